@@ -1,0 +1,191 @@
+/*
+ * hc_control.c - the control lcore's loop (see hc_control.h).
+ *
+ * Slow path, clarity first.  The control thread is a registered QSBR
+ * thread that stays offline except while it publishes a view, so its
+ * sleeps never hold up a grace period.
+ */
+#include "hc_control.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include <rte_cycles.h>
+#include <urcu-qsbr.h>
+
+#include "hc_dump.h"
+#include "hc_log.h"
+#include "hc_stats.h"
+#include "hc_view.h"
+#include "hc_worker.h"
+
+volatile sig_atomic_t hc_quit_signal;
+
+#define TICK_US 1000
+#define DRAIN_TIMEOUT_S 5
+
+static uint64_t generation;
+
+static void merge_and_publish(struct hc_dataplane *dp)
+{
+	struct hc_room_view *v = hc_view_merge(dp, ++generation);
+	if (v == NULL) {
+		HC_LOG(WARNING, "room view merge: out of memory, keeping the old view");
+		return;
+	}
+	rcu_thread_online();
+	hc_view_publish(v);
+	rcu_thread_offline();
+}
+
+static uint32_t current_rooms(void)
+{
+	uint32_t rooms = 0;
+	rcu_thread_online();
+	rcu_read_lock();
+	struct hc_room_view *v = hc_view_get();
+	if (v != NULL)
+		rooms = v->rooms;
+	rcu_read_unlock();
+	rcu_thread_offline();
+	return rooms;
+}
+
+/* Everything in flight is done: all flushed, all op rings empty. */
+static int drained(const struct hc_dataplane *dp)
+{
+	for (unsigned i = 0; i < dp->n_workers; i++) {
+		const struct hc_worker *w = dp->workers[i];
+		if (!__atomic_load_n(&w->flushed, __ATOMIC_ACQUIRE))
+			return 0;
+	}
+	for (unsigned i = 0; i < dp->n_workers; i++) {
+		const struct hc_worker *w = dp->workers[i];
+		for (unsigned s = 0; s < w->ho.n; s++)
+			if (w->ho.op_in[s] != NULL && !rte_ring_empty(w->ho.op_in[s]))
+				return 0;
+	}
+	return 1;
+}
+
+static int stop_workers(struct hc_dataplane *dp)
+{
+	uint64_t hz = rte_get_tsc_hz();
+	uint64_t deadline = rte_rdtsc() + DRAIN_TIMEOUT_S * hz;
+	int rc = 0;
+
+	hc_dp_set_state(dp, HC_DRAIN);
+	while (!drained(dp)) {
+		if (rte_rdtsc() > deadline) {
+			HC_LOG(ERR, "workers did not drain within %d s: stopping anyway",
+			       DRAIN_TIMEOUT_S);
+			rc = -1;
+			break;
+		}
+		rte_delay_us_sleep(TICK_US);
+	}
+	hc_dp_set_state(dp, HC_STOP);
+	return rc;
+}
+
+int hc_control_run(struct hc_dataplane *dp)
+{
+	const struct hc_config *cfg = dp->cfg;
+	uint64_t hz = rte_get_tsc_hz();
+	uint64_t start = rte_rdtsc();
+	uint64_t merge_every = hz / 1000 * cfg->merge_interval_ms;
+	uint64_t stats_every = (uint64_t)(cfg->stats_interval_s * (double)hz);
+	uint64_t idle_after = (uint64_t)(cfg->idle_exit_s * (double)hz);
+	uint64_t end = cfg->duration_s > 0 ? start + (uint64_t)(cfg->duration_s * (double)hz) : 0;
+	uint64_t next_merge = start, next_stats = start + stats_every;
+	uint64_t last_rx = 0, last_rx_change = start;
+	struct hc_totals prev, now;
+
+	rcu_register_thread();
+	rcu_thread_offline();
+	hc_stats_collect(dp, &prev);
+
+	while (!hc_quit_signal) {
+		uint64_t t = rte_rdtsc();
+		if (t >= next_merge) {
+			merge_and_publish(dp);
+			next_merge = t + merge_every;
+		}
+		if (stats_every > 0 && t >= next_stats) {
+			hc_stats_collect(dp, &now);
+			hc_stats_print_line(stdout, &now, &prev, current_rooms());
+			prev = now;
+			next_stats = t + stats_every;
+		}
+		if (idle_after > 0) {
+			uint64_t rx = 0;
+			for (unsigned i = 0; i < dp->n_workers; i++)
+				rx += __atomic_load_n(&dp->workers[i]->st.rx_frames, __ATOMIC_RELAXED);
+			if (rx != last_rx) {
+				last_rx = rx;
+				last_rx_change = t;
+			} else if (rx > 0 && t - last_rx_change >= idle_after) {
+				HC_LOG(INFO, "no traffic for %.1f s: stopping", cfg->idle_exit_s);
+				break;
+			}
+		}
+		if (end != 0 && t >= end) {
+			HC_LOG(INFO, "duration of %.1f s reached: stopping", cfg->duration_s);
+			break;
+		}
+		rte_delay_us_sleep(TICK_US);
+	}
+	if (hc_quit_signal)
+		HC_LOG(INFO, "signal received: stopping");
+	int rc = stop_workers(dp);
+	rcu_thread_online();
+	return rc;
+}
+
+int hc_control_finish(struct hc_dataplane *dp)
+{
+	const struct hc_config *cfg = dp->cfg;
+	struct hc_totals t;
+	int rc = 0;
+
+	/* workers have returned: this merge is exact */
+	struct hc_room_view *v = hc_view_merge(dp, ++generation);
+	if (v == NULL) {
+		HC_LOG(ERR, "final merge: out of memory");
+		return -1;
+	}
+	hc_stats_collect(dp, &t);
+	if (v->users != t.users) {
+		HC_LOG(ERR, "inconsistent: rooms hold %" PRIu64 " users, tables %" PRIu64,
+		       v->users, t.users);
+		rc = -1;
+	}
+	double secs = (double)(t.tsc - dp->start_tsc) / (double)rte_get_tsc_hz();
+	printf("headcount: final after %.1f s: frames=%" PRIu64 " datagrams=%" PRIu64
+	       " events=%" PRIu64 " users=%" PRIu64 " rooms=%u largest_room=%u"
+	       " joins=%" PRIu64 " moves=%" PRIu64 " leaves=%" PRIu64 " noops=%" PRIu64
+	       " duplicates=%" PRIu64 " lost=%" PRIu64 " drops=%" PRIu64 "\n",
+	       secs, t.w.rx_frames, t.w.datagrams, t.w.events, t.users, v->rooms,
+	       v->largest_room, t.m.joins, t.m.moves, t.m.leaves, t.m.noops,
+	       t.s.duplicates, t.s.lost, hc_stats_drops(&t));
+	for (int r = 0; r < HC_DROP_COUNT; r++)
+		if (t.w.drops[r] != 0)
+			printf("headcount: final drop %s=%" PRIu64 "\n", hc_drop_names[r],
+			       t.w.drops[r]);
+	if (cfg->dump_rooms != NULL && hc_dump_rooms_csv(cfg->dump_rooms, v) != 0)
+		rc = -1;
+	if (cfg->dump_stats != NULL) {
+		FILE *f = fopen(cfg->dump_stats, "w");
+		if (f == NULL || hc_stats_write_kv(f, &t, v->rooms) != 0) {
+			HC_LOG(ERR, "cannot write %s", cfg->dump_stats);
+			rc = -1;
+		}
+		if (f != NULL)
+			fclose(f);
+	}
+	hc_view_publish(v);
+	hc_view_publish(NULL);
+	rcu_barrier();
+	rcu_unregister_thread();
+	return rc;
+}

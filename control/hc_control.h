@@ -1,0 +1,34 @@
+/*
+ * hc_control.h - the control lcore's loop.
+ *
+ * The main lcore runs it while the workers poll: it merges the workers'
+ * room counters into the RCU view every merge interval, prints the stats
+ * line, watches --duration, --idle-exit and the stop signal, and drives
+ * the orderly stop (RUN -> DRAIN -> STOP, see hc_dataplane.h).  The
+ * placement and balancing of later issues run here too.
+ */
+#ifndef HC_CONTROL_H
+#define HC_CONTROL_H
+
+#include <signal.h>
+
+#include "hc_dataplane.h"
+
+/* Set by the signal handler; read by hc_control_run. */
+extern volatile sig_atomic_t hc_quit_signal;
+
+/*
+ * Run until a signal, --duration or --idle-exit, then stop the workers
+ * orderly.  Returns 0, or -1 if the drain timed out (workers were stopped
+ * anyway; counts may then be short of in-flight work).
+ */
+int hc_control_run(struct hc_dataplane *dp);
+
+/*
+ * After the workers have returned: final exact merge, final stats,
+ * --dump-rooms and --dump-stats.  Returns 0 or -1 if a file failed or the
+ * table is inconsistent.
+ */
+int hc_control_finish(struct hc_dataplane *dp);
+
+#endif /* HC_CONTROL_H */

@@ -1,0 +1,63 @@
+/*
+ * hc_stats.h - the appliance's counters, summed over workers, and their
+ * three renderings: the periodic stats line, the key=value file written by
+ * --dump-stats, and the telemetry dictionary (hc_telemetry.c).
+ *
+ * Read side only: workers own and write their counters; whoever calls
+ * hc_stats_collect (control lcore, telemetry thread) sums them with relaxed
+ * loads.
+ */
+#ifndef HC_STATS_H
+#define HC_STATS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hc_dataplane.h"
+#include "hc_members.h"
+#include "hc_port.h"
+#include "hc_sequencer.h"
+#include "hc_worker.h"
+
+struct hc_totals {
+	uint64_t tsc;
+	struct hc_worker_stats w;     /* summed over workers */
+	struct hc_members_stats m;
+	struct hc_seq_stats s;
+	uint64_t users;               /* sum of the workers' user counts */
+	uint64_t gateways_seen;       /* gateways with a known incarnation */
+	struct hc_port_totals ports;
+};
+
+/* Every scalar counter, once: X(name, expression over `t`). */
+#define KV_FIELDS(X) \
+	X(rx_frames, t->w.rx_frames) X(rx_bytes, t->w.rx_bytes) \
+	X(datagrams, t->w.datagrams) X(event_datagrams, t->w.event_datagrams) \
+	X(events, t->w.events) X(heartbeats, t->w.heartbeats) \
+	X(arp_replies, t->w.arp_replies) X(tx_failed, t->w.tx_failed) \
+	X(handoff_dgrams, t->w.handoff_dgrams) X(handoff_ops, t->w.handoff_ops) \
+	X(handoff_waits, t->w.handoff_waits) \
+	X(joins, t->m.joins) X(moves, t->m.moves) X(leaves, t->m.leaves) \
+	X(noops, t->m.noops) X(table_full, t->m.table_full) \
+	X(seq_duplicates, t->s.duplicates) X(seq_stale, t->s.stale) \
+	X(seq_lost, t->s.lost) X(seq_gaps, t->s.gaps) X(seq_held, t->s.held_now) \
+	X(users, t->users) X(gateways, t->gateways_seen) \
+	X(port_ipackets, t->ports.ipackets) X(port_imissed, t->ports.imissed) \
+	X(port_ierrors, t->ports.ierrors) X(port_rx_nombuf, t->ports.rx_nombuf) \
+	X(port_opackets, t->ports.opackets) \
+	X(loops, t->w.loops) X(busy_loops, t->w.busy_loops) X(busy_tsc, t->w.busy_tsc)
+
+void hc_stats_collect(const struct hc_dataplane *dp, struct hc_totals *t);
+uint64_t hc_stats_drops(const struct hc_totals *t);
+
+/* One human line: rates over (prev, now]; rooms from the current view. */
+void hc_stats_print_line(FILE *f, const struct hc_totals *now,
+			 const struct hc_totals *prev, uint32_t rooms);
+
+/* Every counter as "name=value" lines (drop reasons as drop_<name>). */
+int hc_stats_write_kv(FILE *f, const struct hc_totals *t, uint32_t rooms);
+
+/* Register /headcount/stats, /headcount/room and /headcount/gateways. */
+int hc_telemetry_register(struct hc_dataplane *dp);
+
+#endif /* HC_STATS_H */

@@ -1,0 +1,141 @@
+/*
+ * hc_telemetry.c - the appliance's rte_telemetry commands.
+ *
+ *   /headcount/stats      every counter (as in --dump-stats)
+ *   /headcount/room,<id>  users in one room, from the RCU view
+ *   /headcount/gateways   per-gateway sequencing state (first 100)
+ *
+ * Runs in DPDK's telemetry thread: reads worker counters with relaxed
+ * loads and the room view under rcu_read_lock.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+
+#include "hc_stats.h"
+
+#define LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#include <stdlib.h>
+#include <rte_telemetry.h>
+#include <urcu-qsbr.h>
+
+#include "hc_view.h"
+
+static struct hc_dataplane *tel_dp;
+
+/* The telemetry thread is DPDK's; it joins QSBR on first use and stays
+ * offline between commands so it never holds up a grace period. */
+static __thread int tel_registered;
+
+static void tel_rcu_enter(void)
+{
+	if (!tel_registered) {
+		rcu_register_thread();
+		tel_registered = 1;
+	} else {
+		rcu_thread_online();
+	}
+	rcu_read_lock();
+}
+
+static void tel_rcu_leave(void)
+{
+	rcu_read_unlock();
+	rcu_thread_offline();
+}
+
+static uint32_t view_rooms(void)
+{
+	uint32_t rooms = 0;
+	tel_rcu_enter();
+	struct hc_room_view *v = hc_view_get();
+	if (v != NULL)
+		rooms = v->rooms;
+	tel_rcu_leave();
+	return rooms;
+}
+
+static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct hc_totals tt, *t = &tt;
+	(void)cmd;
+	(void)params;
+	hc_stats_collect(tel_dp, t);
+	rte_tel_data_start_dict(d);
+#define KV_TEL(name, expr) rte_tel_data_add_dict_u64(d, #name, (uint64_t)(expr));
+	KV_FIELDS(KV_TEL)
+#undef KV_TEL
+	rte_tel_data_add_dict_u64(d, "rooms", view_rooms());
+	rte_tel_data_add_dict_u64(d, "drops", hc_stats_drops(t));
+	for (int r = 0; r < HC_DROP_COUNT; r++) {
+		char key[64];
+		snprintf(key, sizeof(key), "drop_%s", hc_drop_names[r]);
+		rte_tel_data_add_dict_u64(d, key, t->w.drops[r]);
+	}
+	return 0;
+}
+
+static int tel_room(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	if (params == NULL || *params == '\0')
+		return -1;
+	char *end;
+	unsigned long room = strtoul(params, &end, 10);
+	if (*end != '\0')
+		return -1;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "room", room);
+	tel_rcu_enter();
+	struct hc_room_view *v = hc_view_get();
+	uint64_t users = (v != NULL && room < v->max_rooms) ? v->room_users[room] : 0;
+	uint64_t gen = v != NULL ? v->generation : 0;
+	tel_rcu_leave();
+	rte_tel_data_add_dict_u64(d, "users", users);
+	rte_tel_data_add_dict_u64(d, "view_generation", gen);
+	return 0;
+}
+
+static int tel_gateways(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	uint64_t now = rte_rdtsc(), hz = rte_get_tsc_hz();
+	unsigned shown = 0;
+	for (unsigned i = 0; i < tel_dp->n_workers; i++) {
+		const struct hc_sequencer *s = &tel_dp->workers[i]->seq;
+		for (uint32_t g = 0; g < s->max_gateways && shown < 100; g++) {
+			const struct hc_gw_state *gs = &s->gw[g];
+			if (LOAD(&gs->incarnation) == 0)
+				continue;
+			char key[32], val[160];
+			snprintf(key, sizeof(key), "%u", g);
+			snprintf(val, sizeof(val),
+				 "incarnation=%u next_seq=%u datagrams=%" PRIu64
+				 " heartbeats=%" PRIu64 " lost=%" PRIu64 " duplicates=%" PRIu64
+				 " heard_ms_ago=%" PRIu64,
+				 LOAD(&gs->incarnation), LOAD(&gs->next_seq),
+				 LOAD(&gs->datagrams), LOAD(&gs->heartbeats), LOAD(&gs->lost),
+				 LOAD(&gs->duplicates),
+				 (now - LOAD(&gs->last_heard_tsc)) * 1000 / hz);
+			rte_tel_data_add_dict_string(d, key, val);
+			shown++;
+		}
+	}
+	return 0;
+}
+
+int hc_telemetry_register(struct hc_dataplane *dp)
+{
+	tel_dp = dp;
+	int rc = rte_telemetry_register_cmd("/headcount/stats", tel_stats,
+					    "All headcount counters. No parameters");
+	rc |= rte_telemetry_register_cmd("/headcount/room", tel_room,
+					 "Users in one room from the RCU view. Parameter: room id");
+	rc |= rte_telemetry_register_cmd("/headcount/gateways", tel_gateways,
+					 "Per-gateway sequencing state (first 100). No parameters");
+	return rc;
+}

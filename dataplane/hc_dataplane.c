@@ -1,0 +1,107 @@
+/*
+ * hc_dataplane.c - build and tear down the workers' state (slow path).
+ *
+ * Sizes each worker's membership for its share of --max-users (users are
+ * spread by hash, so a share is max_users / workers plus a margin of 1/8
+ * and 1024 for the hash's unevenness), creates the sequencers and the
+ * hand-off rings.  Ports and queues are assigned by hc_port.c.
+ */
+#include "hc_dataplane.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include "hc_worker.h"
+
+static uint32_t share_of(uint32_t max_users, unsigned n)
+{
+	uint64_t share = max_users / n;
+	share += share / 8 + 1024;
+	return share > max_users ? max_users : (uint32_t)share;
+}
+
+int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
+		      unsigned n_workers, const unsigned *lcores)
+{
+	struct hc_handoff *hos[HC_MAX_WORKERS];
+	char name[64];
+	int rc;
+
+	if (n_workers == 0 || n_workers > HC_MAX_WORKERS)
+		return -EINVAL;
+	memset(dp, 0, sizeof(*dp));
+	dp->cfg = cfg;
+	dp->start_tsc = rte_rdtsc();
+	uint64_t gap_tsc = rte_get_tsc_hz() / 1000 * cfg->gap_timeout_ms;
+
+	for (unsigned i = 0; i < n_workers; i++) {
+		int socket = (int)rte_lcore_to_socket_id(lcores[i]);
+		struct hc_worker *w = rte_zmalloc_socket("hc_worker", sizeof(*w),
+							 RTE_CACHE_LINE_SIZE, socket);
+		if (w == NULL) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		dp->workers[i] = w;
+		dp->n_workers = i + 1;
+		w->id = i;
+		w->lcore = lcores[i];
+		w->socket = socket;
+		w->dp = dp;
+		w->parse.ip = cfg->ip_be;
+		w->parse.udp_port = rte_cpu_to_be_16(cfg->udp_port);
+		w->max_rooms = cfg->max_rooms;
+		w->max_gateways = cfg->max_gateways;
+		w->burst = cfg->burst;
+		for (unsigned p = 0; p < RTE_MAX_ETHPORTS; p++)
+			w->txq[p] = HC_NO_TXQ;
+		w->local = rte_malloc_socket("hc_local", HC_LOCAL_OPS * sizeof(struct hc_op),
+					     64, socket);
+		if (w->local == NULL) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		snprintf(name, sizeof(name), "hc_users_%u", i);
+		rc = hc_members_init(&w->members, name, share_of(cfg->max_users, n_workers),
+				     cfg->max_rooms, socket);
+		if (rc != 0)
+			goto fail;
+		rc = hc_seq_init(&w->seq, cfg->max_gateways, gap_tsc,
+				 hc_worker_deliver_events, w, socket);
+		if (rc != 0)
+			goto fail;
+		hos[i] = &w->ho;
+	}
+	rc = hc_handoff_create(hos, n_workers, dp->workers[0]->socket);
+	if (rc != 0)
+		goto fail;
+	return 0;
+fail:
+	hc_dataplane_free(dp);
+	return rc;
+}
+
+void hc_dataplane_free(struct hc_dataplane *dp)
+{
+	struct hc_handoff *hos[HC_MAX_WORKERS];
+
+	for (unsigned i = 0; i < dp->n_workers; i++)
+		hos[i] = &dp->workers[i]->ho;
+	if (dp->n_workers > 0)
+		hc_handoff_destroy(hos, dp->n_workers);
+	for (unsigned i = 0; i < dp->n_workers; i++) {
+		struct hc_worker *w = dp->workers[i];
+		hc_seq_free(&w->seq);
+		if (w->members.users != NULL)
+			hc_members_free(&w->members);
+		rte_free(w->local);
+		rte_free(w);
+		dp->workers[i] = NULL;
+	}
+	dp->n_workers = 0;
+}

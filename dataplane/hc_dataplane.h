@@ -1,0 +1,66 @@
+/*
+ * hc_dataplane.h - what the worker lcores and the control lcore share.
+ *
+ * Owns the process-wide dataplane context: the configuration (read-only
+ * once lcores run), the per-worker state, the ports' MAC addresses, and the
+ * run state that drives an orderly stop.  Built by main (dataplane/hc_main.c
+ * via hc_dataplane_init), read by workers, its run state written only by
+ * the control lcore.
+ *
+ * Stopping (run_state): RUN -> DRAIN: workers stop polling RX, finish what
+ * the hand-off rings and sequencers hold; the control lcore waits until
+ * every worker has flushed and every ring is empty -> STOP: workers exit.
+ */
+#ifndef HC_DATAPLANE_H
+#define HC_DATAPLANE_H
+
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_ethdev.h>
+
+#include "hc_config.h"
+
+#define HC_MAX_WORKERS 16
+#define HC_MAX_RXQ_PER_WORKER 16
+
+enum hc_run_state {
+	HC_RUN = 0,
+	HC_DRAIN = 1,
+	HC_STOP = 2,
+};
+
+struct hc_worker;
+
+struct hc_dataplane {
+	const struct hc_config *cfg;
+	unsigned n_workers;
+	struct hc_worker *workers[HC_MAX_WORKERS];
+	uint16_t n_ports;
+	struct rte_ether_addr port_mac[RTE_MAX_ETHPORTS];
+	struct rte_mempool *pool;
+	int run_state; /* enum hc_run_state; relaxed atomics */
+	uint64_t start_tsc;
+};
+
+static inline int hc_dp_state(const struct hc_dataplane *dp)
+{
+	return __atomic_load_n(&dp->run_state, __ATOMIC_ACQUIRE);
+}
+
+static inline void hc_dp_set_state(struct hc_dataplane *dp, int s)
+{
+	__atomic_store_n(&dp->run_state, s, __ATOMIC_RELEASE);
+}
+
+/*
+ * Create n_workers worker states (membership tables, sequencers, hand-off
+ * rings) for cfg, assigning worker i to lcore lcores[i].  Ports are set up
+ * separately (hc_port.h).  Returns 0 or -errno; on failure nothing is left
+ * allocated.
+ */
+int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
+		      unsigned n_workers, const unsigned *lcores);
+void hc_dataplane_free(struct hc_dataplane *dp);
+
+#endif /* HC_DATAPLANE_H */

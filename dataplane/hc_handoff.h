@@ -1,0 +1,97 @@
+/*
+ * hc_handoff.h - moving work between worker lcores without locks.
+ *
+ * Two kinds of hand-off, each over single-producer/single-consumer rte_rings,
+ * one ring per ordered pair of workers:
+ *   - datagrams go to their gateway's home worker (gateway_id % workers),
+ *     which sequences them (hc_sequencer.h);
+ *   - events (struct hc_op) go to their user's owner worker
+ *     (hc_owner_of(user)), which applies them (hc_members.h).
+ * A ring per pair keeps each stream FIFO, so one gateway's events for one
+ * user reach the owner in sequence order.
+ *
+ * Events are staged per destination and flushed in bursts.  Before a
+ * datagram's events are staged, hc_handoff_reserve makes sure the rings
+ * will take them all, so a datagram is never half handed off.
+ */
+#ifndef HC_HANDOFF_H
+#define HC_HANDOFF_H
+
+#include <stdint.h>
+
+#include <string.h>
+
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "hc_dataplane.h"
+#include "hc_members.h"
+
+#define HC_OP_RING_SIZE 16384   /* ops per ring (power of 2)            */
+#define HC_DGRAM_RING_SIZE 4096 /* datagrams per ring                   */
+#define HC_STAGE_OPS 1024       /* staged ops per destination           */
+#define HC_STAGE_FLUSH 64       /* flush a stage when it holds this many */
+
+struct hc_handoff {
+	unsigned self;
+	unsigned n;
+	struct rte_ring *dgram_out[HC_MAX_WORKERS]; /* [dst], NULL for self */
+	struct rte_ring *dgram_in[HC_MAX_WORKERS];  /* [src]                */
+	struct rte_ring *op_out[HC_MAX_WORKERS];
+	struct rte_ring *op_in[HC_MAX_WORKERS];
+	uint32_t n_stage[HC_MAX_WORKERS];
+	struct hc_op *stage[HC_MAX_WORKERS];        /* [dst][HC_STAGE_OPS]  */
+};
+
+/* Create all n*(n-1) rings of each kind and wire every worker's endpoints. */
+int hc_handoff_create(struct hc_handoff *const ho[], unsigned n, int socket);
+void hc_handoff_destroy(struct hc_handoff *const ho[], unsigned n);
+
+/* Push staged ops of dst into its ring (always fits after a reserve). */
+static inline void hc_handoff_flush_one(struct hc_handoff *h, unsigned dst)
+{
+	uint32_t n = h->n_stage[dst];
+	if (n == 0)
+		return;
+	unsigned done = rte_ring_enqueue_burst_elem(h->op_out[dst], h->stage[dst],
+						    sizeof(struct hc_op), n, NULL);
+	if (unlikely(done < n))
+		memmove(h->stage[dst], h->stage[dst] + done,
+			(n - done) * sizeof(struct hc_op));
+	h->n_stage[dst] = n - done;
+}
+
+static inline void hc_handoff_flush(struct hc_handoff *h)
+{
+	for (unsigned d = 0; d < h->n; d++)
+		hc_handoff_flush_one(h, d);
+}
+
+/*
+ * Can dst take `need` more ops now (staged ones included)?  Flushes the
+ * stage when it would overflow.  Returns 1 if yes.  The producer is the
+ * only one adding to the ring, so a yes stays true until we stage.
+ */
+static inline int hc_handoff_room(struct hc_handoff *h, unsigned dst, uint32_t need)
+{
+	if (h->n_stage[dst] + need > HC_STAGE_OPS)
+		hc_handoff_flush_one(h, dst);
+	return h->n_stage[dst] + need <= HC_STAGE_OPS &&
+	       rte_ring_free_count(h->op_out[dst]) >= h->n_stage[dst] + need;
+}
+
+static inline void hc_handoff_stage(struct hc_handoff *h, unsigned dst,
+				    const struct hc_op *op)
+{
+	h->stage[dst][h->n_stage[dst]++] = *op;
+}
+
+static inline uint32_t hc_handoff_staged(const struct hc_handoff *h)
+{
+	uint32_t t = 0;
+	for (unsigned d = 0; d < h->n; d++)
+		t += h->n_stage[d];
+	return t;
+}
+
+#endif /* HC_HANDOFF_H */

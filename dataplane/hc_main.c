@@ -1,0 +1,105 @@
+/*
+ * hc_main.c - the headcount appliance: arguments, ports, lcores.
+ *
+ * Only wiring lives here: EAL init, our options (hc_config.c), the workers'
+ * state (hc_dataplane.c), the ports (hc_port.c), telemetry, signal
+ * handling; then the workers' loop on every worker lcore and the control
+ * loop on the main lcore.  Exits non-zero on any setup failure, with a
+ * message saying which.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_lcore.h>
+
+#include "hc_config.h"
+#include "hc_control.h"
+#include "hc_dataplane.h"
+#include "hc_log.h"
+#include "hc_port.h"
+#include "hc_stats.h"
+#include "hc_worker.h"
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	hc_quit_signal = 1;
+}
+
+static void usage_hook(const char *prog)
+{
+	hc_config_usage(prog);
+}
+
+int main(int argc, char **argv)
+{
+	static struct hc_config cfg;
+	static struct hc_dataplane dp;
+	unsigned lcores[HC_MAX_WORKERS];
+	unsigned n = 0, lcore;
+	int rc;
+
+	rte_set_application_usage_hook(usage_hook);
+	int eal = rte_eal_init(argc, argv);
+	if (eal < 0) {
+		fprintf(stderr, "headcount: EAL initialisation failed (see above)\n");
+		return 1;
+	}
+	argv[eal] = argv[0];
+	rc = hc_config_parse(&cfg, argc - eal, argv + eal);
+	if (rc != 0) {
+		rte_eal_cleanup();
+		return rc > 0 ? 0 : 2;
+	}
+
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		if (n == HC_MAX_WORKERS) {
+			HC_LOG(ERR, "at most %d worker lcores", HC_MAX_WORKERS);
+			return 2;
+		}
+		lcores[n++] = lcore;
+	}
+	if (n == 0) {
+		HC_LOG(ERR, "need a worker lcore besides the main (control) lcore, e.g. -l 0,1");
+		rte_eal_cleanup();
+		return 2;
+	}
+	rc = hc_dataplane_init(&dp, &cfg, n, lcores);
+	if (rc != 0) {
+		HC_LOG(ERR, "cannot build worker state for %u users / %u rooms: %s "
+		       "(raise EAL -m?)", cfg.max_users, cfg.max_rooms, strerror(-rc));
+		rte_eal_cleanup();
+		return 1;
+	}
+	rc = hc_ports_init(&dp);
+	if (rc != 0) {
+		hc_ports_close(&dp);
+		hc_dataplane_free(&dp);
+		rte_eal_cleanup();
+		return 1;
+	}
+	if (hc_telemetry_register(&dp) != 0)
+		HC_LOG(WARNING, "telemetry commands not registered");
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	char ip[16];
+	unsigned char *b = (unsigned char *)&cfg.ip_be;
+	snprintf(ip, sizeof(ip), "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+	HC_LOG(INFO, "listening on %s udp %u: %u worker(s), %u users, %u rooms, %u gateways",
+	       ip, cfg.udp_port, n, cfg.max_users, cfg.max_rooms, cfg.max_gateways);
+
+	for (unsigned i = 0; i < n; i++)
+		rte_eal_remote_launch(hc_worker_main, dp.workers[i], lcores[i]);
+	int run_rc = hc_control_run(&dp);
+	rte_eal_mp_wait_lcore();
+	int fin_rc = hc_control_finish(&dp);
+
+	hc_ports_close(&dp);
+	hc_dataplane_free(&dp);
+	rte_eal_cleanup();
+	return (run_rc != 0 || fin_rc != 0) ? 1 : 0;
+}

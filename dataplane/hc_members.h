@@ -1,0 +1,101 @@
+/*
+ * hc_members.h - one worker's share of the membership: user -> room, and
+ * that worker's per-room counters.
+ *
+ * Each worker owns the users whose id hashes to it (hc_owner_of) and is the
+ * only writer of its hc_members: no locks, no atomic read-modify-writes.
+ * The room counters are read concurrently by the control lcore, which sums
+ * them over all workers into the global RCU view (control/hc_view.h); they
+ * are therefore stored with relaxed atomic stores, which are plain moves.
+ *
+ * Semantics, per event, in the order given:
+ *   JOIN r  : user absent        -> user in r, count[r]++
+ *             user in r          -> nothing (idempotent)
+ *             user in q != r     -> user moves, count[q]--, count[r]++
+ *   LEAVE r : user in r          -> user absent, count[r]--
+ *             otherwise          -> nothing
+ * so count[r] always equals the number of this worker's users in r.
+ *
+ * Memory: rte_hash (key 8 B + data pointer 8 B per key slot, plus 8 B of
+ * bucket per entry) holds user -> room; rooms are dense ids in
+ * [1, max_rooms) with one uint32_t counter each.
+ */
+#ifndef HC_MEMBERS_H
+#define HC_MEMBERS_H
+
+#include <stdint.h>
+
+struct rte_hash;
+
+/* One event, after the sequencer: what the owner applies. 16 bytes. */
+struct hc_op {
+	uint64_t user_id;
+	uint32_t room_id;
+	uint8_t op;       /* HC_OP_JOIN / HC_OP_LEAVE */
+	uint8_t pad;
+	uint16_t gateway_id;
+};
+_Static_assert(sizeof(struct hc_op) == 16, "hc_op is a 16-byte ring element");
+
+/* Outcome counters, single writer. */
+struct hc_members_stats {
+	uint64_t joins;      /* user added to a room            */
+	uint64_t moves;      /* user moved between rooms        */
+	uint64_t leaves;     /* user removed                    */
+	uint64_t noops;      /* idempotent: nothing changed     */
+	uint64_t table_full; /* JOIN of a new user with no room */
+};
+
+struct hc_members {
+	struct rte_hash *users;   /* user_id -> (void *)(uintptr_t)room */
+	uint32_t *room_users;     /* [max_rooms], relaxed stores         */
+	uint32_t max_rooms;
+	uint32_t capacity;        /* users this table can hold           */
+	uint64_t n_users;         /* relaxed stores                      */
+	struct hc_members_stats st; /* relaxed stores                    */
+};
+
+/* Largest batch hc_members_apply takes in one call. */
+#define HC_MEMBERS_BATCH 64
+
+/*
+ * Create a table for up to capacity users and max_rooms room ids, on
+ * socket.  name must be unique in the process.  Returns 0 or -errno.
+ */
+int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
+		    uint32_t max_rooms, int socket);
+void hc_members_free(struct hc_members *m);
+
+/*
+ * Apply n ops (any n; internally in batches of HC_MEMBERS_BATCH) in order.
+ * Room ids must already be valid (1 .. max_rooms-1): the protocol check
+ * guarantees it.  Cannot fail; a JOIN that finds the table full is counted
+ * in st.table_full and changes nothing.
+ */
+void hc_members_apply(struct hc_members *m, const struct hc_op *ops, unsigned n);
+
+/* Room of a user, 0 if absent.  Owner lcore, or after the workers stopped. */
+uint32_t hc_members_room_of(const struct hc_members *m, uint64_t user_id);
+
+/*
+ * Call fn for every user (owner lcore, or after the workers stopped).
+ * Returns the number of users visited.
+ */
+uint64_t hc_members_walk(const struct hc_members *m,
+			 void (*fn)(uint64_t user, uint32_t room, void *arg),
+			 void *arg);
+
+/* Which of n_workers owns user_id: a multiplicative hash, stable. */
+static inline unsigned hc_owner_of(uint64_t user_id, unsigned n_workers)
+{
+	uint64_t h = user_id * 0x9E3779B97F4A7C15ull;
+	return (unsigned)(((h >> 32) * (uint64_t)n_workers) >> 32);
+}
+
+/* Relaxed single-writer helpers: plain loads and stores on x86-64. */
+#define HC_RELAXED_ADD(p, v) \
+	__atomic_store_n((p), __atomic_load_n((p), __ATOMIC_RELAXED) + (v), \
+			 __ATOMIC_RELAXED)
+#define HC_RELAXED_LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+
+#endif /* HC_MEMBERS_H */

@@ -1,0 +1,162 @@
+/*
+ * hc_parse.h - L2-L4 classification of one received frame.
+ *
+ * Owns the decision "is this frame an ARP request for us, a UDP datagram to
+ * our port, or something to drop (and why)".  Runs on every worker lcore for
+ * every frame, so it is inline, branch-light and reads only the first
+ * segment.  It does not look inside the UDP payload: that is
+ * proto/hc_proto_check.h's job.  Checksums are trusted from the NIC's
+ * offload flags when it sets them, computed otherwise.
+ */
+#ifndef HC_PARSE_H
+#define HC_PARSE_H
+
+#include <stdint.h>
+
+#include <netinet/in.h>
+
+#include <rte_arp.h>
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_udp.h>
+
+#include "hc_drop.h"
+
+/* What the parser needs to know about us. */
+struct hc_parse_cfg {
+	rte_be32_t ip;       /* our IPv4 address, network order */
+	rte_be16_t udp_port; /* our UDP port, network order     */
+};
+
+enum hc_frame_kind {
+	HC_FRAME_DROP = 0,    /* see reason                         */
+	HC_FRAME_ARP_REQUEST, /* ARP request for cfg->ip            */
+	HC_FRAME_DATAGRAM,    /* UDP to cfg->ip:cfg->udp_port       */
+};
+
+struct hc_parsed {
+	uint8_t kind;         /* enum hc_frame_kind                 */
+	uint8_t reason;       /* enum hc_drop_reason when DROP      */
+	uint16_t payload_off; /* DATAGRAM: UDP payload offset       */
+	uint16_t payload_len; /* DATAGRAM: UDP payload length       */
+};
+
+static inline void hc_parse_drop(struct hc_parsed *p, enum hc_drop_reason r)
+{
+	p->kind = HC_FRAME_DROP;
+	p->reason = (uint8_t)r;
+}
+
+static inline void hc_parse_arp(const struct rte_ether_hdr *eth, uint32_t len,
+				const struct hc_parse_cfg *cfg,
+				struct hc_parsed *p)
+{
+	const struct rte_arp_hdr *arp = (const struct rte_arp_hdr *)(eth + 1);
+
+	if (len < sizeof(*eth) + sizeof(*arp) ||
+	    arp->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
+	    arp->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
+	    arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4 ||
+	    arp->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) ||
+	    arp->arp_data.arp_tip != cfg->ip) {
+		hc_parse_drop(p, HC_DROP_ARP_IGNORED);
+		return;
+	}
+	p->kind = HC_FRAME_ARP_REQUEST;
+}
+
+/*
+ * Classify m.  Never reads beyond the first segment's data; never writes.
+ */
+static inline void hc_parse_frame(const struct rte_mbuf *m,
+				  const struct hc_parse_cfg *cfg,
+				  struct hc_parsed *p)
+{
+	uint32_t len = rte_pktmbuf_data_len(m);
+	const struct rte_ether_hdr *eth =
+		rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+
+	if (unlikely(m->nb_segs != 1)) {
+		hc_parse_drop(p, HC_DROP_NONLINEAR);
+		return;
+	}
+	if (unlikely(len < sizeof(*eth))) {
+		hc_parse_drop(p, HC_DROP_RUNT);
+		return;
+	}
+	if (unlikely(eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))) {
+		if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
+			hc_parse_arp(eth, len, cfg, p);
+		else
+			hc_parse_drop(p, HC_DROP_NOT_IPV4);
+		return;
+	}
+
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
+	uint32_t l3_room = len - sizeof(*eth);
+	if (unlikely(l3_room < sizeof(*ip))) {
+		hc_parse_drop(p, HC_DROP_IP_TRUNCATED);
+		return;
+	}
+	if (unlikely((ip->version_ihl >> 4) != 4)) {
+		hc_parse_drop(p, HC_DROP_IP_BAD_VERSION);
+		return;
+	}
+	uint32_t ihl = (uint32_t)(ip->version_ihl & 0x0f) * 4;
+	if (unlikely(ihl < sizeof(*ip) || ihl > l3_room)) {
+		hc_parse_drop(p, HC_DROP_IP_BAD_IHL);
+		return;
+	}
+	uint32_t total = rte_be_to_cpu_16(ip->total_length);
+	if (unlikely(total < ihl || total > l3_room)) {
+		hc_parse_drop(p, HC_DROP_IP_BAD_LENGTH);
+		return;
+	}
+	uint64_t ipck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+	if (unlikely(ipck == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
+		     (ipck != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
+		      rte_raw_cksum(ip, ihl) != 0xffff))) {
+		hc_parse_drop(p, HC_DROP_IP_BAD_CSUM);
+		return;
+	}
+	if (unlikely(ip->fragment_offset &
+		     rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))) {
+		hc_parse_drop(p, HC_DROP_IP_FRAGMENT);
+		return;
+	}
+	if (unlikely(ip->dst_addr != cfg->ip)) {
+		hc_parse_drop(p, HC_DROP_IP_NOT_FOR_US);
+		return;
+	}
+	if (unlikely(ip->next_proto_id != IPPROTO_UDP)) {
+		hc_parse_drop(p, HC_DROP_NOT_UDP);
+		return;
+	}
+
+	const struct rte_udp_hdr *udp =
+		(const struct rte_udp_hdr *)((const uint8_t *)ip + ihl);
+	uint32_t l4_len = total - ihl;
+	if (unlikely(l4_len < sizeof(*udp) ||
+		     rte_be_to_cpu_16(udp->dgram_len) != l4_len)) {
+		hc_parse_drop(p, HC_DROP_UDP_BAD_LENGTH);
+		return;
+	}
+	if (unlikely(udp->dst_port != cfg->udp_port)) {
+		hc_parse_drop(p, HC_DROP_WRONG_PORT);
+		return;
+	}
+	uint64_t l4ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	if (unlikely(l4ck == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
+		     (l4ck != RTE_MBUF_F_RX_L4_CKSUM_GOOD && udp->dgram_cksum != 0 &&
+		      rte_ipv4_udptcp_cksum_verify(ip, udp) != 0))) {
+		hc_parse_drop(p, HC_DROP_UDP_BAD_CSUM);
+		return;
+	}
+	p->kind = HC_FRAME_DATAGRAM;
+	p->payload_off = (uint16_t)(sizeof(*eth) + ihl + sizeof(*udp));
+	p->payload_len = (uint16_t)(l4_len - sizeof(*udp));
+}
+
+#endif /* HC_PARSE_H */

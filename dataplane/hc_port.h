@@ -1,0 +1,26 @@
+/*
+ * hc_port.h - ethdev setup: every port DPDK found, its queues, and which
+ * worker serves which (port, queue).
+ *
+ * Each port gets min(workers, what the driver allows) RX and TX queues.
+ * The (port, RX queue) pairs are dealt to workers round-robin across all
+ * ports, so two single-queue ports (two pcap files, say) feed two workers.
+ * Worker i transmits on TX queue i of a port when the port has one.
+ */
+#ifndef HC_PORT_H
+#define HC_PORT_H
+
+#include "hc_dataplane.h"
+
+/* Create the mbuf pool, configure and start all ports, assign queues.
+ * Returns 0 or -errno after logging what failed. */
+int hc_ports_init(struct hc_dataplane *dp);
+void hc_ports_close(struct hc_dataplane *dp);
+
+/* Sum of rte_eth_stats over all ports (imissed, ierrors, rx_nombuf). */
+struct hc_port_totals {
+	uint64_t ipackets, imissed, ierrors, rx_nombuf, opackets;
+};
+void hc_ports_totals(const struct hc_dataplane *dp, struct hc_port_totals *t);
+
+#endif /* HC_PORT_H */

@@ -1,0 +1,356 @@
+/*
+ * hc_worker.c - the worker lcore: RX, ARP, validation, hand-off, apply.
+ *
+ * Runs on every worker lcore.  Per loop iteration: receive a burst on each
+ * of its queues, classify each frame (hc_parse.h), answer ARP requests in
+ * place, check protocol payloads (hc_proto_check.h), send each datagram to
+ * its gateway's home worker or sequence it here, split in-order datagrams
+ * into per-user ops for their owners, then apply its own ops in bulk.
+ * Counters are accumulated per burst and published with relaxed stores.
+ * QSBR: the worker is a registered liburcu reader and reports a quiescent
+ * state every 16 iterations.
+ */
+#include "hc_worker.h"
+
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_prefetch.h>
+#include <urcu-qsbr.h>
+
+#include "hc_proto.h"
+
+#define PREFETCH_AHEAD 3
+#define OP_DEQ_BURST 256
+#define DGRAM_DEQ_BURST 32
+
+static inline void drop(struct hc_worker *w, struct rte_mbuf *m, enum hc_drop_reason r)
+{
+	HC_RELAXED_ADD(&w->st.drops[r], 1);
+	rte_pktmbuf_free(m);
+}
+
+/* ----------------------------------------------------------------- ARP -- */
+
+static void answer_arp(struct hc_worker *w, uint16_t port, struct rte_mbuf *m)
+{
+	uint16_t txq = w->txq[port];
+	if (txq == HC_NO_TXQ) {
+		drop(w, m, HC_DROP_ARP_NO_TXQ);
+		return;
+	}
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
+	const struct rte_ether_addr *mac = &w->dp->port_mac[port];
+
+	rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
+	rte_ether_addr_copy(mac, &eth->src_addr);
+	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
+	rte_ether_addr_copy(&arp->arp_data.arp_sha, &arp->arp_data.arp_tha);
+	arp->arp_data.arp_tip = arp->arp_data.arp_sip;
+	rte_ether_addr_copy(mac, &arp->arp_data.arp_sha);
+	arp->arp_data.arp_sip = w->parse.ip;
+	m->ol_flags = 0;
+	if (rte_eth_tx_burst(port, txq, &m, 1) == 1) {
+		HC_RELAXED_ADD(&w->st.arp_replies, 1);
+	} else {
+		HC_RELAXED_ADD(&w->st.tx_failed, 1);
+		rte_pktmbuf_free(m);
+	}
+}
+
+/* ------------------------------------------------------------ payloads -- */
+
+/* Where the UDP payload sits: kept in the mbuf across the hand-off. */
+static inline void stash_payload(struct rte_mbuf *m, uint16_t off, uint16_t len)
+{
+	m->hash.usr = (uint32_t)off | ((uint32_t)len << 16);
+}
+
+static inline const uint8_t *payload_of(const struct rte_mbuf *m, uint16_t *len)
+{
+	*len = (uint16_t)(m->hash.usr >> 16);
+	return rte_pktmbuf_mtod_offset(m, const uint8_t *, m->hash.usr & 0xffff);
+}
+
+/* Apply the ops gathered for our own users. */
+static inline void apply_local(struct hc_worker *w)
+{
+	if (w->n_local > 0) {
+		hc_members_apply(&w->members, w->local, w->n_local);
+		w->n_local = 0;
+	}
+}
+
+/* Apply whatever other workers handed us; returns ops applied. */
+static unsigned drain_ops(struct hc_worker *w)
+{
+	struct hc_op ops[OP_DEQ_BURST];
+	unsigned total = 0;
+
+	for (unsigned s = 0; s < w->ho.n; s++) {
+		struct rte_ring *r = w->ho.op_in[s];
+		if (r == NULL)
+			continue;
+		unsigned n = rte_ring_dequeue_burst_elem(r, ops, sizeof(struct hc_op),
+							 OP_DEQ_BURST, NULL);
+		if (n > 0) {
+			hc_members_apply(&w->members, ops, n);
+			total += n;
+		}
+	}
+	return total;
+}
+
+static inline void read_op(const uint8_t *rec, uint16_t gw, struct hc_op *op)
+{
+	struct hc_event ev;
+	memcpy(&ev, rec, sizeof(ev));
+	op->user_id = rte_be_to_cpu_64(ev.user_id);
+	op->room_id = rte_be_to_cpu_32(ev.room_id);
+	op->op = ev.op;
+	op->pad = 0;
+	op->gateway_id = gw;
+}
+
+/*
+ * Sequencer callback: an EVENTS datagram is next in its gateway's order.
+ * Split it into ops for their owners.  Whole or nothing: room on every
+ * destination ring is secured before the first op is staged.
+ */
+void hc_worker_deliver_events(void *ctx, struct rte_mbuf *m)
+{
+	struct hc_worker *w = ctx;
+	uint16_t len;
+	const uint8_t *p = payload_of(m, &len);
+	struct hc_hdr h;
+	memcpy(&h, p, sizeof(h));
+	uint16_t count = rte_be_to_cpu_16(h.record_count);
+	uint16_t gw = rte_be_to_cpu_16(h.gateway_id);
+	const uint8_t *rec = p + sizeof(h);
+	unsigned n = w->ho.n;
+
+	if (n == 1) {
+		if (w->n_local + count > HC_LOCAL_OPS)
+			apply_local(w);
+		for (uint16_t i = 0; i < count; i++)
+			read_op(rec + (size_t)i * sizeof(struct hc_event), gw,
+				&w->local[w->n_local++]);
+	} else {
+		struct hc_op ops[HC_MAX_EVENTS];
+		uint8_t owner[HC_MAX_EVENTS];
+		uint32_t need[HC_MAX_WORKERS] = {0};
+
+		for (uint16_t i = 0; i < count; i++) {
+			read_op(rec + (size_t)i * sizeof(struct hc_event), gw, &ops[i]);
+			owner[i] = (uint8_t)hc_owner_of(ops[i].user_id, n);
+			need[owner[i]]++;
+		}
+		for (unsigned d = 0; d < n; d++) {
+			if (d == w->id || need[d] == 0)
+				continue;
+			while (!hc_handoff_room(&w->ho, d, need[d])) {
+				/* back-pressure: keep consuming so no cycle of
+				 * full rings can block every worker */
+				HC_RELAXED_ADD(&w->st.handoff_waits, 1);
+				apply_local(w);
+				drain_ops(w);
+				if (unlikely(hc_dp_state(w->dp) == HC_STOP)) {
+					drop(w, m, HC_DROP_HANDOFF_FULL);
+					return;
+				}
+			}
+		}
+		if (w->n_local + need[w->id] > HC_LOCAL_OPS)
+			apply_local(w);
+		uint64_t handed = 0;
+		for (uint16_t i = 0; i < count; i++) {
+			if (owner[i] == w->id) {
+				w->local[w->n_local++] = ops[i];
+			} else {
+				hc_handoff_stage(&w->ho, owner[i], &ops[i]);
+				handed++;
+			}
+		}
+		HC_RELAXED_ADD(&w->st.handoff_ops, handed);
+	}
+	HC_RELAXED_ADD(&w->st.event_datagrams, 1);
+	HC_RELAXED_ADD(&w->st.events, count);
+	rte_pktmbuf_free(m);
+}
+
+/* A validated datagram whose gateway's home is this worker. */
+static void process_home(struct hc_worker *w, struct rte_mbuf *m, uint64_t now)
+{
+	uint16_t len;
+	const uint8_t *p = payload_of(m, &len);
+	struct hc_hdr h;
+	memcpy(&h, p, sizeof(h));
+	uint16_t gw = rte_be_to_cpu_16(h.gateway_id);
+	uint32_t inc = rte_be_to_cpu_32(h.gateway_incarnation);
+
+	if (h.type == HC_MSG_EVENTS) {
+		hc_seq_events(&w->seq, m, gw, inc, rte_be_to_cpu_32(h.sequence), now);
+		return;
+	}
+	/* HEARTBEAT: the only other type the check lets through */
+	struct hc_heartbeat hb;
+	memcpy(&hb, p + sizeof(h), sizeof(hb));
+	hc_seq_heartbeat(&w->seq, gw, inc, rte_be_to_cpu_32(hb.last_sequence), now);
+	HC_RELAXED_ADD(&w->st.heartbeats, 1);
+	rte_pktmbuf_free(m);
+}
+
+/* --------------------------------------------------------------- RX -- */
+
+void hc_worker_rx(struct hc_worker *w, uint16_t port, struct rte_mbuf **pkts,
+		  unsigned n, uint64_t now)
+{
+	uint64_t bytes = 0, valid = 0, handed = 0;
+	unsigned nw = w->ho.n;
+
+	for (unsigned i = 0; i < n && i < PREFETCH_AHEAD; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		struct hc_parsed pr;
+
+		if (i + PREFETCH_AHEAD < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
+		bytes += rte_pktmbuf_pkt_len(m);
+		hc_parse_frame(m, &w->parse, &pr);
+		if (unlikely(pr.kind != HC_FRAME_DATAGRAM)) {
+			if (pr.kind == HC_FRAME_ARP_REQUEST)
+				answer_arp(w, port, m);
+			else
+				drop(w, m, (enum hc_drop_reason)pr.reason);
+			continue;
+		}
+		const uint8_t *payload = rte_pktmbuf_mtod_offset(m, const uint8_t *,
+								 pr.payload_off);
+		enum hc_proto_verdict v = hc_proto_check_inbound(payload, pr.payload_len,
+								 w->max_rooms);
+		if (unlikely(v != HC_PV_OK)) {
+			drop(w, m, hc_drop_from_verdict(v));
+			continue;
+		}
+		uint16_t gw_be;
+		memcpy(&gw_be, payload + offsetof(struct hc_hdr, gateway_id), sizeof(gw_be));
+		uint16_t gw = rte_be_to_cpu_16(gw_be);
+		if (unlikely(gw >= w->max_gateways)) {
+			drop(w, m, HC_DROP_GATEWAY_RANGE);
+			continue;
+		}
+		valid++;
+		stash_payload(m, pr.payload_off, pr.payload_len);
+		unsigned home = gw % nw;
+		if (home == w->id) {
+			process_home(w, m, now);
+		} else if (rte_ring_enqueue(w->ho.dgram_out[home], m) == 0) {
+			handed++;
+		} else {
+			drop(w, m, HC_DROP_HANDOFF_FULL);
+		}
+	}
+	HC_RELAXED_ADD(&w->st.rx_frames, n);
+	HC_RELAXED_ADD(&w->st.rx_bytes, bytes);
+	HC_RELAXED_ADD(&w->st.datagrams, valid);
+	HC_RELAXED_ADD(&w->st.handoff_dgrams, handed);
+}
+
+unsigned hc_worker_poll_handoff(struct hc_worker *w, uint64_t now)
+{
+	struct rte_mbuf *ms[DGRAM_DEQ_BURST];
+	unsigned total = 0;
+
+	for (unsigned s = 0; s < w->ho.n; s++) {
+		struct rte_ring *r = w->ho.dgram_in[s];
+		if (r == NULL)
+			continue;
+		unsigned k = rte_ring_dequeue_burst(r, (void **)ms, DGRAM_DEQ_BURST, NULL);
+		for (unsigned i = 0; i < k; i++)
+			process_home(w, ms[i], now);
+		total += k;
+	}
+	return total + drain_ops(w);
+}
+
+void hc_worker_commit(struct hc_worker *w)
+{
+	apply_local(w);
+	hc_handoff_flush(&w->ho);
+}
+
+/* ------------------------------------------------------------- loop -- */
+
+static int all_rx_stopped(const struct hc_dataplane *dp)
+{
+	for (unsigned i = 0; i < dp->n_workers; i++)
+		if (!__atomic_load_n(&dp->workers[i]->rx_stopped, __ATOMIC_ACQUIRE))
+			return 0;
+	return 1;
+}
+
+static int dgram_rings_empty(const struct hc_worker *w)
+{
+	for (unsigned s = 0; s < w->ho.n; s++)
+		if (w->ho.dgram_in[s] != NULL && !rte_ring_empty(w->ho.dgram_in[s]))
+			return 0;
+	return 1;
+}
+
+int hc_worker_main(void *arg)
+{
+	struct hc_worker *w = arg;
+	struct hc_dataplane *dp = w->dp;
+	struct rte_mbuf *pkts[HC_MAX_BURST];
+	uint64_t iter = 0;
+
+	rcu_register_thread();
+	while (likely(hc_dp_state(dp) == HC_RUN)) {
+		uint64_t t0 = rte_rdtsc();
+		unsigned work = 0;
+
+		for (unsigned q = 0; q < w->n_rxq; q++) {
+			uint16_t n = rte_eth_rx_burst(w->rxq[q].port, w->rxq[q].queue,
+						      pkts, (uint16_t)w->burst);
+			if (n > 0) {
+				hc_worker_rx(w, w->rxq[q].port, pkts, n, t0);
+				work += n;
+			}
+		}
+		work += hc_worker_poll_handoff(w, t0);
+		hc_worker_commit(w);
+
+		HC_RELAXED_ADD(&w->st.loops, 1);
+		if (work > 0) {
+			HC_RELAXED_ADD(&w->st.busy_loops, 1);
+			HC_RELAXED_ADD(&w->st.busy_tsc, rte_rdtsc() - t0);
+		}
+		if ((++iter & 15) == 0)
+			rcu_quiescent_state();
+		if ((iter & 255) == 0)
+			hc_seq_poll(&w->seq, t0);
+	}
+
+	/* DRAIN: no more RX; finish everything in flight */
+	__atomic_store_n(&w->rx_stopped, 1, __ATOMIC_RELEASE);
+	while (hc_dp_state(dp) == HC_DRAIN) {
+		hc_worker_poll_handoff(w, rte_rdtsc());
+		hc_worker_commit(w);
+		rcu_quiescent_state();
+		if (!w->flushed && all_rx_stopped(dp) && dgram_rings_empty(w)) {
+			hc_seq_flush_all(&w->seq);
+			hc_worker_commit(w);
+			if (hc_handoff_staged(&w->ho) == 0)
+				__atomic_store_n(&w->flushed, 1, __ATOMIC_RELEASE);
+		}
+	}
+	drain_ops(w);
+	apply_local(w);
+	rcu_unregister_thread();
+	return 0;
+}

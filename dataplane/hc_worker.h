@@ -1,0 +1,104 @@
+/*
+ * hc_worker.h - one poll-mode worker lcore: its state and its loop.
+ *
+ * A worker owns, with no sharing on the fast path:
+ *   - its RX queues (one or more (port, queue) pairs) and one TX queue per
+ *     port (for ARP replies);
+ *   - the sequencers of the gateways whose home it is (gateway % workers);
+ *   - the membership and room counters of the users it owns
+ *     (hc_owner_of(user));
+ *   - its ends of the hand-off rings and its counters.
+ * The control lcore reads the counters (relaxed loads) and sums the room
+ * counters into the RCU room view; nothing else crosses.
+ */
+#ifndef HC_WORKER_H
+#define HC_WORKER_H
+
+#include <stdint.h>
+
+#include <rte_common.h>
+
+#include "hc_dataplane.h"
+#include "hc_drop.h"
+#include "hc_handoff.h"
+#include "hc_members.h"
+#include "hc_parse.h"
+#include "hc_sequencer.h"
+
+#define HC_MAX_BURST 256
+#define HC_LOCAL_OPS 2048 /* own users' ops gathered before applying */
+
+struct hc_worker_stats {
+	uint64_t rx_frames;
+	uint64_t rx_bytes;
+	uint64_t datagrams;       /* valid inbound datagrams (any type)     */
+	uint64_t event_datagrams; /* EVENTS datagrams delivered in order    */
+	uint64_t events;          /* events in those datagrams              */
+	uint64_t heartbeats;
+	uint64_t arp_replies;
+	uint64_t tx_failed;
+	uint64_t handoff_dgrams;  /* datagrams sent to their home worker    */
+	uint64_t handoff_ops;     /* ops sent to their owner worker         */
+	uint64_t handoff_waits;   /* times an op ring was full (backpressure) */
+	uint64_t loops;
+	uint64_t busy_loops;
+	uint64_t busy_tsc;        /* TSC spent in loops that did work       */
+	uint64_t drops[HC_DROP_COUNT];
+};
+
+struct hc_rxq {
+	uint16_t port;
+	uint16_t queue;
+};
+
+struct hc_worker {
+	unsigned id;
+	unsigned lcore;
+	int socket;
+	struct hc_dataplane *dp;
+	struct hc_parse_cfg parse;
+	uint32_t max_rooms;
+	uint32_t max_gateways;
+	uint32_t burst;
+	unsigned n_rxq;
+	struct hc_rxq rxq[HC_MAX_RXQ_PER_WORKER];
+	uint16_t txq[RTE_MAX_ETHPORTS]; /* HC_NO_TXQ if none */
+
+	struct hc_members members;
+	struct hc_sequencer seq;
+	struct hc_handoff ho;
+
+	uint32_t n_local;
+	struct hc_op *local; /* [HC_LOCAL_OPS] */
+
+	/* published for the control lcore's stop protocol (relaxed) */
+	int rx_stopped;
+	int flushed;
+
+	struct hc_worker_stats st;
+} __rte_cache_aligned;
+
+#define HC_NO_TXQ UINT16_MAX
+
+/* The lcore entry point: arg is the struct hc_worker. */
+int hc_worker_main(void *arg);
+
+/*
+ * Handle one received burst (parse, answer ARP, validate, send datagrams to
+ * their home or sequence them here).  Frees or keeps every mbuf.  Exposed
+ * for tests and the benchmark; the loop calls it.
+ */
+void hc_worker_rx(struct hc_worker *w, uint16_t port, struct rte_mbuf **pkts,
+		  unsigned n, uint64_t now);
+
+/* Drain incoming hand-off rings once; returns the work items handled. */
+unsigned hc_worker_poll_handoff(struct hc_worker *w, uint64_t now);
+
+/* Sequencer callback: split an in-order EVENTS datagram into ops for
+ * their owners (whole or nothing); consumes m. */
+void hc_worker_deliver_events(void *ctx, struct rte_mbuf *m);
+
+/* Apply gathered own ops and flush staged ones to other workers. */
+void hc_worker_commit(struct hc_worker *w);
+
+#endif /* HC_WORKER_H */

@@ -1,0 +1,191 @@
+/*
+ * hc_proto.h - the headcount wire protocol, version 1: the single definition.
+ *
+ * Owns every byte that crosses the wire between gateways and the appliance.
+ * The appliance, the scenario generator, the UDP sender and (later) the
+ * gateway library all include this file and nothing else for the format;
+ * docs/protocol.md describes the same bytes in prose.  All multi-byte fields
+ * are in network byte order.  Structures are packed and their sizes are
+ * checked at compile time, so a layout change breaks the build, not the wire.
+ *
+ * Every datagram is one UDP payload:
+ *
+ *     struct hc_hdr                       40 bytes
+ *     [type prefix]                       16 bytes (SNAPSHOT only)
+ *     record_count fixed-size records     (size given by the type)
+ *
+ * and its length must be exactly header + prefix + count * record size.
+ */
+#ifndef HC_PROTO_H
+#define HC_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HC_PROTO_MAGIC   0x48434E54u /* "HCNT" */
+#define HC_PROTO_VERSION 1
+#define HC_PROTO_DEFAULT_PORT 7100
+
+/* Message types (hc_hdr.type). Direction: G = gateway, A = appliance. */
+enum hc_msg_type {
+	HC_MSG_EVENTS    = 1, /* G->A: JOIN/LEAVE events, sequenced          */
+	HC_MSG_PLACE     = 2, /* G->A: placement requests for new users      */
+	HC_MSG_ASSIGN    = 3, /* A->G: placement answers / admission refusals */
+	HC_MSG_MOVE      = 4, /* A->G: per-user move directives               */
+	HC_MSG_HEARTBEAT = 5, /* G->A and A->G: liveness and incarnations     */
+	HC_MSG_SNAPSHOT  = 6, /* G->A: one chunk of a membership snapshot     */
+	HC_MSG_RESYNC    = 7, /* A->G: NACK / request for a snapshot          */
+	HC_MSG_TYPE_MAX  = 8  /* first invalid value */
+};
+
+/* hc_hdr.flags */
+#define HC_HDR_F_AUTH     0x0001u /* auth_tag holds a tag (a later issue)     */
+#define HC_HDR_F_KNOWN    0x0001u /* mask of flags version 1 defines          */
+
+/* Event operations (hc_event.op). */
+enum hc_event_op {
+	HC_OP_JOIN  = 1,
+	HC_OP_LEAVE = 2,
+};
+
+/* Room id 0 means "no room" and is never valid in an event. */
+#define HC_ROOM_NONE 0u
+/* Gateway id 0 is reserved and never valid. */
+#define HC_GATEWAY_NONE 0u
+
+#define HC_AUTH_TAG_LEN 16
+
+/* The datagram header: 40 bytes. */
+struct hc_hdr {
+	uint32_t magic;                 /*  0: HC_PROTO_MAGIC                      */
+	uint8_t  version;               /*  4: HC_PROTO_VERSION                    */
+	uint8_t  type;                  /*  5: enum hc_msg_type                    */
+	uint16_t flags;                 /*  6: HC_HDR_F_*; unknown bits rejected   */
+	uint16_t gateway_id;            /*  8: sending or addressed gateway, != 0  */
+	uint16_t record_count;          /* 10: records that follow                 */
+	uint32_t gateway_incarnation;   /* 12: the gateway's incarnation           */
+	uint32_t appliance_incarnation; /* 16: appliance incarnation (0: unknown)  */
+	uint32_t sequence;              /* 20: per-gateway sequence, see protocol.md */
+	uint8_t  auth_tag[HC_AUTH_TAG_LEN]; /* 24: zero unless HC_HDR_F_AUTH      */
+} __attribute__((packed));
+
+/* HC_MSG_EVENTS record: one JOIN or LEAVE, 16 bytes. */
+struct hc_event {
+	uint64_t user_id;  /*  0: the user, any value                          */
+	uint32_t room_id;  /*  8: room joined or left, 1 .. max_rooms-1         */
+	uint8_t  op;       /* 12: enum hc_event_op                             */
+	uint8_t  flags;    /* 13: must be 0 in version 1                       */
+	uint16_t pool_id;  /* 14: the room's pool (lobby), 0 = default pool     */
+} __attribute__((packed));
+
+/* HC_MSG_PLACE record: "where should this new user go?", 16 bytes. */
+struct hc_place {
+	uint64_t user_id;    /*  0 */
+	uint32_t request_id; /*  8: echoed in the ASSIGN                        */
+	uint16_t pool_id;    /* 12 */
+	uint16_t flags;      /* 14: must be 0 in version 1                      */
+} __attribute__((packed));
+
+/* hc_assign.status */
+enum hc_assign_status {
+	HC_ASSIGN_PLACED    = 1, /* answer to a PLACE: seat reserved in room_id  */
+	HC_ASSIGN_NEW_TOPIC = 2, /* a JOIN into refused_room was refused: go to room_id */
+	HC_ASSIGN_NO_ROOM   = 3, /* no room can be had (pool or table full)      */
+};
+
+/* HC_MSG_ASSIGN record, 24 bytes. */
+struct hc_assign {
+	uint64_t user_id;      /*  0 */
+	uint32_t request_id;   /*  8: from the PLACE, 0 for an admission refusal */
+	uint32_t room_id;      /* 12: the room to join                          */
+	uint32_t refused_room; /* 16: NEW_TOPIC: the room that refused, else 0  */
+	uint16_t pool_id;      /* 20 */
+	uint8_t  status;       /* 22: enum hc_assign_status                     */
+	uint8_t  flags;        /* 23: 0 */
+} __attribute__((packed));
+
+/* HC_MSG_MOVE record: move one user, 24 bytes. */
+struct hc_move {
+	uint64_t user_id;      /*  0 */
+	uint32_t from_room;    /*  8 */
+	uint32_t to_room;      /* 12 */
+	uint32_t directive_id; /* 16: unique per appliance incarnation          */
+	uint16_t pool_id;      /* 20 */
+	uint16_t attempt;      /* 22: 0 first send, 1.. resends                 */
+} __attribute__((packed));
+
+/* hc_heartbeat.hb_flags */
+#define HC_HB_F_RESYNC_NEEDED 0x0001u /* A->G: send a snapshot              */
+#define HC_HB_F_SHUTDOWN      0x0002u /* sender is stopping cleanly         */
+
+/* HC_MSG_HEARTBEAT record (exactly one per datagram), 16 bytes. */
+struct hc_heartbeat {
+	uint32_t last_sequence; /* 0: G->A: last EVENTS sequence sent;
+	                               A->G: last sequence applied in order      */
+	uint32_t user_count;    /* 4: users the sender holds for this gateway   */
+	uint32_t interval_ms;   /* 8: sender's heartbeat interval               */
+	uint32_t hb_flags;      /* 12: HC_HB_F_*                                 */
+} __attribute__((packed));
+
+/* HC_MSG_SNAPSHOT prefix (once per chunk), 16 bytes. */
+struct hc_snapshot_prefix {
+	uint32_t snapshot_id; /*  0: chosen by the gateway, names one snapshot  */
+	uint32_t chunk_index; /*  4: 0 .. chunk_count-1                         */
+	uint32_t chunk_count; /*  8 */
+	uint32_t total_users; /* 12: users in the whole snapshot                */
+} __attribute__((packed));
+
+/* HC_MSG_SNAPSHOT record: one member, 16 bytes. */
+struct hc_member {
+	uint64_t user_id;  /*  0 */
+	uint32_t room_id;  /*  8 */
+	uint16_t pool_id;  /* 12 */
+	uint16_t flags;    /* 14: 0 */
+} __attribute__((packed));
+
+/* hc_resync.reason */
+enum hc_resync_reason {
+	HC_RESYNC_GAP         = 1, /* sequences first..last were never received */
+	HC_RESYNC_INCARNATION = 2, /* new gateway incarnation seen              */
+	HC_RESYNC_RESTART     = 3, /* the appliance restarted                   */
+	HC_RESYNC_CHUNK       = 4, /* snapshot chunk(s) missing                 */
+};
+
+/* HC_MSG_RESYNC record (exactly one per datagram), 16 bytes. */
+struct hc_resync {
+	uint32_t reason;         /*  0: enum hc_resync_reason                   */
+	uint32_t first_sequence; /*  4: first missing sequence (GAP)            */
+	uint32_t last_sequence;  /*  8: last missing sequence (GAP)             */
+	uint32_t snapshot_id;    /* 12: snapshot to (re)send, 0 = a new one      */
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct hc_hdr) == 40, "hc_hdr is 40 bytes");
+_Static_assert(sizeof(struct hc_event) == 16, "hc_event is 16 bytes");
+_Static_assert(sizeof(struct hc_place) == 16, "hc_place is 16 bytes");
+_Static_assert(sizeof(struct hc_assign) == 24, "hc_assign is 24 bytes");
+_Static_assert(sizeof(struct hc_move) == 24, "hc_move is 24 bytes");
+_Static_assert(sizeof(struct hc_heartbeat) == 16, "hc_heartbeat is 16 bytes");
+_Static_assert(sizeof(struct hc_snapshot_prefix) == 16, "prefix is 16 bytes");
+_Static_assert(sizeof(struct hc_member) == 16, "hc_member is 16 bytes");
+_Static_assert(sizeof(struct hc_resync) == 16, "hc_resync is 16 bytes");
+
+/* Largest UDP payload that fits a 1500-byte IPv4 MTU without options. */
+#define HC_MAX_PAYLOAD_MTU1500 1472u
+/* Largest UDP payload any datagram may have (jumbo frames). */
+#define HC_MAX_PAYLOAD 8972u
+/* Events that fit one 1500-MTU datagram: (1472 - 40) / 16 = 89. */
+#define HC_MAX_EVENTS_MTU1500 ((HC_MAX_PAYLOAD_MTU1500 - sizeof(struct hc_hdr)) / sizeof(struct hc_event))
+/* Events that fit the largest datagram: (8972 - 40) / 16 = 558. */
+#define HC_MAX_EVENTS ((HC_MAX_PAYLOAD - sizeof(struct hc_hdr)) / sizeof(struct hc_event))
+
+/*
+ * Sequence numbers are 32-bit serial numbers (RFC 1982): a is after b when
+ * the signed difference is positive.  Sequences start at 1 in every gateway
+ * incarnation; 0 means "none yet".
+ */
+static inline int hc_seq_after(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) > 0;
+}
+
+#endif /* HC_PROTO_H */

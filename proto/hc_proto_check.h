@@ -1,0 +1,59 @@
+/*
+ * hc_proto_check.h - validation of one headcount datagram payload.
+ *
+ * Owns the rules that decide whether a UDP payload is a well-formed
+ * headcount v1 message.  Pure byte-level code, no DPDK, so the appliance,
+ * the generator, the sender and the tests share exactly one judgement.
+ * A payload that passes may be applied whole; one that fails is dropped
+ * whole, counted under the verdict returned.
+ */
+#ifndef HC_PROTO_CHECK_H
+#define HC_PROTO_CHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hc_proto.h"
+
+/* Verdicts, in the order checks are made. HC_PV_OK is 0. */
+enum hc_proto_verdict {
+	HC_PV_OK = 0,
+	HC_PV_TRUNCATED,       /* shorter than the header                    */
+	HC_PV_BAD_MAGIC,
+	HC_PV_BAD_VERSION,
+	HC_PV_BAD_TYPE,        /* type 0 or >= HC_MSG_TYPE_MAX               */
+	HC_PV_WRONG_DIRECTION, /* an appliance->gateway type sent to us      */
+	HC_PV_BAD_FLAGS,       /* header flag bits version 1 does not define */
+	HC_PV_BAD_GATEWAY,     /* gateway id 0                               */
+	HC_PV_BAD_LENGTH,      /* record count beyond the payload, or bytes
+	                          left over after the last record            */
+	HC_PV_BAD_RECORD,      /* a record with a bad op, room or flag, an
+	                          empty EVENTS or a HEARTBEAT count != 1     */
+	HC_PV_BAD_SEQUENCE,    /* EVENTS with sequence 0                     */
+	HC_PV_NOT_IMPLEMENTED, /* valid type this build does not handle yet  */
+	HC_PV_COUNT
+};
+
+/* Names for logs, stats and CSV: "truncated", "bad_magic", ... */
+extern const char *const hc_proto_verdict_names[HC_PV_COUNT];
+
+/* Record size of each message type, 0 for an invalid type. */
+size_t hc_proto_record_size(uint8_t type);
+/* Prefix size (SNAPSHOT: 16) of each message type. */
+size_t hc_proto_prefix_size(uint8_t type);
+
+/*
+ * Check a payload received by the appliance.  max_rooms bounds room ids
+ * (valid: 1 .. max_rooms-1).  On HC_PV_OK *hdr_out (if not NULL) points at
+ * the header inside buf.  Never reads outside buf[0..len).  Cannot fail in
+ * any other way.
+ */
+enum hc_proto_verdict hc_proto_check_inbound(const void *buf, size_t len,
+					     uint32_t max_rooms);
+
+/* Fill a header in network order (auth tag zero, no flags). */
+void hc_proto_fill_hdr(struct hc_hdr *h, uint8_t type, uint16_t gateway_id,
+		       uint16_t record_count, uint32_t gw_incarnation,
+		       uint32_t appl_incarnation, uint32_t sequence);
+
+#endif /* HC_PROTO_CHECK_H */
