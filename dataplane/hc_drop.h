@@ -48,7 +48,7 @@ enum hc_drop_reason {
 	HC_DROP_GATEWAY_RANGE,   /* gateway id >= --max-gateways             */
 	HC_DROP_DUPLICATE,       /* sequence already applied or held         */
 	HC_DROP_STALE_INCARNATION, /* from an older gateway incarnation      */
-	HC_DROP_HANDOFF_FULL,    /* datagram hand-off ring to its home full  */
+	HC_DROP_HANDOFF_FULL,    /* hand-off impossible: stopping           */
 	HC_DROP_COUNT
 };
 

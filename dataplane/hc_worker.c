@@ -151,10 +151,11 @@ void hc_worker_deliver_events(void *ctx, struct rte_mbuf *m)
 		for (unsigned d = 0; d < n; d++) {
 			if (d == w->id || need[d] == 0)
 				continue;
+			if (!hc_handoff_room(&w->ho, d, need[d]))
+				HC_RELAXED_ADD(&w->st.handoff_waits, 1);
 			while (!hc_handoff_room(&w->ho, d, need[d])) {
 				/* back-pressure: keep consuming so no cycle of
 				 * full rings can block every worker */
-				HC_RELAXED_ADD(&w->st.handoff_waits, 1);
 				apply_local(w);
 				drain_ops(w);
 				if (unlikely(hc_dp_state(w->dp) == HC_STOP)) {
@@ -205,6 +206,29 @@ static void process_home(struct hc_worker *w, struct rte_mbuf *m, uint64_t now)
 
 /* --------------------------------------------------------------- RX -- */
 
+/*
+ * The home worker's datagram ring is full: back-pressure instead of loss.
+ * Keep doing our own share (datagrams handed to us, ops handed to us) until
+ * the ring takes m.  Every wait loop drains the rings others wait on, so no
+ * cycle of full rings can stop all workers; RX queues fill meanwhile, and a
+ * NIC then counts its own drops (imissed).
+ */
+static void handoff_dgram_wait(struct hc_worker *w, unsigned home,
+			       struct rte_mbuf *m, uint64_t now)
+{
+	HC_RELAXED_ADD(&w->st.handoff_waits, 1);
+	do {
+		if (unlikely(hc_dp_state(w->dp) == HC_STOP)) {
+			drop(w, m, HC_DROP_HANDOFF_FULL);
+			return;
+		}
+		hc_worker_poll_handoff(w, now);
+		apply_local(w);
+		hc_handoff_flush(&w->ho);
+	} while (rte_ring_enqueue(w->ho.dgram_out[home], m) != 0);
+	HC_RELAXED_ADD(&w->st.handoff_dgrams, 1);
+}
+
 void hc_worker_rx(struct hc_worker *w, uint16_t port, struct rte_mbuf **pkts,
 		  unsigned n, uint64_t now)
 {
@@ -249,10 +273,10 @@ void hc_worker_rx(struct hc_worker *w, uint16_t port, struct rte_mbuf **pkts,
 		unsigned home = gw % nw;
 		if (home == w->id) {
 			process_home(w, m, now);
-		} else if (rte_ring_enqueue(w->ho.dgram_out[home], m) == 0) {
+		} else if (likely(rte_ring_enqueue(w->ho.dgram_out[home], m) == 0)) {
 			handed++;
 		} else {
-			drop(w, m, HC_DROP_HANDOFF_FULL);
+			handoff_dgram_wait(w, home, m, now);
 		}
 	}
 	HC_RELAXED_ADD(&w->st.rx_frames, n);

@@ -1,0 +1,539 @@
+/*
+ * hc_scenario.c - hc-scenario: protocol traffic and its exact ground truth.
+ *
+ * Writes, from a seed, a pcap of what G gateways would send for U users
+ * moving between R rooms (E JOIN/LEAVE events batched into sequenced EVENTS
+ * datagrams, with heartbeats), optionally impaired with duplicated,
+ * reordered and malformed frames, and beside it:
+ *   PREFIX.truth.csv   the final room table, in --dump-rooms' format;
+ *   PREFIX.expect      the appliance counters that replaying the pcap must
+ *                      produce (key=value, --dump-stats' names).
+ * Every user belongs to one gateway, so applying each gateway's datagrams
+ * in sequence order (what the appliance does) yields exactly the model.
+ * Malformed frames are corrupted copies of a real datagram placed just
+ * before it: if the appliance applied any part of one, the real datagram
+ * would then be a duplicate and the truth would not match.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hc_frame.h"
+#include "hc_proto.h"
+#include "hc_proto_check.h"
+
+/* ------------------------------------------------------------ options -- */
+
+struct opts {
+	uint64_t seed;
+	uint32_t users, rooms, gateways, events, batch;
+	int batch_random;
+	double dup, reorder, malformed;
+	uint32_t reorder_depth;
+	uint32_t hb_every;
+	uint32_t split;
+	uint32_t max_rooms, max_gateways;
+	uint32_t incarnation;
+	const char *out;
+	struct hc_frame_addr addr;
+};
+
+static void usage(void)
+{
+	printf("usage: hc-scenario --out PREFIX [options]\n"
+	       "  --seed N             random seed                          [1]\n"
+	       "  --users N            users                                [200000]\n"
+	       "  --rooms N            rooms, ids 1..N                      [5000]\n"
+	       "  --gateways N         gateways, ids 1..N                   [16]\n"
+	       "  --events N           JOIN/LEAVE events                    [2000000]\n"
+	       "  --batch N            events per datagram (max, 1..%u)     [64]\n"
+	       "  --batch-mode M       fixed | random (1..N)                [random]\n"
+	       "  --duplicate F        fraction of datagrams sent twice     [0]\n"
+	       "  --reorder F          fraction of datagrams delayed        [0]\n"
+	       "  --reorder-depth N    how far (datagrams) at most, 1..48   [16]\n"
+	       "  --malformed F        malformed frames per datagram        [0]\n"
+	       "  --heartbeat-every N  datagrams between a gateway's heartbeats [32]\n"
+	       "  --split N            write PREFIX.0.pcap .. PREFIX.N-1.pcap,\n"
+	       "                       gateways dealt in pairs              [1: PREFIX.pcap]\n"
+	       "  --incarnation N      gateways' incarnation                [1]\n"
+	       "  --max-rooms N        the appliance's --max-rooms          [262144]\n"
+	       "  --max-gateways N     the appliance's --max-gateways       [1024]\n"
+	       "  --dst-ip A           appliance address                    [198.18.0.1]\n"
+	       "  --src-ip A           first gateway address (+g-1 each)    [198.18.0.2]\n"
+	       "  --dst-mac M / --src-mac M                                  [02:00:00:00:00:01/02]\n"
+	       "  --udp-port N         appliance port                       [%u]\n",
+	       (unsigned)HC_MAX_EVENTS, HC_PROTO_DEFAULT_PORT);
+}
+
+static int num(const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *v)
+{
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-' || x < lo || x > hi) {
+		fprintf(stderr, "hc-scenario: %s: '%s' not in [%" PRIu64 ", %" PRIu64 "]\n",
+			opt, s, lo, hi);
+		return -1;
+	}
+	*v = x;
+	return 0;
+}
+
+static int frac(const char *opt, const char *s, double *v)
+{
+	char *end;
+	*v = strtod(s, &end);
+	if (end == s || *end || !(*v >= 0.0 && *v <= 1.0)) {
+		fprintf(stderr, "hc-scenario: %s: '%s' is not a fraction in [0, 1]\n", opt, s);
+		return -1;
+	}
+	return 0;
+}
+
+static int ip4(const char *opt, const char *s, uint32_t *v)
+{
+	struct in_addr a;
+	if (inet_pton(AF_INET, s, &a) != 1) {
+		fprintf(stderr, "hc-scenario: %s: '%s' is not an IPv4 address\n", opt, s);
+		return -1;
+	}
+	*v = ntohl(a.s_addr);
+	return 0;
+}
+
+static int parse_opts(struct opts *o, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"seed", 1, 0, 's'}, {"users", 1, 0, 'u'}, {"rooms", 1, 0, 'r'},
+		{"gateways", 1, 0, 'g'}, {"events", 1, 0, 'e'}, {"batch", 1, 0, 'b'},
+		{"batch-mode", 1, 0, 'B'}, {"duplicate", 1, 0, 'd'}, {"reorder", 1, 0, 'o'},
+		{"reorder-depth", 1, 0, 'D'}, {"malformed", 1, 0, 'm'},
+		{"heartbeat-every", 1, 0, 'H'}, {"split", 1, 0, 'S'},
+		{"incarnation", 1, 0, 'I'}, {"max-rooms", 1, 0, 'R'},
+		{"max-gateways", 1, 0, 'G'}, {"dst-ip", 1, 0, 'x'}, {"src-ip", 1, 0, 'y'},
+		{"dst-mac", 1, 0, 'X'}, {"src-mac", 1, 0, 'Y'}, {"udp-port", 1, 0, 'p'},
+		{"out", 1, 0, 'O'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+	uint64_t v;
+	int c;
+
+	*o = (struct opts){.seed = 1, .users = 200000, .rooms = 5000, .gateways = 16,
+			   .events = 2000000, .batch = 64, .batch_random = 1,
+			   .reorder_depth = 16, .hb_every = 32, .split = 1,
+			   .max_rooms = 1u << 18, .max_gateways = 1024, .incarnation = 1};
+	o->addr = (struct hc_frame_addr){
+		.dst_mac = {2, 0, 0, 0, 0, 1}, .src_mac = {2, 0, 0, 0, 0, 2},
+		.src_ip = 0xC6120002, .dst_ip = 0xC6120001, .src_port = 40000,
+		.dst_port = HC_PROTO_DEFAULT_PORT};
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		int rc = 0;
+		switch (c) {
+		case 's': rc = num("--seed", optarg, 0, UINT64_MAX, &o->seed); break;
+		case 'u': rc = num("--users", optarg, 1, 1u << 30, &v); o->users = (uint32_t)v; break;
+		case 'r': rc = num("--rooms", optarg, 1, 1u << 26, &v); o->rooms = (uint32_t)v; break;
+		case 'g': rc = num("--gateways", optarg, 1, 65535, &v); o->gateways = (uint32_t)v; break;
+		case 'e': rc = num("--events", optarg, 1, 1u << 31, &v); o->events = (uint32_t)v; break;
+		case 'b': rc = num("--batch", optarg, 1, HC_MAX_EVENTS, &v); o->batch = (uint32_t)v; break;
+		case 'B':
+			if (strcmp(optarg, "fixed") == 0) o->batch_random = 0;
+			else if (strcmp(optarg, "random") == 0) o->batch_random = 1;
+			else { fprintf(stderr, "hc-scenario: --batch-mode fixed|random\n"); rc = -1; }
+			break;
+		case 'd': rc = frac("--duplicate", optarg, &o->dup); break;
+		case 'o': rc = frac("--reorder", optarg, &o->reorder); break;
+		case 'D': rc = num("--reorder-depth", optarg, 1, 48, &v); o->reorder_depth = (uint32_t)v; break;
+		case 'm': rc = frac("--malformed", optarg, &o->malformed); break;
+		case 'H': rc = num("--heartbeat-every", optarg, 1, 1u << 30, &v); o->hb_every = (uint32_t)v; break;
+		case 'S': rc = num("--split", optarg, 1, 64, &v); o->split = (uint32_t)v; break;
+		case 'I': rc = num("--incarnation", optarg, 1, UINT32_MAX, &v); o->incarnation = (uint32_t)v; break;
+		case 'R': rc = num("--max-rooms", optarg, 2, 1u << 26, &v); o->max_rooms = (uint32_t)v; break;
+		case 'G': rc = num("--max-gateways", optarg, 2, 65536, &v); o->max_gateways = (uint32_t)v; break;
+		case 'x': rc = ip4("--dst-ip", optarg, &o->addr.dst_ip); break;
+		case 'y': rc = ip4("--src-ip", optarg, &o->addr.src_ip); break;
+		case 'X': rc = hc_frame_parse_mac(optarg, o->addr.dst_mac); break;
+		case 'Y': rc = hc_frame_parse_mac(optarg, o->addr.src_mac); break;
+		case 'p': rc = num("--udp-port", optarg, 1, 65535, &v); o->addr.dst_port = (uint16_t)v; break;
+		case 'O': o->out = optarg; break;
+		case 'h': usage(); exit(0);
+		default: usage(); return -1;
+		}
+		if (rc != 0)
+			return -1;
+	}
+	if (o->out == NULL) {
+		fprintf(stderr, "hc-scenario: --out PREFIX is required\n");
+		return -1;
+	}
+	if (o->rooms >= o->max_rooms || o->gateways >= o->max_gateways) {
+		fprintf(stderr, "hc-scenario: rooms must be < --max-rooms and gateways < --max-gateways\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* -------------------------------------------------------------- random -- */
+
+static uint64_t rng_state;
+
+static uint64_t splitmix64(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static uint64_t rnd(void) { return splitmix64(&rng_state); }
+static uint32_t rnd_below(uint32_t n) { return (uint32_t)(((rnd() >> 32) * n) >> 32); }
+static double rnd_unit(void) { return (double)(rnd() >> 11) / 9007199254740992.0; }
+
+/* -------------------------------------------------------------- frames -- */
+
+struct frame {
+	uint8_t *data;
+	uint32_t len;
+	uint32_t file;  /* split index */
+	uint64_t key;   /* emission order */
+	uint64_t idx;   /* tie-break: creation order */
+};
+
+static struct frame *frames;
+static size_t n_frames, cap_frames;
+
+static void push_frame(const uint8_t *data, size_t len, uint32_t file, uint64_t key)
+{
+	if (n_frames == cap_frames) {
+		cap_frames = cap_frames ? cap_frames * 2 : 65536;
+		frames = realloc(frames, cap_frames * sizeof(*frames));
+		if (frames == NULL) { perror("hc-scenario"); exit(1); }
+	}
+	struct frame *f = &frames[n_frames];
+	f->data = malloc(len);
+	if (f->data == NULL) { perror("hc-scenario"); exit(1); }
+	memcpy(f->data, data, len);
+	f->len = (uint32_t)len;
+	f->file = file;
+	f->key = key;
+	f->idx = n_frames++;
+}
+
+static int frame_cmp(const void *a, const void *b)
+{
+	const struct frame *x = a, *y = b;
+	if (x->key != y->key) return x->key < y->key ? -1 : 1;
+	return x->idx < y->idx ? -1 : (x->idx > y->idx);
+}
+
+/* -------------------------------------------------------- expectations -- */
+
+struct expect {
+	uint64_t datagrams, event_datagrams, events, heartbeats;
+	uint64_t joins, moves, leaves, noops, duplicates;
+	uint64_t drops[64];
+	const char *drop_name[64];
+	int n_drop_names;
+};
+static struct expect ex;
+
+static void expect_drop(const char *name)
+{
+	for (int i = 0; i < ex.n_drop_names; i++)
+		if (strcmp(ex.drop_name[i], name) == 0) { ex.drops[i]++; return; }
+	ex.drop_name[ex.n_drop_names] = name;
+	ex.drops[ex.n_drop_names++] = 1;
+}
+
+/* ----------------------------------------------------------- malformed -- */
+
+#define ETH 14
+#define IP  14
+#define UDP 34
+#define PAY 42
+
+static void set16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static void set32(uint8_t *p, uint32_t v) { set16(p, (uint16_t)(v >> 16)); set16(p + 2, (uint16_t)v); }
+
+/* Corrupt a copy of a valid EVENTS frame in one of many ways; returns the
+ * new length and names the drop reason the appliance must count. */
+static size_t corrupt(uint8_t *f, size_t len, const struct opts *o, const char **reason)
+{
+	uint16_t count = (uint16_t)(f[PAY + 10] << 8 | f[PAY + 11]);
+	switch (rnd_below(26)) {
+	case 0: *reason = "runt"; return 10;
+	case 1: *reason = "not_ipv4"; set16(f + 12, 0x86DD); return len;
+	case 2: *reason = "ip_truncated"; return ETH + 10;
+	case 3: *reason = "ip_bad_version"; f[IP] = 0x65; hc_frame_fix_csums(f, len); return len;
+	case 4: *reason = "ip_bad_ihl"; f[IP] = 0x44; return len;
+	case 5: *reason = "ip_bad_length"; set16(f + IP + 2, (uint16_t)(len - ETH + 100));
+		hc_frame_fix_csums(f, len); return len;
+	case 6: *reason = "ip_bad_csum"; f[IP + 10] ^= 0x55; return len;
+	case 7: *reason = "ip_fragment"; f[IP + 6] |= 0x20; hc_frame_fix_csums(f, len); return len;
+	case 8: *reason = "ip_not_for_us"; f[IP + 19] ^= 0x40; hc_frame_fix_csums(f, len); return len;
+	case 9: *reason = "not_udp"; f[IP + 9] = 6; hc_frame_fix_csums(f, len); return len;
+	case 10: *reason = "udp_bad_length";
+		set16(f + UDP + 4, (uint16_t)(len - UDP + 4)); hc_frame_fix_csums(f, len); return len;
+	case 11: *reason = "udp_bad_csum"; hc_frame_fix_csums(f, len);
+		f[UDP + 6] ^= 0x11;
+		if (f[UDP + 6] == 0 && f[UDP + 7] == 0) f[UDP + 7] = 1;
+		return len;
+	case 12: *reason = "wrong_port"; set16(f + UDP + 2, (uint16_t)(o->addr.dst_port + 1));
+		hc_frame_fix_csums(f, len); return len;
+	case 13: *reason = "truncated"; len = PAY + 20;
+		set16(f + IP + 2, (uint16_t)(len - ETH)); set16(f + UDP + 4, (uint16_t)(len - UDP));
+		hc_frame_fix_csums(f, len); return len;
+	case 14: *reason = "bad_magic"; f[PAY] ^= 0xff; break;
+	case 15: *reason = "bad_version"; f[PAY + 4] = 2; break;
+	case 16: *reason = "bad_type"; f[PAY + 5] = rnd_below(2) ? 0 : 9; break;
+	case 17: *reason = "wrong_direction"; f[PAY + 5] = HC_MSG_MOVE; break;
+	case 18: *reason = "bad_flags"; set16(f + PAY + 6, 0x8000); break;
+	case 19: *reason = "bad_gateway"; set16(f + PAY + 8, 0); break;
+	case 20: *reason = "bad_length"; set16(f + PAY + 10, (uint16_t)(count + 1)); break;
+	case 21: {
+		*reason = "bad_record";
+		uint8_t *ev = f + PAY + sizeof(struct hc_hdr) + 16 * rnd_below(count);
+		switch (rnd_below(4)) {
+		case 0: ev[12] = 3; break;                 /* op */
+		case 1: set32(ev + 8, 0); break;           /* room 0 */
+		case 2: set32(ev + 8, o->max_rooms); break; /* room out of range */
+		default: ev[13] = 1; break;                /* flags */
+		}
+		break;
+	}
+	case 22: *reason = "bad_sequence"; set32(f + PAY + 20, 0); break;
+	case 23: *reason = "not_implemented"; f[PAY + 5] = HC_MSG_PLACE; break;
+	case 24: *reason = "gateway_range"; set16(f + PAY + 8, (uint16_t)o->max_gateways); break;
+	default: { /* an ARP request for someone else */
+		*reason = "arp_ignored";
+		static const uint8_t arp[28] = {0, 1, 8, 0, 6, 4, 0, 1};
+		memset(f, 0xff, 6);
+		set16(f + 12, 0x0806);
+		memcpy(f + ETH, arp, 8);
+		memcpy(f + ETH + 8, o->addr.src_mac, 6);
+		set32(f + ETH + 14, o->addr.src_ip);
+		memset(f + ETH + 18, 0, 6);
+		set32(f + ETH + 24, o->addr.dst_ip + 100);
+		return ETH + 28;
+	}
+	}
+	hc_frame_fix_csums(f, len);
+	return len;
+}
+
+/* ------------------------------------------------------------ gateways -- */
+
+struct gateway {
+	uint16_t id;
+	uint32_t seq;
+	uint32_t since_hb;
+	uint32_t n;      /* events in the open batch */
+	uint32_t target; /* events that close it */
+	uint8_t payload[HC_MAX_PAYLOAD];
+	struct hc_frame_addr addr;
+	uint16_t ip_id;
+};
+
+static uint64_t position; /* emission slots */
+
+static uint32_t file_of(const struct opts *o, uint16_t gw)
+{
+	return ((uint32_t)(gw - 1) / 2) % o->split;
+}
+
+static uint32_t next_target(const struct opts *o)
+{
+	return o->batch_random ? 1 + rnd_below(o->batch) : o->batch;
+}
+
+static void emit_heartbeat(const struct opts *o, struct gateway *g)
+{
+	uint8_t p[sizeof(struct hc_hdr) + sizeof(struct hc_heartbeat)];
+	uint8_t f[HC_FRAME_HDR_LEN + sizeof(p)];
+	struct hc_heartbeat hb = {.last_sequence = htonl(g->seq), .user_count = 0,
+				  .interval_ms = htonl(1000), .hb_flags = 0};
+	hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_HEARTBEAT, g->id, 1, o->incarnation, 0, 0);
+	memcpy(p + sizeof(struct hc_hdr), &hb, sizeof(hb));
+	size_t len = hc_frame_build(f, &g->addr, g->ip_id++, p, sizeof(p));
+	push_frame(f, len, file_of(o, g->id), position++ * 16 + 8);
+	ex.datagrams++;
+	ex.heartbeats++;
+	g->since_hb = 0;
+}
+
+static void emit_events(const struct opts *o, struct gateway *g)
+{
+	static uint8_t f[HC_FRAME_HDR_LEN + HC_MAX_PAYLOAD];
+	static uint8_t bad[HC_FRAME_HDR_LEN + HC_MAX_PAYLOAD];
+	size_t plen = sizeof(struct hc_hdr) + (size_t)g->n * sizeof(struct hc_event);
+
+	g->seq++;
+	hc_proto_fill_hdr((struct hc_hdr *)g->payload, HC_MSG_EVENTS, g->id, (uint16_t)g->n,
+			  o->incarnation, 0, g->seq);
+	size_t len = hc_frame_build(f, &g->addr, g->ip_id++, g->payload, plen);
+	uint32_t file = file_of(o, g->id);
+	uint64_t pos = position++;
+
+	if (o->malformed > 0 && rnd_unit() < o->malformed) {
+		const char *reason;
+		memcpy(bad, f, len);
+		size_t blen = corrupt(bad, len, o, &reason);
+		push_frame(bad, blen, file, pos * 16 + 4);
+		expect_drop(reason);
+	}
+	uint64_t delay = (o->reorder > 0 && rnd_unit() < o->reorder) ?
+		1 + rnd_below(o->reorder_depth) : 0;
+	push_frame(f, len, file, (pos + delay) * 16 + 8);
+	ex.datagrams++;
+	ex.event_datagrams++;
+	ex.events += g->n;
+	if (o->dup > 0 && rnd_unit() < o->dup) {
+		push_frame(f, len, file, (pos + delay + 1 + rnd_below(o->reorder_depth)) * 16 + 12);
+		ex.datagrams++;
+		ex.duplicates++;
+	}
+	g->n = 0;
+	g->target = next_target(o);
+	if (++g->since_hb >= o->hb_every)
+		emit_heartbeat(o, g);
+}
+
+/* ---------------------------------------------------------------- main -- */
+
+static int write_pcaps(const struct opts *o)
+{
+	char path[4096];
+	FILE *out[64] = {0};
+	static const uint32_t ghdr[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1};
+
+	for (uint32_t i = 0; i < o->split; i++) {
+		if (o->split == 1)
+			snprintf(path, sizeof(path), "%s.pcap", o->out);
+		else
+			snprintf(path, sizeof(path), "%s.%u.pcap", o->out, i);
+		out[i] = fopen(path, "wb");
+		if (out[i] == NULL || fwrite(ghdr, sizeof(ghdr), 1, out[i]) != 1) {
+			fprintf(stderr, "hc-scenario: cannot write %s: %s\n", path, strerror(errno));
+			return -1;
+		}
+	}
+	qsort(frames, n_frames, sizeof(*frames), frame_cmp);
+	for (size_t i = 0; i < n_frames; i++) {
+		const struct frame *f = &frames[i];
+		uint32_t rec[4] = {(uint32_t)(i / 1000000), (uint32_t)(i % 1000000), f->len, f->len};
+		if (fwrite(rec, sizeof(rec), 1, out[f->file]) != 1 ||
+		    fwrite(f->data, f->len, 1, out[f->file]) != 1) {
+			fprintf(stderr, "hc-scenario: write failed: %s\n", strerror(errno));
+			return -1;
+		}
+	}
+	for (uint32_t i = 0; i < o->split; i++)
+		if (fclose(out[i]) != 0)
+			return -1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	char path[4096];
+
+	if (parse_opts(&o, argc, argv) != 0)
+		return 2;
+	rng_state = o.seed * 0xD1342543DE82EF95ull + 0x632BE59BD9B4E019ull;
+
+	uint64_t *user_id = malloc(sizeof(uint64_t) * o.users);
+	uint32_t *user_room = calloc(o.users, sizeof(uint32_t));
+	struct gateway *gws = calloc(o.gateways, sizeof(*gws));
+	if (user_id == NULL || user_room == NULL || gws == NULL) {
+		perror("hc-scenario");
+		return 1;
+	}
+	for (uint32_t i = 0; i < o.users; i++)
+		user_id[i] = rnd();
+	for (uint32_t g = 0; g < o.gateways; g++) {
+		gws[g].id = (uint16_t)(g + 1);
+		gws[g].target = next_target(&o);
+		gws[g].addr = o.addr;
+		gws[g].addr.src_ip = o.addr.src_ip + g;
+		gws[g].addr.src_port = (uint16_t)(40000 + g);
+	}
+
+	for (uint32_t e = 0; e < o.events; e++) {
+		uint32_t u = rnd_below(o.users);
+		struct gateway *g = &gws[u % o.gateways];
+		uint32_t cur = user_room[u], room;
+		uint8_t op;
+		double p = rnd_unit();
+
+		if (cur == 0) {
+			room = 1 + rnd_below(o.rooms);
+			if (p < 0.9) { op = HC_OP_JOIN; user_room[u] = room; ex.joins++; }
+			else { op = HC_OP_LEAVE; ex.noops++; }
+		} else if (p < 0.35) {
+			op = HC_OP_LEAVE; room = cur; user_room[u] = 0; ex.leaves++;
+		} else if (p < 0.80) {
+			op = HC_OP_JOIN; room = 1 + rnd_below(o.rooms);
+			if (room == cur) ex.noops++;
+			else { ex.moves++; user_room[u] = room; }
+		} else if (p < 0.90) {
+			op = HC_OP_JOIN; room = cur; ex.noops++;
+		} else {
+			op = HC_OP_LEAVE; room = 1 + rnd_below(o.rooms);
+			if (room == cur) { user_room[u] = 0; ex.leaves++; }
+			else ex.noops++;
+		}
+		struct hc_event ev = {.user_id = htobe64(user_id[u]), .room_id = htonl(room),
+				      .op = op, .flags = 0, .pool_id = 0};
+		memcpy(g->payload + sizeof(struct hc_hdr) + (size_t)g->n * sizeof(ev), &ev,
+		       sizeof(ev));
+		if (++g->n == g->target)
+			emit_events(&o, g);
+	}
+	for (uint32_t g = 0; g < o.gateways; g++) {
+		if (gws[g].n > 0)
+			emit_events(&o, &gws[g]);
+		if (gws[g].seq > 0)
+			emit_heartbeat(&o, &gws[g]); /* names the last sequence */
+	}
+	if (write_pcaps(&o) != 0)
+		return 1;
+
+	/* ground truth */
+	uint32_t *count = calloc((size_t)o.rooms + 1, sizeof(uint32_t));
+	uint64_t users = 0, rooms = 0;
+	for (uint32_t u = 0; u < o.users; u++)
+		if (user_room[u] != 0) { count[user_room[u]]++; users++; }
+	snprintf(path, sizeof(path), "%s.truth.csv", o.out);
+	FILE *t = fopen(path, "w");
+	if (t == NULL) { perror(path); return 1; }
+	fprintf(t, "room,users\n");
+	for (uint32_t r = 1; r <= o.rooms; r++)
+		if (count[r]) { fprintf(t, "%u,%u\n", r, count[r]); rooms++; }
+	if (fclose(t) != 0) { perror(path); return 1; }
+
+	snprintf(path, sizeof(path), "%s.expect", o.out);
+	FILE *x = fopen(path, "w");
+	if (x == NULL) { perror(path); return 1; }
+	uint64_t drops = 0;
+	for (int i = 0; i < ex.n_drop_names; i++) drops += ex.drops[i];
+	fprintf(x, "rx_frames=%zu\ndatagrams=%" PRIu64 "\nevent_datagrams=%" PRIu64
+		"\nevents=%" PRIu64 "\nheartbeats=%" PRIu64 "\njoins=%" PRIu64
+		"\nmoves=%" PRIu64 "\nleaves=%" PRIu64 "\nnoops=%" PRIu64
+		"\nseq_duplicates=%" PRIu64 "\nseq_lost=0\nusers=%" PRIu64 "\nrooms=%" PRIu64
+		"\ndrops=%" PRIu64 "\n",
+		n_frames, ex.datagrams, ex.event_datagrams, ex.events, ex.heartbeats,
+		ex.joins, ex.moves, ex.leaves, ex.noops, ex.duplicates, users, rooms, drops);
+	for (int i = 0; i < ex.n_drop_names; i++)
+		fprintf(x, "drop_%s=%" PRIu64 "\n", ex.drop_name[i], ex.drops[i]);
+	if (fclose(x) != 0) { perror(path); return 1; }
+
+	printf("hc-scenario: %zu frames (%" PRIu64 " event datagrams, %" PRIu64
+	       " events, %" PRIu64 " duplicates, %" PRIu64 " malformed), truth: %" PRIu64
+	       " users in %" PRIu64 " rooms\n",
+	       n_frames, ex.event_datagrams, ex.events, ex.duplicates, drops, users, rooms);
+	for (size_t i = 0; i < n_frames; i++) free(frames[i].data);
+	free(frames); free(user_id); free(user_room); free(gws); free(count);
+	return 0;
+}
