@@ -42,6 +42,7 @@ int main(int argc, char **argv)
 	unsigned n = 0, lcore;
 	int rc;
 
+	setvbuf(stdout, NULL, _IOLBF, 0); /* lines reach pipes and logs at once */
 	rte_set_application_usage_hook(usage_hook);
 	int eal = rte_eal_init(argc, argv);
 	if (eal < 0) {

@@ -1,0 +1,274 @@
+/*
+ * hc_send.c - hc-send: replay a scenario's datagrams through kernel UDP
+ * sockets, as real gateways would send them.
+ *
+ * Reads pcap files written by hc-scenario, keeps the frames that are clean
+ * IPv4/UDP datagrams to the scenario's port (frames malformed below UDP
+ * cannot be produced by a socket and are skipped), and sends each payload
+ * with sendto() from one socket per gateway id (so each gateway is its own
+ * UDP flow), paced to --rate datagrams per second.  It classifies every
+ * payload it sends with the appliance's own validator and writes, with
+ * --expect, the counters the appliance must then show (key=value, the
+ * names of --dump-stats).  Bounded: stops after --timeout seconds.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hc_frame.h"
+#include "hc_proto.h"
+#include "hc_proto_check.h"
+
+#define MAX_SOCKETS 4096
+
+struct sender {
+	struct sockaddr_in dst;
+	uint16_t scenario_port;
+	uint32_t max_rooms, max_gateways;
+	double rate, timeout;
+	int socks[MAX_SOCKETS];
+	/* expectations */
+	uint64_t sent, skipped, datagrams, event_datagrams, heartbeats, duplicates;
+	uint64_t verdicts[HC_PV_COUNT], gateway_range;
+	uint8_t *seen; /* [gateway][seq] bitmap per gateway, grown on demand */
+	uint32_t *seen_cap;
+	uint8_t **seen_bits;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint32_t be32(const uint8_t *p) { return (uint32_t)be16(p) << 16 | be16(p + 2); }
+
+/* Is this a clean IPv4/UDP frame to the scenario's port? Sets payload. */
+static int clean_udp(const uint8_t *f, uint32_t len, uint16_t port,
+		     const uint8_t **payload, uint32_t *plen)
+{
+	if (len < HC_FRAME_HDR_LEN || be16(f + 12) != 0x0800)
+		return 0;
+	const uint8_t *ip = f + 14;
+	uint32_t ihl = (uint32_t)(ip[0] & 0x0f) * 4, total = be16(ip + 2);
+	if ((ip[0] >> 4) != 4 || ihl < 20 || total < ihl + 8 || 14 + total > len ||
+	    hc_frame_csum(ip, ihl, 0) != 0xffff || (be16(ip + 6) & 0x3fff) != 0 ||
+	    ip[9] != 17)
+		return 0;
+	const uint8_t *udp = ip + ihl;
+	if (be16(udp + 4) != total - ihl || be16(udp + 2) != port)
+		return 0;
+	if (be16(udp + 6) != 0) {
+		uint32_t pseudo = (uint32_t)be16(ip + 12) + be16(ip + 14) + be16(ip + 16) +
+				  be16(ip + 18) + 17 + (total - ihl);
+		if (hc_frame_csum(udp, total - ihl, pseudo) != 0xffff)
+			return 0;
+	}
+	*payload = udp + 8;
+	*plen = total - ihl - 8;
+	return 1;
+}
+
+/* Has (gateway, sequence) been sent before?  Marks it. Incarnations are
+ * one per scenario, so the gateway and sequence name a datagram. */
+static int seen_before(struct sender *s, uint16_t gw, uint32_t seq)
+{
+	if (s->seen_cap[gw] <= seq / 8) {
+		uint32_t cap = s->seen_cap[gw] ? s->seen_cap[gw] : 1024;
+		while (cap <= seq / 8)
+			cap *= 2;
+		s->seen_bits[gw] = realloc(s->seen_bits[gw], cap);
+		if (s->seen_bits[gw] == NULL) { perror("hc-send"); exit(1); }
+		memset(s->seen_bits[gw] + s->seen_cap[gw], 0, cap - s->seen_cap[gw]);
+		s->seen_cap[gw] = cap;
+	}
+	uint8_t bit = (uint8_t)(1u << (seq & 7));
+	int was = (s->seen_bits[gw][seq / 8] & bit) != 0;
+	s->seen_bits[gw][seq / 8] |= bit;
+	return was;
+}
+
+static void classify(struct sender *s, const uint8_t *p, uint32_t len)
+{
+	enum hc_proto_verdict v = hc_proto_check_inbound(p, len, s->max_rooms);
+	if (v != HC_PV_OK) {
+		s->verdicts[v]++;
+		return;
+	}
+	uint16_t gw = be16(p + 8);
+	if (gw >= s->max_gateways) {
+		s->gateway_range++;
+		return;
+	}
+	s->datagrams++;
+	if (p[5] == HC_MSG_HEARTBEAT) {
+		s->heartbeats++;
+	} else if (seen_before(s, gw, be32(p + 20))) {
+		s->duplicates++;
+	} else {
+		s->event_datagrams++;
+	}
+}
+
+static int socket_for(struct sender *s, uint16_t gw)
+{
+	unsigned i = gw % MAX_SOCKETS;
+	if (s->socks[i] < 0) {
+		s->socks[i] = socket(AF_INET, SOCK_DGRAM, 0);
+		if (s->socks[i] < 0) { perror("hc-send: socket"); exit(1); }
+		int buf = 4 << 20;
+		setsockopt(s->socks[i], SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	}
+	return s->socks[i];
+}
+
+static int send_file(struct sender *s, const char *path, double start)
+{
+	FILE *f = fopen(path, "rb");
+	uint32_t ghdr[6], rec[4];
+	static uint8_t frame[65536];
+
+	if (f == NULL || fread(ghdr, sizeof(ghdr), 1, f) != 1 || ghdr[0] != 0xa1b2c3d4) {
+		fprintf(stderr, "hc-send: %s: not a pcap file written by hc-scenario\n", path);
+		if (f) fclose(f);
+		return -1;
+	}
+	while (fread(rec, sizeof(rec), 1, f) == 1) {
+		if (rec[2] > sizeof(frame) || fread(frame, rec[2], 1, f) != 1) {
+			fprintf(stderr, "hc-send: %s: truncated record\n", path);
+			fclose(f);
+			return -1;
+		}
+		const uint8_t *p;
+		uint32_t plen;
+		if (!clean_udp(frame, rec[2], s->scenario_port, &p, &plen)) {
+			s->skipped++;
+			continue;
+		}
+		uint16_t gw = plen >= 10 ? be16(p + 8) : 0;
+		/* pace: never ahead of rate */
+		double due = start + (double)s->sent / s->rate;
+		for (;;) {
+			double t = now_s();
+			if (t - start > s->timeout) {
+				fprintf(stderr, "hc-send: --timeout of %.0f s reached\n", s->timeout);
+				fclose(f);
+				return -1;
+			}
+			if (t >= due)
+				break;
+			double gap = due - t;
+			if (gap > 0.0002) {
+				struct timespec ts = {0, (long)(gap * 1e9)};
+				nanosleep(&ts, NULL);
+			}
+		}
+		for (int tries = 0;; tries++) {
+			ssize_t n = sendto(socket_for(s, gw), p, plen, 0,
+					   (const struct sockaddr *)&s->dst, sizeof(s->dst));
+			if (n == (ssize_t)plen)
+				break;
+			if (n < 0 && (errno == ENOBUFS || errno == EAGAIN) && tries < 1000) {
+				usleep(100);
+				continue;
+			}
+			fprintf(stderr, "hc-send: sendto: %s\n", strerror(errno));
+			fclose(f);
+			return -1;
+		}
+		s->sent++;
+		classify(s, p, plen);
+	}
+	fclose(f);
+	return 0;
+}
+
+static void usage(void)
+{
+	printf("usage: hc-send --dst A.B.C.D [options] FILE.pcap...\n"
+	       "  --dst A            appliance address (required)\n"
+	       "  --port N           appliance UDP port           [%u]\n"
+	       "  --rate N           datagrams per second         [20000]\n"
+	       "  --timeout S        give up after S seconds      [120]\n"
+	       "  --max-rooms N      the appliance's --max-rooms  [262144]\n"
+	       "  --max-gateways N   the appliance's --max-gateways [1024]\n"
+	       "  --expect FILE      write the counters the appliance must show\n",
+	       HC_PROTO_DEFAULT_PORT);
+}
+
+int main(int argc, char **argv)
+{
+	static struct sender s;
+	static const struct option lo[] = {
+		{"dst", 1, 0, 'd'}, {"port", 1, 0, 'p'}, {"rate", 1, 0, 'r'},
+		{"timeout", 1, 0, 't'}, {"max-rooms", 1, 0, 'R'}, {"max-gateways", 1, 0, 'G'},
+		{"expect", 1, 0, 'e'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+	const char *expect = NULL;
+	int c, have_dst = 0;
+
+	s.dst.sin_family = AF_INET;
+	s.dst.sin_port = htons(HC_PROTO_DEFAULT_PORT);
+	s.scenario_port = HC_PROTO_DEFAULT_PORT;
+	s.rate = 20000;
+	s.timeout = 120;
+	s.max_rooms = 1u << 18;
+	s.max_gateways = 1024;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		char *end = NULL;
+		switch (c) {
+		case 'd': have_dst = inet_pton(AF_INET, optarg, &s.dst.sin_addr) == 1; break;
+		case 'p': s.scenario_port = (uint16_t)strtoul(optarg, &end, 10);
+			s.dst.sin_port = htons(s.scenario_port); break;
+		case 'r': s.rate = strtod(optarg, &end); break;
+		case 't': s.timeout = strtod(optarg, &end); break;
+		case 'R': s.max_rooms = (uint32_t)strtoul(optarg, &end, 10); break;
+		case 'G': s.max_gateways = (uint32_t)strtoul(optarg, &end, 10); break;
+		case 'e': expect = optarg; break;
+		case 'h': usage(); return 0;
+		default: usage(); return 2;
+		}
+		if (end != NULL && *end != '\0') {
+			fprintf(stderr, "hc-send: bad number '%s'\n", optarg);
+			return 2;
+		}
+	}
+	if (!have_dst || optind >= argc || !(s.rate > 0) || !(s.timeout > 0) ||
+	    s.max_gateways < 2 || s.max_gateways > 65536) {
+		usage();
+		return 2;
+	}
+	for (int i = 0; i < MAX_SOCKETS; i++)
+		s.socks[i] = -1;
+	s.seen_cap = calloc(65536, sizeof(uint32_t));
+	s.seen_bits = calloc(65536, sizeof(uint8_t *));
+	if (s.seen_cap == NULL || s.seen_bits == NULL) { perror("hc-send"); return 1; }
+
+	double start = now_s();
+	int rc = 0;
+	for (int i = optind; i < argc && rc == 0; i++)
+		rc = send_file(&s, argv[i], start);
+	double secs = now_s() - start;
+	printf("hc-send: sent %" PRIu64 " datagrams in %.2f s (%.0f/s), skipped %" PRIu64
+	       " frames malformed below UDP\n", s.sent, secs, (double)s.sent / secs, s.skipped);
+	if (expect != NULL) {
+		FILE *x = fopen(expect, "w");
+		if (x == NULL) { perror(expect); return 1; }
+		fprintf(x, "datagrams=%" PRIu64 "\nevent_datagrams=%" PRIu64 "\nheartbeats=%" PRIu64
+			"\nseq_duplicates=%" PRIu64 "\nseq_lost=0\ndrop_gateway_range=%" PRIu64 "\n",
+			s.datagrams, s.event_datagrams, s.heartbeats, s.duplicates, s.gateway_range);
+		for (int v = 1; v < HC_PV_COUNT; v++)
+			fprintf(x, "drop_%s=%" PRIu64 "\n", hc_proto_verdict_names[v], s.verdicts[v]);
+		fclose(x);
+	}
+	return rc == 0 ? 0 : 1;
+}
