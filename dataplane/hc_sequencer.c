@@ -87,6 +87,11 @@ static int gap_pending(const struct hc_gw_state *g)
 
 /* ------------------------------------------------------------ window -- */
 
+static inline void publish_held(struct hc_sequencer *s)
+{
+	__atomic_store_n(&s->st.held_now, s->held_total, __ATOMIC_RELAXED);
+}
+
 static void deliver_one(struct hc_sequencer *s, struct hc_gw_state *g,
 			struct rte_mbuf *m)
 {
@@ -111,7 +116,7 @@ static void drain(struct hc_sequencer *s, uint16_t gw)
 	}
 	if (!gap_pending(g))
 		gap_close(s, gw);
-	__atomic_store_n(&s->st.held_now, s->held_total, __ATOMIC_RELAXED);
+	publish_held(s);
 }
 
 /* Give up on every sequence before target: deliver held ones in order,
@@ -185,6 +190,7 @@ static void reset_gateway(struct hc_sequencer *s, uint16_t gw, uint32_t inc)
 	g->next_seq = 1;
 	g->hb_last_seq = 0;
 	HC_RELAXED_ADD(&s->st.stale, dropped);
+	publish_held(s);
 }
 
 /* Returns 0 if the incarnation is current (after a possible reset), -1 if
@@ -254,7 +260,7 @@ void hc_seq_events(struct hc_sequencer *s, struct rte_mbuf *m, uint16_t gw,
 	g->win[slot] = m;
 	g->held++;
 	s->held_total++;
-	__atomic_store_n(&s->st.held_now, s->held_total, __ATOMIC_RELAXED);
+	publish_held(s);
 	gap_open(s, gw, now);
 }
 

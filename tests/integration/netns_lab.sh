@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# netns_lab.sh - the appliance on af_packet in one namespace, gateways
+# sending real kernel UDP from another; ARP answered by the appliance;
+# counts checked exactly (tools/hc-lab.sh does the checking).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=${HC_BUILD:?}
+dir=$(mktemp -d /tmp/hc-netns.XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+HC_BUILD=$build "$here/../../tools/hc-lab.sh" --build "$build" --out "$dir" \
+	--users 50000 --rooms 2000 --gateways 16 --events 500000 --rate 20000 \
+	--malformed 0.01 --duplicate 0.01 --reorder 0.02 --seed 5

@@ -1,0 +1,59 @@
+/*
+ * hc_unit_main.c - the unit test runner: EAL (no hugepages, no PCI, no
+ * shared files, its own file prefix), one mbuf pool, every CUnit suite.
+ * Exits non-zero if any assertion failed.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+#include <rte_eal.h>
+#include <rte_mbuf.h>
+
+#include "hc_unit.h"
+
+struct rte_mempool *hc_test_pool;
+
+struct rte_mbuf *hc_test_mbuf(const void *data, size_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(hc_test_pool);
+	if (m == NULL)
+		return NULL;
+	char *p = rte_pktmbuf_append(m, (uint16_t)len);
+	if (p == NULL) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	memcpy(p, data, len);
+	return m;
+}
+
+int main(void)
+{
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "--file-prefix=hcunit%d", (int)getpid());
+	char *eal_argv[] = {"hc-unit", "-l", "0", "--no-huge", "-m", "512", "--no-pci",
+			    "--no-shconf", prefix, "--log-level=lib.eal:error", NULL};
+	if (rte_eal_init(9, eal_argv) < 0) {
+		fprintf(stderr, "hc-unit: EAL init failed\n");
+		return 1;
+	}
+	hc_test_pool = rte_pktmbuf_pool_create("hc_test", 8191, 0, 0,
+					       RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	if (hc_test_pool == NULL || CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	if (hc_test_register_proto() || hc_test_register_parse() ||
+	    hc_test_register_members() || hc_test_register_sequencer() ||
+	    hc_test_register_view()) {
+		fprintf(stderr, "hc-unit: cannot register suites\n");
+		return 1;
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	rte_mempool_free(hc_test_pool);
+	rte_eal_cleanup();
+	return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,180 @@
+/*
+ * test_members.c - one worker's membership: the JOIN/LEAVE semantics, the
+ * counters, repeated users inside one batch, a full table, and a
+ * randomised comparison with a plain reference model.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_hash.h>
+
+#include "hc_members.h"
+#include "hc_proto.h"
+#include "hc_unit.h"
+
+static struct hc_members m;
+
+static void op(uint64_t user, uint32_t room, uint8_t kind)
+{
+	struct hc_op o = {.user_id = user, .room_id = room, .op = kind, .gateway_id = 1};
+	hc_members_apply(&m, &o, 1);
+}
+
+static void test_semantics(void)
+{
+	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_sem", 4096, 100, 0), 0);
+	op(5, 10, HC_OP_JOIN);
+	CU_ASSERT_EQUAL(m.room_users[10], 1);
+	CU_ASSERT_EQUAL(m.n_users, 1);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 5), 10);
+	op(5, 10, HC_OP_JOIN); /* idempotent */
+	CU_ASSERT_EQUAL(m.room_users[10], 1);
+	CU_ASSERT_EQUAL(m.st.noops, 1);
+	op(5, 11, HC_OP_JOIN); /* moves */
+	CU_ASSERT_EQUAL(m.room_users[10], 0);
+	CU_ASSERT_EQUAL(m.room_users[11], 1);
+	CU_ASSERT_EQUAL(m.n_users, 1);
+	CU_ASSERT_EQUAL(m.st.moves, 1);
+	op(5, 10, HC_OP_LEAVE); /* not in 10: nothing */
+	CU_ASSERT_EQUAL(m.room_users[11], 1);
+	CU_ASSERT_EQUAL(m.st.noops, 2);
+	op(6, 10, HC_OP_LEAVE); /* absent user */
+	CU_ASSERT_EQUAL(m.st.noops, 3);
+	op(5, 11, HC_OP_LEAVE);
+	CU_ASSERT_EQUAL(m.room_users[11], 0);
+	CU_ASSERT_EQUAL(m.n_users, 0);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 5), 0);
+	CU_ASSERT_EQUAL(m.st.joins, 1);
+	CU_ASSERT_EQUAL(m.st.leaves, 1);
+	CU_ASSERT_EQUAL(rte_hash_count(m.users), 0);
+	hc_members_free(&m);
+}
+
+static void test_same_user_in_batch(void)
+{
+	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_batch", 4096, 100, 0), 0);
+	struct hc_op ops[] = {
+		{.user_id = 1, .room_id = 3, .op = HC_OP_JOIN},
+		{.user_id = 1, .room_id = 4, .op = HC_OP_JOIN},
+		{.user_id = 2, .room_id = 4, .op = HC_OP_JOIN},
+		{.user_id = 1, .room_id = 3, .op = HC_OP_LEAVE}, /* not there any more */
+		{.user_id = 1, .room_id = 4, .op = HC_OP_LEAVE},
+		{.user_id = 1, .room_id = 5, .op = HC_OP_JOIN},
+		{.user_id = 2, .room_id = 4, .op = HC_OP_JOIN},
+		{.user_id = 1, .room_id = 5, .op = HC_OP_JOIN},
+	};
+	hc_members_apply(&m, ops, 8);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 1), 5);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 2), 4);
+	CU_ASSERT_EQUAL(m.room_users[3], 0);
+	CU_ASSERT_EQUAL(m.room_users[4], 1);
+	CU_ASSERT_EQUAL(m.room_users[5], 1);
+	CU_ASSERT_EQUAL(m.n_users, 2);
+	CU_ASSERT_EQUAL(m.st.joins, 3);
+	CU_ASSERT_EQUAL(m.st.moves, 1);
+	CU_ASSERT_EQUAL(m.st.leaves, 1);
+	CU_ASSERT_EQUAL(m.st.noops, 3);
+	hc_members_free(&m);
+}
+
+static void test_full(void)
+{
+	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_full", 1024, 10, 0), 0);
+	uint64_t added = 0;
+	for (uint64_t u = 1; u <= 4096; u++) {
+		uint64_t before = m.st.table_full;
+		op(u * 7919, 1 + (uint32_t)(u % 9), HC_OP_JOIN);
+		if (m.st.table_full == before)
+			added++;
+	}
+	CU_ASSERT(m.st.table_full > 0);
+	CU_ASSERT(added >= 1024);
+	CU_ASSERT_EQUAL(m.n_users, added);
+	CU_ASSERT_EQUAL(rte_hash_count(m.users), (int32_t)added);
+	uint64_t sum = 0;
+	for (uint32_t r = 0; r < 10; r++)
+		sum += m.room_users[r];
+	CU_ASSERT_EQUAL(sum, added);
+	/* a known user still moves when the table is full */
+	op(7919, 9, HC_OP_JOIN);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 7919), 9);
+	hc_members_free(&m);
+}
+
+static uint64_t rs = 12345;
+static uint32_t rnd(uint32_t n)
+{
+	rs = rs * 6364136223846793005ull + 1442695040888963407ull;
+	return (uint32_t)((rs >> 33) % n);
+}
+
+static void walk_check(uint64_t user, uint32_t room, void *arg)
+{
+	const uint32_t *ref = arg;
+	CU_ASSERT_EQUAL(ref[user - 1000], room);
+}
+
+static void test_against_reference(void)
+{
+	enum { USERS = 2000, ROOMS = 50, OPS = 200000 };
+	static uint32_t ref[USERS];
+	static struct hc_op ops[300];
+	uint32_t counts[ROOMS] = {0};
+
+	memset(ref, 0, sizeof(ref));
+	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_ref", 4096, ROOMS, 0), 0);
+	for (int done = 0; done < OPS;) {
+		unsigned n = 1 + rnd(300);
+		for (unsigned i = 0; i < n; i++) {
+			uint32_t u = rnd(USERS / 10); /* few users: many repeats per batch */
+			if (rnd(10) == 0)
+				u = rnd(USERS);
+			uint32_t room = 1 + rnd(ROOMS - 1);
+			uint8_t kind = rnd(3) ? HC_OP_JOIN : HC_OP_LEAVE;
+			if (kind == HC_OP_LEAVE && ref[u] != 0 && rnd(2))
+				room = ref[u];
+			ops[i] = (struct hc_op){.user_id = 1000 + u, .room_id = room, .op = kind};
+			if (kind == HC_OP_JOIN)
+				ref[u] = room;
+			else if (ref[u] == room)
+				ref[u] = 0;
+		}
+		hc_members_apply(&m, ops, n);
+		done += (int)n;
+	}
+	uint64_t users = 0;
+	for (int u = 0; u < USERS; u++) {
+		if (ref[u] != 0) {
+			counts[ref[u]]++;
+			users++;
+		}
+	}
+	int bad = 0;
+	for (int r = 0; r < ROOMS; r++)
+		bad += counts[r] != m.room_users[r];
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(m.n_users, users);
+	CU_ASSERT_EQUAL(hc_members_walk(&m, walk_check, ref), users);
+	hc_members_free(&m);
+}
+
+static void test_owner(void)
+{
+	unsigned hist[4] = {0};
+	for (uint64_t u = 0; u < 100000; u++)
+		hist[hc_owner_of(u, 4)]++;
+	for (int i = 0; i < 4; i++)
+		CU_ASSERT(hist[i] > 23000 && hist[i] < 27000);
+	CU_ASSERT_EQUAL(hc_owner_of(123456789, 1), 0);
+}
+
+int hc_test_register_members(void)
+{
+	CU_pSuite s = CU_add_suite("members", NULL, NULL);
+	return s == NULL ||
+	       !CU_add_test(s, "join/leave semantics", test_semantics) ||
+	       !CU_add_test(s, "same user twice in a batch", test_same_user_in_batch) ||
+	       !CU_add_test(s, "full table", test_full) ||
+	       !CU_add_test(s, "random ops vs reference model", test_against_reference) ||
+	       !CU_add_test(s, "owner spread", test_owner);
+}

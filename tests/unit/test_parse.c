@@ -1,0 +1,172 @@
+/*
+ * test_parse.c - L2-L4 classification: every drop reason, ARP, a clean
+ * datagram, offload flags.
+ */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include <rte_mbuf.h>
+
+#include "hc_frame.h"
+#include "hc_parse.h"
+#include "hc_unit.h"
+
+static const struct hc_frame_addr addr = {
+	.dst_mac = {2, 0, 0, 0, 0, 1}, .src_mac = {2, 0, 0, 0, 0, 2},
+	.src_ip = 0xC6120002, .dst_ip = 0xC6120001, .src_port = 40000, .dst_port = 7100};
+static struct hc_parse_cfg cfg;
+static uint8_t f[256];
+static size_t flen;
+
+static void fresh(void)
+{
+	uint8_t payload[56];
+	memset(payload, 0xab, sizeof(payload));
+	flen = hc_frame_build(f, &addr, 1, payload, sizeof(payload));
+	cfg.ip = htonl(0xC6120001);
+	cfg.udp_port = htons(7100);
+}
+
+static struct hc_parsed parse_len(size_t len, uint64_t ol_flags)
+{
+	struct hc_parsed p;
+	memset(&p, 0xee, sizeof(p));
+	struct rte_mbuf *m = hc_test_mbuf(f, len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	m->ol_flags = ol_flags;
+	hc_parse_frame(m, &cfg, &p);
+	rte_pktmbuf_free(m);
+	return p;
+}
+
+#define EXPECT_DROP(len, why) do { \
+	struct hc_parsed p_ = parse_len((len), 0); \
+	CU_ASSERT_EQUAL(p_.kind, HC_FRAME_DROP); \
+	CU_ASSERT_EQUAL(p_.reason, (why)); \
+} while (0)
+
+static void test_clean(void)
+{
+	fresh();
+	struct hc_parsed p = parse_len(flen, 0);
+	CU_ASSERT_EQUAL(p.kind, HC_FRAME_DATAGRAM);
+	CU_ASSERT_EQUAL(p.payload_off, 42);
+	CU_ASSERT_EQUAL(p.payload_len, 56);
+	/* Ethernet padding after the IP datagram is allowed */
+	memset(f + flen, 0, 8);
+	p = parse_len(flen + 8, 0);
+	CU_ASSERT_EQUAL(p.kind, HC_FRAME_DATAGRAM);
+	CU_ASSERT_EQUAL(p.payload_len, 56);
+	/* UDP checksum 0 means none */
+	f[40] = f[41] = 0;
+	p = parse_len(flen, 0);
+	CU_ASSERT_EQUAL(p.kind, HC_FRAME_DATAGRAM);
+}
+
+static void test_l2(void)
+{
+	fresh();
+	EXPECT_DROP(13, HC_DROP_RUNT);
+	EXPECT_DROP(0, HC_DROP_RUNT);
+	f[12] = 0x86; f[13] = 0xdd;
+	EXPECT_DROP(flen, HC_DROP_NOT_IPV4);
+	f[12] = 0x81; f[13] = 0x00; /* VLAN tag */
+	EXPECT_DROP(flen, HC_DROP_NOT_IPV4);
+}
+
+static void test_ipv4(void)
+{
+	fresh();
+	EXPECT_DROP(14 + 19, HC_DROP_IP_TRUNCATED);
+	f[14] = 0x65; hc_frame_fix_csums(f, flen);
+	EXPECT_DROP(flen, HC_DROP_IP_BAD_VERSION);
+	fresh(); f[14] = 0x44;
+	EXPECT_DROP(flen, HC_DROP_IP_BAD_IHL);
+	fresh(); f[14] = 0x4f; /* 60-byte header beyond a 40-byte frame tail? */
+	EXPECT_DROP(14 + 40, HC_DROP_IP_BAD_IHL);
+	fresh(); f[16] = 0x01; f[17] = 0x00; hc_frame_fix_csums(f, flen); /* 256 > frame */
+	EXPECT_DROP(flen, HC_DROP_IP_BAD_LENGTH);
+	fresh(); f[16] = 0; f[17] = 19; hc_frame_fix_csums(f, flen);
+	EXPECT_DROP(flen, HC_DROP_IP_BAD_LENGTH);
+	fresh(); f[24] ^= 0x40;
+	EXPECT_DROP(flen, HC_DROP_IP_BAD_CSUM);
+	fresh(); f[20] |= 0x20; hc_frame_fix_csums(f, flen); /* MF */
+	EXPECT_DROP(flen, HC_DROP_IP_FRAGMENT);
+	fresh(); f[21] = 8; hc_frame_fix_csums(f, flen);     /* offset */
+	EXPECT_DROP(flen, HC_DROP_IP_FRAGMENT);
+	fresh(); f[20] = 0x40; f[21] = 0; hc_frame_fix_csums(f, flen); /* DF alone is fine */
+	CU_ASSERT_EQUAL(parse_len(flen, 0).kind, HC_FRAME_DATAGRAM);
+	fresh(); f[33] ^= 1; hc_frame_fix_csums(f, flen);
+	EXPECT_DROP(flen, HC_DROP_IP_NOT_FOR_US);
+	fresh(); f[23] = 6; hc_frame_fix_csums(f, flen);
+	EXPECT_DROP(flen, HC_DROP_NOT_UDP);
+}
+
+static void test_udp(void)
+{
+	fresh(); f[39] += 1; hc_frame_fix_csums(f, flen);
+	EXPECT_DROP(flen, HC_DROP_UDP_BAD_LENGTH);
+	fresh(); f[16] = 0; f[17] = 20 + 7; f[38] = 0; f[39] = 7; hc_frame_fix_csums(f, flen);
+	EXPECT_DROP(flen, HC_DROP_UDP_BAD_LENGTH);
+	fresh(); f[37] ^= 1; hc_frame_fix_csums(f, flen);
+	EXPECT_DROP(flen, HC_DROP_WRONG_PORT);
+	fresh(); f[60] ^= 0xff; /* payload byte: checksum no longer matches */
+	EXPECT_DROP(flen, HC_DROP_UDP_BAD_CSUM);
+	/* a NIC that verified it says good or bad: trusted */
+	struct hc_parsed p = parse_len(flen, RTE_MBUF_F_RX_L4_CKSUM_GOOD);
+	CU_ASSERT_EQUAL(p.kind, HC_FRAME_DATAGRAM);
+	fresh();
+	p = parse_len(flen, RTE_MBUF_F_RX_L4_CKSUM_BAD);
+	CU_ASSERT_EQUAL(p.reason, HC_DROP_UDP_BAD_CSUM);
+	p = parse_len(flen, RTE_MBUF_F_RX_IP_CKSUM_BAD);
+	CU_ASSERT_EQUAL(p.reason, HC_DROP_IP_BAD_CSUM);
+}
+
+static void test_arp(void)
+{
+	uint8_t *a = f + 14;
+	static const uint8_t head[8] = {0, 1, 8, 0, 6, 4, 0, 1};
+	memset(f, 0xff, 6);
+	memcpy(f + 6, addr.src_mac, 6);
+	f[12] = 0x08; f[13] = 0x06;
+	memcpy(a, head, 8);
+	memcpy(a + 8, addr.src_mac, 6);
+	uint32_t sip = htonl(addr.src_ip), tip = htonl(addr.dst_ip);
+	memcpy(a + 14, &sip, 4);
+	memset(a + 18, 0, 6);
+	memcpy(a + 24, &tip, 4);
+	struct hc_parsed p = parse_len(42, 0);
+	CU_ASSERT_EQUAL(p.kind, HC_FRAME_ARP_REQUEST);
+	EXPECT_DROP(41, HC_DROP_ARP_IGNORED);            /* short */
+	a[7] = 2;                                        /* a reply */
+	EXPECT_DROP(42, HC_DROP_ARP_IGNORED);
+	a[7] = 1; a[27] ^= 1;                            /* someone else's IP */
+	EXPECT_DROP(42, HC_DROP_ARP_IGNORED);
+}
+
+static void test_nonlinear(void)
+{
+	fresh();
+	struct rte_mbuf *m = hc_test_mbuf(f, 42);
+	struct rte_mbuf *t = hc_test_mbuf(f + 42, flen - 42);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_EQUAL_FATAL(rte_pktmbuf_chain(m, t), 0);
+	struct hc_parsed p;
+	hc_parse_frame(m, &cfg, &p);
+	CU_ASSERT_EQUAL(p.kind, HC_FRAME_DROP);
+	CU_ASSERT_EQUAL(p.reason, HC_DROP_NONLINEAR);
+	rte_pktmbuf_free(m);
+}
+
+int hc_test_register_parse(void)
+{
+	CU_pSuite s = CU_add_suite("parse", NULL, NULL);
+	return s == NULL ||
+	       !CU_add_test(s, "clean datagram", test_clean) ||
+	       !CU_add_test(s, "ethernet", test_l2) ||
+	       !CU_add_test(s, "ipv4", test_ipv4) ||
+	       !CU_add_test(s, "udp", test_udp) ||
+	       !CU_add_test(s, "arp", test_arp) ||
+	       !CU_add_test(s, "multi-segment", test_nonlinear);
+}

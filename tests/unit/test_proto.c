@@ -1,0 +1,142 @@
+/*
+ * test_proto.c - the payload validator: every verdict, the boundaries.
+ */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "hc_proto.h"
+#include "hc_proto_check.h"
+#include "hc_unit.h"
+
+#define MAXR 1000u
+
+static uint8_t buf[2048];
+
+/* A valid EVENTS payload of n events; returns its length. */
+static size_t events(uint16_t n)
+{
+	hc_proto_fill_hdr((struct hc_hdr *)buf, HC_MSG_EVENTS, 7, n, 3, 0, 42);
+	for (uint16_t i = 0; i < n; i++) {
+		struct hc_event ev = {.user_id = htobe64(1000 + i), .room_id = htonl(1 + i),
+				      .op = i % 2 ? HC_OP_LEAVE : HC_OP_JOIN};
+		memcpy(buf + sizeof(struct hc_hdr) + i * sizeof(ev), &ev, sizeof(ev));
+	}
+	return sizeof(struct hc_hdr) + n * sizeof(struct hc_event);
+}
+
+static enum hc_proto_verdict check(size_t len)
+{
+	return hc_proto_check_inbound(buf, len, MAXR);
+}
+
+static void test_valid(void)
+{
+	CU_ASSERT_EQUAL(check(events(1)), HC_PV_OK);
+	CU_ASSERT_EQUAL(check(events(64)), HC_PV_OK);
+	CU_ASSERT_EQUAL(check(events(HC_MAX_EVENTS_MTU1500)), HC_PV_OK);
+	CU_ASSERT_EQUAL(HC_MAX_EVENTS_MTU1500, 89);
+	CU_ASSERT_EQUAL(HC_MAX_EVENTS, 558);
+}
+
+static void test_header_faults(void)
+{
+	size_t len = events(4);
+	CU_ASSERT_EQUAL(check(0), HC_PV_TRUNCATED);
+	CU_ASSERT_EQUAL(check(sizeof(struct hc_hdr) - 1), HC_PV_TRUNCATED);
+	buf[0] ^= 1;
+	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_MAGIC);
+	len = events(4); buf[4] = 2;
+	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_VERSION);
+	len = events(4); buf[5] = 0;
+	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_TYPE);
+	len = events(4); buf[5] = HC_MSG_TYPE_MAX;
+	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_TYPE);
+	len = events(4); buf[5] = HC_MSG_MOVE;
+	CU_ASSERT_EQUAL(check(len), HC_PV_WRONG_DIRECTION);
+	len = events(4); buf[5] = HC_MSG_ASSIGN;
+	CU_ASSERT_EQUAL(check(len), HC_PV_WRONG_DIRECTION);
+	len = events(4); buf[5] = HC_MSG_RESYNC;
+	CU_ASSERT_EQUAL(check(len), HC_PV_WRONG_DIRECTION);
+	len = events(4); buf[7] = 0x02;
+	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_FLAGS);
+	len = events(4); buf[7] = 0x01; /* AUTH is a known flag */
+	CU_ASSERT_EQUAL(check(len), HC_PV_OK);
+	len = events(4); buf[8] = 0; buf[9] = 0;
+	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_GATEWAY);
+}
+
+static void test_length_faults(void)
+{
+	size_t len = events(4);
+	CU_ASSERT_EQUAL(check(len - 1), HC_PV_BAD_LENGTH);   /* count beyond data */
+	CU_ASSERT_EQUAL(check(len - 16), HC_PV_BAD_LENGTH);
+	CU_ASSERT_EQUAL(check(len + 1), HC_PV_BAD_LENGTH);   /* trailing byte */
+	buf[10] = 0xff; buf[11] = 0xff;                      /* count 65535 */
+	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_LENGTH);
+	len = events(4);
+	buf[11] = 0;                                         /* count 0, 64 bytes left */
+	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_LENGTH);
+	CU_ASSERT_EQUAL(check(sizeof(struct hc_hdr)), HC_PV_BAD_RECORD); /* empty */
+}
+
+static void test_record_faults(void)
+{
+	size_t len = events(4);
+	uint8_t *ev2 = buf + sizeof(struct hc_hdr) + 2 * 16;
+	ev2[12] = 3;
+	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_RECORD);
+	len = events(4); ev2[12] = 0;
+	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_RECORD);
+	len = events(4); ev2[13] = 1;
+	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_RECORD);
+	len = events(4); memset(ev2 + 8, 0, 4);
+	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_RECORD);
+	uint32_t r = htonl(MAXR);
+	len = events(4); memcpy(ev2 + 8, &r, 4);
+	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_RECORD);
+	r = htonl(MAXR - 1);
+	len = events(4); memcpy(ev2 + 8, &r, 4);
+	CU_ASSERT_EQUAL(check(len), HC_PV_OK);
+	len = events(4); memset(buf + 20, 0, 4);
+	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_SEQUENCE);
+}
+
+static void test_other_types(void)
+{
+	struct hc_heartbeat hb = {0};
+	hc_proto_fill_hdr((struct hc_hdr *)buf, HC_MSG_HEARTBEAT, 9, 1, 5, 0, 0);
+	memcpy(buf + 40, &hb, sizeof(hb));
+	CU_ASSERT_EQUAL(check(56), HC_PV_OK);
+	hc_proto_fill_hdr((struct hc_hdr *)buf, HC_MSG_HEARTBEAT, 9, 2, 5, 0, 0);
+	memcpy(buf + 56, &hb, sizeof(hb));
+	CU_ASSERT_EQUAL(check(72), HC_PV_BAD_RECORD);
+	hc_proto_fill_hdr((struct hc_hdr *)buf, HC_MSG_PLACE, 9, 1, 5, 0, 0);
+	CU_ASSERT_EQUAL(check(56), HC_PV_NOT_IMPLEMENTED);
+	hc_proto_fill_hdr((struct hc_hdr *)buf, HC_MSG_SNAPSHOT, 9, 2, 5, 0, 0);
+	CU_ASSERT_EQUAL(check(40 + 16 + 32), HC_PV_NOT_IMPLEMENTED);
+	CU_ASSERT_EQUAL(check(40 + 32), HC_PV_BAD_LENGTH); /* prefix missing */
+	CU_ASSERT_EQUAL(hc_proto_record_size(HC_MSG_ASSIGN), 24);
+	CU_ASSERT_EQUAL(hc_proto_record_size(HC_MSG_MOVE), 24);
+	CU_ASSERT_EQUAL(hc_proto_record_size(0), 0);
+}
+
+static void test_serial(void)
+{
+	CU_ASSERT_TRUE(hc_seq_after(2, 1));
+	CU_ASSERT_FALSE(hc_seq_after(1, 1));
+	CU_ASSERT_FALSE(hc_seq_after(1, 2));
+	CU_ASSERT_TRUE(hc_seq_after(3, 0xfffffff0u)); /* wrapped */
+	CU_ASSERT_FALSE(hc_seq_after(0xfffffff0u, 3));
+}
+
+int hc_test_register_proto(void)
+{
+	CU_pSuite s = CU_add_suite("proto", NULL, NULL);
+	return s == NULL ||
+	       !CU_add_test(s, "valid payloads", test_valid) ||
+	       !CU_add_test(s, "header faults", test_header_faults) ||
+	       !CU_add_test(s, "length faults", test_length_faults) ||
+	       !CU_add_test(s, "record faults", test_record_faults) ||
+	       !CU_add_test(s, "other types", test_other_types) ||
+	       !CU_add_test(s, "serial numbers", test_serial);
+}

@@ -1,0 +1,131 @@
+/*
+ * test_view.c - the RCU room view: the merge sums exactly, and readers
+ * running concurrently with thousands of publishes never see a freed or
+ * half-written view (freed views are poisoned first, so a reader that
+ * outlived its grace period would see a broken invariant).
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include <urcu-qsbr.h>
+
+#include "hc_unit.h"
+#include "hc_view.h"
+
+#define ROOMS 4096
+
+static void test_sum(void)
+{
+	static uint32_t a[ROOMS], b[ROOMS], c[ROOMS];
+	uint32_t *arrays[] = {a, b, c};
+	for (uint32_t r = 1; r < ROOMS; r++) {
+		a[r] = r % 7;
+		b[r] = (r % 5 == 0) ? 3 : 0;
+		c[r] = r == 77 ? 1000 : 0;
+	}
+	struct hc_room_view *v = hc_view_sum(arrays, 3, ROOMS, 9);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	uint64_t users = 0;
+	uint32_t rooms = 0;
+	for (uint32_t r = 1; r < ROOMS; r++) {
+		uint32_t want = a[r] + b[r] + c[r];
+		CU_ASSERT_EQUAL(v->room_users[r], want);
+		users += want;
+		rooms += want != 0;
+	}
+	CU_ASSERT_EQUAL(v->users, users);
+	CU_ASSERT_EQUAL(v->rooms, rooms);
+	CU_ASSERT_EQUAL(v->largest_room, 77 % 7 + 1000);
+	CU_ASSERT_EQUAL(v->generation, 9);
+	free(v);
+}
+
+static volatile int stop_readers;
+static uint64_t freed;
+
+static void poison(struct hc_room_view *v)
+{
+	memset(v->room_users, 0xA5, (size_t)v->max_rooms * sizeof(uint32_t));
+	v->users = 0xdeadbeef;
+	__atomic_add_fetch(&freed, 1, __ATOMIC_RELAXED);
+}
+
+struct reader_result {
+	uint64_t reads, bad, backwards;
+};
+
+static void *reader(void *arg)
+{
+	struct reader_result *res = arg;
+	uint64_t last_gen = 0;
+	rcu_register_thread();
+	while (!__atomic_load_n(&stop_readers, __ATOMIC_RELAXED)) {
+		rcu_read_lock();
+		struct hc_room_view *v = hc_view_get();
+		if (v != NULL) {
+			uint64_t sum = 0;
+			for (uint32_t r = 0; r < v->max_rooms; r++)
+				sum += v->room_users[r];
+			if (sum != v->users || v->room_users[1] != (uint32_t)v->generation)
+				res->bad++;
+			if (v->generation < last_gen)
+				res->backwards++;
+			last_gen = v->generation;
+			res->reads++;
+		}
+		rcu_read_unlock();
+		rcu_quiescent_state();
+	}
+	rcu_unregister_thread();
+	return NULL;
+}
+
+static void test_concurrent_readers(void)
+{
+	enum { READERS = 2, PUBLISHES = 3000 };
+	pthread_t th[READERS];
+	struct reader_result res[READERS];
+	static uint32_t counts[ROOMS];
+	uint32_t *arrays[] = {counts};
+
+	memset(res, 0, sizeof(res));
+	hc_view_free_hook = poison;
+	rcu_register_thread();
+	stop_readers = 0;
+	for (int i = 0; i < READERS; i++)
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, reader, &res[i]), 0);
+	for (uint64_t g = 1; g <= PUBLISHES; g++) {
+		for (uint32_t r = 2; r < ROOMS; r++)
+			counts[r] = (uint32_t)((r * g) % 13);
+		counts[1] = (uint32_t)g; /* readers check room 1 == generation */
+		struct hc_room_view *v = hc_view_sum(arrays, 1, ROOMS, g);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+		hc_view_publish(v);
+		rcu_quiescent_state();
+	}
+	__atomic_store_n(&stop_readers, 1, __ATOMIC_RELAXED);
+	rcu_thread_offline();
+	for (int i = 0; i < READERS; i++)
+		pthread_join(th[i], NULL);
+	rcu_thread_online();
+	hc_view_publish(NULL);
+	rcu_barrier();
+	uint64_t reads = 0;
+	for (int i = 0; i < READERS; i++) {
+		CU_ASSERT_EQUAL(res[i].bad, 0);
+		CU_ASSERT_EQUAL(res[i].backwards, 0);
+		reads += res[i].reads;
+	}
+	CU_ASSERT(reads > 0);
+	CU_ASSERT_EQUAL(freed, PUBLISHES); /* every view freed exactly once */
+	hc_view_free_hook = NULL;
+	rcu_unregister_thread();
+}
+
+int hc_test_register_view(void)
+{
+	CU_pSuite s = CU_add_suite("view", NULL, NULL);
+	return s == NULL ||
+	       !CU_add_test(s, "merge sums exactly", test_sum) ||
+	       !CU_add_test(s, "readers during publishes", test_concurrent_readers);
+}
