@@ -68,7 +68,7 @@ static int drained(const struct hc_dataplane *dp)
 	return 1;
 }
 
-static int stop_workers(struct hc_dataplane *dp)
+int hc_control_stop_workers(struct hc_dataplane *dp)
 {
 	uint64_t hz = rte_get_tsc_hz();
 	uint64_t deadline = rte_rdtsc() + DRAIN_TIMEOUT_S * hz;
@@ -137,7 +137,7 @@ int hc_control_run(struct hc_dataplane *dp)
 	}
 	if (hc_quit_signal)
 		HC_LOG(INFO, "signal received: stopping");
-	int rc = stop_workers(dp);
+	int rc = hc_control_stop_workers(dp);
 	rcu_thread_online();
 	return rc;
 }

@@ -25,6 +25,12 @@ extern volatile sig_atomic_t hc_quit_signal;
 int hc_control_run(struct hc_dataplane *dp);
 
 /*
+ * RUN -> DRAIN -> STOP: wait (at most 5 s) until the workers have finished
+ * everything in flight.  Returns 0, or -1 on timeout.
+ */
+int hc_control_stop_workers(struct hc_dataplane *dp);
+
+/*
  * After the workers have returned: final exact merge, final stats,
  * --dump-rooms and --dump-stats.  Returns 0 or -1 if a file failed or the
  * table is inconsistent.

@@ -1,0 +1,296 @@
+/*
+ * hc_bench.c - hc-bench: events/s and cycles/event of one worker core.
+ *
+ * The real worker loop (hc_worker_main) runs on lcore 1 and polls a
+ * net_ring port; the main lcore produces pre-built frames into that ring
+ * as fast as the worker takes them: EVENTS datagrams from 16 gateways in
+ * sequence, with correct IPv4 and UDP checksums, over a working set of
+ * --users users and --rooms rooms (every user joined before timing
+ * starts).  The event stream is a precomputed mix of joins, moves, leaves
+ * and no-ops.  For each case it measures --reps windows of --seconds and
+ * prints the median, ending with one machine-readable line:
+ *
+ *   case=batch64 events_per_s=... datagrams_per_s=... cycles_per_event=...
+ *
+ * cycles_per_event counts the worker's busy TSC cycles (loops that found
+ * work); wall_cycles_per_event counts all its cycles (it owns its core).
+ * A benchmark, not a test: it asserts nothing and is never run by
+ * `meson test`.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_udp.h>
+
+#include "hc_control.h"
+#include "hc_dataplane.h"
+#include "hc_frame.h"
+#include "hc_port.h"
+#include "hc_proto.h"
+#include "hc_proto_check.h"
+#include "hc_worker.h"
+
+#define GATEWAYS 16
+#define STREAM (1u << 22) /* precomputed events */
+
+static struct hc_event *stream;
+static uint64_t stream_pos;
+static uint32_t seq[GATEWAYS + 1];
+static struct rte_ring *rx_ring;
+static struct rte_mempool *pool;
+
+static uint64_t rs = 0x853c49e6748fea9bull;
+static uint32_t rnd(uint32_t n)
+{
+	rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
+	return (uint32_t)(((rs >> 32) * n) >> 32);
+}
+
+static uint64_t user_id(uint32_t i) { return (uint64_t)i * 0x9E3779B97F4A7C15ull + 1; }
+
+/* Warm-up: every user joins; then a mix like real churn. */
+static void build_stream(uint32_t users, uint32_t rooms)
+{
+	uint32_t *room = calloc(users, sizeof(uint32_t));
+	stream = malloc(sizeof(*stream) * STREAM);
+	if (room == NULL || stream == NULL) { perror("hc-bench"); exit(1); }
+	for (uint32_t i = 0; i < STREAM; i++) {
+		uint32_t u = rnd(users), r = 1 + rnd(rooms), p = rnd(100);
+		uint8_t op = HC_OP_JOIN;
+		if (room[u] != 0 && p < 30) {        /* leave */
+			op = HC_OP_LEAVE; r = room[u]; room[u] = 0;
+		} else if (room[u] != 0 && p < 40) { /* no-op: same room */
+			r = room[u];
+		} else {                             /* join or move */
+			room[u] = r;
+		}
+		stream[i] = (struct hc_event){.user_id = rte_cpu_to_be_64(user_id(u)),
+			.room_id = rte_cpu_to_be_32(r), .op = op};
+	}
+	free(room);
+}
+
+static const struct hc_frame_addr addr = {
+	.dst_mac = {2, 0, 0, 0, 0, 1}, .src_mac = {2, 0, 0, 0, 0, 2},
+	.src_ip = 0xC6120002, .dst_ip = 0xC6120001, .src_port = 40000, .dst_port = 7100};
+
+/* One EVENTS frame of k events from the stream (or from `events`). */
+static struct rte_mbuf *make_frame(unsigned k, const struct hc_event *events)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	if (m == NULL)
+		return NULL;
+	uint16_t plen = (uint16_t)(sizeof(struct hc_hdr) + k * sizeof(struct hc_event));
+	uint8_t *f = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(HC_FRAME_HDR_LEN + plen));
+	uint16_t gw = (uint16_t)(1 + rnd(GATEWAYS));
+	struct hc_hdr *h = (struct hc_hdr *)(f + HC_FRAME_HDR_LEN);
+	hc_proto_fill_hdr(h, HC_MSG_EVENTS, gw, (uint16_t)k, 1, 0, ++seq[gw]);
+	uint8_t *ev = (uint8_t *)(h + 1);
+	if (events != NULL) {
+		memcpy(ev, events, k * sizeof(struct hc_event));
+	} else {
+		for (unsigned i = 0; i < k; i++) {
+			memcpy(ev + i * sizeof(struct hc_event), &stream[stream_pos],
+			       sizeof(struct hc_event));
+			stream_pos = (stream_pos + 1) & (STREAM - 1);
+		}
+	}
+	/* L2-L4 headers around it: fixed fields, real checksums */
+	static uint8_t tmpl[HC_FRAME_HDR_LEN];
+	hc_frame_build(tmpl, &addr, 0, "", 0);
+	memcpy(f, tmpl, HC_FRAME_HDR_LEN);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f + 14);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(28 + plen));
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(8 + plen));
+	udp->dgram_cksum = 0;
+	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+	return m;
+}
+
+/* Feed the ring until `until` (TSC). */
+static void produce(unsigned k, uint64_t until)
+{
+	struct rte_mbuf *burst[32];
+	while (rte_rdtsc() < until) {
+		unsigned n = 0;
+		while (n < 32) {
+			struct rte_mbuf *m = make_frame(k, NULL);
+			if (m == NULL)
+				break;
+			burst[n++] = m;
+		}
+		unsigned done = 0;
+		while (done < n) {
+			done += rte_ring_enqueue_burst(rx_ring, (void **)burst + done, n - done, NULL);
+			if (rte_rdtsc() >= until && done < n) {
+				for (unsigned i = done; i < n; i++)
+					rte_pktmbuf_free(burst[i]);
+				return;
+			}
+		}
+	}
+}
+
+struct sample {
+	double events_per_s, dgrams_per_s, busy_cpe, wall_cpe, busy_share;
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(double), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static struct sample measure(const struct hc_worker *w, unsigned k, double secs)
+{
+	uint64_t hz = rte_get_tsc_hz();
+	uint64_t e0 = w->st.events, d0 = w->st.event_datagrams, b0 = w->st.busy_tsc;
+	uint64_t t0 = rte_rdtsc();
+	produce(k, t0 + (uint64_t)(secs * (double)hz));
+	uint64_t t1 = rte_rdtsc();
+	uint64_t e = __atomic_load_n(&w->st.events, __ATOMIC_RELAXED) - e0;
+	uint64_t d = __atomic_load_n(&w->st.event_datagrams, __ATOMIC_RELAXED) - d0;
+	uint64_t b = __atomic_load_n(&w->st.busy_tsc, __ATOMIC_RELAXED) - b0;
+	double dt = (double)(t1 - t0) / (double)hz;
+	struct sample s = {
+		.events_per_s = (double)e / dt, .dgrams_per_s = (double)d / dt,
+		.busy_cpe = e ? (double)b / (double)e : 0,
+		.wall_cpe = e ? (double)(t1 - t0) / (double)e : 0,
+		.busy_share = (double)b / (double)(t1 - t0),
+	};
+	return s;
+}
+
+int main(int argc, char **argv)
+{
+	int eal = rte_eal_init(argc, argv);
+	if (eal < 0) {
+		fprintf(stderr, "hc-bench: EAL init failed\n");
+		return 1;
+	}
+	argc -= eal;
+	argv += eal;
+	uint32_t users = 1000000, rooms = 20000;
+	int reps = 5;
+	double secs = 2.0;
+	const char *only = NULL;
+	static const struct option lo[] = {{"users", 1, 0, 'u'}, {"rooms", 1, 0, 'r'},
+		{"reps", 1, 0, 'n'}, {"seconds", 1, 0, 's'}, {"case", 1, 0, 'c'}, {0, 0, 0, 0}};
+	int c;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'u': users = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'r': rooms = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'n': reps = atoi(optarg); break;
+		case 's': secs = atof(optarg); break;
+		case 'c': only = optarg; break;
+		default:
+			fprintf(stderr, "usage: hc-bench [EAL] -- [--users N] [--rooms N] [--reps N]"
+				" [--seconds S] [--case batch64|batch1]\n");
+			return 2;
+		}
+	}
+	if (users < 1000 || rooms < 2 || reps < 1 || reps > 99 || !(secs > 0)) {
+		fprintf(stderr, "hc-bench: bad arguments\n");
+		return 2;
+	}
+	unsigned worker_lcore = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
+	if (worker_lcore >= RTE_MAX_LCORE) {
+		fprintf(stderr, "hc-bench: needs two lcores (-l 0,1)\n");
+		return 2;
+	}
+
+	static struct hc_config cfg;
+	char *noargs[] = {"hc-bench", NULL};
+	hc_config_parse(&cfg, 1, noargs);
+	cfg.max_users = users + users / 4;
+	cfg.max_rooms = rooms + 1;
+	cfg.mbufs = 65535;
+	rx_ring = rte_ring_create("bench_rx", 8192, (int)rte_socket_id(),
+				  RING_F_SP_ENQ | RING_F_SC_DEQ);
+	struct rte_ring *tx_ring = rte_ring_create("bench_tx", 1024, (int)rte_socket_id(),
+						   RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (rx_ring == NULL || tx_ring == NULL ||
+	    rte_eth_from_rings("bench0", &rx_ring, 1, &tx_ring, 1, rte_socket_id()) < 0) {
+		fprintf(stderr, "hc-bench: cannot create the net_ring port\n");
+		return 1;
+	}
+	static struct hc_dataplane dp;
+	if (hc_dataplane_init(&dp, &cfg, 1, &worker_lcore) != 0 || hc_ports_init(&dp) != 0) {
+		fprintf(stderr, "hc-bench: dataplane setup failed (raise -m?)\n");
+		return 1;
+	}
+	pool = dp.pool;
+	struct hc_worker *w = dp.workers[0];
+	printf("hc-bench: building %u events over %u users / %u rooms\n", STREAM, users, rooms);
+	build_stream(users, rooms);
+	rte_eal_remote_launch(hc_worker_main, w, worker_lcore);
+
+	/* warm-up: every user joins once (not timed) */
+	static struct hc_event evs[64];
+	for (uint32_t u = 0; u < users;) {
+		unsigned k = 0;
+		for (; k < 64 && u < users; k++, u++)
+			evs[k] = (struct hc_event){.user_id = rte_cpu_to_be_64(user_id(u)),
+				.room_id = rte_cpu_to_be_32(1 + u % rooms), .op = HC_OP_JOIN};
+		struct rte_mbuf *m;
+		while ((m = make_frame(k, evs)) == NULL)
+			rte_pause();
+		while (rte_ring_enqueue(rx_ring, m) != 0)
+			rte_pause();
+	}
+	while (__atomic_load_n(&w->members.n_users, __ATOMIC_RELAXED) < users * 99ull / 100)
+		rte_delay_us_sleep(1000);
+	printf("hc-bench: warm: %" PRIu64 " users in the table\n", w->members.n_users);
+
+	static const struct { const char *name; unsigned k; } cases[] = {
+		{"batch64", 64}, {"batch1", 1}};
+	for (unsigned ci = 0; ci < 2; ci++) {
+		if (only != NULL && strcmp(only, cases[ci].name) != 0)
+			continue;
+		double eps[99], dps[99], bcpe[99], wcpe[99], share[99];
+		measure(w, cases[ci].k, 0.5); /* settle */
+		for (int r = 0; r < reps; r++) {
+			struct sample s = measure(w, cases[ci].k, secs);
+			eps[r] = s.events_per_s; dps[r] = s.dgrams_per_s;
+			bcpe[r] = s.busy_cpe; wcpe[r] = s.wall_cpe; share[r] = s.busy_share;
+			printf("hc-bench: %s rep %d: %.2f M events/s, %.2f M datagrams/s, "
+			       "%.1f busy cycles/event, worker busy %.0f %%\n", cases[ci].name, r + 1,
+			       s.events_per_s / 1e6, s.dgrams_per_s / 1e6, s.busy_cpe,
+			       s.busy_share * 100);
+		}
+		printf("case=%s events_per_datagram=%u users=%u rooms=%u reps=%d events_per_s=%.0f "
+		       "datagrams_per_s=%.0f cycles_per_event=%.1f wall_cycles_per_event=%.1f "
+		       "worker_busy=%.2f tsc_hz=%" PRIu64 "\n",
+		       cases[ci].name, cases[ci].k, users, rooms, reps, median(eps, reps),
+		       median(dps, reps), median(bcpe, reps), median(wcpe, reps),
+		       median(share, reps), rte_get_tsc_hz());
+	}
+	hc_control_stop_workers(&dp);
+	rte_eal_mp_wait_lcore();
+	hc_ports_close(&dp);
+	hc_dataplane_free(&dp);
+	rte_eal_cleanup();
+	return 0;
+}
