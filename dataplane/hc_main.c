@@ -14,6 +14,7 @@
 
 #include <rte_eal.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 
 #include "hc_config.h"
 #include "hc_control.h"
@@ -68,6 +69,8 @@ int main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 2;
 	}
+	struct rte_malloc_socket_stats before, after;
+	rte_malloc_get_socket_stats((int)rte_socket_id(), &before);
 	rc = hc_dataplane_init(&dp, &cfg, n, lcores);
 	if (rc != 0) {
 		HC_LOG(ERR, "cannot build worker state for %u users / %u rooms: %s "
@@ -75,6 +78,13 @@ int main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 1;
 	}
+	rte_malloc_get_socket_stats((int)rte_socket_id(), &after);
+	size_t state = after.heap_allocsz_bytes - before.heap_allocsz_bytes;
+	HC_LOG(INFO, "state: %.1f MiB for %u users and %u rooms (%.1f bytes/user with "
+	       "rooms at %zu bytes each per worker)", (double)state / (1 << 20),
+	       cfg.max_users, cfg.max_rooms,
+	       (double)(state - (size_t)n * cfg.max_rooms * sizeof(uint32_t)) / cfg.max_users,
+	       sizeof(uint32_t));
 	rc = hc_ports_init(&dp);
 	if (rc != 0) {
 		hc_ports_close(&dp);

@@ -15,7 +15,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 build=${HC_BUILD:-$here/../build}
-users=100000 rooms=2500 gateways=16 events=1000000 batch=64 rate=20000
+users=200000 rooms=5000 gateways=16 events=2000000 batch=64 rate=10000
 malformed=0.01 duplicate=0.01 reorder=0.02 seed=1 workers=1 out="" linger=1
 
 usage() {

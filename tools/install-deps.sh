@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# install-deps.sh - install what headcount needs to build, test and run on
+# Debian 12 (as root): Debian's DPDK 22.11, liburcu, CUnit, meson, and the
+# tools the namespace lab uses (iproute2, ethtool).
+set -euo pipefail
+[ "$(id -u)" = 0 ] || { echo "install-deps: run as root" >&2; exit 2; }
+pkgs=(gcc pkg-config meson ninja-build libdpdk-dev dpdk liburcu-dev libcunit1-dev
+      libpcap-dev iproute2 ethtool procps)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "install-deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
