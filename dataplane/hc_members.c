@@ -24,6 +24,17 @@
 
 #include "hc_proto.h"
 
+/* rte_hash compares keys of lengths it has no special case for with
+ * memcmp(); a user id is one 64-bit word. */
+static int key8_cmp(const void *a, const void *b, size_t len)
+{
+	uint64_t x, y;
+	(void)len;
+	memcpy(&x, a, sizeof(x));
+	memcpy(&y, b, sizeof(y));
+	return x != y;
+}
+
 int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 		    uint32_t max_rooms, int socket)
 {
@@ -45,6 +56,7 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 	m->users = rte_hash_create(&hp);
 	if (m->users == NULL)
 		return -ENOMEM;
+	rte_hash_set_cmp_func(m->users, key8_cmp);
 	m->room_users = rte_zmalloc_socket(name, (size_t)max_rooms * sizeof(uint32_t),
 					   64, socket);
 	if (m->room_users == NULL) {
