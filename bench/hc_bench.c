@@ -7,7 +7,9 @@
  * sequence, with correct IPv4 and UDP checksums, over a working set of
  * --users users and --rooms rooms (every user joined before timing
  * starts).  The event stream is a precomputed mix of joins, moves, leaves
- * and no-ops.  For each case it measures --reps windows of --seconds and
+ * and no-ops (--stream events, replayed cyclically: make it longer than
+ * what the run consumes, or replayed joins turn into no-ops; the mix
+ * applied is printed per window).  For each case it measures --reps windows of --seconds and
  * prints the median, ending with one machine-readable line:
  *
  *   case=batch64 events_per_s=... datagrams_per_s=... cycles_per_event=...
@@ -43,10 +45,9 @@
 #include "hc_worker.h"
 
 #define GATEWAYS 16
-#define STREAM (1u << 22) /* precomputed events */
 
 static struct hc_event *stream;
-static uint64_t stream_pos;
+static uint64_t stream_pos, stream_len = 1u << 22; /* precomputed events */
 static uint32_t seq[GATEWAYS + 1];
 static struct rte_ring *rx_ring;
 static struct rte_mempool *pool;
@@ -60,13 +61,17 @@ static uint32_t rnd(uint32_t n)
 
 static uint64_t user_id(uint32_t i) { return (uint64_t)i * 0x9E3779B97F4A7C15ull + 1; }
 
-/* Warm-up: every user joins; then a mix like real churn. */
+/* The timed stream starts from the warm-up's state (every user in a room)
+ * and mixes leaves (30 % of events for present users), same-room no-ops
+ * (10 %), moves and joins of absent users. */
 static void build_stream(uint32_t users, uint32_t rooms)
 {
 	uint32_t *room = calloc(users, sizeof(uint32_t));
-	stream = malloc(sizeof(*stream) * STREAM);
+	stream = malloc(sizeof(*stream) * stream_len);
 	if (room == NULL || stream == NULL) { perror("hc-bench"); exit(1); }
-	for (uint32_t i = 0; i < STREAM; i++) {
+	for (uint32_t u = 0; u < users; u++)
+		room[u] = 1 + u % rooms; /* the warm-up's placement */
+	for (uint64_t i = 0; i < stream_len; i++) {
 		uint32_t u = rnd(users), r = 1 + rnd(rooms), p = rnd(100);
 		uint8_t op = HC_OP_JOIN;
 		if (room[u] != 0 && p < 30) {        /* leave */
@@ -104,7 +109,8 @@ static struct rte_mbuf *make_frame(unsigned k, const struct hc_event *events)
 		for (unsigned i = 0; i < k; i++) {
 			memcpy(ev + i * sizeof(struct hc_event), &stream[stream_pos],
 			       sizeof(struct hc_event));
-			stream_pos = (stream_pos + 1) & (STREAM - 1);
+			if (++stream_pos == stream_len)
+				stream_pos = 0;
 		}
 	}
 	/* L2-L4 headers around it: fixed fields, real checksums */
@@ -148,6 +154,7 @@ static void produce(unsigned k, uint64_t until)
 
 struct sample {
 	double events_per_s, dgrams_per_s, busy_cpe, wall_cpe, busy_share;
+	double joins, moves, leaves, noops; /* shares of applied events */
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -166,6 +173,7 @@ static struct sample measure(const struct hc_worker *w, unsigned k, double secs)
 {
 	uint64_t hz = rte_get_tsc_hz();
 	uint64_t e0 = w->st.events, d0 = w->st.event_datagrams, b0 = w->st.busy_tsc;
+	struct hc_members_stats m0 = w->members.st;
 	uint64_t t0 = rte_rdtsc();
 	produce(k, t0 + (uint64_t)(secs * (double)hz));
 	uint64_t t1 = rte_rdtsc();
@@ -179,6 +187,15 @@ static struct sample measure(const struct hc_worker *w, unsigned k, double secs)
 		.wall_cpe = e ? (double)(t1 - t0) / (double)e : 0,
 		.busy_share = (double)b / (double)(t1 - t0),
 	};
+	struct hc_members_stats m1 = w->members.st;
+	double all = (double)((m1.joins - m0.joins) + (m1.moves - m0.moves) +
+			      (m1.leaves - m0.leaves) + (m1.noops - m0.noops));
+	if (all > 0) {
+		s.joins = (double)(m1.joins - m0.joins) / all;
+		s.moves = (double)(m1.moves - m0.moves) / all;
+		s.leaves = (double)(m1.leaves - m0.leaves) / all;
+		s.noops = (double)(m1.noops - m0.noops) / all;
+	}
 	return s;
 }
 
@@ -196,7 +213,8 @@ int main(int argc, char **argv)
 	double secs = 2.0;
 	const char *only = NULL;
 	static const struct option lo[] = {{"users", 1, 0, 'u'}, {"rooms", 1, 0, 'r'},
-		{"reps", 1, 0, 'n'}, {"seconds", 1, 0, 's'}, {"case", 1, 0, 'c'}, {0, 0, 0, 0}};
+		{"reps", 1, 0, 'n'}, {"seconds", 1, 0, 's'}, {"case", 1, 0, 'c'},
+		{"stream", 1, 0, 'S'}, {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -205,13 +223,15 @@ int main(int argc, char **argv)
 		case 'n': reps = atoi(optarg); break;
 		case 's': secs = atof(optarg); break;
 		case 'c': only = optarg; break;
+		case 'S': stream_len = strtoull(optarg, NULL, 10); break;
 		default:
 			fprintf(stderr, "usage: hc-bench [EAL] -- [--users N] [--rooms N] [--reps N]"
-				" [--seconds S] [--case batch64|batch1]\n");
+				" [--seconds S] [--case batch64|batch1] [--stream EVENTS]\n");
 			return 2;
 		}
 	}
-	if (users < 1000 || rooms < 2 || reps < 1 || reps > 99 || !(secs > 0)) {
+	if (users < 1000 || rooms < 2 || reps < 1 || reps > 99 || !(secs > 0) ||
+	    stream_len < 1024) {
 		fprintf(stderr, "hc-bench: bad arguments\n");
 		return 2;
 	}
@@ -243,7 +263,8 @@ int main(int argc, char **argv)
 	}
 	pool = dp.pool;
 	struct hc_worker *w = dp.workers[0];
-	printf("hc-bench: building %u events over %u users / %u rooms\n", STREAM, users, rooms);
+	printf("hc-bench: building %" PRIu64 " events over %u users / %u rooms\n", stream_len,
+	       users, rooms);
 	build_stream(users, rooms);
 	rte_eal_remote_launch(hc_worker_main, w, worker_lcore);
 
@@ -276,9 +297,11 @@ int main(int argc, char **argv)
 			eps[r] = s.events_per_s; dps[r] = s.dgrams_per_s;
 			bcpe[r] = s.busy_cpe; wcpe[r] = s.wall_cpe; share[r] = s.busy_share;
 			printf("hc-bench: %s rep %d: %.2f M events/s, %.2f M datagrams/s, "
-			       "%.1f busy cycles/event, worker busy %.0f %%\n", cases[ci].name, r + 1,
-			       s.events_per_s / 1e6, s.dgrams_per_s / 1e6, s.busy_cpe,
-			       s.busy_share * 100);
+			       "%.1f busy cycles/event, worker busy %.0f %% (joins %.0f %%, "
+			       "moves %.0f %%, leaves %.0f %%, no-ops %.0f %%)\n", cases[ci].name,
+			       r + 1, s.events_per_s / 1e6, s.dgrams_per_s / 1e6, s.busy_cpe,
+			       s.busy_share * 100, s.joins * 100, s.moves * 100, s.leaves * 100,
+			       s.noops * 100);
 		}
 		printf("case=%s events_per_datagram=%u users=%u rooms=%u reps=%d events_per_s=%.0f "
 		       "datagrams_per_s=%.0f cycles_per_event=%.1f wall_cycles_per_event=%.1f "
