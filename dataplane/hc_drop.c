@@ -32,7 +32,5 @@ const char *const hc_drop_names[HC_DROP_COUNT] = {
 	[HC_DROP_BAD_SEQUENCE] = "bad_sequence",
 	[HC_DROP_NOT_IMPLEMENTED] = "not_implemented",
 	[HC_DROP_GATEWAY_RANGE] = "gateway_range",
-	[HC_DROP_DUPLICATE] = "duplicate",
-	[HC_DROP_STALE_INCARNATION] = "stale_incarnation",
 	[HC_DROP_HANDOFF_FULL] = "handoff_full",
 };

@@ -5,7 +5,8 @@
  * reason here.  The first block is decided by the L2-L4 parser
  * (hc_parse.h), the second mirrors the protocol verdicts of
  * proto/hc_proto_check.h in the same order, the third is decided by the
- * per-gateway sequencer and the hand-off.  Names are used verbatim in the
+ * gateway table and the hand-off.  (Duplicates and stale incarnations
+ * are not frame drops: the sequencer counts them.)  Names are used verbatim in the
  * stats line, telemetry and --dump-stats ("drop_<name>").
  */
 #ifndef HC_DROP_H
@@ -46,8 +47,6 @@ enum hc_drop_reason {
 	HC_DROP_NOT_IMPLEMENTED,
 	/* sequencing and resources */
 	HC_DROP_GATEWAY_RANGE,   /* gateway id >= --max-gateways             */
-	HC_DROP_DUPLICATE,       /* sequence already applied or held         */
-	HC_DROP_STALE_INCARNATION, /* from an older gateway incarnation      */
 	HC_DROP_HANDOFF_FULL,    /* hand-off impossible: stopping           */
 	HC_DROP_COUNT
 };

@@ -61,6 +61,7 @@ cleanup() {
 	fi
 	ip netns del "$nsa" 2>/dev/null || true
 	ip netns del "$nsg" 2>/dev/null || true
+	rmdir "/var/run/dpdk/hclab$tag" 2>/dev/null || true # left empty (--no-shconf)
 }
 trap cleanup EXIT
 trap 'echo "hc-lab: interrupted"; exit 130' INT TERM

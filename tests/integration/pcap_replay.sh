@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${HC_BUILD:?}
 workers=${1:-1}
 dir=$(mktemp -d /tmp/hc-pcap.XXXXXX)
-trap 'rm -rf "$dir"' EXIT
+trap 'rm -rf "$dir"; rmdir "/var/run/dpdk/hcpcap$$" 2>/dev/null || true' EXIT
 
 "$build/pktgen-scenarios/hc-scenario" --out "$dir/s" --seed $((41 + workers)) \
 	--users 200000 --rooms 5000 --gateways 16 --events 2000000 --batch 64 \

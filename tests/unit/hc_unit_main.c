@@ -4,6 +4,7 @@
  * Exits non-zero if any assertion failed.
  */
 #include <stdio.h>
+#include <limits.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -34,8 +35,9 @@ int main(void)
 	char prefix[64];
 	snprintf(prefix, sizeof(prefix), "--file-prefix=hcunit%d", (int)getpid());
 	char *eal_argv[] = {"hc-unit", "-l", "0", "--no-huge", "-m", "512", "--no-pci",
-			    "--no-shconf", prefix, "--log-level=lib.eal:error", NULL};
-	if (rte_eal_init(9, eal_argv) < 0) {
+			    "--no-shconf", "--no-telemetry", prefix,
+			    "--log-level=lib.eal:error", NULL};
+	if (rte_eal_init(10, eal_argv) < 0) {
 		fprintf(stderr, "hc-unit: EAL init failed\n");
 		return 1;
 	}
@@ -54,6 +56,9 @@ int main(void)
 	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
 	CU_cleanup_registry();
 	rte_mempool_free(hc_test_pool);
+	char rundir[PATH_MAX];
+	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
 	rte_eal_cleanup();
+	rmdir(rundir); /* left empty by --no-shconf --no-telemetry */
 	return failed == 0 ? 0 : 1;
 }
