@@ -24,7 +24,7 @@
 
 #define HC_PROTO_MAGIC   0x48434E54u /* "HCNT" */
 #define HC_PROTO_VERSION 1
-#define HC_PROTO_DEFAULT_PORT 7100
+#define HC_PROTO_DEFAULT_PORT 7100u
 
 /* Message types (hc_hdr.type). Direction: G = gateway, A = appliance. */
 enum hc_msg_type {

@@ -24,6 +24,7 @@ usage: hc-lab.sh [options]
   --users N --rooms N --gateways N --events N --batch N   scenario size [$users $rooms $gateways $events $batch]
   --malformed F --duplicate F --reorder F --seed N         impairments   [$malformed $duplicate $reorder $seed]
   --rate N       datagrams per second from the gateways    [$rate]
+  --workers N    worker lcores (af_packet qpairs), 1..4    [$workers]
   --out DIR      keep scenario, logs, dumps in DIR         [a temporary directory]
   --build DIR    meson build directory                     [$build]
 EOT
@@ -36,11 +37,13 @@ while [ $# -gt 0 ]; do
 	--malformed) malformed=$2; shift ;; --duplicate) duplicate=$2; shift ;;
 	--reorder) reorder=$2; shift ;; --seed) seed=$2; shift ;;
 	--out) out=$2; shift ;; --build) build=$2; shift ;;
+	--workers) workers=$2; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) echo "hc-lab: unknown option $1" >&2; usage >&2; exit 2 ;;
 	esac
 	shift
 done
+case $workers in 1|2|3|4) ;; *) echo "hc-lab: --workers 1..4" >&2; exit 2 ;; esac
 [ "$(id -u)" = 0 ] || { echo "hc-lab: must run as root (network namespaces)" >&2; exit 2; }
 for b in control/headcount pktgen-scenarios/hc-scenario tools/hc-send; do
 	[ -x "$build/$b" ] || { echo "hc-lab: $build/$b missing: build first" >&2; exit 2; }
@@ -89,7 +92,10 @@ ip -n "$nsg" link set "$vg" up
 ip netns exec "$nsg" ethtool -K "$vg" tx off >/dev/null
 
 echo "hc-lab: starting headcount on af_packet:$va in $nsa (Ctrl-C stops it)"
-ip netns exec "$nsa" "$build/control/headcount" -l 0,1 --no-huge -m 1024 --no-pci \
+# lcore 0 (control) sleeps between checks; workers 1..N go round the CPUs
+lcores="0@0"
+for i in $(seq 1 "$workers"); do lcores="$lcores,$i@$((i % $(nproc)))"; done
+ip netns exec "$nsa" "$build/control/headcount" --lcores "$lcores" --no-huge -m 1024 --no-pci \
 	--no-shconf --file-prefix "hclab$tag" --log-level=lib.eal:warning \
 	--vdev "net_af_packet0,iface=$va,qpairs=$workers,framecnt=8192" -- \
 	--ip $app_ip --max-users $((users + 1024)) --stats-interval 1 \
