@@ -69,10 +69,12 @@ static inline void stash_payload(struct rte_mbuf *m, uint16_t off, uint16_t len)
 	m->hash.usr = (uint32_t)off | ((uint32_t)len << 16);
 }
 
-static inline const uint8_t *payload_of(const struct rte_mbuf *m, uint16_t *len)
+/* The stashed payload of a validated datagram and a copy of its header. */
+static inline const uint8_t *payload_hdr(const struct rte_mbuf *m, struct hc_hdr *h)
 {
-	*len = (uint16_t)(m->hash.usr >> 16);
-	return rte_pktmbuf_mtod_offset(m, const uint8_t *, m->hash.usr & 0xffff);
+	const uint8_t *p = rte_pktmbuf_mtod_offset(m, const uint8_t *, m->hash.usr & 0xffff);
+	memcpy(h, p, sizeof(*h));
+	return p;
 }
 
 /* Apply the ops gathered for our own users. */
@@ -123,10 +125,8 @@ static inline void read_op(const uint8_t *rec, uint16_t gw, struct hc_op *op)
 void hc_worker_deliver_events(void *ctx, struct rte_mbuf *m)
 {
 	struct hc_worker *w = ctx;
-	uint16_t len;
-	const uint8_t *p = payload_of(m, &len);
 	struct hc_hdr h;
-	memcpy(&h, p, sizeof(h));
+	const uint8_t *p = payload_hdr(m, &h);
 	uint16_t count = rte_be_to_cpu_16(h.record_count);
 	uint16_t gw = rte_be_to_cpu_16(h.gateway_id);
 	const uint8_t *rec = p + sizeof(h);
@@ -185,10 +185,8 @@ void hc_worker_deliver_events(void *ctx, struct rte_mbuf *m)
 /* A validated datagram whose gateway's home is this worker. */
 static void process_home(struct hc_worker *w, struct rte_mbuf *m, uint64_t now)
 {
-	uint16_t len;
-	const uint8_t *p = payload_of(m, &len);
 	struct hc_hdr h;
-	memcpy(&h, p, sizeof(h));
+	const uint8_t *p = payload_hdr(m, &h);
 	uint16_t gw = rte_be_to_cpu_16(h.gateway_id);
 	uint32_t inc = rte_be_to_cpu_32(h.gateway_incarnation);
 
