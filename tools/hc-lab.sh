@@ -45,7 +45,7 @@ while [ $# -gt 0 ]; do
 done
 case $workers in 1|2|3|4) ;; *) echo "hc-lab: --workers 1..4" >&2; exit 2 ;; esac
 [ "$(id -u)" = 0 ] || { echo "hc-lab: must run as root (network namespaces)" >&2; exit 2; }
-for b in control/headcount pktgen-scenarios/hc-scenario tools/hc-send; do
+for b in headcount pktgen-scenarios/hc-scenario tools/hc-send; do
 	[ -x "$build/$b" ] || { echo "hc-lab: $build/$b missing: build first" >&2; exit 2; }
 done
 
@@ -95,7 +95,7 @@ echo "hc-lab: starting headcount on af_packet:$va in $nsa (Ctrl-C stops it)"
 # lcore 0 (control) sleeps between checks; workers 1..N go round the CPUs
 lcores="0@0"
 for i in $(seq 1 "$workers"); do lcores="$lcores,$i@$((i % $(nproc)))"; done
-ip netns exec "$nsa" "$build/control/headcount" --lcores "$lcores" --no-huge -m 1024 --no-pci \
+ip netns exec "$nsa" "$build/headcount" --lcores "$lcores" --no-huge -m 1024 --no-pci \
 	--no-shconf --file-prefix "hclab$tag" --log-level=lib.eal:warning \
 	--vdev "net_af_packet0,iface=$va,qpairs=$workers,framecnt=8192" -- \
 	--ip $app_ip --max-users $((users + 1024)) --stats-interval 1 \

@@ -24,7 +24,7 @@ else
 	vdevs=(--vdev "net_pcap0,rx_pcap=$dir/s.0.pcap" --vdev "net_pcap1,rx_pcap=$dir/s.1.pcap")
 	lcores="0@0,1@1,2@0" # the control lcore sleeps: the second worker shares CPU 0
 fi
-timeout 240 "$build/control/headcount" --lcores "$lcores" --no-huge -m 1024 --no-pci \
+timeout 240 "$build/headcount" --lcores "$lcores" --no-huge -m 1024 --no-pci \
 	--no-shconf --file-prefix "hcpcap$$" --log-level=lib.eal:warning "${vdevs[@]}" -- \
 	--idle-exit 1 --stats-interval 0 --dump-rooms "$dir/rooms.csv" --dump-stats "$dir/stats.kv"
 
