@@ -47,7 +47,8 @@ int main(void)
 		return 1;
 	if (hc_test_register_proto() || hc_test_register_parse() ||
 	    hc_test_register_members() || hc_test_register_sequencer() ||
-	    hc_test_register_view() || hc_test_register_worker()) {
+	    hc_test_register_view() || hc_test_register_worker() ||
+	    hc_test_register_balance()) {
 		fprintf(stderr, "hc-unit: cannot register suites\n");
 		return 1;
 	}

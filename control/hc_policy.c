@@ -1,0 +1,200 @@
+/*
+ * hc_policy.c - pools and timers from defaults, an INI file and the
+ * command line (see hc_policy.h).  Slow path; every number is bounded and
+ * every error names where it came from.
+ */
+#include "hc_policy.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cfgfile.h>
+
+void hc_policy_defaults(struct hc_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	memset(p->index_of, HC_NO_POOL, sizeof(p->index_of));
+	p->n_pools = 1;
+	p->pool[0] = (struct hc_pool_cfg){.id = 0, .name = "default",
+					  .min = 15, .target = 50, .max = 100};
+	p->index_of[0] = 0;
+	p->balance_interval_ms = 1000;
+	p->reservation_ttl_ms = 5000;
+	p->cooldown_ms = 30000;
+	p->directive_timeout_ms = 2000;
+	p->directive_retries = 3;
+	p->retire_grace_ms = 10000;
+	p->max_moves_per_tick = 100000;
+}
+
+static int num(const char *s, uint64_t lo, uint64_t hi, uint32_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	while (*end == ' ' || *end == '\t')
+		end++;
+	if (errno || end == s || *end != '\0' || s[0] == '-' || v < lo || v > hi)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int check_pool(const struct hc_pool_cfg *c, char *err, size_t errlen)
+{
+	if (c->min < 1 || c->max > 65535 || c->min > c->target || c->target > c->max ||
+	    2 * c->min > c->max) {
+		snprintf(err, errlen, "pool %u (%s): need 1 <= min <= target <= max <= 65535 "
+			 "and 2 * min <= max (got min %u, target %u, max %u)", c->id, c->name,
+			 c->min, c->target, c->max);
+		return -1;
+	}
+	return 0;
+}
+
+static int put_pool(struct hc_policy *p, const struct hc_pool_cfg *c, char *err,
+		    size_t errlen)
+{
+	if (check_pool(c, err, errlen) != 0)
+		return -1;
+	uint8_t i = p->index_of[c->id];
+	if (i == HC_NO_POOL) {
+		if (p->n_pools == HC_MAX_POOLS) {
+			snprintf(err, errlen, "more than %d pools", HC_MAX_POOLS);
+			return -1;
+		}
+		i = (uint8_t)p->n_pools++;
+		p->index_of[c->id] = i;
+	}
+	p->pool[i] = *c;
+	return 0;
+}
+
+int hc_policy_add_spec(struct hc_policy *p, const char *spec, char *err, size_t errlen)
+{
+	char buf[128], *f[6], *save = NULL;
+	int n = 0;
+	struct hc_pool_cfg c;
+	uint32_t id;
+
+	if (strlen(spec) >= sizeof(buf)) {
+		snprintf(err, errlen, "--pool '%s': too long", spec);
+		return -1;
+	}
+	strcpy(buf, spec);
+	for (char *t = strtok_r(buf, ":", &save); t != NULL && n < 6;
+	     t = strtok_r(NULL, ":", &save))
+		f[n++] = t;
+	memset(&c, 0, sizeof(c));
+	if ((n != 4 && n != 5) || num(f[0], 0, 65535, &id) != 0 ||
+	    strlen(f[1]) >= HC_POOL_NAME_LEN || num(f[2], 1, 65535, &c.min) != 0 ||
+	    num(f[3], 1, 65535, &c.max) != 0 ||
+	    (n == 5 && num(f[4], 1, 65535, &c.target) != 0)) {
+		snprintf(err, errlen, "--pool '%s': expected ID:NAME:MIN:MAX[:TARGET]", spec);
+		return -1;
+	}
+	c.id = (uint16_t)id;
+	snprintf(c.name, sizeof(c.name), "%s", f[1]);
+	if (n == 4)
+		c.target = c.max / 2;
+	return put_pool(p, &c, err, errlen);
+}
+
+static const struct {
+	const char *key;
+	size_t off;
+	uint32_t lo, hi;
+} timer_keys[] = {
+	{"balance_interval_ms", offsetof(struct hc_policy, balance_interval_ms), 1, 3600000},
+	{"reservation_ttl_ms", offsetof(struct hc_policy, reservation_ttl_ms), 1, 3600000},
+	{"cooldown_ms", offsetof(struct hc_policy, cooldown_ms), 0, 86400000},
+	{"directive_timeout_ms", offsetof(struct hc_policy, directive_timeout_ms), 1, 3600000},
+	{"directive_retries", offsetof(struct hc_policy, directive_retries), 0, 100},
+	{"retire_grace_ms", offsetof(struct hc_policy, retire_grace_ms), 0, 86400000},
+	{"max_moves_per_tick", offsetof(struct hc_policy, max_moves_per_tick), 1, 100000000},
+};
+
+int hc_policy_load(struct hc_policy *p, const char *path, char *err, size_t errlen)
+{
+	struct rte_cfgfile *f = rte_cfgfile_load(path, 0);
+	struct hc_policy np = *p;
+	int rc = -1;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: cannot read or parse", path);
+		return -1;
+	}
+	int n = rte_cfgfile_num_sections(f, NULL, 0);
+	char (*names)[CFG_NAME_LEN] = calloc(n > 0 ? (size_t)n : 1, CFG_NAME_LEN);
+	char **sections = calloc(n > 0 ? (size_t)n : 1, sizeof(char *));
+	if (names == NULL || sections == NULL)
+		goto out;
+	for (int i = 0; i < n; i++)
+		sections[i] = names[i];
+	rte_cfgfile_sections(f, sections, n);
+
+	int pools = 0;
+	for (int i = 0; i < n; i++) {
+		const char *sec = sections[i];
+		if (strcmp(sec, "control") == 0) {
+			for (size_t k = 0; k < sizeof(timer_keys) / sizeof(timer_keys[0]); k++) {
+				const char *v = rte_cfgfile_get_entry(f, sec, timer_keys[k].key);
+				if (v == NULL)
+					continue;
+				uint32_t *dst = (uint32_t *)((char *)&np + timer_keys[k].off);
+				if (num(v, timer_keys[k].lo, timer_keys[k].hi, dst) != 0) {
+					snprintf(err, errlen, "%s: [control] %s = '%s': not in [%u, %u]",
+						 path, timer_keys[k].key, v, timer_keys[k].lo,
+						 timer_keys[k].hi);
+					goto out;
+				}
+			}
+			continue;
+		}
+		if (strncmp(sec, "pool.", 5) != 0) {
+			snprintf(err, errlen, "%s: unknown section [%s]", path, sec);
+			goto out;
+		}
+		if (pools++ == 0) { /* the file's pools replace the default */
+			np.n_pools = 0;
+			memset(np.index_of, HC_NO_POOL, sizeof(np.index_of));
+		}
+		struct hc_pool_cfg c;
+		uint32_t id;
+		memset(&c, 0, sizeof(c));
+		const char *vid = rte_cfgfile_get_entry(f, sec, "id");
+		const char *vmin = rte_cfgfile_get_entry(f, sec, "min");
+		const char *vmax = rte_cfgfile_get_entry(f, sec, "max");
+		const char *vtarget = rte_cfgfile_get_entry(f, sec, "target");
+		if (vid == NULL || num(vid, 0, 65535, &id) != 0 || vmin == NULL ||
+		    num(vmin, 1, 65535, &c.min) != 0 || vmax == NULL ||
+		    num(vmax, 1, 65535, &c.max) != 0 ||
+		    (vtarget != NULL && num(vtarget, 1, 65535, &c.target) != 0)) {
+			snprintf(err, errlen, "%s: [%s] needs id (0..65535), min and max "
+				 "(1..65535), optional target", path, sec);
+			goto out;
+		}
+		if (np.index_of[id] != HC_NO_POOL) {
+			snprintf(err, errlen, "%s: [%s]: pool id %u used twice", path, sec, id);
+			goto out;
+		}
+		c.id = (uint16_t)id;
+		snprintf(c.name, sizeof(c.name), "%s", sec + 5);
+		if (vtarget == NULL)
+			c.target = c.max / 2;
+		char perr[200];
+		if (put_pool(&np, &c, perr, sizeof(perr)) != 0) {
+			snprintf(err, errlen, "%s: [%s]: %s", path, sec, perr);
+			goto out;
+		}
+	}
+	*p = np;
+	rc = 0;
+out:
+	free(names);
+	free(sections);
+	rte_cfgfile_close(f);
+	return rc;
+}

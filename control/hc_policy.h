@@ -1,0 +1,79 @@
+/*
+ * hc_policy.h - pools and timers: what the control core decides by.
+ *
+ * A pool is the lobby a user enters through (a game mode, a language);
+ * each has its own min / target / max room size.  Owned by the control
+ * core, read-only once it runs.  Built from defaults, then an INI file
+ * (DPDK rte_cfgfile), then --pool options on the command line:
+ *
+ *     [control]
+ *     balance_interval_ms = 1000
+ *     reservation_ttl_ms  = 5000
+ *     cooldown_ms         = 30000
+ *     directive_timeout_ms = 2000
+ *     directive_retries   = 3
+ *     retire_grace_ms     = 10000
+ *     max_moves_per_tick  = 100000
+ *
+ *     [pool.lobby]          ; one section per pool, "pool.<name>"
+ *     id = 0
+ *     min = 15
+ *     max = 100
+ *     target = 50           ; optional, default max / 2
+ *
+ * Rules: 1 <= min <= target <= max <= 65535 and 2 * min <= max (two rooms
+ * just below min always fit in one), pool ids unique in 0..65535.
+ */
+#ifndef HC_POLICY_H
+#define HC_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HC_MAX_POOLS 64
+#define HC_POOL_NAME_LEN 32
+#define HC_NO_POOL 0xff
+
+struct hc_pool_cfg {
+	uint16_t id;                  /* pool_id on the wire */
+	char name[HC_POOL_NAME_LEN];
+	uint32_t min, target, max;
+};
+
+struct hc_policy {
+	unsigned n_pools;
+	struct hc_pool_cfg pool[HC_MAX_POOLS];
+	uint8_t index_of[65536];      /* pool id -> index, HC_NO_POOL */
+	uint32_t balance_interval_ms;
+	uint32_t reservation_ttl_ms;
+	uint32_t cooldown_ms;
+	uint32_t directive_timeout_ms;
+	uint32_t directive_retries;
+	uint32_t retire_grace_ms;
+	uint32_t max_moves_per_tick;
+};
+
+/* Defaults: pool 0 "default" with 15 / 50 / 100, timers as above. */
+void hc_policy_defaults(struct hc_policy *p);
+
+/*
+ * Read an INI file (see above).  Its pools replace the default pool.
+ * Returns 0, or -1 with a message naming the file, section and key in err.
+ */
+int hc_policy_load(struct hc_policy *p, const char *path, char *err, size_t errlen);
+
+/*
+ * Add or replace a pool from "ID:NAME:MIN:MAX[:TARGET]".
+ * Returns 0, or -1 with a message in err.
+ */
+int hc_policy_add_spec(struct hc_policy *p, const char *spec, char *err, size_t errlen);
+
+/* The pool of that id, or NULL. */
+static inline const struct hc_pool_cfg *hc_policy_pool(const struct hc_policy *p,
+						       uint16_t id)
+{
+	uint8_t i = p->index_of[id];
+	return i == HC_NO_POOL ? NULL : &p->pool[i];
+}
+
+#endif /* HC_POLICY_H */

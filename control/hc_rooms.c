@@ -1,0 +1,350 @@
+/*
+ * hc_rooms.c - the control core's seat book (see hc_rooms.h).
+ *
+ * HOW IT WORKS
+ * Each pool keeps its live rooms in doubly linked buckets by occupancy
+ * (users + reserved, capped at max: a room above max, possible only by a
+ * gateway's doing, sits in the "max" bucket and is never offered).  A
+ * bitmap marks non-empty buckets; "the fullest room with a free seat and at
+ * least min occupancy" is the highest set bit in [min, max-1].  Changing a
+ * room's occupancy moves it between buckets in O(1).
+ *
+ * Reservations live in a FIFO ring (they expire in creation order) and in
+ * an rte_hash from user to ring slot, so a JOIN finds its user's seat in
+ * O(1).  A consumed or cancelled reservation stays in the ring as a dead
+ * slot (room 0) until the head passes it.
+ *
+ * Room ids: never-used ids are handed out in order; retired ids wait in a
+ * FIFO until their grace period has passed, then join a free stack.  Ids
+ * that a gateway uses directly become live on admission; the allocator
+ * skips any id that is not FREE, so it never hands out a live id.
+ */
+#include "hc_rooms.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
+/* ------------------------------------------------------------ buckets -- */
+
+static inline uint32_t level_of(const struct hc_rooms *r, const struct hc_room *rm)
+{
+	uint32_t occ = hc_room_occupancy(rm), max = r->pol->pool[rm->pool].max;
+	return occ < max ? occ : max;
+}
+
+static void bucket_insert(struct hc_rooms *r, uint32_t id, uint32_t level)
+{
+	struct hc_room *rm = &r->room[id];
+	struct hc_pool_index *pi = &r->pool[rm->pool];
+	uint32_t first = pi->head[level];
+	rm->level = (uint16_t)level;
+	rm->prev = 0;
+	rm->next = first;
+	if (first != 0)
+		r->room[first].prev = id;
+	pi->head[level] = id;
+	pi->bits[level >> 6] |= 1ull << (level & 63);
+}
+
+static void bucket_remove(struct hc_rooms *r, uint32_t id)
+{
+	struct hc_room *rm = &r->room[id];
+	struct hc_pool_index *pi = &r->pool[rm->pool];
+	uint32_t level = rm->level;
+	if (rm->prev != 0)
+		r->room[rm->prev].next = rm->next;
+	else
+		pi->head[level] = rm->next;
+	if (rm->next != 0)
+		r->room[rm->next].prev = rm->prev;
+	if (pi->head[level] == 0)
+		pi->bits[level >> 6] &= ~(1ull << (level & 63));
+	rm->prev = rm->next = 0;
+}
+
+static inline void relevel(struct hc_rooms *r, uint32_t id)
+{
+	struct hc_room *rm = &r->room[id];
+	uint32_t level = level_of(r, rm);
+	if (level != rm->level) {
+		bucket_remove(r, id);
+		bucket_insert(r, id, level);
+	}
+}
+
+/* Highest non-empty bucket in [lo, hi], or -1. */
+static int highest(const struct hc_pool_index *pi, uint32_t lo, uint32_t hi)
+{
+	if (lo > hi)
+		return -1;
+	for (int w = (int)(hi >> 6); w >= (int)(lo >> 6); w--) {
+		uint64_t bits = pi->bits[w];
+		if ((uint32_t)w == hi >> 6 && (hi & 63) != 63)
+			bits &= (1ull << ((hi & 63) + 1)) - 1;
+		if ((uint32_t)w == lo >> 6)
+			bits &= ~0ull << (lo & 63);
+		if (bits != 0)
+			return w * 64 + 63 - __builtin_clzll(bits);
+	}
+	return -1;
+}
+
+/* ------------------------------------------------------------ room ids -- */
+
+static void make_live(struct hc_rooms *r, uint32_t id, unsigned pool)
+{
+	struct hc_room *rm = &r->room[id];
+	rm->pool = (uint8_t)pool;
+	rm->state = HC_ROOM_LIVE;
+	rm->users = rm->reserved = 0;
+	r->pool[pool].rooms++;
+	bucket_insert(r, id, 0);
+}
+
+static uint32_t new_room_id(struct hc_rooms *r)
+{
+	while (r->n_free > 0) {
+		uint32_t id = r->free_ids[--r->n_free];
+		if (r->room[id].state == HC_ROOM_FREE) {
+			r->st.reused++;
+			return id;
+		}
+	}
+	while (r->next_unused < r->max_rooms) {
+		uint32_t id = r->next_unused++;
+		if (r->room[id].state == HC_ROOM_FREE)
+			return id;
+	}
+	return 0;
+}
+
+/* -------------------------------------------------------- reservations -- */
+
+static void seat_release(struct hc_rooms *r, uint32_t room)
+{
+	struct hc_room *rm = &r->room[room];
+	rm->reserved--;
+	r->pool[rm->pool].reserved--;
+	relevel(r, room);
+}
+
+/* The user's live reservation slot, or -1. */
+static int32_t resv_find(const struct hc_rooms *r, uint64_t user)
+{
+	void *data;
+	if (rte_hash_lookup_data(r->resv_by_user, &user, &data) < 0)
+		return -1;
+	return (int32_t)(uintptr_t)data;
+}
+
+static void resv_drop(struct hc_rooms *r, int32_t slot, int release_seat)
+{
+	struct hc_reservation *v = &r->resv[slot];
+	if (release_seat)
+		seat_release(r, v->room);
+	rte_hash_del_key(r->resv_by_user, &v->user);
+	v->room = 0;
+}
+
+static void resv_pop_head(struct hc_rooms *r)
+{
+	struct hc_reservation *v = &r->resv[r->resv_head];
+	if (v->room != 0) {
+		resv_drop(r, (int32_t)r->resv_head, 1);
+		r->st.expired++;
+	}
+	r->resv_head = (r->resv_head + 1) % r->resv_cap;
+	r->resv_count--;
+}
+
+static void resv_add(struct hc_rooms *r, uint64_t user, uint32_t room, uint64_t now)
+{
+	if (r->resv_count == r->resv_cap)
+		resv_pop_head(r); /* full: the oldest expires early */
+	uint32_t slot = (r->resv_head + r->resv_count) % r->resv_cap;
+	r->resv[slot] = (struct hc_reservation){.user = user, .room = room,
+						.expires = now + r->ttl_tsc};
+	r->resv_count++;
+	rte_hash_add_key_data(r->resv_by_user, &user, (void *)(uintptr_t)slot);
+	struct hc_room *rm = &r->room[room];
+	rm->reserved++;
+	r->pool[rm->pool].reserved++;
+	relevel(r, room);
+}
+
+/* ---------------------------------------------------------------- API -- */
+
+int hc_rooms_init(struct hc_rooms *r, const char *name, const struct hc_policy *pol,
+		  uint32_t max_rooms, uint32_t max_reservations, uint64_t tsc_hz)
+{
+	memset(r, 0, sizeof(*r));
+	r->pol = pol;
+	r->max_rooms = max_rooms;
+	r->next_unused = 1;
+	r->resv_cap = max_reservations;
+	r->ttl_tsc = tsc_hz / 1000 * pol->reservation_ttl_ms;
+	r->grace_tsc = tsc_hz / 1000 * pol->retire_grace_ms;
+	r->room = rte_zmalloc("hc_rooms", sizeof(*r->room) * max_rooms, 64);
+	r->grace_q = rte_malloc("hc_grace", sizeof(uint32_t) * 2 * (size_t)max_rooms, 64);
+	r->free_ids = rte_malloc("hc_free_ids", sizeof(uint32_t) * (size_t)max_rooms, 64);
+	r->resv = rte_zmalloc("hc_resv", sizeof(*r->resv) * max_reservations, 64);
+	struct rte_hash_parameters hp = {
+		.name = name, .entries = max_reservations, .key_len = sizeof(uint64_t),
+		.hash_func = rte_hash_crc, .socket_id = SOCKET_ID_ANY,
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+	};
+	r->resv_by_user = rte_hash_create(&hp);
+	if (r->room == NULL || r->grace_q == NULL || r->free_ids == NULL ||
+	    r->resv == NULL || r->resv_by_user == NULL)
+		goto fail;
+	for (unsigned p = 0; p < pol->n_pools; p++) {
+		struct hc_pool_index *pi = &r->pool[p];
+		pi->levels = pol->pool[p].max + 1;
+		pi->head = rte_zmalloc("hc_buckets", sizeof(uint32_t) * pi->levels, 64);
+		pi->bits = rte_zmalloc("hc_bucket_bits",
+				       sizeof(uint64_t) * ((pi->levels + 63) / 64), 64);
+		if (pi->head == NULL || pi->bits == NULL)
+			goto fail;
+	}
+	return 0;
+fail:
+	hc_rooms_free(r);
+	return -ENOMEM;
+}
+
+void hc_rooms_free(struct hc_rooms *r)
+{
+	for (unsigned p = 0; p < HC_MAX_POOLS; p++) {
+		rte_free(r->pool[p].head);
+		rte_free(r->pool[p].bits);
+	}
+	rte_hash_free(r->resv_by_user);
+	rte_free(r->room);
+	rte_free(r->grace_q);
+	rte_free(r->free_ids);
+	rte_free(r->resv);
+	memset(r, 0, sizeof(*r));
+}
+
+uint32_t hc_rooms_place(struct hc_rooms *r, unsigned pool, uint64_t user, uint64_t now)
+{
+	const struct hc_pool_cfg *c = &r->pol->pool[pool];
+	struct hc_pool_index *pi = &r->pool[pool];
+
+	int32_t old = resv_find(r, user);
+	if (old >= 0)
+		resv_drop(r, old, 1);
+	int level = highest(pi, c->min, c->max - 1);
+	if (level < 0)
+		level = highest(pi, 1, c->min - 1);
+	if (level < 0 && (pi->bits[0] & 1))
+		level = 0;
+	uint32_t id;
+	if (level >= 0) {
+		id = pi->head[level];
+	} else {
+		id = new_room_id(r);
+		if (id == 0) {
+			r->st.no_room++;
+			return 0;
+		}
+		make_live(r, id, pool);
+		r->st.new_rooms++;
+	}
+	resv_add(r, user, id, now);
+	r->st.placements++;
+	return id;
+}
+
+int hc_rooms_admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user,
+		   uint64_t now)
+{
+	(void)now;
+	struct hc_room *rm = &r->room[room];
+	if (rm->state != HC_ROOM_LIVE)
+		make_live(r, room, pool); /* a gateway's own room, or a late revival */
+
+	int32_t slot = resv_find(r, user);
+	if (slot >= 0 && r->resv[slot].room == room) {
+		resv_drop(r, slot, 0);      /* the seat becomes the user's */
+		rm->reserved--;
+		r->pool[rm->pool].reserved--;
+		rm->users++;
+		r->pool[rm->pool].users++;
+		r->st.admits_reserved++;
+		r->st.admits++;
+		return 1;                   /* occupancy unchanged */
+	}
+	if (slot >= 0)
+		resv_drop(r, slot, 1);      /* joined elsewhere: free that seat */
+	if (hc_room_occupancy(rm) >= r->pol->pool[rm->pool].max) {
+		r->st.refusals++;
+		return 0;
+	}
+	rm->users++;
+	r->pool[rm->pool].users++;
+	relevel(r, room);
+	r->st.admits++;
+	return 1;
+}
+
+void hc_rooms_leave(struct hc_rooms *r, uint32_t room)
+{
+	struct hc_room *rm = &r->room[room];
+	if (rm->state != HC_ROOM_LIVE || rm->users == 0)
+		return;
+	rm->users--;
+	r->pool[rm->pool].users--;
+	relevel(r, room);
+	r->st.leaves++;
+}
+
+void hc_rooms_expire(struct hc_rooms *r, uint64_t now)
+{
+	while (r->resv_count > 0 && r->resv[r->resv_head].expires <= now)
+		resv_pop_head(r);
+}
+
+unsigned hc_rooms_retire(struct hc_rooms *r, uint64_t now)
+{
+	unsigned retired = 0;
+	uint32_t qcap = 2 * r->max_rooms;
+
+	for (unsigned p = 0; p < r->pol->n_pools; p++) {
+		struct hc_pool_index *pi = &r->pool[p];
+		while (pi->head[0] != 0) {
+			if ((r->grace_tail + 1) % qcap == r->grace_head)
+				goto release; /* queue full: retire the rest later */
+			uint32_t id = pi->head[0];
+			struct hc_room *rm = &r->room[id];
+			bucket_remove(r, id);
+			rm->state = HC_ROOM_GRACE;
+			rm->grace_until = now + r->grace_tsc;
+			pi->rooms--;
+			r->grace_q[r->grace_tail] = id;
+			r->grace_tail = (r->grace_tail + 1) % qcap;
+			retired++;
+		}
+	}
+release:
+	while (r->grace_head != r->grace_tail) {
+		uint32_t id = r->grace_q[r->grace_head];
+		struct hc_room *rm = &r->room[id];
+		if (rm->state == HC_ROOM_GRACE && rm->grace_until > now)
+			break;
+		if (rm->state == HC_ROOM_GRACE) {
+			rm->state = HC_ROOM_FREE;
+			if (r->n_free < r->max_rooms) /* an id may be listed twice */
+				r->free_ids[r->n_free++] = id;
+		}
+		r->grace_head = (r->grace_head + 1) % qcap;
+	}
+	r->st.retired += retired;
+	return retired;
+}

@@ -1,0 +1,128 @@
+/*
+ * hc_rooms.h - the control core's seat book: every room's pool, admitted
+ * users and reserved seats; placement; reservations; room ids.
+ *
+ * Owned and written by the control core only (it is the single decider of
+ * who gets a seat), so it needs no locks.  Per pool, live rooms sit in
+ * buckets by occupancy (users + reserved seats, 0 .. max) with a bitmap of
+ * non-empty buckets, so the fullest room with a free seat is found in a
+ * few word operations and a placement costs O(1):
+ *
+ *   place:  the fullest room with occupancy < max and >= min; else the
+ *           fullest room below min (all are below target); else a live
+ *           empty room; else a new room id.  Every answer reserves a seat.
+ *   admit:  a JOIN into a room is admitted when the user holds that room's
+ *           reservation (the seat is taken) or the room has a free seat;
+ *           otherwise refused.  So no decision ever puts a room above max.
+ *   leave:  frees a seat.
+ *
+ * Reservations expire after the policy's reservation_ttl_ms if the JOIN
+ * does not come (a FIFO, since every reservation lives equally long).
+ * Empty rooms are retired by hc_rooms_retire; a retired id waits
+ * retire_grace_ms (a gateway may still send events for it) before it can
+ * name a new room.
+ */
+#ifndef HC_ROOMS_H
+#define HC_ROOMS_H
+
+#include <stdint.h>
+
+#include "hc_policy.h"
+
+struct rte_hash;
+
+enum hc_room_state {
+	HC_ROOM_FREE = 0,  /* id unused, may be handed out      */
+	HC_ROOM_LIVE,      /* in a pool's occupancy buckets     */
+	HC_ROOM_GRACE,     /* retired, id not reusable yet      */
+};
+
+struct hc_room {
+	uint32_t users;     /* admitted users                          */
+	uint32_t reserved;  /* seats held by reservations              */
+	uint32_t prev, next;/* bucket list links (room ids, 0 = none)  */
+	uint8_t pool;       /* pool index (not id)                     */
+	uint8_t state;      /* enum hc_room_state                      */
+	uint16_t level;     /* bucket the room is in                   */
+	uint32_t pad;
+	uint64_t grace_until; /* GRACE: reusable from this TSC on      */
+};
+
+struct hc_pool_index {
+	uint32_t levels;    /* max + 1 */
+	uint32_t *head;     /* [levels] first room of each bucket      */
+	uint64_t *bits;     /* non-empty buckets                       */
+	uint32_t rooms;     /* live rooms                              */
+	uint64_t users, reserved;
+};
+
+struct hc_reservation {
+	uint64_t user;
+	uint32_t room;      /* 0: consumed or cancelled                */
+	uint32_t pad;
+	uint64_t expires;   /* TSC */
+};
+
+struct hc_rooms_stats {
+	uint64_t placements, new_rooms, no_room;
+	uint64_t admits, admits_reserved, refusals;
+	uint64_t leaves, expired, retired, reused;
+};
+
+struct hc_rooms {
+	const struct hc_policy *pol;
+	uint32_t max_rooms;
+	struct hc_room *room;               /* [max_rooms], [0] unused  */
+	struct hc_pool_index pool[HC_MAX_POOLS];
+	/* ids */
+	uint32_t next_unused;               /* never handed out: next..  */
+	uint32_t *grace_q;                  /* FIFO of retired ids       */
+	uint32_t grace_head, grace_tail;    /* indices mod max_rooms     */
+	uint32_t *free_ids;                 /* reusable ids (stack)      */
+	uint32_t n_free;
+	/* reservations */
+	struct rte_hash *resv_by_user;      /* user -> slot              */
+	struct hc_reservation *resv;        /* FIFO ring                 */
+	uint32_t resv_cap, resv_head, resv_count;
+	uint64_t ttl_tsc, grace_tsc;
+	struct hc_rooms_stats st;
+};
+
+/* Returns 0 or -errno. name makes the reservation hash unique. */
+int hc_rooms_init(struct hc_rooms *r, const char *name, const struct hc_policy *pol,
+		  uint32_t max_rooms, uint32_t max_reservations, uint64_t tsc_hz);
+void hc_rooms_free(struct hc_rooms *r);
+
+/*
+ * Place user in pool (an index into pol->pool) and reserve the seat.
+ * Returns the room id, 0 if no room id is free (counted as no_room).
+ * A user's earlier reservation is cancelled first.
+ */
+uint32_t hc_rooms_place(struct hc_rooms *r, unsigned pool, uint64_t user, uint64_t now);
+
+/*
+ * Admission of user's JOIN into room (pool: the event's pool index, used
+ * when the room is not live yet).  Returns 1 if admitted (the seat is now
+ * the user's), 0 if refused (the room is full counting reservations).
+ * Any reservation the user held elsewhere is cancelled.
+ */
+int hc_rooms_admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user,
+		   uint64_t now);
+
+/* An admitted user left room (or moved out of it). */
+void hc_rooms_leave(struct hc_rooms *r, uint32_t room);
+
+/* Release reservations whose JOIN did not come in time. */
+void hc_rooms_expire(struct hc_rooms *r, uint64_t now);
+
+/* Retire live rooms with no user and no reservation; return grace-expired
+ * ids to the free list.  Returns rooms retired. */
+unsigned hc_rooms_retire(struct hc_rooms *r, uint64_t now);
+
+/* Occupancy: users plus reserved seats. */
+static inline uint32_t hc_room_occupancy(const struct hc_room *rm)
+{
+	return rm->users + rm->reserved;
+}
+
+#endif /* HC_ROOMS_H */

@@ -1,0 +1,249 @@
+/*
+ * test_balance.c - the balancer's plans: the seed example exactly, the
+ * special cases, and thousands of random pools checked for the rules
+ * (conservation, never above max, every room of a pool with >= min users
+ * within [min, max] after one plan, a second plan moves nobody, moves no
+ * more than dissolving every small room would) and for the move budget.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hc_balance.h"
+#include "hc_unit.h"
+
+#define MAXR 4096
+
+static struct hc_pool_cfg pool = {.id = 0, .name = "t", .min = 15, .target = 50, .max = 100};
+static struct hc_bal_transfer tr[MAXR * 4];
+
+/* Apply a plan to sizes[] (by room id); new rooms get ids from *next_id.
+ * Returns 0, or -1 if a transfer took users a room did not have. */
+static int apply(const struct hc_bal_plan *p, uint32_t *sizes, uint32_t *next_id)
+{
+	uint32_t base = *next_id;
+	for (uint32_t i = 0; i < p->n; i++) {
+		const struct hc_bal_transfer *t = &p->t[i];
+		uint32_t to = (t->to & HC_BAL_NEW) ? base + (t->to & ~HC_BAL_NEW) : t->to;
+		if (sizes[t->from] < t->count)
+			return -1;
+		sizes[t->from] -= t->count;
+		sizes[to] += t->count;
+	}
+	*next_id = base + p->new_rooms;
+	return 0;
+}
+
+static uint32_t collect(const uint32_t *sizes, uint32_t n_ids, struct hc_bal_room *rooms)
+{
+	uint32_t n = 0;
+	for (uint32_t id = 1; id < n_ids; id++)
+		if (sizes[id] > 0)
+			rooms[n++] = (struct hc_bal_room){.room = id, .users = sizes[id]};
+	return n;
+}
+
+static struct hc_bal_plan plan_of(const struct hc_bal_room *rooms, uint32_t n, uint64_t budget)
+{
+	struct hc_bal_plan p = {.t = tr, .cap = MAXR * 4};
+	CU_ASSERT_EQUAL(hc_balance_pool(&pool, rooms, n, budget, &p), 0);
+	return p;
+}
+
+static void test_seed_example(void)
+{
+	uint32_t sizes[16] = {0, 4, 6, 7, 10, 40, 70};
+	struct hc_bal_room rooms[8];
+	uint32_t n = collect(sizes, 7, rooms), next = 7;
+	struct hc_bal_plan p = plan_of(rooms, n, UINT64_MAX);
+	CU_ASSERT_EQUAL(p.moves, 13);
+	CU_ASSERT_EQUAL(p.new_rooms, 0);
+	CU_ASSERT_FALSE(p.truncated);
+	CU_ASSERT_EQUAL_FATAL(apply(&p, sizes, &next), 0);
+	/* 4 and 6 dissolve into 7 and 10; 70 gives the 3 still missing */
+	CU_ASSERT_EQUAL(sizes[1], 0);
+	CU_ASSERT_EQUAL(sizes[2], 0);
+	CU_ASSERT_EQUAL(sizes[3], 15);
+	CU_ASSERT_EQUAL(sizes[4], 15);
+	CU_ASSERT_EQUAL(sizes[5], 40);
+	CU_ASSERT_EQUAL(sizes[6], 67);
+	n = collect(sizes, 7, rooms);
+	CU_ASSERT_EQUAL(plan_of(rooms, n, UINT64_MAX).moves, 0); /* converged */
+}
+
+static void test_small_pool(void)
+{
+	uint32_t sizes[8] = {0, 3, 4, 5};
+	struct hc_bal_room rooms[8];
+	uint32_t n = collect(sizes, 4, rooms), next = 4;
+	struct hc_bal_plan p = plan_of(rooms, n, UINT64_MAX);
+	CU_ASSERT_EQUAL(p.moves, 7);
+	CU_ASSERT_EQUAL_FATAL(apply(&p, sizes, &next), 0);
+	CU_ASSERT_EQUAL(sizes[3], 12); /* all in the fullest room */
+	CU_ASSERT_EQUAL(sizes[1] + sizes[2], 0);
+}
+
+static void test_big_rooms(void)
+{
+	uint32_t sizes[16] = {0, 250};
+	struct hc_bal_room rooms[8];
+	uint32_t n = collect(sizes, 2, rooms), next = 2;
+	struct hc_bal_plan p = plan_of(rooms, n, UINT64_MAX);
+	CU_ASSERT_EQUAL(p.moves, 150);
+	CU_ASSERT_EQUAL(p.new_rooms, 3);
+	CU_ASSERT_EQUAL_FATAL(apply(&p, sizes, &next), 0);
+	CU_ASSERT_EQUAL(sizes[1], 100);
+	CU_ASSERT_EQUAL(sizes[2], 50);
+	CU_ASSERT_EQUAL(sizes[3], 50);
+	CU_ASSERT_EQUAL(sizes[4], 50);
+
+	/* 105 alone: the new room must reach min, so 15 move, not 5 */
+	uint32_t s2[8] = {0, 105};
+	n = collect(s2, 2, rooms);
+	next = 2;
+	p = plan_of(rooms, n, UINT64_MAX);
+	CU_ASSERT_EQUAL(p.moves, 15);
+	CU_ASSERT_EQUAL_FATAL(apply(&p, s2, &next), 0);
+	CU_ASSERT_EQUAL(s2[1], 90);
+	CU_ASSERT_EQUAL(s2[2], 15);
+
+	/* excess fills a small room first */
+	uint32_t s3[8] = {0, 130, 5};
+	n = collect(s3, 3, rooms);
+	next = 3;
+	p = plan_of(rooms, n, UINT64_MAX);
+	CU_ASSERT_EQUAL(p.moves, 30);
+	CU_ASSERT_EQUAL(p.new_rooms, 0);
+	CU_ASSERT_EQUAL_FATAL(apply(&p, s3, &next), 0);
+	CU_ASSERT_EQUAL(s3[1], 100);
+	CU_ASSERT_EQUAL(s3[2], 35);
+}
+
+static void test_reservations_count(void)
+{
+	/* 95 users + 5 seats reserved: full, not above max; 8 + 7 reserved = 15 */
+	struct hc_bal_room rooms[] = {{1, 95, 5}, {2, 8, 7}, {3, 60, 0}};
+	struct hc_bal_plan p = plan_of(rooms, 3, UINT64_MAX);
+	CU_ASSERT_EQUAL(p.moves, 0);
+	/* 99 users + 5 reserved: 4 above max; only users move */
+	struct hc_bal_room r2[] = {{1, 99, 5}, {2, 30, 0}};
+	p = plan_of(r2, 2, UINT64_MAX);
+	CU_ASSERT_EQUAL(p.moves, 4);
+	CU_ASSERT_EQUAL(p.t[0].from, 1);
+	CU_ASSERT_EQUAL(p.t[0].to, 2);
+}
+
+static uint64_t rs = 2024;
+static uint32_t rnd(uint32_t n)
+{
+	rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
+	return (uint32_t)(rs % n);
+}
+
+static void test_random_pools(void)
+{
+	static uint32_t sizes[MAXR];
+	static struct hc_bal_room rooms[MAXR];
+	unsigned bad_conserve = 0, bad_max = 0, bad_range = 0, bad_second = 0, bad_bound = 0,
+		 bad_apply = 0, moved = 0, created = 0, donated = 0;
+
+	for (int iter = 0; iter < 3000; iter++) {
+		uint32_t n_rooms = 1 + rnd(iter % 10 == 0 ? 300 : 30);
+		uint32_t kind = rnd(4);
+		memset(sizes, 0, sizeof(sizes));
+		uint64_t total = 0, naive = 0;
+		for (uint32_t id = 1; id <= n_rooms; id++) {
+			uint32_t s;
+			switch (kind) {
+			case 0: s = rnd(15); break;               /* all small */
+			case 1: s = rnd(260); break;              /* anything */
+			case 2: s = 10 + rnd(100); break;         /* around the limits */
+			default: s = rnd(3) ? 40 + rnd(40) : rnd(15); break;
+			}
+			sizes[id] = s;
+			total += s;
+			if (s > 0 && s < pool.min)
+				naive += s;
+			if (s > pool.max)
+				naive += s - pool.max;
+		}
+		uint32_t next = n_rooms + 1;
+		uint32_t n = collect(sizes, next, rooms);
+		struct hc_bal_plan p = plan_of(rooms, n, UINT64_MAX);
+		moved += p.moves > 0;
+		created += p.new_rooms > 0;
+		donated += p.moves > 0 && p.moves < naive; /* saved by donors or kept rooms */
+		if (apply(&p, sizes, &next) != 0) {
+			bad_apply++;
+			continue;
+		}
+		uint64_t after = 0;
+		uint32_t nonempty = 0;
+		for (uint32_t id = 1; id < next; id++) {
+			after += sizes[id];
+			nonempty += sizes[id] > 0;
+			if (sizes[id] > pool.max)
+				bad_max++;
+			if (total >= pool.min && sizes[id] > 0 && sizes[id] < pool.min)
+				bad_range++;
+		}
+		if (total < pool.min && nonempty > 1)
+			bad_range++;
+		if (after != total)
+			bad_conserve++;
+		/* big rooms' excess must move; beyond that no more than the
+		 * naive "dissolve every small room" plus what new rooms need */
+		if (p.moves > naive + pool.min)
+			bad_bound++;
+		n = collect(sizes, next, rooms);
+		if (plan_of(rooms, n, UINT64_MAX).moves != 0)
+			bad_second++;
+	}
+	CU_ASSERT(moved > 1500);   /* the cases are not trivial */
+	CU_ASSERT(created > 100);
+	CU_ASSERT(donated > 100);
+	CU_ASSERT_EQUAL(bad_apply, 0);
+	CU_ASSERT_EQUAL(bad_conserve, 0);
+	CU_ASSERT_EQUAL(bad_max, 0);
+	CU_ASSERT_EQUAL(bad_range, 0);
+	CU_ASSERT_EQUAL(bad_second, 0);
+	CU_ASSERT_EQUAL(bad_bound, 0);
+}
+
+static void test_budget(void)
+{
+	static uint32_t sizes[MAXR];
+	static struct hc_bal_room rooms[MAXR];
+	memset(sizes, 0, sizeof(sizes));
+	for (uint32_t id = 1; id <= 200; id++)
+		sizes[id] = id % 3 == 0 ? 5 : 60;
+	uint32_t next = 201;
+	int ticks = 0;
+	uint64_t moves = 0;
+	for (;;) {
+		uint32_t n = collect(sizes, next, rooms);
+		struct hc_bal_plan p = plan_of(rooms, n, 40);
+		CU_ASSERT(p.moves <= 40);
+		if (p.moves == 0)
+			break;
+		CU_ASSERT_EQUAL_FATAL(apply(&p, sizes, &next), 0);
+		moves += p.moves;
+		if (++ticks > 100)
+			break;
+	}
+	CU_ASSERT(ticks > 1 && ticks < 100);
+	for (uint32_t id = 1; id < next; id++)
+		CU_ASSERT(sizes[id] == 0 || (sizes[id] >= 15 && sizes[id] <= 100));
+	CU_ASSERT(moves > 0);
+}
+
+int hc_test_register_balance(void)
+{
+	CU_pSuite s = CU_add_suite("balance", NULL, NULL);
+	return s == NULL ||
+	       !CU_add_test(s, "seed example 4,6,7,10,40,70", test_seed_example) ||
+	       !CU_add_test(s, "pool too small: one room", test_small_pool) ||
+	       !CU_add_test(s, "rooms above max", test_big_rooms) ||
+	       !CU_add_test(s, "reservations count for capacity", test_reservations_count) ||
+	       !CU_add_test(s, "3000 random pools", test_random_pools) ||
+	       !CU_add_test(s, "move budget per tick", test_budget);
+}
