@@ -1,0 +1,287 @@
+/*
+ * test_rooms.c - the control core's seat book and its policy: placement
+ * order, admission never above max, reservations and their expiry, room
+ * retirement with a grace period, the INI file and --pool parsing.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hc_policy.h"
+#include "hc_rooms.h"
+#include <rte_hash.h>
+
+#include "hc_unit.h"
+
+#define HZ 1000000ull /* 1 tick = 1 us */
+
+static struct hc_policy pol;
+static struct hc_rooms r;
+static int seq_name;
+
+static void fresh(uint32_t max_rooms)
+{
+	char name[32];
+	hc_policy_defaults(&pol);
+	snprintf(name, sizeof(name), "t_rooms_%d", seq_name++);
+	CU_ASSERT_EQUAL_FATAL(hc_rooms_init(&r, name, &pol, max_rooms, 4096, HZ), 0);
+}
+
+/* Fill room `id` with n admitted users (direct joins). */
+static void fill(uint32_t id, uint32_t n, uint64_t *user)
+{
+	for (uint32_t i = 0; i < n; i++)
+		CU_ASSERT_EQUAL(hc_rooms_admit(&r, id, 0, (*user)++, 0), 1);
+}
+
+static void test_placement_order(void)
+{
+	uint64_t u = 1;
+	fresh(64);
+	/* empty pool: a new room, then the same room until it is full */
+	uint32_t first = hc_rooms_place(&r, 0, u++, 0);
+	CU_ASSERT_EQUAL(first, 1);
+	for (int i = 1; i < 100; i++)
+		CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 0), first);
+	CU_ASSERT_EQUAL(r.room[first].reserved, 100);
+	CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 0), 2); /* full: a new room */
+	CU_ASSERT_EQUAL(r.st.new_rooms, 2);
+	hc_rooms_free(&r);
+
+	/* rooms of 20, 80, 10: the fullest at or above min wins */
+	fresh(64);
+	fill(5, 20, &u);
+	fill(6, 80, &u);
+	fill(7, 10, &u);
+	CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 0), 6);
+	fill(6, 19, &u); /* 80 + 1 reserved + 19 = 100: full */
+	CU_ASSERT_EQUAL(r.room[6].users + r.room[6].reserved, 100);
+	CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 0), 5);
+	hc_rooms_free(&r);
+
+	/* only rooms below min: the fullest of them */
+	fresh(64);
+	fill(3, 10, &u);
+	fill(4, 5, &u);
+	CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 0), 3);
+	hc_rooms_free(&r);
+}
+
+static void test_admission(void)
+{
+	uint64_t u = 1000;
+	fresh(64);
+	fill(9, 99, &u);
+	uint64_t lucky = 1;
+	CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, lucky, 0), 9); /* the last seat */
+	CU_ASSERT_EQUAL(hc_rooms_admit(&r, 9, 0, 2, 0), 0);  /* a direct join: refused */
+	CU_ASSERT_EQUAL(r.st.refusals, 1);
+	CU_ASSERT_EQUAL(hc_rooms_admit(&r, 9, 0, lucky, 0), 1); /* the reservation */
+	CU_ASSERT_EQUAL(r.room[9].users, 100);
+	CU_ASSERT_EQUAL(r.room[9].reserved, 0);
+	CU_ASSERT_EQUAL(r.st.admits_reserved, 1);
+	hc_rooms_leave(&r, 9);
+	CU_ASSERT_EQUAL(hc_rooms_admit(&r, 9, 0, 2, 0), 1);  /* a seat is free again */
+
+	/* joining elsewhere cancels the user's reservation */
+	uint32_t got = hc_rooms_place(&r, 0, 77, 0);
+	CU_ASSERT_NOT_EQUAL(got, 9);
+	CU_ASSERT_EQUAL(r.room[got].reserved, 1);
+	CU_ASSERT_EQUAL(hc_rooms_admit(&r, 20, 0, 77, 0), 1);
+	CU_ASSERT_EQUAL(r.room[got].reserved, 0);
+	CU_ASSERT_EQUAL(r.resv_count, 2); /* a dead slot waits in the FIFO */
+	hc_rooms_free(&r);
+}
+
+static void test_expiry(void)
+{
+	fresh(64);
+	uint64_t ttl = HZ / 1000 * pol.reservation_ttl_ms;
+	for (uint64_t u = 1; u <= 30; u++)
+		hc_rooms_place(&r, 0, u, u);
+	CU_ASSERT_EQUAL(r.room[1].reserved, 30);
+	hc_rooms_expire(&r, ttl);        /* users 1 .. 0 placed at <= 0: none */
+	CU_ASSERT_EQUAL(r.room[1].reserved, 30);
+	hc_rooms_expire(&r, ttl + 10);   /* placed at 1 .. 10 */
+	CU_ASSERT_EQUAL(r.room[1].reserved, 20);
+	CU_ASSERT_EQUAL(r.st.expired, 10);
+	CU_ASSERT_EQUAL(hc_rooms_admit(&r, 1, 0, 5, ttl + 10), 1); /* late: a free seat */
+	CU_ASSERT_EQUAL(hc_rooms_admit(&r, 1, 0, 25, ttl + 10), 1); /* in time */
+	CU_ASSERT_EQUAL(r.room[1].reserved, 19);
+	CU_ASSERT_EQUAL(r.room[1].users, 2);
+	hc_rooms_expire(&r, ttl + 1000);
+	CU_ASSERT_EQUAL(r.room[1].reserved, 0);
+	CU_ASSERT_EQUAL(r.resv_count, 0);
+	hc_rooms_free(&r);
+}
+
+static void test_retire_grace(void)
+{
+	uint64_t u = 1;
+	fresh(4); /* ids 1..3 */
+	uint64_t grace = HZ / 1000 * pol.retire_grace_ms;
+	fill(1, 20, &u);
+	for (int i = 0; i < 20; i++)
+		hc_rooms_leave(&r, 1);
+	CU_ASSERT_EQUAL(hc_rooms_retire(&r, 100), 1);
+	CU_ASSERT_EQUAL(r.room[1].state, HC_ROOM_GRACE);
+	/* new rooms never reuse an id in grace */
+	CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 200), 2);
+	fill(2, 99, &u);
+	CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 300), 3);
+	fill(3, 99, &u);
+	CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 400), 0); /* no id left */
+	CU_ASSERT_EQUAL(r.st.no_room, 1);
+	hc_rooms_retire(&r, 100 + grace);
+	CU_ASSERT_EQUAL(r.room[1].state, HC_ROOM_FREE);
+	CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 100 + grace), 1);
+	CU_ASSERT_EQUAL(r.st.reused, 1);
+	hc_rooms_free(&r);
+}
+
+static uint64_t rs = 7;
+static uint32_t rnd(uint32_t n)
+{
+	rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
+	return (uint32_t)(rs % n);
+}
+
+static void test_random_never_above_max(void)
+{
+	char err[256];
+	hc_policy_defaults(&pol);
+	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "7:duel:2:4", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "9:raid:10:40:30", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_rooms_init(&r, "t_rooms_rand", &pol, 2048, 4096, HZ), 0);
+	static uint32_t where[5000]; /* user -> room admitted in, 0 none */
+	memset(where, 0, sizeof(where));
+	unsigned over = 0, placed_full = 0, book = 0;
+	for (uint64_t t = 1; t < 200000; t++) {
+		uint32_t user = rnd(5000);
+		unsigned p = rnd(3);
+		switch (rnd(4)) {
+		case 0: { /* placement */
+			uint32_t room = hc_rooms_place(&r, p, user, t);
+			if (room != 0 && hc_room_occupancy(&r.room[room]) > pol.pool[p].max)
+				placed_full++;
+			break;
+		}
+		case 1: { /* a join: to a reserved room or a random one */
+			uint32_t room = 1 + rnd(2047);
+			if (rnd(2)) {
+				int32_t slot = -1;
+				void *d;
+				if (rte_hash_lookup_data(r.resv_by_user, &(uint64_t){user}, &d) >= 0)
+					slot = (int32_t)(uintptr_t)d;
+				if (slot >= 0)
+					room = r.resv[slot].room;
+			}
+			if (where[user] == room)
+				break;
+			if (hc_rooms_admit(&r, room, p, user, t)) {
+				if (where[user] != 0)
+					hc_rooms_leave(&r, where[user]);
+				where[user] = room;
+			}
+			break;
+		}
+		case 2: /* a leave */
+			if (where[user] != 0) {
+				hc_rooms_leave(&r, where[user]);
+				where[user] = 0;
+			}
+			break;
+		default:
+			hc_rooms_expire(&r, t);
+			if (t % 1000 == 0)
+				hc_rooms_retire(&r, t);
+			break;
+		}
+		if (t % 5000 == 0) {
+			for (uint32_t id = 1; id < 2048; id++) {
+				const struct hc_room *rm = &r.room[id];
+				if (rm->state == HC_ROOM_LIVE &&
+				    hc_room_occupancy(rm) > pol.pool[rm->pool].max)
+					over++;
+			}
+			/* the book agrees with the users' own truth */
+			static uint32_t count[2048];
+			memset(count, 0, sizeof(count));
+			for (uint32_t x = 0; x < 5000; x++)
+				if (where[x])
+					count[where[x]]++;
+			for (uint32_t id = 1; id < 2048; id++)
+				if (count[id] != r.room[id].users)
+					book++;
+		}
+	}
+	CU_ASSERT_EQUAL(over, 0);
+	CU_ASSERT_EQUAL(placed_full, 0);
+	CU_ASSERT_EQUAL(book, 0);
+	CU_ASSERT(r.st.refusals > 0);
+	CU_ASSERT(r.st.admits_reserved > 0);
+	CU_ASSERT(r.st.expired > 0);
+	hc_rooms_free(&r);
+}
+
+static void test_policy_file(void)
+{
+	char path[] = "/tmp/hc_policy_XXXXXX", err[256];
+	int fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	fprintf(f, "[control]\nbalance_interval_ms = 250\ncooldown_ms=5000\n\n"
+		   "[pool.lobby]\nid = 3\nmin = 15\nmax = 100\n\n"
+		   "[pool.duel]\nid = 8\nmin = 2\nmax = 4\ntarget = 2\n");
+	fclose(f);
+	hc_policy_defaults(&pol);
+	CU_ASSERT_EQUAL(hc_policy_load(&pol, path, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(pol.balance_interval_ms, 250);
+	CU_ASSERT_EQUAL(pol.cooldown_ms, 5000);
+	CU_ASSERT_EQUAL(pol.reservation_ttl_ms, 5000); /* default kept */
+	CU_ASSERT_EQUAL(pol.n_pools, 2);
+	CU_ASSERT_PTR_NULL(hc_policy_pool(&pol, 0));    /* the file replaced it */
+	const struct hc_pool_cfg *l = hc_policy_pool(&pol, 3);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+	CU_ASSERT_EQUAL(l->target, 50);
+	CU_ASSERT_STRING_EQUAL(l->name, "lobby");
+	CU_ASSERT_EQUAL(hc_policy_pool(&pol, 8)->max, 4);
+
+	f = fopen(path, "w");
+	fprintf(f, "[pool.bad]\nid = 1\nmin = 60\nmax = 100\n");
+	fclose(f);
+	CU_ASSERT_EQUAL(hc_policy_load(&pol, path, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "2 * min <= max"));
+	f = fopen(path, "w");
+	fprintf(f, "[control]\ncooldown_ms = soon\n");
+	fclose(f);
+	CU_ASSERT_EQUAL(hc_policy_load(&pol, path, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "cooldown_ms"));
+	f = fopen(path, "w");
+	fprintf(f, "[pools]\nid = 1\n");
+	fclose(f);
+	CU_ASSERT_EQUAL(hc_policy_load(&pol, path, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(hc_policy_load(&pol, "/nonexistent/x.ini", err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(pol.n_pools, 2); /* unchanged by failures */
+	unlink(path);
+
+	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "3:lobby:10:80", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(hc_policy_pool(&pol, 3)->max, 80);
+	CU_ASSERT_EQUAL(hc_policy_pool(&pol, 3)->target, 40);
+	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "3:lobby:10", err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "70000:x:1:4", err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "4:x:5:50:60", err, sizeof(err)), -1);
+}
+
+int hc_test_register_rooms(void)
+{
+	CU_pSuite s = CU_add_suite("rooms", NULL, NULL);
+	return s == NULL ||
+	       !CU_add_test(s, "placement order", test_placement_order) ||
+	       !CU_add_test(s, "admission", test_admission) ||
+	       !CU_add_test(s, "reservation expiry", test_expiry) ||
+	       !CU_add_test(s, "retirement and grace", test_retire_grace) ||
+	       !CU_add_test(s, "random operations never exceed max", test_random_never_above_max) ||
+	       !CU_add_test(s, "policy file and --pool", test_policy_file);
+}
