@@ -1,0 +1,145 @@
+/*
+ * hc_bench_control.c - hc-bench-control: the control core's decisions.
+ *
+ *   balance: one balancer pass over R rooms holding U users (default 1 M
+ *            rooms, 50 M users; 4 % of rooms below min, 1 % above max),
+ *            including gathering the rooms from the seat book;
+ *   place:   placement decisions per second, each reserving a seat that
+ *            stays reserved (the worst case: no JOIN follows), and place +
+ *            admit (the JOIN that consumes the seat) per second.
+ *
+ * Medians of --reps runs; one key=value line per case.  A benchmark: it
+ * asserts nothing and `meson test` never runs it.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+
+#include "hc_balance.h"
+#include "hc_policy.h"
+#include "hc_rooms.h"
+
+static uint64_t rs = 0x9E3779B97F4A7C15ull;
+static uint32_t rnd(uint32_t n)
+{
+	rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
+	return (uint32_t)(((rs >> 32) * n) >> 32);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(double), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int main(int argc, char **argv)
+{
+	int eal = rte_eal_init(argc, argv);
+	if (eal < 0)
+		return 1;
+	argc -= eal;
+	argv += eal;
+	uint32_t rooms = 1000000, reps = 5;
+	uint64_t placements = 10000000;
+	static const struct option lo[] = {{"rooms", 1, 0, 'r'}, {"reps", 1, 0, 'n'},
+		{"placements", 1, 0, 'p'}, {0, 0, 0, 0}};
+	int c;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (c == 'r') rooms = (uint32_t)strtoul(optarg, NULL, 10);
+		else if (c == 'n') reps = (uint32_t)strtoul(optarg, NULL, 10);
+		else if (c == 'p') placements = strtoull(optarg, NULL, 10);
+		else return 2;
+	}
+	if (rooms < 100 || reps < 1 || reps > 99 || placements < 1000)
+		return 2;
+	uint64_t hz = rte_get_tsc_hz();
+	static struct hc_policy pol;
+	hc_policy_defaults(&pol);
+	const struct hc_pool_cfg *pc = &pol.pool[0];
+
+	/* ---- balance: a seat book with `rooms` live rooms of ~50 users */
+	static struct hc_rooms book;
+	if (hc_rooms_init(&book, "bench_book", &pol, rooms + 1, 1024, hz) != 0) {
+		fprintf(stderr, "hc-bench-control: out of memory (raise -m)\n");
+		return 1;
+	}
+	uint64_t users = 0;
+	for (uint32_t id = 1; id <= rooms; id++) {
+		uint32_t p = rnd(100), n;
+		if (p < 4) n = 1 + rnd(pc->min - 1);              /* below min */
+		else if (p < 5) n = pc->max + 1 + rnd(50);          /* above max */
+		else n = pc->min + rnd(2 * (pc->target - pc->min) + 1); /* 15..85 */
+		hc_rooms_admit(&book, id, 0, id, 0); /* makes the room live */
+		book.room[id].users = n;             /* bulk fill (benchmark only) */
+		users += n;
+	}
+	struct hc_bal_room *br = malloc(sizeof(*br) * rooms);
+	struct hc_bal_transfer *tr = malloc(sizeof(*tr) * rooms * 2);
+	double ms[99], moves = 0, transfers = 0;
+	for (uint32_t rep = 0; rep < reps; rep++) {
+		uint64_t t0 = rte_rdtsc();
+		uint32_t n = 0;
+		for (uint32_t id = 1; id <= rooms; id++) {
+			const struct hc_room *rm = &book.room[id];
+			if (rm->state == HC_ROOM_LIVE && rm->pool == 0)
+				br[n++] = (struct hc_bal_room){id, rm->users, rm->reserved};
+		}
+		struct hc_bal_plan plan = {.t = tr, .cap = rooms * 2};
+		hc_balance_pool(pc, br, n, UINT64_MAX, &plan);
+		uint64_t t1 = rte_rdtsc();
+		ms[rep] = (double)(t1 - t0) * 1000.0 / (double)hz;
+		moves = (double)plan.moves;
+		transfers = plan.n;
+	}
+	printf("case=balance rooms=%u users=%" PRIu64 " reps=%u pass_ms=%.2f moves=%.0f "
+	       "transfers=%.0f\n", rooms, users, reps, median(ms, (int)reps), moves, transfers);
+	free(br);
+	free(tr);
+	hc_rooms_free(&book);
+
+	/* ---- placement: place (reserve), and place + admit */
+	double pps[99], paps[99];
+	for (uint32_t rep = 0; rep < reps; rep++) {
+		static struct hc_rooms pb;
+		char name[32];
+		snprintf(name, sizeof(name), "bench_place_%u", rep);
+		uint32_t need_rooms = (uint32_t)(placements / 50 + 1024);
+		/* every reservation stays outstanding: room for all of them */
+		if (hc_rooms_init(&pb, name, &pol, need_rooms, (uint32_t)placements, hz) != 0)
+			return 1;
+		uint64_t t0 = rte_rdtsc();
+		for (uint64_t u = 0; u < placements; u++)
+			hc_rooms_place(&pb, 0, u, t0);
+		uint64_t t1 = rte_rdtsc();
+		pps[rep] = (double)placements / ((double)(t1 - t0) / (double)hz);
+		hc_rooms_free(&pb);
+
+		snprintf(name, sizeof(name), "bench_admit_%u", rep);
+		if (hc_rooms_init(&pb, name, &pol, need_rooms, 1u << 20, hz) != 0)
+			return 1;
+		t0 = rte_rdtsc();
+		for (uint64_t u = 0; u < placements; u++) {
+			uint32_t room = hc_rooms_place(&pb, 0, u, t0);
+			hc_rooms_admit(&pb, room, 0, u, t0);
+		}
+		t1 = rte_rdtsc();
+		paps[rep] = (double)placements / ((double)(t1 - t0) / (double)hz);
+		hc_rooms_free(&pb);
+	}
+	printf("case=place decisions=%" PRIu64 " reps=%u placements_per_s=%.0f "
+	       "place_admit_per_s=%.0f\n", placements, reps, median(pps, (int)reps),
+	       median(paps, (int)reps));
+	rte_eal_cleanup();
+	return 0;
+}
