@@ -16,6 +16,8 @@
  *
  * cycles_per_event counts the worker's busy TSC cycles (loops that found
  * work); wall_cycles_per_event counts all its cycles (it owns its core).
+ * The worker reports every applied change to the control core as in the
+ * appliance; here the producer takes the reports (--no-report: none).
  * A benchmark, not a test: it asserts nothing and is never run by
  * `meson test`.
  */
@@ -129,11 +131,23 @@ static struct rte_mbuf *make_frame(unsigned k, const struct hc_event *events)
 	return m;
 }
 
+static struct rte_ring *changes; /* the worker's reports, or NULL */
+static uint64_t changes_seen;
+
+/* Stand in for the control core: take the worker's change reports. */
+static void drain_changes(void)
+{
+	static struct hc_change chg[512];
+	if (changes != NULL)
+		changes_seen += rte_ring_dequeue_burst_elem(changes, chg, sizeof(chg[0]), 512, NULL);
+}
+
 /* Feed the ring until `until` (TSC). */
 static void produce(unsigned k, uint64_t until)
 {
 	struct rte_mbuf *burst[32];
 	while (rte_rdtsc() < until) {
+		drain_changes();
 		unsigned n = 0;
 		while (n < 32) {
 			struct rte_mbuf *m = make_frame(k, NULL);
@@ -144,6 +158,7 @@ static void produce(unsigned k, uint64_t until)
 		unsigned done = 0;
 		while (done < n) {
 			done += rte_ring_enqueue_burst(rx_ring, (void **)burst + done, n - done, NULL);
+			drain_changes();
 			if (rte_rdtsc() >= until && done < n) {
 				for (unsigned i = done; i < n; i++)
 					rte_pktmbuf_free(burst[i]);
@@ -213,9 +228,10 @@ int main(int argc, char **argv)
 	int reps = 5;
 	double secs = 2.0;
 	const char *only = NULL;
+	int report = 1;
 	static const struct option lo[] = {{"users", 1, 0, 'u'}, {"rooms", 1, 0, 'r'},
 		{"reps", 1, 0, 'n'}, {"seconds", 1, 0, 's'}, {"case", 1, 0, 'c'},
-		{"stream", 1, 0, 'S'}, {0, 0, 0, 0}};
+		{"stream", 1, 0, 'S'}, {"no-report", 0, 0, 'R'}, {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -225,9 +241,10 @@ int main(int argc, char **argv)
 		case 's': secs = atof(optarg); break;
 		case 'c': only = optarg; break;
 		case 'S': stream_len = strtoull(optarg, NULL, 10); break;
+		case 'R': report = 0; break;
 		default:
 			fprintf(stderr, "usage: hc-bench [EAL] -- [--users N] [--rooms N] [--reps N]"
-				" [--seconds S] [--case batch64|batch1] [--stream EVENTS]\n");
+				" [--seconds S] [--case batch64|batch1] [--stream EVENTS] [--no-report]\n");
 			return 2;
 		}
 	}
@@ -258,12 +275,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	static struct hc_dataplane dp;
-	if (hc_dataplane_init(&dp, &cfg, 1, &worker_lcore) != 0 || hc_ports_init(&dp) != 0) {
+	if (hc_dataplane_init(&dp, &cfg, 1, &worker_lcore, report) != 0 || hc_ports_init(&dp) != 0) {
 		fprintf(stderr, "hc-bench: dataplane setup failed (raise -m?)\n");
 		return 1;
 	}
 	pool = dp.pool;
 	struct hc_worker *w = dp.workers[0];
+	changes = w->to_ctl_changes;
 	printf("hc-bench: building %" PRIu64 " events over %u users / %u rooms\n", stream_len,
 	       users, rooms);
 	build_stream(users, rooms);
@@ -280,10 +298,10 @@ int main(int argc, char **argv)
 		while ((m = make_frame(k, evs)) == NULL)
 			rte_pause();
 		while (rte_ring_enqueue(rx_ring, m) != 0)
-			rte_pause();
+			drain_changes();
 	}
 	while (__atomic_load_n(&w->members.n_users, __ATOMIC_RELAXED) < users * 99ull / 100)
-		rte_delay_us_sleep(1000);
+		drain_changes();
 	printf("hc-bench: warm: %" PRIu64 " users in the table\n", w->members.n_users);
 
 	static const struct { const char *name; unsigned k; } cases[] = {
@@ -304,14 +322,15 @@ int main(int argc, char **argv)
 			       s.busy_share * 100, s.joins * 100, s.moves * 100, s.leaves * 100,
 			       s.noops * 100);
 		}
-		printf("case=%s events_per_datagram=%u users=%u rooms=%u reps=%d events_per_s=%.0f "
+		printf("case=%s events_per_datagram=%u users=%u rooms=%u reps=%d report=%d "
+		       "events_per_s=%.0f "
 		       "datagrams_per_s=%.0f cycles_per_event=%.1f wall_cycles_per_event=%.1f "
 		       "worker_busy=%.2f tsc_hz=%" PRIu64 "\n",
-		       cases[ci].name, cases[ci].k, users, rooms, reps, median(eps, reps),
+		       cases[ci].name, cases[ci].k, users, rooms, reps, report, median(eps, reps),
 		       median(dps, reps), median(bcpe, reps), median(wcpe, reps),
 		       median(share, reps), rte_get_tsc_hz());
 	}
-	hc_control_stop_workers(&dp);
+	hc_control_stop_workers(&dp, NULL);
 	rte_eal_mp_wait_lcore();
 	hc_ports_close(&dp);
 	hc_dataplane_free(&dp);

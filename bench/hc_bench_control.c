@@ -6,7 +6,9 @@
  *            including gathering the rooms from the seat book;
  *   place:   placement decisions per second, each reserving a seat that
  *            stays reserved (the worst case: no JOIN follows), and place +
- *            admit (the JOIN that consumes the seat) per second.
+ *            admit (the JOIN that consumes the seat) per second;
+ *   changes: the workers' applied-change reports (moves, leaves, joins)
+ *            applied to the seat book per second.
  *
  * Medians of --reps runs; one key=value line per case.  A benchmark: it
  * asserts nothing and `meson test` never runs it.
@@ -140,6 +142,39 @@ int main(int argc, char **argv)
 	printf("case=place decisions=%" PRIu64 " reps=%u placements_per_s=%.0f "
 	       "place_admit_per_s=%.0f\n", placements, reps, median(pps, (int)reps),
 	       median(paps, (int)reps));
+
+	/* ---- the workers' change reports applied to the seat book: 1 M
+	 * users in 20 k rooms, then moves and leaves/rejoins at random */
+	double cps[99];
+	uint32_t nu = 1000000, nr = 20000;
+	uint32_t *where = calloc(nu, sizeof(uint32_t));
+	for (uint32_t rep = 0; rep < reps; rep++) {
+		static struct hc_rooms cb;
+		char name[32];
+		snprintf(name, sizeof(name), "bench_chg_%u", rep);
+		if (where == NULL || hc_rooms_init(&cb, name, &pol, nr + 1, 1u << 16, hz) != 0)
+			return 1;
+		memset(where, 0, nu * sizeof(uint32_t));
+		for (uint32_t u = 0; u < nu; u++) {
+			where[u] = 1 + u % nr;
+			hc_rooms_record_join(&cb, where[u], 0, u, 0);
+		}
+		uint64_t t0 = rte_rdtsc();
+		for (uint64_t i = 0; i < placements; i++) {
+			uint32_t u = rnd(nu), to = rnd(4) ? 1 + rnd(nr) : 0;
+			if (where[u] != 0)
+				hc_rooms_leave(&cb, where[u]);
+			if (to != 0)
+				hc_rooms_record_join(&cb, to, 0, u, t0);
+			where[u] = to;
+		}
+		uint64_t t1 = rte_rdtsc();
+		cps[rep] = (double)placements / ((double)(t1 - t0) / (double)hz);
+		hc_rooms_free(&cb);
+	}
+	free(where);
+	printf("case=changes changes=%" PRIu64 " reps=%u changes_per_s=%.0f\n", placements,
+	       reps, median(cps, (int)reps));
 	rte_eal_cleanup();
 	return 0;
 }

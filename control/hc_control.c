@@ -21,7 +21,7 @@
 
 volatile sig_atomic_t hc_quit_signal;
 
-#define TICK_US 1000
+#define IDLE_US 50 /* sleep when a poll found nothing to do */
 #define DRAIN_TIMEOUT_S 5
 
 static uint64_t generation;
@@ -68,7 +68,7 @@ static int drained(const struct hc_dataplane *dp)
 	return 1;
 }
 
-int hc_control_stop_workers(struct hc_dataplane *dp)
+int hc_control_stop_workers(struct hc_dataplane *dp, struct hc_decide *d)
 {
 	uint64_t hz = rte_get_tsc_hz();
 	uint64_t deadline = rte_rdtsc() + DRAIN_TIMEOUT_S * hz;
@@ -82,13 +82,14 @@ int hc_control_stop_workers(struct hc_dataplane *dp)
 			rc = -1;
 			break;
 		}
-		rte_delay_us_sleep(TICK_US);
+		if (d == NULL || hc_decide_poll(d, rte_rdtsc()) == 0)
+			rte_delay_us_sleep(IDLE_US);
 	}
 	hc_dp_set_state(dp, HC_STOP);
 	return rc;
 }
 
-int hc_control_run(struct hc_dataplane *dp)
+int hc_control_run(struct hc_dataplane *dp, struct hc_decide *d)
 {
 	const struct hc_config *cfg = dp->cfg;
 	uint64_t hz = rte_get_tsc_hz();
@@ -133,20 +134,24 @@ int hc_control_run(struct hc_dataplane *dp)
 			HC_LOG(INFO, "duration of %.1f s reached: stopping", cfg->duration_s);
 			break;
 		}
-		rte_delay_us_sleep(TICK_US);
+		if (hc_decide_poll(d, t) == 0)
+			rte_delay_us_sleep(IDLE_US);
 	}
 	if (hc_quit_signal)
 		HC_LOG(INFO, "signal received: stopping");
-	int rc = hc_control_stop_workers(dp);
+	int rc = hc_control_stop_workers(dp, d);
 	rcu_thread_online();
 	return rc;
 }
 
-int hc_control_finish(struct hc_dataplane *dp)
+int hc_control_finish(struct hc_dataplane *dp, struct hc_decide *d)
 {
 	const struct hc_config *cfg = dp->cfg;
 	struct hc_totals t;
 	int rc = 0;
+
+	while (hc_decide_poll(d, rte_rdtsc()) > 0)
+		; /* what the workers reported last */
 
 	/* workers have returned: this merge is exact */
 	struct hc_room_view *v = hc_view_merge(dp, ++generation);
@@ -160,6 +165,15 @@ int hc_control_finish(struct hc_dataplane *dp)
 		       v->users, t.users);
 		rc = -1;
 	}
+	uint32_t bad = hc_decide_mismatches(d, v);
+	if (bad != 0) {
+		HC_LOG(ERR, "inconsistent: the seat book differs from the rooms in %u rooms", bad);
+		rc = -1;
+	}
+	printf("headcount: seat book: %" PRIu64 " changes, %" PRIu64 " placements, %" PRIu64
+	       " refusals, %" PRIu64 " over max by direct joins, %" PRIu64 " rooms retired, %s\n",
+	       d->st.changes, d->book.st.placements, d->book.st.refusals, d->book.st.overfull,
+	       d->book.st.retired, bad == 0 ? "equal to the room table" : "INCONSISTENT");
 	double secs = (double)(t.tsc - dp->start_tsc) / (double)rte_get_tsc_hz();
 	printf("headcount: final after %.1f s: frames=%" PRIu64 " datagrams=%" PRIu64
 	       " events=%" PRIu64 " users=%" PRIu64 " rooms=%u largest_room=%u"

@@ -13,6 +13,7 @@
 #include <signal.h>
 
 #include "hc_dataplane.h"
+#include "hc_decide.h"
 
 /* Set by the signal handler; read by hc_control_run. */
 extern volatile sig_atomic_t hc_quit_signal;
@@ -22,19 +23,20 @@ extern volatile sig_atomic_t hc_quit_signal;
  * orderly.  Returns 0, or -1 if the drain timed out (workers were stopped
  * anyway; counts may then be short of in-flight work).
  */
-int hc_control_run(struct hc_dataplane *dp);
+int hc_control_run(struct hc_dataplane *dp, struct hc_decide *d);
 
 /*
  * RUN -> DRAIN -> STOP: wait (at most 5 s) until the workers have finished
- * everything in flight.  Returns 0, or -1 on timeout.
+ * everything in flight, serving d (may be NULL) meanwhile.  Returns 0, or
+ * -1 on timeout.
  */
-int hc_control_stop_workers(struct hc_dataplane *dp);
+int hc_control_stop_workers(struct hc_dataplane *dp, struct hc_decide *d);
 
 /*
  * After the workers have returned: final exact merge, final stats,
  * --dump-rooms and --dump-stats.  Returns 0 or -1 if a file failed or the
  * table is inconsistent.
  */
-int hc_control_finish(struct hc_dataplane *dp);
+int hc_control_finish(struct hc_dataplane *dp, struct hc_decide *d);
 
 #endif /* HC_CONTROL_H */

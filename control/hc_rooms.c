@@ -180,6 +180,9 @@ static void resv_add(struct hc_rooms *r, uint64_t user, uint32_t room, uint64_t 
 
 /* ---------------------------------------------------------------- API -- */
 
+static int admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user,
+		 uint64_t now, int force);
+
 int hc_rooms_init(struct hc_rooms *r, const char *name, const struct hc_policy *pol,
 		  uint32_t max_rooms, uint32_t max_reservations, uint64_t tsc_hz)
 {
@@ -265,6 +268,18 @@ uint32_t hc_rooms_place(struct hc_rooms *r, unsigned pool, uint64_t user, uint64
 int hc_rooms_admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user,
 		   uint64_t now)
 {
+	return admit(r, room, pool, user, now, 0);
+}
+
+int hc_rooms_record_join(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user,
+			 uint64_t now)
+{
+	return admit(r, room, pool, user, now, 1);
+}
+
+static int admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user,
+		 uint64_t now, int force)
+{
 	(void)now;
 	struct hc_room *rm = &r->room[room];
 	if (rm->state != HC_ROOM_LIVE)
@@ -284,8 +299,11 @@ int hc_rooms_admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t us
 	if (slot >= 0)
 		resv_drop(r, slot, 1);      /* joined elsewhere: free that seat */
 	if (hc_room_occupancy(rm) >= r->pol->pool[rm->pool].max) {
-		r->st.refusals++;
-		return 0;
+		if (!force) {
+			r->st.refusals++;
+			return 0;
+		}
+		r->st.overfull++;
 	}
 	rm->users++;
 	r->pool[rm->pool].users++;

@@ -67,6 +67,7 @@ struct hc_rooms_stats {
 	uint64_t placements, new_rooms, no_room;
 	uint64_t admits, admits_reserved, refusals;
 	uint64_t leaves, expired, retired, reused;
+	uint64_t overfull;  /* joins recorded beyond max (not decided here) */
 };
 
 struct hc_rooms {
@@ -108,6 +109,14 @@ uint32_t hc_rooms_place(struct hc_rooms *r, unsigned pool, uint64_t user, uint64
  */
 int hc_rooms_admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user,
 		   uint64_t now);
+
+/*
+ * Record a JOIN the dataplane has already applied (no refusal possible):
+ * consumes the user's reservation for room if any, else takes a seat even
+ * beyond max (counted as overfull).  Returns 1.
+ */
+int hc_rooms_record_join(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user,
+			 uint64_t now);
 
 /* An admitted user left room (or moved out of it). */
 void hc_rooms_leave(struct hc_rooms *r, uint32_t room);

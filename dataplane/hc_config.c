@@ -32,6 +32,10 @@ void hc_config_usage(const char *prog)
 	       "  --stats-interval S      seconds between stats lines, 0 = none [1]\n"
 	       "  --idle-exit S           stop S seconds after traffic stops    [0 = never]\n"
 	       "  --duration S            stop after S seconds                  [0 = never]\n"
+	       "  --config FILE           pools and control timers (INI, see docs)\n"
+	       "  --pool ID:NAME:MIN:MAX[:TARGET]  add or replace a pool (repeatable)\n"
+	       "                          [pool 0 'default' 15:100:50]\n"
+	       "  --max-reservations N    seats reserved at once               [1048576]\n"
 	       "  --dump-rooms FILE       write the final room table (CSV) at exit\n"
 	       "  --dump-stats FILE       write the final counters (key=value) at exit\n"
 	       "  --help                  this text\n",
@@ -71,6 +75,7 @@ enum {
 	OPT_IP = 256, OPT_PORT, OPT_MAX_USERS, OPT_MAX_ROOMS, OPT_MAX_GW,
 	OPT_BURST, OPT_RX_DESC, OPT_MBUFS, OPT_MERGE, OPT_GAP, OPT_STATS,
 	OPT_IDLE, OPT_DURATION, OPT_DUMP_ROOMS, OPT_DUMP_STATS, OPT_HELP,
+	OPT_CONFIG, OPT_POOL, OPT_MAX_RESV,
 };
 
 static const struct option long_opts[] = {
@@ -90,6 +95,9 @@ static const struct option long_opts[] = {
 	{"dump-rooms", required_argument, NULL, OPT_DUMP_ROOMS},
 	{"dump-stats", required_argument, NULL, OPT_DUMP_STATS},
 	{"help", no_argument, NULL, OPT_HELP},
+	{"config", required_argument, NULL, OPT_CONFIG},
+	{"pool", required_argument, NULL, OPT_POOL},
+	{"max-reservations", required_argument, NULL, OPT_MAX_RESV},
 	{NULL, 0, NULL, 0},
 };
 
@@ -109,6 +117,7 @@ int hc_config_parse(struct hc_config *c, int argc, char **argv)
 		.merge_interval_ms = 100,
 		.gap_timeout_ms = 200,
 		.stats_interval_s = 1.0,
+		.max_reservations = 1u << 20,
 	};
 	inet_pton(AF_INET, "198.18.0.1", &c->ip_be);
 
@@ -165,6 +174,20 @@ int hc_config_parse(struct hc_config *c, int argc, char **argv)
 			break;
 		case OPT_DUMP_STATS:
 			c->dump_stats = optarg;
+			break;
+		case OPT_CONFIG:
+			c->policy_file = optarg;
+			break;
+		case OPT_POOL:
+			if (c->n_pool_specs == 64) {
+				fprintf(stderr, "headcount: at most 64 --pool options\n");
+				return -1;
+			}
+			c->pool_specs[c->n_pool_specs++] = optarg;
+			break;
+		case OPT_MAX_RESV:
+			if (parse_u32("--max-reservations", optarg, 1024, 1u << 28,
+				      &c->max_reservations)) return -1;
 			break;
 		case OPT_HELP:
 			hc_config_usage(argv[0]);

@@ -24,6 +24,10 @@ struct hc_config {
 	double stats_interval_s;   /* --stats-interval, 0 = quiet            */
 	double idle_exit_s;        /* --idle-exit, 0 = never                 */
 	double duration_s;         /* --duration, 0 = until a signal         */
+	const char *policy_file;   /* --config FILE (pools, timers; INI)     */
+	const char *pool_specs[64];/* --pool ID:NAME:MIN:MAX[:TARGET]        */
+	uint32_t n_pool_specs;
+	uint32_t max_reservations; /* --max-reservations                     */
 	const char *dump_rooms;    /* --dump-rooms FILE                      */
 	const char *dump_stats;    /* --dump-stats FILE                      */
 };

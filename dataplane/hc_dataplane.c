@@ -26,7 +26,7 @@ static uint32_t share_of(uint32_t max_users, unsigned n)
 }
 
 int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
-		      unsigned n_workers, const unsigned *lcores)
+		      unsigned n_workers, const unsigned *lcores, int with_control)
 {
 	struct hc_handoff *hos[HC_MAX_WORKERS];
 	char name[64];
@@ -76,6 +76,17 @@ int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
 		if (rc != 0)
 			goto fail;
 		hos[i] = &w->ho;
+		if (with_control) {
+			snprintf(name, sizeof(name), "hc_chg_%u", i);
+			w->to_ctl_changes = rte_ring_create_elem(name, sizeof(struct hc_change),
+					HC_CTL_RING_SIZE, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+			w->chg_buf = rte_malloc_socket("hc_chg_buf",
+					HC_LOCAL_OPS * sizeof(struct hc_change), 64, socket);
+			if (w->to_ctl_changes == NULL || w->chg_buf == NULL) {
+				rc = -ENOMEM;
+				goto fail;
+			}
+		}
 	}
 	rc = hc_handoff_create(hos, n_workers, dp->workers[0]->socket);
 	if (rc != 0)
@@ -100,6 +111,8 @@ void hc_dataplane_free(struct hc_dataplane *dp)
 		if (w->members.users != NULL)
 			hc_members_free(&w->members);
 		rte_free(w->local);
+		rte_ring_free(w->to_ctl_changes);
+		rte_free(w->chg_buf);
 		rte_free(w);
 		dp->workers[i] = NULL;
 	}

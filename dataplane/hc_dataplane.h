@@ -23,6 +23,7 @@
 
 #define HC_MAX_WORKERS 16
 #define HC_MAX_RXQ_PER_WORKER 16
+#define HC_CTL_RING_SIZE 65536 /* worker <-> control ring entries */
 
 enum hc_run_state {
 	HC_RUN = 0,
@@ -55,12 +56,13 @@ static inline void hc_dp_set_state(struct hc_dataplane *dp, int s)
 
 /*
  * Create n_workers worker states (membership tables, sequencers, hand-off
- * rings) for cfg, assigning worker i to lcore lcores[i].  Ports are set up
- * separately (hc_port.h).  Returns 0 or -errno; on failure nothing is left
- * allocated.
+ * rings) for cfg, assigning worker i to lcore lcores[i].  with_control:
+ * also the rings to the control core (a benchmark or test without one
+ * passes 0, and workers then report nothing).  Ports are set up separately
+ * (hc_port.h).  Returns 0 or -errno; on failure nothing is left allocated.
  */
 int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
-		      unsigned n_workers, const unsigned *lcores);
+		      unsigned n_workers, const unsigned *lcores, int with_control);
 void hc_dataplane_free(struct hc_dataplane *dp);
 
 #endif /* HC_DATAPLANE_H */

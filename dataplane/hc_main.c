@@ -21,6 +21,8 @@
 #include "hc_config.h"
 #include "hc_control.h"
 #include "hc_dataplane.h"
+#include "hc_decide.h"
+#include "hc_policy.h"
 #include "hc_log.h"
 #include "hc_port.h"
 #include "hc_stats.h"
@@ -73,7 +75,7 @@ int main(int argc, char **argv)
 	}
 	struct rte_malloc_socket_stats before, after;
 	rte_malloc_get_socket_stats((int)rte_socket_id(), &before);
-	rc = hc_dataplane_init(&dp, &cfg, n, lcores);
+	rc = hc_dataplane_init(&dp, &cfg, n, lcores, 1);
 	if (rc != 0) {
 		HC_LOG(ERR, "cannot build worker state for %u users / %u rooms: %s "
 		       "(raise EAL -m?)", cfg.max_users, cfg.max_rooms, strerror(-rc));
@@ -94,6 +96,26 @@ int main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 1;
 	}
+	static struct hc_policy pol;
+	static struct hc_decide decide;
+	char err[256];
+	hc_policy_defaults(&pol);
+	if (cfg.policy_file != NULL && hc_policy_load(&pol, cfg.policy_file, err, sizeof(err)) != 0) {
+		HC_LOG(ERR, "%s", err);
+		return 2;
+	}
+	for (uint32_t i = 0; i < cfg.n_pool_specs; i++) {
+		if (hc_policy_add_spec(&pol, cfg.pool_specs[i], err, sizeof(err)) != 0) {
+			HC_LOG(ERR, "%s", err);
+			return 2;
+		}
+	}
+	rc = hc_decide_init(&decide, &dp, &pol, cfg.max_reservations);
+	if (rc != 0) {
+		HC_LOG(ERR, "cannot build the seat book for %u rooms: %s", cfg.max_rooms,
+		       strerror(-rc));
+		return 1;
+	}
 	if (hc_telemetry_register(&dp) != 0)
 		HC_LOG(WARNING, "telemetry commands not registered");
 
@@ -107,9 +129,10 @@ int main(int argc, char **argv)
 
 	for (unsigned i = 0; i < n; i++)
 		rte_eal_remote_launch(hc_worker_main, dp.workers[i], lcores[i]);
-	int run_rc = hc_control_run(&dp);
+	int run_rc = hc_control_run(&dp, &decide);
 	rte_eal_mp_wait_lcore();
-	int fin_rc = hc_control_finish(&dp);
+	int fin_rc = hc_control_finish(&dp, &decide);
+	hc_decide_free(&decide);
 
 	hc_ports_close(&dp);
 	hc_dataplane_free(&dp);

@@ -123,6 +123,8 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 
 	uint64_t joins = 0, moves = 0, leaves = 0, noops = 0, full = 0;
 	int64_t dusers = 0;
+	struct hc_change *chg = m->changes != NULL ? m->changes + m->n_changes : NULL;
+	uint32_t n_chg = 0;
 	for (unsigned i = 0; i < n; i++) {
 		const struct hc_op *o = &ops[i];
 		uint32_t cur;
@@ -154,6 +156,10 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 				joins++;
 			}
 			room_add(m, o->room_id, 1);
+			if (chg != NULL)
+				chg[n_chg++] = (struct hc_change){.user_id = o->user_id,
+					.from_room = cur, .to_room = o->room_id,
+					.pool_id = o->pool_id, .gateway_id = o->gateway_id};
 		} else {
 			if (cur != o->room_id) {
 				noops++;
@@ -163,9 +169,14 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 			room_add(m, cur, -1);
 			dusers--;
 			leaves++;
+			if (chg != NULL)
+				chg[n_chg++] = (struct hc_change){.user_id = o->user_id,
+					.from_room = cur, .to_room = 0,
+					.pool_id = o->pool_id, .gateway_id = o->gateway_id};
 		}
 		touched_mark(&t, o->user_id);
 	}
+	m->n_changes += n_chg;
 	HC_RELAXED_ADD(&m->n_users, (uint64_t)dusers);
 	HC_RELAXED_ADD(&m->st.joins, joins);
 	HC_RELAXED_ADD(&m->st.moves, moves);

@@ -27,15 +27,31 @@
 
 struct rte_hash;
 
-/* One event, after the sequencer: what the owner applies. 16 bytes. */
+/* One event, after the sequencer: what the owner applies. 24 bytes. */
 struct hc_op {
 	uint64_t user_id;
 	uint32_t room_id;
-	uint8_t op;       /* HC_OP_JOIN / HC_OP_LEAVE */
-	uint8_t pad;
 	uint16_t gateway_id;
+	uint16_t pool_id;
+	uint8_t op;       /* HC_OP_JOIN / HC_OP_LEAVE */
+	uint8_t pad[7];
 };
-_Static_assert(sizeof(struct hc_op) == 16, "hc_op is a 16-byte ring element");
+_Static_assert(sizeof(struct hc_op) == 24, "hc_op is a 24-byte ring element");
+
+/*
+ * One applied change, reported to the control core's seat book: the user
+ * left from_room (0: was in none) and is now in to_room (0: in none).
+ * 24 bytes.
+ */
+struct hc_change {
+	uint64_t user_id;
+	uint32_t from_room;
+	uint32_t to_room;
+	uint16_t pool_id;
+	uint16_t gateway_id;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct hc_change) == 24, "hc_change is a 24-byte ring element");
 
 /* Outcome counters, single writer. */
 struct hc_members_stats {
@@ -53,6 +69,10 @@ struct hc_members {
 	uint32_t capacity;        /* users this table can hold           */
 	uint64_t n_users;         /* relaxed stores                      */
 	struct hc_members_stats st; /* relaxed stores                    */
+	/* optional: every applied change is appended here (for the control
+	 * core); the caller empties it after each hc_members_apply */
+	struct hc_change *changes;
+	uint32_t n_changes;
 };
 
 /* Largest batch hc_members_apply takes in one call. */
@@ -65,6 +85,9 @@ struct hc_members {
 int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 		    uint32_t max_rooms, int socket);
 void hc_members_free(struct hc_members *m);
+
+/* Room hc_members_apply needs in `changes` for n ops. */
+#define HC_MEMBERS_CHANGES_FOR(n) (n)
 
 /*
  * Apply n ops (any n; internally in batches of HC_MEMBERS_BATCH) in order.

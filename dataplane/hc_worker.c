@@ -12,6 +12,7 @@
  */
 #include "hc_worker.h"
 
+#include <sched.h>
 #include <string.h>
 
 #include <rte_branch_prediction.h>
@@ -77,11 +78,45 @@ static inline const uint8_t *payload_hdr(const struct rte_mbuf *m, struct hc_hdr
 	return p;
 }
 
+/*
+ * Apply ops to our users and report what changed to the control core.
+ * When its ring is full we wait: the control core never waits for us.
+ */
+static void apply_ops(struct hc_worker *w, const struct hc_op *ops, unsigned n)
+{
+	if (w->to_ctl_changes == NULL) {
+		hc_members_apply(&w->members, ops, n);
+		return;
+	}
+	while (n > 0) {
+		unsigned k = n < HC_LOCAL_OPS ? n : HC_LOCAL_OPS;
+		w->members.changes = w->chg_buf;
+		w->members.n_changes = 0;
+		hc_members_apply(&w->members, ops, k);
+		uint32_t done = 0, total = w->members.n_changes;
+		while (done < total) {
+			done += rte_ring_enqueue_burst_elem(w->to_ctl_changes, w->chg_buf + done,
+							    sizeof(struct hc_change),
+							    total - done, NULL);
+			if (done < total) {
+				HC_RELAXED_ADD(&w->st.ctl_waits, 1);
+				if (unlikely(hc_dp_state(w->dp) == HC_STOP)) {
+					HC_RELAXED_ADD(&w->st.ctl_lost, total - done);
+					break;
+				}
+				sched_yield(); /* the control core may share our CPU */
+			}
+		}
+		ops += k;
+		n -= k;
+	}
+}
+
 /* Apply the ops gathered for our own users. */
 static inline void apply_local(struct hc_worker *w)
 {
 	if (w->n_local > 0) {
-		hc_members_apply(&w->members, w->local, w->n_local);
+		apply_ops(w, w->local, w->n_local);
 		w->n_local = 0;
 	}
 }
@@ -99,7 +134,7 @@ static unsigned drain_ops(struct hc_worker *w)
 		unsigned n = rte_ring_dequeue_burst_elem(r, ops, sizeof(struct hc_op),
 							 OP_DEQ_BURST, NULL);
 		if (n > 0) {
-			hc_members_apply(&w->members, ops, n);
+			apply_ops(w, ops, n);
 			total += n;
 		}
 	}
@@ -113,8 +148,8 @@ static inline void read_op(const uint8_t *rec, uint16_t gw, struct hc_op *op)
 	op->user_id = rte_be_to_cpu_64(ev.user_id);
 	op->room_id = rte_be_to_cpu_32(ev.room_id);
 	op->op = ev.op;
-	op->pad = 0;
 	op->gateway_id = gw;
+	op->pool_id = rte_be_to_cpu_16(ev.pool_id);
 }
 
 /*

@@ -40,6 +40,8 @@ struct hc_worker_stats {
 	uint64_t handoff_dgrams;  /* datagrams sent to their home worker    */
 	uint64_t handoff_ops;     /* ops sent to their owner worker         */
 	uint64_t handoff_waits;   /* times an op ring was full (backpressure) */
+	uint64_t ctl_waits;       /* times the control ring was full        */
+	uint64_t ctl_lost;        /* changes not reported (only when stopping) */
 	uint64_t loops;
 	uint64_t busy_loops;
 	uint64_t busy_tsc;        /* TSC spent in loops that did work       */
@@ -70,6 +72,10 @@ struct hc_worker {
 
 	uint32_t n_local;
 	struct hc_op *local; /* [HC_LOCAL_OPS] */
+
+	/* to and from the control core (NULL when it does not run) */
+	struct rte_ring *to_ctl_changes; /* struct hc_change, SP/SC      */
+	struct hc_change *chg_buf;       /* [HC_LOCAL_OPS]                */
 
 	/* published for the control lcore's stop protocol (relaxed) */
 	int rx_stopped;

@@ -33,7 +33,7 @@ static int setup(void)
 	if (hc_config_parse(&cfg, 7, argv) != 0)
 		return -1;
 	unsigned lcore = rte_lcore_id();
-	return hc_dataplane_init(&dp, &cfg, 1, &lcore) == 0 ? 0 : -1;
+	return hc_dataplane_init(&dp, &cfg, 1, &lcore, 0) == 0 ? 0 : -1;
 }
 
 static int teardown(void)
