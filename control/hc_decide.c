@@ -6,16 +6,19 @@
 #include <errno.h>
 #include <string.h>
 
+#include <rte_byteorder.h>
 #include <rte_cycles.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "hc_proto.h"
 #include "hc_worker.h"
 
 #define CHANGE_BURST 512
 
 int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
-		   const struct hc_policy *pol, uint32_t max_reservations)
+		   const struct hc_policy *pol, uint32_t max_reservations,
+		   uint32_t incarnation)
 {
 	memset(d, 0, sizeof(*d));
 	d->dp = dp;
@@ -23,13 +26,41 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 	uint64_t hz = rte_get_tsc_hz();
 	d->tick_tsc = hz / 1000 * pol->balance_interval_ms;
 	d->next_tick = rte_rdtsc() + d->tick_tsc;
-	return hc_rooms_init(&d->book, "hc_book", pol, dp->cfg->max_rooms,
-			     max_reservations, hz);
+	int rc = hc_rooms_init(&d->book, "hc_book", pol, dp->cfg->max_rooms,
+			       max_reservations, hz);
+	if (rc != 0)
+		return rc;
+	rc = hc_tx_init(&d->tx, dp, incarnation);
+	if (rc != 0)
+		hc_rooms_free(&d->book);
+	return rc;
 }
 
 void hc_decide_free(struct hc_decide *d)
 {
+	hc_tx_free(&d->tx);
 	hc_rooms_free(&d->book);
+}
+
+/* Answer one PLACE: a room with a reserved seat, or NO_ROOM. */
+static void answer_place(struct hc_decide *d, const struct hc_place_req *q, uint64_t now)
+{
+	uint8_t pool = d->pol->index_of[q->pool_id];
+	uint32_t room = 0;
+	if (pool == HC_NO_POOL)
+		d->st.unknown_pool++;
+	else
+		room = hc_rooms_place(&d->book, pool, q->user_id, now);
+	struct hc_assign a = {
+		.user_id = rte_cpu_to_be_64(q->user_id),
+		.request_id = rte_cpu_to_be_32(q->request_id),
+		.room_id = rte_cpu_to_be_32(room),
+		.refused_room = 0,
+		.pool_id = rte_cpu_to_be_16(q->pool_id),
+		.status = room != 0 ? HC_ASSIGN_PLACED : HC_ASSIGN_NO_ROOM,
+	};
+	hc_tx_add(&d->tx, HC_MSG_ASSIGN, q->gateway_id, &q->from, &a, sizeof(a));
+	d->st.places++;
 }
 
 static void apply_change(struct hc_decide *d, const struct hc_change *c, uint64_t now)
@@ -59,6 +90,16 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 		total += n;
 	}
 	d->st.changes += total;
+
+	struct hc_place_req req[CHANGE_BURST];
+	for (unsigned i = 0; i < d->dp->n_workers; i++) {
+		struct rte_ring *r = d->dp->workers[i]->to_ctl_places;
+		unsigned n = rte_ring_dequeue_burst_elem(r, req, sizeof(req[0]), CHANGE_BURST, NULL);
+		for (unsigned k = 0; k < n; k++)
+			answer_place(d, &req[k], now);
+		total += n;
+	}
+	hc_tx_flush(&d->tx);
 	hc_rooms_expire(&d->book, now);
 	if (now >= d->next_tick) {
 		hc_rooms_retire(&d->book, now);

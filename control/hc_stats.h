@@ -36,7 +36,9 @@ struct hc_totals {
 	X(events, t->w.events) X(heartbeats, t->w.heartbeats) \
 	X(arp_replies, t->w.arp_replies) X(tx_failed, t->w.tx_failed) \
 	X(handoff_dgrams, t->w.handoff_dgrams) X(handoff_ops, t->w.handoff_ops) \
-	X(handoff_waits, t->w.handoff_waits) \
+	X(handoff_waits, t->w.handoff_waits) X(ctl_waits, t->w.ctl_waits) \
+	X(ctl_lost, t->w.ctl_lost) X(places, t->w.places) \
+	X(places_dropped, t->w.places_dropped) X(ctl_tx, t->w.ctl_tx) \
 	X(joins, t->m.joins) X(moves, t->m.moves) X(leaves, t->m.leaves) \
 	X(noops, t->m.noops) X(table_full, t->m.table_full) \
 	X(seq_duplicates, t->s.duplicates) X(seq_stale, t->s.stale) \

@@ -15,6 +15,7 @@
 #include <rte_cycles.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_mbuf.h>
 
 #include "hc_worker.h"
 
@@ -82,7 +83,14 @@ int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
 					HC_CTL_RING_SIZE, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 			w->chg_buf = rte_malloc_socket("hc_chg_buf",
 					HC_LOCAL_OPS * sizeof(struct hc_change), 64, socket);
-			if (w->to_ctl_changes == NULL || w->chg_buf == NULL) {
+			snprintf(name, sizeof(name), "hc_plc_%u", i);
+			w->to_ctl_places = rte_ring_create_elem(name, sizeof(struct hc_place_req),
+					HC_CTL_RING_SIZE, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+			snprintf(name, sizeof(name), "hc_ctx_%u", i);
+			w->from_ctl_tx = rte_ring_create(name, HC_CTL_TX_RING_SIZE, socket,
+					RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (w->to_ctl_changes == NULL || w->chg_buf == NULL ||
+			    w->to_ctl_places == NULL || w->from_ctl_tx == NULL) {
 				rc = -ENOMEM;
 				goto fail;
 			}
@@ -112,6 +120,13 @@ void hc_dataplane_free(struct hc_dataplane *dp)
 			hc_members_free(&w->members);
 		rte_free(w->local);
 		rte_ring_free(w->to_ctl_changes);
+		rte_ring_free(w->to_ctl_places);
+		if (w->from_ctl_tx != NULL) {
+			struct rte_mbuf *m;
+			while (rte_ring_dequeue(w->from_ctl_tx, (void **)&m) == 0)
+				rte_pktmbuf_free(m);
+		}
+		rte_ring_free(w->from_ctl_tx);
 		rte_free(w->chg_buf);
 		rte_free(w);
 		dp->workers[i] = NULL;

@@ -24,6 +24,7 @@
 #define HC_MAX_WORKERS 16
 #define HC_MAX_RXQ_PER_WORKER 16
 #define HC_CTL_RING_SIZE 65536 /* worker <-> control ring entries */
+#define HC_CTL_TX_RING_SIZE 4096 /* control -> worker frames to send */
 
 enum hc_run_state {
 	HC_RUN = 0,

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <limits.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -110,7 +111,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	rc = hc_decide_init(&decide, &dp, &pol, cfg.max_reservations);
+	uint32_t incarnation = (uint32_t)time(NULL); /* grows with every start */
+	rc = hc_decide_init(&decide, &dp, &pol, cfg.max_reservations, incarnation);
 	if (rc != 0) {
 		HC_LOG(ERR, "cannot build the seat book for %u rooms: %s", cfg.max_rooms,
 		       strerror(-rc));

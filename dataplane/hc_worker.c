@@ -19,6 +19,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_prefetch.h>
+#include <rte_udp.h>
 #include <urcu-qsbr.h>
 
 #include "hc_proto.h"
@@ -229,12 +230,70 @@ static void process_home(struct hc_worker *w, struct rte_mbuf *m, uint64_t now)
 		hc_seq_events(&w->seq, m, gw, inc, rte_be_to_cpu_32(h.sequence), now);
 		return;
 	}
-	/* HEARTBEAT: the only other type the check lets through */
+	/* HEARTBEAT: the only other sequenced-path type the check lets through */
 	struct hc_heartbeat hb;
 	memcpy(&hb, p + sizeof(h), sizeof(hb));
 	hc_seq_heartbeat(&w->seq, gw, inc, rte_be_to_cpu_32(hb.last_sequence), now);
 	HC_RELAXED_ADD(&w->st.heartbeats, 1);
 	rte_pktmbuf_free(m);
+}
+
+/* ----------------------------------------------------- control core -- */
+
+/* PLACE: the control core decides; no ordering is needed, so whichever
+ * worker received it passes the requests on, with the address to answer. */
+static void pass_places(struct hc_worker *w, uint16_t port, struct rte_mbuf *m,
+			const uint8_t *payload, uint16_t payload_off)
+{
+	struct hc_place_req req[HC_MAX_EVENTS];
+	struct hc_hdr h;
+	memcpy(&h, payload, sizeof(h));
+	uint16_t count = rte_be_to_cpu_16(h.record_count);
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
+	const struct rte_udp_hdr *udp = rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *,
+								 payload_off - sizeof(struct rte_udp_hdr));
+	struct hc_peer from = {.ip_be = ip->src_addr, .udp_be = udp->src_port, .port_id = port};
+	memcpy(from.mac, &eth->src_addr, sizeof(from.mac));
+
+	for (uint16_t i = 0; i < count; i++) {
+		struct hc_place pl;
+		memcpy(&pl, payload + sizeof(h) + (size_t)i * sizeof(pl), sizeof(pl));
+		req[i] = (struct hc_place_req){
+			.user_id = rte_be_to_cpu_64(pl.user_id),
+			.request_id = rte_be_to_cpu_32(pl.request_id),
+			.pool_id = rte_be_to_cpu_16(pl.pool_id),
+			.gateway_id = rte_be_to_cpu_16(h.gateway_id),
+			.from = from,
+		};
+	}
+	unsigned done = w->to_ctl_places == NULL ? 0 :
+		rte_ring_enqueue_burst_elem(w->to_ctl_places, req, sizeof(req[0]), count, NULL);
+	HC_RELAXED_ADD(&w->st.places, done);
+	HC_RELAXED_ADD(&w->st.places_dropped, count - done); /* the gateway asks again */
+	rte_pktmbuf_free(m);
+}
+
+/* Send what the control core built, on our own TX queues. */
+static unsigned tx_for_control(struct hc_worker *w)
+{
+	struct rte_mbuf *ms[32];
+	if (w->from_ctl_tx == NULL)
+		return 0;
+	unsigned n = rte_ring_dequeue_burst(w->from_ctl_tx, (void **)ms, 32, NULL);
+	uint64_t sent = 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t port = ms[i]->port;
+		uint16_t txq = port < RTE_MAX_ETHPORTS ? w->txq[port] : HC_NO_TXQ;
+		if (txq != HC_NO_TXQ && rte_eth_tx_burst(port, txq, &ms[i], 1) == 1) {
+			sent++;
+		} else {
+			HC_RELAXED_ADD(&w->st.tx_failed, 1);
+			rte_pktmbuf_free(ms[i]);
+		}
+	}
+	HC_RELAXED_ADD(&w->st.ctl_tx, sent);
+	return n;
 }
 
 /* --------------------------------------------------------------- RX -- */
@@ -302,6 +361,10 @@ void hc_worker_rx(struct hc_worker *w, uint16_t port, struct rte_mbuf **pkts,
 			continue;
 		}
 		valid++;
+		if (payload[offsetof(struct hc_hdr, type)] == HC_MSG_PLACE) {
+			pass_places(w, port, m, payload, pr.payload_off);
+			continue;
+		}
 		stash_payload(m, pr.payload_off, pr.payload_len);
 		unsigned home = gw % nw;
 		if (home == w->id) {
@@ -381,6 +444,7 @@ int hc_worker_main(void *arg)
 		}
 		work += hc_worker_poll_handoff(w, t0);
 		hc_worker_commit(w);
+		work += tx_for_control(w);
 
 		HC_RELAXED_ADD(&w->st.loops, 1);
 		if (work > 0) {
@@ -398,6 +462,7 @@ int hc_worker_main(void *arg)
 	while (hc_dp_state(dp) == HC_DRAIN) {
 		hc_worker_poll_handoff(w, rte_rdtsc());
 		hc_worker_commit(w);
+		tx_for_control(w);
 		rcu_quiescent_state();
 		if (!w->flushed && all_rx_stopped(dp) && dgram_rings_empty(w)) {
 			hc_seq_flush_all(&w->seq);

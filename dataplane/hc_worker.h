@@ -19,6 +19,7 @@
 #include <rte_common.h>
 
 #include "hc_dataplane.h"
+#include "hc_ctlmsg.h"
 #include "hc_drop.h"
 #include "hc_handoff.h"
 #include "hc_members.h"
@@ -42,6 +43,9 @@ struct hc_worker_stats {
 	uint64_t handoff_waits;   /* times an op ring was full (backpressure) */
 	uint64_t ctl_waits;       /* times the control ring was full        */
 	uint64_t ctl_lost;        /* changes not reported (only when stopping) */
+	uint64_t places;          /* PLACE requests passed to the control core */
+	uint64_t places_dropped;  /* ... dropped: its ring was full          */
+	uint64_t ctl_tx;          /* frames sent for the control core        */
 	uint64_t loops;
 	uint64_t busy_loops;
 	uint64_t busy_tsc;        /* TSC spent in loops that did work       */
@@ -75,6 +79,8 @@ struct hc_worker {
 
 	/* to and from the control core (NULL when it does not run) */
 	struct rte_ring *to_ctl_changes; /* struct hc_change, SP/SC      */
+	struct rte_ring *to_ctl_places;  /* struct hc_place_req, SP/SC   */
+	struct rte_ring *from_ctl_tx;    /* mbufs to transmit, SP/SC     */
 	struct hc_change *chg_buf;       /* [HC_LOCAL_OPS]                */
 
 	/* published for the control lcore's stop protocol (relaxed) */

@@ -57,6 +57,17 @@ static int check_events(const uint8_t *rec, uint16_t count, uint32_t max_rooms)
 	return 0;
 }
 
+static int check_places(const uint8_t *rec, uint16_t count)
+{
+	for (uint16_t i = 0; i < count; i++, rec += sizeof(struct hc_place)) {
+		struct hc_place pl;
+		memcpy(&pl, rec, sizeof(pl));
+		if (pl.flags != 0)
+			return -1;
+	}
+	return 0;
+}
+
 enum hc_proto_verdict hc_proto_check_inbound(const void *buf, size_t len,
 					     uint32_t max_rooms)
 {
@@ -96,7 +107,11 @@ enum hc_proto_verdict hc_proto_check_inbound(const void *buf, size_t len,
 		return HC_PV_OK;
 	case HC_MSG_HEARTBEAT:
 		return count == 1 ? HC_PV_OK : HC_PV_BAD_RECORD;
-	default: /* PLACE, SNAPSHOT: defined, handled by later issues */
+	case HC_MSG_PLACE:
+		if (count == 0 || check_places(rec, count) != 0)
+			return HC_PV_BAD_RECORD;
+		return HC_PV_OK;
+	default: /* SNAPSHOT: defined, handled by the reliability layer (#4) */
 		return HC_PV_NOT_IMPLEMENTED;
 	}
 }

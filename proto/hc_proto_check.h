@@ -28,9 +28,11 @@ enum hc_proto_verdict {
 	HC_PV_BAD_LENGTH,      /* record count beyond the payload, or bytes
 	                          left over after the last record            */
 	HC_PV_BAD_RECORD,      /* a record with a bad op, room or flag, an
-	                          empty EVENTS or a HEARTBEAT count != 1     */
+	                          empty EVENTS or PLACE, a HEARTBEAT count
+	                          != 1                                       */
 	HC_PV_BAD_SEQUENCE,    /* EVENTS with sequence 0                     */
-	HC_PV_NOT_IMPLEMENTED, /* valid type this build does not handle yet  */
+	HC_PV_NOT_IMPLEMENTED, /* valid type this build does not handle yet
+	                          (SNAPSHOT)                                 */
 	HC_PV_COUNT
 };
 

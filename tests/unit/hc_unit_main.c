@@ -48,7 +48,8 @@ int main(void)
 	if (hc_test_register_proto() || hc_test_register_parse() ||
 	    hc_test_register_members() || hc_test_register_sequencer() ||
 	    hc_test_register_view() || hc_test_register_worker() ||
-	    hc_test_register_balance() || hc_test_register_rooms()) {
+	    hc_test_register_balance() || hc_test_register_rooms() ||
+	    hc_test_register_control()) {
 		fprintf(stderr, "hc-unit: cannot register suites\n");
 		return 1;
 	}

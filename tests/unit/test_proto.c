@@ -111,7 +111,12 @@ static void test_other_types(void)
 	memcpy(buf + 56, &hb, sizeof(hb));
 	CU_ASSERT_EQUAL(check(72), HC_PV_BAD_RECORD);
 	hc_proto_fill_hdr((struct hc_hdr *)buf, HC_MSG_PLACE, 9, 1, 5, 0, 0);
-	CU_ASSERT_EQUAL(check(56), HC_PV_NOT_IMPLEMENTED);
+	memset(buf + 40, 0, 16);
+	CU_ASSERT_EQUAL(check(56), HC_PV_OK);
+	buf[40 + 15] = 1; /* PLACE flags */
+	CU_ASSERT_EQUAL(check(56), HC_PV_BAD_RECORD);
+	hc_proto_fill_hdr((struct hc_hdr *)buf, HC_MSG_PLACE, 9, 0, 5, 0, 0);
+	CU_ASSERT_EQUAL(check(40), HC_PV_BAD_RECORD); /* empty */
 	hc_proto_fill_hdr((struct hc_hdr *)buf, HC_MSG_SNAPSHOT, 9, 2, 5, 0, 0);
 	CU_ASSERT_EQUAL(check(40 + 16 + 32), HC_PV_NOT_IMPLEMENTED);
 	CU_ASSERT_EQUAL(check(40 + 32), HC_PV_BAD_LENGTH); /* prefix missing */

@@ -1,0 +1,163 @@
+/*
+ * hc_tx.c - datagrams from the control core to gateways (see hc_tx.h).
+ * Control lcore only.
+ */
+#include "hc_tx.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_udp.h>
+
+#include "hc_proto.h"
+#include "hc_proto_check.h"
+#include "hc_worker.h"
+
+#define L2L4 (sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) + \
+	      sizeof(struct rte_udp_hdr))
+
+static int type_index(uint8_t type)
+{
+	return type == HC_MSG_ASSIGN ? 0 : 1;
+}
+
+int hc_tx_init(struct hc_tx *tx, struct hc_dataplane *dp, uint32_t incarnation)
+{
+	uint32_t g = dp->cfg->max_gateways;
+	memset(tx, 0, sizeof(*tx));
+	tx->dp = dp;
+	tx->incarnation = incarnation;
+	for (int t = 0; t < HC_TX_TYPES; t++) {
+		tx->open[t] = rte_zmalloc("hc_tx_open", sizeof(struct hc_tx_open) * g, 64);
+		if (tx->open[t] == NULL)
+			goto fail;
+	}
+	tx->open_list = rte_malloc("hc_tx_list", sizeof(uint32_t) * g * HC_TX_TYPES, 64);
+	if (tx->open_list == NULL)
+		goto fail;
+	return 0;
+fail:
+	hc_tx_free(tx);
+	return -ENOMEM;
+}
+
+void hc_tx_free(struct hc_tx *tx)
+{
+	for (int t = 0; t < HC_TX_TYPES; t++) {
+		if (tx->open[t] == NULL)
+			continue;
+		for (uint32_t g = 0; g < tx->dp->cfg->max_gateways; g++)
+			rte_pktmbuf_free(tx->open[t][g].m);
+		rte_free(tx->open[t]);
+	}
+	rte_free(tx->open_list);
+	memset(tx, 0, sizeof(*tx));
+}
+
+/* Which worker sends for gateway gw on port: its home, or any with a queue. */
+static struct hc_worker *sender_for(const struct hc_dataplane *dp, uint16_t gw, uint16_t port)
+{
+	struct hc_worker *w = dp->workers[gw % dp->n_workers];
+	if (w->txq[port] != HC_NO_TXQ)
+		return w;
+	for (unsigned i = 0; i < dp->n_workers; i++)
+		if (dp->workers[i]->txq[port] != HC_NO_TXQ)
+			return dp->workers[i];
+	return NULL;
+}
+
+/* Finish the headers of o's datagram and hand it to a worker. */
+static void send_open(struct hc_tx *tx, uint8_t type, uint16_t gw, struct hc_tx_open *o)
+{
+	struct rte_mbuf *m = o->m;
+	const struct hc_config *cfg = tx->dp->cfg;
+	size_t rec = hc_proto_record_size(type);
+	uint16_t payload = (uint16_t)(sizeof(struct hc_hdr) + o->count * rec);
+
+	o->m = NULL;
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	struct hc_hdr *h = (struct hc_hdr *)(udp + 1);
+
+	memcpy(&eth->dst_addr, o->to.mac, RTE_ETHER_ADDR_LEN);
+	rte_ether_addr_copy(&tx->dp->port_mac[o->to.port_id], &eth->src_addr);
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	memset(ip, 0, sizeof(*ip));
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + sizeof(*udp) + payload));
+	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->src_addr = cfg->ip_be;
+	ip->dst_addr = o->to.ip_be;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp->src_port = rte_cpu_to_be_16(cfg->udp_port);
+	udp->dst_port = o->to.udp_be;
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*udp) + payload));
+	hc_proto_fill_hdr(h, type, gw, o->count, 0, tx->incarnation, 0);
+	udp->dgram_cksum = 0;
+	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+	m->data_len = m->pkt_len = (uint32_t)(L2L4 + payload);
+	m->port = o->to.port_id;
+
+	struct hc_worker *w = sender_for(tx->dp, gw, o->to.port_id);
+	if (w == NULL) {
+		tx->st.no_txq++;
+		rte_pktmbuf_free(m);
+	} else if (rte_ring_enqueue(w->from_ctl_tx, m) != 0) {
+		tx->st.ring_full++;
+		rte_pktmbuf_free(m);
+	} else {
+		tx->st.datagrams++;
+		tx->st.records += o->count;
+	}
+	o->count = 0;
+}
+
+int hc_tx_add(struct hc_tx *tx, uint8_t type, uint16_t gw, const struct hc_peer *to,
+	      const void *rec, size_t len)
+{
+	int t = type_index(type);
+	struct hc_tx_open *o = &tx->open[t][gw];
+	uint16_t per = (uint16_t)((HC_MAX_PAYLOAD_MTU1500 - sizeof(struct hc_hdr)) / len);
+
+	if (o->m != NULL && (memcmp(&o->to, to, sizeof(*to)) != 0 || o->count == per))
+		send_open(tx, type, gw, o);
+	if (o->m == NULL) {
+		o->m = rte_pktmbuf_alloc(tx->dp->pool);
+		if (o->m == NULL) {
+			tx->st.no_mbuf++;
+			return -1;
+		}
+		o->to = *to;
+		o->count = 0;
+		if (!o->listed) {
+			o->listed = 1;
+			tx->open_list[tx->n_open++] = (uint32_t)t << 16 | gw;
+		}
+	}
+	uint8_t *dst = rte_pktmbuf_mtod_offset(o->m, uint8_t *,
+					       L2L4 + sizeof(struct hc_hdr) + o->count * len);
+	memcpy(dst, rec, len);
+	o->count++;
+	return 0;
+}
+
+void hc_tx_flush(struct hc_tx *tx)
+{
+	for (uint32_t i = 0; i < tx->n_open; i++) {
+		int t = (int)(tx->open_list[i] >> 16);
+		uint16_t gw = (uint16_t)tx->open_list[i];
+		struct hc_tx_open *o = &tx->open[t][gw];
+		if (o->m != NULL && o->count > 0)
+			send_open(tx, t == 0 ? HC_MSG_ASSIGN : HC_MSG_MOVE, gw, o);
+		o->listed = 0;
+	}
+	tx->n_open = 0;
+}

@@ -1,0 +1,35 @@
+/*
+ * hc_ctlmsg.h - what workers and the control core pass each other.
+ *
+ * Worker -> control, over one SP/SC ring per worker and kind:
+ *   struct hc_change    (hc_members.h) every applied membership change;
+ *   struct hc_place_req one PLACE record, with the address to answer.
+ * Control -> worker: ready-made frames (mbufs, m->port set) for the
+ * worker to transmit on its own TX queue of that port, since workers own
+ * the TX queues.
+ */
+#ifndef HC_CTLMSG_H
+#define HC_CTLMSG_H
+
+#include <stdint.h>
+
+/* Where a gateway's datagram came from: where to answer. 16 bytes. */
+struct hc_peer {
+	uint32_t ip_be;      /* source IPv4 address, network order */
+	uint16_t udp_be;     /* source UDP port, network order     */
+	uint16_t port_id;    /* ethdev it arrived on               */
+	uint8_t mac[6];      /* source MAC                         */
+	uint16_t pad;
+};
+
+/* One PLACE request. 32 bytes. */
+struct hc_place_req {
+	uint64_t user_id;
+	uint32_t request_id;
+	uint16_t pool_id;
+	uint16_t gateway_id;
+	struct hc_peer from;
+};
+_Static_assert(sizeof(struct hc_place_req) == 32, "hc_place_req is 32 bytes");
+
+#endif /* HC_CTLMSG_H */

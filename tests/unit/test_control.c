@@ -1,0 +1,189 @@
+/*
+ * test_control.c - the control core's decision loop driven through a real
+ * worker: PLACE datagrams in, ASSIGN datagrams out (addresses, records,
+ * fullest-first placement, batching), JOINs consuming the reservations,
+ * and the seat book equal to the workers' counters.
+ */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_udp.h>
+
+#include "hc_decide.h"
+#include "hc_frame.h"
+#include "hc_proto.h"
+#include "hc_proto_check.h"
+#include "hc_unit.h"
+#include "hc_worker.h"
+
+static struct hc_config cfg;
+static struct hc_dataplane dp;
+static struct hc_policy pol;
+static struct hc_decide d;
+static struct hc_worker *w;
+
+static const struct hc_frame_addr gw_addr = {
+	.dst_mac = {2, 0, 0, 0, 0, 1}, .src_mac = {2, 0, 0, 0, 0, 9},
+	.src_ip = 0xC6120009, .dst_ip = 0xC6120001, .src_port = 41234, .dst_port = 7100};
+
+static int setup(void)
+{
+	char *argv[] = {"t", "--max-users", "65536", "--max-rooms", "64",
+			"--max-gateways", "8", NULL};
+	unsigned lcore = rte_lcore_id();
+	if (hc_config_parse(&cfg, 7, argv) != 0 ||
+	    hc_dataplane_init(&dp, &cfg, 1, &lcore, 1) != 0)
+		return -1;
+	dp.pool = hc_test_pool;
+	w = dp.workers[0];
+	w->txq[0] = 0; /* pretend port 0 has our TX queue */
+	hc_policy_defaults(&pol);
+	return hc_decide_init(&d, &dp, &pol, 4096, 77);
+}
+
+static int teardown(void)
+{
+	hc_decide_free(&d);
+	hc_dataplane_free(&dp);
+	return 0;
+}
+
+static void feed_payload(const void *p, size_t len)
+{
+	uint8_t f[2048];
+	size_t flen = hc_frame_build(f, &gw_addr, 1, p, len);
+	struct rte_mbuf *m = hc_test_mbuf(f, flen);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	hc_worker_rx(w, 0, &m, 1, 0);
+	hc_worker_commit(w);
+}
+
+static void send_places(uint64_t first_user, unsigned n, uint32_t first_req)
+{
+	uint8_t p[HC_MAX_PAYLOAD];
+	while (n > 0) {
+		unsigned k = n < 89 ? n : 89;
+		hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_PLACE, 3, (uint16_t)k, 1, 0, 0);
+		for (unsigned i = 0; i < k; i++) {
+			struct hc_place pl = {.user_id = htobe64(first_user + i),
+					      .request_id = htonl(first_req + i)};
+			memcpy(p + 40 + i * 16, &pl, 16);
+		}
+		feed_payload(p, 40 + k * 16);
+		first_user += k;
+		first_req += k;
+		n -= k;
+	}
+}
+
+/* Take the ASSIGNs the control core queued for the worker to send. */
+static unsigned take_assigns(struct hc_assign *out, unsigned max, unsigned *datagrams)
+{
+	struct rte_mbuf *m;
+	unsigned n = 0;
+	*datagrams = 0;
+	while (rte_ring_dequeue(w->from_ctl_tx, (void **)&m) == 0) {
+		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
+		const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(ip + 1);
+		const uint8_t *pl = (const uint8_t *)(udp + 1);
+		CU_ASSERT_EQUAL(memcmp(&eth->dst_addr, gw_addr.src_mac, 6), 0);
+		CU_ASSERT_EQUAL(ip->dst_addr, htonl(gw_addr.src_ip));
+		CU_ASSERT_EQUAL(ip->src_addr, cfg.ip_be);
+		CU_ASSERT_EQUAL(udp->dst_port, htons(gw_addr.src_port));
+		CU_ASSERT_EQUAL(rte_raw_cksum(ip, 20), 0xffff);
+		CU_ASSERT_EQUAL(rte_ipv4_udptcp_cksum_verify(ip, udp), 0);
+		struct hc_hdr h;
+		memcpy(&h, pl, sizeof(h));
+		CU_ASSERT_EQUAL(ntohl(h.magic), HC_PROTO_MAGIC);
+		CU_ASSERT_EQUAL(h.type, HC_MSG_ASSIGN);
+		CU_ASSERT_EQUAL(ntohs(h.gateway_id), 3);
+		CU_ASSERT_EQUAL(ntohl(h.appliance_incarnation), 77);
+		uint16_t count = ntohs(h.record_count);
+		CU_ASSERT_EQUAL(rte_be_to_cpu_16(udp->dgram_len), 8 + 40 + count * 24);
+		for (uint16_t i = 0; i < count && n < max; i++)
+			memcpy(&out[n++], pl + 40 + i * 24, 24);
+		(*datagrams)++;
+		rte_pktmbuf_free(m);
+	}
+	return n;
+}
+
+static void test_place_assign_join(void)
+{
+	static struct hc_assign a[512];
+	unsigned dgrams;
+
+	send_places(1000, 150, 1);
+	CU_ASSERT_EQUAL(w->st.places, 150);
+	hc_decide_poll(&d, 0);
+	unsigned n = take_assigns(a, 512, &dgrams);
+	CU_ASSERT_EQUAL(n, 150);
+	CU_ASSERT_EQUAL(dgrams, 3); /* 59 + 59 + 32 */
+	uint32_t first = ntohl(a[0].room_id);
+	for (unsigned i = 0; i < n; i++) {
+		CU_ASSERT_EQUAL(be64toh(a[i].user_id), 1000 + i);
+		CU_ASSERT_EQUAL(ntohl(a[i].request_id), 1 + i);
+		CU_ASSERT_EQUAL(a[i].status, HC_ASSIGN_PLACED);
+		/* fullest first: the first 100 share a room, the rest a new one */
+		if (i < 100) {
+			CU_ASSERT_EQUAL(ntohl(a[i].room_id), first);
+		} else {
+			CU_ASSERT_NOT_EQUAL(ntohl(a[i].room_id), first);
+		}
+	}
+	uint32_t second = ntohl(a[149].room_id);
+	CU_ASSERT_EQUAL(d.book.room[first].reserved, 100);
+	CU_ASSERT_EQUAL(d.book.room[second].reserved, 50);
+
+	/* the gateway joins them where it was told */
+	uint8_t p[HC_MAX_PAYLOAD];
+	uint32_t seq = 0;
+	for (unsigned base = 0; base < 150; base += 50) {
+		hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_EVENTS, 3, 50, 1, 0, ++seq);
+		for (unsigned i = 0; i < 50; i++) {
+			struct hc_event ev = {.user_id = a[base + i].user_id,
+					      .room_id = a[base + i].room_id, .op = HC_OP_JOIN};
+			memcpy(p + 40 + i * 16, &ev, 16);
+		}
+		feed_payload(p, 40 + 50 * 16);
+	}
+	hc_decide_poll(&d, 0);
+	CU_ASSERT_EQUAL(d.st.changes, 150);
+	CU_ASSERT_EQUAL(d.book.room[first].users, 100);
+	CU_ASSERT_EQUAL(d.book.room[first].reserved, 0);
+	CU_ASSERT_EQUAL(d.book.room[second].users, 50);
+	CU_ASSERT_EQUAL(d.book.room[second].reserved, 0);
+	CU_ASSERT_EQUAL(d.book.st.admits_reserved, 150);
+	CU_ASSERT_EQUAL(w->members.room_users[first], 100);
+
+	/* the next user goes to the partly full room, not a new one */
+	send_places(5000, 1, 900);
+	hc_decide_poll(&d, 0);
+	n = take_assigns(a, 512, &dgrams);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_EQUAL(ntohl(a[0].room_id), second);
+
+	/* an unknown pool gets NO_ROOM */
+	hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_PLACE, 3, 1, 1, 0, 0);
+	struct hc_place pl = {.user_id = htobe64(9), .request_id = htonl(5), .pool_id = htons(42)};
+	memcpy(p + 40, &pl, 16);
+	feed_payload(p, 56);
+	hc_decide_poll(&d, 0);
+	n = take_assigns(a, 512, &dgrams);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_EQUAL(a[0].status, HC_ASSIGN_NO_ROOM);
+	CU_ASSERT_EQUAL(d.st.unknown_pool, 1);
+}
+
+int hc_test_register_control(void)
+{
+	CU_pSuite s = CU_add_suite("control", setup, teardown);
+	return s == NULL ||
+	       !CU_add_test(s, "PLACE -> ASSIGN -> JOIN", test_place_assign_join);
+}
