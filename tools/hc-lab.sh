@@ -49,86 +49,33 @@ for b in headcount pktgen-scenarios/hc-scenario tools/hc-send; do
 	[ -x "$build/$b" ] || { echo "hc-lab: $build/$b missing: build first" >&2; exit 2; }
 done
 
-tag=$$
-nsa=hclab-app-$tag nsg=hclab-gw-$tag va=hca$tag vg=hcg$tag
-app_ip=198.18.0.1 gw_ip=198.18.0.2
+. "$here/hc-netns.sh"
 if [ -z "$out" ]; then out=$(mktemp -d /tmp/hclab.XXXXXX); fi
 mkdir -p "$out"
-hc_pid=""
-
-cleanup() {
-	if [ -n "$hc_pid" ] && kill -0 "$hc_pid" 2>/dev/null; then
-		kill -INT "$hc_pid" 2>/dev/null || true
-		for _ in $(seq 50); do kill -0 "$hc_pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$hc_pid" 2>/dev/null || true
-	fi
-	ip netns del "$nsa" 2>/dev/null || true
-	ip netns del "$nsg" 2>/dev/null || true
-	rmdir "/var/run/dpdk/hclab$tag" 2>/dev/null || true # left empty (--no-shconf)
-}
-trap cleanup EXIT
+trap hc_lab_down EXIT
 trap 'echo "hc-lab: interrupted"; exit 130' INT TERM
 
 echo "hc-lab: scenario: $users users, $rooms rooms, $gateways gateways, $events events (seed $seed)"
 "$build/pktgen-scenarios/hc-scenario" --out "$out/lab" --seed "$seed" --users "$users" \
 	--rooms "$rooms" --gateways "$gateways" --events "$events" --batch "$batch" \
 	--malformed "$malformed" --duplicate "$duplicate" --reorder "$reorder" \
-	--dst-ip $app_ip --src-ip $gw_ip
+	--dst-ip $HC_APP_IP --src-ip $HC_GW_IP
 
-ip netns add "$nsa"
-ip netns add "$nsg"
-ip link add "$va" type veth peer name "$vg"
-ip link set "$va" netns "$nsa"
-ip link set "$vg" netns "$nsg"
-for ns in "$nsa" "$nsg"; do
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-	ip -n "$ns" link set lo up
-done
-ip -n "$nsa" link set "$va" up
-ip -n "$nsg" addr add $gw_ip/24 dev "$vg"
-ip -n "$nsg" link set "$vg" up
-# A veth hands frames over with the UDP checksum left to offload (never
-# filled in); a physical NIC would fill it in.  Make the kernel compute it.
-ip netns exec "$nsg" ethtool -K "$vg" tx off >/dev/null
-
-echo "hc-lab: starting headcount on af_packet:$va in $nsa (Ctrl-C stops it)"
-# lcore 0 (control) sleeps between checks; workers 1..N go round the CPUs
-lcores="0@0"
-for i in $(seq 1 "$workers"); do lcores="$lcores,$i@$((i % $(nproc)))"; done
-ip netns exec "$nsa" "$build/headcount" --lcores "$lcores" --no-huge -m 1024 --no-pci \
-	--no-shconf --file-prefix "hclab$tag" --log-level=lib.eal:warning \
-	--vdev "net_af_packet0,iface=$va,qpairs=$workers,framecnt=8192" -- \
-	--ip $app_ip --max-users $((users + 1024)) --stats-interval 1 \
-	--dump-rooms "$out/rooms.csv" --dump-stats "$out/stats.kv" \
-	> >(tee "$out/headcount.log") 2>&1 &
-hc_pid=$!
-for _ in $(seq 200); do
-	grep -q "listening on" "$out/headcount.log" 2>/dev/null && break
-	kill -0 "$hc_pid" 2>/dev/null || { echo "hc-lab: headcount exited early" >&2; exit 1; }
-	sleep 0.1
-done
-grep -q "listening on" "$out/headcount.log" || { echo "hc-lab: headcount did not start" >&2; exit 1; }
-
-# The gateway host resolves the appliance's address: only headcount answers.
-# A probe to the discard port makes the kernel ask; headcount counts the
-# probe itself as wrong_port.
-mac=""
-for _ in $(seq 30); do
-	ip netns exec "$nsg" bash -c "echo probe > /dev/udp/$app_ip/9" 2>/dev/null || true
-	sleep 0.1
-	mac=$(ip -n "$nsg" neigh show $app_ip | awk '/lladdr/ {print $5}')
-	[ -n "$mac" ] && break
-done
-if [ -z "$mac" ]; then echo "hc-lab: FAIL: no ARP answer from the appliance" >&2; exit 1; fi
-echo "hc-lab: $app_ip is at $mac (ARP answered by headcount)"
+hc_lab_up $$
+echo "hc-lab: starting headcount on af_packet:$HC_VA in $HC_NSA (Ctrl-C stops it)"
+hc_appliance_start "$build" "$out" "$workers" --max-users $((users + 1024)) \
+	--stats-interval 1 --dump-rooms "$out/rooms.csv" --dump-stats "$out/stats.kv"
+if ! mac=$(hc_arp_check); then
+	echo "hc-lab: FAIL: no ARP answer from the appliance" >&2
+	exit 1
+fi
+echo "hc-lab: $HC_APP_IP is at $mac (ARP answered by headcount)"
 
 echo "hc-lab: gateways sending at $rate datagrams/s"
-ip netns exec "$nsg" "$build/tools/hc-send" --dst $app_ip --rate "$rate" --timeout 300 \
+ip netns exec "$HC_NSG" "$build/tools/hc-send" --dst $HC_APP_IP --rate "$rate" --timeout 300 \
 	--expect "$out/send.expect" "$out/lab.pcap"
 sleep "$linger"
-kill -INT "$hc_pid"
-wait "$hc_pid" || { echo "hc-lab: headcount exited with an error" >&2; exit 1; }
-hc_pid=""
+hc_appliance_stop || { echo "hc-lab: headcount exited with an error" >&2; exit 1; }
 
 fail=0
 if cmp -s "$out/rooms.csv" "$out/lab.truth.csv"; then

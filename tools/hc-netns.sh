@@ -1,0 +1,94 @@
+# hc-netns.sh - sourced by the lab and the namespace tests: two network
+# namespaces joined by a veth pair, headcount on af_packet in one of them.
+#
+#   ns hclab-app-TAG : veth hcaTAG, no IP (headcount answers ARP for
+#                      HC_APP_IP itself)
+#   ns hclab-gw-TAG  : veth hcgTAG, HC_GW_IP/24, gateways' kernel sockets
+#
+# Addresses are RFC 2544 benchmarking addresses inside our own namespaces.
+# Callers set a trap that calls hc_lab_down.
+
+HC_APP_IP=198.18.0.1
+HC_GW_IP=198.18.0.2
+
+# hc_lab_up TAG: create the namespaces and the veth pair.
+hc_lab_up() {
+	HC_TAG=$1
+	HC_NSA=hclab-app-$1 HC_NSG=hclab-gw-$1 HC_VA=hca$1 HC_VG=hcg$1
+	ip netns add "$HC_NSA"
+	ip netns add "$HC_NSG"
+	ip link add "$HC_VA" type veth peer name "$HC_VG"
+	ip link set "$HC_VA" netns "$HC_NSA"
+	ip link set "$HC_VG" netns "$HC_NSG"
+	for ns in "$HC_NSA" "$HC_NSG"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1
+		ip -n "$ns" link set lo up
+	done
+	ip -n "$HC_NSA" link set "$HC_VA" up
+	ip -n "$HC_NSG" addr add $HC_GW_IP/24 dev "$HC_VG"
+	ip -n "$HC_NSG" link set "$HC_VG" up
+	# A veth hands frames over with the UDP checksum left to offload
+	# (never filled in); a physical NIC would fill it in: make the kernel
+	# compute it.
+	ip netns exec "$HC_NSG" ethtool -K "$HC_VG" tx off >/dev/null
+}
+
+# hc_appliance_start BUILD OUT WORKERS [headcount options...]: start
+# headcount in the app namespace, logging to OUT/headcount.log (and the
+# terminal); wait until it listens.  Sets HC_PID.
+hc_appliance_start() {
+	local build=$1 out=$2 workers=$3
+	shift 3
+	local lcores="0@0" i
+	# lcore 0 (control) sleeps when idle; workers 1..N go round the CPUs
+	for i in $(seq 1 "$workers"); do lcores="$lcores,$i@$((i % $(nproc)))"; done
+	ip netns exec "$HC_NSA" "$build/headcount" --lcores "$lcores" --no-huge -m 1024 \
+		--no-pci --no-shconf --file-prefix "hclab$HC_TAG" --log-level=lib.eal:warning \
+		--vdev "net_af_packet0,iface=$HC_VA,qpairs=$workers,framecnt=8192" -- \
+		--ip $HC_APP_IP "$@" > >(tee "$out/headcount.log") 2>&1 &
+	HC_PID=$!
+	for _ in $(seq 200); do
+		grep -q "listening on" "$out/headcount.log" 2>/dev/null && return 0
+		kill -0 "$HC_PID" 2>/dev/null || { echo "headcount exited early" >&2; return 1; }
+		sleep 0.1
+	done
+	echo "headcount did not start" >&2
+	return 1
+}
+
+# hc_arp_check: the gateway host resolves the appliance; only headcount
+# answers.  A probe to the discard port makes the kernel ask (headcount
+# counts the probe itself as wrong_port).  Prints the MAC.
+hc_arp_check() {
+	local mac="" _
+	for _ in $(seq 30); do
+		ip netns exec "$HC_NSG" bash -c "echo probe > /dev/udp/$HC_APP_IP/9" 2>/dev/null || true
+		sleep 0.1
+		mac=$(ip -n "$HC_NSG" neigh show $HC_APP_IP | awk '/lladdr/ {print $5}')
+		[ -n "$mac" ] && break
+	done
+	[ -n "$mac" ] || return 1
+	echo "$mac"
+}
+
+# hc_appliance_stop: SIGINT and wait; returns headcount's exit status.
+hc_appliance_stop() {
+	local rc=0
+	kill -INT "$HC_PID"
+	wait "$HC_PID" || rc=$?
+	HC_PID=""
+	return $rc
+}
+
+# hc_lab_down: stop headcount if it still runs, remove the namespaces.
+hc_lab_down() {
+	if [ -n "${HC_PID:-}" ] && kill -0 "$HC_PID" 2>/dev/null; then
+		kill -INT "$HC_PID" 2>/dev/null || true
+		for _ in $(seq 50); do kill -0 "$HC_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$HC_PID" 2>/dev/null || true
+	fi
+	ip netns del "${HC_NSA:-none}" 2>/dev/null || true
+	ip netns del "${HC_NSG:-none}" 2>/dev/null || true
+	rmdir "/var/run/dpdk/hclab${HC_TAG:-none}" 2>/dev/null || true # empty (--no-shconf)
+}

@@ -1,0 +1,306 @@
+/*
+ * hc_gateway.c - hc-gateway: one gateway that places its users through
+ * the appliance, like a real front end would, over a kernel UDP socket.
+ *
+ * Users enter through placement: PLACE (batched, 89 per datagram), wait
+ * for the ASSIGN (resending unanswered PLACEs, bounded), then JOIN the
+ * assigned room (sequenced EVENTS).  Each churn round, a fraction of the
+ * present users LEAVE, and after a pause are placed and join again.  At
+ * the end a HEARTBEAT names the last sequence.  The tool keeps its own
+ * truth, writes it as a room table (--truth FILE, the --dump-rooms
+ * format) and checks what placement promised: no room above --max, and no
+ * more rooms than ceil(users / max) (placement fills the fullest room with
+ * a free seat before it opens a new one; --shared when other gateways use
+ * the same rooms, so only the appliance's table can tell).  Bounded in
+ * time (--timeout).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hc_proto.h"
+
+static int sock;
+static struct sockaddr_in dst;
+static uint16_t gw_id = 1, pool_id;
+static uint32_t incarnation, seq;
+static double deadline;
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void send_dgram(const void *p, size_t len)
+{
+	for (int tries = 0; tries < 1000; tries++) {
+		if (sendto(sock, p, len, 0, (const struct sockaddr *)&dst, sizeof(dst)) == (ssize_t)len)
+			return;
+		if (errno != ENOBUFS && errno != EAGAIN)
+			break;
+		usleep(100);
+	}
+	perror("hc-gateway: sendto");
+	exit(1);
+}
+
+static void fill_hdr(uint8_t *p, uint8_t type, uint16_t count, uint32_t sequence)
+{
+	struct hc_hdr h;
+	memset(&h, 0, sizeof(h));
+	h.magic = htonl(HC_PROTO_MAGIC);
+	h.version = HC_PROTO_VERSION;
+	h.type = type;
+	h.gateway_id = htons(gw_id);
+	h.record_count = htons(count);
+	h.gateway_incarnation = htonl(incarnation);
+	h.sequence = htonl(sequence);
+	memcpy(p, &h, sizeof(h));
+}
+
+/* Users, their ids and rooms. */
+static uint32_t n_users, max_room_size = 100;
+static uint64_t *uid;
+static uint32_t *room;     /* 0: not in a room */
+static uint32_t *assigned; /* from the last ASSIGN, 0: none yet */
+static uint64_t assigns_seen, resent;
+
+static void send_events(const uint32_t *who, uint32_t n, uint8_t op)
+{
+	uint8_t p[HC_MAX_PAYLOAD_MTU1500];
+	for (uint32_t i = 0; i < n;) {
+		uint16_t k = (uint16_t)(n - i < 64 ? n - i : 64);
+		fill_hdr(p, HC_MSG_EVENTS, k, ++seq);
+		for (uint16_t j = 0; j < k; j++) {
+			uint32_t u = who[i + j];
+			uint32_t r = op == HC_OP_JOIN ? assigned[u] : room[u];
+			struct hc_event ev = {.user_id = htobe64(uid[u]), .room_id = htonl(r),
+					      .op = op, .pool_id = htons(pool_id)};
+			memcpy(p + sizeof(struct hc_hdr) + j * 16, &ev, 16);
+			room[u] = op == HC_OP_JOIN ? r : 0;
+		}
+		send_dgram(p, sizeof(struct hc_hdr) + (size_t)k * 16);
+		i += k;
+	}
+}
+
+static void send_places(const uint32_t *who, uint32_t n)
+{
+	uint8_t p[HC_MAX_PAYLOAD_MTU1500];
+	for (uint32_t i = 0; i < n;) {
+		uint16_t k = (uint16_t)(n - i < 89 ? n - i : 89);
+		fill_hdr(p, HC_MSG_PLACE, k, 0);
+		for (uint16_t j = 0; j < k; j++) {
+			uint32_t u = who[i + j];
+			struct hc_place pl = {.user_id = htobe64(uid[u]), .request_id = htonl(u + 1),
+					      .pool_id = htons(pool_id)};
+			memcpy(p + sizeof(struct hc_hdr) + j * 16, &pl, 16);
+		}
+		send_dgram(p, sizeof(struct hc_hdr) + (size_t)k * 16);
+		i += k;
+	}
+}
+
+/* Read ASSIGNs for up to `wait` seconds; returns how many users got one. */
+static uint32_t read_assigns(double wait)
+{
+	uint8_t buf[2048];
+	uint32_t got = 0;
+	double until = now_s() + wait;
+	for (;;) {
+		double left = until - now_s();
+		if (left <= 0)
+			break;
+		struct pollfd pfd = {.fd = sock, .events = POLLIN};
+		if (poll(&pfd, 1, (int)(left * 1000) + 1) <= 0)
+			break;
+		ssize_t n;
+		while ((n = recv(sock, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+			struct hc_hdr h;
+			if ((size_t)n < sizeof(h))
+				continue;
+			memcpy(&h, buf, sizeof(h));
+			uint16_t count = ntohs(h.record_count);
+			if (ntohl(h.magic) != HC_PROTO_MAGIC || h.type != HC_MSG_ASSIGN ||
+			    (size_t)n != sizeof(h) + count * sizeof(struct hc_assign))
+				continue;
+			for (uint16_t i = 0; i < count; i++) {
+				struct hc_assign a;
+				memcpy(&a, buf + sizeof(h) + i * sizeof(a), sizeof(a));
+				uint32_t u = ntohl(a.request_id) - 1;
+				if (u >= n_users || be64toh(a.user_id) != uid[u] ||
+				    a.status != HC_ASSIGN_PLACED || assigned[u] != 0)
+					continue;
+				assigned[u] = ntohl(a.room_id);
+				assigns_seen++;
+				got++;
+			}
+		}
+	}
+	return got;
+}
+
+/* Place `who` and join them where the appliance says. */
+static int enter(const uint32_t *who, uint32_t n, uint32_t *scratch)
+{
+	for (uint32_t i = 0; i < n; i++)
+		assigned[who[i]] = 0;
+	uint32_t pending = n;
+	for (int attempt = 0; attempt < 6 && pending > 0 && now_s() < deadline; attempt++) {
+		uint32_t k = 0;
+		for (uint32_t i = 0; i < n; i++)
+			if (assigned[who[i]] == 0)
+				scratch[k++] = who[i];
+		if (attempt > 0)
+			resent += k;
+		send_places(scratch, k);
+		read_assigns(attempt == 0 ? 0.3 : 0.5);
+		pending = 0;
+		for (uint32_t i = 0; i < n; i++)
+			pending += assigned[who[i]] == 0;
+	}
+	if (pending > 0) {
+		fprintf(stderr, "hc-gateway: %u users never got an ASSIGN\n", pending);
+		return -1;
+	}
+	send_events(who, n, HC_OP_JOIN);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"dst", 1, 0, 'd'}, {"port", 1, 0, 'p'}, {"gateway-id", 1, 0, 'g'},
+		{"users", 1, 0, 'u'}, {"rounds", 1, 0, 'r'}, {"churn", 1, 0, 'c'},
+		{"pool", 1, 0, 'P'}, {"max", 1, 0, 'm'}, {"seed", 1, 0, 's'},
+		{"truth", 1, 0, 't'}, {"timeout", 1, 0, 'T'}, {"shared", 0, 0, 'S'},
+		{0, 0, 0, 0}};
+	uint32_t rounds = 3;
+	double churn = 0.3, timeout = 60;
+	uint64_t seed = 1;
+	const char *truth = NULL;
+	int c, have_dst = 0, shared = 0;
+
+	dst.sin_family = AF_INET;
+	dst.sin_port = htons(HC_PROTO_DEFAULT_PORT);
+	n_users = 1000;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'd': have_dst = inet_pton(AF_INET, optarg, &dst.sin_addr) == 1; break;
+		case 'p': dst.sin_port = htons((uint16_t)atoi(optarg)); break;
+		case 'g': gw_id = (uint16_t)atoi(optarg); break;
+		case 'u': n_users = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'r': rounds = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'c': churn = atof(optarg); break;
+		case 'P': pool_id = (uint16_t)atoi(optarg); break;
+		case 'm': max_room_size = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 's': seed = strtoull(optarg, NULL, 10); break;
+		case 't': truth = optarg; break;
+		case 'T': timeout = atof(optarg); break;
+		case 'S': shared = 1; break;
+		default:
+			fprintf(stderr, "usage: hc-gateway --dst A [--gateway-id G] [--users N] "
+				"[--rounds R] [--churn F] [--pool P] [--max M] [--truth FILE]\n");
+			return 2;
+		}
+	}
+	if (!have_dst || gw_id == 0 || n_users == 0 || n_users > 10000000 ||
+	    !(churn >= 0 && churn <= 1) || max_room_size == 0) {
+		fprintf(stderr, "hc-gateway: bad arguments (see the source's header)\n");
+		return 2;
+	}
+	deadline = now_s() + timeout;
+	incarnation = (uint32_t)time(NULL);
+	sock = socket(AF_INET, SOCK_DGRAM, 0);
+	int bufsz = 8 << 20;
+	setsockopt(sock, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+	setsockopt(sock, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+	struct sockaddr_in any = {.sin_family = AF_INET};
+	if (sock < 0 || bind(sock, (struct sockaddr *)&any, sizeof(any)) != 0) {
+		perror("hc-gateway: socket");
+		return 1;
+	}
+	uid = malloc(sizeof(uint64_t) * n_users);
+	room = calloc(n_users, sizeof(uint32_t));
+	assigned = calloc(n_users, sizeof(uint32_t));
+	uint32_t *who = malloc(sizeof(uint32_t) * n_users);
+	uint32_t *scratch = malloc(sizeof(uint32_t) * n_users);
+	if (!uid || !room || !assigned || !who || !scratch)
+		return 1;
+	uint64_t rs = seed * 0x9E3779B97F4A7C15ull + gw_id;
+	for (uint32_t u = 0; u < n_users; u++) {
+		rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
+		uid[u] = rs;
+		who[u] = u;
+	}
+	int rc = enter(who, n_users, scratch);
+	for (uint32_t r = 0; r < rounds && rc == 0; r++) {
+		usleep(100000);
+		uint32_t k = 0;
+		for (uint32_t u = 0; u < n_users; u++) {
+			rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
+			if ((double)(rs >> 11) / 9007199254740992.0 < churn)
+				who[k++] = u;
+		}
+		send_events(who, k, HC_OP_LEAVE);
+		usleep(50000); /* let the leaves reach the seat book first */
+		rc = enter(who, k, scratch);
+	}
+	/* the heartbeat names the last sequence */
+	uint8_t p[64];
+	fill_hdr(p, HC_MSG_HEARTBEAT, 1, 0);
+	struct hc_heartbeat hb = {.last_sequence = htonl(seq), .user_count = htonl(n_users),
+				  .interval_ms = htonl(1000)};
+	memcpy(p + sizeof(struct hc_hdr), &hb, sizeof(hb));
+	send_dgram(p, sizeof(struct hc_hdr) + sizeof(hb));
+
+	/* own truth and the placement promise */
+	uint32_t max_id = 0;
+	for (uint32_t u = 0; u < n_users; u++)
+		if (room[u] > max_id)
+			max_id = room[u];
+	uint32_t *count = calloc((size_t)max_id + 1, sizeof(uint32_t));
+	uint32_t rooms = 0, over = 0;
+	for (uint32_t u = 0; u < n_users; u++)
+		if (room[u] != 0 && count[room[u]]++ == 0)
+			rooms++;
+	for (uint32_t r = 1; r <= max_id; r++)
+		over += count[r] > max_room_size;
+	uint32_t need = (n_users + max_room_size - 1) / max_room_size;
+	if (truth != NULL) {
+		FILE *f = fopen(truth, "w");
+		if (f == NULL) {
+			perror(truth);
+			return 1;
+		}
+		fprintf(f, "room,users\n");
+		for (uint32_t r = 1; r <= max_id; r++)
+			if (count[r])
+				fprintf(f, "%u,%u\n", r, count[r]);
+		fclose(f);
+	}
+	printf("hc-gateway %u: %u users in %u rooms (fewest possible: %u), %" PRIu64
+	       " assigns, %" PRIu64 " PLACEs resent, %u EVENTS datagrams, %u rooms above %u\n",
+	       gw_id, n_users, rooms, need, assigns_seen, resent, seq, over, max_room_size);
+	if (rc != 0 || over != 0 || (!shared && rooms > need))
+		rc = 1;
+	free(count);
+	free(uid);
+	free(room);
+	free(assigned);
+	free(who);
+	free(scratch);
+	close(sock);
+	return rc;
+}
