@@ -16,8 +16,11 @@
  *
  * cycles_per_event counts the worker's busy TSC cycles (loops that found
  * work); wall_cycles_per_event counts all its cycles (it owns its core).
- * The worker reports every applied change to the control core as in the
- * appliance; here the producer takes the reports (--no-report: none).
+ * The worker reports every change to the control core and asks it for a
+ * seat for every JOIN that changes a user's room, as in the appliance;
+ * here the producer stands in for the control core, taking the reports
+ * and admitting every request (--no-report: no control core, JOINs are
+ * applied at once).
  * A benchmark, not a test: it asserts nothing and is never run by
  * `meson test`.
  */
@@ -131,15 +134,28 @@ static struct rte_mbuf *make_frame(unsigned k, const struct hc_event *events)
 	return m;
 }
 
-static struct rte_ring *changes; /* the worker's reports, or NULL */
+static struct rte_ring *changes;   /* the worker's reports, or NULL */
+static struct rte_ring *decisions; /* our answers to its seat requests */
 static uint64_t changes_seen;
 
-/* Stand in for the control core: take the worker's change reports. */
+/* Stand in for the control core: take the worker's change reports and
+ * admit every seat request (the control core's own cost is measured by
+ * hc-bench-control). */
 static void drain_changes(void)
 {
 	static struct hc_change chg[512];
-	if (changes != NULL)
-		changes_seen += rte_ring_dequeue_burst_elem(changes, chg, sizeof(chg[0]), 512, NULL);
+	static struct hc_decision dec[512];
+	if (changes == NULL)
+		return;
+	unsigned n = rte_ring_dequeue_burst_elem(changes, chg, sizeof(chg[0]), 512, NULL), k = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (chg[i].kind == HC_CHG_REQUEST)
+			dec[k++] = (struct hc_decision){.user_id = chg[i].user_id,
+				.room_id = chg[i].to_room, .admitted = 1};
+	for (unsigned done = 0; done < k;)
+		done += rte_ring_enqueue_burst_elem(decisions, dec + done, sizeof(dec[0]),
+						    k - done, NULL);
+	changes_seen += n;
 }
 
 /* Feed the ring until `until` (TSC). */
@@ -282,6 +298,7 @@ int main(int argc, char **argv)
 	pool = dp.pool;
 	struct hc_worker *w = dp.workers[0];
 	changes = w->to_ctl_changes;
+	decisions = w->from_ctl_decisions;
 	printf("hc-bench: building %" PRIu64 " events over %u users / %u rooms\n", stream_len,
 	       users, rooms);
 	build_stream(users, rooms);

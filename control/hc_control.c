@@ -51,12 +51,16 @@ static uint32_t current_rooms(void)
 	return rooms;
 }
 
-/* Everything in flight is done: all flushed, all op rings empty. */
-static int drained(const struct hc_dataplane *dp)
+/* Everything in flight is done: all flushed, all op rings empty, no seat
+ * request unanswered. */
+static int drained(const struct hc_dataplane *dp, const struct hc_decide *d)
 {
+	if (d != NULL && !hc_decide_idle(d))
+		return 0;
 	for (unsigned i = 0; i < dp->n_workers; i++) {
 		const struct hc_worker *w = dp->workers[i];
-		if (!__atomic_load_n(&w->flushed, __ATOMIC_ACQUIRE))
+		if (!__atomic_load_n(&w->flushed, __ATOMIC_ACQUIRE) ||
+		    __atomic_load_n(&w->members.n_deferred, __ATOMIC_RELAXED) != 0)
 			return 0;
 	}
 	for (unsigned i = 0; i < dp->n_workers; i++) {
@@ -75,7 +79,7 @@ int hc_control_stop_workers(struct hc_dataplane *dp, struct hc_decide *d)
 	int rc = 0;
 
 	hc_dp_set_state(dp, HC_DRAIN);
-	while (!drained(dp)) {
+	while (!drained(dp, d)) {
 		if (rte_rdtsc() > deadline) {
 			HC_LOG(ERR, "workers did not drain within %d s: stopping anyway",
 			       DRAIN_TIMEOUT_S);

@@ -8,6 +8,7 @@
 
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
+#include <rte_malloc.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
@@ -31,15 +32,95 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 	if (rc != 0)
 		return rc;
 	rc = hc_tx_init(&d->tx, dp, incarnation);
-	if (rc != 0)
+	if (rc != 0) {
 		hc_rooms_free(&d->book);
-	return rc;
+		return rc;
+	}
+	d->peer = rte_zmalloc("hc_peers", sizeof(struct hc_peer) * dp->cfg->max_gateways, 64);
+	for (unsigned i = 0; i < dp->n_workers; i++)
+		d->backlog[i] = rte_malloc("hc_backlog",
+					   sizeof(struct hc_decision) * HC_CTL_RING_SIZE, 64);
+	int missing = d->peer == NULL;
+	for (unsigned i = 0; i < dp->n_workers; i++)
+		missing |= d->backlog[i] == NULL;
+	if (missing) {
+		hc_decide_free(d);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void hc_decide_free(struct hc_decide *d)
 {
 	hc_tx_free(&d->tx);
 	hc_rooms_free(&d->book);
+	rte_free(d->peer);
+	for (unsigned i = 0; i < HC_MAX_WORKERS; i++)
+		rte_free(d->backlog[i]);
+	d->peer = NULL;
+	memset(d->backlog, 0, sizeof(d->backlog));
+}
+
+/* Answer worker i's seat request; keeps order behind any backlog. */
+static void answer(struct hc_decide *d, unsigned i, struct hc_decision *dec)
+{
+	struct rte_ring *r = d->dp->workers[i]->from_ctl_decisions;
+	if (d->n_backlog[i] == 0 &&
+	    rte_ring_enqueue_elem(r, dec, sizeof(*dec)) == 0)
+		return;
+	d->backlog[i][d->n_backlog[i]++] = *dec; /* bounded by the ring sizes */
+}
+
+static void flush_backlog(struct hc_decide *d, unsigned i)
+{
+	uint32_t n = d->n_backlog[i];
+	if (n == 0)
+		return;
+	unsigned done = rte_ring_enqueue_burst_elem(d->dp->workers[i]->from_ctl_decisions,
+						    d->backlog[i], sizeof(struct hc_decision),
+						    n, NULL);
+	memmove(d->backlog[i], d->backlog[i] + done, (n - done) * sizeof(struct hc_decision));
+	d->n_backlog[i] = n - done;
+}
+
+/* A JOIN asks for a seat: admit, or refuse and place the user elsewhere. */
+static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_change *c,
+			 uint64_t now)
+{
+	uint8_t pool = d->pol->index_of[c->pool_id];
+	if (pool == HC_NO_POOL) {
+		d->st.unknown_pool++;
+		pool = 0;
+	}
+	int ok = hc_rooms_admit(&d->book, c->to_room, pool, c->user_id, now);
+	if (ok && c->from_room != 0)
+		hc_rooms_leave(&d->book, c->from_room);
+	struct hc_decision dec = {.user_id = c->user_id, .room_id = c->to_room,
+				  .admitted = (uint32_t)ok};
+	answer(d, worker, &dec);
+	if (ok) {
+		d->st.admitted++;
+		return;
+	}
+	d->st.refused++;
+	const struct hc_peer *to = &d->peer[c->gateway_id];
+	if (to->ip_be == 0) {
+		d->st.no_address++;
+		return;
+	}
+	/* the room of the refused JOIN's pool */
+	unsigned rpool = d->book.room[c->to_room].pool;
+	uint32_t room = hc_rooms_place(&d->book, rpool, c->user_id, now);
+	struct hc_assign a = {
+		.user_id = rte_cpu_to_be_64(c->user_id),
+		.request_id = 0,
+		.room_id = rte_cpu_to_be_32(room),
+		.refused_room = rte_cpu_to_be_32(c->to_room),
+		.pool_id = rte_cpu_to_be_16(d->pol->pool[rpool].id),
+		.status = room != 0 ? HC_ASSIGN_NEW_TOPIC : HC_ASSIGN_NO_ROOM,
+	};
+	hc_tx_add(&d->tx, HC_MSG_ASSIGN, c->gateway_id, to, &a, sizeof(a));
+	d->st.new_topics++;
 }
 
 /* Answer one PLACE: a room with a reserved seat, or NO_ROOM. */
@@ -63,8 +144,19 @@ static void answer_place(struct hc_decide *d, const struct hc_place_req *q, uint
 	d->st.places++;
 }
 
-static void apply_change(struct hc_decide *d, const struct hc_change *c, uint64_t now)
+static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_change *c,
+			 uint64_t now)
 {
+	if (c->kind == HC_CHG_REQUEST) {
+		seat_request(d, worker, c, now);
+		return;
+	}
+	if (c->kind == HC_CHG_PEER) {
+		if (c->gateway_id < d->dp->cfg->max_gateways)
+			memcpy(&d->peer[c->gateway_id], c->peer, sizeof(struct hc_peer));
+		d->st.peers++;
+		return;
+	}
 	if (c->from_room != 0)
 		hc_rooms_leave(&d->book, c->from_room);
 	if (c->to_room != 0) {
@@ -83,10 +175,13 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 	unsigned total = 0;
 
 	for (unsigned i = 0; i < d->dp->n_workers; i++) {
+		flush_backlog(d, i);
+		if (d->n_backlog[i] > HC_CTL_RING_SIZE / 2)
+			continue; /* that worker is behind: let it catch up */
 		struct rte_ring *r = d->dp->workers[i]->to_ctl_changes;
 		unsigned n = rte_ring_dequeue_burst_elem(r, chg, sizeof(chg[0]), CHANGE_BURST, NULL);
 		for (unsigned k = 0; k < n; k++)
-			apply_change(d, &chg[k], now);
+			apply_change(d, i, &chg[k], now);
 		total += n;
 	}
 	d->st.changes += total;
@@ -107,6 +202,18 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 		d->st.ticks++;
 	}
 	return total;
+}
+
+int hc_decide_idle(const struct hc_decide *d)
+{
+	for (unsigned i = 0; i < d->dp->n_workers; i++) {
+		const struct hc_worker *w = d->dp->workers[i];
+		if (d->n_backlog[i] != 0 || !rte_ring_empty(w->to_ctl_changes) ||
+		    !rte_ring_empty(w->from_ctl_decisions) ||
+		    __atomic_load_n(&w->outstanding, __ATOMIC_RELAXED) != 0)
+			return 0;
+	}
+	return 1;
 }
 
 uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_view *v)

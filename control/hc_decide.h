@@ -3,8 +3,12 @@
  * exact from the workers' applied changes.
  *
  * Runs on the control lcore only.  Every poll drains each worker's change
- * ring into the seat book (control/hc_rooms.h): a join consumes the user's
- * reservation or takes a seat, a leave frees one.  Then it answers the
+ * ring into the seat book (control/hc_rooms.h): a leave frees a seat; a
+ * JOIN's seat request is admitted (the user's reservation, or a free seat)
+ * or refused (the room is full counting reservations), answered to the
+ * worker, and a refused user's gateway gets an ASSIGN NEW_TOPIC with a
+ * placement elsewhere.  So no room is ever above max by headcount's
+ * decision.  Then it answers the
  * PLACE requests the workers passed on: each gets a room (and a reserved
  * seat) from the book and an ASSIGN record to its gateway (control/hc_tx.h).
  * Changes are read before requests, so a placement sees every change
@@ -27,6 +31,10 @@ struct hc_decide_stats {
 	uint64_t changes;      /* applied changes read from the workers */
 	uint64_t unknown_pool; /* joins or PLACEs naming an unknown pool */
 	uint64_t places;       /* PLACE requests answered                */
+	uint64_t admitted, refused; /* seat requests (JOINs) decided     */
+	uint64_t new_topics;   /* NEW_TOPIC answers sent for refusals     */
+	uint64_t no_address;   /* refusals of a gateway whose address is unknown */
+	uint64_t peers;        /* gateway address reports                 */
 	uint64_t ticks;
 };
 
@@ -35,6 +43,10 @@ struct hc_decide {
 	const struct hc_policy *pol;
 	struct hc_rooms book;
 	struct hc_tx tx;
+	struct hc_peer *peer;      /* [max_gateways]; ip_be 0: unknown     */
+	/* decisions a full ring could not take yet, per worker, in order */
+	struct hc_decision *backlog[HC_MAX_WORKERS];
+	uint32_t n_backlog[HC_MAX_WORKERS];
 	uint64_t tick_tsc, next_tick;
 	struct hc_decide_stats st;
 };
@@ -52,5 +64,8 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now);
  * book's users differ from the view (v exact by then).  0 means exact.
  */
 uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_view *v);
+
+/* No decision owed and none in flight (stop protocol). */
+int hc_decide_idle(const struct hc_decide *d);
 
 #endif /* HC_DECIDE_H */

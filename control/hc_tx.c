@@ -80,6 +80,12 @@ static void send_open(struct hc_tx *tx, uint8_t type, uint16_t gw, struct hc_tx_
 	uint16_t payload = (uint16_t)(sizeof(struct hc_hdr) + o->count * rec);
 
 	o->m = NULL;
+	if (o->to.port_id >= RTE_MAX_ETHPORTS) {
+		tx->st.no_txq++;
+		rte_pktmbuf_free(m);
+		o->count = 0;
+		return;
+	}
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);

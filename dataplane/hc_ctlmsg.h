@@ -2,11 +2,14 @@
  * hc_ctlmsg.h - what workers and the control core pass each other.
  *
  * Worker -> control, over one SP/SC ring per worker and kind:
- *   struct hc_change    (hc_members.h) every applied membership change;
+ *   struct hc_change    (hc_members.h) applied changes, seat requests of
+ *                       JOINs, and gateways' addresses as their home
+ *                       workers learn them;
  *   struct hc_place_req one PLACE record, with the address to answer.
- * Control -> worker: ready-made frames (mbufs, m->port set) for the
- * worker to transmit on its own TX queue of that port, since workers own
- * the TX queues.
+ * Control -> worker:
+ *   struct hc_decision  the answer to each seat request, in order;
+ *   ready-made frames (mbufs, m->port set) for the worker to transmit on
+ *   its own TX queue of that port, since workers own the TX queues.
  */
 #ifndef HC_CTLMSG_H
 #define HC_CTLMSG_H
@@ -21,6 +24,14 @@ struct hc_peer {
 	uint8_t mac[6];      /* source MAC                         */
 	uint16_t pad;
 };
+
+/* The control core's answer to a seat request (HC_CHG_REQUEST). 16 bytes. */
+struct hc_decision {
+	uint64_t user_id;
+	uint32_t room_id;  /* the room asked for */
+	uint32_t admitted; /* 1: apply the JOIN; 0: refused */
+};
+_Static_assert(sizeof(struct hc_decision) == 16, "hc_decision is 16 bytes");
 
 /* One PLACE request. 32 bytes. */
 struct hc_place_req {

@@ -82,7 +82,13 @@ int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
 			w->to_ctl_changes = rte_ring_create_elem(name, sizeof(struct hc_change),
 					HC_CTL_RING_SIZE, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 			w->chg_buf = rte_malloc_socket("hc_chg_buf",
-					HC_LOCAL_OPS * sizeof(struct hc_change), 64, socket);
+					HC_CHG_BUF * sizeof(struct hc_change), 64, socket);
+			w->gw_peer = rte_zmalloc_socket("hc_gw_peer",
+					cfg->max_gateways * sizeof(struct hc_peer), 64, socket);
+			snprintf(name, sizeof(name), "hc_dec_%u", i);
+			w->from_ctl_decisions = rte_ring_create_elem(name, sizeof(struct hc_decision),
+					HC_CTL_RING_SIZE, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+			w->members.admission = 1;
 			snprintf(name, sizeof(name), "hc_plc_%u", i);
 			w->to_ctl_places = rte_ring_create_elem(name, sizeof(struct hc_place_req),
 					HC_CTL_RING_SIZE, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -90,7 +96,8 @@ int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
 			w->from_ctl_tx = rte_ring_create(name, HC_CTL_TX_RING_SIZE, socket,
 					RING_F_SP_ENQ | RING_F_SC_DEQ);
 			if (w->to_ctl_changes == NULL || w->chg_buf == NULL ||
-			    w->to_ctl_places == NULL || w->from_ctl_tx == NULL) {
+			    w->to_ctl_places == NULL || w->from_ctl_tx == NULL ||
+			    w->gw_peer == NULL || w->from_ctl_decisions == NULL) {
 				rc = -ENOMEM;
 				goto fail;
 			}
@@ -121,6 +128,8 @@ void hc_dataplane_free(struct hc_dataplane *dp)
 		rte_free(w->local);
 		rte_ring_free(w->to_ctl_changes);
 		rte_ring_free(w->to_ctl_places);
+		rte_ring_free(w->from_ctl_decisions);
+		rte_free(w->gw_peer);
 		if (w->from_ctl_tx != NULL) {
 			struct rte_mbuf *m;
 			while (rte_ring_dequeue(w->from_ctl_tx, (void **)&m) == 0)

@@ -66,6 +66,17 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 	}
 	m->max_rooms = max_rooms;
 	m->capacity = capacity;
+	m->node = rte_malloc_socket("hc_deferred", sizeof(struct hc_deferred) * HC_MEMBERS_DEFERRED,
+				    64, socket);
+	m->replay = rte_malloc_socket("hc_replay", sizeof(struct hc_op) * HC_MEMBERS_DEFERRED,
+				      64, socket);
+	if (m->node == NULL || m->replay == NULL) {
+		hc_members_free(m);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < HC_MEMBERS_DEFERRED; i++)
+		m->node[i].next = i + 1 < HC_MEMBERS_DEFERRED ? i + 1 : UINT32_MAX;
+	m->free_node = 0;
 	return 0;
 }
 
@@ -73,6 +84,8 @@ void hc_members_free(struct hc_members *m)
 {
 	rte_hash_free(m->users);
 	rte_free(m->room_users);
+	rte_free(m->node);
+	rte_free(m->replay);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -109,6 +122,46 @@ static inline void room_add(struct hc_members *m, uint32_t room, int32_t d)
 	HC_RELAXED_ADD(&m->room_users[room], (uint32_t)d);
 }
 
+/*
+ * What rte_hash holds per user, 64 bits: the room (low 32), whether a JOIN
+ * of the user waits for the control core's decision (bit 63), and then
+ * the user's deferred ops: index + 1 of the first node of their chain
+ * (bits 32..62, 0: none).  Each chain's first node also knows its last,
+ * so deferring an op and replaying a user's ops are O(1) per op.
+ */
+#define PENDING (1ull << 63)
+#define CHAIN_SHIFT 32
+#define CHAIN_MASK 0x7fffffffull
+static inline uint32_t room_of(uintptr_t v) { return (uint32_t)v; }
+static inline uint32_t chain_of(uintptr_t v) { return (uint32_t)((v >> CHAIN_SHIFT) & CHAIN_MASK); }
+
+/* Append op to the user's chain; returns the new hash value. */
+static uintptr_t defer(struct hc_members *m, uintptr_t v, const struct hc_op *o)
+{
+	uint32_t node = m->free_node;
+	m->free_node = m->node[node].next;
+	m->node[node].op = *o;
+	m->node[node].next = UINT32_MAX;
+	m->node[node].last = node;
+	m->n_deferred++;
+	uint32_t head = chain_of(v);
+	if (head == 0)
+		return (v & ~(CHAIN_MASK << CHAIN_SHIFT)) | ((uintptr_t)(node + 1) << CHAIN_SHIFT);
+	struct hc_deferred *h = &m->node[head - 1];
+	m->node[h->last].next = node;
+	h->last = node;
+	return v;
+}
+
+static inline void report(struct hc_members *m, const struct hc_op *o, uint32_t from,
+			  uint32_t to, uint16_t kind)
+{
+	if (m->changes != NULL)
+		m->changes[m->n_changes++] = (struct hc_change){.user_id = o->user_id,
+			.from_room = from, .to_room = to, .pool_id = o->pool_id,
+			.gateway_id = o->gateway_id, .kind = kind};
+}
+
 static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned n)
 {
 	const void *keys[HC_MEMBERS_BATCH];
@@ -121,25 +174,46 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 	rte_hash_lookup_bulk_data(m->users, keys, n, &hits, data);
 	memset(t.state, 0, sizeof(t.state));
 
-	uint64_t joins = 0, moves = 0, leaves = 0, noops = 0, full = 0;
+	uint64_t joins = 0, moves = 0, leaves = 0, noops = 0, full = 0, asked = 0;
 	int64_t dusers = 0;
-	struct hc_change *chg = m->changes != NULL ? m->changes + m->n_changes : NULL;
-	uint32_t n_chg = 0;
 	for (unsigned i = 0; i < n; i++) {
 		const struct hc_op *o = &ops[i];
-		uint32_t cur;
+		uintptr_t v;
+		int present;
 
 		if (unlikely(touched_maybe(&t, o->user_id))) {
 			void *d;
-			cur = rte_hash_lookup_data(m->users, &o->user_id, &d) >= 0 ?
-				(uint32_t)(uintptr_t)d : 0;
+			present = rte_hash_lookup_data(m->users, &o->user_id, &d) >= 0;
+			v = present ? (uintptr_t)d : 0;
 		} else {
-			cur = (hits >> i) & 1 ? (uint32_t)(uintptr_t)data[i] : 0;
+			present = (hits >> i) & 1;
+			v = present ? (uintptr_t)data[i] : 0;
 		}
+		uint32_t cur = room_of(v);
 
+		if (unlikely(v & PENDING)) {
+			/* a decision is on its way: keep this user's order */
+			uintptr_t nv = defer(m, v, o);
+			if (nv != v)
+				rte_hash_add_key_data(m->users, &o->user_id, (void *)nv);
+			touched_mark(&t, o->user_id);
+			continue;
+		}
 		if (o->op == HC_OP_JOIN) {
 			if (cur == o->room_id) {
 				noops++;
+				continue;
+			}
+			if (m->admission) {
+				/* a seat request: nothing changes until the answer */
+				if (unlikely(rte_hash_add_key_data(m->users, &o->user_id,
+								   (void *)(v | PENDING)) < 0)) {
+					full++;
+					continue;
+				}
+				report(m, o, cur, o->room_id, HC_CHG_REQUEST);
+				asked++;
+				touched_mark(&t, o->user_id);
 				continue;
 			}
 			int rc = rte_hash_add_key_data(m->users, &o->user_id,
@@ -156,10 +230,7 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 				joins++;
 			}
 			room_add(m, o->room_id, 1);
-			if (chg != NULL)
-				chg[n_chg++] = (struct hc_change){.user_id = o->user_id,
-					.from_room = cur, .to_room = o->room_id,
-					.pool_id = o->pool_id, .gateway_id = o->gateway_id};
+			report(m, o, cur, o->room_id, HC_CHG_APPLIED);
 		} else {
 			if (cur != o->room_id) {
 				noops++;
@@ -169,20 +240,17 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 			room_add(m, cur, -1);
 			dusers--;
 			leaves++;
-			if (chg != NULL)
-				chg[n_chg++] = (struct hc_change){.user_id = o->user_id,
-					.from_room = cur, .to_room = 0,
-					.pool_id = o->pool_id, .gateway_id = o->gateway_id};
+			report(m, o, cur, 0, HC_CHG_APPLIED);
 		}
 		touched_mark(&t, o->user_id);
 	}
-	m->n_changes += n_chg;
 	HC_RELAXED_ADD(&m->n_users, (uint64_t)dusers);
 	HC_RELAXED_ADD(&m->st.joins, joins);
 	HC_RELAXED_ADD(&m->st.moves, moves);
 	HC_RELAXED_ADD(&m->st.leaves, leaves);
 	HC_RELAXED_ADD(&m->st.noops, noops);
 	HC_RELAXED_ADD(&m->st.table_full, full);
+	HC_RELAXED_ADD(&m->st.requests, asked);
 }
 
 void hc_members_apply(struct hc_members *m, const struct hc_op *ops, unsigned n)
@@ -195,11 +263,53 @@ void hc_members_apply(struct hc_members *m, const struct hc_op *ops, unsigned n)
 	}
 }
 
+void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, int admitted)
+{
+	void *d;
+	if (rte_hash_lookup_data(m->users, &user_id, &d) < 0 ||
+	    !((uintptr_t)d & PENDING)) {
+		HC_RELAXED_ADD(&m->st.stray_decisions, 1);
+		return;
+	}
+	uintptr_t v = (uintptr_t)d;
+	uint32_t cur = room_of(v), head = chain_of(v);
+	if (admitted) {
+		if (cur != 0) {
+			room_add(m, cur, -1);
+			HC_RELAXED_ADD(&m->st.moves, 1);
+		} else {
+			HC_RELAXED_ADD(&m->n_users, 1);
+			HC_RELAXED_ADD(&m->st.joins, 1);
+		}
+		room_add(m, room, 1);
+		rte_hash_add_key_data(m->users, &user_id, (void *)(uintptr_t)room);
+	} else {
+		HC_RELAXED_ADD(&m->st.refused, 1);
+		if (cur == 0)
+			rte_hash_del_key(m->users, &user_id);
+		else
+			rte_hash_add_key_data(m->users, &user_id, (void *)(uintptr_t)cur);
+	}
+	/* the user's deferred ops, in order (they may ask again) */
+	uint32_t k = 0;
+	for (uint32_t n = head; n != 0;) {
+		struct hc_deferred *x = &m->node[n - 1];
+		m->replay[k++] = x->op;
+		uint32_t next = x->next;
+		x->next = m->free_node;
+		m->free_node = n - 1;
+		m->n_deferred--;
+		n = next == UINT32_MAX ? 0 : next + 1;
+	}
+	if (k > 0)
+		hc_members_apply(m, m->replay, k);
+}
+
 uint32_t hc_members_room_of(const struct hc_members *m, uint64_t user_id)
 {
 	void *d;
 	return rte_hash_lookup_data(m->users, &user_id, &d) >= 0 ?
-		(uint32_t)(uintptr_t)d : 0;
+		room_of((uintptr_t)d) : 0;
 }
 
 uint64_t hc_members_walk(const struct hc_members *m,
@@ -214,7 +324,9 @@ uint64_t hc_members_walk(const struct hc_members *m,
 	while (rte_hash_iterate(m->users, &key, &data, &next) >= 0) {
 		uint64_t user;
 		memcpy(&user, key, sizeof(user));
-		fn(user, (uint32_t)(uintptr_t)data, arg);
+		if (room_of((uintptr_t)data) == 0)
+			continue; /* absent, a seat request pending */
+		fn(user, room_of((uintptr_t)data), arg);
 		n++;
 	}
 	return n;

@@ -43,15 +43,34 @@ _Static_assert(sizeof(struct hc_op) == 24, "hc_op is a 24-byte ring element");
  * left from_room (0: was in none) and is now in to_room (0: in none).
  * 24 bytes.
  */
+enum hc_change_kind {
+	HC_CHG_APPLIED = 0, /* the change is done (leaves; joins without admission) */
+	HC_CHG_REQUEST = 1, /* a JOIN asks for a seat: from_room -> to_room     */
+	HC_CHG_PEER = 2,    /* gateway_id's address is `peer` (see hc_ctlmsg.h)  */
+};
+
 struct hc_change {
-	uint64_t user_id;
-	uint32_t from_room;
-	uint32_t to_room;
+	union {
+		struct {
+			uint64_t user_id;
+			uint32_t from_room;
+			uint32_t to_room;
+		};
+		uint8_t peer[16]; /* HC_CHG_PEER: a struct hc_peer */
+	};
 	uint16_t pool_id;
 	uint16_t gateway_id;
-	uint32_t pad;
+	uint16_t kind;    /* enum hc_change_kind */
+	uint16_t pad;
 };
 _Static_assert(sizeof(struct hc_change) == 24, "hc_change is a 24-byte ring element");
+
+/* One deferred op in a pending user's chain. */
+struct hc_deferred {
+	struct hc_op op;
+	uint32_t next;  /* next node, UINT32_MAX: end */
+	uint32_t last;  /* valid in a chain's first node */
+};
 
 /* Outcome counters, single writer. */
 struct hc_members_stats {
@@ -60,6 +79,9 @@ struct hc_members_stats {
 	uint64_t leaves;     /* user removed                    */
 	uint64_t noops;      /* idempotent: nothing changed     */
 	uint64_t table_full; /* JOIN of a new user with no room */
+	uint64_t requests;   /* seat requests sent (admission on)   */
+	uint64_t refused;    /* JOINs the control core refused      */
+	uint64_t stray_decisions; /* decisions for no pending user  */
 };
 
 struct hc_members {
@@ -73,7 +95,20 @@ struct hc_members {
 	 * core); the caller empties it after each hc_members_apply */
 	struct hc_change *changes;
 	uint32_t n_changes;
+	/* admission: a JOIN that changes a user's room becomes a seat request
+	 * (HC_CHG_REQUEST) and the user is pending until hc_members_decide;
+	 * the pending user's later ops wait, in order, in a chain of nodes
+	 * whose head the user's hash entry names */
+	int admission;
+	uint32_t n_deferred;      /* ops waiting in chains           */
+	uint32_t free_node;       /* free list of node[]             */
+	struct hc_deferred *node; /* [HC_MEMBERS_DEFERRED]           */
+	struct hc_op *replay;     /* [HC_MEMBERS_DEFERRED] scratch   */
 };
+
+/* Ops that may wait for decisions at once; a caller keeps
+ * n_deferred + ops it applies <= this. */
+#define HC_MEMBERS_DEFERRED 65536
 
 /* Largest batch hc_members_apply takes in one call. */
 #define HC_MEMBERS_BATCH 64
@@ -96,6 +131,14 @@ void hc_members_free(struct hc_members *m);
  * in st.table_full and changes nothing.
  */
 void hc_members_apply(struct hc_members *m, const struct hc_op *ops, unsigned n);
+
+/*
+ * The control core's answer to user's seat request for room: apply the
+ * JOIN (admitted) or forget it (refused), then apply the user's deferred
+ * ops in order (which may ask again).  Changes go to `changes` as in
+ * hc_members_apply.
+ */
+void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, int admitted);
 
 /* Room of a user, 0 if absent.  Owner lcore, or after the workers stopped. */
 uint32_t hc_members_room_of(const struct hc_members *m, uint64_t user_id);

@@ -79,9 +79,51 @@ static inline const uint8_t *payload_hdr(const struct rte_mbuf *m, struct hc_hdr
 	return p;
 }
 
+/* Hand the changes gathered in chg_buf to the control core.  When its
+ * ring is full we wait: the control core never waits for us. */
+static void push_changes(struct hc_worker *w)
+{
+	uint32_t done = 0, total = w->members.n_changes;
+	uint64_t asked = 0;
+	for (uint32_t i = 0; i < total; i++)
+		asked += w->chg_buf[i].kind == HC_CHG_REQUEST;
+	HC_RELAXED_ADD(&w->outstanding, asked);
+	while (done < total) {
+		done += rte_ring_enqueue_burst_elem(w->to_ctl_changes, w->chg_buf + done,
+						    sizeof(struct hc_change), total - done, NULL);
+		if (done < total) {
+			HC_RELAXED_ADD(&w->st.ctl_waits, 1);
+			if (unlikely(hc_dp_state(w->dp) == HC_STOP)) {
+				HC_RELAXED_ADD(&w->st.ctl_lost, total - done);
+				break;
+			}
+			sched_yield(); /* the control core may share our CPU */
+		}
+	}
+	w->members.n_changes = 0;
+}
+
+/* Apply the control core's answers to our seat requests. */
+static unsigned drain_decisions(struct hc_worker *w)
+{
+	struct hc_decision dec[64];
+	if (w->from_ctl_decisions == NULL)
+		return 0;
+	unsigned n = rte_ring_dequeue_burst_elem(w->from_ctl_decisions, dec, sizeof(dec[0]),
+						 64, NULL);
+	for (unsigned i = 0; i < n; i++) {
+		w->members.changes = w->chg_buf;
+		w->members.n_changes = 0;
+		hc_members_decide(&w->members, dec[i].user_id, dec[i].room_id, dec[i].admitted);
+		push_changes(w);
+	}
+	HC_RELAXED_ADD(&w->outstanding, (uint64_t)-(int64_t)n);
+	return n;
+}
+
 /*
- * Apply ops to our users and report what changed to the control core.
- * When its ring is full we wait: the control core never waits for us.
+ * Apply ops to our users and report what changed (or asks for a seat) to
+ * the control core.
  */
 static void apply_ops(struct hc_worker *w, const struct hc_op *ops, unsigned n)
 {
@@ -91,23 +133,18 @@ static void apply_ops(struct hc_worker *w, const struct hc_op *ops, unsigned n)
 	}
 	while (n > 0) {
 		unsigned k = n < HC_LOCAL_OPS ? n : HC_LOCAL_OPS;
+		/* room for ops that may have to wait for a decision */
+		while (w->members.n_deferred + k > HC_MEMBERS_DEFERRED &&
+		       hc_dp_state(w->dp) != HC_STOP) {
+			if (drain_decisions(w) == 0)
+				sched_yield();
+		}
+		if (unlikely(w->members.n_deferred + k > HC_MEMBERS_DEFERRED))
+			return; /* stopping: nothing more can be decided */
 		w->members.changes = w->chg_buf;
 		w->members.n_changes = 0;
 		hc_members_apply(&w->members, ops, k);
-		uint32_t done = 0, total = w->members.n_changes;
-		while (done < total) {
-			done += rte_ring_enqueue_burst_elem(w->to_ctl_changes, w->chg_buf + done,
-							    sizeof(struct hc_change),
-							    total - done, NULL);
-			if (done < total) {
-				HC_RELAXED_ADD(&w->st.ctl_waits, 1);
-				if (unlikely(hc_dp_state(w->dp) == HC_STOP)) {
-					HC_RELAXED_ADD(&w->st.ctl_lost, total - done);
-					break;
-				}
-				sched_yield(); /* the control core may share our CPU */
-			}
-		}
+		push_changes(w);
 		ops += k;
 		n -= k;
 	}
@@ -218,6 +255,28 @@ void hc_worker_deliver_events(void *ctx, struct rte_mbuf *m)
 	rte_pktmbuf_free(m);
 }
 
+/* The home worker tells the control core where its gateways are, when
+ * that changes (rarely): the control core sends them directives. */
+static void learn_peer(struct hc_worker *w, uint16_t gw, const struct rte_mbuf *m)
+{
+	if (w->gw_peer == NULL)
+		return;
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
+	const struct rte_udp_hdr *udp = rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *,
+		(m->hash.usr & 0xffff) - sizeof(struct rte_udp_hdr));
+	struct hc_peer p = {.ip_be = ip->src_addr, .udp_be = udp->src_port, .port_id = m->port};
+	memcpy(p.mac, &eth->src_addr, sizeof(p.mac));
+	if (likely(memcmp(&p, &w->gw_peer[gw], sizeof(p)) == 0))
+		return;
+	w->gw_peer[gw] = p;
+	struct hc_change c = {.gateway_id = gw, .kind = HC_CHG_PEER};
+	memcpy(c.peer, &p, sizeof(p));
+	w->chg_buf[0] = c;
+	w->members.n_changes = 1;
+	push_changes(w);
+}
+
 /* A validated datagram whose gateway's home is this worker. */
 static void process_home(struct hc_worker *w, struct rte_mbuf *m, uint64_t now)
 {
@@ -226,6 +285,7 @@ static void process_home(struct hc_worker *w, struct rte_mbuf *m, uint64_t now)
 	uint16_t gw = rte_be_to_cpu_16(h.gateway_id);
 	uint32_t inc = rte_be_to_cpu_32(h.gateway_incarnation);
 
+	learn_peer(w, gw, m);
 	if (h.type == HC_MSG_EVENTS) {
 		hc_seq_events(&w->seq, m, gw, inc, rte_be_to_cpu_32(h.sequence), now);
 		return;
@@ -366,6 +426,7 @@ void hc_worker_rx(struct hc_worker *w, uint16_t port, struct rte_mbuf **pkts,
 			continue;
 		}
 		stash_payload(m, pr.payload_off, pr.payload_len);
+		m->port = port; /* where its gateway is, for answers (learn_peer) */
 		unsigned home = gw % nw;
 		if (home == w->id) {
 			process_home(w, m, now);
@@ -395,7 +456,7 @@ unsigned hc_worker_poll_handoff(struct hc_worker *w, uint64_t now)
 			process_home(w, ms[i], now);
 		total += k;
 	}
-	return total + drain_ops(w);
+	return total + drain_ops(w) + drain_decisions(w);
 }
 
 void hc_worker_commit(struct hc_worker *w)
@@ -434,7 +495,10 @@ int hc_worker_main(void *arg)
 		uint64_t t0 = rte_rdtsc();
 		unsigned work = 0;
 
-		for (unsigned q = 0; q < w->n_rxq; q++) {
+		/* back-pressure: while many seat requests await the control
+		 * core, take no new frames (the NIC queues, then counts) */
+		unsigned n_rxq = likely(w->outstanding < HC_MAX_OUTSTANDING) ? w->n_rxq : 0;
+		for (unsigned q = 0; q < n_rxq; q++) {
 			uint16_t n = rte_eth_rx_burst(w->rxq[q].port, w->rxq[q].queue,
 						      pkts, (uint16_t)w->burst);
 			if (n > 0) {
@@ -473,6 +537,7 @@ int hc_worker_main(void *arg)
 	}
 	drain_ops(w);
 	apply_local(w);
+	drain_decisions(w);
 	rcu_unregister_thread();
 	return 0;
 }

@@ -28,6 +28,10 @@
 
 #define HC_MAX_BURST 256
 #define HC_LOCAL_OPS 2048 /* own users' ops gathered before applying */
+/* changes one apply or decision can produce: its ops plus replayed ones */
+#define HC_CHG_BUF (HC_LOCAL_OPS + HC_MEMBERS_DEFERRED)
+/* seat requests in flight above which a worker stops polling RX */
+#define HC_MAX_OUTSTANDING 16384
 
 struct hc_worker_stats {
 	uint64_t rx_frames;
@@ -81,7 +85,11 @@ struct hc_worker {
 	struct rte_ring *to_ctl_changes; /* struct hc_change, SP/SC      */
 	struct rte_ring *to_ctl_places;  /* struct hc_place_req, SP/SC   */
 	struct rte_ring *from_ctl_tx;    /* mbufs to transmit, SP/SC     */
-	struct hc_change *chg_buf;       /* [HC_LOCAL_OPS]                */
+	struct rte_ring *from_ctl_decisions; /* struct hc_decision, SP/SC */
+	uint64_t outstanding;            /* seat requests not yet answered
+	                                    (relaxed, read by the control) */
+	struct hc_peer *gw_peer;         /* [max_gateways] home gateways' addresses */
+	struct hc_change *chg_buf;       /* [HC_CHG_BUF]                  */
 
 	/* published for the control lcore's stop protocol (relaxed) */
 	int rx_stopped;

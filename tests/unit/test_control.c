@@ -114,6 +114,16 @@ static unsigned take_assigns(struct hc_assign *out, unsigned max, unsigned *data
 	return n;
 }
 
+/* Run control and worker until nothing moves. */
+static void settle(void)
+{
+	for (int i = 0; i < 10; i++) {
+		hc_decide_poll(&d, 0);
+		hc_worker_poll_handoff(w, 0);
+		hc_worker_commit(w);
+	}
+}
+
 static void test_place_assign_join(void)
 {
 	static struct hc_assign a[512];
@@ -153,8 +163,10 @@ static void test_place_assign_join(void)
 		}
 		feed_payload(p, 40 + 50 * 16);
 	}
-	hc_decide_poll(&d, 0);
-	CU_ASSERT_EQUAL(d.st.changes, 150);
+	settle(); /* seat requests -> decisions -> applied */
+	CU_ASSERT_EQUAL(d.st.admitted, 150);
+	CU_ASSERT_EQUAL(d.st.peers, 1);   /* the home worker learnt the gateway */
+	CU_ASSERT_EQUAL(w->outstanding, 0);
 	CU_ASSERT_EQUAL(d.book.room[first].users, 100);
 	CU_ASSERT_EQUAL(d.book.room[first].reserved, 0);
 	CU_ASSERT_EQUAL(d.book.room[second].users, 50);
@@ -181,9 +193,100 @@ static void test_place_assign_join(void)
 	CU_ASSERT_EQUAL(d.st.unknown_pool, 1);
 }
 
+static uint32_t seq2 = 100;
+
+static void events(const uint64_t *users, const uint32_t *rooms, const uint8_t *ops, unsigned n)
+{
+	uint8_t p[HC_MAX_PAYLOAD];
+	hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_EVENTS, 3, (uint16_t)n, 1, 0, 0);
+	for (unsigned i = 0; i < n; i++) {
+		struct hc_event ev = {.user_id = htobe64(users[i]), .room_id = htonl(rooms[i]),
+				      .op = ops[i]};
+		memcpy(p + 40 + i * 16, &ev, 16);
+	}
+	uint32_t sq = htonl(++seq2);
+	memcpy(p + 20, &sq, 4);
+	feed_payload(p, 40 + n * 16);
+}
+
+static void test_admission(void)
+{
+	static struct hc_assign a[512];
+	unsigned dgrams;
+	/* gateway 3 continues at sequence 101 (the first test used 1..3) */
+	uint32_t next = 4;
+	seq2 = next - 1;
+
+	/* fill room 40 with 100 direct joins: all admitted */
+	uint64_t users[100];
+	uint32_t rooms[100];
+	uint8_t ops[100];
+	for (unsigned i = 0; i < 100; i++) {
+		users[i] = 70000 + i;
+		rooms[i] = 40;
+		ops[i] = HC_OP_JOIN;
+	}
+	events(users, rooms, ops, 50);
+	events(users + 50, rooms + 50, ops + 50, 50);
+	settle();
+	CU_ASSERT_EQUAL(w->members.room_users[40], 100);
+	CU_ASSERT_EQUAL(d.book.room[40].users, 100);
+	take_assigns(a, 512, &dgrams);
+
+	/* the 101st: refused, not counted; its gateway hears NEW_TOPIC */
+	uint64_t u = 80000;
+	uint32_t r = 40;
+	uint8_t op = HC_OP_JOIN;
+	uint64_t refused_before = d.st.refused;
+	events(&u, &r, &op, 1);
+	settle();
+	CU_ASSERT_EQUAL(d.st.refused, refused_before + 1);
+	CU_ASSERT_EQUAL(w->members.room_users[40], 100);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, u), 0);
+	CU_ASSERT_EQUAL(w->members.st.refused, 1);
+	unsigned n = take_assigns(a, 512, &dgrams);
+	CU_ASSERT_EQUAL_FATAL(n, 1);
+	CU_ASSERT_EQUAL(a[0].status, HC_ASSIGN_NEW_TOPIC);
+	CU_ASSERT_EQUAL(be64toh(a[0].user_id), u);
+	CU_ASSERT_EQUAL(ntohl(a[0].refused_room), 40);
+	uint32_t other = ntohl(a[0].room_id);
+	CU_ASSERT(other != 0 && other != 40);
+	uint32_t held = d.book.room[other].reserved;
+	CU_ASSERT(held >= 1); /* a seat waits for the user there */
+	/* it follows the answer: admitted on the reservation */
+	uint64_t by_resv = d.book.st.admits_reserved;
+	events(&u, &other, &op, 1);
+	settle();
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, u), other);
+	CU_ASSERT_EQUAL(d.book.room[other].reserved, held - 1);
+	CU_ASSERT_EQUAL(d.book.st.admits_reserved, by_resv + 1);
+
+	/* order: JOIN 41, JOIN 42, LEAVE 42, JOIN 43 for one user in one
+	 * datagram: the later ops wait for each decision, in order */
+	uint64_t uu[4] = {90000, 90000, 90000, 90000};
+	uint32_t rr[4] = {41, 42, 42, 43};
+	uint8_t oo[4] = {HC_OP_JOIN, HC_OP_JOIN, HC_OP_LEAVE, HC_OP_JOIN};
+	events(uu, rr, oo, 4);
+	CU_ASSERT(w->members.n_deferred > 0 || w->outstanding > 0);
+	settle();
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, 90000), 43);
+	CU_ASSERT_EQUAL(w->members.room_users[41], 0);
+	CU_ASSERT_EQUAL(w->members.room_users[42], 0);
+	CU_ASSERT_EQUAL(w->members.room_users[43], 1);
+	CU_ASSERT_EQUAL(w->members.n_deferred, 0);
+	CU_ASSERT_EQUAL(w->outstanding, 0);
+	CU_ASSERT_TRUE(hc_decide_idle(&d));
+	/* the book equals the worker's counters, room by room */
+	unsigned bad = 0;
+	for (uint32_t room = 1; room < cfg.max_rooms; room++)
+		bad += d.book.room[room].users != w->members.room_users[room];
+	CU_ASSERT_EQUAL(bad, 0);
+}
+
 int hc_test_register_control(void)
 {
 	CU_pSuite s = CU_add_suite("control", setup, teardown);
 	return s == NULL ||
-	       !CU_add_test(s, "PLACE -> ASSIGN -> JOIN", test_place_assign_join);
+	       !CU_add_test(s, "PLACE -> ASSIGN -> JOIN", test_place_assign_join) ||
+	       !CU_add_test(s, "admission: refusal, NEW_TOPIC, order", test_admission);
 }
