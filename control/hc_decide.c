@@ -39,7 +39,7 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 	d->peer = rte_zmalloc("hc_peers", sizeof(struct hc_peer) * dp->cfg->max_gateways, 64);
 	for (unsigned i = 0; i < dp->n_workers; i++)
 		d->backlog[i] = rte_malloc("hc_backlog",
-					   sizeof(struct hc_decision) * HC_CTL_RING_SIZE, 64);
+					   sizeof(struct hc_decision) * HC_PENDING_MAX, 64);
 	int missing = d->peer == NULL;
 	for (unsigned i = 0; i < dp->n_workers; i++)
 		missing |= d->backlog[i] == NULL;
@@ -68,7 +68,7 @@ static void answer(struct hc_decide *d, unsigned i, struct hc_decision *dec)
 	if (d->n_backlog[i] == 0 &&
 	    rte_ring_enqueue_elem(r, dec, sizeof(*dec)) == 0)
 		return;
-	d->backlog[i][d->n_backlog[i]++] = *dec; /* bounded by the ring sizes */
+	d->backlog[i][d->n_backlog[i]++] = *dec; /* < HC_PENDING_MAX: fits */
 }
 
 static void flush_backlog(struct hc_decide *d, unsigned i)
@@ -176,8 +176,9 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 
 	for (unsigned i = 0; i < d->dp->n_workers; i++) {
 		flush_backlog(d, i);
-		if (d->n_backlog[i] > HC_CTL_RING_SIZE / 2)
-			continue; /* that worker is behind: let it catch up */
+		/* never stop reading: a worker may be waiting for room in this
+		 * ring, and the answers it is owed fit ring + backlog (it keeps
+		 * fewer than HC_PENDING_MAX requests in flight) */
 		struct rte_ring *r = d->dp->workers[i]->to_ctl_changes;
 		unsigned n = rte_ring_dequeue_burst_elem(r, chg, sizeof(chg[0]), CHANGE_BURST, NULL);
 		for (unsigned k = 0; k < n; k++)

@@ -59,6 +59,18 @@ int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
 		w->max_rooms = cfg->max_rooms;
 		w->max_gateways = cfg->max_gateways;
 		w->burst = cfg->burst;
+		/* a worker sharing its CPU with another lcore gives way when
+		 * idle (busy pollers on one CPU otherwise starve each other) */
+		rte_cpuset_t mine = rte_lcore_cpuset(lcores[i]);
+		unsigned other;
+		RTE_LCORE_FOREACH(other) {
+			if (other == lcores[i])
+				continue;
+			rte_cpuset_t theirs = rte_lcore_cpuset(other), both;
+			CPU_AND(&both, &mine, &theirs);
+			if (CPU_COUNT(&both) > 0)
+				w->yield_idle = 1;
+		}
 		for (unsigned p = 0; p < RTE_MAX_ETHPORTS; p++)
 			w->txq[p] = HC_NO_TXQ;
 		w->local = rte_malloc_socket("hc_local", HC_LOCAL_OPS * sizeof(struct hc_op),

@@ -68,9 +68,11 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 	m->capacity = capacity;
 	m->node = rte_malloc_socket("hc_deferred", sizeof(struct hc_deferred) * HC_MEMBERS_DEFERRED,
 				    64, socket);
+	m->pending = rte_zmalloc_socket("hc_pending",
+					sizeof(struct hc_pending) << HC_PENDING_BITS, 64, socket);
 	m->replay = rte_malloc_socket("hc_replay", sizeof(struct hc_op) * HC_MEMBERS_DEFERRED,
 				      64, socket);
-	if (m->node == NULL || m->replay == NULL) {
+	if (m->node == NULL || m->replay == NULL || m->pending == NULL) {
 		hc_members_free(m);
 		return -ENOMEM;
 	}
@@ -85,6 +87,7 @@ void hc_members_free(struct hc_members *m)
 	rte_hash_free(m->users);
 	rte_free(m->room_users);
 	rte_free(m->node);
+	rte_free(m->pending);
 	rte_free(m->replay);
 	memset(m, 0, sizeof(*m));
 }
@@ -122,21 +125,73 @@ static inline void room_add(struct hc_members *m, uint32_t room, int32_t d)
 	HC_RELAXED_ADD(&m->room_users[room], (uint32_t)d);
 }
 
-/*
- * What rte_hash holds per user, 64 bits: the room (low 32), whether a JOIN
- * of the user waits for the control core's decision (bit 63), and then
- * the user's deferred ops: index + 1 of the first node of their chain
- * (bits 32..62, 0: none).  Each chain's first node also knows its last,
- * so deferring an op and replaying a user's ops are O(1) per op.
- */
-#define PENDING (1ull << 63)
-#define CHAIN_SHIFT 32
-#define CHAIN_MASK 0x7fffffffull
 static inline uint32_t room_of(uintptr_t v) { return (uint32_t)v; }
-static inline uint32_t chain_of(uintptr_t v) { return (uint32_t)((v >> CHAIN_SHIFT) & CHAIN_MASK); }
 
-/* Append op to the user's chain; returns the new hash value. */
-static uintptr_t defer(struct hc_members *m, uintptr_t v, const struct hc_op *o)
+/*
+ * Pending users (admission): a small open-addressing table, user -> the
+ * room they were in when they asked, and the head of their deferred ops.
+ * It holds only users whose seat request is in flight (a few thousand),
+ * so it stays in cache and the big rte_hash is not touched until the
+ * answer: asking costs one probe here, the answer one rte_hash write, as
+ * an unchecked JOIN would.  Linear probing, backward-shift deletion.
+ */
+static inline uint32_t pend_slot(uint64_t user)
+{
+	/* not hc_owner_of's multiplier: its top bits choose this worker, so
+	 * they are the same for every user here (a fmix64 finaliser) */
+	uint64_t h = user ^ (user >> 33);
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return (uint32_t)(h & ((1u << HC_PENDING_BITS) - 1));
+}
+
+static struct hc_pending *pend_find(struct hc_members *m, uint64_t user)
+{
+	uint32_t mask = (1u << HC_PENDING_BITS) - 1;
+	for (uint32_t i = pend_slot(user);; i = (i + 1) & mask) {
+		struct hc_pending *p = &m->pending[i];
+		if (!p->used)
+			return NULL;
+		if (p->user == user)
+			return p;
+	}
+}
+
+static struct hc_pending *pend_insert(struct hc_members *m, uint64_t user, uint32_t cur)
+{
+	uint32_t mask = (1u << HC_PENDING_BITS) - 1;
+	uint32_t i = pend_slot(user);
+	while (m->pending[i].used)
+		i = (i + 1) & mask;
+	m->pending[i] = (struct hc_pending){.user = user, .cur = cur, .head = 0, .used = 1};
+	m->n_pending++;
+	return &m->pending[i];
+}
+
+static void pend_remove(struct hc_members *m, struct hc_pending *p)
+{
+	uint32_t mask = (1u << HC_PENDING_BITS) - 1;
+	uint32_t i = (uint32_t)(p - m->pending), j = i;
+	m->pending[i].used = 0;
+	m->n_pending--;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!m->pending[j].used)
+			return;
+		uint32_t home = pend_slot(m->pending[j].user);
+		/* move j back to i unless its home lies cyclically in (i, j] */
+		if ((i <= j) ? (home > i && home <= j) : (home > i || home <= j))
+			continue;
+		m->pending[i] = m->pending[j];
+		m->pending[j].used = 0;
+		i = j;
+	}
+}
+
+/* Append op to a pending user's chain of deferred ops. */
+static void defer(struct hc_members *m, struct hc_pending *p, const struct hc_op *o)
 {
 	uint32_t node = m->free_node;
 	m->free_node = m->node[node].next;
@@ -144,13 +199,13 @@ static uintptr_t defer(struct hc_members *m, uintptr_t v, const struct hc_op *o)
 	m->node[node].next = UINT32_MAX;
 	m->node[node].last = node;
 	m->n_deferred++;
-	uint32_t head = chain_of(v);
-	if (head == 0)
-		return (v & ~(CHAIN_MASK << CHAIN_SHIFT)) | ((uintptr_t)(node + 1) << CHAIN_SHIFT);
-	struct hc_deferred *h = &m->node[head - 1];
+	if (p->head == 0) {
+		p->head = node + 1;
+		return;
+	}
+	struct hc_deferred *h = &m->node[p->head - 1];
 	m->node[h->last].next = node;
 	h->last = node;
-	return v;
 }
 
 static inline void report(struct hc_members *m, const struct hc_op *o, uint32_t from,
@@ -191,13 +246,13 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 		}
 		uint32_t cur = room_of(v);
 
-		if (unlikely(v & PENDING)) {
-			/* a decision is on its way: keep this user's order */
-			uintptr_t nv = defer(m, v, o);
-			if (nv != v)
-				rte_hash_add_key_data(m->users, &o->user_id, (void *)nv);
-			touched_mark(&t, o->user_id);
-			continue;
+		if (m->n_pending > 0) {
+			struct hc_pending *p = pend_find(m, o->user_id);
+			if (unlikely(p != NULL)) {
+				/* a decision is on its way: keep this user's order */
+				defer(m, p, o);
+				continue;
+			}
 		}
 		if (o->op == HC_OP_JOIN) {
 			if (cur == o->room_id) {
@@ -206,14 +261,9 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 			}
 			if (m->admission) {
 				/* a seat request: nothing changes until the answer */
-				if (unlikely(rte_hash_add_key_data(m->users, &o->user_id,
-								   (void *)(v | PENDING)) < 0)) {
-					full++;
-					continue;
-				}
+				pend_insert(m, o->user_id, cur);
 				report(m, o, cur, o->room_id, HC_CHG_REQUEST);
 				asked++;
-				touched_mark(&t, o->user_id);
 				continue;
 			}
 			int rc = rte_hash_add_key_data(m->users, &o->user_id,
@@ -265,30 +315,29 @@ void hc_members_apply(struct hc_members *m, const struct hc_op *ops, unsigned n)
 
 void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, int admitted)
 {
-	void *d;
-	if (rte_hash_lookup_data(m->users, &user_id, &d) < 0 ||
-	    !((uintptr_t)d & PENDING)) {
+	struct hc_pending *p = pend_find(m, user_id);
+	if (p == NULL) {
 		HC_RELAXED_ADD(&m->st.stray_decisions, 1);
 		return;
 	}
-	uintptr_t v = (uintptr_t)d;
-	uint32_t cur = room_of(v), head = chain_of(v);
+	uint32_t cur = p->cur, head = p->head;
+	pend_remove(m, p);
 	if (admitted) {
-		if (cur != 0) {
-			room_add(m, cur, -1);
-			HC_RELAXED_ADD(&m->st.moves, 1);
+		if (unlikely(rte_hash_add_key_data(m->users, &user_id,
+						   (void *)(uintptr_t)room) < 0)) {
+			HC_RELAXED_ADD(&m->st.table_full, 1);
 		} else {
-			HC_RELAXED_ADD(&m->n_users, 1);
-			HC_RELAXED_ADD(&m->st.joins, 1);
+			if (cur != 0) {
+				room_add(m, cur, -1);
+				HC_RELAXED_ADD(&m->st.moves, 1);
+			} else {
+				HC_RELAXED_ADD(&m->n_users, 1);
+				HC_RELAXED_ADD(&m->st.joins, 1);
+			}
+			room_add(m, room, 1);
 		}
-		room_add(m, room, 1);
-		rte_hash_add_key_data(m->users, &user_id, (void *)(uintptr_t)room);
 	} else {
-		HC_RELAXED_ADD(&m->st.refused, 1);
-		if (cur == 0)
-			rte_hash_del_key(m->users, &user_id);
-		else
-			rte_hash_add_key_data(m->users, &user_id, (void *)(uintptr_t)cur);
+		HC_RELAXED_ADD(&m->st.refused, 1); /* the user stays where they were */
 	}
 	/* the user's deferred ops, in order (they may ask again) */
 	uint32_t k = 0;
@@ -324,8 +373,6 @@ uint64_t hc_members_walk(const struct hc_members *m,
 	while (rte_hash_iterate(m->users, &key, &data, &next) >= 0) {
 		uint64_t user;
 		memcpy(&user, key, sizeof(user));
-		if (room_of((uintptr_t)data) == 0)
-			continue; /* absent, a seat request pending */
 		fn(user, room_of((uintptr_t)data), arg);
 		n++;
 	}

@@ -65,6 +65,22 @@ struct hc_change {
 };
 _Static_assert(sizeof(struct hc_change) == 24, "hc_change is a 24-byte ring element");
 
+/* A user whose seat request is in flight. 16 bytes. */
+struct hc_pending {
+	uint64_t user;
+	uint32_t cur;      /* room when asking (0: none)        */
+	uint32_t head : 31;/* first deferred node + 1, 0: none  */
+	uint32_t used : 1;
+};
+_Static_assert(sizeof(struct hc_pending) == 16, "hc_pending is 16 bytes");
+
+/* Slots of the pending table (2^bits); requests in flight stay far below
+ * (HC_MAX_OUTSTANDING in hc_worker.h) so probes stay short. */
+#define HC_PENDING_BITS 16
+/* Users that may wait for decisions at once (3/4 of the slots); callers
+ * keep n_pending + ops they apply below it. */
+#define HC_PENDING_MAX (3u << (HC_PENDING_BITS - 2))
+
 /* One deferred op in a pending user's chain. */
 struct hc_deferred {
 	struct hc_op op;
@@ -98,8 +114,10 @@ struct hc_members {
 	/* admission: a JOIN that changes a user's room becomes a seat request
 	 * (HC_CHG_REQUEST) and the user is pending until hc_members_decide;
 	 * the pending user's later ops wait, in order, in a chain of nodes
-	 * whose head the user's hash entry names */
+	 * whose head the user's pending entry names */
 	int admission;
+	uint32_t n_pending;       /* users waiting for a decision    */
+	struct hc_pending *pending; /* [1 << HC_PENDING_BITS]        */
 	uint32_t n_deferred;      /* ops waiting in chains           */
 	uint32_t free_node;       /* free list of node[]             */
 	struct hc_deferred *node; /* [HC_MEMBERS_DEFERRED]           */

@@ -133,13 +133,15 @@ static void apply_ops(struct hc_worker *w, const struct hc_op *ops, unsigned n)
 	}
 	while (n > 0) {
 		unsigned k = n < HC_LOCAL_OPS ? n : HC_LOCAL_OPS;
-		/* room for ops that may have to wait for a decision */
-		while (w->members.n_deferred + k > HC_MEMBERS_DEFERRED &&
+		/* room for ops that may ask for a seat or wait for a decision */
+		while ((w->members.n_deferred + k > HC_MEMBERS_DEFERRED ||
+			w->members.n_pending + k > HC_PENDING_MAX) &&
 		       hc_dp_state(w->dp) != HC_STOP) {
 			if (drain_decisions(w) == 0)
 				sched_yield();
 		}
-		if (unlikely(w->members.n_deferred + k > HC_MEMBERS_DEFERRED))
+		if (unlikely(w->members.n_deferred + k > HC_MEMBERS_DEFERRED ||
+			     w->members.n_pending + k > HC_PENDING_MAX))
 			return; /* stopping: nothing more can be decided */
 		w->members.changes = w->chg_buf;
 		w->members.n_changes = 0;
@@ -230,7 +232,8 @@ void hc_worker_deliver_events(void *ctx, struct rte_mbuf *m)
 				/* back-pressure: keep consuming so no cycle of
 				 * full rings can block every worker */
 				apply_local(w);
-				drain_ops(w);
+				if (drain_ops(w) + drain_decisions(w) == 0 && w->yield_idle)
+					sched_yield(); /* the worker we wait for may share our CPU */
 				if (unlikely(hc_dp_state(w->dp) == HC_STOP)) {
 					drop(w, m, HC_DROP_HANDOFF_FULL);
 					return;
@@ -374,7 +377,8 @@ static void handoff_dgram_wait(struct hc_worker *w, unsigned home,
 			drop(w, m, HC_DROP_HANDOFF_FULL);
 			return;
 		}
-		hc_worker_poll_handoff(w, now);
+		if (hc_worker_poll_handoff(w, now) == 0 && w->yield_idle)
+			sched_yield(); /* the worker we wait for may share our CPU */
 		apply_local(w);
 		hc_handoff_flush(&w->ho);
 	} while (rte_ring_enqueue(w->ho.dgram_out[home], m) != 0);
@@ -511,6 +515,13 @@ int hc_worker_main(void *arg)
 		work += tx_for_control(w);
 
 		HC_RELAXED_ADD(&w->st.loops, 1);
+		if (unlikely(work == 0 && (n_rxq == 0 || w->yield_idle))) {
+			/* idle, and the control core may need our CPU: it shares
+			 * it with us, or we wait for its decisions */
+			if (n_rxq == 0)
+				HC_RELAXED_ADD(&w->st.throttled, 1);
+			sched_yield();
+		}
 		if (work > 0) {
 			HC_RELAXED_ADD(&w->st.busy_loops, 1);
 			HC_RELAXED_ADD(&w->st.busy_tsc, rte_rdtsc() - t0);

@@ -50,6 +50,7 @@ struct hc_worker_stats {
 	uint64_t places;          /* PLACE requests passed to the control core */
 	uint64_t places_dropped;  /* ... dropped: its ring was full          */
 	uint64_t ctl_tx;          /* frames sent for the control core        */
+	uint64_t throttled;       /* idle loops waiting for seat decisions   */
 	uint64_t loops;
 	uint64_t busy_loops;
 	uint64_t busy_tsc;        /* TSC spent in loops that did work       */
@@ -70,6 +71,7 @@ struct hc_worker {
 	uint32_t max_rooms;
 	uint32_t max_gateways;
 	uint32_t burst;
+	int yield_idle;     /* shares a CPU with the control lcore */
 	unsigned n_rxq;
 	struct hc_rxq rxq[HC_MAX_RXQ_PER_WORKER];
 	uint16_t txq[RTE_MAX_ETHPORTS]; /* HC_NO_TXQ if none */

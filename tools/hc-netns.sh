@@ -40,9 +40,17 @@ hc_lab_up() {
 hc_appliance_start() {
 	local build=$1 out=$2 workers=$3
 	shift 3
-	local lcores="0@0" i
-	# lcore 0 (control) sleeps when idle; workers 1..N go round the CPUs
-	for i in $(seq 1 "$workers"); do lcores="$lcores,$i@$((i % $(nproc)))"; done
+	local lcores="0@0" i cpus
+	# lcore 0 (control) keeps CPU 0: workers wait for its seat decisions;
+	# workers 1..N go round the other CPUs (sharing one if need be)
+	cpus=$(nproc)
+	for i in $(seq 1 "$workers"); do
+		if [ "$cpus" -gt 1 ]; then
+			lcores="$lcores,$i@$((1 + (i - 1) % (cpus - 1)))"
+		else
+			lcores="$lcores,$i@0"
+		fi
+	done
 	ip netns exec "$HC_NSA" "$build/headcount" --lcores "$lcores" --no-huge -m 1024 \
 		--no-pci --no-shconf --file-prefix "hclab$HC_TAG" --log-level=lib.eal:warning \
 		--vdev "net_af_packet0,iface=$HC_VA,qpairs=$workers,framecnt=8192" -- \

@@ -22,7 +22,7 @@ if [ "$workers" = 1 ]; then
 	lcores="0@0,1@1"
 else
 	vdevs=(--vdev "net_pcap0,rx_pcap=$dir/s.0.pcap" --vdev "net_pcap1,rx_pcap=$dir/s.1.pcap")
-	lcores="0@0,1@1,2@0" # the control lcore sleeps: the second worker shares CPU 0
+	lcores="0@0,1@1,2@1" # the control lcore keeps a CPU: workers wait for its decisions
 fi
 timeout 240 "$build/headcount" --lcores "$lcores" --no-huge -m 1024 --no-pci \
 	--no-shconf --file-prefix "hcpcap$$" --log-level=lib.eal:warning "${vdevs[@]}" -- \
