@@ -36,6 +36,8 @@ void hc_config_usage(const char *prog)
 	       "  --pool ID:NAME:MIN:MAX[:TARGET]  add or replace a pool (repeatable)\n"
 	       "                          [pool 0 'default' 15:100:50]\n"
 	       "  --max-reservations N    seats reserved at once               [1048576]\n"
+	       "  --no-admission          apply every JOIN at once, never refuse one\n"
+	       "                          (faster; rooms may then exceed max)\n"
 	       "  --dump-rooms FILE       write the final room table (CSV) at exit\n"
 	       "  --dump-stats FILE       write the final counters (key=value) at exit\n"
 	       "  --help                  this text\n",
@@ -75,7 +77,7 @@ enum {
 	OPT_IP = 256, OPT_PORT, OPT_MAX_USERS, OPT_MAX_ROOMS, OPT_MAX_GW,
 	OPT_BURST, OPT_RX_DESC, OPT_MBUFS, OPT_MERGE, OPT_GAP, OPT_STATS,
 	OPT_IDLE, OPT_DURATION, OPT_DUMP_ROOMS, OPT_DUMP_STATS, OPT_HELP,
-	OPT_CONFIG, OPT_POOL, OPT_MAX_RESV,
+	OPT_CONFIG, OPT_POOL, OPT_MAX_RESV, OPT_NO_ADMISSION,
 };
 
 static const struct option long_opts[] = {
@@ -98,6 +100,7 @@ static const struct option long_opts[] = {
 	{"config", required_argument, NULL, OPT_CONFIG},
 	{"pool", required_argument, NULL, OPT_POOL},
 	{"max-reservations", required_argument, NULL, OPT_MAX_RESV},
+	{"no-admission", no_argument, NULL, OPT_NO_ADMISSION},
 	{NULL, 0, NULL, 0},
 };
 
@@ -188,6 +191,9 @@ int hc_config_parse(struct hc_config *c, int argc, char **argv)
 		case OPT_MAX_RESV:
 			if (parse_u32("--max-reservations", optarg, 1024, 1u << 28,
 				      &c->max_reservations)) return -1;
+			break;
+		case OPT_NO_ADMISSION:
+			c->no_admission = 1;
 			break;
 		case OPT_HELP:
 			hc_config_usage(argv[0]);

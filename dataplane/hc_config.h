@@ -28,6 +28,7 @@ struct hc_config {
 	const char *pool_specs[64];/* --pool ID:NAME:MIN:MAX[:TARGET]        */
 	uint32_t n_pool_specs;
 	uint32_t max_reservations; /* --max-reservations                     */
+	int no_admission;          /* --no-admission: JOINs never refused     */
 	const char *dump_rooms;    /* --dump-rooms FILE                      */
 	const char *dump_stats;    /* --dump-stats FILE                      */
 };

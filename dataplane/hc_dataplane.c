@@ -100,7 +100,7 @@ int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
 			snprintf(name, sizeof(name), "hc_dec_%u", i);
 			w->from_ctl_decisions = rte_ring_create_elem(name, sizeof(struct hc_decision),
 					HC_CTL_RING_SIZE, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
-			w->members.admission = 1;
+			w->members.admission = !cfg->no_admission;
 			snprintf(name, sizeof(name), "hc_plc_%u", i);
 			w->to_ctl_places = rte_ring_create_elem(name, sizeof(struct hc_place_req),
 					HC_CTL_RING_SIZE, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);

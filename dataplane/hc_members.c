@@ -70,9 +70,12 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 				    64, socket);
 	m->pending = rte_zmalloc_socket("hc_pending",
 					sizeof(struct hc_pending) << HC_PENDING_BITS, 64, socket);
+	m->pending_filter = rte_zmalloc_socket("hc_pending_filter", HC_PENDING_FILTER * sizeof(uint16_t),
+					       64, socket);
 	m->replay = rte_malloc_socket("hc_replay", sizeof(struct hc_op) * HC_MEMBERS_DEFERRED,
 				      64, socket);
-	if (m->node == NULL || m->replay == NULL || m->pending == NULL) {
+	if (m->node == NULL || m->replay == NULL || m->pending == NULL ||
+	    m->pending_filter == NULL) {
 		hc_members_free(m);
 		return -ENOMEM;
 	}
@@ -88,6 +91,7 @@ void hc_members_free(struct hc_members *m)
 	rte_free(m->room_users);
 	rte_free(m->node);
 	rte_free(m->pending);
+	rte_free(m->pending_filter);
 	rte_free(m->replay);
 	memset(m, 0, sizeof(*m));
 }
@@ -147,10 +151,20 @@ static inline uint32_t pend_slot(uint64_t user)
 	return (uint32_t)(h & ((1u << HC_PENDING_BITS) - 1));
 }
 
+/* A count of pending users per filter cell: zero means "surely not
+ * pending" without touching the table (the common answer). */
+static inline uint32_t filter_cell(uint32_t slot)
+{
+	return slot & (HC_PENDING_FILTER - 1);
+}
+
 static struct hc_pending *pend_find(struct hc_members *m, uint64_t user)
 {
 	uint32_t mask = (1u << HC_PENDING_BITS) - 1;
-	for (uint32_t i = pend_slot(user);; i = (i + 1) & mask) {
+	uint32_t home = pend_slot(user);
+	if (m->pending_filter[filter_cell(home)] == 0)
+		return NULL;
+	for (uint32_t i = home;; i = (i + 1) & mask) {
 		struct hc_pending *p = &m->pending[i];
 		if (!p->used)
 			return NULL;
@@ -167,6 +181,7 @@ static struct hc_pending *pend_insert(struct hc_members *m, uint64_t user, uint3
 		i = (i + 1) & mask;
 	m->pending[i] = (struct hc_pending){.user = user, .cur = cur, .head = 0, .used = 1};
 	m->n_pending++;
+	m->pending_filter[filter_cell(pend_slot(user))]++;
 	return &m->pending[i];
 }
 
@@ -174,6 +189,7 @@ static void pend_remove(struct hc_members *m, struct hc_pending *p)
 {
 	uint32_t mask = (1u << HC_PENDING_BITS) - 1;
 	uint32_t i = (uint32_t)(p - m->pending), j = i;
+	m->pending_filter[filter_cell(pend_slot(p->user))]--;
 	m->pending[i].used = 0;
 	m->n_pending--;
 	for (;;) {
@@ -311,6 +327,19 @@ void hc_members_apply(struct hc_members *m, const struct hc_op *ops, unsigned n)
 		ops += k;
 		n -= k;
 	}
+}
+
+void hc_members_prefetch(struct hc_members *m, const uint64_t *first_key, size_t stride,
+			 unsigned n)
+{
+	const void *keys[HC_MEMBERS_BATCH];
+	void *data[HC_MEMBERS_BATCH];
+	uint64_t hits;
+	if (n > HC_MEMBERS_BATCH)
+		n = HC_MEMBERS_BATCH;
+	for (unsigned i = 0; i < n; i++)
+		keys[i] = (const uint8_t *)first_key + i * stride;
+	rte_hash_lookup_bulk_data(m->users, keys, n, &hits, data);
 }
 
 void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, int admitted)

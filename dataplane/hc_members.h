@@ -23,6 +23,7 @@
 #ifndef HC_MEMBERS_H
 #define HC_MEMBERS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct rte_hash;
@@ -80,6 +81,8 @@ _Static_assert(sizeof(struct hc_pending) == 16, "hc_pending is 16 bytes");
 /* Users that may wait for decisions at once (3/4 of the slots); callers
  * keep n_pending + ops they apply below it. */
 #define HC_PENDING_MAX (3u << (HC_PENDING_BITS - 2))
+/* Cells of the pending filter (8 KiB of counts: stays in L1/L2). */
+#define HC_PENDING_FILTER 4096u
 
 /* One deferred op in a pending user's chain. */
 struct hc_deferred {
@@ -118,6 +121,7 @@ struct hc_members {
 	int admission;
 	uint32_t n_pending;       /* users waiting for a decision    */
 	struct hc_pending *pending; /* [1 << HC_PENDING_BITS]        */
+	uint16_t *pending_filter;   /* [HC_PENDING_FILTER] counts     */
 	uint32_t n_deferred;      /* ops waiting in chains           */
 	uint32_t free_node;       /* free list of node[]             */
 	struct hc_deferred *node; /* [HC_MEMBERS_DEFERRED]           */
@@ -157,6 +161,11 @@ void hc_members_apply(struct hc_members *m, const struct hc_op *ops, unsigned n)
  * hc_members_apply.
  */
 void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, int admitted);
+
+/* Warm the cache for n users (keys `stride` bytes apart) about to be
+ * decided: one bulk lookup prefetches their buckets. */
+void hc_members_prefetch(struct hc_members *m, const uint64_t *first_key, size_t stride,
+			 unsigned n);
 
 /* Room of a user, 0 if absent.  Owner lcore, or after the workers stopped. */
 uint32_t hc_members_room_of(const struct hc_members *m, uint64_t user_id);

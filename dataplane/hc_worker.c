@@ -111,6 +111,8 @@ static unsigned drain_decisions(struct hc_worker *w)
 		return 0;
 	unsigned n = rte_ring_dequeue_burst_elem(w->from_ctl_decisions, dec, sizeof(dec[0]),
 						 64, NULL);
+	if (n > 1)
+		hc_members_prefetch(&w->members, &dec[0].user_id, sizeof(dec[0]), n);
 	for (unsigned i = 0; i < n; i++) {
 		w->members.changes = w->chg_buf;
 		w->members.n_changes = 0;

@@ -112,6 +112,25 @@ static void send_places(const uint32_t *who, uint32_t n)
 	}
 }
 
+/* Users that joined a room directly (no placement): index by user id. */
+static uint32_t n_direct;
+static uint64_t *direct_uid;
+static uint32_t *direct_room, *direct_refused;
+static uint64_t new_topics;
+
+/* A direct JOIN was refused: remember where the appliance sends the user. */
+static void new_topic(const struct hc_assign *a)
+{
+	for (uint32_t i = 0; i < n_direct; i++) {
+		if (direct_uid[i] == be64toh(a->user_id) &&
+		    direct_refused[i] == ntohl(a->refused_room)) {
+			direct_room[i] = ntohl(a->room_id);
+			new_topics++;
+			return;
+		}
+	}
+}
+
 /* Read ASSIGNs for up to `wait` seconds; returns how many users got one. */
 static uint32_t read_assigns(double wait)
 {
@@ -138,6 +157,10 @@ static uint32_t read_assigns(double wait)
 			for (uint16_t i = 0; i < count; i++) {
 				struct hc_assign a;
 				memcpy(&a, buf + sizeof(h) + i * sizeof(a), sizeof(a));
+				if (a.status == HC_ASSIGN_NEW_TOPIC) {
+					new_topic(&a);
+					continue;
+				}
 				uint32_t u = ntohl(a.request_id) - 1;
 				if (u >= n_users || be64toh(a.user_id) != uid[u] ||
 				    a.status != HC_ASSIGN_PLACED || assigned[u] != 0)
@@ -185,12 +208,14 @@ int main(int argc, char **argv)
 		{"users", 1, 0, 'u'}, {"rounds", 1, 0, 'r'}, {"churn", 1, 0, 'c'},
 		{"pool", 1, 0, 'P'}, {"max", 1, 0, 'm'}, {"seed", 1, 0, 's'},
 		{"truth", 1, 0, 't'}, {"timeout", 1, 0, 'T'}, {"shared", 0, 0, 'S'},
+		{"direct", 1, 0, 'D'},
 		{0, 0, 0, 0}};
 	uint32_t rounds = 3;
 	double churn = 0.3, timeout = 60;
 	uint64_t seed = 1;
 	const char *truth = NULL;
 	int c, have_dst = 0, shared = 0;
+	uint32_t direct = 0;
 
 	dst.sin_family = AF_INET;
 	dst.sin_port = htons(HC_PROTO_DEFAULT_PORT);
@@ -209,6 +234,7 @@ int main(int argc, char **argv)
 		case 't': truth = optarg; break;
 		case 'T': timeout = atof(optarg); break;
 		case 'S': shared = 1; break;
+		case 'D': direct = (uint32_t)strtoul(optarg, NULL, 10); break;
 		default:
 			fprintf(stderr, "usage: hc-gateway --dst A [--gateway-id G] [--users N] "
 				"[--rounds R] [--churn F] [--pool P] [--max M] [--truth FILE]\n");
@@ -257,6 +283,72 @@ int main(int argc, char **argv)
 		usleep(50000); /* let the leaves reach the seat book first */
 		rc = enter(who, k, scratch);
 	}
+	/* direct joins into the fullest room of ours: refused when it is full,
+	 * answered with NEW_TOPIC; the users follow the answer */
+	uint32_t full_room = 0, best = 0;
+	if (direct > 0 && rc == 0) {
+		uint32_t max_id0 = 0;
+		for (uint32_t u = 0; u < n_users; u++)
+			if (room[u] > max_id0)
+				max_id0 = room[u];
+		uint32_t *cnt = calloc((size_t)max_id0 + 1, sizeof(uint32_t));
+		for (uint32_t u = 0; u < n_users; u++)
+			if (room[u])
+				cnt[room[u]]++;
+		for (uint32_t r = 1; r <= max_id0; r++)
+			if (cnt[r] > best)
+				best = cnt[r], full_room = r;
+		free(cnt);
+		n_direct = direct;
+		direct_uid = calloc(direct, sizeof(uint64_t));
+		direct_room = calloc(direct, sizeof(uint32_t));
+		direct_refused = calloc(direct, sizeof(uint32_t));
+		uint8_t dp[HC_MAX_PAYLOAD_MTU1500];
+		for (uint32_t i = 0; i < direct; i += 64) {
+			uint16_t k = (uint16_t)(direct - i < 64 ? direct - i : 64);
+			fill_hdr(dp, HC_MSG_EVENTS, k, ++seq);
+			for (uint16_t j = 0; j < k; j++) {
+				rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
+				direct_uid[i + j] = rs;
+				direct_refused[i + j] = full_room;
+				struct hc_event ev = {.user_id = htobe64(rs), .room_id = htonl(full_room),
+						      .op = HC_OP_JOIN, .pool_id = htons(pool_id)};
+				memcpy(dp + sizeof(struct hc_hdr) + j * 16, &ev, 16);
+			}
+			send_dgram(dp, sizeof(struct hc_hdr) + (size_t)k * 16);
+		}
+		read_assigns(1.0);
+		/* follow the answers: join where the appliance said */
+		uint32_t followed = 0;
+		for (uint32_t i = 0; i < direct; i += 64) {
+			uint16_t k = 0;
+			fill_hdr(dp, HC_MSG_EVENTS, 0, 0);
+			for (uint32_t j = i; j < direct && j < i + 64; j++) {
+				if (direct_room[j] == 0)
+					continue;
+				struct hc_event ev = {.user_id = htobe64(direct_uid[j]),
+						      .room_id = htonl(direct_room[j]),
+						      .op = HC_OP_JOIN, .pool_id = htons(pool_id)};
+				memcpy(dp + sizeof(struct hc_hdr) + k * 16, &ev, 16);
+				k++;
+			}
+			if (k == 0)
+				continue;
+			struct hc_hdr hh;
+			memcpy(&hh, dp, sizeof(hh));
+			hh.record_count = htons(k);
+			hh.sequence = htonl(++seq);
+			memcpy(dp, &hh, sizeof(hh));
+			send_dgram(dp, sizeof(struct hc_hdr) + (size_t)k * 16);
+			followed += k;
+		}
+		printf("hc-gateway %u: %u direct joins into room %u (%u users): %" PRIu64
+		       " refused with NEW_TOPIC, %u followed\n", gw_id, direct, full_room, best,
+		       new_topics, followed);
+		if (best >= max_room_size && new_topics != direct)
+			rc = 1; /* every join into a full room must be refused */
+	}
+
 	/* the heartbeat names the last sequence */
 	uint8_t p[64];
 	fill_hdr(p, HC_MSG_HEARTBEAT, 1, 0);
@@ -270,14 +362,20 @@ int main(int argc, char **argv)
 	for (uint32_t u = 0; u < n_users; u++)
 		if (room[u] > max_id)
 			max_id = room[u];
+	for (uint32_t i = 0; i < n_direct; i++)
+		if (direct_room[i] > max_id)
+			max_id = direct_room[i];
 	uint32_t *count = calloc((size_t)max_id + 1, sizeof(uint32_t));
 	uint32_t rooms = 0, over = 0;
 	for (uint32_t u = 0; u < n_users; u++)
 		if (room[u] != 0 && count[room[u]]++ == 0)
 			rooms++;
+	for (uint32_t i = 0; i < n_direct; i++)
+		if (direct_room[i] != 0 && count[direct_room[i]]++ == 0)
+			rooms++;
 	for (uint32_t r = 1; r <= max_id; r++)
 		over += count[r] > max_room_size;
-	uint32_t need = (n_users + max_room_size - 1) / max_room_size;
+	uint32_t need = (n_users + n_direct + max_room_size - 1) / max_room_size;
 	if (truth != NULL) {
 		FILE *f = fopen(truth, "w");
 		if (f == NULL) {

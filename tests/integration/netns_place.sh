@@ -18,13 +18,20 @@ hc_appliance_start "$build" "$out" 1 --stats-interval 0 \
 	--dump-rooms "$out/rooms.csv" --dump-stats "$out/stats.kv"
 hc_arp_check > /dev/null || { echo "FAIL: no ARP answer"; exit 1; }
 
-# one gateway first, alone: its rooms must be exactly the fewest possible
+# one gateway first, alone: its rooms must be exactly the fewest possible;
+# then 70 users join its full room directly: all refused, sent elsewhere
 ip netns exec "$HC_NSG" "$build/tools/hc-gateway" --dst $HC_APP_IP --gateway-id 1 \
-	--users 2345 --rounds 3 --churn 0.3 --seed 11 --truth "$out/truth.csv" --timeout 60
+	--users 2345 --rounds 3 --churn 0.3 --seed 11 --direct 70 --truth "$out/truth.csv" \
+	--timeout 60
 sleep 0.5
 hc_appliance_stop
 compare_rooms "$out/truth.csv" "$out/rooms.csv"
 grep -q "equal to the room table" "$out/headcount.log" || { echo "FAIL: seat book"; exit 1; }
+refused=$(grep '^refused=' "$out/stats.kv" | cut -d= -f2)
+echo "JOINs refused by admission: $refused"
+[ "$refused" = 70 ] || { echo "FAIL: expected 70 refusals"; exit 1; }
+awk -F, 'NR > 1 && $2 > 100 { bad = 1 } END { exit bad }' "$out/rooms.csv" ||
+	{ echo "FAIL: a room above max"; exit 1; }
 places=$(grep '^places=' "$out/stats.kv" | cut -d= -f2)
 dropped=$(grep '^places_dropped=' "$out/stats.kv" | cut -d= -f2)
 echo "PLACE requests: $places passed to the control core, $dropped dropped"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# pcap_replay.sh WORKERS - replay a generated scenario through net_pcap and
+# pcap_replay.sh WORKERS [HEADCOUNT OPTIONS] - replay a generated scenario through net_pcap and
 # check the appliance's final room table and counters against the ground
 # truth exactly.  200k users, 5k rooms, 2M events with 2 % duplicates, 5 %
 # reordered datagrams and 1 % malformed frames of every kind.  With 2
@@ -10,6 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 build=${HC_BUILD:?}
 workers=${1:-1}
+shift || true
 dir=$(mktemp -d /tmp/hc-pcap.XXXXXX)
 trap 'rm -rf "$dir"; rmdir "/var/run/dpdk/hcpcap$$" 2>/dev/null || true' EXIT
 
@@ -26,7 +27,7 @@ else
 fi
 timeout 240 "$build/headcount" --lcores "$lcores" --no-huge -m 1024 --no-pci \
 	--no-shconf --file-prefix "hcpcap$$" --log-level=lib.eal:warning "${vdevs[@]}" -- \
-	--idle-exit 1 --stats-interval 0 --dump-rooms "$dir/rooms.csv" --dump-stats "$dir/stats.kv"
+	--idle-exit 1 --stats-interval 0 --dump-rooms "$dir/rooms.csv" --dump-stats "$dir/stats.kv" "$@"
 
 fail=0
 compare_rooms "$dir/s.truth.csv" "$dir/rooms.csv" || fail=1
