@@ -45,6 +45,7 @@
 #include <rte_udp.h>
 
 #include "hc_control.h"
+#include "hc_median.h"
 #include "hc_dataplane.h"
 #include "hc_frame.h"
 #include "hc_port.h"
@@ -167,17 +168,6 @@ struct sample {
 	double joins, moves, leaves, noops; /* shares of applied events */
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(double), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static struct rte_ring *staging; /* frames built before a window starts */
 
@@ -352,9 +342,9 @@ int main(int argc, char **argv)
 		       "events_per_s=%.0f "
 		       "datagrams_per_s=%.0f cycles_per_event=%.1f wall_cycles_per_event=%.1f "
 		       "worker_busy=%.2f tsc_hz=%" PRIu64 "\n",
-		       cases[ci].name, cases[ci].k, users, rooms, reps, report, median(eps, reps),
-		       median(dps, reps), median(bcpe, reps), median(wcpe, reps),
-		       median(share, reps), rte_get_tsc_hz());
+		       cases[ci].name, cases[ci].k, users, rooms, reps, report, hc_median(eps, reps),
+		       hc_median(dps, reps), hc_median(bcpe, reps), hc_median(wcpe, reps),
+		       hc_median(share, reps), rte_get_tsc_hz());
 	}
 	hc_control_stop_workers(&dp, NULL);
 	rte_eal_mp_wait_lcore();

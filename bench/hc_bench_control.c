@@ -23,6 +23,7 @@
 #include <rte_eal.h>
 
 #include "hc_balance.h"
+#include "hc_median.h"
 #include "hc_policy.h"
 #include "hc_rooms.h"
 
@@ -33,17 +34,6 @@ static uint32_t rnd(uint32_t n)
 	return (uint32_t)(((rs >> 32) * n) >> 32);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(double), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 int main(int argc, char **argv)
 {
@@ -105,7 +95,7 @@ int main(int argc, char **argv)
 		transfers = plan.n;
 	}
 	printf("case=balance rooms=%u users=%" PRIu64 " reps=%u pass_ms=%.2f moves=%.0f "
-	       "transfers=%.0f\n", rooms, users, reps, median(ms, (int)reps), moves, transfers);
+	       "transfers=%.0f\n", rooms, users, reps, hc_median(ms, (int)reps), moves, transfers);
 	free(br);
 	free(tr);
 	hc_rooms_free(&book);
@@ -140,8 +130,8 @@ int main(int argc, char **argv)
 		hc_rooms_free(&pb);
 	}
 	printf("case=place decisions=%" PRIu64 " reps=%u placements_per_s=%.0f "
-	       "place_admit_per_s=%.0f\n", placements, reps, median(pps, (int)reps),
-	       median(paps, (int)reps));
+	       "place_admit_per_s=%.0f\n", placements, reps, hc_median(pps, (int)reps),
+	       hc_median(paps, (int)reps));
 
 	/* ---- the workers' change reports applied to the seat book: 1 M
 	 * users in 20 k rooms, then moves and leaves/rejoins at random */
@@ -174,7 +164,7 @@ int main(int argc, char **argv)
 	}
 	free(where);
 	printf("case=changes changes=%" PRIu64 " reps=%u changes_per_s=%.0f\n", placements,
-	       reps, median(cps, (int)reps));
+	       reps, hc_median(cps, (int)reps));
 	rte_eal_cleanup();
 	return 0;
 }
