@@ -2,15 +2,17 @@
  * hc_members.c - one worker's user -> room table and room counters.
  *
  * HOW IT WORKS
- * A batch of up to 64 ops is looked up with one rte_hash_lookup_bulk_data
+ * A batch of up to 64 ops is looked up with one rte_hash_lookup_bulk
  * call, which hashes all keys and prefetches their buckets, hiding most
  * cache misses of a table far larger than the cache.  The ops are then
- * applied one by one in order.  A user can appear twice in one batch; after
- * the first op changes that user, the bulk result is stale.  A small
- * per-batch filter (256 slots keyed by a hash of the user id) remembers
- * which users were changed; an op whose user may have been changed (same
- * key in its slot, or a slot two keys collided on) looks the user up again
- * with a single lookup, which finds the line already in cache.
+ * applied one by one in order.  The lookup gives each user's key position;
+ * the room lives in room_at[position], so a move writes one word and
+ * leaves the hash alone.  A user can appear twice in one batch; after the
+ * first op adds or removes that user's key, the bulk result is stale.  A
+ * small per-batch filter (256 slots keyed by a hash of the user id)
+ * remembers which keys were added or removed; an op whose user may be
+ * among them (same key in its slot, or a slot two keys collided on) looks
+ * the user up again with a single lookup, which finds the line in cache.
  */
 #include "hc_members.h"
 
@@ -21,6 +23,7 @@
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
+#include <rte_prefetch.h>
 
 #include "hc_proto.h"
 
@@ -59,6 +62,12 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 	rte_hash_set_cmp_func(m->users, key8_cmp);
 	m->room_users = rte_zmalloc_socket(name, (size_t)max_rooms * sizeof(uint32_t),
 					   64, socket);
+	m->room_at = rte_zmalloc_socket("hc_room_at", (size_t)capacity * sizeof(uint32_t),
+					64, socket);
+	if (m->room_at == NULL) {
+		rte_free(m->room_users);
+		m->room_users = NULL;
+	}
 	if (m->room_users == NULL) {
 		rte_hash_free(m->users);
 		m->users = NULL;
@@ -89,6 +98,7 @@ void hc_members_free(struct hc_members *m)
 {
 	rte_hash_free(m->users);
 	rte_free(m->room_users);
+	rte_free(m->room_at);
 	rte_free(m->node);
 	rte_free(m->pending);
 	rte_free(m->pending_filter);
@@ -129,7 +139,6 @@ static inline void room_add(struct hc_members *m, uint32_t room, int32_t d)
 	HC_RELAXED_ADD(&m->room_users[room], (uint32_t)d);
 }
 
-static inline uint32_t room_of(uintptr_t v) { return (uint32_t)v; }
 
 /*
  * Pending users (admission): a small open-addressing table, user -> the
@@ -173,13 +182,14 @@ static struct hc_pending *pend_find(struct hc_members *m, uint64_t user)
 	}
 }
 
-static struct hc_pending *pend_insert(struct hc_members *m, uint64_t user, uint32_t cur)
+static struct hc_pending *pend_insert(struct hc_members *m, uint64_t user, int32_t at)
 {
 	uint32_t mask = (1u << HC_PENDING_BITS) - 1;
 	uint32_t i = pend_slot(user);
 	while (m->pending[i].used)
 		i = (i + 1) & mask;
-	m->pending[i] = (struct hc_pending){.user = user, .cur = cur, .head = 0, .used = 1};
+	m->pending[i] = (struct hc_pending){.user = user, .pos1 = (uint32_t)(at + 1),
+					    .head = 0, .used = 1};
 	m->n_pending++;
 	m->pending_filter[filter_cell(pend_slot(user))]++;
 	return &m->pending[i];
@@ -236,31 +246,22 @@ static inline void report(struct hc_members *m, const struct hc_op *o, uint32_t 
 static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned n)
 {
 	const void *keys[HC_MEMBERS_BATCH];
-	void *data[HC_MEMBERS_BATCH];
-	uint64_t hits = 0;
+	int32_t pos[HC_MEMBERS_BATCH];
 	struct touched t;
 
 	for (unsigned i = 0; i < n; i++)
 		keys[i] = &ops[i].user_id;
-	rte_hash_lookup_bulk_data(m->users, keys, n, &hits, data);
+	rte_hash_lookup_bulk(m->users, keys, n, pos);
 	memset(t.state, 0, sizeof(t.state));
 
 	uint64_t joins = 0, moves = 0, leaves = 0, noops = 0, full = 0, asked = 0;
 	int64_t dusers = 0;
 	for (unsigned i = 0; i < n; i++) {
 		const struct hc_op *o = &ops[i];
-		uintptr_t v;
-		int present;
-
-		if (unlikely(touched_maybe(&t, o->user_id))) {
-			void *d;
-			present = rte_hash_lookup_data(m->users, &o->user_id, &d) >= 0;
-			v = present ? (uintptr_t)d : 0;
-		} else {
-			present = (hits >> i) & 1;
-			v = present ? (uintptr_t)data[i] : 0;
-		}
-		uint32_t cur = room_of(v);
+		/* an earlier op of this batch may have added or removed the user */
+		int32_t at = unlikely(touched_maybe(&t, o->user_id)) ?
+			rte_hash_lookup(m->users, &o->user_id) : pos[i];
+		uint32_t cur = at >= 0 ? m->room_at[at] : 0;
 
 		if (m->n_pending > 0) {
 			struct hc_pending *p = pend_find(m, o->user_id);
@@ -277,24 +278,25 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 			}
 			if (m->admission) {
 				/* a seat request: nothing changes until the answer */
-				pend_insert(m, o->user_id, cur);
+				pend_insert(m, o->user_id, at);
 				report(m, o, cur, o->room_id, HC_CHG_REQUEST);
 				asked++;
 				continue;
 			}
-			int rc = rte_hash_add_key_data(m->users, &o->user_id,
-						       (void *)(uintptr_t)o->room_id);
-			if (unlikely(rc < 0)) {
-				full++;
-				continue;
-			}
-			if (cur != 0) {
-				room_add(m, cur, -1);
-				moves++;
-			} else {
+			if (at < 0) {
+				at = rte_hash_add_key(m->users, &o->user_id);
+				if (unlikely(at < 0)) {
+					full++;
+					continue;
+				}
+				touched_mark(&t, o->user_id);
 				dusers++;
 				joins++;
+			} else {
+				room_add(m, cur, -1); /* a move: the key stays put */
+				moves++;
 			}
+			m->room_at[at] = o->room_id;
 			room_add(m, o->room_id, 1);
 			report(m, o, cur, o->room_id, HC_CHG_APPLIED);
 		} else {
@@ -303,12 +305,13 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 				continue;
 			}
 			rte_hash_del_key(m->users, &o->user_id);
+			m->room_at[at] = 0;
+			touched_mark(&t, o->user_id);
 			room_add(m, cur, -1);
 			dusers--;
 			leaves++;
 			report(m, o, cur, 0, HC_CHG_APPLIED);
 		}
-		touched_mark(&t, o->user_id);
 	}
 	HC_RELAXED_ADD(&m->n_users, (uint64_t)dusers);
 	HC_RELAXED_ADD(&m->st.joins, joins);
@@ -332,14 +335,12 @@ void hc_members_apply(struct hc_members *m, const struct hc_op *ops, unsigned n)
 void hc_members_prefetch(struct hc_members *m, const uint64_t *first_key, size_t stride,
 			 unsigned n)
 {
-	const void *keys[HC_MEMBERS_BATCH];
-	void *data[HC_MEMBERS_BATCH];
-	uint64_t hits;
-	if (n > HC_MEMBERS_BATCH)
-		n = HC_MEMBERS_BATCH;
-	for (unsigned i = 0; i < n; i++)
-		keys[i] = (const uint8_t *)first_key + i * stride;
-	rte_hash_lookup_bulk_data(m->users, keys, n, &hits, data);
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t user = *(const uint64_t *)(const void *)((const uint8_t *)first_key + i * stride);
+		const struct hc_pending *p = pend_find(m, user);
+		if (p != NULL && p->pos1 != 0)
+			rte_prefetch0(&m->room_at[p->pos1 - 1]);
+	}
 }
 
 void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, int admitted)
@@ -349,25 +350,29 @@ void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, in
 		HC_RELAXED_ADD(&m->st.stray_decisions, 1);
 		return;
 	}
-	uint32_t cur = p->cur, head = p->head;
+	/* the user's key has not moved since the request: all its ops waited */
+	int32_t at = (int32_t)p->pos1 - 1;
+	uint32_t head = p->head;
 	pend_remove(m, p);
 	if (admitted) {
-		if (unlikely(rte_hash_add_key_data(m->users, &user_id,
-						   (void *)(uintptr_t)room) < 0)) {
-			HC_RELAXED_ADD(&m->st.table_full, 1);
+		if (at >= 0) {
+			room_add(m, m->room_at[at], -1);
+			HC_RELAXED_ADD(&m->st.moves, 1);
 		} else {
-			if (cur != 0) {
-				room_add(m, cur, -1);
-				HC_RELAXED_ADD(&m->st.moves, 1);
-			} else {
-				HC_RELAXED_ADD(&m->n_users, 1);
-				HC_RELAXED_ADD(&m->st.joins, 1);
+			at = rte_hash_add_key(m->users, &user_id);
+			if (unlikely(at < 0)) {
+				HC_RELAXED_ADD(&m->st.table_full, 1);
+				goto replay;
 			}
-			room_add(m, room, 1);
+			HC_RELAXED_ADD(&m->n_users, 1);
+			HC_RELAXED_ADD(&m->st.joins, 1);
 		}
+		m->room_at[at] = room;
+		room_add(m, room, 1);
 	} else {
 		HC_RELAXED_ADD(&m->st.refused, 1); /* the user stays where they were */
 	}
+replay:;
 	/* the user's deferred ops, in order (they may ask again) */
 	uint32_t k = 0;
 	for (uint32_t n = head; n != 0;) {
@@ -385,9 +390,8 @@ void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, in
 
 uint32_t hc_members_room_of(const struct hc_members *m, uint64_t user_id)
 {
-	void *d;
-	return rte_hash_lookup_data(m->users, &user_id, &d) >= 0 ?
-		room_of((uintptr_t)d) : 0;
+	int32_t at = rte_hash_lookup(m->users, &user_id);
+	return at >= 0 ? m->room_at[at] : 0;
 }
 
 uint64_t hc_members_walk(const struct hc_members *m,
@@ -399,10 +403,11 @@ uint64_t hc_members_walk(const struct hc_members *m,
 	uint32_t next = 0;
 	uint64_t n = 0;
 
-	while (rte_hash_iterate(m->users, &key, &data, &next) >= 0) {
+	int32_t at;
+	while ((at = rte_hash_iterate(m->users, &key, &data, &next)) >= 0) {
 		uint64_t user;
 		memcpy(&user, key, sizeof(user));
-		fn(user, room_of((uintptr_t)data), arg);
+		fn(user, m->room_at[at], arg);
 		n++;
 	}
 	return n;

@@ -16,9 +16,11 @@
  *             otherwise          -> nothing
  * so count[r] always equals the number of this worker's users in r.
  *
- * Memory: rte_hash (key 8 B + data pointer 8 B per key slot, plus 8 B of
- * bucket per entry) holds user -> room; rooms are dense ids in
- * [1, max_rooms) with one uint32_t counter each.
+ * Memory: rte_hash (key 8 B + an unused data pointer 8 B per key slot,
+ * plus 8 B of bucket per entry) maps a user to a stable key position;
+ * room_at[position] (4 B) holds the room, so a move writes one word and
+ * never touches the hash.  Rooms are dense ids in [1, max_rooms) with one
+ * uint32_t counter each.
  */
 #ifndef HC_MEMBERS_H
 #define HC_MEMBERS_H
@@ -69,7 +71,7 @@ _Static_assert(sizeof(struct hc_change) == 24, "hc_change is a 24-byte ring elem
 /* A user whose seat request is in flight. 16 bytes. */
 struct hc_pending {
 	uint64_t user;
-	uint32_t cur;      /* room when asking (0: none)        */
+	uint32_t pos1;     /* the user's key position + 1, 0: absent */
 	uint32_t head : 31;/* first deferred node + 1, 0: none  */
 	uint32_t used : 1;
 };
@@ -104,7 +106,8 @@ struct hc_members_stats {
 };
 
 struct hc_members {
-	struct rte_hash *users;   /* user_id -> (void *)(uintptr_t)room */
+	struct rte_hash *users;   /* user_id -> key position             */
+	uint32_t *room_at;        /* [capacity] room by key position     */
 	uint32_t *room_users;     /* [max_rooms], relaxed stores         */
 	uint32_t max_rooms;
 	uint32_t capacity;        /* users this table can hold           */
