@@ -156,7 +156,8 @@ static void drain_changes(void)
 	for (unsigned i = 0; i < n; i++)
 		if (chg[i].kind == HC_CHG_REQUEST)
 			dec[k++] = (struct hc_decision){.user_id = chg[i].user_id,
-				.room_id = chg[i].to_room, .admitted = 1};
+				.room_id = chg[i].to_room,
+				.admitted = 1 | (uint32_t)chg[i].gateway_id << 16};
 	for (unsigned done = 0; done < k;)
 		done += rte_ring_enqueue_burst_elem(decisions, dec + done, sizeof(dec[0]),
 						    k - done, NULL);

@@ -96,7 +96,7 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 	if (ok && c->from_room != 0)
 		hc_rooms_leave(&d->book, c->from_room);
 	struct hc_decision dec = {.user_id = c->user_id, .room_id = c->to_room,
-				  .admitted = (uint32_t)ok};
+				  .admitted = (uint32_t)ok | (uint32_t)c->gateway_id << 16};
 	answer(d, worker, &dec);
 	if (ok) {
 		d->st.admitted++;

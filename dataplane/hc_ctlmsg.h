@@ -29,7 +29,8 @@ struct hc_peer {
 struct hc_decision {
 	uint64_t user_id;
 	uint32_t room_id;  /* the room asked for */
-	uint32_t admitted; /* 1: apply the JOIN; 0: refused */
+	uint32_t admitted; /* bit 0: 1 apply the JOIN, 0 refused; bits 16..31:
+	                      the gateway of the JOIN (the user's owner now) */
 };
 _Static_assert(sizeof(struct hc_decision) == 16, "hc_decision is 16 bytes");
 

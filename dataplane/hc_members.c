@@ -64,10 +64,18 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 					   64, socket);
 	m->room_at = rte_zmalloc_socket("hc_room_at", (size_t)capacity * sizeof(uint32_t),
 					64, socket);
-	if (m->room_at == NULL) {
-		rte_free(m->room_users);
-		m->room_users = NULL;
+	m->room_head = rte_zmalloc_socket("hc_room_head", (size_t)max_rooms * sizeof(uint32_t),
+					  64, socket);
+	m->link_next = rte_zmalloc_socket("hc_link", (size_t)capacity * sizeof(uint32_t), 64, socket);
+	m->link_prev = rte_zmalloc_socket("hc_link", (size_t)capacity * sizeof(uint32_t), 64, socket);
+	m->moved_at = rte_zmalloc_socket("hc_moved", (size_t)capacity * sizeof(uint32_t), 64, socket);
+	m->gw_at = rte_zmalloc_socket("hc_gw_at", (size_t)capacity * sizeof(uint16_t), 64, socket);
+	if (m->room_at == NULL || m->room_head == NULL || m->link_next == NULL ||
+	    m->link_prev == NULL || m->moved_at == NULL || m->gw_at == NULL) {
+		hc_members_free(m);
+		return -ENOMEM;
 	}
+
 	if (m->room_users == NULL) {
 		rte_hash_free(m->users);
 		m->users = NULL;
@@ -99,6 +107,11 @@ void hc_members_free(struct hc_members *m)
 	rte_hash_free(m->users);
 	rte_free(m->room_users);
 	rte_free(m->room_at);
+	rte_free(m->room_head);
+	rte_free(m->link_next);
+	rte_free(m->link_prev);
+	rte_free(m->moved_at);
+	rte_free(m->gw_at);
 	rte_free(m->node);
 	rte_free(m->pending);
 	rte_free(m->pending_filter);
@@ -137,6 +150,42 @@ static inline void touched_mark(struct touched *t, uint64_t user)
 static inline void room_add(struct hc_members *m, uint32_t room, int32_t d)
 {
 	HC_RELAXED_ADD(&m->room_users[room], (uint32_t)d);
+}
+
+/* Per-room lists of this worker's users, linked by key position + 1, so
+ * the control core can have k users of a room in O(k). */
+static inline void list_add(struct hc_members *m, int32_t at, uint32_t room)
+{
+	uint32_t head = m->room_head[room];
+	m->link_next[at] = head;
+	m->link_prev[at] = 0;
+	if (head != 0)
+		m->link_prev[head - 1] = (uint32_t)at + 1;
+	m->room_head[room] = (uint32_t)at + 1;
+}
+
+static inline void list_del(struct hc_members *m, int32_t at, uint32_t room)
+{
+	uint32_t next = m->link_next[at], prev = m->link_prev[at];
+	if (prev != 0)
+		m->link_next[prev - 1] = next;
+	else
+		m->room_head[room] = next;
+	if (next != 0)
+		m->link_prev[next - 1] = prev;
+}
+
+/* The user at position `at` is now in `room` (0: none), from `cur`. */
+static inline void place_at(struct hc_members *m, int32_t at, uint32_t cur, uint32_t room,
+			    uint16_t gw)
+{
+	if (cur != 0)
+		list_del(m, at, cur);
+	if (room != 0) {
+		list_add(m, at, room);
+		m->gw_at[at] = gw;
+	}
+	m->room_at[at] = room;
 }
 
 
@@ -290,13 +339,14 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 					continue;
 				}
 				touched_mark(&t, o->user_id);
+				m->moved_at[at] = 0;
 				dusers++;
 				joins++;
 			} else {
 				room_add(m, cur, -1); /* a move: the key stays put */
 				moves++;
 			}
-			m->room_at[at] = o->room_id;
+			place_at(m, at, cur, o->room_id, o->gateway_id);
 			room_add(m, o->room_id, 1);
 			report(m, o, cur, o->room_id, HC_CHG_APPLIED);
 		} else {
@@ -304,8 +354,8 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 				noops++;
 				continue;
 			}
+			place_at(m, at, cur, 0, 0);
 			rte_hash_del_key(m->users, &o->user_id);
-			m->room_at[at] = 0;
 			touched_mark(&t, o->user_id);
 			room_add(m, cur, -1);
 			dusers--;
@@ -343,7 +393,8 @@ void hc_members_prefetch(struct hc_members *m, const uint64_t *first_key, size_t
 	}
 }
 
-void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, int admitted)
+void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, int admitted,
+		       uint16_t gw)
 {
 	struct hc_pending *p = pend_find(m, user_id);
 	if (p == NULL) {
@@ -355,8 +406,10 @@ void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, in
 	uint32_t head = p->head;
 	pend_remove(m, p);
 	if (admitted) {
+		uint32_t cur = 0;
 		if (at >= 0) {
-			room_add(m, m->room_at[at], -1);
+			cur = m->room_at[at];
+			room_add(m, cur, -1);
 			HC_RELAXED_ADD(&m->st.moves, 1);
 		} else {
 			at = rte_hash_add_key(m->users, &user_id);
@@ -364,10 +417,11 @@ void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, in
 				HC_RELAXED_ADD(&m->st.table_full, 1);
 				goto replay;
 			}
+			m->moved_at[at] = 0;
 			HC_RELAXED_ADD(&m->n_users, 1);
 			HC_RELAXED_ADD(&m->st.joins, 1);
 		}
-		m->room_at[at] = room;
+		place_at(m, at, cur, room, gw);
 		room_add(m, room, 1);
 	} else {
 		HC_RELAXED_ADD(&m->st.refused, 1); /* the user stays where they were */
@@ -386,6 +440,25 @@ replay:;
 	}
 	if (k > 0)
 		hc_members_apply(m, m->replay, k);
+}
+
+unsigned hc_members_pick(struct hc_members *m, uint32_t room, unsigned k, uint32_t now,
+			 uint32_t cooldown, struct hc_pick *out)
+{
+	unsigned n = 0;
+	for (uint32_t p = m->room_head[room]; p != 0 && n < k; p = m->link_next[p - 1]) {
+		int32_t at = (int32_t)p - 1;
+		if (m->moved_at[at] != 0 && now - m->moved_at[at] < cooldown)
+			continue; /* moved a moment ago: leave them be */
+		void *key;
+		if (rte_hash_get_key_with_position(m->users, at, &key) != 0)
+			continue;
+		memcpy(&out[n].user_id, key, sizeof(uint64_t));
+		out[n].gateway_id = m->gw_at[at];
+		m->moved_at[at] = now != 0 ? now : 1;
+		n++;
+	}
+	return n;
 }
 
 uint32_t hc_members_room_of(const struct hc_members *m, uint64_t user_id)

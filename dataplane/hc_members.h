@@ -108,6 +108,10 @@ struct hc_members_stats {
 struct hc_members {
 	struct rte_hash *users;   /* user_id -> key position             */
 	uint32_t *room_at;        /* [capacity] room by key position     */
+	uint32_t *room_head;      /* [max_rooms] first user (position+1) */
+	uint32_t *link_next, *link_prev; /* [capacity] room lists        */
+	uint32_t *moved_at;       /* [capacity] tick of the last pick    */
+	uint16_t *gw_at;          /* [capacity] the user's gateway       */
 	uint32_t *room_users;     /* [max_rooms], relaxed stores         */
 	uint32_t max_rooms;
 	uint32_t capacity;        /* users this table can hold           */
@@ -163,7 +167,22 @@ void hc_members_apply(struct hc_members *m, const struct hc_op *ops, unsigned n)
  * ops in order (which may ask again).  Changes go to `changes` as in
  * hc_members_apply.
  */
-void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, int admitted);
+void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, int admitted,
+		       uint16_t gw);
+
+/* A user picked to move, and the gateway that owns them. */
+struct hc_pick {
+	uint64_t user_id;
+	uint16_t gateway_id;
+};
+
+/*
+ * Up to k of this worker's users in room, skipping users picked less than
+ * `cooldown` ticks before `now` (ticks: any clock, e.g. seconds); marks
+ * the picked ones.  O(k + skipped).
+ */
+unsigned hc_members_pick(struct hc_members *m, uint32_t room, unsigned k, uint32_t now,
+			 uint32_t cooldown, struct hc_pick *out);
 
 /* Warm the cache for n users (keys `stride` bytes apart) about to be
  * decided: one bulk lookup prefetches their buckets. */

@@ -116,7 +116,8 @@ static unsigned drain_decisions(struct hc_worker *w)
 	for (unsigned i = 0; i < n; i++) {
 		w->members.changes = w->chg_buf;
 		w->members.n_changes = 0;
-		hc_members_decide(&w->members, dec[i].user_id, dec[i].room_id, dec[i].admitted);
+		hc_members_decide(&w->members, dec[i].user_id, dec[i].room_id,
+				  (int)(dec[i].admitted & 1), (uint16_t)(dec[i].admitted >> 16));
 		push_changes(w);
 	}
 	HC_RELAXED_ADD(&w->outstanding, (uint64_t)-(int64_t)n);

@@ -108,6 +108,25 @@ static uint32_t rnd(uint32_t n)
 	return (uint32_t)((rs >> 33) % n);
 }
 
+/* Every room's list holds exactly the users the counters say, each in
+ * the right room. Returns the number of inconsistencies. */
+static unsigned lists_check(const struct hc_members *mm)
+{
+	unsigned bad = 0;
+	for (uint32_t r = 1; r < mm->max_rooms; r++) {
+		uint32_t n = 0, prev = 0;
+		for (uint32_t p = mm->room_head[r]; p != 0 && n <= mm->capacity;
+		     p = mm->link_next[p - 1]) {
+			bad += mm->room_at[p - 1] != r;
+			bad += mm->link_prev[p - 1] != prev;
+			prev = p;
+			n++;
+		}
+		bad += n != mm->room_users[r];
+	}
+	return bad;
+}
+
 static void walk_check(uint64_t user, uint32_t room, void *arg)
 {
 	const uint32_t *ref = arg;
@@ -155,6 +174,42 @@ static void test_against_reference(void)
 	CU_ASSERT_EQUAL(bad, 0);
 	CU_ASSERT_EQUAL(m.n_users, users);
 	CU_ASSERT_EQUAL(hc_members_walk(&m, walk_check, ref), users);
+	CU_ASSERT_EQUAL(lists_check(&m), 0);
+	hc_members_free(&m);
+}
+
+static void test_pick(void)
+{
+	struct hc_pick picks[64];
+	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_pick", 4096, 16, 0), 0);
+	for (uint64_t u = 1; u <= 30; u++) {
+		struct hc_op o = {.user_id = u, .room_id = u <= 20 ? 5 : 6, .op = HC_OP_JOIN,
+				  .gateway_id = (uint16_t)(100 + u % 3)};
+		hc_members_apply(&m, &o, 1);
+	}
+	CU_ASSERT_EQUAL(lists_check(&m), 0);
+	unsigned n = hc_members_pick(&m, 5, 7, 1000, 30, picks);
+	CU_ASSERT_EQUAL(n, 7);
+	for (unsigned i = 0; i < n; i++) {
+		CU_ASSERT_EQUAL(hc_members_room_of(&m, picks[i].user_id), 5);
+		CU_ASSERT_EQUAL(picks[i].gateway_id, 100 + picks[i].user_id % 3);
+		for (unsigned j = 0; j < i; j++)
+			CU_ASSERT_NOT_EQUAL(picks[i].user_id, picks[j].user_id);
+	}
+	/* within the cooldown only the 13 others can be picked */
+	CU_ASSERT_EQUAL(hc_members_pick(&m, 5, 64, 1010, 30, picks), 13);
+	CU_ASSERT_EQUAL(hc_members_pick(&m, 5, 64, 1020, 30, picks), 0);
+	/* after it, all 20 again */
+	CU_ASSERT_EQUAL(hc_members_pick(&m, 5, 64, 1050, 30, picks), 20);
+	CU_ASSERT_EQUAL(hc_members_pick(&m, 7, 64, 1050, 30, picks), 0); /* empty room */
+	/* moves and leaves keep the lists right */
+	struct hc_op mv = {.user_id = 3, .room_id = 6, .op = HC_OP_JOIN};
+	struct hc_op lv = {.user_id = 21, .room_id = 6, .op = HC_OP_LEAVE};
+	hc_members_apply(&m, &mv, 1);
+	hc_members_apply(&m, &lv, 1);
+	CU_ASSERT_EQUAL(lists_check(&m), 0);
+	CU_ASSERT_EQUAL(m.room_users[5], 19);
+	CU_ASSERT_EQUAL(m.room_users[6], 10);
 	hc_members_free(&m);
 }
 
@@ -176,5 +231,6 @@ int hc_test_register_members(void)
 	       !CU_add_test(s, "same user twice in a batch", test_same_user_in_batch) ||
 	       !CU_add_test(s, "full table", test_full) ||
 	       !CU_add_test(s, "random ops vs reference model", test_against_reference) ||
+	       !CU_add_test(s, "pick k users of a room", test_pick) ||
 	       !CU_add_test(s, "owner spread", test_owner);
 }
