@@ -40,7 +40,9 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 	for (unsigned i = 0; i < dp->n_workers; i++)
 		d->backlog[i] = rte_malloc("hc_backlog",
 					   sizeof(struct hc_decision) * HC_PENDING_MAX, 64);
-	int missing = d->peer == NULL;
+	d->bal_rooms = rte_malloc("hc_bal_rooms", sizeof(struct hc_bal_room) * dp->cfg->max_rooms, 64);
+	d->bal_t = rte_malloc("hc_bal_t", sizeof(struct hc_bal_transfer) * HC_BAL_MAX_TRANSFERS, 64);
+	int missing = d->peer == NULL || d->bal_rooms == NULL || d->bal_t == NULL;
 	for (unsigned i = 0; i < dp->n_workers; i++)
 		missing |= d->backlog[i] == NULL;
 	if (missing) {
@@ -55,6 +57,10 @@ void hc_decide_free(struct hc_decide *d)
 	hc_tx_free(&d->tx);
 	hc_rooms_free(&d->book);
 	rte_free(d->peer);
+	rte_free(d->bal_rooms);
+	rte_free(d->bal_t);
+	d->bal_rooms = NULL;
+	d->bal_t = NULL;
 	for (unsigned i = 0; i < HC_MAX_WORKERS; i++)
 		rte_free(d->backlog[i]);
 	d->peer = NULL;
@@ -144,9 +150,83 @@ static void answer_place(struct hc_decide *d, const struct hc_place_req *q, uint
 	d->st.places++;
 }
 
+/* A worker picked a user to move: reserve the seat, tell the gateway. */
+static void move_picked(struct hc_decide *d, const struct hc_change *c, uint64_t now)
+{
+	d->st.picked++;
+	const struct hc_peer *to = &d->peer[c->gateway_id];
+	if (to->ip_be == 0) {
+		d->st.no_address++;
+		return;
+	}
+	if (!hc_rooms_reserve(&d->book, c->to_room, c->user_id, now)) {
+		d->st.move_skipped++;
+		return;
+	}
+	struct hc_move mv = {
+		.user_id = rte_cpu_to_be_64(c->user_id),
+		.from_room = rte_cpu_to_be_32(c->from_room),
+		.to_room = rte_cpu_to_be_32(c->to_room),
+		.directive_id = rte_cpu_to_be_32(++d->next_directive),
+		.pool_id = rte_cpu_to_be_16(d->pol->pool[d->book.room[c->to_room].pool].id),
+		.attempt = 0,
+	};
+	hc_tx_add(&d->tx, HC_MSG_MOVE, c->gateway_id, to, &mv, sizeof(mv));
+	d->st.directives++;
+}
+
+/* Plan one pool and ask the workers for the users to move. */
+static void balance_pool(struct hc_decide *d, unsigned pool)
+{
+	const struct hc_pool_cfg *c = &d->pol->pool[pool];
+	const struct hc_pool_index *pi = &d->book.pool[pool];
+	uint32_t n = 0;
+	for (uint32_t level = 0; level < pi->levels; level++)
+		for (uint32_t id = pi->head[level]; id != 0; id = d->book.room[id].next)
+			d->bal_rooms[n++] = (struct hc_bal_room){.room = id,
+				.users = d->book.room[id].users, .reserved = d->book.room[id].reserved};
+	struct hc_bal_plan plan = {.t = d->bal_t, .cap = HC_BAL_MAX_TRANSFERS};
+	if (n < 1 || hc_balance_pool(c, d->bal_rooms, n, d->pol->max_moves_per_tick, &plan) != 0)
+		return;
+	uint32_t new_ids[64] = {0};
+	uint32_t cooldown_s = d->pol->cooldown_ms / 1000;
+	for (uint32_t t = 0; t < plan.n; t++) {
+		uint32_t to = plan.t[t].to;
+		if (to & HC_BAL_NEW) {
+			uint32_t k = to & ~HC_BAL_NEW;
+			if (k >= 64)
+				continue; /* the rest waits for the next tick */
+			if (new_ids[k] == 0)
+				new_ids[k] = hc_rooms_open(&d->book, pool);
+			to = new_ids[k];
+			if (to == 0)
+				continue;
+		}
+		uint32_t left = plan.t[t].count;
+		for (unsigned i = 0; i < d->dp->n_workers && left > 0; i++) {
+			uint32_t has = __atomic_load_n(&d->dp->workers[i]->members.room_users[plan.t[t].from],
+						       __ATOMIC_RELAXED);
+			uint32_t k = has < left ? has : left;
+			if (k > 0xffff)
+				k = 0xffff;
+			if (k == 0 || d->n_backlog[i] > HC_PENDING_MAX / 2)
+				continue;
+			struct hc_decision pick = {.user_id = HC_PICK_ARG(to, k, cooldown_s),
+						   .room_id = plan.t[t].from, .admitted = HC_DEC_PICK};
+			answer(d, i, &pick);
+			left -= k;
+		}
+		d->st.planned += plan.t[t].count - left;
+	}
+}
+
 static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_change *c,
 			 uint64_t now)
 {
+	if (c->kind == HC_CHG_PICK) {
+		move_picked(d, c, now);
+		return;
+	}
 	if (c->kind == HC_CHG_REQUEST) {
 		seat_request(d, worker, c, now);
 		return;
@@ -199,6 +279,8 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 	hc_rooms_expire(&d->book, now);
 	if (now >= d->next_tick) {
 		hc_rooms_retire(&d->book, now);
+		for (unsigned p = 0; p < d->pol->n_pools; p++)
+			balance_pool(d, p);
 		d->next_tick = now + d->tick_tsc;
 		d->st.ticks++;
 	}

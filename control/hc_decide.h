@@ -13,19 +13,25 @@
  * seat) from the book and an ASSIGN record to its gateway (control/hc_tx.h).
  * Changes are read before requests, so a placement sees every change
  * already reported.  Every tick it retires empty rooms; reservations expire
- * on every poll.  Admission refusals and move directives build on this
- * (#3).
+ * on every poll.  Every tick the balancer plans each pool from the book
+ * (control/hc_balance.h); for each transfer the workers holding the source
+ * room's users pick them (O(moved), with a cooldown) and report them; each
+ * picked user gets a reserved seat in the destination and its gateway a
+ * MOVE directive.  The user's JOIN there takes the seat.
  */
 #ifndef HC_DECIDE_H
 #define HC_DECIDE_H
 
 #include <stdint.h>
 
+#include "hc_balance.h"
 #include "hc_dataplane.h"
 #include "hc_policy.h"
 #include "hc_rooms.h"
 #include "hc_tx.h"
 #include "hc_view.h"
+
+#define HC_BAL_MAX_TRANSFERS 65536 /* per pool and tick */
 
 struct hc_decide_stats {
 	uint64_t changes;      /* applied changes read from the workers */
@@ -35,6 +41,10 @@ struct hc_decide_stats {
 	uint64_t new_topics;   /* NEW_TOPIC answers sent for refusals     */
 	uint64_t no_address;   /* refusals of a gateway whose address is unknown */
 	uint64_t peers;        /* gateway address reports                 */
+	uint64_t planned;      /* moves the balancer planned               */
+	uint64_t picked;       /* users the workers picked for them        */
+	uint64_t directives;   /* MOVE records sent                        */
+	uint64_t move_skipped; /* picks whose seat could not be reserved   */
 	uint64_t ticks;
 };
 
@@ -47,6 +57,10 @@ struct hc_decide {
 	/* decisions a full ring could not take yet, per worker, in order */
 	struct hc_decision *backlog[HC_MAX_WORKERS];
 	uint32_t n_backlog[HC_MAX_WORKERS];
+	/* balancer scratch */
+	struct hc_bal_room *bal_rooms;      /* [max_rooms] */
+	struct hc_bal_transfer *bal_t;      /* [HC_BAL_MAX_TRANSFERS] */
+	uint32_t next_directive;
 	uint64_t tick_tsc, next_tick;
 	struct hc_decide_stats st;
 };

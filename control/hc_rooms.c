@@ -271,6 +271,31 @@ int hc_rooms_admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t us
 	return admit(r, room, pool, user, now, 0);
 }
 
+int hc_rooms_reserve(struct hc_rooms *r, uint32_t room, uint64_t user, uint64_t now)
+{
+	struct hc_room *rm = &r->room[room];
+	if (rm->state != HC_ROOM_LIVE ||
+	    hc_room_occupancy(rm) >= r->pol->pool[rm->pool].max)
+		return 0;
+	int32_t old = resv_find(r, user);
+	if (old >= 0)
+		resv_drop(r, old, 1);
+	resv_add(r, user, room, now);
+	return 1;
+}
+
+uint32_t hc_rooms_open(struct hc_rooms *r, unsigned pool)
+{
+	uint32_t id = new_room_id(r);
+	if (id == 0) {
+		r->st.no_room++;
+		return 0;
+	}
+	make_live(r, id, pool);
+	r->st.new_rooms++;
+	return id;
+}
+
 int hc_rooms_record_join(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user,
 			 uint64_t now)
 {

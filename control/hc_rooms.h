@@ -118,6 +118,13 @@ int hc_rooms_admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t us
 int hc_rooms_record_join(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user,
 			 uint64_t now);
 
+/* Reserve a seat in a live room for user (a move directive's seat).
+ * Returns 1, or 0 if the room is not live or full. */
+int hc_rooms_reserve(struct hc_rooms *r, uint32_t room, uint64_t user, uint64_t now);
+
+/* A new live room of pool (index); 0 if no id is free. */
+uint32_t hc_rooms_open(struct hc_rooms *r, unsigned pool);
+
 /* An admitted user left room (or moved out of it). */
 void hc_rooms_leave(struct hc_rooms *r, uint32_t room);
 

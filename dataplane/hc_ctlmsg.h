@@ -25,13 +25,26 @@ struct hc_peer {
 	uint16_t pad;
 };
 
-/* The control core's answer to a seat request (HC_CHG_REQUEST). 16 bytes. */
+/*
+ * Control -> worker, 16 bytes, one of:
+ *   an answer to a seat request (HC_CHG_REQUEST): user_id, room_id asked
+ *     for, `admitted` bit 0 (1 apply the JOIN, 0 refused), bits 16..31 the
+ *     gateway of the JOIN (the user's owner from now on);
+ *   a pick request (bit 1 set): pick up to HC_PICK_COUNT(user_id) users of
+ *     room_id not picked in the last HC_PICK_COOLDOWN(user_id) seconds,
+ *     to move to HC_PICK_TO(user_id); answered by HC_CHG_PICK changes.
+ */
 struct hc_decision {
 	uint64_t user_id;
-	uint32_t room_id;  /* the room asked for */
-	uint32_t admitted; /* bit 0: 1 apply the JOIN, 0 refused; bits 16..31:
-	                      the gateway of the JOIN (the user's owner now) */
+	uint32_t room_id;
+	uint32_t admitted;
 };
+#define HC_DEC_PICK 2u
+#define HC_PICK_ARG(to, count, cooldown_s) \
+	((uint64_t)(to) | (uint64_t)(count) << 32 | (uint64_t)(cooldown_s) << 48)
+#define HC_PICK_TO(a) ((uint32_t)(a))
+#define HC_PICK_COUNT(a) ((uint32_t)((a) >> 32) & 0xffff)
+#define HC_PICK_COOLDOWN(a) ((uint32_t)((a) >> 48))
 _Static_assert(sizeof(struct hc_decision) == 16, "hc_decision is 16 bytes");
 
 /* One PLACE request. 32 bytes. */

@@ -50,6 +50,8 @@ enum hc_change_kind {
 	HC_CHG_APPLIED = 0, /* the change is done (leaves; joins without admission) */
 	HC_CHG_REQUEST = 1, /* a JOIN asks for a seat: from_room -> to_room     */
 	HC_CHG_PEER = 2,    /* gateway_id's address is `peer` (see hc_ctlmsg.h)  */
+	HC_CHG_PICK = 3,    /* picked to move: user from_room -> to_room, owned
+	                       by gateway_id                                   */
 };
 
 struct hc_change {

@@ -103,6 +103,23 @@ static void push_changes(struct hc_worker *w)
 	w->members.n_changes = 0;
 }
 
+/* The control core wants k of our users in a room to move: pick them
+ * (O(k)) and tell it who and through which gateway. */
+static void pick_users(struct hc_worker *w, const struct hc_decision *d)
+{
+	static __thread struct hc_pick picks[65536];
+	uint32_t now = (uint32_t)(rte_rdtsc() / rte_get_tsc_hz());
+	unsigned n = hc_members_pick(&w->members, d->room_id, HC_PICK_COUNT(d->user_id),
+				     now, HC_PICK_COOLDOWN(d->user_id), picks);
+	for (unsigned i = 0; i < n; i++)
+		w->chg_buf[i] = (struct hc_change){.user_id = picks[i].user_id,
+			.from_room = d->room_id, .to_room = HC_PICK_TO(d->user_id),
+			.gateway_id = picks[i].gateway_id, .kind = HC_CHG_PICK};
+	w->members.n_changes = n;
+	HC_RELAXED_ADD(&w->st.picked, n);
+	push_changes(w);
+}
+
 /* Apply the control core's answers to our seat requests. */
 static unsigned drain_decisions(struct hc_worker *w)
 {
@@ -113,14 +130,20 @@ static unsigned drain_decisions(struct hc_worker *w)
 						 64, NULL);
 	if (n > 1)
 		hc_members_prefetch(&w->members, &dec[0].user_id, sizeof(dec[0]), n);
+	unsigned answers = 0;
 	for (unsigned i = 0; i < n; i++) {
 		w->members.changes = w->chg_buf;
 		w->members.n_changes = 0;
+		if (dec[i].admitted & HC_DEC_PICK) {
+			pick_users(w, &dec[i]);
+			continue;
+		}
 		hc_members_decide(&w->members, dec[i].user_id, dec[i].room_id,
 				  (int)(dec[i].admitted & 1), (uint16_t)(dec[i].admitted >> 16));
 		push_changes(w);
+		answers++;
 	}
-	HC_RELAXED_ADD(&w->outstanding, (uint64_t)-(int64_t)n);
+	HC_RELAXED_ADD(&w->outstanding, (uint64_t)-(int64_t)answers);
 	return n;
 }
 

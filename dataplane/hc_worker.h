@@ -51,6 +51,7 @@ struct hc_worker_stats {
 	uint64_t places_dropped;  /* ... dropped: its ring was full          */
 	uint64_t ctl_tx;          /* frames sent for the control core        */
 	uint64_t throttled;       /* idle loops waiting for seat decisions   */
+	uint64_t picked;          /* users picked for move directives        */
 	uint64_t loops;
 	uint64_t busy_loops;
 	uint64_t busy_tsc;        /* TSC spent in loops that did work       */

@@ -131,6 +131,32 @@ static void new_topic(const struct hc_assign *a)
 	}
 }
 
+/* MOVE directives: the user leaves `from` and joins `to`, in one EVENTS
+ * datagram, if they are still in `from`. */
+static uint64_t moves_obeyed, moves_stale;
+static void send_events(const uint32_t *who, uint32_t n, uint8_t op);
+
+static void obey_move(const struct hc_move *mv)
+{
+	uint64_t user = be64toh(mv->user_id);
+	uint32_t from = ntohl(mv->from_room), to = ntohl(mv->to_room);
+	for (uint32_t u = 0; u < n_users; u++) {
+		if (uid[u] != user)
+			continue;
+		if (room[u] != from) {
+			moves_stale++;
+			return;
+		}
+		uint32_t who = u;
+		send_events(&who, 1, HC_OP_LEAVE);
+		assigned[u] = to;
+		send_events(&who, 1, HC_OP_JOIN);
+		moves_obeyed++;
+		return;
+	}
+	moves_stale++;
+}
+
 /* Read ASSIGNs for up to `wait` seconds; returns how many users got one. */
 static uint32_t read_assigns(double wait)
 {
@@ -151,6 +177,15 @@ static uint32_t read_assigns(double wait)
 				continue;
 			memcpy(&h, buf, sizeof(h));
 			uint16_t count = ntohs(h.record_count);
+			if (ntohl(h.magic) == HC_PROTO_MAGIC && h.type == HC_MSG_MOVE &&
+			    (size_t)n == sizeof(h) + count * sizeof(struct hc_move)) {
+				for (uint16_t i = 0; i < count; i++) {
+					struct hc_move mv;
+					memcpy(&mv, buf + sizeof(h) + i * sizeof(mv), sizeof(mv));
+					obey_move(&mv);
+				}
+				continue;
+			}
 			if (ntohl(h.magic) != HC_PROTO_MAGIC || h.type != HC_MSG_ASSIGN ||
 			    (size_t)n != sizeof(h) + count * sizeof(struct hc_assign))
 				continue;
@@ -208,7 +243,7 @@ int main(int argc, char **argv)
 		{"users", 1, 0, 'u'}, {"rounds", 1, 0, 'r'}, {"churn", 1, 0, 'c'},
 		{"pool", 1, 0, 'P'}, {"max", 1, 0, 'm'}, {"seed", 1, 0, 's'},
 		{"truth", 1, 0, 't'}, {"timeout", 1, 0, 'T'}, {"shared", 0, 0, 'S'},
-		{"direct", 1, 0, 'D'},
+		{"direct", 1, 0, 'D'}, {"seed-rooms", 1, 0, 'R'}, {"settle", 1, 0, 'L'},
 		{0, 0, 0, 0}};
 	uint32_t rounds = 3;
 	double churn = 0.3, timeout = 60;
@@ -216,6 +251,8 @@ int main(int argc, char **argv)
 	const char *truth = NULL;
 	int c, have_dst = 0, shared = 0;
 	uint32_t direct = 0;
+	const char *seed_rooms = NULL;
+	double settle = 0;
 
 	dst.sin_family = AF_INET;
 	dst.sin_port = htons(HC_PROTO_DEFAULT_PORT);
@@ -235,6 +272,8 @@ int main(int argc, char **argv)
 		case 'T': timeout = atof(optarg); break;
 		case 'S': shared = 1; break;
 		case 'D': direct = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'R': seed_rooms = optarg; break;
+		case 'L': settle = atof(optarg); break;
 		default:
 			fprintf(stderr, "usage: hc-gateway --dst A [--gateway-id G] [--users N] "
 				"[--rounds R] [--churn F] [--pool P] [--max M] [--truth FILE]\n");
@@ -270,7 +309,29 @@ int main(int argc, char **argv)
 		uid[u] = rs;
 		who[u] = u;
 	}
-	int rc = enter(who, n_users, scratch);
+	int rc = 0;
+	uint32_t seed_sizes[64], n_seed = 0;
+	if (seed_rooms != NULL) {
+		/* users join rooms 1001, 1002, ... directly, with the given sizes */
+		char tmp[512];
+		snprintf(tmp, sizeof(tmp), "%s", seed_rooms);
+		uint32_t total = 0;
+		for (char *t = strtok(tmp, ","); t != NULL && n_seed < 64; t = strtok(NULL, ","))
+			total += seed_sizes[n_seed++] = (uint32_t)strtoul(t, NULL, 10);
+		if (total > n_users) {
+			fprintf(stderr, "hc-gateway: --seed-rooms needs --users >= %u\n", total);
+			return 2;
+		}
+		n_users = total;
+		uint32_t u = 0;
+		for (uint32_t k = 0; k < n_seed; k++)
+			for (uint32_t i = 0; i < seed_sizes[k]; i++, u++)
+				assigned[u] = 1001 + k;
+		send_events(who, n_users, HC_OP_JOIN);
+		rounds = 0;
+	} else {
+		rc = enter(who, n_users, scratch);
+	}
 	for (uint32_t r = 0; r < rounds && rc == 0; r++) {
 		usleep(100000);
 		uint32_t k = 0;
@@ -349,6 +410,10 @@ int main(int argc, char **argv)
 			rc = 1; /* every join into a full room must be refused */
 	}
 
+	/* obey MOVE directives for a while */
+	if (settle > 0)
+		read_assigns(settle);
+
 	/* the heartbeat names the last sequence */
 	uint8_t p[64];
 	fill_hdr(p, HC_MSG_HEARTBEAT, 1, 0);
@@ -389,9 +454,11 @@ int main(int argc, char **argv)
 		fclose(f);
 	}
 	printf("hc-gateway %u: %u users in %u rooms (fewest possible: %u), %" PRIu64
-	       " assigns, %" PRIu64 " PLACEs resent, %u EVENTS datagrams, %u rooms above %u\n",
-	       gw_id, n_users, rooms, need, assigns_seen, resent, seq, over, max_room_size);
-	if (rc != 0 || over != 0 || (!shared && rooms > need))
+	       " assigns, %" PRIu64 " PLACEs resent, %" PRIu64 " moves obeyed (%" PRIu64
+	       " stale), %u EVENTS datagrams, %u rooms above %u\n",
+	       gw_id, n_users, rooms, need, assigns_seen, resent, moves_obeyed, moves_stale, seq,
+	       over, max_room_size);
+	if (rc != 0 || over != 0 || (!shared && seed_rooms == NULL && rooms > need))
 		rc = 1;
 	free(count);
 	free(uid);
