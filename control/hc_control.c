@@ -174,6 +174,10 @@ int hc_control_finish(struct hc_dataplane *dp, struct hc_decide *d)
 		HC_LOG(ERR, "inconsistent: the seat book differs from the rooms in %u rooms", bad);
 		rc = -1;
 	}
+	printf("headcount: balancer: %" PRIu64 " moves planned, %" PRIu64 " users picked, %"
+	       PRIu64 " directives sent, %" PRIu64 " resent, %" PRIu64 " done, %" PRIu64
+	       " given up\n", d->st.planned, d->st.picked, d->dirs.st.sent, d->dirs.st.resent,
+	       d->dirs.st.done, d->dirs.st.given_up);
 	printf("headcount: seat book: %" PRIu64 " changes, %" PRIu64 " placements, %" PRIu64
 	       " refusals, %" PRIu64 " over max by direct joins, %" PRIu64 " rooms retired, %s\n",
 	       d->st.changes, d->book.st.placements, d->book.st.refusals, d->book.st.overfull,

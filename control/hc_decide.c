@@ -40,6 +40,13 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 	for (unsigned i = 0; i < dp->n_workers; i++)
 		d->backlog[i] = rte_malloc("hc_backlog",
 					   sizeof(struct hc_decision) * HC_PENDING_MAX, 64);
+	rc = hc_directives_init(&d->dirs, "hc_directives", max_reservations,
+				hz / 1000 * pol->directive_timeout_ms, pol->directive_retries);
+	if (rc != 0) {
+		hc_tx_free(&d->tx);
+		hc_rooms_free(&d->book);
+		return rc;
+	}
 	d->bal_rooms = rte_malloc("hc_bal_rooms", sizeof(struct hc_bal_room) * dp->cfg->max_rooms, 64);
 	d->bal_t = rte_malloc("hc_bal_t", sizeof(struct hc_bal_transfer) * HC_BAL_MAX_TRANSFERS, 64);
 	int missing = d->peer == NULL || d->bal_rooms == NULL || d->bal_t == NULL;
@@ -54,6 +61,7 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 
 void hc_decide_free(struct hc_decide *d)
 {
+	hc_directives_free(&d->dirs);
 	hc_tx_free(&d->tx);
 	hc_rooms_free(&d->book);
 	rte_free(d->peer);
@@ -106,6 +114,7 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 	answer(d, worker, &dec);
 	if (ok) {
 		d->st.admitted++;
+		hc_directives_joined(&d->dirs, c->user_id, c->to_room);
 		return;
 	}
 	d->st.refused++;
@@ -150,6 +159,21 @@ static void answer_place(struct hc_decide *d, const struct hc_place_req *q, uint
 	d->st.places++;
 }
 
+static void send_move(struct hc_decide *d, uint64_t user, uint32_t from, uint32_t to_room,
+		      uint16_t gw, uint32_t id, uint16_t attempt)
+{
+	const struct hc_peer *to = &d->peer[gw];
+	struct hc_move mv = {
+		.user_id = rte_cpu_to_be_64(user),
+		.from_room = rte_cpu_to_be_32(from),
+		.to_room = rte_cpu_to_be_32(to_room),
+		.directive_id = rte_cpu_to_be_32(id),
+		.pool_id = rte_cpu_to_be_16(d->pol->pool[d->book.room[to_room].pool].id),
+		.attempt = rte_cpu_to_be_16(attempt),
+	};
+	hc_tx_add(&d->tx, HC_MSG_MOVE, gw, to, &mv, sizeof(mv));
+}
+
 /* A worker picked a user to move: reserve the seat, tell the gateway. */
 static void move_picked(struct hc_decide *d, const struct hc_change *c, uint64_t now)
 {
@@ -163,16 +187,18 @@ static void move_picked(struct hc_decide *d, const struct hc_change *c, uint64_t
 		d->st.move_skipped++;
 		return;
 	}
-	struct hc_move mv = {
-		.user_id = rte_cpu_to_be_64(c->user_id),
-		.from_room = rte_cpu_to_be_32(c->from_room),
-		.to_room = rte_cpu_to_be_32(c->to_room),
-		.directive_id = rte_cpu_to_be_32(++d->next_directive),
-		.pool_id = rte_cpu_to_be_16(d->pol->pool[d->book.room[c->to_room].pool].id),
-		.attempt = 0,
-	};
-	hc_tx_add(&d->tx, HC_MSG_MOVE, c->gateway_id, to, &mv, sizeof(mv));
+	uint32_t id = hc_directives_add(&d->dirs, c->user_id, c->from_room, c->to_room,
+					c->gateway_id, now);
+	send_move(d, c->user_id, c->from_room, c->to_room, c->gateway_id, id, 0);
 	d->st.directives++;
+}
+
+/* A directive's deadline passed without the JOIN: send it again. */
+static void resend_move(void *ctx, const struct hc_directive *x)
+{
+	struct hc_decide *d = ctx;
+	hc_rooms_reserve(&d->book, x->to, x->user, rte_rdtsc()); /* keep its seat */
+	send_move(d, x->user, x->from, x->to, x->gateway, x->id, x->attempt);
 }
 
 /* Plan one pool and ask the workers for the users to move. */
@@ -277,6 +303,7 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 	}
 	hc_tx_flush(&d->tx);
 	hc_rooms_expire(&d->book, now);
+	hc_directives_expire(&d->dirs, now, resend_move, d);
 	if (now >= d->next_tick) {
 		hc_rooms_retire(&d->book, now);
 		for (unsigned p = 0; p < d->pol->n_pools; p++)

@@ -26,6 +26,7 @@
 
 #include "hc_balance.h"
 #include "hc_dataplane.h"
+#include "hc_directives.h"
 #include "hc_policy.h"
 #include "hc_rooms.h"
 #include "hc_tx.h"
@@ -60,7 +61,7 @@ struct hc_decide {
 	/* balancer scratch */
 	struct hc_bal_room *bal_rooms;      /* [max_rooms] */
 	struct hc_bal_transfer *bal_t;      /* [HC_BAL_MAX_TRANSFERS] */
-	uint32_t next_directive;
+	struct hc_directives dirs;
 	uint64_t tick_tsc, next_tick;
 	struct hc_decide_stats st;
 };

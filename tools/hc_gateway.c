@@ -133,13 +133,18 @@ static void new_topic(const struct hc_assign *a)
 
 /* MOVE directives: the user leaves `from` and joins `to`, in one EVENTS
  * datagram, if they are still in `from`. */
-static uint64_t moves_obeyed, moves_stale;
+static uint64_t moves_obeyed, moves_stale, moves_ignored;
+static uint32_t ignore_moves; /* --ignore-moves: drop the first N (tests resends) */
 static void send_events(const uint32_t *who, uint32_t n, uint8_t op);
 
 static void obey_move(const struct hc_move *mv)
 {
 	uint64_t user = be64toh(mv->user_id);
 	uint32_t from = ntohl(mv->from_room), to = ntohl(mv->to_room);
+	if (moves_ignored < ignore_moves) {
+		moves_ignored++;
+		return;
+	}
 	for (uint32_t u = 0; u < n_users; u++) {
 		if (uid[u] != user)
 			continue;
@@ -244,6 +249,7 @@ int main(int argc, char **argv)
 		{"pool", 1, 0, 'P'}, {"max", 1, 0, 'm'}, {"seed", 1, 0, 's'},
 		{"truth", 1, 0, 't'}, {"timeout", 1, 0, 'T'}, {"shared", 0, 0, 'S'},
 		{"direct", 1, 0, 'D'}, {"seed-rooms", 1, 0, 'R'}, {"settle", 1, 0, 'L'},
+		{"ignore-moves", 1, 0, 'I'},
 		{0, 0, 0, 0}};
 	uint32_t rounds = 3;
 	double churn = 0.3, timeout = 60;
@@ -274,6 +280,7 @@ int main(int argc, char **argv)
 		case 'D': direct = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'R': seed_rooms = optarg; break;
 		case 'L': settle = atof(optarg); break;
+		case 'I': ignore_moves = (uint32_t)strtoul(optarg, NULL, 10); break;
 		default:
 			fprintf(stderr, "usage: hc-gateway --dst A [--gateway-id G] [--users N] "
 				"[--rounds R] [--churn F] [--pool P] [--max M] [--truth FILE]\n");
@@ -455,9 +462,9 @@ int main(int argc, char **argv)
 	}
 	printf("hc-gateway %u: %u users in %u rooms (fewest possible: %u), %" PRIu64
 	       " assigns, %" PRIu64 " PLACEs resent, %" PRIu64 " moves obeyed (%" PRIu64
-	       " stale), %u EVENTS datagrams, %u rooms above %u\n",
-	       gw_id, n_users, rooms, need, assigns_seen, resent, moves_obeyed, moves_stale, seq,
-	       over, max_room_size);
+	       " stale, %" PRIu64 " ignored), %u EVENTS datagrams, %u rooms above %u\n",
+	       gw_id, n_users, rooms, need, assigns_seen, resent, moves_obeyed, moves_stale,
+	       moves_ignored, seq, over, max_room_size);
 	if (rc != 0 || over != 0 || (!shared && seed_rooms == NULL && rooms > need))
 		rc = 1;
 	free(count);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hc_directives.h"
 #include "hc_policy.h"
 #include "hc_rooms.h"
 #include <rte_hash.h>
@@ -274,6 +275,47 @@ static void test_policy_file(void)
 	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "4:x:5:50:60", err, sizeof(err)), -1);
 }
 
+static unsigned resends;
+static uint16_t last_attempt;
+static void count_resend(void *ctx, const struct hc_directive *x)
+{
+	(void)ctx;
+	resends++;
+	last_attempt = x->attempt;
+}
+
+static void test_directives(void)
+{
+	struct hc_directives dd;
+	CU_ASSERT_EQUAL_FATAL(hc_directives_init(&dd, "t_dirs", 1024, 100, 2), 0);
+	uint32_t a = hc_directives_add(&dd, 1, 10, 20, 7, 0);
+	uint32_t b = hc_directives_add(&dd, 2, 10, 20, 7, 0);
+	hc_directives_add(&dd, 3, 11, 21, 8, 0);
+	CU_ASSERT(a != 0 && b == a + 1);
+	CU_ASSERT_EQUAL(hc_directives_joined(&dd, 1, 99), 0); /* not its room */
+	CU_ASSERT_EQUAL(hc_directives_joined(&dd, 1, 20), 1);
+	CU_ASSERT_EQUAL(hc_directives_expire(&dd, 99, count_resend, NULL), 0);
+	CU_ASSERT_EQUAL(hc_directives_expire(&dd, 100, count_resend, NULL), 2);
+	CU_ASSERT_EQUAL(last_attempt, 1);
+	CU_ASSERT_EQUAL(hc_directives_joined(&dd, 2, 20), 1);
+	CU_ASSERT_EQUAL(hc_directives_expire(&dd, 200, count_resend, NULL), 1); /* user 3 */
+	CU_ASSERT_EQUAL(last_attempt, 2);
+	CU_ASSERT_EQUAL(hc_directives_expire(&dd, 300, count_resend, NULL), 0); /* given up */
+	CU_ASSERT_EQUAL(dd.st.sent, 3);
+	CU_ASSERT_EQUAL(dd.st.done, 2);
+	CU_ASSERT_EQUAL(dd.st.resent, 3);
+	CU_ASSERT_EQUAL(dd.st.given_up, 1);
+	CU_ASSERT_EQUAL(hc_directives_joined(&dd, 3, 21), 0); /* too late */
+	/* a newer directive replaces the user's older one */
+	hc_directives_add(&dd, 5, 1, 2, 1, 400);
+	hc_directives_add(&dd, 5, 1, 3, 1, 410);
+	CU_ASSERT_EQUAL(dd.st.replaced, 1);
+	CU_ASSERT_EQUAL(hc_directives_joined(&dd, 5, 2), 0);
+	CU_ASSERT_EQUAL(hc_directives_joined(&dd, 5, 3), 1);
+	CU_ASSERT_EQUAL(hc_directives_expire(&dd, 10000, count_resend, NULL), 0);
+	hc_directives_free(&dd);
+}
+
 int hc_test_register_rooms(void)
 {
 	CU_pSuite s = CU_add_suite("rooms", NULL, NULL);
@@ -283,5 +325,6 @@ int hc_test_register_rooms(void)
 	       !CU_add_test(s, "reservation expiry", test_expiry) ||
 	       !CU_add_test(s, "retirement and grace", test_retire_grace) ||
 	       !CU_add_test(s, "random operations never exceed max", test_random_never_above_max) ||
-	       !CU_add_test(s, "policy file and --pool", test_policy_file);
+	       !CU_add_test(s, "policy file and --pool", test_policy_file) ||
+	       !CU_add_test(s, "move directives: done, resent, given up", test_directives);
 }

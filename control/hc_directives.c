@@ -1,0 +1,126 @@
+/*
+ * hc_directives.c - MOVE directives in flight (see hc_directives.h).
+ * Control core only.
+ */
+#include "hc_directives.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
+int hc_directives_init(struct hc_directives *d, const char *name, uint32_t cap,
+		       uint64_t timeout_tsc, uint32_t retries)
+{
+	memset(d, 0, sizeof(*d));
+	struct rte_hash_parameters hp = {
+		.name = name, .entries = cap, .key_len = sizeof(uint64_t),
+		.hash_func = rte_hash_crc, .socket_id = SOCKET_ID_ANY,
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+	};
+	d->by_user = rte_hash_create(&hp);
+	d->ring = rte_zmalloc("hc_directives", sizeof(*d->ring) * cap, 64);
+	if (d->by_user == NULL || d->ring == NULL) {
+		hc_directives_free(d);
+		return -ENOMEM;
+	}
+	d->cap = cap;
+	d->timeout_tsc = timeout_tsc;
+	d->retries = retries;
+	return 0;
+}
+
+void hc_directives_free(struct hc_directives *d)
+{
+	rte_hash_free(d->by_user);
+	rte_free(d->ring);
+	memset(d, 0, sizeof(*d));
+}
+
+static void retire_slot(struct hc_directives *d, uint32_t slot)
+{
+	struct hc_directive *x = &d->ring[slot];
+	if (!x->live)
+		return;
+	x->live = 0;
+	rte_hash_del_key(d->by_user, &x->user);
+}
+
+/* Append (a full ring gives up its oldest directive first). */
+static void push(struct hc_directives *d, const struct hc_directive *dir)
+{
+	if (d->count == d->cap) {
+		if (d->ring[d->head].live) {
+			retire_slot(d, d->head);
+			d->st.given_up++;
+		}
+		d->head = (d->head + 1) % d->cap;
+		d->count--;
+	}
+	uint32_t slot = (d->head + d->count) % d->cap;
+	d->ring[slot] = *dir;
+	d->ring[slot].live = 1;
+	d->count++;
+	void *old;
+	if (rte_hash_lookup_data(d->by_user, &dir->user, &old) >= 0) {
+		d->ring[(uint32_t)(uintptr_t)old].live = 0;
+		d->st.replaced++;
+	}
+	rte_hash_add_key_data(d->by_user, &dir->user, (void *)(uintptr_t)slot);
+}
+
+uint32_t hc_directives_add(struct hc_directives *d, uint64_t user, uint32_t from, uint32_t to,
+			   uint16_t gateway, uint64_t now)
+{
+	if (++d->next_id == 0)
+		d->next_id = 1;
+	struct hc_directive dir = {.user = user, .deadline = now + d->timeout_tsc,
+				   .from = from, .to = to, .id = d->next_id,
+				   .gateway = gateway, .attempt = 0};
+	push(d, &dir);
+	d->st.sent++;
+	return dir.id;
+}
+
+int hc_directives_joined(struct hc_directives *d, uint64_t user, uint32_t room)
+{
+	void *v;
+	if (rte_hash_lookup_data(d->by_user, &user, &v) < 0)
+		return 0;
+	uint32_t slot = (uint32_t)(uintptr_t)v;
+	if (d->ring[slot].to != room)
+		return 0;
+	retire_slot(d, slot);
+	d->st.done++;
+	return 1;
+}
+
+unsigned hc_directives_expire(struct hc_directives *d, uint64_t now,
+			      void (*resend)(void *ctx, const struct hc_directive *dir),
+			      void *ctx)
+{
+	unsigned resent = 0;
+	while (d->count > 0 && d->ring[d->head].deadline <= now) {
+		struct hc_directive x = d->ring[d->head];
+		if (x.live) {
+			retire_slot(d, d->head);
+		}
+		d->head = (d->head + 1) % d->cap;
+		d->count--;
+		if (!x.live)
+			continue;
+		if (x.attempt >= d->retries) {
+			d->st.given_up++;
+			continue;
+		}
+		x.attempt++;
+		x.deadline = now + d->timeout_tsc;
+		resend(ctx, &x);
+		push(d, &x);
+		d->st.resent++;
+		resent++;
+	}
+	return resent;
+}

@@ -1,0 +1,65 @@
+/*
+ * hc_directives.h - MOVE directives in flight: done, resent, or given up.
+ *
+ * Owned by the control core.  Every MOVE sent is recorded (user, from,
+ * to, gateway, id, attempt) with a deadline `directive_timeout_ms` ahead.
+ * A directive is done when the user's JOIN into `to` is admitted.  When
+ * the deadline passes first, the directive is sent again (the same id,
+ * attempt + 1) up to `directive_retries` times, then given up and
+ * counted.  Deadlines grow in sending order, so the table is a FIFO ring;
+ * an rte_hash finds a user's live directive in O(1).  A user has at most
+ * one directive in flight: a newer one replaces the older.
+ */
+#ifndef HC_DIRECTIVES_H
+#define HC_DIRECTIVES_H
+
+#include <stdint.h>
+
+struct rte_hash;
+
+struct hc_directive {
+	uint64_t user;
+	uint64_t deadline;   /* TSC */
+	uint32_t from, to;
+	uint32_t id;
+	uint16_t gateway;
+	uint16_t attempt;    /* 0 for the first send */
+	uint32_t live;       /* 0: done, replaced or given up */
+};
+
+struct hc_directives_stats {
+	uint64_t sent, resent, done, given_up, replaced;
+};
+
+struct hc_directives {
+	struct rte_hash *by_user;   /* user -> slot */
+	struct hc_directive *ring;
+	uint32_t cap, head, count;
+	uint32_t next_id;
+	uint64_t timeout_tsc;
+	uint32_t retries;
+	struct hc_directives_stats st;
+};
+
+int hc_directives_init(struct hc_directives *d, const char *name, uint32_t cap,
+		       uint64_t timeout_tsc, uint32_t retries);
+void hc_directives_free(struct hc_directives *d);
+
+/* Record a new directive; returns its id (never 0). */
+uint32_t hc_directives_add(struct hc_directives *d, uint64_t user, uint32_t from, uint32_t to,
+			   uint16_t gateway, uint64_t now);
+
+/* The user joined `room`: if that completes their directive, it is done.
+ * Returns 1 if a directive was completed. */
+int hc_directives_joined(struct hc_directives *d, uint64_t user, uint32_t room);
+
+/*
+ * Directives whose deadline passed: each is either handed to resend()
+ * (which sends it again; it is then re-armed with attempt + 1) or, after
+ * `retries` resends, given up.  Returns how many were resent.
+ */
+unsigned hc_directives_expire(struct hc_directives *d, uint64_t now,
+			      void (*resend)(void *ctx, const struct hc_directive *dir),
+			      void *ctx);
+
+#endif /* HC_DIRECTIVES_H */
