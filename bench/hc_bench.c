@@ -51,6 +51,10 @@
 #include "hc_port.h"
 #include "hc_proto.h"
 #include "hc_proto_check.h"
+#include "hc_directives.h"
+#include "hc_policy.h"
+#include "hc_rooms.h"
+#include "hc_tx.h"
 #include "hc_worker.h"
 
 #define GATEWAYS 16
@@ -171,6 +175,101 @@ struct sample {
 
 
 static struct rte_ring *staging; /* frames built before a window starts */
+static struct rte_ring *tx_ring; /* the wire: what the worker transmits */
+
+/* Count MOVE records on the wire (the port's TX ring) and free them. */
+static uint64_t wire_records(uint64_t *datagrams)
+{
+	struct rte_mbuf *ms[64];
+	uint64_t recs = 0;
+	unsigned n = rte_ring_dequeue_burst(tx_ring, (void **)ms, 64, NULL);
+	for (unsigned i = 0; i < n; i++) {
+		const struct hc_hdr *h = rte_pktmbuf_mtod_offset(ms[i], const struct hc_hdr *,
+								 HC_FRAME_HDR_LEN);
+		if (h->type == HC_MSG_MOVE)
+			recs += rte_be_to_cpu_16(h->record_count);
+		rte_pktmbuf_free(ms[i]);
+	}
+	*datagrams += n;
+	return recs;
+}
+
+/*
+ * Directive emission: the main lcore plays the control core, turning
+ * `total` picked users (spread over 16 gateways) into MOVE records with
+ * hc_tx (batched per gateway, checksummed frames handed to the worker,
+ * which transmits them on its TX queue); directives are counted on the
+ * wire, i.e. taken from the port's TX ring.  Returns directives/s.
+ */
+static double measure_directives(struct hc_dataplane *dp, uint64_t total, double *dgram_s,
+				 uint64_t *lost, int full)
+{
+	static struct hc_tx tx;
+	static struct hc_policy pol;
+	static struct hc_rooms book;
+	static struct hc_directives dirs;
+	static int ready;
+	static unsigned rep;
+	if (!ready) {
+		if (hc_tx_init(&tx, dp, 1) != 0)
+			return 0;
+		hc_policy_defaults(&pol);
+		ready = 1;
+	}
+	if (full) {
+		/* the control core's whole path: a reserved seat in the
+		 * destination and a tracked directive for every MOVE */
+		char name[32];
+		snprintf(name, sizeof(name), "bench_book_%u", rep);
+		uint32_t rooms = (uint32_t)(total / 90 + 16);
+		if (hc_rooms_init(&book, name, &pol, rooms + 1, (uint32_t)total + 1024,
+				  rte_get_tsc_hz()) != 0)
+			return 0;
+		snprintf(name, sizeof(name), "bench_dirs_%u", rep++);
+		if (hc_directives_init(&dirs, name, (uint32_t)total + 1024,
+				       rte_get_tsc_hz(), 3) != 0)
+			return 0;
+		for (uint32_t r = 1; r <= rooms; r++)
+			hc_rooms_open(&book, 0);
+	}
+	struct hc_peer peers[16];
+	for (unsigned g = 0; g < 16; g++)
+		peers[g] = (struct hc_peer){.ip_be = rte_cpu_to_be_32(0xC6120002 + g),
+			.udp_be = rte_cpu_to_be_16((uint16_t)(40000 + g)), .port_id = 0,
+			.mac = {2, 0, 0, 0, 0, (uint8_t)(2 + g)}};
+	uint64_t on_wire = 0, dgrams = 0;
+	uint64_t t0 = rte_rdtsc();
+	for (uint64_t i = 0; i < total; i++) {
+		uint16_t g = (uint16_t)(i & 15);
+		uint32_t to = 1 + (uint32_t)(i / 90), id = (uint32_t)i + 1;
+		if (full) {
+			hc_rooms_reserve(&book, to, user_id((uint32_t)i), t0);
+			id = hc_directives_add(&dirs, user_id((uint32_t)i), 1, to, g, t0);
+		}
+		struct hc_move mv = {.user_id = rte_cpu_to_be_64(user_id((uint32_t)i)),
+			.from_room = rte_cpu_to_be_32(1 + (uint32_t)(i % 997)),
+			.to_room = rte_cpu_to_be_32(to),
+			.directive_id = rte_cpu_to_be_32(id)};
+		while (hc_tx_add(&tx, HC_MSG_MOVE, (uint16_t)(1 + g), &peers[g], &mv, sizeof(mv)) != 0)
+			on_wire += wire_records(&dgrams); /* out of mbufs: let the wire drain */
+		if ((i & 255) == 255)
+			on_wire += wire_records(&dgrams);
+		if ((i & 4095) == 4095) /* a poll's worth: mostly full datagrams */
+			hc_tx_flush(&tx);
+	}
+	hc_tx_flush(&tx);
+	uint64_t deadline = rte_rdtsc() + rte_get_tsc_hz();
+	while (on_wire < total && rte_rdtsc() < deadline)
+		on_wire += wire_records(&dgrams);
+	double dt = (double)(rte_rdtsc() - t0) / (double)rte_get_tsc_hz();
+	*dgram_s = (double)dgrams / dt;
+	*lost = total - on_wire;
+	if (full) {
+		hc_directives_free(&dirs);
+		hc_rooms_free(&book);
+	}
+	return (double)on_wire / dt;
+}
 
 /*
  * One window, in chunks: build CHUNK_FRAMES frames of k events (not
@@ -257,7 +356,7 @@ int main(int argc, char **argv)
 		case 'R': report = 0; break;
 		default:
 			fprintf(stderr, "usage: hc-bench [EAL] -- [--users N] [--rooms N] [--reps N]"
-				" [--case batch64|batch1] [--stream EVENTS] [--no-report]\n");
+				" [--case batch64|batch1|directives] [--stream EVENTS] [--no-report]\n");
 			return 2;
 		}
 	}
@@ -282,7 +381,7 @@ int main(int argc, char **argv)
 				  RING_F_SP_ENQ | RING_F_SC_DEQ);
 	staging = rte_ring_create("bench_staging", 2 * CHUNK_FRAMES, (int)rte_socket_id(),
 				  RING_F_SP_ENQ | RING_F_SC_DEQ);
-	struct rte_ring *tx_ring = rte_ring_create("bench_tx", 1024, (int)rte_socket_id(),
+	tx_ring = rte_ring_create("bench_tx", 65536, (int)rte_socket_id(),
 						   RING_F_SP_ENQ | RING_F_SC_DEQ);
 	if (rx_ring == NULL || tx_ring == NULL || staging == NULL ||
 	    rte_eth_from_rings("bench0", &rx_ring, 1, &tx_ring, 1, rte_socket_id()) < 0) {
@@ -346,6 +445,24 @@ int main(int argc, char **argv)
 		       cases[ci].name, cases[ci].k, users, rooms, reps, report, hc_median(eps, reps),
 		       hc_median(dps, reps), hc_median(bcpe, reps), hc_median(wcpe, reps),
 		       hc_median(share, reps), rte_get_tsc_hz());
+	}
+	for (int full = 0; full < 2; full++) {
+		if (only != NULL && strcmp(only, "directives") != 0)
+			break;
+		double dps[99], dgs[99];
+		uint64_t lost = 0, lost_all = 0;
+		measure_directives(&dp, 1000000, &dgs[0], &lost, full); /* settle */
+		for (int r = 0; r < reps; r++) {
+			dps[r] = measure_directives(&dp, 10000000, &dgs[r], &lost, full);
+			lost_all += lost;
+			printf("hc-bench: directives%s rep %d: %.2f M directives/s on the wire, %.0f "
+			       "datagrams/s, %" PRIu64 " lost\n", full ? "+seats" : "", r + 1,
+			       dps[r] / 1e6, dgs[r], lost);
+		}
+		printf("case=%s directives=10000000 reps=%d directives_per_s=%.0f "
+		       "datagrams_per_s=%.0f lost=%" PRIu64 "\n",
+		       full ? "directives_with_seats" : "directives", reps, hc_median(dps, reps),
+		       hc_median(dgs, reps), lost_all);
 	}
 	hc_control_stop_workers(&dp, NULL);
 	rte_eal_mp_wait_lcore();
