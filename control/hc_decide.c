@@ -306,8 +306,16 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 	hc_directives_expire(&d->dirs, now, resend_move, d);
 	if (now >= d->next_tick) {
 		hc_rooms_retire(&d->book, now);
-		for (unsigned p = 0; p < d->pol->n_pools; p++)
-			balance_pool(d, p);
+		/* plan only from settled rooms: while directives are in flight,
+		 * their users still count where they were and would be moved
+		 * twice */
+		const struct hc_directives_stats *ds = &d->dirs.st;
+		if (ds->sent == ds->done + ds->given_up + ds->replaced) {
+			for (unsigned p = 0; p < d->pol->n_pools; p++)
+				balance_pool(d, p);
+		} else {
+			d->st.ticks_waited++;
+		}
 		d->next_tick = now + d->tick_tsc;
 		d->st.ticks++;
 	}

@@ -47,6 +47,7 @@ struct hc_decide_stats {
 	uint64_t directives;   /* MOVE records sent                        */
 	uint64_t move_skipped; /* picks whose seat could not be reserved   */
 	uint64_t ticks;
+	uint64_t ticks_waited; /* ticks without a plan: directives in flight */
 };
 
 struct hc_decide {
