@@ -6,8 +6,8 @@
  * call, which hashes all keys and prefetches their buckets, hiding most
  * cache misses of a table far larger than the cache.  The ops are then
  * applied one by one in order.  The lookup gives each user's key position;
- * the room lives in room_at[position], so a move writes one word and
- * leaves the hash alone.  A user can appear twice in one batch; after the
+ * the user's slot[position] holds the room, so a move writes the slot and
+ * leaves the hash alone (slots of a batch are prefetched after the lookup).  A user can appear twice in one batch; after the
  * first op adds or removes that user's key, the bulk result is stale.  A
  * small per-batch filter (256 slots keyed by a hash of the user id)
  * remembers which keys were added or removed; an op whose user may be
@@ -62,16 +62,11 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 	rte_hash_set_cmp_func(m->users, key8_cmp);
 	m->room_users = rte_zmalloc_socket(name, (size_t)max_rooms * sizeof(uint32_t),
 					   64, socket);
-	m->room_at = rte_zmalloc_socket("hc_room_at", (size_t)capacity * sizeof(uint32_t),
-					64, socket);
+	m->slot = rte_zmalloc_socket("hc_slots", (size_t)capacity * sizeof(struct hc_slot),
+				     64, socket);
 	m->room_head = rte_zmalloc_socket("hc_room_head", (size_t)max_rooms * sizeof(uint32_t),
 					  64, socket);
-	m->link_next = rte_zmalloc_socket("hc_link", (size_t)capacity * sizeof(uint32_t), 64, socket);
-	m->link_prev = rte_zmalloc_socket("hc_link", (size_t)capacity * sizeof(uint32_t), 64, socket);
-	m->moved_at = rte_zmalloc_socket("hc_moved", (size_t)capacity * sizeof(uint32_t), 64, socket);
-	m->gw_at = rte_zmalloc_socket("hc_gw_at", (size_t)capacity * sizeof(uint16_t), 64, socket);
-	if (m->room_at == NULL || m->room_head == NULL || m->link_next == NULL ||
-	    m->link_prev == NULL || m->moved_at == NULL || m->gw_at == NULL) {
+	if (m->slot == NULL || m->room_head == NULL) {
 		hc_members_free(m);
 		return -ENOMEM;
 	}
@@ -106,12 +101,8 @@ void hc_members_free(struct hc_members *m)
 {
 	rte_hash_free(m->users);
 	rte_free(m->room_users);
-	rte_free(m->room_at);
+	rte_free(m->slot);
 	rte_free(m->room_head);
-	rte_free(m->link_next);
-	rte_free(m->link_prev);
-	rte_free(m->moved_at);
-	rte_free(m->gw_at);
 	rte_free(m->node);
 	rte_free(m->pending);
 	rte_free(m->pending_filter);
@@ -157,22 +148,22 @@ static inline void room_add(struct hc_members *m, uint32_t room, int32_t d)
 static inline void list_add(struct hc_members *m, int32_t at, uint32_t room)
 {
 	uint32_t head = m->room_head[room];
-	m->link_next[at] = head;
-	m->link_prev[at] = 0;
+	m->slot[at].next = head;
+	m->slot[at].prev = 0;
 	if (head != 0)
-		m->link_prev[head - 1] = (uint32_t)at + 1;
+		m->slot[head - 1].prev = (uint32_t)at + 1;
 	m->room_head[room] = (uint32_t)at + 1;
 }
 
 static inline void list_del(struct hc_members *m, int32_t at, uint32_t room)
 {
-	uint32_t next = m->link_next[at], prev = m->link_prev[at];
+	uint32_t next = m->slot[at].next, prev = m->slot[at].prev;
 	if (prev != 0)
-		m->link_next[prev - 1] = next;
+		m->slot[prev - 1].next = next;
 	else
 		m->room_head[room] = next;
 	if (next != 0)
-		m->link_prev[next - 1] = prev;
+		m->slot[next - 1].prev = prev;
 }
 
 /* The user at position `at` is now in `room` (0: none), from `cur`. */
@@ -183,9 +174,9 @@ static inline void place_at(struct hc_members *m, int32_t at, uint32_t cur, uint
 		list_del(m, at, cur);
 	if (room != 0) {
 		list_add(m, at, room);
-		m->gw_at[at] = gw;
+		m->slot[at].gw = gw;
 	}
-	m->room_at[at] = room;
+	m->slot[at].room = room;
 }
 
 
@@ -301,6 +292,9 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 	for (unsigned i = 0; i < n; i++)
 		keys[i] = &ops[i].user_id;
 	rte_hash_lookup_bulk(m->users, keys, n, pos);
+	for (unsigned i = 0; i < n; i++)
+		if (pos[i] >= 0)
+			rte_prefetch0(&m->slot[pos[i]]);
 	memset(t.state, 0, sizeof(t.state));
 
 	uint64_t joins = 0, moves = 0, leaves = 0, noops = 0, full = 0, asked = 0;
@@ -310,7 +304,7 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 		/* an earlier op of this batch may have added or removed the user */
 		int32_t at = unlikely(touched_maybe(&t, o->user_id)) ?
 			rte_hash_lookup(m->users, &o->user_id) : pos[i];
-		uint32_t cur = at >= 0 ? m->room_at[at] : 0;
+		uint32_t cur = at >= 0 ? m->slot[at].room : 0;
 
 		if (m->n_pending > 0) {
 			struct hc_pending *p = pend_find(m, o->user_id);
@@ -339,7 +333,7 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 					continue;
 				}
 				touched_mark(&t, o->user_id);
-				m->moved_at[at] = 0;
+				m->slot[at].moved = 0;
 				dusers++;
 				joins++;
 			} else {
@@ -389,7 +383,7 @@ void hc_members_prefetch(struct hc_members *m, const uint64_t *first_key, size_t
 		uint64_t user = *(const uint64_t *)(const void *)((const uint8_t *)first_key + i * stride);
 		const struct hc_pending *p = pend_find(m, user);
 		if (p != NULL && p->pos1 != 0)
-			rte_prefetch0(&m->room_at[p->pos1 - 1]);
+			rte_prefetch0(&m->slot[p->pos1 - 1]);
 	}
 }
 
@@ -408,7 +402,7 @@ void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, in
 	if (admitted) {
 		uint32_t cur = 0;
 		if (at >= 0) {
-			cur = m->room_at[at];
+			cur = m->slot[at].room;
 			room_add(m, cur, -1);
 			HC_RELAXED_ADD(&m->st.moves, 1);
 		} else {
@@ -417,7 +411,7 @@ void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, in
 				HC_RELAXED_ADD(&m->st.table_full, 1);
 				goto replay;
 			}
-			m->moved_at[at] = 0;
+			m->slot[at].moved = 0;
 			HC_RELAXED_ADD(&m->n_users, 1);
 			HC_RELAXED_ADD(&m->st.joins, 1);
 		}
@@ -446,16 +440,17 @@ unsigned hc_members_pick(struct hc_members *m, uint32_t room, unsigned k, uint32
 			 uint32_t cooldown, struct hc_pick *out)
 {
 	unsigned n = 0;
-	for (uint32_t p = m->room_head[room]; p != 0 && n < k; p = m->link_next[p - 1]) {
+	uint16_t now16 = (uint16_t)now;
+	for (uint32_t p = m->room_head[room]; p != 0 && n < k; p = m->slot[p - 1].next) {
 		int32_t at = (int32_t)p - 1;
-		if (m->moved_at[at] != 0 && now - m->moved_at[at] < cooldown)
+		if (m->slot[at].moved != 0 && (uint16_t)(now16 - m->slot[at].moved) < cooldown)
 			continue; /* moved a moment ago: leave them be */
 		void *key;
 		if (rte_hash_get_key_with_position(m->users, at, &key) != 0)
 			continue;
 		memcpy(&out[n].user_id, key, sizeof(uint64_t));
-		out[n].gateway_id = m->gw_at[at];
-		m->moved_at[at] = now != 0 ? now : 1;
+		out[n].gateway_id = m->slot[at].gw;
+		m->slot[at].moved = now16 != 0 ? now16 : 1;
 		n++;
 	}
 	return n;
@@ -464,7 +459,7 @@ unsigned hc_members_pick(struct hc_members *m, uint32_t room, unsigned k, uint32
 uint32_t hc_members_room_of(const struct hc_members *m, uint64_t user_id)
 {
 	int32_t at = rte_hash_lookup(m->users, &user_id);
-	return at >= 0 ? m->room_at[at] : 0;
+	return at >= 0 ? m->slot[at].room : 0;
 }
 
 uint64_t hc_members_walk(const struct hc_members *m,
@@ -480,7 +475,7 @@ uint64_t hc_members_walk(const struct hc_members *m,
 	while ((at = rte_hash_iterate(m->users, &key, &data, &next)) >= 0) {
 		uint64_t user;
 		memcpy(&user, key, sizeof(user));
-		fn(user, m->room_at[at], arg);
+		fn(user, m->slot[at].room, arg);
 		n++;
 	}
 	return n;

@@ -18,8 +18,8 @@
  *
  * Memory: rte_hash (key 8 B + an unused data pointer 8 B per key slot,
  * plus 8 B of bucket per entry) maps a user to a stable key position;
- * room_at[position] (4 B) holds the room, so a move writes one word and
- * never touches the hash.  Rooms are dense ids in [1, max_rooms) with one
+ * slot[position] (16 B) holds the room, the user's links in its room's
+ * list, its gateway and its last pick, so a move never touches the hash.  Rooms are dense ids in [1, max_rooms) with one
  * uint32_t counter each.
  */
 #ifndef HC_MEMBERS_H
@@ -88,6 +88,17 @@ _Static_assert(sizeof(struct hc_pending) == 16, "hc_pending is 16 bytes");
 /* Cells of the pending filter (8 KiB of counts: stays in L1/L2). */
 #define HC_PENDING_FILTER 4096u
 
+/* What a worker keeps per user, by rte_hash key position: one 16-byte
+ * slot, so an event touches one cache line for its own user. */
+struct hc_slot {
+	uint32_t room;   /* 0: none                                   */
+	uint32_t next;   /* room list: next user's position + 1       */
+	uint32_t prev;   /* room list: previous user's position + 1   */
+	uint16_t gw;     /* the gateway that owns the user            */
+	uint16_t moved;  /* seconds (mod 65536) of the last pick, 0: never */
+};
+_Static_assert(sizeof(struct hc_slot) == 16, "hc_slot is 16 bytes");
+
 /* One deferred op in a pending user's chain. */
 struct hc_deferred {
 	struct hc_op op;
@@ -109,11 +120,8 @@ struct hc_members_stats {
 
 struct hc_members {
 	struct rte_hash *users;   /* user_id -> key position             */
-	uint32_t *room_at;        /* [capacity] room by key position     */
+	struct hc_slot *slot;     /* [capacity] by key position          */
 	uint32_t *room_head;      /* [max_rooms] first user (position+1) */
-	uint32_t *link_next, *link_prev; /* [capacity] room lists        */
-	uint32_t *moved_at;       /* [capacity] tick of the last pick    */
-	uint16_t *gw_at;          /* [capacity] the user's gateway       */
 	uint32_t *room_users;     /* [max_rooms], relaxed stores         */
 	uint32_t max_rooms;
 	uint32_t capacity;        /* users this table can hold           */

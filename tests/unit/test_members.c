@@ -116,9 +116,9 @@ static unsigned lists_check(const struct hc_members *mm)
 	for (uint32_t r = 1; r < mm->max_rooms; r++) {
 		uint32_t n = 0, prev = 0;
 		for (uint32_t p = mm->room_head[r]; p != 0 && n <= mm->capacity;
-		     p = mm->link_next[p - 1]) {
-			bad += mm->room_at[p - 1] != r;
-			bad += mm->link_prev[p - 1] != prev;
+		     p = mm->slot[p - 1].next) {
+			bad += mm->slot[p - 1].room != r;
+			bad += mm->slot[p - 1].prev != prev;
 			prev = p;
 			n++;
 		}
