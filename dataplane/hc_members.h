@@ -81,7 +81,7 @@ _Static_assert(sizeof(struct hc_pending) == 16, "hc_pending is 16 bytes");
 
 /* Slots of the pending table (2^bits); requests in flight stay far below
  * (HC_MAX_OUTSTANDING in hc_worker.h) so probes stay short. */
-#define HC_PENDING_BITS 16
+#define HC_PENDING_BITS 14
 /* Users that may wait for decisions at once (3/4 of the slots); callers
  * keep n_pending + ops they apply below it. */
 #define HC_PENDING_MAX (3u << (HC_PENDING_BITS - 2))

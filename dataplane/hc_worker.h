@@ -31,7 +31,7 @@
 /* changes one apply or decision can produce: its ops plus replayed ones */
 #define HC_CHG_BUF (HC_LOCAL_OPS + HC_MEMBERS_DEFERRED)
 /* seat requests in flight above which a worker stops polling RX */
-#define HC_MAX_OUTSTANDING 16384
+#define HC_MAX_OUTSTANDING 8192
 
 struct hc_worker_stats {
 	uint64_t rx_frames;
