@@ -447,8 +447,8 @@ int main(int argc, char **argv)
 		       hc_median(share, reps), rte_get_tsc_hz());
 	}
 	for (int full = 0; full < 2; full++) {
-		if (only != NULL && strcmp(only, "directives") != 0)
-			break;
+		if ((only != NULL && strcmp(only, "directives") != 0) || !report)
+			break; /* directives need the control rings (not with --no-report) */
 		double dps[99], dgs[99];
 		uint64_t lost = 0, lost_all = 0;
 		measure_directives(&dp, 1000000, &dgs[0], &lost, full); /* settle */

@@ -63,10 +63,10 @@ void hc_tx_free(struct hc_tx *tx)
 static struct hc_worker *sender_for(const struct hc_dataplane *dp, uint16_t gw, uint16_t port)
 {
 	struct hc_worker *w = dp->workers[gw % dp->n_workers];
-	if (w->txq[port] != HC_NO_TXQ)
+	if (w->txq[port] != HC_NO_TXQ && w->from_ctl_tx != NULL)
 		return w;
 	for (unsigned i = 0; i < dp->n_workers; i++)
-		if (dp->workers[i]->txq[port] != HC_NO_TXQ)
+		if (dp->workers[i]->txq[port] != HC_NO_TXQ && dp->workers[i]->from_ctl_tx != NULL)
 			return dp->workers[i];
 	return NULL;
 }
