@@ -60,7 +60,12 @@ void hc_stats_print_line(FILE *f, const struct hc_totals *now,
 /* Every counter as "name=value" lines (drop reasons as drop_<name>). */
 int hc_stats_write_kv(FILE *f, const struct hc_totals *t, uint32_t rooms);
 
-/* Register /headcount/stats, /headcount/room and /headcount/gateways. */
+/* Register /headcount/stats, /headcount/room, /headcount/gateways and
+ * /headcount/control. */
 int hc_telemetry_register(struct hc_dataplane *dp);
+
+/* The control core whose counters /headcount/control shows. */
+struct hc_decide;
+void hc_telemetry_set_decide(const struct hc_decide *d);
 
 #endif /* HC_STATS_H */

@@ -4,6 +4,8 @@
  *   /headcount/stats      every counter (as in --dump-stats)
  *   /headcount/room,<id>  users in one room, from the RCU view
  *   /headcount/gateways   per-gateway sequencing state (first 100)
+ *   /headcount/control    the control core's counters (seat book,
+ *                         placement, admission, balancer, directives)
  *
  * Runs in DPDK's telemetry thread: reads worker counters with relaxed
  * loads and the room view under rcu_read_lock.
@@ -14,6 +16,7 @@
 
 #include <rte_cycles.h>
 
+#include "hc_decide.h"
 #include "hc_stats.h"
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
@@ -24,6 +27,40 @@
 #include "hc_view.h"
 
 static struct hc_dataplane *tel_dp;
+static const struct hc_decide *tel_decide;
+
+void hc_telemetry_set_decide(const struct hc_decide *d)
+{
+	tel_decide = d;
+}
+
+/* The control core's counters: written by the control lcore only. */
+static int tel_control(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	const struct hc_decide *x = tel_decide;
+	if (x == NULL)
+		return -1;
+	rte_tel_data_start_dict(d);
+#define CTL(name, field) rte_tel_data_add_dict_u64(d, name, LOAD(&(field)));
+	CTL("changes", x->st.changes) CTL("places", x->st.places)
+	CTL("admitted", x->st.admitted) CTL("refused", x->st.refused)
+	CTL("new_topics", x->st.new_topics) CTL("no_address", x->st.no_address)
+	CTL("unknown_pool", x->st.unknown_pool) CTL("ticks", x->st.ticks)
+	CTL("ticks_waited", x->st.ticks_waited) CTL("moves_planned", x->st.planned)
+	CTL("users_picked", x->st.picked) CTL("move_skipped", x->st.move_skipped)
+	CTL("directives_sent", x->dirs.st.sent) CTL("directives_resent", x->dirs.st.resent)
+	CTL("directives_done", x->dirs.st.done) CTL("directives_given_up", x->dirs.st.given_up)
+	CTL("placements", x->book.st.placements) CTL("new_rooms", x->book.st.new_rooms)
+	CTL("no_room", x->book.st.no_room) CTL("reservations_expired", x->book.st.expired)
+	CTL("rooms_retired", x->book.st.retired) CTL("overfull", x->book.st.overfull)
+	CTL("tx_datagrams", x->tx.st.datagrams) CTL("tx_records", x->tx.st.records)
+	CTL("tx_no_mbuf", x->tx.st.no_mbuf) CTL("tx_ring_full", x->tx.st.ring_full)
+#undef CTL
+	rte_tel_data_add_dict_u64(d, "reservations_outstanding", LOAD(&x->book.resv_count));
+	return 0;
+}
 
 /* The telemetry thread is DPDK's; it joins QSBR on first use and stays
  * offline between commands so it never holds up a grace period. */
@@ -137,5 +174,7 @@ int hc_telemetry_register(struct hc_dataplane *dp)
 					 "Users in one room from the RCU view. Parameter: room id");
 	rc |= rte_telemetry_register_cmd("/headcount/gateways", tel_gateways,
 					 "Per-gateway sequencing state (first 100). No parameters");
+	rc |= rte_telemetry_register_cmd("/headcount/control", tel_control,
+					 "Control core: seats, placements, admission, balancing. No parameters");
 	return rc;
 }

@@ -118,6 +118,7 @@ int main(int argc, char **argv)
 		       strerror(-rc));
 		return 1;
 	}
+	hc_telemetry_set_decide(&decide);
 	if (hc_telemetry_register(&dp) != 0)
 		HC_LOG(WARNING, "telemetry commands not registered");
 

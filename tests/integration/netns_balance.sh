@@ -26,6 +26,12 @@ ip netns exec "$HC_NSG" "$build/tools/hc-gateway" --dst $HC_APP_IP --gateway-id 
 	--truth "$out/truth.csv" \
 	--timeout 30 | tee "$out/gateway.log"
 sleep 0.3
+# the control core's counters over telemetry, while it runs
+printf '/headcount/control\n' | timeout 10 dpdk-telemetry.py -f "hclab$HC_TAG" > "$out/control.json"
+grep -q '"directives_done": 13,' "$out/control.json" ||
+	{ echo "FAIL: telemetry /headcount/control"; cat "$out/control.json"; exit 1; }
+echo "telemetry: $(grep -o '"moves_planned": [0-9]*' "$out/control.json"), \
+$(grep -o '"directives_done": [0-9]*' "$out/control.json")"
 hc_appliance_stop
 compare_rooms "$out/truth.csv" "$out/rooms.csv"
 sizes=$(tail -n +2 "$out/rooms.csv" | cut -d, -f2 | sort -n | tr '\n' ' ')
