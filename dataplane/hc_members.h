@@ -160,8 +160,6 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 		    uint32_t max_rooms, int socket);
 void hc_members_free(struct hc_members *m);
 
-/* Room hc_members_apply needs in `changes` for n ops. */
-#define HC_MEMBERS_CHANGES_FOR(n) (n)
 
 /*
  * Apply n ops (any n; internally in batches of HC_MEMBERS_BATCH) in order.

@@ -66,9 +66,9 @@ static void answer_arp(struct hc_worker *w, uint16_t port, struct rte_mbuf *m)
 /* ------------------------------------------------------------ payloads -- */
 
 /* Where the UDP payload sits: kept in the mbuf across the hand-off. */
-static inline void stash_payload(struct rte_mbuf *m, uint16_t off, uint16_t len)
+static inline void stash_payload(struct rte_mbuf *m, uint16_t off)
 {
-	m->hash.usr = (uint32_t)off | ((uint32_t)len << 16);
+	m->hash.usr = off;
 }
 
 /* The stashed payload of a validated datagram and a copy of its header. */
@@ -79,15 +79,19 @@ static inline const uint8_t *payload_hdr(const struct rte_mbuf *m, struct hc_hdr
 	return p;
 }
 
+/* Seat requests in flight are exactly the pending users: publish that
+ * count for the control core's stop check (relaxed store). */
+static inline void publish_outstanding(struct hc_worker *w)
+{
+	__atomic_store_n(&w->outstanding, (uint64_t)w->members.n_pending, __ATOMIC_RELAXED);
+}
+
 /* Hand the changes gathered in chg_buf to the control core.  When its
  * ring is full we wait: the control core never waits for us. */
 static void push_changes(struct hc_worker *w)
 {
 	uint32_t done = 0, total = w->members.n_changes;
-	uint64_t asked = 0;
-	for (uint32_t i = 0; i < total; i++)
-		asked += w->chg_buf[i].kind == HC_CHG_REQUEST;
-	HC_RELAXED_ADD(&w->outstanding, asked);
+	publish_outstanding(w);
 	while (done < total) {
 		done += rte_ring_enqueue_burst_elem(w->to_ctl_changes, w->chg_buf + done,
 						    sizeof(struct hc_change), total - done, NULL);
@@ -130,7 +134,6 @@ static unsigned drain_decisions(struct hc_worker *w)
 						 64, NULL);
 	if (n > 1)
 		hc_members_prefetch(&w->members, &dec[0].user_id, sizeof(dec[0]), n);
-	unsigned answers = 0;
 	for (unsigned i = 0; i < n; i++) {
 		w->members.changes = w->chg_buf;
 		w->members.n_changes = 0;
@@ -141,9 +144,8 @@ static unsigned drain_decisions(struct hc_worker *w)
 		hc_members_decide(&w->members, dec[i].user_id, dec[i].room_id,
 				  (int)(dec[i].admitted & 1), (uint16_t)(dec[i].admitted >> 16));
 		push_changes(w);
-		answers++;
 	}
-	HC_RELAXED_ADD(&w->outstanding, (uint64_t)-(int64_t)answers);
+	publish_outstanding(w);
 	return n;
 }
 
@@ -455,7 +457,7 @@ void hc_worker_rx(struct hc_worker *w, uint16_t port, struct rte_mbuf **pkts,
 			pass_places(w, port, m, payload, pr.payload_off);
 			continue;
 		}
-		stash_payload(m, pr.payload_off, pr.payload_len);
+		stash_payload(m, pr.payload_off);
 		m->port = port; /* where its gateway is, for answers (learn_peer) */
 		unsigned home = gw % nw;
 		if (home == w->id) {
@@ -527,7 +529,7 @@ int hc_worker_main(void *arg)
 
 		/* back-pressure: while many seat requests await the control
 		 * core, take no new frames (the NIC queues, then counts) */
-		unsigned n_rxq = likely(w->outstanding < HC_MAX_OUTSTANDING) ? w->n_rxq : 0;
+		unsigned n_rxq = likely(w->members.n_pending < HC_MAX_OUTSTANDING) ? w->n_rxq : 0;
 		for (unsigned q = 0; q < n_rxq; q++) {
 			uint16_t n = rte_eth_rx_burst(w->rxq[q].port, w->rxq[q].queue,
 						      pkts, (uint16_t)w->burst);

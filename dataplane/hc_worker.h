@@ -89,8 +89,9 @@ struct hc_worker {
 	struct rte_ring *to_ctl_places;  /* struct hc_place_req, SP/SC   */
 	struct rte_ring *from_ctl_tx;    /* mbufs to transmit, SP/SC     */
 	struct rte_ring *from_ctl_decisions; /* struct hc_decision, SP/SC */
-	uint64_t outstanding;            /* seat requests not yet answered
-	                                    (relaxed, read by the control) */
+	uint64_t outstanding;            /* seat requests not yet answered:
+	                                    members.n_pending, published with
+	                                    a relaxed store for the control */
 	struct hc_peer *gw_peer;         /* [max_gateways] home gateways' addresses */
 	struct hc_change *chg_buf;       /* [HC_CHG_BUF]                  */
 
