@@ -27,6 +27,8 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 	uint64_t hz = rte_get_tsc_hz();
 	d->tick_tsc = hz / 1000 * pol->balance_interval_ms;
 	d->next_tick = rte_rdtsc() + d->tick_tsc;
+	d->hb_tsc = hz / 1000 * dp->cfg->heartbeat_ms;
+	d->next_hb = rte_rdtsc() + d->hb_tsc;
 	int rc = hc_rooms_init(&d->book, "hc_book", pol, dp->cfg->max_rooms,
 			       max_reservations, hz);
 	if (rc != 0)
@@ -246,6 +248,66 @@ static void balance_pool(struct hc_decide *d, unsigned pool)
 	}
 }
 
+/* The gateway's incarnation, as its home worker knows it. */
+static uint32_t gw_incarnation(const struct hc_decide *d, uint16_t gw)
+{
+	const struct hc_worker *home = d->dp->workers[gw % d->dp->n_workers];
+	return __atomic_load_n(&home->seq.gw[gw].incarnation, __ATOMIC_RELAXED);
+}
+
+/* A home worker asks a gateway for a resync (NACK of a gap, or a
+ * snapshot): one RESYNC record. */
+static void send_resync(struct hc_decide *d, const struct hc_change *c)
+{
+	const struct hc_peer *to = &d->peer[c->gateway_id];
+	if (to->ip_be == 0) {
+		d->st.no_address++;
+		return;
+	}
+	struct hc_resync r = {
+		.reason = rte_cpu_to_be_32(c->from_room),
+		.first_sequence = rte_cpu_to_be_32(c->to_room),
+		.last_sequence = rte_cpu_to_be_32((uint32_t)c->user_id),
+		.snapshot_id = 0,
+	};
+	if (hc_tx_single(&d->tx, HC_MSG_RESYNC, c->gateway_id,
+			 gw_incarnation(d, c->gateway_id), to, &r, sizeof(r)) == 0)
+		d->st.resyncs++;
+}
+
+/* Users the appliance counts for gateway gw, over all workers. */
+uint64_t hc_decide_gateway_users(const struct hc_dataplane *dp, uint16_t gw)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < dp->n_workers; i++)
+		n += __atomic_load_n(&dp->workers[i]->members.gw_users[gw], __ATOMIC_RELAXED);
+	return n;
+}
+
+/* Heartbeats to every live gateway whose address we know: our
+ * incarnation (restart detection), the cumulative ack of its sequences,
+ * and what we count for it. */
+static void send_heartbeats(struct hc_decide *d)
+{
+	const struct hc_config *cfg = d->dp->cfg;
+	for (uint32_t g = 1; g < cfg->max_gateways; g++) {
+		const struct hc_peer *to = &d->peer[g];
+		uint32_t inc = gw_incarnation(d, (uint16_t)g);
+		if (to->ip_be == 0 || inc == 0)
+			continue;
+		const struct hc_worker *home = d->dp->workers[g % d->dp->n_workers];
+		uint64_t users = hc_decide_gateway_users(d->dp, (uint16_t)g);
+		struct hc_heartbeat hb = {
+			.last_sequence = rte_cpu_to_be_32(hc_seq_applied(&home->seq, (uint16_t)g)),
+			.user_count = rte_cpu_to_be_32((uint32_t)(users > UINT32_MAX ? UINT32_MAX : users)),
+			.interval_ms = rte_cpu_to_be_32(cfg->heartbeat_ms),
+			.hb_flags = 0,
+		};
+		if (hc_tx_single(&d->tx, HC_MSG_HEARTBEAT, (uint16_t)g, inc, to, &hb, sizeof(hb)) == 0)
+			d->st.heartbeats++;
+	}
+}
+
 static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_change *c,
 			 uint64_t now)
 {
@@ -255,6 +317,10 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 	}
 	if (c->kind == HC_CHG_REQUEST) {
 		seat_request(d, worker, c, now);
+		return;
+	}
+	if (c->kind == HC_CHG_RESYNC) {
+		send_resync(d, c);
 		return;
 	}
 	if (c->kind == HC_CHG_PEER) {
@@ -302,6 +368,10 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 		total += n;
 	}
 	hc_tx_flush(&d->tx);
+	if (now >= d->next_hb) {
+		send_heartbeats(d);
+		d->next_hb = now + d->hb_tsc;
+	}
 	hc_rooms_expire(&d->book, now);
 	hc_directives_expire(&d->dirs, now, resend_move, d);
 	if (now >= d->next_tick) {

@@ -48,6 +48,8 @@ struct hc_decide_stats {
 	uint64_t move_skipped; /* picks whose seat could not be reserved   */
 	uint64_t ticks;
 	uint64_t ticks_waited; /* ticks without a plan: directives in flight */
+	uint64_t resyncs;      /* RESYNC records sent (NACKs, snapshot requests) */
+	uint64_t heartbeats;   /* HEARTBEATs sent to gateways              */
 };
 
 struct hc_decide {
@@ -64,6 +66,7 @@ struct hc_decide {
 	struct hc_bal_transfer *bal_t;      /* [HC_BAL_MAX_TRANSFERS] */
 	struct hc_directives dirs;
 	uint64_t tick_tsc, next_tick;
+	uint64_t hb_tsc, next_hb;
 	struct hc_decide_stats st;
 };
 
@@ -80,6 +83,9 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now);
  * book's users differ from the view (v exact by then).  0 means exact.
  */
 uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_view *v);
+
+/* Users the appliance counts for gateway gw (all workers, relaxed). */
+uint64_t hc_decide_gateway_users(const struct hc_dataplane *dp, uint16_t gw);
 
 /* No decision owed and none in flight (stop protocol). */
 int hc_decide_idle(const struct hc_decide *d);

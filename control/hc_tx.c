@@ -72,7 +72,8 @@ static struct hc_worker *sender_for(const struct hc_dataplane *dp, uint16_t gw, 
 }
 
 /* Finish the headers of o's datagram and hand it to a worker. */
-static void send_open(struct hc_tx *tx, uint8_t type, uint16_t gw, struct hc_tx_open *o)
+static void send_open_inc(struct hc_tx *tx, uint8_t type, uint16_t gw, struct hc_tx_open *o,
+			  uint32_t gw_incarnation)
 {
 	struct rte_mbuf *m = o->m;
 	const struct hc_config *cfg = tx->dp->cfg;
@@ -106,7 +107,7 @@ static void send_open(struct hc_tx *tx, uint8_t type, uint16_t gw, struct hc_tx_
 	udp->src_port = rte_cpu_to_be_16(cfg->udp_port);
 	udp->dst_port = o->to.udp_be;
 	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*udp) + payload));
-	hc_proto_fill_hdr(h, type, gw, o->count, 0, tx->incarnation, 0);
+	hc_proto_fill_hdr(h, type, gw, o->count, gw_incarnation, tx->incarnation, 0);
 	udp->dgram_cksum = 0;
 	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
 	m->data_len = m->pkt_len = (uint32_t)(L2L4 + payload);
@@ -124,6 +125,25 @@ static void send_open(struct hc_tx *tx, uint8_t type, uint16_t gw, struct hc_tx_
 		tx->st.records += o->count;
 	}
 	o->count = 0;
+}
+
+static void send_open(struct hc_tx *tx, uint8_t type, uint16_t gw, struct hc_tx_open *o)
+{
+	send_open_inc(tx, type, gw, o, 0);
+}
+
+int hc_tx_single(struct hc_tx *tx, uint8_t type, uint16_t gw, uint32_t gw_incarnation,
+		 const struct hc_peer *to, const void *rec, size_t len)
+{
+	struct hc_tx_open o = {.to = *to, .count = 1};
+	o.m = rte_pktmbuf_alloc(tx->dp->pool);
+	if (o.m == NULL) {
+		tx->st.no_mbuf++;
+		return -1;
+	}
+	memcpy(rte_pktmbuf_mtod_offset(o.m, uint8_t *, L2L4 + sizeof(struct hc_hdr)), rec, len);
+	send_open_inc(tx, type, gw, &o, gw_incarnation);
+	return 0;
 }
 
 int hc_tx_add(struct hc_tx *tx, uint8_t type, uint16_t gw, const struct hc_peer *to,

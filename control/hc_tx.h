@@ -54,6 +54,14 @@ void hc_tx_free(struct hc_tx *tx);
 int hc_tx_add(struct hc_tx *tx, uint8_t type, uint16_t gw, const struct hc_peer *to,
 	      const void *rec, size_t len);
 
+/*
+ * Send one datagram of one record now (HEARTBEAT, RESYNC), its header
+ * naming the gateway's incarnation.  Returns 0, or -1 (counted) when no
+ * mbuf was free.
+ */
+int hc_tx_single(struct hc_tx *tx, uint8_t type, uint16_t gw, uint32_t gw_incarnation,
+		 const struct hc_peer *to, const void *rec, size_t len);
+
 /* Send every open datagram. */
 void hc_tx_flush(struct hc_tx *tx);
 

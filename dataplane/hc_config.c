@@ -27,8 +27,13 @@ void hc_config_usage(const char *prog)
 	       "  --rx-desc N             rx descriptors per queue              [1024]\n"
 	       "  --mbufs N               mbufs in the packet pool              [32767]\n"
 	       "  --merge-interval-ms N   RCU room-view merge period            [100]\n"
-	       "  --gap-timeout-ms N      wait for a missing sequence before\n"
-	       "                          counting it lost                      [200]\n"
+	       "  --gap-timeout-ms N      wait this long for a missing sequence,\n"
+	       "                          then ask the gateway again (NACK)     [30]\n"
+	       "  --gap-nacks N           NACK rounds before a gap is given up\n"
+	       "                          and counted lost                      [16]\n"
+	       "  --gateway-timeout-ms N  a gateway silent this long is dead: its\n"
+	       "                          users are removed; 0 = never          [3000]\n"
+	       "  --heartbeat-ms N        heartbeat period towards gateways     [100]\n"
 	       "  --stats-interval S      seconds between stats lines, 0 = none [1]\n"
 	       "  --idle-exit S           stop S seconds after traffic stops    [0 = never]\n"
 	       "  --duration S            stop after S seconds                  [0 = never]\n"
@@ -77,7 +82,8 @@ enum {
 	OPT_IP = 256, OPT_PORT, OPT_MAX_USERS, OPT_MAX_ROOMS, OPT_MAX_GW,
 	OPT_BURST, OPT_RX_DESC, OPT_MBUFS, OPT_MERGE, OPT_GAP, OPT_STATS,
 	OPT_IDLE, OPT_DURATION, OPT_DUMP_ROOMS, OPT_DUMP_STATS, OPT_HELP,
-	OPT_CONFIG, OPT_POOL, OPT_MAX_RESV, OPT_NO_ADMISSION,
+	OPT_CONFIG, OPT_POOL, OPT_MAX_RESV, OPT_NO_ADMISSION, OPT_GAP_NACKS,
+	OPT_GW_TIMEOUT, OPT_HEARTBEAT,
 };
 
 static const struct option long_opts[] = {
@@ -101,6 +107,9 @@ static const struct option long_opts[] = {
 	{"pool", required_argument, NULL, OPT_POOL},
 	{"max-reservations", required_argument, NULL, OPT_MAX_RESV},
 	{"no-admission", no_argument, NULL, OPT_NO_ADMISSION},
+	{"gap-nacks", required_argument, NULL, OPT_GAP_NACKS},
+	{"gateway-timeout-ms", required_argument, NULL, OPT_GW_TIMEOUT},
+	{"heartbeat-ms", required_argument, NULL, OPT_HEARTBEAT},
 	{NULL, 0, NULL, 0},
 };
 
@@ -118,7 +127,10 @@ int hc_config_parse(struct hc_config *c, int argc, char **argv)
 		.rx_desc = 1024,
 		.mbufs = 32767,
 		.merge_interval_ms = 100,
-		.gap_timeout_ms = 200,
+		.gap_timeout_ms = 30,
+		.gap_nacks = 16,
+		.gateway_timeout_ms = 3000,
+		.heartbeat_ms = 100,
 		.stats_interval_s = 1.0,
 		.max_reservations = 1u << 20,
 	};
@@ -162,6 +174,16 @@ int hc_config_parse(struct hc_config *c, int argc, char **argv)
 			break;
 		case OPT_GAP:
 			if (parse_u32("--gap-timeout-ms", optarg, 0, 600000, &c->gap_timeout_ms)) return -1;
+			break;
+		case OPT_GAP_NACKS:
+			if (parse_u32("--gap-nacks", optarg, 0, 1000000, &c->gap_nacks)) return -1;
+			break;
+		case OPT_GW_TIMEOUT:
+			if (parse_u32("--gateway-timeout-ms", optarg, 0, 3600000,
+				      &c->gateway_timeout_ms)) return -1;
+			break;
+		case OPT_HEARTBEAT:
+			if (parse_u32("--heartbeat-ms", optarg, 1, 60000, &c->heartbeat_ms)) return -1;
 			break;
 		case OPT_STATS:
 			if (parse_seconds("--stats-interval", optarg, &c->stats_interval_s)) return -1;

@@ -20,7 +20,10 @@ struct hc_config {
 	uint32_t rx_desc;          /* --rx-desc                              */
 	uint32_t mbufs;            /* --mbufs                                */
 	uint32_t merge_interval_ms;/* --merge-interval-ms                    */
-	uint32_t gap_timeout_ms;   /* --gap-timeout-ms                       */
+	uint32_t gap_timeout_ms;   /* --gap-timeout-ms: NACK a gap after     */
+	uint32_t gap_nacks;        /* --gap-nacks: NACK rounds, then give up */
+	uint32_t gateway_timeout_ms; /* --gateway-timeout-ms: silent = dead, 0 never */
+	uint32_t heartbeat_ms;     /* --heartbeat-ms: A->G heartbeat period  */
 	double stats_interval_s;   /* --stats-interval, 0 = quiet            */
 	double idle_exit_s;        /* --idle-exit, 0 = never                 */
 	double duration_s;         /* --duration, 0 = until a signal         */

@@ -84,8 +84,16 @@ int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
 				     cfg->max_rooms, socket);
 		if (rc != 0)
 			goto fail;
-		rc = hc_seq_init(&w->seq, cfg->max_gateways, gap_tsc,
-				 hc_worker_deliver_events, w, socket);
+		struct hc_seq_hooks hooks = {.deliver = hc_worker_deliver,
+			.drop_users = hc_snapshot_drop_users, .resync = hc_worker_ask_resync,
+			.ctx = w};
+		rc = hc_seq_init(&w->seq, cfg->max_gateways, gap_tsc, cfg->gap_nacks,
+				 rte_get_tsc_hz() / 1000 * cfg->gateway_timeout_ms, &hooks, socket);
+		w->snap = rte_zmalloc_socket("hc_snap", sizeof(*w->snap) * cfg->max_gateways,
+					     64, socket);
+		w->snap_gen = rte_zmalloc_socket("hc_snap_gen", cfg->max_gateways, 64, socket);
+		if (rc == 0 && (w->snap == NULL || w->snap_gen == NULL))
+			rc = -ENOMEM;
 		if (rc != 0)
 			goto fail;
 		hos[i] = &w->ho;
@@ -113,6 +121,10 @@ int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
 				rc = -ENOMEM;
 				goto fail;
 			}
+			/* a long sweep hands its changes over as it goes */
+			w->members.changes_cap = HC_CHG_BUF;
+			w->members.changes_full = hc_worker_push_changes;
+			w->members.changes_ctx = w;
 		}
 	}
 	rc = hc_handoff_create(hos, n_workers, dp->workers[0]->socket);
@@ -135,6 +147,9 @@ void hc_dataplane_free(struct hc_dataplane *dp)
 	for (unsigned i = 0; i < dp->n_workers; i++) {
 		struct hc_worker *w = dp->workers[i];
 		hc_seq_free(&w->seq);
+		hc_snapshot_free(w);
+		rte_free(w->snap);
+		rte_free(w->snap_gen);
 		if (w->members.users != NULL)
 			hc_members_free(&w->members);
 		rte_free(w->local);

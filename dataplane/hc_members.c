@@ -86,8 +86,14 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 					       64, socket);
 	m->replay = rte_malloc_socket("hc_replay", sizeof(struct hc_op) * HC_MEMBERS_DEFERRED,
 				      64, socket);
+	m->gw_users = rte_zmalloc_socket("hc_gw_users", HC_GATEWAY_IDS * sizeof(uint32_t),
+					 64, socket);
+	m->snap_marked = rte_zmalloc_socket("hc_snap_marked", HC_GATEWAY_IDS * sizeof(uint32_t),
+					    64, socket);
+	m->snap_gen_now = rte_zmalloc_socket("hc_snap_gen", HC_GATEWAY_IDS, 64, socket);
 	if (m->node == NULL || m->replay == NULL || m->pending == NULL ||
-	    m->pending_filter == NULL) {
+	    m->pending_filter == NULL || m->gw_users == NULL || m->snap_marked == NULL ||
+	    m->snap_gen_now == NULL) {
 		hc_members_free(m);
 		return -ENOMEM;
 	}
@@ -107,6 +113,9 @@ void hc_members_free(struct hc_members *m)
 	rte_free(m->pending);
 	rte_free(m->pending_filter);
 	rte_free(m->replay);
+	rte_free(m->gw_users);
+	rte_free(m->snap_marked);
+	rte_free(m->snap_gen_now);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -166,19 +175,33 @@ static inline void list_del(struct hc_members *m, int32_t at, uint32_t room)
 		m->slot[next - 1].prev = prev;
 }
 
-/* The user at position `at` is now in `room` (0: none), from `cur`. */
+/* The user at position `at` is now in `room` (0: none), from `cur`,
+ * owned by gw.  When the owner changes (a new user, a user gone, or a
+ * user another gateway took), the per-gateway counts follow and the old
+ * owner's snapshot mark goes. */
 static inline void place_at(struct hc_members *m, int32_t at, uint32_t cur, uint32_t room,
 			    uint16_t gw)
 {
+	struct hc_slot *s = &m->slot[at];
 	if (cur != 0)
 		list_del(m, at, cur);
-	if (room != 0) {
+	if (room != 0)
 		list_add(m, at, room);
-		m->slot[at].gw = gw;
+	if (cur == 0 || room == 0 || s->gw != gw) {
+		if (cur != 0) {
+			uint16_t old = s->gw;
+			HC_RELAXED_ADD(&m->gw_users[old], (uint32_t)-1);
+			if (s->mark != 0 && s->mark == m->snap_gen_now[old])
+				m->snap_marked[old]--;
+		}
+		if (room != 0) {
+			HC_RELAXED_ADD(&m->gw_users[gw], 1);
+			s->gw = gw;
+		}
+		s->mark = 0;
 	}
-	m->slot[at].room = room;
+	s->room = room;
 }
-
 
 /*
  * Pending users (admission): a small open-addressing table, user -> the
@@ -277,10 +300,105 @@ static void defer(struct hc_members *m, struct hc_pending *p, const struct hc_op
 static inline void report(struct hc_members *m, const struct hc_op *o, uint32_t from,
 			  uint32_t to, uint16_t kind)
 {
-	if (m->changes != NULL)
-		m->changes[m->n_changes++] = (struct hc_change){.user_id = o->user_id,
-			.from_room = from, .to_room = to, .pool_id = o->pool_id,
-			.gateway_id = o->gateway_id, .kind = kind};
+	if (m->changes == NULL)
+		return;
+	if (unlikely(m->n_changes == m->changes_cap && m->changes_full != NULL))
+		m->changes_full(m->changes_ctx); /* a long sweep: hand them over */
+	m->changes[m->n_changes++] = (struct hc_change){.user_id = o->user_id,
+		.from_room = from, .to_room = to, .pool_id = o->pool_id,
+		.gateway_id = o->gateway_id, .kind = kind};
+}
+
+/* Remove the user at `at` (in room cur): one LEAVE's worth of work. */
+static void remove_at(struct hc_members *m, int32_t at, uint64_t user, uint32_t cur)
+{
+	struct hc_op o = {.user_id = user, .gateway_id = m->slot[at].gw};
+	place_at(m, at, cur, 0, 0);
+	rte_hash_del_key(m->users, &user);
+	room_add(m, cur, -1);
+	HC_RELAXED_ADD(&m->n_users, (uint64_t)-1);
+	report(m, &o, cur, 0, HC_CHG_APPLIED);
+}
+
+/* A snapshot member: the user is in o->room_id, owned by o->gateway_id.
+ * Returns the change in user count. */
+static int snap_set(struct hc_members *m, const struct hc_op *o, int32_t at, uint32_t cur)
+{
+	uint16_t gw = o->gateway_id;
+	int added = 0;
+	if (cur != 0 && m->slot[at].gw != gw) {
+		HC_RELAXED_ADD(&m->st.snap_conflicts, 1); /* another gateway's now */
+		return 0;
+	}
+	if (m->snap_gen_now[gw] != o->gen) {
+		m->snap_gen_now[gw] = o->gen; /* a new snapshot of gw reaches us */
+		m->snap_marked[gw] = 0;
+	}
+	if (at < 0) {
+		at = rte_hash_add_key(m->users, &o->user_id);
+		if (unlikely(at < 0)) {
+			HC_RELAXED_ADD(&m->st.table_full, 1);
+			return 0;
+		}
+		m->slot[at].moved = 0;
+		m->slot[at].room = 0;
+		added = 1;
+	}
+	if (cur != o->room_id) {
+		if (cur != 0)
+			room_add(m, cur, -1);
+		place_at(m, at, cur, o->room_id, gw);
+		room_add(m, o->room_id, 1);
+		report(m, o, cur, o->room_id, HC_CHG_APPLIED);
+	}
+	if (m->slot[at].mark != o->gen) {
+		m->slot[at].mark = o->gen;
+		m->snap_marked[gw]++;
+	}
+	HC_RELAXED_ADD(&m->st.snap_set, 1);
+	return added;
+}
+
+/* End of a snapshot of gateway gw at this owner: every user of gw not
+ * marked gen goes.  Users waiting for a seat decision are checked after
+ * it (a SNAP_DROP in their chain).  The slot table is scanned only when
+ * some user of gw is unmarked. */
+static void snap_sweep(struct hc_members *m, uint16_t gw, uint8_t gen)
+{
+	if (m->snap_gen_now[gw] != gen) {
+		m->snap_gen_now[gw] = gen; /* none of its members are ours */
+		m->snap_marked[gw] = 0;
+	}
+	HC_RELAXED_ADD(&m->st.sweeps, 1);
+	if (m->n_pending > 0) {
+		struct hc_op d = {.gateway_id = gw, .gen = gen, .op = HC_OP_SNAP_DROP};
+		for (uint32_t i = 0; i < (1u << HC_PENDING_BITS); i++) {
+			if (!m->pending[i].used)
+				continue;
+			d.user_id = m->pending[i].user;
+			defer(m, &m->pending[i], &d);
+		}
+	}
+	if (m->snap_marked[gw] >= m->gw_users[gw])
+		return;
+	HC_RELAXED_ADD(&m->st.sweep_scans, 1);
+	uint64_t swept = 0;
+	for (uint32_t at = 0; at < m->capacity; at++) {
+		const struct hc_slot *sl = &m->slot[at];
+		if (sl->room == 0 || sl->gw != gw || sl->mark == gen)
+			continue;
+		void *key;
+		uint64_t user;
+		if (rte_hash_get_key_with_position(m->users, (int32_t)at, &key) != 0)
+			continue;
+		memcpy(&user, key, sizeof(user));
+		if (m->n_pending > 0 && pend_find(m, user) != NULL)
+			continue; /* its SNAP_DROP decides after the answer */
+		remove_at(m, (int32_t)at, user, sl->room);
+		swept++;
+	}
+	HC_RELAXED_ADD(&m->st.snap_swept, swept);
+	HC_RELAXED_ADD(&m->st.leaves, swept);
 }
 
 static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned n)
@@ -288,6 +406,7 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 	const void *keys[HC_MEMBERS_BATCH];
 	int32_t pos[HC_MEMBERS_BATCH];
 	struct touched t;
+	int stale_all = 0; /* a sweep ran: every later lookup is fresh */
 
 	for (unsigned i = 0; i < n; i++)
 		keys[i] = &ops[i].user_id;
@@ -298,11 +417,17 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 	memset(t.state, 0, sizeof(t.state));
 
 	uint64_t joins = 0, moves = 0, leaves = 0, noops = 0, full = 0, asked = 0;
+	uint64_t not_owner = 0, takeovers = 0;
 	int64_t dusers = 0;
 	for (unsigned i = 0; i < n; i++) {
 		const struct hc_op *o = &ops[i];
+		if (unlikely(o->op == HC_OP_SNAP_SWEEP)) {
+			snap_sweep(m, o->gateway_id, o->gen);
+			stale_all = 1;
+			continue;
+		}
 		/* an earlier op of this batch may have added or removed the user */
-		int32_t at = unlikely(touched_maybe(&t, o->user_id)) ?
+		int32_t at = unlikely(stale_all || touched_maybe(&t, o->user_id)) ?
 			rte_hash_lookup(m->users, &o->user_id) : pos[i];
 		uint32_t cur = at >= 0 ? m->slot[at].room : 0;
 
@@ -316,6 +441,11 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 		}
 		if (o->op == HC_OP_JOIN) {
 			if (cur == o->room_id) {
+				if (unlikely(m->slot[at].gw != o->gateway_id)) {
+					/* the user reconnected through another gateway */
+					place_at(m, at, cur, cur, o->gateway_id);
+					takeovers++;
+				}
 				noops++;
 				continue;
 			}
@@ -338,13 +468,21 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 				joins++;
 			} else {
 				room_add(m, cur, -1); /* a move: the key stays put */
+				if (m->slot[at].gw != o->gateway_id)
+					takeovers++;
 				moves++;
 			}
 			place_at(m, at, cur, o->room_id, o->gateway_id);
 			room_add(m, o->room_id, 1);
 			report(m, o, cur, o->room_id, HC_CHG_APPLIED);
-		} else {
+		} else if (o->op == HC_OP_LEAVE) {
 			if (cur != o->room_id) {
+				noops++;
+				continue;
+			}
+			if (unlikely(m->slot[at].gw != o->gateway_id)) {
+				/* a late LEAVE of a gateway the user has left */
+				not_owner++;
 				noops++;
 				continue;
 			}
@@ -355,6 +493,17 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 			dusers--;
 			leaves++;
 			report(m, o, cur, 0, HC_CHG_APPLIED);
+		} else if (o->op == HC_OP_SNAP_SET) {
+			dusers += snap_set(m, o, at, cur);
+			touched_mark(&t, o->user_id);
+		} else { /* HC_OP_SNAP_DROP */
+			if (at >= 0 && cur != 0 && m->slot[at].gw == o->gateway_id &&
+			    m->slot[at].mark != o->gen) {
+				remove_at(m, at, o->user_id, cur);
+				touched_mark(&t, o->user_id);
+				HC_RELAXED_ADD(&m->st.snap_swept, 1);
+				leaves++;
+			}
 		}
 	}
 	HC_RELAXED_ADD(&m->n_users, (uint64_t)dusers);
@@ -364,6 +513,8 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 	HC_RELAXED_ADD(&m->st.noops, noops);
 	HC_RELAXED_ADD(&m->st.table_full, full);
 	HC_RELAXED_ADD(&m->st.requests, asked);
+	HC_RELAXED_ADD(&m->st.not_owner, not_owner);
+	HC_RELAXED_ADD(&m->st.takeovers, takeovers);
 }
 
 void hc_members_apply(struct hc_members *m, const struct hc_op *ops, unsigned n)
@@ -440,20 +591,28 @@ unsigned hc_members_pick(struct hc_members *m, uint32_t room, unsigned k, uint32
 			 uint32_t cooldown, struct hc_pick *out)
 {
 	unsigned n = 0;
-	uint16_t now16 = (uint16_t)now;
+	uint8_t now8 = (uint8_t)now;
+	if (cooldown > 255)
+		cooldown = 255; /* the slot keeps seconds mod 256 */
 	for (uint32_t p = m->room_head[room]; p != 0 && n < k; p = m->slot[p - 1].next) {
 		int32_t at = (int32_t)p - 1;
-		if (m->slot[at].moved != 0 && (uint16_t)(now16 - m->slot[at].moved) < cooldown)
+		if (m->slot[at].moved != 0 && (uint8_t)(now8 - m->slot[at].moved) < cooldown)
 			continue; /* moved a moment ago: leave them be */
 		void *key;
 		if (rte_hash_get_key_with_position(m->users, at, &key) != 0)
 			continue;
 		memcpy(&out[n].user_id, key, sizeof(uint64_t));
 		out[n].gateway_id = m->slot[at].gw;
-		m->slot[at].moved = now16 != 0 ? now16 : 1;
+		m->slot[at].moved = now8 != 0 ? now8 : 1;
 		n++;
 	}
 	return n;
+}
+
+uint16_t hc_members_owner_of(const struct hc_members *m, uint64_t user_id)
+{
+	int32_t at = rte_hash_lookup(m->users, &user_id);
+	return at >= 0 && m->slot[at].room != 0 ? m->slot[at].gw : 0;
 }
 
 uint32_t hc_members_room_of(const struct hc_members *m, uint64_t user_id)

@@ -36,8 +36,28 @@ struct hc_op {
 	uint32_t room_id;
 	uint16_t gateway_id;
 	uint16_t pool_id;
-	uint8_t op;       /* HC_OP_JOIN / HC_OP_LEAVE */
-	uint8_t pad[7];
+	uint8_t op;       /* HC_OP_JOIN / HC_OP_LEAVE, or HC_OP_SNAP_* below */
+	uint8_t gen;      /* HC_OP_SNAP_*: the snapshot's generation (1..255) */
+	uint8_t pad[6];
+};
+
+/*
+ * Ops of a snapshot replacing everything one gateway held (never on the
+ * wire; the home worker makes them from a complete snapshot):
+ *   SNAP_SET   user is in room_id, owned by gateway_id (admission bypassed:
+ *              the gateway states a fact); marks the user with gen.  A user
+ *              another gateway owns now is left alone (counted conflict).
+ *   SNAP_SWEEP no user: every user of gateway_id not marked gen goes
+ *              (sent to every owner after its SETs; an empty snapshot is a
+ *              SWEEP alone: drop all of the gateway's users).
+ *   SNAP_DROP  the sweep's check for one user whose seat request was in
+ *              flight: replayed after the decision, it removes the user if
+ *              still gateway_id's and not marked gen.
+ */
+enum {
+	HC_OP_SNAP_SET = 16,
+	HC_OP_SNAP_SWEEP = 17,
+	HC_OP_SNAP_DROP = 18,
 };
 _Static_assert(sizeof(struct hc_op) == 24, "hc_op is a 24-byte ring element");
 
@@ -52,6 +72,9 @@ enum hc_change_kind {
 	HC_CHG_PEER = 2,    /* gateway_id's address is `peer` (see hc_ctlmsg.h)  */
 	HC_CHG_PICK = 3,    /* picked to move: user from_room -> to_room, owned
 	                       by gateway_id                                   */
+	HC_CHG_RESYNC = 4,  /* the home worker asks gateway_id for a resync:
+	                       from_room = reason, to_room = first sequence,
+	                       user_id = last sequence                         */
 };
 
 struct hc_change {
@@ -95,7 +118,9 @@ struct hc_slot {
 	uint32_t next;   /* room list: next user's position + 1       */
 	uint32_t prev;   /* room list: previous user's position + 1   */
 	uint16_t gw;     /* the gateway that owns the user            */
-	uint16_t moved;  /* seconds (mod 65536) of the last pick, 0: never */
+	uint8_t moved;   /* seconds (mod 256) of the last pick, 0: never */
+	uint8_t mark;    /* generation of the owner's last snapshot that named
+	                    the user; 0 when the owner changes            */
 };
 _Static_assert(sizeof(struct hc_slot) == 16, "hc_slot is 16 bytes");
 
@@ -116,6 +141,14 @@ struct hc_members_stats {
 	uint64_t requests;   /* seat requests sent (admission on)   */
 	uint64_t refused;    /* JOINs the control core refused      */
 	uint64_t stray_decisions; /* decisions for no pending user  */
+	uint64_t not_owner;  /* LEAVEs from a gateway that no longer owns the user */
+	uint64_t takeovers;  /* users whose owner changed (reconnect elsewhere) */
+	uint64_t snap_set;   /* snapshot members applied             */
+	uint64_t snap_conflicts; /* members another gateway owns now  */
+	uint64_t snap_swept; /* users removed by sweeps (not in the snapshot,
+	                        dead gateway, old incarnation)        */
+	uint64_t sweeps;     /* sweeps run                           */
+	uint64_t sweep_scans; /* ... that had to scan the slot table  */
 };
 
 struct hc_members {
@@ -131,6 +164,9 @@ struct hc_members {
 	 * core); the caller empties it after each hc_members_apply */
 	struct hc_change *changes;
 	uint32_t n_changes;
+	uint32_t changes_cap;     /* with changes_full: call it when full  */
+	void (*changes_full)(void *ctx); /* empties changes (n_changes = 0) */
+	void *changes_ctx;
 	/* admission: a JOIN that changes a user's room becomes a seat request
 	 * (HC_CHG_REQUEST) and the user is pending until hc_members_decide;
 	 * the pending user's later ops wait, in order, in a chain of nodes
@@ -143,7 +179,15 @@ struct hc_members {
 	uint32_t free_node;       /* free list of node[]             */
 	struct hc_deferred *node; /* [HC_MEMBERS_DEFERRED]           */
 	struct hc_op *replay;     /* [HC_MEMBERS_DEFERRED] scratch   */
+	/* per gateway (any 16-bit id): users it owns here (relaxed stores,
+	 * read by the control core), and, for its current snapshot
+	 * generation, how many of them carry that mark */
+	uint32_t *gw_users;       /* [HC_GATEWAY_IDS]                */
+	uint32_t *snap_marked;    /* [HC_GATEWAY_IDS]                */
+	uint8_t *snap_gen_now;    /* [HC_GATEWAY_IDS]                */
 };
+
+#define HC_GATEWAY_IDS 65536u
 
 /* Ops that may wait for decisions at once; a caller keeps
  * n_deferred + ops it applies <= this. */
@@ -196,6 +240,9 @@ unsigned hc_members_pick(struct hc_members *m, uint32_t room, unsigned k, uint32
  * decided: one bulk lookup prefetches their buckets. */
 void hc_members_prefetch(struct hc_members *m, const uint64_t *first_key, size_t stride,
 			 unsigned n);
+
+/* Gateway that owns a user (0 if absent). Owner lcore, or after stop. */
+uint16_t hc_members_owner_of(const struct hc_members *m, uint64_t user_id);
 
 /* Room of a user, 0 if absent.  Owner lcore, or after the workers stopped. */
 uint32_t hc_members_room_of(const struct hc_members *m, uint64_t user_id);

@@ -1,16 +1,18 @@
 /*
- * hc_sequencer.c - per-gateway ordering of EVENTS datagrams (see .h).
+ * hc_sequencer.c - per-gateway ordering and repair (see .h).
  *
  * The window is indexed by sequence % HC_SEQ_WINDOW; only sequences in
  * [next_seq, next_seq + HC_SEQ_WINDOW) are ever held, so a slot names one
  * sequence unambiguously.  Gateways with an open gap sit in gap_list so
- * the timeout poll costs O(open gaps), not O(gateways).
+ * the timeout poll costs O(open gaps), not O(gateways); the dead-gateway
+ * scan runs every 10 ms over the gateway table.
  */
 #include "hc_sequencer.h"
 
 #include <errno.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_malloc.h>
 
 #include "hc_members.h" /* HC_RELAXED_ADD */
@@ -18,9 +20,9 @@
 #define WIN_MASK (HC_SEQ_WINDOW - 1)
 _Static_assert((HC_SEQ_WINDOW & WIN_MASK) == 0, "window is a power of 2");
 
-int hc_seq_init(struct hc_sequencer *s, uint32_t max_gateways,
-		uint64_t gap_timeout_tsc, hc_seq_deliver_fn deliver, void *ctx,
-		int socket)
+int hc_seq_init(struct hc_sequencer *s, uint32_t max_gateways, uint64_t gap_timeout_tsc,
+		uint32_t max_nacks, uint64_t dead_timeout_tsc,
+		const struct hc_seq_hooks *hooks, int socket)
 {
 	memset(s, 0, sizeof(*s));
 	s->gw = rte_zmalloc_socket("hc_seq_gw", sizeof(*s->gw) * max_gateways,
@@ -34,9 +36,10 @@ int hc_seq_init(struct hc_sequencer *s, uint32_t max_gateways,
 	for (uint32_t g = 0; g < max_gateways; g++)
 		s->gw[g].gap_index = UINT32_MAX;
 	s->max_gateways = max_gateways;
+	s->max_nacks = max_nacks;
 	s->gap_timeout_tsc = gap_timeout_tsc;
-	s->deliver = deliver;
-	s->ctx = ctx;
+	s->dead_timeout_tsc = dead_timeout_tsc;
+	s->hooks = *hooks;
 	return 0;
 }
 
@@ -59,6 +62,7 @@ static void gap_open(struct hc_sequencer *s, uint16_t gw, uint64_t now)
 	if (g->gap_index != UINT32_MAX)
 		return;
 	g->gap_since_tsc = now;
+	g->nacks_now = 0;
 	g->gap_index = s->n_gaps;
 	s->gap_list[s->n_gaps++] = gw;
 	HC_RELAXED_ADD(&s->st.gaps, 1);
@@ -75,14 +79,19 @@ static void gap_close(struct hc_sequencer *s, uint16_t gw)
 	s->gw[last].gap_index = i;
 	g->gap_index = UINT32_MAX;
 	g->gap_since_tsc = 0;
+	g->nacks_now = 0;
 }
 
-/* A gap is open while something is held or a heartbeat named a sequence
- * we have not applied. */
+/* A gap is open while a sequence known to exist has not been applied. */
 static int gap_pending(const struct hc_gw_state *g)
 {
-	return g->held > 0 || (g->hb_last_seq != 0 &&
-			       !hc_seq_after(g->next_seq, g->hb_last_seq));
+	return g->held > 0 || hc_seq_after(g->known_last, g->next_seq - 1);
+}
+
+static inline void saw(struct hc_gw_state *g, uint32_t seq)
+{
+	if (hc_seq_after(seq, g->known_last))
+		g->known_last = seq;
 }
 
 /* ------------------------------------------------------------ window -- */
@@ -92,11 +101,16 @@ static inline void publish_held(struct hc_sequencer *s)
 	__atomic_store_n(&s->st.held_now, s->held_total, __ATOMIC_RELAXED);
 }
 
+static inline void set_next(struct hc_gw_state *g, uint32_t next)
+{
+	__atomic_store_n(&g->next_seq, next, __ATOMIC_RELAXED);
+}
+
 static void deliver_one(struct hc_sequencer *s, struct hc_gw_state *g,
 			struct rte_mbuf *m)
 {
 	HC_RELAXED_ADD(&g->datagrams, 1);
-	s->deliver(s->ctx, m);
+	s->hooks.deliver(s->hooks.ctx, m);
 }
 
 /* Deliver held datagrams that are now in order. */
@@ -111,7 +125,7 @@ static void drain(struct hc_sequencer *s, uint16_t gw)
 		g->win[slot] = NULL;
 		g->held--;
 		s->held_total--;
-		g->next_seq++;
+		set_next(g, g->next_seq + 1);
 		deliver_one(s, g, m);
 	}
 	if (!gap_pending(g))
@@ -119,40 +133,51 @@ static void drain(struct hc_sequencer *s, uint16_t gw)
 	publish_held(s);
 }
 
-/* Give up on every sequence before target: deliver held ones in order,
- * count the missing ones as lost. */
-static void advance_to(struct hc_sequencer *s, uint16_t gw, uint32_t target)
+/* Move next_seq up to target: deliver held ones in order (when
+ * `deliver`), else free them; the missing ones count as lost (give up)
+ * or subsumed (a snapshot covers them). */
+static void advance_to(struct hc_sequencer *s, uint16_t gw, uint32_t target, int deliver)
 {
 	struct hc_gw_state *g = &s->gw[gw];
-	uint64_t lost = 0;
+	uint64_t missing = 0;
 
 	while (g->held > 0 && hc_seq_after(target, g->next_seq)) {
 		unsigned slot = g->next_seq & WIN_MASK;
 		struct rte_mbuf *m = g->win[slot];
-		g->next_seq++;
+		set_next(g, g->next_seq + 1);
 		if (m == NULL) {
-			lost++;
+			missing++;
 			continue;
 		}
 		g->win[slot] = NULL;
 		g->held--;
 		s->held_total--;
-		deliver_one(s, g, m);
+		if (deliver) {
+			deliver_one(s, g, m);
+		} else {
+			missing++;
+			rte_pktmbuf_free(m);
+		}
 	}
 	if (hc_seq_after(target, g->next_seq)) {
-		lost += (uint32_t)(target - g->next_seq);
-		g->next_seq = target;
+		missing += (uint32_t)(target - g->next_seq);
+		set_next(g, target);
 	}
-	HC_RELAXED_ADD(&g->lost, lost);
-	HC_RELAXED_ADD(&s->st.lost, lost);
+	if (deliver) {
+		HC_RELAXED_ADD(&g->lost, missing);
+		HC_RELAXED_ADD(&s->st.lost, missing);
+	} else {
+		HC_RELAXED_ADD(&s->st.subsumed, missing);
+	}
+	publish_held(s);
 }
 
-/* Skip the oldest gap of gw: jump to the first held sequence (or past the
- * heartbeat's last sequence when nothing is held). */
+/* Give up the oldest gap of gw: jump to the first held sequence (or past
+ * the last known one when nothing is held). */
 static void skip_gap(struct hc_sequencer *s, uint16_t gw)
 {
 	struct hc_gw_state *g = &s->gw[gw];
-	uint32_t target = g->hb_last_seq + 1;
+	uint32_t target = g->known_last + 1;
 
 	if (g->held > 0) {
 		for (uint32_t k = 1; k < HC_SEQ_WINDOW; k++) {
@@ -163,13 +188,12 @@ static void skip_gap(struct hc_sequencer *s, uint16_t gw)
 		}
 	}
 	if (hc_seq_after(target, g->next_seq))
-		advance_to(s, gw, target);
+		advance_to(s, gw, target, 1);
 	gap_close(s, gw);
 	drain(s, gw);
 }
 
-/* Drop what the gateway held and start its new incarnation at 1. */
-static void reset_gateway(struct hc_sequencer *s, uint16_t gw, uint32_t inc)
+static void free_held(struct hc_sequencer *s, uint16_t gw)
 {
 	struct hc_gw_state *g = &s->gw[gw];
 	uint64_t dropped = 0;
@@ -184,44 +208,78 @@ static void reset_gateway(struct hc_sequencer *s, uint16_t gw, uint32_t inc)
 	s->held_total -= g->held;
 	g->held = 0;
 	gap_close(s, gw);
-	if (g->incarnation != 0)
-		HC_RELAXED_ADD(&g->resets, 1);
-	g->incarnation = inc;
-	g->next_seq = 1;
-	g->hb_last_seq = 0;
 	HC_RELAXED_ADD(&s->st.stale, dropped);
 	publish_held(s);
 }
 
-/* Returns 0 if the incarnation is current (after a possible reset), -1 if
- * it is older than the gateway's. */
+static void ask_restart(struct hc_sequencer *s, uint16_t gw, uint64_t now)
+{
+	struct hc_gw_state *g = &s->gw[gw];
+	if (g->last_nack_tsc != 0 && now - g->last_nack_tsc < s->gap_timeout_tsc)
+		return;
+	g->last_nack_tsc = now;
+	HC_RELAXED_ADD(&s->st.restarts, 1);
+	if (s->hooks.resync != NULL)
+		s->hooks.resync(s->hooks.ctx, gw, HC_RESYNC_RESTART, 0, 0);
+}
+
+/*
+ * Returns 0 if the incarnation is current (after a possible reset), -1 if
+ * it is older than the gateway's.  First contact starts at sequence 1; a
+ * newer incarnation first drops the old one's users.
+ */
 static int check_incarnation(struct hc_sequencer *s, uint16_t gw, uint32_t inc)
 {
 	struct hc_gw_state *g = &s->gw[gw];
-	if (g->incarnation == inc)
+	if (likely(g->incarnation == inc))
 		return 0;
-	if (g->incarnation == 0 || hc_seq_after(inc, g->incarnation)) {
-		reset_gateway(s, gw, inc);
-		return 0;
+	if (g->incarnation != 0 && !hc_seq_after(inc, g->incarnation))
+		return -1;
+	free_held(s, gw);
+	if (g->incarnation != 0) {
+		HC_RELAXED_ADD(&g->resets, 1);
+		if (s->hooks.drop_users != NULL)
+			s->hooks.drop_users(s->hooks.ctx, gw);
 	}
-	return -1;
+	__atomic_store_n(&g->incarnation, inc, __ATOMIC_RELAXED);
+	set_next(g, 1);
+	g->known_last = 0;
+	g->last_nack_tsc = 0;
+	return 1;
+}
+
+/* The gateway is gone (silent, or said SHUTDOWN): drop its users and
+ * forget it; its next datagram is a first contact. */
+static void forget(struct hc_sequencer *s, uint16_t gw)
+{
+	struct hc_gw_state *g = &s->gw[gw];
+	free_held(s, gw);
+	if (s->hooks.drop_users != NULL)
+		s->hooks.drop_users(s->hooks.ctx, gw);
+	__atomic_store_n(&g->incarnation, 0, __ATOMIC_RELAXED);
+	set_next(g, 1);
+	g->known_last = 0;
+	HC_RELAXED_ADD(&g->deaths, 1);
+	HC_RELAXED_ADD(&s->st.deaths, 1);
 }
 
 /* ------------------------------------------------------------- API -- */
 
-void hc_seq_events(struct hc_sequencer *s, struct rte_mbuf *m, uint16_t gw,
-		   uint32_t incarnation, uint32_t sequence, uint64_t now)
+void hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uint16_t gw,
+		  uint32_t incarnation, uint32_t sequence, int reset_point, uint64_t now)
 {
 	struct hc_gw_state *g = &s->gw[gw];
 
 	g->last_heard_tsc = now;
-	if (unlikely(check_incarnation(s, gw, incarnation) != 0)) {
+	int fresh = check_incarnation(s, gw, incarnation);
+	if (unlikely(fresh < 0)) {
 		HC_RELAXED_ADD(&s->st.stale, 1);
 		rte_pktmbuf_free(m);
 		return;
 	}
 	if (likely(sequence == g->next_seq)) {
-		g->next_seq++;
+		set_next(g, g->next_seq + 1);
+		saw(g, sequence);
 		deliver_one(s, g, m);
 		if (unlikely(g->held > 0 || g->gap_index != UINT32_MAX))
 			drain(s, gw);
@@ -233,28 +291,31 @@ void hc_seq_events(struct hc_sequencer *s, struct rte_mbuf *m, uint16_t gw,
 		rte_pktmbuf_free(m);
 		return;
 	}
-	if ((uint32_t)(sequence - g->next_seq) >= HC_SEQ_WINDOW) {
-		/* too far ahead to wait for the gap: give it up */
-		advance_to(s, gw, sequence - HC_SEQ_WINDOW + 1);
+	if (reset_point) {
+		/* a snapshot starts here: what came before is covered by it */
+		advance_to(s, gw, sequence, 0);
+		saw(g, sequence);
+		set_next(g, sequence + 1);
+		deliver_one(s, g, m);
 		drain(s, gw);
-		if (sequence == g->next_seq) {
-			g->next_seq++;
-			deliver_one(s, g, m);
-			drain(s, gw);
-			return;
-		}
+		return;
 	}
+	saw(g, sequence);
+	if (fresh > 0 && (uint32_t)(sequence - g->next_seq) >= HC_SEQ_WINDOW)
+		ask_restart(s, gw, now); /* far from 1: we lost its state */
 	unsigned slot = sequence & WIN_MASK;
+	if ((uint32_t)(sequence - g->next_seq) >= HC_SEQ_WINDOW ||
+	    (g->win[slot] == NULL && s->held_total >= HC_SEQ_MAX_HELD)) {
+		/* no room to hold it: it will be asked for again */
+		HC_RELAXED_ADD(&s->st.beyond, 1);
+		rte_pktmbuf_free(m);
+		gap_open(s, gw, now);
+		return;
+	}
 	if (g->win[slot] != NULL) {
 		HC_RELAXED_ADD(&g->duplicates, 1);
 		HC_RELAXED_ADD(&s->st.duplicates, 1);
 		rte_pktmbuf_free(m);
-		return;
-	}
-	if (unlikely(s->held_total >= HC_SEQ_MAX_HELD)) {
-		/* out of holding room: give up this gateway's gap now */
-		skip_gap(s, gw);
-		hc_seq_events(s, m, gw, incarnation, sequence, now);
 		return;
 	}
 	g->win[slot] = m;
@@ -265,20 +326,60 @@ void hc_seq_events(struct hc_sequencer *s, struct rte_mbuf *m, uint16_t gw,
 }
 
 void hc_seq_heartbeat(struct hc_sequencer *s, uint16_t gw, uint32_t incarnation,
-		      uint32_t last_sequence, uint64_t now)
+		      uint32_t last_sequence, int shutdown, uint64_t now)
 {
 	struct hc_gw_state *g = &s->gw[gw];
 
 	g->last_heard_tsc = now;
-	if (check_incarnation(s, gw, incarnation) != 0) {
+	int fresh = check_incarnation(s, gw, incarnation);
+	if (fresh < 0) {
 		HC_RELAXED_ADD(&s->st.stale, 1);
 		return;
 	}
 	HC_RELAXED_ADD(&g->heartbeats, 1);
-	if (last_sequence != 0 && hc_seq_after(last_sequence, g->hb_last_seq))
-		g->hb_last_seq = last_sequence;
+	if (shutdown) {
+		forget(s, gw);
+		return;
+	}
+	if (last_sequence != 0) {
+		saw(g, last_sequence);
+		if (fresh > 0 && hc_seq_after(last_sequence, HC_SEQ_WINDOW))
+			ask_restart(s, gw, now);
+	}
 	if (gap_pending(g))
 		gap_open(s, gw, now);
+}
+
+/* NACK the missing runs of gw's open gap: inside the window one record
+ * per run, beyond it one record for the rest. */
+static void nack(struct hc_sequencer *s, uint16_t gw)
+{
+	struct hc_gw_state *g = &s->gw[gw];
+	uint32_t runs = 0, q = g->next_seq;
+	uint32_t end = g->known_last;   /* inclusive */
+	uint32_t win_end = g->next_seq + HC_SEQ_WINDOW - 1;
+
+	while (!hc_seq_after(q, end) && !hc_seq_after(q, win_end) &&
+	       runs < HC_SEQ_MAX_NACK_RUNS) {
+		if (g->win[q & WIN_MASK] != NULL) {
+			q++;
+			continue;
+		}
+		uint32_t first = q;
+		while (!hc_seq_after(q, end) && !hc_seq_after(q, win_end) &&
+		       g->win[q & WIN_MASK] == NULL)
+			q++;
+		if (s->hooks.resync != NULL)
+			s->hooks.resync(s->hooks.ctx, gw, HC_RESYNC_GAP, first, q - 1);
+		runs++;
+	}
+	if (runs < HC_SEQ_MAX_NACK_RUNS && hc_seq_after(end, win_end)) {
+		if (s->hooks.resync != NULL)
+			s->hooks.resync(s->hooks.ctx, gw, HC_RESYNC_GAP, win_end + 1, end);
+		runs++;
+	}
+	HC_RELAXED_ADD(&g->nacks, runs);
+	HC_RELAXED_ADD(&s->st.nacks, runs);
 }
 
 void hc_seq_poll(struct hc_sequencer *s, uint64_t now)
@@ -287,13 +388,33 @@ void hc_seq_poll(struct hc_sequencer *s, uint64_t now)
 	while (i < s->n_gaps) {
 		uint16_t gw = (uint16_t)s->gap_list[i];
 		struct hc_gw_state *g = &s->gw[gw];
-		if (now - g->gap_since_tsc >= s->gap_timeout_tsc) {
-			skip_gap(s, gw); /* removes gw from the list */
-			if (gap_pending(g))
-				gap_open(s, gw, now); /* a further gap waits anew */
-			continue; /* slot i now holds another gateway */
+		if (now - g->gap_since_tsc < s->gap_timeout_tsc ||
+		    (g->last_nack_tsc != 0 && now - g->last_nack_tsc < s->gap_timeout_tsc)) {
+			i++;
+			continue;
 		}
-		i++;
+		if (g->nacks_now < s->max_nacks) {
+			nack(s, gw);
+			g->nacks_now++;
+			g->last_nack_tsc = now;
+			i++;
+			continue;
+		}
+		/* the gateway does not repair it: give up, count the lost */
+		skip_gap(s, gw); /* removes gw from the list */
+		if (gap_pending(g))
+			gap_open(s, gw, now); /* a further gap waits anew */
+		/* slot i now holds another gateway (or gw again, at the end) */
+		if (i < s->n_gaps && s->gap_list[i] == gw)
+			i++;
+	}
+	if (s->dead_timeout_tsc == 0 || now < s->next_dead_scan)
+		return;
+	s->next_dead_scan = now + rte_get_tsc_hz() / 100;
+	for (uint32_t gw = 1; gw < s->max_gateways; gw++) {
+		struct hc_gw_state *g = &s->gw[gw];
+		if (g->incarnation != 0 && now - g->last_heard_tsc > s->dead_timeout_tsc)
+			forget(s, (uint16_t)gw);
 	}
 }
 
@@ -303,9 +424,8 @@ void hc_seq_flush_all(struct hc_sequencer *s)
 		uint16_t gw = (uint16_t)s->gap_list[0];
 		struct hc_gw_state *g = &s->gw[gw];
 		skip_gap(s, gw);
-		while (g->held > 0) {
+		while (g->held > 0)
 			skip_gap(s, gw);
-		}
 		gap_close(s, gw);
 	}
 }

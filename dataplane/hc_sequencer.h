@@ -1,26 +1,34 @@
 /*
- * hc_sequencer.h - per-gateway ordering of EVENTS datagrams.
+ * hc_sequencer.h - per-gateway ordering and repair of sequenced datagrams.
  *
  * Owns, for each gateway whose home is this worker, the gateway's current
  * incarnation, the next sequence number to apply, a reorder window of held
- * datagrams, and liveness (last heard, heartbeat figures).  It turns what
- * UDP delivers (lost, duplicated, reordered datagrams) into what the
- * membership needs: each gateway's datagrams applied exactly once, in
- * sequence order.
+ * datagrams, the highest sequence known to exist, and liveness (last
+ * heard).  It turns what UDP delivers (lost, duplicated, reordered
+ * datagrams) into what the membership needs: each gateway's EVENTS and
+ * SNAPSHOT datagrams applied exactly once, in sequence order, with gaps
+ * repaired rather than skipped:
  *
  *   seq == next            deliver, then deliver held successors
  *   seq <  next            duplicate: drop
  *   next < seq < next+W    hold (a second copy is a duplicate)
- *   seq >= next+W          the gap is too old to wait for: skip it
- *   gap older than timeout skip it: deliver what is held, count the lost
+ *   seq >= next+W          beyond the window: drop; it is asked for again
+ *   snapshot chunk 0       a reset point: everything before it is subsumed
+ *   gap older than timeout NACK the missing runs (RESYNC GAP first..last),
+ *                          again every timeout; after max_nacks, give up
+ *                          (deliver what is held, count the lost)
+ *   silent > dead timeout  the gateway is dead: its users are dropped and
+ *                          it is forgotten (next contact starts afresh)
  *
- * A datagram of a newer incarnation resets the gateway (held datagrams of
- * the old one are dropped as stale); one of an older incarnation is
- * dropped.  Lost sequences are counted per gateway (gap detection);
- * repairing them by resync is the reliability layer's job (#4).
+ * First contact with a gateway (or after it was forgotten) expects
+ * sequence 1; a first datagram far ahead of 1 means the appliance lost
+ * the gateway's state (it restarted), and the gateway is asked for a
+ * snapshot (RESYNC RESTART).  A datagram of a newer incarnation drops the
+ * old incarnation's users and restarts at sequence 1; one of an older
+ * incarnation is dropped.
  *
- * One writer: the home worker.  The control lcore reads the per-gateway
- * counters with relaxed loads for stats.
+ * One writer: the home worker.  The control lcore reads next_seq,
+ * last_heard_tsc and counters with relaxed loads (A->G heartbeats, stats).
  */
 #ifndef HC_SEQUENCER_H
 #define HC_SEQUENCER_H
@@ -33,25 +41,38 @@
 
 #define HC_SEQ_WINDOW 64          /* datagrams held per gateway, power of 2 */
 #define HC_SEQ_MAX_HELD 8192      /* datagrams held per worker in all       */
+#define HC_SEQ_MAX_NACK_RUNS 16   /* RESYNC GAP records per NACK round      */
 
-/* Deliver one in-order datagram; consumes (frees) m. */
-typedef void (*hc_seq_deliver_fn)(void *ctx, struct rte_mbuf *m);
+/* What the sequencer asks of its worker. */
+struct hc_seq_hooks {
+	/* an in-order datagram (EVENTS or SNAPSHOT); consumes m */
+	void (*deliver)(void *ctx, struct rte_mbuf *m);
+	/* forget every user gateway gw holds (new incarnation, dead) */
+	void (*drop_users)(void *ctx, uint16_t gw);
+	/* ask gateway gw for a resync (enum hc_resync_reason) */
+	void (*resync)(void *ctx, uint16_t gw, uint32_t reason, uint32_t first,
+		       uint32_t last);
+	void *ctx;
+};
 
 struct hc_gw_state {
-	uint32_t incarnation;   /* 0: never heard                        */
+	uint32_t incarnation;   /* 0: never heard, or forgotten          */
 	uint32_t next_seq;      /* next sequence to apply                */
-	uint32_t hb_last_seq;   /* last_sequence of the last heartbeat   */
+	uint32_t known_last;    /* highest sequence known to exist       */
 	uint32_t held;          /* datagrams in win[]                    */
 	uint32_t gap_index;     /* position in gap list, or UINT32_MAX   */
-	uint32_t pad;
+	uint32_t nacks_now;     /* NACK rounds for the open gap          */
 	uint64_t last_heard_tsc;
 	uint64_t gap_since_tsc; /* 0: no gap open                        */
+	uint64_t last_nack_tsc;
 	/* counters, relaxed stores */
 	uint64_t datagrams;     /* delivered in order                    */
 	uint64_t heartbeats;
-	uint64_t lost;          /* sequences skipped as lost             */
+	uint64_t lost;          /* sequences given up on                 */
 	uint64_t duplicates;
 	uint64_t resets;        /* incarnation changes                   */
+	uint64_t nacks;         /* RESYNC GAP records sent               */
+	uint64_t deaths;        /* declared dead (or said SHUTDOWN)      */
 	struct rte_mbuf *win[HC_SEQ_WINDOW];
 };
 
@@ -61,40 +82,58 @@ struct hc_seq_stats {
 	uint64_t lost;      /* sequences given up on                 */
 	uint64_t held_now;  /* datagrams waiting for a gap           */
 	uint64_t gaps;      /* gaps opened                           */
+	uint64_t beyond;    /* dropped beyond the window (asked again) */
+	uint64_t subsumed;  /* sequences covered by a snapshot       */
+	uint64_t nacks;     /* RESYNC GAP records asked for          */
+	uint64_t restarts;  /* snapshots asked for (RESYNC RESTART)  */
+	uint64_t deaths;    /* gateways declared dead or shut down   */
 };
 
 struct hc_sequencer {
 	struct hc_gw_state *gw;   /* [max_gateways]                  */
 	uint32_t max_gateways;
+	uint32_t max_nacks;       /* NACK rounds before giving up    */
 	uint32_t n_gaps;
 	uint32_t *gap_list;       /* gateways with a gap open        */
 	uint64_t gap_timeout_tsc;
+	uint64_t dead_timeout_tsc; /* 0: never declare dead          */
+	uint64_t next_dead_scan;
 	uint32_t held_total;
-	hc_seq_deliver_fn deliver;
-	void *ctx;
+	struct hc_seq_hooks hooks;
 	struct hc_seq_stats st;   /* relaxed stores                  */
 };
 
-int hc_seq_init(struct hc_sequencer *s, uint32_t max_gateways,
-		uint64_t gap_timeout_tsc, hc_seq_deliver_fn deliver, void *ctx,
-		int socket);
+int hc_seq_init(struct hc_sequencer *s, uint32_t max_gateways, uint64_t gap_timeout_tsc,
+		uint32_t max_nacks, uint64_t dead_timeout_tsc,
+		const struct hc_seq_hooks *hooks, int socket);
 void hc_seq_free(struct hc_sequencer *s);
 
 /*
- * Offer a validated EVENTS datagram m of gateway gw (< max_gateways).
- * m is delivered now, held, or freed (duplicate/stale) before return.
+ * Offer a validated sequenced datagram m (EVENTS or SNAPSHOT) of gateway
+ * gw (< max_gateways); reset_point: it is chunk 0 of a snapshot.  m is
+ * delivered now, held, or freed before return.
  */
-void hc_seq_events(struct hc_sequencer *s, struct rte_mbuf *m, uint16_t gw,
-		   uint32_t incarnation, uint32_t sequence, uint64_t now);
+void hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uint16_t gw,
+		  uint32_t incarnation, uint32_t sequence, int reset_point, uint64_t now);
 
-/* Record a heartbeat; may open a gap if it names sequences we lack. */
+/* Record a heartbeat; may open a gap if it names sequences we lack.
+ * shutdown: the gateway stops cleanly (its users are dropped). */
 void hc_seq_heartbeat(struct hc_sequencer *s, uint16_t gw, uint32_t incarnation,
-		      uint32_t last_sequence, uint64_t now);
+		      uint32_t last_sequence, int shutdown, uint64_t now);
 
-/* Skip gaps older than the timeout. Call every few hundred microseconds. */
+/* NACK or give up old gaps, declare silent gateways dead.  Call every
+ * few hundred microseconds. */
 void hc_seq_poll(struct hc_sequencer *s, uint64_t now);
 
 /* Deliver everything held, skipping all gaps (shutdown). */
 void hc_seq_flush_all(struct hc_sequencer *s);
+
+/* Last sequence applied in order for gw (0: none): the cumulative ack. */
+static inline uint32_t hc_seq_applied(const struct hc_sequencer *s, uint16_t gw)
+{
+	const struct hc_gw_state *g = &s->gw[gw];
+	uint32_t inc = __atomic_load_n(&g->incarnation, __ATOMIC_RELAXED);
+	return inc == 0 ? 0 : __atomic_load_n(&g->next_seq, __ATOMIC_RELAXED) - 1;
+}
 
 #endif /* HC_SEQUENCER_H */

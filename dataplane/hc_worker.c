@@ -88,6 +88,13 @@ static inline void publish_outstanding(struct hc_worker *w)
 
 /* Hand the changes gathered in chg_buf to the control core.  When its
  * ring is full we wait: the control core never waits for us. */
+static void push_changes(struct hc_worker *w);
+
+void hc_worker_push_changes(void *ctx)
+{
+	push_changes(ctx);
+}
+
 static void push_changes(struct hc_worker *w)
 {
 	uint32_t done = 0, total = w->members.n_changes;
@@ -162,13 +169,13 @@ static void apply_ops(struct hc_worker *w, const struct hc_op *ops, unsigned n)
 	while (n > 0) {
 		unsigned k = n < HC_LOCAL_OPS ? n : HC_LOCAL_OPS;
 		/* room for ops that may ask for a seat or wait for a decision */
-		while ((w->members.n_deferred + k > HC_MEMBERS_DEFERRED ||
+		while ((w->members.n_deferred + k + HC_PENDING_MAX > HC_MEMBERS_DEFERRED ||
 			w->members.n_pending + k > HC_PENDING_MAX) &&
 		       hc_dp_state(w->dp) != HC_STOP) {
 			if (drain_decisions(w) == 0)
 				sched_yield();
 		}
-		if (unlikely(w->members.n_deferred + k > HC_MEMBERS_DEFERRED ||
+		if (unlikely(w->members.n_deferred + k + HC_PENDING_MAX > HC_MEMBERS_DEFERRED ||
 			     w->members.n_pending + k > HC_PENDING_MAX))
 			return; /* stopping: nothing more can be decided */
 		w->members.changes = w->chg_buf;
@@ -221,13 +228,12 @@ static inline void read_op(const uint8_t *rec, uint16_t gw, struct hc_op *op)
 }
 
 /*
- * Sequencer callback: an EVENTS datagram is next in its gateway's order.
- * Split it into ops for their owners.  Whole or nothing: room on every
- * destination ring is secured before the first op is staged.
+ * An EVENTS datagram is next in its gateway's order.  Split it into ops
+ * for their owners.  Whole or nothing: room on every destination ring is
+ * secured before the first op is staged.
  */
-void hc_worker_deliver_events(void *ctx, struct rte_mbuf *m)
+static void deliver_events(struct hc_worker *w, struct rte_mbuf *m)
 {
-	struct hc_worker *w = ctx;
 	struct hc_hdr h;
 	const uint8_t *p = payload_hdr(m, &h);
 	uint16_t count = rte_be_to_cpu_16(h.record_count);
@@ -286,6 +292,58 @@ void hc_worker_deliver_events(void *ctx, struct rte_mbuf *m)
 	rte_pktmbuf_free(m);
 }
 
+/* Sequencer hook: the next datagram of a gateway, in order. */
+void hc_worker_deliver(void *ctx, struct rte_mbuf *m)
+{
+	struct hc_worker *w = ctx;
+	const uint8_t *p = rte_pktmbuf_mtod_offset(m, const uint8_t *, m->hash.usr & 0xffff);
+	if (likely(p[offsetof(struct hc_hdr, type)] == HC_MSG_EVENTS)) {
+		deliver_events(w, m);
+		return;
+	}
+	struct hc_hdr h;
+	memcpy(&h, p, sizeof(h));
+	hc_snapshot_chunk(w, rte_be_to_cpu_16(h.gateway_id), p);
+	rte_pktmbuf_free(m);
+}
+
+/* Sequencer hook: ask gateway gw for a resync; the control core sends it. */
+void hc_worker_ask_resync(void *ctx, uint16_t gw, uint32_t reason, uint32_t first,
+			  uint32_t last)
+{
+	struct hc_worker *w = ctx;
+	HC_RELAXED_ADD(&w->st.resync_asks, 1);
+	if (w->to_ctl_changes == NULL)
+		return;
+	w->chg_buf[0] = (struct hc_change){.user_id = last, .from_room = reason,
+		.to_room = first, .gateway_id = gw, .kind = HC_CHG_RESYNC};
+	w->members.n_changes = 1;
+	push_changes(w);
+}
+
+int hc_worker_emit_op(struct hc_worker *w, unsigned d, const struct hc_op *op)
+{
+	if (d == w->id) {
+		if (w->n_local + 1 > HC_LOCAL_OPS)
+			apply_local(w);
+		w->local[w->n_local++] = *op;
+		return 0;
+	}
+	if (!hc_handoff_room(&w->ho, d, 1)) {
+		HC_RELAXED_ADD(&w->st.handoff_waits, 1);
+		while (!hc_handoff_room(&w->ho, d, 1)) {
+			apply_local(w);
+			if (drain_ops(w) + drain_decisions(w) == 0 && w->yield_idle)
+				sched_yield();
+			if (unlikely(hc_dp_state(w->dp) == HC_STOP))
+				return -1;
+		}
+	}
+	hc_handoff_stage(&w->ho, d, op);
+	HC_RELAXED_ADD(&w->st.handoff_ops, 1);
+	return 0;
+}
+
 /* The home worker tells the control core where its gateways are, when
  * that changes (rarely): the control core sends them directives. */
 static void learn_peer(struct hc_worker *w, uint16_t gw, const struct rte_mbuf *m)
@@ -317,14 +375,22 @@ static void process_home(struct hc_worker *w, struct rte_mbuf *m, uint64_t now)
 	uint32_t inc = rte_be_to_cpu_32(h.gateway_incarnation);
 
 	learn_peer(w, gw, m);
-	if (h.type == HC_MSG_EVENTS) {
-		hc_seq_events(&w->seq, m, gw, inc, rte_be_to_cpu_32(h.sequence), now);
+	if (likely(h.type == HC_MSG_EVENTS)) {
+		hc_seq_offer(&w->seq, m, gw, inc, rte_be_to_cpu_32(h.sequence), 0, now);
 		return;
 	}
-	/* HEARTBEAT: the only other sequenced-path type the check lets through */
+	if (h.type == HC_MSG_SNAPSHOT) {
+		struct hc_snapshot_prefix pf;
+		memcpy(&pf, p + sizeof(h), sizeof(pf));
+		hc_seq_offer(&w->seq, m, gw, inc, rte_be_to_cpu_32(h.sequence),
+			     pf.chunk_index == 0, now);
+		return;
+	}
+	/* HEARTBEAT: the only other type the check lets through to here */
 	struct hc_heartbeat hb;
 	memcpy(&hb, p + sizeof(h), sizeof(hb));
-	hc_seq_heartbeat(&w->seq, gw, inc, rte_be_to_cpu_32(hb.last_sequence), now);
+	hc_seq_heartbeat(&w->seq, gw, inc, rte_be_to_cpu_32(hb.last_sequence),
+			 (rte_be_to_cpu_32(hb.hb_flags) & HC_HB_F_SHUTDOWN) != 0, now);
 	HC_RELAXED_ADD(&w->st.heartbeats, 1);
 	rte_pktmbuf_free(m);
 }

@@ -52,6 +52,13 @@ struct hc_worker_stats {
 	uint64_t ctl_tx;          /* frames sent for the control core        */
 	uint64_t throttled;       /* idle loops waiting for seat decisions   */
 	uint64_t picked;          /* users picked for move directives        */
+	uint64_t snapshots;       /* complete snapshots applied (replacements) */
+	uint64_t snap_members;    /* members in them                         */
+	uint64_t snap_bad;        /* snapshots abandoned: out of order, count
+	                             mismatch, no memory (asked for again)    */
+	uint64_t user_drops;      /* gateways' users dropped (new incarnation,
+	                             dead, shutdown)                          */
+	uint64_t resync_asks;     /* RESYNC records asked of the control core */
 	uint64_t loops;
 	uint64_t busy_loops;
 	uint64_t busy_tsc;        /* TSC spent in loops that did work       */
@@ -62,6 +69,8 @@ struct hc_rxq {
 	uint16_t port;
 	uint16_t queue;
 };
+
+struct hc_snap_stage;
 
 struct hc_worker {
 	unsigned id;
@@ -95,6 +104,10 @@ struct hc_worker {
 	struct hc_peer *gw_peer;         /* [max_gateways] home gateways' addresses */
 	struct hc_change *chg_buf;       /* [HC_CHG_BUF]                  */
 
+	/* snapshots being assembled, per home gateway (hc_snapshot.c) */
+	struct hc_snap_stage **snap;     /* [max_gateways], NULL: none    */
+	uint8_t *snap_gen;               /* [max_gateways] last generation */
+
 	/* published for the control lcore's stop protocol (relaxed) */
 	int rx_stopped;
 	int flushed;
@@ -121,6 +134,25 @@ unsigned hc_worker_poll_handoff(struct hc_worker *w, uint64_t now);
 /* Sequencer callback: split an in-order EVENTS datagram into ops for
  * their owners (whole or nothing); consumes m. */
 void hc_worker_deliver_events(void *ctx, struct rte_mbuf *m);
+
+/* Sequencer hooks: an in-order EVENTS or SNAPSHOT datagram; ask the
+ * control core to send a RESYNC. */
+void hc_worker_deliver(void *ctx, struct rte_mbuf *m);
+void hc_worker_ask_resync(void *ctx, uint16_t gw, uint32_t reason, uint32_t first,
+			  uint32_t last);
+
+/* Send one op to worker dst (ourselves included), waiting for ring room
+ * while doing our share of hand-off work.  Returns -1 only when stopping. */
+int hc_worker_emit_op(struct hc_worker *w, unsigned dst, const struct hc_op *op);
+
+/* Hand the gathered changes to the control core (members' changes_full). */
+void hc_worker_push_changes(void *ctx);
+
+/* Snapshots (hc_snapshot.c): one in-order chunk of gateway gw; forget
+ * every user of gw (sequencer hook); free the staging. */
+void hc_snapshot_chunk(struct hc_worker *w, uint16_t gw, const uint8_t *payload);
+void hc_snapshot_drop_users(void *ctx, uint16_t gw);
+void hc_snapshot_free(struct hc_worker *w);
 
 /* Apply gathered own ops and flush staged ones to other workers. */
 void hc_worker_commit(struct hc_worker *w);

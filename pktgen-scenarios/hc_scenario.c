@@ -303,9 +303,10 @@ static size_t corrupt(uint8_t *f, size_t len, const struct opts *o, const char *
 		break;
 	}
 	case 22: *reason = "bad_sequence"; set32(f + PAY + 20, 0); break;
-	case 23: /* a SNAPSHOT: its 16-byte prefix takes one record's place */
-		*reason = "not_implemented"; f[PAY + 5] = HC_MSG_SNAPSHOT;
+	case 23: /* a SNAPSHOT whose prefix (one record's place) names 0 chunks */
+		*reason = "bad_record"; f[PAY + 5] = HC_MSG_SNAPSHOT;
 		set16(f + PAY + 10, (uint16_t)(count - 1));
+		set32(f + PAY + sizeof(struct hc_hdr) + 8, 0);
 		break;
 	case 24: *reason = "gateway_range"; set16(f + PAY + 8, (uint16_t)o->max_gateways); break;
 	default: { /* an ARP request for someone else */

@@ -57,6 +57,18 @@ static int check_events(const uint8_t *rec, uint16_t count, uint32_t max_rooms)
 	return 0;
 }
 
+static int check_members(const uint8_t *rec, uint16_t count, uint32_t max_rooms)
+{
+	for (uint16_t i = 0; i < count; i++, rec += sizeof(struct hc_member)) {
+		struct hc_member mb;
+		memcpy(&mb, rec, sizeof(mb));
+		uint32_t room = ntohl(mb.room_id);
+		if (mb.flags != 0 || room == HC_ROOM_NONE || room >= max_rooms)
+			return -1;
+	}
+	return 0;
+}
+
 static int check_places(const uint8_t *rec, uint16_t count)
 {
 	for (uint16_t i = 0; i < count; i++, rec += sizeof(struct hc_place)) {
@@ -111,8 +123,17 @@ enum hc_proto_verdict hc_proto_check_inbound(const void *buf, size_t len,
 		if (count == 0 || check_places(rec, count) != 0)
 			return HC_PV_BAD_RECORD;
 		return HC_PV_OK;
-	default: /* SNAPSHOT: defined, handled by the reliability layer (#4) */
-		return HC_PV_NOT_IMPLEMENTED;
+	default: { /* SNAPSHOT */
+		struct hc_snapshot_prefix pf;
+		memcpy(&pf, (const uint8_t *)buf + sizeof(h), sizeof(pf));
+		uint32_t chunks = ntohl(pf.chunk_count);
+		if (chunks == 0 || ntohl(pf.chunk_index) >= chunks ||
+		    check_members(rec, count, max_rooms) != 0)
+			return HC_PV_BAD_RECORD;
+		if (h.sequence == 0)
+			return HC_PV_BAD_SEQUENCE;
+		return HC_PV_OK;
+	}
 	}
 }
 

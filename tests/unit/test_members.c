@@ -204,8 +204,12 @@ static void test_pick(void)
 	CU_ASSERT_EQUAL(hc_members_pick(&m, 7, 64, 1050, 30, picks), 0); /* empty room */
 	/* moves and leaves keep the lists right */
 	struct hc_op mv = {.user_id = 3, .room_id = 6, .op = HC_OP_JOIN};
-	struct hc_op lv = {.user_id = 21, .room_id = 6, .op = HC_OP_LEAVE};
+	struct hc_op lv = {.user_id = 21, .room_id = 6, .op = HC_OP_LEAVE, .gateway_id = 101};
 	hc_members_apply(&m, &mv, 1);
+	hc_members_apply(&m, &lv, 1);   /* 21 is gateway 100's: not undone */
+	CU_ASSERT_EQUAL(m.st.not_owner, 1);
+	CU_ASSERT_EQUAL(m.room_users[6], 11);
+	lv.gateway_id = 100;
 	hc_members_apply(&m, &lv, 1);
 	CU_ASSERT_EQUAL(lists_check(&m), 0);
 	CU_ASSERT_EQUAL(m.room_users[5], 19);
@@ -223,6 +227,110 @@ static void test_owner(void)
 	CU_ASSERT_EQUAL(hc_owner_of(123456789, 1), 0);
 }
 
+static void apply1(uint64_t user, uint32_t room, uint8_t op, uint16_t gw, uint8_t gen)
+{
+	struct hc_op o = {.user_id = user, .room_id = room, .op = op, .gateway_id = gw, .gen = gen};
+	hc_members_apply(&m, &o, 1);
+}
+
+/* A user reconnecting through another gateway is counted once, in the
+ * newest room; the old gateway's late LEAVE does not undo it. */
+static void test_reconnect_elsewhere(void)
+{
+	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_recon", 4096, 16, 0), 0);
+	apply1(7, 3, HC_OP_JOIN, 1, 0);
+	apply1(7, 4, HC_OP_JOIN, 2, 0);          /* through gateway 2 */
+	apply1(7, 3, HC_OP_LEAVE, 1, 0);         /* gateway 1's late LEAVE */
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 7), 4);
+	CU_ASSERT_EQUAL(hc_members_owner_of(&m, 7), 2);
+	apply1(8, 5, HC_OP_JOIN, 1, 0);
+	apply1(8, 5, HC_OP_JOIN, 2, 0);          /* same room, other gateway */
+	apply1(8, 5, HC_OP_LEAVE, 1, 0);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 8), 5);
+	CU_ASSERT_EQUAL(m.room_users[3], 0);
+	CU_ASSERT_EQUAL(m.room_users[4], 1);
+	CU_ASSERT_EQUAL(m.room_users[5], 1);
+	CU_ASSERT_EQUAL(m.gw_users[1], 0);
+	CU_ASSERT_EQUAL(m.gw_users[2], 2);
+	CU_ASSERT_EQUAL(m.st.not_owner, 1); /* 7's LEAVE named a room it left */
+	CU_ASSERT_EQUAL(m.st.takeovers, 2);
+	apply1(8, 5, HC_OP_LEAVE, 2, 0);
+	CU_ASSERT_EQUAL(m.n_users, 1);
+	CU_ASSERT_EQUAL(m.gw_users[2], 1);
+	hc_members_free(&m);
+}
+
+/* A snapshot replaces exactly what a gateway held: named users set,
+ * the rest of its users swept, other gateways' users untouched. */
+static void test_snapshot_replace(void)
+{
+	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_snap", 4096, 16, 0), 0);
+	for (uint64_t u = 1; u <= 10; u++)
+		apply1(u, 1 + (uint32_t)(u % 3), HC_OP_JOIN, 1, 0);   /* gateway 1 */
+	for (uint64_t u = 11; u <= 15; u++)
+		apply1(u, 9, HC_OP_JOIN, 2, 0);                       /* gateway 2 */
+	/* gateway 1's snapshot: users 1..4 in room 7, new user 20, and 11
+	 * (gateway 2's: a conflict, left alone) */
+	for (uint64_t u = 1; u <= 4; u++)
+		apply1(u, 7, HC_OP_SNAP_SET, 1, 5);
+	apply1(20, 8, HC_OP_SNAP_SET, 1, 5);
+	apply1(11, 8, HC_OP_SNAP_SET, 1, 5);
+	apply1(0, 0, HC_OP_SNAP_SWEEP, 1, 5);
+	CU_ASSERT_EQUAL(m.n_users, 10);                          /* 5 + 5 */
+	CU_ASSERT_EQUAL(m.room_users[7], 4);
+	CU_ASSERT_EQUAL(m.room_users[8], 1);
+	CU_ASSERT_EQUAL(m.room_users[9], 5);
+	CU_ASSERT_EQUAL(m.room_users[1] + m.room_users[2] + m.room_users[3], 0);
+	CU_ASSERT_EQUAL(m.gw_users[1], 5);
+	CU_ASSERT_EQUAL(m.gw_users[2], 5);
+	CU_ASSERT_EQUAL(m.st.snap_conflicts, 1);
+	CU_ASSERT_EQUAL(m.st.snap_swept, 6);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 5), 0);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 20), 8);
+	CU_ASSERT_EQUAL(lists_check(&m), 0);
+	/* the same snapshot again: nothing unmarked, no scan */
+	uint64_t scans = m.st.sweep_scans;
+	for (uint64_t u = 1; u <= 4; u++)
+		apply1(u, 7, HC_OP_SNAP_SET, 1, 6);
+	apply1(20, 8, HC_OP_SNAP_SET, 1, 6);
+	apply1(0, 0, HC_OP_SNAP_SWEEP, 1, 6);
+	CU_ASSERT_EQUAL(m.st.sweep_scans, scans);
+	CU_ASSERT_EQUAL(m.n_users, 10);
+	/* an event after it: a new user of gateway 1 (unmarked) */
+	apply1(21, 8, HC_OP_JOIN, 1, 0);
+	/* an empty snapshot (gateway dead): all of gateway 1's users go */
+	apply1(0, 0, HC_OP_SNAP_SWEEP, 1, 7);
+	CU_ASSERT_EQUAL(m.n_users, 5);
+	CU_ASSERT_EQUAL(m.gw_users[1], 0);
+	CU_ASSERT_EQUAL(m.room_users[7] + m.room_users[8], 0);
+	CU_ASSERT_EQUAL(m.room_users[9], 5);
+	CU_ASSERT_EQUAL(lists_check(&m), 0);
+	hc_members_free(&m);
+}
+
+/* A sweep while seat requests are in flight: the pending users are
+ * decided first, then checked against the snapshot. */
+static void test_snapshot_with_pending(void)
+{
+	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_snap_p", 4096, 16, 0), 0);
+	m.admission = 1;
+	apply1(1, 2, HC_OP_JOIN, 1, 0);           /* pending: a new user */
+	apply1(2, 2, HC_OP_JOIN, 1, 0);           /* pending too */
+	CU_ASSERT_EQUAL(m.n_pending, 2);
+	apply1(2, 3, HC_OP_SNAP_SET, 1, 4);       /* the snapshot names 2, in 3 */
+	apply1(0, 0, HC_OP_SNAP_SWEEP, 1, 4);     /* ... and not 1 */
+	hc_members_decide(&m, 1, 2, 1, 1);        /* admitted, then dropped */
+	hc_members_decide(&m, 2, 2, 1, 1);        /* admitted, then set to 3 */
+	CU_ASSERT_EQUAL(m.n_pending, 0);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 1), 0);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 2), 3);
+	CU_ASSERT_EQUAL(m.n_users, 1);
+	CU_ASSERT_EQUAL(m.room_users[2], 0);
+	CU_ASSERT_EQUAL(m.room_users[3], 1);
+	CU_ASSERT_EQUAL(lists_check(&m), 0);
+	hc_members_free(&m);
+}
+
 int hc_test_register_members(void)
 {
 	CU_pSuite s = CU_add_suite("members", NULL, NULL);
@@ -232,5 +340,8 @@ int hc_test_register_members(void)
 	       !CU_add_test(s, "full table", test_full) ||
 	       !CU_add_test(s, "random ops vs reference model", test_against_reference) ||
 	       !CU_add_test(s, "pick k users of a room", test_pick) ||
+	       !CU_add_test(s, "reconnect through another gateway", test_reconnect_elsewhere) ||
+	       !CU_add_test(s, "snapshot replaces a gateway's users", test_snapshot_replace) ||
+	       !CU_add_test(s, "snapshot with seat requests in flight", test_snapshot_with_pending) ||
 	       !CU_add_test(s, "owner spread", test_owner);
 }

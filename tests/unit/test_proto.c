@@ -117,9 +117,40 @@ static void test_other_types(void)
 	CU_ASSERT_EQUAL(check(56), HC_PV_BAD_RECORD);
 	hc_proto_fill_hdr((struct hc_hdr *)buf, HC_MSG_PLACE, 9, 0, 5, 0, 0);
 	CU_ASSERT_EQUAL(check(40), HC_PV_BAD_RECORD); /* empty */
-	hc_proto_fill_hdr((struct hc_hdr *)buf, HC_MSG_SNAPSHOT, 9, 2, 5, 0, 0);
-	CU_ASSERT_EQUAL(check(40 + 16 + 32), HC_PV_NOT_IMPLEMENTED);
+	/* SNAPSHOT: prefix, members with valid rooms, a sequence */
+	hc_proto_fill_hdr((struct hc_hdr *)buf, HC_MSG_SNAPSHOT, 9, 2, 5, 0, 7);
+	struct hc_snapshot_prefix pf = {.snapshot_id = htonl(3), .chunk_index = htonl(0),
+					.chunk_count = htonl(1), .total_users = htonl(2)};
+	struct hc_member mb[2] = {{.user_id = 1, .room_id = htonl(4)},
+				  {.user_id = 2, .room_id = htonl(5)}};
+	memcpy(buf + 40, &pf, sizeof(pf));
+	memcpy(buf + 56, mb, sizeof(mb));
+	CU_ASSERT_EQUAL(check(40 + 16 + 32), HC_PV_OK);
 	CU_ASSERT_EQUAL(check(40 + 32), HC_PV_BAD_LENGTH); /* prefix missing */
+	mb[1].flags = htons(1);
+	memcpy(buf + 56, mb, sizeof(mb));
+	CU_ASSERT_EQUAL(check(40 + 16 + 32), HC_PV_BAD_RECORD); /* member flags */
+	mb[1].flags = 0;
+	mb[1].room_id = 0;
+	memcpy(buf + 56, mb, sizeof(mb));
+	CU_ASSERT_EQUAL(check(40 + 16 + 32), HC_PV_BAD_RECORD); /* room 0 */
+	mb[1].room_id = htonl(5);
+	memcpy(buf + 56, mb, sizeof(mb));
+	pf.chunk_index = htonl(1); /* index >= count */
+	memcpy(buf + 40, &pf, sizeof(pf));
+	CU_ASSERT_EQUAL(check(40 + 16 + 32), HC_PV_BAD_RECORD);
+	pf.chunk_index = 0;
+	pf.chunk_count = 0;
+	memcpy(buf + 40, &pf, sizeof(pf));
+	CU_ASSERT_EQUAL(check(40 + 16 + 32), HC_PV_BAD_RECORD);
+	pf.chunk_count = htonl(1);
+	memcpy(buf + 40, &pf, sizeof(pf));
+	hc_proto_fill_hdr((struct hc_hdr *)buf, HC_MSG_SNAPSHOT, 9, 2, 5, 0, 0);
+	CU_ASSERT_EQUAL(check(40 + 16 + 32), HC_PV_BAD_SEQUENCE);
+	hc_proto_fill_hdr((struct hc_hdr *)buf, HC_MSG_SNAPSHOT, 9, 0, 5, 0, 8);
+	pf.total_users = 0;
+	memcpy(buf + 40, &pf, sizeof(pf));
+	CU_ASSERT_EQUAL(check(40 + 16), HC_PV_OK); /* an empty snapshot */
 	CU_ASSERT_EQUAL(hc_proto_record_size(HC_MSG_ASSIGN), 24);
 	CU_ASSERT_EQUAL(hc_proto_record_size(HC_MSG_MOVE), 24);
 	CU_ASSERT_EQUAL(hc_proto_record_size(0), 0);

@@ -1,7 +1,8 @@
 /*
  * test_sequencer.c - per-gateway ordering: in order, reordered, duplicated,
- * lost (window overflow, timeout, heartbeat tail), incarnation changes,
- * flush at shutdown.  Each test mbuf carries its sequence number; the
+ * gaps NACKed and repaired (inside and beyond the window, heartbeat tail),
+ * given up after the NACK rounds, snapshot reset points, first contact,
+ * incarnation changes, dead and shut-down gateways, flush at shutdown.  Each test mbuf carries its sequence number; the
  * deliver callback records the order it sees.
  */
 #include <string.h>
@@ -14,6 +15,10 @@
 static struct hc_sequencer s;
 static uint32_t got[1024];
 static unsigned n_got;
+static uint32_t asked[64][4]; /* resync hook: gw, reason, first, last */
+static unsigned n_asked;
+static uint16_t dropped[16];
+static unsigned n_dropped;
 
 static void record(void *ctx, struct rte_mbuf *m)
 {
@@ -25,22 +30,55 @@ static void record(void *ctx, struct rte_mbuf *m)
 	rte_pktmbuf_free(m);
 }
 
-static void offer(uint16_t gw, uint32_t inc, uint32_t seq, uint64_t now)
+static void on_resync(void *ctx, uint16_t gw, uint32_t reason, uint32_t first, uint32_t last)
+{
+	(void)ctx;
+	if (n_asked < 64) {
+		asked[n_asked][0] = gw;
+		asked[n_asked][1] = reason;
+		asked[n_asked][2] = first;
+		asked[n_asked][3] = last;
+		n_asked++;
+	}
+}
+
+static void on_drop(void *ctx, uint16_t gw)
+{
+	(void)ctx;
+	if (n_dropped < 16)
+		dropped[n_dropped++] = gw;
+}
+
+static void offer_rp(uint16_t gw, uint32_t inc, uint32_t seq, int reset_point, uint64_t now)
 {
 	struct rte_mbuf *m = hc_test_mbuf(&seq, 4);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-	hc_seq_events(&s, m, gw, inc, seq, now);
+	hc_seq_offer(&s, m, gw, inc, seq, reset_point, now);
 }
 
+static void offer(uint16_t gw, uint32_t inc, uint32_t seq, uint64_t now)
+{
+	offer_rp(gw, inc, seq, 0, now);
+}
+
+/* gap timeout 1000 tsc, 2 NACK rounds, dead after 5000 */
 static void setup(void)
 {
-	n_got = 0;
-	CU_ASSERT_EQUAL_FATAL(hc_seq_init(&s, 16, 1000 /* tsc */, record, NULL, 0), 0);
+	n_got = n_asked = n_dropped = 0;
+	struct hc_seq_hooks hooks = {.deliver = record, .drop_users = on_drop,
+				     .resync = on_resync};
+	CU_ASSERT_EQUAL_FATAL(hc_seq_init(&s, 16, 1000, 2, 5000, &hooks, 0), 0);
 }
 
 static int got_is(const uint32_t *want, unsigned n)
 {
 	return n_got == n && memcmp(got, want, n * 4) == 0;
+}
+
+static int asked_is(unsigned i, uint32_t gw, uint32_t reason, uint32_t first, uint32_t last)
+{
+	return i < n_asked && asked[i][0] == gw && asked[i][1] == reason &&
+	       asked[i][2] == first && asked[i][3] == last;
 }
 
 static void test_in_order(void)
@@ -77,43 +115,87 @@ static void test_reorder_and_duplicates(void)
 	hc_seq_free(&s);
 }
 
-static void test_gap_timeout(void)
+static void test_gap_nack_and_repair(void)
 {
 	setup();
 	offer(1, 1, 1, 0);
 	offer(1, 1, 3, 10);             /* 2 is missing */
-	offer(1, 1, 4, 20);
+	offer(1, 1, 5, 20);             /* and 4 */
 	hc_seq_poll(&s, 500);           /* not yet */
-	CU_ASSERT_EQUAL(n_got, 1);
-	hc_seq_poll(&s, 1010);          /* gap older than 1000: give up on 2 */
-	static const uint32_t want[] = {1, 3, 4};
-	CU_ASSERT_TRUE(got_is(want, 3));
-	CU_ASSERT_EQUAL(s.st.lost, 1);
-	CU_ASSERT_EQUAL(s.gw[1].lost, 1);
-	offer(1, 1, 2, 2000);           /* too late: a duplicate now */
-	CU_ASSERT_EQUAL(s.st.duplicates, 1);
-	CU_ASSERT_EQUAL(n_got, 3);
+	CU_ASSERT_EQUAL(n_asked, 0);
+	hc_seq_poll(&s, 1010);          /* NACK each missing run */
+	CU_ASSERT_EQUAL(n_asked, 2);
+	CU_ASSERT_TRUE(asked_is(0, 1, HC_RESYNC_GAP, 2, 2));
+	CU_ASSERT_TRUE(asked_is(1, 1, HC_RESYNC_GAP, 4, 4));
+	hc_seq_poll(&s, 1500);          /* not again before the timeout */
+	CU_ASSERT_EQUAL(n_asked, 2);
+	offer(1, 1, 2, 1600);           /* the retransmissions */
+	offer(1, 1, 4, 1600);
+	static const uint32_t want[] = {1, 2, 3, 4, 5};
+	CU_ASSERT_TRUE(got_is(want, 5));
+	CU_ASSERT_EQUAL(s.st.lost, 0);
+	CU_ASSERT_EQUAL(s.n_gaps, 0);
+	CU_ASSERT_EQUAL(s.gw[1].nacks, 2);
 	hc_seq_free(&s);
 }
 
-static void test_window_overflow(void)
+static void test_gap_given_up(void)
+{
+	setup();
+	offer(1, 1, 1, 0);
+	offer(1, 1, 3, 10);
+	hc_seq_poll(&s, 1010);          /* NACK 1 */
+	hc_seq_poll(&s, 2020);          /* NACK 2 */
+	CU_ASSERT_EQUAL(n_asked, 2);
+	CU_ASSERT_EQUAL(n_got, 1);
+	hc_seq_poll(&s, 3030);          /* never repaired: give up on 2 */
+	static const uint32_t want[] = {1, 3};
+	CU_ASSERT_TRUE(got_is(want, 2));
+	CU_ASSERT_EQUAL(s.st.lost, 1);
+	CU_ASSERT_EQUAL(s.gw[1].lost, 1);
+	offer(1, 1, 2, 4000);           /* too late: a duplicate now */
+	CU_ASSERT_EQUAL(s.st.duplicates, 1);
+	CU_ASSERT_EQUAL(n_got, 2);
+	hc_seq_free(&s);
+}
+
+static void test_beyond_window(void)
 {
 	setup();
 	offer(1, 1, 1, 0);
 	offer(1, 1, 3, 0);
-	offer(1, 1, 2 + HC_SEQ_WINDOW + 10, 0); /* far ahead: 2 and the rest lost */
-	CU_ASSERT_EQUAL(n_got, 2);
-	CU_ASSERT_EQUAL(got[1], 3);
-	CU_ASSERT_EQUAL(s.gw[1].next_seq, 2 + HC_SEQ_WINDOW + 10 - HC_SEQ_WINDOW + 1);
-	/* given up: 2 and 4 .. next-1, the newest window stays open */
-	CU_ASSERT_EQUAL(s.st.lost, 1 + (s.gw[1].next_seq - 4));
-	CU_ASSERT_EQUAL(s.st.lost, 10);
-	CU_ASSERT_EQUAL(s.st.held_now, 1);
-	hc_seq_flush_all(&s);           /* shutdown: deliver the held one */
-	CU_ASSERT_EQUAL(n_got, 3);
-	CU_ASSERT_EQUAL(got[2], 2 + HC_SEQ_WINDOW + 10);
-	/* everything but 1, 3 and the last was lost */
-	CU_ASSERT_EQUAL(s.st.lost, 2 + HC_SEQ_WINDOW + 10 - 3);
+	uint32_t far = 2 + HC_SEQ_WINDOW + 10;
+	offer(1, 1, far, 0);            /* cannot be held: dropped, asked again */
+	CU_ASSERT_EQUAL(s.st.beyond, 1);
+	CU_ASSERT_EQUAL(s.st.lost, 0);
+	CU_ASSERT_EQUAL(n_got, 1);
+	hc_seq_poll(&s, 1000);
+	/* inside the window: 2, then 4 .. 1+W; beyond it: up to far */
+	CU_ASSERT_EQUAL(n_asked, 3);
+	CU_ASSERT_TRUE(asked_is(0, 1, HC_RESYNC_GAP, 2, 2));
+	CU_ASSERT_TRUE(asked_is(1, 1, HC_RESYNC_GAP, 4, 1 + HC_SEQ_WINDOW));
+	CU_ASSERT_TRUE(asked_is(2, 1, HC_RESYNC_GAP, 2 + HC_SEQ_WINDOW, far));
+	for (uint32_t q = 2; q <= far; q++)   /* the gateway resends them all */
+		offer(1, 1, q, 1100);
+	CU_ASSERT_EQUAL(n_got, far);
+	for (uint32_t i = 0; i < far; i++)
+		CU_ASSERT_EQUAL(got[i], i + 1);
+	CU_ASSERT_EQUAL(s.st.duplicates, 1); /* 3 was held */
+	CU_ASSERT_EQUAL(s.st.held_now, 0);
+	CU_ASSERT_EQUAL(s.n_gaps, 0);
+	hc_seq_free(&s);
+}
+
+static void test_flush_at_shutdown(void)
+{
+	setup();
+	offer(1, 1, 1, 0);
+	offer(1, 1, 4, 0);
+	offer(1, 1, 6, 0);
+	hc_seq_flush_all(&s);           /* shutdown: deliver the held ones */
+	static const uint32_t want[] = {1, 4, 6};
+	CU_ASSERT_TRUE(got_is(want, 3));
+	CU_ASSERT_EQUAL(s.st.lost, 3);
 	CU_ASSERT_EQUAL(s.st.held_now, 0);
 	hc_seq_free(&s);
 }
@@ -122,17 +204,82 @@ static void test_heartbeat_tail_gap(void)
 {
 	setup();
 	offer(4, 1, 1, 0);
-	hc_seq_heartbeat(&s, 4, 1, 3, 100);   /* gateway sent 2 and 3: lost */
+	hc_seq_heartbeat(&s, 4, 1, 3, 0, 100);   /* gateway sent 2 and 3 */
 	CU_ASSERT_EQUAL(s.n_gaps, 1);
 	hc_seq_poll(&s, 600);
-	CU_ASSERT_EQUAL(s.st.lost, 0);
+	CU_ASSERT_EQUAL(n_asked, 0);
 	hc_seq_poll(&s, 1100);
-	CU_ASSERT_EQUAL(s.st.lost, 2);
-	CU_ASSERT_EQUAL(s.gw[4].next_seq, 4);
+	CU_ASSERT_TRUE(asked_is(0, 4, HC_RESYNC_GAP, 2, 3));
+	offer(4, 1, 3, 1200);
+	offer(4, 1, 2, 1200);
+	static const uint32_t want[] = {1, 2, 3};
+	CU_ASSERT_TRUE(got_is(want, 3));
 	CU_ASSERT_EQUAL(s.n_gaps, 0);
-	hc_seq_heartbeat(&s, 4, 1, 3, 1200);  /* nothing missing now */
+	hc_seq_heartbeat(&s, 4, 1, 3, 0, 1300);  /* nothing missing now */
 	CU_ASSERT_EQUAL(s.n_gaps, 0);
 	CU_ASSERT_EQUAL(s.gw[4].heartbeats, 2);
+	CU_ASSERT_EQUAL(hc_seq_applied(&s, 4), 3);
+	hc_seq_free(&s);
+}
+
+static void test_snapshot_reset_point(void)
+{
+	setup();
+	offer(2, 1, 1, 0);
+	offer(2, 1, 3, 0);                       /* held; 2 missing */
+	offer_rp(2, 1, 10, 1, 0);                /* a snapshot starts at 10 */
+	offer(2, 1, 11, 0);
+	static const uint32_t want[] = {1, 10, 11};
+	CU_ASSERT_TRUE(got_is(want, 3));
+	CU_ASSERT_EQUAL(s.st.subsumed, 8);       /* 2 .. 9, 3 among them */
+	CU_ASSERT_EQUAL(s.st.lost, 0);
+	CU_ASSERT_EQUAL(s.st.held_now, 0);
+	CU_ASSERT_EQUAL(s.n_gaps, 0);
+	/* far beyond the window a reset point is taken at once */
+	offer_rp(2, 1, 11 + 5 * HC_SEQ_WINDOW, 1, 0);
+	CU_ASSERT_EQUAL(n_got, 4);
+	CU_ASSERT_EQUAL(s.gw[2].next_seq, 12 + 5 * HC_SEQ_WINDOW);
+	hc_seq_free(&s);
+}
+
+static void test_first_contact(void)
+{
+	setup();
+	offer(3, 9, 2, 0);                       /* 1 late: held, no resync */
+	CU_ASSERT_EQUAL(n_asked, 0);
+	offer(3, 9, 1, 0);
+	CU_ASSERT_EQUAL(n_got, 2);
+	/* a gateway first heard far from 1: the appliance lost its state */
+	offer(5, 9, 5000, 0);
+	CU_ASSERT_EQUAL(n_asked, 1);
+	CU_ASSERT_TRUE(asked_is(0, 5, HC_RESYNC_RESTART, 0, 0));
+	CU_ASSERT_EQUAL(s.st.restarts, 1);
+	offer(5, 9, 5001, 10);                   /* not asked twice at once */
+	CU_ASSERT_EQUAL(n_asked, 1);
+	offer_rp(5, 9, 5002, 1, 20);             /* its snapshot */
+	CU_ASSERT_EQUAL(n_got, 3);
+	CU_ASSERT_EQUAL(n_dropped, 0);           /* nothing to drop at first contact */
+	hc_seq_free(&s);
+}
+
+static void test_dead_and_shutdown(void)
+{
+	setup();
+	offer(6, 1, 1, 0);
+	offer(7, 1, 1, 4000);
+	hc_seq_poll(&s, 6000);                   /* 6 silent for 6000 > 5000 */
+	CU_ASSERT_EQUAL(n_dropped, 1);
+	CU_ASSERT_EQUAL(dropped[0], 6);
+	CU_ASSERT_EQUAL(s.gw[6].incarnation, 0);
+	CU_ASSERT_EQUAL(s.gw[7].incarnation, 1);
+	CU_ASSERT_EQUAL(s.st.deaths, 1);
+	hc_seq_heartbeat(&s, 7, 1, 1, 1, 6100);  /* 7 says SHUTDOWN */
+	CU_ASSERT_EQUAL(n_dropped, 2);
+	CU_ASSERT_EQUAL(dropped[1], 7);
+	offer(6, 1, 2, 7000);                    /* back: a first contact again */
+	CU_ASSERT_EQUAL(s.gw[6].incarnation, 1);
+	CU_ASSERT_EQUAL(s.gw[6].next_seq, 1);
+	CU_ASSERT_EQUAL(s.st.held_now, 1);
 	hc_seq_free(&s);
 }
 
@@ -141,8 +288,11 @@ static void test_incarnations(void)
 	setup();
 	offer(5, 7, 1, 0);
 	offer(5, 7, 3, 0);                    /* held */
+	CU_ASSERT_EQUAL(n_dropped, 0);
 	offer(5, 8, 1, 0);                    /* restart: held 3 dropped */
 	CU_ASSERT_EQUAL(s.st.stale, 1);
+	CU_ASSERT_EQUAL(n_dropped, 1);        /* and the old incarnation's users */
+	CU_ASSERT_EQUAL(dropped[0], 5);
 	CU_ASSERT_EQUAL(s.gw[5].incarnation, 8);
 	CU_ASSERT_EQUAL(s.gw[5].resets, 1);
 	offer(5, 7, 2, 0);                    /* the old incarnation is gone */
@@ -177,9 +327,14 @@ int hc_test_register_sequencer(void)
 	return su == NULL ||
 	       !CU_add_test(su, "in order", test_in_order) ||
 	       !CU_add_test(su, "reorder and duplicates", test_reorder_and_duplicates) ||
-	       !CU_add_test(su, "gap timeout", test_gap_timeout) ||
-	       !CU_add_test(su, "window overflow and flush", test_window_overflow) ||
+	       !CU_add_test(su, "gap NACKed and repaired", test_gap_nack_and_repair) ||
+	       !CU_add_test(su, "gap given up after NACKs", test_gap_given_up) ||
+	       !CU_add_test(su, "beyond the window", test_beyond_window) ||
+	       !CU_add_test(su, "flush at shutdown", test_flush_at_shutdown) ||
 	       !CU_add_test(su, "heartbeat names a lost tail", test_heartbeat_tail_gap) ||
+	       !CU_add_test(su, "snapshot is a reset point", test_snapshot_reset_point) ||
+	       !CU_add_test(su, "first contact", test_first_contact) ||
+	       !CU_add_test(su, "dead and shutdown gateways", test_dead_and_shutdown) ||
 	       !CU_add_test(su, "incarnations", test_incarnations) ||
 	       !CU_add_test(su, "several gateways", test_many_gateways);
 }
