@@ -1,0 +1,844 @@
+/*
+ * hc_gw_session.c - one gateway's session with an appliance (headcount.h).
+ *
+ * Owns the socket, the batches being filled (EVENTS, PLACE), the
+ * sequence counter and the history of sent sequenced datagrams (a ring
+ * indexed by sequence: what a NACK asks for is resent byte for byte),
+ * the queue of datagrams waiting for the socket, pending PLACE requests,
+ * snapshots, heartbeats, and the optional test impairment (hc_gw_impair.c).
+ *
+ * Sequenced datagrams (EVENTS, SNAPSHOT chunks) share one counter; a
+ * snapshot is sent after flushing the open EVENTS batch, so it states the
+ * membership after every event sent before it, and its chunk 0 is where
+ * the appliance may restart this gateway's stream (protocol.md).
+ */
+#include "headcount.h"
+#include "hc_gw_impair.h"
+#include "hc_gw_table.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hc_proto.h"
+
+#define DGRAM_MAX HC_MAX_PAYLOAD_MTU1500
+#define EVENTS_PER ((DGRAM_MAX - sizeof(struct hc_hdr)) / sizeof(struct hc_event))
+#define PLACES_PER ((DGRAM_MAX - sizeof(struct hc_hdr)) / sizeof(struct hc_place))
+#define MEMBERS_PER ((DGRAM_MAX - sizeof(struct hc_hdr) - sizeof(struct hc_snapshot_prefix)) / \
+		     sizeof(struct hc_member))
+#define PENDING_PLACES 65536u   /* power of 2 */
+#define TXQ 64                  /* unsequenced datagrams waiting (PLACE, HEARTBEAT) */
+#define RX_BURST 32
+
+struct hist {                   /* one sent sequenced datagram */
+	uint32_t seq;           /* 0: empty */
+	uint16_t len;
+	uint8_t data[DGRAM_MAX];
+};
+
+struct pending_place {
+	uint64_t user;
+	uint64_t deadline_us;
+	uint32_t id;            /* 0: free */
+	uint16_t pool;
+	uint16_t tries;
+};
+
+struct dgram {
+	uint16_t len;
+	uint8_t data[DGRAM_MAX];
+};
+
+struct hc_gw {
+	struct hc_gw_config cfg;
+	int fd;
+	struct sockaddr_in to;
+	uint32_t incarnation;
+	uint32_t appl_incarnation;      /* last heard, 0: none */
+	uint32_t seq;                   /* last sequence used */
+	struct hc_gw_table users;
+
+	/* batches being filled */
+	uint8_t ev[DGRAM_MAX];
+	uint16_t n_ev;
+	uint64_t ev_since_us;
+	uint8_t pl[DGRAM_MAX];
+	uint16_t n_pl;
+	uint64_t pl_since_us;
+
+	/* sent sequenced datagrams, by sequence */
+	struct hist *hist;
+	uint32_t hist_mask;
+	/* sequences waiting for the socket (first sends and resends), FIFO */
+	uint32_t *sq;
+	uint32_t sq_head, sq_tail, sq_mask;
+	/* unsequenced datagrams waiting for the socket */
+	struct dgram txq[TXQ];
+	unsigned txq_n;
+
+	struct pending_place *pp;       /* [PENDING_PLACES] */
+	uint32_t next_request;
+	uint32_t n_pending;
+	uint64_t next_place_scan_us;
+
+	uint64_t next_hb_us;
+	uint32_t snapshot_last_seq;     /* last chunk of the newest snapshot */
+	uint64_t snapshot_sent_us;
+	uint32_t snapshot_id;
+
+	struct hc_gw_impair *impair;    /* NULL: off */
+	struct hc_gw_stats st;
+};
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void hc_gw_config_init(struct hc_gw_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->flush_us = 1000;
+	cfg->heartbeat_ms = 100;
+	cfg->place_timeout_ms = 250;
+	cfg->place_retries = 8;
+	cfg->history = 16384;
+}
+
+static void fill_hdr(struct hc_gw *g, uint8_t *p, uint8_t type, uint16_t count, uint32_t seq)
+{
+	struct hc_hdr h;
+	memset(&h, 0, sizeof(h));
+	h.magic = htonl(HC_PROTO_MAGIC);
+	h.version = HC_PROTO_VERSION;
+	h.type = type;
+	h.gateway_id = htons(g->cfg.gateway_id);
+	h.record_count = htons(count);
+	h.gateway_incarnation = htonl(g->incarnation);
+	h.appliance_incarnation = htonl(g->appl_incarnation);
+	h.sequence = htonl(seq);
+	memcpy(p, &h, sizeof(h));
+}
+
+/* ------------------------------------------------------------ sending -- */
+
+/* Hand one datagram to the kernel (or to the impairment delay). */
+static int wire_send(struct hc_gw *g, const uint8_t *p, uint16_t len)
+{
+	if (g->impair != NULL && hc_gw_impair_hold(g->impair, HC_GW_IMPAIR_TX, p, len, now_us()))
+		return 0;
+	ssize_t r = sendto(g->fd, p, len, MSG_DONTWAIT, (const struct sockaddr *)&g->to,
+			   sizeof(g->to));
+	if (r == (ssize_t)len)
+		return 0;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+		return -1; /* try again later */
+	g->st.send_errors++;
+	return 0; /* e.g. ECONNREFUSED: the appliance is away; NACKs repair */
+}
+
+/* Send what waits: unsequenced first, then sequences, in batches of
+ * sendmmsg. */
+static void pump(struct hc_gw *g)
+{
+	struct mmsghdr mh[64];
+	struct iovec iov[64];
+
+	while (g->txq_n > 0) {
+		if (wire_send(g, g->txq[0].data, g->txq[0].len) != 0)
+			return;
+		memmove(&g->txq[0], &g->txq[1], sizeof(g->txq[0]) * (g->txq_n - 1));
+		g->txq_n--;
+	}
+	while (g->sq_head != g->sq_tail) {
+		if (g->impair != NULL) {
+			struct hist *h = &g->hist[g->sq[g->sq_head & g->sq_mask] & g->hist_mask];
+			if (wire_send(g, h->data, h->len) != 0)
+				return;
+			g->sq_head++;
+			continue;
+		}
+		unsigned n = 0;
+		for (uint32_t q = g->sq_head; q != g->sq_tail && n < 64; q++, n++) {
+			struct hist *h = &g->hist[g->sq[q & g->sq_mask] & g->hist_mask];
+			iov[n] = (struct iovec){.iov_base = h->data, .iov_len = h->len};
+			memset(&mh[n], 0, sizeof(mh[n]));
+			mh[n].msg_hdr.msg_name = &g->to;
+			mh[n].msg_hdr.msg_namelen = sizeof(g->to);
+			mh[n].msg_hdr.msg_iov = &iov[n];
+			mh[n].msg_hdr.msg_iovlen = 1;
+		}
+		int r = sendmmsg(g->fd, mh, n, MSG_DONTWAIT);
+		if (r <= 0) {
+			if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
+				g->st.send_errors++;
+				g->sq_head++; /* skip it: a NACK will ask again */
+				continue;
+			}
+			return;
+		}
+		g->sq_head += (uint32_t)r;
+	}
+}
+
+static void queue_seq(struct hc_gw *g, uint32_t seq)
+{
+	if (g->sq_tail - g->sq_head > g->sq_mask) {
+		/* more waiting than the history holds: the oldest are moot */
+		g->sq_head = g->sq_tail - g->sq_mask;
+	}
+	g->sq[g->sq_tail++ & g->sq_mask] = seq;
+}
+
+static void queue_unsequenced(struct hc_gw *g, const uint8_t *p, uint16_t len)
+{
+	if (g->txq_n == TXQ)
+		pump(g);
+	if (g->txq_n == TXQ) {
+		/* the socket takes nothing: drop the oldest (heartbeats and
+		 * PLACEs are repeated by their timers) */
+		memmove(&g->txq[0], &g->txq[1], sizeof(g->txq[0]) * (TXQ - 1));
+		g->txq_n--;
+	}
+	g->txq[g->txq_n].len = len;
+	memcpy(g->txq[g->txq_n].data, p, len);
+	g->txq_n++;
+}
+
+/* Give a sequenced datagram its number, keep it in the history, send. */
+static uint32_t send_sequenced(struct hc_gw *g, const uint8_t *p, uint16_t len, uint8_t type,
+			       uint16_t count)
+{
+	uint32_t seq = ++g->seq;
+	if (seq == 0)
+		seq = ++g->seq; /* 0 is never a sequence */
+	struct hist *h = &g->hist[seq & g->hist_mask];
+	memcpy(h->data, p, len);
+	fill_hdr(g, h->data, type, count, seq);
+	h->len = len;
+	h->seq = seq;
+	queue_seq(g, seq);
+	return seq;
+}
+
+static void flush_events(struct hc_gw *g)
+{
+	if (g->n_ev == 0)
+		return;
+	send_sequenced(g, g->ev, (uint16_t)(sizeof(struct hc_hdr) + g->n_ev * sizeof(struct hc_event)),
+		       HC_MSG_EVENTS, g->n_ev);
+	g->st.event_datagrams++;
+	g->n_ev = 0;
+}
+
+static void flush_places(struct hc_gw *g)
+{
+	if (g->n_pl == 0)
+		return;
+	fill_hdr(g, g->pl, HC_MSG_PLACE, g->n_pl, 0);
+	queue_unsequenced(g, g->pl, (uint16_t)(sizeof(struct hc_hdr) + g->n_pl * sizeof(struct hc_place)));
+	g->n_pl = 0;
+}
+
+void hc_gw_flush(struct hc_gw *g)
+{
+	flush_events(g);
+	flush_places(g);
+	pump(g);
+}
+
+static int add_event(struct hc_gw *g, uint64_t user, uint32_t room, uint16_t pool, uint8_t op)
+{
+	if (g->n_ev == EVENTS_PER)
+		flush_events(g);
+	if (g->n_ev == 0)
+		g->ev_since_us = now_us();
+	struct hc_event ev = {.user_id = htobe64(user), .room_id = htonl(room), .op = op,
+			      .pool_id = htons(pool)};
+	memcpy(g->ev + sizeof(struct hc_hdr) + g->n_ev * sizeof(ev), &ev, sizeof(ev));
+	g->n_ev++;
+	if (g->n_ev == EVENTS_PER) {
+		flush_events(g);
+		pump(g);
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------- snapshot -- */
+
+/* The history must hold a whole snapshot and what follows it, or a
+ * NACK inside the snapshot could only be answered by another snapshot:
+ * grow it (re-indexed by sequence) when the membership outgrows it. */
+static int grow_history(struct hc_gw *g, uint32_t need)
+{
+	uint32_t size = g->hist_mask + 1;
+	if (need <= size)
+		return 0;
+	while (size < need)
+		size <<= 1;
+	struct hist *h = calloc(size, sizeof(*h));
+	uint32_t *sq = calloc(size, sizeof(*sq));
+	if (h == NULL || sq == NULL) {
+		free(h);
+		free(sq);
+		return -1;
+	}
+	for (uint32_t i = 0; i <= g->hist_mask; i++)
+		if (g->hist[i].seq != 0)
+			h[g->hist[i].seq & (size - 1)] = g->hist[i];
+	uint32_t n = 0;
+	for (uint32_t q = g->sq_head; q != g->sq_tail; q++)
+		sq[n++] = g->sq[q & g->sq_mask];
+	free(g->hist);
+	free(g->sq);
+	g->hist = h;
+	g->sq = sq;
+	g->hist_mask = g->sq_mask = size - 1;
+	g->sq_head = 0;
+	g->sq_tail = n;
+	return 0;
+}
+
+/* State the whole membership, after everything sent so far. */
+static void send_snapshot(struct hc_gw *g)
+{
+	flush_events(g);
+	uint64_t total = g->users.n;
+	uint32_t chunks = total == 0 ? 1 : (uint32_t)((total + MEMBERS_PER - 1) / MEMBERS_PER);
+	grow_history(g, 2 * chunks + 1024); /* on failure, NACKs may cost snapshots */
+	uint8_t buf[DGRAM_MAX];
+	const size_t base = sizeof(struct hc_hdr) + sizeof(struct hc_snapshot_prefix);
+	uint32_t id = ++g->snapshot_id, index = 0;
+	uint16_t n = 0;
+	struct hc_snapshot_prefix pf = {.snapshot_id = htonl(id), .chunk_count = htonl(chunks),
+					.total_users = htonl((uint32_t)total)};
+
+	for (uint64_t i = 0; i <= g->users.mask || (n > 0 || index == 0); i++) {
+		int end = i > g->users.mask;
+		if (!end && g->users.e[i].room != 0) {
+			const struct hc_gw_entry *e = &g->users.e[i];
+			struct hc_member mb = {.user_id = htobe64(e->user), .room_id = htonl(e->room),
+					       .pool_id = htons(e->pool)};
+			memcpy(buf + base + n * sizeof(mb), &mb, sizeof(mb));
+			n++;
+		}
+		if (n == MEMBERS_PER || end) {
+			pf.chunk_index = htonl(index);
+			memcpy(buf + sizeof(struct hc_hdr), &pf, sizeof(pf));
+			g->snapshot_last_seq = send_sequenced(g, buf,
+				(uint16_t)(base + n * sizeof(struct hc_member)), HC_MSG_SNAPSHOT, n);
+			index++;
+			n = 0;
+			if ((index & 63) == 0)
+				pump(g);
+			if (end)
+				break;
+		}
+	}
+	g->snapshot_sent_us = now_us();
+	g->st.snapshots++;
+	g->st.snapshot_members += total;
+	pump(g);
+}
+
+/* A snapshot is asked for: send one unless the newest is still on its
+ * way (sent recently and not yet acknowledged). */
+static void want_snapshot(struct hc_gw *g, int force)
+{
+	uint64_t now = now_us();
+	int in_flight = g->snapshot_sent_us != 0 &&
+		hc_seq_after(g->snapshot_last_seq, g->st.acked) &&
+		now - g->snapshot_sent_us < 1000u * (200u + 2u * g->cfg.heartbeat_ms);
+	if (force || !in_flight)
+		send_snapshot(g);
+}
+
+/* ------------------------------------------------------------ receive -- */
+
+static void on_resync(struct hc_gw *g, const struct hc_resync *r)
+{
+	uint32_t reason = ntohl(r->reason);
+	if (reason != HC_RESYNC_GAP) {
+		g->st.resync_requests++;
+		want_snapshot(g, 0);
+		return;
+	}
+	g->st.nacks++;
+	uint32_t first = ntohl(r->first_sequence), last = ntohl(r->last_sequence);
+	if (hc_seq_after(first, last) || hc_seq_after(last, g->seq) ||
+	    (uint32_t)(last - first) > g->hist_mask) {
+		want_snapshot(g, 0); /* not a range we can resend */
+		return;
+	}
+	for (uint32_t q = first;; q++) {
+		if (g->hist[q & g->hist_mask].seq != q) {
+			want_snapshot(g, 0); /* gone from the history */
+			return;
+		}
+		if (q == last)
+			break;
+	}
+	for (uint32_t q = first;; q++) {
+		queue_seq(g, q);
+		g->st.retransmits++;
+		if (q == last)
+			break;
+	}
+}
+
+static void on_assign(struct hc_gw *g, const struct hc_assign *a)
+{
+	struct hc_gw_assign x = {.user_id = be64toh(a->user_id), .request_id = ntohl(a->request_id),
+		.room_id = ntohl(a->room_id), .refused_room = ntohl(a->refused_room),
+		.pool_id = ntohs(a->pool_id), .status = a->status};
+	g->st.assigns++;
+	if (x.status == HC_ASSIGN_NEW_TOPIC) {
+		/* our JOIN was refused: the user is where they were at the
+		 * appliance; move them to the offered room */
+		g->st.new_topics++;
+		struct hc_gw_entry *e = hc_gw_table_find(&g->users, x.user_id);
+		if (e == NULL || e->room != x.refused_room)
+			return; /* the user moved on meanwhile */
+		hc_gw_join(g, x.user_id, x.room_id, x.pool_id);
+	} else {
+		struct pending_place *p = &g->pp[x.request_id & (PENDING_PLACES - 1)];
+		if (p->id != x.request_id || p->id == 0)
+			return; /* a duplicate, or answered already */
+		p->id = 0;
+		g->n_pending--;
+	}
+	if (g->cfg.on_assign != NULL)
+		g->cfg.on_assign(g->cfg.arg, &x);
+}
+
+static void on_move(struct hc_gw *g, const struct hc_move *m)
+{
+	struct hc_gw_move x = {.user_id = be64toh(m->user_id), .from_room = ntohl(m->from_room),
+		.to_room = ntohl(m->to_room), .directive_id = ntohl(m->directive_id),
+		.pool_id = ntohs(m->pool_id), .attempt = ntohs(m->attempt)};
+	struct hc_gw_entry *e = hc_gw_table_find(&g->users, x.user_id);
+	if (e == NULL || e->room != x.from_room) {
+		g->st.moves_ignored++;
+		return;
+	}
+	g->st.moves++;
+	if (g->cfg.on_move != NULL)
+		g->cfg.on_move(g->cfg.arg, &x);
+	else
+		hc_gw_join(g, x.user_id, x.to_room, x.pool_id);
+}
+
+static void handle(struct hc_gw *g, const uint8_t *p, size_t len)
+{
+	struct hc_hdr h;
+	if (len < sizeof(h)) {
+		g->st.rx_bad++;
+		return;
+	}
+	memcpy(&h, p, sizeof(h));
+	uint16_t count = ntohs(h.record_count);
+	size_t rec = h.type == HC_MSG_ASSIGN ? sizeof(struct hc_assign) :
+		     h.type == HC_MSG_MOVE ? sizeof(struct hc_move) :
+		     h.type == HC_MSG_HEARTBEAT ? sizeof(struct hc_heartbeat) :
+		     h.type == HC_MSG_RESYNC ? sizeof(struct hc_resync) : 0;
+	if (ntohl(h.magic) != HC_PROTO_MAGIC || h.version != HC_PROTO_VERSION || rec == 0 ||
+	    ntohs(h.gateway_id) != g->cfg.gateway_id || len != sizeof(h) + count * rec) {
+		g->st.rx_bad++;
+		return;
+	}
+	uint32_t inc = ntohl(h.gateway_incarnation);
+	if ((h.type == HC_MSG_HEARTBEAT || h.type == HC_MSG_RESYNC) && inc != 0 &&
+	    inc != g->incarnation) {
+		g->st.rx_bad++; /* meant for an earlier incarnation of ours */
+		return;
+	}
+	uint32_t appl = ntohl(h.appliance_incarnation);
+	if (appl != 0 && appl != g->appl_incarnation) {
+		int restarted = g->appl_incarnation != 0;
+		g->appl_incarnation = appl;
+		if (restarted) {
+			/* the appliance lost everything: state it all again */
+			g->st.appliance_restarts++;
+			g->st.acked = 0;
+			want_snapshot(g, 1);
+		}
+	}
+	const uint8_t *r = p + sizeof(h);
+	for (uint16_t i = 0; i < count; i++, r += rec) {
+		switch (h.type) {
+		case HC_MSG_ASSIGN: {
+			struct hc_assign a;
+			memcpy(&a, r, sizeof(a));
+			on_assign(g, &a);
+			break;
+		}
+		case HC_MSG_MOVE: {
+			struct hc_move m;
+			memcpy(&m, r, sizeof(m));
+			on_move(g, &m);
+			break;
+		}
+		case HC_MSG_HEARTBEAT: {
+			struct hc_heartbeat hb;
+			memcpy(&hb, r, sizeof(hb));
+			g->st.heartbeats_received++;
+			uint32_t acked = ntohl(hb.last_sequence);
+			if (!hc_seq_after(acked, g->seq))
+				g->st.acked = acked;
+			g->st.appliance_users = ntohl(hb.user_count);
+			if (ntohl(hb.hb_flags) & HC_HB_F_RESYNC_NEEDED)
+				want_snapshot(g, 0);
+			break;
+		}
+		default: {
+			struct hc_resync rs;
+			memcpy(&rs, r, sizeof(rs));
+			on_resync(g, &rs);
+			break;
+		}
+		}
+	}
+}
+
+/* -------------------------------------------------------------- timers -- */
+
+static void send_heartbeat(struct hc_gw *g, uint32_t flags)
+{
+	uint8_t buf[sizeof(struct hc_hdr) + sizeof(struct hc_heartbeat)];
+	struct hc_heartbeat hb = {.last_sequence = htonl(g->seq),
+		.user_count = htonl((uint32_t)g->users.n),
+		.interval_ms = htonl(g->cfg.heartbeat_ms), .hb_flags = htonl(flags)};
+	fill_hdr(g, buf, HC_MSG_HEARTBEAT, 1, 0);
+	memcpy(buf + sizeof(struct hc_hdr), &hb, sizeof(hb));
+	queue_unsequenced(g, buf, sizeof(buf));
+	g->st.heartbeats_sent++;
+}
+
+static void place_record(struct hc_gw *g, const struct pending_place *p)
+{
+	if (g->n_pl == PLACES_PER)
+		flush_places(g);
+	if (g->n_pl == 0)
+		g->pl_since_us = now_us();
+	struct hc_place pl = {.user_id = htobe64(p->user), .request_id = htonl(p->id),
+			      .pool_id = htons(p->pool)};
+	memcpy(g->pl + sizeof(struct hc_hdr) + g->n_pl * sizeof(pl), &pl, sizeof(pl));
+	g->n_pl++;
+}
+
+static void run_timers(struct hc_gw *g, uint64_t now)
+{
+	if (g->n_ev > 0 && now - g->ev_since_us >= g->cfg.flush_us)
+		flush_events(g);
+	if (g->n_pl > 0 && now - g->pl_since_us >= g->cfg.flush_us)
+		flush_places(g);
+	if (now >= g->next_hb_us) {
+		send_heartbeat(g, 0);
+		g->next_hb_us = now + 1000u * g->cfg.heartbeat_ms;
+	}
+	if (g->n_pending > 0 && now >= g->next_place_scan_us) {
+		for (uint32_t i = 0; i < PENDING_PLACES; i++) {
+			struct pending_place *p = &g->pp[i];
+			if (p->id == 0 || now < p->deadline_us)
+				continue;
+			if (p->tries > g->cfg.place_retries) {
+				struct hc_gw_assign x = {.user_id = p->user, .request_id = p->id,
+					.pool_id = p->pool, .status = HC_GW_TIMEOUT};
+				p->id = 0;
+				g->n_pending--;
+				g->st.place_timeouts++;
+				if (g->cfg.on_assign != NULL)
+					g->cfg.on_assign(g->cfg.arg, &x);
+				continue;
+			}
+			p->tries++;
+			p->deadline_us = now + 1000u * g->cfg.place_timeout_ms;
+			place_record(g, p);
+			g->st.place_resends++;
+		}
+		g->next_place_scan_us = now + 500u * g->cfg.place_timeout_ms;
+	}
+	if (g->impair != NULL) {
+		uint8_t buf[DGRAM_MAX];
+		uint16_t len;
+		int dir;
+		while ((dir = hc_gw_impair_due(g->impair, now, buf, &len)) >= 0) {
+			if (dir == HC_GW_IMPAIR_TX)
+				sendto(g->fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&g->to,
+				       sizeof(g->to));
+			else
+				handle(g, buf, len);
+		}
+	}
+}
+
+/* ------------------------------------------------------------- the API -- */
+
+static int parse_addr(const char *s, struct sockaddr_in *a, uint16_t def_port)
+{
+	char host[64];
+	const char *colon = strchr(s, ':');
+	size_t n = colon ? (size_t)(colon - s) : strlen(s);
+	if (n >= sizeof(host))
+		return -1;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+		return -1;
+	long port = def_port;
+	if (colon != NULL) {
+		char *end;
+		port = strtol(colon + 1, &end, 10);
+		if (*end != '\0' || port < 0 || port > 65535)
+			return -1;
+	}
+	a->sin_port = htons((uint16_t)port);
+	return 0;
+}
+
+struct hc_gw *hc_gw_open(const struct hc_gw_config *cfg, char *err, size_t err_len)
+{
+	struct hc_gw *g = calloc(1, sizeof(*g));
+	if (g == NULL) {
+		snprintf(err, err_len, "out of memory");
+		return NULL;
+	}
+	g->cfg = *cfg;
+	g->fd = -1;
+	if (cfg->gateway_id == HC_GATEWAY_NONE || cfg->appliance == NULL ||
+	    parse_addr(cfg->appliance, &g->to, HC_PROTO_DEFAULT_PORT) != 0) {
+		snprintf(err, err_len, "need a gateway id (1..65535) and an appliance address A.B.C.D[:PORT]");
+		goto fail;
+	}
+	if (cfg->history < 64 || (cfg->history & (cfg->history - 1)) != 0) {
+		snprintf(err, err_len, "history must be a power of 2 >= 64");
+		goto fail;
+	}
+	if (g->cfg.flush_us == 0)
+		g->cfg.flush_us = 1;
+	if (g->cfg.heartbeat_ms == 0 || g->cfg.place_timeout_ms == 0) {
+		snprintf(err, err_len, "heartbeat_ms and place_timeout_ms must be > 0");
+		goto fail;
+	}
+	g->incarnation = cfg->incarnation;
+	if (g->incarnation == 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		/* seconds and milliseconds: larger at every start */
+		g->incarnation = (uint32_t)((uint64_t)ts.tv_sec * 8 + (uint64_t)ts.tv_nsec / 125000000u);
+	}
+	g->hist_mask = cfg->history - 1;
+	g->sq_mask = cfg->history - 1;
+	g->hist = calloc(cfg->history, sizeof(*g->hist));
+	g->sq = calloc(cfg->history, sizeof(*g->sq));
+	g->pp = calloc(PENDING_PLACES, sizeof(*g->pp));
+	if (g->hist == NULL || g->sq == NULL || g->pp == NULL ||
+	    hc_gw_table_init(&g->users, 1024) != 0) {
+		snprintf(err, err_len, "out of memory");
+		goto fail;
+	}
+	if (cfg->impair_delay_fraction > 0) {
+		g->impair = hc_gw_impair_new(cfg->impair_delay_fraction, cfg->impair_delay_ms,
+					     cfg->impair_seed);
+		if (g->impair == NULL) {
+			snprintf(err, err_len, "out of memory");
+			goto fail;
+		}
+	}
+	g->fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (g->fd < 0) {
+		snprintf(err, err_len, "socket: %s", strerror(errno));
+		goto fail;
+	}
+	int sz = 8 << 20;
+	setsockopt(g->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	setsockopt(g->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	if (cfg->bind != NULL) {
+		struct sockaddr_in b;
+		if (parse_addr(cfg->bind, &b, 0) != 0 ||
+		    bind(g->fd, (const struct sockaddr *)&b, sizeof(b)) != 0) {
+			snprintf(err, err_len, "bind %s: %s", cfg->bind, strerror(errno));
+			goto fail;
+		}
+	}
+	/* every incarnation starts by stating its (empty) membership:
+	 * sequence 1 is a snapshot, the appliance's reset point */
+	send_snapshot(g);
+	send_heartbeat(g, 0);
+	g->next_hb_us = now_us() + 1000u * g->cfg.heartbeat_ms;
+	pump(g);
+	return g;
+fail:
+	hc_gw_close(g, 0);
+	return NULL;
+}
+
+void hc_gw_close(struct hc_gw *g, int clean)
+{
+	if (g == NULL)
+		return;
+	if (clean && g->fd >= 0) {
+		hc_gw_flush(g);
+		send_heartbeat(g, HC_HB_F_SHUTDOWN);
+		for (int i = 0; i < 100 && (g->txq_n > 0 || g->sq_head != g->sq_tail); i++) {
+			pump(g);
+			if (g->txq_n > 0 || g->sq_head != g->sq_tail)
+				usleep(1000);
+		}
+	}
+	if (g->fd >= 0)
+		close(g->fd);
+	hc_gw_impair_free(g->impair);
+	hc_gw_table_free(&g->users);
+	free(g->hist);
+	free(g->sq);
+	free(g->pp);
+	free(g);
+}
+
+int hc_gw_join(struct hc_gw *g, uint64_t user_id, uint32_t room_id, uint16_t pool_id)
+{
+	if (room_id == HC_ROOM_NONE) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct hc_gw_entry *e = hc_gw_table_find(&g->users, user_id);
+	if (e != NULL && e->room == room_id)
+		return 0; /* already there */
+	if (hc_gw_table_set(&g->users, user_id, room_id, pool_id) != 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	g->st.joins++;
+	return add_event(g, user_id, room_id, pool_id, HC_OP_JOIN);
+}
+
+int hc_gw_leave(struct hc_gw *g, uint64_t user_id)
+{
+	struct hc_gw_entry *e = hc_gw_table_find(&g->users, user_id);
+	if (e == NULL) {
+		errno = ENOENT;
+		return -1;
+	}
+	uint32_t room = e->room;
+	uint16_t pool = e->pool;
+	hc_gw_table_del(&g->users, user_id);
+	g->st.leaves++;
+	return add_event(g, user_id, room, pool, HC_OP_LEAVE);
+}
+
+int hc_gw_place(struct hc_gw *g, uint64_t user_id, uint16_t pool_id, uint32_t *request_id)
+{
+	uint32_t id = ++g->next_request;
+	if (id == 0)
+		id = ++g->next_request;
+	struct pending_place *p = &g->pp[id & (PENDING_PLACES - 1)];
+	if (p->id != 0) {
+		g->next_request--;
+		errno = EBUSY;
+		return -1;
+	}
+	*p = (struct pending_place){.user = user_id, .id = id, .pool = pool_id, .tries = 0,
+		.deadline_us = now_us() + 1000u * g->cfg.place_timeout_ms};
+	g->n_pending++;
+	place_record(g, p);
+	g->st.places++;
+	if (request_id != NULL)
+		*request_id = id;
+	return 0;
+}
+
+int hc_gw_poll(struct hc_gw *g, int timeout_ms)
+{
+	struct mmsghdr mh[RX_BURST];
+	struct iovec iov[RX_BURST];
+	static __thread uint8_t bufs[RX_BURST][HC_MAX_PAYLOAD];
+	int total = 0;
+
+	uint64_t now = now_us();
+	run_timers(g, now);
+	pump(g);
+	if (timeout_ms > 0) {
+		/* wait no longer than the next timer */
+		uint64_t next = g->next_hb_us;
+		if (g->n_ev > 0 && g->ev_since_us + g->cfg.flush_us < next)
+			next = g->ev_since_us + g->cfg.flush_us;
+		if (g->n_pl > 0 && g->pl_since_us + g->cfg.flush_us < next)
+			next = g->pl_since_us + g->cfg.flush_us;
+		if (g->impair != NULL || g->txq_n > 0 || g->sq_head != g->sq_tail)
+			next = now + 1000;
+		int wait = next <= now ? 0 : (int)((next - now + 999) / 1000);
+		if (wait < timeout_ms)
+			timeout_ms = wait;
+		struct pollfd pfd = {.fd = g->fd, .events = POLLIN};
+		if (poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
+			return -1;
+	}
+	for (;;) {
+		for (unsigned i = 0; i < RX_BURST; i++) {
+			iov[i] = (struct iovec){.iov_base = bufs[i], .iov_len = sizeof(bufs[i])};
+			memset(&mh[i], 0, sizeof(mh[i]));
+			mh[i].msg_hdr.msg_iov = &iov[i];
+			mh[i].msg_hdr.msg_iovlen = 1;
+		}
+		int n = recvmmsg(g->fd, mh, RX_BURST, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			break;
+		uint64_t t = now_us();
+		for (int i = 0; i < n; i++) {
+			if (g->impair != NULL &&
+			    hc_gw_impair_hold(g->impair, HC_GW_IMPAIR_RX, bufs[i], (uint16_t)mh[i].msg_len, t))
+				continue;
+			handle(g, bufs[i], mh[i].msg_len);
+		}
+		total += n;
+		if (n < RX_BURST)
+			break;
+	}
+	run_timers(g, now_us());
+	pump(g);
+	return total;
+}
+
+int hc_gw_fd(const struct hc_gw *g)
+{
+	return g->fd;
+}
+
+uint32_t hc_gw_room_of(const struct hc_gw *g, uint64_t user_id)
+{
+	const struct hc_gw_entry *e = hc_gw_table_find(&g->users, user_id);
+	return e != NULL ? e->room : 0;
+}
+
+uint64_t hc_gw_users(const struct hc_gw *g)
+{
+	return g->users.n;
+}
+
+void hc_gw_foreach(const struct hc_gw *g,
+		   void (*fn)(void *arg, uint64_t user, uint32_t room, uint16_t pool), void *arg)
+{
+	for (uint64_t i = 0; i <= g->users.mask; i++)
+		if (g->users.e[i].room != 0)
+			fn(arg, g->users.e[i].user, g->users.e[i].room, g->users.e[i].pool);
+}
+
+void hc_gw_get_stats(const struct hc_gw *g, struct hc_gw_stats *st)
+{
+	*st = g->st;
+	st->sequence = g->seq;
+	st->appliance_incarnation = g->appl_incarnation;
+}

@@ -1,0 +1,35 @@
+/*
+ * hc_gw_table.h - the gateway's own membership: user -> (room, pool).
+ *
+ * The gateway's truth, from which snapshots are built.  Open addressing
+ * with linear probing and backward-shift deletion; grows (doubles) at
+ * half load.  Single-threaded, owned by one session.
+ */
+#ifndef HC_GW_TABLE_H
+#define HC_GW_TABLE_H
+
+#include <stdint.h>
+
+struct hc_gw_entry {
+	uint64_t user;
+	uint32_t room;   /* 0: empty slot */
+	uint16_t pool;
+	uint16_t pad;
+};
+
+struct hc_gw_table {
+	struct hc_gw_entry *e;
+	uint64_t mask;   /* slots - 1 */
+	uint64_t n;
+};
+
+int hc_gw_table_init(struct hc_gw_table *t, uint64_t slots);
+void hc_gw_table_free(struct hc_gw_table *t);
+/* The user's entry or NULL. */
+struct hc_gw_entry *hc_gw_table_find(const struct hc_gw_table *t, uint64_t user);
+/* Set the user's room (room != 0); -1 when out of memory. */
+int hc_gw_table_set(struct hc_gw_table *t, uint64_t user, uint32_t room, uint16_t pool);
+/* Remove the user; 0 if removed, -1 if absent. */
+int hc_gw_table_del(struct hc_gw_table *t, uint64_t user);
+
+#endif /* HC_GW_TABLE_H */

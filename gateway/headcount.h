@@ -1,0 +1,161 @@
+/*
+ * headcount.h - libheadcount: the gateway side of the headcount protocol.
+ *
+ * A gateway (a WebSocket front end, a game server) owns its users; this
+ * library tells a headcount appliance about them and answers for them:
+ *
+ *   - report JOIN/LEAVE: batched into few sequenced EVENTS datagrams,
+ *     flushed when full or after a short timer (flush_us);
+ *   - ask for placement (PLACE) and get the answer by callback (ASSIGN);
+ *   - receive MOVE directives by callback;
+ *   - keep the session reliable: heartbeats both ways, retransmission of
+ *     sequences the appliance NACKs (from a history of sent datagrams),
+ *     and a snapshot of the current membership whenever the appliance
+ *     asks for one, restarts (new appliance incarnation), or NACKs
+ *     something no longer in the history.
+ *
+ * Kernel UDP (sendmmsg/recvmmsg), one socket per session, no threads:
+ * the caller drives the session with hc_gw_poll() (or polls hc_gw_fd()
+ * itself and calls hc_gw_poll(g, 0) when it is readable).  A session is
+ * not thread-safe; use one per thread.  See docs/gateway.md.
+ */
+#ifndef HEADCOUNT_H
+#define HEADCOUNT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HC_GW_API_VERSION 1
+
+struct hc_gw;
+
+/* hc_gw_assign.status */
+enum hc_gw_assign_status {
+	HC_GW_PLACED = 1,    /* a seat is reserved in room_id: JOIN it            */
+	HC_GW_NEW_TOPIC = 2, /* the JOIN into refused_room was refused; the
+	                        library has already joined the user to room_id  */
+	HC_GW_NO_ROOM = 3,   /* no room can be had in the pool                    */
+	HC_GW_TIMEOUT = 4,   /* the appliance never answered the PLACE            */
+};
+
+struct hc_gw_assign {
+	uint64_t user_id;
+	uint32_t request_id;   /* hc_gw_place's, 0 for NEW_TOPIC              */
+	uint32_t room_id;
+	uint32_t refused_room; /* NEW_TOPIC only                             */
+	uint16_t pool_id;
+	uint8_t status;        /* enum hc_gw_assign_status                   */
+};
+
+struct hc_gw_move {
+	uint64_t user_id;
+	uint32_t from_room;
+	uint32_t to_room;
+	uint32_t directive_id;
+	uint16_t pool_id;
+	uint16_t attempt;      /* 0 first send, then resends                  */
+};
+
+typedef void (*hc_gw_assign_cb)(void *arg, const struct hc_gw_assign *a);
+/* Called for a MOVE of a user this gateway has in from_room; the gateway
+ * moves the user with hc_gw_join(g, user, to_room, pool) when it wants
+ * (a NULL callback: the library moves the user at once). */
+typedef void (*hc_gw_move_cb)(void *arg, const struct hc_gw_move *mv);
+
+struct hc_gw_config {
+	const char *appliance;     /* "A.B.C.D" or "A.B.C.D:PORT" (7100)     */
+	const char *bind;          /* local "A.B.C.D[:PORT]", NULL: any      */
+	uint16_t gateway_id;       /* 1 .. 65535, unique per appliance       */
+	uint32_t incarnation;      /* 0: from the clock (larger at every start) */
+	const uint8_t *key;        /* reserved for datagram authentication:
+	                              protocol v1 sends no tag (see protocol.md) */
+	size_t key_len;
+	uint32_t flush_us;         /* batch timer                     [1000] */
+	uint32_t heartbeat_ms;     /* heartbeat period                 [100] */
+	uint32_t place_timeout_ms; /* resend an unanswered PLACE after [250] */
+	uint32_t place_retries;    /* ... this many times, then TIMEOUT  [8] */
+	uint32_t history;          /* datagrams kept for retransmission,
+	                              power of 2                      [16384] */
+	hc_gw_assign_cb on_assign;
+	hc_gw_move_cb on_move;
+	void *arg;
+	/* test impairment, both directions: hold this fraction of datagrams
+	 * for delay_ms (reordering them behind later ones); 0 = off */
+	double impair_delay_fraction;
+	uint32_t impair_delay_ms;
+	uint32_t impair_seed;
+};
+
+struct hc_gw_stats {
+	uint64_t joins, leaves;        /* events reported                    */
+	uint64_t event_datagrams;      /* EVENTS datagrams sent (first time) */
+	uint64_t retransmits;          /* datagrams resent on NACK           */
+	uint64_t nacks;                /* RESYNC GAP records received        */
+	uint64_t snapshots;            /* snapshots sent                     */
+	uint64_t snapshot_members;
+	uint64_t resync_requests;      /* RESYNC RESTART/INCARNATION received */
+	uint64_t appliance_restarts;   /* new appliance incarnations seen    */
+	uint64_t places, place_resends, place_timeouts;
+	uint64_t assigns, new_topics;
+	uint64_t moves, moves_ignored; /* MOVEs for users not in from_room   */
+	uint64_t heartbeats_sent, heartbeats_received;
+	uint64_t rx_bad;               /* datagrams not for us / malformed   */
+	uint64_t send_errors;          /* sendmmsg errors other than EAGAIN  */
+	uint32_t sequence;             /* last sequence sent                 */
+	uint32_t acked;                /* last sequence the appliance applied */
+	uint32_t appliance_incarnation;
+	uint32_t appliance_users;      /* users it counts for us (heartbeat) */
+};
+
+/* Fill cfg with the defaults above (appliance and gateway_id unset). */
+void hc_gw_config_init(struct hc_gw_config *cfg);
+
+/* Open a session; NULL on error with a message in err. */
+struct hc_gw *hc_gw_open(const struct hc_gw_config *cfg, char *err, size_t err_len);
+
+/* Close: clean != 0 flushes and says SHUTDOWN (the appliance drops this
+ * gateway's users at once); 0 just stops (a crash, as far as the
+ * appliance can tell: it drops the users after its gateway timeout). */
+void hc_gw_close(struct hc_gw *g, int clean);
+
+/* The user is in room (of pool) now: JOIN (moves the user if elsewhere).
+ * Returns 0, or -1 with errno (ENOMEM, EINVAL for room 0). */
+int hc_gw_join(struct hc_gw *g, uint64_t user_id, uint32_t room_id, uint16_t pool_id);
+
+/* The user left: LEAVE of their room.  Returns 0, or -1 (ENOENT: not here). */
+int hc_gw_leave(struct hc_gw *g, uint64_t user_id);
+
+/* Ask where a new user should go; the answer comes to on_assign with
+ * the returned request id.  Returns 0 or -1 (EBUSY: too many pending). */
+int hc_gw_place(struct hc_gw *g, uint64_t user_id, uint16_t pool_id, uint32_t *request_id);
+
+/* Send what is batched now. */
+void hc_gw_flush(struct hc_gw *g);
+
+/* Receive, run timers, send; waits up to timeout_ms (0: do not wait) for
+ * something to do.  Returns datagrams received, or -1 on a socket error. */
+int hc_gw_poll(struct hc_gw *g, int timeout_ms);
+
+/* The socket, for the caller's own poll/epoll loop. */
+int hc_gw_fd(const struct hc_gw *g);
+
+/* The user's room here, 0 if absent; the number of users here. */
+uint32_t hc_gw_room_of(const struct hc_gw *g, uint64_t user_id);
+uint64_t hc_gw_users(const struct hc_gw *g);
+
+/* Call fn for every user here (the gateway's truth). */
+void hc_gw_foreach(const struct hc_gw *g,
+		   void (*fn)(void *arg, uint64_t user, uint32_t room, uint16_t pool),
+		   void *arg);
+
+void hc_gw_get_stats(const struct hc_gw *g, struct hc_gw_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HEADCOUNT_H */
