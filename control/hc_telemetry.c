@@ -135,6 +135,52 @@ static int tel_room(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* Non-empty rooms from the RCU view, 200 per page: parameter = the first
+ * room id to look at; "next" is where the following page starts (0: done). */
+static int tel_rooms(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	unsigned long start = 1;
+	if (params != NULL && *params != '\0') {
+		char *end;
+		start = strtoul(params, &end, 10);
+		if (*end != '\0')
+			return -1;
+	}
+	if (start == 0)
+		start = 1;
+	struct rte_tel_data *arr = rte_tel_data_alloc();
+	if (arr == NULL)
+		return -1;
+	rte_tel_data_start_array(arr, RTE_TEL_U64_VAL);
+	rte_tel_data_start_dict(d);
+	unsigned n = 0;
+	uint64_t next = 0, gen = 0, users = 0;
+	tel_rcu_enter();
+	struct hc_room_view *v = hc_view_get();
+	if (v != NULL) {
+		gen = v->generation;
+		users = v->users;
+		for (uint64_t r = start; r < v->max_rooms; r++) {
+			if (v->room_users[r] == 0)
+				continue;
+			if (n == 200) {
+				next = r;
+				break;
+			}
+			rte_tel_data_add_array_u64(arr, r);
+			rte_tel_data_add_array_u64(arr, v->room_users[r]);
+			n++;
+		}
+	}
+	tel_rcu_leave();
+	rte_tel_data_add_dict_u64(d, "view_generation", gen);
+	rte_tel_data_add_dict_u64(d, "users", users);
+	rte_tel_data_add_dict_u64(d, "next", next);
+	rte_tel_data_add_dict_container(d, "rooms", arr, 0);
+	return 0;
+}
+
 static int tel_gateways(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	(void)cmd;
@@ -148,15 +194,18 @@ static int tel_gateways(const char *cmd, const char *params, struct rte_tel_data
 			const struct hc_gw_state *gs = &s->gw[g];
 			if (LOAD(&gs->incarnation) == 0)
 				continue;
-			char key[32], val[160];
+			char key[32], val[256];
 			snprintf(key, sizeof(key), "%u", g);
 			snprintf(val, sizeof(val),
-				 "incarnation=%u next_seq=%u datagrams=%" PRIu64
-				 " heartbeats=%" PRIu64 " lost=%" PRIu64 " duplicates=%" PRIu64
+				 "incarnation=%u next_seq=%u users=%" PRIu64 " datagrams=%" PRIu64
+				 " heartbeats=%" PRIu64 " nacks=%" PRIu64 " lost=%" PRIu64
+				 " duplicates=%" PRIu64 " resets=%" PRIu64 " deaths=%" PRIu64
 				 " heard_ms_ago=%" PRIu64,
 				 LOAD(&gs->incarnation), LOAD(&gs->next_seq),
-				 LOAD(&gs->datagrams), LOAD(&gs->heartbeats), LOAD(&gs->lost),
-				 LOAD(&gs->duplicates),
+				 hc_decide_gateway_users(tel_dp, (uint16_t)g),
+				 LOAD(&gs->datagrams), LOAD(&gs->heartbeats), LOAD(&gs->nacks),
+				 LOAD(&gs->lost), LOAD(&gs->duplicates), LOAD(&gs->resets),
+				 LOAD(&gs->deaths),
 				 (now - LOAD(&gs->last_heard_tsc)) * 1000 / hz);
 			rte_tel_data_add_dict_string(d, key, val);
 			shown++;
@@ -172,6 +221,8 @@ int hc_telemetry_register(struct hc_dataplane *dp)
 					    "All headcount counters. No parameters");
 	rc |= rte_telemetry_register_cmd("/headcount/room", tel_room,
 					 "Users in one room from the RCU view. Parameter: room id");
+	rc |= rte_telemetry_register_cmd("/headcount/rooms", tel_rooms,
+					 "Non-empty rooms (id, users), 200 per page. Parameter: first room id");
 	rc |= rte_telemetry_register_cmd("/headcount/gateways", tel_gateways,
 					 "Per-gateway sequencing state (first 100). No parameters");
 	rc |= rte_telemetry_register_cmd("/headcount/control", tel_control,
