@@ -44,6 +44,14 @@ struct hc_totals {
 	X(noops, t->m.noops) X(table_full, t->m.table_full) \
 	X(seq_duplicates, t->s.duplicates) X(seq_stale, t->s.stale) \
 	X(seq_lost, t->s.lost) X(seq_gaps, t->s.gaps) X(seq_held, t->s.held_now) \
+	X(seq_beyond, t->s.beyond) X(seq_subsumed, t->s.subsumed) \
+	X(seq_nacks, t->s.nacks) X(seq_restarts, t->s.restarts) \
+	X(gateway_deaths, t->s.deaths) X(snapshots, t->w.snapshots) \
+	X(snapshot_members, t->w.snap_members) X(snapshots_bad, t->w.snap_bad) \
+	X(user_drops, t->w.user_drops) X(resync_asks, t->w.resync_asks) \
+	X(not_owner, t->m.not_owner) X(takeovers, t->m.takeovers) \
+	X(snap_set, t->m.snap_set) X(snap_conflicts, t->m.snap_conflicts) \
+	X(snap_swept, t->m.snap_swept) X(sweeps, t->m.sweeps) X(sweep_scans, t->m.sweep_scans) \
 	X(users, t->users) X(gateways, t->gateways_seen) \
 	X(port_ipackets, t->ports.ipackets) X(port_imissed, t->ports.imissed) \
 	X(port_ierrors, t->ports.ierrors) X(port_rx_nombuf, t->ports.rx_nombuf) \

@@ -62,25 +62,19 @@ static int tel_control(const char *cmd, const char *params, struct rte_tel_data 
 	return 0;
 }
 
-/* The telemetry thread is DPDK's; it joins QSBR on first use and stays
- * offline between commands so it never holds up a grace period. */
-static __thread int tel_registered;
-
+/* DPDK runs each telemetry client on a thread of its own that ends with
+ * the connection: a command joins QSBR for its read and leaves it again,
+ * so no exited thread stays registered (it would stall grace periods). */
 static void tel_rcu_enter(void)
 {
-	if (!tel_registered) {
-		rcu_register_thread();
-		tel_registered = 1;
-	} else {
-		rcu_thread_online();
-	}
+	rcu_register_thread();
 	rcu_read_lock();
 }
 
 static void tel_rcu_leave(void)
 {
 	rcu_read_unlock();
-	rcu_thread_offline();
+	rcu_unregister_thread();
 }
 
 static uint32_t view_rooms(void)

@@ -1,0 +1,665 @@
+/*
+ * hc_gwsim.c - hc-gwsim: a fleet of simulated gateways against a
+ * headcount appliance, each a libheadcount session with its own socket,
+ * id and incarnation.
+ *
+ * Users arrive at --arrival-rate, enter through placement (PLACE ->
+ * ASSIGN -> JOIN), stay, and leave at --leave-rate; MOVE directives are
+ * obeyed after a random delay up to --move-delay-ms.  Options restart a
+ * gateway now and then (its users vanish with it; a new incarnation
+ * starts empty) and make a fraction of leaving users reconnect through
+ * another gateway instead (the old gateway's LEAVE then comes late).
+ * The simulator's ground truth is its gateways' own membership.  At the
+ * end (and during --hold) it reads the appliance's room table over
+ * telemetry (/headcount/rooms, the appliance's --file-prefix) and
+ * compares: rooms that differ are printed, and the exit status is 1 if
+ * the tables are not equal within --settle seconds.  --live prints one
+ * line a second: users, rooms, events/s, directives/s.  Bounded in time.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "headcount.h"
+
+#define MAX_GW 256
+#define MAX_ROOM_ID (1u << 20)
+
+enum { IDLE = 0, PLACING, PRESENT };
+
+struct user {
+	uint8_t state;
+	uint8_t gw;          /* index of its gateway (session), when not IDLE */
+	uint32_t late_leave_gw; /* reconnect: old gateway index + 1, 0 none */
+};
+
+struct pending_move {
+	double due;
+	uint64_t user;
+	uint32_t from, to;
+	uint16_t pool;
+	uint8_t gw;
+};
+
+static struct {
+	const char *appliance, *telemetry, *bind_ip;
+	unsigned gateways, first_id;
+	uint32_t users;
+	uint64_t user_base;
+	double arrival_rate, leave_rate, duration, settle, hold, restart_every;
+	double reconnect_fraction;
+	uint32_t move_delay_ms;
+	uint16_t pool;
+	int live;
+	uint32_t seed;
+	double impair_fraction;
+	uint32_t impair_delay_ms;
+} opt = {
+	.appliance = "198.18.0.1", .gateways = 4, .first_id = 1, .users = 10000,
+	.arrival_rate = 20000, .leave_rate = 200, .duration = 5, .settle = 10,
+	.move_delay_ms = 50, .seed = 1,
+};
+
+static struct hc_gw *gw[MAX_GW];
+static uint32_t gw_inc[MAX_GW];
+static struct user *users;
+static uint32_t *idle_list, n_idle;     /* users not in the system */
+static uint32_t *present, n_present;    /* users present (for leaves) */
+static uint32_t *present_pos;
+static struct pending_move *moves;
+static uint32_t n_moves, cap_moves;
+static uint64_t rng = 0x2545F4914F6CDD1Dull;
+static volatile sig_atomic_t stop;
+static uint64_t moves_got, moves_done, restarts, reconnects, place_fail;
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint32_t rnd(uint32_t n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return n == 0 ? 0 : (uint32_t)((rng >> 11) % n);
+}
+
+static void present_add(uint32_t u)
+{
+	present_pos[u] = n_present;
+	present[n_present++] = u;
+}
+
+static void present_del(uint32_t u)
+{
+	uint32_t i = present_pos[u], last = present[--n_present];
+	present[i] = last;
+	present_pos[last] = i;
+}
+
+static void to_idle(uint32_t u)
+{
+	if (users[u].state == PRESENT)
+		present_del(u);
+	users[u].state = IDLE;
+	idle_list[n_idle++] = u;
+}
+
+static uint32_t index_of(uint64_t user_id)
+{
+	return (uint32_t)(user_id - opt.user_base);
+}
+
+/* ------------------------------------------------------------ callbacks -- */
+
+static void on_assign(void *arg, const struct hc_gw_assign *a)
+{
+	unsigned k = (unsigned)(uintptr_t)arg;
+	uint32_t u = index_of(a->user_id);
+	if (u >= opt.users || users[u].gw != k)
+		return;
+	if (a->status == HC_GW_NEW_TOPIC)
+		return; /* the library joined the user to the offered room */
+	if (users[u].state != PLACING)
+		return;
+	if (a->status == HC_GW_PLACED && hc_gw_join(gw[k], a->user_id, a->room_id, a->pool_id) == 0) {
+		users[u].state = PRESENT;
+		present_add(u);
+		return;
+	}
+	place_fail++;
+	to_idle(u);
+}
+
+static void on_move(void *arg, const struct hc_gw_move *mv)
+{
+	unsigned k = (unsigned)(uintptr_t)arg;
+	moves_got++;
+	if (n_moves == cap_moves) {
+		cap_moves = cap_moves ? cap_moves * 2 : 4096;
+		moves = realloc(moves, sizeof(*moves) * cap_moves);
+		if (moves == NULL) {
+			fprintf(stderr, "hc-gwsim: out of memory\n");
+			exit(2);
+		}
+	}
+	moves[n_moves++] = (struct pending_move){.due = now_s() + rnd(opt.move_delay_ms + 1) / 1000.0,
+		.user = mv->user_id, .from = mv->from_room, .to = mv->to_room, .pool = mv->pool_id,
+		.gw = (uint8_t)k};
+}
+
+/* ------------------------------------------------------------- sessions -- */
+
+static void open_gateway(unsigned k)
+{
+	struct hc_gw_config c;
+	char err[256];
+	hc_gw_config_init(&c);
+	c.appliance = opt.appliance;
+	c.bind = opt.bind_ip;
+	c.gateway_id = (uint16_t)(opt.first_id + k);
+	/* a new incarnation, larger than the last even within one clock tick */
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint32_t inc = (uint32_t)((uint64_t)ts.tv_sec * 8 + (uint64_t)ts.tv_nsec / 125000000u);
+	c.incarnation = inc > gw_inc[k] ? inc : gw_inc[k] + 1;
+	gw_inc[k] = c.incarnation;
+	c.on_assign = on_assign;
+	c.on_move = on_move;
+	c.arg = (void *)(uintptr_t)k;
+	c.impair_delay_fraction = opt.impair_fraction;
+	c.impair_delay_ms = opt.impair_delay_ms;
+	c.impair_seed = opt.seed * 131 + k;
+	gw[k] = hc_gw_open(&c, err, sizeof(err));
+	if (gw[k] == NULL) {
+		fprintf(stderr, "hc-gwsim: gateway %u: %s\n", c.gateway_id, err);
+		exit(2);
+	}
+}
+
+/* A crash and a restart: the gateway's users are gone with it. */
+static void restart_gateway(unsigned k)
+{
+	hc_gw_close(gw[k], 0);
+	for (uint32_t u = 0; u < opt.users; u++) {
+		if (users[u].state != IDLE && users[u].gw == k)
+			to_idle(u);
+		else if (users[u].late_leave_gw == k + 1)
+			users[u].late_leave_gw = 0;
+	}
+	open_gateway(k);
+	restarts++;
+}
+
+static void poll_all(int timeout_ms)
+{
+	for (unsigned k = 0; k < opt.gateways; k++)
+		hc_gw_poll(gw[k], k == 0 ? timeout_ms : 0);
+}
+
+static void run_moves(double t)
+{
+	uint32_t i = 0;
+	while (i < n_moves) {
+		struct pending_move *m = &moves[i];
+		if (m->due > t) {
+			i++;
+			continue;
+		}
+		uint32_t u = index_of(m->user);
+		if (u < opt.users && users[u].state == PRESENT && users[u].gw == m->gw &&
+		    hc_gw_room_of(gw[m->gw], m->user) == m->from &&
+		    hc_gw_join(gw[m->gw], m->user, m->to, m->pool) == 0)
+			moves_done++;
+		moves[i] = moves[--n_moves];
+	}
+}
+
+/* ----------------------------------------------------------- workload -- */
+
+static void arrive(void)
+{
+	if (n_idle == 0)
+		return;
+	uint32_t i = rnd(n_idle), u = idle_list[i];
+	idle_list[i] = idle_list[--n_idle];
+	unsigned k = rnd(opt.gateways);
+	users[u].gw = (uint8_t)k;
+	users[u].state = PLACING;
+	if (hc_gw_place(gw[k], opt.user_base + u, opt.pool, NULL) != 0) {
+		users[u].state = IDLE;
+		idle_list[n_idle++] = u;
+	}
+}
+
+static void depart(void)
+{
+	if (n_present == 0)
+		return;
+	uint32_t u = present[rnd(n_present)];
+	uint64_t id = opt.user_base + u;
+	unsigned k = users[u].gw;
+	if (opt.gateways > 1 && rnd(1000000) < opt.reconnect_fraction * 1e6 &&
+	    users[u].late_leave_gw == 0) {
+		/* reconnect through another gateway, same room; the old
+		 * gateway notices later and sends its (late) LEAVE */
+		unsigned k2 = (k + 1 + rnd(opt.gateways - 1)) % opt.gateways;
+		uint32_t room = hc_gw_room_of(gw[k], id);
+		if (room != 0 && hc_gw_join(gw[k2], id, room, opt.pool) == 0) {
+			users[u].gw = (uint8_t)k2;
+			users[u].late_leave_gw = k + 1;
+			reconnects++;
+			return;
+		}
+	}
+	hc_gw_leave(gw[k], id);
+	to_idle(u);
+}
+
+static void late_leaves(void)
+{
+	/* a few per call: the old gateways' LEAVEs of reconnected users */
+	for (int i = 0; i < 64 && n_present > 0; i++) {
+		uint32_t u = present[rnd(n_present)];
+		if (users[u].late_leave_gw != 0) {
+			hc_gw_leave(gw[users[u].late_leave_gw - 1], opt.user_base + u);
+			users[u].late_leave_gw = 0;
+		}
+	}
+}
+
+/* ------------------------------------------------------------ compare -- */
+
+static uint32_t *truth, *seen;
+
+static void count_truth(void *arg, uint64_t user, uint32_t room, uint16_t pool)
+{
+	(void)arg;
+	(void)user;
+	(void)pool;
+	if (room < MAX_ROOM_ID)
+		truth[room]++;
+}
+
+/* One telemetry command; the reply in buf.  -1 on error. */
+static int tel_query(const char *cmd, char *buf, size_t len)
+{
+	char path[100];
+	if (snprintf(path, sizeof(path), "/var/run/dpdk/%s/dpdk_telemetry.v2", opt.telemetry) >=
+	    (int)sizeof(path))
+		return -1;
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	if (fd < 0)
+		return -1;
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		close(fd);
+		return -1;
+	}
+	ssize_t n = read(fd, buf, len - 1); /* the greeting */
+	if (n <= 0 || write(fd, cmd, strlen(cmd)) < 0) {
+		close(fd);
+		return -1;
+	}
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+static int json_u64(const char *buf, const char *key, uint64_t *v)
+{
+	const char *p = strstr(buf, key);
+	if (p == NULL)
+		return -1;
+	p = strchr(p, ':');
+	if (p == NULL)
+		return -1;
+	*v = strtoull(p + 1, NULL, 10);
+	return 0;
+}
+
+/* Read the appliance's room table into seen[]; returns its user total,
+ * or -1 when it cannot be read. */
+static int64_t read_appliance(void)
+{
+	static char buf[32768];
+	uint64_t start = 1, gen0 = 0, total = 0;
+	memset(seen, 0, sizeof(uint32_t) * MAX_ROOM_ID);
+	for (int page = 0; page < 100000; page++) {
+		char cmd[64];
+		snprintf(cmd, sizeof(cmd), "/headcount/rooms,%" PRIu64, start);
+		uint64_t gen, next;
+		if (tel_query(cmd, buf, sizeof(buf)) != 0 || json_u64(buf, "\"view_generation\"", &gen) ||
+		    json_u64(buf, "\"next\"", &next))
+			return -1;
+		if (page == 0)
+			gen0 = gen;
+		else if (gen != gen0)
+			return read_appliance(); /* a new view meanwhile: read again */
+		const char *p = strstr(buf, "\"rooms\"");
+		p = p ? strchr(p, '[') : NULL;
+		while (p != NULL && *p != ']' && *p != '\0') {
+			char *end;
+			uint64_t room = strtoull(p + 1, &end, 10);
+			if (end == p + 1)
+				break;
+			p = end;
+			if (*p != ',')
+				break;
+			uint64_t n = strtoull(p + 1, &end, 10);
+			p = end;
+			if (room < MAX_ROOM_ID)
+				seen[room] = (uint32_t)n;
+			total += n;
+		}
+		if (next == 0)
+			break;
+		start = next;
+	}
+	return (int64_t)total;
+}
+
+/* Compare; prints up to 20 differences when `verbose`.  Returns the
+ * number of rooms that differ (-1: appliance unreadable). */
+static int64_t compare(int verbose, uint64_t *truth_users)
+{
+	memset(truth, 0, sizeof(uint32_t) * MAX_ROOM_ID);
+	for (unsigned k = 0; k < opt.gateways; k++)
+		hc_gw_foreach(gw[k], count_truth, NULL);
+	uint64_t tu = 0;
+	for (uint32_t r = 0; r < MAX_ROOM_ID; r++)
+		tu += truth[r];
+	*truth_users = tu;
+	if (read_appliance() < 0)
+		return -1;
+	int64_t bad = 0;
+	for (uint32_t r = 1; r < MAX_ROOM_ID; r++) {
+		if (truth[r] == seen[r])
+			continue;
+		if (verbose && bad < 20)
+			printf("  room %u: gateways hold %u, appliance counts %u\n", r, truth[r], seen[r]);
+		bad++;
+	}
+	return bad;
+}
+
+static uint64_t sum_stat(size_t off)
+{
+	uint64_t s = 0;
+	for (unsigned k = 0; k < opt.gateways; k++) {
+		struct hc_gw_stats st;
+		hc_gw_get_stats(gw[k], &st);
+		s += *(const uint64_t *)(const void *)((const uint8_t *)&st + off);
+	}
+	return s;
+}
+#define SUM(field) sum_stat(offsetof(struct hc_gw_stats, field))
+
+static void live_line(double t, double dt, uint64_t *last_ev, uint64_t *last_mv)
+{
+	uint64_t ev = SUM(joins) + SUM(leaves), mv = moves_got;
+	uint32_t rooms = 0;
+	memset(truth, 0, sizeof(uint32_t) * MAX_ROOM_ID);
+	for (unsigned k = 0; k < opt.gateways; k++)
+		hc_gw_foreach(gw[k], count_truth, NULL);
+	uint64_t tu = 0;
+	for (uint32_t r = 1; r < MAX_ROOM_ID; r++) {
+		rooms += truth[r] != 0;
+		tu += truth[r];
+	}
+	printf("t=%5.1fs users=%" PRIu64 " rooms=%u events/s=%.0f directives/s=%.0f "
+	       "retransmits=%" PRIu64 " snapshots=%" PRIu64 " restarts=%" PRIu64 "\n",
+	       t, tu, rooms, (double)(ev - *last_ev) / dt, (double)(mv - *last_mv) / dt,
+	       SUM(retransmits), SUM(snapshots), restarts);
+	fflush(stdout);
+	*last_ev = ev;
+	*last_mv = mv;
+}
+
+static void usage(void)
+{
+	printf("usage: hc-gwsim [options]\n"
+	       "  --appliance A.B.C.D[:PORT]  the appliance                   [198.18.0.1]\n"
+	       "  --bind A.B.C.D             local address of the sockets\n"
+	       "  --gateways G               gateways (sessions), 1..%d         [4]\n"
+	       "  --first-id N               gateway ids N .. N+G-1            [1]\n"
+	       "  --users U                  simulated users                   [10000]\n"
+	       "  --user-base B              user ids B .. B+U-1               [0]\n"
+	       "  --pool P                   pool of every placement           [0]\n"
+	       "  --arrival-rate R           arrivals per second               [20000]\n"
+	       "  --leave-rate R             departures per second             [200]\n"
+	       "  --duration S               seconds of workload               [5]\n"
+	       "  --move-delay-ms D          obey a MOVE after 0..D ms         [50]\n"
+	       "  --restart-every S          crash+restart a random gateway every S s\n"
+	       "  --reconnect-fraction F     leaving users who reconnect through\n"
+	       "                             another gateway instead           [0]\n"
+	       "  --impair-fraction F        hold this fraction of datagrams (both\n"
+	       "  --impair-delay-ms D        directions) for D ms: reordering  [0]\n"
+	       "  --telemetry PREFIX         appliance's --file-prefix: compare rooms\n"
+	       "  --settle S                 seconds to converge at the end    [10]\n"
+	       "  --hold S                   keep the sessions S more seconds, compare\n"
+	       "                             every 100 ms and report changes   [0]\n"
+	       "  --live                     one line per second\n"
+	       "  --seed N\n", MAX_GW);
+}
+
+static int parse(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"appliance", 1, 0, 'a'}, {"bind", 1, 0, 'b'}, {"gateways", 1, 0, 'g'},
+		{"first-id", 1, 0, 'i'}, {"users", 1, 0, 'u'}, {"user-base", 1, 0, 'B'},
+		{"pool", 1, 0, 'p'}, {"arrival-rate", 1, 0, 'r'}, {"leave-rate", 1, 0, 'l'},
+		{"duration", 1, 0, 'd'}, {"move-delay-ms", 1, 0, 'm'},
+		{"restart-every", 1, 0, 'R'}, {"reconnect-fraction", 1, 0, 'c'},
+		{"impair-fraction", 1, 0, 'f'}, {"impair-delay-ms", 1, 0, 'D'},
+		{"telemetry", 1, 0, 't'}, {"settle", 1, 0, 's'}, {"hold", 1, 0, 'H'},
+		{"live", 0, 0, 'L'}, {"seed", 1, 0, 'S'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+	int c;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'a': opt.appliance = optarg; break;
+		case 'b': opt.bind_ip = optarg; break;
+		case 'g': opt.gateways = (unsigned)atoi(optarg); break;
+		case 'i': opt.first_id = (unsigned)atoi(optarg); break;
+		case 'u': opt.users = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'B': opt.user_base = strtoull(optarg, NULL, 0); break;
+		case 'p': opt.pool = (uint16_t)atoi(optarg); break;
+		case 'r': opt.arrival_rate = atof(optarg); break;
+		case 'l': opt.leave_rate = atof(optarg); break;
+		case 'd': opt.duration = atof(optarg); break;
+		case 'm': opt.move_delay_ms = (uint32_t)atoi(optarg); break;
+		case 'R': opt.restart_every = atof(optarg); break;
+		case 'c': opt.reconnect_fraction = atof(optarg); break;
+		case 'f': opt.impair_fraction = atof(optarg); break;
+		case 'D': opt.impair_delay_ms = (uint32_t)atoi(optarg); break;
+		case 't': opt.telemetry = optarg; break;
+		case 's': opt.settle = atof(optarg); break;
+		case 'H': opt.hold = atof(optarg); break;
+		case 'L': opt.live = 1; break;
+		case 'S': opt.seed = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'h': usage(); exit(0);
+		default: usage(); return -1;
+		}
+	}
+	if (opt.gateways < 1 || opt.gateways > MAX_GW || opt.first_id < 1 ||
+	    opt.first_id + opt.gateways > 65536 || opt.users < 1 || opt.duration > 86400 ||
+	    opt.settle > 3600 || opt.hold > 86400) {
+		fprintf(stderr, "hc-gwsim: bad option values (see --help)\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (parse(argc, argv) != 0)
+		return 2;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	rng ^= (uint64_t)opt.seed * 0x9E3779B97F4A7C15ull;
+	users = calloc(opt.users, sizeof(*users));
+	idle_list = malloc(sizeof(uint32_t) * opt.users);
+	present = malloc(sizeof(uint32_t) * opt.users);
+	present_pos = malloc(sizeof(uint32_t) * opt.users);
+	truth = malloc(sizeof(uint32_t) * MAX_ROOM_ID);
+	seen = malloc(sizeof(uint32_t) * MAX_ROOM_ID);
+	if (!users || !idle_list || !present || !present_pos || !truth || !seen) {
+		fprintf(stderr, "hc-gwsim: out of memory\n");
+		return 2;
+	}
+	for (uint32_t u = 0; u < opt.users; u++)
+		idle_list[n_idle++] = opt.users - 1 - u;
+	for (unsigned k = 0; k < opt.gateways; k++)
+		open_gateway(k);
+
+	/* workload */
+	double t0 = now_s(), last = t0, next_live = t0 + 1, next_restart = t0 + opt.restart_every;
+	double arrivals = 0, departures = 0;
+	uint64_t last_ev = 0, last_mv = 0;
+	while (!stop && now_s() - t0 < opt.duration) {
+		double t = now_s(), dt = t - last;
+		last = t;
+		arrivals += opt.arrival_rate * dt;
+		departures += opt.leave_rate * dt;
+		for (; arrivals >= 1 && n_idle > 0; arrivals--)
+			arrive();
+		if (arrivals > 1)
+			arrivals = 1;
+		for (; departures >= 1; departures--)
+			depart();
+		late_leaves();
+		run_moves(t);
+		if (opt.restart_every > 0 && t >= next_restart) {
+			restart_gateway(rnd(opt.gateways));
+			next_restart = t + opt.restart_every;
+		}
+		poll_all(1);
+		if (opt.live && t >= next_live) {
+			live_line(t - t0, 1.0 + (t - next_live), &last_ev, &last_mv);
+			next_live += 1;
+		}
+	}
+	double work_s = now_s() - t0;
+	uint64_t events = SUM(joins) + SUM(leaves);
+	/* the old gateways' late LEAVEs of every reconnected user */
+	for (uint32_t u = 0; u < opt.users; u++)
+		if (users[u].late_leave_gw != 0) {
+			hc_gw_leave(gw[users[u].late_leave_gw - 1], opt.user_base + u);
+			users[u].late_leave_gw = 0;
+		}
+	for (unsigned k = 0; k < opt.gateways; k++)
+		hc_gw_flush(gw[k]);
+	printf("workload: %u gateways, %.1f s, %" PRIu64 " events (%.0f events/s), "
+	       "%" PRIu64 " MOVEs received, %" PRIu64 " obeyed, %" PRIu64 " reconnects, "
+	       "%" PRIu64 " restarts, %" PRIu64 " placements failed\n",
+	       opt.gateways, work_s, events, (double)events / work_s, moves_got, moves_done,
+	       reconnects, restarts, place_fail);
+
+	int rc = 0;
+	if (opt.telemetry != NULL) {
+		/* settle: placements in flight finish, directives are obeyed */
+		double ts = now_s();
+		int64_t bad = -1;
+		uint64_t tu = 0;
+		double next_cmp = ts;
+		while (!stop && now_s() - ts < opt.settle) {
+			double t = now_s();
+			run_moves(t);
+			poll_all(5);
+			if (t >= next_cmp) {
+				bad = compare(0, &tu);
+				if (bad == 0 && n_moves == 0)
+					break;
+				next_cmp = t + 0.1;
+			}
+		}
+		if (bad != 0)
+			bad = compare(1, &tu);
+		printf("compare: %" PRIu64 " users in the gateways; %s after %.0f ms\n", tu,
+		       bad == 0 ? "appliance room table EXACT" :
+		       bad < 0 ? "appliance UNREADABLE" : "appliance room table DIFFERS",
+		       (now_s() - ts) * 1000);
+		rc = bad != 0;
+		/* hold: report every change of exactness, and how long a rebuild
+		 * takes after the appliance restarts */
+		double th = now_s();
+		uint64_t restarts0 = SUM(appliance_restarts);
+		int exact = bad == 0;
+		double rebuild_from = 0;
+		next_cmp = th;
+		while (!stop && now_s() - th < opt.hold) {
+			double t = now_s();
+			run_moves(t);
+			poll_all(5);
+			uint64_t r = SUM(appliance_restarts);
+			if (r != restarts0) {
+				restarts0 = r;
+				rebuild_from = t;
+				printf("hold: wall_ms=%" PRIu64 " appliance restarted (new incarnation)\n",
+				       wall_ms());
+			}
+			if (t < next_cmp)
+				continue;
+			next_cmp = t + 0.1;
+			int64_t b = compare(0, &tu);
+			if ((b == 0) != exact) {
+				exact = b == 0;
+				printf("hold: wall_ms=%" PRIu64 " %s (%" PRIu64 " users)\n", wall_ms(),
+				       exact ? "exact" : "differs", tu);
+				if (exact && rebuild_from != 0) {
+					printf("rebuild: %" PRIu64 " users exact %.0f ms after the new "
+					       "incarnation was heard\n", tu, (t - rebuild_from) * 1000);
+					rebuild_from = 0;
+				}
+				fflush(stdout);
+			}
+		}
+		if (opt.hold > 0) {
+			int64_t b = -1;
+			double te = now_s();
+			while (!stop && now_s() - te < opt.settle && (b = compare(0, &tu)) != 0)
+				poll_all(50);
+			if (b != 0)
+				b = compare(1, &tu);
+			printf("final compare: %" PRIu64 " users; %s\n", tu,
+			       b == 0 ? "EXACT" : "DIFFERS");
+			rc = b != 0;
+		}
+	}
+	printf("gateways: retransmits=%" PRIu64 " nacks=%" PRIu64 " snapshots=%" PRIu64
+	       " snapshot_members=%" PRIu64 " appliance_restarts=%" PRIu64
+	       " moves_ignored=%" PRIu64 " new_topics=%" PRIu64 " place_timeouts=%" PRIu64 "\n",
+	       SUM(retransmits), SUM(nacks), SUM(snapshots), SUM(snapshot_members),
+	       SUM(appliance_restarts), SUM(moves_ignored), SUM(new_topics), SUM(place_timeouts));
+	for (unsigned k = 0; k < opt.gateways; k++)
+		hc_gw_close(gw[k], 0);
+	return rc;
+}
