@@ -286,7 +286,8 @@ uint64_t hc_decide_gateway_users(const struct hc_dataplane *dp, uint16_t gw)
 
 /* Heartbeats to every live gateway whose address we know: our
  * incarnation (restart detection), the cumulative ack of its sequences,
- * and what we count for it. */
+ * and what we hold for it (users, membership digest: a gateway that
+ * finds them different from its own sends a snapshot). */
 static void send_heartbeats(struct hc_decide *d)
 {
 	const struct hc_config *cfg = d->dp->cfg;
@@ -296,12 +297,16 @@ static void send_heartbeats(struct hc_decide *d)
 		if (to->ip_be == 0 || inc == 0)
 			continue;
 		const struct hc_worker *home = d->dp->workers[g % d->dp->n_workers];
-		uint64_t users = hc_decide_gateway_users(d->dp, (uint16_t)g);
+		uint64_t users = hc_decide_gateway_users(d->dp, (uint16_t)g), digest = 0;
+		for (unsigned i = 0; i < d->dp->n_workers; i++)
+			digest += __atomic_load_n(&d->dp->workers[i]->members.gw_digest[g],
+						  __ATOMIC_RELAXED);
 		struct hc_heartbeat hb = {
 			.last_sequence = rte_cpu_to_be_32(hc_seq_applied(&home->seq, (uint16_t)g)),
 			.user_count = rte_cpu_to_be_32((uint32_t)(users > UINT32_MAX ? UINT32_MAX : users)),
 			.interval_ms = rte_cpu_to_be_32(cfg->heartbeat_ms),
 			.hb_flags = 0,
+			.digest = rte_cpu_to_be_64(digest),
 		};
 		if (hc_tx_single(&d->tx, HC_MSG_HEARTBEAT, (uint16_t)g, inc, to, &hb, sizeof(hb)) == 0)
 			d->st.heartbeats++;

@@ -241,8 +241,16 @@ uint32_t hc_rooms_place(struct hc_rooms *r, unsigned pool, uint64_t user, uint64
 	struct hc_pool_index *pi = &r->pool[pool];
 
 	int32_t old = resv_find(r, user);
-	if (old >= 0)
+	if (old >= 0) {
+		/* asked again (the answer was lost, or the request came twice):
+		 * the same seat, so every answer names the same room */
+		uint32_t room = r->resv[old].room;
+		if (r->room[room].state == HC_ROOM_LIVE && r->room[room].pool == pool) {
+			r->st.placements_repeated++;
+			return room;
+		}
 		resv_drop(r, old, 1);
+	}
 	int level = highest(pi, c->min, c->max - 1);
 	if (level < 0)
 		level = highest(pi, 1, c->min - 1);

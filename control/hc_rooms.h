@@ -65,6 +65,7 @@ struct hc_reservation {
 
 struct hc_rooms_stats {
 	uint64_t placements, new_rooms, no_room;
+	uint64_t placements_repeated; /* a user asked again: same seat */
 	uint64_t admits, admits_reserved, refusals;
 	uint64_t leaves, expired, retired, reused;
 	uint64_t overfull;  /* joins recorded beyond max (not decided here) */

@@ -111,7 +111,12 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	uint32_t incarnation = (uint32_t)time(NULL); /* grows with every start */
+	/* a new value at every start (gateways compare it for equality only):
+	 * the wall clock in milliseconds, never 0 */
+	struct timespec now_ts;
+	clock_gettime(CLOCK_REALTIME, &now_ts);
+	uint32_t incarnation = (uint32_t)((uint64_t)now_ts.tv_sec * 1000 +
+					  (uint64_t)now_ts.tv_nsec / 1000000) | 1u;
 	rc = hc_decide_init(&decide, &dp, &pol, cfg.max_reservations, incarnation);
 	if (rc != 0) {
 		HC_LOG(ERR, "cannot build the seat book for %u rooms: %s", cfg.max_rooms,

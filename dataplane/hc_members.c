@@ -91,9 +91,11 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 	m->snap_marked = rte_zmalloc_socket("hc_snap_marked", HC_GATEWAY_IDS * sizeof(uint32_t),
 					    64, socket);
 	m->snap_gen_now = rte_zmalloc_socket("hc_snap_gen", HC_GATEWAY_IDS, 64, socket);
+	m->gw_digest = rte_zmalloc_socket("hc_gw_digest", HC_GATEWAY_IDS * sizeof(uint64_t),
+					  64, socket);
 	if (m->node == NULL || m->replay == NULL || m->pending == NULL ||
 	    m->pending_filter == NULL || m->gw_users == NULL || m->snap_marked == NULL ||
-	    m->snap_gen_now == NULL) {
+	    m->snap_gen_now == NULL || m->gw_digest == NULL) {
 		hc_members_free(m);
 		return -ENOMEM;
 	}
@@ -116,6 +118,7 @@ void hc_members_free(struct hc_members *m)
 	rte_free(m->gw_users);
 	rte_free(m->snap_marked);
 	rte_free(m->snap_gen_now);
+	rte_free(m->gw_digest);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -176,17 +179,21 @@ static inline void list_del(struct hc_members *m, int32_t at, uint32_t room)
 }
 
 /* The user at position `at` is now in `room` (0: none), from `cur`,
- * owned by gw.  When the owner changes (a new user, a user gone, or a
- * user another gateway took), the per-gateway counts follow and the old
- * owner's snapshot mark goes. */
-static inline void place_at(struct hc_members *m, int32_t at, uint32_t cur, uint32_t room,
-			    uint16_t gw)
+ * owned by gw.  The owners' membership digests follow; when the owner
+ * changes (a new user, a user gone, or a user another gateway took), the
+ * per-gateway counts follow and the old owner's snapshot mark goes. */
+static inline void place_at(struct hc_members *m, int32_t at, uint64_t user, uint32_t cur,
+			    uint32_t room, uint16_t gw)
 {
 	struct hc_slot *s = &m->slot[at];
-	if (cur != 0)
+	if (cur != 0) {
 		list_del(m, at, cur);
-	if (room != 0)
+		HC_RELAXED_ADD(&m->gw_digest[s->gw], -hc_member_digest(user, cur));
+	}
+	if (room != 0) {
 		list_add(m, at, room);
+		HC_RELAXED_ADD(&m->gw_digest[gw], hc_member_digest(user, room));
+	}
 	if (cur == 0 || room == 0 || s->gw != gw) {
 		if (cur != 0) {
 			uint16_t old = s->gw;
@@ -313,7 +320,7 @@ static inline void report(struct hc_members *m, const struct hc_op *o, uint32_t 
 static void remove_at(struct hc_members *m, int32_t at, uint64_t user, uint32_t cur)
 {
 	struct hc_op o = {.user_id = user, .gateway_id = m->slot[at].gw};
-	place_at(m, at, cur, 0, 0);
+	place_at(m, at, user, cur, 0, 0);
 	rte_hash_del_key(m->users, &user);
 	room_add(m, cur, -1);
 	HC_RELAXED_ADD(&m->n_users, (uint64_t)-1);
@@ -347,7 +354,7 @@ static int snap_set(struct hc_members *m, const struct hc_op *o, int32_t at, uin
 	if (cur != o->room_id) {
 		if (cur != 0)
 			room_add(m, cur, -1);
-		place_at(m, at, cur, o->room_id, gw);
+		place_at(m, at, o->user_id, cur, o->room_id, gw);
 		room_add(m, o->room_id, 1);
 		report(m, o, cur, o->room_id, HC_CHG_APPLIED);
 	}
@@ -443,7 +450,7 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 			if (cur == o->room_id) {
 				if (unlikely(m->slot[at].gw != o->gateway_id)) {
 					/* the user reconnected through another gateway */
-					place_at(m, at, cur, cur, o->gateway_id);
+					place_at(m, at, o->user_id, cur, cur, o->gateway_id);
 					takeovers++;
 				}
 				noops++;
@@ -472,7 +479,7 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 					takeovers++;
 				moves++;
 			}
-			place_at(m, at, cur, o->room_id, o->gateway_id);
+			place_at(m, at, o->user_id, cur, o->room_id, o->gateway_id);
 			room_add(m, o->room_id, 1);
 			report(m, o, cur, o->room_id, HC_CHG_APPLIED);
 		} else if (o->op == HC_OP_LEAVE) {
@@ -486,7 +493,7 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 				noops++;
 				continue;
 			}
-			place_at(m, at, cur, 0, 0);
+			place_at(m, at, o->user_id, cur, 0, 0);
 			rte_hash_del_key(m->users, &o->user_id);
 			touched_mark(&t, o->user_id);
 			room_add(m, cur, -1);
@@ -566,7 +573,7 @@ void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, in
 			HC_RELAXED_ADD(&m->n_users, 1);
 			HC_RELAXED_ADD(&m->st.joins, 1);
 		}
-		place_at(m, at, cur, room, gw);
+		place_at(m, at, user_id, cur, room, gw);
 		room_add(m, room, 1);
 	} else {
 		HC_RELAXED_ADD(&m->st.refused, 1); /* the user stays where they were */

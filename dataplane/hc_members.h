@@ -185,6 +185,8 @@ struct hc_members {
 	uint32_t *gw_users;       /* [HC_GATEWAY_IDS]                */
 	uint32_t *snap_marked;    /* [HC_GATEWAY_IDS]                */
 	uint8_t *snap_gen_now;    /* [HC_GATEWAY_IDS]                */
+	uint64_t *gw_digest;      /* [HC_GATEWAY_IDS] membership digest of
+	                             each gateway's users here (relaxed) */
 };
 
 #define HC_GATEWAY_IDS 65536u

@@ -93,6 +93,10 @@ struct hc_gw {
 	uint32_t snapshot_last_seq;     /* last chunk of the newest snapshot */
 	uint64_t snapshot_sent_us;
 	uint32_t snapshot_id;
+	uint64_t digest;                /* of our membership (hc_member_digest) */
+	uint32_t digest_mismatches;     /* consecutive settled heartbeats that
+	                                   disagreed with us */
+	uint64_t digest_snapshot_us;    /* last snapshot it caused */
 
 	struct hc_gw_impair *impair;    /* NULL: off */
 	struct hc_gw_stats st;
@@ -438,6 +442,33 @@ static void on_move(struct hc_gw *g, const struct hc_move *m)
 		hc_gw_join(g, x.user_id, x.to_room, x.pool_id);
 }
 
+/*
+ * Anti-entropy: when the appliance has applied everything we sent, its
+ * users and digest for us must equal ours.  Three settled heartbeats in a
+ * row that disagree (it applies a moment after it acknowledges) mean
+ * something was lost that no sequence number shows (an answer to us, a
+ * refused JOIN): state everything again, at most once a second.
+ */
+static void check_digest(struct hc_gw *g, uint32_t acked, uint32_t users, uint64_t digest)
+{
+	if (acked != g->seq || g->n_ev != 0) {
+		g->digest_mismatches = 0; /* not settled: nothing to judge */
+		return;
+	}
+	if (users == (uint32_t)g->users.n && digest == g->digest) {
+		g->digest_mismatches = 0;
+		return;
+	}
+	g->st.digest_mismatches++;
+	uint64_t now = now_us();
+	if (++g->digest_mismatches >= 3 && now - g->digest_snapshot_us >= 1000000u) {
+		g->digest_mismatches = 0;
+		g->digest_snapshot_us = now;
+		g->st.digest_snapshots++;
+		send_snapshot(g);
+	}
+}
+
 static void handle(struct hc_gw *g, const uint8_t *p, size_t len)
 {
 	struct hc_hdr h;
@@ -498,6 +529,7 @@ static void handle(struct hc_gw *g, const uint8_t *p, size_t len)
 			g->st.appliance_users = ntohl(hb.user_count);
 			if (ntohl(hb.hb_flags) & HC_HB_F_RESYNC_NEEDED)
 				want_snapshot(g, 0);
+			check_digest(g, acked, ntohl(hb.user_count), be64toh(hb.digest));
 			break;
 		}
 		default: {
@@ -517,7 +549,8 @@ static void send_heartbeat(struct hc_gw *g, uint32_t flags)
 	uint8_t buf[sizeof(struct hc_hdr) + sizeof(struct hc_heartbeat)];
 	struct hc_heartbeat hb = {.last_sequence = htonl(g->seq),
 		.user_count = htonl((uint32_t)g->users.n),
-		.interval_ms = htonl(g->cfg.heartbeat_ms), .hb_flags = htonl(flags)};
+		.interval_ms = htonl(g->cfg.heartbeat_ms), .hb_flags = htonl(flags),
+		.digest = htobe64(g->digest)};
 	fill_hdr(g, buf, HC_MSG_HEARTBEAT, 1, 0);
 	memcpy(buf + sizeof(struct hc_hdr), &hb, sizeof(hb));
 	queue_unsequenced(g, buf, sizeof(buf));
@@ -717,10 +750,14 @@ int hc_gw_join(struct hc_gw *g, uint64_t user_id, uint32_t room_id, uint16_t poo
 	struct hc_gw_entry *e = hc_gw_table_find(&g->users, user_id);
 	if (e != NULL && e->room == room_id)
 		return 0; /* already there */
+	uint32_t was = e != NULL ? e->room : 0;
 	if (hc_gw_table_set(&g->users, user_id, room_id, pool_id) != 0) {
 		errno = ENOMEM;
 		return -1;
 	}
+	if (was != 0)
+		g->digest -= hc_member_digest(user_id, was);
+	g->digest += hc_member_digest(user_id, room_id);
 	g->st.joins++;
 	return add_event(g, user_id, room_id, pool_id, HC_OP_JOIN);
 }
@@ -735,6 +772,7 @@ int hc_gw_leave(struct hc_gw *g, uint64_t user_id)
 	uint32_t room = e->room;
 	uint16_t pool = e->pool;
 	hc_gw_table_del(&g->users, user_id);
+	g->digest -= hc_member_digest(user_id, room);
 	g->st.leaves++;
 	return add_event(g, user_id, room, pool, HC_OP_LEAVE);
 }

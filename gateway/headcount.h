@@ -11,8 +11,9 @@
  *   - keep the session reliable: heartbeats both ways, retransmission of
  *     sequences the appliance NACKs (from a history of sent datagrams),
  *     and a snapshot of the current membership whenever the appliance
- *     asks for one, restarts (new appliance incarnation), or NACKs
- *     something no longer in the history.
+ *     asks for one, restarts (new appliance incarnation), NACKs
+ *     something no longer in the history, or reports (in its heartbeats)
+ *     a membership digest different from ours once all is applied.
  *
  * Kernel UDP (sendmmsg/recvmmsg), one socket per session, no threads:
  * the caller drives the session with hc_gw_poll() (or polls hc_gw_fd()
@@ -105,6 +106,9 @@ struct hc_gw_stats {
 	uint64_t heartbeats_sent, heartbeats_received;
 	uint64_t rx_bad;               /* datagrams not for us / malformed   */
 	uint64_t send_errors;          /* sendmmsg errors other than EAGAIN  */
+	uint64_t digest_mismatches;    /* settled heartbeats whose users or
+	                                  digest differed from ours          */
+	uint64_t digest_snapshots;     /* snapshots those caused             */
 	uint32_t sequence;             /* last sequence sent                 */
 	uint32_t acked;                /* last sequence the appliance applied */
 	uint32_t appliance_incarnation;

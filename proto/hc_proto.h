@@ -118,14 +118,31 @@ struct hc_move {
 #define HC_HB_F_RESYNC_NEEDED 0x0001u /* A->G: send a snapshot              */
 #define HC_HB_F_SHUTDOWN      0x0002u /* sender is stopping cleanly         */
 
-/* HC_MSG_HEARTBEAT record (exactly one per datagram), 16 bytes. */
+/* HC_MSG_HEARTBEAT record (exactly one per datagram), 24 bytes. */
 struct hc_heartbeat {
-	uint32_t last_sequence; /* 0: G->A: last EVENTS sequence sent;
+	uint32_t last_sequence; /* 0: G->A: last sequence sent;
 	                               A->G: last sequence applied in order      */
 	uint32_t user_count;    /* 4: users the sender holds for this gateway   */
 	uint32_t interval_ms;   /* 8: sender's heartbeat interval               */
 	uint32_t hb_flags;      /* 12: HC_HB_F_*                                 */
+	uint64_t digest;        /* 16: membership digest of those users:
+	                               sum of hc_member_digest(user, room)      */
 } __attribute__((packed));
+
+/*
+ * One member's share of a membership digest (the heartbeat's `digest` is
+ * the sum, mod 2^64, over the gateway's users): both sides keep it
+ * incrementally, so a gateway sees in any heartbeat whether the appliance
+ * holds exactly its membership.
+ */
+static inline uint64_t hc_member_digest(uint64_t user, uint32_t room)
+{
+	uint64_t h = user * 0x9E3779B97F4A7C15ull ^ (uint64_t)room * 0xC2B2AE3D27D4EB4Full;
+	h ^= h >> 31;
+	h *= 0xBF58476D1CE4E5B9ull;
+	h ^= h >> 29;
+	return h;
+}
 
 /* HC_MSG_SNAPSHOT prefix (once per chunk), 16 bytes. */
 struct hc_snapshot_prefix {
@@ -164,7 +181,7 @@ _Static_assert(sizeof(struct hc_event) == 16, "hc_event is 16 bytes");
 _Static_assert(sizeof(struct hc_place) == 16, "hc_place is 16 bytes");
 _Static_assert(sizeof(struct hc_assign) == 24, "hc_assign is 24 bytes");
 _Static_assert(sizeof(struct hc_move) == 24, "hc_move is 24 bytes");
-_Static_assert(sizeof(struct hc_heartbeat) == 16, "hc_heartbeat is 16 bytes");
+_Static_assert(sizeof(struct hc_heartbeat) == 24, "hc_heartbeat is 24 bytes");
 _Static_assert(sizeof(struct hc_snapshot_prefix) == 16, "prefix is 16 bytes");
 _Static_assert(sizeof(struct hc_member) == 16, "hc_member is 16 bytes");
 _Static_assert(sizeof(struct hc_resync) == 16, "hc_resync is 16 bytes");

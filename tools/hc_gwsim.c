@@ -656,9 +656,11 @@ int main(int argc, char **argv)
 	}
 	printf("gateways: retransmits=%" PRIu64 " nacks=%" PRIu64 " snapshots=%" PRIu64
 	       " snapshot_members=%" PRIu64 " appliance_restarts=%" PRIu64
-	       " moves_ignored=%" PRIu64 " new_topics=%" PRIu64 " place_timeouts=%" PRIu64 "\n",
+	       " moves_ignored=%" PRIu64 " new_topics=%" PRIu64 " place_timeouts=%" PRIu64
+	       " digest_snapshots=%" PRIu64 "\n",
 	       SUM(retransmits), SUM(nacks), SUM(snapshots), SUM(snapshot_members),
-	       SUM(appliance_restarts), SUM(moves_ignored), SUM(new_topics), SUM(place_timeouts));
+	       SUM(appliance_restarts), SUM(moves_ignored), SUM(new_topics), SUM(place_timeouts),
+	       SUM(digest_snapshots));
 	for (unsigned k = 0; k < opt.gateways; k++)
 		hc_gw_close(gw[k], 0);
 	return rc;

@@ -106,10 +106,11 @@ static void test_other_types(void)
 	struct hc_heartbeat hb = {0};
 	hc_proto_fill_hdr((struct hc_hdr *)buf, HC_MSG_HEARTBEAT, 9, 1, 5, 0, 0);
 	memcpy(buf + 40, &hb, sizeof(hb));
-	CU_ASSERT_EQUAL(check(56), HC_PV_OK);
+	CU_ASSERT_EQUAL(check(64), HC_PV_OK);
+	CU_ASSERT_EQUAL(check(56), HC_PV_BAD_LENGTH);
 	hc_proto_fill_hdr((struct hc_hdr *)buf, HC_MSG_HEARTBEAT, 9, 2, 5, 0, 0);
-	memcpy(buf + 56, &hb, sizeof(hb));
-	CU_ASSERT_EQUAL(check(72), HC_PV_BAD_RECORD);
+	memcpy(buf + 64, &hb, sizeof(hb));
+	CU_ASSERT_EQUAL(check(88), HC_PV_BAD_RECORD);
 	hc_proto_fill_hdr((struct hc_hdr *)buf, HC_MSG_PLACE, 9, 1, 5, 0, 0);
 	memset(buf + 40, 0, 16);
 	CU_ASSERT_EQUAL(check(56), HC_PV_OK);

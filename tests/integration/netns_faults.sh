@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# netns_faults.sh PHASE - the reliability layer under faults, end to end:
+# hc-gwsim's gateways (libheadcount, kernel UDP) in one namespace,
+# headcount on af_packet in another.  Every phase ends with hc-gwsim's
+# exact comparison of the appliance's room table with the gateways' own
+# membership (exit 1 on any difference), and checks the counters that
+# show the fault was really there and really repaired.
+#
+#   impair     5 % loss and 2 % duplication in both directions (tc-bpf on
+#              the gateway's veth: egress = G->A, ingress = A->G), 10 % of
+#              datagrams held 20 ms in both directions (reordering, in the
+#              library), users reconnecting through other gateways
+#   restart    gateways crash and restart (new incarnations, old users
+#              dropped, new snapshots), users reconnecting elsewhere
+#   kill-gw    a gateway process killed with SIGKILL: its users leave the
+#              counts within the gateway timeout (time reported)
+#   kill-app   the appliance killed with SIGKILL and restarted: the state
+#              is rebuilt from the gateways' snapshots (time reported)
+# Bounded: every process runs under timeout.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../../tools/hc-netns.sh"
+build=${HC_BUILD:?}
+phase=${1:?phase}
+out=$(mktemp -d /tmp/hc-faults.XXXXXX)
+trap 'hc_lab_down; rm -rf "$out"' EXIT
+gwsim="$build/tools/hc-gwsim"
+
+kv() { grep "^$1=" "$2" | cut -d= -f2; }
+need() { # need NAME VALUE OP LIMIT: assert a counter
+	if ! [ "$2" "$3" "$4" ]; then
+		echo "FAIL: $1 = $2, expected $3 $4"
+		exit 1
+	fi
+	echo "  $1 = $2"
+}
+gw_run() { # gw_run LOG ARGS...: hc-gwsim in the gateway namespace
+	local log=$1
+	shift
+	timeout 120 ip netns exec "$HC_NSG" "$gwsim" --appliance $HC_APP_IP \
+		--telemetry "hclab$HC_TAG" "$@" > "$log" 2>&1
+}
+now_ms() { date +%s%3N; }
+
+hc_lab_up $$
+app_args=(--stats-interval 0 --gateway-timeout-ms 1000
+	--dump-rooms "$out/rooms.csv" --dump-stats "$out/stats.kv")
+
+case "$phase" in
+impair)
+	clang -O2 -target bpf -I/usr/include/x86_64-linux-gnu \
+		-c "$here/hc_impair_bpf.c" -o "$out/impair.o"
+	ip netns exec "$HC_NSG" tc qdisc add dev "$HC_VG" clsact
+	ip netns exec "$HC_NSG" tc filter add dev "$HC_VG" egress bpf da obj "$out/impair.o" sec tc
+	ip netns exec "$HC_NSG" tc filter add dev "$HC_VG" ingress bpf da obj "$out/impair.o" sec tc_in
+	hc_appliance_start "$build" "$out" 1 "${app_args[@]}" > /dev/null
+	rc=0
+	gw_run "$out/gwsim.log" --gateways 4 --users 20000 --arrival-rate 20000 \
+		--leave-rate 3000 --duration 5 --reconnect-fraction 0.05 \
+		--impair-fraction 0.1 --impair-delay-ms 20 --settle 20 --seed 7 || rc=$?
+	cat "$out/gwsim.log"
+	hc_appliance_stop || { echo "FAIL: appliance exit status"; exit 1; }
+	[ "$rc" = 0 ] || { echo "FAIL: room table differs from the gateways' truth"; exit 1; }
+	echo "impairment seen and repaired:"
+	need seq_nacks "$(kv seq_nacks "$out/stats.kv")" -gt 0
+	need seq_duplicates "$(kv seq_duplicates "$out/stats.kv")" -gt 0
+	need seq_lost "$(kv seq_lost "$out/stats.kv")" -eq 0
+	need not_owner "$(kv not_owner "$out/stats.kv")" -gt 0
+	need takeovers "$(kv takeovers "$out/stats.kv")" -gt 0
+	retx=$(sed -n 's/.*retransmits=\([0-9]*\).*/\1/p' "$out/gwsim.log" | tail -1)
+	need gateway_retransmits "$retx" -gt 0
+	;;
+restart)
+	hc_appliance_start "$build" "$out" 2 "${app_args[@]}" > /dev/null
+	rc=0
+	gw_run "$out/gwsim.log" --gateways 4 --users 20000 --arrival-rate 20000 \
+		--leave-rate 2000 --duration 5 --restart-every 0.7 --reconnect-fraction 0.05 \
+		--settle 20 --seed 8 || rc=$?
+	cat "$out/gwsim.log"
+	hc_appliance_stop || { echo "FAIL: appliance exit status"; exit 1; }
+	[ "$rc" = 0 ] || { echo "FAIL: room table differs from the gateways' truth"; exit 1; }
+	restarts=$(sed -n 's/.* \([0-9]*\) restarts.*/\1/p' "$out/gwsim.log")
+	echo "gateway restarts: $restarts"
+	need user_drops "$(kv user_drops "$out/stats.kv")" -ge "$restarts"
+	need snap_swept "$(kv snap_swept "$out/stats.kv")" -gt 0
+	need snapshots "$(kv snapshots "$out/stats.kv")" -ge $((4 + restarts))
+	;;
+kill-gw)
+	hc_appliance_start "$build" "$out" 1 "${app_args[@]}" > /dev/null
+	# the victim: gateway 3, its own process and users
+	timeout 120 ip netns exec "$HC_NSG" "$gwsim" --appliance $HC_APP_IP --gateways 1 \
+		--first-id 3 --users 5000 --user-base 1000000000 --leave-rate 100 \
+		--duration 100 --seed 9 > "$out/victim.log" 2>&1 &
+	victim=$!
+	sleep 1.5
+	# the survivors: gateways 1 and 2; they hold on and watch the table
+	gw_run "$out/gwsim.log" --gateways 2 --users 8000 --leave-rate 500 --duration 2 \
+		--settle 1 --hold 6 --seed 10 &
+	survivors=$!
+	sleep 4
+	kill -9 "$victim"
+	killed=$(now_ms)
+	echo "gateway 3 killed with SIGKILL at wall_ms=$killed"
+	rc=0
+	wait "$survivors" || rc=$?
+	cat "$out/gwsim.log"
+	hc_appliance_stop || { echo "FAIL: appliance exit status"; exit 1; }
+	[ "$rc" = 0 ] || { echo "FAIL: final room table differs"; exit 1; }
+	exact=$(sed -n 's/^hold: wall_ms=\([0-9]*\) exact.*/\1/p' "$out/gwsim.log" | tail -1)
+	[ -n "$exact" ] || { echo "FAIL: never exact after the kill"; exit 1; }
+	echo "convergence after SIGKILL of a gateway: $((exact - killed)) ms" \
+		"(gateway timeout 1000 ms, comparisons every 100 ms)"
+	need deaths "$(kv gateway_deaths "$out/stats.kv")" -ge 1
+	[ $((exact - killed)) -le 3000 ] || { echo "FAIL: too slow"; exit 1; }
+	;;
+kill-app)
+	users=${HC_FAULT_USERS:-50000}
+	hc_appliance_start "$build" "$out" 1 "${app_args[@]}" > /dev/null
+	gw_run "$out/gwsim.log" --gateways 4 --users "$users" --arrival-rate 100000 \
+		--leave-rate 500 --duration 3 --settle 10 --hold 10 --seed 11 &
+	sim=$!
+	for _ in $(seq 150); do
+		grep -q "^compare:" "$out/gwsim.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	grep -q "EXACT" "$out/gwsim.log" || { cat "$out/gwsim.log"; echo "FAIL: not exact before"; exit 1; }
+	kill -9 "$HC_PID"
+	wait "$HC_PID" 2>/dev/null || true
+	echo "appliance killed with SIGKILL at wall_ms=$(now_ms); restarting"
+	start=$(now_ms)
+	hc_appliance_start "$build" "$out" 1 "${app_args[@]}" > /dev/null
+	echo "appliance listening again after $(($(now_ms) - start)) ms"
+	rc=0
+	wait "$sim" || rc=$?
+	cat "$out/gwsim.log"
+	hc_appliance_stop || { echo "FAIL: appliance exit status"; exit 1; }
+	[ "$rc" = 0 ] || { echo "FAIL: room table differs after the restart"; exit 1; }
+	grep -q "^rebuild: .* exact" "$out/gwsim.log" || { echo "FAIL: no rebuild seen"; exit 1; }
+	need snapshot_members "$(kv snapshot_members "$out/stats.kv")" -ge 1
+	;;
+*)
+	echo "unknown phase $phase"
+	exit 2
+	;;
+esac
+grep -q "equal to the room table" "$out/headcount.log" || { echo "FAIL: seat book"; exit 1; }
+echo "PASS: $phase"
