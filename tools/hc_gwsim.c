@@ -522,6 +522,7 @@ int main(int argc, char **argv)
 {
 	if (parse(argc, argv) != 0)
 		return 2;
+	setvbuf(stdout, NULL, _IOLBF, 0); /* tests follow the log as it grows */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	rng ^= (uint64_t)opt.seed * 0x9E3779B97F4A7C15ull;
@@ -622,7 +623,8 @@ int main(int argc, char **argv)
 			uint64_t r = SUM(appliance_restarts);
 			if (r != restarts0) {
 				restarts0 = r;
-				rebuild_from = t;
+				if (rebuild_from == 0)
+					rebuild_from = t; /* the first gateway to hear it */
 				printf("hold: wall_ms=%" PRIu64 " appliance restarted (new incarnation)\n",
 				       wall_ms());
 			}
