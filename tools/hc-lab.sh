@@ -4,12 +4,17 @@
 #
 #   ns hclab-app-PID : veth hcaPID (no IP; the appliance answers ARP for
 #                      198.18.0.1 itself), headcount polling it via af_packet
-#   ns hclab-gw-PID  : veth hcgPID 198.18.0.2/24, hc-send replaying a
-#                      hc-scenario pcap as 16 gateways (one socket each)
+#   ns hclab-gw-PID  : veth hcgPID 198.18.0.2/24, the gateways: by default
+#                      hc-gwsim, a fleet of libheadcount gateways whose
+#                      users arrive through placement, leave, obey MOVE
+#                      directives, reconnect elsewhere; with --replay,
+#                      hc-send replaying a hc-scenario pcap instead
 #
-# Shows the appliance's stats line while traffic flows, stops it, and
-# compares its final room table and counters with the scenario's truth.
-# Exit 0 only if everything matches. Namespaces are removed on any exit.
+# Shows the appliance's stats line and the fleet's live view (users,
+# rooms, events/s, directives/s) while traffic flows, then compares the
+# appliance's room table with the gateways' ground truth (exactly), stops
+# it, and checks its seat book.  Exit 0 only if everything matches.
+# Namespaces are removed on any exit.
 # Addresses are RFC 2544 benchmarking addresses inside our own namespaces.
 set -euo pipefail
 
@@ -17,10 +22,18 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${HC_BUILD:-$here/../build}
 users=200000 rooms=5000 gateways=16 events=2000000 batch=64 rate=10000
 malformed=0.01 duplicate=0.01 reorder=0.02 seed=1 workers=1 out="" linger=1
+replay=0 fleet_users=100000 fleet_gw=8 duration=20 arrival=50000 leave=5000
+restart_every=0 reconnect=0.02
 
 usage() {
 	cat <<EOT
 usage: hc-lab.sh [options]
+ fleet (the default): hc-gwsim's gateways against the appliance
+  --fleet-users N  --fleet-gateways N                      [$fleet_users $fleet_gw]
+  --duration S     --arrival-rate N  --leave-rate N        [$duration $arrival $leave]
+  --restart-every S  crash and restart a gateway every S s [$restart_every = never]
+  --reconnect F      leaving users who reconnect elsewhere [$reconnect]
+ replay (--replay): a hc-scenario pcap sent by hc-send
   --users N --rooms N --gateways N --events N --batch N   scenario size [$users $rooms $gateways $events $batch]
   --malformed F --duplicate F --reorder F --seed N         impairments   [$malformed $duplicate $reorder $seed]
   --rate N       datagrams per second from the gateways    [$rate]
@@ -38,6 +51,11 @@ while [ $# -gt 0 ]; do
 	--reorder) reorder=$2; shift ;; --seed) seed=$2; shift ;;
 	--out) out=$2; shift ;; --build) build=$2; shift ;;
 	--workers) workers=$2; shift ;;
+	--replay) replay=1 ;;
+	--fleet-users) fleet_users=$2; shift ;; --fleet-gateways) fleet_gw=$2; shift ;;
+	--duration) duration=$2; shift ;; --arrival-rate) arrival=$2; shift ;;
+	--leave-rate) leave=$2; shift ;; --restart-every) restart_every=$2; shift ;;
+	--reconnect) reconnect=$2; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) echo "hc-lab: unknown option $1" >&2; usage >&2; exit 2 ;;
 	esac
@@ -45,7 +63,7 @@ while [ $# -gt 0 ]; do
 done
 case $workers in 1|2|3|4) ;; *) echo "hc-lab: --workers 1..4" >&2; exit 2 ;; esac
 [ "$(id -u)" = 0 ] || { echo "hc-lab: must run as root (network namespaces)" >&2; exit 2; }
-for b in headcount pktgen-scenarios/hc-scenario tools/hc-send; do
+for b in headcount pktgen-scenarios/hc-scenario tools/hc-send tools/hc-gwsim; do
 	[ -x "$build/$b" ] || { echo "hc-lab: $build/$b missing: build first" >&2; exit 2; }
 done
 
@@ -54,6 +72,34 @@ if [ -z "$out" ]; then out=$(mktemp -d /tmp/hclab.XXXXXX); fi
 mkdir -p "$out"
 trap hc_lab_down EXIT
 trap 'echo "hc-lab: interrupted"; exit 130' INT TERM
+
+if [ "$replay" = 0 ]; then
+	hc_lab_up $$
+	echo "hc-lab: starting headcount on af_packet:$HC_VA in $HC_NSA (Ctrl-C stops it)"
+	hc_appliance_start "$build" "$out" "$workers" --max-users $((fleet_users + 1024)) \
+		--stats-interval 2 --dump-rooms "$out/rooms.csv" --dump-stats "$out/stats.kv"
+	if ! mac=$(hc_arp_check); then
+		echo "hc-lab: FAIL: no ARP answer from the appliance" >&2
+		exit 1
+	fi
+	echo "hc-lab: $HC_APP_IP is at $mac (ARP answered by headcount)"
+	echo "hc-lab: $fleet_gw gateways, $fleet_users users, ${duration}s of arrivals," \
+		"departures, directives (hc-gwsim; live view below)"
+	fail=0
+	ip netns exec "$HC_NSG" "$build/tools/hc-gwsim" --appliance $HC_APP_IP \
+		--telemetry "hclab$HC_TAG" --gateways "$fleet_gw" --users "$fleet_users" \
+		--duration "$duration" --arrival-rate "$arrival" --leave-rate "$leave" \
+		--restart-every "$restart_every" --reconnect-fraction "$reconnect" \
+		--settle 20 --seed "$seed" --live || fail=1
+	hc_appliance_stop || { echo "hc-lab: headcount exited with an error" >&2; exit 1; }
+	grep -q "equal to the room table" "$out/headcount.log" || fail=1
+	if [ "$fail" = 0 ]; then
+		echo "hc-lab: PASS: the appliance's room table equals the gateways' truth exactly (files in $out)"
+	else
+		echo "hc-lab: FAIL (files in $out)"
+	fi
+	exit $fail
+fi
 
 echo "hc-lab: scenario: $users users, $rooms rooms, $gateways gateways, $events events (seed $seed)"
 "$build/pktgen-scenarios/hc-scenario" --out "$out/lab" --seed "$seed" --users "$users" \
