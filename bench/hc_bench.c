@@ -329,6 +329,81 @@ static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chu
 	return s;
 }
 
+/*
+ * Resync throughput: gateway SNAP_GW restarts (a new incarnation drops the
+ * users its last incarnation held) and states n users, all new to the
+ * table, in SNAPSHOT chunks of 88 members (a 1500-byte MTU).  Timed from
+ * the first chunk handed to the port until the last sweep has run and
+ * every member is counted: members restored per second.
+ */
+#define SNAP_GW (GATEWAYS + 1)
+#define SNAP_PER 88u
+
+static struct rte_mbuf *make_chunk(uint32_t inc, uint32_t seqno, uint32_t index,
+				   uint32_t chunks, uint32_t total, uint64_t first_user,
+				   uint32_t n)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	if (m == NULL)
+		return NULL;
+	uint16_t plen = (uint16_t)(sizeof(struct hc_hdr) + sizeof(struct hc_snapshot_prefix) +
+				   n * sizeof(struct hc_member));
+	uint8_t *f = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(HC_FRAME_HDR_LEN + plen));
+	struct hc_hdr *h = (struct hc_hdr *)(f + HC_FRAME_HDR_LEN);
+	hc_proto_fill_hdr(h, HC_MSG_SNAPSHOT, SNAP_GW, (uint16_t)n, inc, 0, seqno);
+	struct hc_snapshot_prefix pf = {.snapshot_id = rte_cpu_to_be_32(inc),
+		.chunk_index = rte_cpu_to_be_32(index), .chunk_count = rte_cpu_to_be_32(chunks),
+		.total_users = rte_cpu_to_be_32(total)};
+	memcpy(h + 1, &pf, sizeof(pf));
+	uint8_t *rec = (uint8_t *)(h + 1) + sizeof(pf);
+	for (uint32_t i = 0; i < n; i++) {
+		struct hc_member mb = {.user_id = rte_cpu_to_be_64(user_id((uint32_t)(first_user + i))),
+			.room_id = rte_cpu_to_be_32(1 + (uint32_t)((first_user + i) % 1000))};
+		memcpy(rec + i * sizeof(mb), &mb, sizeof(mb));
+	}
+	static uint8_t tmpl[HC_FRAME_HDR_LEN];
+	hc_frame_build(tmpl, &addr, 0, "", 0);
+	memcpy(f, tmpl, HC_FRAME_HDR_LEN);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f + 14);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(28 + plen));
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(8 + plen));
+	udp->dgram_cksum = 0;
+	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+	return m;
+}
+
+static double measure_snapshot(const struct hc_worker *w, uint32_t rep, uint32_t users,
+			       uint32_t n)
+{
+	uint32_t chunks = (n + SNAP_PER - 1) / SNAP_PER;
+	uint64_t first = (uint64_t)users + (uint64_t)(rep % 2) * n; /* new to the table */
+	void *frames[65536];
+	if (chunks > 65536)
+		return 0;
+	for (uint32_t c = 0; c < chunks; c++) {
+		uint32_t k = c + 1 < chunks ? SNAP_PER : n - c * SNAP_PER;
+		while ((frames[c] = make_chunk(rep + 1, c + 1, c, chunks, n,
+					       first + (uint64_t)c * SNAP_PER, k)) == NULL)
+			drain_changes();
+	}
+	uint64_t sweeps0 = w->members.st.sweeps, set0 = w->members.st.snap_set;
+	uint64_t t0 = rte_rdtsc();
+	for (uint32_t c = 0; c < chunks;)
+		c += rte_ring_enqueue_burst(rx_ring, frames + c, chunks - c > 512 ? 512 : chunks - c,
+					    NULL);
+	/* a new incarnation's sweep, then the snapshot's */
+	while (__atomic_load_n(&w->members.st.sweeps, __ATOMIC_RELAXED) < sweeps0 + 2)
+		drain_changes();
+	uint64_t dt = rte_rdtsc() - t0;
+	if (w->members.st.snap_set - set0 != n)
+		printf("hc-bench: snapshot rep %u: %" PRIu64 " members applied, expected %u\n",
+		       rep, w->members.st.snap_set - set0, n);
+	return (double)n * (double)rte_get_tsc_hz() / (double)dt;
+}
+
 int main(int argc, char **argv)
 {
 	int eal = rte_eal_init(argc, argv);
@@ -356,7 +431,7 @@ int main(int argc, char **argv)
 		case 'R': report = 0; break;
 		default:
 			fprintf(stderr, "usage: hc-bench [EAL] -- [--users N] [--rooms N] [--reps N]"
-				" [--case batch64|batch1|directives] [--stream EVENTS] [--no-report]\n");
+				" [--case batch64|batch1|directives|snapshot] [--stream EVENTS] [--no-report]\n");
 			return 2;
 		}
 	}
@@ -374,7 +449,7 @@ int main(int argc, char **argv)
 	static struct hc_config cfg;
 	char *noargs[] = {"hc-bench", NULL};
 	hc_config_parse(&cfg, 1, noargs);
-	cfg.max_users = users + users / 4;
+	cfg.max_users = users * 3 + users / 4; /* room for the snapshot case's users */
 	cfg.max_rooms = rooms + 1;
 	cfg.mbufs = 4 * CHUNK_FRAMES - 1;
 	rx_ring = rte_ring_create("bench_rx", 2 * CHUNK_FRAMES, (int)rte_socket_id(),
@@ -445,6 +520,20 @@ int main(int argc, char **argv)
 		       cases[ci].name, cases[ci].k, users, rooms, reps, report, hc_median(eps, reps),
 		       hc_median(dps, reps), hc_median(bcpe, reps), hc_median(wcpe, reps),
 		       hc_median(share, reps), rte_get_tsc_hz());
+	}
+	if ((only == NULL || strcmp(only, "snapshot") == 0) && report) {
+		/* (the snapshot's changes need the control rings: not with --no-report) */
+		double mps[99];
+		uint32_t n = users;
+		measure_snapshot(w, 0, users, n); /* settle */
+		for (int r = 0; r < reps; r++) {
+			mps[r] = measure_snapshot(w, (uint32_t)r + 1, users, n);
+			printf("hc-bench: snapshot rep %d: %u members in %u chunks, %.2f M members/s\n",
+			       r + 1, n, (n + SNAP_PER - 1) / SNAP_PER, mps[r] / 1e6);
+		}
+		printf("case=snapshot members=%u members_per_chunk=%u reps=%d members_per_s=%.0f "
+		       "users_in_table=%" PRIu64 "\n", n, SNAP_PER, reps, hc_median(mps, reps),
+		       w->members.n_users);
 	}
 	for (int full = 0; full < 2; full++) {
 		if ((only != NULL && strcmp(only, "directives") != 0) || !report)
