@@ -391,11 +391,12 @@ static double measure_snapshot(const struct hc_worker *w, uint32_t rep, uint32_t
 	}
 	uint64_t sweeps0 = w->members.st.sweeps, set0 = w->members.st.snap_set;
 	uint64_t t0 = rte_rdtsc();
-	for (uint32_t c = 0; c < chunks;)
+	for (uint32_t c = 0; c < chunks; drain_changes())
 		c += rte_ring_enqueue_burst(rx_ring, frames + c, chunks - c > 512 ? 512 : chunks - c,
 					    NULL);
-	/* a new incarnation's sweep, then the snapshot's */
-	while (__atomic_load_n(&w->members.st.sweeps, __ATOMIC_RELAXED) < sweeps0 + 2)
+	/* a new incarnation's sweep (not at first contact), then the snapshot's */
+	while (__atomic_load_n(&w->members.st.sweeps, __ATOMIC_RELAXED) < sweeps0 + (rep ? 2 : 1) ||
+	       __atomic_load_n(&w->members.st.snap_set, __ATOMIC_RELAXED) < set0 + n)
 		drain_changes();
 	uint64_t dt = rte_rdtsc() - t0;
 	if (w->members.st.snap_set - set0 != n)

@@ -116,10 +116,10 @@ kill-gw)
 	[ $((exact - killed)) -le 3000 ] || { echo "FAIL: too slow"; exit 1; }
 	;;
 kill-app)
-	users=${HC_FAULT_USERS:-50000}
+	users=${HC_FAULT_USERS:-50000} # (HC_FAULT_USERS, HC_FAULT_DURATION: for measuring)
 	hc_appliance_start "$build" "$out" 1 "${app_args[@]}" > /dev/null
-	gw_run "$out/gwsim.log" --gateways 4 --users "$users" --arrival-rate 100000 \
-		--leave-rate 500 --duration 3 --settle 10 --hold 10 --seed 11 &
+	gw_run "$out/gwsim.log" --gateways 4 --users "$users" --arrival-rate "${HC_FAULT_RATE:-100000}" \
+		--leave-rate 500 --duration "${HC_FAULT_DURATION:-3}" --settle 20 --hold 10 --seed 11 &
 	sim=$!
 	for _ in $(seq 300); do
 		grep -q "^compare:" "$out/gwsim.log" 2>/dev/null && break
