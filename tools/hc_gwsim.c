@@ -13,7 +13,8 @@
  * end (and during --hold) it reads the appliance's room table over
  * telemetry (/headcount/rooms, the appliance's --file-prefix) and
  * compares: rooms that differ are printed, and the exit status is 1 if
- * the tables are not equal within --settle seconds.  --live prints one
+ * the tables are not equal within --settle seconds; SIGUSR1 compares on
+ * demand while the workload runs.  --live prints one
  * line a second: users, rooms, events/s, directives/s.  Bounded in time.
  */
 #include <errno.h>
@@ -77,7 +78,7 @@ static uint32_t *present_pos;
 static struct pending_move *moves;
 static uint32_t n_moves, cap_moves;
 static uint64_t rng = 0x2545F4914F6CDD1Dull;
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, compare_now;
 static uint64_t moves_got, moves_done, restarts, reconnects, place_fail;
 
 static double now_s(void)
@@ -461,7 +462,7 @@ static void usage(void)
 	       "  --settle S                 seconds to converge at the end    [10]\n"
 	       "  --hold S                   keep the sessions S more seconds, compare\n"
 	       "                             every 100 ms and report changes   [0]\n"
-	       "  --live                     one line per second\n"
+	       "  --live                     one line per second (SIGUSR1: compare now)\n"
 	       "  --seed N\n", MAX_GW);
 }
 
@@ -514,8 +515,21 @@ static int parse(int argc, char **argv)
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGUSR1)
+		compare_now = 1; /* compare on demand (in flight events may differ) */
+	else
+		stop = 1;
+}
+
+static void compare_on_demand(void)
+{
+	if (!compare_now || opt.telemetry == NULL)
+		return;
+	compare_now = 0;
+	uint64_t tu;
+	int64_t bad = compare(1, &tu);
+	printf("compare on demand: %" PRIu64 " users in the gateways; %" PRId64
+	       " rooms differ (events in flight count as differences)\n", tu, bad);
 }
 
 int main(int argc, char **argv)
@@ -525,6 +539,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0); /* tests follow the log as it grows */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGUSR1, on_signal);
 	rng ^= (uint64_t)opt.seed * 0x9E3779B97F4A7C15ull;
 	users = calloc(opt.users, sizeof(*users));
 	idle_list = malloc(sizeof(uint32_t) * opt.users);
@@ -563,6 +578,7 @@ int main(int argc, char **argv)
 			next_restart = t + opt.restart_every;
 		}
 		poll_all(1);
+		compare_on_demand();
 		if (opt.live && t >= next_live) {
 			live_line(t - t0, 1.0 + (t - next_live), &last_ev, &last_mv);
 			next_live += 1;

@@ -12,6 +12,9 @@
 #              library), users reconnecting through other gateways
 #   restart    gateways crash and restart (new incarnations, old users
 #              dropped, new snapshots), users reconnecting elsewhere
+#   reconnect  half of the leaving users reconnect through another gateway
+#              (same room) and the old gateway's LEAVE comes late: each is
+#              counted once, where the new gateway says
 #   kill-gw    a gateway process killed with SIGKILL: its users leave the
 #              counts within the gateway timeout (time reported)
 #   kill-app   the appliance killed with SIGKILL and restarted: the state
@@ -84,6 +87,23 @@ restart)
 	need user_drops "$(kv user_drops "$out/stats.kv")" -ge "$restarts"
 	need snap_swept "$(kv snap_swept "$out/stats.kv")" -gt 0
 	need snapshots "$(kv snapshots "$out/stats.kv")" -ge $((4 + restarts))
+	;;
+reconnect)
+	hc_appliance_start "$build" "$out" 2 "${app_args[@]}" > /dev/null
+	rc=0
+	gw_run "$out/gwsim.log" --gateways 3 --users 10000 --arrival-rate 20000 \
+		--leave-rate 2000 --duration 4 --reconnect-fraction 0.5 --settle 20 --seed 12 || rc=$?
+	cat "$out/gwsim.log"
+	hc_appliance_stop || { echo "FAIL: appliance exit status"; exit 1; }
+	[ "$rc" = 0 ] || { echo "FAIL: room table differs from the gateways' truth"; exit 1; }
+	reconnects=$(sed -n 's/.* \([0-9]*\) reconnects.*/\1/p' "$out/gwsim.log")
+	echo "reconnects through another gateway: $reconnects"
+	# (a reconnect whose late LEAVE overtakes its JOIN is a plain join)
+	need takeovers "$(kv takeovers "$out/stats.kv")" -ge $((reconnects * 9 / 10))
+	need not_owner "$(kv not_owner "$out/stats.kv")" -gt 0
+	users=$(kv users "$out/stats.kv")
+	truth=$(sed -n 's/^compare: \([0-9]*\) users.*/\1/p' "$out/gwsim.log")
+	need users_counted_once "$users" -eq "$truth"
 	;;
 kill-gw)
 	hc_appliance_start "$build" "$out" 1 "${app_args[@]}" > /dev/null

@@ -19,6 +19,7 @@ int hc_test_register_worker(void);
 int hc_test_register_balance(void);
 int hc_test_register_rooms(void);
 int hc_test_register_control(void);
+int hc_test_register_gateway(void);
 
 /* Copy len bytes into a fresh single-segment mbuf from hc_test_pool. */
 struct rte_mbuf *hc_test_mbuf(const void *data, size_t len);

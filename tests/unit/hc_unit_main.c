@@ -49,7 +49,7 @@ int main(void)
 	    hc_test_register_members() || hc_test_register_sequencer() ||
 	    hc_test_register_view() || hc_test_register_worker() ||
 	    hc_test_register_balance() || hc_test_register_rooms() ||
-	    hc_test_register_control()) {
+	    hc_test_register_control() || hc_test_register_gateway()) {
 		fprintf(stderr, "hc-unit: cannot register suites\n");
 		return 1;
 	}
