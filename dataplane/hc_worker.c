@@ -228,6 +228,26 @@ static inline void read_op(const uint8_t *rec, uint16_t gw, struct hc_op *op)
 }
 
 /*
+ * Make room for `need` ops towards worker d.  Back-pressure: keep
+ * consuming meanwhile, so no cycle of full rings can block every worker.
+ * Returns -1 only when stopping.
+ */
+static int wait_handoff_room(struct hc_worker *w, unsigned d, uint32_t need)
+{
+	if (likely(hc_handoff_room(&w->ho, d, need)))
+		return 0;
+	HC_RELAXED_ADD(&w->st.handoff_waits, 1);
+	while (!hc_handoff_room(&w->ho, d, need)) {
+		apply_local(w);
+		if (drain_ops(w) + drain_decisions(w) == 0 && w->yield_idle)
+			sched_yield(); /* the worker we wait for may share our CPU */
+		if (unlikely(hc_dp_state(w->dp) == HC_STOP))
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * An EVENTS datagram is next in its gateway's order.  Split it into ops
  * for their owners.  Whole or nothing: room on every destination ring is
  * secured before the first op is staged.
@@ -260,18 +280,9 @@ static void deliver_events(struct hc_worker *w, struct rte_mbuf *m)
 		for (unsigned d = 0; d < n; d++) {
 			if (d == w->id || need[d] == 0)
 				continue;
-			if (!hc_handoff_room(&w->ho, d, need[d]))
-				HC_RELAXED_ADD(&w->st.handoff_waits, 1);
-			while (!hc_handoff_room(&w->ho, d, need[d])) {
-				/* back-pressure: keep consuming so no cycle of
-				 * full rings can block every worker */
-				apply_local(w);
-				if (drain_ops(w) + drain_decisions(w) == 0 && w->yield_idle)
-					sched_yield(); /* the worker we wait for may share our CPU */
-				if (unlikely(hc_dp_state(w->dp) == HC_STOP)) {
-					drop(w, m, HC_DROP_HANDOFF_FULL);
-					return;
-				}
+			if (wait_handoff_room(w, d, need[d]) != 0) {
+				drop(w, m, HC_DROP_HANDOFF_FULL);
+				return;
 			}
 		}
 		if (w->n_local + need[w->id] > HC_LOCAL_OPS)
@@ -329,16 +340,8 @@ int hc_worker_emit_op(struct hc_worker *w, unsigned d, const struct hc_op *op)
 		w->local[w->n_local++] = *op;
 		return 0;
 	}
-	if (!hc_handoff_room(&w->ho, d, 1)) {
-		HC_RELAXED_ADD(&w->st.handoff_waits, 1);
-		while (!hc_handoff_room(&w->ho, d, 1)) {
-			apply_local(w);
-			if (drain_ops(w) + drain_decisions(w) == 0 && w->yield_idle)
-				sched_yield();
-			if (unlikely(hc_dp_state(w->dp) == HC_STOP))
-				return -1;
-		}
-	}
+	if (wait_handoff_room(w, d, 1) != 0)
+		return -1;
 	hc_handoff_stage(&w->ho, d, op);
 	HC_RELAXED_ADD(&w->st.handoff_ops, 1);
 	return 0;

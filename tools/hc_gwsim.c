@@ -300,6 +300,18 @@ static void count_truth(void *arg, uint64_t user, uint32_t room, uint16_t pool)
 		truth[room]++;
 }
 
+/* truth[room] = users the gateways hold there; returns their total. */
+static uint64_t count_truth_all(void)
+{
+	memset(truth, 0, sizeof(uint32_t) * MAX_ROOM_ID);
+	for (unsigned k = 0; k < opt.gateways; k++)
+		hc_gw_foreach(gw[k], count_truth, NULL);
+	uint64_t tu = 0;
+	for (uint32_t r = 0; r < MAX_ROOM_ID; r++)
+		tu += truth[r];
+	return tu;
+}
+
 /* One telemetry command; the reply in buf.  -1 on error. */
 static int tel_query(const char *cmd, char *buf, size_t len)
 {
@@ -386,13 +398,7 @@ static int64_t read_appliance(void)
  * number of rooms that differ (-1: appliance unreadable). */
 static int64_t compare(int verbose, uint64_t *truth_users)
 {
-	memset(truth, 0, sizeof(uint32_t) * MAX_ROOM_ID);
-	for (unsigned k = 0; k < opt.gateways; k++)
-		hc_gw_foreach(gw[k], count_truth, NULL);
-	uint64_t tu = 0;
-	for (uint32_t r = 0; r < MAX_ROOM_ID; r++)
-		tu += truth[r];
-	*truth_users = tu;
+	*truth_users = count_truth_all();
 	if (read_appliance() < 0)
 		return -1;
 	int64_t bad = 0;
@@ -422,14 +428,9 @@ static void live_line(double t, double dt, uint64_t *last_ev, uint64_t *last_mv)
 {
 	uint64_t ev = SUM(joins) + SUM(leaves), mv = moves_got;
 	uint32_t rooms = 0;
-	memset(truth, 0, sizeof(uint32_t) * MAX_ROOM_ID);
-	for (unsigned k = 0; k < opt.gateways; k++)
-		hc_gw_foreach(gw[k], count_truth, NULL);
-	uint64_t tu = 0;
-	for (uint32_t r = 1; r < MAX_ROOM_ID; r++) {
+	uint64_t tu = count_truth_all();
+	for (uint32_t r = 1; r < MAX_ROOM_ID; r++)
 		rooms += truth[r] != 0;
-		tu += truth[r];
-	}
 	printf("t=%5.1fs users=%" PRIu64 " rooms=%u events/s=%.0f directives/s=%.0f "
 	       "retransmits=%" PRIu64 " snapshots=%" PRIu64 " restarts=%" PRIu64 "\n",
 	       t, tu, rooms, (double)(ev - *last_ev) / dt, (double)(mv - *last_mv) / dt,
