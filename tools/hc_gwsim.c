@@ -8,7 +8,8 @@
  * obeyed after a random delay up to --move-delay-ms.  Options restart a
  * gateway now and then (its users vanish with it; a new incarnation
  * starts empty) and make a fraction of leaving users reconnect through
- * another gateway instead (the old gateway's LEAVE then comes late).
+ * another gateway instead (the old gateway's LEAVE then comes late), and
+ * can crash one gateway for good (--kill-after).
  * The simulator's ground truth is its gateways' own membership.  At the
  * end (and during --hold) it reads the appliance's room table over
  * telemetry (/headcount/rooms, the appliance's --file-prefix) and
@@ -55,7 +56,7 @@ static struct {
 	unsigned gateways, first_id;
 	uint32_t users;
 	uint64_t user_base;
-	double arrival_rate, leave_rate, duration, settle, hold, restart_every;
+	double arrival_rate, leave_rate, duration, settle, hold, restart_every, kill_after;
 	double reconnect_fraction;
 	uint32_t move_delay_ms;
 	uint16_t pool;
@@ -208,6 +209,23 @@ static void restart_gateway(unsigned k)
 	}
 	open_gateway(k);
 	restarts++;
+}
+
+/* A crash for good: the last gateway stops without a word; its users are
+ * gone with it (the appliance notices after its gateway timeout). */
+static void kill_last_gateway(void)
+{
+	unsigned k = opt.gateways - 1;
+	hc_gw_close(gw[k], 0);
+	gw[k] = NULL;
+	for (uint32_t u = 0; u < opt.users; u++) {
+		if (users[u].state != IDLE && users[u].gw == k)
+			to_idle(u);
+		else if (users[u].late_leave_gw == k + 1)
+			users[u].late_leave_gw = 0;
+	}
+	opt.gateways--; /* the rest of the run knows only the others */
+	printf("killed gateway %u (no restart)\n", opt.first_id + k);
 }
 
 static void poll_all(int timeout_ms)
@@ -455,6 +473,7 @@ static void usage(void)
 	       "  --duration S               seconds of workload               [5]\n"
 	       "  --move-delay-ms D          obey a MOVE after 0..D ms         [50]\n"
 	       "  --restart-every S          crash+restart a random gateway every S s\n"
+	       "  --kill-after S             crash the last gateway for good after S s\n"
 	       "  --reconnect-fraction F     leaving users who reconnect through\n"
 	       "                             another gateway instead           [0]\n"
 	       "  --impair-fraction F        hold this fraction of datagrams (both\n"
@@ -474,7 +493,7 @@ static int parse(int argc, char **argv)
 		{"first-id", 1, 0, 'i'}, {"users", 1, 0, 'u'}, {"user-base", 1, 0, 'B'},
 		{"pool", 1, 0, 'p'}, {"arrival-rate", 1, 0, 'r'}, {"leave-rate", 1, 0, 'l'},
 		{"duration", 1, 0, 'd'}, {"move-delay-ms", 1, 0, 'm'},
-		{"restart-every", 1, 0, 'R'}, {"reconnect-fraction", 1, 0, 'c'},
+		{"restart-every", 1, 0, 'R'}, {"kill-after", 1, 0, 'K'}, {"reconnect-fraction", 1, 0, 'c'},
 		{"impair-fraction", 1, 0, 'f'}, {"impair-delay-ms", 1, 0, 'D'},
 		{"telemetry", 1, 0, 't'}, {"settle", 1, 0, 's'}, {"hold", 1, 0, 'H'},
 		{"live", 0, 0, 'L'}, {"seed", 1, 0, 'S'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
@@ -493,6 +512,7 @@ static int parse(int argc, char **argv)
 		case 'd': opt.duration = atof(optarg); break;
 		case 'm': opt.move_delay_ms = (uint32_t)atoi(optarg); break;
 		case 'R': opt.restart_every = atof(optarg); break;
+		case 'K': opt.kill_after = atof(optarg); break;
 		case 'c': opt.reconnect_fraction = atof(optarg); break;
 		case 'f': opt.impair_fraction = atof(optarg); break;
 		case 'D': opt.impair_delay_ms = (uint32_t)atoi(optarg); break;
@@ -507,7 +527,7 @@ static int parse(int argc, char **argv)
 	}
 	if (opt.gateways < 1 || opt.gateways > MAX_GW || opt.first_id < 1 ||
 	    opt.first_id + opt.gateways > 65536 || opt.users < 1 || opt.duration > 86400 ||
-	    opt.settle > 3600 || opt.hold > 86400) {
+	    opt.settle > 3600 || opt.hold > 86400 || (opt.kill_after > 0 && opt.gateways < 2)) {
 		fprintf(stderr, "hc-gwsim: bad option values (see --help)\n");
 		return -1;
 	}
@@ -574,6 +594,10 @@ int main(int argc, char **argv)
 			depart();
 		late_leaves();
 		run_moves(t);
+		if (opt.kill_after > 0 && t - t0 >= opt.kill_after) {
+			kill_last_gateway();
+			opt.kill_after = 0;
+		}
 		if (opt.restart_every > 0 && t >= next_restart) {
 			restart_gateway(rnd(opt.gateways));
 			next_restart = t + opt.restart_every;

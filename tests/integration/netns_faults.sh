@@ -11,7 +11,9 @@
 #              datagrams held 20 ms in both directions (reordering, in the
 #              library), users reconnecting through other gateways
 #   restart    gateways crash and restart (new incarnations, old users
-#              dropped, new snapshots), users reconnecting elsewhere
+#              dropped, new snapshots), one crashes for good (its users
+#              dropped after the gateway timeout), users reconnecting
+#              elsewhere
 #   reconnect  half of the leaving users reconnect through another gateway
 #              (same room) and the old gateway's LEAVE comes late: each is
 #              counted once, where the new gateway says
@@ -78,7 +80,7 @@ restart)
 	rc=0
 	gw_run "$out/gwsim.log" --gateways 4 --users 20000 --arrival-rate 20000 \
 		--leave-rate 2000 --duration 5 --restart-every 0.7 --reconnect-fraction 0.05 \
-		--settle 20 --seed 8 || rc=$?
+		--kill-after 2.5 --settle 20 --seed 8 || rc=$?
 	cat "$out/gwsim.log"
 	hc_appliance_stop || { echo "FAIL: appliance exit status"; exit 1; }
 	[ "$rc" = 0 ] || { echo "FAIL: room table differs from the gateways' truth"; exit 1; }
@@ -87,6 +89,8 @@ restart)
 	need user_drops "$(kv user_drops "$out/stats.kv")" -ge "$restarts"
 	need snap_swept "$(kv snap_swept "$out/stats.kv")" -gt 0
 	need snapshots "$(kv snapshots "$out/stats.kv")" -ge $((4 + restarts))
+	grep -q "^killed gateway" "$out/gwsim.log" || { echo "FAIL: no gateway killed"; exit 1; }
+	need gateway_deaths "$(kv gateway_deaths "$out/stats.kv")" -ge 1
 	;;
 reconnect)
 	hc_appliance_start "$build" "$out" 2 "${app_args[@]}" > /dev/null
