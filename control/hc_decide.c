@@ -99,6 +99,23 @@ static void flush_backlog(struct hc_decide *d, unsigned i)
 	d->n_backlog[i] = n - done;
 }
 
+/* Tell a gateway its JOIN into `refused` was refused: join `room` (0:
+ * none to be had). */
+static void send_new_topic(struct hc_decide *d, uint64_t user, uint32_t refused, uint32_t room,
+			   uint16_t gw)
+{
+	unsigned rpool = d->book.room[refused].pool;
+	struct hc_assign a = {
+		.user_id = rte_cpu_to_be_64(user),
+		.request_id = 0,
+		.room_id = rte_cpu_to_be_32(room),
+		.refused_room = rte_cpu_to_be_32(refused),
+		.pool_id = rte_cpu_to_be_16(d->pol->pool[rpool].id),
+		.status = room != 0 ? HC_ASSIGN_NEW_TOPIC : HC_ASSIGN_NO_ROOM,
+	};
+	hc_tx_add(&d->tx, HC_MSG_ASSIGN, gw, &d->peer[gw], &a, sizeof(a));
+}
+
 /* A JOIN asks for a seat: admit, or refuse and place the user elsewhere. */
 static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_change *c,
 			 uint64_t now)
@@ -128,15 +145,10 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 	/* the room of the refused JOIN's pool */
 	unsigned rpool = d->book.room[c->to_room].pool;
 	uint32_t room = hc_rooms_place(&d->book, rpool, c->user_id, now);
-	struct hc_assign a = {
-		.user_id = rte_cpu_to_be_64(c->user_id),
-		.request_id = 0,
-		.room_id = rte_cpu_to_be_32(room),
-		.refused_room = rte_cpu_to_be_32(c->to_room),
-		.pool_id = rte_cpu_to_be_16(d->pol->pool[rpool].id),
-		.status = room != 0 ? HC_ASSIGN_NEW_TOPIC : HC_ASSIGN_NO_ROOM,
-	};
-	hc_tx_add(&d->tx, HC_MSG_ASSIGN, c->gateway_id, to, &a, sizeof(a));
+	send_new_topic(d, c->user_id, c->to_room, room, c->gateway_id);
+	if (room != 0) /* ASSIGNs are not sequenced: resend it until the JOIN */
+		hc_directives_add_new_topic(&d->dirs, c->user_id, c->to_room, room,
+					    c->gateway_id, now);
 	d->st.new_topics++;
 }
 
@@ -200,7 +212,10 @@ static void resend_move(void *ctx, const struct hc_directive *x)
 {
 	struct hc_decide *d = ctx;
 	hc_rooms_reserve(&d->book, x->to, x->user, rte_rdtsc()); /* keep its seat */
-	send_move(d, x->user, x->from, x->to, x->gateway, x->id, x->attempt);
+	if (x->kind == HC_DIR_NEW_TOPIC)
+		send_new_topic(d, x->user, x->from, x->to, x->gateway);
+	else
+		send_move(d, x->user, x->from, x->to, x->gateway, x->id, x->attempt);
 }
 
 /* Plan one pool and ask the workers for the users to move. */

@@ -71,17 +71,29 @@ static void push(struct hc_directives *d, const struct hc_directive *dir)
 	rte_hash_add_key_data(d->by_user, &dir->user, (void *)(uintptr_t)slot);
 }
 
-uint32_t hc_directives_add(struct hc_directives *d, uint64_t user, uint32_t from, uint32_t to,
-			   uint16_t gateway, uint64_t now)
+static uint32_t add_kind(struct hc_directives *d, uint64_t user, uint32_t from, uint32_t to,
+			 uint16_t gateway, uint64_t now, uint32_t kind)
 {
 	if (++d->next_id == 0)
 		d->next_id = 1;
 	struct hc_directive dir = {.user = user, .deadline = now + d->timeout_tsc,
 				   .from = from, .to = to, .id = d->next_id,
-				   .gateway = gateway, .attempt = 0};
+				   .gateway = gateway, .attempt = 0, .kind = kind};
 	push(d, &dir);
 	d->st.sent++;
 	return dir.id;
+}
+
+uint32_t hc_directives_add(struct hc_directives *d, uint64_t user, uint32_t from, uint32_t to,
+			   uint16_t gateway, uint64_t now)
+{
+	return add_kind(d, user, from, to, gateway, now, HC_DIR_MOVE);
+}
+
+uint32_t hc_directives_add_new_topic(struct hc_directives *d, uint64_t user, uint32_t refused,
+				     uint32_t to, uint16_t gateway, uint64_t now)
+{
+	return add_kind(d, user, refused, to, gateway, now, HC_DIR_NEW_TOPIC);
 }
 
 int hc_directives_joined(struct hc_directives *d, uint64_t user, uint32_t room)

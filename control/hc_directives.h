@@ -25,6 +25,14 @@ struct hc_directive {
 	uint16_t gateway;
 	uint16_t attempt;    /* 0 for the first send */
 	uint32_t live;       /* 0: done, replaced or given up */
+	uint32_t kind;       /* HC_DIR_MOVE or HC_DIR_NEW_TOPIC */
+};
+
+enum {
+	HC_DIR_MOVE = 0,      /* a MOVE record                                */
+	HC_DIR_NEW_TOPIC = 1, /* an ASSIGN NEW_TOPIC: a refused JOIN's new room
+	                         (from = the refused room); resent like a MOVE
+	                         until the user's JOIN there is admitted       */
 };
 
 struct hc_directives_stats {
@@ -48,6 +56,10 @@ void hc_directives_free(struct hc_directives *d);
 /* Record a new directive; returns its id (never 0). */
 uint32_t hc_directives_add(struct hc_directives *d, uint64_t user, uint32_t from, uint32_t to,
 			   uint16_t gateway, uint64_t now);
+
+/* The same for an admission refusal's ASSIGN NEW_TOPIC. */
+uint32_t hc_directives_add_new_topic(struct hc_directives *d, uint64_t user, uint32_t refused,
+				     uint32_t to, uint16_t gateway, uint64_t now);
 
 /* The user joined `room`: if that completes their directive, it is done.
  * Returns 1 if a directive was completed. */

@@ -61,8 +61,8 @@ impair)
 	hc_appliance_start "$build" "$out" 1 "${app_args[@]}" > /dev/null
 	rc=0
 	gw_run "$out/gwsim.log" --gateways 4 --users 20000 --arrival-rate 20000 \
-		--leave-rate 3000 --duration 5 --reconnect-fraction 0.05 \
-		--impair-fraction 0.1 --impair-delay-ms 20 --settle 20 --seed 7 || rc=$?
+		--leave-rate 3000 --duration 5 --reconnect-fraction "${HC_FAULT_RECONNECT:-0.05}" \
+		--impair-fraction "${HC_FAULT_REORDER:-0.1}" --impair-delay-ms 20 --settle 20 --seed 7 || rc=$?
 	cat "$out/gwsim.log"
 	hc_appliance_stop || { echo "FAIL: appliance exit status"; exit 1; }
 	[ "$rc" = 0 ] || { echo "FAIL: room table differs from the gateways' truth"; exit 1; }
