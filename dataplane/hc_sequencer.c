@@ -223,6 +223,21 @@ static void ask_restart(struct hc_sequencer *s, uint16_t gw, uint64_t now)
 		s->hooks.resync(s->hooks.ctx, gw, HC_RESYNC_RESTART, 0, 0);
 }
 
+/* Start gateway gw afresh at sequence 1 under incarnation inc (0: not
+ * known until its next datagram): held datagrams go, and with drop its
+ * users too. */
+static void restart(struct hc_sequencer *s, uint16_t gw, uint32_t inc, int drop)
+{
+	struct hc_gw_state *g = &s->gw[gw];
+	free_held(s, gw);
+	if (drop && s->hooks.drop_users != NULL)
+		s->hooks.drop_users(s->hooks.ctx, gw);
+	__atomic_store_n(&g->incarnation, inc, __ATOMIC_RELAXED);
+	set_next(g, 1);
+	g->known_last = 0;
+	g->last_nack_tsc = 0;
+}
+
 /*
  * Returns 0 if the incarnation is current (after a possible reset), -1 if
  * it is older than the gateway's.  First contact starts at sequence 1; a
@@ -235,16 +250,9 @@ static int check_incarnation(struct hc_sequencer *s, uint16_t gw, uint32_t inc)
 		return 0;
 	if (g->incarnation != 0 && !hc_seq_after(inc, g->incarnation))
 		return -1;
-	free_held(s, gw);
-	if (g->incarnation != 0) {
+	if (g->incarnation != 0)
 		HC_RELAXED_ADD(&g->resets, 1);
-		if (s->hooks.drop_users != NULL)
-			s->hooks.drop_users(s->hooks.ctx, gw);
-	}
-	__atomic_store_n(&g->incarnation, inc, __ATOMIC_RELAXED);
-	set_next(g, 1);
-	g->known_last = 0;
-	g->last_nack_tsc = 0;
+	restart(s, gw, inc, g->incarnation != 0);
 	return 1;
 }
 
@@ -253,12 +261,7 @@ static int check_incarnation(struct hc_sequencer *s, uint16_t gw, uint32_t inc)
 static void forget(struct hc_sequencer *s, uint16_t gw)
 {
 	struct hc_gw_state *g = &s->gw[gw];
-	free_held(s, gw);
-	if (s->hooks.drop_users != NULL)
-		s->hooks.drop_users(s->hooks.ctx, gw);
-	__atomic_store_n(&g->incarnation, 0, __ATOMIC_RELAXED);
-	set_next(g, 1);
-	g->known_last = 0;
+	restart(s, gw, 0, 1);
 	HC_RELAXED_ADD(&g->deaths, 1);
 	HC_RELAXED_ADD(&s->st.deaths, 1);
 }

@@ -88,13 +88,6 @@ static inline void publish_outstanding(struct hc_worker *w)
 
 /* Hand the changes gathered in chg_buf to the control core.  When its
  * ring is full we wait: the control core never waits for us. */
-static void push_changes(struct hc_worker *w);
-
-void hc_worker_push_changes(void *ctx)
-{
-	push_changes(ctx);
-}
-
 static void push_changes(struct hc_worker *w)
 {
 	uint32_t done = 0, total = w->members.n_changes;
@@ -112,6 +105,11 @@ static void push_changes(struct hc_worker *w)
 		}
 	}
 	w->members.n_changes = 0;
+}
+
+void hc_worker_push_changes(void *ctx)
+{
+	push_changes(ctx);
 }
 
 /* The control core wants k of our users in a room to move: pick them

@@ -73,16 +73,22 @@ mkdir -p "$out"
 trap hc_lab_down EXIT
 trap 'echo "hc-lab: interrupted"; exit 130' INT TERM
 
-if [ "$replay" = 0 ]; then
+# start_lab MAX_USERS STATS_INTERVAL: namespaces up, headcount listening,
+# ARP answered by it
+start_lab() {
 	hc_lab_up $$
 	echo "hc-lab: starting headcount on af_packet:$HC_VA in $HC_NSA (Ctrl-C stops it)"
-	hc_appliance_start "$build" "$out" "$workers" --max-users $((fleet_users + 1024)) \
-		--stats-interval 2 --dump-rooms "$out/rooms.csv" --dump-stats "$out/stats.kv"
+	hc_appliance_start "$build" "$out" "$workers" --max-users $(($1 + 1024)) \
+		--stats-interval "$2" --dump-rooms "$out/rooms.csv" --dump-stats "$out/stats.kv"
 	if ! mac=$(hc_arp_check); then
 		echo "hc-lab: FAIL: no ARP answer from the appliance" >&2
 		exit 1
 	fi
 	echo "hc-lab: $HC_APP_IP is at $mac (ARP answered by headcount)"
+}
+
+if [ "$replay" = 0 ]; then
+	start_lab "$fleet_users" 2
 	echo "hc-lab: $fleet_gw gateways, $fleet_users users, ${duration}s of arrivals," \
 		"departures, directives (hc-gwsim; live view below)"
 	fail=0
@@ -107,15 +113,7 @@ echo "hc-lab: scenario: $users users, $rooms rooms, $gateways gateways, $events 
 	--malformed "$malformed" --duplicate "$duplicate" --reorder "$reorder" \
 	--dst-ip $HC_APP_IP --src-ip $HC_GW_IP
 
-hc_lab_up $$
-echo "hc-lab: starting headcount on af_packet:$HC_VA in $HC_NSA (Ctrl-C stops it)"
-hc_appliance_start "$build" "$out" "$workers" --max-users $((users + 1024)) \
-	--stats-interval 1 --dump-rooms "$out/rooms.csv" --dump-stats "$out/stats.kv"
-if ! mac=$(hc_arp_check); then
-	echo "hc-lab: FAIL: no ARP answer from the appliance" >&2
-	exit 1
-fi
-echo "hc-lab: $HC_APP_IP is at $mac (ARP answered by headcount)"
+start_lab "$users" 1
 
 echo "hc-lab: gateways sending at $rate datagrams/s"
 ip netns exec "$HC_NSG" "$build/tools/hc-send" --dst $HC_APP_IP --rate "$rate" --timeout 300 \

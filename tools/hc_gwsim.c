@@ -197,16 +197,24 @@ static void open_gateway(unsigned k)
 	}
 }
 
-/* A crash and a restart: the gateway's users are gone with it. */
-static void restart_gateway(unsigned k)
+/* Gateway k stops without a word: its users are gone with it (and so
+ * are the late LEAVEs it still owed). */
+static void crash_gateway(unsigned k)
 {
 	hc_gw_close(gw[k], 0);
+	gw[k] = NULL;
 	for (uint32_t u = 0; u < opt.users; u++) {
 		if (users[u].state != IDLE && users[u].gw == k)
 			to_idle(u);
 		else if (users[u].late_leave_gw == k + 1)
 			users[u].late_leave_gw = 0;
 	}
+}
+
+/* A crash and a restart. */
+static void restart_gateway(unsigned k)
+{
+	crash_gateway(k);
 	open_gateway(k);
 	restarts++;
 }
@@ -216,14 +224,7 @@ static void restart_gateway(unsigned k)
 static void kill_last_gateway(void)
 {
 	unsigned k = opt.gateways - 1;
-	hc_gw_close(gw[k], 0);
-	gw[k] = NULL;
-	for (uint32_t u = 0; u < opt.users; u++) {
-		if (users[u].state != IDLE && users[u].gw == k)
-			to_idle(u);
-		else if (users[u].late_leave_gw == k + 1)
-			users[u].late_leave_gw = 0;
-	}
+	crash_gateway(k);
 	opt.gateways--; /* the rest of the run knows only the others */
 	printf("killed gateway %u (no restart)\n", opt.first_id + k);
 }

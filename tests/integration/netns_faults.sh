@@ -46,6 +46,11 @@ gw_run() { # gw_run LOG ARGS...: hc-gwsim in the gateway namespace
 		--telemetry "hclab$HC_TAG" "$@" > "$log" 2>&1
 }
 now_ms() { date +%s%3N; }
+finish() { # finish RC WHAT: show hc-gwsim's log, stop the appliance, judge
+	cat "$out/gwsim.log"
+	hc_appliance_stop || { echo "FAIL: appliance exit status"; exit 1; }
+	[ "$1" = 0 ] || { echo "FAIL: $2"; exit 1; }
+}
 
 hc_lab_up $$
 app_args=(--stats-interval 0 --gateway-timeout-ms 1000
@@ -63,9 +68,7 @@ impair)
 	gw_run "$out/gwsim.log" --gateways 4 --users 20000 --arrival-rate 20000 \
 		--leave-rate 3000 --duration 5 --reconnect-fraction "${HC_FAULT_RECONNECT:-0.05}" \
 		--impair-fraction "${HC_FAULT_REORDER:-0.1}" --impair-delay-ms 20 --settle 20 --seed 7 || rc=$?
-	cat "$out/gwsim.log"
-	hc_appliance_stop || { echo "FAIL: appliance exit status"; exit 1; }
-	[ "$rc" = 0 ] || { echo "FAIL: room table differs from the gateways' truth"; exit 1; }
+	finish "$rc" "room table differs from the gateways' truth"
 	echo "impairment seen and repaired:"
 	need seq_nacks "$(kv seq_nacks "$out/stats.kv")" -gt 0
 	need seq_duplicates "$(kv seq_duplicates "$out/stats.kv")" -gt 0
@@ -81,9 +84,7 @@ restart)
 	gw_run "$out/gwsim.log" --gateways 4 --users 20000 --arrival-rate 20000 \
 		--leave-rate 2000 --duration 5 --restart-every 0.7 --reconnect-fraction 0.05 \
 		--kill-after 2.5 --settle 20 --seed 8 || rc=$?
-	cat "$out/gwsim.log"
-	hc_appliance_stop || { echo "FAIL: appliance exit status"; exit 1; }
-	[ "$rc" = 0 ] || { echo "FAIL: room table differs from the gateways' truth"; exit 1; }
+	finish "$rc" "room table differs from the gateways' truth"
 	restarts=$(sed -n 's/.* \([0-9]*\) restarts.*/\1/p' "$out/gwsim.log")
 	echo "gateway restarts: $restarts"
 	need user_drops "$(kv user_drops "$out/stats.kv")" -ge "$restarts"
@@ -97,9 +98,7 @@ reconnect)
 	rc=0
 	gw_run "$out/gwsim.log" --gateways 3 --users 10000 --arrival-rate 20000 \
 		--leave-rate 2000 --duration 4 --reconnect-fraction 0.5 --settle 20 --seed 12 || rc=$?
-	cat "$out/gwsim.log"
-	hc_appliance_stop || { echo "FAIL: appliance exit status"; exit 1; }
-	[ "$rc" = 0 ] || { echo "FAIL: room table differs from the gateways' truth"; exit 1; }
+	finish "$rc" "room table differs from the gateways' truth"
 	reconnects=$(sed -n 's/.* \([0-9]*\) reconnects.*/\1/p' "$out/gwsim.log")
 	echo "reconnects through another gateway: $reconnects"
 	# (a reconnect whose late LEAVE overtakes its JOIN is a plain join)
@@ -128,9 +127,7 @@ kill-gw)
 	echo "gateway 3 killed with SIGKILL at wall_ms=$killed"
 	rc=0
 	wait "$survivors" || rc=$?
-	cat "$out/gwsim.log"
-	hc_appliance_stop || { echo "FAIL: appliance exit status"; exit 1; }
-	[ "$rc" = 0 ] || { echo "FAIL: final room table differs"; exit 1; }
+	finish "$rc" "final room table differs"
 	exact=$(sed -n 's/^hold: wall_ms=\([0-9]*\) exact.*/\1/p' "$out/gwsim.log" |
 		awk -v k="$killed" '$1 >= k { print; exit }')
 	[ -n "$exact" ] || { echo "FAIL: never exact after the kill"; exit 1; }
@@ -159,9 +156,7 @@ kill-app)
 	echo "appliance listening again after $(($(now_ms) - start)) ms"
 	rc=0
 	wait "$sim" || rc=$?
-	cat "$out/gwsim.log"
-	hc_appliance_stop || { echo "FAIL: appliance exit status"; exit 1; }
-	[ "$rc" = 0 ] || { echo "FAIL: room table differs after the restart"; exit 1; }
+	finish "$rc" "room table differs after the restart"
 	grep -q "^rebuild: .* exact" "$out/gwsim.log" || { echo "FAIL: no rebuild seen"; exit 1; }
 	need snapshot_members "$(kv snapshot_members "$out/stats.kv")" -ge 1
 	;;
