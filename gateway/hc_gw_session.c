@@ -416,8 +416,9 @@ static void on_assign(struct hc_gw *g, const struct hc_assign *a)
 		hc_gw_join(g, x.user_id, x.room_id, x.pool_id);
 	} else {
 		struct pending_place *p = &g->pp[x.request_id & (PENDING_PLACES - 1)];
-		if (p->id != x.request_id || p->id == 0)
-			return; /* a duplicate, or answered already */
+		if (p->id != x.request_id || p->id == 0 || p->user != x.user_id)
+			return; /* a duplicate, answered already, or meant for an
+			           earlier session that used this request id */
 		p->id = 0;
 		g->n_pending--;
 	}

@@ -206,7 +206,9 @@ static void crash_gateway(unsigned k)
 	for (uint32_t u = 0; u < opt.users; u++) {
 		if (users[u].state != IDLE && users[u].gw == k)
 			to_idle(u);
-		else if (users[u].late_leave_gw == k + 1)
+		/* (a user may even be back on the gateway its late LEAVE is
+		 * owed by: reconnected away, left, placed there again) */
+		if (users[u].late_leave_gw == k + 1)
 			users[u].late_leave_gw = 0;
 	}
 }
