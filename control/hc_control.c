@@ -93,6 +93,19 @@ int hc_control_stop_workers(struct hc_dataplane *dp, struct hc_decide *d)
 	return rc;
 }
 
+/* --idle-exit: every worker has polled all its RX queues empty at least
+ * twice since its last frame.  Wall time alone is not enough: on a busy
+ * machine a worker held back (descheduled, or waiting for seat decisions)
+ * may not have read its capture to the end yet. */
+static int all_ports_read_dry(const struct hc_dataplane *dp)
+{
+	for (unsigned i = 0; i < dp->n_workers; i++)
+		if (dp->workers[i]->n_rxq > 0 &&
+		    __atomic_load_n(&dp->workers[i]->dry_polls, __ATOMIC_RELAXED) < 2)
+			return 0;
+	return 1;
+}
+
 int hc_control_run(struct hc_dataplane *dp, struct hc_decide *d)
 {
 	const struct hc_config *cfg = dp->cfg;
@@ -129,7 +142,8 @@ int hc_control_run(struct hc_dataplane *dp, struct hc_decide *d)
 			if (rx != last_rx) {
 				last_rx = rx;
 				last_rx_change = t;
-			} else if (rx > 0 && t - last_rx_change >= idle_after) {
+			} else if (rx > 0 && t - last_rx_change >= idle_after &&
+				   all_ports_read_dry(dp)) {
 				HC_LOG(INFO, "no traffic for %.1f s: stopping", cfg->idle_exit_s);
 				break;
 			}

@@ -123,12 +123,12 @@ int main(int argc, char **argv)
 		       strerror(-rc));
 		return 1;
 	}
+	/* signals first: once telemetry answers, a script may stop us */
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
 	hc_telemetry_set_decide(&decide);
 	if (hc_telemetry_register(&dp) != 0)
 		HC_LOG(WARNING, "telemetry commands not registered");
-
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 	char ip[16];
 	unsigned char *b = (unsigned char *)&cfg.ip_be;
 	snprintf(ip, sizeof(ip), "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);

@@ -605,6 +605,10 @@ int hc_worker_main(void *arg)
 				work += n;
 			}
 		}
+		if (work > 0)
+			__atomic_store_n(&w->dry_polls, 0, __ATOMIC_RELAXED);
+		else if (n_rxq == w->n_rxq && n_rxq > 0)
+			__atomic_store_n(&w->dry_polls, w->dry_polls + 1, __ATOMIC_RELAXED);
 		work += hc_worker_poll_handoff(w, t0);
 		hc_worker_commit(w);
 		work += tx_for_control(w);

@@ -111,6 +111,11 @@ struct hc_worker {
 	/* published for the control lcore's stop protocol (relaxed) */
 	int rx_stopped;
 	int flushed;
+	/* loops since the last received frame in which every RX queue was
+	 * polled and found empty (relaxed): --idle-exit stops only once each
+	 * worker has really read its ports dry (a replayed capture to its
+	 * end), however slowly a busy machine lets it run */
+	uint64_t dry_polls;
 
 	struct hc_worker_stats st;
 } __rte_cache_aligned;

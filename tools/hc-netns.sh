@@ -10,6 +10,46 @@
 
 HC_APP_IP=198.18.0.1
 HC_GW_IP=198.18.0.2
+HC_TEL="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/hc-tel.py"
+
+# Every wait below is on a condition, bounded by a time that only a broken
+# build reaches (a busy machine is slow, not wrong).
+
+# hc_wait BOUND_S WHAT CMD...: run CMD every 0.1 s until it succeeds; after
+# BOUND_S seconds say that WHAT never happened and return 1.
+hc_wait() {
+	local bound=$1 what=$2 end
+	shift 2
+	end=$(($(date +%s) + bound))
+	until "$@" > /dev/null 2>&1; do
+		if [ "$(date +%s)" -ge "$end" ]; then
+			echo "FAIL: within ${bound} s: $what" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# hc_tel_kv CMD: the appliance's telemetry reply to CMD as key=value lines.
+hc_tel_kv() {
+	"$HC_TEL" "hclab$HC_TAG" kv "$1"
+}
+
+# hc_tel_has CMD KEY=VALUE...: the reply to CMD holds every KEY=VALUE.
+hc_tel_has() {
+	local cmd=$1 kv reply
+	shift
+	reply=$(hc_tel_kv "$cmd") || return 1
+	for kv in "$@"; do
+		grep -qx "$kv" <<< "$reply" || return 1
+	done
+}
+
+# hc_rooms_equal TRUTH: the appliance's live room table (telemetry) equals
+# the CSV TRUTH (the --dump-rooms format).
+hc_rooms_equal() {
+	cmp -s "$1" <("$HC_TEL" "hclab$HC_TAG" rooms)
+}
 
 # hc_lab_up TAG: create the namespaces and the veth pair.
 hc_lab_up() {
@@ -36,7 +76,7 @@ hc_lab_up() {
 
 # hc_appliance_start BUILD OUT WORKERS [headcount options...]: start
 # headcount in the app namespace, logging to OUT/headcount.log (and the
-# terminal); wait until it listens.  Sets HC_PID.
+# terminal); wait until its telemetry answers.  Sets HC_PID.
 hc_appliance_start() {
 	local build=$1 out=$2 workers=$3
 	shift 3
@@ -56,13 +96,16 @@ hc_appliance_start() {
 		--vdev "net_af_packet0,iface=$HC_VA,qpairs=$workers,framecnt=8192" -- \
 		--ip $HC_APP_IP "$@" > >(tee "$out/headcount.log") 2>&1 &
 	HC_PID=$!
-	for _ in $(seq 200); do
-		grep -q "listening on" "$out/headcount.log" 2>/dev/null && return 0
-		kill -0 "$HC_PID" 2>/dev/null || { echo "headcount exited early" >&2; return 1; }
-		sleep 0.1
-	done
-	echo "headcount did not start" >&2
-	return 1
+	# listening: its telemetry answers (the socket exists once EAL is up,
+	# the commands once the appliance registered them, after port start)
+	hc_wait 120 "headcount answers telemetry" hc_started || return 1
+	kill -0 "$HC_PID" 2>/dev/null || { echo "headcount exited early" >&2; return 1; }
+}
+
+# hc_started: headcount runs and answers telemetry (or has exited: fail).
+hc_started() {
+	kill -0 "$HC_PID" 2>/dev/null || { echo "headcount exited early" >&2; return 0; }
+	hc_tel_kv /headcount/stats > /dev/null
 }
 
 # hc_arp_check: the gateway host resolves the appliance; only headcount
@@ -70,7 +113,7 @@ hc_appliance_start() {
 # counts the probe itself as wrong_port).  Prints the MAC.
 hc_arp_check() {
 	local mac="" _
-	for _ in $(seq 30); do
+	for _ in $(seq 300); do
 		ip netns exec "$HC_NSG" bash -c "echo probe > /dev/udp/$HC_APP_IP/9" 2>/dev/null || true
 		sleep 0.1
 		mac=$(ip -n "$HC_NSG" neigh show $HC_APP_IP | awk '/lladdr/ {print $5}')

@@ -220,7 +220,9 @@ static int enter(const uint32_t *who, uint32_t n, uint32_t *scratch)
 	for (uint32_t i = 0; i < n; i++)
 		assigned[who[i]] = 0;
 	uint32_t pending = n;
-	for (int attempt = 0; attempt < 6 && pending > 0 && now_s() < deadline; attempt++) {
+	/* bounded by --timeout, not by a count of tries: on a busy machine an
+	 * answer may take long; a resent PLACE gets the same seat */
+	for (int attempt = 0; pending > 0 && now_s() < deadline; attempt++) {
 		uint32_t k = 0;
 		for (uint32_t i = 0; i < n; i++)
 			if (assigned[who[i]] == 0)
@@ -249,7 +251,7 @@ int main(int argc, char **argv)
 		{"pool", 1, 0, 'P'}, {"max", 1, 0, 'm'}, {"seed", 1, 0, 's'},
 		{"truth", 1, 0, 't'}, {"timeout", 1, 0, 'T'}, {"shared", 0, 0, 'S'},
 		{"direct", 1, 0, 'D'}, {"seed-rooms", 1, 0, 'R'}, {"settle", 1, 0, 'L'},
-		{"ignore-moves", 1, 0, 'I'},
+		{"ignore-moves", 1, 0, 'I'}, {"settle-until", 1, 0, 'U'},
 		{0, 0, 0, 0}};
 	uint32_t rounds = 3;
 	double churn = 0.3, timeout = 60;
@@ -259,6 +261,7 @@ int main(int argc, char **argv)
 	uint32_t direct = 0;
 	const char *seed_rooms = NULL;
 	double settle = 0;
+	const char *settle_until = NULL;
 
 	dst.sin_family = AF_INET;
 	dst.sin_port = htons(HC_PROTO_DEFAULT_PORT);
@@ -280,6 +283,7 @@ int main(int argc, char **argv)
 		case 'D': direct = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'R': seed_rooms = optarg; break;
 		case 'L': settle = atof(optarg); break;
+		case 'U': settle_until = optarg; break;
 		case 'I': ignore_moves = (uint32_t)strtoul(optarg, NULL, 10); break;
 		default:
 			fprintf(stderr, "usage: hc-gateway --dst A [--gateway-id G] [--users N] "
@@ -417,9 +421,16 @@ int main(int argc, char **argv)
 			rc = 1; /* every join into a full room must be refused */
 	}
 
-	/* obey MOVE directives for a while */
-	if (settle > 0)
-		read_assigns(settle);
+	/* obey MOVE directives for --settle seconds at most, or until the
+	 * --settle-until file appears (a test that has seen the appliance
+	 * finish: a condition, not a guess at how long a busy machine needs) */
+	for (double end = now_s() + settle; now_s() < end;) {
+		read_assigns(0.1);
+		if (settle_until != NULL && access(settle_until, F_OK) == 0) {
+			read_assigns(0.05); /* what is already queued */
+			break;
+		}
+	}
 
 	/* the heartbeat names the last sequence */
 	uint8_t p[64];

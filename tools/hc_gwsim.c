@@ -52,7 +52,7 @@ struct pending_move {
 };
 
 static struct {
-	const char *appliance, *telemetry, *bind_ip;
+	const char *appliance, *telemetry, *bind_ip, *hold_until;
 	unsigned gateways, first_id;
 	uint32_t users;
 	uint64_t user_base;
@@ -485,6 +485,8 @@ static void usage(void)
 	       "  --settle S                 seconds to converge at the end    [10]\n"
 	       "  --hold S                   keep the sessions S more seconds, compare\n"
 	       "                             every 100 ms and report changes   [0]\n"
+	       "  --hold-until FILE          end the hold early: at the first exact\n"
+	       "                             comparison made after FILE exists\n"
 	       "  --live                     one line per second (SIGUSR1: compare now)\n"
 	       "  --seed N\n", MAX_GW);
 }
@@ -499,6 +501,7 @@ static int parse(int argc, char **argv)
 		{"restart-every", 1, 0, 'R'}, {"kill-after", 1, 0, 'K'}, {"reconnect-fraction", 1, 0, 'c'},
 		{"impair-fraction", 1, 0, 'f'}, {"impair-delay-ms", 1, 0, 'D'},
 		{"telemetry", 1, 0, 't'}, {"settle", 1, 0, 's'}, {"hold", 1, 0, 'H'},
+		{"hold-until", 1, 0, 'U'},
 		{"live", 0, 0, 'L'}, {"seed", 1, 0, 'S'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -522,6 +525,7 @@ static int parse(int argc, char **argv)
 		case 't': opt.telemetry = optarg; break;
 		case 's': opt.settle = atof(optarg); break;
 		case 'H': opt.hold = atof(optarg); break;
+		case 'U': opt.hold_until = optarg; break;
 		case 'L': opt.live = 1; break;
 		case 'S': opt.seed = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'h': usage(); exit(0);
@@ -675,6 +679,9 @@ int main(int argc, char **argv)
 			if (t < next_cmp)
 				continue;
 			next_cmp = t + 0.1;
+			/* the file first, then the table: a comparison that ends
+			 * the hold saw the state after the file appeared */
+			int until = opt.hold_until != NULL && access(opt.hold_until, F_OK) == 0;
 			int64_t b = compare(0, &tu);
 			if ((b == 0) != exact) {
 				exact = b == 0;
@@ -686,6 +693,11 @@ int main(int argc, char **argv)
 					rebuild_from = 0;
 				}
 				fflush(stdout);
+			}
+			if (until && b == 0) {
+				printf("hold: wall_ms=%" PRIu64 " exact after %s: done\n", wall_ms(),
+				       opt.hold_until);
+				break;
 			}
 		}
 		if (opt.hold > 0) {

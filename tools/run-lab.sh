@@ -5,6 +5,9 @@
 # arguments go to hc-lab.sh (see tools/hc-lab.sh --help).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+for a in "$@"; do # help needs no root, no install, no build
+	case $a in -h|--help) exec "$top/tools/hc-lab.sh" --help ;; esac
+done
 "$top/tools/install-deps.sh"
 "$top/tools/build.sh"
 exec "$top/tools/hc-lab.sh" --build "$top/build" "$@"

@@ -1,17 +1,56 @@
 #!/usr/bin/env bash
 # run-tests.sh - the README's second command: install, build, run every
-# test (unit suites, pcap replay, namespace lab). Exit 0 only if all pass.
+# test (unit suites, pcap replays, namespace lab, end-to-end and fault
+# tests). Exit 0 only if all pass.
+#
+#   --noisy     run beside one busy-loop process per CPU (started and
+#               stopped here): the verdicts must not depend on speed
+#   --repeat N  run the whole suite N times in a row, stop at a failure
+#   --help
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+noisy=0 repeat=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	--noisy) noisy=1 ;;
+	--repeat) repeat=${2:?--repeat N}; shift ;;
+	-h|--help) sed -n '2,9s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	*) echo "run-tests: unknown option $1 (see --help)" >&2; exit 2 ;;
+	esac
+	shift
+done
+case $repeat in ''|*[!0-9]*|0) echo "run-tests: --repeat takes a count >= 1" >&2; exit 2 ;; esac
+
 "$top/tools/install-deps.sh"
 "$top/tools/build.sh"
-rc=0
-meson test -C "$top/build" --print-errorlogs || rc=$?
-# One plain closing line for whoever reads the log.
-log="$top/build/meson-logs/testlog.json"
-if [ -f "$log" ]; then
-	passed=$(grep -c '"result": "OK"' "$log" || true)
-	failed=$(grep -c '"result": "\(FAIL\|TIMEOUT\|ERROR\)"' "$log" || true)
-	echo "$passed passed, $failed failed"
+
+noise=()
+stop_noise() {
+	[ ${#noise[@]} -gt 0 ] && kill "${noise[@]}" 2>/dev/null
+	[ ${#noise[@]} -gt 0 ] && wait "${noise[@]}" 2>/dev/null
+	noise=()
+}
+trap stop_noise EXIT
+if [ "$noisy" = 1 ]; then
+	for cpu in $(seq 0 $(($(nproc) - 1))); do
+		# bounded like every loop here: 4 hours at the most
+		taskset -c "$cpu" timeout 14400 bash -c 'while :; do :; done' &
+		noise+=($!)
+	done
+	echo "run-tests: ${#noise[@]} busy-loop processes compete for the CPUs"
 fi
+
+rc=0
+for round in $(seq 1 "$repeat"); do
+	[ "$repeat" = 1 ] || echo "run-tests: round $round of $repeat"
+	meson test -C "$top/build" --print-errorlogs || rc=$?
+	# One plain closing line for whoever reads the log.
+	log="$top/build/meson-logs/testlog.json"
+	if [ -f "$log" ]; then
+		passed=$(grep -c '"result": "OK"' "$log" || true)
+		failed=$(grep -c '"result": "\(FAIL\|TIMEOUT\|ERROR\)"' "$log" || true)
+		echo "$passed passed, $failed failed"
+	fi
+	[ "$rc" = 0 ] || break
+done
 exit $rc

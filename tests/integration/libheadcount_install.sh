@@ -29,7 +29,9 @@ hc_appliance_start "$build" "$out" 1 --stats-interval 0 --dump-stats "$out/stats
 ip netns exec "$HC_NSG" env LD_LIBRARY_PATH="$libdir" timeout 30 "$out/example" $HC_APP_IP 5 |
 	tee "$out/example.log"
 grep -q "^10 users placed" "$out/example.log" || { echo "FAIL: example output"; exit 1; }
-sleep 0.3
+# the example's SHUTDOWN is the last thing it sends: wait until it is applied
+hc_wait 120 "the appliance applied the example's 10 leaves" \
+	hc_tel_has /headcount/stats joins=10 leaves=10 users=0
 hc_appliance_stop
 for kv in joins=10 leaves=10 users=0 places=10; do
 	grep -qx "$kv" "$out/stats.kv" || { echo "FAIL: expected $kv, got $(grep "^${kv%%=*}=" "$out/stats.kv")"; exit 1; }

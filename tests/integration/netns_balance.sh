@@ -21,12 +21,19 @@ hc_appliance_start "$build" "$out" 1 --stats-interval 0 --config "$out/policy.in
 	--dump-rooms "$out/rooms.csv" --dump-stats "$out/stats.kv"
 hc_arp_check > /dev/null || { echo "FAIL: no ARP answer"; exit 1; }
 
+# the gateway obeys MOVEs until the appliance has seen 13 of them done
+# (--settle 120 only bounds a broken build)
 ip netns exec "$HC_NSG" "$build/tools/hc-gateway" --dst $HC_APP_IP --gateway-id 1 \
-	--users 137 --seed-rooms 4,6,7,10,40,70 --settle 2.5 --ignore-moves 2 \
-	--truth "$out/truth.csv" \
-	--timeout 30 | tee "$out/gateway.log"
-sleep 0.3
-# the control core's counters over telemetry, while it runs
+	--users 137 --seed-rooms 4,6,7,10,40,70 --settle 120 --settle-until "$out/done" \
+	--ignore-moves 2 --truth "$out/truth.csv" --timeout 180 > "$out/gateway.log" &
+gateway=$!
+hc_wait 150 "the appliance counts 13 directives done" \
+	hc_tel_has /headcount/control directives_done=13
+touch "$out/done"
+wait "$gateway" || { cat "$out/gateway.log"; echo "FAIL: hc-gateway"; exit 1; }
+cat "$out/gateway.log"
+hc_wait 60 "the room table equals the gateway's truth" hc_rooms_equal "$out/truth.csv"
+# the control core's counters over telemetry (as an operator reads them), while it runs
 printf '/headcount/control\n' | timeout 10 dpdk-telemetry.py -f "hclab$HC_TAG" > "$out/control.json"
 grep -q '"directives_done": 13,' "$out/control.json" ||
 	{ echo "FAIL: telemetry /headcount/control"; cat "$out/control.json"; exit 1; }

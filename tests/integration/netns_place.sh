@@ -22,8 +22,8 @@ hc_arp_check > /dev/null || { echo "FAIL: no ARP answer"; exit 1; }
 # then 70 users join its full room directly: all refused, sent elsewhere
 ip netns exec "$HC_NSG" "$build/tools/hc-gateway" --dst $HC_APP_IP --gateway-id 1 \
 	--users 2345 --rounds 3 --churn 0.3 --seed 11 --direct 70 --truth "$out/truth.csv" \
-	--timeout 60
-sleep 0.5
+	--timeout 120
+hc_wait 60 "the room table equals the gateway's truth" hc_rooms_equal "$out/truth.csv"
 hc_appliance_stop
 compare_rooms "$out/truth.csv" "$out/rooms.csv"
 grep -q "equal to the room table" "$out/headcount.log" || { echo "FAIL: seat book"; exit 1; }
@@ -44,14 +44,14 @@ pids=()
 for g in 1 2 3; do
 	ip netns exec "$HC_NSG" "$build/tools/hc-gateway" --dst $HC_APP_IP --gateway-id $g \
 		--users $((700 + 150 * g)) --rounds 2 --churn 0.25 --seed $g --shared \
-		--truth "$out/truth3.$g.csv" --timeout 60 &
+		--truth "$out/truth3.$g.csv" --timeout 120 &
 	pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p"; done
-sleep 0.5
-hc_appliance_stop
 awk -F, 'FNR > 1 { n[$1] += $2 } END { for (r in n) print r "," n[r] }' \
 	"$out"/truth3.*.csv | sort -t, -k1,1n | { echo "room,users"; cat; } > "$out/truth3.csv"
+hc_wait 60 "the room table equals the gateways' truth" hc_rooms_equal "$out/truth3.csv"
+hc_appliance_stop
 compare_rooms "$out/truth3.csv" "$out/rooms3.csv"
 awk -F, 'NR > 1 && $2 > 100 { bad = 1 } END { exit bad }' "$out/rooms3.csv" ||
 	{ echo "FAIL: a room above max"; exit 1; }

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""hc-tel.py - read a running appliance's telemetry for the tests, as
+machine-readable text (no log wording): DPDK's telemetry socket v2,
+/var/run/dpdk/PREFIX/dpdk_telemetry.v2, one command per connection.
+
+  hc-tel.py PREFIX kv CMD      the reply's dict as key=value lines
+                               (e.g. /headcount/stats, /headcount/control)
+  hc-tel.py PREFIX rooms       the room table as CSV "room,users", sorted,
+                               read page by page from /headcount/rooms
+  hc-tel.py PREFIX json CMD    the reply as it came
+
+Exit 1 if the appliance does not answer (not yet listening, or gone).
+"""
+import json
+import socket
+import sys
+
+
+def command(prefix, cmd):
+    path = "/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+        s.settimeout(10)
+        s.connect(path)
+        hello = json.loads(s.recv(1024).decode())
+        s.send(cmd.encode())
+        reply = json.loads(s.recv(hello["max_output_len"]).decode())
+    return reply[cmd.split(",")[0]]
+
+
+def rooms(prefix):
+    table, start = [], 1
+    while True:
+        page = command(prefix, "/headcount/rooms,%d" % start)
+        flat = page["rooms"]
+        table += [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
+        start = page["next"]
+        if start == 0:
+            return sorted(table)
+
+
+def main(argv):
+    if len(argv) < 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    prefix, what = argv[1], argv[2]
+    try:
+        if what == "kv":
+            for k, v in command(prefix, argv[3]).items():
+                print("%s=%s" % (k, v))
+        elif what == "rooms":
+            print("room,users")
+            for r, u in rooms(prefix):
+                print("%d,%d" % (r, u))
+        elif what == "json":
+            print(json.dumps(command(prefix, argv[3])))
+        else:
+            print(__doc__, file=sys.stderr)
+            return 2
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        print("hc-tel: %s: %s" % (prefix, e), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
