@@ -44,6 +44,7 @@
 #include <rte_ring.h>
 #include <rte_udp.h>
 
+#include "hc_options.h"
 #include "hc_control.h"
 #include "hc_median.h"
 #include "hc_dataplane.h"
@@ -167,7 +168,8 @@ static void drain_changes(void)
 		if (chg[i].kind == HC_CHG_REQUEST)
 			dec[k++] = (struct hc_decision){.user_id = chg[i].user_id,
 				.room_id = chg[i].to_room,
-				.admitted = 1 | (uint32_t)chg[i].gateway_id << 16};
+				.kind = HC_DEC_SEAT, .admit = 1,
+				.gateway_id = chg[i].gateway_id};
 	for (unsigned done = 0; done < k;)
 		done += rte_ring_enqueue_burst_elem(decisions, dec + done, sizeof(dec[0]),
 						    k - done, NULL);

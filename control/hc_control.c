@@ -17,7 +17,6 @@
 #include "hc_log.h"
 #include "hc_stats.h"
 #include "hc_view.h"
-#include "hc_worker.h"
 
 volatile sig_atomic_t hc_quit_signal;
 
@@ -55,21 +54,7 @@ static uint32_t current_rooms(void)
  * request unanswered. */
 static int drained(const struct hc_dataplane *dp, const struct hc_decide *d)
 {
-	if (d != NULL && !hc_decide_idle(d))
-		return 0;
-	for (unsigned i = 0; i < dp->n_workers; i++) {
-		const struct hc_worker *w = dp->workers[i];
-		if (!__atomic_load_n(&w->flushed, __ATOMIC_ACQUIRE) ||
-		    __atomic_load_n(&w->members.n_deferred, __ATOMIC_RELAXED) != 0)
-			return 0;
-	}
-	for (unsigned i = 0; i < dp->n_workers; i++) {
-		const struct hc_worker *w = dp->workers[i];
-		for (unsigned s = 0; s < w->ho.n; s++)
-			if (w->ho.op_in[s] != NULL && !rte_ring_empty(w->ho.op_in[s]))
-				return 0;
-	}
-	return 1;
+	return (d == NULL || hc_decide_idle(d)) && hc_dp_drained(dp);
 }
 
 int hc_control_stop_workers(struct hc_dataplane *dp, struct hc_decide *d)
@@ -93,19 +78,6 @@ int hc_control_stop_workers(struct hc_dataplane *dp, struct hc_decide *d)
 	return rc;
 }
 
-/* --idle-exit: every worker has polled all its RX queues empty at least
- * twice since its last frame.  Wall time alone is not enough: on a busy
- * machine a worker held back (descheduled, or waiting for seat decisions)
- * may not have read its capture to the end yet. */
-static int all_ports_read_dry(const struct hc_dataplane *dp)
-{
-	for (unsigned i = 0; i < dp->n_workers; i++)
-		if (dp->workers[i]->n_rxq > 0 &&
-		    __atomic_load_n(&dp->workers[i]->dry_polls, __ATOMIC_RELAXED) < 2)
-			return 0;
-	return 1;
-}
-
 int hc_control_run(struct hc_dataplane *dp, struct hc_decide *d)
 {
 	const struct hc_config *cfg = dp->cfg;
@@ -117,11 +89,11 @@ int hc_control_run(struct hc_dataplane *dp, struct hc_decide *d)
 	uint64_t end = cfg->duration_s > 0 ? start + (uint64_t)(cfg->duration_s * (double)hz) : 0;
 	uint64_t next_merge = start, next_stats = start + stats_every;
 	uint64_t last_rx = 0, last_rx_change = start;
-	struct hc_totals prev, now;
+	struct hc_dp_totals prev, now;
 
 	rcu_register_thread();
 	rcu_thread_offline();
-	hc_stats_collect(dp, &prev);
+	hc_dp_collect(dp, &prev);
 
 	while (!hc_quit_signal) {
 		uint64_t t = rte_rdtsc();
@@ -130,20 +102,21 @@ int hc_control_run(struct hc_dataplane *dp, struct hc_decide *d)
 			next_merge = t + merge_every;
 		}
 		if (stats_every > 0 && t >= next_stats) {
-			hc_stats_collect(dp, &now);
+			hc_dp_collect(dp, &now);
 			hc_stats_print_line(stdout, &now, &prev, current_rooms());
 			prev = now;
 			next_stats = t + stats_every;
 		}
 		if (idle_after > 0) {
-			uint64_t rx = 0;
-			for (unsigned i = 0; i < dp->n_workers; i++)
-				rx += __atomic_load_n(&dp->workers[i]->st.rx_frames, __ATOMIC_RELAXED);
+			/* idle: no frame for idle_after, and every worker has
+			 * read its ports dry (however slowly a busy machine
+			 * let it run: a capture is read to its end) */
+			uint64_t rx = hc_dp_rx_frames(dp);
 			if (rx != last_rx) {
 				last_rx = rx;
 				last_rx_change = t;
 			} else if (rx > 0 && t - last_rx_change >= idle_after &&
-				   all_ports_read_dry(dp)) {
+				   hc_dp_ports_read_dry(dp)) {
 				HC_LOG(INFO, "no traffic for %.1f s: stopping", cfg->idle_exit_s);
 				break;
 			}
@@ -165,7 +138,7 @@ int hc_control_run(struct hc_dataplane *dp, struct hc_decide *d)
 int hc_control_finish(struct hc_dataplane *dp, struct hc_decide *d)
 {
 	const struct hc_config *cfg = dp->cfg;
-	struct hc_totals t;
+	struct hc_dp_totals t;
 	int rc = 0;
 
 	while (hc_decide_poll(d, rte_rdtsc()) > 0)
@@ -177,7 +150,7 @@ int hc_control_finish(struct hc_dataplane *dp, struct hc_decide *d)
 		HC_LOG(ERR, "final merge: out of memory");
 		return -1;
 	}
-	hc_stats_collect(dp, &t);
+	hc_dp_collect(dp, &t);
 	if (v->users != t.users) {
 		HC_LOG(ERR, "inconsistent: rooms hold %" PRIu64 " users, tables %" PRIu64,
 		       v->users, t.users);

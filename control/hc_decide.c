@@ -13,7 +13,7 @@
 #include <rte_ring_elem.h>
 
 #include "hc_proto.h"
-#include "hc_worker.h"
+#include "hc_ctlmsg.h"
 
 #define CHANGE_BURST 512
 
@@ -41,7 +41,7 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 	d->peer = rte_zmalloc("hc_peers", sizeof(struct hc_peer) * dp->cfg->max_gateways, 64);
 	for (unsigned i = 0; i < dp->n_workers; i++)
 		d->backlog[i] = rte_malloc("hc_backlog",
-					   sizeof(struct hc_decision) * HC_PENDING_MAX, 64);
+					   sizeof(struct hc_decision) * HC_CHAN_MAX_PENDING, 64);
 	rc = hc_directives_init(&d->dirs, "hc_directives", max_reservations,
 				hz / 1000 * pol->directive_timeout_ms, pol->directive_retries);
 	if (rc != 0) {
@@ -80,11 +80,9 @@ void hc_decide_free(struct hc_decide *d)
 /* Answer worker i's seat request; keeps order behind any backlog. */
 static void answer(struct hc_decide *d, unsigned i, struct hc_decision *dec)
 {
-	struct rte_ring *r = d->dp->workers[i]->from_ctl_decisions;
-	if (d->n_backlog[i] == 0 &&
-	    rte_ring_enqueue_elem(r, dec, sizeof(*dec)) == 0)
+	if (d->n_backlog[i] == 0 && hc_chan_give_decisions(d->dp, i, dec, 1) == 1)
 		return;
-	d->backlog[i][d->n_backlog[i]++] = *dec; /* < HC_PENDING_MAX: fits */
+	d->backlog[i][d->n_backlog[i]++] = *dec; /* < HC_CHAN_MAX_PENDING: fits */
 }
 
 static void flush_backlog(struct hc_decide *d, unsigned i)
@@ -92,9 +90,7 @@ static void flush_backlog(struct hc_decide *d, unsigned i)
 	uint32_t n = d->n_backlog[i];
 	if (n == 0)
 		return;
-	unsigned done = rte_ring_enqueue_burst_elem(d->dp->workers[i]->from_ctl_decisions,
-						    d->backlog[i], sizeof(struct hc_decision),
-						    n, NULL);
+	unsigned done = hc_chan_give_decisions(d->dp, i, d->backlog[i], n);
 	memmove(d->backlog[i], d->backlog[i] + done, (n - done) * sizeof(struct hc_decision));
 	d->n_backlog[i] = n - done;
 }
@@ -129,7 +125,8 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 	if (ok && c->from_room != 0)
 		hc_rooms_leave(&d->book, c->from_room);
 	struct hc_decision dec = {.user_id = c->user_id, .room_id = c->to_room,
-				  .admitted = (uint32_t)ok | (uint32_t)c->gateway_id << 16};
+				  .kind = HC_DEC_SEAT, .admit = (uint8_t)ok,
+				  .gateway_id = c->gateway_id};
 	answer(d, worker, &dec);
 	if (ok) {
 		d->st.admitted++;
@@ -247,27 +244,20 @@ static void balance_pool(struct hc_decide *d, unsigned pool)
 		}
 		uint32_t left = plan.t[t].count;
 		for (unsigned i = 0; i < d->dp->n_workers && left > 0; i++) {
-			uint32_t has = __atomic_load_n(&d->dp->workers[i]->members.room_users[plan.t[t].from],
-						       __ATOMIC_RELAXED);
+			uint32_t has = hc_dp_room_users(d->dp, i, plan.t[t].from);
 			uint32_t k = has < left ? has : left;
 			if (k > 0xffff)
 				k = 0xffff;
-			if (k == 0 || d->n_backlog[i] > HC_PENDING_MAX / 2)
+			if (k == 0 || d->n_backlog[i] > HC_CHAN_MAX_PENDING / 2)
 				continue;
-			struct hc_decision pick = {.user_id = HC_PICK_ARG(to, k, cooldown_s),
-						   .room_id = plan.t[t].from, .admitted = HC_DEC_PICK};
+			struct hc_decision pick = {.kind = HC_DEC_PICK, .room_id = plan.t[t].from,
+				.pick = {.to_room = to, .count = (uint16_t)k,
+					 .cooldown_s = (uint16_t)cooldown_s}};
 			answer(d, i, &pick);
 			left -= k;
 		}
 		d->st.planned += plan.t[t].count - left;
 	}
-}
-
-/* The gateway's incarnation, as its home worker knows it. */
-static uint32_t gw_incarnation(const struct hc_decide *d, uint16_t gw)
-{
-	const struct hc_worker *home = d->dp->workers[gw % d->dp->n_workers];
-	return __atomic_load_n(&home->seq.gw[gw].incarnation, __ATOMIC_RELAXED);
 }
 
 /* A home worker asks a gateway for a resync (NACK of a gap, or a
@@ -280,23 +270,14 @@ static void send_resync(struct hc_decide *d, const struct hc_change *c)
 		return;
 	}
 	struct hc_resync r = {
-		.reason = rte_cpu_to_be_32(c->from_room),
-		.first_sequence = rte_cpu_to_be_32(c->to_room),
-		.last_sequence = rte_cpu_to_be_32((uint32_t)c->user_id),
+		.reason = rte_cpu_to_be_32(c->resync.reason),
+		.first_sequence = rte_cpu_to_be_32(c->resync.first),
+		.last_sequence = rte_cpu_to_be_32(c->resync.last),
 		.snapshot_id = 0,
 	};
 	if (hc_tx_single(&d->tx, HC_MSG_RESYNC, c->gateway_id,
-			 gw_incarnation(d, c->gateway_id), to, &r, sizeof(r)) == 0)
+			 hc_dp_gateway_incarnation(d->dp, c->gateway_id), to, &r, sizeof(r)) == 0)
 		d->st.resyncs++;
-}
-
-/* Users the appliance counts for gateway gw, over all workers. */
-uint64_t hc_decide_gateway_users(const struct hc_dataplane *dp, uint16_t gw)
-{
-	uint64_t n = 0;
-	for (unsigned i = 0; i < dp->n_workers; i++)
-		n += __atomic_load_n(&dp->workers[i]->members.gw_users[gw], __ATOMIC_RELAXED);
-	return n;
 }
 
 /* Heartbeats to every live gateway whose address we know: our
@@ -308,16 +289,13 @@ static void send_heartbeats(struct hc_decide *d)
 	const struct hc_config *cfg = d->dp->cfg;
 	for (uint32_t g = 1; g < cfg->max_gateways; g++) {
 		const struct hc_peer *to = &d->peer[g];
-		uint32_t inc = gw_incarnation(d, (uint16_t)g);
+		uint32_t inc = hc_dp_gateway_incarnation(d->dp, (uint16_t)g);
 		if (to->ip_be == 0 || inc == 0)
 			continue;
-		const struct hc_worker *home = d->dp->workers[g % d->dp->n_workers];
-		uint64_t users = hc_decide_gateway_users(d->dp, (uint16_t)g), digest = 0;
-		for (unsigned i = 0; i < d->dp->n_workers; i++)
-			digest += __atomic_load_n(&d->dp->workers[i]->members.gw_digest[g],
-						  __ATOMIC_RELAXED);
+		uint64_t users = hc_dp_gateway_users(d->dp, (uint16_t)g);
+		uint64_t digest = hc_dp_gateway_digest(d->dp, (uint16_t)g);
 		struct hc_heartbeat hb = {
-			.last_sequence = rte_cpu_to_be_32(hc_seq_applied(&home->seq, (uint16_t)g)),
+			.last_sequence = rte_cpu_to_be_32(hc_dp_gateway_applied(d->dp, (uint16_t)g)),
 			.user_count = rte_cpu_to_be_32((uint32_t)(users > UINT32_MAX ? UINT32_MAX : users)),
 			.interval_ms = rte_cpu_to_be_32(cfg->heartbeat_ms),
 			.hb_flags = 0,
@@ -370,9 +348,8 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 		flush_backlog(d, i);
 		/* never stop reading: a worker may be waiting for room in this
 		 * ring, and the answers it is owed fit ring + backlog (it keeps
-		 * fewer than HC_PENDING_MAX requests in flight) */
-		struct rte_ring *r = d->dp->workers[i]->to_ctl_changes;
-		unsigned n = rte_ring_dequeue_burst_elem(r, chg, sizeof(chg[0]), CHANGE_BURST, NULL);
+		 * fewer than HC_CHAN_MAX_PENDING requests in flight) */
+		unsigned n = hc_chan_take_changes(d->dp, i, chg, CHANGE_BURST);
 		for (unsigned k = 0; k < n; k++)
 			apply_change(d, i, &chg[k], now);
 		total += n;
@@ -381,8 +358,7 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 
 	struct hc_place_req req[CHANGE_BURST];
 	for (unsigned i = 0; i < d->dp->n_workers; i++) {
-		struct rte_ring *r = d->dp->workers[i]->to_ctl_places;
-		unsigned n = rte_ring_dequeue_burst_elem(r, req, sizeof(req[0]), CHANGE_BURST, NULL);
+		unsigned n = hc_chan_take_places(d->dp, i, req, CHANGE_BURST);
 		for (unsigned k = 0; k < n; k++)
 			answer_place(d, &req[k], now);
 		total += n;
@@ -415,10 +391,7 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 int hc_decide_idle(const struct hc_decide *d)
 {
 	for (unsigned i = 0; i < d->dp->n_workers; i++) {
-		const struct hc_worker *w = d->dp->workers[i];
-		if (d->n_backlog[i] != 0 || !rte_ring_empty(w->to_ctl_changes) ||
-		    !rte_ring_empty(w->from_ctl_decisions) ||
-		    __atomic_load_n(&w->outstanding, __ATOMIC_RELAXED) != 0)
+		if (d->n_backlog[i] != 0 || !hc_chan_quiet(d->dp, i))
 			return 0;
 	}
 	return 1;

@@ -84,9 +84,6 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now);
  */
 uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_view *v);
 
-/* Users the appliance counts for gateway gw (all workers, relaxed). */
-uint64_t hc_decide_gateway_users(const struct hc_dataplane *dp, uint16_t gw);
-
 /* No decision owed and none in flight (stop protocol). */
 int hc_decide_idle(const struct hc_decide *d);
 

@@ -11,34 +11,7 @@
 
 #include <rte_cycles.h>
 
-#define LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
-
-void hc_stats_collect(const struct hc_dataplane *dp, struct hc_totals *t)
-{
-	memset(t, 0, sizeof(*t));
-	t->tsc = rte_rdtsc();
-	for (unsigned i = 0; i < dp->n_workers; i++) {
-		const struct hc_worker *w = dp->workers[i];
-		const uint64_t *src = (const uint64_t *)&w->st;
-		uint64_t *dst = (uint64_t *)&t->w;
-		for (size_t k = 0; k < sizeof(t->w) / sizeof(uint64_t); k++)
-			dst[k] += LOAD(&src[k]);
-		src = (const uint64_t *)&w->members.st;
-		dst = (uint64_t *)&t->m;
-		for (size_t k = 0; k < sizeof(t->m) / sizeof(uint64_t); k++)
-			dst[k] += LOAD(&src[k]);
-		src = (const uint64_t *)&w->seq.st;
-		dst = (uint64_t *)&t->s;
-		for (size_t k = 0; k < sizeof(t->s) / sizeof(uint64_t); k++)
-			dst[k] += LOAD(&src[k]);
-		t->users += LOAD(&w->members.n_users);
-		for (uint32_t g = 0; g < w->seq.max_gateways; g++)
-			t->gateways_seen += LOAD(&w->seq.gw[g].incarnation) != 0;
-	}
-	hc_ports_totals(dp, &t->ports);
-}
-
-uint64_t hc_stats_drops(const struct hc_totals *t)
+uint64_t hc_stats_drops(const struct hc_dp_totals *t)
 {
 	uint64_t d = 0;
 	for (int r = 0; r < HC_DROP_COUNT; r++)
@@ -51,8 +24,8 @@ static double rate(uint64_t now, uint64_t prev, double secs)
 	return secs > 0 ? (double)(now - prev) / secs : 0.0;
 }
 
-void hc_stats_print_line(FILE *f, const struct hc_totals *now,
-			 const struct hc_totals *prev, uint32_t rooms)
+void hc_stats_print_line(FILE *f, const struct hc_dp_totals *now,
+			 const struct hc_dp_totals *prev, uint32_t rooms)
 {
 	double secs = (double)(now->tsc - prev->tsc) / (double)rte_get_tsc_hz();
 	fprintf(f, "headcount: rx=%.0f/s datagrams=%.0f/s events=%.0f/s users=%" PRIu64
@@ -75,7 +48,7 @@ void hc_stats_print_line(FILE *f, const struct hc_totals *now,
 	fflush(f);
 }
 
-int hc_stats_write_kv(FILE *f, const struct hc_totals *t, uint32_t rooms)
+int hc_stats_write_kv(FILE *f, const struct hc_dp_totals *t, uint32_t rooms)
 {
 #define KV_PRINT(name, expr) fprintf(f, #name "=%" PRIu64 "\n", (uint64_t)(expr));
 	KV_FIELDS(KV_PRINT)

@@ -4,7 +4,7 @@
  * --dump-stats, and the telemetry dictionary (hc_telemetry.c).
  *
  * Read side only: workers own and write their counters; whoever calls
- * hc_stats_collect (control lcore, telemetry thread) sums them with relaxed
+ * hc_dp_collect (control lcore, telemetry thread) sums them with relaxed
  * loads.
  */
 #ifndef HC_STATS_H
@@ -14,20 +14,7 @@
 #include <stdio.h>
 
 #include "hc_dataplane.h"
-#include "hc_members.h"
-#include "hc_port.h"
-#include "hc_sequencer.h"
-#include "hc_worker.h"
 
-struct hc_totals {
-	uint64_t tsc;
-	struct hc_worker_stats w;     /* summed over workers */
-	struct hc_members_stats m;
-	struct hc_seq_stats s;
-	uint64_t users;               /* sum of the workers' user counts */
-	uint64_t gateways_seen;       /* gateways with a known incarnation */
-	struct hc_port_totals ports;
-};
 
 /* Every scalar counter, once: X(name, expression over `t`). */
 #define KV_FIELDS(X) \
@@ -46,9 +33,9 @@ struct hc_totals {
 	X(seq_lost, t->s.lost) X(seq_gaps, t->s.gaps) X(seq_held, t->s.held_now) \
 	X(seq_beyond, t->s.beyond) X(seq_subsumed, t->s.subsumed) \
 	X(seq_nacks, t->s.nacks) X(seq_restarts, t->s.restarts) \
-	X(gateway_deaths, t->s.deaths) X(snapshots, t->w.snapshots) \
-	X(snapshot_members, t->w.snap_members) X(snapshots_bad, t->w.snap_bad) \
-	X(user_drops, t->w.user_drops) X(resync_asks, t->w.resync_asks) \
+	X(gateway_deaths, t->s.deaths) X(snapshots, t->snap.applied) \
+	X(snapshot_members, t->snap.members) X(snapshots_bad, t->snap.abandoned) \
+	X(user_drops, t->snap.user_drops) X(resync_asks, t->w.resync_asks) \
 	X(not_owner, t->m.not_owner) X(takeovers, t->m.takeovers) \
 	X(snap_set, t->m.snap_set) X(snap_conflicts, t->m.snap_conflicts) \
 	X(snap_swept, t->m.snap_swept) X(sweeps, t->m.sweeps) X(sweep_scans, t->m.sweep_scans) \
@@ -58,15 +45,14 @@ struct hc_totals {
 	X(port_opackets, t->ports.opackets) \
 	X(loops, t->w.loops) X(busy_loops, t->w.busy_loops) X(busy_tsc, t->w.busy_tsc)
 
-void hc_stats_collect(const struct hc_dataplane *dp, struct hc_totals *t);
-uint64_t hc_stats_drops(const struct hc_totals *t);
+uint64_t hc_stats_drops(const struct hc_dp_totals *t);
 
 /* One human line: rates over (prev, now]; rooms from the current view. */
-void hc_stats_print_line(FILE *f, const struct hc_totals *now,
-			 const struct hc_totals *prev, uint32_t rooms);
+void hc_stats_print_line(FILE *f, const struct hc_dp_totals *now,
+			 const struct hc_dp_totals *prev, uint32_t rooms);
 
 /* Every counter as "name=value" lines (drop reasons as drop_<name>). */
-int hc_stats_write_kv(FILE *f, const struct hc_totals *t, uint32_t rooms);
+int hc_stats_write_kv(FILE *f, const struct hc_dp_totals *t, uint32_t rooms);
 
 /* Register /headcount/stats, /headcount/room, /headcount/gateways and
  * /headcount/control. */

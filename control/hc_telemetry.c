@@ -90,10 +90,10 @@ static uint32_t view_rooms(void)
 
 static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	struct hc_totals tt, *t = &tt;
+	struct hc_dp_totals tt, *t = &tt;
 	(void)cmd;
 	(void)params;
-	hc_stats_collect(tel_dp, t);
+	hc_dp_collect(tel_dp, t);
 	rte_tel_data_start_dict(d);
 #define KV_TEL(name, expr) rte_tel_data_add_dict_u64(d, #name, (uint64_t)(expr));
 	KV_FIELDS(KV_TEL)
@@ -182,28 +182,22 @@ static int tel_gateways(const char *cmd, const char *params, struct rte_tel_data
 	rte_tel_data_start_dict(d);
 	uint64_t now = rte_rdtsc(), hz = rte_get_tsc_hz();
 	unsigned shown = 0;
-	for (unsigned i = 0; i < tel_dp->n_workers; i++) {
-		const struct hc_sequencer *s = &tel_dp->workers[i]->seq;
-		for (uint32_t g = 0; g < s->max_gateways && shown < 100; g++) {
-			const struct hc_gw_state *gs = &s->gw[g];
-			if (LOAD(&gs->incarnation) == 0)
-				continue;
-			char key[32], val[256];
-			snprintf(key, sizeof(key), "%u", g);
-			snprintf(val, sizeof(val),
-				 "incarnation=%u next_seq=%u users=%" PRIu64 " datagrams=%" PRIu64
-				 " heartbeats=%" PRIu64 " nacks=%" PRIu64 " lost=%" PRIu64
-				 " duplicates=%" PRIu64 " resets=%" PRIu64 " deaths=%" PRIu64
-				 " heard_ms_ago=%" PRIu64,
-				 LOAD(&gs->incarnation), LOAD(&gs->next_seq),
-				 hc_decide_gateway_users(tel_dp, (uint16_t)g),
-				 LOAD(&gs->datagrams), LOAD(&gs->heartbeats), LOAD(&gs->nacks),
-				 LOAD(&gs->lost), LOAD(&gs->duplicates), LOAD(&gs->resets),
-				 LOAD(&gs->deaths),
-				 (now - LOAD(&gs->last_heard_tsc)) * 1000 / hz);
-			rte_tel_data_add_dict_string(d, key, val);
-			shown++;
-		}
+	for (uint32_t g = 0; g < tel_dp->cfg->max_gateways && shown < 100; g++) {
+		struct hc_dp_gateway gs;
+		if (hc_dp_gateway_info(tel_dp, (uint16_t)g, &gs) != 0)
+			continue;
+		char key[32], val[256];
+		snprintf(key, sizeof(key), "%u", g);
+		snprintf(val, sizeof(val),
+			 "incarnation=%u next_seq=%u users=%" PRIu64 " datagrams=%" PRIu64
+			 " heartbeats=%" PRIu64 " nacks=%" PRIu64 " lost=%" PRIu64
+			 " duplicates=%" PRIu64 " resets=%" PRIu64 " deaths=%" PRIu64
+			 " heard_ms_ago=%" PRIu64,
+			 gs.incarnation, gs.next_seq, gs.users, gs.datagrams, gs.heartbeats,
+			 gs.nacks, gs.lost, gs.duplicates, gs.resets, gs.deaths,
+			 (now - gs.last_heard_tsc) * 1000 / hz);
+		rte_tel_data_add_dict_string(d, key, val);
+		shown++;
 	}
 	return 0;
 }

@@ -16,7 +16,6 @@
 
 #include "hc_proto.h"
 #include "hc_proto_check.h"
-#include "hc_worker.h"
 
 #define L2L4 (sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) + \
 	      sizeof(struct rte_udp_hdr))
@@ -59,18 +58,6 @@ void hc_tx_free(struct hc_tx *tx)
 	memset(tx, 0, sizeof(*tx));
 }
 
-/* Which worker sends for gateway gw on port: its home, or any with a queue. */
-static struct hc_worker *sender_for(const struct hc_dataplane *dp, uint16_t gw, uint16_t port)
-{
-	struct hc_worker *w = dp->workers[gw % dp->n_workers];
-	if (w->txq[port] != HC_NO_TXQ && w->from_ctl_tx != NULL)
-		return w;
-	for (unsigned i = 0; i < dp->n_workers; i++)
-		if (dp->workers[i]->txq[port] != HC_NO_TXQ && dp->workers[i]->from_ctl_tx != NULL)
-			return dp->workers[i];
-	return NULL;
-}
-
 /* Finish the headers of o's datagram and hand it to a worker. */
 static void send_open_inc(struct hc_tx *tx, uint8_t type, uint16_t gw, struct hc_tx_open *o,
 			  uint32_t gw_incarnation)
@@ -104,7 +91,7 @@ static void send_open_inc(struct hc_tx *tx, uint8_t type, uint16_t gw, struct hc
 	ip->src_addr = cfg->ip_be;
 	ip->dst_addr = o->to.ip_be;
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	udp->src_port = rte_cpu_to_be_16(cfg->udp_port);
+	udp->src_port = rte_cpu_to_be_16((uint16_t)cfg->udp_port);
 	udp->dst_port = o->to.udp_be;
 	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*udp) + payload));
 	hc_proto_fill_hdr(h, type, gw, o->count, gw_incarnation, tx->incarnation, 0);
@@ -113,12 +100,12 @@ static void send_open_inc(struct hc_tx *tx, uint8_t type, uint16_t gw, struct hc
 	m->data_len = m->pkt_len = (uint32_t)(L2L4 + payload);
 	m->port = o->to.port_id;
 
-	struct hc_worker *w = sender_for(tx->dp, gw, o->to.port_id);
-	if (w == NULL) {
-		tx->st.no_txq++;
-		rte_pktmbuf_free(m);
-	} else if (rte_ring_enqueue(w->from_ctl_tx, m) != 0) {
-		tx->st.ring_full++;
+	int rc = hc_chan_give_frame(tx->dp, gw, m);
+	if (rc != 0) {
+		if (rc == -ENODEV)
+			tx->st.no_txq++;
+		else
+			tx->st.ring_full++;
 		rte_pktmbuf_free(m);
 	} else {
 		tx->st.datagrams++;

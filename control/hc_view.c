@@ -10,12 +10,11 @@
 #include <rte_cycles.h>
 
 #include "hc_dataplane.h"
-#include "hc_worker.h"
 
 static struct hc_room_view *hc_view_current;
 void (*hc_view_free_hook)(struct hc_room_view *v);
 
-struct hc_room_view *hc_view_sum(uint32_t *const counters[], unsigned n,
+struct hc_room_view *hc_view_sum(const uint32_t *const counters[], unsigned n,
 				 uint32_t max_rooms, uint64_t generation)
 {
 	struct hc_room_view *v = malloc(sizeof(*v) + (size_t)max_rooms * sizeof(uint32_t));
@@ -41,9 +40,9 @@ struct hc_room_view *hc_view_sum(uint32_t *const counters[], unsigned n,
 
 struct hc_room_view *hc_view_merge(const struct hc_dataplane *dp, uint64_t generation)
 {
-	uint32_t *counters[HC_MAX_WORKERS];
+	const uint32_t *counters[HC_MAX_WORKERS];
 	for (unsigned i = 0; i < dp->n_workers; i++)
-		counters[i] = dp->workers[i]->members.room_users;
+		counters[i] = hc_dp_room_counters(dp, i);
 	return hc_view_sum(counters, dp->n_workers, dp->cfg->max_rooms, generation);
 }
 

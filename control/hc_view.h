@@ -39,7 +39,7 @@ struct hc_room_view {
  * (relaxed loads; concurrent single writers allowed).  Returns NULL if out
  * of memory.  Slow path.
  */
-struct hc_room_view *hc_view_sum(uint32_t *const counters[], unsigned n,
+struct hc_room_view *hc_view_sum(const uint32_t *const counters[], unsigned n,
 				 uint32_t max_rooms, uint64_t generation);
 
 /* hc_view_sum over the dataplane's workers. */

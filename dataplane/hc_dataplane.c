@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_dataplane.c - build and tear down the workers' state (slow path).
  *
@@ -13,10 +14,12 @@
 #include <string.h>
 
 #include <rte_cycles.h>
+#include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
+#include "hc_mbuf_meta.h"
 #include "hc_worker.h"
 
 static uint32_t share_of(uint32_t max_users, unsigned n)
@@ -36,6 +39,9 @@ int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
 	if (n_workers == 0 || n_workers > HC_MAX_WORKERS)
 		return -EINVAL;
 	memset(dp, 0, sizeof(*dp));
+	rc = hc_mbuf_meta_register();
+	if (rc != 0)
+		return rc;
 	dp->cfg = cfg;
 	dp->start_tsc = rte_rdtsc();
 	uint64_t gap_tsc = rte_get_tsc_hz() / 1000 * cfg->gap_timeout_ms;
@@ -55,7 +61,7 @@ int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
 		w->socket = socket;
 		w->dp = dp;
 		w->parse.ip = cfg->ip_be;
-		w->parse.udp_port = rte_cpu_to_be_16(cfg->udp_port);
+		w->parse.udp_port = rte_cpu_to_be_16((uint16_t)cfg->udp_port);
 		w->max_rooms = cfg->max_rooms;
 		w->max_gateways = cfg->max_gateways;
 		w->burst = cfg->burst;
@@ -84,16 +90,17 @@ int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
 				     cfg->max_rooms, socket);
 		if (rc != 0)
 			goto fail;
-		struct hc_seq_hooks hooks = {.deliver = hc_worker_deliver,
-			.drop_users = hc_snapshot_drop_users, .resync = hc_worker_ask_resync,
-			.ctx = w};
+		struct hc_seq_hooks hooks = {.deliver = hc_ops_deliver,
+			.drop_users = hc_snapshots_drop_users, .resync = hc_chan_ask_resync,
+			.ctx = w, .drop_ctx = &w->snaps};
 		rc = hc_seq_init(&w->seq, cfg->max_gateways, gap_tsc, cfg->gap_nacks,
 				 rte_get_tsc_hz() / 1000 * cfg->gateway_timeout_ms, &hooks, socket);
-		w->snap = rte_zmalloc_socket("hc_snap", sizeof(*w->snap) * cfg->max_gateways,
-					     64, socket);
-		w->snap_gen = rte_zmalloc_socket("hc_snap_gen", cfg->max_gateways, 64, socket);
-		if (rc == 0 && (w->snap == NULL || w->snap_gen == NULL))
-			rc = -ENOMEM;
+		if (rc != 0)
+			goto fail;
+		struct hc_snap_hooks snap_hooks = {.emit = hc_ops_emit,
+			.ask_again = hc_chan_ask_snapshot, .ctx = w, .n_owners = n_workers};
+		rc = hc_snapshots_init(&w->snaps, cfg->max_gateways, cfg->max_users, &snap_hooks,
+				       socket);
 		if (rc != 0)
 			goto fail;
 		hos[i] = &w->ho;
@@ -103,6 +110,8 @@ int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
 					HC_CTL_RING_SIZE, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 			w->chg_buf = rte_malloc_socket("hc_chg_buf",
 					HC_CHG_BUF * sizeof(struct hc_change), 64, socket);
+			w->picks = rte_malloc_socket("hc_picks",
+					HC_PICK_MAX * sizeof(struct hc_pick), 64, socket);
 			w->gw_peer = rte_zmalloc_socket("hc_gw_peer",
 					cfg->max_gateways * sizeof(struct hc_peer), 64, socket);
 			snprintf(name, sizeof(name), "hc_dec_%u", i);
@@ -117,13 +126,14 @@ int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
 					RING_F_SP_ENQ | RING_F_SC_DEQ);
 			if (w->to_ctl_changes == NULL || w->chg_buf == NULL ||
 			    w->to_ctl_places == NULL || w->from_ctl_tx == NULL ||
-			    w->gw_peer == NULL || w->from_ctl_decisions == NULL) {
+			    w->gw_peer == NULL || w->from_ctl_decisions == NULL ||
+			    w->picks == NULL) {
 				rc = -ENOMEM;
 				goto fail;
 			}
 			/* a long sweep hands its changes over as it goes */
 			w->members.changes_cap = HC_CHG_BUF;
-			w->members.changes_full = hc_worker_push_changes;
+			w->members.changes_full = hc_chan_push_changes;
 			w->members.changes_ctx = w;
 		}
 	}
@@ -147,9 +157,7 @@ void hc_dataplane_free(struct hc_dataplane *dp)
 	for (unsigned i = 0; i < dp->n_workers; i++) {
 		struct hc_worker *w = dp->workers[i];
 		hc_seq_free(&w->seq);
-		hc_snapshot_free(w);
-		rte_free(w->snap);
-		rte_free(w->snap_gen);
+		hc_snapshots_free(&w->snaps);
 		if (w->members.users != NULL)
 			hc_members_free(&w->members);
 		rte_free(w->local);
@@ -164,8 +172,19 @@ void hc_dataplane_free(struct hc_dataplane *dp)
 		}
 		rte_ring_free(w->from_ctl_tx);
 		rte_free(w->chg_buf);
+		rte_free(w->picks);
 		rte_free(w);
 		dp->workers[i] = NULL;
 	}
 	dp->n_workers = 0;
+}
+
+int hc_dp_launch_workers(struct hc_dataplane *dp)
+{
+	for (unsigned i = 0; i < dp->n_workers; i++) {
+		int rc = rte_eal_remote_launch(hc_worker_main, dp->workers[i], dp->workers[i]->lcore);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
 }

@@ -11,7 +11,7 @@
  * user reach the owner in sequence order.
  *
  * Events are staged per destination and flushed in bursts.  Before a
- * datagram's events are staged, hc_handoff_reserve makes sure the rings
+ * datagram's events are staged, hc_handoff_room makes sure the rings
  * will take them all, so a datagram is never half handed off.
  */
 #ifndef HC_HANDOFF_H

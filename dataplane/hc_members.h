@@ -30,6 +30,9 @@
 
 struct rte_hash;
 
+#include "hc_ctlmsg.h"      /* struct hc_change */
+#include "hc_dp_counters.h" /* struct hc_members_stats */
+
 /* One event, after the sequencer: what the owner applies. 24 bytes. */
 struct hc_op {
 	uint64_t user_id;
@@ -61,37 +64,6 @@ enum {
 };
 _Static_assert(sizeof(struct hc_op) == 24, "hc_op is a 24-byte ring element");
 
-/*
- * One applied change, reported to the control core's seat book: the user
- * left from_room (0: was in none) and is now in to_room (0: in none).
- * 24 bytes.
- */
-enum hc_change_kind {
-	HC_CHG_APPLIED = 0, /* the change is done (leaves; joins without admission) */
-	HC_CHG_REQUEST = 1, /* a JOIN asks for a seat: from_room -> to_room     */
-	HC_CHG_PEER = 2,    /* gateway_id's address is `peer` (see hc_ctlmsg.h)  */
-	HC_CHG_PICK = 3,    /* picked to move: user from_room -> to_room, owned
-	                       by gateway_id                                   */
-	HC_CHG_RESYNC = 4,  /* the home worker asks gateway_id for a resync:
-	                       from_room = reason, to_room = first sequence,
-	                       user_id = last sequence                         */
-};
-
-struct hc_change {
-	union {
-		struct {
-			uint64_t user_id;
-			uint32_t from_room;
-			uint32_t to_room;
-		};
-		uint8_t peer[16]; /* HC_CHG_PEER: a struct hc_peer */
-	};
-	uint16_t pool_id;
-	uint16_t gateway_id;
-	uint16_t kind;    /* enum hc_change_kind */
-	uint16_t pad;
-};
-_Static_assert(sizeof(struct hc_change) == 24, "hc_change is a 24-byte ring element");
 
 /* A user whose seat request is in flight. 16 bytes. */
 struct hc_pending {
@@ -108,6 +80,7 @@ _Static_assert(sizeof(struct hc_pending) == 16, "hc_pending is 16 bytes");
 /* Users that may wait for decisions at once (3/4 of the slots); callers
  * keep n_pending + ops they apply below it. */
 #define HC_PENDING_MAX (3u << (HC_PENDING_BITS - 2))
+_Static_assert(HC_PENDING_MAX == HC_CHAN_MAX_PENDING, "the control core sizes its backlog so");
 /* Cells of the pending filter (8 KiB of counts: stays in L1/L2). */
 #define HC_PENDING_FILTER 4096u
 
@@ -132,24 +105,6 @@ struct hc_deferred {
 };
 
 /* Outcome counters, single writer. */
-struct hc_members_stats {
-	uint64_t joins;      /* user added to a room            */
-	uint64_t moves;      /* user moved between rooms        */
-	uint64_t leaves;     /* user removed                    */
-	uint64_t noops;      /* idempotent: nothing changed     */
-	uint64_t table_full; /* JOIN of a new user with no room */
-	uint64_t requests;   /* seat requests sent (admission on)   */
-	uint64_t refused;    /* JOINs the control core refused      */
-	uint64_t stray_decisions; /* decisions for no pending user  */
-	uint64_t not_owner;  /* LEAVEs from a gateway that no longer owns the user */
-	uint64_t takeovers;  /* users whose owner changed (reconnect elsewhere) */
-	uint64_t snap_set;   /* snapshot members applied             */
-	uint64_t snap_conflicts; /* members another gateway owns now  */
-	uint64_t snap_swept; /* users removed by sweeps (not in the snapshot,
-	                        dead gateway, old incarnation)        */
-	uint64_t sweeps;     /* sweeps run                           */
-	uint64_t sweep_scans; /* ... that had to scan the slot table  */
-};
 
 struct hc_members {
 	struct rte_hash *users;   /* user_id -> key position             */

@@ -231,7 +231,7 @@ static void restart(struct hc_sequencer *s, uint16_t gw, uint32_t inc, int drop)
 	struct hc_gw_state *g = &s->gw[gw];
 	free_held(s, gw);
 	if (drop && s->hooks.drop_users != NULL)
-		s->hooks.drop_users(s->hooks.ctx, gw);
+		s->hooks.drop_users(s->hooks.drop_ctx, gw);
 	__atomic_store_n(&g->incarnation, inc, __ATOMIC_RELAXED);
 	set_next(g, 1);
 	g->known_last = 0;

@@ -35,6 +35,8 @@
 
 #include <stdint.h>
 
+#include "hc_dp_counters.h"
+
 #include <rte_mbuf.h>
 
 #include "hc_proto.h"
@@ -47,12 +49,14 @@
 struct hc_seq_hooks {
 	/* an in-order datagram (EVENTS or SNAPSHOT); consumes m */
 	void (*deliver)(void *ctx, struct rte_mbuf *m);
-	/* forget every user gateway gw holds (new incarnation, dead) */
-	void (*drop_users)(void *ctx, uint16_t gw);
+	/* forget every user gateway gw holds (new incarnation, dead); called
+	 * with drop_ctx (the snapshot stage), the others with ctx */
+	void (*drop_users)(void *drop_ctx, uint16_t gw);
 	/* ask gateway gw for a resync (enum hc_resync_reason) */
 	void (*resync)(void *ctx, uint16_t gw, uint32_t reason, uint32_t first,
 		       uint32_t last);
 	void *ctx;
+	void *drop_ctx;
 };
 
 struct hc_gw_state {
@@ -76,18 +80,6 @@ struct hc_gw_state {
 	struct rte_mbuf *win[HC_SEQ_WINDOW];
 };
 
-struct hc_seq_stats {
-	uint64_t duplicates;
-	uint64_t stale;     /* older incarnation, or held when reset */
-	uint64_t lost;      /* sequences given up on                 */
-	uint64_t held_now;  /* datagrams waiting for a gap           */
-	uint64_t gaps;      /* gaps opened                           */
-	uint64_t beyond;    /* dropped beyond the window (asked again) */
-	uint64_t subsumed;  /* sequences covered by a snapshot       */
-	uint64_t nacks;     /* RESYNC GAP records asked for          */
-	uint64_t restarts;  /* snapshots asked for (RESYNC RESTART)  */
-	uint64_t deaths;    /* gateways declared dead or shut down   */
-};
 
 struct hc_sequencer {
 	struct hc_gw_state *gw;   /* [max_gateways]                  */

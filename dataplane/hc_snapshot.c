@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_snapshot.c - a gateway's snapshot, assembled at its home worker and
  * applied as one replacement of everything the appliance held for it.
@@ -18,13 +19,14 @@
  * Home worker only; staging memory is allocated when a snapshot starts
  * (a rare, slow-path event) and freed when it ends.
  */
+#include <errno.h>
 #include <string.h>
 
 #include <rte_byteorder.h>
 #include <rte_malloc.h>
 
 #include "hc_proto.h"
-#include "hc_worker.h"
+#include "hc_snapshot.h"
 
 struct hc_snap_member {
 	uint64_t user;
@@ -42,74 +44,96 @@ struct hc_snap_stage {
 	struct hc_snap_member *m; /* [total] */
 };
 
-static void stage_free(struct hc_worker *w, uint16_t gw)
+#define RELAXED_ADD(p, v) __atomic_store_n((p), *(p) + (v), __ATOMIC_RELAXED)
+
+static void stage_free(struct hc_snapshots *s, uint16_t gw)
 {
-	struct hc_snap_stage *st = w->snap[gw];
+	struct hc_snap_stage *st = s->stage[gw];
 	if (st == NULL)
 		return;
 	rte_free(st->m);
 	rte_free(st);
-	w->snap[gw] = NULL;
+	s->stage[gw] = NULL;
 }
 
-void hc_snapshot_free(struct hc_worker *w)
+int hc_snapshots_init(struct hc_snapshots *s, uint32_t max_gateways, uint32_t max_users,
+		      const struct hc_snap_hooks *hooks, int socket)
 {
-	if (w->snap == NULL)
-		return;
-	for (uint32_t g = 0; g < w->max_gateways; g++)
-		stage_free(w, (uint16_t)g);
+	memset(s, 0, sizeof(*s));
+	s->stage = rte_zmalloc_socket("hc_snap", sizeof(*s->stage) * max_gateways, 64, socket);
+	s->gen = rte_zmalloc_socket("hc_snap_gen", max_gateways, 64, socket);
+	if (s->stage == NULL || s->gen == NULL) {
+		hc_snapshots_free(s);
+		return -ENOMEM;
+	}
+	s->max_gateways = max_gateways;
+	s->max_users = max_users;
+	s->socket = socket;
+	s->hooks = *hooks;
+	return 0;
 }
 
-static uint8_t next_gen(struct hc_worker *w, uint16_t gw)
+void hc_snapshots_free(struct hc_snapshots *s)
 {
-	uint8_t gen = (uint8_t)(w->snap_gen[gw] + 1);
+	if (s->stage != NULL)
+		for (uint32_t g = 0; g < s->max_gateways; g++)
+			stage_free(s, (uint16_t)g);
+	rte_free(s->stage);
+	rte_free(s->gen);
+	s->stage = NULL;
+	s->gen = NULL;
+}
+
+static uint8_t next_gen(struct hc_snapshots *s, uint16_t gw)
+{
+	uint8_t gen = (uint8_t)(s->gen[gw] + 1);
 	if (gen == 0)
 		gen = 1; /* 0 means "no mark" */
-	w->snap_gen[gw] = gen;
+	s->gen[gw] = gen;
 	return gen;
 }
 
 /* Every owner removes gw's users not marked gen. */
-static void sweep_all(struct hc_worker *w, uint16_t gw, uint8_t gen)
+static void sweep_all(struct hc_snapshots *s, uint16_t gw, uint8_t gen)
 {
 	struct hc_op op = {.gateway_id = gw, .op = HC_OP_SNAP_SWEEP, .gen = gen};
-	for (unsigned d = 0; d < w->ho.n; d++)
-		if (hc_worker_emit_op(w, d, &op) != 0)
+	for (unsigned d = 0; d < s->hooks.n_owners; d++)
+		if (s->hooks.emit(s->hooks.ctx, d, &op) != 0)
 			return;
 }
 
-void hc_snapshot_drop_users(void *ctx, uint16_t gw)
+void hc_snapshots_drop_users(void *ctx, uint16_t gw)
 {
-	struct hc_worker *w = ctx;
-	stage_free(w, gw); /* an unfinished snapshot of the old state goes too */
-	HC_RELAXED_ADD(&w->st.user_drops, 1);
-	sweep_all(w, gw, next_gen(w, gw));
+	struct hc_snapshots *s = ctx;
+	stage_free(s, gw); /* an unfinished snapshot of the old state goes too */
+	RELAXED_ADD(&s->st.user_drops, 1);
+	sweep_all(s, gw, next_gen(s, gw));
 }
 
-static void apply_stage(struct hc_worker *w, uint16_t gw, const struct hc_snap_stage *st)
+static void apply_stage(struct hc_snapshots *s, uint16_t gw, const struct hc_snap_stage *st)
 {
-	uint8_t gen = next_gen(w, gw);
-	unsigned nw = w->ho.n;
+	uint8_t gen = next_gen(s, gw);
 	for (uint32_t i = 0; i < st->n; i++) {
 		struct hc_op op = {.user_id = st->m[i].user, .room_id = st->m[i].room,
 			.gateway_id = gw, .pool_id = st->m[i].pool, .op = HC_OP_SNAP_SET,
 			.gen = gen};
-		if (hc_worker_emit_op(w, hc_owner_of(op.user_id, nw), &op) != 0)
+		if (s->hooks.emit(s->hooks.ctx, hc_owner_of(op.user_id, s->hooks.n_owners),
+				  &op) != 0)
 			return; /* stopping */
 	}
-	sweep_all(w, gw, gen);
-	HC_RELAXED_ADD(&w->st.snapshots, 1);
-	HC_RELAXED_ADD(&w->st.snap_members, st->n);
+	sweep_all(s, gw, gen);
+	RELAXED_ADD(&s->st.applied, 1);
+	RELAXED_ADD(&s->st.members, st->n);
 }
 
-static void abandon(struct hc_worker *w, uint16_t gw)
+static void abandon(struct hc_snapshots *s, uint16_t gw)
 {
-	stage_free(w, gw);
-	HC_RELAXED_ADD(&w->st.snap_bad, 1);
-	hc_worker_ask_resync(w, gw, HC_RESYNC_RESTART, 0, 0);
+	stage_free(s, gw);
+	RELAXED_ADD(&s->st.abandoned, 1);
+	s->hooks.ask_again(s->hooks.ctx, gw);
 }
 
-void hc_snapshot_chunk(struct hc_worker *w, uint16_t gw, const uint8_t *payload)
+void hc_snapshots_chunk(struct hc_snapshots *s, uint16_t gw, const uint8_t *payload)
 {
 	struct hc_hdr h;
 	struct hc_snapshot_prefix pf;
@@ -120,24 +144,24 @@ void hc_snapshot_chunk(struct hc_worker *w, uint16_t gw, const uint8_t *payload)
 	uint32_t chunks = rte_be_to_cpu_32(pf.chunk_count);
 	uint32_t total = rte_be_to_cpu_32(pf.total_users);
 	uint16_t count = rte_be_to_cpu_16(h.record_count);
-	struct hc_snap_stage *st = w->snap[gw];
+	struct hc_snap_stage *st = s->stage[gw];
 
 	if (index == 0) {
-		stage_free(w, gw); /* a new snapshot replaces an unfinished one */
-		if (total > w->dp->cfg->max_users) {
-			abandon(w, gw);
+		stage_free(s, gw); /* a new snapshot replaces an unfinished one */
+		if (total > s->max_users) {
+			abandon(s, gw);
 			return;
 		}
-		st = rte_zmalloc_socket("hc_snap_stage", sizeof(*st), 0, w->socket);
+		st = rte_zmalloc_socket("hc_snap_stage", sizeof(*st), 0, s->socket);
 		if (st == NULL) {
-			abandon(w, gw);
+			abandon(s, gw);
 			return;
 		}
 		st->m = total == 0 ? NULL :
-			rte_malloc_socket("hc_snap_members", sizeof(*st->m) * total, 0, w->socket);
-		w->snap[gw] = st;
+			rte_malloc_socket("hc_snap_members", sizeof(*st->m) * total, 0, s->socket);
+		s->stage[gw] = st;
 		if (total != 0 && st->m == NULL) {
-			abandon(w, gw);
+			abandon(s, gw);
 			return;
 		}
 		st->snapshot_id = id;
@@ -145,11 +169,11 @@ void hc_snapshot_chunk(struct hc_worker *w, uint16_t gw, const uint8_t *payload)
 		st->total = total;
 	} else if (st == NULL || st->snapshot_id != id || st->next_chunk != index ||
 		   st->chunk_count != chunks || st->total != total) {
-		abandon(w, gw);
+		abandon(s, gw);
 		return;
 	}
 	if (st->n + count > st->total) {
-		abandon(w, gw);
+		abandon(s, gw);
 		return;
 	}
 	const uint8_t *rec = payload + sizeof(h) + sizeof(pf);
@@ -163,9 +187,9 @@ void hc_snapshot_chunk(struct hc_worker *w, uint16_t gw, const uint8_t *payload)
 	if (st->next_chunk < st->chunk_count)
 		return;
 	if (st->n != st->total) {
-		abandon(w, gw);
+		abandon(s, gw);
 		return;
 	}
-	apply_stage(w, gw, st);
-	stage_free(w, gw);
+	apply_stage(s, gw, st);
+	stage_free(s, gw);
 }

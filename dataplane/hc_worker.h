@@ -1,15 +1,26 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * hc_worker.h - one poll-mode worker lcore: its state and its loop.
+ * hc_worker.h - one poll-mode worker lcore: its state, private to the
+ * dataplane (the control layer sees workers only through hc_dataplane.h).
  *
  * A worker owns, with no sharing on the fast path:
  *   - its RX queues (one or more (port, queue) pairs) and one TX queue per
- *     port (for ARP replies);
- *   - the sequencers of the gateways whose home it is (gateway % workers);
+ *     port (ARP replies, frames the control core built);
+ *   - the sequencers and snapshot stages of the gateways whose home it is
+ *     (gateway % workers);
  *   - the membership and room counters of the users it owns
  *     (hc_owner_of(user));
- *   - its ends of the hand-off rings and its counters.
- * The control lcore reads the counters (relaxed loads) and sums the room
- * counters into the RCU room view; nothing else crosses.
+ *   - its ends of the hand-off rings and of the control channel, and its
+ *     counters.
+ *
+ * Its work is split by stage, one file each, calling only downwards:
+ *   hc_worker.c  the loop and the stop protocol
+ *   hc_rx.c      an RX burst: classify, validate, route each datagram to
+ *                its gateway's home worker; the home's sequencer input
+ *   hc_arp.c     ARP requests answered in place
+ *   hc_ops.c     in-order datagrams split into per-user ops for their
+ *                owners (hand-off back-pressure), ops applied in bulk
+ *   hc_chan.c    the worker's end of the control channel
  */
 #ifndef HC_WORKER_H
 #define HC_WORKER_H
@@ -17,14 +28,17 @@
 #include <stdint.h>
 
 #include <rte_common.h>
+#include <rte_mbuf.h>
 
 #include "hc_dataplane.h"
+#include "hc_dp_counters.h"
 #include "hc_ctlmsg.h"
 #include "hc_drop.h"
 #include "hc_handoff.h"
 #include "hc_members.h"
 #include "hc_parse.h"
 #include "hc_sequencer.h"
+#include "hc_snapshot.h"
 
 #define HC_MAX_BURST 256
 #define HC_LOCAL_OPS 2048 /* own users' ops gathered before applying */
@@ -32,45 +46,14 @@
 #define HC_CHG_BUF (HC_LOCAL_OPS + HC_MEMBERS_DEFERRED)
 /* seat requests in flight above which a worker stops polling RX */
 #define HC_MAX_OUTSTANDING 8192
+/* users one pick request may name (its count is 16 bits) */
+#define HC_PICK_MAX 65536
 
-struct hc_worker_stats {
-	uint64_t rx_frames;
-	uint64_t rx_bytes;
-	uint64_t datagrams;       /* valid inbound datagrams (any type)     */
-	uint64_t event_datagrams; /* EVENTS datagrams delivered in order    */
-	uint64_t events;          /* events in those datagrams              */
-	uint64_t heartbeats;
-	uint64_t arp_replies;
-	uint64_t tx_failed;
-	uint64_t handoff_dgrams;  /* datagrams sent to their home worker    */
-	uint64_t handoff_ops;     /* ops sent to their owner worker         */
-	uint64_t handoff_waits;   /* times an op ring was full (backpressure) */
-	uint64_t ctl_waits;       /* times the control ring was full        */
-	uint64_t ctl_lost;        /* changes not reported (only when stopping) */
-	uint64_t places;          /* PLACE requests passed to the control core */
-	uint64_t places_dropped;  /* ... dropped: its ring was full          */
-	uint64_t ctl_tx;          /* frames sent for the control core        */
-	uint64_t throttled;       /* idle loops waiting for seat decisions   */
-	uint64_t picked;          /* users picked for move directives        */
-	uint64_t snapshots;       /* complete snapshots applied (replacements) */
-	uint64_t snap_members;    /* members in them                         */
-	uint64_t snap_bad;        /* snapshots abandoned: out of order, count
-	                             mismatch, no memory (asked for again)    */
-	uint64_t user_drops;      /* gateways' users dropped (new incarnation,
-	                             dead, shutdown)                          */
-	uint64_t resync_asks;     /* RESYNC records asked of the control core */
-	uint64_t loops;
-	uint64_t busy_loops;
-	uint64_t busy_tsc;        /* TSC spent in loops that did work       */
-	uint64_t drops[HC_DROP_COUNT];
-};
 
 struct hc_rxq {
 	uint16_t port;
 	uint16_t queue;
 };
-
-struct hc_snap_stage;
 
 struct hc_worker {
 	unsigned id;
@@ -103,10 +86,10 @@ struct hc_worker {
 	                                    a relaxed store for the control */
 	struct hc_peer *gw_peer;         /* [max_gateways] home gateways' addresses */
 	struct hc_change *chg_buf;       /* [HC_CHG_BUF]                  */
+	struct hc_pick *picks;           /* [HC_PICK_MAX] scratch of a pick */
 
-	/* snapshots being assembled, per home gateway (hc_snapshot.c) */
-	struct hc_snap_stage **snap;     /* [max_gateways], NULL: none    */
-	uint8_t *snap_gen;               /* [max_gateways] last generation */
+	/* snapshots being assembled, per home gateway */
+	struct hc_snapshots snaps;
 
 	/* published for the control lcore's stop protocol (relaxed) */
 	int rx_stopped;
@@ -122,44 +105,90 @@ struct hc_worker {
 
 #define HC_NO_TXQ UINT16_MAX
 
+/* --- hc_worker.c: the loop ------------------------------------------- */
+
 /* The lcore entry point: arg is the struct hc_worker. */
 int hc_worker_main(void *arg);
+
+/* --- hc_rx.c: RX and the home worker's input -------------------------- */
 
 /*
  * Handle one received burst (parse, answer ARP, validate, send datagrams to
  * their home or sequence them here).  Frees or keeps every mbuf.  Exposed
  * for tests and the benchmark; the loop calls it.
  */
-void hc_worker_rx(struct hc_worker *w, uint16_t port, struct rte_mbuf **pkts,
+void hc_rx_burst(struct hc_worker *w, uint16_t port, struct rte_mbuf **pkts,
 		  unsigned n, uint64_t now);
 
-/* Drain incoming hand-off rings once; returns the work items handled. */
-unsigned hc_worker_poll_handoff(struct hc_worker *w, uint64_t now);
+/* Drain incoming hand-off rings (datagrams, ops) and the control core's
+ * decisions once; returns the work items handled. */
+unsigned hc_rx_poll_handoff(struct hc_worker *w, uint64_t now);
 
-/* Sequencer callback: split an in-order EVENTS datagram into ops for
- * their owners (whole or nothing); consumes m. */
-void hc_worker_deliver_events(void *ctx, struct rte_mbuf *m);
+/* --- hc_arp.c ----------------------------------------------------------- */
 
-/* Sequencer hooks: an in-order EVENTS or SNAPSHOT datagram; ask the
- * control core to send a RESYNC. */
-void hc_worker_deliver(void *ctx, struct rte_mbuf *m);
-void hc_worker_ask_resync(void *ctx, uint16_t gw, uint32_t reason, uint32_t first,
-			  uint32_t last);
+/* m is an ARP request for our address (hc_parse.h): answer it in place. */
+void hc_arp_answer(struct hc_worker *w, uint16_t port, struct rte_mbuf *m);
+
+/* --- hc_ops.c: datagrams to ops, ops applied ---------------------------- */
+
+/* Sequencer hook: the next datagram (EVENTS or SNAPSHOT) of a gateway, in
+ * order; consumes m. */
+void hc_ops_deliver(void *ctx, struct rte_mbuf *m);
 
 /* Send one op to worker dst (ourselves included), waiting for ring room
- * while doing our share of hand-off work.  Returns -1 only when stopping. */
-int hc_worker_emit_op(struct hc_worker *w, unsigned dst, const struct hc_op *op);
+ * while doing our share of hand-off work.  Returns -1 only when stopping.
+ * (The snapshot stage's emit hook.) */
+int hc_ops_emit(void *ctx, unsigned dst, const struct hc_op *op);
 
-/* Hand the gathered changes to the control core (members' changes_full). */
-void hc_worker_push_changes(void *ctx);
+/* Apply the ops gathered for our own users. */
+void hc_ops_apply_local(struct hc_worker *w);
 
-/* Snapshots (hc_snapshot.c): one in-order chunk of gateway gw; forget
- * every user of gw (sequencer hook); free the staging. */
-void hc_snapshot_chunk(struct hc_worker *w, uint16_t gw, const uint8_t *payload);
-void hc_snapshot_drop_users(void *ctx, uint16_t gw);
-void hc_snapshot_free(struct hc_worker *w);
+/* Apply whatever other workers handed us; returns ops applied. */
+unsigned hc_ops_drain(struct hc_worker *w);
 
 /* Apply gathered own ops and flush staged ones to other workers. */
-void hc_worker_commit(struct hc_worker *w);
+void hc_ops_commit(struct hc_worker *w);
+
+/* --- hc_chan.c: the worker's end of the control channel ------------------ */
+
+/* Hand the changes gathered in chg_buf (members.n_changes of them) to the
+ * control core; waits while its ring is full.  Also the members' hook for
+ * a long sweep (changes_full; ctx is the worker). */
+void hc_chan_push_changes(void *ctx);
+
+/* Apply the control core's answers and pick requests; returns how many. */
+unsigned hc_chan_drain_decisions(struct hc_worker *w);
+
+/* PLACE datagram m (validated, payload at payload_off): pass its requests
+ * to the control core with the address to answer; consumes m. */
+void hc_chan_pass_places(struct hc_worker *w, uint16_t port, struct rte_mbuf *m,
+			 const uint8_t *payload, uint16_t payload_off);
+
+/* Tell the control core where home gateway gw is, when that changed. */
+void hc_chan_learn_peer(struct hc_worker *w, uint16_t gw, const struct rte_mbuf *m);
+
+/* Transmit frames the control core built; returns how many were taken. */
+unsigned hc_chan_tx(struct hc_worker *w);
+
+/* Sequencer hook: ask gateway gw for a resync (the control core sends it). */
+void hc_chan_ask_resync(void *ctx, uint16_t gw, uint32_t reason, uint32_t first,
+			uint32_t last);
+
+/* Snapshot hook: ask gateway gw for a new snapshot. */
+void hc_chan_ask_snapshot(void *ctx, uint16_t gw);
+
+/* Seat requests in flight are exactly the pending users: publish that
+ * count for the control core's stop check (relaxed store). */
+static inline void hc_chan_publish_outstanding(struct hc_worker *w)
+{
+	__atomic_store_n(&w->outstanding, (uint64_t)w->members.n_pending, __ATOMIC_RELAXED);
+}
+
+static inline void hc_worker_drop(struct hc_worker *w, struct rte_mbuf *m,
+				  enum hc_drop_reason r)
+{
+	HC_RELAXED_ADD(&w->st.drops[r], 1);
+	rte_pktmbuf_free(m);
+}
 
 #endif /* HC_WORKER_H */

@@ -12,17 +12,8 @@
 
 const char *const hc_proto_verdict_names[HC_PV_COUNT] = {
 	[HC_PV_OK] = "ok",
-	[HC_PV_TRUNCATED] = "truncated",
-	[HC_PV_BAD_MAGIC] = "bad_magic",
-	[HC_PV_BAD_VERSION] = "bad_version",
-	[HC_PV_BAD_TYPE] = "bad_type",
-	[HC_PV_WRONG_DIRECTION] = "wrong_direction",
-	[HC_PV_BAD_FLAGS] = "bad_flags",
-	[HC_PV_BAD_GATEWAY] = "bad_gateway",
-	[HC_PV_BAD_LENGTH] = "bad_length",
-	[HC_PV_BAD_RECORD] = "bad_record",
-	[HC_PV_BAD_SEQUENCE] = "bad_sequence",
-	[HC_PV_NOT_IMPLEMENTED] = "not_implemented",
+#define HC_PV(NAME, name, why) [HC_PV_##NAME] = #name,
+#include "hc_proto_verdicts.def"
 };
 
 size_t hc_proto_record_size(uint8_t type)

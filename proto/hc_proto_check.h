@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_proto_check.h - validation of one headcount datagram payload.
  *
@@ -15,24 +16,12 @@
 
 #include "hc_proto.h"
 
-/* Verdicts, in the order checks are made. HC_PV_OK is 0. */
+/* Verdicts, in the order checks are made (hc_proto_verdicts.def, the one
+ * list). HC_PV_OK is 0. */
 enum hc_proto_verdict {
 	HC_PV_OK = 0,
-	HC_PV_TRUNCATED,       /* shorter than the header                    */
-	HC_PV_BAD_MAGIC,
-	HC_PV_BAD_VERSION,
-	HC_PV_BAD_TYPE,        /* type 0 or >= HC_MSG_TYPE_MAX               */
-	HC_PV_WRONG_DIRECTION, /* an appliance->gateway type sent to us      */
-	HC_PV_BAD_FLAGS,       /* header flag bits version 1 does not define */
-	HC_PV_BAD_GATEWAY,     /* gateway id 0                               */
-	HC_PV_BAD_LENGTH,      /* record count beyond the payload, or bytes
-	                          left over after the last record            */
-	HC_PV_BAD_RECORD,      /* a record with a bad op, room or flag, an
-	                          empty EVENTS or PLACE, a HEARTBEAT count
-	                          != 1                                       */
-	HC_PV_BAD_SEQUENCE,    /* EVENTS with sequence 0                     */
-	HC_PV_NOT_IMPLEMENTED, /* valid type this build does not handle yet
-	                          (SNAPSHOT)                                 */
+#define HC_PV(NAME, name, why) HC_PV_##NAME,
+#include "hc_proto_verdicts.def"
 	HC_PV_COUNT
 };
 

@@ -131,8 +131,10 @@ echo "hc-lab: scenario: $users users, $rooms rooms, $gateways gateways, $events 
 start_lab "$users" 1 --gateway-timeout-ms 0 --gap-nacks 1000000
 
 echo "hc-lab: gateways sending at $rate datagrams/s"
+# (flow control: never more frames in flight than the appliance's af_packet
+# ring holds, however slowly a busy machine lets it read them)
 ip netns exec "$HC_NSG" "$build/tools/hc-send" --dst $HC_APP_IP --rate "$rate" --timeout 300 \
-	--expect "$out/send.expect" "$out/lab.pcap"
+	--telemetry "hclab$HC_TAG" --window 1024 --expect "$out/send.expect" "$out/lab.pcap"
 # the appliance has taken in everything sent once its counters say so
 # (bounded: a frame lost on the way never arrives)
 hc_wait 120 "the appliance counts every datagram sent" hc_counts_reached "$out/send.expect" ||

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hc_tel_client.h"
 #include "headcount.h"
 
 #define MAX_GW 256
@@ -333,47 +334,6 @@ static uint64_t count_truth_all(void)
 	return tu;
 }
 
-/* One telemetry command; the reply in buf.  -1 on error. */
-static int tel_query(const char *cmd, char *buf, size_t len)
-{
-	char path[100];
-	if (snprintf(path, sizeof(path), "/var/run/dpdk/%s/dpdk_telemetry.v2", opt.telemetry) >=
-	    (int)sizeof(path))
-		return -1;
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
-	if (fd < 0)
-		return -1;
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		close(fd);
-		return -1;
-	}
-	ssize_t n = read(fd, buf, len - 1); /* the greeting */
-	if (n <= 0 || write(fd, cmd, strlen(cmd)) < 0) {
-		close(fd);
-		return -1;
-	}
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	return 0;
-}
-
-static int json_u64(const char *buf, const char *key, uint64_t *v)
-{
-	const char *p = strstr(buf, key);
-	if (p == NULL)
-		return -1;
-	p = strchr(p, ':');
-	if (p == NULL)
-		return -1;
-	*v = strtoull(p + 1, NULL, 10);
-	return 0;
-}
-
 /* Read the appliance's room table into seen[]; returns its user total,
  * or -1 when it cannot be read. */
 static int64_t read_appliance(void)
@@ -385,8 +345,9 @@ static int64_t read_appliance(void)
 		char cmd[64];
 		snprintf(cmd, sizeof(cmd), "/headcount/rooms,%" PRIu64, start);
 		uint64_t gen, next;
-		if (tel_query(cmd, buf, sizeof(buf)) != 0 || json_u64(buf, "\"view_generation\"", &gen) ||
-		    json_u64(buf, "\"next\"", &next))
+		if (hc_tel_query(opt.telemetry, cmd, buf, sizeof(buf)) != 0 ||
+		    hc_tel_json_u64(buf, "view_generation", &gen) ||
+		    hc_tel_json_u64(buf, "next", &next))
 			return -1;
 		if (page == 0)
 			gen0 = gen;

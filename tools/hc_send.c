@@ -10,6 +10,13 @@
  * payload it sends with the appliance's own validator and writes, with
  * --expect, the counters the appliance must then show (key=value, the
  * names of --dump-stats).  Bounded: stops after --timeout seconds.
+ *
+ * A replay cannot answer the appliance's NACKs, so a datagram lost on the
+ * way is lost for good.  With --telemetry, it never has more than
+ * --window frames in flight: it waits until the appliance has counted
+ * (rx_frames) all but that many of the frames sent, so an appliance
+ * slowed down by a busy machine is never overrun (af_packet's ring would
+ * drop the excess, uncounted).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,6 +31,7 @@
 #include <unistd.h>
 
 #include "hc_frame.h"
+#include "hc_tel_client.h"
 #include "hc_proto.h"
 #include "hc_proto_check.h"
 
@@ -34,6 +42,8 @@ struct sender {
 	uint16_t scenario_port;
 	uint32_t max_rooms, max_gateways;
 	double rate, timeout;
+	const char *telemetry;  /* appliance's file prefix: flow control */
+	uint64_t window, rx0;   /* frames in flight at most; rx_frames before */
 	int socks[MAX_SOCKETS];
 	/* expectations */
 	uint64_t sent, skipped, datagrams, event_datagrams, heartbeats, duplicates;
@@ -120,6 +130,36 @@ static void classify(struct sender *s, const uint8_t *p, uint32_t len)
 	}
 }
 
+/* The appliance's rx_frames, or -1 when it does not answer. */
+static int64_t appliance_rx(const struct sender *s)
+{
+	static char buf[65536];
+	uint64_t rx;
+	if (hc_tel_query(s->telemetry, "/headcount/stats", buf, sizeof(buf)) != 0 ||
+	    hc_tel_json_u64(buf, "rx_frames", &rx) != 0)
+		return -1;
+	return (int64_t)rx;
+}
+
+/* Flow control: wait until at most window - 1 frames sent are not yet
+ * counted by the appliance.  0, or -1 at the timeout. */
+static int wait_window(struct sender *s, double start)
+{
+	static uint64_t counted; /* frames of ours the appliance has seen */
+	if (s->telemetry == NULL || s->sent < counted + s->window)
+		return 0;
+	for (;;) {
+		int64_t rx = appliance_rx(s);
+		if (rx >= 0 && (uint64_t)rx >= s->rx0)
+			counted = (uint64_t)rx - s->rx0;
+		if (s->sent < counted + s->window)
+			return 0;
+		if (now_s() - start > s->timeout)
+			return -1;
+		usleep(500);
+	}
+}
+
 static int socket_for(struct sender *s, uint16_t gw)
 {
 	unsigned i = gw % MAX_SOCKETS;
@@ -156,6 +196,12 @@ static int send_file(struct sender *s, const char *path, double start)
 			continue;
 		}
 		uint16_t gw = plen >= 10 ? be16(p + 8) : 0;
+		if (wait_window(s, start) != 0) {
+			fprintf(stderr, "hc-send: --timeout of %.0f s reached waiting for the "
+				"appliance to take %" PRIu64 " frames\n", s->timeout, s->sent);
+			fclose(f);
+			return -1;
+		}
 		/* pace: never ahead of rate */
 		double due = start + (double)s->sent / s->rate;
 		for (;;) {
@@ -202,7 +248,9 @@ static void usage(void)
 	       "  --timeout S        give up after S seconds      [120]\n"
 	       "  --max-rooms N      the appliance's --max-rooms  [262144]\n"
 	       "  --max-gateways N   the appliance's --max-gateways [1024]\n"
-	       "  --expect FILE      write the counters the appliance must show\n",
+	       "  --expect FILE      write the counters the appliance must show\n"
+	       "  --telemetry PREFIX the appliance's --file-prefix: flow control\n"
+	       "  --window N         with --telemetry: frames in flight at most [1024]\n",
 	       HC_PROTO_DEFAULT_PORT);
 }
 
@@ -212,7 +260,8 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{"dst", 1, 0, 'd'}, {"port", 1, 0, 'p'}, {"rate", 1, 0, 'r'},
 		{"timeout", 1, 0, 't'}, {"max-rooms", 1, 0, 'R'}, {"max-gateways", 1, 0, 'G'},
-		{"expect", 1, 0, 'e'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+		{"expect", 1, 0, 'e'}, {"telemetry", 1, 0, 'T'}, {"window", 1, 0, 'w'},
+		{"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 	const char *expect = NULL;
 	int c, have_dst = 0;
 
@@ -223,6 +272,7 @@ int main(int argc, char **argv)
 	s.timeout = 120;
 	s.max_rooms = 1u << 18;
 	s.max_gateways = 1024;
+	s.window = 1024;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		char *end = NULL;
 		switch (c) {
@@ -234,6 +284,8 @@ int main(int argc, char **argv)
 		case 'R': s.max_rooms = (uint32_t)strtoul(optarg, &end, 10); break;
 		case 'G': s.max_gateways = (uint32_t)strtoul(optarg, &end, 10); break;
 		case 'e': expect = optarg; break;
+		case 'T': s.telemetry = optarg; break;
+		case 'w': s.window = strtoull(optarg, &end, 10); break;
 		case 'h': usage(); return 0;
 		default: usage(); return 2;
 		}
@@ -243,7 +295,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!have_dst || optind >= argc || !(s.rate > 0) || !(s.timeout > 0) ||
-	    s.max_gateways < 2 || s.max_gateways > 65536) {
+	    s.max_gateways < 2 || s.max_gateways > 65536 || s.window < 1) {
 		usage();
 		return 2;
 	}
@@ -253,6 +305,14 @@ int main(int argc, char **argv)
 	s.seen_bits = calloc(65536, sizeof(uint8_t *));
 	if (s.seen_cap == NULL || s.seen_bits == NULL) { perror("hc-send"); return 1; }
 
+	if (s.telemetry != NULL) {
+		int64_t rx = appliance_rx(&s);
+		if (rx < 0) {
+			fprintf(stderr, "hc-send: no telemetry from appliance '%s'\n", s.telemetry);
+			return 1;
+		}
+		s.rx0 = (uint64_t)rx;
+	}
 	double start = now_s();
 	int rc = 0;
 	for (int i = optind; i < argc && rc == 0; i++)

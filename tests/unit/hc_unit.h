@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_unit.h - shared by the CUnit suites: suite registration and the test
  * environment (an EAL with --no-huge, one mbuf pool).
@@ -10,16 +11,18 @@
 
 extern struct rte_mempool *hc_test_pool;
 
-int hc_test_register_proto(void);
-int hc_test_register_parse(void);
-int hc_test_register_members(void);
-int hc_test_register_sequencer(void);
-int hc_test_register_view(void);
-int hc_test_register_worker(void);
-int hc_test_register_balance(void);
-int hc_test_register_rooms(void);
-int hc_test_register_control(void);
-int hc_test_register_gateway(void);
+/* One suite per file, each a table of its tests (CU_TestInfo). */
+extern const CU_SuiteInfo hc_suite_proto;
+extern const CU_SuiteInfo hc_suite_parse;
+extern const CU_SuiteInfo hc_suite_members;
+extern const CU_SuiteInfo hc_suite_sequencer;
+extern const CU_SuiteInfo hc_suite_view;
+extern const CU_SuiteInfo hc_suite_worker;
+extern const CU_SuiteInfo hc_suite_balance;
+extern const CU_SuiteInfo hc_suite_rooms;
+extern const CU_SuiteInfo hc_suite_control;
+extern const CU_SuiteInfo hc_suite_gateway;
+
 
 /* Copy len bytes into a fresh single-segment mbuf from hc_test_pool. */
 struct rte_mbuf *hc_test_mbuf(const void *data, size_t len);

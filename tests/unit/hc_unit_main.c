@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_unit_main.c - the unit test runner: EAL (no hugepages, no PCI, no
  * shared files, its own file prefix), one mbuf pool, every CUnit suite.
@@ -45,11 +46,12 @@ int main(void)
 					       RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
 	if (hc_test_pool == NULL || CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
-	if (hc_test_register_proto() || hc_test_register_parse() ||
-	    hc_test_register_members() || hc_test_register_sequencer() ||
-	    hc_test_register_view() || hc_test_register_worker() ||
-	    hc_test_register_balance() || hc_test_register_rooms() ||
-	    hc_test_register_control() || hc_test_register_gateway()) {
+	CU_SuiteInfo suites[] = {
+		hc_suite_proto, hc_suite_parse, hc_suite_members, hc_suite_sequencer,
+		hc_suite_view, hc_suite_worker, hc_suite_balance, hc_suite_rooms,
+		hc_suite_control, hc_suite_gateway, CU_SUITE_INFO_NULL,
+	};
+	if (CU_register_suites(suites) != CUE_SUCCESS) {
 		fprintf(stderr, "hc-unit: cannot register suites\n");
 		return 1;
 	}

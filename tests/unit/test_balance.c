@@ -236,14 +236,14 @@ static void test_budget(void)
 	CU_ASSERT(moves > 0);
 }
 
-int hc_test_register_balance(void)
-{
-	CU_pSuite s = CU_add_suite("balance", NULL, NULL);
-	return s == NULL ||
-	       !CU_add_test(s, "seed example 4,6,7,10,40,70", test_seed_example) ||
-	       !CU_add_test(s, "pool too small: one room", test_small_pool) ||
-	       !CU_add_test(s, "rooms above max", test_big_rooms) ||
-	       !CU_add_test(s, "reservations count for capacity", test_reservations_count) ||
-	       !CU_add_test(s, "3000 random pools", test_random_pools) ||
-	       !CU_add_test(s, "move budget per tick", test_budget);
-}
+static CU_TestInfo tests[] = {
+	{"seed example 4,6,7,10,40,70", test_seed_example},
+	{"pool too small: one room", test_small_pool},
+	{"rooms above max", test_big_rooms},
+	{"reservations count for capacity", test_reservations_count},
+	{"3000 random pools", test_random_pools},
+	{"move budget per tick", test_budget},
+	CU_TEST_INFO_NULL,
+};
+
+const CU_SuiteInfo hc_suite_balance = {"balance", NULL, NULL, NULL, NULL, tests};

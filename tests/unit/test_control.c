@@ -14,6 +14,7 @@
 #include <rte_ring.h>
 #include <rte_udp.h>
 
+#include "hc_options.h"
 #include "hc_decide.h"
 #include "hc_frame.h"
 #include "hc_proto.h"
@@ -59,8 +60,8 @@ static void feed_payload(const void *p, size_t len)
 	size_t flen = hc_frame_build(f, &gw_addr, 1, p, len);
 	struct rte_mbuf *m = hc_test_mbuf(f, flen);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-	hc_worker_rx(w, 0, &m, 1, 0);
-	hc_worker_commit(w);
+	hc_rx_burst(w, 0, &m, 1, 0);
+	hc_ops_commit(w);
 }
 
 static void send_places(uint64_t first_user, unsigned n, uint32_t first_req)
@@ -119,8 +120,8 @@ static void settle(void)
 {
 	for (int i = 0; i < 10; i++) {
 		hc_decide_poll(&d, 0);
-		hc_worker_poll_handoff(w, 0);
-		hc_worker_commit(w);
+		hc_rx_poll_handoff(w, 0);
+		hc_ops_commit(w);
 	}
 }
 
@@ -283,10 +284,10 @@ static void test_admission(void)
 	CU_ASSERT_EQUAL(bad, 0);
 }
 
-int hc_test_register_control(void)
-{
-	CU_pSuite s = CU_add_suite("control", setup, teardown);
-	return s == NULL ||
-	       !CU_add_test(s, "PLACE -> ASSIGN -> JOIN", test_place_assign_join) ||
-	       !CU_add_test(s, "admission: refusal, NEW_TOPIC, order", test_admission);
-}
+static CU_TestInfo tests[] = {
+	{"PLACE -> ASSIGN -> JOIN", test_place_assign_join},
+	{"admission: refusal, NEW_TOPIC, order", test_admission},
+	CU_TEST_INFO_NULL,
+};
+
+const CU_SuiteInfo hc_suite_control = {"control", setup, teardown, NULL, NULL, tests};

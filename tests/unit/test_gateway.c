@@ -73,10 +73,10 @@ static void test_impairment(void)
 	hc_gw_impair_free(im);
 }
 
-int hc_test_register_gateway(void)
-{
-	CU_pSuite su = CU_add_suite("gateway library", NULL, NULL);
-	return su == NULL ||
-	       !CU_add_test(su, "membership table vs a model", test_table_vs_model) ||
-	       !CU_add_test(su, "impairment: fraction, delay, order", test_impairment);
-}
+static CU_TestInfo tests[] = {
+	{"membership table vs a model", test_table_vs_model},
+	{"impairment: fraction, delay, order", test_impairment},
+	CU_TEST_INFO_NULL,
+};
+
+const CU_SuiteInfo hc_suite_gateway = {"gateway library", NULL, NULL, NULL, NULL, tests};

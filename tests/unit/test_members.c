@@ -331,17 +331,17 @@ static void test_snapshot_with_pending(void)
 	hc_members_free(&m);
 }
 
-int hc_test_register_members(void)
-{
-	CU_pSuite s = CU_add_suite("members", NULL, NULL);
-	return s == NULL ||
-	       !CU_add_test(s, "join/leave semantics", test_semantics) ||
-	       !CU_add_test(s, "same user twice in a batch", test_same_user_in_batch) ||
-	       !CU_add_test(s, "full table", test_full) ||
-	       !CU_add_test(s, "random ops vs reference model", test_against_reference) ||
-	       !CU_add_test(s, "pick k users of a room", test_pick) ||
-	       !CU_add_test(s, "reconnect through another gateway", test_reconnect_elsewhere) ||
-	       !CU_add_test(s, "snapshot replaces a gateway's users", test_snapshot_replace) ||
-	       !CU_add_test(s, "snapshot with seat requests in flight", test_snapshot_with_pending) ||
-	       !CU_add_test(s, "owner spread", test_owner);
-}
+static CU_TestInfo tests[] = {
+	{"join/leave semantics", test_semantics},
+	{"same user twice in a batch", test_same_user_in_batch},
+	{"full table", test_full},
+	{"random ops vs reference model", test_against_reference},
+	{"pick k users of a room", test_pick},
+	{"reconnect through another gateway", test_reconnect_elsewhere},
+	{"snapshot replaces a gateway's users", test_snapshot_replace},
+	{"snapshot with seat requests in flight", test_snapshot_with_pending},
+	{"owner spread", test_owner},
+	CU_TEST_INFO_NULL,
+};
+
+const CU_SuiteInfo hc_suite_members = {"members", NULL, NULL, NULL, NULL, tests};

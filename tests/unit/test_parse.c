@@ -159,14 +159,14 @@ static void test_nonlinear(void)
 	rte_pktmbuf_free(m);
 }
 
-int hc_test_register_parse(void)
-{
-	CU_pSuite s = CU_add_suite("parse", NULL, NULL);
-	return s == NULL ||
-	       !CU_add_test(s, "clean datagram", test_clean) ||
-	       !CU_add_test(s, "ethernet", test_l2) ||
-	       !CU_add_test(s, "ipv4", test_ipv4) ||
-	       !CU_add_test(s, "udp", test_udp) ||
-	       !CU_add_test(s, "arp", test_arp) ||
-	       !CU_add_test(s, "multi-segment", test_nonlinear);
-}
+static CU_TestInfo tests[] = {
+	{"clean datagram", test_clean},
+	{"ethernet", test_l2},
+	{"ipv4", test_ipv4},
+	{"udp", test_udp},
+	{"arp", test_arp},
+	{"multi-segment", test_nonlinear},
+	CU_TEST_INFO_NULL,
+};
+
+const CU_SuiteInfo hc_suite_parse = {"parse", NULL, NULL, NULL, NULL, tests};

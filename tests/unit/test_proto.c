@@ -166,14 +166,14 @@ static void test_serial(void)
 	CU_ASSERT_FALSE(hc_seq_after(0xfffffff0u, 3));
 }
 
-int hc_test_register_proto(void)
-{
-	CU_pSuite s = CU_add_suite("proto", NULL, NULL);
-	return s == NULL ||
-	       !CU_add_test(s, "valid payloads", test_valid) ||
-	       !CU_add_test(s, "header faults", test_header_faults) ||
-	       !CU_add_test(s, "length faults", test_length_faults) ||
-	       !CU_add_test(s, "record faults", test_record_faults) ||
-	       !CU_add_test(s, "other types", test_other_types) ||
-	       !CU_add_test(s, "serial numbers", test_serial);
-}
+static CU_TestInfo tests[] = {
+	{"valid payloads", test_valid},
+	{"header faults", test_header_faults},
+	{"length faults", test_length_faults},
+	{"record faults", test_record_faults},
+	{"other types", test_other_types},
+	{"serial numbers", test_serial},
+	CU_TEST_INFO_NULL,
+};
+
+const CU_SuiteInfo hc_suite_proto = {"proto", NULL, NULL, NULL, NULL, tests};

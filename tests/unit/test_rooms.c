@@ -316,15 +316,15 @@ static void test_directives(void)
 	hc_directives_free(&dd);
 }
 
-int hc_test_register_rooms(void)
-{
-	CU_pSuite s = CU_add_suite("rooms", NULL, NULL);
-	return s == NULL ||
-	       !CU_add_test(s, "placement order", test_placement_order) ||
-	       !CU_add_test(s, "admission", test_admission) ||
-	       !CU_add_test(s, "reservation expiry", test_expiry) ||
-	       !CU_add_test(s, "retirement and grace", test_retire_grace) ||
-	       !CU_add_test(s, "random operations never exceed max", test_random_never_above_max) ||
-	       !CU_add_test(s, "policy file and --pool", test_policy_file) ||
-	       !CU_add_test(s, "move directives: done, resent, given up", test_directives);
-}
+static CU_TestInfo tests[] = {
+	{"placement order", test_placement_order},
+	{"admission", test_admission},
+	{"reservation expiry", test_expiry},
+	{"retirement and grace", test_retire_grace},
+	{"random operations never exceed max", test_random_never_above_max},
+	{"policy file and --pool", test_policy_file},
+	{"move directives: done, resent, given up", test_directives},
+	CU_TEST_INFO_NULL,
+};
+
+const CU_SuiteInfo hc_suite_rooms = {"rooms", NULL, NULL, NULL, NULL, tests};

@@ -321,20 +321,20 @@ static void test_many_gateways(void)
 	hc_seq_free(&s);
 }
 
-int hc_test_register_sequencer(void)
-{
-	CU_pSuite su = CU_add_suite("sequencer", NULL, NULL);
-	return su == NULL ||
-	       !CU_add_test(su, "in order", test_in_order) ||
-	       !CU_add_test(su, "reorder and duplicates", test_reorder_and_duplicates) ||
-	       !CU_add_test(su, "gap NACKed and repaired", test_gap_nack_and_repair) ||
-	       !CU_add_test(su, "gap given up after NACKs", test_gap_given_up) ||
-	       !CU_add_test(su, "beyond the window", test_beyond_window) ||
-	       !CU_add_test(su, "flush at shutdown", test_flush_at_shutdown) ||
-	       !CU_add_test(su, "heartbeat names a lost tail", test_heartbeat_tail_gap) ||
-	       !CU_add_test(su, "snapshot is a reset point", test_snapshot_reset_point) ||
-	       !CU_add_test(su, "first contact", test_first_contact) ||
-	       !CU_add_test(su, "dead and shutdown gateways", test_dead_and_shutdown) ||
-	       !CU_add_test(su, "incarnations", test_incarnations) ||
-	       !CU_add_test(su, "several gateways", test_many_gateways);
-}
+static CU_TestInfo tests[] = {
+	{"in order", test_in_order},
+	{"reorder and duplicates", test_reorder_and_duplicates},
+	{"gap NACKed and repaired", test_gap_nack_and_repair},
+	{"gap given up after NACKs", test_gap_given_up},
+	{"beyond the window", test_beyond_window},
+	{"flush at shutdown", test_flush_at_shutdown},
+	{"heartbeat names a lost tail", test_heartbeat_tail_gap},
+	{"snapshot is a reset point", test_snapshot_reset_point},
+	{"first contact", test_first_contact},
+	{"dead and shutdown gateways", test_dead_and_shutdown},
+	{"incarnations", test_incarnations},
+	{"several gateways", test_many_gateways},
+	CU_TEST_INFO_NULL,
+};
+
+const CU_SuiteInfo hc_suite_sequencer = {"sequencer", NULL, NULL, NULL, NULL, tests};

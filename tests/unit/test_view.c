@@ -17,7 +17,7 @@
 static void test_sum(void)
 {
 	static uint32_t a[ROOMS], b[ROOMS], c[ROOMS];
-	uint32_t *arrays[] = {a, b, c};
+	const uint32_t *arrays[] = {a, b, c};
 	for (uint32_t r = 1; r < ROOMS; r++) {
 		a[r] = r % 7;
 		b[r] = (r % 5 == 0) ? 3 : 0;
@@ -86,7 +86,7 @@ static void test_concurrent_readers(void)
 	pthread_t th[READERS];
 	struct reader_result res[READERS];
 	static uint32_t counts[ROOMS];
-	uint32_t *arrays[] = {counts};
+	const uint32_t *arrays[] = {counts};
 
 	memset(res, 0, sizeof(res));
 	hc_view_free_hook = poison;
@@ -122,10 +122,10 @@ static void test_concurrent_readers(void)
 	rcu_unregister_thread();
 }
 
-int hc_test_register_view(void)
-{
-	CU_pSuite s = CU_add_suite("view", NULL, NULL);
-	return s == NULL ||
-	       !CU_add_test(s, "merge sums exactly", test_sum) ||
-	       !CU_add_test(s, "readers during publishes", test_concurrent_readers);
-}
+static CU_TestInfo tests[] = {
+	{"merge sums exactly", test_sum},
+	{"readers during publishes", test_concurrent_readers},
+	CU_TEST_INFO_NULL,
+};
+
+const CU_SuiteInfo hc_suite_view = {"view", NULL, NULL, NULL, NULL, tests};

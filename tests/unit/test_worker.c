@@ -10,6 +10,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include "hc_options.h"
 #include "hc_dataplane.h"
 #include "hc_frame.h"
 #include "hc_proto.h"
@@ -60,8 +61,8 @@ static void feed(const uint8_t *f, size_t len)
 {
 	struct rte_mbuf *m = hc_test_mbuf(f, len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-	hc_worker_rx(w, 0, &m, 1, 0);
-	hc_worker_commit(w);
+	hc_rx_burst(w, 0, &m, 1, 0);
+	hc_ops_commit(w);
 }
 
 static void test_valid_traffic(void)
@@ -180,10 +181,10 @@ static void test_mutations(void)
 	CU_ASSERT_EQUAL(sum, w->members.n_users);
 }
 
-int hc_test_register_worker(void)
-{
-	CU_pSuite s = CU_add_suite("worker", setup, teardown);
-	return s == NULL ||
-	       !CU_add_test(s, "valid traffic, duplicates, reorder", test_valid_traffic) ||
-	       !CU_add_test(s, "mutated frames change nothing when dropped", test_mutations);
-}
+static CU_TestInfo tests[] = {
+	{"valid traffic, duplicates, reorder", test_valid_traffic},
+	{"mutated frames change nothing when dropped", test_mutations},
+	CU_TEST_INFO_NULL,
+};
+
+const CU_SuiteInfo hc_suite_worker = {"worker", setup, teardown, NULL, NULL, tests};

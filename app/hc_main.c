@@ -1,8 +1,10 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_main.c - the headcount appliance: arguments, ports, lcores.
  *
- * Only wiring lives here: EAL init, our options (hc_config.c), the workers'
- * state (hc_dataplane.c), the ports (hc_port.c), telemetry, signal
+ * Only wiring lives here, above both layers: EAL init, our options
+ * (hc_options.c), the workers' state (dataplane), the ports (hc_port.c),
+ * the control core and its telemetry, signal
  * handling; then the workers' loop on every worker lcore and the control
  * loop on the main lcore.  Exits non-zero on any setup failure, with a
  * message saying which.
@@ -19,15 +21,14 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
-#include "hc_config.h"
 #include "hc_control.h"
 #include "hc_dataplane.h"
 #include "hc_decide.h"
 #include "hc_policy.h"
 #include "hc_log.h"
+#include "hc_options.h"
 #include "hc_port.h"
 #include "hc_stats.h"
-#include "hc_worker.h"
 
 static void on_signal(int sig)
 {
@@ -135,8 +136,10 @@ int main(int argc, char **argv)
 	HC_LOG(INFO, "listening on %s udp %u: %u worker(s), %u users, %u rooms, %u gateways",
 	       ip, cfg.udp_port, n, cfg.max_users, cfg.max_rooms, cfg.max_gateways);
 
-	for (unsigned i = 0; i < n; i++)
-		rte_eal_remote_launch(hc_worker_main, dp.workers[i], lcores[i]);
+	if (hc_dp_launch_workers(&dp) != 0) {
+		HC_LOG(ERR, "cannot launch the worker lcores");
+		return 1;
+	}
 	int run_rc = hc_control_run(&dp, &decide);
 	rte_eal_mp_wait_lcore();
 	int fin_rc = hc_control_finish(&dp, &decide);

@@ -11,16 +11,13 @@
 #define HC_PORT_H
 
 #include "hc_dataplane.h"
+#include "hc_dp_counters.h"
 
 /* Create the mbuf pool, configure and start all ports, assign queues.
  * Returns 0 or -errno after logging what failed. */
 int hc_ports_init(struct hc_dataplane *dp);
 void hc_ports_close(struct hc_dataplane *dp);
 
-/* Sum of rte_eth_stats over all ports (imissed, ierrors, rx_nombuf). */
-struct hc_port_totals {
-	uint64_t ipackets, imissed, ierrors, rx_nombuf, opackets;
-};
 void hc_ports_totals(const struct hc_dataplane *dp, struct hc_port_totals *t);
 
 #endif /* HC_PORT_H */

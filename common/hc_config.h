@@ -1,18 +1,21 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * hc_config.h - the appliance's own command line (after EAL's "--").
+ * hc_config.h - the appliance's configuration, as every layer reads it.
  *
- * Owns parsing and validation of every headcount option; nothing else in
- * the program reads argv.  Parse -> check -> the rest of main builds from
- * the resulting struct, which is read-only once the lcores run.
+ * Filled once by the command line (app/hc_options.c, one table row per
+ * option) before any lcore runs, read-only afterwards.  Only data here:
+ * who parses it and how lives in the app layer.
  */
 #ifndef HC_CONFIG_H
 #define HC_CONFIG_H
 
 #include <stdint.h>
 
+#define HC_CONFIG_MAX_POOL_SPECS 64
+
 struct hc_config {
 	uint32_t ip_be;            /* --ip, network order                    */
-	uint16_t udp_port;         /* --udp-port, host order                 */
+	uint32_t udp_port;         /* --udp-port, host order (1..65535)      */
 	uint32_t max_users;        /* --max-users: whole appliance           */
 	uint32_t max_rooms;        /* --max-rooms: room ids 1 .. max-1       */
 	uint32_t max_gateways;     /* --max-gateways: gateway ids 1 .. max-1 */
@@ -28,19 +31,12 @@ struct hc_config {
 	double idle_exit_s;        /* --idle-exit, 0 = never                 */
 	double duration_s;         /* --duration, 0 = until a signal         */
 	const char *policy_file;   /* --config FILE (pools, timers; INI)     */
-	const char *pool_specs[64];/* --pool ID:NAME:MIN:MAX[:TARGET]        */
+	const char *pool_specs[HC_CONFIG_MAX_POOL_SPECS]; /* --pool ...      */
 	uint32_t n_pool_specs;
 	uint32_t max_reservations; /* --max-reservations                     */
-	int no_admission;          /* --no-admission: JOINs never refused     */
+	int no_admission;          /* --no-admission: JOINs never refused    */
 	const char *dump_rooms;    /* --dump-rooms FILE                      */
 	const char *dump_stats;    /* --dump-stats FILE                      */
 };
-
-/*
- * Parse argv (argv[0] is the program name).  Returns 0 on success, 1 if
- * --help was printed, -1 after printing what was wrong.
- */
-int hc_config_parse(struct hc_config *c, int argc, char **argv);
-void hc_config_usage(const char *prog);
 
 #endif /* HC_CONFIG_H */

@@ -20,6 +20,7 @@
 #include <rte_ethdev.h>
 
 #include "hc_config.h"
+#include "hc_dp_counters.h"
 
 #define HC_MAX_WORKERS 16
 #define HC_MAX_RXQ_PER_WORKER 16
@@ -65,5 +66,47 @@ static inline void hc_dp_set_state(struct hc_dataplane *dp, int s)
 int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
 		      unsigned n_workers, const unsigned *lcores, int with_control);
 void hc_dataplane_free(struct hc_dataplane *dp);
+
+/* Start every worker's loop on its lcore (rte_eal_remote_launch); the
+ * caller then runs the control loop and rte_eal_mp_wait_lcore(). */
+int hc_dp_launch_workers(struct hc_dataplane *dp);
+
+/*
+ * What the control layer reads of the workers while they run
+ * (hc_dp_query.c): relaxed loads of single-writer values, so recent, never
+ * torn.  Nothing else of a worker is visible outside the dataplane.
+ */
+
+/* Every counter, summed over workers and ports. */
+void hc_dp_collect(const struct hc_dataplane *dp, struct hc_dp_totals *t);
+
+/* Frames received so far, all workers. */
+uint64_t hc_dp_rx_frames(const struct hc_dataplane *dp);
+
+/* Every worker has polled all its RX queues empty since its last frame
+ * (a replayed capture has been read to its end). */
+int hc_dp_ports_read_dry(const struct hc_dataplane *dp);
+
+/* DRAIN is complete: every worker flushed, no op deferred or in a ring. */
+int hc_dp_drained(const struct hc_dataplane *dp);
+
+/* Worker's users per room, [max_rooms] (read each with a relaxed load,
+ * or through hc_dp_room_users). */
+const uint32_t *hc_dp_room_counters(const struct hc_dataplane *dp, unsigned worker);
+uint32_t hc_dp_room_users(const struct hc_dataplane *dp, unsigned worker, uint32_t room);
+
+/* A gateway as the appliance knows it (gw < max_gateways). */
+uint32_t hc_dp_gateway_incarnation(const struct hc_dataplane *dp, uint16_t gw); /* 0: unknown */
+uint32_t hc_dp_gateway_applied(const struct hc_dataplane *dp, uint16_t gw); /* last seq in order */
+uint64_t hc_dp_gateway_users(const struct hc_dataplane *dp, uint16_t gw);
+uint64_t hc_dp_gateway_digest(const struct hc_dataplane *dp, uint16_t gw);
+
+struct hc_dp_gateway {
+	uint32_t incarnation, next_seq;
+	uint64_t users, datagrams, heartbeats, nacks, lost, duplicates, resets, deaths;
+	uint64_t last_heard_tsc;
+};
+/* 0 and *out filled when gw is known (has an incarnation), else -1. */
+int hc_dp_gateway_info(const struct hc_dataplane *dp, uint16_t gw, struct hc_dp_gateway *out);
 
 #endif /* HC_DATAPLANE_H */

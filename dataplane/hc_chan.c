@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hc_chan.c - the worker's end of the control channel (hc_ctlmsg.h).
+ *
+ * Everything a worker says to the control core or takes from it goes
+ * through here: applied changes and seat requests, PLACE requests,
+ * gateways' addresses, resync requests (worker -> control, SP/SC rings,
+ * the worker waits when one is full: the control core never waits for a
+ * worker); seat decisions and pick requests, and frames to transmit
+ * (control -> worker).  Workers own the TX queues, so the control core's
+ * frames leave through them.
+ */
+#include <sched.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_udp.h>
+
+#include "hc_mbuf_meta.h"
+#include "hc_proto.h"
+#include "hc_worker.h"
+
+#define DECISION_BURST 64
+#define TX_BURST 32
+
+void hc_chan_push_changes(void *ctx)
+{
+	struct hc_worker *w = ctx;
+	uint32_t done = 0, total = w->members.n_changes;
+	hc_chan_publish_outstanding(w);
+	while (done < total) {
+		done += rte_ring_enqueue_burst_elem(w->to_ctl_changes, w->chg_buf + done,
+						    sizeof(struct hc_change), total - done, NULL);
+		if (done < total) {
+			HC_RELAXED_ADD(&w->st.ctl_waits, 1);
+			if (unlikely(hc_dp_state(w->dp) == HC_STOP)) {
+				HC_RELAXED_ADD(&w->st.ctl_lost, total - done);
+				break;
+			}
+			sched_yield(); /* the control core may share our CPU */
+		}
+	}
+	w->members.n_changes = 0;
+}
+
+/* Report one change of our own making (not an applied op). */
+static void push_one(struct hc_worker *w, const struct hc_change *c)
+{
+	w->chg_buf[0] = *c;
+	w->members.n_changes = 1;
+	hc_chan_push_changes(w);
+}
+
+/* The control core wants k of our users in a room to move: pick them
+ * (O(k)) and tell it who and through which gateway. */
+static void pick_users(struct hc_worker *w, const struct hc_decision *d)
+{
+	uint32_t now = (uint32_t)(rte_rdtsc() / rte_get_tsc_hz());
+	unsigned n = hc_members_pick(&w->members, d->room_id, d->pick.count, now,
+				     d->pick.cooldown_s, w->picks);
+	for (unsigned i = 0; i < n; i++)
+		w->chg_buf[i] = (struct hc_change){.user_id = w->picks[i].user_id,
+			.from_room = d->room_id, .to_room = d->pick.to_room,
+			.gateway_id = w->picks[i].gateway_id, .kind = HC_CHG_PICK};
+	w->members.n_changes = n;
+	HC_RELAXED_ADD(&w->st.picked, n);
+	hc_chan_push_changes(w);
+}
+
+unsigned hc_chan_drain_decisions(struct hc_worker *w)
+{
+	struct hc_decision dec[DECISION_BURST];
+	if (w->from_ctl_decisions == NULL)
+		return 0;
+	unsigned n = rte_ring_dequeue_burst_elem(w->from_ctl_decisions, dec, sizeof(dec[0]),
+						 DECISION_BURST, NULL);
+	if (n > 1)
+		hc_members_prefetch(&w->members, &dec[0].user_id, sizeof(dec[0]), n);
+	for (unsigned i = 0; i < n; i++) {
+		w->members.changes = w->chg_buf;
+		w->members.n_changes = 0;
+		if (dec[i].kind == HC_DEC_PICK) {
+			pick_users(w, &dec[i]);
+			continue;
+		}
+		hc_members_decide(&w->members, dec[i].user_id, dec[i].room_id, dec[i].admit,
+				  dec[i].gateway_id);
+		hc_chan_push_changes(w);
+	}
+	hc_chan_publish_outstanding(w);
+	return n;
+}
+
+/* Where datagram m came from: where to answer. */
+static struct hc_peer peer_of(const struct rte_mbuf *m, uint16_t port, uint16_t payload_off)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
+	const struct rte_udp_hdr *udp = rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *,
+		payload_off - sizeof(struct rte_udp_hdr));
+	struct hc_peer p = {.ip_be = ip->src_addr, .udp_be = udp->src_port, .port_id = port};
+	memcpy(p.mac, &eth->src_addr, sizeof(p.mac));
+	return p;
+}
+
+void hc_chan_learn_peer(struct hc_worker *w, uint16_t gw, const struct rte_mbuf *m)
+{
+	if (w->gw_peer == NULL)
+		return;
+	struct hc_peer p = peer_of(m, m->port, hc_mbuf_payload_off(m));
+	if (likely(memcmp(&p, &w->gw_peer[gw], sizeof(p)) == 0))
+		return;
+	w->gw_peer[gw] = p;
+	struct hc_change c = {.gateway_id = gw, .kind = HC_CHG_PEER};
+	memcpy(c.peer, &p, sizeof(p));
+	push_one(w, &c);
+}
+
+/* PLACE: the control core decides; no ordering is needed, so whichever
+ * worker received it passes the requests on, with the address to answer. */
+void hc_chan_pass_places(struct hc_worker *w, uint16_t port, struct rte_mbuf *m,
+			 const uint8_t *payload, uint16_t payload_off)
+{
+	struct hc_place_req req[HC_MAX_EVENTS];
+	struct hc_hdr h;
+	memcpy(&h, payload, sizeof(h));
+	uint16_t count = rte_be_to_cpu_16(h.record_count);
+	struct hc_peer from = peer_of(m, port, payload_off);
+
+	for (uint16_t i = 0; i < count; i++) {
+		struct hc_place pl;
+		memcpy(&pl, payload + sizeof(h) + (size_t)i * sizeof(pl), sizeof(pl));
+		req[i] = (struct hc_place_req){
+			.user_id = rte_be_to_cpu_64(pl.user_id),
+			.request_id = rte_be_to_cpu_32(pl.request_id),
+			.pool_id = rte_be_to_cpu_16(pl.pool_id),
+			.gateway_id = rte_be_to_cpu_16(h.gateway_id),
+			.from = from,
+		};
+	}
+	unsigned done = w->to_ctl_places == NULL ? 0 :
+		rte_ring_enqueue_burst_elem(w->to_ctl_places, req, sizeof(req[0]), count, NULL);
+	HC_RELAXED_ADD(&w->st.places, done);
+	HC_RELAXED_ADD(&w->st.places_dropped, count - done); /* the gateway asks again */
+	rte_pktmbuf_free(m);
+}
+
+unsigned hc_chan_tx(struct hc_worker *w)
+{
+	struct rte_mbuf *ms[TX_BURST];
+	if (w->from_ctl_tx == NULL)
+		return 0;
+	unsigned n = rte_ring_dequeue_burst(w->from_ctl_tx, (void **)ms, TX_BURST, NULL);
+	uint64_t sent = 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t port = ms[i]->port;
+		uint16_t txq = port < RTE_MAX_ETHPORTS ? w->txq[port] : HC_NO_TXQ;
+		if (txq != HC_NO_TXQ && rte_eth_tx_burst(port, txq, &ms[i], 1) == 1) {
+			sent++;
+		} else {
+			HC_RELAXED_ADD(&w->st.tx_failed, 1);
+			rte_pktmbuf_free(ms[i]);
+		}
+	}
+	HC_RELAXED_ADD(&w->st.ctl_tx, sent);
+	return n;
+}
+
+void hc_chan_ask_resync(void *ctx, uint16_t gw, uint32_t reason, uint32_t first,
+			uint32_t last)
+{
+	struct hc_worker *w = ctx;
+	HC_RELAXED_ADD(&w->st.resync_asks, 1);
+	if (w->to_ctl_changes == NULL)
+		return;
+	push_one(w, &(struct hc_change){.resync = {.reason = reason, .first = first, .last = last},
+		.gateway_id = gw, .kind = HC_CHG_RESYNC});
+}
+
+void hc_chan_ask_snapshot(void *ctx, uint16_t gw)
+{
+	hc_chan_ask_resync(ctx, gw, HC_RESYNC_RESTART, 0, 0);
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hc_chan_ctl.c - the control core's end of the control channel
+ * (hc_ctlmsg.h); the worker's end is hc_chan.c.
+ *
+ * One SP/SC ring per worker and direction: the control core is the only
+ * consumer of changes and places and the only producer of decisions and
+ * frames, each worker the other side.  A worker without a ring (a
+ * benchmark or test run without the control core) takes and gives nothing.
+ */
+#include <errno.h>
+
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "hc_ctlmsg.h"
+#include "hc_dataplane.h"
+#include "hc_worker.h"
+
+unsigned hc_chan_take_changes(const struct hc_dataplane *dp, unsigned worker,
+			      struct hc_change *buf, unsigned max)
+{
+	struct rte_ring *r = dp->workers[worker]->to_ctl_changes;
+	return r == NULL ? 0 : rte_ring_dequeue_burst_elem(r, buf, sizeof(*buf), max, NULL);
+}
+
+unsigned hc_chan_take_places(const struct hc_dataplane *dp, unsigned worker,
+			     struct hc_place_req *buf, unsigned max)
+{
+	struct rte_ring *r = dp->workers[worker]->to_ctl_places;
+	return r == NULL ? 0 : rte_ring_dequeue_burst_elem(r, buf, sizeof(*buf), max, NULL);
+}
+
+unsigned hc_chan_give_decisions(const struct hc_dataplane *dp, unsigned worker,
+				const struct hc_decision *dec, unsigned n)
+{
+	struct rte_ring *r = dp->workers[worker]->from_ctl_decisions;
+	return r == NULL ? 0 : rte_ring_enqueue_burst_elem(r, dec, sizeof(*dec), n, NULL);
+}
+
+/* Who sends for gateway gw on port: its home, or any worker with a queue
+ * there. */
+static struct hc_worker *sender_for(const struct hc_dataplane *dp, uint16_t gw, uint16_t port)
+{
+	struct hc_worker *w = dp->workers[gw % dp->n_workers];
+	if (w->txq[port] != HC_NO_TXQ && w->from_ctl_tx != NULL)
+		return w;
+	for (unsigned i = 0; i < dp->n_workers; i++)
+		if (dp->workers[i]->txq[port] != HC_NO_TXQ && dp->workers[i]->from_ctl_tx != NULL)
+			return dp->workers[i];
+	return NULL;
+}
+
+int hc_chan_give_frame(const struct hc_dataplane *dp, uint16_t gw, struct rte_mbuf *m)
+{
+	struct hc_worker *w = m->port < RTE_MAX_ETHPORTS ? sender_for(dp, gw, m->port) : NULL;
+	if (w == NULL)
+		return -ENODEV;
+	return rte_ring_enqueue(w->from_ctl_tx, m) == 0 ? 0 : -ENOBUFS;
+}
+
+int hc_chan_quiet(const struct hc_dataplane *dp, unsigned worker)
+{
+	const struct hc_worker *w = dp->workers[worker];
+	return (w->to_ctl_changes == NULL || rte_ring_empty(w->to_ctl_changes)) &&
+	       (w->from_ctl_decisions == NULL || rte_ring_empty(w->from_ctl_decisions)) &&
+	       __atomic_load_n(&w->outstanding, __ATOMIC_RELAXED) == 0;
+}

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hc_ops.c - in-order datagrams become per-user ops, and ops are applied.
+ *
+ * The sequencer hands over each gateway's datagrams in order.  An EVENTS
+ * datagram is split into ops for the workers owning its users
+ * (hc_owner_of), whole or nothing: room on every destination ring is
+ * secured before the first op is staged, and while waiting for room the
+ * worker keeps consuming what others hand it (back-pressure, never loss,
+ * and no cycle of full rings can stop every worker).  A SNAPSHOT datagram
+ * goes to the snapshot stage, whose ops come back through hc_ops_emit.
+ *
+ * Ops for our own users are gathered and applied in bulk to the
+ * membership (hc_members.h); what changed, and the seat requests of
+ * JOINs, go to the control core (hc_chan.c).
+ */
+#include <sched.h>
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+
+#include "hc_mbuf_meta.h"
+#include "hc_proto.h"
+#include "hc_worker.h"
+
+#define OP_DEQ_BURST 256
+
+/* Room in the membership for k more ops that may ask for a seat or wait
+ * for a decision. */
+static inline int members_have_room(const struct hc_worker *w, unsigned k)
+{
+	return w->members.n_deferred + k + HC_PENDING_MAX <= HC_MEMBERS_DEFERRED &&
+	       w->members.n_pending + k <= HC_PENDING_MAX;
+}
+
+/*
+ * Apply ops to our users and report what changed (or asks for a seat) to
+ * the control core.  When too many users wait for decisions, take the
+ * decisions in first.
+ */
+static void apply_ops(struct hc_worker *w, const struct hc_op *ops, unsigned n)
+{
+	if (w->to_ctl_changes == NULL) {
+		hc_members_apply(&w->members, ops, n);
+		return;
+	}
+	while (n > 0) {
+		unsigned k = n < HC_LOCAL_OPS ? n : HC_LOCAL_OPS;
+		while (!members_have_room(w, k) && hc_dp_state(w->dp) != HC_STOP) {
+			if (hc_chan_drain_decisions(w) == 0)
+				sched_yield();
+		}
+		if (unlikely(!members_have_room(w, k)))
+			return; /* stopping: nothing more can be decided */
+		w->members.changes = w->chg_buf;
+		w->members.n_changes = 0;
+		hc_members_apply(&w->members, ops, k);
+		hc_chan_push_changes(w);
+		ops += k;
+		n -= k;
+	}
+}
+
+void hc_ops_apply_local(struct hc_worker *w)
+{
+	if (w->n_local > 0) {
+		apply_ops(w, w->local, w->n_local);
+		w->n_local = 0;
+	}
+}
+
+unsigned hc_ops_drain(struct hc_worker *w)
+{
+	struct hc_op ops[OP_DEQ_BURST];
+	unsigned total = 0;
+
+	for (unsigned s = 0; s < w->ho.n; s++) {
+		struct rte_ring *r = w->ho.op_in[s];
+		if (r == NULL)
+			continue;
+		unsigned n = rte_ring_dequeue_burst_elem(r, ops, sizeof(struct hc_op),
+							 OP_DEQ_BURST, NULL);
+		if (n > 0) {
+			apply_ops(w, ops, n);
+			total += n;
+		}
+	}
+	return total;
+}
+
+static inline void read_op(const uint8_t *rec, uint16_t gw, struct hc_op *op)
+{
+	struct hc_event ev;
+	memcpy(&ev, rec, sizeof(ev));
+	op->user_id = rte_be_to_cpu_64(ev.user_id);
+	op->room_id = rte_be_to_cpu_32(ev.room_id);
+	op->op = ev.op;
+	op->gateway_id = gw;
+	op->pool_id = rte_be_to_cpu_16(ev.pool_id);
+}
+
+/*
+ * Make room for `need` ops towards worker d.  Back-pressure: keep
+ * consuming meanwhile, so no cycle of full rings can block every worker.
+ * Returns -1 only when stopping.
+ */
+static int wait_handoff_room(struct hc_worker *w, unsigned d, uint32_t need)
+{
+	if (likely(hc_handoff_room(&w->ho, d, need)))
+		return 0;
+	HC_RELAXED_ADD(&w->st.handoff_waits, 1);
+	while (!hc_handoff_room(&w->ho, d, need)) {
+		hc_ops_apply_local(w);
+		if (hc_ops_drain(w) + hc_chan_drain_decisions(w) == 0 && w->yield_idle)
+			sched_yield(); /* the worker we wait for may share our CPU */
+		if (unlikely(hc_dp_state(w->dp) == HC_STOP))
+			return -1;
+	}
+	return 0;
+}
+
+/* One worker: every op is ours. */
+static void gather_local(struct hc_worker *w, const uint8_t *rec, uint16_t count, uint16_t gw)
+{
+	if (w->n_local + count > HC_LOCAL_OPS)
+		hc_ops_apply_local(w);
+	for (uint16_t i = 0; i < count; i++)
+		read_op(rec + (size_t)i * sizeof(struct hc_event), gw, &w->local[w->n_local++]);
+}
+
+/* Several workers: each op to its owner, all or none.  0, or -1 when
+ * stopping (nothing staged). */
+static int split_to_owners(struct hc_worker *w, const uint8_t *rec, uint16_t count,
+			   uint16_t gw)
+{
+	struct hc_op ops[HC_MAX_EVENTS];
+	uint8_t owner[HC_MAX_EVENTS];
+	uint32_t need[HC_MAX_WORKERS] = {0};
+	unsigned n = w->ho.n;
+
+	for (uint16_t i = 0; i < count; i++) {
+		read_op(rec + (size_t)i * sizeof(struct hc_event), gw, &ops[i]);
+		owner[i] = (uint8_t)hc_owner_of(ops[i].user_id, n);
+		need[owner[i]]++;
+	}
+	for (unsigned d = 0; d < n; d++) {
+		if (d == w->id || need[d] == 0)
+			continue;
+		if (wait_handoff_room(w, d, need[d]) != 0)
+			return -1;
+	}
+	if (w->n_local + need[w->id] > HC_LOCAL_OPS)
+		hc_ops_apply_local(w);
+	uint64_t handed = 0;
+	for (uint16_t i = 0; i < count; i++) {
+		if (owner[i] == w->id) {
+			w->local[w->n_local++] = ops[i];
+		} else {
+			hc_handoff_stage(&w->ho, owner[i], &ops[i]);
+			handed++;
+		}
+	}
+	HC_RELAXED_ADD(&w->st.handoff_ops, handed);
+	return 0;
+}
+
+/* An EVENTS datagram, next in its gateway's order. */
+static void deliver_events(struct hc_worker *w, struct rte_mbuf *m, const uint8_t *p)
+{
+	struct hc_hdr h;
+	memcpy(&h, p, sizeof(h));
+	uint16_t count = rte_be_to_cpu_16(h.record_count);
+	uint16_t gw = rte_be_to_cpu_16(h.gateway_id);
+	const uint8_t *rec = p + sizeof(h);
+
+	if (w->ho.n == 1) {
+		gather_local(w, rec, count, gw);
+	} else if (split_to_owners(w, rec, count, gw) != 0) {
+		hc_worker_drop(w, m, HC_DROP_HANDOFF_FULL);
+		return;
+	}
+	HC_RELAXED_ADD(&w->st.event_datagrams, 1);
+	HC_RELAXED_ADD(&w->st.events, count);
+	rte_pktmbuf_free(m);
+}
+
+void hc_ops_deliver(void *ctx, struct rte_mbuf *m)
+{
+	struct hc_worker *w = ctx;
+	const uint8_t *p = hc_mbuf_payload(m);
+	if (likely(p[offsetof(struct hc_hdr, type)] == HC_MSG_EVENTS)) {
+		deliver_events(w, m, p);
+		return;
+	}
+	struct hc_hdr h;
+	memcpy(&h, p, sizeof(h));
+	hc_snapshots_chunk(&w->snaps, rte_be_to_cpu_16(h.gateway_id), p);
+	rte_pktmbuf_free(m);
+}
+
+int hc_ops_emit(void *ctx, unsigned d, const struct hc_op *op)
+{
+	struct hc_worker *w = ctx;
+	if (d == w->id) {
+		if (w->n_local + 1 > HC_LOCAL_OPS)
+			hc_ops_apply_local(w);
+		w->local[w->n_local++] = *op;
+		return 0;
+	}
+	if (wait_handoff_room(w, d, 1) != 0)
+		return -1;
+	hc_handoff_stage(&w->ho, d, op);
+	HC_RELAXED_ADD(&w->st.handoff_ops, 1);
+	return 0;
+}
+
+void hc_ops_commit(struct hc_worker *w)
+{
+	hc_ops_apply_local(w);
+	hc_handoff_flush(&w->ho);
+}

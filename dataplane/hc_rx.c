@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hc_rx.c - one RX burst, and the home worker's input.
+ *
+ * Per frame of a burst: classify it (hc_parse.h), answer an ARP request
+ * (hc_arp.c), check the protocol payload (hc_proto_check.h), then route
+ * the datagram: PLACE requests go straight to the control core (no order
+ * needed); everything else belongs to its gateway's home worker
+ * (gateway % workers), which learns the gateway's address and feeds its
+ * sequencer (EVENTS, SNAPSHOT) or its liveness (HEARTBEAT).  Datagrams for
+ * another home travel the hand-off ring, with back-pressure instead of
+ * loss when it is full.  Every frame not applied is counted under one
+ * drop reason.  Counters are summed per burst.
+ */
+#include <sched.h>
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_prefetch.h>
+
+#include "hc_mbuf_meta.h"
+#include "hc_proto.h"
+#include "hc_worker.h"
+
+#define PREFETCH_AHEAD 3
+#define DGRAM_DEQ_BURST 32
+
+/* A validated datagram whose gateway's home is this worker. */
+static void home_input(struct hc_worker *w, struct rte_mbuf *m, uint64_t now)
+{
+	struct hc_hdr h;
+	const uint8_t *p = hc_mbuf_payload(m);
+	memcpy(&h, p, sizeof(h));
+	uint16_t gw = rte_be_to_cpu_16(h.gateway_id);
+	uint32_t inc = rte_be_to_cpu_32(h.gateway_incarnation);
+
+	hc_chan_learn_peer(w, gw, m);
+	if (likely(h.type == HC_MSG_EVENTS)) {
+		hc_seq_offer(&w->seq, m, gw, inc, rte_be_to_cpu_32(h.sequence), 0, now);
+		return;
+	}
+	if (h.type == HC_MSG_SNAPSHOT) {
+		struct hc_snapshot_prefix pf;
+		memcpy(&pf, p + sizeof(h), sizeof(pf));
+		hc_seq_offer(&w->seq, m, gw, inc, rte_be_to_cpu_32(h.sequence),
+			     pf.chunk_index == 0, now);
+		return;
+	}
+	/* HEARTBEAT: the only other type the check lets through to here */
+	struct hc_heartbeat hb;
+	memcpy(&hb, p + sizeof(h), sizeof(hb));
+	hc_seq_heartbeat(&w->seq, gw, inc, rte_be_to_cpu_32(hb.last_sequence),
+			 (rte_be_to_cpu_32(hb.hb_flags) & HC_HB_F_SHUTDOWN) != 0, now);
+	HC_RELAXED_ADD(&w->st.heartbeats, 1);
+	rte_pktmbuf_free(m);
+}
+
+/*
+ * The home worker's datagram ring is full: back-pressure instead of loss.
+ * Keep doing our own share (datagrams handed to us, ops handed to us) until
+ * the ring takes m.  Every wait loop drains the rings others wait on, so no
+ * cycle of full rings can stop all workers; RX queues fill meanwhile, and a
+ * NIC then counts its own drops (imissed).
+ */
+static void handoff_dgram_wait(struct hc_worker *w, unsigned home,
+			       struct rte_mbuf *m, uint64_t now)
+{
+	HC_RELAXED_ADD(&w->st.handoff_waits, 1);
+	do {
+		if (unlikely(hc_dp_state(w->dp) == HC_STOP)) {
+			hc_worker_drop(w, m, HC_DROP_HANDOFF_FULL);
+			return;
+		}
+		if (hc_rx_poll_handoff(w, now) == 0 && w->yield_idle)
+			sched_yield(); /* the worker we wait for may share our CPU */
+		hc_ops_commit(w);
+	} while (rte_ring_enqueue(w->ho.dgram_out[home], m) != 0);
+	HC_RELAXED_ADD(&w->st.handoff_dgrams, 1);
+}
+
+void hc_rx_burst(struct hc_worker *w, uint16_t port, struct rte_mbuf **pkts,
+		  unsigned n, uint64_t now)
+{
+	uint64_t bytes = 0, valid = 0, handed = 0;
+	unsigned nw = w->ho.n;
+
+	for (unsigned i = 0; i < n && i < PREFETCH_AHEAD; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		struct hc_parsed pr;
+
+		if (i + PREFETCH_AHEAD < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
+		bytes += rte_pktmbuf_pkt_len(m);
+		hc_parse_frame(m, &w->parse, &pr);
+		if (unlikely(pr.kind != HC_FRAME_DATAGRAM)) {
+			if (pr.kind == HC_FRAME_ARP_REQUEST)
+				hc_arp_answer(w, port, m);
+			else
+				hc_worker_drop(w, m, (enum hc_drop_reason)pr.reason);
+			continue;
+		}
+		const uint8_t *payload = rte_pktmbuf_mtod_offset(m, const uint8_t *,
+								 pr.payload_off);
+		enum hc_proto_verdict v = hc_proto_check_inbound(payload, pr.payload_len,
+								 w->max_rooms);
+		if (unlikely(v != HC_PV_OK)) {
+			hc_worker_drop(w, m, hc_drop_from_verdict(v));
+			continue;
+		}
+		uint16_t gw_be;
+		memcpy(&gw_be, payload + offsetof(struct hc_hdr, gateway_id), sizeof(gw_be));
+		uint16_t gw = rte_be_to_cpu_16(gw_be);
+		if (unlikely(gw >= w->max_gateways)) {
+			hc_worker_drop(w, m, HC_DROP_GATEWAY_RANGE);
+			continue;
+		}
+		valid++;
+		if (payload[offsetof(struct hc_hdr, type)] == HC_MSG_PLACE) {
+			hc_chan_pass_places(w, port, m, payload, pr.payload_off);
+			continue;
+		}
+		hc_mbuf_set_payload_off(m, pr.payload_off);
+		m->port = port; /* where its gateway is, for answers */
+		unsigned home = gw % nw;
+		if (home == w->id) {
+			home_input(w, m, now);
+		} else if (likely(rte_ring_enqueue(w->ho.dgram_out[home], m) == 0)) {
+			handed++;
+		} else {
+			handoff_dgram_wait(w, home, m, now);
+		}
+	}
+	HC_RELAXED_ADD(&w->st.rx_frames, n);
+	HC_RELAXED_ADD(&w->st.rx_bytes, bytes);
+	HC_RELAXED_ADD(&w->st.datagrams, valid);
+	HC_RELAXED_ADD(&w->st.handoff_dgrams, handed);
+}
+
+unsigned hc_rx_poll_handoff(struct hc_worker *w, uint64_t now)
+{
+	struct rte_mbuf *ms[DGRAM_DEQ_BURST];
+	unsigned total = 0;
+
+	for (unsigned s = 0; s < w->ho.n; s++) {
+		struct rte_ring *r = w->ho.dgram_in[s];
+		if (r == NULL)
+			continue;
+		unsigned k = rte_ring_dequeue_burst(r, (void **)ms, DGRAM_DEQ_BURST, NULL);
+		for (unsigned i = 0; i < k; i++)
+			home_input(w, ms[i], now);
+		total += k;
+	}
+	return total + hc_ops_drain(w) + hc_chan_drain_decisions(w);
+}

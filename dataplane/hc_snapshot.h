@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hc_snapshot.h - a gateway's snapshot, assembled at its home worker and
+ * applied as one replacement of everything the appliance held for it.
+ *
+ * One struct hc_snapshots per worker, for the gateways whose home it is.
+ * It knows nothing of the worker around it: what it applies leaves
+ * through hooks (an op for a user's owner; a resync request to the
+ * gateway), so the stage sits below the worker, not beside it.
+ * Home worker only; staging memory is allocated when a snapshot starts
+ * (a rare, slow-path event) and freed when it ends.
+ */
+#ifndef HC_SNAPSHOT_H
+#define HC_SNAPSHOT_H
+
+#include <stdint.h>
+
+#include "hc_dp_counters.h"
+#include "hc_members.h"
+
+struct hc_snap_stage;
+
+struct hc_snap_hooks {
+	/* hand op to the worker owning its user (dst < n_owners), in the
+	 * gateway's order; -1 only when stopping (the rest is abandoned) */
+	int (*emit)(void *ctx, unsigned dst, const struct hc_op *op);
+	/* the snapshot was unusable: ask gateway gw for a new one */
+	void (*ask_again)(void *ctx, uint16_t gw);
+	void *ctx;
+	unsigned n_owners; /* workers: hc_owner_of(user, n_owners) */
+};
+
+
+struct hc_snapshots {
+	struct hc_snap_stage **stage; /* [max_gateways], NULL: none        */
+	uint8_t *gen;                 /* [max_gateways] last generation    */
+	uint32_t max_gateways;
+	uint32_t max_users;           /* a larger claimed total is refused */
+	int socket;
+	struct hc_snap_hooks hooks;
+	struct hc_snap_stats st;      /* relaxed stores                    */
+};
+
+int hc_snapshots_init(struct hc_snapshots *s, uint32_t max_gateways, uint32_t max_users,
+		      const struct hc_snap_hooks *hooks, int socket);
+void hc_snapshots_free(struct hc_snapshots *s);
+
+/* One in-order SNAPSHOT datagram of gateway gw (a validated payload). */
+void hc_snapshots_chunk(struct hc_snapshots *s, uint16_t gw, const uint8_t *payload);
+
+/* Forget every user of gw: an empty snapshot (sequencer hook: new
+ * incarnation, dead, shutdown); ctx is the struct hc_snapshots. */
+void hc_snapshots_drop_users(void *ctx, uint16_t gw);
+
+#endif /* HC_SNAPSHOT_H */

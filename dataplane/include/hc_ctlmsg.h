@@ -1,0 +1,139 @@
+/*
+ * hc_ctlmsg.h - what workers and the control core pass each other.
+ *
+ * Worker -> control, over one SP/SC ring per worker and kind:
+ *   struct hc_change    (hc_members.h) applied changes, seat requests of
+ *                       JOINs, and gateways' addresses as their home
+ *                       workers learn them;
+ *   struct hc_place_req one PLACE record, with the address to answer.
+ * Control -> worker:
+ *   struct hc_decision  the answer to each seat request, in order;
+ *   ready-made frames (mbufs, m->port set) for the worker to transmit on
+ *   its own TX queue of that port, since workers own the TX queues.
+ */
+#ifndef HC_CTLMSG_H
+#define HC_CTLMSG_H
+
+#include <stdint.h>
+
+/* Seat requests a worker keeps in flight at most (its pending table's
+ * limit): the control core's backlog of answers per worker fits this. */
+#define HC_CHAN_MAX_PENDING (3u << 12)
+
+
+struct hc_dataplane;
+struct rte_mbuf;
+
+/* Where a gateway's datagram came from: where to answer. 16 bytes. */
+struct hc_peer {
+	uint32_t ip_be;      /* source IPv4 address, network order */
+	uint16_t udp_be;     /* source UDP port, network order     */
+	uint16_t port_id;    /* ethdev it arrived on               */
+	uint8_t mac[6];      /* source MAC                         */
+	uint16_t pad;
+};
+
+/*
+ * Control -> worker, 16 bytes, one of (kind):
+ *   HC_DEC_SEAT  the answer to a seat request (HC_CHG_REQUEST) of user_id
+ *                for room_id: admit 1 applies the JOIN, 0 refuses it;
+ *                gateway_id is the JOIN's gateway (the user's owner from
+ *                now on);
+ *   HC_DEC_PICK  pick up to pick.count users of room_id not picked in the
+ *                last pick.cooldown_s seconds, to move to pick.to_room;
+ *                answered by HC_CHG_PICK changes.
+ */
+enum hc_decision_kind {
+	HC_DEC_SEAT = 0,
+	HC_DEC_PICK = 1,
+};
+
+struct hc_decision {
+	union {
+		uint64_t user_id;        /* HC_DEC_SEAT */
+		struct {                 /* HC_DEC_PICK */
+			uint32_t to_room;
+			uint16_t count;
+			uint16_t cooldown_s;
+		} pick;
+	};
+	uint32_t room_id;    /* the room asked for / the room to pick from */
+	uint8_t kind;        /* enum hc_decision_kind                      */
+	uint8_t admit;       /* HC_DEC_SEAT: 1 admitted, 0 refused         */
+	uint16_t gateway_id; /* HC_DEC_SEAT: the JOIN's gateway            */
+};
+_Static_assert(sizeof(struct hc_decision) == 16, "hc_decision is 16 bytes");
+
+/*
+ * One applied change, reported to the control core's seat book: the user
+ * left from_room (0: was in none) and is now in to_room (0: in none).
+ * 24 bytes.
+ */
+enum hc_change_kind {
+	HC_CHG_APPLIED = 0, /* the change is done (leaves; joins without admission) */
+	HC_CHG_REQUEST = 1, /* a JOIN asks for a seat: from_room -> to_room     */
+	HC_CHG_PEER = 2,    /* gateway_id's address is `peer` (see hc_ctlmsg.h)  */
+	HC_CHG_PICK = 3,    /* picked to move: user from_room -> to_room, owned
+	                       by gateway_id                                   */
+	HC_CHG_RESYNC = 4,  /* the home worker asks gateway_id for a resync:
+	                       resync.{reason, first, last}                    */
+};
+
+struct hc_change {
+	union {
+		struct {
+			uint64_t user_id;
+			uint32_t from_room;
+			uint32_t to_room;
+		};
+		uint8_t peer[16]; /* HC_CHG_PEER: a struct hc_peer */
+		struct {          /* HC_CHG_RESYNC: enum hc_resync_reason, and
+		                     the sequences asked for (a gap's range) */
+			uint32_t reason;
+			uint32_t first;
+			uint32_t last;
+			uint32_t pad;
+		} resync;
+	};
+	uint16_t pool_id;
+	uint16_t gateway_id;
+	uint16_t kind;    /* enum hc_change_kind */
+	uint16_t pad;
+};
+_Static_assert(sizeof(struct hc_change) == 24, "hc_change is a 24-byte ring element");
+
+/* One PLACE request. 32 bytes. */
+struct hc_place_req {
+	uint64_t user_id;
+	uint32_t request_id;
+	uint16_t pool_id;
+	uint16_t gateway_id;
+	struct hc_peer from;
+};
+_Static_assert(sizeof(struct hc_place_req) == 32, "hc_place_req is 32 bytes");
+
+/*
+ * The control core's end of the channel (hc_chan_ctl.c); the worker's end
+ * is private to the dataplane.  Called by the control lcore only.
+ */
+
+/* Take up to max changes / PLACE requests worker has sent. */
+unsigned hc_chan_take_changes(const struct hc_dataplane *dp, unsigned worker,
+			      struct hc_change *buf, unsigned max);
+unsigned hc_chan_take_places(const struct hc_dataplane *dp, unsigned worker,
+			     struct hc_place_req *buf, unsigned max);
+
+/* Give worker up to n decisions, in order; returns how many it took. */
+unsigned hc_chan_give_decisions(const struct hc_dataplane *dp, unsigned worker,
+				const struct hc_decision *dec, unsigned n);
+
+/* Give a finished frame for gateway gw (m->port set) to a worker with a
+ * TX queue on that port (its home first): 0, -ENODEV (none), -ENOBUFS
+ * (its ring is full); on error m is still the caller's. */
+int hc_chan_give_frame(const struct hc_dataplane *dp, uint16_t gw, struct rte_mbuf *m);
+
+/* Nothing in flight between the control core and worker: no change to
+ * take, no decision to apply, no seat request unanswered. */
+int hc_chan_quiet(const struct hc_dataplane *dp, unsigned worker);
+
+#endif /* HC_CTLMSG_H */

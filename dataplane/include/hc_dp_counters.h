@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hc_dp_counters.h - the dataplane's counters, as the control layer and
+ * telemetry read them (hc_dp_collect in hc_dataplane.h sums them over
+ * workers).
+ *
+ * Every struct here is a list of uint64_t counters, each written by one
+ * worker with relaxed stores and summed by readers with relaxed loads;
+ * the order of fields is free, but only uint64_t fields may be added.
+ */
+#ifndef HC_DP_COUNTERS_H
+#define HC_DP_COUNTERS_H
+
+#include <stdint.h>
+
+#include "hc_drop.h"
+
+struct hc_worker_stats {
+	uint64_t rx_frames;
+	uint64_t rx_bytes;
+	uint64_t datagrams;       /* valid inbound datagrams (any type)     */
+	uint64_t event_datagrams; /* EVENTS datagrams delivered in order    */
+	uint64_t events;          /* events in those datagrams              */
+	uint64_t heartbeats;
+	uint64_t arp_replies;
+	uint64_t tx_failed;
+	uint64_t handoff_dgrams;  /* datagrams sent to their home worker    */
+	uint64_t handoff_ops;     /* ops sent to their owner worker         */
+	uint64_t handoff_waits;   /* times an op ring was full (backpressure) */
+	uint64_t ctl_waits;       /* times the control ring was full        */
+	uint64_t ctl_lost;        /* changes not reported (only when stopping) */
+	uint64_t places;          /* PLACE requests passed to the control core */
+	uint64_t places_dropped;  /* ... dropped: its ring was full          */
+	uint64_t ctl_tx;          /* frames sent for the control core        */
+	uint64_t throttled;       /* idle loops waiting for seat decisions   */
+	uint64_t picked;          /* users picked for move directives        */
+	uint64_t resync_asks;     /* RESYNC records asked of the control core */
+	uint64_t loops;
+	uint64_t busy_loops;
+	uint64_t busy_tsc;        /* TSC spent in loops that did work       */
+	uint64_t drops[HC_DROP_COUNT];
+};
+
+struct hc_members_stats {
+	uint64_t joins;      /* user added to a room            */
+	uint64_t moves;      /* user moved between rooms        */
+	uint64_t leaves;     /* user removed                    */
+	uint64_t noops;      /* idempotent: nothing changed     */
+	uint64_t table_full; /* JOIN of a new user with no room */
+	uint64_t requests;   /* seat requests sent (admission on)   */
+	uint64_t refused;    /* JOINs the control core refused      */
+	uint64_t stray_decisions; /* decisions for no pending user  */
+	uint64_t not_owner;  /* LEAVEs from a gateway that no longer owns the user */
+	uint64_t takeovers;  /* users whose owner changed (reconnect elsewhere) */
+	uint64_t snap_set;   /* snapshot members applied             */
+	uint64_t snap_conflicts; /* members another gateway owns now  */
+	uint64_t snap_swept; /* users removed by sweeps (not in the snapshot,
+	                        dead gateway, old incarnation)        */
+	uint64_t sweeps;     /* sweeps run                           */
+	uint64_t sweep_scans; /* ... that had to scan the slot table  */
+};
+
+struct hc_seq_stats {
+	uint64_t duplicates;
+	uint64_t stale;     /* older incarnation, or held when reset */
+	uint64_t lost;      /* sequences given up on                 */
+	uint64_t held_now;  /* datagrams waiting for a gap           */
+	uint64_t gaps;      /* gaps opened                           */
+	uint64_t beyond;    /* dropped beyond the window (asked again) */
+	uint64_t subsumed;  /* sequences covered by a snapshot       */
+	uint64_t nacks;     /* RESYNC GAP records asked for          */
+	uint64_t restarts;  /* snapshots asked for (RESYNC RESTART)  */
+	uint64_t deaths;    /* gateways declared dead or shut down   */
+};
+
+struct hc_snap_stats {
+	uint64_t applied;    /* complete snapshots applied (replacements) */
+	uint64_t members;    /* members in them                           */
+	uint64_t abandoned;  /* out of order, count mismatch, no memory   */
+	uint64_t user_drops; /* gateways' users dropped (new incarnation,
+	                        dead, shutdown)                           */
+};
+
+/* Sum of rte_eth_stats over all ports (imissed, ierrors, rx_nombuf). */
+struct hc_port_totals {
+	uint64_t ipackets, imissed, ierrors, rx_nombuf, opackets;
+};
+
+/* Everything summed over workers and ports. */
+struct hc_dp_totals {
+	uint64_t tsc;                 /* when they were collected          */
+	struct hc_worker_stats w;
+	struct hc_members_stats m;
+	struct hc_seq_stats s;
+	struct hc_snap_stats snap;
+	struct hc_port_totals ports;
+	uint64_t users;               /* sum of the workers' user counts   */
+	uint64_t gateways_seen;       /* gateways with a known incarnation */
+};
+
+#endif /* HC_DP_COUNTERS_H */
