@@ -135,6 +135,20 @@ int hc_control_run(struct hc_dataplane *dp, struct hc_decide *d)
 	return rc;
 }
 
+/* The control core's counters and the final checks, for --dump-stats:
+ * "ctl_<name>=N", seat_book_mismatches (0: the seat book equals the room
+ * table), tables_consistent (1: the rooms hold as many users as the
+ * membership tables). */
+static int write_control_kv(FILE *f, const struct hc_decide *d, uint32_t mismatches,
+			    int consistent)
+{
+#define CTL_KV(name, field) fprintf(f, "ctl_" #name "=%" PRIu64 "\n", (uint64_t)d->field);
+	HC_DECIDE_COUNTERS(CTL_KV)
+#undef CTL_KV
+	fprintf(f, "seat_book_mismatches=%u\ntables_consistent=%d\n", mismatches, consistent);
+	return ferror(f) ? -1 : 0;
+}
+
 int hc_control_finish(struct hc_dataplane *dp, struct hc_decide *d)
 {
 	const struct hc_config *cfg = dp->cfg;
@@ -185,7 +199,8 @@ int hc_control_finish(struct hc_dataplane *dp, struct hc_decide *d)
 		rc = -1;
 	if (cfg->dump_stats != NULL) {
 		FILE *f = fopen(cfg->dump_stats, "w");
-		if (f == NULL || hc_stats_write_kv(f, &t, v->rooms) != 0) {
+		if (f == NULL || hc_stats_write_kv(f, &t, v->rooms) != 0 ||
+		    write_control_kv(f, d, bad, v->users == t.users) != 0) {
 			HC_LOG(ERR, "cannot write %s", cfg->dump_stats);
 			rc = -1;
 		}

@@ -84,6 +84,26 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now);
  */
 uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_view *v);
 
+/*
+ * The control core's counters, once: X(name, field of struct hc_decide).
+ * Telemetry (/headcount/control) and --dump-stats ("ctl_<name>") render
+ * this list.
+ */
+#define HC_DECIDE_COUNTERS(X) \
+	X(changes, st.changes) X(places, st.places) X(admitted, st.admitted) \
+	X(refused, st.refused) X(new_topics, st.new_topics) X(no_address, st.no_address) \
+	X(unknown_pool, st.unknown_pool) X(ticks, st.ticks) X(ticks_waited, st.ticks_waited) \
+	X(moves_planned, st.planned) X(users_picked, st.picked) \
+	X(move_skipped, st.move_skipped) X(directives_sent, dirs.st.sent) \
+	X(directives_resent, dirs.st.resent) X(directives_done, dirs.st.done) \
+	X(directives_given_up, dirs.st.given_up) X(placements, book.st.placements) \
+	X(new_rooms, book.st.new_rooms) X(no_room, book.st.no_room) \
+	X(reservations_expired, book.st.expired) X(rooms_retired, book.st.retired) \
+	X(overfull, book.st.overfull) X(seat_refusals, book.st.refusals) \
+	X(tx_datagrams, tx.st.datagrams) X(tx_records, tx.st.records) \
+	X(tx_no_mbuf, tx.st.no_mbuf) X(tx_ring_full, tx.st.ring_full) \
+	X(reservations_outstanding, book.resv_count)
+
 /* No decision owed and none in flight (stop protocol). */
 int hc_decide_idle(const struct hc_decide *d);
 

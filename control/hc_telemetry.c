@@ -43,22 +43,9 @@ static int tel_control(const char *cmd, const char *params, struct rte_tel_data 
 	if (x == NULL)
 		return -1;
 	rte_tel_data_start_dict(d);
-#define CTL(name, field) rte_tel_data_add_dict_u64(d, name, LOAD(&(field)));
-	CTL("changes", x->st.changes) CTL("places", x->st.places)
-	CTL("admitted", x->st.admitted) CTL("refused", x->st.refused)
-	CTL("new_topics", x->st.new_topics) CTL("no_address", x->st.no_address)
-	CTL("unknown_pool", x->st.unknown_pool) CTL("ticks", x->st.ticks)
-	CTL("ticks_waited", x->st.ticks_waited) CTL("moves_planned", x->st.planned)
-	CTL("users_picked", x->st.picked) CTL("move_skipped", x->st.move_skipped)
-	CTL("directives_sent", x->dirs.st.sent) CTL("directives_resent", x->dirs.st.resent)
-	CTL("directives_done", x->dirs.st.done) CTL("directives_given_up", x->dirs.st.given_up)
-	CTL("placements", x->book.st.placements) CTL("new_rooms", x->book.st.new_rooms)
-	CTL("no_room", x->book.st.no_room) CTL("reservations_expired", x->book.st.expired)
-	CTL("rooms_retired", x->book.st.retired) CTL("overfull", x->book.st.overfull)
-	CTL("tx_datagrams", x->tx.st.datagrams) CTL("tx_records", x->tx.st.records)
-	CTL("tx_no_mbuf", x->tx.st.no_mbuf) CTL("tx_ring_full", x->tx.st.ring_full)
+#define CTL(name, field) rte_tel_data_add_dict_u64(d, #name, LOAD(&x->field));
+	HC_DECIDE_COUNTERS(CTL)
 #undef CTL
-	rte_tel_data_add_dict_u64(d, "reservations_outstanding", LOAD(&x->book.resv_count));
 	return 0;
 }
 

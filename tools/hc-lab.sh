@@ -111,7 +111,7 @@ if [ "$replay" = 0 ]; then
 		--restart-every "$restart_every" --reconnect-fraction "$reconnect" \
 		--settle 120 --seed "$seed" --live || fail=1
 	hc_appliance_stop || { echo "hc-lab: headcount exited with an error" >&2; exit 1; }
-	grep -q "equal to the room table" "$out/headcount.log" || fail=1
+	grep -qx seat_book_mismatches=0 "$out/stats.kv" || fail=1
 	if [ "$fail" = 0 ]; then
 		echo "hc-lab: PASS: the appliance's room table equals the gateways' truth exactly (files in $out)"
 	else

@@ -22,6 +22,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,7 @@ struct pending_move {
 };
 
 static struct {
-	const char *appliance, *telemetry, *bind_ip, *hold_until;
+	const char *appliance, *telemetry, *bind_ip, *hold_until, *result;
 	unsigned gateways, first_id;
 	uint32_t users;
 	uint64_t user_base;
@@ -81,7 +82,7 @@ static struct pending_move *moves;
 static uint32_t n_moves, cap_moves;
 static uint64_t rng = 0x2545F4914F6CDD1Dull;
 static volatile sig_atomic_t stop, compare_now;
-static uint64_t moves_got, moves_done, restarts, reconnects, place_fail;
+static uint64_t moves_got, moves_done, restarts, reconnects, place_fail, killed;
 
 static double now_s(void)
 {
@@ -230,6 +231,7 @@ static void kill_last_gateway(void)
 	crash_gateway(k);
 	opt.gateways--; /* the rest of the run knows only the others */
 	printf("killed gateway %u (no restart)\n", opt.first_id + k);
+	killed++;
 }
 
 static void poll_all(int timeout_ms)
@@ -394,6 +396,44 @@ static int64_t compare(int verbose, uint64_t *truth_users)
 	return bad;
 }
 
+/* What scripts read (--result): filled as the run goes. */
+static struct {
+	uint64_t events, truth_users, settle_ms, rebuild_ms, rebuilds, exact_wall_ms;
+	const char *compare, *final_compare; /* exact, differs, unreadable */
+} res = {.compare = "none", .final_compare = "none"};
+
+static uint64_t sum_stat(size_t off);
+
+/* Rewrite --result (atomically: a reader never sees half a file). */
+static void write_result(const char *phase)
+{
+	if (opt.result == NULL)
+		return;
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", opt.result);
+	FILE *f = fopen(tmp, "w");
+	if (f == NULL) {
+		perror(tmp);
+		return;
+	}
+	fprintf(f, "phase=%s\ngateways=%u\nevents=%" PRIu64 "\nmoves_received=%" PRIu64
+		"\nmoves_obeyed=%" PRIu64 "\nreconnects=%" PRIu64 "\nrestarts=%" PRIu64
+		"\nplacements_failed=%" PRIu64 "\nkilled=%" PRIu64 "\ntruth_users=%" PRIu64 "\ncompare=%s"
+		"\nsettle_ms=%" PRIu64 "\nrebuilds=%" PRIu64 "\nrebuild_ms=%" PRIu64
+		"\nexact_wall_ms=%" PRIu64 "\nfinal_compare=%s\n",
+		phase, opt.gateways, res.events, moves_got, moves_done, reconnects, restarts,
+		place_fail, killed, res.truth_users, res.compare, res.settle_ms, res.rebuilds,
+		res.rebuild_ms, res.exact_wall_ms, res.final_compare);
+#define RES_STAT(name) fprintf(f, #name "=%" PRIu64 "\n", \
+	sum_stat(offsetof(struct hc_gw_stats, name)));
+	RES_STAT(retransmits) RES_STAT(nacks) RES_STAT(snapshots) RES_STAT(snapshot_members)
+	RES_STAT(appliance_restarts) RES_STAT(moves_ignored) RES_STAT(new_topics)
+	RES_STAT(place_timeouts) RES_STAT(digest_snapshots)
+#undef RES_STAT
+	if (fclose(f) != 0 || rename(tmp, opt.result) != 0)
+		perror(opt.result);
+}
+
 static uint64_t sum_stat(size_t off)
 {
 	uint64_t s = 0;
@@ -446,6 +486,9 @@ static void usage(void)
 	       "  --settle S                 seconds to converge at the end    [10]\n"
 	       "  --hold S                   keep the sessions S more seconds, compare\n"
 	       "                             every 100 ms and report changes   [0]\n"
+	       "  --result FILE              what happened, as key=value lines (for\n"
+	       "                             scripts); rewritten at each phase:\n"
+	       "                             phase=settle, hold, done\n"
 	       "  --hold-until FILE          end the hold early: at the first exact\n"
 	       "                             comparison made after FILE exists\n"
 	       "  --live                     one line per second (SIGUSR1: compare now)\n"
@@ -462,7 +505,7 @@ static int parse(int argc, char **argv)
 		{"restart-every", 1, 0, 'R'}, {"kill-after", 1, 0, 'K'}, {"reconnect-fraction", 1, 0, 'c'},
 		{"impair-fraction", 1, 0, 'f'}, {"impair-delay-ms", 1, 0, 'D'},
 		{"telemetry", 1, 0, 't'}, {"settle", 1, 0, 's'}, {"hold", 1, 0, 'H'},
-		{"hold-until", 1, 0, 'U'},
+		{"hold-until", 1, 0, 'U'}, {"result", 1, 0, 'O'},
 		{"live", 0, 0, 'L'}, {"seed", 1, 0, 'S'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -487,6 +530,7 @@ static int parse(int argc, char **argv)
 		case 's': opt.settle = atof(optarg); break;
 		case 'H': opt.hold = atof(optarg); break;
 		case 'U': opt.hold_until = optarg; break;
+		case 'O': opt.result = optarg; break;
 		case 'L': opt.live = 1; break;
 		case 'S': opt.seed = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'h': usage(); exit(0);
@@ -592,6 +636,8 @@ int main(int argc, char **argv)
 	       "%" PRIu64 " restarts, %" PRIu64 " placements failed\n",
 	       opt.gateways, work_s, events, (double)events / work_s, moves_got, moves_done,
 	       reconnects, restarts, place_fail);
+	res.events = events;
+	write_result("settle");
 
 	int rc = 0;
 	if (opt.telemetry != NULL) {
@@ -618,6 +664,10 @@ int main(int argc, char **argv)
 		       bad < 0 ? "appliance UNREADABLE" : "appliance room table DIFFERS",
 		       (now_s() - ts) * 1000);
 		rc = bad != 0;
+		res.truth_users = tu;
+		res.compare = bad == 0 ? "exact" : bad < 0 ? "unreadable" : "differs";
+		res.settle_ms = (uint64_t)((now_s() - ts) * 1000);
+		write_result("hold");
 		/* hold: report every change of exactness, and how long a rebuild
 		 * takes after the appliance restarts */
 		double th = now_s();
@@ -648,9 +698,13 @@ int main(int argc, char **argv)
 				exact = b == 0;
 				printf("hold: wall_ms=%" PRIu64 " %s (%" PRIu64 " users)\n", wall_ms(),
 				       exact ? "exact" : "differs", tu);
+				if (exact)
+					res.exact_wall_ms = wall_ms();
 				if (exact && rebuild_from != 0) {
 					printf("rebuild: %" PRIu64 " users exact %.0f ms after the new "
 					       "incarnation was heard\n", tu, (t - rebuild_from) * 1000);
+					res.rebuilds++;
+					res.rebuild_ms = (uint64_t)((t - rebuild_from) * 1000);
 					rebuild_from = 0;
 				}
 				fflush(stdout);
@@ -671,6 +725,8 @@ int main(int argc, char **argv)
 			printf("final compare: %" PRIu64 " users; %s\n", tu,
 			       b == 0 ? "EXACT" : "DIFFERS");
 			rc = b != 0;
+			res.truth_users = tu;
+			res.final_compare = b == 0 ? "exact" : b < 0 ? "unreadable" : "differs";
 		}
 	}
 	printf("gateways: retransmits=%" PRIu64 " nacks=%" PRIu64 " snapshots=%" PRIu64
@@ -680,6 +736,7 @@ int main(int argc, char **argv)
 	       SUM(retransmits), SUM(nacks), SUM(snapshots), SUM(snapshot_members),
 	       SUM(appliance_restarts), SUM(moves_ignored), SUM(new_topics), SUM(place_timeouts),
 	       SUM(digest_snapshots));
+	write_result("done");
 	for (unsigned k = 0; k < opt.gateways; k++)
 		hc_gw_close(gw[k], 0);
 	return rc;

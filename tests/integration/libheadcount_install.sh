@@ -9,7 +9,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${HC_BUILD:?}
 top=$(cd "$here/../.." && pwd)
-. "$top/tools/hc-netns.sh"
+. "$top/tests/common/lib.sh"
 out=$(mktemp -d /tmp/hc-lib.XXXXXX)
 trap 'hc_lab_down; rm -rf "$out"' EXIT
 

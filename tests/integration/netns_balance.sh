@@ -8,8 +8,7 @@
 # equals the gateway's own truth.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
-. "$here/../../tools/hc-netns.sh"
+. "$here/../common/lib.sh"
 build=${HC_BUILD:?}
 out=$(mktemp -d /tmp/hc-balance.XXXXXX)
 trap 'hc_lab_down; rm -rf "$out"' EXIT

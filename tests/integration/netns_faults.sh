@@ -24,29 +24,22 @@
 # Bounded: every process runs under timeout.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../../tools/hc-netns.sh"
+. "$here/../common/lib.sh"
 build=${HC_BUILD:?}
 phase=${1:?phase}
 out=$(mktemp -d /tmp/hc-faults.XXXXXX)
 trap 'hc_lab_down; [ -n "${HC_KEEP:-}" ] || rm -rf "$out"' EXIT
 gwsim="$build/tools/hc-gwsim"
 
-kv() { grep "^$1=" "$2" | cut -d= -f2; }
-need() { # need NAME VALUE OP LIMIT: assert a counter
-	if ! [ "$2" "$3" "$4" ]; then
-		echo "FAIL: $1 = $2, expected $3 $4"
-		exit 1
-	fi
-	echo "  $1 = $2"
-}
 victim_counted() { # gateway 3 is known to the appliance with users
-	hc_tel_kv /headcount/gateways | grep -q '^3=.* users=[1-9]'
+	grep -q '^3=.* users=[1-9]' <<< "$(hc_tel_kv /headcount/gateways)"
 }
+res="$out/gwsim.kv" # hc-gwsim's --result: what the checks below read
 gw_run() { # gw_run LOG ARGS...: hc-gwsim in the gateway namespace
 	local log=$1
 	shift
 	timeout 400 ip netns exec "$HC_NSG" "$gwsim" --appliance $HC_APP_IP \
-		--telemetry "hclab$HC_TAG" "$@" > "$log" 2>&1
+		--telemetry "hclab$HC_TAG" --result "$res" "$@" > "$log" 2>&1
 }
 now_ms() { date +%s%3N; }
 finish() { # finish RC WHAT: show hc-gwsim's log, stop the appliance, judge
@@ -81,8 +74,7 @@ impair)
 	need seq_lost "$(kv seq_lost "$out/stats.kv")" -eq 0
 	need not_owner "$(kv not_owner "$out/stats.kv")" -gt 0
 	need takeovers "$(kv takeovers "$out/stats.kv")" -gt 0
-	retx=$(sed -n 's/.*retransmits=\([0-9]*\).*/\1/p' "$out/gwsim.log" | tail -1)
-	need gateway_retransmits "$retx" -gt 0
+	need gateway_retransmits "$(kv retransmits "$res")" -gt 0
 	;;
 restart)
 	hc_appliance_start "$build" "$out" 2 "${app_args[@]}" > /dev/null
@@ -91,12 +83,12 @@ restart)
 		--leave-rate 2000 --duration 5 --restart-every 0.7 --reconnect-fraction 0.05 \
 		--kill-after 2.5 --settle 120 --seed 8 || rc=$?
 	finish "$rc" "room table differs from the gateways' truth"
-	restarts=$(sed -n 's/.* \([0-9]*\) restarts.*/\1/p' "$out/gwsim.log")
+	restarts=$(kv restarts "$res")
 	echo "gateway restarts: $restarts"
 	need user_drops "$(kv user_drops "$out/stats.kv")" -ge "$restarts"
 	need snap_swept "$(kv snap_swept "$out/stats.kv")" -gt 0
 	need snapshots "$(kv snapshots "$out/stats.kv")" -ge $((4 + restarts))
-	grep -q "^killed gateway" "$out/gwsim.log" || { echo "FAIL: no gateway killed"; exit 1; }
+	need gateways_killed "$(kv killed "$res")" -eq 1
 	need gateway_deaths "$(kv gateway_deaths "$out/stats.kv")" -ge 1
 	;;
 reconnect)
@@ -105,13 +97,13 @@ reconnect)
 	gw_run "$out/gwsim.log" --gateways 3 --users 10000 --arrival-rate 20000 \
 		--leave-rate 2000 --duration 4 --reconnect-fraction 0.5 --settle 120 --seed 12 || rc=$?
 	finish "$rc" "room table differs from the gateways' truth"
-	reconnects=$(sed -n 's/.* \([0-9]*\) reconnects.*/\1/p' "$out/gwsim.log")
+	reconnects=$(kv reconnects "$res")
 	echo "reconnects through another gateway: $reconnects"
 	# (a reconnect whose late LEAVE overtakes its JOIN is a plain join)
 	need takeovers "$(kv takeovers "$out/stats.kv")" -ge $((reconnects * 9 / 10))
 	need not_owner "$(kv not_owner "$out/stats.kv")" -gt 0
 	users=$(kv users "$out/stats.kv")
-	truth=$(sed -n 's/^compare: \([0-9]*\) users.*/\1/p' "$out/gwsim.log")
+	truth=$(kv truth_users "$res")
 	need users_counted_once "$users" -eq "$truth"
 	;;
 kill-gw)
@@ -128,7 +120,7 @@ kill-gw)
 	gw_run "$out/gwsim.log" --gateways 2 --users 8000 --leave-rate 500 --duration 2 \
 		--settle 1 --hold 300 --hold-until "$out/killed" --seed 10 &
 	survivors=$!
-	hc_wait 120 "the survivors hold" grep -q "^compare:" "$out/gwsim.log"
+	hc_wait 120 "the survivors hold" grep -qx phase=hold "$res"
 	kill -9 "$victim"
 	killed=$(now_ms)
 	touch "$out/killed"
@@ -136,9 +128,8 @@ kill-gw)
 	rc=0
 	wait "$survivors" || rc=$?
 	finish "$rc" "final room table differs"
-	exact=$(sed -n 's/^hold: wall_ms=\([0-9]*\) exact.*/\1/p' "$out/gwsim.log" |
-		awk -v k="$killed" '$1 >= k { print; exit }')
-	[ -n "$exact" ] || { echo "FAIL: never exact after the kill"; exit 1; }
+	exact=$(kv exact_wall_ms "$res")
+	[ "$exact" -ge "$killed" ] || { echo "FAIL: never exact after the kill"; exit 1; }
 	# reported, not judged: how fast depends on the machine's load
 	echo "convergence after SIGKILL of a gateway: $((exact - killed)) ms" \
 		"(gateway timeout 1000 ms, comparisons every 100 ms)"
@@ -151,8 +142,8 @@ kill-app)
 		--leave-rate 500 --duration "${HC_FAULT_DURATION:-3}" --settle 120 \
 		--hold 300 --hold-until "$out/restarted" --seed 11 &
 	sim=$!
-	hc_wait 200 "hc-gwsim compares before the kill" grep -q "^compare:" "$out/gwsim.log"
-	grep -q "EXACT" "$out/gwsim.log" || { cat "$out/gwsim.log"; echo "FAIL: not exact before"; exit 1; }
+	hc_wait 200 "hc-gwsim compares before the kill" grep -qx phase=hold "$res"
+	grep -qx compare=exact "$res" || { cat "$out/gwsim.log"; echo "FAIL: not exact before"; exit 1; }
 	kill -9 "$HC_PID"
 	wait "$HC_PID" 2>/dev/null || true
 	mv "$out/headcount.log" "$out/headcount-killed.log" 
@@ -164,7 +155,9 @@ kill-app)
 	rc=0
 	wait "$sim" || rc=$?
 	finish "$rc" "room table differs after the restart"
-	grep -q "^rebuild: .* exact" "$out/gwsim.log" || { echo "FAIL: no rebuild seen"; exit 1; }
+	need rebuilds "$(kv rebuilds "$res")" -ge 1
+	echo "rebuild: $(kv truth_users "$res") users exact $(kv rebuild_ms "$res") ms after" \
+		"the new incarnation was heard"
 	need snapshot_members "$(kv snapshot_members "$out/stats.kv")" -ge 1
 	;;
 *)
@@ -172,5 +165,5 @@ kill-app)
 	exit 2
 	;;
 esac
-grep -q "equal to the room table" "$out/headcount.log" || { echo "FAIL: seat book"; exit 1; }
+need seat_book_mismatches "$(kv seat_book_mismatches "$out/stats.kv")" -eq 0
 echo "PASS: $phase"

@@ -7,8 +7,7 @@
 # the appliance's room table equals the gateways' own truth exactly.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
-. "$here/../../tools/hc-netns.sh"
+. "$here/../common/lib.sh"
 build=${HC_BUILD:?}
 out=$(mktemp -d /tmp/hc-place.XXXXXX)
 trap 'hc_lab_down; rm -rf "$out"' EXIT

@@ -7,7 +7,7 @@
 # both datagram and event hand-off between workers are exercised.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
+. "$here/../common/lib.sh"
 build=${HC_BUILD:?}
 workers=${1:-1}
 shift || true
