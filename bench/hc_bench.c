@@ -56,7 +56,10 @@
 #include "hc_policy.h"
 #include "hc_rooms.h"
 #include "hc_tx.h"
+#include "hc_ops.h"
+#include "hc_rx.h"
 #include "hc_worker.h"
+#include "hc_worker_state.h"
 
 #define GATEWAYS 16
 

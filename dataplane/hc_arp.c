@@ -11,7 +11,7 @@
 #include <rte_arp.h>
 #include <rte_ethdev.h>
 
-#include "hc_worker.h"
+#include "hc_arp.h"
 
 void hc_arp_answer(struct hc_worker *w, uint16_t port, struct rte_mbuf *m)
 {

@@ -19,7 +19,7 @@
 
 #include "hc_mbuf_meta.h"
 #include "hc_proto.h"
-#include "hc_worker.h"
+#include "hc_chan.h"
 
 #define DECISION_BURST 64
 #define TX_BURST 32

@@ -15,7 +15,7 @@
 
 #include "hc_ctlmsg.h"
 #include "hc_dataplane.h"
-#include "hc_worker.h"
+#include "hc_worker_state.h"
 
 unsigned hc_chan_take_changes(const struct hc_dataplane *dp, unsigned worker,
 			      struct hc_change *buf, unsigned max)

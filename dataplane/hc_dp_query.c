@@ -16,7 +16,7 @@
 
 #include "hc_dataplane.h"
 #include "hc_port.h"
-#include "hc_worker.h"
+#include "hc_worker_state.h"
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 

@@ -21,7 +21,8 @@
 
 #include "hc_mbuf_meta.h"
 #include "hc_proto.h"
-#include "hc_worker.h"
+#include "hc_chan.h"
+#include "hc_ops.h"
 
 #define OP_DEQ_BURST 256
 

@@ -16,7 +16,7 @@
 #include <rte_mbuf.h>
 
 #include "hc_log.h"
-#include "hc_worker.h"
+#include "hc_worker_state.h"
 
 #define TX_DESC 512
 

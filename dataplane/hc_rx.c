@@ -20,7 +20,10 @@
 
 #include "hc_mbuf_meta.h"
 #include "hc_proto.h"
-#include "hc_worker.h"
+#include "hc_arp.h"
+#include "hc_chan.h"
+#include "hc_ops.h"
+#include "hc_rx.h"
 
 #define PREFETCH_AHEAD 3
 #define DGRAM_DEQ_BURST 32

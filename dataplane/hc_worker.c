@@ -18,6 +18,9 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 
+#include "hc_chan.h"
+#include "hc_ops.h"
+#include "hc_rx.h"
 #include "hc_worker.h"
 
 /* Poll every RX queue once; returns the frames received. */

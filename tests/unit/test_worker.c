@@ -16,7 +16,10 @@
 #include "hc_proto.h"
 #include "hc_proto_check.h"
 #include "hc_unit.h"
+#include "hc_ops.h"
+#include "hc_rx.h"
 #include "hc_worker.h"
+#include "hc_worker_state.h"
 
 static struct hc_config cfg;
 static struct hc_dataplane dp;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * hc_dataplane.c - build and tear down the workers' state (slow path).
+ * hc_dp_setup.c - build, launch and tear down the workers' state (slow
+ * path): the public face is hc_dataplane.h.
  *
  * Sizes each worker's membership for its share of --max-users (users are
  * spread by hash, so a share is max_users / workers plus a margin of 1/8
@@ -20,6 +21,8 @@
 #include <rte_mbuf.h>
 
 #include "hc_mbuf_meta.h"
+#include "hc_chan.h"
+#include "hc_ops.h"
 #include "hc_worker.h"
 
 static uint32_t share_of(uint32_t max_users, unsigned n)

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hc_worker_state.h - one poll-mode worker lcore's state, in one struct,
+ * private to the dataplane (the control layer sees workers only through
+ * hc_dataplane.h).  Every stage file includes it; it includes none of them.
+ *
+ * A worker owns, with no sharing on the fast path:
+ *   - its RX queues (one or more (port, queue) pairs) and one TX queue per
+ *     port (ARP replies, frames the control core built);
+ *   - the sequencers and snapshot stages of the gateways whose home it is
+ *     (gateway % workers);
+ *   - the membership and room counters of the users it owns
+ *     (hc_owner_of(user));
+ *   - its ends of the hand-off rings and of the control channel, and its
+ *     counters.
+ *
+ * Its work is split by stage, one file and header each, calling only
+ * downwards (worker -> rx -> arp, ops -> chan):
+ *   hc_worker.c  the loop and the stop protocol
+ *   hc_rx.c      an RX burst: classify, validate, route each datagram to
+ *                its gateway's home worker; the home's sequencer input
+ *   hc_arp.c     ARP requests answered in place
+ *   hc_ops.c     in-order datagrams split into per-user ops for their
+ *                owners (hand-off back-pressure), ops applied in bulk
+ *   hc_chan.c    the worker's end of the control channel
+ */
+#ifndef HC_WORKER_STATE_H
+#define HC_WORKER_STATE_H
+
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_mbuf.h>
+
+#include "hc_dataplane.h"
+#include "hc_dp_counters.h"
+#include "hc_ctlmsg.h"
+#include "hc_drop.h"
+#include "hc_handoff.h"
+#include "hc_members.h"
+#include "hc_parse.h"
+#include "hc_sequencer.h"
+#include "hc_snapshot.h"
+
+#define HC_MAX_BURST 256
+#define HC_LOCAL_OPS 2048 /* own users' ops gathered before applying */
+/* changes one apply or decision can produce: its ops plus replayed ones */
+#define HC_CHG_BUF (HC_LOCAL_OPS + HC_MEMBERS_DEFERRED)
+/* seat requests in flight above which a worker stops polling RX */
+#define HC_MAX_OUTSTANDING 8192
+/* users one pick request may name (its count is 16 bits) */
+#define HC_PICK_MAX 65536
+
+
+struct hc_rxq {
+	uint16_t port;
+	uint16_t queue;
+};
+
+struct hc_worker {
+	unsigned id;
+	unsigned lcore;
+	int socket;
+	struct hc_dataplane *dp;
+	struct hc_parse_cfg parse;
+	uint32_t max_rooms;
+	uint32_t max_gateways;
+	uint32_t burst;
+	int yield_idle;     /* shares a CPU with the control lcore */
+	unsigned n_rxq;
+	struct hc_rxq rxq[HC_MAX_RXQ_PER_WORKER];
+	uint16_t txq[RTE_MAX_ETHPORTS]; /* HC_NO_TXQ if none */
+
+	struct hc_members members;
+	struct hc_sequencer seq;
+	struct hc_handoff ho;
+
+	uint32_t n_local;
+	struct hc_op *local; /* [HC_LOCAL_OPS] */
+
+	/* to and from the control core (NULL when it does not run) */
+	struct rte_ring *to_ctl_changes; /* struct hc_change, SP/SC      */
+	struct rte_ring *to_ctl_places;  /* struct hc_place_req, SP/SC   */
+	struct rte_ring *from_ctl_tx;    /* mbufs to transmit, SP/SC     */
+	struct rte_ring *from_ctl_decisions; /* struct hc_decision, SP/SC */
+	uint64_t outstanding;            /* seat requests not yet answered:
+	                                    members.n_pending, published with
+	                                    a relaxed store for the control */
+	struct hc_peer *gw_peer;         /* [max_gateways] home gateways' addresses */
+	struct hc_change *chg_buf;       /* [HC_CHG_BUF]                  */
+	struct hc_pick *picks;           /* [HC_PICK_MAX] scratch of a pick */
+
+	/* snapshots being assembled, per home gateway */
+	struct hc_snapshots snaps;
+
+	/* published for the control lcore's stop protocol (relaxed) */
+	int rx_stopped;
+	int flushed;
+	/* loops since the last received frame in which every RX queue was
+	 * polled and found empty (relaxed): --idle-exit stops only once each
+	 * worker has really read its ports dry (a replayed capture to its
+	 * end), however slowly a busy machine lets it run */
+	uint64_t dry_polls;
+
+	struct hc_worker_stats st;
+} __rte_cache_aligned;
+
+#define HC_NO_TXQ UINT16_MAX
+
+static inline void hc_worker_drop(struct hc_worker *w, struct rte_mbuf *m,
+				  enum hc_drop_reason r)
+{
+	HC_RELAXED_ADD(&w->st.drops[r], 1);
+	rte_pktmbuf_free(m);
+}
+
+#endif /* HC_WORKER_STATE_H */
