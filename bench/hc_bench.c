@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_bench.c - hc-bench: events/s and cycles/event of one worker core.
  *
@@ -50,7 +51,7 @@
 #include "hc_frame.h"
 #include "hc_port.h"
 #include "hc_proto.h"
-#include "hc_proto_check.h"
+#include "hc_proto_hdr.h"
 #include "hc_directives.h"
 #include "hc_policy.h"
 #include "hc_rooms.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_tx.c - datagrams from the control core to gateways (see hc_tx.h).
  * Control lcore only.
@@ -16,6 +17,7 @@
 
 #include "hc_proto.h"
 #include "hc_proto_check.h"
+#include "hc_proto_hdr.h"
 #include "hc_worker.h"
 
 #define L2L4 (sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) + \

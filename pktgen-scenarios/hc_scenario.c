@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_scenario.c - hc-scenario: protocol traffic and its exact ground truth.
  *
@@ -24,7 +25,7 @@
 
 #include "hc_frame.h"
 #include "hc_proto.h"
-#include "hc_proto_check.h"
+#include "hc_proto_hdr.h"
 
 /* ------------------------------------------------------------ options -- */
 

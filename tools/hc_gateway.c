@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "hc_proto.h"
+#include "hc_proto_hdr.h"
 
 static int sock;
 static struct sockaddr_in dst;
@@ -57,16 +58,7 @@ static void send_dgram(const void *p, size_t len)
 
 static void fill_hdr(uint8_t *p, uint8_t type, uint16_t count, uint32_t sequence)
 {
-	struct hc_hdr h;
-	memset(&h, 0, sizeof(h));
-	h.magic = htonl(HC_PROTO_MAGIC);
-	h.version = HC_PROTO_VERSION;
-	h.type = type;
-	h.gateway_id = htons(gw_id);
-	h.record_count = htons(count);
-	h.gateway_incarnation = htonl(incarnation);
-	h.sequence = htonl(sequence);
-	memcpy(p, &h, sizeof(h));
+	hc_proto_fill_hdr(p, type, gw_id, count, incarnation, 0, sequence);
 }
 
 /* Users, their ids and rooms. */
