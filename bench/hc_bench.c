@@ -39,11 +39,9 @@
 #include <rte_eal.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
-#include <rte_ip.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
-#include <rte_udp.h>
 
 #include "hc_control.h"
 #include "hc_median.h"
@@ -105,23 +103,6 @@ static const struct hc_frame_addr addr = {
 	.dst_mac = {2, 0, 0, 0, 0, 1}, .src_mac = {2, 0, 0, 0, 0, 2},
 	.src_ip = 0xC6120002, .dst_ip = 0xC6120001, .src_port = 40000, .dst_port = 7100};
 
-/* The L2-L4 headers in front of a payload of plen bytes at f +
- * HC_FRAME_HDR_LEN: fixed fields, real checksums. */
-static void frame_headers(uint8_t *f, uint16_t plen)
-{
-	static uint8_t tmpl[HC_FRAME_HDR_LEN];
-	hc_frame_build(tmpl, &addr, 0, "", 0);
-	memcpy(f, tmpl, HC_FRAME_HDR_LEN);
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f + 14);
-	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(28 + plen));
-	ip->hdr_checksum = 0;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(8 + plen));
-	udp->dgram_cksum = 0;
-	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
-}
-
 /* One EVENTS frame of k events from the stream (or from `events`). */
 static struct rte_mbuf *make_frame(unsigned k, const struct hc_event *events)
 {
@@ -144,7 +125,7 @@ static struct rte_mbuf *make_frame(unsigned k, const struct hc_event *events)
 				stream_pos = 0;
 		}
 	}
-	frame_headers(f, plen);
+	hc_frame_put_headers(f, &addr, 0, plen);
 	return m;
 }
 
@@ -368,7 +349,7 @@ static struct rte_mbuf *make_chunk(uint32_t inc, uint32_t seqno, uint32_t index,
 			.room_id = rte_cpu_to_be_32(1 + (uint32_t)((first_user + i) % 1000))};
 		memcpy(rec + i * sizeof(mb), &mb, sizeof(mb));
 	}
-	frame_headers(f, plen);
+	hc_frame_put_headers(f, &addr, 0, plen);
 	return m;
 }
 
