@@ -112,9 +112,8 @@ static struct rte_mbuf *make_frame(unsigned k, const struct hc_event *events)
 	uint16_t plen = (uint16_t)(sizeof(struct hc_hdr) + k * sizeof(struct hc_event));
 	uint8_t *f = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(HC_FRAME_HDR_LEN + plen));
 	uint16_t gw = (uint16_t)(1 + rnd(GATEWAYS));
-	struct hc_hdr *h = (struct hc_hdr *)(f + HC_FRAME_HDR_LEN);
-	hc_proto_fill_hdr(h, HC_MSG_EVENTS, gw, (uint16_t)k, 1, 0, ++seq[gw]);
-	uint8_t *ev = (uint8_t *)(h + 1);
+	hc_proto_fill_hdr(f + HC_FRAME_HDR_LEN, HC_MSG_EVENTS, gw, (uint16_t)k, 1, 0, ++seq[gw]);
+	uint8_t *ev = f + HC_FRAME_HDR_LEN + sizeof(struct hc_hdr);
 	if (events != NULL) {
 		memcpy(ev, events, k * sizeof(struct hc_event));
 	} else {
@@ -337,13 +336,13 @@ static struct rte_mbuf *make_chunk(uint32_t inc, uint32_t seqno, uint32_t index,
 	uint16_t plen = (uint16_t)(sizeof(struct hc_hdr) + sizeof(struct hc_snapshot_prefix) +
 				   n * sizeof(struct hc_member));
 	uint8_t *f = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(HC_FRAME_HDR_LEN + plen));
-	struct hc_hdr *h = (struct hc_hdr *)(f + HC_FRAME_HDR_LEN);
-	hc_proto_fill_hdr(h, HC_MSG_SNAPSHOT, SNAP_GW, (uint16_t)n, inc, 0, seqno);
+	uint8_t *p = f + HC_FRAME_HDR_LEN;
+	hc_proto_fill_hdr(p, HC_MSG_SNAPSHOT, SNAP_GW, (uint16_t)n, inc, 0, seqno);
 	struct hc_snapshot_prefix pf = {.snapshot_id = rte_cpu_to_be_32(inc),
 		.chunk_index = rte_cpu_to_be_32(index), .chunk_count = rte_cpu_to_be_32(chunks),
 		.total_users = rte_cpu_to_be_32(total)};
-	memcpy(h + 1, &pf, sizeof(pf));
-	uint8_t *rec = (uint8_t *)(h + 1) + sizeof(pf);
+	memcpy(p + sizeof(struct hc_hdr), &pf, sizeof(pf));
+	uint8_t *rec = p + sizeof(struct hc_hdr) + sizeof(pf);
 	for (uint32_t i = 0; i < n; i++) {
 		struct hc_member mb = {.user_id = rte_cpu_to_be_64(user_id((uint32_t)(first_user + i))),
 			.room_id = rte_cpu_to_be_32(1 + (uint32_t)((first_user + i) % 1000))};
