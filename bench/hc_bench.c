@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_bench.c - hc-bench: events/s and cycles/event of one worker core.
  *
@@ -38,11 +39,9 @@
 #include <rte_eal.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
-#include <rte_ip.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
-#include <rte_udp.h>
 
 #include "hc_options.h"
 #include "hc_control.h"
@@ -51,7 +50,7 @@
 #include "hc_frame.h"
 #include "hc_port.h"
 #include "hc_proto.h"
-#include "hc_proto_check.h"
+#include "hc_proto_hdr.h"
 #include "hc_directives.h"
 #include "hc_policy.h"
 #include "hc_rooms.h"
@@ -108,23 +107,6 @@ static const struct hc_frame_addr addr = {
 	.dst_mac = {2, 0, 0, 0, 0, 1}, .src_mac = {2, 0, 0, 0, 0, 2},
 	.src_ip = 0xC6120002, .dst_ip = 0xC6120001, .src_port = 40000, .dst_port = 7100};
 
-/* The L2-L4 headers in front of a payload of plen bytes at f +
- * HC_FRAME_HDR_LEN: fixed fields, real checksums. */
-static void frame_headers(uint8_t *f, uint16_t plen)
-{
-	static uint8_t tmpl[HC_FRAME_HDR_LEN];
-	hc_frame_build(tmpl, &addr, 0, "", 0);
-	memcpy(f, tmpl, HC_FRAME_HDR_LEN);
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f + 14);
-	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(28 + plen));
-	ip->hdr_checksum = 0;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(8 + plen));
-	udp->dgram_cksum = 0;
-	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
-}
-
 /* One EVENTS frame of k events from the stream (or from `events`). */
 static struct rte_mbuf *make_frame(unsigned k, const struct hc_event *events)
 {
@@ -134,9 +116,8 @@ static struct rte_mbuf *make_frame(unsigned k, const struct hc_event *events)
 	uint16_t plen = (uint16_t)(sizeof(struct hc_hdr) + k * sizeof(struct hc_event));
 	uint8_t *f = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(HC_FRAME_HDR_LEN + plen));
 	uint16_t gw = (uint16_t)(1 + rnd(GATEWAYS));
-	struct hc_hdr *h = (struct hc_hdr *)(f + HC_FRAME_HDR_LEN);
-	hc_proto_fill_hdr(h, HC_MSG_EVENTS, gw, (uint16_t)k, 1, 0, ++seq[gw]);
-	uint8_t *ev = (uint8_t *)(h + 1);
+	hc_proto_fill_hdr(f + HC_FRAME_HDR_LEN, HC_MSG_EVENTS, gw, (uint16_t)k, 1, 0, ++seq[gw]);
+	uint8_t *ev = f + HC_FRAME_HDR_LEN + sizeof(struct hc_hdr);
 	if (events != NULL) {
 		memcpy(ev, events, k * sizeof(struct hc_event));
 	} else {
@@ -147,7 +128,7 @@ static struct rte_mbuf *make_frame(unsigned k, const struct hc_event *events)
 				stream_pos = 0;
 		}
 	}
-	frame_headers(f, plen);
+	hc_frame_put_headers(f, &addr, 0, plen);
 	return m;
 }
 
@@ -360,19 +341,19 @@ static struct rte_mbuf *make_chunk(uint32_t inc, uint32_t seqno, uint32_t index,
 	uint16_t plen = (uint16_t)(sizeof(struct hc_hdr) + sizeof(struct hc_snapshot_prefix) +
 				   n * sizeof(struct hc_member));
 	uint8_t *f = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(HC_FRAME_HDR_LEN + plen));
-	struct hc_hdr *h = (struct hc_hdr *)(f + HC_FRAME_HDR_LEN);
-	hc_proto_fill_hdr(h, HC_MSG_SNAPSHOT, SNAP_GW, (uint16_t)n, inc, 0, seqno);
+	uint8_t *p = f + HC_FRAME_HDR_LEN;
+	hc_proto_fill_hdr(p, HC_MSG_SNAPSHOT, SNAP_GW, (uint16_t)n, inc, 0, seqno);
 	struct hc_snapshot_prefix pf = {.snapshot_id = rte_cpu_to_be_32(inc),
 		.chunk_index = rte_cpu_to_be_32(index), .chunk_count = rte_cpu_to_be_32(chunks),
 		.total_users = rte_cpu_to_be_32(total)};
-	memcpy(h + 1, &pf, sizeof(pf));
-	uint8_t *rec = (uint8_t *)(h + 1) + sizeof(pf);
+	memcpy(p + sizeof(struct hc_hdr), &pf, sizeof(pf));
+	uint8_t *rec = p + sizeof(struct hc_hdr) + sizeof(pf);
 	for (uint32_t i = 0; i < n; i++) {
 		struct hc_member mb = {.user_id = rte_cpu_to_be_64(user_id((uint32_t)(first_user + i))),
 			.room_id = rte_cpu_to_be_32(1 + (uint32_t)((first_user + i) % 1000))};
 		memcpy(rec + i * sizeof(mb), &mb, sizeof(mb));
 	}
-	frame_headers(f, plen);
+	hc_frame_put_headers(f, &addr, 0, plen);
 	return m;
 }
 

@@ -1,6 +1,8 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_tx.c - datagrams from the control core to gateways (see hc_tx.h).
- * Control lcore only.
+ * Control lcore only.  Headers and frames are written by the protocol
+ * toolkit (proto/hc_proto_hdr.c, proto/hc_frame.c).
  */
 #include "hc_tx.h"
 
@@ -8,17 +10,14 @@
 #include <string.h>
 
 #include <rte_ether.h>
-#include <rte_ip.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
-#include <rte_udp.h>
 
+#include "hc_frame.h"
 #include "hc_proto.h"
 #include "hc_proto_check.h"
-
-#define L2L4 (sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) + \
-	      sizeof(struct rte_udp_hdr))
+#include "hc_proto_hdr.h"
 
 static int type_index(uint8_t type)
 {
@@ -74,30 +73,17 @@ static void send_open_inc(struct hc_tx *tx, uint8_t type, uint16_t gw, struct hc
 		o->count = 0;
 		return;
 	}
-	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
-	struct hc_hdr *h = (struct hc_hdr *)(udp + 1);
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+	struct hc_frame_addr a = {.src_ip = rte_be_to_cpu_32(cfg->ip_be),
+		.dst_ip = rte_be_to_cpu_32(o->to.ip_be), .src_port = (uint16_t)cfg->udp_port,
+		.dst_port = rte_be_to_cpu_16(o->to.udp_be)};
 
-	memcpy(&eth->dst_addr, o->to.mac, RTE_ETHER_ADDR_LEN);
-	rte_ether_addr_copy(&tx->dp->port_mac[o->to.port_id], &eth->src_addr);
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	memset(ip, 0, sizeof(*ip));
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + sizeof(*udp) + payload));
-	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-	ip->time_to_live = 64;
-	ip->next_proto_id = IPPROTO_UDP;
-	ip->src_addr = cfg->ip_be;
-	ip->dst_addr = o->to.ip_be;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	udp->src_port = rte_cpu_to_be_16((uint16_t)cfg->udp_port);
-	udp->dst_port = o->to.udp_be;
-	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*udp) + payload));
-	hc_proto_fill_hdr(h, type, gw, o->count, gw_incarnation, tx->incarnation, 0);
-	udp->dgram_cksum = 0;
-	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
-	m->data_len = m->pkt_len = (uint32_t)(L2L4 + payload);
+	memcpy(a.dst_mac, o->to.mac, RTE_ETHER_ADDR_LEN);
+	memcpy(a.src_mac, &tx->dp->port_mac[o->to.port_id], RTE_ETHER_ADDR_LEN);
+	hc_proto_fill_hdr(f + HC_FRAME_HDR_LEN, type, gw, o->count, gw_incarnation,
+			  tx->incarnation, 0);
+	hc_frame_put_headers(f, &a, 0, payload);
+	m->data_len = m->pkt_len = (uint32_t)(HC_FRAME_HDR_LEN + payload);
 	m->port = o->to.port_id;
 
 	int rc = hc_chan_give_frame(tx->dp, gw, m);
@@ -128,7 +114,7 @@ int hc_tx_single(struct hc_tx *tx, uint8_t type, uint16_t gw, uint32_t gw_incarn
 		tx->st.no_mbuf++;
 		return -1;
 	}
-	memcpy(rte_pktmbuf_mtod_offset(o.m, uint8_t *, L2L4 + sizeof(struct hc_hdr)), rec, len);
+	memcpy(rte_pktmbuf_mtod_offset(o.m, uint8_t *, HC_FRAME_HDR_LEN + sizeof(struct hc_hdr)), rec, len);
 	send_open_inc(tx, type, gw, &o, gw_incarnation);
 	return 0;
 }
@@ -156,7 +142,7 @@ int hc_tx_add(struct hc_tx *tx, uint8_t type, uint16_t gw, const struct hc_peer 
 		}
 	}
 	uint8_t *dst = rte_pktmbuf_mtod_offset(o->m, uint8_t *,
-					       L2L4 + sizeof(struct hc_hdr) + o->count * len);
+					       HC_FRAME_HDR_LEN + sizeof(struct hc_hdr) + o->count * len);
 	memcpy(dst, rec, len);
 	o->count++;
 	return 0;

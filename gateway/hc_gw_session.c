@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_gw_session.c - one gateway's session with an appliance (headcount.h).
  *
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include "hc_proto.h"
+#include "hc_proto_hdr.h"
 
 #define DGRAM_MAX HC_MAX_PAYLOAD_MTU1500
 #define EVENTS_PER ((DGRAM_MAX - sizeof(struct hc_hdr)) / sizeof(struct hc_event))
@@ -117,21 +119,6 @@ void hc_gw_config_init(struct hc_gw_config *cfg)
 	cfg->place_timeout_ms = 250;
 	cfg->place_retries = 8;
 	cfg->history = 16384;
-}
-
-static void fill_hdr(struct hc_gw *g, uint8_t *p, uint8_t type, uint16_t count, uint32_t seq)
-{
-	struct hc_hdr h;
-	memset(&h, 0, sizeof(h));
-	h.magic = htonl(HC_PROTO_MAGIC);
-	h.version = HC_PROTO_VERSION;
-	h.type = type;
-	h.gateway_id = htons(g->cfg.gateway_id);
-	h.record_count = htons(count);
-	h.gateway_incarnation = htonl(g->incarnation);
-	h.appliance_incarnation = htonl(g->appl_incarnation);
-	h.sequence = htonl(seq);
-	memcpy(p, &h, sizeof(h));
 }
 
 /* ------------------------------------------------------------ sending -- */
@@ -228,7 +215,8 @@ static uint32_t send_sequenced(struct hc_gw *g, const uint8_t *p, uint16_t len, 
 		seq = ++g->seq; /* 0 is never a sequence */
 	struct hist *h = &g->hist[seq & g->hist_mask];
 	memcpy(h->data, p, len);
-	fill_hdr(g, h->data, type, count, seq);
+	hc_proto_fill_hdr(h->data, type, g->cfg.gateway_id, count, g->incarnation,
+			  g->appl_incarnation, seq);
 	h->len = len;
 	h->seq = seq;
 	queue_seq(g, seq);
@@ -249,7 +237,8 @@ static void flush_places(struct hc_gw *g)
 {
 	if (g->n_pl == 0)
 		return;
-	fill_hdr(g, g->pl, HC_MSG_PLACE, g->n_pl, 0);
+	hc_proto_fill_hdr(g->pl, HC_MSG_PLACE, g->cfg.gateway_id, g->n_pl, g->incarnation,
+			  g->appl_incarnation, 0);
 	queue_unsequenced(g, g->pl, (uint16_t)(sizeof(struct hc_hdr) + g->n_pl * sizeof(struct hc_place)));
 	g->n_pl = 0;
 }
@@ -552,7 +541,8 @@ static void send_heartbeat(struct hc_gw *g, uint32_t flags)
 		.user_count = htonl((uint32_t)g->users.n),
 		.interval_ms = htonl(g->cfg.heartbeat_ms), .hb_flags = htonl(flags),
 		.digest = htobe64(g->digest)};
-	fill_hdr(g, buf, HC_MSG_HEARTBEAT, 1, 0);
+	hc_proto_fill_hdr(buf, HC_MSG_HEARTBEAT, g->cfg.gateway_id, 1, g->incarnation,
+			  g->appl_incarnation, 0);
 	memcpy(buf + sizeof(struct hc_hdr), &hb, sizeof(hb));
 	queue_unsequenced(g, buf, sizeof(buf));
 	g->st.heartbeats_sent++;

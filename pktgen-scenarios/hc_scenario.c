@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_scenario.c - hc-scenario: protocol traffic and its exact ground truth.
  *
@@ -24,7 +25,7 @@
 
 #include "hc_frame.h"
 #include "hc_proto.h"
-#include "hc_proto_check.h"
+#include "hc_proto_hdr.h"
 
 /* ------------------------------------------------------------ options -- */
 
@@ -357,7 +358,7 @@ static void emit_heartbeat(const struct opts *o, struct gateway *g)
 	uint8_t f[HC_FRAME_HDR_LEN + sizeof(p)];
 	struct hc_heartbeat hb = {.last_sequence = htonl(g->seq), .user_count = 0,
 				  .interval_ms = htonl(1000), .hb_flags = 0};
-	hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_HEARTBEAT, g->id, 1, o->incarnation, 0, 0);
+	hc_proto_fill_hdr(p, HC_MSG_HEARTBEAT, g->id, 1, o->incarnation, 0, 0);
 	memcpy(p + sizeof(struct hc_hdr), &hb, sizeof(hb));
 	size_t len = hc_frame_build(f, &g->addr, g->ip_id++, p, sizeof(p));
 	push_frame(f, len, file_of(o, g->id), position++ * 16 + 8);
@@ -373,7 +374,7 @@ static void emit_events(const struct opts *o, struct gateway *g)
 	size_t plen = sizeof(struct hc_hdr) + (size_t)g->n * sizeof(struct hc_event);
 
 	g->seq++;
-	hc_proto_fill_hdr((struct hc_hdr *)g->payload, HC_MSG_EVENTS, g->id, (uint16_t)g->n,
+	hc_proto_fill_hdr(g->payload, HC_MSG_EVENTS, g->id, (uint16_t)g->n,
 			  o->incarnation, 0, g->seq);
 	size_t len = hc_frame_build(f, &g->addr, g->ip_id++, g->payload, plen);
 	uint32_t file = file_of(o, g->id);

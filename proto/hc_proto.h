@@ -1,9 +1,12 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_proto.h - the headcount wire protocol, version 1: the single definition.
  *
  * Owns every byte that crosses the wire between gateways and the appliance.
- * The appliance, the scenario generator, the UDP sender and (later) the
- * gateway library all include this file and nothing else for the format;
+ * The appliance, the gateway library (libheadcount, which installs this
+ * header), the tools and the tests all include this file and nothing else
+ * for the format; the rest of proto/ writes headers (hc_proto_hdr.h),
+ * frames (hc_frame.h) and checks payloads (hc_proto_check.h) by it.
  * docs/protocol.md describes the same bytes in prose.  All multi-byte fields
  * are in network byte order.  Structures are packed and their sizes are
  * checked at compile time, so a layout change breaks the build, not the wire.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_proto_check.c - validation of one headcount datagram payload.
  *
@@ -126,19 +127,4 @@ enum hc_proto_verdict hc_proto_check_inbound(const void *buf, size_t len,
 		return HC_PV_OK;
 	}
 	}
-}
-
-void hc_proto_fill_hdr(struct hc_hdr *h, uint8_t type, uint16_t gateway_id,
-		       uint16_t record_count, uint32_t gw_incarnation,
-		       uint32_t appl_incarnation, uint32_t sequence)
-{
-	memset(h, 0, sizeof(*h));
-	h->magic = htonl(HC_PROTO_MAGIC);
-	h->version = HC_PROTO_VERSION;
-	h->type = type;
-	h->gateway_id = htons(gateway_id);
-	h->record_count = htons(record_count);
-	h->gateway_incarnation = htonl(gw_incarnation);
-	h->appliance_incarnation = htonl(appl_incarnation);
-	h->sequence = htonl(sequence);
 }

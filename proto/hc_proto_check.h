@@ -35,16 +35,10 @@ size_t hc_proto_prefix_size(uint8_t type);
 
 /*
  * Check a payload received by the appliance.  max_rooms bounds room ids
- * (valid: 1 .. max_rooms-1).  On HC_PV_OK *hdr_out (if not NULL) points at
- * the header inside buf.  Never reads outside buf[0..len).  Cannot fail in
- * any other way.
+ * (valid: 1 .. max_rooms-1).  Never reads outside buf[0..len).  Cannot
+ * fail in any other way.
  */
 enum hc_proto_verdict hc_proto_check_inbound(const void *buf, size_t len,
 					     uint32_t max_rooms);
-
-/* Fill a header in network order (auth tag zero, no flags). */
-void hc_proto_fill_hdr(struct hc_hdr *h, uint8_t type, uint16_t gateway_id,
-		       uint16_t record_count, uint32_t gw_incarnation,
-		       uint32_t appl_incarnation, uint32_t sequence);
 
 #endif /* HC_PROTO_CHECK_H */

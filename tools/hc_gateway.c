@@ -1,39 +1,97 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * hc_gateway.c - hc-gateway: one gateway that places its users through
- * the appliance, like a real front end would, over a kernel UDP socket.
+ * hc_gateway.c - hc-gateway: one gateway on libheadcount that places its
+ * users through the appliance, like a real front end would, and checks
+ * what placement and admission promised.
  *
- * Users enter through placement: PLACE (batched, 89 per datagram), wait
- * for the ASSIGN (resending unanswered PLACEs, bounded), then JOIN the
- * assigned room (sequenced EVENTS).  Each churn round, a fraction of the
- * present users LEAVE, and after a pause are placed and join again.  At
- * the end a HEARTBEAT names the last sequence.  The tool keeps its own
- * truth, writes it as a room table (--truth FILE, the --dump-rooms
- * format) and checks what placement promised: no room above --max, and no
- * more rooms than ceil(users / max) (placement fills the fullest room with
- * a free seat before it opens a new one; --shared when other gateways use
- * the same rooms, so only the appliance's table can tell).  Bounded in
- * time (--timeout).
+ * Owns the scripted workload of one session (gateway/headcount.h) and its
+ * checks; the protocol (batching, sequencing, retransmission, heartbeats,
+ * snapshots) is the library's, so this tool exercises the code gateways
+ * really run.  Users enter through placement: hc_gw_place, and on the
+ * PLACED answer hc_gw_join of the assigned room (an unanswered PLACE is
+ * resent by the library; after its TIMEOUT, or a NO_ROOM, the user is
+ * placed again, bounded by --timeout).  Each churn round, a fraction of
+ * the present users leave and, once the appliance has applied the leaves,
+ * are placed and join again.  Instead of placement, --seed-rooms puts
+ * users directly into rooms 1001, 1002, ... of the given sizes.
+ * --direct N then joins N new users directly into our fullest room: when
+ * it is full, admission must refuse every one with an ASSIGN NEW_TOPIC,
+ * which the library follows.  MOVE directives are obeyed at once (the
+ * first --ignore-moves N are ignored: the appliance sends them again);
+ * --settle S / --settle-until FILE keep obeying them afterwards.
+ *
+ * At the end the tool waits until the appliance has applied everything
+ * and counts exactly our users, writes its own truth as a room table
+ * (--truth FILE, the --dump-rooms format) and its figures as key=value
+ * lines (--result FILE), and checks: no room above --max, no more rooms
+ * than ceil(users / max) (placement fills the fullest room with a free
+ * seat before it opens a new one; not checked with --shared, when other
+ * gateways use the same rooms, nor with --seed-rooms), and every direct
+ * join into a full room refused.  It exits without SHUTDOWN, so the
+ * appliance keeps its users (until its gateway timeout) for the caller to
+ * compare.  Bounded in time (--timeout).
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "headcount.h"
 #include "hc_proto.h"
 
-static int sock;
-static struct sockaddr_in dst;
-static uint16_t gw_id = 1, pool_id;
-static uint32_t incarnation, seq;
+#define PLACE_WINDOW 4096u      /* PLACEs in flight at most */
+#define REQ_SLOTS 65536u        /* request id -> user, power of 2 */
+
+enum { IDLE = 0, WAITING, PLACING, ASSIGNED, PRESENT };
+
+static struct {
+	const char *dst, *truth, *result, *seed_rooms, *settle_until;
+	uint16_t port, gateway_id, pool;
+	uint32_t users, rounds, max, direct, ignore_moves;
+	double churn, timeout, settle;
+	uint64_t seed;
+	int shared;
+} opt = {
+	.port = HC_PROTO_DEFAULT_PORT, .gateway_id = 1, .users = 1000, .rounds = 3,
+	.max = 100, .churn = 0.3, .timeout = 60, .seed = 1,
+};
+
+static struct hc_gw *gw;
 static double deadline;
+static uint64_t rs; /* xorshift state: user ids, churn, direct users */
+
+/* users placed (or seeded), by index */
+static uint64_t *uid;
+static uint8_t *state;
+static uint32_t *assigned;      /* the room of the PLACED answer */
+static uint32_t req_user[REQ_SLOTS]; /* request id -> user index + 1 */
+/* users waiting for a PLACE, FIFO, each not before its time */
+static uint32_t *waitq, wq_head, wq_tail, wq_mask;
+static double *not_before;
+static uint32_t placing, entered;
+
+/* direct joins: sorted by user id for the NEW_TOPIC callback */
+struct direct {
+	uint64_t user;
+	uint32_t offered;       /* NEW_TOPIC's room, 0: not refused (yet) */
+};
+static struct direct *directs;
+static uint32_t n_direct, direct_room, direct_room_users, direct_refused;
+
+static struct {
+	uint64_t assigns, requeued, no_room, new_topics;
+	uint64_t moves_obeyed, moves_ignored;
+} fig;
+
+static int cmp_direct(const void *a, const void *b)
+{
+	uint64_t x = ((const struct direct *)a)->user, y = ((const struct direct *)b)->user;
+	return x < y ? -1 : x > y;
+}
 
 static double now_s(void)
 {
@@ -42,208 +100,322 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void send_dgram(const void *p, size_t len)
+static uint64_t next_rand(void)
 {
-	for (int tries = 0; tries < 1000; tries++) {
-		if (sendto(sock, p, len, 0, (const struct sockaddr *)&dst, sizeof(dst)) == (ssize_t)len)
-			return;
-		if (errno != ENOBUFS && errno != EAGAIN)
-			break;
-		usleep(100);
-	}
-	perror("hc-gateway: sendto");
+	rs ^= rs << 13;
+	rs ^= rs >> 7;
+	rs ^= rs << 17;
+	return rs;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "hc-gateway: %s: %s\n", what, strerror(errno));
 	exit(1);
 }
 
-static void fill_hdr(uint8_t *p, uint8_t type, uint16_t count, uint32_t sequence)
+static void join(uint64_t user, uint32_t room)
 {
-	struct hc_hdr h;
-	memset(&h, 0, sizeof(h));
-	h.magic = htonl(HC_PROTO_MAGIC);
-	h.version = HC_PROTO_VERSION;
-	h.type = type;
-	h.gateway_id = htons(gw_id);
-	h.record_count = htons(count);
-	h.gateway_incarnation = htonl(incarnation);
-	h.sequence = htonl(sequence);
-	memcpy(p, &h, sizeof(h));
+	if (hc_gw_join(gw, user, room, opt.pool) != 0)
+		die("hc_gw_join");
 }
 
-/* Users, their ids and rooms. */
-static uint32_t n_users, max_room_size = 100;
-static uint64_t *uid;
-static uint32_t *room;     /* 0: not in a room */
-static uint32_t *assigned; /* from the last ASSIGN, 0: none yet */
-static uint64_t assigns_seen, resent;
+/* ---------------------------------------------------------- placement -- */
 
-static void send_events(const uint32_t *who, uint32_t n, uint8_t op)
+static void enqueue(uint32_t u, double when)
 {
-	uint8_t p[HC_MAX_PAYLOAD_MTU1500];
-	for (uint32_t i = 0; i < n;) {
-		uint16_t k = (uint16_t)(n - i < 64 ? n - i : 64);
-		fill_hdr(p, HC_MSG_EVENTS, k, ++seq);
-		for (uint16_t j = 0; j < k; j++) {
-			uint32_t u = who[i + j];
-			uint32_t r = op == HC_OP_JOIN ? assigned[u] : room[u];
-			struct hc_event ev = {.user_id = htobe64(uid[u]), .room_id = htonl(r),
-					      .op = op, .pool_id = htons(pool_id)};
-			memcpy(p + sizeof(struct hc_hdr) + j * 16, &ev, 16);
-			room[u] = op == HC_OP_JOIN ? r : 0;
+	state[u] = WAITING;
+	not_before[u] = when;
+	waitq[wq_tail++ & wq_mask] = u;
+}
+
+/* Send PLACEs for waiting users whose time has come, PLACE_WINDOW in
+ * flight at most. */
+static void place_waiting(void)
+{
+	double now = now_s();
+	while (wq_head != wq_tail && placing < PLACE_WINDOW) {
+		uint32_t u = waitq[wq_head & wq_mask], id;
+		if (not_before[u] > now)
+			break; /* FIFO: later entries wait behind it */
+		if (hc_gw_place(gw, uid[u], opt.pool, &id) != 0) {
+			if (errno == EBUSY)
+				break; /* a request slot is still taken: next tick */
+			die("hc_gw_place");
 		}
-		send_dgram(p, sizeof(struct hc_hdr) + (size_t)k * 16);
-		i += k;
+		req_user[id & (REQ_SLOTS - 1)] = u + 1;
+		state[u] = PLACING;
+		placing++;
+		wq_head++;
 	}
 }
 
-static void send_places(const uint32_t *who, uint32_t n)
+static void on_assign(void *arg, const struct hc_gw_assign *a)
 {
-	uint8_t p[HC_MAX_PAYLOAD_MTU1500];
-	for (uint32_t i = 0; i < n;) {
-		uint16_t k = (uint16_t)(n - i < 89 ? n - i : 89);
-		fill_hdr(p, HC_MSG_PLACE, k, 0);
-		for (uint16_t j = 0; j < k; j++) {
-			uint32_t u = who[i + j];
-			struct hc_place pl = {.user_id = htobe64(uid[u]), .request_id = htonl(u + 1),
-					      .pool_id = htons(pool_id)};
-			memcpy(p + sizeof(struct hc_hdr) + j * 16, &pl, 16);
+	(void)arg;
+	if (a->status == HC_GW_NEW_TOPIC) {
+		/* a refused JOIN: the library has joined the user to room_id */
+		fig.new_topics++;
+		struct direct key = {.user = a->user_id};
+		struct direct *d = n_direct == 0 ? NULL :
+			bsearch(&key, directs, n_direct, sizeof(*d), cmp_direct);
+		if (d != NULL && d->offered == 0 && a->refused_room == direct_room) {
+			d->offered = a->room_id;
+			direct_refused++;
 		}
-		send_dgram(p, sizeof(struct hc_hdr) + (size_t)k * 16);
-		i += k;
-	}
-}
-
-/* Users that joined a room directly (no placement): index by user id. */
-static uint32_t n_direct;
-static uint64_t *direct_uid;
-static uint32_t *direct_room, *direct_refused;
-static uint64_t new_topics;
-
-/* A direct JOIN was refused: remember where the appliance sends the user. */
-static void new_topic(const struct hc_assign *a)
-{
-	for (uint32_t i = 0; i < n_direct; i++) {
-		if (direct_uid[i] == be64toh(a->user_id) &&
-		    direct_refused[i] == ntohl(a->refused_room)) {
-			direct_room[i] = ntohl(a->room_id);
-			new_topics++;
-			return;
-		}
-	}
-}
-
-/* MOVE directives: the user leaves `from` and joins `to`, in one EVENTS
- * datagram, if they are still in `from`. */
-static uint64_t moves_obeyed, moves_stale, moves_ignored;
-static uint32_t ignore_moves; /* --ignore-moves: drop the first N (tests resends) */
-static void send_events(const uint32_t *who, uint32_t n, uint8_t op);
-
-static void obey_move(const struct hc_move *mv)
-{
-	uint64_t user = be64toh(mv->user_id);
-	uint32_t from = ntohl(mv->from_room), to = ntohl(mv->to_room);
-	if (moves_ignored < ignore_moves) {
-		moves_ignored++;
 		return;
 	}
-	for (uint32_t u = 0; u < n_users; u++) {
-		if (uid[u] != user)
-			continue;
-		if (room[u] != from) {
-			moves_stale++;
-			return;
-		}
-		uint32_t who = u;
-		send_events(&who, 1, HC_OP_LEAVE);
-		assigned[u] = to;
-		send_events(&who, 1, HC_OP_JOIN);
-		moves_obeyed++;
+	uint32_t u = req_user[a->request_id & (REQ_SLOTS - 1)];
+	if (u == 0 || uid[u - 1] != a->user_id || state[u - 1] != PLACING)
+		return;
+	u--;
+	req_user[a->request_id & (REQ_SLOTS - 1)] = 0;
+	placing--;
+	if (a->status == HC_GW_PLACED) {
+		assigned[u] = a->room_id;
+		state[u] = ASSIGNED;
+		fig.assigns++;
+		entered++;
 		return;
 	}
-	moves_stale++;
+	/* TIMEOUT (the library resent it place_retries times): ask again
+	 * now; NO_ROOM: ask again in a while */
+	if (a->status == HC_GW_NO_ROOM)
+		fig.no_room++;
+	fig.requeued++;
+	enqueue(u, a->status == HC_GW_NO_ROOM ? now_s() + 0.5 : 0);
 }
 
-/* Read ASSIGNs for up to `wait` seconds; returns how many users got one. */
-static uint32_t read_assigns(double wait)
+static void on_move(void *arg, const struct hc_gw_move *mv)
 {
-	uint8_t buf[2048];
-	uint32_t got = 0;
-	double until = now_s() + wait;
-	for (;;) {
-		double left = until - now_s();
-		if (left <= 0)
-			break;
-		struct pollfd pfd = {.fd = sock, .events = POLLIN};
-		if (poll(&pfd, 1, (int)(left * 1000) + 1) <= 0)
-			break;
-		ssize_t n;
-		while ((n = recv(sock, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
-			struct hc_hdr h;
-			if ((size_t)n < sizeof(h))
-				continue;
-			memcpy(&h, buf, sizeof(h));
-			uint16_t count = ntohs(h.record_count);
-			if (ntohl(h.magic) == HC_PROTO_MAGIC && h.type == HC_MSG_MOVE &&
-			    (size_t)n == sizeof(h) + count * sizeof(struct hc_move)) {
-				for (uint16_t i = 0; i < count; i++) {
-					struct hc_move mv;
-					memcpy(&mv, buf + sizeof(h) + i * sizeof(mv), sizeof(mv));
-					obey_move(&mv);
-				}
-				continue;
-			}
-			if (ntohl(h.magic) != HC_PROTO_MAGIC || h.type != HC_MSG_ASSIGN ||
-			    (size_t)n != sizeof(h) + count * sizeof(struct hc_assign))
-				continue;
-			for (uint16_t i = 0; i < count; i++) {
-				struct hc_assign a;
-				memcpy(&a, buf + sizeof(h) + i * sizeof(a), sizeof(a));
-				if (a.status == HC_ASSIGN_NEW_TOPIC) {
-					new_topic(&a);
-					continue;
-				}
-				uint32_t u = ntohl(a.request_id) - 1;
-				if (u >= n_users || be64toh(a.user_id) != uid[u] ||
-				    a.status != HC_ASSIGN_PLACED || assigned[u] != 0)
-					continue;
-				assigned[u] = ntohl(a.room_id);
-				assigns_seen++;
-				got++;
-			}
-		}
+	(void)arg;
+	if (fig.moves_ignored < opt.ignore_moves) {
+		fig.moves_ignored++;
+		return;
 	}
-	return got;
+	if (hc_gw_join(gw, mv->user_id, mv->to_room, mv->pool_id) != 0)
+		die("hc_gw_join");
+	fig.moves_obeyed++;
 }
 
-/* Place `who` and join them where the appliance says. */
-static int enter(const uint32_t *who, uint32_t n, uint32_t *scratch)
+/* Run the session for s seconds (or until the deadline). */
+static void run_for(double s)
 {
-	for (uint32_t i = 0; i < n; i++)
-		assigned[who[i]] = 0;
-	uint32_t pending = n;
-	/* bounded by --timeout, not by a count of tries: on a busy machine an
-	 * answer may take long; a resent PLACE gets the same seat */
-	for (int attempt = 0; pending > 0 && now_s() < deadline; attempt++) {
-		uint32_t k = 0;
-		for (uint32_t i = 0; i < n; i++)
-			if (assigned[who[i]] == 0)
-				scratch[k++] = who[i];
-		if (attempt > 0)
-			resent += k;
-		send_places(scratch, k);
-		read_assigns(attempt == 0 ? 0.3 : 0.5);
-		pending = 0;
-		for (uint32_t i = 0; i < n; i++)
-			pending += assigned[who[i]] == 0;
+	double end = now_s() + s;
+	while (now_s() < end && now_s() < deadline)
+		if (hc_gw_poll(gw, 10) < 0)
+			die("hc_gw_poll");
+}
+
+/* Everything sent is applied (the appliance's cumulative ack), and with
+ * `users`, it counts exactly our users, too. */
+static int settled(int users)
+{
+	struct hc_gw_stats st;
+	hc_gw_get_stats(gw, &st);
+	return st.acked == st.sequence &&
+	       (!users || st.appliance_users == (uint32_t)hc_gw_users(gw));
+}
+
+/* Flush and wait until settled(users); 0, or -1 at the deadline. */
+static int wait_settled(int users)
+{
+	hc_gw_flush(gw);
+	while (!settled(users)) {
+		if (now_s() >= deadline)
+			return -1;
+		if (hc_gw_poll(gw, 10) < 0)
+			die("hc_gw_poll");
 	}
-	if (pending > 0) {
-		fprintf(stderr, "hc-gateway: %u users never got an ASSIGN\n", pending);
-		return -1;
-	}
-	send_events(who, n, HC_OP_JOIN);
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* PLACE records sent that the appliance has not answered yet (it answers
+ * every one, resends included). */
+static uint64_t places_in_flight(void)
+{
+	struct hc_gw_stats st;
+	hc_gw_get_stats(gw, &st);
+	uint64_t answers = st.assigns - st.new_topics;
+	return st.places + st.place_resends > answers ? st.places + st.place_resends - answers : 0;
+}
+
+/*
+ * Place `who` and join them where the appliance says.  The JOINs go out
+ * once every user has an answer and no PLACE of ours is on its way any
+ * more (or none has been answered for 2 s: one was lost): a resent PLACE
+ * that reached the appliance after the user's JOIN would reserve a second
+ * seat, and rooms full of such seats make placement open new rooms.
+ */
+static int enter(const uint32_t *who, uint32_t n)
+{
+	entered = 0;
+	for (uint32_t i = 0; i < n; i++)
+		enqueue(who[i], 0);
+	/* bounded by --timeout, not by a count of tries: on a busy machine an
+	 * answer may take long; a resent PLACE gets the same seat */
+	uint64_t last_answers = 0;
+	double quiet_since = now_s();
+	while (now_s() < deadline) {
+		place_waiting();
+		if (entered == n) {
+			struct hc_gw_stats st;
+			hc_gw_get_stats(gw, &st);
+			if (st.assigns != last_answers) {
+				last_answers = st.assigns;
+				quiet_since = now_s();
+			}
+			if (places_in_flight() == 0 || now_s() - quiet_since >= 2.0)
+				break;
+		}
+		if (hc_gw_poll(gw, 10) < 0)
+			die("hc_gw_poll");
+	}
+	if (entered < n) {
+		fprintf(stderr, "hc-gateway: %u users never got an ASSIGN\n", n - entered);
+		return -1;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		join(uid[who[i]], assigned[who[i]]);
+		state[who[i]] = PRESENT;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- truth -- */
+
+struct tally {
+	uint32_t *count;        /* [max_id + 1] */
+	uint32_t max_id;
+};
+
+static void find_max(void *arg, uint64_t user, uint32_t room, uint16_t pool)
+{
+	struct tally *t = arg;
+	(void)user, (void)pool;
+	if (room > t->max_id)
+		t->max_id = room;
+}
+
+static void count_room(void *arg, uint64_t user, uint32_t room, uint16_t pool)
+{
+	struct tally *t = arg;
+	(void)user, (void)pool;
+	t->count[room]++;
+}
+
+/* Users per room in our own table. */
+static void tally(struct tally *t)
+{
+	t->max_id = 0;
+	hc_gw_foreach(gw, find_max, t);
+	t->count = calloc((size_t)t->max_id + 1, sizeof(uint32_t));
+	if (t->count == NULL)
+		die("calloc");
+	hc_gw_foreach(gw, count_room, t);
+}
+
+static int write_truth(const char *path, const struct tally *t)
+{
+	FILE *f = fopen(path, "w");
+	if (f == NULL) {
+		perror(path);
+		return -1;
+	}
+	fprintf(f, "room,users\n");
+	for (uint32_t r = 1; r <= t->max_id; r++)
+		if (t->count[r])
+			fprintf(f, "%u,%u\n", r, t->count[r]);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+/* ------------------------------------------------------------ workload -- */
+
+/* Direct joins into the fullest room of ours: refused when it is full,
+ * answered with NEW_TOPIC, which the library follows. */
+static int direct_joins(uint32_t n, uint32_t *followed)
+{
+	struct tally t;
+	tally(&t);
+	for (uint32_t r = 1; r <= t.max_id; r++)
+		if (t.count[r] > direct_room_users)
+			direct_room_users = t.count[r], direct_room = r;
+	free(t.count);
+	directs = calloc(n, sizeof(*directs));
+	if (directs == NULL)
+		die("calloc");
+	for (uint32_t i = 0; i < n; i++)
+		directs[i].user = next_rand();
+	for (uint32_t i = 0; i < n; i++)
+		join(directs[i].user, direct_room);
+	qsort(directs, n, sizeof(*directs), cmp_direct);
+	n_direct = n;
+	/* until every one is refused, or the appliance holds exactly our
+	 * users (then the joins that were not refused were admitted) */
+	hc_gw_flush(gw);
+	while (direct_refused < n && !settled(1) && now_s() < deadline)
+		if (hc_gw_poll(gw, 10) < 0)
+			die("hc_gw_poll");
+	*followed = 0;
+	for (uint32_t i = 0; i < n; i++)
+		*followed += directs[i].offered != 0 &&
+			     hc_gw_room_of(gw, directs[i].user) == directs[i].offered;
+	printf("hc-gateway %u: %u direct joins into room %u (%u users): %u refused with "
+	       "NEW_TOPIC, %u followed\n", opt.gateway_id, n, direct_room, direct_room_users,
+	       direct_refused, *followed);
+	/* every join into a full room must be refused */
+	return direct_room_users >= opt.max && direct_refused != n ? -1 : 0;
+}
+
+/* --seed-rooms 4,6,7: users join rooms 1001, 1002, ... directly. */
+static int seed_rooms(const char *list)
+{
+	char tmp[512];
+	uint32_t sizes[64], n = 0, total = 0;
+	snprintf(tmp, sizeof(tmp), "%s", list);
+	for (char *t = strtok(tmp, ","); t != NULL && n < 64; t = strtok(NULL, ","))
+		total += sizes[n++] = (uint32_t)strtoul(t, NULL, 10);
+	if (total > opt.users) {
+		fprintf(stderr, "hc-gateway: --seed-rooms needs --users >= %u\n", total);
+		return -1;
+	}
+	opt.users = total;
+	uint32_t u = 0;
+	for (uint32_t k = 0; k < n; k++)
+		for (uint32_t i = 0; i < sizes[k]; i++, u++) {
+			join(uid[u], 1001 + k);
+			state[u] = PRESENT;
+		}
+	return 0;
+}
+
+/* ------------------------------------------------------------ options -- */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: hc-gateway --dst A.B.C.D [options]\n"
+		"  --port N            appliance UDP port                   [%u]\n"
+		"  --gateway-id G      this gateway's id                    [1]\n"
+		"  --users N           users entering through placement     [1000]\n"
+		"  --rounds R          churn rounds                         [3]\n"
+		"  --churn F           fraction leaving and re-entering     [0.3]\n"
+		"  --seed N            user ids and churn                   [1]\n"
+		"  --pool P            pool of every PLACE and JOIN         [0]\n"
+		"  --max M             the pool's room maximum (checks)     [100]\n"
+		"  --shared            other gateways share the rooms: no fewest-rooms check\n"
+		"  --seed-rooms LIST   put users directly into rooms of these sizes, no placement\n"
+		"  --direct N          N direct JOINs into our fullest room\n"
+		"  --ignore-moves N    ignore the first N MOVE directives\n"
+		"  --settle S          obey MOVEs S seconds more at the end [0]\n"
+		"  --settle-until FILE ... or until FILE exists\n"
+		"  --truth FILE        our room table (--dump-rooms format)\n"
+		"  --result FILE       our figures, key=value\n"
+		"  --timeout S         bound on the whole run               [60]\n",
+		HC_PROTO_DEFAULT_PORT);
+}
+
+static int parse_opts(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{"dst", 1, 0, 'd'}, {"port", 1, 0, 'p'}, {"gateway-id", 1, 0, 'g'},
@@ -252,238 +424,186 @@ int main(int argc, char **argv)
 		{"truth", 1, 0, 't'}, {"timeout", 1, 0, 'T'}, {"shared", 0, 0, 'S'},
 		{"direct", 1, 0, 'D'}, {"seed-rooms", 1, 0, 'R'}, {"settle", 1, 0, 'L'},
 		{"ignore-moves", 1, 0, 'I'}, {"settle-until", 1, 0, 'U'},
-		{0, 0, 0, 0}};
-	uint32_t rounds = 3;
-	double churn = 0.3, timeout = 60;
-	uint64_t seed = 1;
-	const char *truth = NULL;
-	int c, have_dst = 0, shared = 0;
-	uint32_t direct = 0;
-	const char *seed_rooms = NULL;
-	double settle = 0;
-	const char *settle_until = NULL;
-
-	dst.sin_family = AF_INET;
-	dst.sin_port = htons(HC_PROTO_DEFAULT_PORT);
-	n_users = 1000;
+		{"result", 1, 0, 'O'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
-		case 'd': have_dst = inet_pton(AF_INET, optarg, &dst.sin_addr) == 1; break;
-		case 'p': dst.sin_port = htons((uint16_t)atoi(optarg)); break;
-		case 'g': gw_id = (uint16_t)atoi(optarg); break;
-		case 'u': n_users = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 'r': rounds = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 'c': churn = atof(optarg); break;
-		case 'P': pool_id = (uint16_t)atoi(optarg); break;
-		case 'm': max_room_size = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 's': seed = strtoull(optarg, NULL, 10); break;
-		case 't': truth = optarg; break;
-		case 'T': timeout = atof(optarg); break;
-		case 'S': shared = 1; break;
-		case 'D': direct = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 'R': seed_rooms = optarg; break;
-		case 'L': settle = atof(optarg); break;
-		case 'U': settle_until = optarg; break;
-		case 'I': ignore_moves = (uint32_t)strtoul(optarg, NULL, 10); break;
-		default:
-			fprintf(stderr, "usage: hc-gateway --dst A [--gateway-id G] [--users N] "
-				"[--rounds R] [--churn F] [--pool P] [--max M] [--truth FILE]\n");
-			return 2;
+		case 'd': opt.dst = optarg; break;
+		case 'p': opt.port = (uint16_t)atoi(optarg); break;
+		case 'g': opt.gateway_id = (uint16_t)atoi(optarg); break;
+		case 'u': opt.users = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'r': opt.rounds = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'c': opt.churn = atof(optarg); break;
+		case 'P': opt.pool = (uint16_t)atoi(optarg); break;
+		case 'm': opt.max = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 's': opt.seed = strtoull(optarg, NULL, 10); break;
+		case 't': opt.truth = optarg; break;
+		case 'T': opt.timeout = atof(optarg); break;
+		case 'S': opt.shared = 1; break;
+		case 'D': opt.direct = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'R': opt.seed_rooms = optarg; break;
+		case 'L': opt.settle = atof(optarg); break;
+		case 'U': opt.settle_until = optarg; break;
+		case 'I': opt.ignore_moves = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'O': opt.result = optarg; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
 		}
 	}
-	if (!have_dst || gw_id == 0 || n_users == 0 || n_users > 10000000 ||
-	    !(churn >= 0 && churn <= 1) || max_room_size == 0) {
-		fprintf(stderr, "hc-gateway: bad arguments (see the source's header)\n");
+	if (opt.dst == NULL || opt.gateway_id == 0 || opt.users == 0 || opt.users > 10000000 ||
+	    !(opt.churn >= 0 && opt.churn <= 1) || opt.max == 0) {
+		fprintf(stderr, "hc-gateway: bad arguments (--help)\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void open_session(void)
+{
+	char appliance[64], err[256];
+	struct hc_gw_config cfg;
+	snprintf(appliance, sizeof(appliance), "%s:%u", opt.dst, opt.port);
+	hc_gw_config_init(&cfg);
+	cfg.appliance = appliance;
+	cfg.gateway_id = opt.gateway_id;
+	cfg.on_assign = on_assign;
+	cfg.on_move = on_move;
+	cfg.place_timeout_ms = 500; /* as patient as a front end on a busy host */
+	gw = hc_gw_open(&cfg, err, sizeof(err));
+	if (gw == NULL) {
+		fprintf(stderr, "hc-gateway: %s\n", err);
+		exit(1);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (parse_opts(argc, argv) != 0)
 		return 2;
-	}
-	deadline = now_s() + timeout;
-	incarnation = (uint32_t)time(NULL);
-	sock = socket(AF_INET, SOCK_DGRAM, 0);
-	int bufsz = 8 << 20;
-	setsockopt(sock, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
-	setsockopt(sock, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
-	struct sockaddr_in any = {.sin_family = AF_INET};
-	if (sock < 0 || bind(sock, (struct sockaddr *)&any, sizeof(any)) != 0) {
-		perror("hc-gateway: socket");
-		return 1;
-	}
-	uid = malloc(sizeof(uint64_t) * n_users);
-	room = calloc(n_users, sizeof(uint32_t));
-	assigned = calloc(n_users, sizeof(uint32_t));
-	uint32_t *who = malloc(sizeof(uint32_t) * n_users);
-	uint32_t *scratch = malloc(sizeof(uint32_t) * n_users);
-	if (!uid || !room || !assigned || !who || !scratch)
-		return 1;
-	uint64_t rs = seed * 0x9E3779B97F4A7C15ull + gw_id;
-	for (uint32_t u = 0; u < n_users; u++) {
-		rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
-		uid[u] = rs;
+	deadline = now_s() + opt.timeout;
+	uint32_t n = opt.users;
+	uid = malloc(sizeof(*uid) * n);
+	state = calloc(n, sizeof(*state));
+	assigned = calloc(n, sizeof(*assigned));
+	not_before = calloc(n, sizeof(*not_before));
+	uint32_t qsize = 1;
+	while (qsize < n)
+		qsize <<= 1;
+	waitq = malloc(sizeof(*waitq) * qsize);
+	wq_mask = qsize - 1;
+	uint32_t *who = malloc(sizeof(*who) * n);
+	if (uid == NULL || state == NULL || assigned == NULL || not_before == NULL ||
+	    waitq == NULL || who == NULL)
+		die("malloc");
+	rs = opt.seed * 0x9E3779B97F4A7C15ull + opt.gateway_id;
+	for (uint32_t u = 0; u < n; u++) {
+		uid[u] = next_rand();
 		who[u] = u;
 	}
+	open_session();
+
 	int rc = 0;
-	uint32_t seed_sizes[64], n_seed = 0;
-	if (seed_rooms != NULL) {
-		/* users join rooms 1001, 1002, ... directly, with the given sizes */
-		char tmp[512];
-		snprintf(tmp, sizeof(tmp), "%s", seed_rooms);
-		uint32_t total = 0;
-		for (char *t = strtok(tmp, ","); t != NULL && n_seed < 64; t = strtok(NULL, ","))
-			total += seed_sizes[n_seed++] = (uint32_t)strtoul(t, NULL, 10);
-		if (total > n_users) {
-			fprintf(stderr, "hc-gateway: --seed-rooms needs --users >= %u\n", total);
+	uint32_t rounds = opt.rounds;
+	if (opt.seed_rooms != NULL) {
+		if (seed_rooms(opt.seed_rooms) != 0)
 			return 2;
-		}
-		n_users = total;
-		uint32_t u = 0;
-		for (uint32_t k = 0; k < n_seed; k++)
-			for (uint32_t i = 0; i < seed_sizes[k]; i++, u++)
-				assigned[u] = 1001 + k;
-		send_events(who, n_users, HC_OP_JOIN);
 		rounds = 0;
 	} else {
-		rc = enter(who, n_users, scratch);
+		rc = enter(who, opt.users);
 	}
 	for (uint32_t r = 0; r < rounds && rc == 0; r++) {
-		usleep(100000);
+		run_for(0.1);
 		uint32_t k = 0;
-		for (uint32_t u = 0; u < n_users; u++) {
-			rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
-			if ((double)(rs >> 11) / 9007199254740992.0 < churn)
+		for (uint32_t u = 0; u < opt.users; u++)
+			if ((double)(next_rand() >> 11) / 9007199254740992.0 < opt.churn)
 				who[k++] = u;
+		for (uint32_t i = 0; i < k; i++) {
+			if (hc_gw_leave(gw, uid[who[i]]) != 0)
+				die("hc_gw_leave");
+			state[who[i]] = IDLE;
 		}
-		send_events(who, k, HC_OP_LEAVE);
-		usleep(50000); /* let the leaves reach the seat book first */
-		rc = enter(who, k, scratch);
+		/* the leaves are applied, then reach the seat book before the
+		 * PLACEs (the control core reads changes before places) */
+		wait_settled(0);
+		run_for(0.05);
+		rc = enter(who, k);
 	}
-	/* direct joins into the fullest room of ours: refused when it is full,
-	 * answered with NEW_TOPIC; the users follow the answer */
-	uint32_t full_room = 0, best = 0;
-	if (direct > 0 && rc == 0) {
-		uint32_t max_id0 = 0;
-		for (uint32_t u = 0; u < n_users; u++)
-			if (room[u] > max_id0)
-				max_id0 = room[u];
-		uint32_t *cnt = calloc((size_t)max_id0 + 1, sizeof(uint32_t));
-		for (uint32_t u = 0; u < n_users; u++)
-			if (room[u])
-				cnt[room[u]]++;
-		for (uint32_t r = 1; r <= max_id0; r++)
-			if (cnt[r] > best)
-				best = cnt[r], full_room = r;
-		free(cnt);
-		n_direct = direct;
-		direct_uid = calloc(direct, sizeof(uint64_t));
-		direct_room = calloc(direct, sizeof(uint32_t));
-		direct_refused = calloc(direct, sizeof(uint32_t));
-		uint8_t dp[HC_MAX_PAYLOAD_MTU1500];
-		for (uint32_t i = 0; i < direct; i += 64) {
-			uint16_t k = (uint16_t)(direct - i < 64 ? direct - i : 64);
-			fill_hdr(dp, HC_MSG_EVENTS, k, ++seq);
-			for (uint16_t j = 0; j < k; j++) {
-				rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
-				direct_uid[i + j] = rs;
-				direct_refused[i + j] = full_room;
-				struct hc_event ev = {.user_id = htobe64(rs), .room_id = htonl(full_room),
-						      .op = HC_OP_JOIN, .pool_id = htons(pool_id)};
-				memcpy(dp + sizeof(struct hc_hdr) + j * 16, &ev, 16);
-			}
-			send_dgram(dp, sizeof(struct hc_hdr) + (size_t)k * 16);
-		}
-		read_assigns(1.0);
-		/* follow the answers: join where the appliance said */
-		uint32_t followed = 0;
-		for (uint32_t i = 0; i < direct; i += 64) {
-			uint16_t k = 0;
-			fill_hdr(dp, HC_MSG_EVENTS, 0, 0);
-			for (uint32_t j = i; j < direct && j < i + 64; j++) {
-				if (direct_room[j] == 0)
-					continue;
-				struct hc_event ev = {.user_id = htobe64(direct_uid[j]),
-						      .room_id = htonl(direct_room[j]),
-						      .op = HC_OP_JOIN, .pool_id = htons(pool_id)};
-				memcpy(dp + sizeof(struct hc_hdr) + k * 16, &ev, 16);
-				k++;
-			}
-			if (k == 0)
-				continue;
-			struct hc_hdr hh;
-			memcpy(&hh, dp, sizeof(hh));
-			hh.record_count = htons(k);
-			hh.sequence = htonl(++seq);
-			memcpy(dp, &hh, sizeof(hh));
-			send_dgram(dp, sizeof(struct hc_hdr) + (size_t)k * 16);
-			followed += k;
-		}
-		printf("hc-gateway %u: %u direct joins into room %u (%u users): %" PRIu64
-		       " refused with NEW_TOPIC, %u followed\n", gw_id, direct, full_room, best,
-		       new_topics, followed);
-		if (best >= max_room_size && new_topics != direct)
-			rc = 1; /* every join into a full room must be refused */
-	}
+	uint32_t followed = 0;
+	if (opt.direct > 0 && rc == 0)
+		rc = direct_joins(opt.direct, &followed);
 
 	/* obey MOVE directives for --settle seconds at most, or until the
 	 * --settle-until file appears (a test that has seen the appliance
 	 * finish: a condition, not a guess at how long a busy machine needs) */
-	for (double end = now_s() + settle; now_s() < end;) {
-		read_assigns(0.1);
-		if (settle_until != NULL && access(settle_until, F_OK) == 0) {
-			read_assigns(0.05); /* what is already queued */
+	for (double end = now_s() + opt.settle; now_s() < end && now_s() < deadline;) {
+		run_for(0.1);
+		if (opt.settle_until != NULL && access(opt.settle_until, F_OK) == 0) {
+			run_for(0.05); /* what is already on its way */
 			break;
 		}
 	}
 
-	/* the heartbeat names the last sequence */
-	uint8_t p[64];
-	fill_hdr(p, HC_MSG_HEARTBEAT, 1, 0);
-	struct hc_heartbeat hb = {.last_sequence = htonl(seq), .user_count = htonl(n_users),
-				  .interval_ms = htonl(1000)};
-	memcpy(p + sizeof(struct hc_hdr), &hb, sizeof(hb));
-	send_dgram(p, sizeof(struct hc_hdr) + sizeof(hb));
+	/* the appliance holds exactly our membership: our truth is its */
+	int agrees = wait_settled(1) == 0;
+	if (!agrees)
+		fprintf(stderr, "hc-gateway %u: the appliance does not count exactly our users "
+			"within --timeout\n", opt.gateway_id);
 
 	/* own truth and the placement promise */
-	uint32_t max_id = 0;
-	for (uint32_t u = 0; u < n_users; u++)
-		if (room[u] > max_id)
-			max_id = room[u];
-	for (uint32_t i = 0; i < n_direct; i++)
-		if (direct_room[i] > max_id)
-			max_id = direct_room[i];
-	uint32_t *count = calloc((size_t)max_id + 1, sizeof(uint32_t));
+	struct tally t;
+	tally(&t);
 	uint32_t rooms = 0, over = 0;
-	for (uint32_t u = 0; u < n_users; u++)
-		if (room[u] != 0 && count[room[u]]++ == 0)
-			rooms++;
-	for (uint32_t i = 0; i < n_direct; i++)
-		if (direct_room[i] != 0 && count[direct_room[i]]++ == 0)
-			rooms++;
-	for (uint32_t r = 1; r <= max_id; r++)
-		over += count[r] > max_room_size;
-	uint32_t need = (n_users + n_direct + max_room_size - 1) / max_room_size;
-	if (truth != NULL) {
-		FILE *f = fopen(truth, "w");
-		if (f == NULL) {
-			perror(truth);
-			return 1;
-		}
-		fprintf(f, "room,users\n");
-		for (uint32_t r = 1; r <= max_id; r++)
-			if (count[r])
-				fprintf(f, "%u,%u\n", r, count[r]);
-		fclose(f);
+	for (uint32_t r = 1; r <= t.max_id; r++) {
+		rooms += t.count[r] != 0;
+		over += t.count[r] > opt.max;
 	}
+	uint32_t need = (opt.users + n_direct + opt.max - 1) / opt.max;
+	if (opt.truth != NULL && write_truth(opt.truth, &t) != 0)
+		return 1;
+	free(t.count);
+	struct hc_gw_stats st;
+	hc_gw_get_stats(gw, &st);
+	uint64_t resent = st.place_resends + fig.requeued;
 	printf("hc-gateway %u: %u users in %u rooms (fewest possible: %u), %" PRIu64
 	       " assigns, %" PRIu64 " PLACEs resent, %" PRIu64 " moves obeyed (%" PRIu64
-	       " stale, %" PRIu64 " ignored), %u EVENTS datagrams, %u rooms above %u\n",
-	       gw_id, n_users, rooms, need, assigns_seen, resent, moves_obeyed, moves_stale,
-	       moves_ignored, seq, over, max_room_size);
-	if (rc != 0 || over != 0 || (!shared && seed_rooms == NULL && rooms > need))
+	       " stale, %" PRIu64 " ignored), %" PRIu64 " EVENTS datagrams, %u rooms above %u\n",
+	       opt.gateway_id, opt.users, rooms, need, fig.assigns, resent, fig.moves_obeyed,
+	       st.moves_ignored, fig.moves_ignored, st.event_datagrams, over, opt.max);
+	if (rc != 0 || over != 0 || (!opt.shared && opt.seed_rooms == NULL && rooms > need))
 		rc = 1;
-	free(count);
+
+	if (opt.result != NULL) {
+		FILE *f = fopen(opt.result, "w");
+		if (f == NULL) {
+			perror(opt.result);
+			return 1;
+		}
+		fprintf(f, "gateway_id=%u\nusers=%u\nrooms=%u\nfewest_rooms=%u\nmax=%u\n"
+			"rooms_above_max=%u\nassigns=%" PRIu64 "\nplaces=%" PRIu64 "\n"
+			"places_resent=%" PRIu64 "\nplace_timeouts=%" PRIu64 "\nno_room=%" PRIu64 "\n"
+			"moves_obeyed=%" PRIu64 "\nmoves_stale=%" PRIu64 "\nmoves_ignored=%" PRIu64 "\n"
+			"direct_joins=%u\ndirect_room=%u\ndirect_room_users=%u\n"
+			"direct_refused=%u\ndirect_followed=%u\nnew_topics=%" PRIu64 "\n"
+			"event_datagrams=%" PRIu64 "\nretransmits=%" PRIu64 "\nsnapshots=%" PRIu64 "\n"
+			"appliance_agrees=%d\nchecks_passed=%d\n",
+			opt.gateway_id, opt.users, rooms, need, opt.max, over, fig.assigns, st.places,
+			resent, st.place_timeouts, fig.no_room, fig.moves_obeyed, st.moves_ignored,
+			fig.moves_ignored, n_direct, direct_room, direct_room_users, direct_refused,
+			followed, fig.new_topics, st.event_datagrams, st.retransmits, st.snapshots,
+			agrees, rc == 0);
+		if (fclose(f) != 0) {
+			perror(opt.result);
+			return 1;
+		}
+	}
+	/* no SHUTDOWN: the appliance keeps our users for the caller to compare */
+	hc_gw_close(gw, 0);
+	free(directs);
 	free(uid);
-	free(room);
+	free(state);
 	free(assigned);
+	free(not_before);
+	free(waitq);
 	free(who);
-	free(scratch);
-	close(sock);
 	return rc;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_control.c - the control core's decision loop driven through a real
  * worker: PLACE datagrams in, ASSIGN datagrams out (addresses, records,
@@ -18,7 +19,7 @@
 #include "hc_decide.h"
 #include "hc_frame.h"
 #include "hc_proto.h"
-#include "hc_proto_check.h"
+#include "hc_proto_hdr.h"
 #include "hc_unit.h"
 #include "hc_ops.h"
 #include "hc_rx.h"

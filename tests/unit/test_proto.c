@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_proto.c - the payload validator: every verdict, the boundaries.
  */
@@ -6,6 +7,7 @@
 
 #include "hc_proto.h"
 #include "hc_proto_check.h"
+#include "hc_proto_hdr.h"
 #include "hc_unit.h"
 
 #define MAXR 1000u

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_worker.c - the worker's whole receive path (parse, check, sequence,
  * split, apply) on crafted frames: exact outcomes for valid traffic, and a
@@ -14,7 +15,7 @@
 #include "hc_dataplane.h"
 #include "hc_frame.h"
 #include "hc_proto.h"
-#include "hc_proto_check.h"
+#include "hc_proto_hdr.h"
 #include "hc_unit.h"
 #include "hc_ops.h"
 #include "hc_rx.h"

@@ -1,5 +1,8 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * hc_frame.c - Ethernet/IPv4/UDP framing for generators (see hc_frame.h).
+ * hc_frame.c - Ethernet/IPv4/UDP framing and the Internet checksum (see
+ * hc_frame.h).  Fields are written byte by byte in network order, so any
+ * buffer alignment will do.
  */
 #include "hc_frame.h"
 
@@ -44,8 +47,8 @@ void hc_frame_fix_csums(uint8_t *f, size_t frame_len)
 	put16(udp + 6, c == 0 ? 0xffff : c);
 }
 
-size_t hc_frame_build(uint8_t *out, const struct hc_frame_addr *a, uint16_t ip_id,
-		      const void *payload, size_t len)
+size_t hc_frame_put_headers(uint8_t *out, const struct hc_frame_addr *a, uint16_t ip_id,
+			    size_t payload_len)
 {
 	memcpy(out, a->dst_mac, 6);
 	memcpy(out + 6, a->src_mac, 6);
@@ -53,7 +56,7 @@ size_t hc_frame_build(uint8_t *out, const struct hc_frame_addr *a, uint16_t ip_i
 	uint8_t *ip = out + 14;
 	ip[0] = 0x45;
 	ip[1] = 0;
-	put16(ip + 2, (uint16_t)(20 + 8 + len));
+	put16(ip + 2, (uint16_t)(20 + 8 + payload_len));
 	put16(ip + 4, ip_id);
 	put16(ip + 6, 0x4000); /* DF */
 	ip[8] = 64;
@@ -63,10 +66,16 @@ size_t hc_frame_build(uint8_t *out, const struct hc_frame_addr *a, uint16_t ip_i
 	uint8_t *udp = ip + 20;
 	put16(udp, a->src_port);
 	put16(udp + 2, a->dst_port);
-	put16(udp + 4, (uint16_t)(8 + len));
-	memcpy(udp + 8, payload, len);
-	hc_frame_fix_csums(out, HC_FRAME_HDR_LEN + len);
-	return HC_FRAME_HDR_LEN + len;
+	put16(udp + 4, (uint16_t)(8 + payload_len));
+	hc_frame_fix_csums(out, HC_FRAME_HDR_LEN + payload_len);
+	return HC_FRAME_HDR_LEN + payload_len;
+}
+
+size_t hc_frame_build(uint8_t *out, const struct hc_frame_addr *a, uint16_t ip_id,
+		      const void *payload, size_t len)
+{
+	memmove(out + HC_FRAME_HDR_LEN, payload, len);
+	return hc_frame_put_headers(out, a, ip_id, len);
 }
 
 int hc_frame_parse_mac(const char *s, uint8_t mac[6])
