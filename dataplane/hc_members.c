@@ -8,10 +8,10 @@
  * A batch of up to 64 ops is looked up with one rte_hash_lookup_bulk
  * call, which hashes all keys and prefetches their buckets, hiding most
  * cache misses of a table far larger than the cache.  The ops are then
- * applied one by one in order.  The lookup gives each user's key
- * position; the user's slot[position] holds the room, so a move writes
- * the slot and leaves the hash alone (slots of a batch are prefetched
- * after the lookup).  A user can appear twice in one
+ * applied one by one in order, each by its kind's function.  The lookup
+ * gives each user's key position; the user's slot[position] holds the
+ * room, so a move writes the slot and leaves the hash alone (slots of a
+ * batch are prefetched after the lookup).  A user can appear twice in one
  * batch; after the first op adds or removes that user's key, the bulk
  * result is stale.  A small per-batch filter (256 slots keyed by a hash of
  * the user id) remembers which keys were added or removed; an op whose
@@ -165,45 +165,6 @@ static void remove_at(struct hc_members *m, int32_t at, uint64_t user, uint32_t 
 	report(m, &o, cur, 0, HC_CHG_APPLIED);
 }
 
-/* A snapshot member: the user is in o->room_id, owned by o->gateway_id.
- * Returns the change in user count. */
-static int snap_set(struct hc_members *m, const struct hc_op *o, int32_t at, uint32_t cur)
-{
-	uint16_t gw = o->gateway_id;
-	int added = 0;
-	if (cur != 0 && m->slot[at].gw != gw) {
-		HC_RELAXED_ADD(&m->st.snap_conflicts, 1); /* another gateway's now */
-		return 0;
-	}
-	if (m->snap_gen_now[gw] != o->gen) {
-		m->snap_gen_now[gw] = o->gen; /* a new snapshot of gw reaches us */
-		m->snap_marked[gw] = 0;
-	}
-	if (at < 0) {
-		at = rte_hash_add_key(m->users, &o->user_id);
-		if (unlikely(at < 0)) {
-			HC_RELAXED_ADD(&m->st.table_full, 1);
-			return 0;
-		}
-		m->slot[at].moved = 0;
-		m->slot[at].room = 0;
-		added = 1;
-	}
-	if (cur != o->room_id) {
-		if (cur != 0)
-			hc_members_room_add(m, cur, -1);
-		hc_members_place(m, at, o->user_id, cur, o->room_id, gw);
-		hc_members_room_add(m, o->room_id, 1);
-		report(m, o, cur, o->room_id, HC_CHG_APPLIED);
-	}
-	if (m->slot[at].mark != o->gen) {
-		m->slot[at].mark = o->gen;
-		m->snap_marked[gw]++;
-	}
-	HC_RELAXED_ADD(&m->st.snap_set, 1);
-	return added;
-}
-
 /* End of a snapshot of gateway gw at this owner: every user of gw not
  * marked gen goes.  Users waiting for a seat decision are checked after
  * it (a SNAP_DROP in their chain).  The slot table is scanned only when
@@ -240,120 +201,200 @@ static void snap_sweep(struct hc_members *m, uint16_t gw, uint8_t gen)
 	HC_RELAXED_ADD(&m->st.leaves, swept);
 }
 
-static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned n)
+/* One batch in the making: which users it added or removed (their bulk
+ * lookup is stale) and its counters, published once at the end. */
+struct batch {
+	struct touched *t;
+	int stale_all;      /* a sweep ran: every later lookup is fresh */
+	uint64_t joins, moves, leaves, noops, full, asked, not_owner, takeovers;
+	int64_t dusers;
+};
+
+/* One bulk lookup for the whole batch, then its users' slots: hides the
+ * cache misses of a table far larger than the cache. */
+static inline void batch_lookup(struct hc_members *m, const struct hc_op *ops, unsigned n,
+				int32_t *pos)
 {
 	const void *keys[HC_MEMBERS_BATCH];
-	int32_t pos[HC_MEMBERS_BATCH];
-	struct touched t;
-	int stale_all = 0; /* a sweep ran: every later lookup is fresh */
-
 	for (unsigned i = 0; i < n; i++)
 		keys[i] = &ops[i].user_id;
 	rte_hash_lookup_bulk(m->users, keys, n, pos);
 	for (unsigned i = 0; i < n; i++)
 		if (pos[i] >= 0)
 			rte_prefetch0(&m->slot[pos[i]]);
-	memset(t.state, 0, sizeof(t.state));
+}
 
-	uint64_t joins = 0, moves = 0, leaves = 0, noops = 0, full = 0, asked = 0;
-	uint64_t not_owner = 0, takeovers = 0;
-	int64_t dusers = 0;
+/* The user's key position: the bulk result, unless an earlier op of this
+ * batch may have added or removed the user. */
+static inline int32_t batch_pos(struct hc_members *m, const struct batch *b,
+				const struct hc_op *o, int32_t bulk)
+{
+	return unlikely(b->stale_all || touched_maybe(b->t, o->user_id)) ?
+		rte_hash_lookup(m->users, &o->user_id) : bulk;
+}
+
+/* JOIN: nothing if the user is there already (but a takeover through
+ * another gateway); a seat request under admission; else an add or a
+ * move. */
+static inline void op_join(struct hc_members *m, struct batch *b, const struct hc_op *o,
+			   int32_t at, uint32_t cur)
+{
+	if (cur == o->room_id) {
+		if (unlikely(m->slot[at].gw != o->gateway_id)) {
+			/* the user reconnected through another gateway */
+			hc_members_place(m, at, o->user_id, cur, cur, o->gateway_id);
+			b->takeovers++;
+		}
+		b->noops++;
+		return;
+	}
+	if (m->admission) {
+		/* a seat request: nothing changes until the answer */
+		hc_pending_add(m, o->user_id, at);
+		report(m, o, cur, o->room_id, HC_CHG_REQUEST);
+		b->asked++;
+		return;
+	}
+	if (at < 0) {
+		at = rte_hash_add_key(m->users, &o->user_id);
+		if (unlikely(at < 0)) {
+			b->full++;
+			return;
+		}
+		touched_mark(b->t, o->user_id);
+		m->slot[at].moved = 0;
+		b->dusers++;
+		b->joins++;
+	} else {
+		hc_members_room_add(m, cur, -1); /* a move: the key stays put */
+		if (m->slot[at].gw != o->gateway_id)
+			b->takeovers++;
+		b->moves++;
+	}
+	hc_members_place(m, at, o->user_id, cur, o->room_id, o->gateway_id);
+	hc_members_room_add(m, o->room_id, 1);
+	report(m, o, cur, o->room_id, HC_CHG_APPLIED);
+}
+
+/* LEAVE: only out of the user's room, and only from its owner. */
+static inline void op_leave(struct hc_members *m, struct batch *b, const struct hc_op *o,
+			    int32_t at, uint32_t cur)
+{
+	if (cur != o->room_id) {
+		b->noops++;
+		return;
+	}
+	if (unlikely(m->slot[at].gw != o->gateway_id)) {
+		/* a late LEAVE of a gateway the user has left */
+		b->not_owner++;
+		b->noops++;
+		return;
+	}
+	hc_members_place(m, at, o->user_id, cur, 0, 0);
+	rte_hash_del_key(m->users, &o->user_id);
+	touched_mark(b->t, o->user_id);
+	hc_members_room_add(m, cur, -1);
+	b->dusers--;
+	b->leaves++;
+	report(m, o, cur, 0, HC_CHG_APPLIED);
+}
+
+/* SNAP_SET: a member of a gateway's snapshot; the user is in o->room_id,
+ * owned by o->gateway_id (admission bypassed: the gateway states a fact). */
+static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_op *o,
+			int32_t at, uint32_t cur)
+{
+	uint16_t gw = o->gateway_id;
+	touched_mark(b->t, o->user_id); /* its key may be added below */
+	if (cur != 0 && m->slot[at].gw != gw) {
+		HC_RELAXED_ADD(&m->st.snap_conflicts, 1); /* another gateway's now */
+		return;
+	}
+	if (m->snap_gen_now[gw] != o->gen) {
+		m->snap_gen_now[gw] = o->gen; /* a new snapshot of gw reaches us */
+		m->snap_marked[gw] = 0;
+	}
+	if (at < 0) {
+		at = rte_hash_add_key(m->users, &o->user_id);
+		if (unlikely(at < 0)) {
+			HC_RELAXED_ADD(&m->st.table_full, 1);
+			return;
+		}
+		m->slot[at].moved = 0;
+		m->slot[at].room = 0;
+		b->dusers++;
+	}
+	if (cur != o->room_id) {
+		if (cur != 0)
+			hc_members_room_add(m, cur, -1);
+		hc_members_place(m, at, o->user_id, cur, o->room_id, gw);
+		hc_members_room_add(m, o->room_id, 1);
+		report(m, o, cur, o->room_id, HC_CHG_APPLIED);
+	}
+	if (m->slot[at].mark != o->gen) {
+		m->slot[at].mark = o->gen;
+		m->snap_marked[gw]++;
+	}
+	HC_RELAXED_ADD(&m->st.snap_set, 1);
+}
+
+/* SNAP_DROP: a sweep's check of a user that was pending, after the
+ * answer: the user goes if still the gateway's and not in the snapshot. */
+static inline void op_snap_drop(struct hc_members *m, struct batch *b, const struct hc_op *o,
+				int32_t at, uint32_t cur)
+{
+	if (at >= 0 && cur != 0 && m->slot[at].gw == o->gateway_id &&
+	    m->slot[at].mark != o->gen) {
+		remove_at(m, at, o->user_id, cur);
+		touched_mark(b->t, o->user_id);
+		HC_RELAXED_ADD(&m->st.snap_swept, 1);
+		b->leaves++;
+	}
+}
+
+/* The batch's counters, added to st once (relaxed stores). */
+static inline void batch_publish(struct hc_members *m, const struct batch *b)
+{
+	HC_RELAXED_ADD(&m->n_users, (uint64_t)b->dusers);
+	HC_RELAXED_ADD(&m->st.joins, b->joins);
+	HC_RELAXED_ADD(&m->st.moves, b->moves);
+	HC_RELAXED_ADD(&m->st.leaves, b->leaves);
+	HC_RELAXED_ADD(&m->st.noops, b->noops);
+	HC_RELAXED_ADD(&m->st.table_full, b->full);
+	HC_RELAXED_ADD(&m->st.requests, b->asked);
+	HC_RELAXED_ADD(&m->st.not_owner, b->not_owner);
+	HC_RELAXED_ADD(&m->st.takeovers, b->takeovers);
+}
+
+static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned n)
+{
+	int32_t pos[HC_MEMBERS_BATCH];
+	struct touched t;
+	struct batch b = {.t = &t};
+
+	batch_lookup(m, ops, n, pos);
+	memset(t.state, 0, sizeof(t.state));
 	for (unsigned i = 0; i < n; i++) {
 		const struct hc_op *o = &ops[i];
 		if (unlikely(o->op == HC_OP_SNAP_SWEEP)) {
 			snap_sweep(m, o->gateway_id, o->gen);
-			stale_all = 1;
+			b.stale_all = 1;
 			continue;
 		}
-		/* an earlier op of this batch may have added or removed the user */
-		int32_t at = unlikely(stale_all || touched_maybe(&t, o->user_id)) ?
-			rte_hash_lookup(m->users, &o->user_id) : pos[i];
+		int32_t at = batch_pos(m, &b, o, pos[i]);
 		uint32_t cur = at >= 0 ? m->slot[at].room : 0;
-
-		if (m->n_pending > 0) {
-			struct hc_pending *p = hc_pending_find(m, o->user_id);
-			if (unlikely(p != NULL)) {
-				/* a decision is on its way: keep this user's order */
-				hc_pending_defer(m, p, o);
-				continue;
-			}
-		}
-		if (o->op == HC_OP_JOIN) {
-			if (cur == o->room_id) {
-				if (unlikely(m->slot[at].gw != o->gateway_id)) {
-					/* the user reconnected through another gateway */
-					hc_members_place(m, at, o->user_id, cur, cur, o->gateway_id);
-					takeovers++;
-				}
-				noops++;
-				continue;
-			}
-			if (m->admission) {
-				/* a seat request: nothing changes until the answer */
-				hc_pending_add(m, o->user_id, at);
-				report(m, o, cur, o->room_id, HC_CHG_REQUEST);
-				asked++;
-				continue;
-			}
-			if (at < 0) {
-				at = rte_hash_add_key(m->users, &o->user_id);
-				if (unlikely(at < 0)) {
-					full++;
-					continue;
-				}
-				touched_mark(&t, o->user_id);
-				m->slot[at].moved = 0;
-				dusers++;
-				joins++;
-			} else {
-				hc_members_room_add(m, cur, -1); /* a move: the key stays put */
-				if (m->slot[at].gw != o->gateway_id)
-					takeovers++;
-				moves++;
-			}
-			hc_members_place(m, at, o->user_id, cur, o->room_id, o->gateway_id);
-			hc_members_room_add(m, o->room_id, 1);
-			report(m, o, cur, o->room_id, HC_CHG_APPLIED);
-		} else if (o->op == HC_OP_LEAVE) {
-			if (cur != o->room_id) {
-				noops++;
-				continue;
-			}
-			if (unlikely(m->slot[at].gw != o->gateway_id)) {
-				/* a late LEAVE of a gateway the user has left */
-				not_owner++;
-				noops++;
-				continue;
-			}
-			hc_members_place(m, at, o->user_id, cur, 0, 0);
-			rte_hash_del_key(m->users, &o->user_id);
-			touched_mark(&t, o->user_id);
-			hc_members_room_add(m, cur, -1);
-			dusers--;
-			leaves++;
-			report(m, o, cur, 0, HC_CHG_APPLIED);
-		} else if (o->op == HC_OP_SNAP_SET) {
-			dusers += snap_set(m, o, at, cur);
-			touched_mark(&t, o->user_id);
-		} else { /* HC_OP_SNAP_DROP */
-			if (at >= 0 && cur != 0 && m->slot[at].gw == o->gateway_id &&
-			    m->slot[at].mark != o->gen) {
-				remove_at(m, at, o->user_id, cur);
-				touched_mark(&t, o->user_id);
-				HC_RELAXED_ADD(&m->st.snap_swept, 1);
-				leaves++;
-			}
-		}
+		if (hc_pending_hold(m, o))
+			continue;
+		if (o->op == HC_OP_JOIN)
+			op_join(m, &b, o, at, cur);
+		else if (o->op == HC_OP_LEAVE)
+			op_leave(m, &b, o, at, cur);
+		else if (o->op == HC_OP_SNAP_SET)
+			op_snap_set(m, &b, o, at, cur);
+		else /* HC_OP_SNAP_DROP */
+			op_snap_drop(m, &b, o, at, cur);
 	}
-	HC_RELAXED_ADD(&m->n_users, (uint64_t)dusers);
-	HC_RELAXED_ADD(&m->st.joins, joins);
-	HC_RELAXED_ADD(&m->st.moves, moves);
-	HC_RELAXED_ADD(&m->st.leaves, leaves);
-	HC_RELAXED_ADD(&m->st.noops, noops);
-	HC_RELAXED_ADD(&m->st.table_full, full);
-	HC_RELAXED_ADD(&m->st.requests, asked);
-	HC_RELAXED_ADD(&m->st.not_owner, not_owner);
-	HC_RELAXED_ADD(&m->st.takeovers, takeovers);
+	batch_publish(m, &b);
 }
 
 void hc_members_apply(struct hc_members *m, const struct hc_op *ops, unsigned n)

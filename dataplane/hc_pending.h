@@ -108,4 +108,16 @@ static inline struct hc_pending *hc_pending_add(struct hc_members *m, uint64_t u
 	return &m->pending[i];
 }
 
+/* If the user's seat request is in flight, o waits behind it: returns 1. */
+static inline int hc_pending_hold(struct hc_members *m, const struct hc_op *o)
+{
+	if (m->n_pending == 0)
+		return 0;
+	struct hc_pending *p = hc_pending_find(m, o->user_id);
+	if (likely(p == NULL))
+		return 0;
+	hc_pending_defer(m, p, o); /* a decision is on its way: keep this user's order */
+	return 1;
+}
+
 #endif /* HC_PENDING_H */
