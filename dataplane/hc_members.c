@@ -72,14 +72,8 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 				     64, socket);
 	m->room_head = rte_zmalloc_socket("hc_room_head", (size_t)max_rooms * sizeof(uint32_t),
 					  64, socket);
-	if (m->slot == NULL || m->room_head == NULL) {
+	if (m->room_users == NULL || m->slot == NULL || m->room_head == NULL) {
 		hc_members_free(m);
-		return -ENOMEM;
-	}
-
-	if (m->room_users == NULL) {
-		rte_hash_free(m->users);
-		m->users = NULL;
 		return -ENOMEM;
 	}
 	m->max_rooms = max_rooms;
