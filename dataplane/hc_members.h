@@ -156,8 +156,8 @@ struct hc_members {
 	/* admission: a JOIN that changes a user's room becomes a seat request
 	 * (HC_CHG_REQUEST) and the user is pending until hc_members_decide;
 	 * the pending user's later ops wait, in order, in a chain of nodes
-	 * whose head the user's pending entry names (dataplane/hc_pending.c
-	 * owns these fields) */
+	 * whose head the user's pending entry names (n_pending .. replay
+	 * are dataplane/hc_pending.c's) */
 	int admission;
 	uint32_t n_pending;       /* users waiting for a decision    */
 	struct hc_pending *pending; /* [1 << HC_PENDING_BITS]        */
