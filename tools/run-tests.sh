@@ -26,11 +26,13 @@ case $repeat in ''|*[!0-9]*|0) echo "run-tests: --repeat takes a count >= 1" >&2
 
 noise=()
 stop_noise() {
-	[ ${#noise[@]} -gt 0 ] && kill "${noise[@]}" 2>/dev/null
-	[ ${#noise[@]} -gt 0 ] && wait "${noise[@]}" 2>/dev/null
+	if [ ${#noise[@]} -gt 0 ]; then
+		kill "${noise[@]}" 2>/dev/null || true
+		wait "${noise[@]}" 2>/dev/null || true
+	fi
 	noise=()
 }
-trap stop_noise EXIT
+trap 'st=$?; stop_noise; exit $st' EXIT
 if [ "$noisy" = 1 ]; then
 	for cpu in $(seq 0 $(($(nproc) - 1))); do
 		# bounded like every loop here: 4 hours at the most
