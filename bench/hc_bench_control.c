@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_bench_control.c - hc-bench-control: the control core's decisions.
  *
@@ -78,6 +79,11 @@ int main(int argc, char **argv)
 	}
 	struct hc_bal_room *br = malloc(sizeof(*br) * rooms);
 	struct hc_bal_transfer *tr = malloc(sizeof(*tr) * rooms * 2);
+	static struct hc_balance bal;
+	if (hc_balance_init(&bal, rooms) != 0) {
+		fprintf(stderr, "hc-bench-control: out of memory\n");
+		return 1;
+	}
 	double ms[99], moves = 0, transfers = 0;
 	for (uint32_t rep = 0; rep < reps; rep++) {
 		uint64_t t0 = rte_rdtsc();
@@ -88,7 +94,7 @@ int main(int argc, char **argv)
 				br[n++] = (struct hc_bal_room){id, rm->users, rm->reserved};
 		}
 		struct hc_bal_plan plan = {.t = tr, .cap = rooms * 2};
-		hc_balance_pool(pc, br, n, UINT64_MAX, &plan);
+		hc_balance_pool(&bal, pc, br, n, UINT64_MAX, &plan);
 		uint64_t t1 = rte_rdtsc();
 		ms[rep] = (double)(t1 - t0) * 1000.0 / (double)hz;
 		moves = (double)plan.moves;
@@ -98,6 +104,7 @@ int main(int argc, char **argv)
 	       "transfers=%.0f\n", rooms, users, reps, hc_median(ms, (int)reps), moves, transfers);
 	free(br);
 	free(tr);
+	hc_balance_free(&bal);
 	hc_rooms_free(&book);
 
 	/* ---- placement: place (reserve), and place + admit */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_balance.c - the balancer's plan for one pool (see hc_balance.h).
  *
@@ -16,28 +17,87 @@
  *    rooms, closer to target).
  * 4. Movers left after the deficits go to kept rooms up to target, normal
  *    rooms up to target, any of them up to max, then new rooms of target.
- * Every transfer is clipped to the move budget.  O(n + max) time.
+ * Every transfer is clipped to the move budget.  O(n + max) time; all
+ * memory is the struct hc_balance's, made once.
  */
 #include "hc_balance.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-struct src {
+struct hc_bal_src {
 	uint32_t idx;  /* into rooms[] */
 	uint32_t left; /* users still to move out */
 };
 
+/* One plan in the making: the pool's rules, its rooms by class, the
+ * movers and the budget. */
 struct ctx {
+	struct hc_balance *b;
 	const struct hc_bal_room *rooms;
+	uint32_t n, min, target, max;
 	uint32_t *occ;            /* working occupancy per room index */
 	uint32_t *movable;        /* users that can still be moved out */
+	uint32_t *small, *normal, *big;
+	uint32_t ns, nn, nb;
+	uint32_t best;            /* small[0, best) dissolve, the rest stay */
+	uint32_t fullest;         /* UINT32_MAX: every room is empty */
+	uint64_t total, excess;   /* users in the pool; big rooms' excess */
 	struct hc_bal_plan *plan;
 	uint64_t budget;
-	struct src *src;          /* movers, in order */
+	struct hc_bal_src *src;   /* movers, in order */
 	uint32_t n_src, pos;
 	int stop;                 /* budget or plan capacity exhausted */
 };
+
+/* Where donated users go: the kept small rooms from `next` on, each up to
+ * min, or (kept NULL) the plan's new room `room`. */
+struct sink {
+	const uint32_t *kept;
+	uint32_t n_kept, next;
+	uint32_t room;
+	uint64_t short_by;        /* users still missing */
+};
+
+int hc_balance_init(struct hc_balance *b, uint32_t max_rooms)
+{
+	size_t n = max_rooms ? max_rooms : 1;
+	memset(b, 0, sizeof(*b));
+	b->max_rooms = max_rooms;
+	b->occ = malloc(sizeof(uint32_t) * n);
+	b->movable = malloc(sizeof(uint32_t) * n);
+	b->small = malloc(sizeof(uint32_t) * n);
+	b->normal = malloc(sizeof(uint32_t) * n);
+	b->big = malloc(sizeof(uint32_t) * n);
+	b->donor = malloc(sizeof(uint32_t) * n);
+	b->sorted = malloc(sizeof(uint32_t) * n);
+	b->count = malloc(sizeof(uint32_t) * (HC_BAL_MAX_SIZE + 2));
+	b->prefix = malloc(sizeof(uint64_t) * (n + 1));
+	b->deficit = malloc(sizeof(uint64_t) * (n + 1));
+	b->src = malloc(sizeof(struct hc_bal_src) * (2 * n + 2));
+	if (!b->occ || !b->movable || !b->small || !b->normal || !b->big || !b->donor ||
+	    !b->sorted || !b->count || !b->prefix || !b->deficit || !b->src) {
+		hc_balance_free(b);
+		return -1;
+	}
+	return 0;
+}
+
+void hc_balance_free(struct hc_balance *b)
+{
+	free(b->occ);
+	free(b->movable);
+	free(b->small);
+	free(b->normal);
+	free(b->big);
+	free(b->donor);
+	free(b->sorted);
+	free(b->count);
+	free(b->prefix);
+	free(b->deficit);
+	free(b->src);
+	memset(b, 0, sizeof(*b));
+}
 
 /* Record k users from rooms[from_idx] to rooms[to] (or new room `to`).
  * Returns -1 when the plan has no room for another transfer. */
@@ -70,7 +130,7 @@ static uint32_t pull(struct ctx *x, uint32_t to, int to_is_new, uint32_t want)
 {
 	uint32_t got = 0;
 	while (got < want && x->pos < x->n_src && !x->stop) {
-		struct src *s = &x->src[x->pos];
+		struct hc_bal_src *s = &x->src[x->pos];
 		if (s->left == 0) {
 			x->pos++;
 			continue;
@@ -91,6 +151,7 @@ static uint32_t pull(struct ctx *x, uint32_t to, int to_is_new, uint32_t want)
 	return got;
 }
 
+/* Users the movers still have to place. */
 static uint32_t movers_left(const struct ctx *x)
 {
 	uint32_t t = 0;
@@ -99,226 +160,256 @@ static uint32_t movers_left(const struct ctx *x)
 	return t;
 }
 
-/* Counting sort of idx[] by occ, ascending (occ values in [0, levels)). */
-static int sort_by_occ(uint32_t *idx, uint32_t n, const uint32_t *occ, uint32_t levels)
+/* Queue `left` users of rooms[idx] to move, after the movers queued. */
+static void add_mover(struct ctx *x, uint32_t idx, uint32_t left)
 {
-	uint32_t *count = calloc(levels + 1, sizeof(uint32_t));
-	uint32_t *out = malloc(sizeof(uint32_t) * (n ? n : 1));
-	if (count == NULL || out == NULL) {
-		free(count);
-		free(out);
-		return -1;
-	}
+	x->src[x->n_src++] = (struct hc_bal_src){.idx = idx, .left = left};
+}
+
+/* Counting sort of idx[] by occupancy, ascending (occupancies in
+ * [0, levels)), so "fullest first" and "smallest first" cost O(n + max). */
+static void sort_by_occ(struct ctx *x, uint32_t *idx, uint32_t n, uint32_t levels)
+{
+	uint32_t *count = x->b->count, *out = x->b->sorted;
+	memset(count, 0, sizeof(uint32_t) * (levels + 1));
 	for (uint32_t i = 0; i < n; i++)
-		count[occ[idx[i]] + 1]++;
+		count[x->occ[idx[i]] + 1]++;
 	for (uint32_t l = 0; l < levels; l++)
 		count[l + 1] += count[l];
 	for (uint32_t i = 0; i < n; i++)
-		out[count[occ[idx[i]]]++] = idx[i];
+		out[count[x->occ[idx[i]]]++] = idx[i];
 	memcpy(idx, out, sizeof(uint32_t) * n);
-	free(count);
-	free(out);
-	return 0;
 }
 
-int hc_balance_pool(const struct hc_pool_cfg *c, const struct hc_bal_room *rooms,
-		    uint32_t n, uint64_t max_moves, struct hc_bal_plan *plan)
+/* Step 1: occupancies, and each room's class (small, normal, big). */
+static void classify(struct ctx *x)
 {
-	const uint32_t min = c->min, max = c->max, target = c->target;
-	int rc = -1;
-
-	plan->n = 0;
-	plan->new_rooms = 0;
-	plan->moves = 0;
-	plan->truncated = 0;
-	if (n == 0)
-		return 0;
-
-	uint32_t *occ = malloc(sizeof(uint32_t) * n);
-	uint32_t *small = malloc(sizeof(uint32_t) * n);
-	uint32_t *normal = malloc(sizeof(uint32_t) * n);
-	uint32_t *big = malloc(sizeof(uint32_t) * n);
-	struct src *src = malloc(sizeof(struct src) * (2 * (size_t)n + 2));
-	uint64_t *prefix = malloc(sizeof(uint64_t) * (n + 1));
-	uint64_t *deficit = malloc(sizeof(uint64_t) * (n + 1));
-	uint32_t *movable = malloc(sizeof(uint32_t) * n);
-	if (!occ || !small || !normal || !big || !src || !prefix || !deficit || !movable)
-		goto out;
-
-	struct ctx x = {.rooms = rooms, .occ = occ, .movable = movable, .plan = plan,
-			.budget = max_moves, .src = src};
-	uint32_t ns = 0, nn = 0, nb = 0, fullest = UINT32_MAX;
-	uint64_t total = 0, excess = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		occ[i] = rooms[i].users + rooms[i].reserved;
-		movable[i] = rooms[i].users;
-		total += occ[i];
-		if (occ[i] == 0)
+	for (uint32_t i = 0; i < x->n; i++) {
+		uint32_t o = x->rooms[i].users + x->rooms[i].reserved;
+		x->occ[i] = o;
+		x->movable[i] = x->rooms[i].users;
+		x->total += o;
+		if (o == 0)
 			continue;
-		if (fullest == UINT32_MAX || occ[i] > occ[fullest])
-			fullest = i;
-		if (occ[i] < min)
-			small[ns++] = i;
-		else if (occ[i] > max) {
-			big[nb++] = i;
-			excess += occ[i] - max;
+		if (x->fullest == UINT32_MAX || o > x->occ[x->fullest])
+			x->fullest = i;
+		if (o < x->min)
+			x->small[x->ns++] = i;
+		else if (o > x->max) {
+			x->big[x->nb++] = i;
+			x->excess += o - x->max;
 		} else
-			normal[nn++] = i;
+			x->normal[x->nn++] = i;
 	}
-	if (fullest == UINT32_MAX) {
-		rc = 0;
-		goto out;
-	}
+}
 
-	/* a pool too small for min: one room */
-	if (total < min) {
-		for (uint32_t i = 0; i < n; i++)
-			if (i != fullest && rooms[i].users > 0)
-				src[x.n_src++] = (struct src){.idx = i, .left = rooms[i].users};
-		pull(&x, fullest, 0, UINT32_MAX);
-		rc = 0;
-		goto out;
-	}
+/* Step 2: a pool too small for min becomes one room, its fullest. */
+static void gather(struct ctx *x)
+{
+	for (uint32_t i = 0; i < x->n; i++)
+		if (i != x->fullest && x->rooms[i].users > 0)
+			add_mover(x, i, x->rooms[i].users);
+	pull(x, x->fullest, 0, UINT32_MAX);
+}
 
-	if (sort_by_occ(small, ns, occ, min) != 0)
-		goto out;
+/* What normal and big rooms can give without going below min: bounds
+ * how many kept small rooms donors can save. */
+static uint64_t spare(const struct ctx *x)
+{
+	uint64_t donors = 0;
+	for (uint32_t i = 0; i < x->nn; i++) {
+		uint32_t r = x->normal[i];
+		uint32_t d = x->occ[r] - x->min;
+		donors += d < x->rooms[r].users ? d : x->rooms[r].users;
+	}
+	for (uint32_t i = 0; i < x->nb; i++) {
+		uint32_t r = x->big[i];
+		uint32_t after = x->rooms[r].users - (x->occ[r] - x->max);
+		donors += (x->max - x->min) < after ? (x->max - x->min) : after;
+	}
+	return donors;
+}
+
+/* Step 3: how many of the smallest rooms to dissolve (x->best): the
+ * feasible j with the fewest moves, the larger j on a tie. */
+static void choose_dissolved(struct ctx *x)
+{
+	uint64_t *prefix = x->b->prefix, *deficit = x->b->deficit;
+	uint32_t ns = x->ns;
+
+	sort_by_occ(x, x->small, ns, x->min);
 	prefix[0] = 0;
 	for (uint32_t j = 0; j < ns; j++)
-		prefix[j + 1] = prefix[j] + rooms[small[j]].users;
+		prefix[j + 1] = prefix[j] + x->rooms[x->small[j]].users;
 	deficit[ns] = 0;
 	for (uint32_t j = ns; j-- > 0;)
-		deficit[j] = deficit[j + 1] + (min - occ[small[j]]);
-	/* what normal and big rooms can give without going below min */
-	uint64_t donors = 0;
-	for (uint32_t i = 0; i < nn; i++) {
-		uint32_t d = occ[normal[i]] - min;
-		donors += d < rooms[normal[i]].users ? d : rooms[normal[i]].users;
-	}
-	for (uint32_t i = 0; i < nb; i++) {
-		uint32_t after = rooms[big[i]].users - (occ[big[i]] - max);
-		donors += (max - min) < after ? (max - min) : after;
-	}
+		deficit[j] = deficit[j + 1] + (x->min - x->occ[x->small[j]]);
+	uint64_t donors = spare(x);
 
-	uint32_t best = ns;
 	uint64_t best_cost = UINT64_MAX;
+	x->best = ns;
 	for (uint32_t j = 0; j <= ns; j++) {
-		uint64_t m = prefix[j] + excess, d = deficit[j];
+		uint64_t m = prefix[j] + x->excess, d = deficit[j];
 		uint64_t extra = d > m ? d - m : 0;
 		if (extra > donors)
 			continue;
 		uint64_t cost = m + extra;
 		if (cost <= best_cost) { /* ties: the larger j, fewer rooms */
 			best_cost = cost;
-			best = j;
+			x->best = j;
 		}
 	}
+}
 
-	/* mandatory movers: big rooms' excess, then the dissolved rooms */
-	for (uint32_t i = 0; i < nb; i++)
-		src[x.n_src++] = (struct src){.idx = big[i], .left = occ[big[i]] - max};
-	for (uint32_t j = 0; j < best; j++)
-		if (rooms[small[j]].users > 0)
-			src[x.n_src++] = (struct src){.idx = small[j], .left = rooms[small[j]].users};
+/* The users that must move whatever else happens: big rooms' excess,
+ * then every user of the dissolved rooms. */
+static void queue_mandatory(struct ctx *x)
+{
+	for (uint32_t i = 0; i < x->nb; i++)
+		add_mover(x, x->big[i], x->occ[x->big[i]] - x->max);
+	for (uint32_t j = 0; j < x->best; j++)
+		if (x->rooms[x->small[j]].users > 0)
+			add_mover(x, x->small[j], x->rooms[x->small[j]].users);
+}
 
-	/* 1. fill kept small rooms to min */
-	uint64_t short_by = 0;
-	for (uint32_t j = best; j < ns && !x.stop; j++) {
-		uint32_t k = small[j];
-		uint32_t need = min - occ[k];
-		need -= pull(&x, k, 0, need);
-		short_by += need;
+/* Give the sink what one donor (the only mover for the moment) has;
+ * returns how many users it took. */
+static uint32_t fill_sink(struct ctx *x, struct sink *s)
+{
+	if (s->kept == NULL)
+		return pull(x, s->room, 1, (uint32_t)s->short_by);
+	uint32_t got = 0;
+	for (; s->next < s->n_kept && !x->stop; s->next++) {
+		uint32_t k = s->kept[s->next];
+		if (x->occ[k] < x->min)
+			got += pull(x, k, 0, x->min - x->occ[k]);
+		if (x->occ[k] < x->min)
+			break; /* donor exhausted: next donor, same room */
 	}
-	/* ... from donors when the movers were not enough: the fullest rooms
-	 * first, down to target, then down to min */
-	if (short_by > 0 && !x.stop) {
-		uint32_t nd = 0;
-		for (uint32_t i = 0; i < nn; i++)
-			normal[nd++] = normal[i];
-		for (uint32_t i = 0; i < nb; i++)
-			normal[nd++] = big[i]; /* at max by now */
-		if (sort_by_occ(normal, nd, occ, max + 1) != 0)
-			goto out;
-		uint32_t j = best;
-		for (uint32_t pass = 0; pass < 2 && short_by > 0 && !x.stop; pass++) {
-			uint32_t floor = pass == 0 ? target : min;
-			for (uint32_t di = nd; di-- > 0 && short_by > 0 && !x.stop;) {
-				uint32_t d = normal[di];
-				if (occ[d] <= floor || x.movable[d] == 0)
-					continue;
-				uint32_t give = occ[d] - floor;
-				if (give > x.movable[d])
-					give = x.movable[d];
-				/* this donor is the only mover for a moment */
-				uint32_t save_pos = x.pos, save_n = x.n_src;
-				x.src[save_n] = (struct src){.idx = d, .left = give};
-				x.pos = save_n;
-				x.n_src = save_n + 1;
-				for (; j < ns && !x.stop; j++) {
-					uint32_t k = small[j];
-					if (occ[k] < min)
-						short_by -= pull(&x, k, 0, min - occ[k]);
-					if (occ[k] < min)
-						break; /* donor exhausted: next donor, same room */
-				}
-				x.pos = save_pos;
-				x.n_src = save_n;
-			}
-		}
-	}
+	return got;
+}
 
-	/* 2. movers left: kept rooms and normal rooms toward target, then max */
-	for (uint32_t pass = 0; pass < 2 && movers_left(&x) > 0 && !x.stop; pass++) {
-		uint32_t cap = pass == 0 ? target : max;
-		for (uint32_t j = best; j < ns && !x.stop; j++)
-			if (occ[small[j]] < cap)
-				pull(&x, small[j], 0, cap - occ[small[j]]);
-		for (uint32_t i = 0; i < nn && !x.stop; i++)
-			if (occ[normal[i]] < cap)
-				pull(&x, normal[i], 0, cap - occ[normal[i]]);
+/* The one donor loop: donor[] (sorted by occupancy) gives to the sink,
+ * fullest first, never below floor, until the sink has what it needs. */
+static void donate(struct ctx *x, const uint32_t *donor, uint32_t nd, uint32_t floor,
+		   struct sink *s)
+{
+	for (uint32_t di = nd; di-- > 0 && s->short_by > 0 && !x->stop;) {
+		uint32_t d = donor[di];
+		if (x->occ[d] <= floor || x->movable[d] == 0)
+			continue;
+		uint32_t give = x->occ[d] - floor;
+		if (give > x->movable[d])
+			give = x->movable[d];
+		/* this donor is the only mover for a moment */
+		uint32_t save_pos = x->pos, save_n = x->n_src;
+		add_mover(x, d, give);
+		x->pos = save_n;
+		s->short_by -= fill_sink(x, s);
+		x->pos = save_pos;
+		x->n_src = save_n;
 	}
-	/* 3. new rooms of about target; a last one below min is topped up
-	 * from the fullest rooms (never below min themselves) */
+}
+
+/* The rooms that may donate, sorted by occupancy: normal and big rooms
+ * (at max by now), and the kept small rooms when with_kept. */
+static uint32_t collect_donors(struct ctx *x, int with_kept)
+{
+	uint32_t nd = 0;
+	for (uint32_t i = 0; i < x->nn; i++)
+		x->b->donor[nd++] = x->normal[i];
+	for (uint32_t i = 0; i < x->nb; i++)
+		x->b->donor[nd++] = x->big[i];
+	for (uint32_t i = x->best; with_kept && i < x->ns; i++)
+		x->b->donor[nd++] = x->small[i]; /* at min or more by then */
+	sort_by_occ(x, x->b->donor, nd, x->max + 1);
+	return nd;
+}
+
+/* Plan step 1: fill the kept small rooms to min from the movers, then
+ * from donors (down to target, then down to min) if they were not enough. */
+static void fill_kept(struct ctx *x)
+{
+	struct sink s = {.kept = x->small, .n_kept = x->ns, .next = x->best};
+	for (uint32_t j = x->best; j < x->ns && !x->stop; j++) {
+		uint32_t k = x->small[j];
+		uint32_t need = x->min - x->occ[k];
+		need -= pull(x, k, 0, need);
+		s.short_by += need;
+	}
+	if (s.short_by == 0 || x->stop)
+		return;
+	uint32_t nd = collect_donors(x, 0);
+	donate(x, x->b->donor, nd, x->target, &s);
+	donate(x, x->b->donor, nd, x->min, &s);
+}
+
+/* Pull movers into rooms idx[0, n) while they are below cap. */
+static void fill_to(struct ctx *x, const uint32_t *idx, uint32_t n, uint32_t cap)
+{
+	for (uint32_t i = 0; i < n && !x->stop; i++)
+		if (x->occ[idx[i]] < cap)
+			pull(x, idx[i], 0, cap - x->occ[idx[i]]);
+}
+
+/* Plan step 2: movers left go to kept and normal rooms toward target,
+ * then up to max. */
+static void spread(struct ctx *x)
+{
+	for (uint32_t pass = 0; pass < 2 && movers_left(x) > 0 && !x->stop; pass++) {
+		uint32_t cap = pass == 0 ? x->target : x->max;
+		fill_to(x, x->small + x->best, x->ns - x->best, cap);
+		fill_to(x, x->normal, x->nn, cap);
+	}
+}
+
+/* Plan step 3: new rooms of about target; a last one below min is topped
+ * up from the fullest rooms (never below min themselves). */
+static void open_rooms(struct ctx *x)
+{
 	uint32_t left;
-	while ((left = movers_left(&x)) > 0 && !x.stop) {
-		uint32_t take = left < target ? left : target;
-		if (left - take > 0 && left - take < min && left <= max)
+	while ((left = movers_left(x)) > 0 && !x->stop) {
+		uint32_t take = left < x->target ? left : x->target;
+		if (left - take > 0 && left - take < x->min && left <= x->max)
 			take = left; /* no new room below min when one can hold all */
-		uint32_t room = plan->new_rooms++;
-		uint32_t got = pull(&x, room, 1, take);
-		if (got < min && movers_left(&x) == 0 && !x.stop) {
-			uint32_t nd = 0;
-			for (uint32_t i = 0; i < nn; i++)
-				normal[nd++] = normal[i];
-			for (uint32_t i = 0; i < nb; i++)
-				normal[nd++] = big[i];
-			for (uint32_t i = best; i < ns; i++)
-				normal[nd++] = small[i]; /* kept rooms are at min or more now */
-			if (sort_by_occ(normal, nd, occ, max + 1) != 0)
-				goto out;
-			for (uint32_t di = nd; di-- > 0 && got < min && !x.stop;) {
-				uint32_t d = normal[di];
-				if (occ[d] <= min || x.movable[d] == 0)
-					continue;
-				uint32_t give = occ[d] - min;
-				if (give > x.movable[d])
-					give = x.movable[d];
-				if (give > min - got)
-					give = min - got;
-				x.src[x.n_src] = (struct src){.idx = d, .left = give};
-				x.pos = x.n_src++;
-				got += pull(&x, room, 1, give);
-			}
+		uint32_t room = x->plan->new_rooms++;
+		uint32_t got = pull(x, room, 1, take);
+		if (got < x->min && movers_left(x) == 0 && !x->stop) {
+			struct sink s = {.room = room, .short_by = x->min - got};
+			uint32_t nd = collect_donors(x, 1);
+			donate(x, x->b->donor, nd, x->min, &s);
 		}
 	}
-	rc = 0;
-out:
-	free(occ);
-	free(small);
-	free(normal);
-	free(big);
-	free(src);
-	free(prefix);
-	free(deficit);
-	free(movable);
-	return rc;
+}
+
+int hc_balance_pool(struct hc_balance *b, const struct hc_pool_cfg *c,
+		    const struct hc_bal_room *rooms, uint32_t n, uint64_t max_moves,
+		    struct hc_bal_plan *plan)
+{
+	plan->n = 0;
+	plan->new_rooms = 0;
+	plan->moves = 0;
+	plan->truncated = 0;
+	if (n > b->max_rooms || c->max > HC_BAL_MAX_SIZE)
+		return -1;
+	if (n == 0)
+		return 0;
+
+	struct ctx x = {.b = b, .rooms = rooms, .n = n, .min = c->min, .target = c->target,
+			.max = c->max, .occ = b->occ, .movable = b->movable, .small = b->small,
+			.normal = b->normal, .big = b->big, .fullest = UINT32_MAX,
+			.plan = plan, .budget = max_moves, .src = b->src};
+	classify(&x);
+	if (x.fullest == UINT32_MAX)
+		return 0;
+	if (x.total < x.min) {
+		gather(&x);
+		return 0;
+	}
+	choose_dissolved(&x);
+	queue_mandatory(&x);
+	fill_kept(&x);
+	spread(&x);
+	open_rooms(&x);
+	return 0;
 }

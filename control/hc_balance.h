@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_balance.h - the balancer's plan for one pool: which users move where,
  * with as few moves as the rules allow.
@@ -21,6 +22,10 @@
  *     fullest room;
  *   - never above max; at most max_moves moves per plan (the rest waits
  *     for the next tick).
+ *
+ * A plan works in the caller's struct hc_balance: scratch made once by
+ * hc_balance_init for pools of up to max_rooms rooms, so a tick allocates
+ * nothing.
  */
 #ifndef HC_BALANCE_H
 #define HC_BALANCE_H
@@ -53,11 +58,36 @@ struct hc_bal_plan {
 	int truncated;             /* max_moves or cap reached */
 };
 
+/* Largest room size a plan handles: hc_policy's bound on max. */
+#define HC_BAL_MAX_SIZE 65535u
+
+struct hc_bal_src;
+
+/* A plan's scratch, by room index, for pools of up to max_rooms rooms. */
+struct hc_balance {
+	uint32_t max_rooms;
+	uint32_t *occ;            /* working occupancy                    */
+	uint32_t *movable;        /* users that can still be moved out    */
+	uint32_t *small, *normal, *big; /* rooms by class                 */
+	uint32_t *donor;          /* rooms that may give, by occupancy    */
+	uint32_t *sorted;         /* counting sort's output               */
+	uint32_t *count;          /* [HC_BAL_MAX_SIZE + 2] its histogram  */
+	uint64_t *prefix;         /* [max_rooms + 1] users dissolved      */
+	uint64_t *deficit;        /* [max_rooms + 1] users kept rooms need */
+	struct hc_bal_src *src;   /* [2 * max_rooms + 2] movers            */
+};
+
+/* Make the scratch for pools of up to max_rooms rooms.  Returns 0 or -1. */
+int hc_balance_init(struct hc_balance *b, uint32_t max_rooms);
+void hc_balance_free(struct hc_balance *b);
+
 /*
  * Plan one pool.  rooms[] (n entries, any order) is not modified.
- * Returns 0, or -1 if out of memory (the plan is then empty).
+ * Returns 0, or -1 if the pool does not fit b (more than max_rooms rooms,
+ * or max above HC_BAL_MAX_SIZE); the plan is then empty.
  */
-int hc_balance_pool(const struct hc_pool_cfg *c, const struct hc_bal_room *rooms,
-		    uint32_t n, uint64_t max_moves, struct hc_bal_plan *plan);
+int hc_balance_pool(struct hc_balance *b, const struct hc_pool_cfg *c,
+		    const struct hc_bal_room *rooms, uint32_t n, uint64_t max_moves,
+		    struct hc_bal_plan *plan);
 
 #endif /* HC_BALANCE_H */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_decide.c - the control core's decision loop (see hc_decide.h).
  */
@@ -51,7 +52,8 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 	}
 	d->bal_rooms = rte_malloc("hc_bal_rooms", sizeof(struct hc_bal_room) * dp->cfg->max_rooms, 64);
 	d->bal_t = rte_malloc("hc_bal_t", sizeof(struct hc_bal_transfer) * HC_BAL_MAX_TRANSFERS, 64);
-	int missing = d->peer == NULL || d->bal_rooms == NULL || d->bal_t == NULL;
+	int bal_rc = hc_balance_init(&d->bal, dp->cfg->max_rooms);
+	int missing = d->peer == NULL || d->bal_rooms == NULL || d->bal_t == NULL || bal_rc != 0;
 	for (unsigned i = 0; i < dp->n_workers; i++)
 		missing |= d->backlog[i] == NULL;
 	if (missing) {
@@ -69,6 +71,7 @@ void hc_decide_free(struct hc_decide *d)
 	rte_free(d->peer);
 	rte_free(d->bal_rooms);
 	rte_free(d->bal_t);
+	hc_balance_free(&d->bal);
 	d->bal_rooms = NULL;
 	d->bal_t = NULL;
 	for (unsigned i = 0; i < HC_MAX_WORKERS; i++)
@@ -226,7 +229,7 @@ static void balance_pool(struct hc_decide *d, unsigned pool)
 			d->bal_rooms[n++] = (struct hc_bal_room){.room = id,
 				.users = d->book.room[id].users, .reserved = d->book.room[id].reserved};
 	struct hc_bal_plan plan = {.t = d->bal_t, .cap = HC_BAL_MAX_TRANSFERS};
-	if (n < 1 || hc_balance_pool(c, d->bal_rooms, n, d->pol->max_moves_per_tick, &plan) != 0)
+	if (n < 1 || hc_balance_pool(&d->bal, c, d->bal_rooms, n, d->pol->max_moves_per_tick, &plan) != 0)
 		return;
 	uint32_t new_ids[64] = {0};
 	uint32_t cooldown_s = d->pol->cooldown_ms / 1000;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_decide.h - the control core's decision loop: the seat book kept
  * exact from the workers' applied changes.
@@ -64,6 +65,7 @@ struct hc_decide {
 	/* balancer scratch */
 	struct hc_bal_room *bal_rooms;      /* [max_rooms] */
 	struct hc_bal_transfer *bal_t;      /* [HC_BAL_MAX_TRANSFERS] */
+	struct hc_balance bal;              /* pools of up to max_rooms rooms */
 	struct hc_directives dirs;
 	uint64_t tick_tsc, next_tick;
 	uint64_t hb_tsc, next_hb;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_members.h - one worker's share of the membership: user -> room, and
  * that worker's per-room counters.
@@ -29,6 +30,8 @@
 #include <stdint.h>
 
 struct rte_hash;
+struct hc_pending;  /* dataplane/hc_pending.h */
+struct hc_deferred;
 
 #include "hc_ctlmsg.h"      /* struct hc_change */
 #include "hc_dp_counters.h" /* struct hc_members_stats */
@@ -65,24 +68,14 @@ enum {
 _Static_assert(sizeof(struct hc_op) == 24, "hc_op is a 24-byte ring element");
 
 
-/* A user whose seat request is in flight. 16 bytes. */
-struct hc_pending {
-	uint64_t user;
-	uint32_t pos1;     /* the user's key position + 1, 0: absent */
-	uint32_t head : 31;/* first deferred node + 1, 0: none  */
-	uint32_t used : 1;
-};
-_Static_assert(sizeof(struct hc_pending) == 16, "hc_pending is 16 bytes");
-
-/* Slots of the pending table (2^bits); requests in flight stay far below
- * (HC_MAX_OUTSTANDING in hc_worker.h) so probes stay short. */
+/* Slots of the pending table (2^bits, dataplane/hc_pending.h); requests
+ * in flight stay far below (HC_MAX_OUTSTANDING in hc_worker_state.h) so probes
+ * stay short. */
 #define HC_PENDING_BITS 14
 /* Users that may wait for decisions at once (3/4 of the slots); callers
  * keep n_pending + ops they apply below it. */
 #define HC_PENDING_MAX (3u << (HC_PENDING_BITS - 2))
 _Static_assert(HC_PENDING_MAX == HC_CHAN_MAX_PENDING, "the control core sizes its backlog so");
-/* Cells of the pending filter (8 KiB of counts: stays in L1/L2). */
-#define HC_PENDING_FILTER 4096u
 
 /* What a worker keeps per user, by rte_hash key position: one 16-byte
  * slot, so an event touches one cache line for its own user. */
@@ -96,13 +89,6 @@ struct hc_slot {
 	                    the user; 0 when the owner changes            */
 };
 _Static_assert(sizeof(struct hc_slot) == 16, "hc_slot is 16 bytes");
-
-/* One deferred op in a pending user's chain. */
-struct hc_deferred {
-	struct hc_op op;
-	uint32_t next;  /* next node, UINT32_MAX: end */
-	uint32_t last;  /* valid in a chain's first node */
-};
 
 /* Outcome counters, single writer. */
 
@@ -125,7 +111,8 @@ struct hc_members {
 	/* admission: a JOIN that changes a user's room becomes a seat request
 	 * (HC_CHG_REQUEST) and the user is pending until hc_members_decide;
 	 * the pending user's later ops wait, in order, in a chain of nodes
-	 * whose head the user's pending entry names */
+	 * whose head the user's pending entry names (n_pending .. replay
+	 * are dataplane/hc_pending.c's) */
 	int admission;
 	uint32_t n_pending;       /* users waiting for a decision    */
 	struct hc_pending *pending; /* [1 << HC_PENDING_BITS]        */
@@ -174,7 +161,7 @@ void hc_members_apply(struct hc_members *m, const struct hc_op *ops, unsigned n)
  * The control core's answer to user's seat request for room: apply the
  * JOIN (admitted) or forget it (refused), then apply the user's deferred
  * ops in order (which may ask again).  Changes go to `changes` as in
- * hc_members_apply.
+ * hc_members_apply.  (dataplane/hc_pending.c, as is hc_members_prefetch.)
  */
 void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, int admitted,
 		       uint16_t gw);

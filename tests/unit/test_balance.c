@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_balance.c - the balancer's plans: the seed example exactly, the
  * special cases, and thousands of random pools checked for the rules
@@ -15,6 +16,7 @@
 
 static struct hc_pool_cfg pool = {.id = 0, .name = "t", .min = 15, .target = 50, .max = 100};
 static struct hc_bal_transfer tr[MAXR * 4];
+static struct hc_balance bal; /* scratch for pools of up to MAXR rooms */
 
 /* Apply a plan to sizes[] (by room id); new rooms get ids from *next_id.
  * Returns 0, or -1 if a transfer took users a room did not have. */
@@ -45,7 +47,7 @@ static uint32_t collect(const uint32_t *sizes, uint32_t n_ids, struct hc_bal_roo
 static struct hc_bal_plan plan_of(const struct hc_bal_room *rooms, uint32_t n, uint64_t budget)
 {
 	struct hc_bal_plan p = {.t = tr, .cap = MAXR * 4};
-	CU_ASSERT_EQUAL(hc_balance_pool(&pool, rooms, n, budget, &p), 0);
+	CU_ASSERT_EQUAL(hc_balance_pool(&bal, &pool, rooms, n, budget, &p), 0);
 	return p;
 }
 
@@ -236,6 +238,17 @@ static void test_budget(void)
 	CU_ASSERT(moves > 0);
 }
 
+static int suite_init(void)
+{
+	return hc_balance_init(&bal, MAXR);
+}
+
+static int suite_clean(void)
+{
+	hc_balance_free(&bal);
+	return 0;
+}
+
 static CU_TestInfo tests[] = {
 	{"seed example 4,6,7,10,40,70", test_seed_example},
 	{"pool too small: one room", test_small_pool},
@@ -246,4 +259,4 @@ static CU_TestInfo tests[] = {
 	CU_TEST_INFO_NULL,
 };
 
-const CU_SuiteInfo hc_suite_balance = {"balance", NULL, NULL, NULL, NULL, tests};
+const CU_SuiteInfo hc_suite_balance = {"balance", suite_init, suite_clean, NULL, NULL, tests};
