@@ -295,7 +295,7 @@ static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chu
 				done += rte_ring_enqueue_burst(rx_ring, burst + done, n - done, NULL);
 		while (__atomic_load_n(&w->st.events, __ATOMIC_RELAXED) < target ||
 		       __atomic_load_n(&w->outstanding, __ATOMIC_RELAXED) != 0 ||
-		       w->members.n_deferred != 0)
+		       w->members.pend.n_deferred != 0)
 			drain_changes();
 		ticks += rte_rdtsc() - t0;
 		e += __atomic_load_n(&w->st.events, __ATOMIC_RELAXED) - e0;

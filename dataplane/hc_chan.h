@@ -40,7 +40,7 @@ void hc_chan_ask_snapshot(void *ctx, uint16_t gw);
  * count for the control core's stop check (relaxed store). */
 static inline void hc_chan_publish_outstanding(struct hc_worker *w)
 {
-	__atomic_store_n(&w->outstanding, (uint64_t)w->members.n_pending, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->outstanding, (uint64_t)w->members.pend.n_pending, __ATOMIC_RELAXED);
 }
 
 #endif /* HC_CHAN_H */

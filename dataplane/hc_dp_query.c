@@ -68,7 +68,7 @@ int hc_dp_drained(const struct hc_dataplane *dp)
 {
 	for (unsigned i = 0; i < dp->n_workers; i++) {
 		const struct hc_worker *w = dp->workers[i];
-		if (!__atomic_load_n(&w->flushed, __ATOMIC_ACQUIRE) || LOAD(&w->members.n_deferred) != 0)
+		if (!__atomic_load_n(&w->flushed, __ATOMIC_ACQUIRE) || LOAD(&w->members.pend.n_deferred) != 0)
 			return 0;
 	}
 	for (unsigned i = 0; i < dp->n_workers; i++) {

@@ -85,7 +85,7 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 	m->snap_gen_now = rte_zmalloc_socket("hc_snap_gen", HC_GATEWAY_IDS, 64, socket);
 	m->gw_digest = rte_zmalloc_socket("hc_gw_digest", HC_GATEWAY_IDS * sizeof(uint64_t),
 					  64, socket);
-	if (hc_pending_init(m, socket) != 0 || m->gw_users == NULL || m->snap_marked == NULL ||
+	if (hc_pending_init(&m->pend, socket) != 0 || m->gw_users == NULL || m->snap_marked == NULL ||
 	    m->snap_gen_now == NULL || m->gw_digest == NULL) {
 		hc_members_free(m);
 		return -ENOMEM;
@@ -99,7 +99,7 @@ void hc_members_free(struct hc_members *m)
 	rte_free(m->room_users);
 	rte_free(m->slot);
 	rte_free(m->room_head);
-	hc_pending_free(m);
+	hc_pending_free(&m->pend);
 	rte_free(m->gw_users);
 	rte_free(m->snap_marked);
 	rte_free(m->snap_gen_now);
@@ -170,8 +170,8 @@ static void snap_sweep(struct hc_members *m, uint16_t gw, uint8_t gen)
 		m->snap_marked[gw] = 0;
 	}
 	HC_RELAXED_ADD(&m->st.sweeps, 1);
-	if (m->n_pending > 0)
-		hc_pending_defer_all(m, (struct hc_op){.gateway_id = gw, .gen = gen,
+	if (m->pend.n_pending > 0)
+		hc_pending_defer_all(&m->pend, (struct hc_op){.gateway_id = gw, .gen = gen,
 						       .op = HC_OP_SNAP_DROP});
 	if (m->snap_marked[gw] >= m->gw_users[gw])
 		return;
@@ -186,7 +186,7 @@ static void snap_sweep(struct hc_members *m, uint16_t gw, uint8_t gen)
 		if (rte_hash_get_key_with_position(m->users, (int32_t)at, &key) != 0)
 			continue;
 		memcpy(&user, key, sizeof(user));
-		if (m->n_pending > 0 && hc_pending_find(m, user) != NULL)
+		if (m->pend.n_pending > 0 && hc_pending_find(&m->pend, user) != NULL)
 			continue; /* its SNAP_DROP decides after the answer */
 		remove_at(m, (int32_t)at, user, sl->room);
 		swept++;
@@ -244,7 +244,7 @@ static inline void op_join(struct hc_members *m, struct batch *b, const struct h
 	}
 	if (m->admission) {
 		/* a seat request: nothing changes until the answer */
-		hc_pending_add(m, o->user_id, at);
+		hc_pending_add(&m->pend, o->user_id, at);
 		report(m, o, cur, o->room_id, HC_CHG_REQUEST);
 		b->asked++;
 		return;
@@ -377,7 +377,7 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 		}
 		int32_t at = batch_pos(m, &b, o, pos[i]);
 		uint32_t cur = at >= 0 ? m->slot[at].room : 0;
-		if (hc_pending_hold(m, o))
+		if (hc_pending_hold(&m->pend, o))
 			continue;
 		if (o->op == HC_OP_JOIN)
 			op_join(m, &b, o, at, cur);

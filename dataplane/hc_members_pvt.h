@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * hc_members_pvt.h - what hc_members.c and hc_pending.c share, and nobody
+ * hc_members_pvt.h - what hc_members.c and hc_admission.c share, and nobody
  * else uses: putting a user in a room (the room's user list and counter,
  * the owner's user count, digest and snapshot mark).
  *
- * An admitted seat request (hc_pending.c) seats its user exactly as a JOIN
+ * An admitted seat request (hc_admission.c) seats its user exactly as a JOIN
  * without admission does (hc_members.c), so both need these.  Inline: they
  * are on the per-event path.
  */
@@ -13,7 +13,8 @@
 
 #include <stdint.h>
 
-#include "hc_members.h"
+
+#include "hc_members_state.h"
 #include "hc_proto.h"
 
 /* This worker's user count of a room, read by the control core. */

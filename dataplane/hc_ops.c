@@ -30,8 +30,8 @@
  * for a decision. */
 static inline int members_have_room(const struct hc_worker *w, unsigned k)
 {
-	return w->members.n_deferred + k + HC_PENDING_MAX <= HC_MEMBERS_DEFERRED &&
-	       w->members.n_pending + k <= HC_PENDING_MAX;
+	return w->members.pend.n_deferred + k + HC_PENDING_MAX <= HC_MEMBERS_DEFERRED &&
+	       w->members.pend.n_pending + k <= HC_PENDING_MAX;
 }
 
 /*

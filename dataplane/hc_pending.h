@@ -7,9 +7,9 @@
  * core for a seat, and nothing changes until the answer
  * (hc_members_decide); the user's later ops must keep their order, so
  * they wait in a chain of nodes named by the user's pending entry.  This
- * file pair owns the admission fields of struct hc_members (n_pending,
- * pending, pending_filter, n_deferred, free_node, node, replay).  Private
- * to the membership: only hc_members.c and hc_pending.c include it.
+ * file pair owns that table (struct hc_pending_table, one in each
+ * worker's membership) and nothing else: the answer's effect on the
+ * membership is hc_admission.c's.
  *
  * Pending users: a small open-addressing table, user -> the user's key
  * position when they asked, and the head of their deferred ops.  It holds
@@ -22,11 +22,23 @@
 #ifndef HC_PENDING_H
 #define HC_PENDING_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <rte_branch_prediction.h>
 
-#include "hc_members.h"
+#include "hc_ctlmsg.h" /* HC_CHAN_MAX_PENDING */
+#include "hc_op.h"
+
+/* Slots of the table (2^bits); requests in flight stay far below
+ * (HC_MAX_OUTSTANDING in hc_worker_state.h) so probes stay short. */
+#define HC_PENDING_BITS 14
+/* Users that may wait for decisions at once (3/4 of the slots); callers
+ * keep n_pending + ops they apply below it. */
+#define HC_PENDING_MAX (3u << (HC_PENDING_BITS - 2))
+_Static_assert(HC_PENDING_MAX == HC_CHAN_MAX_PENDING, "the control core sizes its backlog so");
+/* Ops that may wait behind pending users at once. */
+#define HC_PENDING_DEFERRED 65536
 
 /* A user whose seat request is in flight. 16 bytes. */
 struct hc_pending {
@@ -47,16 +59,33 @@ struct hc_deferred {
 /* Cells of the pending filter (8 KiB of counts: stays in L1/L2). */
 #define HC_PENDING_FILTER 4096u
 
+struct hc_pending_table {
+	uint32_t n_pending;       /* users waiting for a decision    */
+	uint32_t n_deferred;      /* ops waiting in chains           */
+	struct hc_pending *slot;  /* [1 << HC_PENDING_BITS]          */
+	uint16_t *filter;         /* [HC_PENDING_FILTER] counts      */
+	uint32_t free_node;       /* free list of node[]             */
+	struct hc_deferred *node; /* [HC_PENDING_DEFERRED]           */
+	struct hc_op *replay;     /* [HC_PENDING_DEFERRED] scratch   */
+};
+
 /* Allocate the table and the nodes on socket.  Returns 0 or -ENOMEM (what
  * was allocated is freed by hc_pending_free). */
-int hc_pending_init(struct hc_members *m, int socket);
-void hc_pending_free(struct hc_members *m);
+int hc_pending_init(struct hc_pending_table *t, int socket);
+void hc_pending_free(struct hc_pending_table *t);
 
 /* Append o to pending user p's chain of deferred ops. */
-void hc_pending_defer(struct hc_members *m, struct hc_pending *p, const struct hc_op *o);
+void hc_pending_defer(struct hc_pending_table *t, struct hc_pending *p, const struct hc_op *o);
 
 /* Append o, carrying each one's user id, to every pending user's chain. */
-void hc_pending_defer_all(struct hc_members *m, struct hc_op o);
+void hc_pending_defer_all(struct hc_pending_table *t, struct hc_op o);
+
+/* The answer came: p leaves the table.  Its chain's head is returned. */
+uint32_t hc_pending_remove(struct hc_pending_table *t, struct hc_pending *p);
+
+/* Move the chain starting at head to t->replay, in order, and free its
+ * nodes (the replay may defer again).  Returns how many ops. */
+uint32_t hc_pending_take_chain(struct hc_pending_table *t, uint32_t head);
 
 static inline uint32_t hc_pending_home(uint64_t user)
 {
@@ -78,14 +107,14 @@ static inline uint32_t hc_pending_cell(uint32_t slot)
 }
 
 /* The user's entry, or NULL: on every op while any request is in flight. */
-static inline struct hc_pending *hc_pending_find(struct hc_members *m, uint64_t user)
+static inline struct hc_pending *hc_pending_find(struct hc_pending_table *t, uint64_t user)
 {
 	uint32_t mask = (1u << HC_PENDING_BITS) - 1;
 	uint32_t home = hc_pending_home(user);
-	if (m->pending_filter[hc_pending_cell(home)] == 0)
+	if (t->filter[hc_pending_cell(home)] == 0)
 		return NULL;
 	for (uint32_t i = home;; i = (i + 1) & mask) {
-		struct hc_pending *p = &m->pending[i];
+		struct hc_pending *p = &t->slot[i];
 		if (!p->used)
 			return NULL;
 		if (p->user == user)
@@ -95,28 +124,28 @@ static inline struct hc_pending *hc_pending_find(struct hc_members *m, uint64_t 
 
 /* The user (key position at, -1: none yet) asks for a seat: on every
  * JOIN that changes a room under admission. */
-static inline struct hc_pending *hc_pending_add(struct hc_members *m, uint64_t user, int32_t at)
+static inline struct hc_pending *hc_pending_add(struct hc_pending_table *t, uint64_t user, int32_t at)
 {
 	uint32_t mask = (1u << HC_PENDING_BITS) - 1;
 	uint32_t i = hc_pending_home(user);
-	while (m->pending[i].used)
+	while (t->slot[i].used)
 		i = (i + 1) & mask;
-	m->pending[i] = (struct hc_pending){.user = user, .pos1 = (uint32_t)(at + 1),
+	t->slot[i] = (struct hc_pending){.user = user, .pos1 = (uint32_t)(at + 1),
 					    .head = 0, .used = 1};
-	m->n_pending++;
-	m->pending_filter[hc_pending_cell(hc_pending_home(user))]++;
-	return &m->pending[i];
+	t->n_pending++;
+	t->filter[hc_pending_cell(hc_pending_home(user))]++;
+	return &t->slot[i];
 }
 
 /* If the user's seat request is in flight, o waits behind it: returns 1. */
-static inline int hc_pending_hold(struct hc_members *m, const struct hc_op *o)
+static inline int hc_pending_hold(struct hc_pending_table *t, const struct hc_op *o)
 {
-	if (m->n_pending == 0)
+	if (t->n_pending == 0)
 		return 0;
-	struct hc_pending *p = hc_pending_find(m, o->user_id);
+	struct hc_pending *p = hc_pending_find(t, o->user_id);
 	if (likely(p == NULL))
 		return 0;
-	hc_pending_defer(m, p, o); /* a decision is on its way: keep this user's order */
+	hc_pending_defer(t, p, o); /* a decision is on its way: keep this user's order */
 	return 1;
 }
 

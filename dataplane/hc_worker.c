@@ -94,7 +94,7 @@ int hc_worker_main(void *arg)
 
 	while (likely(hc_dp_state(dp) == HC_RUN)) {
 		uint64_t t0 = rte_rdtsc();
-		unsigned n_rxq = likely(w->members.n_pending < HC_MAX_OUTSTANDING) ? w->n_rxq : 0;
+		unsigned n_rxq = likely(w->members.pend.n_pending < HC_MAX_OUTSTANDING) ? w->n_rxq : 0;
 		unsigned work = poll_rx(w, n_rxq, t0);
 
 		work += hc_rx_poll_handoff(w, t0);

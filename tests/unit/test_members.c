@@ -316,12 +316,12 @@ static void test_snapshot_with_pending(void)
 	m.admission = 1;
 	apply1(1, 2, HC_OP_JOIN, 1, 0);           /* pending: a new user */
 	apply1(2, 2, HC_OP_JOIN, 1, 0);           /* pending too */
-	CU_ASSERT_EQUAL(m.n_pending, 2);
+	CU_ASSERT_EQUAL(m.pend.n_pending, 2);
 	apply1(2, 3, HC_OP_SNAP_SET, 1, 4);       /* the snapshot names 2, in 3 */
 	apply1(0, 0, HC_OP_SNAP_SWEEP, 1, 4);     /* ... and not 1 */
 	hc_members_decide(&m, 1, 2, 1, 1);        /* admitted, then dropped */
 	hc_members_decide(&m, 2, 2, 1, 1);        /* admitted, then set to 3 */
-	CU_ASSERT_EQUAL(m.n_pending, 0);
+	CU_ASSERT_EQUAL(m.pend.n_pending, 0);
 	CU_ASSERT_EQUAL(hc_members_room_of(&m, 1), 0);
 	CU_ASSERT_EQUAL(hc_members_room_of(&m, 2), 3);
 	CU_ASSERT_EQUAL(m.n_users, 1);

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hc_admission.c - the control core's answer to a seat request, applied to
+ * the membership: the user is seated (the JOIN it stood for) or stays
+ * where they were, then the ops that waited behind the request replay in
+ * order.  Above both the membership (hc_members.c) and its pending table
+ * (hc_pending.c), which know nothing of each other's insides.
+ */
+#include <rte_hash.h>
+#include <rte_prefetch.h>
+
+#include "hc_members.h"
+#include "hc_members_pvt.h"
+#include "hc_pending.h"
+
+/* An admitted request: the JOIN it stood for, for the user at key
+ * position at (-1: a new user), into room, owned by gw. */
+static void seat(struct hc_members *m, int32_t at, uint64_t user_id, uint32_t room,
+		 uint16_t gw)
+{
+	uint32_t cur = 0;
+	if (at >= 0) {
+		cur = m->slot[at].room;
+		hc_members_room_add(m, cur, -1);
+		HC_RELAXED_ADD(&m->st.moves, 1);
+	} else {
+		at = rte_hash_add_key(m->users, &user_id);
+		if (unlikely(at < 0)) {
+			HC_RELAXED_ADD(&m->st.table_full, 1);
+			return;
+		}
+		m->slot[at].moved = 0;
+		HC_RELAXED_ADD(&m->n_users, 1);
+		HC_RELAXED_ADD(&m->st.joins, 1);
+	}
+	hc_members_place(m, at, user_id, cur, room, gw);
+	hc_members_room_add(m, room, 1);
+}
+
+void hc_members_prefetch(struct hc_members *m, const uint64_t *first_key, size_t stride,
+			 unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t user = *(const uint64_t *)(const void *)((const uint8_t *)first_key + i * stride);
+		const struct hc_pending *p = hc_pending_find(&m->pend, user);
+		if (p != NULL && p->pos1 != 0)
+			rte_prefetch0(&m->slot[p->pos1 - 1]);
+	}
+}
+
+void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, int admitted,
+		       uint16_t gw)
+{
+	struct hc_pending *p = hc_pending_find(&m->pend, user_id);
+	if (p == NULL) {
+		HC_RELAXED_ADD(&m->st.stray_decisions, 1);
+		return;
+	}
+	/* the user's key has not moved since the request: all its ops waited */
+	int32_t at = (int32_t)p->pos1 - 1;
+	uint32_t head = hc_pending_remove(&m->pend, p);
+	if (admitted)
+		seat(m, at, user_id, room, gw);
+	else
+		HC_RELAXED_ADD(&m->st.refused, 1); /* the user stays where they were */
+	/* the user's deferred ops, in order (they may ask again) */
+	uint32_t k = hc_pending_take_chain(&m->pend, head);
+	if (k > 0)
+		hc_members_apply(m, m->pend.replay, k);
+}

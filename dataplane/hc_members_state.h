@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hc_members_state.h - one worker's share of the membership: the data
+ * (struct hc_members and the per-user slot), apart from the functions
+ * (hc_members.h), so that the inline helpers every applier shares
+ * (hc_members_pvt.h) sit below both.  A leaf.
+ */
+#ifndef HC_MEMBERS_STATE_H
+#define HC_MEMBERS_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct rte_hash;
+
+#include "hc_ctlmsg.h"      /* struct hc_change */
+#include "hc_dp_counters.h" /* struct hc_members_stats */
+#include "hc_op.h"
+#include "hc_pending.h"     /* struct hc_pending_table */
+
+
+
+
+/* What a worker keeps per user, by rte_hash key position: one 16-byte
+ * slot, so an event touches one cache line for its own user. */
+struct hc_slot {
+	uint32_t room;   /* 0: none                                   */
+	uint32_t next;   /* room list: next user's position + 1       */
+	uint32_t prev;   /* room list: previous user's position + 1   */
+	uint16_t gw;     /* the gateway that owns the user            */
+	uint8_t moved;   /* seconds (mod 256) of the last pick, 0: never */
+	uint8_t mark;    /* generation of the owner's last snapshot that named
+	                    the user; 0 when the owner changes            */
+};
+_Static_assert(sizeof(struct hc_slot) == 16, "hc_slot is 16 bytes");
+
+/* Outcome counters, single writer. */
+
+struct hc_members {
+	struct rte_hash *users;   /* user_id -> key position             */
+	struct hc_slot *slot;     /* [capacity] by key position          */
+	uint32_t *room_head;      /* [max_rooms] first user (position+1) */
+	uint32_t *room_users;     /* [max_rooms], relaxed stores         */
+	uint32_t max_rooms;
+	uint32_t capacity;        /* users this table can hold           */
+	uint64_t n_users;         /* relaxed stores                      */
+	struct hc_members_stats st; /* relaxed stores                    */
+	/* optional: every applied change is appended here (for the control
+	 * core); the caller empties it after each hc_members_apply */
+	struct hc_change *changes;
+	uint32_t n_changes;
+	uint32_t changes_cap;     /* with changes_full: call it when full  */
+	void (*changes_full)(void *ctx); /* empties changes (n_changes = 0) */
+	void *changes_ctx;
+	/* admission: a JOIN that changes a user's room becomes a seat request
+	 * (HC_CHG_REQUEST) and the user is pending until hc_members_decide
+	 * (hc_admission.c); the pending user's later ops wait, in order, in
+	 * the pending table (hc_pending.h) */
+	int admission;
+	struct hc_pending_table pend;
+	/* per gateway (any 16-bit id): users it owns here (relaxed stores,
+	 * read by the control core), and, for its current snapshot
+	 * generation, how many of them carry that mark */
+	uint32_t *gw_users;       /* [HC_GATEWAY_IDS]                */
+	uint32_t *snap_marked;    /* [HC_GATEWAY_IDS]                */
+	uint8_t *snap_gen_now;    /* [HC_GATEWAY_IDS]                */
+	uint64_t *gw_digest;      /* [HC_GATEWAY_IDS] membership digest of
+	                             each gateway's users here (relaxed) */
+};
+
+#define HC_GATEWAY_IDS 65536u
+
+/* Ops that may wait for decisions at once; a caller keeps
+ * pend.n_deferred + ops it applies <= this. */
+#define HC_MEMBERS_DEFERRED HC_PENDING_DEFERRED
+
+/* Largest batch hc_members_apply takes in one call. */
+#define HC_MEMBERS_BATCH 64
+
+/* Relaxed single-writer helpers: plain loads and stores on x86-64. */
+#define HC_RELAXED_ADD(p, v) \
+	__atomic_store_n((p), __atomic_load_n((p), __ATOMIC_RELAXED) + (v), \
+			 __ATOMIC_RELAXED)
+#define HC_RELAXED_LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+
+#endif /* HC_MEMBERS_STATE_H */

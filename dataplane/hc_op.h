@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hc_op.h - one event as its user's owner applies it (struct hc_op), and
+ * the snapshot ops that travel the same rings.  A leaf: the membership,
+ * its pending table, the hand-off rings and the snapshot stage all speak it.
+ */
+#ifndef HC_OP_H
+#define HC_OP_H
+
+#include <stdint.h>
+
+/* One event, after the sequencer: what the owner applies. 24 bytes. */
+struct hc_op {
+	uint64_t user_id;
+	uint32_t room_id;
+	uint16_t gateway_id;
+	uint16_t pool_id;
+	uint8_t op;       /* HC_OP_JOIN / HC_OP_LEAVE, or HC_OP_SNAP_* below */
+	uint8_t gen;      /* HC_OP_SNAP_*: the snapshot's generation (1..255) */
+	uint8_t pad[6];
+};
+
+/*
+ * Ops of a snapshot replacing everything one gateway held (never on the
+ * wire; the home worker makes them from a complete snapshot):
+ *   SNAP_SET   user is in room_id, owned by gateway_id (admission bypassed:
+ *              the gateway states a fact); marks the user with gen.  A user
+ *              another gateway owns now is left alone (counted conflict).
+ *   SNAP_SWEEP no user: every user of gateway_id not marked gen goes
+ *              (sent to every owner after its SETs; an empty snapshot is a
+ *              SWEEP alone: drop all of the gateway's users).
+ *   SNAP_DROP  the sweep's check for one user whose seat request was in
+ *              flight: replayed after the decision, it removes the user if
+ *              still gateway_id's and not marked gen.
+ */
+enum {
+	HC_OP_SNAP_SET = 16,
+	HC_OP_SNAP_SWEEP = 17,
+	HC_OP_SNAP_DROP = 18,
+};
+_Static_assert(sizeof(struct hc_op) == 24, "hc_op is a 24-byte ring element");
+
+#endif /* HC_OP_H */
