@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_median.h - the median of repeated measurements, for the benchmarks
  * (machines here are noisy: every figure is a median).

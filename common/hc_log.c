@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_log.c - registration of the "headcount" rte_log type.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_log.h - the appliance's one rte_log type and its wrapper macro.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_control.c - the control lcore's loop (see hc_control.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_directives.c - MOVE directives in flight (see hc_directives.h).
  * Control core only.

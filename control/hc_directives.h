@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_directives.h - MOVE directives in flight: done, resent, or given up.
  *

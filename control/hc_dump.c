@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_dump.c - write the room table as CSV (see hc_dump.h). Slow path.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_dump.h - the room table as CSV, the format shared with the scenario
  * generator's ground truth:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_policy.c - pools and timers from defaults, an INI file and the
  * command line (see hc_policy.h).  Slow path; every number is bounded and

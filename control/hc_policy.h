@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_policy.h - pools and timers: what the control core decides by.
  *

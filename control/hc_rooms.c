@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_rooms.c - the control core's seat book (see hc_rooms.h).
  *

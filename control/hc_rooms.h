@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_rooms.h - the control core's seat book: every room's pool, admitted
  * users and reserved seats; placement; reservations; room ids.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_stats.c - sum and render the appliance's counters (see hc_stats.h).
  *

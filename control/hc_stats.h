@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_stats.h - the appliance's counters, summed over workers, and their
  * three renderings: the periodic stats line, the key=value file written by

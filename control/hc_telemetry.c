@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_telemetry.c - the appliance's rte_telemetry commands.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_view.c - merge of per-worker room counters into the RCU room view.
  * Runs on the control lcore; see hc_view.h for the concurrency contract.

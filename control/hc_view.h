@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_view.h - the global room view: room id -> users, published with RCU.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_handoff.c - creation of the worker-to-worker rings (see hc_handoff.h).
  * Slow path only; the fast-path helpers are inline in the header.

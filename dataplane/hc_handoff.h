@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_handoff.h - moving work between worker lcores without locks.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_parse.h - L2-L4 classification of one received frame.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_port.c - ethdev and mempool setup (slow path, main lcore).
  *

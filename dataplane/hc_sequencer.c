@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_sequencer.c - per-gateway ordering and repair (see .h).
  *

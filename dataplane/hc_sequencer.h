@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_sequencer.h - per-gateway ordering and repair of sequenced datagrams.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_gw_example.c - the smallest useful gateway (docs/gateway.md): place
  * ten users through the appliance, join them where it says, obey its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_gw_impair.c - delay and reordering for tests (see .h).  A FIFO of
  * held datagrams: all are held equally long, so the head is always the

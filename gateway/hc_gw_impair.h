@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_gw_impair.h - a test impairment for a gateway session: hold a
  * fraction of datagrams (sent or received) for a delay, so they arrive

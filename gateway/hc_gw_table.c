@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_gw_table.c - the gateway's user -> room table (see .h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_gw_table.h - the gateway's own membership: user -> (room, pool).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * headcount.h - libheadcount: the gateway side of the headcount protocol.
  *

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-3-Clause
 -- hc-apply.lua - Pktgen-DPDK 23.06 scenario: send one headcount scenario
 -- pcap (from hc-scenario, loaded with -s 0:FILE.pcap) at a set rate for a
 -- set time, then stop and quit.

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-3-Clause
 -- hc-soak.lua - Pktgen-DPDK 23.06 scenario: loop a headcount pcap at full
 -- rate for HC_SECONDS (default 60). After the first pass every EVENTS
 -- datagram is a duplicate and every malformed frame a counted drop: this

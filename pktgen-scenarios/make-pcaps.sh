@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # make-pcaps.sh DIR [BUILD] - the pcaps the Pktgen scenarios send, with their
 # ground truth: apply-64 (1 M users, 20 k rooms, 64 events per datagram),
 # apply-1 (one event per datagram) and soak (1 % malformed, 2 % duplicates).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # hc-lab.sh - the embedded lab: headcount on af_packet in one network
 # namespace, gateway traffic through kernel UDP sockets from another.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # hc-netns.sh - sourced by the lab and the namespace tests: two network
 # namespaces joined by a veth pair, headcount on af_packet in one of them.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_gwsim.c - hc-gwsim: a fleet of simulated gateways against a
  * headcount appliance, each a libheadcount session with its own socket,

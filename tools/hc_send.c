@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_send.c - hc-send: replay a scenario's datagrams through kernel UDP
  * sockets, as real gateways would send them.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # install-deps.sh - install what headcount needs to build, test and run on
 # Debian 12 (as root): Debian's DPDK 22.11 (dpdk-dev ships dpdk-telemetry.py,
 # which the README and the tests use), liburcu, CUnit, meson, and the tools

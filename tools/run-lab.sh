@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # run-lab.sh - the README's first command: install, build, and run the
 # appliance on its embedded default, the network-namespace lab fed by
 # gateway traffic through kernel UDP sockets (tools/hc-lab.sh). Extra

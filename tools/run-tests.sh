@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # run-tests.sh - the README's second command: install, build, run every
 # test (unit suites, pcap replays, namespace lab, end-to-end and fault
 # tests). Exit 0 only if all pass.
@@ -14,7 +15,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--noisy) noisy=1 ;;
 	--repeat) repeat=${2:?--repeat N}; shift ;;
-	-h|--help) sed -n '2,9s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h|--help) sed -n '/^# run-tests.sh/,/^#   --help/s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "run-tests: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift

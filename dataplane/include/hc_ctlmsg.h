@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_ctlmsg.h - what workers and the control core pass each other.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_dataplane.h - what the worker lcores and the control lcore share.
  *

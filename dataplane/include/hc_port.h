@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_port.h - ethdev setup: every port DPDK found, its queues, and which
  * worker serves which (port, queue).

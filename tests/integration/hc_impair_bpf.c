@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-3-Clause */
 /*
  * hc_impair_bpf.c - a tc-bpf impairment for the namespace lab: drop
  * LOSS_PPM and duplicate DUP_PPM parts per million of the IPv4 packets

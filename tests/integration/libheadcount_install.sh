@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # libheadcount_install.sh - the gateway library as a user gets it: installed
 # (meson install into a staging root), found by pkg-config, the documented
 # example compiled and linked against the installed header and library

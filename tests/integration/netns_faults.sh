@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # netns_faults.sh PHASE - the reliability layer under faults, end to end:
 # hc-gwsim's gateways (libheadcount, kernel UDP) in one namespace,
 # headcount on af_packet in another.  Every phase ends with hc-gwsim's

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # netns_lab.sh [WORKERS] - the README's lab (tools/hc-lab.sh, which does
 # the checking) twice: a hc-scenario pcap replayed by hc-send (malformed,
 # duplicated, reordered datagrams; counts equal the scenario's truth), then

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # pcap_replay.sh WORKERS [HEADCOUNT OPTIONS] - replay a generated scenario through net_pcap and
 # check the appliance's final room table and counters against the ground
 # truth exactly.  200k users, 5k rooms, 2M events with 2 % duplicates, 5 %

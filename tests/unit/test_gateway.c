@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_gateway.c - libheadcount's own pieces: the gateway's membership
  * table against a reference model (random joins, moves, leaves, growth),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_members.c - one worker's membership: the JOIN/LEAVE semantics, the
  * counters, repeated users inside one batch, a full table, and a

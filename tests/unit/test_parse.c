@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_parse.c - L2-L4 classification: every drop reason, ARP, a clean
  * datagram, offload flags.

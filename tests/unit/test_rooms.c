@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_rooms.c - the control core's seat book and its policy: placement
  * order, admission never above max, reservations and their expiry, room

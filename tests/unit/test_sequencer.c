@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_sequencer.c - per-gateway ordering: in order, reordered, duplicated,
  * gaps NACKed and repaired (inside and beyond the window, heartbeat tail),

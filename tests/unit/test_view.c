@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_view.c - the RCU room view: the merge sums exactly, and readers
  * running concurrently with thousands of publishes never see a freed or
