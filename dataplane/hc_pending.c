@@ -39,30 +39,6 @@ void hc_pending_free(struct hc_pending_table *t)
 	t->replay = NULL;
 }
 
-/* The answer came: p leaves the table, and entries after it move back so
- * that every probe still finds its user. */
-uint32_t hc_pending_remove(struct hc_pending_table *t, struct hc_pending *p)
-{
-	uint32_t head = p->head;
-	uint32_t mask = (1u << HC_PENDING_BITS) - 1;
-	uint32_t i = (uint32_t)(p - t->slot), j = i;
-	t->filter[hc_pending_cell(hc_pending_home(p->user))]--;
-	t->slot[i].used = 0;
-	t->n_pending--;
-	for (;;) {
-		j = (j + 1) & mask;
-		if (!t->slot[j].used)
-			return head;
-		uint32_t home = hc_pending_home(t->slot[j].user);
-		/* move j back to i unless its home lies cyclically in (i, j] */
-		if ((i <= j) ? (home > i && home <= j) : (home > i || home <= j))
-			continue;
-		t->slot[i] = t->slot[j];
-		t->slot[j].used = 0;
-		i = j;
-	}
-}
-
 void hc_pending_defer(struct hc_pending_table *t, struct hc_pending *p, const struct hc_op *o)
 {
 	uint32_t node = t->free_node;
@@ -88,20 +64,5 @@ void hc_pending_defer_all(struct hc_pending_table *t, struct hc_op o)
 		o.user_id = t->slot[i].user;
 		hc_pending_defer(t, &t->slot[i], &o);
 	}
-}
-
-uint32_t hc_pending_take_chain(struct hc_pending_table *t, uint32_t head)
-{
-	uint32_t k = 0;
-	for (uint32_t n = head; n != 0;) {
-		struct hc_deferred *x = &t->node[n - 1];
-		t->replay[k++] = x->op;
-		uint32_t next = x->next;
-		x->next = t->free_node;
-		t->free_node = n - 1;
-		t->n_deferred--;
-		n = next == UINT32_MAX ? 0 : next + 1;
-	}
-	return k;
 }
 

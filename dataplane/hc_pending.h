@@ -80,12 +80,6 @@ void hc_pending_defer(struct hc_pending_table *t, struct hc_pending *p, const st
 /* Append o, carrying each one's user id, to every pending user's chain. */
 void hc_pending_defer_all(struct hc_pending_table *t, struct hc_op o);
 
-/* The answer came: p leaves the table.  Its chain's head is returned. */
-uint32_t hc_pending_remove(struct hc_pending_table *t, struct hc_pending *p);
-
-/* Move the chain starting at head to t->replay, in order, and free its
- * nodes (the replay may defer again).  Returns how many ops. */
-uint32_t hc_pending_take_chain(struct hc_pending_table *t, uint32_t head);
 
 static inline uint32_t hc_pending_home(uint64_t user)
 {
@@ -148,5 +142,48 @@ static inline int hc_pending_hold(struct hc_pending_table *t, const struct hc_op
 	hc_pending_defer(t, p, o); /* a decision is on its way: keep this user's order */
 	return 1;
 }
+
+/* The answer came: p leaves the table, and entries after it move back so
+ * that every probe still finds its user.  Its chain's head is returned.
+ * (Inline: once per seat request, on the admission path.) */
+static inline uint32_t hc_pending_remove(struct hc_pending_table *t, struct hc_pending *p)
+{
+	uint32_t head = p->head;
+	uint32_t mask = (1u << HC_PENDING_BITS) - 1;
+	uint32_t i = (uint32_t)(p - t->slot), j = i;
+	t->filter[hc_pending_cell(hc_pending_home(p->user))]--;
+	t->slot[i].used = 0;
+	t->n_pending--;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!t->slot[j].used)
+			return head;
+		uint32_t home = hc_pending_home(t->slot[j].user);
+		/* move j back to i unless its home lies cyclically in (i, j] */
+		if ((i <= j) ? (home > i && home <= j) : (home > i || home <= j))
+			continue;
+		t->slot[i] = t->slot[j];
+		t->slot[j].used = 0;
+		i = j;
+	}
+}
+
+/* Move the chain starting at head to t->replay, in order, and free its
+ * nodes (the replay may defer again).  Returns how many ops. */
+static inline uint32_t hc_pending_take_chain(struct hc_pending_table *t, uint32_t head)
+{
+	uint32_t k = 0;
+	for (uint32_t n = head; n != 0;) {
+		struct hc_deferred *x = &t->node[n - 1];
+		t->replay[k++] = x->op;
+		uint32_t next = x->next;
+		x->next = t->free_node;
+		t->free_node = n - 1;
+		t->n_deferred--;
+		n = next == UINT32_MAX ? 0 : next + 1;
+	}
+	return k;
+}
+
 
 #endif /* HC_PENDING_H */
