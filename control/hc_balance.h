@@ -8,7 +8,7 @@
  * book.  The plan is a list of transfers (from room, to room, how many
  * users); picking which users is the membership's job (O(moved)).
  *
- * Rules (issue #3):
+ * Rules:
  *   - rooms within [min, max] are left alone, except as donors when a
  *     small room can be saved more cheaply than dissolved;
  *   - rooms below min are either dissolved (all users move) or kept and

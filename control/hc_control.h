@@ -6,7 +6,7 @@
  * room counters into the RCU view every merge interval, prints the stats
  * line, watches --duration, --idle-exit and the stop signal, and drives
  * the orderly stop (RUN -> DRAIN -> STOP, see hc_dataplane.h).  The
- * placement and balancing of later issues run here too.
+ * decision loop (placement, admission, balancing: hc_decide.h) runs in it.
  */
 #ifndef HC_CONTROL_H
 #define HC_CONTROL_H

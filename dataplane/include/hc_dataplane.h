@@ -3,10 +3,12 @@
  * hc_dataplane.h - what the worker lcores and the control lcore share.
  *
  * Owns the process-wide dataplane context: the configuration (read-only
- * once lcores run), the per-worker state, the ports' MAC addresses, and the
- * run state that drives an orderly stop.  Built by main (dataplane/hc_main.c
- * via hc_dataplane_init), read by workers, its run state written only by
- * the control lcore.
+ * once lcores run), the per-worker state (opaque here: struct hc_worker is
+ * private to the dataplane), the ports' MAC addresses, and the run state
+ * that drives an orderly stop.  Built by main (app/hc_main.c via
+ * hc_dataplane_init, hc_dp_setup.c), read by workers, its run state written
+ * only by the control lcore; the control layer reads workers only through
+ * the hc_dp_* accessors below and the channel (hc_ctlmsg.h).
  *
  * Stopping (run_state): RUN -> DRAIN: workers stop polling RX, finish what
  * the hand-off rings and sequencers hold; the control lcore waits until
