@@ -138,6 +138,8 @@ int main(int argc, char **argv)
 
 	if (hc_dp_launch_workers(&dp) != 0) {
 		HC_LOG(ERR, "cannot launch the worker lcores");
+		hc_dp_set_state(&dp, HC_STOP); /* the ones started return */
+		rte_eal_mp_wait_lcore();
 		return 1;
 	}
 	int run_rc = hc_control_run(&dp, &decide);

@@ -46,8 +46,7 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 	rc = hc_directives_init(&d->dirs, "hc_directives", max_reservations,
 				hz / 1000 * pol->directive_timeout_ms, pol->directive_retries);
 	if (rc != 0) {
-		hc_tx_free(&d->tx);
-		hc_rooms_free(&d->book);
+		hc_decide_free(d); /* frees what was made, NULL-safe */
 		return rc;
 	}
 	d->bal_rooms = rte_malloc("hc_bal_rooms", sizeof(struct hc_bal_room) * dp->cfg->max_rooms, 64);

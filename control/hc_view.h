@@ -6,8 +6,8 @@
  * the workers' per-room counters (each written by one worker) into a fresh
  * view and publishes it with rcu_xchg_pointer; the previous view is freed
  * by call_rcu once every reader has passed a quiescent state.  Workers
- * never stop or lock for it.  Readers (telemetry, the balancer of the
- * control core, workers for admission later) take rcu_read_lock(), read
+ * never stop or lock for it.  Readers (telemetry, the control core; never
+ * the workers, which are not liburcu readers) take rcu_read_lock(), read
  * hc_view_get(), and must not keep the pointer past rcu_read_unlock().
  *
  * While events flow a view is a near-instant sum (a user moving between

@@ -46,7 +46,7 @@ void hc_pending_defer(struct hc_pending_table *t, struct hc_pending *p, const st
 	t->node[node].op = *o;
 	t->node[node].next = UINT32_MAX;
 	t->node[node].last = node;
-	t->n_deferred++;
+	__atomic_store_n(&t->n_deferred, t->n_deferred + 1, __ATOMIC_RELAXED);
 	if (p->head == 0) {
 		p->head = node + 1;
 		return;

@@ -60,6 +60,8 @@ struct hc_deferred {
 #define HC_PENDING_FILTER 4096u
 
 struct hc_pending_table {
+	/* single writer (the owner worker), relaxed stores: the control
+	 * core's stop check reads n_deferred (hc_dp_drained) */
 	uint32_t n_pending;       /* users waiting for a decision    */
 	uint32_t n_deferred;      /* ops waiting in chains           */
 	struct hc_pending *slot;  /* [1 << HC_PENDING_BITS]          */
@@ -126,7 +128,7 @@ static inline struct hc_pending *hc_pending_add(struct hc_pending_table *t, uint
 		i = (i + 1) & mask;
 	t->slot[i] = (struct hc_pending){.user = user, .pos1 = (uint32_t)(at + 1),
 					    .head = 0, .used = 1};
-	t->n_pending++;
+	__atomic_store_n(&t->n_pending, t->n_pending + 1, __ATOMIC_RELAXED);
 	t->filter[hc_pending_cell(hc_pending_home(user))]++;
 	return &t->slot[i];
 }
@@ -153,7 +155,7 @@ static inline uint32_t hc_pending_remove(struct hc_pending_table *t, struct hc_p
 	uint32_t i = (uint32_t)(p - t->slot), j = i;
 	t->filter[hc_pending_cell(hc_pending_home(p->user))]--;
 	t->slot[i].used = 0;
-	t->n_pending--;
+	__atomic_store_n(&t->n_pending, t->n_pending - 1, __ATOMIC_RELAXED);
 	for (;;) {
 		j = (j + 1) & mask;
 		if (!t->slot[j].used)
@@ -179,7 +181,7 @@ static inline uint32_t hc_pending_take_chain(struct hc_pending_table *t, uint32_
 		uint32_t next = x->next;
 		x->next = t->free_node;
 		t->free_node = n - 1;
-		t->n_deferred--;
+		__atomic_store_n(&t->n_deferred, t->n_deferred - 1, __ATOMIC_RELAXED);
 		n = next == UINT32_MAX ? 0 : next + 1;
 	}
 	return k;

@@ -15,9 +15,10 @@
  * A replay cannot answer the appliance's NACKs, so a datagram lost on the
  * way is lost for good.  With --telemetry, it never has more than
  * --window frames in flight: it waits until the appliance has counted
- * (rx_frames) all but that many of the frames sent, so an appliance
- * slowed down by a busy machine is never overrun (af_packet's ring would
- * drop the excess, uncounted).
+ * (rx_frames, or missed / in error at its ports) all but that many of the
+ * frames sent, so an appliance slowed down by a busy machine is never
+ * overrun (af_packet's ring would drop the excess, uncounted).  If it
+ * takes nothing for 10 s, the window is counted as lost, with a warning.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -44,7 +45,8 @@ struct sender {
 	uint32_t max_rooms, max_gateways;
 	double rate, timeout;
 	const char *telemetry;  /* appliance's file prefix: flow control */
-	uint64_t window, rx0;   /* frames in flight at most; rx_frames before */
+	uint64_t window, rx0;   /* frames in flight at most; taken before */
+	uint64_t stalls;        /* windows given up on (see wait_window) */
 	int socks[MAX_SOCKETS];
 	/* expectations */
 	uint64_t sent, skipped, datagrams, event_datagrams, heartbeats, duplicates;
@@ -131,15 +133,22 @@ static void classify(struct sender *s, const uint8_t *p, uint32_t len)
 	}
 }
 
-/* The appliance's rx_frames, or -1 when it does not answer. */
+/* Frames the appliance has taken off the wire: read, or counted as
+ * missed or in error by its ports; -1 when it does not answer. */
 static int64_t appliance_rx(const struct sender *s)
 {
 	static char buf[65536];
-	uint64_t rx;
-	if (hc_tel_query(s->telemetry, "/headcount/stats", buf, sizeof(buf)) != 0 ||
-	    hc_tel_json_u64(buf, "rx_frames", &rx) != 0)
+	static const char *const keys[] = {"rx_frames", "port_imissed", "port_ierrors",
+					   "port_rx_nombuf"};
+	uint64_t total = 0, v;
+	if (hc_tel_query(s->telemetry, "/headcount/stats", buf, sizeof(buf)) != 0)
 		return -1;
-	return (int64_t)rx;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (hc_tel_json_u64(buf, keys[i], &v) != 0)
+			return -1;
+		total += v;
+	}
+	return (int64_t)total;
 }
 
 /* Flow control: wait until at most window - 1 frames sent are not yet
@@ -149,14 +158,26 @@ static int wait_window(struct sender *s, double start)
 	static uint64_t counted; /* frames of ours the appliance has seen */
 	if (s->telemetry == NULL || s->sent < counted + s->window)
 		return 0;
+	double progress = now_s();
 	for (;;) {
 		int64_t rx = appliance_rx(s);
-		if (rx >= 0 && (uint64_t)rx >= s->rx0)
+		if (rx >= 0 && (uint64_t)rx >= s->rx0 && (uint64_t)rx - s->rx0 > counted) {
 			counted = (uint64_t)rx - s->rx0;
+			progress = now_s();
+		}
 		if (s->sent < counted + s->window)
 			return 0;
 		if (now_s() - start > s->timeout)
 			return -1;
+		if (now_s() - progress > 10) {
+			/* frames lost before the appliance could count them (or it
+			 * restarted): say so, and count the window as taken */
+			fprintf(stderr, "hc-send: the appliance took no frame for 10 s; "
+				"%" PRIu64 " frames in flight taken as lost\n", s->sent - counted);
+			s->stalls++;
+			counted = s->sent;
+			return 0;
+		}
 		usleep(500);
 	}
 }

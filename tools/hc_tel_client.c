@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -20,6 +21,10 @@ int hc_tel_query(const char *prefix, const char *cmd, char *buf, size_t len)
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
 	if (fd < 0)
 		return -1;
+	/* a stalled appliance must not hang the tool past its own --timeout */
+	struct timeval tv = {.tv_sec = 2};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
 		close(fd);
 		return -1;

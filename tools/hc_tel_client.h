@@ -5,7 +5,8 @@
  * one command per connection, its JSON reply as text.
  *
  * Slow path only (a few queries per second at most); the socket is a
- * file, so a tool in another network namespace reaches it as well.
+ * file, so a tool in another network namespace reaches it as well.  A
+ * query gives up after 2 s without an answer.
  */
 #ifndef HC_TEL_CLIENT_H
 #define HC_TEL_CLIENT_H

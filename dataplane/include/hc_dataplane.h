@@ -45,7 +45,7 @@ struct hc_dataplane {
 	uint16_t n_ports;
 	struct rte_ether_addr port_mac[RTE_MAX_ETHPORTS];
 	struct rte_mempool *pool;
-	int run_state; /* enum hc_run_state; relaxed atomics */
+	int run_state; /* enum hc_run_state; release stores, acquire loads */
 	uint64_t start_tsc;
 };
 
