@@ -90,17 +90,6 @@ start_lab() {
 	echo "hc-lab: $HC_APP_IP is at $mac (ARP answered by headcount)"
 }
 
-# hc_counts_reached EXPECT: the appliance's counters (telemetry) hold
-# every key=value of EXPECT
-hc_counts_reached() {
-	local have
-	have=$(hc_tel_kv /headcount/stats) || return 1
-	while IFS='=' read -r key want; do
-		[ -n "$key" ] || continue
-		grep -qx "$key=$want" <<< "$have" || return 1
-	done < "$1"
-}
-
 if [ "$replay" = 0 ]; then
 	start_lab "$fleet_users" 2
 	echo "hc-lab: $fleet_gw gateways, $fleet_users users, ${duration}s of arrivals," \
@@ -138,7 +127,8 @@ ip netns exec "$HC_NSG" "$build/tools/hc-send" --dst $HC_APP_IP --rate "$rate" -
 	--telemetry "hclab$HC_TAG" --window 1024 --expect "$out/send.expect" "$out/lab.pcap"
 # the appliance has taken in everything sent once its counters say so
 # (bounded: a frame lost on the way never arrives)
-hc_wait 120 "the appliance counts every datagram sent" hc_counts_reached "$out/send.expect" ||
+mapfile -t sent_kv < "$out/send.expect"
+hc_wait 120 "the appliance counts every datagram sent" hc_tel_has /headcount/stats "${sent_kv[@]}" ||
 	echo "hc-lab: the appliance did not count every datagram sent; comparing anyway"
 hc_appliance_stop || { echo "hc-lab: headcount exited with an error" >&2; exit 1; }
 
