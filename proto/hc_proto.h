@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * hc_proto.h - the headcount wire protocol, version 1: the single definition.
+ * hc_proto.h - the headcount wire protocol, version 2: the single definition.
  *
  * Owns every byte that crosses the wire between gateways and the appliance.
  * The appliance, the gateway library (libheadcount, which installs this
@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #define HC_PROTO_MAGIC   0x48434E54u /* "HCNT" */
-#define HC_PROTO_VERSION 1
+#define HC_PROTO_VERSION 2
 #define HC_PROTO_DEFAULT_PORT 7100u
 
 /* Message types (hc_hdr.type). Direction: G = gateway, A = appliance. */
@@ -42,8 +42,9 @@ enum hc_msg_type {
 };
 
 /* hc_hdr.flags */
-#define HC_HDR_F_AUTH     0x0001u /* auth_tag holds a tag (a later issue)     */
-#define HC_HDR_F_KNOWN    0x0001u /* mask of flags version 1 defines          */
+#define HC_HDR_F_AUTH     0x0001u /* auth_tag holds a tag (hc_auth.h)         */
+#define HC_HDR_F_KEY_SLOT 0x0002u /* the tag is under key slot 1 (else 0)    */
+#define HC_HDR_F_KNOWN    0x0003u /* mask of flags version 2 defines          */
 
 /* Event operations (hc_event.op). */
 enum hc_event_op {
@@ -68,8 +69,12 @@ struct hc_hdr {
 	uint16_t record_count;          /* 10: records that follow                 */
 	uint32_t gateway_incarnation;   /* 12: the gateway's incarnation           */
 	uint32_t appliance_incarnation; /* 16: appliance incarnation (0: unknown)  */
-	uint32_t sequence;              /* 20: per-gateway sequence, see protocol.md */
-	uint8_t  auth_tag[HC_AUTH_TAG_LEN]; /* 24: zero unless HC_HDR_F_AUTH      */
+	uint32_t sequence;              /* 20: EVENTS, SNAPSHOT: the gateway's
+	                                       sequence; HEARTBEAT, PLACE (G->A):
+	                                       its control counter; A->G: the
+	                                       appliance's counter for the gateway */
+	uint8_t  auth_tag[HC_AUTH_TAG_LEN]; /* 24: SipHash-2-4-128 tag (hc_auth.h),
+	                                       zero unless HC_HDR_F_AUTH          */
 } __attribute__((packed));
 
 /* HC_MSG_EVENTS record: one JOIN or LEAVE, 16 bytes. */
@@ -120,6 +125,9 @@ struct hc_move {
 /* hc_heartbeat.hb_flags */
 #define HC_HB_F_RESYNC_NEEDED 0x0001u /* A->G: send a snapshot              */
 #define HC_HB_F_SHUTDOWN      0x0002u /* sender is stopping cleanly         */
+#define HC_HB_F_ID_CONFLICT   0x0004u /* A->G: another live source uses this
+                                         gateway id (copied config, attacker
+                                         with the key): see protocol.md     */
 
 /* HC_MSG_HEARTBEAT record (exactly one per datagram), 24 bytes. */
 struct hc_heartbeat {

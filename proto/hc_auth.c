@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hc_auth.c - sealing and checking datagrams, and the keys file (see
+ * hc_auth.h).  The MAC is libsodium's; nothing here is cryptography of
+ * our own: it only decides which bytes go in and where the tag goes.
+ */
+#include "hc_auth.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+_Static_assert(crypto_shorthash_siphashx24_BYTES == HC_AUTH_TAG_LEN, "tag is 16 bytes");
+_Static_assert(crypto_shorthash_siphashx24_KEYBYTES == HC_AUTH_KEY_LEN, "key is 16 bytes");
+
+#define TAG_OFF offsetof(struct hc_hdr, auth_tag)
+#define FLAGS_OFF offsetof(struct hc_hdr, flags)
+
+int hc_auth_init(void)
+{
+	return sodium_init() < 0 ? -1 : 0;
+}
+
+void hc_auth_tag(uint8_t tag[HC_AUTH_TAG_LEN], const void *buf, size_t len,
+		 const uint8_t key[HC_AUTH_KEY_LEN])
+{
+	crypto_shorthash_siphashx24(tag, buf, len, key);
+}
+
+void hc_auth_seal(void *buf, size_t len, const uint8_t key[HC_AUTH_KEY_LEN], unsigned slot)
+{
+	uint8_t *p = buf;
+	uint16_t flags;
+
+	memcpy(&flags, p + FLAGS_OFF, sizeof(flags));
+	flags = ntohs(flags) | HC_HDR_F_AUTH;
+	flags = slot ? (flags | HC_HDR_F_KEY_SLOT) : (flags & ~HC_HDR_F_KEY_SLOT);
+	flags = htons(flags);
+	memcpy(p + FLAGS_OFF, &flags, sizeof(flags));
+	memset(p + TAG_OFF, 0, HC_AUTH_TAG_LEN);
+	uint8_t tag[HC_AUTH_TAG_LEN];
+	hc_auth_tag(tag, p, len, key);
+	memcpy(p + TAG_OFF, tag, HC_AUTH_TAG_LEN);
+}
+
+int hc_auth_verify(void *buf, size_t len, const struct hc_auth_gw_keys *k)
+{
+	uint8_t *p = buf;
+	uint16_t flags;
+
+	if (len < sizeof(struct hc_hdr))
+		return -1;
+	memcpy(&flags, p + FLAGS_OFF, sizeof(flags));
+	flags = ntohs(flags);
+	if (!(flags & HC_HDR_F_AUTH))
+		return -1;
+	unsigned slot = (flags & HC_HDR_F_KEY_SLOT) ? 1 : 0;
+	if (k == NULL || !k->have[slot])
+		return -1;
+
+	uint8_t got[HC_AUTH_TAG_LEN], want[HC_AUTH_TAG_LEN];
+	memcpy(got, p + TAG_OFF, HC_AUTH_TAG_LEN);
+	memset(p + TAG_OFF, 0, HC_AUTH_TAG_LEN);
+	hc_auth_tag(want, p, len, k->key[slot]);
+	memcpy(p + TAG_OFF, got, HC_AUTH_TAG_LEN);
+	return crypto_verify_16(got, want) == 0 ? (int)slot : -1;
+}
+
+int hc_auth_key_parse(const char *hex, uint8_t key[HC_AUTH_KEY_LEN])
+{
+	size_t bin_len = 0;
+	const char *end = NULL;
+
+	if (strlen(hex) != 2 * HC_AUTH_KEY_LEN)
+		return -1;
+	if (sodium_hex2bin(key, HC_AUTH_KEY_LEN, hex, strlen(hex), NULL, &bin_len, &end) != 0 ||
+	    bin_len != HC_AUTH_KEY_LEN || (end != NULL && *end != '\0'))
+		return -1;
+	return 0;
+}
+
+static void fail(char *err, size_t err_len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (err != NULL && err_len > 0)
+		vsnprintf(err, err_len, fmt, ap);
+	va_end(ap);
+}
+
+/* The file must be ours (or root's) and closed to group and others. */
+static int check_private(int fd, const char *path, char *err, size_t err_len)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		fail(err, err_len, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fail(err, err_len, "%s: not a regular file", path);
+		return -1;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		fail(err, err_len, "%s: mode %04o lets group or others at the keys; "
+		     "chmod 600 it", path, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		fail(err, err_len, "%s: owned by uid %u, neither root nor us", path,
+		     (unsigned)st.st_uid);
+		return -1;
+	}
+	return 0;
+}
+
+struct hc_auth_keyring *hc_auth_keys_load(const char *path, char *err, size_t err_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		fail(err, err_len, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (check_private(fd, path, err, err_len) != 0) {
+		close(fd);
+		return NULL;
+	}
+	FILE *f = fdopen(fd, "r");
+	if (f == NULL) {
+		fail(err, err_len, "%s: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	struct hc_auth_keyring *ring = calloc(1, sizeof(*ring));
+	if (ring == NULL) {
+		fail(err, err_len, "%s: out of memory", path);
+		fclose(f);
+		return NULL;
+	}
+
+	char line[256];
+	unsigned lineno = 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			fail(err, err_len, "%s:%u: line too long", path, lineno);
+			goto bad;
+		}
+		char *hash = strchr(line, '#');
+		if (hash != NULL)
+			*hash = '\0';
+		char gw_s[32], slot_s[32], hex[80], extra[8];
+		int n = sscanf(line, "%31s %31s %79s %7s", gw_s, slot_s, hex, extra);
+		if (n <= 0)
+			continue;
+		if (n != 3) {
+			fail(err, err_len, "%s:%u: want \"GATEWAY SLOT KEY\" (KEY: 32 hex digits)",
+			     path, lineno);
+			goto bad;
+		}
+		char *e;
+		errno = 0;
+		unsigned long gw = strtoul(gw_s, &e, 10);
+		if (errno != 0 || *e != '\0' || gw == 0 || gw > 65535 || !isdigit((unsigned char)gw_s[0])) {
+			fail(err, err_len, "%s:%u: gateway \"%s\" is not 1..65535", path, lineno, gw_s);
+			goto bad;
+		}
+		if (strcmp(slot_s, "0") != 0 && strcmp(slot_s, "1") != 0) {
+			fail(err, err_len, "%s:%u: slot \"%s\" is not 0 or 1", path, lineno, slot_s);
+			goto bad;
+		}
+		unsigned slot = slot_s[0] - '0';
+		struct hc_auth_gw_keys *k = &ring->gw[gw];
+		if (k->have[slot]) {
+			fail(err, err_len, "%s:%u: gateway %lu slot %u given twice", path, lineno, gw, slot);
+			goto bad;
+		}
+		if (hc_auth_key_parse(hex, k->key[slot]) != 0) {
+			fail(err, err_len, "%s:%u: key is not 32 hex digits", path, lineno);
+			goto bad;
+		}
+		if (!k->have[0] && !k->have[1])
+			ring->n_gateways++;
+		k->have[slot] = 1;
+		ring->n_keys++;
+	}
+	if (ferror(f)) {
+		fail(err, err_len, "%s: read error", path);
+		goto bad;
+	}
+	fclose(f);
+	return ring;
+bad:
+	sodium_memzero(ring, sizeof(*ring));
+	free(ring);
+	fclose(f);
+	return NULL;
+}
