@@ -32,8 +32,10 @@
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	hc_quit_signal = 1;
+	if (sig == SIGHUP)
+		hc_keys_reload_signal = 1;
+	else
+		hc_quit_signal = 1;
 }
 
 static void usage_hook(const char *prog)
@@ -47,6 +49,7 @@ int main(int argc, char **argv)
 	static struct hc_dataplane dp;
 	unsigned lcores[HC_MAX_WORKERS];
 	unsigned n = 0, lcore;
+	char err0[256];
 	int rc;
 
 	setvbuf(stdout, NULL, _IOLBF, 0); /* lines reach pipes and logs at once */
@@ -98,6 +101,26 @@ int main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 1;
 	}
+	if (cfg.keys_file != NULL) {
+		if (hc_auth_init() != 0) {
+			HC_LOG(ERR, "libsodium cannot be initialised");
+			return 1;
+		}
+		struct hc_auth_keyring *ring = hc_auth_keys_load(cfg.keys_file, err0, sizeof(err0));
+		if (ring == NULL) {
+			HC_LOG(ERR, "%s", err0);
+			return 2;
+		}
+		HC_LOG(INFO, "authentication on: keys for %u gateways (%u keys) from %s",
+		       ring->n_gateways, ring->n_keys, cfg.keys_file);
+		if (hc_dp_keys_install(&dp, ring) != 0) {
+			free(ring);
+			return 1;
+		}
+	} else {
+		HC_LOG(WARNING, "--no-auth: datagrams are not authenticated; anyone who can "
+		       "reach udp %u can change the counts", cfg.udp_port);
+	}
 	static struct hc_policy pol;
 	static struct hc_decide decide;
 	char err[256];
@@ -127,6 +150,7 @@ int main(int argc, char **argv)
 	/* signals first: once telemetry answers, a script may stop us */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 	hc_telemetry_set_decide(&decide);
 	if (hc_telemetry_register(&dp) != 0)
 		HC_LOG(WARNING, "telemetry commands not registered");

@@ -81,6 +81,14 @@ static const struct opt_row rows[] = {
 	 "seats reserved at once"},
 	{"no-admission", OPT_FLAG, F(no_admission), 0, 0, NULL, NULL,
 	 "apply every JOIN at once, never refuse one\n(faster; rooms may then exceed max)"},
+	{"keys", OPT_TEXT, F(keys_file), 0, 0, NULL, "FILE",
+	 "per-gateway keys: every datagram must carry\na tag under its gateway's key (see\ndocs/protocol.md); SIGHUP reloads it"},
+	{"no-auth", OPT_FLAG, F(no_auth), 0, 0, NULL, NULL,
+	 "run without keys: tags are neither needed\nnor checked (one of --keys, --no-auth)"},
+	{"max-places-per-gateway", OPT_U32, F(max_places_per_gw), 1, 1u << 28, "65536", "N",
+	 "seats one gateway may hold reserved\n(unanswered PLACEs beyond: NO_ROOM)"},
+	{"max-snapshot-users", OPT_U32, F(max_snapshot_users), 1, 1u << 28, "1048576", "N",
+	 "members one gateway's snapshot may stage;\nall snapshots together: --max-users"},
 	{"dump-rooms", OPT_TEXT, F(dump_rooms), 0, 0, NULL, "FILE",
 	 "write the final room table (CSV) at exit"},
 	{"dump-stats", OPT_TEXT, F(dump_stats), 0, 0, NULL, "FILE",
@@ -218,6 +226,11 @@ int hc_config_parse(struct hc_config *c, int argc, char **argv)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "headcount: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return -1;
+	}
+	if ((c->keys_file != NULL) == (c->no_auth != 0)) {
+		fprintf(stderr, "headcount: give exactly one of --keys FILE (datagrams are "
+			"authenticated) and --no-auth (they are not)\n");
 		return -1;
 	}
 	return 0;

@@ -37,6 +37,12 @@ struct hc_config {
 	int no_admission;          /* --no-admission: JOINs never refused    */
 	const char *dump_rooms;    /* --dump-rooms FILE                      */
 	const char *dump_stats;    /* --dump-stats FILE                      */
+	const char *keys_file;     /* --keys FILE: per-gateway keys (v2 auth) */
+	int no_auth;               /* --no-auth: accept untagged datagrams    */
+	uint32_t max_places_per_gw;/* --max-places-per-gateway: seats one
+	                              gateway may hold reserved at once      */
+	uint32_t max_snapshot_users; /* --max-snapshot-users: members one
+	                              gateway's snapshot may stage           */
 };
 
 #endif /* HC_CONFIG_H */

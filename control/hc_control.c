@@ -10,6 +10,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <rte_cycles.h>
 #include <urcu-qsbr.h>
@@ -20,6 +21,7 @@
 #include "hc_view.h"
 
 volatile sig_atomic_t hc_quit_signal;
+volatile sig_atomic_t hc_keys_reload_signal;
 
 #define IDLE_US 50 /* sleep when a poll found nothing to do */
 #define DRAIN_TIMEOUT_S 5
@@ -36,6 +38,39 @@ static void merge_and_publish(struct hc_dataplane *dp)
 	rcu_thread_online();
 	hc_view_publish(v);
 	rcu_thread_offline();
+}
+
+/* Read the keys file again and install it; a bad file keeps the keys in
+ * use.  The control lcore is the only thread that installs keys, and it
+ * reads the keyring (sealing answers) only between installs, so it needs
+ * no read-side protection of its own; it goes online for call_rcu. */
+static void reload_keys(struct hc_dataplane *dp, struct hc_decide *d)
+{
+	const char *path = dp->cfg->keys_file;
+	char err[256];
+	if (path == NULL) {
+		HC_LOG(WARNING, "keys reload asked for, but running with --no-auth");
+		d->st.keys_reload_failures++;
+		return;
+	}
+	struct hc_auth_keyring *ring = hc_auth_keys_load(path, err, sizeof(err));
+	if (ring == NULL) {
+		HC_LOG(ERR, "keys reload refused, keeping the keys in use: %s", err);
+		d->st.keys_reload_failures++;
+		return;
+	}
+	uint32_t gws = ring->n_gateways, keys = ring->n_keys;
+	rcu_thread_online();
+	int rc = hc_dp_keys_install(dp, ring);
+	rcu_thread_offline();
+	if (rc != 0) {
+		free(ring);
+		HC_LOG(ERR, "keys reload: out of memory, keeping the keys in use");
+		d->st.keys_reload_failures++;
+		return;
+	}
+	d->st.keys_reloads++;
+	HC_LOG(INFO, "keys reloaded from %s: %u gateways, %u keys", path, gws, keys);
 }
 
 static uint32_t current_rooms(void)
@@ -98,6 +133,10 @@ int hc_control_run(struct hc_dataplane *dp, struct hc_decide *d)
 
 	while (!hc_quit_signal) {
 		uint64_t t = rte_rdtsc();
+		if (hc_keys_reload_signal) {
+			hc_keys_reload_signal = 0;
+			reload_keys(dp, d);
+		}
 		if (t >= next_merge) {
 			merge_and_publish(dp);
 			next_merge = t + merge_every;

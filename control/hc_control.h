@@ -18,6 +18,8 @@
 
 /* Set by the signal handler; read by hc_control_run. */
 extern volatile sig_atomic_t hc_quit_signal;
+/* Set by SIGHUP or /headcount/keys_reload: read the keys file again. */
+extern volatile sig_atomic_t hc_keys_reload_signal;
 
 /*
  * Run until a signal, --duration or --idle-exit, then stop the workers

@@ -15,6 +15,7 @@
 
 #include "hc_proto.h"
 #include "hc_ctlmsg.h"
+#include "hc_log.h"
 
 #define CHANGE_BURST 512
 
@@ -40,6 +41,7 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 		return rc;
 	}
 	d->peer = rte_zmalloc("hc_peers", sizeof(struct hc_peer) * dp->cfg->max_gateways, 64);
+	d->conflict_until = rte_zmalloc("hc_conflicts", sizeof(uint64_t) * dp->cfg->max_gateways, 64);
 	for (unsigned i = 0; i < dp->n_workers; i++)
 		d->backlog[i] = rte_malloc("hc_backlog",
 					   sizeof(struct hc_decision) * HC_CHAN_MAX_PENDING, 64);
@@ -52,7 +54,7 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 	d->bal_rooms = rte_malloc("hc_bal_rooms", sizeof(struct hc_bal_room) * dp->cfg->max_rooms, 64);
 	d->bal_t = rte_malloc("hc_bal_t", sizeof(struct hc_bal_transfer) * HC_BAL_MAX_TRANSFERS, 64);
 	int bal_rc = hc_balance_init(&d->bal, dp->cfg->max_rooms);
-	int missing = d->peer == NULL || d->bal_rooms == NULL || d->bal_t == NULL || bal_rc != 0;
+	int missing = d->peer == NULL || d->conflict_until == NULL || d->bal_rooms == NULL || d->bal_t == NULL || bal_rc != 0;
 	for (unsigned i = 0; i < dp->n_workers; i++)
 		missing |= d->backlog[i] == NULL;
 	if (missing) {
@@ -68,6 +70,8 @@ void hc_decide_free(struct hc_decide *d)
 	hc_tx_free(&d->tx);
 	hc_rooms_free(&d->book);
 	rte_free(d->peer);
+	rte_free(d->conflict_until);
+	d->conflict_until = NULL;
 	rte_free(d->bal_rooms);
 	rte_free(d->bal_t);
 	hc_balance_free(&d->bal);
@@ -282,11 +286,44 @@ static void send_resync(struct hc_decide *d, const struct hc_change *c)
 		d->st.resyncs++;
 }
 
+/* Two live sources use gateway id gw (a copied config, or an attacker
+ * holding its key): count and log it, tell the second source at once and
+ * the current one in its heartbeats for the next 10 s. */
+static void id_conflict(struct hc_decide *d, const struct hc_change *c, uint64_t now)
+{
+	uint16_t gw = c->gateway_id;
+	struct hc_peer other;
+	memcpy(&other, c->peer, sizeof(other));
+	d->st.id_conflicts++;
+	if (gw >= d->dp->cfg->max_gateways)
+		return;
+	uint64_t hz = rte_get_tsc_hz();
+	int quiet = d->conflict_until[gw] > now + 9 * hz; /* told within the last second */
+	d->conflict_until[gw] = now + 10 * hz;
+	if (quiet)
+		return;
+	const struct hc_peer *cur = &d->peer[gw];
+	const uint8_t *a = (const uint8_t *)&other.ip_be, *b = (const uint8_t *)&cur->ip_be;
+	if (now - d->last_conflict_log > hz) {
+		d->last_conflict_log = now;
+		HC_LOG(WARNING, "gateway %u: two live sources use this id: %u.%u.%u.%u:%u and "
+		       "%u.%u.%u.%u:%u (a copied configuration or a stolen key); both are told",
+		       gw, a[0], a[1], a[2], a[3], rte_be_to_cpu_16(other.udp_be),
+		       b[0], b[1], b[2], b[3], rte_be_to_cpu_16(cur->udp_be));
+	}
+	struct hc_heartbeat hb = {
+		.interval_ms = rte_cpu_to_be_32(d->dp->cfg->heartbeat_ms),
+		.hb_flags = rte_cpu_to_be_32(HC_HB_F_ID_CONFLICT),
+	};
+	if (hc_tx_single(&d->tx, HC_MSG_HEARTBEAT, gw, 0, &other, &hb, sizeof(hb)) == 0)
+		d->st.conflict_notices++;
+}
+
 /* Heartbeats to every live gateway whose address we know: our
  * incarnation (restart detection), the cumulative ack of its sequences,
  * and what we hold for it (users, membership digest: a gateway that
  * finds them different from its own sends a snapshot). */
-static void send_heartbeats(struct hc_decide *d)
+static void send_heartbeats(struct hc_decide *d, uint64_t now)
 {
 	const struct hc_config *cfg = d->dp->cfg;
 	for (uint32_t g = 1; g < cfg->max_gateways; g++) {
@@ -300,7 +337,7 @@ static void send_heartbeats(struct hc_decide *d)
 			.last_sequence = rte_cpu_to_be_32(hc_dp_gateway_applied(d->dp, (uint16_t)g)),
 			.user_count = rte_cpu_to_be_32((uint32_t)(users > UINT32_MAX ? UINT32_MAX : users)),
 			.interval_ms = rte_cpu_to_be_32(cfg->heartbeat_ms),
-			.hb_flags = 0,
+			.hb_flags = rte_cpu_to_be_32(d->conflict_until[g] > now ? HC_HB_F_ID_CONFLICT : 0),
 			.digest = rte_cpu_to_be_64(digest),
 		};
 		if (hc_tx_single(&d->tx, HC_MSG_HEARTBEAT, (uint16_t)g, inc, to, &hb, sizeof(hb)) == 0)
@@ -321,6 +358,10 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 	}
 	if (c->kind == HC_CHG_RESYNC) {
 		send_resync(d, c);
+		return;
+	}
+	if (c->kind == HC_CHG_CONFLICT) {
+		id_conflict(d, c, now);
 		return;
 	}
 	if (c->kind == HC_CHG_PEER) {
@@ -367,7 +408,7 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 	}
 	hc_tx_flush(&d->tx);
 	if (now >= d->next_hb) {
-		send_heartbeats(d);
+		send_heartbeats(d, now);
 		d->next_hb = now + d->hb_tsc;
 	}
 	hc_rooms_expire(&d->book, now);

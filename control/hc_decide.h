@@ -51,6 +51,12 @@ struct hc_decide_stats {
 	uint64_t ticks_waited; /* ticks without a plan: directives in flight */
 	uint64_t resyncs;      /* RESYNC records sent (NACKs, snapshot requests) */
 	uint64_t heartbeats;   /* HEARTBEATs sent to gateways              */
+	uint64_t id_conflicts; /* second live sources reported by workers  */
+	uint64_t conflict_notices; /* HEARTBEATs with ID_CONFLICT sent     */
+	uint64_t places_over_quota; /* PLACEs refused: the gateway holds
+	                               --max-places-per-gateway seats      */
+	uint64_t keys_reloads;      /* keys files read again and installed */
+	uint64_t keys_reload_failures; /* ... refused (the old keys stay)  */
 };
 
 struct hc_decide {
@@ -59,6 +65,9 @@ struct hc_decide {
 	struct hc_rooms book;
 	struct hc_tx tx;
 	struct hc_peer *peer;      /* [max_gateways]; ip_be 0: unknown     */
+	uint64_t *conflict_until;  /* [max_gateways]: tsc until which its
+	                              heartbeats say ID_CONFLICT          */
+	uint64_t last_conflict_log;
 	/* decisions a full ring could not take yet, per worker, in order */
 	struct hc_decision *backlog[HC_MAX_WORKERS];
 	uint32_t n_backlog[HC_MAX_WORKERS];
@@ -104,6 +113,9 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(overfull, book.st.overfull) X(seat_refusals, book.st.refusals) \
 	X(tx_datagrams, tx.st.datagrams) X(tx_records, tx.st.records) \
 	X(tx_no_mbuf, tx.st.no_mbuf) X(tx_ring_full, tx.st.ring_full) \
+	X(tx_no_key, tx.st.no_key) X(id_conflicts, st.id_conflicts) \
+	X(conflict_notices, st.conflict_notices) X(places_over_quota, st.places_over_quota) \
+	X(keys_reloads, st.keys_reloads) X(keys_reload_failures, st.keys_reload_failures) \
 	X(reservations_outstanding, book.resv_count)
 
 /* No decision owed and none in flight (stop protocol). */

@@ -34,7 +34,8 @@
 	X(seq_lost, t->s.lost) X(seq_gaps, t->s.gaps) X(seq_held, t->s.held_now) \
 	X(seq_beyond, t->s.beyond) X(seq_subsumed, t->s.subsumed) \
 	X(seq_nacks, t->s.nacks) X(seq_restarts, t->s.restarts) \
-	X(gateway_deaths, t->s.deaths) X(snapshots, t->snap.applied) \
+	X(gateway_deaths, t->s.deaths) X(seq_replayed, t->s.replayed) \
+	X(id_conflicts, t->s.id_conflicts) X(snapshots, t->snap.applied) \
 	X(snapshot_members, t->snap.members) X(snapshots_bad, t->snap.abandoned) \
 	X(user_drops, t->snap.user_drops) X(resync_asks, t->w.resync_asks) \
 	X(not_owner, t->m.not_owner) X(takeovers, t->m.takeovers) \

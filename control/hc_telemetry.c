@@ -18,6 +18,7 @@
 #include <rte_cycles.h>
 
 #include "hc_decide.h"
+#include "hc_control.h"
 #include "hc_stats.h"
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
@@ -47,6 +48,19 @@ static int tel_control(const char *cmd, const char *params, struct rte_tel_data 
 #define CTL(name, field) rte_tel_data_add_dict_u64(d, #name, LOAD(&x->field));
 	HC_DECIDE_COUNTERS(CTL)
 #undef CTL
+	return 0;
+}
+
+/* Ask the control lcore to read the keys file again (SIGHUP does the
+ * same); the outcome shows in /headcount/control keys_reloads and
+ * keys_reload_failures, and in the log. */
+static int tel_keys_reload(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	hc_keys_reload_signal = 1;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_int(d, "requested", 1);
 	return 0;
 }
 
@@ -201,6 +215,8 @@ int hc_telemetry_register(struct hc_dataplane *dp)
 					 "Non-empty rooms (id, users), 200 per page. Parameter: first room id");
 	rc |= rte_telemetry_register_cmd("/headcount/gateways", tel_gateways,
 					 "Per-gateway sequencing state (first 100). No parameters");
+	rc |= rte_telemetry_register_cmd("/headcount/keys_reload", tel_keys_reload,
+					 "Read the keys file again (like SIGHUP). No parameters");
 	rc |= rte_telemetry_register_cmd("/headcount/control", tel_control,
 					 "Control core: seats, placements, admission, balancing. No parameters");
 	return rc;

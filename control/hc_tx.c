@@ -14,6 +14,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "hc_auth.h"
 #include "hc_frame.h"
 #include "hc_proto.h"
 #include "hc_proto_check.h"
@@ -36,7 +37,8 @@ int hc_tx_init(struct hc_tx *tx, struct hc_dataplane *dp, uint32_t incarnation)
 			goto fail;
 	}
 	tx->open_list = rte_malloc("hc_tx_list", sizeof(uint32_t) * g * HC_TX_TYPES, 64);
-	if (tx->open_list == NULL)
+	tx->reply_ctr = rte_zmalloc("hc_tx_ctr", sizeof(uint32_t) * g, 64);
+	if (tx->open_list == NULL || tx->reply_ctr == NULL)
 		goto fail;
 	return 0;
 fail:
@@ -54,6 +56,7 @@ void hc_tx_free(struct hc_tx *tx)
 		rte_free(tx->open[t]);
 	}
 	rte_free(tx->open_list);
+	rte_free(tx->reply_ctr);
 	memset(tx, 0, sizeof(*tx));
 }
 
@@ -80,8 +83,23 @@ static void send_open_inc(struct hc_tx *tx, uint8_t type, uint16_t gw, struct hc
 
 	memcpy(a.dst_mac, o->to.mac, RTE_ETHER_ADDR_LEN);
 	memcpy(a.src_mac, &tx->dp->port_mac[o->to.port_id], RTE_ETHER_ADDR_LEN);
+	const struct hc_auth_gw_keys *k = NULL;
+	if (tx->dp->auth) {
+		k = hc_dp_keys_of(tx->dp, gw);
+		if (k == NULL || !k->have[o->to.key_slot]) {
+			tx->st.no_key++;
+			rte_pktmbuf_free(m);
+			o->count = 0;
+			return;
+		}
+	}
+	uint32_t ctr = ++tx->reply_ctr[gw];
+	if (ctr == 0)
+		ctr = tx->reply_ctr[gw] = 1;
 	hc_proto_fill_hdr(f + HC_FRAME_HDR_LEN, type, gw, o->count, gw_incarnation,
-			  tx->incarnation, 0);
+			  tx->incarnation, ctr);
+	if (k != NULL)
+		hc_auth_seal(f + HC_FRAME_HDR_LEN, payload, k->key[o->to.key_slot], o->to.key_slot);
 	hc_frame_put_headers(f, &a, 0, payload);
 	m->data_len = m->pkt_len = (uint32_t)(HC_FRAME_HDR_LEN + payload);
 	m->port = o->to.port_id;

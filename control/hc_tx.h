@@ -9,7 +9,11 @@
  * each control poll).  Frames are complete Ethernet/IPv4/UDP with
  * checksums, addressed to where the gateway's request came from, and are
  * handed to the gateway's home worker (or any worker with a TX queue on
- * that port): workers own the TX queues.
+ * that port): workers own the TX queues.  With keys installed each
+ * datagram is sealed under the gateway's key in the slot its own last
+ * datagram used (hc_peer.key_slot), and every datagram carries the
+ * appliance's reply counter for that gateway (protocol.md, "Replay
+ * protection"); a gateway without a key gets nothing.
  */
 #ifndef HC_TX_H
 #define HC_TX_H
@@ -32,6 +36,7 @@ struct hc_tx_open {
 struct hc_tx_stats {
 	uint64_t datagrams, records;
 	uint64_t no_mbuf, ring_full, no_txq;
+	uint64_t no_key;        /* not sent: keys installed, none for it */
 };
 
 #define HC_TX_TYPES 2 /* ASSIGN, MOVE */
@@ -42,6 +47,7 @@ struct hc_tx {
 	struct hc_tx_open *open[HC_TX_TYPES]; /* [type][gateway] */
 	uint32_t *open_list;    /* (type << 16 | gateway) entries */
 	uint32_t n_open;
+	uint32_t *reply_ctr;    /* [gateway]: last reply counter used */
 	struct hc_tx_stats st;
 };
 

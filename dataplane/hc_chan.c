@@ -92,41 +92,68 @@ unsigned hc_chan_drain_decisions(struct hc_worker *w)
 	return n;
 }
 
-/* Where datagram m came from: where to answer. */
+/* Where datagram m came from: where to answer, and in which key slot. */
 static struct hc_peer peer_of(const struct rte_mbuf *m, uint16_t port, uint16_t payload_off)
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
 	const struct rte_udp_hdr *udp = rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *,
 		payload_off - sizeof(struct rte_udp_hdr));
-	struct hc_peer p = {.ip_be = ip->src_addr, .udp_be = udp->src_port, .port_id = port};
+	const uint8_t *payload = rte_pktmbuf_mtod_offset(m, const uint8_t *, payload_off);
+	uint16_t flags;
+	memcpy(&flags, payload + offsetof(struct hc_hdr, flags), sizeof(flags));
+	struct hc_peer p = {.ip_be = ip->src_addr, .udp_be = udp->src_port, .port_id = port,
+		.key_slot = (rte_be_to_cpu_16(flags) & HC_HDR_F_KEY_SLOT) ? 1 : 0};
 	memcpy(p.mac, &eth->src_addr, sizeof(p.mac));
 	return p;
 }
 
-void hc_chan_learn_peer(struct hc_worker *w, uint16_t gw, const struct rte_mbuf *m)
+void hc_chan_note_peer(struct hc_worker *w, const struct rte_mbuf *m)
+{
+	w->noted_peer = peer_of(m, m->port, hc_mbuf_payload_off(m));
+}
+
+void hc_chan_report_conflict(struct hc_worker *w, uint16_t gw)
+{
+	struct hc_change c = {.gateway_id = gw, .kind = HC_CHG_CONFLICT};
+	memcpy(c.peer, &w->noted_peer, sizeof(w->noted_peer));
+	if (w->to_ctl_changes != NULL)
+		push_one(w, &c);
+}
+
+void hc_chan_commit_peer(struct hc_worker *w, uint16_t gw)
 {
 	if (w->gw_peer == NULL)
 		return;
-	struct hc_peer p = peer_of(m, m->port, hc_mbuf_payload_off(m));
-	if (likely(memcmp(&p, &w->gw_peer[gw], sizeof(p)) == 0))
+	const struct hc_peer *p = &w->noted_peer;
+	struct hc_peer *cur = &w->gw_peer[gw];
+	if (likely(memcmp(p, cur, sizeof(*p)) == 0))
 		return;
-	w->gw_peer[gw] = p;
+	/* the same source under another key slot is no move; another
+	 * address within a second of the last move is a second source */
+	int moved = cur->ip_be != 0 && (cur->ip_be != p->ip_be || cur->udp_be != p->udp_be);
+	uint64_t now = rte_rdtsc();
+	if (moved && w->gw_peer_moved_tsc[gw] != 0 &&
+	    now - w->gw_peer_moved_tsc[gw] < rte_get_tsc_hz()) {
+		HC_RELAXED_ADD(&w->seq.st.id_conflicts, 1);
+		hc_chan_report_conflict(w, gw);
+	}
+	if (moved)
+		w->gw_peer_moved_tsc[gw] = now;
+	*cur = *p;
 	struct hc_change c = {.gateway_id = gw, .kind = HC_CHG_PEER};
-	memcpy(c.peer, &p, sizeof(p));
+	memcpy(c.peer, p, sizeof(*p));
 	push_one(w, &c);
 }
 
-/* PLACE: the control core decides; no ordering is needed, so whichever
- * worker received it passes the requests on, with the address to answer. */
-void hc_chan_pass_places(struct hc_worker *w, uint16_t port, struct rte_mbuf *m,
-			 const uint8_t *payload, uint16_t payload_off)
+/* PLACE: the control core decides; the home worker has judged the
+ * datagram fresh and passes the requests on, with the address to answer. */
+void hc_chan_pass_places(struct hc_worker *w, struct rte_mbuf *m, const uint8_t *payload)
 {
 	struct hc_place_req req[HC_MAX_EVENTS];
 	struct hc_hdr h;
 	memcpy(&h, payload, sizeof(h));
 	uint16_t count = rte_be_to_cpu_16(h.record_count);
-	struct hc_peer from = peer_of(m, port, payload_off);
 
 	for (uint16_t i = 0; i < count; i++) {
 		struct hc_place pl;
@@ -136,7 +163,7 @@ void hc_chan_pass_places(struct hc_worker *w, uint16_t port, struct rte_mbuf *m,
 			.request_id = rte_be_to_cpu_32(pl.request_id),
 			.pool_id = rte_be_to_cpu_16(pl.pool_id),
 			.gateway_id = rte_be_to_cpu_16(h.gateway_id),
-			.from = from,
+			.from = w->noted_peer,
 		};
 	}
 	unsigned done = w->to_ctl_places == NULL ? 0 :

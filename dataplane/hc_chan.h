@@ -17,13 +17,23 @@ void hc_chan_push_changes(void *ctx);
 /* Apply the control core's answers and pick requests; returns how many. */
 unsigned hc_chan_drain_decisions(struct hc_worker *w);
 
-/* PLACE datagram m (validated, payload at payload_off): pass its requests
- * to the control core with the address to answer; consumes m. */
-void hc_chan_pass_places(struct hc_worker *w, uint16_t port, struct rte_mbuf *m,
-			 const uint8_t *payload, uint16_t payload_off);
+/* PLACE datagram m (validated, fresh; payload at payload): pass its
+ * requests to the control core with the address noted for it
+ * (hc_chan_note_peer); consumes m. */
+void hc_chan_pass_places(struct hc_worker *w, struct rte_mbuf *m, const uint8_t *payload);
 
-/* Tell the control core where home gateway gw is, when that changed. */
-void hc_chan_learn_peer(struct hc_worker *w, uint16_t gw, const struct rte_mbuf *m);
+/*
+ * A gateway's address: note where datagram m came from (and the key slot
+ * that sealed it) before the sequencer judges it; commit it as home
+ * gateway gw's address only if the datagram was fresh (tells the control
+ * core when it changed).  An address that flips again within a second of
+ * its last change is two live sources under one id: reported as a
+ * conflict.  Report a conflict with the noted address as the second
+ * source (the sequencer saw an older incarnation long after a takeover).
+ */
+void hc_chan_note_peer(struct hc_worker *w, const struct rte_mbuf *m);
+void hc_chan_commit_peer(struct hc_worker *w, uint16_t gw);
+void hc_chan_report_conflict(struct hc_worker *w, uint16_t gw);
 
 /* Transmit frames the control core built; returns how many were taken. */
 unsigned hc_chan_tx(struct hc_worker *w);

@@ -117,6 +117,8 @@ int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
 					HC_PICK_MAX * sizeof(struct hc_pick), 64, socket);
 			w->gw_peer = rte_zmalloc_socket("hc_gw_peer",
 					cfg->max_gateways * sizeof(struct hc_peer), 64, socket);
+			w->gw_peer_moved_tsc = rte_zmalloc_socket("hc_gw_moved",
+					cfg->max_gateways * sizeof(uint64_t), 64, socket);
 			snprintf(name, sizeof(name), "hc_dec_%u", i);
 			w->from_ctl_decisions = rte_ring_create_elem(name, sizeof(struct hc_decision),
 					HC_CTL_RING_SIZE, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -129,7 +131,8 @@ int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
 					RING_F_SP_ENQ | RING_F_SC_DEQ);
 			if (w->to_ctl_changes == NULL || w->chg_buf == NULL ||
 			    w->to_ctl_places == NULL || w->from_ctl_tx == NULL ||
-			    w->gw_peer == NULL || w->from_ctl_decisions == NULL ||
+			    w->gw_peer == NULL || w->gw_peer_moved_tsc == NULL ||
+			    w->from_ctl_decisions == NULL ||
 			    w->picks == NULL) {
 				rc = -ENOMEM;
 				goto fail;
@@ -153,6 +156,7 @@ void hc_dataplane_free(struct hc_dataplane *dp)
 {
 	struct hc_handoff *hos[HC_MAX_WORKERS];
 
+	hc_dp_keys_free(dp);
 	for (unsigned i = 0; i < dp->n_workers; i++)
 		hos[i] = &dp->workers[i]->ho;
 	if (dp->n_workers > 0)
@@ -168,6 +172,7 @@ void hc_dataplane_free(struct hc_dataplane *dp)
 		rte_ring_free(w->to_ctl_places);
 		rte_ring_free(w->from_ctl_decisions);
 		rte_free(w->gw_peer);
+		rte_free(w->gw_peer_moved_tsc);
 		if (w->from_ctl_tx != NULL) {
 			struct rte_mbuf *m;
 			while (rte_ring_dequeue(w->from_ctl_tx, (void **)&m) == 0)

@@ -3,11 +3,15 @@
  * hc_rx.c - one RX burst, and the home worker's input.
  *
  * Per frame of a burst: classify it (hc_parse.h), answer an ARP request
- * (hc_arp.c), check the protocol payload (hc_proto_check.h), then route
- * the datagram: PLACE requests go straight to the control core (no order
- * needed); everything else belongs to its gateway's home worker
- * (gateway % workers), which learns the gateway's address and feeds its
- * sequencer (EVENTS, SNAPSHOT) or its liveness (HEARTBEAT).  Datagrams for
+ * (hc_arp.c), check the protocol payload (hc_proto_check.h), check its tag
+ * under its gateway's key (hc_auth.h; with keys installed, before anything
+ * else looks at it), then route the datagram to its gateway's home worker
+ * (gateway % workers).  The home worker's sequencer judges it: EVENTS and
+ * SNAPSHOT by sequence, HEARTBEAT and PLACE by their control counter's
+ * replay window.  Only a fresh datagram moves the gateway's address and
+ * is acted on (PLACE requests then go on to the control core).  An older
+ * incarnation long after a newer one took over is an id conflict, reported
+ * to the control core with the second source's address.  Datagrams for
  * another home travel the hand-off ring, with back-pressure instead of
  * loss when it is full.  Every frame not applied is counted under one
  * drop reason.  Counters are summed per burst.
@@ -19,6 +23,7 @@
 #include <rte_prefetch.h>
 
 #include "hc_mbuf_meta.h"
+#include "hc_auth.h"
 #include "hc_proto.h"
 #include "hc_arp.h"
 #include "hc_chan.h"
@@ -28,7 +33,7 @@
 #define PREFETCH_AHEAD 3
 #define DGRAM_DEQ_BURST 32
 
-/* A validated datagram whose gateway's home is this worker. */
+/* A validated, authenticated datagram whose gateway's home is this worker. */
 static void home_input(struct hc_worker *w, struct rte_mbuf *m, uint64_t now)
 {
 	struct hc_hdr h;
@@ -36,26 +41,51 @@ static void home_input(struct hc_worker *w, struct rte_mbuf *m, uint64_t now)
 	memcpy(&h, p, sizeof(h));
 	uint16_t gw = rte_be_to_cpu_16(h.gateway_id);
 	uint32_t inc = rte_be_to_cpu_32(h.gateway_incarnation);
+	uint32_t seq = rte_be_to_cpu_32(h.sequence);
+	enum hc_seq_verdict v;
 
-	hc_chan_learn_peer(w, gw, m);
+	hc_chan_note_peer(w, m); /* its source, kept until judged */
 	if (likely(h.type == HC_MSG_EVENTS)) {
-		hc_seq_offer(&w->seq, m, gw, inc, rte_be_to_cpu_32(h.sequence), 0, now);
-		return;
-	}
-	if (h.type == HC_MSG_SNAPSHOT) {
+		v = hc_seq_offer(&w->seq, m, gw, inc, seq, 0, now);
+	} else if (h.type == HC_MSG_SNAPSHOT) {
 		struct hc_snapshot_prefix pf;
 		memcpy(&pf, p + sizeof(h), sizeof(pf));
-		hc_seq_offer(&w->seq, m, gw, inc, rte_be_to_cpu_32(h.sequence),
-			     pf.chunk_index == 0, now);
-		return;
+		v = hc_seq_offer(&w->seq, m, gw, inc, seq, pf.chunk_index == 0, now);
+	} else if (h.type == HC_MSG_PLACE) {
+		v = hc_seq_control(&w->seq, gw, inc, seq, now);
+		if (v == HC_SEQ_FRESH) {
+			hc_chan_commit_peer(w, gw);
+			hc_chan_pass_places(w, m, p);
+			return;
+		}
+		rte_pktmbuf_free(m);
+	} else { /* HEARTBEAT: the only other type the check lets through */
+		struct hc_heartbeat hb;
+		memcpy(&hb, p + sizeof(h), sizeof(hb));
+		v = hc_seq_heartbeat(&w->seq, gw, inc, seq, rte_be_to_cpu_32(hb.last_sequence),
+				     (rte_be_to_cpu_32(hb.hb_flags) & HC_HB_F_SHUTDOWN) != 0, now);
+		if (v == HC_SEQ_FRESH)
+			HC_RELAXED_ADD(&w->st.heartbeats, 1);
+		rte_pktmbuf_free(m);
 	}
-	/* HEARTBEAT: the only other type the check lets through to here */
-	struct hc_heartbeat hb;
-	memcpy(&hb, p + sizeof(h), sizeof(hb));
-	hc_seq_heartbeat(&w->seq, gw, inc, rte_be_to_cpu_32(hb.last_sequence),
-			 (rte_be_to_cpu_32(hb.hb_flags) & HC_HB_F_SHUTDOWN) != 0, now);
-	HC_RELAXED_ADD(&w->st.heartbeats, 1);
-	rte_pktmbuf_free(m);
+	if (likely(v == HC_SEQ_FRESH))
+		hc_chan_commit_peer(w, gw);
+	else if (unlikely(v == HC_SEQ_CONFLICT))
+		hc_chan_report_conflict(w, gw);
+}
+
+/* Why an authenticated check failed (slow path). */
+static enum hc_drop_reason auth_drop_reason(const uint8_t *payload,
+					    const struct hc_auth_gw_keys *k)
+{
+	uint16_t flags;
+	memcpy(&flags, payload + offsetof(struct hc_hdr, flags), sizeof(flags));
+	flags = rte_be_to_cpu_16(flags);
+	if (!(flags & HC_HDR_F_AUTH))
+		return HC_DROP_AUTH_MISSING;
+	if (k == NULL || !k->have[(flags & HC_HDR_F_KEY_SLOT) ? 1 : 0])
+		return HC_DROP_AUTH_NO_KEY;
+	return HC_DROP_AUTH_BAD_TAG;
 }
 
 /*
@@ -86,6 +116,7 @@ void hc_rx_burst(struct hc_worker *w, uint16_t port, struct rte_mbuf **pkts,
 {
 	uint64_t bytes = 0, valid = 0, handed = 0;
 	unsigned nw = w->ho.n;
+	int auth = __atomic_load_n(&w->dp->auth, __ATOMIC_ACQUIRE);
 
 	for (unsigned i = 0; i < n && i < PREFETCH_AHEAD; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
@@ -120,11 +151,14 @@ void hc_rx_burst(struct hc_worker *w, uint16_t port, struct rte_mbuf **pkts,
 			hc_worker_drop(w, m, HC_DROP_GATEWAY_RANGE);
 			continue;
 		}
-		valid++;
-		if (payload[offsetof(struct hc_hdr, type)] == HC_MSG_PLACE) {
-			hc_chan_pass_places(w, port, m, payload, pr.payload_off);
-			continue;
+		if (auth) {
+			const struct hc_auth_gw_keys *k = hc_dp_keys_of(w->dp, gw);
+			if (unlikely(hc_auth_verify((void *)(uintptr_t)payload, pr.payload_len, k) < 0)) {
+				hc_worker_drop(w, m, auth_drop_reason(payload, k));
+				continue;
+			}
 		}
+		valid++;
 		hc_mbuf_set_payload_off(m, pr.payload_off);
 		m->port = port; /* where its gateway is, for answers */
 		unsigned home = gw % nw;

@@ -39,6 +39,7 @@ int hc_seq_init(struct hc_sequencer *s, uint32_t max_gateways, uint64_t gap_time
 	s->max_gateways = max_gateways;
 	s->max_nacks = max_nacks;
 	s->gap_timeout_tsc = gap_timeout_tsc;
+	s->conflict_grace_tsc = rte_get_tsc_hz() * HC_SEQ_CONFLICT_GRACE_MS / 1000;
 	s->dead_timeout_tsc = dead_timeout_tsc;
 	s->hooks = *hooks;
 	return 0;
@@ -226,74 +227,121 @@ static void ask_restart(struct hc_sequencer *s, uint16_t gw, uint64_t now)
 
 /* Start gateway gw afresh at sequence 1 under incarnation inc (0: not
  * known until its next datagram): held datagrams go, and with drop its
- * users too. */
-static void restart(struct hc_sequencer *s, uint16_t gw, uint32_t inc, int drop)
+ * users too.  A new incarnation gets a new control-counter window; the
+ * forgotten one's incarnation resumed keeps its window and floor. */
+static void restart(struct hc_sequencer *s, uint16_t gw, uint32_t inc, int drop, uint64_t now)
 {
 	struct hc_gw_state *g = &s->gw[gw];
 	free_held(s, gw);
 	if (drop && s->hooks.drop_users != NULL)
 		s->hooks.drop_users(s->hooks.drop_ctx, gw);
+	if (inc != 0 && inc != g->floor_inc) {
+		hc_replay_reset(&g->ctl);
+		g->floor_inc = 0;
+		g->floor_seq = 0;
+	}
 	__atomic_store_n(&g->incarnation, inc, __ATOMIC_RELAXED);
 	set_next(g, 1);
 	g->known_last = 0;
 	g->last_nack_tsc = 0;
+	g->inc_since_tsc = now;
+}
+
+/* An older incarnation: in flight from before a takeover, or, long after
+ * it, a second live source under this id. */
+static int stale(struct hc_sequencer *s, struct hc_gw_state *g, uint64_t now)
+{
+	HC_RELAXED_ADD(&s->st.stale, 1);
+	if (g->incarnation != 0 && now - g->inc_since_tsc > s->conflict_grace_tsc) {
+		HC_RELAXED_ADD(&s->st.id_conflicts, 1);
+		return HC_SEQ_CONFLICT;
+	}
+	return HC_SEQ_STALE;
 }
 
 /*
- * Returns 0 if the incarnation is current (after a possible reset), -1 if
- * it is older than the gateway's.  First contact starts at sequence 1; a
- * newer incarnation first drops the old one's users.
+ * Returns 0 if the incarnation is current, 1 after a reset to a newer one
+ * (or a first contact), HC_SEQ_STALE or HC_SEQ_CONFLICT for an older one.
+ * First contact starts at sequence 1; a newer incarnation first drops the
+ * old one's users.  A forgotten gateway's floor refuses older ones.
  */
-static int check_incarnation(struct hc_sequencer *s, uint16_t gw, uint32_t inc)
+static int check_incarnation(struct hc_sequencer *s, uint16_t gw, uint32_t inc, uint64_t now)
 {
 	struct hc_gw_state *g = &s->gw[gw];
 	if (likely(g->incarnation == inc))
 		return 0;
-	if (g->incarnation != 0 && !hc_seq_after(inc, g->incarnation))
-		return -1;
-	if (g->incarnation != 0)
+	if (g->incarnation != 0) {
+		if (!hc_seq_after(inc, g->incarnation))
+			return stale(s, g, now);
 		HC_RELAXED_ADD(&g->resets, 1);
-	restart(s, gw, inc, g->incarnation != 0);
+		restart(s, gw, inc, 1, now);
+		return 1;
+	}
+	if (g->floor_inc != 0 && hc_seq_after(g->floor_inc, inc))
+		return stale(s, g, now);
+	restart(s, gw, inc, 0, now);
 	return 1;
 }
 
 /* The gateway is gone (silent, or said SHUTDOWN): drop its users and
- * forget it; its next datagram is a first contact. */
+ * forget it; its next datagram is a first contact, above the floor. */
 static void forget(struct hc_sequencer *s, uint16_t gw)
 {
 	struct hc_gw_state *g = &s->gw[gw];
-	restart(s, gw, 0, 1);
+	uint32_t inc = g->incarnation, top = g->known_last;
+	if (hc_seq_after(g->next_seq - 1, top))
+		top = g->next_seq - 1;
+	restart(s, gw, 0, 1, 0);
+	g->floor_inc = inc;
+	g->floor_seq = top;
 	HC_RELAXED_ADD(&g->deaths, 1);
 	HC_RELAXED_ADD(&s->st.deaths, 1);
 }
 
 /* ------------------------------------------------------------- API -- */
 
-void hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uint16_t gw,
-		  uint32_t incarnation, uint32_t sequence, int reset_point, uint64_t now)
+static enum hc_seq_verdict duplicate(struct hc_sequencer *s, struct hc_gw_state *g,
+				     struct rte_mbuf *m)
+{
+	HC_RELAXED_ADD(&g->duplicates, 1);
+	HC_RELAXED_ADD(&s->st.duplicates, 1);
+	rte_pktmbuf_free(m);
+	return HC_SEQ_OLD;
+}
+
+enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uint16_t gw,
+				 uint32_t incarnation, uint32_t sequence, int reset_point,
+				 uint64_t now)
 {
 	struct hc_gw_state *g = &s->gw[gw];
 
-	g->last_heard_tsc = now;
-	int fresh = check_incarnation(s, gw, incarnation);
+	if (unlikely(g->incarnation == 0 && g->floor_inc != 0 && g->floor_inc == incarnation &&
+		     !hc_seq_after(sequence, g->floor_seq)))
+		return duplicate(s, g, m); /* from before we forgot it: no revival */
+	int fresh = check_incarnation(s, gw, incarnation, now);
 	if (unlikely(fresh < 0)) {
-		HC_RELAXED_ADD(&s->st.stale, 1);
 		rte_pktmbuf_free(m);
-		return;
+		return (enum hc_seq_verdict)fresh;
 	}
-	if (likely(sequence == g->next_seq)) {
+	if (likely(sequence == g->next_seq) && likely(g->floor_inc == 0)) {
+		g->last_heard_tsc = now;
 		set_next(g, g->next_seq + 1);
 		saw(g, sequence);
 		deliver_one(s, g, m);
 		if (unlikely(g->held > 0 || g->gap_index != UINT32_MAX))
 			drain(s, gw);
-		return;
+		return HC_SEQ_FRESH;
 	}
-	if (hc_seq_after(g->next_seq, sequence)) {
-		HC_RELAXED_ADD(&g->duplicates, 1);
-		HC_RELAXED_ADD(&s->st.duplicates, 1);
-		rte_pktmbuf_free(m);
-		return;
+	if (hc_seq_after(g->next_seq, sequence) ||
+	    (g->floor_inc != 0 && !hc_seq_after(sequence, g->floor_seq)))
+		return duplicate(s, g, m); /* applied, or from before we forgot it */
+	g->last_heard_tsc = now;
+	if (unlikely(sequence == g->next_seq)) { /* resumed above its floor */
+		set_next(g, g->next_seq + 1);
+		saw(g, sequence);
+		deliver_one(s, g, m);
+		drain(s, gw);
+		return HC_SEQ_FRESH;
 	}
 	if (reset_point) {
 		/* a snapshot starts here: what came before is covered by it */
@@ -302,7 +350,7 @@ void hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uint16_t gw,
 		set_next(g, sequence + 1);
 		deliver_one(s, g, m);
 		drain(s, gw);
-		return;
+		return HC_SEQ_FRESH;
 	}
 	saw(g, sequence);
 	if (fresh > 0 && (uint32_t)(sequence - g->next_seq) >= HC_SEQ_WINDOW)
@@ -314,44 +362,67 @@ void hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uint16_t gw,
 		HC_RELAXED_ADD(&s->st.beyond, 1);
 		rte_pktmbuf_free(m);
 		gap_open(s, gw, now);
-		return;
+		return HC_SEQ_OLD;
 	}
-	if (g->win[slot] != NULL) {
-		HC_RELAXED_ADD(&g->duplicates, 1);
-		HC_RELAXED_ADD(&s->st.duplicates, 1);
-		rte_pktmbuf_free(m);
-		return;
-	}
+	if (g->win[slot] != NULL)
+		return duplicate(s, g, m);
 	g->win[slot] = m;
 	g->held++;
 	s->held_total++;
 	publish_held(s);
 	gap_open(s, gw, now);
+	return HC_SEQ_FRESH;
 }
 
-void hc_seq_heartbeat(struct hc_sequencer *s, uint16_t gw, uint32_t incarnation,
-		      uint32_t last_sequence, int shutdown, uint64_t now)
+enum hc_seq_verdict hc_seq_control(struct hc_sequencer *s, uint16_t gw, uint32_t incarnation,
+				   uint32_t ctr, uint64_t now)
 {
 	struct hc_gw_state *g = &s->gw[gw];
 
-	g->last_heard_tsc = now;
-	int fresh = check_incarnation(s, gw, incarnation);
-	if (fresh < 0) {
-		HC_RELAXED_ADD(&s->st.stale, 1);
-		return;
+	/* a forgotten gateway's old counter must not bring it back: check
+	 * before check_incarnation revives the entry */
+	int revive = g->incarnation == 0 && g->floor_inc != 0 && g->floor_inc == incarnation;
+	if ((revive && !hc_replay_fresh(&g->ctl, ctr)) ||
+	    (!revive && g->incarnation == incarnation && !hc_replay_fresh(&g->ctl, ctr))) {
+		HC_RELAXED_ADD(&g->replayed, 1);
+		HC_RELAXED_ADD(&s->st.replayed, 1);
+		return HC_SEQ_OLD;
 	}
+	int fresh = check_incarnation(s, gw, incarnation, now);
+	if (fresh < 0)
+		return (enum hc_seq_verdict)fresh;
+	if (!hc_replay_accept(&g->ctl, ctr)) { /* counter 0 of a new incarnation */
+		HC_RELAXED_ADD(&g->replayed, 1);
+		HC_RELAXED_ADD(&s->st.replayed, 1);
+		return HC_SEQ_OLD;
+	}
+	g->last_heard_tsc = now;
+	return HC_SEQ_FRESH;
+}
+
+enum hc_seq_verdict hc_seq_heartbeat(struct hc_sequencer *s, uint16_t gw, uint32_t incarnation,
+				     uint32_t ctr, uint32_t last_sequence, int shutdown,
+				     uint64_t now)
+{
+	struct hc_gw_state *g = &s->gw[gw];
+	int first = g->incarnation != incarnation;
+
+	enum hc_seq_verdict v = hc_seq_control(s, gw, incarnation, ctr, now);
+	if (v != HC_SEQ_FRESH)
+		return v;
 	HC_RELAXED_ADD(&g->heartbeats, 1);
 	if (shutdown) {
 		forget(s, gw);
-		return;
+		return v;
 	}
 	if (last_sequence != 0) {
 		saw(g, last_sequence);
-		if (fresh > 0 && hc_seq_after(last_sequence, HC_SEQ_WINDOW))
+		if (first && hc_seq_after(last_sequence, HC_SEQ_WINDOW))
 			ask_restart(s, gw, now);
 	}
 	if (gap_pending(g))
 		gap_open(s, gw, now);
+	return v;
 }
 
 /* NACK the missing runs of gw's open gap: inside the window one record

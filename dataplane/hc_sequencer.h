@@ -28,6 +28,20 @@
  * old incarnation's users and restarts at sequence 1; one of an older
  * incarnation is dropped.
  *
+ * Unsequenced datagrams (HEARTBEAT, PLACE) carry the gateway's control
+ * counter, accepted once within a 64-wide replay window per incarnation
+ * (hc_auth.h).  Only fresh datagrams (delivered, held, a reset point, a
+ * new control counter) count as hearing from the gateway: a duplicate,
+ * a replay or an older incarnation neither keeps it alive nor moves its
+ * address (the callers learn the address only when told "fresh").  A
+ * forgotten gateway (dead, shut down) keeps a floor: its last incarnation
+ * and the highest sequence and counter seen in it, so replays of its old
+ * datagrams cannot bring it back.
+ *
+ * Two live sources under one id show as an older incarnation that keeps
+ * coming after the newer one took over (HC_SEQ_CONFLICT_GRACE_MS), which
+ * the caller reports (id conflicts).
+ *
  * One writer: the home worker.  The control lcore reads next_seq,
  * last_heard_tsc and counters with relaxed loads (A->G heartbeats, stats).
  */
@@ -40,11 +54,22 @@
 
 #include <rte_mbuf.h>
 
+#include "hc_auth.h"
 #include "hc_proto.h"
 
 #define HC_SEQ_WINDOW 64          /* datagrams held per gateway, power of 2 */
 #define HC_SEQ_MAX_HELD 8192      /* datagrams held per worker in all       */
 #define HC_SEQ_MAX_NACK_RUNS 16   /* RESYNC GAP records per NACK round      */
+#define HC_SEQ_CONFLICT_GRACE_MS 500 /* older incarnation after a takeover:
+                                        in flight until then, a conflict after */
+
+/* What became of an offered datagram. */
+enum hc_seq_verdict {
+	HC_SEQ_FRESH = 1,     /* accepted: delivered, held or a reset point  */
+	HC_SEQ_OLD = 0,       /* duplicate, replay, beyond the window        */
+	HC_SEQ_STALE = -1,    /* an older incarnation (within the grace)     */
+	HC_SEQ_CONFLICT = -2, /* an older incarnation long after a takeover  */
+};
 
 /* What the sequencer asks of its worker. */
 struct hc_seq_hooks {
@@ -70,6 +95,10 @@ struct hc_gw_state {
 	uint64_t last_heard_tsc;
 	uint64_t gap_since_tsc; /* 0: no gap open                        */
 	uint64_t last_nack_tsc;
+	uint64_t inc_since_tsc; /* when the current incarnation began    */
+	struct hc_replay ctl;   /* control counters (HEARTBEAT, PLACE)   */
+	uint32_t floor_inc;     /* forgotten: its last incarnation ...   */
+	uint32_t floor_seq;     /* ... and the highest sequence seen     */
 	/* counters, relaxed stores */
 	uint64_t datagrams;     /* delivered in order                    */
 	uint64_t heartbeats;
@@ -78,6 +107,7 @@ struct hc_gw_state {
 	uint64_t resets;        /* incarnation changes                   */
 	uint64_t nacks;         /* RESYNC GAP records sent               */
 	uint64_t deaths;        /* declared dead (or said SHUTDOWN)      */
+	uint64_t replayed;      /* control counters seen before          */
 	struct rte_mbuf *win[HC_SEQ_WINDOW];
 };
 
@@ -90,6 +120,7 @@ struct hc_sequencer {
 	uint32_t *gap_list;       /* gateways with a gap open        */
 	uint64_t gap_timeout_tsc;
 	uint64_t dead_timeout_tsc; /* 0: never declare dead          */
+	uint64_t conflict_grace_tsc;
 	uint64_t next_dead_scan;
 	uint32_t held_total;
 	struct hc_seq_hooks hooks;
@@ -104,15 +135,22 @@ void hc_seq_free(struct hc_sequencer *s);
 /*
  * Offer a validated sequenced datagram m (EVENTS or SNAPSHOT) of gateway
  * gw (< max_gateways); reset_point: it is chunk 0 of a snapshot.  m is
- * delivered now, held, or freed before return.
+ * delivered now, held, or freed before return.  Returns what became of it.
  */
-void hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uint16_t gw,
+enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uint16_t gw,
 		  uint32_t incarnation, uint32_t sequence, int reset_point, uint64_t now);
 
-/* Record a heartbeat; may open a gap if it names sequences we lack.
- * shutdown: the gateway stops cleanly (its users are dropped). */
-void hc_seq_heartbeat(struct hc_sequencer *s, uint16_t gw, uint32_t incarnation,
-		      uint32_t last_sequence, int shutdown, uint64_t now);
+/* An unsequenced datagram (PLACE) with control counter ctr: FRESH if its
+ * incarnation is current (or newer: a restart) and ctr is new. */
+enum hc_seq_verdict hc_seq_control(struct hc_sequencer *s, uint16_t gw, uint32_t incarnation,
+				   uint32_t ctr, uint64_t now);
+
+/* A heartbeat with control counter ctr (checked as hc_seq_control); if
+ * fresh, may open a gap if it names sequences we lack; shutdown: the
+ * gateway stops cleanly (its users are dropped). */
+enum hc_seq_verdict hc_seq_heartbeat(struct hc_sequencer *s, uint16_t gw, uint32_t incarnation,
+				     uint32_t ctr, uint32_t last_sequence, int shutdown,
+				     uint64_t now);
 
 /* NACK or give up old gaps, declare silent gateways dead.  Call every
  * few hundred microseconds. */

@@ -9,14 +9,18 @@
  * timers (gap NACKs, dead gateways).  Back-pressure: while many seat
  * requests await the control core it takes no new frames.
  *
- * Workers read nothing RCU-protected (the room view is the control
- * core's), so they are not liburcu readers.
+ * Workers read the gateways' keys (hc_keys.c), which a reload replaces
+ * under RCU: each worker is a liburcu QSBR reader, registered for its
+ * loop's life, and announces a quiescent state every 256 loops (no key
+ * pointer is kept across loops).
  */
 #include <sched.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+
+#include <urcu-qsbr.h>
 
 #include "hc_chan.h"
 #include "hc_ops.h"
@@ -70,6 +74,7 @@ static void drain(struct hc_worker *w)
 
 	__atomic_store_n(&w->rx_stopped, 1, __ATOMIC_RELEASE);
 	while (hc_dp_state(dp) == HC_DRAIN) {
+		rcu_quiescent_state();
 		hc_rx_poll_handoff(w, rte_rdtsc());
 		hc_ops_commit(w);
 		hc_chan_tx(w);
@@ -92,6 +97,7 @@ int hc_worker_main(void *arg)
 	struct hc_dataplane *dp = w->dp;
 	uint64_t iter = 0;
 
+	rcu_register_thread();
 	while (likely(hc_dp_state(dp) == HC_RUN)) {
 		uint64_t t0 = rte_rdtsc();
 		unsigned n_rxq = likely(w->members.pend.n_pending < HC_MAX_OUTSTANDING) ? w->n_rxq : 0;
@@ -113,9 +119,12 @@ int hc_worker_main(void *arg)
 			HC_RELAXED_ADD(&w->st.busy_loops, 1);
 			HC_RELAXED_ADD(&w->st.busy_tsc, rte_rdtsc() - t0);
 		}
-		if ((++iter & 255) == 0)
+		if ((++iter & 255) == 0) {
 			hc_seq_poll(&w->seq, t0);
+			rcu_quiescent_state();
+		}
 	}
 	drain(w);
+	rcu_unregister_thread();
 	return 0;
 }

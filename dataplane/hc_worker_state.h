@@ -87,6 +87,8 @@ struct hc_worker {
 	                                    members.n_pending, published with
 	                                    a relaxed store for the control */
 	struct hc_peer *gw_peer;         /* [max_gateways] home gateways' addresses */
+	uint64_t *gw_peer_moved_tsc;     /* [max_gateways] when it last moved  */
+	struct hc_peer noted_peer;       /* the datagram being judged's source */
 	struct hc_change *chg_buf;       /* [HC_CHG_BUF]                  */
 	struct hc_pick *picks;           /* [HC_PICK_MAX] scratch of a pick */
 

@@ -31,7 +31,8 @@ struct hc_peer {
 	uint16_t udp_be;     /* source UDP port, network order     */
 	uint16_t port_id;    /* ethdev it arrived on               */
 	uint8_t mac[6];      /* source MAC                         */
-	uint16_t pad;
+	uint8_t key_slot;    /* the key slot its datagram was sealed in */
+	uint8_t pad;
 };
 
 /*
@@ -78,6 +79,8 @@ enum hc_change_kind {
 	                       by gateway_id                                   */
 	HC_CHG_RESYNC = 4,  /* the home worker asks gateway_id for a resync:
 	                       resync.{reason, first, last}                    */
+	HC_CHG_CONFLICT = 5, /* a second live source uses gateway_id: `peer`
+	                       is its address (tell it, and the current one) */
 };
 
 struct hc_change {
@@ -87,7 +90,7 @@ struct hc_change {
 			uint32_t from_room;
 			uint32_t to_room;
 		};
-		uint8_t peer[16]; /* HC_CHG_PEER: a struct hc_peer */
+		uint8_t peer[16]; /* HC_CHG_PEER, HC_CHG_CONFLICT: a struct hc_peer */
 		struct {          /* HC_CHG_RESYNC: enum hc_resync_reason, and
 		                     the sequences asked for (a gap's range) */
 			uint32_t reason;

@@ -22,6 +22,7 @@
 #include <rte_ether.h>
 #include <rte_ethdev.h>
 
+#include "hc_auth.h"
 #include "hc_config.h"
 #include "hc_dp_counters.h"
 
@@ -47,6 +48,8 @@ struct hc_dataplane {
 	struct rte_mempool *pool;
 	int run_state; /* enum hc_run_state; release stores, acquire loads */
 	uint64_t start_tsc;
+	struct hc_auth_keyring *keys; /* RCU-protected (hc_dp_keys_*); NULL: none */
+	int auth;      /* a keyring is installed: every datagram needs a tag */
 };
 
 static inline int hc_dp_state(const struct hc_dataplane *dp)
@@ -73,6 +76,22 @@ void hc_dataplane_free(struct hc_dataplane *dp);
 /* Start every worker's loop on its lcore (rte_eal_remote_launch); the
  * caller then runs the control loop and rte_eal_mp_wait_lcore(). */
 int hc_dp_launch_workers(struct hc_dataplane *dp);
+
+/*
+ * The gateways' keys (hc_keys.c).  Install a keyring read from a keys
+ * file (hc_auth_keys_load): before the workers launch, or from the
+ * control lcore at a reload; the dataplane owns it from then on and frees
+ * the one it replaces after an RCU grace period.  With a keyring
+ * installed, every inbound datagram must carry a good tag.  Returns 0 or
+ * -1 (no memory; nothing changed).
+ */
+int hc_dp_keys_install(struct hc_dataplane *dp, struct hc_auth_keyring *ring);
+/* Free the keyring at exit (no reader left). */
+void hc_dp_keys_free(struct hc_dataplane *dp);
+/* Gateway gw's keys, NULL if it has none; call from a registered RCU
+ * reader (a worker, the control lcore) and do not keep the pointer past
+ * the next quiescent state. */
+const struct hc_auth_gw_keys *hc_dp_keys_of(const struct hc_dataplane *dp, uint16_t gw);
 
 /*
  * What the control layer reads of the workers while they run

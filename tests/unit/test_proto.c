@@ -47,7 +47,7 @@ static void test_header_faults(void)
 	CU_ASSERT_EQUAL(check(sizeof(struct hc_hdr) - 1), HC_PV_TRUNCATED);
 	buf[0] ^= 1;
 	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_MAGIC);
-	len = events(4); buf[4] = 2;
+	len = events(4); buf[4] = 1; /* version 1: no longer spoken */
 	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_VERSION);
 	len = events(4); buf[5] = 0;
 	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_TYPE);
@@ -59,7 +59,7 @@ static void test_header_faults(void)
 	CU_ASSERT_EQUAL(check(len), HC_PV_WRONG_DIRECTION);
 	len = events(4); buf[5] = HC_MSG_RESYNC;
 	CU_ASSERT_EQUAL(check(len), HC_PV_WRONG_DIRECTION);
-	len = events(4); buf[7] = 0x02;
+	len = events(4); buf[7] = 0x04;
 	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_FLAGS);
 	len = events(4); buf[7] = 0x01; /* AUTH is a known flag */
 	CU_ASSERT_EQUAL(check(len), HC_PV_OK);

@@ -205,7 +205,7 @@ static void test_heartbeat_tail_gap(void)
 {
 	setup();
 	offer(4, 1, 1, 0);
-	hc_seq_heartbeat(&s, 4, 1, 3, 0, 100);   /* gateway sent 2 and 3 */
+	hc_seq_heartbeat(&s, 4, 1, 1, 3, 0, 100);   /* gateway sent 2 and 3 */
 	CU_ASSERT_EQUAL(s.n_gaps, 1);
 	hc_seq_poll(&s, 600);
 	CU_ASSERT_EQUAL(n_asked, 0);
@@ -216,7 +216,7 @@ static void test_heartbeat_tail_gap(void)
 	static const uint32_t want[] = {1, 2, 3};
 	CU_ASSERT_TRUE(got_is(want, 3));
 	CU_ASSERT_EQUAL(s.n_gaps, 0);
-	hc_seq_heartbeat(&s, 4, 1, 3, 0, 1300);  /* nothing missing now */
+	hc_seq_heartbeat(&s, 4, 1, 2, 3, 0, 1300);  /* nothing missing now */
 	CU_ASSERT_EQUAL(s.n_gaps, 0);
 	CU_ASSERT_EQUAL(s.gw[4].heartbeats, 2);
 	CU_ASSERT_EQUAL(hc_seq_applied(&s, 4), 3);
@@ -274,7 +274,7 @@ static void test_dead_and_shutdown(void)
 	CU_ASSERT_EQUAL(s.gw[6].incarnation, 0);
 	CU_ASSERT_EQUAL(s.gw[7].incarnation, 1);
 	CU_ASSERT_EQUAL(s.st.deaths, 1);
-	hc_seq_heartbeat(&s, 7, 1, 1, 1, 6100);  /* 7 says SHUTDOWN */
+	hc_seq_heartbeat(&s, 7, 1, 1, 1, 1, 6100);  /* 7 says SHUTDOWN */
 	CU_ASSERT_EQUAL(n_dropped, 2);
 	CU_ASSERT_EQUAL(dropped[1], 7);
 	offer(6, 1, 2, 7000);                    /* back: a first contact again */
