@@ -162,8 +162,12 @@ static void answer_place(struct hc_decide *d, const struct hc_place_req *q, uint
 	uint32_t room = 0;
 	if (pool == HC_NO_POOL)
 		d->st.unknown_pool++;
+	else if (d->dp->cfg->max_places_per_gw != 0 && /* 0: no quota (tests) */
+		 hc_rooms_reserved_by(&d->book, q->gateway_id) >= d->dp->cfg->max_places_per_gw &&
+		 !hc_rooms_has_reservation(&d->book, q->user_id))
+		d->st.places_over_quota++; /* NO_ROOM: it holds its share of seats */
 	else
-		room = hc_rooms_place(&d->book, pool, q->user_id, now);
+		room = hc_rooms_place_for(&d->book, pool, q->user_id, q->gateway_id, now);
 	struct hc_assign a = {
 		.user_id = rte_cpu_to_be_64(q->user_id),
 		.request_id = rte_cpu_to_be_32(q->request_id),
@@ -266,6 +270,26 @@ static void balance_pool(struct hc_decide *d, unsigned pool)
 	}
 }
 
+/*
+ * Without keys nothing proves where a datagram came from, so what we send
+ * unasked (RESYNC, HEARTBEAT) to a gateway's address is bounded by what
+ * came from it: at most 4 datagrams for each one received, plus 64.  With
+ * keys every address we answer was learned from an authenticated datagram.
+ */
+static int tx_budget_ok(struct hc_decide *d, uint16_t gw)
+{
+	if (d->dp->auth)
+		return 1;
+	struct hc_dp_gateway g;
+	if (hc_dp_gateway_info(d->dp, gw, &g) != 0)
+		return 0;
+	uint64_t rx = g.datagrams + g.heartbeats + g.duplicates;
+	if (d->tx.reply_ctr[gw] < 4 * rx + 64)
+		return 1;
+	d->st.tx_budget_held++;
+	return 0;
+}
+
 /* A home worker asks a gateway for a resync (NACK of a gap, or a
  * snapshot): one RESYNC record. */
 static void send_resync(struct hc_decide *d, const struct hc_change *c)
@@ -275,6 +299,8 @@ static void send_resync(struct hc_decide *d, const struct hc_change *c)
 		d->st.no_address++;
 		return;
 	}
+	if (!tx_budget_ok(d, c->gateway_id))
+		return;
 	struct hc_resync r = {
 		.reason = rte_cpu_to_be_32(c->resync.reason),
 		.first_sequence = rte_cpu_to_be_32(c->resync.first),
@@ -329,7 +355,7 @@ static void send_heartbeats(struct hc_decide *d, uint64_t now)
 	for (uint32_t g = 1; g < cfg->max_gateways; g++) {
 		const struct hc_peer *to = &d->peer[g];
 		uint32_t inc = hc_dp_gateway_incarnation(d->dp, (uint16_t)g);
-		if (to->ip_be == 0 || inc == 0)
+		if (to->ip_be == 0 || inc == 0 || !tx_budget_ok(d, (uint16_t)g))
 			continue;
 		uint64_t users = hc_dp_gateway_users(d->dp, (uint16_t)g);
 		uint64_t digest = hc_dp_gateway_digest(d->dp, (uint16_t)g);

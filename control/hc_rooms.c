@@ -150,6 +150,7 @@ static void resv_drop(struct hc_rooms *r, int32_t slot, int release_seat)
 	if (release_seat)
 		seat_release(r, v->room);
 	rte_hash_del_key(r->resv_by_user, &v->user);
+	r->resv_of_gw[v->gateway]--;
 	v->room = 0;
 }
 
@@ -164,13 +165,15 @@ static void resv_pop_head(struct hc_rooms *r)
 	r->resv_count--;
 }
 
-static void resv_add(struct hc_rooms *r, uint64_t user, uint32_t room, uint64_t now)
+static void resv_add(struct hc_rooms *r, uint64_t user, uint32_t room, uint16_t gw,
+		     uint64_t now)
 {
 	if (r->resv_count == r->resv_cap)
 		resv_pop_head(r); /* full: the oldest expires early */
 	uint32_t slot = (r->resv_head + r->resv_count) % r->resv_cap;
-	r->resv[slot] = (struct hc_reservation){.user = user, .room = room,
+	r->resv[slot] = (struct hc_reservation){.user = user, .room = room, .gateway = gw,
 						.expires = now + r->ttl_tsc};
+	r->resv_of_gw[gw]++;
 	r->resv_count++;
 	rte_hash_add_key_data(r->resv_by_user, &user, (void *)(uintptr_t)slot);
 	struct hc_room *rm = &r->room[room];
@@ -198,6 +201,7 @@ int hc_rooms_init(struct hc_rooms *r, const char *name, const struct hc_policy *
 	r->grace_q = rte_malloc("hc_grace", sizeof(uint32_t) * 2 * (size_t)max_rooms, 64);
 	r->free_ids = rte_malloc("hc_free_ids", sizeof(uint32_t) * (size_t)max_rooms, 64);
 	r->resv = rte_zmalloc("hc_resv", sizeof(*r->resv) * max_reservations, 64);
+	r->resv_of_gw = rte_zmalloc("hc_resv_gw", sizeof(uint32_t) * 65536, 64);
 	struct rte_hash_parameters hp = {
 		.name = name, .entries = max_reservations, .key_len = sizeof(uint64_t),
 		.hash_func = rte_hash_crc, .socket_id = SOCKET_ID_ANY,
@@ -205,7 +209,7 @@ int hc_rooms_init(struct hc_rooms *r, const char *name, const struct hc_policy *
 	};
 	r->resv_by_user = rte_hash_create(&hp);
 	if (r->room == NULL || r->grace_q == NULL || r->free_ids == NULL ||
-	    r->resv == NULL || r->resv_by_user == NULL)
+	    r->resv == NULL || r->resv_of_gw == NULL || r->resv_by_user == NULL)
 		goto fail;
 	for (unsigned p = 0; p < pol->n_pools; p++) {
 		struct hc_pool_index *pi = &r->pool[p];
@@ -233,10 +237,22 @@ void hc_rooms_free(struct hc_rooms *r)
 	rte_free(r->grace_q);
 	rte_free(r->free_ids);
 	rte_free(r->resv);
+	rte_free(r->resv_of_gw);
 	memset(r, 0, sizeof(*r));
 }
 
 uint32_t hc_rooms_place(struct hc_rooms *r, unsigned pool, uint64_t user, uint64_t now)
+{
+	return hc_rooms_place_for(r, pool, user, 0, now);
+}
+
+int hc_rooms_has_reservation(const struct hc_rooms *r, uint64_t user)
+{
+	return resv_find(r, user) >= 0;
+}
+
+uint32_t hc_rooms_place_for(struct hc_rooms *r, unsigned pool, uint64_t user, uint16_t gw,
+			    uint64_t now)
 {
 	const struct hc_pool_cfg *c = &r->pol->pool[pool];
 	struct hc_pool_index *pi = &r->pool[pool];
@@ -269,7 +285,7 @@ uint32_t hc_rooms_place(struct hc_rooms *r, unsigned pool, uint64_t user, uint64
 		make_live(r, id, pool);
 		r->st.new_rooms++;
 	}
-	resv_add(r, user, id, now);
+	resv_add(r, user, id, gw, now);
 	r->st.placements++;
 	return id;
 }
@@ -289,7 +305,7 @@ int hc_rooms_reserve(struct hc_rooms *r, uint32_t room, uint64_t user, uint64_t 
 	int32_t old = resv_find(r, user);
 	if (old >= 0)
 		resv_drop(r, old, 1);
-	resv_add(r, user, room, now);
+	resv_add(r, user, room, 0, now);
 	return 1;
 }
 

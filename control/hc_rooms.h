@@ -60,7 +60,8 @@ struct hc_pool_index {
 struct hc_reservation {
 	uint64_t user;
 	uint32_t room;      /* 0: consumed or cancelled                */
-	uint32_t pad;
+	uint16_t gateway;   /* whose PLACE it answers (0: none)        */
+	uint16_t pad;
 	uint64_t expires;   /* TSC */
 };
 
@@ -87,6 +88,7 @@ struct hc_rooms {
 	struct rte_hash *resv_by_user;      /* user -> slot              */
 	struct hc_reservation *resv;        /* FIFO ring                 */
 	uint32_t resv_cap, resv_head, resv_count;
+	uint32_t *resv_of_gw;               /* [65536] live reservations per gateway */
 	uint64_t ttl_tsc, grace_tsc;
 	struct hc_rooms_stats st;
 };
@@ -102,6 +104,17 @@ void hc_rooms_free(struct hc_rooms *r);
  * A user's earlier reservation is cancelled first.
  */
 uint32_t hc_rooms_place(struct hc_rooms *r, unsigned pool, uint64_t user, uint64_t now);
+/* The same for gateway gw's PLACE: the reservation counts against gw
+ * (hc_rooms_reserved_by). */
+uint32_t hc_rooms_place_for(struct hc_rooms *r, unsigned pool, uint64_t user, uint16_t gw,
+			    uint64_t now);
+/* Live reservations made for gateway gw's PLACEs. */
+static inline uint32_t hc_rooms_reserved_by(const struct hc_rooms *r, uint16_t gw)
+{
+	return r->resv_of_gw[gw];
+}
+/* Does user hold a reservation (a repeated PLACE gets the same seat)? */
+int hc_rooms_has_reservation(const struct hc_rooms *r, uint64_t user);
 
 /*
  * Admission of user's JOIN into room (pool: the event's pool index, used

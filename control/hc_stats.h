@@ -37,6 +37,7 @@
 	X(gateway_deaths, t->s.deaths) X(seq_replayed, t->s.replayed) \
 	X(id_conflicts, t->s.id_conflicts) X(snapshots, t->snap.applied) \
 	X(snapshot_members, t->snap.members) X(snapshots_bad, t->snap.abandoned) \
+	X(snapshots_over_limit, t->snap.over_limit) \
 	X(user_drops, t->snap.user_drops) X(resync_asks, t->w.resync_asks) \
 	X(not_owner, t->m.not_owner) X(takeovers, t->m.takeovers) \
 	X(snap_set, t->m.snap_set) X(snap_conflicts, t->m.snap_conflicts) \

@@ -102,7 +102,9 @@ int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
 			goto fail;
 		struct hc_snap_hooks snap_hooks = {.emit = hc_ops_emit,
 			.ask_again = hc_chan_ask_snapshot, .ctx = w, .n_owners = n_workers};
-		rc = hc_snapshots_init(&w->snaps, cfg->max_gateways, cfg->max_users, &snap_hooks,
+		rc = hc_snapshots_init(&w->snaps, cfg->max_gateways,
+				       cfg->max_snapshot_users ? cfg->max_snapshot_users : cfg->max_users,
+				       cfg->max_users, &snap_hooks,
 				       socket);
 		if (rc != 0)
 			goto fail;

@@ -352,9 +352,15 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 		drain(s, gw);
 		return HC_SEQ_FRESH;
 	}
-	saw(g, sequence);
-	if (fresh > 0 && (uint32_t)(sequence - g->next_seq) >= HC_SEQ_WINDOW)
-		ask_restart(s, gw, now); /* far from 1: we lost its state */
+	if ((uint32_t)(sequence - g->next_seq) >= HC_SEQ_FAR) {
+		/* no gap of this size is repaired datagram by datagram:
+		 * a snapshot covers it, and nothing is counted lost by claim */
+		ask_restart(s, gw, now);
+	} else {
+		saw(g, sequence);
+		if (fresh > 0 && (uint32_t)(sequence - g->next_seq) >= HC_SEQ_WINDOW)
+			ask_restart(s, gw, now); /* far from 1: we lost its state */
+	}
 	unsigned slot = sequence & WIN_MASK;
 	if ((uint32_t)(sequence - g->next_seq) >= HC_SEQ_WINDOW ||
 	    (g->win[slot] == NULL && s->held_total >= HC_SEQ_MAX_HELD)) {
@@ -415,7 +421,10 @@ enum hc_seq_verdict hc_seq_heartbeat(struct hc_sequencer *s, uint16_t gw, uint32
 		forget(s, gw);
 		return v;
 	}
-	if (last_sequence != 0) {
+	if (last_sequence != 0 && hc_seq_after(last_sequence, g->next_seq - 1) &&
+	    (uint32_t)(last_sequence - g->next_seq) >= HC_SEQ_FAR) {
+		ask_restart(s, gw, now); /* as in hc_seq_offer: a snapshot covers it */
+	} else if (last_sequence != 0) {
 		saw(g, last_sequence);
 		if (first && hc_seq_after(last_sequence, HC_SEQ_WINDOW))
 			ask_restart(s, gw, now);

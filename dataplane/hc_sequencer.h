@@ -60,6 +60,8 @@
 #define HC_SEQ_WINDOW 64          /* datagrams held per gateway, power of 2 */
 #define HC_SEQ_MAX_HELD 8192      /* datagrams held per worker in all       */
 #define HC_SEQ_MAX_NACK_RUNS 16   /* RESYNC GAP records per NACK round      */
+#define HC_SEQ_FAR (HC_SEQ_WINDOW * 1024) /* a sequence this far ahead asks
+                                     for a snapshot, not for a NACKed gap */
 #define HC_SEQ_CONFLICT_GRACE_MS 500 /* older incarnation after a takeover:
                                         in flight until then, a conflict after */
 

@@ -16,8 +16,11 @@
  * after it.  Dropping a gateway's users (new incarnation, dead, shutdown)
  * is an empty snapshot: the sweeps alone.
  *
- * Home worker only; staging memory is allocated when a snapshot starts
- * (a rare, slow-path event) and freed when it ends.
+ * Home worker only (slow path).  Staging memory grows with the members
+ * actually received, doubling, never with what the prefix claims: a
+ * claimed total above the per-gateway cap is refused at once, and growth
+ * beyond either cap (per gateway, all stages of the worker) abandons the
+ * snapshot (counted in over_limit) instead of taking the heap.
  */
 #include <errno.h>
 #include <string.h>
@@ -41,7 +44,8 @@ struct hc_snap_stage {
 	uint32_t next_chunk;
 	uint32_t total;
 	uint32_t n;
-	struct hc_snap_member *m; /* [total] */
+	uint32_t cap;             /* slots in m                      */
+	struct hc_snap_member *m; /* [cap], cap grows with n         */
 };
 
 #define RELAXED_ADD(p, v) __atomic_store_n((p), *(p) + (v), __ATOMIC_RELAXED)
@@ -51,13 +55,14 @@ static void stage_free(struct hc_snapshots *s, uint16_t gw)
 	struct hc_snap_stage *st = s->stage[gw];
 	if (st == NULL)
 		return;
+	s->staged -= st->cap;
 	rte_free(st->m);
 	rte_free(st);
 	s->stage[gw] = NULL;
 }
 
-int hc_snapshots_init(struct hc_snapshots *s, uint32_t max_gateways, uint32_t max_users,
-		      const struct hc_snap_hooks *hooks, int socket)
+int hc_snapshots_init(struct hc_snapshots *s, uint32_t max_gateways, uint32_t max_per_gateway,
+		      uint64_t max_staged, const struct hc_snap_hooks *hooks, int socket)
 {
 	memset(s, 0, sizeof(*s));
 	s->stage = rte_zmalloc_socket("hc_snap", sizeof(*s->stage) * max_gateways, 64, socket);
@@ -67,7 +72,8 @@ int hc_snapshots_init(struct hc_snapshots *s, uint32_t max_gateways, uint32_t ma
 		return -ENOMEM;
 	}
 	s->max_gateways = max_gateways;
-	s->max_users = max_users;
+	s->max_per_gateway = max_per_gateway;
+	s->max_staged = max_staged;
 	s->socket = socket;
 	s->hooks = *hooks;
 	return 0;
@@ -126,6 +132,30 @@ static void apply_stage(struct hc_snapshots *s, uint16_t gw, const struct hc_sna
 	RELAXED_ADD(&s->st.members, st->n);
 }
 
+/* Room for `more` members in st, within both caps; 0 or -1. */
+static int stage_grow(struct hc_snapshots *s, struct hc_snap_stage *st, uint32_t more)
+{
+	uint64_t need = (uint64_t)st->n + more;
+	if (need <= st->cap)
+		return 0;
+	uint64_t cap = st->cap == 0 ? 256 : (uint64_t)st->cap * 2;
+	if (cap < need)
+		cap = need;
+	if (cap > st->total)
+		cap = st->total; /* need <= total: checked by the caller */
+	if (cap > s->max_per_gateway || s->staged - st->cap + cap > s->max_staged) {
+		RELAXED_ADD(&s->st.over_limit, 1);
+		return -1;
+	}
+	struct hc_snap_member *m = rte_realloc_socket(st->m, sizeof(*m) * cap, 0, s->socket);
+	if (m == NULL)
+		return -1;
+	s->staged += cap - st->cap;
+	st->m = m;
+	st->cap = (uint32_t)cap;
+	return 0;
+}
+
 static void abandon(struct hc_snapshots *s, uint16_t gw)
 {
 	stage_free(s, gw);
@@ -148,7 +178,8 @@ void hc_snapshots_chunk(struct hc_snapshots *s, uint16_t gw, const uint8_t *payl
 
 	if (index == 0) {
 		stage_free(s, gw); /* a new snapshot replaces an unfinished one */
-		if (total > s->max_users) {
+		if (total > s->max_per_gateway) {
+			RELAXED_ADD(&s->st.over_limit, 1);
 			abandon(s, gw);
 			return;
 		}
@@ -157,13 +188,7 @@ void hc_snapshots_chunk(struct hc_snapshots *s, uint16_t gw, const uint8_t *payl
 			abandon(s, gw);
 			return;
 		}
-		st->m = total == 0 ? NULL :
-			rte_malloc_socket("hc_snap_members", sizeof(*st->m) * total, 0, s->socket);
 		s->stage[gw] = st;
-		if (total != 0 && st->m == NULL) {
-			abandon(s, gw);
-			return;
-		}
 		st->snapshot_id = id;
 		st->chunk_count = chunks;
 		st->total = total;
@@ -172,7 +197,7 @@ void hc_snapshots_chunk(struct hc_snapshots *s, uint16_t gw, const uint8_t *payl
 		abandon(s, gw);
 		return;
 	}
-	if (st->n + count > st->total) {
+	if (st->n + count > st->total || stage_grow(s, st, count) != 0) {
 		abandon(s, gw);
 		return;
 	}

@@ -7,8 +7,9 @@
  * It knows nothing of the worker around it: what it applies leaves
  * through hooks (an op for a user's owner; a resync request to the
  * gateway), so the stage sits below the worker, not beside it.
- * Home worker only; staging memory is allocated when a snapshot starts
- * (a rare, slow-path event) and freed when it ends.
+ * Home worker only; staging memory grows with the chunks actually
+ * received (never with what a chunk claims), up to a cap per gateway and
+ * one for all gateways of the worker, and is freed when the snapshot ends.
  */
 #ifndef HC_SNAPSHOT_H
 #define HC_SNAPSHOT_H
@@ -35,14 +36,16 @@ struct hc_snapshots {
 	struct hc_snap_stage **stage; /* [max_gateways], NULL: none        */
 	uint8_t *gen;                 /* [max_gateways] last generation    */
 	uint32_t max_gateways;
-	uint32_t max_users;           /* a larger claimed total is refused */
+	uint32_t max_per_gateway;     /* members one snapshot may stage    */
+	uint64_t max_staged;          /* members all stages may hold       */
+	uint64_t staged;              /* member slots allocated now        */
 	int socket;
 	struct hc_snap_hooks hooks;
 	struct hc_snap_stats st;      /* relaxed stores                    */
 };
 
-int hc_snapshots_init(struct hc_snapshots *s, uint32_t max_gateways, uint32_t max_users,
-		      const struct hc_snap_hooks *hooks, int socket);
+int hc_snapshots_init(struct hc_snapshots *s, uint32_t max_gateways, uint32_t max_per_gateway,
+		      uint64_t max_staged, const struct hc_snap_hooks *hooks, int socket);
 void hc_snapshots_free(struct hc_snapshots *s);
 
 /* One in-order SNAPSHOT datagram of gateway gw (a validated payload). */

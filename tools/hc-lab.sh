@@ -71,6 +71,10 @@ done
 . "$here/hc-netns.sh"
 if [ -z "$out" ]; then out=$(mktemp -d /tmp/hclab.XXXXXX); fi
 mkdir -p "$out"
+# protocol v2: every datagram is authenticated; fresh keys for this run,
+# gateways 1..256, in a root-only file the appliance and the gateways read
+hc_make_keys "$out/keys"
+HC_KEYS=$out/keys
 trap hc_lab_down EXIT
 trap 'echo "hc-lab: interrupted"; exit 130' INT TERM
 
@@ -95,7 +99,7 @@ if [ "$replay" = 0 ]; then
 	echo "hc-lab: $fleet_gw gateways, $fleet_users users, ${duration}s of arrivals," \
 		"departures, directives (hc-gwsim; live view below)"
 	fail=0
-	ip netns exec "$HC_NSG" "$build/tools/hc-gwsim" --appliance $HC_APP_IP \
+	ip netns exec "$HC_NSG" "$build/tools/hc-gwsim" --appliance $HC_APP_IP --keys "$HC_KEYS" \
 		--telemetry "hclab$HC_TAG" --gateways "$fleet_gw" --users "$fleet_users" \
 		--duration "$duration" --arrival-rate "$arrival" --leave-rate "$leave" \
 		--restart-every "$restart_every" --reconnect-fraction "$reconnect" \
@@ -114,7 +118,7 @@ echo "hc-lab: scenario: $users users, $rooms rooms, $gateways gateways, $events 
 "$build/pktgen-scenarios/hc-scenario" --out "$out/lab" --seed "$seed" --users "$users" \
 	--rooms "$rooms" --gateways "$gateways" --events "$events" --batch "$batch" \
 	--malformed "$malformed" --duplicate "$duplicate" --reorder "$reorder" \
-	--dst-ip $HC_APP_IP --src-ip $HC_GW_IP
+	--dst-ip $HC_APP_IP --src-ip $HC_GW_IP --keys "$HC_KEYS"
 
 # a replay cannot heartbeat or answer NACKs: no gateway is declared dead
 # and no reordering gap given up however slowly the machine runs it

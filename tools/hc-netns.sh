@@ -75,12 +75,30 @@ hc_lab_up() {
 	ip netns exec "$HC_NSG" ethtool -K "$HC_VG" tx off >/dev/null
 }
 
+# hc_make_keys FILE [GATEWAYS]: a keys file (protocol v2) with a fresh
+# random key in slot 0 for gateway ids 1..GATEWAYS (256), mode 600.
+hc_make_keys() {
+	local file=$1 n=${2:-256}
+	( umask 077; od -An -v -tx1 -N $((16 * n)) /dev/urandom | tr -d ' \n' | fold -w 32 |
+		awk '{ printf "%d 0 %s\n", NR, $0 }' > "$file" )
+	[ "$(wc -l < "$file")" = "$n" ] || { echo "hc_make_keys: short $file" >&2; return 1; }
+}
+
 # hc_appliance_start BUILD OUT WORKERS [headcount options...]: start
 # headcount in the app namespace, logging to OUT/headcount.log (and the
-# terminal); wait until its telemetry answers.  Sets HC_PID.
+# terminal); wait until its telemetry answers.  Sets HC_PID.  The
+# appliance authenticates every datagram under the keys in OUT/keys (made
+# here, gateways 1..256; HC_KEYS names the file for the gateways) unless
+# the options say --no-auth.
 hc_appliance_start() {
 	local build=$1 out=$2 workers=$3
 	shift 3
+	local auth=(--keys "$out/keys")
+	case " $* " in *" --no-auth "*) auth=() ;; esac
+	if [ ${#auth[@]} -gt 0 ] && [ ! -f "$out/keys" ]; then
+		hc_make_keys "$out/keys" || return 1
+	fi
+	HC_KEYS=$out/keys
 	local lcores="0@0" i cpus
 	# lcore 0 (control) keeps CPU 0: workers wait for its seat decisions;
 	# workers 1..N go round the other CPUs (sharing one if need be)
@@ -95,7 +113,7 @@ hc_appliance_start() {
 	ip netns exec "$HC_NSA" "$build/headcount" --lcores "$lcores" --no-huge -m 1024 \
 		--no-pci --no-shconf --file-prefix "hclab$HC_TAG" --log-level=lib.eal:warning \
 		--vdev "net_af_packet0,iface=$HC_VA,qpairs=$workers,framecnt=8192" -- \
-		--ip $HC_APP_IP "$@" > >(tee "$out/headcount.log") 2>&1 &
+		--ip $HC_APP_IP "${auth[@]}" "$@" > >(tee "$out/headcount.log") 2>&1 &
 	HC_PID=$!
 	# listening: its telemetry answers (the socket exists once EAL is up,
 	# the commands once the appliance registered them, after port start)

@@ -80,6 +80,7 @@ struct hc_snap_stats {
 	uint64_t applied;    /* complete snapshots applied (replacements) */
 	uint64_t members;    /* members in them                           */
 	uint64_t abandoned;  /* out of order, count mismatch, no memory   */
+	uint64_t over_limit; /* ... beyond a staging cap (claimed or grown) */
 	uint64_t user_drops; /* gateways' users dropped (new incarnation,
 	                        dead, shutdown)                           */
 };

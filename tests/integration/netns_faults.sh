@@ -39,7 +39,7 @@ res="$out/gwsim.kv" # hc-gwsim's --result: what the checks below read
 gw_run() { # gw_run LOG ARGS...: hc-gwsim in the gateway namespace
 	local log=$1
 	shift
-	timeout 400 ip netns exec "$HC_NSG" "$gwsim" --appliance $HC_APP_IP \
+	timeout 400 ip netns exec "$HC_NSG" "$gwsim" --appliance $HC_APP_IP --keys "$HC_KEYS" \
 		--telemetry "hclab$HC_TAG" --result "$res" "$@" > "$log" 2>&1
 }
 now_ms() { date +%s%3N; }
@@ -111,7 +111,7 @@ kill-gw)
 	hc_appliance_start "$build" "$out" 1 "${app_args[@]}" > /dev/null
 	# the victim: gateway 3, its own process and users
 	# (not under timeout: SIGKILL must hit hc-gwsim itself; --duration bounds it)
-	ip netns exec "$HC_NSG" "$gwsim" --appliance $HC_APP_IP --gateways 1 \
+	ip netns exec "$HC_NSG" "$gwsim" --appliance $HC_APP_IP --keys "$HC_KEYS" --gateways 1 \
 		--first-id 3 --users 5000 --user-base 1000000000 --leave-rate 100 \
 		--duration 300 --seed 9 > "$out/victim.log" 2>&1 &
 	victim=$!

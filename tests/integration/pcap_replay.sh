@@ -15,7 +15,9 @@ shift || true
 dir=$(mktemp -d /tmp/hc-pcap.XXXXXX)
 trap 'rm -rf "$dir"; rmdir "/var/run/dpdk/hcpcap$$" 2>/dev/null || true' EXIT
 
-"$build/pktgen-scenarios/hc-scenario" --out "$dir/s" --seed $((41 + workers)) \
+# every datagram sealed under its gateway's key (protocol v2)
+hc_make_keys "$dir/keys" 16
+"$build/pktgen-scenarios/hc-scenario" --out "$dir/s" --seed $((41 + workers)) --keys "$dir/keys" \
 	--users 200000 --rooms 5000 --gateways 16 --events 2000000 --batch 64 \
 	--duplicate 0.02 --reorder 0.05 --malformed 0.01 --split "$workers"
 
@@ -33,7 +35,7 @@ fi
 # --idle-exit stops only once every port has been read to its end.
 timeout 240 "$build/headcount" --lcores "$lcores" --no-huge -m 1024 --no-pci \
 	--no-shconf --file-prefix "hcpcap$$" --log-level=lib.eal:warning "${vdevs[@]}" -- \
-	--idle-exit 1 --gateway-timeout-ms 0 --gap-nacks 1000000 --stats-interval 0 \
+	--idle-exit 1 --gateway-timeout-ms 0 --gap-nacks 1000000 --stats-interval 0 --keys "$dir/keys" \
 	--dump-rooms "$dir/rooms.csv" --dump-stats "$dir/stats.kv" "$@"
 
 fail=0
