@@ -5,12 +5,18 @@
 #   ns hclab-app-TAG : veth hcaTAG, no IP (headcount answers ARP for
 #                      HC_APP_IP itself)
 #   ns hclab-gw-TAG  : veth hcgTAG, HC_GW_IP/24, gateways' kernel sockets
+#   ns hclab-atk-TAG : (hc_lab_attacker_up) a third host on the same
+#                      segment, HC_ATK_IP/24, its own MAC: the gateway
+#                      namespace's veth and the attacker's hang off a
+#                      bridge there, so the attacker reaches the appliance
+#                      and the gateways with ordinary sockets
 #
 # Addresses are RFC 2544 benchmarking addresses inside our own namespaces.
 # Callers set a trap that calls hc_lab_down.
 
 HC_APP_IP=198.18.0.1
 HC_GW_IP=198.18.0.2
+HC_ATK_IP=198.18.0.3
 HC_TEL="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/hc-tel.py"
 
 # Every wait below is on a condition, bounded by a time that only a broken
@@ -82,6 +88,32 @@ hc_make_keys() {
 	( umask 077; od -An -v -tx1 -N $((16 * n)) /dev/urandom | tr -d ' \n' | fold -w 32 |
 		awk '{ printf "%d 0 %s\n", NR, $0 }' > "$file" )
 	[ "$(wc -l < "$file")" = "$n" ] || { echo "hc_make_keys: short $file" >&2; return 1; }
+}
+
+# hc_lab_attacker_up: after hc_lab_up, put a third host on the segment:
+# the gateway namespace's veth moves under a bridge (which takes its
+# address), and the attacker namespace's veth joins the bridge.
+hc_lab_attacker_up() {
+	HC_NSX=hclab-atk-$HC_TAG HC_VX=hcx$HC_TAG HC_VXB=hcy$HC_TAG
+	ip netns add "$HC_NSX"
+	ip netns exec "$HC_NSX" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+		net.ipv6.conf.default.disable_ipv6=1
+	ip -n "$HC_NSX" link set lo up
+	ip -n "$HC_NSG" link add hcbr type bridge
+	ip -n "$HC_NSG" addr del $HC_GW_IP/24 dev "$HC_VG"
+	ip -n "$HC_NSG" link set "$HC_VG" master hcbr
+	ip -n "$HC_NSG" addr add $HC_GW_IP/24 dev hcbr
+	ip link add "$HC_VX" type veth peer name "$HC_VXB"
+	ip link set "$HC_VX" netns "$HC_NSX"
+	ip link set "$HC_VXB" netns "$HC_NSG"
+	ip -n "$HC_NSG" link set "$HC_VXB" master hcbr
+	ip -n "$HC_NSG" link set "$HC_VXB" up
+	ip -n "$HC_NSG" link set hcbr up
+	ip -n "$HC_NSX" addr add $HC_ATK_IP/24 dev "$HC_VX"
+	ip -n "$HC_NSX" link set "$HC_VX" up
+	# the kernel fills in UDP checksums itself (see hc_lab_up)
+	ip netns exec "$HC_NSG" ethtool -K hcbr tx off >/dev/null
+	ip netns exec "$HC_NSX" ethtool -K "$HC_VX" tx off >/dev/null
 }
 
 # hc_appliance_start BUILD OUT WORKERS [headcount options...]: start
@@ -160,5 +192,6 @@ hc_lab_down() {
 	fi
 	ip netns del "${HC_NSA:-none}" 2>/dev/null || true
 	ip netns del "${HC_NSG:-none}" 2>/dev/null || true
+	ip netns del "${HC_NSX:-none}" 2>/dev/null || true
 	rmdir "/var/run/dpdk/hclab${HC_TAG:-none}" 2>/dev/null || true # empty (--no-shconf)
 }

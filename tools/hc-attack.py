@@ -1,0 +1,323 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""hc-attack.py - an attacker on the lab's segment, with ordinary sockets.
+
+The attack classes of issue #7, against an appliance that authenticates
+(protocol v2) and the libheadcount gateways around it, as a host on the
+same L2 segment would try them: it sees the gateways' traffic (a capture),
+has no key, and sends from its own address (no IP spoofing).
+
+  capture --iface IF --out FILE [--count N] [--seconds S]
+      record the headcount datagrams seen on IF (run in the gateways'
+      namespace: what a sniffing attacker learns), one per line:
+      direction src_ip src_port dst_ip dst_port payload_hex
+  attack --capture FILE --appliance IP [--port 7100] --result FILE
+      every class below, then key=value lines: what was sent per class,
+      what the appliance must count (expect_*), and replies_received:
+      datagrams anybody sent back to the attacker (must be 0).
+
+Classes (all sealed with no key or a made-up tag, so every one must be
+dropped before it touches state):
+  hb_newer        HEARTBEATs claiming a newer incarnation (no tag, then a
+                  forged tag): would drop the gateway's users
+  hb_stale        HEARTBEATs of an older incarnation: would move its address
+  snap_wipe       an empty SNAPSHOT chunk 0 far ahead: would wipe a gateway
+  phantoms        EVENTS under an unused gateway id (one with a key slot
+                  in the keys file, one without): phantom users
+  steal           JOINs moving captured real users into the attacker's rooms
+  snap_claim      SNAPSHOT chunk 0s claiming 1 Mi members: heap exhaustion
+  place_flood     PLACEs for every seat: reservation exhaustion
+  gap_hb          HEARTBEATs naming far-ahead sequences: NACK reflection
+  malformed       captured datagrams mutated (truncated, magic, version,
+                  length): counted format drops
+  replay          captured genuine datagrams resent verbatim (valid tags):
+                  duplicates, replayed counters, stale incarnations
+  to_gateways     forged MOVE/HEARTBEAT/ASSIGN sent to the gateways' ports
+                  (libheadcount must refuse them: wrong source)
+Bounded: every class sends a fixed number of datagrams, paced.
+"""
+import argparse
+import os
+import random
+import socket
+import struct
+import sys
+import time
+
+MAGIC = 0x48434E54
+VERSION = 2
+EVENTS, PLACE, ASSIGN, MOVE, HEARTBEAT, SNAPSHOT, RESYNC = 1, 2, 3, 4, 5, 6, 7
+F_AUTH = 0x0001
+HDR = struct.Struct('!IBBHHHIII16s')       # 40 bytes
+EVENT = struct.Struct('!QIBBH')            # 16
+PLACE_REC = struct.Struct('!QIHH')         # 16
+HB = struct.Struct('!IIIIQ')               # 24
+SNAP_PREFIX = struct.Struct('!IIII')       # 16
+MOVE_REC = struct.Struct('!QIIIHH')        # 24
+ASSIGN_REC = struct.Struct('!QIIIHBB')     # 24
+assert HDR.size == 40 and EVENT.size == 16 and HB.size == 24 and MOVE_REC.size == 24
+
+
+def hdr(mtype, gw, count, ginc, ainc, seq, tag=None):
+    """A header; tag None: no AUTH flag, else AUTH with this (forged) tag."""
+    flags = 0 if tag is None else F_AUTH
+    return HDR.pack(MAGIC, VERSION, mtype, flags, gw, count, ginc, ainc, seq,
+                    tag if tag is not None else bytes(16))
+
+
+def forged_tag(rng):
+    return bytes(rng.getrandbits(8) for _ in range(16))
+
+
+# ------------------------------------------------------------ capture --
+
+def capture(args):
+    """Headcount datagrams on an interface, via an AF_PACKET socket."""
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(0x0800))
+    s.bind((args.iface, 0))
+    s.settimeout(0.2)
+    end = time.time() + args.seconds
+    n = 0
+    with open(args.out, 'w') as out:
+        while n < args.count and time.time() < end:
+            try:
+                frame, addr = s.recvfrom(65535)
+            except socket.timeout:
+                continue
+            if len(frame) < 14 + 20 + 8 or frame[12:14] != b'\x08\x00':
+                continue
+            ip = frame[14:]
+            ihl = (ip[0] & 15) * 4
+            if ip[9] != 17 or len(ip) < ihl + 8:
+                continue
+            sport, dport, ulen = struct.unpack('!HHH', ip[ihl:ihl + 6])
+            payload = ip[ihl + 8:ihl + ulen]
+            if len(payload) < 40 or struct.unpack('!I', payload[:4])[0] != MAGIC:
+                continue
+            src, dst = socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20])
+            direction = 'g2a' if dport == args.port else ('a2g' if sport == args.port else None)
+            if direction is None:
+                continue
+            out.write(f'{direction} {src} {sport} {dst} {dport} {payload.hex()}\n')
+            n += 1
+    print(f'captured={n}')
+
+
+def load_capture(path):
+    recs = []
+    with open(path) as f:
+        for line in f:
+            d, src, sport, dst, dport, hexp = line.split()
+            recs.append((d, src, int(sport), dst, int(dport), bytes.fromhex(hexp)))
+    return recs
+
+
+class Known:
+    """What the capture tells of one gateway."""
+    def __init__(self, gw):
+        self.gw = gw
+        self.inc = 0
+        self.seq = 0
+        self.ctr = 0
+        self.addr = None
+        self.users = []  # (user, room, pool) from JOINs seen
+        self.appl_inc = 0
+
+
+def learn(recs):
+    gws = {}
+    for d, src, sport, dst, dport, p in recs:
+        (magic, ver, mtype, flags, gw, count, ginc, ainc, seq, tag) = HDR.unpack(p[:40])
+        k = gws.setdefault(gw, Known(gw))
+        if d == 'g2a':
+            if ginc >= k.inc:
+                k.inc = ginc
+            k.addr = (src, sport)
+            if mtype in (EVENTS, SNAPSHOT):
+                k.seq = max(k.seq, seq)
+            else:
+                k.ctr = max(k.ctr, seq)
+            if mtype == EVENTS:
+                for i in range(count):
+                    user, room, op, fl, pool = EVENT.unpack(p[40 + 16 * i:56 + 16 * i])
+                    if op == 1 and len(k.users) < 1000:
+                        k.users.append((user, room, pool))
+        else:
+            k.appl_inc = max(k.appl_inc, ainc)
+    return gws
+
+
+# ------------------------------------------------------------- attack --
+
+class Sender:
+    def __init__(self, appliance, port):
+        self.dst = (appliance, port)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(('0.0.0.0', 0))
+        self.sock.setblocking(False)
+        self.sent = 0
+        self.replies = 0
+
+    def send(self, payload, dst=None):
+        while True:
+            try:
+                self.sock.sendto(payload, dst or self.dst)
+                break
+            except BlockingIOError:
+                time.sleep(0.001)
+        self.sent += 1
+        if self.sent % 32 == 0:
+            time.sleep(0.002)  # paced: the segment is shared with the fleet
+            self.drain()
+
+    def drain(self):
+        while True:
+            try:
+                self.sock.recvfrom(65535)
+                self.replies += 1
+            except BlockingIOError:
+                return
+
+
+def attack(args):
+    rng = random.Random(args.seed)
+    recs = load_capture(args.capture)
+    gws = {g: k for g, k in learn(recs).items() if k.addr is not None}
+    if not gws:
+        print('hc-attack: the capture holds no gateway datagram', file=sys.stderr)
+        return 2
+    s = Sender(args.appliance, args.port)
+    res = {}
+    expect = {'auth_missing': 0, 'auth_bad_tag': 0, 'auth_no_key': 0, 'format': 0}
+
+    def count(name, n, why):
+        res['sent_' + name] = res.get('sent_' + name, 0) + n
+        expect[why] += n
+
+    def hb(k, inc, last, tag):
+        return hdr(HEARTBEAT, k.gw, 1, inc, k.appl_inc, k.ctr + 1, tag) + \
+            HB.pack(last, 0, 100, 0, 0)
+
+    for k in gws.values():
+        # newer incarnation: drops all of the gateway's users if believed
+        for _ in range(2):
+            s.send(hb(k, k.inc + 1, 0, None))
+        count('hb_newer', 2, 'auth_missing')
+        for _ in range(2):
+            s.send(hb(k, k.inc + 1, 0, forged_tag(rng)))
+        count('hb_newer', 2, 'auth_bad_tag')
+        # stale incarnation: would re-point the appliance's answers
+        for _ in range(10):
+            s.send(hb(k, max(k.inc - 1, 1), 0, forged_tag(rng)))
+        count('hb_stale', 10, 'auth_bad_tag')
+        # empty snapshot chunk 0 far ahead: wipes the gateway
+        s.send(hdr(SNAPSHOT, k.gw, 0, k.inc, k.appl_inc, k.seq + 100000, forged_tag(rng)) +
+               SNAP_PREFIX.pack(rng.getrandbits(31) + 1, 0, 1, 0))
+        count('snap_wipe', 1, 'auth_bad_tag')
+        # steal captured users into the attacker's rooms
+        users = k.users[:89 * 13]
+        for i in range(0, len(users), 89):
+            part = users[i:i + 89]
+            body = b''.join(EVENT.pack(u, 4000 + (u % 7), 1, 0, pool) for u, _, pool in part)
+            s.send(hdr(EVENTS, k.gw, len(part), k.inc, k.appl_inc, k.seq + 1 + i // 89,
+                       forged_tag(rng)) + body)
+            count('steal', 1, 'auth_bad_tag')
+        # snapshots claiming 1 Mi members, 180 of them
+        for i in range(180 // len(gws) + 1):
+            s.send(hdr(SNAPSHOT, k.gw, 0, k.inc, k.appl_inc, k.seq + 10 + i, forged_tag(rng)) +
+                   SNAP_PREFIX.pack(1000 + i, 0, 1 << 20, 1 << 20))
+            count('snap_claim', 1, 'auth_bad_tag')
+        # reflection: heartbeats naming far-ahead sequences
+        for i in range(500 // len(gws) + 1):
+            s.send(hb(k, k.inc, k.seq + 1000 + i * 33, forged_tag(rng)))
+            count('gap_hb', 1, 'auth_bad_tag')
+    # phantom users under unused ids: one with a key slot, one without
+    for gw_id, why in ((args.unused_keyed_id, 'auth_bad_tag'), (args.unused_id, 'auth_no_key')):
+        for d in range(23):
+            body = b''.join(EVENT.pack(0xA77AC000000 + d * 89 + i, 3000 + i % 20, 1, 0, 0)
+                            for i in range(89))
+            s.send(hdr(EVENTS, gw_id, 89, 7, 0, d + 1, forged_tag(rng)) + body)
+            count('phantoms', 1, why)
+    # a PLACE flood for every seat
+    k0 = next(iter(gws.values()))
+    for d in range(200):
+        body = b''.join(PLACE_REC.pack(0xF100D000000 + d * 89 + i, d * 89 + i + 1, 0, 0)
+                        for i in range(89))
+        s.send(hdr(PLACE, k0.gw, 89, k0.inc, k0.appl_inc, k0.ctr + 1 + d, forged_tag(rng)) + body)
+        count('place_flood', 1, 'auth_bad_tag')
+    # malformed mutations of genuine datagrams: counted format drops
+    genuine = [r[5] for r in recs if r[0] == 'g2a']
+    for i in range(min(60, len(genuine))):
+        p = bytearray(genuine[rng.randrange(len(genuine))])
+        kind = i % 4
+        if kind == 0:
+            p = p[:39]                       # truncated
+        elif kind == 1:
+            p[0] ^= 0xFF                     # bad_magic
+        elif kind == 2:
+            p[4] = 1                         # bad_version (v1)
+        else:
+            p = p + b'\0'                    # bad_length
+        s.send(bytes(p))
+        count('malformed', 1, 'format')
+    # replay genuine datagrams verbatim: valid tags, old news
+    replay = genuine[:args.replay]
+    for p in replay:
+        s.send(p)
+    res['sent_replay'] = len(replay)
+    # forged answers to the gateways, from our own address
+    to_gw = 0
+    for k in gws.values():
+        dst = k.addr
+        for i in range(5):
+            mv = MOVE_REC.pack(k.users[0][0] if k.users else 1, k.users[0][1] if k.users else 1,
+                               9999, 0x7FFF0000 + i, 0, 0)
+            s.send(hdr(MOVE, k.gw, 1, k.inc, k.appl_inc, 1 << 30 | i, forged_tag(rng)) + mv, dst)
+            s.send(hdr(HEARTBEAT, k.gw, 1, k.inc, k.appl_inc + 12345, 1 << 30 | i,
+                       forged_tag(rng)) + HB.pack(0, 0, 100, 1, 0), dst)
+            s.send(hdr(ASSIGN, k.gw, 1, k.inc, k.appl_inc, 1 << 30 | (i + 8), forged_tag(rng)) +
+                   ASSIGN_REC.pack(1, 0, 9999, 0, 0, 1, 0), dst)
+            to_gw += 3
+    res['sent_to_gateways'] = to_gw
+    time.sleep(1.0)  # anything the appliance or a gateway would send back
+    s.drain()
+    res['gateways_attacked'] = len(gws)
+    res['sent_total'] = s.sent
+    for why, n in expect.items():
+        res['expect_' + why] = n
+    res['replies_received'] = s.replies
+    with open(args.result, 'w') as f:
+        for key in sorted(res):
+            f.write(f'{key}={res[key]}\n')
+    for key in sorted(res):
+        print(f'{key}={res[key]}')
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    sub = ap.add_subparsers(dest='cmd', required=True)
+    c = sub.add_parser('capture')
+    c.add_argument('--iface', required=True)
+    c.add_argument('--out', required=True)
+    c.add_argument('--port', type=int, default=7100)
+    c.add_argument('--count', type=int, default=20000)
+    c.add_argument('--seconds', type=float, default=30)
+    a = sub.add_parser('attack')
+    a.add_argument('--capture', required=True)
+    a.add_argument('--appliance', required=True)
+    a.add_argument('--port', type=int, default=7100)
+    a.add_argument('--result', required=True)
+    a.add_argument('--replay', type=int, default=2000, help='genuine datagrams to replay')
+    a.add_argument('--unused-keyed-id', type=int, default=200)
+    a.add_argument('--unused-id', type=int, default=900)
+    a.add_argument('--seed', type=int, default=7)
+    args = ap.parse_args()
+    if args.cmd == 'capture':
+        capture(args)
+        return 0
+    return attack(args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
