@@ -24,6 +24,11 @@
  * here the producer stands in for the control core, taking the reports
  * and admitting every request (--no-report: no control core, JOINs are
  * applied at once).
+ * --auth seals every datagram it builds (EVENTS and SNAPSHOT, protocol v2)
+ * with one fixed test key, bench_key, which every gateway id it uses
+ * (1..17) holds in slot 0 (bench_keys, the keyring the appliance side
+ * checks them against); sealing is done while frames are built, outside
+ * the timed part.
  * A benchmark, not a test: it asserts nothing and is never run by
  * `meson test`.
  */
@@ -43,6 +48,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "hc_auth.h"
 #include "hc_options.h"
 #include "hc_control.h"
 #include "hc_median.h"
@@ -67,6 +73,11 @@ static uint64_t stream_pos, stream_len = 1u << 22; /* precomputed events */
 static uint32_t seq[GATEWAYS + 1];
 static struct rte_ring *rx_ring;
 static struct rte_mempool *pool;
+
+/* --auth: the test key ("headcount-bench!"), slot 0 of every gateway id */
+static const uint8_t bench_key[HC_AUTH_KEY_LEN] = {'h', 'e', 'a', 'd', 'c', 'o', 'u', 'n',
+						   't', '-', 'b', 'e', 'n', 'c', 'h', '!'};
+static struct hc_auth_keyring *bench_keys; /* NULL: frames unsealed */
 
 static uint64_t rs = 0x853c49e6748fea9bull;
 static uint32_t rnd(uint32_t n)
@@ -128,6 +139,8 @@ static struct rte_mbuf *make_frame(unsigned k, const struct hc_event *events)
 				stream_pos = 0;
 		}
 	}
+	if (bench_keys != NULL)
+		hc_auth_seal(f + HC_FRAME_HDR_LEN, plen, bench_keys->gw[gw].key[0], 0);
 	hc_frame_put_headers(f, &addr, 0, plen);
 	return m;
 }
@@ -353,6 +366,8 @@ static struct rte_mbuf *make_chunk(uint32_t inc, uint32_t seqno, uint32_t index,
 			.room_id = rte_cpu_to_be_32(1 + (uint32_t)((first_user + i) % 1000))};
 		memcpy(rec + i * sizeof(mb), &mb, sizeof(mb));
 	}
+	if (bench_keys != NULL)
+		hc_auth_seal(p, plen, bench_keys->gw[SNAP_GW].key[0], 0);
 	hc_frame_put_headers(f, &addr, 0, plen);
 	return m;
 }
@@ -399,10 +414,10 @@ int main(int argc, char **argv)
 	uint32_t users = 1000000, rooms = 20000;
 	int reps = 5;
 	const char *only = NULL;
-	int report = 1;
+	int report = 1, auth = 0;
 	static const struct option lo[] = {{"users", 1, 0, 'u'}, {"rooms", 1, 0, 'r'},
 		{"reps", 1, 0, 'n'}, {"case", 1, 0, 'c'},
-		{"stream", 1, 0, 'S'}, {"no-report", 0, 0, 'R'}, {0, 0, 0, 0}};
+		{"stream", 1, 0, 'S'}, {"no-report", 0, 0, 'R'}, {"auth", 0, 0, 'A'}, {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -412,9 +427,11 @@ int main(int argc, char **argv)
 		case 'c': only = optarg; break;
 		case 'S': stream_len = strtoull(optarg, NULL, 10); break;
 		case 'R': report = 0; break;
+		case 'A': auth = 1; break;
 		default:
 			fprintf(stderr, "usage: hc-bench [EAL] -- [--users N] [--rooms N] [--reps N]"
-				" [--case batch64|batch1|directives|snapshot] [--stream EVENTS] [--no-report]\n");
+				" [--case batch64|batch1|directives|snapshot] [--stream EVENTS] [--no-report]"
+				" [--auth]\n");
 			return 2;
 		}
 	}
@@ -422,6 +439,19 @@ int main(int argc, char **argv)
 	    stream_len < 1024) {
 		fprintf(stderr, "hc-bench: bad arguments\n");
 		return 2;
+	}
+	if (auth) {
+		bench_keys = calloc(1, sizeof(*bench_keys));
+		if (bench_keys == NULL || hc_auth_init() != 0) {
+			fprintf(stderr, "hc-bench: --auth: no memory or no libsodium\n");
+			return 1;
+		}
+		for (unsigned g = 1; g <= SNAP_GW; g++) {
+			memcpy(bench_keys->gw[g].key[0], bench_key, HC_AUTH_KEY_LEN);
+			bench_keys->gw[g].have[0] = 1;
+		}
+		bench_keys->n_gateways = bench_keys->n_keys = SNAP_GW;
+		printf("hc-bench: --auth: every datagram sealed, gateways 1..%u, slot 0\n", SNAP_GW);
 	}
 	unsigned worker_lcore = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
 	if (worker_lcore >= RTE_MAX_LCORE) {
@@ -496,11 +526,11 @@ int main(int argc, char **argv)
 			       s.busy_share * 100, s.joins * 100, s.moves * 100, s.leaves * 100,
 			       s.noops * 100);
 		}
-		printf("case=%s events_per_datagram=%u users=%u rooms=%u reps=%d report=%d "
+		printf("case=%s events_per_datagram=%u users=%u rooms=%u reps=%d report=%d auth=%d "
 		       "events_per_s=%.0f "
 		       "datagrams_per_s=%.0f cycles_per_event=%.1f wall_cycles_per_event=%.1f "
 		       "worker_busy=%.2f tsc_hz=%" PRIu64 "\n",
-		       cases[ci].name, cases[ci].k, users, rooms, reps, report, hc_median(eps, reps),
+		       cases[ci].name, cases[ci].k, users, rooms, reps, report, auth, hc_median(eps, reps),
 		       hc_median(dps, reps), hc_median(bcpe, reps), hc_median(wcpe, reps),
 		       hc_median(share, reps), rte_get_tsc_hz());
 	}
@@ -514,9 +544,9 @@ int main(int argc, char **argv)
 			printf("hc-bench: snapshot rep %d: %u members in %u chunks, %.2f M members/s\n",
 			       r + 1, n, (n + SNAP_PER - 1) / SNAP_PER, mps[r] / 1e6);
 		}
-		printf("case=snapshot members=%u members_per_chunk=%u reps=%d members_per_s=%.0f "
-		       "users_in_table=%" PRIu64 "\n", n, SNAP_PER, reps, hc_median(mps, reps),
-		       w->members.n_users);
+		printf("case=snapshot members=%u members_per_chunk=%u reps=%d auth=%d "
+		       "members_per_s=%.0f users_in_table=%" PRIu64 "\n", n, SNAP_PER, reps, auth,
+		       hc_median(mps, reps), w->members.n_users);
 	}
 	for (int full = 0; full < 2; full++) {
 		if ((only != NULL && strcmp(only, "directives") != 0) || !report)
@@ -540,6 +570,7 @@ int main(int argc, char **argv)
 	rte_eal_mp_wait_lcore();
 	hc_ports_close(&dp);
 	hc_dataplane_free(&dp);
+	free(bench_keys);
 	rte_eal_cleanup();
 	return 0;
 }

@@ -4,7 +4,10 @@
  * ten users through the appliance, join them where it says, obey its
  * directives for a second, then leave cleanly.  Built with the tree so the
  * documented example always compiles:
- *   build/gateway/hc-gw-example 198.18.0.1 7
+ *   build/gateway/hc-gw-example 198.18.0.1 7 000102030405060708090a0b0c0d0e0f
+ * The third argument is the gateway's key (32 hex digits, the appliance's
+ * key for this gateway id in slot 0); without it the session runs
+ * unauthenticated (the appliance must run with --no-auth).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +15,18 @@
 #include "headcount.h"
 
 static struct hc_gw *gw;
+
+/* 32 hex digits -> 16 bytes; 0 or -1. */
+static int parse_key(const char *hex, uint8_t key[HC_GW_KEY_LEN])
+{
+	for (int i = 0; i < HC_GW_KEY_LEN; i++) {
+		unsigned v;
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return -1;
+		key[i] = (uint8_t)v;
+	}
+	return hex[2 * HC_GW_KEY_LEN] == '\0' ? 0 : -1;
+}
 
 static void on_assign(void *arg, const struct hc_gw_assign *a)
 {
@@ -26,11 +41,23 @@ static void on_assign(void *arg, const struct hc_gw_assign *a)
 int main(int argc, char **argv)
 {
 	struct hc_gw_config cfg;
+	uint8_t key[HC_GW_KEY_LEN];
 	char err[256];
 
 	hc_gw_config_init(&cfg);
 	cfg.appliance = argc > 1 ? argv[1] : "198.18.0.1";
 	cfg.gateway_id = (uint16_t)(argc > 2 ? atoi(argv[2]) : 1);
+	if (argc > 3) {
+		if (parse_key(argv[3], key) != 0) {
+			fprintf(stderr, "the key is 32 hex digits\n");
+			return 2;
+		}
+		cfg.key = key;              /* the appliance's key for us ... */
+		cfg.key_len = sizeof(key);
+		cfg.key_slot = 0;           /* ... in its slot 0 */
+	} else {
+		cfg.insecure_no_auth = 1;   /* explicit: no tags either way */
+	}
 	cfg.on_assign = on_assign;  /* on_move NULL: MOVEs are obeyed at once */
 	gw = hc_gw_open(&cfg, err, sizeof(err));
 	if (gw == NULL) {

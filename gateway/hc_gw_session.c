@@ -6,12 +6,25 @@
  * sequence counter and the history of sent sequenced datagrams (a ring
  * indexed by sequence: what a NACK asks for is resent byte for byte),
  * the queue of datagrams waiting for the socket, pending PLACE requests,
- * snapshots, heartbeats, and the optional test impairment (hc_gw_impair.c).
+ * snapshots, heartbeats, and the optional test impairment (hc_gw_impair.c),
+ * and the session's side of authentication (protocol v2): its key, the
+ * control counter its HEARTBEAT and PLACE datagrams carry, and the replay
+ * window over the appliance's reply counters.
  *
  * Sequenced datagrams (EVENTS, SNAPSHOT chunks) share one counter; a
  * snapshot is sent after flushing the open EVENTS batch, so it states the
  * membership after every event sent before it, and its chunk 0 is where
  * the appliance may restart this gateway's stream (protocol.md).
+ *
+ * Every datagram is sealed (hc_auth_seal) once it is complete, before it
+ * is queued or kept: the history holds sealed bytes, so a retransmission
+ * is the first send byte for byte.  A datagram received is acted on only
+ * after, in this order: it came from the appliance's address and port
+ * (rx_wrong_source), it is a well-formed A->G datagram for us (rx_bad),
+ * its tag is good (rx_bad_auth; not checked with insecure_no_auth), its
+ * appliance incarnation is not older than the one we know (rx_stale; a
+ * newer one is a restart and starts a new replay window), and its reply
+ * counter is fresh in that window (rx_replayed).
  */
 #include "headcount.h"
 #include "hc_gw_impair.h"
@@ -28,8 +41,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "hc_auth.h"
 #include "hc_proto.h"
 #include "hc_proto_hdr.h"
+
+_Static_assert(HC_GW_KEY_LEN == HC_AUTH_KEY_LEN, "headcount.h and hc_auth.h agree on keys");
 
 #define DGRAM_MAX HC_MAX_PAYLOAD_MTU1500
 #define EVENTS_PER ((DGRAM_MAX - sizeof(struct hc_hdr)) / sizeof(struct hc_event))
@@ -101,6 +119,17 @@ struct hc_gw {
 	uint64_t digest_snapshot_us;    /* last snapshot it caused */
 
 	struct hc_gw_impair *impair;    /* NULL: off */
+
+	/* authentication (protocol v2) */
+	int keyed;                      /* 0: insecure_no_auth */
+	struct hc_auth_gw_keys keys;    /* our key, in slot cfg.key_slot only:
+	                                   the appliance answers in our slot */
+	uint32_t ctl;                   /* control counter: the last one sent
+	                                   (HEARTBEAT, PLACE); 0: none yet */
+	struct hc_replay replay;        /* the appliance's reply counters, for
+	                                   its incarnation appl_incarnation */
+	int state;                      /* enum hc_gw_state */
+
 	struct hc_gw_stats st;
 };
 
@@ -122,6 +151,22 @@ void hc_gw_config_init(struct hc_gw_config *cfg)
 }
 
 /* ------------------------------------------------------------ sending -- */
+
+/* Seal a complete datagram in place (nothing without a key). */
+static void seal(const struct hc_gw *g, uint8_t *p, size_t len)
+{
+	if (g->keyed)
+		hc_auth_seal(p, len, g->keys.key[g->cfg.key_slot], g->cfg.key_slot);
+}
+
+/* The control counter of the next HEARTBEAT or PLACE datagram: 1, 2, ...
+ * in every incarnation (each session is one), never 0. */
+static uint32_t next_ctl(struct hc_gw *g)
+{
+	if (++g->ctl == 0)
+		g->ctl = 1;
+	return g->ctl;
+}
 
 /* Hand one datagram to the kernel (or to the impairment delay). */
 static int wire_send(struct hc_gw *g, const uint8_t *p, uint16_t len)
@@ -217,6 +262,7 @@ static uint32_t send_sequenced(struct hc_gw *g, const uint8_t *p, uint16_t len, 
 	memcpy(h->data, p, len);
 	hc_proto_fill_hdr(h->data, type, g->cfg.gateway_id, count, g->incarnation,
 			  g->appl_incarnation, seq);
+	seal(g, h->data, len); /* the history keeps what goes on the wire */
 	h->len = len;
 	h->seq = seq;
 	queue_seq(g, seq);
@@ -237,9 +283,11 @@ static void flush_places(struct hc_gw *g)
 {
 	if (g->n_pl == 0)
 		return;
+	uint16_t len = (uint16_t)(sizeof(struct hc_hdr) + g->n_pl * sizeof(struct hc_place));
 	hc_proto_fill_hdr(g->pl, HC_MSG_PLACE, g->cfg.gateway_id, g->n_pl, g->incarnation,
-			  g->appl_incarnation, 0);
-	queue_unsequenced(g, g->pl, (uint16_t)(sizeof(struct hc_hdr) + g->n_pl * sizeof(struct hc_place)));
+			  g->appl_incarnation, next_ctl(g));
+	seal(g, g->pl, len);
+	queue_unsequenced(g, g->pl, len);
 	g->n_pl = 0;
 }
 
@@ -459,7 +507,26 @@ static void check_digest(struct hc_gw *g, uint32_t acked, uint32_t users, uint64
 	}
 }
 
-static void handle(struct hc_gw *g, const uint8_t *p, size_t len)
+/* The appliance's heartbeat says whether another source uses our id. */
+static void on_heartbeat_flags(struct hc_gw *g, uint32_t hb_flags)
+{
+	int state = HC_GW_STATE_OK;
+	if (hb_flags & HC_HB_F_ID_CONFLICT) {
+		g->st.id_conflicts++;
+		state = HC_GW_STATE_ID_CONFLICT;
+	}
+	if (state == g->state)
+		return;
+	g->state = state;
+	if (g->cfg.on_state != NULL)
+		g->cfg.on_state(g->cfg.arg, state);
+}
+
+/* A datagram from the appliance's address and port (checked by the
+ * caller): the other checks, in order (see the top of this file), then
+ * act on it.  p is writable: the tag check zeroes the tag field while it
+ * computes, and restores it. */
+static void handle(struct hc_gw *g, uint8_t *p, size_t len)
 {
 	struct hc_hdr h;
 	if (len < sizeof(h)) {
@@ -472,7 +539,9 @@ static void handle(struct hc_gw *g, const uint8_t *p, size_t len)
 		     h.type == HC_MSG_MOVE ? sizeof(struct hc_move) :
 		     h.type == HC_MSG_HEARTBEAT ? sizeof(struct hc_heartbeat) :
 		     h.type == HC_MSG_RESYNC ? sizeof(struct hc_resync) : 0;
+	uint32_t appl = ntohl(h.appliance_incarnation);
 	if (ntohl(h.magic) != HC_PROTO_MAGIC || h.version != HC_PROTO_VERSION || rec == 0 ||
+	    (ntohs(h.flags) & ~HC_HDR_F_KNOWN) != 0 || appl == 0 ||
 	    ntohs(h.gateway_id) != g->cfg.gateway_id || len != sizeof(h) + count * rec) {
 		g->st.rx_bad++;
 		return;
@@ -483,17 +552,36 @@ static void handle(struct hc_gw *g, const uint8_t *p, size_t len)
 		g->st.rx_bad++; /* meant for an earlier incarnation of ours */
 		return;
 	}
-	uint32_t appl = ntohl(h.appliance_incarnation);
-	if (appl != 0 && appl != g->appl_incarnation) {
-		int restarted = g->appl_incarnation != 0;
+	if (g->keyed && hc_auth_verify(p, len, &g->keys) < 0) {
+		g->st.rx_bad_auth++;
+		return;
+	}
+	/* the appliance's incarnation: an older one is dropped; a newer one
+	 * (or the first) starts a new window of reply counters */
+	uint32_t known = g->appl_incarnation, ctr = ntohl(h.sequence);
+	int newer = known == 0 || hc_seq_after(appl, known);
+	if (!newer && appl != known) {
+		g->st.rx_stale++;
+		return;
+	}
+	struct hc_replay empty;
+	hc_replay_reset(&empty);
+	if (!hc_replay_fresh(newer ? &empty : &g->replay, ctr)) {
+		g->st.rx_replayed++;
+		return;
+	}
+	if (newer) {
+		hc_replay_reset(&g->replay);
 		g->appl_incarnation = appl;
-		if (restarted) {
-			/* the appliance lost everything: state it all again */
+		if (known != 0) {
+			/* the appliance restarted and lost everything: state it
+			 * all again */
 			g->st.appliance_restarts++;
 			g->st.acked = 0;
 			want_snapshot(g, 1);
 		}
 	}
+	hc_replay_commit(&g->replay, ctr);
 	const uint8_t *r = p + sizeof(h);
 	for (uint16_t i = 0; i < count; i++, r += rec) {
 		switch (h.type) {
@@ -519,6 +607,7 @@ static void handle(struct hc_gw *g, const uint8_t *p, size_t len)
 			g->st.appliance_users = ntohl(hb.user_count);
 			if (ntohl(hb.hb_flags) & HC_HB_F_RESYNC_NEEDED)
 				want_snapshot(g, 0);
+			on_heartbeat_flags(g, ntohl(hb.hb_flags));
 			check_digest(g, acked, ntohl(hb.user_count), be64toh(hb.digest));
 			break;
 		}
@@ -542,8 +631,9 @@ static void send_heartbeat(struct hc_gw *g, uint32_t flags)
 		.interval_ms = htonl(g->cfg.heartbeat_ms), .hb_flags = htonl(flags),
 		.digest = htobe64(g->digest)};
 	hc_proto_fill_hdr(buf, HC_MSG_HEARTBEAT, g->cfg.gateway_id, 1, g->incarnation,
-			  g->appl_incarnation, 0);
+			  g->appl_incarnation, next_ctl(g));
 	memcpy(buf + sizeof(struct hc_hdr), &hb, sizeof(hb));
+	seal(g, buf, sizeof(buf));
 	queue_unsequenced(g, buf, sizeof(buf));
 	g->st.heartbeats_sent++;
 }
@@ -646,6 +736,38 @@ struct hc_gw *hc_gw_open(const struct hc_gw_config *cfg, char *err, size_t err_l
 		snprintf(err, err_len, "need a gateway id (1..65535) and an appliance address A.B.C.D[:PORT]");
 		goto fail;
 	}
+	if (cfg->key_slot > 1) {
+		snprintf(err, err_len, "key_slot must be 0 or 1");
+		goto fail;
+	}
+	if (cfg->key != NULL && cfg->insecure_no_auth) {
+		snprintf(err, err_len, "a key and insecure_no_auth: set one or the other");
+		goto fail;
+	}
+	if (cfg->key != NULL && cfg->key_len != HC_AUTH_KEY_LEN) {
+		snprintf(err, err_len, "the key must be %u bytes, not %zu", HC_AUTH_KEY_LEN,
+			 cfg->key_len);
+		goto fail;
+	}
+	if (cfg->key == NULL && !cfg->insecure_no_auth) {
+		snprintf(err, err_len, "no key: set key (%u bytes, the appliance's key for gateway "
+			 "%u in slot key_slot), or insecure_no_auth to run without authentication",
+			 HC_AUTH_KEY_LEN, cfg->gateway_id);
+		goto fail;
+	}
+	if (hc_auth_init() != 0) {
+		snprintf(err, err_len, "libsodium cannot be initialised");
+		goto fail;
+	}
+	if (cfg->key != NULL) {
+		g->keyed = 1;
+		memcpy(g->keys.key[cfg->key_slot], cfg->key, HC_AUTH_KEY_LEN);
+		g->keys.have[cfg->key_slot] = 1;
+	}
+	g->cfg.key = NULL; /* ours is in g->keys; the caller's may go away */
+	g->cfg.key_len = 0;
+	g->state = HC_GW_STATE_OK;
+	hc_replay_reset(&g->replay);
 	if (cfg->history < 64 || (cfg->history & (cfg->history - 1)) != 0) {
 		snprintf(err, err_len, "history must be a power of 2 >= 64");
 		goto fail;
@@ -726,6 +848,7 @@ void hc_gw_close(struct hc_gw *g, int clean)
 		close(g->fd);
 	hc_gw_impair_free(g->impair);
 	hc_gw_table_free(&g->users);
+	sodium_memzero(&g->keys, sizeof(g->keys));
 	free(g->hist);
 	free(g->sq);
 	free(g->pp);
@@ -789,10 +912,18 @@ int hc_gw_place(struct hc_gw *g, uint64_t user_id, uint16_t pool_id, uint32_t *r
 	return 0;
 }
 
+/* Did this come from the appliance's address and port? */
+static int from_appliance(const struct hc_gw *g, const struct sockaddr_in *a, socklen_t len)
+{
+	return len >= sizeof(*a) && a->sin_family == AF_INET &&
+	       a->sin_addr.s_addr == g->to.sin_addr.s_addr && a->sin_port == g->to.sin_port;
+}
+
 int hc_gw_poll(struct hc_gw *g, int timeout_ms)
 {
 	struct mmsghdr mh[RX_BURST];
 	struct iovec iov[RX_BURST];
+	struct sockaddr_in from[RX_BURST];
 	static __thread uint8_t bufs[RX_BURST][HC_MAX_PAYLOAD];
 	int total = 0;
 
@@ -821,12 +952,19 @@ int hc_gw_poll(struct hc_gw *g, int timeout_ms)
 			memset(&mh[i], 0, sizeof(mh[i]));
 			mh[i].msg_hdr.msg_iov = &iov[i];
 			mh[i].msg_hdr.msg_iovlen = 1;
+			mh[i].msg_hdr.msg_name = &from[i];
+			mh[i].msg_hdr.msg_namelen = sizeof(from[i]);
 		}
 		int n = recvmmsg(g->fd, mh, RX_BURST, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
 		uint64_t t = now_us();
 		for (int i = 0; i < n; i++) {
+			/* the source first: a held datagram forgets it */
+			if (!from_appliance(g, &from[i], mh[i].msg_hdr.msg_namelen)) {
+				g->st.rx_wrong_source++;
+				continue;
+			}
 			if (g->impair != NULL &&
 			    hc_gw_impair_hold(g->impair, HC_GW_IMPAIR_RX, bufs[i], (uint16_t)mh[i].msg_len, t))
 				continue;
@@ -839,6 +977,11 @@ int hc_gw_poll(struct hc_gw *g, int timeout_ms)
 	run_timers(g, now_us());
 	pump(g);
 	return total;
+}
+
+int hc_gw_state(const struct hc_gw *g)
+{
+	return g->state;
 }
 
 int hc_gw_fd(const struct hc_gw *g)

@@ -14,7 +14,13 @@
  *     and a snapshot of the current membership whenever the appliance
  *     asks for one, restarts (new appliance incarnation), NACKs
  *     something no longer in the history, or reports (in its heartbeats)
- *     a membership digest different from ours once all is applied.
+ *     a membership digest different from ours once all is applied;
+ *   - authenticate both ways (protocol v2): every datagram sent is sealed
+ *     with a tag under the gateway's key; a datagram received is acted on
+ *     only if it comes from the appliance's address and port, carries a
+ *     good tag, belongs to the current appliance incarnation and has a
+ *     reply counter not seen before; the appliance's heartbeats say when
+ *     another source uses our gateway id (hc_gw_state, on_state).
  *
  * Kernel UDP (sendmmsg/recvmmsg), one socket per session, no threads:
  * the caller drives the session with hc_gw_poll() (or polls hc_gw_fd()
@@ -31,7 +37,10 @@
 extern "C" {
 #endif
 
-#define HC_GW_API_VERSION 1
+#define HC_GW_API_VERSION 2
+
+/* A gateway's key: 16 bytes (protocol v2, SipHash-2-4-128 tags). */
+#define HC_GW_KEY_LEN 16
 
 struct hc_gw;
 
@@ -68,14 +77,33 @@ typedef void (*hc_gw_assign_cb)(void *arg, const struct hc_gw_assign *a);
  * (a NULL callback: the library moves the user at once). */
 typedef void (*hc_gw_move_cb)(void *arg, const struct hc_gw_move *mv);
 
+/* hc_gw_state(): what the appliance's authenticated heartbeats say. */
+enum hc_gw_state {
+	HC_GW_STATE_OK = 0,          /* no conflict reported                   */
+	HC_GW_STATE_ID_CONFLICT = 1, /* another live source uses our gateway
+	                                id (a copied configuration, or someone
+	                                with our key): fix it, it will not fix
+	                                itself                                */
+};
+/* Called when the state changes (enum hc_gw_state), from hc_gw_poll. */
+typedef void (*hc_gw_state_cb)(void *arg, int state);
+
 struct hc_gw_config {
 	const char *appliance;     /* "A.B.C.D" or "A.B.C.D:PORT" (7100)     */
 	const char *bind;          /* local "A.B.C.D[:PORT]", NULL: any      */
 	uint16_t gateway_id;       /* 1 .. 65535, unique per appliance       */
 	uint32_t incarnation;      /* 0: from the clock (larger at every start) */
-	const uint8_t *key;        /* reserved for datagram authentication:
-	                              protocol v1 sends no tag (see protocol.md) */
-	size_t key_len;
+	const uint8_t *key;        /* this gateway's key, HC_GW_KEY_LEN bytes
+	                              (copied by hc_gw_open): every datagram
+	                              sent is sealed with it, every datagram
+	                              received must carry its tag          */
+	size_t key_len;            /* HC_GW_KEY_LEN                          */
+	uint8_t key_slot;          /* the appliance's key slot (0 or 1) that
+	                              holds key (key rotation)            [0] */
+	int insecure_no_auth;      /* no key: must be set to run without
+	                              authentication (neither tags sent nor
+	                              checked; the appliance must run with
+	                              --no-auth)                          [0] */
 	uint32_t flush_us;         /* batch timer                     [1000] */
 	uint32_t heartbeat_ms;     /* heartbeat period                 [100] */
 	uint32_t place_timeout_ms; /* resend an unanswered PLACE after [250] */
@@ -84,6 +112,7 @@ struct hc_gw_config {
 	                              power of 2                      [16384] */
 	hc_gw_assign_cb on_assign;
 	hc_gw_move_cb on_move;
+	hc_gw_state_cb on_state;   /* NULL: poll hc_gw_state() instead     */
 	void *arg;
 	/* test impairment, both directions: hold this fraction of datagrams
 	 * for delay_ms (reordering them behind later ones); 0 = off */
@@ -114,12 +143,22 @@ struct hc_gw_stats {
 	uint32_t acked;                /* last sequence the appliance applied */
 	uint32_t appliance_incarnation;
 	uint32_t appliance_users;      /* users it counts for us (heartbeat) */
+	/* API version 2: datagrams received and dropped (none is acted on) */
+	uint64_t rx_bad_auth;          /* tag missing or wrong               */
+	uint64_t rx_wrong_source;      /* not from the appliance's address
+	                                  and port                           */
+	uint64_t rx_stale;             /* of an older appliance incarnation  */
+	uint64_t rx_replayed;          /* reply counter seen before, too old
+	                                  or 0                               */
+	uint64_t id_conflicts;         /* heartbeats with ID_CONFLICT        */
 };
 
-/* Fill cfg with the defaults above (appliance and gateway_id unset). */
+/* Fill cfg with the defaults above (appliance, gateway_id and key unset:
+ * set key and key_len, or insecure_no_auth). */
 void hc_gw_config_init(struct hc_gw_config *cfg);
 
-/* Open a session; NULL on error with a message in err. */
+/* Open a session; NULL on error with a message in err (among them: no
+ * key and insecure_no_auth not set; a key not HC_GW_KEY_LEN bytes). */
 struct hc_gw *hc_gw_open(const struct hc_gw_config *cfg, char *err, size_t err_len);
 
 /* Close: clean != 0 flushes and says SHUTDOWN (the appliance drops this
@@ -144,6 +183,10 @@ void hc_gw_flush(struct hc_gw *g);
 /* Receive, run timers, send; waits up to timeout_ms (0: do not wait) for
  * something to do.  Returns datagrams received, or -1 on a socket error. */
 int hc_gw_poll(struct hc_gw *g, int timeout_ms);
+
+/* enum hc_gw_state: HC_GW_STATE_ID_CONFLICT while the appliance's
+ * heartbeats say another source uses our gateway id. */
+int hc_gw_state(const struct hc_gw *g);
 
 /* The socket, for the caller's own poll/epoll loop. */
 int hc_gw_fd(const struct hc_gw *g);

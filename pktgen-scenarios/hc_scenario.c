@@ -14,6 +14,12 @@
  * Malformed frames are corrupted copies of a real datagram placed just
  * before it: if the appliance applied any part of one, the real datagram
  * would then be a duplicate and the truth would not match.
+ * With --keys every datagram is sealed (protocol v2) with its gateway's
+ * key from the appliance's keys file (the lowest slot holding one), after
+ * its payload is written, and one more malformation is made: a good
+ * datagram with one tag byte flipped (auth_bad_tag); --no-auth leaves
+ * them unsealed.  Heartbeats carry each gateway's control counter (1, 2,
+ * ...) in the header's sequence.  Everything follows from the seed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,6 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "hc_auth.h"
 #include "hc_frame.h"
 #include "hc_proto.h"
 #include "hc_proto_hdr.h"
@@ -40,8 +49,13 @@ struct opts {
 	uint32_t max_rooms, max_gateways;
 	uint32_t incarnation;
 	const char *out;
+	const char *keys;   /* --keys FILE: seal; NULL with --no-auth */
+	int no_auth;
 	struct hc_frame_addr addr;
 };
+
+/* the keys file, with --keys */
+static struct hc_auth_keyring *ring;
 
 static void usage(void)
 {
@@ -66,7 +80,12 @@ static void usage(void)
 	       "  --dst-ip A           appliance address                    [198.18.0.1]\n"
 	       "  --src-ip A           first gateway address (+g-1 each)    [198.18.0.2]\n"
 	       "  --dst-mac M / --src-mac M                                  [02:00:00:00:00:01/02]\n"
-	       "  --udp-port N         appliance port                       [%u]\n",
+	       "  --udp-port N         appliance port                       [%u]\n"
+	       "  --keys FILE          seal every datagram with its gateway's key from\n"
+	       "                       the appliance's keys file (lowest slot held); adds\n"
+	       "                       the malformation auth_bad_tag (a flipped tag byte)\n"
+	       "  --no-auth            leave datagrams unsealed\n"
+	       "                       (one of --keys and --no-auth is required)\n",
 	       (unsigned)HC_MAX_EVENTS, HC_PROTO_DEFAULT_PORT);
 }
 
@@ -117,7 +136,8 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{"incarnation", 1, 0, 'I'}, {"max-rooms", 1, 0, 'R'},
 		{"max-gateways", 1, 0, 'G'}, {"dst-ip", 1, 0, 'x'}, {"src-ip", 1, 0, 'y'},
 		{"dst-mac", 1, 0, 'X'}, {"src-mac", 1, 0, 'Y'}, {"udp-port", 1, 0, 'p'},
-		{"out", 1, 0, 'O'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+		{"out", 1, 0, 'O'}, {"keys", 1, 0, 'k'}, {"no-auth", 0, 0, 'A'},
+		{"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 	uint64_t v;
 	int c;
 
@@ -158,6 +178,8 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case 'Y': rc = hc_frame_parse_mac(optarg, o->addr.src_mac); break;
 		case 'p': rc = num("--udp-port", optarg, 1, 65535, &v); o->addr.dst_port = (uint16_t)v; break;
 		case 'O': o->out = optarg; break;
+		case 'k': o->keys = optarg; break;
+		case 'A': o->no_auth = 1; break;
 		case 'h': usage(); exit(0);
 		default: usage(); return -1;
 		}
@@ -172,7 +194,20 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		fprintf(stderr, "hc-scenario: rooms must be < --max-rooms and gateways < --max-gateways\n");
 		return -1;
 	}
+	if ((o->keys != NULL) == (o->no_auth != 0)) {
+		fprintf(stderr, "hc-scenario: say how datagrams are authenticated: --keys FILE (the "
+			"appliance's keys file) or --no-auth (exactly one of them)\n");
+		return -1;
+	}
 	return 0;
+}
+
+/* The lowest slot holding a key for gateway id, -1 if none. */
+static int key_slot(uint32_t id)
+{
+	if (ring == NULL || id > 65535)
+		return -1;
+	return ring->gw[id].have[0] ? 0 : ring->gw[id].have[1] ? 1 : -1;
 }
 
 /* -------------------------------------------------------------- random -- */
@@ -262,7 +297,10 @@ static void set32(uint8_t *p, uint32_t v) { set16(p, (uint16_t)(v >> 16)); set16
 static size_t corrupt(uint8_t *f, size_t len, const struct opts *o, const char **reason)
 {
 	uint16_t count = (uint16_t)(f[PAY + 10] << 8 | f[PAY + 11]);
-	switch (rnd_below(26)) {
+	/* the kinds after the format's are the tag's: only when sealing (a
+	 * corrupted copy stays sealed as it was: the format check, which
+	 * comes first, drops it) */
+	switch (rnd_below(ring != NULL ? 27 : 26)) {
 	case 0: *reason = "runt"; return 10;
 	case 1: *reason = "not_ipv4"; set16(f + 12, 0x86DD); return len;
 	case 2: *reason = "ip_truncated"; return ETH + 10;
@@ -286,7 +324,7 @@ static size_t corrupt(uint8_t *f, size_t len, const struct opts *o, const char *
 		set16(f + IP + 2, (uint16_t)(len - ETH)); set16(f + UDP + 4, (uint16_t)(len - UDP));
 		hc_frame_fix_csums(f, len); return len;
 	case 14: *reason = "bad_magic"; f[PAY] ^= 0xff; break;
-	case 15: *reason = "bad_version"; f[PAY + 4] = 2; break;
+	case 15: *reason = "bad_version"; f[PAY + 4] = 1; break; /* v1: no tags */
 	case 16: *reason = "bad_type"; f[PAY + 5] = rnd_below(2) ? 0 : 9; break;
 	case 17: *reason = "wrong_direction"; f[PAY + 5] = HC_MSG_MOVE; break;
 	case 18: *reason = "bad_flags"; set16(f + PAY + 6, 0x8000); break;
@@ -309,8 +347,18 @@ static size_t corrupt(uint8_t *f, size_t len, const struct opts *o, const char *
 		set16(f + PAY + 10, (uint16_t)(count - 1));
 		set32(f + PAY + sizeof(struct hc_hdr) + 8, 0);
 		break;
-	case 24: *reason = "gateway_range"; set16(f + PAY + 8, (uint16_t)o->max_gateways); break;
-	default: { /* an ARP request for someone else */
+	case 24: {
+		*reason = "gateway_range";
+		set16(f + PAY + 8, (uint16_t)o->max_gateways);
+		/* a good tag if the file has that id's key, so the range is what
+		 * fails whichever the appliance checks first */
+		int slot = key_slot(o->max_gateways);
+		if (slot >= 0)
+			hc_auth_seal(f + PAY, len - PAY, ring->gw[o->max_gateways].key[slot],
+				     (unsigned)slot);
+		break;
+	}
+	case 25: { /* an ARP request for someone else */
 		*reason = "arp_ignored";
 		static const uint8_t arp[28] = {0, 1, 8, 0, 6, 4, 0, 1};
 		memset(f, 0xff, 6);
@@ -322,6 +370,10 @@ static size_t corrupt(uint8_t *f, size_t len, const struct opts *o, const char *
 		set32(f + ETH + 24, o->addr.dst_ip + 100);
 		return ETH + 28;
 	}
+	default: /* (with --keys) well formed, one byte of the tag wrong */
+		*reason = "auth_bad_tag";
+		f[PAY + 24 + rnd_below(HC_AUTH_TAG_LEN)] ^= (uint8_t)(1 + rnd_below(255));
+		break;
 	}
 	hc_frame_fix_csums(f, len);
 	return len;
@@ -332,6 +384,9 @@ static size_t corrupt(uint8_t *f, size_t len, const struct opts *o, const char *
 struct gateway {
 	uint16_t id;
 	uint32_t seq;
+	uint32_t ctl;    /* control counter: the last heartbeat's */
+	int slot;        /* key slot, -1: unsealed (--no-auth) */
+	uint8_t key[HC_AUTH_KEY_LEN];
 	uint32_t since_hb;
 	uint32_t n;      /* events in the open batch */
 	uint32_t target; /* events that close it */
@@ -341,6 +396,13 @@ struct gateway {
 };
 
 static uint64_t position; /* emission slots */
+
+/* Seal a complete payload with its gateway's key (nothing with --no-auth). */
+static void seal(const struct gateway *g, uint8_t *p, size_t len)
+{
+	if (g->slot >= 0)
+		hc_auth_seal(p, len, g->key, (unsigned)g->slot);
+}
 
 static uint32_t file_of(const struct opts *o, uint16_t gw)
 {
@@ -358,8 +420,9 @@ static void emit_heartbeat(const struct opts *o, struct gateway *g)
 	uint8_t f[HC_FRAME_HDR_LEN + sizeof(p)];
 	struct hc_heartbeat hb = {.last_sequence = htonl(g->seq), .user_count = 0,
 				  .interval_ms = htonl(1000), .hb_flags = 0};
-	hc_proto_fill_hdr(p, HC_MSG_HEARTBEAT, g->id, 1, o->incarnation, 0, 0);
+	hc_proto_fill_hdr(p, HC_MSG_HEARTBEAT, g->id, 1, o->incarnation, 0, ++g->ctl);
 	memcpy(p + sizeof(struct hc_hdr), &hb, sizeof(hb));
+	seal(g, p, sizeof(p));
 	size_t len = hc_frame_build(f, &g->addr, g->ip_id++, p, sizeof(p));
 	push_frame(f, len, file_of(o, g->id), position++ * 16 + 8);
 	ex.datagrams++;
@@ -376,6 +439,7 @@ static void emit_events(const struct opts *o, struct gateway *g)
 	g->seq++;
 	hc_proto_fill_hdr(g->payload, HC_MSG_EVENTS, g->id, (uint16_t)g->n,
 			  o->incarnation, 0, g->seq);
+	seal(g, g->payload, plen);
 	size_t len = hc_frame_build(f, &g->addr, g->ip_id++, g->payload, plen);
 	uint32_t file = file_of(o, g->id);
 	uint64_t pos = position++;
@@ -447,6 +511,18 @@ int main(int argc, char **argv)
 	if (parse_opts(&o, argc, argv) != 0)
 		return 2;
 	rng_state = o.seed * 0xD1342543DE82EF95ull + 0x632BE59BD9B4E019ull;
+	if (o.keys != NULL) {
+		char err[512];
+		if (hc_auth_init() != 0 || (ring = hc_auth_keys_load(o.keys, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "hc-scenario: --keys %s\n", ring == NULL ? err : "libsodium");
+			return 2;
+		}
+		for (uint32_t g = 1; g <= o.gateways; g++)
+			if (key_slot(g) < 0) {
+				fprintf(stderr, "hc-scenario: %s has no key for gateway %u\n", o.keys, g);
+				return 2;
+			}
+	}
 
 	uint64_t *user_id = malloc(sizeof(uint64_t) * o.users);
 	uint32_t *user_room = calloc(o.users, sizeof(uint32_t));
@@ -463,6 +539,9 @@ int main(int argc, char **argv)
 		gws[g].addr = o.addr;
 		gws[g].addr.src_ip = o.addr.src_ip + g;
 		gws[g].addr.src_port = (uint16_t)(40000 + g);
+		gws[g].slot = key_slot(g + 1);
+		if (gws[g].slot >= 0)
+			memcpy(gws[g].key, ring->gw[g + 1].key[gws[g].slot], HC_AUTH_KEY_LEN);
 	}
 
 	for (uint32_t e = 0; e < o.events; e++) {
@@ -539,6 +618,8 @@ int main(int argc, char **argv)
 	       " users in %" PRIu64 " rooms\n",
 	       n_frames, ex.event_datagrams, ex.events, ex.duplicates, drops, users, rooms);
 	for (size_t i = 0; i < n_frames; i++) free(frames[i].data);
+	if (ring != NULL) { sodium_memzero(ring, sizeof(*ring)); free(ring); }
+	sodium_memzero(gws, sizeof(*gws) * o.gateways);
 	free(frames); free(user_id); free(user_room); free(gws); free(count);
 	return 0;
 }

@@ -29,7 +29,9 @@
  * gateways use the same rooms, nor with --seed-rooms), and every direct
  * join into a full room refused.  It exits without SHUTDOWN, so the
  * appliance keeps its users (until its gateway timeout) for the caller to
- * compare.  Bounded in time (--timeout).
+ * compare.  Bounded in time (--timeout).  It seals its datagrams with its
+ * gateway id's key from the appliance's keys file (--keys; --key-slot) or,
+ * explicitly, with none (--no-auth).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -42,6 +44,7 @@
 
 #include "headcount.h"
 #include "hc_proto.h"
+#include "hc_tool_keys.h"
 
 #define PLACE_WINDOW 4096u      /* PLACEs in flight at most */
 #define REQ_SLOTS 65536u        /* request id -> user, power of 2 */
@@ -60,6 +63,8 @@ static struct {
 	.max = 100, .churn = 0.3, .timeout = 60, .seed = 1,
 };
 
+static struct hc_tool_auth auth = {.key_slot = -1};
+static int id_conflict; /* on_state said ID_CONFLICT (at any time) */
 static struct hc_gw *gw;
 static double deadline;
 static uint64_t rs; /* xorshift state: user ids, churn, direct users */
@@ -196,6 +201,16 @@ static void on_move(void *arg, const struct hc_gw_move *mv)
 	if (hc_gw_join(gw, mv->user_id, mv->to_room, mv->pool_id) != 0)
 		die("hc_gw_join");
 	fig.moves_obeyed++;
+}
+
+static void on_state(void *arg, int state)
+{
+	(void)arg;
+	if (state == HC_GW_STATE_ID_CONFLICT)
+		id_conflict = 1;
+	fprintf(stderr, "hc-gateway %u: %s\n", opt.gateway_id, state == HC_GW_STATE_ID_CONFLICT ?
+		"the appliance reports an ID CONFLICT (another source uses this id)" :
+		"id conflict over");
 }
 
 /* Run the session for s seconds (or until the deadline). */
@@ -411,7 +426,15 @@ static void usage(FILE *f)
 		"  --settle-until FILE ... or until FILE exists\n"
 		"  --truth FILE        our room table (--dump-rooms format)\n"
 		"  --result FILE       our figures, key=value\n"
-		"  --timeout S         bound on the whole run               [60]\n",
+		"  --timeout S         bound on the whole run               [60]\n"
+		"  --keys FILE         the appliance's keys file: seal with our gateway\n"
+		"                      id's key (the highest slot holding one)\n"
+		"  --key-slot N        ... in slot N (0 or 1) instead\n"
+		"  --no-auth           no key: nothing sealed or checked (the appliance\n"
+		"                      runs with --no-auth); one of --keys and --no-auth\n"
+		"                      is required\n"
+		"--result adds our session's rx_bad, rx_bad_auth, rx_wrong_source,\n"
+		"rx_stale, rx_replayed, id_conflicts and state_id_conflict (0/1)\n",
 		HC_PROTO_DEFAULT_PORT);
 }
 
@@ -424,7 +447,8 @@ static int parse_opts(int argc, char **argv)
 		{"truth", 1, 0, 't'}, {"timeout", 1, 0, 'T'}, {"shared", 0, 0, 'S'},
 		{"direct", 1, 0, 'D'}, {"seed-rooms", 1, 0, 'R'}, {"settle", 1, 0, 'L'},
 		{"ignore-moves", 1, 0, 'I'}, {"settle-until", 1, 0, 'U'},
-		{"result", 1, 0, 'O'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+		{"result", 1, 0, 'O'}, {"keys", 1, 0, 'k'}, {"key-slot", 1, 0, 'N'},
+		{"no-auth", 0, 0, 'A'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -446,6 +470,14 @@ static int parse_opts(int argc, char **argv)
 		case 'U': opt.settle_until = optarg; break;
 		case 'I': opt.ignore_moves = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'O': opt.result = optarg; break;
+		case 'k': auth.keys_path = optarg; break;
+		case 'N': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			auth.key_slot = *end != '\0' || end == optarg || v < 0 || v > 1 ? -2 : (int)v;
+			break;
+		}
+		case 'A': auth.no_auth = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
@@ -455,6 +487,10 @@ static int parse_opts(int argc, char **argv)
 		fprintf(stderr, "hc-gateway: bad arguments (--help)\n");
 		return -1;
 	}
+	if (hc_tool_auth_load(&auth, "hc-gateway") != 0)
+		return -1;
+	uint8_t slot;
+	hc_tool_auth_key(&auth, opt.gateway_id, &slot, "hc-gateway"); /* exits without one */
 	return 0;
 }
 
@@ -466,8 +502,12 @@ static void open_session(void)
 	hc_gw_config_init(&cfg);
 	cfg.appliance = appliance;
 	cfg.gateway_id = opt.gateway_id;
+	cfg.key = hc_tool_auth_key(&auth, opt.gateway_id, &cfg.key_slot, "hc-gateway");
+	cfg.key_len = cfg.key != NULL ? HC_GW_KEY_LEN : 0;
+	cfg.insecure_no_auth = cfg.key == NULL; /* --no-auth */
 	cfg.on_assign = on_assign;
 	cfg.on_move = on_move;
+	cfg.on_state = on_state;
 	cfg.place_timeout_ms = 500; /* as patient as a front end on a busy host */
 	gw = hc_gw_open(&cfg, err, sizeof(err));
 	if (gw == NULL) {
@@ -585,12 +625,17 @@ int main(int argc, char **argv)
 			"direct_joins=%u\ndirect_room=%u\ndirect_room_users=%u\n"
 			"direct_refused=%u\ndirect_followed=%u\nnew_topics=%" PRIu64 "\n"
 			"event_datagrams=%" PRIu64 "\nretransmits=%" PRIu64 "\nsnapshots=%" PRIu64 "\n"
-			"appliance_agrees=%d\nchecks_passed=%d\n",
+			"appliance_agrees=%d\nchecks_passed=%d\n"
+			"rx_bad=%" PRIu64 "\nrx_bad_auth=%" PRIu64 "\nrx_wrong_source=%" PRIu64 "\n"
+			"rx_stale=%" PRIu64 "\nrx_replayed=%" PRIu64 "\nid_conflicts=%" PRIu64 "\n"
+			"state_id_conflict=%d\nauth=%s\n",
 			opt.gateway_id, opt.users, rooms, need, opt.max, over, fig.assigns, st.places,
 			resent, st.place_timeouts, fig.no_room, fig.moves_obeyed, st.moves_ignored,
 			fig.moves_ignored, n_direct, direct_room, direct_room_users, direct_refused,
 			followed, fig.new_topics, st.event_datagrams, st.retransmits, st.snapshots,
-			agrees, rc == 0);
+			agrees, rc == 0, st.rx_bad, st.rx_bad_auth, st.rx_wrong_source, st.rx_stale,
+			st.rx_replayed, st.id_conflicts, id_conflict,
+			auth.ring != NULL ? "keys" : "none");
 		if (fclose(f) != 0) {
 			perror(opt.result);
 			return 1;
@@ -598,6 +643,7 @@ int main(int argc, char **argv)
 	}
 	/* no SHUTDOWN: the appliance keeps our users for the caller to compare */
 	hc_gw_close(gw, 0);
+	hc_tool_auth_free(&auth);
 	free(directs);
 	free(uid);
 	free(state);

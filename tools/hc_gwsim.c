@@ -18,6 +18,10 @@
  * the tables are not equal within --settle seconds; SIGUSR1 compares on
  * demand while the workload runs.  --live prints one
  * line a second: users, rooms, events/s, directives/s.  Bounded in time.
+ * Every gateway seals its datagrams with its own gateway id's key from the
+ * appliance's keys file (--keys; --key-slot) or, explicitly, with none
+ * (--no-auth); gateways the appliance reports an id conflict to are
+ * printed and counted (state_id_conflict in --result).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -33,6 +37,7 @@
 #include <unistd.h>
 
 #include "hc_tel_client.h"
+#include "hc_tool_keys.h"
 #include "headcount.h"
 
 #define MAX_GW 256
@@ -72,6 +77,7 @@ static struct {
 	.arrival_rate = 20000, .leave_rate = 200, .duration = 5, .settle = 10,
 	.move_delay_ms = 50, .seed = 1,
 };
+static struct hc_tool_auth auth = {.key_slot = -1};
 
 static struct hc_gw *gw[MAX_GW];
 static uint32_t gw_inc[MAX_GW];
@@ -84,6 +90,7 @@ static uint32_t n_moves, cap_moves;
 static uint64_t rng = 0x2545F4914F6CDD1Dull;
 static volatile sig_atomic_t stop, compare_now;
 static uint64_t moves_got, moves_done, restarts, reconnects, place_fail, killed;
+static uint8_t id_conflict[MAX_GW]; /* the gateway's on_state said ID_CONFLICT */
 
 static double now_s(void)
 {
@@ -171,6 +178,16 @@ static void on_move(void *arg, const struct hc_gw_move *mv)
 		.gw = (uint8_t)k};
 }
 
+static void on_state(void *arg, int state)
+{
+	unsigned k = (unsigned)(uintptr_t)arg;
+	if (state == HC_GW_STATE_ID_CONFLICT)
+		id_conflict[k] = 1;
+	printf("gateway %u: %s\n", opt.first_id + k, state == HC_GW_STATE_ID_CONFLICT ?
+	       "the appliance reports an ID CONFLICT (another source uses this id)" :
+	       "id conflict over");
+}
+
 /* ------------------------------------------------------------- sessions -- */
 
 static void open_gateway(unsigned k)
@@ -187,8 +204,12 @@ static void open_gateway(unsigned k)
 	uint32_t inc = (uint32_t)((uint64_t)ts.tv_sec * 8 + (uint64_t)ts.tv_nsec / 125000000u);
 	c.incarnation = inc > gw_inc[k] ? inc : gw_inc[k] + 1;
 	gw_inc[k] = c.incarnation;
+	c.key = hc_tool_auth_key(&auth, c.gateway_id, &c.key_slot, "hc-gwsim");
+	c.key_len = c.key != NULL ? HC_GW_KEY_LEN : 0;
+	c.insecure_no_auth = c.key == NULL; /* --no-auth */
 	c.on_assign = on_assign;
 	c.on_move = on_move;
+	c.on_state = on_state;
 	c.arg = (void *)(uintptr_t)k;
 	c.impair_delay_fraction = opt.impair_fraction;
 	c.impair_delay_ms = opt.impair_delay_ms;
@@ -405,6 +426,15 @@ static struct {
 
 static uint64_t sum_stat(size_t off);
 
+/* Gateways whose state callback reported an id conflict (at any time). */
+static unsigned conflicted(void)
+{
+	unsigned n = 0;
+	for (unsigned k = 0; k < MAX_GW; k++)
+		n += id_conflict[k];
+	return n;
+}
+
 /* Rewrite --result (atomically: a reader never sees half a file). */
 static void write_result(const char *phase)
 {
@@ -430,7 +460,11 @@ static void write_result(const char *phase)
 	RES_STAT(retransmits) RES_STAT(nacks) RES_STAT(snapshots) RES_STAT(snapshot_members)
 	RES_STAT(appliance_restarts) RES_STAT(moves_ignored) RES_STAT(new_topics)
 	RES_STAT(place_timeouts) RES_STAT(digest_snapshots)
+	RES_STAT(rx_bad) RES_STAT(rx_bad_auth) RES_STAT(rx_wrong_source) RES_STAT(rx_stale)
+	RES_STAT(rx_replayed) RES_STAT(id_conflicts)
 #undef RES_STAT
+	fprintf(f, "state_id_conflict=%u\nauth=%s\n", conflicted(),
+		auth.ring != NULL ? "keys" : "none");
 	if (fclose(f) != 0 || rename(tmp, opt.result) != 0)
 		perror(opt.result);
 }
@@ -481,6 +515,13 @@ static void usage(void)
 	       "  --kill-after S             crash the last gateway for good after S s\n"
 	       "  --reconnect-fraction F     leaving users who reconnect through\n"
 	       "                             another gateway instead           [0]\n"
+	       "  --keys FILE                the appliance's keys file: each gateway\n"
+	       "                             seals with its own id's key (the\n"
+	       "                             highest slot holding one)\n"
+	       "  --key-slot N               ... in slot N (0 or 1) instead\n"
+	       "  --no-auth                  no keys: nothing sealed or checked (the\n"
+	       "                             appliance runs with --no-auth); one of\n"
+	       "                             --keys and --no-auth is required\n"
 	       "  --impair-fraction F        hold this fraction of datagrams (both\n"
 	       "  --impair-delay-ms D        directions) for D ms: reordering  [0]\n"
 	       "  --telemetry PREFIX         appliance's --file-prefix: compare rooms\n"
@@ -489,7 +530,11 @@ static void usage(void)
 	       "                             every 100 ms and report changes   [0]\n"
 	       "  --result FILE              what happened, as key=value lines (for\n"
 	       "                             scripts); rewritten at each phase:\n"
-	       "                             phase=settle, hold, done\n"
+	       "                             phase=settle, hold, done; with the\n"
+	       "                             gateways' summed stats (rx_bad_auth,\n"
+	       "                             rx_wrong_source, rx_stale, rx_replayed,\n"
+	       "                             id_conflicts, ...) and state_id_conflict\n"
+	       "                             (gateways told of an id conflict)\n"
 	       "  --hold-until FILE          end the hold early: at the first exact\n"
 	       "                             comparison made after FILE exists\n"
 	       "  --live                     one line per second (SIGUSR1: compare now)\n"
@@ -507,7 +552,8 @@ static int parse(int argc, char **argv)
 		{"impair-fraction", 1, 0, 'f'}, {"impair-delay-ms", 1, 0, 'D'},
 		{"telemetry", 1, 0, 't'}, {"settle", 1, 0, 's'}, {"hold", 1, 0, 'H'},
 		{"hold-until", 1, 0, 'U'}, {"result", 1, 0, 'O'},
-		{"live", 0, 0, 'L'}, {"seed", 1, 0, 'S'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+		{"live", 0, 0, 'L'}, {"seed", 1, 0, 'S'}, {"keys", 1, 0, 'k'},
+		{"key-slot", 1, 0, 'N'}, {"no-auth", 0, 0, 'A'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -534,6 +580,14 @@ static int parse(int argc, char **argv)
 		case 'O': opt.result = optarg; break;
 		case 'L': opt.live = 1; break;
 		case 'S': opt.seed = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'k': auth.keys_path = optarg; break;
+		case 'N': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			auth.key_slot = *end != '\0' || end == optarg || v < 0 || v > 1 ? -2 : (int)v;
+			break;
+		}
+		case 'A': auth.no_auth = 1; break;
 		case 'h': usage(); exit(0);
 		default: usage(); return -1;
 		}
@@ -543,6 +597,13 @@ static int parse(int argc, char **argv)
 	    opt.settle > 3600 || opt.hold > 86400 || (opt.kill_after > 0 && opt.gateways < 2)) {
 		fprintf(stderr, "hc-gwsim: bad option values (see --help)\n");
 		return -1;
+	}
+	if (hc_tool_auth_load(&auth, "hc-gwsim") != 0)
+		return -1;
+	/* every gateway's key, before any session starts */
+	for (unsigned k = 0; k < opt.gateways; k++) {
+		uint8_t slot;
+		hc_tool_auth_key(&auth, (uint16_t)(opt.first_id + k), &slot, "hc-gwsim");
 	}
 	return 0;
 }
@@ -733,12 +794,16 @@ int main(int argc, char **argv)
 	printf("gateways: retransmits=%" PRIu64 " nacks=%" PRIu64 " snapshots=%" PRIu64
 	       " snapshot_members=%" PRIu64 " appliance_restarts=%" PRIu64
 	       " moves_ignored=%" PRIu64 " new_topics=%" PRIu64 " place_timeouts=%" PRIu64
-	       " digest_snapshots=%" PRIu64 "\n",
+	       " digest_snapshots=%" PRIu64 " rx_bad=%" PRIu64 " rx_bad_auth=%" PRIu64
+	       " rx_wrong_source=%" PRIu64 " rx_stale=%" PRIu64 " rx_replayed=%" PRIu64
+	       " id_conflicts=%" PRIu64 " state_id_conflict=%u\n",
 	       SUM(retransmits), SUM(nacks), SUM(snapshots), SUM(snapshot_members),
 	       SUM(appliance_restarts), SUM(moves_ignored), SUM(new_topics), SUM(place_timeouts),
-	       SUM(digest_snapshots));
+	       SUM(digest_snapshots), SUM(rx_bad), SUM(rx_bad_auth), SUM(rx_wrong_source),
+	       SUM(rx_stale), SUM(rx_replayed), SUM(id_conflicts), conflicted());
 	write_result("done");
 	for (unsigned k = 0; k < opt.gateways; k++)
 		hc_gw_close(gw[k], 0);
+	hc_tool_auth_free(&auth);
 	return rc;
 }

@@ -10,7 +10,10 @@
  * UDP flow), paced to --rate datagrams per second.  It classifies every
  * payload it sends with the appliance's own validator and writes, with
  * --expect, the counters the appliance must then show (key=value, the
- * names of --dump-stats).  Bounded: stops after --timeout seconds.
+ * names of --dump-stats).  With --keys (the appliance's keys file) it also
+ * checks each well-formed datagram's tag as the appliance would, after the
+ * gateway range: auth_missing, auth_no_key, auth_bad_tag.  Bounded: stops
+ * after --timeout seconds.
  *
  * A replay cannot answer the appliance's NACKs, so a datagram lost on the
  * way is lost for good.  With --telemetry, it never has more than
@@ -32,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hc_auth.h"
 #include "hc_frame.h"
 #include "hc_tel_client.h"
 #include "hc_proto.h"
@@ -51,6 +55,8 @@ struct sender {
 	/* expectations */
 	uint64_t sent, skipped, datagrams, event_datagrams, heartbeats, duplicates;
 	uint64_t verdicts[HC_PV_COUNT], gateway_range;
+	struct hc_auth_keyring *ring;   /* --keys: expect the tag checks */
+	uint64_t auth_missing, auth_no_key, auth_bad_tag;
 	uint8_t *seen; /* [gateway][seq] bitmap per gateway, grown on demand */
 	uint32_t *seen_cap;
 	uint8_t **seen_bits;
@@ -111,6 +117,32 @@ static int seen_before(struct sender *s, uint16_t gw, uint32_t seq)
 	return was;
 }
 
+/* The appliance's tag check (--keys): 0 if it passes, else counted. */
+static int auth_drop(struct sender *s, const uint8_t *p, uint32_t len)
+{
+	static uint8_t copy[HC_MAX_PAYLOAD];
+	if (s->ring == NULL)
+		return 0;
+	uint16_t flags = be16(p + 6), gw = be16(p + 8);
+	const struct hc_auth_gw_keys *k = &s->ring->gw[gw];
+	if (!(flags & HC_HDR_F_AUTH)) {
+		s->auth_missing++;
+		return 1;
+	}
+	if (!k->have[(flags & HC_HDR_F_KEY_SLOT) ? 1 : 0]) {
+		s->auth_no_key++;
+		return 1;
+	}
+	if (len > sizeof(copy))
+		return 0;
+	memcpy(copy, p, len); /* hc_auth_verify writes while it works */
+	if (hc_auth_verify(copy, len, k) < 0) {
+		s->auth_bad_tag++;
+		return 1;
+	}
+	return 0;
+}
+
 static void classify(struct sender *s, const uint8_t *p, uint32_t len)
 {
 	enum hc_proto_verdict v = hc_proto_check_inbound(p, len, s->max_rooms);
@@ -123,6 +155,8 @@ static void classify(struct sender *s, const uint8_t *p, uint32_t len)
 		s->gateway_range++;
 		return;
 	}
+	if (auth_drop(s, p, len))
+		return;
 	s->datagrams++;
 	if (p[5] == HC_MSG_HEARTBEAT) {
 		s->heartbeats++;
@@ -272,7 +306,9 @@ static void usage(void)
 	       "  --max-gateways N   the appliance's --max-gateways [1024]\n"
 	       "  --expect FILE      write the counters the appliance must show\n"
 	       "  --telemetry PREFIX the appliance's --file-prefix: flow control\n"
-	       "  --window N         with --telemetry: frames in flight at most [1024]\n",
+	       "  --window N         with --telemetry: frames in flight at most [1024]\n"
+	       "  --keys FILE        the appliance's keys file: --expect the tag checks\n"
+	       "                     too (auth_missing, auth_no_key, auth_bad_tag)\n",
 	       HC_PROTO_DEFAULT_PORT);
 }
 
@@ -283,8 +319,8 @@ int main(int argc, char **argv)
 		{"dst", 1, 0, 'd'}, {"port", 1, 0, 'p'}, {"rate", 1, 0, 'r'},
 		{"timeout", 1, 0, 't'}, {"max-rooms", 1, 0, 'R'}, {"max-gateways", 1, 0, 'G'},
 		{"expect", 1, 0, 'e'}, {"telemetry", 1, 0, 'T'}, {"window", 1, 0, 'w'},
-		{"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-	const char *expect = NULL;
+		{"keys", 1, 0, 'k'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+	const char *expect = NULL, *keys = NULL;
 	int c, have_dst = 0;
 
 	s.dst.sin_family = AF_INET;
@@ -308,6 +344,7 @@ int main(int argc, char **argv)
 		case 'e': expect = optarg; break;
 		case 'T': s.telemetry = optarg; break;
 		case 'w': s.window = strtoull(optarg, &end, 10); break;
+		case 'k': keys = optarg; break;
 		case 'h': usage(); return 0;
 		default: usage(); return 2;
 		}
@@ -320,6 +357,13 @@ int main(int argc, char **argv)
 	    s.max_gateways < 2 || s.max_gateways > 65536 || s.window < 1) {
 		usage();
 		return 2;
+	}
+	if (keys != NULL) {
+		char err[512];
+		if (hc_auth_init() != 0 || (s.ring = hc_auth_keys_load(keys, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "hc-send: --keys %s\n", s.ring == NULL ? err : "libsodium");
+			return 2;
+		}
 	}
 	for (int i = 0; i < MAX_SOCKETS; i++)
 		s.socks[i] = -1;
@@ -350,6 +394,10 @@ int main(int argc, char **argv)
 			s.datagrams, s.event_datagrams, s.heartbeats, s.duplicates, s.gateway_range);
 		for (int v = 1; v < HC_PV_COUNT; v++)
 			fprintf(x, "drop_%s=%" PRIu64 "\n", hc_proto_verdict_names[v], s.verdicts[v]);
+		if (s.ring != NULL)
+			fprintf(x, "drop_auth_missing=%" PRIu64 "\ndrop_auth_no_key=%" PRIu64
+				"\ndrop_auth_bad_tag=%" PRIu64 "\n", s.auth_missing, s.auth_no_key,
+				s.auth_bad_tag);
 		fclose(x);
 	}
 	return rc == 0 ? 0 : 1;

@@ -2,15 +2,30 @@
 /*
  * test_gateway.c - libheadcount's own pieces: the gateway's membership
  * table against a reference model (random joins, moves, leaves, growth),
- * and the test impairment (held datagrams come out in order, after their
- * delay, and only the configured fraction is held).
+ * the test impairment (held datagrams come out in order, after their
+ * delay, and only the configured fraction is held), and a session over
+ * loopback against a socket playing the appliance: what it sends (sealed,
+ * control counters, retransmissions byte for byte) and which datagrams it
+ * accepts (source, form, tag, appliance incarnation, replay window,
+ * the ID_CONFLICT state).
  */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "hc_auth.h"
 #include "hc_gw_impair.h"
 #include "hc_gw_table.h"
+#include "hc_proto.h"
+#include "hc_proto_hdr.h"
 #include "hc_unit.h"
+#include "headcount.h"
 
 static void test_table_vs_model(void)
 {
@@ -74,9 +89,466 @@ static void test_impairment(void)
 	hc_gw_impair_free(im);
 }
 
+/* ------------------------------------------- a session over loopback -- */
+
+#define GW_ID 9
+#define GW_INC 77u
+
+static const uint8_t key[HC_AUTH_KEY_LEN] = {0x10, 0x21, 0x32, 0x43, 0x54, 0x65, 0x76, 0x87,
+					     0x98, 0xa9, 0xba, 0xcb, 0xdc, 0xed, 0xfe, 0x0f};
+
+struct lab {
+	int app;                  /* the appliance's socket */
+	int other;                /* another source */
+	struct sockaddr_in gw;    /* the session's address */
+	struct hc_gw *g;
+	int states[16], n_states; /* on_state calls */
+};
+
+static void on_state(void *arg, int state)
+{
+	struct lab *l = arg;
+	if (l->n_states < 16)
+		l->states[l->n_states] = state;
+	l->n_states++;
+}
+
+static int udp_socket(struct sockaddr_in *a)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return -1;
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t len = sizeof(*a);
+	if (bind(fd, (struct sockaddr *)a, sizeof(*a)) != 0 ||
+	    getsockname(fd, (struct sockaddr *)a, &len) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A session for gateway GW_ID talking to l->app; keyed: key in `slot`. */
+static int lab_open(struct lab *l, int keyed, unsigned slot, uint32_t place_timeout_ms)
+{
+	struct sockaddr_in app, other;
+	char appliance[64], err[256];
+	memset(l, 0, sizeof(*l));
+	l->app = udp_socket(&app);
+	l->other = udp_socket(&other);
+	if (l->app < 0 || l->other < 0)
+		return -1;
+	snprintf(appliance, sizeof(appliance), "127.0.0.1:%u", ntohs(app.sin_port));
+	struct hc_gw_config c;
+	hc_gw_config_init(&c);
+	c.appliance = appliance;
+	c.bind = "127.0.0.1:0";
+	c.gateway_id = GW_ID;
+	c.incarnation = GW_INC;
+	c.heartbeat_ms = 100000; /* only the first heartbeat, unless asked */
+	c.place_timeout_ms = place_timeout_ms;
+	if (keyed) {
+		c.key = key;
+		c.key_len = sizeof(key);
+		c.key_slot = (uint8_t)slot;
+	} else {
+		c.insecure_no_auth = 1;
+	}
+	c.on_state = on_state;
+	c.arg = l;
+	l->g = hc_gw_open(&c, err, sizeof(err));
+	if (l->g == NULL) {
+		fprintf(stderr, "hc_gw_open: %s\n", err);
+		return -1;
+	}
+	socklen_t len = sizeof(l->gw);
+	return getsockname(hc_gw_fd(l->g), (struct sockaddr *)&l->gw, &len);
+}
+
+static void lab_close(struct lab *l)
+{
+	hc_gw_close(l->g, 0);
+	close(l->app);
+	close(l->other);
+}
+
+/* The next datagram the session sent, driving it meanwhile; its length,
+ * 0 if none within 2 s. */
+static size_t lab_recv(struct lab *l, uint8_t *buf, size_t cap)
+{
+	for (int i = 0; i < 200; i++) {
+		ssize_t n = recv(l->app, buf, cap, MSG_DONTWAIT);
+		if (n > 0)
+			return (size_t)n;
+		struct pollfd pfd = {.fd = l->app, .events = POLLIN};
+		hc_gw_poll(l->g, 0);
+		poll(&pfd, 1, 10);
+	}
+	return 0;
+}
+
+/* Send p from fd to the session and let it handle what arrives. */
+static void lab_deliver(struct lab *l, int fd, const uint8_t *p, size_t len)
+{
+	CU_ASSERT_EQUAL(sendto(fd, p, len, 0, (const struct sockaddr *)&l->gw, sizeof(l->gw)),
+			(ssize_t)len);
+	struct pollfd pfd = {.fd = hc_gw_fd(l->g), .events = POLLIN};
+	CU_ASSERT_EQUAL(poll(&pfd, 1, 2000), 1);
+	CU_ASSERT_EQUAL(hc_gw_poll(l->g, 0), 1);
+}
+
+/* An A->G HEARTBEAT for GW_ID; sealed in `slot` unless slot < 0. */
+static size_t a2g_heartbeat(uint8_t *p, uint32_t appl_inc, uint32_t ctr, uint32_t hb_flags,
+			    int slot)
+{
+	struct hc_heartbeat hb = {.last_sequence = htonl(1), .user_count = 0,
+				  .interval_ms = htonl(100), .hb_flags = htonl(hb_flags)};
+	hc_proto_fill_hdr(p, HC_MSG_HEARTBEAT, GW_ID, 1, GW_INC, appl_inc, ctr);
+	memcpy(p + sizeof(struct hc_hdr), &hb, sizeof(hb));
+	size_t len = sizeof(struct hc_hdr) + sizeof(hb);
+	if (slot >= 0)
+		hc_auth_seal(p, len, key, (unsigned)slot);
+	return len;
+}
+
+static struct hc_gw_stats stats(const struct lab *l)
+{
+	struct hc_gw_stats st;
+	hc_gw_get_stats(l->g, &st);
+	return st;
+}
+
+static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return ntohl(v); }
+static uint16_t get16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return ntohs(v); }
+
+/* Under our key in slot `slot` (and only there). */
+static int sealed_in(uint8_t *p, size_t len, unsigned slot)
+{
+	struct hc_auth_gw_keys k = {0};
+	memcpy(k.key[slot], key, sizeof(key));
+	k.have[slot] = 1;
+	return hc_auth_verify(p, len, &k) == (int)slot;
+}
+
+static void test_session_inbound(void)
+{
+	struct lab l;
+	uint8_t p[HC_MAX_PAYLOAD], first[128];
+	CU_ASSERT_EQUAL_FATAL(lab_open(&l, 1, 0, 250), 0);
+	/* it starts with a sealed snapshot (sequence 1) and heartbeat (1) */
+	size_t n = lab_recv(&l, p, sizeof(p));
+	CU_ASSERT_EQUAL(n, 56);
+	CU_ASSERT_EQUAL(p[5], HC_MSG_SNAPSHOT);
+	CU_ASSERT_EQUAL(get32(p + 20), 1);
+	CU_ASSERT_TRUE(sealed_in(p, n, 0));
+	n = lab_recv(&l, p, sizeof(p));
+	CU_ASSERT_EQUAL(n, 64);
+	CU_ASSERT_EQUAL(p[5], HC_MSG_HEARTBEAT);
+	CU_ASSERT_EQUAL(get32(p + 20), 1);
+	CU_ASSERT_EQUAL(get16(p + 6), HC_HDR_F_AUTH);
+	CU_ASSERT_TRUE(sealed_in(p, n, 0));
+
+	/* a good one: acted on */
+	size_t len = a2g_heartbeat(first, 1000, 1, 0, 0);
+	lab_deliver(&l, l.app, first, len);
+	struct hc_gw_stats st = stats(&l);
+	CU_ASSERT_EQUAL(st.heartbeats_received, 1);
+	CU_ASSERT_EQUAL(st.appliance_incarnation, 1000);
+	CU_ASSERT_EQUAL(st.acked, 1);
+
+	/* the same bytes again: replayed */
+	lab_deliver(&l, l.app, first, len);
+	st = stats(&l);
+	CU_ASSERT_EQUAL(st.rx_replayed, 1);
+	CU_ASSERT_EQUAL(st.heartbeats_received, 1);
+
+	/* a good datagram from another address or port: forged */
+	len = a2g_heartbeat(p, 1000, 2, HC_HB_F_ID_CONFLICT, 0);
+	lab_deliver(&l, l.other, p, len);
+	st = stats(&l);
+	CU_ASSERT_EQUAL(st.rx_wrong_source, 1);
+	CU_ASSERT_EQUAL(st.heartbeats_received, 1);
+
+	/* a wrong tag (one byte flipped after sealing, in the tag and in the
+	 * body), no tag, the other slot, another key: bad auth */
+	len = a2g_heartbeat(p, 1000, 2, HC_HB_F_ID_CONFLICT, 0);
+	p[24 + 5] ^= 0x40;
+	lab_deliver(&l, l.app, p, len);
+	len = a2g_heartbeat(p, 1000, 2, HC_HB_F_ID_CONFLICT, 0);
+	p[len - 1] ^= 0x01;
+	lab_deliver(&l, l.app, p, len);
+	len = a2g_heartbeat(p, 1000, 2, HC_HB_F_ID_CONFLICT, -1);
+	lab_deliver(&l, l.app, p, len);
+	len = a2g_heartbeat(p, 1000, 2, HC_HB_F_ID_CONFLICT, 1);
+	lab_deliver(&l, l.app, p, len);
+	len = a2g_heartbeat(p, 1000, 2, HC_HB_F_ID_CONFLICT, -1);
+	uint8_t other_key[HC_AUTH_KEY_LEN] = {1};
+	hc_auth_seal(p, len, other_key, 0);
+	lab_deliver(&l, l.app, p, len);
+	st = stats(&l);
+	CU_ASSERT_EQUAL(st.rx_bad_auth, 5);
+	CU_ASSERT_EQUAL(st.heartbeats_received, 1);
+	CU_ASSERT_EQUAL(st.id_conflicts, 0);
+	CU_ASSERT_EQUAL(hc_gw_state(l.g), HC_GW_STATE_OK);
+	CU_ASSERT_EQUAL(l.n_states, 0);
+
+	/* malformed or not for us: another gateway id, a byte more, a v1
+	 * header, no appliance incarnation */
+	len = a2g_heartbeat(p, 1000, 2, 0, -1);
+	p[9] = GW_ID + 1;
+	hc_auth_seal(p, len, key, 0);
+	lab_deliver(&l, l.app, p, len);
+	len = a2g_heartbeat(p, 1000, 2, 0, -1);
+	p[len] = 0;
+	hc_auth_seal(p, len + 1, key, 0);
+	lab_deliver(&l, l.app, p, len + 1);
+	len = a2g_heartbeat(p, 1000, 2, 0, -1);
+	p[4] = 1;
+	hc_auth_seal(p, len, key, 0);
+	lab_deliver(&l, l.app, p, len);
+	len = a2g_heartbeat(p, 0, 2, 0, 0);
+	lab_deliver(&l, l.app, p, len);
+	st = stats(&l);
+	CU_ASSERT_EQUAL(st.rx_bad, 4);
+	CU_ASSERT_EQUAL(st.heartbeats_received, 1);
+
+	/* counter 0 is never fresh; the window: 3, then 2 (not seen yet) */
+	len = a2g_heartbeat(p, 1000, 0, 0, 0);
+	lab_deliver(&l, l.app, p, len);
+	CU_ASSERT_EQUAL(stats(&l).rx_replayed, 2);
+	len = a2g_heartbeat(p, 1000, 3, 0, 0);
+	lab_deliver(&l, l.app, p, len);
+	len = a2g_heartbeat(p, 1000, 2, 0, 0);
+	lab_deliver(&l, l.app, p, len);
+	st = stats(&l);
+	CU_ASSERT_EQUAL(st.heartbeats_received, 3);
+	CU_ASSERT_EQUAL(st.rx_replayed, 2);
+	/* far ahead, then 64 behind it: too old */
+	len = a2g_heartbeat(p, 1000, 100, 0, 0);
+	lab_deliver(&l, l.app, p, len);
+	len = a2g_heartbeat(p, 1000, 36, 0, 0);
+	lab_deliver(&l, l.app, p, len);
+	st = stats(&l);
+	CU_ASSERT_EQUAL(st.heartbeats_received, 4);
+	CU_ASSERT_EQUAL(st.rx_replayed, 3);
+
+	/* an older appliance incarnation: stale, even with a fresh counter */
+	len = a2g_heartbeat(p, 999, 101, 0, 0);
+	lab_deliver(&l, l.app, p, len);
+	st = stats(&l);
+	CU_ASSERT_EQUAL(st.rx_stale, 1);
+	CU_ASSERT_EQUAL(st.heartbeats_received, 4);
+	CU_ASSERT_EQUAL(st.appliance_incarnation, 1000);
+	CU_ASSERT_EQUAL(st.appliance_restarts, 0);
+
+	/* a newer one: the appliance restarted (a snapshot follows) and its
+	 * counters start again at 1 in a new window */
+	uint64_t snaps = st.snapshots;
+	len = a2g_heartbeat(p, 1001, 1, 0, 0);
+	lab_deliver(&l, l.app, p, len);
+	st = stats(&l);
+	CU_ASSERT_EQUAL(st.heartbeats_received, 5);
+	CU_ASSERT_EQUAL(st.appliance_incarnation, 1001);
+	CU_ASSERT_EQUAL(st.appliance_restarts, 1);
+	CU_ASSERT_EQUAL(st.snapshots, snaps + 1);
+	lab_deliver(&l, l.app, p, len);
+	CU_ASSERT_EQUAL(stats(&l).rx_replayed, 4);
+	/* a newer incarnation with counter 0 changes nothing */
+	len = a2g_heartbeat(p, 1002, 0, 0, 0);
+	lab_deliver(&l, l.app, p, len);
+	st = stats(&l);
+	CU_ASSERT_EQUAL(st.rx_replayed, 5);
+	CU_ASSERT_EQUAL(st.appliance_incarnation, 1001);
+	/* ... and the previous one is now stale */
+	len = a2g_heartbeat(p, 1000, 200, 0, 0);
+	lab_deliver(&l, l.app, p, len);
+	CU_ASSERT_EQUAL(stats(&l).rx_stale, 2);
+
+	/* ID_CONFLICT: the state changes once, and back */
+	len = a2g_heartbeat(p, 1001, 2, HC_HB_F_ID_CONFLICT, 0);
+	lab_deliver(&l, l.app, p, len);
+	CU_ASSERT_EQUAL(hc_gw_state(l.g), HC_GW_STATE_ID_CONFLICT);
+	CU_ASSERT_EQUAL(l.n_states, 1);
+	CU_ASSERT_EQUAL(l.states[0], HC_GW_STATE_ID_CONFLICT);
+	len = a2g_heartbeat(p, 1001, 3, HC_HB_F_ID_CONFLICT, 0);
+	lab_deliver(&l, l.app, p, len);
+	CU_ASSERT_EQUAL(l.n_states, 1);
+	CU_ASSERT_EQUAL(stats(&l).id_conflicts, 2);
+	len = a2g_heartbeat(p, 1001, 4, 0, 0);
+	lab_deliver(&l, l.app, p, len);
+	CU_ASSERT_EQUAL(hc_gw_state(l.g), HC_GW_STATE_OK);
+	CU_ASSERT_EQUAL(l.n_states, 2);
+	CU_ASSERT_EQUAL(l.states[1], HC_GW_STATE_OK);
+	CU_ASSERT_EQUAL(stats(&l).heartbeats_received, 8);
+	lab_close(&l);
+}
+
+/* What a session sends: HEARTBEAT and PLACE carry the control counter
+ * (1, 2, ... resends included), EVENTS the stream sequence, all sealed
+ * in the configured slot; a NACKed datagram is resent byte for byte. */
+static void test_session_counters(void)
+{
+	struct lab l;
+	uint8_t p[HC_MAX_PAYLOAD], ev[HC_MAX_PAYLOAD];
+	CU_ASSERT_EQUAL_FATAL(lab_open(&l, 1, 1, 30), 0);
+	size_t n = lab_recv(&l, p, sizeof(p)); /* snapshot, sequence 1 */
+	CU_ASSERT_EQUAL(p[5], HC_MSG_SNAPSHOT);
+	CU_ASSERT_EQUAL(get16(p + 6), HC_HDR_F_AUTH | HC_HDR_F_KEY_SLOT);
+	CU_ASSERT_TRUE(sealed_in(p, n, 1));
+	CU_ASSERT_FALSE(sealed_in(p, n, 0));
+	n = lab_recv(&l, p, sizeof(p)); /* heartbeat, control counter 1 */
+	CU_ASSERT_EQUAL(p[5], HC_MSG_HEARTBEAT);
+	CU_ASSERT_EQUAL(get32(p + 20), 1);
+	CU_ASSERT_TRUE(sealed_in(p, n, 1));
+
+	/* a PLACE datagram: counter 2 */
+	uint32_t id;
+	CU_ASSERT_EQUAL(hc_gw_place(l.g, 555, 0, &id), 0);
+	hc_gw_flush(l.g);
+	n = lab_recv(&l, p, sizeof(p));
+	CU_ASSERT_EQUAL(n, 56);
+	CU_ASSERT_EQUAL(p[5], HC_MSG_PLACE);
+	CU_ASSERT_EQUAL(get32(p + 20), 2);
+	CU_ASSERT_TRUE(sealed_in(p, n, 1));
+	/* EVENTS keep the stream sequence (2) */
+	CU_ASSERT_EQUAL(hc_gw_join(l.g, 555, 7, 0), 0);
+	hc_gw_flush(l.g);
+	size_t evn = lab_recv(&l, ev, sizeof(ev));
+	CU_ASSERT_EQUAL(evn, 56);
+	CU_ASSERT_EQUAL(ev[5], HC_MSG_EVENTS);
+	CU_ASSERT_EQUAL(get32(ev + 20), 2);
+	CU_ASSERT_TRUE(sealed_in(ev, evn, 1));
+	/* the unanswered PLACE is resent (30 ms) in a new datagram: 3 */
+	n = lab_recv(&l, p, sizeof(p));
+	CU_ASSERT_EQUAL(p[5], HC_MSG_PLACE);
+	CU_ASSERT_EQUAL(get32(p + 20), 3);
+	CU_ASSERT_TRUE(sealed_in(p, n, 1));
+	CU_ASSERT_TRUE(stats(&l).place_resends >= 1);
+
+	/* a NACK of sequence 2 (sealed by the appliance in our slot, 1):
+	 * the very bytes again */
+	uint8_t nack[sizeof(struct hc_hdr) + sizeof(struct hc_resync)];
+	struct hc_resync rs = {.reason = htonl(HC_RESYNC_GAP), .first_sequence = htonl(2),
+			       .last_sequence = htonl(2)};
+	hc_proto_fill_hdr(nack, HC_MSG_RESYNC, GW_ID, 1, GW_INC, 4242, 1);
+	memcpy(nack + sizeof(struct hc_hdr), &rs, sizeof(rs));
+	hc_auth_seal(nack, sizeof(nack), key, 1);
+	CU_ASSERT_EQUAL(sendto(l.app, nack, sizeof(nack), 0, (const struct sockaddr *)&l.gw,
+			       sizeof(l.gw)), (ssize_t)sizeof(nack));
+	for (;;) {
+		n = lab_recv(&l, p, sizeof(p));
+		if (n == 0 || p[5] != HC_MSG_PLACE) /* (more PLACE resends) */
+			break;
+	}
+	CU_ASSERT_EQUAL(n, evn);
+	CU_ASSERT_EQUAL(memcmp(p, ev, evn), 0);
+	CU_ASSERT_EQUAL(stats(&l).retransmits, 1);
+
+	/* SHUTDOWN is a heartbeat: the next counter */
+	uint32_t ctl_before = 0;
+	struct hc_gw_stats st = stats(&l);
+	ctl_before = (uint32_t)(st.heartbeats_sent + st.places + st.place_resends);
+	CU_ASSERT_EQUAL(hc_gw_leave(l.g, 555), 0);
+	hc_gw_close(l.g, 1);
+	l.g = NULL;
+	uint32_t last_ctl = 0;
+	int saw_shutdown = 0;
+	for (;;) {
+		ssize_t r = recv(l.app, p, sizeof(p), MSG_DONTWAIT);
+		if (r <= 0)
+			break;
+		if (p[5] == HC_MSG_HEARTBEAT || p[5] == HC_MSG_PLACE) {
+			CU_ASSERT_TRUE(get32(p + 20) > last_ctl);
+			last_ctl = get32(p + 20);
+		}
+		if (p[5] == HC_MSG_HEARTBEAT && (get32(p + 40 + 12) & HC_HB_F_SHUTDOWN)) {
+			saw_shutdown = 1;
+			CU_ASSERT_EQUAL(get32(p + 20), ctl_before + 1);
+			CU_ASSERT_TRUE(sealed_in(p, (size_t)r, 1));
+		}
+	}
+	CU_ASSERT_TRUE(saw_shutdown);
+	close(l.app);
+	close(l.other);
+}
+
+/* insecure_no_auth: nothing sealed, nothing checked, but the source,
+ * the incarnation and the replay window still are. */
+static void test_session_insecure(void)
+{
+	struct lab l;
+	uint8_t p[HC_MAX_PAYLOAD];
+	CU_ASSERT_EQUAL_FATAL(lab_open(&l, 0, 0, 250), 0);
+	size_t n = lab_recv(&l, p, sizeof(p));
+	CU_ASSERT_EQUAL(n, 56);
+	CU_ASSERT_EQUAL(get16(p + 6), 0);
+	static const uint8_t zero[HC_AUTH_TAG_LEN];
+	CU_ASSERT_EQUAL(memcmp(p + 24, zero, sizeof(zero)), 0);
+	n = lab_recv(&l, p, sizeof(p));
+	CU_ASSERT_EQUAL(p[5], HC_MSG_HEARTBEAT);
+	CU_ASSERT_EQUAL(get32(p + 20), 1);
+	CU_ASSERT_EQUAL(get16(p + 6), 0);
+
+	size_t len = a2g_heartbeat(p, 500, 1, 0, -1);
+	lab_deliver(&l, l.app, p, len);
+	lab_deliver(&l, l.app, p, len);
+	lab_deliver(&l, l.other, p, len);
+	len = a2g_heartbeat(p, 499, 2, 0, -1);
+	lab_deliver(&l, l.app, p, len);
+	struct hc_gw_stats st = stats(&l);
+	CU_ASSERT_EQUAL(st.heartbeats_received, 1);
+	CU_ASSERT_EQUAL(st.rx_replayed, 1);
+	CU_ASSERT_EQUAL(st.rx_wrong_source, 1);
+	CU_ASSERT_EQUAL(st.rx_stale, 1);
+	CU_ASSERT_EQUAL(st.rx_bad_auth, 0);
+	lab_close(&l);
+}
+
+/* hc_gw_open wants a key of the right size, a slot, or explicitly none. */
+static void test_session_open_refusals(void)
+{
+	struct hc_gw_config c;
+	char err[256];
+	hc_gw_config_init(&c);
+	c.appliance = "127.0.0.1:9";
+	c.gateway_id = 3;
+	err[0] = '\0';
+	CU_ASSERT_PTR_NULL(hc_gw_open(&c, err, sizeof(err))); /* no key */
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "insecure_no_auth"));
+	c.key = key;
+	c.key_len = 15;
+	CU_ASSERT_PTR_NULL(hc_gw_open(&c, err, sizeof(err)));
+	c.key_len = 17;
+	CU_ASSERT_PTR_NULL(hc_gw_open(&c, err, sizeof(err)));
+	c.key_len = 16;
+	c.key_slot = 2;
+	CU_ASSERT_PTR_NULL(hc_gw_open(&c, err, sizeof(err)));
+	c.key_slot = 1;
+	c.insecure_no_auth = 1; /* both: which one was meant? */
+	CU_ASSERT_PTR_NULL(hc_gw_open(&c, err, sizeof(err)));
+	c.insecure_no_auth = 0;
+	struct hc_gw *g = hc_gw_open(&c, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL(g);
+	hc_gw_close(g, 0);
+	c.key = NULL;
+	c.key_len = 0;
+	c.key_slot = 0;
+	c.insecure_no_auth = 1;
+	g = hc_gw_open(&c, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL(g);
+	hc_gw_close(g, 0);
+}
+
 static CU_TestInfo tests[] = {
 	{"membership table vs a model", test_table_vs_model},
 	{"impairment: fraction, delay, order", test_impairment},
+	{"session: inbound source, form, tag, incarnation, replay, id conflict",
+	 test_session_inbound},
+	{"session: control counters, sealed sends, resend byte for byte", test_session_counters},
+	{"session: insecure_no_auth still checks source and replay", test_session_insecure},
+	{"session: open refuses a missing or bad key", test_session_open_refusals},
 	CU_TEST_INFO_NULL,
 };
 
