@@ -460,8 +460,8 @@ int main(int argc, char **argv)
 	}
 
 	static struct hc_config cfg;
-	char *noargs[] = {"hc-bench", NULL};
-	hc_config_parse(&cfg, 1, noargs);
+	char *noargs[] = {"hc-bench", "--no-auth", NULL}; /* --auth installs keys below */
+	hc_config_parse(&cfg, 2, noargs);
 	cfg.max_users = users * 3 + users / 4; /* room for the snapshot case's users */
 	cfg.max_rooms = rooms + 1;
 	cfg.mbufs = 4 * CHUNK_FRAMES - 1;
@@ -479,6 +479,12 @@ int main(int argc, char **argv)
 	static struct hc_dataplane dp;
 	if (hc_dataplane_init(&dp, &cfg, 1, &worker_lcore, report) != 0 || hc_ports_init(&dp) != 0) {
 		fprintf(stderr, "hc-bench: dataplane setup failed (raise -m?)\n");
+		return 1;
+	}
+	/* --auth: the worker checks every tag, as the appliance with --keys
+	 * (the dataplane owns the keyring from here; it outlives the run) */
+	if (bench_keys != NULL && hc_dp_keys_install(&dp, bench_keys) != 0) {
+		fprintf(stderr, "hc-bench: cannot install the keys\n");
 		return 1;
 	}
 	pool = dp.pool;

@@ -27,7 +27,9 @@ libdir=$(dirname "$(find "$out/root" -name 'libheadcount.so*' | head -1)")
 
 hc_lab_up $$
 hc_appliance_start "$build" "$out" 1 --stats-interval 0 --dump-stats "$out/stats.kv" > /dev/null
-ip netns exec "$HC_NSG" env LD_LIBRARY_PATH="$libdir" timeout 30 "$out/example" $HC_APP_IP 5 |
+# authenticated: gateway 5's key from the appliance's keys file
+key5=$(awk '$1 == 5 && $2 == 0 { print $3 }' "$HC_KEYS")
+ip netns exec "$HC_NSG" env LD_LIBRARY_PATH="$libdir" timeout 30 "$out/example" $HC_APP_IP 5 "$key5" |
 	tee "$out/example.log"
 grep -q "^10 users placed" "$out/example.log" || { echo "FAIL: example output"; exit 1; }
 # the example's SHUTDOWN is the last thing it sends: wait until it is applied

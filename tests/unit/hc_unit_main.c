@@ -57,7 +57,9 @@ int main(void)
 	}
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	/* a suite whose setup failed ran none of its tests: that fails too */
+	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed() +
+			  CU_get_number_of_suites_failed();
 	CU_cleanup_registry();
 	rte_mempool_free(hc_test_pool);
 	char rundir[PATH_MAX];

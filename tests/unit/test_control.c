@@ -39,9 +39,9 @@ static const struct hc_frame_addr gw_addr = {
 static int setup(void)
 {
 	char *argv[] = {"t", "--max-users", "65536", "--max-rooms", "64",
-			"--max-gateways", "8", NULL};
+			"--max-gateways", "8", "--no-auth", NULL};
 	unsigned lcore = rte_lcore_id();
-	if (hc_config_parse(&cfg, 7, argv) != 0 ||
+	if (hc_config_parse(&cfg, 8, argv) != 0 ||
 	    hc_dataplane_init(&dp, &cfg, 1, &lcore, 1) != 0)
 		return -1;
 	dp.pool = hc_test_pool;
@@ -68,12 +68,15 @@ static void feed_payload(const void *p, size_t len)
 	hc_ops_commit(w);
 }
 
+static uint32_t ctl_counter; /* gateway 3's control counter (HEARTBEAT, PLACE) */
+
 static void send_places(uint64_t first_user, unsigned n, uint32_t first_req)
 {
 	uint8_t p[HC_MAX_PAYLOAD];
 	while (n > 0) {
 		unsigned k = n < 89 ? n : 89;
-		hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_PLACE, 3, (uint16_t)k, 1, 0, 0);
+		hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_PLACE, 3, (uint16_t)k, 1, 0,
+				  ++ctl_counter);
 		for (unsigned i = 0; i < k; i++) {
 			struct hc_place pl = {.user_id = htobe64(first_user + i),
 					      .request_id = htonl(first_req + i)};
@@ -187,7 +190,7 @@ static void test_place_assign_join(void)
 	CU_ASSERT_EQUAL(ntohl(a[0].room_id), second);
 
 	/* an unknown pool gets NO_ROOM */
-	hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_PLACE, 3, 1, 1, 0, 0);
+	hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_PLACE, 3, 1, 1, 0, ++ctl_counter);
 	struct hc_place pl = {.user_id = htobe64(9), .request_id = htonl(5), .pool_id = htons(42)};
 	memcpy(p + 40, &pl, 16);
 	feed_payload(p, 56);
@@ -196,6 +199,15 @@ static void test_place_assign_join(void)
 	CU_ASSERT_EQUAL(n, 1);
 	CU_ASSERT_EQUAL(a[0].status, HC_ASSIGN_NO_ROOM);
 	CU_ASSERT_EQUAL(d.st.unknown_pool, 1);
+
+	/* the same datagram again (a replay) is refused by the control
+	 * counter's window: no request reaches the control core */
+	uint64_t places_before = w->st.places, replayed_before = w->seq.st.replayed;
+	feed_payload(p, 56);
+	hc_decide_poll(&d, 0);
+	CU_ASSERT_EQUAL(take_assigns(a, 512, &dgrams), 0);
+	CU_ASSERT_EQUAL(w->st.places, places_before);
+	CU_ASSERT_EQUAL(w->seq.st.replayed, replayed_before + 1);
 }
 
 static uint32_t seq2 = 100;

@@ -34,8 +34,8 @@ static const struct hc_frame_addr addr = {
 static int setup(void)
 {
 	char *argv[] = {"t", "--max-users", "65536", "--max-rooms", "64",
-			"--max-gateways", "8", NULL};
-	if (hc_config_parse(&cfg, 7, argv) != 0)
+			"--max-gateways", "8", "--no-auth", NULL};
+	if (hc_config_parse(&cfg, 8, argv) != 0)
 		return -1;
 	unsigned lcore = rte_lcore_id();
 	return hc_dataplane_init(&dp, &cfg, 1, &lcore, 0) == 0 ? 0 : -1;
