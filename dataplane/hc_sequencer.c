@@ -280,6 +280,14 @@ static int check_incarnation(struct hc_sequencer *s, uint16_t gw, uint32_t inc, 
 	if (g->floor_inc != 0 && hc_seq_after(g->floor_inc, inc))
 		return stale(s, g, now);
 	restart(s, gw, inc, 0, now);
+	if (inc == g->floor_inc) {
+		/* the forgotten incarnation itself is back (it was silent, not
+		 * gone): go on above its floor, and since its users were
+		 * dropped, have it restate them */
+		set_next(g, g->floor_seq + 1);
+		g->known_last = g->floor_seq;
+		ask_restart(s, gw, now);
+	}
 	return 1;
 }
 

@@ -127,7 +127,7 @@ start_lab "$users" 1 --gateway-timeout-ms 0 --gap-nacks 1000000
 echo "hc-lab: gateways sending at $rate datagrams/s"
 # (flow control: never more frames in flight than the appliance's af_packet
 # ring holds, however slowly a busy machine lets it read them)
-ip netns exec "$HC_NSG" "$build/tools/hc-send" --dst $HC_APP_IP --rate "$rate" --timeout 300 \
+ip netns exec "$HC_NSG" "$build/tools/hc-send" --dst $HC_APP_IP --keys "$HC_KEYS" --rate "$rate" --timeout 300 \
 	--telemetry "hclab$HC_TAG" --window 1024 --expect "$out/send.expect" "$out/lab.pcap"
 # the appliance has taken in everything sent once its counters say so
 # (bounded: a frame lost on the way never arrives)

@@ -277,10 +277,11 @@ static void test_dead_and_shutdown(void)
 	hc_seq_heartbeat(&s, 7, 1, 1, 1, 1, 6100);  /* 7 says SHUTDOWN */
 	CU_ASSERT_EQUAL(n_dropped, 2);
 	CU_ASSERT_EQUAL(dropped[1], 7);
-	offer(6, 1, 2, 7000);                    /* back: a first contact again */
+	offer(6, 1, 2, 7000);                    /* back: above its floor (1) */
 	CU_ASSERT_EQUAL(s.gw[6].incarnation, 1);
-	CU_ASSERT_EQUAL(s.gw[6].next_seq, 1);
-	CU_ASSERT_EQUAL(s.st.held_now, 1);
+	CU_ASSERT_EQUAL(s.gw[6].next_seq, 3);    /* 2 applied, nothing held */
+	CU_ASSERT_EQUAL(s.st.held_now, 0);
+	CU_ASSERT_TRUE(asked_is(0, 6, HC_RESYNC_RESTART, 0, 0)); /* restate its users */
 	hc_seq_free(&s);
 }
 
@@ -322,7 +323,96 @@ static void test_many_gateways(void)
 	hc_seq_free(&s);
 }
 
+/* HEARTBEAT and PLACE control counters: each accepted once, in a 64-wide
+ * window; only fresh datagrams count as hearing from the gateway; an
+ * older incarnation is stale, and long after a takeover a conflict. */
+static void test_control_counters(void)
+{
+	setup();
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 7, 1, 0, 0, 100), HC_SEQ_FRESH);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 7, 1, 0, 0, 200), HC_SEQ_OLD);
+	CU_ASSERT_EQUAL(s.gw[4].last_heard_tsc, 100); /* a replay keeps nobody alive */
+	CU_ASSERT_EQUAL(hc_seq_control(&s, 4, 7, 3, 300), HC_SEQ_FRESH); /* a PLACE */
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 7, 2, 0, 0, 400), HC_SEQ_FRESH); /* late, new */
+	CU_ASSERT_EQUAL(hc_seq_control(&s, 4, 7, 2, 500), HC_SEQ_OLD);
+	CU_ASSERT_EQUAL(hc_seq_control(&s, 4, 7, 0, 500), HC_SEQ_OLD);
+	CU_ASSERT_EQUAL(hc_seq_control(&s, 4, 7, 100, 600), HC_SEQ_FRESH);
+	CU_ASSERT_EQUAL(hc_seq_control(&s, 4, 7, 37, 700), HC_SEQ_FRESH);  /* 63 back: in */
+	CU_ASSERT_EQUAL(hc_seq_control(&s, 4, 7, 37, 700), HC_SEQ_OLD);
+	CU_ASSERT_EQUAL(hc_seq_control(&s, 4, 7, 36, 700), HC_SEQ_OLD);    /* 64 back: out */
+	CU_ASSERT_EQUAL(s.st.replayed, 5);
+	CU_ASSERT_EQUAL(s.gw[4].last_heard_tsc, 700);
+	CU_ASSERT_EQUAL(s.gw[4].heartbeats, 2);
+	/* a newer incarnation starts a new window at 1 */
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 8, 1, 0, 0, 800), HC_SEQ_FRESH);
+	CU_ASSERT_EQUAL(s.gw[4].incarnation, 8);
+	/* the old one: stale while in flight, a conflict after the grace */
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 7, 101, 0, 0, 900), HC_SEQ_STALE);
+	uint64_t later = 800 + s.conflict_grace_tsc + 1;
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 7, 102, 0, 0, later), HC_SEQ_CONFLICT);
+	CU_ASSERT_EQUAL(s.st.id_conflicts, 1);
+	CU_ASSERT_EQUAL(s.gw[4].incarnation, 8);
+	CU_ASSERT_EQUAL(s.gw[4].last_heard_tsc, 800);
+	hc_seq_free(&s);
+}
+
+/* A forgotten gateway keeps a floor: its old datagrams, replayed, neither
+ * bring it back nor apply; its own next fresh datagram does. */
+static void test_forget_floor(void)
+{
+	setup();
+	for (uint32_t q = 1; q <= 3; q++)
+		offer(5, 10, q, 0);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 5, 10, 1, 3, 0, 10), HC_SEQ_FRESH);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 5, 10, 2, 3, 1, 20), HC_SEQ_FRESH); /* SHUTDOWN */
+	CU_ASSERT_EQUAL(s.gw[5].incarnation, 0);
+	unsigned delivered = n_got, drops = n_dropped;
+	offer(5, 10, 2, 30);                                    /* replayed EVENTS */
+	CU_ASSERT_EQUAL(n_got, delivered);
+	CU_ASSERT_EQUAL(s.gw[5].incarnation, 0);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 5, 10, 2, 3, 0, 40), HC_SEQ_OLD); /* replayed */
+	CU_ASSERT_EQUAL(s.gw[5].incarnation, 0);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 5, 9, 9, 0, 0, 50), HC_SEQ_STALE); /* older */
+	CU_ASSERT_EQUAL(s.gw[5].incarnation, 0);
+	CU_ASSERT_EQUAL(n_dropped, drops);
+	/* the gateway itself, still running, comes back above its floor and
+	 * is asked to restate its users (they were dropped) */
+	CU_ASSERT_EQUAL(n_asked, 0);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 5, 10, 3, 4, 0, 60), HC_SEQ_FRESH);
+	CU_ASSERT_EQUAL(s.gw[5].incarnation, 10);
+	CU_ASSERT_TRUE(asked_is(0, 5, HC_RESYNC_RESTART, 0, 0));
+	CU_ASSERT_EQUAL(s.gw[5].next_seq, 4);
+	offer(5, 10, 4, 70);
+	CU_ASSERT_EQUAL(n_got, delivered + 1);
+	/* a new incarnation clears the floor */
+	offer(5, 11, 1, 80);
+	CU_ASSERT_EQUAL(s.gw[5].incarnation, 11);
+	CU_ASSERT_EQUAL(s.gw[5].floor_inc, 0);
+	CU_ASSERT_EQUAL(n_got, delivered + 2);
+	hc_seq_free(&s);
+}
+
+/* A sequence claimed far ahead is not a gap to NACK and count lost: the
+ * gateway is asked for a snapshot. */
+static void test_far_claims(void)
+{
+	setup();
+	offer(6, 1, 1, 0);
+	offer(6, 1, 1 + HC_SEQ_FAR + 5, 10);
+	CU_ASSERT_TRUE(asked_is(0, 6, HC_RESYNC_RESTART, 0, 0));
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 6, 1, 1, 1000000000u, 0, 20), HC_SEQ_FRESH);
+	for (uint64_t t = 1000; t <= 20000; t += 1000)
+		hc_seq_poll(&s, t);
+	CU_ASSERT_EQUAL(s.st.lost, 0);
+	CU_ASSERT_EQUAL(s.st.nacks, 0);
+	CU_ASSERT_EQUAL(s.gw[6].known_last, 1);
+	hc_seq_free(&s);
+}
+
 static CU_TestInfo tests[] = {
+	{"control counters, stale, conflict", test_control_counters},
+	{"forgotten gateway's floor", test_forget_floor},
+	{"far-ahead claims", test_far_claims},
 	{"in order", test_in_order},
 	{"reorder and duplicates", test_reorder_and_duplicates},
 	{"gap NACKed and repaired", test_gap_nack_and_repair},
