@@ -28,8 +28,8 @@ dropped before it touches state):
   snap_claim      SNAPSHOT chunk 0s claiming 1 Mi members: heap exhaustion
   place_flood     PLACEs for every seat: reservation exhaustion
   gap_hb          HEARTBEATs naming far-ahead sequences: NACK reflection
-  malformed       captured datagrams mutated (truncated, magic, version,
-                  length): counted format drops
+  malformed       captured datagrams mutated: counted as truncated,
+                  bad_magic, bad_version, bad_length
   replay          captured genuine datagrams resent verbatim (valid tags):
                   duplicates, replayed counters, stale incarnations
   to_gateways     forged MOVE/HEARTBEAT/ASSIGN sent to the gateways' ports
@@ -73,7 +73,8 @@ def forged_tag(rng):
 
 def capture(args):
     """Headcount datagrams on an interface, via an AF_PACKET socket."""
-    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(0x0800))
+    # ETH_P_ALL: a tap on IPv4 alone would not see what this host sends
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(0x0003))
     s.bind((args.iface, 0))
     s.settimeout(0.2)
     end = time.time() + args.seconds
@@ -188,7 +189,8 @@ def attack(args):
         return 2
     s = Sender(args.appliance, args.port)
     res = {}
-    expect = {'auth_missing': 0, 'auth_bad_tag': 0, 'auth_no_key': 0, 'format': 0}
+    expect = {'auth_missing': 0, 'auth_bad_tag': 0, 'auth_no_key': 0,
+              'truncated': 0, 'bad_magic': 0, 'bad_version': 0, 'bad_length': 0}
 
     def count(name, n, why):
         res['sent_' + name] = res.get('sent_' + name, 0) + n
@@ -249,17 +251,17 @@ def attack(args):
     genuine = [r[5] for r in recs if r[0] == 'g2a']
     for i in range(min(60, len(genuine))):
         p = bytearray(genuine[rng.randrange(len(genuine))])
-        kind = i % 4
-        if kind == 0:
-            p = p[:39]                       # truncated
-        elif kind == 1:
-            p[0] ^= 0xFF                     # bad_magic
-        elif kind == 2:
-            p[4] = 1                         # bad_version (v1)
+        kind = ('truncated', 'bad_magic', 'bad_version', 'bad_length')[i % 4]
+        if kind == 'truncated':
+            p = p[:39]
+        elif kind == 'bad_magic':
+            p[0] ^= 0xFF
+        elif kind == 'bad_version':
+            p[4] = 1                         # version 1: no tags
         else:
-            p = p + b'\0'                    # bad_length
+            p = p + b'\0'                    # one byte too many
         s.send(bytes(p))
-        count('malformed', 1, 'format')
+        count('malformed', 1, kind)
     # replay genuine datagrams verbatim: valid tags, old news
     replay = genuine[:args.replay]
     for p in replay:
