@@ -22,6 +22,7 @@ extern const CU_SuiteInfo hc_suite_balance;
 extern const CU_SuiteInfo hc_suite_rooms;
 extern const CU_SuiteInfo hc_suite_control;
 extern const CU_SuiteInfo hc_suite_gateway;
+extern const CU_SuiteInfo hc_suite_snapshot;
 
 
 /* Copy len bytes into a fresh single-segment mbuf from hc_test_pool. */

@@ -317,8 +317,33 @@ static void test_directives(void)
 	hc_directives_free(&dd);
 }
 
+/* Reservations made for a gateway's PLACEs are counted per gateway (its
+ * quota): consumed by the JOIN, given back when cancelled or expired. */
+static void test_reservations_per_gateway(void)
+{
+	fresh(64);
+	uint32_t a = hc_rooms_place_for(&r, 0, 1, 5, 0);
+	hc_rooms_place_for(&r, 0, 2, 5, 0);
+	hc_rooms_place_for(&r, 0, 3, 6, 0);
+	hc_rooms_place(&r, 0, 4, 0);                 /* no gateway: counts for 0 */
+	CU_ASSERT_EQUAL(hc_rooms_reserved_by(&r, 5), 2);
+	CU_ASSERT_EQUAL(hc_rooms_reserved_by(&r, 6), 1);
+	CU_ASSERT_TRUE(hc_rooms_has_reservation(&r, 1));
+	CU_ASSERT_EQUAL(hc_rooms_admit(&r, a, 0, 1, 0), 1); /* the JOIN takes it */
+	CU_ASSERT_EQUAL(hc_rooms_reserved_by(&r, 5), 1);
+	CU_ASSERT_FALSE(hc_rooms_has_reservation(&r, 1));
+	hc_rooms_place_for(&r, 0, 2, 5, 0);          /* asked again: the same seat */
+	CU_ASSERT_EQUAL(hc_rooms_reserved_by(&r, 5), 1);
+	hc_rooms_expire(&r, 10 * HZ);                /* the rest expire */
+	CU_ASSERT_EQUAL(hc_rooms_reserved_by(&r, 5), 0);
+	CU_ASSERT_EQUAL(hc_rooms_reserved_by(&r, 6), 0);
+	CU_ASSERT_EQUAL(hc_rooms_reserved_by(&r, 0), 0);
+	hc_rooms_free(&r);
+}
+
 static CU_TestInfo tests[] = {
 	{"placement order", test_placement_order},
+	{"reservations per gateway", test_reservations_per_gateway},
 	{"admission", test_admission},
 	{"reservation expiry", test_expiry},
 	{"retirement and grace", test_retire_grace},

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_snapshot.c - snapshot staging takes memory for what arrives, never
+ * for what a chunk claims: the per-gateway cap refuses a claim at chunk 0,
+ * growth stops at either cap (per gateway, all stages of the worker), and
+ * a complete snapshot is applied and its memory given back.
+ */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+
+#include "hc_proto.h"
+#include "hc_proto_hdr.h"
+#include "hc_snapshot.h"
+#include "hc_unit.h"
+
+static struct hc_snapshots snaps;
+static unsigned n_emitted, n_asked;
+
+static int emit(void *ctx, unsigned dst, const struct hc_op *op)
+{
+	(void)ctx;
+	(void)dst;
+	(void)op;
+	n_emitted++;
+	return 0;
+}
+
+static void ask_again(void *ctx, uint16_t gw)
+{
+	(void)ctx;
+	(void)gw;
+	n_asked++;
+}
+
+/* Chunk `index` of `chunks` of snapshot id, claiming `total` members, with
+ * `count` members user_base.. */
+static void chunk(uint16_t gw, uint32_t id, uint32_t index, uint32_t chunks, uint32_t total,
+		  uint16_t count, uint64_t user_base)
+{
+	static uint8_t p[HC_MAX_PAYLOAD];
+	hc_proto_fill_hdr(p, HC_MSG_SNAPSHOT, gw, count, 1, 0, 1 + index);
+	struct hc_snapshot_prefix pf = {.snapshot_id = htonl(id), .chunk_index = htonl(index),
+		.chunk_count = htonl(chunks), .total_users = htonl(total)};
+	memcpy(p + sizeof(struct hc_hdr), &pf, sizeof(pf));
+	for (uint16_t i = 0; i < count; i++) {
+		struct hc_member mb = {.user_id = rte_cpu_to_be_64(user_base + i),
+				       .room_id = htonl(1 + i % 7)};
+		memcpy(p + sizeof(struct hc_hdr) + sizeof(pf) + i * sizeof(mb), &mb, sizeof(mb));
+	}
+	hc_snapshots_chunk(&snaps, gw, p);
+}
+
+static void init(uint32_t per_gw, uint64_t all)
+{
+	struct hc_snap_hooks hooks = {.emit = emit, .ask_again = ask_again, .n_owners = 1};
+	n_emitted = n_asked = 0;
+	CU_ASSERT_EQUAL_FATAL(hc_snapshots_init(&snaps, 16, per_gw, all, &hooks, 0), 0);
+}
+
+static void test_claims_cost_nothing(void)
+{
+	init(1u << 20, 1u << 20);
+	/* 180 chunk 0s claiming 1 Mi members each, with none: nothing staged */
+	for (uint32_t i = 0; i < 180; i++)
+		chunk(3, 100 + i, 0, 1u << 20, 1u << 20, 0, 0);
+	CU_ASSERT_EQUAL(snaps.staged, 0);
+	/* a claim above the per-gateway cap is refused at once */
+	hc_snapshots_free(&snaps);
+	init(1000, 1u << 20);
+	chunk(3, 7, 0, 2, 1001, 3, 1);
+	CU_ASSERT_EQUAL(snaps.st.over_limit, 1);
+	CU_ASSERT_EQUAL(snaps.st.abandoned, 1);
+	CU_ASSERT_EQUAL(n_asked, 1);
+	CU_ASSERT_EQUAL(snaps.staged, 0);
+	/* 3 members of a claimed 500: one step of 256 slots, not 500 */
+	chunk(3, 8, 0, 6, 500, 3, 1);
+	CU_ASSERT_EQUAL(snaps.staged, 256);
+	chunk(3, 8, 1, 6, 500, 89, 4);
+	chunk(3, 8, 2, 6, 500, 89, 93);
+	CU_ASSERT_EQUAL(snaps.staged, 256);
+	chunk(3, 8, 3, 6, 500, 89, 182); /* 270: grows to the claimed 500 */
+	CU_ASSERT_EQUAL(snaps.staged, 500);
+	chunk(3, 8, 4, 6, 500, 89, 271);
+	chunk(3, 8, 5, 6, 500, 141, 360);
+	CU_ASSERT_EQUAL(snaps.st.applied, 1);
+	CU_ASSERT_EQUAL(snaps.st.members, 500);
+	CU_ASSERT_EQUAL(n_emitted, 500 + 1); /* the members and one sweep */
+	CU_ASSERT_EQUAL(snaps.staged, 0);
+	hc_snapshots_free(&snaps);
+}
+
+static void test_worker_cap(void)
+{
+	init(1000, 600);
+	chunk(1, 1, 0, 3, 300, 89, 1);          /* gateway 1: 256 slots */
+	chunk(1, 1, 1, 3, 300, 89, 90);         /* 178 of 300: fits, still open */
+	CU_ASSERT_EQUAL(snaps.staged, 256);
+	chunk(2, 1, 0, 9, 400, 89, 10000);      /* gateway 2: 256 more: 512 */
+	CU_ASSERT_EQUAL(snaps.staged, 512);
+	chunk(2, 1, 1, 9, 400, 89, 10089);
+	chunk(2, 1, 2, 9, 400, 89, 10178);      /* 267 > 256: to 400 = 656 > 600 */
+	CU_ASSERT_EQUAL(snaps.st.over_limit, 1);
+	CU_ASSERT_EQUAL(snaps.st.abandoned, 1);
+	CU_ASSERT_EQUAL(n_asked, 1);
+	CU_ASSERT_EQUAL(snaps.staged, 256);     /* gateway 2's stage is gone */
+	hc_snapshots_free(&snaps);
+}
+
+static CU_TestInfo tests[] = {
+	{"claims cost nothing, growth follows arrivals", test_claims_cost_nothing},
+	{"all stages of a worker capped", test_worker_cap},
+	CU_TEST_INFO_NULL,
+};
+
+const CU_SuiteInfo hc_suite_snapshot = {"snapshot staging", NULL, NULL, NULL, NULL, tests};
