@@ -42,6 +42,7 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 	}
 	d->peer = rte_zmalloc("hc_peers", sizeof(struct hc_peer) * dp->cfg->max_gateways, 64);
 	d->conflict_until = rte_zmalloc("hc_conflicts", sizeof(uint64_t) * dp->cfg->max_gateways, 64);
+	d->conflict_told = rte_zmalloc("hc_conflicts_told", sizeof(uint64_t) * dp->cfg->max_gateways, 64);
 	for (unsigned i = 0; i < dp->n_workers; i++)
 		d->backlog[i] = rte_malloc("hc_backlog",
 					   sizeof(struct hc_decision) * HC_CHAN_MAX_PENDING, 64);
@@ -54,7 +55,8 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 	d->bal_rooms = rte_malloc("hc_bal_rooms", sizeof(struct hc_bal_room) * dp->cfg->max_rooms, 64);
 	d->bal_t = rte_malloc("hc_bal_t", sizeof(struct hc_bal_transfer) * HC_BAL_MAX_TRANSFERS, 64);
 	int bal_rc = hc_balance_init(&d->bal, dp->cfg->max_rooms);
-	int missing = d->peer == NULL || d->conflict_until == NULL || d->bal_rooms == NULL || d->bal_t == NULL || bal_rc != 0;
+	int missing = d->peer == NULL || d->conflict_until == NULL || d->conflict_told == NULL ||
+		      d->bal_rooms == NULL || d->bal_t == NULL || bal_rc != 0;
 	for (unsigned i = 0; i < dp->n_workers; i++)
 		missing |= d->backlog[i] == NULL;
 	if (missing) {
@@ -71,7 +73,9 @@ void hc_decide_free(struct hc_decide *d)
 	hc_rooms_free(&d->book);
 	rte_free(d->peer);
 	rte_free(d->conflict_until);
+	rte_free(d->conflict_told);
 	d->conflict_until = NULL;
+	d->conflict_told = NULL;
 	rte_free(d->bal_rooms);
 	rte_free(d->bal_t);
 	hc_balance_free(&d->bal);
@@ -324,10 +328,10 @@ static void id_conflict(struct hc_decide *d, const struct hc_change *c, uint64_t
 	if (gw >= d->dp->cfg->max_gateways)
 		return;
 	uint64_t hz = rte_get_tsc_hz();
-	int quiet = d->conflict_until[gw] > now + 9 * hz; /* told within the last second */
 	d->conflict_until[gw] = now + 10 * hz;
-	if (quiet)
-		return;
+	if (d->conflict_told[gw] != 0 && now - d->conflict_told[gw] < hz)
+		return; /* the second source is told at most once a second */
+	d->conflict_told[gw] = now;
 	const struct hc_peer *cur = &d->peer[gw];
 	const uint8_t *a = (const uint8_t *)&other.ip_be, *b = (const uint8_t *)&cur->ip_be;
 	if (now - d->last_conflict_log > hz) {

@@ -69,6 +69,7 @@ struct hc_decide {
 	struct hc_peer *peer;      /* [max_gateways]; ip_be 0: unknown     */
 	uint64_t *conflict_until;  /* [max_gateways]: tsc until which its
 	                              heartbeats say ID_CONFLICT          */
+	uint64_t *conflict_told;   /* [max_gateways]: last direct notice  */
 	uint64_t last_conflict_log;
 	/* decisions a full ring could not take yet, per worker, in order */
 	struct hc_decision *backlog[HC_MAX_WORKERS];

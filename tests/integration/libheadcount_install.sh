@@ -21,9 +21,14 @@ find "$out/root" -name headcount.h | grep -q . || { echo "FAIL: headcount.h not 
 flags=$(PKG_CONFIG_PATH=$pc PKG_CONFIG_SYSROOT_DIR=$out/root pkg-config --cflags --libs libheadcount)
 echo "pkg-config: $flags"
 case "$flags" in *dpdk*|*rte_*) echo "FAIL: the library should not need DPDK"; exit 1 ;; esac
-# shellcheck disable=SC2086
-cc -std=c11 -Wall -Wextra -Werror -o "$out/example" "$top/gateway/hc_gw_example.c" $flags
 libdir=$(dirname "$(find "$out/root" -name 'libheadcount.so*' | head -1)")
+# a sanitized build's library needs a sanitized program around it
+san=""
+if ldd "$(find "$libdir" -name 'libheadcount.so*' | head -1)" | grep -q libasan; then
+	san="-fsanitize=address,undefined"
+fi
+# shellcheck disable=SC2086
+cc -std=c11 -Wall -Wextra -Werror $san -o "$out/example" "$top/gateway/hc_gw_example.c" $flags
 
 hc_lab_up $$
 hc_appliance_start "$build" "$out" 1 --stats-interval 0 --dump-stats "$out/stats.kv" > /dev/null

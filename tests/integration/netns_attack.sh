@@ -121,25 +121,29 @@ conflict)
 	hc_appliance_start "$build" "$out" 1 --stats-interval 0 --gateway-timeout-ms 3000 \
 		> "$out/headcount.out"
 	# one copied configuration: gateway id 7, the same key, two hosts'
-	# worth of processes (the second one starts later: a newer incarnation)
+	# worth of processes; the second starts once the first is counted (a
+	# newer incarnation), and both run on for 10 s: the second takes the
+	# id over, the first keeps sending
 	for i in 1 2; do
 		timeout 120 ip netns exec "$HC_NSG" "$gwsim" --appliance $HC_APP_IP --keys "$HC_KEYS" \
-			--gateways 1 --first-id 7 --users 500 --user-base $((i * 100000)) \
-			--arrival-rate 500 --duration 2 --settle 1 --hold 60 \
-			--hold-until "$out/conflict.done" --result "$out/conflict.$i.kv" --seed $i \
-			> "$out/conflict.$i.log" 2>&1 &
+			--gateways 1 --first-id 7 --users 2000 --user-base $((i * 100000)) \
+			--arrival-rate 200 --leave-rate 10 --duration 10 \
+			--result "$out/conflict.$i.kv" --seed $i > "$out/conflict.$i.log" 2>&1 &
 		eval "pid$i=\$!"
-		sleep 1.5
+		[ "$i" = 2 ] || hc_wait 60 "gateway 7 is counted" \
+			sh -c "$HC_TEL hclab$HC_TAG kv /headcount/gateways | grep -q '^7='"
 	done
 	hc_wait 60 "the appliance saw the id conflict" \
 		sh -c "[ \"\$($HC_TEL hclab$HC_TAG kv /headcount/control | grep '^id_conflicts=' | cut -d= -f2)\" -gt 0 ]"
-	hc_wait 60 "both gateways were told (state callback)" sh -c \
-		"grep -qx 'state_id_conflict=1' '$out/conflict.1.kv' && grep -qx 'state_id_conflict=1' '$out/conflict.2.kv'"
-	touch "$out/conflict.done"
 	wait "$pid1" || true # their tables cannot agree: one id, two memberships
 	wait "$pid2" || true
+	need "first gateway told (its state callback said ID_CONFLICT)" \
+		"$(kv state_id_conflict "$out/conflict.1.kv")" -eq 1
+	need "second gateway told (its state callback said ID_CONFLICT)" \
+		"$(kv state_id_conflict "$out/conflict.2.kv")" -eq 1
 	need "id conflicts counted by the appliance (ctl)" "$(tel /headcount/control id_conflicts)" -gt 0
-	need "conflict notices sent" "$(tel /headcount/control conflict_notices)" -gt 0
+	# the second source is told again every second while it goes on
+	need "conflict notices sent" "$(tel /headcount/control conflict_notices)" -gt 1
 	grep -q "two live sources use this id" "$out/headcount.log" ||
 		{ echo "FAIL: no log line names the conflict"; exit 1; }
 	hc_appliance_stop || { echo "FAIL: appliance exit status"; exit 1; }
