@@ -34,6 +34,13 @@ dropped before it touches state):
                   duplicates, replayed counters, stale incarnations
   to_gateways     forged MOVE/HEARTBEAT/ASSIGN sent to the gateways' ports
                   (libheadcount must refuse them: wrong source)
+
+  reflect --appliance IP --gateway ID --count N --result FILE
+      against an appliance run with --no-auth (nothing proves a source):
+      N datagrams under gateway ID: EVENTS at every other sequence (each
+      hole a NACK run), then heartbeats naming more missing sequences;
+      counts what comes back within 3 s of the last one (the appliance
+      bounds it: 4 per datagram received + 64).
 Bounded: every class sends a fixed number of datagrams, paced.
 """
 import argparse
@@ -296,6 +303,28 @@ def attack(args):
     return 0
 
 
+def reflect(args):
+    s = Sender(args.appliance, args.port)
+    inc = 1000 + args.seed
+    # EVENTS at every other sequence: every hole is a NACK run, asked for
+    # again every gap timeout; then heartbeats naming more
+    half = args.count // 2
+    for i in range(half):
+        ev = EVENT.pack(0x5EF1EC7000 + i, 1 + i % 50, 1, 0, 0)
+        s.send(hdr(EVENTS, args.gateway, 1, inc, 0, 2 * (i + 1)) + ev)
+    for i in range(args.count - half):
+        s.send(hdr(HEARTBEAT, args.gateway, 1, inc, 0, i + 1) +
+               HB.pack(2 * half + 100 * (i + 1), 0, 100, 0, 0))
+    end = time.time() + 3.0
+    while time.time() < end:
+        s.drain()
+        time.sleep(0.05)
+    with open(args.result, 'w') as f:
+        f.write(f'sent={s.sent}\nreplies_received={s.replies}\n')
+    print(f'sent={s.sent} replies_received={s.replies}')
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -314,7 +343,16 @@ def main():
     a.add_argument('--unused-keyed-id', type=int, default=200)
     a.add_argument('--unused-id', type=int, default=900)
     a.add_argument('--seed', type=int, default=7)
+    r = sub.add_parser('reflect')
+    r.add_argument('--appliance', required=True)
+    r.add_argument('--port', type=int, default=7100)
+    r.add_argument('--gateway', type=int, default=50)
+    r.add_argument('--count', type=int, default=500)
+    r.add_argument('--result', required=True)
+    r.add_argument('--seed', type=int, default=7)
     args = ap.parse_args()
+    if args.cmd == 'reflect':
+        return reflect(args)
     if args.cmd == 'capture':
         capture(args)
         return 0

@@ -17,6 +17,10 @@
 #   conflict   two gateways started from one copied configuration (same
 #              id, same key): detected, counted, logged, and reported to
 #              both through libheadcount's state callback.
+#   reflection without keys (--no-auth, the one place a test runs so: to
+#              check the bound that protects a deployment without keys):
+#              500 datagrams full of gaps from the attacker's address draw
+#              at most 4 datagrams each (+64) back, not thousands of NACKs.
 #   reload     the keys file is rotated while a gateway runs: slot 1 added
 #              (SIGHUP), the gateway restarts on slot 1, slot 0 removed
 #              (telemetry keys_reload); a bad file is refused and the keys
@@ -148,6 +152,16 @@ conflict)
 		{ echo "FAIL: no log line names the conflict"; exit 1; }
 	hc_appliance_stop || { echo "FAIL: appliance exit status"; exit 1; }
 	echo "PASS: one id from two sources is detected, counted, logged and told to both gateways"
+	;;
+reflection)
+	hc_appliance_start "$build" "$out" 1 --stats-interval 0 --no-auth > /dev/null
+	timeout 120 ip netns exec "$HC_NSX" python3 "$attack" reflect --appliance $HC_APP_IP \
+		--gateway 50 --count 500 --result "$out/reflect.kv" > /dev/null
+	got=$(kv replies_received "$out/reflect.kv")
+	need "datagrams sent back for 500" "$got" -le $((4 * 500 + 64))
+	need "RESYNC/HEARTBEAT held back by the budget" "$(tel /headcount/control tx_budget_held)" -gt 0
+	hc_appliance_stop || { echo "FAIL: appliance exit status"; exit 1; }
+	echo "PASS: without keys the appliance sent $got datagrams back for 500 (bound $((4 * 500 + 64)))"
 	;;
 reload)
 	hc_appliance_start "$build" "$out" 1 --stats-interval 0 > /dev/null
