@@ -135,12 +135,17 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	/* a new value at every start (gateways compare it for equality only):
-	 * the wall clock in milliseconds, never 0 */
+	/* a new, larger value at every start (gateways compare in serial
+	 * order): the wall clock in eighths of a second, so two starts 8.5
+	 * years apart still compare right; a clock stepped back is handled
+	 * by the gateways (an "older" incarnation after 3 s of silence from
+	 * the current one is a restart).  Never 0. */
 	struct timespec now_ts;
 	clock_gettime(CLOCK_REALTIME, &now_ts);
-	uint32_t incarnation = (uint32_t)((uint64_t)now_ts.tv_sec * 1000 +
-					  (uint64_t)now_ts.tv_nsec / 1000000) | 1u;
+	uint32_t incarnation = (uint32_t)((uint64_t)now_ts.tv_sec * 8 +
+					  (uint64_t)now_ts.tv_nsec / 125000000u);
+	if (incarnation == 0)
+		incarnation = 1;
 	rc = hc_decide_init(&decide, &dp, &pol, cfg.max_reservations, incarnation);
 	if (rc != 0) {
 		HC_LOG(ERR, "cannot build the seat book for %u rooms: %s", cfg.max_rooms,

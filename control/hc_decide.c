@@ -345,7 +345,7 @@ static void id_conflict(struct hc_decide *d, const struct hc_change *c, uint64_t
 		.interval_ms = rte_cpu_to_be_32(d->dp->cfg->heartbeat_ms),
 		.hb_flags = rte_cpu_to_be_32(HC_HB_F_ID_CONFLICT),
 	};
-	if (hc_tx_single(&d->tx, HC_MSG_HEARTBEAT, gw, 0, &other, &hb, sizeof(hb)) == 0)
+	if (hc_tx_single(&d->tx, HC_MSG_HEARTBEAT, gw, c->incarnation, &other, &hb, sizeof(hb)) == 0)
 		d->st.conflict_notices++;
 }
 

@@ -96,8 +96,11 @@ static void send_open_inc(struct hc_tx *tx, uint8_t type, uint16_t gw, struct hc
 	uint32_t ctr = ++tx->reply_ctr[gw];
 	if (ctr == 0)
 		ctr = tx->reply_ctr[gw] = 1;
+	if (gw_incarnation == 0) /* ASSIGN, MOVE: the gateway as we know it now */
+		gw_incarnation = hc_dp_gateway_incarnation(tx->dp, gw);
 	hc_proto_fill_hdr(f + HC_FRAME_HDR_LEN, type, gw, o->count, gw_incarnation,
 			  tx->incarnation, ctr);
+	hc_proto_hdr_add_flags(f + HC_FRAME_HDR_LEN, HC_HDR_F_A2G);
 	if (k != NULL)
 		hc_auth_seal(f + HC_FRAME_HDR_LEN, payload, k->key[o->to.key_slot], o->to.key_slot);
 	hc_frame_put_headers(f, &a, 0, payload);

@@ -113,21 +113,23 @@ void hc_chan_note_peer(struct hc_worker *w, const struct rte_mbuf *m)
 	w->noted_peer = peer_of(m, m->port, hc_mbuf_payload_off(m));
 }
 
-void hc_chan_report_conflict(struct hc_worker *w, uint16_t gw)
+void hc_chan_report_conflict(struct hc_worker *w, uint16_t gw, uint32_t incarnation)
 {
-	struct hc_change c = {.gateway_id = gw, .kind = HC_CHG_CONFLICT};
+	struct hc_change c = {.gateway_id = gw, .kind = HC_CHG_CONFLICT, .incarnation = incarnation};
 	memcpy(c.peer, &w->noted_peer, sizeof(w->noted_peer));
 	if (w->to_ctl_changes != NULL)
 		push_one(w, &c);
 }
 
-void hc_chan_commit_peer(struct hc_worker *w, uint16_t gw)
+void hc_chan_commit_peer(struct hc_worker *w, uint16_t gw, int newest)
 {
 	if (w->gw_peer == NULL)
 		return;
 	const struct hc_peer *p = &w->noted_peer;
 	struct hc_peer *cur = &w->gw_peer[gw];
 	if (likely(memcmp(p, cur, sizeof(*p)) == 0))
+		return;
+	if (!newest && cur->ip_be != 0)
 		return;
 	/* the same source under another key slot is no move; another
 	 * address within a second of the last move is a second source */
@@ -136,7 +138,7 @@ void hc_chan_commit_peer(struct hc_worker *w, uint16_t gw)
 	if (moved && w->gw_peer_moved_tsc[gw] != 0 &&
 	    now - w->gw_peer_moved_tsc[gw] < rte_get_tsc_hz()) {
 		HC_RELAXED_ADD(&w->seq.st.id_conflicts, 1);
-		hc_chan_report_conflict(w, gw);
+		hc_chan_report_conflict(w, gw, hc_seq_incarnation(&w->seq, gw));
 	}
 	if (moved)
 		w->gw_peer_moved_tsc[gw] = now;

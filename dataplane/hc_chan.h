@@ -25,15 +25,17 @@ void hc_chan_pass_places(struct hc_worker *w, struct rte_mbuf *m, const uint8_t 
 /*
  * A gateway's address: note where datagram m came from (and the key slot
  * that sealed it) before the sequencer judges it; commit it as home
- * gateway gw's address only if the datagram was fresh (tells the control
- * core when it changed).  An address that flips again within a second of
+ * gateway gw's address only if the datagram was fresh, and, once an
+ * address is known, only if it was the newest the gateway sent (a replay
+ * of an unseen older one moves nothing); tells the control core when it
+ * changed.  An address that flips again within a second of
  * its last change is two live sources under one id: reported as a
  * conflict.  Report a conflict with the noted address as the second
  * source (the sequencer saw an older incarnation long after a takeover).
  */
 void hc_chan_note_peer(struct hc_worker *w, const struct rte_mbuf *m);
-void hc_chan_commit_peer(struct hc_worker *w, uint16_t gw);
-void hc_chan_report_conflict(struct hc_worker *w, uint16_t gw);
+void hc_chan_commit_peer(struct hc_worker *w, uint16_t gw, int newest);
+void hc_chan_report_conflict(struct hc_worker *w, uint16_t gw, uint32_t incarnation);
 
 /* Transmit frames the control core built; returns how many were taken. */
 unsigned hc_chan_tx(struct hc_worker *w);

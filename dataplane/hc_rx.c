@@ -53,8 +53,8 @@ static void home_input(struct hc_worker *w, struct rte_mbuf *m, uint64_t now)
 		v = hc_seq_offer(&w->seq, m, gw, inc, seq, pf.chunk_index == 0, now);
 	} else if (h.type == HC_MSG_PLACE) {
 		v = hc_seq_control(&w->seq, gw, inc, seq, now);
-		if (v == HC_SEQ_FRESH) {
-			hc_chan_commit_peer(w, gw);
+		if (v >= HC_SEQ_FRESH) {
+			hc_chan_commit_peer(w, gw, v == HC_SEQ_NEWEST);
 			hc_chan_pass_places(w, m, p);
 			return;
 		}
@@ -64,14 +64,14 @@ static void home_input(struct hc_worker *w, struct rte_mbuf *m, uint64_t now)
 		memcpy(&hb, p + sizeof(h), sizeof(hb));
 		v = hc_seq_heartbeat(&w->seq, gw, inc, seq, rte_be_to_cpu_32(hb.last_sequence),
 				     (rte_be_to_cpu_32(hb.hb_flags) & HC_HB_F_SHUTDOWN) != 0, now);
-		if (v == HC_SEQ_FRESH)
+		if (v >= HC_SEQ_FRESH)
 			HC_RELAXED_ADD(&w->st.heartbeats, 1);
 		rte_pktmbuf_free(m);
 	}
-	if (likely(v == HC_SEQ_FRESH))
-		hc_chan_commit_peer(w, gw);
+	if (likely(v >= HC_SEQ_FRESH))
+		hc_chan_commit_peer(w, gw, v == HC_SEQ_NEWEST);
 	else if (unlikely(v == HC_SEQ_CONFLICT))
-		hc_chan_report_conflict(w, gw);
+		hc_chan_report_conflict(w, gw, inc);
 }
 
 /* Why an authenticated check failed (slow path). */

@@ -162,7 +162,8 @@ static void advance_to(struct hc_sequencer *s, uint16_t gw, uint32_t target, int
 		}
 	}
 	if (hc_seq_after(target, g->next_seq)) {
-		missing += (uint32_t)(target - g->next_seq);
+		uint32_t jump = target - g->next_seq;
+		missing += jump < HC_SEQ_FAR ? jump : HC_SEQ_FAR; /* counted, not claimed */
 		set_next(g, target);
 	}
 	if (deliver) {
@@ -243,20 +244,43 @@ static void restart(struct hc_sequencer *s, uint16_t gw, uint32_t inc, int drop,
 	__atomic_store_n(&g->incarnation, inc, __ATOMIC_RELAXED);
 	set_next(g, 1);
 	g->known_last = 0;
+	g->far_top = 0;
 	g->last_nack_tsc = 0;
 	g->inc_since_tsc = now;
 }
 
-/* An older incarnation: in flight from before a takeover, or, long after
- * it, a second live source under this id. */
-static int stale(struct hc_sequencer *s, struct hc_gw_state *g, uint64_t now)
+/*
+ * A datagram of an older incarnation (check_incarnation said so): stale.
+ * It is a second live source under this id only if it is of the
+ * incarnation just taken over, comes after the grace (not in flight from
+ * before), and shows progress: a sequence (is_ctr 0) or control counter
+ * (1) beyond the highest that incarnation had sent at the takeover, or
+ * since.  A replay of its old datagrams shows none.
+ */
+static enum hc_seq_verdict older_incarnation(struct hc_sequencer *s, struct hc_gw_state *g,
+					     uint32_t inc, uint32_t x, int is_ctr, uint64_t now)
 {
 	HC_RELAXED_ADD(&s->st.stale, 1);
-	if (g->incarnation != 0 && now - g->inc_since_tsc > s->conflict_grace_tsc) {
-		HC_RELAXED_ADD(&s->st.id_conflicts, 1);
-		return HC_SEQ_CONFLICT;
-	}
-	return HC_SEQ_STALE;
+	if (g->incarnation == 0 || inc != g->prev_inc ||
+	    now - g->inc_since_tsc <= s->conflict_grace_tsc)
+		return HC_SEQ_STALE;
+	uint32_t *top = is_ctr ? &g->prev_ctr_top : &g->prev_seq_top;
+	if (!hc_seq_after(x, *top))
+		return HC_SEQ_STALE;
+	*top = x;
+	HC_RELAXED_ADD(&s->st.id_conflicts, 1);
+	return HC_SEQ_CONFLICT;
+}
+
+/* The highest sequence gw's incarnation is known to have sent. */
+static uint32_t seq_top(const struct hc_gw_state *g)
+{
+	uint32_t top = g->known_last;
+	if (hc_seq_after(g->next_seq - 1, top))
+		top = g->next_seq - 1;
+	if (g->far_top != 0 && hc_seq_after(g->far_top, top))
+		top = g->far_top;
+	return top;
 }
 
 /*
@@ -272,13 +296,16 @@ static int check_incarnation(struct hc_sequencer *s, uint16_t gw, uint32_t inc, 
 		return 0;
 	if (g->incarnation != 0) {
 		if (!hc_seq_after(inc, g->incarnation))
-			return stale(s, g, now);
+			return HC_SEQ_STALE;
 		HC_RELAXED_ADD(&g->resets, 1);
+		g->prev_inc = g->incarnation; /* what it had sent: no progress, no conflict */
+		g->prev_seq_top = seq_top(g);
+		g->prev_ctr_top = g->ctl.top;
 		restart(s, gw, inc, 1, now);
 		return 1;
 	}
 	if (g->floor_inc != 0 && hc_seq_after(g->floor_inc, inc))
-		return stale(s, g, now);
+		return HC_SEQ_STALE;
 	restart(s, gw, inc, 0, now);
 	if (inc == g->floor_inc) {
 		/* the forgotten incarnation itself is back (it was silent, not
@@ -296,9 +323,7 @@ static int check_incarnation(struct hc_sequencer *s, uint16_t gw, uint32_t inc, 
 static void forget(struct hc_sequencer *s, uint16_t gw)
 {
 	struct hc_gw_state *g = &s->gw[gw];
-	uint32_t inc = g->incarnation, top = g->known_last;
-	if (hc_seq_after(g->next_seq - 1, top))
-		top = g->next_seq - 1;
+	uint32_t inc = g->incarnation, top = seq_top(g);
 	restart(s, gw, 0, 1, 0);
 	g->floor_inc = inc;
 	g->floor_seq = top;
@@ -329,8 +354,11 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 	int fresh = check_incarnation(s, gw, incarnation, now);
 	if (unlikely(fresh < 0)) {
 		rte_pktmbuf_free(m);
-		return (enum hc_seq_verdict)fresh;
+		return older_incarnation(s, g, incarnation, sequence, 0, now);
 	}
+	/* the newest this incarnation has sent: may move its address */
+	enum hc_seq_verdict ok = hc_seq_after(sequence, g->known_last) ? HC_SEQ_NEWEST
+								       : HC_SEQ_FRESH;
 	if (likely(sequence == g->next_seq) && likely(g->floor_inc == 0)) {
 		g->last_heard_tsc = now;
 		set_next(g, g->next_seq + 1);
@@ -338,31 +366,34 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 		deliver_one(s, g, m);
 		if (unlikely(g->held > 0 || g->gap_index != UINT32_MAX))
 			drain(s, gw);
-		return HC_SEQ_FRESH;
+		return ok;
 	}
 	if (hc_seq_after(g->next_seq, sequence) ||
 	    (g->floor_inc != 0 && !hc_seq_after(sequence, g->floor_seq)))
 		return duplicate(s, g, m); /* applied, or from before we forgot it */
-	g->last_heard_tsc = now;
 	if (unlikely(sequence == g->next_seq)) { /* resumed above its floor */
+		g->last_heard_tsc = now;
 		set_next(g, g->next_seq + 1);
 		saw(g, sequence);
 		deliver_one(s, g, m);
 		drain(s, gw);
-		return HC_SEQ_FRESH;
+		return ok;
 	}
 	if (reset_point) {
 		/* a snapshot starts here: what came before is covered by it */
+		g->last_heard_tsc = now;
 		advance_to(s, gw, sequence, 0);
 		saw(g, sequence);
 		set_next(g, sequence + 1);
 		deliver_one(s, g, m);
 		drain(s, gw);
-		return HC_SEQ_FRESH;
+		return ok;
 	}
 	if ((uint32_t)(sequence - g->next_seq) >= HC_SEQ_FAR) {
 		/* no gap of this size is repaired datagram by datagram:
 		 * a snapshot covers it, and nothing is counted lost by claim */
+		if (hc_seq_after(sequence, g->far_top) || g->far_top == 0)
+			g->far_top = sequence; /* still part of a floor */
 		ask_restart(s, gw, now);
 	} else {
 		saw(g, sequence);
@@ -380,12 +411,13 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 	}
 	if (g->win[slot] != NULL)
 		return duplicate(s, g, m);
+	g->last_heard_tsc = now;
 	g->win[slot] = m;
 	g->held++;
 	s->held_total++;
 	publish_held(s);
 	gap_open(s, gw, now);
-	return HC_SEQ_FRESH;
+	return ok;
 }
 
 enum hc_seq_verdict hc_seq_control(struct hc_sequencer *s, uint16_t gw, uint32_t incarnation,
@@ -393,10 +425,11 @@ enum hc_seq_verdict hc_seq_control(struct hc_sequencer *s, uint16_t gw, uint32_t
 {
 	struct hc_gw_state *g = &s->gw[gw];
 
-	/* a forgotten gateway's old counter must not bring it back: check
+	/* a forgotten gateway comes back only with a counter above any it
+	 * sent before (a lost one replayed would do otherwise); check
 	 * before check_incarnation revives the entry */
 	int revive = g->incarnation == 0 && g->floor_inc != 0 && g->floor_inc == incarnation;
-	if ((revive && !hc_replay_fresh(&g->ctl, ctr)) ||
+	if ((revive && g->ctl.top != 0 && !hc_seq_after(ctr, g->ctl.top)) ||
 	    (!revive && g->incarnation == incarnation && !hc_replay_fresh(&g->ctl, ctr))) {
 		HC_RELAXED_ADD(&g->replayed, 1);
 		HC_RELAXED_ADD(&s->st.replayed, 1);
@@ -404,14 +437,16 @@ enum hc_seq_verdict hc_seq_control(struct hc_sequencer *s, uint16_t gw, uint32_t
 	}
 	int fresh = check_incarnation(s, gw, incarnation, now);
 	if (fresh < 0)
-		return (enum hc_seq_verdict)fresh;
+		return older_incarnation(s, g, incarnation, ctr, 1, now);
+	enum hc_seq_verdict ok = (g->ctl.top == 0 || hc_seq_after(ctr, g->ctl.top)) ?
+				 HC_SEQ_NEWEST : HC_SEQ_FRESH;
 	if (!hc_replay_accept(&g->ctl, ctr)) { /* counter 0 of a new incarnation */
 		HC_RELAXED_ADD(&g->replayed, 1);
 		HC_RELAXED_ADD(&s->st.replayed, 1);
 		return HC_SEQ_OLD;
 	}
 	g->last_heard_tsc = now;
-	return HC_SEQ_FRESH;
+	return ok;
 }
 
 enum hc_seq_verdict hc_seq_heartbeat(struct hc_sequencer *s, uint16_t gw, uint32_t incarnation,
@@ -422,20 +457,23 @@ enum hc_seq_verdict hc_seq_heartbeat(struct hc_sequencer *s, uint16_t gw, uint32
 	int first = g->incarnation != incarnation;
 
 	enum hc_seq_verdict v = hc_seq_control(s, gw, incarnation, ctr, now);
-	if (v != HC_SEQ_FRESH)
+	if (v < HC_SEQ_FRESH)
 		return v;
 	HC_RELAXED_ADD(&g->heartbeats, 1);
-	if (shutdown) {
-		forget(s, gw);
-		return v;
-	}
 	if (last_sequence != 0 && hc_seq_after(last_sequence, g->next_seq - 1) &&
 	    (uint32_t)(last_sequence - g->next_seq) >= HC_SEQ_FAR) {
-		ask_restart(s, gw, now); /* as in hc_seq_offer: a snapshot covers it */
+		if (hc_seq_after(last_sequence, g->far_top) || g->far_top == 0)
+			g->far_top = last_sequence; /* part of a floor */
+		if (!shutdown)
+			ask_restart(s, gw, now); /* as in hc_seq_offer: a snapshot covers it */
 	} else if (last_sequence != 0) {
 		saw(g, last_sequence);
-		if (first && hc_seq_after(last_sequence, HC_SEQ_WINDOW))
+		if (!shutdown && first && hc_seq_after(last_sequence, HC_SEQ_WINDOW))
 			ask_restart(s, gw, now);
+	}
+	if (shutdown) { /* its floor covers all it sent (last_sequence) */
+		forget(s, gw);
+		return v;
 	}
 	if (gap_pending(g))
 		gap_open(s, gw, now);

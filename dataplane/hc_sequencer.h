@@ -67,10 +67,13 @@
 
 /* What became of an offered datagram. */
 enum hc_seq_verdict {
+	HC_SEQ_NEWEST = 2,    /* fresh, and the newest it sent: may move its
+	                         address                                     */
 	HC_SEQ_FRESH = 1,     /* accepted: delivered, held or a reset point  */
 	HC_SEQ_OLD = 0,       /* duplicate, replay, beyond the window        */
-	HC_SEQ_STALE = -1,    /* an older incarnation (within the grace)     */
-	HC_SEQ_CONFLICT = -2, /* an older incarnation long after a takeover  */
+	HC_SEQ_STALE = -1,    /* an older incarnation                        */
+	HC_SEQ_CONFLICT = -2, /* the incarnation taken over makes progress
+	                         after the grace: a second live source       */
 };
 
 /* What the sequencer asks of its worker. */
@@ -101,6 +104,10 @@ struct hc_gw_state {
 	struct hc_replay ctl;   /* control counters (HEARTBEAT, PLACE)   */
 	uint32_t floor_inc;     /* forgotten: its last incarnation ...   */
 	uint32_t floor_seq;     /* ... and the highest sequence seen     */
+	uint32_t far_top;       /* highest far-ahead sequence (not a gap) */
+	uint32_t prev_inc;      /* the incarnation taken over, and the   */
+	uint32_t prev_seq_top;  /* highest sequence and control counter  */
+	uint32_t prev_ctr_top;  /* it had sent (id conflicts)            */
 	/* counters, relaxed stores */
 	uint64_t datagrams;     /* delivered in order                    */
 	uint64_t heartbeats;
@@ -160,6 +167,12 @@ void hc_seq_poll(struct hc_sequencer *s, uint64_t now);
 
 /* Deliver everything held, skipping all gaps (shutdown). */
 void hc_seq_flush_all(struct hc_sequencer *s);
+
+/* gw's current incarnation, 0: none. */
+static inline uint32_t hc_seq_incarnation(const struct hc_sequencer *s, uint16_t gw)
+{
+	return __atomic_load_n(&s->gw[gw].incarnation, __ATOMIC_RELAXED);
+}
 
 /* Last sequence applied in order for gw (0: none): the cumulative ack. */
 static inline uint32_t hc_seq_applied(const struct hc_sequencer *s, uint16_t gw)

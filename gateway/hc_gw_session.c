@@ -83,6 +83,7 @@ struct hc_gw {
 	struct sockaddr_in to;
 	uint32_t incarnation;
 	uint32_t appl_incarnation;      /* last heard, 0: none */
+	uint64_t appl_heard_us;         /* when a datagram of it was accepted */
 	uint32_t seq;                   /* last sequence used */
 	struct hc_gw_table users;
 
@@ -540,15 +541,16 @@ static void handle(struct hc_gw *g, uint8_t *p, size_t len)
 		     h.type == HC_MSG_HEARTBEAT ? sizeof(struct hc_heartbeat) :
 		     h.type == HC_MSG_RESYNC ? sizeof(struct hc_resync) : 0;
 	uint32_t appl = ntohl(h.appliance_incarnation);
+	/* A2G: sent by an appliance (under the tag: our own datagrams
+	 * reflected back are not); addressed to this incarnation of ours */
 	if (ntohl(h.magic) != HC_PROTO_MAGIC || h.version != HC_PROTO_VERSION || rec == 0 ||
-	    (ntohs(h.flags) & ~HC_HDR_F_KNOWN) != 0 || appl == 0 ||
-	    ntohs(h.gateway_id) != g->cfg.gateway_id || len != sizeof(h) + count * rec) {
+	    (ntohs(h.flags) & ~HC_HDR_F_KNOWN) != 0 || !(ntohs(h.flags) & HC_HDR_F_A2G) ||
+	    appl == 0 || ntohs(h.gateway_id) != g->cfg.gateway_id ||
+	    len != sizeof(h) + count * rec) {
 		g->st.rx_bad++;
 		return;
 	}
-	uint32_t inc = ntohl(h.gateway_incarnation);
-	if ((h.type == HC_MSG_HEARTBEAT || h.type == HC_MSG_RESYNC) && inc != 0 &&
-	    inc != g->incarnation) {
+	if (ntohl(h.gateway_incarnation) != g->incarnation) {
 		g->st.rx_bad++; /* meant for an earlier incarnation of ours */
 		return;
 	}
@@ -557,9 +559,15 @@ static void handle(struct hc_gw *g, uint8_t *p, size_t len)
 		return;
 	}
 	/* the appliance's incarnation: an older one is dropped; a newer one
-	 * (or the first) starts a new window of reply counters */
+	 * (or the first) starts a new window of reply counters.  "Older"
+	 * after the current one has been silent for 3 s is a restart too
+	 * (its clock stepped back or its number wrapped): an appliance sends
+	 * heartbeats every 100 ms, so a replay of an old incarnation cannot
+	 * outshout a live one. */
 	uint32_t known = g->appl_incarnation, ctr = ntohl(h.sequence);
-	int newer = known == 0 || hc_seq_after(appl, known);
+	uint64_t now = now_us();
+	int newer = known == 0 || hc_seq_after(appl, known) ||
+		    (appl != known && now - g->appl_heard_us > 3000000u);
 	if (!newer && appl != known) {
 		g->st.rx_stale++;
 		return;
@@ -582,6 +590,7 @@ static void handle(struct hc_gw *g, uint8_t *p, size_t len)
 		}
 	}
 	hc_replay_commit(&g->replay, ctr);
+	g->appl_heard_us = now;
 	const uint8_t *r = p + sizeof(h);
 	for (uint16_t i = 0; i < count; i++, r += rec) {
 		switch (h.type) {
@@ -780,10 +789,21 @@ struct hc_gw *hc_gw_open(const struct hc_gw_config *cfg, char *err, size_t err_l
 	}
 	g->incarnation = cfg->incarnation;
 	if (g->incarnation == 0) {
+		/* eighths of a second from the clock, and larger than any this
+		 * process picked before (a session reopened at once) */
+		static uint32_t last_picked;
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		/* seconds and milliseconds: larger at every start */
-		g->incarnation = (uint32_t)((uint64_t)ts.tv_sec * 8 + (uint64_t)ts.tv_nsec / 125000000u);
+		uint32_t inc = (uint32_t)((uint64_t)ts.tv_sec * 8 + (uint64_t)ts.tv_nsec / 125000000u);
+		uint32_t last = __atomic_load_n(&last_picked, __ATOMIC_RELAXED);
+		do {
+			if (last != 0 && !hc_seq_after(inc, last))
+				inc = last + 1;
+			if (inc == 0)
+				inc = 1;
+		} while (!__atomic_compare_exchange_n(&last_picked, &last, inc, 0,
+						      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+		g->incarnation = inc;
 	}
 	g->hist_mask = cfg->history - 1;
 	g->sq_mask = cfg->history - 1;

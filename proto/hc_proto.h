@@ -44,7 +44,10 @@ enum hc_msg_type {
 /* hc_hdr.flags */
 #define HC_HDR_F_AUTH     0x0001u /* auth_tag holds a tag (hc_auth.h)         */
 #define HC_HDR_F_KEY_SLOT 0x0002u /* the tag is under key slot 1 (else 0)    */
-#define HC_HDR_F_KNOWN    0x0003u /* mask of flags version 2 defines          */
+#define HC_HDR_F_A2G      0x0004u /* sent by the appliance: under the tag, so
+                                     neither side takes its own datagrams
+                                     reflected back for the other's        */
+#define HC_HDR_F_KNOWN    0x0007u /* mask of flags version 2 defines          */
 
 /* Event operations (hc_event.op). */
 enum hc_event_op {

@@ -6,6 +6,7 @@
 #include "hc_proto_hdr.h"
 
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <string.h>
 
 void hc_proto_fill_hdr(void *buf, uint8_t type, uint16_t gateway_id, uint16_t record_count,
@@ -22,4 +23,13 @@ void hc_proto_fill_hdr(void *buf, uint8_t type, uint16_t gateway_id, uint16_t re
 	h.appliance_incarnation = htonl(appl_incarnation);
 	h.sequence = htonl(sequence);
 	memcpy(buf, &h, sizeof(h));
+}
+
+void hc_proto_hdr_add_flags(void *buf, uint16_t flags)
+{
+	uint8_t *p = buf;
+	uint16_t f;
+	memcpy(&f, p + offsetof(struct hc_hdr, flags), sizeof(f));
+	f = htons((uint16_t)(ntohs(f) | flags));
+	memcpy(p + offsetof(struct hc_hdr, flags), &f, sizeof(f));
 }

@@ -21,4 +21,7 @@
 void hc_proto_fill_hdr(void *buf, uint8_t type, uint16_t gateway_id, uint16_t record_count,
 		       uint32_t gw_incarnation, uint32_t appl_incarnation, uint32_t sequence);
 
+/* Set flag bits (HC_HDR_F_*) in a header written by hc_proto_fill_hdr. */
+void hc_proto_hdr_add_flags(void *buf, uint16_t flags);
+
 #endif /* HC_PROTO_HDR_H */

@@ -99,10 +99,15 @@ struct hc_change {
 			uint32_t pad;
 		} resync;
 	};
-	uint16_t pool_id;
 	uint16_t gateway_id;
 	uint16_t kind;    /* enum hc_change_kind */
-	uint16_t pad;
+	union {
+		struct {
+			uint16_t pool_id;
+			uint16_t pad;
+		};
+		uint32_t incarnation; /* HC_CHG_CONFLICT: the second source's */
+	};
 };
 _Static_assert(sizeof(struct hc_change) == 24, "hc_change is a 24-byte ring element");
 

@@ -206,6 +206,7 @@ static size_t a2g_heartbeat(uint8_t *p, uint32_t appl_inc, uint32_t ctr, uint32_
 	struct hc_heartbeat hb = {.last_sequence = htonl(1), .user_count = 0,
 				  .interval_ms = htonl(100), .hb_flags = htonl(hb_flags)};
 	hc_proto_fill_hdr(p, HC_MSG_HEARTBEAT, GW_ID, 1, GW_INC, appl_inc, ctr);
+	hc_proto_hdr_add_flags(p, HC_HDR_F_A2G);
 	memcpy(p + sizeof(struct hc_hdr), &hb, sizeof(hb));
 	size_t len = sizeof(struct hc_hdr) + sizeof(hb);
 	if (slot >= 0)
@@ -366,6 +367,22 @@ static void test_session_inbound(void)
 	lab_deliver(&l, l.app, p, len);
 	CU_ASSERT_EQUAL(stats(&l).rx_stale, 2);
 
+	/* our own kind of datagram (no A2G flag), sealed with our key, as an
+	 * attacker reflects it: refused; so is one for another incarnation */
+	uint64_t bad = stats(&l).rx_bad;
+	len = a2g_heartbeat(p, 1001, 300, 0, -1);
+	uint16_t fl = htons(0);
+	memcpy(p + 6, &fl, 2);
+	hc_auth_seal(p, len, key, 0);
+	lab_deliver(&l, l.app, p, len);
+	len = a2g_heartbeat(p, 1001, 301, 0, -1);
+	memset(p + 12, 0, 4); /* gateway incarnation 0 */
+	hc_auth_seal(p, len, key, 0);
+	lab_deliver(&l, l.app, p, len);
+	st = stats(&l);
+	CU_ASSERT_EQUAL(st.rx_bad, bad + 2);
+	CU_ASSERT_EQUAL(st.heartbeats_received, 5);
+
 	/* ID_CONFLICT: the state changes once, and back */
 	len = a2g_heartbeat(p, 1001, 2, HC_HB_F_ID_CONFLICT, 0);
 	lab_deliver(&l, l.app, p, len);
@@ -382,6 +399,19 @@ static void test_session_inbound(void)
 	CU_ASSERT_EQUAL(l.n_states, 2);
 	CU_ASSERT_EQUAL(l.states[1], HC_GW_STATE_OK);
 	CU_ASSERT_EQUAL(stats(&l).heartbeats_received, 8);
+
+	/* an "older" incarnation after 3 s without a word from the current
+	 * one: the appliance restarted with its clock behind (or its number
+	 * wrapped), not a replay: taken as a restart */
+	usleep(3100 * 1000);
+	len = a2g_heartbeat(p, 999, 1, 0, 0);
+	lab_deliver(&l, l.app, p, len);
+	st = stats(&l);
+	CU_ASSERT_EQUAL(st.appliance_incarnation, 999);
+	CU_ASSERT_EQUAL(st.appliance_restarts, 2);
+	len = a2g_heartbeat(p, 998, 2, 0, 0); /* older than the new one: stale */
+	lab_deliver(&l, l.app, p, len);
+	CU_ASSERT_EQUAL(stats(&l).rx_stale, 3);
 	lab_close(&l);
 }
 
@@ -433,6 +463,7 @@ static void test_session_counters(void)
 	struct hc_resync rs = {.reason = htonl(HC_RESYNC_GAP), .first_sequence = htonl(2),
 			       .last_sequence = htonl(2)};
 	hc_proto_fill_hdr(nack, HC_MSG_RESYNC, GW_ID, 1, GW_INC, 4242, 1);
+	hc_proto_hdr_add_flags(nack, HC_HDR_F_A2G);
 	memcpy(nack + sizeof(struct hc_hdr), &rs, sizeof(rs));
 	hc_auth_seal(nack, sizeof(nack), key, 1);
 	CU_ASSERT_EQUAL(sendto(l.app, nack, sizeof(nack), 0, (const struct sockaddr *)&l.gw,

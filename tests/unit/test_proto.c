@@ -71,8 +71,12 @@ static void test_header_faults(void)
 	CU_ASSERT_EQUAL(check(len), HC_PV_WRONG_DIRECTION);
 	len = events(4); buf[5] = HC_MSG_RESYNC;
 	CU_ASSERT_EQUAL(check(len), HC_PV_WRONG_DIRECTION);
-	len = events(4); buf[7] = 0x04;
+	len = events(4); buf[7] = 0x04; /* A2G: the appliance's own, reflected */
+	CU_ASSERT_EQUAL(check(len), HC_PV_WRONG_DIRECTION);
+	len = events(4); buf[7] = 0x08;
 	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_FLAGS);
+	len = events(4); buf[12] = buf[13] = buf[14] = buf[15] = 0; /* incarnation 0 */
+	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_INCARNATION);
 	len = events(4); buf[6] = 0x80;
 	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_FLAGS);
 	len = events(4); buf[7] = 0x01; /* AUTH is a known flag */

@@ -329,14 +329,14 @@ static void test_many_gateways(void)
 static void test_control_counters(void)
 {
 	setup();
-	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 7, 1, 0, 0, 100), HC_SEQ_FRESH);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 7, 1, 0, 0, 100), HC_SEQ_NEWEST);
 	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 7, 1, 0, 0, 200), HC_SEQ_OLD);
 	CU_ASSERT_EQUAL(s.gw[4].last_heard_tsc, 100); /* a replay keeps nobody alive */
-	CU_ASSERT_EQUAL(hc_seq_control(&s, 4, 7, 3, 300), HC_SEQ_FRESH); /* a PLACE */
+	CU_ASSERT_EQUAL(hc_seq_control(&s, 4, 7, 3, 300), HC_SEQ_NEWEST); /* a PLACE */
 	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 7, 2, 0, 0, 400), HC_SEQ_FRESH); /* late, new */
 	CU_ASSERT_EQUAL(hc_seq_control(&s, 4, 7, 2, 500), HC_SEQ_OLD);
 	CU_ASSERT_EQUAL(hc_seq_control(&s, 4, 7, 0, 500), HC_SEQ_OLD);
-	CU_ASSERT_EQUAL(hc_seq_control(&s, 4, 7, 100, 600), HC_SEQ_FRESH);
+	CU_ASSERT_EQUAL(hc_seq_control(&s, 4, 7, 100, 600), HC_SEQ_NEWEST);
 	CU_ASSERT_EQUAL(hc_seq_control(&s, 4, 7, 37, 700), HC_SEQ_FRESH);  /* 63 back: in */
 	CU_ASSERT_EQUAL(hc_seq_control(&s, 4, 7, 37, 700), HC_SEQ_OLD);
 	CU_ASSERT_EQUAL(hc_seq_control(&s, 4, 7, 36, 700), HC_SEQ_OLD);    /* 64 back: out */
@@ -344,13 +344,19 @@ static void test_control_counters(void)
 	CU_ASSERT_EQUAL(s.gw[4].last_heard_tsc, 700);
 	CU_ASSERT_EQUAL(s.gw[4].heartbeats, 2);
 	/* a newer incarnation starts a new window at 1 */
-	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 8, 1, 0, 0, 800), HC_SEQ_FRESH);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 8, 1, 0, 0, 800), HC_SEQ_NEWEST);
 	CU_ASSERT_EQUAL(s.gw[4].incarnation, 8);
-	/* the old one: stale while in flight, a conflict after the grace */
+	/* the old one: stale while in flight; after the grace a replay of
+	 * what it had sent is still only stale, progress is a conflict */
 	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 7, 101, 0, 0, 900), HC_SEQ_STALE);
 	uint64_t later = 800 + s.conflict_grace_tsc + 1;
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 7, 50, 0, 0, later), HC_SEQ_STALE);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 7, 100, 0, 0, later), HC_SEQ_STALE);
+	CU_ASSERT_EQUAL(s.st.id_conflicts, 0);
 	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 7, 102, 0, 0, later), HC_SEQ_CONFLICT);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 7, 102, 0, 0, later), HC_SEQ_STALE);
 	CU_ASSERT_EQUAL(s.st.id_conflicts, 1);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 6, 500, 0, 0, later), HC_SEQ_STALE); /* older still */
 	CU_ASSERT_EQUAL(s.gw[4].incarnation, 8);
 	CU_ASSERT_EQUAL(s.gw[4].last_heard_tsc, 800);
 	hc_seq_free(&s);
@@ -363,10 +369,15 @@ static void test_forget_floor(void)
 	setup();
 	for (uint32_t q = 1; q <= 3; q++)
 		offer(5, 10, q, 0);
-	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 5, 10, 1, 3, 0, 10), HC_SEQ_FRESH);
-	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 5, 10, 2, 3, 1, 20), HC_SEQ_FRESH); /* SHUTDOWN */
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 5, 10, 1, 3, 0, 10), HC_SEQ_NEWEST);
+	/* SHUTDOWN, naming 4 as its last (still on its way): the floor is 4 */
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 5, 10, 2, 4, 1, 20), HC_SEQ_NEWEST);
 	CU_ASSERT_EQUAL(s.gw[5].incarnation, 0);
+	CU_ASSERT_EQUAL(s.gw[5].floor_seq, 4);
 	unsigned delivered = n_got, drops = n_dropped;
+	offer(5, 10, 4, 25);                                    /* late: no revival */
+	CU_ASSERT_EQUAL(n_got, delivered);
+	CU_ASSERT_EQUAL(s.gw[5].incarnation, 0);
 	offer(5, 10, 2, 30);                                    /* replayed EVENTS */
 	CU_ASSERT_EQUAL(n_got, delivered);
 	CU_ASSERT_EQUAL(s.gw[5].incarnation, 0);
@@ -378,11 +389,11 @@ static void test_forget_floor(void)
 	/* the gateway itself, still running, comes back above its floor and
 	 * is asked to restate its users (they were dropped) */
 	CU_ASSERT_EQUAL(n_asked, 0);
-	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 5, 10, 3, 4, 0, 60), HC_SEQ_FRESH);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 5, 10, 3, 4, 0, 60), HC_SEQ_NEWEST);
 	CU_ASSERT_EQUAL(s.gw[5].incarnation, 10);
 	CU_ASSERT_TRUE(asked_is(0, 5, HC_RESYNC_RESTART, 0, 0));
-	CU_ASSERT_EQUAL(s.gw[5].next_seq, 4);
-	offer(5, 10, 4, 70);
+	CU_ASSERT_EQUAL(s.gw[5].next_seq, 5);
+	offer(5, 10, 5, 70);
 	CU_ASSERT_EQUAL(n_got, delivered + 1);
 	/* a new incarnation clears the floor */
 	offer(5, 11, 1, 80);
@@ -400,7 +411,7 @@ static void test_far_claims(void)
 	offer(6, 1, 1, 0);
 	offer(6, 1, 1 + HC_SEQ_FAR + 5, 10);
 	CU_ASSERT_TRUE(asked_is(0, 6, HC_RESYNC_RESTART, 0, 0));
-	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 6, 1, 1, 1000000000u, 0, 20), HC_SEQ_FRESH);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 6, 1, 1, 1000000000u, 0, 20), HC_SEQ_NEWEST);
 	for (uint64_t t = 1000; t <= 20000; t += 1000)
 		hc_seq_poll(&s, t);
 	CU_ASSERT_EQUAL(s.st.lost, 0);
