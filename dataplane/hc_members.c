@@ -159,21 +159,41 @@ static void remove_at(struct hc_members *m, int32_t at, uint64_t user, uint32_t 
 	report(m, &o, cur, 0, HC_CHG_APPLIED);
 }
 
+/* Gateway gw's snapshot generation `gen` begins here.  Generations are 8
+ * bits: when they wrap (gen not above the last one), marks left from the
+ * previous round could read as this round's, so they are cleared once
+ * (a scan every 255 snapshots of a gateway, slow path). */
+static void snap_gen_begin(struct hc_members *m, uint16_t gw, uint8_t gen)
+{
+	if (gen <= m->snap_gen_now[gw]) {
+		for (uint32_t at = 0; at < m->capacity; at++)
+			if (m->slot[at].gw == gw)
+				m->slot[at].mark = 0;
+	}
+	m->snap_gen_now[gw] = gen;
+	m->snap_marked[gw] = 0;
+}
+
 /* End of a snapshot of gateway gw at this owner: every user of gw not
  * marked gen goes.  Users waiting for a seat decision are checked after
  * it (a SNAP_DROP in their chain).  The slot table is scanned only when
  * some user of gw is unmarked. */
 static void snap_sweep(struct hc_members *m, uint16_t gw, uint8_t gen)
 {
+	int counted = 1; /* snap_marked counts gen's marks */
 	if (m->snap_gen_now[gw] != gen) {
-		m->snap_gen_now[gw] = gen; /* none of its members are ours */
-		m->snap_marked[gw] = 0;
+		if (snap_gen_older(gen, m->snap_gen_now[gw])) {
+			counted = 0; /* an older snapshot's sweep, replayed after a
+			                seat decision: its marks are not counted */
+		} else {
+			snap_gen_begin(m, gw, gen); /* none of its members are ours */
+		}
 	}
 	HC_RELAXED_ADD(&m->st.sweeps, 1);
 	if (m->pend.n_pending > 0)
 		hc_pending_defer_all(&m->pend, (struct hc_op){.gateway_id = gw, .gen = gen,
 						       .op = HC_OP_SNAP_DROP});
-	if (m->snap_marked[gw] >= m->gw_users[gw])
+	if (counted && m->snap_marked[gw] >= m->gw_users[gw])
 		return;
 	HC_RELAXED_ADD(&m->st.sweep_scans, 1);
 	uint64_t swept = 0;
@@ -304,10 +324,11 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
 		HC_RELAXED_ADD(&m->st.snap_conflicts, 1); /* another gateway's now */
 		return;
 	}
-	if (m->snap_gen_now[gw] != o->gen) {
-		m->snap_gen_now[gw] = o->gen; /* a new snapshot of gw reaches us */
-		m->snap_marked[gw] = 0;
-	}
+	/* an older snapshot's member (replayed after a seat decision) marks
+	 * its slot but is not counted: the count is the current snapshot's */
+	int older = m->snap_gen_now[gw] != o->gen && snap_gen_older(o->gen, m->snap_gen_now[gw]);
+	if (m->snap_gen_now[gw] != o->gen && !older)
+		snap_gen_begin(m, gw, o->gen); /* a new snapshot of gw reaches us */
 	if (at < 0) {
 		at = rte_hash_add_key(m->users, &o->user_id);
 		if (unlikely(at < 0)) {
@@ -326,8 +347,12 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
 		report(m, o, cur, o->room_id, HC_CHG_APPLIED);
 	}
 	if (m->slot[at].mark != o->gen) {
+		if (m->slot[at].mark != 0 && m->slot[at].mark == m->snap_gen_now[gw] &&
+		    m->snap_marked[gw] > 0)
+			m->snap_marked[gw]--; /* the current mark is overwritten */
 		m->slot[at].mark = o->gen;
-		m->snap_marked[gw]++;
+		if (!older)
+			m->snap_marked[gw]++;
 	}
 	HC_RELAXED_ADD(&m->st.snap_set, 1);
 }

@@ -18,6 +18,14 @@
 #include "hc_proto.h"
 
 /* This worker's user count of a room, read by the control core. */
+/* Snapshot generations run 1..255, 1, ... (hc_snapshot.c): a is older
+ * than b in serial order (a sweep or member replayed after a seat
+ * decision, behind a newer snapshot). */
+static inline int snap_gen_older(uint8_t a, uint8_t b)
+{
+	return (int8_t)(uint8_t)(a - b) < 0;
+}
+
 static inline void hc_members_room_add(struct hc_members *m, uint32_t room, int32_t d)
 {
 	HC_RELAXED_ADD(&m->room_users[room], (uint32_t)d);
@@ -66,7 +74,8 @@ static inline void hc_members_place(struct hc_members *m, int32_t at, uint64_t u
 		if (cur != 0) {
 			uint16_t old = s->gw;
 			HC_RELAXED_ADD(&m->gw_users[old], (uint32_t)-1);
-			if (s->mark != 0 && s->mark == m->snap_gen_now[old])
+			if (s->mark != 0 && s->mark == m->snap_gen_now[old] &&
+			    m->snap_marked[old] > 0)
 				m->snap_marked[old]--;
 		}
 		if (room != 0) {

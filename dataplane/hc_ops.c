@@ -47,6 +47,15 @@ static void apply_ops(struct hc_worker *w, const struct hc_op *ops, unsigned n)
 	}
 	while (n > 0) {
 		unsigned k = n < HC_LOCAL_OPS ? n : HC_LOCAL_OPS;
+		/* a sweep defers one op per user waiting for a seat: the room
+		 * kept (HC_PENDING_MAX) is for one sweep, so at most one per
+		 * chunk (many gateways dropped at once, seat requests in flight) */
+		for (unsigned i = 0, sweeps = 0; i < k; i++) {
+			if (ops[i].op == HC_OP_SNAP_SWEEP && ++sweeps == 2) {
+				k = i;
+				break;
+			}
+		}
 		while (!members_have_room(w, k) && hc_dp_state(w->dp) != HC_STOP) {
 			if (hc_chan_drain_decisions(w) == 0)
 				sched_yield();

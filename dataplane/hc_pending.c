@@ -42,6 +42,12 @@ void hc_pending_free(struct hc_pending_table *t)
 void hc_pending_defer(struct hc_pending_table *t, struct hc_pending *p, const struct hc_op *o)
 {
 	uint32_t node = t->free_node;
+	if (unlikely(node == UINT32_MAX)) {
+		/* cannot happen: apply_ops keeps room for every deferral
+		 * (hc_ops.c); counted, never an index out of the table */
+		t->overflows++;
+		return;
+	}
 	t->free_node = t->node[node].next;
 	t->node[node].op = *o;
 	t->node[node].next = UINT32_MAX;

@@ -67,6 +67,7 @@ struct hc_pending_table {
 	struct hc_pending *slot;  /* [1 << HC_PENDING_BITS]          */
 	uint16_t *filter;         /* [HC_PENDING_FILTER] counts      */
 	uint32_t free_node;       /* free list of node[]             */
+	uint64_t overflows;       /* deferrals refused: no node (a bug) */
 	struct hc_deferred *node; /* [HC_PENDING_DEFERRED]           */
 	struct hc_op *replay;     /* [HC_PENDING_DEFERRED] scratch   */
 };

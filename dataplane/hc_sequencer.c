@@ -103,6 +103,13 @@ static inline void publish_held(struct hc_sequencer *s)
 	__atomic_store_n(&s->st.held_now, s->held_total, __ATOMIC_RELAXED);
 }
 
+/* The sequence after s: sequences run 1 .. 2^32-1, 1, ... (0 is never
+ * sent: it means "none"). */
+static inline uint32_t seq_inc(uint32_t s)
+{
+	return s == UINT32_MAX ? 1 : s + 1;
+}
+
 static inline void set_next(struct hc_gw_state *g, uint32_t next)
 {
 	__atomic_store_n(&g->next_seq, next, __ATOMIC_RELAXED);
@@ -127,7 +134,7 @@ static void drain(struct hc_sequencer *s, uint16_t gw)
 		g->win[slot] = NULL;
 		g->held--;
 		s->held_total--;
-		set_next(g, g->next_seq + 1);
+		set_next(g, seq_inc(g->next_seq));
 		deliver_one(s, g, m);
 	}
 	if (!gap_pending(g))
@@ -146,7 +153,7 @@ static void advance_to(struct hc_sequencer *s, uint16_t gw, uint32_t target, int
 	while (g->held > 0 && hc_seq_after(target, g->next_seq)) {
 		unsigned slot = g->next_seq & WIN_MASK;
 		struct rte_mbuf *m = g->win[slot];
-		set_next(g, g->next_seq + 1);
+		set_next(g, seq_inc(g->next_seq));
 		if (m == NULL) {
 			missing++;
 			continue;
@@ -180,7 +187,7 @@ static void advance_to(struct hc_sequencer *s, uint16_t gw, uint32_t target, int
 static void skip_gap(struct hc_sequencer *s, uint16_t gw)
 {
 	struct hc_gw_state *g = &s->gw[gw];
-	uint32_t target = g->known_last + 1;
+	uint32_t target = seq_inc(g->known_last);
 
 	if (g->held > 0) {
 		for (uint32_t k = 1; k < HC_SEQ_WINDOW; k++) {
@@ -311,8 +318,11 @@ static int check_incarnation(struct hc_sequencer *s, uint16_t gw, uint32_t inc, 
 		/* the forgotten incarnation itself is back (it was silent, not
 		 * gone): go on above its floor, and since its users were
 		 * dropped, have it restate them */
-		set_next(g, g->floor_seq + 1);
+		set_next(g, seq_inc(g->floor_seq));
 		g->known_last = g->floor_seq;
+		g->floor_inc = 0; /* next_seq guards it now (a floor kept would
+		                     compare wrong once 2^31 sequences on) */
+		g->floor_seq = 0;
 		ask_restart(s, gw, now);
 	}
 	return 1;
@@ -361,7 +371,7 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 								       : HC_SEQ_FRESH;
 	if (likely(sequence == g->next_seq) && likely(g->floor_inc == 0)) {
 		g->last_heard_tsc = now;
-		set_next(g, g->next_seq + 1);
+		set_next(g, seq_inc(g->next_seq));
 		saw(g, sequence);
 		deliver_one(s, g, m);
 		if (unlikely(g->held > 0 || g->gap_index != UINT32_MAX))
@@ -373,7 +383,7 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 		return duplicate(s, g, m); /* applied, or from before we forgot it */
 	if (unlikely(sequence == g->next_seq)) { /* resumed above its floor */
 		g->last_heard_tsc = now;
-		set_next(g, g->next_seq + 1);
+		set_next(g, seq_inc(g->next_seq));
 		saw(g, sequence);
 		deliver_one(s, g, m);
 		drain(s, gw);
@@ -383,8 +393,19 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 		/* a snapshot starts here: what came before is covered by it */
 		g->last_heard_tsc = now;
 		advance_to(s, gw, sequence, 0);
+		struct rte_mbuf *same = g->win[sequence & WIN_MASK];
+		if (unlikely(same != NULL)) {
+			/* another datagram under this very sequence was held:
+			 * it would sit in the window as sequence + 64 */
+			g->win[sequence & WIN_MASK] = NULL;
+			g->held--;
+			s->held_total--;
+			rte_pktmbuf_free(same);
+			HC_RELAXED_ADD(&s->st.stale, 1);
+			publish_held(s);
+		}
 		saw(g, sequence);
-		set_next(g, sequence + 1);
+		set_next(g, seq_inc(sequence));
 		deliver_one(s, g, m);
 		drain(s, gw);
 		return ok;
@@ -492,20 +513,21 @@ static void nack(struct hc_sequencer *s, uint16_t gw)
 	while (!hc_seq_after(q, end) && !hc_seq_after(q, win_end) &&
 	       runs < HC_SEQ_MAX_NACK_RUNS) {
 		if (g->win[q & WIN_MASK] != NULL) {
-			q++;
+			q = seq_inc(q);
 			continue;
 		}
 		uint32_t first = q;
 		while (!hc_seq_after(q, end) && !hc_seq_after(q, win_end) &&
 		       g->win[q & WIN_MASK] == NULL)
-			q++;
+			q = seq_inc(q);
 		if (s->hooks.resync != NULL)
-			s->hooks.resync(s->hooks.ctx, gw, HC_RESYNC_GAP, first, q - 1);
+			s->hooks.resync(s->hooks.ctx, gw, HC_RESYNC_GAP, first,
+					q == 1 ? UINT32_MAX : q - 1);
 		runs++;
 	}
 	if (runs < HC_SEQ_MAX_NACK_RUNS && hc_seq_after(end, win_end)) {
 		if (s->hooks.resync != NULL)
-			s->hooks.resync(s->hooks.ctx, gw, HC_RESYNC_GAP, win_end + 1, end);
+			s->hooks.resync(s->hooks.ctx, gw, HC_RESYNC_GAP, seq_inc(win_end), end);
 		runs++;
 	}
 	HC_RELAXED_ADD(&g->nacks, runs);

@@ -129,7 +129,7 @@ static struct {
 	unsigned rx_worker;
 	uint16_t rx_port;
 	uint16_t src_port_move; /* the gateways' source ports moved (NAT) */
-	int pending_safe;       /* "pendingoverflow" tolerated: stay clear of it */
+	int pending_safe;       /* never make a worker wait for the control core */
 	int tainted;            /* something but the model gateways may have
 	                           spoken for the model's users (converge_gently) */
 	struct rte_mbuf *burst[FZ_BURST];
@@ -792,7 +792,11 @@ static void run_begin(uint8_t cfgbits)
 	/* the model: keep the big history arrays, reset the rest */
 	fz.cfgbits = cfgbits;
 	fz.auth = (cfgbits & FZ_CFG_AUTH) != 0;
-	fz.pending_safe = hc_fz_tolerate("pendingoverflow");
+	/* "pendingoverflow" is fixed (hc_ops.c: one sweep per apply chunk),
+	 * but a worker now waits for the control core's answers where the
+	 * bug overflowed, and in-process nothing answers while it waits:
+	 * stay below that point always */
+	fz.pending_safe = 1;
 	fz.tainted = 0;
 	fz.slot = (cfgbits & FZ_CFG_SLOT1) ? 1 : 0;
 	fz.hz = rte_get_tsc_hz();
@@ -1414,7 +1418,10 @@ static void op_wrap(struct fz_gw *g)
 	int agreed = (app_inc == 0 || app_inc == g->inc) && !hc_seq_after(app_seq, g->last_seq);
 	const uint32_t target = UINT32_MAX - 2; /* 2^32 - 3 */
 	for (int k = 0; k < 4 && g->last_seq != target; k++) {
-		uint32_t to = target - g->last_seq <= 0x7ffffff0u ? target : g->last_seq + 0x7ffffff0u;
+		/* steps of 2^30: with a gap of the appliance's still open below
+		 * the model's last sequence, a step near 2^31 would leave the
+		 * range serial-number order is defined on (RFC 1982) */
+		uint32_t to = target - g->last_seq <= 0x40000000u ? target : g->last_seq + 0x40000000u;
 		g->last_seq = to - 1;
 		send_snapshot(g, 88); /* one chunk (at most 64 users): sequence `to` */
 	}
