@@ -576,7 +576,7 @@ int main(int argc, char **argv)
 	rte_eal_mp_wait_lcore();
 	hc_ports_close(&dp);
 	hc_dataplane_free(&dp);
-	free(bench_keys);
+	/* bench_keys: the dataplane owned and freed it */
 	rte_eal_cleanup();
 	return 0;
 }

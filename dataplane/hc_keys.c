@@ -55,12 +55,3 @@ void hc_dp_keys_free(struct hc_dataplane *dp)
 		free(ring);
 	}
 }
-
-const struct hc_auth_gw_keys *hc_dp_keys_of(const struct hc_dataplane *dp, uint16_t gw)
-{
-	const struct hc_auth_keyring *ring = rcu_dereference(dp->keys);
-	if (ring == NULL)
-		return NULL;
-	const struct hc_auth_gw_keys *k = &ring->gw[gw];
-	return (k->have[0] || k->have[1]) ? k : NULL;
-}

@@ -91,7 +91,16 @@ void hc_dp_keys_free(struct hc_dataplane *dp);
 /* Gateway gw's keys, NULL if it has none; call from a registered RCU
  * reader (a worker, the control lcore) and do not keep the pointer past
  * the next quiescent state. */
-const struct hc_auth_gw_keys *hc_dp_keys_of(const struct hc_dataplane *dp, uint16_t gw);
+static inline const struct hc_auth_gw_keys *hc_dp_keys_of(const struct hc_dataplane *dp,
+							  uint16_t gw)
+{
+	/* rcu_dereference: a consume (here acquire) load of the pointer */
+	const struct hc_auth_keyring *ring = __atomic_load_n(&dp->keys, __ATOMIC_ACQUIRE);
+	if (ring == NULL)
+		return NULL;
+	const struct hc_auth_gw_keys *k = &ring->gw[gw];
+	return (k->have[0] | k->have[1]) ? k : NULL;
+}
 
 /*
  * What the control layer reads of the workers while they run
