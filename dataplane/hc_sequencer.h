@@ -38,9 +38,11 @@
  * and the highest sequence and counter seen in it, so replays of its old
  * datagrams cannot bring it back.
  *
- * Two live sources under one id show as an older incarnation that keeps
- * coming after the newer one took over (HC_SEQ_CONFLICT_GRACE_MS), which
- * the caller reports (id conflicts).
+ * Two live sources under one id show as the incarnation a newer one took
+ * over making progress (a sequence or control counter above the highest
+ * it had sent at the takeover) after HC_SEQ_CONFLICT_GRACE_MS, which the
+ * caller reports (id conflicts); a replay of its old datagrams is only
+ * stale.  Sequences run 1 .. 2^32-1, then 1 again (0 is never sent).
  *
  * One writer: the home worker.  The control lcore reads next_seq,
  * last_heard_tsc and counters with relaxed loads (A->G heartbeats, stats).
