@@ -369,7 +369,8 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 	/* the newest this incarnation has sent: may move its address */
 	enum hc_seq_verdict ok = hc_seq_after(sequence, g->known_last) ? HC_SEQ_NEWEST
 								       : HC_SEQ_FRESH;
-	if (likely(sequence == g->next_seq) && likely(g->floor_inc == 0)) {
+	/* (past check_incarnation no floor is left: a revival drops it) */
+	if (likely(sequence == g->next_seq)) {
 		g->last_heard_tsc = now;
 		set_next(g, seq_inc(g->next_seq));
 		saw(g, sequence);
@@ -378,17 +379,8 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 			drain(s, gw);
 		return ok;
 	}
-	if (hc_seq_after(g->next_seq, sequence) ||
-	    (g->floor_inc != 0 && !hc_seq_after(sequence, g->floor_seq)))
-		return duplicate(s, g, m); /* applied, or from before we forgot it */
-	if (unlikely(sequence == g->next_seq)) { /* resumed above its floor */
-		g->last_heard_tsc = now;
-		set_next(g, seq_inc(g->next_seq));
-		saw(g, sequence);
-		deliver_one(s, g, m);
-		drain(s, gw);
-		return ok;
-	}
+	if (hc_seq_after(g->next_seq, sequence))
+		return duplicate(s, g, m); /* applied */
 	if (reset_point) {
 		/* a snapshot starts here: what came before is covered by it */
 		g->last_heard_tsc = now;
@@ -449,9 +441,8 @@ enum hc_seq_verdict hc_seq_control(struct hc_sequencer *s, uint16_t gw, uint32_t
 	/* a forgotten gateway comes back only with a counter above any it
 	 * sent before (a lost one replayed would do otherwise); check
 	 * before check_incarnation revives the entry */
-	int revive = g->incarnation == 0 && g->floor_inc != 0 && g->floor_inc == incarnation;
-	if ((revive && g->ctl.top != 0 && !hc_seq_after(ctr, g->ctl.top)) ||
-	    (!revive && g->incarnation == incarnation && !hc_replay_fresh(&g->ctl, ctr))) {
+	if (g->incarnation == 0 && g->floor_inc != 0 && g->floor_inc == incarnation &&
+	    g->ctl.top != 0 && !hc_seq_after(ctr, g->ctl.top)) {
 		HC_RELAXED_ADD(&g->replayed, 1);
 		HC_RELAXED_ADD(&s->st.replayed, 1);
 		return HC_SEQ_OLD;
@@ -461,7 +452,7 @@ enum hc_seq_verdict hc_seq_control(struct hc_sequencer *s, uint16_t gw, uint32_t
 		return older_incarnation(s, g, incarnation, ctr, 1, now);
 	enum hc_seq_verdict ok = (g->ctl.top == 0 || hc_seq_after(ctr, g->ctl.top)) ?
 				 HC_SEQ_NEWEST : HC_SEQ_FRESH;
-	if (!hc_replay_accept(&g->ctl, ctr)) { /* counter 0 of a new incarnation */
+	if (!hc_replay_accept(&g->ctl, ctr)) { /* seen, too old, or 0 */
 		HC_RELAXED_ADD(&g->replayed, 1);
 		HC_RELAXED_ADD(&s->st.replayed, 1);
 		return HC_SEQ_OLD;

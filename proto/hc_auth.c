@@ -70,7 +70,7 @@ int hc_auth_verify(void *buf, size_t len, const struct hc_auth_gw_keys *k)
 	uint64_t got[2], want[2], zero[2] = {0, 0};
 	memcpy(got, p + TAG_OFF, HC_AUTH_TAG_LEN);
 	memcpy(p + TAG_OFF, zero, HC_AUTH_TAG_LEN);
-	crypto_shorthash_siphashx24((uint8_t *)want, p, len, k->key[slot]);
+	hc_auth_tag((uint8_t *)want, p, len, k->key[slot]);
 	memcpy(p + TAG_OFF, got, HC_AUTH_TAG_LEN);
 	/* constant time: no early exit on the first differing byte (the
 	 * same as crypto_verify_16, without a call on the fast path) */

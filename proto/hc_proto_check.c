@@ -72,9 +72,6 @@ static int check_places(const uint8_t *rec, uint16_t count)
 	return 0;
 }
 
-static enum hc_proto_verdict check_records(const struct hc_hdr *hp, const void *buf,
-					   const uint8_t *rec, uint16_t count, uint32_t max_rooms);
-
 enum hc_proto_verdict hc_proto_check_inbound(const void *buf, size_t len,
 					     uint32_t max_rooms)
 {
@@ -98,6 +95,8 @@ enum hc_proto_verdict hc_proto_check_inbound(const void *buf, size_t len,
 		return HC_PV_WRONG_DIRECTION; /* the appliance's own, reflected */
 	if (ntohs(h.gateway_id) == HC_GATEWAY_NONE)
 		return HC_PV_BAD_GATEWAY;
+	if (h.gateway_incarnation == 0)
+		return HC_PV_BAD_INCARNATION;
 
 	uint16_t count = ntohs(h.record_count);
 	size_t body = len - sizeof(h);
@@ -107,16 +106,6 @@ enum hc_proto_verdict hc_proto_check_inbound(const void *buf, size_t len,
 		return HC_PV_BAD_LENGTH;
 
 	const uint8_t *rec = (const uint8_t *)buf + sizeof(h) + prefix;
-	enum hc_proto_verdict v = check_records(&h, buf, rec, count, max_rooms);
-	if (v != HC_PV_OK)
-		return v;
-	return h.gateway_incarnation == 0 ? HC_PV_BAD_INCARNATION : HC_PV_OK;
-}
-
-static enum hc_proto_verdict check_records(const struct hc_hdr *hp, const void *buf,
-					   const uint8_t *rec, uint16_t count, uint32_t max_rooms)
-{
-	struct hc_hdr h = *hp;
 	switch (h.type) {
 	case HC_MSG_EVENTS:
 		if (count == 0 || check_events(rec, count, max_rooms) != 0)

@@ -447,8 +447,8 @@ static int parse_opts(int argc, char **argv)
 		{"truth", 1, 0, 't'}, {"timeout", 1, 0, 'T'}, {"shared", 0, 0, 'S'},
 		{"direct", 1, 0, 'D'}, {"seed-rooms", 1, 0, 'R'}, {"settle", 1, 0, 'L'},
 		{"ignore-moves", 1, 0, 'I'}, {"settle-until", 1, 0, 'U'},
-		{"result", 1, 0, 'O'}, {"keys", 1, 0, 'k'}, {"key-slot", 1, 0, 'N'},
-		{"no-auth", 0, 0, 'A'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+		{"result", 1, 0, 'O'}, HC_TOOL_AUTH_LONG_OPTIONS,
+		{"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -470,14 +470,7 @@ static int parse_opts(int argc, char **argv)
 		case 'U': opt.settle_until = optarg; break;
 		case 'I': opt.ignore_moves = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'O': opt.result = optarg; break;
-		case 'k': auth.keys_path = optarg; break;
-		case 'N': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			auth.key_slot = *end != '\0' || end == optarg || v < 0 || v > 1 ? -2 : (int)v;
-			break;
-		}
-		case 'A': auth.no_auth = 1; break;
+		case 'k': case 'N': case 'A': hc_tool_auth_option(&auth, c, optarg); break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}

@@ -552,8 +552,8 @@ static int parse(int argc, char **argv)
 		{"impair-fraction", 1, 0, 'f'}, {"impair-delay-ms", 1, 0, 'D'},
 		{"telemetry", 1, 0, 't'}, {"settle", 1, 0, 's'}, {"hold", 1, 0, 'H'},
 		{"hold-until", 1, 0, 'U'}, {"result", 1, 0, 'O'},
-		{"live", 0, 0, 'L'}, {"seed", 1, 0, 'S'}, {"keys", 1, 0, 'k'},
-		{"key-slot", 1, 0, 'N'}, {"no-auth", 0, 0, 'A'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+		{"live", 0, 0, 'L'}, {"seed", 1, 0, 'S'}, HC_TOOL_AUTH_LONG_OPTIONS,
+		{"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -580,14 +580,7 @@ static int parse(int argc, char **argv)
 		case 'O': opt.result = optarg; break;
 		case 'L': opt.live = 1; break;
 		case 'S': opt.seed = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 'k': auth.keys_path = optarg; break;
-		case 'N': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			auth.key_slot = *end != '\0' || end == optarg || v < 0 || v > 1 ? -2 : (int)v;
-			break;
-		}
-		case 'A': auth.no_auth = 1; break;
+		case 'k': case 'N': case 'A': hc_tool_auth_option(&auth, c, optarg); break;
 		case 'h': usage(); exit(0);
 		default: usage(); return -1;
 		}

@@ -10,6 +10,26 @@
 
 #include <sodium.h>
 
+int hc_tool_auth_option(struct hc_tool_auth *a, int c, const char *arg)
+{
+	switch (c) {
+	case 'k':
+		a->keys_path = arg;
+		return 1;
+	case 'N': { /* checked in hc_tool_auth_load: -2 is "not 0 or 1" */
+		char *end;
+		long v = strtol(arg, &end, 10);
+		a->key_slot = *end != '\0' || end == arg || v < 0 || v > 1 ? -2 : (int)v;
+		return 1;
+	}
+	case 'A':
+		a->no_auth = 1;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 int hc_tool_auth_load(struct hc_tool_auth *a, const char *tool)
 {
 	if ((a->keys_path != NULL) == (a->no_auth != 0)) {

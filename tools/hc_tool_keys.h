@@ -21,6 +21,14 @@ struct hc_tool_auth {
 	struct hc_auth_keyring *ring;   /* loaded by hc_tool_auth_load     */
 };
 
+/* The three options, for getopt_long's table (values 'k', 'N', 'A'). */
+#define HC_TOOL_AUTH_LONG_OPTIONS \
+	{"keys", 1, 0, 'k'}, {"key-slot", 1, 0, 'N'}, {"no-auth", 0, 0, 'A'}
+
+/* getopt_long returned c (with arg): take it if it is one of the three;
+ * 1 if taken, 0 if not ours. */
+int hc_tool_auth_option(struct hc_tool_auth *a, int c, const char *arg);
+
 /* Check the options and load the keys file: 0, or -1 with a message on
  * stderr naming `tool` (the caller exits 2). */
 int hc_tool_auth_load(struct hc_tool_auth *a, const char *tool);

@@ -385,6 +385,20 @@ static void put_event(uint8_t *rec, uint64_t user, uint32_t room, uint8_t op, ui
 
 /* Read one EVENTS op's arguments, update the model, write the datagram
  * (the next sequence; sealed; remembered).  Returns its length. */
+/* The header of an EVENTS datagram of model gateway g with n events
+ * already in p: its next sequence, sealed, kept in its history; returns
+ * the length. */
+static size_t finish_events(struct fz_gw *g, uint8_t *p, unsigned n)
+{
+	uint32_t seq = next_seq(g);
+	g->last_seq = seq;
+	hc_proto_fill_hdr(p, HC_MSG_EVENTS, g->id, (uint16_t)n, g->inc, 0, seq);
+	size_t len = sizeof(struct hc_hdr) + n * sizeof(struct hc_event);
+	seal_as(p, len, g->id);
+	remember(g, seq, p, len);
+	return len;
+}
+
 static size_t build_events(struct fz_gw *g, uint8_t *p, unsigned n_max)
 {
 	unsigned n = 1 + in8() % 8;
@@ -423,13 +437,7 @@ static size_t build_events(struct fz_gw *g, uint8_t *p, unsigned n_max)
 			break;
 		}
 	}
-	uint32_t seq = next_seq(g);
-	g->last_seq = seq;
-	hc_proto_fill_hdr(p, HC_MSG_EVENTS, g->id, (uint16_t)n, g->inc, 0, seq);
-	size_t len = sizeof(struct hc_hdr) + n * sizeof(struct hc_event);
-	seal_as(p, len, g->id);
-	remember(g, seq, p, len);
-	return len;
+	return finish_events(g, p, n);
 }
 
 /* One snapshot of the model gateway's membership, in chunks of `per`
@@ -1396,12 +1404,7 @@ static void op_crowd(struct fz_gw *g)
 	for (unsigned i = 0; i < n; i++)
 		put_event(p + sizeof(struct hc_hdr) + i * sizeof(struct hc_event), fz.crowd_next++,
 			  room_of((uint8_t)(r + i)), HC_OP_JOIN, 0);
-	uint32_t seq = next_seq(g);
-	g->last_seq = seq;
-	hc_proto_fill_hdr(p, HC_MSG_EVENTS, g->id, (uint16_t)n, g->inc, 0, seq);
-	size_t len = sizeof(struct hc_hdr) + n * sizeof(struct hc_event);
-	seal_as(p, len, g->id);
-	remember(g, seq, p, len);
+	size_t len = finish_events(g, p, n);
 	send_payload(p, len, g->id);
 }
 
@@ -1429,15 +1432,10 @@ static void op_wrap(struct fz_gw *g)
 		uint8_t p[FZ_MAX_DGRAM];
 		/* a JOIN of user k where the model has them (or room 1) */
 		unsigned u = (unsigned)k;
-		uint32_t seq = next_seq(g);
-		g->last_seq = seq;
 		uint32_t room = fz.user[u].gw != 0 ? fz.user[u].room : 1;
 		put_event(p + sizeof(struct hc_hdr), user_id(u), room, HC_OP_JOIN, fz.user[u].pool);
 		fz.user[u] = (struct fz_user){.gw = (uint8_t)g->id, .room = room, .pool = fz.user[u].pool};
-		hc_proto_fill_hdr(p, HC_MSG_EVENTS, g->id, 1, g->inc, 0, seq);
-		size_t len = sizeof(struct hc_hdr) + sizeof(struct hc_event);
-		seal_as(p, len, g->id);
-		remember(g, seq, p, len);
+		size_t len = finish_events(g, p, 1);
 		send_payload(p, len, g->id);
 	}
 	flush();
