@@ -268,6 +268,7 @@ static void balance_pool(struct hc_decide *d, unsigned pool)
 				.pick = {.to_room = to, .count = (uint16_t)k,
 					 .cooldown_s = (uint16_t)cooldown_s}};
 			answer(d, i, &pick);
+			d->picks_in_flight++;
 			left -= k;
 		}
 		d->st.planned += plan.t[t].count - left;
@@ -394,6 +395,10 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 		id_conflict(d, c, now);
 		return;
 	}
+	if (c->kind == HC_CHG_PICK_END) {
+		d->picks_in_flight--;
+		return;
+	}
 	if (c->kind == HC_CHG_PEER) {
 		if (c->gateway_id < d->dp->cfg->max_gateways)
 			memcpy(&d->peer[c->gateway_id], c->peer, sizeof(struct hc_peer));
@@ -409,6 +414,12 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 			pool = 0;
 		}
 		hc_rooms_record_join(&d->book, c->to_room, pool, c->user_id, now);
+		/* without admission a MOVE's JOIN arrives here, applied */
+		hc_directives_joined(&d->dirs, c->user_id, c->to_room);
+	} else {
+		/* left: no JOIN to wait for (a seat reserved for it expires; a
+		 * MOVE obeyed as LEAVE + JOIN still finds it) */
+		hc_directives_cancel(&d->dirs, c->user_id);
 	}
 }
 
@@ -445,11 +456,10 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 	hc_directives_expire(&d->dirs, now, resend_move, d);
 	if (now >= d->next_tick) {
 		hc_rooms_retire(&d->book, now);
-		/* plan only from settled rooms: while directives are in flight,
-		 * their users still count where they were and would be moved
-		 * twice */
-		const struct hc_directives_stats *ds = &d->dirs.st;
-		if (ds->sent == ds->done + ds->given_up + ds->replaced) {
+		/* plan only from settled rooms: while picks or directives are
+		 * in flight, their users still count where they were and would
+		 * be moved twice */
+		if (d->picks_in_flight == 0 && hc_directives_in_flight(&d->dirs) == 0) {
 			for (unsigned p = 0; p < d->pol->n_pools; p++)
 				balance_pool(d, p);
 		} else {

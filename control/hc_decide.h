@@ -48,7 +48,8 @@ struct hc_decide_stats {
 	uint64_t directives;   /* MOVE records sent                        */
 	uint64_t move_skipped; /* picks whose seat could not be reserved   */
 	uint64_t ticks;
-	uint64_t ticks_waited; /* ticks without a plan: directives in flight */
+	uint64_t ticks_waited; /* ticks without a plan: picks or directives
+	                          in flight                              */
 	uint64_t resyncs;      /* RESYNC records sent (NACKs, snapshot requests) */
 	uint64_t heartbeats;   /* HEARTBEATs sent to gateways              */
 	uint64_t id_conflicts; /* second live sources reported by workers  */
@@ -79,6 +80,7 @@ struct hc_decide {
 	struct hc_bal_transfer *bal_t;      /* [HC_BAL_MAX_TRANSFERS] */
 	struct hc_balance bal;              /* pools of up to max_rooms rooms */
 	struct hc_directives dirs;
+	uint64_t picks_in_flight;  /* HC_DEC_PICKs not answered by a PICK_END */
 	uint64_t tick_tsc, next_tick;
 	uint64_t hb_tsc, next_hb;
 	struct hc_decide_stats st;
@@ -110,7 +112,8 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(moves_planned, st.planned) X(users_picked, st.picked) \
 	X(move_skipped, st.move_skipped) X(directives_sent, dirs.st.sent) \
 	X(directives_resent, dirs.st.resent) X(directives_done, dirs.st.done) \
-	X(directives_given_up, dirs.st.given_up) X(placements, book.st.placements) \
+	X(directives_given_up, dirs.st.given_up) X(directives_cancelled, dirs.st.cancelled) \
+	X(picks_in_flight, picks_in_flight) X(placements, book.st.placements) \
 	X(new_rooms, book.st.new_rooms) X(no_room, book.st.no_room) \
 	X(reservations_expired, book.st.expired) X(rooms_retired, book.st.retired) \
 	X(overfull, book.st.overfull) X(seat_refusals, book.st.refusals) \

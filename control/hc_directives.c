@@ -110,6 +110,16 @@ int hc_directives_joined(struct hc_directives *d, uint64_t user, uint32_t room)
 	return 1;
 }
 
+int hc_directives_cancel(struct hc_directives *d, uint64_t user)
+{
+	void *v;
+	if (d->count == 0 || rte_hash_lookup_data(d->by_user, &user, &v) < 0)
+		return 0;
+	retire_slot(d, (uint32_t)(uintptr_t)v);
+	d->st.cancelled++;
+	return 1;
+}
+
 unsigned hc_directives_expire(struct hc_directives *d, uint64_t now,
 			      void (*resend)(void *ctx, const struct hc_directive *dir),
 			      void *ctx)

@@ -4,7 +4,8 @@
  *
  * Owned by the control core.  Every MOVE sent is recorded (user, from,
  * to, gateway, id, attempt) with a deadline `directive_timeout_ms` ahead.
- * A directive is done when the user's JOIN into `to` is admitted.  When
+ * A directive is done when the user's JOIN into `to` is admitted (or,
+ * without admission, applied); cancelled when the user leaves.  When
  * the deadline passes first, the directive is sent again (the same id,
  * attempt + 1) up to `directive_retries` times, then given up and
  * counted.  Deadlines grow in sending order, so the table is a FIFO ring;
@@ -38,6 +39,7 @@ enum {
 
 struct hc_directives_stats {
 	uint64_t sent, resent, done, given_up, replaced;
+	uint64_t cancelled; /* the user left before moving */
 };
 
 struct hc_directives {
@@ -65,6 +67,17 @@ uint32_t hc_directives_add_new_topic(struct hc_directives *d, uint64_t user, uin
 /* The user joined `room`: if that completes their directive, it is done.
  * Returns 1 if a directive was completed. */
 int hc_directives_joined(struct hc_directives *d, uint64_t user, uint32_t room);
+
+/* The user left: their directive, if any, is cancelled.  Returns 1 if
+ * one was. */
+int hc_directives_cancel(struct hc_directives *d, uint64_t user);
+
+/* Directives sent and not yet done, given up, replaced or cancelled. */
+static inline uint64_t hc_directives_in_flight(const struct hc_directives *d)
+{
+	const struct hc_directives_stats *s = &d->st;
+	return s->sent - s->done - s->given_up - s->replaced - s->cancelled;
+}
 
 /*
  * Directives whose deadline passed: each is either handed to resend()

@@ -63,7 +63,11 @@ static void pick_users(struct hc_worker *w, const struct hc_decision *d)
 		w->chg_buf[i] = (struct hc_change){.user_id = w->picks[i].user_id,
 			.from_room = d->room_id, .to_room = d->pick.to_room,
 			.gateway_id = w->picks[i].gateway_id, .kind = HC_CHG_PICK};
-	w->members.n_changes = n;
+	/* the end: the control core plans again only when every pick it
+	 * asked for is answered */
+	w->chg_buf[n] = (struct hc_change){.user_id = n, .from_room = d->room_id,
+		.to_room = d->pick.to_room, .kind = HC_CHG_PICK_END};
+	w->members.n_changes = n + 1;
 	HC_RELAXED_ADD(&w->st.picked, n);
 	hc_chan_push_changes(w);
 }

@@ -43,7 +43,7 @@ struct hc_peer {
  *                now on);
  *   HC_DEC_PICK  pick up to pick.count users of room_id not picked in the
  *                last pick.cooldown_s seconds, to move to pick.to_room;
- *                answered by HC_CHG_PICK changes.
+ *                answered by HC_CHG_PICK changes, then one HC_CHG_PICK_END.
  */
 enum hc_decision_kind {
 	HC_DEC_SEAT = 0,
@@ -81,6 +81,9 @@ enum hc_change_kind {
 	                       resync.{reason, first, last}                    */
 	HC_CHG_CONFLICT = 5, /* a second live source uses gateway_id: `peer`
 	                       is its address (tell it, and the current one) */
+	HC_CHG_PICK_END = 6, /* a HC_DEC_PICK is done (its HC_CHG_PICKs came
+	                       before): from_room -> to_room, user_id = how
+	                       many were picked                              */
 };
 
 struct hc_change {

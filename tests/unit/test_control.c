@@ -25,6 +25,7 @@
 #include "hc_rx.h"
 #include "hc_worker.h"
 #include "hc_worker_state.h"
+#include "hc_chan.h"
 
 static struct hc_config cfg;
 static struct hc_dataplane dp;
@@ -48,6 +49,9 @@ static int setup(void)
 	w = dp.workers[0];
 	w->txq[0] = 0; /* pretend port 0 has our TX queue */
 	hc_policy_defaults(&pol);
+	char err[200];
+	if (hc_policy_add_spec(&pol, "7:balance-test:15:100", err, sizeof(err)) != 0)
+		return -1;
 	return hc_decide_init(&d, &dp, &pol, 4096, 77);
 }
 
@@ -211,6 +215,7 @@ static void test_place_assign_join(void)
 }
 
 static uint32_t seq2 = 100;
+static uint16_t ev_pool; /* the pool id events() gives its events */
 
 static void events(const uint64_t *users, const uint32_t *rooms, const uint8_t *ops, unsigned n)
 {
@@ -218,7 +223,7 @@ static void events(const uint64_t *users, const uint32_t *rooms, const uint8_t *
 	hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_EVENTS, 3, (uint16_t)n, 1, 0, 0);
 	for (unsigned i = 0; i < n; i++) {
 		struct hc_event ev = {.user_id = htobe64(users[i]), .room_id = htonl(rooms[i]),
-				      .op = ops[i]};
+				      .op = ops[i], .pool_id = htons(ev_pool)};
 		memcpy(p + 40 + i * 16, &ev, 16);
 	}
 	uint32_t sq = htonl(++seq2);
@@ -300,9 +305,169 @@ static void test_admission(void)
 	CU_ASSERT_EQUAL(bad, 0);
 }
 
+/* Take the MOVE records the control core queued for the worker to send
+ * (other frames, e.g. heartbeats, are dropped). */
+static unsigned take_moves(struct hc_move *out, unsigned max)
+{
+	struct rte_mbuf *m;
+	unsigned n = 0;
+	while (rte_ring_dequeue(w->from_ctl_tx, (void **)&m) == 0) {
+		const uint8_t *pl = rte_pktmbuf_mtod_offset(m, const uint8_t *,
+			sizeof(struct rte_ether_hdr) + 20 + 8);
+		struct hc_hdr h;
+		memcpy(&h, pl, sizeof(h));
+		for (uint16_t i = 0; h.type == HC_MSG_MOVE && i < ntohs(h.record_count) && n < max; i++)
+			memcpy(&out[n++], pl + 40 + i * 24, 24);
+		rte_pktmbuf_free(m);
+	}
+	return n;
+}
+
+/* One control poll when the next tick is due, the worker left alone;
+ * returns a time for polls that do not tick. */
+static uint64_t tick(void)
+{
+	uint64_t now = d.next_tick;
+	hc_decide_poll(&d, now);
+	return now;
+}
+
+/* Run ticks, with the gateway obeying every MOVE, until a tick plans
+ * nothing (the other tests' rooms are balanced first).  Returns now. */
+static uint64_t balance_settled(uint64_t now)
+{
+	static struct hc_move mv[256];
+	uint64_t users[256];
+	uint32_t rooms[256];
+	uint8_t ops[256];
+	for (int round = 0; round < 10; round++) {
+		uint64_t planned = d.st.planned;
+		now = tick();
+		for (int i = 0; i < 5; i++) {
+			hc_decide_poll(&d, now);
+			hc_rx_poll_handoff(w, now);
+			hc_ops_commit(w);
+		}
+		unsigned n = take_moves(mv, 256);
+		for (unsigned i = 0; i < n; i++) {
+			users[i] = be64toh(mv[i].user_id);
+			rooms[i] = ntohl(mv[i].to_room);
+			ops[i] = HC_OP_JOIN;
+		}
+		uint16_t pool = ev_pool;
+		ev_pool = n > 0 ? ntohs(mv[0].pool_id) : 0;
+		for (unsigned i = 0; i < n; i += 64)
+			events(users + i, rooms + i, ops + i, n - i < 64 ? n - i : 64);
+		ev_pool = pool;
+		for (int i = 0; i < 5; i++) {
+			hc_decide_poll(&d, now);
+			hc_rx_poll_handoff(w, now);
+			hc_ops_commit(w);
+		}
+		if (d.st.planned == planned && hc_directives_in_flight(&d.dirs) == 0)
+			return now;
+	}
+	CU_FAIL("the pools never settled");
+	return now;
+}
+
+/* Two rooms of 10 (below min 15): the plan moves one room's 10 users
+ * into the other.  While the worker has not answered the picks (it is
+ * stalled), no tick plans again; once it picks, the MOVEs go out and the
+ * gateway's JOINs complete every directive, with admission (seat
+ * requests) or without (applied joins); then the pool is settled. */
+static void balance_with_stalled_worker(int admission, uint64_t first_user, uint32_t ra,
+					uint32_t rb)
+{
+	uint64_t users[20];
+	uint32_t rooms[20];
+	uint8_t ops[20];
+	for (unsigned i = 0; i < 20; i++) {
+		users[i] = first_user + i;
+		rooms[i] = i < 10 ? ra : rb;
+		ops[i] = HC_OP_JOIN;
+	}
+	static struct hc_move mv[64];
+	w->members.admission = 1;
+	uint64_t now = balance_settled(0);
+	w->members.admission = admission;
+	ev_pool = 7; /* a pool of its own */
+	events(users, rooms, ops, 20);
+	settle();
+	CU_ASSERT_EQUAL_FATAL(d.book.room[ra].users, 10);
+	CU_ASSERT_EQUAL_FATAL(d.book.room[rb].users, 10);
+
+	uint64_t planned = d.st.planned, waited = d.st.ticks_waited, done = d.dirs.st.done;
+	now = tick();                            /* plans: 10 picks asked */
+	CU_ASSERT_EQUAL(d.st.planned, planned + 10);
+	CU_ASSERT_EQUAL(d.picks_in_flight, 1);
+	for (int t = 0; t < 3; t++)              /* stalled: nothing new */
+		now = tick();
+	CU_ASSERT_EQUAL(d.st.planned, planned + 10);
+	CU_ASSERT_EQUAL(d.st.ticks_waited, waited + 3);
+
+	hc_chan_drain_decisions(w);              /* the worker wakes: picks */
+	hc_decide_poll(&d, now);                 /* MOVEs, seats reserved */
+	CU_ASSERT_EQUAL(d.picks_in_flight, 0);
+	unsigned n = take_moves(mv, 64);
+	CU_ASSERT_EQUAL_FATAL(n, 10);
+	now = tick();                            /* directives in flight: waits */
+	CU_ASSERT_EQUAL(d.st.planned, planned + 10);
+	CU_ASSERT_EQUAL(d.st.ticks_waited, waited + 4);
+
+	/* the gateway obeys each MOVE with one JOIN */
+	uint32_t from = ntohl(mv[0].from_room), to = ntohl(mv[0].to_room);
+	for (unsigned i = 0; i < n; i++) {
+		users[i] = be64toh(mv[i].user_id);
+		rooms[i] = ntohl(mv[i].to_room);
+		CU_ASSERT_EQUAL(ntohl(mv[i].from_room), from);
+		CU_ASSERT_EQUAL(rooms[i], to);
+	}
+	CU_ASSERT((from == ra && to == rb) || (from == rb && to == ra));
+	events(users, rooms, ops, n);
+	for (int i = 0; i < 10; i++) {
+		hc_decide_poll(&d, now);
+		hc_rx_poll_handoff(w, now);
+		hc_ops_commit(w);
+	}
+	CU_ASSERT_EQUAL(d.dirs.st.done, done + 10);
+	CU_ASSERT_EQUAL(hc_directives_in_flight(&d.dirs), 0);
+	CU_ASSERT_EQUAL(d.book.room[to].users, 20);
+	CU_ASSERT_EQUAL(d.book.room[to].reserved, 0);
+	CU_ASSERT_EQUAL(w->members.room_users[to], 20);
+	CU_ASSERT_EQUAL(w->members.room_users[from], 0);
+	now = tick();                            /* settled: plans nothing */
+	CU_ASSERT_EQUAL(d.st.planned, planned + 10);
+	CU_ASSERT_EQUAL(take_moves(mv, 64), 0);
+
+	/* leave the rooms empty for the next test */
+	for (unsigned i = 0; i < 20; i++) {
+		users[i] = first_user + i;
+		rooms[i] = to;
+		ops[i] = HC_OP_LEAVE;
+	}
+	events(users, rooms, ops, 20);
+	settle();
+	CU_ASSERT_EQUAL(d.book.room[to].users, 0);
+	w->members.admission = 1;
+	ev_pool = 0;
+}
+
+static void test_stalled_worker(void)
+{
+	balance_with_stalled_worker(1, 200000, 20, 21);
+}
+
+static void test_directives_without_admission(void)
+{
+	balance_with_stalled_worker(0, 300000, 22, 23);
+}
+
 static CU_TestInfo tests[] = {
 	{"PLACE -> ASSIGN -> JOIN", test_place_assign_join},
 	{"admission: refusal, NEW_TOPIC, order", test_admission},
+	{"balance: a stalled worker's picks are not planned twice", test_stalled_worker},
+	{"balance: directives complete without admission", test_directives_without_admission},
 	CU_TEST_INFO_NULL,
 };
 
