@@ -105,21 +105,40 @@ static void flush_backlog(struct hc_decide *d, unsigned i)
 	d->n_backlog[i] = n - done;
 }
 
-/* Tell a gateway its JOIN into `refused` was refused: join `room` (0:
- * none to be had). */
-static void send_new_topic(struct hc_decide *d, uint64_t user, uint32_t refused, uint32_t room,
-			   uint16_t gw)
+/* Tell a gateway its JOIN into `refused` (pool id pool_id) was refused:
+ * join `room`, or (0) there is none: `status` says why. */
+static void send_refusal(struct hc_decide *d, uint64_t user, uint32_t refused, uint16_t pool_id,
+			 uint32_t room, uint16_t gw, uint8_t status)
 {
-	unsigned rpool = d->book.room[refused].pool;
 	struct hc_assign a = {
 		.user_id = rte_cpu_to_be_64(user),
 		.request_id = 0,
 		.room_id = rte_cpu_to_be_32(room),
 		.refused_room = rte_cpu_to_be_32(refused),
-		.pool_id = rte_cpu_to_be_16(d->pol->pool[rpool].id),
-		.status = room != 0 ? HC_ASSIGN_NEW_TOPIC : HC_ASSIGN_NO_ROOM,
+		.pool_id = rte_cpu_to_be_16(pool_id),
+		.status = room != 0 ? HC_ASSIGN_NEW_TOPIC : status,
 	};
 	hc_tx_add(&d->tx, HC_MSG_ASSIGN, gw, &d->peer[gw], &a, sizeof(a));
+}
+
+static void send_new_topic(struct hc_decide *d, uint64_t user, uint32_t refused, uint32_t room,
+			   uint16_t gw)
+{
+	unsigned rpool = d->book.room[refused].pool;
+	send_refusal(d, user, refused, d->pol->pool[rpool].id, room, gw, HC_ASSIGN_NO_ROOM);
+}
+
+/* A worker's user table had no key for a new user's JOIN: the gateway
+ * hears FULL (the user is in no room); any seat held for it is freed. */
+static void table_full(struct hc_decide *d, const struct hc_change *c)
+{
+	d->st.table_full++;
+	hc_rooms_cancel(&d->book, c->user_id);
+	if (c->gateway_id >= d->dp->cfg->max_gateways || d->peer[c->gateway_id].ip_be == 0) {
+		d->st.no_address++;
+		return;
+	}
+	send_refusal(d, c->user_id, c->to_room, c->pool_id, 0, c->gateway_id, HC_ASSIGN_FULL);
 }
 
 /* A JOIN asks for a seat: admit, or refuse and place the user elsewhere. */
@@ -152,6 +171,13 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 	/* the room of the refused JOIN's pool */
 	unsigned rpool = d->book.room[c->to_room].pool;
 	uint32_t room = hc_rooms_place(&d->book, rpool, c->user_id, now);
+	if (room == 0 && c->from_room != 0) {
+		/* nowhere else: the user stays in the room they are in, and
+		 * their gateway is told so (its JOIN there changes nothing) */
+		send_new_topic(d, c->user_id, c->to_room, c->from_room, c->gateway_id);
+		d->st.new_topics++;
+		return;
+	}
 	send_new_topic(d, c->user_id, c->to_room, room, c->gateway_id);
 	if (room != 0) /* ASSIGNs are not sequenced: resend it until the JOIN */
 		hc_directives_add_new_topic(&d->dirs, c->user_id, c->to_room, room,
@@ -393,6 +419,10 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 	}
 	if (c->kind == HC_CHG_CONFLICT) {
 		id_conflict(d, c, now);
+		return;
+	}
+	if (c->kind == HC_CHG_FULL) {
+		table_full(d, c);
 		return;
 	}
 	if (c->kind == HC_CHG_PICK_END) {

@@ -58,6 +58,8 @@ struct hc_decide_stats {
 	                               --max-places-per-gateway seats      */
 	uint64_t tx_budget_held;    /* --no-auth: RESYNC/HEARTBEAT not sent,
 	                               the address got 4x what it sent   */
+	uint64_t table_full;        /* JOINs refused: a worker's user table
+	                               was full (the gateway hears FULL) */
 	uint64_t keys_reloads;      /* keys files read again and installed */
 	uint64_t keys_reload_failures; /* ... refused (the old keys stay)  */
 };
@@ -121,7 +123,7 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(tx_no_mbuf, tx.st.no_mbuf) X(tx_ring_full, tx.st.ring_full) \
 	X(tx_no_key, tx.st.no_key) X(id_conflicts, st.id_conflicts) \
 	X(conflict_notices, st.conflict_notices) X(places_over_quota, st.places_over_quota) \
-	X(tx_budget_held, st.tx_budget_held) X(keys_reloads, st.keys_reloads) X(keys_reload_failures, st.keys_reload_failures) \
+	X(tx_budget_held, st.tx_budget_held) X(table_full_refusals, st.table_full) X(keys_reloads, st.keys_reloads) X(keys_reload_failures, st.keys_reload_failures) \
 	X(reservations_outstanding, book.resv_count)
 
 /* No decision owed and none in flight (stop protocol). */

@@ -309,6 +309,13 @@ int hc_rooms_reserve(struct hc_rooms *r, uint32_t room, uint64_t user, uint64_t 
 	return 1;
 }
 
+void hc_rooms_cancel(struct hc_rooms *r, uint64_t user)
+{
+	int32_t slot = resv_find(r, user);
+	if (slot >= 0)
+		resv_drop(r, slot, 1);
+}
+
 uint32_t hc_rooms_open(struct hc_rooms *r, unsigned pool)
 {
 	uint32_t id = new_room_id(r);

@@ -59,6 +59,8 @@ void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, in
 	/* the user's key has not moved since the request: all its ops waited */
 	int32_t at = (int32_t)p->pos1 - 1;
 	uint32_t head = hc_pending_remove(&m->pend, p);
+	if (at < 0)
+		m->pend_new--; /* its promised key is used, or free again */
 	if (admitted)
 		seat(m, at, user_id, room, gw);
 	else

@@ -247,6 +247,18 @@ static inline int32_t batch_pos(struct hc_members *m, const struct batch *b,
 		rte_hash_lookup(m->users, &o->user_id) : bulk;
 }
 
+/* Is there a key for one more new user (counting the keys promised to
+ * new users whose seat request is in flight)?  Else the JOIN is refused
+ * (HC_CHG_FULL: the gateway is told) and counted. */
+static inline int have_key_for_new(struct hc_members *m, struct batch *b, const struct hc_op *o)
+{
+	if (likely(m->n_users + (uint64_t)b->dusers + m->pend_new < m->capacity))
+		return 1;
+	b->full++;
+	report(m, o, 0, o->room_id, HC_CHG_FULL);
+	return 0;
+}
+
 /* JOIN: nothing if the user is there already (but a takeover through
  * another gateway); a seat request under admission; else an add or a
  * move. */
@@ -262,8 +274,12 @@ static inline void op_join(struct hc_members *m, struct batch *b, const struct h
 		b->noops++;
 		return;
 	}
+	if (at < 0 && !have_key_for_new(m, b, o))
+		return;
 	if (m->admission) {
 		/* a seat request: nothing changes until the answer */
+		if (at < 0)
+			m->pend_new++;
 		hc_pending_add(&m->pend, o->user_id, at);
 		report(m, o, cur, o->room_id, HC_CHG_REQUEST);
 		b->asked++;
@@ -272,7 +288,8 @@ static inline void op_join(struct hc_members *m, struct batch *b, const struct h
 	if (at < 0) {
 		at = rte_hash_add_key(m->users, &o->user_id);
 		if (unlikely(at < 0)) {
-			b->full++;
+			b->full++; /* not at capacity: the table's own limit */
+			report(m, o, 0, o->room_id, HC_CHG_FULL);
 			return;
 		}
 		touched_mark(b->t, o->user_id);
@@ -330,9 +347,12 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
 	if (m->snap_gen_now[gw] != o->gen && !older)
 		snap_gen_begin(m, gw, o->gen); /* a new snapshot of gw reaches us */
 	if (at < 0) {
+		if (!have_key_for_new(m, b, o))
+			return;
 		at = rte_hash_add_key(m->users, &o->user_id);
 		if (unlikely(at < 0)) {
-			HC_RELAXED_ADD(&m->st.table_full, 1);
+			b->full++;
+			report(m, o, 0, o->room_id, HC_CHG_FULL);
 			return;
 		}
 		m->slot[at].moved = 0;

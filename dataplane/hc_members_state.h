@@ -44,6 +44,8 @@ struct hc_members {
 	uint32_t max_rooms;
 	uint32_t capacity;        /* users this table can hold           */
 	uint64_t n_users;         /* relaxed stores                      */
+	uint32_t pend_new;        /* new users whose seat request is in
+	                             flight: a key is kept for each      */
 	struct hc_members_stats st; /* relaxed stores                    */
 	/* optional: every applied change is appended here (for the control
 	 * core); the caller empties it after each hc_members_apply */

@@ -452,6 +452,16 @@ static void on_assign(struct hc_gw *g, const struct hc_assign *a)
 		if (e == NULL || e->room != x.refused_room)
 			return; /* the user moved on meanwhile */
 		hc_gw_join(g, x.user_id, x.room_id, x.pool_id);
+	} else if (x.request_id == 0 && x.refused_room != 0) {
+		/* our JOIN was refused and there is nowhere to go (NO_ROOM,
+		 * FULL): the appliance holds the user in no room, so neither
+		 * do we (no LEAVE: it never counted them) */
+		struct hc_gw_entry *e = hc_gw_table_find(&g->users, x.user_id);
+		if (e == NULL || e->room != x.refused_room)
+			return; /* the user moved on meanwhile */
+		hc_gw_table_del(&g->users, x.user_id);
+		g->digest -= hc_member_digest(x.user_id, x.refused_room);
+		g->st.refusals++;
 	} else {
 		struct pending_place *p = &g->pp[x.request_id & (PENDING_PLACES - 1)];
 		if (p->id != x.request_id || p->id == 0 || p->user != x.user_id)

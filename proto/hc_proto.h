@@ -101,7 +101,13 @@ struct hc_place {
 enum hc_assign_status {
 	HC_ASSIGN_PLACED    = 1, /* answer to a PLACE: seat reserved in room_id  */
 	HC_ASSIGN_NEW_TOPIC = 2, /* a JOIN into refused_room was refused: go to room_id */
-	HC_ASSIGN_NO_ROOM   = 3, /* no room can be had (pool or table full)      */
+	HC_ASSIGN_NO_ROOM   = 3, /* no room can be had in the pool (or no such
+	                            pool); with refused_room: the JOIN into it
+	                            was refused and the user is in no room    */
+	/* 4 is never sent (libheadcount's HC_GW_TIMEOUT) */
+	HC_ASSIGN_FULL      = 5, /* the JOIN into refused_room was refused: the
+	                            appliance's user table is full; the user is
+	                            in no room (retry later)                  */
 };
 
 /* HC_MSG_ASSIGN record, 24 bytes. */

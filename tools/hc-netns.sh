@@ -183,8 +183,38 @@ hc_appliance_stop() {
 	return $rc
 }
 
+# hc_limit_watch_start OUT [MAX]: sample the appliance's room table in
+# the background while the test runs (tools/hc-tel.py watch; restarts of
+# the appliance are waited out); MAX (default 100) is the pool's limit.
+hc_limit_watch_start() {
+	HC_WATCH=$1/limit.kv
+	rm -f "$HC_WATCH" "$HC_WATCH.stop"
+	"$HC_TEL" "hclab$HC_TAG" watch "${2:-100}" "$HC_WATCH" &
+	HC_WATCH_PID=$!
+}
+
+# hc_limit_watch_check: stop the watch; fail unless it sampled the table
+# and no sample ever held a room above the limit.
+hc_limit_watch_check() {
+	touch "$HC_WATCH.stop"
+	wait "$HC_WATCH_PID" || { echo "FAIL: the room-limit watch failed"; return 1; }
+	HC_WATCH_PID=""
+	local samples above
+	samples=$(sed -n 's/^samples=//p' "$HC_WATCH")
+	above=$(sed -n 's/^above_max=//p' "$HC_WATCH")
+	echo "room limit watched: $samples samples of the whole table, largest room" \
+		"$(sed -n 's/^max_users=//p' "$HC_WATCH"), samples above max: $above"
+	[ "${samples:-0}" -gt 0 ] || { echo "FAIL: the room table was never sampled"; return 1; }
+	[ "${above:-1}" -eq 0 ] || { echo "FAIL: a room above max:" \
+		"$(sed -n 's/^first_above=//p' "$HC_WATCH")"; return 1; }
+}
+
 # hc_lab_down: stop headcount if it still runs, remove the namespaces.
 hc_lab_down() {
+	if [ -n "${HC_WATCH_PID:-}" ]; then
+		touch "$HC_WATCH.stop"
+		wait "$HC_WATCH_PID" 2>/dev/null || true
+	fi
 	if [ -n "${HC_PID:-}" ] && kill -0 "$HC_PID" 2>/dev/null; then
 		kill -INT "$HC_PID" 2>/dev/null || true
 		for _ in $(seq 50); do kill -0 "$HC_PID" 2>/dev/null || break; sleep 0.1; done

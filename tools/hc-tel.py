@@ -9,6 +9,13 @@ machine-readable text (no log wording): DPDK's telemetry socket v2,
   hc-tel.py PREFIX rooms       the room table as CSV "room,users", sorted,
                                read page by page from /headcount/rooms
   hc-tel.py PREFIX json CMD    the reply as it came
+  hc-tel.py PREFIX watch MAX OUT
+                               sample the room table until OUT.stop exists
+                               (at most 900 s), as fast as it answers;
+                               write OUT (key=value): samples, misses
+                               (no answer: e.g. restarting), max_users
+                               seen in any room, above_max (samples with
+                               a room above MAX) and the first such rooms
 
 Exit 1 if the appliance does not answer (not yet listening, or gone).
 """
@@ -39,6 +46,35 @@ def rooms(prefix):
             return sorted(table)
 
 
+def watch(prefix, limit, out):
+    """The room-limit watch of the fault and lab tests: every sample of
+    the whole room table, while the test runs."""
+    import os
+    import time
+    samples = misses = above = top = 0
+    first = ""
+    end = time.monotonic() + 900
+    while not os.path.exists(out + ".stop") and time.monotonic() < end:
+        try:
+            table = rooms(prefix)
+        except (OSError, ValueError, KeyError, TypeError):
+            misses += 1
+            time.sleep(0.05)
+            continue
+        samples += 1
+        over = [(r, u) for r, u in table if u > limit]
+        top = max([top] + [u for _, u in table])
+        if over:
+            above += 1
+            if not first:
+                first = " ".join("%d:%d" % ru for ru in over[:10])
+        time.sleep(0.02)
+    with open(out + ".tmp", "w") as f:
+        f.write("samples=%d\nmisses=%d\nmax_users=%d\nabove_max=%d\nfirst_above=%s\n"
+                % (samples, misses, top, above, first))
+    os.rename(out + ".tmp", out)
+
+
 def main(argv):
     if len(argv) < 3:
         print(__doc__, file=sys.stderr)
@@ -52,6 +88,8 @@ def main(argv):
             print("room,users")
             for r, u in rooms(prefix):
                 print("%d,%d" % (r, u))
+        elif what == "watch":
+            watch(prefix, int(argv[3]), argv[4])
         elif what == "json":
             print(json.dumps(command(prefix, argv[3])))
         else:

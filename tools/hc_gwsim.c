@@ -150,6 +150,13 @@ static void on_assign(void *arg, const struct hc_gw_assign *a)
 		return;
 	if (a->status == HC_GW_NEW_TOPIC)
 		return; /* the library joined the user to the offered room */
+	if (a->request_id == 0 && a->refused_room != 0) {
+		/* a JOIN refused with nowhere to go (NO_ROOM, FULL): the
+		 * library dropped the user; they leave */
+		if (users[u].state == PRESENT && hc_gw_room_of(gw[k], a->user_id) == 0)
+			to_idle(u);
+		return;
+	}
 	if (users[u].state != PLACING)
 		return;
 	if (a->status == HC_GW_PLACED && hc_gw_join(gw[k], a->user_id, a->room_id, a->pool_id) == 0) {
@@ -461,7 +468,7 @@ static void write_result(const char *phase)
 	RES_STAT(appliance_restarts) RES_STAT(moves_ignored) RES_STAT(new_topics)
 	RES_STAT(place_timeouts) RES_STAT(digest_snapshots)
 	RES_STAT(rx_bad) RES_STAT(rx_bad_auth) RES_STAT(rx_wrong_source) RES_STAT(rx_stale)
-	RES_STAT(rx_replayed) RES_STAT(id_conflicts)
+	RES_STAT(rx_replayed) RES_STAT(id_conflicts) RES_STAT(refusals)
 #undef RES_STAT
 	fprintf(f, "state_id_conflict=%u\nauth=%s\n", conflicted(),
 		auth.ring != NULL ? "keys" : "none");

@@ -81,6 +81,8 @@ enum hc_change_kind {
 	                       resync.{reason, first, last}                    */
 	HC_CHG_CONFLICT = 5, /* a second live source uses gateway_id: `peer`
 	                       is its address (tell it, and the current one) */
+	HC_CHG_FULL = 7,    /* a JOIN of user_id into to_room (pool_id,
+	                       gateway_id) refused: the user table is full */
 	HC_CHG_PICK_END = 6, /* a HC_DEC_PICK is done (its HC_CHG_PICKs came
 	                       before): from_room -> to_room, user_id = how
 	                       many were picked                              */

@@ -22,6 +22,14 @@
 #              counts within the gateway timeout (time reported)
 #   kill-app   the appliance killed with SIGKILL and restarted: the state
 #              is rebuilt from the gateways' snapshots (time reported)
+#   kill-app-load  the same while 8 gateways keep arriving (placements)
+#              and leaving: after the restart no seat is handed out that a
+#              gateway may still hold, so no room ever goes above max
+#   table-full more users than --max-users: the JOINs beyond are refused
+#              (FULL) and the gateways drop those users; nothing is lost
+#              or left inconsistent, the appliance keeps running
+# In every phase the room table is sampled all along (hc_limit_watch): no
+# room may ever be above max, and the appliance must never have let one be.
 # Bounded: every process runs under timeout.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -45,6 +53,7 @@ gw_run() { # gw_run LOG ARGS...: hc-gwsim in the gateway namespace
 now_ms() { date +%s%3N; }
 finish() { # finish RC WHAT: show hc-gwsim's log, stop the appliance, judge
 	cat "$out/gwsim.log"
+	hc_limit_watch_check || exit 1
 	hc_appliance_stop || { echo "FAIL: appliance exit status"; exit 1; }
 	[ "$1" = 0 ] || { echo "FAIL: $2"; exit 1; }
 }
@@ -64,6 +73,7 @@ impair)
 	ip netns exec "$HC_NSG" tc filter add dev "$HC_VG" egress bpf da obj "$out/impair.o" sec tc
 	ip netns exec "$HC_NSG" tc filter add dev "$HC_VG" ingress bpf da obj "$out/impair.o" sec tc_in
 	hc_appliance_start "$build" "$out" 1 "${app_args[@]}" > /dev/null
+	hc_limit_watch_start "$out"
 	rc=0
 	gw_run "$out/gwsim.log" --gateways 4 --users 20000 --arrival-rate 20000 \
 		--leave-rate 3000 --duration 5 --reconnect-fraction "${HC_FAULT_RECONNECT:-0.05}" \
@@ -79,6 +89,7 @@ impair)
 	;;
 restart)
 	hc_appliance_start "$build" "$out" 2 "${app_args[@]}" > /dev/null
+	hc_limit_watch_start "$out"
 	rc=0
 	gw_run "$out/gwsim.log" --gateways 4 --users 20000 --arrival-rate 20000 \
 		--leave-rate 2000 --duration 5 --restart-every 0.7 --reconnect-fraction 0.05 \
@@ -94,6 +105,7 @@ restart)
 	;;
 reconnect)
 	hc_appliance_start "$build" "$out" 2 "${app_args[@]}" > /dev/null
+	hc_limit_watch_start "$out"
 	rc=0
 	gw_run "$out/gwsim.log" --gateways 3 --users 10000 --arrival-rate 20000 \
 		--leave-rate 2000 --duration 4 --reconnect-fraction 0.5 --settle 120 --seed 12 || rc=$?
@@ -109,6 +121,7 @@ reconnect)
 	;;
 kill-gw)
 	hc_appliance_start "$build" "$out" 1 "${app_args[@]}" > /dev/null
+	hc_limit_watch_start "$out"
 	# the victim: gateway 3, its own process and users
 	# (not under timeout: SIGKILL must hit hc-gwsim itself; --duration bounds it)
 	ip netns exec "$HC_NSG" "$gwsim" --appliance $HC_APP_IP --keys "$HC_KEYS" --gateways 1 \
@@ -139,6 +152,7 @@ kill-gw)
 kill-app)
 	users=${HC_FAULT_USERS:-50000} # (HC_FAULT_USERS, HC_FAULT_DURATION: for measuring)
 	hc_appliance_start "$build" "$out" 1 "${app_args[@]}" > /dev/null
+	hc_limit_watch_start "$out"
 	gw_run "$out/gwsim.log" --gateways 4 --users "$users" --arrival-rate "${HC_FAULT_RATE:-100000}" \
 		--leave-rate 500 --duration "${HC_FAULT_DURATION:-3}" --settle 120 \
 		--hold 300 --hold-until "$out/restarted" --seed 11 &
@@ -161,10 +175,43 @@ kill-app)
 		"the new incarnation was heard"
 	need snapshot_members "$(kv snapshot_members "$out/stats.kv")" -ge 1
 	;;
+kill-app-load)
+	hc_appliance_start "$build" "$out" 1 "${app_args[@]}" > /dev/null
+	hc_limit_watch_start "$out"
+	gw_run "$out/gwsim.log" --gateways 8 --users 60000 --arrival-rate 20000 \
+		--leave-rate 2000 --duration 10 --settle 120 --seed 14 &
+	sim=$!
+	appliance_has_users() { [ "$(hc_tel_kv /headcount/stats | sed -n 's/^users=//p')" -ge 20000 ]; }
+	hc_wait 200 "the appliance counts 20000 users" appliance_has_users
+	kill -9 "$HC_PID"
+	wait "$HC_PID" 2>/dev/null || true
+	mv "$out/headcount.log" "$out/headcount-killed.log"
+	echo "appliance killed with SIGKILL under load at wall_ms=$(now_ms); restarting"
+	hc_appliance_start "$build" "$out" 1 "${app_args[@]}" > /dev/null
+	rc=0
+	wait "$sim" || rc=$?
+	finish "$rc" "room table differs after the restart under load"
+	need appliance_restarts_seen "$(kv appliance_restarts "$res")" -ge 8
+	;;
+table-full)
+	hc_appliance_start "$build" "$out" 1 "${app_args[@]}" --max-users 3000 > /dev/null
+	hc_limit_watch_start "$out"
+	rc=0
+	gw_run "$out/gwsim.log" --gateways 4 --users 6000 --arrival-rate 20000 \
+		--leave-rate 1000 --duration 4 --settle 120 --seed 13 || rc=$?
+	finish "$rc" "room table differs from the gateways' truth"
+	need table_full "$(kv table_full "$out/stats.kv")" -gt 0
+	need ctl_table_full_refusals "$(kv ctl_table_full_refusals "$out/stats.kv")" -eq \
+		"$(kv table_full "$out/stats.kv")"
+	need gateway_refusals "$(kv refusals "$res")" -gt 0
+	need users_at_most_max "$(kv users "$out/stats.kv")" -le 3000
+	need digest_snapshots "$(kv digest_snapshots "$res")" -eq 0
+	;;
 *)
 	echo "unknown phase $phase"
 	exit 2
 	;;
 esac
 need seat_book_mismatches "$(kv seat_book_mismatches "$out/stats.kv")" -eq 0
+need ctl_overfull "$(kv ctl_overfull "$out/stats.kv")" -eq 0
 echo "PASS: $phase"

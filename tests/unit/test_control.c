@@ -463,11 +463,77 @@ static void test_directives_without_admission(void)
 	balance_with_stalled_worker(0, 300000, 22, 23);
 }
 
+/* A user table with keys for `room_for` more users: JOINs of 3 new users
+ * in one datagram (the first two hold promised keys while their seat
+ * requests are in flight) and a third refused FULL, told to the gateway;
+ * book and worker agree; a LEAVE makes a key free again. */
+static void table_full_case(int admission, uint64_t first_user, uint32_t room)
+{
+	static struct hc_assign a[64];
+	unsigned dgrams;
+	uint32_t saved = w->members.capacity;
+	w->members.admission = admission;
+	settle();
+	take_assigns(a, 64, &dgrams);
+	w->members.capacity = (uint32_t)w->members.n_users + 2;
+	uint64_t full_w = w->members.st.table_full, full_d = d.st.table_full;
+	uint64_t users[3] = {first_user, first_user + 1, first_user + 2};
+	uint32_t rooms[3] = {room, room, room};
+	uint8_t ops[3] = {HC_OP_JOIN, HC_OP_JOIN, HC_OP_JOIN};
+	events(users, rooms, ops, 3);
+	if (admission)
+		CU_ASSERT_EQUAL(w->members.pend_new, 2);
+	settle();
+	CU_ASSERT_EQUAL(w->members.pend_new, 0);
+	CU_ASSERT_EQUAL(w->members.st.table_full, full_w + 1);
+	CU_ASSERT_EQUAL(d.st.table_full, full_d + 1);
+	CU_ASSERT_EQUAL(w->members.room_users[room], 2);
+	CU_ASSERT_EQUAL(d.book.room[room].users, 2);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, first_user + 2), 0);
+	unsigned n = take_assigns(a, 64, &dgrams);
+	CU_ASSERT_EQUAL_FATAL(n, 1);
+	CU_ASSERT_EQUAL(a[0].status, HC_ASSIGN_FULL);
+	CU_ASSERT_EQUAL(be64toh(a[0].user_id), first_user + 2);
+	CU_ASSERT_EQUAL(ntohl(a[0].refused_room), room);
+	CU_ASSERT_EQUAL(ntohl(a[0].room_id), 0);
+	CU_ASSERT_EQUAL(a[0].request_id, 0);
+	/* one leaves: the refused user's JOIN again is taken */
+	uint8_t leave = HC_OP_LEAVE;
+	events(&users[0], &room, &leave, 1);
+	events(&users[2], &room, &ops[2], 1);
+	settle();
+	CU_ASSERT_EQUAL(w->members.st.table_full, full_w + 1);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, first_user + 2), room);
+	CU_ASSERT_EQUAL(d.book.room[room].users, 2);
+	CU_ASSERT_EQUAL(take_assigns(a, 64, &dgrams), 0);
+	/* leave the room empty, the table as it was */
+	uint64_t out[2] = {first_user + 1, first_user + 2};
+	uint8_t leaves[2] = {HC_OP_LEAVE, HC_OP_LEAVE};
+	events(out, rooms, leaves, 2);
+	settle();
+	CU_ASSERT_EQUAL(d.book.room[room].users, 0);
+	CU_ASSERT_EQUAL(w->members.room_users[room], 0);
+	w->members.capacity = saved;
+	w->members.admission = 1;
+}
+
+static void test_table_full(void)
+{
+	table_full_case(1, 400000, 30);
+}
+
+static void test_table_full_no_admission(void)
+{
+	table_full_case(0, 500000, 31);
+}
+
 static CU_TestInfo tests[] = {
 	{"PLACE -> ASSIGN -> JOIN", test_place_assign_join},
 	{"admission: refusal, NEW_TOPIC, order", test_admission},
 	{"balance: a stalled worker's picks are not planned twice", test_stalled_worker},
 	{"balance: directives complete without admission", test_directives_without_admission},
+	{"user table full: refused, the gateway hears FULL", test_table_full},
+	{"user table full without admission", test_table_full_no_admission},
 	CU_TEST_INFO_NULL,
 };
 
