@@ -89,6 +89,8 @@ static const struct opt_row rows[] = {
 	 "seats one gateway may hold reserved\n(unanswered PLACEs beyond: NO_ROOM)"},
 	{"max-snapshot-users", OPT_U32, F(max_snapshot_users), 1, 1u << 28, "262144", "N",
 	 "members one gateway's snapshot may stage;\nall snapshots of a worker together:\n--max-users"},
+	{"state-file", OPT_TEXT, F(state_file), 0, 0, "/var/lib/headcount/gateways", "FILE",
+	 "the gateways holding users, kept for the\nnext start: it holds placements until\nthey restated ('none': no file)"},
 	{"dump-rooms", OPT_TEXT, F(dump_rooms), 0, 0, NULL, "FILE",
 	 "write the final room table (CSV) at exit"},
 	{"dump-stats", OPT_TEXT, F(dump_stats), 0, 0, NULL, "FILE",

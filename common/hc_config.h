@@ -43,6 +43,9 @@ struct hc_config {
 	                              gateway may hold reserved at once      */
 	uint32_t max_snapshot_users; /* --max-snapshot-users: members one
 	                              gateway's snapshot may stage           */
+	const char *state_file;    /* --state-file FILE ("none": none): the
+	                              gateways holding users, for the restart
+	                              hold (control/hc_restart.h)           */
 };
 
 #endif /* HC_CONFIG_H */

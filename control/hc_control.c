@@ -220,8 +220,9 @@ int hc_control_finish(struct hc_dataplane *dp, struct hc_decide *d)
 	       " given up\n", d->st.planned, d->st.picked, d->dirs.st.sent, d->dirs.st.resent,
 	       d->dirs.st.done, d->dirs.st.given_up);
 	printf("headcount: seat book: %" PRIu64 " changes, %" PRIu64 " placements, %" PRIu64
-	       " refusals, %" PRIu64 " over max by direct joins, %" PRIu64 " rooms retired, %s\n",
-	       d->st.changes, d->book.st.placements, d->book.st.refusals, d->book.st.overfull,
+	       " refusals, %" PRIu64 " JOINs above max (without admission), %" PRIu64
+	       " rooms retired, %s\n",
+	       d->st.changes, d->book.st.placements, d->book.st.refusals, d->book.st.over_max,
 	       d->book.st.retired, bad == 0 ? "equal to the room table" : "INCONSISTENT");
 	double secs = (double)(t.tsc - dp->start_tsc) / (double)rte_get_tsc_hz();
 	printf("headcount: final after %.1f s: frames=%" PRIu64 " datagrams=%" PRIu64

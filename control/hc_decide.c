@@ -43,9 +43,18 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 	d->peer = rte_zmalloc("hc_peers", sizeof(struct hc_peer) * dp->cfg->max_gateways, 64);
 	d->conflict_until = rte_zmalloc("hc_conflicts", sizeof(uint64_t) * dp->cfg->max_gateways, 64);
 	d->conflict_told = rte_zmalloc("hc_conflicts_told", sizeof(uint64_t) * dp->cfg->max_gateways, 64);
-	for (unsigned i = 0; i < dp->n_workers; i++)
+	for (unsigned i = 0; i < dp->n_workers; i++) {
 		d->backlog[i] = rte_malloc("hc_backlog",
 					   sizeof(struct hc_decision) * HC_CHAN_MAX_PENDING, 64);
+		d->held[i] = rte_malloc("hc_held", sizeof(struct hc_change) * HC_CHAN_MAX_PENDING, 64);
+	}
+	uint32_t hold_ms = dp->cfg->gateway_timeout_ms ? dp->cfg->gateway_timeout_ms : 3000;
+	rc = hc_restart_init(&d->restart, dp->cfg->state_file, dp->cfg->max_gateways,
+			     dp->n_workers, rte_rdtsc(), hz / 1000 * hold_ms);
+	if (rc != 0) {
+		hc_decide_free(d);
+		return rc;
+	}
 	rc = hc_directives_init(&d->dirs, "hc_directives", max_reservations,
 				hz / 1000 * pol->directive_timeout_ms, pol->directive_retries);
 	if (rc != 0) {
@@ -58,7 +67,7 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 	int missing = d->peer == NULL || d->conflict_until == NULL || d->conflict_told == NULL ||
 		      d->bal_rooms == NULL || d->bal_t == NULL || bal_rc != 0;
 	for (unsigned i = 0; i < dp->n_workers; i++)
-		missing |= d->backlog[i] == NULL;
+		missing |= d->backlog[i] == NULL || d->held[i] == NULL;
 	if (missing) {
 		hc_decide_free(d);
 		return -ENOMEM;
@@ -81,8 +90,12 @@ void hc_decide_free(struct hc_decide *d)
 	hc_balance_free(&d->bal);
 	d->bal_rooms = NULL;
 	d->bal_t = NULL;
-	for (unsigned i = 0; i < HC_MAX_WORKERS; i++)
+	for (unsigned i = 0; i < HC_MAX_WORKERS; i++) {
 		rte_free(d->backlog[i]);
+		rte_free(d->held[i]);
+		d->held[i] = NULL;
+	}
+	hc_restart_free(&d->restart);
 	d->peer = NULL;
 	memset(d->backlog, 0, sizeof(d->backlog));
 }
@@ -153,10 +166,16 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 	int ok = hc_rooms_admit(&d->book, c->to_room, pool, c->user_id, now);
 	if (ok && c->from_room != 0)
 		hc_rooms_leave(&d->book, c->from_room);
+	int restated = c->kind == HC_CHG_RESTATE;
 	struct hc_decision dec = {.user_id = c->user_id, .room_id = c->to_room,
-				  .kind = HC_DEC_SEAT, .admit = (uint8_t)ok,
+				  .kind = HC_DEC_SEAT,
+				  .admit = (uint8_t)(ok ? (restated ? HC_SEAT_RESTATED : 1) : 0),
 				  .gateway_id = c->gateway_id};
 	answer(d, worker, &dec);
+	if (restated) {
+		d->st.restatements++;
+		d->st.restatements_refused += !ok;
+	}
 	if (ok) {
 		d->st.admitted++;
 		hc_directives_joined(&d->dirs, c->user_id, c->to_room);
@@ -402,6 +421,31 @@ static void send_heartbeats(struct hc_decide *d, uint64_t now)
 	}
 }
 
+/* The restart hold is over: decide the JOINs it held, in order. */
+static void release_held(struct hc_decide *d, uint64_t now)
+{
+	for (unsigned i = 0; i < d->dp->n_workers; i++) {
+		for (uint32_t k = 0; k < d->n_held[i]; k++)
+			seat_request(d, i, &d->held[i][k], now);
+		d->n_held[i] = 0;
+	}
+}
+
+/* During the restart hold a JOIN's seat request waits (its seat may be
+ * one a gateway that has not restated yet holds).  A worker can keep
+ * HC_CHAN_MAX_PENDING requests in flight; at half of that the hold ends,
+ * so a worker never blocks on it while a snapshot needs it to go on. */
+static void hold_request(struct hc_decide *d, unsigned worker, const struct hc_change *c,
+			 uint64_t now)
+{
+	d->held[worker][d->n_held[worker]++] = *c;
+	if (d->n_held[worker] < HC_CHAN_MAX_PENDING / 2)
+		return;
+	d->st.hold_overflow++;
+	hc_restart_end(&d->restart, now);
+	release_held(d, now);
+}
+
 static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_change *c,
 			 uint64_t now)
 {
@@ -409,8 +453,17 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 		move_picked(d, c, now);
 		return;
 	}
-	if (c->kind == HC_CHG_REQUEST) {
+	if (c->kind == HC_CHG_REQUEST && hc_restart_holding(&d->restart)) {
+		hold_request(d, worker, c, now);
+		return;
+	}
+	if (c->kind == HC_CHG_REQUEST || c->kind == HC_CHG_RESTATE) {
 		seat_request(d, worker, c, now);
+		return;
+	}
+	if (c->kind == HC_CHG_SWEPT) {
+		if (hc_restart_swept(&d->restart, c->gateway_id, worker, now))
+			release_held(d, now);
 		return;
 	}
 	if (c->kind == HC_CHG_RESYNC) {
@@ -470,8 +523,12 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 	}
 	d->st.changes += total;
 
+	if (hc_restart_poll(&d->restart, now))
+		release_held(d, now);
 	struct hc_place_req req[CHANGE_BURST];
-	for (unsigned i = 0; i < d->dp->n_workers; i++) {
+	/* held: PLACEs wait in their rings (a full ring drops, the gateway
+	 * asks again) */
+	for (unsigned i = 0; i < d->dp->n_workers && !hc_restart_holding(&d->restart); i++) {
 		unsigned n = hc_chan_take_places(d->dp, i, req, CHANGE_BURST);
 		for (unsigned k = 0; k < n; k++)
 			answer_place(d, &req[k], now);
@@ -489,12 +546,15 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 		/* plan only from settled rooms: while picks or directives are
 		 * in flight, their users still count where they were and would
 		 * be moved twice */
-		if (d->picks_in_flight == 0 && hc_directives_in_flight(&d->dirs) == 0) {
+		if (hc_restart_holding(&d->restart)) {
+			d->st.ticks_waited++; /* the book is not complete yet */
+		} else if (d->picks_in_flight == 0 && hc_directives_in_flight(&d->dirs) == 0) {
 			for (unsigned p = 0; p < d->pol->n_pools; p++)
 				balance_pool(d, p);
 		} else {
 			d->st.ticks_waited++;
 		}
+		hc_restart_save(&d->restart, d->dp);
 		d->next_tick = now + d->tick_tsc;
 		d->st.ticks++;
 	}
@@ -504,7 +564,7 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 int hc_decide_idle(const struct hc_decide *d)
 {
 	for (unsigned i = 0; i < d->dp->n_workers; i++) {
-		if (d->n_backlog[i] != 0 || !hc_chan_quiet(d->dp, i))
+		if (d->n_backlog[i] != 0 || d->n_held[i] != 0 || !hc_chan_quiet(d->dp, i))
 			return 0;
 	}
 	return 1;

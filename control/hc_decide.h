@@ -29,6 +29,7 @@
 #include "hc_dataplane.h"
 #include "hc_directives.h"
 #include "hc_policy.h"
+#include "hc_restart.h"
 #include "hc_rooms.h"
 #include "hc_tx.h"
 #include "hc_view.h"
@@ -39,7 +40,10 @@ struct hc_decide_stats {
 	uint64_t changes;      /* applied changes read from the workers */
 	uint64_t unknown_pool; /* joins or PLACEs naming an unknown pool */
 	uint64_t places;       /* PLACE requests answered                */
-	uint64_t admitted, refused; /* seat requests (JOINs) decided     */
+	uint64_t admitted, refused; /* seat requests (JOINs, restatements)
+	                               decided                          */
+	uint64_t restatements; /* ... of them snapshots' members          */
+	uint64_t restatements_refused; /* ... refused: the room was full   */
 	uint64_t new_topics;   /* NEW_TOPIC answers sent for refusals     */
 	uint64_t no_address;   /* refusals of a gateway whose address is unknown */
 	uint64_t peers;        /* gateway address reports                 */
@@ -60,6 +64,8 @@ struct hc_decide_stats {
 	                               the address got 4x what it sent   */
 	uint64_t table_full;        /* JOINs refused: a worker's user table
 	                               was full (the gateway hears FULL) */
+	uint64_t hold_overflow;     /* restart holds ended early: a worker's
+	                               held requests reached half its limit */
 	uint64_t keys_reloads;      /* keys files read again and installed */
 	uint64_t keys_reload_failures; /* ... refused (the old keys stay)  */
 };
@@ -74,6 +80,11 @@ struct hc_decide {
 	                              heartbeats say ID_CONFLICT          */
 	uint64_t *conflict_told;   /* [max_gateways]: last direct notice  */
 	uint64_t last_conflict_log;
+	/* the restart hold (hc_restart.h), and the JOINs' seat requests it
+	 * holds, per worker, in order */
+	struct hc_restart restart;
+	struct hc_change *held[HC_MAX_WORKERS];
+	uint32_t n_held[HC_MAX_WORKERS];
 	/* decisions a full ring could not take yet, per worker, in order */
 	struct hc_decision *backlog[HC_MAX_WORKERS];
 	uint32_t n_backlog[HC_MAX_WORKERS];
@@ -109,7 +120,8 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
  */
 #define HC_DECIDE_COUNTERS(X) \
 	X(changes, st.changes) X(places, st.places) X(admitted, st.admitted) \
-	X(refused, st.refused) X(new_topics, st.new_topics) X(no_address, st.no_address) \
+	X(refused, st.refused) X(restatements, st.restatements) \
+	X(restatements_refused, st.restatements_refused) X(new_topics, st.new_topics) X(no_address, st.no_address) \
 	X(unknown_pool, st.unknown_pool) X(ticks, st.ticks) X(ticks_waited, st.ticks_waited) \
 	X(moves_planned, st.planned) X(users_picked, st.picked) \
 	X(move_skipped, st.move_skipped) X(directives_sent, dirs.st.sent) \
@@ -118,13 +130,17 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(picks_in_flight, picks_in_flight) X(placements, book.st.placements) \
 	X(new_rooms, book.st.new_rooms) X(no_room, book.st.no_room) \
 	X(reservations_expired, book.st.expired) X(rooms_retired, book.st.retired) \
-	X(overfull, book.st.overfull) X(seat_refusals, book.st.refusals) \
+	X(joins_over_max, book.st.over_max) X(seat_refusals, book.st.refusals) \
 	X(tx_datagrams, tx.st.datagrams) X(tx_records, tx.st.records) \
 	X(tx_no_mbuf, tx.st.no_mbuf) X(tx_ring_full, tx.st.ring_full) \
 	X(tx_no_key, tx.st.no_key) X(id_conflicts, st.id_conflicts) \
 	X(conflict_notices, st.conflict_notices) X(places_over_quota, st.places_over_quota) \
 	X(tx_budget_held, st.tx_budget_held) X(table_full_refusals, st.table_full) X(keys_reloads, st.keys_reloads) X(keys_reload_failures, st.keys_reload_failures) \
-	X(reservations_outstanding, book.resv_count)
+	X(reservations_outstanding, book.resv_live) \
+	X(restart_hold, restart.holding) X(restart_gateways_listed, restart.st.listed) \
+	X(restart_gateways_restated, restart.st.restated) X(restart_hold_expired, restart.st.expired) \
+	X(restart_hold_ms, restart.st.hold_ms) X(restart_hold_overflow, st.hold_overflow) \
+	X(state_file_writes, restart.st.writes) X(state_file_write_errors, restart.st.write_errors)
 
 /* No decision owed and none in flight (stop protocol). */
 int hc_decide_idle(const struct hc_decide *d);

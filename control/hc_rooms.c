@@ -151,6 +151,7 @@ static void resv_drop(struct hc_rooms *r, int32_t slot, int release_seat)
 		seat_release(r, v->room);
 	rte_hash_del_key(r->resv_by_user, &v->user);
 	r->resv_of_gw[v->gateway]--;
+	r->resv_live--;
 	v->room = 0;
 }
 
@@ -175,6 +176,7 @@ static void resv_add(struct hc_rooms *r, uint64_t user, uint32_t room, uint16_t 
 						.expires = now + r->ttl_tsc};
 	r->resv_of_gw[gw]++;
 	r->resv_count++;
+	r->resv_live++;
 	rte_hash_add_key_data(r->resv_by_user, &user, (void *)(uintptr_t)slot);
 	struct hc_room *rm = &r->room[room];
 	rm->reserved++;
@@ -360,7 +362,7 @@ static int admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user
 			r->st.refusals++;
 			return 0;
 		}
-		r->st.overfull++;
+		r->st.over_max++;
 	}
 	rm->users++;
 	r->pool[rm->pool].users++;

@@ -70,7 +70,8 @@ struct hc_rooms_stats {
 	uint64_t placements_repeated; /* a user asked again: same seat */
 	uint64_t admits, admits_reserved, refusals;
 	uint64_t leaves, expired, retired, reused;
-	uint64_t overfull;  /* joins recorded beyond max (not decided here) */
+	uint64_t over_max;  /* JOINs or restatements applied without admission
+	                       (--no-admission) into a room already at max */
 };
 
 struct hc_rooms {
@@ -87,7 +88,8 @@ struct hc_rooms {
 	/* reservations */
 	struct rte_hash *resv_by_user;      /* user -> slot              */
 	struct hc_reservation *resv;        /* FIFO ring                 */
-	uint32_t resv_cap, resv_head, resv_count;
+	uint32_t resv_cap, resv_head, resv_count; /* ring slots, dead included */
+	uint32_t resv_live;                 /* seats held by reservations  */
 	uint32_t *resv_of_gw;               /* [65536] live reservations per gateway */
 	uint64_t ttl_tsc, grace_tsc;
 	struct hc_rooms_stats st;
@@ -128,7 +130,7 @@ int hc_rooms_admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t us
 /*
  * Record a JOIN the dataplane has already applied (no refusal possible):
  * consumes the user's reservation for room if any, else takes a seat even
- * beyond max (counted as overfull).  Returns 1.
+ * beyond max (counted as over_max).  Returns 1.
  */
 int hc_rooms_record_join(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user,
 			 uint64_t now);

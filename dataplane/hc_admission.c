@@ -13,17 +13,22 @@
 #include "hc_members_pvt.h"
 #include "hc_pending.h"
 
-/* An admitted request: the JOIN it stood for, for the user at key
- * position at (-1: a new user), into room, owned by gw. */
+/* An admitted request: the JOIN (or, restated, the snapshot's SET) it
+ * stood for, for the user at key position at (-1: a new user), into
+ * room, owned by gw. */
 static void seat(struct hc_members *m, int32_t at, uint64_t user_id, uint32_t room,
-		 uint16_t gw)
+		 uint16_t gw, int restated)
 {
 	uint32_t cur = 0;
 	if (at >= 0) {
 		cur = m->slot[at].room;
 		hc_members_room_add(m, cur, -1);
-		HC_RELAXED_ADD(&m->st.moves, 1);
+		if (m->slot[at].gw != gw)
+			HC_RELAXED_ADD(&m->st.takeovers, 1);
+		if (!restated)
+			HC_RELAXED_ADD(&m->st.moves, 1);
 	} else {
+		/* cannot fail: a key was kept for it (pend_new) */
 		at = rte_hash_add_key(m->users, &user_id);
 		if (unlikely(at < 0)) {
 			HC_RELAXED_ADD(&m->st.table_full, 1);
@@ -31,8 +36,11 @@ static void seat(struct hc_members *m, int32_t at, uint64_t user_id, uint32_t ro
 		}
 		m->slot[at].moved = 0;
 		HC_RELAXED_ADD(&m->n_users, 1);
-		HC_RELAXED_ADD(&m->st.joins, 1);
+		if (!restated)
+			HC_RELAXED_ADD(&m->st.joins, 1);
 	}
+	if (restated)
+		HC_RELAXED_ADD(&m->st.snap_added, 1);
 	hc_members_place(m, at, user_id, cur, room, gw);
 	hc_members_room_add(m, room, 1);
 }
@@ -62,7 +70,7 @@ void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, in
 	if (at < 0)
 		m->pend_new--; /* its promised key is used, or free again */
 	if (admitted)
-		seat(m, at, user_id, room, gw);
+		seat(m, at, user_id, room, gw, admitted == HC_SEAT_RESTATED);
 	else
 		HC_RELAXED_ADD(&m->st.refused, 1); /* the user stays where they were */
 	/* the user's deferred ops, in order (they may ask again) */

@@ -190,6 +190,8 @@ static void snap_sweep(struct hc_members *m, uint16_t gw, uint8_t gen)
 		}
 	}
 	HC_RELAXED_ADD(&m->st.sweeps, 1);
+	struct hc_op o = {.gateway_id = gw};
+	report(m, &o, 0, 0, HC_CHG_SWEPT); /* after the snapshot's requests */
 	if (m->pend.n_pending > 0)
 		hc_pending_defer_all(&m->pend, (struct hc_op){.gateway_id = gw, .gen = gen,
 						       .op = HC_OP_SNAP_DROP});
@@ -211,8 +213,7 @@ static void snap_sweep(struct hc_members *m, uint16_t gw, uint8_t gen)
 		remove_at(m, (int32_t)at, user, sl->room);
 		swept++;
 	}
-	HC_RELAXED_ADD(&m->st.snap_swept, swept);
-	HC_RELAXED_ADD(&m->st.leaves, swept);
+	HC_RELAXED_ADD(&m->st.snap_swept, swept); /* not LEAVEs: counted apart */
 }
 
 /* One batch in the making: which users it added or removed (their bulk
@@ -341,6 +342,22 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
 		HC_RELAXED_ADD(&m->st.snap_conflicts, 1); /* another gateway's now */
 		return;
 	}
+	if (m->admission && cur != o->room_id) {
+		if (o->flags & HC_OPF_DECIDED)
+			return; /* refused: not in room_id; the sweep judges cur */
+		if (at < 0 && !have_key_for_new(m, b, o))
+			return;
+		/* a seat request like a JOIN's; this SET waits behind it */
+		if (at < 0)
+			m->pend_new++;
+		struct hc_pending *p = hc_pending_add(&m->pend, o->user_id, at);
+		report(m, o, cur, o->room_id, HC_CHG_RESTATE);
+		b->asked++;
+		struct hc_op again = *o;
+		again.flags |= HC_OPF_DECIDED;
+		hc_pending_defer(&m->pend, p, &again);
+		return;
+	}
 	/* an older snapshot's member (replayed after a seat decision) marks
 	 * its slot but is not counted: the count is the current snapshot's */
 	int older = m->snap_gen_now[gw] != o->gen && snap_gen_older(o->gen, m->snap_gen_now[gw]);
@@ -359,12 +376,13 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
 		m->slot[at].room = 0;
 		b->dusers++;
 	}
-	if (cur != o->room_id) {
+	if (cur != o->room_id) { /* without admission: the gateway's word */
 		if (cur != 0)
 			hc_members_room_add(m, cur, -1);
 		hc_members_place(m, at, o->user_id, cur, o->room_id, gw);
 		hc_members_room_add(m, o->room_id, 1);
 		report(m, o, cur, o->room_id, HC_CHG_APPLIED);
+		HC_RELAXED_ADD(&m->st.snap_added, 1);
 	}
 	if (m->slot[at].mark != o->gen) {
 		if (m->slot[at].mark != 0 && m->slot[at].mark == m->snap_gen_now[gw] &&
@@ -387,7 +405,6 @@ static inline void op_snap_drop(struct hc_members *m, struct batch *b, const str
 		remove_at(m, at, o->user_id, cur);
 		touched_mark(b->t, o->user_id);
 		HC_RELAXED_ADD(&m->st.snap_swept, 1);
-		b->leaves++;
 	}
 }
 

@@ -17,15 +17,24 @@ struct hc_op {
 	uint16_t pool_id;
 	uint8_t op;       /* HC_OP_JOIN / HC_OP_LEAVE, or HC_OP_SNAP_* below */
 	uint8_t gen;      /* HC_OP_SNAP_*: the snapshot's generation (1..255) */
-	uint8_t pad[6];
+	uint8_t flags;    /* HC_OPF_*                                         */
+	uint8_t pad[5];
 };
+
+/* hc_op.flags: a SNAP_SET replayed after its own seat request's answer
+ * (admission): it asks no more. */
+#define HC_OPF_DECIDED 0x01
 
 /*
  * Ops of a snapshot replacing everything one gateway held (never on the
  * wire; the home worker makes them from a complete snapshot):
- *   SNAP_SET   user is in room_id, owned by gateway_id (admission bypassed:
- *              the gateway states a fact); marks the user with gen.  A user
- *              another gateway owns now is left alone (counted conflict).
+ *   SNAP_SET   user is in room_id, owned by gateway_id; marks the user with
+ *              gen.  With admission, a user not in room_id here asks for
+ *              the seat like a JOIN (a restatement never puts a room above
+ *              max) and the SET waits behind the request; refused, the
+ *              user is not marked (the sweep removes them from where they
+ *              were) and the gateway is told.  A user another gateway owns
+ *              now is left alone (counted conflict).
  *   SNAP_SWEEP no user: every user of gateway_id not marked gen goes
  *              (sent to every owner after its SETs; an empty snapshot is a
  *              SWEEP alone: drop all of the gateway's users).

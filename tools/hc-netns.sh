@@ -145,7 +145,8 @@ hc_appliance_start() {
 	ip netns exec "$HC_NSA" "$build/headcount" --lcores "$lcores" --no-huge -m 1024 \
 		--no-pci --no-shconf --file-prefix "hclab$HC_TAG" --log-level=lib.eal:warning \
 		--vdev "net_af_packet0,iface=$HC_VA,qpairs=$workers,framecnt=8192" -- \
-		--ip $HC_APP_IP "${auth[@]}" "$@" > >(tee "$out/headcount.log") 2>&1 &
+		--ip $HC_APP_IP --state-file "$out/gateways" "${auth[@]}" "$@" \
+		> >(tee "$out/headcount.log") 2>&1 &
 	HC_PID=$!
 	# listening: its telemetry answers (the socket exists once EAL is up,
 	# the commands once the appliance registered them, after port start)

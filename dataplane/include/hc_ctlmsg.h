@@ -37,8 +37,9 @@ struct hc_peer {
 
 /*
  * Control -> worker, 16 bytes, one of (kind):
- *   HC_DEC_SEAT  the answer to a seat request (HC_CHG_REQUEST) of user_id
- *                for room_id: admit 1 applies the JOIN, 0 refuses it;
+ *   HC_DEC_SEAT  the answer to a seat request (HC_CHG_REQUEST or
+ *                HC_CHG_RESTATE) of user_id for room_id: admit 1 applies
+ *                the JOIN, 2 the snapshot's restatement, 0 refuses it;
  *                gateway_id is the JOIN's gateway (the user's owner from
  *                now on);
  *   HC_DEC_PICK  pick up to pick.count users of room_id not picked in the
@@ -49,6 +50,9 @@ enum hc_decision_kind {
 	HC_DEC_SEAT = 0,
 	HC_DEC_PICK = 1,
 };
+
+/* hc_decision.admit */
+#define HC_SEAT_RESTATED 2 /* (1: a JOIN admitted; 0: refused) */
 
 struct hc_decision {
 	union {
@@ -81,6 +85,10 @@ enum hc_change_kind {
 	                       resync.{reason, first, last}                    */
 	HC_CHG_CONFLICT = 5, /* a second live source uses gateway_id: `peer`
 	                       is its address (tell it, and the current one) */
+	HC_CHG_RESTATE = 8, /* a snapshot's member asks for a seat: as
+	                       HC_CHG_REQUEST (decided at once, never held) */
+	HC_CHG_SWEPT = 9,   /* this worker swept gateway_id's snapshot: its
+	                       restatements came before (hc_restart.h)   */
 	HC_CHG_FULL = 7,    /* a JOIN of user_id into to_room (pool_id,
 	                       gateway_id) refused: the user table is full */
 	HC_CHG_PICK_END = 6, /* a HC_DEC_PICK is done (its HC_CHG_PICKs came

@@ -42,9 +42,9 @@ struct hc_worker_stats {
 };
 
 struct hc_members_stats {
-	uint64_t joins;      /* user added to a room            */
-	uint64_t moves;      /* user moved between rooms        */
-	uint64_t leaves;     /* user removed                    */
+	uint64_t joins;      /* JOINs that added a user to a room    */
+	uint64_t moves;      /* JOINs that moved a user between rooms */
+	uint64_t leaves;     /* LEAVEs that removed a user           */
 	uint64_t noops;      /* idempotent: nothing changed     */
 	uint64_t table_full; /* JOIN of a new user with no room */
 	uint64_t requests;   /* seat requests sent (admission on)   */
@@ -53,6 +53,8 @@ struct hc_members_stats {
 	uint64_t not_owner;  /* LEAVEs from a gateway that no longer owns the user */
 	uint64_t takeovers;  /* users whose owner changed (reconnect elsewhere) */
 	uint64_t snap_set;   /* snapshot members applied             */
+	uint64_t snap_added; /* ... that put a user in a room (new, or
+	                        moved: the appliance had it elsewhere) */
 	uint64_t snap_conflicts; /* members another gateway owns now  */
 	uint64_t snap_swept; /* users removed by sweeps (not in the snapshot,
 	                        dead gateway, old incarnation)        */

@@ -36,6 +36,7 @@ fi
 timeout 240 "$build/headcount" --lcores "$lcores" --no-huge -m 1024 --no-pci \
 	--no-shconf --file-prefix "hcpcap$$" --log-level=lib.eal:warning "${vdevs[@]}" -- \
 	--idle-exit 1 --gateway-timeout-ms 0 --gap-nacks 1000000 --stats-interval 0 --keys "$dir/keys" \
+	--state-file "$dir/gateways" \
 	--dump-rooms "$dir/rooms.csv" --dump-stats "$dir/stats.kv" "$@"
 
 fail=0

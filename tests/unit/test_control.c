@@ -40,9 +40,9 @@ static const struct hc_frame_addr gw_addr = {
 static int setup(void)
 {
 	char *argv[] = {"t", "--max-users", "65536", "--max-rooms", "64",
-			"--max-gateways", "8", "--no-auth", NULL};
+			"--max-gateways", "8", "--no-auth", "--state-file", "none", NULL};
 	unsigned lcore = rte_lcore_id();
-	if (hc_config_parse(&cfg, 8, argv) != 0 ||
+	if (hc_config_parse(&cfg, 10, argv) != 0 ||
 	    hc_dataplane_init(&dp, &cfg, 1, &lcore, 1) != 0)
 		return -1;
 	dp.pool = hc_test_pool;

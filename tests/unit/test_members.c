@@ -321,13 +321,37 @@ static void test_snapshot_with_pending(void)
 	apply1(2, 3, HC_OP_SNAP_SET, 1, 4);       /* the snapshot names 2, in 3 */
 	apply1(0, 0, HC_OP_SNAP_SWEEP, 1, 4);     /* ... and not 1 */
 	hc_members_decide(&m, 1, 2, 1, 1);        /* admitted, then dropped */
-	hc_members_decide(&m, 2, 2, 1, 1);        /* admitted, then set to 3 */
+	hc_members_decide(&m, 2, 2, 1, 1);        /* admitted; the SET asks */
+	CU_ASSERT_EQUAL(m.pend.n_pending, 1);     /* for its seat in 3 */
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 2), 2);
+	hc_members_decide(&m, 2, 3, HC_SEAT_RESTATED, 1); /* admitted: kept */
 	CU_ASSERT_EQUAL(m.pend.n_pending, 0);
+	CU_ASSERT_EQUAL(m.st.snap_added, 1);
+	CU_ASSERT_EQUAL(m.st.joins, 2);         /* the two JOINs, not the SET */
 	CU_ASSERT_EQUAL(hc_members_room_of(&m, 1), 0);
 	CU_ASSERT_EQUAL(hc_members_room_of(&m, 2), 3);
 	CU_ASSERT_EQUAL(m.n_users, 1);
 	CU_ASSERT_EQUAL(m.room_users[2], 0);
 	CU_ASSERT_EQUAL(m.room_users[3], 1);
+	CU_ASSERT_EQUAL(lists_check(&m), 0);
+
+	/* a restatement refused: the user is not marked and the sweep
+	 * removes them from where they were; a restated user already in
+	 * their room asks nothing */
+	apply1(5, 6, HC_OP_JOIN, 1, 0);
+	hc_members_decide(&m, 5, 6, 1, 1);
+	apply1(2, 3, HC_OP_SNAP_SET, 1, 5);       /* in 3 already: no request */
+	apply1(5, 7, HC_OP_SNAP_SET, 1, 5);       /* asks for a seat in 7 */
+	CU_ASSERT_EQUAL(m.pend.n_pending, 1);
+	hc_members_decide(&m, 5, 7, 0, 1);        /* refused */
+	apply1(0, 0, HC_OP_SNAP_SWEEP, 1, 5);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 5), 0);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 2), 3);
+	CU_ASSERT_EQUAL(m.room_users[6] + m.room_users[7], 0);
+	CU_ASSERT_EQUAL(m.st.snap_added, 1);
+	CU_ASSERT_EQUAL(m.st.leaves, 0);          /* sweeps are not LEAVEs */
+	CU_ASSERT_EQUAL(m.st.snap_swept, 2);
+	CU_ASSERT_EQUAL(m.n_users, 1);
 	CU_ASSERT_EQUAL(lists_check(&m), 0);
 	hc_members_free(&m);
 }

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hc_restart.c - the restart hold and its state file (see hc_restart.h).
+ */
+#include "hc_restart.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <rte_cycles.h>
+
+#include "hc_dataplane.h"
+#include "hc_log.h"
+
+#define NOT_RESTATED (1ull << 63)
+
+static void end_hold(struct hc_restart *r, uint64_t now, int expired)
+{
+	r->holding = 0;
+	r->st.expired = (uint64_t)expired;
+	r->st.hold_ms = (now - r->started) * 1000 / rte_get_tsc_hz();
+	HC_LOG(NOTICE, "restart hold over after %lu ms: %lu of %lu gateways restated%s",
+	       (unsigned long)r->st.hold_ms, (unsigned long)r->st.restated,
+	       (unsigned long)r->st.listed, expired ? " (the others timed out)" : "");
+}
+
+/* The file's gateway ids into r->swept (marked NOT_RESTATED) and
+ * r->written.  Returns how many, or -1 if the file is unreadable or
+ * malformed (logged). */
+static long read_file(struct hc_restart *r)
+{
+	FILE *f = fopen(r->path, "r");
+	if (f == NULL) {
+		if (errno != ENOENT)
+			HC_LOG(WARNING, "%s: %s: no restart hold", r->path, strerror(errno));
+		return errno == ENOENT ? 0 : -1;
+	}
+	char line[128];
+	long n = 0, lineno = 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		char *end;
+		errno = 0;
+		unsigned long gw = strtoul(line, &end, 10);
+		if (errno != 0 || end == line || (*end != '\n' && *end != '\0') || gw == 0 ||
+		    gw >= r->max_gateways) {
+			HC_LOG(WARNING, "%s:%ld: not a gateway id below --max-gateways: "
+			       "no restart hold", r->path, lineno);
+			fclose(f);
+			return -1;
+		}
+		if (!(r->swept[gw] & NOT_RESTATED)) {
+			r->swept[gw] = NOT_RESTATED;
+			r->written[gw] = 1;
+			n++;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+int hc_restart_init(struct hc_restart *r, const char *path, uint32_t max_gateways,
+		    unsigned n_workers, uint64_t now, uint64_t timeout_tsc)
+{
+	memset(r, 0, sizeof(*r));
+	if (path == NULL || strcmp(path, "none") == 0)
+		return 0;
+	r->path = path;
+	r->max_gateways = max_gateways;
+	/* its directory, if missing (one level: /var/lib/headcount) */
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+			HC_LOG(WARNING, "%s: %s", dir, strerror(errno));
+	}
+	r->all_workers = (1ull << n_workers) - 1;
+	r->swept = calloc(max_gateways, sizeof(*r->swept));
+	r->written = calloc(max_gateways, 1);
+	if (r->swept == NULL || r->written == NULL) {
+		hc_restart_free(r);
+		return -ENOMEM;
+	}
+	long n = read_file(r);
+	if (n <= 0) {
+		memset(r->swept, 0, max_gateways * sizeof(*r->swept));
+		memset(r->written, 0, max_gateways);
+		return 0;
+	}
+	r->st.listed = (uint64_t)n;
+	r->waiting = (uint32_t)n;
+	r->holding = 1;
+	r->started = now;
+	r->until = now + timeout_tsc;
+	HC_LOG(NOTICE, "%s: %ld gateways held users before this start: placements wait "
+	       "until they restated (at most %lu ms)", path, n,
+	       (unsigned long)(timeout_tsc * 1000 / rte_get_tsc_hz()));
+	return 0;
+}
+
+void hc_restart_free(struct hc_restart *r)
+{
+	free(r->swept);
+	free(r->written);
+	memset(r, 0, sizeof(*r));
+}
+
+int hc_restart_swept(struct hc_restart *r, uint16_t gw, unsigned worker, uint64_t now)
+{
+	if (!r->holding || gw >= r->max_gateways || !(r->swept[gw] & NOT_RESTATED))
+		return 0;
+	r->swept[gw] |= 1ull << worker;
+	if ((r->swept[gw] & r->all_workers) != r->all_workers)
+		return 0;
+	r->swept[gw] = 0;
+	r->st.restated++;
+	if (--r->waiting > 0)
+		return 0;
+	end_hold(r, now, 0);
+	return 1;
+}
+
+void hc_restart_end(struct hc_restart *r, uint64_t now)
+{
+	if (r->holding)
+		end_hold(r, now, 0);
+}
+
+int hc_restart_poll(struct hc_restart *r, uint64_t now)
+{
+	if (!r->holding || now < r->until)
+		return 0;
+	end_hold(r, now, 1);
+	return 1;
+}
+
+void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp)
+{
+	if (r->path == NULL || r->holding)
+		return;
+	int changed = 0;
+	for (uint32_t g = 1; g < r->max_gateways && !changed; g++)
+		changed = r->written[g] != (hc_dp_gateway_users(dp, (uint16_t)g) > 0);
+	if (!changed)
+		return;
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", r->path);
+	FILE *f = fopen(tmp, "w");
+	if (f == NULL) {
+		if (r->st.write_errors++ == 0)
+			HC_LOG(WARNING, "%s: %s: the restart hold will not know the gateways",
+			       tmp, strerror(errno));
+		return;
+	}
+	fprintf(f, "# headcount: gateways holding users (restart hold, see --state-file)\n");
+	for (uint32_t g = 1; g < r->max_gateways; g++) {
+		r->written[g] = hc_dp_gateway_users(dp, (uint16_t)g) > 0;
+		if (r->written[g])
+			fprintf(f, "%u\n", g);
+	}
+	if (fclose(f) != 0 || rename(tmp, r->path) != 0) {
+		if (r->st.write_errors++ == 0)
+			HC_LOG(WARNING, "%s: %s", r->path, strerror(errno));
+		memset(r->written, 0xff, r->max_gateways); /* try again next time */
+		return;
+	}
+	r->st.writes++;
+}

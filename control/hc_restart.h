@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hc_restart.h - the restart hold: after a (re)start, no seat is handed
+ * out that a gateway may still hold.
+ *
+ * The gateways keep their users across an appliance restart; the new
+ * incarnation's seat book starts empty and learns them back from the
+ * gateways' snapshots (restatements).  A seat handed out before a gateway
+ * restated could be one of its users' seats.  So the control core keeps
+ * a state file (--state-file) naming the gateways that hold users, and a
+ * new incarnation that finds gateways there holds placements (PLACEs wait
+ * in their rings, JOINs' seat requests in the control core) until each of
+ * them has restated — every worker has swept its snapshot — or until the
+ * gateway timeout has passed (a gateway silent that long is dead anyway).
+ * Restatements themselves are decided at once.
+ *
+ * The file is text, one gateway id per line after a comment line; it is
+ * rewritten (a new file renamed over the old) when the set of gateways
+ * holding users changes, checked once per balance tick, never during a
+ * hold.  A process crash keeps it; a missing file means a first start.
+ * Control core only (slow path: file I/O only when the set changes).
+ */
+#ifndef HC_RESTART_H
+#define HC_RESTART_H
+
+#include <stdint.h>
+
+struct hc_dataplane;
+
+struct hc_restart_stats {
+	uint64_t listed;     /* gateways the state file named at start   */
+	uint64_t restated;   /* ... that restated during the hold        */
+	uint64_t expired;    /* 1: the hold ended at the timeout          */
+	uint64_t hold_ms;    /* how long placements were held             */
+	uint64_t writes;     /* state files written                       */
+	uint64_t write_errors;
+};
+
+struct hc_restart {
+	const char *path;         /* NULL: no state file                   */
+	uint32_t max_gateways;
+	uint64_t all_workers;     /* mask of the workers that must sweep   */
+	uint64_t *swept;          /* [max_gateways] workers that swept; a
+	                             listed gateway not restated yet has bit
+	                             63 set                                */
+	uint32_t waiting;         /* listed gateways not restated yet      */
+	int holding;
+	uint64_t started, until;  /* TSC                                   */
+	uint8_t *written;         /* [max_gateways] the file's set         */
+	struct hc_restart_stats st;
+};
+
+/*
+ * Read the state file (path NULL or "none": none) and start holding if
+ * it names gateways: until they restated or timeout_tsc passed.
+ * Returns 0 or -errno (out of memory; an unreadable file is logged and
+ * means no hold).
+ */
+int hc_restart_init(struct hc_restart *r, const char *path, uint32_t max_gateways,
+		    unsigned n_workers, uint64_t now, uint64_t timeout_tsc);
+void hc_restart_free(struct hc_restart *r);
+
+static inline int hc_restart_holding(const struct hc_restart *r)
+{
+	return r->holding;
+}
+
+/* Worker `worker` swept gateway gw's snapshot.  Returns 1 if that ended
+ * the hold. */
+int hc_restart_swept(struct hc_restart *r, uint16_t gw, unsigned worker, uint64_t now);
+
+/* End the hold now (held requests would block a worker). */
+void hc_restart_end(struct hc_restart *r, uint64_t now);
+
+/* The hold's deadline: returns 1 if it ended now. */
+int hc_restart_poll(struct hc_restart *r, uint64_t now);
+
+/* Outside a hold: write the state file if the gateways holding users
+ * changed. */
+void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp);
+
+#endif /* HC_RESTART_H */
