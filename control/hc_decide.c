@@ -141,17 +141,23 @@ static void send_new_topic(struct hc_decide *d, uint64_t user, uint32_t refused,
 	send_refusal(d, user, refused, d->pol->pool[rpool].id, room, gw, HC_ASSIGN_NO_ROOM);
 }
 
-/* A worker's user table had no key for a new user's JOIN: the gateway
- * hears FULL (the user is in no room); any seat held for it is freed. */
-static void table_full(struct hc_decide *d, const struct hc_change *c)
+/* A JOIN the workers did not apply and will not: the user table was
+ * full (FULL: any seat held for the user is freed), or the user has a
+ * newer session through another gateway (SUPERSEDED).  The gateway hears
+ * it and forgets the user too. */
+static void not_applied(struct hc_decide *d, const struct hc_change *c, uint8_t status)
 {
-	d->st.table_full++;
-	hc_rooms_cancel(&d->book, c->user_id);
+	if (status == HC_ASSIGN_FULL) {
+		d->st.table_full++;
+		hc_rooms_cancel(&d->book, c->user_id);
+	} else {
+		d->st.superseded++;
+	}
 	if (c->gateway_id >= d->dp->cfg->max_gateways || d->peer[c->gateway_id].ip_be == 0) {
 		d->st.no_address++;
 		return;
 	}
-	send_refusal(d, c->user_id, c->to_room, c->pool_id, 0, c->gateway_id, HC_ASSIGN_FULL);
+	send_refusal(d, c->user_id, c->to_room, c->pool_id, 0, c->gateway_id, status);
 }
 
 /* A JOIN asks for a seat: admit, or refuse and place the user elsewhere. */
@@ -474,8 +480,8 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 		id_conflict(d, c, now);
 		return;
 	}
-	if (c->kind == HC_CHG_FULL) {
-		table_full(d, c);
+	if (c->kind == HC_CHG_FULL || c->kind == HC_CHG_SUPERSEDED) {
+		not_applied(d, c, c->kind == HC_CHG_FULL ? HC_ASSIGN_FULL : HC_ASSIGN_SUPERSEDED);
 		return;
 	}
 	if (c->kind == HC_CHG_PICK_END) {

@@ -64,6 +64,9 @@ struct hc_decide_stats {
 	                               the address got 4x what it sent   */
 	uint64_t table_full;        /* JOINs refused: a worker's user table
 	                               was full (the gateway hears FULL) */
+	uint64_t superseded;        /* JOINs and snapshot members ignored:
+	                               the user has a newer session elsewhere
+	                               (the gateway hears SUPERSEDED)      */
 	uint64_t hold_overflow;     /* restart holds ended early: a worker's
 	                               held requests reached half its limit */
 	uint64_t keys_reloads;      /* keys files read again and installed */
@@ -135,7 +138,8 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(tx_no_mbuf, tx.st.no_mbuf) X(tx_ring_full, tx.st.ring_full) \
 	X(tx_no_key, tx.st.no_key) X(id_conflicts, st.id_conflicts) \
 	X(conflict_notices, st.conflict_notices) X(places_over_quota, st.places_over_quota) \
-	X(tx_budget_held, st.tx_budget_held) X(table_full_refusals, st.table_full) X(keys_reloads, st.keys_reloads) X(keys_reload_failures, st.keys_reload_failures) \
+	X(tx_budget_held, st.tx_budget_held) X(table_full_refusals, st.table_full) \
+	X(superseded_notices, st.superseded) X(keys_reloads, st.keys_reloads) X(keys_reload_failures, st.keys_reload_failures) \
 	X(reservations_outstanding, book.resv_live) \
 	X(restart_hold, restart.holding) X(restart_gateways_listed, restart.st.listed) \
 	X(restart_gateways_restated, restart.st.restated) X(restart_hold_expired, restart.st.expired) \

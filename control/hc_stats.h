@@ -40,7 +40,7 @@
 	X(snapshots_over_limit, t->snap.over_limit) \
 	X(user_drops, t->snap.user_drops) X(resync_asks, t->w.resync_asks) \
 	X(not_owner, t->m.not_owner) X(takeovers, t->m.takeovers) \
-	X(snap_set, t->m.snap_set) X(snap_added, t->m.snap_added) X(snap_conflicts, t->m.snap_conflicts) \
+	X(superseded, t->m.superseded) X(snap_set, t->m.snap_set) X(snap_added, t->m.snap_added) X(snap_conflicts, t->m.snap_conflicts) \
 	X(snap_swept, t->m.snap_swept) X(sweeps, t->m.sweeps) X(sweep_scans, t->m.sweep_scans) \
 	X(users, t->users) X(gateways, t->gateways_seen) \
 	X(port_ipackets, t->ports.ipackets) X(port_imissed, t->ports.imissed) \

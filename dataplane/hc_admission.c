@@ -16,8 +16,8 @@
 /* An admitted request: the JOIN (or, restated, the snapshot's SET) it
  * stood for, for the user at key position at (-1: a new user), into
  * room, owned by gw. */
-static void seat(struct hc_members *m, int32_t at, uint64_t user_id, uint32_t room,
-		 uint16_t gw, int restated)
+static void seat(struct hc_members *m, int32_t at, uint64_t user_id, uint64_t session,
+		 uint32_t room, uint16_t gw, int restated)
 {
 	uint32_t cur = 0;
 	if (at >= 0) {
@@ -42,6 +42,7 @@ static void seat(struct hc_members *m, int32_t at, uint64_t user_id, uint32_t ro
 	if (restated)
 		HC_RELAXED_ADD(&m->st.snap_added, 1);
 	hc_members_place(m, at, user_id, cur, room, gw);
+	m->slot[at].session = session;
 	hc_members_room_add(m, room, 1);
 }
 
@@ -66,11 +67,12 @@ void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, in
 	}
 	/* the user's key has not moved since the request: all its ops waited */
 	int32_t at = (int32_t)p->pos1 - 1;
+	uint64_t session = p->session;
 	uint32_t head = hc_pending_remove(&m->pend, p);
 	if (at < 0)
 		m->pend_new--; /* its promised key is used, or free again */
 	if (admitted)
-		seat(m, at, user_id, room, gw, admitted == HC_SEAT_RESTATED);
+		seat(m, at, user_id, session, room, gw, admitted == HC_SEAT_RESTATED);
 	else
 		HC_RELAXED_ADD(&m->st.refused, 1); /* the user stays where they were */
 	/* the user's deferred ops, in order (they may ask again) */

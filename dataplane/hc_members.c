@@ -221,7 +221,7 @@ static void snap_sweep(struct hc_members *m, uint16_t gw, uint8_t gen)
 struct batch {
 	struct touched *t;
 	int stale_all;      /* a sweep ran: every later lookup is fresh */
-	uint64_t joins, moves, leaves, noops, full, asked, not_owner, takeovers;
+	uint64_t joins, moves, leaves, noops, full, asked, not_owner, takeovers, superseded;
 	int64_t dusers;
 };
 
@@ -260,18 +260,36 @@ static inline int have_key_for_new(struct hc_members *m, struct batch *b, const 
 	return 0;
 }
 
-/* JOIN: nothing if the user is there already (but a takeover through
- * another gateway); a seat request under admission; else an add or a
- * move. */
+/* Is o (a JOIN or snapshot member of another gateway than the user's
+ * owner) of an older session than the owner's?  Then the user has
+ * reconnected through the owner since: o is ignored, and its gateway is
+ * told (HC_CHG_SUPERSEDED) so that it forgets the user too. */
+static inline int superseded(struct hc_members *m, struct batch *b, const struct hc_op *o,
+			     int32_t at, uint32_t cur)
+{
+	if (likely(at < 0 || cur == 0 || m->slot[at].gw == o->gateway_id ||
+		   o->session >= m->slot[at].session))
+		return 0;
+	b->superseded++;
+	report(m, o, cur, o->room_id, HC_CHG_SUPERSEDED);
+	return 1;
+}
+
+/* JOIN: ignored if of an older session than the owner's; nothing if the
+ * user is there already (but a takeover through another gateway); a
+ * seat request under admission; else an add or a move. */
 static inline void op_join(struct hc_members *m, struct batch *b, const struct hc_op *o,
 			   int32_t at, uint32_t cur)
 {
+	if (superseded(m, b, o, at, cur))
+		return;
 	if (cur == o->room_id) {
 		if (unlikely(m->slot[at].gw != o->gateway_id)) {
 			/* the user reconnected through another gateway */
 			hc_members_place(m, at, o->user_id, cur, cur, o->gateway_id);
 			b->takeovers++;
 		}
+		m->slot[at].session = o->session;
 		b->noops++;
 		return;
 	}
@@ -281,7 +299,7 @@ static inline void op_join(struct hc_members *m, struct batch *b, const struct h
 		/* a seat request: nothing changes until the answer */
 		if (at < 0)
 			m->pend_new++;
-		hc_pending_add(&m->pend, o->user_id, at);
+		hc_pending_add(&m->pend, o->user_id, o->session, at);
 		report(m, o, cur, o->room_id, HC_CHG_REQUEST);
 		b->asked++;
 		return;
@@ -304,6 +322,7 @@ static inline void op_join(struct hc_members *m, struct batch *b, const struct h
 		b->moves++;
 	}
 	hc_members_place(m, at, o->user_id, cur, o->room_id, o->gateway_id);
+	m->slot[at].session = o->session;
 	hc_members_room_add(m, o->room_id, 1);
 	report(m, o, cur, o->room_id, HC_CHG_APPLIED);
 }
@@ -332,14 +351,18 @@ static inline void op_leave(struct hc_members *m, struct batch *b, const struct 
 }
 
 /* SNAP_SET: a member of a gateway's snapshot; the user is in o->room_id,
- * owned by o->gateway_id (admission bypassed: the gateway states a fact). */
+ * owned by o->gateway_id.  Another gateway's user stays theirs unless the
+ * member's session is newer; with admission a member not in its room
+ * here asks for the seat first (hc_op.h). */
 static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_op *o,
 			int32_t at, uint32_t cur)
 {
 	uint16_t gw = o->gateway_id;
 	touched_mark(b->t, o->user_id); /* its key may be added below */
-	if (cur != 0 && m->slot[at].gw != gw) {
-		HC_RELAXED_ADD(&m->st.snap_conflicts, 1); /* another gateway's now */
+	if (cur != 0 && m->slot[at].gw != gw && o->session <= m->slot[at].session) {
+		/* another gateway's now (a later or equal session): tell gw */
+		HC_RELAXED_ADD(&m->st.snap_conflicts, 1);
+		report(m, o, cur, o->room_id, HC_CHG_SUPERSEDED);
 		return;
 	}
 	if (m->admission && cur != o->room_id) {
@@ -350,7 +373,7 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
 		/* a seat request like a JOIN's; this SET waits behind it */
 		if (at < 0)
 			m->pend_new++;
-		struct hc_pending *p = hc_pending_add(&m->pend, o->user_id, at);
+		struct hc_pending *p = hc_pending_add(&m->pend, o->user_id, o->session, at);
 		report(m, o, cur, o->room_id, HC_CHG_RESTATE);
 		b->asked++;
 		struct hc_op again = *o;
@@ -383,7 +406,11 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
 		hc_members_room_add(m, o->room_id, 1);
 		report(m, o, cur, o->room_id, HC_CHG_APPLIED);
 		HC_RELAXED_ADD(&m->st.snap_added, 1);
+	} else if (m->slot[at].gw != gw) { /* a newer session, same room */
+		hc_members_place(m, at, o->user_id, cur, cur, gw);
+		b->takeovers++;
 	}
+	m->slot[at].session = o->session;
 	if (m->slot[at].mark != o->gen) {
 		if (m->slot[at].mark != 0 && m->slot[at].mark == m->snap_gen_now[gw] &&
 		    m->snap_marked[gw] > 0)
@@ -420,6 +447,7 @@ static inline void batch_publish(struct hc_members *m, const struct batch *b)
 	HC_RELAXED_ADD(&m->st.requests, b->asked);
 	HC_RELAXED_ADD(&m->st.not_owner, b->not_owner);
 	HC_RELAXED_ADD(&m->st.takeovers, b->takeovers);
+	HC_RELAXED_ADD(&m->st.superseded, b->superseded);
 }
 
 static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned n)

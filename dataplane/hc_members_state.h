@@ -21,9 +21,12 @@ struct rte_hash;
 
 
 
-/* What a worker keeps per user, by rte_hash key position: one 16-byte
- * slot, so an event touches one cache line for its own user. */
+/* What a worker keeps per user, by rte_hash key position: one 24-byte
+ * slot, so an event touches one cache line (sometimes two) for its own
+ * user. */
 struct hc_slot {
+	uint64_t session;/* the owner's session of the user (hc_proto.h): an
+	                    older session's JOIN is ignored               */
 	uint32_t room;   /* 0: none                                   */
 	uint32_t next;   /* room list: next user's position + 1       */
 	uint32_t prev;   /* room list: previous user's position + 1   */
@@ -32,7 +35,7 @@ struct hc_slot {
 	uint8_t mark;    /* generation of the owner's last snapshot that named
 	                    the user; 0 when the owner changes            */
 };
-_Static_assert(sizeof(struct hc_slot) == 16, "hc_slot is 16 bytes");
+_Static_assert(sizeof(struct hc_slot) == 24, "hc_slot is 24 bytes");
 
 /* Outcome counters, single writer. */
 

@@ -9,9 +9,10 @@
 
 #include <stdint.h>
 
-/* One event, after the sequencer: what the owner applies. 24 bytes. */
+/* One event, after the sequencer: what the owner applies. 32 bytes. */
 struct hc_op {
 	uint64_t user_id;
+	uint64_t session; /* the event's (or member's) session, hc_proto.h */
 	uint32_t room_id;
 	uint16_t gateway_id;
 	uint16_t pool_id;
@@ -47,6 +48,6 @@ enum {
 	HC_OP_SNAP_SWEEP = 17,
 	HC_OP_SNAP_DROP = 18,
 };
-_Static_assert(sizeof(struct hc_op) == 24, "hc_op is a 24-byte ring element");
+_Static_assert(sizeof(struct hc_op) == 32, "hc_op is a 32-byte ring element");
 
 #endif /* HC_OP_H */

@@ -103,6 +103,7 @@ static inline void read_op(const uint8_t *rec, uint16_t gw, struct hc_op *op)
 	struct hc_event ev;
 	memcpy(&ev, rec, sizeof(ev));
 	op->user_id = rte_be_to_cpu_64(ev.user_id);
+	op->session = rte_be_to_cpu_64(ev.session);
 	op->room_id = rte_be_to_cpu_32(ev.room_id);
 	op->op = ev.op;
 	op->gateway_id = gw;

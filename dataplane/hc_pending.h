@@ -40,14 +40,15 @@ _Static_assert(HC_PENDING_MAX == HC_CHAN_MAX_PENDING, "the control core sizes it
 /* Ops that may wait behind pending users at once. */
 #define HC_PENDING_DEFERRED 65536
 
-/* A user whose seat request is in flight. 16 bytes. */
+/* A user whose seat request is in flight. 24 bytes. */
 struct hc_pending {
 	uint64_t user;
+	uint64_t session;  /* the asking JOIN's (or member's) session    */
 	uint32_t pos1;     /* the user's key position + 1, 0: absent */
 	uint32_t head : 31;/* first deferred node + 1, 0: none  */
 	uint32_t used : 1;
 };
-_Static_assert(sizeof(struct hc_pending) == 16, "hc_pending is 16 bytes");
+_Static_assert(sizeof(struct hc_pending) == 24, "hc_pending is 24 bytes");
 
 /* One deferred op in a pending user's chain. */
 struct hc_deferred {
@@ -119,16 +120,17 @@ static inline struct hc_pending *hc_pending_find(struct hc_pending_table *t, uin
 	}
 }
 
-/* The user (key position at, -1: none yet) asks for a seat: on every
- * JOIN that changes a room under admission. */
-static inline struct hc_pending *hc_pending_add(struct hc_pending_table *t, uint64_t user, int32_t at)
+/* The user (key position at, -1: none yet) asks for a seat, for an op
+ * of `session`: on every JOIN that changes a room under admission. */
+static inline struct hc_pending *hc_pending_add(struct hc_pending_table *t, uint64_t user,
+						uint64_t session, int32_t at)
 {
 	uint32_t mask = (1u << HC_PENDING_BITS) - 1;
 	uint32_t i = hc_pending_home(user);
 	while (t->slot[i].used)
 		i = (i + 1) & mask;
-	t->slot[i] = (struct hc_pending){.user = user, .pos1 = (uint32_t)(at + 1),
-					    .head = 0, .used = 1};
+	t->slot[i] = (struct hc_pending){.user = user, .session = session,
+					    .pos1 = (uint32_t)(at + 1), .head = 0, .used = 1};
 	__atomic_store_n(&t->n_pending, t->n_pending + 1, __ATOMIC_RELAXED);
 	t->filter[hc_pending_cell(hc_pending_home(user))]++;
 	return &t->slot[i];

@@ -33,6 +33,7 @@
 
 struct hc_snap_member {
 	uint64_t user;
+	uint64_t session;
 	uint32_t room;
 	uint16_t pool;
 	uint16_t pad;
@@ -120,7 +121,8 @@ static void apply_stage(struct hc_snapshots *s, uint16_t gw, const struct hc_sna
 {
 	uint8_t gen = next_gen(s, gw);
 	for (uint32_t i = 0; i < st->n; i++) {
-		struct hc_op op = {.user_id = st->m[i].user, .room_id = st->m[i].room,
+		struct hc_op op = {.user_id = st->m[i].user, .session = st->m[i].session,
+			.room_id = st->m[i].room,
 			.gateway_id = gw, .pool_id = st->m[i].pool, .op = HC_OP_SNAP_SET,
 			.gen = gen};
 		if (s->hooks.emit(s->hooks.ctx, hc_owner_of(op.user_id, s->hooks.n_owners),
@@ -206,6 +208,7 @@ void hc_snapshots_chunk(struct hc_snapshots *s, uint16_t gw, const uint8_t *payl
 		struct hc_member mb;
 		memcpy(&mb, rec, sizeof(mb));
 		st->m[st->n++] = (struct hc_snap_member){.user = rte_be_to_cpu_64(mb.user_id),
+			.session = rte_be_to_cpu_64(mb.session),
 			.room = rte_be_to_cpu_32(mb.room_id), .pool = rte_be_to_cpu_16(mb.pool_id)};
 	}
 	st->next_chunk++;

@@ -141,6 +141,25 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* A new session's stamp: the wall clock in us (comparable across the
+ * gateways' hosts, NTP-disciplined), and above this process's last one,
+ * so that a user who leaves and comes back here has a newer session even
+ * if the clock stepped back. */
+static uint64_t new_session(void)
+{
+	static uint64_t last;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	uint64_t prev = __atomic_load_n(&last, __ATOMIC_RELAXED);
+	do {
+		if (us <= prev)
+			us = prev + 1;
+	} while (!__atomic_compare_exchange_n(&last, &prev, us, 0, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	return us;
+}
+
 void hc_gw_config_init(struct hc_gw_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -299,14 +318,15 @@ void hc_gw_flush(struct hc_gw *g)
 	pump(g);
 }
 
-static int add_event(struct hc_gw *g, uint64_t user, uint32_t room, uint16_t pool, uint8_t op)
+static int add_event(struct hc_gw *g, uint64_t user, uint32_t room, uint16_t pool, uint8_t op,
+		     uint64_t session)
 {
 	if (g->n_ev == EVENTS_PER)
 		flush_events(g);
 	if (g->n_ev == 0)
 		g->ev_since_us = now_us();
 	struct hc_event ev = {.user_id = htobe64(user), .room_id = htonl(room), .op = op,
-			      .pool_id = htons(pool)};
+			      .pool_id = htons(pool), .session = htobe64(session)};
 	memcpy(g->ev + sizeof(struct hc_hdr) + g->n_ev * sizeof(ev), &ev, sizeof(ev));
 	g->n_ev++;
 	if (g->n_ev == EVENTS_PER) {
@@ -370,7 +390,8 @@ static void send_snapshot(struct hc_gw *g)
 		if (!end && g->users.e[i].room != 0) {
 			const struct hc_gw_entry *e = &g->users.e[i];
 			struct hc_member mb = {.user_id = htobe64(e->user), .room_id = htonl(e->room),
-					       .pool_id = htons(e->pool)};
+					       .pool_id = htons(e->pool),
+					       .session = htobe64(e->session)};
 			memcpy(buf + base + n * sizeof(mb), &mb, sizeof(mb));
 			n++;
 		}
@@ -454,14 +475,18 @@ static void on_assign(struct hc_gw *g, const struct hc_assign *a)
 		hc_gw_join(g, x.user_id, x.room_id, x.pool_id);
 	} else if (x.request_id == 0 && x.refused_room != 0) {
 		/* our JOIN was refused and there is nowhere to go (NO_ROOM,
-		 * FULL): the appliance holds the user in no room, so neither
-		 * do we (no LEAVE: it never counted them) */
+		 * FULL), or the user has a newer session through another
+		 * gateway (SUPERSEDED): the appliance holds the user in no room
+		 * of ours, so neither do we (no LEAVE: it never counted them) */
 		struct hc_gw_entry *e = hc_gw_table_find(&g->users, x.user_id);
 		if (e == NULL || e->room != x.refused_room)
 			return; /* the user moved on meanwhile */
 		hc_gw_table_del(&g->users, x.user_id);
 		g->digest -= hc_member_digest(x.user_id, x.refused_room);
-		g->st.refusals++;
+		if (x.status == HC_ASSIGN_SUPERSEDED)
+			g->st.superseded++;
+		else
+			g->st.refusals++;
 	} else {
 		struct pending_place *p = &g->pp[x.request_id & (PENDING_PLACES - 1)];
 		if (p->id != x.request_id || p->id == 0 || p->user != x.user_id)
@@ -895,7 +920,9 @@ int hc_gw_join(struct hc_gw *g, uint64_t user_id, uint32_t room_id, uint16_t poo
 	if (e != NULL && e->room == room_id)
 		return 0; /* already there */
 	uint32_t was = e != NULL ? e->room : 0;
-	if (hc_gw_table_set(&g->users, user_id, room_id, pool_id) != 0) {
+	/* a user new here begins a session; a move keeps it */
+	uint64_t session = e != NULL ? e->session : new_session();
+	if (hc_gw_table_set(&g->users, user_id, room_id, pool_id, session) != 0) {
 		errno = ENOMEM;
 		return -1;
 	}
@@ -903,7 +930,7 @@ int hc_gw_join(struct hc_gw *g, uint64_t user_id, uint32_t room_id, uint16_t poo
 		g->digest -= hc_member_digest(user_id, was);
 	g->digest += hc_member_digest(user_id, room_id);
 	g->st.joins++;
-	return add_event(g, user_id, room_id, pool_id, HC_OP_JOIN);
+	return add_event(g, user_id, room_id, pool_id, HC_OP_JOIN, session);
 }
 
 int hc_gw_leave(struct hc_gw *g, uint64_t user_id)
@@ -915,10 +942,11 @@ int hc_gw_leave(struct hc_gw *g, uint64_t user_id)
 	}
 	uint32_t room = e->room;
 	uint16_t pool = e->pool;
+	uint64_t session = e->session;
 	hc_gw_table_del(&g->users, user_id);
 	g->digest -= hc_member_digest(user_id, room);
 	g->st.leaves++;
-	return add_event(g, user_id, room, pool, HC_OP_LEAVE);
+	return add_event(g, user_id, room, pool, HC_OP_LEAVE, session);
 }
 
 int hc_gw_place(struct hc_gw *g, uint64_t user_id, uint16_t pool_id, uint32_t *request_id)

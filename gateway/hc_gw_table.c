@@ -52,26 +52,30 @@ static int grow(struct hc_gw_table *t)
 		return -1;
 	for (uint64_t i = 0; i <= t->mask; i++)
 		if (t->e[i].room != 0)
-			hc_gw_table_set(&bigger, t->e[i].user, t->e[i].room, t->e[i].pool);
+			hc_gw_table_set(&bigger, t->e[i].user, t->e[i].room, t->e[i].pool,
+					t->e[i].session);
 	free(t->e);
 	*t = bigger;
 	return 0;
 }
 
-int hc_gw_table_set(struct hc_gw_table *t, uint64_t user, uint32_t room, uint16_t pool)
+int hc_gw_table_set(struct hc_gw_table *t, uint64_t user, uint32_t room, uint16_t pool,
+		    uint64_t session)
 {
 	if ((t->n + 1) * 2 > t->mask + 1 && grow(t) != 0)
 		return -1;
 	for (uint64_t i = slot_of(user, t->mask);; i = (i + 1) & t->mask) {
 		struct hc_gw_entry *e = &t->e[i];
 		if (e->room == 0) {
-			*e = (struct hc_gw_entry){.user = user, .room = room, .pool = pool};
+			*e = (struct hc_gw_entry){.user = user, .session = session, .room = room,
+						  .pool = pool};
 			t->n++;
 			return 0;
 		}
 		if (e->user == user) {
 			e->room = room;
 			e->pool = pool;
+			e->session = session;
 			return 0;
 		}
 	}

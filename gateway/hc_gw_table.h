@@ -13,6 +13,8 @@
 
 struct hc_gw_entry {
 	uint64_t user;
+	uint64_t session;/* when the user's connection here began (wall
+	                    clock, us): the protocol's session stamp      */
 	uint32_t room;   /* 0: empty slot */
 	uint16_t pool;
 	uint16_t pad;
@@ -28,8 +30,9 @@ int hc_gw_table_init(struct hc_gw_table *t, uint64_t slots);
 void hc_gw_table_free(struct hc_gw_table *t);
 /* The user's entry or NULL. */
 struct hc_gw_entry *hc_gw_table_find(const struct hc_gw_table *t, uint64_t user);
-/* Set the user's room (room != 0); -1 when out of memory. */
-int hc_gw_table_set(struct hc_gw_table *t, uint64_t user, uint32_t room, uint16_t pool);
+/* Set the user's room (room != 0) and session; -1 when out of memory. */
+int hc_gw_table_set(struct hc_gw_table *t, uint64_t user, uint32_t room, uint16_t pool,
+		    uint64_t session);
 /* Remove the user; 0 if removed, -1 if absent. */
 int hc_gw_table_del(struct hc_gw_table *t, uint64_t user);
 

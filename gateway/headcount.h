@@ -53,15 +53,19 @@ enum hc_gw_assign_status {
 	HC_GW_TIMEOUT = 4,   /* the appliance never answered the PLACE            */
 	HC_GW_FULL = 5,      /* the JOIN into refused_room was refused: the
 	                        appliance's user table is full                  */
+	HC_GW_SUPERSEDED = 6,/* the user has a newer session (a reconnect)
+	                        through another gateway: the JOIN into
+	                        refused_room was ignored                        */
 };
 
 struct hc_gw_assign {
 	uint64_t user_id;
 	uint32_t request_id;   /* hc_gw_place's, 0 for NEW_TOPIC              */
 	uint32_t room_id;
-	uint32_t refused_room; /* NEW_TOPIC; NO_ROOM and FULL answering a JOIN
-	                          (request_id 0): the library has dropped the
-	                          user, who is in no room (no LEAVE is sent) */
+	uint32_t refused_room; /* NEW_TOPIC; NO_ROOM, FULL and SUPERSEDED
+	                          answering a JOIN (request_id 0): the
+	                          library has dropped the user, who is in no
+	                          room of this gateway (no LEAVE is sent)   */
 	uint16_t pool_id;
 	uint8_t status;        /* enum hc_gw_assign_status                   */
 };
@@ -157,6 +161,8 @@ struct hc_gw_stats {
 	uint64_t id_conflicts;         /* heartbeats with ID_CONFLICT        */
 	uint64_t refusals;             /* JOINs refused with no room to go to
 	                                  (NO_ROOM, FULL): users dropped     */
+	uint64_t superseded;           /* users dropped: a newer session of
+	                                  theirs through another gateway   */
 };
 
 /* Fill cfg with the defaults above (appliance, gateway_id and key unset:

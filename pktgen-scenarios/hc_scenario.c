@@ -65,7 +65,7 @@ static void usage(void)
 	       "  --rooms N            rooms, ids 1..N                      [5000]\n"
 	       "  --gateways N         gateways, ids 1..N                   [16]\n"
 	       "  --events N           JOIN/LEAVE events                    [2000000]\n"
-	       "  --batch N            events per datagram (max, 1..%u)     [64]\n"
+	       "  --batch N            events per datagram (max, 1..%u)     [59]\n"
 	       "  --batch-mode M       fixed | random (1..N)                [random]\n"
 	       "  --duplicate F        fraction of datagrams sent twice     [0]\n"
 	       "  --reorder F          fraction of datagrams delayed        [0]\n"
@@ -142,7 +142,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	int c;
 
 	*o = (struct opts){.seed = 1, .users = 200000, .rooms = 5000, .gateways = 16,
-			   .events = 2000000, .batch = 64, .batch_random = 1,
+			   .events = 2000000, .batch = HC_MAX_EVENTS_MTU1500, .batch_random = 1,
 			   .reorder_depth = 16, .hb_every = 32, .split = 1,
 			   .max_rooms = 1u << 18, .max_gateways = 1024, .incarnation = 1};
 	o->addr = (struct hc_frame_addr){
@@ -332,7 +332,7 @@ static size_t corrupt(uint8_t *f, size_t len, const struct opts *o, const char *
 	case 20: *reason = "bad_length"; set16(f + PAY + 10, (uint16_t)(count + 1)); break;
 	case 21: {
 		*reason = "bad_record";
-		uint8_t *ev = f + PAY + sizeof(struct hc_hdr) + 16 * rnd_below(count);
+		uint8_t *ev = f + PAY + sizeof(struct hc_hdr) + sizeof(struct hc_event) * rnd_below(count);
 		switch (rnd_below(4)) {
 		case 0: ev[12] = 3; break;                 /* op */
 		case 1: set32(ev + 8, 0); break;           /* room 0 */
@@ -342,10 +342,14 @@ static size_t corrupt(uint8_t *f, size_t len, const struct opts *o, const char *
 		break;
 	}
 	case 22: *reason = "bad_sequence"; set32(f + PAY + 20, 0); break;
-	case 23: /* a SNAPSHOT whose prefix (one record's place) names 0 chunks */
+	case 23: /* a SNAPSHOT whose prefix (in the first record's place)
+		  * names 0 chunks: count - 1 members, the frame cut to fit */
 		*reason = "bad_record"; f[PAY + 5] = HC_MSG_SNAPSHOT;
 		set16(f + PAY + 10, (uint16_t)(count - 1));
 		set32(f + PAY + sizeof(struct hc_hdr) + 8, 0);
+		len -= sizeof(struct hc_event) - sizeof(struct hc_snapshot_prefix);
+		set16(f + IP + 2, (uint16_t)(len - ETH));
+		set16(f + UDP + 4, (uint16_t)(len - UDP));
 		break;
 	case 24: {
 		*reason = "gateway_range";

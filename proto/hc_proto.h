@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * hc_proto.h - the headcount wire protocol, version 2: the single definition.
+ * hc_proto.h - the headcount wire protocol, version 3: the single definition.
  *
  * Owns every byte that crosses the wire between gateways and the appliance.
  * The appliance, the gateway library (libheadcount, which installs this
@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #define HC_PROTO_MAGIC   0x48434E54u /* "HCNT" */
-#define HC_PROTO_VERSION 2
+#define HC_PROTO_VERSION 3
 #define HC_PROTO_DEFAULT_PORT 7100u
 
 /* Message types (hc_hdr.type). Direction: G = gateway, A = appliance. */
@@ -47,7 +47,7 @@ enum hc_msg_type {
 #define HC_HDR_F_A2G      0x0004u /* sent by the appliance: under the tag, so
                                      neither side takes its own datagrams
                                      reflected back for the other's        */
-#define HC_HDR_F_KNOWN    0x0007u /* mask of flags version 2 defines          */
+#define HC_HDR_F_KNOWN    0x0007u /* mask of flags version 3 defines          */
 
 /* Event operations (hc_event.op). */
 enum hc_event_op {
@@ -80,13 +80,21 @@ struct hc_hdr {
 	                                       zero unless HC_HDR_F_AUTH          */
 } __attribute__((packed));
 
-/* HC_MSG_EVENTS record: one JOIN or LEAVE, 16 bytes. */
+/* HC_MSG_EVENTS record: one JOIN or LEAVE, 24 bytes. */
 struct hc_event {
 	uint64_t user_id;  /*  0: the user, any value                          */
 	uint32_t room_id;  /*  8: room joined or left, 1 .. max_rooms-1         */
 	uint8_t  op;       /* 12: enum hc_event_op                             */
-	uint8_t  flags;    /* 13: must be 0 in version 1                       */
+	uint8_t  flags;    /* 13: must be 0                                    */
 	uint16_t pool_id;  /* 14: the room's pool (lobby), 0 = default pool     */
+	uint64_t session;  /* 16: when the user's connection to this gateway
+	                          began: microseconds since the Unix epoch on
+	                          the gateway's (NTP-disciplined) clock, the
+	                          same in every event of that connection.
+	                          Orders one user's connections across
+	                          gateways: an older session's JOIN never takes
+	                          the user from a newer one.  0: none (arrival
+	                          order decides, as between equal sessions)  */
 } __attribute__((packed));
 
 /* HC_MSG_PLACE record: "where should this new user go?", 16 bytes. */
@@ -108,6 +116,9 @@ enum hc_assign_status {
 	HC_ASSIGN_FULL      = 5, /* the JOIN into refused_room was refused: the
 	                            appliance's user table is full; the user is
 	                            in no room (retry later)                  */
+	HC_ASSIGN_SUPERSEDED = 6, /* the JOIN (or snapshot member) into
+	                            refused_room was ignored: the user has a
+	                            newer session through another gateway    */
 };
 
 /* HC_MSG_ASSIGN record, 24 bytes. */
@@ -172,12 +183,13 @@ struct hc_snapshot_prefix {
 	uint32_t total_users; /* 12: users in the whole snapshot                */
 } __attribute__((packed));
 
-/* HC_MSG_SNAPSHOT record: one member, 16 bytes. */
+/* HC_MSG_SNAPSHOT record: one member, 24 bytes. */
 struct hc_member {
 	uint64_t user_id;  /*  0 */
 	uint32_t room_id;  /*  8 */
 	uint16_t pool_id;  /* 12 */
 	uint16_t flags;    /* 14: 0 */
+	uint64_t session;  /* 16: as in hc_event                               */
 } __attribute__((packed));
 
 /* hc_resync.reason */
@@ -197,22 +209,22 @@ struct hc_resync {
 } __attribute__((packed));
 
 _Static_assert(sizeof(struct hc_hdr) == 40, "hc_hdr is 40 bytes");
-_Static_assert(sizeof(struct hc_event) == 16, "hc_event is 16 bytes");
+_Static_assert(sizeof(struct hc_event) == 24, "hc_event is 24 bytes");
 _Static_assert(sizeof(struct hc_place) == 16, "hc_place is 16 bytes");
 _Static_assert(sizeof(struct hc_assign) == 24, "hc_assign is 24 bytes");
 _Static_assert(sizeof(struct hc_move) == 24, "hc_move is 24 bytes");
 _Static_assert(sizeof(struct hc_heartbeat) == 24, "hc_heartbeat is 24 bytes");
 _Static_assert(sizeof(struct hc_snapshot_prefix) == 16, "prefix is 16 bytes");
-_Static_assert(sizeof(struct hc_member) == 16, "hc_member is 16 bytes");
+_Static_assert(sizeof(struct hc_member) == 24, "hc_member is 24 bytes");
 _Static_assert(sizeof(struct hc_resync) == 16, "hc_resync is 16 bytes");
 
 /* Largest UDP payload that fits a 1500-byte IPv4 MTU without options. */
 #define HC_MAX_PAYLOAD_MTU1500 1472u
 /* Largest UDP payload any datagram may have (jumbo frames). */
 #define HC_MAX_PAYLOAD 8972u
-/* Events that fit one 1500-MTU datagram: (1472 - 40) / 16 = 89. */
+/* Events that fit one 1500-MTU datagram: (1472 - 40) / 24 = 59. */
 #define HC_MAX_EVENTS_MTU1500 ((HC_MAX_PAYLOAD_MTU1500 - sizeof(struct hc_hdr)) / sizeof(struct hc_event))
-/* Events that fit the largest datagram: (8972 - 40) / 16 = 558. */
+/* Events that fit the largest datagram: (8972 - 40) / 24 = 372. */
 #define HC_MAX_EVENTS ((HC_MAX_PAYLOAD - sizeof(struct hc_hdr)) / sizeof(struct hc_event))
 
 /*

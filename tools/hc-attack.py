@@ -52,17 +52,18 @@ import sys
 import time
 
 MAGIC = 0x48434E54
-VERSION = 2
+VERSION = 3
 EVENTS, PLACE, ASSIGN, MOVE, HEARTBEAT, SNAPSHOT, RESYNC = 1, 2, 3, 4, 5, 6, 7
 F_AUTH = 0x0001
 HDR = struct.Struct('!IBBHHHIII16s')       # 40 bytes
-EVENT = struct.Struct('!QIBBH')            # 16
+EVENT = struct.Struct('!QIBBHQ')           # 24 (user, room, op, flags, pool, session)
+EVENTS_PER = 59                              # (1472 - 40) // 24: one 1500-byte frame
 PLACE_REC = struct.Struct('!QIHH')         # 16
 HB = struct.Struct('!IIIIQ')               # 24
 SNAP_PREFIX = struct.Struct('!IIII')       # 16
 MOVE_REC = struct.Struct('!QIIIHH')        # 24
 ASSIGN_REC = struct.Struct('!QIIIHBB')     # 24
-assert HDR.size == 40 and EVENT.size == 16 and HB.size == 24 and MOVE_REC.size == 24
+assert HDR.size == 40 and EVENT.size == 24 and HB.size == 24 and MOVE_REC.size == 24
 
 
 def hdr(mtype, gw, count, ginc, ainc, seq, tag=None):
@@ -147,7 +148,7 @@ def learn(recs):
                 k.ctr = max(k.ctr, seq)
             if mtype == EVENTS:
                 for i in range(count):
-                    user, room, op, fl, pool = EVENT.unpack(p[40 + 16 * i:56 + 16 * i])
+                    user, room, op, fl, pool, _ = EVENT.unpack(p[40 + 24 * i:64 + 24 * i])
                     if op == 1 and len(k.users) < 1000:
                         k.users.append((user, room, pool))
         else:
@@ -224,11 +225,11 @@ def attack(args):
                SNAP_PREFIX.pack(rng.getrandbits(31) + 1, 0, 1, 0))
         count('snap_wipe', 1, 'auth_bad_tag')
         # steal captured users into the attacker's rooms
-        users = k.users[:89 * 13]
-        for i in range(0, len(users), 89):
-            part = users[i:i + 89]
-            body = b''.join(EVENT.pack(u, 4000 + (u % 7), 1, 0, pool) for u, _, pool in part)
-            s.send(hdr(EVENTS, k.gw, len(part), k.inc, k.appl_inc, k.seq + 1 + i // 89,
+        users = k.users[:EVENTS_PER * 13]
+        for i in range(0, len(users), EVENTS_PER):
+            part = users[i:i + EVENTS_PER]
+            body = b''.join(EVENT.pack(u, 4000 + (u % 7), 1, 0, pool, 0) for u, _, pool in part)
+            s.send(hdr(EVENTS, k.gw, len(part), k.inc, k.appl_inc, k.seq + 1 + i // EVENTS_PER,
                        forged_tag(rng)) + body)
             count('steal', 1, 'auth_bad_tag')
         # snapshots claiming 1 Mi members, 180 of them
@@ -243,9 +244,9 @@ def attack(args):
     # phantom users under unused ids: one with a key slot, one without
     for gw_id, why in ((args.unused_keyed_id, 'auth_bad_tag'), (args.unused_id, 'auth_no_key')):
         for d in range(23):
-            body = b''.join(EVENT.pack(0xA77AC000000 + d * 89 + i, 3000 + i % 20, 1, 0, 0)
-                            for i in range(89))
-            s.send(hdr(EVENTS, gw_id, 89, 7, 0, d + 1, forged_tag(rng)) + body)
+            body = b''.join(EVENT.pack(0xA77AC000000 + d * EVENTS_PER + i, 3000 + i % 20, 1, 0, 0, 0)
+                            for i in range(EVENTS_PER))
+            s.send(hdr(EVENTS, gw_id, EVENTS_PER, 7, 0, d + 1, forged_tag(rng)) + body)
             count('phantoms', 1, why)
     # a PLACE flood for every seat
     k0 = next(iter(gws.values()))
@@ -310,7 +311,7 @@ def reflect(args):
     # again every gap timeout; then heartbeats naming more
     half = args.count // 2
     for i in range(half):
-        ev = EVENT.pack(0x5EF1EC7000 + i, 1 + i % 50, 1, 0, 0)
+        ev = EVENT.pack(0x5EF1EC7000 + i, 1 + i % 50, 1, 0, 0, 0)
         s.send(hdr(EVENTS, args.gateway, 1, inc, 0, 2 * (i + 1)) + ev)
     for i in range(args.count - half):
         s.send(hdr(HEARTBEAT, args.gateway, 1, inc, 0, i + 1) +

@@ -468,7 +468,7 @@ static void write_result(const char *phase)
 	RES_STAT(appliance_restarts) RES_STAT(moves_ignored) RES_STAT(new_topics)
 	RES_STAT(place_timeouts) RES_STAT(digest_snapshots)
 	RES_STAT(rx_bad) RES_STAT(rx_bad_auth) RES_STAT(rx_wrong_source) RES_STAT(rx_stale)
-	RES_STAT(rx_replayed) RES_STAT(id_conflicts) RES_STAT(refusals)
+	RES_STAT(rx_replayed) RES_STAT(id_conflicts) RES_STAT(refusals) RES_STAT(superseded)
 #undef RES_STAT
 	fprintf(f, "state_id_conflict=%u\nauth=%s\n", conflicted(),
 		auth.ring != NULL ? "keys" : "none");

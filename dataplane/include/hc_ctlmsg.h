@@ -89,6 +89,9 @@ enum hc_change_kind {
 	                       HC_CHG_REQUEST (decided at once, never held) */
 	HC_CHG_SWEPT = 9,   /* this worker swept gateway_id's snapshot: its
 	                       restatements came before (hc_restart.h)   */
+	HC_CHG_SUPERSEDED = 10, /* user_id's JOIN into to_room (or snapshot
+	                       member) from gateway_id was ignored: the user
+	                       has a newer session elsewhere (tell it)      */
 	HC_CHG_FULL = 7,    /* a JOIN of user_id into to_room (pool_id,
 	                       gateway_id) refused: the user table is full */
 	HC_CHG_PICK_END = 6, /* a HC_DEC_PICK is done (its HC_CHG_PICKs came

@@ -52,6 +52,8 @@ struct hc_members_stats {
 	uint64_t stray_decisions; /* decisions for no pending user  */
 	uint64_t not_owner;  /* LEAVEs from a gateway that no longer owns the user */
 	uint64_t takeovers;  /* users whose owner changed (reconnect elsewhere) */
+	uint64_t superseded; /* JOINs of an older session than the owner's
+	                        (a reconnect elsewhere overtook them): ignored */
 	uint64_t snap_set;   /* snapshot members applied             */
 	uint64_t snap_added; /* ... that put a user in a room (new, or
 	                        moved: the appliance had it elsewhere) */

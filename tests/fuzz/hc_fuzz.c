@@ -933,7 +933,7 @@ static size_t build_base(struct fz_gw *g, unsigned base, uint8_t *p)
 	}
 		/* fall through: nothing that old */
 	case FZ_BASE_EVENTS:
-		return build_events(g, p, 89);
+		return build_events(g, p, HC_MAX_EVENTS_MTU1500);
 	case FZ_BASE_HEARTBEAT:
 		return build_heartbeat(g, p, g->last_seq, 0, 0);
 	case FZ_BASE_PLACE:
@@ -1333,7 +1333,7 @@ static void op_forge(struct fz_gw *g)
 	unsigned kind = in8() % FZ_FG_N;
 	uint8_t p[FZ_MAX_DGRAM];
 	/* a copy of the next EVENTS that the gateway really sends after it */
-	size_t len = build_events(g, p, 89);
+	size_t len = build_events(g, p, HC_MAX_EVENTS_MTU1500);
 	uint8_t key[HC_AUTH_KEY_LEN];
 	switch (kind) {
 	case FZ_FG_WRONG_KEY:
@@ -1398,7 +1398,7 @@ static void op_foreign(void)
 
 static void op_crowd(struct fz_gw *g)
 {
-	unsigned n = 1 + in8() % 89;
+	unsigned n = 1 + in8() % HC_MAX_EVENTS_MTU1500;
 	uint8_t r = in8();
 	uint8_t p[FZ_MAX_DGRAM];
 	for (unsigned i = 0; i < n; i++)
@@ -1520,10 +1520,10 @@ static void run_op(uint8_t opbyte)
 	answer_if_crowded();
 	switch (op) {
 	case FZ_EVENTS:
-		send_payload(p, build_events(g, p, 89), g->id);
+		send_payload(p, build_events(g, p, HC_MAX_EVENTS_MTU1500), g->id);
 		break;
 	case FZ_LOSE:
-		build_events(g, p, 89);
+		build_events(g, p, HC_MAX_EVENTS_MTU1500);
 		break;
 	case FZ_RESEND: {
 		int s = hist_slot(g, g->last_seq - in8() % FZ_HIST);

@@ -67,7 +67,7 @@
  *               with two snapshots (reset points), then sends EVENTS
  *               across the wrap, skipping 0 as libheadcount does: they
  *               must all be applied
- *   CROWD       n (1 + n % 89 users), room: JOINs of users outside the
+ *   CROWD       n (1 + n % 59 users), room: JOINs of users outside the
  *               model's universe (fresh ids; the gateway's snapshots do
  *               not name them), to fill the tables and the seat requests
  *   SNAP_CROWD  n, flags: a snapshot of the gateway's members and

@@ -23,6 +23,7 @@ hc_lab_up $$
 hc_appliance_start "$build" "$out" 1 --stats-interval 0 --gateway-timeout-ms 0 \
 	--config "$out/policy.ini" \
 	--dump-rooms "$out/rooms.csv" --dump-stats "$out/stats.kv"
+hc_limit_watch_start "$out"
 hc_arp_check > /dev/null || { echo "FAIL: no ARP answer"; exit 1; }
 
 # the gateway obeys MOVEs until the appliance has seen 13 of them done
@@ -44,6 +45,7 @@ grep -q '"directives_done": 13,' "$out/control.json" ||
 	{ echo "FAIL: telemetry /headcount/control"; cat "$out/control.json"; exit 1; }
 echo "telemetry: $(grep -o '"moves_planned": [0-9]*' "$out/control.json"), \
 $(grep -o '"directives_done": [0-9]*' "$out/control.json")"
+hc_limit_watch_check || exit 1
 hc_appliance_stop
 compare_rooms "$out/truth.csv" "$out/rooms.csv"
 sizes=$(tail -n +2 "$out/rooms.csv" | cut -d, -f2 | sort -n | tr '\n' ' ')
@@ -57,4 +59,6 @@ need directives_resent "$(kv ctl_directives_resent "$out/stats.kv")" -ge 2
 need directives_done "$(kv ctl_directives_done "$out/stats.kv")" -eq 13
 need directives_given_up "$(kv ctl_directives_given_up "$out/stats.kv")" -eq 0
 need seat_book_mismatches "$(kv seat_book_mismatches "$out/stats.kv")" -eq 0
+# planned once: no tick planned moves for picks or directives in flight
+need moves_planned "$(kv ctl_moves_planned "$out/stats.kv")" -eq 13
 echo "PASS: the seed example converged with 13 moves, room table equals the truth"

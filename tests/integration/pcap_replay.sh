@@ -18,7 +18,7 @@ trap 'rm -rf "$dir"; rmdir "/var/run/dpdk/hcpcap$$" 2>/dev/null || true' EXIT
 # every datagram sealed under its gateway's key (protocol v2)
 hc_make_keys "$dir/keys" 16
 "$build/pktgen-scenarios/hc-scenario" --out "$dir/s" --seed $((41 + workers)) --keys "$dir/keys" \
-	--users 200000 --rooms 5000 --gateways 16 --events 2000000 --batch 64 \
+	--users 200000 --rooms 5000 --gateways 16 --events 2000000 --batch 59 \
 	--duplicate 0.02 --reorder 0.05 --malformed 0.01 --split "$workers"
 
 if [ "$workers" = 1 ]; then

@@ -171,9 +171,9 @@ static void test_place_assign_join(void)
 		for (unsigned i = 0; i < 50; i++) {
 			struct hc_event ev = {.user_id = a[base + i].user_id,
 					      .room_id = a[base + i].room_id, .op = HC_OP_JOIN};
-			memcpy(p + 40 + i * 16, &ev, 16);
+			memcpy(p + 40 + i * sizeof(ev), &ev, sizeof(ev));
 		}
-		feed_payload(p, 40 + 50 * 16);
+		feed_payload(p, 40 + 50 * sizeof(struct hc_event));
 	}
 	settle(); /* seat requests -> decisions -> applied */
 	CU_ASSERT_EQUAL(d.st.admitted, 150);
@@ -224,11 +224,11 @@ static void events(const uint64_t *users, const uint32_t *rooms, const uint8_t *
 	for (unsigned i = 0; i < n; i++) {
 		struct hc_event ev = {.user_id = htobe64(users[i]), .room_id = htonl(rooms[i]),
 				      .op = ops[i], .pool_id = htons(ev_pool)};
-		memcpy(p + 40 + i * 16, &ev, 16);
+		memcpy(p + 40 + i * sizeof(ev), &ev, sizeof(ev));
 	}
 	uint32_t sq = htonl(++seq2);
 	memcpy(p + 20, &sq, 4);
-	feed_payload(p, 40 + n * 16);
+	feed_payload(p, 40 + n * sizeof(struct hc_event));
 }
 
 static void test_admission(void)

@@ -41,7 +41,7 @@ static void test_table_vs_model(void)
 		uint64_t user = (uint64_t)u * 0x9E3779B97F4A7C15ull; /* spread ids */
 		if ((rng >> 20) % 3 != 0) {
 			uint32_t room = 1 + (uint32_t)(rng >> 40) % 500;
-			CU_ASSERT_EQUAL(hc_gw_table_set(&t, user, room, 0), 0);
+			CU_ASSERT_EQUAL(hc_gw_table_set(&t, user, room, 0, user), 0);
 			n += model[u] == 0;
 			model[u] = room;
 		} else {
@@ -446,8 +446,16 @@ static void test_session_counters(void)
 	CU_ASSERT_EQUAL(hc_gw_join(l.g, 555, 7, 0), 0);
 	hc_gw_flush(l.g);
 	size_t evn = lab_recv(&l, ev, sizeof(ev));
-	CU_ASSERT_EQUAL(evn, 56);
+	CU_ASSERT_EQUAL(evn, 40 + sizeof(struct hc_event));
 	CU_ASSERT_EQUAL(ev[5], HC_MSG_EVENTS);
+	/* the JOIN's session: the wall clock (us) when the user arrived */
+	struct hc_event first;
+	memcpy(&first, ev + 40, sizeof(first));
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t wall = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	uint64_t session = be64toh(first.session);
+	CU_ASSERT(session != 0 && session <= wall && wall - session < 600000000u);
 	CU_ASSERT_EQUAL(get32(ev + 20), 2);
 	CU_ASSERT_TRUE(sealed_in(ev, evn, 1));
 	/* the unanswered PLACE is resent (30 ms) in a new datagram: 3 */

@@ -261,6 +261,71 @@ static void test_reconnect_elsewhere(void)
 	hc_members_free(&m);
 }
 
+static void apply_s(uint64_t user, uint32_t room, uint8_t op, uint16_t gw, uint64_t session,
+		    uint8_t gen)
+{
+	struct hc_op o = {.user_id = user, .session = session, .room_id = room, .op = op,
+			  .gateway_id = gw, .gen = gen};
+	hc_members_apply(&m, &o, 1);
+}
+
+/* Sessions order one user's connections across gateways: a user who
+ * reconnected through gateway 2 (session 200) is not taken back by
+ * gateway 1's JOIN of its older session (100) arriving late, nor removed
+ * by its LEAVE; a snapshot member of an older session is left alone; a
+ * newer session takes the user (JOIN or snapshot member).  Each ignored
+ * one is reported for its gateway (HC_CHG_SUPERSEDED). */
+static void test_sessions(void)
+{
+	static struct hc_change chg[64];
+	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_sess", 4096, 16, 0), 0);
+	m.changes = chg;
+	m.changes_cap = 64;
+	apply_s(7, 4, HC_OP_JOIN, 2, 200, 0);    /* the reconnect, first */
+	m.n_changes = 0;
+	apply_s(7, 3, HC_OP_JOIN, 1, 100, 0);    /* the old session's JOIN */
+	apply_s(7, 3, HC_OP_LEAVE, 1, 100, 0);   /* ... and its LEAVE */
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 7), 4);
+	CU_ASSERT_EQUAL(hc_members_owner_of(&m, 7), 2);
+	CU_ASSERT_EQUAL(m.st.superseded, 1);
+	CU_ASSERT_EQUAL(m.st.takeovers, 0);
+	CU_ASSERT_EQUAL(m.st.not_owner, 0);      /* room 3 was never its room */
+	CU_ASSERT_EQUAL_FATAL(m.n_changes, 1);
+	CU_ASSERT_EQUAL(chg[0].kind, HC_CHG_SUPERSEDED);
+	CU_ASSERT_EQUAL(chg[0].user_id, 7);
+	CU_ASSERT_EQUAL(chg[0].to_room, 3);
+	CU_ASSERT_EQUAL(chg[0].gateway_id, 1);
+	/* the same room: an older session does not take the user over */
+	apply_s(7, 4, HC_OP_JOIN, 1, 150, 0);
+	CU_ASSERT_EQUAL(hc_members_owner_of(&m, 7), 2);
+	CU_ASSERT_EQUAL(m.st.superseded, 2);
+	/* a newer session does, and moves the user */
+	apply_s(7, 5, HC_OP_JOIN, 1, 300, 0);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 7), 5);
+	CU_ASSERT_EQUAL(hc_members_owner_of(&m, 7), 1);
+	CU_ASSERT_EQUAL(m.st.takeovers, 1);
+	/* equal sessions (0: unstamped): arrival order, as before */
+	apply_s(9, 6, HC_OP_JOIN, 1, 0, 0);
+	apply_s(9, 6, HC_OP_JOIN, 2, 0, 0);
+	CU_ASSERT_EQUAL(hc_members_owner_of(&m, 9), 2);
+	/* snapshots: gateway 2 restates 7 (its older session 200): left
+	 * alone and told; gateway 3 restates 7 with a newer one: taken */
+	m.n_changes = 0;
+	apply_s(7, 4, HC_OP_SNAP_SET, 2, 200, 3);
+	CU_ASSERT_EQUAL(hc_members_owner_of(&m, 7), 1);
+	CU_ASSERT_EQUAL(m.st.snap_conflicts, 1);
+	CU_ASSERT_EQUAL_FATAL(m.n_changes, 1);
+	CU_ASSERT_EQUAL(chg[0].kind, HC_CHG_SUPERSEDED);
+	CU_ASSERT_EQUAL(chg[0].gateway_id, 2);
+	apply_s(7, 5, HC_OP_SNAP_SET, 3, 400, 3);
+	CU_ASSERT_EQUAL(hc_members_owner_of(&m, 7), 3);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 7), 5);
+	CU_ASSERT_EQUAL(m.room_users[5], 1);
+	CU_ASSERT_EQUAL(m.n_users, 2);
+	CU_ASSERT_EQUAL(m.gw_users[1] + m.gw_users[2] + m.gw_users[3], 2);
+	hc_members_free(&m);
+}
+
 /* A snapshot replaces exactly what a gateway held: named users set,
  * the rest of its users swept, other gateways' users untouched. */
 static void test_snapshot_replace(void)
@@ -363,6 +428,7 @@ static CU_TestInfo tests[] = {
 	{"random ops vs reference model", test_against_reference},
 	{"pick k users of a room", test_pick},
 	{"reconnect through another gateway", test_reconnect_elsewhere},
+	{"sessions order a user's connections across gateways", test_sessions},
 	{"snapshot replaces a gateway's users", test_snapshot_replace},
 	{"snapshot with seat requests in flight", test_snapshot_with_pending},
 	{"owner spread", test_owner},

@@ -45,8 +45,8 @@ static void test_valid(void)
 	CU_ASSERT_EQUAL(check(events(1)), HC_PV_OK);
 	CU_ASSERT_EQUAL(check(events(64)), HC_PV_OK);
 	CU_ASSERT_EQUAL(check(events(HC_MAX_EVENTS_MTU1500)), HC_PV_OK);
-	CU_ASSERT_EQUAL(HC_MAX_EVENTS_MTU1500, 89);
-	CU_ASSERT_EQUAL(HC_MAX_EVENTS, 558);
+	CU_ASSERT_EQUAL(HC_MAX_EVENTS_MTU1500, 59);
+	CU_ASSERT_EQUAL(HC_MAX_EVENTS, 372);
 }
 
 static void test_header_faults(void)
@@ -56,10 +56,12 @@ static void test_header_faults(void)
 	CU_ASSERT_EQUAL(check(sizeof(struct hc_hdr) - 1), HC_PV_TRUNCATED);
 	buf[0] ^= 1;
 	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_MAGIC);
-	CU_ASSERT_EQUAL(HC_PROTO_VERSION, 2);
+	CU_ASSERT_EQUAL(HC_PROTO_VERSION, 3);
 	len = events(4); buf[4] = 1; /* v1 had no authentication */
 	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_VERSION);
-	len = events(4); buf[4] = 3;
+	len = events(4); buf[4] = 2; /* v2 had no sessions */
+	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_VERSION);
+	len = events(4); buf[4] = 4;
 	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_VERSION);
 	len = events(4); buf[5] = 0;
 	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_TYPE);
@@ -91,12 +93,12 @@ static void test_length_faults(void)
 {
 	size_t len = events(4);
 	CU_ASSERT_EQUAL(check(len - 1), HC_PV_BAD_LENGTH);   /* count beyond data */
-	CU_ASSERT_EQUAL(check(len - 16), HC_PV_BAD_LENGTH);
+	CU_ASSERT_EQUAL(check(len - sizeof(struct hc_event)), HC_PV_BAD_LENGTH);
 	CU_ASSERT_EQUAL(check(len + 1), HC_PV_BAD_LENGTH);   /* trailing byte */
 	buf[10] = 0xff; buf[11] = 0xff;                      /* count 65535 */
 	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_LENGTH);
 	len = events(4);
-	buf[11] = 0;                                         /* count 0, 64 bytes left */
+	buf[11] = 0;                                         /* count 0, 96 bytes left */
 	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_LENGTH);
 	CU_ASSERT_EQUAL(check(sizeof(struct hc_hdr)), HC_PV_BAD_RECORD); /* empty */
 }
@@ -104,7 +106,7 @@ static void test_length_faults(void)
 static void test_record_faults(void)
 {
 	size_t len = events(4);
-	uint8_t *ev2 = buf + sizeof(struct hc_hdr) + 2 * 16;
+	uint8_t *ev2 = buf + sizeof(struct hc_hdr) + 2 * sizeof(struct hc_event);
 	ev2[12] = 3;
 	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_RECORD);
 	len = events(4); ev2[12] = 0;
@@ -148,28 +150,28 @@ static void test_other_types(void)
 				  {.user_id = 2, .room_id = htonl(5)}};
 	memcpy(buf + 40, &pf, sizeof(pf));
 	memcpy(buf + 56, mb, sizeof(mb));
-	CU_ASSERT_EQUAL(check(40 + 16 + 32), HC_PV_OK);
-	CU_ASSERT_EQUAL(check(40 + 32), HC_PV_BAD_LENGTH); /* prefix missing */
+	CU_ASSERT_EQUAL(check(40 + 16 + 48), HC_PV_OK);
+	CU_ASSERT_EQUAL(check(40 + 48), HC_PV_BAD_LENGTH); /* prefix missing */
 	mb[1].flags = htons(1);
 	memcpy(buf + 56, mb, sizeof(mb));
-	CU_ASSERT_EQUAL(check(40 + 16 + 32), HC_PV_BAD_RECORD); /* member flags */
+	CU_ASSERT_EQUAL(check(40 + 16 + 48), HC_PV_BAD_RECORD); /* member flags */
 	mb[1].flags = 0;
 	mb[1].room_id = 0;
 	memcpy(buf + 56, mb, sizeof(mb));
-	CU_ASSERT_EQUAL(check(40 + 16 + 32), HC_PV_BAD_RECORD); /* room 0 */
+	CU_ASSERT_EQUAL(check(40 + 16 + 48), HC_PV_BAD_RECORD); /* room 0 */
 	mb[1].room_id = htonl(5);
 	memcpy(buf + 56, mb, sizeof(mb));
 	pf.chunk_index = htonl(1); /* index >= count */
 	memcpy(buf + 40, &pf, sizeof(pf));
-	CU_ASSERT_EQUAL(check(40 + 16 + 32), HC_PV_BAD_RECORD);
+	CU_ASSERT_EQUAL(check(40 + 16 + 48), HC_PV_BAD_RECORD);
 	pf.chunk_index = 0;
 	pf.chunk_count = 0;
 	memcpy(buf + 40, &pf, sizeof(pf));
-	CU_ASSERT_EQUAL(check(40 + 16 + 32), HC_PV_BAD_RECORD);
+	CU_ASSERT_EQUAL(check(40 + 16 + 48), HC_PV_BAD_RECORD);
 	pf.chunk_count = htonl(1);
 	memcpy(buf + 40, &pf, sizeof(pf));
 	hc_proto_fill_hdr((struct hc_hdr *)buf, HC_MSG_SNAPSHOT, 9, 2, 5, 0, 0);
-	CU_ASSERT_EQUAL(check(40 + 16 + 32), HC_PV_BAD_SEQUENCE);
+	CU_ASSERT_EQUAL(check(40 + 16 + 48), HC_PV_BAD_SEQUENCE);
 	hc_proto_fill_hdr((struct hc_hdr *)buf, HC_MSG_SNAPSHOT, 9, 0, 5, 0, 8);
 	pf.total_users = 0;
 	memcpy(buf + 40, &pf, sizeof(pf));
@@ -482,7 +484,7 @@ static void test_auth_vectors(void)
 	 * incarnation 0x0a0b0c0d, control counter 1; last_sequence 5, 2
 	 * users, interval 100 ms, no hb_flags, digest 0x0123456789abcdef */
 	static const uint8_t hb[64] = {
-		0x48, 0x43, 0x4e, 0x54, 0x02, 0x05, 0x00, 0x00, /* magic, v2, HEARTBEAT, flags */
+		0x48, 0x43, 0x4e, 0x54, 0x03, 0x05, 0x00, 0x00, /* magic, v3, HEARTBEAT, flags */
 		0x00, 0x03, 0x00, 0x01, 0x01, 0x02, 0x03, 0x04, /* gateway 3, 1 record, g. inc. */
 		0x0a, 0x0b, 0x0c, 0x0d, 0x00, 0x00, 0x00, 0x01, /* a. incarnation, counter 1 */
 		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* tag (zero while computed) */
@@ -490,20 +492,22 @@ static void test_auth_vectors(void)
 		0x00, 0x00, 0x00, 0x64, 0x00, 0x00, 0x00, 0x00, /* interval_ms, hb_flags */
 		0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, /* digest */
 	};
-	static const uint8_t hb_tag[16] = {0xdd, 0x14, 0x66, 0xa7, 0xd6, 0xb8, 0x76, 0xb1,
-					   0x41, 0x9e, 0x9b, 0x87, 0x49, 0xea, 0xfa, 0x6d};
+	static const uint8_t hb_tag[16] = {0x26, 0x22, 0x1c, 0xde, 0xd9, 0x9b, 0xe2, 0x3e,
+					   0x05, 0xaa, 0x17, 0xa2, 0x31, 0x8e, 0x58, 0x03};
 	/* EVENTS, gateway 3, same incarnations, sequence 7, one JOIN of user
-	 * 0x1122334455667788 into room 42; sealed in slot 1 (same key) */
-	static const uint8_t ev[56] = {
-		0x48, 0x43, 0x4e, 0x54, 0x02, 0x01, 0x00, 0x00,
+	 * 0x1122334455667788 into room 42, session 0x0006123456789abc;
+	 * sealed in slot 1 (same key) */
+	static const uint8_t ev[64] = {
+		0x48, 0x43, 0x4e, 0x54, 0x03, 0x01, 0x00, 0x00,
 		0x00, 0x03, 0x00, 0x01, 0x01, 0x02, 0x03, 0x04,
 		0x0a, 0x0b, 0x0c, 0x0d, 0x00, 0x00, 0x00, 0x07,
 		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 		0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, /* user */
 		0x00, 0x00, 0x00, 0x2a, 0x01, 0x00, 0x00, 0x00, /* room 42, JOIN, flags, pool */
+		0x00, 0x06, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, /* session */
 	};
-	static const uint8_t ev_tag[16] = {0x32, 0x00, 0x1f, 0x5a, 0x14, 0x06, 0xc2, 0xff,
-					   0xc4, 0x90, 0x28, 0xfd, 0x4d, 0x18, 0xb8, 0x97};
+	static const uint8_t ev_tag[16] = {0x12, 0x28, 0xc1, 0x9d, 0x81, 0xdb, 0x69, 0xcd,
+					   0xfa, 0xfb, 0xda, 0xc9, 0x38, 0x15, 0xee, 0xf8};
 	uint8_t p[64];
 
 	/* the HEARTBEAT: sealed in slot 0 (flags 0x0001), as printed */
@@ -514,8 +518,8 @@ static void test_auth_vectors(void)
 	CU_ASSERT_EQUAL(memcmp(p + 24, hb_tag, 16), 0);
 	CU_ASSERT_EQUAL(memcmp(p + 40, hb + 40, 24), 0);
 	uint8_t printed[64];
-	CU_ASSERT_EQUAL(unhex("48434e540205000100030001010203040a0b0c0d00000001"
-			      "dd1466a7d6b876b1419e9b8749eafa6d"
+	CU_ASSERT_EQUAL(unhex("48434e540305000100030001010203040a0b0c0d00000001"
+			      "26221cded99be23e05aa17a2318e5803"
 			      "000000050000000200000064000000000123456789abcdef",
 			      printed, sizeof(printed)), 64);
 	CU_ASSERT_EQUAL(memcmp(p, printed, 64), 0);
@@ -535,12 +539,13 @@ static void test_auth_vectors(void)
 	hc_auth_seal(p, sizeof(ev), key0, 1);
 	CU_ASSERT_EQUAL(p[7], 0x03);
 	CU_ASSERT_EQUAL(memcmp(p + 24, ev_tag, 16), 0);
-	CU_ASSERT_EQUAL(unhex("48434e540201000300030001010203040a0b0c0d00000007"
-			      "32001f5a1406c2ffc49028fd4d18b897"
-			      "11223344556677880000002a01000000", printed, sizeof(printed)), 56);
-	CU_ASSERT_EQUAL(memcmp(p, printed, 56), 0);
-	CU_ASSERT_EQUAL(hc_auth_verify(p, 56, &k), 1);
-	CU_ASSERT_EQUAL(hc_proto_check_inbound(p, 56, MAXR), HC_PV_OK);
+	CU_ASSERT_EQUAL(unhex("48434e540301000300030001010203040a0b0c0d00000007"
+			      "1228c19d81db69cdfafbdac93815eef8"
+			      "11223344556677880000002a010000000006123456789abc",
+			      printed, sizeof(printed)), 64);
+	CU_ASSERT_EQUAL(memcmp(p, printed, 64), 0);
+	CU_ASSERT_EQUAL(hc_auth_verify(p, 64, &k), 1);
+	CU_ASSERT_EQUAL(hc_proto_check_inbound(p, 64, MAXR), HC_PV_OK);
 
 	/* the reference implementation's vectors_sip128[0], [1], [15], [63] */
 	static const struct { unsigned n; const char *tag; } ref[] = {

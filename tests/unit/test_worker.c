@@ -60,9 +60,9 @@ static size_t events_frame(uint8_t *f, uint16_t gw, uint32_t s, const uint64_t *
 	for (unsigned i = 0; i < n; i++) {
 		struct hc_event ev = {.user_id = htobe64(users[i]), .room_id = htonl(rooms[i]),
 				      .op = ops[i]};
-		memcpy(p + sizeof(struct hc_hdr) + i * 16, &ev, 16);
+		memcpy(p + sizeof(struct hc_hdr) + i * sizeof(ev), &ev, sizeof(ev));
 	}
-	return hc_frame_build(f, &addr, 1, p, sizeof(struct hc_hdr) + n * 16);
+	return hc_frame_build(f, &addr, 1, p, sizeof(struct hc_hdr) + n * sizeof(struct hc_event));
 }
 
 static void feed(const uint8_t *f, size_t len)
@@ -199,10 +199,10 @@ static size_t auth_frame(uint8_t *f, uint16_t gw, uint32_t s, uint64_t user, uin
 	s += hc_seq_applied(&w->seq, gw);
 	hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_EVENTS, gw, 1, inc, 0, s);
 	struct hc_event ev = {.user_id = htobe64(user), .room_id = htonl(room), .op = HC_OP_JOIN};
-	memcpy(p + sizeof(struct hc_hdr), &ev, 16);
+	memcpy(p + sizeof(struct hc_hdr), &ev, sizeof(ev));
 	if (key != NULL)
-		hc_auth_seal(p, 56, key, slot);
-	return hc_frame_build(f, &addr, 1, p, 56);
+		hc_auth_seal(p, sizeof(p), key, slot);
+	return hc_frame_build(f, &addr, 1, p, sizeof(p));
 }
 
 /* With keys installed every datagram needs its gateway's tag, checked
