@@ -70,6 +70,9 @@
 
 #define FZ_HIST 64            /* sequenced datagrams a model gateway keeps */
 #define FZ_MAX_DGRAM 1536     /* payload bytes the harness builds at most */
+/* snapshot members in one 1500-MTU chunk: (1472 - 40 - 16) / 24 */
+#define FZ_MEMBERS_PER ((HC_MAX_PAYLOAD_MTU1500 - sizeof(struct hc_hdr) - \
+			 sizeof(struct hc_snapshot_prefix)) / sizeof(struct hc_member))
 #define FZ_BURST 32           /* frames per hc_rx_burst at most */
 #define FZ_REQ_MAX 16384      /* seat requests the control keeps per worker */
 #define FZ_RESYNC_MAX 64      /* RESYNCs waiting for the model's answer */
@@ -114,6 +117,7 @@ struct fz_req {
 	uint64_t user;
 	uint32_t from, to;
 	uint16_t gw;
+	uint8_t restate; /* a snapshot member's request (HC_CHG_RESTATE) */
 };
 
 struct fz_resync {
@@ -589,12 +593,14 @@ static void take_change(unsigned w, const struct hc_change *c)
 	case HC_CHG_APPLIED:
 		book_move(c->from_room, c->to_room);
 		break;
-	case HC_CHG_REQUEST: {
+	case HC_CHG_REQUEST:
+	case HC_CHG_RESTATE: {
 		if (fz.req_n[w] == FZ_REQ_MAX)
 			FZ_FAIL("worker %u has %u seat requests in flight", w, FZ_REQ_MAX);
 		unsigned at = (fz.req_head[w] + fz.req_n[w]++) % FZ_REQ_MAX;
 		fz.req[w][at] = (struct fz_req){.user = c->user_id, .from = c->from_room,
-						.to = c->to_room, .gw = c->gateway_id};
+						.to = c->to_room, .gw = c->gateway_id,
+						.restate = c->kind == HC_CHG_RESTATE};
 		fz_run.pending_asked[w]++;
 		if (c->to_room == 0 || c->to_room >= FZ_ROOMS || c->from_room >= FZ_ROOMS)
 			FZ_FAIL("seat request for user %" PRIu64 " from room %u to %u", c->user_id,
@@ -609,6 +615,18 @@ static void take_change(unsigned w, const struct hc_change *c)
 	case HC_CHG_PICK:
 		if (c->from_room == 0 || c->from_room >= FZ_ROOMS)
 			FZ_FAIL("picked user %" PRIu64 " in room %u", c->user_id, c->from_room);
+		break;
+	case HC_CHG_PICK_END:
+	case HC_CHG_SWEPT:
+		if (c->kind == HC_CHG_SWEPT && c->gateway_id == 0)
+			FZ_FAIL("a sweep of gateway 0");
+		break;
+	case HC_CHG_FULL:
+	case HC_CHG_SUPERSEDED: /* a JOIN or member not applied, told its gateway */
+		if (c->to_room == 0 || c->to_room >= FZ_ROOMS || c->gateway_id == 0)
+			FZ_FAIL("%s of user %" PRIu64 " into room %u (gateway %u)",
+				c->kind == HC_CHG_FULL ? "FULL" : "SUPERSEDED", c->user_id,
+				c->to_room, c->gateway_id);
 		break;
 	case HC_CHG_RESYNC:
 		if (c->gateway_id == 0 || c->gateway_id >= FZ_MAX_GWS ||
@@ -713,7 +731,9 @@ static unsigned answer(unsigned w, unsigned n, uint32_t refuse)
 		if (admit)
 			book_move(q->from, q->to);
 		dec[k++] = (struct hc_decision){.user_id = q->user, .room_id = q->to,
-			.kind = HC_DEC_SEAT, .admit = (uint8_t)admit, .gateway_id = q->gw};
+			.kind = HC_DEC_SEAT,
+			.admit = (uint8_t)(admit ? (q->restate ? HC_SEAT_RESTATED : 1) : 0),
+			.gateway_id = q->gw};
 	}
 	if (k > 0 && hc_chan_give_decisions(&fz_run.dp, w, dec, k) != k)
 		FZ_FAIL("worker %u's decision ring is full", w);
@@ -788,7 +808,7 @@ static void answer_resyncs(unsigned max)
 			}
 		}
 		if (snapshot)
-			send_snapshot(g, 88);
+			send_snapshot(g, FZ_MEMBERS_PER);
 	}
 }
 
@@ -939,7 +959,7 @@ static size_t build_base(struct fz_gw *g, unsigned base, uint8_t *p)
 	case FZ_BASE_PLACE:
 		return build_place(g, p);
 	default: { /* a one-chunk snapshot, lost as sent */
-		unsigned n = build_snapshot(g, 88);
+		unsigned n = build_snapshot(g, FZ_MEMBERS_PER);
 		for (unsigned c = 0; c < n; c++)
 			seal_remember(g, &fz_chunks[c]);
 		memcpy(p, fz_chunks[0].p, fz_chunks[0].len);
@@ -1234,7 +1254,7 @@ static void op_snap_bad(struct fz_gw *g)
 static void op_snapshot(struct fz_gw *g)
 {
 	uint8_t size = in8(), lose = in8();
-	unsigned n = build_snapshot(g, (size & 0x80) ? 88 : 1 + size % 16);
+	unsigned n = build_snapshot(g, (size & 0x80) ? FZ_MEMBERS_PER : 1 + size % 16);
 	for (unsigned c = 0; c < n; c++)
 		seal_remember(g, &fz_chunks[c]);
 	for (unsigned i = 0; i < n; i++) {
@@ -1246,7 +1266,7 @@ static void op_snapshot(struct fz_gw *g)
 }
 
 /* A snapshot of the gateway's members plus `extra` users outside the
- * universe (transient, as CROWD's), chunks of 88, the last `keep_open`
+ * universe (transient, as CROWD's), chunks of FZ_MEMBERS_PER, the last `keep_open`
  * chunks never sent (the stage stays open): the staging caps (per
  * gateway: --max-snapshot-users 300; per worker: --max-users). */
 static void op_snap_crowd(struct fz_gw *g)
@@ -1259,11 +1279,11 @@ static void op_snap_crowd(struct fz_gw *g)
 		if (fz.user[u].gw == g->id)
 			members[k++] = u;
 	total += k;
-	unsigned count = (total + 87) / 88;
+	unsigned count = (total + FZ_MEMBERS_PER - 1) / FZ_MEMBERS_PER;
 	uint32_t id = ++g->snap_id;
 	for (unsigned c = 0, i = 0; c < count; c++) {
 		struct fz_chunk *ch = &fz_chunks[0];
-		unsigned in = total - i < 88 ? total - i : 88;
+		unsigned in = total - i < FZ_MEMBERS_PER ? total - i : FZ_MEMBERS_PER;
 		ch->seq = next_seq(g);
 		g->last_seq = ch->seq;
 		chunk_header(g, ch, id, c, count, total, in);
@@ -1426,7 +1446,7 @@ static void op_wrap(struct fz_gw *g)
 		 * range serial-number order is defined on (RFC 1982) */
 		uint32_t to = target - g->last_seq <= 0x40000000u ? target : g->last_seq + 0x40000000u;
 		g->last_seq = to - 1;
-		send_snapshot(g, 88); /* one chunk (at most 64 users): sequence `to` */
+		send_snapshot(g, FZ_MEMBERS_PER); /* one chunk (at most 64 users): sequence `to` */
 	}
 	for (int k = 0; k < 4; k++) {
 		uint8_t p[FZ_MAX_DGRAM];
@@ -1552,7 +1572,7 @@ static void run_op(uint8_t opbyte)
 		uint8_t delta = in8(), flags = in8();
 		reboot(g, delta);
 		if (flags & 1)
-			send_snapshot(g, 88);
+			send_snapshot(g, FZ_MEMBERS_PER);
 		break;
 	}
 	case FZ_STALE:
@@ -1693,7 +1713,7 @@ static void converge(void)
 				g->ctl = 0;
 				memset(g->hist_seq, 0, sizeof(g->hist_seq));
 			}
-			send_snapshot(g, 88);
+			send_snapshot(g, FZ_MEMBERS_PER);
 			flush();
 		}
 		answer_all();
@@ -1819,7 +1839,7 @@ static void converge_gently(void)
 		for (unsigned i = 0; i < FZ_MODEL_GWS; i++) {
 			struct fz_gw *g = &fz.gw[i];
 			if (hc_dp_gateway_applied(&fz_run.dp, g->id) == g->last_seq && !agrees(g))
-				send_snapshot(g, 88); /* anti-entropy */
+				send_snapshot(g, FZ_MEMBERS_PER); /* anti-entropy */
 		}
 		flush();
 		answer_all();

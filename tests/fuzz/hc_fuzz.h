@@ -28,7 +28,7 @@
  *               in the gateway's history and is sent again when NACKed)
  *   RESEND      back: resend the datagram `1 + back % 64` sequences back
  *               (byte for byte, from the gateway's history)
- *   SNAPSHOT    size (members per chunk: 1 + size % 16, or 88 when
+ *   SNAPSHOT    size (members per chunk: 1 + size % 16, or 59 when
  *               bit 7), lose (bit i: chunk i is lost; bit 7: send the
  *               chunks in reverse order)
  *   SNAP_BAD    size, chunk (which chunk), what (enum fz_snap_fault), value
@@ -71,7 +71,7 @@
  *               model's universe (fresh ids; the gateway's snapshots do
  *               not name them), to fill the tables and the seat requests
  *   SNAP_CROWD  n, flags: a snapshot of the gateway's members and
- *               1 + 2n users outside the universe, chunks of 88; the last
+ *               1 + 2n users outside the universe, chunks of 59; the last
  *               flags % 4 chunks are never sent (the stage stays open):
  *               the staging caps
  *   CTL_TX      port: the control core hands a frame for the gateway to

@@ -118,6 +118,10 @@ reconnect)
 	users=$(kv users "$out/stats.kv")
 	truth=$(kv truth_users "$res")
 	need users_counted_once "$users" -eq "$truth"
+	# no loss here: sessions settle every race between two gateways, so
+	# no gateway's digest ever differs long enough to need a snapshot
+	need digest_snapshots "$(kv digest_snapshots "$res")" -eq 0
+	echo "late JOINs of an older session ignored: $(kv superseded "$out/stats.kv")"
 	;;
 kill-gw)
 	hc_appliance_start "$build" "$out" 1 "${app_args[@]}" > /dev/null
