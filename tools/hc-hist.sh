@@ -84,6 +84,13 @@ function bar(n, top,    k, s) {
 }'
 
 [ -n "$png" ] || exit 0
+# the x axis reaches max or the largest room (above max only without
+# admission); an empty table draws empty axes (an invisible point)
+largest=$(printf '%s\n' "$sizes" | awk 'NF == 2 { l = $1 } END { print l + 0 }')
+xmax=$(( (largest > max ? largest : max) + max / 20 + 1 ))
+top=$(printf '%s\n' "$sizes" | awk 'NF == 2 && $2 > t { t = $2 } END { print t + 0 }')
+yrange="[0.7:$(( top * 2 > 10 ? top * 2 : 10 ))]"
+if [ -z "$sizes" ]; then sizes="1 0.01"; fi
 # one bar per size, on a log scale (a few odd rooms stay visible beside
 # thousands at target); min, target and max as lines; the internal font
 # of gnuplot's png terminal (libgd) needs no font files
@@ -95,9 +102,9 @@ set output "$png"
 set title "$title"
 set xlabel "users in the room"
 set ylabel "rooms (log scale)"
-set xrange [0:$((max + max / 20 + 1))]
+set xrange [0:$xmax]
 set logscale y
-set yrange [0.7:*]
+set yrange $yrange
 set style fill solid 0.8
 set boxwidth 0.9
 set arrow from $min, graph 0 to $min, graph 1 nohead back lw 2 lc rgb "gray40"
