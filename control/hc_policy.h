@@ -83,10 +83,10 @@ int hc_policy_load(struct hc_policy *p, const char *path, char *err, size_t errl
  */
 int hc_policy_add_spec(struct hc_policy *p, const char *spec, char *err, size_t errlen);
 
-/* The pool of that id, or NULL. */
 /* "target" / "max" -> *out; 0, or -1 for anything else. */
 int hc_policy_parse_fill(const char *s, enum hc_fill *out);
 
+/* The pool of that id, or NULL. */
 static inline const struct hc_pool_cfg *hc_policy_pool(const struct hc_policy *p,
 						       uint16_t id)
 {

@@ -132,11 +132,11 @@ if [ "$replay" = 0 ]; then
 	# placement fills rooms up to target (fill = target); what is above
 	# it came from elsewhere, and the control core counted it
 	hist() { tail -1 "$out/room-sizes.txt" | tr ' ' '\n' | grep "^$1=" | cut -d= -f2; }
-	stat() { grep "^$1=" "$out/stats.kv" | cut -d= -f2; }
+	ctl() { grep "^$1=" "$out/stats.kv" | cut -d= -f2; }
 	echo "hc-lab: placement: $(hist users_above_target) users above target in" \
 		"$(hist above_target) rooms; seats past target taken by placement" \
-		"$(stat ctl_placed_beyond_target), by direct or late joins and moves" \
-		"$(stat ctl_seated_beyond_target)"
+		"$(ctl ctl_placed_beyond_target), by direct or late joins and moves" \
+		"$(ctl ctl_seated_beyond_target)"
 	if [ "$fail" = 0 ]; then
 		echo "hc-lab: PASS: the appliance's room table equals the gateways' truth exactly (files in $out)"
 	else
