@@ -75,8 +75,10 @@ static const struct opt_row rows[] = {
 	 "stop after S seconds, 0 = never"},
 	{"config", OPT_TEXT, F(policy_file), 0, 0, NULL, "FILE",
 	 "pools and control timers (INI, see docs)"},
-	{"pool", OPT_LIST, F(pool_specs), 0, 0, NULL, "ID:NAME:MIN:MAX[:TARGET]",
-	 "add or replace a pool (repeatable)\n[pool 0 'default' 15:100:50]"},
+	{"pool", OPT_LIST, F(pool_specs), 0, 0, NULL, "ID:NAME:MIN:MAX[:TARGET[:FILL]]",
+	 "add or replace a pool (repeatable); TARGET\ndefaults to MAX / 2; FILL is target\n"
+	 "(placement fills a room up to TARGET, then\nopens another; joins may go on to MAX)\n"
+	 "or max (placement fills rooms to MAX)\n[0:default:15:100:50:target]"},
 	{"max-reservations", OPT_U32, F(max_reservations), 1024, 1u << 28, "1048576", "N",
 	 "seats reserved at once"},
 	{"no-admission", OPT_FLAG, F(no_admission), 0, 0, NULL, NULL,

@@ -134,6 +134,8 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(new_rooms, book.st.new_rooms) X(no_room, book.st.no_room) \
 	X(reservations_expired, book.st.expired) X(rooms_retired, book.st.retired) \
 	X(joins_over_max, book.st.over_max) X(seat_refusals, book.st.refusals) \
+	X(placed_beyond_target, book.st.placed_beyond_target) \
+	X(seated_beyond_target, book.st.seated_beyond_target) \
 	X(tx_datagrams, tx.st.datagrams) X(tx_records, tx.st.records) \
 	X(tx_no_mbuf, tx.st.no_mbuf) X(tx_ring_full, tx.st.ring_full) \
 	X(tx_no_key, tx.st.no_key) X(id_conflicts, st.id_conflicts) \

@@ -19,7 +19,8 @@ void hc_policy_defaults(struct hc_policy *p)
 	memset(p->index_of, HC_NO_POOL, sizeof(p->index_of));
 	p->n_pools = 1;
 	p->pool[0] = (struct hc_pool_cfg){.id = 0, .name = "default",
-					  .min = 15, .target = 50, .max = 100};
+					  .min = 15, .target = 50, .max = 100,
+					  .fill = HC_FILL_TARGET};
 	p->index_of[0] = 0;
 	p->balance_interval_ms = 1000;
 	p->reservation_ttl_ms = 5000;
@@ -40,6 +41,20 @@ static int num(const char *s, uint64_t lo, uint64_t hi, uint32_t *out)
 	if (errno || end == s || *end != '\0' || s[0] == '-' || v < lo || v > hi)
 		return -1;
 	*out = (uint32_t)v;
+	return 0;
+}
+
+int hc_policy_parse_fill(const char *s, enum hc_fill *out)
+{
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n == 6 && strncmp(s, "target", 6) == 0)
+		*out = HC_FILL_TARGET;
+	else if (n == 3 && strncmp(s, "max", 3) == 0)
+		*out = HC_FILL_MAX;
+	else
+		return -1;
 	return 0;
 }
 
@@ -75,7 +90,7 @@ static int put_pool(struct hc_policy *p, const struct hc_pool_cfg *c, char *err,
 
 int hc_policy_add_spec(struct hc_policy *p, const char *spec, char *err, size_t errlen)
 {
-	char buf[128], *f[6], *save = NULL;
+	char buf[128], *f[7], *save = NULL;
 	int n = 0;
 	struct hc_pool_cfg c;
 	uint32_t id;
@@ -85,15 +100,21 @@ int hc_policy_add_spec(struct hc_policy *p, const char *spec, char *err, size_t 
 		return -1;
 	}
 	strcpy(buf, spec);
-	for (char *t = strtok_r(buf, ":", &save); t != NULL && n < 6;
+	for (char *t = strtok_r(buf, ":", &save); t != NULL && n < 7;
 	     t = strtok_r(NULL, ":", &save))
 		f[n++] = t;
 	memset(&c, 0, sizeof(c));
-	if ((n != 4 && n != 5) || num(f[0], 0, 65535, &id) != 0 ||
+	if (n < 4 || n > 6 || num(f[0], 0, 65535, &id) != 0 ||
 	    strlen(f[1]) >= HC_POOL_NAME_LEN || num(f[2], 1, 65535, &c.min) != 0 ||
 	    num(f[3], 1, 65535, &c.max) != 0 ||
-	    (n == 5 && num(f[4], 1, 65535, &c.target) != 0)) {
-		snprintf(err, errlen, "--pool '%s': expected ID:NAME:MIN:MAX[:TARGET]", spec);
+	    (n >= 5 && num(f[4], 1, 65535, &c.target) != 0)) {
+		snprintf(err, errlen, "--pool '%s': expected ID:NAME:MIN:MAX[:TARGET[:FILL]] "
+			 "(numbers, a name of at most %d characters)", spec, HC_POOL_NAME_LEN - 1);
+		return -1;
+	}
+	if (n == 6 && hc_policy_parse_fill(f[5], &c.fill) != 0) {
+		snprintf(err, errlen, "--pool '%s': FILL '%s' is neither 'target' nor 'max'",
+			 spec, f[5]);
 		return -1;
 	}
 	c.id = (uint16_t)id;
@@ -116,6 +137,31 @@ static const struct {
 	{"retire_grace_ms", offsetof(struct hc_policy, retire_grace_ms), 0, 86400000},
 	{"max_moves_per_tick", offsetof(struct hc_policy, max_moves_per_tick), 1, 100000000},
 };
+
+/* A pool section knows id, min, max, target and fill: anything else is a
+ * typo that would otherwise be ignored silently. */
+static int check_pool_keys(struct rte_cfgfile *f, const char *path, const char *sec,
+			   char *err, size_t errlen)
+{
+	static const char *const known[] = {"id", "min", "max", "target", "fill"};
+	struct rte_cfgfile_entry e[16];
+	int n = rte_cfgfile_section_num_entries(f, sec);
+	if (n < 0 || n > 16 || rte_cfgfile_section_entries(f, sec, e, 16) != n) {
+		snprintf(err, errlen, "%s: [%s]: cannot read its keys (at most 16)", path, sec);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		size_t k = 0;
+		while (k < sizeof(known) / sizeof(known[0]) && strcmp(e[i].name, known[k]) != 0)
+			k++;
+		if (k == sizeof(known) / sizeof(known[0])) {
+			snprintf(err, errlen, "%s: [%s]: unknown key '%s' (id, min, max, target, "
+				 "fill)", path, sec, e[i].name);
+			return -1;
+		}
+	}
+	return 0;
+}
 
 int hc_policy_load(struct hc_policy *p, const char *path, char *err, size_t errlen)
 {
@@ -162,6 +208,8 @@ int hc_policy_load(struct hc_policy *p, const char *path, char *err, size_t errl
 			np.n_pools = 0;
 			memset(np.index_of, HC_NO_POOL, sizeof(np.index_of));
 		}
+		if (check_pool_keys(f, path, sec, err, errlen) != 0)
+			goto out;
 		struct hc_pool_cfg c;
 		uint32_t id;
 		memset(&c, 0, sizeof(c));
@@ -169,12 +217,18 @@ int hc_policy_load(struct hc_policy *p, const char *path, char *err, size_t errl
 		const char *vmin = rte_cfgfile_get_entry(f, sec, "min");
 		const char *vmax = rte_cfgfile_get_entry(f, sec, "max");
 		const char *vtarget = rte_cfgfile_get_entry(f, sec, "target");
+		const char *vfill = rte_cfgfile_get_entry(f, sec, "fill");
 		if (vid == NULL || num(vid, 0, 65535, &id) != 0 || vmin == NULL ||
 		    num(vmin, 1, 65535, &c.min) != 0 || vmax == NULL ||
 		    num(vmax, 1, 65535, &c.max) != 0 ||
 		    (vtarget != NULL && num(vtarget, 1, 65535, &c.target) != 0)) {
 			snprintf(err, errlen, "%s: [%s] needs id (0..65535), min and max "
-				 "(1..65535), optional target", path, sec);
+				 "(1..65535), optional target (and fill)", path, sec);
+			goto out;
+		}
+		if (vfill != NULL && hc_policy_parse_fill(vfill, &c.fill) != 0) {
+			snprintf(err, errlen, "%s: [%s] fill = '%s': neither 'target' nor 'max'",
+				 path, sec, vfill);
 			goto out;
 		}
 		if (np.index_of[id] != HC_NO_POOL) {

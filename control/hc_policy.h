@@ -21,9 +21,15 @@
  *     min = 15
  *     max = 100
  *     target = 50           ; optional, default max / 2
+ *     fill = target         ; optional: target (default) or max
  *
  * Rules: 1 <= min <= target <= max <= 65535 and 2 * min <= max (two rooms
  * just below min always fit in one), pool ids unique in 0..65535.
+ *
+ * fill says how full placement makes a room (hc_rooms.h): "target" stops
+ * at target and opens another room, so rooms keep seats up to max for
+ * users joining directly (a friend, a reconnect); "max" fills every room
+ * to max before opening another (the fewest rooms).
  */
 #ifndef HC_POLICY_H
 #define HC_POLICY_H
@@ -35,10 +41,17 @@
 #define HC_POOL_NAME_LEN 32
 #define HC_NO_POOL 0xff
 
+/* How full placement makes a room (see above). */
+enum hc_fill {
+	HC_FILL_TARGET = 0,
+	HC_FILL_MAX,
+};
+
 struct hc_pool_cfg {
 	uint16_t id;                  /* pool_id on the wire */
 	char name[HC_POOL_NAME_LEN];
 	uint32_t min, target, max;
+	enum hc_fill fill;
 };
 
 struct hc_policy {
@@ -54,7 +67,8 @@ struct hc_policy {
 	uint32_t max_moves_per_tick;
 };
 
-/* Defaults: pool 0 "default" with 15 / 50 / 100, timers as above. */
+/* Defaults: pool 0 "default" with 15 / 50 / 100, fill target, timers as
+ * above. */
 void hc_policy_defaults(struct hc_policy *p);
 
 /*
@@ -64,10 +78,13 @@ void hc_policy_defaults(struct hc_policy *p);
 int hc_policy_load(struct hc_policy *p, const char *path, char *err, size_t errlen);
 
 /*
- * Add or replace a pool from "ID:NAME:MIN:MAX[:TARGET]".
- * Returns 0, or -1 with a message in err.
+ * Add or replace a pool from "ID:NAME:MIN:MAX[:TARGET[:FILL]]" (FILL:
+ * target or max).  Returns 0, or -1 with a message in err.
  */
 int hc_policy_add_spec(struct hc_policy *p, const char *spec, char *err, size_t errlen);
+
+/* "target" / "max" -> *out; 0, or -1 for anything else. */
+int hc_policy_parse_fill(const char *s, enum hc_fill *out);
 
 /* The pool of that id, or NULL. */
 static inline const struct hc_pool_cfg *hc_policy_pool(const struct hc_policy *p,

@@ -6,9 +6,10 @@
  * Each pool keeps its live rooms in doubly linked buckets by occupancy
  * (users + reserved, capped at max: a room above max, possible only by a
  * gateway's doing, sits in the "max" bucket and is never offered).  A
- * bitmap marks non-empty buckets; "the fullest room with a free seat and at
- * least min occupancy" is the highest set bit in [min, max-1].  Changing a
- * room's occupancy moves it between buckets in O(1).
+ * bitmap marks non-empty buckets; "the fullest room below target" is the
+ * highest set bit in [1, target-1], "the fullest room with a free seat and
+ * at least min occupancy" the highest in [min, max-1].  Changing a room's
+ * occupancy moves it between buckets in O(1).
  *
  * Reservations live in a FIFO ring (they expire in creation order) and in
  * an rte_hash from user to ring slot, so a JOIN finds its user's seat in
@@ -253,6 +254,30 @@ int hc_rooms_has_reservation(const struct hc_rooms *r, uint64_t user)
 	return resv_find(r, user) >= 0;
 }
 
+/*
+ * The occupancy level placement takes a room from, without opening one:
+ *   fill = target: the fullest room below target (a room below min too,
+ *                  when it is the fullest of them);
+ *   fill = max:    the fullest room with a seat and at least min, else the
+ *                  fullest room below min;
+ * then a live empty room (level 0).  -1: none, open a room.  A few word
+ * operations on the bucket bitmap.
+ */
+static int pick_level(const struct hc_pool_cfg *c, const struct hc_pool_index *pi)
+{
+	int level;
+	if (c->fill == HC_FILL_TARGET) {
+		level = highest(pi, 1, c->target - 1);
+	} else {
+		level = highest(pi, c->min, c->max - 1);
+		if (level < 0)
+			level = highest(pi, 1, c->min - 1);
+	}
+	if (level < 0 && (pi->bits[0] & 1))
+		level = 0;
+	return level;
+}
+
 uint32_t hc_rooms_place_for(struct hc_rooms *r, unsigned pool, uint64_t user, uint16_t gw,
 			    uint64_t now)
 {
@@ -270,25 +295,24 @@ uint32_t hc_rooms_place_for(struct hc_rooms *r, unsigned pool, uint64_t user, ui
 		}
 		resv_drop(r, old, 1);
 	}
-	int level = highest(pi, c->min, c->max - 1);
-	if (level < 0)
-		level = highest(pi, 1, c->min - 1);
-	if (level < 0 && (pi->bits[0] & 1))
-		level = 0;
+	int level = pick_level(c, pi);
 	uint32_t id;
 	if (level >= 0) {
 		id = pi->head[level];
-	} else {
-		id = new_room_id(r);
-		if (id == 0) {
-			r->st.no_room++;
-			return 0;
-		}
+	} else if ((id = new_room_id(r)) != 0) {
 		make_live(r, id, pool);
 		r->st.new_rooms++;
+	} else if (c->fill == HC_FILL_TARGET &&
+		   (level = highest(pi, c->target, c->max - 1)) >= 0) {
+		id = pi->head[level]; /* no id left: a seat past target, not a refusal */
+	} else {
+		r->st.no_room++;
+		return 0;
 	}
 	resv_add(r, user, id, gw, now);
 	r->st.placements++;
+	if (hc_room_occupancy(&r->room[id]) > c->target)
+		r->st.placed_beyond_target++;
 	return id;
 }
 
@@ -304,10 +328,14 @@ int hc_rooms_reserve(struct hc_rooms *r, uint32_t room, uint64_t user, uint64_t 
 	if (rm->state != HC_ROOM_LIVE ||
 	    hc_room_occupancy(rm) >= r->pol->pool[rm->pool].max)
 		return 0;
+	uint32_t before = hc_room_occupancy(rm);
 	int32_t old = resv_find(r, user);
 	if (old >= 0)
 		resv_drop(r, old, 1);
 	resv_add(r, user, room, 0, now);
+	uint32_t after = hc_room_occupancy(rm);
+	if (after > before && after > r->pol->pool[rm->pool].target)
+		r->st.seated_beyond_target++; /* (its own seat again: not a new one) */
 	return 1;
 }
 
@@ -367,6 +395,8 @@ static int admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user
 	rm->users++;
 	r->pool[rm->pool].users++;
 	relevel(r, room);
+	if (hc_room_occupancy(rm) > r->pol->pool[rm->pool].target)
+		r->st.seated_beyond_target++;
 	r->st.admits++;
 	return 1;
 }

@@ -9,13 +9,31 @@
  * non-empty buckets, so the fullest room with a free seat is found in a
  * few word operations and a placement costs O(1):
  *
- *   place:  the fullest room with occupancy < max and >= min; else the
- *           fullest room below min (all are below target); else a live
- *           empty room; else a new room id.  Every answer reserves a seat.
+ *   place:  by the pool's fill policy (hc_policy.h),
+ *           target: the fullest room with occupancy < target (rooms below
+ *                   min included: the fullest of them when no room is
+ *                   between min and target); else a live empty room; else
+ *                   a new room id; else, with no id left, the fullest room
+ *                   with occupancy < max rather than no room at all;
+ *           max:    the fullest room with occupancy < max and >= min; else
+ *                   the fullest room below min; else a live empty room;
+ *                   else a new room id.
+ *           Every answer reserves a seat.
  *   admit:  a JOIN into a room is admitted when the user holds that room's
- *           reservation (the seat is taken) or the room has a free seat;
- *           otherwise refused.  So no decision ever puts a room above max.
+ *           reservation (the seat is taken) or the room has a free seat
+ *           (occupancy < max, whatever the fill policy: friends joining
+ *           directly and reconnecting users take the seats between target
+ *           and max); otherwise refused.  So no decision ever puts a room
+ *           above max.
  *   leave:  frees a seat.
+ *
+ * Two counters account for every room above target: placed_beyond_target
+ * (placements that left a room's occupancy above target: fill = max, or the
+ * no-id fallback) and seated_beyond_target (seats taken past target any
+ * other way: direct or late JOINs, move seats).  Placement never raises an
+ * occupancy past target uncounted, and nothing else raises one at all, so
+ * at any time the sum over rooms of (occupancy - target, when positive) is
+ * at most the sum of the two.
  *
  * Reservations expire after the policy's reservation_ttl_ms if the JOIN
  * does not come (a FIFO, since every reservation lives equally long).
@@ -72,6 +90,7 @@ struct hc_rooms_stats {
 	uint64_t leaves, expired, retired, reused;
 	uint64_t over_max;  /* JOINs or restatements applied without admission
 	                       (--no-admission) into a room already at max */
+	uint64_t placed_beyond_target, seated_beyond_target; /* see above */
 };
 
 struct hc_rooms {

@@ -14,7 +14,12 @@
 # Shows the appliance's stats line and the fleet's live view (users,
 # rooms, events/s, directives/s) while traffic flows, then compares the
 # appliance's room table with the gateways' ground truth (exactly), stops
-# it, and checks its seat book.  Exit 0 only if everything matches.
+# it, and checks its seat book.  At the end it shows the room-size
+# distribution of the final room table (tools/hc-hist.sh): a text
+# histogram (also in OUT/room-sizes.txt) and a PNG (OUT/room-sizes.png or
+# --png FILE); after a fleet run, also how many users sit above the
+# pool's target and what put them there (the control core's counters).
+# Exit 0 only if everything matches and the histogram was drawn.
 # Namespaces are removed on any exit.
 # Addresses are RFC 2544 benchmarking addresses inside our own namespaces.
 set -euo pipefail
@@ -24,7 +29,7 @@ build=${HC_BUILD:-$here/../build}
 users=200000 rooms=5000 gateways=16 events=2000000 batch=64 rate=10000
 malformed=0.01 duplicate=0.01 reorder=0.02 seed=1 workers=1 out=""
 replay=0 fleet_users=100000 fleet_gw=8 duration=20 arrival=50000 leave=5000
-restart_every=0 reconnect=0.02
+restart_every=0 reconnect=0.02 png=""
 
 usage() {
 	cat <<EOT
@@ -40,6 +45,7 @@ usage: hc-lab.sh [options]
   --rate N       datagrams per second from the gateways    [$rate]
   --workers N    worker lcores (af_packet qpairs), 1..4    [$workers]
   --out DIR      keep scenario, logs, dumps in DIR         [a temporary directory]
+  --png FILE     the room-size picture                     [DIR/room-sizes.png]
   --build DIR    meson build directory                     [$build]
 EOT
 }
@@ -57,6 +63,7 @@ while [ $# -gt 0 ]; do
 	--duration) duration=$2; shift ;; --arrival-rate) arrival=$2; shift ;;
 	--leave-rate) leave=$2; shift ;; --restart-every) restart_every=$2; shift ;;
 	--reconnect) reconnect=$2; shift ;;
+	--png) png=$2; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) echo "hc-lab: unknown option $1" >&2; usage >&2; exit 2 ;;
 	esac
@@ -71,6 +78,7 @@ done
 . "$here/hc-netns.sh"
 if [ -z "$out" ]; then out=$(mktemp -d /tmp/hclab.XXXXXX); fi
 mkdir -p "$out"
+[ -n "$png" ] || png=$out/room-sizes.png
 # protocol v2: every datagram is authenticated; fresh keys for this run,
 # gateways 1..256, in a root-only file the appliance and the gateways read
 hc_make_keys "$out/keys"
@@ -94,6 +102,20 @@ start_lab() {
 	echo "hc-lab: $HC_APP_IP is at $mac (ARP answered by headcount)"
 }
 
+# room_sizes TITLE: the final room table's size distribution, as text (shown
+# and kept in $out/room-sizes.txt) and as a picture ($png); 1 if either
+# could not be made
+room_sizes() {
+	echo "hc-lab: room sizes in the final room table (min 15, target 50, max 100):"
+	if ! "$here/hc-hist.sh" --min 15 --target 50 --max 100 --png "$png" --title "$1" \
+		"$out/rooms.csv" > "$out/room-sizes.txt"; then
+		echo "hc-lab: FAIL: no room-size histogram" >&2
+		return 1
+	fi
+	sed 's/^/  /' "$out/room-sizes.txt"
+	echo "hc-lab: room-size picture: $png"
+}
+
 if [ "$replay" = 0 ]; then
 	start_lab "$fleet_users" 2
 	echo "hc-lab: $fleet_gw gateways, $fleet_users users, ${duration}s of arrivals," \
@@ -106,6 +128,15 @@ if [ "$replay" = 0 ]; then
 		--settle 120 --seed "$seed" --live || fail=1
 	hc_appliance_stop || { echo "hc-lab: headcount exited with an error" >&2; exit 1; }
 	grep -qx seat_book_mismatches=0 "$out/stats.kv" || fail=1
+	room_sizes "headcount lab: $fleet_users users, $fleet_gw gateways, ${duration} s" || fail=1
+	# placement fills rooms up to target (fill = target); what is above
+	# it came from elsewhere, and the control core counted it
+	hist() { tail -1 "$out/room-sizes.txt" | tr ' ' '\n' | grep "^$1=" | cut -d= -f2; }
+	ctl() { grep "^$1=" "$out/stats.kv" | cut -d= -f2; }
+	echo "hc-lab: placement: $(hist users_above_target) users above target in" \
+		"$(hist above_target) rooms; seats past target taken by placement" \
+		"$(ctl ctl_placed_beyond_target), by direct or late joins and moves" \
+		"$(ctl ctl_seated_beyond_target)"
 	if [ "$fail" = 0 ]; then
 		echo "hc-lab: PASS: the appliance's room table equals the gateways' truth exactly (files in $out)"
 	else
@@ -156,5 +187,6 @@ for key in users joins moves leaves; do
 	got=$(grep "^$key=" "$out/stats.kv" | cut -d= -f2)
 	[ "$got" = "$want" ] || { echo "hc-lab: FAIL: $key is $got, expected $want"; fail=1; }
 done
+room_sizes "headcount lab: replay of $users users, $rooms rooms (seed $seed)" || fail=1
 [ "$fail" = 0 ] && echo "hc-lab: PASS: counts equal the ground truth exactly (files in $out)"
 exit $fail

@@ -7,8 +7,21 @@
 # gateway restart (the room table equals the gateways' truth).  The
 # appliance on af_packet in one namespace answers ARP itself.  With 2
 # workers the af_packet port has 2 queue pairs fed by the kernel's fanout.
+#
+# Then, from the files the lab keeps:
+# - both runs drew their room-size histogram: the text's summary agrees with
+#   the room table, and the picture is a PNG of 960 x 540 of some size;
+# - the fleet's placement filled rooms up to target only (fill = target,
+#   the default pool 15 / 50 / 100): no placement left a room above target
+#   (ctl_placed_beyond_target = 0, there are room ids to spare), and the
+#   users above target, summed over rooms of the final table, are at most
+#   the seats the control core saw taken past target by direct or late
+#   JOINs and moves (ctl_seated_beyond_target).  That bound holds for any
+#   traffic (see control/hc_rooms.h); placement that fills to max breaks
+#   both checks by thousands.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../common/lib.sh"
 build=${HC_BUILD:?}
 dir=$(mktemp -d /tmp/hc-netns.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
@@ -19,3 +32,39 @@ HC_BUILD=$build "$here/../../tools/hc-lab.sh" --build "$build" --out "$dir/repla
 HC_BUILD=$build "$here/../../tools/hc-lab.sh" --build "$build" --out "$dir/fleet" \
 	--fleet-users 20000 --fleet-gateways 6 --duration 4 --restart-every 1.5 \
 	--seed $((7 + ${1:-1})) --workers "${1:-1}"
+
+# hist_kv KEY RUN: a value of the histogram's summary line
+hist_kv() { tail -1 "$dir/$2/room-sizes.txt" | tr ' ' '\n' | grep "^$1=" | cut -d= -f2; }
+
+for run in replay fleet; do
+	echo "$run: room-size histogram"
+	[ -s "$dir/$run/room-sizes.txt" ] || { echo "FAIL: no $dir/$run/room-sizes.txt"; exit 1; }
+	# the summary agrees with the room table (counted here, not by the tool)
+	rooms=$(awk 'NR > 1' "$dir/$run/rooms.csv" | wc -l)
+	users=$(awk -F, 'NR > 1 { n += $2 } END { print n + 0 }' "$dir/$run/rooms.csv")
+	need rooms "$(hist_kv rooms $run)" -eq "$rooms"
+	need users "$(hist_kv users $run)" -eq "$users"
+	need rooms_in_bins "$(awk '$1 ~ /^[0-9]+-[0-9]+$|^>/ { n += $2 } END { print n + 0 }' \
+		"$dir/$run/room-sizes.txt")" -eq "$rooms"
+	need bins "$(grep -cE '^ +[0-9]+-[0-9]+ +[0-9]+ \|' "$dir/$run/room-sizes.txt")" -eq 20
+	png=$dir/$run/room-sizes.png
+	[ -f "$png" ] || { echo "FAIL: no $png"; exit 1; }
+	need png_signature "$(head -c 8 "$png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a
+	need png_ihdr "$(head -c 24 "$png" | tail -c 12 | od -An -tx1 | tr -d ' \n')" = \
+		49484452000003c00000021c # "IHDR", width 960, height 540
+	need png_bytes "$(stat -c %s "$png")" -ge 2000
+done
+
+echo "fleet: placement up to target (50)"
+target=50
+excess=$(awk -F, -v t=$target 'NR > 1 && $2 > t { e += $2 - t } END { print e + 0 }' \
+	"$dir/fleet/rooms.csv")
+above=$(awk -F, -v t=$target 'NR > 1 && $2 > t { n++ } END { print n + 0 }' "$dir/fleet/rooms.csv")
+seated=$(kv ctl_seated_beyond_target "$dir/fleet/stats.kv")
+echo "  rooms above target: $above, users above target: $excess," \
+	"largest room: $(hist_kv largest fleet)"
+need placed_beyond_target "$(kv ctl_placed_beyond_target "$dir/fleet/stats.kv")" -eq 0
+need no_room "$(kv ctl_no_room "$dir/fleet/stats.kv")" -eq 0
+need users_above_target_le_seated_beyond_target "$excess" -le "${seated:-x}"
+need users_above_target_in_histogram "$(hist_kv users_above_target fleet)" -eq "$excess"
+echo "PASS: both runs exact, histograms drawn, placement filled rooms up to target"

@@ -19,8 +19,10 @@ trap 'hc_lab_down; rm -rf "$out"' EXIT
 
 # reservations never expire here: the fewest-rooms check must not depend on
 # how long a busy machine takes between a PLACE and its JOIN (expiry has
-# unit tests of its own)
-printf '[control]\nreservation_ttl_ms = 3600000\n' > "$out/policy.ini"
+# unit tests of its own); the pool fills rooms to max (fill = max: the
+# fewest rooms; the default, fill = target, is the lab's, netns_lab.sh)
+printf '[control]\nreservation_ttl_ms = 3600000\n[pool.default]\nid = 0\nmin = 15\nmax = 100\ntarget = 50\nfill = max\n' \
+	> "$out/policy.ini"
 hc_lab_up $$
 hc_appliance_start "$build" "$out" 1 --stats-interval 0 --gateway-timeout-ms 0 \
 	--config "$out/policy.ini" --dump-rooms "$out/rooms.csv" --dump-stats "$out/stats.kv"

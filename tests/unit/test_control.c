@@ -2,7 +2,7 @@
 /*
  * test_control.c - the control core's decision loop driven through a real
  * worker: PLACE datagrams in, ASSIGN datagrams out (addresses, records,
- * fullest-first placement, batching), JOINs consuming the reservations,
+ * fullest-first placement up to target, batching), JOINs consuming the reservations,
  * and the seat book equal to the workers' counters.
  */
 #include <arpa/inet.h>
@@ -147,21 +147,19 @@ static void test_place_assign_join(void)
 	unsigned n = take_assigns(a, 512, &dgrams);
 	CU_ASSERT_EQUAL(n, 150);
 	CU_ASSERT_EQUAL(dgrams, 3); /* 59 + 59 + 32 */
-	uint32_t first = ntohl(a[0].room_id);
+	uint32_t first = ntohl(a[0].room_id), second = ntohl(a[50].room_id);
+	uint32_t third = ntohl(a[100].room_id);
 	for (unsigned i = 0; i < n; i++) {
 		CU_ASSERT_EQUAL(be64toh(a[i].user_id), 1000 + i);
 		CU_ASSERT_EQUAL(ntohl(a[i].request_id), 1 + i);
 		CU_ASSERT_EQUAL(a[i].status, HC_ASSIGN_PLACED);
-		/* fullest first: the first 100 share a room, the rest a new one */
-		if (i < 100) {
-			CU_ASSERT_EQUAL(ntohl(a[i].room_id), first);
-		} else {
-			CU_ASSERT_NOT_EQUAL(ntohl(a[i].room_id), first);
-		}
+		/* fullest first, up to the pool's target (50): 50 users a room */
+		CU_ASSERT_EQUAL(ntohl(a[i].room_id), i < 50 ? first : i < 100 ? second : third);
 	}
-	uint32_t second = ntohl(a[149].room_id);
-	CU_ASSERT_EQUAL(d.book.room[first].reserved, 100);
+	CU_ASSERT(first != second && second != third && first != third);
+	CU_ASSERT_EQUAL(d.book.room[first].reserved, 50);
 	CU_ASSERT_EQUAL(d.book.room[second].reserved, 50);
+	CU_ASSERT_EQUAL(d.book.room[third].reserved, 50);
 
 	/* the gateway joins them where it was told */
 	uint8_t p[HC_MAX_PAYLOAD];
@@ -179,19 +177,21 @@ static void test_place_assign_join(void)
 	CU_ASSERT_EQUAL(d.st.admitted, 150);
 	CU_ASSERT_EQUAL(d.st.peers, 1);   /* the home worker learnt the gateway */
 	CU_ASSERT_EQUAL(w->outstanding, 0);
-	CU_ASSERT_EQUAL(d.book.room[first].users, 100);
+	CU_ASSERT_EQUAL(d.book.room[first].users, 50);
 	CU_ASSERT_EQUAL(d.book.room[first].reserved, 0);
-	CU_ASSERT_EQUAL(d.book.room[second].users, 50);
-	CU_ASSERT_EQUAL(d.book.room[second].reserved, 0);
+	CU_ASSERT_EQUAL(d.book.room[third].users, 50);
+	CU_ASSERT_EQUAL(d.book.room[third].reserved, 0);
 	CU_ASSERT_EQUAL(d.book.st.admits_reserved, 150);
-	CU_ASSERT_EQUAL(w->members.room_users[first], 100);
+	CU_ASSERT_EQUAL(w->members.room_users[first], 50);
 
-	/* the next user goes to the partly full room, not a new one */
+	/* every room at target: the next user opens a new one */
 	send_places(5000, 1, 900);
 	hc_decide_poll(&d, 0);
 	n = take_assigns(a, 512, &dgrams);
 	CU_ASSERT_EQUAL(n, 1);
-	CU_ASSERT_EQUAL(ntohl(a[0].room_id), second);
+	uint32_t fourth = ntohl(a[0].room_id);
+	CU_ASSERT(fourth != 0 && fourth != first && fourth != second && fourth != third);
+	CU_ASSERT_EQUAL(d.book.st.new_rooms, 4);
 
 	/* an unknown pool gets NO_ROOM */
 	hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_PLACE, 3, 1, 1, 0, ++ctl_counter);

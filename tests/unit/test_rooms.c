@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_rooms.c - the control core's seat book and its policy: placement
- * order, admission never above max, reservations and their expiry, room
- * retirement with a grace period, the INI file and --pool parsing.
+ * order under both fill policies (target: up to target, then a new room;
+ * max: up to max), admission never above max, direct joins between target
+ * and max, the no-id fallback, reservations and their expiry, room
+ * retirement with a grace period, the accounting of rooms above target,
+ * the INI file and --pool parsing.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,12 +25,20 @@ static struct hc_policy pol;
 static struct hc_rooms r;
 static int seq_name;
 
-static void fresh(uint32_t max_rooms)
+/* A seat book on the default pool (15 / 50 / 100) with the given fill. */
+static void fresh_fill(uint32_t max_rooms, enum hc_fill fill)
 {
 	char name[32];
 	hc_policy_defaults(&pol);
+	pol.pool[0].fill = fill;
 	snprintf(name, sizeof(name), "t_rooms_%d", seq_name++);
 	CU_ASSERT_EQUAL_FATAL(hc_rooms_init(&r, name, &pol, max_rooms, 4096, HZ), 0);
+}
+
+/* The same with the default policy (fill = target). */
+static void fresh(uint32_t max_rooms)
+{
+	fresh_fill(max_rooms, HC_FILL_TARGET);
 }
 
 /* Fill room `id` with n admitted users (direct joins). */
@@ -37,10 +48,10 @@ static void fill(uint32_t id, uint32_t n, uint64_t *user)
 		CU_ASSERT_EQUAL(hc_rooms_admit(&r, id, 0, (*user)++, 0), 1);
 }
 
-static void test_placement_order(void)
+static void test_placement_fill_max(void)
 {
 	uint64_t u = 1;
-	fresh(64);
+	fresh_fill(64, HC_FILL_MAX);
 	/* empty pool: a new room, then the same room until it is full */
 	uint32_t first = hc_rooms_place(&r, 0, u++, 0);
 	CU_ASSERT_EQUAL(first, 1);
@@ -49,10 +60,12 @@ static void test_placement_order(void)
 	CU_ASSERT_EQUAL(r.room[first].reserved, 100);
 	CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 0), 2); /* full: a new room */
 	CU_ASSERT_EQUAL(r.st.new_rooms, 2);
+	CU_ASSERT_EQUAL(r.st.placed_beyond_target, 50);    /* seats 51 .. 100 */
+	CU_ASSERT_EQUAL(r.st.seated_beyond_target, 0);
 	hc_rooms_free(&r);
 
 	/* rooms of 20, 80, 10: the fullest at or above min wins */
-	fresh(64);
+	fresh_fill(64, HC_FILL_MAX);
 	fill(5, 20, &u);
 	fill(6, 80, &u);
 	fill(7, 10, &u);
@@ -63,17 +76,189 @@ static void test_placement_order(void)
 	hc_rooms_free(&r);
 
 	/* only rooms below min: the fullest of them */
-	fresh(64);
+	fresh_fill(64, HC_FILL_MAX);
 	fill(3, 10, &u);
 	fill(4, 5, &u);
 	CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 0), 3);
 	hc_rooms_free(&r);
 }
 
+/* fill = target (the default): up to target, then a new room. */
+static void test_placement_fill_target(void)
+{
+	uint64_t u = 1;
+	fresh(64);
+	CU_ASSERT_EQUAL(pol.pool[0].fill, HC_FILL_TARGET);
+	for (int i = 0; i < 50; i++)
+		CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 0), 1);
+	CU_ASSERT_EQUAL(r.room[1].reserved, 50);
+	for (int i = 0; i < 50; i++) /* at target: a new room */
+		CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 0), 2);
+	CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 0), 3);
+	CU_ASSERT_EQUAL(r.room[1].reserved, 50);
+	CU_ASSERT_EQUAL(r.room[2].reserved, 50);
+	CU_ASSERT_EQUAL(r.room[3].reserved, 1);
+	CU_ASSERT_EQUAL(r.st.new_rooms, 3);
+	CU_ASSERT_EQUAL(r.st.placements, 101);
+	CU_ASSERT_EQUAL(r.st.placed_beyond_target, 0);
+	/* the JOINs take the seats; a leave from room 1 frees one, and room
+	 * 1 (49) is fuller than room 3 (1): the next user goes there */
+	for (uint64_t x = 1; x <= 50; x++)
+		CU_ASSERT_EQUAL(hc_rooms_admit(&r, 1, 0, x, 0), 1);
+	CU_ASSERT_EQUAL(r.room[1].users, 50);
+	CU_ASSERT_EQUAL(r.room[1].reserved, 0);
+	hc_rooms_leave(&r, 1);
+	CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 0), 1);
+	CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 0), 3);
+	hc_rooms_free(&r);
+
+	/* rooms of 20, 45, 10 (below min) and 60 (above target, by direct
+	 * joins): the fullest below target first, the one above never */
+	fresh(64);
+	fill(5, 20, &u);
+	fill(6, 45, &u);
+	fill(7, 10, &u);
+	fill(8, 60, &u);
+	for (int i = 0; i < 5; i++)          /* 45 -> 50 */
+		CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 0), 6);
+	CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 0), 5); /* 20: the fullest below target */
+	fill(5, 29, &u);                     /* 21 + 29 = 50 */
+	CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 0), 7); /* 10, below min: the fullest left */
+	fill(7, 39, &u);                     /* 11 + 39 = 50 */
+	/* every room at or above target: a new room (ids 5..8 are taken
+	 * directly; never-used ids are handed out from 1) */
+	CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 0), 1);
+	CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 0), 1);
+	CU_ASSERT_EQUAL(r.room[8].users, 60);
+	CU_ASSERT_EQUAL(r.room[8].reserved, 0);
+	CU_ASSERT_EQUAL(r.st.placed_beyond_target, 0);
+	CU_ASSERT_EQUAL(r.st.seated_beyond_target, 10); /* room 8's users 51 .. 60 */
+	hc_rooms_free(&r);
+
+	/* a live empty room (its users left, not retired yet) before a new id */
+	fresh(64);
+	fill(3, 20, &u);
+	for (int i = 0; i < 20; i++)
+		hc_rooms_leave(&r, 3);
+	fill(4, 50, &u);
+	CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 0), 3);
+	CU_ASSERT_EQUAL(r.st.new_rooms, 0);
+	hc_rooms_free(&r);
+
+	/* target == max: the same as fill = max */
+	char err[256];
+	hc_policy_defaults(&pol);
+	CU_ASSERT_EQUAL_FATAL(hc_policy_add_spec(&pol, "0:default:15:100:100:target", err,
+						 sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_rooms_init(&r, "t_rooms_tmax", &pol, 64, 4096, HZ), 0);
+	for (int i = 0; i < 100; i++)
+		CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 0), 1);
+	CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 0), 2);
+	hc_rooms_free(&r);
+}
+
+/* Direct joins (a friend, a reconnect) take the seats between target and
+ * max; admission is the same under both policies. */
+static void test_direct_joins_past_target(void)
+{
+	uint64_t u = 1;
+	fresh(64);
+	for (uint64_t x = u; x < u + 50; x++)
+		CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, x, 0), 1);
+	for (uint64_t x = u; x < u + 50; x++)
+		CU_ASSERT_EQUAL(hc_rooms_admit(&r, 1, 0, x, 0), 1);
+	u += 50;
+	CU_ASSERT_EQUAL(r.st.admits_reserved, 50);
+	fill(1, 50, &u);                     /* 50 direct joins: 51 .. 100 */
+	CU_ASSERT_EQUAL(r.room[1].users, 100);
+	CU_ASSERT_EQUAL(r.st.seated_beyond_target, 50);
+	CU_ASSERT_EQUAL(hc_rooms_admit(&r, 1, 0, u++, 0), 0); /* the 101st: refused */
+	CU_ASSERT_EQUAL(r.st.refusals, 1);
+	CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 0), 2);   /* placement: elsewhere */
+	/* a move's seat past target counts too, its own seat again does not */
+	fill(2, 49, &u);                     /* 1 reserved + 49 = 50 */
+	CU_ASSERT_EQUAL(hc_rooms_reserve(&r, 2, 7000, 0), 1);
+	CU_ASSERT_EQUAL(r.st.seated_beyond_target, 51);
+	CU_ASSERT_EQUAL(hc_rooms_reserve(&r, 2, 7000, 0), 1);
+	CU_ASSERT_EQUAL(r.st.seated_beyond_target, 51);
+	CU_ASSERT_EQUAL(hc_room_occupancy(&r.room[2]), 51);
+	CU_ASSERT_EQUAL(r.st.placed_beyond_target, 0);
+	hc_rooms_free(&r);
+}
+
+/* fill = target with no room id left: the fullest room with a seat below
+ * max, not NO_ROOM; NO_ROOM only when every room is at max. */
+static void test_fill_target_no_id_fallback(void)
+{
+	uint64_t u = 1;
+	fresh(4); /* ids 1..3 */
+	for (int room = 1; room <= 3; room++)
+		for (int i = 0; i < 50; i++)
+			CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 0), (uint32_t)room);
+	CU_ASSERT_EQUAL(r.st.placed_beyond_target, 0);
+	/* every room at target, no id free: past target, the fullest first,
+	 * so one room fills to max before the next is touched */
+	uint32_t seen[4] = {0};
+	uint32_t last = 0, switches = 0;
+	for (int i = 0; i < 150; i++) {
+		uint32_t room = hc_rooms_place(&r, 0, u++, 0);
+		CU_ASSERT_FATAL(room >= 1 && room <= 3);
+		if (room != last) {
+			switches++;
+			CU_ASSERT_EQUAL(seen[room], 0); /* never back to an earlier room */
+			if (last != 0)
+				CU_ASSERT_EQUAL(hc_room_occupancy(&r.room[last]), 100);
+		}
+		seen[room]++;
+		last = room;
+	}
+	CU_ASSERT_EQUAL(switches, 3);
+	CU_ASSERT_EQUAL(seen[1], 50);
+	CU_ASSERT_EQUAL(seen[2], 50);
+	CU_ASSERT_EQUAL(seen[3], 50);
+	CU_ASSERT_EQUAL(r.st.placed_beyond_target, 150);
+	CU_ASSERT_EQUAL(r.st.no_room, 0);
+	CU_ASSERT_EQUAL(r.st.new_rooms, 3);
+	CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 0), 0); /* all at max */
+	CU_ASSERT_EQUAL(r.st.no_room, 1);
+	hc_rooms_free(&r);
+
+	/* fill = max with no id left and every room full: NO_ROOM as before */
+	fresh_fill(2, HC_FILL_MAX); /* id 1 only */
+	for (int i = 0; i < 100; i++)
+		CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 0), 1);
+	CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 0), 0);
+	CU_ASSERT_EQUAL(r.st.no_room, 1);
+	hc_rooms_free(&r);
+}
+
+/* A repeated PLACE (a lost answer, a duplicate) names the same seat under
+ * both policies, even once the room has reached target or max since. */
+static void test_repeated_place_same_seat(void)
+{
+	for (int f = 0; f < 2; f++) {
+		enum hc_fill fill = f ? HC_FILL_MAX : HC_FILL_TARGET;
+		uint32_t upto = f ? 100 : 50;
+		uint64_t u = 100;
+		fresh_fill(64, fill);
+		CU_ASSERT_EQUAL(hc_rooms_place_for(&r, 0, 1, 5, 0), 1);
+		for (uint32_t i = 1; i < upto; i++)
+			CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 0), 1);
+		CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u++, 0), 2); /* room 1 is done */
+		CU_ASSERT_EQUAL(hc_rooms_place_for(&r, 0, 1, 5, 0), 1);
+		CU_ASSERT_EQUAL(hc_rooms_place_for(&r, 0, 1, 5, 0), 1);
+		CU_ASSERT_EQUAL(r.st.placements_repeated, 2);
+		CU_ASSERT_EQUAL(r.room[1].reserved, upto);  /* no second seat */
+		CU_ASSERT_EQUAL(hc_rooms_reserved_by(&r, 5), 1);
+		CU_ASSERT_EQUAL(r.st.placements, upto + 1);
+		hc_rooms_free(&r);
+	}
+}
+
 static void test_admission(void)
 {
 	uint64_t u = 1000;
-	fresh(64);
+	fresh_fill(64, HC_FILL_MAX); /* placement may offer the last seat */
 	fill(9, 99, &u);
 	uint64_t lucky = 1;
 	CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, lucky, 0), 9); /* the last seat */
@@ -149,28 +334,112 @@ static uint32_t rnd(uint32_t n)
 	return (uint32_t)(rs % n);
 }
 
+#define RAND_ROOMS 1024 /* ids 1..1023: the duel pool runs out of them */
+
+/* The occupancy a placement in pool p must take its room from, by the
+ * pool's fill policy, found by scanning every room; -1: a new room. */
+static int expected_level(unsigned p)
+{
+	const struct hc_pool_cfg *c = &pol.pool[p];
+	int best[3] = {-1, -1, -1}; /* [min, max-1] or [1, target-1]; [1, min-1]; 0 */
+	for (uint32_t id = 1; id < r.max_rooms; id++) {
+		const struct hc_room *rm = &r.room[id];
+		if (rm->state != HC_ROOM_LIVE || rm->pool != p)
+			continue;
+		int o = (int)hc_room_occupancy(rm);
+		int k = o == 0 ? 2 :
+			c->fill == HC_FILL_TARGET ? (o < (int)c->target ? 0 : -1) :
+			o >= (int)c->max ? -1 : o >= (int)c->min ? 0 : 1;
+		if (k >= 0 && o > best[k])
+			best[k] = o;
+	}
+	return best[0] >= 0 ? best[0] : best[1] >= 0 ? best[1] : best[2];
+}
+
+static int some_id_free(void)
+{
+	for (uint32_t id = 1; id < r.max_rooms; id++)
+		if (r.room[id].state == HC_ROOM_FREE)
+			return 1;
+	return 0;
+}
+
+/* Sum over live rooms of (occupancy - target) where positive. */
+static uint64_t excess_over_target(void)
+{
+	uint64_t e = 0;
+	for (uint32_t id = 1; id < r.max_rooms; id++) {
+		const struct hc_room *rm = &r.room[id];
+		uint32_t o = hc_room_occupancy(rm), t = pol.pool[rm->pool].target;
+		if (rm->state == HC_ROOM_LIVE && o > t)
+			e += o - t;
+	}
+	return e;
+}
+
+/*
+ * 200 k random placements, joins (reserved or anywhere), leaves, expiries
+ * and retirements in three pools (the default, fill = target; duel 2/2/4,
+ * fill = target, which runs out of room ids; raid 10/30/40, fill = max):
+ * no room above max; every placement takes exactly the room its policy
+ * names (checked against a scan of all rooms), fill = target goes past
+ * target only when no id is free; the book equals the users' own truth;
+ * the excess over target is covered by the two counters.
+ */
 static void test_random_never_above_max(void)
 {
 	char err[256];
 	hc_policy_defaults(&pol);
 	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "7:duel:2:4", err, sizeof(err)), 0);
-	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "9:raid:10:40:30", err, sizeof(err)), 0);
-	CU_ASSERT_EQUAL_FATAL(hc_rooms_init(&r, "t_rooms_rand", &pol, 2048, 4096, HZ), 0);
+	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "9:raid:10:40:30:max", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(pol.pool[1].fill, HC_FILL_TARGET);
+	CU_ASSERT_EQUAL_FATAL(pol.pool[2].fill, HC_FILL_MAX);
+	CU_ASSERT_EQUAL_FATAL(hc_rooms_init(&r, "t_rooms_rand", &pol, RAND_ROOMS, 4096, HZ), 0);
 	static uint32_t where[5000]; /* user -> room admitted in, 0 none */
 	memset(where, 0, sizeof(where));
-	unsigned over = 0, placed_full = 0, book = 0;
+	unsigned over = 0, placed_full = 0, book = 0, wrong_room = 0, early_past = 0;
+	unsigned uncovered = 0, fallbacks = 0, no_room_with_seat = 0, checked = 0;
 	for (uint64_t t = 1; t < 200000; t++) {
 		uint32_t user = rnd(5000);
 		unsigned p = rnd(3);
 		switch (rnd(4)) {
 		case 0: { /* placement */
+			int repeat = hc_rooms_has_reservation(&r, user);
+			int want = repeat ? -2 : expected_level(p);
+			uint64_t opened = r.st.new_rooms, expired = r.st.expired;
 			uint32_t room = hc_rooms_place(&r, p, user, t);
 			if (room != 0 && hc_room_occupancy(&r.room[room]) > pol.pool[p].max)
 				placed_full++;
+			/* (a full reservation ring expires its oldest one to make
+			 * room, perhaps in the room just chosen: not checked) */
+			if (repeat || r.st.expired != expired)
+				break;
+			checked++;
+			if (room == 0) {
+				/* no id, and (fill = target) no seat below max either */
+				if (pol.pool[p].fill == HC_FILL_TARGET) {
+					for (uint32_t id = 1; id < r.max_rooms; id++)
+						no_room_with_seat += r.room[id].state == HC_ROOM_LIVE &&
+							r.room[id].pool == p &&
+							hc_room_occupancy(&r.room[id]) < pol.pool[p].max;
+				}
+				wrong_room += want >= 0 || some_id_free();
+				break;
+			}
+			int took = (int)hc_room_occupancy(&r.room[room]) - 1;
+			if (want >= 0) {
+				wrong_room += took != want || r.st.new_rooms != opened;
+			} else if (r.st.new_rooms == opened) { /* the no-id fallback */
+				fallbacks++;
+				wrong_room += pol.pool[p].fill != HC_FILL_TARGET;
+				early_past += some_id_free();
+			} else {
+				wrong_room += took != 0;
+			}
 			break;
 		}
 		case 1: { /* a join: to a reserved room or a random one */
-			uint32_t room = 1 + rnd(2047);
+			uint32_t room = 1 + rnd(RAND_ROOMS - 1);
 			if (rnd(2)) {
 				int32_t slot = -1;
 				void *d;
@@ -201,19 +470,21 @@ static void test_random_never_above_max(void)
 			break;
 		}
 		if (t % 5000 == 0) {
-			for (uint32_t id = 1; id < 2048; id++) {
+			for (uint32_t id = 1; id < RAND_ROOMS; id++) {
 				const struct hc_room *rm = &r.room[id];
 				if (rm->state == HC_ROOM_LIVE &&
 				    hc_room_occupancy(rm) > pol.pool[rm->pool].max)
 					over++;
 			}
+			uncovered += excess_over_target() >
+				     r.st.placed_beyond_target + r.st.seated_beyond_target;
 			/* the book agrees with the users' own truth */
-			static uint32_t count[2048];
+			static uint32_t count[RAND_ROOMS];
 			memset(count, 0, sizeof(count));
 			for (uint32_t x = 0; x < 5000; x++)
 				if (where[x])
 					count[where[x]]++;
-			for (uint32_t id = 1; id < 2048; id++)
+			for (uint32_t id = 1; id < RAND_ROOMS; id++)
 				if (count[id] != r.room[id].users)
 					book++;
 		}
@@ -221,6 +492,13 @@ static void test_random_never_above_max(void)
 	CU_ASSERT_EQUAL(over, 0);
 	CU_ASSERT_EQUAL(placed_full, 0);
 	CU_ASSERT_EQUAL(book, 0);
+	CU_ASSERT_EQUAL(wrong_room, 0);
+	CU_ASSERT_EQUAL(early_past, 0);
+	CU_ASSERT_EQUAL(no_room_with_seat, 0);
+	CU_ASSERT_EQUAL(uncovered, 0);
+	CU_ASSERT(checked > 10000);
+	CU_ASSERT(fallbacks > 0);            /* the duel pool ran out of ids */
+	CU_ASSERT(r.st.seated_beyond_target > 0);
 	CU_ASSERT(r.st.refusals > 0);
 	CU_ASSERT(r.st.admits_reserved > 0);
 	CU_ASSERT(r.st.expired > 0);
@@ -235,7 +513,7 @@ static void test_policy_file(void)
 	FILE *f = fdopen(fd, "w");
 	fprintf(f, "[control]\nbalance_interval_ms = 250\ncooldown_ms=5000\n\n"
 		   "[pool.lobby]\nid = 3\nmin = 15\nmax = 100\n\n"
-		   "[pool.duel]\nid = 8\nmin = 2\nmax = 4\ntarget = 2\n");
+		   "[pool.duel]\nid = 8\nmin = 2\nmax = 4\ntarget = 2\nfill = max\n");
 	fclose(f);
 	hc_policy_defaults(&pol);
 	CU_ASSERT_EQUAL(hc_policy_load(&pol, path, err, sizeof(err)), 0);
@@ -248,7 +526,9 @@ static void test_policy_file(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(l);
 	CU_ASSERT_EQUAL(l->target, 50);
 	CU_ASSERT_STRING_EQUAL(l->name, "lobby");
+	CU_ASSERT_EQUAL(l->fill, HC_FILL_TARGET);        /* the default */
 	CU_ASSERT_EQUAL(hc_policy_pool(&pol, 8)->max, 4);
+	CU_ASSERT_EQUAL(hc_policy_pool(&pol, 8)->fill, HC_FILL_MAX);
 
 	f = fopen(path, "w");
 	fprintf(f, "[pool.bad]\nid = 1\nmin = 60\nmax = 100\n");
@@ -260,6 +540,16 @@ static void test_policy_file(void)
 	fclose(f);
 	CU_ASSERT_EQUAL(hc_policy_load(&pol, path, err, sizeof(err)), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "cooldown_ms"));
+	f = fopen(path, "w");
+	fprintf(f, "[pool.x]\nid = 1\nmin = 15\nmax = 100\nfill = most\n");
+	fclose(f);
+	CU_ASSERT_EQUAL(hc_policy_load(&pol, path, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "[pool.x] fill = 'most': neither 'target' nor 'max'"));
+	f = fopen(path, "w");
+	fprintf(f, "[pool.x]\nid = 1\nmin = 15\nmax = 100\nfil = max\n"); /* a typo */
+	fclose(f);
+	CU_ASSERT_EQUAL(hc_policy_load(&pol, path, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "[pool.x]: unknown key 'fil'"));
 	f = fopen(path, "w");
 	fprintf(f, "[pools]\nid = 1\n");
 	fclose(f);
@@ -274,6 +564,23 @@ static void test_policy_file(void)
 	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "3:lobby:10", err, sizeof(err)), -1);
 	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "70000:x:1:4", err, sizeof(err)), -1);
 	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "4:x:5:50:60", err, sizeof(err)), -1);
+
+	/* the fill policy: the sixth field, target by default */
+	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "4:x:5:50:20:max", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(hc_policy_pool(&pol, 4)->fill, HC_FILL_MAX);
+	CU_ASSERT_EQUAL(hc_policy_pool(&pol, 4)->target, 20);
+	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "4:x:5:50:20:target", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(hc_policy_pool(&pol, 4)->fill, HC_FILL_TARGET);
+	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "4:x:5:50:20:max", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "4:x:5:50:20", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(hc_policy_pool(&pol, 4)->fill, HC_FILL_TARGET); /* replaced whole */
+	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "4:x:5:50:20:full", err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "FILL 'full' is neither 'target' nor 'max'"));
+	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "4:x:5:50:max", err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "expected ID:NAME:MIN:MAX[:TARGET[:FILL]]"));
+	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "4:x:5:50:20:max:7", err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "4:x:5:50:20:Max", err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(hc_policy_pool(&pol, 4)->fill, HC_FILL_TARGET); /* failures change nothing */
 }
 
 static unsigned resends;
@@ -342,13 +649,18 @@ static void test_reservations_per_gateway(void)
 }
 
 static CU_TestInfo tests[] = {
-	{"placement order", test_placement_order},
+	{"placement, fill = target: up to target, then a new room", test_placement_fill_target},
+	{"placement, fill = max: up to max", test_placement_fill_max},
+	{"direct joins take the seats past target", test_direct_joins_past_target},
+	{"fill = target without a free id: past target, not NO_ROOM",
+	 test_fill_target_no_id_fallback},
+	{"a repeated PLACE gets the same seat (both policies)", test_repeated_place_same_seat},
 	{"reservations per gateway", test_reservations_per_gateway},
 	{"admission", test_admission},
 	{"reservation expiry", test_expiry},
 	{"retirement and grace", test_retire_grace},
 	{"random operations never exceed max", test_random_never_above_max},
-	{"policy file and --pool", test_policy_file},
+	{"policy file and --pool, fill included", test_policy_file},
 	{"move directives: done, resent, given up", test_directives},
 	CU_TEST_INFO_NULL,
 };
