@@ -222,7 +222,8 @@ static void answer_place(struct hc_decide *d, const struct hc_place_req *q, uint
 		 !hc_rooms_has_reservation(&d->book, q->user_id))
 		d->st.places_over_quota++; /* NO_ROOM: it holds its share of seats */
 	else
-		room = hc_rooms_place_for(&d->book, pool, q->user_id, q->gateway_id, now);
+		room = hc_rooms_place_request(&d->book, pool, q->user_id, q->gateway_id,
+					      q->request_id, now);
 	struct hc_assign a = {
 		.user_id = rte_cpu_to_be_64(q->user_id),
 		.request_id = rte_cpu_to_be_32(q->request_id),

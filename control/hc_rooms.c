@@ -136,13 +136,43 @@ static void seat_release(struct hc_rooms *r, uint32_t room)
 	relevel(r, room);
 }
 
-/* The user's live reservation slot, or -1. */
-static int32_t resv_find(const struct hc_rooms *r, uint64_t user)
+/* The user's reservation slot (live or consumed), or -1. */
+static int32_t resv_lookup(const struct hc_rooms *r, uint64_t user)
 {
 	void *data;
 	if (rte_hash_lookup_data(r->resv_by_user, &user, &data) < 0)
 		return -1;
 	return (int32_t)(uintptr_t)data;
+}
+
+/* A consumed reservation is forgotten: its slot dies. */
+static void resv_forget(struct hc_rooms *r, int32_t slot)
+{
+	struct hc_reservation *v = &r->resv[slot];
+	rte_hash_del_key(r->resv_by_user, &v->user);
+	v->room = 0;
+}
+
+/* The user's live reservation slot, or -1 (a consumed one is forgotten:
+ * callers are about to seat or place the user anew). */
+static int32_t resv_find(struct hc_rooms *r, uint64_t user)
+{
+	int32_t slot = resv_lookup(r, user);
+	if (slot >= 0 && r->resv[slot].consumed) {
+		resv_forget(r, slot);
+		return -1;
+	}
+	return slot;
+}
+
+/* The user's JOIN took the seat: it stays known (not live) until it
+ * expires, for a late resend of its PLACE. */
+static void resv_consume(struct hc_rooms *r, int32_t slot)
+{
+	struct hc_reservation *v = &r->resv[slot];
+	v->consumed = 1;
+	r->resv_of_gw[v->gateway]--;
+	r->resv_live--;
 }
 
 static void resv_drop(struct hc_rooms *r, int32_t slot, int release_seat)
@@ -159,7 +189,9 @@ static void resv_drop(struct hc_rooms *r, int32_t slot, int release_seat)
 static void resv_pop_head(struct hc_rooms *r)
 {
 	struct hc_reservation *v = &r->resv[r->resv_head];
-	if (v->room != 0) {
+	if (v->room != 0 && v->consumed) {
+		resv_forget(r, (int32_t)r->resv_head);
+	} else if (v->room != 0) {
 		resv_drop(r, (int32_t)r->resv_head, 1);
 		r->st.expired++;
 	}
@@ -168,12 +200,13 @@ static void resv_pop_head(struct hc_rooms *r)
 }
 
 static void resv_add(struct hc_rooms *r, uint64_t user, uint32_t room, uint16_t gw,
-		     uint64_t now)
+		     uint32_t request_id, uint64_t now)
 {
 	if (r->resv_count == r->resv_cap)
 		resv_pop_head(r); /* full: the oldest expires early */
 	uint32_t slot = (r->resv_head + r->resv_count) % r->resv_cap;
 	r->resv[slot] = (struct hc_reservation){.user = user, .room = room, .gateway = gw,
+						.request_id = request_id,
 						.expires = now + r->ttl_tsc};
 	r->resv_of_gw[gw]++;
 	r->resv_count++;
@@ -251,7 +284,8 @@ uint32_t hc_rooms_place(struct hc_rooms *r, unsigned pool, uint64_t user, uint64
 
 int hc_rooms_has_reservation(const struct hc_rooms *r, uint64_t user)
 {
-	return resv_find(r, user) >= 0;
+	int32_t slot = resv_lookup(r, user);
+	return slot >= 0 && !r->resv[slot].consumed;
 }
 
 /*
@@ -281,10 +315,28 @@ static int pick_level(const struct hc_pool_cfg *c, const struct hc_pool_index *p
 uint32_t hc_rooms_place_for(struct hc_rooms *r, unsigned pool, uint64_t user, uint16_t gw,
 			    uint64_t now)
 {
+	return hc_rooms_place_request(r, pool, user, gw, 0, now);
+}
+
+uint32_t hc_rooms_place_request(struct hc_rooms *r, unsigned pool, uint64_t user, uint16_t gw,
+				uint32_t request_id, uint64_t now)
+{
 	const struct hc_pool_cfg *c = &r->pol->pool[pool];
 	struct hc_pool_index *pi = &r->pool[pool];
 
-	int32_t old = resv_find(r, user);
+	int32_t old = resv_lookup(r, user);
+	if (old >= 0 && r->resv[old].consumed) {
+		/* the same PLACE again after its JOIN took the seat (the
+		 * answer was slow, the gateway resent): the same room */
+		const struct hc_reservation *v = &r->resv[old];
+		if (request_id != 0 && v->request_id == request_id && v->gateway == gw &&
+		    r->room[v->room].state == HC_ROOM_LIVE && r->room[v->room].pool == pool) {
+			r->st.placements_late++;
+			return v->room;
+		}
+		resv_forget(r, old);
+		old = -1;
+	}
 	if (old >= 0) {
 		/* asked again (the answer was lost, or the request came twice):
 		 * the same seat, so every answer names the same room */
@@ -309,7 +361,7 @@ uint32_t hc_rooms_place_for(struct hc_rooms *r, unsigned pool, uint64_t user, ui
 		r->st.no_room++;
 		return 0;
 	}
-	resv_add(r, user, id, gw, now);
+	resv_add(r, user, id, gw, request_id, now);
 	r->st.placements++;
 	if (hc_room_occupancy(&r->room[id]) > c->target)
 		r->st.placed_beyond_target++;
@@ -332,7 +384,7 @@ int hc_rooms_reserve(struct hc_rooms *r, uint32_t room, uint64_t user, uint64_t 
 	int32_t old = resv_find(r, user);
 	if (old >= 0)
 		resv_drop(r, old, 1);
-	resv_add(r, user, room, 0, now);
+	resv_add(r, user, room, 0, 0, now);
 	uint32_t after = hc_room_occupancy(rm);
 	if (after > before && after > r->pol->pool[rm->pool].target)
 		r->st.seated_beyond_target++; /* (its own seat again: not a new one) */
@@ -374,7 +426,7 @@ static int admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user
 
 	int32_t slot = resv_find(r, user);
 	if (slot >= 0 && r->resv[slot].room == room) {
-		resv_drop(r, slot, 0);      /* the seat becomes the user's */
+		resv_consume(r, slot);      /* the seat becomes the user's */
 		rm->reserved--;
 		r->pool[rm->pool].reserved--;
 		rm->users++;

@@ -77,15 +77,21 @@ struct hc_pool_index {
 
 struct hc_reservation {
 	uint64_t user;
-	uint32_t room;      /* 0: consumed or cancelled                */
-	uint16_t gateway;   /* whose PLACE it answers (0: none)        */
-	uint16_t pad;
 	uint64_t expires;   /* TSC */
+	uint32_t room;      /* 0: dead (cancelled, expired, replaced)  */
+	uint32_t request_id;/* the PLACE it answers (0: none)          */
+	uint16_t gateway;   /* whose PLACE it answers (0: none)        */
+	uint8_t consumed;   /* the user's JOIN took the seat: kept until
+	                       it expires, so that a late resend of the
+	                       same PLACE gets the same room, no new seat */
+	uint8_t pad;
 };
 
 struct hc_rooms_stats {
 	uint64_t placements, new_rooms, no_room;
 	uint64_t placements_repeated; /* a user asked again: same seat */
+	uint64_t placements_late;     /* a PLACE resent after its JOIN took
+	                                 the seat: same room, no new seat  */
 	uint64_t admits, admits_reserved, refusals;
 	uint64_t leaves, expired, retired, reused;
 	uint64_t over_max;  /* JOINs or restatements applied without admission
@@ -129,6 +135,11 @@ uint32_t hc_rooms_place(struct hc_rooms *r, unsigned pool, uint64_t user, uint64
  * (hc_rooms_reserved_by). */
 uint32_t hc_rooms_place_for(struct hc_rooms *r, unsigned pool, uint64_t user, uint16_t gw,
 			    uint64_t now);
+/* The same for gateway gw's PLACE request_id: a resend of a PLACE whose
+ * JOIN has taken the seat already (within the reservation's lifetime) is
+ * answered with that room and reserves nothing. */
+uint32_t hc_rooms_place_request(struct hc_rooms *r, unsigned pool, uint64_t user, uint16_t gw,
+				uint32_t request_id, uint64_t now);
 /* Live reservations made for gateway gw's PLACEs. */
 static inline uint32_t hc_rooms_reserved_by(const struct hc_rooms *r, uint16_t gw)
 {

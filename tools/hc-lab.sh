@@ -26,7 +26,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 build=${HC_BUILD:-$here/../build}
-users=200000 rooms=5000 gateways=16 events=2000000 batch=64 rate=10000
+users=200000 rooms=5000 gateways=16 events=2000000 batch=59 rate=10000
 malformed=0.01 duplicate=0.01 reorder=0.02 seed=1 workers=1 out=""
 replay=0 fleet_users=100000 fleet_gw=8 duration=20 arrival=50000 leave=5000
 restart_every=0 reconnect=0.02 png=""
@@ -100,6 +100,14 @@ start_lab() {
 		exit 1
 	fi
 	echo "hc-lab: $HC_APP_IP is at $mac (ARP answered by headcount)"
+	# the whole room table, sampled all along: no room may ever be above max
+	hc_limit_watch_start "$out" 100
+}
+
+# watch_done: the room-limit watch's verdict (hc_limit_watch_check), shown
+watch_done() {
+	hc_limit_watch_check | sed 's/^/hc-lab: /'
+	return "${PIPESTATUS[0]}"
 }
 
 # room_sizes TITLE: the final room table's size distribution, as text (shown
@@ -125,7 +133,8 @@ if [ "$replay" = 0 ]; then
 		--telemetry "hclab$HC_TAG" --gateways "$fleet_gw" --users "$fleet_users" \
 		--duration "$duration" --arrival-rate "$arrival" --leave-rate "$leave" \
 		--restart-every "$restart_every" --reconnect-fraction "$reconnect" \
-		--settle 120 --seed "$seed" --live || fail=1
+		--settle 120 --seed "$seed" --live --result "$out/gwsim.kv" || fail=1
+	watch_done || fail=1
 	hc_appliance_stop || { echo "hc-lab: headcount exited with an error" >&2; exit 1; }
 	grep -qx seat_book_mismatches=0 "$out/stats.kv" || fail=1
 	room_sizes "headcount lab: $fleet_users users, $fleet_gw gateways, ${duration} s" || fail=1
@@ -133,6 +142,8 @@ if [ "$replay" = 0 ]; then
 	# it came from elsewhere, and the control core counted it
 	hist() { tail -1 "$out/room-sizes.txt" | tr ' ' '\n' | grep "^$1=" | cut -d= -f2; }
 	ctl() { grep "^$1=" "$out/stats.kv" | cut -d= -f2; }
+	echo "hc-lab: digest-triggered snapshots (gateway and appliance disagreed):" \
+		"$(grep '^digest_snapshots=' "$out/gwsim.kv" | cut -d= -f2)"
 	echo "hc-lab: placement: $(hist users_above_target) users above target in" \
 		"$(hist above_target) rooms; seats past target taken by placement" \
 		"$(ctl ctl_placed_beyond_target), by direct or late joins and moves" \
@@ -165,9 +176,10 @@ ip netns exec "$HC_NSG" "$build/tools/hc-send" --dst $HC_APP_IP --keys "$HC_KEYS
 mapfile -t sent_kv < "$out/send.expect"
 hc_wait 120 "the appliance counts every datagram sent" hc_tel_has /headcount/stats "${sent_kv[@]}" ||
 	echo "hc-lab: the appliance did not count every datagram sent; comparing anyway"
+fail=0
+watch_done || fail=1
 hc_appliance_stop || { echo "hc-lab: headcount exited with an error" >&2; exit 1; }
 
-fail=0
 if cmp -s "$out/rooms.csv" "$out/lab.truth.csv"; then
 	echo "hc-lab: room table matches the ground truth ($(($(wc -l < "$out/rooms.csv") - 1)) rooms)"
 else

@@ -55,6 +55,16 @@ for run in replay fleet; do
 	need png_bytes "$(stat -c %s "$png")" -ge 2000
 done
 
+# the room table was sampled all along both runs (hc-lab's watch)
+for run in replay fleet; do
+	need "${run}_limit_samples" "$(kv samples "$dir/$run/limit.kv")" -gt 0
+	need "${run}_samples_above_max" "$(kv above_max "$dir/$run/limit.kv")" -eq 0
+done
+need fleet_joins_over_max "$(kv ctl_joins_over_max "$dir/fleet/stats.kv")" -eq 0
+# no loss in the lab: gateways and appliance never disagreed long enough to
+# need a snapshot (sessions settle reconnect races at their source)
+need fleet_digest_snapshots "$(kv digest_snapshots "$dir/fleet/gwsim.kv")" -eq 0
+
 echo "fleet: placement up to target (50)"
 target=50
 excess=$(awk -F, -v t=$target 'NR > 1 && $2 > t { e += $2 - t } END { print e + 0 }' \

@@ -648,7 +648,41 @@ static void test_reservations_per_gateway(void)
 	hc_rooms_free(&r);
 }
 
+/* A PLACE resent after its JOIN took the seat (the answer was slow) gets
+ * the same room and reserves nothing; a new PLACE of the same user (a new
+ * request id) is placed anew; the kept record ends with the seat's time. */
+static void test_late_resend(void)
+{
+	fresh(64);
+	uint32_t a = hc_rooms_place_request(&r, 0, 1, 5, 77, 0);
+	CU_ASSERT_EQUAL(r.room[a].reserved, 1);
+	CU_ASSERT_EQUAL(hc_rooms_admit(&r, a, 0, 1, 0), 1);
+	CU_ASSERT_EQUAL(r.room[a].reserved, 0);
+	CU_ASSERT_EQUAL(r.room[a].users, 1);
+	CU_ASSERT_EQUAL(r.resv_live, 0);
+	CU_ASSERT_EQUAL(hc_rooms_place_request(&r, 0, 1, 5, 77, 0), a);   /* late resend */
+	CU_ASSERT_EQUAL(r.room[a].reserved, 0);
+	CU_ASSERT_EQUAL(r.st.placements_late, 1);
+	CU_ASSERT_EQUAL(r.st.placements, 1);
+	CU_ASSERT_EQUAL(hc_rooms_reserved_by(&r, 5), 0);
+	CU_ASSERT_EQUAL(hc_rooms_place_request(&r, 0, 1, 6, 77, 0), a);   /* another gateway's */
+	CU_ASSERT_EQUAL(r.room[a].reserved, 1);                         /* ... is a new PLACE */
+	CU_ASSERT_EQUAL(r.st.placements, 2);
+	hc_rooms_expire(&r, 10 * HZ);
+	CU_ASSERT_EQUAL(r.room[a].reserved, 0);
+	CU_ASSERT_EQUAL(r.resv_live, 0);
+	/* consumed, then expired: a resend now is placed anew */
+	uint32_t b = hc_rooms_place_request(&r, 0, 2, 5, 9, 10 * HZ);
+	CU_ASSERT_EQUAL(hc_rooms_admit(&r, b, 0, 2, 10 * HZ), 1);
+	hc_rooms_expire(&r, 20 * HZ);
+	hc_rooms_place_request(&r, 0, 2, 5, 9, 20 * HZ);
+	CU_ASSERT_EQUAL(r.st.placements_late, 1);
+	CU_ASSERT_EQUAL(r.resv_live, 1);
+	hc_rooms_free(&r);
+}
+
 static CU_TestInfo tests[] = {
+	{"a PLACE resent after its JOIN: the same room, no new seat", test_late_resend},
 	{"placement, fill = target: up to target, then a new room", test_placement_fill_target},
 	{"placement, fill = max: up to max", test_placement_fill_max},
 	{"direct joins take the seats past target", test_direct_joins_past_target},
