@@ -104,10 +104,11 @@ start_lab() {
 	hc_limit_watch_start "$out" 100
 }
 
-# watch_done: the room-limit watch's verdict (hc_limit_watch_check), shown
+# watch_done: the room-limit watch's verdict (hc_limit_watch_check: in
+# this shell, whose child the watch is)
 watch_done() {
-	hc_limit_watch_check | sed 's/^/hc-lab: /'
-	return "${PIPESTATUS[0]}"
+	echo -n "hc-lab: "
+	hc_limit_watch_check
 }
 
 # room_sizes TITLE: the final room table's size distribution, as text (shown

@@ -26,6 +26,7 @@ printf '[control]\nreservation_ttl_ms = 3600000\n[pool.default]\nid = 0\nmin = 1
 hc_lab_up $$
 hc_appliance_start "$build" "$out" 1 --stats-interval 0 --gateway-timeout-ms 0 \
 	--config "$out/policy.ini" --dump-rooms "$out/rooms.csv" --dump-stats "$out/stats.kv"
+hc_limit_watch_start "$out"
 hc_arp_check > /dev/null || { echo "FAIL: no ARP answer"; exit 1; }
 
 # one gateway first, alone: its rooms must be exactly the fewest possible;
@@ -50,6 +51,7 @@ fewest=$(grep '^fewest_rooms=' "$out/gateway.kv" | cut -d= -f2)
 echo "gateway 1: $rooms rooms, fewest possible $fewest"
 [ "$rooms" -le "$fewest" ] || { echo "FAIL: more rooms than ceil(users / max)"; exit 1; }
 hc_wait 60 "the room table equals the gateway's truth" hc_rooms_equal "$out/truth.csv"
+hc_limit_watch_check || exit 1
 hc_appliance_stop
 compare_rooms "$out/truth.csv" "$out/rooms.csv"
 need seat_book_mismatches "$(kv seat_book_mismatches "$out/stats.kv")" -eq 0
@@ -66,6 +68,7 @@ echo "PLACE requests: $places passed to the control core, $dropped dropped"
 # three gateways at once, sharing rooms: the table is the sum of their truths
 hc_appliance_start "$build" "$out" 1 --stats-interval 0 --gateway-timeout-ms 0 \
 	--config "$out/policy.ini" --dump-rooms "$out/rooms3.csv" --dump-stats "$out/stats3.kv"
+hc_limit_watch_start "$out"
 pids=()
 for g in 1 2 3; do
 	ip netns exec "$HC_NSG" "$build/tools/hc-gateway" --dst $HC_APP_IP --keys "$HC_KEYS" --gateway-id $g \
@@ -82,6 +85,7 @@ done
 awk -F, 'FNR > 1 { n[$1] += $2 } END { for (r in n) print r "," n[r] }' \
 	"$out"/truth3.*.csv | sort -t, -k1,1n | { echo "room,users"; cat; } > "$out/truth3.csv"
 hc_wait 60 "the room table equals the gateways' truth" hc_rooms_equal "$out/truth3.csv"
+hc_limit_watch_check || exit 1
 hc_appliance_stop
 compare_rooms "$out/truth3.csv" "$out/rooms3.csv"
 awk -F, 'NR > 1 && $2 > 100 { bad = 1 } END { exit bad }' "$out/rooms3.csv" ||
