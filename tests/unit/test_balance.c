@@ -238,6 +238,9 @@ static void test_budget(void)
 	CU_ASSERT(moves > 0);
 }
 
+/* test_balance_ref.c */
+void hc_test_balance_reference(void);
+
 static int suite_init(void)
 {
 	return hc_balance_init(&bal, MAXR);
@@ -256,6 +259,7 @@ static CU_TestInfo tests[] = {
 	{"reservations count for capacity", test_reservations_count},
 	{"3000 random pools", test_random_pools},
 	{"move budget per tick", test_budget},
+	{"reference vs brute force on tiny pools", hc_test_balance_reference},
 	CU_TEST_INFO_NULL,
 };
 
