@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * test_balance_ref.c - an exhaustive reference for the balancer: the
+ * test_balance_ref.c - the balancer against an exhaustive reference: the
  * fewest moves over every final configuration of a pool, found without any
- * of the balancer's reasoning.
+ * of the balancer's reasoning, for thousands of random small pools.
  *
  * The problem (hc_balance.h states it): room i has u_i movable users and
  * r_i reserved seats, occupancy o_i = u_i + r_i.  A final configuration
@@ -24,8 +24,14 @@
  *   - brute_solve: literal enumeration of every vector (f_1 .. f_n) and of
  *     every split of the transit into new rooms (partitions), for tiny
  *     pools; it cross-checks ref_solve.
- * Fixed seed, printed, so a failure reproduces; the first failures are
- * printed with their pool.
+ * Then the balancer's plan for each random pool is applied transfer by
+ * transfer (users leave only rooms that have them, no destination ever
+ * above max, reserved seats untouched, conservation) and must reach the
+ * reference's shortfall with exactly the reference's moves; planning the
+ * result again must move nobody; with half those moves as budget, the
+ * plan must spend the budget exactly, say it is truncated, and still
+ * apply step by step.  Fixed seeds, printed, so a failure reproduces; the
+ * first failures are printed with their pool.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -310,7 +316,205 @@ static void test_reference_vs_brute(void)
 	CU_ASSERT_EQUAL(agree, pools);
 }
 
+/* ---- the balancer against the reference ---- */
+
+#define NEW_MAX 4096 /* new rooms a random pool's plan may open */
+#define ID0 100      /* room ids are ID0 + index: never an index by mistake */
+
+static struct hc_balance bal;
+static struct hc_bal_transfer tr[4 * (REF_ROOMS + NEW_MAX)];
+
+struct outcome {
+	uint64_t moves, shortfall;
+	uint32_t nonempty_users; /* rooms holding users */
+	int truncated;
+	const char *bad;         /* a rule broken, or NULL */
+};
+
+/* Plan p with a move budget, apply the plan transfer by transfer and
+ * check the rules: transfers take only users a room has (so reserved
+ * seats never move), no room goes above max; then, without a budget, the
+ * final state (conservation, no room above max, no empty new room) and
+ * convergence. */
+static struct outcome plan_and_apply(const struct ref_pool *p, const struct hc_pool_cfg *cfg,
+				     uint64_t budget)
+{
+	static struct hc_bal_room rooms[REF_ROOMS + NEW_MAX];
+	static uint32_t users[REF_ROOMS + NEW_MAX], reserved[REF_ROOMS + NEW_MAX];
+	struct outcome out = {0};
+	for (uint32_t i = 0; i < p->n; i++) {
+		rooms[i] = (struct hc_bal_room){ID0 + i, p->users[i], p->reserved[i]};
+		users[i] = p->users[i];
+		reserved[i] = p->reserved[i];
+	}
+	struct hc_bal_plan plan = {.t = tr, .cap = sizeof(tr) / sizeof(tr[0])};
+	if (hc_balance_pool(&bal, cfg, rooms, p->n, budget, &plan) != 0) {
+		out.bad = "hc_balance_pool failed";
+		return out;
+	}
+	out.truncated = plan.truncated;
+	if (plan.new_rooms > NEW_MAX) {
+		out.bad = "too many new rooms";
+		return out;
+	}
+	uint32_t nr = p->n + plan.new_rooms;
+	for (uint32_t i = p->n; i < nr; i++)
+		users[i] = reserved[i] = 0;
+	uint64_t sum = 0;
+	for (uint32_t k = 0; k < plan.n && out.bad == NULL; k++) {
+		const struct hc_bal_transfer *t = &plan.t[k];
+		uint32_t from = t->from - ID0, to;
+		if (t->to & HC_BAL_NEW)
+			to = p->n + (t->to & ~HC_BAL_NEW);
+		else
+			to = t->to - ID0;
+		if (t->from < ID0 || from >= p->n || to >= nr || from == to || t->count == 0)
+			out.bad = "transfer names a wrong room";
+		else if (users[from] < t->count)
+			out.bad = "takes users a room does not have";
+		else if (users[to] + reserved[to] + t->count > p->max)
+			out.bad = "a room goes above max";
+		else {
+			users[from] -= t->count;
+			users[to] += t->count;
+			sum += t->count;
+		}
+	}
+	if (out.bad)
+		return out;
+	if (sum != plan.moves) {
+		out.bad = "plan.moves is not the sum of its transfers";
+		return out;
+	}
+	out.moves = sum;
+	if (budget != UINT64_MAX)
+		return out;
+	if (plan.truncated) {
+		out.bad = "truncated without a budget";
+		return out;
+	}
+	uint64_t after = 0;
+	for (uint32_t i = 0; i < nr; i++) {
+		uint64_t o = (uint64_t)users[i] + reserved[i];
+		after += o;
+		out.shortfall += short_of(p, o);
+		out.nonempty_users += users[i] > 0;
+		if (o > p->max && !(users[i] == 0 && reserved[i] > p->max))
+			out.bad = "a room ends above max";
+		if (i >= p->n && users[i] == 0)
+			out.bad = "a new room stays empty";
+	}
+	if (after != pool_total(p))
+		out.bad = "users not conserved";
+	if (out.bad)
+		return out;
+	/* converged: planning the result again moves nobody */
+	uint32_t n2 = 0;
+	for (uint32_t i = 0; i < nr; i++)
+		if (users[i] + reserved[i] > 0)
+			rooms[n2++] = (struct hc_bal_room){ID0 + i, users[i], reserved[i]};
+	struct hc_bal_plan again = {.t = tr, .cap = sizeof(tr) / sizeof(tr[0])};
+	if (hc_balance_pool(&bal, cfg, rooms, n2, UINT64_MAX, &again) != 0 || again.moves != 0)
+		out.bad = "a second plan moves users";
+	return out;
+}
+
+/* Plan one pool and compare with the reference; 1 if they agree. */
+static int agrees(const struct ref_pool *p, struct ref_cost *ref, struct outcome *got)
+{
+	struct hc_pool_cfg cfg = {.id = 0, .name = "ref", .min = p->min, .target = p->target,
+				  .max = p->max};
+	*ref = ref_solve(p);
+	*got = plan_and_apply(p, &cfg, UINT64_MAX);
+	if (got->bad)
+		return 0;
+	if (ref->moves >= 2) { /* half the budget: a valid, truncated prefix */
+		struct outcome half = plan_and_apply(p, &cfg, ref->moves / 2);
+		if (half.bad || half.moves != ref->moves / 2 || !half.truncated) {
+			got->bad = half.bad ? half.bad : "the budget is not spent exactly";
+			return 0;
+		}
+	}
+	if (ref->shortfall == GATHERED)
+		return got->moves == ref->moves && got->nonempty_users <= 1;
+	return got->moves == ref->moves && got->shortfall == ref->shortfall;
+}
+
+static void report(const struct ref_pool *p, const struct ref_cost *ref,
+		   const struct outcome *got)
+{
+	print_pool("balancer != reference", p);
+	if (ref->shortfall == GATHERED)
+		printf("    reference: gather, %" PRIu64 " moves", ref->moves);
+	else
+		printf("    reference: shortfall %" PRIu64 ", %" PRIu64 " moves", ref->shortfall,
+		       ref->moves);
+	printf("; balancer: shortfall %" PRIu64 ", %" PRIu64 " moves, %s\n", got->shortfall,
+	       got->moves, got->bad ? got->bad : "rules kept");
+}
+
+static const struct ref_pool random_cfg[] = {
+	{.min = 15, .target = 50, .max = 100},
+	{.min = 2, .target = 5, .max = 10},
+	{.min = 10, .target = 20, .max = 40},
+	{.min = 1, .target = 1, .max = 2},
+	{.min = 3, .target = 4, .max = 8},
+	{.min = 5, .target = 10, .max = 10},
+	{.min = 20, .target = 20, .max = 45},
+	{.min = 1, .target = 2, .max = 3},
+	{.min = 2, .target = 2, .max = 4},
+	{.min = 7, .target = 14, .max = 14},
+	{.min = 15, .target = 100, .max = 100},
+	{.min = 15, .target = 15, .max = 100},
+	{.min = 40, .target = 60, .max = 80},
+};
+
+static void test_random_vs_reference(void)
+{
+	const uint64_t seed = 0x5eed0002;
+	const unsigned per_cfg = 2000;
+	unsigned pools = 0, agree = 0, shown = 0, moved = 0, shortfall = 0, gathered = 0,
+		 reserved = 0;
+	rs = seed;
+	for (unsigned c = 0; c < sizeof(random_cfg) / sizeof(random_cfg[0]); c++) {
+		for (unsigned k = 0; k < per_cfg; k++) {
+			struct ref_pool p = random_cfg[c];
+			random_pool(&p, REF_ROOMS, 160, 6);
+			struct ref_cost ref;
+			struct outcome got;
+			pools++;
+			if (agrees(&p, &ref, &got))
+				agree++;
+			else if (shown++ < 8)
+				report(&p, &ref, &got);
+			moved += ref.moves > 0;
+			shortfall += ref.shortfall != 0 && ref.shortfall != GATHERED;
+			gathered += ref.shortfall == GATHERED;
+			for (uint32_t i = 0; i < p.n; i++)
+				if (p.reserved[i] > 0) {
+					reserved++;
+					break;
+				}
+		}
+	}
+	printf("\n    balancer vs reference: seed %#" PRIx64 ", %u/%u pools agree (%.2f %%); "
+	       "%u move users, %u with reserved seats, %u with shortfall, %u gathered ",
+	       seed, agree, pools, 100.0 * agree / pools, moved, reserved, shortfall, gathered);
+	CU_ASSERT_EQUAL(pools, 26000);
+	CU_ASSERT(moved > pools / 2); /* the cases are not trivial */
+	CU_ASSERT(reserved > pools / 4);
+	CU_ASSERT(shortfall > 10);
+	CU_ASSERT(gathered > 10);
+	CU_ASSERT_EQUAL(agree, pools);
+}
+
 /* Registered in test_balance.c's suite "balance". */
 void hc_test_balance_reference(void);
+void hc_test_balance_random_reference(void);
+int hc_test_balance_ref_init(void);
+void hc_test_balance_ref_free(void);
 
 void hc_test_balance_reference(void) { test_reference_vs_brute(); }
+void hc_test_balance_random_reference(void) { test_random_vs_reference(); }
+int hc_test_balance_ref_init(void) { return hc_balance_init(&bal, REF_ROOMS + NEW_MAX); }
+void hc_test_balance_ref_free(void) { hc_balance_free(&bal); }
