@@ -8,20 +8,29 @@
  * book.  The plan is a list of transfers (from room, to room, how many
  * users); picking which users is the membership's job (O(moved)).
  *
- * Rules:
- *   - rooms within [min, max] are left alone, except as donors when a
- *     small room can be saved more cheaply than dissolved;
- *   - rooms below min are either dissolved (all users move) or kept and
- *     filled to min; the choice minimises moves: for each j, dissolve the j
- *     smallest, keep the rest; cost(j) = max(users dissolved + excess of
- *     big rooms, deficit of kept rooms); the cheapest feasible j wins;
- *   - rooms above max give their excess (occupancy - max);
- *   - users that must move fill kept rooms to min, then rooms toward
- *     target, then up to max, then new rooms of about target;
- *   - a pool too small for any room to reach min is gathered into its
- *     fullest room;
- *   - never above max; at most max_moves moves per plan (the rest waits
- *     for the next tick).
+ * The problem, exactly.  A room has `users` (movable) and `reserved`
+ * (seats held: they count for capacity and never move); its occupancy is
+ * o = users + reserved.  A plan moves users between the pool's rooms and
+ * into new rooms.  After it, every non-empty room, old or new, holds
+ * between min and max; no room is ever above max (a room held above max
+ * by its reserved seats alone, after a policy reload, only sheds its
+ * users); a room with reserved seats is never emptied.  Moves = users
+ * moved.  The plan has the fewest moves over every such final
+ * configuration, always.  Two cases have no such configuration:
+ *   - a pool of fewer than min seats in all: it is gathered, every user
+ *     into the room with the most users (the fullest on a tie); moves =
+ *     the users outside it; reserved seats stay where they are;
+ *   - reserved seats make it impossible (the pool holds less than its
+ *     rooms with reserved seats need, max(min, reserved) each; or those
+ *     rooms are full and the fewer than min users left over cannot make a
+ *     room): the plan reaches first the least total shortfall (the sum of
+ *     min - o over non-empty rooms below min), then the fewest moves.
+ * Among plans of the fewest moves: fewer new rooms, then more rooms
+ * dissolved; users left over fill kept rooms toward target, then up to
+ * max, then new rooms of about target; donors give fullest first, down to
+ * target before going down to min.  O(n + max) per pool; tested against an exhaustive
+ * search (tests/unit/test_balance_ref.c).
+ * At most max_moves moves per plan (the rest waits for the next tick).
  *
  * A plan works in the caller's struct hc_balance: scratch made once by
  * hc_balance_init for pools of up to max_rooms rooms, so a tick allocates
@@ -66,15 +75,12 @@ struct hc_bal_src;
 /* A plan's scratch, by room index, for pools of up to max_rooms rooms. */
 struct hc_balance {
 	uint32_t max_rooms;
-	uint32_t *occ;            /* working occupancy                    */
-	uint32_t *movable;        /* users that can still be moved out    */
-	uint32_t *small, *normal, *big; /* rooms by class                 */
-	uint32_t *donor;          /* rooms that may give, by occupancy    */
-	uint32_t *sorted;         /* counting sort's output               */
-	uint32_t *count;          /* [HC_BAL_MAX_SIZE + 2] its histogram  */
-	uint64_t *prefix;         /* [max_rooms + 1] users dissolved      */
-	uint64_t *deficit;        /* [max_rooms + 1] users kept rooms need */
-	struct hc_bal_src *src;   /* [2 * max_rooms + 2] movers            */
+	uint32_t *occ;            /* working occupancy                     */
+	uint32_t *small, *other, *pinned; /* rooms by class, sorted        */
+	uint32_t *donor;          /* rooms that may give, by occupancy     */
+	uint32_t *sorted;         /* counting sort's output                */
+	uint32_t *count;          /* [HC_BAL_MAX_SIZE + 2] its histogram   */
+	struct hc_bal_src *src;   /* [3 * max_rooms + 1] sources of moves  */
 };
 
 /* Make the scratch for pools of up to max_rooms rooms.  Returns 0 or -1. */

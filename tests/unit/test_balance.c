@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_balance.c - the balancer's plans: the seed example exactly, the
- * special cases, and thousands of random pools checked for the rules
- * (conservation, never above max, every room of a pool with >= min users
- * within [min, max] after one plan, a second plan moves nobody, moves no
- * more than dissolving every small room would) and for the move budget.
+ * special cases, the pools where an earlier balancer moved more users than
+ * needed (each with its exact plan), and thousands of random pools checked
+ * for the rules (conservation, never above max, every room of a pool with
+ * >= min users within [min, max] after one plan, a second plan moves
+ * nobody, moves no more than dissolving every small room would) and for
+ * the move budget.  The fewest moves, pool by pool, against an exhaustive
+ * reference: test_balance_ref.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +137,97 @@ static void test_reservations_count(void)
 	CU_ASSERT_EQUAL(p.t[0].to, 2);
 }
 
+/* Plan rooms[] (ids 1..n) once with no budget; sizes[16] gets the result
+ * by id, new rooms from id n + 1.  Checks the plan applies. */
+static struct hc_bal_plan plan_apply(const struct hc_bal_room *rooms, uint32_t n,
+				     uint32_t *sizes)
+{
+	uint32_t next = n + 1;
+	memset(sizes, 0, sizeof(uint32_t) * 16);
+	for (uint32_t i = 0; i < n; i++)
+		sizes[rooms[i].room] = rooms[i].users + rooms[i].reserved;
+	struct hc_bal_plan p = plan_of(rooms, n, UINT64_MAX);
+	CU_ASSERT_FALSE(p.truncated);
+	CU_ASSERT_EQUAL(apply(&p, sizes, &next), 0);
+	return p;
+}
+
+/* Pools where the balancer of before moved more users than needed: each
+ * with the fewest moves and its exact result. */
+static void test_fewest_moves(void)
+{
+	uint32_t s[16];
+	/* a tiny room beside full ones: filling it (14) beats dissolving it
+	 * and opening a new room topped up from the full ones (15) */
+	struct hc_bal_room a[] = {{1, 100, 0}, {2, 100, 0}, {3, 1, 0}};
+	struct hc_bal_plan p = plan_apply(a, 3, s);
+	CU_ASSERT_EQUAL(p.moves, 14);
+	CU_ASSERT_EQUAL(p.new_rooms, 0);
+	CU_ASSERT(s[1] == 100 && s[2] == 86 && s[3] == 15);
+
+	/* 3 beside a full room: 12, not 15 */
+	struct hc_bal_room b[] = {{1, 3, 0}, {2, 100, 0}};
+	p = plan_apply(b, 2, s);
+	CU_ASSERT_EQUAL(p.moves, 12);
+	CU_ASSERT(s[1] == 15 && s[2] == 88);
+
+	/* 3 and 5 beside a full room: 3 joins 5, 7 come from the full room
+	 * (10), not both dissolved into a new room (15) */
+	struct hc_bal_room c[] = {{1, 3, 0}, {2, 5, 0}, {3, 100, 0}};
+	p = plan_apply(c, 3, s);
+	CU_ASSERT_EQUAL(p.moves, 10);
+	CU_ASSERT(s[1] == 0 && s[2] == 15 && s[3] == 93);
+
+	/* 122 sheds 22; 82 can take only 18: a new room of 15 and 7 into 82
+	 * (22), not a new room of 4 topped up from full rooms (33) */
+	struct hc_bal_room d[] = {{1, 82, 0}, {2, 100, 0}, {3, 122, 0}};
+	p = plan_apply(d, 3, s);
+	CU_ASSERT_EQUAL(p.moves, 22);
+	CU_ASSERT_EQUAL(p.new_rooms, 1);
+	CU_ASSERT(s[1] == 89 && s[2] == 100 && s[3] == 100 && s[4] == 15);
+
+	/* a room held above max by reservations: its 20 users must leave
+	 * (they went nowhere, and the plan took users it did not have) */
+	struct hc_bal_room e[] = {{1, 50, 0}, {2, 15, 0}, {3, 98, 0}, {4, 20, 110}};
+	p = plan_apply(e, 4, s);
+	CU_ASSERT_EQUAL(p.moves, 20);
+	CU_ASSERT(s[1] == 50 && s[2] == 35 && s[3] == 98 && s[4] == 110);
+
+	/* a room of one reserved seat cannot be dissolved: it is filled (14),
+	 * not left short (4 moves, 10 short of min) */
+	struct hc_bal_room f[] = {{1, 42, 57}, {2, 0, 1}, {3, 11, 0}};
+	p = plan_apply(f, 3, s);
+	CU_ASSERT_EQUAL(p.moves, 14);
+	CU_ASSERT(s[1] == 96 && s[2] == 15 && s[3] == 0);
+}
+
+/* No plan makes every room valid: the least shortfall, then fewest moves;
+ * a pool of fewer than min seats gathers its users. */
+static void test_reserved_short(void)
+{
+	uint32_t s[16];
+	/* 10 seats held, 10 users: one held room reaches min */
+	struct hc_bal_room a[] = {{1, 0, 5}, {2, 0, 5}, {3, 10, 0}};
+	struct hc_bal_plan p = plan_apply(a, 3, s);
+	CU_ASSERT_EQUAL(p.moves, 10);
+	CU_ASSERT(s[1] + s[2] == 20 && (s[1] == 15 || s[2] == 15) && s[3] == 0);
+
+	/* a room full of held seats; the 8 users left gather into one room */
+	struct hc_bal_room b[] = {{1, 0, 100}, {2, 5, 0}, {3, 3, 0}};
+	p = plan_apply(b, 3, s);
+	CU_ASSERT_EQUAL(p.moves, 3);
+	CU_ASSERT(s[1] == 100 && s[2] == 8 && s[3] == 0);
+
+	/* fewer than min seats: users gather where most of them are; held
+	 * seats stay */
+	struct hc_bal_room c[] = {{1, 2, 1}, {2, 3, 0}};
+	p = plan_apply(c, 2, s);
+	CU_ASSERT_EQUAL(p.moves, 2);
+	CU_ASSERT(s[1] == 1 && s[2] == 5);
+	struct hc_bal_room d[] = {{1, 0, 1}, {2, 10, 0}};
+	CU_ASSERT_EQUAL(plan_apply(d, 2, s).moves, 0);
+}
+
 static uint64_t rs = 2024;
 static uint32_t rnd(uint32_t n)
 {
@@ -238,14 +332,23 @@ static void test_budget(void)
 	CU_ASSERT(moves > 0);
 }
 
+/* test_balance_ref.c */
+void hc_test_balance_reference(void);
+void hc_test_balance_random_reference(void);
+int hc_test_balance_ref_init(void);
+void hc_test_balance_ref_free(void);
+
 static int suite_init(void)
 {
-	return hc_balance_init(&bal, MAXR);
+	if (hc_balance_init(&bal, MAXR) != 0)
+		return -1;
+	return hc_test_balance_ref_init();
 }
 
 static int suite_clean(void)
 {
 	hc_balance_free(&bal);
+	hc_test_balance_ref_free();
 	return 0;
 }
 
@@ -256,6 +359,10 @@ static CU_TestInfo tests[] = {
 	{"reservations count for capacity", test_reservations_count},
 	{"3000 random pools", test_random_pools},
 	{"move budget per tick", test_budget},
+	{"fewest moves: 100,100,1 and other pools", test_fewest_moves},
+	{"reserved seats: least shortfall, gather", test_reserved_short},
+	{"reference vs brute force on tiny pools", hc_test_balance_reference},
+	{"26000 random pools: fewest moves", hc_test_balance_random_reference},
 	CU_TEST_INFO_NULL,
 };
 
