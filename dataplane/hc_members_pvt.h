@@ -54,10 +54,26 @@ static inline void hc_members_list_del(struct hc_members *m, int32_t at, uint32_
 		m->slot[next - 1].prev = prev;
 }
 
+/* Another gateway took user (in room at old_gw): tell old_gw at once
+ * (HC_CHG_SUPERSEDED, answered by an ASSIGN SUPERSEDED) that it no longer
+ * holds the user, rather than let its digest differ until it notices the
+ * user is gone.  A change like hc_members.c's report(). */
+static inline void hc_members_tell_taken(struct hc_members *m, uint64_t user, uint32_t room,
+					 uint16_t old_gw)
+{
+	if (m->changes == NULL)
+		return;
+	if (m->n_changes == m->changes_cap && m->changes_full != NULL)
+		m->changes_full(m->changes_ctx);
+	m->changes[m->n_changes++] = (struct hc_change){.user_id = user, .from_room = room,
+		.to_room = room, .gateway_id = old_gw, .kind = HC_CHG_SUPERSEDED};
+}
+
 /* The user at position `at` is now in `room` (0: none), from `cur`,
  * owned by gw.  The owners' membership digests follow; when the owner
- * changes (a new user, a user gone, or a user another gateway took), the
- * per-gateway counts follow and the old owner's snapshot mark goes. */
+ * changes (a new user, a user gone, or a user another gateway took: the
+ * old owner is told), the per-gateway counts follow and the old owner's
+ * snapshot mark goes. */
 static inline void hc_members_place(struct hc_members *m, int32_t at, uint64_t user,
 				    uint32_t cur, uint32_t room, uint16_t gw)
 {
@@ -73,6 +89,8 @@ static inline void hc_members_place(struct hc_members *m, int32_t at, uint64_t u
 	if (cur == 0 || room == 0 || s->gw != gw) {
 		if (cur != 0) {
 			uint16_t old = s->gw;
+			if (room != 0)
+				hc_members_tell_taken(m, user, cur, old);
 			HC_RELAXED_ADD(&m->gw_users[old], (uint32_t)-1);
 			if (s->mark != 0 && s->mark == m->snap_gen_now[old] &&
 			    m->snap_marked[old] > 0)

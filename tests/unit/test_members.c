@@ -299,11 +299,17 @@ static void test_sessions(void)
 	apply_s(7, 4, HC_OP_JOIN, 1, 150, 0);
 	CU_ASSERT_EQUAL(hc_members_owner_of(&m, 7), 2);
 	CU_ASSERT_EQUAL(m.st.superseded, 2);
-	/* a newer session does, and moves the user */
+	/* a newer session does, and moves the user; the old owner is told */
+	m.n_changes = 0;
 	apply_s(7, 5, HC_OP_JOIN, 1, 300, 0);
 	CU_ASSERT_EQUAL(hc_members_room_of(&m, 7), 5);
 	CU_ASSERT_EQUAL(hc_members_owner_of(&m, 7), 1);
 	CU_ASSERT_EQUAL(m.st.takeovers, 1);
+	CU_ASSERT_EQUAL_FATAL(m.n_changes, 2);       /* the tell, then the move */
+	CU_ASSERT_EQUAL(chg[0].kind, HC_CHG_SUPERSEDED);
+	CU_ASSERT_EQUAL(chg[0].gateway_id, 2);
+	CU_ASSERT_EQUAL(chg[0].to_room, 4);
+	CU_ASSERT_EQUAL(chg[1].kind, HC_CHG_APPLIED);
 	/* equal sessions (0: unstamped): arrival order, as before */
 	apply_s(9, 6, HC_OP_JOIN, 1, 0, 0);
 	apply_s(9, 6, HC_OP_JOIN, 2, 0, 0);
