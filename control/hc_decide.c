@@ -287,10 +287,14 @@ static void balance_pool(struct hc_decide *d, unsigned pool)
 	const struct hc_pool_cfg *c = &d->pol->pool[pool];
 	const struct hc_pool_index *pi = &d->book.pool[pool];
 	uint32_t n = 0;
+	/* rooms with seats reserved are filling (placements, refusals' new
+	 * rooms): they sit this tick out, neither given to nor taken from, or
+	 * a room placement just opened would be topped up to min by moves */
 	for (uint32_t level = 0; level < pi->levels; level++)
 		for (uint32_t id = pi->head[level]; id != 0; id = d->book.room[id].next)
-			d->bal_rooms[n++] = (struct hc_bal_room){.room = id,
-				.users = d->book.room[id].users, .reserved = d->book.room[id].reserved};
+			if (d->book.room[id].reserved == 0)
+				d->bal_rooms[n++] = (struct hc_bal_room){.room = id,
+					.users = d->book.room[id].users};
 	struct hc_bal_plan plan = {.t = d->bal_t, .cap = HC_BAL_MAX_TRANSFERS};
 	if (n < 1 || hc_balance_pool(&d->bal, c, d->bal_rooms, n, d->pol->max_moves_per_tick, &plan) != 0)
 		return;
