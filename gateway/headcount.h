@@ -37,7 +37,7 @@
 extern "C" {
 #endif
 
-#define HC_GW_API_VERSION 2
+#define HC_GW_API_VERSION 3
 
 /* A gateway's key: 16 bytes (protocol v2, SipHash-2-4-128 tags). */
 #define HC_GW_KEY_LEN 16
@@ -159,6 +159,7 @@ struct hc_gw_stats {
 	uint64_t rx_replayed;          /* reply counter seen before, too old
 	                                  or 0                               */
 	uint64_t id_conflicts;         /* heartbeats with ID_CONFLICT        */
+	/* API version 3 */
 	uint64_t refusals;             /* JOINs refused with no room to go to
 	                                  (NO_ROOM, FULL): users dropped     */
 	uint64_t superseded;           /* users dropped: a newer session of
