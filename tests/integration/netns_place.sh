@@ -20,8 +20,11 @@ trap 'hc_lab_down; rm -rf "$out"' EXIT
 # reservations never expire here: the fewest-rooms check must not depend on
 # how long a busy machine takes between a PLACE and its JOIN (expiry has
 # unit tests of its own); the pool fills rooms to max (fill = max: the
-# fewest rooms; the default, fill = target, is the lab's, netns_lab.sh)
-printf '[control]\nreservation_ttl_ms = 3600000\n[pool.default]\nid = 0\nmin = 15\nmax = 100\ntarget = 50\nfill = max\n' \
+# fewest rooms; the default, fill = target, is the lab's, netns_lab.sh);
+# no balancing tick comes during the test: the fewest rooms are
+# placement's promise, the fewest moves the balancer's (netns_balance.sh),
+# and filling a small room can take fewer moves than dissolving it
+printf '[control]\nreservation_ttl_ms = 3600000\nbalance_interval_ms = 3600000\n[pool.default]\nid = 0\nmin = 15\nmax = 100\ntarget = 50\nfill = max\n' \
 	> "$out/policy.ini"
 hc_lab_up $$
 hc_appliance_start "$build" "$out" 1 --stats-interval 0 --gateway-timeout-ms 0 \
