@@ -5,9 +5,11 @@
  * Owns the decision "is this frame an ARP request for us, a UDP datagram to
  * our port, or something to drop (and why)".  Runs on every worker lcore for
  * every frame, so it is inline, branch-light and reads only the first
- * segment.  It does not look inside the UDP payload: that is
- * proto/hc_proto_check.h's job.  Checksums are trusted from the NIC's
- * offload flags when it sets them, computed otherwise.
+ * segment (hc_rx.c gathers a multi-segment frame into one mbuf first).  It
+ * does not look inside the UDP payload: that is proto/hc_proto_check.h's
+ * job, but it refuses a payload longer than the protocol allows
+ * (HC_MAX_PAYLOAD).  Checksums are trusted from the NIC's offload flags
+ * when it sets them, computed otherwise.
  */
 #ifndef HC_PARSE_H
 #define HC_PARSE_H
@@ -24,6 +26,12 @@
 #include <rte_udp.h>
 
 #include "hc_drop.h"
+#include "hc_proto.h"
+
+/* The longest frame that can carry an allowed datagram: Ethernet, IPv4
+ * with 40 bytes of options, UDP, HC_MAX_PAYLOAD (9054 bytes).  Nothing
+ * longer is ever accepted; the gather pool's mbufs hold this much. */
+#define HC_MAX_FRAME (RTE_ETHER_HDR_LEN + 60 + sizeof(struct rte_udp_hdr) + HC_MAX_PAYLOAD)
 
 /* What the parser needs to know about us. */
 struct hc_parse_cfg {
@@ -70,6 +78,8 @@ static inline void hc_parse_arp(const struct rte_ether_hdr *eth, uint32_t len,
 
 /*
  * Classify m.  Never reads beyond the first segment's data; never writes.
+ * A multi-segment m is judged by its first segment alone (its IPv4 length
+ * then goes beyond it: ip_bad_length).
  */
 static inline void hc_parse_frame(const struct rte_mbuf *m,
 				  const struct hc_parse_cfg *cfg,
@@ -79,10 +89,6 @@ static inline void hc_parse_frame(const struct rte_mbuf *m,
 	const struct rte_ether_hdr *eth =
 		rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 
-	if (unlikely(m->nb_segs != 1)) {
-		hc_parse_drop(p, HC_DROP_NONLINEAR);
-		return;
-	}
 	if (unlikely(len < sizeof(*eth))) {
 		hc_parse_drop(p, HC_DROP_RUNT);
 		return;
@@ -139,9 +145,13 @@ static inline void hc_parse_frame(const struct rte_mbuf *m,
 	const struct rte_udp_hdr *udp =
 		(const struct rte_udp_hdr *)((const uint8_t *)ip + ihl);
 	uint32_t l4_len = total - ihl;
-	if (unlikely(l4_len < sizeof(*udp) ||
+	/* one test for both (l4_len < 8 wraps around): a length that is
+	 * wrong, or a payload longer than the protocol allows */
+	if (unlikely(l4_len - sizeof(*udp) > HC_MAX_PAYLOAD ||
 		     rte_be_to_cpu_16(udp->dgram_len) != l4_len)) {
-		hc_parse_drop(p, HC_DROP_UDP_BAD_LENGTH);
+		hc_parse_drop(p, l4_len >= sizeof(*udp) &&
+			      rte_be_to_cpu_16(udp->dgram_len) == l4_len ?
+			      HC_DROP_UDP_TOO_BIG : HC_DROP_UDP_BAD_LENGTH);
 		return;
 	}
 	if (unlikely(udp->dst_port != cfg->udp_port)) {

@@ -3,7 +3,8 @@
  * test_worker.c - the worker's whole receive path (parse, check, sequence,
  * split, apply) on crafted frames: exact outcomes for valid traffic, and a
  * randomised property for bad traffic: a frame that is counted as dropped
- * leaves every piece of state exactly as it was.
+ * leaves every piece of state exactly as it was; the largest datagrams in
+ * one mbuf and in several, one byte too many, a frame its port cut short.
  */
 #include <arpa/inet.h>
 #include <string.h>
@@ -254,10 +255,93 @@ static void test_authentication(void)
 	rcu_unregister_thread();
 }
 
+/* An EVENTS payload of gateway gw, the next sequence in its current
+ * incarnation, n JOINs of users base.. into rooms 1..63. */
+static size_t big_events(uint8_t *p, uint16_t gw, uint64_t base, unsigned n)
+{
+	uint32_t inc = w->seq.gw[gw].incarnation ? w->seq.gw[gw].incarnation : 1;
+	hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_EVENTS, gw, (uint16_t)n, inc, 0,
+			  hc_seq_applied(&w->seq, gw) + 1);
+	for (unsigned i = 0; i < n; i++) {
+		struct hc_event ev = {.user_id = htobe64(base + i), .room_id = htonl(1 + i % 63),
+				      .op = HC_OP_JOIN};
+		memcpy(p + sizeof(struct hc_hdr) + i * 16, &ev, 16);
+	}
+	return sizeof(struct hc_hdr) + (size_t)n * 16;
+}
+
+static void feed_mbuf(struct rte_mbuf *m)
+{
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	hc_rx_burst(w, 0, &m, 1, 0);
+	hc_ops_commit(w);
+}
+
+/* The largest datagrams in one mbuf (af_packet with a large framesz) and
+ * chained in 2 KiB segments (net_pcap), gathered into one; what cannot be
+ * gathered or is one byte too long is dropped and changes nothing. */
+static void test_large(void)
+{
+	static uint8_t p[HC_MAX_PAYLOAD + 64], f[HC_FRAME_HDR_LEN + HC_MAX_PAYLOAD + 64];
+	w = dp.workers[0];
+	dp.gather_pool = hc_test_big_pool;
+	uint64_t users0 = w->members.n_users, events0 = w->st.events;
+
+	/* 558 events, chained: gathered, applied */
+	size_t n = hc_frame_build(f, &addr, 1, p, big_events(p, 6, 3000000, HC_MAX_EVENTS));
+	CU_ASSERT_EQUAL(n, HC_FRAME_HDR_LEN + 8968);
+	unsigned free0 = rte_mempool_avail_count(hc_test_pool);
+	struct rte_mbuf *m = hc_test_mbuf_chain(f, n, 2048);
+	CU_ASSERT_EQUAL(m->nb_segs, 5);
+	feed_mbuf(m);
+	CU_ASSERT_EQUAL(w->st.rx_gathered, 1);
+	CU_ASSERT_EQUAL(w->members.n_users, users0 + HC_MAX_EVENTS);
+	CU_ASSERT_EQUAL(w->st.events, events0 + HC_MAX_EVENTS);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, 3000000 + 557), 1 + 557 % 63);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(hc_test_pool), free0); /* chain freed */
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(hc_test_big_pool), 255); /* and the copy */
+
+	/* the next one in one large mbuf: nothing to gather */
+	n = hc_frame_build(f, &addr, 1, p, big_events(p, 6, 3001000, HC_MAX_EVENTS));
+	feed_mbuf(hc_test_big_mbuf(f, n));
+	CU_ASSERT_EQUAL(w->st.rx_gathered, 1);
+	CU_ASSERT_EQUAL(w->members.n_users, users0 + 2 * HC_MAX_EVENTS);
+
+	struct fingerprint before, after;
+	take(&before);
+	/* 559 events: gathered, then one record too many for the protocol */
+	n = hc_frame_build(f, &addr, 1, p, big_events(p, 6, 3002000, HC_MAX_EVENTS + 1));
+	feed_mbuf(hc_test_mbuf_chain(f, n, 2048));
+	CU_ASSERT_EQUAL(w->st.drops[HC_DROP_UDP_TOO_BIG], 1);
+	CU_ASSERT_EQUAL(w->st.rx_gathered, 2);
+	/* longer than any allowed datagram's frame: not gathered */
+	feed_mbuf(hc_test_mbuf_chain(f, HC_MAX_FRAME + 1, 2048));
+	CU_ASSERT_EQUAL(w->st.drops[HC_DROP_FRAME_TOO_LONG], 1);
+	/* no gather pool (a harness without ports): counted, not gathered */
+	dp.gather_pool = NULL;
+	n = hc_frame_build(f, &addr, 1, p, big_events(p, 6, 3002000, HC_MAX_EVENTS));
+	feed_mbuf(hc_test_mbuf_chain(f, n, 2048));
+	CU_ASSERT_EQUAL(w->st.drops[HC_DROP_GATHER_NOMBUF], 1);
+	dp.gather_pool = hc_test_big_pool;
+	/* cut short by its port (af_packet: framesz - 66 bytes) */
+	dp.port_frame_max[0] = 1982;
+	feed_mbuf(hc_test_mbuf(f, 1982));
+	CU_ASSERT_EQUAL(w->st.drops[HC_DROP_FRAME_CUT], 1);
+	uint64_t bad_len = w->st.drops[HC_DROP_IP_BAD_LENGTH];
+	feed_mbuf(hc_test_mbuf(f, 1981));
+	CU_ASSERT_EQUAL(w->st.drops[HC_DROP_IP_BAD_LENGTH], bad_len + 1);
+	dp.port_frame_max[0] = 0;
+	take(&after);
+	CU_ASSERT_EQUAL(memcmp(&before, &after, sizeof(before)), 0);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(hc_test_pool), free0);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(hc_test_big_pool), 255);
+}
+
 static CU_TestInfo tests[] = {
 	{"valid traffic, duplicates, reorder", test_valid_traffic},
 	{"mutated frames change nothing when dropped", test_mutations},
 	{"authentication before any state", test_authentication},
+	{"largest datagrams: one mbuf, gathered, one byte more", test_large},
 	CU_TEST_INFO_NULL,
 };
 
