@@ -213,23 +213,39 @@ static __rte_always_inline int take_datagram(struct hc_worker *w, uint16_t port,
 }
 
 /*
- * A frame that is not a datagram for us: an ARP request answered, or a
- * drop.  A frame exactly as long as its port carries whose IPv4 length
- * says longer was cut short by the port (af_packet's framesz): frame_cut,
- * not ip_bad_length.  Slow path.
+ * A frame that is not a plain datagram for us: an ARP request answered, a
+ * datagram whose UDP checksum was left to offload, or a drop.  Such a
+ * datagram is taken only when a tag vouches for it (keys installed: the
+ * tag covers every payload byte, which the checksum would have); with
+ * --no-auth nothing does, and it is dropped (udp_csum_partial).  A frame
+ * exactly as long as its port carries whose IPv4 length says longer was
+ * cut short by the port (af_packet's framesz): frame_cut, not
+ * ip_bad_length.  Returns 1 when a datagram was taken.  Slow path.
  */
-static __rte_noinline void rx_unusual(struct hc_worker *w, uint16_t port, struct rte_mbuf *m,
-				      const struct hc_parsed *pr)
+static __rte_noinline int rx_unusual(struct hc_worker *w, uint16_t port, struct rte_mbuf *m,
+				     const struct hc_parsed *pr, int auth, uint64_t now,
+				     uint64_t *handed)
 {
 	if (pr->kind == HC_FRAME_ARP_REQUEST) {
 		hc_arp_answer(w, port, m);
-		return;
+		return 0;
+	}
+	if (pr->kind == HC_FRAME_CSUM_PARTIAL) {
+		if (!auth) {
+			hc_worker_drop(w, m, HC_DROP_UDP_CSUM_PARTIAL);
+			return 0;
+		}
+		if (!take_datagram(w, port, m, pr, auth, now, handed))
+			return 0;
+		HC_RELAXED_ADD(&w->st.udp_csum_partial, 1);
+		return 1;
 	}
 	enum hc_drop_reason r = (enum hc_drop_reason)pr->reason;
 	if (r == HC_DROP_IP_BAD_LENGTH &&
 	    rte_pktmbuf_pkt_len(m) == w->dp->port_frame_max[port])
 		r = HC_DROP_FRAME_CUT;
 	hc_worker_drop(w, m, r);
+	return 0;
 }
 
 void hc_rx_burst(struct hc_worker *w, uint16_t port, struct rte_mbuf **pkts,
@@ -257,7 +273,7 @@ void hc_rx_burst(struct hc_worker *w, uint16_t port, struct rte_mbuf **pkts,
 		if (likely(pr.kind == HC_FRAME_DATAGRAM))
 			valid += (uint64_t)take_datagram(w, port, m, &pr, auth, now, &handed);
 		else
-			rx_unusual(w, port, m, &pr);
+			valid += (uint64_t)rx_unusual(w, port, m, &pr, auth, now, &handed);
 	}
 	HC_RELAXED_ADD(&w->st.rx_frames, n);
 	HC_RELAXED_ADD(&w->st.rx_bytes, bytes);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_parse.c - L2-L4 classification: every drop reason, ARP, a clean
- * datagram, offload flags, the largest payload and one byte more.
+ * datagram, offload flags, the largest payload and one byte more, a
+ * checksum left to offload.
  */
 #include <arpa/inet.h>
 #include <string.h>
@@ -198,6 +199,48 @@ static void test_sizes(void)
 	CU_ASSERT_EQUAL(parse_big(big, n).reason, HC_DROP_UDP_BAD_LENGTH);
 }
 
+/* The UDP checksum a kernel leaves for offload: the folded pseudo-header
+ * sum of source, destination, protocol and UDP length, not complemented
+ * (computed here with the proto toolkit, not DPDK's helper). */
+static void set_partial(uint8_t *frame)
+{
+	uint8_t *ip = frame + 14, *udp = ip + 20;
+	uint32_t pseudo = 17u + (uint32_t)(udp[4] << 8 | udp[5]);
+	for (int i = 12; i < 20; i += 2)
+		pseudo += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+	uint16_t c = hc_frame_csum(NULL, 0, pseudo);
+	udp[6] = (uint8_t)(c >> 8);
+	udp[7] = (uint8_t)c;
+}
+
+static void test_csum_partial(void)
+{
+	fresh();
+	set_partial(f);
+	struct hc_parsed p = parse_len(flen, 0);
+	CU_ASSERT_EQUAL(p.kind, HC_FRAME_CSUM_PARTIAL);
+	CU_ASSERT_EQUAL(p.payload_off, 42);
+	CU_ASSERT_EQUAL(p.payload_len, 56);
+	/* one more than the pseudo-header sum: simply wrong */
+	f[41] += 1;
+	p = parse_len(flen, 0);
+	CU_ASSERT_EQUAL(p.kind, HC_FRAME_DROP);
+	CU_ASSERT_EQUAL(p.reason, HC_DROP_UDP_BAD_CSUM);
+	/* a NIC that says the checksum is bad is believed */
+	fresh();
+	set_partial(f);
+	p = parse_len(flen, RTE_MBUF_F_RX_L4_CKSUM_BAD);
+	CU_ASSERT_EQUAL(p.reason, HC_DROP_UDP_BAD_CSUM);
+	/* the largest payload, left to offload */
+	static uint8_t big[HC_FRAME_HDR_LEN + HC_MAX_PAYLOAD], payload[HC_MAX_PAYLOAD];
+	memset(payload, 0xa5, sizeof(payload));
+	size_t n = hc_frame_build(big, &addr, 1, payload, sizeof(payload));
+	set_partial(big);
+	p = parse_big(big, n);
+	CU_ASSERT_EQUAL(p.kind, HC_FRAME_CSUM_PARTIAL);
+	CU_ASSERT_EQUAL(p.payload_len, HC_MAX_PAYLOAD);
+}
+
 static CU_TestInfo tests[] = {
 	{"clean datagram", test_clean},
 	{"ethernet", test_l2},
@@ -206,6 +249,7 @@ static CU_TestInfo tests[] = {
 	{"arp", test_arp},
 	{"multi-segment", test_multi_segment},
 	{"largest payload and one byte more", test_sizes},
+	{"checksum left to offload", test_csum_partial},
 	CU_TEST_INFO_NULL,
 };
 

@@ -4,7 +4,8 @@
  * split, apply) on crafted frames: exact outcomes for valid traffic, and a
  * randomised property for bad traffic: a frame that is counted as dropped
  * leaves every piece of state exactly as it was; the largest datagrams in
- * one mbuf and in several, one byte too many, a frame its port cut short.
+ * one mbuf and in several, one byte too many, a frame its port cut short,
+ * checksums left to offload with and without keys.
  */
 #include <arpa/inet.h>
 #include <string.h>
@@ -337,11 +338,85 @@ static void test_large(void)
 	CU_ASSERT_EQUAL(rte_mempool_avail_count(hc_test_big_pool), 255);
 }
 
+/* The UDP checksum a sender left to offload (CHECKSUM_PARTIAL): the folded
+ * pseudo-header sum in place of the checksum. */
+static void leave_to_offload(uint8_t *frame)
+{
+	uint8_t *ip = frame + 14, *udp = ip + 20;
+	uint32_t pseudo = 17u + (uint32_t)(udp[4] << 8 | udp[5]);
+	for (int i = 12; i < 20; i += 2)
+		pseudo += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+	uint16_t c = hc_frame_csum(NULL, 0, pseudo);
+	udp[6] = (uint8_t)(c >> 8);
+	udp[7] = (uint8_t)c;
+}
+
+/* A datagram whose checksum was left to offload is taken when its tag
+ * vouches for it (counted), refused with --no-auth, and refused when its
+ * tag is wrong (then not counted as taken). */
+static void test_csum_offloaded(void)
+{
+	static const uint8_t k7[16] = "gateway-7-key-00", wrong[16] = "not-the-key-0000";
+	static uint8_t p[HC_MAX_PAYLOAD], f[HC_FRAME_HDR_LEN + HC_MAX_PAYLOAD];
+	w = dp.workers[0];
+	dp.gather_pool = hc_test_big_pool;
+	struct fingerprint before, after;
+
+	/* no keys: refused whatever it carries */
+	take(&before);
+	size_t len = big_events(p, 7, 4000000, HC_MAX_EVENTS);
+	size_t n = hc_frame_build(f, &addr, 1, p, len);
+	leave_to_offload(f);
+	feed_mbuf(hc_test_mbuf_chain(f, n, 2048));
+	CU_ASSERT_EQUAL(w->st.drops[HC_DROP_UDP_CSUM_PARTIAL], 1);
+	CU_ASSERT_EQUAL(w->st.udp_csum_partial, 0);
+	take(&after);
+	CU_ASSERT_EQUAL(memcmp(&before, &after, sizeof(before)), 0);
+
+	rcu_register_thread();
+	struct hc_auth_keyring *ring = calloc(1, sizeof(*ring));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ring);
+	memcpy(ring->gw[7].key[0], k7, 16);
+	ring->gw[7].have[0] = 1;
+	CU_ASSERT_EQUAL_FATAL(hc_dp_keys_install(&dp, ring), 0);
+	/* a wrong tag: refused as such, not taken */
+	hc_auth_seal(p, len, wrong, 0);
+	n = hc_frame_build(f, &addr, 1, p, len);
+	leave_to_offload(f);
+	feed_mbuf(hc_test_big_mbuf(f, n));
+	CU_ASSERT_EQUAL(w->st.drops[HC_DROP_AUTH_BAD_TAG], 3); /* 2 in test_authentication */
+	CU_ASSERT_EQUAL(w->st.udp_csum_partial, 0);
+	take(&after);
+	CU_ASSERT_EQUAL(memcmp(&before, &after, sizeof(before)), 0);
+	/* sealed with its key: taken, counted */
+	uint64_t users0 = w->members.n_users;
+	len = big_events(p, 7, 4000000, HC_MAX_EVENTS);
+	hc_auth_seal(p, len, k7, 0);
+	n = hc_frame_build(f, &addr, 1, p, len);
+	leave_to_offload(f);
+	feed_mbuf(hc_test_mbuf_chain(f, n, 2048));
+	CU_ASSERT_EQUAL(w->st.udp_csum_partial, 1);
+	CU_ASSERT_EQUAL(w->members.n_users, users0 + HC_MAX_EVENTS);
+	/* a small one too, in one mbuf */
+	len = big_events(p, 7, 4001000, 1);
+	hc_auth_seal(p, len, k7, 0);
+	n = hc_frame_build(f, &addr, 1, p, len);
+	leave_to_offload(f);
+	feed_mbuf(hc_test_mbuf(f, n));
+	CU_ASSERT_EQUAL(w->st.udp_csum_partial, 2);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, 4001000), 1);
+	CU_ASSERT_EQUAL(w->st.drops[HC_DROP_UDP_CSUM_PARTIAL], 1);
+	CU_ASSERT_EQUAL(hc_dp_keys_install(&dp, NULL), 0);
+	rcu_unregister_thread();
+	dp.gather_pool = NULL;
+}
+
 static CU_TestInfo tests[] = {
 	{"valid traffic, duplicates, reorder", test_valid_traffic},
 	{"mutated frames change nothing when dropped", test_mutations},
 	{"authentication before any state", test_authentication},
 	{"largest datagrams: one mbuf, gathered, one byte more", test_large},
+	{"checksums left to offload", test_csum_offloaded},
 	CU_TEST_INFO_NULL,
 };
 
