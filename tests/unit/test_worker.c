@@ -411,12 +411,85 @@ static void test_csum_offloaded(void)
 	dp.gather_pool = NULL;
 }
 
+/* The gather pool empty: the worker waits, doing its own work; here its
+ * only gather mbuf is held in a sequencer window, for a gap that no
+ * gateway repairs, until the gap is given up and the mbuf freed.  While
+ * stopping it does not wait: the frame is dropped (gather_nombuf). */
+static void test_gather_wait(void)
+{
+	static uint8_t p[HC_MAX_PAYLOAD], f[HC_FRAME_HDR_LEN + HC_MAX_PAYLOAD];
+	w = dp.workers[0];
+	struct rte_mempool *one = rte_pktmbuf_pool_create("hc_test_one", 1, 0, 0,
+							  9216 + RTE_PKTMBUF_HEADROOM, SOCKET_ID_ANY);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(one);
+	dp.gather_pool = one;
+	uint64_t dead = w->seq.dead_timeout_tsc;
+	uint32_t nacks = w->seq.max_nacks;
+	w->seq.dead_timeout_tsc = 0; /* the other tests' gateways were heard at 0 */
+	w->seq.max_nacks = 0;        /* a gap is given up after one timeout */
+	uint64_t waits0 = w->st.gather_waits, lost0 = w->seq.st.lost;
+
+	/* gateway 5 starts a new incarnation with its sequence 2: held, 1 is
+	 * missing */
+	uint32_t inc = w->seq.gw[5].incarnation + 1;
+	size_t len = big_events(p, 5, 5000000, HC_MAX_EVENTS);
+	struct hc_hdr h;
+	memcpy(&h, p, sizeof(h));
+	h.gateway_incarnation = htonl(inc);
+	h.sequence = htonl(2);
+	memcpy(p, &h, sizeof(h));
+	size_t n = hc_frame_build(f, &addr, 1, p, len);
+	struct rte_mbuf *m = hc_test_mbuf_chain(f, n, 2048);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	hc_rx_burst(w, 0, &m, 1, rte_rdtsc());
+	CU_ASSERT_EQUAL(w->seq.gw[5].incarnation, inc);
+	CU_ASSERT_EQUAL(w->seq.gw[5].next_seq, 1);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(one), 0);
+
+	/* sequence 3 waits for the pool's one mbuf: the gap's timeout frees it
+	 * (and gives up the gaps the earlier tests left open) */
+	len = big_events(p, 5, 5001000, HC_MAX_EVENTS);
+	memcpy(&h, p, sizeof(h));
+	h.gateway_incarnation = htonl(inc);
+	h.sequence = htonl(3);
+	memcpy(p, &h, sizeof(h));
+	n = hc_frame_build(f, &addr, 1, p, len);
+	m = hc_test_mbuf_chain(f, n, 2048);
+	hc_rx_burst(w, 0, &m, 1, rte_rdtsc());
+	hc_ops_commit(w);
+	CU_ASSERT_EQUAL(w->st.gather_waits, waits0 + 1);
+	CU_ASSERT(w->seq.st.lost >= lost0 + 1);
+	CU_ASSERT_EQUAL(w->seq.gw[5].next_seq, 4);
+	CU_ASSERT_EQUAL(w->seq.st.held_now, 0);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, 5000000), 1);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, 5001000 + 557), 1 + 557 % 63);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(one), 1);
+
+	/* stopping, the pool empty: dropped, not waited for */
+	struct rte_mbuf *held = rte_pktmbuf_alloc(one);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(held);
+	uint64_t nombuf = w->st.drops[HC_DROP_GATHER_NOMBUF];
+	unsigned free0 = rte_mempool_avail_count(hc_test_pool);
+	hc_dp_set_state(&dp, HC_STOP);
+	feed_mbuf(hc_test_mbuf_chain(f, n, 2048));
+	hc_dp_set_state(&dp, HC_RUN);
+	CU_ASSERT_EQUAL(w->st.drops[HC_DROP_GATHER_NOMBUF], nombuf + 1);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(hc_test_pool), free0);
+	rte_pktmbuf_free(held);
+
+	w->seq.dead_timeout_tsc = dead;
+	w->seq.max_nacks = nacks;
+	dp.gather_pool = NULL;
+	rte_mempool_free(one);
+}
+
 static CU_TestInfo tests[] = {
 	{"valid traffic, duplicates, reorder", test_valid_traffic},
 	{"mutated frames change nothing when dropped", test_mutations},
 	{"authentication before any state", test_authentication},
 	{"largest datagrams: one mbuf, gathered, one byte more", test_large},
 	{"checksums left to offload", test_csum_offloaded},
+	{"no gather mbuf free: wait, or drop while stopping", test_gather_wait},
 	CU_TEST_INFO_NULL,
 };
 
