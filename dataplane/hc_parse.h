@@ -178,19 +178,20 @@ static inline void hc_parse_frame(const struct rte_mbuf *m,
 		hc_parse_drop(p, HC_DROP_WRONG_PORT);
 		return;
 	}
-	p->payload_off = (uint16_t)(sizeof(*eth) + ihl + sizeof(*udp));
-	p->payload_len = (uint16_t)(l4_len - sizeof(*udp));
 	uint64_t l4ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
 	if (unlikely(l4ck == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
 		     (l4ck != RTE_MBUF_F_RX_L4_CKSUM_GOOD && udp->dgram_cksum != 0 &&
 		      rte_ipv4_udptcp_cksum_verify(ip, udp) != 0))) {
-		if (l4ck != RTE_MBUF_F_RX_L4_CKSUM_BAD && hc_parse_csum_partial(ip, udp))
-			p->kind = HC_FRAME_CSUM_PARTIAL;
-		else
+		if (l4ck == RTE_MBUF_F_RX_L4_CKSUM_BAD || !hc_parse_csum_partial(ip, udp)) {
 			hc_parse_drop(p, HC_DROP_UDP_BAD_CSUM);
-		return;
+			return;
+		}
+		p->kind = HC_FRAME_CSUM_PARTIAL;
+	} else {
+		p->kind = HC_FRAME_DATAGRAM;
 	}
-	p->kind = HC_FRAME_DATAGRAM;
+	p->payload_off = (uint16_t)(sizeof(*eth) + ihl + sizeof(*udp));
+	p->payload_len = (uint16_t)(l4_len - sizeof(*udp));
 }
 
 #endif /* HC_PARSE_H */

@@ -176,7 +176,7 @@ static __rte_noinline struct rte_mbuf *gather(struct hc_worker *w, struct rte_mb
  */
 static __rte_always_inline int take_datagram(struct hc_worker *w, uint16_t port,
 					     struct rte_mbuf *m, const struct hc_parsed *pr,
-					     int auth, uint64_t now, uint64_t *handed)
+					     int auth, unsigned nw, uint64_t now, uint64_t *handed)
 {
 	const uint8_t *payload = rte_pktmbuf_mtod_offset(m, const uint8_t *, pr->payload_off);
 	enum hc_proto_verdict v = hc_proto_check_inbound(payload, pr->payload_len,
@@ -201,7 +201,7 @@ static __rte_always_inline int take_datagram(struct hc_worker *w, uint16_t port,
 	}
 	hc_mbuf_set_payload_off(m, pr->payload_off);
 	m->port = port; /* where its gateway is, for answers */
-	unsigned home = gw % w->ho.n;
+	unsigned home = gw % nw;
 	if (home == w->id) {
 		home_input(w, m, now);
 	} else if (likely(rte_ring_enqueue(w->ho.dgram_out[home], m) == 0)) {
@@ -220,38 +220,39 @@ static __rte_always_inline int take_datagram(struct hc_worker *w, uint16_t port,
  * --no-auth nothing does, and it is dropped (udp_csum_partial).  A frame
  * exactly as long as its port carries whose IPv4 length says longer was
  * cut short by the port (af_packet's framesz): frame_cut, not
- * ip_bad_length.  Returns 1 when a datagram was taken.  Slow path.
+ * ip_bad_length.  Counts what it takes itself (the burst's sums stay in
+ * registers).  Slow path.
  */
-static __rte_noinline int rx_unusual(struct hc_worker *w, uint16_t port, struct rte_mbuf *m,
-				     const struct hc_parsed *pr, int auth, uint64_t now,
-				     uint64_t *handed)
+static __rte_noinline void rx_unusual(struct hc_worker *w, uint16_t port, struct rte_mbuf *m,
+				      struct hc_parsed pr, int auth, uint64_t now)
 {
-	if (pr->kind == HC_FRAME_ARP_REQUEST) {
+	if (pr.kind == HC_FRAME_ARP_REQUEST) {
 		hc_arp_answer(w, port, m);
-		return 0;
+		return;
 	}
-	if (pr->kind == HC_FRAME_CSUM_PARTIAL) {
+	if (pr.kind == HC_FRAME_CSUM_PARTIAL) {
+		uint64_t handed = 0;
 		if (!auth) {
 			hc_worker_drop(w, m, HC_DROP_UDP_CSUM_PARTIAL);
-			return 0;
+		} else if (take_datagram(w, port, m, &pr, auth, w->ho.n, now, &handed)) {
+			HC_RELAXED_ADD(&w->st.udp_csum_partial, 1);
+			HC_RELAXED_ADD(&w->st.datagrams, 1);
+			HC_RELAXED_ADD(&w->st.handoff_dgrams, handed);
 		}
-		if (!take_datagram(w, port, m, pr, auth, now, handed))
-			return 0;
-		HC_RELAXED_ADD(&w->st.udp_csum_partial, 1);
-		return 1;
+		return;
 	}
-	enum hc_drop_reason r = (enum hc_drop_reason)pr->reason;
+	enum hc_drop_reason r = (enum hc_drop_reason)pr.reason;
 	if (r == HC_DROP_IP_BAD_LENGTH &&
 	    rte_pktmbuf_pkt_len(m) == w->dp->port_frame_max[port])
 		r = HC_DROP_FRAME_CUT;
 	hc_worker_drop(w, m, r);
-	return 0;
 }
 
 void hc_rx_burst(struct hc_worker *w, uint16_t port, struct rte_mbuf **pkts,
 		  unsigned n, uint64_t now)
 {
 	uint64_t bytes = 0, valid = 0, handed = 0;
+	unsigned nw = w->ho.n;
 	int auth = __atomic_load_n(&w->dp->auth, __ATOMIC_ACQUIRE);
 
 	for (unsigned i = 0; i < n && i < PREFETCH_AHEAD; i++)
@@ -271,9 +272,9 @@ void hc_rx_burst(struct hc_worker *w, uint16_t port, struct rte_mbuf **pkts,
 		}
 		hc_parse_frame(m, &w->parse, &pr);
 		if (likely(pr.kind == HC_FRAME_DATAGRAM))
-			valid += (uint64_t)take_datagram(w, port, m, &pr, auth, now, &handed);
+			valid += (uint64_t)take_datagram(w, port, m, &pr, auth, nw, now, &handed);
 		else
-			valid += (uint64_t)rx_unusual(w, port, m, &pr, auth, now, &handed);
+			rx_unusual(w, port, m, pr, auth, now);
 	}
 	HC_RELAXED_ADD(&w->st.rx_frames, n);
 	HC_RELAXED_ADD(&w->st.rx_bytes, bytes);
