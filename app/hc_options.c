@@ -56,7 +56,11 @@ static const struct opt_row rows[] = {
 	 "gateway ids are 1 .. N-1"},
 	{"burst", OPT_U32, F(burst), 1, 256, "64", "N", "rx burst size"},
 	{"rx-desc", OPT_U32, F(rx_desc), 64, 32768, "1024", "N", "rx descriptors per queue"},
-	{"mbufs", OPT_U32, F(mbufs), 1023, 1u << 24, "32767", "N", "mbufs in the packet pool"},
+	{"mbufs", OPT_U32, F(mbufs), 1023, 1u << 24, "32767", "N",
+	 "mbufs in the packet pool (2 KiB of frame\neach; more for af_packet's framesz)"},
+	{"gather-mbufs", OPT_U32, F(gather_mbufs), 64, 1u << 20, "1023", "N",
+	 "9 KiB mbufs that frames in several\nsegments (pcap, NIC scatter) are gathered\n"
+	 "into; none if packet mbufs are as large"},
 	{"merge-interval-ms", OPT_U32, F(merge_interval_ms), 1, 60000, "100", "N",
 	 "RCU room-view merge period"},
 	{"gap-timeout-ms", OPT_U32, F(gap_timeout_ms), 0, 600000, "30", "N",

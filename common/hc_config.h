@@ -22,6 +22,8 @@ struct hc_config {
 	uint32_t burst;            /* --burst                                */
 	uint32_t rx_desc;          /* --rx-desc                              */
 	uint32_t mbufs;            /* --mbufs                                */
+	uint32_t gather_mbufs;     /* --gather-mbufs: multi-segment frames are
+	                              gathered into these (9 KiB each)       */
 	uint32_t merge_interval_ms;/* --merge-interval-ms                    */
 	uint32_t gap_timeout_ms;   /* --gap-timeout-ms: NACK a gap after     */
 	uint32_t gap_nacks;        /* --gap-nacks: NACK rounds, then give up */

@@ -5,21 +5,154 @@
  * Works on any ethdev: af_packet on a veth, net_pcap replay, net_ring, real
  * NICs.  Offloads are not required; the parser uses checksum flags only
  * when a driver sets them.
+ *
+ * Every port must take the largest datagram the protocol allows (an
+ * 8,972-byte payload, HC_MAX_FRAME with IPv4 options) without making every
+ * small one pay for it.  The packet pool's mbufs hold 2 KiB of frame, as
+ * DPDK's default, unless a port copies each frame whole into one mbuf and
+ * is set up for larger frames: net_af_packet refuses a pool whose mbufs
+ * are shorter than its framesz - 32, so the pool's mbufs grow to that
+ * (framesz=9216: 9,184 bytes of frame per mbuf, 4x the memory).  Ports
+ * that chain a frame over several mbufs instead (net_pcap, NICs with
+ * scatter, memif) keep 2 KiB mbufs, and the workers gather a chain into
+ * one mbuf of a small pool of HC_MAX_FRAME-byte mbufs (--gather-mbufs;
+ * the packet pool itself when its mbufs are that large).  NICs that can
+ * scatter get scatter and an MTU that carries HC_MAX_FRAME.  The cost of
+ * each pool is logged at start.
  */
 #include "hc_port.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <linux/if_packet.h>
+
+#include <rte_dev.h>
+#include <rte_devargs.h>
 #include <rte_ethdev.h>
+#include <rte_kvargs.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 
 #include "hc_log.h"
+#include "hc_parse.h"
 #include "hc_worker_state.h"
 
 #define TX_DESC 512
+#define GATHER_MTU (HC_MAX_FRAME - RTE_ETHER_HDR_LEN) /* 9040: IPv4 with options */
+
+/*
+ * net_af_packet (DPDK 22.11) copies each frame from the kernel's ring into
+ * one mbuf, and its RX queue setup refuses a pool whose mbufs hold less
+ * than framesz - (TPACKET2_HDRLEN - sizeof(struct sockaddr_ll)) bytes.  The
+ * kernel (tpacket_rcv, TPACKET_V2, no reserve) puts an untagged Ethernet
+ * frame at macoff = TPACKET_ALIGN(TPACKET2_HDRLEN + 16) - 14 in its ring
+ * slot and cuts whatever does not fit the slot: a port carries frames of
+ * up to framesz - macoff bytes whole (2048: 1,982; 9216: 9,150).
+ */
+#define AFP_DEFAULT_FRAMESZ 2048u /* the PMD's default framesz */
+#define AFP_MBUF_OVERHEAD (TPACKET2_HDRLEN - sizeof(struct sockaddr_ll))
+#define AFP_MACOFF (TPACKET_ALIGN(TPACKET2_HDRLEN + 16) - RTE_ETHER_HDR_LEN)
+
+/* What one port needs of the packet pool, and carries. */
+struct port_frames {
+	uint32_t room;      /* frame bytes each mbuf must hold (0: any)      */
+	uint32_t frame_max; /* longest frame handed over whole (0: no limit
+	                       known); longer ones arrive cut short          */
+};
+
+/* An af_packet port's framesz devarg, or the PMD's default. */
+static uint32_t afp_framesz(const struct rte_eth_dev_info *info)
+{
+	const struct rte_devargs *da = rte_dev_devargs(info->device);
+	uint32_t framesz = AFP_DEFAULT_FRAMESZ;
+	if (da == NULL || da->args == NULL)
+		return framesz;
+	struct rte_kvargs *kv = rte_kvargs_parse(da->args, NULL);
+	if (kv == NULL)
+		return framesz;
+	const char *v = rte_kvargs_get(kv, "framesz");
+	if (v != NULL && atoi(v) > 0) /* the PMD reads it with atoi too */
+		framesz = (uint32_t)atoi(v);
+	rte_kvargs_free(kv);
+	return framesz;
+}
+
+/* The kernel interface's MTU, 0 if it cannot be read. */
+static unsigned if_mtu(unsigned if_index, char name[IF_NAMESIZE])
+{
+	struct ifreq ifr;
+	unsigned mtu = 0;
+	if (if_index == 0 || if_indextoname(if_index, name) == NULL)
+		return 0;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return 0;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0)
+		mtu = (unsigned)ifr.ifr_mtu;
+	close(fd);
+	return mtu;
+}
+
+/* What port needs and carries; says so when its interface can bring it
+ * frames longer than it carries whole. */
+static void port_frames(uint16_t port, const struct rte_eth_dev_info *info,
+			struct port_frames *pf)
+{
+	memset(pf, 0, sizeof(*pf));
+	if (strcmp(info->driver_name, "net_af_packet") != 0)
+		return;
+	uint32_t framesz = afp_framesz(info);
+	pf->room = framesz > AFP_MBUF_OVERHEAD ? framesz - (uint32_t)AFP_MBUF_OVERHEAD : 0;
+	pf->frame_max = framesz > AFP_MACOFF ? framesz - (uint32_t)AFP_MACOFF : 0;
+	char name[IF_NAMESIZE] = "?";
+	unsigned mtu = if_mtu(info->if_index, name);
+	if (mtu != 0 && mtu + RTE_ETHER_HDR_LEN > pf->frame_max)
+		HC_LOG(WARNING, "port %u (net_af_packet on %s, MTU %u): framesz %u carries "
+		       "frames of up to %u bytes whole; longer ones arrive cut short and are "
+		       "dropped (frame_cut): give framesz of at least %u (a multiple of 16; "
+		       "blocksz a multiple of it and of the page size, e.g. framesz=9216,"
+		       "blocksz=36864 for MTU 9000)", port, name, mtu, framesz, pf->frame_max,
+		       (unsigned)TPACKET_ALIGN(mtu + RTE_ETHER_HDR_LEN + AFP_MACOFF));
+	else
+		HC_LOG(INFO, "port %u (net_af_packet on %s, MTU %u): framesz %u carries "
+		       "frames of up to %u bytes whole", port, name, mtu, framesz, pf->frame_max);
+}
+
+/* A pool of n mbufs of room frame bytes, its cost logged.  NULL on failure. */
+static struct rte_mempool *pool_create(const char *name, const char *what, uint32_t n,
+				       unsigned cache, uint32_t room)
+{
+	struct rte_malloc_socket_stats before, after;
+	int socket = (int)rte_socket_id();
+	rte_malloc_get_socket_stats(socket, &before);
+	struct rte_mempool *mp = rte_pktmbuf_pool_create(name, n, cache, 0,
+			(uint16_t)(room + RTE_PKTMBUF_HEADROOM), socket);
+	if (mp == NULL) {
+		HC_LOG(ERR, "cannot create the %s: %u mbufs of %u bytes (raise EAL -m, or "
+		       "lower the count)", what, n, room);
+		return NULL;
+	}
+	rte_malloc_get_socket_stats(socket, &after);
+	struct rte_mempool_objsz sz;
+	rte_mempool_calc_obj_size(mp->elt_size, mp->flags, &sz);
+	size_t bytes = after.heap_allocsz_bytes - before.heap_allocsz_bytes;
+	/* without hugepages an mbuf never spans a 4 KiB page: a 2 KiB one
+	 * takes a page, a 9 KiB one three */
+	HC_LOG(INFO, "%s: %u mbufs of %u frame bytes: %.1f MiB (%u bytes an mbuf, %zu "
+	       "with the pool's page layout)", what, n, room, (double)bytes / (1 << 20),
+	       sz.total_size, bytes / n);
+	return mp;
+}
 
 static int port_init(struct hc_dataplane *dp, uint16_t port, unsigned *next_worker)
 {
@@ -43,6 +176,17 @@ static int port_init(struct hc_dataplane *dp, uint16_t port, unsigned *next_work
 	if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_CHECKSUM)
 		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_CHECKSUM &
 					info.rx_offload_capa;
+	/* a device that states its MTU range (a NIC; virtual devices leave it
+	 * open and take any frame) gets one that carries the largest datagram,
+	 * if its mbufs hold such a frame or it can chain one over several */
+	uint32_t room = rte_pktmbuf_data_room_size(dp->pool) - RTE_PKTMBUF_HEADROOM;
+	int scatter = room < HC_MAX_FRAME && (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER);
+	if (info.max_mtu != UINT16_MAX && info.max_mtu > RTE_ETHER_MTU &&
+	    (room >= HC_MAX_FRAME || scatter)) {
+		conf.rxmode.mtu = (uint32_t)RTE_MIN(info.max_mtu, GATHER_MTU);
+		if (scatter)
+			conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+	}
 	if (nrx > 1 && info.flow_type_rss_offloads != 0) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) &
@@ -64,7 +208,9 @@ static int port_init(struct hc_dataplane *dp, uint16_t port, unsigned *next_work
 	for (uint16_t q = 0; q < nrx; q++) {
 		rc = rte_eth_rx_queue_setup(port, q, nb_rxd, (unsigned)socket, NULL, dp->pool);
 		if (rc != 0) {
-			HC_LOG(ERR, "port %u: rx queue %u: %s", port, q, strerror(-rc));
+			HC_LOG(ERR, "port %u: rx queue %u: %s%s", port, q, strerror(-rc),
+			       strcmp(info.driver_name, "net_pcap") == 0 ? " (with infinite_rx, "
+			       "every frame must fit one 2 KiB mbuf)" : "");
 			return rc;
 		}
 		struct hc_worker *w = dp->workers[*next_worker % dp->n_workers];
@@ -95,8 +241,9 @@ static int port_init(struct hc_dataplane *dp, uint16_t port, unsigned *next_work
 	rte_eth_macaddr_get(port, &dp->port_mac[port]);
 	char mac[RTE_ETHER_ADDR_FMT_SIZE];
 	rte_ether_format_addr(mac, sizeof(mac), &dp->port_mac[port]);
-	HC_LOG(INFO, "port %u (%s) mac %s: %u rx / %u tx queues, %u rx descriptors",
-	       port, info.driver_name, mac, nrx, ntx, nb_rxd);
+	HC_LOG(INFO, "port %u (%s) mac %s: %u rx / %u tx queues, %u rx descriptors%s",
+	       port, info.driver_name, mac, nrx, ntx, nb_rxd,
+	       conf.rxmode.mtu != 0 ? (scatter ? ", jumbo MTU, scatter" : ", jumbo MTU") : "");
 	return 0;
 }
 
@@ -110,11 +257,37 @@ int hc_ports_init(struct hc_dataplane *dp)
 		HC_LOG(ERR, "no ethdev port: give one with --vdev (see --help and README)");
 		return -ENODEV;
 	}
-	dp->pool = rte_pktmbuf_pool_create("hc_mbufs", dp->cfg->mbufs, 256, 0,
-					   RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
-	if (dp->pool == NULL) {
-		HC_LOG(ERR, "cannot create a pool of %u mbufs (raise EAL -m)", dp->cfg->mbufs);
+	/* the packet pool's mbufs hold what every port needs whole */
+	uint32_t room = RTE_MBUF_DEFAULT_DATAROOM;
+	RTE_ETH_FOREACH_DEV(port) {
+		struct rte_eth_dev_info info;
+		struct port_frames pf;
+		int rc = rte_eth_dev_info_get(port, &info);
+		if (rc != 0) {
+			HC_LOG(ERR, "port %u: cannot get device info: %s", port, strerror(-rc));
+			return rc;
+		}
+		port_frames(port, &info, &pf);
+		dp->port_frame_max[port] = pf.frame_max;
+		room = RTE_MAX(room, pf.room);
+	}
+	if (room + RTE_PKTMBUF_HEADROOM > UINT16_MAX) {
+		HC_LOG(ERR, "a port needs mbufs of %u bytes: at most %u (lower af_packet's "
+		       "framesz)", room, UINT16_MAX - RTE_PKTMBUF_HEADROOM);
+		return -EINVAL;
+	}
+	dp->pool = pool_create("hc_mbufs", "packet pool", dp->cfg->mbufs, 256, room);
+	if (dp->pool == NULL)
 		return -ENOMEM;
+	if (room >= HC_MAX_FRAME) {
+		dp->gather_pool = dp->pool;
+	} else {
+		/* no per-lcore cache: a gather mbuf freed by any worker is at
+		 * once free for all (the RX worker may wait for one) */
+		dp->gather_pool = pool_create("hc_gather", "gather pool", dp->cfg->gather_mbufs,
+					      0, HC_MAX_FRAME);
+		if (dp->gather_pool == NULL)
+			return -ENOMEM;
 	}
 	RTE_ETH_FOREACH_DEV(port) {
 		int rc = port_init(dp, port, &next_worker);
@@ -135,8 +308,11 @@ void hc_ports_close(struct hc_dataplane *dp)
 		rte_eth_dev_stop(port);
 		rte_eth_dev_close(port);
 	}
+	if (dp->gather_pool != dp->pool)
+		rte_mempool_free(dp->gather_pool);
 	rte_mempool_free(dp->pool);
 	dp->pool = NULL;
+	dp->gather_pool = NULL;
 }
 
 void hc_ports_totals(const struct hc_dataplane *dp, struct hc_port_totals *t)

@@ -2,7 +2,8 @@
 /*
  * hc_rx.c - one RX burst, and the home worker's input.
  *
- * Per frame of a burst: classify it (hc_parse.h), answer an ARP request
+ * Per frame of a burst: gather it into one mbuf if it came in several
+ * segments, classify it (hc_parse.h), answer an ARP request
  * (hc_arp.c), check the protocol payload (hc_proto_check.h), check its tag
  * under its gateway's key (hc_auth.h; with keys installed, before anything
  * else looks at it), then route the datagram to its gateway's home worker
@@ -20,6 +21,8 @@
 #include <string.h>
 
 #include <rte_branch_prediction.h>
+#include <rte_cycles.h>
+#include <rte_memcpy.h>
 #include <rte_prefetch.h>
 
 #include "hc_mbuf_meta.h"
@@ -111,6 +114,140 @@ static void handoff_dgram_wait(struct hc_worker *w, unsigned home,
 	HC_RELAXED_ADD(&w->st.handoff_dgrams, 1);
 }
 
+/*
+ * A frame in several segments (net_pcap, and NICs with scatter, chain a
+ * frame longer than one mbuf): copied into one mbuf of the gather pool,
+ * which holds HC_MAX_FRAME bytes, so that everything after reads one
+ * contiguous frame and the 2 KiB packet pool serves every other frame.
+ * A longer frame carries no allowed datagram (frame_too_long).  With no
+ * gather mbuf free (they wait in hand-off rings and sequencer windows):
+ * back-pressure instead of loss, as for a full hand-off ring, doing our
+ * own share meanwhile, our transmissions and our sequencers' timers too
+ * (a window held for a gap only a resend can fill gives the gap up in
+ * time).  Returns the frame to go on with, or NULL when m was dropped
+ * (counted).  Slow path; one copy of the frame.
+ */
+static __rte_noinline struct rte_mbuf *gather(struct hc_worker *w, struct rte_mbuf *m,
+					      uint64_t now)
+{
+	struct rte_mempool *gp = w->dp->gather_pool;
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+	struct rte_mbuf *g;
+
+	if (len > HC_MAX_FRAME) {
+		hc_worker_drop(w, m, HC_DROP_FRAME_TOO_LONG);
+		return NULL;
+	}
+	if (unlikely(gp == NULL)) { /* a harness without ports */
+		hc_worker_drop(w, m, HC_DROP_GATHER_NOMBUF);
+		return NULL;
+	}
+	g = rte_pktmbuf_alloc(gp);
+	if (unlikely(g == NULL)) {
+		HC_RELAXED_ADD(&w->st.gather_waits, 1);
+		for (unsigned round = 1; (g = rte_pktmbuf_alloc(gp)) == NULL; round++) {
+			if (unlikely(hc_dp_state(w->dp) == HC_STOP)) {
+				hc_worker_drop(w, m, HC_DROP_GATHER_NOMBUF);
+				return NULL;
+			}
+			if (hc_rx_poll_handoff(w, now) == 0 && w->yield_idle)
+				sched_yield();
+			hc_ops_commit(w);
+			hc_chan_tx(w);
+			if ((round & 255) == 0)
+				hc_seq_poll(&w->seq, rte_rdtsc());
+		}
+	}
+	uint8_t *dst = (uint8_t *)rte_pktmbuf_append(g, (uint16_t)len);
+	const void *src = rte_pktmbuf_read(m, 0, len, dst); /* copies across segments */
+	if (src != dst)
+		rte_memcpy(dst, src, len);
+	g->port = m->port;
+	g->ol_flags = m->ol_flags & (RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK);
+	rte_pktmbuf_free(m);
+	HC_RELAXED_ADD(&w->st.rx_gathered, 1);
+	return g;
+}
+
+/*
+ * A datagram the parser found (payload at pr): check the payload, its
+ * gateway id, its tag; then its home worker takes it.  Returns 1 when it
+ * was taken, 0 when it was dropped (counted).
+ */
+static __rte_always_inline int take_datagram(struct hc_worker *w, uint16_t port,
+					     struct rte_mbuf *m, const struct hc_parsed *pr,
+					     int auth, unsigned nw, uint64_t now, uint64_t *handed)
+{
+	const uint8_t *payload = rte_pktmbuf_mtod_offset(m, const uint8_t *, pr->payload_off);
+	enum hc_proto_verdict v = hc_proto_check_inbound(payload, pr->payload_len,
+							 w->max_rooms);
+	if (unlikely(v != HC_PV_OK)) {
+		hc_worker_drop(w, m, hc_drop_from_verdict(v));
+		return 0;
+	}
+	uint16_t gw_be;
+	memcpy(&gw_be, payload + offsetof(struct hc_hdr, gateway_id), sizeof(gw_be));
+	uint16_t gw = rte_be_to_cpu_16(gw_be);
+	if (unlikely(gw >= w->max_gateways)) {
+		hc_worker_drop(w, m, HC_DROP_GATEWAY_RANGE);
+		return 0;
+	}
+	if (auth) {
+		const struct hc_auth_gw_keys *k = hc_dp_keys_of(w->dp, gw);
+		if (unlikely(hc_auth_verify((void *)(uintptr_t)payload, pr->payload_len, k) < 0)) {
+			hc_worker_drop(w, m, auth_drop_reason(payload, k));
+			return 0;
+		}
+	}
+	hc_mbuf_set_payload_off(m, pr->payload_off);
+	m->port = port; /* where its gateway is, for answers */
+	unsigned home = gw % nw;
+	if (home == w->id) {
+		home_input(w, m, now);
+	} else if (likely(rte_ring_enqueue(w->ho.dgram_out[home], m) == 0)) {
+		(*handed)++;
+	} else {
+		handoff_dgram_wait(w, home, m, now);
+	}
+	return 1;
+}
+
+/*
+ * A frame that is not a plain datagram for us: an ARP request answered, a
+ * datagram whose UDP checksum was left to offload, or a drop.  Such a
+ * datagram is taken only when a tag vouches for it (keys installed: the
+ * tag covers every payload byte, which the checksum would have); with
+ * --no-auth nothing does, and it is dropped (udp_csum_partial).  A frame
+ * exactly as long as its port carries whose IPv4 length says longer was
+ * cut short by the port (af_packet's framesz): frame_cut, not
+ * ip_bad_length.  Counts what it takes itself (the burst's sums stay in
+ * registers).  Slow path.
+ */
+static __rte_noinline void rx_unusual(struct hc_worker *w, uint16_t port, struct rte_mbuf *m,
+				      struct hc_parsed pr, int auth, uint64_t now)
+{
+	if (pr.kind == HC_FRAME_ARP_REQUEST) {
+		hc_arp_answer(w, port, m);
+		return;
+	}
+	if (pr.kind == HC_FRAME_CSUM_PARTIAL) {
+		uint64_t handed = 0;
+		if (!auth) {
+			hc_worker_drop(w, m, HC_DROP_UDP_CSUM_PARTIAL);
+		} else if (take_datagram(w, port, m, &pr, auth, w->ho.n, now, &handed)) {
+			HC_RELAXED_ADD(&w->st.udp_csum_partial, 1);
+			HC_RELAXED_ADD(&w->st.datagrams, 1);
+			HC_RELAXED_ADD(&w->st.handoff_dgrams, handed);
+		}
+		return;
+	}
+	enum hc_drop_reason r = (enum hc_drop_reason)pr.reason;
+	if (r == HC_DROP_IP_BAD_LENGTH &&
+	    rte_pktmbuf_pkt_len(m) == w->dp->port_frame_max[port])
+		r = HC_DROP_FRAME_CUT;
+	hc_worker_drop(w, m, r);
+}
+
 void hc_rx_burst(struct hc_worker *w, uint16_t port, struct rte_mbuf **pkts,
 		  unsigned n, uint64_t now)
 {
@@ -128,47 +265,16 @@ void hc_rx_burst(struct hc_worker *w, uint16_t port, struct rte_mbuf **pkts,
 		if (i + PREFETCH_AHEAD < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
 		bytes += rte_pktmbuf_pkt_len(m);
-		hc_parse_frame(m, &w->parse, &pr);
-		if (unlikely(pr.kind != HC_FRAME_DATAGRAM)) {
-			if (pr.kind == HC_FRAME_ARP_REQUEST)
-				hc_arp_answer(w, port, m);
-			else
-				hc_worker_drop(w, m, (enum hc_drop_reason)pr.reason);
-			continue;
-		}
-		const uint8_t *payload = rte_pktmbuf_mtod_offset(m, const uint8_t *,
-								 pr.payload_off);
-		enum hc_proto_verdict v = hc_proto_check_inbound(payload, pr.payload_len,
-								 w->max_rooms);
-		if (unlikely(v != HC_PV_OK)) {
-			hc_worker_drop(w, m, hc_drop_from_verdict(v));
-			continue;
-		}
-		uint16_t gw_be;
-		memcpy(&gw_be, payload + offsetof(struct hc_hdr, gateway_id), sizeof(gw_be));
-		uint16_t gw = rte_be_to_cpu_16(gw_be);
-		if (unlikely(gw >= w->max_gateways)) {
-			hc_worker_drop(w, m, HC_DROP_GATEWAY_RANGE);
-			continue;
-		}
-		if (auth) {
-			const struct hc_auth_gw_keys *k = hc_dp_keys_of(w->dp, gw);
-			if (unlikely(hc_auth_verify((void *)(uintptr_t)payload, pr.payload_len, k) < 0)) {
-				hc_worker_drop(w, m, auth_drop_reason(payload, k));
+		if (unlikely(m->nb_segs != 1)) {
+			m = gather(w, m, now);
+			if (m == NULL)
 				continue;
-			}
 		}
-		valid++;
-		hc_mbuf_set_payload_off(m, pr.payload_off);
-		m->port = port; /* where its gateway is, for answers */
-		unsigned home = gw % nw;
-		if (home == w->id) {
-			home_input(w, m, now);
-		} else if (likely(rte_ring_enqueue(w->ho.dgram_out[home], m) == 0)) {
-			handed++;
-		} else {
-			handoff_dgram_wait(w, home, m, now);
-		}
+		hc_parse_frame(m, &w->parse, &pr);
+		if (likely(pr.kind == HC_FRAME_DATAGRAM))
+			valid += (uint64_t)take_datagram(w, port, m, &pr, auth, nw, now, &handed);
+		else
+			rx_unusual(w, port, m, pr, auth, now);
 	}
 	HC_RELAXED_ADD(&w->st.rx_frames, n);
 	HC_RELAXED_ADD(&w->st.rx_bytes, bytes);

@@ -121,7 +121,8 @@ hc_lab_attacker_up() {
 # terminal); wait until its telemetry answers.  Sets HC_PID.  The
 # appliance authenticates every datagram under the keys in OUT/keys (made
 # here, gateways 1..256; HC_KEYS names the file for the gateways) unless
-# the options say --no-auth.
+# the options say --no-auth.  HC_AFP_ARGS, if set, replaces the af_packet
+# port's ring devargs (framecnt=8192), e.g. framesz for jumbo frames.
 hc_appliance_start() {
 	local build=$1 out=$2 workers=$3
 	shift 3
@@ -144,7 +145,7 @@ hc_appliance_start() {
 	done
 	ip netns exec "$HC_NSA" "$build/headcount" --lcores "$lcores" --no-huge -m 1024 \
 		--no-pci --no-shconf --file-prefix "hclab$HC_TAG" --log-level=lib.eal:warning \
-		--vdev "net_af_packet0,iface=$HC_VA,qpairs=$workers,framecnt=8192" -- \
+		--vdev "net_af_packet0,iface=$HC_VA,qpairs=$workers,${HC_AFP_ARGS:-framecnt=8192}" -- \
 		--ip $HC_APP_IP --state-file "$out/gateways" "${auth[@]}" "$@" \
 		> >(tee "$out/headcount.log") 2>&1 &
 	HC_PID=$!

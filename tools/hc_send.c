@@ -8,7 +8,8 @@
  * cannot be produced by a socket and are skipped), and sends each payload
  * with sendto() from one socket per gateway id (so each gateway is its own
  * UDP flow), paced to --rate datagrams per second.  It classifies every
- * payload it sends with the appliance's own validator and writes, with
+ * payload it sends as the appliance will (longer than HC_MAX_PAYLOAD:
+ * udp_too_big; then the appliance's own validator) and writes, with
  * --expect, the counters the appliance must then show (key=value, the
  * names of --dump-stats).  With --keys (the appliance's keys file) it also
  * checks each well-formed datagram's tag as the appliance would, after the
@@ -54,7 +55,7 @@ struct sender {
 	int socks[MAX_SOCKETS];
 	/* expectations */
 	uint64_t sent, skipped, datagrams, event_datagrams, heartbeats, duplicates;
-	uint64_t verdicts[HC_PV_COUNT], gateway_range;
+	uint64_t verdicts[HC_PV_COUNT], gateway_range, too_big;
 	struct hc_auth_keyring *ring;   /* --keys: expect the tag checks */
 	uint64_t auth_missing, auth_no_key, auth_bad_tag;
 	uint8_t *seen; /* [gateway][seq] bitmap per gateway, grown on demand */
@@ -145,6 +146,10 @@ static int auth_drop(struct sender *s, const uint8_t *p, uint32_t len)
 
 static void classify(struct sender *s, const uint8_t *p, uint32_t len)
 {
+	if (len > HC_MAX_PAYLOAD) {
+		s->too_big++;
+		return;
+	}
 	enum hc_proto_verdict v = hc_proto_check_inbound(p, len, s->max_rooms);
 	if (v != HC_PV_OK) {
 		s->verdicts[v]++;
@@ -158,13 +163,14 @@ static void classify(struct sender *s, const uint8_t *p, uint32_t len)
 	if (auth_drop(s, p, len))
 		return;
 	s->datagrams++;
-	if (p[5] == HC_MSG_HEARTBEAT) {
+	if (p[5] == HC_MSG_HEARTBEAT)
 		s->heartbeats++;
-	} else if (seen_before(s, gw, be32(p + 20))) {
+	else if (p[5] != HC_MSG_EVENTS && p[5] != HC_MSG_SNAPSHOT)
+		return; /* PLACE: not sequenced */
+	else if (seen_before(s, gw, be32(p + 20)))
 		s->duplicates++;
-	} else {
+	else if (p[5] == HC_MSG_EVENTS)
 		s->event_datagrams++;
-	}
 }
 
 /* Frames the appliance has taken off the wire: read, or counted as
@@ -390,8 +396,9 @@ int main(int argc, char **argv)
 		FILE *x = fopen(expect, "w");
 		if (x == NULL) { perror(expect); return 1; }
 		fprintf(x, "datagrams=%" PRIu64 "\nevent_datagrams=%" PRIu64 "\nheartbeats=%" PRIu64
-			"\nseq_duplicates=%" PRIu64 "\nseq_lost=0\ndrop_gateway_range=%" PRIu64 "\n",
-			s.datagrams, s.event_datagrams, s.heartbeats, s.duplicates, s.gateway_range);
+			"\nseq_duplicates=%" PRIu64 "\nseq_lost=0\ndrop_gateway_range=%" PRIu64
+			"\ndrop_udp_too_big=%" PRIu64 "\n", s.datagrams, s.event_datagrams,
+			s.heartbeats, s.duplicates, s.gateway_range, s.too_big);
 		for (int v = 1; v < HC_PV_COUNT; v++)
 			fprintf(x, "drop_%s=%" PRIu64 "\n", hc_proto_verdict_names[v], s.verdicts[v]);
 		if (s.ring != NULL)

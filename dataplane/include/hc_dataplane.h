@@ -45,7 +45,15 @@ struct hc_dataplane {
 	struct hc_worker *workers[HC_MAX_WORKERS];
 	uint16_t n_ports;
 	struct rte_ether_addr port_mac[RTE_MAX_ETHPORTS];
-	struct rte_mempool *pool;
+	struct rte_mempool *pool;        /* packets: every port's RX queues, the
+	                                    control core's frames (hc_port.c) */
+	struct rte_mempool *gather_pool; /* a multi-segment frame is copied into
+	                                    one of its mbufs (HC_MAX_FRAME bytes);
+	                                    the packet pool when its mbufs are
+	                                    that large; NULL: none            */
+	uint32_t port_frame_max[RTE_MAX_ETHPORTS]; /* the longest frame a port
+	                                    hands over whole, longer ones cut
+	                                    short (af_packet); 0: not known   */
 	int run_state; /* enum hc_run_state; release stores, acquire loads */
 	uint64_t start_tsc;
 	struct hc_auth_keyring *keys; /* RCU-protected (hc_dp_keys_*); NULL: none */

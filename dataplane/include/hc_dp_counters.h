@@ -19,6 +19,13 @@ struct hc_worker_stats {
 	uint64_t rx_frames;
 	uint64_t rx_bytes;
 	uint64_t datagrams;       /* valid inbound datagrams (any type)     */
+	uint64_t rx_gathered;     /* multi-segment frames gathered into one
+	                             mbuf (net_pcap, NIC scatter)          */
+	uint64_t gather_waits;    /* times no gather mbuf was free (back-
+	                             pressure until one was)                */
+	uint64_t udp_csum_partial; /* datagrams taken whose UDP checksum the
+	                             sender left to offload (CHECKSUM_PARTIAL):
+	                             their tag vouched for them (with keys) */
 	uint64_t event_datagrams; /* EVENTS datagrams delivered in order    */
 	uint64_t events;          /* events in those datagrams              */
 	uint64_t heartbeats;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_unit.h - shared by the CUnit suites: suite registration and the test
- * environment (an EAL with --no-huge, one mbuf pool).
+ * environment (an EAL with --no-huge, two mbuf pools).
  */
 #ifndef HC_UNIT_H
 #define HC_UNIT_H
@@ -9,7 +9,8 @@
 #include <CUnit/CUnit.h>
 #include <rte_mempool.h>
 
-extern struct rte_mempool *hc_test_pool;
+extern struct rte_mempool *hc_test_pool;     /* 8191 mbufs, 2 KiB data room */
+extern struct rte_mempool *hc_test_big_pool; /* 255 mbufs, 9 KiB data room  */
 
 /* One suite per file, each a table of its tests (CU_TestInfo). */
 extern const CU_SuiteInfo hc_suite_proto;
@@ -27,5 +28,10 @@ extern const CU_SuiteInfo hc_suite_snapshot;
 
 /* Copy len bytes into a fresh single-segment mbuf from hc_test_pool. */
 struct rte_mbuf *hc_test_mbuf(const void *data, size_t len);
+/* The same from hc_test_big_pool (up to 9216 bytes). */
+struct rte_mbuf *hc_test_big_mbuf(const void *data, size_t len);
+/* len bytes in a chain of mbufs of hc_test_pool, seg bytes each (the last
+ * one the rest), as net_pcap chains a frame longer than one mbuf. */
+struct rte_mbuf *hc_test_mbuf_chain(const void *data, size_t len, size_t seg);
 
 #endif

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_unit_main.c - the unit test runner: EAL (no hugepages, no PCI, no
- * shared files, its own file prefix), one mbuf pool, every CUnit suite.
+ * shared files, its own file prefix), two mbuf pools (2 KiB and 9 KiB
+ * data rooms), every CUnit suite.
  * Exits non-zero if any assertion failed.
  */
 #include <stdio.h>
@@ -15,11 +16,11 @@
 
 #include "hc_unit.h"
 
-struct rte_mempool *hc_test_pool;
+struct rte_mempool *hc_test_pool, *hc_test_big_pool;
 
-struct rte_mbuf *hc_test_mbuf(const void *data, size_t len)
+static struct rte_mbuf *mbuf_from(struct rte_mempool *mp, const void *data, size_t len)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(hc_test_pool);
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
 	if (m == NULL)
 		return NULL;
 	char *p = rte_pktmbuf_append(m, (uint16_t)len);
@@ -29,6 +30,34 @@ struct rte_mbuf *hc_test_mbuf(const void *data, size_t len)
 	}
 	memcpy(p, data, len);
 	return m;
+}
+
+struct rte_mbuf *hc_test_mbuf(const void *data, size_t len)
+{
+	return mbuf_from(hc_test_pool, data, len);
+}
+
+struct rte_mbuf *hc_test_big_mbuf(const void *data, size_t len)
+{
+	return mbuf_from(hc_test_big_pool, data, len);
+}
+
+struct rte_mbuf *hc_test_mbuf_chain(const void *data, size_t len, size_t seg)
+{
+	const uint8_t *d = data;
+	struct rte_mbuf *head = NULL;
+	for (size_t off = 0; off < len || head == NULL; off += seg) {
+		size_t n = len - off < seg ? len - off : seg;
+		struct rte_mbuf *m = hc_test_mbuf(d + off, n);
+		if (m == NULL || (head != NULL && rte_pktmbuf_chain(head, m) != 0)) {
+			rte_pktmbuf_free(m);
+			rte_pktmbuf_free(head);
+			return NULL;
+		}
+		if (head == NULL)
+			head = m;
+	}
+	return head;
 }
 
 int main(void)
@@ -44,7 +73,10 @@ int main(void)
 	}
 	hc_test_pool = rte_pktmbuf_pool_create("hc_test", 8191, 0, 0,
 					       RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-	if (hc_test_pool == NULL || CU_initialize_registry() != CUE_SUCCESS)
+	hc_test_big_pool = rte_pktmbuf_pool_create("hc_test_big", 255, 0, 0,
+						   9216 + RTE_PKTMBUF_HEADROOM, SOCKET_ID_ANY);
+	if (hc_test_pool == NULL || hc_test_big_pool == NULL ||
+	    CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
 	CU_SuiteInfo suites[] = {
 		hc_suite_proto, hc_suite_parse, hc_suite_members, hc_suite_sequencer,
@@ -62,6 +94,7 @@ int main(void)
 			  CU_get_number_of_suites_failed();
 	CU_cleanup_registry();
 	rte_mempool_free(hc_test_pool);
+	rte_mempool_free(hc_test_big_pool);
 	char rundir[PATH_MAX];
 	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
 	rte_eal_cleanup();

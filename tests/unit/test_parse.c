@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_parse.c - L2-L4 classification: every drop reason, ARP, a clean
- * datagram, offload flags.
+ * datagram, offload flags, the largest payload and one byte more, a
+ * checksum left to offload.
  */
 #include <arpa/inet.h>
 #include <string.h>
@@ -145,19 +146,99 @@ static void test_arp(void)
 	EXPECT_DROP(42, HC_DROP_ARP_IGNORED);
 }
 
-static void test_nonlinear(void)
+/* A chain is judged by its first segment (hc_rx.c gathers chains first):
+ * its IPv4 length goes beyond that segment. */
+static void test_multi_segment(void)
 {
 	fresh();
-	struct rte_mbuf *m = hc_test_mbuf(f, 42);
-	struct rte_mbuf *t = hc_test_mbuf(f + 42, flen - 42);
+	struct rte_mbuf *m = hc_test_mbuf_chain(f, flen, 42);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
-	CU_ASSERT_EQUAL_FATAL(rte_pktmbuf_chain(m, t), 0);
+	CU_ASSERT_EQUAL(m->nb_segs, 3);
 	struct hc_parsed p;
 	hc_parse_frame(m, &cfg, &p);
 	CU_ASSERT_EQUAL(p.kind, HC_FRAME_DROP);
-	CU_ASSERT_EQUAL(p.reason, HC_DROP_NONLINEAR);
+	CU_ASSERT_EQUAL(p.reason, HC_DROP_IP_BAD_LENGTH);
 	rte_pktmbuf_free(m);
+}
+
+static struct hc_parsed parse_big(const uint8_t *frame, size_t len)
+{
+	struct hc_parsed p;
+	memset(&p, 0xee, sizeof(p));
+	struct rte_mbuf *m = hc_test_big_mbuf(frame, len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	hc_parse_frame(m, &cfg, &p);
+	rte_pktmbuf_free(m);
+	return p;
+}
+
+/* HC_MAX_PAYLOAD bytes are taken; one more is udp_too_big (the UDP and
+ * IPv4 lengths agree: only the size is wrong). */
+static void test_sizes(void)
+{
+	static uint8_t big[HC_FRAME_HDR_LEN + HC_MAX_PAYLOAD + 16], payload[HC_MAX_PAYLOAD + 16];
+	fresh();
+	CU_ASSERT_EQUAL(HC_MAX_FRAME, 9054);
+	memset(payload, 0x5a, sizeof(payload));
+	size_t n = hc_frame_build(big, &addr, 1, payload, HC_MAX_PAYLOAD);
+	CU_ASSERT_EQUAL(n, 9014);
+	struct hc_parsed p = parse_big(big, n);
+	CU_ASSERT_EQUAL(p.kind, HC_FRAME_DATAGRAM);
+	CU_ASSERT_EQUAL(p.payload_off, 42);
+	CU_ASSERT_EQUAL(p.payload_len, HC_MAX_PAYLOAD);
+	n = hc_frame_build(big, &addr, 1, payload, HC_MAX_PAYLOAD + 1);
+	p = parse_big(big, n);
+	CU_ASSERT_EQUAL(p.kind, HC_FRAME_DROP);
+	CU_ASSERT_EQUAL(p.reason, HC_DROP_UDP_TOO_BIG);
+	/* too big, and to another port: the size is judged first */
+	big[37] ^= 1; hc_frame_fix_csums(big, n);
+	CU_ASSERT_EQUAL(parse_big(big, n).reason, HC_DROP_UDP_TOO_BIG);
+	/* too big and a UDP length that disagrees: the length is wrong */
+	n = hc_frame_build(big, &addr, 1, payload, HC_MAX_PAYLOAD + 16);
+	big[39] -= 1; hc_frame_fix_csums(big, n);
+	CU_ASSERT_EQUAL(parse_big(big, n).reason, HC_DROP_UDP_BAD_LENGTH);
+}
+
+/* The UDP checksum a kernel leaves for offload: the folded pseudo-header
+ * sum of source, destination, protocol and UDP length, not complemented
+ * (computed here with the proto toolkit, not DPDK's helper). */
+static void set_partial(uint8_t *frame)
+{
+	uint8_t *ip = frame + 14, *udp = ip + 20;
+	uint32_t pseudo = 17u + (uint32_t)(udp[4] << 8 | udp[5]);
+	for (int i = 12; i < 20; i += 2)
+		pseudo += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+	uint16_t c = hc_frame_csum(NULL, 0, pseudo);
+	udp[6] = (uint8_t)(c >> 8);
+	udp[7] = (uint8_t)c;
+}
+
+static void test_csum_partial(void)
+{
+	fresh();
+	set_partial(f);
+	struct hc_parsed p = parse_len(flen, 0);
+	CU_ASSERT_EQUAL(p.kind, HC_FRAME_CSUM_PARTIAL);
+	CU_ASSERT_EQUAL(p.payload_off, 42);
+	CU_ASSERT_EQUAL(p.payload_len, 56);
+	/* one more than the pseudo-header sum: simply wrong */
+	f[41] += 1;
+	p = parse_len(flen, 0);
+	CU_ASSERT_EQUAL(p.kind, HC_FRAME_DROP);
+	CU_ASSERT_EQUAL(p.reason, HC_DROP_UDP_BAD_CSUM);
+	/* a NIC that says the checksum is bad is believed */
+	fresh();
+	set_partial(f);
+	p = parse_len(flen, RTE_MBUF_F_RX_L4_CKSUM_BAD);
+	CU_ASSERT_EQUAL(p.reason, HC_DROP_UDP_BAD_CSUM);
+	/* the largest payload, left to offload */
+	static uint8_t big[HC_FRAME_HDR_LEN + HC_MAX_PAYLOAD], payload[HC_MAX_PAYLOAD];
+	memset(payload, 0xa5, sizeof(payload));
+	size_t n = hc_frame_build(big, &addr, 1, payload, sizeof(payload));
+	set_partial(big);
+	p = parse_big(big, n);
+	CU_ASSERT_EQUAL(p.kind, HC_FRAME_CSUM_PARTIAL);
+	CU_ASSERT_EQUAL(p.payload_len, HC_MAX_PAYLOAD);
 }
 
 static CU_TestInfo tests[] = {
@@ -166,7 +247,9 @@ static CU_TestInfo tests[] = {
 	{"ipv4", test_ipv4},
 	{"udp", test_udp},
 	{"arp", test_arp},
-	{"multi-segment", test_nonlinear},
+	{"multi-segment", test_multi_segment},
+	{"largest payload and one byte more", test_sizes},
+	{"checksum left to offload", test_csum_partial},
 	CU_TEST_INFO_NULL,
 };
 

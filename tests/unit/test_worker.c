@@ -3,7 +3,9 @@
  * test_worker.c - the worker's whole receive path (parse, check, sequence,
  * split, apply) on crafted frames: exact outcomes for valid traffic, and a
  * randomised property for bad traffic: a frame that is counted as dropped
- * leaves every piece of state exactly as it was.
+ * leaves every piece of state exactly as it was; the largest datagrams in
+ * one mbuf and in several, one byte too many, a frame its port cut short,
+ * checksums left to offload with and without keys.
  */
 #include <arpa/inet.h>
 #include <string.h>
@@ -254,10 +256,242 @@ static void test_authentication(void)
 	rcu_unregister_thread();
 }
 
+/* An EVENTS payload of gateway gw, the next sequence in its current
+ * incarnation, n JOINs of users base.. into rooms 1..63. */
+static size_t big_events(uint8_t *p, uint16_t gw, uint64_t base, unsigned n)
+{
+	uint32_t inc = w->seq.gw[gw].incarnation ? w->seq.gw[gw].incarnation : 1;
+	hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_EVENTS, gw, (uint16_t)n, inc, 0,
+			  hc_seq_applied(&w->seq, gw) + 1);
+	for (unsigned i = 0; i < n; i++) {
+		struct hc_event ev = {.user_id = htobe64(base + i), .room_id = htonl(1 + i % 63),
+				      .op = HC_OP_JOIN};
+		memcpy(p + sizeof(struct hc_hdr) + i * sizeof(ev), &ev, sizeof(ev));
+	}
+	return sizeof(struct hc_hdr) + (size_t)n * sizeof(struct hc_event);
+}
+
+static void feed_mbuf(struct rte_mbuf *m)
+{
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	hc_rx_burst(w, 0, &m, 1, 0);
+	hc_ops_commit(w);
+}
+
+/* The largest datagrams in one mbuf (af_packet with a large framesz) and
+ * chained in 2 KiB segments (net_pcap), gathered into one; what cannot be
+ * gathered or is one byte too long is dropped and changes nothing. */
+static void test_large(void)
+{
+	static uint8_t p[HC_MAX_PAYLOAD + 64], f[HC_FRAME_HDR_LEN + HC_MAX_PAYLOAD + 64];
+	w = dp.workers[0];
+	dp.gather_pool = hc_test_big_pool;
+	uint64_t users0 = w->members.n_users, events0 = w->st.events;
+
+	/* the largest EVENTS (372 events, 8,968 bytes), chained: gathered, applied */
+	size_t n = hc_frame_build(f, &addr, 1, p, big_events(p, 6, 3000000, HC_MAX_EVENTS));
+	CU_ASSERT_EQUAL(n, HC_FRAME_HDR_LEN + 8968);
+	unsigned free0 = rte_mempool_avail_count(hc_test_pool);
+	struct rte_mbuf *m = hc_test_mbuf_chain(f, n, 2048);
+	CU_ASSERT_EQUAL(m->nb_segs, 5);
+	feed_mbuf(m);
+	CU_ASSERT_EQUAL(w->st.rx_gathered, 1);
+	CU_ASSERT_EQUAL(w->members.n_users, users0 + HC_MAX_EVENTS);
+	CU_ASSERT_EQUAL(w->st.events, events0 + HC_MAX_EVENTS);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, 3000000 + HC_MAX_EVENTS - 1),
+			1 + (HC_MAX_EVENTS - 1) % 63);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(hc_test_pool), free0); /* chain freed */
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(hc_test_big_pool), 255); /* and the copy */
+
+	/* the next one in one large mbuf: nothing to gather */
+	n = hc_frame_build(f, &addr, 1, p, big_events(p, 6, 3001000, HC_MAX_EVENTS));
+	feed_mbuf(hc_test_big_mbuf(f, n));
+	CU_ASSERT_EQUAL(w->st.rx_gathered, 1);
+	CU_ASSERT_EQUAL(w->members.n_users, users0 + 2 * HC_MAX_EVENTS);
+
+	struct fingerprint before, after;
+	take(&before);
+	/* one event more: gathered, then one record too many for the protocol */
+	n = hc_frame_build(f, &addr, 1, p, big_events(p, 6, 3002000, HC_MAX_EVENTS + 1));
+	feed_mbuf(hc_test_mbuf_chain(f, n, 2048));
+	CU_ASSERT_EQUAL(w->st.drops[HC_DROP_UDP_TOO_BIG], 1);
+	CU_ASSERT_EQUAL(w->st.rx_gathered, 2);
+	/* longer than any allowed datagram's frame: not gathered */
+	feed_mbuf(hc_test_mbuf_chain(f, HC_MAX_FRAME + 1, 2048));
+	CU_ASSERT_EQUAL(w->st.drops[HC_DROP_FRAME_TOO_LONG], 1);
+	/* no gather pool (a harness without ports): counted, not gathered */
+	dp.gather_pool = NULL;
+	n = hc_frame_build(f, &addr, 1, p, big_events(p, 6, 3002000, HC_MAX_EVENTS));
+	feed_mbuf(hc_test_mbuf_chain(f, n, 2048));
+	CU_ASSERT_EQUAL(w->st.drops[HC_DROP_GATHER_NOMBUF], 1);
+	dp.gather_pool = hc_test_big_pool;
+	/* cut short by its port (af_packet: framesz - 66 bytes) */
+	dp.port_frame_max[0] = 1982;
+	feed_mbuf(hc_test_mbuf(f, 1982));
+	CU_ASSERT_EQUAL(w->st.drops[HC_DROP_FRAME_CUT], 1);
+	uint64_t bad_len = w->st.drops[HC_DROP_IP_BAD_LENGTH];
+	feed_mbuf(hc_test_mbuf(f, 1981));
+	CU_ASSERT_EQUAL(w->st.drops[HC_DROP_IP_BAD_LENGTH], bad_len + 1);
+	dp.port_frame_max[0] = 0;
+	take(&after);
+	CU_ASSERT_EQUAL(memcmp(&before, &after, sizeof(before)), 0);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(hc_test_pool), free0);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(hc_test_big_pool), 255);
+}
+
+/* The UDP checksum a sender left to offload (CHECKSUM_PARTIAL): the folded
+ * pseudo-header sum in place of the checksum. */
+static void leave_to_offload(uint8_t *frame)
+{
+	uint8_t *ip = frame + 14, *udp = ip + 20;
+	uint32_t pseudo = 17u + (uint32_t)(udp[4] << 8 | udp[5]);
+	for (int i = 12; i < 20; i += 2)
+		pseudo += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+	uint16_t c = hc_frame_csum(NULL, 0, pseudo);
+	udp[6] = (uint8_t)(c >> 8);
+	udp[7] = (uint8_t)c;
+}
+
+/* A datagram whose checksum was left to offload is taken when its tag
+ * vouches for it (counted), refused with --no-auth, and refused when its
+ * tag is wrong (then not counted as taken). */
+static void test_csum_offloaded(void)
+{
+	static const uint8_t k7[16] = "gateway-7-key-00", wrong[16] = "not-the-key-0000";
+	static uint8_t p[HC_MAX_PAYLOAD], f[HC_FRAME_HDR_LEN + HC_MAX_PAYLOAD];
+	w = dp.workers[0];
+	dp.gather_pool = hc_test_big_pool;
+	struct fingerprint before, after;
+
+	/* no keys: refused whatever it carries */
+	take(&before);
+	size_t len = big_events(p, 7, 4000000, HC_MAX_EVENTS);
+	size_t n = hc_frame_build(f, &addr, 1, p, len);
+	leave_to_offload(f);
+	feed_mbuf(hc_test_mbuf_chain(f, n, 2048));
+	CU_ASSERT_EQUAL(w->st.drops[HC_DROP_UDP_CSUM_PARTIAL], 1);
+	CU_ASSERT_EQUAL(w->st.udp_csum_partial, 0);
+	take(&after);
+	CU_ASSERT_EQUAL(memcmp(&before, &after, sizeof(before)), 0);
+
+	rcu_register_thread();
+	struct hc_auth_keyring *ring = calloc(1, sizeof(*ring));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ring);
+	memcpy(ring->gw[7].key[0], k7, 16);
+	ring->gw[7].have[0] = 1;
+	CU_ASSERT_EQUAL_FATAL(hc_dp_keys_install(&dp, ring), 0);
+	/* a wrong tag: refused as such, not taken */
+	hc_auth_seal(p, len, wrong, 0);
+	n = hc_frame_build(f, &addr, 1, p, len);
+	leave_to_offload(f);
+	feed_mbuf(hc_test_big_mbuf(f, n));
+	CU_ASSERT_EQUAL(w->st.drops[HC_DROP_AUTH_BAD_TAG], 3); /* 2 in test_authentication */
+	CU_ASSERT_EQUAL(w->st.udp_csum_partial, 0);
+	take(&after);
+	CU_ASSERT_EQUAL(memcmp(&before, &after, sizeof(before)), 0);
+	/* sealed with its key: taken, counted */
+	uint64_t users0 = w->members.n_users;
+	len = big_events(p, 7, 4000000, HC_MAX_EVENTS);
+	hc_auth_seal(p, len, k7, 0);
+	n = hc_frame_build(f, &addr, 1, p, len);
+	leave_to_offload(f);
+	feed_mbuf(hc_test_mbuf_chain(f, n, 2048));
+	CU_ASSERT_EQUAL(w->st.udp_csum_partial, 1);
+	CU_ASSERT_EQUAL(w->members.n_users, users0 + HC_MAX_EVENTS);
+	/* a small one too, in one mbuf */
+	len = big_events(p, 7, 4001000, 1);
+	hc_auth_seal(p, len, k7, 0);
+	n = hc_frame_build(f, &addr, 1, p, len);
+	leave_to_offload(f);
+	feed_mbuf(hc_test_mbuf(f, n));
+	CU_ASSERT_EQUAL(w->st.udp_csum_partial, 2);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, 4001000), 1);
+	CU_ASSERT_EQUAL(w->st.drops[HC_DROP_UDP_CSUM_PARTIAL], 1);
+	CU_ASSERT_EQUAL(hc_dp_keys_install(&dp, NULL), 0);
+	rcu_unregister_thread();
+	dp.gather_pool = NULL;
+}
+
+/* The gather pool empty: the worker waits, doing its own work; here its
+ * only gather mbuf is held in a sequencer window, for a gap that no
+ * gateway repairs, until the gap is given up and the mbuf freed.  While
+ * stopping it does not wait: the frame is dropped (gather_nombuf). */
+static void test_gather_wait(void)
+{
+	static uint8_t p[HC_MAX_PAYLOAD], f[HC_FRAME_HDR_LEN + HC_MAX_PAYLOAD];
+	w = dp.workers[0];
+	struct rte_mempool *one = rte_pktmbuf_pool_create("hc_test_one", 1, 0, 0,
+							  9216 + RTE_PKTMBUF_HEADROOM, SOCKET_ID_ANY);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(one);
+	dp.gather_pool = one;
+	uint64_t dead = w->seq.dead_timeout_tsc;
+	uint32_t nacks = w->seq.max_nacks;
+	w->seq.dead_timeout_tsc = 0; /* the other tests' gateways were heard at 0 */
+	w->seq.max_nacks = 0;        /* a gap is given up after one timeout */
+	uint64_t waits0 = w->st.gather_waits, lost0 = w->seq.st.lost;
+
+	/* gateway 5 starts a new incarnation with its sequence 2: held, 1 is
+	 * missing */
+	uint32_t inc = w->seq.gw[5].incarnation + 1;
+	size_t len = big_events(p, 5, 5000000, HC_MAX_EVENTS);
+	struct hc_hdr h;
+	memcpy(&h, p, sizeof(h));
+	h.gateway_incarnation = htonl(inc);
+	h.sequence = htonl(2);
+	memcpy(p, &h, sizeof(h));
+	size_t n = hc_frame_build(f, &addr, 1, p, len);
+	struct rte_mbuf *m = hc_test_mbuf_chain(f, n, 2048);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	hc_rx_burst(w, 0, &m, 1, rte_rdtsc());
+	CU_ASSERT_EQUAL(w->seq.gw[5].incarnation, inc);
+	CU_ASSERT_EQUAL(w->seq.gw[5].next_seq, 1);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(one), 0);
+
+	/* sequence 3 waits for the pool's one mbuf: the gap's timeout frees it
+	 * (and gives up the gaps the earlier tests left open) */
+	len = big_events(p, 5, 5001000, HC_MAX_EVENTS);
+	memcpy(&h, p, sizeof(h));
+	h.gateway_incarnation = htonl(inc);
+	h.sequence = htonl(3);
+	memcpy(p, &h, sizeof(h));
+	n = hc_frame_build(f, &addr, 1, p, len);
+	m = hc_test_mbuf_chain(f, n, 2048);
+	hc_rx_burst(w, 0, &m, 1, rte_rdtsc());
+	hc_ops_commit(w);
+	CU_ASSERT_EQUAL(w->st.gather_waits, waits0 + 1);
+	CU_ASSERT(w->seq.st.lost >= lost0 + 1);
+	CU_ASSERT_EQUAL(w->seq.gw[5].next_seq, 4);
+	CU_ASSERT_EQUAL(w->seq.st.held_now, 0);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, 5000000), 1);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, 5001000 + HC_MAX_EVENTS - 1),
+			1 + (HC_MAX_EVENTS - 1) % 63);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(one), 1);
+
+	/* stopping, the pool empty: dropped, not waited for */
+	struct rte_mbuf *held = rte_pktmbuf_alloc(one);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(held);
+	uint64_t nombuf = w->st.drops[HC_DROP_GATHER_NOMBUF];
+	unsigned free0 = rte_mempool_avail_count(hc_test_pool);
+	hc_dp_set_state(&dp, HC_STOP);
+	feed_mbuf(hc_test_mbuf_chain(f, n, 2048));
+	hc_dp_set_state(&dp, HC_RUN);
+	CU_ASSERT_EQUAL(w->st.drops[HC_DROP_GATHER_NOMBUF], nombuf + 1);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(hc_test_pool), free0);
+	rte_pktmbuf_free(held);
+
+	w->seq.dead_timeout_tsc = dead;
+	w->seq.max_nacks = nacks;
+	dp.gather_pool = NULL;
+	rte_mempool_free(one);
+}
+
 static CU_TestInfo tests[] = {
 	{"valid traffic, duplicates, reorder", test_valid_traffic},
 	{"mutated frames change nothing when dropped", test_mutations},
 	{"authentication before any state", test_authentication},
+	{"largest datagrams: one mbuf, gathered, one byte more", test_large},
+	{"checksums left to offload", test_csum_offloaded},
+	{"no gather mbuf free: wait, or drop while stopping", test_gather_wait},
 	CU_TEST_INFO_NULL,
 };
 
