@@ -204,9 +204,12 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 		return;
 	}
 	send_new_topic(d, c->user_id, c->to_room, room, c->gateway_id);
-	if (room != 0) /* ASSIGNs are not sequenced: resend it until the JOIN */
-		hc_directives_add_new_topic(&d->dirs, c->user_id, c->to_room, room,
-					    c->gateway_id, now);
+	if (room == 0) {
+		d->st.no_room_answers++; /* NO_ROOM: the user is in no room */
+		return;
+	}
+	/* ASSIGNs are not sequenced: resend it until the JOIN */
+	hc_directives_add_new_topic(&d->dirs, c->user_id, c->to_room, room, c->gateway_id, now);
 	d->st.new_topics++;
 }
 

@@ -40,12 +40,16 @@ struct hc_decide_stats {
 	uint64_t changes;      /* applied changes read from the workers */
 	uint64_t unknown_pool; /* joins or PLACEs naming an unknown pool */
 	uint64_t places;       /* PLACE requests answered                */
-	uint64_t admitted, refused; /* seat requests (JOINs, restatements)
-	                               decided                          */
+	uint64_t admitted, refused; /* seat requests decided: JOINs and
+	                               restatements                     */
 	uint64_t restatements; /* ... of them snapshots' members          */
 	uint64_t restatements_refused; /* ... refused: the room was full   */
 	uint64_t new_topics;   /* NEW_TOPIC answers sent for refusals     */
-	uint64_t no_address;   /* refusals of a gateway whose address is unknown */
+	uint64_t no_room_answers; /* NO_ROOM answers sent for refusals of
+	                          users in no room, none to be had      */
+	uint64_t no_address;   /* messages not sent: the gateway's address
+	                          is unknown (refusals, notices, MOVEs,
+	                          RESYNCs)                               */
 	uint64_t peers;        /* gateway address reports                 */
 	uint64_t planned;      /* moves the balancer planned               */
 	uint64_t picked;       /* users the workers picked for them        */
@@ -62,11 +66,13 @@ struct hc_decide_stats {
 	                               --max-places-per-gateway seats      */
 	uint64_t tx_budget_held;    /* --no-auth: RESYNC/HEARTBEAT not sent,
 	                               the address got 4x what it sent   */
-	uint64_t table_full;        /* JOINs refused: a worker's user table
-	                               was full (the gateway hears FULL) */
-	uint64_t superseded;        /* JOINs and snapshot members ignored:
-	                               the user has a newer session elsewhere
-	                               (the gateway hears SUPERSEDED)      */
+	uint64_t table_full;        /* JOINs and restatements refused: a
+	                               worker's user table was full (the
+	                               gateway hears FULL)               */
+	uint64_t superseded;        /* SUPERSEDED answers asked for: a JOIN
+	                               or snapshot member ignored (the user
+	                               has a newer session elsewhere), or a
+	                               user taken from its owner           */
 	uint64_t hold_overflow;     /* restart holds ended early: a worker's
 	                               held requests reached half its limit */
 	uint64_t keys_reloads;      /* keys files read again and installed */
@@ -123,7 +129,7 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
  */
 #define HC_DECIDE_COUNTERS(X) \
 	X(changes, st.changes) X(places, st.places) X(admitted, st.admitted) \
-	X(refused, st.refused) X(restatements, st.restatements) \
+	X(refused, st.refused) X(no_room_answers, st.no_room_answers) X(restatements, st.restatements) \
 	X(restatements_refused, st.restatements_refused) X(new_topics, st.new_topics) X(no_address, st.no_address) \
 	X(unknown_pool, st.unknown_pool) X(ticks, st.ticks) X(ticks_waited, st.ticks_waited) \
 	X(moves_planned, st.planned) X(users_picked, st.picked) \
@@ -134,7 +140,7 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(placements_repeated, book.st.placements_repeated) X(placements_late, book.st.placements_late) \
 	X(new_rooms, book.st.new_rooms) X(no_room, book.st.no_room) \
 	X(reservations_expired, book.st.expired) X(rooms_retired, book.st.retired) \
-	X(joins_over_max, book.st.over_max) X(seat_refusals, book.st.refusals) \
+	X(joins_over_max, book.st.over_max) \
 	X(placed_beyond_target, book.st.placed_beyond_target) \
 	X(seated_beyond_target, book.st.seated_beyond_target) \
 	X(tx_datagrams, tx.st.datagrams) X(tx_records, tx.st.records) \
