@@ -427,7 +427,8 @@ static void send_heartbeats(struct hc_decide *d, uint64_t now)
 			.last_sequence = rte_cpu_to_be_32(hc_dp_gateway_applied(d->dp, (uint16_t)g)),
 			.user_count = rte_cpu_to_be_32((uint32_t)(users > UINT32_MAX ? UINT32_MAX : users)),
 			.interval_ms = rte_cpu_to_be_32(cfg->heartbeat_ms),
-			.hb_flags = rte_cpu_to_be_32(d->conflict_until[g] > now ? HC_HB_F_ID_CONFLICT : 0),
+			.hb_flags = rte_cpu_to_be_32((d->conflict_until[g] > now ? HC_HB_F_ID_CONFLICT : 0) |
+				(hc_dp_gateway_settling(d->dp, (uint16_t)g) ? HC_HB_F_SETTLING : 0)),
 			.digest = rte_cpu_to_be_64(digest),
 		};
 		if (hc_tx_single(&d->tx, HC_MSG_HEARTBEAT, (uint16_t)g, inc, to, &hb, sizeof(hb)) == 0)

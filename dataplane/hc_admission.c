@@ -71,6 +71,7 @@ void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, in
 	uint32_t head = hc_pending_remove(&m->pend, p);
 	if (at < 0)
 		m->pend_new--; /* its promised key is used, or free again */
+	HC_RELAXED_ADD(&m->gw_pending[gw], (uint32_t)-1); /* gw: the request's */
 	if (admitted)
 		seat(m, at, user_id, session, room, gw, admitted == HC_SEAT_RESTATED);
 	else

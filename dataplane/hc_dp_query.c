@@ -113,6 +113,14 @@ uint64_t hc_dp_gateway_users(const struct hc_dataplane *dp, uint16_t gw)
 	return n;
 }
 
+int hc_dp_gateway_settling(const struct hc_dataplane *dp, uint16_t gw)
+{
+	for (unsigned i = 0; i < dp->n_workers; i++)
+		if (LOAD(&dp->workers[i]->members.gw_pending[gw]) != 0)
+			return 1;
+	return 0;
+}
+
 uint64_t hc_dp_gateway_digest(const struct hc_dataplane *dp, uint16_t gw)
 {
 	uint64_t digest = 0;

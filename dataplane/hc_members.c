@@ -85,8 +85,10 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 	m->snap_gen_now = rte_zmalloc_socket("hc_snap_gen", HC_GATEWAY_IDS, 64, socket);
 	m->gw_digest = rte_zmalloc_socket("hc_gw_digest", HC_GATEWAY_IDS * sizeof(uint64_t),
 					  64, socket);
+	m->gw_pending = rte_zmalloc_socket("hc_gw_pending", HC_GATEWAY_IDS * sizeof(uint32_t),
+					   64, socket);
 	if (hc_pending_init(&m->pend, socket) != 0 || m->gw_users == NULL || m->snap_marked == NULL ||
-	    m->snap_gen_now == NULL || m->gw_digest == NULL) {
+	    m->snap_gen_now == NULL || m->gw_digest == NULL || m->gw_pending == NULL) {
 		hc_members_free(m);
 		return -ENOMEM;
 	}
@@ -104,6 +106,7 @@ void hc_members_free(struct hc_members *m)
 	rte_free(m->snap_marked);
 	rte_free(m->snap_gen_now);
 	rte_free(m->gw_digest);
+	rte_free(m->gw_pending);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -300,6 +303,7 @@ static inline void op_join(struct hc_members *m, struct batch *b, const struct h
 		if (at < 0)
 			m->pend_new++;
 		hc_pending_add(&m->pend, o->user_id, o->session, at);
+		HC_RELAXED_ADD(&m->gw_pending[o->gateway_id], 1);
 		report(m, o, cur, o->room_id, HC_CHG_REQUEST);
 		b->asked++;
 		return;
@@ -374,6 +378,7 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
 		if (at < 0)
 			m->pend_new++;
 		struct hc_pending *p = hc_pending_add(&m->pend, o->user_id, o->session, at);
+		HC_RELAXED_ADD(&m->gw_pending[gw], 1);
 		report(m, o, cur, o->room_id, HC_CHG_RESTATE);
 		b->asked++;
 		struct hc_op again = *o;

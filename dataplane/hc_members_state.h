@@ -71,6 +71,8 @@ struct hc_members {
 	uint8_t *snap_gen_now;    /* [HC_GATEWAY_IDS]                */
 	uint64_t *gw_digest;      /* [HC_GATEWAY_IDS] membership digest of
 	                             each gateway's users here (relaxed) */
+	uint32_t *gw_pending;     /* [HC_GATEWAY_IDS] seat requests in
+	                             flight for each gateway (relaxed)  */
 };
 
 #define HC_GATEWAY_IDS 65536u

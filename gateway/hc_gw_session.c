@@ -518,14 +518,16 @@ static void on_move(struct hc_gw *g, const struct hc_move *m)
 
 /*
  * Anti-entropy: when the appliance has applied everything we sent, its
- * users and digest for us must equal ours.  Three settled heartbeats in a
- * row that disagree (it applies a moment after it acknowledges) mean
+ * users and digest for us must equal ours.  Settled: everything we sent is
+ * acknowledged and no seat request of ours is being decided there (no
+ * SETTLING flag).  Three settled heartbeats in a row that disagree mean
  * something was lost that no sequence number shows (an answer to us, a
  * refused JOIN): state everything again, at most once a second.
  */
-static void check_digest(struct hc_gw *g, uint32_t acked, uint32_t users, uint64_t digest)
+static void check_digest(struct hc_gw *g, uint32_t acked, uint32_t users, uint64_t digest,
+			 uint32_t hb_flags)
 {
-	if (acked != g->seq || g->n_ev != 0) {
+	if (acked != g->seq || g->n_ev != 0 || (hb_flags & HC_HB_F_SETTLING)) {
 		g->digest_mismatches = 0; /* not settled: nothing to judge */
 		return;
 	}
@@ -652,7 +654,8 @@ static void handle(struct hc_gw *g, uint8_t *p, size_t len)
 			if (ntohl(hb.hb_flags) & HC_HB_F_RESYNC_NEEDED)
 				want_snapshot(g, 0);
 			on_heartbeat_flags(g, ntohl(hb.hb_flags));
-			check_digest(g, acked, ntohl(hb.user_count), be64toh(hb.digest));
+			check_digest(g, acked, ntohl(hb.user_count), be64toh(hb.digest),
+				     ntohl(hb.hb_flags));
 			break;
 		}
 		default: {

@@ -148,6 +148,10 @@ struct hc_move {
 #define HC_HB_F_ID_CONFLICT   0x0004u /* A->G: another live source uses this
                                          gateway id (copied config, attacker
                                          with the key): see protocol.md     */
+#define HC_HB_F_SETTLING      0x0008u /* A->G: seat requests of this
+                                         gateway's users are being decided:
+                                         users and digest may not show all
+                                         it sent yet (do not judge them)    */
 
 /* HC_MSG_HEARTBEAT record (exactly one per datagram), 24 bytes. */
 struct hc_heartbeat {

@@ -11,7 +11,7 @@ machine-readable text (no log wording): DPDK's telemetry socket v2,
   hc-tel.py PREFIX json CMD    the reply as it came
   hc-tel.py PREFIX watch MAX OUT
                                sample the room table until OUT.stop exists
-                               (at most 900 s), as fast as it answers;
+                               (at most 900 s), 10 times a second;
                                write OUT (key=value): samples, misses
                                (no answer: e.g. restarting), max_users
                                seen in any room, above_max (samples with
@@ -68,7 +68,7 @@ def watch(prefix, limit, out):
             above += 1
             if not first:
                 first = " ".join("%d:%d" % ru for ru in over[:10])
-        time.sleep(0.02)
+        time.sleep(0.1)  # 10 samples a second: light beside the appliance
     with open(out + ".tmp", "w") as f:
         f.write("samples=%d\nmisses=%d\nmax_users=%d\nabove_max=%d\nfirst_above=%s\n"
                 % (samples, misses, top, above, first))

@@ -139,6 +139,9 @@ uint32_t hc_dp_gateway_incarnation(const struct hc_dataplane *dp, uint16_t gw); 
 uint32_t hc_dp_gateway_applied(const struct hc_dataplane *dp, uint16_t gw); /* last seq in order */
 uint64_t hc_dp_gateway_users(const struct hc_dataplane *dp, uint16_t gw);
 uint64_t hc_dp_gateway_digest(const struct hc_dataplane *dp, uint16_t gw);
+/* Seat requests of gateway gw's JOINs or snapshot members are in flight
+ * on some worker (its users and digest may lag what it sent). */
+int hc_dp_gateway_settling(const struct hc_dataplane *dp, uint16_t gw);
 
 struct hc_dp_gateway {
 	uint32_t incarnation, next_seq;

@@ -517,6 +517,31 @@ static void table_full_case(int admission, uint64_t first_user, uint32_t room)
 	w->members.admission = 1;
 }
 
+/* A gateway's seat requests in flight make it "settling" (its heartbeats
+ * say so: its users and digest may lag what it sent), and only then. */
+static void test_settling(void)
+{
+	static struct hc_assign a[64];
+	unsigned dgrams;
+	settle();
+	take_assigns(a, 64, &dgrams);
+	CU_ASSERT_FALSE(hc_dp_gateway_settling(&dp, 3));
+	uint64_t users[2] = {600000, 600001};
+	uint32_t rooms[2] = {33, 33};
+	uint8_t ops[2] = {HC_OP_JOIN, HC_OP_JOIN};
+	events(users, rooms, ops, 2);          /* asked, not answered yet */
+	CU_ASSERT_EQUAL(w->members.gw_pending[3], 2);
+	CU_ASSERT_TRUE(hc_dp_gateway_settling(&dp, 3));
+	CU_ASSERT_FALSE(hc_dp_gateway_settling(&dp, 4));
+	settle();
+	CU_ASSERT_EQUAL(w->members.gw_pending[3], 0);
+	CU_ASSERT_FALSE(hc_dp_gateway_settling(&dp, 3));
+	ops[0] = ops[1] = HC_OP_LEAVE;
+	events(users, rooms, ops, 2);
+	settle();
+	CU_ASSERT_EQUAL(d.book.room[33].users, 0);
+}
+
 static void test_table_full(void)
 {
 	table_full_case(1, 400000, 30);
@@ -532,6 +557,7 @@ static CU_TestInfo tests[] = {
 	{"admission: refusal, NEW_TOPIC, order", test_admission},
 	{"balance: a stalled worker's picks are not planned twice", test_stalled_worker},
 	{"balance: directives complete without admission", test_directives_without_admission},
+	{"a gateway with seat requests in flight is settling", test_settling},
 	{"user table full: refused, the gateway hears FULL", test_table_full},
 	{"user table full without admission", test_table_full_no_admission},
 	CU_TEST_INFO_NULL,
