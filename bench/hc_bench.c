@@ -68,8 +68,14 @@
 
 #define GATEWAYS 16
 
-static struct hc_event *stream;
-static uint64_t stream_pos, stream_len = 1u << 22; /* precomputed events */
+/* Each user is connected to one gateway (its home, by user index), as
+ * in life: the timed stream is one sub-stream per gateway, and a frame of
+ * gateway g carries its users' events.  (Events of one user from several
+ * gateways are reconnects: each takes the user over, and tells the old
+ * owner; that is not the steady state measured here.) */
+static struct hc_event *stream_of[GATEWAYS + 1];
+static uint64_t stream_pos[GATEWAYS + 1], stream_n[GATEWAYS + 1];
+static uint64_t stream_len = 1u << 22; /* precomputed events, all gateways */
 static uint32_t seq[GATEWAYS + 1];
 static struct rte_ring *rx_ring;
 static struct rte_mempool *pool;
@@ -87,6 +93,7 @@ static uint32_t rnd(uint32_t n)
 }
 
 static uint64_t user_id(uint32_t i) { return (uint64_t)i * 0x9E3779B97F4A7C15ull + 1; }
+static unsigned home_of(uint32_t i) { return 1 + i % GATEWAYS; }
 
 /* The timed stream starts from the warm-up's state (every user in a room)
  * and mixes leaves (30 % of events for present users), same-room no-ops
@@ -94,8 +101,13 @@ static uint64_t user_id(uint32_t i) { return (uint64_t)i * 0x9E3779B97F4A7C15ull
 static void build_stream(uint32_t users, uint32_t rooms)
 {
 	uint32_t *room = calloc(users, sizeof(uint32_t));
-	stream = malloc(sizeof(*stream) * stream_len);
-	if (room == NULL || stream == NULL) { perror("hc-bench"); exit(1); }
+	if (room == NULL) { perror("hc-bench"); exit(1); }
+	/* a gateway's share, and room for its users' share to vary */
+	uint64_t cap = stream_len / GATEWAYS + stream_len / (4 * GATEWAYS) + 1024;
+	for (unsigned g = 1; g <= GATEWAYS; g++) {
+		stream_of[g] = malloc(sizeof(struct hc_event) * cap);
+		if (stream_of[g] == NULL) { perror("hc-bench"); exit(1); }
+	}
 	for (uint32_t u = 0; u < users; u++)
 		room[u] = 1 + u % rooms; /* the warm-up's placement */
 	for (uint64_t i = 0; i < stream_len; i++) {
@@ -108,7 +120,10 @@ static void build_stream(uint32_t users, uint32_t rooms)
 		} else {                             /* join or move */
 			room[u] = r;
 		}
-		stream[i] = (struct hc_event){.user_id = rte_cpu_to_be_64(user_id(u)),
+		unsigned g = home_of(u);
+		if (stream_n[g] == cap)
+			break; /* (never at the default sizes) */
+		stream_of[g][stream_n[g]++] = (struct hc_event){.user_id = rte_cpu_to_be_64(user_id(u)),
 			.room_id = rte_cpu_to_be_32(r), .op = op};
 	}
 	free(room);
@@ -118,25 +133,27 @@ static const struct hc_frame_addr addr = {
 	.dst_mac = {2, 0, 0, 0, 0, 1}, .src_mac = {2, 0, 0, 0, 0, 2},
 	.src_ip = 0xC6120002, .dst_ip = 0xC6120001, .src_port = 40000, .dst_port = 7100};
 
-/* One EVENTS frame of k events from the stream (or from `events`). */
-static struct rte_mbuf *make_frame(unsigned k, const struct hc_event *events)
+/* One EVENTS frame of gateway gw (0: any) with k events from its stream
+ * (or from `events`). */
+static struct rte_mbuf *make_frame(unsigned k, const struct hc_event *events, uint16_t gw)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
 	if (m == NULL)
 		return NULL;
 	uint16_t plen = (uint16_t)(sizeof(struct hc_hdr) + k * sizeof(struct hc_event));
 	uint8_t *f = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(HC_FRAME_HDR_LEN + plen));
-	uint16_t gw = (uint16_t)(1 + rnd(GATEWAYS));
+	if (gw == 0)
+		gw = (uint16_t)(1 + rnd(GATEWAYS));
 	hc_proto_fill_hdr(f + HC_FRAME_HDR_LEN, HC_MSG_EVENTS, gw, (uint16_t)k, 1, 0, ++seq[gw]);
 	uint8_t *ev = f + HC_FRAME_HDR_LEN + sizeof(struct hc_hdr);
 	if (events != NULL) {
 		memcpy(ev, events, k * sizeof(struct hc_event));
 	} else {
 		for (unsigned i = 0; i < k; i++) {
-			memcpy(ev + i * sizeof(struct hc_event), &stream[stream_pos],
+			memcpy(ev + i * sizeof(struct hc_event), &stream_of[gw][stream_pos[gw]],
 			       sizeof(struct hc_event));
-			if (++stream_pos == stream_len)
-				stream_pos = 0;
+			if (++stream_pos[gw] == stream_n[gw])
+				stream_pos[gw] = 0;
 		}
 	}
 	if (bench_keys != NULL)
@@ -293,7 +310,7 @@ static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chu
 	for (unsigned c = 0; c < chunks; c++) {
 		for (unsigned i = 0; i < CHUNK_FRAMES; i++) {
 			struct rte_mbuf *m;
-			while ((m = make_frame(k, NULL)) == NULL)
+			while ((m = make_frame(k, NULL, 0)) == NULL)
 				drain_changes();
 			while (rte_ring_enqueue(staging, m) != 0)
 				drain_changes();
@@ -498,13 +515,17 @@ int main(int argc, char **argv)
 
 	/* warm-up: every user joins once (not timed) */
 	static struct hc_event evs[64];
-	for (uint32_t u = 0; u < users;) {
+	for (uint32_t u0 = 0; u0 < users; u0 += 64 * GATEWAYS)
+	for (unsigned g = 1; g <= GATEWAYS; g++) {
 		unsigned k = 0;
-		for (; k < 64 && u < users; k++, u++)
+		for (uint32_t u = u0 + g - 1; k < 64 && u < users && u < u0 + 64 * GATEWAYS;
+		     u += GATEWAYS, k++)
 			evs[k] = (struct hc_event){.user_id = rte_cpu_to_be_64(user_id(u)),
 				.room_id = rte_cpu_to_be_32(1 + u % rooms), .op = HC_OP_JOIN};
+		if (k == 0)
+			continue;
 		struct rte_mbuf *m;
-		while ((m = make_frame(k, evs)) == NULL)
+		while ((m = make_frame(k, evs, (uint16_t)g)) == NULL)
 			rte_pause();
 		while (rte_ring_enqueue(rx_ring, m) != 0)
 			drain_changes();
