@@ -9,6 +9,8 @@
 #include <CUnit/CUnit.h>
 #include <rte_mempool.h>
 
+#include "hc_frame.h"
+
 extern struct rte_mempool *hc_test_pool;     /* 8191 mbufs, 2 KiB data room */
 extern struct rte_mempool *hc_test_big_pool; /* 255 mbufs, 9 KiB data room  */
 
@@ -33,5 +35,20 @@ struct rte_mbuf *hc_test_big_mbuf(const void *data, size_t len);
 /* len bytes in a chain of mbufs of hc_test_pool, seg bytes each (the last
  * one the rest), as net_pcap chains a frame longer than one mbuf. */
 struct rte_mbuf *hc_test_mbuf_chain(const void *data, size_t len, size_t seg);
+
+/* Make an Ethernet/IPv4/UDP frame's UDP checksum what a kernel leaves
+ * for offload (CHECKSUM_PARTIAL): the folded pseudo-header sum of source,
+ * destination, protocol and UDP length, not complemented (computed with
+ * the proto toolkit, not DPDK's helper). */
+static inline void hc_test_leave_csum_to_offload(uint8_t *frame)
+{
+	uint8_t *ip = frame + 14, *udp = ip + 20;
+	uint32_t pseudo = 17u + (uint32_t)(udp[4] << 8 | udp[5]);
+	for (int i = 12; i < 20; i += 2)
+		pseudo += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+	uint16_t c = hc_frame_csum(NULL, 0, pseudo);
+	udp[6] = (uint8_t)(c >> 8);
+	udp[7] = (uint8_t)c;
+}
 
 #endif

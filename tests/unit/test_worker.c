@@ -339,19 +339,6 @@ static void test_large(void)
 	CU_ASSERT_EQUAL(rte_mempool_avail_count(hc_test_big_pool), 255);
 }
 
-/* The UDP checksum a sender left to offload (CHECKSUM_PARTIAL): the folded
- * pseudo-header sum in place of the checksum. */
-static void leave_to_offload(uint8_t *frame)
-{
-	uint8_t *ip = frame + 14, *udp = ip + 20;
-	uint32_t pseudo = 17u + (uint32_t)(udp[4] << 8 | udp[5]);
-	for (int i = 12; i < 20; i += 2)
-		pseudo += (uint32_t)(ip[i] << 8 | ip[i + 1]);
-	uint16_t c = hc_frame_csum(NULL, 0, pseudo);
-	udp[6] = (uint8_t)(c >> 8);
-	udp[7] = (uint8_t)c;
-}
-
 /* A datagram whose checksum was left to offload is taken when its tag
  * vouches for it (counted), refused with --no-auth, and refused when its
  * tag is wrong (then not counted as taken). */
@@ -367,7 +354,7 @@ static void test_csum_offloaded(void)
 	take(&before);
 	size_t len = big_events(p, 7, 4000000, HC_MAX_EVENTS);
 	size_t n = hc_frame_build(f, &addr, 1, p, len);
-	leave_to_offload(f);
+	hc_test_leave_csum_to_offload(f);
 	feed_mbuf(hc_test_mbuf_chain(f, n, 2048));
 	CU_ASSERT_EQUAL(w->st.drops[HC_DROP_UDP_CSUM_PARTIAL], 1);
 	CU_ASSERT_EQUAL(w->st.udp_csum_partial, 0);
@@ -383,7 +370,7 @@ static void test_csum_offloaded(void)
 	/* a wrong tag: refused as such, not taken */
 	hc_auth_seal(p, len, wrong, 0);
 	n = hc_frame_build(f, &addr, 1, p, len);
-	leave_to_offload(f);
+	hc_test_leave_csum_to_offload(f);
 	feed_mbuf(hc_test_big_mbuf(f, n));
 	CU_ASSERT_EQUAL(w->st.drops[HC_DROP_AUTH_BAD_TAG], 3); /* 2 in test_authentication */
 	CU_ASSERT_EQUAL(w->st.udp_csum_partial, 0);
@@ -394,7 +381,7 @@ static void test_csum_offloaded(void)
 	len = big_events(p, 7, 4000000, HC_MAX_EVENTS);
 	hc_auth_seal(p, len, k7, 0);
 	n = hc_frame_build(f, &addr, 1, p, len);
-	leave_to_offload(f);
+	hc_test_leave_csum_to_offload(f);
 	feed_mbuf(hc_test_mbuf_chain(f, n, 2048));
 	CU_ASSERT_EQUAL(w->st.udp_csum_partial, 1);
 	CU_ASSERT_EQUAL(w->members.n_users, users0 + HC_MAX_EVENTS);
@@ -402,7 +389,7 @@ static void test_csum_offloaded(void)
 	len = big_events(p, 7, 4001000, 1);
 	hc_auth_seal(p, len, k7, 0);
 	n = hc_frame_build(f, &addr, 1, p, len);
-	leave_to_offload(f);
+	hc_test_leave_csum_to_offload(f);
 	feed_mbuf(hc_test_mbuf(f, n));
 	CU_ASSERT_EQUAL(w->st.udp_csum_partial, 2);
 	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, 4001000), 1);
