@@ -712,7 +712,7 @@ static void run_timers(struct hc_gw *g, uint64_t now)
 			struct pending_place *p = &g->pp[i];
 			if (p->id == 0 || now < p->deadline_us)
 				continue;
-			if (p->tries > g->cfg.place_retries) {
+			if (p->tries >= g->cfg.place_retries) { /* sent 1 + retries times */
 				struct hc_gw_assign x = {.user_id = p->user, .request_id = p->id,
 					.pool_id = p->pool, .status = HC_GW_TIMEOUT};
 				p->id = 0;
@@ -980,6 +980,31 @@ static int from_appliance(const struct hc_gw *g, const struct sockaddr_in *a, so
 	       a->sin_addr.s_addr == g->to.sin_addr.s_addr && a->sin_port == g->to.sin_port;
 }
 
+/* When the next timer of run_timers() falls due (or now + 1 ms while
+ * datagrams wait to be sent or held back by impairment). */
+static uint64_t next_timer_us(const struct hc_gw *g, uint64_t now)
+{
+	uint64_t next = g->next_hb_us;
+	if (g->n_ev > 0 && g->ev_since_us + g->cfg.flush_us < next)
+		next = g->ev_since_us + g->cfg.flush_us;
+	if (g->n_pl > 0 && g->pl_since_us + g->cfg.flush_us < next)
+		next = g->pl_since_us + g->cfg.flush_us;
+	if (g->n_pending > 0 && g->next_place_scan_us < next)
+		next = g->next_place_scan_us;
+	if ((g->impair != NULL || g->txq_n > 0 || g->sq_head != g->sq_tail) && now + 1000 < next)
+		next = now + 1000;
+	return next;
+}
+
+int hc_gw_timeout_ms(const struct hc_gw *g)
+{
+	uint64_t now = now_us(), next = next_timer_us(g, now);
+	if (next <= now)
+		return 0;
+	uint64_t ms = (next - now + 999) / 1000;
+	return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
 int hc_gw_poll(struct hc_gw *g, int timeout_ms)
 {
 	struct mmsghdr mh[RX_BURST];
@@ -993,13 +1018,7 @@ int hc_gw_poll(struct hc_gw *g, int timeout_ms)
 	pump(g);
 	if (timeout_ms > 0) {
 		/* wait no longer than the next timer */
-		uint64_t next = g->next_hb_us;
-		if (g->n_ev > 0 && g->ev_since_us + g->cfg.flush_us < next)
-			next = g->ev_since_us + g->cfg.flush_us;
-		if (g->n_pl > 0 && g->pl_since_us + g->cfg.flush_us < next)
-			next = g->pl_since_us + g->cfg.flush_us;
-		if (g->impair != NULL || g->txq_n > 0 || g->sq_head != g->sq_tail)
-			next = now + 1000;
+		uint64_t next = next_timer_us(g, now);
 		int wait = next <= now ? 0 : (int)((next - now + 999) / 1000);
 		if (wait < timeout_ms)
 			timeout_ms = wait;

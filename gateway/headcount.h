@@ -23,9 +23,10 @@
  *     another source uses our gateway id (hc_gw_state, on_state).
  *
  * Kernel UDP (sendmmsg/recvmmsg), one socket per session, no threads:
- * the caller drives the session with hc_gw_poll() (or polls hc_gw_fd()
- * itself and calls hc_gw_poll(g, 0) when it is readable).  A session is
- * not thread-safe; use one per thread.  See docs/gateway.md.
+ * the caller drives the session with hc_gw_poll() (or, in its own event
+ * loop, waits for hc_gw_fd() to be readable for at most hc_gw_timeout_ms()
+ * and then calls hc_gw_poll(g, 0)).  A session is not thread-safe; use
+ * one per thread.  See docs/gateway.md.
  */
 #ifndef HEADCOUNT_H
 #define HEADCOUNT_H
@@ -203,6 +204,14 @@ int hc_gw_state(const struct hc_gw *g);
 
 /* The socket, for the caller's own poll/epoll loop. */
 int hc_gw_fd(const struct hc_gw *g);
+
+/* Milliseconds until the session's next timer (a batch to flush, a
+ * heartbeat, a PLACE to resend or give up, datagrams waiting to be sent):
+ * an event loop calls hc_gw_poll(g, 0) when hc_gw_fd() is readable or
+ * this much time has passed, whichever comes first (as libcurl's
+ * curl_multi_timeout).  0: call it now.  Ask again after every call into
+ * the session (a JOIN may start a batch). */
+int hc_gw_timeout_ms(const struct hc_gw *g);
 
 /* The user's room here, 0 if absent; the number of users here. */
 uint32_t hc_gw_room_of(const struct hc_gw *g, uint64_t user_id);
