@@ -201,7 +201,8 @@ enum hc_resync_reason {
 	HC_RESYNC_GAP         = 1, /* sequences first..last were never received */
 	HC_RESYNC_INCARNATION = 2, /* new gateway incarnation seen              */
 	HC_RESYNC_RESTART     = 3, /* the appliance restarted                   */
-	HC_RESYNC_CHUNK       = 4, /* snapshot chunk(s) missing                 */
+	HC_RESYNC_CHUNK       = 4, /* reserved: never sent (a missing chunk is a
+	                              gap like any other sequence)           */
 };
 
 /* HC_MSG_RESYNC record (exactly one per datagram), 16 bytes. */
@@ -209,7 +210,7 @@ struct hc_resync {
 	uint32_t reason;         /*  0: enum hc_resync_reason                   */
 	uint32_t first_sequence; /*  4: first missing sequence (GAP)            */
 	uint32_t last_sequence;  /*  8: last missing sequence (GAP)             */
-	uint32_t snapshot_id;    /* 12: snapshot to (re)send, 0 = a new one      */
+	uint32_t snapshot_id;    /* 12: 0 (reserved)                            */
 } __attribute__((packed));
 
 _Static_assert(sizeof(struct hc_hdr) == 40, "hc_hdr is 40 bytes");

@@ -564,6 +564,141 @@ static void test_auth_vectors(void)
 	}
 }
 
+/*
+ * One vector per message type (docs/protocol.md, "Vectors for every
+ * message type"), written here by the encoder (hc_proto_fill_hdr, the
+ * record structs, hc_auth_seal with key 00..0f in slot 0): gateway 3,
+ * gateway incarnation 0x01020304, appliance incarnation 0x0a0b0c0d, user
+ * 0x1122334455667788, room 42, session 0x0006123456789abc.  The test
+ * compares each with the document's hex, so the two cannot drift.
+ */
+static size_t vector_of(const char *name, uint8_t *p)
+{
+	static const uint8_t k[HC_AUTH_KEY_LEN] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+						   14, 15};
+	const uint64_t user = htobe64(0x1122334455667788ull), session = htobe64(0x0006123456789abcull);
+	const uint32_t gi = 0x01020304, ai = 0x0a0b0c0d;
+	size_t len = 0;
+	int a2g = 0;
+	memset(p, 0, 256);
+	if (strcmp(name, "EVENTS") == 0) {
+		hc_proto_fill_hdr(p, HC_MSG_EVENTS, 3, 2, gi, ai, 7);
+		struct hc_event e[2] = {
+			{.user_id = user, .room_id = htonl(42), .op = HC_OP_JOIN, .session = session},
+			{.user_id = htobe64(99), .room_id = htonl(7), .op = HC_OP_LEAVE,
+			 .pool_id = htons(1), .session = htobe64(0x0006123400000001ull)}};
+		memcpy(p + 40, e, sizeof(e));
+		len = 40 + sizeof(e);
+	} else if (strcmp(name, "PLACE") == 0) {
+		hc_proto_fill_hdr(p, HC_MSG_PLACE, 3, 1, gi, ai, 2);
+		struct hc_place pl = {.user_id = user, .request_id = htonl(5)};
+		memcpy(p + 40, &pl, sizeof(pl));
+		len = 40 + sizeof(pl);
+	} else if (strcmp(name, "ASSIGN") == 0) {
+		hc_proto_fill_hdr(p, HC_MSG_ASSIGN, 3, 1, gi, ai, 1);
+		struct hc_assign as = {.user_id = user, .request_id = htonl(5), .room_id = htonl(42),
+				       .status = HC_ASSIGN_PLACED};
+		memcpy(p + 40, &as, sizeof(as));
+		len = 40 + sizeof(as);
+		a2g = 1;
+	} else if (strcmp(name, "MOVE") == 0) {
+		hc_proto_fill_hdr(p, HC_MSG_MOVE, 3, 1, gi, ai, 2);
+		struct hc_move mv = {.user_id = user, .from_room = htonl(42), .to_room = htonl(43),
+				     .directive_id = htonl(9)};
+		memcpy(p + 40, &mv, sizeof(mv));
+		len = 40 + sizeof(mv);
+		a2g = 1;
+	} else if (strcmp(name, "HEARTBEAT") == 0) { /* A->G */
+		hc_proto_fill_hdr(p, HC_MSG_HEARTBEAT, 3, 1, gi, ai, 3);
+		struct hc_heartbeat hb = {.last_sequence = htonl(7), .user_count = htonl(1),
+					  .interval_ms = htonl(100),
+					  .digest = htobe64(hc_member_digest(0x1122334455667788ull, 42))};
+		memcpy(p + 40, &hb, sizeof(hb));
+		len = 40 + sizeof(hb);
+		a2g = 1;
+	} else if (strcmp(name, "SNAPSHOT") == 0) {
+		hc_proto_fill_hdr(p, HC_MSG_SNAPSHOT, 3, 1, gi, ai, 8);
+		struct hc_snapshot_prefix pf = {.snapshot_id = htonl(1), .chunk_index = 0,
+						.chunk_count = htonl(1), .total_users = htonl(1)};
+		struct hc_member mb = {.user_id = user, .room_id = htonl(42), .session = session};
+		memcpy(p + 40, &pf, sizeof(pf));
+		memcpy(p + 56, &mb, sizeof(mb));
+		len = 56 + sizeof(mb);
+	} else if (strcmp(name, "RESYNC") == 0) {
+		hc_proto_fill_hdr(p, HC_MSG_RESYNC, 3, 1, gi, ai, 4);
+		struct hc_resync rs = {.reason = htonl(HC_RESYNC_GAP), .first_sequence = htonl(5),
+				       .last_sequence = htonl(6)};
+		memcpy(p + 40, &rs, sizeof(rs));
+		len = 40 + sizeof(rs);
+		a2g = 1;
+	} else {
+		return 0;
+	}
+	if (a2g)
+		hc_proto_hdr_add_flags(p, HC_HDR_F_A2G);
+	hc_auth_seal(p, len, k, 0);
+	return len;
+}
+
+static int vector_is_a2g(const char *name)
+{
+	return strcmp(name, "ASSIGN") == 0 || strcmp(name, "MOVE") == 0 ||
+	       strcmp(name, "HEARTBEAT") == 0 || strcmp(name, "RESYNC") == 0;
+}
+
+/* hc_member_digest(0x1122334455667788, 42), as docs/protocol.md states */
+#define HC_DOC_DIGEST 0xc323525d4118d702ull
+
+static void test_doc_vectors(void)
+{
+	static const char *names[] = {"EVENTS", "PLACE", "ASSIGN", "MOVE", "HEARTBEAT",
+				      "SNAPSHOT", "RESYNC"};
+	char path[512];
+	snprintf(path, sizeof(path), "%s/docs/protocol.md", HC_SOURCE_ROOT);
+	FILE *f = fopen(path, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	char line[1024];
+	unsigned found = 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		/* "    vector NAME HEX..." lines, one datagram each */
+		char name[32], hex[600];
+		if (sscanf(line, " vector %31s %599s", name, hex) != 2)
+			continue;
+		uint8_t want[300], got[256];
+		int n = unhex(hex, want, sizeof(want));
+		size_t len = vector_of(name, got);
+		CU_ASSERT_NOT_EQUAL(len, 0);
+		CU_ASSERT_EQUAL(n, (int)len);
+		if (n != (int)len || memcmp(want, got, len) != 0) {
+			fprintf(stderr, "protocol.md vector %s differs; the encoder writes:\n    vector %s ",
+				name, name);
+			for (size_t i = 0; i < len; i++)
+				fprintf(stderr, "%02x", got[i]);
+			fprintf(stderr, "\n");
+			CU_FAIL("a vector in docs/protocol.md differs from the encoder");
+		}
+		CU_ASSERT_EQUAL(hc_proto_check_inbound(got, len, MAXR),
+				vector_is_a2g(name) ? HC_PV_WRONG_DIRECTION : HC_PV_OK);
+		found++;
+	}
+	fclose(f);
+	CU_ASSERT_EQUAL(found, sizeof(names) / sizeof(names[0]));
+	if (getenv("HC_PRINT_VECTORS") != NULL) { /* to write the document */
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			uint8_t got[256];
+			size_t len = vector_of(names[i], got);
+			printf("    vector %s ", names[i]);
+			for (size_t b = 0; b < len; b++)
+				printf("%02x", got[b]);
+			printf("\n");
+		}
+		printf("digest %016llx\n",
+		       (unsigned long long)hc_member_digest(0x1122334455667788ull, 42));
+	}
+	/* the digest formula's vector */
+	CU_ASSERT_EQUAL(hc_member_digest(0x1122334455667788ull, 42), HC_DOC_DIGEST);
+}
+
 static CU_TestInfo tests[] = {
 	{"valid payloads", test_valid},
 	{"header faults", test_header_faults},
@@ -576,6 +711,7 @@ static CU_TestInfo tests[] = {
 	{"auth: replay window", test_replay_window},
 	{"auth: keys file", test_keys_file},
 	{"auth: test vectors (protocol.md, SipHash reference)", test_auth_vectors},
+	{"protocol.md: a vector for every message type, from the encoder", test_doc_vectors},
 	CU_TEST_INFO_NULL,
 };
 
