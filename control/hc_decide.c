@@ -18,6 +18,11 @@
 #include "hc_log.h"
 
 #define CHANGE_BURST 512
+/* Decisions a worker's backlog may hold: every seat answer it can be owed
+ * (it keeps fewer than HC_CHAN_MAX_PENDING requests in flight) on top of
+ * the picks balance_pool queues while the backlog is at most half that
+ * (one more each time it checks). */
+#define BACKLOG_MAX (HC_CHAN_MAX_PENDING + HC_CHAN_MAX_PENDING / 2 + 1)
 
 int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 		   const struct hc_policy *pol, uint32_t max_reservations,
@@ -45,9 +50,10 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 	d->conflict_told = rte_zmalloc("hc_conflicts_told", sizeof(uint64_t) * dp->cfg->max_gateways, 64);
 	for (unsigned i = 0; i < dp->n_workers; i++) {
 		d->backlog[i] = rte_malloc("hc_backlog",
-					   sizeof(struct hc_decision) * HC_CHAN_MAX_PENDING, 64);
+					   sizeof(struct hc_decision) * BACKLOG_MAX, 64);
 		d->held[i] = rte_malloc("hc_held", sizeof(struct hc_change) * HC_CHAN_MAX_PENDING, 64);
 	}
+	d->owed = rte_malloc("hc_owed", sizeof(struct hc_change) * HC_CHAN_MAX_PENDING, 64);
 	uint32_t hold_ms = dp->cfg->gateway_timeout_ms ? dp->cfg->gateway_timeout_ms : 3000;
 	rc = hc_restart_init(&d->restart, dp->cfg->state_file, dp->cfg->max_gateways,
 			     dp->n_workers, rte_rdtsc(), hz / 1000 * hold_ms);
@@ -68,6 +74,7 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 		      d->bal_rooms == NULL || d->bal_t == NULL || bal_rc != 0;
 	for (unsigned i = 0; i < dp->n_workers; i++)
 		missing |= d->backlog[i] == NULL || d->held[i] == NULL;
+	missing |= d->owed == NULL;
 	if (missing) {
 		hc_decide_free(d);
 		return -ENOMEM;
@@ -96,6 +103,8 @@ void hc_decide_free(struct hc_decide *d)
 		d->held[i] = NULL;
 	}
 	hc_restart_free(&d->restart);
+	rte_free(d->owed);
+	d->owed = NULL;
 	d->peer = NULL;
 	memset(d->backlog, 0, sizeof(d->backlog));
 }
@@ -105,7 +114,7 @@ static void answer(struct hc_decide *d, unsigned i, struct hc_decision *dec)
 {
 	if (d->n_backlog[i] == 0 && hc_chan_give_decisions(d->dp, i, dec, 1) == 1)
 		return;
-	d->backlog[i][d->n_backlog[i]++] = *dec; /* < HC_CHAN_MAX_PENDING: fits */
+	d->backlog[i][d->n_backlog[i]++] = *dec; /* < BACKLOG_MAX: fits */
 }
 
 static void flush_backlog(struct hc_decide *d, unsigned i)
@@ -149,7 +158,7 @@ static void not_applied(struct hc_decide *d, const struct hc_change *c, uint8_t 
 {
 	if (status == HC_ASSIGN_FULL) {
 		d->st.table_full++;
-		hc_rooms_cancel(&d->book, c->user_id);
+		hc_rooms_cancel(&d->book, c->user_id, c->gateway_id);
 	} else {
 		d->st.superseded++;
 	}
@@ -159,6 +168,9 @@ static void not_applied(struct hc_decide *d, const struct hc_change *c, uint8_t 
 	}
 	send_refusal(d, c->user_id, c->to_room, c->pool_id, 0, c->gateway_id, status);
 }
+
+static void place_refused(struct hc_decide *d, const struct hc_change *c, uint64_t now);
+static void release_held(struct hc_decide *d, uint64_t now);
 
 /* A JOIN asks for a seat: admit, or refuse and place the user elsewhere. */
 static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_change *c,
@@ -193,10 +205,28 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 		d->st.no_address++;
 		return;
 	}
+	if (hc_restart_holding(&d->restart)) {
+		/* no seat is handed out while the hold lasts: the placement
+		 * owed waits for its end */
+		if (d->n_owed < HC_CHAN_MAX_PENDING) {
+			d->owed[d->n_owed++] = *c;
+			return;
+		}
+		d->st.hold_overflow++;
+		hc_restart_end(&d->restart, now);
+		release_held(d, now);
+	}
+	place_refused(d, c, now);
+}
+
+/* A refused JOIN or restatement's user gets a room elsewhere (NEW_TOPIC,
+ * tracked like a directive) or, with none to be had, is told so. */
+static void place_refused(struct hc_decide *d, const struct hc_change *c, uint64_t now)
+{
 	/* the room of the refused JOIN's pool */
 	unsigned rpool = d->book.room[c->to_room].pool;
 	uint32_t room = hc_rooms_place(&d->book, rpool, c->user_id, now);
-	if (room == 0 && c->from_room != 0) {
+	if (room == 0 && c->from_room != 0 && c->kind != HC_CHG_RESTATE) {
 		/* nowhere else: the user stays in the room they are in, and
 		 * their gateway is told so (its JOIN there changes nothing) */
 		send_new_topic(d, c->user_id, c->to_room, c->from_room, c->gateway_id);
@@ -436,9 +466,13 @@ static void send_heartbeats(struct hc_decide *d, uint64_t now)
 	}
 }
 
-/* The restart hold is over: decide the JOINs it held, in order. */
+/* The restart hold is over: place the refused restatements' users, then
+ * decide the JOINs it held, in order. */
 static void release_held(struct hc_decide *d, uint64_t now)
 {
+	for (uint32_t k = 0; k < d->n_owed; k++)
+		place_refused(d, &d->owed[k], now);
+	d->n_owed = 0;
 	for (unsigned i = 0; i < d->dp->n_workers; i++) {
 		for (uint32_t k = 0; k < d->n_held[i]; k++)
 			seat_request(d, i, &d->held[i][k], now);
@@ -450,6 +484,24 @@ static void release_held(struct hc_decide *d, uint64_t now)
  * one a gateway that has not restated yet holds).  A worker can keep
  * HC_CHAN_MAX_PENDING requests in flight; at half of that the hold ends,
  * so a worker never blocks on it while a snapshot needs it to go on. */
+/* While the hold lasts, ops pile up behind the held users' requests; a
+ * worker that has half the room it has for them used ends the hold, as a
+ * worker whose held requests reach half its limit does: the snapshots the
+ * hold waits for must not wait behind a worker waiting for decisions. */
+static int hold_blocks_workers(struct hc_decide *d, uint64_t now)
+{
+	if (!hc_restart_holding(&d->restart))
+		return 0;
+	for (unsigned i = 0; i < d->dp->n_workers; i++) {
+		if (hc_dp_worker_deferred(d->dp, i) > HC_CHAN_MAX_DEFERRED / 2) {
+			d->st.hold_overflow++;
+			hc_restart_end(&d->restart, now);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static void hold_request(struct hc_decide *d, unsigned worker, const struct hc_change *c,
 			 uint64_t now)
 {
@@ -538,7 +590,7 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 	}
 	d->st.changes += total;
 
-	if (hc_restart_poll(&d->restart, now))
+	if (hc_restart_poll(&d->restart, now) || hold_blocks_workers(d, now))
 		release_held(d, now);
 	struct hc_place_req req[CHANGE_BURST];
 	/* held: PLACEs wait in their rings (a full ring drops, the gateway

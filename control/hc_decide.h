@@ -74,7 +74,9 @@ struct hc_decide_stats {
 	                               has a newer session elsewhere), or a
 	                               user taken from its owner           */
 	uint64_t hold_overflow;     /* restart holds ended early: a worker's
-	                               held requests reached half its limit */
+	                               held requests or the ops waiting
+	                               behind them reached half its limit,
+	                               or too many placements were owed    */
 	uint64_t keys_reloads;      /* keys files read again and installed */
 	uint64_t keys_reload_failures; /* ... refused (the old keys stay)  */
 };
@@ -94,6 +96,10 @@ struct hc_decide {
 	struct hc_restart restart;
 	struct hc_change *held[HC_MAX_WORKERS];
 	uint32_t n_held[HC_MAX_WORKERS];
+	struct hc_change *owed;    /* [HC_CHAN_MAX_PENDING] refused
+	                              restatements whose users are placed
+	                              when the hold ends                  */
+	uint32_t n_owed;
 	/* decisions a full ring could not take yet, per worker, in order */
 	struct hc_decision *backlog[HC_MAX_WORKERS];
 	uint32_t n_backlog[HC_MAX_WORKERS];

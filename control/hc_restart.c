@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 
@@ -47,12 +48,15 @@ static long read_file(struct hc_restart *r)
 		char *end;
 		errno = 0;
 		unsigned long gw = strtoul(line, &end, 10);
-		if (errno != 0 || end == line || (*end != '\n' && *end != '\0') || gw == 0 ||
-		    gw >= r->max_gateways) {
-			HC_LOG(WARNING, "%s:%ld: not a gateway id below --max-gateways: "
-			       "no restart hold", r->path, lineno);
+		if (errno != 0 || end == line || (*end != '\n' && *end != '\0') || gw == 0) {
+			HC_LOG(WARNING, "%s:%ld: not a gateway id: no restart hold", r->path, lineno);
 			fclose(f);
 			return -1;
+		}
+		if (gw >= r->max_gateways) {
+			HC_LOG(WARNING, "%s:%ld: gateway %lu is not below --max-gateways: not "
+			       "waited for", r->path, lineno, gw);
+			continue;
 		}
 		if (!(r->swept[gw] & NOT_RESTATED)) {
 			r->swept[gw] = NOT_RESTATED;
@@ -165,7 +169,10 @@ void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp)
 		if (r->written[g])
 			fprintf(f, "%u\n", g);
 	}
-	if (fclose(f) != 0 || rename(tmp, r->path) != 0) {
+	/* on disk before it replaces the old one: a crash of the machine
+	 * must not leave an empty file, which would read as a first start */
+	int synced = fflush(f) == 0 && fsync(fileno(f)) == 0;
+	if (fclose(f) != 0 || !synced || rename(tmp, r->path) != 0) {
 		if (r->st.write_errors++ == 0)
 			HC_LOG(WARNING, "%s: %s", r->path, strerror(errno));
 		memset(r->written, 0xff, r->max_gateways); /* try again next time */

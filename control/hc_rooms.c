@@ -391,10 +391,10 @@ int hc_rooms_reserve(struct hc_rooms *r, uint32_t room, uint64_t user, uint64_t 
 	return 1;
 }
 
-void hc_rooms_cancel(struct hc_rooms *r, uint64_t user)
+void hc_rooms_cancel(struct hc_rooms *r, uint64_t user, uint16_t gw)
 {
 	int32_t slot = resv_find(r, user);
-	if (slot >= 0)
+	if (slot >= 0 && r->resv[slot].gateway == gw)
 		resv_drop(r, slot, 1);
 }
 

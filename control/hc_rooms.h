@@ -169,8 +169,9 @@ int hc_rooms_record_join(struct hc_rooms *r, uint32_t room, unsigned pool, uint6
  * Returns 1, or 0 if the room is not live or full. */
 int hc_rooms_reserve(struct hc_rooms *r, uint32_t room, uint64_t user, uint64_t now);
 
-/* Cancel user's reservation, if any (its seat is free again). */
-void hc_rooms_cancel(struct hc_rooms *r, uint64_t user);
+/* Cancel user's reservation made for gateway gw's PLACE, if any (its
+ * seat is free again); another gateway's stays. */
+void hc_rooms_cancel(struct hc_rooms *r, uint64_t user, uint16_t gw);
 
 /* A new live room of pool (index); 0 if no id is free. */
 uint32_t hc_rooms_open(struct hc_rooms *r, unsigned pool);

@@ -47,7 +47,7 @@
 	X(port_ierrors, t->ports.ierrors) X(port_rx_nombuf, t->ports.rx_nombuf) \
 	X(port_opackets, t->ports.opackets) \
 	X(loops, t->w.loops) X(busy_loops, t->w.busy_loops) X(busy_tsc, t->w.busy_tsc) \
-	X(rx_gathered, t->w.rx_gathered) X(gather_waits, t->w.gather_waits) \
+	X(sessions_clamped, t->w.sessions_clamped) X(rx_gathered, t->w.rx_gathered) X(gather_waits, t->w.gather_waits) \
 	X(udp_csum_partial, t->w.udp_csum_partial)
 
 uint64_t hc_stats_drops(const struct hc_dp_totals *t);

@@ -113,6 +113,11 @@ uint64_t hc_dp_gateway_users(const struct hc_dataplane *dp, uint16_t gw)
 	return n;
 }
 
+uint32_t hc_dp_worker_deferred(const struct hc_dataplane *dp, unsigned worker)
+{
+	return LOAD(&dp->workers[worker]->members.pend.n_deferred);
+}
+
 int hc_dp_gateway_settling(const struct hc_dataplane *dp, uint16_t gw)
 {
 	for (unsigned i = 0; i < dp->n_workers; i++)

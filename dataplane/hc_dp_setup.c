@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_cycles.h>
 #include <rte_launch.h>
@@ -47,6 +48,9 @@ int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
 		return rc;
 	dp->cfg = cfg;
 	dp->start_tsc = rte_rdtsc();
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	dp->start_wall_us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 	uint64_t gap_tsc = rte_get_tsc_hz() / 1000 * cfg->gap_timeout_ms;
 
 	for (unsigned i = 0; i < n_workers; i++) {

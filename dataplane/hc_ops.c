@@ -98,12 +98,26 @@ unsigned hc_ops_drain(struct hc_worker *w)
 	return total;
 }
 
-static inline void read_op(const uint8_t *rec, uint16_t gw, struct hc_op *op)
+/* The latest session stamp taken as it is (hc_proto.h): now + 10 s. */
+static inline uint64_t session_limit(const struct hc_worker *w)
+{
+	const struct hc_dataplane *dp = w->dp;
+	uint64_t tsc_per_us = rte_get_tsc_hz() / 1000000u; /* (no overflow in a long run) */
+	return dp->start_wall_us + (rte_rdtsc() - dp->start_tsc) / (tsc_per_us ? tsc_per_us : 1) +
+	       HC_SESSION_AHEAD_US;
+}
+
+static inline void read_op(struct hc_worker *w, const uint8_t *rec, uint16_t gw, uint64_t limit,
+			   struct hc_op *op)
 {
 	struct hc_event ev;
 	memcpy(&ev, rec, sizeof(ev));
 	op->user_id = rte_be_to_cpu_64(ev.user_id);
 	op->session = rte_be_to_cpu_64(ev.session);
+	if (unlikely(op->session > limit)) {
+		op->session = limit;
+		HC_RELAXED_ADD(&w->st.sessions_clamped, 1);
+	}
 	op->room_id = rte_be_to_cpu_32(ev.room_id);
 	op->op = ev.op;
 	op->gateway_id = gw;
@@ -135,8 +149,10 @@ static void gather_local(struct hc_worker *w, const uint8_t *rec, uint16_t count
 {
 	if (w->n_local + count > HC_LOCAL_OPS)
 		hc_ops_apply_local(w);
+	uint64_t limit = session_limit(w);
 	for (uint16_t i = 0; i < count; i++)
-		read_op(rec + (size_t)i * sizeof(struct hc_event), gw, &w->local[w->n_local++]);
+		read_op(w, rec + (size_t)i * sizeof(struct hc_event), gw, limit,
+			&w->local[w->n_local++]);
 }
 
 /* Several workers: each op to its owner, all or none.  0, or -1 when
@@ -149,8 +165,9 @@ static int split_to_owners(struct hc_worker *w, const uint8_t *rec, uint16_t cou
 	uint32_t need[HC_MAX_WORKERS] = {0};
 	unsigned n = w->ho.n;
 
+	uint64_t limit = session_limit(w);
 	for (uint16_t i = 0; i < count; i++) {
-		read_op(rec + (size_t)i * sizeof(struct hc_event), gw, &ops[i]);
+		read_op(w, rec + (size_t)i * sizeof(struct hc_event), gw, limit, &ops[i]);
 		owner[i] = (uint8_t)hc_owner_of(ops[i].user_id, n);
 		need[owner[i]]++;
 	}
@@ -209,9 +226,18 @@ void hc_ops_deliver(void *ctx, struct rte_mbuf *m)
 	rte_pktmbuf_free(m);
 }
 
-int hc_ops_emit(void *ctx, unsigned d, const struct hc_op *op)
+int hc_ops_emit(void *ctx, unsigned d, const struct hc_op *in)
 {
 	struct hc_worker *w = ctx;
+	struct hc_op clamped = *in; /* a snapshot member's session, as an event's */
+	const struct hc_op *op = &clamped;
+	if (in->op == HC_OP_SNAP_SET) {
+		uint64_t limit = session_limit(w);
+		if (unlikely(clamped.session > limit)) {
+			clamped.session = limit;
+			HC_RELAXED_ADD(&w->st.sessions_clamped, 1);
+		}
+	}
 	if (d == w->id) {
 		if (w->n_local + 1 > HC_LOCAL_OPS)
 			hc_ops_apply_local(w);

@@ -130,6 +130,8 @@ struct hc_gw {
 	struct hc_replay replay;        /* the appliance's reply counters, for
 	                                   its incarnation appl_incarnation */
 	int state;                      /* enum hc_gw_state */
+	uint32_t settling_run;          /* settled heartbeats in a row that
+	                                   said SETTLING                    */
 
 	struct hc_gw_stats st;
 };
@@ -516,6 +518,10 @@ static void on_move(struct hc_gw *g, const struct hc_move *m)
 		hc_gw_join(g, x.user_id, x.to_room, x.pool_id);
 }
 
+/* Heartbeats saying SETTLING (ours being decided) waited out before the
+ * digest is judged anyway. */
+#define SETTLING_PATIENCE 10
+
 /*
  * Anti-entropy: when the appliance has applied everything we sent, its
  * users and digest for us must equal ours.  Settled: everything we sent is
@@ -527,10 +533,20 @@ static void on_move(struct hc_gw *g, const struct hc_move *m)
 static void check_digest(struct hc_gw *g, uint32_t acked, uint32_t users, uint64_t digest,
 			 uint32_t hb_flags)
 {
-	if (acked != g->seq || g->n_ev != 0 || (hb_flags & HC_HB_F_SETTLING)) {
+	if (acked != g->seq || g->n_ev != 0) {
 		g->digest_mismatches = 0; /* not settled: nothing to judge */
+		g->settling_run = 0;
 		return;
 	}
+	/* our requests being decided: wait, but not for ever (a gateway
+	 * under steady load may always have one in flight): judge anyway
+	 * after SETTLING_PATIENCE such heartbeats in a row */
+	if ((hb_flags & HC_HB_F_SETTLING) && ++g->settling_run < SETTLING_PATIENCE) {
+		g->digest_mismatches = 0;
+		return;
+	}
+	if (!(hb_flags & HC_HB_F_SETTLING))
+		g->settling_run = 0;
 	if (users == (uint32_t)g->users.n && digest == g->digest) {
 		g->digest_mismatches = 0;
 		return;

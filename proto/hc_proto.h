@@ -97,6 +97,11 @@ struct hc_event {
 	                          order decides, as between equal sessions)  */
 } __attribute__((packed));
 
+/* A session stamp more than this far ahead of the appliance's clock is
+ * taken as the appliance's clock + this (counted): a gateway with a fast
+ * clock, or a hostile one, cannot pin a user for longer. */
+#define HC_SESSION_AHEAD_US 10000000ull /* 10 s */
+
 /* HC_MSG_PLACE record: "where should this new user go?", 16 bytes. */
 struct hc_place {
 	uint64_t user_id;    /*  0 */

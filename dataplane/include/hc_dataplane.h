@@ -56,6 +56,9 @@ struct hc_dataplane {
 	                                    short (af_packet); 0: not known   */
 	int run_state; /* enum hc_run_state; release stores, acquire loads */
 	uint64_t start_tsc;
+	uint64_t start_wall_us;  /* the wall clock (us) at start_tsc: sessions
+	                            more than HC_SESSION_AHEAD_US ahead of the
+	                            appliance's clock are clamped to it      */
 	struct hc_auth_keyring *keys; /* RCU-protected (hc_dp_keys_*); NULL: none */
 	int auth;      /* a keyring is installed: every datagram needs a tag */
 };
@@ -139,6 +142,9 @@ uint32_t hc_dp_gateway_incarnation(const struct hc_dataplane *dp, uint16_t gw); 
 uint32_t hc_dp_gateway_applied(const struct hc_dataplane *dp, uint16_t gw); /* last seq in order */
 uint64_t hc_dp_gateway_users(const struct hc_dataplane *dp, uint16_t gw);
 uint64_t hc_dp_gateway_digest(const struct hc_dataplane *dp, uint16_t gw);
+/* Ops waiting behind seat requests on a worker (it stops applying ops at
+ * HC_PENDING_DEFERRED - HC_PENDING_MAX, waiting for decisions). */
+uint32_t hc_dp_worker_deferred(const struct hc_dataplane *dp, unsigned worker);
 /* Seat requests of gateway gw's JOINs or snapshot members are in flight
  * on some worker (its users and digest may lag what it sent). */
 int hc_dp_gateway_settling(const struct hc_dataplane *dp, uint16_t gw);

@@ -27,6 +27,9 @@ struct hc_worker_stats {
 	                             sender left to offload (CHECKSUM_PARTIAL):
 	                             their tag vouched for them (with keys) */
 	uint64_t event_datagrams; /* EVENTS datagrams delivered in order    */
+	uint64_t sessions_clamped; /* events and snapshot members whose session
+	                             was more than HC_SESSION_AHEAD_US ahead
+	                             of the appliance's clock: taken as that */
 	uint64_t events;          /* events in those datagrams              */
 	uint64_t heartbeats;
 	uint64_t arp_replies;

@@ -7,8 +7,10 @@
  */
 #include <arpa/inet.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_ether.h>
+#include <rte_hash.h>
 #include <rte_ip.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -216,6 +218,7 @@ static void test_place_assign_join(void)
 
 static uint32_t seq2 = 100;
 static uint16_t ev_pool; /* the pool id events() gives its events */
+static uint64_t ev_session; /* ... and the session */
 
 static void events(const uint64_t *users, const uint32_t *rooms, const uint8_t *ops, unsigned n)
 {
@@ -223,7 +226,8 @@ static void events(const uint64_t *users, const uint32_t *rooms, const uint8_t *
 	hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_EVENTS, 3, (uint16_t)n, 1, 0, 0);
 	for (unsigned i = 0; i < n; i++) {
 		struct hc_event ev = {.user_id = htobe64(users[i]), .room_id = htonl(rooms[i]),
-				      .op = ops[i], .pool_id = htons(ev_pool)};
+				      .op = ops[i], .pool_id = htons(ev_pool),
+				      .session = htobe64(ev_session)};
 		memcpy(p + 40 + i * sizeof(ev), &ev, sizeof(ev));
 	}
 	uint32_t sq = htonl(++seq2);
@@ -542,6 +546,33 @@ static void test_settling(void)
 	CU_ASSERT_EQUAL(d.book.room[33].users, 0);
 }
 
+/* A session stamp far ahead of the appliance's clock (a fast or hostile
+ * gateway) is taken as the clock + 10 s, counted: it cannot pin the user
+ * against later reconnects. */
+static void test_session_clamped(void)
+{
+	uint64_t clamped = w->st.sessions_clamped;
+	uint64_t user = 700000;
+	uint32_t room = 34;
+	uint8_t op = HC_OP_JOIN;
+	ev_session = UINT64_MAX;
+	events(&user, &room, &op, 1);
+	settle();
+	ev_session = 0;
+	CU_ASSERT_EQUAL(w->st.sessions_clamped, clamped + 1);
+	int32_t at = rte_hash_lookup(w->members.users, &user);
+	CU_ASSERT_FATAL(at >= 0);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t wall = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	CU_ASSERT(w->members.slot[at].session <= wall + HC_SESSION_AHEAD_US);
+	CU_ASSERT(w->members.slot[at].session + 60000000u > wall + HC_SESSION_AHEAD_US);
+	op = HC_OP_LEAVE;
+	events(&user, &room, &op, 1);
+	settle();
+	CU_ASSERT_EQUAL(d.book.room[room].users, 0);
+}
+
 static void test_table_full(void)
 {
 	table_full_case(1, 400000, 30);
@@ -558,6 +589,7 @@ static CU_TestInfo tests[] = {
 	{"balance: a stalled worker's picks are not planned twice", test_stalled_worker},
 	{"balance: directives complete without admission", test_directives_without_admission},
 	{"a gateway with seat requests in flight is settling", test_settling},
+	{"a session far ahead of the clock is clamped", test_session_clamped},
 	{"user table full: refused, the gateway hears FULL", test_table_full},
 	{"user table full without admission", test_table_full_no_admission},
 	CU_TEST_INFO_NULL,
