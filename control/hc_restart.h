@@ -17,7 +17,9 @@
  * The file is text, one gateway id per line after a comment line; it is
  * rewritten (a new file renamed over the old) when the set of gateways
  * holding users changes, checked once per balance tick, never during a
- * hold.  A process crash keeps it; a missing file means a first start.
+ * hold; written to disk (fsync) before the rename, so neither a process
+ * nor a machine crash leaves it empty.  A missing file means a first
+ * start.
  * Control core only (slow path: file I/O only when the set changes).
  */
 #ifndef HC_RESTART_H
