@@ -484,16 +484,20 @@ static void release_held(struct hc_decide *d, uint64_t now)
  * one a gateway that has not restated yet holds).  A worker can keep
  * HC_CHAN_MAX_PENDING requests in flight; at half of that the hold ends,
  * so a worker never blocks on it while a snapshot needs it to go on. */
-/* While the hold lasts, ops pile up behind the held users' requests; a
- * worker that has half the room it has for them used ends the hold, as a
- * worker whose held requests reach half its limit does: the snapshots the
- * hold waits for must not wait behind a worker waiting for decisions. */
+/* While the hold lasts, ops can pile up behind the held users' requests
+ * until their worker waits for decisions before applying more (a big
+ * restatement makes workers wait too, for a moment: its requests are
+ * answered at once).  A worker with requests held that has waited 100 ms
+ * ends the hold: the snapshots the hold waits for must not wait behind
+ * it. */
 static int hold_blocks_workers(struct hc_decide *d, uint64_t now)
 {
 	if (!hc_restart_holding(&d->restart))
 		return 0;
+	uint64_t patience = rte_get_tsc_hz() / 10;
 	for (unsigned i = 0; i < d->dp->n_workers; i++) {
-		if (hc_dp_worker_deferred(d->dp, i) > HC_CHAN_MAX_DEFERRED / 2) {
+		uint64_t since = hc_dp_worker_blocked_since(d->dp, i);
+		if (d->n_held[i] > 0 && since != 0 && now > since && now - since > patience) {
 			d->st.hold_overflow++;
 			hc_restart_end(&d->restart, now);
 			return 1;

@@ -74,9 +74,10 @@ struct hc_decide_stats {
 	                               has a newer session elsewhere), or a
 	                               user taken from its owner           */
 	uint64_t hold_overflow;     /* restart holds ended early: a worker's
-	                               held requests or the ops waiting
-	                               behind them reached half its limit,
-	                               or too many placements were owed    */
+	                               held requests reached half its limit,
+	                               a worker with requests held waited
+	                               100 ms for decisions, or too many
+	                               placements were owed                */
 	uint64_t keys_reloads;      /* keys files read again and installed */
 	uint64_t keys_reload_failures; /* ... refused (the old keys stay)  */
 };

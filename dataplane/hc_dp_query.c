@@ -113,9 +113,9 @@ uint64_t hc_dp_gateway_users(const struct hc_dataplane *dp, uint16_t gw)
 	return n;
 }
 
-uint32_t hc_dp_worker_deferred(const struct hc_dataplane *dp, unsigned worker)
+uint64_t hc_dp_worker_blocked_since(const struct hc_dataplane *dp, unsigned worker)
 {
-	return LOAD(&dp->workers[worker]->members.pend.n_deferred);
+	return LOAD(&dp->workers[worker]->blocked_since);
 }
 
 int hc_dp_gateway_settling(const struct hc_dataplane *dp, uint16_t gw)

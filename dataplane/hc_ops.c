@@ -56,10 +56,13 @@ static void apply_ops(struct hc_worker *w, const struct hc_op *ops, unsigned n)
 				break;
 			}
 		}
+		if (!members_have_room(w, k))
+			__atomic_store_n(&w->blocked_since, rte_rdtsc(), __ATOMIC_RELAXED);
 		while (!members_have_room(w, k) && hc_dp_state(w->dp) != HC_STOP) {
 			if (hc_chan_drain_decisions(w) == 0)
 				sched_yield();
 		}
+		__atomic_store_n(&w->blocked_since, 0, __ATOMIC_RELAXED);
 		if (unlikely(!members_have_room(w, k)))
 			return; /* stopping: nothing more can be decided */
 		w->members.changes = w->chg_buf;

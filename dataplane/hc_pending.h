@@ -39,7 +39,6 @@
 _Static_assert(HC_PENDING_MAX == HC_CHAN_MAX_PENDING, "the control core sizes its backlog so");
 /* Ops that may wait behind pending users at once. */
 #define HC_PENDING_DEFERRED 65536
-_Static_assert(HC_PENDING_DEFERRED == HC_CHAN_MAX_DEFERRED, "the restart hold watches this limit");
 
 /* A user whose seat request is in flight. 24 bytes. */
 struct hc_pending {

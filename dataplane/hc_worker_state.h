@@ -67,6 +67,9 @@ struct hc_worker {
 	uint32_t max_gateways;
 	uint32_t burst;
 	int yield_idle;     /* shares a CPU with the control lcore */
+	uint64_t blocked_since; /* TSC since when it waits for seat decisions
+	                           before it can apply more ops, 0: not
+	                           (relaxed; the restart hold watches it)   */
 	unsigned n_rxq;
 	struct hc_rxq rxq[HC_MAX_RXQ_PER_WORKER];
 	uint16_t txq[RTE_MAX_ETHPORTS]; /* HC_NO_TXQ if none */

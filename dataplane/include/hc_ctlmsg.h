@@ -20,9 +20,6 @@
 /* Seat requests a worker keeps in flight at most (its pending table's
  * limit): the control core's backlog of answers per worker fits this. */
 #define HC_CHAN_MAX_PENDING (3u << 12)
-/* Ops that may wait behind a worker's seat requests (its pending
- * table's node limit): the restart hold watches it. */
-#define HC_CHAN_MAX_DEFERRED 65536u
 
 
 struct hc_dataplane;

@@ -142,9 +142,10 @@ uint32_t hc_dp_gateway_incarnation(const struct hc_dataplane *dp, uint16_t gw); 
 uint32_t hc_dp_gateway_applied(const struct hc_dataplane *dp, uint16_t gw); /* last seq in order */
 uint64_t hc_dp_gateway_users(const struct hc_dataplane *dp, uint16_t gw);
 uint64_t hc_dp_gateway_digest(const struct hc_dataplane *dp, uint16_t gw);
-/* Ops waiting behind seat requests on a worker (it stops applying ops at
- * HC_PENDING_DEFERRED - HC_PENDING_MAX, waiting for decisions). */
-uint32_t hc_dp_worker_deferred(const struct hc_dataplane *dp, unsigned worker);
+/* TSC since when a worker waits for seat decisions before it can apply
+ * more ops (too many requests, or ops waiting behind them), 0: it does
+ * not. */
+uint64_t hc_dp_worker_blocked_since(const struct hc_dataplane *dp, unsigned worker);
 /* Seat requests of gateway gw's JOINs or snapshot members are in flight
  * on some worker (its users and digest may lag what it sent). */
 int hc_dp_gateway_settling(const struct hc_dataplane *dp, uint16_t gw);
