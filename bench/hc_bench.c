@@ -179,10 +179,10 @@ static void drain_changes(void)
 		return;
 	unsigned n = rte_ring_dequeue_burst_elem(changes, chg, sizeof(chg[0]), 512, NULL), k = 0;
 	for (unsigned i = 0; i < n; i++)
-		if (chg[i].kind == HC_CHG_REQUEST)
+		if (chg[i].kind == HC_CHG_REQUEST || chg[i].kind == HC_CHG_RESTATE)
 			dec[k++] = (struct hc_decision){.user_id = chg[i].user_id,
-				.room_id = chg[i].to_room,
-				.kind = HC_DEC_SEAT, .admit = 1,
+				.room_id = chg[i].to_room, .kind = HC_DEC_SEAT,
+				.admit = chg[i].kind == HC_CHG_RESTATE ? HC_SEAT_RESTATED : 1,
 				.gateway_id = chg[i].gateway_id};
 	for (unsigned done = 0; done < k;)
 		done += rte_ring_enqueue_burst_elem(decisions, dec + done, sizeof(dec[0]),
@@ -359,7 +359,9 @@ static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chu
  * every member is counted: members restored per second.
  */
 #define SNAP_GW (GATEWAYS + 1)
-#define SNAP_PER 88u
+/* members in one 1500-MTU chunk: (1472 - 40 - 16) / 24 */
+#define SNAP_PER ((uint32_t)((HC_MAX_PAYLOAD_MTU1500 - sizeof(struct hc_hdr) - \
+			      sizeof(struct hc_snapshot_prefix)) / sizeof(struct hc_member)))
 
 static struct rte_mbuf *make_chunk(uint32_t inc, uint32_t seqno, uint32_t index,
 				   uint32_t chunks, uint32_t total, uint64_t first_user,
