@@ -170,7 +170,7 @@ static void not_applied(struct hc_decide *d, const struct hc_change *c, uint8_t 
 }
 
 static void place_refused(struct hc_decide *d, const struct hc_change *c, uint64_t now);
-static void release_held(struct hc_decide *d, uint64_t now);
+static void end_hold_early(struct hc_decide *d, uint64_t now);
 
 /* A JOIN asks for a seat: admit, or refuse and place the user elsewhere. */
 static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_change *c,
@@ -212,9 +212,7 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 			d->owed[d->n_owed++] = *c;
 			return;
 		}
-		d->st.hold_overflow++;
-		hc_restart_end(&d->restart, now);
-		release_held(d, now);
+		end_hold_early(d, now);
 	}
 	place_refused(d, c, now);
 }
@@ -480,6 +478,15 @@ static void release_held(struct hc_decide *d, uint64_t now)
 	}
 }
 
+/* The hold must end before it is over (held requests or owed placements
+ * would block a worker): end it, counted, and let everything held go. */
+static void end_hold_early(struct hc_decide *d, uint64_t now)
+{
+	d->st.hold_overflow++;
+	hc_restart_end(&d->restart, now);
+	release_held(d, now);
+}
+
 /* During the restart hold a JOIN's seat request waits (its seat may be
  * one a gateway that has not restated yet holds).  A worker can keep
  * HC_CHAN_MAX_PENDING requests in flight; at half of that the hold ends,
@@ -490,31 +497,26 @@ static void release_held(struct hc_decide *d, uint64_t now)
  * answered at once).  A worker with requests held that has waited 100 ms
  * ends the hold: the snapshots the hold waits for must not wait behind
  * it. */
-static int hold_blocks_workers(struct hc_decide *d, uint64_t now)
+static void hold_blocks_workers(struct hc_decide *d, uint64_t now)
 {
 	if (!hc_restart_holding(&d->restart))
-		return 0;
+		return;
 	uint64_t patience = rte_get_tsc_hz() / 10;
 	for (unsigned i = 0; i < d->dp->n_workers; i++) {
 		uint64_t since = hc_dp_worker_blocked_since(d->dp, i);
 		if (d->n_held[i] > 0 && since != 0 && now > since && now - since > patience) {
-			d->st.hold_overflow++;
-			hc_restart_end(&d->restart, now);
-			return 1;
+			end_hold_early(d, now);
+			return;
 		}
 	}
-	return 0;
 }
 
 static void hold_request(struct hc_decide *d, unsigned worker, const struct hc_change *c,
 			 uint64_t now)
 {
 	d->held[worker][d->n_held[worker]++] = *c;
-	if (d->n_held[worker] < HC_CHAN_MAX_PENDING / 2)
-		return;
-	d->st.hold_overflow++;
-	hc_restart_end(&d->restart, now);
-	release_held(d, now);
+	if (d->n_held[worker] >= HC_CHAN_MAX_PENDING / 2)
+		end_hold_early(d, now);
 }
 
 static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_change *c,
@@ -594,8 +596,9 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 	}
 	d->st.changes += total;
 
-	if (hc_restart_poll(&d->restart, now) || hold_blocks_workers(d, now))
+	if (hc_restart_poll(&d->restart, now))
 		release_held(d, now);
+	hold_blocks_workers(d, now);
 	struct hc_place_req req[CHANGE_BURST];
 	/* held: PLACEs wait in their rings (a full ring drops, the gateway
 	 * asks again) */

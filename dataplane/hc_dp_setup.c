@@ -48,6 +48,7 @@ int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
 		return rc;
 	dp->cfg = cfg;
 	dp->start_tsc = rte_rdtsc();
+	dp->tsc_per_us = rte_get_tsc_hz() / 1000000u ? rte_get_tsc_hz() / 1000000u : 1;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	dp->start_wall_us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;

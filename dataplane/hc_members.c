@@ -138,17 +138,11 @@ static inline void touched_mark(struct touched *t, uint64_t user)
 	}
 }
 
-/* Tell the control core's seat book what changed (or ask for a seat). */
+/* Tell the control core's seat book what o changed (or ask for a seat). */
 static inline void report(struct hc_members *m, const struct hc_op *o, uint32_t from,
 			  uint32_t to, uint16_t kind)
 {
-	if (m->changes == NULL)
-		return;
-	if (unlikely(m->n_changes == m->changes_cap && m->changes_full != NULL))
-		m->changes_full(m->changes_ctx); /* a long sweep: hand them over */
-	m->changes[m->n_changes++] = (struct hc_change){.user_id = o->user_id,
-		.from_room = from, .to_room = to, .pool_id = o->pool_id,
-		.gateway_id = o->gateway_id, .kind = kind};
+	hc_members_report(m, o->user_id, from, to, o->pool_id, o->gateway_id, kind);
 }
 
 /* Remove the user at `at` (in room cur): one LEAVE's worth of work. */
@@ -263,6 +257,23 @@ static inline int have_key_for_new(struct hc_members *m, struct batch *b, const 
 	return 0;
 }
 
+/* o asks for a seat (kind HC_CHG_REQUEST or HC_CHG_RESTATE) for the user
+ * at key position at (-1: new; a key is kept for it meanwhile), in cur:
+ * the user is pending until the answer (hc_admission.c), counted as in
+ * flight for its gateway (SETTLING). */
+static inline struct hc_pending *ask_seat(struct hc_members *m, struct batch *b,
+					  const struct hc_op *o, int32_t at, uint32_t cur,
+					  uint16_t kind)
+{
+	if (at < 0)
+		m->pend_new++;
+	struct hc_pending *p = hc_pending_add(&m->pend, o->user_id, o->session, at);
+	HC_RELAXED_ADD(&m->gw_pending[o->gateway_id], 1);
+	report(m, o, cur, o->room_id, kind);
+	b->asked++;
+	return p;
+}
+
 /* Is o (a JOIN or snapshot member of another gateway than the user's
  * owner) of an older session than the owner's?  Then the user has
  * reconnected through the owner since: o is ignored, and its gateway is
@@ -300,12 +311,7 @@ static inline void op_join(struct hc_members *m, struct batch *b, const struct h
 		return;
 	if (m->admission) {
 		/* a seat request: nothing changes until the answer */
-		if (at < 0)
-			m->pend_new++;
-		hc_pending_add(&m->pend, o->user_id, o->session, at);
-		HC_RELAXED_ADD(&m->gw_pending[o->gateway_id], 1);
-		report(m, o, cur, o->room_id, HC_CHG_REQUEST);
-		b->asked++;
+		ask_seat(m, b, o, at, cur, HC_CHG_REQUEST);
 		return;
 	}
 	if (at < 0) {
@@ -375,12 +381,7 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
 		if (at < 0 && !have_key_for_new(m, b, o))
 			return;
 		/* a seat request like a JOIN's; this SET waits behind it */
-		if (at < 0)
-			m->pend_new++;
-		struct hc_pending *p = hc_pending_add(&m->pend, o->user_id, o->session, at);
-		HC_RELAXED_ADD(&m->gw_pending[gw], 1);
-		report(m, o, cur, o->room_id, HC_CHG_RESTATE);
-		b->asked++;
+		struct hc_pending *p = ask_seat(m, b, o, at, cur, HC_CHG_RESTATE);
 		struct hc_op again = *o;
 		again.flags |= HC_OPF_DECIDED;
 		hc_pending_defer(&m->pend, p, &again);

@@ -14,6 +14,8 @@
 #include <stdint.h>
 
 
+#include <rte_branch_prediction.h>
+
 #include "hc_members_state.h"
 #include "hc_proto.h"
 
@@ -54,19 +56,27 @@ static inline void hc_members_list_del(struct hc_members *m, int32_t at, uint32_
 		m->slot[next - 1].prev = prev;
 }
 
-/* Another gateway took user (in room at old_gw): tell old_gw at once
- * (HC_CHG_SUPERSEDED, answered by an ASSIGN SUPERSEDED) that it no longer
- * holds the user, rather than let its digest differ until it notices the
- * user is gone.  A change like hc_members.c's report(). */
-static inline void hc_members_tell_taken(struct hc_members *m, uint64_t user, uint32_t room,
-					 uint16_t old_gw)
+/* One change for the control core (what changed, a seat request, a
+ * notice), appended to `changes` when reporting is on. */
+static inline void hc_members_report(struct hc_members *m, uint64_t user, uint32_t from,
+				     uint32_t to, uint16_t pool, uint16_t gw, uint16_t kind)
 {
 	if (m->changes == NULL)
 		return;
-	if (m->n_changes == m->changes_cap && m->changes_full != NULL)
-		m->changes_full(m->changes_ctx);
-	m->changes[m->n_changes++] = (struct hc_change){.user_id = user, .from_room = room,
-		.to_room = room, .gateway_id = old_gw, .kind = HC_CHG_SUPERSEDED};
+	if (unlikely(m->n_changes == m->changes_cap && m->changes_full != NULL))
+		m->changes_full(m->changes_ctx); /* a long sweep: hand them over */
+	m->changes[m->n_changes++] = (struct hc_change){.user_id = user, .from_room = from,
+		.to_room = to, .pool_id = pool, .gateway_id = gw, .kind = kind};
+}
+
+/* Another gateway took user (in room at old_gw): tell old_gw at once
+ * (HC_CHG_SUPERSEDED, answered by an ASSIGN SUPERSEDED) that it no longer
+ * holds the user, rather than let its digest differ until it notices the
+ * user is gone. */
+static inline void hc_members_tell_taken(struct hc_members *m, uint64_t user, uint32_t room,
+					 uint16_t old_gw)
+{
+	hc_members_report(m, user, room, room, 0, old_gw, HC_CHG_SUPERSEDED);
 }
 
 /* The user at position `at` is now in `room` (0: none), from `cur`,

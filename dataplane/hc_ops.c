@@ -105,8 +105,7 @@ unsigned hc_ops_drain(struct hc_worker *w)
 static inline uint64_t session_limit(const struct hc_worker *w)
 {
 	const struct hc_dataplane *dp = w->dp;
-	uint64_t tsc_per_us = rte_get_tsc_hz() / 1000000u; /* (no overflow in a long run) */
-	return dp->start_wall_us + (rte_rdtsc() - dp->start_tsc) / (tsc_per_us ? tsc_per_us : 1) +
+	return dp->start_wall_us + (rte_rdtsc() - dp->start_tsc) / dp->tsc_per_us +
 	       HC_SESSION_AHEAD_US;
 }
 

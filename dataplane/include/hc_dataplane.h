@@ -56,6 +56,7 @@ struct hc_dataplane {
 	                                    short (af_packet); 0: not known   */
 	int run_state; /* enum hc_run_state; release stores, acquire loads */
 	uint64_t start_tsc;
+	uint64_t tsc_per_us;     /* TSC ticks per microsecond (>= 1)           */
 	uint64_t start_wall_us;  /* the wall clock (us) at start_tsc: sessions
 	                            more than HC_SESSION_AHEAD_US ahead of the
 	                            appliance's clock are clamped to it      */
