@@ -11,6 +11,12 @@
 
 #include <stdint.h>
 
+struct hc_gw;
+
+/* Turn the impairment on for session g (both directions; not part of
+ * the public API: in-tree tools and tests only).  0, or -1 (ENOMEM). */
+int hc_gw_set_impairment(struct hc_gw *g, double fraction, uint32_t delay_ms, uint32_t seed);
+
 enum { HC_GW_IMPAIR_TX = 0, HC_GW_IMPAIR_RX = 1 };
 
 struct hc_gw_impair;

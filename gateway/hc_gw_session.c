@@ -25,6 +25,15 @@
  * appliance incarnation is not older than the one we know (rx_stale; a
  * newer one is a restart and starts a new replay window), and its reply
  * counter is fresh in that window (rx_replayed).
+ *
+ * The session's state (headcount.h) follows those accepted datagrams:
+ * CONNECTING until the first, CONNECTED while they come, LOST after
+ * lost_ms without one; with several appliance addresses, a LOST session
+ * moves to the next address every lost_ms, and the first answer from
+ * there counts as a new appliance (everything is stated again).  One
+ * socket serves every address: IPv4 if all are IPv4, else IPv6 with the
+ * IPv4 ones mapped.  Callbacks run inside hc_gw_poll (in_poll): a close
+ * there is deferred to its end, a nested hc_gw_poll is refused.
  */
 #include "headcount.h"
 #include "hc_gw_impair.h"
@@ -32,6 +41,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -77,13 +87,25 @@ struct dgram {
 	uint8_t data[DGRAM_MAX];
 };
 
+struct appliance_addr {
+	struct sockaddr_storage sa;
+	socklen_t len;
+	char text[128];                 /* as configured */
+};
+
 struct hc_gw {
 	struct hc_gw_config cfg;
 	int fd;
-	struct sockaddr_in to;
+	struct appliance_addr appl[HC_GW_MAX_APPLIANCES];
+	unsigned n_appl, cur;           /* the one talked to: appl[cur] */
+	uint64_t talk_since_us;         /* since when (open, or a switch) */
+	int switched;                   /* its first answer is a new appliance */
+	const struct sockaddr *to;      /* &appl[cur].sa */
+	socklen_t to_len;
 	uint32_t incarnation;
 	uint32_t appl_incarnation;      /* last heard, 0: none */
-	uint64_t appl_heard_us;         /* when a datagram of it was accepted */
+	uint64_t appl_heard_us;         /* when a datagram of it was accepted,
+	                                   0: none from appl[cur] yet      */
 	uint32_t seq;                   /* last sequence used */
 	struct hc_gw_table users;
 
@@ -130,6 +152,9 @@ struct hc_gw {
 	struct hc_replay replay;        /* the appliance's reply counters, for
 	                                   its incarnation appl_incarnation */
 	int state;                      /* enum hc_gw_state */
+	int in_poll;                    /* inside hc_gw_poll: callbacks run */
+	int closing;                    /* 1 + clean: closed from a callback */
+	int in_foreach;                 /* inside hc_gw_foreach             */
 	uint32_t settling_run;          /* settled heartbeats in a row that
 	                                   said SETTLING                    */
 
@@ -162,14 +187,51 @@ static uint64_t new_session(void)
 	return us;
 }
 
-void hc_gw_config_init(struct hc_gw_config *cfg)
+void hc_gw_config_init_sized(struct hc_gw_config *cfg, size_t size)
 {
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->flush_us = 1000;
-	cfg->heartbeat_ms = 100;
-	cfg->place_timeout_ms = 250;
-	cfg->place_retries = 8;
-	cfg->history = 16384;
+	struct hc_gw_config d = {.size = size, .flush_us = 1000, .heartbeat_ms = 100,
+		.place_timeout_ms = 250, .place_retries = 8, .history = 16384, .lost_ms = 1000};
+	/* a caller built against an older header has a shorter struct: fill
+	 * what it has (a newer one's extra fields stay zero: unset) */
+	memset(cfg, 0, size);
+	memcpy(cfg, &d, size < sizeof(d) ? size : sizeof(d));
+}
+
+const char *hc_gw_version(void)
+{
+	return HC_GW_LIB_VERSION;
+}
+
+int hc_gw_api_version(void)
+{
+	return HC_GW_API_VERSION;
+}
+
+/* -------------------------------------------------------------- state -- */
+
+const char *hc_gw_state_name(int state)
+{
+	static const char *const names[] = {"connecting", "connected", "lost", "id_conflict"};
+	return state >= 0 && state < 4 ? names[state] : "?";
+}
+
+const char *hc_gw_reason_name(int reason)
+{
+	static const char *const names[] = {"?", "heard", "silent", "restarted", "id_conflict",
+					    "conflict_over", "switched"};
+	return reason >= 1 && reason < 7 ? names[reason] : "?";
+}
+
+static void set_state(struct hc_gw *g, int state, int reason)
+{
+	int previous = g->state;
+	g->state = state;
+	if (g->cfg.on_state == NULL || g->closing)
+		return;
+	struct hc_gw_state_change c = {.state = state, .previous = previous, .reason = reason,
+		.appliance_index = g->cur, .appliance = g->appl[g->cur].text,
+		.appliance_incarnation = g->appl_incarnation};
+	g->cfg.on_state(g->cfg.arg, &c);
 }
 
 /* ------------------------------------------------------------ sending -- */
@@ -195,8 +257,7 @@ static int wire_send(struct hc_gw *g, const uint8_t *p, uint16_t len)
 {
 	if (g->impair != NULL && hc_gw_impair_hold(g->impair, HC_GW_IMPAIR_TX, p, len, now_us()))
 		return 0;
-	ssize_t r = sendto(g->fd, p, len, MSG_DONTWAIT, (const struct sockaddr *)&g->to,
-			   sizeof(g->to));
+	ssize_t r = sendto(g->fd, p, len, MSG_DONTWAIT, g->to, g->to_len);
 	if (r == (ssize_t)len)
 		return 0;
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
@@ -231,8 +292,8 @@ static void pump(struct hc_gw *g)
 			struct hist *h = &g->hist[g->sq[q & g->sq_mask] & g->hist_mask];
 			iov[n] = (struct iovec){.iov_base = h->data, .iov_len = h->len};
 			memset(&mh[n], 0, sizeof(mh[n]));
-			mh[n].msg_hdr.msg_name = &g->to;
-			mh[n].msg_hdr.msg_namelen = sizeof(g->to);
+			mh[n].msg_hdr.msg_name = (void *)g->to;
+			mh[n].msg_hdr.msg_namelen = g->to_len;
 			mh[n].msg_hdr.msg_iov = &iov[n];
 			mh[n].msg_hdr.msg_iovlen = 1;
 		}
@@ -564,16 +625,13 @@ static void check_digest(struct hc_gw *g, uint32_t acked, uint32_t users, uint64
 /* The appliance's heartbeat says whether another source uses our id. */
 static void on_heartbeat_flags(struct hc_gw *g, uint32_t hb_flags)
 {
-	int state = HC_GW_STATE_OK;
 	if (hb_flags & HC_HB_F_ID_CONFLICT) {
 		g->st.id_conflicts++;
-		state = HC_GW_STATE_ID_CONFLICT;
+		if (g->state != HC_GW_STATE_ID_CONFLICT)
+			set_state(g, HC_GW_STATE_ID_CONFLICT, HC_GW_REASON_ID_CONFLICT);
+	} else if (g->state == HC_GW_STATE_ID_CONFLICT) {
+		set_state(g, HC_GW_STATE_CONNECTED, HC_GW_REASON_CONFLICT_OVER);
 	}
-	if (state == g->state)
-		return;
-	g->state = state;
-	if (g->cfg.on_state != NULL)
-		g->cfg.on_state(g->cfg.arg, state);
 }
 
 /* A datagram from the appliance's address and port (checked by the
@@ -631,21 +689,28 @@ static void handle(struct hc_gw *g, uint8_t *p, size_t len)
 		g->st.rx_replayed++;
 		return;
 	}
+	int restarted = 0;
 	if (newer) {
 		hc_replay_reset(&g->replay);
 		g->appl_incarnation = appl;
-		if (known != 0) {
-			/* the appliance restarted and lost everything: state it
-			 * all again */
+		if (known != 0 || g->switched) {
+			/* the appliance restarted and lost everything (or
+			 * another one answers): state it all again */
 			g->st.appliance_restarts++;
 			g->st.acked = 0;
 			want_snapshot(g, 1);
+			restarted = 1;
 		}
+		g->switched = 0;
 	}
 	hc_replay_commit(&g->replay, ctr);
 	g->appl_heard_us = now;
+	if (restarted)
+		set_state(g, HC_GW_STATE_CONNECTED, HC_GW_REASON_RESTARTED);
+	else if (g->state == HC_GW_STATE_CONNECTING || g->state == HC_GW_STATE_LOST)
+		set_state(g, HC_GW_STATE_CONNECTED, HC_GW_REASON_HEARD);
 	const uint8_t *r = p + sizeof(h);
-	for (uint16_t i = 0; i < count; i++, r += rec) {
+	for (uint16_t i = 0; i < count && !g->closing; i++, r += rec) {
 		switch (h.type) {
 		case HC_MSG_ASSIGN: {
 			struct hc_assign a;
@@ -713,8 +778,36 @@ static void place_record(struct hc_gw *g, const struct pending_place *p)
 	g->n_pl++;
 }
 
+/* Nothing good from the appliance for lost_ms: LOST; and while LOST,
+ * with several addresses, the next one every lost_ms. */
+static void watch_appliance(struct hc_gw *g, uint64_t now)
+{
+	uint64_t lost_us = 1000u * (uint64_t)g->cfg.lost_ms;
+	uint64_t last = g->appl_heard_us > g->talk_since_us ? g->appl_heard_us : g->talk_since_us;
+	if (g->state != HC_GW_STATE_LOST) {
+		if (now - last >= lost_us) {
+			g->st.lost++;
+			set_state(g, HC_GW_STATE_LOST, HC_GW_REASON_SILENT);
+		}
+		return;
+	}
+	if (g->n_appl < 2 || now - g->talk_since_us < lost_us)
+		return;
+	g->cur = (g->cur + 1) % g->n_appl;
+	g->to = (const struct sockaddr *)&g->appl[g->cur].sa;
+	g->to_len = g->appl[g->cur].len;
+	g->talk_since_us = now;
+	g->appl_heard_us = 0;
+	g->appl_incarnation = 0; /* any incarnation of the new one is news */
+	g->switched = 1;
+	g->st.appliance_switches++;
+	g->next_hb_us = now; /* say hello at once */
+	set_state(g, HC_GW_STATE_LOST, HC_GW_REASON_SWITCHED);
+}
+
 static void run_timers(struct hc_gw *g, uint64_t now)
 {
+	watch_appliance(g, now);
 	if (g->n_ev > 0 && now - g->ev_since_us >= g->cfg.flush_us)
 		flush_events(g);
 	if (g->n_pl > 0 && now - g->pl_since_us >= g->cfg.flush_us)
@@ -724,7 +817,7 @@ static void run_timers(struct hc_gw *g, uint64_t now)
 		g->next_hb_us = now + 1000u * g->cfg.heartbeat_ms;
 	}
 	if (g->n_pending > 0 && now >= g->next_place_scan_us) {
-		for (uint32_t i = 0; i < PENDING_PLACES; i++) {
+		for (uint32_t i = 0; i < PENDING_PLACES && !g->closing; i++) {
 			struct pending_place *p = &g->pp[i];
 			if (p->id == 0 || now < p->deadline_us)
 				continue;
@@ -751,8 +844,7 @@ static void run_timers(struct hc_gw *g, uint64_t now)
 		int dir;
 		while ((dir = hc_gw_impair_due(g->impair, now, buf, &len)) >= 0) {
 			if (dir == HC_GW_IMPAIR_TX)
-				sendto(g->fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&g->to,
-				       sizeof(g->to));
+				sendto(g->fd, buf, len, MSG_DONTWAIT, g->to, g->to_len);
 			else
 				handle(g, buf, len);
 		}
@@ -761,27 +853,126 @@ static void run_timers(struct hc_gw *g, uint64_t now)
 
 /* ------------------------------------------------------------- the API -- */
 
-static int parse_addr(const char *s, struct sockaddr_in *a, uint16_t def_port)
+/* One address: HOST, HOST:PORT, [IPV6], [IPV6]:PORT or a bare IPV6 (two
+ * colons or more), HOST a literal or a name (getaddrinfo, the first
+ * answer).  0, or -1 with the reason in err. */
+static int resolve(const char *s, uint16_t def_port, struct appliance_addr *a, char *err,
+		   size_t err_len)
 {
-	char host[64];
-	const char *colon = strchr(s, ':');
-	size_t n = colon ? (size_t)(colon - s) : strlen(s);
-	if (n >= sizeof(host))
+	char host[sizeof(a->text)];
+	const char *port_s = NULL;
+	size_t n = strlen(s);
+	if (n == 0 || n >= sizeof(host)) {
+		snprintf(err, err_len, "address '%s': empty or too long", s);
 		return -1;
-	memcpy(host, s, n);
-	host[n] = '\0';
-	memset(a, 0, sizeof(*a));
-	a->sin_family = AF_INET;
-	if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
-		return -1;
-	long port = def_port;
-	if (colon != NULL) {
-		char *end;
-		port = strtol(colon + 1, &end, 10);
-		if (*end != '\0' || port < 0 || port > 65535)
-			return -1;
 	}
-	a->sin_port = htons((uint16_t)port);
+	memcpy(a->text, s, n + 1);
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (close == NULL || (close[1] != '\0' && close[1] != ':')) {
+			snprintf(err, err_len, "address '%s': [IPV6] or [IPV6]:PORT", s);
+			return -1;
+		}
+		n = (size_t)(close - s - 1);
+		memcpy(host, s + 1, n);
+		port_s = close[1] == ':' ? close + 2 : NULL;
+	} else {
+		const char *colon = strchr(s, ':');
+		if (colon != NULL && strchr(colon + 1, ':') == NULL) { /* HOST:PORT */
+			n = (size_t)(colon - s);
+			port_s = colon + 1;
+		}
+		memcpy(host, s, n);
+	}
+	host[n] = '\0';
+	long port = def_port;
+	if (port_s != NULL) {
+		char *end;
+		port = strtol(port_s, &end, 10);
+		if (*port_s == '\0' || *end != '\0' || port < 0 || port > 65535) {
+			snprintf(err, err_len, "address '%s': bad port", s);
+			return -1;
+		}
+	}
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM}, *res;
+	int rc = getaddrinfo(host, NULL, &hints, &res);
+	if (rc != 0) {
+		snprintf(err, err_len, "address '%s': %s", s, gai_strerror(rc));
+		return -1;
+	}
+	memset(&a->sa, 0, sizeof(a->sa));
+	memcpy(&a->sa, res->ai_addr, res->ai_addrlen);
+	a->len = res->ai_addrlen;
+	freeaddrinfo(res);
+	if (a->sa.ss_family == AF_INET)
+		((struct sockaddr_in *)&a->sa)->sin_port = htons((uint16_t)port);
+	else
+		((struct sockaddr_in6 *)&a->sa)->sin6_port = htons((uint16_t)port);
+	return 0;
+}
+
+/* An IPv4 address as IPv6 (::ffff:A.B.C.D), for a dual-stack socket. */
+static void map_v4(struct appliance_addr *a)
+{
+	if (a->sa.ss_family != AF_INET)
+		return;
+	struct sockaddr_in v4 = *(struct sockaddr_in *)&a->sa;
+	struct sockaddr_in6 v6 = {.sin6_family = AF_INET6, .sin6_port = v4.sin_port};
+	v6.sin6_addr.s6_addr[10] = 0xff;
+	v6.sin6_addr.s6_addr[11] = 0xff;
+	memcpy(&v6.sin6_addr.s6_addr[12], &v4.sin_addr, 4);
+	memset(&a->sa, 0, sizeof(a->sa));
+	memcpy(&a->sa, &v6, sizeof(v6));
+	a->len = sizeof(v6);
+}
+
+/* cfg->appliance (and cfg->bind) into g->appl (and *local), and the
+ * socket's family.  0 or -1 with err. */
+static int resolve_all(struct hc_gw *g, const struct hc_gw_config *cfg,
+		       struct appliance_addr *local, int *family, char *err, size_t err_len)
+{
+	if (cfg->appliance == NULL) {
+		snprintf(err, err_len, "need an appliance address");
+		return -1;
+	}
+	const char *s = cfg->appliance;
+	int v6 = 0;
+	for (;;) {
+		const char *comma = strchr(s, ',');
+		size_t n = comma ? (size_t)(comma - s) : strlen(s);
+		char one[sizeof(g->appl[0].text)];
+		if (g->n_appl == HC_GW_MAX_APPLIANCES || n >= sizeof(one)) {
+			snprintf(err, err_len, "at most %u appliance addresses, each shorter than %zu",
+				 HC_GW_MAX_APPLIANCES, sizeof(one));
+			return -1;
+		}
+		memcpy(one, s, n);
+		one[n] = '\0';
+		struct appliance_addr *a = &g->appl[g->n_appl];
+		if (resolve(one, HC_PROTO_DEFAULT_PORT, a, err, err_len) != 0)
+			return -1;
+		v6 |= a->sa.ss_family == AF_INET6;
+		g->n_appl++;
+		if (comma == NULL)
+			break;
+		s = comma + 1;
+	}
+	local->len = 0;
+	if (cfg->bind != NULL) {
+		if (resolve(cfg->bind, 0, local, err, err_len) != 0)
+			return -1;
+		v6 |= local->sa.ss_family == AF_INET6;
+	}
+	*family = v6 ? AF_INET6 : AF_INET;
+	if (v6) {
+		for (unsigned i = 0; i < g->n_appl; i++)
+			map_v4(&g->appl[i]);
+		if (local->len != 0)
+			map_v4(local);
+	}
+	g->cur = 0;
+	g->to = (const struct sockaddr *)&g->appl[0].sa;
+	g->to_len = g->appl[0].len;
 	return 0;
 }
 
@@ -792,13 +983,34 @@ struct hc_gw *hc_gw_open(const struct hc_gw_config *cfg, char *err, size_t err_l
 		snprintf(err, err_len, "out of memory");
 		return NULL;
 	}
-	g->cfg = *cfg;
 	g->fd = -1;
-	if (cfg->gateway_id == HC_GATEWAY_NONE || cfg->appliance == NULL ||
-	    parse_addr(cfg->appliance, &g->to, HC_PROTO_DEFAULT_PORT) != 0) {
-		snprintf(err, err_len, "need a gateway id (1..65535) and an appliance address A.B.C.D[:PORT]");
+	/* the caller's struct, as long as it is: fields it does not have
+	 * keep their defaults; fields we do not know must be unset */
+	hc_gw_config_init(&g->cfg);
+	if (cfg->size < offsetof(struct hc_gw_config, lost_ms) || cfg->size > (1u << 16)) {
+		snprintf(err, err_len, "the config was not set up with hc_gw_config_init");
 		goto fail;
 	}
+	for (size_t i = sizeof(g->cfg); i < cfg->size; i++) {
+		if (((const uint8_t *)cfg)[i] != 0) {
+			snprintf(err, err_len, "the config sets fields this libheadcount (%s, API %d) "
+				 "does not know: use a newer one", HC_GW_LIB_VERSION, HC_GW_API_VERSION);
+			goto fail;
+		}
+	}
+	memcpy(&g->cfg, cfg, cfg->size < sizeof(g->cfg) ? cfg->size : sizeof(g->cfg));
+	g->cfg.size = sizeof(g->cfg);
+	cfg = &g->cfg;
+	struct appliance_addr local;
+	int family;
+	if (cfg->gateway_id == HC_GATEWAY_NONE) {
+		snprintf(err, err_len, "need a gateway id (1..65535)");
+		goto fail;
+	}
+	if (resolve_all(g, cfg, &local, &family, err, err_len) != 0)
+		goto fail;
+	g->cfg.appliance = g->appl[0].text; /* the caller's string may go away */
+	g->cfg.bind = NULL;
 	if (cfg->key_slot > 1) {
 		snprintf(err, err_len, "key_slot must be 0 or 1");
 		goto fail;
@@ -829,7 +1041,7 @@ struct hc_gw *hc_gw_open(const struct hc_gw_config *cfg, char *err, size_t err_l
 	}
 	g->cfg.key = NULL; /* ours is in g->keys; the caller's may go away */
 	g->cfg.key_len = 0;
-	g->state = HC_GW_STATE_OK;
+	g->state = HC_GW_STATE_CONNECTING;
 	hc_replay_reset(&g->replay);
 	if (cfg->history < 64 || (cfg->history & (cfg->history - 1)) != 0) {
 		snprintf(err, err_len, "history must be a power of 2 >= 64");
@@ -837,8 +1049,8 @@ struct hc_gw *hc_gw_open(const struct hc_gw_config *cfg, char *err, size_t err_l
 	}
 	if (g->cfg.flush_us == 0)
 		g->cfg.flush_us = 1;
-	if (g->cfg.heartbeat_ms == 0 || g->cfg.place_timeout_ms == 0) {
-		snprintf(err, err_len, "heartbeat_ms and place_timeout_ms must be > 0");
+	if (g->cfg.heartbeat_ms == 0 || g->cfg.place_timeout_ms == 0 || g->cfg.lost_ms == 0) {
+		snprintf(err, err_len, "heartbeat_ms, place_timeout_ms and lost_ms must be > 0");
 		goto fail;
 	}
 	g->incarnation = cfg->incarnation;
@@ -869,30 +1081,24 @@ struct hc_gw *hc_gw_open(const struct hc_gw_config *cfg, char *err, size_t err_l
 		snprintf(err, err_len, "out of memory");
 		goto fail;
 	}
-	if (cfg->impair_delay_fraction > 0) {
-		g->impair = hc_gw_impair_new(cfg->impair_delay_fraction, cfg->impair_delay_ms,
-					     cfg->impair_seed);
-		if (g->impair == NULL) {
-			snprintf(err, err_len, "out of memory");
-			goto fail;
-		}
-	}
-	g->fd = socket(AF_INET, SOCK_DGRAM, 0);
+	g->fd = socket(family, SOCK_DGRAM, 0);
 	if (g->fd < 0) {
 		snprintf(err, err_len, "socket: %s", strerror(errno));
 		goto fail;
 	}
-	int sz = 8 << 20;
+	int sz = 8 << 20, off = 0;
 	setsockopt(g->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 	setsockopt(g->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	if (cfg->bind != NULL) {
-		struct sockaddr_in b;
-		if (parse_addr(cfg->bind, &b, 0) != 0 ||
-		    bind(g->fd, (const struct sockaddr *)&b, sizeof(b)) != 0) {
-			snprintf(err, err_len, "bind %s: %s", cfg->bind, strerror(errno));
-			goto fail;
-		}
+	if (family == AF_INET6 &&
+	    setsockopt(g->fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) != 0) {
+		snprintf(err, err_len, "IPV6_V6ONLY: %s", strerror(errno));
+		goto fail;
 	}
+	if (local.len != 0 && bind(g->fd, (const struct sockaddr *)&local.sa, local.len) != 0) {
+		snprintf(err, err_len, "bind %s: %s", local.text, strerror(errno));
+		goto fail;
+	}
+	g->talk_since_us = now_us();
 	/* every incarnation starts by stating its (empty) membership:
 	 * sequence 1 is a snapshot, the appliance's reset point */
 	send_snapshot(g);
@@ -909,6 +1115,11 @@ void hc_gw_close(struct hc_gw *g, int clean)
 {
 	if (g == NULL)
 		return;
+	if (g->in_poll) { /* from a callback: at the end of hc_gw_poll */
+		if (!g->closing)
+			g->closing = 1 + (clean != 0);
+		return;
+	}
 	if (clean && g->fd >= 0) {
 		hc_gw_flush(g);
 		send_heartbeat(g, HC_HB_F_SHUTDOWN);
@@ -935,6 +1146,10 @@ int hc_gw_join(struct hc_gw *g, uint64_t user_id, uint32_t room_id, uint16_t poo
 		errno = EINVAL;
 		return -1;
 	}
+	if (g->in_foreach) {
+		errno = EBUSY;
+		return -1;
+	}
 	struct hc_gw_entry *e = hc_gw_table_find(&g->users, user_id);
 	if (e != NULL && e->room == room_id)
 		return 0; /* already there */
@@ -954,6 +1169,10 @@ int hc_gw_join(struct hc_gw *g, uint64_t user_id, uint32_t room_id, uint16_t poo
 
 int hc_gw_leave(struct hc_gw *g, uint64_t user_id)
 {
+	if (g->in_foreach) {
+		errno = EBUSY;
+		return -1;
+	}
 	struct hc_gw_entry *e = hc_gw_table_find(&g->users, user_id);
 	if (e == NULL) {
 		errno = ENOENT;
@@ -989,11 +1208,19 @@ int hc_gw_place(struct hc_gw *g, uint64_t user_id, uint16_t pool_id, uint32_t *r
 	return 0;
 }
 
-/* Did this come from the appliance's address and port? */
-static int from_appliance(const struct hc_gw *g, const struct sockaddr_in *a, socklen_t len)
+/* Did this come from the appliance's address and port (the one talked
+ * to now)? */
+static int from_appliance(const struct hc_gw *g, const struct sockaddr_storage *a, socklen_t len)
 {
-	return len >= sizeof(*a) && a->sin_family == AF_INET &&
-	       a->sin_addr.s_addr == g->to.sin_addr.s_addr && a->sin_port == g->to.sin_port;
+	if (len != g->to_len || a->ss_family != g->to->sa_family)
+		return 0;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)g->to;
+		return x->sin_addr.s_addr == y->sin_addr.s_addr && x->sin_port == y->sin_port;
+	}
+	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)g->to;
+	return memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0 &&
+	       x->sin6_port == y->sin6_port;
 }
 
 /* When the next timer of run_timers() falls due (or now + 1 ms while
@@ -1001,6 +1228,13 @@ static int from_appliance(const struct hc_gw *g, const struct sockaddr_in *a, so
 static uint64_t next_timer_us(const struct hc_gw *g, uint64_t now)
 {
 	uint64_t next = g->next_hb_us;
+	/* LOST, or the next address */
+	uint64_t lost_us = 1000u * (uint64_t)g->cfg.lost_ms;
+	uint64_t watch = g->state == HC_GW_STATE_LOST ? g->talk_since_us + lost_us :
+			 (g->appl_heard_us > g->talk_since_us ? g->appl_heard_us : g->talk_since_us) +
+			 lost_us;
+	if ((g->state != HC_GW_STATE_LOST || g->n_appl > 1) && watch < next)
+		next = watch;
 	if (g->n_ev > 0 && g->ev_since_us + g->cfg.flush_us < next)
 		next = g->ev_since_us + g->cfg.flush_us;
 	if (g->n_pl > 0 && g->pl_since_us + g->cfg.flush_us < next)
@@ -1021,16 +1255,34 @@ int hc_gw_timeout_ms(const struct hc_gw *g)
 	return ms > INT32_MAX ? INT32_MAX : (int)ms;
 }
 
+static int poll_once(struct hc_gw *g, int timeout_ms);
+
 int hc_gw_poll(struct hc_gw *g, int timeout_ms)
+{
+	if (g->in_poll) {
+		errno = EBUSY;
+		return -1;
+	}
+	g->in_poll = 1;
+	int n = poll_once(g, timeout_ms);
+	g->in_poll = 0;
+	if (g->closing)
+		hc_gw_close(g, g->closing - 1);
+	return n;
+}
+
+static int poll_once(struct hc_gw *g, int timeout_ms)
 {
 	struct mmsghdr mh[RX_BURST];
 	struct iovec iov[RX_BURST];
-	struct sockaddr_in from[RX_BURST];
+	struct sockaddr_storage from[RX_BURST];
 	static __thread uint8_t bufs[RX_BURST][HC_MAX_PAYLOAD];
 	int total = 0;
 
 	uint64_t now = now_us();
 	run_timers(g, now);
+	if (g->closing)
+		return 0;
 	pump(g);
 	if (timeout_ms > 0) {
 		/* wait no longer than the next timer */
@@ -1055,7 +1307,7 @@ int hc_gw_poll(struct hc_gw *g, int timeout_ms)
 		if (n <= 0)
 			break;
 		uint64_t t = now_us();
-		for (int i = 0; i < n; i++) {
+		for (int i = 0; i < n && !g->closing; i++) {
 			/* the source first: a held datagram forgets it */
 			if (!from_appliance(g, &from[i], mh[i].msg_hdr.msg_namelen)) {
 				g->st.rx_wrong_source++;
@@ -1067,9 +1319,11 @@ int hc_gw_poll(struct hc_gw *g, int timeout_ms)
 			handle(g, bufs[i], mh[i].msg_len);
 		}
 		total += n;
-		if (n < RX_BURST)
+		if (n < RX_BURST || g->closing)
 			break;
 	}
+	if (g->closing)
+		return total;
 	run_timers(g, now_us());
 	pump(g);
 	return total;
@@ -1099,9 +1353,33 @@ uint64_t hc_gw_users(const struct hc_gw *g)
 void hc_gw_foreach(const struct hc_gw *g,
 		   void (*fn)(void *arg, uint64_t user, uint32_t room, uint16_t pool), void *arg)
 {
+	struct hc_gw *w = (struct hc_gw *)g; /* the flag only: join and leave refuse */
+	w->in_foreach++;
 	for (uint64_t i = 0; i <= g->users.mask; i++)
 		if (g->users.e[i].room != 0)
 			fn(arg, g->users.e[i].user, g->users.e[i].room, g->users.e[i].pool);
+	w->in_foreach--;
+}
+
+unsigned hc_gw_appliance(const struct hc_gw *g, const char **text)
+{
+	if (text != NULL)
+		*text = g->appl[g->cur].text;
+	return g->cur;
+}
+
+int hc_gw_set_impairment(struct hc_gw *g, double fraction, uint32_t delay_ms, uint32_t seed)
+{
+	hc_gw_impair_free(g->impair);
+	g->impair = NULL;
+	if (fraction <= 0)
+		return 0;
+	g->impair = hc_gw_impair_new(fraction, delay_ms, seed);
+	if (g->impair == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
 }
 
 void hc_gw_get_stats(const struct hc_gw *g, struct hc_gw_stats *st)

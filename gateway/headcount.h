@@ -20,13 +20,23 @@
  *     only if it comes from the appliance's address and port, carries a
  *     good tag, belongs to the current appliance incarnation and has a
  *     reply counter not seen before; the appliance's heartbeats say when
- *     another source uses our gateway id (hc_gw_state, on_state).
+ *     another source uses our gateway id;
+ *   - say how the session stands (connecting, connected, lost, id
+ *     conflict) and when the appliance restarted (hc_gw_state, on_state);
+ *     with several appliance addresses, move to the next one when the
+ *     current one stays silent.
  *
  * Kernel UDP (sendmmsg/recvmmsg), one socket per session, no threads:
  * the caller drives the session with hc_gw_poll() (or, in its own event
  * loop, waits for hc_gw_fd() to be readable for at most hc_gw_timeout_ms()
  * and then calls hc_gw_poll(g, 0)).  A session is not thread-safe; use
- * one per thread.  See docs/gateway.md.
+ * one per thread.  Callbacks run inside hc_gw_poll and may join, leave,
+ * place, flush and close (a close there takes effect when hc_gw_poll
+ * returns); see docs/gateway.md for the rules.
+ *
+ * ABI: the configuration is a sized struct (hc_gw_config_init records
+ * the size the caller was compiled with), so fields can be added at its
+ * end without breaking programs built against an older header.
  */
 #ifndef HEADCOUNT_H
 #define HEADCOUNT_H
@@ -38,7 +48,9 @@
 extern "C" {
 #endif
 
-#define HC_GW_API_VERSION 3
+/* 4: sized config, appliance lists (names, IPv6), the state callback's
+ * struct, hc_gw_version(); test impairment out of the public config. */
+#define HC_GW_API_VERSION 4
 
 /* A gateway's key: 16 bytes (protocol v2, SipHash-2-4-128 tags). */
 #define HC_GW_KEY_LEN 16
@@ -86,20 +98,63 @@ typedef void (*hc_gw_assign_cb)(void *arg, const struct hc_gw_assign *a);
  * (a NULL callback: the library moves the user at once). */
 typedef void (*hc_gw_move_cb)(void *arg, const struct hc_gw_move *mv);
 
-/* hc_gw_state(): what the appliance's authenticated heartbeats say. */
+/* hc_gw_state(): how the session stands, from what the appliance's
+ * authenticated datagrams say and when they last came. */
 enum hc_gw_state {
-	HC_GW_STATE_OK = 0,          /* no conflict reported                   */
-	HC_GW_STATE_ID_CONFLICT = 1, /* another live source uses our gateway
+	HC_GW_STATE_CONNECTING = 0,  /* nothing heard from the appliance yet  */
+	HC_GW_STATE_CONNECTED = 1,   /* its datagrams arrive                  */
+	HC_GW_STATE_LOST = 2,        /* nothing from it for lost_ms: down or
+	                                unreachable; the session keeps trying
+	                                (with several addresses, each in turn
+	                                for lost_ms) and repairs everything
+	                                when one answers                      */
+	HC_GW_STATE_ID_CONFLICT = 3, /* another live source uses our gateway
 	                                id (a copied configuration, or someone
 	                                with our key): fix it, it will not fix
 	                                itself                                */
 };
-/* Called when the state changes (enum hc_gw_state), from hc_gw_poll. */
-typedef void (*hc_gw_state_cb)(void *arg, int state);
 
+/* Why on_state was called. */
+enum hc_gw_reason {
+	HC_GW_REASON_HEARD = 1,        /* -> CONNECTED: the appliance answers  */
+	HC_GW_REASON_SILENT = 2,       /* -> LOST: nothing for lost_ms         */
+	HC_GW_REASON_RESTARTED = 3,    /* -> CONNECTED: the appliance has a new
+	                                  incarnation (it restarted, or another
+	                                  one answers): the library states the
+	                                  whole membership again (a snapshot) */
+	HC_GW_REASON_ID_CONFLICT = 4,  /* -> ID_CONFLICT                       */
+	HC_GW_REASON_CONFLICT_OVER = 5,/* ID_CONFLICT -> CONNECTED             */
+	HC_GW_REASON_SWITCHED = 6,     /* LOST: now talking to the next
+	                                  appliance address                   */
+};
+
+struct hc_gw_state_change {
+	int state;                     /* enum hc_gw_state, now               */
+	int previous;                  /* enum hc_gw_state, before            */
+	int reason;                    /* enum hc_gw_reason                   */
+	unsigned appliance_index;      /* which address of cfg.appliance (0..) */
+	const char *appliance;         /* that address, as configured          */
+	uint32_t appliance_incarnation;/* 0: none heard from it yet           */
+};
+/* Called from hc_gw_poll when the state changes, and on RESTARTED (the
+ * state may stay CONNECTED) and SWITCHED (it stays LOST).  c is valid
+ * during the call only. */
+typedef void (*hc_gw_state_cb)(void *arg, const struct hc_gw_state_change *c);
+
+/* Set up with hc_gw_config_init() (which records its size), then set
+ * fields: never zero it or copy it from a program built elsewhere. */
 struct hc_gw_config {
-	const char *appliance;     /* "A.B.C.D" or "A.B.C.D:PORT" (7100)     */
-	const char *bind;          /* local "A.B.C.D[:PORT]", NULL: any      */
+	size_t size;               /* sizeof as the caller was compiled: set
+	                              by hc_gw_config_init                   */
+	const char *appliance;     /* one or several (up to HC_GW_MAX_APPLIANCES)
+	                              addresses, comma-separated: HOST,
+	                              HOST:PORT, [IPV6]:PORT or a bare IPV6;
+	                              HOST an IPv4/IPv6 literal or a name
+	                              (resolved once, in hc_gw_open); port
+	                              7100 unless given.  The session talks
+	                              to the first and moves to the next when
+	                              it is LOST                             */
+	const char *bind;          /* local address, same forms, NULL: any   */
 	uint16_t gateway_id;       /* 1 .. 65535, unique per appliance       */
 	uint32_t incarnation;      /* 0: from the clock (larger at every start) */
 	const uint8_t *key;        /* this gateway's key, HC_GW_KEY_LEN bytes
@@ -119,16 +174,17 @@ struct hc_gw_config {
 	uint32_t place_retries;    /* ... this many times, then TIMEOUT  [8] */
 	uint32_t history;          /* datagrams kept for retransmission,
 	                              power of 2                      [16384] */
+	uint32_t lost_ms;          /* LOST after this long without a good
+	                              datagram from the appliance (which
+	                              sends heartbeats every 100 ms)   [1000] */
 	hc_gw_assign_cb on_assign;
 	hc_gw_move_cb on_move;
 	hc_gw_state_cb on_state;   /* NULL: poll hc_gw_state() instead     */
 	void *arg;
-	/* test impairment, both directions: hold this fraction of datagrams
-	 * for delay_ms (reordering them behind later ones); 0 = off */
-	double impair_delay_fraction;
-	uint32_t impair_delay_ms;
-	uint32_t impair_seed;
+	/* new fields go here, at the end */
 };
+
+#define HC_GW_MAX_APPLIANCES 8
 
 struct hc_gw_stats {
 	uint64_t joins, leaves;        /* events reported                    */
@@ -165,11 +221,21 @@ struct hc_gw_stats {
 	                                  (NO_ROOM, FULL): users dropped     */
 	uint64_t superseded;           /* users dropped: a newer session of
 	                                  theirs through another gateway   */
+	/* API version 4 */
+	uint64_t lost;                 /* times the session became LOST      */
+	uint64_t appliance_switches;   /* moves to the next appliance address */
 };
 
 /* Fill cfg with the defaults above (appliance, gateway_id and key unset:
- * set key and key_len, or insecure_no_auth). */
-void hc_gw_config_init(struct hc_gw_config *cfg);
+ * set key and key_len, or insecure_no_auth), recording sizeof(*cfg). */
+#define hc_gw_config_init(cfg) hc_gw_config_init_sized((cfg), sizeof(*(cfg)))
+void hc_gw_config_init_sized(struct hc_gw_config *cfg, size_t size);
+
+/* The library's version ("4.0.0") and API version (HC_GW_API_VERSION of
+ * the library actually loaded, which may be newer than the header the
+ * program was compiled with). */
+const char *hc_gw_version(void);
+int hc_gw_api_version(void);
 
 /* Open a session; NULL on error with a message in err (among them: no
  * key and insecure_no_auth not set; a key not HC_GW_KEY_LEN bytes). */
@@ -177,11 +243,14 @@ struct hc_gw *hc_gw_open(const struct hc_gw_config *cfg, char *err, size_t err_l
 
 /* Close: clean != 0 flushes and says SHUTDOWN (the appliance drops this
  * gateway's users at once); 0 just stops (a crash, as far as the
- * appliance can tell: it drops the users after its gateway timeout). */
+ * appliance can tell: it drops the users after its gateway timeout).
+ * From a callback: the session stops handling anything at once and is
+ * closed when hc_gw_poll returns (g must not be used after that). */
 void hc_gw_close(struct hc_gw *g, int clean);
 
 /* The user is in room (of pool) now: JOIN (moves the user if elsewhere).
- * Returns 0, or -1 with errno (ENOMEM, EINVAL for room 0). */
+ * Returns 0, or -1 with errno (ENOMEM, EINVAL for room 0, EBUSY inside
+ * hc_gw_foreach). */
 int hc_gw_join(struct hc_gw *g, uint64_t user_id, uint32_t room_id, uint16_t pool_id);
 
 /* The user left: LEAVE of their room.  Returns 0, or -1 (ENOENT: not here). */
@@ -195,12 +264,21 @@ int hc_gw_place(struct hc_gw *g, uint64_t user_id, uint16_t pool_id, uint32_t *r
 void hc_gw_flush(struct hc_gw *g);
 
 /* Receive, run timers, send; waits up to timeout_ms (0: do not wait) for
- * something to do.  Returns datagrams received, or -1 on a socket error. */
+ * something to do.  Returns datagrams received, or -1 on a socket error
+ * (or EBUSY: called from one of the session's callbacks). */
 int hc_gw_poll(struct hc_gw *g, int timeout_ms);
 
-/* enum hc_gw_state: HC_GW_STATE_ID_CONFLICT while the appliance's
- * heartbeats say another source uses our gateway id. */
+/* enum hc_gw_state, now. */
 int hc_gw_state(const struct hc_gw *g);
+
+/* Names of enum hc_gw_state and enum hc_gw_reason values ("connected",
+ * "restarted", ...; "?" for others), for logs. */
+const char *hc_gw_state_name(int state);
+const char *hc_gw_reason_name(int reason);
+
+/* The appliance address talked to now: its index in cfg.appliance and
+ * its text as configured. */
+unsigned hc_gw_appliance(const struct hc_gw *g, const char **text);
 
 /* The socket, for the caller's own poll/epoll loop. */
 int hc_gw_fd(const struct hc_gw *g);
@@ -217,7 +295,8 @@ int hc_gw_timeout_ms(const struct hc_gw *g);
 uint32_t hc_gw_room_of(const struct hc_gw *g, uint64_t user_id);
 uint64_t hc_gw_users(const struct hc_gw *g);
 
-/* Call fn for every user here (the gateway's truth). */
+/* Call fn for every user here (the gateway's truth); fn must not join or
+ * leave (they fail with EBUSY meanwhile). */
 void hc_gw_foreach(const struct hc_gw *g,
 		   void (*fn)(void *arg, uint64_t user, uint32_t room, uint16_t pool),
 		   void *arg);

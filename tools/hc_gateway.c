@@ -203,14 +203,14 @@ static void on_move(void *arg, const struct hc_gw_move *mv)
 	fig.moves_obeyed++;
 }
 
-static void on_state(void *arg, int state)
+static void on_state(void *arg, const struct hc_gw_state_change *c)
 {
 	(void)arg;
-	if (state == HC_GW_STATE_ID_CONFLICT)
+	if (c->state == HC_GW_STATE_ID_CONFLICT)
 		id_conflict = 1;
-	fprintf(stderr, "hc-gateway %u: %s\n", opt.gateway_id, state == HC_GW_STATE_ID_CONFLICT ?
-		"the appliance reports an ID CONFLICT (another source uses this id)" :
-		"id conflict over");
+	fprintf(stderr, "hc-gateway %u: %s (%s), appliance %s%s\n", opt.gateway_id,
+		hc_gw_state_name(c->state), hc_gw_reason_name(c->reason), c->appliance,
+		c->state == HC_GW_STATE_ID_CONFLICT ? ": another source uses this gateway id" : "");
 }
 
 /* Run the session for s seconds (or until the deadline). */

@@ -39,6 +39,7 @@
 #include "hc_tel_client.h"
 #include "hc_tool_keys.h"
 #include "headcount.h"
+#include "hc_gw_impair.h" /* hc_gw_set_impairment: tests only */
 
 #define MAX_GW 256
 #define MAX_ROOM_ID (1u << 20)
@@ -185,14 +186,16 @@ static void on_move(void *arg, const struct hc_gw_move *mv)
 		.gw = (uint8_t)k};
 }
 
-static void on_state(void *arg, int state)
+static void on_state(void *arg, const struct hc_gw_state_change *c)
 {
 	unsigned k = (unsigned)(uintptr_t)arg;
-	if (state == HC_GW_STATE_ID_CONFLICT)
+	if (c->state == HC_GW_STATE_ID_CONFLICT)
 		id_conflict[k] = 1;
-	printf("gateway %u: %s\n", opt.first_id + k, state == HC_GW_STATE_ID_CONFLICT ?
-	       "the appliance reports an ID CONFLICT (another source uses this id)" :
-	       "id conflict over");
+	if (c->reason != HC_GW_REASON_HEARD || c->previous != HC_GW_STATE_CONNECTING)
+		printf("gateway %u: %s (%s), appliance %s%s\n", opt.first_id + k,
+		       hc_gw_state_name(c->state), hc_gw_reason_name(c->reason), c->appliance,
+		       c->state == HC_GW_STATE_ID_CONFLICT ?
+		       ": another source uses this gateway id" : "");
 }
 
 /* ------------------------------------------------------------- sessions -- */
@@ -218,12 +221,14 @@ static void open_gateway(unsigned k)
 	c.on_move = on_move;
 	c.on_state = on_state;
 	c.arg = (void *)(uintptr_t)k;
-	c.impair_delay_fraction = opt.impair_fraction;
-	c.impair_delay_ms = opt.impair_delay_ms;
-	c.impair_seed = opt.seed * 131 + k;
 	gw[k] = hc_gw_open(&c, err, sizeof(err));
 	if (gw[k] == NULL) {
 		fprintf(stderr, "hc-gwsim: gateway %u: %s\n", c.gateway_id, err);
+		exit(2);
+	}
+	if (hc_gw_set_impairment(gw[k], opt.impair_fraction, opt.impair_delay_ms,
+				 opt.seed * 131 + k) != 0) {
+		fprintf(stderr, "hc-gwsim: gateway %u: impairment: out of memory\n", c.gateway_id);
 		exit(2);
 	}
 }

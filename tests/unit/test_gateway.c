@@ -26,6 +26,7 @@
 #include "hc_gw_table.h"
 #include "hc_proto.h"
 #include "hc_proto_hdr.h"
+#include "gw_lab.h"
 #include "hc_unit.h"
 #include "headcount.h"
 
@@ -93,148 +94,6 @@ static void test_impairment(void)
 
 /* ------------------------------------------- a session over loopback -- */
 
-#define GW_ID 9
-#define GW_INC 77u
-
-static const uint8_t key[HC_AUTH_KEY_LEN] = {0x10, 0x21, 0x32, 0x43, 0x54, 0x65, 0x76, 0x87,
-					     0x98, 0xa9, 0xba, 0xcb, 0xdc, 0xed, 0xfe, 0x0f};
-
-struct lab {
-	int app;                  /* the appliance's socket */
-	int other;                /* another source */
-	struct sockaddr_in gw;    /* the session's address */
-	struct hc_gw *g;
-	int states[16], n_states; /* on_state calls */
-};
-
-static void on_state(void *arg, int state)
-{
-	struct lab *l = arg;
-	if (l->n_states < 16)
-		l->states[l->n_states] = state;
-	l->n_states++;
-}
-
-static int udp_socket(struct sockaddr_in *a)
-{
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (fd < 0)
-		return -1;
-	memset(a, 0, sizeof(*a));
-	a->sin_family = AF_INET;
-	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t len = sizeof(*a);
-	if (bind(fd, (struct sockaddr *)a, sizeof(*a)) != 0 ||
-	    getsockname(fd, (struct sockaddr *)a, &len) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* A session for gateway GW_ID talking to l->app; keyed: key in `slot`. */
-static int lab_open(struct lab *l, int keyed, unsigned slot, uint32_t place_timeout_ms)
-{
-	struct sockaddr_in app, other;
-	char appliance[64], err[256];
-	memset(l, 0, sizeof(*l));
-	l->app = udp_socket(&app);
-	l->other = udp_socket(&other);
-	if (l->app < 0 || l->other < 0)
-		return -1;
-	snprintf(appliance, sizeof(appliance), "127.0.0.1:%u", ntohs(app.sin_port));
-	struct hc_gw_config c;
-	hc_gw_config_init(&c);
-	c.appliance = appliance;
-	c.bind = "127.0.0.1:0";
-	c.gateway_id = GW_ID;
-	c.incarnation = GW_INC;
-	c.heartbeat_ms = 100000; /* only the first heartbeat, unless asked */
-	c.place_timeout_ms = place_timeout_ms;
-	if (keyed) {
-		c.key = key;
-		c.key_len = sizeof(key);
-		c.key_slot = (uint8_t)slot;
-	} else {
-		c.insecure_no_auth = 1;
-	}
-	c.on_state = on_state;
-	c.arg = l;
-	l->g = hc_gw_open(&c, err, sizeof(err));
-	if (l->g == NULL) {
-		fprintf(stderr, "hc_gw_open: %s\n", err);
-		return -1;
-	}
-	socklen_t len = sizeof(l->gw);
-	return getsockname(hc_gw_fd(l->g), (struct sockaddr *)&l->gw, &len);
-}
-
-static void lab_close(struct lab *l)
-{
-	hc_gw_close(l->g, 0);
-	close(l->app);
-	close(l->other);
-}
-
-/* The next datagram the session sent, driving it meanwhile; its length,
- * 0 if none within 2 s. */
-static size_t lab_recv(struct lab *l, uint8_t *buf, size_t cap)
-{
-	for (int i = 0; i < 200; i++) {
-		ssize_t n = recv(l->app, buf, cap, MSG_DONTWAIT);
-		if (n > 0)
-			return (size_t)n;
-		struct pollfd pfd = {.fd = l->app, .events = POLLIN};
-		hc_gw_poll(l->g, 0);
-		poll(&pfd, 1, 10);
-	}
-	return 0;
-}
-
-/* Send p from fd to the session and let it handle what arrives. */
-static void lab_deliver(struct lab *l, int fd, const uint8_t *p, size_t len)
-{
-	CU_ASSERT_EQUAL(sendto(fd, p, len, 0, (const struct sockaddr *)&l->gw, sizeof(l->gw)),
-			(ssize_t)len);
-	struct pollfd pfd = {.fd = hc_gw_fd(l->g), .events = POLLIN};
-	CU_ASSERT_EQUAL(poll(&pfd, 1, 2000), 1);
-	CU_ASSERT_EQUAL(hc_gw_poll(l->g, 0), 1);
-}
-
-/* An A->G HEARTBEAT for GW_ID; sealed in `slot` unless slot < 0. */
-static size_t a2g_heartbeat(uint8_t *p, uint32_t appl_inc, uint32_t ctr, uint32_t hb_flags,
-			    int slot)
-{
-	struct hc_heartbeat hb = {.last_sequence = htonl(1), .user_count = 0,
-				  .interval_ms = htonl(100), .hb_flags = htonl(hb_flags)};
-	hc_proto_fill_hdr(p, HC_MSG_HEARTBEAT, GW_ID, 1, GW_INC, appl_inc, ctr);
-	hc_proto_hdr_add_flags(p, HC_HDR_F_A2G);
-	memcpy(p + sizeof(struct hc_hdr), &hb, sizeof(hb));
-	size_t len = sizeof(struct hc_hdr) + sizeof(hb);
-	if (slot >= 0)
-		hc_auth_seal(p, len, key, (unsigned)slot);
-	return len;
-}
-
-static struct hc_gw_stats stats(const struct lab *l)
-{
-	struct hc_gw_stats st;
-	hc_gw_get_stats(l->g, &st);
-	return st;
-}
-
-static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return ntohl(v); }
-static uint16_t get16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return ntohs(v); }
-
-/* Under our key in slot `slot` (and only there). */
-static int sealed_in(uint8_t *p, size_t len, unsigned slot)
-{
-	struct hc_auth_gw_keys k = {0};
-	memcpy(k.key[slot], key, sizeof(key));
-	k.have[slot] = 1;
-	return hc_auth_verify(p, len, &k) == (int)slot;
-}
-
 static void test_session_inbound(void)
 {
 	struct lab l;
@@ -260,6 +119,11 @@ static void test_session_inbound(void)
 	CU_ASSERT_EQUAL(st.heartbeats_received, 1);
 	CU_ASSERT_EQUAL(st.appliance_incarnation, 1000);
 	CU_ASSERT_EQUAL(st.acked, 1);
+	/* ... and the session is CONNECTED */
+	CU_ASSERT_EQUAL(hc_gw_state(l.g), HC_GW_STATE_CONNECTED);
+	CU_ASSERT_EQUAL(l.n_states, 1);
+	CU_ASSERT_EQUAL(l.states[0], HC_GW_STATE_CONNECTED);
+	CU_ASSERT_EQUAL(l.reasons[0], HC_GW_REASON_HEARD);
 
 	/* the same bytes again: replayed */
 	lab_deliver(&l, l.app, first, len);
@@ -294,22 +158,22 @@ static void test_session_inbound(void)
 	CU_ASSERT_EQUAL(st.rx_bad_auth, 5);
 	CU_ASSERT_EQUAL(st.heartbeats_received, 1);
 	CU_ASSERT_EQUAL(st.id_conflicts, 0);
-	CU_ASSERT_EQUAL(hc_gw_state(l.g), HC_GW_STATE_OK);
-	CU_ASSERT_EQUAL(l.n_states, 0);
+	CU_ASSERT_EQUAL(hc_gw_state(l.g), HC_GW_STATE_CONNECTED);
+	CU_ASSERT_EQUAL(l.n_states, 1);
 
 	/* malformed or not for us: another gateway id, a byte more, a v1
 	 * header, no appliance incarnation */
 	len = a2g_heartbeat(p, 1000, 2, 0, -1);
 	p[9] = GW_ID + 1;
-	hc_auth_seal(p, len, key, 0);
+	hc_auth_seal(p, len, gw_lab_key, 0);
 	lab_deliver(&l, l.app, p, len);
 	len = a2g_heartbeat(p, 1000, 2, 0, -1);
 	p[len] = 0;
-	hc_auth_seal(p, len + 1, key, 0);
+	hc_auth_seal(p, len + 1, gw_lab_key, 0);
 	lab_deliver(&l, l.app, p, len + 1);
 	len = a2g_heartbeat(p, 1000, 2, 0, -1);
 	p[4] = 1;
-	hc_auth_seal(p, len, key, 0);
+	hc_auth_seal(p, len, gw_lab_key, 0);
 	lab_deliver(&l, l.app, p, len);
 	len = a2g_heartbeat(p, 0, 2, 0, 0);
 	lab_deliver(&l, l.app, p, len);
@@ -356,6 +220,9 @@ static void test_session_inbound(void)
 	CU_ASSERT_EQUAL(st.appliance_incarnation, 1001);
 	CU_ASSERT_EQUAL(st.appliance_restarts, 1);
 	CU_ASSERT_EQUAL(st.snapshots, snaps + 1);
+	CU_ASSERT_EQUAL(l.n_states, 2); /* told, though still CONNECTED */
+	CU_ASSERT_EQUAL(l.states[1], HC_GW_STATE_CONNECTED);
+	CU_ASSERT_EQUAL(l.reasons[1], HC_GW_REASON_RESTARTED);
 	lab_deliver(&l, l.app, p, len);
 	CU_ASSERT_EQUAL(stats(&l).rx_replayed, 4);
 	/* a newer incarnation with counter 0 changes nothing */
@@ -375,11 +242,11 @@ static void test_session_inbound(void)
 	len = a2g_heartbeat(p, 1001, 300, 0, -1);
 	uint16_t fl = htons(0);
 	memcpy(p + 6, &fl, 2);
-	hc_auth_seal(p, len, key, 0);
+	hc_auth_seal(p, len, gw_lab_key, 0);
 	lab_deliver(&l, l.app, p, len);
 	len = a2g_heartbeat(p, 1001, 301, 0, -1);
 	memset(p + 12, 0, 4); /* gateway incarnation 0 */
-	hc_auth_seal(p, len, key, 0);
+	hc_auth_seal(p, len, gw_lab_key, 0);
 	lab_deliver(&l, l.app, p, len);
 	st = stats(&l);
 	CU_ASSERT_EQUAL(st.rx_bad, bad + 2);
@@ -389,17 +256,19 @@ static void test_session_inbound(void)
 	len = a2g_heartbeat(p, 1001, 2, HC_HB_F_ID_CONFLICT, 0);
 	lab_deliver(&l, l.app, p, len);
 	CU_ASSERT_EQUAL(hc_gw_state(l.g), HC_GW_STATE_ID_CONFLICT);
-	CU_ASSERT_EQUAL(l.n_states, 1);
-	CU_ASSERT_EQUAL(l.states[0], HC_GW_STATE_ID_CONFLICT);
+	CU_ASSERT_EQUAL(l.n_states, 3);
+	CU_ASSERT_EQUAL(l.states[2], HC_GW_STATE_ID_CONFLICT);
+	CU_ASSERT_EQUAL(l.reasons[2], HC_GW_REASON_ID_CONFLICT);
 	len = a2g_heartbeat(p, 1001, 3, HC_HB_F_ID_CONFLICT, 0);
 	lab_deliver(&l, l.app, p, len);
-	CU_ASSERT_EQUAL(l.n_states, 1);
+	CU_ASSERT_EQUAL(l.n_states, 3);
 	CU_ASSERT_EQUAL(stats(&l).id_conflicts, 2);
 	len = a2g_heartbeat(p, 1001, 4, 0, 0);
 	lab_deliver(&l, l.app, p, len);
-	CU_ASSERT_EQUAL(hc_gw_state(l.g), HC_GW_STATE_OK);
-	CU_ASSERT_EQUAL(l.n_states, 2);
-	CU_ASSERT_EQUAL(l.states[1], HC_GW_STATE_OK);
+	CU_ASSERT_EQUAL(hc_gw_state(l.g), HC_GW_STATE_CONNECTED);
+	CU_ASSERT_EQUAL(l.n_states, 4);
+	CU_ASSERT_EQUAL(l.states[3], HC_GW_STATE_CONNECTED);
+	CU_ASSERT_EQUAL(l.reasons[3], HC_GW_REASON_CONFLICT_OVER);
 	CU_ASSERT_EQUAL(stats(&l).heartbeats_received, 8);
 
 	/* an "older" incarnation after 3 s without a word from the current
@@ -411,6 +280,8 @@ static void test_session_inbound(void)
 	st = stats(&l);
 	CU_ASSERT_EQUAL(st.appliance_incarnation, 999);
 	CU_ASSERT_EQUAL(st.appliance_restarts, 2);
+	CU_ASSERT_EQUAL(l.n_states, 5);
+	CU_ASSERT_EQUAL(l.reasons[4], HC_GW_REASON_RESTARTED);
 	len = a2g_heartbeat(p, 998, 2, 0, 0); /* older than the new one: stale */
 	lab_deliver(&l, l.app, p, len);
 	CU_ASSERT_EQUAL(stats(&l).rx_stale, 3);
@@ -475,7 +346,7 @@ static void test_session_counters(void)
 	hc_proto_fill_hdr(nack, HC_MSG_RESYNC, GW_ID, 1, GW_INC, 4242, 1);
 	hc_proto_hdr_add_flags(nack, HC_HDR_F_A2G);
 	memcpy(nack + sizeof(struct hc_hdr), &rs, sizeof(rs));
-	hc_auth_seal(nack, sizeof(nack), key, 1);
+	hc_auth_seal(nack, sizeof(nack), gw_lab_key, 1);
 	CU_ASSERT_EQUAL(sendto(l.app, nack, sizeof(nack), 0, (const struct sockaddr *)&l.gw,
 			       sizeof(l.gw)), (ssize_t)sizeof(nack));
 	for (;;) {
@@ -558,7 +429,7 @@ static void test_session_open_refusals(void)
 	err[0] = '\0';
 	CU_ASSERT_PTR_NULL(hc_gw_open(&c, err, sizeof(err))); /* no key */
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "insecure_no_auth"));
-	c.key = key;
+	c.key = gw_lab_key;
 	c.key_len = 15;
 	CU_ASSERT_PTR_NULL(hc_gw_open(&c, err, sizeof(err)));
 	c.key_len = 17;
