@@ -44,6 +44,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,8 @@ _Static_assert(HC_GW_KEY_LEN == HC_AUTH_KEY_LEN, "headcount.h and hc_auth.h agre
 #define PENDING_PLACES 65536u   /* power of 2 */
 #define TXQ 64                  /* unsequenced datagrams waiting (PLACE, HEARTBEAT) */
 #define RX_BURST 32
+/* the config of API 4, the first sized one: the shortest accepted */
+#define CONFIG_V4_SIZE (offsetof(struct hc_gw_config, arg) + sizeof(void *))
 
 struct hist {                   /* one sent sequenced datagram */
 	uint32_t seq;           /* 0: empty */
@@ -987,7 +990,7 @@ struct hc_gw *hc_gw_open(const struct hc_gw_config *cfg, char *err, size_t err_l
 	/* the caller's struct, as long as it is: fields it does not have
 	 * keep their defaults; fields we do not know must be unset */
 	hc_gw_config_init(&g->cfg);
-	if (cfg->size < offsetof(struct hc_gw_config, lost_ms) || cfg->size > (1u << 16)) {
+	if (cfg->size < CONFIG_V4_SIZE || cfg->size > (1u << 16)) {
 		snprintf(err, err_len, "the config was not set up with hc_gw_config_init");
 		goto fail;
 	}

@@ -51,20 +51,8 @@ int udp_socket(struct sockaddr_in *a)
 /* A session for gateway GW_ID talking to l->app; keyed: the key in `slot`. */
 int lab_open(struct lab *l, int keyed, unsigned slot, uint32_t place_timeout_ms)
 {
-	struct sockaddr_in app, other;
-	char appliance[64], err[256];
-	memset(l, 0, sizeof(*l));
-	l->app = udp_socket(&app);
-	l->other = udp_socket(&other);
-	if (l->app < 0 || l->other < 0)
-		return -1;
-	snprintf(appliance, sizeof(appliance), "127.0.0.1:%u", ntohs(app.sin_port));
 	struct hc_gw_config c;
 	hc_gw_config_init(&c);
-	c.appliance = appliance;
-	c.bind = "127.0.0.1:0";
-	c.gateway_id = GW_ID;
-	c.incarnation = GW_INC;
 	c.heartbeat_ms = 100000; /* only the first heartbeat, unless asked */
 	c.lost_ms = 100000;      /* never LOST, unless a test wants it */
 	c.place_timeout_ms = place_timeout_ms;
@@ -75,9 +63,45 @@ int lab_open(struct lab *l, int keyed, unsigned slot, uint32_t place_timeout_ms)
 	} else {
 		c.insecure_no_auth = 1;
 	}
-	c.on_state = lab_on_state;
-	c.arg = l;
-	l->g = hc_gw_open(&c, err, sizeof(err));
+	struct sockaddr_in app, other;
+	if (lab_sockets(l, &app, &other) != 0)
+		return -1;
+	return lab_start(l, &c);
+}
+
+int lab_sockets(struct lab *l, struct sockaddr_in *app, struct sockaddr_in *other)
+{
+	memset(l, 0, sizeof(*l));
+	l->app = udp_socket(app);
+	l->other = udp_socket(other);
+	return l->app < 0 || l->other < 0 ? -1 : 0;
+}
+
+int lab_start(struct lab *l, struct hc_gw_config *c)
+{
+	struct sockaddr_in app;
+	socklen_t alen = sizeof(app);
+	char appliance[64], err[256];
+	if (getsockname(l->app, (struct sockaddr *)&app, &alen) != 0)
+		return -1;
+	snprintf(appliance, sizeof(appliance), "127.0.0.1:%u", ntohs(app.sin_port));
+	if (c->appliance == NULL)
+		c->appliance = appliance;
+	if (c->bind == NULL)
+		c->bind = "127.0.0.1:0";
+	c->gateway_id = GW_ID;
+	c->incarnation = GW_INC;
+	if (c->key == NULL && !c->insecure_no_auth) {
+		c->key = gw_lab_key;
+		c->key_len = sizeof(gw_lab_key);
+	}
+	if (c->on_state == NULL)
+		c->on_state = lab_on_state;
+	if (c->arg == NULL)
+		c->arg = l;
+	l->g = hc_gw_open(c, err, sizeof(err));
+	if (c->appliance == appliance)
+		c->appliance = NULL;
 	if (l->g == NULL) {
 		fprintf(stderr, "hc_gw_open: %s\n", err);
 		return -1;

@@ -33,6 +33,13 @@ int udp_socket(struct sockaddr_in *a);
 void lab_on_state(void *arg, const struct hc_gw_state_change *c);
 /* A session for gateway GW_ID talking to l->app; keyed: key in `slot`. */
 int lab_open(struct lab *l, int keyed, unsigned slot, uint32_t place_timeout_ms);
+/* The lab's sockets only (no session yet); their addresses.  0 or -1. */
+int lab_sockets(struct lab *l, struct sockaddr_in *app, struct sockaddr_in *other);
+/* After lab_sockets: a session from a config the test set up
+ * (hc_gw_config_init and its own fields); unset there: appliance (l->app), bind (loopback), key
+ * (gw_lab_key, slot 0), on_state and arg (the lab's).  Gateway GW_ID,
+ * incarnation GW_INC. */
+int lab_start(struct lab *l, struct hc_gw_config *c);
 void lab_close(struct lab *l);
 /* The next datagram the session sent, driving it meanwhile; its length,
  * 0 if none within 2 s. */

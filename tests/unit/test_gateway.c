@@ -7,13 +7,13 @@
  * loopback against a socket playing the appliance: what it sends (sealed,
  * control counters, retransmissions byte for byte) and which datagrams it
  * accepts (source, form, tag, appliance incarnation, replay window,
- * the ID_CONFLICT state).
+ * the ID_CONFLICT state; test_gateway_embed.c has the rest of the session
+ * as an embedder sees it).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sys/epoll.h>
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -453,50 +453,6 @@ static void test_session_open_refusals(void)
 	hc_gw_close(g, 0);
 }
 
-/* An event loop that wakes only when the socket is readable or
- * hc_gw_timeout_ms() has passed (epoll, never a fixed tick) still drives
- * every timer: with the appliance silent, the PLACE is resent
- * place_retries times and then times out, as with hc_gw_poll(g, 10). */
-static void test_event_loop_deadline(void)
-{
-	struct lab l;
-	CU_ASSERT_EQUAL_FATAL(lab_open(&l, 1, 0, 30), 0);
-	int ep = epoll_create1(0);
-	struct epoll_event ev = {.events = EPOLLIN};
-	CU_ASSERT_EQUAL_FATAL(epoll_ctl(ep, EPOLL_CTL_ADD, hc_gw_fd(l.g), &ev), 0);
-	uint32_t id;
-	CU_ASSERT_EQUAL(hc_gw_place(l.g, 77, 0, &id), 0);
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int wakeups = 0;
-	for (int i = 0; i < 10000 && stats(&l).place_timeouts == 0; i++) {
-		int wait = hc_gw_timeout_ms(l.g);
-		CU_ASSERT(wait >= 0 && wait <= 100000);
-		struct epoll_event out;
-		if (epoll_wait(ep, &out, 1, wait) < 0 && errno != EINTR)
-			break;
-		hc_gw_poll(l.g, 0);
-		wakeups++;
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		if (t1.tv_sec - t0.tv_sec > 20)
-			break; /* a broken build: the checks below say so */
-	}
-	struct hc_gw_stats st = stats(&l);
-	CU_ASSERT_EQUAL(st.place_timeouts, 1);
-	CU_ASSERT_EQUAL(st.place_resends, 8); /* place_retries' default */
-	/* the appliance's socket got the PLACE 9 times: 1 + 8 resends */
-	uint8_t p[HC_MAX_PAYLOAD];
-	unsigned places = 0;
-	ssize_t n;
-	while ((n = recv(l.app, p, sizeof(p), MSG_DONTWAIT)) > 0)
-		if (p[5] == HC_MSG_PLACE)
-			places += get16(p + 10);
-	CU_ASSERT_EQUAL(places, 9);
-	CU_ASSERT(wakeups < 1000); /* woken by deadlines, not spinning */
-	close(ep);
-	lab_close(&l);
-}
-
 static CU_TestInfo tests[] = {
 	{"membership table vs a model", test_table_vs_model},
 	{"impairment: fraction, delay, order", test_impairment},
@@ -505,7 +461,6 @@ static CU_TestInfo tests[] = {
 	{"session: control counters, sealed sends, resend byte for byte", test_session_counters},
 	{"session: insecure_no_auth still checks source and replay", test_session_insecure},
 	{"session: open refuses a missing or bad key", test_session_open_refusals},
-	{"session: an epoll loop driven by readability and hc_gw_timeout_ms", test_event_loop_deadline},
 	CU_TEST_INFO_NULL,
 };
 
