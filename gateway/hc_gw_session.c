@@ -1385,9 +1385,10 @@ int hc_gw_set_impairment(struct hc_gw *g, double fraction, uint32_t delay_ms, ui
 	return 0;
 }
 
-void hc_gw_get_stats(const struct hc_gw *g, struct hc_gw_stats *st)
+void hc_gw_get_stats_sized(const struct hc_gw *g, struct hc_gw_stats *st, size_t size)
 {
-	*st = g->st;
-	st->sequence = g->seq;
-	st->appliance_incarnation = g->appl_incarnation;
+	struct hc_gw_stats all = g->st;
+	all.sequence = g->seq;
+	all.appliance_incarnation = g->appl_incarnation;
+	memcpy(st, &all, size < sizeof(all) ? size : sizeof(all));
 }

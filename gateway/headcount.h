@@ -301,7 +301,10 @@ void hc_gw_foreach(const struct hc_gw *g,
 		   void (*fn)(void *arg, uint64_t user, uint32_t room, uint16_t pool),
 		   void *arg);
 
-void hc_gw_get_stats(const struct hc_gw *g, struct hc_gw_stats *st);
+/* The session's counters.  Sized like the config: the library fills as
+ * many bytes as the caller's struct has (new counters go at its end). */
+#define hc_gw_get_stats(g, st) hc_gw_get_stats_sized((g), (st), sizeof(*(st)))
+void hc_gw_get_stats_sized(const struct hc_gw *g, struct hc_gw_stats *st, size_t size);
 
 #ifdef __cplusplus
 }

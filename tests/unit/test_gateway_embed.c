@@ -567,6 +567,23 @@ static void test_config_abi(void)
 	CU_ASSERT_PTR_NULL(hc_gw_open(&c, err, sizeof(err)));
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "hc_gw_config_init"));
 
+	/* the stats too: a shorter struct gets its own bytes, no more */
+	struct {
+		struct hc_gw_stats st;
+		uint64_t canary;
+	} s;
+	memset(&s, 0xa5, sizeof(s));
+	n.future_field = 0;
+	g = hc_gw_open(&n.c, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+	hc_gw_get_stats_sized(g, &s.st, offsetof(struct hc_gw_stats, lost));
+	CU_ASSERT_EQUAL(s.st.snapshots, 1);
+	CU_ASSERT_EQUAL(s.st.lost, 0xa5a5a5a5a5a5a5a5u);
+	hc_gw_get_stats(g, &s.st);
+	CU_ASSERT_EQUAL(s.st.lost, 0);
+	CU_ASSERT_EQUAL(s.canary, 0xa5a5a5a5a5a5a5a5u);
+	hc_gw_close(g, 0);
+
 	CU_ASSERT_STRING_EQUAL(hc_gw_version(), "4.0.0");
 	CU_ASSERT_EQUAL(hc_gw_api_version(), HC_GW_API_VERSION);
 	CU_ASSERT_STRING_EQUAL(hc_gw_state_name(HC_GW_STATE_LOST), "lost");
