@@ -51,6 +51,7 @@
 #include "hc_auth.h"
 #include "hc_options.h"
 #include "hc_control.h"
+#include "hc_bench_host.h"
 #include "hc_median.h"
 #include "hc_dataplane.h"
 #include "hc_frame.h"
@@ -555,13 +556,15 @@ int main(int argc, char **argv)
 			       s.busy_share * 100, s.joins * 100, s.moves * 100, s.leaves * 100,
 			       s.noops * 100);
 		}
+		double med = hc_median(eps, reps);
 		printf("case=%s events_per_datagram=%u users=%u rooms=%u reps=%d report=%d auth=%d "
 		       "events_per_s=%.0f "
 		       "datagrams_per_s=%.0f cycles_per_event=%.1f wall_cycles_per_event=%.1f "
-		       "worker_busy=%.2f tsc_hz=%" PRIu64 "\n",
-		       cases[ci].name, cases[ci].k, users, rooms, reps, report, auth, hc_median(eps, reps),
+		       "worker_busy=%.2f%s\n",
+		       cases[ci].name, cases[ci].k, users, rooms, reps, report, auth, med,
 		       hc_median(dps, reps), hc_median(bcpe, reps), hc_median(wcpe, reps),
-		       hc_median(share, reps), rte_get_tsc_hz());
+		       hc_median(share, reps), hc_bench_host(rte_get_tsc_hz()));
+		hc_bench_require(cases[ci].name, med > 0, "0 events/s");
 	}
 	if ((only == NULL || strcmp(only, "snapshot") == 0) && report) {
 		/* (the snapshot's changes need the control rings: not with --no-report) */
@@ -573,9 +576,11 @@ int main(int argc, char **argv)
 			printf("hc-bench: snapshot rep %d: %u members in %u chunks, %.2f M members/s\n",
 			       r + 1, n, (n + SNAP_PER - 1) / SNAP_PER, mps[r] / 1e6);
 		}
+		double med = hc_median(mps, reps);
 		printf("case=snapshot members=%u members_per_chunk=%u reps=%d auth=%d "
-		       "members_per_s=%.0f users_in_table=%" PRIu64 "\n", n, SNAP_PER, reps, auth,
-		       hc_median(mps, reps), w->members.n_users);
+		       "members_per_s=%.0f users_in_table=%" PRIu64 "%s\n", n, SNAP_PER, reps, auth,
+		       med, w->members.n_users, hc_bench_host(rte_get_tsc_hz()));
+		hc_bench_require("snapshot", med > 0, "0 members/s");
 	}
 	for (int full = 0; full < 2; full++) {
 		if ((only != NULL && strcmp(only, "directives") != 0) || !report)
@@ -590,10 +595,14 @@ int main(int argc, char **argv)
 			       "datagrams/s, %" PRIu64 " lost\n", full ? "+seats" : "", r + 1,
 			       dps[r] / 1e6, dgs[r], lost);
 		}
+		const char *name = full ? "directives_with_seats" : "directives";
+		double med = hc_median(dps, reps);
 		printf("case=%s directives=10000000 reps=%d directives_per_s=%.0f "
-		       "datagrams_per_s=%.0f lost=%" PRIu64 "\n",
-		       full ? "directives_with_seats" : "directives", reps, hc_median(dps, reps),
-		       hc_median(dgs, reps), lost_all);
+		       "datagrams_per_s=%.0f lost=%" PRIu64 "%s\n", name, reps, med,
+		       hc_median(dgs, reps), lost_all, hc_bench_host(rte_get_tsc_hz()));
+		hc_bench_require(name, med > 0, "0 directives/s on the wire");
+		hc_bench_require(name, lost_all == 0, "directives lost on the way (the figure "
+				 "counts work that never reached the wire)");
 	}
 	hc_control_stop_workers(&dp, NULL);
 	rte_eal_mp_wait_lcore();
@@ -601,5 +610,5 @@ int main(int argc, char **argv)
 	hc_dataplane_free(&dp);
 	/* bench_keys: the dataplane owned and freed it */
 	rte_eal_cleanup();
-	return 0;
+	return hc_bench_failed;
 }

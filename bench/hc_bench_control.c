@@ -24,6 +24,7 @@
 #include <rte_eal.h>
 
 #include "hc_balance.h"
+#include "hc_bench_host.h"
 #include "hc_median.h"
 #include "hc_policy.h"
 #include "hc_rooms.h"
@@ -101,7 +102,9 @@ int main(int argc, char **argv)
 		transfers = plan.n;
 	}
 	printf("case=balance rooms=%u users=%" PRIu64 " reps=%u pass_ms=%.2f moves=%.0f "
-	       "transfers=%.0f\n", rooms, users, reps, hc_median(ms, (int)reps), moves, transfers);
+	       "transfers=%.0f%s\n", rooms, users, reps, hc_median(ms, (int)reps), moves, transfers,
+	       hc_bench_host(hz));
+	hc_bench_require("balance", moves > 0, "the pass planned no move");
 	free(br);
 	free(tr);
 	hc_balance_free(&bal);
@@ -136,9 +139,10 @@ int main(int argc, char **argv)
 		paps[rep] = (double)placements / ((double)(t1 - t0) / (double)hz);
 		hc_rooms_free(&pb);
 	}
+	double med_p = hc_median(pps, (int)reps), med_pa = hc_median(paps, (int)reps);
 	printf("case=place decisions=%" PRIu64 " reps=%u placements_per_s=%.0f "
-	       "place_admit_per_s=%.0f\n", placements, reps, hc_median(pps, (int)reps),
-	       hc_median(paps, (int)reps));
+	       "place_admit_per_s=%.0f%s\n", placements, reps, med_p, med_pa, hc_bench_host(hz));
+	hc_bench_require("place", med_p > 0 && med_pa > 0, "0 placements/s");
 
 	/* ---- the workers' change reports applied to the seat book: 1 M
 	 * users in 20 k rooms, then moves and leaves/rejoins at random */
@@ -170,8 +174,10 @@ int main(int argc, char **argv)
 		hc_rooms_free(&cb);
 	}
 	free(where);
-	printf("case=changes changes=%" PRIu64 " reps=%u changes_per_s=%.0f\n", placements,
-	       reps, hc_median(cps, (int)reps));
+	double med_c = hc_median(cps, (int)reps);
+	printf("case=changes changes=%" PRIu64 " reps=%u changes_per_s=%.0f%s\n", placements,
+	       reps, med_c, hc_bench_host(hz));
+	hc_bench_require("changes", med_c > 0, "0 changes/s");
 	rte_eal_cleanup();
-	return 0;
+	return hc_bench_failed;
 }
