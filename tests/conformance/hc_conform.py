@@ -9,7 +9,7 @@ their users, impairs and forges their traffic, and checks the appliance
 against the agents' own truth.  Python 3 standard library only.
 
   hc_conform.py --agent CMD --appliance IP:PORT --keys FILE --tel-prefix P
-                --restart-request FILE [--scenarios a,e,b,c,d,f] [--result FILE]
+                --restart-request FILE [--scenarios contract,a,e,b,c,d,f] [--result FILE]
 
 Each agent talks to the appliance through a UDP relay of this process
 (agent -> relay -> appliance and back): the relay drops, duplicates and
@@ -29,6 +29,7 @@ user.  Bounded: every wait has a count and a time.  The room-limit watch
 (no room ever above max) is the caller's (tests/integration/conformance.sh).
 
 Scenarios (docs/conformance.md says what each asserts):
+  contract  options, errors, EOF, two sessions of one gateway id (id_conflict)
   a  5 % loss, 2 % duplication, 10 % held 20 ms (reordering), both ways:
      arrivals by placement, leaves, MOVEs answered, reconnects
   e  reconnects through another gateway, the old gateway's LEAVE late
@@ -689,6 +690,85 @@ class Driver:
             self.pump(0.1)
         return self.c['moves_answered'] - m0
 
+    def wait_gw_users(self, gw, want, bound=30):
+        end = time.monotonic() + bound
+        got = None
+        while time.monotonic() < end:
+            got = int(self.appliance_gateways().get(gw, {}).get('users', 0))
+            if got == want:
+                return
+            self.pump(0.1)
+        raise Fail('the appliance counts %s users for gateway %d, not %d' % (got, gw, want))
+
+    def read_until(self, a, prefix, bound=20):
+        """The agent's next line starting with prefix (events on the way
+        handled as events); None at EOF or after bound seconds."""
+        end = time.monotonic() + bound
+        while time.monotonic() < end:
+            line = a.next_line(max(0.01, end - time.monotonic()))
+            if line is None or line.startswith(prefix):
+                return line
+            self.handle(a, line)
+        return None
+
+    def scenario_contract(self):
+        log('contract: options, errors, EOF, state id_conflict (gateways 9, 10)')
+        argv = shlex.split(self.agent_cmd) + ['--appliance', '%s:%d' % self.appliance,
+                                              '--gateway-id', '9', '--no-such-option']
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        self.need('an unknown option: exit status 2, nothing on stdout',
+                  p.returncode == 2 and p.stdout == '', 'status %d, stdout %r' % (p.returncode, p.stdout[:80]))
+        a = self.start_agent(9)
+        del self.agents[9]          # driven here, not by the workload
+        a.send('join 42 4242 0')
+        a.send('no-such-command 1')
+        line = self.read_until(a, 'error ')
+        self.need('an unknown command: "error no-such-command ..."',
+                  line is not None and line.startswith('error no-such-command '), line)
+        a.send('leave 43')
+        line = self.read_until(a, 'error ')
+        self.need('a leave of a user not held: "error leave ..."',
+                  line is not None and line.startswith('error leave '), line)
+        m = a.dump()
+        self.need('dump after a join', m == {42: (4242, 0)}, m)
+        self.wait_gw_users(9, 1)
+        self.need('"ready PORT" is the port the agent sends from', a.relay.agent is not None and
+                  a.relay.agent[1] == a.port, '%d, relay saw %s' % (a.port, a.relay.agent))
+        a.proc.stdin.close()        # EOF: close clean
+        line = self.read_until(a, 'closed')
+        rc = a.proc.wait(20)
+        self.need('EOF on stdin: "closed", exit status 0', line == 'closed' and rc == 0,
+                  '%r, status %d' % (line, rc))
+        a._gone()
+        self.dead.add(9)
+        self.wait_gw_users(9, 0)
+        # two live sessions of one gateway id: both must hear of it
+        twins = []
+        for i in range(2):
+            twins.append(self.start_agent(10))
+            del self.agents[10]
+            twins[-1].send('join %d 4343 0' % (50 + i))
+        end = time.monotonic() + 60
+        while time.monotonic() < end and not all('id_conflict' in t.states for t in twins):
+            for t in twins:
+                while True:
+                    try:
+                        line = t.q.get_nowait()
+                    except queue.Empty:
+                        break
+                    if line is not None:
+                        self.handle(t, line)
+            time.sleep(0.05)
+        self.need('two sessions with one gateway id: both say "state id_conflict"',
+                  all('id_conflict' in t.states for t in twins), [t.states for t in twins])
+        sts = [t.status() for t in twins]   # (both before either closes)
+        for st in sts:
+            self.need('status state= while in conflict', st['state'] == 'id_conflict', st['state'])
+        for t in twins:
+            t.close('clean')
+        self.dead.add(10)
+        self.wait_gw_users(10, 0)
+
     def scenario_a(self):
         log('a: 5 % loss, 2 % duplication, 10 % held 20 ms, both ways; '
             'arrivals, leaves, moves, reconnects')
@@ -968,7 +1048,7 @@ def main():
     ap.add_argument('--keys', help='the appliance\'s keys file (GATEWAY SLOT HEX32); none: --no-auth')
     ap.add_argument('--tel-prefix', required=True, help='the appliance\'s --file-prefix (telemetry)')
     ap.add_argument('--restart-request', help='scenario d: the file whose removal says the appliance restarted')
-    ap.add_argument('--scenarios', default='a,e,b,c,d,f')
+    ap.add_argument('--scenarios', default='contract,a,e,b,c,d,f')
     ap.add_argument('--gateways', type=int, default=4)
     ap.add_argument('--users', type=int, default=4000, help='user ids in play')
     ap.add_argument('--seed', type=int, default=1)
