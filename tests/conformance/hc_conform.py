@@ -249,7 +249,8 @@ class Agent:
 
     def __init__(self, drv, gw, incarnation):
         self.drv, self.gw, self.incarnation = drv, gw, incarnation
-        self.relay = Relay(drv.hub, 'gw%d' % gw, drv.appliance, drv.seed * 1000 + incarnation % 1000)
+        drv.started += 1            # the relay's impairment: seeded by run and agent
+        self.relay = Relay(drv.hub, 'gw%d' % gw, drv.appliance, drv.seed * 1000 + drv.started)
         drv.hub.add(self.relay)
         argv = shlex.split(drv.agent_cmd) + [
             '--appliance', '127.0.0.1:%d' % self.relay.port, '--gateway-id', str(gw),
@@ -408,6 +409,7 @@ class Driver:
         self.agents = {}      # gw id -> live Agent
         self.dead = set()     # gw ids whose agent is gone for good
         self.incs = {}        # gw id -> last incarnation
+        self.started = 0      # agents started
         self.users = {}
         self.ids = [1000000 + i for i in range(args.users)]
         for u in self.ids:
