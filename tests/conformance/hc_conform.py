@@ -58,6 +58,7 @@ import threading
 import time
 import queue
 
+sys.dont_write_bytecode = True     # (no __pycache__ in tools/ from hc-tel.py)
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOOLS = os.path.normpath(os.path.join(HERE, '..', '..', 'tools'))
 _spec = importlib.util.spec_from_file_location('hc_tel', os.path.join(TOOLS, 'hc-tel.py'))
