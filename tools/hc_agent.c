@@ -43,20 +43,6 @@ static void out(const char *fmt, ...)
 	fflush(stdout);
 }
 
-/* The contract's state names for enum hc_gw_state; states the C API adds
- * later are printed as state-N until they get their name here. */
-static const char *state_name(int state, char *buf, size_t len)
-{
-	switch (state) {
-	case HC_GW_STATE_OK:
-		return "connected";
-	case HC_GW_STATE_ID_CONFLICT:
-		return "id_conflict";
-	default:
-		snprintf(buf, len, "state-%d", state);
-		return buf;
-	}
-}
 
 static const char *assign_name(uint8_t status)
 {
@@ -85,11 +71,18 @@ static void on_move(void *arg, const struct hc_gw_move *m)
 	    m->directive_id, m->pool_id, m->attempt);
 }
 
-static void on_state(void *arg, int state)
+/* The contract's names: the state (connecting, connected, lost,
+ * id_conflict, as hc_gw_state_name says them), or appliance_restarted
+ * and switched for those reasons. */
+static void on_state(void *arg, const struct hc_gw_state_change *c)
 {
-	char buf[32];
 	(void)arg;
-	out("state %s", state_name(state, buf, sizeof(buf)));
+	if (c->reason == HC_GW_REASON_RESTARTED)
+		out("state appliance_restarted");
+	else if (c->reason == HC_GW_REASON_SWITCHED)
+		out("state switched %s", c->appliance);
+	else
+		out("state %s", hc_gw_state_name(c->state));
 }
 
 /* ------------------------------------------------------------ commands -- */
@@ -109,7 +102,6 @@ static void dump_one(void *arg, uint64_t user, uint32_t room, uint16_t pool)
 static void status(void)
 {
 	struct hc_gw_stats s;
-	char buf[32];
 	hc_gw_get_stats(gw, &s);
 	uint64_t dropped = s.rx_bad + s.rx_bad_auth + s.rx_wrong_source + s.rx_stale +
 			   s.rx_replayed;
@@ -124,15 +116,16 @@ static void status(void)
 	    " heartbeats_sent=%" PRIu64 " heartbeats_received=%" PRIu64
 	    " digest_mismatches=%" PRIu64 " digest_snapshots=%" PRIu64
 	    " id_conflicts=%" PRIu64 " refusals=%" PRIu64 " superseded=%" PRIu64
-	    " send_errors=%" PRIu64,
+	    " send_errors=%" PRIu64 " lost=%" PRIu64 " appliance_switches=%" PRIu64
+	    " appliance_index=%u",
 	    hc_gw_users(gw), s.sequence, s.acked, s.appliance_users, s.appliance_incarnation,
-	    state_name(hc_gw_state(gw), buf, sizeof(buf)), s.snapshots, s.retransmits,
+	    hc_gw_state_name(hc_gw_state(gw)), s.snapshots, s.retransmits,
 	    s.rx_bad_auth, dropped, s.rx_bad, s.rx_wrong_source, s.rx_stale, s.rx_replayed,
 	    s.joins, s.leaves, s.places, s.place_resends, s.place_timeouts, s.assigns,
 	    s.new_topics, s.moves, s.moves_ignored, s.nacks, s.resync_requests,
 	    s.appliance_restarts, s.heartbeats_sent, s.heartbeats_received,
 	    s.digest_mismatches, s.digest_snapshots, s.id_conflicts, s.refusals, s.superseded,
-	    s.send_errors);
+	    s.send_errors, s.lost, s.appliance_switches, hc_gw_appliance(gw, NULL));
 }
 
 /* A decimal number that fits in max; 0 or -1. */
@@ -230,7 +223,7 @@ static void usage(const char *why)
 		"usage: hc-agent --appliance HOST:PORT [--appliance HOST:PORT ...] --gateway-id N\n"
 		"                (--key HEX32 [--key-slot S] | --no-auth) [--incarnation N]\n"
 		"                [--flush-us N] [--heartbeat-ms N]\n"
-		"(one session; only the first --appliance is used)\n",
+		"(one session; several --appliance: the list of hc_gw_config.appliance)\n",
 		why);
 	exit(2);
 }
@@ -253,6 +246,7 @@ int main(int argc, char **argv)
 		{"key-slot", 1, 0, 's'}, {"no-auth", 0, 0, 'n'}, {"incarnation", 1, 0, 'i'},
 		{"flush-us", 1, 0, 'f'}, {"heartbeat-ms", 1, 0, 'h'}, {0, 0, 0, 0}};
 	struct hc_gw_config cfg;
+	static char appliances[1024];
 	uint8_t key[HC_GW_KEY_LEN];
 	int have_key = 0, c;
 	hc_gw_config_init(&cfg);
@@ -260,10 +254,14 @@ int main(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'a':
-			if (cfg.appliance == NULL)
-				cfg.appliance = optarg;
+		case 'a': { /* one more address of the list */
+			size_t used = strlen(appliances);
+			if (snprintf(appliances + used, sizeof(appliances) - used, "%s%s",
+				     used ? "," : "", optarg) >= (int)(sizeof(appliances) - used))
+				usage("--appliance: too many addresses");
+			cfg.appliance = appliances;
 			break;
+		}
 		case 'g': cfg.gateway_id = (uint16_t)opt_num("gateway-id", optarg, 1, 65535); break;
 		case 'k':
 			if (parse_key(optarg, key) != 0)

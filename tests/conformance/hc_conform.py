@@ -880,6 +880,7 @@ class Driver:
         self.workload(2, arrive_hz=200, leave_hz=20)
         self.settle('d, before', bound=90)
         before = {gw: a.status() for gw, a in self.agents.items()}
+        told0 = {gw: a.states.count('appliance_restarted') for gw, a in self.agents.items()}
         users = sum(self.truth.values())
         if not self.restart_request:
             raise Fail('d: no --restart-request')
@@ -901,6 +902,10 @@ class Driver:
                       '%d -> %d' % (before[gw]['appliance_incarnation'], after[gw]['appliance_incarnation']))
             self.need('gw %d snapshots sent' % gw, after[gw]['snapshots'] > before[gw]['snapshots'],
                       after[gw]['snapshots'] - before[gw]['snapshots'])
+            told = self.agents[gw].states.count('appliance_restarted') - told0[gw]
+            self.need('gw %d told: state appliance_restarted' % gw, told >= 1, told)
+            self.need('gw %d state connected again' % gw, after[gw]['state'] == 'connected',
+                      after[gw]['state'])
         s = self.app_stats()
         # (users came and went during the outage: the members restated are
         # not the users before; every agent's snapshot was asserted above)
