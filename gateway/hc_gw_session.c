@@ -94,6 +94,12 @@ struct appliance_addr {
 	struct sockaddr_storage sa;
 	socklen_t len;
 	char text[128];                 /* as configured */
+	/* what the session knew of it when it moved to another address (the
+	 * current one's are in struct hc_gw): a return to it resumes its
+	 * replay window, so nothing recorded from it is acted on twice */
+	uint32_t incarnation;
+	uint64_t heard_us;
+	struct hc_replay replay;
 };
 
 struct hc_gw {
@@ -692,20 +698,23 @@ static void handle(struct hc_gw *g, uint8_t *p, size_t len)
 		g->st.rx_replayed++;
 		return;
 	}
-	int restarted = 0;
+	/* a new incarnation: the appliance restarted and lost everything,
+	 * or (just after a move to this address) an appliance never heard
+	 * from answers.  Either way, and on any first answer after a move,
+	 * state everything again: this one may hold nothing, or an old
+	 * view, of us */
+	int restarted = newer && (known != 0 || g->switched);
 	if (newer) {
 		hc_replay_reset(&g->replay);
 		g->appl_incarnation = appl;
-		if (known != 0 || g->switched) {
-			/* the appliance restarted and lost everything (or
-			 * another one answers): state it all again */
-			g->st.appliance_restarts++;
-			g->st.acked = 0;
-			want_snapshot(g, 1);
-			restarted = 1;
-		}
-		g->switched = 0;
 	}
+	if (restarted)
+		g->st.appliance_restarts++;
+	if (restarted || g->switched) {
+		g->st.acked = 0;
+		want_snapshot(g, 1);
+	}
+	g->switched = 0;
 	hc_replay_commit(&g->replay, ctr);
 	g->appl_heard_us = now;
 	if (restarted)
@@ -781,8 +790,29 @@ static void place_record(struct hc_gw *g, const struct pending_place *p)
 	g->n_pl++;
 }
 
+/* Talk to appl[next] from now on: keep what we know of the current one
+ * (incarnation, replay window), resume what we knew of the next. */
+static void switch_appliance(struct hc_gw *g, unsigned next, uint64_t now)
+{
+	struct appliance_addr *was = &g->appl[g->cur], *to = &g->appl[next];
+	was->incarnation = g->appl_incarnation;
+	was->heard_us = g->appl_heard_us;
+	was->replay = g->replay;
+	g->cur = next;
+	g->to = (const struct sockaddr *)&to->sa;
+	g->to_len = to->len;
+	g->appl_incarnation = to->incarnation;
+	g->appl_heard_us = to->heard_us;
+	g->replay = to->replay;
+	g->talk_since_us = now;
+	g->switched = 1;
+	g->st.appliance_switches++;
+	g->next_hb_us = now; /* say hello at once */
+}
+
 /* Nothing good from the appliance for lost_ms: LOST; and while LOST,
- * with several addresses, the next one every lost_ms. */
+ * with several addresses, the next one every lost_ms.  Called after the
+ * socket has been read, so answers waiting there count. */
 static void watch_appliance(struct hc_gw *g, uint64_t now)
 {
 	uint64_t lost_us = 1000u * (uint64_t)g->cfg.lost_ms;
@@ -796,21 +826,12 @@ static void watch_appliance(struct hc_gw *g, uint64_t now)
 	}
 	if (g->n_appl < 2 || now - g->talk_since_us < lost_us)
 		return;
-	g->cur = (g->cur + 1) % g->n_appl;
-	g->to = (const struct sockaddr *)&g->appl[g->cur].sa;
-	g->to_len = g->appl[g->cur].len;
-	g->talk_since_us = now;
-	g->appl_heard_us = 0;
-	g->appl_incarnation = 0; /* any incarnation of the new one is news */
-	g->switched = 1;
-	g->st.appliance_switches++;
-	g->next_hb_us = now; /* say hello at once */
+	switch_appliance(g, (g->cur + 1) % g->n_appl, now);
 	set_state(g, HC_GW_STATE_LOST, HC_GW_REASON_SWITCHED);
 }
 
 static void run_timers(struct hc_gw *g, uint64_t now)
 {
-	watch_appliance(g, now);
 	if (g->n_ev > 0 && now - g->ev_since_us >= g->cfg.flush_us)
 		flush_events(g);
 	if (g->n_pl > 0 && now - g->pl_since_us >= g->cfg.flush_us)
@@ -897,8 +918,15 @@ static int resolve(const char *s, uint16_t def_port, struct appliance_addr *a, c
 			return -1;
 		}
 	}
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM}, *res;
+	/* a name: its IPv4 address if it has one (the appliance listens on
+	 * IPv4), else whatever it has; a literal: itself */
+	struct addrinfo hints = {.ai_family = strchr(host, ':') ? AF_UNSPEC : AF_INET,
+				 .ai_socktype = SOCK_DGRAM}, *res;
 	int rc = getaddrinfo(host, NULL, &hints, &res);
+	if (rc != 0 && hints.ai_family == AF_INET) {
+		hints.ai_family = AF_UNSPEC;
+		rc = getaddrinfo(host, NULL, &hints, &res);
+	}
 	if (rc != 0) {
 		snprintf(err, err_len, "address '%s': %s", s, gai_strerror(rc));
 		return -1;
@@ -912,6 +940,12 @@ static int resolve(const char *s, uint16_t def_port, struct appliance_addr *a, c
 	else
 		((struct sockaddr_in6 *)&a->sa)->sin6_port = htons((uint16_t)port);
 	return 0;
+}
+
+static uint16_t port_of(const struct appliance_addr *a)
+{
+	return ntohs(a->sa.ss_family == AF_INET ? ((const struct sockaddr_in *)&a->sa)->sin_port :
+		     ((const struct sockaddr_in6 *)&a->sa)->sin6_port);
 }
 
 /* An IPv4 address as IPv6 (::ffff:A.B.C.D), for a dual-stack socket. */
@@ -949,11 +983,21 @@ static int resolve_all(struct hc_gw *g, const struct hc_gw_config *cfg,
 				 HC_GW_MAX_APPLIANCES, sizeof(one));
 			return -1;
 		}
+		while (n > 0 && (*s == ' ' || *s == '\t')) { /* "a, b" */
+			s++;
+			n--;
+		}
+		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
 		memcpy(one, s, n);
 		one[n] = '\0';
 		struct appliance_addr *a = &g->appl[g->n_appl];
 		if (resolve(one, HC_PROTO_DEFAULT_PORT, a, err, err_len) != 0)
 			return -1;
+		if (port_of(a) == 0) {
+			snprintf(err, err_len, "address '%s': port 0", one);
+			return -1;
+		}
 		v6 |= a->sa.ss_family == AF_INET6;
 		g->n_appl++;
 		if (comma == NULL)
@@ -965,6 +1009,18 @@ static int resolve_all(struct hc_gw *g, const struct hc_gw_config *cfg,
 		if (resolve(cfg->bind, 0, local, err, err_len) != 0)
 			return -1;
 		v6 |= local->sa.ss_family == AF_INET6;
+	}
+	/* a socket bound to one family's address cannot reach the other's */
+	for (unsigned i = 0; local->len != 0 && i < g->n_appl; i++) {
+		int lf = local->sa.ss_family, af = g->appl[i].sa.ss_family;
+		int any6 = lf == AF_INET6 &&
+			   IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&local->sa)->sin6_addr);
+		if (lf != af && !any6) {
+			snprintf(err, err_len, "bind %s (IPv%d) cannot reach the appliance %s (IPv%d)",
+				 local->text, lf == AF_INET ? 4 : 6, g->appl[i].text,
+				 af == AF_INET ? 4 : 6);
+			return -1;
+		}
 	}
 	*family = v6 ? AF_INET6 : AF_INET;
 	if (v6) {
@@ -1046,6 +1102,8 @@ struct hc_gw *hc_gw_open(const struct hc_gw_config *cfg, char *err, size_t err_l
 	g->cfg.key_len = 0;
 	g->state = HC_GW_STATE_CONNECTING;
 	hc_replay_reset(&g->replay);
+	for (unsigned i = 0; i < g->n_appl; i++)
+		hc_replay_reset(&g->appl[i].replay);
 	if (cfg->history < 64 || (cfg->history & (cfg->history - 1)) != 0) {
 		snprintf(err, err_len, "history must be a power of 2 >= 64");
 		goto fail;
@@ -1118,7 +1176,7 @@ void hc_gw_close(struct hc_gw *g, int clean)
 {
 	if (g == NULL)
 		return;
-	if (g->in_poll) { /* from a callback: at the end of hc_gw_poll */
+	if (g->in_poll || g->in_foreach) { /* at the end of hc_gw_poll / foreach */
 		if (!g->closing)
 			g->closing = 1 + (clean != 0);
 		return;
@@ -1262,15 +1320,18 @@ static int poll_once(struct hc_gw *g, int timeout_ms);
 
 int hc_gw_poll(struct hc_gw *g, int timeout_ms)
 {
-	if (g->in_poll) {
+	if (g->in_poll || g->in_foreach) {
 		errno = EBUSY;
 		return -1;
 	}
 	g->in_poll = 1;
 	int n = poll_once(g, timeout_ms);
 	g->in_poll = 0;
-	if (g->closing)
+	if (g->closing) { /* a callback closed the session: it is gone */
 		hc_gw_close(g, g->closing - 1);
+		errno = ESHUTDOWN;
+		return -1;
+	}
 	return n;
 }
 
@@ -1327,7 +1388,11 @@ static int poll_once(struct hc_gw *g, int timeout_ms)
 	}
 	if (g->closing)
 		return total;
-	run_timers(g, now_us());
+	now = now_us();
+	watch_appliance(g, now);
+	if (g->closing)
+		return total;
+	run_timers(g, now);
 	pump(g);
 	return total;
 }
@@ -1358,10 +1423,12 @@ void hc_gw_foreach(const struct hc_gw *g,
 {
 	struct hc_gw *w = (struct hc_gw *)g; /* the flag only: join and leave refuse */
 	w->in_foreach++;
-	for (uint64_t i = 0; i <= g->users.mask; i++)
+	for (uint64_t i = 0; i <= g->users.mask && !w->closing; i++)
 		if (g->users.e[i].room != 0)
 			fn(arg, g->users.e[i].user, g->users.e[i].room, g->users.e[i].pool);
 	w->in_foreach--;
+	if (w->closing && !w->in_foreach && !w->in_poll)
+		hc_gw_close(w, w->closing - 1); /* fn closed the session */
 }
 
 unsigned hc_gw_appliance(const struct hc_gw *g, const char **text)
@@ -1391,4 +1458,6 @@ void hc_gw_get_stats_sized(const struct hc_gw *g, struct hc_gw_stats *st, size_t
 	all.sequence = g->seq;
 	all.appliance_incarnation = g->appl_incarnation;
 	memcpy(st, &all, size < sizeof(all) ? size : sizeof(all));
+	if (size > sizeof(all)) /* counters of a newer API: this library has none */
+		memset((uint8_t *)st + sizeof(all), 0, size - sizeof(all));
 }

@@ -128,6 +128,9 @@ enum hc_gw_reason {
 	                                  appliance address                   */
 };
 
+/* The structs the library hands to callbacks (hc_gw_assign, hc_gw_move,
+ * hc_gw_state_change) may grow at their end: a field added in API N is
+ * there only if hc_gw_api_version() >= N. */
 struct hc_gw_state_change {
 	int state;                     /* enum hc_gw_state, now               */
 	int previous;                  /* enum hc_gw_state, before            */
@@ -264,8 +267,9 @@ int hc_gw_place(struct hc_gw *g, uint64_t user_id, uint16_t pool_id, uint32_t *r
 void hc_gw_flush(struct hc_gw *g);
 
 /* Receive, run timers, send; waits up to timeout_ms (0: do not wait) for
- * something to do.  Returns datagrams received, or -1 on a socket error
- * (or EBUSY: called from one of the session's callbacks). */
+ * something to do.  Returns datagrams received, or -1 with errno: a
+ * socket error; EBUSY: called from a callback or inside hc_gw_foreach;
+ * ESHUTDOWN: a callback closed the session (g is gone). */
 int hc_gw_poll(struct hc_gw *g, int timeout_ms);
 
 /* enum hc_gw_state, now. */
@@ -284,7 +288,8 @@ unsigned hc_gw_appliance(const struct hc_gw *g, const char **text);
 int hc_gw_fd(const struct hc_gw *g);
 
 /* Milliseconds until the session's next timer (a batch to flush, a
- * heartbeat, a PLACE to resend or give up, datagrams waiting to be sent):
+ * heartbeat, a PLACE to resend or give up, datagrams waiting to be sent,
+ * LOST or the move to the next appliance address):
  * an event loop calls hc_gw_poll(g, 0) when hc_gw_fd() is readable or
  * this much time has passed, whichever comes first (as libcurl's
  * curl_multi_timeout).  0: call it now.  Ask again after every call into
@@ -295,8 +300,9 @@ int hc_gw_timeout_ms(const struct hc_gw *g);
 uint32_t hc_gw_room_of(const struct hc_gw *g, uint64_t user_id);
 uint64_t hc_gw_users(const struct hc_gw *g);
 
-/* Call fn for every user here (the gateway's truth); fn must not join or
- * leave (they fail with EBUSY meanwhile). */
+/* Call fn for every user here (the gateway's truth); fn must not join,
+ * leave or poll (they fail with EBUSY meanwhile); a close in fn ends the
+ * walk and takes effect when hc_gw_foreach returns. */
 void hc_gw_foreach(const struct hc_gw *g,
 		   void (*fn)(void *arg, uint64_t user, uint32_t room, uint16_t pool),
 		   void *arg);

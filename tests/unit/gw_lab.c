@@ -95,8 +95,8 @@ int lab_start(struct lab *l, struct hc_gw_config *c)
 		c->key = gw_lab_key;
 		c->key_len = sizeof(gw_lab_key);
 	}
-	if (c->on_state == NULL)
-		c->on_state = lab_on_state;
+	if (c->on_state == NULL && c->arg == NULL)
+		c->on_state = lab_on_state; /* it takes arg as the lab */
 	if (c->arg == NULL)
 		c->arg = l;
 	l->g = hc_gw_open(c, err, sizeof(err));

@@ -37,7 +37,7 @@ int lab_open(struct lab *l, int keyed, unsigned slot, uint32_t place_timeout_ms)
 int lab_sockets(struct lab *l, struct sockaddr_in *app, struct sockaddr_in *other);
 /* After lab_sockets: a session from a config the test set up
  * (hc_gw_config_init and its own fields); unset there: appliance (l->app), bind (loopback), key
- * (gw_lab_key, slot 0), on_state and arg (the lab's).  Gateway GW_ID,
+ * (gw_lab_key, slot 0), on_state and arg (the lab's, both unset only).  Gateway GW_ID,
  * incarnation GW_INC. */
 int lab_start(struct lab *l, struct hc_gw_config *c);
 void lab_close(struct lab *l);
