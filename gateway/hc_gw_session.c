@@ -744,6 +744,7 @@ static void handle(struct hc_gw *g, uint8_t *p, size_t len)
 			if (!hc_seq_after(acked, g->seq))
 				g->st.acked = acked;
 			g->st.appliance_users = ntohl(hb.user_count);
+			g->st.appliance_digest = be64toh(hb.digest);
 			if (ntohl(hb.hb_flags) & HC_HB_F_RESYNC_NEEDED)
 				want_snapshot(g, 0);
 			on_heartbeat_flags(g, ntohl(hb.hb_flags));

@@ -227,6 +227,10 @@ struct hc_gw_stats {
 	/* API version 4 */
 	uint64_t lost;                 /* times the session became LOST      */
 	uint64_t appliance_switches;   /* moves to the next appliance address */
+	uint64_t appliance_digest;     /* the membership digest of what the
+	                                  appliance holds for us (its last
+	                                  heartbeat; compare with the digest
+	                                  of hc_gw_foreach's users)        */
 };
 
 /* Fill cfg with the defaults above (appliance, gateway_id and key unset:

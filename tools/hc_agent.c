@@ -117,7 +117,7 @@ static void status(void)
 	    " digest_mismatches=%" PRIu64 " digest_snapshots=%" PRIu64
 	    " id_conflicts=%" PRIu64 " refusals=%" PRIu64 " superseded=%" PRIu64
 	    " send_errors=%" PRIu64 " lost=%" PRIu64 " appliance_switches=%" PRIu64
-	    " appliance_index=%u",
+	    " appliance_index=%u appliance_digest=%" PRIu64,
 	    hc_gw_users(gw), s.sequence, s.acked, s.appliance_users, s.appliance_incarnation,
 	    hc_gw_state_name(hc_gw_state(gw)), s.snapshots, s.retransmits,
 	    s.rx_bad_auth, dropped, s.rx_bad, s.rx_wrong_source, s.rx_stale, s.rx_replayed,
@@ -125,7 +125,8 @@ static void status(void)
 	    s.new_topics, s.moves, s.moves_ignored, s.nacks, s.resync_requests,
 	    s.appliance_restarts, s.heartbeats_sent, s.heartbeats_received,
 	    s.digest_mismatches, s.digest_snapshots, s.id_conflicts, s.refusals, s.superseded,
-	    s.send_errors, s.lost, s.appliance_switches, hc_gw_appliance(gw, NULL));
+	    s.send_errors, s.lost, s.appliance_switches, hc_gw_appliance(gw, NULL),
+	    s.appliance_digest);
 }
 
 /* A decimal number that fits in max; 0 or -1. */

@@ -632,6 +632,16 @@ class Driver:
                 if st['users'] != len(m) or st['appliance_users'] != len(m) or st['acked'] != st['sequence']:
                     bad.append('gw %d: status users=%d appliance_users=%d acked=%d sequence=%d, dump %d'
                                % (gw, st['users'], st['appliance_users'], st['acked'], st['sequence'], len(m)))
+                # user by user: the digest of what the appliance holds for
+                # this gateway (its heartbeats) is the digest of the dump
+                if 'appliance_digest' in st:
+                    want = sum(member_digest(u, r) for u, (r, _) in m.items()) & MASK64
+                    if st['appliance_digest'] != want:
+                        bad.append('gw %d: appliance digest %d, dump digest %d'
+                                   % (gw, st['appliance_digest'], want))
+                        self.c['digest_compared_differ'] += 1
+                    else:
+                        self.c['digest_compared'] += 1
             for gw in self.dead:
                 if gw not in self.agents and int(gws.get(gw, {}).get('users', 0)) != 0:
                     bad.append('gw %d (gone): appliance counts %s users' % (gw, gws[gw]['users']))
@@ -1094,7 +1104,8 @@ def main():
     c = drv.c
     drv.result.update((k, c[k]) for k in ('places', 'leaves', 'reconnects', 'late_leaves', 'moves',
                                           'moves_answered', 'assign_placed', 'assign_new_topic',
-                                          'assign_superseded', 'assign_timeout', 'assign_no_room'))
+                                          'assign_superseded', 'assign_timeout', 'assign_no_room',
+                                          'digest_compared'))
     drv.result['pass'] = int(rc == 0)
     for k, v in drv.result.items():
         print('%s=%s' % (k, v))
