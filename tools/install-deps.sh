@@ -7,12 +7,14 @@
 # tests; clang and libbpf-dev build the tc-bpf loss/duplication program of
 # the fault tests, and with libclang-rt-14-dev (libFuzzer, only recommended
 # by clang) the fuzz harness; libsodium-dev gives the datagram MAC;
-# gnuplot-nox draws the lab's room-size picture, a PNG).
+# gnuplot-nox draws the lab's room-size picture, a PNG; elixir with
+# erlang-base builds and tests the Elixir client, clients/elixir: Mix,
+# ExUnit and OTP only).
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "install-deps: run as root" >&2; exit 2; }
 pkgs=(gcc pkg-config meson ninja-build libdpdk-dev dpdk dpdk-dev liburcu-dev libcunit1-dev
       iproute2 ethtool procps clang libclang-rt-14-dev libbpf-dev python3 libsodium-dev
-      gnuplot-nox)
+      gnuplot-nox elixir erlang-base)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
