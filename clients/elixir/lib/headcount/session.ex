@@ -39,6 +39,8 @@ defmodule HeadCount.Session do
 
   @type session :: GenServer.server()
   @mask32 0xFFFFFFFF
+  @mask64 0xFFFFFFFFFFFFFFFF
+  @events_per Proto.events_per()
 
   # --------------------------------------------------------------- API --
 
@@ -244,21 +246,14 @@ defmodule HeadCount.Session do
 
   @impl true
   def handle_call({:join, list}, {pid, _}, s) do
-    case join_all(list, pid, s, []) do
+    case join_all(list, pid, s) do
       {s, []} -> {:reply, :ok, s}
       {s, bad} -> {:reply, {:error, {:bad_room, Enum.reverse(bad)}}, s}
     end
   end
 
   def handle_call({:leave, users}, _from, s) do
-    {s, missing} =
-      Enum.reduce(users, {s, []}, fn u, {s, miss} ->
-        case :ets.lookup(s.users, u) do
-          [{^u, room, pool, session, owner}] -> {do_leave(s, u, room, pool, session, owner), miss}
-          [] -> {s, [u | miss]}
-        end
-      end)
-
+    {s, missing} = leave_all(users, s)
     {:reply, if(missing == [], do: :ok, else: {:error, Enum.reverse(missing)}), s}
   end
 
@@ -330,50 +325,105 @@ defmodule HeadCount.Session do
 
   # ---------------------------------------------------------- members --
 
-  defp join_all([], _pid, s, bad), do: {s, bad}
+  # The fast path (join_many, leave_many): what every event changes (the
+  # batch, its count, the digest, the counters) rides in arguments and is
+  # written back into the state when a datagram fills and at the end (a
+  # struct update per event would copy the whole state each time).
+  defp join_all([], _pid, s), do: {s, []}
 
-  defp join_all([{user, room, pool} | rest], pid, s, bad)
-       when is_integer(user) and user >= 0 and user <= 0xFFFFFFFFFFFFFFFF and is_integer(room) and
-              room > 0 and room <= @mask32 and is_integer(pool) and pool >= 0 and pool <= 0xFFFF do
-    join_all(rest, pid, do_join(s, user, room, pool, pid), bad)
+  defp join_all(list, pid, s) do
+    s = if Map.has_key?(s.owners, pid), do: s, else: %{s | owners: Map.put(s.owners, pid, Process.monitor(pid))}
+    jl(list, pid, s.users, s.owned, s, s.ev, s.n_ev, s.digest, 0, 0, [])
   end
 
-  defp join_all([x | rest], pid, s, bad), do: join_all(rest, pid, s, [x | bad])
+  defp jl([], _pid, _t, _o, s, ev, n, d, j, nu, bad),
+    do: {arm_if(%{s | ev: ev, n_ev: n, digest: d, joins: s.joins + j, nusers: s.nusers + nu}), bad}
 
-  # the user is in room now; pid owns them
-  defp do_join(s, user, room, pool, pid) do
-    case :ets.lookup(s.users, user) do
+  defp jl([{user, room, pool} | rest], pid, t, o, s, ev, n, d, j, nu, bad)
+       when is_integer(user) and user >= 0 and user <= @mask64 and is_integer(room) and
+              room > 0 and room <= @mask32 and is_integer(pool) and pool >= 0 and pool <= 0xFFFF do
+    case :ets.lookup(t, user) do
       [{_, ^room, _, _, ^pid}] ->
-        s
+        jl(rest, pid, t, o, s, ev, n, d, j, nu, bad)
 
       [{_, ^room, p, session, old}] ->
-        :ets.insert(s.users, {user, room, p, session, pid})
-        reown(s, user, old, pid)
+        # where they are: only the owner changes
+        :ets.insert(t, {user, room, p, session, pid})
+        jl(rest, pid, t, o, reown(s, user, old, pid), ev, n, d, j, nu, bad)
 
       [{_, was, _, session, old}] ->
         # a move keeps the session
-        :ets.insert(s.users, {user, room, pool, session, pid})
+        :ets.insert(t, {user, room, pool, session, pid})
         s = if old == pid, do: s, else: reown(s, user, old, pid)
-        d = s.digest |> Proto.digest_sub(Proto.member_digest(user, was))
-        d = Proto.digest_add(d, Proto.member_digest(user, room))
-        add_event(%{s | digest: d, joins: s.joins + 1}, Proto.event(user, room, 1, pool, session))
+        d = d - Proto.member_digest(user, was) + Proto.member_digest(user, room) &&& @mask64
+        ev = [Proto.event(user, room, 1, pool, session) | ev]
+        jl_emit(rest, pid, t, o, s, ev, n + 1, d, j + 1, nu, bad)
 
       [] ->
         # a user new here begins a session
         session = Clock.session_stamp()
-        :ets.insert(s.users, {user, room, pool, session, pid})
-        s = own(s, user, pid)
-        d = Proto.digest_add(s.digest, Proto.member_digest(user, room))
-
-        add_event(%{s | digest: d, joins: s.joins + 1, nusers: s.nusers + 1},
-                  Proto.event(user, room, 1, pool, session))
+        :ets.insert(t, {user, room, pool, session, pid})
+        :ets.insert(o, {{pid, user}})
+        d = d + Proto.member_digest(user, room) &&& @mask64
+        ev = [Proto.event(user, room, 1, pool, session) | ev]
+        jl_emit(rest, pid, t, o, s, ev, n + 1, d, j + 1, nu + 1, bad)
     end
   end
 
-  defp do_leave(s, user, room, pool, session, owner) do
-    s = forget(s, user, room, owner)
-    add_event(%{s | leaves: s.leaves + 1}, Proto.event(user, room, 2, pool, session))
+  defp jl([x | rest], pid, t, o, s, ev, n, d, j, nu, bad),
+    do: jl(rest, pid, t, o, s, ev, n, d, j, nu, [x | bad])
+
+  defp jl_emit(rest, pid, t, o, s, ev, @events_per, d, j, nu, bad) do
+    s = flush_events(%{s | ev: ev, n_ev: @events_per, digest: d, joins: s.joins + j, nusers: s.nusers + nu})
+    jl(rest, pid, t, o, s, [], 0, d, 0, 0, bad)
   end
+
+  defp jl_emit(rest, pid, t, o, s, ev, n, d, j, nu, bad), do: jl(rest, pid, t, o, s, ev, n, d, j, nu, bad)
+
+  defp leave_all(users, s), do: ll(users, s.users, s.owned, s, s.ev, s.n_ev, s.digest, 0, [], [])
+
+  defp ll([], _t, _o, s, ev, n, d, l, miss, touched) do
+    s = %{s | ev: ev, n_ev: n, digest: d, leaves: s.leaves + l, nusers: s.nusers - l}
+    {Enum.reduce(Enum.uniq(touched), s, &release/2) |> arm_if(), miss}
+  end
+
+  defp ll([u | rest], t, o, s, ev, n, d, l, miss, touched) do
+    case :ets.lookup(t, u) do
+      [{_, room, pool, session, owner}] ->
+        :ets.delete(t, u)
+        :ets.delete(o, {owner, u})
+        touched = if match?([^owner | _], touched), do: touched, else: [owner | touched]
+        d = d - Proto.member_digest(u, room) &&& @mask64
+        ev = [Proto.event(u, room, 2, pool, session) | ev]
+
+        if n + 1 == @events_per do
+          s = flush_events(%{s | ev: ev, n_ev: @events_per, digest: d, leaves: s.leaves + l + 1,
+                                 nusers: s.nusers - l - 1})
+          ll(rest, t, o, s, [], 0, d, 0, miss, touched)
+        else
+          ll(rest, t, o, s, ev, n + 1, d, l + 1, miss, touched)
+        end
+
+      [] ->
+        ll(rest, t, o, s, ev, n, d, l, [u | miss], touched)
+    end
+  end
+
+  # pid owns no user any more: stop watching it
+  defp release(pid, s) do
+    case :ets.next(s.owned, {pid, -1}) do
+      {^pid, _} ->
+        s
+
+      _ ->
+        {ref, owners} = Map.pop(s.owners, pid)
+        if ref, do: Process.demonitor(ref, [:flush])
+        %{s | owners: owners}
+    end
+  end
+
+  defp arm_if(%{n_ev: 0} = s), do: s
+  defp arm_if(s), do: arm_flush(s)
 
   # remove the user from our table (no event)
   defp forget(s, user, room, owner) do
@@ -392,25 +442,12 @@ defmodule HeadCount.Session do
 
   defp disown(s, user, pid) do
     :ets.delete(s.owned, {pid, user})
-
-    case :ets.next(s.owned, {pid, -1}) do
-      {^pid, _} -> s
-      _ ->
-        {ref, owners} = Map.pop(s.owners, pid)
-        if ref, do: Process.demonitor(ref, [:flush])
-        %{s | owners: owners}
-    end
+    release(pid, s)
   end
 
   defp reown(s, user, old, new), do: s |> disown(user, old) |> own(user, new)
 
   # --------------------------------------------------------- batching --
-
-  defp add_event(s, rec) do
-    s = if s.n_ev == 0, do: arm_flush(s), else: s
-    s = %{s | ev: [rec | s.ev], n_ev: s.n_ev + 1}
-    if s.n_ev == Proto.events_per(), do: flush_events(s), else: s
-  end
 
   defp arm_flush(%{ev_timer: nil} = s) do
     if s.flush_ms == 0 do
@@ -570,14 +607,8 @@ defmodule HeadCount.Session do
     case Map.get(s.owners, pid) do
       ^ref ->
         users = :ets.select(s.owned, [{{{pid, :"$1"}}, [], [:"$1"]}])
-
-        s =
-          Enum.reduce(users, s, fn u, s ->
-            [{^u, room, pool, session, ^pid}] = :ets.lookup(s.users, u)
-            do_leave(s, u, room, pool, session, pid) |> count(:owner_exits)
-          end)
-
-        {:noreply, %{s | owners: Map.delete(s.owners, pid)}}
+        {s, []} = leave_all(users, s)
+        {:noreply, %{s | owners: Map.delete(s.owners, pid)} |> count(:owner_exits, length(users))}
 
       _ ->
         {:noreply, s}
@@ -667,7 +698,7 @@ defmodule HeadCount.Session do
 
         case :ets.lookup(s.users, a.user) do
           [{_, room, _, _, owner}] when room == a.refused ->
-            s = do_join(s, a.user, a.room, a.pool, owner)
+            {s, []} = join_all([{a.user, a.room, a.pool}], owner, s)
             tell(owner, :headcount_assign, a)
             s
 
