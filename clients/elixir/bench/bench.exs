@@ -17,9 +17,18 @@ alias HeadCount.Session
 
 {o, _, bad} =
   OptionParser.parse(System.argv(),
-    strict: [appliance: :string, gateway_id: :integer, key: :string, no_auth: :boolean,
-             users: :integer, events: :integer, batch: :integer, api: :string, rooms: :integer,
-             settle_s: :integer]
+    strict: [
+      appliance: :string,
+      gateway_id: :integer,
+      key: :string,
+      no_auth: :boolean,
+      users: :integer,
+      events: :integer,
+      batch: :integer,
+      api: :string,
+      rooms: :integer,
+      settle_s: :integer
+    ]
   )
 
 bad == [] || raise "unknown options #{inspect(bad)}"
@@ -32,8 +41,10 @@ auth = if o[:no_auth], do: [no_auth: true], else: [key: Keyword.fetch!(o, :key)]
 
 {:ok, s} =
   Session.start_link(
-    [appliances: [Keyword.get(o, :appliance, "198.18.0.1:7100")],
-     gateway_id: Keyword.get(o, :gateway_id, 1)] ++ auth
+    [
+      appliances: [Keyword.get(o, :appliance, "198.18.0.1:7100")],
+      gateway_id: Keyword.get(o, :gateway_id, 1)
+    ] ++ auth
   )
 
 # room of user u in "generation" g: 50 a room at the start (the pool's
@@ -42,10 +53,17 @@ room = fn u, g -> rem(u + g * 7919, rooms) + 1 end
 
 run = fn list, kind ->
   case {api, kind} do
-    {"many", :join} -> list |> Enum.chunk_every(batch) |> Enum.each(&(:ok = Session.join_many(s, &1)))
-    {"many", :leave} -> list |> Enum.chunk_every(batch) |> Enum.each(&(:ok = Session.leave_many(s, &1)))
-    {"single", :join} -> Enum.each(list, fn {u, r, p} -> :ok = Session.join(s, u, r, p) end)
-    {"single", :leave} -> Enum.each(list, &(:ok = Session.leave(s, &1)))
+    {"many", :join} ->
+      list |> Enum.chunk_every(batch) |> Enum.each(&(:ok = Session.join_many(s, &1)))
+
+    {"many", :leave} ->
+      list |> Enum.chunk_every(batch) |> Enum.each(&(:ok = Session.leave_many(s, &1)))
+
+    {"single", :join} ->
+      Enum.each(list, fn {u, r, p} -> :ok = Session.join(s, u, r, p) end)
+
+    {"single", :leave} ->
+      Enum.each(list, &(:ok = Session.leave(s, &1)))
   end
 end
 
@@ -80,15 +98,22 @@ end
 :ok = Session.flush(s)
 
 settle = Keyword.get(o, :settle_s, 30) * 10
+
 settled =
   Enum.reduce_while(1..settle, false, fn _, _ ->
     st = Session.stats(s)
+
     if st.acked == st.sequence and st.appliance_users == st.users,
       do: {:halt, true},
-      else: (Process.sleep(100); {:cont, false})
+      else:
+        (
+          Process.sleep(100)
+          {:cont, false}
+        )
   end)
 
 st = Session.stats(s)
+
 cpu =
   case File.read("/proc/cpuinfo") do
     {:ok, t} -> Regex.run(~r/model name\s*:\s*(.*)/, t, capture: :all_but_first) |> List.first()

@@ -32,7 +32,8 @@ defmodule HeadCount.LabTest do
   defp start(gw, opts \\ []) do
     {:ok, s} =
       Session.start_link(
-        [appliances: [env("HC_APPLIANCE")], gateway_id: gw, key: key(gw), subscriber: self()] ++ opts
+        [appliances: [env("HC_APPLIANCE")], gateway_id: gw, key: key(gw), subscriber: self()] ++
+          opts
       )
 
     s
@@ -110,7 +111,10 @@ defmodule HeadCount.LabTest do
     wait("the table equals the client's 1500 users", fn -> equal?([s]) and settled?(s) end)
     st = Session.stats(s)
     assert {st.users, st.appliance_users, st.joins, st.leaves} == {1500, 1500, 2300, 500}
-    assert {st.rx_bad, st.rx_bad_auth, st.rx_stale, st.rx_replayed, st.rx_wrong_source} == {0, 0, 0, 0, 0}
+
+    assert {st.rx_bad, st.rx_bad_auth, st.rx_stale, st.rx_replayed, st.rx_wrong_source} ==
+             {0, 0, 0, 0, 0}
+
     assert st.refusals == 0 and st.snapshots == 1 and st.digest_snapshots == 0
     assert map_size(rooms()) == 50
     close(s, %{})
@@ -118,11 +122,21 @@ defmodule HeadCount.LabTest do
 
   test "placement: every user placed, joined where placed, no room above max" do
     s = start(12)
-    ids = for u <- 1..300, into: %{}, do: ({:ok, id} = Session.place(s, 50_000 + u, 0); {id, 50_000 + u})
+
+    ids =
+      for u <- 1..300,
+          into: %{},
+          do:
+            (
+              {:ok, id} = Session.place(s, 50_000 + u, 0)
+              {id, 50_000 + u}
+            )
 
     placed =
       for _ <- 1..300 do
-        assert_receive {:headcount_assign, ^s, %{status: :placed, request: id, user: u, room: r}}, 10_000
+        assert_receive {:headcount_assign, ^s, %{status: :placed, request: id, user: u, room: r}},
+                       10_000
+
         assert ids[id] == u
         :ok = Session.join(s, u, r, 0)
         r
@@ -141,7 +155,10 @@ defmodule HeadCount.LabTest do
   test "admission: JOINs into a full room are refused and the users moved (NEW_TOPIC)" do
     s = start(13)
     :ok = Session.join_many(s, for(u <- 1..110, do: {70_000 + u, 2001, 0}))
-    for _ <- 1..10, do: assert_receive({:headcount_assign, ^s, %{status: :new_topic, refused: 2001}}, 10_000)
+
+    for _ <- 1..10,
+        do: assert_receive({:headcount_assign, ^s, %{status: :new_topic, refused: 2001}}, 10_000)
+
     wait("the table equals ours, 100 in the full room", fn -> equal?([s]) and settled?(s) end)
     table = rooms()
     assert table[2001] == 100 and Enum.sum(Map.values(table)) == 110
@@ -175,7 +192,17 @@ defmodule HeadCount.LabTest do
 
     wait("every directive done, the table equal to ours", fn ->
       Process.sleep(300)
-      obeyed = Enum.sum(for {pid, _} <- owners, do: (send(pid, {:count, me}); receive(do: ({:obeyed, ^pid, n} -> n))))
+
+      obeyed =
+        Enum.sum(
+          for {pid, _} <- owners,
+              do:
+                (
+                  send(pid, {:count, me})
+                  receive(do: ({:obeyed, ^pid, n} -> n))
+                )
+        )
+
       equal?([s]) and settled?(s) and tel("/headcount/control", "directives_done") - done0 == obeyed
     end)
 

@@ -28,7 +28,19 @@ defmodule HeadCount.ProtoTest do
   end
 
   defp build("PLACE"),
-    do: Proto.datagram_bin(2, 0, 3, 1, 0x01020304, 0x0A0B0C0D, 2, [Proto.place_rec(@user, 5, 0)], @key, 0)
+    do:
+      Proto.datagram_bin(
+        2,
+        0,
+        3,
+        1,
+        0x01020304,
+        0x0A0B0C0D,
+        2,
+        [Proto.place_rec(@user, 5, 0)],
+        @key,
+        0
+      )
 
   defp build("ASSIGN"),
     do: a2g(3, 1, Proto.assign_rec(@user, 5, 42, 0, 0, 1))
@@ -50,12 +62,14 @@ defmodule HeadCount.ProtoTest do
 
   test "a vector for every message type, from the encoder" do
     v = vectors()
+
     assert Map.keys(v) |> Enum.sort() ==
              ~w(ASSIGN EVENTS HEARTBEAT MOVE PLACE RESYNC SNAPSHOT)
 
     for {name, want} <- v do
       assert Base.encode16(build(name), case: :lower) == Base.encode16(want, case: :lower),
              "protocol.md vector #{name} differs from the encoder"
+
       assert Proto.verify(want, %{0 => @key}) == {:ok, 0}
     end
   end
@@ -64,12 +78,18 @@ defmodule HeadCount.ProtoTest do
     v = vectors()
     {:ok, h} = Proto.parse_a2g(v["ASSIGN"], 3, 0x01020304)
     assert {h.type, h.count, h.ainc, h.ctr} == {3, 1, 0x0A0B0C0D, 1}
-    assert Proto.records(h) == [%{user: @user, request: 5, room: 42, refused: 0, pool: 0, status: 1}]
+
+    assert Proto.records(h) == [
+             %{user: @user, request: 5, room: 42, refused: 0, pool: 0, status: 1}
+           ]
+
     {:ok, h} = Proto.parse_a2g(v["MOVE"], 3, 0x01020304)
     assert Proto.records(h) == [%{user: @user, from: 42, to: 43, directive: 9, pool: 0, attempt: 0}]
     {:ok, h} = Proto.parse_a2g(v["HEARTBEAT"], 3, 0x01020304)
+
     assert [%{last_sequence: 7, users: 1, interval_ms: 100, flags: 0, digest: 0xC323525D4118D702}] =
              Proto.records(h)
+
     {:ok, h} = Proto.parse_a2g(v["RESYNC"], 3, 0x01020304)
     assert Proto.records(h) == [%{reason: 1, first: 5, last: 6, snapshot_id: 0}]
     # G->A types are not for a gateway; another gateway's are not ours
@@ -81,7 +101,12 @@ defmodule HeadCount.ProtoTest do
 
   # "datagram HEX / HEX / HEX / tag HEX" blocks of the "Test vectors" section
   test "the authentication test vectors" do
-    blocks = Regex.scan(~r/^\s+datagram ([0-9a-f ]+)\n\s+([0-9a-f]+)\n\s+([0-9a-f ]+)\n\s+tag\s+([0-9a-f]+)$/m, doc())
+    blocks =
+      Regex.scan(
+        ~r/^\s+datagram ([0-9a-f ]+)\n\s+([0-9a-f]+)\n\s+([0-9a-f ]+)\n\s+tag\s+([0-9a-f]+)$/m,
+        doc()
+      )
+
     assert length(blocks) == 2
 
     for [_, l1, l2, l3, tag] <- blocks do
@@ -98,15 +123,22 @@ defmodule HeadCount.ProtoTest do
   test "the SipHash reference implementation's 128-bit vectors" do
     msg = :binary.list_to_bin(Enum.to_list(0..63))
 
-    for {n, hex} <- [{0, "a3817f04ba25a8e66df67214c7550293"}, {1, "da87c1d86b99af44347659119b22fc45"},
-                     {15, "5493e99933b0a8117e08ec0f97cfc3d9"}, {63, "5150d1772f50834a503e069a973fbd7c"}] do
+    for {n, hex} <- [
+          {0, "a3817f04ba25a8e66df67214c7550293"},
+          {1, "da87c1d86b99af44347659119b22fc45"},
+          {15, "5493e99933b0a8117e08ec0f97cfc3d9"},
+          {63, "5150d1772f50834a503e069a973fbd7c"}
+        ] do
       assert Base.encode16(SipHash.tag(@key, binary_part(msg, 0, n)), case: :lower) == hex
     end
   end
 
   test "the digest formula's vector, from the document" do
     [_, u, r, d] = Regex.run(~r/`hc_member_digest\(([0-9a-f]+), (\d+)\)` = `([0-9a-f]+)`/, doc())
-    assert Proto.member_digest(String.to_integer(u, 16), String.to_integer(r)) == String.to_integer(d, 16)
+
+    assert Proto.member_digest(String.to_integer(u, 16), String.to_integer(r)) ==
+             String.to_integer(d, 16)
+
     # sums wrap mod 2^64 both ways
     assert Proto.digest_add(0xFFFFFFFFFFFFFFFF, 2) == 1
     assert Proto.digest_sub(1, 2) == 0xFFFFFFFFFFFFFFFF
@@ -143,14 +175,20 @@ defmodule HeadCount.ProtoTest do
       assert Proto.parse_a2g(<<0x48434E55::32, rest::binary>>, 3, 0x01020304) == {:error, :rx_bad}
       <<m::binary-4, _v, rest::binary>> = good
       assert Proto.parse_a2g(<<m::binary, 2, rest::binary>>, 3, 0x01020304) == {:error, :rx_bad}
+
       for t <- [0, 1, 2, 6, 8, 255] do
         <<m::binary-5, _t, rest::binary>> = good
         assert Proto.parse_a2g(<<m::binary, t, rest::binary>>, 3, 0x01020304) == {:error, :rx_bad}
       end
+
       <<m::binary-6, _f::16, rest::binary>> = good
       # no A2G (our own datagram reflected), an unknown flag
-      assert Proto.parse_a2g(<<m::binary, 0x0001::16, rest::binary>>, 3, 0x01020304) == {:error, :rx_bad}
-      assert Proto.parse_a2g(<<m::binary, 0x000D::16, rest::binary>>, 3, 0x01020304) == {:error, :rx_bad}
+      assert Proto.parse_a2g(<<m::binary, 0x0001::16, rest::binary>>, 3, 0x01020304) ==
+               {:error, :rx_bad}
+
+      assert Proto.parse_a2g(<<m::binary, 0x000D::16, rest::binary>>, 3, 0x01020304) ==
+               {:error, :rx_bad}
+
       # appliance incarnation 0; another incarnation of ours
       <<m::binary-16, _a::32, rest::binary>> = good
       assert Proto.parse_a2g(<<m::binary, 0::32, rest::binary>>, 3, 0x01020304) == {:error, :rx_bad}
@@ -171,7 +209,10 @@ defmodule HeadCount.ProtoTest do
       assert Proto.verify(good, %{1 => @key}) == :error
       # no AUTH flag: refused even with a good tag elsewhere
       <<m::binary-6, f::16, rest::binary>> = good
-      assert Proto.verify(<<m::binary, Bitwise.band(f, 0xFFFE)::16, rest::binary>>, %{0 => @key}) == :error
+
+      assert Proto.verify(<<m::binary, Bitwise.band(f, 0xFFFE)::16, rest::binary>>, %{0 => @key}) ==
+               :error
+
       assert Proto.verify(<<1, 2, 3>>, %{0 => @key}) == :error
     end
   end

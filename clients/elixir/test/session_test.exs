@@ -27,8 +27,13 @@ defmodule HeadCount.SessionTest do
 
     opts =
       Map.get(context, :opts, []) ++
-        [appliances: ["127.0.0.1:#{port}"], gateway_id: @gw, key: @key, heartbeat_ms: 60_000,
-         subscriber: self()]
+        [
+          appliances: ["127.0.0.1:#{port}"],
+          gateway_id: @gw,
+          key: @key,
+          heartbeat_ms: 60_000,
+          subscriber: self()
+        ]
 
     {:ok, s} = Session.start_link(opts)
     {:ok, lport} = Session.local_port(s)
@@ -73,30 +78,48 @@ defmodule HeadCount.SessionTest do
     ctr = Keyword.get(opts, :ctr, app.ctr + 1)
     ainc = Keyword.get(opts, :ainc, app.ainc)
     key = Keyword.get(opts, :key, @key)
-    d = Proto.datagram_bin(type, Proto.f_a2g(), @gw, length(recs), app.ginc, ainc, ctr, recs, key, 0)
+
+    d =
+      Proto.datagram_bin(type, Proto.f_a2g(), @gw, length(recs), app.ginc, ainc, ctr, recs, key, 0)
+
     send_raw(app, d)
     %{app | ctr: max(ctr, app.ctr)}
   end
 
   defp send_raw(app, d), do: :ok = :gen_udp.send(app.sock, {127, 0, 0, 1}, app.to_port, d)
 
-  defp events(body), do: for(<<u::64, r::32, op, 0, p::16, ses::64 <- body>>, do: {u, r, op, p, ses})
+  defp events(body),
+    do: for(<<u::64, r::32, op, 0, p::16, ses::64 <- body>>, do: {u, r, op, p, ses})
 
   defp hb(app, s, opts \\ []) do
     st = Session.stats(s)
+
     rec =
-      Proto.heartbeat_rec(Keyword.get(opts, :acked, st.sequence), Keyword.get(opts, :users, st.users),
-                          100, Keyword.get(opts, :flags, 0), Keyword.get(opts, :digest, st.digest))
+      Proto.heartbeat_rec(
+        Keyword.get(opts, :acked, st.sequence),
+        Keyword.get(opts, :users, st.users),
+        100,
+        Keyword.get(opts, :flags, 0),
+        Keyword.get(opts, :digest, st.digest)
+      )
+
     answer(app, 5, [rec], opts)
   end
 
   # wait until the session's stats satisfy f (bounded: 2 s)
   defp until(s, f, n \\ 200) do
     st = Session.stats(s)
+
     cond do
-      f.(st) -> st
-      n == 0 -> flunk("condition never held: #{inspect(st)}")
-      true -> Process.sleep(10); until(s, f, n - 1)
+      f.(st) ->
+        st
+
+      n == 0 ->
+        flunk("condition never held: #{inspect(st)}")
+
+      true ->
+        Process.sleep(10)
+        until(s, f, n - 1)
     end
   end
 
@@ -187,6 +210,7 @@ defmodule HeadCount.SessionTest do
     # a forged tag; another key; no tag at all
     <<pre::binary-24, _::binary-16, rest::binary>> =
       Proto.datagram_bin(4, Proto.f_a2g(), @gw, 1, app.ginc, @ainc, 2, [mv], @key, 0)
+
     send_raw(app, <<pre::binary, 0::128, rest::binary>>)
     answer(app, 4, [mv], ctr: 3, key: :binary.copy(<<9>>, 16))
     send_raw(app, Proto.datagram_bin(4, Proto.f_a2g(), @gw, 1, app.ginc, @ainc, 4, [mv], nil, 0))
@@ -197,9 +221,19 @@ defmodule HeadCount.SessionTest do
     send_raw(app, binary_part(good, 0, 63))
     send_raw(app, good <> <<0>>)
     send_raw(app, Proto.datagram_bin(4, 0, @gw, 1, app.ginc, @ainc, 7, [mv], @key, 0))
-    send_raw(app, Proto.datagram_bin(4, Proto.f_a2g(), @gw + 1, 1, app.ginc, @ainc, 8, [mv], @key, 0))
+
+    send_raw(
+      app,
+      Proto.datagram_bin(4, Proto.f_a2g(), @gw + 1, 1, app.ginc, @ainc, 8, [mv], @key, 0)
+    )
+
     send_raw(app, Proto.datagram_bin(1, Proto.f_a2g(), @gw, 1, app.ginc, @ainc, 9, [mv], @key, 0))
-    send_raw(app, Proto.datagram_bin(4, Proto.f_a2g(), @gw, 1, app.ginc + 1, @ainc, 10, [mv], @key, 0))
+
+    send_raw(
+      app,
+      Proto.datagram_bin(4, Proto.f_a2g(), @gw, 1, app.ginc + 1, @ainc, 10, [mv], @key, 0)
+    )
+
     send_raw(app, <<>>)
     send_raw(app, :crypto.strong_rand_bytes(200))
     # counter 0 is never fresh
@@ -238,6 +272,7 @@ defmodule HeadCount.SessionTest do
       spawn_link(fn ->
         :ok = Session.join(s, 42, 5, 1)
         send(me, :joined)
+
         receive do
           {:headcount_move, ^s, m} -> send(me, {:owner_got, m})
         end
@@ -245,8 +280,14 @@ defmodule HeadCount.SessionTest do
 
     assert_receive :joined
     :ok = Session.join(s, 43, 5, 1)
-    app = answer(app, 4, [Proto.move_rec(42, 5, 9, 7, 1, 0), Proto.move_rec(42, 6, 9, 8, 1, 0),
-                          Proto.move_rec(44, 5, 9, 9, 1, 0)])
+
+    app =
+      answer(app, 4, [
+        Proto.move_rec(42, 5, 9, 7, 1, 0),
+        Proto.move_rec(42, 6, 9, 8, 1, 0),
+        Proto.move_rec(44, 5, 9, 9, 1, 0)
+      ])
+
     assert_receive {:owner_got, %{user: 42, from: 5, to: 9, directive: 7, pool: 1, attempt: 0}}
     refute_received {:headcount_move, _, _}
     st = until(s, &(&1.moves + &1.moves_ignored == 3))
@@ -271,7 +312,12 @@ defmodule HeadCount.SessionTest do
     send(pid, :stop)
     st = until(s, &(&1.users == 1))
     {_, 1, _, 2, _, _, body} = recv(app)
-    assert Enum.sort(events(body)) |> Enum.map(&Tuple.delete_at(&1, 4)) == [{1, 5, 2, 0}, {2, 6, 2, 0}]
+
+    assert Enum.sort(events(body)) |> Enum.map(&Tuple.delete_at(&1, 4)) == [
+             {1, 5, 2, 0},
+             {2, 6, 2, 0}
+           ]
+
     assert st.owner_exits == 2
     assert Session.room_of(s, 3) == {5, 0}
   end
@@ -283,7 +329,10 @@ defmodule HeadCount.SessionTest do
     {2, 2, _, 2, _, _, body} = recv(app)
     assert body == Proto.place_rec(100, 1, 3) <> Proto.place_rec(101, 2, 3)
     app = answer(app, 3, [Proto.assign_rec(100, 1, 55, 0, 3, 1)])
-    assert_receive {:headcount_assign, ^s, %{user: 100, request: 1, status: :placed, room: 55, pool: 3}}
+
+    assert_receive {:headcount_assign, ^s,
+                    %{user: 100, request: 1, status: :placed, room: 55, pool: 3}}
+
     # request 2 is sent 1 + 2 times, then TIMEOUT
     {3, 2, _, 1, _, _, r} = recv(app)
     {4, 2, _, 1, _, _, ^r} = recv(app)
@@ -301,11 +350,18 @@ defmodule HeadCount.SessionTest do
     :ok = Session.join_many(s, [{1, 5, 0}, {2, 5, 0}, {3, 5, 0}, {4, 5, 0}])
     :ok = Session.flush(s)
     recv(app)
+
     app =
-      answer(app, 3, [Proto.assign_rec(1, 0, 8, 5, 0, 2), Proto.assign_rec(2, 0, 0, 5, 0, 3),
-                      Proto.assign_rec(3, 0, 0, 5, 0, 5), Proto.assign_rec(4, 0, 0, 5, 0, 6),
-                      # not in the refused room: ignored
-                      Proto.assign_rec(1, 0, 9, 7, 0, 2), Proto.assign_rec(1, 0, 0, 7, 0, 3)])
+      answer(app, 3, [
+        Proto.assign_rec(1, 0, 8, 5, 0, 2),
+        Proto.assign_rec(2, 0, 0, 5, 0, 3),
+        Proto.assign_rec(3, 0, 0, 5, 0, 5),
+        Proto.assign_rec(4, 0, 0, 5, 0, 6),
+        # not in the refused room: ignored
+        Proto.assign_rec(1, 0, 9, 7, 0, 2),
+        Proto.assign_rec(1, 0, 0, 7, 0, 3)
+      ])
+
     for {u, st} <- [{1, :new_topic}, {2, :no_room}, {3, :full}, {4, :superseded}] do
       assert_receive {:headcount_assign, ^s, %{user: ^u, status: ^st}}
     end
@@ -406,6 +462,7 @@ defmodule HeadCount.SessionTest do
     {:ok, {_, _, <<_::binary-5, 6, 0::16, 9::16, _::binary>>}} = :gen_udp.recv(sock, 0, 2000)
     {:ok, {_, _, <<_::binary-5, 5, 0::16, _::binary>>}} = :gen_udp.recv(sock, 0, 2000)
     :ok = Supervisor.stop(sup)
+
     {:ok, {_, _, <<_::binary-5, 5, 0::16, _::binary-32, _::binary-12, 2::32, _::64>>}} =
       :gen_udp.recv(sock, 0, 2000)
   end
@@ -415,11 +472,18 @@ defmodule HeadCount.SessionTest do
     base = [appliances: ["127.0.0.1:9"], gateway_id: 1]
     assert {:error, "no key" <> _} = Session.start_link(base)
     assert {:error, "the key must" <> _} = Session.start_link(base ++ [key: "short"])
-    assert {:error, "a key and no_auth" <> _} = Session.start_link(base ++ [key: @key, no_auth: true])
+
+    assert {:error, "a key and no_auth" <> _} =
+             Session.start_link(base ++ [key: @key, no_auth: true])
+
     assert {:error, "key_slot" <> _} = Session.start_link(base ++ [key: @key, key_slot: 2])
-    assert {:error, "need a gateway" <> _} = Session.start_link(appliances: ["127.0.0.1"], no_auth: true)
+
+    assert {:error, "need a gateway" <> _} =
+             Session.start_link(appliances: ["127.0.0.1"], no_auth: true)
+
     assert {:error, "cannot resolve" <> _} =
              Session.start_link(gateway_id: 1, no_auth: true, appliances: ["127.0.0.1:99999"])
+
     assert {:ok, {127, 0, 0, 1}, 7100} = Session.resolve("localhost")
     assert {:ok, {0, 0, 0, 0, 0, 0, 0, 1}, 7200} = Session.resolve("[::1]:7200")
     assert {:ok, {0, 0, 0, 0, 0, 0, 0, 1}, 7100} = Session.resolve("::1")
@@ -433,11 +497,26 @@ defmodule HeadCount.SessionTest do
     {:ok, sock} = :gen_udp.open(0, [:binary, active: false, ip: {127, 0, 0, 1}])
     {:ok, port} = :inet.port(sock)
     {:ok, s} = Session.start_link(appliances: ["127.0.0.1:#{port}"], gateway_id: 4, no_auth: true)
-    {:ok, {_, lport, <<_::binary-6, 0::16, 4::16, 0::16, ginc::32, _::binary-8, 0::128, _::binary>>}} =
+
+    {:ok,
+     {_, lport, <<_::binary-6, 0::16, 4::16, 0::16, ginc::32, _::binary-8, 0::128, _::binary>>}} =
       :gen_udp.recv(sock, 0, 2000)
-    d = Proto.datagram_bin(5, Proto.f_a2g(), 4, 1, ginc, 5, 1, [Proto.heartbeat_rec(1, 0, 100, 0, 0)], nil, 0)
+
+    d =
+      Proto.datagram_bin(
+        5,
+        Proto.f_a2g(),
+        4,
+        1,
+        ginc,
+        5,
+        1,
+        [Proto.heartbeat_rec(1, 0, 100, 0, 0)],
+        nil,
+        0
+      )
+
     :ok = :gen_udp.send(sock, {127, 0, 0, 1}, lport, d)
     assert until(s, &(&1.heartbeats_received == 1)).acked == 1
-    _ = band(1, 1)
   end
 end

@@ -33,8 +33,13 @@ defmodule HeadCount.Agent do
     Process.sleep(:infinity)
   end
 
-  @ints %{"--gateway-id" => :gateway_id, "--key-slot" => :key_slot, "--incarnation" => :incarnation,
-          "--flush-us" => :flush_us, "--heartbeat-ms" => :heartbeat_ms}
+  @ints %{
+    "--gateway-id" => :gateway_id,
+    "--key-slot" => :key_slot,
+    "--incarnation" => :incarnation,
+    "--flush-us" => :flush_us,
+    "--heartbeat-ms" => :heartbeat_ms
+  }
 
   defp parse([], o), do: {:ok, o}
   defp parse(["--appliance", a | rest], o), do: parse(rest, %{o | appliances: o.appliances ++ [a]})
@@ -52,8 +57,12 @@ defmodule HeadCount.Agent do
 
   defp run(o) do
     opts =
-      [appliances: o.appliances, gateway_id: Map.get(o, :gateway_id), no_auth: o.no_auth,
-       subscriber: self()] ++
+      [
+        appliances: o.appliances,
+        gateway_id: Map.get(o, :gateway_id),
+        no_auth: o.no_auth,
+        subscriber: self()
+      ] ++
         Enum.flat_map([:key, :key_slot, :incarnation, :flush_us, :heartbeat_ms], fn k ->
           if Map.has_key?(o, k), do: [{k, Map.fetch!(o, k)}], else: []
         end)
@@ -152,19 +161,55 @@ defmodule HeadCount.Agent do
   defp command(s, ["status"], _line) do
     st = Session.stats(s)
 
-    keys = [:users, :sequence, :acked, :appliance_users, :appliance_incarnation, :state, :snapshots,
-            :retransmits, :rx_bad_auth]
+    keys = [
+      :users,
+      :sequence,
+      :acked,
+      :appliance_users,
+      :appliance_incarnation,
+      :state,
+      :snapshots,
+      :retransmits,
+      :rx_bad_auth
+    ]
 
     dropped = st.rx_bad + st.rx_bad_auth + st.rx_wrong_source + st.rx_stale + st.rx_replayed
 
-    more = [:incarnation, :joins, :leaves, :event_datagrams, :nacks, :resync_requests,
-            :appliance_restarts, :places, :place_resends, :place_timeouts, :assigns, :new_topics,
-            :moves, :moves_ignored, :heartbeats_sent, :heartbeats_received, :rx_bad,
-            :rx_wrong_source, :rx_stale, :rx_replayed, :id_conflicts, :refusals, :superseded,
-            :digest_mismatches, :digest_snapshots, :send_errors, :owner_exits, :digest]
+    more = [
+      :incarnation,
+      :joins,
+      :leaves,
+      :event_datagrams,
+      :nacks,
+      :resync_requests,
+      :appliance_restarts,
+      :places,
+      :place_resends,
+      :place_timeouts,
+      :assigns,
+      :new_topics,
+      :moves,
+      :moves_ignored,
+      :heartbeats_sent,
+      :heartbeats_received,
+      :rx_bad,
+      :rx_wrong_source,
+      :rx_stale,
+      :rx_replayed,
+      :id_conflicts,
+      :refusals,
+      :superseded,
+      :digest_mismatches,
+      :digest_snapshots,
+      :send_errors,
+      :owner_exits,
+      :digest
+    ]
 
-    kv = Enum.map(keys, &"#{&1}=#{Map.fetch!(st, &1)}") ++ ["rx_dropped=#{dropped}"] ++
-           Enum.map(more, &"#{&1}=#{Map.fetch!(st, &1)}")
+    kv =
+      Enum.map(keys, &"#{&1}=#{Map.fetch!(st, &1)}") ++
+        ["rx_dropped=#{dropped}"] ++
+        Enum.map(more, &"#{&1}=#{Map.fetch!(st, &1)}")
 
     out("status " <> Enum.join(kv, " "))
   end
@@ -189,5 +234,7 @@ defmodule HeadCount.Agent do
 
   @doc false
   # the membership digest of a dump, for checks: sum of member digests
-  def digest(members), do: Enum.reduce(members, 0, fn {u, r, _}, d -> Proto.digest_add(d, Proto.member_digest(u, r)) end)
+  def digest(members),
+    do:
+      Enum.reduce(members, 0, fn {u, r, _}, d -> Proto.digest_add(d, Proto.member_digest(u, r)) end)
 end

@@ -56,7 +56,11 @@ defmodule HeadCount.Clock do
   end
 
   defp pick_inc(r, want, last) do
-    inc = if last != 0 and not HeadCount.Proto.seq_after(want, last), do: last + 1 &&& 0xFFFFFFFF, else: want
+    inc =
+      if last != 0 and not HeadCount.Proto.seq_after(want, last),
+        do: last + 1 &&& 0xFFFFFFFF,
+        else: want
+
     inc = if inc == 0, do: 1, else: inc
 
     case :atomics.compare_exchange(r, 2, last, inc) do

@@ -44,8 +44,14 @@ defmodule HeadCount.Proto do
   def op_leave, do: 2
 
   # ASSIGN status (4 is never sent: the client's TIMEOUT)
-  @status %{1 => :placed, 2 => :new_topic, 3 => :no_room, 4 => :timeout, 5 => :full,
-            6 => :superseded}
+  @status %{
+    1 => :placed,
+    2 => :new_topic,
+    3 => :no_room,
+    4 => :timeout,
+    5 => :full,
+    6 => :superseded
+  }
   def status_name(n), do: Map.get(@status, n, :unknown)
 
   # RESYNC reasons
@@ -73,7 +79,12 @@ defmodule HeadCount.Proto do
   A gateway's digest is the sum of its users' digests, mod 2^64.
   """
   def member_digest(user, room) do
-    h = bxor(user * 0x9E3779B97F4A7C15 &&& 0xFFFFFFFFFFFFFFFF, room * 0xC2B2AE3D27D4EB4F &&& 0xFFFFFFFFFFFFFFFF)
+    h =
+      bxor(
+        user * 0x9E3779B97F4A7C15 &&& 0xFFFFFFFFFFFFFFFF,
+        room * 0xC2B2AE3D27D4EB4F &&& 0xFFFFFFFFFFFFFFFF
+      )
+
     h = bxor(h, h >>> 31)
     h = h * 0xBF58476D1CE4E5B9 &&& 0xFFFFFFFFFFFFFFFF
     bxor(h, h >>> 29)
@@ -114,11 +125,20 @@ defmodule HeadCount.Proto do
   """
   def datagram(type, flags, gw, count, ginc, ainc, seq, body, key, slot) do
     if key == nil do
-      [<<@magic::32, @version, type, flags::16, gw::16, count::16, ginc::32, ainc::32, seq::32,
-         0::128>>, body]
+      [
+        <<@magic::32, @version, type, flags::16, gw::16, count::16, ginc::32, ainc::32, seq::32,
+          0::128>>,
+        body
+      ]
     else
-      flags = if slot == 1, do: flags ||| @f_auth ||| @f_key_slot, else: (flags ||| @f_auth) &&& ~~~@f_key_slot
-      pre = <<@magic::32, @version, type, flags::16, gw::16, count::16, ginc::32, ainc::32, seq::32>>
+      flags =
+        if slot == 1,
+          do: flags ||| @f_auth ||| @f_key_slot,
+          else: (flags ||| @f_auth) &&& ~~~@f_key_slot
+
+      pre =
+        <<@magic::32, @version, type, flags::16, gw::16, count::16, ginc::32, ainc::32, seq::32>>
+
       tag = SipHash.tag(key, [pre, <<0::128>> | body])
       [pre, tag | body]
     end
@@ -133,7 +153,11 @@ defmodule HeadCount.Proto do
   the datagram's under the key of the slot it names (`keys`: a map slot =>
   key), `:error` otherwise.  Compared without an early exit.
   """
-  def verify(<<pre::binary-size(6), flags::16, mid::binary-size(16), got::binary-size(16), rest::binary>>, keys) do
+  def verify(
+        <<pre::binary-size(6), flags::16, mid::binary-size(16), got::binary-size(16),
+          rest::binary>>,
+        keys
+      ) do
     slot = if (flags &&& @f_key_slot) != 0, do: 1, else: 0
     key = Map.get(keys, slot)
 
@@ -166,10 +190,17 @@ defmodule HeadCount.Proto do
     rec = rec_size(type)
 
     cond do
-      (flags &&& ~~~@f_known) != 0 -> {:error, :rx_bad}
-      (flags &&& @f_a2g) == 0 -> {:error, :rx_bad}
-      byte_size(records) != count * rec -> {:error, :rx_bad}
-      true -> {:ok, %{type: type, flags: flags, count: count, ainc: ainc, ctr: ctr, records: records}}
+      (flags &&& ~~~@f_known) != 0 ->
+        {:error, :rx_bad}
+
+      (flags &&& @f_a2g) == 0 ->
+        {:error, :rx_bad}
+
+      byte_size(records) != count * rec ->
+        {:error, :rx_bad}
+
+      true ->
+        {:ok, %{type: type, flags: flags, count: count, ainc: ainc, ctr: ctr, records: records}}
     end
   end
 

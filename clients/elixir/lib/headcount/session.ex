@@ -65,8 +65,11 @@ defmodule HeadCount.Session do
   end
 
   def child_spec(opts) do
-    %{id: Keyword.get(opts, :id, __MODULE__), start: {__MODULE__, :start_link, [opts]},
-      shutdown: 5000}
+    %{
+      id: Keyword.get(opts, :id, __MODULE__),
+      start: {__MODULE__, :start_link, [opts]},
+      shutdown: 5000
+    }
   end
 
   @doc "The user is in `room` of `pool` now (a move if elsewhere); the caller owns the user."
@@ -108,16 +111,54 @@ defmodule HeadCount.Session do
   # ------------------------------------------------------------- state --
 
   defstruct [
-    :sock, :ip, :port, :standby, :gw, :ginc, :key, :slot, :keys, :subscriber,
-    :flush_ms, :hb_ms, :place_timeout_ms, :place_retries, :lost_ms,
-    :users, :owned, :ev_timer, :place_timer,
-    owners: %{}, ainc: 0, aheard: 0, replay: {0, 0}, seq: 0, ctl: 0,
-    digest: 0, nusers: 0, ev: [], n_ev: 0, pl: [], n_pl: 0,
-    hist: %{}, hist_cap: 16384, pending: %{}, next_req: 0,
-    snap_last_seq: 0, snap_sent_at: nil, snap_id: 0,
-    mismatches: 0, digest_snap_at: nil, settling_run: 0,
-    acked: 0, appliance_users: 0, state: :connecting, conflict: false,
-    joins: 0, leaves: 0, st: %{}
+    :sock,
+    :ip,
+    :port,
+    :standby,
+    :gw,
+    :ginc,
+    :key,
+    :slot,
+    :keys,
+    :subscriber,
+    :flush_ms,
+    :hb_ms,
+    :place_timeout_ms,
+    :place_retries,
+    :lost_ms,
+    :users,
+    :owned,
+    :ev_timer,
+    :place_timer,
+    owners: %{},
+    ainc: 0,
+    aheard: 0,
+    replay: {0, 0},
+    seq: 0,
+    ctl: 0,
+    digest: 0,
+    nusers: 0,
+    ev: [],
+    n_ev: 0,
+    pl: [],
+    n_pl: 0,
+    hist: %{},
+    hist_cap: 16384,
+    pending: %{},
+    next_req: 0,
+    snap_last_seq: 0,
+    snap_sent_at: nil,
+    snap_id: 0,
+    mismatches: 0,
+    digest_snap_at: nil,
+    settling_run: 0,
+    acked: 0,
+    appliance_users: 0,
+    state: :connecting,
+    conflict: false,
+    joins: 0,
+    leaves: 0,
+    st: %{}
   ]
 
   @stats ~w(event_datagrams retransmits nacks snapshots snapshot_members resync_requests
@@ -140,7 +181,14 @@ defmodule HeadCount.Session do
       inc = if inc in [0, nil], do: Clock.incarnation(), else: inc &&& @mask32
 
       s = %__MODULE__{
-        sock: sock, ip: ip, port: port, standby: rest, gw: gw, ginc: inc, key: key, slot: slot,
+        sock: sock,
+        ip: ip,
+        port: port,
+        standby: rest,
+        gw: gw,
+        ginc: inc,
+        key: key,
+        slot: slot,
         keys: if(key, do: %{slot => key}, else: %{}),
         subscriber: Keyword.get(opts, :subscriber),
         flush_ms: div(Keyword.get(opts, :flush_us, 1000) + 999, 1000),
@@ -183,17 +231,29 @@ defmodule HeadCount.Session do
     slot = Keyword.get(opts, :key_slot, 0)
 
     case {Keyword.get(opts, :key), Keyword.get(opts, :no_auth, false)} do
-      {_, _} when slot not in [0, 1] -> {:error, "key_slot must be 0 or 1"}
-      {nil, true} -> {:ok, nil, 0}
-      {nil, false} -> {:error, "no key: give :key (16 bytes) or :no_auth true"}
-      {_, true} -> {:error, "a key and no_auth: set one or the other"}
-      {<<_::128>> = k, false} -> {:ok, k, slot}
+      {_, _} when slot not in [0, 1] ->
+        {:error, "key_slot must be 0 or 1"}
+
+      {nil, true} ->
+        {:ok, nil, 0}
+
+      {nil, false} ->
+        {:error, "no key: give :key (16 bytes) or :no_auth true"}
+
+      {_, true} ->
+        {:error, "a key and no_auth: set one or the other"}
+
+      {<<_::128>> = k, false} ->
+        {:ok, k, slot}
+
       {hex, false} when is_binary(hex) and byte_size(hex) == 32 ->
         case Base.decode16(hex, case: :mixed) do
           {:ok, k} -> {:ok, k, slot}
           :error -> {:error, "the key must be 16 bytes or 32 hex digits"}
         end
-      _ -> {:error, "the key must be 16 bytes or 32 hex digits"}
+
+      _ ->
+        {:error, "the key must be 16 bytes or 32 hex digits"}
     end
   end
 
@@ -213,13 +273,18 @@ defmodule HeadCount.Session do
   def resolve(addr) when is_binary(addr) do
     {host, port} =
       case Regex.run(~r/^\[(.+)\](?::(\d+))?$/, addr) do
-        [_, h] -> {h, "7100"}
-        [_, h, p] -> {h, p}
+        [_, h] ->
+          {h, "7100"}
+
+        [_, h, p] ->
+          {h, p}
+
         nil ->
           case String.split(addr, ":") do
             [h] -> {h, "7100"}
             [h, p] -> {h, p}
-            _ -> {addr, "7100"} # a bare IPv6 address
+            # a bare IPv6 address
+            _ -> {addr, "7100"}
           end
       end
 
@@ -287,9 +352,17 @@ defmodule HeadCount.Session do
   def handle_call(:stats, _from, s) do
     st =
       Map.merge(s.st, %{
-        joins: s.joins, leaves: s.leaves, users: s.nusers, sequence: s.seq, acked: s.acked,
-        appliance_users: s.appliance_users, appliance_incarnation: s.ainc, incarnation: s.ginc,
-        state: s.state, digest: s.digest, pending_places: map_size(s.pending)
+        joins: s.joins,
+        leaves: s.leaves,
+        users: s.nusers,
+        sequence: s.seq,
+        acked: s.acked,
+        appliance_users: s.appliance_users,
+        appliance_incarnation: s.ainc,
+        incarnation: s.ginc,
+        state: s.state,
+        digest: s.digest,
+        pending_places: map_size(s.pending)
       })
 
     {:reply, st, s}
@@ -332,7 +405,11 @@ defmodule HeadCount.Session do
   defp join_all([], _pid, s), do: {s, []}
 
   defp join_all(list, pid, s) do
-    s = if Map.has_key?(s.owners, pid), do: s, else: %{s | owners: Map.put(s.owners, pid, Process.monitor(pid))}
+    s =
+      if Map.has_key?(s.owners, pid),
+        do: s,
+        else: %{s | owners: Map.put(s.owners, pid, Process.monitor(pid))}
+
     jl(list, pid, s.users, s.owned, s, s.ev, s.n_ev, s.digest, 0, 0, [])
   end
 
@@ -374,11 +451,21 @@ defmodule HeadCount.Session do
     do: jl(rest, pid, t, o, s, ev, n, d, j, nu, [x | bad])
 
   defp jl_emit(rest, pid, t, o, s, ev, @events_per, d, j, nu, bad) do
-    s = flush_events(%{s | ev: ev, n_ev: @events_per, digest: d, joins: s.joins + j, nusers: s.nusers + nu})
+    s =
+      flush_events(%{
+        s
+        | ev: ev,
+          n_ev: @events_per,
+          digest: d,
+          joins: s.joins + j,
+          nusers: s.nusers + nu
+      })
+
     jl(rest, pid, t, o, s, [], 0, d, 0, 0, bad)
   end
 
-  defp jl_emit(rest, pid, t, o, s, ev, n, d, j, nu, bad), do: jl(rest, pid, t, o, s, ev, n, d, j, nu, bad)
+  defp jl_emit(rest, pid, t, o, s, ev, n, d, j, nu, bad),
+    do: jl(rest, pid, t, o, s, ev, n, d, j, nu, bad)
 
   defp leave_all(users, s), do: ll(users, s.users, s.owned, s, s.ev, s.n_ev, s.digest, 0, [], [])
 
@@ -397,8 +484,16 @@ defmodule HeadCount.Session do
         ev = [Proto.event(u, room, 2, pool, session) | ev]
 
         if n + 1 == @events_per do
-          s = flush_events(%{s | ev: ev, n_ev: @events_per, digest: d, leaves: s.leaves + l + 1,
-                                 nusers: s.nusers - l - 1})
+          s =
+            flush_events(%{
+              s
+              | ev: ev,
+                n_ev: @events_per,
+                digest: d,
+                leaves: s.leaves + l + 1,
+                nusers: s.nusers - l - 1
+            })
+
           ll(rest, t, o, s, [], 0, d, 0, miss, touched)
         else
           ll(rest, t, o, s, ev, n + 1, d, l + 1, miss, touched)
@@ -478,8 +573,19 @@ defmodule HeadCount.Session do
   defp flush_places(s) do
     {s, ctl} = next_ctl(s)
 
-    d = Proto.datagram(Proto.place(), 0, s.gw, s.n_pl, s.ginc, s.ainc, ctl, Enum.reverse(s.pl),
-                       s.key, s.slot)
+    d =
+      Proto.datagram(
+        Proto.place(),
+        0,
+        s.gw,
+        s.n_pl,
+        s.ginc,
+        s.ainc,
+        ctl,
+        Enum.reverse(s.pl),
+        s.key,
+        s.slot
+      )
 
     %{wire(s, d) | pl: [], n_pl: 0}
   end
@@ -530,7 +636,10 @@ defmodule HeadCount.Session do
     # the history must hold the whole snapshot and what follows it
     s = %{s | hist_cap: max(s.hist_cap, 2 * chunks + 1024)}
     id = s.snap_id + 1 &&& @mask32
-    members = :ets.foldl(fn {u, r, p, ses, _}, acc -> [Proto.member(u, r, p, ses) | acc] end, [], s.users)
+
+    members =
+      :ets.foldl(fn {u, r, p, ses, _}, acc -> [Proto.member(u, r, p, ses) | acc] end, [], s.users)
+
     groups = if members == [], do: [[]], else: Enum.chunk_every(members, per)
 
     {s, _} =
@@ -556,7 +665,8 @@ defmodule HeadCount.Session do
   # ----------------------------------------------------------- timers --
 
   @impl true
-  def handle_info(:flush_timer, s), do: {:noreply, %{s | ev_timer: nil} |> flush_events() |> flush_places()}
+  def handle_info(:flush_timer, s),
+    do: {:noreply, %{s | ev_timer: nil} |> flush_events() |> flush_places()}
 
   def handle_info(:heartbeat, s) do
     Process.send_after(self(), :heartbeat, s.hb_ms)
@@ -578,12 +688,19 @@ defmodule HeadCount.Session do
         {id, {user, pool, tries, deadline, pid}}, s when t >= deadline ->
           if tries >= s.place_retries do
             # sent 1 + retries times: give up
-            send(pid, {:headcount_assign, self(),
-                       %{user: user, request: id, status: :timeout, room: 0, refused: 0, pool: pool}})
+            send(
+              pid,
+              {:headcount_assign, self(),
+               %{user: user, request: id, status: :timeout, room: 0, refused: 0, pool: pool}}
+            )
+
             %{s | pending: Map.delete(s.pending, id)} |> count(:place_timeouts)
           else
             p = {user, pool, tries + 1, t + s.place_timeout_ms, pid}
-            %{s | pending: Map.put(s.pending, id, p)} |> place_record(user, id, pool) |> count(:place_resends)
+
+            %{s | pending: Map.put(s.pending, id, p)}
+            |> place_record(user, id, pool)
+            |> count(:place_resends)
           end
 
         _, s ->
@@ -623,7 +740,10 @@ defmodule HeadCount.Session do
   def handle_info(_other, s), do: {:noreply, s}
 
   defp arm_place_timer(%{place_timer: nil} = s) when map_size(s.pending) > 0,
-    do: %{s | place_timer: Process.send_after(self(), :place_scan, max(1, div(s.place_timeout_ms, 2)))}
+    do: %{
+      s
+      | place_timer: Process.send_after(self(), :place_scan, max(1, div(s.place_timeout_ms, 2)))
+    }
 
   defp arm_place_timer(s), do: s
 
@@ -674,14 +794,21 @@ defmodule HeadCount.Session do
         s =
           if newer and known != 0 do
             # the appliance restarted and lost everything: state it all again
-            %{s | acked: 0} |> count(:appliance_restarts) |> notify(:appliance_restarted)
+            %{s | acked: 0}
+            |> count(:appliance_restarts)
+            |> notify(:appliance_restarted)
             |> want_snapshot(true)
           else
             s
           end
 
         s = %{s | replay: Replay.commit(s.replay, ctr), aheard: t}
-        s = if s.state in [:connecting, :lost], do: notify(%{s | state: :connected}, :connected), else: s
+
+        s =
+          if s.state in [:connecting, :lost],
+            do: notify(%{s | state: :connected}, :connected),
+            else: s
+
         Enum.reduce(Proto.records(h), s, &record(h.type, &1, &2))
     end
   end

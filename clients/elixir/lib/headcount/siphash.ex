@@ -86,7 +86,15 @@ defmodule HeadCount.SipHash do
 
   defp blocks(
          <<ml::little-32, mh::little-32, rest::binary>>,
-         v0h, v0l, v1h, v1l, v2h, v2l, v3h, v3l, len
+         v0h,
+         v0l,
+         v1h,
+         v1l,
+         v2h,
+         v2l,
+         v3h,
+         v3l,
+         len
        ) do
     v3h = bxor(v3h, mh)
     v3l = bxor(v3l, ml)
