@@ -10,7 +10,8 @@
 #      refusals followed; MOVEs delivered to the owning process; an owner's
 #      exit; the guide's channel calls (docs/elixir.md);
 #   3. the conformance agent (clients/elixir/agent) driven from here: users
-#      joined, the table equal to its dump, the appliance killed and
+#      joined, one placed (assign) and joined, a bad join refused (error),
+#      the table equal to its dump, the appliance killed and
 #      restarted: the agent reports appliance_restarted, restates its users
 #      in a snapshot and the new appliance's table equals its dump again;
 #      a clean close empties the table at once.
@@ -99,10 +100,18 @@ for u in $(seq 1 300); do echo "join $u $((5000 + u % 7)) 0"; done >&4
 echo "join 1 0 0" >&4
 agent_read '^error join 1 0 0 '
 agent_read '^state connected$'
+# a placement: the answer names a room with a seat; the user joins it
+echo "place 9001 0" >&4
+agent_read '^assign 9001 1 placed [0-9]+ 0 0$'
+echo "join 9001 $(cut -d' ' -f5 <<< "$REPLY") 0" >&4
 agent_truth "$out/truth1.csv"
-need dumped_users "$(cut -d' ' -f2 <<< "$DUMPED")" -eq 300
+need dumped_users "$(cut -d' ' -f2 <<< "$DUMPED")" -eq 301
 hc_wait 60 "the room table equals the agent's dump" hc_rooms_equal "$out/truth1.csv"
 st=$(agent_status)
+for k in users sequence acked appliance_users appliance_incarnation state snapshots retransmits \
+	rx_bad_auth rx_dropped; do
+	[ -n "$(status_kv "$st" $k)" ] || { echo "FAIL: the agent's status has no $k="; exit 1; }
+done
 need snapshots "$(status_kv "$st" snapshots)" -eq 1
 need rx_dropped "$(status_kv "$st" rx_dropped)" -eq 0
 
@@ -116,14 +125,15 @@ agent_read '^state appliance_restarted$'
 hc_wait 60 "the restarted appliance's table equals the agent's dump" hc_rooms_equal "$out/truth1.csv"
 st=$(agent_status)
 need snapshots "$(status_kv "$st" snapshots)" -ge 2
-need appliance_users "$(status_kv "$st" appliance_users)" -eq 300
+need appliance_users "$(status_kv "$st" appliance_users)" -eq 301
+need state_connected "$(status_kv "$st" state)" = connected
 echo "agent after the restart: $st" | cut -c1-200
 
 # 100 leave; a clean close: SHUTDOWN empties the table at once
 for u in $(seq 1 100); do echo "leave $u"; done >&4
 agent_truth "$out/truth2.csv"
-need dumped_users "$(cut -d' ' -f2 <<< "$DUMPED")" -eq 200
-hc_wait 60 "the room table equals the agent's 200 users" hc_rooms_equal "$out/truth2.csv"
+need dumped_users "$(cut -d' ' -f2 <<< "$DUMPED")" -eq 201
+hc_wait 60 "the room table equals the agent's 201 users" hc_rooms_equal "$out/truth2.csv"
 echo "close clean" >&4
 agent_read '^closed$'
 wait "$AG_PID" || { echo "FAIL: the agent exited $?"; exit 1; }

@@ -149,6 +149,29 @@ defmodule HeadCount.SessionTest do
     assert {:error, {:bad_room, [{1, 0, 0}]}} = Session.join_many(s, [{1, 0, 0}])
   end
 
+  test "90 PLACEs: 89 fill a datagram, the 90th goes on the timer", %{s: s, app: app} do
+    for u <- 1..90, do: {:ok, ^u} = Session.place(s, u, 0)
+    {2, 2, _, 89, _, _, body} = recv(app)
+    assert body == Enum.map_join(1..89, &Proto.place_rec(&1, &1, 0))
+    {3, 2, _, 1, _, _, body} = recv(app)
+    assert body == Proto.place_rec(90, 90, 0)
+  end
+
+  @tag :ipv6
+  test "an appliance on IPv6 (::1): sealed datagrams both ways" do
+    {:ok, sock} = :gen_udp.open(0, [:inet6, :binary, active: false, ip: {0, 0, 0, 0, 0, 0, 0, 1}])
+    {:ok, port} = :inet.port(sock)
+    {:ok, s} = Session.start_link(appliances: ["[::1]:#{port}"], gateway_id: @gw, key: @key)
+    {:ok, {_, lport, d}} = :gen_udp.recv(sock, 0, 2000)
+    assert {:ok, 0} = Proto.verify(d, %{0 => @key})
+    <<_::binary-12, ginc::32, _::binary>> = d
+    rec = Proto.heartbeat_rec(1, 0, 100, 0, 0)
+    hb = Proto.datagram_bin(5, Proto.f_a2g(), @gw, 1, ginc, 77, 1, [rec], @key, 0)
+    :ok = :gen_udp.send(sock, {0, 0, 0, 0, 0, 0, 0, 1}, lport, hb)
+    assert until(s, &(&1.heartbeats_received == 1)).appliance_incarnation == 77
+    :ok = Session.close(s, :crash)
+  end
+
   test "a NACK is answered byte for byte from the history; a gap beyond it by a snapshot",
        %{s: s, app: app} do
     for u <- 1..3 do
