@@ -670,7 +670,7 @@ defmodule HeadCount.Session do
 
   def handle_info(:heartbeat, s) do
     Process.send_after(self(), :heartbeat, s.hb_ms)
-    s = s |> flush_events() |> send_heartbeat(0)
+    s = send_heartbeat(s, 0)
 
     s =
       if s.state in [:connected, :id_conflict] and now() - s.aheard > s.lost_ms,
