@@ -84,7 +84,10 @@ defmodule HeadCount.Session do
   def leave_many(s, users), do: GenServer.call(s, {:leave, users}, 60_000)
 
   @doc "Ask where a new user should go: `{:ok, request_id}`; the answer comes as a message."
-  def place(s, user, pool \\ 0), do: GenServer.call(s, {:place, user, pool})
+  def place(s, user, pool \\ 0)
+      when is_integer(user) and user in 0..0xFFFFFFFFFFFFFFFF and is_integer(pool) and
+             pool in 0..0xFFFF,
+      do: GenServer.call(s, {:place, user, pool})
 
   @doc "Send what is batched now."
   def flush(s), do: GenServer.call(s, :flush)
@@ -155,7 +158,6 @@ defmodule HeadCount.Session do
     acked: 0,
     appliance_users: 0,
     state: :connecting,
-    conflict: false,
     joins: 0,
     leaves: 0,
     st: %{}
