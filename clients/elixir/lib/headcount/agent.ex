@@ -144,7 +144,9 @@ defmodule HeadCount.Agent do
   end
 
   defp command(s, ["place", u, p], line) do
-    with {:ok, [u, p]} <- nums([u, p]), true <- p <= 0xFFFF and u <= 0xFFFFFFFFFFFFFFFF, {:ok, _id} <- Session.place(s, u, p) do
+    with {:ok, [u, p]} <- nums([u, p]),
+         true <- p <= 0xFFFF and u <= 0xFFFFFFFFFFFFFFFF,
+         {:ok, _id} <- Session.place(s, u, p) do
       :ok
     else
       {:error, why} -> out("error #{line} #{why}")
