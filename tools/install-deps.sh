@@ -9,12 +9,14 @@
 # by clang) the fuzz harness; libsodium-dev gives the datagram MAC;
 # gnuplot-nox draws the lab's room-size picture, a PNG; libuv1-dev: the
 # unit test that drives libheadcount from a libuv loop; tshark and
-# libpcap-dev: the Wireshark dissector's test and its capture generator).
+# libpcap-dev: the Wireshark dissector's test and its capture generator;
+# elixir with erlang-base builds and tests the Elixir client,
+# clients/elixir: Mix, ExUnit and OTP only).
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "install-deps: run as root" >&2; exit 2; }
 pkgs=(gcc pkg-config meson ninja-build libdpdk-dev dpdk dpdk-dev liburcu-dev libcunit1-dev
       iproute2 ethtool procps clang libclang-rt-14-dev libbpf-dev python3 libsodium-dev
-      gnuplot-nox libuv1-dev tshark libpcap-dev)
+      gnuplot-nox libuv1-dev tshark libpcap-dev elixir erlang-base)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,2 @@
+# SPDX-License-Identifier: BSD-3-Clause
+[inputs: ["{mix,.formatter}.exs", "{lib,test,bench}/**/*.{ex,exs}"], line_length: 100]

@@ -1,0 +1,954 @@
+# SPDX-License-Identifier: BSD-3-Clause
+defmodule HeadCount.Session do
+  @moduledoc """
+  One gateway's session with a headcount appliance: a GenServer owning a
+  `:gen_udp` socket (binary, `{active, N}`), the gateway's truth (its users,
+  in ETS), the batches being filled (EVENTS, PLACE), the sequence counter
+  and the history of sent sequenced datagrams (resent byte for byte on a
+  NACK), pending PLACEs, snapshots, heartbeats both ways, the membership
+  digest, and its side of authentication (its key, the control counter,
+  the replay window over the appliance's reply counters).  It is
+  libheadcount (gateway/hc_gw_session.c) in one BEAM process; see
+  docs/elixir.md.
+
+  Users belong to processes: the process that called `join/4` (or
+  `join_many/2`) for a user owns that user, is monitored, and gets the
+  user's MOVE directives and admission answers as messages:
+
+    * `{:headcount_move, session, %{user:, from:, to:, directive:, pool:, attempt:}}`
+    * `{:headcount_assign, session, %{user:, request:, status:, room:, refused:, pool:}}`
+      (`status`: `:placed | :new_topic | :no_room | :timeout | :full | :superseded`;
+      PLACE answers go to the process that called `place/3`)
+
+  If the owner exits, its users leave (a Phoenix channel process ending).
+  The subscriber (option `:subscriber`) gets
+  `{:headcount_state, session, state}` with `state` one of `:connected`,
+  `:lost`, `:appliance_restarted`, `:id_conflict`.
+
+  A datagram received is acted on only after, in this order: it came from
+  the appliance's address and port (`rx_wrong_source`), it is a
+  well-formed A->G datagram for us (`rx_bad`), its tag is good
+  (`rx_bad_auth`), its appliance incarnation is not older than the one we
+  know (`rx_stale`), and its reply counter is fresh (`rx_replayed`).  Each
+  failure is counted, never raised.
+  """
+  use GenServer
+  import Bitwise
+  alias HeadCount.{Clock, Proto, Replay}
+  require Logger
+
+  @type session :: GenServer.server()
+  @mask32 0xFFFFFFFF
+  @mask64 0xFFFFFFFFFFFFFFFF
+  @events_per Proto.events_per()
+
+  # --------------------------------------------------------------- API --
+
+  @doc """
+  Options:
+    * `:appliances` - `["host:port", ...]` (IPv4, `[IPv6]:port`, or a host
+      name; port 7100 if absent).  The first is used; the others are
+      accepted for a standby appliance later (not used yet).
+    * `:gateway_id` - 1..65535, unique per appliance.
+    * `:key` - 16 bytes (binary, or 32 hex digits) and `:key_slot` (0/1);
+      or `:no_auth` `true` (explicit, as libheadcount's insecure_no_auth).
+    * `:incarnation` - 0/absent: from the clock, larger than any before.
+    * `:flush_us` (1000), `:heartbeat_ms` (100), `:place_timeout_ms`
+      (250), `:place_retries` (8), `:history` (16384), `:lost_ms` (1000:
+      no datagram accepted for this long is `:lost`).
+    * `:subscriber` - a pid told the session's state changes.
+    * `:name` - registered name (GenServer option).
+  """
+  def start_link(opts) do
+    {gen, opts} = Keyword.split(opts, [:name])
+    GenServer.start_link(__MODULE__, opts, gen)
+  end
+
+  def child_spec(opts) do
+    %{
+      id: Keyword.get(opts, :id, __MODULE__),
+      start: {__MODULE__, :start_link, [opts]},
+      shutdown: 5000
+    }
+  end
+
+  @doc "The user is in `room` of `pool` now (a move if elsewhere); the caller owns the user."
+  def join(s, user, room, pool \\ 0), do: GenServer.call(s, {:join, [{user, room, pool}]})
+
+  @doc "Many joins in one call (`[{user, room, pool}]`), owned by the caller: the fast path."
+  def join_many(s, list), do: GenServer.call(s, {:join, list}, 60_000)
+
+  @doc "The user left. `:ok` or `{:error, :not_here}`."
+  def leave(s, user), do: GenServer.call(s, {:leave, [user]}) |> single()
+
+  def leave_many(s, users), do: GenServer.call(s, {:leave, users}, 60_000)
+
+  @doc "Ask where a new user should go: `{:ok, request_id}`; the answer comes as a message."
+  def place(s, user, pool \\ 0)
+      when is_integer(user) and user in 0..0xFFFFFFFFFFFFFFFF and is_integer(pool) and
+             pool in 0..0xFFFF,
+      do: GenServer.call(s, {:place, user, pool})
+
+  @doc "Send what is batched now."
+  def flush(s), do: GenServer.call(s, :flush)
+
+  @doc "The user's `{room, pool}` here, or nil."
+  def room_of(s, user), do: GenServer.call(s, {:room_of, user})
+
+  @doc "Every user here `[{user, room, pool}]` and the membership digest."
+  def dump(s), do: GenServer.call(s, :dump, 60_000)
+
+  @doc "Counters and state (a map)."
+  def stats(s), do: GenServer.call(s, :stats)
+
+  @doc "The local UDP port."
+  def local_port(s), do: GenServer.call(s, :local_port)
+
+  @doc "`:clean`: flush and say SHUTDOWN (users dropped at once); `:crash`: just stop."
+  def close(s, how \\ :clean) when how in [:clean, :crash],
+    do: GenServer.call(s, {:close, how})
+
+  defp single(:ok), do: :ok
+  defp single({:error, [_ | _]}), do: {:error, :not_here}
+
+  # ------------------------------------------------------------- state --
+
+  defstruct [
+    :sock,
+    :ip,
+    :port,
+    :standby,
+    :gw,
+    :ginc,
+    :key,
+    :slot,
+    :keys,
+    :subscriber,
+    :flush_ms,
+    :hb_ms,
+    :place_timeout_ms,
+    :place_retries,
+    :lost_ms,
+    :users,
+    :owned,
+    :ev_timer,
+    :place_timer,
+    owners: %{},
+    ainc: 0,
+    aheard: 0,
+    replay: {0, 0},
+    seq: 0,
+    ctl: 0,
+    digest: 0,
+    nusers: 0,
+    ev: [],
+    n_ev: 0,
+    pl: [],
+    n_pl: 0,
+    hist: %{},
+    hist_cap: 16384,
+    pending: %{},
+    next_req: 0,
+    snap_last_seq: 0,
+    snap_sent_at: nil,
+    snap_id: 0,
+    mismatches: 0,
+    digest_snap_at: nil,
+    settling_run: 0,
+    acked: 0,
+    appliance_users: 0,
+    state: :connecting,
+    joins: 0,
+    leaves: 0,
+    st: %{}
+  ]
+
+  @stats ~w(event_datagrams retransmits nacks snapshots snapshot_members resync_requests
+            appliance_restarts places place_resends place_timeouts assigns new_topics
+            moves moves_ignored heartbeats_sent heartbeats_received rx_bad send_errors
+            digest_mismatches digest_snapshots rx_bad_auth rx_wrong_source rx_stale
+            rx_replayed id_conflicts refusals superseded owner_exits)a
+
+  @impl true
+  def init(opts) do
+    Process.flag(:trap_exit, true)
+
+    with {:ok, [first | rest]} <- appliances(opts),
+         {:ok, ip, port} <- resolve(first),
+         {:ok, gw} <- gateway_id(opts),
+         {:ok, key, slot} <- key(opts),
+         {:ok, hist} <- history(opts),
+         {:ok, sock} <- open(ip) do
+      inc = Keyword.get(opts, :incarnation, 0)
+      inc = if inc in [0, nil], do: Clock.incarnation(), else: inc &&& @mask32
+
+      s = %__MODULE__{
+        sock: sock,
+        ip: ip,
+        port: port,
+        standby: rest,
+        gw: gw,
+        ginc: inc,
+        key: key,
+        slot: slot,
+        keys: if(key, do: %{slot => key}, else: %{}),
+        subscriber: Keyword.get(opts, :subscriber),
+        flush_ms: div(Keyword.get(opts, :flush_us, 1000) + 999, 1000),
+        hb_ms: max(1, Keyword.get(opts, :heartbeat_ms, 100)),
+        place_timeout_ms: max(1, Keyword.get(opts, :place_timeout_ms, 250)),
+        place_retries: Keyword.get(opts, :place_retries, 8),
+        lost_ms: Keyword.get(opts, :lost_ms, 1000),
+        hist_cap: hist,
+        users: :ets.new(:hc_users, [:set, :protected]),
+        owned: :ets.new(:hc_owned, [:ordered_set, :protected]),
+        st: Map.new(@stats, &{&1, 0}),
+        aheard: now()
+      }
+
+      # every incarnation starts by stating its (empty) membership:
+      # sequence 1 is a snapshot, the appliance's reset point
+      s = s |> send_snapshot() |> send_heartbeat(0)
+      Process.send_after(self(), :heartbeat, s.hb_ms)
+      {:ok, s}
+    else
+      {:error, why} -> {:stop, why}
+    end
+  end
+
+  defp appliances(opts) do
+    case Keyword.get(opts, :appliances, List.wrap(Keyword.get(opts, :appliance))) do
+      [_ | _] = l -> {:ok, l}
+      _ -> {:error, "need an appliance address (:appliances)"}
+    end
+  end
+
+  defp gateway_id(opts) do
+    case Keyword.get(opts, :gateway_id) do
+      g when is_integer(g) and g in 1..65535 -> {:ok, g}
+      _ -> {:error, "need a gateway id (1..65535)"}
+    end
+  end
+
+  defp key(opts) do
+    slot = Keyword.get(opts, :key_slot, 0)
+
+    case {Keyword.get(opts, :key), Keyword.get(opts, :no_auth, false)} do
+      {_, _} when slot not in [0, 1] ->
+        {:error, "key_slot must be 0 or 1"}
+
+      {nil, true} ->
+        {:ok, nil, 0}
+
+      {nil, false} ->
+        {:error, "no key: give :key (16 bytes) or :no_auth true"}
+
+      {_, true} ->
+        {:error, "a key and no_auth: set one or the other"}
+
+      {<<_::128>> = k, false} ->
+        {:ok, k, slot}
+
+      {hex, false} when is_binary(hex) and byte_size(hex) == 32 ->
+        case Base.decode16(hex, case: :mixed) do
+          {:ok, k} -> {:ok, k, slot}
+          :error -> {:error, "the key must be 16 bytes or 32 hex digits"}
+        end
+
+      _ ->
+        {:error, "the key must be 16 bytes or 32 hex digits"}
+    end
+  end
+
+  defp history(opts) do
+    h = Keyword.get(opts, :history, 16384)
+    if is_integer(h) and h >= 64, do: {:ok, h}, else: {:error, "history must be >= 64"}
+  end
+
+  defp open(ip) do
+    family = if tuple_size(ip) == 8, do: :inet6, else: :inet
+
+    :gen_udp.open(0, [family, :binary, active: 100, recbuf: 8 <<< 20, sndbuf: 8 <<< 20])
+  end
+
+  @doc false
+  # "host", "host:port", "[v6]:port", "v6" -> {:ok, ip, port}
+  def resolve(addr) when is_binary(addr) do
+    {host, port} =
+      case Regex.run(~r/^\[(.+)\](?::(\d+))?$/, addr) do
+        [_, h] ->
+          {h, "7100"}
+
+        [_, h, p] ->
+          {h, p}
+
+        nil ->
+          case String.split(addr, ":") do
+            [h] -> {h, "7100"}
+            [h, p] -> {h, p}
+            # a bare IPv6 address
+            _ -> {addr, "7100"}
+          end
+      end
+
+    with {p, ""} when p in 0..65535 <- Integer.parse(port),
+         {:ok, ip} <- getaddr(String.to_charlist(host)) do
+      {:ok, ip, p}
+    else
+      _ -> {:error, "cannot resolve the appliance address #{inspect(addr)}"}
+    end
+  end
+
+  defp getaddr(h) do
+    case :inet.getaddr(h, :inet) do
+      {:ok, ip} -> {:ok, ip}
+      _ -> :inet.getaddr(h, :inet6)
+    end
+  end
+
+  defp now, do: System.monotonic_time(:millisecond)
+
+  defp count(s, k, n \\ 1), do: %{s | st: Map.update!(s.st, k, &(&1 + n))}
+
+  # ------------------------------------------------------------ calls --
+
+  @impl true
+  def handle_call({:join, list}, {pid, _}, s) do
+    case join_all(list, pid, s) do
+      {s, []} -> {:reply, :ok, s}
+      {s, bad} -> {:reply, {:error, {:bad_room, Enum.reverse(bad)}}, s}
+    end
+  end
+
+  def handle_call({:leave, users}, _from, s) do
+    {s, missing} = leave_all(users, s)
+    {:reply, if(missing == [], do: :ok, else: {:error, Enum.reverse(missing)}), s}
+  end
+
+  def handle_call({:place, user, pool}, {pid, _}, s) do
+    if map_size(s.pending) >= 65536 do
+      {:reply, {:error, :busy}, s}
+    else
+      id = s.next_req + 1 &&& @mask32
+      id = if id == 0, do: 1, else: id
+      p = {user, pool, 0, now() + s.place_timeout_ms, pid}
+      s = %{s | next_req: id, pending: Map.put(s.pending, id, p)} |> count(:places)
+      s = s |> place_record(user, id, pool) |> arm_place_timer()
+      {:reply, {:ok, id}, s}
+    end
+  end
+
+  def handle_call(:flush, _from, s), do: {:reply, :ok, s |> flush_events() |> flush_places()}
+
+  def handle_call({:room_of, user}, _from, s) do
+    case :ets.lookup(s.users, user) do
+      [{_, room, pool, _, _}] -> {:reply, {room, pool}, s}
+      [] -> {:reply, nil, s}
+    end
+  end
+
+  def handle_call(:dump, _from, s) do
+    members = :ets.foldl(fn {u, r, p, _, _}, acc -> [{u, r, p} | acc] end, [], s.users)
+    {:reply, {Enum.sort(members), s.digest}, s}
+  end
+
+  def handle_call(:stats, _from, s) do
+    st =
+      Map.merge(s.st, %{
+        joins: s.joins,
+        leaves: s.leaves,
+        users: s.nusers,
+        sequence: s.seq,
+        acked: s.acked,
+        appliance_users: s.appliance_users,
+        appliance_incarnation: s.ainc,
+        incarnation: s.ginc,
+        state: s.state,
+        digest: s.digest,
+        pending_places: map_size(s.pending)
+      })
+
+    {:reply, st, s}
+  end
+
+  def handle_call(:local_port, _from, s), do: {:reply, :inet.port(s.sock), s}
+
+  def handle_call({:close, how}, _from, s) do
+    s = goodbye(s, how)
+    {:stop, :normal, :ok, %{s | sock: nil}}
+  end
+
+  defp goodbye(%{sock: nil} = s, _), do: s
+
+  defp goodbye(s, :clean) do
+    s = s |> flush_events() |> flush_places() |> send_heartbeat(Proto.hb_shutdown())
+    :gen_udp.close(s.sock)
+    s
+  end
+
+  defp goodbye(s, :crash) do
+    :gen_udp.close(s.sock)
+    s
+  end
+
+  @impl true
+  def terminate(_reason, s) do
+    # stopped by its supervisor (or anything else): a clean goodbye, so
+    # the appliance drops our users at once rather than after its timeout
+    goodbye(s, :clean)
+    :ok
+  end
+
+  # ---------------------------------------------------------- members --
+
+  # The fast path (join_many, leave_many): what every event changes (the
+  # batch, its count, the digest, the counters) rides in arguments and is
+  # written back into the state when a datagram fills and at the end (a
+  # struct update per event would copy the whole state each time).
+  defp join_all([], _pid, s), do: {s, []}
+
+  defp join_all(list, pid, s) do
+    s =
+      if Map.has_key?(s.owners, pid),
+        do: s,
+        else: %{s | owners: Map.put(s.owners, pid, Process.monitor(pid))}
+
+    jl(list, pid, s.users, s.owned, s, s.ev, s.n_ev, s.digest, 0, 0, [])
+  end
+
+  defp jl([], _pid, _t, _o, s, ev, n, d, j, nu, bad),
+    do: {arm_if(%{s | ev: ev, n_ev: n, digest: d, joins: s.joins + j, nusers: s.nusers + nu}), bad}
+
+  defp jl([{user, room, pool} | rest], pid, t, o, s, ev, n, d, j, nu, bad)
+       when is_integer(user) and user >= 0 and user <= @mask64 and is_integer(room) and
+              room > 0 and room <= @mask32 and is_integer(pool) and pool >= 0 and pool <= 0xFFFF do
+    case :ets.lookup(t, user) do
+      [{_, ^room, _, _, ^pid}] ->
+        jl(rest, pid, t, o, s, ev, n, d, j, nu, bad)
+
+      [{_, ^room, p, session, old}] ->
+        # where they are: only the owner changes
+        :ets.insert(t, {user, room, p, session, pid})
+        jl(rest, pid, t, o, reown(s, user, old, pid), ev, n, d, j, nu, bad)
+
+      [{_, was, _, session, old}] ->
+        # a move keeps the session
+        :ets.insert(t, {user, room, pool, session, pid})
+        s = if old == pid, do: s, else: reown(s, user, old, pid)
+        d = d - Proto.member_digest(user, was) + Proto.member_digest(user, room) &&& @mask64
+        ev = [Proto.event(user, room, 1, pool, session) | ev]
+        jl_emit(rest, pid, t, o, s, ev, n + 1, d, j + 1, nu, bad)
+
+      [] ->
+        # a user new here begins a session
+        session = Clock.session_stamp()
+        :ets.insert(t, {user, room, pool, session, pid})
+        :ets.insert(o, {{pid, user}})
+        d = d + Proto.member_digest(user, room) &&& @mask64
+        ev = [Proto.event(user, room, 1, pool, session) | ev]
+        jl_emit(rest, pid, t, o, s, ev, n + 1, d, j + 1, nu + 1, bad)
+    end
+  end
+
+  defp jl([x | rest], pid, t, o, s, ev, n, d, j, nu, bad),
+    do: jl(rest, pid, t, o, s, ev, n, d, j, nu, [x | bad])
+
+  defp jl_emit(rest, pid, t, o, s, ev, @events_per, d, j, nu, bad) do
+    s =
+      flush_events(%{
+        s
+        | ev: ev,
+          n_ev: @events_per,
+          digest: d,
+          joins: s.joins + j,
+          nusers: s.nusers + nu
+      })
+
+    jl(rest, pid, t, o, s, [], 0, d, 0, 0, bad)
+  end
+
+  defp jl_emit(rest, pid, t, o, s, ev, n, d, j, nu, bad),
+    do: jl(rest, pid, t, o, s, ev, n, d, j, nu, bad)
+
+  defp leave_all(users, s), do: ll(users, s.users, s.owned, s, s.ev, s.n_ev, s.digest, 0, [], [])
+
+  defp ll([], _t, _o, s, ev, n, d, l, miss, touched) do
+    s = %{s | ev: ev, n_ev: n, digest: d, leaves: s.leaves + l, nusers: s.nusers - l}
+    {Enum.reduce(Enum.uniq(touched), s, &release/2) |> arm_if(), miss}
+  end
+
+  defp ll([u | rest], t, o, s, ev, n, d, l, miss, touched) do
+    case :ets.lookup(t, u) do
+      [{_, room, pool, session, owner}] ->
+        :ets.delete(t, u)
+        :ets.delete(o, {owner, u})
+        touched = if match?([^owner | _], touched), do: touched, else: [owner | touched]
+        d = d - Proto.member_digest(u, room) &&& @mask64
+        ev = [Proto.event(u, room, 2, pool, session) | ev]
+
+        if n + 1 == @events_per do
+          s =
+            flush_events(%{
+              s
+              | ev: ev,
+                n_ev: @events_per,
+                digest: d,
+                leaves: s.leaves + l + 1,
+                nusers: s.nusers - l - 1
+            })
+
+          ll(rest, t, o, s, [], 0, d, 0, miss, touched)
+        else
+          ll(rest, t, o, s, ev, n + 1, d, l + 1, miss, touched)
+        end
+
+      [] ->
+        ll(rest, t, o, s, ev, n, d, l, [u | miss], touched)
+    end
+  end
+
+  # pid owns no user any more: stop watching it
+  defp release(pid, s) do
+    case :ets.next(s.owned, {pid, -1}) do
+      {^pid, _} ->
+        s
+
+      _ ->
+        {ref, owners} = Map.pop(s.owners, pid)
+        if ref, do: Process.demonitor(ref, [:flush])
+        %{s | owners: owners}
+    end
+  end
+
+  defp arm_if(%{n_ev: 0} = s), do: s
+  defp arm_if(s), do: arm_flush(s)
+
+  # remove the user from our table (no event)
+  defp forget(s, user, room, owner) do
+    :ets.delete(s.users, user)
+    s = disown(s, user, owner)
+    %{s | nusers: s.nusers - 1, digest: Proto.digest_sub(s.digest, Proto.member_digest(user, room))}
+  end
+
+  defp own(s, user, pid) do
+    :ets.insert(s.owned, {{pid, user}})
+
+    if Map.has_key?(s.owners, pid),
+      do: s,
+      else: %{s | owners: Map.put(s.owners, pid, Process.monitor(pid))}
+  end
+
+  defp disown(s, user, pid) do
+    :ets.delete(s.owned, {pid, user})
+    release(pid, s)
+  end
+
+  defp reown(s, user, old, new), do: s |> disown(user, old) |> own(user, new)
+
+  # --------------------------------------------------------- batching --
+
+  defp arm_flush(%{ev_timer: nil} = s) do
+    if s.flush_ms == 0 do
+      send(self(), :flush_timer)
+      %{s | ev_timer: :now}
+    else
+      %{s | ev_timer: Process.send_after(self(), :flush_timer, s.flush_ms)}
+    end
+  end
+
+  defp arm_flush(s), do: s
+
+  defp flush_events(%{n_ev: 0} = s), do: s
+
+  defp flush_events(s) do
+    s = send_sequenced(s, Proto.events(), s.n_ev, Enum.reverse(s.ev))
+    count(%{s | ev: [], n_ev: 0}, :event_datagrams)
+  end
+
+  defp place_record(s, user, id, pool) do
+    s = if s.n_pl == Proto.places_per(), do: flush_places(s), else: s
+    s = if s.n_pl == 0, do: arm_flush(s), else: s
+    %{s | pl: [Proto.place_rec(user, id, pool) | s.pl], n_pl: s.n_pl + 1}
+  end
+
+  defp flush_places(%{n_pl: 0} = s), do: s
+
+  defp flush_places(s) do
+    {s, ctl} = next_ctl(s)
+
+    d =
+      Proto.datagram(
+        Proto.place(),
+        0,
+        s.gw,
+        s.n_pl,
+        s.ginc,
+        s.ainc,
+        ctl,
+        Enum.reverse(s.pl),
+        s.key,
+        s.slot
+      )
+
+    %{wire(s, d) | pl: [], n_pl: 0}
+  end
+
+  defp next_ctl(s) do
+    c = s.ctl + 1 &&& @mask32
+    c = if c == 0, do: 1, else: c
+    {%{s | ctl: c}, c}
+  end
+
+  # ---------------------------------------------------------- sending --
+
+  defp wire(%{sock: nil} = s, _d), do: s
+
+  defp wire(s, d) do
+    case :gen_udp.send(s.sock, s.ip, s.port, d) do
+      :ok -> s
+      # the appliance away, buffers full: NACKs and timers repair
+      {:error, _} -> count(s, :send_errors)
+    end
+  end
+
+  # number a sequenced datagram, keep it sealed in the history, send it
+  defp send_sequenced(s, type, n, body) do
+    seq = s.seq + 1 &&& @mask32
+    seq = if seq == 0, do: 1, else: seq
+    d = Proto.datagram_bin(type, 0, s.gw, n, s.ginc, s.ainc, seq, body, s.key, s.slot)
+    old = seq - s.hist_cap &&& @mask32
+    hist = s.hist |> Map.delete(old) |> Map.put(seq, d)
+    wire(%{s | seq: seq, hist: hist}, d)
+  end
+
+  defp send_heartbeat(s, flags) do
+    {s, ctl} = next_ctl(s)
+    rec = Proto.heartbeat_rec(s.seq, s.nusers &&& @mask32, s.hb_ms, flags, s.digest)
+    d = Proto.datagram(Proto.heartbeat(), 0, s.gw, 1, s.ginc, s.ainc, ctl, [rec], s.key, s.slot)
+    wire(s, d) |> count(:heartbeats_sent)
+  end
+
+  # ---------------------------------------------------------- snapshot --
+
+  # state the whole membership, after everything sent so far
+  defp send_snapshot(s) do
+    s = flush_events(s)
+    per = Proto.members_per()
+    total = s.nusers
+    chunks = max(1, div(total + per - 1, per))
+    # the history must hold the whole snapshot and what follows it
+    s = %{s | hist_cap: max(s.hist_cap, 2 * chunks + 1024)}
+    id = s.snap_id + 1 &&& @mask32
+
+    members =
+      :ets.foldl(fn {u, r, p, ses, _}, acc -> [Proto.member(u, r, p, ses) | acc] end, [], s.users)
+
+    groups = if members == [], do: [[]], else: Enum.chunk_every(members, per)
+
+    {s, _} =
+      Enum.reduce(groups, {s, 0}, fn g, {s, i} ->
+        body = [Proto.snapshot_prefix(id, i, chunks, total) | g]
+        {send_sequenced(s, Proto.snapshot(), length(g), body), i + 1}
+      end)
+
+    %{s | snap_id: id, snap_last_seq: s.seq, snap_sent_at: now()}
+    |> count(:snapshots)
+    |> count(:snapshot_members, total)
+  end
+
+  # send one unless the newest is still on its way (sent recently, not acked)
+  defp want_snapshot(s, force) do
+    in_flight =
+      s.snap_sent_at != nil and Proto.seq_after(s.snap_last_seq, s.acked) and
+        now() - s.snap_sent_at < 200 + 2 * s.hb_ms
+
+    if force or not in_flight, do: send_snapshot(s), else: s
+  end
+
+  # ----------------------------------------------------------- timers --
+
+  @impl true
+  def handle_info(:flush_timer, s),
+    do: {:noreply, %{s | ev_timer: nil} |> flush_events() |> flush_places()}
+
+  def handle_info(:heartbeat, s) do
+    Process.send_after(self(), :heartbeat, s.hb_ms)
+    s = send_heartbeat(s, 0)
+
+    s =
+      if s.state in [:connected, :id_conflict] and now() - s.aheard > s.lost_ms,
+        do: notify(%{s | state: :lost}, :lost),
+        else: s
+
+    {:noreply, s}
+  end
+
+  def handle_info(:place_scan, s) do
+    t = now()
+
+    s =
+      Enum.reduce(s.pending, %{s | place_timer: nil}, fn
+        {id, {user, pool, tries, deadline, pid}}, s when t >= deadline ->
+          if tries >= s.place_retries do
+            # sent 1 + retries times: give up
+            send(
+              pid,
+              {:headcount_assign, self(),
+               %{user: user, request: id, status: :timeout, room: 0, refused: 0, pool: pool}}
+            )
+
+            %{s | pending: Map.delete(s.pending, id)} |> count(:place_timeouts)
+          else
+            p = {user, pool, tries + 1, t + s.place_timeout_ms, pid}
+
+            %{s | pending: Map.put(s.pending, id, p)}
+            |> place_record(user, id, pool)
+            |> count(:place_resends)
+          end
+
+        _, s ->
+          s
+      end)
+
+    {:noreply, arm_place_timer(s)}
+  end
+
+  def handle_info({:udp, sock, ip, port, data}, %{sock: sock} = s) do
+    s = if ip == s.ip and port == s.port, do: handle(s, data), else: count(s, :rx_wrong_source)
+    {:noreply, s}
+  end
+
+  def handle_info({:udp_passive, sock}, %{sock: sock} = s) do
+    :inet.setopts(sock, active: 100)
+    {:noreply, s}
+  end
+
+  def handle_info({:DOWN, ref, :process, pid, _why}, s) do
+    case Map.get(s.owners, pid) do
+      ^ref ->
+        users = :ets.select(s.owned, [{{{pid, :"$1"}}, [], [:"$1"]}])
+        {s, []} = leave_all(users, s)
+        {:noreply, %{s | owners: Map.delete(s.owners, pid)} |> count(:owner_exits, length(users))}
+
+      _ ->
+        {:noreply, s}
+    end
+  end
+
+  # exits are trapped so that terminate/2 says goodbye when the
+  # supervisor stops us (gen_server handles the parent's exit itself);
+  # the socket's port closing is the only other link
+  def handle_info({:EXIT, port, reason}, %{sock: port} = s), do: {:stop, {:socket, reason}, s}
+
+  def handle_info(_other, s), do: {:noreply, s}
+
+  defp arm_place_timer(%{place_timer: nil} = s) when map_size(s.pending) > 0,
+    do: %{
+      s
+      | place_timer: Process.send_after(self(), :place_scan, max(1, div(s.place_timeout_ms, 2)))
+    }
+
+  defp arm_place_timer(s), do: s
+
+  defp notify(s, state) do
+    if s.subscriber, do: send(s.subscriber, {:headcount_state, self(), state})
+    s
+  end
+
+  # ----------------------------------------------------------- receive --
+
+  @doc false
+  def handle(s, data) do
+    with {:ok, h} <- Proto.parse_a2g(data, s.gw, s.ginc),
+         :ok <- check_tag(s, data) do
+      accept(s, h)
+    else
+      {:error, why} -> count(s, why)
+    end
+  end
+
+  defp check_tag(%{key: nil}, _), do: :ok
+
+  defp check_tag(s, data) do
+    case Proto.verify(data, s.keys) do
+      {:ok, _} -> :ok
+      :error -> {:error, :rx_bad_auth}
+    end
+  end
+
+  # the appliance's incarnation: an older one is dropped, a newer one (or
+  # the first) starts a new window of reply counters; "older" after the
+  # current one has been silent for 3 s is a restart too
+  defp accept(s, %{ainc: appl, ctr: ctr} = h) do
+    known = s.ainc
+    t = now()
+    newer = known == 0 or Proto.seq_after(appl, known) or (appl != known and t - s.aheard > 3000)
+
+    cond do
+      not newer and appl != known ->
+        count(s, :rx_stale)
+
+      not Replay.fresh?(if(newer, do: Replay.new(), else: s.replay), ctr) ->
+        count(s, :rx_replayed)
+
+      true ->
+        s = if newer, do: %{s | replay: Replay.new(), ainc: appl}, else: s
+
+        s =
+          if newer and known != 0 do
+            # the appliance restarted and lost everything: state it all again
+            %{s | acked: 0}
+            |> count(:appliance_restarts)
+            |> notify(:appliance_restarted)
+            |> want_snapshot(true)
+          else
+            s
+          end
+
+        s = %{s | replay: Replay.commit(s.replay, ctr), aheard: t}
+
+        s =
+          if s.state in [:connecting, :lost],
+            do: notify(%{s | state: :connected}, :connected),
+            else: s
+
+        Enum.reduce(Proto.records(h), s, &record(h.type, &1, &2))
+    end
+  end
+
+  # ASSIGN
+  defp record(3, a, s) do
+    s = count(s, :assigns)
+    a = %{a | status: Proto.status_name(a.status)}
+
+    cond do
+      a.status == :new_topic ->
+        # our JOIN was refused: move the user to the offered room
+        s = count(s, :new_topics)
+
+        case :ets.lookup(s.users, a.user) do
+          [{_, room, _, _, owner}] when room == a.refused ->
+            {s, []} = join_all([{a.user, a.room, a.pool}], owner, s)
+            tell(owner, :headcount_assign, a)
+            s
+
+          _ ->
+            s
+        end
+
+      a.request == 0 and a.refused != 0 ->
+        # refused with nowhere to go (NO_ROOM, FULL) or superseded: the
+        # appliance holds the user in no room of ours, neither do we
+        case :ets.lookup(s.users, a.user) do
+          [{_, room, _, _, owner}] when room == a.refused ->
+            s = forget(s, a.user, room, owner)
+            tell(owner, :headcount_assign, a)
+            count(s, if(a.status == :superseded, do: :superseded, else: :refusals))
+
+          _ ->
+            s
+        end
+
+      true ->
+        case Map.get(s.pending, a.request) do
+          {user, _pool, _, _, pid} when user == a.user ->
+            tell(pid, :headcount_assign, a)
+            %{s | pending: Map.delete(s.pending, a.request)}
+
+          _ ->
+            s
+        end
+    end
+  end
+
+  # MOVE: to the user's owner, if we have the user in from_room
+  defp record(4, m, s) do
+    case :ets.lookup(s.users, m.user) do
+      [{_, room, _, _, owner}] when room == m.from ->
+        tell(owner, :headcount_move, m)
+        count(s, :moves)
+
+      _ ->
+        count(s, :moves_ignored)
+    end
+  end
+
+  # HEARTBEAT
+  defp record(5, hb, s) do
+    s = count(s, :heartbeats_received)
+    acked = hb.last_sequence
+    s = if Proto.seq_after(acked, s.seq), do: s, else: %{s | acked: acked}
+    s = %{s | appliance_users: hb.users}
+    s = if (hb.flags &&& Proto.hb_resync_needed()) != 0, do: want_snapshot(s, false), else: s
+    s = conflict(s, (hb.flags &&& Proto.hb_id_conflict()) != 0)
+    check_digest(s, acked, hb.users, hb.digest, hb.flags)
+  end
+
+  # RESYNC
+  defp record(7, r, s) do
+    if r.reason != Proto.resync_gap() do
+      s |> count(:resync_requests) |> want_snapshot(false)
+    else
+      s = count(s, :nacks)
+      %{first: first, last: last} = r
+      span = last - first &&& @mask32
+
+      cond do
+        Proto.seq_after(first, last) or Proto.seq_after(last, s.seq) or span >= s.hist_cap ->
+          want_snapshot(s, false)
+
+        not Enum.all?(0..span, &Map.has_key?(s.hist, first + &1 &&& @mask32)) ->
+          # gone from the history
+          want_snapshot(s, false)
+
+        true ->
+          Enum.reduce(0..span, s, fn i, s ->
+            wire(s, Map.fetch!(s.hist, first + i &&& @mask32)) |> count(:retransmits)
+          end)
+      end
+    end
+  end
+
+  defp tell(pid, tag, msg), do: send(pid, {tag, self(), msg})
+
+  defp conflict(s, on) do
+    s = if on, do: count(s, :id_conflicts), else: s
+
+    cond do
+      on and s.state != :id_conflict -> notify(%{s | state: :id_conflict}, :id_conflict)
+      not on and s.state == :id_conflict -> notify(%{s | state: :connected}, :connected)
+      true -> s
+    end
+  end
+
+  # anti-entropy (libheadcount's check_digest): settled, three heartbeats
+  # in a row that disagree with us -> a snapshot, at most once a second;
+  # SETTLING waited out for at most 10 heartbeats in a row
+  @settling_patience 10
+  defp check_digest(s, acked, users, digest, flags) do
+    settling = (flags &&& Proto.hb_settling()) != 0
+
+    cond do
+      acked != s.seq or s.n_ev != 0 ->
+        %{s | mismatches: 0, settling_run: 0}
+
+      settling and s.settling_run + 1 < @settling_patience ->
+        %{s | mismatches: 0, settling_run: s.settling_run + 1}
+
+      true ->
+        s = if settling, do: %{s | settling_run: s.settling_run + 1}, else: %{s | settling_run: 0}
+
+        if users == (s.nusers &&& @mask32) and digest == s.digest do
+          %{s | mismatches: 0}
+        else
+          s = count(s, :digest_mismatches)
+          t = now()
+
+          if s.mismatches + 1 >= 3 and (s.digest_snap_at == nil or t - s.digest_snap_at >= 1000) do
+            %{s | mismatches: 0, digest_snap_at: t} |> count(:digest_snapshots) |> send_snapshot()
+          else
+            %{s | mismatches: s.mismatches + 1}
+          end
+        end
+    end
+  end
+end
