@@ -8,16 +8,23 @@
 # the fault tests, and with libclang-rt-14-dev (libFuzzer, only recommended
 # by clang) the fuzz harness; libsodium-dev gives the datagram MAC;
 # gnuplot-nox draws the lab's room-size picture, a PNG; libuv1-dev: the
-# unit test that drives libheadcount from a libuv loop).
+# unit test that drives libheadcount from a libuv loop; nodejs and npm:
+# the Node client and the chat example (npm ci installs its packages from
+# examples/chat/package-lock.json), chromium: the chat's browser test).
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "install-deps: run as root" >&2; exit 2; }
 pkgs=(gcc pkg-config meson ninja-build libdpdk-dev dpdk dpdk-dev liburcu-dev libcunit1-dev
       iproute2 ethtool procps clang libclang-rt-14-dev libbpf-dev python3 libsodium-dev
-      gnuplot-nox libuv1-dev)
+      gnuplot-nox libuv1-dev chromium)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# node and npm: Debian's packages, unless a Node.js is there already (a
+# nodejs package of another origin may carry npm itself and conflict
+# with Debian's npm)
+command -v node > /dev/null || missing+=(nodejs)
+command -v npm > /dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "install-deps: installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive

@@ -207,8 +207,8 @@ class ChatGateway {
 			return;
 		this.s.join(m.user, m.to, m.pool);
 		this.counts.moves++;
-		this.moved(c, m.from, m.to, `room ${m.from} became too small, so the balancer merged it ` +
-			`into room ${m.to} (directive ${m.directiveId})`);
+		this.moved(c, m.from, m.to, 'headcount\'s balancer keeps every room between its minimum ' +
+			`and maximum size (directive ${m.directiveId})`);
 	}
 
 	moved(c, from, to, why) {
