@@ -6,7 +6,7 @@
 # namespace (no proxy in the way).  Prints load.js's figures (key=value)
 # and the appliance's room count.  Needs root and a build (tools/build.sh).
 #   run-load.sh [load.js options: --clients N --seconds S ...]
-# The pool: min 5, target 40, max 50 (fill = target), balancing every
+# The pool: min 4, target 8, max 10 (fill = target), balancing every
 # second, so leaving users shrink rooms and the balancer moves others.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,7 +24,7 @@ cleanup() {
 trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)" # thousands of sockets on each side: as many as allowed
 chat_npm_ci
-printf '[control]\nbalance_interval_ms = 1000\ncooldown_ms = 10000\n[pool.default]\nid = 0\nmin = 5\nmax = 50\ntarget = 40\n' \
+printf '[control]\nbalance_interval_ms = 1000\ncooldown_ms = 10000\n[pool.default]\nid = 0\nmin = 4\nmax = 10\ntarget = 8\n' \
 	> "$out/policy.ini"
 hc_lab_up $$
 hc_appliance_start "$build" "$out" 1 --stats-interval 0 --config "$out/policy.ini" > /dev/null
