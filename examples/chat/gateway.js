@@ -129,6 +129,10 @@ class ChatGateway {
 
 	// ---- connections
 	connect(ws, name) {
+		if (this.s.closed) { // stopping
+			ws.close(1001, 'the gateway is stopping');
+			return;
+		}
 		const user = ++this.nextUser;
 		const c = { ws, user, name: name || `guest-${user & 0xffffffffffn}`, room: 0, placing: 0, gone: false };
 		this.conns.set(user, c);
@@ -148,7 +152,7 @@ class ChatGateway {
 		this.conns.delete(c.user);
 		if (c.placing)
 			this.placing.delete(c.placing); // its seat reservation expires
-		if (this.s.roomOf(c.user) !== 0)
+		if (!this.s.closed && this.s.roomOf(c.user) !== 0)
 			this.s.leave(c.user);          // the LEAVE headcount hears
 		this.setRoom(c, 0);
 	}
