@@ -11,16 +11,21 @@
 # unit test that drives libheadcount from a libuv loop; tshark and
 # libpcap-dev: the Wireshark dissector's test and its capture generator;
 # elixir with erlang-base builds and tests the Elixir client,
-# clients/elixir: Mix, ExUnit and OTP only).
+# clients/elixir: Mix, ExUnit and OTP only; nodejs and npm: the Node
+# client and the chat example (npm ci installs its packages from
+# examples/chat/package-lock.json), chromium: the chat's browser test).
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "install-deps: run as root" >&2; exit 2; }
 pkgs=(gcc pkg-config meson ninja-build libdpdk-dev dpdk dpdk-dev liburcu-dev libcunit1-dev
       iproute2 ethtool procps clang libclang-rt-14-dev libbpf-dev python3 libsodium-dev
-      gnuplot-nox libuv1-dev tshark libpcap-dev elixir erlang-base)
+      gnuplot-nox libuv1-dev tshark libpcap-dev elixir erlang-base chromium nodejs)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm: Debian's package, unless npm is there already (a nodejs package of
+# another origin may carry npm itself and conflict with Debian's npm)
+command -v npm > /dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "install-deps: installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive

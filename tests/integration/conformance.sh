@@ -24,9 +24,10 @@ client=${1:?client}
 case "$client" in
 c) agent="$build/tools/hc-agent" ;;
 elixir) agent="$root/clients/elixir/agent" ;;
+node) agent="node $root/clients/node/agent.js" ;;
 *) echo "unknown client $client"; exit 2 ;;
 esac
-[ -x "${agent%% *}" ] || { echo "FAIL: no agent $agent"; exit 1; }
+command -v "${agent%% *}" > /dev/null || { echo "FAIL: no agent $agent"; exit 1; }
 
 out=$(mktemp -d /tmp/hc-conform.XXXXXX)
 driver=""

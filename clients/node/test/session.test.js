@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// session.test.js - the session (lib/session.js) against a fake appliance
+// on loopback (fake_appliance.js): the opening snapshot and heartbeat,
+// batching and flushing, session stamps and the digest, NACKs answered
+// byte for byte or by a snapshot, PLACE resends and TIMEOUT, ASSIGN
+// PLACED / NEW_TOPIC / NO_ROOM / SUPERSEDED, MOVE, a new appliance
+// incarnation, the checks on every datagram received (each counted),
+// the digest's anti-entropy, id conflicts, LOST, clean and crash close.
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert');
+const P = require('../lib/proto');
+const { Session } = require('../lib/session');
+const { FakeAppliance } = require('./fake_appliance');
+
+const KEY = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+const GW = 9;
+
+async function until(cond, what, ms = 3000) {
+	const end = Date.now() + ms;
+	while (!cond()) {
+		if (Date.now() > end)
+			throw new Error(`never: ${what}`);
+		await new Promise((r) => setTimeout(r, 5));
+	}
+}
+
+async function lab(opts = {}) {
+	const a = await FakeAppliance.start(opts.noAuth ? null : KEY);
+	const s = await Session.open(Object.assign({ appliance: `127.0.0.1:${a.port}`, gatewayId: GW,
+		key: opts.noAuth ? undefined : KEY, heartbeatMs: 50 }, opts));
+	await a.next((d) => d.type === P.T.HEARTBEAT);
+	return { a, s };
+}
+
+function heartbeat(a, s, fields = {}, opt = {}) {
+	const d = s.digest();
+	return a.send(GW, s.incarnation, P.T.HEARTBEAT, 1, 24, (b, o) => P.writeHeartbeat(b, o,
+		fields.acked !== undefined ? fields.acked : s.seq,
+		fields.users !== undefined ? fields.users : s.size, 100, fields.flags || 0,
+		Number((fields.digest !== undefined ? fields.digest : d) >> 32n),
+		Number((fields.digest !== undefined ? fields.digest : d) & 0xffffffffn)), opt);
+}
+
+function u64(x) {
+	return [Number(BigInt(x) >> 32n), Number(BigInt(x) & 0xffffffffn)];
+}
+
+test('open: an empty snapshot at sequence 1, then a heartbeat with control counter 1, sealed', async () => {
+	const { a, s } = await lab();
+	try {
+		const snap = await a.next((d) => d.type === P.T.SNAPSHOT);
+		assert.strictEqual(snap.seq, 1);
+		assert.deepStrictEqual(snap.prefix, { id: 1, index: 0, chunks: 1, total: 0 });
+		assert.strictEqual(snap.gw, GW);
+		assert.strictEqual(snap.gwInc, s.incarnation);
+		assert.strictEqual(snap.applInc, 0);
+		assert.strictEqual(snap.flags, P.F.AUTH);
+		const hb = await a.next((d) => d.type === P.T.HEARTBEAT);
+		assert.strictEqual(hb.seq, 1);
+		assert.deepStrictEqual(hb.hb, { lastSeq: 1, users: 0, interval: 50, flags: 0, digest: 0n });
+		assert.strictEqual(a.bad, 0);
+		assert.strictEqual(s.state, 'connecting');
+		heartbeat(a, s);
+		await until(() => s.state === 'connected', 'connected');
+		assert.strictEqual(s.stats().acked, 1);
+	} finally {
+		await s.close(false);
+		a.close();
+	}
+});
+
+test('joins batch 59 to a datagram, the rest within the flush timer; a move keeps the session; the digest sums', async () => {
+	const { a, s } = await lab();
+	try {
+		for (let i = 1; i <= 100; i++)
+			s.join(BigInt(i) << 40n | 7n, 10 + (i % 3), 2);
+		const d1 = await a.next((d) => d.type === P.T.EVENTS);
+		const d2 = await a.next((d) => d.type === P.T.EVENTS, d1.index + 1);
+		assert.deepStrictEqual([d1.seq, d1.count, d2.seq, d2.count], [2, 59, 3, 41]);
+		const r = d1.records[0];
+		assert.deepStrictEqual([r.user, r.room, r.op, r.pool], [1n << 40n | 7n, 11, P.OP.JOIN, 2]);
+		assert.ok(r.session > 1600000000000000n, 'a wall-clock session stamp in us');
+		assert.strictEqual(s.join(1n << 40n | 7n, 11, 2), false, 'already there: nothing sent');
+		s.join(1n << 40n | 7n, 20, 2);
+		s.leave(2n << 40n | 7n);
+		const d3 = await a.next((d) => d.type === P.T.EVENTS, d2.index + 1);
+		assert.deepStrictEqual(d3.records.map((x) => [x.user, x.room, x.op, x.session === r.session]),
+			[[1n << 40n | 7n, 20, P.OP.JOIN, true], [2n << 40n | 7n, 12, P.OP.LEAVE, false]]);
+		// the digest: the sum mod 2^64 of hc_member_digest over the users
+		let sum = 0n;
+		const out = [0, 0];
+		for (const [u, room] of s.members()) {
+			P.memberDigest(...u64(u), room, out);
+			sum = (sum + (BigInt(out[0]) << 32n | BigInt(out[1]))) & 0xffffffffffffffffn;
+		}
+		assert.strictEqual(s.size, 99);
+		assert.strictEqual(s.digest(), sum);
+		const hb = await a.next((d) => d.type === P.T.HEARTBEAT && d.hb.lastSeq === 4);
+		assert.deepStrictEqual([hb.hb.users, hb.hb.digest], [99, sum]);
+	} finally {
+		await s.close(false);
+		a.close();
+	}
+});
+
+test('a NACK is answered byte for byte; one beyond the history by a snapshot', async () => {
+	const { a, s } = await lab({ history: 64 });
+	try {
+		s.join(1, 5);
+		s.flush();
+		s.join(2, 5);
+		s.flush();
+		const d3 = await a.next((d) => d.type === P.T.EVENTS && d.seq === 3);
+		const d2 = a.got.find((d) => d.seq === 2 && d.type === P.T.EVENTS);
+		const mark = a.got.length;
+		a.send(GW, s.incarnation, P.T.RESYNC, 1, 16, (b, o) => P.writeResync(b, o, P.RESYNC.GAP, 2, 3, 0));
+		const r2 = await a.next((d) => d.type === P.T.EVENTS && d.seq === 2, mark);
+		const r3 = await a.next((d) => d.type === P.T.EVENTS && d.seq === 3, mark);
+		assert.ok(r2.bytes.equals(d2.bytes) && r3.bytes.equals(d3.bytes), 'resent byte for byte');
+		assert.strictEqual(s.stats().retransmits, 2);
+		// push sequence 2 out of the history (64 asked; the opening
+		// snapshot grew it to hold 2 * chunks + 1024: 2048)
+		for (let i = 0; i < 2100; i++) {
+			s.join(100 + i, 6);
+			s.flush();
+		}
+		heartbeat(a, s); // the opening snapshot acknowledged: no longer in flight
+		await until(() => s.stats().acked === s.seq, 'acknowledged');
+		const m2 = a.got.length;
+		a.send(GW, s.incarnation, P.T.RESYNC, 1, 16, (b, o) => P.writeResync(b, o, P.RESYNC.GAP, 2, 2, 0));
+		const snap = await a.next((d) => d.type === P.T.SNAPSHOT, m2);
+		assert.strictEqual(snap.prefix.total, 2102);
+		assert.strictEqual(snap.prefix.chunks, Math.ceil(2102 / 59));
+		const chunks = [];
+		for (let i = 0; i < snap.prefix.chunks; i++)
+			chunks.push(await a.next((d) => d.type === P.T.SNAPSHOT && d.seq === snap.seq + i, m2));
+		assert.deepStrictEqual(chunks.map((c) => c.prefix.index), [...Array(chunks.length).keys()]);
+		const members = chunks.flatMap((c) => c.records);
+		assert.strictEqual(members.length, 2102);
+		assert.strictEqual(new Set(members.map((m) => m.user)).size, 2102);
+		assert.strictEqual(s.stats().retransmits, 2);
+	} finally {
+		await s.close(false);
+		a.close();
+	}
+});
+
+test('PLACE: resent with a new control counter, then TIMEOUT; an ASSIGN PLACED is told once', async () => {
+	const { a, s } = await lab({ placeTimeoutMs: 40, placeRetries: 2 });
+	try {
+		const seen = [];
+		s.on('assign', (x) => seen.push(x));
+		const id = s.place(77n, 3);
+		await until(() => seen.length === 1, 'a timeout', 5000);
+		const places = a.got.filter((d) => d.type === P.T.PLACE);
+		assert.strictEqual(places.length, 3, 'sent 1 + placeRetries times');
+		assert.deepStrictEqual(places[0].records, [{ user: 77n, requestId: id, pool: 3 }]);
+		const ctrs = places.map((d) => d.seq);
+		assert.ok(ctrs[0] < ctrs[1] && ctrs[1] < ctrs[2], 'control counters increase');
+		assert.deepStrictEqual(seen[0], { user: 77n, requestId: id, room: 0, refusedRoom: 0, pool: 3,
+			status: 'timeout' });
+		const id2 = s.place(78n, 3);
+		await a.next((d) => d.type === P.T.PLACE && d.records.some((r) => r.requestId === id2));
+		for (let k = 0; k < 2; k++) // a duplicate answer is told once
+			a.send(GW, s.incarnation, P.T.ASSIGN, 1, 24, (b, o) =>
+				P.writeAssign(b, o, 0, 78, id2, 42, 0, 3, P.STATUS.PLACED));
+		await until(() => seen.length === 2, 'placed');
+		await new Promise((r) => setTimeout(r, 100));
+		assert.strictEqual(seen.length, 2);
+		assert.deepStrictEqual(seen[1], { user: 78n, requestId: id2, room: 42, refusedRoom: 0, pool: 3,
+			status: 'placed' });
+		assert.strictEqual(s.stats().place_timeouts, 1);
+	} finally {
+		await s.close(false);
+		a.close();
+	}
+});
+
+test('NEW_TOPIC moves the user; NO_ROOM and SUPERSEDED drop them without a LEAVE', async () => {
+	const { a, s } = await lab();
+	try {
+		const seen = [];
+		s.on('assign', (x) => seen.push(x));
+		s.join(1, 10);
+		s.join(2, 10);
+		s.join(3, 10);
+		s.flush();
+		await a.next((d) => d.type === P.T.EVENTS);
+		const mark = a.got.length;
+		a.send(GW, s.incarnation, P.T.ASSIGN, 3, 24, (b, o, i) =>
+			P.writeAssign(b, o, 0, i + 1, 0, i === 0 ? 11 : 0, 10, 0,
+				[P.STATUS.NEW_TOPIC, P.STATUS.NO_ROOM, P.STATUS.SUPERSEDED][i]));
+		await until(() => seen.length === 3, 'three answers');
+		assert.deepStrictEqual(seen.map((x) => [x.user, x.status]),
+			[[1n, 'new_topic'], [2n, 'no_room'], [3n, 'superseded']]);
+		assert.deepStrictEqual(s.members(), [[1n, 11, 0]]);
+		const ev = await a.next((d) => d.type === P.T.EVENTS, mark);
+		assert.deepStrictEqual(ev.records.map((r) => [r.user, r.room, r.op]), [[1n, 11, P.OP.JOIN]]);
+		const st = s.stats();
+		assert.deepStrictEqual([st.new_topics, st.refusals, st.superseded], [1, 1, 1]);
+		// the answer for a user no longer in refused_room changes nothing
+		a.send(GW, s.incarnation, P.T.ASSIGN, 1, 24, (b, o) =>
+			P.writeAssign(b, o, 0, 1, 0, 0, 10, 0, P.STATUS.NO_ROOM));
+		await until(() => s.stats().assigns === 4, 'the fourth answer');
+		assert.strictEqual(s.roomOf(1), 11);
+	} finally {
+		await s.close(false);
+		a.close();
+	}
+});
+
+test('MOVE: told for a user in from_room, ignored otherwise; without a listener obeyed at once', async () => {
+	const { a, s } = await lab();
+	try {
+		const moves = [];
+		s.on('move', (m) => moves.push(m));
+		s.join(5, 42);
+		a.send(GW, s.incarnation, P.T.MOVE, 2, 24, (b, o, i) =>
+			P.writeMove(b, o, 0, 5, i === 0 ? 42 : 41, 43, 9 + i, 0, 1));
+		await until(() => s.stats().moves + s.stats().moves_ignored === 2, 'two moves');
+		assert.deepStrictEqual(moves, [{ user: 5n, from: 42, to: 43, directiveId: 9, pool: 0, attempt: 1 }]);
+		assert.strictEqual(s.stats().moves_ignored, 1);
+		assert.strictEqual(s.roomOf(5), 42, 'the listener moves the user, not the session');
+		s.removeAllListeners('move');
+		a.send(GW, s.incarnation, P.T.MOVE, 1, 24, (b, o) => P.writeMove(b, o, 0, 5, 42, 44, 11, 0, 0));
+		await until(() => s.roomOf(5) === 44, 'moved at once');
+	} finally {
+		await s.close(false);
+		a.close();
+	}
+});
+
+test('every check on a datagram received is counted and nothing else happens', async () => {
+	const { a, s } = await lab();
+	try {
+		s.join(5, 42);
+		heartbeat(a, s); // the first: the appliance's incarnation and counter 1
+		await until(() => s.state === 'connected', 'connected');
+		const move = (b, o) => P.writeMove(b, o, 0, 5, 42, 43, 1, 0, 0);
+		a.send(GW, s.incarnation, P.T.MOVE, 1, 24, move, { corrupt: true });
+		a.send(GW, s.incarnation, P.T.MOVE, 1, 24, move, { unsealed: true });
+		a.send(GW, s.incarnation + 1, P.T.MOVE, 1, 24, move);               // another incarnation of ours
+		a.send(GW + 1, s.incarnation, P.T.MOVE, 1, 24, move);                // another gateway
+		a.send(GW, s.incarnation, P.T.MOVE, 1, 24, move, { ctr: 1 });        // replayed counter
+		a.send(GW, s.incarnation, P.T.MOVE, 1, 24, move, { incarnation: a.incarnation - 1 }); // stale
+		const short = Buffer.alloc(30);
+		a.raw(short);
+		const other = await FakeAppliance.start(KEY);                         // another source
+		other.peer = { port: s.localPort(), address: '127.0.0.1' };
+		other.send(GW, s.incarnation, P.T.MOVE, 1, 24, move);
+		await until(() => {
+			const t = s.stats();
+			return t.rx_bad_auth === 2 && t.rx_bad === 3 && t.rx_replayed === 1 && t.rx_stale === 1 &&
+				t.rx_wrong_source === 1;
+		}, 'each counted', 3000);
+		other.close();
+		assert.strictEqual(s.roomOf(5), 42);
+		assert.strictEqual(s.stats().moves + s.stats().moves_ignored, 0);
+	} finally {
+		await s.close(false);
+		a.close();
+	}
+});
+
+test('a new appliance incarnation: a snapshot of everything, state connected (restarted)', async () => {
+	const { a, s } = await lab();
+	try {
+		const states = [];
+		s.on('state', (c) => states.push(`${c.state}/${c.reason}`));
+		s.join(1, 10);
+		s.join(2, 11);
+		heartbeat(a, s);
+		await until(() => s.state === 'connected', 'connected');
+		const mark = a.got.length;
+		a.incarnation += 8;
+		a.ctr = 0;
+		heartbeat(a, s, { acked: 0, users: 0, digest: 0n });
+		const snap = await a.next((d) => d.type === P.T.SNAPSHOT, mark);
+		assert.strictEqual(snap.applInc, a.incarnation);
+		assert.deepStrictEqual(snap.records.map((r) => [r.user, r.room]).sort(), [[1n, 10], [2n, 11]]);
+		assert.deepStrictEqual(states, ['connected/heard', 'connected/restarted']);
+		assert.strictEqual(s.stats().appliance_restarts, 1);
+	} finally {
+		await s.close(false);
+		a.close();
+	}
+});
+
+test('anti-entropy: three settled heartbeats with another digest cause a snapshot; SETTLING waits', async () => {
+	const { a, s } = await lab();
+	try {
+		s.join(1, 10);
+		s.flush();
+		await a.next((d) => d.type === P.T.EVENTS);
+		heartbeat(a, s);
+		await until(() => s.state === 'connected', 'connected');
+		const mark = a.got.length;
+		for (let i = 0; i < 5; i++)
+			heartbeat(a, s, { digest: 12345n, flags: P.HB.SETTLING });
+		await until(() => s.stats().heartbeats_received === 6, 'settling heartbeats');
+		assert.strictEqual(s.stats().digest_mismatches, 0, 'SETTLING: not judged');
+		for (let i = 0; i < 3; i++)
+			heartbeat(a, s, { digest: 12345n });
+		const snap = await a.next((d) => d.type === P.T.SNAPSHOT, mark);
+		assert.deepStrictEqual(snap.records.map((r) => [r.user, r.room]), [[1n, 10]]);
+		assert.deepStrictEqual([s.stats().digest_mismatches, s.stats().digest_snapshots], [3, 1]);
+	} finally {
+		await s.close(false);
+		a.close();
+	}
+});
+
+test('id conflict and its end; LOST after lostMs of silence; RESYNC RESTART asks a snapshot', async () => {
+	const { a, s } = await lab({ lostMs: 300 });
+	try {
+		const states = [];
+		s.on('state', (c) => states.push(`${c.state}/${c.reason}`));
+		heartbeat(a, s, { flags: P.HB.ID_CONFLICT });
+		heartbeat(a, s, { flags: P.HB.ID_CONFLICT });
+		heartbeat(a, s);
+		await until(() => states.length === 3, 'three states');
+		assert.deepStrictEqual(states, ['connected/heard', 'id_conflict/id_conflict', 'connected/conflict_over']);
+		assert.strictEqual(s.stats().id_conflicts, 2);
+		const mark = a.got.length;
+		a.send(GW, s.incarnation, P.T.RESYNC, 1, 16, (b, o) => P.writeResync(b, o, P.RESYNC.RESTART, 0, 0, 0));
+		await a.next((d) => d.type === P.T.SNAPSHOT, mark);
+		await until(() => s.state === 'lost', 'lost', 3000);
+		assert.deepStrictEqual(states.slice(3), ['lost/silent']);
+		heartbeat(a, s);
+		await until(() => s.state === 'connected', 'connected again');
+		assert.deepStrictEqual(states.slice(4), ['connected/heard']);
+	} finally {
+		await s.close(false);
+		a.close();
+	}
+});
+
+test('clean close flushes and says SHUTDOWN; a crash sends nothing more', async () => {
+	const { a, s } = await lab();
+	s.join(1, 10);
+	const mark = a.got.length;
+	await s.close(true);
+	const ev = await a.next((d) => d.type === P.T.EVENTS, mark);
+	const hb = await a.next((d) => d.type === P.T.HEARTBEAT && (d.hb.flags & P.HB.SHUTDOWN), mark);
+	assert.ok(ev.index < hb.index, 'the batch before the goodbye');
+	assert.deepStrictEqual([hb.hb.lastSeq, hb.hb.users], [2, 1]);
+	assert.throws(() => s.join(2, 10), /closed/);
+	const s2 = await Session.open({ appliance: `127.0.0.1:${a.port}`, gatewayId: GW, key: KEY });
+	assert.ok(s2.incarnation > s.incarnation, 'a larger incarnation');
+	await a.next((d) => d.gwInc === s2.incarnation && d.type === P.T.HEARTBEAT);
+	s2.join(1, 10);
+	const m2 = a.got.length;
+	await s2.close(false);
+	await new Promise((r) => setTimeout(r, 100));
+	assert.strictEqual(a.got.length, m2, 'nothing after a crash');
+	a.close();
+});
+
+test('options are checked', async () => {
+	await assert.rejects(Session.open({ appliance: '127.0.0.1', gatewayId: 1 }), /no key/);
+	await assert.rejects(Session.open({ appliance: '127.0.0.1', gatewayId: 0, noAuth: true }), /gateway id/);
+	await assert.rejects(Session.open({ appliance: '127.0.0.1', gatewayId: 1, key: 'abc' }), /32 hex/);
+	await assert.rejects(Session.open({ appliance: '127.0.0.1:x', gatewayId: 1, noAuth: true }), /address/);
+	await assert.rejects(Session.open({ appliance: '127.0.0.1', gatewayId: 1, noAuth: true, history: 100 }),
+		/power of 2/);
+});

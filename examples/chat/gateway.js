@@ -1,0 +1,330 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: BSD-3-Clause
+// gateway.js - the reference chat gateway: browsers connect by WebSocket
+// (the `ws` package), headcount places each user (the Node client,
+// clients/node), the gateway fans chat messages out within the room, keeps
+// a presence list per room, reports leaves on disconnect and obeys MOVE
+// directives: the page switches room and says why.  It also serves the
+// page (public/) over HTTP and its own view of the rooms (/api/rooms, and
+// /api/rooms.csv in the appliance's "room,users" form) for tests.
+//
+// The session's user table is the gateway's truth (what it tells
+// headcount); `rooms` (room -> the connections in it) is derived from it
+// at every change, so the presence lists cannot drift from what headcount
+// is told.  Listens on TCP (--listen HOST:PORT, repeatable) and/or a unix
+// socket (--unix PATH: reachable from the host while the gateway runs in
+// a network namespace; see tools/run-chat-demo.sh and proxy.js).
+'use strict';
+
+const fs = require('node:fs');
+const http = require('node:http');
+const path = require('node:path');
+const { WebSocketServer } = require('ws');
+const { Session } = require('../../clients/node');
+
+function usage(msg) {
+	process.stderr.write(`gateway.js: ${msg}\n` +
+		'usage: gateway.js --appliance HOST[:PORT] --gateway-id N (--key HEX32 | --keys FILE | --no-auth)\n' +
+		'       [--key-slot S] [--listen HOST:PORT ...] [--unix PATH] [--pool N] [--ready FILE]\n');
+	process.exit(2);
+}
+
+function parseArgs(argv) {
+	const o = { appliance: [], listen: [], pool: 0, keySlot: undefined };
+	for (let i = 0; i < argv.length; i++) {
+		const a = argv[i], v = argv[i + 1];
+		if (a !== '--no-auth' && v === undefined)
+			usage(`${a} needs a value`);
+		switch (a) {
+		case '--appliance': o.appliance.push(v); i++; break;
+		case '--gateway-id': o.gatewayId = Number(v); i++; break;
+		case '--key': o.key = v; i++; break;
+		case '--keys': o.keys = v; i++; break;
+		case '--key-slot': o.keySlot = Number(v); i++; break;
+		case '--no-auth': o.noAuth = true; break;
+		case '--listen': o.listen.push(v); i++; break;
+		case '--unix': o.unix = v; i++; break;
+		case '--pool': o.pool = Number(v); i++; break;
+		case '--ready': o.ready = v; i++; break;
+		default: usage(`unknown option '${a}'`);
+		}
+	}
+	if (o.appliance.length === 0 || !Number.isInteger(o.gatewayId))
+		usage('need --appliance and --gateway-id');
+	if (o.listen.length === 0 && !o.unix)
+		o.listen.push('127.0.0.1:8080');
+	if (o.keys) {
+		// the appliance's keys file: "GATEWAY SLOT HEX32"; the highest slot
+		// holding a key for our id (or --key-slot)
+		let best = null;
+		for (const line of fs.readFileSync(o.keys, 'utf8').split('\n')) {
+			const w = line.replace(/#.*/, '').trim().split(/\s+/);
+			if (w.length === 3 && Number(w[0]) === o.gatewayId &&
+			    (o.keySlot === undefined ? best === null || Number(w[1]) > best.slot : Number(w[1]) === o.keySlot))
+				best = { slot: Number(w[1]), key: w[2] };
+		}
+		if (best === null)
+			usage(`no key for gateway ${o.gatewayId} in ${o.keys}`);
+		o.key = best.key;
+		o.keySlot = best.slot;
+	}
+	return o;
+}
+
+const STATIC = {
+	'/': ['index.html', 'text/html; charset=utf-8'],
+	'/app.js': ['app.js', 'text/javascript; charset=utf-8'],
+	'/style.css': ['style.css', 'text/css; charset=utf-8'],
+};
+
+class ChatGateway {
+	constructor(session, pool) {
+		this.s = session;
+		this.pool = pool;
+		this.conns = new Map();        // user (bigint) -> conn
+		this.placing = new Map();      // request id -> conn
+		this.rooms = new Map();        // room -> Set of conns
+		this.nextUser = BigInt(session.cfg.gatewayId) << 40n;
+		this.counts = { connections: 0, messages: 0, moves: 0, new_topics: 0, refused: 0 };
+		session.on('assign', (a) => this.onAssign(a));
+		session.on('move', (m) => this.onMove(m));
+		session.on('state', (c) => log(`headcount session ${c.state} (${c.reason})`));
+	}
+
+	// ---- presence: conn.room mirrors the session's table
+	setRoom(c, room) {
+		if (c.room === room)
+			return;
+		const old = c.room;
+		if (old) {
+			const set = this.rooms.get(old);
+			set.delete(c);
+			if (set.size === 0)
+				this.rooms.delete(old);
+			else
+				this.presence(old);
+		}
+		c.room = room;
+		if (room) {
+			if (!this.rooms.has(room))
+				this.rooms.set(room, new Set());
+			this.rooms.get(room).add(c);
+			this.presence(room);
+		}
+	}
+
+	members(room) {
+		return [...(this.rooms.get(room) || [])].map((c) => c.name).sort();
+	}
+
+	presence(room) {
+		this.fanout(room, { type: 'presence', room, members: this.members(room) });
+	}
+
+	fanout(room, msg) {
+		const text = JSON.stringify(msg);
+		for (const c of this.rooms.get(room) || [])
+			c.ws.send(text);
+	}
+
+	// ---- connections
+	connect(ws, name) {
+		if (this.s.closed) { // stopping
+			ws.close(1001, 'the gateway is stopping');
+			return;
+		}
+		const user = ++this.nextUser;
+		const c = { ws, user, name: name || `guest-${user & 0xffffffffffn}`, room: 0, placing: 0, gone: false };
+		this.conns.set(user, c);
+		this.counts.connections++;
+		ws.send(JSON.stringify({ type: 'welcome', user: String(user), name: c.name }));
+		c.placing = this.s.place(user, this.pool);
+		this.placing.set(c.placing, c);
+		ws.on('message', (data) => this.onMessage(c, data));
+		ws.on('close', () => this.disconnect(c));
+		ws.on('error', () => this.disconnect(c));
+	}
+
+	disconnect(c) {
+		if (c.gone)
+			return;
+		c.gone = true;
+		this.conns.delete(c.user);
+		if (c.placing)
+			this.placing.delete(c.placing); // its seat reservation expires
+		if (!this.s.closed && this.s.roomOf(c.user) !== 0)
+			this.s.leave(c.user);          // the LEAVE headcount hears
+		this.setRoom(c, 0);
+	}
+
+	onMessage(c, data) {
+		let m;
+		try {
+			m = JSON.parse(String(data));
+		} catch {
+			return;
+		}
+		if (m && m.type === 'say' && typeof m.text === 'string' && c.room) {
+			this.counts.messages++;
+			this.fanout(c.room, { type: 'msg', room: c.room, from: c.name,
+				text: m.text.slice(0, 500), at: Date.now() });
+		}
+	}
+
+	// ---- headcount's answers
+	onAssign(a) {
+		if (a.requestId !== 0) { // the answer to our PLACE
+			const c = this.placing.get(a.requestId);
+			if (c === undefined)
+				return; // the page went away meanwhile
+			this.placing.delete(a.requestId);
+			c.placing = 0;
+			if (a.status === 'placed') {
+				this.s.join(c.user, a.room, a.pool);
+				this.setRoom(c, a.room);
+				c.ws.send(JSON.stringify({ type: 'room', room: a.room, members: this.members(a.room),
+					why: 'placed' }));
+			} else {
+				this.refuse(c, a.status === 'timeout' ?
+					'headcount did not answer: try again later' : 'no room can be had now');
+			}
+			return;
+		}
+		const c = this.conns.get(a.user);
+		if (c === undefined)
+			return;
+		if (a.status === 'new_topic') {
+			// our JOIN into a full room was refused; the session has moved
+			// the user to the offered room already
+			this.counts.new_topics++;
+			this.moved(c, a.refusedRoom, a.room, `room ${a.refusedRoom} was full`);
+		} else {
+			// no_room / full / superseded: the session dropped the user
+			this.refuse(c, a.status === 'superseded' ? 'you connected again elsewhere' :
+				a.status === 'full' ? 'headcount is full: try again later' : 'no room can be had now');
+		}
+	}
+
+	onMove(m) {
+		const c = this.conns.get(m.user);
+		if (c === undefined)
+			return;
+		this.s.join(m.user, m.to, m.pool);
+		this.counts.moves++;
+		this.moved(c, m.from, m.to, 'headcount\'s balancer keeps every room between its minimum ' +
+			`and maximum size (directive ${m.directiveId})`);
+	}
+
+	moved(c, from, to, why) {
+		this.setRoom(c, this.s.roomOf(c.user));
+		c.ws.send(JSON.stringify({ type: 'moved', from, to, why }));
+		c.ws.send(JSON.stringify({ type: 'room', room: to, members: this.members(to), why: 'moved' }));
+	}
+
+	refuse(c, why) {
+		this.counts.refused++;
+		this.setRoom(c, 0);
+		c.ws.send(JSON.stringify({ type: 'error', text: why }));
+		c.ws.close(1013, why.slice(0, 100));
+	}
+
+	// ---- the gateway's view, for tests and operators
+	view() {
+		const rooms = [];
+		for (const [room, set] of [...this.rooms].sort((x, y) => x[0] - y[0]))
+			rooms.push({ room, users: set.size, members: this.members(room) });
+		const table = new Map();
+		for (const [, room] of this.s.members())
+			table.set(room, (table.get(room) || 0) + 1);
+		return { gateway: this.s.cfg.gatewayId, users: this.s.size, rooms,
+			session_rooms: [...table].sort((x, y) => x[0] - y[0]).map(([room, users]) => ({ room, users })),
+			placing: this.placing.size, counts: this.counts, session: this.s.stats() };
+	}
+
+	csv() {
+		const table = new Map();
+		for (const [, room] of this.s.members())
+			table.set(room, (table.get(room) || 0) + 1);
+		return 'room,users\n' + [...table].sort((x, y) => x[0] - y[0]).map(([r, n]) => `${r},${n}\n`).join('');
+	}
+}
+
+function log(msg) {
+	process.stderr.write(`[chat ${new Date().toISOString()}] ${msg}\n`);
+}
+
+async function main() {
+	const o = parseArgs(process.argv.slice(2));
+	const session = await Session.open({ appliance: o.appliance, gatewayId: o.gatewayId, key: o.key,
+		keySlot: o.keySlot || 0, noAuth: o.noAuth });
+	const chat = new ChatGateway(session, o.pool);
+	const pub = path.join(__dirname, 'public');
+	const handler = (req, res) => {
+		const url = new URL(req.url, 'http://x');
+		if (url.pathname === '/api/rooms') {
+			res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+			res.end(JSON.stringify(chat.view(), (k, v) => typeof v === 'bigint' ? String(v) : v));
+		} else if (url.pathname === '/api/rooms.csv') {
+			res.writeHead(200, { 'content-type': 'text/csv', 'cache-control': 'no-store' });
+			res.end(chat.csv());
+		} else if (STATIC[url.pathname]) {
+			const [file, type] = STATIC[url.pathname];
+			res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
+			res.end(fs.readFileSync(path.join(pub, file)));
+		} else {
+			res.writeHead(404, { 'content-type': 'text/plain' });
+			res.end('not found\n');
+		}
+	};
+	const servers = [];
+	const listenOn = (spec) => new Promise((resolve, reject) => {
+		const srv = http.createServer(handler);
+		const wss = new WebSocketServer({ server: srv, path: '/ws', maxPayload: 4096 });
+		wss.on('connection', (ws, req) => {
+			const name = new URL(req.url, 'http://x').searchParams.get('name');
+			chat.connect(ws, name ? name.replace(/[^\w .-]/g, '').slice(0, 32) : '');
+		});
+		srv.once('error', reject);
+		if (typeof spec === 'string') {
+			const i = spec.lastIndexOf(':');
+			srv.listen(Number(spec.slice(i + 1)), spec.slice(0, i).replace(/^\[|\]$/g, ''), resolve);
+		} else {
+			fs.rmSync(spec.unix, { force: true });
+			srv.listen(spec.unix, () => { fs.chmodSync(spec.unix, 0o666); resolve(); });
+		}
+		servers.push({ srv, wss });
+	});
+	for (const l of o.listen)
+		await listenOn(l);
+	if (o.unix)
+		await listenOn({ unix: o.unix });
+	const where = servers.map((x) => {
+		const a = x.srv.address();
+		return typeof a === 'string' ? a : `${a.address}:${a.port}`;
+	});
+	log(`gateway ${o.gatewayId} (headcount at ${session.appliance()}, incarnation ` +
+		`${session.incarnation}) listening on ${where.join(', ')}`);
+	if (o.ready)
+		fs.writeFileSync(o.ready, where.join('\n') + '\n');
+	let stopping = false;
+	const stop = async () => {
+		if (stopping)
+			return;
+		stopping = true;
+		for (const { srv, wss } of servers) {
+			for (const ws of wss.clients)
+				ws.terminate();
+			srv.close();
+		}
+		await session.close(true); // SHUTDOWN: headcount drops our users at once
+		log('stopped');
+		process.exit(0);
+	};
+	process.on('SIGINT', stop);
+	process.on('SIGTERM', stop);
+}
+
+main().catch((e) => {
+	log(`fatal: ${e.message}`);
+	process.exit(1);
+});
