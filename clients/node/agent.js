@@ -153,6 +153,7 @@ async function main() {
 					'digest_snapshots', 'id_conflicts', 'refusals', 'superseded', 'send_errors', 'lost'];
 				out(`status users=${t.users} sequence=${t.sequence} acked=${t.acked} ` +
 					`appliance_users=${t.appliance_users} appliance_incarnation=${t.appliance_incarnation} ` +
+					`appliance_digest=${t.appliance_digest} ` +
 					`state=${t.state} snapshots=${t.snapshots} retransmits=${t.retransmits} ` +
 					`rx_bad_auth=${t.rx_bad_auth} rx_dropped=${dropped} rx_bad=${t.rx_bad} ` +
 					`rx_wrong_source=${t.rx_wrong_source} rx_stale=${t.rx_stale} ` +

@@ -73,6 +73,8 @@ export interface SessionStats {
   moves: number; moves_ignored: number; heartbeats_sent: number; heartbeats_received: number;
   rx_bad: number; send_errors: number; digest_mismatches: number; digest_snapshots: number;
   sequence: number; acked: number; appliance_incarnation: number; appliance_users: number;
+  /** the membership digest in the appliance's last heartbeat, a decimal u64 */
+  appliance_digest: string;
   rx_bad_auth: number; rx_wrong_source: number; rx_stale: number; rx_replayed: number;
   id_conflicts: number; refusals: number; superseded: number; lost: number;
   appliance_switches: number; users: number; pending_places: number; state: StateName;

@@ -82,7 +82,7 @@ function newStats() {
 		place_resends: 0, place_timeouts: 0, assigns: 0, new_topics: 0, moves: 0,
 		moves_ignored: 0, heartbeats_sent: 0, heartbeats_received: 0, rx_bad: 0,
 		send_errors: 0, digest_mismatches: 0, digest_snapshots: 0, sequence: 0, acked: 0,
-		appliance_incarnation: 0, appliance_users: 0, rx_bad_auth: 0, rx_wrong_source: 0,
+		appliance_incarnation: 0, appliance_users: 0, appliance_digest: "0", rx_bad_auth: 0, rx_wrong_source: 0,
 		rx_stale: 0, rx_replayed: 0, id_conflicts: 0, refusals: 0, superseded: 0, lost: 0,
 		appliance_switches: 0 };
 }
@@ -530,6 +530,7 @@ class Session extends EventEmitter {
 		if (!P.seqAfter(acked, this.seq))
 			this.st.acked = acked;
 		this.st.appliance_users = users;
+		this.st.appliance_digest = ((BigInt(dh) << 32n) | BigInt(dl)).toString();
 		if (flags & P.HB.RESYNC_NEEDED)
 			this._wantSnapshot(false);
 		if (flags & P.HB.ID_CONFLICT) {

@@ -168,6 +168,7 @@ defmodule HeadCount.Agent do
       :sequence,
       :acked,
       :appliance_users,
+      :appliance_digest,
       :appliance_incarnation,
       :state,
       :snapshots,

@@ -157,6 +157,7 @@ defmodule HeadCount.Session do
     settling_run: 0,
     acked: 0,
     appliance_users: 0,
+    appliance_digest: 0,
     state: :connecting,
     joins: 0,
     leaves: 0,
@@ -360,6 +361,7 @@ defmodule HeadCount.Session do
         sequence: s.seq,
         acked: s.acked,
         appliance_users: s.appliance_users,
+        appliance_digest: s.appliance_digest,
         appliance_incarnation: s.ainc,
         incarnation: s.ginc,
         state: s.state,
@@ -877,7 +879,7 @@ defmodule HeadCount.Session do
     s = count(s, :heartbeats_received)
     acked = hb.last_sequence
     s = if Proto.seq_after(acked, s.seq), do: s, else: %{s | acked: acked}
-    s = %{s | appliance_users: hb.users}
+    s = %{s | appliance_users: hb.users, appliance_digest: hb.digest}
     s = if (hb.flags &&& Proto.hb_resync_needed()) != 0, do: want_snapshot(s, false), else: s
     s = conflict(s, (hb.flags &&& Proto.hb_id_conflict()) != 0)
     check_digest(s, acked, hb.users, hb.digest, hb.flags)
