@@ -52,8 +52,10 @@ bad = 0
 if len(rows) != len(truth):
     print(f"FAIL: {len(rows)} frames decoded, {len(truth)} written"); sys.exit(1)
 checked = 0
-for i, (t, r) in enumerate(zip(truth, rows)):
-    for name, got in zip(names, r + [''] * (len(names) - len(r))):
+for i, t in enumerate(truth):
+    r = rows[i] + [''] * (len(names) - len(rows[i]))
+    for j, name in enumerate(names):
+        got = r[j]
         want = [int(v) for v in t.get(name, [])]
         have = [num(v) for v in got.split(',')] if got != '' else []
         checked += len(want)
