@@ -134,8 +134,11 @@ hc_appliance_start() {
 	HC_KEYS=$out/keys
 	local lcores="0@0" i cpus
 	# lcore 0 (control) keeps CPU 0: workers wait for its seat decisions;
-	# workers 1..N go round the other CPUs (sharing one if need be)
+	# workers 1..N go round the other CPUs (sharing one if need be);
+	# HC_APPLIANCE_CPUS=1 keeps them all on CPU 0 (a benchmark of a client
+	# gives the client the other CPU alone)
 	cpus=$(nproc)
+	[ "${HC_APPLIANCE_CPUS:-0}" != 1 ] || cpus=1
 	for i in $(seq 1 "$workers"); do
 		if [ "$cpus" -gt 1 ]; then
 			lcores="$lcores,$i@$((1 + (i - 1) % (cpus - 1)))"
