@@ -10,6 +10,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stddef.h>
@@ -458,17 +459,32 @@ static void test_addresses(void)
 	}
 	/* a name: "localhost" has 127.0.0.1 (and often ::1 first): the IPv4
 	 * address is taken (the appliance listens on IPv4); a list written
-	 * with spaces ("a, b") is read as meant */
+	 * with spaces ("a, b") is read as meant.  (A minimal root filesystem
+	 * has no /etc/hosts: there "localhost" is no name, and this is
+	 * skipped, loudly.) */
 	struct sockaddr_in a4, b4;
 	int v4 = udp_socket(&a4), w4 = udp_socket(&b4);
-	snprintf(list, sizeof(list), " localhost:%u , 127.0.0.1:%u", ntohs(a4.sin_port),
+	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_DGRAM}, *res = NULL;
+	if (getaddrinfo("localhost", NULL, &hints, &res) != 0) {
+		printf("\n    (no \"localhost\" on this host: the name case is skipped) ");
+	} else {
+		freeaddrinfo(res);
+		snprintf(list, sizeof(list), " localhost:%u , 127.0.0.1:%u", ntohs(a4.sin_port),
+			 ntohs(b4.sin_port));
+		g = open_to(list, NULL, err, sizeof(err));
+		CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+		CU_ASSERT_TRUE(reached(v4));
+		const char *text;
+		hc_gw_appliance(g, &text);
+		CU_ASSERT_PTR_NOT_NULL(strstr(text, "localhost"));
+		hc_gw_close(g, 0);
+	}
+	/* spaces around the addresses of a list */
+	snprintf(list, sizeof(list), " 127.0.0.1:%u , 127.0.0.1:%u ", ntohs(a4.sin_port),
 		 ntohs(b4.sin_port));
 	g = open_to(list, NULL, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(g);
 	CU_ASSERT_TRUE(reached(v4));
-	const char *text;
-	hc_gw_appliance(g, &text);
-	CU_ASSERT_PTR_NOT_NULL(strstr(text, "localhost"));
 	hc_gw_close(g, 0);
 	close(v4);
 	close(w4);

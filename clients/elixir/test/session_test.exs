@@ -598,7 +598,13 @@ defmodule HeadCount.SessionTest do
     assert {:error, "cannot resolve" <> _} =
              Session.start_link(gateway_id: 1, no_auth: true, appliances: ["127.0.0.1:99999"])
 
-    assert {:ok, {127, 0, 0, 1}, 7100} = Session.resolve("localhost")
+    # a name, where the host has one for 127.0.0.1 (a minimal root
+    # filesystem has no /etc/hosts: "localhost" resolves to nothing there)
+    case :inet.getaddr(~c"localhost", :inet) do
+      {:ok, {127, 0, 0, 1}} -> assert {:ok, {127, 0, 0, 1}, 7100} = Session.resolve("localhost")
+      _ -> IO.puts("\n(no \"localhost\" on this host: the name case is skipped)")
+    end
+
     assert {:ok, {0, 0, 0, 0, 0, 0, 0, 1}, 7200} = Session.resolve("[::1]:7200")
     assert {:ok, {0, 0, 0, 0, 0, 0, 0, 1}, 7100} = Session.resolve("::1")
     assert {:ok, {198, 18, 0, 1}, 7101} = Session.resolve("198.18.0.1:7101")
