@@ -28,7 +28,19 @@ trap cleanup EXIT
 for tool in node npm chromium; do
 	command -v "$tool" > /dev/null || { echo "FAIL: no $tool (tools/install-deps.sh installs it)"; exit 1; }
 done
-chat_npm_ci || { echo "FAIL: npm ci in examples/chat"; exit 1; }
+if ! chat_npm_ci 2> "$out/npm.err"; then
+	cat "$out/npm.err"
+	# the registry out of reach (no route, no name, or a TLS interception
+	# whose CA this host does not trust: a fresh root filesystem behind a
+	# proxy) is not a failure of the chat: skip, loudly (meson: 77); any
+	# other npm error is
+	if grep -qE 'ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|CERT_' "$out/npm.err"; then
+		echo "SKIP: the npm registry cannot be reached from here (see above): the browser test did not run"
+		exit 77
+	fi
+	echo "FAIL: npm ci in examples/chat"
+	exit 1
+fi
 rm -rf "$shots"
 
 printf '[control]\nbalance_interval_ms = 500\ncooldown_ms = 30000\ndirective_timeout_ms = 1000\n[pool.default]\nid = 0\nmin = 3\nmax = 6\ntarget = 5\nfill = max\n' \
