@@ -76,6 +76,8 @@ function siphash128(kw, msg, start, end, out, outOff) {
 	}
 	v2l ^= 0xee;
 	for (let half = 0; half < 2; half++) {
+		// the same SipRound as above, written out again: the eight lanes
+		// stay in locals (a function would have to return them)
 		for (rounds = 0; rounds < 4; rounds++) {
 			l = (v0l >>> 0) + (v1l >>> 0); v0h = (v0h + v1h + (l > 0xffffffff ? 1 : 0)) | 0; v0l = l | 0;
 			t = v1h << 13 | v1l >>> 19; v1l = v1l << 13 | v1h >>> 19; v1h = t;
