@@ -2,14 +2,30 @@
 /*
  * hc_telemetry.c - the appliance's rte_telemetry commands.
  *
- *   /headcount/stats      every counter (as in --dump-stats)
- *   /headcount/room,<id>  users in one room, from the RCU view
- *   /headcount/gateways   per-gateway sequencing state (first 100)
- *   /headcount/control    the control core's counters (seat book,
- *                         placement, admission, balancer, directives)
+ *   /headcount/stats             every counter (as in --dump-stats)
+ *   /headcount/room,<id>         users in one room (RCU view), its pool
+ *   /headcount/rooms,<start>     non-empty rooms (id, users), paged
+ *   /headcount/room_pools,<start> non-empty rooms (id, users, pool), paged
+ *   /headcount/gateways,<start>  one dict per known gateway, paged
+ *   /headcount/pools             per pool: users, rooms, below min, above
+ *                                target / max (no parameters)
+ *   /headcount/pool,<id>         one pool and its room-size histogram
+ *   /headcount/control           the control core's counters (seat book,
+ *                                placement, admission, balancer, directives)
+ *
+ * Paged replies carry "next": the parameter that asks for the following
+ * page, 0 when this was the last.  Every value is a number or one short
+ * string (DPDK cuts strings at 128 characters: nothing is packed into one).
+ * tools/headcountctl is the client (docs/headcountctl.md).
  *
  * Runs in DPDK's telemetry thread: reads worker counters with relaxed
- * loads and the room view under rcu_read_lock.
+ * loads and the room view under rcu_read_lock.  A room's pool comes from
+ * the control core's seat book, read here without its owner's help: the
+ * book is written by the control lcore alone and a room's pool and state
+ * change only when it opens or retires, so relaxed loads of those two
+ * bytes give the room's pool or, for a room just opened or retired, one
+ * merge-interval stale answer; a gateway's address is read the same way
+ * (its two fields may mix for the instant it moves).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -23,10 +39,13 @@
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #include <stdlib.h>
+#include <arpa/inet.h>
 #include <rte_telemetry.h>
 #include <urcu-qsbr.h>
 
 #include "hc_view.h"
+#include "hc_rooms.h"
+#include "hc_ctlmsg.h"
 
 static struct hc_dataplane *tel_dp;
 static const struct hc_decide *tel_decide;
@@ -110,6 +129,22 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	return 0;
 }
 
+#define TEL_NO_POOL 65536 /* a room the seat book does not hold (yet) */
+
+/* Pool id of room r per the seat book, or TEL_NO_POOL (see the header:
+ * relaxed loads of bytes only the control lcore writes). */
+static uint32_t room_pool(uint32_t r)
+{
+	const struct hc_decide *x = tel_decide;
+	if (x == NULL || r == 0 || r >= x->book.max_rooms)
+		return TEL_NO_POOL;
+	const struct hc_room *rm = &x->book.room[r];
+	if (__atomic_load_n(&rm->state, __ATOMIC_RELAXED) != HC_ROOM_LIVE)
+		return TEL_NO_POOL;
+	uint8_t i = __atomic_load_n(&rm->pool, __ATOMIC_RELAXED);
+	return i < x->pol->n_pools ? x->pol->pool[i].id : TEL_NO_POOL;
+}
+
 static int tel_room(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	(void)cmd;
@@ -128,6 +163,8 @@ static int tel_room(const char *cmd, const char *params, struct rte_tel_data *d)
 	tel_rcu_leave();
 	rte_tel_data_add_dict_u64(d, "users", users);
 	rte_tel_data_add_dict_u64(d, "view_generation", gen);
+	/* its pool id per the seat book; 65536: none (not a live room) */
+	rte_tel_data_add_dict_u64(d, "pool", room <= UINT32_MAX ? room_pool((uint32_t)room) : TEL_NO_POOL);
 	return 0;
 }
 
@@ -177,30 +214,256 @@ static int tel_rooms(const char *cmd, const char *params, struct rte_tel_data *d
 	return 0;
 }
 
+/* A page parameter: empty -> dflt, else a decimal number; -1 if bad. */
+static int tel_param(const char *params, unsigned long dflt, unsigned long *out)
+{
+	*out = dflt;
+	if (params == NULL || *params == '\0')
+		return 0;
+	char *end;
+	*out = strtoul(params, &end, 10);
+	return *end == '\0' ? 0 : -1;
+}
+
+/* Non-empty rooms with their pools, 150 per page (three numbers a room,
+ * DPDK arrays hold 512): parameter = the first room id to look at. */
+static int tel_room_pools(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	unsigned long start;
+	if (tel_param(params, 1, &start) != 0)
+		return -1;
+	if (start == 0)
+		start = 1;
+	struct rte_tel_data *arr = rte_tel_data_alloc();
+	if (arr == NULL)
+		return -1;
+	rte_tel_data_start_array(arr, RTE_TEL_U64_VAL);
+	rte_tel_data_start_dict(d);
+	unsigned n = 0;
+	uint64_t next = 0, gen = 0, users = 0;
+	tel_rcu_enter();
+	struct hc_room_view *v = hc_view_get();
+	if (v != NULL) {
+		gen = v->generation;
+		users = v->users;
+		for (uint64_t r = start; r < v->max_rooms; r++) {
+			if (v->room_users[r] == 0)
+				continue;
+			if (n == 150) {
+				next = r;
+				break;
+			}
+			rte_tel_data_add_array_u64(arr, r);
+			rte_tel_data_add_array_u64(arr, v->room_users[r]);
+			rte_tel_data_add_array_u64(arr, room_pool((uint32_t)r));
+			n++;
+		}
+	}
+	tel_rcu_leave();
+	rte_tel_data_add_dict_u64(d, "view_generation", gen);
+	rte_tel_data_add_dict_u64(d, "users", users);
+	rte_tel_data_add_dict_u64(d, "next", next);
+	rte_tel_data_add_dict_u64(d, "no_pool", TEL_NO_POOL);
+	rte_tel_data_add_dict_container(d, "rooms", arr, 0);
+	return 0;
+}
+
+/* Known gateways, 25 per page: one dict each, keyed by gateway id, with
+ * every field of struct hc_dp_gateway, its digest and its address (as
+ * the control core last heard it; "" while unknown).  25 dicts of 16
+ * numbers stay within DPDK's 16 kB reply at their longest.  Parameter =
+ * the first gateway id to look at; "next" as in /headcount/rooms. */
+#define TEL_GW_PAGE 25
 static int tel_gateways(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	(void)cmd;
-	(void)params;
+	unsigned long start;
+	if (tel_param(params, 0, &start) != 0)
+		return -1;
 	rte_tel_data_start_dict(d);
 	uint64_t now = rte_rdtsc(), hz = rte_get_tsc_hz();
 	unsigned shown = 0;
-	for (uint32_t g = 0; g < tel_dp->cfg->max_gateways && shown < 100; g++) {
+	uint64_t next = 0;
+	uint32_t max = tel_dp->cfg->max_gateways;
+	for (uint64_t g = start; g < max; g++) {
 		struct hc_dp_gateway gs;
 		if (hc_dp_gateway_info(tel_dp, (uint16_t)g, &gs) != 0)
 			continue;
-		char key[32], val[256];
-		snprintf(key, sizeof(key), "%u", g);
-		snprintf(val, sizeof(val),
-			 "incarnation=%u next_seq=%u users=%" PRIu64 " datagrams=%" PRIu64
-			 " heartbeats=%" PRIu64 " nacks=%" PRIu64 " lost=%" PRIu64
-			 " duplicates=%" PRIu64 " resets=%" PRIu64 " deaths=%" PRIu64
-			 " heard_ms_ago=%" PRIu64,
-			 gs.incarnation, gs.next_seq, gs.users, gs.datagrams, gs.heartbeats,
-			 gs.nacks, gs.lost, gs.duplicates, gs.resets, gs.deaths,
-			 (now - gs.last_heard_tsc) * 1000 / hz);
-		rte_tel_data_add_dict_string(d, key, val);
+		if (shown == TEL_GW_PAGE) {
+			next = g;
+			break;
+		}
+		struct rte_tel_data *e = rte_tel_data_alloc();
+		if (e == NULL)
+			return -1;
+		rte_tel_data_start_dict(e);
+		char addr[32] = "";
+		uint32_t port = 0;
+		if (tel_decide != NULL) {
+			const struct hc_peer *p = &tel_decide->peer[g];
+			uint32_t ip = ntohl(__atomic_load_n(&p->ip_be, __ATOMIC_RELAXED));
+			uint16_t udp = ntohs(__atomic_load_n(&p->udp_be, __ATOMIC_RELAXED));
+			port = __atomic_load_n(&p->port_id, __ATOMIC_RELAXED);
+			if (ip != 0)
+				snprintf(addr, sizeof(addr), "%u.%u.%u.%u:%u", ip >> 24,
+					 (ip >> 16) & 0xff, (ip >> 8) & 0xff, ip & 0xff, udp);
+		}
+		uint64_t heard = gs.last_heard_tsc == 0 || now < gs.last_heard_tsc ? 0
+				 : (now - gs.last_heard_tsc) * 1000 / hz;
+		rte_tel_data_add_dict_u64(e, "id", g);
+		rte_tel_data_add_dict_u64(e, "incarnation", gs.incarnation);
+		rte_tel_data_add_dict_u64(e, "users", gs.users);
+		rte_tel_data_add_dict_string(e, "address", addr);
+		rte_tel_data_add_dict_u64(e, "port", port);
+		rte_tel_data_add_dict_u64(e, "next_seq", gs.next_seq);
+		rte_tel_data_add_dict_u64(e, "digest", hc_dp_gateway_digest(tel_dp, (uint16_t)g));
+		rte_tel_data_add_dict_u64(e, "datagrams", gs.datagrams);
+		rte_tel_data_add_dict_u64(e, "heartbeats", gs.heartbeats);
+		rte_tel_data_add_dict_u64(e, "nacks", gs.nacks);
+		rte_tel_data_add_dict_u64(e, "lost", gs.lost);
+		rte_tel_data_add_dict_u64(e, "duplicates", gs.duplicates);
+		rte_tel_data_add_dict_u64(e, "resets", gs.resets);
+		rte_tel_data_add_dict_u64(e, "deaths", gs.deaths);
+		rte_tel_data_add_dict_u64(e, "heard_ms_ago", heard);
+		char key[16];
+		snprintf(key, sizeof(key), "%" PRIu64, g);
+		rte_tel_data_add_dict_container(d, key, e, 0);
 		shown++;
 	}
+	rte_tel_data_add_dict_u64(d, "next", next);
+	return 0;
+}
+
+/* Per pool (index) figures over the view's non-empty rooms. */
+struct tel_pool_sum {
+	uint64_t users, rooms, below_min, above_target, above_max;
+};
+
+/* Sum the view by pool; *none_rooms / *none_users: rooms not in the book.
+ * If hist != NULL, also pool index hi's histogram: hist[(users-1)/width]
+ * for 1 <= users <= max (nb buckets). Returns 0, -1 without a view. */
+static int pool_sums(struct tel_pool_sum *s, uint64_t *none_rooms, uint64_t *none_users,
+		     unsigned hi, uint64_t *hist, unsigned nb, uint32_t width, uint64_t *gen)
+{
+	const struct hc_decide *x = tel_decide;
+	memset(s, 0, sizeof(*s) * HC_MAX_POOLS);
+	*none_rooms = *none_users = 0;
+	int rc = -1;
+	tel_rcu_enter();
+	struct hc_room_view *v = hc_view_get();
+	if (v != NULL) {
+		rc = 0;
+		*gen = v->generation;
+		for (uint32_t r = 1; r < v->max_rooms; r++) {
+			uint32_t u = v->room_users[r];
+			if (u == 0)
+				continue;
+			uint8_t i = HC_NO_POOL;
+			if (r < x->book.max_rooms &&
+			    __atomic_load_n(&x->book.room[r].state, __ATOMIC_RELAXED) == HC_ROOM_LIVE)
+				i = __atomic_load_n(&x->book.room[r].pool, __ATOMIC_RELAXED);
+			if (i >= x->pol->n_pools) {
+				(*none_rooms)++;
+				*none_users += u;
+				continue;
+			}
+			const struct hc_pool_cfg *c = &x->pol->pool[i];
+			s[i].users += u;
+			s[i].rooms++;
+			s[i].below_min += u < c->min;
+			s[i].above_target += u > c->target;
+			s[i].above_max += u > c->max;
+			if (hist != NULL && i == hi && u <= c->max && (u - 1) / width < nb)
+				hist[(u - 1) / width]++;
+		}
+	}
+	tel_rcu_leave();
+	return rc;
+}
+
+static void pool_fields(struct rte_tel_data *e, const struct hc_pool_cfg *c,
+			const struct tel_pool_sum *s)
+{
+	rte_tel_data_add_dict_u64(e, "id", c->id);
+	rte_tel_data_add_dict_string(e, "name", c->name);
+	rte_tel_data_add_dict_u64(e, "min", c->min);
+	rte_tel_data_add_dict_u64(e, "target", c->target);
+	rte_tel_data_add_dict_u64(e, "max", c->max);
+	rte_tel_data_add_dict_string(e, "fill", c->fill == HC_FILL_MAX ? "max" : "target");
+	rte_tel_data_add_dict_u64(e, "users", s->users);
+	rte_tel_data_add_dict_u64(e, "rooms", s->rooms);
+	rte_tel_data_add_dict_u64(e, "below_min", s->below_min);
+	rte_tel_data_add_dict_u64(e, "above_target", s->above_target);
+	rte_tel_data_add_dict_u64(e, "above_max", s->above_max);
+}
+
+/* Every pool (at most 64: one page), keyed by pool id; the view's rooms
+ * the seat book does not hold are counted apart (no_pool_*). */
+static int tel_pools(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	const struct hc_decide *x = tel_decide;
+	if (x == NULL)
+		return -1;
+	struct tel_pool_sum s[HC_MAX_POOLS];
+	uint64_t nr, nu, gen = 0;
+	if (pool_sums(s, &nr, &nu, 0, NULL, 0, 1, &gen) != 0)
+		memset(s, 0, sizeof(s));
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "view_generation", gen);
+	rte_tel_data_add_dict_u64(d, "no_pool_rooms", nr);
+	rte_tel_data_add_dict_u64(d, "no_pool_users", nu);
+	for (unsigned i = 0; i < x->pol->n_pools; i++) {
+		struct rte_tel_data *e = rte_tel_data_alloc();
+		if (e == NULL)
+			return -1;
+		rte_tel_data_start_dict(e);
+		pool_fields(e, &x->pol->pool[i], &s[i]);
+		char key[16];
+		snprintf(key, sizeof(key), "%u", x->pol->pool[i].id);
+		rte_tel_data_add_dict_container(d, key, e, 0);
+	}
+	return 0;
+}
+
+/* One pool (parameter: pool id) and its room-size histogram: bucket i
+ * counts the non-empty rooms of 1 + i * bucket_width .. (i + 1) *
+ * bucket_width users; bucket_width is 1 for pools of max <= 500 (one
+ * bucket per size), else the smallest width giving at most 500 buckets.
+ * Rooms above max are counted in above_max, not in the histogram. */
+#define TEL_HIST_MAX 500
+static int tel_pool(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	unsigned long id;
+	const struct hc_decide *x = tel_decide;
+	if (x == NULL || params == NULL || *params == '\0' ||
+	    tel_param(params, 0, &id) != 0 || id > 65535)
+		return -1;
+	const struct hc_pool_cfg *c = hc_policy_pool(x->pol, (uint16_t)id);
+	if (c == NULL)
+		return -1;
+	uint32_t width = (c->max + TEL_HIST_MAX - 1) / TEL_HIST_MAX;
+	unsigned nb = (c->max + width - 1) / width;
+	uint64_t hist[TEL_HIST_MAX] = {0};
+	struct tel_pool_sum s[HC_MAX_POOLS];
+	uint64_t nr, nu, gen = 0;
+	unsigned i = (unsigned)(c - x->pol->pool);
+	if (pool_sums(s, &nr, &nu, i, hist, nb, width, &gen) != 0)
+		memset(s, 0, sizeof(s));
+	struct rte_tel_data *h = rte_tel_data_alloc();
+	if (h == NULL)
+		return -1;
+	rte_tel_data_start_array(h, RTE_TEL_U64_VAL);
+	for (unsigned b = 0; b < nb; b++)
+		rte_tel_data_add_array_u64(h, hist[b]);
+	rte_tel_data_start_dict(d);
+	pool_fields(d, c, &s[i]);
+	rte_tel_data_add_dict_u64(d, "view_generation", gen);
+	rte_tel_data_add_dict_u64(d, "bucket_width", width);
+	rte_tel_data_add_dict_container(d, "histogram", h, 0);
 	return 0;
 }
 
@@ -213,8 +476,14 @@ int hc_telemetry_register(struct hc_dataplane *dp)
 					 "Users in one room from the RCU view. Parameter: room id");
 	rc |= rte_telemetry_register_cmd("/headcount/rooms", tel_rooms,
 					 "Non-empty rooms (id, users), 200 per page. Parameter: first room id");
+	rc |= rte_telemetry_register_cmd("/headcount/room_pools", tel_room_pools,
+					 "Non-empty rooms (id, users, pool), 150 per page. Parameter: first room id");
 	rc |= rte_telemetry_register_cmd("/headcount/gateways", tel_gateways,
-					 "Per-gateway sequencing state (first 100). No parameters");
+					 "Known gateways, one dict each, 25 per page. Parameter: first gateway id");
+	rc |= rte_telemetry_register_cmd("/headcount/pools", tel_pools,
+					 "Per pool: users, rooms, below min, above target. No parameters");
+	rc |= rte_telemetry_register_cmd("/headcount/pool", tel_pool,
+					 "One pool and its room-size histogram. Parameter: pool id");
 	rc |= rte_telemetry_register_cmd("/headcount/keys_reload", tel_keys_reload,
 					 "Read the keys file again (like SIGHUP). No parameters");
 	rc |= rte_telemetry_register_cmd("/headcount/control", tel_control,

@@ -9,6 +9,8 @@ machine-readable text (no log wording): DPDK's telemetry socket v2,
   hc-tel.py PREFIX rooms       the room table as CSV "room,users", sorted,
                                read page by page from /headcount/rooms
   hc-tel.py PREFIX json CMD    the reply as it came
+  hc-tel.py PREFIX gateways    every known gateway as CSV (id, address,
+                               incarnation, users, ...), read page by page
   hc-tel.py PREFIX watch MAX OUT
                                sample the room table until OUT.stop exists
                                (at most 900 s), 10 times a second;
@@ -16,6 +18,13 @@ machine-readable text (no log wording): DPDK's telemetry socket v2,
                                (no answer: e.g. restarting), max_users
                                seen in any room, above_max (samples with
                                a room above MAX) and the first such rooms
+
+/headcount/gateways without a parameter (kv, json and command()) is read
+whole, page by page, and given in its old shape: gateway id -> one string
+"incarnation=I next_seq=S users=U ... heard_ms_ago=H address=A:P" (now
+complete: no longer cut at 128 characters nor at 100 gateways); the
+structured form is gateways() or "/headcount/gateways,START".
+tools/headcountctl is the operator's client of the same commands.
 
 Exit 1 if the appliance does not answer (not yet listening, or gone).
 """
@@ -25,6 +34,12 @@ import sys
 
 
 def command(prefix, cmd):
+    if cmd == "/headcount/gateways":
+        return legacy_gateways(prefix)
+    return raw(prefix, cmd)
+
+
+def raw(prefix, cmd):
     path = "/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix
     with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
         s.settimeout(10)
@@ -35,10 +50,34 @@ def command(prefix, cmd):
     return reply[cmd.split(",")[0]]
 
 
+GW_FIELDS = ("incarnation", "next_seq", "users", "datagrams", "heartbeats",
+             "nacks", "lost", "duplicates", "resets", "deaths", "heard_ms_ago",
+             "digest", "address", "port")
+
+
+def gateways(prefix):
+    """Every known gateway: {id: dict of its fields}, page by page."""
+    table, start = {}, 0
+    for _ in range(65536):
+        page = raw(prefix, "/headcount/gateways,%d" % start)
+        for k, v in page.items():
+            if k != "next":
+                table[int(k)] = v
+        start = page["next"]
+        if start == 0:
+            break
+    return table
+
+
+def legacy_gateways(prefix):
+    return {str(g): " ".join("%s=%s" % (f, d[f]) for f in GW_FIELDS if f in d)
+            for g, d in sorted(gateways(prefix).items())}
+
+
 def rooms(prefix):
     table, start = [], 1
     while True:
-        page = command(prefix, "/headcount/rooms,%d" % start)
+        page = raw(prefix, "/headcount/rooms,%d" % start)
         flat = page["rooms"]
         table += [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
         start = page["next"]
@@ -90,6 +129,10 @@ def main(argv):
                 print("%d,%d" % (r, u))
         elif what == "watch":
             watch(prefix, int(argv[3]), argv[4])
+        elif what == "gateways":
+            print("id," + ",".join(GW_FIELDS))
+            for g, d in sorted(gateways(prefix).items()):
+                print("%d,%s" % (g, ",".join(str(d.get(f, "")) for f in GW_FIELDS)))
         elif what == "json":
             print(json.dumps(command(prefix, argv[3])))
         else:

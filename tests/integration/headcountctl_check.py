@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""headcountctl_check.py CTL PREFIX OUT GW_IP VERSION - the checks of
+headcountctl.sh: every subcommand of headcountctl (CTL) against the
+appliance at PREFIX, compared exactly with the truth headcountctl.sh left
+in OUT: pool0.csv / pool7.csv (each pool's rooms: hc-gwsim's exact table,
+hc-gateway's --truth), fleet.ports (the fleet's sockets), fleet.kv.
+Prints each check; exits 1 at the first failure."""
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+
+CTL, PREFIX, OUT, GW_IP, VERSION = sys.argv[1:6]
+POOLS = {0: dict(min=15, target=50, max=100, name="lobby"),
+         7: dict(min=4, target=8, max=12, name="duel")}
+FLEET = set(range(1, 111))
+GW_FIELDS = {"id", "address", "port", "incarnation", "users", "next_seq", "digest",
+             "datagrams", "heartbeats", "nacks", "lost", "duplicates", "resets",
+             "deaths", "heard_ms_ago"}
+
+
+def fail(msg):
+    print("FAIL: " + msg)
+    sys.exit(1)
+
+
+def need(what, got, want):
+    if got != want:
+        fail("%s: got %r, expected %r" % (what, got, want))
+    print("  %s: %s" % (what, got if len(repr(got)) < 80 else repr(got)[:77] + "..."))
+
+
+def run(*args, rc=0):
+    p = subprocess.run([CTL, "--prefix", PREFIX] + list(args), capture_output=True,
+                       text=True, timeout=120)
+    if p.returncode != rc:
+        fail("headcountctl %s: exit %d (expected %d): %s" % (" ".join(args), p.returncode,
+                                                              rc, p.stderr.strip()))
+    return p
+
+
+def js(*args):
+    out = run(*args, "--json").stdout
+    try:
+        return json.loads(out)
+    except ValueError as e:
+        fail("headcountctl %s --json: not JSON (%s): %r" % (" ".join(args), e, out[:200]))
+
+
+def table(path):
+    with open(path) as f:
+        return {int(r["room"]): int(r["users"]) for r in csv.DictReader(f)}
+
+
+truth = {0: table(OUT + "/pool0.csv"), 7: table(OUT + "/pool7.csv")}
+users = {p: sum(t.values()) for p, t in truth.items()}
+need("truth: pool 0 users", users[0], 2990)
+need("truth: pool 7 rooms", sorted(truth[7].values()), [1, 2, 3, 3, 4, 5, 7, 8, 8, 9, 11, 12, 12])
+
+print("gateways")
+gws = js("gateways")
+ids = [g["id"] for g in gws]
+need("gateway ids", ids, sorted(FLEET) + [200])
+for g in gws:
+    if set(g) != GW_FIELDS:
+        fail("gateway %d: fields %s" % (g["id"], sorted(set(g) ^ GW_FIELDS)))
+    if not re.fullmatch(re.escape(GW_IP) + r":[1-9][0-9]{0,4}", g["address"]):
+        fail("gateway %d: address %r" % (g["id"], g["address"]))
+    if not isinstance(g["heard_ms_ago"], int) or g["incarnation"] == 0:
+        fail("gateway %d: heard_ms_ago %r incarnation %r" % (g["id"], g["heard_ms_ago"],
+                                                             g["incarnation"]))
+with open(OUT + "/fleet.ports") as f:
+    sockets = sorted(int(line) for line in f if line.strip())
+need("the fleet's UDP ports = its sockets' (ss)",
+     sorted(int(g["address"].split(":")[1]) for g in gws if g["id"] in FLEET), sockets)
+need("users by gateway, fleet", sum(g["users"] for g in gws if g["id"] in FLEET), users[0])
+need("users by gateway, gateway 200", [g["users"] for g in gws if g["id"] == 200], [users[7]])
+text = run("gateways").stdout.splitlines()
+need("gateways text: header + one line each", len(text), 1 + len(gws))
+need("gateways text: header", text[0].split()[:5], ["id", "address", "incarnation", "users",
+                                                    "heard_ms_ago"])
+need("gateways text: every address shown",
+     sorted(line.split()[1] for line in text[1:]), sorted(g["address"] for g in gws))
+# tools/hc-tel.py's old shape (tests and the conformance driver read it)
+HC_TEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools", "hc-tel.py")
+tel = subprocess.run([sys.executable, HC_TEL, PREFIX, "kv", "/headcount/gateways"], capture_output=True, text=True,
+                     timeout=120).stdout.splitlines()
+need("hc-tel.py kv /headcount/gateways: lines", len(tel), len(gws))
+need("hc-tel.py kv: every line complete (heard_ms_ago, address)",
+     sum(1 for line in tel if re.match(r"^\d+=incarnation=\d+ next_seq=\d+ users=\d+ .*"
+                                       r"heard_ms_ago=\d+ .*address=\S+:\d+ port=\d+$", line)),
+     len(gws))
+
+print("pools")
+p = js("pools")
+need("rooms outside every pool", (p["no_pool_rooms"], p["no_pool_users"]), (0, 0))
+need("pool ids", [q["id"] for q in p["pools"]], [0, 7])
+for q in p["pools"]:
+    cfg, t = POOLS[q["id"]], truth[q["id"]]
+    w = q["bucket_width"]
+    hist = [0] * -(-cfg["max"] // w)
+    for u in t.values():
+        hist[(u - 1) // w] += 1
+    want = dict(cfg, users=users[q["id"]], rooms=len(t), bucket_width=1, histogram=hist,
+                below_min=sum(u < cfg["min"] for u in t.values()),
+                above_target=sum(u > cfg["target"] for u in t.values()),
+                above_max=sum(u > cfg["max"] for u in t.values()))
+    for k, v in want.items():
+        need("pool %d %s" % (q["id"], k), q[k], v)
+text = run("pools").stdout
+need("pools text: pool 7's size-12 bucket", bool(re.search(r"^\s+12 users\s+2 ", text, re.M)), True)
+
+print("rooms")
+rooms = js("rooms")
+need("rooms = both truths, with pools",
+     [(r["room"], r["users"], r["pool"]) for r in rooms],
+     sorted([(r, u, 0) for r, u in truth[0].items()] + [(r, u, 7) for r, u in truth[7].items()]))
+for args, want in ((["--pool", "7"], {r for r in truth[7]}),
+                   (["--pool", "0"], {r for r in truth[0]}),
+                   (["--below-min"], {r for pl, t in truth.items() for r, u in t.items()
+                                      if u < POOLS[pl]["min"]}),
+                   (["--above-target"], {r for pl, t in truth.items() for r, u in t.items()
+                                         if u > POOLS[pl]["target"]}),
+                   (["--pool", "7", "--above-target"], {r for r, u in truth[7].items() if u > 8})):
+    need("rooms %s" % " ".join(args), sorted(r["room"] for r in js("rooms", *args)), sorted(want))
+need("rooms text: header + one line each", len(run("rooms").stdout.splitlines()), 1 + len(rooms))
+run("rooms", "--pool", "99", rc=1)
+
+print("room")
+for pl in (0, 7):
+    r0 = min(truth[pl])
+    r = js("room", str(r0))
+    need("room %d" % r0, (r["room"], r["users"], r["pool"]), (r0, truth[pl][r0], pl))
+r = js("room", "999999")
+need("room 999999 (none)", (r["users"], r["pool"]), (0, None))
+
+print("stats")
+s = js("stats")
+need("stats users", s["users"], users[0] + users[7])
+need("stats rooms", s["rooms"], len(truth[0]) + len(truth[7]))
+need("stats has the control core's counters", "ctl_ticks" in s, True)
+
+print("top")
+t = run("top", "--count", "2", "--interval", "0.2").stdout
+need("top --count 2: frames", re.findall(r"frame (\d+)", t), ["1", "2"])
+need("top: pool 7 line", len(re.findall(r"^pool 7 \(duel.*users %d  rooms %d" % (users[7], len(truth[7])),
+                                        t, re.M)), 2)
+lines = run("top", "--count", "2", "--interval", "0.2", "--json").stdout.splitlines()
+need("top --json: two frames", [json.loads(x)["frame"] for x in lines], [1, 2])
+need("top --json: pool 7 histogram", json.loads(lines[1])["pools"]["pools"][1]["histogram"],
+     [1, 1, 2, 1, 1, 0, 1, 2, 1, 0, 1, 2])
+
+print("errors and version")
+e = subprocess.run([CTL, "--prefix", "hc-no-such-prefix", "stats"], capture_output=True, text=True)
+need("no appliance: exit", e.returncode, 1)
+need("no appliance: said", "no appliance at prefix 'hc-no-such-prefix'" in e.stderr, True)
+need("bad room id: exit", subprocess.run([CTL, "room", "x"], capture_output=True).returncode, 2)
+v = subprocess.run([CTL, "--version"], capture_output=True, text=True).stdout.strip()
+need("--version", v, "headcountctl " + VERSION)
+print("all headcountctl checks passed")
