@@ -6,7 +6,8 @@
 #   pool 0  110 hc-gwsim gateways (ids 1..110) place 2990 users and stay
 #           connected (--hold) while their sockets' ports are read (ss):
 #           the gateways' addresses; their room table, compared exactly
-#           by hc-gwsim itself, is pool 0's truth
+#           by hc-gwsim itself, is pool 0's truth (299 rooms of 10: more
+#           than a page of /headcount/room_pools)
 #   pool 7  one hc-gateway (id 200) seeds rooms of known sizes directly
 #           (--seed-rooms; its --truth file), below min, between, above
 #           target, at max
@@ -28,7 +29,7 @@ ctl="$build/tools/headcountctl"
 # two pools; no balancing tick and no reservation expiry during the test
 # (the room table must stay what the gateways made it)
 printf '%s\n' '[control]' 'balance_interval_ms = 3600000' 'reservation_ttl_ms = 3600000' \
-	'[pool.lobby]' 'id = 0' 'min = 15' 'max = 100' 'target = 50' \
+	'[pool.lobby]' 'id = 0' 'min = 5' 'max = 20' 'target = 10' \
 	'[pool.duel]' 'id = 7' 'min = 4' 'max = 12' 'target = 8' > "$out/policy.ini"
 hc_lab_up $$
 hc_appliance_start "$build" "$out" 1 --stats-interval 0 --gateway-timeout-ms 0 \

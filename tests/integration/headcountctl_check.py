@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 CTL, PREFIX, OUT, GW_IP, VERSION = sys.argv[1:6]
-POOLS = {0: dict(min=15, target=50, max=100, name="lobby"),
+POOLS = {0: dict(min=5, target=10, max=20, name="lobby"),
          7: dict(min=4, target=8, max=12, name="duel")}
 FLEET = set(range(1, 111))
 GW_FIELDS = {"id", "address", "port", "incarnation", "users", "next_seq", "digest",
@@ -58,6 +58,7 @@ def table(path):
 truth = {0: table(OUT + "/pool0.csv"), 7: table(OUT + "/pool7.csv")}
 users = {p: sum(t.values()) for p, t in truth.items()}
 need("truth: pool 0 users", users[0], 2990)
+need("truth: more rooms than a page of /headcount/room_pools (150)", len(truth[0]) + len(truth[7]) > 150, True)
 need("truth: pool 7 rooms", sorted(truth[7].values()), [1, 2, 3, 3, 4, 5, 7, 8, 8, 9, 11, 12, 12])
 
 print("gateways")
@@ -152,6 +153,14 @@ lines = run("top", "--count", "2", "--interval", "0.2", "--json").stdout.splitli
 need("top --json: two frames", [json.loads(x)["frame"] for x in lines], [1, 2])
 need("top --json: pool 7 histogram", json.loads(lines[1])["pools"]["pools"][1]["histogram"],
      [1, 1, 2, 1, 1, 0, 1, 2, 1, 0, 1, 2])
+
+print("man page")
+with open(os.path.join(os.path.dirname(HC_TEL), "..", "man", "headcountctl.1")) as f:
+    man = f.read()
+need("every subcommand and option in man/headcountctl.1",
+     [w for w in ("stats", "rooms", "room", "gateways", "pools", "top", "\\-\\-count",
+                  "\\-\\-below\\-min", "\\-\\-above\\-target", "\\-\\-json",
+                  "\\-\\-prefix", "\\-\\-version") if w not in man], [])
 
 print("errors and version")
 e = subprocess.run([CTL, "--prefix", "hc-no-such-prefix", "stats"], capture_output=True, text=True)
