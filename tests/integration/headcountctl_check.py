@@ -90,6 +90,9 @@ HC_TEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "t
 tel = subprocess.run([sys.executable, HC_TEL, PREFIX, "kv", "/headcount/gateways"], capture_output=True, text=True,
                      timeout=120).stdout.splitlines()
 need("hc-tel.py kv /headcount/gateways: lines", len(tel), len(gws))
+csvl = subprocess.run([sys.executable, HC_TEL, PREFIX, "gateways"], capture_output=True, text=True,
+                      timeout=120).stdout.splitlines()
+need("hc-tel.py gateways: CSV ids", [int(line.split(",")[0]) for line in csvl[1:]], ids)
 need("hc-tel.py kv: every line complete (heard_ms_ago, address)",
      sum(1 for line in tel if re.match(r"^\d+=incarnation=\d+ next_seq=\d+ users=\d+ .*"
                                        r"heard_ms_ago=\d+ .*address=\S+:\d+ port=\d+$", line)),
@@ -113,6 +116,7 @@ for q in p["pools"]:
         need("pool %d %s" % (q["id"], k), q[k], v)
 text = run("pools").stdout
 need("pools text: pool 7's size-12 bucket", bool(re.search(r"^\s+12 users\s+2 ", text, re.M)), True)
+print(text)
 
 print("rooms")
 rooms = js("rooms")
