@@ -582,12 +582,8 @@ class Driver:
 
     # -- the truth and the comparison
     def appliance_gateways(self):
-        g = {}
-        for k, v in tel.command(self.prefix, '/headcount/gateways').items():
-            # (DPDK cuts telemetry strings at 128 characters: the last
-            # keys may be missing or cut; incarnation and users come first)
-            g[int(k)] = dict(kv.split('=', 1) for kv in v.split() if '=' in kv)
-        return g
+        # every gateway, every page, one dict of fields each
+        return tel.gateways(self.prefix)
 
     def settle(self, label, bound=90):
         """Wait (bounded) until the appliance equals the agents' truth
@@ -633,9 +629,13 @@ class Driver:
                     bad.append('gw %d: status users=%d appliance_users=%d acked=%d sequence=%d, dump %d'
                                % (gw, st['users'], st['appliance_users'], st['acked'], st['sequence'], len(m)))
                 # user by user: the digest of what the appliance holds for
-                # this gateway (its heartbeats) is the digest of the dump
+                # this gateway (its telemetry, and the heartbeats the client
+                # reports) is the digest of the dump
+                want = sum(member_digest(u, r) for u, (r, _) in m.items()) & MASK64
+                if int(ag.get('digest', -1)) != want:
+                    bad.append('gw %d: the appliance\'s digest %s, dump digest %d'
+                               % (gw, ag.get('digest'), want))
                 if 'appliance_digest' in st:
-                    want = sum(member_digest(u, r) for u, (r, _) in m.items()) & MASK64
                     if st['appliance_digest'] != want:
                         bad.append('gw %d: appliance digest %d, dump digest %d'
                                    % (gw, st['appliance_digest'], want))
