@@ -168,52 +168,6 @@ static int tel_room(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
-/* Non-empty rooms from the RCU view, 200 per page: parameter = the first
- * room id to look at; "next" is where the following page starts (0: done). */
-static int tel_rooms(const char *cmd, const char *params, struct rte_tel_data *d)
-{
-	(void)cmd;
-	unsigned long start = 1;
-	if (params != NULL && *params != '\0') {
-		char *end;
-		start = strtoul(params, &end, 10);
-		if (*end != '\0')
-			return -1;
-	}
-	if (start == 0)
-		start = 1;
-	struct rte_tel_data *arr = rte_tel_data_alloc();
-	if (arr == NULL)
-		return -1;
-	rte_tel_data_start_array(arr, RTE_TEL_U64_VAL);
-	rte_tel_data_start_dict(d);
-	unsigned n = 0;
-	uint64_t next = 0, gen = 0, users = 0;
-	tel_rcu_enter();
-	struct hc_room_view *v = hc_view_get();
-	if (v != NULL) {
-		gen = v->generation;
-		users = v->users;
-		for (uint64_t r = start; r < v->max_rooms; r++) {
-			if (v->room_users[r] == 0)
-				continue;
-			if (n == 200) {
-				next = r;
-				break;
-			}
-			rte_tel_data_add_array_u64(arr, r);
-			rte_tel_data_add_array_u64(arr, v->room_users[r]);
-			n++;
-		}
-	}
-	tel_rcu_leave();
-	rte_tel_data_add_dict_u64(d, "view_generation", gen);
-	rte_tel_data_add_dict_u64(d, "users", users);
-	rte_tel_data_add_dict_u64(d, "next", next);
-	rte_tel_data_add_dict_container(d, "rooms", arr, 0);
-	return 0;
-}
-
 /* A page parameter: empty -> dflt, else a decimal number; -1 if bad. */
 static int tel_param(const char *params, unsigned long dflt, unsigned long *out)
 {
@@ -225,12 +179,14 @@ static int tel_param(const char *params, unsigned long dflt, unsigned long *out)
 	return *end == '\0' ? 0 : -1;
 }
 
-/* Non-empty rooms with their pools, 150 per page (three numbers a room,
- * DPDK arrays hold 512): parameter = the first room id to look at. */
-static int tel_room_pools(const char *cmd, const char *params, struct rte_tel_data *d)
+/* Non-empty rooms from the RCU view, a page of them: parameter = the
+ * first room id to look at; "next" is where the following page starts
+ * (0: done).  With pools: (id, users, pool) triples, 150 a page (DPDK
+ * arrays hold 512 numbers); without: (id, users) pairs, 200 a page. */
+static int tel_rooms_page(const char *params, struct rte_tel_data *d, int with_pool)
 {
-	(void)cmd;
 	unsigned long start;
+	unsigned per_page = with_pool ? 150 : 200;
 	if (tel_param(params, 1, &start) != 0)
 		return -1;
 	if (start == 0)
@@ -250,13 +206,14 @@ static int tel_room_pools(const char *cmd, const char *params, struct rte_tel_da
 		for (uint64_t r = start; r < v->max_rooms; r++) {
 			if (v->room_users[r] == 0)
 				continue;
-			if (n == 150) {
+			if (n == per_page) {
 				next = r;
 				break;
 			}
 			rte_tel_data_add_array_u64(arr, r);
 			rte_tel_data_add_array_u64(arr, v->room_users[r]);
-			rte_tel_data_add_array_u64(arr, room_pool((uint32_t)r));
+			if (with_pool)
+				rte_tel_data_add_array_u64(arr, room_pool((uint32_t)r));
 			n++;
 		}
 	}
@@ -264,9 +221,22 @@ static int tel_room_pools(const char *cmd, const char *params, struct rte_tel_da
 	rte_tel_data_add_dict_u64(d, "view_generation", gen);
 	rte_tel_data_add_dict_u64(d, "users", users);
 	rte_tel_data_add_dict_u64(d, "next", next);
-	rte_tel_data_add_dict_u64(d, "no_pool", TEL_NO_POOL);
+	if (with_pool)
+		rte_tel_data_add_dict_u64(d, "no_pool", TEL_NO_POOL);
 	rte_tel_data_add_dict_container(d, "rooms", arr, 0);
 	return 0;
+}
+
+static int tel_rooms(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	return tel_rooms_page(params, d, 0);
+}
+
+static int tel_room_pools(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	return tel_rooms_page(params, d, 1);
 }
 
 /* Known gateways, 25 per page: one dict each, keyed by gateway id, with

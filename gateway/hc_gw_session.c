@@ -812,21 +812,27 @@ static void switch_appliance(struct hc_gw *g, unsigned next, uint64_t now)
 }
 
 /* Nothing good from the appliance for lost_ms: LOST; and while LOST,
- * with several addresses, the next one every lost_ms.  Called after the
+ * with several addresses, the next one every lost_ms.  watch_due_us():
+ * when that is next to be judged (UINT64_MAX: never).  Called after the
  * socket has been read, so answers waiting there count. */
-static void watch_appliance(struct hc_gw *g, uint64_t now)
+static uint64_t watch_due_us(const struct hc_gw *g)
 {
 	uint64_t lost_us = 1000u * (uint64_t)g->cfg.lost_ms;
-	uint64_t last = g->appl_heard_us > g->talk_since_us ? g->appl_heard_us : g->talk_since_us;
+	if (g->state == HC_GW_STATE_LOST) /* the next address, if any */
+		return g->n_appl < 2 ? UINT64_MAX : g->talk_since_us + lost_us;
+	return (g->appl_heard_us > g->talk_since_us ? g->appl_heard_us : g->talk_since_us) +
+	       lost_us;
+}
+
+static void watch_appliance(struct hc_gw *g, uint64_t now)
+{
+	if (now < watch_due_us(g))
+		return;
 	if (g->state != HC_GW_STATE_LOST) {
-		if (now - last >= lost_us) {
-			g->st.lost++;
-			set_state(g, HC_GW_STATE_LOST, HC_GW_REASON_SILENT);
-		}
+		g->st.lost++;
+		set_state(g, HC_GW_STATE_LOST, HC_GW_REASON_SILENT);
 		return;
 	}
-	if (g->n_appl < 2 || now - g->talk_since_us < lost_us)
-		return;
 	switch_appliance(g, (g->cur + 1) % g->n_appl, now);
 	set_state(g, HC_GW_STATE_LOST, HC_GW_REASON_SWITCHED);
 }
@@ -1290,13 +1296,8 @@ static int from_appliance(const struct hc_gw *g, const struct sockaddr_storage *
 static uint64_t next_timer_us(const struct hc_gw *g, uint64_t now)
 {
 	uint64_t next = g->next_hb_us;
-	/* LOST, or the next address */
-	uint64_t lost_us = 1000u * (uint64_t)g->cfg.lost_ms;
-	uint64_t watch = g->state == HC_GW_STATE_LOST ? g->talk_since_us + lost_us :
-			 (g->appl_heard_us > g->talk_since_us ? g->appl_heard_us : g->talk_since_us) +
-			 lost_us;
-	if ((g->state != HC_GW_STATE_LOST || g->n_appl > 1) && watch < next)
-		next = watch;
+	if (watch_due_us(g) < next) /* LOST, or the next address */
+		next = watch_due_us(g);
 	if (g->n_ev > 0 && g->ev_since_us + g->cfg.flush_us < next)
 		next = g->ev_since_us + g->cfg.flush_us;
 	if (g->n_pl > 0 && g->pl_since_us + g->cfg.flush_us < next)

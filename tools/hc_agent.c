@@ -6,7 +6,7 @@
  * tests every other client.
  *
  * One session (gateway/headcount.h, the public API only; hc_proto.h for
- * the documented membership digest), driven the way docs/gateway.md says
+ * the documented membership digest, hc_auth.h to read a hex key), driven the way docs/gateway.md says
  * an event loop should: epoll over stdin and hc_gw_fd(), with
  * hc_gw_timeout_ms() as the wait, hc_gw_poll(g, 0) after every wake.
  * Commands come one per line on stdin (join, leave, place, dump, status,
@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "hc_auth.h" /* hc_auth_key_parse */
 #include "headcount.h"
 #include "hc_proto.h"
 
@@ -201,22 +202,6 @@ static void command(char *line)
 
 /* ---------------------------------------------------------------- main -- */
 
-static int parse_key(const char *hex, uint8_t key[HC_GW_KEY_LEN])
-{
-	if (strlen(hex) != 2 * HC_GW_KEY_LEN)
-		return -1;
-	for (int i = 0; i < HC_GW_KEY_LEN; i++) {
-		unsigned v;
-		char two[3] = {hex[2 * i], hex[2 * i + 1], '\0'};
-		char *end;
-		v = (unsigned)strtoul(two, &end, 16);
-		if (*end != '\0')
-			return -1;
-		key[i] = (uint8_t)v;
-	}
-	return 0;
-}
-
 static void usage(const char *why)
 {
 	fprintf(stderr,
@@ -265,7 +250,7 @@ int main(int argc, char **argv)
 		}
 		case 'g': cfg.gateway_id = (uint16_t)opt_num("gateway-id", optarg, 1, 65535); break;
 		case 'k':
-			if (parse_key(optarg, key) != 0)
+			if (hc_auth_key_parse(optarg, key) != 0)
 				usage("--key: 32 hex digits");
 			have_key = 1;
 			break;
