@@ -6,9 +6,10 @@
  * tests every other client.
  *
  * One session (gateway/headcount.h, the public API only; hc_proto.h for
- * the documented membership digest, hc_auth.h to read a hex key), driven the way docs/gateway.md says
- * an event loop should: epoll over stdin and hc_gw_fd(), with
- * hc_gw_timeout_ms() as the wait, hc_gw_poll(g, 0) after every wake.
+ * the documented membership digest, hc_auth.h to read a hex key), driven
+ * the way docs/gateway.md says an event loop should: epoll over stdin
+ * and hc_gw_fd(), with hc_gw_timeout_ms() as the wait, hc_gw_poll(g, 0)
+ * after every wake.
  * Commands come one per line on stdin (join, leave, place, dump, status,
  * close); the session's callbacks become event lines on stdout (assign,
  * move, state), each flushed at once.  The agent never acts on a MOVE
