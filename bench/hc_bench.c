@@ -51,6 +51,7 @@
 #include "hc_auth.h"
 #include "hc_options.h"
 #include "hc_control.h"
+#include "hc_bench_gen.h"
 #include "hc_bench_host.h"
 #include "hc_median.h"
 #include "hc_dataplane.h"
@@ -67,16 +68,10 @@
 #include "hc_worker.h"
 #include "hc_worker_state.h"
 
-#define GATEWAYS 16
+#define GATEWAYS HC_GEN_GATEWAYS
 
-/* Each user is connected to one gateway (its home, by user index), as
- * in life: the timed stream is one sub-stream per gateway, and a frame of
- * gateway g carries its users' events.  (Events of one user from several
- * gateways are reconnects: each takes the user over, and tells the old
- * owner; that is not the steady state measured here.) */
-static struct hc_event *stream_of[GATEWAYS + 1];
-static uint64_t stream_pos[GATEWAYS + 1], stream_n[GATEWAYS + 1];
-static uint64_t stream_len = 1u << 22; /* precomputed events, all gateways */
+/* The workload (users, the event mix, the gateways' sub-streams, the
+ * arrival order) is hc_bench_gen.c's, shared with bench/peers/. */
 static uint32_t seq[GATEWAYS + 1];
 static struct rte_ring *rx_ring;
 static struct rte_mempool *pool;
@@ -86,56 +81,12 @@ static const uint8_t bench_key[HC_AUTH_KEY_LEN] = {'h', 'e', 'a', 'd', 'c', 'o',
 						   't', '-', 'b', 'e', 'n', 'c', 'h', '!'};
 static struct hc_auth_keyring *bench_keys; /* NULL: frames unsealed */
 
-static uint64_t rs = 0x853c49e6748fea9bull;
-static uint32_t rnd(uint32_t n)
-{
-	rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
-	return (uint32_t)(((rs >> 32) * n) >> 32);
-}
-
-static uint64_t user_id(uint32_t i) { return (uint64_t)i * 0x9E3779B97F4A7C15ull + 1; }
-static unsigned home_of(uint32_t i) { return 1 + i % GATEWAYS; }
-
-/* The timed stream starts from the warm-up's state (every user in a room)
- * and mixes leaves (30 % of events for present users), same-room no-ops
- * (10 %), moves and joins of absent users. */
-static void build_stream(uint32_t users, uint32_t rooms)
-{
-	uint32_t *room = calloc(users, sizeof(uint32_t));
-	if (room == NULL) { perror("hc-bench"); exit(1); }
-	/* a gateway's share, and room for its users' share to vary */
-	uint64_t cap = stream_len / GATEWAYS + stream_len / (4 * GATEWAYS) + 1024;
-	for (unsigned g = 1; g <= GATEWAYS; g++) {
-		stream_of[g] = malloc(sizeof(struct hc_event) * cap);
-		if (stream_of[g] == NULL) { perror("hc-bench"); exit(1); }
-	}
-	for (uint32_t u = 0; u < users; u++)
-		room[u] = 1 + u % rooms; /* the warm-up's placement */
-	for (uint64_t i = 0; i < stream_len; i++) {
-		uint32_t u = rnd(users), r = 1 + rnd(rooms), p = rnd(100);
-		uint8_t op = HC_OP_JOIN;
-		if (room[u] != 0 && p < 30) {        /* leave */
-			op = HC_OP_LEAVE; r = room[u]; room[u] = 0;
-		} else if (room[u] != 0 && p < 40) { /* no-op: same room */
-			r = room[u];
-		} else {                             /* join or move */
-			room[u] = r;
-		}
-		unsigned g = home_of(u);
-		if (stream_n[g] == cap)
-			break; /* (never at the default sizes) */
-		stream_of[g][stream_n[g]++] = (struct hc_event){.user_id = rte_cpu_to_be_64(user_id(u)),
-			.room_id = rte_cpu_to_be_32(r), .op = op};
-	}
-	free(room);
-}
-
 static const struct hc_frame_addr addr = {
 	.dst_mac = {2, 0, 0, 0, 0, 1}, .src_mac = {2, 0, 0, 0, 0, 2},
 	.src_ip = 0xC6120002, .dst_ip = 0xC6120001, .src_port = 40000, .dst_port = 7100};
 
-/* One EVENTS frame of gateway gw (0: any) with k events from its stream
- * (or from `events`). */
+/* One EVENTS frame: k events of `events` from gateway gw, or (events
+ * NULL) the stream's next datagram, of the gateway it picks. */
 static struct rte_mbuf *make_frame(unsigned k, const struct hc_event *events, uint16_t gw)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
@@ -143,20 +94,12 @@ static struct rte_mbuf *make_frame(unsigned k, const struct hc_event *events, ui
 		return NULL;
 	uint16_t plen = (uint16_t)(sizeof(struct hc_hdr) + k * sizeof(struct hc_event));
 	uint8_t *f = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(HC_FRAME_HDR_LEN + plen));
-	if (gw == 0)
-		gw = (uint16_t)(1 + rnd(GATEWAYS));
-	hc_proto_fill_hdr(f + HC_FRAME_HDR_LEN, HC_MSG_EVENTS, gw, (uint16_t)k, 1, 0, ++seq[gw]);
 	uint8_t *ev = f + HC_FRAME_HDR_LEN + sizeof(struct hc_hdr);
-	if (events != NULL) {
+	if (events != NULL)
 		memcpy(ev, events, k * sizeof(struct hc_event));
-	} else {
-		for (unsigned i = 0; i < k; i++) {
-			memcpy(ev + i * sizeof(struct hc_event), &stream_of[gw][stream_pos[gw]],
-			       sizeof(struct hc_event));
-			if (++stream_pos[gw] == stream_n[gw])
-				stream_pos[gw] = 0;
-		}
-	}
+	else
+		gw = hc_gen_take(k, ev); /* the next datagram of the stream */
+	hc_proto_fill_hdr(f + HC_FRAME_HDR_LEN, HC_MSG_EVENTS, gw, (uint16_t)k, 1, 0, ++seq[gw]);
 	if (bench_keys != NULL)
 		hc_auth_seal(f + HC_FRAME_HDR_LEN, plen, bench_keys->gw[gw].key[0], 0);
 	hc_frame_put_headers(f, &addr, 0, plen);
@@ -266,10 +209,10 @@ static double measure_directives(struct hc_dataplane *dp, uint64_t total, double
 		uint16_t g = (uint16_t)(i & 15);
 		uint32_t to = 1 + (uint32_t)(i / 90), id = (uint32_t)i + 1;
 		if (full) {
-			hc_rooms_reserve(&book, to, user_id((uint32_t)i), t0);
-			id = hc_directives_add(&dirs, user_id((uint32_t)i), 1, to, g, t0);
+			hc_rooms_reserve(&book, to, hc_gen_user_id((uint32_t)i), t0);
+			id = hc_directives_add(&dirs, hc_gen_user_id((uint32_t)i), 1, to, g, t0);
 		}
-		struct hc_move mv = {.user_id = rte_cpu_to_be_64(user_id((uint32_t)i)),
+		struct hc_move mv = {.user_id = rte_cpu_to_be_64(hc_gen_user_id((uint32_t)i)),
 			.from_room = rte_cpu_to_be_32(1 + (uint32_t)(i % 997)),
 			.to_room = rte_cpu_to_be_32(to),
 			.directive_id = rte_cpu_to_be_32(id)};
@@ -382,7 +325,8 @@ static struct rte_mbuf *make_chunk(uint32_t inc, uint32_t seqno, uint32_t index,
 	memcpy(p + sizeof(struct hc_hdr), &pf, sizeof(pf));
 	uint8_t *rec = p + sizeof(struct hc_hdr) + sizeof(pf);
 	for (uint32_t i = 0; i < n; i++) {
-		struct hc_member mb = {.user_id = rte_cpu_to_be_64(user_id((uint32_t)(first_user + i))),
+		uint64_t u = hc_gen_user_id((uint32_t)(first_user + i));
+		struct hc_member mb = {.user_id = rte_cpu_to_be_64(u),
 			.room_id = rte_cpu_to_be_32(1 + (uint32_t)((first_user + i) % 1000))};
 		memcpy(rec + i * sizeof(mb), &mb, sizeof(mb));
 	}
@@ -445,7 +389,7 @@ int main(int argc, char **argv)
 		case 'r': rooms = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'n': reps = atoi(optarg); break;
 		case 'c': only = optarg; break;
-		case 'S': stream_len = strtoull(optarg, NULL, 10); break;
+		case 'S': hc_gen_stream_len = strtoull(optarg, NULL, 10); break;
 		case 'R': report = 0; break;
 		case 'A': auth = 1; break;
 		default:
@@ -456,7 +400,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (users < 1000 || rooms < 2 || reps < 1 || reps > 99 ||
-	    stream_len < 1024) {
+	    hc_gen_stream_len < 1024) {
 		fprintf(stderr, "hc-bench: bad arguments\n");
 		return 2;
 	}
@@ -511,9 +455,12 @@ int main(int argc, char **argv)
 	struct hc_worker *w = dp.workers[0];
 	changes = w->to_ctl_changes;
 	decisions = w->from_ctl_decisions;
-	printf("hc-bench: building %" PRIu64 " events over %u users / %u rooms\n", stream_len,
-	       users, rooms);
-	build_stream(users, rooms);
+	printf("hc-bench: building %" PRIu64 " events over %u users / %u rooms\n",
+	       hc_gen_stream_len, users, rooms);
+	if (hc_gen_build(users, rooms) != 0) {
+		perror("hc-bench");
+		exit(1);
+	}
 	rte_eal_remote_launch(hc_worker_main, w, worker_lcore);
 
 	/* warm-up: every user joins once (not timed) */
@@ -523,8 +470,9 @@ int main(int argc, char **argv)
 		unsigned k = 0;
 		for (uint32_t u = u0 + g - 1; k < 64 && u < users && u < u0 + 64 * GATEWAYS;
 		     u += GATEWAYS, k++)
-			evs[k] = (struct hc_event){.user_id = rte_cpu_to_be_64(user_id(u)),
-				.room_id = rte_cpu_to_be_32(1 + u % rooms), .op = HC_OP_JOIN};
+			evs[k] = (struct hc_event){.user_id = rte_cpu_to_be_64(hc_gen_user_id(u)),
+				.room_id = rte_cpu_to_be_32(hc_gen_warm_room(u, rooms)),
+				.op = HC_OP_JOIN};
 		if (k == 0)
 			continue;
 		struct rte_mbuf *m;

@@ -12,11 +12,11 @@
 #include <stdio.h>
 #include <string.h>
 
-/* " cpu=\"MODEL\" tsc_hz=N": append to a case line. */
-static inline const char *hc_bench_host(unsigned long long tsc_hz)
+/* The CPU's model name (/proc/cpuinfo), or "unknown". */
+static inline const char *hc_bench_cpu_model(void)
 {
-	static char out[256];
-	char model[160] = "unknown", line[256];
+	static char model[160] = "unknown";
+	char line[256];
 	FILE *f = fopen("/proc/cpuinfo", "r");
 	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
 		if (strncmp(line, "model name", 10) != 0)
@@ -30,7 +30,14 @@ static inline const char *hc_bench_host(unsigned long long tsc_hz)
 	}
 	if (f != NULL)
 		fclose(f);
-	snprintf(out, sizeof(out), " cpu=\"%s\" tsc_hz=%llu", model, tsc_hz);
+	return model;
+}
+
+/* " cpu=\"MODEL\" tsc_hz=N": append to a case line. */
+static inline const char *hc_bench_host(unsigned long long tsc_hz)
+{
+	static char out[256];
+	snprintf(out, sizeof(out), " cpu=\"%s\" tsc_hz=%llu", hc_bench_cpu_model(), tsc_hz);
 	return out;
 }
 

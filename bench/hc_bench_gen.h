@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hc_bench_gen.h - the benchmarks' workload generator, shared by hc-bench
+ * and the peers (bench/peers/: the same workload against Redis), so that
+ * every program replays the very same events: users and their ids, the
+ * warm-up placement, the precomputed event mix (joins, moves, leaves,
+ * same-room no-ops) in one sub-stream per gateway, and the order in which
+ * the gateways' datagrams arrive.  One pseudo-random sequence (xorshift)
+ * drives the stream and the arrival order, as it always did in hc-bench.
+ * Events are in wire byte order (struct hc_event).  No DPDK.
+ */
+#ifndef HC_BENCH_GEN_H
+#define HC_BENCH_GEN_H
+
+#include <stdint.h>
+
+#include "hc_proto.h"
+
+#define HC_GEN_GATEWAYS 16
+
+/* Precomputed events over all gateways (--stream); set before building. */
+extern uint64_t hc_gen_stream_len;
+
+/* A pseudo-random number in 0 .. n-1 (the generator's one sequence). */
+uint32_t hc_gen_rnd(uint32_t n);
+
+/* User i's id (distinct for distinct i), and back. */
+static inline uint64_t hc_gen_user_id(uint32_t i)
+{
+	return (uint64_t)i * 0x9E3779B97F4A7C15ull + 1;
+}
+uint64_t hc_gen_user_index(uint64_t user_id);
+
+/* User i's gateway (its home, 1 .. HC_GEN_GATEWAYS). */
+static inline unsigned hc_gen_home_of(uint32_t i) { return 1 + i % HC_GEN_GATEWAYS; }
+
+/* The room user i joins in the warm-up (before the timed stream). */
+static inline uint32_t hc_gen_warm_room(uint32_t i, uint32_t rooms) { return 1 + i % rooms; }
+
+/* Build the timed stream for users/rooms: 0, or -1 (no memory). */
+int hc_gen_build(uint32_t users, uint32_t rooms);
+
+/* The next datagram's worth: pick its gateway, copy k events of that
+ * gateway's sub-stream (replayed cyclically) to out (k * sizeof(struct
+ * hc_event) bytes, need not be aligned); returns the gateway. */
+uint16_t hc_gen_take(unsigned k, void *out);
+
+#endif /* HC_BENCH_GEN_H */
