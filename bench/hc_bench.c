@@ -13,7 +13,8 @@
  * and no-ops (--stream events, replayed cyclically: make it longer than
  * what the run consumes, or replayed joins turn into no-ops; the mix
  * applied is printed per window).  For each case it measures --reps windows and
- * prints the median, ending with one machine-readable line:
+ * prints the median (--chunks N: windows of N chunks), ending with one
+ * machine-readable line:
  *
  *   case=batch64 events_per_s=... datagrams_per_s=... cycles_per_event=...
  *
@@ -379,9 +380,11 @@ int main(int argc, char **argv)
 	int reps = 5;
 	const char *only = NULL;
 	int report = 1, auth = 0;
+	unsigned win_chunks = 0; /* --chunks: chunks per window (0: 8 or 32) */
 	static const struct option lo[] = {{"users", 1, 0, 'u'}, {"rooms", 1, 0, 'r'},
 		{"reps", 1, 0, 'n'}, {"case", 1, 0, 'c'},
-		{"stream", 1, 0, 'S'}, {"no-report", 0, 0, 'R'}, {"auth", 0, 0, 'A'}, {0, 0, 0, 0}};
+		{"stream", 1, 0, 'S'}, {"no-report", 0, 0, 'R'}, {"auth", 0, 0, 'A'},
+		{"chunks", 1, 0, 'C'}, {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -390,17 +393,18 @@ int main(int argc, char **argv)
 		case 'n': reps = atoi(optarg); break;
 		case 'c': only = optarg; break;
 		case 'S': hc_gen_stream_len = strtoull(optarg, NULL, 10); break;
+		case 'C': win_chunks = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'R': report = 0; break;
 		case 'A': auth = 1; break;
 		default:
 			fprintf(stderr, "usage: hc-bench [EAL] -- [--users N] [--rooms N] [--reps N]"
 				" [--case batch64|batch1|directives|snapshot] [--stream EVENTS] [--no-report]"
-				" [--auth]\n");
+				" [--auth] [--chunks N]\n");
 			return 2;
 		}
 	}
 	if (users < 1000 || rooms < 2 || reps < 1 || reps > 99 ||
-	    hc_gen_stream_len < 1024) {
+	    hc_gen_stream_len < 1024 || win_chunks > 1024) {
 		fprintf(stderr, "hc-bench: bad arguments\n");
 		return 2;
 	}
@@ -492,7 +496,9 @@ int main(int argc, char **argv)
 			continue;
 		double eps[99], dps[99], bcpe[99], wcpe[99], share[99];
 		unsigned chunks = cases[ci].k == 1 ? 32 : 8; /* 262,144 / 4,194,304 events */
-		measure(w, cases[ci].k, 2); /* settle */
+		if (win_chunks != 0)
+			chunks = win_chunks; /* (bench/peers' smoke test: small windows) */
+		measure(w, cases[ci].k, chunks < 2 ? chunks : 2); /* settle */
 		for (int r = 0; r < reps; r++) {
 			struct sample s = measure(w, cases[ci].k, chunks);
 			eps[r] = s.events_per_s; dps[r] = s.dgrams_per_s;
