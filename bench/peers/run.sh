@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# run.sh - headcount beside Redis, one command: starts a private
+# redis-server (a unix socket in a temporary directory, no persistence,
+# pinned to CPU 1; stopped at the end), then alternates, --reps times,
+# hc-bench (one worker core, admission on) and hc-bench-redis (the same
+# users, rooms, warm-up and event stream through membership.lua, the client
+# on CPU 0) for batch64 and batch1, one window each per turn, so that noise
+# hits both; every Redis run must pass its exact state check.  Prints one
+# line per case with the medians and the ratio:
+#
+#   case=batch64 headcount_events_per_s=... redis_events_per_s=... ratio=...
+#
+# Builds nothing: the programs come from the build directory.
+#
+#   --build DIR    the build directory [./build]
+#   --users N      users [1000000]
+#   --rooms N      rooms [20000]
+#   --reps N       turns; each figure is the median of N windows [5]
+#   --max N        a room's most members for Redis (the policy's default
+#                  max; hc-bench's stand-in control core admits all) [100]
+#   --pipeline N   EVALSHA calls in flight [32]
+#   --events N     events per Redis window [hc-bench-redis's defaults]
+#   --hc-chunks N  hc-bench's window in chunks of 8,192 datagrams
+#                  [its defaults: 8 for batch64, 32 for batch1]
+#   --help
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=./build users=1000000 rooms=20000 reps=5 max=100 pipeline=32 events= chunks=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--build) build=${2:?--build DIR}; shift ;;
+	--users) users=${2:?--users N}; shift ;;
+	--rooms) rooms=${2:?--rooms N}; shift ;;
+	--reps) reps=${2:?--reps N}; shift ;;
+	--max) max=${2:?--max N}; shift ;;
+	--pipeline) pipeline=${2:?--pipeline N}; shift ;;
+	--events) events=${2:?--events N}; shift ;;
+	--hc-chunks) chunks=${2:?--hc-chunks N}; shift ;;
+	-h|--help) sed -n '/^# run.sh/,/^#   --help/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	*) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+	esac
+	shift
+done
+for v in "$users" "$rooms" "$reps" "$max" "$pipeline" ${events:+"$events"} ${chunks:+"$chunks"}; do
+	case $v in ''|*[!0-9]*) echo "run.sh: numbers only (see --help)" >&2; exit 2 ;; esac
+done
+[ "$reps" -ge 1 ] && [ "$reps" -le 99 ] || { echo "run.sh: --reps 1..99" >&2; exit 2; }
+hcb=$build/bench/hc-bench rdb=$build/bench/peers/hc-bench-redis
+for p in "$hcb" "$rdb"; do
+	[ -x "$p" ] || { echo "run.sh: $p missing: build first (ninja -C $build)" >&2; exit 2; }
+done
+command -v redis-server > /dev/null || { echo "run.sh: no redis-server (tools/install-deps.sh)" >&2; exit 2; }
+[ "$(nproc)" -ge 2 ] || { echo "run.sh: needs two CPUs" >&2; exit 2; }
+
+tmp=$(mktemp -d /tmp/hc-peers.XXXXXX)
+redis_pid=
+cleanup() {
+	if [ -n "$redis_pid" ]; then
+		kill "$redis_pid" 2>/dev/null || true
+		wait "$redis_pid" 2>/dev/null || true
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+sock=$tmp/redis.sock
+taskset -c 1 redis-server --port 0 --unixsocket "$sock" --unixsocketperm 700 --save "" \
+	--appendonly no --dir "$tmp" --logfile "$tmp/redis.log" --daemonize no &
+redis_pid=$!
+for _ in $(seq 1 100); do # 10 s at the most
+	[ -S "$sock" ] && redis-cli -s "$sock" ping 2> /dev/null | grep -q PONG && break
+	sleep 0.1
+done
+redis-cli -s "$sock" ping 2> /dev/null | grep -q PONG ||
+	{ echo "run.sh: redis-server did not start:" >&2; cat "$tmp/redis.log" >&2; exit 1; }
+
+# field NAME LINE: the value of NAME=... in a case line
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<< "$2"; }
+declare -A hc rd
+cpu=
+for rep in $(seq 1 "$reps"); do
+	for c in batch64 batch1; do
+		out=$("$hcb" -l 0,1 --no-huge -m 3072 --no-pci --no-shconf --no-telemetry \
+			--file-prefix "hcpeers$$" --log-level=lib.eal:warning -- \
+			--users "$users" --rooms "$rooms" --reps 1 --case "$c" ${chunks:+--chunks "$chunks"} 2>&1) ||
+			{ echo "$out" >&2; echo "run.sh: hc-bench failed" >&2; exit 1; }
+		line=$(grep "^case=$c " <<< "$out") || { echo "$out" >&2; exit 1; }
+		hc[$c]+=" $(field events_per_s "$line")"
+		cpu=$(sed -n 's/.* cpu="\([^"]*\)".*/\1/p' <<< "$line")
+		out=$(taskset -c 0 "$rdb" --socket "$sock" --script "$here/membership.lua" \
+			--users "$users" --rooms "$rooms" --max "$max" --pipeline "$pipeline" \
+			${events:+--events "$events"} --reps 1 --case "$c" 2>&1) ||
+			{ echo "$out" >&2; echo "run.sh: hc-bench-redis failed" >&2; exit 1; }
+		grep "^redis_check=ok " <<< "$out" ||
+			{ echo "$out" >&2; echo "run.sh: the Redis state check failed" >&2; exit 1; }
+		line=$(grep "^case=$c " <<< "$out") || { echo "$out" >&2; exit 1; }
+		rd[$c]+=" $(field redis_events_per_s "$line")"
+		echo "run.sh: turn $rep $c: headcount ${hc[$c]##* } redis ${rd[$c]##* } events/s"
+	done
+done
+median() { tr ' ' '\n' <<< "$1" | grep . | sort -g |
+	awk '{v[NR] = $1} END {printf "%.0f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+for c in batch64 batch1; do
+	h=$(median "${hc[$c]}") r=$(median "${rd[$c]}")
+	ratio=$(awk -v h="$h" -v r="$r" 'BEGIN {if (r <= 0) print "inf"; else printf (h / r >= 100 ? "%.0f" : "%.2f"), h / r}')
+	echo "case=$c headcount_events_per_s=$h redis_events_per_s=$r ratio=$ratio users=$users" \
+		"rooms=$rooms reps=$reps redis_max=$max pipeline=$pipeline redis=$(redis-server --version |
+		sed -n 's/.*v=\([^ ]*\).*/\1/p') cpu=\"$cpu\""
+done

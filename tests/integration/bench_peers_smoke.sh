@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# bench_peers_smoke.sh - the bench-peers-smoke test: headcount beside Redis
+# (bench/peers/run.sh) works, at tiny sizes.  It asserts what is true at
+# any speed, never a speed:
+#   1. run.sh (1,000 users, 50 rooms, one turn, small windows) exits 0,
+#      every Redis run's state check passed (redis_check=ok, one per case),
+#      and each case line has headcount, Redis and ratio figures > 0;
+#   2. the clamp: hc-bench-redis with --max 22 (rooms fill up) refuses
+#      JOINs (refused > 0), its state still equals the model exactly, and
+#      no room is above 22;
+#   3. the check can fail: with --tamper (one room's count changed before
+#      the check) hc-bench-redis prints redis_check=FAIL and exits 1.
+# HC_BUILD: the build directory (meson sets it).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=${HC_BUILD:-$top/build}
+rdb=$build/bench/peers/hc-bench-redis
+fail() { echo "bench-peers-smoke: FAIL: $*" >&2; exit 1; }
+[ -x "$rdb" ] || fail "$rdb not built: libhiredis-dev missing (tools/install-deps.sh)"
+command -v redis-server > /dev/null || fail "no redis-server (tools/install-deps.sh)"
+
+# positive NAME LINE: NAME=value in LINE is a number > 0
+positive() {
+	local v
+	v=$(sed -n "s/.* $1=\([0-9.e+]*\)\( .*\)\{0,1\}$/\1/p" <<< " $2")
+	awk -v v="$v" 'BEGIN {exit !(v != "" && v + 0 > 0)}' || fail "$1=$v, not > 0: $2"
+}
+
+# 1. the one command
+out=$("$top/bench/peers/run.sh" --build "$build" --users 1000 --rooms 50 --reps 1 \
+	--events 4096 --hc-chunks 1 2>&1) || { echo "$out"; fail "run.sh exited non-zero"; }
+echo "$out"
+oks=$(grep -c '^redis_check=ok ' <<< "$out" || true)
+[ "$oks" = 2 ] || fail "$oks Redis state checks passed, expected 2"
+for c in batch64 batch1; do
+	line=$(grep "^case=$c " <<< "$out") || fail "no case=$c line"
+	for f in headcount_events_per_s redis_events_per_s ratio; do
+		positive "$f" "$line"
+	done
+done
+
+# 2. and 3.: hc-bench-redis against a redis-server of our own
+tmp=$(mktemp -d /tmp/hc-peers-smoke.XXXXXX)
+redis_pid=
+cleanup() {
+	if [ -n "$redis_pid" ]; then
+		kill "$redis_pid" 2>/dev/null || true
+		wait "$redis_pid" 2>/dev/null || true
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+sock=$tmp/redis.sock
+redis-server --port 0 --unixsocket "$sock" --unixsocketperm 700 --save "" --appendonly no \
+	--dir "$tmp" --logfile "$tmp/redis.log" --daemonize no &
+redis_pid=$!
+for _ in $(seq 1 100); do # 10 s at the most
+	redis-cli -s "$sock" ping 2> /dev/null | grep -q PONG && break
+	sleep 0.1
+done
+redis-cli -s "$sock" ping 2> /dev/null | grep -q PONG || fail "redis-server did not start"
+
+out=$("$rdb" --socket "$sock" --users 1000 --rooms 50 --max 22 --reps 1 --events 4096 2>&1) ||
+	{ echo "$out"; fail "hc-bench-redis --max 22 exited non-zero"; }
+echo "$out"
+check=$(grep '^redis_check=ok ' <<< "$out") || fail "--max 22: the state check did not pass"
+top_room=$(sed -n 's/.* largest_room=\([0-9]*\).*/\1/p' <<< "$check")
+[ -n "$top_room" ] && [ "$top_room" -le 22 ] || fail "a room of $top_room members, max 22"
+refused=$(sed -n 's/.* refused \([0-9]*\)).*/\1/p' <<< "$out" | awk '{s += $1} END {print s + 0}')
+[ "$refused" -gt 0 ] || fail "--max 22 refused no JOIN: the clamp was not exercised"
+
+rc=0
+out=$("$rdb" --socket "$sock" --users 1000 --rooms 50 --reps 1 --events 1024 --case batch64 \
+	--tamper 2>&1) || rc=$?
+echo "$out"
+[ "$rc" = 1 ] || fail "--tamper: exit $rc, expected 1"
+grep -q '^redis_check=FAIL ' <<< "$out" || fail "--tamper: no redis_check=FAIL"
+echo "bench-peers-smoke: ok (state checks passed, figures > 0, clamp refused $refused," \
+	"a tampered state fails the check)"
