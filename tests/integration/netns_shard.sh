@@ -15,7 +15,8 @@
 # refused, no call unrouted; A's room table equals the gateways' truth for
 # A exactly and holds only pool 1's ids (1-9999), all 2 x 400 of its
 # users; B's equals the truth for B and holds pool 2's 800 users in its
-# ids (10000-19999) and pool 3's 800; both seat books consistent at exit.
+# ids (10000-19999) and pool 3's 800; both seat books consistent at exit,
+# no sequence lost, no frame dropped but the other appliance's traffic.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../common/lib.sh"
@@ -104,5 +105,16 @@ for a in a b; do
 	compare_rooms "$out/truth.$a.csv" "$out/$a/rooms.csv"
 	need "$a seat_book_mismatches" "$(kv seat_book_mismatches "$out/$a/stats.kv")" -eq 0
 	echo "  $a admission refusals (answered NEW_TOPIC): $(kv refused "$out/$a/stats.kv")"
+	need "$a sequences lost" "$(kv seq_lost "$out/$a/stats.kv")" -eq 0
+	need "$a control messages lost" "$(kv ctl_lost "$out/$a/stats.kv")" -eq 0
+	# frames dropped other than the segment's traffic for the other
+	# appliance (its ARP, its address), the ARP checks' probes and the
+	# ICMP port-unreachables answering heartbeats sent to the gateways
+	# after they exited
+	st=$out/$a/stats.kv
+	echo "  $a drops by reason: $(grep '^drop_.*=[1-9]' "$st" | tr '\n' ' ')"
+	need "$a other drops" $(($(kv drops "$st") - $(kv drop_arp_ignored "$st") -
+		$(kv drop_ip_not_for_us "$st") - $(kv drop_wrong_port "$st") -
+		$(kv drop_not_ipv4 "$st") - $(kv drop_not_udp "$st"))) -eq 0
 done
 echo "PASS: pools over two appliances; pool 2 moved from A to B exactly, nothing lost"
