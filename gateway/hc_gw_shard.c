@@ -15,10 +15,12 @@
  * JOINed into the same room and pool on the home, then LEFT where they
  * were, so the old appliance's table loses exactly them and the new one
  * gains exactly them (rooms keep their ids: a pool's room range is the
- * same on every appliance, docs/scaling-shards.md).  A late answer of the
- * old home (an ASSIGN NEW_TOPIC re-joining a user there) marks the set;
- * the next poll reconciles again (counted as strays).  All of it is the
- * slow path: a map change, never an event.
+ * same on every appliance, docs/scaling-shards.md).  Late answers of the
+ * old home are harmless: hc_gw ignores a NEW_TOPIC or MOVE for a user it
+ * no longer holds.  As a safety net, a NEW_TOPIC that did re-join a user
+ * on a session not holding the user's pool marks the set, and the next
+ * poll reconciles again (counted as strays).  All of it is the slow
+ * path: a map change, never an event.
  */
 #include "hc_gw_shard.h"
 

@@ -83,8 +83,11 @@ struct hc_gw_shard_stats {
 	uint64_t pools_moved;     /* pools whose appliance changed          */
 	uint64_t users_moved;     /* users restated on a pool's new home    */
 	uint64_t strays;          /* users found later on a session that no
-	                             longer holds their pool (a late answer
-	                             of the old home): moved the same way  */
+	                             longer holds their pool (an ASSIGN
+	                             NEW_TOPIC there re-joined one: hc_gw
+	                             does so only for users it holds, so
+	                             this is a safety net): moved the same
+	                             way                                   */
 	uint64_t unrouted;        /* calls for a pool not in the map        */
 	uint64_t out_of_range;    /* JOINs into a room outside the pool's
 	                             range                                 */
