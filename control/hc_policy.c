@@ -88,6 +88,8 @@ static int put_pool(struct hc_policy *p, const struct hc_pool_cfg *c, char *err,
 	return 0;
 }
 
+static int check_room_ranges(const struct hc_policy *p, char *err, size_t errlen);
+
 int hc_policy_add_spec(struct hc_policy *p, const char *spec, char *err, size_t errlen)
 {
 	char buf[128], *f[7], *save = NULL;
@@ -121,7 +123,14 @@ int hc_policy_add_spec(struct hc_policy *p, const char *spec, char *err, size_t 
 	snprintf(c.name, sizeof(c.name), "%s", f[1]);
 	if (n == 4)
 		c.target = c.max / 2;
-	return put_pool(p, &c, err, errlen);
+	if (put_pool(p, &c, err, errlen) != 0)
+		return -1;
+	char m[160];
+	if (check_room_ranges(p, m, sizeof(m)) != 0) { /* the file's pools had ranges */
+		snprintf(err, errlen, "--pool '%s': %s (--pool gives none)", spec, m);
+		return -1;
+	}
+	return 0;
 }
 
 /* "FIRST-LAST" -> c->room_first, c->room_last. */

@@ -738,6 +738,13 @@ static void test_room_ranges(void)
 	fclose(f);
 	CU_ASSERT_EQUAL(hc_policy_load(&pol, path, err, sizeof(err)), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "every pool needs one"));
+	/* a --pool (no range) after a file with ranges */
+	f = fopen(path, "w");
+	fprintf(f, "[pool.a]\nid = 1\nmin = 1\nmax = 2\nrooms = 40-49\n");
+	fclose(f);
+	CU_ASSERT_EQUAL(hc_policy_load(&pol, path, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "2:b:1:2", err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "every pool needs one"));
 	f = fopen(path, "w");
 	fprintf(f, "[pool.a]\nid = 1\nmin = 1\nmax = 2\nrooms = 49-40\n");
 	fclose(f);
