@@ -88,6 +88,8 @@ static int put_pool(struct hc_policy *p, const struct hc_pool_cfg *c, char *err,
 	return 0;
 }
 
+static int check_room_ranges(const struct hc_policy *p, char *err, size_t errlen);
+
 int hc_policy_add_spec(struct hc_policy *p, const char *spec, char *err, size_t errlen)
 {
 	char buf[128], *f[7], *save = NULL;
@@ -121,7 +123,60 @@ int hc_policy_add_spec(struct hc_policy *p, const char *spec, char *err, size_t 
 	snprintf(c.name, sizeof(c.name), "%s", f[1]);
 	if (n == 4)
 		c.target = c.max / 2;
-	return put_pool(p, &c, err, errlen);
+	if (put_pool(p, &c, err, errlen) != 0)
+		return -1;
+	char m[160];
+	if (check_room_ranges(p, m, sizeof(m)) != 0) { /* the file's pools had ranges */
+		snprintf(err, errlen, "--pool '%s': %s (--pool gives none)", spec, m);
+		return -1;
+	}
+	return 0;
+}
+
+/* "FIRST-LAST" -> c->room_first, c->room_last. */
+static int parse_room_range(const char *v, struct hc_pool_cfg *c)
+{
+	char *end;
+	errno = 0;
+	unsigned long a = strtoul(v, &end, 10);
+	if (errno != 0 || end == v || *end != '-' || a == 0 || a > UINT32_MAX - 1)
+		return -1;
+	const char *w = end + 1;
+	unsigned long b = strtoul(w, &end, 10);
+	if (errno != 0 || end == w || *end != '\0' || b < a || b > UINT32_MAX - 1)
+		return -1;
+	c->room_first = (uint32_t)a;
+	c->room_last = (uint32_t)b;
+	return 0;
+}
+
+/* Pools with id ranges: every pool has one (a pool without would take
+ * ids from the others' ranges) and no two overlap. */
+static int check_room_ranges(const struct hc_policy *p, char *err, size_t errlen)
+{
+	unsigned ranged = 0;
+	for (unsigned i = 0; i < p->n_pools; i++)
+		ranged += p->pool[i].room_last != 0;
+	if (ranged == 0)
+		return 0;
+	for (unsigned i = 0; i < p->n_pools; i++) {
+		const struct hc_pool_cfg *a = &p->pool[i];
+		if (a->room_last == 0) {
+			snprintf(err, errlen, "pool %u has no rooms = FIRST-LAST while others "
+				 "have: every pool needs one", a->id);
+			return -1;
+		}
+		for (unsigned j = i + 1; j < p->n_pools; j++) {
+			const struct hc_pool_cfg *b = &p->pool[j];
+			if (a->room_first <= b->room_last && b->room_first <= a->room_last) {
+				snprintf(err, errlen, "pools %u and %u: room ranges %u-%u and "
+					 "%u-%u overlap", a->id, b->id, a->room_first,
+					 a->room_last, b->room_first, b->room_last);
+				return -1;
+			}
+		}
+	}
+	return 0;
 }
 
 static const struct {
@@ -143,7 +198,7 @@ static const struct {
 static int check_pool_keys(struct rte_cfgfile *f, const char *path, const char *sec,
 			   char *err, size_t errlen)
 {
-	static const char *const known[] = {"id", "min", "max", "target", "fill"};
+	static const char *const known[] = {"id", "min", "max", "target", "fill", "rooms"};
 	struct rte_cfgfile_entry e[16];
 	int n = rte_cfgfile_section_num_entries(f, sec);
 	if (n < 0 || n > 16 || rte_cfgfile_section_entries(f, sec, e, 16) != n) {
@@ -231,6 +286,12 @@ int hc_policy_load(struct hc_policy *p, const char *path, char *err, size_t errl
 				 path, sec, vfill);
 			goto out;
 		}
+		const char *vrooms = rte_cfgfile_get_entry(f, sec, "rooms");
+		if (vrooms != NULL && parse_room_range(vrooms, &c) != 0) {
+			snprintf(err, errlen, "%s: [%s] rooms = '%s': expected FIRST-LAST, "
+				 "1 <= FIRST <= LAST", path, sec, vrooms);
+			goto out;
+		}
 		if (np.index_of[id] != HC_NO_POOL) {
 			snprintf(err, errlen, "%s: [%s]: pool id %u used twice", path, sec, id);
 			goto out;
@@ -244,6 +305,12 @@ int hc_policy_load(struct hc_policy *p, const char *path, char *err, size_t errl
 			snprintf(err, errlen, "%s: [%s]: %s", path, sec, perr);
 			goto out;
 		}
+	}
+	if (check_room_ranges(&np, err, errlen) != 0) {
+		char m[200];
+		snprintf(m, sizeof(m), "%s", err);
+		snprintf(err, errlen, "%s: %s", path, m);
+		goto out;
 	}
 	*p = np;
 	rc = 0;

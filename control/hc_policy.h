@@ -22,6 +22,10 @@
  *     max = 100
  *     target = 50           ; optional, default max / 2
  *     fill = target         ; optional: target (default) or max
+ *     rooms = 1-99999       ; optional: the pool places its new rooms
+ *                           ; only in these ids (sharding: a pool keeps
+ *                           ; its room ids on any appliance; every pool
+ *                           ; has a range or none has, ranges disjoint)
  *
  * Rules: 1 <= min <= target <= max <= 65535 and 2 * min <= max (two rooms
  * just below min always fit in one), pool ids unique in 0..65535.
@@ -52,6 +56,8 @@ struct hc_pool_cfg {
 	char name[HC_POOL_NAME_LEN];
 	uint32_t min, target, max;
 	enum hc_fill fill;
+	uint32_t room_first, room_last; /* the pool's own room ids ("rooms =
+	                                   FIRST-LAST"; 0, 0: anywhere)     */
 };
 
 struct hc_policy {

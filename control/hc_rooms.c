@@ -109,8 +109,31 @@ static void make_live(struct hc_rooms *r, uint32_t id, unsigned pool)
 	bucket_insert(r, id, 0);
 }
 
-static uint32_t new_room_id(struct hc_rooms *r)
+/* A pool with its own id range (hc_pool_cfg.room_first..room_last: a
+ * sharded pool keeps the same room ids on whichever appliance holds it,
+ * docs/scaling-shards.md) takes the next FREE id of its range, round
+ * from a cursor; retired ids of the range come back FREE after their
+ * grace and are found by the same walk.  O(range) at worst, once per new
+ * room, on the control core's slow path. */
+static uint32_t new_ranged_id(struct hc_rooms *r, unsigned pool)
 {
+	const struct hc_pool_cfg *c = &r->pol->pool[pool];
+	struct hc_pool_index *pi = &r->pool[pool];
+	uint32_t n = c->room_last - c->room_first + 1;
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t id = c->room_first + (pi->cursor + k) % n;
+		if (r->room[id].state == HC_ROOM_FREE) {
+			pi->cursor = (id - c->room_first + 1) % n;
+			return id;
+		}
+	}
+	return 0;
+}
+
+static uint32_t new_room_id(struct hc_rooms *r, unsigned pool)
+{
+	if (r->pol->pool[pool].room_last != 0)
+		return new_ranged_id(r, pool);
 	while (r->n_free > 0) {
 		uint32_t id = r->free_ids[--r->n_free];
 		if (r->room[id].state == HC_ROOM_FREE) {
@@ -247,6 +270,11 @@ int hc_rooms_init(struct hc_rooms *r, const char *name, const struct hc_policy *
 	if (r->room == NULL || r->grace_q == NULL || r->free_ids == NULL ||
 	    r->resv == NULL || r->resv_of_gw == NULL || r->resv_by_user == NULL)
 		goto fail;
+	for (unsigned p = 0; p < pol->n_pools; p++)
+		if (pol->pool[p].room_last >= max_rooms) {
+			hc_rooms_free(r);
+			return -ERANGE; /* a pool's id range beyond --max-rooms */
+		}
 	for (unsigned p = 0; p < pol->n_pools; p++) {
 		struct hc_pool_index *pi = &r->pool[p];
 		pi->levels = pol->pool[p].max + 1;
@@ -351,7 +379,7 @@ uint32_t hc_rooms_place_request(struct hc_rooms *r, unsigned pool, uint64_t user
 	uint32_t id;
 	if (level >= 0) {
 		id = pi->head[level];
-	} else if ((id = new_room_id(r)) != 0) {
+	} else if ((id = new_room_id(r, pool)) != 0) {
 		make_live(r, id, pool);
 		r->st.new_rooms++;
 	} else if (c->fill == HC_FILL_TARGET &&
@@ -400,7 +428,7 @@ void hc_rooms_cancel(struct hc_rooms *r, uint64_t user, uint16_t gw)
 
 uint32_t hc_rooms_open(struct hc_rooms *r, unsigned pool)
 {
-	uint32_t id = new_room_id(r);
+	uint32_t id = new_room_id(r, pool);
 	if (id == 0) {
 		r->st.no_room++;
 		return 0;

@@ -73,6 +73,7 @@ struct hc_pool_index {
 	uint64_t *bits;     /* non-empty buckets                       */
 	uint32_t rooms;     /* live rooms                              */
 	uint64_t users, reserved;
+	uint32_t cursor;    /* next id to try in the pool's own id range */
 };
 
 struct hc_reservation {

@@ -230,3 +230,66 @@ hc_lab_down() {
 	ip netns del "${HC_NSX:-none}" 2>/dev/null || true
 	rmdir "/var/run/dpdk/hclab${HC_TAG:-none}" 2>/dev/null || true # empty (--no-shconf)
 }
+
+# A second appliance on the gateways' segment (the shard tests):
+#   ns hclab-ap2-TAG : veth hcbTAG, headcount answering ARP for HC_APP2_IP;
+#                      its peer hcpTAG hangs off the bridge hcbr in the
+#                      gateway namespace (made here unless
+#                      hc_lab_attacker_up made it), so the gateways reach
+#                      both appliances with ordinary sockets.
+# Its telemetry prefix is hclab${TAG}b.  hc_use_appliance 1|2 points the
+# functions above (hc_appliance_start/stop, hc_tel_kv, hc_rooms_equal,
+# hc_arp_check ...) at one appliance or the other; callers' traps call
+# hc_lab_appliance2_down before hc_lab_down.
+HC_APP2_IP=198.18.0.4
+
+# hc_lab_appliance2_up: after hc_lab_up, the second appliance's namespace.
+hc_lab_appliance2_up() {
+	HC_TAG1=$HC_TAG HC_NSA1=$HC_NSA HC_VA1=$HC_VA HC_PID1=${HC_PID:-} HC_CUR=1
+	HC_NSA2=hclab-ap2-$HC_TAG HC_VA2=hcb$HC_TAG HC_VP2=hcp$HC_TAG HC_PID2=""
+	if ! ip -n "$HC_NSG" link show hcbr > /dev/null 2>&1; then
+		ip -n "$HC_NSG" link add hcbr type bridge
+		ip -n "$HC_NSG" addr del $HC_GW_IP/24 dev "$HC_VG"
+		ip -n "$HC_NSG" link set "$HC_VG" master hcbr
+		ip -n "$HC_NSG" addr add $HC_GW_IP/24 dev hcbr
+		ip -n "$HC_NSG" link set hcbr up
+		ip netns exec "$HC_NSG" ethtool -K hcbr tx off >/dev/null
+	fi
+	ip netns add "$HC_NSA2"
+	ip netns exec "$HC_NSA2" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+		net.ipv6.conf.default.disable_ipv6=1
+	ip -n "$HC_NSA2" link set lo up
+	ip link add "$HC_VA2" type veth peer name "$HC_VP2"
+	ip link set "$HC_VA2" netns "$HC_NSA2"
+	ip link set "$HC_VP2" netns "$HC_NSG"
+	ip -n "$HC_NSG" link set "$HC_VP2" master hcbr
+	ip -n "$HC_NSG" link set "$HC_VP2" up
+	ip -n "$HC_NSA2" link set "$HC_VA2" up
+}
+
+# hc_use_appliance 1|2: the functions above now mean that appliance
+# (HC_TAG, HC_NSA, HC_VA, HC_APP_IP, HC_PID); the other's PID is kept.
+hc_use_appliance() {
+	if [ "${HC_CUR:-1}" = 1 ]; then HC_PID1=${HC_PID:-}; else HC_PID2=${HC_PID:-}; fi
+	if [ "$1" = 1 ]; then
+		HC_TAG=$HC_TAG1 HC_NSA=$HC_NSA1 HC_VA=$HC_VA1 HC_APP_IP=198.18.0.1 HC_PID=$HC_PID1
+	else
+		HC_TAG=${HC_TAG1}b HC_NSA=$HC_NSA2 HC_VA=$HC_VA2 HC_APP_IP=$HC_APP2_IP HC_PID=$HC_PID2
+	fi
+	HC_CUR=$1
+}
+
+# hc_lab_appliance2_down: stop the second appliance if it runs, remove its
+# namespace; leaves appliance 1 current (for hc_lab_down).
+hc_lab_appliance2_down() {
+	[ -n "${HC_NSA2:-}" ] || return 0
+	hc_use_appliance 2
+	if [ -n "${HC_PID:-}" ] && kill -0 "$HC_PID" 2>/dev/null; then
+		kill -INT "$HC_PID" 2>/dev/null || true
+		for _ in $(seq 50); do kill -0 "$HC_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$HC_PID" 2>/dev/null || true
+	fi
+	ip netns del "$HC_NSA2" 2>/dev/null || true
+	rmdir "/var/run/dpdk/hclab$HC_TAG" 2>/dev/null || true
+	hc_use_appliance 1
+}

@@ -26,6 +26,7 @@ extern const CU_SuiteInfo hc_suite_rooms;
 extern const CU_SuiteInfo hc_suite_control;
 extern const CU_SuiteInfo hc_suite_gateway;
 extern const CU_SuiteInfo hc_suite_gateway_embed;
+extern const CU_SuiteInfo hc_suite_gateway_shard;
 extern const CU_SuiteInfo hc_suite_snapshot;
 
 

@@ -681,7 +681,80 @@ static void test_late_resend(void)
 	hc_rooms_free(&r);
 }
 
+/* Pools with their own room id ranges (sharding, docs/scaling-shards.md):
+ * placement stays inside each range, takes ids freed after their grace
+ * again, says NO_ROOM when the range is live; the file's ranges are
+ * checked (disjoint, on every pool or none). */
+static void test_room_ranges(void)
+{
+	char path[] = "/tmp/hc_policy_XXXXXX", err[256];
+	int fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	fprintf(f, "[control]\nretire_grace_ms = 0\n"
+		   "[pool.a]\nid = 1\nmin = 1\nmax = 2\ntarget = 2\nfill = max\nrooms = 40-42\n"
+		   "[pool.b]\nid = 2\nmin = 1\nmax = 2\ntarget = 2\nfill = max\nrooms = 10-19\n");
+	fclose(f);
+	hc_policy_defaults(&pol);
+	CU_ASSERT_EQUAL_FATAL(hc_policy_load(&pol, path, err, sizeof(err)), 0);
+	unsigned a = pol.index_of[1], b = pol.index_of[2];
+	CU_ASSERT_EQUAL(pol.pool[a].room_first, 40);
+	CU_ASSERT_EQUAL(pol.pool[a].room_last, 42);
+	CU_ASSERT_EQUAL(hc_rooms_init(&r, "t_rooms_range_big", &pol, 42, 4096, HZ), -ERANGE);
+	CU_ASSERT_EQUAL_FATAL(hc_rooms_init(&r, "t_rooms_range", &pol, 64, 4096, HZ), 0);
+	uint64_t u = 1;
+	/* pool a: rooms 40, 41, 42 of two seats each, then NO_ROOM */
+	for (uint32_t room = 40; room <= 42; room++) {
+		CU_ASSERT_EQUAL(hc_rooms_place(&r, a, u++, 0), room);
+		CU_ASSERT_EQUAL(hc_rooms_place(&r, a, u++, 0), room);
+	}
+	CU_ASSERT_EQUAL(hc_rooms_place(&r, a, u++, 0), 0);
+	CU_ASSERT_EQUAL(r.st.no_room, 1);
+	/* pool b meanwhile starts at its own first id */
+	CU_ASSERT_EQUAL(hc_rooms_place(&r, b, u++, 0), 10);
+	CU_ASSERT_EQUAL(hc_rooms_open(&r, b), 11);
+	/* room 41 emptied (its users joined, then left) and retired: its id
+	 * is pool a's again */
+	CU_ASSERT_EQUAL(hc_rooms_admit(&r, 41, a, 3, 0), 1);
+	CU_ASSERT_EQUAL(hc_rooms_admit(&r, 41, a, 4, 0), 1);
+	hc_rooms_leave(&r, 41);
+	hc_rooms_leave(&r, 41);
+	CU_ASSERT_EQUAL(r.room[41].users + r.room[41].reserved, 0);
+	CU_ASSERT(hc_rooms_retire(&r, 10) >= 1);
+	hc_rooms_retire(&r, 20); /* past the (zero) grace */
+	CU_ASSERT_EQUAL(r.room[41].state, HC_ROOM_FREE);
+	CU_ASSERT_EQUAL(hc_rooms_place(&r, a, u++, 30), 41);
+	hc_rooms_free(&r);
+
+	f = fopen(path, "w");
+	fprintf(f, "[pool.a]\nid = 1\nmin = 1\nmax = 2\nrooms = 40-49\n"
+		   "[pool.b]\nid = 2\nmin = 1\nmax = 2\nrooms = 10-40\n");
+	fclose(f);
+	CU_ASSERT_EQUAL(hc_policy_load(&pol, path, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "overlap"));
+	f = fopen(path, "w");
+	fprintf(f, "[pool.a]\nid = 1\nmin = 1\nmax = 2\nrooms = 40-49\n"
+		   "[pool.b]\nid = 2\nmin = 1\nmax = 2\n");
+	fclose(f);
+	CU_ASSERT_EQUAL(hc_policy_load(&pol, path, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "every pool needs one"));
+	/* a --pool (no range) after a file with ranges */
+	f = fopen(path, "w");
+	fprintf(f, "[pool.a]\nid = 1\nmin = 1\nmax = 2\nrooms = 40-49\n");
+	fclose(f);
+	CU_ASSERT_EQUAL(hc_policy_load(&pol, path, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "2:b:1:2", err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "every pool needs one"));
+	f = fopen(path, "w");
+	fprintf(f, "[pool.a]\nid = 1\nmin = 1\nmax = 2\nrooms = 49-40\n");
+	fclose(f);
+	CU_ASSERT_EQUAL(hc_policy_load(&pol, path, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "rooms = '49-40'"));
+	unlink(path);
+}
+
 static CU_TestInfo tests[] = {
+	{"pools with their own room id ranges", test_room_ranges},
 	{"a PLACE resent after its JOIN: the same room, no new seat", test_late_resend},
 	{"placement, fill = target: up to target, then a new room", test_placement_fill_target},
 	{"placement, fill = max: up to max", test_placement_fill_max},

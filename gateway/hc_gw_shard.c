@@ -1,0 +1,618 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hc_gw_shard.c - pools spread over appliances, the gateway's side
+ * (hc_gw_shard.h): the shard map parsed and checked, one hc_gw session
+ * per appliance, calls routed by pool, a new map applied by restating the
+ * moved pools' users on their new home.
+ *
+ * HOW IT WORKS
+ * The map gives each pool a home (a slot: one appliance's session, kept
+ * for the life of the shard set, so callbacks' shard indexes stay true
+ * across maps) and its room ids.  A user is in at most one session: a
+ * JOIN routed to a pool's home first leaves the user on any other
+ * session (a user moving to a pool held elsewhere).  Applying a map
+ * "reconciles": every session's users whose pool is homed elsewhere are
+ * JOINed into the same room and pool on the home, then LEFT where they
+ * were, so the old appliance's table loses exactly them and the new one
+ * gains exactly them (rooms keep their ids: a pool's room range is the
+ * same on every appliance, docs/scaling-shards.md).  Late answers of the
+ * old home are harmless: hc_gw ignores a NEW_TOPIC or MOVE for a user it
+ * no longer holds.  As a safety net, a NEW_TOPIC that did re-join a user
+ * on a session not holding the user's pool marks the set, and the next
+ * poll reconciles again (counted as strays).  All of it is the slow
+ * path: a map change, never an event.
+ */
+#include "hc_gw_shard.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NO_POOL (-1)
+
+struct slot {
+	char name[HC_GW_SHARD_NAME_LEN];
+	char addr[HC_GW_SHARD_ADDR_LEN];
+	struct hc_gw *g;          /* NULL: closed                        */
+	int in_map;               /* named by the current map            */
+	struct hc_gw_shard *s;    /* for the callbacks' trampolines       */
+	unsigned index;
+};
+
+struct hc_gw_shard {
+	struct hc_gw_config base;
+	struct hc_gw_shard_callbacks cb;
+	struct hc_gw_shard_map map;
+	struct slot slot[HC_GW_SHARD_MAX_APPLIANCES];
+	unsigned n_slots;
+	int16_t pidx[65536];      /* pool id -> index in map.pool, NO_POOL */
+	uint8_t home[HC_GW_SHARD_MAX_POOLS]; /* map.pool index -> slot   */
+	int stray;                /* a session may hold a user of a pool
+	                             homed elsewhere: reconcile          */
+	struct hc_gw_shard_stats st;
+};
+
+/* ------------------------------------------------------------ the map -- */
+
+static int map_error(char *err, size_t n, unsigned line, const char *what)
+{
+	snprintf(err, n, "shard map line %u: %s", line, what);
+	return -1;
+}
+
+static int find_appliance(const struct hc_gw_shard_map *m, const char *name)
+{
+	for (unsigned i = 0; i < m->n_appliances; i++)
+		if (strcmp(m->appliance[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int parse_u32(const char *t, uint32_t lo, uint32_t hi, uint32_t *v)
+{
+	char *end;
+	if (t == NULL || *t < '0' || *t > '9')
+		return -1;
+	errno = 0;
+	unsigned long x = strtoul(t, &end, 10);
+	if (errno != 0 || *end != '\0' || x < lo || x > hi)
+		return -1;
+	*v = (uint32_t)x;
+	return 0;
+}
+
+int hc_gw_shard_map_parse(struct hc_gw_shard_map *m, const char *text, char *err,
+			  size_t err_len)
+{
+	memset(m, 0, sizeof(*m));
+	unsigned line = 0;
+	int have_version = 0;
+	const char *p = text;
+	while (*p != '\0') {
+		char buf[512];
+		const char *nl = strchr(p, '\n');
+		size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		line++;
+		if (len >= sizeof(buf))
+			return map_error(err, err_len, line, "longer than 511 characters");
+		memcpy(buf, p, len);
+		buf[len] = '\0';
+		p += len + (nl != NULL);
+		char *hash = strchr(buf, '#');
+		if (hash != NULL)
+			*hash = '\0';
+		char *save = NULL, *w[5];
+		unsigned n = 0;
+		for (char *t = strtok_r(buf, " \t\r", &save); t != NULL;
+		     t = strtok_r(NULL, " \t\r", &save)) {
+			if (n == 5)
+				return map_error(err, err_len, line, "too many words");
+			w[n++] = t;
+		}
+		if (n == 0)
+			continue;
+		if (strcmp(w[0], "version") == 0) {
+			if (n != 2 || have_version ||
+			    parse_u32(w[1], 1, UINT32_MAX, &m->version) != 0)
+				return map_error(err, err_len, line,
+						 "expected one 'version N' (1..4294967295)");
+			have_version = 1;
+		} else if (strcmp(w[0], "appliance") == 0) {
+			if (n != 3 || strlen(w[1]) >= HC_GW_SHARD_NAME_LEN ||
+			    strlen(w[2]) >= HC_GW_SHARD_ADDR_LEN)
+				return map_error(err, err_len, line,
+						 "expected 'appliance NAME ADDRESSES' (name < 32, "
+						 "addresses < 256 characters)");
+			if (find_appliance(m, w[1]) >= 0)
+				return map_error(err, err_len, line, "appliance named twice");
+			if (m->n_appliances == HC_GW_SHARD_MAX_APPLIANCES)
+				return map_error(err, err_len, line, "more than 16 appliances");
+			snprintf(m->appliance[m->n_appliances].name, HC_GW_SHARD_NAME_LEN, "%s", w[1]);
+			snprintf(m->appliance[m->n_appliances].addr, HC_GW_SHARD_ADDR_LEN, "%s", w[2]);
+			m->n_appliances++;
+		} else if (strcmp(w[0], "pool") == 0) {
+			uint32_t id, first, last;
+			char *dash = n == 4 ? strchr(w[3], '-') : NULL;
+			if (dash != NULL)
+				*dash = '\0';
+			if (n != 4 || dash == NULL || parse_u32(w[1], 0, 65535, &id) != 0 ||
+			    parse_u32(w[3], 1, UINT32_MAX - 1, &first) != 0 ||
+			    parse_u32(dash + 1, first, UINT32_MAX - 1, &last) != 0)
+				return map_error(err, err_len, line,
+						 "expected 'pool ID APPLIANCE FIRST-LAST' (1 <= "
+						 "FIRST <= LAST)");
+			int a = find_appliance(m, w[2]);
+			if (a < 0)
+				return map_error(err, err_len, line,
+						 "pool on an appliance not listed above");
+			for (unsigned i = 0; i < m->n_pools; i++) {
+				if (m->pool[i].pool == id)
+					return map_error(err, err_len, line, "pool listed twice");
+				if (first <= m->pool[i].room_last && m->pool[i].room_first <= last)
+					return map_error(err, err_len, line,
+							 "room range overlaps another pool's");
+			}
+			if (m->n_pools == HC_GW_SHARD_MAX_POOLS)
+				return map_error(err, err_len, line, "more than 256 pools");
+			m->pool[m->n_pools].pool = (uint16_t)id;
+			m->pool[m->n_pools].appliance = (uint8_t)a;
+			m->pool[m->n_pools].room_first = first;
+			m->pool[m->n_pools].room_last = last;
+			m->n_pools++;
+		} else {
+			return map_error(err, err_len, line,
+					 "unknown statement (version, appliance, pool)");
+		}
+	}
+	if (!have_version)
+		return map_error(err, err_len, line, "no 'version N'");
+	return 0;
+}
+
+int hc_gw_shard_map_load(struct hc_gw_shard_map *m, const char *path, char *err,
+			 size_t err_len)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err, err_len, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	char *text = calloc(1, 1 << 20);
+	size_t n = text != NULL ? fread(text, 1, (1 << 20) - 1, f) : 0;
+	int bad = text == NULL || ferror(f) || !feof(f);
+	fclose(f);
+	if (bad) {
+		free(text);
+		snprintf(err, err_len, "%s: cannot read it whole (at most 1 MiB)", path);
+		return -1;
+	}
+	text[n] = '\0';
+	char e[200];
+	int rc = hc_gw_shard_map_parse(m, text, e, sizeof(e));
+	if (rc != 0)
+		snprintf(err, err_len, "%s: %s", path, e);
+	free(text);
+	return rc;
+}
+
+/* --------------------------------------------------------- callbacks -- */
+
+static int pool_home(const struct hc_gw_shard *s, uint16_t pool)
+{
+	int i = s->pidx[pool];
+	return i == NO_POOL ? -1 : s->home[i];
+}
+
+static void tramp_assign(void *arg, const struct hc_gw_assign *a)
+{
+	struct slot *sl = arg;
+	struct hc_gw_shard *s = sl->s;
+	/* NEW_TOPIC re-joined the user on this session: wrong if the pool
+	 * lives elsewhere now */
+	if (a->status == HC_GW_NEW_TOPIC && pool_home(s, a->pool_id) != (int)sl->index)
+		s->stray = 1;
+	if (s->cb.on_assign != NULL)
+		s->cb.on_assign(s->cb.arg, sl->index, a);
+}
+
+static void tramp_move(void *arg, const struct hc_gw_move *mv)
+{
+	struct slot *sl = arg;
+	sl->s->cb.on_move(sl->s->cb.arg, sl->index, mv);
+}
+
+static void tramp_state(void *arg, const struct hc_gw_state_change *c)
+{
+	struct slot *sl = arg;
+	if (sl->s->cb.on_state != NULL)
+		sl->s->cb.on_state(sl->s->cb.arg, sl->index, c);
+}
+
+/* ----------------------------------------------------------- sessions -- */
+
+static int open_slot(struct hc_gw_shard *s, const char *name, const char *addr, char *err,
+		     size_t err_len)
+{
+	if (s->n_slots == HC_GW_SHARD_MAX_APPLIANCES) {
+		snprintf(err, err_len, "more than %d appliances over the shard set's life",
+			 HC_GW_SHARD_MAX_APPLIANCES);
+		errno = EINVAL;
+		return -1;
+	}
+	struct slot *sl = &s->slot[s->n_slots];
+	memset(sl, 0, sizeof(*sl));
+	snprintf(sl->name, sizeof(sl->name), "%s", name);
+	snprintf(sl->addr, sizeof(sl->addr), "%s", addr);
+	sl->s = s;
+	sl->index = s->n_slots;
+	struct hc_gw_config c = s->base;
+	c.appliance = sl->addr;
+	c.on_assign = tramp_assign;
+	c.on_move = s->cb.on_move != NULL ? tramp_move : NULL;
+	c.on_state = tramp_state;
+	c.arg = sl;
+	char e[200];
+	sl->g = hc_gw_open(&c, e, sizeof(e));
+	if (sl->g == NULL) {
+		int saved = errno;
+		snprintf(err, err_len, "appliance %s (%s): %s", name, addr, e);
+		errno = saved != 0 ? saved : EINVAL;
+		return -1;
+	}
+	sl->in_map = 1;
+	s->n_slots++;
+	return 0;
+}
+
+static int find_slot(const struct hc_gw_shard *s, const char *name)
+{
+	for (unsigned i = 0; i < s->n_slots; i++)
+		if (strcmp(s->slot[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Route by m: pool ids -> map entries -> slots (every appliance of m has
+ * a slot by now). */
+static void route(struct hc_gw_shard *s, const struct hc_gw_shard_map *m)
+{
+	for (unsigned i = 0; i < s->map.n_pools; i++)
+		s->pidx[s->map.pool[i].pool] = NO_POOL;
+	s->map = *m;
+	for (unsigned i = 0; i < s->n_slots; i++)
+		s->slot[i].in_map = find_appliance(m, s->slot[i].name) >= 0;
+	for (unsigned i = 0; i < m->n_pools; i++) {
+		s->pidx[m->pool[i].pool] = (int16_t)i;
+		s->home[i] = (uint8_t)find_slot(s, m->appliance[m->pool[i].appliance].name);
+	}
+	s->st.map_version = m->version;
+}
+
+struct hc_gw_shard *hc_gw_shard_open(const struct hc_gw_shard_map *map,
+				     const struct hc_gw_config *base,
+				     const struct hc_gw_shard_callbacks *cb, char *err,
+				     size_t err_len)
+{
+	if (base == NULL || base->size != sizeof(*base)) {
+		snprintf(err, err_len, "base: set it up with hc_gw_config_init");
+		errno = EINVAL;
+		return NULL;
+	}
+	struct hc_gw_shard *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		snprintf(err, err_len, "out of memory");
+		return NULL;
+	}
+	s->base = *base;
+	if (cb != NULL)
+		s->cb = *cb;
+	for (unsigned i = 0; i < 65536; i++)
+		s->pidx[i] = NO_POOL;
+	for (unsigned i = 0; i < map->n_appliances; i++)
+		if (open_slot(s, map->appliance[i].name, map->appliance[i].addr, err, err_len) != 0) {
+			int saved = errno;
+			hc_gw_shard_close(s, 0);
+			errno = saved;
+			return NULL;
+		}
+	route(s, map);
+	return s;
+}
+
+void hc_gw_shard_close(struct hc_gw_shard *s, int clean)
+{
+	if (s == NULL)
+		return;
+	for (unsigned i = 0; i < s->n_slots; i++)
+		if (s->slot[i].g != NULL)
+			hc_gw_close(s->slot[i].g, clean);
+	free(s);
+}
+
+/* ------------------------------------------------------------ routing -- */
+
+int hc_gw_shard_join(struct hc_gw_shard *s, uint64_t user, uint32_t room, uint16_t pool)
+{
+	int i = s->pidx[pool];
+	if (i == NO_POOL) {
+		s->st.unrouted++;
+		errno = ENXIO;
+		return -1;
+	}
+	if (room < s->map.pool[i].room_first || room > s->map.pool[i].room_last) {
+		s->st.out_of_range++;
+		errno = ERANGE;
+		return -1;
+	}
+	unsigned h = s->home[i];
+	if (hc_gw_join(s->slot[h].g, user, room, pool) != 0)
+		return -1;
+	for (unsigned k = 0; k < s->n_slots; k++) /* the user's other pool's home */
+		if (k != h && s->slot[k].g != NULL && hc_gw_room_of(s->slot[k].g, user) != 0)
+			hc_gw_leave(s->slot[k].g, user);
+	return 0;
+}
+
+int hc_gw_shard_leave(struct hc_gw_shard *s, uint64_t user)
+{
+	for (unsigned k = 0; k < s->n_slots; k++)
+		if (s->slot[k].g != NULL && hc_gw_room_of(s->slot[k].g, user) != 0)
+			return hc_gw_leave(s->slot[k].g, user);
+	errno = ENOENT;
+	return -1;
+}
+
+int hc_gw_shard_place(struct hc_gw_shard *s, uint64_t user, uint16_t pool,
+		      uint32_t *request_id, unsigned *shard)
+{
+	int h = pool_home(s, pool);
+	if (h < 0) {
+		s->st.unrouted++;
+		errno = ENXIO;
+		return -1;
+	}
+	if (shard != NULL)
+		*shard = (unsigned)h;
+	return hc_gw_place(s->slot[h].g, user, pool, request_id);
+}
+
+/* ------------------------------------------------------ moving pools -- */
+
+struct member {
+	uint64_t user;
+	uint32_t room;
+	uint16_t pool;
+};
+
+struct collect {
+	const struct hc_gw_shard *s;
+	unsigned slot;
+	struct member *m;
+	size_t n, cap;
+	int oom;
+	uint64_t unmapped;        /* users of pools not in the map */
+	const struct hc_gw_shard_map *next; /* count against this map */
+};
+
+static void collect_one(void *arg, uint64_t user, uint32_t room, uint16_t pool)
+{
+	struct collect *c = arg;
+	if (c->next != NULL) {
+		int found = 0;
+		for (unsigned i = 0; i < c->next->n_pools && !found; i++)
+			found = c->next->pool[i].pool == pool;
+		c->unmapped += !found;
+		return;
+	}
+	if (pool_home(c->s, pool) == (int)c->slot)
+		return;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 1024;
+		struct member *m = realloc(c->m, cap * sizeof(*m));
+		if (m == NULL) {
+			c->oom = 1;
+			return;
+		}
+		c->m = m;
+		c->cap = cap;
+	}
+	c->m[c->n++] = (struct member){user, room, pool};
+}
+
+/* Every session's users whose pool is homed elsewhere: JOIN on the home,
+ * LEAVE here.  Returns users moved; counts them as moved or strays. */
+static uint64_t reconcile(struct hc_gw_shard *s, int strays)
+{
+	uint64_t moved = 0;
+	s->stray = 0;
+	for (unsigned k = 0; k < s->n_slots; k++) {
+		struct slot *sl = &s->slot[k];
+		if (sl->g == NULL)
+			continue;
+		struct collect c = {.s = s, .slot = k};
+		hc_gw_foreach(sl->g, collect_one, &c);
+		if (c.oom)
+			s->stray = 1; /* the rest next poll */
+		for (size_t i = 0; i < c.n; i++) {
+			int h = pool_home(s, c.m[i].pool);
+			if (h < 0)
+				continue; /* not routable: stays (apply_map refuses this) */
+			if (hc_gw_join(s->slot[h].g, c.m[i].user, c.m[i].room, c.m[i].pool) != 0) {
+				s->st.move_errors++;
+				s->stray = 1;
+				continue;
+			}
+			hc_gw_leave(sl->g, c.m[i].user);
+			moved++;
+		}
+		free(c.m);
+	}
+	if (strays)
+		s->st.strays += moved;
+	else
+		s->st.users_moved += moved;
+	/* appliances gone from the map close once empty (clean: SHUTDOWN) */
+	for (unsigned k = 0; k < s->n_slots; k++) {
+		struct slot *sl = &s->slot[k];
+		if (sl->g != NULL && !sl->in_map) {
+			hc_gw_flush(sl->g);
+			if (hc_gw_users(sl->g) == 0) {
+				hc_gw_close(sl->g, 1);
+				sl->g = NULL;
+			} else {
+				s->stray = 1;
+			}
+		}
+	}
+	return moved;
+}
+
+int hc_gw_shard_apply_map(struct hc_gw_shard *s, const struct hc_gw_shard_map *next,
+			  char *err, size_t err_len)
+{
+	if (next->version <= s->map.version) {
+		snprintf(err, err_len, "map version %u is not newer than %u", next->version,
+			 s->map.version);
+		s->st.maps_refused++;
+		errno = ESTALE;
+		return -1;
+	}
+	unsigned fresh = 0;
+	for (unsigned i = 0; i < next->n_appliances; i++) {
+		int k = find_slot(s, next->appliance[i].name);
+		if (k < 0) {
+			fresh++;
+		} else if (strcmp(s->slot[k].addr, next->appliance[i].addr) != 0 ||
+			   s->slot[k].g == NULL) {
+			snprintf(err, err_len, "appliance %s: %s", next->appliance[i].name,
+				 s->slot[k].g == NULL ? "closed by an earlier map: give it a new name"
+						      : "its address changed: give it a new name");
+			s->st.maps_refused++;
+			errno = EINVAL;
+			return -1;
+		}
+	}
+	if (s->n_slots + fresh > HC_GW_SHARD_MAX_APPLIANCES) {
+		snprintf(err, err_len, "more than %d appliances over the shard set's life",
+			 HC_GW_SHARD_MAX_APPLIANCES);
+		s->st.maps_refused++;
+		errno = EINVAL;
+		return -1;
+	}
+	/* a pool may leave the map only once nobody here is in it */
+	struct collect c = {.s = s, .next = next};
+	for (unsigned k = 0; k < s->n_slots; k++)
+		if (s->slot[k].g != NULL)
+			hc_gw_foreach(s->slot[k].g, collect_one, &c);
+	if (c.unmapped != 0) {
+		snprintf(err, err_len, "%llu users are in pools the new map drops",
+			 (unsigned long long)c.unmapped);
+		s->st.maps_refused++;
+		errno = EBUSY;
+		return -1;
+	}
+	for (unsigned i = 0; i < next->n_appliances; i++)
+		if (find_slot(s, next->appliance[i].name) < 0 &&
+		    open_slot(s, next->appliance[i].name, next->appliance[i].addr, err,
+			      err_len) != 0) {
+			s->st.maps_refused++;
+			return -1; /* slots opened so far stay, unused until named */
+		}
+	for (unsigned i = 0; i < next->n_pools; i++) {
+		int was = s->pidx[next->pool[i].pool];
+		if (was != NO_POOL &&
+		    strcmp(s->map.appliance[s->map.pool[was].appliance].name,
+			   next->appliance[next->pool[i].appliance].name) != 0)
+			s->st.pools_moved++;
+	}
+	route(s, next);
+	reconcile(s, 0);
+	s->st.maps_applied++;
+	return 0;
+}
+
+/* ------------------------------------------------------------ polling -- */
+
+int hc_gw_shard_timeout_ms(const struct hc_gw_shard *s)
+{
+	int t = -1;
+	for (unsigned k = 0; k < s->n_slots; k++) {
+		if (s->slot[k].g == NULL)
+			continue;
+		int x = hc_gw_timeout_ms(s->slot[k].g);
+		if (x >= 0 && (t < 0 || x < t))
+			t = x;
+	}
+	return s->stray ? 0 : t;
+}
+
+int hc_gw_shard_poll(struct hc_gw_shard *s, int timeout_ms)
+{
+	struct pollfd pfd[HC_GW_SHARD_MAX_APPLIANCES];
+	unsigned n = 0;
+	for (unsigned k = 0; k < s->n_slots; k++)
+		if (s->slot[k].g != NULL)
+			pfd[n++] = (struct pollfd){.fd = hc_gw_fd(s->slot[k].g), .events = POLLIN};
+	int t = hc_gw_shard_timeout_ms(s);
+	if (t < 0 || (timeout_ms >= 0 && timeout_ms < t))
+		t = timeout_ms;
+	if (n > 0 && t != 0 && poll(pfd, n, t) < 0 && errno != EINTR)
+		return -1;
+	int total = 0;
+	for (unsigned k = 0; k < s->n_slots; k++) {
+		if (s->slot[k].g == NULL)
+			continue;
+		int r = hc_gw_poll(s->slot[k].g, 0);
+		if (r < 0)
+			return -1;
+		total += r;
+	}
+	if (s->stray)
+		reconcile(s, 1);
+	return total;
+}
+
+unsigned hc_gw_shard_fds(const struct hc_gw_shard *s, int *fds, unsigned max)
+{
+	for (unsigned k = 0; k < s->n_slots && k < max; k++)
+		fds[k] = s->slot[k].g != NULL ? hc_gw_fd(s->slot[k].g) : -1;
+	return s->n_slots;
+}
+
+/* ------------------------------------------------------------ reading -- */
+
+unsigned hc_gw_shard_count(const struct hc_gw_shard *s)
+{
+	return s->n_slots;
+}
+
+struct hc_gw *hc_gw_shard_session(const struct hc_gw_shard *s, unsigned shard)
+{
+	return shard < s->n_slots ? s->slot[shard].g : NULL;
+}
+
+const char *hc_gw_shard_name(const struct hc_gw_shard *s, unsigned shard)
+{
+	return shard < s->n_slots ? s->slot[shard].name : NULL;
+}
+
+int hc_gw_shard_of_pool(const struct hc_gw_shard *s, uint16_t pool)
+{
+	return pool_home(s, pool);
+}
+
+uint64_t hc_gw_shard_users(const struct hc_gw_shard *s)
+{
+	uint64_t n = 0;
+	for (unsigned k = 0; k < s->n_slots; k++)
+		if (s->slot[k].g != NULL)
+			n += hc_gw_users(s->slot[k].g);
+	return n;
+}
+
+void hc_gw_shard_get_stats(const struct hc_gw_shard *s, struct hc_gw_shard_stats *st)
+{
+	*st = s->st;
+}

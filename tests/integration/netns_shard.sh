@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# netns_shard.sh - pools spread over two appliances, and one pool moved
+# (docs/scaling-shards.md): appliances A (198.18.0.1) and B (198.18.0.4)
+# in namespaces of their own on the gateways' segment; two hc-shardgw
+# gateways (libheadcount's shard layer) place users of pools 1 and 2
+# (on A) and 3 (on B) by shard map version 1, with churn rounds; pool 2
+# moves to B by map version 2, which each gateway applies in a different
+# round while the other keeps placing, joining and leaving.  Step 1 of
+# the procedure (the pool configured on its new appliance) is B's policy
+# from its start; step 4 (pool 2 out of A's policy) needs A's restart and
+# is not part of the test.
+# Checks: each gateway settled (every appliance acknowledged everything
+# and reports exactly its users and their digest), no user dropped or
+# refused, no call unrouted; A's room table equals the gateways' truth for
+# A exactly and holds only pool 1's ids (1-9999), all 2 x 400 of its
+# users; B's equals the truth for B and holds pool 2's 800 users in its
+# ids (10000-19999) and pool 3's 800; both seat books consistent at exit,
+# no sequence lost, no frame dropped but the other appliance's traffic.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../common/lib.sh"
+build=${HC_BUILD:?}
+out=$(mktemp -d /tmp/hc-shard.XXXXXX)
+trap 'hc_lab_appliance2_down; hc_lab_down; rm -rf "$out"' EXIT
+per_pool=400 # users per pool per gateway
+
+pool() { # NAME ID FIRST-LAST
+	printf '[pool.%s]\nid = %s\nmin = 5\nmax = 40\ntarget = 20\nrooms = %s\n' "$1" "$2" "$3"
+}
+{ printf '[control]\nreservation_ttl_ms = 60000\n'; pool one 1 1-9999; pool two 2 10000-19999; } \
+	> "$out/a.ini"
+{ printf '[control]\nreservation_ttl_ms = 60000\n'; pool two 2 10000-19999; pool three 3 20000-29999; } \
+	> "$out/b.ini"
+map() { # VERSION APPLIANCE-OF-POOL-2
+	printf 'version %s\nappliance a 198.18.0.1\nappliance b 198.18.0.4\n' "$1"
+	printf 'pool 1 a 1-9999\npool 2 %s 10000-19999\npool 3 b 20000-29999\n' "$2"
+}
+map 1 a > "$out/map1"
+map 2 b > "$out/map2"
+
+t0=$SECONDS
+hc_lab_up $$
+hc_lab_appliance2_up
+mkdir "$out/a" "$out/b"
+hc_appliance_start "$build" "$out/a" 1 --stats-interval 0 --gateway-timeout-ms 0 \
+	--max-rooms 32768 --config "$out/a.ini" --dump-rooms "$out/a/rooms.csv" \
+	--dump-stats "$out/a/stats.kv"
+hc_arp_check > /dev/null || { echo "FAIL: no ARP answer from A"; exit 1; }
+hc_use_appliance 2
+cp "$out/a/keys" "$out/b/keys"
+hc_appliance_start "$build" "$out/b" 1 --stats-interval 0 --gateway-timeout-ms 0 \
+	--max-rooms 32768 --config "$out/b.ini" --dump-rooms "$out/b/rooms.csv" \
+	--dump-stats "$out/b/stats.kv"
+hc_arp_check > /dev/null || { echo "FAIL: no ARP answer from B"; exit 1; }
+hc_use_appliance 1
+echo "both appliances up after $((SECONDS - t0)) s"
+
+pids=()
+for g in 1 2; do
+	ip netns exec "$HC_NSG" "$build/tools/hc-shardgw" --map "$out/map1" --map2 "$out/map2" \
+		--move-round $((g + 1)) --keys "$HC_KEYS" --gateway-id $g --users $per_pool \
+		--rounds 4 --churn 0.3 --seed $((7 * g)) --timeout 100 \
+		--truth "$out/truth.gw$g" --result "$out/gw$g.kv" &
+	pids+=($!)
+done
+rc=0
+for p in "${pids[@]}"; do wait "$p" || rc=1; done
+for g in 1 2; do
+	echo "gateway $g: $(tr '\n' ' ' < "$out/gw$g.kv")"
+done
+[ "$rc" = 0 ] || { echo "FAIL: an hc-shardgw failed"; exit 1; }
+echo "gateways done after $((SECONDS - t0)) s"
+printf 'checks_passed=1\nagrees=1\nmoved=1\npresent=%s\nsession_users=%s\ndrops=0\nrefusals=0\nsuperseded=0\nunrouted=0\nout_of_range=0\nmove_errors=0\nmap_version=2\nmaps_applied=1\npools_moved=1\nrx_bad=0\n' \
+	$((3 * per_pool)) $((3 * per_pool)) > "$out/gw.expect"
+for g in 1 2; do
+	compare_kv "$out/gw.expect" "$out/gw$g.kv" || { echo "FAIL: hc-shardgw $g's figures"; exit 1; }
+	need "gateway $g users_moved" "$(kv users_moved "$out/gw$g.kv")" -gt 0
+done
+
+# the truth per appliance: the sum of both gateways' tables
+for a in a b; do
+	awk -F, 'FNR > 1 { n[$1] += $2 } END { for (r in n) print r "," n[r] }' \
+		"$out"/truth.gw*."$a".csv | sort -t, -k1,1n | { echo "room,users"; cat; } \
+		> "$out/truth.$a.csv"
+done
+# users per pool range in a room table: "pool1 pool2 pool3"
+ranges() {
+	awk -F, 'NR > 1 { if ($1 < 10000) p1 += $2; else if ($1 < 20000) p2 += $2;
+		else if ($1 < 30000) p3 += $2; else bad += $2 }
+		END { print p1 + 0, p2 + 0, p3 + 0, bad + 0 }' "$1"
+}
+[ "$(ranges "$out/truth.a.csv")" = "$((2 * per_pool)) 0 0 0" ] ||
+	{ echo "FAIL: the gateways' truth for A: $(ranges "$out/truth.a.csv")"; exit 1; }
+[ "$(ranges "$out/truth.b.csv")" = "0 $((2 * per_pool)) $((2 * per_pool)) 0" ] ||
+	{ echo "FAIL: the gateways' truth for B: $(ranges "$out/truth.b.csv")"; exit 1; }
+hc_wait 60 "A's room table equals the gateways' truth for A" hc_rooms_equal "$out/truth.a.csv"
+hc_use_appliance 2
+hc_wait 60 "B's room table equals the gateways' truth for B" hc_rooms_equal "$out/truth.b.csv"
+hc_appliance_stop
+hc_use_appliance 1
+hc_appliance_stop
+for a in a b; do
+	echo "appliance $a (pool users: $(ranges "$out/$a/rooms.csv") in ranges 1, 2, 3, none):"
+	compare_rooms "$out/truth.$a.csv" "$out/$a/rooms.csv"
+	need "$a seat_book_mismatches" "$(kv seat_book_mismatches "$out/$a/stats.kv")" -eq 0
+	echo "  $a admission refusals (answered NEW_TOPIC): $(kv refused "$out/$a/stats.kv")"
+	need "$a sequences lost" "$(kv seq_lost "$out/$a/stats.kv")" -eq 0
+	need "$a control messages lost" "$(kv ctl_lost "$out/$a/stats.kv")" -eq 0
+	# frames dropped other than the segment's traffic for the other
+	# appliance (its ARP, its address), the ARP checks' probes and the
+	# ICMP port-unreachables answering heartbeats sent to the gateways
+	# after they exited
+	st=$out/$a/stats.kv
+	echo "  $a drops by reason: $(grep '^drop_.*=[1-9]' "$st" | tr '\n' ' ')"
+	need "$a other drops" $(($(kv drops "$st") - $(kv drop_arp_ignored "$st") -
+		$(kv drop_ip_not_for_us "$st") - $(kv drop_wrong_port "$st") -
+		$(kv drop_not_ipv4 "$st") - $(kv drop_not_udp "$st"))) -eq 0
+done
+echo "PASS: pools over two appliances; pool 2 moved from A to B exactly, nothing lost"

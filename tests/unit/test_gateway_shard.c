@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_gateway_shard.c - libheadcount's shard layer (hc_gw_shard.h)
+ * against two loopback sockets playing two appliances: the map's parser
+ * and its refusals, JOIN/LEAVE/PLACE routed by pool (checked on the
+ * wire: each appliance receives exactly its pools' events), a user
+ * changing pools across appliances, a pool moved by a newer map (the new
+ * home receives a JOIN per user into the same room, the old one a LEAVE
+ * per user, nothing else), stale maps, the merged timeout and the fds.
+ */
+#include <arpa/inet.h>
+#include <endian.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gw_lab.h"
+#include "hc_gw_shard.h"
+#include "hc_proto.h"
+#include "hc_proto_hdr.h"
+#include "hc_unit.h"
+
+static void test_map_parse(void)
+{
+	struct hc_gw_shard_map m;
+	char err[256];
+	CU_ASSERT_EQUAL_FATAL(hc_gw_shard_map_parse(&m,
+		"# two boxes\nversion 7\nappliance east 198.18.0.1:7100\n"
+		"appliance west 198.18.0.4,198.18.0.5  # one box, two addresses\n"
+		"pool 1 east 1-99999\n\npool 2 west 100000-199999\n", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(m.version, 7);
+	CU_ASSERT_EQUAL(m.n_appliances, 2);
+	CU_ASSERT_STRING_EQUAL(m.appliance[1].addr, "198.18.0.4,198.18.0.5");
+	CU_ASSERT_EQUAL(m.n_pools, 2);
+	CU_ASSERT_EQUAL(m.pool[1].pool, 2);
+	CU_ASSERT_EQUAL(m.pool[1].appliance, 1);
+	CU_ASSERT_EQUAL(m.pool[1].room_first, 100000);
+	CU_ASSERT_EQUAL(m.pool[1].room_last, 199999);
+	static const struct {
+		const char *text, *says;
+	} bad[] = {
+		{"appliance a 1.2.3.4\npool 1 a 1-9\n", "line 2: no 'version N'"},
+		{"version 1\nversion 2\n", "line 2: expected one 'version N'"},
+		{"version 0\n", "line 1: expected one 'version N'"},
+		{"version 1\npool 1 a 1-9\n", "line 2: pool on an appliance not listed"},
+		{"version 1\nappliance a x\nappliance a y\n", "line 3: appliance named twice"},
+		{"version 1\nappliance a x\npool 1 a 1-9\npool 2 a 9-12\n",
+		 "line 4: room range overlaps"},
+		{"version 1\nappliance a x\npool 1 a 1-9\npool 1 a 10-12\n",
+		 "line 4: pool listed twice"},
+		{"version 1\nappliance a x\npool 1 a 9-1\n", "line 3: expected 'pool ID"},
+		{"version 1\nappliance a x\npool 70000 a 1-2\n", "line 3: expected 'pool ID"},
+		{"version 1\nshard a\n", "line 2: unknown statement"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		CU_ASSERT_EQUAL(hc_gw_shard_map_parse(&m, bad[i].text, err, sizeof(err)), -1);
+		const char *hit = strstr(err, bad[i].says);
+		if (hit == NULL)
+			fprintf(stderr, "\nbad map %zu said: %s\n", i, err);
+		CU_ASSERT_PTR_NOT_NULL(hit);
+	}
+}
+
+/* What one fake appliance received: JOIN and LEAVE records by user. */
+struct seen {
+	unsigned joins, leaves, places, other;
+	uint64_t last_user;
+	uint32_t last_room;
+	uint16_t last_pool;
+};
+
+/* Poll the shard set and read every datagram waiting on fd for 200 ms
+ * after the last one (bounded: 2 s in all). */
+static void drain(struct hc_gw_shard *s, int fd, struct seen *v)
+{
+	uint8_t p[9000];
+	for (int rounds = 0; rounds < 20; rounds++) {
+		hc_gw_shard_poll(s, 0);
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		ssize_t n = recv(fd, p, sizeof(p), 0);
+		if (n < (ssize_t)sizeof(struct hc_hdr))
+			continue;
+		unsigned cnt = get16(p + 10);
+		if (p[5] == HC_MSG_PLACE) {
+			v->places += cnt;
+		} else if (p[5] == HC_MSG_EVENTS) {
+			for (unsigned i = 0; i < cnt; i++) {
+				struct hc_event e;
+				memcpy(&e, p + sizeof(struct hc_hdr) + i * sizeof(e), sizeof(e));
+				if (e.op == HC_OP_JOIN)
+					v->joins++;
+				else
+					v->leaves++;
+				v->last_user = be64toh(e.user_id);
+				v->last_room = ntohl(e.room_id);
+				v->last_pool = ntohs(e.pool_id);
+			}
+		} else {
+			v->other++;
+		}
+		rounds = 17; /* something came: 300 ms more for the rest */
+	}
+}
+
+struct shard_lab {
+	int a, b;                   /* the two appliances' sockets */
+	struct sockaddr_in aa, ba;
+	struct hc_gw_shard *s;
+	unsigned states;
+	unsigned state_shard_mask;
+};
+
+static void on_state(void *arg, unsigned shard, const struct hc_gw_state_change *c)
+{
+	struct shard_lab *l = arg;
+	(void)c;
+	l->states++;
+	l->state_shard_mask |= 1u << shard;
+}
+
+static const char *map_text(const struct shard_lab *l, unsigned version, const char *pool2_on,
+			    char *buf, size_t cap)
+{
+	snprintf(buf, cap, "version %u\nappliance a 127.0.0.1:%u\nappliance b 127.0.0.1:%u\n"
+		 "pool 1 a 1-99\npool 2 %s 100-199\npool 3 b 200-299\n", version,
+		 ntohs(l->aa.sin_port), ntohs(l->ba.sin_port), pool2_on);
+	return buf;
+}
+
+static int shard_lab_open(struct shard_lab *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->a = udp_socket(&l->aa);
+	l->b = udp_socket(&l->ba);
+	if (l->a < 0 || l->b < 0)
+		return -1;
+	char text[512], err[256];
+	struct hc_gw_shard_map m;
+	if (hc_gw_shard_map_parse(&m, map_text(l, 1, "a", text, sizeof(text)), err,
+				  sizeof(err)) != 0)
+		return -1;
+	struct hc_gw_config c;
+	hc_gw_config_init(&c);
+	c.gateway_id = GW_ID;
+	c.bind = "127.0.0.1";
+	c.insecure_no_auth = 1;
+	c.incarnation = GW_INC;
+	c.heartbeat_ms = 100000;
+	c.lost_ms = 100000;
+	struct hc_gw_shard_callbacks cb = {.on_state = on_state, .arg = l};
+	l->s = hc_gw_shard_open(&m, &c, &cb, err, sizeof(err));
+	return l->s == NULL ? -1 : 0;
+}
+
+static void shard_lab_close(struct shard_lab *l)
+{
+	hc_gw_shard_close(l->s, 0);
+	close(l->a);
+	close(l->b);
+}
+
+static void test_routing_and_move(void)
+{
+	struct shard_lab l;
+	CU_ASSERT_EQUAL_FATAL(shard_lab_open(&l), 0);
+	struct seen va = {0}, vb = {0};
+	drain(l.s, l.a, &va); /* the opening snapshots and heartbeats */
+	drain(l.s, l.b, &vb);
+	CU_ASSERT_EQUAL(hc_gw_shard_count(l.s), 2);
+	CU_ASSERT_STRING_EQUAL(hc_gw_shard_name(l.s, 1), "b");
+	CU_ASSERT_EQUAL(hc_gw_shard_of_pool(l.s, 2), 0);
+	CU_ASSERT_EQUAL(hc_gw_shard_of_pool(l.s, 3), 1);
+	CU_ASSERT_EQUAL(hc_gw_shard_of_pool(l.s, 4), -1);
+	int fds[4];
+	CU_ASSERT_EQUAL(hc_gw_shard_fds(l.s, fds, 4), 2);
+	CU_ASSERT_EQUAL(fds[0], hc_gw_fd(hc_gw_shard_session(l.s, 0)));
+	CU_ASSERT_EQUAL(fds[1], hc_gw_fd(hc_gw_shard_session(l.s, 1)));
+	/* the merged timeout is the smaller session timeout: read between
+	 * two readings of both (remaining times only shrink meanwhile) */
+	int ta = hc_gw_timeout_ms(hc_gw_shard_session(l.s, 0));
+	int tb = hc_gw_timeout_ms(hc_gw_shard_session(l.s, 1));
+	int t = hc_gw_shard_timeout_ms(l.s);
+	int ta2 = hc_gw_timeout_ms(hc_gw_shard_session(l.s, 0));
+	int tb2 = hc_gw_timeout_ms(hc_gw_shard_session(l.s, 1));
+	CU_ASSERT(ta >= 0 && tb >= 0);
+	CU_ASSERT(t <= (ta < tb ? ta : tb));
+	CU_ASSERT(t >= (ta2 < tb2 ? ta2 : tb2));
+
+	/* 10 users in pool 1 and 5 in pool 2 (on a), 7 in pool 3 (on b) */
+	memset(&va, 0, sizeof(va));
+	memset(&vb, 0, sizeof(vb));
+	for (uint64_t u = 1; u <= 10; u++)
+		CU_ASSERT_EQUAL(hc_gw_shard_join(l.s, u, 1 + (uint32_t)(u % 3), 1), 0);
+	for (uint64_t u = 11; u <= 15; u++)
+		CU_ASSERT_EQUAL(hc_gw_shard_join(l.s, u, 150, 2), 0);
+	for (uint64_t u = 16; u <= 22; u++)
+		CU_ASSERT_EQUAL(hc_gw_shard_join(l.s, u, 250, 3), 0);
+	/* refusals: a pool not in the map, a room outside the pool's ids */
+	CU_ASSERT_EQUAL(hc_gw_shard_join(l.s, 99, 5, 4), -1);
+	CU_ASSERT_EQUAL(errno, ENXIO);
+	CU_ASSERT_EQUAL(hc_gw_shard_join(l.s, 99, 150, 1), -1);
+	CU_ASSERT_EQUAL(errno, ERANGE);
+	uint32_t req;
+	unsigned where = 9;
+	CU_ASSERT_EQUAL(hc_gw_shard_place(l.s, 500, 4, &req, &where), -1);
+	CU_ASSERT_EQUAL(errno, ENXIO);
+	CU_ASSERT_EQUAL(hc_gw_shard_place(l.s, 500, 3, &req, &where), 0);
+	CU_ASSERT_EQUAL(where, 1);
+	CU_ASSERT_EQUAL(hc_gw_shard_leave(l.s, 99), -1);
+	CU_ASSERT_EQUAL(errno, ENOENT);
+	drain(l.s, l.a, &va);
+	drain(l.s, l.b, &vb);
+	CU_ASSERT_EQUAL(va.joins, 15);
+	CU_ASSERT_EQUAL(va.leaves, 0);
+	CU_ASSERT_EQUAL(va.places, 0);
+	CU_ASSERT_EQUAL(vb.joins, 7);
+	CU_ASSERT(vb.places >= 1); /* resent every 250 ms meanwhile */
+	CU_ASSERT_EQUAL(hc_gw_users(hc_gw_shard_session(l.s, 0)), 15);
+	CU_ASSERT_EQUAL(hc_gw_users(hc_gw_shard_session(l.s, 1)), 7);
+	struct hc_gw_shard_stats st;
+	hc_gw_shard_get_stats(l.s, &st);
+	CU_ASSERT_EQUAL(st.unrouted, 2);
+	CU_ASSERT_EQUAL(st.out_of_range, 1);
+
+	/* user 16 changes from pool 3 (b) to pool 1 (a): a JOIN on a, a
+	 * LEAVE on b; then user 1 leaves (a) */
+	memset(&va, 0, sizeof(va));
+	memset(&vb, 0, sizeof(vb));
+	CU_ASSERT_EQUAL(hc_gw_shard_join(l.s, 16, 9, 1), 0);
+	CU_ASSERT_EQUAL(hc_gw_shard_leave(l.s, 1), 0);
+	drain(l.s, l.a, &va);
+	drain(l.s, l.b, &vb);
+	CU_ASSERT_EQUAL(va.joins, 1);
+	CU_ASSERT_EQUAL(va.leaves, 1);
+	CU_ASSERT_EQUAL(vb.joins, 0);
+	CU_ASSERT_EQUAL(vb.leaves, 1);
+	CU_ASSERT_EQUAL(vb.last_user, 16);
+	CU_ASSERT_EQUAL(hc_gw_room_of(hc_gw_shard_session(l.s, 1), 16), 0);
+	CU_ASSERT_EQUAL(hc_gw_room_of(hc_gw_shard_session(l.s, 0), 16), 9);
+
+	/* pool 2 moves to b (map 2): 5 JOINs into room 150 on b, 5 LEAVEs on a */
+	char text[512], err[256];
+	struct hc_gw_shard_map m2;
+	CU_ASSERT_EQUAL_FATAL(hc_gw_shard_map_parse(&m2, map_text(&l, 2, "b", text, sizeof(text)),
+						    err, sizeof(err)), 0);
+	memset(&va, 0, sizeof(va));
+	memset(&vb, 0, sizeof(vb));
+	CU_ASSERT_EQUAL(hc_gw_shard_apply_map(l.s, &m2, err, sizeof(err)), 0);
+	drain(l.s, l.a, &va);
+	drain(l.s, l.b, &vb);
+	CU_ASSERT_EQUAL(vb.joins, 5);
+	CU_ASSERT_EQUAL(vb.leaves, 0);
+	CU_ASSERT_EQUAL(vb.last_room, 150);
+	CU_ASSERT_EQUAL(vb.last_pool, 2);
+	CU_ASSERT_EQUAL(va.joins, 0);
+	CU_ASSERT_EQUAL(va.leaves, 5);
+	CU_ASSERT_EQUAL(hc_gw_users(hc_gw_shard_session(l.s, 0)), 10); /* 9 of pool 1 + 16 */
+	CU_ASSERT_EQUAL(hc_gw_users(hc_gw_shard_session(l.s, 1)), 11); /* 6 of pool 3 + 5 */
+	for (uint64_t u = 11; u <= 15; u++)
+		CU_ASSERT_EQUAL(hc_gw_room_of(hc_gw_shard_session(l.s, 1), u), 150);
+	CU_ASSERT_EQUAL(hc_gw_shard_of_pool(l.s, 2), 1);
+	hc_gw_shard_get_stats(l.s, &st);
+	CU_ASSERT_EQUAL(st.map_version, 2);
+	CU_ASSERT_EQUAL(st.maps_applied, 1);
+	CU_ASSERT_EQUAL(st.pools_moved, 1);
+	CU_ASSERT_EQUAL(st.users_moved, 5);
+	CU_ASSERT_EQUAL(st.strays, 0);
+	/* later calls for pool 2 go to b */
+	memset(&vb, 0, sizeof(vb));
+	CU_ASSERT_EQUAL(hc_gw_shard_leave(l.s, 12), 0);
+	drain(l.s, l.b, &vb);
+	CU_ASSERT_EQUAL(vb.leaves, 1);
+	CU_ASSERT_EQUAL(vb.last_user, 12);
+
+	/* a stray: user 11 (pool 2, now on b) put on a's session behind the
+	 * shard set's back, then a's ASSIGN NEW_TOPIC re-joins it there (room
+	 * 151): the next poll moves it to b, into room 151 */
+	CU_ASSERT_EQUAL(hc_gw_join(hc_gw_shard_session(l.s, 0), 11, 150, 2), 0);
+	uint8_t p[256];
+	hc_proto_fill_hdr(p, HC_MSG_ASSIGN, GW_ID, 1, GW_INC, 1000, 1);
+	hc_proto_hdr_add_flags(p, HC_HDR_F_A2G);
+	struct hc_assign as = {.user_id = htobe64(11), .room_id = htonl(151),
+			       .refused_room = htonl(150), .pool_id = htons(2),
+			       .status = HC_ASSIGN_NEW_TOPIC};
+	memcpy(p + sizeof(struct hc_hdr), &as, sizeof(as));
+	struct sockaddr_in gwa;
+	socklen_t gl = sizeof(gwa);
+	CU_ASSERT_EQUAL_FATAL(getsockname(hc_gw_fd(hc_gw_shard_session(l.s, 0)),
+					  (struct sockaddr *)&gwa, &gl), 0);
+	CU_ASSERT_EQUAL(sendto(l.a, p, sizeof(struct hc_hdr) + sizeof(as), 0,
+			       (const struct sockaddr *)&gwa, sizeof(gwa)),
+			(ssize_t)(sizeof(struct hc_hdr) + sizeof(as)));
+	memset(&va, 0, sizeof(va));
+	memset(&vb, 0, sizeof(vb));
+	drain(l.s, l.a, &va);
+	drain(l.s, l.b, &vb);
+	hc_gw_shard_get_stats(l.s, &st);
+	CU_ASSERT_EQUAL(st.strays, 1);
+	CU_ASSERT_EQUAL(hc_gw_room_of(hc_gw_shard_session(l.s, 0), 11), 0);
+	CU_ASSERT_EQUAL(hc_gw_room_of(hc_gw_shard_session(l.s, 1), 11), 151);
+	CU_ASSERT_EQUAL(vb.joins, 1);
+	CU_ASSERT_EQUAL(vb.last_room, 151);
+	CU_ASSERT_EQUAL(hc_gw_users(hc_gw_shard_session(l.s, 0)), 10);
+
+	/* the same version again, or an older one: refused, nothing moves */
+	CU_ASSERT_EQUAL(hc_gw_shard_apply_map(l.s, &m2, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(errno, ESTALE);
+	/* a map that drops pool 3 while users are in it: refused */
+	struct hc_gw_shard_map m3;
+	snprintf(text, sizeof(text), "version 3\nappliance a 127.0.0.1:%u\n"
+		 "appliance b 127.0.0.1:%u\npool 1 a 1-99\npool 2 b 100-199\n",
+		 ntohs(l.aa.sin_port), ntohs(l.ba.sin_port));
+	CU_ASSERT_EQUAL_FATAL(hc_gw_shard_map_parse(&m3, text, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(hc_gw_shard_apply_map(l.s, &m3, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(errno, EBUSY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "6 users are in pools the new map drops"));
+	/* an appliance whose address changed: refused */
+	snprintf(text, sizeof(text), "version 3\nappliance a 127.0.0.1:1\n"
+		 "appliance b 127.0.0.1:%u\npool 1 a 1-99\npool 2 b 100-199\npool 3 b 200-299\n",
+		 ntohs(l.ba.sin_port));
+	CU_ASSERT_EQUAL_FATAL(hc_gw_shard_map_parse(&m3, text, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(hc_gw_shard_apply_map(l.s, &m3, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(errno, EINVAL);
+	hc_gw_shard_get_stats(l.s, &st);
+	CU_ASSERT_EQUAL(st.maps_refused, 3);
+	CU_ASSERT_EQUAL(st.map_version, 2);
+	CU_ASSERT_EQUAL(hc_gw_shard_users(l.s), 20);
+
+	/* everything to b, a leaves the map: its 10 users move, its session
+	 * closes cleanly (a SHUTDOWN heartbeat reaches a) */
+	snprintf(text, sizeof(text), "version 9\nappliance b 127.0.0.1:%u\n"
+		 "pool 1 b 1-99\npool 2 b 100-199\npool 3 b 200-299\n", ntohs(l.ba.sin_port));
+	CU_ASSERT_EQUAL_FATAL(hc_gw_shard_map_parse(&m3, text, err, sizeof(err)), 0);
+	memset(&va, 0, sizeof(va));
+	memset(&vb, 0, sizeof(vb));
+	CU_ASSERT_EQUAL(hc_gw_shard_apply_map(l.s, &m3, err, sizeof(err)), 0);
+	CU_ASSERT_PTR_NULL(hc_gw_shard_session(l.s, 0));
+	CU_ASSERT_EQUAL(hc_gw_shard_fds(l.s, fds, 4), 2);
+	CU_ASSERT_EQUAL(fds[0], -1);
+	drain(l.s, l.a, &va);
+	drain(l.s, l.b, &vb);
+	CU_ASSERT_EQUAL(va.leaves, 10);
+	CU_ASSERT(va.other >= 1); /* the SHUTDOWN heartbeat */
+	CU_ASSERT_EQUAL(vb.joins, 10);
+	CU_ASSERT_EQUAL(hc_gw_shard_users(l.s), 20);
+	CU_ASSERT_EQUAL(hc_gw_users(hc_gw_shard_session(l.s, 1)), 20);
+	hc_gw_shard_get_stats(l.s, &st);
+	CU_ASSERT_EQUAL(st.users_moved, 15);
+	CU_ASSERT_EQUAL(st.pools_moved, 2);
+	shard_lab_close(&l);
+}
+
+static CU_TestInfo tests[] = {
+	{"the shard map: parsed, refused with the line", test_map_parse},
+	{"routing by pool, a pool moved by a newer map", test_routing_and_move},
+	CU_TEST_INFO_NULL,
+};
+
+const CU_SuiteInfo hc_suite_gateway_shard = {"gateway_shard", NULL, NULL, NULL, NULL, tests};
