@@ -3,11 +3,11 @@
  * hc_main.c - the headcount appliance: arguments, ports, lcores.
  *
  * Only wiring lives here, above both layers: the config file and our
- * options (hc_conffile.c, before EAL), EAL init, the workers' state (dataplane), the ports (hc_port.c),
- * the control core and its telemetry, signal
- * handling; then the workers' loop on every worker lcore and the control
- * loop on the main lcore.  Exits non-zero on any setup failure, with a
- * message saying which.
+ * options (hc_conffile.c, before EAL), EAL init, the workers' state
+ * (dataplane), the ports (hc_port.c), the control core and its telemetry
+ * (and its reload hook), signal handling; then the workers' loop on
+ * every worker lcore and the control loop on the main lcore.  Exits
+ * non-zero on any setup failure, with a message saying which.
  */
 #include <signal.h>
 #include <stdio.h>

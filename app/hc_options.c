@@ -248,8 +248,8 @@ int hc_config_parse_args(struct hc_config *c, int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
 		if (opt < OPT_VAL0 || (size_t)(opt - OPT_VAL0) >= N_ROWS) {
 			const char *name = optind > 1 ? argv[optind - 1] : "?";
-			fprintf(stderr, "headcount: unknown or incomplete option '%s' (see --help)\n",
-				name);
+			fprintf(stderr, "headcount: unknown or incomplete option '%s' (see --help; "
+				"EAL options go before '--')\n", name);
 			return -1;
 		}
 		const struct opt_row *r = &rows[opt - OPT_VAL0];
