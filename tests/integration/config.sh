@@ -17,6 +17,8 @@
 #     restart;
 #  4. a bad edit (pool 0 with 2 * min > max) + SIGHUP: config_reload_errors=1,
 #     config_reloads still 1, the room table and pool 0's policy unchanged;
+#     then a valid file without pool 7, which holds users: refused too
+#     (config_reload_errors=2), pool 7 and the rooms kept;
 #  5. stop: the final tables are consistent, the seat book equals them.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -166,13 +168,24 @@ sleep 1 # a balance tick or three under the running policy: nothing to move
 hc_wait 60 "the room table unchanged" hc_rooms_equal "$out/before-bad.csv"
 hc_wait 60 "no move after the bad edit" hc_tel_has /headcount/control directives_done=10
 echo "  bad edit: refused whole, rooms and policy unchanged"
+# a valid file that removes pool 7 while it holds users: --check-config
+# accepts it (the file alone is fine), the running appliance refuses it
+write_conf 25 20 "" 1048576
+"$build/headcount" --config "$conf" --check-config > /dev/null
+kill -HUP "$HC_PID"
+hc_wait 30 "the pool removal was refused" hc_tel_has /headcount/stats config_reload_errors=2
+grep -q "config reload refused, the running config stays: pool 7 (duel) is gone from the file but holds 20 users and 0 reserved seats in 2 rooms: a pool is removed only once it is empty" \
+	"$out/headcount.log" || { echo "FAIL: the pool removal's message"; exit 1; }
+hc_wait 60 "pool 7 kept" hc_tel_has /headcount/pool,7 users=20 rooms=2 max=10
+hc_wait 60 "the room table unchanged" hc_rooms_equal "$out/before-bad.csv"
+echo "  pool removal while it holds users: refused, pool 7 kept"
 
 # --- 5. stop ------------------------------------------------------------------
 touch "$out/done"
 wait "$gateway1" || { cat "$out/gateway1.log"; echo "FAIL: hc-gateway 1"; exit 1; }
 hc_appliance_stop || { echo "FAIL: appliance exit status"; exit 1; }
 compare_rooms "$out/expect.csv" "$out/rooms.csv"
-printf 'ctl_config_reloads=1\nctl_config_reload_errors=1\nctl_keys_reloads=1\nusers=92\nseat_book_mismatches=0\ntables_consistent=1\n' \
+printf 'ctl_config_reloads=1\nctl_config_reload_errors=2\nctl_keys_reloads=1\nusers=92\nseat_book_mismatches=0\ntables_consistent=1\n' \
 	> "$out/final.expect"
 compare_kv "$out/final.expect" "$out/stats.kv" || { echo "FAIL: final counters"; exit 1; }
 echo "PASS: one config file: checked, started from, reloaded (policy, pool, key) without losing state, a bad edit refused"
