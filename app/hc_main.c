@@ -2,12 +2,12 @@
 /*
  * hc_main.c - the headcount appliance: arguments, ports, lcores.
  *
- * Only wiring lives here, above both layers: EAL init, our options
- * (hc_options.c), the workers' state (dataplane), the ports (hc_port.c),
- * the control core and its telemetry, signal
- * handling; then the workers' loop on every worker lcore and the control
- * loop on the main lcore.  Exits non-zero on any setup failure, with a
- * message saying which.
+ * Only wiring lives here, above both layers: the config file and our
+ * options (hc_conffile.c, before EAL), EAL init, the workers' state
+ * (dataplane), the ports (hc_port.c), the control core and its telemetry
+ * (and its reload hook), signal handling; then the workers' loop on
+ * every worker lcore and the control loop on the main lcore.  Exits
+ * non-zero on any setup failure, with a message saying which.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +21,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
+#include "hc_conffile.h"
 #include "hc_control.h"
 #include "hc_dataplane.h"
 #include "hc_decide.h"
@@ -30,9 +31,13 @@
 #include "hc_port.h"
 #include "hc_stats.h"
 
+static int have_config; /* SIGHUP: reload the config file, else the keys */
+
 static void on_signal(int sig)
 {
-	if (sig == SIGHUP)
+	if (sig == SIGHUP && have_config)
+		hc_config_reload_signal = 1;
+	else if (sig == SIGHUP)
 		hc_keys_reload_signal = 1;
 	else
 		hc_quit_signal = 1;
@@ -45,25 +50,23 @@ static void usage_hook(const char *prog)
 
 int main(int argc, char **argv)
 {
+	static struct hc_boot boot;
 	static struct hc_config cfg;
 	static struct hc_dataplane dp;
 	unsigned lcores[HC_MAX_WORKERS];
 	unsigned n = 0, lcore;
-	char err0[256];
 	int rc;
 
 	setvbuf(stdout, NULL, _IOLBF, 0); /* lines reach pipes and logs at once */
+	rc = hc_boot(&boot, argc, argv); /* file and flags, all checked */
+	if (rc >= 0)
+		return rc;
+	cfg = boot.cfg;
+	have_config = cfg.policy_file != NULL;
 	rte_set_application_usage_hook(usage_hook);
-	int eal = rte_eal_init(argc, argv);
-	if (eal < 0) {
+	if (rte_eal_init(boot.eal_argc, boot.eal_argv) < 0) {
 		fprintf(stderr, "headcount: EAL initialisation failed (see above)\n");
 		return 1;
-	}
-	argv[eal] = argv[0];
-	rc = hc_config_parse(&cfg, argc - eal, argv + eal);
-	if (rc != 0) {
-		rte_eal_cleanup();
-		return rc > 0 ? 0 : 2;
 	}
 
 	RTE_LCORE_FOREACH_WORKER(lcore) {
@@ -106,11 +109,7 @@ int main(int argc, char **argv)
 			HC_LOG(ERR, "libsodium cannot be initialised");
 			return 1;
 		}
-		struct hc_auth_keyring *ring = hc_auth_keys_load(cfg.keys_file, err0, sizeof(err0));
-		if (ring == NULL) {
-			HC_LOG(ERR, "%s", err0);
-			return 2;
-		}
+		struct hc_auth_keyring *ring = boot.ring; /* loaded by hc_boot */
 		HC_LOG(INFO, "authentication on: keys for %u gateways (%u keys) from %s",
 		       ring->n_gateways, ring->n_keys, cfg.keys_file);
 		if (hc_dp_keys_install(&dp, ring) != 0) {
@@ -121,20 +120,8 @@ int main(int argc, char **argv)
 		HC_LOG(WARNING, "--no-auth: datagrams are not authenticated; anyone who can "
 		       "reach udp %u can change the counts", cfg.udp_port);
 	}
-	static struct hc_policy pol;
 	static struct hc_decide decide;
-	char err[256];
-	hc_policy_defaults(&pol);
-	if (cfg.policy_file != NULL && hc_policy_load(&pol, cfg.policy_file, err, sizeof(err)) != 0) {
-		HC_LOG(ERR, "%s", err);
-		return 2;
-	}
-	for (uint32_t i = 0; i < cfg.n_pool_specs; i++) {
-		if (hc_policy_add_spec(&pol, cfg.pool_specs[i], err, sizeof(err)) != 0) {
-			HC_LOG(ERR, "%s", err);
-			return 2;
-		}
-	}
+	hc_control_set_reload(hc_conffile_reload, &boot);
 	/* a new, larger value at every start (gateways compare in serial
 	 * order): the wall clock in eighths of a second, so two starts 8.5
 	 * years apart still compare right; a clock stepped back is handled
@@ -146,7 +133,7 @@ int main(int argc, char **argv)
 					  (uint64_t)now_ts.tv_nsec / 125000000u);
 	if (incarnation == 0)
 		incarnation = 1;
-	rc = hc_decide_init(&decide, &dp, &pol, cfg.max_reservations, incarnation);
+	rc = hc_decide_init(&decide, &dp, &boot.pol, cfg.max_reservations, incarnation);
 	if (rc != 0) {
 		HC_LOG(ERR, "cannot build the seat book for %u rooms: %s", cfg.max_rooms,
 		       strerror(-rc));

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_options.c - the appliance's options: one table row each (name, kind,
- * field, range, default, help), from which the usage text, the parser and
- * the defaults all come, so they cannot disagree.
+ * field, range, default, help, where, reloadable), from which the usage
+ * text, the command-line parser, the config file's [appliance] keys
+ * (hc_config_apply_ini), the defaults and docs/configuration.md
+ * (hc_config_doc) all come, so they cannot disagree.
  *
  * Every value, the defaults included, goes through the same bounded
- * parser (errno, end pointer, range); every error names the option.
+ * parser (errno, end pointer, range); every error names the option (on
+ * the command line) or file:line: [appliance] key (in the file).
  * Defaults are the embedded lab's.
  */
 #include "hc_options.h"
@@ -18,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hc_policy.h"
 #include "hc_proto.h"
 
 enum opt_kind {
@@ -28,6 +32,13 @@ enum opt_kind {
 	OPT_FLAG,    /* no argument: sets an int to 1                 */
 	OPT_LIST,    /* a string, repeatable (--pool)                 */
 	OPT_HELP,
+	OPT_DOC,     /* --config-doc                                  */
+};
+
+/* Where a row may be given. */
+enum opt_where {
+	W_BOTH = 0,  /* a flag and an [appliance] key                  */
+	W_CLI,       /* the command line only                         */
 };
 
 struct opt_row {
@@ -38,6 +49,8 @@ struct opt_row {
 	const char *deflt;   /* parsed like an argument; NULL: zero / none */
 	const char *arg;     /* what the argument is, in the usage text    */
 	const char *help;    /* one or more lines, '\n' between them       */
+	enum opt_where where;
+	int reload;          /* a SIGHUP applies a change (else: restart)  */
 };
 
 #define F(field) offsetof(struct hc_config, field)
@@ -45,70 +58,79 @@ _Static_assert(HC_PROTO_DEFAULT_PORT == 7100, "--udp-port's default is the proto
 
 static const struct opt_row rows[] = {
 	{"ip", OPT_IPV4, F(ip_be), 0, 0, "198.18.0.1", "A.B.C.D",
-	 "our IPv4 address (answered for ARP)"},
+	 "our IPv4 address (answered for ARP)", W_BOTH, 0},
 	{"udp-port", OPT_U32, F(udp_port), 1, 65535, "7100", "N",
-	 "UDP port of the protocol"},
+	 "UDP port of the protocol", W_BOTH, 0},
 	{"max-users", OPT_U32, F(max_users), 1024, 1u << 30, "1048576", "N",
-	 "users the appliance holds"},
+	 "users the appliance holds", W_BOTH, 0},
 	{"max-rooms", OPT_U32, F(max_rooms), 2, 1u << 26, "262144", "N",
-	 "room ids are 1 .. N-1"},
+	 "room ids are 1 .. N-1", W_BOTH, 0},
 	{"max-gateways", OPT_U32, F(max_gateways), 2, 65536, "1024", "N",
-	 "gateway ids are 1 .. N-1"},
-	{"burst", OPT_U32, F(burst), 1, 256, "64", "N", "rx burst size"},
-	{"rx-desc", OPT_U32, F(rx_desc), 64, 32768, "1024", "N", "rx descriptors per queue"},
+	 "gateway ids are 1 .. N-1", W_BOTH, 0},
+	{"burst", OPT_U32, F(burst), 1, 256, "64", "N", "rx burst size", W_BOTH, 0},
+	{"rx-desc", OPT_U32, F(rx_desc), 64, 32768, "1024", "N", "rx descriptors per queue", W_BOTH, 0},
 	{"mbufs", OPT_U32, F(mbufs), 1023, 1u << 24, "32767", "N",
-	 "mbufs in the packet pool (2 KiB of frame\neach; more for af_packet's framesz)"},
+	 "mbufs in the packet pool (2 KiB of frame\neach; more for af_packet's framesz)", W_BOTH, 0},
 	{"gather-mbufs", OPT_U32, F(gather_mbufs), 64, 1u << 20, "1023", "N",
 	 "9 KiB mbufs that frames in several\nsegments (pcap, NIC scatter) are gathered\n"
-	 "into; none if packet mbufs are as large"},
+	 "into; none if packet mbufs are as large", W_BOTH, 0},
 	{"merge-interval-ms", OPT_U32, F(merge_interval_ms), 1, 60000, "100", "N",
-	 "RCU room-view merge period"},
+	 "RCU room-view merge period", W_BOTH, 0},
 	{"gap-timeout-ms", OPT_U32, F(gap_timeout_ms), 0, 600000, "30", "N",
-	 "wait this long for a missing sequence,\nthen ask the gateway again (NACK)"},
+	 "wait this long for a missing sequence,\nthen ask the gateway again (NACK)", W_BOTH, 0},
 	{"gap-nacks", OPT_U32, F(gap_nacks), 0, 1000000, "16", "N",
-	 "NACK rounds before a gap is given up\nand counted lost"},
+	 "NACK rounds before a gap is given up\nand counted lost", W_BOTH, 0},
 	{"gateway-timeout-ms", OPT_U32, F(gateway_timeout_ms), 0, 3600000, "3000", "N",
-	 "a gateway silent this long is dead: its\nusers are removed; 0 = never"},
+	 "a gateway silent this long is dead: its\nusers are removed; 0 = never", W_BOTH, 0},
 	{"heartbeat-ms", OPT_U32, F(heartbeat_ms), 1, 60000, "100", "N",
-	 "heartbeat period towards gateways"},
+	 "heartbeat period towards gateways", W_BOTH, 0},
 	{"stats-interval", OPT_SECONDS, F(stats_interval_s), 0, 0, "1", "S",
-	 "seconds between stats lines, 0 = none"},
+	 "seconds between stats lines, 0 = none", W_BOTH, 0},
 	{"idle-exit", OPT_SECONDS, F(idle_exit_s), 0, 0, NULL, "S",
-	 "stop S seconds after traffic stops, once\nevery port is read dry; 0 = never"},
+	 "stop S seconds after traffic stops, once\nevery port is read dry; 0 = never", W_BOTH, 0},
 	{"duration", OPT_SECONDS, F(duration_s), 0, 0, NULL, "S",
-	 "stop after S seconds, 0 = never"},
+	 "stop after S seconds, 0 = never", W_BOTH, 0},
 	{"config", OPT_TEXT, F(policy_file), 0, 0, NULL, "FILE",
-	 "pools and control timers (INI, see docs)"},
+	 "the config file (docs/configuration.md):\n[eal], [appliance], [control], [pool.NAME];\n"
+	 "flags given here override it; SIGHUP\nreloads its pools, timers and keys", W_CLI, 0},
+	{"check-config", OPT_FLAG, F(check_config), 0, 0, NULL, NULL,
+	 "check the whole config (file, flags, pools,\nkeys), print 'config OK: FILE' or the\n"
+	 "errors, exit 0 or 2; starts nothing", W_CLI, 0},
+	{"config-doc", OPT_DOC, 0, 0, 0, NULL, NULL,
+	 "print docs/configuration.md (every key)", W_CLI, 0},
 	{"pool", OPT_LIST, F(pool_specs), 0, 0, NULL, "ID:NAME:MIN:MAX[:TARGET[:FILL]]",
 	 "add or replace a pool (repeatable); TARGET\ndefaults to MAX / 2; FILL is target\n"
 	 "(placement fills a room up to TARGET, then\nopens another; joins may go on to MAX)\n"
-	 "or max (placement fills rooms to MAX)\n[0:default:15:100:50:target]"},
+	 "or max (placement fills rooms to MAX)\n[0:default:15:100:50:target]", W_CLI, 1},
 	{"max-reservations", OPT_U32, F(max_reservations), 1024, 1u << 28, "1048576", "N",
-	 "seats reserved at once"},
+	 "seats reserved at once", W_BOTH, 0},
 	{"no-admission", OPT_FLAG, F(no_admission), 0, 0, NULL, NULL,
-	 "apply every JOIN at once, never refuse one\n(faster; rooms may then exceed max)"},
+	 "apply every JOIN at once, never refuse one\n(faster; rooms may then exceed max)", W_BOTH, 0},
 	{"keys", OPT_TEXT, F(keys_file), 0, 0, NULL, "FILE",
-	 "per-gateway keys: every datagram must carry\na tag under its gateway's key (see\ndocs/protocol.md); SIGHUP reloads it"},
+	 "per-gateway keys: every datagram must carry\na tag under its gateway's key (see\ndocs/protocol.md); SIGHUP reloads it", W_BOTH, 2},
 	{"no-auth", OPT_FLAG, F(no_auth), 0, 0, NULL, NULL,
-	 "run without keys: tags are neither needed\nnor checked (one of --keys, --no-auth)"},
+	 "run without keys: tags are neither needed\nnor checked (one of --keys, --no-auth)", W_BOTH, 0},
 	{"max-places-per-gateway", OPT_U32, F(max_places_per_gw), 1, 1u << 28, "16384", "N",
-	 "seats one gateway may hold reserved\n(unanswered PLACEs beyond: NO_ROOM)"},
+	 "seats one gateway may hold reserved\n(unanswered PLACEs beyond: NO_ROOM)", W_BOTH, 0},
 	{"max-snapshot-users", OPT_U32, F(max_snapshot_users), 1, 1u << 28, "262144", "N",
-	 "members one gateway's snapshot may stage;\nall snapshots of a worker together:\n--max-users"},
+	 "members one gateway's snapshot may stage;\nall snapshots of a worker together:\n--max-users", W_BOTH, 0},
 	{"state-file", OPT_TEXT, F(state_file), 0, 0, "/var/lib/headcount/gateways", "FILE",
-	 "the gateways holding users, kept for the\nnext start: it holds placements until\nthey restated ('none': no file)"},
+	 "the gateways holding users, kept for the\nnext start: it holds placements until\nthey restated ('none': no file)", W_BOTH, 0},
 	{"dump-rooms", OPT_TEXT, F(dump_rooms), 0, 0, NULL, "FILE",
-	 "write the final room table (CSV) at exit"},
+	 "write the final room table (CSV) at exit", W_BOTH, 0},
 	{"dump-stats", OPT_TEXT, F(dump_stats), 0, 0, NULL, "FILE",
-	 "write the final counters (key=value) at exit"},
-	{"help", OPT_HELP, 0, 0, 0, NULL, NULL, "this text"},
+	 "write the final counters (key=value) at exit", W_BOTH, 0},
+	{"help", OPT_HELP, 0, 0, 0, NULL, NULL, "this text", W_CLI, 0},
 };
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))
 #define OPT_VAL0 256 /* getopt_long's value for row i: above any character */
+_Static_assert(N_ROWS <= 64, "hc_config's cli_set is a 64-bit mask of rows");
 
 void hc_config_usage(const char *prog)
 {
-	printf("usage: %s [EAL options] -- [options]\n", prog);
+	printf("usage: %s [EAL options --] [options]\n"
+	       "       %s --config FILE [options]   (EAL options from the file's [eal])\n",
+	       prog, prog);
 	for (size_t i = 0; i < N_ROWS; i++) {
 		const struct opt_row *r = &rows[i];
 		char head[64];
@@ -136,47 +158,36 @@ void hc_config_usage(const char *prog)
 	}
 }
 
-static int parse_u32(const struct opt_row *r, const char *s, uint32_t *out)
+/* Parse val for row r into c; 0, or -1 with the reason in why. */
+static int apply_value(struct hc_config *c, const struct opt_row *r, const char *val,
+		       char *why, size_t whylen)
 {
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
-	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < r->lo || v > r->hi) {
-		fprintf(stderr, "headcount: --%s: '%s' is not a number in [%u, %u]\n",
-			r->name, s, r->lo, r->hi);
-		return -1;
-	}
-	*out = (uint32_t)v;
-	return 0;
-}
-
-static int parse_seconds(const struct opt_row *r, const char *s, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !(v >= 0.0) || v > 1e7) {
-		fprintf(stderr, "headcount: --%s: '%s' is not a number of seconds >= 0\n",
-			r->name, s);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-/* Store one value of row r into c.  0, or -1 after saying why. */
-static int apply_row(struct hc_config *c, const struct opt_row *r, const char *val)
-{
-	char *field = (char *)c + r->field;
+	char *field = (char *)c + r->field, *end;
 	switch (r->kind) {
-	case OPT_U32:
-		return parse_u32(r, val, (uint32_t *)(void *)field);
-	case OPT_SECONDS:
-		return parse_seconds(r, val, (double *)(void *)field);
+	case OPT_U32: {
+		errno = 0;
+		unsigned long long v = strtoull(val, &end, 0);
+		if (errno != 0 || end == val || *end != '\0' || val[0] == '-' || v < r->lo ||
+		    v > r->hi) {
+			snprintf(why, whylen, "'%s' is not a number in [%u, %u]", val, r->lo, r->hi);
+			return -1;
+		}
+		*(uint32_t *)(void *)field = (uint32_t)v;
+		return 0;
+	}
+	case OPT_SECONDS: {
+		errno = 0;
+		double v = strtod(val, &end);
+		if (errno != 0 || end == val || *end != '\0' || !(v >= 0.0) || v > 1e7) {
+			snprintf(why, whylen, "'%s' is not a number of seconds in [0, 1e7]", val);
+			return -1;
+		}
+		*(double *)(void *)field = v;
+		return 0;
+	}
 	case OPT_IPV4:
 		if (inet_pton(AF_INET, val, field) != 1) {
-			fprintf(stderr, "headcount: --%s: '%s' is not an IPv4 address\n",
-				r->name, val);
+			snprintf(why, whylen, "'%s' is not an IPv4 address", val);
 			return -1;
 		}
 		return 0;
@@ -184,32 +195,48 @@ static int apply_row(struct hc_config *c, const struct opt_row *r, const char *v
 		*(const char **)(void *)field = val;
 		return 0;
 	case OPT_FLAG:
-		*(int *)(void *)field = 1;
+		if (strcmp(val, "yes") == 0 || strcmp(val, "true") == 0 || strcmp(val, "1") == 0) {
+			*(int *)(void *)field = 1;
+		} else if (strcmp(val, "no") == 0 || strcmp(val, "false") == 0 ||
+			   strcmp(val, "0") == 0) {
+			*(int *)(void *)field = 0;
+		} else {
+			snprintf(why, whylen, "'%s' is none of yes, no, true, false, 1, 0", val);
+			return -1;
+		}
 		return 0;
 	case OPT_LIST:
 		if (c->n_pool_specs == HC_CONFIG_MAX_POOL_SPECS) {
-			fprintf(stderr, "headcount: at most %d --%s options\n",
-				HC_CONFIG_MAX_POOL_SPECS, r->name);
+			snprintf(why, whylen, "given more than %d times", HC_CONFIG_MAX_POOL_SPECS);
 			return -1;
 		}
 		c->pool_specs[c->n_pool_specs++] = val;
 		return 0;
 	case OPT_HELP:
+	case OPT_DOC:
 		break;
 	}
 	return 0;
 }
 
-int hc_config_parse(struct hc_config *c, int argc, char **argv)
+void hc_config_defaults(struct hc_config *c)
+{
+	char why[160];
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < N_ROWS; i++)
+		if (rows[i].deflt != NULL && apply_value(c, &rows[i], rows[i].deflt, why,
+							 sizeof(why)) != 0)
+			fprintf(stderr, "headcount: BUG: --%s's default: %s\n", rows[i].name, why);
+}
+
+int hc_config_parse_args(struct hc_config *c, int argc, char **argv)
 {
 	struct option long_opts[N_ROWS + 1];
+	char why[160];
 
-	memset(c, 0, sizeof(*c));
 	for (size_t i = 0; i < N_ROWS; i++) {
-		if (rows[i].deflt != NULL && apply_row(c, &rows[i], rows[i].deflt) != 0)
-			return -1; /* a bad table: caught by the unit tests */
-		int has_arg = rows[i].kind == OPT_FLAG || rows[i].kind == OPT_HELP ?
-			no_argument : required_argument;
+		int has_arg = rows[i].kind == OPT_FLAG || rows[i].kind == OPT_HELP ||
+			rows[i].kind == OPT_DOC ? no_argument : required_argument;
 		long_opts[i] = (struct option){rows[i].name, has_arg, NULL, OPT_VAL0 + (int)i};
 	}
 	long_opts[N_ROWS] = (struct option){NULL, 0, NULL, 0};
@@ -217,11 +244,12 @@ int hc_config_parse(struct hc_config *c, int argc, char **argv)
 	optind = 1;
 	opterr = 0;
 	int opt;
+	c->cli_set = 0;
 	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
 		if (opt < OPT_VAL0 || (size_t)(opt - OPT_VAL0) >= N_ROWS) {
 			const char *name = optind > 1 ? argv[optind - 1] : "?";
-			fprintf(stderr, "headcount: unknown or incomplete option '%s' (see --help)\n",
-				name);
+			fprintf(stderr, "headcount: unknown or incomplete option '%s' (see --help; "
+				"EAL options go before '--')\n", name);
 			return -1;
 		}
 		const struct opt_row *r = &rows[opt - OPT_VAL0];
@@ -229,17 +257,190 @@ int hc_config_parse(struct hc_config *c, int argc, char **argv)
 			hc_config_usage(argv[0]);
 			return 1;
 		}
-		if (apply_row(c, r, optarg) != 0)
+		if (r->kind == OPT_DOC) {
+			hc_config_doc(stdout);
+			return 1;
+		}
+		if (apply_value(c, r, r->kind == OPT_FLAG ? "1" : optarg, why, sizeof(why)) != 0) {
+			fprintf(stderr, "headcount: --%s: %s\n", r->name, why);
 			return -1;
+		}
+		c->cli_set |= 1ull << (opt - OPT_VAL0);
 	}
 	if (optind < argc) {
 		fprintf(stderr, "headcount: unexpected argument '%s' (see --help)\n", argv[optind]);
 		return -1;
 	}
+	/* --keys and --no-auth are one choice: the command line's wins over
+	 * the file's */
+	uint64_t keys = 0, no_auth = 0;
+	for (size_t i = 0; i < N_ROWS; i++) {
+		if (rows[i].field == F(keys_file) && rows[i].kind == OPT_TEXT)
+			keys = 1ull << i;
+		if (rows[i].field == F(no_auth) && rows[i].kind == OPT_FLAG)
+			no_auth = 1ull << i;
+	}
+	if ((c->cli_set & keys) && !(c->cli_set & no_auth))
+		c->no_auth = 0;
+	if ((c->cli_set & no_auth) && !(c->cli_set & keys))
+		c->keys_file = NULL;
+	return 0;
+}
+
+int hc_config_check(const struct hc_config *c, char *err, size_t errlen)
+{
 	if ((c->keys_file != NULL) == (c->no_auth != 0)) {
-		fprintf(stderr, "headcount: give exactly one of --keys FILE (datagrams are "
-			"authenticated) and --no-auth (they are not)\n");
+		snprintf(err, errlen, "give exactly one of --keys FILE (datagrams are "
+			 "authenticated) and --no-auth (they are not), as flags or "
+			 "[appliance] keys");
 		return -1;
 	}
 	return 0;
+}
+
+int hc_config_parse(struct hc_config *c, int argc, char **argv)
+{
+	char err[256];
+	hc_config_defaults(c);
+	int rc = hc_config_parse_args(c, argc, argv);
+	if (rc != 0)
+		return rc;
+	if (hc_config_check(c, err, sizeof(err)) != 0) {
+		fprintf(stderr, "headcount: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static const struct opt_row *file_row(const char *key)
+{
+	for (size_t i = 0; i < N_ROWS; i++)
+		if (rows[i].where == W_BOTH && strcmp(rows[i].name, key) == 0)
+			return &rows[i];
+	return NULL;
+}
+
+int hc_config_apply_ini(struct hc_config *c, const struct hc_ini *ini, char *err,
+			size_t errlen)
+{
+	char why[200];
+	for (unsigned i = 0; i < ini->n; i++) {
+		const struct hc_ini_entry *e = &ini->e[i];
+		if (strcmp(e->section, "appliance") != 0)
+			continue;
+		const struct opt_row *r = file_row(e->key);
+		unsigned first = hc_ini_earlier(ini, i);
+		if (r == NULL) {
+			size_t k = 0;
+			while (k < N_ROWS && strcmp(rows[k].name, e->key) != 0)
+				k++;
+			if (k == N_ROWS)
+				snprintf(why, sizeof(why), "unknown key (see docs/configuration.md)");
+			else
+				snprintf(why, sizeof(why), "a command-line option only%s",
+					 strcmp(e->key, "pool") == 0 ?
+					 " (pools are [pool.NAME] sections)" : "");
+		} else if (first != 0) {
+			snprintf(why, sizeof(why), "given twice (first on line %u)", first);
+		} else if (apply_value(c, r, e->value, why, sizeof(why)) == 0) {
+			continue;
+		}
+		snprintf(err, errlen, "%s:%u: [appliance] %s: %s", ini->path, e->line, e->key, why);
+		return -1;
+	}
+	return 0;
+}
+
+static int row_differs(const struct opt_row *r, const struct hc_config *a,
+		       const struct hc_config *b)
+{
+	const char *x = (const char *)a + r->field, *y = (const char *)b + r->field;
+	switch (r->kind) {
+	case OPT_U32:
+	case OPT_IPV4:
+		return *(const uint32_t *)(const void *)x != *(const uint32_t *)(const void *)y;
+	case OPT_SECONDS:
+		return *(const double *)(const void *)x != *(const double *)(const void *)y;
+	case OPT_FLAG:
+		return *(const int *)(const void *)x != *(const int *)(const void *)y;
+	case OPT_TEXT: {
+		const char *s = *(const char *const *)(const void *)x;
+		const char *t = *(const char *const *)(const void *)y;
+		return (s == NULL) != (t == NULL) || (s != NULL && strcmp(s, t) != 0);
+	}
+	default:
+		return 0;
+	}
+}
+
+unsigned hc_config_restart_changes(const struct hc_config *running,
+				   const struct hc_config *next, const char **names,
+				   unsigned cap)
+{
+	unsigned n = 0;
+	for (size_t i = 0; i < N_ROWS; i++)
+		if (rows[i].where == W_BOTH && rows[i].reload != 1 &&
+		    row_differs(&rows[i], running, next) && n < cap)
+			names[n++] = rows[i].name;
+	return n;
+}
+
+static const char *kind_text(const struct opt_row *r, char *buf, size_t len)
+{
+	switch (r->kind) {
+	case OPT_U32:
+		snprintf(buf, len, "%u..%u", r->lo, r->hi);
+		return buf;
+	case OPT_SECONDS:
+		return "seconds, 0..1e7";
+	case OPT_IPV4:
+		return "IPv4 address";
+	case OPT_TEXT:
+		return "file name";
+	case OPT_FLAG:
+		return "yes / no";
+	case OPT_LIST:
+		return "ID:NAME:MIN:MAX[:TARGET[:FILL]]";
+	default:
+		return "";
+	}
+}
+
+/* One table cell: the help on one line, '|' escaped. */
+static void cell(FILE *f, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\n')
+			fputc(' ', f);
+		else if (*s == '|')
+			fputs("\\|", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+void hc_config_doc(FILE *f)
+{
+	char buf[64];
+	fputs("<!-- generated by `headcount --config-doc` from the option tables "
+	      "(app/hc_options.c,\n     app/hc_conffile.c, control/hc_policy.c): "
+	      "do not edit; the unit test\n     config/doc_is_generated fails if it differs. -->\n", f);
+	fputs(hc_config_doc_intro, f);
+	fputs("\n## Every key\n\n"
+	      "| section | key | flag | type / range | default | reload | help |\n"
+	      "|---|---|---|---|---|---|---|\n", f);
+	hc_conffile_eal_doc(f);
+	for (size_t i = 0; i < N_ROWS; i++) {
+		const struct opt_row *r = &rows[i];
+		fprintf(f, "| %s | %s%s%s | `--%s` | %s | %s | %s | ",
+			r->where == W_BOTH ? "`[appliance]`" : "(command line)",
+			r->where == W_BOTH ? "`" : "", r->where == W_BOTH ? r->name : "",
+			r->where == W_BOTH ? "`" : "", r->name, kind_text(r, buf, sizeof(buf)),
+			r->deflt != NULL ? r->deflt : r->kind == OPT_FLAG ? "no" : "none",
+			r->where == W_CLI && r->reload == 0 ? "-" : r->reload == 1 ? "yes" : r->reload == 2 ? "the file's keys: yes; "
+			"the path: restart" : "restart");
+		cell(f, r->help);
+		fputs(" |\n", f);
+	}
+	hc_policy_doc(f);
 }

@@ -2,9 +2,11 @@
 /*
  * hc_config.h - the appliance's configuration, as every layer reads it.
  *
- * Filled once by the command line (app/hc_options.c, one table row per
- * option) before any lcore runs, read-only afterwards.  Only data here:
- * who parses it and how lives in the app layer.
+ * Filled once from defaults, the config file's [appliance] section and
+ * the command line (app/hc_options.c, one table row per option) before
+ * any lcore runs, read-only afterwards (a reload changes the control
+ * core's policy and keys, never this struct).  Only data here: who
+ * parses it and how lives in the app layer.
  */
 #ifndef HC_CONFIG_H
 #define HC_CONFIG_H
@@ -32,7 +34,9 @@ struct hc_config {
 	double stats_interval_s;   /* --stats-interval, 0 = quiet            */
 	double idle_exit_s;        /* --idle-exit, 0 = never                 */
 	double duration_s;         /* --duration, 0 = until a signal         */
-	const char *policy_file;   /* --config FILE (pools, timers; INI)     */
+	const char *policy_file;   /* --config FILE (docs/configuration.md)  */
+	int check_config;          /* --check-config: validate, start nothing */
+	uint64_t cli_set;          /* option rows given on the command line  */
 	const char *pool_specs[HC_CONFIG_MAX_POOL_SPECS]; /* --pool ...      */
 	uint32_t n_pool_specs;
 	uint32_t max_reservations; /* --max-reservations                     */

@@ -22,6 +22,16 @@
 
 volatile sig_atomic_t hc_quit_signal;
 volatile sig_atomic_t hc_keys_reload_signal;
+volatile sig_atomic_t hc_config_reload_signal;
+
+static hc_reload_fn reload_fn;
+static void *reload_ctx;
+
+void hc_control_set_reload(hc_reload_fn fn, void *ctx)
+{
+	reload_fn = fn;
+	reload_ctx = ctx;
+}
 
 #define IDLE_US 50 /* sleep when a poll found nothing to do */
 #define DRAIN_TIMEOUT_S 5
@@ -71,6 +81,48 @@ static void reload_keys(struct hc_dataplane *dp, struct hc_decide *d)
 	}
 	d->st.keys_reloads++;
 	HC_LOG(INFO, "keys reloaded from %s: %u gateways, %u keys", path, gws, keys);
+}
+
+/* Read the config file again and apply its policy and keys, both or
+ * neither.  The new policy goes to the buffer the running one is not in
+ * (telemetry may still be reading the running one; it is overwritten only
+ * by the reload after next). */
+static void reload_config(struct hc_dataplane *dp, struct hc_decide *d)
+{
+	static struct hc_policy pols[2];
+	static struct hc_rooms_repool x;
+	struct hc_policy *np = d->pol == &pols[0] ? &pols[1] : &pols[0];
+	struct hc_auth_keyring *ring = NULL;
+	char err[512];
+
+	if (reload_fn == NULL || reload_fn(reload_ctx, np, &ring, err, sizeof(err)) != 0 ||
+	    hc_decide_reload_prepare(d, np, &x, err, sizeof(err)) != 0) {
+		free(ring);
+		HC_LOG(ERR, "config reload refused, the running config stays: %s",
+		       reload_fn == NULL ? "no config file" : err);
+		d->st.config_reload_errors++;
+		return;
+	}
+	if (ring != NULL) {
+		uint32_t gws = ring->n_gateways, keys = ring->n_keys;
+		rcu_thread_online();
+		int rc = hc_dp_keys_install(dp, ring);
+		rcu_thread_offline();
+		if (rc != 0) {
+			free(ring);
+			hc_rooms_repool_abort(&x);
+			HC_LOG(ERR, "config reload refused, the running config stays: no memory "
+			       "for the keys");
+			d->st.config_reload_errors++;
+			return;
+		}
+		d->st.keys_reloads++;
+		HC_LOG(INFO, "keys reloaded: %u gateways, %u keys", gws, keys);
+	}
+	hc_decide_reload_commit(d, np, &x, rte_rdtsc());
+	d->st.config_reloads++;
+	HC_LOG(INFO, "config reloaded: %u pools, balance every %u ms", np->n_pools,
+	       np->balance_interval_ms);
 }
 
 static uint32_t current_rooms(void)
@@ -136,6 +188,10 @@ int hc_control_run(struct hc_dataplane *dp, struct hc_decide *d)
 		if (hc_keys_reload_signal) {
 			hc_keys_reload_signal = 0;
 			reload_keys(dp, d);
+		}
+		if (hc_config_reload_signal) {
+			hc_config_reload_signal = 0;
+			reload_config(dp, d);
 		}
 		if (t >= next_merge) {
 			merge_and_publish(dp);

@@ -18,8 +18,22 @@
 
 /* Set by the signal handler; read by hc_control_run. */
 extern volatile sig_atomic_t hc_quit_signal;
-/* Set by SIGHUP or /headcount/keys_reload: read the keys file again. */
+/* Set by SIGHUP (without --config) or /headcount/keys_reload: read the
+ * keys file again. */
 extern volatile sig_atomic_t hc_keys_reload_signal;
+/* Set by SIGHUP with --config: reload the config file (the hook below). */
+extern volatile sig_atomic_t hc_config_reload_signal;
+
+/*
+ * How the control core gets a reloaded config (app/hc_conffile.c): the
+ * new policy into np, the new keys into *ring (NULL: none); 0, or -1 with
+ * the reason in err.  It runs on the control lcore, between two
+ * iterations of its loop; the control core then applies both, or neither
+ * (hc_decide_reload_prepare / _commit).
+ */
+typedef int (*hc_reload_fn)(void *ctx, struct hc_policy *np, struct hc_auth_keyring **ring,
+			    char *err, size_t errlen);
+void hc_control_set_reload(hc_reload_fn fn, void *ctx);
 
 /*
  * Run until a signal, --duration or --idle-exit, then stop the workers

@@ -635,6 +635,25 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 	return total;
 }
 
+int hc_decide_reload_prepare(const struct hc_decide *d, const struct hc_policy *np,
+			     struct hc_rooms_repool *x, char *err, size_t errlen)
+{
+	return hc_rooms_repool_prepare(&d->book, np, x, err, errlen);
+}
+
+void hc_decide_reload_commit(struct hc_decide *d, const struct hc_policy *np,
+			     struct hc_rooms_repool *x, uint64_t now)
+{
+	uint64_t hz = rte_get_tsc_hz();
+	hc_rooms_repool_commit(&d->book, np, x, hz, now);
+	d->pol = np;
+	d->tick_tsc = hz / 1000 * np->balance_interval_ms;
+	if (d->next_tick > now + d->tick_tsc)
+		d->next_tick = now + d->tick_tsc;
+	d->dirs.timeout_tsc = hz / 1000 * np->directive_timeout_ms;
+	d->dirs.retries = np->directive_retries;
+}
+
 int hc_decide_idle(const struct hc_decide *d)
 {
 	for (unsigned i = 0; i < d->dp->n_workers; i++) {

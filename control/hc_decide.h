@@ -80,6 +80,9 @@ struct hc_decide_stats {
 	                               placements were owed                */
 	uint64_t keys_reloads;      /* keys files read again and installed */
 	uint64_t keys_reload_failures; /* ... refused (the old keys stay)  */
+	uint64_t config_reloads;    /* config files reloaded and applied    */
+	uint64_t config_reload_errors; /* ... refused whole (the running
+	                               config stays)                     */
 };
 
 struct hc_decide {
@@ -156,11 +159,23 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(conflict_notices, st.conflict_notices) X(places_over_quota, st.places_over_quota) \
 	X(tx_budget_held, st.tx_budget_held) X(table_full_refusals, st.table_full) \
 	X(superseded_notices, st.superseded) X(keys_reloads, st.keys_reloads) X(keys_reload_failures, st.keys_reload_failures) \
+	X(config_reloads, st.config_reloads) X(config_reload_errors, st.config_reload_errors) \
 	X(reservations_outstanding, book.resv_live) \
 	X(restart_hold, restart.holding) X(restart_gateways_listed, restart.st.listed) \
 	X(restart_gateways_restated, restart.st.restated) X(restart_hold_expired, restart.st.expired) \
 	X(restart_hold_ms, restart.st.hold_ms) X(restart_hold_overflow, st.hold_overflow) \
 	X(state_file_writes, restart.st.writes) X(state_file_write_errors, restart.st.write_errors)
+
+/*
+ * A reloaded policy (np, which must outlive its use): prepare checks and
+ * allocates (-1 with the reason in err, nothing changed), commit applies
+ * it between two polls and cannot fail: the seat book's pools
+ * (hc_rooms_repool_*), the tick, the directives' timeout and retries.
+ */
+int hc_decide_reload_prepare(const struct hc_decide *d, const struct hc_policy *np,
+			     struct hc_rooms_repool *x, char *err, size_t errlen);
+void hc_decide_reload_commit(struct hc_decide *d, const struct hc_policy *np,
+			     struct hc_rooms_repool *x, uint64_t now);
 
 /* No decision owed and none in flight (stop protocol). */
 int hc_decide_idle(const struct hc_decide *d);

@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * hc_policy.c - pools and timers from defaults, an INI file and the
- * command line (see hc_policy.h).  Slow path; every number is bounded and
- * every error names where it came from.
+ * hc_policy.c - pools and timers from defaults, the config file's
+ * [control] and [pool.NAME] sections (common/hc_ini.h) and the command
+ * line (see hc_policy.h).  Slow path; every number is bounded and every
+ * error names where it came from (file:line: [section] key: reason).
  */
 #include "hc_policy.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <rte_cfgfile.h>
+#include "hc_ini.h"
 
 void hc_policy_defaults(struct hc_policy *p)
 {
@@ -179,144 +181,230 @@ static int check_room_ranges(const struct hc_policy *p, char *err, size_t errlen
 	return 0;
 }
 
+/* [control]: one row per timer, which the parser and the generated
+ * docs/configuration.md both read. */
 static const struct {
 	const char *key;
 	size_t off;
 	uint32_t lo, hi;
+	const char *help;
 } timer_keys[] = {
-	{"balance_interval_ms", offsetof(struct hc_policy, balance_interval_ms), 1, 3600000},
-	{"reservation_ttl_ms", offsetof(struct hc_policy, reservation_ttl_ms), 1, 3600000},
-	{"cooldown_ms", offsetof(struct hc_policy, cooldown_ms), 0, 86400000},
-	{"directive_timeout_ms", offsetof(struct hc_policy, directive_timeout_ms), 1, 3600000},
-	{"directive_retries", offsetof(struct hc_policy, directive_retries), 0, 100},
-	{"retire_grace_ms", offsetof(struct hc_policy, retire_grace_ms), 0, 86400000},
-	{"max_moves_per_tick", offsetof(struct hc_policy, max_moves_per_tick), 1, 100000000},
+	{"balance_interval_ms", offsetof(struct hc_policy, balance_interval_ms), 1, 3600000,
+	 "the control core plans every pool this often"},
+	{"reservation_ttl_ms", offsetof(struct hc_policy, reservation_ttl_ms), 1, 3600000,
+	 "a placement's reserved seat waits this long for the JOIN"},
+	{"cooldown_ms", offsetof(struct hc_policy, cooldown_ms), 0, 86400000,
+	 "a moved user is not moved again for this long (whole seconds)"},
+	{"directive_timeout_ms", offsetof(struct hc_policy, directive_timeout_ms), 1, 3600000,
+	 "a MOVE not followed by the JOIN is sent again after this"},
+	{"directive_retries", offsetof(struct hc_policy, directive_retries), 0, 100,
+	 "resends of a MOVE before it is given up"},
+	{"retire_grace_ms", offsetof(struct hc_policy, retire_grace_ms), 0, 86400000,
+	 "a retired room id is not reused for this long"},
+	{"max_moves_per_tick", offsetof(struct hc_policy, max_moves_per_tick), 1, 100000000,
+	 "moves one pool's plan may hold (the rest waits a tick)"},
 };
+#define N_TIMERS (sizeof(timer_keys) / sizeof(timer_keys[0]))
 
-/* A pool section knows id, min, max, target and fill: anything else is a
- * typo that would otherwise be ignored silently. */
-static int check_pool_keys(struct rte_cfgfile *f, const char *path, const char *sec,
-			   char *err, size_t errlen)
+/* [pool.NAME]: the keys a pool section knows. */
+static const struct {
+	const char *key, *range, *deflt, *help;
+} pool_keys[] = {
+	{"id", "0..65535", "(needed)", "the pool_id on the wire; pool 0 (the default pool) "
+	 "must exist"},
+	{"min", "1..65535", "(needed)", "fewest users of a room the balancer keeps"},
+	{"max", "1..65535", "(needed)", "most users of a room: admission refuses beyond; "
+	 "2 * min <= max"},
+	{"target", "min..max", "max / 2", "placement fills a room up to this, then opens another"},
+	{"fill", "target, max", "target", "how full placement makes a room (target: up to "
+	 "target; max: up to max)"},
+	{"rooms", "FIRST-LAST", "(any)", "the pool places its new rooms only in these ids "
+	 "(pools spread over appliances, docs/scaling-shards.md): every pool has a range or "
+	 "none has, ranges disjoint"},
+};
+#define N_POOL_KEYS (sizeof(pool_keys) / sizeof(pool_keys[0]))
+
+static int ini_fail(const struct hc_ini *ini, unsigned line, const char *sec,
+		    const char *key, char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+static int ini_fail(const struct hc_ini *ini, unsigned line, const char *sec,
+		    const char *key, char *err, size_t errlen, const char *fmt, ...)
 {
-	static const char *const known[] = {"id", "min", "max", "target", "fill", "rooms"};
-	struct rte_cfgfile_entry e[16];
-	int n = rte_cfgfile_section_num_entries(f, sec);
-	if (n < 0 || n > 16 || rte_cfgfile_section_entries(f, sec, e, 16) != n) {
-		snprintf(err, errlen, "%s: [%s]: cannot read its keys (at most 16)", path, sec);
-		return -1;
-	}
-	for (int i = 0; i < n; i++) {
-		size_t k = 0;
-		while (k < sizeof(known) / sizeof(known[0]) && strcmp(e[i].name, known[k]) != 0)
-			k++;
-		if (k == sizeof(known) / sizeof(known[0])) {
-			snprintf(err, errlen, "%s: [%s]: unknown key '%s' (id, min, max, target, "
-				 "fill)", path, sec, e[i].name);
-			return -1;
+	char why[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(err, errlen, "%s:%u: [%s]%s%s: %s", ini->path, line, sec, key ? " " : "",
+		 key ? key : "", why);
+	return -1;
+}
+
+int hc_policy_owns_section(const char *name)
+{
+	return strcmp(name, "control") == 0 || strncmp(name, "pool.", 5) == 0;
+}
+
+/* Entries of section sec, key key: the value, its line in *line; NULL. */
+static const char *entry(const struct hc_ini *ini, const char *sec, const char *key,
+			 unsigned *line)
+{
+	for (unsigned i = 0; i < ini->n; i++) {
+		if (ini->e[i].section == sec && strcmp(ini->e[i].key, key) == 0) {
+			*line = ini->e[i].line;
+			return ini->e[i].value;
 		}
 	}
+	return NULL;
+}
+
+static int pool_section(struct hc_policy *np, const struct hc_ini *ini,
+			const struct hc_ini_section *s, char *err, size_t errlen)
+{
+	const char *sec = s->name, *name = sec + 5;
+	struct hc_pool_cfg c;
+	unsigned lid = s->line, lmin = s->line, lmax = s->line, ltarget = s->line;
+	unsigned lfill = s->line, lrooms = s->line;
+	uint32_t id;
+
+	if (*name == '\0' || strlen(name) >= HC_POOL_NAME_LEN)
+		return ini_fail(ini, s->line, sec, NULL, err, errlen, "a pool's name is 1 to %d "
+				"characters after 'pool.'", HC_POOL_NAME_LEN - 1);
+	memset(&c, 0, sizeof(c));
+	snprintf(c.name, sizeof(c.name), "%s", name);
+	const char *vid = entry(ini, sec, "id", &lid);
+	const char *vmin = entry(ini, sec, "min", &lmin);
+	const char *vmax = entry(ini, sec, "max", &lmax);
+	const char *vtarget = entry(ini, sec, "target", &ltarget);
+	const char *vfill = entry(ini, sec, "fill", &lfill);
+	const char *vrooms = entry(ini, sec, "rooms", &lrooms);
+	if (vid == NULL)
+		return ini_fail(ini, s->line, sec, "id", err, errlen, "missing (id, min and max "
+				"are needed)");
+	if (num(vid, 0, 65535, &id) != 0)
+		return ini_fail(ini, lid, sec, "id", err, errlen, "'%s' is not a number in "
+				"[0, 65535]", vid);
+	if (vmin == NULL)
+		return ini_fail(ini, s->line, sec, "min", err, errlen, "missing (id, min and max "
+				"are needed)");
+	if (num(vmin, 1, 65535, &c.min) != 0)
+		return ini_fail(ini, lmin, sec, "min", err, errlen, "'%s' is not a number in "
+				"[1, 65535]", vmin);
+	if (vmax == NULL)
+		return ini_fail(ini, s->line, sec, "max", err, errlen, "missing (id, min and max "
+				"are needed)");
+	if (num(vmax, 1, 65535, &c.max) != 0)
+		return ini_fail(ini, lmax, sec, "max", err, errlen, "'%s' is not a number in "
+				"[1, 65535]", vmax);
+	if (vtarget != NULL && num(vtarget, 1, 65535, &c.target) != 0)
+		return ini_fail(ini, ltarget, sec, "target", err, errlen, "'%s' is not a number "
+				"in [1, 65535]", vtarget);
+	if (vtarget == NULL)
+		c.target = c.max / 2;
+	if (vfill != NULL && hc_policy_parse_fill(vfill, &c.fill) != 0)
+		return ini_fail(ini, lfill, sec, "fill", err, errlen, "'%s': neither 'target' nor "
+				"'max'", vfill);
+	if (vrooms != NULL && parse_room_range(vrooms, &c) != 0)
+		return ini_fail(ini, lrooms, sec, "rooms", err, errlen, "'%s': expected FIRST-LAST, "
+				"1 <= FIRST <= LAST", vrooms);
+	if (np->index_of[id] != HC_NO_POOL)
+		return ini_fail(ini, lid, sec, "id", err, errlen, "pool id %u used twice "
+				"(also [pool.%s])", id, np->pool[np->index_of[id]].name);
+	c.id = (uint16_t)id;
+	char perr[200];
+	if (put_pool(np, &c, perr, sizeof(perr)) != 0)
+		return ini_fail(ini, vtarget != NULL ? ltarget : lmax, sec,
+				vtarget != NULL ? "target" : "max", err, errlen, "%s", perr);
+	return 0;
+}
+
+int hc_policy_from_ini(struct hc_policy *p, const struct hc_ini *ini, char *err,
+		       size_t errlen)
+{
+	static struct hc_policy np; /* 64 KiB of index: not on the stack */
+	np = *p;
+	int pools = 0;
+
+	/* every key of ours is known and given once */
+	for (unsigned i = 0; i < ini->n; i++) {
+		const struct hc_ini_entry *e = &ini->e[i];
+		if (!hc_policy_owns_section(e->section))
+			continue;
+		int known = 0;
+		if (strcmp(e->section, "control") == 0) {
+			for (size_t k = 0; k < N_TIMERS; k++)
+				known |= strcmp(e->key, timer_keys[k].key) == 0;
+		} else {
+			for (size_t k = 0; k < N_POOL_KEYS; k++)
+				known |= strcmp(e->key, pool_keys[k].key) == 0;
+		}
+		if (!known)
+			return ini_fail(ini, e->line, e->section, e->key, err, errlen,
+					"unknown key (see docs/configuration.md)");
+		unsigned first = hc_ini_earlier(ini, i);
+		if (first != 0)
+			return ini_fail(ini, e->line, e->section, e->key, err, errlen,
+					"given twice (first on line %u)", first);
+		if (strcmp(e->section, "control") == 0) {
+			for (size_t k = 0; k < N_TIMERS; k++) {
+				if (strcmp(e->key, timer_keys[k].key) != 0)
+					continue;
+				uint32_t *dst = (uint32_t *)(void *)((char *)&np + timer_keys[k].off);
+				if (num(e->value, timer_keys[k].lo, timer_keys[k].hi, dst) != 0)
+					return ini_fail(ini, e->line, e->section, e->key, err, errlen,
+							"'%s' is not a number in [%u, %u]", e->value,
+							timer_keys[k].lo, timer_keys[k].hi);
+			}
+		}
+	}
+	for (unsigned i = 0; i < ini->n_sec; i++) {
+		const struct hc_ini_section *s = &ini->sec[i];
+		if (strncmp(s->name, "pool.", 5) != 0)
+			continue;
+		if (pools++ == 0) { /* the file's pools replace the default */
+			np.n_pools = 0;
+			memset(np.index_of, HC_NO_POOL, sizeof(np.index_of));
+		}
+		if (pool_section(&np, ini, s, err, errlen) != 0)
+			return -1;
+	}
+	if (check_room_ranges(&np, err, errlen) != 0) {
+		char m[200];
+		snprintf(m, sizeof(m), "%s", err);
+		snprintf(err, errlen, "%s: %s", ini->path, m);
+		return -1;
+	}
+	*p = np;
 	return 0;
 }
 
 int hc_policy_load(struct hc_policy *p, const char *path, char *err, size_t errlen)
 {
-	struct rte_cfgfile *f = rte_cfgfile_load(path, 0);
-	struct hc_policy np = *p;
-	int rc = -1;
-
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: cannot read or parse", path);
+	struct hc_ini ini;
+	if (hc_ini_read(&ini, path, err, errlen) != 0)
 		return -1;
-	}
-	int n = rte_cfgfile_num_sections(f, NULL, 0);
-	char (*names)[CFG_NAME_LEN] = calloc(n > 0 ? (size_t)n : 1, CFG_NAME_LEN);
-	char **sections = calloc(n > 0 ? (size_t)n : 1, sizeof(char *));
-	if (names == NULL || sections == NULL)
-		goto out;
-	for (int i = 0; i < n; i++)
-		sections[i] = names[i];
-	rte_cfgfile_sections(f, sections, n);
-
-	int pools = 0;
-	for (int i = 0; i < n; i++) {
-		const char *sec = sections[i];
-		if (strcmp(sec, "control") == 0) {
-			for (size_t k = 0; k < sizeof(timer_keys) / sizeof(timer_keys[0]); k++) {
-				const char *v = rte_cfgfile_get_entry(f, sec, timer_keys[k].key);
-				if (v == NULL)
-					continue;
-				uint32_t *dst = (uint32_t *)((char *)&np + timer_keys[k].off);
-				if (num(v, timer_keys[k].lo, timer_keys[k].hi, dst) != 0) {
-					snprintf(err, errlen, "%s: [control] %s = '%s': not in [%u, %u]",
-						 path, timer_keys[k].key, v, timer_keys[k].lo,
-						 timer_keys[k].hi);
-					goto out;
-				}
-			}
-			continue;
-		}
-		if (strncmp(sec, "pool.", 5) != 0) {
-			snprintf(err, errlen, "%s: unknown section [%s]", path, sec);
-			goto out;
-		}
-		if (pools++ == 0) { /* the file's pools replace the default */
-			np.n_pools = 0;
-			memset(np.index_of, HC_NO_POOL, sizeof(np.index_of));
-		}
-		if (check_pool_keys(f, path, sec, err, errlen) != 0)
-			goto out;
-		struct hc_pool_cfg c;
-		uint32_t id;
-		memset(&c, 0, sizeof(c));
-		const char *vid = rte_cfgfile_get_entry(f, sec, "id");
-		const char *vmin = rte_cfgfile_get_entry(f, sec, "min");
-		const char *vmax = rte_cfgfile_get_entry(f, sec, "max");
-		const char *vtarget = rte_cfgfile_get_entry(f, sec, "target");
-		const char *vfill = rte_cfgfile_get_entry(f, sec, "fill");
-		if (vid == NULL || num(vid, 0, 65535, &id) != 0 || vmin == NULL ||
-		    num(vmin, 1, 65535, &c.min) != 0 || vmax == NULL ||
-		    num(vmax, 1, 65535, &c.max) != 0 ||
-		    (vtarget != NULL && num(vtarget, 1, 65535, &c.target) != 0)) {
-			snprintf(err, errlen, "%s: [%s] needs id (0..65535), min and max "
-				 "(1..65535), optional target (and fill)", path, sec);
-			goto out;
-		}
-		if (vfill != NULL && hc_policy_parse_fill(vfill, &c.fill) != 0) {
-			snprintf(err, errlen, "%s: [%s] fill = '%s': neither 'target' nor 'max'",
-				 path, sec, vfill);
-			goto out;
-		}
-		const char *vrooms = rte_cfgfile_get_entry(f, sec, "rooms");
-		if (vrooms != NULL && parse_room_range(vrooms, &c) != 0) {
-			snprintf(err, errlen, "%s: [%s] rooms = '%s': expected FIRST-LAST, "
-				 "1 <= FIRST <= LAST", path, sec, vrooms);
-			goto out;
-		}
-		if (np.index_of[id] != HC_NO_POOL) {
-			snprintf(err, errlen, "%s: [%s]: pool id %u used twice", path, sec, id);
-			goto out;
-		}
-		c.id = (uint16_t)id;
-		snprintf(c.name, sizeof(c.name), "%s", sec + 5);
-		if (vtarget == NULL)
-			c.target = c.max / 2;
-		char perr[200];
-		if (put_pool(&np, &c, perr, sizeof(perr)) != 0) {
-			snprintf(err, errlen, "%s: [%s]: %s", path, sec, perr);
-			goto out;
-		}
-	}
-	if (check_room_ranges(&np, err, errlen) != 0) {
-		char m[200];
-		snprintf(m, sizeof(m), "%s", err);
-		snprintf(err, errlen, "%s: %s", path, m);
-		goto out;
-	}
-	*p = np;
-	rc = 0;
-out:
-	free(names);
-	free(sections);
-	rte_cfgfile_close(f);
+	int rc = 0;
+	for (unsigned i = 0; i < ini.n_sec && rc == 0; i++)
+		if (!hc_policy_owns_section(ini.sec[i].name))
+			rc = ini_fail(&ini, ini.sec[i].line, ini.sec[i].name, NULL, err, errlen,
+				      "unknown section ([control], [pool.NAME])");
+	if (rc == 0)
+		rc = hc_policy_from_ini(p, &ini, err, errlen);
+	hc_ini_free(&ini);
 	return rc;
+}
+
+void hc_policy_doc(FILE *f)
+{
+	static struct hc_policy d;
+	hc_policy_defaults(&d);
+	for (size_t k = 0; k < N_TIMERS; k++) {
+		const uint32_t *v = (const uint32_t *)(const void *)((const char *)&d +
+								      timer_keys[k].off);
+		fprintf(f, "| `[control]` | `%s` | | %u..%u | %u | yes | %s |\n", timer_keys[k].key,
+			timer_keys[k].lo, timer_keys[k].hi, *v, timer_keys[k].help);
+	}
+	for (size_t k = 0; k < N_POOL_KEYS; k++)
+		fprintf(f, "| `[pool.NAME]` | `%s` | `--pool` | %s | %s | yes | %s |\n",
+			pool_keys[k].key, pool_keys[k].range, pool_keys[k].deflt, pool_keys[k].help);
 }

@@ -4,28 +4,11 @@
  *
  * A pool is the lobby a user enters through (a game mode, a language);
  * each has its own min / target / max room size.  Owned by the control
- * core, read-only once it runs.  Built from defaults, then an INI file
- * (DPDK rte_cfgfile), then --pool options on the command line:
- *
- *     [control]
- *     balance_interval_ms = 1000
- *     reservation_ttl_ms  = 5000
- *     cooldown_ms         = 30000
- *     directive_timeout_ms = 2000
- *     directive_retries   = 3
- *     retire_grace_ms     = 10000
- *     max_moves_per_tick  = 100000
- *
- *     [pool.lobby]          ; one section per pool, "pool.<name>"
- *     id = 0
- *     min = 15
- *     max = 100
- *     target = 50           ; optional, default max / 2
- *     fill = target         ; optional: target (default) or max
- *     rooms = 1-99999       ; optional: the pool places its new rooms
- *                           ; only in these ids (sharding: a pool keeps
- *                           ; its room ids on any appliance; every pool
- *                           ; has a range or none has, ranges disjoint)
+ * core, which swaps in a new one on a config reload (hc_decide_reload).
+ * Built from defaults, then the config file's [control] and [pool.NAME]
+ * sections, then --pool options on the command line; every key, its range
+ * and default: docs/configuration.md (generated from the tables in
+ * hc_policy.c and app/hc_options.c).
  *
  * Rules: 1 <= min <= target <= max <= 65535 and 2 * min <= max (two rooms
  * just below min always fit in one), pool ids unique in 0..65535.
@@ -40,6 +23,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+struct hc_ini;
 
 #define HC_MAX_POOLS 64
 #define HC_POOL_NAME_LEN 32
@@ -73,15 +59,26 @@ struct hc_policy {
 	uint32_t max_moves_per_tick;
 };
 
-/* Defaults: pool 0 "default" with 15 / 50 / 100, fill target, timers as
- * above. */
+/* Defaults: pool 0 "default" with 15 / 50 / 100, fill target, the timers
+ * of docs/configuration.md. */
 void hc_policy_defaults(struct hc_policy *p);
 
 /*
- * Read an INI file (see above).  Its pools replace the default pool.
- * Returns 0, or -1 with a message naming the file, section and key in err.
+ * Apply the [control] and [pool.NAME] sections of a config file read by
+ * hc_ini (other sections are the caller's).  The file's pools, if any,
+ * replace the pools before.  Unknown and repeated keys, bad values are
+ * errors.  Returns 0, or -1 with "file:line: [section] key: reason" in
+ * err, p unchanged.
  */
+int hc_policy_from_ini(struct hc_policy *p, const struct hc_ini *ini, char *err,
+		       size_t errlen);
+/* The same from a file of only those sections. */
 int hc_policy_load(struct hc_policy *p, const char *path, char *err, size_t errlen);
+/* 1 if the section is [control] or [pool.NAME]. */
+int hc_policy_owns_section(const char *name);
+/* Markdown table rows (section, key, flag, range, default, reloadable,
+ * help) for [control] and [pool.NAME], for docs/configuration.md. */
+void hc_policy_doc(FILE *f);
 
 /*
  * Add or replace a pool from "ID:NAME:MIN:MAX[:TARGET[:FILL]]" (FILL:

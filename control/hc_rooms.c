@@ -28,6 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <inttypes.h>
+#include <stdio.h>
+
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
@@ -534,4 +537,100 @@ release:
 	}
 	r->st.retired += retired;
 	return retired;
+}
+
+/* ------------------------------------------------------- policy reload -- */
+
+void hc_rooms_repool_abort(struct hc_rooms_repool *x)
+{
+	for (unsigned p = 0; p < HC_MAX_POOLS; p++) {
+		rte_free(x->head[p]);
+		rte_free(x->bits[p]);
+	}
+	memset(x, 0, sizeof(*x));
+}
+
+int hc_rooms_repool_prepare(const struct hc_rooms *r, const struct hc_policy *np,
+			    struct hc_rooms_repool *x, char *err, size_t errlen)
+{
+	uint32_t qcap = 2 * r->max_rooms;
+	uint32_t qfree = qcap - 1 - (r->grace_tail + qcap - r->grace_head) % qcap;
+	uint32_t retire = 0;
+
+	memset(x, 0, sizeof(*x));
+	for (unsigned p = 0; p < r->pol->n_pools; p++) {
+		const struct hc_pool_cfg *c = &r->pol->pool[p];
+		const struct hc_pool_index *pi = &r->pool[p];
+		x->map[p] = np->index_of[c->id];
+		if (x->map[p] != HC_NO_POOL)
+			continue;
+		if (pi->users + pi->reserved > 0) {
+			snprintf(err, errlen, "pool %u (%s) is gone from the file but holds %" PRIu64
+				 " users and %" PRIu64 " reserved seats in %u rooms: a pool is "
+				 "removed only once it is empty", c->id, c->name, pi->users,
+				 pi->reserved, pi->rooms);
+			return -1;
+		}
+		retire += pi->rooms; /* empty rooms: retired by the commit */
+	}
+	if (retire > qfree) {
+		snprintf(err, errlen, "%u empty rooms of removed pools cannot be retired now "
+			 "(the retired-id queue is full): try again", retire);
+		return -1;
+	}
+	for (unsigned p = 0; p < np->n_pools; p++) {
+		x->levels[p] = np->pool[p].max + 1;
+		x->head[p] = rte_zmalloc("hc_buckets", sizeof(uint32_t) * x->levels[p], 64);
+		x->bits[p] = rte_zmalloc("hc_bucket_bits",
+					 sizeof(uint64_t) * ((x->levels[p] + 63) / 64), 64);
+		if (x->head[p] == NULL || x->bits[p] == NULL) {
+			hc_rooms_repool_abort(x);
+			snprintf(err, errlen, "out of memory for the pools' room buckets");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void hc_rooms_repool_commit(struct hc_rooms *r, const struct hc_policy *np,
+			    struct hc_rooms_repool *x, uint64_t tsc_hz, uint64_t now)
+{
+	uint32_t qcap = 2 * r->max_rooms;
+	unsigned retired = 0;
+
+	for (unsigned p = 0; p < HC_MAX_POOLS; p++) {
+		rte_free(r->pool[p].head);
+		rte_free(r->pool[p].bits);
+		r->pool[p] = (struct hc_pool_index){.levels = x->levels[p], .head = x->head[p],
+						     .bits = x->bits[p]};
+	}
+	r->pol = np;
+	r->ttl_tsc = tsc_hz / 1000 * np->reservation_ttl_ms;
+	r->grace_tsc = tsc_hz / 1000 * np->retire_grace_ms;
+	/* every live room into its pool's new buckets, by the new max */
+	for (uint32_t id = 1; id < r->max_rooms; id++) {
+		struct hc_room *rm = &r->room[id];
+		uint8_t to = rm->pool < HC_MAX_POOLS ? x->map[rm->pool] : HC_NO_POOL;
+		if (rm->state != HC_ROOM_LIVE) {
+			rm->pool = to == HC_NO_POOL ? 0 : to;
+			continue;
+		}
+		if (to == HC_NO_POOL) { /* an empty room of a removed pool */
+			rm->state = HC_ROOM_GRACE;
+			rm->grace_until = now + r->grace_tsc;
+			rm->pool = 0;
+			r->grace_q[r->grace_tail] = id;
+			r->grace_tail = (r->grace_tail + 1) % qcap;
+			retired++;
+			continue;
+		}
+		rm->pool = to;
+		struct hc_pool_index *pi = &r->pool[to];
+		pi->rooms++;
+		pi->users += rm->users;
+		pi->reserved += rm->reserved;
+		bucket_insert(r, id, level_of(r, rm));
+	}
+	r->st.retired += retired;
+	memset(x, 0, sizeof(*x)); /* the arrays are the book's now */
 }

@@ -44,6 +44,7 @@
 #ifndef HC_ROOMS_H
 #define HC_ROOMS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "hc_policy.h"
@@ -186,6 +187,28 @@ void hc_rooms_expire(struct hc_rooms *r, uint64_t now);
 /* Retire live rooms with no user and no reservation; return grace-expired
  * ids to the free list.  Returns rooms retired. */
 unsigned hc_rooms_retire(struct hc_rooms *r, uint64_t now);
+
+/*
+ * A new policy for the book (a config reload), in two steps so that a
+ * reload is applied whole or not at all: prepare checks and allocates
+ * (a removed pool must hold no users and no reserved seats: -1 with the
+ * reason in err, nothing changed); commit cannot fail: the pools' buckets
+ * are rebuilt for their new max (a room above it sits in the top bucket
+ * until the balancer brings it down), pool indices follow pool ids, a
+ * removed pool's empty rooms are retired, the reservation TTL and retire
+ * grace change.  O(max_rooms).  abort frees a prepared one.
+ */
+struct hc_rooms_repool {
+	uint8_t map[HC_MAX_POOLS];          /* old pool index -> new (HC_NO_POOL) */
+	uint32_t levels[HC_MAX_POOLS];
+	uint32_t *head[HC_MAX_POOLS];
+	uint64_t *bits[HC_MAX_POOLS];
+};
+int hc_rooms_repool_prepare(const struct hc_rooms *r, const struct hc_policy *np,
+			    struct hc_rooms_repool *x, char *err, size_t errlen);
+void hc_rooms_repool_commit(struct hc_rooms *r, const struct hc_policy *np,
+			    struct hc_rooms_repool *x, uint64_t tsc_hz, uint64_t now);
+void hc_rooms_repool_abort(struct hc_rooms_repool *x);
 
 /* Occupancy: users plus reserved seats. */
 static inline uint32_t hc_room_occupancy(const struct hc_room *rm)

@@ -121,6 +121,12 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
 #undef KV_TEL
 	rte_tel_data_add_dict_u64(d, "rooms", view_rooms());
 	rte_tel_data_add_dict_u64(d, "drops", hc_stats_drops(t));
+	if (tel_decide != NULL) { /* the config file's reloads (SIGHUP) */
+		rte_tel_data_add_dict_u64(d, "config_reloads",
+					  LOAD(&tel_decide->st.config_reloads));
+		rte_tel_data_add_dict_u64(d, "config_reload_errors",
+					  LOAD(&tel_decide->st.config_reload_errors));
+	}
 	for (int r = 0; r < HC_DROP_COUNT; r++) {
 		char key[64];
 		snprintf(key, sizeof(key), "drop_%s", hc_drop_names[r]);

@@ -28,6 +28,7 @@ extern const CU_SuiteInfo hc_suite_gateway;
 extern const CU_SuiteInfo hc_suite_gateway_embed;
 extern const CU_SuiteInfo hc_suite_gateway_shard;
 extern const CU_SuiteInfo hc_suite_snapshot;
+extern const CU_SuiteInfo hc_suite_config;
 
 
 /* Copy len bytes into a fresh single-segment mbuf from hc_test_pool. */

@@ -544,12 +544,12 @@ static void test_policy_file(void)
 	fprintf(f, "[pool.x]\nid = 1\nmin = 15\nmax = 100\nfill = most\n");
 	fclose(f);
 	CU_ASSERT_EQUAL(hc_policy_load(&pol, path, err, sizeof(err)), -1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err, "[pool.x] fill = 'most': neither 'target' nor 'max'"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, ":5: [pool.x] fill: 'most': neither 'target' nor 'max'"));
 	f = fopen(path, "w");
 	fprintf(f, "[pool.x]\nid = 1\nmin = 15\nmax = 100\nfil = max\n"); /* a typo */
 	fclose(f);
 	CU_ASSERT_EQUAL(hc_policy_load(&pol, path, err, sizeof(err)), -1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err, "[pool.x]: unknown key 'fil'"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, ":5: [pool.x] fil: unknown key"));
 	f = fopen(path, "w");
 	fprintf(f, "[pools]\nid = 1\n");
 	fclose(f);
@@ -749,7 +749,7 @@ static void test_room_ranges(void)
 	fprintf(f, "[pool.a]\nid = 1\nmin = 1\nmax = 2\nrooms = 49-40\n");
 	fclose(f);
 	CU_ASSERT_EQUAL(hc_policy_load(&pol, path, err, sizeof(err)), -1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err, "rooms = '49-40'"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, ":5: [pool.a] rooms: '49-40': expected FIRST-LAST"));
 	unlink(path);
 }
 

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hc_ini.c - the strict INI reader (see hc_ini.h for why not rte_cfgfile).
+ *
+ * The whole file is read into one buffer, which is cut into NUL-terminated
+ * names and values in place; entries point into it.  Bounded: at most
+ * HC_INI_MAX_BYTES of file, lines of at most 1023 characters.
+ */
+#include "hc_ini.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HC_INI_MAX_BYTES (1u << 20)
+#define HC_INI_MAX_LINE 1023
+
+static int name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '_' || c == '-';
+}
+
+static int space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* Cut a line at its comment; trim both ends.  Returns the trimmed start. */
+static char *strip(char *s)
+{
+	for (char *p = s; *p != '\0'; p++) {
+		if ((*p == ';' || *p == '#') && (p == s || space(p[-1]))) {
+			*p = '\0';
+			break;
+		}
+	}
+	while (space(*s))
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && space(s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+static int fail(struct hc_ini *ini, char *err, size_t errlen, unsigned line,
+		const char *why)
+{
+	snprintf(err, errlen, "%s:%u: %s", ini->path, line, why);
+	hc_ini_free(ini);
+	return -1;
+}
+
+int hc_ini_parse(struct hc_ini *ini, const char *path, const char *text, char *err,
+		 size_t errlen)
+{
+	size_t len = strlen(text), lines = 1;
+	memset(ini, 0, sizeof(*ini));
+	ini->path = path;
+	for (size_t i = 0; i < len; i++)
+		lines += text[i] == '\n';
+	ini->text = malloc(len + 1);
+	ini->e = calloc(lines, sizeof(*ini->e));
+	ini->sec = calloc(lines, sizeof(*ini->sec));
+	if (ini->text == NULL || ini->e == NULL || ini->sec == NULL)
+		return fail(ini, err, errlen, 0, "out of memory");
+	memcpy(ini->text, text, len + 1);
+
+	const char *cur = NULL; /* the open section */
+	unsigned line = 0;
+	char *next = ini->text;
+	while (next != NULL) {
+		char *s = next, *nl = strchr(s, '\n');
+		next = nl != NULL ? nl + 1 : NULL;
+		if (nl != NULL)
+			*nl = '\0';
+		line++;
+		if (strlen(s) > HC_INI_MAX_LINE)
+			return fail(ini, err, errlen, line, "line longer than 1023 characters");
+		s = strip(s);
+		if (*s == '\0')
+			continue;
+		if (*s == '{' && ini->n_sec == 0)
+			return fail(ini, err, errlen, line, "this looks like JSON; the config "
+				    "file is INI: [section] and key = value lines "
+				    "(docs/configuration.md)");
+		if (*s == '[') {
+			size_t n = strlen(s);
+			if (n < 3 || s[n - 1] != ']')
+				return fail(ini, err, errlen, line, "a section line is '[name]'");
+			s[n - 1] = '\0';
+			char *name = strip(s + 1);
+			for (char *p = name; *p != '\0'; p++)
+				if (!name_char(*p))
+					return fail(ini, err, errlen, line, "a section name is letters, "
+						    "digits, '.', '_' and '-'");
+			if (*name == '\0')
+				return fail(ini, err, errlen, line, "a section line is '[name]'");
+			for (unsigned k = 0; k < ini->n_sec; k++) {
+				if (strcmp(ini->sec[k].name, name) == 0) {
+					char why[128];
+					snprintf(why, sizeof(why), "[%.64s]: section given twice "
+						 "(first on line %u)", name, ini->sec[k].line);
+					return fail(ini, err, errlen, line, why);
+				}
+			}
+			ini->sec[ini->n_sec++] = (struct hc_ini_section){name, line};
+			cur = name;
+			continue;
+		}
+		char *eq = strchr(s, '=');
+		if (eq == NULL)
+			return fail(ini, err, errlen, line, "neither '[section]' nor 'key = value'");
+		*eq = '\0';
+		char *key = strip(s), *val = strip(eq + 1);
+		if (*key == '\0')
+			return fail(ini, err, errlen, line, "'= value' without a key");
+		for (char *p = key; *p != '\0'; p++)
+			if (!name_char(*p))
+				return fail(ini, err, errlen, line, "a key is letters, digits, '.', "
+					    "'_' and '-' (is a line broken in two?)");
+		if (cur == NULL) {
+			char why[160];
+			snprintf(why, sizeof(why), "%.64s: a key before any [section] (every key "
+				 "belongs to one)", key);
+			return fail(ini, err, errlen, line, why);
+		}
+		if (*val == '\0') {
+			char why[160];
+			snprintf(why, sizeof(why), "[%.64s] %.64s: no value", cur, key);
+			return fail(ini, err, errlen, line, why);
+		}
+		ini->e[ini->n++] = (struct hc_ini_entry){cur, key, val, line};
+	}
+	if (ini->n_sec == 0)
+		return fail(ini, err, errlen, line, "no [section] in the file (an empty file, "
+			    "or not an INI file?)");
+	return 0;
+}
+
+int hc_ini_read(struct hc_ini *ini, const char *path, char *err, size_t errlen)
+{
+	memset(ini, 0, sizeof(*ini));
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s:0: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	char *buf = malloc(HC_INI_MAX_BYTES + 1);
+	size_t n = buf != NULL ? fread(buf, 1, HC_INI_MAX_BYTES + 1, f) : 0;
+	int bad = buf == NULL || ferror(f);
+	fclose(f);
+	if (bad || n > HC_INI_MAX_BYTES || memchr(buf, '\0', n) != NULL) {
+		snprintf(err, errlen, "%s:0: %s", path, bad ? "cannot read" :
+			 n > HC_INI_MAX_BYTES ? "larger than 1 MiB" : "a NUL byte: not a text file");
+		free(buf);
+		return -1;
+	}
+	buf[n] = '\0';
+	int rc = hc_ini_parse(ini, path, buf, err, errlen);
+	free(buf);
+	return rc;
+}
+
+void hc_ini_free(struct hc_ini *ini)
+{
+	free(ini->text);
+	free(ini->e);
+	free(ini->sec);
+	const char *path = ini->path;
+	memset(ini, 0, sizeof(*ini));
+	ini->path = path;
+}
+
+unsigned hc_ini_earlier(const struct hc_ini *ini, unsigned i)
+{
+	for (unsigned k = 0; k < i; k++)
+		if (ini->e[k].section == ini->e[i].section && strcmp(ini->e[k].key, ini->e[i].key) == 0)
+			return ini->e[k].line;
+	return 0;
+}
