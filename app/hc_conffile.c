@@ -77,7 +77,9 @@ const char hc_config_doc_intro[] =
 "- `[pool.NAME]`: one per pool (NAME: its name, 1 to 31 characters).  The\n"
 "  file's pools replace the built-in pool; `--pool` flags add or replace\n"
 "  pools after them.  Pool 0 (the default pool: PLACEs that name no pool)\n"
-"  must exist.\n"
+"  must exist, except when the pools have room ranges (`rooms`: pools\n"
+"  spread over appliances, docs/scaling-shards.md), where pool 0 may live\n"
+"  on another appliance.\n"
 "\n"
 "Syntax: `[section]`, `key = value`, blank lines, comments from `;` or `#`\n"
 "(at the start of a line or after white space) to the end of the line.\n"
@@ -92,7 +94,7 @@ const char hc_config_doc_intro[] =
 "`log-level` repeat), a bad value (type or range), a key before any\n"
 "section, a file without sections, a JSON file, a pool breaking\n"
 "1 <= min <= target <= max and 2 * min <= max, two pools with one id, no\n"
-"pool 0, a keys file that cannot be read or that group or others may read.\n"
+"pool 0 (unless the pools have room ranges), a keys file that cannot be read or that group or others may read.\n"
 "The reader is `common/hc_ini.c`, not DPDK's rte_cfgfile: rte_cfgfile keeps\n"
 "no line numbers, takes keys before any section and the last of two equal\n"
 "keys silently.\n"
@@ -281,7 +283,12 @@ static int build(const struct hc_boot *b, const struct hc_ini *ini, struct hc_co
 			return -1;
 	const char *pool_sec = NULL;
 	unsigned pool_line = ini != NULL ? first_pool_line(ini, &pool_sec) : 0;
-	if (hc_policy_pool(p, 0) == NULL) {
+	/* pool 0 is needed, except on an appliance of a sharded system (its
+	 * pools have room ranges): pool 0 then lives on another appliance */
+	unsigned ranged = 0;
+	for (unsigned i = 0; i < p->n_pools; i++)
+		ranged += p->pool[i].room_last != 0;
+	if (hc_policy_pool(p, 0) == NULL && ranged == 0) {
 		snprintf(err, errlen, "%s:%u: [%s] id: no pool has id 0, the default pool "
 			 "(PLACEs naming no pool go there)", ini != NULL ? ini->path : "-",
 			 pool_line, pool_sec != NULL ? pool_sec : "pool.NAME");

@@ -113,6 +113,15 @@ static void test_policy_errors(void)
 		     "min = 2\nmax = 4\n",
 		     ":3: [pool.lobby] id: no pool has id 0, the default pool (PLACEs naming no "
 		     "pool go there)");
+	/* ... except on one appliance of a sharded system: pools with room
+	 * ranges, pool 0 on another appliance */
+	CU_ASSERT_EQUAL(load(OK_AUTH "[pool.lobby]\nid = 3\nmin = 15\nmax = 100\nrooms = 1-99\n"
+			     "[pool.duel]\nid = 8\nmin = 2\nmax = 4\nrooms = 100-199\n", NULL, NULL), 0);
+	hc_boot_free(&boot);
+	unlink(path);
+	expect_error(OK_AUTH "[pool.lobby]\nid = 3\nmin = 15\nmax = 100\nrooms = 1-99\n"
+		     "[pool.duel]\nid = 8\nmin = 2\nmax = 4\nrooms = 99-199\n",
+		     ": pools 3 and 8: room ranges 1-99 and 99-199 overlap");
 	expect_error(OK_AUTH "[pool.lobby]\nid = 0\nmin = 60\nmax = 100\n",
 		     ":6: [pool.lobby] max: pool 0 (lobby): need 1 <= min <= target <= max <= 65535 "
 		     "and 2 * min <= max (got min 60, target 50, max 100)");
