@@ -72,6 +72,7 @@ plot)
 		printf '$rates << EOD\n%s\nEOD\n' "$rates"
 		cat <<EOG
 set terminal png small size 960,540
+set termoption noenhanced
 set output "$png"
 set title "$title"
 set xlabel "seconds since the appliance began answering"

@@ -51,6 +51,7 @@ while read -r fig; do
 	{
 		echo "set terminal pngcairo font 'sans,9' size $((panels > 1 ? 520 * panels : 760)),440"
 		echo "set output '$png'"
+		echo "set termoption noenhanced"
 		echo "set datafile missing '-'"
 		echo "set style data histograms"
 		echo "set style histogram clustered gap 1"
