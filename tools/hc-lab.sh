@@ -114,10 +114,15 @@ start_lab() {
 	rate_pid=$!
 }
 
-# rates_picture TITLE: stop sampling and draw events/s over time
-# ($rate_png); 1 if it could not be drawn
-rates_picture() {
+# rates_stop: the sampler stops at its next second (nothing waits for it
+# here: the appliance must stop before the gateways' timeout)
+rates_stop() {
 	touch "$out/rates.stop"
+}
+
+# rates_picture TITLE: after rates_stop, wait for the sampler and draw
+# events/s over time ($rate_png); 1 if it could not be drawn
+rates_picture() {
 	wait "$rate_pid" || true
 	if ! "$here/hc-rate.sh" plot "$out/rates.csv" "$rate_png" "$1"; then
 		echo "hc-lab: FAIL: no events/s picture" >&2
@@ -167,8 +172,9 @@ if [ "$replay" = 0 ]; then
 		--restart-every "$restart_every" --reconnect-fraction "$reconnect" \
 		--settle 120 --seed "$seed" --live --result "$out/gwsim.kv" || fail=1
 	watch_done || fail=1
-	rates_picture "headcount lab: $fleet_users users, $fleet_gw gateways: events/s" || fail=1
+	rates_stop
 	hc_appliance_stop || { echo "hc-lab: headcount exited with an error" >&2; exit 1; }
+	rates_picture "headcount lab: $fleet_users users, $fleet_gw gateways: events/s" || fail=1
 	grep -qx seat_book_mismatches=0 "$out/stats.kv" || fail=1
 	room_sizes "headcount lab: $fleet_users users, $fleet_gw gateways, ${duration} s" || fail=1
 	# placement fills rooms up to target (fill = target); what is above
@@ -212,8 +218,9 @@ hc_wait 120 "the appliance counts every datagram sent" hc_tel_has /headcount/sta
 	echo "hc-lab: the appliance did not count every datagram sent; comparing anyway"
 fail=0
 watch_done || fail=1
-rates_picture "headcount lab: replay of $users users at $rate datagrams/s: events/s" || fail=1
+rates_stop
 hc_appliance_stop || { echo "hc-lab: headcount exited with an error" >&2; exit 1; }
+rates_picture "headcount lab: replay of $users users at $rate datagrams/s: events/s" || fail=1
 
 if cmp -s "$out/rooms.csv" "$out/lab.truth.csv"; then
 	echo "hc-lab: room table matches the ground truth ($(($(wc -l < "$out/rooms.csv") - 1)) rooms)"
