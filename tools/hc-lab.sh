@@ -19,6 +19,9 @@
 # histogram (also in OUT/room-sizes.txt) and a PNG (OUT/room-sizes.png or
 # --png FILE); after a fleet run, also how many users sit above the
 # pool's target and what put them there (the control core's counters).
+# All along it samples the appliance's counters once a second
+# (tools/hc-rate.sh: OUT/rates.csv) and at the end draws events/s over
+# time (OUT/events-per-second.png or --rate-png FILE).
 # Exit 0 only if everything matches and the histogram was drawn.
 # Namespaces are removed on any exit.
 # Addresses are RFC 2544 benchmarking addresses inside our own namespaces.
@@ -29,7 +32,7 @@ build=${HC_BUILD:-$here/../build}
 users=200000 rooms=5000 gateways=16 events=2000000 batch=59 rate=10000
 malformed=0.01 duplicate=0.01 reorder=0.02 seed=1 workers=1 out=""
 replay=0 fleet_users=100000 fleet_gw=8 duration=20 arrival=50000 leave=5000
-restart_every=0 reconnect=0.02 png=""
+restart_every=0 reconnect=0.02 png="" rate_png=""
 
 usage() {
 	cat <<EOT
@@ -46,6 +49,7 @@ usage: hc-lab.sh [options]
   --workers N    worker lcores (af_packet qpairs), 1..4    [$workers]
   --out DIR      keep scenario, logs, dumps in DIR         [a temporary directory]
   --png FILE     the room-size picture                     [DIR/room-sizes.png]
+  --rate-png FILE  events/s over time                      [DIR/events-per-second.png]
   --build DIR    meson build directory                     [$build]
 EOT
 }
@@ -64,6 +68,7 @@ while [ $# -gt 0 ]; do
 	--leave-rate) leave=$2; shift ;; --restart-every) restart_every=$2; shift ;;
 	--reconnect) reconnect=$2; shift ;;
 	--png) png=$2; shift ;;
+	--rate-png) rate_png=$2; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) echo "hc-lab: unknown option $1" >&2; usage >&2; exit 2 ;;
 	esac
@@ -79,11 +84,12 @@ done
 if [ -z "$out" ]; then out=$(mktemp -d /tmp/hclab.XXXXXX); fi
 mkdir -p "$out"
 [ -n "$png" ] || png=$out/room-sizes.png
+[ -n "$rate_png" ] || rate_png=$out/events-per-second.png
 # protocol v2: every datagram is authenticated; fresh keys for this run,
 # gateways 1..256, in a root-only file the appliance and the gateways read
 hc_make_keys "$out/keys"
 HC_KEYS=$out/keys
-trap hc_lab_down EXIT
+trap 'touch "$out/rates.stop"; hc_lab_down' EXIT
 trap 'echo "hc-lab: interrupted"; exit 130' INT TERM
 
 # start_lab MAX_USERS STATS_INTERVAL [headcount options]: namespaces up,
@@ -102,6 +108,27 @@ start_lab() {
 	echo "hc-lab: $HC_APP_IP is at $mac (ARP answered by headcount)"
 	# the whole room table, sampled all along: no room may ever be above max
 	hc_limit_watch_start "$out" 100
+	# the counters once a second, for the events/s picture
+	rm -f "$out/rates.stop"
+	"$here/hc-rate.sh" sample "hclab$HC_TAG" "$out/rates.csv" "$out/rates.stop" &
+	rate_pid=$!
+}
+
+# rates_stop: the sampler stops at its next second (nothing waits for it
+# here: the appliance must stop before the gateways' timeout)
+rates_stop() {
+	touch "$out/rates.stop"
+}
+
+# rates_picture TITLE: after rates_stop, wait for the sampler and draw
+# events/s over time ($rate_png); 1 if it could not be drawn
+rates_picture() {
+	wait "$rate_pid" || true
+	if ! "$here/hc-rate.sh" plot "$out/rates.csv" "$rate_png" "$1"; then
+		echo "hc-lab: FAIL: no events/s picture" >&2
+		return 1
+	fi
+	echo "hc-lab: events/s picture: $rate_png ($(($(wc -l < "$out/rates.csv") - 1)) samples in $out/rates.csv)"
 }
 
 # watch_done: the room-limit watch's verdict (hc_limit_watch_check: in
@@ -109,6 +136,15 @@ start_lab() {
 watch_done() {
 	echo -n "hc-lab: "
 	hc_limit_watch_check
+}
+
+# pictures: name the PNGs this run drew
+pictures() {
+	local f shown=""
+	for f in "$png" "$rate_png"; do
+		[ ! -s "$f" ] || shown="$shown $f"
+	done
+	echo "hc-lab: pictures:${shown:- none}"
 }
 
 # room_sizes TITLE: the final room table's size distribution, as text (shown
@@ -136,7 +172,9 @@ if [ "$replay" = 0 ]; then
 		--restart-every "$restart_every" --reconnect-fraction "$reconnect" \
 		--settle 120 --seed "$seed" --live --result "$out/gwsim.kv" || fail=1
 	watch_done || fail=1
+	rates_stop
 	hc_appliance_stop || { echo "hc-lab: headcount exited with an error" >&2; exit 1; }
+	rates_picture "headcount lab: $fleet_users users, $fleet_gw gateways: events/s" || fail=1
 	grep -qx seat_book_mismatches=0 "$out/stats.kv" || fail=1
 	room_sizes "headcount lab: $fleet_users users, $fleet_gw gateways, ${duration} s" || fail=1
 	# placement fills rooms up to target (fill = target); what is above
@@ -149,6 +187,7 @@ if [ "$replay" = 0 ]; then
 		"$(hist above_target) rooms; seats past target taken by placement" \
 		"$(ctl ctl_placed_beyond_target), by direct or late joins and moves" \
 		"$(ctl ctl_seated_beyond_target)"
+	pictures
 	if [ "$fail" = 0 ]; then
 		echo "hc-lab: PASS: the appliance's room table equals the gateways' truth exactly (files in $out)"
 	else
@@ -179,7 +218,9 @@ hc_wait 120 "the appliance counts every datagram sent" hc_tel_has /headcount/sta
 	echo "hc-lab: the appliance did not count every datagram sent; comparing anyway"
 fail=0
 watch_done || fail=1
+rates_stop
 hc_appliance_stop || { echo "hc-lab: headcount exited with an error" >&2; exit 1; }
+rates_picture "headcount lab: replay of $users users at $rate datagrams/s: events/s" || fail=1
 
 if cmp -s "$out/rooms.csv" "$out/lab.truth.csv"; then
 	echo "hc-lab: room table matches the ground truth ($(($(wc -l < "$out/rooms.csv") - 1)) rooms)"
@@ -201,5 +242,6 @@ for key in users joins moves leaves; do
 	[ "$got" = "$want" ] || { echo "hc-lab: FAIL: $key is $got, expected $want"; fail=1; }
 done
 room_sizes "headcount lab: replay of $users users, $rooms rooms (seed $seed)" || fail=1
+pictures
 [ "$fail" = 0 ] && echo "hc-lab: PASS: counts equal the ground truth exactly (files in $out)"
 exit $fail
