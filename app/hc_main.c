@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <rte_eal.h>
+#include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
@@ -29,6 +30,7 @@
 #include "hc_options.h"
 #include "hc_port.h"
 #include "hc_stats.h"
+#include "hc_version.h"
 
 static void on_signal(int sig)
 {
@@ -53,11 +55,28 @@ int main(int argc, char **argv)
 	int rc;
 
 	setvbuf(stdout, NULL, _IOLBF, 0); /* lines reach pipes and logs at once */
+	/* --version and --help answer before EAL init: no root, no hugepages */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--version") == 0) {
+			hc_version_print("headcount");
+			return 0;
+		}
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			hc_config_usage("headcount");
+			printf("EAL options: DPDK's (e.g. -l 0,1 --vdev ... --file-prefix P); see\n"
+			       "https://doc.dpdk.org/guides-22.11/linux_gsg/linux_eal_parameters.html\n"
+			       "  --version               the program's version\n");
+			return 0;
+		}
+	}
 	rte_set_application_usage_hook(usage_hook);
 	int eal = rte_eal_init(argc, argv);
 	if (eal < 0) {
-		fprintf(stderr, "headcount: EAL initialisation failed (see above)\n");
-		return 1;
+		/* EINVAL: an option EAL does not know or a bad value (EAL named it) */
+		int bad_args = rte_errno == EINVAL;
+		fprintf(stderr, "headcount: EAL initialisation failed (see above%s)\n",
+			bad_args ? "; options: headcount --help" : "");
+		return bad_args ? 2 : 1;
 	}
 	argv[eal] = argv[0];
 	rc = hc_config_parse(&cfg, argc - eal, argv + eal);
@@ -65,6 +84,7 @@ int main(int argc, char **argv)
 		rte_eal_cleanup();
 		return rc > 0 ? 0 : 2;
 	}
+	HC_LOG(INFO, "headcount %s starting", HC_VERSION);
 
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		if (n == HC_MAX_WORKERS) {

@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hc_cli.h"
 #include "hc_tel_client.h"
 #include "hc_tool_keys.h"
 #include "headcount.h"
@@ -536,7 +537,8 @@ static void usage(void)
 	       "                             --keys and --no-auth is required\n"
 	       "  --impair-fraction F        hold this fraction of datagrams (both\n"
 	       "  --impair-delay-ms D        directions) for D ms: reordering  [0]\n"
-	       "  --telemetry PREFIX         appliance's --file-prefix: compare rooms\n"
+	       "  --prefix P                 the appliance's telemetry file prefix (its\n"
+	       "                             EAL --file-prefix): compare rooms\n"
 	       "  --settle S                 seconds to converge at the end    [10]\n"
 	       "  --hold S                   keep the sessions S more seconds, compare\n"
 	       "                             every 100 ms and report changes   [0]\n"
@@ -550,7 +552,9 @@ static void usage(void)
 	       "  --hold-until FILE          end the hold early: at the first exact\n"
 	       "                             comparison made after FILE exists\n"
 	       "  --live                     one line per second (SIGUSR1: compare now)\n"
-	       "  --seed N\n", MAX_GW);
+	       "  --seed N                   the workload's random choices      [1]\n"
+	       "  --help                     this text\n"
+	       "  --version                  the program's version\n", MAX_GW);
 }
 
 static int parse(int argc, char **argv)
@@ -562,45 +566,52 @@ static int parse(int argc, char **argv)
 		{"duration", 1, 0, 'd'}, {"move-delay-ms", 1, 0, 'm'},
 		{"restart-every", 1, 0, 'R'}, {"kill-after", 1, 0, 'K'}, {"reconnect-fraction", 1, 0, 'c'},
 		{"impair-fraction", 1, 0, 'f'}, {"impair-delay-ms", 1, 0, 'D'},
-		{"telemetry", 1, 0, 't'}, {"settle", 1, 0, 's'}, {"hold", 1, 0, 'H'},
+		{"prefix", 1, 0, 't'}, {"settle", 1, 0, 's'}, {"hold", 1, 0, 'H'},
 		{"hold-until", 1, 0, 'U'}, {"result", 1, 0, 'O'},
 		{"live", 0, 0, 'L'}, {"seed", 1, 0, 'S'}, HC_TOOL_AUTH_LONG_OPTIONS,
-		{"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+		{"help", 0, 0, 'h'}, {"version", 0, 0, 'V'}, {0, 0, 0, 0}};
+	static const char *const me = "hc-gwsim";
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'a': opt.appliance = optarg; break;
 		case 'b': opt.bind_ip = optarg; break;
-		case 'g': opt.gateways = (unsigned)atoi(optarg); break;
-		case 'i': opt.first_id = (unsigned)atoi(optarg); break;
-		case 'u': opt.users = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 'B': opt.user_base = strtoull(optarg, NULL, 0); break;
-		case 'p': opt.pool = (uint16_t)atoi(optarg); break;
-		case 'r': opt.arrival_rate = atof(optarg); break;
-		case 'l': opt.leave_rate = atof(optarg); break;
-		case 'd': opt.duration = atof(optarg); break;
-		case 'm': opt.move_delay_ms = (uint32_t)atoi(optarg); break;
-		case 'R': opt.restart_every = atof(optarg); break;
-		case 'K': opt.kill_after = atof(optarg); break;
-		case 'c': opt.reconnect_fraction = atof(optarg); break;
-		case 'f': opt.impair_fraction = atof(optarg); break;
-		case 'D': opt.impair_delay_ms = (uint32_t)atoi(optarg); break;
+		case 'g': opt.gateways = (unsigned)hc_cli_u64(me, "gateways", optarg, 1, MAX_GW); break;
+		case 'i': opt.first_id = (unsigned)hc_cli_u64(me, "first-id", optarg, 1, 65535); break;
+		case 'u': opt.users = (uint32_t)hc_cli_u64(me, "users", optarg, 1, UINT32_MAX); break;
+		case 'B': opt.user_base = hc_cli_u64(me, "user-base", optarg, 0, UINT64_MAX); break;
+		case 'p': opt.pool = (uint16_t)hc_cli_u64(me, "pool", optarg, 0, 65535); break;
+		case 'r': opt.arrival_rate = hc_cli_double(me, "arrival-rate", optarg, 0, 1e9); break;
+		case 'l': opt.leave_rate = hc_cli_double(me, "leave-rate", optarg, 0, 1e9); break;
+		case 'd': opt.duration = hc_cli_double(me, "duration", optarg, 0, 86400); break;
+		case 'm': opt.move_delay_ms = (uint32_t)hc_cli_u64(me, "move-delay-ms", optarg, 0, 3600000); break;
+		case 'R': opt.restart_every = hc_cli_double(me, "restart-every", optarg, 0, 86400); break;
+		case 'K': opt.kill_after = hc_cli_double(me, "kill-after", optarg, 0, 86400); break;
+		case 'c': opt.reconnect_fraction = hc_cli_double(me, "reconnect-fraction", optarg, 0, 1); break;
+		case 'f': opt.impair_fraction = hc_cli_double(me, "impair-fraction", optarg, 0, 1); break;
+		case 'D': opt.impair_delay_ms = (uint32_t)hc_cli_u64(me, "impair-delay-ms", optarg, 0, 3600000); break;
 		case 't': opt.telemetry = optarg; break;
-		case 's': opt.settle = atof(optarg); break;
-		case 'H': opt.hold = atof(optarg); break;
+		case 's': opt.settle = hc_cli_double(me, "settle", optarg, 0, 3600); break;
+		case 'H': opt.hold = hc_cli_double(me, "hold", optarg, 0, 86400); break;
 		case 'U': opt.hold_until = optarg; break;
 		case 'O': opt.result = optarg; break;
 		case 'L': opt.live = 1; break;
-		case 'S': opt.seed = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'S': opt.seed = (uint32_t)hc_cli_u64(me, "seed", optarg, 0, UINT32_MAX); break;
 		case 'k': case 'N': case 'A': hc_tool_auth_option(&auth, c, optarg); break;
 		case 'h': usage(); exit(0);
-		default: usage(); return -1;
+		case 'V': hc_cli_version(me); exit(0);
+		default: hc_cli_unknown(me);
 		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "hc-gwsim: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return -1;
 	}
 	if (opt.gateways < 1 || opt.gateways > MAX_GW || opt.first_id < 1 ||
 	    opt.first_id + opt.gateways > 65536 || opt.users < 1 || opt.duration > 86400 ||
 	    opt.settle > 3600 || opt.hold > 86400 || (opt.kill_after > 0 && opt.gateways < 2)) {
-		fprintf(stderr, "hc-gwsim: bad option values (see --help)\n");
+		fprintf(stderr, "hc-gwsim: --gateways, --first-id and --kill-after do not fit "
+			"together: ids past 65535, or --kill-after with one gateway (see --help)\n");
 		return -1;
 	}
 	if (hc_tool_auth_load(&auth, "hc-gwsim") != 0)
