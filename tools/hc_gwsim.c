@@ -371,40 +371,73 @@ static uint64_t count_truth_all(void)
 	return tu;
 }
 
+/* A reply that does not parse, or has the wrong shape: said once (the
+ * same reason again is not repeated: comparisons run every 100 ms). */
+static void tel_error(const char *cmd, const char *err)
+{
+	static char last[256];
+	if (strcmp(last, err) == 0)
+		return;
+	snprintf(last, sizeof(last), "%s", err);
+	fprintf(stderr, "hc-gwsim: telemetry %s: %s\n", cmd, err);
+}
+
+/* One page of /headcount/rooms (a flat array: room, users, room, users,
+ * ...) into seen[]; adds its users to *total.  0, or -1 (err says why). */
+static int rooms_page(const json_t *reply, uint64_t *total, char *err, size_t err_len)
+{
+	const json_t *rooms = json_object_get(reply, "rooms");
+	if (!json_is_array(rooms) || json_array_size(rooms) % 2 != 0) {
+		snprintf(err, err_len, "\"rooms\" is not an array of (room, users) pairs");
+		return -1;
+	}
+	for (size_t i = 0; i < json_array_size(rooms); i += 2) {
+		const json_t *r = json_array_get(rooms, i), *n = json_array_get(rooms, i + 1);
+		if (!json_is_integer(r) || !json_is_integer(n) || json_integer_value(r) < 0 ||
+		    json_integer_value(n) < 0) {
+			snprintf(err, err_len, "\"rooms\"[%zu]: not two non-negative integers", i);
+			return -1;
+		}
+		uint64_t room = (uint64_t)json_integer_value(r), users = (uint64_t)json_integer_value(n);
+		if (room < MAX_ROOM_ID)
+			seen[room] = (uint32_t)users;
+		*total += users;
+	}
+	return 0;
+}
+
 /* Read the appliance's room table into seen[]; returns its user total,
- * or -1 when it cannot be read. */
+ * or -1 when it cannot be read (no answer, or a reply that is not the
+ * JSON expected: said on stderr). */
 static int64_t read_appliance(void)
 {
-	static char buf[32768];
 	uint64_t start = 1, gen0 = 0, total = 0;
 	memset(seen, 0, sizeof(uint32_t) * MAX_ROOM_ID);
 	for (int page = 0; page < 100000; page++) {
-		char cmd[64];
+		char cmd[64], err[256];
 		snprintf(cmd, sizeof(cmd), "/headcount/rooms,%" PRIu64, start);
 		uint64_t gen, next;
-		if (hc_tel_query(opt.telemetry, cmd, buf, sizeof(buf)) != 0 ||
-		    hc_tel_json_u64(buf, "view_generation", &gen) ||
-		    hc_tel_json_u64(buf, "next", &next))
+		static char buf[1 << 16];
+		if (hc_tel_query(opt.telemetry, cmd, buf, sizeof(buf)) != 0)
+			return -1; /* not answering (restarting): no message */
+		json_t *reply = hc_tel_parse(buf, cmd, err, sizeof(err));
+		if (reply == NULL || hc_tel_u64(reply, "view_generation", &gen, err, sizeof(err)) ||
+		    hc_tel_u64(reply, "next", &next, err, sizeof(err))) {
+			tel_error(cmd, err);
+			json_decref(reply);
 			return -1;
+		}
 		if (page == 0)
 			gen0 = gen;
-		else if (gen != gen0)
+		else if (gen != gen0) {
+			json_decref(reply);
 			return read_appliance(); /* a new view meanwhile: read again */
-		const char *p = strstr(buf, "\"rooms\"");
-		p = p ? strchr(p, '[') : NULL;
-		while (p != NULL && *p != ']' && *p != '\0') {
-			char *end;
-			uint64_t room = strtoull(p + 1, &end, 10);
-			if (end == p + 1)
-				break;
-			p = end;
-			if (*p != ',')
-				break;
-			uint64_t n = strtoull(p + 1, &end, 10);
-			p = end;
-			if (room < MAX_ROOM_ID)
-				seen[room] = (uint32_t)n;
-			total += n;
+		}
+		int rc = rooms_page(reply, &total, err, sizeof(err));
+		json_decref(reply);
+		if (rc != 0) {
+			tel_error(cmd, err);
+			return -1;
 		}
 		if (next == 0)
 			break;

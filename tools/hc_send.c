@@ -181,17 +181,27 @@ static void classify(struct sender *s, const uint8_t *p, uint32_t len)
  * missed or in error by its ports; -1 when it does not answer. */
 static int64_t appliance_rx(const struct sender *s)
 {
-	static char buf[65536];
 	static const char *const keys[] = {"rx_frames", "port_imissed", "port_ierrors",
 					   "port_rx_nombuf"};
+	static char last[256];
+	char err[256];
 	uint64_t total = 0, v;
-	if (hc_tel_query(s->telemetry, "/headcount/stats", buf, sizeof(buf)) != 0)
-		return -1;
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		if (hc_tel_json_u64(buf, keys[i], &v) != 0)
-			return -1;
+	json_t *stats = hc_tel_query_json(s->telemetry, "/headcount/stats", err, sizeof(err));
+	for (size_t i = 0; stats != NULL && i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (hc_tel_u64(stats, keys[i], &v, err, sizeof(err)) != 0) {
+			json_decref(stats);
+			stats = NULL;
+			break;
+		}
 		total += v;
 	}
+	if (stats == NULL) {
+		if (strcmp(last, err) != 0) /* said once, not at every poll */
+			fprintf(stderr, "hc-send: telemetry /headcount/stats: %s\n", err);
+		snprintf(last, sizeof(last), "%s", err);
+		return -1;
+	}
+	json_decref(stats);
 	return (int64_t)total;
 }
 
