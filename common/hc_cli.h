@@ -36,13 +36,14 @@ static inline _Noreturn void hc_cli_unknown(const char *prog)
 	exit(HC_CLI_EXIT_USAGE);
 }
 
-/* an unsigned integer in lo..hi (decimal, or 0x hex), else hc_cli_bad */
+/* an unsigned integer in lo..hi (decimal, or hex after 0x), else hc_cli_bad */
 static inline uint64_t hc_cli_u64(const char *prog, const char *opt, const char *val,
 				  uint64_t lo, uint64_t hi)
 {
 	char *end = NULL, why[96];
+	int hex = val[0] == '0' && (val[1] == 'x' || val[1] == 'X');
 	errno = 0;
-	unsigned long long v = strtoull(val, &end, 0);
+	unsigned long long v = strtoull(val, &end, hex ? 16 : 10); /* 010 is ten */
 	if (val[0] == '\0' || val[0] == '-' || end == NULL || *end != '\0' || errno != 0 ||
 	    v < lo || v > hi) {
 		snprintf(why, sizeof(why), "not an integer in %" PRIu64 "..%" PRIu64, lo, hi);
