@@ -426,7 +426,7 @@ static double measure_snapshot(const struct hc_worker *w, uint32_t rep, uint32_t
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: hc-bench [EAL options] -- [options]\n"
+	fprintf(f, "Usage: hc-bench [EAL options] -- [options]\n"
 		"Events/s and cycles/event of one worker core (docs/benchmarks.md).\n"
 		"  --users N      users (1000..)                         [1000000]\n"
 		"  --rooms N      rooms (2..)                            [20000]\n"

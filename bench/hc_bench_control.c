@@ -41,7 +41,7 @@ static uint32_t rnd(uint32_t n)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: hc-bench-control [EAL options] -- [options]\n"
+	fprintf(f, "Usage: hc-bench-control [EAL options] -- [options]\n"
 		"The control core's costs: balancing a seat book, placements\n"
 		"(docs/benchmarks.md).\n"
 		"  --rooms N       live rooms (100..)                     [1000000]\n"

@@ -61,7 +61,9 @@ static struct hc_auth_keyring *ring;
 
 static void usage(void)
 {
-	printf("usage: hc-scenario --out PREFIX [options]\n"
+	printf("Usage: hc-scenario --out PREFIX (--keys FILE | --no-auth) [options]\n"
+	       "Write PREFIX.pcap, gateway traffic from a seed, its exact truth\n"
+	       "PREFIX.truth.csv and the counters replaying it must give, PREFIX.expect.\n"
 	       "  --seed N             random seed                          [1]\n"
 	       "  --users N            users                                [200000]\n"
 	       "  --rooms N            rooms, ids 1..N                      [5000]\n"

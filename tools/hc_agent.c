@@ -207,7 +207,7 @@ static void command(char *line)
 static void help(FILE *f)
 {
 	fprintf(f,
-		"usage: hc-agent --appliance HOST[:PORT] [--appliance HOST[:PORT] ...] --gateway-id N\n"
+		"Usage: hc-agent --appliance HOST[:PORT] [--appliance HOST[:PORT] ...] --gateway-id N\n"
 		"                (--key HEX32 [--key-slot S] | --no-auth) [--incarnation N]\n"
 		"                [--flush-us N] [--heartbeat-ms N]\n"
 		"One libheadcount session behind the conformance agent contract\n"

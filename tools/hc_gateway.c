@@ -410,7 +410,7 @@ static int seed_rooms(const char *list)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: hc-gateway --appliance HOST[:PORT] (--keys FILE | --no-auth) [options]\n"
+		"Usage: hc-gateway --appliance HOST[:PORT] (--keys FILE | --no-auth) [options]\n"
 		"One gateway on libheadcount: places its users through the appliance,\n"
 		"churns them and checks what placement and admission promised.\n"
 		"  --appliance HOST[:PORT] the appliance (libheadcount's forms: several\n"

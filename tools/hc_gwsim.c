@@ -545,7 +545,9 @@ static void live_line(double t, double dt, uint64_t *last_ev, uint64_t *last_mv)
 
 static void usage(void)
 {
-	printf("usage: hc-gwsim [options]\n"
+	printf("Usage: hc-gwsim (--keys FILE | --no-auth) [options]\n"
+	       "A fleet of simulated gateways (libheadcount sessions) with their own\n"
+	       "truth, compared with the appliance's room table (--prefix).\n"
 	       "  --appliance A.B.C.D[:PORT]  the appliance                   [198.18.0.1]\n"
 	       "  --bind A.B.C.D             local address of the sockets\n"
 	       "  --gateways G               gateways (sessions), 1..%d         [4]\n"

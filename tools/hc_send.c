@@ -326,7 +326,7 @@ static int send_file(struct sender *s, const char *path, double start)
 
 static void usage(void)
 {
-	printf("usage: hc-send --appliance A.B.C.D[:PORT] [options] FILE...\n"
+	printf("Usage: hc-send --appliance A.B.C.D[:PORT] [options] FILE...\n"
 	       "Replay the datagrams of capture FILEs (pcap or pcapng, e.g. hc-scenario's)\n"
 	       "to the appliance through kernel UDP sockets, one per gateway.\n"
 	       "  --appliance A[:PORT]  the appliance: address and UDP port (the port is\n"
