@@ -1015,8 +1015,8 @@ class Driver:
         res = os.path.join(self.logdir, 'attack.kv')
         with open(os.path.join(self.logdir, 'attack.log'), 'w') as lf:
             p = subprocess.Popen([sys.executable, os.path.join(TOOLS, 'hc-attack.py'), 'attack',
-                                  '--capture', cap, '--appliance', self.appliance[0],
-                                  '--port', str(self.appliance[1]), '--result', res,
+                                  '--capture', cap,
+                                  '--appliance', '%s:%d' % self.appliance, '--result', res,
                                   '--seed', str(self.seed)], stdout=lf, stderr=subprocess.STDOUT)
             end = time.monotonic() + 120
             while p.poll() is None and time.monotonic() < end:
