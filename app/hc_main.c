@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <rte_eal.h>
+#include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
@@ -30,6 +31,7 @@
 #include "hc_options.h"
 #include "hc_port.h"
 #include "hc_stats.h"
+#include "hc_version.h"
 
 static int have_config; /* SIGHUP: reload the config file, else the keys */
 
@@ -65,9 +67,13 @@ int main(int argc, char **argv)
 	have_config = cfg.policy_file != NULL;
 	rte_set_application_usage_hook(usage_hook);
 	if (rte_eal_init(boot.eal_argc, boot.eal_argv) < 0) {
-		fprintf(stderr, "headcount: EAL initialisation failed (see above)\n");
-		return 1;
+		/* EINVAL: an option EAL does not know or a bad value (EAL named it) */
+		int bad_args = rte_errno == EINVAL;
+		fprintf(stderr, "headcount: EAL initialisation failed (see above%s)\n",
+			bad_args ? "; options: headcount --help" : "");
+		return bad_args ? 2 : 1;
 	}
+	HC_LOG(INFO, "headcount %s starting", HC_VERSION);
 
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		if (n == HC_MAX_WORKERS) {

@@ -23,6 +23,7 @@
 
 #include "hc_policy.h"
 #include "hc_proto.h"
+#include "hc_version.h"
 
 enum opt_kind {
 	OPT_U32,     /* unsigned integer in [lo, hi]                  */
@@ -33,6 +34,7 @@ enum opt_kind {
 	OPT_LIST,    /* a string, repeatable (--pool)                 */
 	OPT_HELP,
 	OPT_DOC,     /* --config-doc                                  */
+	OPT_VERSION, /* --version                                     */
 };
 
 /* Where a row may be given. */
@@ -121,6 +123,7 @@ static const struct opt_row rows[] = {
 	{"dump-stats", OPT_TEXT, F(dump_stats), 0, 0, NULL, "FILE",
 	 "write the final counters (key=value) at exit", W_BOTH, 0},
 	{"help", OPT_HELP, 0, 0, 0, NULL, NULL, "this text", W_CLI, 0},
+	{"version", OPT_VERSION, 0, 0, 0, NULL, NULL, "the program's version", W_CLI, 0},
 };
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))
 #define OPT_VAL0 256 /* getopt_long's value for row i: above any character */
@@ -128,7 +131,7 @@ _Static_assert(N_ROWS <= 64, "hc_config's cli_set is a 64-bit mask of rows");
 
 void hc_config_usage(const char *prog)
 {
-	printf("usage: %s [EAL options --] [options]\n"
+	printf("Usage: %s [EAL options --] [options]\n"
 	       "       %s --config FILE [options]   (EAL options from the file's [eal])\n",
 	       prog, prog);
 	for (size_t i = 0; i < N_ROWS; i++) {
@@ -214,6 +217,7 @@ static int apply_value(struct hc_config *c, const struct opt_row *r, const char 
 		return 0;
 	case OPT_HELP:
 	case OPT_DOC:
+	case OPT_VERSION:
 		break;
 	}
 	return 0;
@@ -236,6 +240,7 @@ int hc_config_parse_args(struct hc_config *c, int argc, char **argv)
 
 	for (size_t i = 0; i < N_ROWS; i++) {
 		int has_arg = rows[i].kind == OPT_FLAG || rows[i].kind == OPT_HELP ||
+			rows[i].kind == OPT_VERSION ||
 			rows[i].kind == OPT_DOC ? no_argument : required_argument;
 		long_opts[i] = (struct option){rows[i].name, has_arg, NULL, OPT_VAL0 + (int)i};
 	}
@@ -259,6 +264,10 @@ int hc_config_parse_args(struct hc_config *c, int argc, char **argv)
 		}
 		if (r->kind == OPT_DOC) {
 			hc_config_doc(stdout);
+			return 1;
+		}
+		if (r->kind == OPT_VERSION) {
+			hc_version_print("headcount");
 			return 1;
 		}
 		if (apply_value(c, r, r->kind == OPT_FLAG ? "1" : optarg, why, sizeof(why)) != 0) {

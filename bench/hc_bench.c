@@ -43,6 +43,7 @@
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
+#include <rte_errno.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -50,6 +51,7 @@
 #include <rte_ring.h>
 
 #include "hc_auth.h"
+#include "hc_cli.h"
 #include "hc_options.h"
 #include "hc_control.h"
 #include "hc_bench_gen.h"
@@ -367,12 +369,33 @@ static double measure_snapshot(const struct hc_worker *w, uint32_t rep, uint32_t
 	return (double)n * (double)rte_get_tsc_hz() / (double)dt;
 }
 
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: hc-bench [EAL options] -- [options]\n"
+		"Events/s and cycles/event of one worker core (docs/benchmarks.md).\n"
+		"  --users N      users (1000..)                         [1000000]\n"
+		"  --rooms N      rooms (2..)                            [20000]\n"
+		"  --reps N       repetitions, the median reported (1..99) [5]\n"
+		"  --case C       only batch64, batch1, directives or snapshot\n"
+		"  --stream N     events in the stream (1024..)\n"
+		"  --no-report    no report lines\n"
+		"  --auth         datagrams sealed and checked (test key)\n"
+		"  --chunks N     chunks of 8,192 datagrams per window (0: 8 or 32)\n"
+		"  --help         this text\n"
+		"  --version      the program's version\n");
+}
+
 int main(int argc, char **argv)
 {
+	/* --help and --version before EAL init: no hugepages needed */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0) { usage(stdout); return 0; }
+		if (strcmp(argv[i], "--version") == 0) { hc_cli_version("hc-bench"); return 0; }
+	}
 	int eal = rte_eal_init(argc, argv);
 	if (eal < 0) {
-		fprintf(stderr, "hc-bench: EAL init failed\n");
-		return 1;
+		fprintf(stderr, "hc-bench: EAL init failed (see above)\n");
+		return rte_errno == EINVAL ? 2 : 1; /* EINVAL: a bad command line */
 	}
 	argc -= eal;
 	argv += eal;
@@ -388,25 +411,16 @@ int main(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
-		case 'u': users = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 'r': rooms = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 'n': reps = atoi(optarg); break;
+		case 'u': users = (uint32_t)hc_cli_u64("hc-bench", "users", optarg, 1000, UINT32_MAX); break;
+		case 'r': rooms = (uint32_t)hc_cli_u64("hc-bench", "rooms", optarg, 2, UINT32_MAX); break;
+		case 'n': reps = (int)hc_cli_u64("hc-bench", "reps", optarg, 1, 99); break;
 		case 'c': only = optarg; break;
-		case 'S': hc_gen_stream_len = strtoull(optarg, NULL, 10); break;
-		case 'C': win_chunks = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'S': hc_gen_stream_len = hc_cli_u64("hc-bench", "stream", optarg, 1024, UINT64_MAX); break;
+		case 'C': win_chunks = (unsigned)hc_cli_u64("hc-bench", "chunks", optarg, 0, 1024); break;
 		case 'R': report = 0; break;
 		case 'A': auth = 1; break;
-		default:
-			fprintf(stderr, "usage: hc-bench [EAL] -- [--users N] [--rooms N] [--reps N]"
-				" [--case batch64|batch1|directives|snapshot] [--stream EVENTS] [--no-report]"
-				" [--auth] [--chunks N]\n");
-			return 2;
+		default: hc_cli_unknown("hc-bench");
 		}
-	}
-	if (users < 1000 || rooms < 2 || reps < 1 || reps > 99 ||
-	    hc_gen_stream_len < 1024 || win_chunks > 1024) {
-		fprintf(stderr, "hc-bench: bad arguments\n");
-		return 2;
 	}
 	if (auth) {
 		bench_keys = calloc(1, sizeof(*bench_keys));

@@ -22,9 +22,11 @@
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
+#include <rte_errno.h>
 
 #include "hc_balance.h"
 #include "hc_bench_host.h"
+#include "hc_cli.h"
 #include "hc_median.h"
 #include "hc_policy.h"
 #include "hc_rooms.h"
@@ -37,26 +39,44 @@ static uint32_t rnd(uint32_t n)
 }
 
 
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: hc-bench-control [EAL options] -- [options]\n"
+		"The control core's costs: balancing a seat book, placements\n"
+		"(docs/benchmarks.md).\n"
+		"  --rooms N       live rooms (100..)                     [1000000]\n"
+		"  --reps N        repetitions, the median reported (1..99) [5]\n"
+		"  --placements N  placements timed (1000..)              [10000000]\n"
+		"  --help          this text\n"
+		"  --version       the program's version\n");
+}
+
 int main(int argc, char **argv)
 {
+	/* --help and --version before EAL init: no hugepages needed */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0) { usage(stdout); return 0; }
+		if (strcmp(argv[i], "--version") == 0) { hc_cli_version("hc-bench-control"); return 0; }
+	}
 	int eal = rte_eal_init(argc, argv);
-	if (eal < 0)
-		return 1;
+	if (eal < 0) {
+		fprintf(stderr, "hc-bench-control: EAL init failed (see above)\n");
+		return rte_errno == EINVAL ? 2 : 1; /* EINVAL: a bad command line */
+	}
 	argc -= eal;
 	argv += eal;
 	uint32_t rooms = 1000000, reps = 5;
 	uint64_t placements = 10000000;
 	static const struct option lo[] = {{"rooms", 1, 0, 'r'}, {"reps", 1, 0, 'n'},
 		{"placements", 1, 0, 'p'}, {0, 0, 0, 0}};
+	static const char *const me = "hc-bench-control";
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		if (c == 'r') rooms = (uint32_t)strtoul(optarg, NULL, 10);
-		else if (c == 'n') reps = (uint32_t)strtoul(optarg, NULL, 10);
-		else if (c == 'p') placements = strtoull(optarg, NULL, 10);
-		else return 2;
+		if (c == 'r') rooms = (uint32_t)hc_cli_u64(me, "rooms", optarg, 100, 1u << 26);
+		else if (c == 'n') reps = (uint32_t)hc_cli_u64(me, "reps", optarg, 1, 99);
+		else if (c == 'p') placements = hc_cli_u64(me, "placements", optarg, 1000, UINT64_MAX);
+		else hc_cli_unknown(me);
 	}
-	if (rooms < 100 || reps < 1 || reps > 99 || placements < 1000)
-		return 2;
 	uint64_t hz = rte_get_tsc_hz();
 	static struct hc_policy pol;
 	hc_policy_defaults(&pol);

@@ -12,6 +12,8 @@
  *   /headcount/pool,<id>         one pool and its room-size histogram
  *   /headcount/control           the control core's counters (seat book,
  *                                placement, admission, balancer, directives)
+ *   /headcount/version           the appliance's version (hc_version.h) and
+ *                                its protocol version
  *
  * Paged replies carry "next": the parameter that asks for the following
  * page, 0 when this was the last.  Every value is a number or one short
@@ -34,8 +36,10 @@
 #include <rte_cycles.h>
 
 #include "hc_decide.h"
+#include "hc_proto.h"
 #include "hc_control.h"
 #include "hc_stats.h"
+#include "hc_version.h"
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #include <stdlib.h>
@@ -443,6 +447,16 @@ static int tel_pool(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+static int tel_version(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "version", HC_VERSION);
+	rte_tel_data_add_dict_u64(d, "protocol", HC_PROTO_VERSION);
+	return 0;
+}
+
 int hc_telemetry_register(struct hc_dataplane *dp)
 {
 	tel_dp = dp;
@@ -464,5 +478,7 @@ int hc_telemetry_register(struct hc_dataplane *dp)
 					 "Read the keys file again (like SIGHUP). No parameters");
 	rc |= rte_telemetry_register_cmd("/headcount/control", tel_control,
 					 "Control core: seats, placements, admission, balancing. No parameters");
+	rc |= rte_telemetry_register_cmd("/headcount/version", tel_version,
+					 "The appliance's version and protocol version. No parameters");
 	return rc;
 }

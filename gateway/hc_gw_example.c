@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "headcount.h"
+/* installed: include/headcount/headcount.h, found through pkg-config's
+ * -I${includedir}/headcount */
+#include <headcount.h>
 
 static struct hc_gw *gw;
 

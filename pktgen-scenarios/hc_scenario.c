@@ -2,7 +2,7 @@
 /*
  * hc_scenario.c - hc-scenario: protocol traffic and its exact ground truth.
  *
- * Writes, from a seed, a pcap of what G gateways would send for U users
+ * Writes, from a seed, a pcap (through libpcap) of what G gateways would send for U users
  * moving between R rooms (E JOIN/LEAVE events batched into sequenced EVENTS
  * datagrams, with heartbeats), optionally impaired with duplicated,
  * reordered and malformed frames, and beside it:
@@ -29,9 +29,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pcap/pcap.h>
 #include <sodium.h>
 
 #include "hc_auth.h"
+#include "hc_cli.h"
 #include "hc_frame.h"
 #include "hc_proto.h"
 #include "hc_proto_hdr.h"
@@ -59,7 +61,9 @@ static struct hc_auth_keyring *ring;
 
 static void usage(void)
 {
-	printf("usage: hc-scenario --out PREFIX [options]\n"
+	printf("Usage: hc-scenario --out PREFIX (--keys FILE | --no-auth) [options]\n"
+	       "Write PREFIX.pcap, gateway traffic from a seed, its exact truth\n"
+	       "PREFIX.truth.csv and the counters replaying it must give, PREFIX.expect.\n"
 	       "  --seed N             random seed                          [1]\n"
 	       "  --users N            users                                [200000]\n"
 	       "  --rooms N            rooms, ids 1..N                      [5000]\n"
@@ -77,15 +81,17 @@ static void usage(void)
 	       "  --incarnation N      gateways' incarnation                [1]\n"
 	       "  --max-rooms N        the appliance's --max-rooms          [262144]\n"
 	       "  --max-gateways N     the appliance's --max-gateways       [1024]\n"
-	       "  --dst-ip A           appliance address                    [198.18.0.1]\n"
+	       "  --appliance A[:PORT] the appliance: the frames' destination address\n"
+	       "                       and UDP port                      [198.18.0.1:%u]\n"
 	       "  --src-ip A           first gateway address (+g-1 each)    [198.18.0.2]\n"
 	       "  --dst-mac M / --src-mac M                                  [02:00:00:00:00:01/02]\n"
-	       "  --udp-port N         appliance port                       [%u]\n"
 	       "  --keys FILE          seal every datagram with its gateway's key from\n"
 	       "                       the appliance's keys file (lowest slot held); adds\n"
 	       "                       the malformation auth_bad_tag (a flipped tag byte)\n"
 	       "  --no-auth            leave datagrams unsealed\n"
-	       "                       (one of --keys and --no-auth is required)\n",
+	       "                       (one of --keys and --no-auth is required)\n"
+	       "  --help               this text\n"
+	       "  --version            the program's version\n",
 	       (unsigned)HC_MAX_EVENTS, HC_PROTO_DEFAULT_PORT);
 }
 
@@ -134,11 +140,12 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{"reorder-depth", 1, 0, 'D'}, {"malformed", 1, 0, 'm'},
 		{"heartbeat-every", 1, 0, 'H'}, {"split", 1, 0, 'S'},
 		{"incarnation", 1, 0, 'I'}, {"max-rooms", 1, 0, 'R'},
-		{"max-gateways", 1, 0, 'G'}, {"dst-ip", 1, 0, 'x'}, {"src-ip", 1, 0, 'y'},
-		{"dst-mac", 1, 0, 'X'}, {"src-mac", 1, 0, 'Y'}, {"udp-port", 1, 0, 'p'},
+		{"max-gateways", 1, 0, 'G'}, {"appliance", 1, 0, 'x'}, {"src-ip", 1, 0, 'y'},
+		{"dst-mac", 1, 0, 'X'}, {"src-mac", 1, 0, 'Y'},
 		{"out", 1, 0, 'O'}, {"keys", 1, 0, 'k'}, {"no-auth", 0, 0, 'A'},
-		{"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+		{"help", 0, 0, 'h'}, {"version", 0, 0, 'V'}, {0, 0, 0, 0}};
 	uint64_t v;
+	char host[64];
 	int c;
 
 	*o = (struct opts){.seed = 1, .users = 200000, .rooms = 5000, .gateways = 16,
@@ -172,16 +179,26 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case 'I': rc = num("--incarnation", optarg, 1, UINT32_MAX, &v); o->incarnation = (uint32_t)v; break;
 		case 'R': rc = num("--max-rooms", optarg, 2, 1u << 26, &v); o->max_rooms = (uint32_t)v; break;
 		case 'G': rc = num("--max-gateways", optarg, 2, 65536, &v); o->max_gateways = (uint32_t)v; break;
-		case 'x': rc = ip4("--dst-ip", optarg, &o->addr.dst_ip); break;
+		case 'x':
+			hc_cli_appliance("hc-scenario", optarg, host, sizeof(host),
+					 &o->addr.dst_port, HC_PROTO_DEFAULT_PORT);
+			rc = ip4("--appliance", host, &o->addr.dst_ip);
+			break;
 		case 'y': rc = ip4("--src-ip", optarg, &o->addr.src_ip); break;
-		case 'X': rc = hc_frame_parse_mac(optarg, o->addr.dst_mac); break;
-		case 'Y': rc = hc_frame_parse_mac(optarg, o->addr.src_mac); break;
-		case 'p': rc = num("--udp-port", optarg, 1, 65535, &v); o->addr.dst_port = (uint16_t)v; break;
+		case 'X':
+			if (hc_frame_parse_mac(optarg, o->addr.dst_mac) != 0)
+				hc_cli_bad("hc-scenario", "dst-mac", optarg, "not a MAC address");
+			break;
+		case 'Y':
+			if (hc_frame_parse_mac(optarg, o->addr.src_mac) != 0)
+				hc_cli_bad("hc-scenario", "src-mac", optarg, "not a MAC address");
+			break;
 		case 'O': o->out = optarg; break;
 		case 'k': o->keys = optarg; break;
 		case 'A': o->no_auth = 1; break;
 		case 'h': usage(); exit(0);
-		default: usage(); return -1;
+		case 'V': hc_cli_version("hc-scenario"); exit(0);
+		default: hc_cli_unknown("hc-scenario");
 		}
 		if (rc != 0)
 			return -1;
@@ -474,37 +491,51 @@ static void emit_events(const struct opts *o, struct gateway *g)
 
 /* ---------------------------------------------------------------- main -- */
 
+/* The pcaps, written through libpcap (classic format, Ethernet, one
+ * microsecond apart in frame order). */
 static int write_pcaps(const struct opts *o)
 {
 	char path[4096];
-	FILE *out[64] = {0};
-	static const uint32_t ghdr[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1};
+	pcap_dumper_t *out[64] = {0};
+	pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
+	int rc = 0;
 
-	for (uint32_t i = 0; i < o->split; i++) {
+	if (dead == NULL) {
+		fprintf(stderr, "hc-scenario: libpcap: pcap_open_dead failed\n");
+		return -1;
+	}
+	for (uint32_t i = 0; i < o->split && rc == 0; i++) {
 		if (o->split == 1)
 			snprintf(path, sizeof(path), "%s.pcap", o->out);
 		else
 			snprintf(path, sizeof(path), "%s.%u.pcap", o->out, i);
-		out[i] = fopen(path, "wb");
-		if (out[i] == NULL || fwrite(ghdr, sizeof(ghdr), 1, out[i]) != 1) {
-			fprintf(stderr, "hc-scenario: cannot write %s: %s\n", path, strerror(errno));
-			return -1;
+		out[i] = pcap_dump_open(dead, path);
+		if (out[i] == NULL) {
+			fprintf(stderr, "hc-scenario: cannot write %s: %s\n", path, pcap_geterr(dead));
+			rc = -1;
 		}
 	}
-	qsort(frames, n_frames, sizeof(*frames), frame_cmp);
-	for (size_t i = 0; i < n_frames; i++) {
+	if (rc == 0)
+		qsort(frames, n_frames, sizeof(*frames), frame_cmp);
+	for (size_t i = 0; i < n_frames && rc == 0; i++) {
 		const struct frame *f = &frames[i];
-		uint32_t rec[4] = {(uint32_t)(i / 1000000), (uint32_t)(i % 1000000), f->len, f->len};
-		if (fwrite(rec, sizeof(rec), 1, out[f->file]) != 1 ||
-		    fwrite(f->data, f->len, 1, out[f->file]) != 1) {
-			fprintf(stderr, "hc-scenario: write failed: %s\n", strerror(errno));
-			return -1;
-		}
+		struct pcap_pkthdr h = {.ts = {.tv_sec = (time_t)(i / 1000000),
+					       .tv_usec = (suseconds_t)(i % 1000000)},
+					.caplen = f->len, .len = f->len};
+		pcap_dump((u_char *)out[f->file], &h, f->data);
 	}
-	for (uint32_t i = 0; i < o->split; i++)
-		if (fclose(out[i]) != 0)
-			return -1;
-	return 0;
+	for (uint32_t i = 0; i < o->split; i++) {
+		if (out[i] == NULL)
+			continue;
+		/* pcap_dump reports nothing: the stream's error flag does */
+		if (pcap_dump_flush(out[i]) != 0 || ferror(pcap_dump_file(out[i]))) {
+			fprintf(stderr, "hc-scenario: write failed: %s\n", strerror(errno));
+			rc = -1;
+		}
+		pcap_dump_close(out[i]);
+	}
+	pcap_close(dead);
+	return rc;
 }
 
 int main(int argc, char **argv)

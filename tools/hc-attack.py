@@ -11,7 +11,7 @@ has no key, and sends from its own address (no IP spoofing).
       record the headcount datagrams seen on IF (run in the gateways'
       namespace: what a sniffing attacker learns), one per line:
       direction src_ip src_port dst_ip dst_port payload_hex
-  attack --capture FILE --appliance IP [--port 7100] --result FILE
+  attack --capture FILE --appliance IP[:PORT] --result FILE
       every class below, then key=value lines: what was sent per class,
       what the appliance must count (expect_*), and replies_received:
       datagrams anybody sent back to the attacker (must be 0).
@@ -35,7 +35,7 @@ dropped before it touches state):
   to_gateways     forged MOVE/HEARTBEAT/ASSIGN sent to the gateways' ports
                   (libheadcount must refuse them: wrong source)
 
-  reflect --appliance IP --gateway ID --count N --result FILE
+  reflect --appliance IP[:PORT] --gateway ID --count N --result FILE
       against an appliance run with --no-auth (nothing proves a source):
       N datagrams under gateway ID: EVENTS at every other sequence (each
       hole a NACK run), then heartbeats naming more missing sequences;
@@ -46,6 +46,7 @@ Bounded: every class sends a fixed number of datagrams, paced.
 import argparse
 import os
 import random
+import re
 import socket
 import struct
 import sys
@@ -195,7 +196,7 @@ def attack(args):
     if not gws:
         print('hc-attack: the capture holds no gateway datagram', file=sys.stderr)
         return 2
-    s = Sender(args.appliance, args.port)
+    s = Sender(*args.appliance)
     res = {}
     expect = {'auth_missing': 0, 'auth_bad_tag': 0, 'auth_no_key': 0,
               'truncated': 0, 'bad_magic': 0, 'bad_version': 0, 'bad_length': 0}
@@ -305,7 +306,7 @@ def attack(args):
 
 
 def reflect(args):
-    s = Sender(args.appliance, args.port)
+    s = Sender(*args.appliance)
     inc = 1000 + args.seed
     # EVENTS at every other sequence: every hole is a NACK run, asked for
     # again every gap timeout; then heartbeats naming more
@@ -326,9 +327,33 @@ def reflect(args):
     return 0
 
 
+def project_version():
+    """The project's version (meson.build's project()): this script runs
+    from the source tree, not installed."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        with open(os.path.join(here, '..', 'meson.build')) as f:
+            m = re.search(r"project\('headcount'.*?version\s*:\s*'([^']+)'", f.read(), re.S)
+        return m.group(1) if m else '(unknown)'
+    except OSError:
+        return '(unknown)'
+
+
+def appliance(text):
+    """--appliance HOST[:PORT] (port 7100 unless given), as every tool."""
+    host, _, port = text.rpartition(':') if ':' in text else (text, '', '7100')
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError("'%s' is not HOST[:PORT]" % text)
+    return host, int(port)
+
+
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    sub = ap.add_subparsers(dest='cmd', required=True)
+    ap = argparse.ArgumentParser(prog='hc-attack.py', description=__doc__.split('\n')[0])
+    ap.add_argument('--version', action='version',
+                    version='hc-attack.py (headcount) ' + project_version())
+    # not required here: an unknown option is named first, as by every
+    # headcount program, before a missing command
+    sub = ap.add_subparsers(dest='cmd')
     c = sub.add_parser('capture')
     c.add_argument('--iface', required=True)
     c.add_argument('--out', required=True)
@@ -337,21 +362,23 @@ def main():
     c.add_argument('--seconds', type=float, default=30)
     a = sub.add_parser('attack')
     a.add_argument('--capture', required=True)
-    a.add_argument('--appliance', required=True)
-    a.add_argument('--port', type=int, default=7100)
+    a.add_argument('--appliance', required=True, type=appliance, metavar='HOST[:PORT]')
     a.add_argument('--result', required=True)
     a.add_argument('--replay', type=int, default=2000, help='genuine datagrams to replay')
     a.add_argument('--unused-keyed-id', type=int, default=200)
     a.add_argument('--unused-id', type=int, default=900)
     a.add_argument('--seed', type=int, default=7)
     r = sub.add_parser('reflect')
-    r.add_argument('--appliance', required=True)
-    r.add_argument('--port', type=int, default=7100)
+    r.add_argument('--appliance', required=True, type=appliance, metavar='HOST[:PORT]')
     r.add_argument('--gateway', type=int, default=50)
     r.add_argument('--count', type=int, default=500)
     r.add_argument('--result', required=True)
     r.add_argument('--seed', type=int, default=7)
-    args = ap.parse_args()
+    args, extra = ap.parse_known_args()
+    if extra:
+        ap.error('unrecognized arguments: ' + ' '.join(extra))
+    if args.cmd is None:
+        ap.error('a command is required: capture, attack or reflect')
     if args.cmd == 'reflect':
         return reflect(args)
     if args.cmd == 'capture':

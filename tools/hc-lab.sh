@@ -167,7 +167,7 @@ if [ "$replay" = 0 ]; then
 		"departures, directives (hc-gwsim; live view below)"
 	fail=0
 	ip netns exec "$HC_NSG" "$build/tools/hc-gwsim" --appliance $HC_APP_IP --keys "$HC_KEYS" \
-		--telemetry "hclab$HC_TAG" --gateways "$fleet_gw" --users "$fleet_users" \
+		--prefix "hclab$HC_TAG" --gateways "$fleet_gw" --users "$fleet_users" \
 		--duration "$duration" --arrival-rate "$arrival" --leave-rate "$leave" \
 		--restart-every "$restart_every" --reconnect-fraction "$reconnect" \
 		--settle 120 --seed "$seed" --live --result "$out/gwsim.kv" || fail=1
@@ -200,7 +200,7 @@ echo "hc-lab: scenario: $users users, $rooms rooms, $gateways gateways, $events 
 "$build/pktgen-scenarios/hc-scenario" --out "$out/lab" --seed "$seed" --users "$users" \
 	--rooms "$rooms" --gateways "$gateways" --events "$events" --batch "$batch" \
 	--malformed "$malformed" --duplicate "$duplicate" --reorder "$reorder" \
-	--dst-ip $HC_APP_IP --src-ip $HC_GW_IP --keys "$HC_KEYS"
+	--appliance $HC_APP_IP --src-ip $HC_GW_IP --keys "$HC_KEYS"
 
 # a replay cannot heartbeat or answer NACKs: no gateway is declared dead
 # and no reordering gap given up however slowly the machine runs it
@@ -209,8 +209,8 @@ start_lab "$users" 1 --gateway-timeout-ms 0 --gap-nacks 1000000
 echo "hc-lab: gateways sending at $rate datagrams/s"
 # (flow control: never more frames in flight than the appliance's af_packet
 # ring holds, however slowly a busy machine lets it read them)
-ip netns exec "$HC_NSG" "$build/tools/hc-send" --dst $HC_APP_IP --keys "$HC_KEYS" --rate "$rate" --timeout 300 \
-	--telemetry "hclab$HC_TAG" --window 1024 --expect "$out/send.expect" "$out/lab.pcap"
+ip netns exec "$HC_NSG" "$build/tools/hc-send" --appliance $HC_APP_IP --keys "$HC_KEYS" --rate "$rate" --timeout 300 \
+	--prefix "hclab$HC_TAG" --window 1024 --expect "$out/send.expect" "$out/lab.pcap"
 # the appliance has taken in everything sent once its counters say so
 # (bounded: a frame lost on the way never arrives)
 mapfile -t sent_kv < "$out/send.expect"

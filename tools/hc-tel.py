@@ -29,6 +29,8 @@ tools/headcountctl is the operator's client of the same commands.
 Exit 1 if the appliance does not answer (not yet listening, or gone).
 """
 import json
+import os
+import re
 import socket
 import sys
 
@@ -114,7 +116,30 @@ def watch(prefix, limit, out):
     os.rename(out + ".tmp", out)
 
 
+def project_version():
+    """The project's version (meson.build's project()): this script runs
+    from the source tree, not installed."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        with open(os.path.join(here, "..", "meson.build")) as f:
+            m = re.search(r"project\('headcount'.*?version\s*:\s*'([^']+)'", f.read(), re.S)
+        return m.group(1) if m else "(unknown)"
+    except OSError:
+        return "(unknown)"
+
+
 def main(argv):
+    if len(argv) == 2 and argv[1] in ("--help", "-h"):
+        print("usage: hc-tel.py PREFIX kv|rooms|json|gateways|watch ...")
+        print(__doc__)
+        print("  --help       this text\n  --version    the program's version")
+        return 0
+    if len(argv) == 2 and argv[1] == "--version":
+        print("hc-tel.py (headcount) %s" % project_version())
+        return 0
+    if len(argv) >= 2 and argv[1].startswith("--"):
+        print("hc-tel.py: unknown option %s (see --help)" % argv[1], file=sys.stderr)
+        return 2
     if len(argv) < 3:
         print(__doc__, file=sys.stderr)
         return 2

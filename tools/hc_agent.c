@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "hc_auth.h" /* hc_auth_key_parse */
+#include "hc_cli.h"
 #include "headcount.h"
 #include "hc_proto.h"
 
@@ -203,15 +204,30 @@ static void command(char *line)
 
 /* ---------------------------------------------------------------- main -- */
 
-static void usage(const char *why)
+static void help(FILE *f)
 {
-	fprintf(stderr,
-		"hc-agent: %s\n"
-		"usage: hc-agent --appliance HOST:PORT [--appliance HOST:PORT ...] --gateway-id N\n"
+	fprintf(f,
+		"Usage: hc-agent --appliance HOST[:PORT] [--appliance HOST[:PORT] ...] --gateway-id N\n"
 		"                (--key HEX32 [--key-slot S] | --no-auth) [--incarnation N]\n"
 		"                [--flush-us N] [--heartbeat-ms N]\n"
-		"(one session; several --appliance: the list of hc_gw_config.appliance)\n",
-		why);
+		"One libheadcount session behind the conformance agent contract\n"
+		"(docs/conformance.md): commands on stdin, events on stdout.\n"
+		"  --appliance HOST[:PORT] the appliance; several: the list of\n"
+		"                          hc_gw_config.appliance (port 7100 unless given)\n"
+		"  --gateway-id N          this gateway's id (1..65535)\n"
+		"  --key HEX32             this gateway's key, 32 hex digits\n"
+		"  --key-slot S            the key's slot (0 or 1)               [0]\n"
+		"  --no-auth               no key: nothing sealed or checked\n"
+		"  --incarnation N         the session's first incarnation\n"
+		"  --flush-us N            hc_gw_config.flush_us\n"
+		"  --heartbeat-ms N        hc_gw_config.heartbeat_ms (1..60000)\n"
+		"  --help                  this text\n"
+		"  --version               the program's version\n");
+}
+
+static void usage(const char *why)
+{
+	fprintf(stderr, "hc-agent: %s (see --help)\n", why);
 	exit(2);
 }
 
@@ -231,7 +247,8 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"appliance", 1, 0, 'a'}, {"gateway-id", 1, 0, 'g'}, {"key", 1, 0, 'k'},
 		{"key-slot", 1, 0, 's'}, {"no-auth", 0, 0, 'n'}, {"incarnation", 1, 0, 'i'},
-		{"flush-us", 1, 0, 'f'}, {"heartbeat-ms", 1, 0, 'h'}, {0, 0, 0, 0}};
+		{"flush-us", 1, 0, 'f'}, {"heartbeat-ms", 1, 0, 'h'}, {"help", 0, 0, 'H'},
+		{"version", 0, 0, 'V'}, {0, 0, 0, 0}};
 	struct hc_gw_config cfg;
 	static char appliances[1024];
 	uint8_t key[HC_GW_KEY_LEN];
@@ -260,6 +277,8 @@ int main(int argc, char **argv)
 		case 'i': cfg.incarnation = (uint32_t)opt_num("incarnation", optarg, 1, UINT32_MAX); break;
 		case 'f': cfg.flush_us = (uint32_t)opt_num("flush-us", optarg, 1, UINT32_MAX); break;
 		case 'h': cfg.heartbeat_ms = (uint32_t)opt_num("heartbeat-ms", optarg, 1, 60000); break;
+		case 'H': help(stdout); return 0;
+		case 'V': hc_cli_version("hc-agent"); return 0;
 		default: {
 			char why[160];
 			snprintf(why, sizeof(why), "unknown or incomplete option %s",
@@ -268,8 +287,11 @@ int main(int argc, char **argv)
 		}
 		}
 	}
-	if (optind != argc)
-		usage("unexpected argument");
+	if (optind != argc) {
+		char why[160];
+		snprintf(why, sizeof(why), "unexpected argument '%s'", argv[optind]);
+		usage(why);
+	}
 	if (cfg.appliance == NULL || cfg.gateway_id == 0)
 		usage("--appliance and --gateway-id are required");
 	if (have_key == cfg.insecure_no_auth)

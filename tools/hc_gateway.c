@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "headcount.h"
+#include "hc_cli.h"
 #include "hc_proto.h"
 #include "hc_tool_keys.h"
 
@@ -52,14 +53,14 @@
 enum { IDLE = 0, WAITING, PLACING, ASSIGNED, PRESENT };
 
 static struct {
-	const char *dst, *truth, *result, *seed_rooms, *settle_until;
-	uint16_t port, gateway_id, pool;
+	const char *appliance, *truth, *result, *seed_rooms, *settle_until;
+	uint16_t gateway_id, pool;
 	uint32_t users, rounds, max, direct, ignore_moves;
 	double churn, timeout, settle;
 	uint64_t seed;
 	int shared;
 } opt = {
-	.port = HC_PROTO_DEFAULT_PORT, .gateway_id = 1, .users = 1000, .rounds = 3,
+	.gateway_id = 1, .users = 1000, .rounds = 3,
 	.max = 100, .churn = 0.3, .timeout = 60, .seed = 1,
 };
 
@@ -409,9 +410,12 @@ static int seed_rooms(const char *list)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: hc-gateway --dst A.B.C.D [options]\n"
-		"  --port N            appliance UDP port                   [%u]\n"
-		"  --gateway-id G      this gateway's id                    [1]\n"
+		"Usage: hc-gateway --appliance HOST[:PORT] (--keys FILE | --no-auth) [options]\n"
+		"One gateway on libheadcount: places its users through the appliance,\n"
+		"churns them and checks what placement and admission promised.\n"
+		"  --appliance HOST[:PORT] the appliance (libheadcount's forms: several\n"
+		"                      comma-separated, [IPV6]:PORT)          [:%u]\n"
+		"  --gateway-id N      this gateway's id                    [1]\n"
 		"  --users N           users entering through placement     [1000]\n"
 		"  --rounds R          churn rounds                         [3]\n"
 		"  --churn F           fraction leaving and re-entering     [0.3]\n"
@@ -433,6 +437,8 @@ static void usage(FILE *f)
 		"  --no-auth           no key: nothing sealed or checked (the appliance\n"
 		"                      runs with --no-auth); one of --keys and --no-auth\n"
 		"                      is required\n"
+		"  --help              this text\n"
+		"  --version           the program's version\n"
 		"--result adds our session's rx_bad, rx_bad_auth, rx_wrong_source,\n"
 		"rx_stale, rx_replayed, id_conflicts and state_id_conflict (0/1)\n",
 		HC_PROTO_DEFAULT_PORT);
@@ -441,43 +447,47 @@ static void usage(FILE *f)
 static int parse_opts(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"dst", 1, 0, 'd'}, {"port", 1, 0, 'p'}, {"gateway-id", 1, 0, 'g'},
+		{"appliance", 1, 0, 'a'}, {"gateway-id", 1, 0, 'g'},
 		{"users", 1, 0, 'u'}, {"rounds", 1, 0, 'r'}, {"churn", 1, 0, 'c'},
 		{"pool", 1, 0, 'P'}, {"max", 1, 0, 'm'}, {"seed", 1, 0, 's'},
 		{"truth", 1, 0, 't'}, {"timeout", 1, 0, 'T'}, {"shared", 0, 0, 'S'},
 		{"direct", 1, 0, 'D'}, {"seed-rooms", 1, 0, 'R'}, {"settle", 1, 0, 'L'},
 		{"ignore-moves", 1, 0, 'I'}, {"settle-until", 1, 0, 'U'},
 		{"result", 1, 0, 'O'}, HC_TOOL_AUTH_LONG_OPTIONS,
-		{"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+		{"help", 0, 0, 'h'}, {"version", 0, 0, 'V'}, {0, 0, 0, 0}};
+	static const char *const me = "hc-gateway";
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
-		case 'd': opt.dst = optarg; break;
-		case 'p': opt.port = (uint16_t)atoi(optarg); break;
-		case 'g': opt.gateway_id = (uint16_t)atoi(optarg); break;
-		case 'u': opt.users = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 'r': opt.rounds = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 'c': opt.churn = atof(optarg); break;
-		case 'P': opt.pool = (uint16_t)atoi(optarg); break;
-		case 'm': opt.max = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 's': opt.seed = strtoull(optarg, NULL, 10); break;
+		case 'a': opt.appliance = optarg; break;
+		case 'g': opt.gateway_id = (uint16_t)hc_cli_u64(me, "gateway-id", optarg, 1, 65535); break;
+		case 'u': opt.users = (uint32_t)hc_cli_u64(me, "users", optarg, 1, 10000000); break;
+		case 'r': opt.rounds = (uint32_t)hc_cli_u64(me, "rounds", optarg, 0, 1000000); break;
+		case 'c': opt.churn = hc_cli_double(me, "churn", optarg, 0, 1); break;
+		case 'P': opt.pool = (uint16_t)hc_cli_u64(me, "pool", optarg, 0, 65535); break;
+		case 'm': opt.max = (uint32_t)hc_cli_u64(me, "max", optarg, 1, UINT32_MAX); break;
+		case 's': opt.seed = hc_cli_u64(me, "seed", optarg, 0, UINT64_MAX); break;
 		case 't': opt.truth = optarg; break;
-		case 'T': opt.timeout = atof(optarg); break;
+		case 'T': opt.timeout = hc_cli_double(me, "timeout", optarg, 0, 1e6); break;
 		case 'S': opt.shared = 1; break;
-		case 'D': opt.direct = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'D': opt.direct = (uint32_t)hc_cli_u64(me, "direct", optarg, 0, 10000000); break;
 		case 'R': opt.seed_rooms = optarg; break;
-		case 'L': opt.settle = atof(optarg); break;
+		case 'L': opt.settle = hc_cli_double(me, "settle", optarg, 0, 1e6); break;
 		case 'U': opt.settle_until = optarg; break;
-		case 'I': opt.ignore_moves = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'I': opt.ignore_moves = (uint32_t)hc_cli_u64(me, "ignore-moves", optarg, 0, UINT32_MAX); break;
 		case 'O': opt.result = optarg; break;
 		case 'k': case 'N': case 'A': hc_tool_auth_option(&auth, c, optarg); break;
 		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -1;
+		case 'V': hc_cli_version(me); exit(0);
+		default: hc_cli_unknown(me);
 		}
 	}
-	if (opt.dst == NULL || opt.gateway_id == 0 || opt.users == 0 || opt.users > 10000000 ||
-	    !(opt.churn >= 0 && opt.churn <= 1) || opt.max == 0) {
-		fprintf(stderr, "hc-gateway: bad arguments (--help)\n");
+	if (optind < argc) {
+		fprintf(stderr, "hc-gateway: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return -1;
+	}
+	if (opt.appliance == NULL) {
+		fprintf(stderr, "hc-gateway: --appliance is required (see --help)\n");
 		return -1;
 	}
 	if (hc_tool_auth_load(&auth, "hc-gateway") != 0)
@@ -489,11 +499,10 @@ static int parse_opts(int argc, char **argv)
 
 static void open_session(void)
 {
-	char appliance[64], err[256];
+	char err[256];
 	struct hc_gw_config cfg;
-	snprintf(appliance, sizeof(appliance), "%s:%u", opt.dst, opt.port);
 	hc_gw_config_init(&cfg);
-	cfg.appliance = appliance;
+	cfg.appliance = opt.appliance;
 	cfg.gateway_id = opt.gateway_id;
 	cfg.key = hc_tool_auth_key(&auth, opt.gateway_id, &cfg.key_slot, "hc-gateway");
 	cfg.key_len = cfg.key != NULL ? HC_GW_KEY_LEN : 0;

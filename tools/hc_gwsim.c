@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hc_cli.h"
 #include "hc_tel_client.h"
 #include "hc_tool_keys.h"
 #include "headcount.h"
@@ -370,40 +371,73 @@ static uint64_t count_truth_all(void)
 	return tu;
 }
 
+/* A reply that does not parse, or has the wrong shape: said once (the
+ * same reason again is not repeated: comparisons run every 100 ms). */
+static void tel_error(const char *cmd, const char *err)
+{
+	static char last[256];
+	if (strcmp(last, err) == 0)
+		return;
+	snprintf(last, sizeof(last), "%s", err);
+	fprintf(stderr, "hc-gwsim: telemetry %s: %s\n", cmd, err);
+}
+
+/* One page of /headcount/rooms (a flat array: room, users, room, users,
+ * ...) into seen[]; adds its users to *total.  0, or -1 (err says why). */
+static int rooms_page(const json_t *reply, uint64_t *total, char *err, size_t err_len)
+{
+	const json_t *rooms = json_object_get(reply, "rooms");
+	if (!json_is_array(rooms) || json_array_size(rooms) % 2 != 0) {
+		snprintf(err, err_len, "\"rooms\" is not an array of (room, users) pairs");
+		return -1;
+	}
+	for (size_t i = 0; i < json_array_size(rooms); i += 2) {
+		const json_t *r = json_array_get(rooms, i), *n = json_array_get(rooms, i + 1);
+		if (!json_is_integer(r) || !json_is_integer(n) || json_integer_value(r) < 0 ||
+		    json_integer_value(n) < 0) {
+			snprintf(err, err_len, "\"rooms\"[%zu]: not two non-negative integers", i);
+			return -1;
+		}
+		uint64_t room = (uint64_t)json_integer_value(r), users = (uint64_t)json_integer_value(n);
+		if (room < MAX_ROOM_ID)
+			seen[room] = (uint32_t)users;
+		*total += users;
+	}
+	return 0;
+}
+
 /* Read the appliance's room table into seen[]; returns its user total,
- * or -1 when it cannot be read. */
+ * or -1 when it cannot be read (no answer, or a reply that is not the
+ * JSON expected: said on stderr). */
 static int64_t read_appliance(void)
 {
-	static char buf[32768];
 	uint64_t start = 1, gen0 = 0, total = 0;
 	memset(seen, 0, sizeof(uint32_t) * MAX_ROOM_ID);
 	for (int page = 0; page < 100000; page++) {
-		char cmd[64];
+		char cmd[64], err[256];
 		snprintf(cmd, sizeof(cmd), "/headcount/rooms,%" PRIu64, start);
 		uint64_t gen, next;
-		if (hc_tel_query(opt.telemetry, cmd, buf, sizeof(buf)) != 0 ||
-		    hc_tel_json_u64(buf, "view_generation", &gen) ||
-		    hc_tel_json_u64(buf, "next", &next))
+		static char buf[1 << 16];
+		if (hc_tel_query(opt.telemetry, cmd, buf, sizeof(buf)) != 0)
+			return -1; /* not answering (restarting): no message */
+		json_t *reply = hc_tel_parse(buf, cmd, err, sizeof(err));
+		if (reply == NULL || hc_tel_u64(reply, "view_generation", &gen, err, sizeof(err)) ||
+		    hc_tel_u64(reply, "next", &next, err, sizeof(err))) {
+			tel_error(cmd, err);
+			json_decref(reply);
 			return -1;
+		}
 		if (page == 0)
 			gen0 = gen;
-		else if (gen != gen0)
+		else if (gen != gen0) {
+			json_decref(reply);
 			return read_appliance(); /* a new view meanwhile: read again */
-		const char *p = strstr(buf, "\"rooms\"");
-		p = p ? strchr(p, '[') : NULL;
-		while (p != NULL && *p != ']' && *p != '\0') {
-			char *end;
-			uint64_t room = strtoull(p + 1, &end, 10);
-			if (end == p + 1)
-				break;
-			p = end;
-			if (*p != ',')
-				break;
-			uint64_t n = strtoull(p + 1, &end, 10);
-			p = end;
-			if (room < MAX_ROOM_ID)
-				seen[room] = (uint32_t)n;
-			total += n;
+		}
+		int rc = rooms_page(reply, &total, err, sizeof(err));
+		json_decref(reply);
+		if (rc != 0) {
+			tel_error(cmd, err);
+			return -1;
 		}
 		if (next == 0)
 			break;
@@ -511,7 +545,9 @@ static void live_line(double t, double dt, uint64_t *last_ev, uint64_t *last_mv)
 
 static void usage(void)
 {
-	printf("usage: hc-gwsim [options]\n"
+	printf("Usage: hc-gwsim (--keys FILE | --no-auth) [options]\n"
+	       "A fleet of simulated gateways (libheadcount sessions) with their own\n"
+	       "truth, compared with the appliance's room table (--prefix).\n"
 	       "  --appliance A.B.C.D[:PORT]  the appliance                   [198.18.0.1]\n"
 	       "  --bind A.B.C.D             local address of the sockets\n"
 	       "  --gateways G               gateways (sessions), 1..%d         [4]\n"
@@ -536,7 +572,8 @@ static void usage(void)
 	       "                             --keys and --no-auth is required\n"
 	       "  --impair-fraction F        hold this fraction of datagrams (both\n"
 	       "  --impair-delay-ms D        directions) for D ms: reordering  [0]\n"
-	       "  --telemetry PREFIX         appliance's --file-prefix: compare rooms\n"
+	       "  --prefix P                 the appliance's telemetry file prefix (its\n"
+	       "                             EAL --file-prefix): compare rooms\n"
 	       "  --settle S                 seconds to converge at the end    [10]\n"
 	       "  --hold S                   keep the sessions S more seconds, compare\n"
 	       "                             every 100 ms and report changes   [0]\n"
@@ -550,7 +587,9 @@ static void usage(void)
 	       "  --hold-until FILE          end the hold early: at the first exact\n"
 	       "                             comparison made after FILE exists\n"
 	       "  --live                     one line per second (SIGUSR1: compare now)\n"
-	       "  --seed N\n", MAX_GW);
+	       "  --seed N                   the workload's random choices      [1]\n"
+	       "  --help                     this text\n"
+	       "  --version                  the program's version\n", MAX_GW);
 }
 
 static int parse(int argc, char **argv)
@@ -562,45 +601,52 @@ static int parse(int argc, char **argv)
 		{"duration", 1, 0, 'd'}, {"move-delay-ms", 1, 0, 'm'},
 		{"restart-every", 1, 0, 'R'}, {"kill-after", 1, 0, 'K'}, {"reconnect-fraction", 1, 0, 'c'},
 		{"impair-fraction", 1, 0, 'f'}, {"impair-delay-ms", 1, 0, 'D'},
-		{"telemetry", 1, 0, 't'}, {"settle", 1, 0, 's'}, {"hold", 1, 0, 'H'},
+		{"prefix", 1, 0, 't'}, {"settle", 1, 0, 's'}, {"hold", 1, 0, 'H'},
 		{"hold-until", 1, 0, 'U'}, {"result", 1, 0, 'O'},
 		{"live", 0, 0, 'L'}, {"seed", 1, 0, 'S'}, HC_TOOL_AUTH_LONG_OPTIONS,
-		{"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+		{"help", 0, 0, 'h'}, {"version", 0, 0, 'V'}, {0, 0, 0, 0}};
+	static const char *const me = "hc-gwsim";
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'a': opt.appliance = optarg; break;
 		case 'b': opt.bind_ip = optarg; break;
-		case 'g': opt.gateways = (unsigned)atoi(optarg); break;
-		case 'i': opt.first_id = (unsigned)atoi(optarg); break;
-		case 'u': opt.users = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 'B': opt.user_base = strtoull(optarg, NULL, 0); break;
-		case 'p': opt.pool = (uint16_t)atoi(optarg); break;
-		case 'r': opt.arrival_rate = atof(optarg); break;
-		case 'l': opt.leave_rate = atof(optarg); break;
-		case 'd': opt.duration = atof(optarg); break;
-		case 'm': opt.move_delay_ms = (uint32_t)atoi(optarg); break;
-		case 'R': opt.restart_every = atof(optarg); break;
-		case 'K': opt.kill_after = atof(optarg); break;
-		case 'c': opt.reconnect_fraction = atof(optarg); break;
-		case 'f': opt.impair_fraction = atof(optarg); break;
-		case 'D': opt.impair_delay_ms = (uint32_t)atoi(optarg); break;
+		case 'g': opt.gateways = (unsigned)hc_cli_u64(me, "gateways", optarg, 1, MAX_GW); break;
+		case 'i': opt.first_id = (unsigned)hc_cli_u64(me, "first-id", optarg, 1, 65535); break;
+		case 'u': opt.users = (uint32_t)hc_cli_u64(me, "users", optarg, 1, UINT32_MAX); break;
+		case 'B': opt.user_base = hc_cli_u64(me, "user-base", optarg, 0, UINT64_MAX); break;
+		case 'p': opt.pool = (uint16_t)hc_cli_u64(me, "pool", optarg, 0, 65535); break;
+		case 'r': opt.arrival_rate = hc_cli_double(me, "arrival-rate", optarg, 0, 1e9); break;
+		case 'l': opt.leave_rate = hc_cli_double(me, "leave-rate", optarg, 0, 1e9); break;
+		case 'd': opt.duration = hc_cli_double(me, "duration", optarg, 0, 86400); break;
+		case 'm': opt.move_delay_ms = (uint32_t)hc_cli_u64(me, "move-delay-ms", optarg, 0, 3600000); break;
+		case 'R': opt.restart_every = hc_cli_double(me, "restart-every", optarg, 0, 86400); break;
+		case 'K': opt.kill_after = hc_cli_double(me, "kill-after", optarg, 0, 86400); break;
+		case 'c': opt.reconnect_fraction = hc_cli_double(me, "reconnect-fraction", optarg, 0, 1); break;
+		case 'f': opt.impair_fraction = hc_cli_double(me, "impair-fraction", optarg, 0, 1); break;
+		case 'D': opt.impair_delay_ms = (uint32_t)hc_cli_u64(me, "impair-delay-ms", optarg, 0, 3600000); break;
 		case 't': opt.telemetry = optarg; break;
-		case 's': opt.settle = atof(optarg); break;
-		case 'H': opt.hold = atof(optarg); break;
+		case 's': opt.settle = hc_cli_double(me, "settle", optarg, 0, 3600); break;
+		case 'H': opt.hold = hc_cli_double(me, "hold", optarg, 0, 86400); break;
 		case 'U': opt.hold_until = optarg; break;
 		case 'O': opt.result = optarg; break;
 		case 'L': opt.live = 1; break;
-		case 'S': opt.seed = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'S': opt.seed = (uint32_t)hc_cli_u64(me, "seed", optarg, 0, UINT32_MAX); break;
 		case 'k': case 'N': case 'A': hc_tool_auth_option(&auth, c, optarg); break;
 		case 'h': usage(); exit(0);
-		default: usage(); return -1;
+		case 'V': hc_cli_version(me); exit(0);
+		default: hc_cli_unknown(me);
 		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "hc-gwsim: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return -1;
 	}
 	if (opt.gateways < 1 || opt.gateways > MAX_GW || opt.first_id < 1 ||
 	    opt.first_id + opt.gateways > 65536 || opt.users < 1 || opt.duration > 86400 ||
 	    opt.settle > 3600 || opt.hold > 86400 || (opt.kill_after > 0 && opt.gateways < 2)) {
-		fprintf(stderr, "hc-gwsim: bad option values (see --help)\n");
+		fprintf(stderr, "hc-gwsim: --gateways, --first-id and --kill-after do not fit "
+			"together: ids past 65535, or --kill-after with one gateway (see --help)\n");
 		return -1;
 	}
 	if (hc_tool_auth_load(&auth, "hc-gwsim") != 0)

@@ -3,7 +3,8 @@
  * hc_send.c - hc-send: replay a scenario's datagrams through kernel UDP
  * sockets, as real gateways would send them.
  *
- * Reads pcap files written by hc-scenario, keeps the frames that are clean
+ * Reads capture files (pcap or pcapng, through libpcap), such as
+ * hc-scenario writes, keeps the frames that are clean
  * IPv4/UDP datagrams to the scenario's port (frames malformed below UDP
  * cannot be produced by a socket and are skipped), and sends each payload
  * with sendto() from one socket per gateway id (so each gateway is its own
@@ -17,7 +18,7 @@
  * after --timeout seconds.
  *
  * A replay cannot answer the appliance's NACKs, so a datagram lost on the
- * way is lost for good.  With --telemetry, it never has more than
+ * way is lost for good.  With --prefix, it never has more than
  * --window frames in flight: it waits until the appliance has counted
  * (rx_frames, or missed / in error at its ports) all but that many of the
  * frames sent, so an appliance slowed down by a busy machine is never
@@ -36,7 +37,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pcap/pcap.h>
+
 #include "hc_auth.h"
+#include "hc_cli.h"
 #include "hc_frame.h"
 #include "hc_tel_client.h"
 #include "hc_proto.h"
@@ -177,17 +181,27 @@ static void classify(struct sender *s, const uint8_t *p, uint32_t len)
  * missed or in error by its ports; -1 when it does not answer. */
 static int64_t appliance_rx(const struct sender *s)
 {
-	static char buf[65536];
 	static const char *const keys[] = {"rx_frames", "port_imissed", "port_ierrors",
 					   "port_rx_nombuf"};
+	static char last[256];
+	char err[256];
 	uint64_t total = 0, v;
-	if (hc_tel_query(s->telemetry, "/headcount/stats", buf, sizeof(buf)) != 0)
-		return -1;
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		if (hc_tel_json_u64(buf, keys[i], &v) != 0)
-			return -1;
+	json_t *stats = hc_tel_query_json(s->telemetry, "/headcount/stats", err, sizeof(err));
+	for (size_t i = 0; stats != NULL && i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (hc_tel_u64(stats, keys[i], &v, err, sizeof(err)) != 0) {
+			json_decref(stats);
+			stats = NULL;
+			break;
+		}
 		total += v;
 	}
+	if (stats == NULL) {
+		if (strcmp(last, err) != 0) /* said once, not at every poll */
+			fprintf(stderr, "hc-send: telemetry /headcount/stats: %s\n", err);
+		snprintf(last, sizeof(last), "%s", err);
+		return -1;
+	}
+	json_decref(stats);
 	return (int64_t)total;
 }
 
@@ -236,24 +250,28 @@ static int socket_for(struct sender *s, uint16_t gw)
 
 static int send_file(struct sender *s, const char *path, double start)
 {
-	FILE *f = fopen(path, "rb");
-	uint32_t ghdr[6], rec[4];
-	static uint8_t frame[65536];
+	char err[PCAP_ERRBUF_SIZE];
+	/* libpcap reads both formats: classic pcap and pcapng */
+	pcap_t *f = pcap_open_offline(path, err);
+	struct pcap_pkthdr *rec;
+	const u_char *frame;
+	int got;
 
-	if (f == NULL || fread(ghdr, sizeof(ghdr), 1, f) != 1 || ghdr[0] != 0xa1b2c3d4) {
-		fprintf(stderr, "hc-send: %s: not a pcap file written by hc-scenario\n", path);
-		if (f) fclose(f);
+	if (f == NULL) {
+		fprintf(stderr, "hc-send: %s: %s\n", path, err);
 		return -1;
 	}
-	while (fread(rec, sizeof(rec), 1, f) == 1) {
-		if (rec[2] > sizeof(frame) || fread(frame, rec[2], 1, f) != 1) {
-			fprintf(stderr, "hc-send: %s: truncated record\n", path);
-			fclose(f);
-			return -1;
-		}
+	if (pcap_datalink(f) != DLT_EN10MB) {
+		fprintf(stderr, "hc-send: %s: link type %s, not Ethernet\n", path,
+			pcap_datalink_val_to_name(pcap_datalink(f)));
+		pcap_close(f);
+		return -1;
+	}
+	while ((got = pcap_next_ex(f, &rec, &frame)) == 1) {
 		const uint8_t *p;
 		uint32_t plen;
-		if (!clean_udp(frame, rec[2], s->scenario_port, &p, &plen)) {
+		/* a frame cut short by the capture cannot be sent whole */
+		if (rec->caplen < rec->len || !clean_udp(frame, rec->caplen, s->scenario_port, &p, &plen)) {
 			s->skipped++;
 			continue;
 		}
@@ -261,7 +279,7 @@ static int send_file(struct sender *s, const char *path, double start)
 		if (wait_window(s, start) != 0) {
 			fprintf(stderr, "hc-send: --timeout of %.0f s reached waiting for the "
 				"appliance to take %" PRIu64 " frames\n", s->timeout, s->sent);
-			fclose(f);
+			pcap_close(f);
 			return -1;
 		}
 		/* pace: never ahead of rate */
@@ -270,7 +288,7 @@ static int send_file(struct sender *s, const char *path, double start)
 			double t = now_s();
 			if (t - start > s->timeout) {
 				fprintf(stderr, "hc-send: --timeout of %.0f s reached\n", s->timeout);
-				fclose(f);
+				pcap_close(f);
 				return -1;
 			}
 			if (t >= due)
@@ -291,30 +309,40 @@ static int send_file(struct sender *s, const char *path, double start)
 				continue;
 			}
 			fprintf(stderr, "hc-send: sendto: %s\n", strerror(errno));
-			fclose(f);
+			pcap_close(f);
 			return -1;
 		}
 		s->sent++;
 		classify(s, p, plen);
 	}
-	fclose(f);
+	if (got != PCAP_ERROR_BREAK) {
+		fprintf(stderr, "hc-send: %s: %s\n", path, pcap_geterr(f));
+		pcap_close(f);
+		return -1;
+	}
+	pcap_close(f);
 	return 0;
 }
 
 static void usage(void)
 {
-	printf("usage: hc-send --dst A.B.C.D [options] FILE.pcap...\n"
-	       "  --dst A            appliance address (required)\n"
-	       "  --port N           appliance UDP port           [%u]\n"
-	       "  --rate N           datagrams per second         [20000]\n"
-	       "  --timeout S        give up after S seconds      [120]\n"
-	       "  --max-rooms N      the appliance's --max-rooms  [262144]\n"
-	       "  --max-gateways N   the appliance's --max-gateways [1024]\n"
-	       "  --expect FILE      write the counters the appliance must show\n"
-	       "  --telemetry PREFIX the appliance's --file-prefix: flow control\n"
-	       "  --window N         with --telemetry: frames in flight at most [1024]\n"
-	       "  --keys FILE        the appliance's keys file: --expect the tag checks\n"
-	       "                     too (auth_missing, auth_no_key, auth_bad_tag)\n",
+	printf("Usage: hc-send --appliance A.B.C.D[:PORT] [options] FILE...\n"
+	       "Replay the datagrams of capture FILEs (pcap or pcapng, e.g. hc-scenario's)\n"
+	       "to the appliance through kernel UDP sockets, one per gateway.\n"
+	       "  --appliance A[:PORT]  the appliance: address and UDP port (the port is\n"
+	       "                        also the one the captured datagrams go to) [:%u]\n"
+	       "  --rate N              datagrams per second           [20000]\n"
+	       "  --timeout S           give up after S seconds        [120]\n"
+	       "  --max-rooms N         the appliance's --max-rooms    [262144]\n"
+	       "  --max-gateways N      the appliance's --max-gateways [1024]\n"
+	       "  --expect FILE         write the counters the appliance must show\n"
+	       "  --prefix P            the appliance's telemetry file prefix (its EAL\n"
+	       "                        --file-prefix): flow control\n"
+	       "  --window N            with --prefix: frames in flight at most [1024]\n"
+	       "  --keys FILE           the appliance's keys file: --expect the tag checks\n"
+	       "                        too (auth_missing, auth_no_key, auth_bad_tag)\n"
+	       "  --help                this text\n"
+	       "  --version             the program's version\n",
 	       HC_PROTO_DEFAULT_PORT);
 }
 
@@ -322,11 +350,12 @@ int main(int argc, char **argv)
 {
 	static struct sender s;
 	static const struct option lo[] = {
-		{"dst", 1, 0, 'd'}, {"port", 1, 0, 'p'}, {"rate", 1, 0, 'r'},
+		{"appliance", 1, 0, 'a'}, {"rate", 1, 0, 'r'},
 		{"timeout", 1, 0, 't'}, {"max-rooms", 1, 0, 'R'}, {"max-gateways", 1, 0, 'G'},
-		{"expect", 1, 0, 'e'}, {"telemetry", 1, 0, 'T'}, {"window", 1, 0, 'w'},
-		{"keys", 1, 0, 'k'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+		{"expect", 1, 0, 'e'}, {"prefix", 1, 0, 'P'}, {"window", 1, 0, 'w'},
+		{"keys", 1, 0, 'k'}, {"help", 0, 0, 'h'}, {"version", 0, 0, 'V'}, {0, 0, 0, 0}};
 	const char *expect = NULL, *keys = NULL;
+	char host[64];
 	int c, have_dst = 0;
 
 	s.dst.sin_family = AF_INET;
@@ -338,30 +367,34 @@ int main(int argc, char **argv)
 	s.max_gateways = 1024;
 	s.window = 1024;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		char *end = NULL;
 		switch (c) {
-		case 'd': have_dst = inet_pton(AF_INET, optarg, &s.dst.sin_addr) == 1; break;
-		case 'p': s.scenario_port = (uint16_t)strtoul(optarg, &end, 10);
-			s.dst.sin_port = htons(s.scenario_port); break;
-		case 'r': s.rate = strtod(optarg, &end); break;
-		case 't': s.timeout = strtod(optarg, &end); break;
-		case 'R': s.max_rooms = (uint32_t)strtoul(optarg, &end, 10); break;
-		case 'G': s.max_gateways = (uint32_t)strtoul(optarg, &end, 10); break;
+		case 'a':
+			hc_cli_appliance("hc-send", optarg, host, sizeof(host), &s.scenario_port,
+					 HC_PROTO_DEFAULT_PORT);
+			if (inet_pton(AF_INET, host, &s.dst.sin_addr) != 1)
+				hc_cli_bad("hc-send", "appliance", optarg, "not an IPv4 address");
+			s.dst.sin_port = htons(s.scenario_port);
+			have_dst = 1;
+			break;
+		case 'r': s.rate = hc_cli_double("hc-send", "rate", optarg, 1e-3, 1e9); break;
+		case 't': s.timeout = hc_cli_double("hc-send", "timeout", optarg, 1e-3, 1e6); break;
+		case 'R': s.max_rooms = (uint32_t)hc_cli_u64("hc-send", "max-rooms", optarg, 1, UINT32_MAX); break;
+		case 'G': s.max_gateways = (uint32_t)hc_cli_u64("hc-send", "max-gateways", optarg, 2, 65536); break;
 		case 'e': expect = optarg; break;
-		case 'T': s.telemetry = optarg; break;
-		case 'w': s.window = strtoull(optarg, &end, 10); break;
+		case 'P': s.telemetry = optarg; break;
+		case 'w': s.window = hc_cli_u64("hc-send", "window", optarg, 1, UINT64_MAX); break;
 		case 'k': keys = optarg; break;
 		case 'h': usage(); return 0;
-		default: usage(); return 2;
-		}
-		if (end != NULL && *end != '\0') {
-			fprintf(stderr, "hc-send: bad number '%s'\n", optarg);
-			return 2;
+		case 'V': hc_cli_version("hc-send"); return 0;
+		default: hc_cli_unknown("hc-send");
 		}
 	}
-	if (!have_dst || optind >= argc || !(s.rate > 0) || !(s.timeout > 0) ||
-	    s.max_gateways < 2 || s.max_gateways > 65536 || s.window < 1) {
-		usage();
+	if (!have_dst) {
+		fprintf(stderr, "hc-send: --appliance is required (see --help)\n");
+		return 2;
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "hc-send: no capture FILE to send (see --help)\n");
 		return 2;
 	}
 	if (keys != NULL) {

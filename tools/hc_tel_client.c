@@ -42,19 +42,53 @@ int hc_tel_query(const char *prefix, const char *cmd, char *buf, size_t len)
 	return 0;
 }
 
-int hc_tel_json_u64(const char *json, const char *key, uint64_t *out)
+json_t *hc_tel_parse(const char *text, const char *cmd, char *err, size_t err_len)
 {
-	char quoted[128];
-	if (snprintf(quoted, sizeof(quoted), "\"%s\"", key) >= (int)sizeof(quoted))
+	json_error_t je;
+	json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+	if (root == NULL) {
+		snprintf(err, err_len, "line %d column %d: %s", je.line, je.column, je.text);
+		return NULL;
+	}
+	/* the key is the command without its parameter */
+	char key[128];
+	size_t n = strcspn(cmd, ",");
+	if (n >= sizeof(key)) {
+		json_decref(root);
+		snprintf(err, err_len, "command too long");
+		return NULL;
+	}
+	memcpy(key, cmd, n);
+	key[n] = '\0';
+	json_t *v = json_is_object(root) ? json_object_get(root, key) : NULL;
+	if (v == NULL) {
+		json_decref(root);
+		snprintf(err, err_len, "the reply is not an object holding \"%s\"", key);
+		return NULL;
+	}
+	json_incref(v);
+	json_decref(root);
+	return v;
+}
+
+json_t *hc_tel_query_json(const char *prefix, const char *cmd, char *err, size_t err_len)
+{
+	static char buf[1 << 16];
+	if (hc_tel_query(prefix, cmd, buf, sizeof(buf)) != 0) {
+		snprintf(err, err_len, "no answer from the appliance at prefix '%s'", prefix);
+		return NULL;
+	}
+	return hc_tel_parse(buf, cmd, err, err_len);
+}
+
+int hc_tel_u64(const json_t *obj, const char *key, uint64_t *out, char *err, size_t err_len)
+{
+	json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+	if (!json_is_integer(v) || json_integer_value(v) < 0) {
+		snprintf(err, err_len, "\"%s\" is %s", key,
+			 v == NULL ? "missing" : "not a non-negative integer");
 		return -1;
-	const char *p = strstr(json, quoted);
-	if (p == NULL)
-		return -1;
-	p += strlen(quoted);
-	while (*p == ' ')
-		p++;
-	if (*p++ != ':')
-		return -1;
-	*out = strtoull(p, NULL, 10);
+	}
+	*out = (uint64_t)json_integer_value(v);
 	return 0;
 }

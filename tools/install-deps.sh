@@ -16,13 +16,18 @@
 # examples/chat/package-lock.json), chromium: the chat's browser test;
 # redis-server and libhiredis-dev: the Redis peer, bench/peers/;
 # prometheus (the server and promtool): the exporter's test scrapes
-# tools/headcount-exporter with a real Prometheus).
+# tools/headcount-exporter with a real Prometheus);
+# libjansson-dev: hc-gwsim's and hc-send's JSON (telemetry replies);
+# help2man: the man pages, from each program's --help; dpkg-dev,
+# debhelper and fakeroot: the Debian packages (dpkg-buildpackage, the
+# test debian-packages), binutils for its objdump.
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "install-deps: run as root" >&2; exit 2; }
 pkgs=(gcc pkg-config meson ninja-build libdpdk-dev dpdk dpdk-dev liburcu-dev libcunit1-dev
       iproute2 ethtool procps clang libclang-rt-14-dev libbpf-dev python3 libsodium-dev
       gnuplot-nox libuv1-dev tshark libpcap-dev elixir erlang-base chromium nodejs
-      redis-server libhiredis-dev prometheus)
+      redis-server libhiredis-dev prometheus libjansson-dev help2man dpkg-dev debhelper
+      fakeroot binutils)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

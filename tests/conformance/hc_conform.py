@@ -8,7 +8,7 @@ behind the agent contract: commands on stdin, events on stdout), plays
 their users, impairs and forges their traffic, and checks the appliance
 against the agents' own truth.  Python 3 standard library only.
 
-  hc_conform.py --agent CMD --appliance IP:PORT --keys FILE --tel-prefix P
+  hc_conform.py --agent CMD --appliance IP:PORT --keys FILE --prefix P
                 --restart-request FILE [--scenarios contract,a,e,b,c,d,f] [--result FILE]
 
 Each agent talks to the appliance through a UDP relay of this process
@@ -391,7 +391,7 @@ class Driver:
         self.agent_cmd = args.agent
         host, _, port = args.appliance.partition(':')
         self.appliance = (host, int(port or 7100))
-        self.prefix = args.tel_prefix
+        self.prefix = args.prefix
         self.restart_request = args.restart_request
         self.seed = args.seed
         self.rng = random.Random(args.seed)
@@ -1015,8 +1015,8 @@ class Driver:
         res = os.path.join(self.logdir, 'attack.kv')
         with open(os.path.join(self.logdir, 'attack.log'), 'w') as lf:
             p = subprocess.Popen([sys.executable, os.path.join(TOOLS, 'hc-attack.py'), 'attack',
-                                  '--capture', cap, '--appliance', self.appliance[0],
-                                  '--port', str(self.appliance[1]), '--result', res,
+                                  '--capture', cap,
+                                  '--appliance', '%s:%d' % self.appliance, '--result', res,
                                   '--seed', str(self.seed)], stdout=lf, stderr=subprocess.STDOUT)
             end = time.monotonic() + 120
             while p.poll() is None and time.monotonic() < end:
@@ -1064,7 +1064,7 @@ def main():
     ap.add_argument('--agent', required=True, help='the agent command line (split like a shell)')
     ap.add_argument('--appliance', required=True, help='IP:PORT')
     ap.add_argument('--keys', help='the appliance\'s keys file (GATEWAY SLOT HEX32); none: --no-auth')
-    ap.add_argument('--tel-prefix', required=True, help='the appliance\'s --file-prefix (telemetry)')
+    ap.add_argument('--prefix', required=True, help='the appliance\'s telemetry file prefix (its EAL --file-prefix)')
     ap.add_argument('--restart-request', help='scenario d: the file whose removal says the appliance restarted')
     ap.add_argument('--scenarios', default='contract,a,e,b,c,d,f')
     ap.add_argument('--gateways', type=int, default=4)

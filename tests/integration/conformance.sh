@@ -42,7 +42,7 @@ hc_limit_watch_start "$out"
 
 timeout 600 ip netns exec "$HC_NSG" python3 "$root/tests/conformance/hc_conform.py" \
 	--agent "$agent" --appliance "$HC_APP_IP:7100" --keys "$HC_KEYS" \
-	--tel-prefix "hclab$HC_TAG" --restart-request "$out/restart-appliance" \
+	--prefix "hclab$HC_TAG" --restart-request "$out/restart-appliance" \
 	--logdir "$out" --result "$out/conform.kv" ${HC_CONFORM_ARGS:-} &
 driver=$!
 # scenario d: the driver asks for an appliance restart by creating the

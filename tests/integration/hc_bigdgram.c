@@ -3,7 +3,7 @@
  * hc_bigdgram.c - hc-bigdgram: the largest datagrams the protocol allows,
  * one byte more, and their exact ground truth (the size tests).
  *
- * Writes PREFIX.pcap: G gateways, interleaved, each sending first a
+ * Writes PREFIX.pcap (through libpcap): G gateways, interleaved, each sending first a
  * snapshot of C chunks of 371 members (the largest chunk: 8,960 bytes),
  * then K EVENTS datagrams, alternately of 372 events (the largest:
  * 8,968 bytes) and of 1..59 (a 1500-byte MTU's), all sealed under the
@@ -30,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <pcap/pcap.h>
 
 #include "hc_auth.h"
 #include "hc_frame.h"
@@ -60,7 +62,7 @@ struct expect {
 };
 
 static struct expect ex;
-static FILE *pcap;
+static pcap_dumper_t *pcap; /* PREFIX.pcap, through libpcap */
 static uint64_t rs;
 static uint32_t *room_count; /* [rooms + 1] */
 
@@ -82,11 +84,9 @@ static uint32_t pick_room(const struct opts *o, uint32_t avoid)
 
 static void put_frame(const uint8_t *f, size_t len)
 {
-	uint32_t rec[4] = {(uint32_t)ex.frames, 0, (uint32_t)len, (uint32_t)len};
-	if (fwrite(rec, sizeof(rec), 1, pcap) != 1 || fwrite(f, len, 1, pcap) != 1) {
-		perror("hc-bigdgram: pcap");
-		exit(1);
-	}
+	struct pcap_pkthdr h = {.ts = {.tv_sec = (time_t)ex.frames, .tv_usec = 0},
+				.caplen = (uint32_t)len, .len = (uint32_t)len};
+	pcap_dump((u_char *)pcap, &h, f);
 	ex.frames++;
 	if (len > MBUF_ROOM && len <= MAX_FRAME)
 		ex.gathered++; /* net_pcap chains it; the appliance gathers it */
@@ -291,7 +291,6 @@ static int parse(struct opts *o, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	static const uint32_t ghdr[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1};
 	static struct gateway gws[MAX_GATEWAYS];
 	struct hc_auth_keyring *ring = NULL;
 	struct opts o;
@@ -309,9 +308,11 @@ int main(int argc, char **argv)
 	}
 	room_count = calloc((size_t)o.rooms + 1, sizeof(uint32_t));
 	snprintf(path, sizeof(path), "%s.pcap", o.out);
-	pcap = fopen(path, "wb");
-	if (room_count == NULL || pcap == NULL || fwrite(ghdr, sizeof(ghdr), 1, pcap) != 1) {
-		perror(path);
+	pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
+	pcap = dead != NULL ? pcap_dump_open(dead, path) : NULL;
+	if (room_count == NULL || pcap == NULL) {
+		fprintf(stderr, "hc-bigdgram: %s: %s\n", path,
+			dead != NULL ? pcap_geterr(dead) : "pcap_open_dead failed");
 		return 1;
 	}
 	for (unsigned i = 0; i < o.gateways; i++) {
@@ -346,10 +347,13 @@ int main(int argc, char **argv)
 				emit_events(&o, &gws[i], t - o.chunks);
 		}
 	}
-	if (fclose(pcap) != 0) {
+	/* pcap_dump reports nothing: the stream's error flag does */
+	if (pcap_dump_flush(pcap) != 0 || ferror(pcap_dump_file(pcap))) {
 		perror(path);
 		return 1;
 	}
+	pcap_dump_close(pcap);
+	pcap_close(dead);
 
 	uint64_t users = 0, rooms = 0;
 	snprintf(path, sizeof(path), "%s.truth.csv", o.out);

@@ -38,7 +38,7 @@ hc_arp_check > /dev/null || { echo "FAIL: no ARP answer"; exit 1; }
 
 # pool 0: the fleet settles exactly, then holds until we have read it
 timeout 400 ip netns exec "$HC_NSG" "$build/tools/hc-gwsim" --appliance $HC_APP_IP --keys "$HC_KEYS" \
-	--telemetry "hclab$HC_TAG" --gateways 110 --first-id 1 --users 2990 --pool 0 \
+	--prefix "hclab$HC_TAG" --gateways 110 --first-id 1 --users 2990 --pool 0 \
 	--arrival-rate 5000 --leave-rate 0 --duration 2 --settle 120 --hold 300 \
 	--hold-until "$out/fleet.done" --result "$out/fleet.kv" --seed 3 > "$out/fleet.log" 2>&1 &
 fleet=$!
@@ -60,7 +60,7 @@ need "pool 0 users (hc-gwsim truth)" "$(kv truth_users "$out/fleet.kv")" -eq 299
 
 # pool 7: rooms 1001.. of these sizes
 sizes=1,2,3,3,4,5,7,8,8,9,11,12,12
-ip netns exec "$HC_NSG" "$build/tools/hc-gateway" --dst $HC_APP_IP --keys "$HC_KEYS" --gateway-id 200 \
+ip netns exec "$HC_NSG" "$build/tools/hc-gateway" --appliance $HC_APP_IP --keys "$HC_KEYS" --gateway-id 200 \
 	--users 85 --pool 7 --max 12 --seed-rooms $sizes --rounds 0 --truth "$out/pool7.csv" \
 	--result "$out/gw200.kv" --timeout 120 > "$out/gw200.log" 2>&1 ||
 	{ echo "FAIL: hc-gateway"; cat "$out/gw200.log"; exit 1; }

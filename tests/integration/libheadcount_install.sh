@@ -17,9 +17,18 @@ trap 'hc_lab_down; rm -rf "$out"' EXIT
 meson install -C "$build" --destdir "$out/root" --quiet > /dev/null
 pc=$(dirname "$(find "$out/root" -name libheadcount.pc | head -1)")
 [ -n "$pc" ] || { echo "FAIL: libheadcount.pc not installed"; exit 1; }
-find "$out/root" -name headcount.h | grep -q . || { echo "FAIL: headcount.h not installed"; exit 1; }
+# the headers under include/headcount/, none at the top of include/
+find "$out/root" -path '*/include/headcount/headcount.h' | grep -q . ||
+	{ echo "FAIL: headcount.h not installed under include/headcount/"; exit 1; }
+find "$out/root" -path '*/include/*.h' ! -path '*/include/*/*' | grep . &&
+	{ echo "FAIL: headers at the top of the include directory"; exit 1; }
 flags=$(PKG_CONFIG_PATH=$pc PKG_CONFIG_SYSROOT_DIR=$out/root pkg-config --cflags --libs libheadcount)
 echo "pkg-config: $flags"
+case "$flags" in *include/headcount*) ;; *) echo "FAIL: Cflags lack include/headcount"; exit 1 ;; esac
+# the .pc version is the library's (libheadcount.so.X.Y.Z)
+pcver=$(PKG_CONFIG_PATH=$pc pkg-config --modversion libheadcount)
+find "$out/root" -name "libheadcount.so.$pcver" | grep -q . ||
+	{ echo "FAIL: .pc version $pcver is not the library's ($(find "$out/root" -name 'libheadcount.so.*.*'))"; exit 1; }
 case "$flags" in *dpdk*|*rte_*) echo "FAIL: the library should not need DPDK"; exit 1 ;; esac
 libdir=$(dirname "$(find "$out/root" -name 'libheadcount.so*' | head -1)")
 # a sanitized build's library needs a sanitized program around it

@@ -66,7 +66,7 @@ attack)
 		--out "$out/capture" --count 3000 --seconds 60 > "$out/capture.log" &
 	cap=$!
 	timeout 400 ip netns exec "$HC_NSG" "$gwsim" --appliance $HC_APP_IP --keys "$HC_KEYS" \
-		--telemetry "hclab$HC_TAG" --result "$res" --gateways 4 --users 8000 \
+		--prefix "hclab$HC_TAG" --result "$res" --gateways 4 --users 8000 \
 		--arrival-rate 8000 --leave-rate 300 --duration 3 --settle 60 --hold 300 \
 		--hold-until "$out/attack.done" --seed 5 > "$out/gwsim.log" 2>&1 &
 	fleet=$!
@@ -172,7 +172,7 @@ reload)
 	( umask 077; grep '^5 0 ' "$keys" > "$gw_keys" )
 	gw_phase() { # gw_phase N SLOT: 300 users through gateway 5, compared exactly
 		timeout 120 ip netns exec "$HC_NSG" "$gwsim" --appliance $HC_APP_IP --keys "$gw_keys" \
-			--key-slot "$2" --telemetry "hclab$HC_TAG" --gateways 1 --first-id 5 --users 300 \
+			--key-slot "$2" --prefix "hclab$HC_TAG" --gateways 1 --first-id 5 --users 300 \
 			--user-base $(($1 * 100000)) --arrival-rate 1000 --duration 1 --settle 30 \
 			--result "$out/reload.$1.kv" --seed "$1" > "$out/reload.$1.log" 2>&1 ||
 			{ cat "$out/reload.$1.log"; echo "FAIL: gateway phase $1 (slot $2)"; exit 1; }

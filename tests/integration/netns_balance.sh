@@ -28,7 +28,7 @@ hc_arp_check > /dev/null || { echo "FAIL: no ARP answer"; exit 1; }
 
 # the gateway obeys MOVEs until the appliance has seen 13 of them done
 # (--settle 120 only bounds a broken build)
-ip netns exec "$HC_NSG" "$build/tools/hc-gateway" --dst $HC_APP_IP --keys "$HC_KEYS" --gateway-id 1 \
+ip netns exec "$HC_NSG" "$build/tools/hc-gateway" --appliance $HC_APP_IP --keys "$HC_KEYS" --gateway-id 1 \
 	--users 137 --seed-rooms 4,6,7,10,40,70 --settle 120 --settle-until "$out/done" \
 	--ignore-moves 2 --truth "$out/truth.csv" --result "$out/gateway.kv" --timeout 180 \
 	> "$out/gateway.log" &

@@ -48,7 +48,7 @@ gw_run() { # gw_run LOG ARGS...: hc-gwsim in the gateway namespace
 	local log=$1
 	shift
 	timeout 400 ip netns exec "$HC_NSG" "$gwsim" --appliance $HC_APP_IP --keys "$HC_KEYS" \
-		--telemetry "hclab$HC_TAG" --result "$res" "$@" > "$log" 2>&1
+		--prefix "hclab$HC_TAG" --result "$res" "$@" > "$log" 2>&1
 }
 now_ms() { date +%s%3N; }
 finish() { # finish RC WHAT: show hc-gwsim's log, stop the appliance, judge

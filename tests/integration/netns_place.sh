@@ -35,7 +35,7 @@ hc_arp_check > /dev/null || { echo "FAIL: no ARP answer"; exit 1; }
 # one gateway first, alone: its rooms must be exactly the fewest possible;
 # then 70 users join its full room directly: all refused, sent elsewhere
 gw_rc=0
-ip netns exec "$HC_NSG" "$build/tools/hc-gateway" --dst $HC_APP_IP --keys "$HC_KEYS" --gateway-id 1 \
+ip netns exec "$HC_NSG" "$build/tools/hc-gateway" --appliance $HC_APP_IP --keys "$HC_KEYS" --gateway-id 1 \
 	--users 2345 --rounds 3 --churn 0.3 --seed 11 --direct 70 --truth "$out/truth.csv" \
 	--result "$out/gateway.kv" --timeout 120 || gw_rc=$?
 if [ "$gw_rc" != 0 ]; then # what the control core did, to tell why
@@ -74,7 +74,7 @@ hc_appliance_start "$build" "$out" 1 --stats-interval 0 --gateway-timeout-ms 0 \
 hc_limit_watch_start "$out"
 pids=()
 for g in 1 2 3; do
-	ip netns exec "$HC_NSG" "$build/tools/hc-gateway" --dst $HC_APP_IP --keys "$HC_KEYS" --gateway-id $g \
+	ip netns exec "$HC_NSG" "$build/tools/hc-gateway" --appliance $HC_APP_IP --keys "$HC_KEYS" --gateway-id $g \
 		--users $((700 + 150 * g)) --rounds 2 --churn 0.25 --seed $g --shared \
 		--truth "$out/truth3.$g.csv" --result "$out/gateway3.$g.kv" --timeout 120 &
 	pids+=($!)
