@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hc_cli.h"
 #include "hc_gw_shard.h"
 #include "hc_proto.h"
 #include "hc_tool_keys.h"
@@ -221,13 +222,18 @@ static int write_truth(void)
 	return 0;
 }
 
-static void usage(void)
+#define P "hc-shardgw"
+
+static _Noreturn void usage(FILE *f, int rc)
 {
-	fprintf(stderr,
-		"usage: hc-shardgw --map FILE [--map2 FILE --move-round R] --keys FILE | --no-auth\n"
+	fprintf(f,
+		"Usage: hc-shardgw --map FILE [--map2 FILE --move-round R] --keys FILE | --no-auth\n"
 		"  [--key-slot N] [--gateway-id N] [--users N per pool] [--rounds R]\n"
-		"  [--churn F] [--seed N] [--timeout S] --truth PREFIX --result FILE\n");
-	exit(2);
+		"  [--churn F] [--seed N] [--timeout S] --truth PREFIX --result FILE\n"
+		"  [--help] [--version]\n"
+		"One gateway over several appliances through libheadcount's shard layer\n"
+		"(gateway/hc_gw_shard.h): tests/integration/netns_shard.sh's workload.\n");
+	exit(rc);
 }
 
 int main(int argc, char **argv)
@@ -237,29 +243,33 @@ int main(int argc, char **argv)
 		HC_TOOL_AUTH_LONG_OPTIONS,
 		{"gateway-id", 1, 0, 'g'}, {"users", 1, 0, 'u'}, {"rounds", 1, 0, 'r'},
 		{"churn", 1, 0, 'c'}, {"seed", 1, 0, 's'}, {"timeout", 1, 0, 't'},
-		{"truth", 1, 0, 'T'}, {"result", 1, 0, 'o'}, {0, 0, 0, 0},
+		{"truth", 1, 0, 'T'}, {"result", 1, 0, 'o'}, {"help", 0, 0, 'h'},
+		{"version", 0, 0, 'V'}, {0, 0, 0, 0},
 	};
 	int ch;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'm': opt.map = optarg; break;
 		case 'M': opt.map2 = optarg; break;
-		case 'R': opt.move_round = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'R': opt.move_round = (uint32_t)hc_cli_u64(P, "move-round", optarg, 0, UINT32_MAX); break;
 		case 'k': case 'N': case 'A': hc_tool_auth_option(&auth, ch, optarg); break;
-		case 'g': opt.gateway_id = (uint16_t)strtoul(optarg, NULL, 10); break;
-		case 'u': opt.users = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 'r': opt.rounds = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'g': opt.gateway_id = (uint16_t)hc_cli_u64(P, "gateway-id", optarg, 1, 65535); break;
+		case 'u': opt.users = (uint32_t)hc_cli_u64(P, "users", optarg, 1, (1u << 20) - 1); break;
+		case 'r': opt.rounds = (uint32_t)hc_cli_u64(P, "rounds", optarg, 0, UINT32_MAX); break;
 		case 'c': opt.churn = strtod(optarg, NULL); break;
-		case 's': opt.seed = strtoull(optarg, NULL, 10) | 1; break;
+		case 's': opt.seed = hc_cli_u64(P, "seed", optarg, 0, UINT64_MAX) | 1; break;
 		case 't': opt.timeout = strtod(optarg, NULL); break;
 		case 'T': opt.truth = optarg; break;
 		case 'o': opt.result = optarg; break;
-		default: usage();
+		case 'h': usage(stdout, 0);
+		case 'V': hc_cli_version(P); return 0;
+		default: hc_cli_unknown(P);
 		}
 	}
-	if (opt.map == NULL || opt.truth == NULL || opt.result == NULL ||
-	    opt.users == 0 || opt.users >= (1u << 20))
-		usage();
+	if (opt.map == NULL || opt.truth == NULL || opt.result == NULL) {
+		fprintf(stderr, "%s: --map, --truth and --result are needed (see --help)\n", P);
+		return 2;
+	}
 	if (hc_tool_auth_load(&auth, "hc-shardgw") != 0)
 		return 2;
 

@@ -33,6 +33,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "hc_cli.h"
 #include "hc_bench_gen.h"
 #include "hc_bench_host.h"
 #include "hc_median.h"
@@ -305,11 +306,11 @@ static char *read_script(const char *path)
 	return buf;
 }
 
-static void usage(void)
+static void usage(FILE *f)
 {
-	fprintf(stderr, "usage: hc-bench-redis --socket PATH [--script membership.lua]"
+	fprintf(f, "Usage: hc-bench-redis --socket PATH [--script membership.lua]"
 		" [--users N] [--rooms N] [--max N] [--reps N] [--case batch64|batch1]"
-		" [--events N] [--pipeline N] [--stream EVENTS] [--tamper]\n");
+		" [--events N] [--pipeline N] [--stream EVENTS] [--tamper] [--help] [--version]\n");
 }
 
 int main(int argc, char **argv)
@@ -324,7 +325,7 @@ int main(int argc, char **argv)
 		{"users", 1, 0, 'u'}, {"rooms", 1, 0, 'r'}, {"max", 1, 0, 'm'},
 		{"reps", 1, 0, 'n'}, {"case", 1, 0, 'c'}, {"events", 1, 0, 'e'},
 		{"pipeline", 1, 0, 'p'}, {"stream", 1, 0, 'S'}, {"tamper", 0, 0, 'T'},
-		{"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+		{"help", 0, 0, 'h'}, {"version", 0, 0, 'V'}, {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -339,14 +340,15 @@ int main(int argc, char **argv)
 		case 'p': depth = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'S': hc_gen_stream_len = strtoull(optarg, NULL, 10); break;
 		case 'T': tamper = 1; break;
-		case 'h': usage(); return 0;
-		default: usage(); return 2;
+		case 'h': usage(stdout); return 0;
+		case 'V': hc_cli_version("hc-bench-redis"); return 0;
+		default: hc_cli_unknown("hc-bench-redis");
 		}
 	}
 	if (sock == NULL || users < 1000 || rooms < 2 || reps < 1 || reps > 99 || depth < 1 ||
 	    depth > 100000 || max_room < 1 || hc_gen_stream_len < 1024 ||
 	    (only != NULL && strcmp(only, "batch64") != 0 && strcmp(only, "batch1") != 0)) {
-		usage();
+		usage(stderr);
 		return 2;
 	}
 	snprintf(max_arg, sizeof(max_arg), "%u", max_room);

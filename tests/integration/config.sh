@@ -99,7 +99,7 @@ hc_wait 120 "headcount (started from its config file) answers telemetry" hc_star
 kill -0 "$HC_PID" || { echo "FAIL: headcount exited"; exit 1; }
 hc_arp_check > /dev/null || { echo "FAIL: no ARP answer"; exit 1; }
 
-ip netns exec "$HC_NSG" "$build/tools/hc-gateway" --dst $HC_APP_IP --keys "$out/keys" \
+ip netns exec "$HC_NSG" "$build/tools/hc-gateway" --appliance $HC_APP_IP --keys "$out/keys" \
 	--gateway-id 1 --users 72 --seed-rooms 30,30,12 --max 40 --settle 600 \
 	--settle-until "$out/done" --truth "$out/truth1.csv" --result "$out/gateway1.kv" \
 	--timeout 700 > "$out/gateway1.log" 2>&1 &
@@ -112,7 +112,7 @@ hc_wait 60 "users=72, no reload yet" \
 	hc_tel_has /headcount/stats users=72 config_reloads=0 config_reload_errors=0
 # gateway 2 has no key yet: its datagrams are dropped (and it gives up)
 rc=0
-ip netns exec "$HC_NSG" "$build/tools/hc-gateway" --dst $HC_APP_IP --keys "$out/gw2.keys" \
+ip netns exec "$HC_NSG" "$build/tools/hc-gateway" --appliance $HC_APP_IP --keys "$out/gw2.keys" \
 	--gateway-id 2 --pool 7 --users 1 --max 10 --timeout 3 > "$out/gateway2-before.log" 2>&1 || rc=$?
 [ "$rc" != 0 ] || { echo "FAIL: gateway 2 was served without a key"; exit 1; }
 no_key_drops() {
@@ -140,7 +140,7 @@ printf 'room,users\n1001,25\n1002,25\n1003,22\n' > "$out/balanced.csv"
 hc_wait 60 "rooms 25, 25, 22" hc_rooms_equal "$out/balanced.csv"
 echo "  after the reload: rooms 25, 25, 22 (10 moves), users 72"
 # gateway 2 now has a key: its 20 users are placed in the new pool 7
-ip netns exec "$HC_NSG" "$build/tools/hc-gateway" --dst $HC_APP_IP --keys "$out/gw2.keys" \
+ip netns exec "$HC_NSG" "$build/tools/hc-gateway" --appliance $HC_APP_IP --keys "$out/gw2.keys" \
 	--gateway-id 2 --pool 7 --users 20 --max 10 --truth "$out/truth2.csv" \
 	--result "$out/gateway2.kv" --timeout 120 > "$out/gateway2.log" 2>&1 ||
 	{ cat "$out/gateway2.log"; echo "FAIL: gateway 2 after its key was added"; exit 1; }

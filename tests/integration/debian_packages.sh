@@ -80,6 +80,9 @@ has headcount usr/bin/headcount
 has headcount usr/bin/headcountctl
 has headcount usr/share/man/man1/headcount.1.gz
 has headcount usr/share/man/man1/headcountctl.1.gz
+has headcount usr/bin/headcount-exporter
+has headcount usr/share/man/man1/headcount-exporter.1.gz
+has headcount usr/share/headcount/grafana/headcount.json
 # headcount-tools: in usr/libexec/headcount/, each with its man page
 for t in hc-send hc-gateway hc-gwsim hc-agent hc-scenario; do
 	has headcount-tools "usr/libexec/headcount/$t"
@@ -87,7 +90,7 @@ for t in hc-send hc-gateway hc-gwsim hc-agent hc-scenario; do
 done
 # no test tool in usr/bin, in any package
 bins=$(cat "$out"/*.files | grep -E '^usr/bin/.+' | sort | tr '\n' ' ')
-[ "$bins" = "usr/bin/headcount usr/bin/headcountctl " ] || fail "usr/bin holds: $bins"
+[ "$bins" = "usr/bin/headcount usr/bin/headcount-exporter usr/bin/headcountctl " ] || fail "usr/bin holds: $bins"
 # libheadcount-dev: headers under usr/include/headcount/, none at the top
 has libheadcount-dev usr/include/headcount/headcount.h
 has libheadcount-dev usr/include/headcount/hc_proto.h
@@ -102,7 +105,7 @@ soname=$(objdump -p "$lib" | awk '$1 == "SONAME" { print $2 }')
 [ "$soname" = "libheadcount.so.$soname_major" ] || fail "SONAME $soname, package libheadcount$soname_major"
 pc=$(find "$out/x" -name libheadcount.pc)
 grep -qx "Version: $libversion" "$pc" || fail "libheadcount.pc: $(grep Version "$pc")"
-echo "contents: usr/bin headcount, headcountctl; 5 tools in usr/libexec/headcount; 7 man pages;"
+echo "contents: usr/bin headcount, headcountctl, headcount-exporter; 5 tools in usr/libexec/headcount; 8 man pages;"
 echo "  headers in usr/include/headcount/; $soname ($libversion), .pc $libversion"
 
 # install (their dependencies are the build's: present here)

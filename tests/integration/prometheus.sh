@@ -60,14 +60,14 @@ hc_arp_check > /dev/null || { echo "FAIL: no ARP answer"; exit 1; }
 
 # pool 3: 1500 users through placement (--shared: rooms filled to target,
 # not to max, so no fewest-rooms check)
-ip netns exec "$HC_NSG" "$build/tools/hc-gateway" --dst $HC_APP_IP --keys "$HC_KEYS" --gateway-id 1 \
+ip netns exec "$HC_NSG" "$build/tools/hc-gateway" --appliance $HC_APP_IP --keys "$HC_KEYS" --gateway-id 1 \
 	--users 1500 --pool 3 --max 1001 --shared --rounds 0 --truth "$out/pool3.csv" \
 	--result "$out/gw1.kv" --timeout 300 > "$out/gw1.log" 2>&1 ||
 	{ echo "FAIL: hc-gateway (pool 3)"; cat "$out/gw1.log"; exit 1; }
 need "pool 3 users (hc-gateway truth)" "$(awk -F, 'NR > 1 { s += $2 } END { print s + 0 }' "$out/pool3.csv")" -eq 1500
 
 # pool 7: rooms 1001.. of these sizes (85 users)
-ip netns exec "$HC_NSG" "$build/tools/hc-gateway" --dst $HC_APP_IP --keys "$HC_KEYS" --gateway-id 200 \
+ip netns exec "$HC_NSG" "$build/tools/hc-gateway" --appliance $HC_APP_IP --keys "$HC_KEYS" --gateway-id 200 \
 	--users 85 --pool 7 --max 12 --seed-rooms 1,2,3,3,4,5,7,8,8,9,11,12,12 --rounds 0 \
 	--truth "$out/pool7.csv" --result "$out/gw200.kv" --timeout 120 > "$out/gw200.log" 2>&1 ||
 	{ echo "FAIL: hc-gateway"; cat "$out/gw200.log"; exit 1; }

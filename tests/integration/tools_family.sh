@@ -4,9 +4,10 @@
 # every installed program (meson install into a staging root: bin/ and
 # libexec/headcount/) answers --help (exit 0, a usage text naming it) and
 # --version (exit 0, "PROG (headcount) VERSION", headcountctl "headcountctl
-# VERSION") with the project's version, and a bogus option with exit 2
-# and a message naming the option; bin/ holds the appliance and
-# headcountctl only, and every program has its man page.  One version:
+# VERSION", the same for headcount-exporter) with the project's version,
+# and a bogus option with exit 2 and a message naming the option; bin/
+# holds the appliance and the operator's two tools only (headcountctl,
+# headcount-exporter), and every program has its man page.  One version:
 # meson.build's project() version equals debian/changelog's, every
 # program's, and the running appliance's (its startup log line and
 # /headcount/version over telemetry).
@@ -41,7 +42,8 @@ export LD_LIBRARY_PATH
 
 # bin/ beside the appliance: the appliance and the operator's client only
 bins=$(cd "$bindir" && ls | sort | tr '\n' ' ')
-[ "$bins" = "headcount headcountctl " ] || fail "bin/ holds '$bins', expected 'headcount headcountctl '"
+[ "$bins" = "headcount headcount-exporter headcountctl " ] ||
+	fail "bin/ holds '$bins', expected 'headcount headcount-exporter headcountctl '"
 tools=$(cd "$tooldir" && ls | sort | tr '\n' ' ')
 [ "$tools" = "hc-agent hc-gateway hc-gwsim hc-scenario hc-send " ] ||
 	fail "libexec/headcount/ holds '$tools'"
@@ -55,7 +57,8 @@ for prog in "$bindir"/* "$tooldir"/*; do
 	grep -q -- "--version" "$out/help" || fail "$name --help does not list --version"
 	# --version: exit 0, the project's version
 	v=$("$prog" --version 2>&1) || fail "$name --version exited $?"
-	if [ "$name" = headcountctl ]; then want="headcountctl $version"
+	if [ "$name" = headcountctl ] || [ "$name" = headcount-exporter ]; then
+		want="$name $version" # the Python tools (argparse's version line)
 	else want="$name (headcount) $version"; fi
 	[ "$v" = "$want" ] || fail "$name --version said '$v', expected '$want'"
 	# a bogus option: exit 2, the message names it
@@ -70,7 +73,7 @@ for prog in "$bindir"/* "$tooldir"/*; do
 	echo "  $name: --help, --version ($version), bogus option (exit 2, named), man page"
 	n=$((n + 1))
 done
-[ "$n" = 7 ] || fail "$n programs checked, expected 7"
+[ "$n" = 8 ] || fail "$n programs checked, expected 8"
 
 # a bad value names its option and exits 2 (one per tool family member)
 rc=0
