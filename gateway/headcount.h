@@ -238,7 +238,7 @@ struct hc_gw_stats {
 #define hc_gw_config_init(cfg) hc_gw_config_init_sized((cfg), sizeof(*(cfg)))
 void hc_gw_config_init_sized(struct hc_gw_config *cfg, size_t size);
 
-/* The library's version ("4.0.0") and API version (HC_GW_API_VERSION of
+/* The library's version ("4.1.0") and API version (HC_GW_API_VERSION of
  * the library actually loaded, which may be newer than the header the
  * program was compiled with). */
 const char *hc_gw_version(void);
