@@ -231,6 +231,8 @@ int hc_config_parse(struct hc_config *c, int argc, char **argv)
 		}
 		if (apply_row(c, r, optarg) != 0)
 			return -1;
+		if (r->field == F(ip_be) && r->kind == OPT_IPV4)
+			c->ip_explicit = 1;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "headcount: unexpected argument '%s' (see --help)\n", argv[optind]);
