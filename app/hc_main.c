@@ -25,7 +25,9 @@
 #include "hc_dataplane.h"
 #include "hc_decide.h"
 #include "hc_policy.h"
+#include "hc_lock.h"
 #include "hc_log.h"
+#include "hc_notify.h"
 #include "hc_options.h"
 #include "hc_port.h"
 #include "hc_stats.h"
@@ -34,8 +36,10 @@ static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
 		hc_keys_reload_signal = 1;
-	else
+	else {
 		hc_quit_signal = 1;
+		hc_notify_stopping();
+	}
 }
 
 static void usage_hook(const char *prog)
@@ -54,6 +58,10 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0); /* lines reach pipes and logs at once */
 	rte_set_application_usage_hook(usage_hook);
+	hc_notify_open();
+	rc = hc_lock_prefix(argc, argv); /* before EAL touches the prefix's files */
+	if (rc != 0)
+		return rc;
 	int eal = rte_eal_init(argc, argv);
 	if (eal < 0) {
 		fprintf(stderr, "headcount: EAL initialisation failed (see above)\n");
@@ -66,6 +74,11 @@ int main(int argc, char **argv)
 		return rc > 0 ? 0 : 2;
 	}
 
+	rc = hc_lock_ports(); /* before any port starts */
+	if (rc != 0) {
+		rte_eal_cleanup();
+		return rc;
+	}
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		if (n == HC_MAX_WORKERS) {
 			HC_LOG(ERR, "at most %d worker lcores", HC_MAX_WORKERS);
@@ -171,7 +184,12 @@ int main(int argc, char **argv)
 		rte_eal_mp_wait_lcore();
 		return 1;
 	}
+	char status[128];
+	snprintf(status, sizeof(status), "READY=1\nSTATUS=listening on %s udp %u, %u worker(s)",
+		 ip, cfg.udp_port, n);
+	hc_notify_send(status); /* ports up, workers running, telemetry answering */
 	int run_rc = hc_control_run(&dp, &decide);
+	hc_notify_stopping(); /* --duration, --idle-exit: no signal said it */
 	rte_eal_mp_wait_lcore();
 	int fin_rc = hc_control_finish(&dp, &decide);
 	hc_decide_free(&decide);
@@ -179,5 +197,6 @@ int main(int argc, char **argv)
 	hc_ports_close(&dp);
 	hc_dataplane_free(&dp);
 	rte_eal_cleanup();
+	hc_lock_release();
 	return (run_rc != 0 || fin_rc != 0) ? 1 : 0;
 }
