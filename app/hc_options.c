@@ -45,7 +45,7 @@ _Static_assert(HC_PROTO_DEFAULT_PORT == 7100, "--udp-port's default is the proto
 
 static const struct opt_row rows[] = {
 	{"ip", OPT_IPV4, F(ip_be), 0, 0, "198.18.0.1", "A.B.C.D",
-	 "our IPv4 address (answered for ARP)"},
+	 "our IPv4 address (answered for ARP and\nping); required on a physical port"},
 	{"udp-port", OPT_U32, F(udp_port), 1, 65535, "7100", "N",
 	 "UDP port of the protocol"},
 	{"max-users", OPT_U32, F(max_users), 1024, 1u << 30, "1048576", "N",
