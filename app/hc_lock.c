@@ -7,7 +7,7 @@
  * port before any port starts.  Each is taken with flock(LOCK_EX|LOCK_NB)
  * and holds the holder's pid as text; a second appliance finds it locked,
  * reads the pid and exits 2 naming it.  A lock file is removed at a clean
- * exit while still locked; a taker that locked a file already removed
+ * exit (atexit) while still locked; a taker that locked a file already removed
  * (its inode no longer the path's) tries again, so a removal never lets
  * two holders in.  Slow path, before anything runs.
  */
@@ -140,6 +140,8 @@ static int take(const char *kind, const char *id, const char *what)
 			return 1;
 		}
 		held[n_held++].fd = fd;
+		if (n_held == 1)
+			atexit(hc_lock_release); /* every way out of main removes ours */
 		return 0;
 	}
 	fprintf(stderr, "headcount: cannot lock %s: removed %d times in a row\n", path,

@@ -33,9 +33,14 @@ static struct {
 
 int hc_icmp_bucket_take(unsigned id, uint64_t now)
 {
-	static uint64_t interval; /* TSC cycles per reply: the same for all */
-	if (unlikely(interval == 0))
+	/* TSC cycles per reply, the same for every worker: whoever comes
+	 * first stores it (relaxed: they all store the same value) */
+	static uint64_t interval_tsc;
+	uint64_t interval = __atomic_load_n(&interval_tsc, __ATOMIC_RELAXED);
+	if (unlikely(interval == 0)) {
 		interval = rte_get_tsc_hz() / HC_ICMP_RATE;
+		__atomic_store_n(&interval_tsc, interval, __ATOMIC_RELAXED);
+	}
 	uint64_t tat = bucket[id].tat;
 	uint64_t slack = interval * HC_ICMP_BURST;
 	if (tat > now && tat - now > slack - interval)

@@ -26,8 +26,10 @@
 #     room table equals the appliance's (hc-gwsim exits 0); A held
 #     exactly two lock files (port, prefix) with its pid, exits 0, and
 #     they are gone;
+#   - B's own prefix lock, taken before it was refused, is gone at its exit;
 #   - the lock dies with its holder: D on the same interface, then killed
-#     with SIGKILL (no clean exit), and E starts after it;
+#     with SIGKILL (no clean exit), and E starts after it; once E stops,
+#     no lock file of this test is left;
 #   - E runs without --ip on its af_packet port (a virtual device): the
 #     lab's default address 198.18.0.1 holds (ARP and ping answered).
 set -euo pipefail
@@ -117,6 +119,8 @@ hc_wait 60 "the fleet's gateways are heard" hc_tel_has /headcount/stats gateways
 echo "B: the same interface, another file prefix, --no-shconf"
 second B "hclabB$HC_TAG" "net_af_packet0,iface=$HC_VA"
 need B_exit "$(cat "$dir/B.rc")" -eq 2
+# B had taken its own prefix's lock before it was refused: removed at exit
+need B_lock_files_left "$(find "$lockdir" -name "*hclabB$HC_TAG*" | wc -l)" -eq 0
 grep -q "port 0 (net_af_packet0: net[0-9]*-if-$HC_VA) is in use by another appliance, pid $a_pid " \
 	"$dir/B.log" || { echo "FAIL: B's message does not name the port and pid $a_pid"; exit 1; }
 echo "C: A's file prefix, --no-shconf, a port of its own (net_null)"
@@ -159,4 +163,7 @@ hc_arp_check > /dev/null || { echo "FAIL: E does not answer ARP for 198.18.0.1";
 out=$(ip netns exec "$HC_NSG" ping -n -c 2 -i 0.2 -W 10 $HC_APP_IP) || true
 need E_ping_received "$(sed -n 's/.* \([0-9]*\) received.*/\1/p' <<< "$out")" -eq 2
 hc_appliance_stop || { echo "FAIL: E exited with an error"; exit 1; }
+# D's files (SIGKILL: left behind, unlocked) were taken over by E, which
+# removed them at its exit: nothing of this test is left
+need lock_files_left "$(find "$lockdir" -name "*$HC_TAG*" | wc -l)" -eq 0
 echo "PASS: a second appliance on the port or the prefix exits 2 naming the holder; the first is undisturbed"
