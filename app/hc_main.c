@@ -27,7 +27,9 @@
 #include "hc_dataplane.h"
 #include "hc_decide.h"
 #include "hc_policy.h"
+#include "hc_lock.h"
 #include "hc_log.h"
+#include "hc_notify.h"
 #include "hc_options.h"
 #include "hc_port.h"
 #include "hc_stats.h"
@@ -41,8 +43,10 @@ static void on_signal(int sig)
 		hc_config_reload_signal = 1;
 	else if (sig == SIGHUP)
 		hc_keys_reload_signal = 1;
-	else
+	else {
 		hc_quit_signal = 1;
+		hc_notify_stopping();
+	}
 }
 
 static void usage_hook(const char *prog)
@@ -66,6 +70,10 @@ int main(int argc, char **argv)
 	cfg = boot.cfg;
 	have_config = cfg.policy_file != NULL;
 	rte_set_application_usage_hook(usage_hook);
+	hc_notify_open();
+	rc = hc_lock_prefix(boot.eal_argc, boot.eal_argv); /* before EAL touches its files */
+	if (rc != 0)
+		return rc;
 	if (rte_eal_init(boot.eal_argc, boot.eal_argv) < 0) {
 		/* EINVAL: an option EAL does not know or a bad value (EAL named it) */
 		int bad_args = rte_errno == EINVAL;
@@ -75,6 +83,11 @@ int main(int argc, char **argv)
 	}
 	HC_LOG(INFO, "headcount %s starting", HC_VERSION);
 
+	rc = hc_lock_ports(); /* before any port starts */
+	if (rc != 0) {
+		rte_eal_cleanup();
+		return rc;
+	}
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		if (n == HC_MAX_WORKERS) {
 			HC_LOG(ERR, "at most %d worker lcores", HC_MAX_WORKERS);
@@ -164,7 +177,12 @@ int main(int argc, char **argv)
 		rte_eal_mp_wait_lcore();
 		return 1;
 	}
+	char status[128];
+	snprintf(status, sizeof(status), "READY=1\nSTATUS=listening on %s udp %u, %u worker(s)",
+		 ip, cfg.udp_port, n);
+	hc_notify_send(status); /* ports up, workers running, telemetry answering */
 	int run_rc = hc_control_run(&dp, &decide);
+	hc_notify_stopping(); /* --duration, --idle-exit: no signal said it */
 	rte_eal_mp_wait_lcore();
 	int fin_rc = hc_control_finish(&dp, &decide);
 	hc_decide_free(&decide);
@@ -172,5 +190,6 @@ int main(int argc, char **argv)
 	hc_ports_close(&dp);
 	hc_dataplane_free(&dp);
 	rte_eal_cleanup();
+	hc_lock_release();
 	return (run_rc != 0 || fin_rc != 0) ? 1 : 0;
 }

@@ -60,7 +60,7 @@ _Static_assert(HC_PROTO_DEFAULT_PORT == 7100, "--udp-port's default is the proto
 
 static const struct opt_row rows[] = {
 	{"ip", OPT_IPV4, F(ip_be), 0, 0, "198.18.0.1", "A.B.C.D",
-	 "our IPv4 address (answered for ARP)", W_BOTH, 0},
+	 "our IPv4 address (answered for ARP and\nping); required on a physical port", W_BOTH, 0},
 	{"udp-port", OPT_U32, F(udp_port), 1, 65535, "7100", "N",
 	 "UDP port of the protocol", W_BOTH, 0},
 	{"max-users", OPT_U32, F(max_users), 1024, 1u << 30, "1048576", "N",
@@ -275,6 +275,8 @@ int hc_config_parse_args(struct hc_config *c, int argc, char **argv)
 			return -1;
 		}
 		c->cli_set |= 1ull << (opt - OPT_VAL0);
+		if (r->field == F(ip_be) && r->kind == OPT_IPV4)
+			c->ip_explicit = 1;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "headcount: unexpected argument '%s' (see --help)\n", argv[optind]);
@@ -352,6 +354,8 @@ int hc_config_apply_ini(struct hc_config *c, const struct hc_ini *ini, char *err
 		} else if (first != 0) {
 			snprintf(why, sizeof(why), "given twice (first on line %u)", first);
 		} else if (apply_value(c, r, e->value, why, sizeof(why)) == 0) {
+			if (r->field == F(ip_be) && r->kind == OPT_IPV4)
+				c->ip_explicit = 1; /* the file's ip is explicit too */
 			continue;
 		}
 		snprintf(err, errlen, "%s:%u: [appliance] %s: %s", ini->path, e->line, e->key, why);

@@ -17,6 +17,8 @@
 
 struct hc_config {
 	uint32_t ip_be;            /* --ip, network order                    */
+	int ip_explicit;           /* --ip was given (not the lab default):
+	                              physical ports need it (hc_port.c)     */
 	uint32_t udp_port;         /* --udp-port, host order (1..65535)      */
 	uint32_t max_users;        /* --max-users: whole appliance           */
 	uint32_t max_rooms;        /* --max-rooms: room ids 1 .. max-1       */

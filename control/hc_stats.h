@@ -23,6 +23,7 @@
 	X(datagrams, t->w.datagrams) X(event_datagrams, t->w.event_datagrams) \
 	X(events, t->w.events) X(heartbeats, t->w.heartbeats) \
 	X(arp_replies, t->w.arp_replies) X(tx_failed, t->w.tx_failed) \
+	X(icmp_echo_replies, t->w.icmp_echo_replies) \
 	X(handoff_dgrams, t->w.handoff_dgrams) X(handoff_ops, t->w.handoff_ops) \
 	X(handoff_waits, t->w.handoff_waits) X(ctl_waits, t->w.ctl_waits) \
 	X(ctl_lost, t->w.ctl_lost) X(places, t->w.places) \

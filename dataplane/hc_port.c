@@ -33,6 +33,7 @@
 
 #include <linux/if_packet.h>
 
+#include <rte_bus.h>
 #include <rte_dev.h>
 #include <rte_devargs.h>
 #include <rte_ethdev.h>
@@ -247,6 +248,11 @@ static int port_init(struct hc_dataplane *dp, uint16_t port, unsigned *next_work
 	return 0;
 }
 
+int hc_port_ip_ok(const char *bus, int ip_explicit)
+{
+	return ip_explicit || (bus != NULL && strcmp(bus, "vdev") == 0);
+}
+
 int hc_ports_init(struct hc_dataplane *dp)
 {
 	uint16_t n = rte_eth_dev_count_avail();
@@ -256,6 +262,18 @@ int hc_ports_init(struct hc_dataplane *dp)
 	if (n == 0) {
 		HC_LOG(ERR, "no ethdev port: give one with --vdev (see --help and README)");
 		return -ENODEV;
+	}
+	RTE_ETH_FOREACH_DEV(port) {
+		struct rte_eth_dev_info info;
+		if (rte_eth_dev_info_get(port, &info) != 0 || info.device == NULL)
+			continue; /* said below */
+		const char *bus = rte_bus_name(rte_dev_bus(info.device));
+		if (!hc_port_ip_ok(bus, dp->cfg->ip_explicit)) {
+			HC_LOG(ERR, "port %u (%s on the %s bus) is a physical device: give its "
+			       "address with --ip A.B.C.D (the default, the lab's 198.18.0.1, is "
+			       "only for virtual devices)", port, rte_dev_name(info.device), bus);
+			return -EINVAL;
+		}
 	}
 	/* the packet pool's mbufs hold what every port needs whole */
 	uint32_t room = RTE_MBUF_DEFAULT_DATAROOM;

@@ -4,7 +4,7 @@
  *
  * Per frame of a burst: gather it into one mbuf if it came in several
  * segments, classify it (hc_parse.h), answer an ARP request
- * (hc_arp.c), check the protocol payload (hc_proto_check.h), check its tag
+ * (hc_arp.c) or an ICMP echo request (hc_icmp.c), check the protocol payload (hc_proto_check.h), check its tag
  * under its gateway's key (hc_auth.h; with keys installed, before anything
  * else looks at it), then route the datagram to its gateway's home worker
  * (gateway % workers).  The home worker's sequencer judges it: EVENTS and
@@ -29,6 +29,7 @@
 #include "hc_auth.h"
 #include "hc_proto.h"
 #include "hc_arp.h"
+#include "hc_icmp.h"
 #include "hc_chan.h"
 #include "hc_ops.h"
 #include "hc_rx.h"
@@ -213,7 +214,8 @@ static __rte_always_inline int take_datagram(struct hc_worker *w, uint16_t port,
 }
 
 /*
- * A frame that is not a plain datagram for us: an ARP request answered, a
+ * A frame that is not a plain datagram for us: an ARP request answered,
+ * ICMP to our address (an echo request answered, hc_icmp.c), a
  * datagram whose UDP checksum was left to offload, or a drop.  Such a
  * datagram is taken only when a tag vouches for it (keys installed: the
  * tag covers every payload byte, which the checksum would have); with
@@ -242,6 +244,8 @@ static __rte_noinline void rx_unusual(struct hc_worker *w, uint16_t port, struct
 		return;
 	}
 	enum hc_drop_reason r = (enum hc_drop_reason)pr.reason;
+	if (r == HC_DROP_NOT_UDP && hc_icmp_input(w, port, m, now))
+		return; /* ICMP: answered or counted */
 	if (r == HC_DROP_IP_BAD_LENGTH &&
 	    rte_pktmbuf_pkt_len(m) == w->dp->port_frame_max[port])
 		r = HC_DROP_FRAME_CUT;

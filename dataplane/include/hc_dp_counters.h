@@ -33,6 +33,7 @@ struct hc_worker_stats {
 	uint64_t events;          /* events in those datagrams              */
 	uint64_t heartbeats;
 	uint64_t arp_replies;
+	uint64_t icmp_echo_replies; /* echo replies taken by the TX queue */
 	uint64_t tx_failed;
 	uint64_t handoff_dgrams;  /* datagrams sent to their home worker    */
 	uint64_t handoff_ops;     /* ops sent to their owner worker         */

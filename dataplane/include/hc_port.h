@@ -19,6 +19,15 @@
 int hc_ports_init(struct hc_dataplane *dp);
 void hc_ports_close(struct hc_dataplane *dp);
 
+/*
+ * Whether a port on this bus may start with the lab's default --ip: only
+ * a virtual device (bus "vdev": af_packet, pcap, ring) may; a physical
+ * one (pci, auxiliary, vmbus ...) sits on a real network, where the lab's
+ * address means nothing and answering ARP for it does harm, so --ip must
+ * be given.  1: may start, 0: refuse.  hc_ports_init asks it per port.
+ */
+int hc_port_ip_ok(const char *bus, int ip_explicit);
+
 void hc_ports_totals(const struct hc_dataplane *dp, struct hc_port_totals *t);
 
 #endif /* HC_PORT_H */

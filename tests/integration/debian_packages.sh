@@ -83,6 +83,9 @@ has headcount usr/share/man/man1/headcountctl.1.gz
 has headcount usr/bin/headcount-exporter
 has headcount usr/share/man/man1/headcount-exporter.1.gz
 has headcount usr/share/headcount/grafana/headcount.json
+hasre headcount "(usr/)?lib/systemd/system/headcount\.service"
+has headcount usr/share/doc/headcount/examples/headcount.conf
+has headcount usr/share/doc/headcount/deploy.md
 # headcount-tools: in usr/libexec/headcount/, each with its man page
 for t in hc-send hc-gateway hc-gwsim hc-agent hc-scenario; do
 	has headcount-tools "usr/libexec/headcount/$t"

@@ -29,6 +29,8 @@ extern const CU_SuiteInfo hc_suite_gateway_embed;
 extern const CU_SuiteInfo hc_suite_gateway_shard;
 extern const CU_SuiteInfo hc_suite_snapshot;
 extern const CU_SuiteInfo hc_suite_config;
+extern const CU_SuiteInfo hc_suite_deploy;
+extern const CU_SuiteInfo hc_suite_deploy_icmp;
 
 
 /* Copy len bytes into a fresh single-segment mbuf from hc_test_pool. */

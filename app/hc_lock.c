@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hc_lock.c - refusing a second appliance on the same port or file prefix.
+ *
+ * One lock file per identity in the lock directory (hc_lock.h):
+ * prefix-<file prefix>.lock before EAL starts, port-<identity>.lock per
+ * port before any port starts.  Each is taken with flock(LOCK_EX|LOCK_NB)
+ * and holds the holder's pid as text; a second appliance finds it locked,
+ * reads the pid and exits 2 naming it.  A lock file is removed at a clean
+ * exit (atexit) while still locked; a taker that locked a file already removed
+ * (its inode no longer the path's) tries again, so a removal never lets
+ * two holders in.  Slow path, before anything runs.
+ */
+#include "hc_lock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <rte_bus.h>
+#include <rte_dev.h>
+#include <rte_devargs.h>
+#include <rte_ethdev.h>
+
+#define MAX_LOCKS (RTE_MAX_ETHPORTS * 2 + 1)
+#define TAKE_TRIES 16 /* a file removed under us again and again: give up */
+
+static struct {
+	int fd;
+	char path[PATH_MAX];
+} held[MAX_LOCKS];
+static int n_held;
+
+static const char *lock_dir(void)
+{
+	const char *d = getenv("HEADCOUNT_LOCK_DIR");
+	return d != NULL && d[0] != '\0' ? d : HC_LOCK_DIR_DEFAULT;
+}
+
+/* A file name from an identity: [A-Za-z0-9._-] kept, anything else '_';
+ * a long one becomes its tail and a hash of the whole. */
+static void file_name(const char *kind, const char *id, char *out, size_t len)
+{
+	char clean[160];
+	size_t n = strlen(id), from = 0;
+	if (n >= sizeof(clean)) {
+		uint64_t h = 1469598103934665603ull; /* FNV-1a */
+		for (size_t i = 0; i < n; i++)
+			h = (h ^ (unsigned char)id[i]) * 1099511628211ull;
+		from = n - 100;
+		snprintf(out, len, "%s-%016llx-", kind, (unsigned long long)h);
+	} else {
+		snprintf(out, len, "%s-", kind);
+	}
+	size_t j = 0;
+	for (size_t i = from; id[i] != '\0' && j + 1 < sizeof(clean); i++) {
+		char c = id[i];
+		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			 (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+		clean[j++] = ok ? c : '_';
+	}
+	clean[j] = '\0';
+	size_t used = strlen(out);
+	snprintf(out + used, len - used, "%s.lock", clean);
+}
+
+/* The pid a lock file holds, 0 if unreadable. */
+static long holder_pid(int fd)
+{
+	char buf[32];
+	ssize_t r = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (r <= 0)
+		return 0;
+	buf[r] = '\0';
+	return strtol(buf, NULL, 10);
+}
+
+/* Take the lock on what (e.g. "port net_af_packet0 (interface eth1)"),
+ * file kind-id.lock.  0, 2 (held by another), 1 (cannot lock). */
+static int take(const char *kind, const char *id, const char *what)
+{
+	const char *dir = lock_dir();
+	char name[256];
+
+	if (n_held == MAX_LOCKS) {
+		fprintf(stderr, "headcount: more than %d locks\n", MAX_LOCKS);
+		return 1;
+	}
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "headcount: cannot make the lock directory %s: %s (run as root, "
+			"or set HEADCOUNT_LOCK_DIR)\n", dir, strerror(errno));
+		return 1;
+	}
+	file_name(kind, id, name, sizeof(name));
+	char *path = held[n_held].path;
+	if ((size_t)snprintf(path, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX) {
+		fprintf(stderr, "headcount: lock path too long: %s/%s\n", dir, name);
+		return 1;
+	}
+	for (int t = 0; t < TAKE_TRIES; t++) {
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			fprintf(stderr, "headcount: cannot open the lock file %s: %s\n", path,
+				strerror(errno));
+			return 1;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+			int e = errno;
+			long pid = holder_pid(fd);
+			close(fd);
+			if (e != EWOULDBLOCK) {
+				fprintf(stderr, "headcount: cannot lock %s: %s\n", path, strerror(e));
+				return 1;
+			}
+			if (pid > 0)
+				fprintf(stderr, "headcount: %s is in use by another appliance, pid "
+					"%ld (lock %s): refusing to start\n", what, pid, path);
+			else
+				fprintf(stderr, "headcount: %s is in use by another appliance, pid "
+					"unknown (lock %s): refusing to start\n", what, path);
+			return 2;
+		}
+		struct stat a, b;
+		if (fstat(fd, &a) != 0 || stat(path, &b) != 0 || a.st_ino != b.st_ino ||
+		    a.st_dev != b.st_dev) {
+			close(fd); /* removed by its last holder as we locked it */
+			continue;
+		}
+		char pid[32];
+		int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+		if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+			fprintf(stderr, "headcount: cannot write %s: %s\n", path, strerror(errno));
+			close(fd);
+			return 1;
+		}
+		held[n_held++].fd = fd;
+		if (n_held == 1)
+			atexit(hc_lock_release); /* every way out of main removes ours */
+		return 0;
+	}
+	fprintf(stderr, "headcount: cannot lock %s: removed %d times in a row\n", path,
+		TAKE_TRIES);
+	return 1;
+}
+
+int hc_lock_prefix(int argc, char **argv)
+{
+	const char *prefix = "rte"; /* EAL's default */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 0; /* prints and exits: nothing to guard */
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--file-prefix") == 0 && i + 1 < argc)
+			prefix = argv[++i];
+		else if (strncmp(argv[i], "--file-prefix=", 14) == 0)
+			prefix = argv[i] + 14;
+	}
+	char what[300];
+	snprintf(what, sizeof(what), "EAL file prefix '%.200s'", prefix);
+	return take("prefix", prefix, what);
+}
+
+/* The value of key in devargs "a=1,key=v,b=2" into out; 1 if found. */
+static int devarg(const char *devargs, const char *key, char *out, size_t len)
+{
+	size_t klen = strlen(key);
+	const char *p = devargs;
+	while (p != NULL && *p != '\0') {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (n > klen && strncmp(p, key, klen) == 0 && p[klen] == '=') {
+			size_t v = n - klen - 1;
+			if (v >= len)
+				v = len - 1;
+			memcpy(out, p + klen + 1, v);
+			out[v] = '\0';
+			return 1;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+int hc_lock_port_identities(const char *bus, const char *dev_name, const char *devargs,
+			    unsigned long netns, char (*out)[HC_LOCK_ID_LEN], int max)
+{
+	static const char *const ifaces[] = {"iface", "rx_iface", "rx_iface_in", "tx_iface"};
+	static const char *const files[] = {"rx_pcap", "tx_pcap"};
+	char v[HC_LOCK_ID_LEN];
+	int n = 0;
+
+	if (strcmp(bus, "vdev") != 0) {
+		if (n == max || (size_t)snprintf(out[n], HC_LOCK_ID_LEN, "%s-%s", bus,
+						 dev_name) >= HC_LOCK_ID_LEN)
+			return -1;
+		return 1;
+	}
+	if (devargs == NULL)
+		return 0;
+	for (size_t i = 0; i < sizeof(ifaces) / sizeof(ifaces[0]); i++) {
+		if (!devarg(devargs, ifaces[i], v, sizeof(v)))
+			continue;
+		if (n == max || (size_t)snprintf(out[n], HC_LOCK_ID_LEN, "net%lu-if-%s", netns,
+						 v) >= HC_LOCK_ID_LEN)
+			return -1;
+		n++;
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (!devarg(devargs, files[i], v, sizeof(v)))
+			continue;
+		char abs[PATH_MAX] = "";
+		if (v[0] != '/' && getcwd(abs, sizeof(abs)) == NULL)
+			return -1;
+		if (n == max || (size_t)snprintf(out[n], HC_LOCK_ID_LEN, "file-%s%s%s", abs,
+						 v[0] != '/' ? "/" : "", v) >= HC_LOCK_ID_LEN)
+			return -1;
+		n++;
+	}
+	return n;
+}
+
+int hc_lock_ports(void)
+{
+	struct stat ns;
+	unsigned long netns = stat("/proc/self/ns/net", &ns) == 0 ? (unsigned long)ns.st_ino : 0;
+	uint16_t port;
+
+	RTE_ETH_FOREACH_DEV(port) {
+		struct rte_eth_dev_info info;
+		char ids[4][HC_LOCK_ID_LEN];
+		if (rte_eth_dev_info_get(port, &info) != 0 || info.device == NULL)
+			continue; /* port setup says what is wrong with it */
+		const struct rte_devargs *da = rte_dev_devargs(info.device);
+		const char *name = rte_dev_name(info.device);
+		int n = hc_lock_port_identities(rte_bus_name(rte_dev_bus(info.device)), name,
+						da != NULL ? da->args : NULL, netns, ids, 4);
+		if (n < 0) {
+			fprintf(stderr, "headcount: port %u (%s): its identity is too long to "
+				"lock\n", port, name);
+			return 1;
+		}
+		for (int i = 0; i < n; i++) {
+			char what[HC_LOCK_ID_LEN + 64];
+			snprintf(what, sizeof(what), "port %u (%.64s: %.440s)", port, name, ids[i]);
+			int rc = take("port", ids[i], what);
+			if (rc != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+void hc_lock_release(void)
+{
+	while (n_held > 0) {
+		n_held--;
+		unlink(held[n_held].path); /* still locked: nobody holds it after us */
+		close(held[n_held].fd);
+	}
+}

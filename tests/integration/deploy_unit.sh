@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# deploy_unit.sh - the systemd unit (deploy/headcount.service) and the
+# readiness protocol it relies on.
+#
+# 1. systemd-analyze verify passes on the unit, with its ExecStart pointed
+#    at this build's binary (the one path verify checks exists): exit 0
+#    and not one line of output (verify only warns about a bad setting,
+#    so any output fails).  The check can fail: a missing binary, a typo
+#    in Type= and a misspelt section each make it fail.  The config file
+#    the unit reads (deploy/headcount.conf, the bare-metal example, its
+#    keys path pointed at a test keys file) passes --check-config.
+# 2. Readiness, in the namespace lab: headcount started with NOTIFY_SOCKET
+#    naming a datagram socket this test reads (hc_notify_listen.py) sends
+#    READY=1 with a STATUS= line; when it arrives the appliance already
+#    answers telemetry and its log already says the port started and it
+#    listens.  Nothing else comes until SIGTERM; then STOPPING=1, and the
+#    appliance exits 0: exactly two messages.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../common/lib.sh"
+build=${HC_BUILD:?}
+src=$here/../..
+dir=$(mktemp -d /tmp/hc-deploy-unit.XXXXXX)
+LISTEN_PID=""
+cleanup() {
+	[ -z "$LISTEN_PID" ] || kill "$LISTEN_PID" 2>/dev/null || true
+	hc_lab_down
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+
+echo "systemd-analyze verify deploy/headcount.service"
+command -v systemd-analyze > /dev/null || { echo "FAIL: systemd-analyze missing (package systemd)"; exit 1; }
+# verify UNIT_TEXT_FILE: 0 only if systemd-analyze exits 0 and says nothing
+verify() {
+	mkdir -p "$dir/unit"
+	cp "$1" "$dir/unit/headcount.service"
+	local out rc=0
+	out=$(systemd-analyze verify "$dir/unit/headcount.service" 2>&1) || rc=$?
+	[ -z "$out" ] || echo "$out" | sed 's/^/    /'
+	[ "$rc" = 0 ] && [ -z "$out" ]
+}
+unit=$src/deploy/headcount.service
+grep -qx 'ExecStart=/usr/bin/headcount --config /etc/headcount/headcount.conf' "$unit" ||
+	{ echo "FAIL: unexpected ExecStart"; exit 1; }
+sed "s|^\(ExecStart[A-Za-z]*\)=/usr/bin/headcount |\1=$build/headcount |" "$unit" > "$dir/good"
+verify "$dir/good" || { echo "FAIL: systemd-analyze verify rejects the unit"; exit 1; }
+echo "  verify: clean"
+for broken in "s|^ExecStart=[^ ]*|ExecStart=$dir/no-such-headcount|" \
+	"s|^Type=notify|Type=notfy|" "s|^\[Service\]|[Servce]|"; do
+	sed "$broken" "$dir/good" > "$dir/broken"
+	if verify "$dir/broken" > /dev/null; then
+		echo "FAIL: verify accepted a broken unit ($broken)"
+		exit 1
+	fi
+	echo "  verify refuses a broken unit ($broken)"
+done
+for key in "Type=notify" "Restart=on-failure" "LimitMEMLOCK=infinity" \
+	"After=dpdk.service network-online.target" "Wants=dpdk.service network-online.target" \
+	"ExecStartPre=/usr/bin/headcount --config /etc/headcount/headcount.conf --check-config" \
+	'ExecReload=/bin/kill -HUP $MAINPID' "RuntimeDirectory=headcount"; do
+	grep -qx "$key" "$unit" || { echo "FAIL: the unit lacks $key"; exit 1; }
+done
+grep -q '^CPUAffinity=[0-9]' "$unit" || { echo "FAIL: the unit has no CPUAffinity"; exit 1; }
+# the bare-metal example the unit reads: accepted by --check-config, with
+# an explicit ip (a physical port needs one)
+hc_make_keys "$dir/etc.keys"
+sed "s|^keys = /etc/headcount/keys|keys = $dir/etc.keys|" "$src/deploy/headcount.conf" > "$dir/headcount.conf"
+"$build/headcount" --config "$dir/headcount.conf" --check-config ||
+	{ echo "FAIL: deploy/headcount.conf is refused by --check-config"; exit 1; }
+grep -q '^ip = ' "$src/deploy/headcount.conf" ||
+	{ echo "FAIL: deploy/headcount.conf names no ip"; exit 1; }
+echo "  unit settings and deploy/headcount.conf (--check-config): present"
+
+echo "readiness: NOTIFY_SOCKET in the namespace lab"
+hc_lab_up "du$$"
+hc_make_keys "$dir/keys"
+sock=$dir/notify.sock
+log=$dir/headcount.log
+: > "$log"
+"$here/hc_notify_listen.py" "$sock" "$dir/notify.out" "hclab$HC_TAG" "$log" &
+LISTEN_PID=$!
+hc_wait 30 "the notify socket exists" test -S "$sock"
+# started directly (no tee): its log is in the file before it says READY
+NOTIFY_SOCKET=$sock ip netns exec "$HC_NSA" "$build/headcount" --lcores 0@0,1@1 --no-huge \
+	-m 1024 --no-pci --no-shconf --file-prefix "hclab$HC_TAG" --log-level=lib.eal:warning \
+	--vdev "net_af_packet0,iface=$HC_VA,framecnt=8192" -- --ip $HC_APP_IP \
+	--keys "$dir/keys" --state-file none > "$log" 2>&1 &
+HC_PID=$!
+hc_wait 120 "READY=1 arrives" grep -q '^READY=1' "$dir/notify.out" ||
+	{ cat "$log"; exit 1; }
+at=$(grep '^at_ready ' "$dir/notify.out")
+echo "  first message: $(head -1 "$dir/notify.out")"
+for k in telemetry log_port log_listening; do
+	need "$k (at READY=1)" "$(tr ' ' '\n' <<< "$at" | sed -n "s/^$k=//p")" -eq 1
+done
+grep -q '^READY=1 | STATUS=listening on 198.18.0.1 udp 7100, 1 worker(s)$' "$dir/notify.out" ||
+	{ echo "FAIL: READY=1 without the expected STATUS= line"; exit 1; }
+# still running; nothing but READY said so far
+hc_arp_check > /dev/null || { echo "FAIL: no ARP answer"; exit 1; }
+kill -0 "$HC_PID" || { echo "FAIL: headcount exited"; exit 1; }
+need messages_before_sigterm "$(grep -vc '^at_ready ' "$dir/notify.out")" -eq 1
+kill -TERM "$HC_PID"
+hc_wait 60 "STOPPING=1 arrives" grep -qx 'STOPPING=1' "$dir/notify.out"
+rc=0
+wait "$HC_PID" || rc=$?
+HC_PID=""
+need exit_status "$rc" -eq 0
+wait "$LISTEN_PID" || true
+LISTEN_PID=""
+need messages "$(grep -vc '^at_ready ' "$dir/notify.out")" -eq 2
+need last_message_is_stopping "$(tail -1 "$dir/notify.out" | grep -cx 'STOPPING=1')" -eq 1
+echo "PASS: the unit verifies; READY=1 after the ports and telemetry, STOPPING=1 on SIGTERM"

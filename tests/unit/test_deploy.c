@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_deploy.c - the deploy kit's decisions, exactly: --ip on physical
+ * ports (hc_port_ip_ok), the lock identities of ports and the lock itself
+ * (a second taker refused with the holder's pid, the file gone after
+ * release), the ICMP reply bucket, and ICMP echo through the receive path
+ * to a net_ring port's TX ring: the reply byte for byte, bad checksums,
+ * other types and unanswerable sources counted, a burst cut at the bucket.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_ring.h>
+
+#include "hc_dataplane.h"
+#include "hc_icmp.h"
+#include "hc_lock.h"
+#include "hc_options.h"
+#include "hc_port.h"
+#include "hc_rx.h"
+#include "hc_unit.h"
+#include "hc_worker_state.h"
+
+static void test_ip_decision(void)
+{
+	CU_ASSERT_EQUAL(hc_port_ip_ok("vdev", 0), 1);  /* af_packet, pcap, ring: the lab */
+	CU_ASSERT_EQUAL(hc_port_ip_ok("vdev", 1), 1);
+	CU_ASSERT_EQUAL(hc_port_ip_ok("pci", 0), 0);   /* a NIC: --ip required */
+	CU_ASSERT_EQUAL(hc_port_ip_ok("pci", 1), 1);
+	CU_ASSERT_EQUAL(hc_port_ip_ok("auxiliary", 0), 0);
+	CU_ASSERT_EQUAL(hc_port_ip_ok("vmbus", 0), 0);
+	CU_ASSERT_EQUAL(hc_port_ip_ok(NULL, 0), 0);    /* unknown: not the lab */
+	CU_ASSERT_EQUAL(hc_port_ip_ok(NULL, 1), 1);
+	/* the option sets ip_explicit; the default does not */
+	struct hc_config c;
+	char *lab[] = {"t", "--no-auth", NULL};
+	char *given[] = {"t", "--no-auth", "--ip", "192.0.2.7", NULL};
+	CU_ASSERT_EQUAL_FATAL(hc_config_parse(&c, 2, lab), 0);
+	CU_ASSERT_EQUAL(c.ip_explicit, 0);
+	CU_ASSERT_EQUAL(c.ip_be, htonl(0xC6120001)); /* 198.18.0.1 */
+	CU_ASSERT_EQUAL_FATAL(hc_config_parse(&c, 4, given), 0);
+	CU_ASSERT_EQUAL(c.ip_explicit, 1);
+	CU_ASSERT_EQUAL(c.ip_be, htonl(0xC0000207));
+}
+
+static void test_lock_identities(void)
+{
+	char ids[4][HC_LOCK_ID_LEN], cwd[512];
+	CU_ASSERT_EQUAL(hc_lock_port_identities("vdev", "net_af_packet0", "iface=eth1,qpairs=2",
+						77, ids, 4), 1);
+	CU_ASSERT_STRING_EQUAL(ids[0], "net77-if-eth1");
+	CU_ASSERT_EQUAL(hc_lock_port_identities("vdev", "net_af_packet0",
+						"qpairs=2,framesz=9216,iface=hca1", 5, ids, 4), 1);
+	CU_ASSERT_STRING_EQUAL(ids[0], "net5-if-hca1");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(getcwd(cwd, sizeof(cwd)));
+	CU_ASSERT_EQUAL(hc_lock_port_identities("vdev", "net_pcap0",
+						"rx_pcap=/a/b.pcap,tx_pcap=out.pcap", 1, ids, 4), 2);
+	CU_ASSERT_STRING_EQUAL(ids[0], "file-/a/b.pcap");
+	char want[600];
+	snprintf(want, sizeof(want), "file-%s/out.pcap", cwd);
+	CU_ASSERT_STRING_EQUAL(ids[1], want);
+	CU_ASSERT_EQUAL(hc_lock_port_identities("vdev", "net_pcap0", "rx_iface=x,tx_iface=y", 3,
+						ids, 4), 2);
+	CU_ASSERT_STRING_EQUAL(ids[0], "net3-if-x");
+	CU_ASSERT_STRING_EQUAL(ids[1], "net3-if-y");
+	/* a physical device: its bus address, whatever its devargs */
+	CU_ASSERT_EQUAL(hc_lock_port_identities("pci", "0000:01:00.0", "rxq_desc=1024", 3, ids, 4), 1);
+	CU_ASSERT_STRING_EQUAL(ids[0], "pci-0000:01:00.0");
+	/* nothing outside the process: no lock */
+	CU_ASSERT_EQUAL(hc_lock_port_identities("vdev", "net_ring0", NULL, 3, ids, 4), 0);
+	CU_ASSERT_EQUAL(hc_lock_port_identities("vdev", "net_null0", "size=64", 3, ids, 4), 0);
+	/* keys match whole: "xiface", "iface_x" are not "iface" */
+	CU_ASSERT_EQUAL(hc_lock_port_identities("vdev", "v", "xiface=a,iface_x=b", 3, ids, 4), 0);
+	/* no room: -1, never a silent cut */
+	CU_ASSERT_EQUAL(hc_lock_port_identities("vdev", "v", "iface=a", 3, ids, 0), -1);
+	CU_ASSERT_EQUAL(hc_lock_port_identities("pci", "0000:01:00.0", NULL, 3, ids, 0), -1);
+}
+
+/* In a child process: hc_lock_prefix on prefix; its stderr into err;
+ * returns its exit status (the lock call's result). */
+static int child_lock(const char *prefix, char *err, size_t len)
+{
+	int fds[2];
+	if (pipe(fds) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], 2);
+		char *argv[] = {"headcount", "--no-huge", "--file-prefix", (char *)prefix, "--",
+				"--file-prefix", "not-this", NULL};
+		_exit(hc_lock_prefix(7, argv));
+	}
+	close(fds[1]);
+	ssize_t n = 0, r;
+	while ((r = read(fds[0], err + n, len - 1 - (size_t)n)) > 0)
+		n += r;
+	err[n] = '\0';
+	close(fds[0]);
+	int st;
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+static void test_lock_refuses_second(void)
+{
+	char dir[] = "/tmp/hc-unit-lock.XXXXXX", path[256], err[1024], want[128];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	setenv("HEADCOUNT_LOCK_DIR", dir, 1);
+	char *argv[] = {"headcount", "--file-prefix=unit/x", "--", NULL};
+	CU_ASSERT_EQUAL_FATAL(hc_lock_prefix(3, argv), 0);
+	snprintf(path, sizeof(path), "%s/prefix-unit_x.lock", dir);
+	struct stat st;
+	CU_ASSERT_EQUAL(stat(path, &st), 0);
+	/* another process: refused, 2, naming our pid and the prefix */
+	CU_ASSERT_EQUAL(child_lock("unit/x", err, sizeof(err)), 2);
+	snprintf(want, sizeof(want), "EAL file prefix 'unit/x' is in use by another appliance, "
+		 "pid %ld ", (long)getpid());
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, want));
+	/* another prefix is free; the one after "--" is not EAL's */
+	CU_ASSERT_EQUAL(child_lock("unit-y", err, sizeof(err)), 0);
+	/* released: the file is gone and the next taker gets it */
+	hc_lock_release();
+	CU_ASSERT_EQUAL(stat(path, &st), -1);
+	CU_ASSERT_EQUAL(errno, ENOENT);
+	CU_ASSERT_EQUAL(child_lock("unit/x", err, sizeof(err)), 0);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/prefix-unit-y.lock", dir);
+	unlink(path);
+	CU_ASSERT_EQUAL(rmdir(dir), 0);
+	unsetenv("HEADCOUNT_LOCK_DIR");
+}
+
+static void test_icmp_bucket(void)
+{
+	/* a worker id of its own, far in TSC time */
+	const unsigned id = HC_MAX_WORKERS - 1;
+	uint64_t interval = rte_get_tsc_hz() / HC_ICMP_RATE;
+	uint64_t t = 1ull << 50;
+	unsigned ok = 0;
+	for (unsigned i = 0; i < 3 * HC_ICMP_BURST; i++)
+		ok += (unsigned)hc_icmp_bucket_take(id, t);
+	CU_ASSERT_EQUAL(ok, HC_ICMP_BURST); /* a burst at one instant */
+	CU_ASSERT_EQUAL(hc_icmp_bucket_take(id, t + interval - 1), 0);
+	CU_ASSERT_EQUAL(hc_icmp_bucket_take(id, t + interval), 1); /* one more per interval */
+	CU_ASSERT_EQUAL(hc_icmp_bucket_take(id, t + interval), 0);
+	/* one second at a steady flood: HC_ICMP_RATE more, not one beyond */
+	ok = 0;
+	for (uint64_t k = 0; k < 4 * HC_ICMP_RATE; k++)
+		ok += (unsigned)hc_icmp_bucket_take(id, t + interval + k * (interval / 4));
+	CU_ASSERT(ok >= HC_ICMP_RATE - 2 && ok <= HC_ICMP_RATE); /* in debt at the start */
+	/* after a quiet spell: a full burst again, never more */
+	t += 1000 * rte_get_tsc_hz();
+	ok = 0;
+	for (unsigned i = 0; i < 3 * HC_ICMP_BURST; i++)
+		ok += (unsigned)hc_icmp_bucket_take(id, t);
+	CU_ASSERT_EQUAL(ok, HC_ICMP_BURST);
+}
+
+/* the echo path: a worker with a TX queue on a net_ring port */
+static struct hc_config cfg;
+static struct hc_dataplane dp;
+static struct rte_ring *rxr, *txr;
+static uint16_t port;
+
+static int icmp_setup(void)
+{
+	char *argv[] = {"t", "--max-users", "4096", "--max-rooms", "64", "--max-gateways", "8",
+			"--no-auth", NULL};
+	if (hc_config_parse(&cfg, 8, argv) != 0)
+		return -1;
+	unsigned lcore = rte_lcore_id();
+	if (hc_dataplane_init(&dp, &cfg, 1, &lcore, 0) != 0)
+		return -1;
+	rxr = rte_ring_create("hc_unit_icmp_rx", 64, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+	txr = rte_ring_create("hc_unit_icmp_tx", 512, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (rxr == NULL || txr == NULL)
+		return -1;
+	int p = rte_eth_from_rings("hc_unit_icmp", &rxr, 1, &txr, 1, rte_socket_id());
+	struct rte_eth_conf conf;
+	memset(&conf, 0, sizeof(conf));
+	if (p < 0 || rte_eth_dev_configure((uint16_t)p, 1, 1, &conf) != 0 ||
+	    rte_eth_rx_queue_setup((uint16_t)p, 0, 64, rte_socket_id(), NULL, hc_test_pool) != 0 ||
+	    rte_eth_tx_queue_setup((uint16_t)p, 0, 64, rte_socket_id(), NULL) != 0 ||
+	    rte_eth_dev_start((uint16_t)p) != 0)
+		return -1;
+	port = (uint16_t)p;
+	dp.workers[0]->txq[port] = 0;
+	dp.port_mac[port] = (struct rte_ether_addr){{2, 0, 0, 0, 0, 1}};
+	return 0;
+}
+
+static int icmp_teardown(void)
+{
+	rte_eth_dev_stop(port);
+	rte_eth_dev_close(port);
+	hc_dataplane_free(&dp);
+	rte_ring_free(rxr);
+	rte_ring_free(txr);
+	return 0;
+}
+
+static uint16_t csum(const uint8_t *p, size_t n)
+{
+	uint32_t s = 0;
+	for (size_t i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		s += (uint32_t)p[n - 1] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+/* An Ethernet/IPv4/ICMP frame from 198.18.0.2 (src_ip given) to
+ * 198.18.0.1: type, data of dlen bytes, pad bytes of Ethernet padding
+ * after it; the ICMP checksum right unless bad.  Returns its length. */
+static size_t icmp_frame(uint8_t *f, uint8_t type, uint32_t src_ip, size_t dlen, size_t pad,
+			 int bad)
+{
+	static const uint8_t dst_mac[6] = {2, 0, 0, 0, 0, 1}, src_mac[6] = {2, 0, 0, 0, 0, 2};
+	size_t total = 20 + 8 + dlen;
+	memcpy(f, dst_mac, 6);
+	memcpy(f + 6, src_mac, 6);
+	f[12] = 0x08, f[13] = 0x00;
+	uint8_t *ip = f + 14;
+	memset(ip, 0, 20);
+	ip[0] = 0x45, ip[2] = (uint8_t)(total >> 8), ip[3] = (uint8_t)total;
+	ip[4] = 0x12, ip[5] = 0x34, ip[6] = 0x40; /* DF */
+	ip[8] = 61, ip[9] = 1;
+	uint32_t s = htonl(src_ip), d = htonl(0xC6120001);
+	memcpy(ip + 12, &s, 4);
+	memcpy(ip + 16, &d, 4);
+	uint16_t c = csum(ip, 20);
+	ip[10] = (uint8_t)(c >> 8), ip[11] = (uint8_t)c;
+	uint8_t *icmp = ip + 20;
+	icmp[0] = type, icmp[1] = 0, icmp[2] = icmp[3] = 0;
+	icmp[4] = 0xbe, icmp[5] = 0xef, icmp[6] = 0, icmp[7] = 9; /* id, sequence */
+	for (size_t i = 0; i < dlen; i++)
+		icmp[8 + i] = (uint8_t)(i * 7 + 3);
+	c = csum(icmp, 8 + dlen);
+	if (bad)
+		c ^= 0x0101;
+	icmp[2] = (uint8_t)(c >> 8), icmp[3] = (uint8_t)c;
+	memset(f + 14 + total, 0, pad);
+	return 14 + total + pad;
+}
+
+static void rx(const uint8_t *f, size_t len, uint64_t now)
+{
+	struct rte_mbuf *m = hc_test_mbuf(f, len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	hc_rx_burst(dp.workers[0], port, &m, 1, now);
+}
+
+static void test_icmp_echo(void)
+{
+	struct hc_worker *w = dp.workers[0];
+	uint8_t f[2048], want[2048];
+	uint64_t now = 1ull << 52; /* a fresh bucket */
+
+	/* a 1,472-byte echo: answered in place, data echoed, no padding */
+	size_t len = icmp_frame(f, 8, 0xC6120002, 1472, 0, 0);
+	rx(f, len, now);
+	CU_ASSERT_EQUAL(w->st.icmp_echo_replies, 1);
+	struct rte_mbuf *r = NULL;
+	CU_ASSERT_EQUAL_FATAL(rte_ring_dequeue(txr, (void **)&r), 0);
+	CU_ASSERT_EQUAL_FATAL(rte_pktmbuf_pkt_len(r), len);
+	const uint8_t *g = rte_pktmbuf_mtod(r, const uint8_t *);
+	/* what the reply must be, built here */
+	memcpy(want, f, len);
+	memcpy(want, f + 6, 6);     /* to the requester's MAC */
+	memcpy(want + 6, f, 6);     /* from the port's */
+	memcpy(want + 14 + 12, f + 14 + 16, 4);
+	memcpy(want + 14 + 16, f + 14 + 12, 4);
+	want[14 + 6] = 0;           /* fragment field cleared */
+	want[14 + 8] = 64;          /* TTL */
+	want[14 + 10] = want[14 + 11] = 0;
+	uint16_t c = csum(want + 14, 20);
+	want[14 + 10] = (uint8_t)(c >> 8), want[14 + 11] = (uint8_t)c;
+	want[34] = 0;               /* echo reply */
+	want[36] = want[37] = 0;
+	c = csum(want + 34, len - 34);
+	want[36] = (uint8_t)(c >> 8), want[37] = (uint8_t)c;
+	CU_ASSERT_EQUAL(memcmp(g, want, len), 0);
+	CU_ASSERT_EQUAL(csum(g + 14, 20), 0);        /* both checksums verify */
+	CU_ASSERT_EQUAL(csum(g + 34, len - 34), 0);
+	rte_pktmbuf_free(r);
+
+	/* Ethernet padding after a small echo is not echoed */
+	len = icmp_frame(f, 8, 0xC6120002, 4, 14, 0);
+	rx(f, len, now);
+	CU_ASSERT_EQUAL_FATAL(rte_ring_dequeue(txr, (void **)&r), 0);
+	CU_ASSERT_EQUAL(rte_pktmbuf_pkt_len(r), len - 14);
+	rte_pktmbuf_free(r);
+	CU_ASSERT_EQUAL(w->st.icmp_echo_replies, 2);
+
+	/* counted drops, no reply */
+	rx(f, icmp_frame(f, 8, 0xC6120002, 56, 0, 1), now);  /* wrong ICMP checksum */
+	CU_ASSERT_EQUAL(w->st.drops[HC_DROP_ICMP_BAD_CSUM], 1);
+	rx(f, icmp_frame(f, 13, 0xC6120002, 12, 0, 0), now); /* timestamp request */
+	rx(f, icmp_frame(f, 0, 0xC6120002, 56, 0, 0), now);  /* an echo reply */
+	rx(f, icmp_frame(f, 8, 0xFFFFFFFF, 56, 0, 0), now);  /* from broadcast */
+	rx(f, icmp_frame(f, 8, 0xE0000001, 56, 0, 0), now);  /* from multicast */
+	rx(f, icmp_frame(f, 8, 0, 56, 0, 0), now);           /* from 0.0.0.0 */
+	CU_ASSERT_EQUAL(w->st.drops[HC_DROP_ICMP_IGNORED], 5);
+	len = icmp_frame(f, 8, 0xC6120002, 56, 0, 0);
+	f[14 + 9] = 6; /* TCP: not ICMP, still not_udp */
+	f[14 + 10] = f[14 + 11] = 0;
+	uint16_t ipc = csum(f + 14, 20);
+	f[14 + 10] = (uint8_t)(ipc >> 8), f[14 + 11] = (uint8_t)ipc;
+	rx(f, len, now);
+	CU_ASSERT_EQUAL(w->st.drops[HC_DROP_NOT_UDP], 1);
+	CU_ASSERT_EQUAL(rte_ring_count(txr), 0);
+	CU_ASSERT_EQUAL(w->st.icmp_echo_replies, 2);
+
+	/* a flood at one instant: the rest of the burst answered, then
+	 * counted drops; one interval later, one more reply */
+	for (unsigned i = 0; i < 300; i++)
+		rx(f, icmp_frame(f, 8, 0xC6120002, 56, 0, 0), now);
+	CU_ASSERT_EQUAL(w->st.icmp_echo_replies, HC_ICMP_BURST);
+	CU_ASSERT_EQUAL(w->st.drops[HC_DROP_ICMP_RATE_LIMITED], 300 - (HC_ICMP_BURST - 2));
+	CU_ASSERT_EQUAL(rte_ring_count(txr), HC_ICMP_BURST - 2);
+	rx(f, icmp_frame(f, 8, 0xC6120002, 56, 0, 0), now + rte_get_tsc_hz() / HC_ICMP_RATE);
+	CU_ASSERT_EQUAL(w->st.icmp_echo_replies, HC_ICMP_BURST + 1);
+	while (rte_ring_dequeue(txr, (void **)&r) == 0)
+		rte_pktmbuf_free(r);
+
+	/* no TX queue on the port: a counted drop */
+	w->txq[port] = HC_NO_TXQ;
+	rx(f, icmp_frame(f, 8, 0xC6120002, 56, 0, 0), now + 10 * rte_get_tsc_hz());
+	CU_ASSERT_EQUAL(w->st.drops[HC_DROP_ICMP_NO_TXQ], 1);
+	w->txq[port] = 0;
+}
+
+static CU_TestInfo tests[] = {
+	{"--ip required on physical ports", test_ip_decision},
+	{"port lock identities", test_lock_identities},
+	{"a second lock holder is refused", test_lock_refuses_second},
+	{"ICMP reply bucket", test_icmp_bucket},
+	CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo icmp_tests[] = {
+	{"ICMP echo answered, bad ones counted", test_icmp_echo},
+	CU_TEST_INFO_NULL,
+};
+
+const CU_SuiteInfo hc_suite_deploy = {"deploy", NULL, NULL, NULL, NULL, tests};
+const CU_SuiteInfo hc_suite_deploy_icmp = {"deploy-icmp", icmp_setup, icmp_teardown, NULL,
+					   NULL, icmp_tests};
