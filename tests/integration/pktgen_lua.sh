@@ -7,7 +7,8 @@
 # out here from the stub's model (a port sending floor(14,880,952 * rate /
 # 100 / 1000) frames per simulated millisecond until its count).
 # Checked: one pass by count (the count is the pcap's frame count, equal
-# to the scenario's rx_frames), a fractional rate passed on as given, the
+# to the scenario's rx_frames; with two ports each port's pcap's), a
+# fractional rate passed on as given, the
 # order screen/stop/clr/pcap/set/start/.../stop/quit, the bounded wait
 # giving up on a stalled port, bad settings refused before anything is
 # sent, a truncated pcap refused, and hc-soak's result line.
@@ -65,6 +66,37 @@ step=$(( $(per_ms 50) * 250 ))
 run hc-apply.lua HC_PCAP="$dir/s.pcap" HC_RATE=0.05 > "$dir/got"
 check "hc-apply: one pass by count at a fractional rate" "$dir/want" "$dir/got"
 
+# 1b. two ports, one pcap each (hc-scenario --split 2): each port's count
+# is its own pcap's frames, together the scenario's
+"$build/pktgen-scenarios/hc-scenario" --out "$dir/t" --no-auth --users 5000 --rooms 50 \
+	--gateways 4 --events 20000 --batch 8 --split 2 > /dev/null
+n0=$(run hc-apply.lua HC_PCAP="$dir/t.0.pcap" | sed -n 's/^hc-apply: count=\([0-9]*\) .*/\1/p')
+n1=$(run hc-apply.lua HC_PCAP="$dir/t.1.pcap" | sed -n 's/^hc-apply: count=\([0-9]*\) .*/\1/p')
+tframes=$(sed -n 's/^rx_frames=//p' "$dir/t.expect")
+[ $((n0 + n1)) = "$tframes" ] && [ "$n0" -gt 0 ] && [ "$n1" -gt 0 ] ||
+	{ echo "FAIL: split pcaps hold $n0 + $n1 frames, the scenario $tframes"; fail=1; }
+{
+	printf 'CALL %s\n' 'screen(off)' 'stop(0)' 'stop(1)' 'clr()' \
+		'pcap(0,on)' "set(0,count,$n0)" 'set(0,rate,0.05)' \
+		'pcap(1,on)' "set(1,count,$n1)" 'set(1,rate,0.05)'
+	echo "hc-apply: count=$tframes rate=0.05"
+	echo "hc-apply: port=0 count=$n0"
+	echo "hc-apply: port=1 count=$n1"
+	printf 'CALL %s\n' 'start(0)' 'start(1)'
+	s0=0 s1=0 waited=0
+	while [ "$s0" -lt "$n0" ] || [ "$s1" -lt "$n1" ]; do
+		printf 'CALL %s\n' 'delay(250)' 'portStats(0,port)' 'portStats(1,port)'
+		s0=$((s0 + step)); [ "$s0" -le "$n0" ] || s0=$n0
+		s1=$((s1 + step)); [ "$s1" -le "$n1" ] || s1=$n1
+		waited=$((waited + 250))
+	done
+	printf 'CALL %s\n' 'stop(0)' 'stop(1)'
+	echo "hc-apply: sent=$tframes complete=1 waited_ms=$waited"
+	echo 'CALL quit()'
+} > "$dir/want"
+run hc-apply.lua HC_PCAP="$dir/t.0.pcap,$dir/t.1.pcap" HC_RATE=0.05 PKTGEN_STUB_PORTS=2 > "$dir/got"
+check "hc-apply: two ports, one pcap each" "$dir/want" "$dir/got"
+
 # 2. a stalled port: the wait gives up after HC_TIMEOUT_S, says so
 {
 	printf 'CALL %s\n' 'screen(off)' 'stop(0)' 'clr()' 'pcap(0,on)' 'set(0,count,5000)' \
@@ -89,6 +121,7 @@ refused() { # NAME ERROR VAR=VALUE...
 }
 refused "a rate above 100" "HC_RATE=150 is not a number in [0.001, 100]" HC_RATE=150 HC_COUNT=10
 refused "a rate that is no number" "HC_RATE=1% is not a number in [0.001, 100]" HC_RATE=1% HC_COUNT=10
+refused "a count that is no number" "HC_COUNT=5,x: not a list of whole numbers >= 1" HC_COUNT=5,x
 refused "no pcap and no count" "set HC_PCAP (the pcap given to -s 0:FILE) or HC_COUNT"
 head -c 50 "$dir/s.pcap" > "$dir/cut.pcap"
 refused "a truncated pcap" "$dir/cut.pcap: truncated frame" HC_PCAP="$dir/cut.pcap"
