@@ -21,23 +21,25 @@ sc=$top/pktgen-scenarios
 usage() {
 	cat <<EOF
 usage: run.sh --pktgen PATH [options]
-  --pktgen PATH      the pktgen binary (Pktgen-DPDK 23.06, built with Lua)
-  --pktgen-src DIR   Pktgen's sources, for LUA_PATH   [found from PATH's build dir]
-  --scenario NAME    apply-59 | apply-1 | soak (apply-64: jumbo links)  [apply-59]
-  --build DIR        headcount's build directory                        [$top/build]
-  --pcaps DIR        where make-pcaps.sh writes (and reuses) pcaps     [/tmp/hc-pktgen-pcaps]
-  --out DIR          logs, dumps and results                           [./pktgen-results]
-  --rate R           percent of Pktgen's link speed, fractional ok     [1]
-  --sweep            one trial per rate of --rates, fresh appliance each
-  --rates "R ..."    the sweep's rates                                 ["0.5 1 2 5 10 20"]
-  --split N          N pcaps (hc-scenario --split), one Pktgen port and
-                     one appliance queue each                          [1]
-  --timeout S        bound on Pktgen's sending, per trial              [600]
+  --pktgen PATH     the pktgen binary (Pktgen-DPDK 23.06, built with Lua)
+  --pktgen-src DIR  Pktgen's sources, for LUA_PATH  [from PATH's meson-info]
+  --scenario NAME   apply-59 | apply-1 | soak       [apply-59]
+                    (apply-64 needs jumbo frames, which af_packet lacks)
+  --build DIR       headcount's build directory     [$top/build]
+  --pcaps DIR       where make-pcaps.sh writes (and reuses) pcaps
+                                                    [/tmp/hc-pktgen-pcaps]
+  --out DIR         logs, dumps and results         [./pktgen-results]
+  --rate R          percent of Pktgen's link speed, fractional ok [0.05]
+  --sweep           one trial per rate of --rates, a fresh appliance each
+  --rates "R ..."   the sweep's rates               ["0.05 0.1 0.2 0.5 1 2"]
+  --split N         N pcaps (hc-scenario --split), N Pktgen ports and N
+                    appliance queues and workers    [1]
+  --timeout S       bound on Pktgen's sending, per trial [600]
 EOF
 }
 
 pktgen="" pktgen_src="" scenario=apply-59 build=$top/build pcaps=/tmp/hc-pktgen-pcaps
-out=$PWD/pktgen-results rate=1 sweep=0 rates="0.5 1 2 5 10 20" split=1 send_timeout=600
+out=$PWD/pktgen-results rate=0.05 sweep=0 rates="0.05 0.1 0.2 0.5 1 2" split=1 send_timeout=600
 while [ $# -gt 0 ]; do
 	case $1 in
 	--pktgen) pktgen=${2:?}; shift ;;
@@ -273,21 +275,30 @@ fi
 
 # the sweep: the highest rate with an exact result; results.kv holds
 # every trial's lines prefixed "rate<R>.", sweep.dat one row per trial
-best=none
+# (the highest exact trial), and the highest below which every trial was
+# exact (a busy machine may lose at one rate and not at the next)
+best=none upto=none all=1
 : > "$out/results.kv"
-printf '# rate_pct frames pktgen_sent hc_if_rx port_ipackets rx_frames lost exact\n' > "$out/sweep.dat"
+printf '# rate_pct frames pktgen_sent hc_if_rx port_ipackets rx_frames lost exact fps\n' > "$out/sweep.dat"
 for r in $rates; do
 	ok=0
 	trial "$out/rate$r" "$r" && ok=1
 	sed "s/^/rate$r./" "$out/rate$r/result.kv" >> "$out/results.kv"
 	echo "rate$r.exact=$ok" >> "$out/results.kv"
 	f=$out/rate$r/result.kv
-	printf '%s %s %s %s %s %s %s %s\n' "$r" "$frames" "$(kv pktgen_sent "$f")" \
+	# the rate Pktgen achieved, roughly: its waits are 250 ms steps and its
+	# counters lag up to a second
+	w=$(kv pktgen_waited_ms "$f")
+	fps=$([ "${w:-0}" -gt 0 ] && echo $(($(kv pktgen_sent "$f") * 1000 / w)) || echo 0)
+	echo "rate$r.approx_fps=$fps" >> "$out/results.kv"
+	printf '%s %s %s %s %s %s %s %s %s\n' "$r" "$frames" "$(kv pktgen_sent "$f")" \
 		"$(kv hc_if_rx_packets "$f")" "$(kv port_ipackets "$f")" "$(kv rx_frames "$f")" \
-		"$(kv lost "$f")" "$ok" >> "$out/sweep.dat"
+		"$(kv lost "$f")" "$ok" "$fps" >> "$out/sweep.dat"
 	echo "rate=$r exact=$ok lost=$(kv lost "$f") ring_drops=$(kv port_ring_drops "$f")" \
-		"pktgen_sent=$(kv pktgen_sent "$f") waited_ms=$(kv pktgen_waited_ms "$f")"
+		"pktgen_sent=$(kv pktgen_sent "$f") approx_fps=$fps"
 	[ "$ok" = 1 ] && best=$r
+	[ "$ok" = 1 ] || all=0
+	[ "$ok" = 1 ] && [ "$all" = 1 ] && upto=$r
 done
 {
 	echo "scenario=$scenario"
@@ -295,13 +306,14 @@ done
 	echo "frames=$frames"
 	echo "rates=$rates"
 	echo "max_loss_free_rate=$best"
+	echo "loss_free_up_to=$upto"
 	echo "cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
 	echo "nproc=$ncpu"
 	echo "loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
 } >> "$out/results.kv"
 if command -v gnuplot > /dev/null; then
 	gnuplot <<EOF > "$out/gnuplot.log" 2>&1 || echo "run.sh: gnuplot failed (see $out/gnuplot.log)"
-set terminal pngcairo size 800,500
+set terminal pngcairo size 800,500 noenhanced
 set output "$out/sweep.png"
 set title "headcount <- Pktgen ($scenario, $frames frames, one pass per trial)"
 set xlabel "Pktgen rate (% of link speed)"
@@ -312,5 +324,5 @@ plot "$out/sweep.dat" using 1:7 with linespoints title "lost (frames - appliance
      "$out/sweep.dat" using 1:(\$3 - \$4) with linespoints title "lost before the appliance's veth"
 EOF
 fi
-tail -8 "$out/results.kv"
+tail -9 "$out/results.kv"
 echo "sweep: results in $out/results.kv, $out/sweep.dat, $out/sweep.png"
