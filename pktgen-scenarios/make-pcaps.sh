@@ -6,7 +6,8 @@
 # carries), apply-64 (the same with 64 per datagram: 1,618-byte frames,
 # for jumbo-frame links only), apply-1 (one event per datagram) and soak
 # (59 at most per datagram, 1 % malformed, 2 % duplicates, 5 % reordered;
-# no malformation shorter than 60 bytes, as Pktgen pads those); NAMEs:
+# no malformation shorter than 60 bytes, as Pktgen pads those, and no IP
+# fragment, which af_packet's PMD holds for reassembly); NAMEs:
 # only those (default: all four).
 # HC_KEYS=FILE seals them with the gateways' keys from the appliance's keys
 # file (gateways 1..64 need one); without it they are unsealed (the
@@ -33,7 +34,7 @@ for n in "${names[@]}"; do
 		--events 60000 --batch 1 --batch-mode fixed "${args[@]}" ;;
 	soak) "$gen" --out "$dir/soak" --users 200000 --rooms 5000 --gateways 16 \
 		--events 1000000 --batch 59 --malformed 0.01 --duplicate 0.02 --reorder 0.05 \
-		--min-frame 60 "${args[@]}" ;;
+		--min-frame 60 --no-fragments "${args[@]}" ;;
 	*) echo "make-pcaps.sh: no scenario $n (apply-59, apply-64, apply-1, soak)" >&2; exit 2 ;;
 	esac
 done
