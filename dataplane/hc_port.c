@@ -138,8 +138,9 @@ static void port_frames(uint16_t port, const struct rte_eth_dev_info *info,
  * interface's rx_packets (ip -s link) counts every frame it received
  * (on a veth: every frame its peer sent); minus the frames the PMD read
  * (its ipackets), both since the port was set up, the rest were dropped
- * in the ring, or, while the port runs, still wait in it (at most framecnt
- * per queue).  Once the ports are read dry (at exit) the difference is
+ * in the ring, held back as IP fragments (the PMD's fanout group defrags:
+ * a lone fragment never arrives), or, while the port runs, still wait in
+ * the ring (at most framecnt per queue).  Once the ports are read dry (at exit) the difference is
  * exactly the frames lost in the ring.  Frames that arrived between the
  * PMD opening its sockets (EAL init) and the base read here are left out.
  */
