@@ -29,9 +29,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <linux/if_packet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 
 #include <rte_bus.h>
 #include <rte_dev.h>
@@ -127,6 +130,81 @@ static void port_frames(uint16_t port, const struct rte_eth_dev_info *info,
 	else
 		HC_LOG(INFO, "port %u (net_af_packet on %s, MTU %u): framesz %u carries "
 		       "frames of up to %u bytes whole", port, name, mtu, framesz, pf->frame_max);
+}
+
+/*
+ * Ring drops of af_packet ports.  net_af_packet (DPDK 22.11) leaves
+ * imissed at 0 whatever its rings drop: the kernel counts those per socket
+ * (PACKET_STATISTICS tp_drops), and the PMD never asks.  The kernel
+ * interface's rx_packets (ip -s link) counts every frame it received
+ * (on a veth: every frame its peer sent); minus the frames the PMD read
+ * (its ipackets), both since the port was set up, the rest were dropped
+ * in the ring, held back as IP fragments (the PMD's fanout group defrags:
+ * a lone fragment never arrives), or, while the port runs, still wait in
+ * the ring (at most framecnt per queue).  Once the ports are read dry (at exit) the difference is
+ * exactly the frames lost in the ring.  Frames that arrived between the
+ * PMD opening its sockets (EAL init) and the base read here are left out.
+ */
+static struct afp_if {
+	unsigned if_index; /* 0: not an af_packet port, or unreadable */
+	uint64_t rx_base;  /* the interface's rx_packets at setup    */
+} afp_if[RTE_MAX_ETHPORTS];
+
+/* The interface's 64-bit rx_packets (rtnetlink RTM_GETLINK, IFLA_STATS64:
+ * right in the caller's network namespace).  0 on success. */
+static int if_rx_packets(unsigned if_index, uint64_t *rx)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+	} req = {.nh = {.nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETLINK,
+			.nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = 1},
+		 .ifi = {.ifi_family = AF_UNSPEC, .ifi_index = (int)if_index}};
+	char buf[16384] __attribute__((aligned(NLMSG_ALIGNTO)));
+	int rc = -1;
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -1;
+	struct timeval tv = {.tv_sec = 1};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (send(fd, &req, sizeof(req), 0) != (ssize_t)sizeof(req))
+		goto out;
+	/* one link asked for: one RTM_NEWLINK message (or an error) */
+	ssize_t n = recv(fd, buf, sizeof(buf), 0);
+	const struct nlmsghdr *nh = (const struct nlmsghdr *)buf;
+	if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct ifinfomsg)) || nh->nlmsg_type != RTM_NEWLINK ||
+	    nh->nlmsg_len > (size_t)n || nh->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)))
+		goto out;
+	int len = (int)IFLA_PAYLOAD(nh);
+	for (const struct rtattr *a = IFLA_RTA((const struct ifinfomsg *)NLMSG_DATA(nh));
+	     RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type != IFLA_STATS64 || RTA_PAYLOAD(a) < sizeof(struct rtnl_link_stats64))
+			continue;
+		struct rtnl_link_stats64 st;
+		memcpy(&st, RTA_DATA(a), sizeof(st));
+		*rx = st.rx_packets;
+		rc = 0;
+		break;
+	}
+out:
+	close(fd);
+	return rc;
+}
+
+/* Remember an af_packet port's interface and its rx_packets now. */
+static void afp_watch(uint16_t port, const struct rte_eth_dev_info *info)
+{
+	uint64_t rx;
+	afp_if[port].if_index = 0;
+	if (strcmp(info->driver_name, "net_af_packet") != 0 || info->if_index == 0)
+		return;
+	if (if_rx_packets(info->if_index, &rx) != 0) {
+		HC_LOG(WARNING, "port %u (net_af_packet): cannot read its interface's "
+		       "counters: port_ring_drops will not count its ring drops", port);
+		return;
+	}
+	afp_if[port].rx_base = rx;
+	afp_if[port].if_index = info->if_index;
 }
 
 /* A pool of n mbufs of room frame bytes, its cost logged.  NULL on failure. */
@@ -286,6 +364,7 @@ int hc_ports_init(struct hc_dataplane *dp)
 			return rc;
 		}
 		port_frames(port, &info, &pf);
+		afp_watch(port, &info);
 		dp->port_frame_max[port] = pf.frame_max;
 		room = RTE_MAX(room, pf.room);
 	}
@@ -347,5 +426,12 @@ void hc_ports_totals(const struct hc_dataplane *dp, struct hc_port_totals *t)
 		t->ierrors += s.ierrors;
 		t->rx_nombuf += s.rx_nombuf;
 		t->opackets += s.opackets;
+		uint64_t rx;
+		if (afp_if[port].if_index != 0 &&
+		    if_rx_packets(afp_if[port].if_index, &rx) == 0) {
+			uint64_t got = rx - afp_if[port].rx_base;
+			t->if_rx_packets += got;
+			t->ring_drops += got > s.ipackets ? got - s.ipackets : 0;
+		}
 	}
 }

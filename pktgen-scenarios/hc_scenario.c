@@ -48,6 +48,8 @@ struct opts {
 	uint32_t reorder_depth;
 	uint32_t hb_every;
 	uint32_t split;
+	uint32_t min_frame; /* malformations shorter than this are not drawn */
+	int no_fragments;   /* nor IP fragments                             */
 	uint32_t max_rooms, max_gateways;
 	uint32_t incarnation;
 	const char *out;
@@ -78,6 +80,11 @@ static void usage(void)
 	       "  --heartbeat-every N  datagrams between a gateway's heartbeats [32]\n"
 	       "  --split N            write PREFIX.0.pcap .. PREFIX.N-1.pcap,\n"
 	       "                       gateways dealt in pairs              [1: PREFIX.pcap]\n"
+	       "  --min-frame N        draw no malformation shorter than N bytes\n"
+	       "                       (runt 10, ip_truncated 24, arp 42): for\n"
+	       "                       senders that pad short frames (Pktgen: 60) [0]\n"
+	       "  --no-fragments       draw no IP fragment (af_packet's PMD holds\n"
+	       "                       them for reassembly: they never arrive)\n"
 	       "  --incarnation N      gateways' incarnation                [1]\n"
 	       "  --max-rooms N        the appliance's --max-rooms          [262144]\n"
 	       "  --max-gateways N     the appliance's --max-gateways       [1024]\n"
@@ -138,7 +145,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{"gateways", 1, 0, 'g'}, {"events", 1, 0, 'e'}, {"batch", 1, 0, 'b'},
 		{"batch-mode", 1, 0, 'B'}, {"duplicate", 1, 0, 'd'}, {"reorder", 1, 0, 'o'},
 		{"reorder-depth", 1, 0, 'D'}, {"malformed", 1, 0, 'm'},
-		{"heartbeat-every", 1, 0, 'H'}, {"split", 1, 0, 'S'},
+		{"heartbeat-every", 1, 0, 'H'}, {"split", 1, 0, 'S'}, {"min-frame", 1, 0, 'M'}, {"no-fragments", 0, 0, 'F'},
 		{"incarnation", 1, 0, 'I'}, {"max-rooms", 1, 0, 'R'},
 		{"max-gateways", 1, 0, 'G'}, {"appliance", 1, 0, 'x'}, {"src-ip", 1, 0, 'y'},
 		{"dst-mac", 1, 0, 'X'}, {"src-mac", 1, 0, 'Y'},
@@ -176,6 +183,8 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case 'm': rc = frac("--malformed", optarg, &o->malformed); break;
 		case 'H': rc = num("--heartbeat-every", optarg, 1, 1u << 30, &v); o->hb_every = (uint32_t)v; break;
 		case 'S': rc = num("--split", optarg, 1, 64, &v); o->split = (uint32_t)v; break;
+		case 'M': rc = num("--min-frame", optarg, 0, 60, &v); o->min_frame = (uint32_t)v; break;
+		case 'F': o->no_fragments = 1; break;
 		case 'I': rc = num("--incarnation", optarg, 1, UINT32_MAX, &v); o->incarnation = (uint32_t)v; break;
 		case 'R': rc = num("--max-rooms", optarg, 2, 1u << 26, &v); o->max_rooms = (uint32_t)v; break;
 		case 'G': rc = num("--max-gateways", optarg, 2, 65536, &v); o->max_gateways = (uint32_t)v; break;
@@ -309,15 +318,29 @@ static void expect_drop(const char *name)
 static void set16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
 static void set32(uint8_t *p, uint32_t v) { set16(p, (uint16_t)(v >> 16)); set16(p + 2, (uint16_t)v); }
 
+/* The length of a malformation that makes a frame of its own size (runt,
+ * ip_truncated, an ARP request), or SIZE_MAX. */
+static size_t short_kind_len(uint32_t kind)
+{
+	return kind == 0 ? 10 : kind == 2 ? ETH + 10 : kind == 25 ? ETH + 28 : SIZE_MAX;
+}
+
 /* Corrupt a copy of a valid EVENTS frame in one of many ways; returns the
- * new length and names the drop reason the appliance must count. */
+ * new length and names the drop reason the appliance must count.  Kinds
+ * shorter than --min-frame, and with --no-fragments IP fragments, are
+ * drawn again (by default one draw: the same frames as before these
+ * options existed). */
 static size_t corrupt(uint8_t *f, size_t len, const struct opts *o, const char **reason)
 {
 	uint16_t count = (uint16_t)(f[PAY + 10] << 8 | f[PAY + 11]);
 	/* the kinds after the format's are the tag's: only when sealing (a
 	 * corrupted copy stays sealed as it was: the format check, which
 	 * comes first, drops it) */
-	switch (rnd_below(ring != NULL ? 27 : 26)) {
+	uint32_t kind;
+	do
+		kind = rnd_below(ring != NULL ? 27 : 26);
+	while (short_kind_len(kind) < o->min_frame || (o->no_fragments && kind == 7));
+	switch (kind) {
 	case 0: *reason = "runt"; return 10;
 	case 1: *reason = "not_ipv4"; set16(f + 12, 0x86DD); return len;
 	case 2: *reason = "ip_truncated"; return ETH + 10;

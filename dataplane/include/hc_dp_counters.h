@@ -100,9 +100,13 @@ struct hc_snap_stats {
 	                        dead, shutdown)                           */
 };
 
-/* Sum of rte_eth_stats over all ports (imissed, ierrors, rx_nombuf). */
+/* Sum of rte_eth_stats over all ports (imissed, ierrors, rx_nombuf); of
+ * af_packet ports, also their kernel interfaces' rx_packets since setup
+ * and the frames those received that the PMD never read (ring drops: see
+ * hc_port.c). */
 struct hc_port_totals {
 	uint64_t ipackets, imissed, ierrors, rx_nombuf, opackets;
+	uint64_t if_rx_packets, ring_drops;
 };
 
 /* Everything summed over workers and ports. */
