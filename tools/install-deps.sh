@@ -13,12 +13,14 @@
 # elixir with erlang-base builds and tests the Elixir client,
 # clients/elixir: Mix, ExUnit and OTP only; nodejs and npm: the Node
 # client and the chat example (npm ci installs its packages from
-# examples/chat/package-lock.json), chromium: the chat's browser test).
+# examples/chat/package-lock.json), chromium: the chat's browser test;
+# keepalived: VRRP for the active/standby pair and its failover test).
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "install-deps: run as root" >&2; exit 2; }
 pkgs=(gcc pkg-config meson ninja-build libdpdk-dev dpdk dpdk-dev liburcu-dev libcunit1-dev
       iproute2 ethtool procps clang libclang-rt-14-dev libbpf-dev python3 libsodium-dev
-      gnuplot-nox libuv1-dev tshark libpcap-dev elixir erlang-base chromium nodejs)
+      gnuplot-nox libuv1-dev tshark libpcap-dev elixir erlang-base chromium nodejs
+      keepalived)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
