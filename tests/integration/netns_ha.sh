@@ -30,11 +30,11 @@ build=${HC_BUILD:?}
 phase=${1:?phase}
 out=$(mktemp -d /tmp/hc-ha.XXXXXX)
 tag=$$
-kpg_a="" kpg_b="" pid_a="" pid_b="" watch_a="" watch_b=""
+kpg_a="" kpg_b="" pid_a="" pid_b="" watch_a="" watch_b="" sim=""
 cleanup() {
 	local p
+	[ -z "$sim" ] || kill -TERM "$sim" 2>/dev/null || true
 	for p in $kpg_a $kpg_b; do kill -TERM -- "-$p" 2>/dev/null || true; done
-	for p in $watch_a $watch_b; do [ -z "$p" ] || { touch "$out/watch-$p.stop"; }; done
 	touch "$out/wa.stop" "$out/wb.stop"
 	for p in $pid_a $pid_b; do kill -INT "$p" 2>/dev/null || true; done
 	sleep 1
@@ -47,7 +47,7 @@ cleanup() {
 trap cleanup EXIT
 gwsim="$build/tools/hc-gwsim"
 tel="$here/../../tools/hc-tel.py"
-notify="$here/../../deploy/keepalived/hc-ha-notify.sh"
+notify="$here/../../deploy/keepalived/hc-ha-notify.py"
 now_ms() { date +%s%3N; }
 
 hc_lab_ha_up $tag
@@ -89,6 +89,8 @@ keepalived_start() {
 		router_id hc-$s-$tag
 		script_user root
 		vrrp_version 3
+		notify_fifo $out/$s/notify.fifo
+		notify_fifo_script "$notify $prefix $out/$s/notify.log"
 	}
 	vrrp_instance hc$tag {
 		state BACKUP
@@ -107,7 +109,6 @@ keepalived_start() {
 		virtual_ipaddress {
 			198.18.1.100/32 dev $ifc
 		}
-		notify "$notify $tel $prefix $out/$s/notify.log"
 	}
 	CONF
 	local ns=hclab-app-$tag
@@ -131,12 +132,12 @@ echo "A is master (epoch $epoch_a), B backup"
 res="$out/gwsim.kv"
 timeout 400 ip netns exec "$HC_NSG" "$gwsim" --appliance $HC_APP_IP --keys "$keys" \
 	--telemetry "hclab$tag,hclab${tag}b" --result "$res" --gateways 8 --users 12000 \
-	--arrival-rate 1500 --leave-rate 300 --duration 12 --settle 120 --hold 300 \
+	--arrival-rate 1000 --leave-rate 200 --duration 40 --settle 120 --hold 300 \
 	--hold-until "$out/healed" --fence --mark "$out/mark" --move-log "$out/moves.log" \
 	--seed 21 > "$out/gwsim.log" 2>&1 &
-sim=$!
+sim=$! # (timeout's pid: its TERM ends hc-gwsim too)
 users_at_least() { [ "$("$tel" "hclab$tag" kv /headcount/stats | sed -n 's/^users=//p')" -ge "$1" ]; }
-hc_wait 300 "A counts 3000 users" users_at_least 3000
+hc_wait 300 "A counts 2000 users" users_at_least 2000
 
 bpf_drop() { # bpf_drop NS IFACE: drop every IPv4 packet leaving IFACE
 	ip netns exec "$1" tc qdisc add dev "$2" clsact
@@ -186,6 +187,7 @@ fi
 touch "$out/healed"
 rc=0
 wait "$sim" || rc=$?
+sim=""
 cat "$out/gwsim.log"
 touch "$out/wa.stop" "$out/wb.stop"
 wait "$watch_a" || { echo "FAIL: A's room watch"; exit 1; }
