@@ -70,8 +70,6 @@ static void new_epoch(struct hc_ha *ha, uint64_t now, uint32_t heard)
 {
 	ha->epoch = next_epoch(ha->epoch, heard);
 	ha->epoch_tsc = now;
-	ha->garp_sent = 0;
-	ha->st.takeover_wall_ms = wall_ms();
 	__atomic_store_n(&ha->dp->ha_epoch, ha->epoch, __ATOMIC_RELAXED);
 }
 
@@ -141,13 +139,18 @@ enum hc_ha_event hc_ha_poll(struct hc_ha *ha, uint64_t now)
 	if (want == HC_HA_MASTER && ha->role == HC_HA_BACKUP) {
 		new_epoch(ha, now, hc_dp_ha_heard(ha->dp));
 		ha->role = HC_HA_MASTER;
+		ha->garp_sent = 0; /* announce --ip here */
 		ha->st.takeovers++;
+		ha->st.takeover_wall_ms = wall_ms();
 		HC_LOG(NOTICE, "HA: master, epoch %u: answering ARP for --ip, gateways restate",
 		       ha->epoch);
 		ev = HC_HA_NEW_EPOCH;
 	} else if (ha->role == HC_HA_MASTER) {
 		uint32_t heard = hc_dp_ha_heard(ha->dp);
 		if (heard != 0 && hc_seq_after(heard, ha->epoch) && now - ha->epoch_tsc >= hz) {
+			/* no gratuitous ARPs: the gateways that named it reach
+			 * us already, and two masters announcing in turn would
+			 * pull the gateways to and fro */
 			uint32_t was = ha->epoch;
 			new_epoch(ha, now, heard);
 			ha->st.reepochs++;

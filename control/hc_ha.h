@@ -22,13 +22,15 @@
  *   (hc_restart.h, --state-file) holds placements until they did.  Then
  *   the workers answer ARP for --ip and take datagrams, and a few
  *   gratuitous ARPs (now, 0.1, 0.3, 0.7, 1.5 s) move the gateways' ARP
- *   caches here.
+ *   caches here (at a takeover only).
  * - Fencing: gateways obey only the newest epoch they heard
  *   (docs/gateway.md, fence_appliance), so of two masters during a split
  *   only the newer one moves users.  A master that hears of a newer epoch
  *   from a gateway (the gateway follows another master, or this box's
  *   clock is behind the other's) takes a new epoch above it, at most once
- *   a second, so it can serve again once it is the only master.
+ *   a second and without gratuitous ARPs (those gateways reach it
+ *   already; two masters announcing in turn would pull the gateways to
+ *   and fro), so it can serve the gateways that come to it.
  *
  * Control lcore only, except hc_ha_request (any thread).
  */
@@ -51,7 +53,7 @@ struct hc_ha_stats {
 	                           named a newer one                        */
 	uint64_t garps;         /* gratuitous ARPs handed to a worker       */
 	uint64_t garp_failures; /* ... not (no mbuf, ring full)             */
-	uint64_t takeover_wall_ms; /* wall clock of the last new epoch      */
+	uint64_t takeover_wall_ms; /* wall clock of the last takeover       */
 };
 
 struct hc_ha {

@@ -162,8 +162,10 @@ link)
 	echo "master's data link cut at wall_ms=$(now_ms)"
 	;;
 split)
-	bpf_drop "hclab-app-$tag" "hcm$tag"
+	# B's side first: B is backup and sends nothing, so no advert of its
+	# crosses once A's are cut and it takes over
 	bpf_drop "hclab-apb-$tag" "hcn$tag"
+	bpf_drop "hclab-app-$tag" "hcm$tag"
 	echo "management link cut both ways at wall_ms=$(now_ms)"
 	;;
 *) echo "unknown phase $phase"; exit 2 ;;
