@@ -40,7 +40,9 @@ cleanup() {
 	sleep 1
 	for p in $pid_a $pid_b; do kill -KILL "$p" 2>/dev/null || true; done
 	for p in $kpg_a $kpg_b; do kill -KILL -- "-$p" 2>/dev/null || true; done
-	HC_TAG=$tag HC_PID="" hc_lab_down
+	side a
+	HC_PID=""
+	hc_lab_down
 	hc_lab_ha_down
 	[ -n "${HC_KEEP:-}" ] || rm -rf "$out"
 }
