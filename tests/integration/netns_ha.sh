@@ -154,6 +154,10 @@ bpf_drop() { # bpf_drop NS IFACE: drop every IPv4 packet leaving IFACE
 	ip netns exec "$1" tc qdisc add dev "$2" clsact
 	ip netns exec "$1" tc filter add dev "$2" egress bpf da obj "$out/drop.o" sec tc
 }
+# both tables sampled before the fault (telemetry may be slow to answer)
+sampled() { [ "$(kv samples "$out/w$1" 2>/dev/null)" -gt 0 ] 2>/dev/null; }
+hc_wait 120 "A's table sampled" sampled a
+hc_wait 120 "B's table sampled" sampled b
 # the mark first: hc-gwsim notes the epoch in force, then the fault
 touch "$out/mark"
 hc_wait 60 "hc-gwsim noted the mark" grep -q "^mark:" "$out/gwsim.log"
