@@ -287,5 +287,10 @@ hc_lab_ha_up() {
 # (call hc_lab_down too).
 hc_lab_ha_down() {
 	ip netns del "${HC_NSB:-none}" 2>/dev/null || true
-	rmdir "/var/run/dpdk/hclab${HC_TAG:-none}b" 2>/dev/null || true
+	# an appliance killed with SIGKILL leaves its telemetry socket
+	local p
+	for p in "hclab${HC_TAG:-none}" "hclab${HC_TAG:-none}b"; do
+		rm -f "/var/run/dpdk/$p/dpdk_telemetry.v2"
+		rmdir "/var/run/dpdk/$p" 2>/dev/null || true
+	done
 }
