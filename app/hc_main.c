@@ -158,11 +158,20 @@ int main(int argc, char **argv)
 		       strerror(-rc));
 		return 1;
 	}
+	if (cfg.ha_mode != NULL) {
+		if (strcmp(cfg.ha_mode, "backup") != 0) {
+			HC_LOG(ERR, "--ha %s: the only start is backup (keepalived makes a master)",
+			       cfg.ha_mode);
+			return 2;
+		}
+		hc_decide_ha_init(&decide, HC_HA_BACKUP);
+	}
 	/* signals first: once telemetry answers, a script may stop us */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
 	hc_telemetry_set_decide(&decide);
+	hc_telemetry_set_ha(&decide.ha);
 	if (hc_telemetry_register(&dp) != 0)
 		HC_LOG(WARNING, "telemetry commands not registered");
 	char ip[16];

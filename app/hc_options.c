@@ -118,6 +118,9 @@ static const struct opt_row rows[] = {
 	 "members one gateway's snapshot may stage;\nall snapshots of a worker together:\n--max-users", W_BOTH, 0},
 	{"state-file", OPT_TEXT, F(state_file), 0, 0, "/var/lib/headcount/gateways", "FILE",
 	 "the gateways holding users, kept for the\nnext start: it holds placements until\nthey restated ('none': no file)", W_BOTH, 0},
+	{"ha", OPT_TEXT, F(ha_mode), 0, 0, NULL, "backup",
+	 "one of an active/standby pair: start as the\nbackup (no ARP for --ip, nothing taken or\n"
+	 "sent); keepalived's notify scripts switch\nthe role (/headcount/ha, docs/scaling.md)", W_BOTH, 0},
 	{"dump-rooms", OPT_TEXT, F(dump_rooms), 0, 0, NULL, "FILE",
 	 "write the final room table (CSV) at exit", W_BOTH, 0},
 	{"dump-stats", OPT_TEXT, F(dump_stats), 0, 0, NULL, "FILE",

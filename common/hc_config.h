@@ -54,6 +54,8 @@ struct hc_config {
 	const char *state_file;    /* --state-file FILE ("none": none): the
 	                              gateways holding users, for the restart
 	                              hold (control/hc_restart.h)           */
+	const char *ha_mode;       /* --ha backup: one of an HA pair
+	                              (control/hc_ha.h); NULL: standalone   */
 };
 
 #endif /* HC_CONFIG_H */

@@ -16,6 +16,7 @@
 #include "hc_proto.h"
 #include "hc_ctlmsg.h"
 #include "hc_log.h"
+#include "hc_log.h"
 
 #define CHANGE_BURST 512
 /* Decisions a worker's backlog may hold: every seat answer it can be owed
@@ -55,8 +56,10 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 	}
 	d->owed = rte_malloc("hc_owed", sizeof(struct hc_change) * HC_CHAN_MAX_PENDING, 64);
 	uint32_t hold_ms = dp->cfg->gateway_timeout_ms ? dp->cfg->gateway_timeout_ms : 3000;
+	d->hold_tsc = hz / 1000 * hold_ms;
+	hc_ha_init(&d->ha, dp, HC_HA_STANDALONE, incarnation);
 	rc = hc_restart_init(&d->restart, dp->cfg->state_file, dp->cfg->max_gateways,
-			     dp->n_workers, rte_rdtsc(), hz / 1000 * hold_ms);
+			     dp->n_workers, rte_rdtsc(), d->hold_tsc);
 	if (rc != 0) {
 		hc_decide_free(d);
 		return rc;
@@ -579,6 +582,36 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 	}
 }
 
+void hc_decide_ha_init(struct hc_decide *d, int role)
+{
+	hc_ha_init(&d->ha, d->dp, role, d->tx.incarnation);
+	if (role == HC_HA_BACKUP) /* no hold until a takeover reads the file */
+		hc_restart_end(&d->restart, rte_rdtsc());
+}
+
+/* HA (hc_ha.h): a new epoch is a new incarnation towards the gateways,
+ * which restate: hold placements (the state file read again) until they
+ * did, then serve.  Demoted: the hold ends (what it held is decided, the
+ * answers fenced). */
+static void ha_poll(struct hc_decide *d, uint64_t now)
+{
+	enum hc_ha_event ev = hc_ha_poll(&d->ha, now);
+	if (ev == HC_HA_NONE)
+		return;
+	if (hc_restart_holding(&d->restart)) {
+		hc_restart_end(&d->restart, now);
+		release_held(d, now);
+	}
+	if (ev == HC_HA_DEMOTED)
+		return;
+	d->tx.incarnation = d->ha.epoch;
+	hc_restart_free(&d->restart);
+	if (hc_restart_init(&d->restart, d->dp->cfg->state_file, d->dp->cfg->max_gateways,
+			    d->dp->n_workers, now, d->hold_tsc) != 0)
+		HC_LOG(WARNING, "HA: no memory for the restart hold: serving without it");
+	hc_ha_serve(&d->ha);
+}
+
 unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 {
 	struct hc_change chg[CHANGE_BURST];
@@ -595,6 +628,7 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 		total += n;
 	}
 	d->st.changes += total;
+	ha_poll(d, now);
 
 	if (hc_restart_poll(&d->restart, now))
 		release_held(d, now);
@@ -620,7 +654,9 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 		/* plan only from settled rooms: while picks or directives are
 		 * in flight, their users still count where they were and would
 		 * be moved twice */
-		if (hc_restart_holding(&d->restart)) {
+		if (!hc_ha_serving(&d->ha)) {
+			/* an HA backup: nothing to balance, nothing to save */
+		} else if (hc_restart_holding(&d->restart)) {
 			d->st.ticks_waited++; /* the book is not complete yet */
 		} else if (d->picks_in_flight == 0 && hc_directives_in_flight(&d->dirs) == 0) {
 			for (unsigned p = 0; p < d->pol->n_pools; p++)
@@ -628,7 +664,8 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 		} else {
 			d->st.ticks_waited++;
 		}
-		hc_restart_save(&d->restart, d->dp);
+		if (hc_ha_serving(&d->ha))
+			hc_restart_save(&d->restart, d->dp);
 		d->next_tick = now + d->tick_tsc;
 		d->st.ticks++;
 	}

@@ -28,6 +28,7 @@
 #include "hc_balance.h"
 #include "hc_dataplane.h"
 #include "hc_directives.h"
+#include "hc_ha.h"
 #include "hc_policy.h"
 #include "hc_restart.h"
 #include "hc_rooms.h"
@@ -115,12 +116,16 @@ struct hc_decide {
 	uint64_t picks_in_flight;  /* HC_DEC_PICKs not answered by a PICK_END */
 	uint64_t tick_tsc, next_tick;
 	uint64_t hb_tsc, next_hb;
+	uint64_t hold_tsc;         /* the restart hold's bound             */
+	struct hc_ha ha;           /* the role in an HA pair (hc_ha.h)    */
 	struct hc_decide_stats st;
 };
 
 int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 		   const struct hc_policy *pol, uint32_t max_reservations,
 		   uint32_t incarnation);
+/* Before the workers launch: with --ha, start as HA_BACKUP (hc_ha.h). */
+void hc_decide_ha_init(struct hc_decide *d, int role);
 void hc_decide_free(struct hc_decide *d);
 
 /* Drain the workers' rings once; run the tick when due. Returns items. */
@@ -164,7 +169,11 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(restart_hold, restart.holding) X(restart_gateways_listed, restart.st.listed) \
 	X(restart_gateways_restated, restart.st.restated) X(restart_hold_expired, restart.st.expired) \
 	X(restart_hold_ms, restart.st.hold_ms) X(restart_hold_overflow, st.hold_overflow) \
-	X(state_file_writes, restart.st.writes) X(state_file_write_errors, restart.st.write_errors)
+	X(state_file_writes, restart.st.writes) X(state_file_write_errors, restart.st.write_errors) \
+	X(ha_role, ha.role) X(ha_epoch, ha.epoch) X(ha_takeovers, ha.st.takeovers) \
+	X(ha_demotions, ha.st.demotions) X(ha_reepochs, ha.st.reepochs) X(ha_garps, ha.st.garps) \
+	X(ha_garp_failures, ha.st.garp_failures) X(ha_takeover_wall_ms, ha.st.takeover_wall_ms) \
+	X(tx_ha_fenced, tx.st.ha_fenced)
 
 /*
  * A reloaded policy (np, which must outlive its use): prepare checks and

@@ -68,5 +68,8 @@ int hc_telemetry_register(struct hc_dataplane *dp);
 /* The control core whose counters /headcount/control shows. */
 struct hc_decide;
 void hc_telemetry_set_decide(const struct hc_decide *d);
+/* The HA role /headcount/ha,master|backup asks to change (hc_ha.h). */
+struct hc_ha;
+void hc_telemetry_set_ha(struct hc_ha *ha);
 
 #endif /* HC_STATS_H */

@@ -14,6 +14,8 @@
  *                                placement, admission, balancer, directives)
  *   /headcount/version           the appliance's version (hc_version.h) and
  *                                its protocol version
+ *   /headcount/ha[,master|backup] the HA role and epoch; with a parameter,
+ *                                switch it (keepalived's notify, hc_ha.h)
  *
  * Paged replies carry "next": the parameter that asks for the following
  * page, 0 when this was the last.  Every value is a number or one short
@@ -77,6 +79,44 @@ static int tel_control(const char *cmd, const char *params, struct rte_tel_data 
 /* Ask the control lcore to read the keys file again (SIGHUP does the
  * same); the outcome shows in /headcount/control keys_reloads and
  * keys_reload_failures, and in the log. */
+static struct hc_ha *tel_ha;
+
+void hc_telemetry_set_ha(struct hc_ha *ha)
+{
+	tel_ha = ha;
+}
+
+/* /headcount/ha: the role, epoch and takeovers; ,master or ,backup asks
+ * for a role (keepalived's notify scripts, deploy/keepalived/; being able
+ * to reach the root-only socket is the authentication).  The control
+ * lcore acts on it at its next poll; "requested" says it was taken. */
+static int tel_ha_cmd(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	if (tel_ha == NULL)
+		return -1;
+	int want = 0;
+	if (params != NULL && *params != '\0') {
+		if (strcmp(params, "master") == 0)
+			want = HC_HA_MASTER;
+		else if (strcmp(params, "backup") == 0)
+			want = HC_HA_BACKUP;
+		else
+			return -1;
+	}
+	rte_tel_data_start_dict(d);
+	if (want != 0)
+		rte_tel_data_add_dict_int(d, "requested", hc_ha_request(tel_ha, want) == 0);
+	rte_tel_data_add_dict_string(d, "role", hc_ha_role_name(LOAD(&tel_ha->role)));
+	rte_tel_data_add_dict_u64(d, "serving", LOAD(&tel_ha->dp->ha_serving) || !tel_ha->dp->ha);
+	rte_tel_data_add_dict_u64(d, "epoch", LOAD(&tel_ha->epoch));
+	rte_tel_data_add_dict_u64(d, "takeovers", LOAD(&tel_ha->st.takeovers));
+	rte_tel_data_add_dict_u64(d, "demotions", LOAD(&tel_ha->st.demotions));
+	rte_tel_data_add_dict_u64(d, "reepochs", LOAD(&tel_ha->st.reepochs));
+	rte_tel_data_add_dict_u64(d, "takeover_wall_ms", LOAD(&tel_ha->st.takeover_wall_ms));
+	return 0;
+}
+
 static int tel_keys_reload(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	(void)cmd;
@@ -476,6 +516,8 @@ int hc_telemetry_register(struct hc_dataplane *dp)
 					 "One pool and its room-size histogram. Parameter: pool id");
 	rc |= rte_telemetry_register_cmd("/headcount/keys_reload", tel_keys_reload,
 					 "Read the keys file again (like SIGHUP). No parameters");
+	rc |= rte_telemetry_register_cmd("/headcount/ha", tel_ha_cmd,
+					 "HA role, epoch; ,master or ,backup: switch (keepalived)");
 	rc |= rte_telemetry_register_cmd("/headcount/control", tel_control,
 					 "Control core: seats, placements, admission, balancing. No parameters");
 	rc |= rte_telemetry_register_cmd("/headcount/version", tel_version,

@@ -70,6 +70,12 @@ static void send_open_inc(struct hc_tx *tx, uint8_t type, uint16_t gw, struct hc
 	uint16_t payload = (uint16_t)(sizeof(struct hc_hdr) + o->count * rec);
 
 	o->m = NULL;
+	if (tx->dp->ha && !__atomic_load_n(&tx->dp->ha_serving, __ATOMIC_RELAXED)) {
+		tx->st.ha_fenced++; /* an HA backup (demoted) sends nothing */
+		rte_pktmbuf_free(m);
+		o->count = 0;
+		return;
+	}
 	if (o->to.port_id >= RTE_MAX_ETHPORTS) {
 		tx->st.no_txq++;
 		rte_pktmbuf_free(m);

@@ -13,7 +13,8 @@
  * datagram is sealed under the gateway's key in the slot its own last
  * datagram used (hc_peer.key_slot), and every datagram carries the
  * appliance's reply counter for that gateway (protocol.md, "Replay
- * protection"); a gateway without a key gets nothing.
+ * protection"); a gateway without a key gets nothing, nor does any
+ * gateway while an HA appliance is not the master (hc_ha.h).
  */
 #ifndef HC_TX_H
 #define HC_TX_H
@@ -37,6 +38,7 @@ struct hc_tx_stats {
 	uint64_t datagrams, records;
 	uint64_t no_mbuf, ring_full, no_txq;
 	uint64_t no_key;        /* not sent: keys installed, none for it */
+	uint64_t ha_fenced;     /* not sent: --ha and not the master now */
 };
 
 #define HC_TX_TYPES 2 /* ASSIGN, MOVE */

@@ -100,6 +100,17 @@ uint32_t hc_dp_gateway_incarnation(const struct hc_dataplane *dp, uint16_t gw)
 	return LOAD(&home_seq(dp, gw)->gw[gw].incarnation);
 }
 
+uint32_t hc_dp_ha_heard(const struct hc_dataplane *dp)
+{
+	uint32_t best = 0;
+	for (unsigned i = 0; i < dp->n_workers; i++) {
+		uint32_t h = LOAD(&dp->workers[i]->ha_heard);
+		if (h != 0 && (best == 0 || hc_seq_after(h, best)))
+			best = h;
+	}
+	return best;
+}
+
 uint32_t hc_dp_gateway_applied(const struct hc_dataplane *dp, uint16_t gw)
 {
 	return hc_seq_applied(home_seq(dp, gw), gw);

@@ -6,7 +6,7 @@
  * segments, classify it (hc_parse.h), answer an ARP request
  * (hc_arp.c) or an ICMP echo request (hc_icmp.c), check the protocol payload (hc_proto_check.h), check its tag
  * under its gateway's key (hc_auth.h; with keys installed, before anything
- * else looks at it), then route the datagram to its gateway's home worker
+ * else looks at it), refuse it on an HA backup (hc_ha_dp.h), then route the datagram to its gateway's home worker
  * (gateway % workers).  The home worker's sequencer judges it: EVENTS and
  * SNAPSHOT by sequence, HEARTBEAT and PLACE by their control counter's
  * replay window.  Only a fresh datagram moves the gateway's address and
@@ -30,6 +30,7 @@
 #include "hc_proto.h"
 #include "hc_arp.h"
 #include "hc_icmp.h"
+#include "hc_ha_dp.h"
 #include "hc_chan.h"
 #include "hc_ops.h"
 #include "hc_rx.h"
@@ -200,6 +201,11 @@ static __rte_always_inline int take_datagram(struct hc_worker *w, uint16_t port,
 			return 0;
 		}
 	}
+	int ha = hc_ha_refuse(w, port, m, payload);
+	if (unlikely(ha != 0)) {
+		hc_worker_drop(w, m, (enum hc_drop_reason)ha);
+		return 0;
+	}
 	hc_mbuf_set_payload_off(m, pr->payload_off);
 	m->port = port; /* where its gateway is, for answers */
 	unsigned home = gw % nw;
@@ -229,7 +235,10 @@ static __rte_noinline void rx_unusual(struct hc_worker *w, uint16_t port, struct
 				      struct hc_parsed pr, int auth, uint64_t now)
 {
 	if (pr.kind == HC_FRAME_ARP_REQUEST) {
-		hc_arp_answer(w, port, m);
+		if (hc_ha_owns_ip(w))
+			hc_arp_answer(w, port, m);
+		else
+			hc_worker_drop(w, m, HC_DROP_HA_BACKUP);
 		return;
 	}
 	if (pr.kind == HC_FRAME_CSUM_PARTIAL) {

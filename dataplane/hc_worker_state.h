@@ -106,6 +106,9 @@ struct hc_worker {
 	 * worker has really read its ports dry (a replayed capture to its
 	 * end), however slowly a busy machine lets it run */
 	uint64_t dry_polls;
+	/* HA: the newest appliance incarnation above ours named in a good
+	 * datagram's header (relaxed store; hc_ha_dp.h), 0: none */
+	uint32_t ha_heard;
 
 	struct hc_worker_stats st;
 } __rte_cache_aligned;

@@ -23,7 +23,8 @@
  * (rx_wrong_source), it is a well-formed A->G datagram for us (rx_bad),
  * its tag is good (rx_bad_auth; not checked with insecure_no_auth), its
  * appliance incarnation is not older than the one we know (rx_stale; a
- * newer one is a restart and starts a new replay window), and its reply
+ * newer one is a restart and starts a new replay window; with
+ * fence_appliance, not older than the newest ever heard), and its reply
  * counter is fresh in that window (rx_replayed).
  *
  * The session's state (headcount.h) follows those accepted datagrams:
@@ -113,6 +114,9 @@ struct hc_gw {
 	socklen_t to_len;
 	uint32_t incarnation;
 	uint32_t appl_incarnation;      /* last heard, 0: none */
+	uint32_t appl_newest;           /* the newest ever accepted (from any
+	                                   address), 0: none: the fence
+	                                   (cfg.fence_appliance)            */
 	uint64_t appl_heard_us;         /* when a datagram of it was accepted,
 	                                   0: none from appl[cur] yet      */
 	uint32_t seq;                   /* last sequence used */
@@ -686,10 +690,16 @@ static void handle(struct hc_gw *g, uint8_t *p, size_t len)
 	 * outshout a live one. */
 	uint32_t known = g->appl_incarnation, ctr = ntohl(h.sequence);
 	uint64_t now = now_us();
-	int newer = known == 0 || hc_seq_after(appl, known) ||
-		    (appl != known && now - g->appl_heard_us > 3000000u);
-	if (!newer && appl != known) {
+	/* fenced (an HA pair): older than the newest ever heard is never
+	 * taken, however long the newest is silent */
+	int fenced = g->cfg.fence_appliance && g->appl_newest != 0 &&
+		     hc_seq_after(g->appl_newest, appl);
+	int newer = !fenced && (known == 0 || hc_seq_after(appl, known) ||
+				(appl != known && now - g->appl_heard_us > 3000000u));
+	if (fenced || (!newer && appl != known)) {
 		g->st.rx_stale++;
+		if (h.type == HC_MSG_ASSIGN || h.type == HC_MSG_MOVE)
+			g->st.stale_directives += count;
 		return;
 	}
 	struct hc_replay empty;
@@ -707,6 +717,8 @@ static void handle(struct hc_gw *g, uint8_t *p, size_t len)
 	if (newer) {
 		hc_replay_reset(&g->replay);
 		g->appl_incarnation = appl;
+		if (g->appl_newest == 0 || hc_seq_after(appl, g->appl_newest))
+			g->appl_newest = appl;
 	}
 	if (restarted)
 		g->st.appliance_restarts++;

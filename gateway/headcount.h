@@ -49,8 +49,9 @@ extern "C" {
 #endif
 
 /* 4: sized config, appliance lists (names, IPv6), the state callback's
- * struct, hc_gw_version(); test impairment out of the public config. */
-#define HC_GW_API_VERSION 4
+ * struct, hc_gw_version(); test impairment out of the public config.
+ * 5: fence_appliance, stale_directives (HA pairs). */
+#define HC_GW_API_VERSION 5
 
 /* A gateway's key: 16 bytes (protocol v2, SipHash-2-4-128 tags). */
 #define HC_GW_KEY_LEN 16
@@ -184,6 +185,19 @@ struct hc_gw_config {
 	hc_gw_move_cb on_move;
 	hc_gw_state_cb on_state;   /* NULL: poll hc_gw_state() instead     */
 	void *arg;
+	/* API version 5 */
+	int fence_appliance;       /* an HA pair behind one address (the
+	                              service address keepalived moves,
+	                              docs/scaling.md): never accept an
+	                              appliance incarnation older than the
+	                              newest heard, however long that one is
+	                              silent, so a demoted master's ASSIGNs
+	                              and MOVEs are never obeyed (counted in
+	                              stale_directives).  Without it an older
+	                              incarnation is taken as a restart once
+	                              the current one has been silent for
+	                              3 s (an appliance whose clock stepped
+	                              back)                               [0] */
 	/* new fields go here, at the end */
 };
 
@@ -231,6 +245,11 @@ struct hc_gw_stats {
 	                                  appliance holds for us (its last
 	                                  heartbeat; compare with the digest
 	                                  of hc_gw_foreach's users)        */
+	/* API version 5 */
+	uint64_t stale_directives;     /* ASSIGN and MOVE records in datagrams
+	                                  of an older appliance incarnation,
+	                                  refused (rx_stale): a demoted HA
+	                                  master's, fenced               */
 };
 
 /* Fill cfg with the defaults above (appliance, gateway_id and key unset:

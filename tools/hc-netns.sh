@@ -293,3 +293,67 @@ hc_lab_appliance2_down() {
 	rmdir "/var/run/dpdk/hclab$HC_TAG" 2>/dev/null || true
 	hc_use_appliance 1
 }
+
+# ---- an active/standby pair (tests/integration/netns_ha.sh) ----
+#
+#   ns hclab-app-TAG  : appliance A, data veth hcaTAG (DPDK af_packet),
+#                       management veth hcmTAG 198.18.1.1/24
+#   ns hclab-apb-TAG  : appliance B, data veth hcbTAG, management veth
+#                       hcnTAG 198.18.1.2/24
+#   ns hclab-gw-TAG   : the gateways, bridge hcbr (HC_GW_IP/24) joining
+#                       both data veths' peers (hcgTAG, hchTAG)
+# Both appliances serve --ip HC_APP_IP (the service address) and only the
+# master answers ARP for it; keepalived runs in A's and B's namespaces
+# over the management pair.
+HC_MGMT_A=198.18.1.1
+HC_MGMT_B=198.18.1.2
+
+# hc_lab_ha_up TAG: the three namespaces and their links.
+hc_lab_ha_up() {
+	HC_TAG=$1
+	HC_NSA=hclab-app-$1 HC_NSB=hclab-apb-$1 HC_NSG=hclab-gw-$1
+	HC_VA=hca$1 HC_VB=hcb$1 HC_VG=hcg$1 HC_VH=hch$1 HC_VM=hcm$1 HC_VN=hcn$1
+	local ns
+	for ns in "$HC_NSA" "$HC_NSB" "$HC_NSG"; do
+		ip netns add "$ns"
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1
+		ip -n "$ns" link set lo up
+	done
+	ip -n "$HC_NSG" link add hcbr type bridge
+	ip link add "$HC_VA" type veth peer name "$HC_VG"
+	ip link add "$HC_VB" type veth peer name "$HC_VH"
+	ip link set "$HC_VA" netns "$HC_NSA"
+	ip link set "$HC_VB" netns "$HC_NSB"
+	ip link set "$HC_VG" netns "$HC_NSG"
+	ip link set "$HC_VH" netns "$HC_NSG"
+	ip -n "$HC_NSA" link set "$HC_VA" up
+	ip -n "$HC_NSB" link set "$HC_VB" up
+	ip -n "$HC_NSG" link set "$HC_VG" master hcbr
+	ip -n "$HC_NSG" link set "$HC_VH" master hcbr
+	ip -n "$HC_NSG" link set "$HC_VG" up
+	ip -n "$HC_NSG" link set "$HC_VH" up
+	ip -n "$HC_NSG" addr add $HC_GW_IP/24 dev hcbr
+	ip -n "$HC_NSG" link set hcbr up
+	# the kernel fills in UDP checksums itself (see hc_lab_up)
+	ip netns exec "$HC_NSG" ethtool -K hcbr tx off >/dev/null
+	ip link add "$HC_VM" type veth peer name "$HC_VN"
+	ip link set "$HC_VM" netns "$HC_NSA"
+	ip link set "$HC_VN" netns "$HC_NSB"
+	ip -n "$HC_NSA" addr add $HC_MGMT_A/24 dev "$HC_VM"
+	ip -n "$HC_NSB" addr add $HC_MGMT_B/24 dev "$HC_VN"
+	ip -n "$HC_NSA" link set "$HC_VM" up
+	ip -n "$HC_NSB" link set "$HC_VN" up
+}
+
+# hc_lab_ha_down: remove what hc_lab_ha_up made beyond hc_lab_down's
+# (call hc_lab_down too).
+hc_lab_ha_down() {
+	ip netns del "${HC_NSB:-none}" 2>/dev/null || true
+	# an appliance killed with SIGKILL leaves its telemetry socket
+	local p
+	for p in "hclab${HC_TAG:-none}" "hclab${HC_TAG:-none}b"; do
+		rm -f "/var/run/dpdk/$p/dpdk_telemetry.v2"
+		rmdir "/var/run/dpdk/$p" 2>/dev/null || true
+	done
+}

@@ -14,8 +14,10 @@ machine-readable text (no log wording): DPDK's telemetry socket v2,
   hc-tel.py PREFIX watch MAX OUT
                                sample the room table until OUT.stop exists
                                (at most 900 s), 10 times a second;
-                               write OUT (key=value): samples, misses
-                               (no answer: e.g. restarting), max_users
+                               write OUT (key=value; also once a
+                               second meanwhile): samples, misses
+                               (no answer: e.g. restarting; the first
+                               one's error in first_miss), max_users
                                seen in any room, above_max (samples with
                                a room above MAX) and the first such rooms
 
@@ -93,13 +95,25 @@ def watch(prefix, limit, out):
     import os
     import time
     samples = misses = above = top = 0
-    first = ""
+    first = first_miss = ""
     end = time.monotonic() + 900
+    written = 0
+
+    def write():
+        with open(out + ".tmp", "w") as f:
+            f.write("samples=%d\nmisses=%d\nmax_users=%d\nabove_max=%d\nfirst_above=%s\n"
+                    "first_miss=%s\n" % (samples, misses, top, above, first, first_miss))
+        os.rename(out + ".tmp", out)
+
     while not os.path.exists(out + ".stop") and time.monotonic() < end:
+        if time.monotonic() - written >= 1:  # so far, once a second
+            write()
+            written = time.monotonic()
         try:
             table = rooms(prefix)
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError) as e:
             misses += 1
+            first_miss = first_miss or repr(e)[:100]
             time.sleep(0.05)
             continue
         samples += 1
@@ -110,10 +124,7 @@ def watch(prefix, limit, out):
             if not first:
                 first = " ".join("%d:%d" % ru for ru in over[:10])
         time.sleep(0.1)  # 10 samples a second: light beside the appliance
-    with open(out + ".tmp", "w") as f:
-        f.write("samples=%d\nmisses=%d\nmax_users=%d\nabove_max=%d\nfirst_above=%s\n"
-                % (samples, misses, top, above, first))
-    os.rename(out + ".tmp", out)
+    write()
 
 
 def project_version():

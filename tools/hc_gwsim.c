@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,6 +60,7 @@ struct pending_move {
 	uint32_t from, to;
 	uint16_t pool;
 	uint8_t gw;
+	uint32_t epoch;      /* the appliance incarnation that sent it */
 };
 
 static struct {
@@ -74,6 +76,8 @@ static struct {
 	uint32_t seed;
 	double impair_fraction;
 	uint32_t impair_delay_ms;
+	int fence;                 /* --fence: sessions fence_appliance */
+	const char *mark, *move_log; /* --mark FILE, --move-log FILE   */
 } opt = {
 	.appliance = "198.18.0.1", .gateways = 4, .first_id = 1, .users = 10000,
 	.arrival_rate = 20000, .leave_rate = 200, .duration = 5, .settle = 10,
@@ -93,6 +97,17 @@ static uint64_t rng = 0x2545F4914F6CDD1Dull;
 static volatile sig_atomic_t stop, compare_now;
 static uint64_t moves_got, moves_done, restarts, reconnects, place_fail, killed;
 static uint8_t id_conflict[MAX_GW]; /* the gateway's on_state said ID_CONFLICT */
+/* --mark: service resumption after a failover.  When the mark file
+ * appears, the newest appliance incarnation the gateways know is noted;
+ * the first placement answered by a newer one ends the outage. */
+static struct {
+	int armed;
+	uint32_t epoch;                 /* newest known at the mark */
+	uint64_t mark_wall_ms, resumed_wall_ms, places_after;
+	double next_check;
+} mark;
+static FILE *move_log;
+static uint64_t moves_logged;
 
 static double now_s(void)
 {
@@ -164,6 +179,15 @@ static void on_assign(void *arg, const struct hc_gw_assign *a)
 	if (a->status == HC_GW_PLACED && hc_gw_join(gw[k], a->user_id, a->room_id, a->pool_id) == 0) {
 		users[u].state = PRESENT;
 		present_add(u);
+		if (mark.armed) {
+			struct hc_gw_stats st;
+			hc_gw_get_stats(gw[k], &st);
+			if (st.appliance_incarnation != mark.epoch) {
+				mark.places_after++;
+				if (mark.resumed_wall_ms == 0)
+					mark.resumed_wall_ms = wall_ms();
+			}
+		}
 		return;
 	}
 	place_fail++;
@@ -182,9 +206,11 @@ static void on_move(void *arg, const struct hc_gw_move *mv)
 			exit(2);
 		}
 	}
+	struct hc_gw_stats st;
+	hc_gw_get_stats(gw[k], &st);
 	moves[n_moves++] = (struct pending_move){.due = now_s() + rnd(opt.move_delay_ms + 1) / 1000.0,
 		.user = mv->user_id, .from = mv->from_room, .to = mv->to_room, .pool = mv->pool_id,
-		.gw = (uint8_t)k};
+		.gw = (uint8_t)k, .epoch = st.appliance_incarnation};
 }
 
 static void on_state(void *arg, const struct hc_gw_state_change *c)
@@ -218,6 +244,7 @@ static void open_gateway(unsigned k)
 	c.key = hc_tool_auth_key(&auth, c.gateway_id, &c.key_slot, "hc-gwsim");
 	c.key_len = c.key != NULL ? HC_GW_KEY_LEN : 0;
 	c.insecure_no_auth = c.key == NULL; /* --no-auth */
+	c.fence_appliance = opt.fence;
 	c.on_assign = on_assign;
 	c.on_move = on_move;
 	c.on_state = on_state;
@@ -269,8 +296,30 @@ static void kill_last_gateway(void)
 	killed++;
 }
 
+/* --mark: the file appeared: note its time and the newest incarnation
+ * the gateways know (checked every 10 ms; its mtime is the mark). */
+static void check_mark(void)
+{
+	if (opt.mark == NULL || mark.armed || now_s() < mark.next_check)
+		return;
+	mark.next_check = now_s() + 0.01;
+	struct stat sb;
+	if (stat(opt.mark, &sb) != 0)
+		return;
+	mark.mark_wall_ms = (uint64_t)sb.st_mtim.tv_sec * 1000 + (uint64_t)sb.st_mtim.tv_nsec / 1000000;
+	for (unsigned k = 0; k < opt.gateways; k++) {
+		struct hc_gw_stats st;
+		hc_gw_get_stats(gw[k], &st);
+		if (mark.epoch == 0 || (int32_t)(st.appliance_incarnation - mark.epoch) > 0)
+			mark.epoch = st.appliance_incarnation;
+	}
+	mark.armed = 1;
+	printf("mark: wall_ms=%" PRIu64 ", appliance incarnation %u\n", mark.mark_wall_ms, mark.epoch);
+}
+
 static void poll_all(int timeout_ms)
 {
+	check_mark();
 	for (unsigned k = 0; k < opt.gateways; k++)
 		hc_gw_poll(gw[k], k == 0 ? timeout_ms : 0);
 }
@@ -287,8 +336,14 @@ static void run_moves(double t)
 		uint32_t u = index_of(m->user);
 		if (u < opt.users && users[u].state == PRESENT && users[u].gw == m->gw &&
 		    hc_gw_room_of(gw[m->gw], m->user) == m->from &&
-		    hc_gw_join(gw[m->gw], m->user, m->to, m->pool) == 0)
+		    hc_gw_join(gw[m->gw], m->user, m->to, m->pool) == 0) {
 			moves_done++;
+			if (move_log != NULL) { /* wall_ms gateway user from to epoch */
+				fprintf(move_log, "%" PRIu64 " %u %" PRIu64 " %u %u %u\n", wall_ms(),
+					opt.first_id + m->gw, m->user, m->from, m->to, m->epoch);
+				moves_logged++;
+			}
+		}
 		moves[i] = moves[--n_moves];
 	}
 }
@@ -409,8 +464,41 @@ static int rooms_page(const json_t *reply, uint64_t *total, char *err, size_t er
 /* Read the appliance's room table into seen[]; returns its user total,
  * or -1 when it cannot be read (no answer, or a reply that is not the
  * JSON expected: said on stderr). */
+/* --prefix P1,P2 (an HA pair): the prefix of the one that is master,
+ * the newest epoch if both say so; a single prefix as it is.  NULL: none
+ * is master now. */
+static const char *current_prefix(void)
+{
+	static char pick[256];
+	if (strchr(opt.telemetry, ',') == NULL)
+		return opt.telemetry;
+	char list[512], err[256];
+	snprintf(list, sizeof(list), "%s", opt.telemetry);
+	uint64_t best = 0;
+	const char *found = NULL;
+	for (char *save, *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		uint64_t epoch;
+		json_t *ha = hc_tel_query_json(p, "/headcount/ha", err, sizeof(err));
+		const json_t *role = ha != NULL ? json_object_get(ha, "role") : NULL;
+		int master = json_is_string(role) && strcmp(json_string_value(role), "master") == 0 &&
+			     hc_tel_u64(ha, "epoch", &epoch, err, sizeof(err)) == 0;
+		json_decref(ha);
+		if (!master)
+			continue; /* not answering, or the backup */
+		if (found == NULL || (int32_t)((uint32_t)epoch - (uint32_t)best) > 0) {
+			best = epoch;
+			snprintf(pick, sizeof(pick), "%s", p);
+			found = pick;
+		}
+	}
+	return found;
+}
+
 static int64_t read_appliance(void)
 {
+	const char *prefix = current_prefix();
+	if (prefix == NULL)
+		return -1;
 	uint64_t start = 1, gen0 = 0, total = 0;
 	memset(seen, 0, sizeof(uint32_t) * MAX_ROOM_ID);
 	for (int page = 0; page < 100000; page++) {
@@ -418,7 +506,7 @@ static int64_t read_appliance(void)
 		snprintf(cmd, sizeof(cmd), "/headcount/rooms,%" PRIu64, start);
 		uint64_t gen, next;
 		static char buf[1 << 16];
-		if (hc_tel_query(opt.telemetry, cmd, buf, sizeof(buf)) != 0)
+		if (hc_tel_query(prefix, cmd, buf, sizeof(buf)) != 0)
 			return -1; /* not answering (restarting): no message */
 		json_t *reply = hc_tel_parse(buf, cmd, err, sizeof(err));
 		if (reply == NULL || hc_tel_u64(reply, "view_generation", &gen, err, sizeof(err)) ||
@@ -508,7 +596,13 @@ static void write_result(const char *phase)
 	RES_STAT(place_timeouts) RES_STAT(digest_snapshots)
 	RES_STAT(rx_bad) RES_STAT(rx_bad_auth) RES_STAT(rx_wrong_source) RES_STAT(rx_stale)
 	RES_STAT(rx_replayed) RES_STAT(id_conflicts) RES_STAT(refusals) RES_STAT(superseded)
+	RES_STAT(stale_directives)
 #undef RES_STAT
+	fprintf(f, "mark_wall_ms=%" PRIu64 "\nmark_epoch=%u\nresumed_wall_ms=%" PRIu64
+		"\nplaces_after_mark=%" PRIu64 "\nmoves_logged=%" PRIu64 "\n", mark.mark_wall_ms,
+		mark.epoch, mark.resumed_wall_ms, mark.places_after, moves_logged);
+	if (move_log != NULL)
+		fflush(move_log);
 	fprintf(f, "state_id_conflict=%u\nauth=%s\n", conflicted(),
 		auth.ring != NULL ? "keys" : "none");
 	if (fclose(f) != 0 || rename(tmp, opt.result) != 0)
@@ -573,7 +667,14 @@ static void usage(void)
 	       "  --impair-fraction F        hold this fraction of datagrams (both\n"
 	       "  --impair-delay-ms D        directions) for D ms: reordering  [0]\n"
 	       "  --prefix P                 the appliance's telemetry file prefix (its\n"
-	       "                             EAL --file-prefix): compare rooms\n"
+	       "                             EAL --file-prefix): compare rooms;\n"
+	       "                             P1,P2: an HA pair, the master's (/headcount/ha)\n"
+	       "  --fence                    sessions with fence_appliance (an HA pair)\n"
+	       "  --mark FILE                when FILE appears (touched at a failover):\n"
+	       "                             resumed_wall_ms = first placement answered\n"
+	       "                             by a newer appliance incarnation\n"
+	       "  --move-log FILE            each MOVE obeyed: wall_ms gateway user from\n"
+	       "                             to epoch (the incarnation that sent it)\n"
 	       "  --settle S                 seconds to converge at the end    [10]\n"
 	       "  --hold S                   keep the sessions S more seconds, compare\n"
 	       "                             every 100 ms and report changes   [0]\n"
@@ -602,7 +703,8 @@ static int parse(int argc, char **argv)
 		{"restart-every", 1, 0, 'R'}, {"kill-after", 1, 0, 'K'}, {"reconnect-fraction", 1, 0, 'c'},
 		{"impair-fraction", 1, 0, 'f'}, {"impair-delay-ms", 1, 0, 'D'},
 		{"prefix", 1, 0, 't'}, {"settle", 1, 0, 's'}, {"hold", 1, 0, 'H'},
-		{"hold-until", 1, 0, 'U'}, {"result", 1, 0, 'O'},
+		{"hold-until", 1, 0, 'U'}, {"result", 1, 0, 'O'}, {"fence", 0, 0, 'F'},
+		{"mark", 1, 0, 'M'}, {"move-log", 1, 0, 'W'},
 		{"live", 0, 0, 'L'}, {"seed", 1, 0, 'S'}, HC_TOOL_AUTH_LONG_OPTIONS,
 		{"help", 0, 0, 'h'}, {"version", 0, 0, 'V'}, {0, 0, 0, 0}};
 	static const char *const me = "hc-gwsim";
@@ -631,6 +733,9 @@ static int parse(int argc, char **argv)
 		case 'U': opt.hold_until = optarg; break;
 		case 'O': opt.result = optarg; break;
 		case 'L': opt.live = 1; break;
+		case 'F': opt.fence = 1; break;
+		case 'M': opt.mark = optarg; break;
+		case 'W': opt.move_log = optarg; break;
 		case 'S': opt.seed = (uint32_t)hc_cli_u64(me, "seed", optarg, 0, UINT32_MAX); break;
 		case 'k': case 'N': case 'A': hc_tool_auth_option(&auth, c, optarg); break;
 		case 'h': usage(); exit(0);
@@ -699,6 +804,10 @@ int main(int argc, char **argv)
 	}
 	for (uint32_t u = 0; u < opt.users; u++)
 		idle_list[n_idle++] = opt.users - 1 - u;
+	if (opt.move_log != NULL && (move_log = fopen(opt.move_log, "w")) == NULL) {
+		perror(opt.move_log);
+		return 2;
+	}
 	for (unsigned k = 0; k < opt.gateways; k++)
 		open_gateway(k);
 

@@ -24,14 +24,16 @@
 # systemd (systemd-analyze verifies the unit) and iputils-ping: the deploy
 # kit's tests, deploy-unit and netns-icmp;
 # lua5.3 runs the Pktgen scenario scripts against a stand-in for Pktgen's
-# API (the pktgen-lua test).
+# API (the pktgen-lua test);
+# keepalived: VRRP for the active/standby pair and its failover test).
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "install-deps: run as root" >&2; exit 2; }
 pkgs=(gcc pkg-config meson ninja-build libdpdk-dev dpdk dpdk-dev liburcu-dev libcunit1-dev
       iproute2 ethtool procps clang libclang-rt-14-dev libbpf-dev python3 libsodium-dev
       gnuplot-nox libuv1-dev tshark libpcap-dev elixir erlang-base chromium nodejs
       redis-server libhiredis-dev prometheus libjansson-dev help2man dpkg-dev debhelper
-      fakeroot binutils systemd iputils-ping lua5.3)
+      fakeroot binutils systemd iputils-ping lua5.3
+      keepalived)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

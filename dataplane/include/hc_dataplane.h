@@ -62,6 +62,11 @@ struct hc_dataplane {
 	                            appliance's clock are clamped to it      */
 	struct hc_auth_keyring *keys; /* RCU-protected (hc_dp_keys_*); NULL: none */
 	int auth;      /* a keyring is installed: every datagram needs a tag */
+	/* high availability (control/hc_ha.h): written by the control lcore
+	 * (release stores), read by the workers (acquire / relaxed loads) */
+	int ha;            /* --ha given: the role below applies          */
+	int ha_serving;    /* master: answer ARP for --ip, take datagrams */
+	uint32_t ha_epoch; /* our appliance incarnation (the epoch)       */
 };
 
 static inline int hc_dp_state(const struct hc_dataplane *dp)
@@ -140,6 +145,9 @@ uint32_t hc_dp_room_users(const struct hc_dataplane *dp, unsigned worker, uint32
 
 /* A gateway as the appliance knows it (gw < max_gateways). */
 uint32_t hc_dp_gateway_incarnation(const struct hc_dataplane *dp, uint16_t gw); /* 0: unknown */
+/* HA: the newest appliance incarnation above ours that gateways' datagrams
+ * said they had heard (another master's epoch), 0: none. */
+uint32_t hc_dp_ha_heard(const struct hc_dataplane *dp);
 uint32_t hc_dp_gateway_applied(const struct hc_dataplane *dp, uint16_t gw); /* last seq in order */
 uint64_t hc_dp_gateway_users(const struct hc_dataplane *dp, uint16_t gw);
 uint64_t hc_dp_gateway_digest(const struct hc_dataplane *dp, uint16_t gw);

@@ -45,6 +45,7 @@ version=$(grep "^project('headcount'" -A1 "$top/meson.build" | sed -n "s/.*versi
 libversion=$(sed -n "s/^libheadcount_version = '\([^']*\)'.*/\1/p" "$top/meson.build")
 [ -n "$version" ] && [ -n "$libversion" ] || fail "no versions in meson.build"
 soname_major=${libversion%%.*}
+api=$(sed -n 's/^#define HC_GW_API_VERSION \([0-9]*\).*/\1/p' "$top/gateway/headcount.h")
 
 # a clean copy of the tree: what git knows (not ignored), else the tree
 # without build directories
@@ -137,7 +138,7 @@ flags=$(pkg-config --cflags --libs libheadcount)
 # shellcheck disable=SC2086
 cc -std=c11 -Wall -Wextra -Werror -o "$out/tiny" "$out/tiny.c" $flags || fail "cc tiny.c $flags"
 got=$("$out/tiny") || fail "tiny exited $?"
-[ "$got" = "$libversion $soname_major" ] || fail "tiny says '$got', expected '$libversion $soname_major'"
+[ "$got" = "$libversion $api" ] || fail "tiny says '$got', expected '$libversion $api'"
 echo "installed: headcount, headcountctl and hc-send say $version; a program built with"
 echo "  pkg-config ($flags) runs on libheadcount $got"
 

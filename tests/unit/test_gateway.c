@@ -288,6 +288,61 @@ static void test_session_inbound(void)
 	lab_close(&l);
 }
 
+/* An A->G MOVE of n records for GW_ID from appliance incarnation inc,
+ * sealed in slot 0. */
+static size_t a2g_moves(uint8_t *p, uint32_t inc, uint32_t ctr, unsigned n)
+{
+	hc_proto_fill_hdr(p, HC_MSG_MOVE, GW_ID, (uint16_t)n, GW_INC, inc, ctr);
+	hc_proto_hdr_add_flags(p, HC_HDR_F_A2G);
+	for (unsigned i = 0; i < n; i++) {
+		struct hc_move m = {.user_id = htobe64(500 + i), .from_room = htonl(1),
+				    .to_room = htonl(2), .directive_id = htonl(i + 1)};
+		memcpy(p + sizeof(struct hc_hdr) + i * sizeof(m), &m, sizeof(m));
+	}
+	size_t len = sizeof(struct hc_hdr) + n * sizeof(struct hc_move);
+	hc_auth_seal(p, len, gw_lab_key, 0);
+	return len;
+}
+
+/* fence_appliance (an HA pair): once epoch 1001 was heard, 1000's
+ * datagrams are refused however long 1001 is silent (no 3 s rule), and
+ * their MOVE records counted; a newer epoch is still taken at once. */
+static void test_session_fence(void)
+{
+	struct lab l;
+	struct sockaddr_in app, other;
+	uint8_t p[HC_MAX_PAYLOAD];
+	CU_ASSERT_EQUAL_FATAL(lab_sockets(&l, &app, &other), 0);
+	struct hc_gw_config c;
+	hc_gw_config_init(&c);
+	c.fence_appliance = 1;
+	CU_ASSERT_EQUAL_FATAL(lab_start(&l, &c), 0);
+	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 1000, 1, 0, 0));
+	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 1001, 1, 0, 0));
+	struct hc_gw_stats st = stats(&l);
+	CU_ASSERT_EQUAL(st.appliance_incarnation, 1001);
+	CU_ASSERT_EQUAL(st.appliance_restarts, 1);
+	lab_deliver(&l, l.app, p, a2g_moves(p, 1000, 2, 3)); /* the demoted master's */
+	st = stats(&l);
+	CU_ASSERT_EQUAL(st.rx_stale, 1);
+	CU_ASSERT_EQUAL(st.stale_directives, 3);
+	CU_ASSERT_EQUAL(st.moves, 0);
+	usleep(3100 * 1000); /* 1001 silent for 3 s: still fenced */
+	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 1000, 3, 0, 0));
+	lab_deliver(&l, l.app, p, a2g_moves(p, 1000, 4, 2));
+	st = stats(&l);
+	CU_ASSERT_EQUAL(st.appliance_incarnation, 1001);
+	CU_ASSERT_EQUAL(st.appliance_restarts, 1);
+	CU_ASSERT_EQUAL(st.rx_stale, 3);
+	CU_ASSERT_EQUAL(st.stale_directives, 5);
+	CU_ASSERT_EQUAL(st.moves, 0);
+	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 1002, 1, 0, 0)); /* a newer master */
+	st = stats(&l);
+	CU_ASSERT_EQUAL(st.appliance_incarnation, 1002);
+	CU_ASSERT_EQUAL(st.appliance_restarts, 2);
+	lab_close(&l);
+}
+
 /* What a session sends: HEARTBEAT and PLACE carry the control counter
  * (1, 2, ... resends included), EVENTS the stream sequence, all sealed
  * in the configured slot; a NACKed datagram is resent byte for byte. */
@@ -458,6 +513,7 @@ static CU_TestInfo tests[] = {
 	{"impairment: fraction, delay, order", test_impairment},
 	{"session: inbound source, form, tag, incarnation, replay, id conflict",
 	 test_session_inbound},
+	{"session: fence_appliance refuses an older epoch for good", test_session_fence},
 	{"session: control counters, sealed sends, resend byte for byte", test_session_counters},
 	{"session: insecure_no_auth still checks source and replay", test_session_insecure},
 	{"session: open refuses a missing or bad key", test_session_open_refusals},

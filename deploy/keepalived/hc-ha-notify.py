@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""hc-ha-notify.py PREFIX LOG FIFO - keepalived's notify_fifo_script for a
+headcount appliance of an active/standby pair (docs/scaling.md, "High
+availability").
+
+keepalived starts it once and writes every state change to FIFO, in order,
+as lines 'INSTANCE "name" STATE PRIORITY' (notify scripts, one process per
+change, may finish out of order: a late BACKUP of the start would undo a
+MASTER).  One process for the life of keepalived: no interpreter starts
+between a VRRP decision and the appliance hearing it.
+  MASTER                -> /headcount/ha,master (a new epoch, ARP for the
+                           service address, gratuitous ARPs)
+  BACKUP, FAULT, STOP   -> /headcount/ha,backup (release the address;
+                           place, balance and send nothing)
+PREFIX: the appliance's EAL --file-prefix (its telemetry socket,
+/var/run/dpdk/PREFIX/dpdk_telemetry.v2, root-only: being able to reach it
+is the authentication).  LOG ("-": none) gets one line per change: wall
+clock (ms), state, the appliance's reply.
+"""
+import json
+import socket
+import sys
+import time
+
+ROLES = {"MASTER": "master", "BACKUP": "backup", "FAULT": "backup", "STOP": "backup"}
+
+
+def tell(prefix, role):
+    """/headcount/ha,ROLE; the reply's dict, or the error as text."""
+    cmd = "/headcount/ha," + role
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+            s.settimeout(10)
+            s.connect("/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix)
+            hello = json.loads(s.recv(1024).decode())
+            s.send(cmd.encode())
+            return json.loads(s.recv(hello["max_output_len"]).decode())["/headcount/ha"]
+    except (OSError, ValueError, KeyError) as e:
+        return "error: %s" % e
+
+
+def main(argv):
+    if len(argv) != 4:
+        print(__doc__, file=sys.stderr)
+        return 2
+    prefix, log, fifo = argv[1], argv[2], argv[3]
+    with open(fifo) as f:
+        for line in f:
+            words = line.split()
+            if len(words) < 3 or words[0] != "INSTANCE" or words[2] not in ROLES:
+                continue
+            reply = tell(prefix, ROLES[words[2]])
+            if log != "-":
+                with open(log, "a") as out:
+                    out.write("%d %s %s\n" % (time.time() * 1000, words[2], reply))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

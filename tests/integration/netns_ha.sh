@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# netns_ha.sh PHASE - an active/standby pair under a gateway fleet:
+# appliances A and B (--ha backup) in namespaces of their own on one data
+# bridge with the gateways (hc-gwsim, 8 gateways, users arriving, leaving
+# and obeying MOVEs, sessions with fence_appliance), keepalived in A's and
+# B's namespaces over a management veth pair (VRRP v3 unicast, 0.1 s
+# adverts, B the higher priority, nopreempt: A, started first, is master).
+#
+#   kill   the master box dies: headcount A and its keepalived SIGKILLed
+#   link   A's data link cut (its veth down: keepalived's track_interface)
+#   split  the management link cut both ways (tc-bpf drop): both become
+#          master while both reach the gateways; healed after the gateways
+#          converged: A (lower priority) steps down
+#
+# Asserted in every phase: B takes over (one takeover, a newer epoch);
+# service resumes (a placement answered by the new epoch after the fault;
+# the time is printed, not judged: this machine is shared and slow); the
+# new master's room table equals the gateways' truth exactly afterwards
+# (hc-gwsim's comparison); no room above max in any sample of either
+# appliance's whole table; every gateway heard the new epoch; no gateway
+# obeyed a MOVE of an older epoch after one of a newer (the per-user
+# directive log); B's final checks (seat book = room table) pass.
+# split also: the old master's datagrams reached gateways and were
+# refused (fenced), and it stepped down at the heal.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../common/lib.sh"
+build=${HC_BUILD:?}
+phase=${1:?phase}
+out=$(mktemp -d /tmp/hc-ha.XXXXXX)
+tag=$$
+kpg_a="" kpg_b="" pid_a="" pid_b="" watch_a="" watch_b="" sim=""
+cleanup() {
+	local p
+	[ -z "$sim" ] || kill -TERM "$sim" 2>/dev/null || true
+	for p in $kpg_a $kpg_b; do kill -TERM -- "-$p" 2>/dev/null || true; done
+	touch "$out/wa.stop" "$out/wb.stop"
+	for p in $pid_a $pid_b; do kill -INT "$p" 2>/dev/null || true; done
+	sleep 1
+	for p in $pid_a $pid_b; do kill -KILL "$p" 2>/dev/null || true; done
+	for p in $kpg_a $kpg_b; do kill -KILL -- "-$p" 2>/dev/null || true; done
+	side a
+	HC_PID=""
+	hc_lab_down
+	hc_lab_ha_down
+	[ -n "${HC_KEEP:-}" ] || rm -rf "$out"
+}
+trap cleanup EXIT
+gwsim="$build/tools/hc-gwsim"
+tel="$here/../../tools/hc-tel.py"
+notify="$here/../../deploy/keepalived/hc-ha-notify.py"
+now_ms() { date +%s%3N; }
+
+hc_lab_ha_up $tag
+# the restart hold's file is shared by the pair (storage both boxes see,
+# or a copy after each change: docs/scaling.md)
+app_args=(--ha backup --stats-interval 0 --gateway-timeout-ms 3000 --gap-nacks 1000000
+	--dump-stats "$out/STATS" --state-file "$out/gateways")
+
+# side SIDE: the lab variables pointing at appliance A or B
+side() {
+	if [ "$1" = a ]; then
+		HC_TAG=$tag HC_NSA=hclab-app-$tag HC_VA=hca$tag
+	else
+		HC_TAG=${tag}b HC_NSA=hclab-apb-$tag HC_VA=hcb$tag
+	fi
+}
+mkdir -p "$out/a" "$out/b"
+hc_make_keys "$out/a/keys"
+cp "$out/a/keys" "$out/b/keys"
+side a
+hc_appliance_start "$build" "$out/a" 1 "${app_args[@]/STATS/a/stats.kv}" > /dev/null
+pid_a=$HC_PID
+side b
+hc_appliance_start "$build" "$out/b" 1 "${app_args[@]/STATS/b/stats.kv}" > /dev/null
+pid_b=$HC_PID
+side a
+keys=$HC_KEYS
+
+# /headcount/ha of hclabTAG (a loaded machine's telemetry may refuse a
+# connection now and then: a few tries)
+ha_of() {
+	local i
+	for i in 1 2 3 4 5; do
+		"$tel" "hclab$1" kv /headcount/ha 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+role_is() { ha_of "$1" | grep -qx "role=$2"; }
+
+# keepalived SIDE PRIORITY SRC PEER IFACE DATA: its config, then run it in
+# the side's namespace (its own process group: the "box" to kill)
+keepalived_start() {
+	local s=$1 prio=$2 src=$3 peer=$4 ifc=$5 data=$6 prefix=hclab$tag
+	[ "$s" = a ] || prefix=hclab${tag}b
+	cat > "$out/$s/keepalived.conf" <<-CONF
+	global_defs {
+		router_id hc-$s-$tag
+		script_user root
+		vrrp_version 3
+		notify_fifo $out/$s/notify.fifo
+		notify_fifo_script "$notify $prefix $out/$s/notify.log"
+	}
+	vrrp_instance hc$tag {
+		state BACKUP
+		nopreempt
+		interface $ifc
+		virtual_router_id 51
+		priority $prio
+		advert_int 0.1
+		unicast_src_ip $src
+		unicast_peer {
+			$peer
+		}
+		track_interface {
+			$data
+		}
+		virtual_ipaddress {
+			198.18.1.100/32 dev $ifc
+		}
+	}
+	CONF
+	local ns=hclab-app-$tag
+	[ "$s" = a ] || ns=hclab-apb-$tag
+	setsid ip netns exec "$ns" keepalived -n -l -P -f "$out/$s/keepalived.conf" \
+		-p "$out/$s/keepalived.pid" -r "$out/$s/vrrp.pid" > "$out/$s/keepalived.log" 2>&1 &
+	if [ "$s" = a ]; then kpg_a=$!; else kpg_b=$!; fi
+}
+keepalived_start a 100 $HC_MGMT_A $HC_MGMT_B "hcm$tag" "hca$tag"
+hc_wait 60 "A becomes master" role_is "$tag" master
+keepalived_start b 110 $HC_MGMT_B $HC_MGMT_A "hcn$tag" "hcb$tag"
+hc_wait 60 "B's keepalived says BACKUP" grep -q " BACKUP " "$out/b/notify.log"
+hc_wait 30 "B answers as backup" role_is "${tag}b" backup
+epoch_a=$(ha_of "$tag" | sed -n 's/^epoch=//p')
+echo "A is master (epoch $epoch_a), B backup"
+
+# the room-limit watch on both appliances' whole tables
+"$tel" "hclab$tag" watch 100 "$out/wa" & watch_a=$!
+"$tel" "hclab${tag}b" watch 100 "$out/wb" & watch_b=$!
+
+res="$out/gwsim.kv"
+timeout 400 ip netns exec "$HC_NSG" "$gwsim" --appliance $HC_APP_IP --keys "$keys" \
+	--prefix "hclab$tag,hclab${tag}b" --result "$res" --gateways 8 --users 12000 \
+	--arrival-rate 1000 --leave-rate 200 --duration 40 --settle 120 --hold 300 \
+	--hold-until "$out/healed" --fence --mark "$out/mark" --move-log "$out/moves.log" \
+	--seed 21 > "$out/gwsim.log" 2>&1 &
+sim=$! # (timeout's pid: its TERM ends hc-gwsim too)
+users_at_least() { [ "$("$tel" "hclab$tag" kv /headcount/stats | sed -n 's/^users=//p')" -ge "$1" ]; }
+hc_wait 300 "A counts 2000 users" users_at_least 2000
+
+bpf_drop() { # bpf_drop NS IFACE: drop every IPv4 packet leaving IFACE
+	ip netns exec "$1" tc qdisc add dev "$2" clsact
+	ip netns exec "$1" tc filter add dev "$2" egress bpf da obj "$out/drop.o" sec tc
+}
+# both tables sampled before the fault (telemetry may be slow to answer)
+sampled() { [ "$(kv samples "$out/w$1" 2>/dev/null)" -gt 0 ] 2>/dev/null; }
+hc_wait 120 "A's table sampled" sampled a
+hc_wait 120 "B's table sampled" sampled b
+# the mark first: hc-gwsim notes the epoch in force, then the fault
+touch "$out/mark"
+hc_wait 60 "hc-gwsim noted the mark" grep -q "^mark:" "$out/gwsim.log"
+[ "$phase" != split ] || clang -O2 -target bpf -I/usr/include/x86_64-linux-gnu \
+	-DLOSS_PPM=1000000 -DDUP_PPM=0 -c "$here/hc_impair_bpf.c" -o "$out/drop.o"
+fault_ms=$(now_ms)
+case "$phase" in
+kill)
+	kill -KILL "$pid_a"
+	kill -KILL -- "-$kpg_a"
+	echo "master box killed (headcount and keepalived, SIGKILL) at wall_ms=$(now_ms)"
+	wait "$pid_a" 2>/dev/null || true
+	pid_a="" kpg_a=""
+	;;
+link)
+	ip -n "hclab-app-$tag" link set "hca$tag" down
+	echo "master's data link cut at wall_ms=$(now_ms)"
+	;;
+split)
+	# B's side first: B is backup and sends nothing, so no advert of its
+	# crosses once A's are cut and it takes over
+	bpf_drop "hclab-apb-$tag" "hcn$tag"
+	bpf_drop "hclab-app-$tag" "hcm$tag"
+	echo "management link cut both ways at wall_ms=$(now_ms)"
+	;;
+*) echo "unknown phase $phase"; exit 2 ;;
+esac
+hc_wait 60 "B becomes master" role_is "${tag}b" master
+echo "B master at wall_ms=$(ha_of "${tag}b" | sed -n 's/^takeover_wall_ms=//p')"
+every_gateway_heard() { [ "$(kv appliance_restarts "$res")" -ge 8 ] && [ "$(kv resumed_wall_ms "$res")" -gt 0 ]; }
+hc_wait 120 "placements answered by the new epoch" every_gateway_heard
+if [ "$phase" = split ]; then
+	role_is "$tag" master || { echo "FAIL: A is no master during the split"; exit 1; }
+	echo "split brain: A and B both master"
+	# the gateways converged on B: the old master's heartbeats refused
+	fenced() { [ "$(kv rx_stale "$res")" -gt 0 ]; }
+	hc_wait 60 "the old master's datagrams fenced at the gateways" fenced
+	sleep 2 # the two masters side by side a while longer
+	ip netns exec "hclab-app-$tag" tc qdisc del dev "hcm$tag" clsact
+	ip netns exec "hclab-apb-$tag" tc qdisc del dev "hcn$tag" clsact
+	echo "management link healed at wall_ms=$(now_ms)"
+	hc_wait 60 "A steps down" role_is "$tag" backup
+	role_is "${tag}b" master || { echo "FAIL: B lost the role at the heal"; exit 1; }
+fi
+touch "$out/healed"
+rc=0
+wait "$sim" || rc=$?
+sim=""
+cat "$out/gwsim.log"
+touch "$out/wa.stop" "$out/wb.stop"
+wait "$watch_a" || { echo "FAIL: A's room watch"; exit 1; }
+wait "$watch_b" || { echo "FAIL: B's room watch"; exit 1; }
+watch_a="" watch_b=""
+[ "$rc" = 0 ] || { echo "FAIL: the room table differs from the gateways' truth"; exit 1; }
+[ "$(kv final_compare "$res")" = exact ] || { echo "FAIL: final comparison not exact"; exit 1; }
+
+echo "failover:"
+ha_of "${tag}b" | sed 's/^/  B /'
+need b_takeovers "$(ha_of "${tag}b" | sed -n 's/^takeovers=//p')" -eq 1
+epoch_b=$(ha_of "${tag}b" | sed -n 's/^epoch=//p')
+need b_epoch_newer "$epoch_b" -gt "$epoch_a"
+resumed=$(kv resumed_wall_ms "$res")
+need resumed_after_fault "$resumed" -ge "$fault_ms"
+echo "service resumed: first placement answered by the new epoch $((resumed - fault_ms)) ms" \
+	"after the fault (B took over $(($(ha_of "${tag}b" | sed -n 's/^takeover_wall_ms=//p') - fault_ms)) ms after it)"
+need places_after_fault "$(kv places_after_mark "$res")" -gt 0
+need gateways_heard_new_epoch "$(kv appliance_restarts "$res")" -ge 8
+for s in a b; do
+	w=$out/w$s
+	need "${s}_table_samples" "$(kv samples "$w")" -gt 0
+	need "${s}_samples_above_max" "$(kv above_max "$w")" -eq 0
+done
+# the directive log: per gateway, epochs never go back
+back=$(awk '{ if (($2 in e) && $6 != e[$2] && (($6 - e[$2]) % 4294967296 + 4294967296) % 4294967296 > 2147483648) bad++; e[$2] = $6 } END { print bad + 0 }' "$out/moves.log")
+need moves_obeyed_from_an_older_epoch_after_a_newer "$back" -eq 0
+need moves_logged "$(kv moves_logged "$res")" -eq "$(wc -l < "$out/moves.log")"
+two=$(awk '{ k = $3; if (!(k SUBSEP $6 in seen)) { seen[k SUBSEP $6] = 1; n[k]++ } } END { c = 0; for (k in n) if (n[k] > 1) c++; print c }' "$out/moves.log")
+echo "moves obeyed: $(kv moves_obeyed "$res") (users moved under both epochs, one after the other: $two)"
+echo "directive records of an older epoch refused by the gateways: $(kv stale_directives "$res")"
+"$tel" "hclab${tag}b" kv /headcount/control > "$out/b/control.kv"
+echo "new master: directives sent $(kv directives_sent "$out/b/control.kv"), done" \
+	"$(kv directives_done "$out/b/control.kv"), restatements $(kv restatements "$out/b/control.kv")"
+need b_restatements_refused "$(kv restatements_refused "$out/b/control.kv")" -eq 0
+if [ "$phase" = split ]; then
+	need datagrams_of_the_old_master_fenced "$(kv rx_stale "$res")" -gt 0
+	need a_demotions "$(ha_of "$tag" | sed -n 's/^demotions=//p')" -eq 1
+fi
+side b
+HC_PID=$pid_b
+hc_appliance_stop || { echo "FAIL: B's exit status (final checks)"; exit 1; }
+pid_b=""
+need b_seat_book_mismatches "$(kv seat_book_mismatches "$out/b/stats.kv")" -eq 0
+need b_joins_over_max "$(kv ctl_joins_over_max "$out/b/stats.kv")" -eq 0
+echo "PASS: ha $phase"
