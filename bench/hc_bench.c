@@ -30,6 +30,11 @@
  * (1..17) holds in slot 0 (bench_keys, the keyring the appliance side
  * checks them against); sealing is done while frames are built, outside
  * the timed part.
+ * --callgrind (under `valgrind --tool=callgrind`, built with valgrind's
+ * header): each chunk's timed part is one callgrind dump (stats zeroed
+ * when its frames are handed over, dumped when its last event is applied),
+ * and the chunk's events are printed, for a deterministic count of
+ * instructions per event on a noisy machine (docs/benchmarks.md).
  * A benchmark, not a test: it asserts nothing and is never run by
  * `meson test`.
  */
@@ -48,6 +53,10 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+
+#ifdef HC_HAVE_CALLGRIND
+#include <valgrind/callgrind.h>
+#endif
 
 #include "hc_auth.h"
 #include "hc_options.h"
@@ -142,6 +151,31 @@ struct sample {
 
 
 static struct rte_ring *staging; /* frames built before a window starts */
+static int callgrind;            /* --callgrind: one dump per chunk */
+
+/* --callgrind: the timed part of a chunk starts (stats zeroed) or ends
+ * (dumped, named after the case and chunk). */
+static void cg_begin(void)
+{
+#ifdef HC_HAVE_CALLGRIND
+	if (callgrind)
+		CALLGRIND_ZERO_STATS;
+#endif
+}
+
+static void cg_end(unsigned k, uint64_t events, uint64_t dgrams)
+{
+	if (!callgrind)
+		return;
+	static unsigned dumps;
+	char name[64];
+	snprintf(name, sizeof(name), "batch%u-chunk%u", k, ++dumps);
+#ifdef HC_HAVE_CALLGRIND
+	CALLGRIND_DUMP_STATS_AT(name);
+#endif
+	printf("hc-bench: callgrind dump %s: %" PRIu64 " events in %" PRIu64 " datagrams\n",
+	       name, events, dgrams);
+}
 static struct rte_ring *tx_ring; /* the wire: what the worker transmits */
 
 /* Count MOVE records on the wire (the port's TX ring) and free them. */
@@ -262,6 +296,7 @@ static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chu
 		}
 		uint64_t e0 = w->st.events, d0 = w->st.event_datagrams, b0 = w->st.busy_tsc;
 		uint64_t target = e0 + (uint64_t)CHUNK_FRAMES * k;
+		cg_begin();
 		uint64_t t0 = rte_rdtsc();
 		void *burst[512];
 		unsigned n;
@@ -273,6 +308,8 @@ static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chu
 		       w->members.pend.n_deferred != 0)
 			drain_changes();
 		ticks += rte_rdtsc() - t0;
+		cg_end(k, __atomic_load_n(&w->st.events, __ATOMIC_RELAXED) - e0,
+		       __atomic_load_n(&w->st.event_datagrams, __ATOMIC_RELAXED) - d0);
 		e += __atomic_load_n(&w->st.events, __ATOMIC_RELAXED) - e0;
 		d += __atomic_load_n(&w->st.event_datagrams, __ATOMIC_RELAXED) - d0;
 		b += __atomic_load_n(&w->st.busy_tsc, __ATOMIC_RELAXED) - b0;
@@ -384,7 +421,7 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {{"users", 1, 0, 'u'}, {"rooms", 1, 0, 'r'},
 		{"reps", 1, 0, 'n'}, {"case", 1, 0, 'c'},
 		{"stream", 1, 0, 'S'}, {"no-report", 0, 0, 'R'}, {"auth", 0, 0, 'A'},
-		{"chunks", 1, 0, 'C'}, {0, 0, 0, 0}};
+		{"chunks", 1, 0, 'C'}, {"callgrind", 0, 0, 'G'}, {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -396,10 +433,11 @@ int main(int argc, char **argv)
 		case 'C': win_chunks = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'R': report = 0; break;
 		case 'A': auth = 1; break;
+		case 'G': callgrind = 1; break;
 		default:
 			fprintf(stderr, "usage: hc-bench [EAL] -- [--users N] [--rooms N] [--reps N]"
 				" [--case batch64|batch1|directives|snapshot] [--stream EVENTS] [--no-report]"
-				" [--auth] [--chunks N]\n");
+				" [--auth] [--chunks N] [--callgrind]\n");
 			return 2;
 		}
 	}
@@ -408,6 +446,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hc-bench: bad arguments\n");
 		return 2;
 	}
+#ifndef HC_HAVE_CALLGRIND
+	if (callgrind) {
+		fprintf(stderr, "hc-bench: --callgrind: built without valgrind/callgrind.h\n");
+		return 2;
+	}
+#endif
 	if (auth) {
 		bench_keys = calloc(1, sizeof(*bench_keys));
 		if (bench_keys == NULL || hc_auth_init() != 0) {
