@@ -32,9 +32,11 @@
  * the timed part.
  * --callgrind (under `valgrind --tool=callgrind`, built with valgrind's
  * header): each chunk's timed part is one callgrind dump (stats zeroed
- * when its frames are handed over, dumped when its last event is applied),
- * and the chunk's events are printed, for a deterministic count of
- * instructions per event on a noisy machine (docs/benchmarks.md).
+ * when its frames are handed over, dumped when its last event is applied;
+ * run callgrind without --separate-threads, whose client requests reach
+ * only the calling thread), and the chunk's events and worker loops are
+ * printed, for a deterministic count of instructions per event on a noisy
+ * machine (docs/benchmarks.md).
  * A benchmark, not a test: it asserts nothing and is never run by
  * `meson test`.
  */
@@ -163,7 +165,8 @@ static void cg_begin(void)
 #endif
 }
 
-static void cg_end(unsigned k, uint64_t events, uint64_t dgrams)
+static void cg_end(unsigned k, uint64_t events, uint64_t dgrams, uint64_t loops,
+		   uint64_t busy_loops)
 {
 	if (!callgrind)
 		return;
@@ -173,8 +176,10 @@ static void cg_end(unsigned k, uint64_t events, uint64_t dgrams)
 #ifdef HC_HAVE_CALLGRIND
 	CALLGRIND_DUMP_STATS_AT(name);
 #endif
-	printf("hc-bench: callgrind dump %s: %" PRIu64 " events in %" PRIu64 " datagrams\n",
-	       name, events, dgrams);
+	printf("hc-bench: callgrind dump %s: %" PRIu64 " events in %" PRIu64 " datagrams, "
+	       "worker loops %" PRIu64 " (%" PRIu64 " found work)\n", name, events, dgrams,
+	       loops, busy_loops);
+	fflush(stdout);
 }
 static struct rte_ring *tx_ring; /* the wire: what the worker transmits */
 
@@ -295,6 +300,7 @@ static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chu
 				drain_changes();
 		}
 		uint64_t e0 = w->st.events, d0 = w->st.event_datagrams, b0 = w->st.busy_tsc;
+		uint64_t l0 = w->st.loops, bl0 = w->st.busy_loops;
 		uint64_t target = e0 + (uint64_t)CHUNK_FRAMES * k;
 		cg_begin();
 		uint64_t t0 = rte_rdtsc();
@@ -309,7 +315,9 @@ static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chu
 			drain_changes();
 		ticks += rte_rdtsc() - t0;
 		cg_end(k, __atomic_load_n(&w->st.events, __ATOMIC_RELAXED) - e0,
-		       __atomic_load_n(&w->st.event_datagrams, __ATOMIC_RELAXED) - d0);
+		       __atomic_load_n(&w->st.event_datagrams, __ATOMIC_RELAXED) - d0,
+		       __atomic_load_n(&w->st.loops, __ATOMIC_RELAXED) - l0,
+		       __atomic_load_n(&w->st.busy_loops, __ATOMIC_RELAXED) - bl0);
 		e += __atomic_load_n(&w->st.events, __ATOMIC_RELAXED) - e0;
 		d += __atomic_load_n(&w->st.event_datagrams, __ATOMIC_RELAXED) - d0;
 		b += __atomic_load_n(&w->st.busy_tsc, __ATOMIC_RELAXED) - b0;
