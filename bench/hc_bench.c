@@ -30,6 +30,13 @@
  * (1..17) holds in slot 0 (bench_keys, the keyring the appliance side
  * checks them against); sealing is done while frames are built, outside
  * the timed part.
+ * --callgrind (under `valgrind --tool=callgrind`, built with valgrind's
+ * header): each chunk's timed part is one callgrind dump (stats zeroed
+ * when its frames are handed over, dumped when its last event is applied;
+ * run callgrind without --separate-threads, whose client requests reach
+ * only the calling thread), and the chunk's events and worker loops are
+ * printed, for a deterministic count of instructions per event on a noisy
+ * machine (docs/benchmarks.md); gateways are then never declared dead.
  * A benchmark, not a test: it asserts nothing and is never run by
  * `meson test`.
  */
@@ -49,6 +56,10 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+
+#ifdef HC_HAVE_CALLGRIND
+#include <valgrind/callgrind.h>
+#endif
 
 #include "hc_auth.h"
 #include "hc_cli.h"
@@ -144,6 +155,34 @@ struct sample {
 
 
 static struct rte_ring *staging; /* frames built before a window starts */
+static int callgrind;            /* --callgrind: one dump per chunk */
+
+/* --callgrind: the timed part of a chunk starts (stats zeroed) or ends
+ * (dumped, named after the case and chunk). */
+static void cg_begin(void)
+{
+#ifdef HC_HAVE_CALLGRIND
+	if (callgrind)
+		CALLGRIND_ZERO_STATS;
+#endif
+}
+
+static void cg_end(unsigned k, uint64_t events, uint64_t dgrams, uint64_t loops,
+		   uint64_t busy_loops)
+{
+	if (!callgrind)
+		return;
+	static unsigned dumps;
+	char name[64];
+	snprintf(name, sizeof(name), "batch%u-chunk%u", k, ++dumps);
+#ifdef HC_HAVE_CALLGRIND
+	CALLGRIND_DUMP_STATS_AT(name);
+#endif
+	printf("hc-bench: callgrind dump %s: %" PRIu64 " events in %" PRIu64 " datagrams, "
+	       "worker loops %" PRIu64 " (%" PRIu64 " found work)\n", name, events, dgrams,
+	       loops, busy_loops);
+	fflush(stdout);
+}
 static struct rte_ring *tx_ring; /* the wire: what the worker transmits */
 
 /* Count MOVE records on the wire (the port's TX ring) and free them. */
@@ -263,7 +302,9 @@ static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chu
 				drain_changes();
 		}
 		uint64_t e0 = w->st.events, d0 = w->st.event_datagrams, b0 = w->st.busy_tsc;
+		uint64_t l0 = w->st.loops, bl0 = w->st.busy_loops;
 		uint64_t target = e0 + (uint64_t)CHUNK_FRAMES * k;
+		cg_begin();
 		uint64_t t0 = rte_rdtsc();
 		void *burst[512];
 		unsigned n;
@@ -275,6 +316,10 @@ static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chu
 		       w->members.pend.n_deferred != 0)
 			drain_changes();
 		ticks += rte_rdtsc() - t0;
+		cg_end(k, __atomic_load_n(&w->st.events, __ATOMIC_RELAXED) - e0,
+		       __atomic_load_n(&w->st.event_datagrams, __ATOMIC_RELAXED) - d0,
+		       __atomic_load_n(&w->st.loops, __ATOMIC_RELAXED) - l0,
+		       __atomic_load_n(&w->st.busy_loops, __ATOMIC_RELAXED) - bl0);
 		e += __atomic_load_n(&w->st.events, __ATOMIC_RELAXED) - e0;
 		d += __atomic_load_n(&w->st.event_datagrams, __ATOMIC_RELAXED) - d0;
 		b += __atomic_load_n(&w->st.busy_tsc, __ATOMIC_RELAXED) - b0;
@@ -381,6 +426,7 @@ static void usage(FILE *f)
 		"  --no-report    no report lines\n"
 		"  --auth         datagrams sealed and checked (test key)\n"
 		"  --chunks N     chunks of 8,192 datagrams per window (0: 8 or 32)\n"
+		"  --callgrind    one callgrind dump per chunk's timed part (under valgrind)\n"
 		"  --help         this text\n"
 		"  --version      the program's version\n");
 }
@@ -407,7 +453,7 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {{"users", 1, 0, 'u'}, {"rooms", 1, 0, 'r'},
 		{"reps", 1, 0, 'n'}, {"case", 1, 0, 'c'},
 		{"stream", 1, 0, 'S'}, {"no-report", 0, 0, 'R'}, {"auth", 0, 0, 'A'},
-		{"chunks", 1, 0, 'C'}, {0, 0, 0, 0}};
+		{"chunks", 1, 0, 'C'}, {"callgrind", 0, 0, 'G'}, {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -419,9 +465,16 @@ int main(int argc, char **argv)
 		case 'C': win_chunks = (unsigned)hc_cli_u64("hc-bench", "chunks", optarg, 0, 1024); break;
 		case 'R': report = 0; break;
 		case 'A': auth = 1; break;
+		case 'G': callgrind = 1; break;
 		default: hc_cli_unknown("hc-bench");
 		}
 	}
+#ifndef HC_HAVE_CALLGRIND
+	if (callgrind) {
+		fprintf(stderr, "hc-bench: --callgrind: built without valgrind/callgrind.h\n");
+		return 2;
+	}
+#endif
 	if (auth) {
 		bench_keys = calloc(1, sizeof(*bench_keys));
 		if (bench_keys == NULL || hc_auth_init() != 0) {
@@ -447,6 +500,11 @@ int main(int argc, char **argv)
 	cfg.max_users = users * 3 + users / 4; /* room for the snapshot case's users */
 	cfg.max_rooms = rooms + 1;
 	cfg.mbufs = 4 * CHUNK_FRAMES - 1;
+	/* under callgrind wall time runs ~100x slower: building a chunk would
+	 * outlast the dead-gateway timeout, and the gateways' users would be
+	 * dropped inside the measured window */
+	if (callgrind)
+		cfg.gateway_timeout_ms = 0;
 	rx_ring = rte_ring_create("bench_rx", 2 * CHUNK_FRAMES, (int)rte_socket_id(),
 				  RING_F_SP_ENQ | RING_F_SC_DEQ);
 	staging = rte_ring_create("bench_staging", 2 * CHUNK_FRAMES, (int)rte_socket_id(),
