@@ -25,7 +25,8 @@
 # kit's tests, deploy-unit and netns-icmp;
 # lua5.3 runs the Pktgen scenario scripts against a stand-in for Pktgen's
 # API (the pktgen-lua test);
-# keepalived: VRRP for the active/standby pair and its failover test).
+# keepalived: VRRP for the active/standby pair and its failover test;
+# git: debian-packages copies the tree it builds from (git ls-files)).
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "install-deps: run as root" >&2; exit 2; }
 pkgs=(gcc pkg-config meson ninja-build libdpdk-dev dpdk dpdk-dev liburcu-dev libcunit1-dev
@@ -33,7 +34,7 @@ pkgs=(gcc pkg-config meson ninja-build libdpdk-dev dpdk dpdk-dev liburcu-dev lib
       gnuplot-nox libuv1-dev tshark libpcap-dev elixir erlang-base chromium nodejs
       redis-server libhiredis-dev prometheus libjansson-dev help2man dpkg-dev debhelper
       fakeroot binutils systemd iputils-ping lua5.3
-      keepalived)
+      keepalived git)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
