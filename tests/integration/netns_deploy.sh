@@ -110,7 +110,7 @@ a_pid=$HC_PID
 hc_arp_check > /dev/null || { echo "FAIL: no ARP answer"; exit 1; }
 echo "appliance A: pid $a_pid; a fleet against it"
 ip netns exec "$HC_NSG" "$build/tools/hc-gwsim" --appliance $HC_APP_IP --keys "$HC_KEYS" \
-	--telemetry "hclab$HC_TAG" --gateways 4 --users 4000 --duration 8 \
+	--prefix "hclab$HC_TAG" --gateways 4 --users 4000 --duration 8 \
 	--arrival-rate 2000 --leave-rate 200 --settle 120 --seed 3 \
 	--result "$dir/gwsim.kv" > "$dir/gwsim.log" 2>&1 &
 gw_pid=$!

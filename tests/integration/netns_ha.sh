@@ -241,6 +241,9 @@ echo "directive records of an older epoch refused by the gateways: $(kv stale_di
 echo "new master: directives sent $(kv directives_sent "$out/b/control.kv"), done" \
 	"$(kv directives_done "$out/b/control.kv"), restatements $(kv restatements "$out/b/control.kv")"
 need b_restatements_refused "$(kv restatements_refused "$out/b/control.kv")" -eq 0
+# no directive lost: every MOVE the new master sent was done, replaced,
+# cancelled (its user left) or is still being resent; none given up
+need b_directives_given_up "$(kv directives_given_up "$out/b/control.kv")" -eq 0
 if [ "$phase" = split ]; then
 	need datagrams_of_the_old_master_fenced "$(kv rx_stale "$res")" -gt 0
 	need a_demotions "$(ha_of "$tag" | sed -n 's/^demotions=//p')" -eq 1
