@@ -242,8 +242,17 @@ echo "new master: directives sent $(kv directives_sent "$out/b/control.kv"), don
 	"$(kv directives_done "$out/b/control.kv"), restatements $(kv restatements "$out/b/control.kv")"
 need b_restatements_refused "$(kv restatements_refused "$out/b/control.kv")" -eq 0
 # no directive lost: every MOVE the new master sent was done, replaced,
-# cancelled (its user left) or is still being resent; none given up
-need b_directives_given_up "$(kv directives_given_up "$out/b/control.kv")" -eq 0
+# cancelled (its user left) or is still being resent; none given up.  Not
+# in a split: there a gateway whose ARP entry still names A sends the JOIN
+# that completes B's MOVE to A, so B may give it up although the user
+# moved (the heal's restatement puts the user in B's table, checked
+# exactly above); printed there
+given_up=$(kv directives_given_up "$out/b/control.kv")
+if [ "$phase" = split ]; then
+	echo "new master's directives given up during the split: $given_up"
+else
+	need b_directives_given_up "$given_up" -eq 0
+fi
 if [ "$phase" = split ]; then
 	need datagrams_of_the_old_master_fenced "$(kv rx_stale "$res")" -gt 0
 	need a_demotions "$(ha_of "$tag" | sed -n 's/^demotions=//p')" -eq 1
