@@ -296,6 +296,14 @@ static int build(const struct hc_boot *b, const struct hc_ini *ini, struct hc_co
 	}
 	if (hc_config_check(c, err, errlen) != 0)
 		return -1;
+	for (unsigned i = 0; i < p->n_pools; i++) {
+		if (p->pool[i].room_last >= c->max_rooms) {
+			snprintf(err, errlen, "pool %u (%s): rooms %u-%u reach past --max-rooms %u "
+				 "(room ids are 1 .. max-rooms - 1)", p->pool[i].id, p->pool[i].name,
+				 p->pool[i].room_first, p->pool[i].room_last, c->max_rooms);
+			return -1;
+		}
+	}
 	if (ring != NULL && c->keys_file != NULL) {
 		char kerr[256];
 		*ring = hc_auth_keys_load(c->keys_file, kerr, sizeof(kerr));

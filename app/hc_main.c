@@ -69,17 +69,25 @@ int main(int argc, char **argv)
 		return rc;
 	cfg = boot.cfg;
 	have_config = cfg.policy_file != NULL;
+	signal(SIGHUP, SIG_IGN); /* a reload asked for while starting: not a kill */
 	rte_set_application_usage_hook(usage_hook);
 	hc_notify_open();
 	rc = hc_lock_prefix(boot.eal_argc, boot.eal_argv); /* before EAL touches its files */
 	if (rc != 0)
 		return rc;
-	if (rte_eal_init(boot.eal_argc, boot.eal_argv) < 0) {
+	int eal = rte_eal_init(boot.eal_argc, boot.eal_argv);
+	if (eal < 0) {
 		/* EINVAL: an option EAL does not know or a bad value (EAL named it) */
 		int bad_args = rte_errno == EINVAL;
 		fprintf(stderr, "headcount: EAL initialisation failed (see above%s)\n",
 			bad_args ? "; options: headcount --help" : "");
 		return bad_args ? 2 : 1;
+	}
+	if (eal != boot.eal_argc - 1) { /* EAL took all but argv[0], or some are stray */
+		fprintf(stderr, "headcount: unexpected EAL argument '%s' (options after '--')\n",
+			boot.eal_argv[eal + 1]);
+		rte_eal_cleanup();
+		return 2;
 	}
 	HC_LOG(INFO, "headcount %s starting", HC_VERSION);
 
@@ -158,14 +166,8 @@ int main(int argc, char **argv)
 		       strerror(-rc));
 		return 1;
 	}
-	if (cfg.ha_mode != NULL) {
-		if (strcmp(cfg.ha_mode, "backup") != 0) {
-			HC_LOG(ERR, "--ha %s: the only start is backup (keepalived makes a master)",
-			       cfg.ha_mode);
-			return 2;
-		}
+	if (cfg.ha_mode != NULL) /* "backup": checked with the config */
 		hc_decide_ha_init(&decide, HC_HA_BACKUP);
-	}
 	/* signals first: once telemetry answers, a script may stop us */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

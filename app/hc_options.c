@@ -309,6 +309,17 @@ int hc_config_check(const struct hc_config *c, char *err, size_t errlen)
 			 "[appliance] keys");
 		return -1;
 	}
+	if (c->ha_mode != NULL && strcmp(c->ha_mode, "backup") != 0) {
+		snprintf(err, errlen, "--ha '%s': the only start is backup (keepalived makes "
+			 "a master)", c->ha_mode);
+		return -1;
+	}
+	if (c->ha_mode != NULL && c->no_auth) {
+		snprintf(err, errlen, "--ha needs --keys: a pair takes the epochs gateways name "
+			 "only from authenticated datagrams (with --no-auth anyone could force "
+			 "new epochs)");
+		return -1;
+	}
 	return 0;
 }
 

@@ -558,6 +558,14 @@ int hc_rooms_repool_prepare(const struct hc_rooms *r, const struct hc_policy *np
 	uint32_t retire = 0;
 
 	memset(x, 0, sizeof(*x));
+	for (unsigned p = 0; p < np->n_pools; p++) {
+		if (np->pool[p].room_last >= r->max_rooms) {
+			snprintf(err, errlen, "pool %u (%s): rooms %u-%u reach past --max-rooms %u",
+				 np->pool[p].id, np->pool[p].name, np->pool[p].room_first,
+				 np->pool[p].room_last, r->max_rooms);
+			return -1;
+		}
+	}
 	for (unsigned p = 0; p < r->pol->n_pools; p++) {
 		const struct hc_pool_cfg *c = &r->pol->pool[p];
 		const struct hc_pool_index *pi = &r->pool[p];

@@ -253,6 +253,10 @@ static __rte_noinline void rx_unusual(struct hc_worker *w, uint16_t port, struct
 		return;
 	}
 	enum hc_drop_reason r = (enum hc_drop_reason)pr.reason;
+	if (r == HC_DROP_NOT_UDP && !hc_ha_owns_ip(w)) {
+		hc_worker_drop(w, m, HC_DROP_HA_BACKUP); /* a backup answers no ping */
+		return;
+	}
 	if (r == HC_DROP_NOT_UDP && hc_icmp_input(w, port, m, now))
 		return; /* ICMP: answered or counted */
 	if (r == HC_DROP_IP_BAD_LENGTH &&

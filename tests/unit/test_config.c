@@ -122,6 +122,23 @@ static void test_policy_errors(void)
 	expect_error(OK_AUTH "[pool.lobby]\nid = 3\nmin = 15\nmax = 100\nrooms = 1-99\n"
 		     "[pool.duel]\nid = 8\nmin = 2\nmax = 4\nrooms = 99-199\n",
 		     ": pools 3 and 8: room ranges 1-99 and 99-199 overlap");
+	/* a range past the room ids: refused before the seat book is built */
+	CU_ASSERT_EQUAL(load(OK_AUTH "max-rooms = 1000\n[pool.a]\nid = 0\nmin = 1\nmax = 4\n"
+			     "rooms = 1-2000\n", NULL, NULL), -1);
+	CU_ASSERT_STRING_EQUAL(err, "pool 0 (a): rooms 1-2000 reach past --max-rooms 1000 "
+			       "(room ids are 1 .. max-rooms - 1)");
+	hc_boot_free(&boot);
+	unlink(path);
+	/* an HA pair: backup is the only start, and only with keys */
+	CU_ASSERT_EQUAL(load(OK_AUTH "ha = backup\n", NULL, NULL), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "--ha needs --keys"));
+	hc_boot_free(&boot);
+	unlink(path);
+	CU_ASSERT_EQUAL(load(OK_AUTH "ha = master\n", NULL, NULL), -1);
+	CU_ASSERT_STRING_EQUAL(err, "--ha 'master': the only start is backup (keepalived makes "
+			       "a master)");
+	hc_boot_free(&boot);
+	unlink(path);
 	expect_error(OK_AUTH "[pool.lobby]\nid = 0\nmin = 60\nmax = 100\n",
 		     ":6: [pool.lobby] max: pool 0 (lobby): need 1 <= min <= target <= max <= 65535 "
 		     "and 2 * min <= max (got min 60, target 50, max 100)");
