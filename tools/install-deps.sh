@@ -26,7 +26,8 @@
 # lua5.3 runs the Pktgen scenario scripts against a stand-in for Pktgen's
 # API (the pktgen-lua test);
 # keepalived: VRRP for the active/standby pair and its failover test;
-# git: debian-packages copies the tree it builds from (git ls-files)).
+# git: debian-packages copies the tree it builds from (git ls-files);
+# build-essential: dpkg-checkbuilddeps and dpkg-buildpackage require it).
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "install-deps: run as root" >&2; exit 2; }
 pkgs=(gcc pkg-config meson ninja-build libdpdk-dev dpdk dpdk-dev liburcu-dev libcunit1-dev
@@ -34,7 +35,7 @@ pkgs=(gcc pkg-config meson ninja-build libdpdk-dev dpdk dpdk-dev liburcu-dev lib
       gnuplot-nox libuv1-dev tshark libpcap-dev elixir erlang-base chromium nodejs
       redis-server libhiredis-dev prometheus libjansson-dev help2man dpkg-dev debhelper
       fakeroot binutils systemd iputils-ping lua5.3
-      keepalived git)
+      keepalived git build-essential)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
