@@ -54,6 +54,25 @@ static void merge_and_publish(struct hc_dataplane *dp)
  * use.  The control lcore is the only thread that installs keys, and it
  * reads the keyring (sealing answers) only between installs, so it needs
  * no read-side protection of its own; it goes online for call_rcu. */
+/* Install a loaded keyring (the workers see it after a grace period):
+ * 0 and a log line naming its size, or -1 with the ring freed. */
+static int install_keys(struct hc_dataplane *dp, struct hc_decide *d,
+			struct hc_auth_keyring *ring, const char *from)
+{
+	uint32_t gws = ring->n_gateways, keys = ring->n_keys;
+	rcu_thread_online();
+	int rc = hc_dp_keys_install(dp, ring);
+	rcu_thread_offline();
+	if (rc != 0) {
+		free(ring);
+		return -1;
+	}
+	d->st.keys_reloads++;
+	HC_LOG(INFO, "keys reloaded%s%s: %u gateways, %u keys", from ? " from " : "",
+	       from ? from : "", gws, keys);
+	return 0;
+}
+
 static void reload_keys(struct hc_dataplane *dp, struct hc_decide *d)
 {
 	const char *path = dp->cfg->keys_file;
@@ -69,18 +88,10 @@ static void reload_keys(struct hc_dataplane *dp, struct hc_decide *d)
 		d->st.keys_reload_failures++;
 		return;
 	}
-	uint32_t gws = ring->n_gateways, keys = ring->n_keys;
-	rcu_thread_online();
-	int rc = hc_dp_keys_install(dp, ring);
-	rcu_thread_offline();
-	if (rc != 0) {
-		free(ring);
+	if (install_keys(dp, d, ring, path) != 0) {
 		HC_LOG(ERR, "keys reload: out of memory, keeping the keys in use");
 		d->st.keys_reload_failures++;
-		return;
 	}
-	d->st.keys_reloads++;
-	HC_LOG(INFO, "keys reloaded from %s: %u gateways, %u keys", path, gws, keys);
 }
 
 /* Read the config file again and apply its policy and keys, both or
@@ -103,21 +114,12 @@ static void reload_config(struct hc_dataplane *dp, struct hc_decide *d)
 		d->st.config_reload_errors++;
 		return;
 	}
-	if (ring != NULL) {
-		uint32_t gws = ring->n_gateways, keys = ring->n_keys;
-		rcu_thread_online();
-		int rc = hc_dp_keys_install(dp, ring);
-		rcu_thread_offline();
-		if (rc != 0) {
-			free(ring);
-			hc_rooms_repool_abort(&x);
-			HC_LOG(ERR, "config reload refused, the running config stays: no memory "
-			       "for the keys");
-			d->st.config_reload_errors++;
-			return;
-		}
-		d->st.keys_reloads++;
-		HC_LOG(INFO, "keys reloaded: %u gateways, %u keys", gws, keys);
+	if (ring != NULL && install_keys(dp, d, ring, NULL) != 0) {
+		hc_rooms_repool_abort(&x);
+		HC_LOG(ERR, "config reload refused, the running config stays: no memory "
+		       "for the keys");
+		d->st.config_reload_errors++;
+		return;
 	}
 	hc_decide_reload_commit(d, np, &x, rte_rdtsc());
 	d->st.config_reloads++;
