@@ -126,22 +126,63 @@ static struct rte_ring *changes;   /* the worker's reports, or NULL */
 static struct rte_ring *decisions; /* our answers to its seat requests */
 static uint64_t changes_seen;
 
-/* Stand in for the control core: take the worker's change reports and
- * admit every seat request (the control core's own cost is measured by
- * hc-bench-control). */
+/* The stand-in's seat book for leases: users and leased seats per room,
+ * and whether the worker holds a lease there (--lease-seats). */
+static uint32_t *sb_users, *sb_leased;
+static uint8_t *sb_held;
+static uint32_t lease_seats = 16; /* the policy's default (hc_policy.c) */
+#define SB_MAX 100                 /* the default pool's max */
+
+/* Stand in for the control core: take the worker's change reports, admit
+ * every seat request, and lease seats as the control core does
+ * (hc_rooms_lease: one lease per worker and room at a time, only while
+ * the room stays at least max(2, max / 8) below max); its own cost is
+ * measured by hc-bench-control.  Leases are not revoked (no ticks here:
+ * the control core takes unused ones back within two ticks). */
 static void drain_changes(void)
 {
 	static struct hc_change chg[512];
-	static struct hc_decision dec[512];
+	static struct hc_decision dec[1024];
 	if (changes == NULL)
 		return;
 	unsigned n = rte_ring_dequeue_burst_elem(changes, chg, sizeof(chg[0]), 512, NULL), k = 0;
-	for (unsigned i = 0; i < n; i++)
-		if (chg[i].kind == HC_CHG_REQUEST || chg[i].kind == HC_CHG_RESTATE)
-			dec[k++] = (struct hc_decision){.user_id = chg[i].user_id,
-				.room_id = chg[i].to_room, .kind = HC_DEC_SEAT,
-				.admit = chg[i].kind == HC_CHG_RESTATE ? HC_SEAT_RESTATED : 1,
-				.gateway_id = chg[i].gateway_id};
+	/* the answers the worker is owed always fit its decision ring; a
+	 * lease goes only where it fits beside them (the control core's
+	 * may_tell), or both ends would wait for each other */
+	int may_lease = rte_ring_free_count(decisions) > HC_CHAN_MAX_PENDING + 1024;
+	for (unsigned i = 0; i < n; i++) {
+		const struct hc_change *c = &chg[i];
+		if (c->kind != HC_CHG_REQUEST && c->kind != HC_CHG_RESTATE &&
+		    c->kind != HC_CHG_LEASED && c->kind != HC_CHG_APPLIED)
+			continue;
+		if (c->from_room != 0)
+			sb_users[c->from_room]--;
+		if (c->to_room == 0)
+			continue;
+		sb_users[c->to_room]++;
+		if (c->kind == HC_CHG_LEASED) {
+			if (--sb_leased[c->to_room] == 0)
+				sb_held[c->to_room] = 0;
+			continue;
+		}
+		if (c->kind == HC_CHG_APPLIED)
+			continue;
+		dec[k++] = (struct hc_decision){.user_id = c->user_id,
+			.room_id = c->to_room, .kind = HC_DEC_SEAT,
+			.admit = c->kind == HC_CHG_RESTATE ? HC_SEAT_RESTATED : 1,
+			.gateway_id = c->gateway_id};
+		uint32_t r = c->to_room, margin = SB_MAX / 8 > 2 ? SB_MAX / 8 : 2;
+		uint32_t occ = sb_users[r] + sb_leased[r];
+		if (c->kind == HC_CHG_REQUEST && may_lease && lease_seats > 0 && !sb_held[r] &&
+		    occ + margin < SB_MAX) {
+			uint32_t q = SB_MAX - margin - occ;
+			q = q < lease_seats ? q : lease_seats;
+			sb_leased[r] += q;
+			sb_held[r] = 1;
+			dec[k++] = (struct hc_decision){.room_id = r, .kind = HC_DEC_LEASE,
+							.lease = {.seats = q}};
+		}
+	}
 	for (unsigned done = 0; done < k;)
 		done += rte_ring_enqueue_burst_elem(decisions, dec + done, sizeof(dec[0]),
 						    k - done, NULL);
@@ -231,12 +272,19 @@ static double measure_directives(struct hc_dataplane *dp, uint64_t total, double
 		snprintf(name, sizeof(name), "bench_book_%u", rep);
 		uint32_t rooms = (uint32_t)(total / 90 + 16);
 		if (hc_rooms_init(&book, name, &pol, rooms + 1, (uint32_t)total + 1024,
-				  rte_get_tsc_hz()) != 0)
+				  rte_get_tsc_hz()) != 0) {
+			fprintf(stderr, "hc-bench: no memory for a seat book of %" PRIu64
+				" reservations (EAL -m)\n", total + 1024);
 			return 0;
+		}
 		snprintf(name, sizeof(name), "bench_dirs_%u", rep++);
 		if (hc_directives_init(&dirs, name, (uint32_t)total + 1024,
-				       rte_get_tsc_hz(), 3) != 0)
+				       rte_get_tsc_hz(), 3) != 0) {
+			fprintf(stderr, "hc-bench: no memory for %" PRIu64 " directives (EAL -m)\n",
+				total + 1024);
+			hc_rooms_free(&book);
 			return 0;
+		}
 		for (uint32_t r = 1; r <= rooms; r++)
 			hc_rooms_open(&book, 0);
 	}
@@ -246,6 +294,7 @@ static double measure_directives(struct hc_dataplane *dp, uint64_t total, double
 			.udp_be = rte_cpu_to_be_16((uint16_t)(40000 + g)), .port_id = 0,
 			.mac = {2, 0, 0, 0, 0, (uint8_t)(2 + g)}};
 	uint64_t on_wire = 0, dgrams = 0;
+	struct rte_ring *txr = dp->workers[0]->from_ctl_tx; /* one worker */
 	uint64_t t0 = rte_rdtsc();
 	for (uint64_t i = 0; i < total; i++) {
 		uint16_t g = (uint16_t)(i & 15);
@@ -258,6 +307,18 @@ static double measure_directives(struct hc_dataplane *dp, uint64_t total, double
 			.from_room = rte_cpu_to_be_32(1 + (uint32_t)(i % 997)),
 			.to_room = rte_cpu_to_be_32(to),
 			.directive_id = rte_cpu_to_be_32(id)};
+		/* the worker's TX ring full: hc_tx would drop the datagram (the
+		 * control core resends a directive after its timeout); the
+		 * wire's speed is measured here, so wait for the worker */
+		for (uint64_t t = rte_rdtsc(); rte_ring_free_count(txr) < 17;) { /* a flush: 16 */
+			on_wire += wire_records(&dgrams);
+			if (rte_rdtsc() - t > rte_get_tsc_hz()) {
+				fprintf(stderr, "hc-bench: the worker took no frame for 1 s "
+					"(TX ring %u free, worker ctl_tx %" PRIu64 ")\n",
+					rte_ring_free_count(txr), dp->workers[0]->st.ctl_tx);
+				break;
+			}
+		}
 		while (hc_tx_add(&tx, HC_MSG_MOVE, (uint16_t)(1 + g), &peers[g], &mv, sizeof(mv)) != 0)
 			on_wire += wire_records(&dgrams); /* out of mbufs: let the wire drain */
 		if ((i & 255) == 255)
@@ -424,6 +485,7 @@ static void usage(FILE *f)
 		"  --case C       only batch64, batch1, directives or snapshot\n"
 		"  --stream N     events in the stream (1024..)\n"
 		"  --no-report    no report lines\n"
+		"  --lease-seats N  seats leased per grant by the stand-in (0: none) [16]\n"
 		"  --auth         datagrams sealed and checked (test key)\n"
 		"  --chunks N     chunks of 8,192 datagrams per window (0: 8 or 32)\n"
 		"  --callgrind    one callgrind dump per chunk's timed part (under valgrind)\n"
@@ -453,7 +515,8 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {{"users", 1, 0, 'u'}, {"rooms", 1, 0, 'r'},
 		{"reps", 1, 0, 'n'}, {"case", 1, 0, 'c'},
 		{"stream", 1, 0, 'S'}, {"no-report", 0, 0, 'R'}, {"auth", 0, 0, 'A'},
-		{"chunks", 1, 0, 'C'}, {"callgrind", 0, 0, 'G'}, {0, 0, 0, 0}};
+		{"chunks", 1, 0, 'C'}, {"callgrind", 0, 0, 'G'}, {"lease-seats", 1, 0, 'L'},
+		{0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -466,6 +529,7 @@ int main(int argc, char **argv)
 		case 'R': report = 0; break;
 		case 'A': auth = 1; break;
 		case 'G': callgrind = 1; break;
+		case 'L': lease_seats = (uint32_t)hc_cli_u64("hc-bench", "lease-seats", optarg, 0, 4096); break;
 		default: hc_cli_unknown("hc-bench");
 		}
 	}
@@ -499,6 +563,13 @@ int main(int argc, char **argv)
 	hc_config_parse(&cfg, 2, noargs);
 	cfg.max_users = users * 3 + users / 4; /* room for the snapshot case's users */
 	cfg.max_rooms = rooms + 1;
+	sb_users = calloc(rooms + 1, sizeof(*sb_users));
+	sb_leased = calloc(rooms + 1, sizeof(*sb_leased));
+	sb_held = calloc(rooms + 1, 1);
+	if (sb_users == NULL || sb_leased == NULL || sb_held == NULL) {
+		fprintf(stderr, "hc-bench: no memory for the stand-in's book\n");
+		return 1;
+	}
 	cfg.mbufs = 4 * CHUNK_FRAMES - 1;
 	/* under callgrind wall time runs ~100x slower: building a chunk would
 	 * outlast the dead-gateway timeout, and the gateways' users would be
@@ -566,6 +637,7 @@ int main(int argc, char **argv)
 	for (unsigned ci = 0; ci < 2; ci++) {
 		if (only != NULL && strcmp(only, cases[ci].name) != 0)
 			continue;
+		uint64_t leased0 = w->members.st.leased_joins, asked0 = w->members.st.requests;
 		double eps[99], dps[99], bcpe[99], wcpe[99], share[99];
 		unsigned chunks = cases[ci].k == 1 ? 32 : 8; /* 262,144 / 4,194,304 events */
 		if (win_chunks != 0)
@@ -583,11 +655,16 @@ int main(int argc, char **argv)
 			       s.noops * 100);
 		}
 		double med = hc_median(eps, reps);
+		/* of the JOINs that changed a room, the share applied on a lease */
+		uint64_t leased = w->members.st.leased_joins - leased0;
+		uint64_t asked = w->members.st.requests - asked0;
 		printf("case=%s events_per_datagram=%u users=%u rooms=%u reps=%d report=%d auth=%d "
-		       "events_per_s=%.0f "
+		       "lease_seats=%u leased_share=%.2f events_per_s=%.0f "
 		       "datagrams_per_s=%.0f cycles_per_event=%.1f wall_cycles_per_event=%.1f "
 		       "worker_busy=%.2f%s\n",
-		       cases[ci].name, cases[ci].k, users, rooms, reps, report, auth, med,
+		       cases[ci].name, cases[ci].k, users, rooms, reps, report, auth,
+		       report ? lease_seats : 0,
+		       leased + asked ? (double)leased / (double)(leased + asked) : 0.0, med,
 		       hc_median(dps, reps), hc_median(bcpe, reps), hc_median(wcpe, reps),
 		       hc_median(share, reps), hc_bench_host(rte_get_tsc_hz()));
 		hc_bench_require(cases[ci].name, med > 0, "0 events/s");
