@@ -232,21 +232,24 @@ static void tramp_state(void *arg, const struct hc_gw_state_change *c)
 
 /* ----------------------------------------------------------- sessions -- */
 
-static int open_slot(struct hc_gw_shard *s, const char *name, const char *addr, char *err,
-		     size_t err_len)
+/* Open a session into slot idx (>= n_slots: the caller counts it in by
+ * raising n_slots once every session it needs is open).  0, or -1 with
+ * errno and err, the slot left empty. */
+static int open_slot(struct hc_gw_shard *s, unsigned idx, const char *name, const char *addr,
+		     char *err, size_t err_len)
 {
-	if (s->n_slots == HC_GW_SHARD_MAX_APPLIANCES) {
+	if (idx >= HC_GW_SHARD_MAX_APPLIANCES) {
 		snprintf(err, err_len, "more than %d appliances over the shard set's life",
 			 HC_GW_SHARD_MAX_APPLIANCES);
 		errno = EINVAL;
 		return -1;
 	}
-	struct slot *sl = &s->slot[s->n_slots];
+	struct slot *sl = &s->slot[idx];
 	memset(sl, 0, sizeof(*sl));
 	snprintf(sl->name, sizeof(sl->name), "%s", name);
 	snprintf(sl->addr, sizeof(sl->addr), "%s", addr);
 	sl->s = s;
-	sl->index = s->n_slots;
+	sl->index = idx;
 	struct hc_gw_config c = s->base;
 	c.appliance = sl->addr;
 	c.on_assign = tramp_assign;
@@ -258,11 +261,11 @@ static int open_slot(struct hc_gw_shard *s, const char *name, const char *addr, 
 	if (sl->g == NULL) {
 		int saved = errno;
 		snprintf(err, err_len, "appliance %s (%s): %s", name, addr, e);
+		memset(sl, 0, sizeof(*sl));
 		errno = saved != 0 ? saved : EINVAL;
 		return -1;
 	}
 	sl->in_map = 1;
-	s->n_slots++;
 	return 0;
 }
 
@@ -310,13 +313,16 @@ struct hc_gw_shard *hc_gw_shard_open(const struct hc_gw_shard_map *map,
 		s->cb = *cb;
 	for (unsigned i = 0; i < 65536; i++)
 		s->pidx[i] = NO_POOL;
-	for (unsigned i = 0; i < map->n_appliances; i++)
-		if (open_slot(s, map->appliance[i].name, map->appliance[i].addr, err, err_len) != 0) {
+	for (unsigned i = 0; i < map->n_appliances; i++) {
+		if (open_slot(s, s->n_slots, map->appliance[i].name, map->appliance[i].addr, err,
+			      err_len) != 0) {
 			int saved = errno;
 			hc_gw_shard_close(s, 0);
 			errno = saved;
 			return NULL;
 		}
+		s->n_slots++;
+	}
 	route(s, map);
 	return s;
 }
@@ -513,13 +519,29 @@ int hc_gw_shard_apply_map(struct hc_gw_shard *s, const struct hc_gw_shard_map *n
 		errno = EBUSY;
 		return -1;
 	}
-	for (unsigned i = 0; i < next->n_appliances; i++)
-		if (find_slot(s, next->appliance[i].name) < 0 &&
-		    open_slot(s, next->appliance[i].name, next->appliance[i].addr, err,
-			      err_len) != 0) {
+	/* all or nothing: the new appliances' sessions open into the slots
+	 * past n_slots; if one fails, those opened close again (cleanly: the
+	 * appliance saw an empty snapshot, then a SHUTDOWN) and nothing of the
+	 * set changed; only when all are open do they count and routing moves */
+	unsigned opened = 0;
+	for (unsigned i = 0; i < next->n_appliances; i++) {
+		if (find_slot(s, next->appliance[i].name) >= 0)
+			continue;
+		if (open_slot(s, s->n_slots + opened, next->appliance[i].name,
+			      next->appliance[i].addr, err, err_len) != 0) {
+			int saved = errno;
+			for (unsigned j = 0; j < opened; j++) {
+				struct slot *sl = &s->slot[s->n_slots + j];
+				hc_gw_close(sl->g, 1);
+				memset(sl, 0, sizeof(*sl));
+			}
 			s->st.maps_refused++;
-			return -1; /* slots opened so far stay, unused until named */
+			errno = saved;
+			return -1;
 		}
+		opened++;
+	}
+	s->n_slots += opened;
 	for (unsigned i = 0; i < next->n_pools; i++) {
 		int was = s->pidx[next->pool[i].pool];
 		if (was != NO_POOL &&

@@ -117,7 +117,12 @@ int hc_gw_shard_place(struct hc_gw_shard *s, uint64_t user, uint16_t pool,
  * home and LEFT on the old, appliances gone from the map are closed
  * cleanly once they hold nobody.  0, or -1 with errno (ESTALE: version not
  * newer; EINVAL: an appliance changed address, or an inconsistent map;
- * ENOMEM) and a message in err; nothing changed on error. */
+ * EBUSY: users in a pool the map drops; a new appliance's session that
+ * cannot open: hc_gw_open's errno, its message naming the appliance) and
+ * a message in err.  All or nothing: on error the set is as before (the
+ * sessions it opened for new appliances are closed again, cleanly: such
+ * an appliance saw an empty snapshot and a SHUTDOWN) but for the
+ * maps_refused count. */
 int hc_gw_shard_apply_map(struct hc_gw_shard *s, const struct hc_gw_shard_map *next,
 			  char *err, size_t err_len);
 
