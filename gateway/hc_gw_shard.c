@@ -83,20 +83,45 @@ static int parse_u32(const char *t, uint32_t lo, uint32_t hi, uint32_t *v)
 	return 0;
 }
 
-int hc_gw_shard_map_parse(struct hc_gw_shard_map *m, const char *text, char *err,
-			  size_t err_len)
+/* A line is text: printable ASCII and tabs (a CR before the newline is
+ * allowed); bytes from 0x80 only in a comment (UTF-8 there is fine).  A
+ * NUL, another control byte or DEL anywhere is an error naming its
+ * column, never the silent end of the map.  0, or -1 with the message. */
+static int check_text(const char *buf, size_t len, unsigned line, char *err, size_t err_len)
+{
+	int comment = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char b = (unsigned char)buf[i];
+		comment |= b == '#';
+		if ((b >= 0x20 && b < 0x7f) || b == '\t' || (b == '\r' && i + 1 == len) ||
+		    (b >= 0x80 && comment))
+			continue;
+		char what[96];
+		snprintf(what, sizeof(what), "byte 0x%02x at column %zu is not text%s", b, i + 1,
+			 b >= 0x80 ? " (non-ASCII only in a comment)" : "");
+		return map_error(err, err_len, line, what);
+	}
+	return 0;
+}
+
+/* The parser over len bytes of text (NUL bytes included: they are
+ * errors, not the end). */
+static int map_parse(struct hc_gw_shard_map *m, const char *text, size_t text_len, char *err,
+		     size_t err_len)
 {
 	memset(m, 0, sizeof(*m));
 	unsigned line = 0;
 	int have_version = 0;
-	const char *p = text;
-	while (*p != '\0') {
+	const char *p = text, *end = text + text_len;
+	while (p < end) {
 		char buf[512];
-		const char *nl = strchr(p, '\n');
-		size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
 		line++;
 		if (len >= sizeof(buf))
 			return map_error(err, err_len, line, "longer than 511 characters");
+		if (check_text(p, len, line, err, err_len) != 0)
+			return -1;
 		memcpy(buf, p, len);
 		buf[len] = '\0';
 		p += len + (nl != NULL);
@@ -171,6 +196,12 @@ int hc_gw_shard_map_parse(struct hc_gw_shard_map *m, const char *text, char *err
 	return 0;
 }
 
+int hc_gw_shard_map_parse(struct hc_gw_shard_map *m, const char *text, char *err,
+			  size_t err_len)
+{
+	return map_parse(m, text, strlen(text), err, err_len);
+}
+
 int hc_gw_shard_map_load(struct hc_gw_shard_map *m, const char *path, char *err,
 			 size_t err_len)
 {
@@ -180,7 +211,7 @@ int hc_gw_shard_map_load(struct hc_gw_shard_map *m, const char *path, char *err,
 		return -1;
 	}
 	char *text = calloc(1, 1 << 20);
-	size_t n = text != NULL ? fread(text, 1, (1 << 20) - 1, f) : 0;
+	size_t n = text != NULL ? fread(text, 1, (1 << 20) - 1, f) : 0; /* NULs too */
 	int bad = text == NULL || ferror(f) || !feof(f);
 	fclose(f);
 	if (bad) {
@@ -190,7 +221,7 @@ int hc_gw_shard_map_load(struct hc_gw_shard_map *m, const char *path, char *err,
 	}
 	text[n] = '\0';
 	char e[200];
-	int rc = hc_gw_shard_map_parse(m, text, e, sizeof(e));
+	int rc = map_parse(m, text, n, e, sizeof(e));
 	if (rc != 0)
 		snprintf(err, err_len, "%s: %s", path, e);
 	free(text);

@@ -58,7 +58,9 @@ struct hc_gw_shard_map {
 };
 
 /* Parse map text / a map file.  0, or -1 with a message naming the line
- * in err. */
+ * (and the file) in err.  The map is text: printable ASCII and tabs, any
+ * byte from 0x80 only in a comment; a NUL (a file's is not its end),
+ * another control byte or DEL is an error naming line and column. */
 int hc_gw_shard_map_parse(struct hc_gw_shard_map *m, const char *text, char *err,
 			  size_t err_len);
 int hc_gw_shard_map_load(struct hc_gw_shard_map *m, const char *path, char *err,

@@ -12,6 +12,8 @@
 #include <arpa/inet.h>
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,6 +56,11 @@ static void test_map_parse(void)
 		{"version 1\nappliance a x\npool 1 a 9-1\n", "line 3: expected 'pool ID"},
 		{"version 1\nappliance a x\npool 70000 a 1-2\n", "line 3: expected 'pool ID"},
 		{"version 1\nshard a\n", "line 2: unknown statement"},
+		{"version 1\nappliance a\x01 x\n", "line 2: byte 0x01 at column 12 is not text"},
+		{"version 1\n\x7f\n", "line 2: byte 0x7f at column 1 is not text"},
+		{"version 1\nappliance \xc3\xa9 x\n",
+		 "line 2: byte 0xc3 at column 11 is not text (non-ASCII only in a comment)"},
+		{"version 1\r\nappliance a x\r\r\n", "line 2: byte 0x0d at column 14 is not text"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
@@ -62,7 +69,35 @@ static void test_map_parse(void)
 		if (hit == NULL)
 			fprintf(stderr, "\nbad map %zu said: %s\n", i, err);
 		CU_ASSERT_PTR_NOT_NULL(hit);
-	}
+	}	/* CRLF line ends and UTF-8 in a comment are text */
+	CU_ASSERT_EQUAL(hc_gw_shard_map_parse(&m, "version 3\r\n# caf\xc3\xa9\r\n"
+					      "appliance a x # \xc3\xa9\r\n", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(m.version, 3);
+	CU_ASSERT_STRING_EQUAL(m.appliance[0].addr, "x");
+
+	/* a file: a NUL byte is an error with the file and line, not the end
+	 * of the map (the statements after it would be lost silently) */
+	char path[] = "/tmp/hc-unit-shardmap-XXXXXX";
+	int fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	static const char nul_map[] = "version 4\nappliance a x\npool 1 a 1-9\0\npool 2 a 10-19\n";
+	CU_ASSERT_EQUAL(write(fd, nul_map, sizeof(nul_map) - 1), (ssize_t)sizeof(nul_map) - 1);
+	close(fd);
+	err[0] = '\0';
+	CU_ASSERT_EQUAL(hc_gw_shard_map_load(&m, path, err, sizeof(err)), -1);
+	char want[256];
+	snprintf(want, sizeof(want), "%s: shard map line 3: byte 0x00 at column 13 is not text",
+		 path);
+	CU_ASSERT_STRING_EQUAL(err, want);
+	/* the same file without the NUL loads whole */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	CU_ASSERT_FATAL(fd >= 0);
+	static const char good_map[] = "version 4\nappliance a x\npool 1 a 1-9\npool 2 a 10-19\n";
+	CU_ASSERT_EQUAL(write(fd, good_map, sizeof(good_map) - 1), (ssize_t)sizeof(good_map) - 1);
+	close(fd);
+	CU_ASSERT_EQUAL(hc_gw_shard_map_load(&m, path, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(m.n_pools, 2);
+	unlink(path);
 }
 
 /* What one fake appliance received: JOIN and LEAVE records by user. */
