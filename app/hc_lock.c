@@ -9,12 +9,15 @@
  * reads the pid and exits 2 naming it.  A lock file is removed at a clean
  * exit (atexit) while still locked; a taker that locked a file already removed
  * (its inode no longer the path's) tries again, so a removal never lets
- * two holders in.  Slow path, before anything runs.
+ * two holders in.  The prefix is found as EAL finds it (getopt_long over
+ * EAL's option table, hc_lock_eal_prefix) and checked against EAL's
+ * runtime directory once EAL runs.  Slow path, before anything runs.
  */
 #include "hc_lock.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +29,7 @@
 #include <rte_bus.h>
 #include <rte_dev.h>
 #include <rte_devargs.h>
+#include <rte_eal.h>
 #include <rte_ethdev.h>
 
 #define MAX_LOCKS (RTE_MAX_ETHPORTS * 2 + 1)
@@ -149,22 +153,110 @@ static int take(const char *kind, const char *id, const char *what)
 	return 1;
 }
 
+/*
+ * EAL's options as DPDK 22.11 parses them (lib/eal/common/
+ * eal_common_options.c: eal_short_options, eal_long_options): the same
+ * getopt_long over the same table sees what EAL will see, so the prefix
+ * is the one EAL uses however it is spelt ("--file-prefix=x",
+ * "--file-prefix x", an abbreviation such as "--file-pre x" or "--fi=x",
+ * the last one given; never the value of another option, as in
+ * "-a --file-prefix=x"; nothing after "--").  Only whether an option
+ * takes a value matters here.  hc_lock_ports checks the guess against
+ * the runtime directory EAL made, so a DPDK whose table differs is caught
+ * at start, not trusted.
+ */
+static const char eal_short[] = "a:b:c:s:d:hl:S:m:n:r:v";
+#define EAL_FILE_PREFIX 256
+#define EAL_HELP 'h'
+static const struct option eal_long[] = {
+	{"base-virtaddr", 1, NULL, 1},  {"create-uio-dev", 0, NULL, 1},
+	{"file-prefix", 1, NULL, EAL_FILE_PREFIX}, {"help", 0, NULL, EAL_HELP},
+	{"huge-dir", 1, NULL, 1},       {"huge-unlink", 2, NULL, 1},
+	{"iova-mode", 1, NULL, 1},      {"lcores", 1, NULL, 1},
+	{"log-level", 1, NULL, 1},      {"trace", 1, NULL, 1},
+	{"trace-dir", 1, NULL, 1},      {"trace-bufsz", 1, NULL, 1},
+	{"trace-mode", 1, NULL, 1},     {"main-lcore", 1, NULL, 1},
+	{"mbuf-pool-ops-name", 1, NULL, 1}, {"no-hpet", 0, NULL, 1},
+	{"no-huge", 0, NULL, 1},        {"no-pci", 0, NULL, 1},
+	{"no-shconf", 0, NULL, 1},      {"in-memory", 0, NULL, 1},
+	{"block", 1, NULL, 1},          {"allow", 1, NULL, 1},
+	{"proc-type", 1, NULL, 1},      {"socket-mem", 1, NULL, 1},
+	{"socket-limit", 1, NULL, 1},   {"syslog", 1, NULL, 1},
+	{"vdev", 1, NULL, 1},           {"vfio-intr", 1, NULL, 1},
+	{"vfio-vf-token", 1, NULL, 1},  {"vmware-tsc-map", 0, NULL, 1},
+	{"legacy-mem", 0, NULL, 1},     {"single-file-segments", 0, NULL, 1},
+	{"match-allocations", 0, NULL, 1}, {"telemetry", 0, NULL, 1},
+	{"no-telemetry", 0, NULL, 1},   {"force-max-simd-bitwidth", 1, NULL, 1},
+	{"huge-worker-stack", 2, NULL, 1},
+	{NULL, 0, NULL, 0},
+};
+
+static char locked_prefix[256]; /* the prefix hc_lock_prefix locked */
+
+int hc_lock_eal_prefix(int argc, char **argv, char *out, size_t len)
+{
+	if (argc < 1)
+		return -1;
+	/* getopt_long permutes: on a copy, argv stays as given */
+	char **copy = calloc((size_t)argc + 1, sizeof(*copy));
+	if (copy == NULL)
+		return -1;
+	memcpy(copy, argv, sizeof(*copy) * (size_t)argc);
+	const char *prefix = "rte"; /* EAL's default */
+	int help = 0, saved_opterr = opterr, saved_optind = optind, saved_optopt = optopt;
+	char *saved_optarg = optarg;
+	opterr = 0;  /* EAL names a bad option itself */
+	optind = 0;  /* glibc: start afresh */
+	int opt;
+	while ((opt = getopt_long(argc, copy, eal_short, eal_long, NULL)) != -1) {
+		if (opt == '?')
+			break; /* EAL stops here too, and fails */
+		if (opt == EAL_FILE_PREFIX)
+			prefix = optarg;
+		else if (opt == EAL_HELP)
+			help = 1;
+	}
+	opterr = saved_opterr;
+	optind = saved_optind;
+	optopt = saved_optopt;
+	optarg = saved_optarg;
+	int rc = help ? 1 : (size_t)snprintf(out, len, "%s", prefix) >= len ? -1 : 0;
+	free(copy); /* prefix pointed into an argv string, not into copy */
+	return rc;
+}
+
 int hc_lock_prefix(int argc, char **argv)
 {
-	const char *prefix = "rte"; /* EAL's default */
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return 0; /* prints and exits: nothing to guard */
-		if (strcmp(argv[i], "--") == 0)
-			break;
-		if (strcmp(argv[i], "--file-prefix") == 0 && i + 1 < argc)
-			prefix = argv[++i];
-		else if (strncmp(argv[i], "--file-prefix=", 14) == 0)
-			prefix = argv[i] + 14;
+	char prefix[sizeof(locked_prefix)];
+	int rc = hc_lock_eal_prefix(argc, argv, prefix, sizeof(prefix));
+	if (rc == 1)
+		return 0; /* --help: EAL prints and exits, nothing to guard */
+	if (rc != 0) {
+		fprintf(stderr, "headcount: the EAL file prefix is too long to lock (or no "
+			"memory)\n");
+		return 1;
 	}
 	char what[300];
 	snprintf(what, sizeof(what), "EAL file prefix '%.200s'", prefix);
-	return take("prefix", prefix, what);
+	rc = take("prefix", prefix, what);
+	if (rc == 0)
+		snprintf(locked_prefix, sizeof(locked_prefix), "%s", prefix);
+	return rc;
+}
+
+int hc_lock_prefix_check(const char *runtime_dir)
+{
+	if (locked_prefix[0] == '\0' || runtime_dir == NULL || runtime_dir[0] == '\0')
+		return 0; /* no prefix locked, or EAL made no runtime directory */
+	char want[sizeof(locked_prefix) + 8];
+	snprintf(want, sizeof(want), "/dpdk/%s", locked_prefix);
+	size_t n = strlen(runtime_dir), w = strlen(want);
+	if (n >= w && strcmp(runtime_dir + n - w, want) == 0)
+		return 0;
+	fprintf(stderr, "headcount: EAL's runtime directory %s is not that of the locked file "
+		"prefix '%s' (this DPDK parses its options differently): refusing to start\n",
+		runtime_dir, locked_prefix);
+	return 1;
 }
 
 /* The value of key in devargs "a=1,key=v,b=2" into out; 1 if found. */
@@ -228,6 +320,8 @@ int hc_lock_port_identities(const char *bus, const char *dev_name, const char *d
 
 int hc_lock_ports(void)
 {
+	if (hc_lock_prefix_check(rte_eal_get_runtime_dir()) != 0)
+		return 1;
 	struct stat ns;
 	unsigned long netns = stat("/proc/self/ns/net", &ns) == 0 ? (unsigned long)ns.st_ino : 0;
 	uint16_t port;
@@ -259,6 +353,7 @@ int hc_lock_ports(void)
 
 void hc_lock_release(void)
 {
+	locked_prefix[0] = '\0';
 	while (n_held > 0) {
 		n_held--;
 		unlink(held[n_held].path); /* still locked: nobody holds it after us */

@@ -18,15 +18,30 @@
  * RuntimeDirectory=headcount makes it). */
 #define HC_LOCK_DIR_DEFAULT "/run/headcount"
 
-/* Lock the EAL file prefix named in the EAL part of argv (up to "--";
- * "rte" when none is given).  Call before rte_eal_init.  Returns 0, or 2
- * after printing which process holds it, or 1 after printing why no lock
- * could be taken. */
+/* Lock the EAL file prefix EAL will use for the EAL arguments argv:
+ * found as EAL finds it (hc_lock_eal_prefix).  Call before rte_eal_init.
+ * Returns 0, or 2 after printing which process holds it, or 1 after
+ * printing why no lock could be taken. */
 int hc_lock_prefix(int argc, char **argv);
 
-/* Lock every ethdev port's identity (an interface in this network
- * namespace, a capture file, a bus address).  Call after rte_eal_init,
- * before any port starts.  Returns 0, 2 or 1 as above. */
+/* The file prefix EAL (DPDK 22.11) takes from argv, by getopt_long over
+ * EAL's own option table: "--file-prefix=x", "--file-prefix x" or any
+ * abbreviation getopt_long accepts ("--file-pre x"), the last one; not
+ * the value of another option ("-a --file-prefix=x": the allow list's);
+ * nothing after "--"; "rte" when none.  argv is left as given.  0 with
+ * the prefix in out, 1 if argv asks for --help (-h), -1 if it does not
+ * fit.  Exposed for the unit tests. */
+int hc_lock_eal_prefix(int argc, char **argv, char *out, size_t len);
+
+/* 0 if EAL's runtime directory (rte_eal_get_runtime_dir) is the locked
+ * prefix's (".../dpdk/<prefix>"), or nothing was locked or made; else 1
+ * after printing both: EAL took another prefix than the lock. */
+int hc_lock_prefix_check(const char *runtime_dir);
+
+/* Check the prefix lock against EAL's runtime directory, then lock every
+ * ethdev port's identity (an interface in this network namespace, a
+ * capture file, a bus address).  Call after rte_eal_init, before any port
+ * starts.  Returns 0, 2 or 1 as above. */
 int hc_lock_ports(void);
 
 /* Unlock and remove our lock files (at a clean exit; the kernel releases

@@ -10,6 +10,12 @@
  * the address and allocates on each call).  Here the socket is connected
  * once at start, and a message is a single send(2), which is.  It also
  * keeps a library off the appliance's link line.
+ *
+ * The watchdog (WATCHDOG=1) is sent from the control loop, never from a
+ * thread of its own: a ping then means the control core runs; it is
+ * withheld unless every worker's loop count rose since the last ping
+ * (read through hc_dp_collect over a one-worker view of the dataplane:
+ * workers are opaque outside dataplane/), so a stuck worker stops them too.
  */
 #include "hc_notify.h"
 
@@ -24,8 +30,46 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
+
+#include "hc_control.h"
+#include "hc_dataplane.h"
+#include "hc_log.h"
+
 static int notify_fd = -1;
 static volatile sig_atomic_t stopping_sent;
+static char last_status[200]; /* the last STATUS= sent, restored after a stall */
+
+static struct {
+	uint64_t usec;                  /* WATCHDOG_USEC; 0: no watchdog         */
+	uint64_t half_tsc;              /* a ping every usec / 2, in TSC ticks   */
+	uint64_t next;                  /* TSC of the next check                 */
+	uint64_t loops[HC_MAX_WORKERS]; /* each worker's loops at the last check */
+	int withheld;                   /* the last check withheld the ping      */
+} wd;
+
+/* $WATCHDOG_USEC for us ($WATCHDOG_PID, if set, names this process), then
+ * forget both so that no child inherits them.  0: none or not ours. */
+static uint64_t watchdog_usec(void)
+{
+	const char *us = getenv("WATCHDOG_USEC"), *pid = getenv("WATCHDOG_PID");
+	uint64_t v = 0;
+	if (us != NULL && us[0] >= '0' && us[0] <= '9') {
+		char *end;
+		errno = 0;
+		unsigned long long x = strtoull(us, &end, 10);
+		if (errno == 0 && *end == '\0')
+			v = x;
+	}
+	if (v != 0 && pid != NULL && pid[0] != '\0' && strtol(pid, NULL, 10) != (long)getpid())
+		v = 0;
+	if (us != NULL && v == 0)
+		fprintf(stderr, "headcount: WATCHDOG_USEC '%s' is not for us or not a number: no "
+			"watchdog pings\n", us);
+	unsetenv("WATCHDOG_USEC");
+	unsetenv("WATCHDOG_PID");
+	return v;
+}
 
 int hc_notify_open(void)
 {
@@ -58,6 +102,9 @@ int hc_notify_open(void)
 	}
 	notify_fd = fd;
 	unsetenv("NOTIFY_SOCKET");
+	wd.usec = watchdog_usec();
+	if (wd.usec != 0)
+		hc_control_pass_hook = hc_notify_watchdog;
 	return 0;
 }
 
@@ -66,6 +113,9 @@ int hc_notify_send(const char *msg)
 	if (notify_fd < 0)
 		return 0;
 	size_t n = strlen(msg);
+	const char *st = strstr(msg, "STATUS=");
+	if (st != NULL && (st == msg || st[-1] == '\n'))
+		snprintf(last_status, sizeof(last_status), "%.*s", (int)strcspn(st, "\n"), st);
 	return send(notify_fd, msg, n, MSG_NOSIGNAL) == (ssize_t)n ? 0 : -1;
 }
 
@@ -76,4 +126,68 @@ void hc_notify_stopping(void)
 		return;
 	stopping_sent = 1;
 	(void)!send(notify_fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL);
+}
+
+/* Worker i's loop count: hc_dp_collect over a view holding only it. */
+static uint64_t worker_loops(const struct hc_dataplane *dp, unsigned i)
+{
+	static struct hc_dataplane one; /* control lcore only */
+	struct hc_dp_totals t;
+	one = *dp;
+	one.n_workers = 1;
+	one.workers[0] = dp->workers[i];
+	hc_dp_collect(&one, &t);
+	return t.w.loops;
+}
+
+void hc_notify_watchdog(const struct hc_dataplane *dp, uint64_t now)
+{
+	if (wd.usec == 0 || notify_fd < 0)
+		return;
+	if (wd.half_tsc == 0) { /* the first pass: the workers' starting counts */
+		wd.half_tsc = (uint64_t)((double)wd.usec / 2e6 * (double)rte_get_tsc_hz());
+		if (wd.half_tsc == 0)
+			wd.half_tsc = 1;
+		for (unsigned i = 0; i < dp->n_workers; i++)
+			wd.loops[i] = worker_loops(dp, i);
+		wd.next = now + wd.half_tsc;
+		HC_LOG(INFO, "systemd watchdog: %.3f s, a ping every %.3f s while every worker "
+		       "makes progress", (double)wd.usec / 1e6, (double)wd.usec / 2e6);
+		return;
+	}
+	if (now < wd.next)
+		return;
+	wd.next = now + wd.half_tsc;
+	unsigned stuck = dp->n_workers;
+	for (unsigned i = 0; i < dp->n_workers; i++) {
+		uint64_t l = worker_loops(dp, i);
+		if (l == wd.loops[i] && stuck == dp->n_workers)
+			stuck = i;
+		wd.loops[i] = l;
+	}
+	if (stuck == dp->n_workers) {
+		hc_notify_send("WATCHDOG=1");
+		if (wd.withheld) {
+			wd.withheld = 0;
+			HC_LOG(WARNING, "systemd watchdog: every worker makes progress again: pings "
+			       "resume");
+			if (last_status[0] != '\0') {
+				char again[sizeof(last_status)];
+				snprintf(again, sizeof(again), "%s", last_status);
+				hc_notify_send(again);
+			}
+		}
+		return;
+	}
+	char msg[160];
+	snprintf(msg, sizeof(msg), "STATUS=watchdog: worker %u made no progress in %.3f s: "
+		 "WATCHDOG=1 withheld", stuck, (double)wd.usec / 2e6);
+	char keep[sizeof(last_status)];
+	snprintf(keep, sizeof(keep), "%s", last_status); /* not this one */
+	hc_notify_send(msg);
+	snprintf(last_status, sizeof(last_status), "%s", keep);
+	wd.withheld = 1;
+	HC_LOG(ERR, "systemd watchdog: worker %u made no progress in %.3f s: ping withheld "
+	       "(systemd restarts the appliance after WatchdogSec without one)", stuck,
+	       (double)wd.usec / 2e6);
 }

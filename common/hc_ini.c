@@ -4,11 +4,17 @@
  *
  * The whole file is read into one buffer, which is cut into NUL-terminated
  * names and values in place; entries point into it.  Bounded: at most
- * HC_INI_MAX_BYTES of file, lines of at most 1023 characters.
+ * HC_INI_MAX_BYTES of file, lines of at most 1023 characters.  Repeats
+ * (a section twice, a key twice in a section) are found through two
+ * open-addressing tables of at least twice the lines (so at most half
+ * full), keyed by a hash of the name (and the section's index): each line
+ * costs O(1) expected, the file O(lines), where comparing every pair cost
+ * O(lines^2) (a 1 MiB file of keys: about 10^10 comparisons).
  */
 #include "hc_ini.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +50,79 @@ static char *strip(char *s)
 	return s;
 }
 
+/* The repeat tables: slot = index + 1 of a section or entry, 0 empty;
+ * the name's hash beside it, so names are compared only on a hash match. */
+struct seen_table {
+	unsigned *slot;
+	uint32_t *hash;
+	size_t mask;
+};
+
+static int seen_init(struct seen_table *t, size_t lines)
+{
+	size_t cap = 16;
+	while (cap < 2 * lines)
+		cap *= 2;
+	t->slot = calloc(cap, sizeof(*t->slot));
+	t->hash = calloc(cap, sizeof(*t->hash));
+	t->mask = cap - 1;
+	return t->slot != NULL && t->hash != NULL ? 0 : -1;
+}
+
+static void seen_free(struct seen_table *t)
+{
+	free(t->slot);
+	free(t->hash);
+}
+
+/* FNV-1a over the name, seeded by a number (the section's index). */
+static uint32_t name_hash(const char *s, uint32_t seed)
+{
+	uint32_t h = 2166136261u ^ (seed * 16777619u);
+	for (; *s != '\0'; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	h ^= h >> 15;
+	return h * 0x2c1b3c6du;
+}
+
+/* The first section named name, or -1 after recording it as index idx. */
+static int seen_section(struct hc_ini *ini, struct seen_table *t, const char *name, unsigned idx)
+{
+	uint32_t h = name_hash(name, 0);
+	size_t i = h & t->mask;
+	for (; t->slot[i] != 0; i = (i + 1) & t->mask) {
+		if (t->hash[i] != h)
+			continue;
+		ini->compares++;
+		if (strcmp(ini->sec[t->slot[i] - 1].name, name) == 0)
+			return (int)(t->slot[i] - 1);
+	}
+	t->slot[i] = idx + 1;
+	t->hash[i] = h;
+	return -1;
+}
+
+/* The line of the first entry of section sec_idx named key, or 0 after
+ * recording entry idx as that first one. */
+static unsigned seen_key(struct hc_ini *ini, struct seen_table *t, unsigned sec_idx,
+			 const char *key, unsigned idx)
+{
+	uint32_t h = name_hash(key, sec_idx + 1);
+	size_t i = h & t->mask;
+	const char *sec = ini->sec[sec_idx].name;
+	for (; t->slot[i] != 0; i = (i + 1) & t->mask) {
+		const struct hc_ini_entry *e = &ini->e[t->slot[i] - 1];
+		if (t->hash[i] != h)
+			continue;
+		ini->compares++;
+		if (e->section == sec && strcmp(e->key, key) == 0)
+			return e->line;
+	}
+	t->slot[i] = idx + 1;
+	t->hash[i] = h;
+	return 0;
+}
+
 static int fail(struct hc_ini *ini, char *err, size_t errlen, unsigned line,
 		const char *why)
 {
@@ -52,8 +131,8 @@ static int fail(struct hc_ini *ini, char *err, size_t errlen, unsigned line,
 	return -1;
 }
 
-int hc_ini_parse(struct hc_ini *ini, const char *path, const char *text, char *err,
-		 size_t errlen)
+static int parse(struct hc_ini *ini, const char *path, const char *text, char *err,
+		 size_t errlen, struct seen_table *secs, struct seen_table *keys)
 {
 	size_t len = strlen(text), lines = 1;
 	memset(ini, 0, sizeof(*ini));
@@ -63,7 +142,8 @@ int hc_ini_parse(struct hc_ini *ini, const char *path, const char *text, char *e
 	ini->text = malloc(len + 1);
 	ini->e = calloc(lines, sizeof(*ini->e));
 	ini->sec = calloc(lines, sizeof(*ini->sec));
-	if (ini->text == NULL || ini->e == NULL || ini->sec == NULL)
+	if (ini->text == NULL || ini->e == NULL || ini->sec == NULL ||
+	    seen_init(secs, lines) != 0 || seen_init(keys, lines) != 0)
 		return fail(ini, err, errlen, 0, "out of memory");
 	memcpy(ini->text, text, len + 1);
 
@@ -97,13 +177,12 @@ int hc_ini_parse(struct hc_ini *ini, const char *path, const char *text, char *e
 						    "digits, '.', '_' and '-'");
 			if (*name == '\0')
 				return fail(ini, err, errlen, line, "a section line is '[name]'");
-			for (unsigned k = 0; k < ini->n_sec; k++) {
-				if (strcmp(ini->sec[k].name, name) == 0) {
-					char why[128];
-					snprintf(why, sizeof(why), "[%.64s]: section given twice "
-						 "(first on line %u)", name, ini->sec[k].line);
-					return fail(ini, err, errlen, line, why);
-				}
+			int k = seen_section(ini, secs, name, ini->n_sec);
+			if (k >= 0) {
+				char why[128];
+				snprintf(why, sizeof(why), "[%.64s]: section given twice "
+					 "(first on line %u)", name, ini->sec[k].line);
+				return fail(ini, err, errlen, line, why);
 			}
 			ini->sec[ini->n_sec++] = (struct hc_ini_section){name, line};
 			cur = name;
@@ -131,12 +210,23 @@ int hc_ini_parse(struct hc_ini *ini, const char *path, const char *text, char *e
 			snprintf(why, sizeof(why), "[%.64s] %.64s: no value", cur, key);
 			return fail(ini, err, errlen, line, why);
 		}
-		ini->e[ini->n++] = (struct hc_ini_entry){cur, key, val, line};
+		unsigned earlier = seen_key(ini, keys, ini->n_sec - 1, key, ini->n);
+		ini->e[ini->n++] = (struct hc_ini_entry){cur, key, val, line, earlier};
 	}
 	if (ini->n_sec == 0)
 		return fail(ini, err, errlen, line, "no [section] in the file (an empty file, "
 			    "or not an INI file?)");
 	return 0;
+}
+
+int hc_ini_parse(struct hc_ini *ini, const char *path, const char *text, char *err,
+		 size_t errlen)
+{
+	struct seen_table secs = {0}, keys = {0};
+	int rc = parse(ini, path, text, err, errlen, &secs, &keys);
+	seen_free(&secs);
+	seen_free(&keys);
+	return rc;
 }
 
 int hc_ini_read(struct hc_ini *ini, const char *path, char *err, size_t errlen)
@@ -175,8 +265,5 @@ void hc_ini_free(struct hc_ini *ini)
 
 unsigned hc_ini_earlier(const struct hc_ini *ini, unsigned i)
 {
-	for (unsigned k = 0; k < i; k++)
-		if (ini->e[k].section == ini->e[i].section && strcmp(ini->e[k].key, ini->e[i].key) == 0)
-			return ini->e[k].line;
-	return 0;
+	return ini->e[i].earlier;
 }

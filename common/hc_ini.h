@@ -15,7 +15,9 @@
  * white space to the end of the line.  Anything else is an error naming
  * the file and line: a key before the first section, a section twice, a
  * line longer than 1023 characters, a file of no sections or one that
- * starts with '{' (JSON).  Slow path.
+ * starts with '{' (JSON).  Slow path, but linear: repeated sections and
+ * keys are found by hashing (section, key) once per line while reading,
+ * not by comparing every pair.
  */
 #ifndef HC_INI_H
 #define HC_INI_H
@@ -27,6 +29,8 @@ struct hc_ini_entry {
 	const char *key;
 	const char *value;
 	unsigned line;
+	unsigned earlier;             /* line of the first entry of the same
+	                                 section and key; 0: this is it    */
 };
 
 struct hc_ini_section {
@@ -41,6 +45,9 @@ struct hc_ini {
 	struct hc_ini_section *sec;   /* sections in file order         */
 	unsigned n_sec;
 	char *text;                   /* owns every string above        */
+	unsigned long compares;       /* names compared finding repeats
+	                                 (a hash match first: tests check
+	                                 it stays about the repeats)       */
 };
 
 /* Read path into ini.  0, or -1 with "path:line: reason" in err (ini then
@@ -51,8 +58,8 @@ int hc_ini_parse(struct hc_ini *ini, const char *path, const char *text, char *e
 		 size_t errlen);
 void hc_ini_free(struct hc_ini *ini);
 
-/* The line of an earlier entry of the same section and key as entry i, or
- * 0 if it is the first. */
+/* The line of the first entry of the same section and key as entry i, or
+ * 0 if it is the first (found while reading: O(1)). */
 unsigned hc_ini_earlier(const struct hc_ini *ini, unsigned i);
 
 #endif /* HC_INI_H */

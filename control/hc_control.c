@@ -26,6 +26,7 @@ volatile sig_atomic_t hc_config_reload_signal;
 
 static hc_reload_fn reload_fn;
 static void *reload_ctx;
+void (*hc_control_pass_hook)(const struct hc_dataplane *dp, uint64_t now);
 
 void hc_control_set_reload(hc_reload_fn fn, void *ctx)
 {
@@ -187,6 +188,7 @@ int hc_control_run(struct hc_dataplane *dp, struct hc_decide *d)
 
 	while (!hc_quit_signal) {
 		uint64_t t = rte_rdtsc();
+		if (hc_control_pass_hook != NULL) hc_control_pass_hook(dp, t); /* systemd watchdog */
 		if (hc_keys_reload_signal) {
 			hc_keys_reload_signal = 0;
 			reload_keys(dp, d);

@@ -35,6 +35,10 @@ typedef int (*hc_reload_fn)(void *ctx, struct hc_policy *np, struct hc_auth_keyr
 			    char *err, size_t errlen);
 void hc_control_set_reload(hc_reload_fn fn, void *ctx);
 
+/* Called on every pass of the control loop with its TSC, NULL: nothing
+ * (app/hc_notify.c sets it: systemd's watchdog). */
+extern void (*hc_control_pass_hook)(const struct hc_dataplane *dp, uint64_t now);
+
 /*
  * Run until a signal, --duration or --idle-exit, then stop the workers
  * orderly.  Returns 0, or -1 if the drain timed out (workers were stopped

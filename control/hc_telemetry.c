@@ -29,7 +29,12 @@
  * change only when it opens or retires, so relaxed loads of those two
  * bytes give the room's pool or, for a room just opened or retired, one
  * merge-interval stale answer; a gateway's address is read the same way
- * (its two fields may mix for the instant it moves).
+ * (its two fields may mix for the instant it moves).  The policy a command
+ * names pools by is read once, inside the command's RCU read section
+ * (tel_policy), and that one pointer serves the whole reply: a SIGHUP
+ * reload swaps the control core's policy between two buffers, so two reads
+ * could name a pool in one buffer and index it in the other.  A book's pool
+ * index is checked against that policy's n_pools before use.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -142,6 +147,13 @@ static void tel_rcu_leave(void)
 	rcu_unregister_thread();
 }
 
+/* The control core's policy, read once; call inside tel_rcu_enter/leave
+ * and use only the pointer returned (see the header). */
+static const struct hc_policy *tel_policy(const struct hc_decide *x)
+{
+	return rcu_dereference(x->pol);
+}
+
 static uint32_t view_rooms(void)
 {
 	uint32_t rooms = 0;
@@ -181,18 +193,19 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
 
 #define TEL_NO_POOL 65536 /* a room the seat book does not hold (yet) */
 
-/* Pool id of room r per the seat book, or TEL_NO_POOL (see the header:
- * relaxed loads of bytes only the control lcore writes). */
-static uint32_t room_pool(uint32_t r)
+/* Pool id of room r per the seat book and policy pol (read once by the
+ * caller), or TEL_NO_POOL (see the header: relaxed loads of bytes only the
+ * control lcore writes).  Call inside tel_rcu_enter/leave. */
+static uint32_t room_pool(const struct hc_policy *pol, uint32_t r)
 {
 	const struct hc_decide *x = tel_decide;
-	if (x == NULL || r == 0 || r >= x->book.max_rooms)
+	if (x == NULL || pol == NULL || r == 0 || r >= x->book.max_rooms)
 		return TEL_NO_POOL;
 	const struct hc_room *rm = &x->book.room[r];
 	if (__atomic_load_n(&rm->state, __ATOMIC_RELAXED) != HC_ROOM_LIVE)
 		return TEL_NO_POOL;
 	uint8_t i = __atomic_load_n(&rm->pool, __ATOMIC_RELAXED);
-	return i < x->pol->n_pools ? x->pol->pool[i].id : TEL_NO_POOL;
+	return i < pol->n_pools ? pol->pool[i].id : TEL_NO_POOL;
 }
 
 static int tel_room(const char *cmd, const char *params, struct rte_tel_data *d)
@@ -210,11 +223,14 @@ static int tel_room(const char *cmd, const char *params, struct rte_tel_data *d)
 	struct hc_room_view *v = hc_view_get();
 	uint64_t users = (v != NULL && room < v->max_rooms) ? v->room_users[room] : 0;
 	uint64_t gen = v != NULL ? v->generation : 0;
+	/* its pool id per the seat book; 65536: none (not a live room) */
+	uint32_t pool = TEL_NO_POOL;
+	if (tel_decide != NULL && room <= UINT32_MAX)
+		pool = room_pool(tel_policy(tel_decide), (uint32_t)room);
 	tel_rcu_leave();
 	rte_tel_data_add_dict_u64(d, "users", users);
 	rte_tel_data_add_dict_u64(d, "view_generation", gen);
-	/* its pool id per the seat book; 65536: none (not a live room) */
-	rte_tel_data_add_dict_u64(d, "pool", room <= UINT32_MAX ? room_pool((uint32_t)room) : TEL_NO_POOL);
+	rte_tel_data_add_dict_u64(d, "pool", pool);
 	return 0;
 }
 
@@ -250,6 +266,7 @@ static int tel_rooms_page(const char *params, struct rte_tel_data *d, int with_p
 	uint64_t next = 0, gen = 0, users = 0;
 	tel_rcu_enter();
 	struct hc_room_view *v = hc_view_get();
+	const struct hc_policy *pol = tel_decide != NULL ? tel_policy(tel_decide) : NULL;
 	if (v != NULL) {
 		gen = v->generation;
 		users = v->users;
@@ -263,7 +280,7 @@ static int tel_rooms_page(const char *params, struct rte_tel_data *d, int with_p
 			rte_tel_data_add_array_u64(arr, r);
 			rte_tel_data_add_array_u64(arr, v->room_users[r]);
 			if (with_pool)
-				rte_tel_data_add_array_u64(arr, room_pool((uint32_t)r));
+				rte_tel_data_add_array_u64(arr, room_pool(pol, (uint32_t)r));
 			n++;
 		}
 	}
@@ -360,17 +377,19 @@ struct tel_pool_sum {
 	uint64_t users, rooms, below_min, above_target, above_max;
 };
 
-/* Sum the view by pool; *none_rooms / *none_users: rooms not in the book.
- * If hist != NULL, also pool index hi's histogram: hist[(users-1)/width]
- * for 1 <= users <= max (nb buckets). Returns 0, -1 without a view. */
-static int pool_sums(struct tel_pool_sum *s, uint64_t *none_rooms, uint64_t *none_users,
-		     unsigned hi, uint64_t *hist, unsigned nb, uint32_t width, uint64_t *gen)
+/* Sum the view by pool of pol (the caller's one read of the policy);
+ * *none_rooms / *none_users: rooms not in the book.  If hist != NULL, also
+ * pool index hi's histogram: hist[(users-1)/width] for 1 <= users <= max
+ * (nb buckets). Returns 0, -1 without a view.  Call inside
+ * tel_rcu_enter/leave. */
+static int pool_sums(const struct hc_policy *pol, struct tel_pool_sum *s, uint64_t *none_rooms,
+		     uint64_t *none_users, unsigned hi, uint64_t *hist, unsigned nb,
+		     uint32_t width, uint64_t *gen)
 {
 	const struct hc_decide *x = tel_decide;
 	memset(s, 0, sizeof(*s) * HC_MAX_POOLS);
 	*none_rooms = *none_users = 0;
 	int rc = -1;
-	tel_rcu_enter();
 	struct hc_room_view *v = hc_view_get();
 	if (v != NULL) {
 		rc = 0;
@@ -383,12 +402,12 @@ static int pool_sums(struct tel_pool_sum *s, uint64_t *none_rooms, uint64_t *non
 			if (r < x->book.max_rooms &&
 			    __atomic_load_n(&x->book.room[r].state, __ATOMIC_RELAXED) == HC_ROOM_LIVE)
 				i = __atomic_load_n(&x->book.room[r].pool, __ATOMIC_RELAXED);
-			if (i >= x->pol->n_pools) {
+			if (i >= pol->n_pools) {
 				(*none_rooms)++;
 				*none_users += u;
 				continue;
 			}
-			const struct hc_pool_cfg *c = &x->pol->pool[i];
+			const struct hc_pool_cfg *c = &pol->pool[i];
 			s[i].users += u;
 			s[i].rooms++;
 			s[i].below_min += u < c->min;
@@ -398,7 +417,6 @@ static int pool_sums(struct tel_pool_sum *s, uint64_t *none_rooms, uint64_t *non
 				hist[(u - 1) / width]++;
 		}
 	}
-	tel_rcu_leave();
 	return rc;
 }
 
@@ -429,30 +447,38 @@ static int tel_pools(const char *cmd, const char *params, struct rte_tel_data *d
 		return -1;
 	struct tel_pool_sum s[HC_MAX_POOLS];
 	uint64_t nr, nu, gen = 0;
-	if (pool_sums(s, &nr, &nu, 0, NULL, 0, 1, &gen) != 0)
+	int rc = 0;
+	tel_rcu_enter();
+	const struct hc_policy *pol = tel_policy(x);
+	if (pool_sums(pol, s, &nr, &nu, 0, NULL, 0, 1, &gen) != 0)
 		memset(s, 0, sizeof(s));
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "view_generation", gen);
 	rte_tel_data_add_dict_u64(d, "no_pool_rooms", nr);
 	rte_tel_data_add_dict_u64(d, "no_pool_users", nu);
-	for (unsigned i = 0; i < x->pol->n_pools; i++) {
+	for (unsigned i = 0; i < pol->n_pools; i++) {
 		struct rte_tel_data *e = rte_tel_data_alloc();
-		if (e == NULL)
-			return -1;
+		if (e == NULL) {
+			rc = -1;
+			break;
+		}
 		rte_tel_data_start_dict(e);
-		pool_fields(e, &x->pol->pool[i], &s[i]);
+		pool_fields(e, &pol->pool[i], &s[i]);
 		char key[16];
-		snprintf(key, sizeof(key), "%u", x->pol->pool[i].id);
+		snprintf(key, sizeof(key), "%u", pol->pool[i].id);
 		rte_tel_data_add_dict_container(d, key, e, 0);
 	}
-	return 0;
+	tel_rcu_leave();
+	return rc;
 }
 
 /* One pool (parameter: pool id) and its room-size histogram: bucket i
  * counts the non-empty rooms of 1 + i * bucket_width .. (i + 1) *
  * bucket_width users; bucket_width is 1 for pools of max <= 500 (one
  * bucket per size), else the smallest width giving at most 500 buckets.
- * Rooms above max are counted in above_max, not in the histogram. */
+ * Rooms above max are counted in above_max, not in the histogram.  The
+ * pool's config, its index and the sums all come from one read of the
+ * policy (an index from one buffer used in the other indexed past s[]). */
 #define TEL_HIST_MAX 500
 static int tel_pool(const char *cmd, const char *params, struct rte_tel_data *d)
 {
@@ -462,17 +488,23 @@ static int tel_pool(const char *cmd, const char *params, struct rte_tel_data *d)
 	if (x == NULL || params == NULL || *params == '\0' ||
 	    tel_param(params, 0, &id) != 0 || id > 65535)
 		return -1;
-	const struct hc_pool_cfg *c = hc_policy_pool(x->pol, (uint16_t)id);
-	if (c == NULL)
-		return -1;
-	uint32_t width = (c->max + TEL_HIST_MAX - 1) / TEL_HIST_MAX;
-	unsigned nb = (c->max + width - 1) / width;
 	uint64_t hist[TEL_HIST_MAX] = {0};
 	struct tel_pool_sum s[HC_MAX_POOLS];
 	uint64_t nr, nu, gen = 0;
-	unsigned i = (unsigned)(c - x->pol->pool);
-	if (pool_sums(s, &nr, &nu, i, hist, nb, width, &gen) != 0)
+	tel_rcu_enter();
+	const struct hc_policy *pol = tel_policy(x);
+	const struct hc_pool_cfg *pc = hc_policy_pool(pol, (uint16_t)id);
+	if (pc == NULL) {
+		tel_rcu_leave();
+		return -1;
+	}
+	struct hc_pool_cfg c = *pc; /* the reply is built after the read section */
+	unsigned i = (unsigned)(pc - pol->pool);
+	uint32_t width = (c.max + TEL_HIST_MAX - 1) / TEL_HIST_MAX;
+	unsigned nb = (c.max + width - 1) / width;
+	if (pool_sums(pol, s, &nr, &nu, i, hist, nb, width, &gen) != 0)
 		memset(s, 0, sizeof(s));
+	tel_rcu_leave();
 	struct rte_tel_data *h = rte_tel_data_alloc();
 	if (h == NULL)
 		return -1;
@@ -480,7 +512,7 @@ static int tel_pool(const char *cmd, const char *params, struct rte_tel_data *d)
 	for (unsigned b = 0; b < nb; b++)
 		rte_tel_data_add_array_u64(h, hist[b]);
 	rte_tel_data_start_dict(d);
-	pool_fields(d, c, &s[i]);
+	pool_fields(d, &c, &s[i]);
 	rte_tel_data_add_dict_u64(d, "view_generation", gen);
 	rte_tel_data_add_dict_u64(d, "bucket_width", width);
 	rte_tel_data_add_dict_container(d, "histogram", h, 0);

@@ -83,20 +83,45 @@ static int parse_u32(const char *t, uint32_t lo, uint32_t hi, uint32_t *v)
 	return 0;
 }
 
-int hc_gw_shard_map_parse(struct hc_gw_shard_map *m, const char *text, char *err,
-			  size_t err_len)
+/* A line is text: printable ASCII and tabs (a CR before the newline is
+ * allowed); bytes from 0x80 only in a comment (UTF-8 there is fine).  A
+ * NUL, another control byte or DEL anywhere is an error naming its
+ * column, never the silent end of the map.  0, or -1 with the message. */
+static int check_text(const char *buf, size_t len, unsigned line, char *err, size_t err_len)
+{
+	int comment = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char b = (unsigned char)buf[i];
+		comment |= b == '#';
+		if ((b >= 0x20 && b < 0x7f) || b == '\t' || (b == '\r' && i + 1 == len) ||
+		    (b >= 0x80 && comment))
+			continue;
+		char what[96];
+		snprintf(what, sizeof(what), "byte 0x%02x at column %zu is not text%s", b, i + 1,
+			 b >= 0x80 ? " (non-ASCII only in a comment)" : "");
+		return map_error(err, err_len, line, what);
+	}
+	return 0;
+}
+
+/* The parser over len bytes of text (NUL bytes included: they are
+ * errors, not the end). */
+static int map_parse(struct hc_gw_shard_map *m, const char *text, size_t text_len, char *err,
+		     size_t err_len)
 {
 	memset(m, 0, sizeof(*m));
 	unsigned line = 0;
 	int have_version = 0;
-	const char *p = text;
-	while (*p != '\0') {
+	const char *p = text, *end = text + text_len;
+	while (p < end) {
 		char buf[512];
-		const char *nl = strchr(p, '\n');
-		size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
 		line++;
 		if (len >= sizeof(buf))
 			return map_error(err, err_len, line, "longer than 511 characters");
+		if (check_text(p, len, line, err, err_len) != 0)
+			return -1;
 		memcpy(buf, p, len);
 		buf[len] = '\0';
 		p += len + (nl != NULL);
@@ -171,6 +196,12 @@ int hc_gw_shard_map_parse(struct hc_gw_shard_map *m, const char *text, char *err
 	return 0;
 }
 
+int hc_gw_shard_map_parse(struct hc_gw_shard_map *m, const char *text, char *err,
+			  size_t err_len)
+{
+	return map_parse(m, text, strlen(text), err, err_len);
+}
+
 int hc_gw_shard_map_load(struct hc_gw_shard_map *m, const char *path, char *err,
 			 size_t err_len)
 {
@@ -180,7 +211,7 @@ int hc_gw_shard_map_load(struct hc_gw_shard_map *m, const char *path, char *err,
 		return -1;
 	}
 	char *text = calloc(1, 1 << 20);
-	size_t n = text != NULL ? fread(text, 1, (1 << 20) - 1, f) : 0;
+	size_t n = text != NULL ? fread(text, 1, (1 << 20) - 1, f) : 0; /* NULs too */
 	int bad = text == NULL || ferror(f) || !feof(f);
 	fclose(f);
 	if (bad) {
@@ -190,7 +221,7 @@ int hc_gw_shard_map_load(struct hc_gw_shard_map *m, const char *path, char *err,
 	}
 	text[n] = '\0';
 	char e[200];
-	int rc = hc_gw_shard_map_parse(m, text, e, sizeof(e));
+	int rc = map_parse(m, text, n, e, sizeof(e));
 	if (rc != 0)
 		snprintf(err, err_len, "%s: %s", path, e);
 	free(text);
@@ -232,21 +263,24 @@ static void tramp_state(void *arg, const struct hc_gw_state_change *c)
 
 /* ----------------------------------------------------------- sessions -- */
 
-static int open_slot(struct hc_gw_shard *s, const char *name, const char *addr, char *err,
-		     size_t err_len)
+/* Open a session into slot idx (>= n_slots: the caller counts it in by
+ * raising n_slots once every session it needs is open).  0, or -1 with
+ * errno and err, the slot left empty. */
+static int open_slot(struct hc_gw_shard *s, unsigned idx, const char *name, const char *addr,
+		     char *err, size_t err_len)
 {
-	if (s->n_slots == HC_GW_SHARD_MAX_APPLIANCES) {
+	if (idx >= HC_GW_SHARD_MAX_APPLIANCES) {
 		snprintf(err, err_len, "more than %d appliances over the shard set's life",
 			 HC_GW_SHARD_MAX_APPLIANCES);
 		errno = EINVAL;
 		return -1;
 	}
-	struct slot *sl = &s->slot[s->n_slots];
+	struct slot *sl = &s->slot[idx];
 	memset(sl, 0, sizeof(*sl));
 	snprintf(sl->name, sizeof(sl->name), "%s", name);
 	snprintf(sl->addr, sizeof(sl->addr), "%s", addr);
 	sl->s = s;
-	sl->index = s->n_slots;
+	sl->index = idx;
 	struct hc_gw_config c = s->base;
 	c.appliance = sl->addr;
 	c.on_assign = tramp_assign;
@@ -258,11 +292,11 @@ static int open_slot(struct hc_gw_shard *s, const char *name, const char *addr, 
 	if (sl->g == NULL) {
 		int saved = errno;
 		snprintf(err, err_len, "appliance %s (%s): %s", name, addr, e);
+		memset(sl, 0, sizeof(*sl));
 		errno = saved != 0 ? saved : EINVAL;
 		return -1;
 	}
 	sl->in_map = 1;
-	s->n_slots++;
 	return 0;
 }
 
@@ -310,13 +344,16 @@ struct hc_gw_shard *hc_gw_shard_open(const struct hc_gw_shard_map *map,
 		s->cb = *cb;
 	for (unsigned i = 0; i < 65536; i++)
 		s->pidx[i] = NO_POOL;
-	for (unsigned i = 0; i < map->n_appliances; i++)
-		if (open_slot(s, map->appliance[i].name, map->appliance[i].addr, err, err_len) != 0) {
+	for (unsigned i = 0; i < map->n_appliances; i++) {
+		if (open_slot(s, s->n_slots, map->appliance[i].name, map->appliance[i].addr, err,
+			      err_len) != 0) {
 			int saved = errno;
 			hc_gw_shard_close(s, 0);
 			errno = saved;
 			return NULL;
 		}
+		s->n_slots++;
+	}
 	route(s, map);
 	return s;
 }
@@ -513,13 +550,29 @@ int hc_gw_shard_apply_map(struct hc_gw_shard *s, const struct hc_gw_shard_map *n
 		errno = EBUSY;
 		return -1;
 	}
-	for (unsigned i = 0; i < next->n_appliances; i++)
-		if (find_slot(s, next->appliance[i].name) < 0 &&
-		    open_slot(s, next->appliance[i].name, next->appliance[i].addr, err,
-			      err_len) != 0) {
+	/* all or nothing: the new appliances' sessions open into the slots
+	 * past n_slots; if one fails, those opened close again (cleanly: the
+	 * appliance saw an empty snapshot, then a SHUTDOWN) and nothing of the
+	 * set changed; only when all are open do they count and routing moves */
+	unsigned opened = 0;
+	for (unsigned i = 0; i < next->n_appliances; i++) {
+		if (find_slot(s, next->appliance[i].name) >= 0)
+			continue;
+		if (open_slot(s, s->n_slots + opened, next->appliance[i].name,
+			      next->appliance[i].addr, err, err_len) != 0) {
+			int saved = errno;
+			for (unsigned j = 0; j < opened; j++) {
+				struct slot *sl = &s->slot[s->n_slots + j];
+				hc_gw_close(sl->g, 1);
+				memset(sl, 0, sizeof(*sl));
+			}
 			s->st.maps_refused++;
-			return -1; /* slots opened so far stay, unused until named */
+			errno = saved;
+			return -1;
 		}
+		opened++;
+	}
+	s->n_slots += opened;
 	for (unsigned i = 0; i < next->n_pools; i++) {
 		int was = s->pidx[next->pool[i].pool];
 		if (was != NO_POOL &&

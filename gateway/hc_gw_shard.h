@@ -58,7 +58,9 @@ struct hc_gw_shard_map {
 };
 
 /* Parse map text / a map file.  0, or -1 with a message naming the line
- * in err. */
+ * (and the file) in err.  The map is text: printable ASCII and tabs, any
+ * byte from 0x80 only in a comment; a NUL (a file's is not its end),
+ * another control byte or DEL is an error naming line and column. */
 int hc_gw_shard_map_parse(struct hc_gw_shard_map *m, const char *text, char *err,
 			  size_t err_len);
 int hc_gw_shard_map_load(struct hc_gw_shard_map *m, const char *path, char *err,
@@ -117,7 +119,12 @@ int hc_gw_shard_place(struct hc_gw_shard *s, uint64_t user, uint16_t pool,
  * home and LEFT on the old, appliances gone from the map are closed
  * cleanly once they hold nobody.  0, or -1 with errno (ESTALE: version not
  * newer; EINVAL: an appliance changed address, or an inconsistent map;
- * ENOMEM) and a message in err; nothing changed on error. */
+ * EBUSY: users in a pool the map drops; a new appliance's session that
+ * cannot open: hc_gw_open's errno, its message naming the appliance) and
+ * a message in err.  All or nothing: on error the set is as before (the
+ * sessions it opened for new appliances are closed again, cleanly: such
+ * an appliance saw an empty snapshot and a SHUTDOWN) but for the
+ * maps_refused count. */
 int hc_gw_shard_apply_map(struct hc_gw_shard *s, const struct hc_gw_shard_map *next,
 			  char *err, size_t err_len);
 

@@ -15,7 +15,17 @@
 #    READY=1 with a STATUS= line; when it arrives the appliance already
 #    answers telemetry and its log already says the port started and it
 #    listens.  Nothing else comes until SIGTERM; then STOPPING=1, and the
-#    appliance exits 0: exactly two messages.
+#    appliance exits 0.
+# 3. The watchdog, in the same run (WATCHDOG_USEC=2 s, as WatchdogSec=
+#    passes it: the unit has WatchdogSec=): while healthy, WATCHDOG=1
+#    arrives (three awaited); the worker's thread alone is then stopped
+#    (ptrace, hc_freeze_thread.py: a stuck worker, the control core runs
+#    on): the pings stop and each check says so instead ("STATUS=watchdog:
+#    worker 0 made no progress in 1.000 s: WATCHDOG=1 withheld", two
+#    awaited, nothing between them); thawed, the pings resume and the
+#    status line before comes back.  The whole sequence is checked
+#    exactly: READY, WATCHDOG=1 x >= 3, withheld x >= 2, WATCHDOG=1,
+#    STATUS=listening..., WATCHDOG=1 x any, STOPPING=1.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../common/lib.sh"
@@ -23,7 +33,9 @@ build=${HC_BUILD:?}
 src=$here/../..
 dir=$(mktemp -d /tmp/hc-deploy-unit.XXXXXX)
 LISTEN_PID=""
+FREEZE_PID=""
 cleanup() {
+	[ -z "$FREEZE_PID" ] || { touch "$dir/thaw"; wait "$FREEZE_PID" 2>/dev/null || true; }
 	[ -z "$LISTEN_PID" ] || kill "$LISTEN_PID" 2>/dev/null || true
 	hc_lab_down
 	rm -rf "$dir"
@@ -59,7 +71,7 @@ done
 for key in "Type=notify" "Restart=on-failure" "LimitMEMLOCK=infinity" \
 	"After=dpdk.service network-online.target" "Wants=dpdk.service network-online.target" \
 	"ExecStartPre=/usr/bin/headcount --config /etc/headcount/headcount.conf --check-config" \
-	'ExecReload=/bin/kill -HUP $MAINPID' "RuntimeDirectory=headcount"; do
+	'ExecReload=/bin/kill -HUP $MAINPID' "RuntimeDirectory=headcount" "WatchdogSec=30s"; do
 	grep -qx "$key" "$unit" || { echo "FAIL: the unit lacks $key"; exit 1; }
 done
 grep -q '^CPUAffinity=[0-9]' "$unit" || { echo "FAIL: the unit has no CPUAffinity"; exit 1; }
@@ -83,7 +95,7 @@ log=$dir/headcount.log
 LISTEN_PID=$!
 hc_wait 30 "the notify socket exists" test -S "$sock"
 # started directly (no tee): its log is in the file before it says READY
-NOTIFY_SOCKET=$sock ip netns exec "$HC_NSA" "$build/headcount" --lcores 0@0,1@1 --no-huge \
+NOTIFY_SOCKET=$sock WATCHDOG_USEC=2000000 ip netns exec "$HC_NSA" "$build/headcount" --lcores 0@0,1@1 --no-huge \
 	-m 1024 --no-pci --no-shconf --file-prefix "hclab$HC_TAG" --log-level=lib.eal:warning \
 	--vdev "net_af_packet0,iface=$HC_VA,framecnt=8192" -- --ip $HC_APP_IP \
 	--keys "$dir/keys" --state-file none > "$log" 2>&1 &
@@ -97,10 +109,34 @@ for k in telemetry log_port log_listening; do
 done
 grep -q '^READY=1 | STATUS=listening on 198.18.0.1 udp 7100, 1 worker(s)$' "$dir/notify.out" ||
 	{ echo "FAIL: READY=1 without the expected STATUS= line"; exit 1; }
-# still running; nothing but READY said so far
+# still running; nothing but READY and watchdog pings said so far
 hc_arp_check > /dev/null || { echo "FAIL: no ARP answer"; exit 1; }
 kill -0 "$HC_PID" || { echo "FAIL: headcount exited"; exit 1; }
-need messages_before_sigterm "$(grep -vc '^at_ready ' "$dir/notify.out")" -eq 1
+# pings_ge N, withheld_ge N: at least N such messages so far (hc_wait
+# runs them again and again)
+pings_ge() { [ "$(grep -cx 'WATCHDOG=1' "$dir/notify.out" || true)" -ge "$1" ]; }
+withheld_ge() {
+	[ "$(grep -cx 'STATUS=watchdog: worker 0 made no progress in 1.000 s: WATCHDOG=1 withheld' \
+		"$dir/notify.out" || true)" -ge "$1" ]
+}
+hc_wait 30 "three WATCHDOG=1 while healthy" pings_ge 3 ||
+	{ cat "$dir/notify.out"; exit 1; }
+need messages_but_pings "$(grep -v '^at_ready ' "$dir/notify.out" | grep -vcx 'WATCHDOG=1')" -eq 1
+echo "watchdog: the worker's thread stopped (the control core runs on)"
+"$here/hc_freeze_thread.py" "$HC_PID" rte-worker-1 "$dir/thaw" > "$dir/freeze.out" 2>&1 &
+FREEZE_PID=$!
+hc_wait 30 "the worker thread is frozen" grep -q '^frozen ' "$dir/freeze.out" ||
+	{ cat "$dir/freeze.out"; exit 1; }
+hc_wait 30 "two pings withheld" withheld_ge 2 || { cat "$dir/notify.out"; exit 1; }
+grep -q "systemd watchdog: worker 0 made no progress in 1.000 s: ping withheld" "$log" ||
+	{ echo "FAIL: the log does not say the ping was withheld"; exit 1; }
+kill -0 "$HC_PID" || { echo "FAIL: headcount exited"; exit 1; }
+touch "$dir/thaw"
+wait "$FREEZE_PID" || { cat "$dir/freeze.out"; echo "FAIL: the worker thread not thawed"; exit 1; }
+FREEZE_PID=""
+hc_wait 30 "the status line is back after the pings resume" \
+	grep -qx 'STATUS=listening on 198.18.0.1 udp 7100, 1 worker(s)' "$dir/notify.out" ||
+	{ cat "$dir/notify.out"; exit 1; }
 kill -TERM "$HC_PID"
 hc_wait 60 "STOPPING=1 arrives" grep -qx 'STOPPING=1' "$dir/notify.out"
 rc=0
@@ -109,6 +145,20 @@ HC_PID=""
 need exit_status "$rc" -eq 0
 wait "$LISTEN_PID" || true
 LISTEN_PID=""
-need messages "$(grep -vc '^at_ready ' "$dir/notify.out")" -eq 2
 need last_message_is_stopping "$(tail -1 "$dir/notify.out" | grep -cx 'STOPPING=1')" -eq 1
-echo "PASS: the unit verifies; READY=1 after the ports and telemetry, STOPPING=1 on SIGTERM"
+# the whole sequence, one letter a message: R READY, W WATCHDOG=1,
+# H withheld, S the status line back, X STOPPING=1, ? anything else
+seq=$(grep -v '^at_ready ' "$dir/notify.out" | while IFS= read -r m; do
+	case $m in
+	"READY=1 | STATUS=listening on 198.18.0.1 udp 7100, 1 worker(s)") printf R ;;
+	WATCHDOG=1) printf W ;;
+	"STATUS=watchdog: worker 0 made no progress in 1.000 s: WATCHDOG=1 withheld") printf H ;;
+	"STATUS=listening on 198.18.0.1 udp 7100, 1 worker(s)") printf S ;;
+	STOPPING=1) printf X ;;
+	*) printf '?' ;;
+	esac
+done)
+echo "  messages: $seq"
+grep -Eqx 'RW{3,}H{2,}WSW*X' <<< "$seq" ||
+	{ echo "FAIL: the messages are not READY, pings, withheld ones, a ping and the status, pings, STOPPING"; cat "$dir/notify.out"; exit 1; }
+echo "PASS: the unit verifies; READY=1 after the ports and telemetry; WATCHDOG=1 while every worker runs, withheld while one is stuck, back after; STOPPING=1 on SIGTERM"

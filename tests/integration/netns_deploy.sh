@@ -21,6 +21,8 @@
 #   - B on the same interface (--no-shconf, another prefix) exits 2 saying
 #     the port is in use by A's pid; C with A's file prefix (--no-shconf,
 #     a net_null port) exits 2 saying the prefix is in use by A's pid;
+#     so does C2, A's prefix spelt "--file-pre" (an abbreviation EAL's
+#     getopt_long takes: the lock sees the prefix EAL will use);
 #   - the fleet saw no appliance restart (appliance_restarts = 0: a
 #     second appliance answering would be a new incarnation) and its
 #     room table equals the appliance's (hc-gwsim exits 0); A held
@@ -98,7 +100,8 @@ second() {
 	local name=$1 prefix=$2 vdev=$3 rc=0
 	shift 3
 	timeout 120 ip netns exec "$HC_NSA" "$build/headcount" --lcores 0@0,1@1 --no-huge \
-		-m 512 --no-pci --no-shconf --file-prefix "$prefix" --log-level=lib.eal:warning \
+		-m 512 --no-pci --no-shconf "${PREFIX_OPT:---file-prefix}" "$prefix" \
+		--log-level=lib.eal:warning \
 		--vdev "$vdev" -- --ip $HC_APP_IP --no-auth --state-file none "$@" \
 		> "$dir/$name.log" 2>&1 || rc=$?
 	echo "$rc" > "$dir/$name.rc"
@@ -128,6 +131,11 @@ second C "hclab$HC_TAG" "net_null0"
 need C_exit "$(cat "$dir/C.rc")" -eq 2
 grep -q "EAL file prefix 'hclab$HC_TAG' is in use by another appliance, pid $a_pid " \
 	"$dir/C.log" || { echo "FAIL: C's message does not name the prefix and pid $a_pid"; exit 1; }
+echo "C2: A's file prefix spelt as an abbreviation EAL's getopt_long accepts (--file-pre)"
+PREFIX_OPT=--file-pre second C2 "hclab$HC_TAG" "net_null0"
+need C2_exit "$(cat "$dir/C2.rc")" -eq 2
+grep -q "EAL file prefix 'hclab$HC_TAG' is in use by another appliance, pid $a_pid " \
+	"$dir/C2.log" || { echo "FAIL: C2's message does not name the prefix and pid $a_pid"; exit 1; }
 
 rc=0
 wait "$gw_pid" || rc=$?

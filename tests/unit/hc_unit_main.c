@@ -6,6 +6,7 @@
  * Exits non-zero if any assertion failed.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <limits.h>
 #include <string.h>
 #include <unistd.h>
@@ -90,10 +91,29 @@ int main(void)
 		return 1;
 	}
 	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
 	/* a suite whose setup failed ran none of its tests: that fails too */
-	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed() +
-			  CU_get_number_of_suites_failed();
+#define HC_UNIT_FAILED() (CU_get_number_of_failures() + CU_get_number_of_tests_failed() + \
+			  CU_get_number_of_suites_failed())
+	unsigned failed = 0;
+	const char *only = getenv("HC_UNIT_SUITES"); /* "a,b": only these (a developer's run) */
+	if (only != NULL && *only != '\0') {
+		char list[256];
+		snprintf(list, sizeof(list), "%s", only);
+		char *save = NULL;
+		for (char *n = strtok_r(list, ",", &save); n != NULL; n = strtok_r(NULL, ",", &save)) {
+			CU_pSuite su = CU_get_suite(n);
+			if (su == NULL) {
+				fprintf(stderr, "hc-unit: no suite '%s'\n", n);
+				failed++;
+				continue;
+			}
+			CU_basic_run_suite(su);
+			failed += HC_UNIT_FAILED();
+		}
+	} else {
+		CU_basic_run_tests();
+		failed = HC_UNIT_FAILED();
+	}
 	CU_cleanup_registry();
 	rte_mempool_free(hc_test_pool);
 	rte_mempool_free(hc_test_big_pool);

@@ -354,8 +354,52 @@ static void test_repool(void)
 	hc_rooms_free(&r);
 }
 
+
+/* Repeats found in linear time: 20,000 keys over two sections (the same
+ * names in both are no repeat), three keys given again; every entry's
+ * first line exact, and names compared only on a hash match (a pairwise
+ * search would compare about 10^8 pairs). */
+static void test_ini_repeats_linear(void)
+{
+	enum { KEYS = 10000 };
+	size_t cap = 64 + 2 * KEYS * 24;
+	char *text = malloc(cap);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	size_t n = 0;
+	for (unsigned s = 0; s < 2; s++) {
+		n += (size_t)snprintf(text + n, cap - n, "[sec%u]\n", s);
+		for (unsigned k = 0; k < KEYS; k++)
+			n += (size_t)snprintf(text + n, cap - n, "key%u = %u\n", k, k);
+	}
+	/* in [sec1] (open): key7, key9999 and key7 again */
+	n += (size_t)snprintf(text + n, cap - n, "key7 = a\nkey9999 = b\nkey7 = c\n");
+	struct hc_ini ini;
+	char e[256];
+	CU_ASSERT_EQUAL_FATAL(hc_ini_parse(&ini, "mem", text, e, sizeof(e)), 0);
+	CU_ASSERT_EQUAL(ini.n, 2 * KEYS + 3);
+	unsigned wrong = 0;
+	for (unsigned i = 0; i < 2 * KEYS; i++)
+		wrong += hc_ini_earlier(&ini, i) != 0;
+	CU_ASSERT_EQUAL(wrong, 0);
+	/* [sec1] opens on line KEYS + 2; its key k is on line KEYS + 3 + k */
+	CU_ASSERT_EQUAL(hc_ini_earlier(&ini, 2 * KEYS), KEYS + 3 + 7);
+	CU_ASSERT_EQUAL(hc_ini_earlier(&ini, 2 * KEYS + 1), KEYS + 3 + 9999);
+	CU_ASSERT_EQUAL(hc_ini_earlier(&ini, 2 * KEYS + 2), KEYS + 3 + 7);
+	CU_ASSERT_EQUAL(ini.e[2 * KEYS + 2].line, 2 * KEYS + 5);
+	CU_ASSERT(ini.compares >= 3 && ini.compares <= 16);
+	if (ini.compares > 16)
+		fprintf(stderr, "\n  %lu name comparisons\n", ini.compares);
+	hc_ini_free(&ini);
+	/* a section again: still named with its first line */
+	CU_ASSERT_EQUAL(hc_ini_parse(&ini, "mem", "[a]\nx = 1\n[b]\nx = 2\n[a]\n", e,
+				     sizeof(e)), -1);
+	CU_ASSERT_STRING_EQUAL(e, "mem:5: [a]: section given twice (first on line 1)");
+	free(text);
+}
+
 static CU_TestInfo tests[] = {
 	{"ini: no section, JSON, key outside a section, bad lines", test_ini_errors},
+	{"ini: repeated keys and sections found in linear time", test_ini_repeats_linear},
 	{"[appliance]: unknown, repeated, bad values, command-line only", test_appliance_errors},
 	{"[control], [pool.NAME]: errors, pool 0 missing", test_policy_errors},
 	{"[eal]: errors and the EAL arguments", test_eal},

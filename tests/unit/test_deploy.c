@@ -3,12 +3,14 @@
  * test_deploy.c - the deploy kit's decisions, exactly: --ip on physical
  * ports (hc_port_ip_ok), the lock identities of ports and the lock itself
  * (a second taker refused with the holder's pid, the file gone after
- * release), the ICMP reply bucket, and ICMP echo through the receive path
+ * release; the prefix found as EAL finds it, however spelt), the ICMP reply bucket, and ICMP echo through the receive path
  * to a net_ring port's TX ring: the reply byte for byte, bad checksums,
  * other types and unanswerable sources counted, a burst cut at the bucket.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +139,96 @@ static void test_lock_refuses_second(void)
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/prefix-unit-y.lock", dir);
 	unlink(path);
+	CU_ASSERT_EQUAL(rmdir(dir), 0);
+	unsetenv("HEADCOUNT_LOCK_DIR");
+}
+
+
+/* The one lock file in dir: its name into out (1), or 0 / 2+ files. */
+static int only_lock_file(const char *dir, char *out, size_t len)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return -1;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (n++ == 0)
+			snprintf(out, len, "%s", e->d_name);
+	}
+	closedir(d);
+	return n;
+}
+
+/* The prefix locked is the one EAL will use, however it is spelt (EAL
+ * parses with getopt_long: abbreviations, "=" or a separate value, the
+ * last one, never another option's value, nothing after "--"), and the
+ * check against EAL's runtime directory. */
+static void test_lock_prefix_spellings(void)
+{
+	char dir[] = "/tmp/hc-unit-lockp.XXXXXX", name[256], want[256];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	setenv("HEADCOUNT_LOCK_DIR", dir, 1);
+	static const struct {
+		const char *args[6];
+		const char *prefix;
+	} cases[] = {
+		{{"--file-prefix", "sp1", "--"}, "sp1"},
+		{{"--file-prefix=eq1", "-l", "0"}, "eq1"},
+		{{"--file-pre", "ab1"}, "ab1"},                   /* getopt_long abbreviation */
+		{{"--fi=ab2", "-l", "0"}, "ab2"},
+		{{"-a", "--file-prefix=nv", "-l", "0"}, "rte"},   /* -a's value, not an option */
+		{{"--vdev", "--file-prefix=nv"}, "rte"},
+		{{"--file-prefix=one", "--file-prefix", "two"}, "two"}, /* the last one */
+		{{"--no-huge", "--", "--file-prefix=after"}, "rte"},    /* the application's */
+		{{"--huge-unlink", "--file-prefix=hu"}, "hu"},  /* optional value: "=" only */
+		{{"stray", "--file-prefix=perm"}, "perm"},      /* getopt permutes */
+		{{"-l", "0"}, "rte"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[8] = {"headcount"};
+		int argc = 1;
+		while (argc < 7 && cases[i].args[argc - 1] != NULL) {
+			argv[argc] = (char *)(uintptr_t)cases[i].args[argc - 1];
+			argc++;
+		}
+		char *before[8];
+		memcpy(before, argv, sizeof(before));
+		CU_ASSERT_EQUAL(hc_lock_prefix(argc, argv), 0);
+		CU_ASSERT_EQUAL(memcmp(before, argv, sizeof(before)), 0); /* argv as given */
+		snprintf(want, sizeof(want), "prefix-%s.lock", cases[i].prefix);
+		name[0] = '\0';
+		CU_ASSERT_EQUAL(only_lock_file(dir, name, sizeof(name)), 1);
+		CU_ASSERT_STRING_EQUAL(name, want);
+		if (strcmp(name, want) != 0)
+			fprintf(stderr, "\n  case %zu locked %s, EAL uses %s\n", i, name, want);
+		char got[64];
+		CU_ASSERT_EQUAL(hc_lock_eal_prefix(argc, argv, got, sizeof(got)), 0);
+		CU_ASSERT_STRING_EQUAL(got, cases[i].prefix);
+		hc_lock_release();
+	}
+	/* --help, however spelt: EAL prints and exits, nothing locked */
+	char *help[] = {"headcount", "--he", NULL};
+	CU_ASSERT_EQUAL(hc_lock_prefix(2, help), 0);
+	CU_ASSERT_EQUAL(only_lock_file(dir, name, sizeof(name)), 0);
+	char got[8];
+	CU_ASSERT_EQUAL(hc_lock_eal_prefix(2, help, got, sizeof(got)), 1);
+	char *longp[] = {"headcount", "--file-prefix=longer-than-8", NULL};
+	CU_ASSERT_EQUAL(hc_lock_eal_prefix(2, longp, got, sizeof(got)), -1);
+
+	/* EAL's runtime directory must be the locked prefix's */
+	CU_ASSERT_EQUAL(hc_lock_prefix_check("/var/run/dpdk/rte"), 0); /* nothing locked */
+	char *chk[] = {"headcount", "--file-prefix=chk", NULL};
+	CU_ASSERT_EQUAL_FATAL(hc_lock_prefix(2, chk), 0);
+	CU_ASSERT_EQUAL(hc_lock_prefix_check("/var/run/dpdk/chk"), 0);
+	CU_ASSERT_EQUAL(hc_lock_prefix_check("/run/headcount/dpdk/chk"), 0);
+	CU_ASSERT_EQUAL(hc_lock_prefix_check(""), 0); /* no directory made (--no-shconf) */
+	CU_ASSERT_EQUAL(hc_lock_prefix_check("/var/run/dpdk/rte"), 1);
+	CU_ASSERT_EQUAL(hc_lock_prefix_check("/var/run/dpdk/xchk"), 1);
+	hc_lock_release();
+	CU_ASSERT_EQUAL(only_lock_file(dir, name, sizeof(name)), 0);
 	CU_ASSERT_EQUAL(rmdir(dir), 0);
 	unsetenv("HEADCOUNT_LOCK_DIR");
 }
@@ -347,6 +439,7 @@ static CU_TestInfo tests[] = {
 	{"--ip required on physical ports", test_ip_decision},
 	{"port lock identities", test_lock_identities},
 	{"a second lock holder is refused", test_lock_refuses_second},
+	{"the prefix locked is the one EAL uses, however spelt", test_lock_prefix_spellings},
 	{"ICMP reply bucket", test_icmp_bucket},
 	CU_TEST_INFO_NULL,
 };

@@ -6,11 +6,14 @@
  * wire: each appliance receives exactly its pools' events), a user
  * changing pools across appliances, a pool moved by a newer map (the new
  * home receives a JOIN per user into the same room, the old one a LEAVE
- * per user, nothing else), stale maps, the merged timeout and the fds.
+ * per user, nothing else), stale maps, the merged timeout and the fds;
+ * a map applied all or nothing when a new appliance's session fails.
  */
 #include <arpa/inet.h>
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,6 +56,11 @@ static void test_map_parse(void)
 		{"version 1\nappliance a x\npool 1 a 9-1\n", "line 3: expected 'pool ID"},
 		{"version 1\nappliance a x\npool 70000 a 1-2\n", "line 3: expected 'pool ID"},
 		{"version 1\nshard a\n", "line 2: unknown statement"},
+		{"version 1\nappliance a\x01 x\n", "line 2: byte 0x01 at column 12 is not text"},
+		{"version 1\n\x7f\n", "line 2: byte 0x7f at column 1 is not text"},
+		{"version 1\nappliance \xc3\xa9 x\n",
+		 "line 2: byte 0xc3 at column 11 is not text (non-ASCII only in a comment)"},
+		{"version 1\r\nappliance a x\r\r\n", "line 2: byte 0x0d at column 14 is not text"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
@@ -61,7 +69,35 @@ static void test_map_parse(void)
 		if (hit == NULL)
 			fprintf(stderr, "\nbad map %zu said: %s\n", i, err);
 		CU_ASSERT_PTR_NOT_NULL(hit);
-	}
+	}	/* CRLF line ends and UTF-8 in a comment are text */
+	CU_ASSERT_EQUAL(hc_gw_shard_map_parse(&m, "version 3\r\n# caf\xc3\xa9\r\n"
+					      "appliance a x # \xc3\xa9\r\n", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(m.version, 3);
+	CU_ASSERT_STRING_EQUAL(m.appliance[0].addr, "x");
+
+	/* a file: a NUL byte is an error with the file and line, not the end
+	 * of the map (the statements after it would be lost silently) */
+	char path[] = "/tmp/hc-unit-shardmap-XXXXXX";
+	int fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	static const char nul_map[] = "version 4\nappliance a x\npool 1 a 1-9\0\npool 2 a 10-19\n";
+	CU_ASSERT_EQUAL(write(fd, nul_map, sizeof(nul_map) - 1), (ssize_t)sizeof(nul_map) - 1);
+	close(fd);
+	err[0] = '\0';
+	CU_ASSERT_EQUAL(hc_gw_shard_map_load(&m, path, err, sizeof(err)), -1);
+	char want[256];
+	snprintf(want, sizeof(want), "%s: shard map line 3: byte 0x00 at column 13 is not text",
+		 path);
+	CU_ASSERT_STRING_EQUAL(err, want);
+	/* the same file without the NUL loads whole */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	CU_ASSERT_FATAL(fd >= 0);
+	static const char good_map[] = "version 4\nappliance a x\npool 1 a 1-9\npool 2 a 10-19\n";
+	CU_ASSERT_EQUAL(write(fd, good_map, sizeof(good_map) - 1), (ssize_t)sizeof(good_map) - 1);
+	close(fd);
+	CU_ASSERT_EQUAL(hc_gw_shard_map_load(&m, path, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(m.n_pools, 2);
+	unlink(path);
 }
 
 /* What one fake appliance received: JOIN and LEAVE records by user. */
@@ -355,9 +391,106 @@ static void test_routing_and_move(void)
 	shard_lab_close(&l);
 }
 
+
+/* A map naming two new appliances, the second of which cannot open (a
+ * bad port): refused whole.  Nothing of the set changed (slots, routing,
+ * map version, users, no event on the wire); the first new appliance's
+ * session, opened before the failure, closed again cleanly: it sent its
+ * empty opening snapshot, a heartbeat and the SHUTDOWN heartbeat, and no
+ * event.  The same map without the bad appliance then applies, and the
+ * new appliance takes the next slot. */
+static void test_apply_map_all_or_nothing(void)
+{
+	struct shard_lab l;
+	CU_ASSERT_EQUAL_FATAL(shard_lab_open(&l), 0);
+	struct sockaddr_in ca;
+	int c = udp_socket(&ca);
+	CU_ASSERT_FATAL(c >= 0);
+	struct seen va = {0}, vb = {0}, vc = {0};
+	drain(l.s, l.a, &va);
+	drain(l.s, l.b, &vb);
+	for (uint64_t u = 1; u <= 4; u++)
+		CU_ASSERT_EQUAL(hc_gw_shard_join(l.s, u, 150, 2), 0);
+	for (uint64_t u = 5; u <= 6; u++)
+		CU_ASSERT_EQUAL(hc_gw_shard_join(l.s, u, 250, 3), 0);
+	drain(l.s, l.a, &va);
+	drain(l.s, l.b, &vb);
+	CU_ASSERT_EQUAL(va.joins, 4);
+	CU_ASSERT_EQUAL(vb.joins, 2);
+
+	char text[512], err[256];
+	struct hc_gw_shard_map m;
+	snprintf(text, sizeof(text), "version 2\nappliance a 127.0.0.1:%u\n"
+		 "appliance b 127.0.0.1:%u\nappliance c 127.0.0.1:%u\n"
+		 "appliance d 127.0.0.1:99999\npool 1 a 1-99\npool 2 c 100-199\n"
+		 "pool 3 d 200-299\n", ntohs(l.aa.sin_port), ntohs(l.ba.sin_port),
+		 ntohs(ca.sin_port));
+	CU_ASSERT_EQUAL_FATAL(hc_gw_shard_map_parse(&m, text, err, sizeof(err)), 0);
+	memset(&va, 0, sizeof(va));
+	memset(&vb, 0, sizeof(vb));
+	err[0] = '\0';
+	errno = 0;
+	CU_ASSERT_EQUAL(hc_gw_shard_apply_map(l.s, &m, err, sizeof(err)), -1);
+	CU_ASSERT_NOT_EQUAL(errno, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "appliance d (127.0.0.1:99999): address "
+					   "'127.0.0.1:99999': bad port"));
+	CU_ASSERT_EQUAL(hc_gw_shard_count(l.s), 2);
+	CU_ASSERT_PTR_NULL(hc_gw_shard_session(l.s, 2));
+	CU_ASSERT_PTR_NULL(hc_gw_shard_name(l.s, 2));
+	int fds[4];
+	CU_ASSERT_EQUAL(hc_gw_shard_fds(l.s, fds, 4), 2);
+	CU_ASSERT_EQUAL(hc_gw_shard_of_pool(l.s, 2), 0);
+	CU_ASSERT_EQUAL(hc_gw_shard_of_pool(l.s, 3), 1);
+	struct hc_gw_shard_stats st;
+	hc_gw_shard_get_stats(l.s, &st);
+	CU_ASSERT_EQUAL(st.map_version, 1);
+	CU_ASSERT_EQUAL(st.maps_applied, 0);
+	CU_ASSERT_EQUAL(st.maps_refused, 1);
+	CU_ASSERT_EQUAL(st.pools_moved, 0);
+	CU_ASSERT_EQUAL(st.users_moved, 0);
+	CU_ASSERT_EQUAL(hc_gw_users(hc_gw_shard_session(l.s, 0)), 4);
+	CU_ASSERT_EQUAL(hc_gw_users(hc_gw_shard_session(l.s, 1)), 2);
+	drain(l.s, l.a, &va);
+	drain(l.s, l.b, &vb);
+	drain(l.s, c, &vc);
+	CU_ASSERT_EQUAL(va.joins + va.leaves + va.places, 0);
+	CU_ASSERT_EQUAL(vb.joins + vb.leaves + vb.places, 0);
+	CU_ASSERT_EQUAL(vc.joins + vc.leaves + vc.places, 0);
+	CU_ASSERT_EQUAL(vc.other, 3); /* snapshot, heartbeat, SHUTDOWN */
+	/* a JOIN still goes where map 1 says */
+	CU_ASSERT_EQUAL(hc_gw_shard_join(l.s, 7, 160, 2), 0);
+	CU_ASSERT_EQUAL(hc_gw_room_of(hc_gw_shard_session(l.s, 0), 7), 160);
+
+	/* without d (pool 3 stays on b): applied, c takes slot 2, pool 2's
+	 * five users move from a to c */
+	snprintf(text, sizeof(text), "version 2\nappliance a 127.0.0.1:%u\n"
+		 "appliance b 127.0.0.1:%u\nappliance c 127.0.0.1:%u\n"
+		 "pool 1 a 1-99\npool 2 c 100-199\npool 3 b 200-299\n",
+		 ntohs(l.aa.sin_port), ntohs(l.ba.sin_port), ntohs(ca.sin_port));
+	CU_ASSERT_EQUAL_FATAL(hc_gw_shard_map_parse(&m, text, err, sizeof(err)), 0);
+	memset(&va, 0, sizeof(va));
+	memset(&vc, 0, sizeof(vc));
+	CU_ASSERT_EQUAL(hc_gw_shard_apply_map(l.s, &m, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(hc_gw_shard_count(l.s), 3);
+	CU_ASSERT_STRING_EQUAL(hc_gw_shard_name(l.s, 2), "c");
+	CU_ASSERT_EQUAL(hc_gw_shard_of_pool(l.s, 2), 2);
+	drain(l.s, l.a, &va);
+	drain(l.s, c, &vc);
+	CU_ASSERT_EQUAL(va.leaves, 5);
+	CU_ASSERT_EQUAL(vc.joins, 5);
+	CU_ASSERT_EQUAL(hc_gw_users(hc_gw_shard_session(l.s, 2)), 5);
+	hc_gw_shard_get_stats(l.s, &st);
+	CU_ASSERT_EQUAL(st.map_version, 2);
+	CU_ASSERT_EQUAL(st.maps_applied, 1);
+	CU_ASSERT_EQUAL(st.users_moved, 5);
+	shard_lab_close(&l);
+	close(c);
+}
+
 static CU_TestInfo tests[] = {
 	{"the shard map: parsed, refused with the line", test_map_parse},
 	{"routing by pool, a pool moved by a newer map", test_routing_and_move},
+	{"a map whose new appliance cannot open: refused whole", test_apply_map_all_or_nothing},
 	CU_TEST_INFO_NULL,
 };
 
