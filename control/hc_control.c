@@ -188,7 +188,8 @@ int hc_control_run(struct hc_dataplane *dp, struct hc_decide *d)
 
 	while (!hc_quit_signal) {
 		uint64_t t = rte_rdtsc();
-		if (hc_control_pass_hook != NULL) hc_control_pass_hook(dp, t); /* systemd watchdog */
+		if (hc_control_pass_hook != NULL)
+			hc_control_pass_hook(dp, t); /* systemd's watchdog */
 		if (hc_keys_reload_signal) {
 			hc_keys_reload_signal = 0;
 			reload_keys(dp, d);
