@@ -215,8 +215,8 @@ static int revoke_room(struct hc_decide *d, uint32_t room)
 	return rm->revoking != 0;
 }
 
-/* An admitted JOIN's worker may have the next seats of the room without
- * asking (hc_rooms_lease says how many, if any). */
+/* An admitted direct JOIN's worker may have the next seats of the room
+ * without asking (hc_rooms_lease says how many, if any). */
 static void offer_lease(struct hc_decide *d, unsigned worker, uint32_t room)
 {
 	if (d->pol->lease_seats == 0 || hc_restart_holding(&d->restart) || !may_tell(d, worker))
@@ -305,6 +305,9 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 	}
 	if (park_if_leased(d, worker, c))
 		return;
+	/* a placed or moved user's JOIN takes the seat kept for it: the room
+	 * is the placement's and the balancer's, no lease there for it */
+	int kept = hc_rooms_holds_seat(&d->book, c->to_room, c->user_id);
 	int ok = hc_rooms_admit(&d->book, c->to_room, pool, c->user_id, now);
 	if (ok && c->from_room != 0)
 		hc_rooms_leave(&d->book, c->from_room);
@@ -321,7 +324,7 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 	if (ok) {
 		d->st.admitted++;
 		hc_directives_joined(&d->dirs, c->user_id, c->to_room);
-		if (!restated)
+		if (!restated && !kept)
 			offer_lease(d, worker, c->to_room);
 		return;
 	}

@@ -520,13 +520,16 @@ uint32_t hc_rooms_lease(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t 
 	return q;
 }
 
+int hc_rooms_holds_seat(const struct hc_rooms *r, uint32_t room, uint64_t user)
+{
+	int32_t slot = resv_lookup(r, user);
+	return slot >= 0 && !r->resv[slot].consumed && r->resv[slot].room == room;
+}
+
 int hc_rooms_full_for(const struct hc_rooms *r, uint32_t room, uint64_t user)
 {
 	const struct hc_room *rm = &r->room[room];
-	if (rm->state != HC_ROOM_LIVE)
-		return 0;
-	int32_t slot = resv_lookup(r, user);
-	if (slot >= 0 && !r->resv[slot].consumed && r->resv[slot].room == room)
+	if (rm->state != HC_ROOM_LIVE || hc_rooms_holds_seat(r, room, user))
 		return 0;
 	return hc_room_occupancy(rm) >= r->pol->pool[rm->pool].max;
 }

@@ -225,6 +225,8 @@ uint16_t hc_rooms_lease_revoke(struct hc_rooms *r, uint32_t room, uint32_t tick)
 int hc_rooms_lease_back(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t n);
 /* The seats below max a room keeps unleased: max(2, max / 8). */
 uint32_t hc_rooms_lease_margin(uint32_t max);
+/* Does user hold a live reservation in room (a placement's or a move's)? */
+int hc_rooms_holds_seat(const struct hc_rooms *r, uint32_t room, uint64_t user);
 /* Would hc_rooms_admit refuse user's JOIN into room now (full)? */
 int hc_rooms_full_for(const struct hc_rooms *r, uint32_t room, uint64_t user);
 

@@ -143,6 +143,7 @@ static struct {
 	uint32_t f_inc[FZ_MAX_GWS + 2], f_seq[FZ_MAX_GWS + 2]; /* foreign ids */
 	struct fz_req req[HC_MAX_WORKERS][FZ_REQ_MAX];
 	unsigned req_head[HC_MAX_WORKERS], req_n[HC_MAX_WORKERS];
+	uint32_t lease[HC_MAX_WORKERS][FZ_ROOMS]; /* seats leased, not taken */
 	struct fz_resync rs[FZ_RESYNC_MAX];
 	unsigned n_rs;
 	uint32_t place_id;
@@ -593,6 +594,22 @@ static void take_change(unsigned w, const struct hc_change *c)
 	case HC_CHG_APPLIED:
 		book_move(c->from_room, c->to_room);
 		break;
+	case HC_CHG_LEASED: /* a JOIN applied on a seat we leased */
+		if (c->to_room == 0 || c->to_room >= FZ_ROOMS || c->from_room >= FZ_ROOMS ||
+		    fz.lease[w][c->to_room] == 0)
+			FZ_FAIL("leased JOIN of user %" PRIu64 " into room %u: worker %u holds no "
+				"seat there", c->user_id, c->to_room, w);
+		fz.lease[w][c->to_room]--;
+		book_move(c->from_room, c->to_room);
+		break;
+	case HC_CHG_LEASE_BACK: /* after every leased JOIN of the room */
+		if (c->from_room == 0 || c->from_room >= FZ_ROOMS ||
+		    c->user_id != fz.lease[w][c->from_room])
+			FZ_FAIL("worker %u gave back %" PRIu64 " seats of room %u, it held %u", w,
+				c->user_id, c->from_room,
+				c->from_room < FZ_ROOMS ? fz.lease[w][c->from_room] : 0);
+		fz.lease[w][c->from_room] = 0;
+		break;
 	case HC_CHG_REQUEST:
 	case HC_CHG_RESTATE: {
 		if (fz.req_n[w] == FZ_REQ_MAX)
@@ -818,6 +835,7 @@ static void run_begin(uint8_t cfgbits)
 {
 	memset(&fz_run, 0, sizeof(fz_run));
 	/* the model: keep the big history arrays, reset the rest */
+	memset(fz.lease, 0, sizeof(fz.lease));
 	fz.cfgbits = cfgbits;
 	fz.auth = (cfgbits & FZ_CFG_AUTH) != 0;
 	/* "pendingoverflow" is fixed (hc_ops.c: one sweep per apply chunk),
@@ -1509,6 +1527,25 @@ static void op_pick(void)
 		FZ_FAIL("decision ring full");
 }
 
+/* Seat leases: q seats of a room to a worker, or (high bit) take its
+ * seats of the room back; take_change checks every leased JOIN against
+ * what was leased, and the seats given back against what is left. */
+static void op_lease(void)
+{
+	uint8_t r = in8(), q = in8();
+	unsigned w = (q >> 4) % fz_run.n_workers;
+	struct hc_decision d = {.room_id = room_of(r)};
+	if (q & 0x80) {
+		d.kind = HC_DEC_REVOKE;
+	} else {
+		d.kind = HC_DEC_LEASE;
+		d.lease.seats = q & 15;
+		fz.lease[w][d.room_id] += q & 15;
+	}
+	if (hc_chan_give_decisions(&fz_run.dp, w, &d, 1) != 1)
+		FZ_FAIL("decision ring full");
+}
+
 static void op_stray(void)
 {
 	uint8_t a = in8();
@@ -1521,7 +1558,7 @@ static void op_stray(void)
 static const char *const op_names[FZ_N_OPS] = {
 	"EVENTS", "LOSE", "RESEND", "SNAPSHOT", "SNAP_BAD", "HEARTBEAT", "PLACE", "REBOOT",
 	"STALE", "MUTATE", "FRAME", "ARP", "TIME", "ANSWER", "RESYNCS", "PICK", "STRAY",
-	"FLUSH_ALL", "FORGE", "FOREIGN", "RX", "WRAP", "CROWD", "SNAP_CROWD", "CTL_TX",
+	"FLUSH_ALL", "FORGE", "FOREIGN", "RX", "WRAP", "CROWD", "SNAP_CROWD", "CTL_TX", "LEASE",
 };
 _Static_assert(sizeof(op_names) / sizeof(op_names[0]) == FZ_N_OPS, "a name per op");
 
@@ -1615,6 +1652,9 @@ static void run_op(uint8_t opbyte)
 		break;
 	case FZ_PICK:
 		op_pick();
+		break;
+	case FZ_LEASE:
+		op_lease();
 		break;
 	case FZ_STRAY:
 		op_stray();

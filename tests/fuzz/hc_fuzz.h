@@ -77,6 +77,11 @@
  *   CTL_TX      port: the control core hands a frame for the gateway to
  *               the workers to transmit (hc_chan_give_frame; port 1 has no
  *               TX queue)
+ *   LEASE       room, q: worker (q >> 4) % workers gets q % 16 seats of the
+ *               room (HC_DEC_LEASE), or with q's bit 7 gives its seats
+ *               back (HC_DEC_REVOKE); every HC_CHG_LEASED must spend a
+ *               seat leased to that worker, and a give-back must return
+ *               exactly what is left
  * HEARTBEAT's what bit 7 and PLACE's first byte's bit 7 send the last
  * HEARTBEAT / PLACE again byte for byte (a replayed control counter); RX's
  * bit 5 moves every gateway's source port (a NAT rebinding).
@@ -120,6 +125,7 @@ enum fz_op {
 	FZ_CROWD,
 	FZ_SNAP_CROWD,
 	FZ_CTL_TX,
+	FZ_LEASE,
 	FZ_N_OPS
 };
 
