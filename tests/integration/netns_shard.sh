@@ -159,18 +159,19 @@ hc_wait 60 "A before step 4: pools 1 ($u users in $a_rooms rooms) and 2 (empty),
 # a) the wrong pool removed: pool 1 still holds users on A -> refused whole
 { a_control; pool two 2 10000-19999; } > "$out/a.ini"
 kill -HUP "$HC_PID"
+# (the log line first: a grep costs nothing, a telemetry read a Python start)
+hc_wait 30 "A logged why" logged "config reload refused, the running config stays: pool 1 (one) is gone from the file but holds $u users and 0 reserved seats in $a_rooms rooms: a pool is removed only once it is empty"
 hc_wait 60 "A refused the removal of pool 1 and is unchanged" \
 	has "$out/truth.a.csv" users=$u config_reloads=0 config_reload_errors=1 "pools=1 2" \
 	pool1=$u/$a_rooms pool2=0/0 rooms_equal=1
-hc_wait 30 "A logged why" logged "config reload refused, the running config stays: pool 1 (one) is gone from the file but holds $u users and 0 reserved seats in $a_rooms rooms: a pool is removed only once it is empty"
 echo "  step 4 with the wrong pool (pool 1, $u users): refused, A unchanged"
 # b) step 4 itself: pool 2 (empty on A since every gateway moved) removed
 { a_control; pool one 1 1-9999; } > "$out/a.ini"
 kill -HUP "$HC_PID"
+hc_wait 30 "A logged the reload" logged "config reloaded: 1 pools"
 hc_wait 60 "A reloaded without pool 2, its users and rooms unchanged" \
 	has "$out/truth.a.csv" users=$u config_reloads=1 config_reload_errors=1 pools=1 \
 	pool1=$u/$a_rooms rooms_equal=1
-hc_wait 30 "A logged the reload" logged "config reloaded: 1 pools"
 hc_use_appliance 2
 hc_wait 60 "B's room table still equals the truth for B, no reload on B" \
 	has "$out/truth.b.csv" users=$((4 * per_pool)) config_reloads=0 config_reload_errors=0 \
