@@ -115,72 +115,73 @@ echo "tables checked after $((SECONDS - t0)) s"
 t4=$SECONDS
 
 # step 4 of the procedure: pool 2 out of A's policy by a reload (SIGHUP).
-# state TRUTH: the current appliance's figures as key=value lines, read in
-# one process (a Python start costs seconds on a loaded host): users and
-# reload counters, live reservations and directives sent, the running
-# policy's pool ids, each pool's users and rooms, and whether the live
-# room table equals TRUTH
+# state NAME:PREFIX:TRUTH...: each appliance's figures as NAME.KEY=VALUE
+# lines, all read in one process (a Python start costs seconds on a
+# loaded host): users and reload counters, live reservations and
+# directives sent, the running policy's pool ids, each pool's users and
+# rooms, and whether the live room table equals TRUTH
 state() {
-	python3 - "$HC_TEL" "hclab$HC_TAG" "$1" <<-'PY'
+	python3 - "$HC_TEL" "$@" <<-'PY'
 	import importlib.util, sys
 	spec = importlib.util.spec_from_file_location("hctel", sys.argv[1])
 	tel = importlib.util.module_from_spec(spec)
 	spec.loader.exec_module(tel)
-	pre = sys.argv[2]
-	st = tel.command(pre, "/headcount/stats")
-	ctl = tel.command(pre, "/headcount/control")
-	pools = tel.command(pre, "/headcount/pools")
-	ids = sorted(int(k) for k in pools if k.isdigit())
-	out = ["%s=%s" % (k, st[k]) for k in ("users", "config_reloads", "config_reload_errors")]
-	out += ["%s=%s" % (k, ctl[k]) for k in ("reservations_outstanding", "directives_sent")]
-	out.append("pools=" + " ".join(map(str, ids)))
-	out += ["pool%d=%d/%d" % (i, pools[str(i)]["users"], pools[str(i)]["rooms"]) for i in ids]
-	table = "room,users\n" + "".join("%d,%d\n" % r for r in tel.rooms(pre))
-	out.append("rooms_equal=%d" % (table == open(sys.argv[3]).read()))
-	print("\n".join(out))
+	for arg in sys.argv[2:]:
+	    name, pre, truth = arg.split(":", 2)
+	    st = tel.command(pre, "/headcount/stats")
+	    ctl = tel.command(pre, "/headcount/control")
+	    pools = tel.command(pre, "/headcount/pools")
+	    ids = sorted(int(k) for k in pools if k.isdigit())
+	    out = ["%s=%s" % (k, st[k]) for k in ("users", "config_reloads", "config_reload_errors")]
+	    out += ["%s=%s" % (k, ctl[k]) for k in ("reservations_outstanding", "directives_sent")]
+	    out.append("pools=" + " ".join(map(str, ids)))
+	    out += ["pool%d=%d/%d" % (i, pools[str(i)]["users"], pools[str(i)]["rooms"]) for i in ids]
+	    table = "room,users\n" + "".join("%d,%d\n" % r for r in tel.rooms(pre))
+	    out.append("rooms_equal=%d" % (table == open(truth).read()))
+	    print("\n".join("%s.%s" % (name, o) for o in out))
 	PY
 }
-# has TRUTH KEY=VALUE...: the current appliance's state holds every one
+# has NAME:PREFIX:TRUTH... -- NAME.KEY=VALUE...: the state holds every one
 has() {
-	local truth=$1 kv got
+	local specs=() kv got
+	while [ "$1" != -- ]; do specs+=("$1"); shift; done
 	shift
-	got=$(state "$truth") || return 1
+	got=$(state "${specs[@]}") || return 1
 	for kv in "$@"; do
 		grep -qx "$kv" <<< "$got" || return 1
 	done
 }
 logged() { grep -qF "$1" "$out/a/headcount.log"; }
+B=b:hclab$HC_TAG:$out/truth.b.csv # (B is the current appliance here)
 hc_use_appliance 1
+A=a:hclab$HC_TAG:$out/truth.a.csv
 u=$((2 * per_pool)) a_rooms=$(($(wc -l < "$out/truth.a.csv") - 1))
-hc_wait 60 "A before step 4: pools 1 ($u users in $a_rooms rooms) and 2 (empty), no seat reserved, no reload" \
-	has "$out/truth.a.csv" users=$u config_reloads=0 config_reload_errors=0 \
-	reservations_outstanding=0 directives_sent=0 "pools=1 2" pool1=$u/$a_rooms pool2=0/0 \
-	rooms_equal=1
+b_rooms2=$(awk -F, 'NR > 1 && $1 >= 10000 && $1 < 20000' "$out/truth.b.csv" | wc -l)
+hc_wait 60 "before step 4: A holds pools 1 ($u users in $a_rooms rooms) and 2 (empty), no seat reserved; no reload yet" \
+	has "$A" "$B" -- a.users=$u a.config_reloads=0 a.config_reload_errors=0 \
+	a.reservations_outstanding=0 a.directives_sent=0 "a.pools=1 2" a.pool1=$u/$a_rooms \
+	a.pool2=0/0 a.rooms_equal=1 b.config_reloads=0 b.config_reload_errors=0
 # a) the wrong pool removed: pool 1 still holds users on A -> refused whole
 { a_control; pool two 2 10000-19999; } > "$out/a.ini"
 kill -HUP "$HC_PID"
 # (the log line first: a grep costs nothing, a telemetry read a Python start)
 hc_wait 30 "A logged why" logged "config reload refused, the running config stays: pool 1 (one) is gone from the file but holds $u users and 0 reserved seats in $a_rooms rooms: a pool is removed only once it is empty"
 hc_wait 60 "A refused the removal of pool 1 and is unchanged" \
-	has "$out/truth.a.csv" users=$u config_reloads=0 config_reload_errors=1 "pools=1 2" \
-	pool1=$u/$a_rooms pool2=0/0 rooms_equal=1
+	has "$A" -- a.users=$u a.config_reloads=0 a.config_reload_errors=1 "a.pools=1 2" \
+	a.pool1=$u/$a_rooms a.pool2=0/0 a.rooms_equal=1
 echo "  step 4 with the wrong pool (pool 1, $u users): refused, A unchanged"
 # b) step 4 itself: pool 2 (empty on A since every gateway moved) removed
 { a_control; pool one 1 1-9999; } > "$out/a.ini"
 kill -HUP "$HC_PID"
 hc_wait 30 "A logged the reload" logged "config reloaded: 1 pools"
-hc_wait 60 "A reloaded without pool 2, its users and rooms unchanged" \
-	has "$out/truth.a.csv" users=$u config_reloads=1 config_reload_errors=1 pools=1 \
-	pool1=$u/$a_rooms rooms_equal=1
-hc_use_appliance 2
-hc_wait 60 "B's room table still equals the truth for B, no reload on B" \
-	has "$out/truth.b.csv" users=$((4 * per_pool)) config_reloads=0 config_reload_errors=0 \
-	"pools=2 3" pool2=$u/$(awk -F, 'NR > 1 && $1 >= 10000 && $1 < 20000' "$out/truth.b.csv" | wc -l) \
-	rooms_equal=1
+hc_wait 60 "A reloaded without pool 2, its users and rooms unchanged; B unchanged, no reload on B" \
+	has "$A" "$B" -- a.users=$u a.config_reloads=1 a.config_reload_errors=1 a.pools=1 \
+	a.pool1=$u/$a_rooms a.rooms_equal=1 b.users=$((4 * per_pool)) b.config_reloads=0 \
+	b.config_reload_errors=0 "b.pools=2 3" b.pool2=$u/$b_rooms2 b.rooms_equal=1
 echo "  step 4: pool 2 removed from A by SIGHUP; A holds pool 1's $u users, B unchanged"
 echo "step 4 done after $((SECONDS - t0)) s (it took $((SECONDS - t4)) s)"
 hc_appliance_stop
-hc_use_appliance 1
+hc_use_appliance 2
 hc_appliance_stop
 for a in a b; do
 	echo "appliance $a (pool users: $(ranges "$out/$a/rooms.csv") in ranges 1, 2, 3, none):"
