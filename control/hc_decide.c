@@ -21,8 +21,8 @@
 #define CHANGE_BURST 512
 /* Decisions a worker's backlog may hold: every seat answer it can be owed
  * (it keeps fewer than HC_CHAN_MAX_PENDING requests in flight) on top of
- * the picks balance_pool queues while the backlog is at most half that
- * (one more each time it checks). */
+ * the picks, leases and revokes queued only while the backlog is at most
+ * half that (one more each time one is checked: may_tell). */
 #define BACKLOG_MAX (HC_CHAN_MAX_PENDING + HC_CHAN_MAX_PENDING / 2 + 1)
 
 int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
@@ -55,6 +55,8 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 		d->held[i] = rte_malloc("hc_held", sizeof(struct hc_change) * HC_CHAN_MAX_PENDING, 64);
 	}
 	d->owed = rte_malloc("hc_owed", sizeof(struct hc_change) * HC_CHAN_MAX_PENDING, 64);
+	d->parked = rte_malloc("hc_parked", sizeof(struct hc_parked) * HC_CHAN_MAX_PENDING, 64);
+	d->unparked = rte_malloc("hc_unparked", sizeof(struct hc_parked) * HC_CHAN_MAX_PENDING, 64);
 	uint32_t hold_ms = dp->cfg->gateway_timeout_ms ? dp->cfg->gateway_timeout_ms : 3000;
 	d->hold_tsc = hz / 1000 * hold_ms;
 	hc_ha_init(&d->ha, dp, HC_HA_STANDALONE, incarnation);
@@ -77,7 +79,7 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 		      d->bal_rooms == NULL || d->bal_t == NULL || bal_rc != 0;
 	for (unsigned i = 0; i < dp->n_workers; i++)
 		missing |= d->backlog[i] == NULL || d->held[i] == NULL;
-	missing |= d->owed == NULL;
+	missing |= d->owed == NULL || d->parked == NULL || d->unparked == NULL;
 	if (missing) {
 		hc_decide_free(d);
 		return -ENOMEM;
@@ -108,6 +110,9 @@ void hc_decide_free(struct hc_decide *d)
 	hc_restart_free(&d->restart);
 	rte_free(d->owed);
 	d->owed = NULL;
+	rte_free(d->parked);
+	rte_free(d->unparked);
+	d->parked = d->unparked = NULL;
 	d->peer = NULL;
 	memset(d->backlog, 0, sizeof(d->backlog));
 }
@@ -175,6 +180,120 @@ static void not_applied(struct hc_decide *d, const struct hc_change *c, uint8_t 
 static void place_refused(struct hc_decide *d, const struct hc_change *c, uint64_t now);
 static void end_hold_early(struct hc_decide *d, uint64_t now);
 
+/* ------------------------------------------------------- seat leases -- */
+
+/* Ticks as the seat book counts them for leases (from 1). */
+static inline uint32_t lease_tick(const struct hc_decide *d)
+{
+	return (uint32_t)d->st.ticks + 1;
+}
+
+/* Room for one more decision beside the answers a worker is owed (the
+ * backlog bound, BACKLOG_MAX, counts on it). */
+static inline int may_tell(const struct hc_decide *d, unsigned w)
+{
+	return d->n_backlog[w] <= HC_CHAN_MAX_PENDING / 2;
+}
+
+/* Ask every worker holding seats of room to give them back (all or
+ * none: a worker whose backlog is long is not asked now, and then none
+ * is).  Returns 1 if a revoke of room is outstanding afterwards. */
+static int revoke_room(struct hc_decide *d, uint32_t room)
+{
+	const struct hc_room *rm = &d->book.room[room];
+	uint16_t ask = (uint16_t)(rm->lease_mask & ~rm->revoking);
+	for (unsigned w = 0; w < d->dp->n_workers; w++)
+		if ((ask >> w & 1) && !may_tell(d, w))
+			return rm->revoking != 0;
+	ask = hc_rooms_lease_revoke(&d->book, room, lease_tick(d));
+	for (unsigned w = 0; w < d->dp->n_workers; w++) {
+		if (ask >> w & 1) {
+			struct hc_decision rv = {.kind = HC_DEC_REVOKE, .room_id = room};
+			answer(d, w, &rv);
+		}
+	}
+	return rm->revoking != 0;
+}
+
+/* An admitted JOIN's worker may have the next seats of the room without
+ * asking (hc_rooms_lease says how many, if any). */
+static void offer_lease(struct hc_decide *d, unsigned worker, uint32_t room)
+{
+	if (d->pol->lease_seats == 0 || hc_restart_holding(&d->restart) || !may_tell(d, worker))
+		return;
+	uint32_t q = hc_rooms_lease(&d->book, room, worker, d->pol->lease_seats, lease_tick(d));
+	if (q == 0)
+		return;
+	struct hc_decision dec = {.kind = HC_DEC_LEASE, .room_id = room, .lease = {.seats = q}};
+	answer(d, worker, &dec);
+}
+
+/* A request that finds its room full only for seats leased to workers
+ * waits for them (the revoke's answers come in microseconds), so a
+ * leased seat nobody uses never refuses a JOIN.  1 if parked. */
+static int park_if_leased(struct hc_decide *d, unsigned worker, const struct hc_change *c)
+{
+	const struct hc_room *rm = &d->book.room[c->to_room];
+	if (rm->leased == 0 || !hc_rooms_full_for(&d->book, c->to_room, c->user_id))
+		return 0;
+	if (d->n_parked == HC_CHAN_MAX_PENDING || !revoke_room(d, c->to_room)) {
+		d->st.lease_park_full++;
+		return 0;
+	}
+	d->parked[d->n_parked++] = (struct hc_parked){.c = *c, .worker = worker};
+	d->st.lease_parked++;
+	return 1;
+}
+
+static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_change *c,
+			 uint64_t now);
+
+/* Room's revoke is answered by every worker: decide what waited for it,
+ * in order. */
+static void unpark(struct hc_decide *d, uint32_t room, uint64_t now)
+{
+	uint32_t kept = 0, n = 0;
+	for (uint32_t k = 0; k < d->n_parked; k++) {
+		if (d->parked[k].c.to_room == room)
+			d->unparked[n++] = d->parked[k];
+		else
+			d->parked[kept++] = d->parked[k];
+	}
+	d->n_parked = kept;
+	for (uint32_t k = 0; k < n; k++)
+		seat_request(d, d->unparked[k].worker, &d->unparked[k].c, now);
+}
+
+/* Each tick, before the plan: leases come back from rooms below min (the
+ * balancer may gather them), rooms no worker took a lease of for a whole
+ * tick (a lease nobody uses must not hold seats for long), and, after a
+ * reload, every room. */
+static void revoke_for_tick(struct hc_decide *d)
+{
+	int skipped = 0;
+	uint16_t now16 = (uint16_t)lease_tick(d);
+	for (unsigned p = 0; p < d->pol->n_pools; p++) {
+		const struct hc_pool_index *pi = &d->book.pool[p];
+		uint32_t min = d->pol->pool[p].min;
+		if (pi->leased == 0)
+			continue;
+		for (uint32_t level = 0; level < pi->levels; level++) {
+			for (uint32_t id = pi->head[level]; id != 0; id = d->book.room[id].next) {
+				const struct hc_room *rm = &d->book.room[id];
+				if (rm->leased == 0 || rm->revoking != 0)
+					continue;
+				if (d->revoke_all || hc_room_occupancy(rm) < min ||
+				    (uint16_t)(now16 - rm->lease_tick) >= 2)
+					skipped |= !revoke_room(d, id);
+			}
+		}
+	}
+	if (!skipped)
+		d->revoke_all = 0;
+}
+
+/* --------------------------------------------------- seat requests -- */
+
 /* A JOIN asks for a seat: admit, or refuse and place the user elsewhere. */
 static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_change *c,
 			 uint64_t now)
@@ -184,6 +303,8 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 		d->st.unknown_pool++;
 		pool = 0;
 	}
+	if (park_if_leased(d, worker, c))
+		return;
 	int ok = hc_rooms_admit(&d->book, c->to_room, pool, c->user_id, now);
 	if (ok && c->from_room != 0)
 		hc_rooms_leave(&d->book, c->from_room);
@@ -200,6 +321,8 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 	if (ok) {
 		d->st.admitted++;
 		hc_directives_joined(&d->dirs, c->user_id, c->to_room);
+		if (!restated)
+			offer_lease(d, worker, c->to_room);
 		return;
 	}
 	d->st.refused++;
@@ -324,9 +447,11 @@ static void balance_pool(struct hc_decide *d, unsigned pool)
 	/* rooms with seats reserved are filling (placements, refusals' new
 	 * rooms): they sit this tick out, neither given to nor taken from, or
 	 * a room placement just opened would be topped up to min by moves */
+	/* rooms with seats leased sit out too: their users are still coming */
 	for (uint32_t level = 0; level < pi->levels; level++)
 		for (uint32_t id = pi->head[level]; id != 0; id = d->book.room[id].next)
-			if (d->book.room[id].reserved == 0)
+			if (d->book.room[id].reserved == 0 && d->book.room[id].leased == 0 &&
+			    d->book.room[id].revoking == 0)
 				d->bal_rooms[n++] = (struct hc_bal_room){.room = id,
 					.users = d->book.room[id].users};
 	struct hc_bal_plan plan = {.t = d->bal_t, .cap = HC_BAL_MAX_TRANSFERS};
@@ -564,6 +689,25 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 		d->st.peers++;
 		return;
 	}
+	if (c->kind == HC_CHG_LEASE_BACK) {
+		if (c->from_room != 0 && c->from_room < d->dp->cfg->max_rooms &&
+		    hc_rooms_lease_back(&d->book, c->from_room, worker, (uint32_t)c->user_id))
+			unpark(d, c->from_room, now);
+		return;
+	}
+	if (c->kind == HC_CHG_LEASED) {
+		/* a JOIN applied on a seat the book counted as taken already */
+		uint8_t pool = d->pol->index_of[c->pool_id];
+		if (pool == HC_NO_POOL) {
+			d->st.unknown_pool++;
+			pool = 0;
+		}
+		if (c->from_room != 0)
+			hc_rooms_leave(&d->book, c->from_room);
+		hc_rooms_lease_taken(&d->book, c->to_room, pool, c->user_id);
+		hc_directives_joined(&d->dirs, c->user_id, c->to_room);
+		return;
+	}
 	if (c->from_room != 0)
 		hc_rooms_leave(&d->book, c->from_room);
 	if (c->to_room != 0) {
@@ -658,11 +802,14 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 			/* an HA backup: nothing to balance, nothing to save */
 		} else if (hc_restart_holding(&d->restart)) {
 			d->st.ticks_waited++; /* the book is not complete yet */
-		} else if (d->picks_in_flight == 0 && hc_directives_in_flight(&d->dirs) == 0) {
-			for (unsigned p = 0; p < d->pol->n_pools; p++)
-				balance_pool(d, p);
 		} else {
-			d->st.ticks_waited++;
+			revoke_for_tick(d);
+			if (d->picks_in_flight == 0 && hc_directives_in_flight(&d->dirs) == 0) {
+				for (unsigned p = 0; p < d->pol->n_pools; p++)
+					balance_pool(d, p);
+			} else {
+				d->st.ticks_waited++;
+			}
 		}
 		if (hc_ha_serving(&d->ha))
 			hc_restart_save(&d->restart, d->dp);
@@ -689,6 +836,7 @@ void hc_decide_reload_commit(struct hc_decide *d, const struct hc_policy *np,
 		d->next_tick = now + d->tick_tsc;
 	d->dirs.timeout_tsc = hz / 1000 * np->directive_timeout_ms;
 	d->dirs.retries = np->directive_retries;
+	d->revoke_all = 1; /* leases granted under the old max come back */
 }
 
 int hc_decide_idle(const struct hc_decide *d)
@@ -697,7 +845,7 @@ int hc_decide_idle(const struct hc_decide *d)
 		if (d->n_backlog[i] != 0 || d->n_held[i] != 0 || !hc_chan_quiet(d->dp, i))
 			return 0;
 	}
-	return 1;
+	return d->n_parked == 0;
 }
 
 uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_view *v)

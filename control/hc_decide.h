@@ -84,6 +84,19 @@ struct hc_decide_stats {
 	uint64_t config_reloads;    /* config files reloaded and applied    */
 	uint64_t config_reload_errors; /* ... refused whole (the running
 	                               config stays)                     */
+	uint64_t lease_parked;      /* seat requests that found their room
+	                               full only for seats leased to
+	                               workers: decided again once those
+	                               came back                         */
+	uint64_t lease_park_full;   /* ... refused at once instead: no room
+	                               to park them, or no room to ask     */
+};
+
+/* A seat request waiting for its room's leased seats to come back. */
+struct hc_parked {
+	struct hc_change c;
+	uint32_t worker;
+	uint32_t pad;
 };
 
 struct hc_decide {
@@ -108,6 +121,11 @@ struct hc_decide {
 	/* decisions a full ring could not take yet, per worker, in order */
 	struct hc_decision *backlog[HC_MAX_WORKERS];
 	uint32_t n_backlog[HC_MAX_WORKERS];
+	/* seat leases (docs/architecture.md): requests parked until their
+	 * room's revoke is answered, and a scratch copy to decide them */
+	struct hc_parked *parked, *unparked; /* [HC_CHAN_MAX_PENDING] */
+	uint32_t n_parked;
+	int revoke_all;            /* a reload: every lease comes back    */
 	/* balancer scratch */
 	struct hc_bal_room *bal_rooms;      /* [max_rooms] */
 	struct hc_bal_transfer *bal_t;      /* [HC_BAL_MAX_TRANSFERS] */
@@ -173,6 +191,11 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(ha_role, ha.role) X(ha_epoch, ha.epoch) X(ha_takeovers, ha.st.takeovers) \
 	X(ha_demotions, ha.st.demotions) X(ha_reepochs, ha.st.reepochs) X(ha_garps, ha.st.garps) \
 	X(ha_garp_failures, ha.st.garp_failures) X(ha_takeover_wall_ms, ha.st.takeover_wall_ms) \
+	X(lease_grants, book.st.lease_grants) X(leased_seats, book.st.leased_seats) \
+	X(leased_joins, book.st.leased_joins) X(lease_revokes, book.st.lease_revokes) \
+	X(lease_returned, book.st.lease_returned) X(lease_errors, book.st.lease_errors) \
+	X(leases_outstanding, book.leased_now) X(lease_parked, st.lease_parked) \
+	X(lease_park_full, st.lease_park_full) X(parked_now, n_parked) \
 	X(tx_ha_fenced, tx.st.ha_fenced)
 
 /*

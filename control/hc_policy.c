@@ -31,6 +31,7 @@ void hc_policy_defaults(struct hc_policy *p)
 	p->directive_retries = 3;
 	p->retire_grace_ms = 10000;
 	p->max_moves_per_tick = 100000;
+	p->lease_seats = 16;
 }
 
 static int num(const char *s, uint64_t lo, uint64_t hi, uint32_t *out)
@@ -203,6 +204,9 @@ static const struct {
 	 "a retired room id is not reused for this long"},
 	{"max_moves_per_tick", offsetof(struct hc_policy, max_moves_per_tick), 1, 100000000,
 	 "moves one pool's plan may hold (the rest waits a tick)"},
+	{"lease_seats", offsetof(struct hc_policy, lease_seats), 0, 4096,
+	 "seats of a room far from full leased to a worker that asked for one, so its next "
+	 "JOINs there apply without asking (0: every JOIN asks; docs/architecture.md)"},
 };
 #define N_TIMERS (sizeof(timer_keys) / sizeof(timer_keys[0]))
 

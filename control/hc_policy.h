@@ -57,6 +57,7 @@ struct hc_policy {
 	uint32_t directive_retries;
 	uint32_t retire_grace_ms;
 	uint32_t max_moves_per_tick;
+	uint32_t lease_seats;         /* seats leased per grant (0: none) */
 };
 
 /* Defaults: pool 0 "default" with 15 / 50 / 100, fill target, the timers

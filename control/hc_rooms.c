@@ -108,6 +108,8 @@ static void make_live(struct hc_rooms *r, uint32_t id, unsigned pool)
 	rm->pool = (uint8_t)pool;
 	rm->state = HC_ROOM_LIVE;
 	rm->users = rm->reserved = 0;
+	rm->leased = rm->lease_mask = rm->revoking = rm->lease_tick = 0;
+	rm->lease_hold = 0;
 	r->pool[pool].rooms++;
 	bucket_insert(r, id, 0);
 }
@@ -484,6 +486,118 @@ static int admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user
 	return 1;
 }
 
+/* ------------------------------------------------------- seat leases -- */
+
+uint32_t hc_rooms_lease_margin(uint32_t max)
+{
+	return max / 8 > 2 ? max / 8 : 2;
+}
+
+uint32_t hc_rooms_lease(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t want,
+			uint32_t tick)
+{
+	struct hc_room *rm = &r->room[room];
+	/* one grant per worker at a time: a batch of requests that all left
+	 * before the first grant arrived asks for one lease, not one each */
+	if (want == 0 || w >= 16 || rm->state != HC_ROOM_LIVE || rm->revoking != 0 ||
+	    (rm->lease_mask >> w & 1) || (int32_t)(tick - rm->lease_hold) <= 0)
+		return 0;
+	uint32_t max = r->pol->pool[rm->pool].max, margin = hc_rooms_lease_margin(max);
+	uint32_t occ = hc_room_occupancy(rm);
+	if (occ + margin >= max)
+		return 0;
+	uint32_t q = max - margin - occ;
+	if (q > want)
+		q = want;
+	rm->leased = (uint16_t)(rm->leased + q); /* <= max <= 65535 */
+	rm->lease_mask |= (uint16_t)(1u << w);
+	rm->lease_tick = (uint16_t)tick;
+	r->pool[rm->pool].leased += q;
+	r->leased_now += q;
+	relevel(r, room);
+	r->st.lease_grants++;
+	r->st.leased_seats += q;
+	return q;
+}
+
+int hc_rooms_full_for(const struct hc_rooms *r, uint32_t room, uint64_t user)
+{
+	const struct hc_room *rm = &r->room[room];
+	if (rm->state != HC_ROOM_LIVE)
+		return 0;
+	int32_t slot = resv_lookup(r, user);
+	if (slot >= 0 && !r->resv[slot].consumed && r->resv[slot].room == room)
+		return 0;
+	return hc_room_occupancy(rm) >= r->pol->pool[rm->pool].max;
+}
+
+int hc_rooms_lease_taken(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user)
+{
+	struct hc_room *rm = &r->room[room];
+	if (rm->state != HC_ROOM_LIVE)
+		make_live(r, room, pool); /* never leased: counted below */
+	int32_t slot = resv_find(r, user);
+	if (slot >= 0 && r->resv[slot].room == room) {
+		resv_consume(r, slot);      /* kept for a late PLACE resend */
+		rm->reserved--;             /* the user sits on the leased seat */
+		r->pool[rm->pool].reserved--;
+	} else if (slot >= 0) {
+		resv_drop(r, slot, 1);      /* joined elsewhere: free that seat */
+	}
+	int ok = rm->leased > 0;
+	if (ok) {
+		rm->leased--;
+		r->pool[rm->pool].leased--;
+		r->leased_now--;
+		if (rm->leased == 0 && rm->revoking == 0)
+			rm->lease_mask = 0; /* no worker holds a seat of it */
+	} else {
+		r->st.lease_errors++;
+		if (hc_room_occupancy(rm) >= r->pol->pool[rm->pool].max)
+			r->st.over_max++;
+	}
+	rm->users++;
+	r->pool[rm->pool].users++;
+	relevel(r, room);
+	r->st.leased_joins++;
+	r->st.admits++;
+	return ok;
+}
+
+uint16_t hc_rooms_lease_revoke(struct hc_rooms *r, uint32_t room, uint32_t tick)
+{
+	struct hc_room *rm = &r->room[room];
+	uint16_t ask = (uint16_t)(rm->lease_mask & ~rm->revoking);
+	if (rm->state != HC_ROOM_LIVE || rm->leased == 0 || ask == 0)
+		return 0;
+	rm->revoking |= ask;
+	rm->lease_hold = tick + 1;
+	r->st.lease_revokes++;
+	return ask;
+}
+
+int hc_rooms_lease_back(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t n)
+{
+	struct hc_room *rm = &r->room[room];
+	uint16_t bit = (uint16_t)(1u << (w & 15));
+	if (rm->state != HC_ROOM_LIVE || !(rm->revoking & bit)) {
+		r->st.lease_errors++; /* nothing asked of w here */
+		return 0;
+	}
+	if (n > rm->leased) {
+		r->st.lease_errors++;
+		n = rm->leased;
+	}
+	rm->leased = (uint16_t)(rm->leased - n);
+	r->pool[rm->pool].leased -= n;
+	r->leased_now -= n;
+	rm->revoking &= (uint16_t)~bit;
+	rm->lease_mask &= (uint16_t)~bit;
+	relevel(r, room);
+	r->st.lease_returned += n;
+	return rm->revoking == 0;
+}
+
 void hc_rooms_leave(struct hc_rooms *r, uint32_t room)
 {
 	struct hc_room *rm = &r->room[room];
@@ -508,11 +622,13 @@ unsigned hc_rooms_retire(struct hc_rooms *r, uint64_t now)
 
 	for (unsigned p = 0; p < r->pol->n_pools; p++) {
 		struct hc_pool_index *pi = &r->pool[p];
-		while (pi->head[0] != 0) {
+		for (uint32_t id = pi->head[0], next; id != 0; id = next) {
 			if ((r->grace_tail + 1) % qcap == r->grace_head)
 				goto release; /* queue full: retire the rest later */
-			uint32_t id = pi->head[0];
 			struct hc_room *rm = &r->room[id];
+			next = rm->next;
+			if (rm->revoking != 0)
+				continue; /* its LEASE_BACKs must find it, not a reuse */
 			bucket_remove(r, id);
 			rm->state = HC_ROOM_GRACE;
 			rm->grace_until = now + r->grace_tsc;
@@ -579,6 +695,16 @@ int hc_rooms_repool_prepare(const struct hc_rooms *r, const struct hc_policy *np
 				 pi->reserved, pi->rooms);
 			return -1;
 		}
+		for (uint32_t id = 1; id < r->max_rooms; id++) {
+			const struct hc_room *rm = &r->room[id];
+			if (rm->state == HC_ROOM_LIVE && rm->pool == p &&
+			    (rm->leased != 0 || rm->revoking != 0)) {
+				snprintf(err, errlen, "pool %u (%s) is gone from the file but room %u "
+					 "has %u seats leased to workers (they come back within a "
+					 "balance tick): try again", c->id, c->name, id, rm->leased);
+				return -1;
+			}
+		}
 		retire += pi->rooms; /* empty rooms: retired by the commit */
 	}
 	if (retire > qfree) {
@@ -637,6 +763,7 @@ void hc_rooms_repool_commit(struct hc_rooms *r, const struct hc_policy *np,
 		pi->rooms++;
 		pi->users += rm->users;
 		pi->reserved += rm->reserved;
+		pi->leased += rm->leased;
 		bucket_insert(r, id, level_of(r, rm));
 	}
 	r->st.retired += retired;

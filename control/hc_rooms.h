@@ -64,7 +64,11 @@ struct hc_room {
 	uint8_t pool;       /* pool index (not id)                     */
 	uint8_t state;      /* enum hc_room_state                      */
 	uint16_t level;     /* bucket the room is in                   */
-	uint32_t pad;
+	uint16_t leased;    /* seats leased to workers, not taken yet  */
+	uint16_t lease_mask;/* workers that may hold some of them      */
+	uint16_t revoking;  /* workers asked to give them back (mask)  */
+	uint16_t lease_tick;/* the tick of the last lease (low bits)   */
+	uint32_t lease_hold;/* no lease until the tick after this one  */
 	uint64_t grace_until; /* GRACE: reusable from this TSC on      */
 };
 
@@ -73,7 +77,7 @@ struct hc_pool_index {
 	uint32_t *head;     /* [levels] first room of each bucket      */
 	uint64_t *bits;     /* non-empty buckets                       */
 	uint32_t rooms;     /* live rooms                              */
-	uint64_t users, reserved;
+	uint64_t users, reserved, leased;
 	uint32_t cursor;    /* next id to try in the pool's own id range */
 };
 
@@ -99,6 +103,14 @@ struct hc_rooms_stats {
 	uint64_t over_max;  /* JOINs or restatements applied without admission
 	                       (--no-admission) into a room already at max */
 	uint64_t placed_beyond_target, seated_beyond_target; /* see above */
+	/* seat leases */
+	uint64_t lease_grants, leased_seats; /* grants, and their seats    */
+	uint64_t leased_joins;    /* JOINs the workers applied on a lease */
+	uint64_t lease_revokes;   /* rooms whose leases were taken back   */
+	uint64_t lease_returned;  /* seats given back                     */
+	uint64_t lease_errors;    /* a leased JOIN, or seats given back,
+	                             the book had not leased (never, if the
+	                             workers are right): seated anyway   */
 };
 
 struct hc_rooms {
@@ -118,6 +130,7 @@ struct hc_rooms {
 	uint32_t resv_cap, resv_head, resv_count; /* ring slots, dead included */
 	uint32_t resv_live;                 /* seats held by reservations  */
 	uint32_t *resv_of_gw;               /* [65536] live reservations per gateway */
+	uint64_t leased_now;                /* seats leased, all rooms   */
 	uint64_t ttl_tsc, grace_tsc;
 	struct hc_rooms_stats st;
 };
@@ -184,8 +197,40 @@ void hc_rooms_leave(struct hc_rooms *r, uint32_t room);
 /* Release reservations whose JOIN did not come in time. */
 void hc_rooms_expire(struct hc_rooms *r, uint64_t now);
 
-/* Retire live rooms with no user and no reservation; return grace-expired
- * ids to the free list.  Returns rooms retired. */
+/*
+ * Seat leases (docs/architecture.md, "Seat leases").  A leased seat
+ * counts in its room's occupancy like a reserved one, so admission and
+ * placement stay exact whatever the workers do with it.
+ *
+ * lease: lease up to `want` seats of room to worker w, only while the room
+ * stays far from full (occupancy + seats <= max - max(2, max / 8)), no
+ * revoke of it is outstanding, the tick is past its lease_hold, and w
+ * holds none of its seats already (by the book: a grant may be on its
+ * way to w, or some seats of another grant left).
+ * Returns the seats leased (0: none).
+ * lease_taken: worker's JOIN of user into room on a leased seat: the seat
+ * becomes the user's; a reservation the user held is freed (the user
+ * sits on the leased seat).  Returns 1, or 0 when the book had no leased
+ * seat there (lease_errors; the user is seated anyway).
+ * lease_revoke: take room's leased seats back: returns the workers to ask
+ * (0: nothing leased, or all asked already); no lease until the tick
+ * after `tick`.
+ * lease_back: worker w gave back n seats of room.  Returns 1 when no
+ * revoke of room is outstanding any more.
+ */
+uint32_t hc_rooms_lease(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t want,
+			uint32_t tick);
+int hc_rooms_lease_taken(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user);
+uint16_t hc_rooms_lease_revoke(struct hc_rooms *r, uint32_t room, uint32_t tick);
+int hc_rooms_lease_back(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t n);
+/* The seats below max a room keeps unleased: max(2, max / 8). */
+uint32_t hc_rooms_lease_margin(uint32_t max);
+/* Would hc_rooms_admit refuse user's JOIN into room now (full)? */
+int hc_rooms_full_for(const struct hc_rooms *r, uint32_t room, uint64_t user);
+
+/* Retire live rooms with no user, no reservation, no leased seat and no
+ * revoke outstanding; return grace-expired ids to the free list.
+ * Returns rooms retired. */
 unsigned hc_rooms_retire(struct hc_rooms *r, uint64_t now);
 
 /*
@@ -210,10 +255,10 @@ void hc_rooms_repool_commit(struct hc_rooms *r, const struct hc_policy *np,
 			    struct hc_rooms_repool *x, uint64_t tsc_hz, uint64_t now);
 void hc_rooms_repool_abort(struct hc_rooms_repool *x);
 
-/* Occupancy: users plus reserved seats. */
+/* Occupancy: users plus reserved and leased seats. */
 static inline uint32_t hc_room_occupancy(const struct hc_room *rm)
 {
-	return rm->users + rm->reserved;
+	return rm->users + rm->reserved + rm->leased;
 }
 
 #endif /* HC_ROOMS_H */

@@ -3,8 +3,10 @@
  * hc_admission.c - the control core's answer to a seat request, applied to
  * the membership: the user is seated (the JOIN it stood for) or stays
  * where they were, then the ops that waited behind the request replay in
- * order.  Above both the membership (hc_members.c) and its pending table
- * (hc_pending.c), which know nothing of each other's insides.
+ * order; and the seats the control core leases to this worker, which let
+ * JOINs apply without asking.  Above both the membership (hc_members.c)
+ * and its pending table (hc_pending.c), which know nothing of each
+ * other's insides.
  */
 #include <rte_hash.h>
 #include <rte_prefetch.h>
@@ -80,4 +82,25 @@ void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, in
 	uint32_t k = hc_pending_take_chain(&m->pend, head);
 	if (k > 0)
 		hc_members_apply(m, m->pend.replay, k);
+}
+
+void hc_members_lease(struct hc_members *m, uint32_t room, uint32_t seats)
+{
+	if (room == 0 || room >= m->max_rooms)
+		return; /* the control core names valid rooms */
+	uint32_t have = m->lease[room] + seats;
+	/* the control core never leases a room past its max (<= 65535) */
+	m->lease[room] = (uint16_t)(have < UINT16_MAX ? have : UINT16_MAX);
+	HC_RELAXED_ADD(&m->st.lease_seats, seats);
+}
+
+uint32_t hc_members_revoke(struct hc_members *m, uint32_t room)
+{
+	if (room == 0 || room >= m->max_rooms)
+		return 0;
+	uint32_t left = m->lease[room];
+	m->lease[room] = 0;
+	HC_RELAXED_ADD(&m->st.lease_revokes, 1);
+	HC_RELAXED_ADD(&m->st.lease_returned, left);
+	return left;
 }

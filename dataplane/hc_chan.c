@@ -88,6 +88,17 @@ unsigned hc_chan_drain_decisions(struct hc_worker *w)
 			pick_users(w, &dec[i]);
 			continue;
 		}
+		if (dec[i].kind == HC_DEC_LEASE) {
+			hc_members_lease(&w->members, dec[i].room_id, dec[i].lease.seats);
+			continue;
+		}
+		if (dec[i].kind == HC_DEC_REVOKE) {
+			/* after every leased JOIN of the room (one FIFO ring) */
+			uint32_t left = hc_members_revoke(&w->members, dec[i].room_id);
+			push_one(w, &(struct hc_change){.user_id = left, .from_room = dec[i].room_id,
+				.kind = HC_CHG_LEASE_BACK});
+			continue;
+		}
 		hc_members_decide(&w->members, dec[i].user_id, dec[i].room_id, dec[i].admit,
 				  dec[i].gateway_id);
 		hc_chan_push_changes(w);

@@ -72,7 +72,8 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 				     64, socket);
 	m->room_head = rte_zmalloc_socket("hc_room_head", (size_t)max_rooms * sizeof(uint32_t),
 					  64, socket);
-	if (m->room_users == NULL || m->slot == NULL || m->room_head == NULL) {
+	m->lease = rte_zmalloc_socket("hc_lease", (size_t)max_rooms * sizeof(uint16_t), 64, socket);
+	if (m->room_users == NULL || m->slot == NULL || m->room_head == NULL || m->lease == NULL) {
 		hc_members_free(m);
 		return -ENOMEM;
 	}
@@ -101,6 +102,7 @@ void hc_members_free(struct hc_members *m)
 	rte_free(m->room_users);
 	rte_free(m->slot);
 	rte_free(m->room_head);
+	rte_free(m->lease);
 	hc_pending_free(&m->pend);
 	rte_free(m->gw_users);
 	rte_free(m->snap_marked);
@@ -219,6 +221,7 @@ struct batch {
 	struct touched *t;
 	int stale_all;      /* a sweep ran: every later lookup is fresh */
 	uint64_t joins, moves, leaves, noops, full, asked, not_owner, takeovers, superseded;
+	uint64_t leased;
 	int64_t dusers;
 };
 
@@ -290,8 +293,10 @@ static inline int superseded(struct hc_members *m, struct batch *b, const struct
 }
 
 /* JOIN: ignored if of an older session than the owner's; nothing if the
- * user is there already (but a takeover through another gateway); a
- * seat request under admission; else an add or a move. */
+ * user is there already (but a takeover through another gateway); under
+ * admission, applied at once on a leased seat of the room if this worker
+ * has one (reported HC_CHG_LEASED), else a seat request; without
+ * admission an add or a move. */
 static inline void op_join(struct hc_members *m, struct batch *b, const struct hc_op *o,
 			   int32_t at, uint32_t cur)
 {
@@ -309,10 +314,14 @@ static inline void op_join(struct hc_members *m, struct batch *b, const struct h
 	}
 	if (at < 0 && !have_key_for_new(m, b, o))
 		return;
+	uint16_t kind = HC_CHG_APPLIED;
 	if (m->admission) {
-		/* a seat request: nothing changes until the answer */
-		ask_seat(m, b, o, at, cur, HC_CHG_REQUEST);
-		return;
+		if (likely(m->lease[o->room_id] == 0)) {
+			/* a seat request: nothing changes until the answer */
+			ask_seat(m, b, o, at, cur, HC_CHG_REQUEST);
+			return;
+		}
+		kind = HC_CHG_LEASED; /* the seat is taken below, once applied */
 	}
 	if (at < 0) {
 		at = rte_hash_add_key(m->users, &o->user_id);
@@ -331,10 +340,14 @@ static inline void op_join(struct hc_members *m, struct batch *b, const struct h
 			b->takeovers++;
 		b->moves++;
 	}
+	if (kind == HC_CHG_LEASED) {
+		m->lease[o->room_id]--; /* the control core counted it as taken */
+		b->leased++;
+	}
 	hc_members_place(m, at, o->user_id, cur, o->room_id, o->gateway_id);
 	m->slot[at].session = o->session;
 	hc_members_room_add(m, o->room_id, 1);
-	report(m, o, cur, o->room_id, HC_CHG_APPLIED);
+	report(m, o, cur, o->room_id, kind);
 }
 
 /* LEAVE: only out of the user's room, and only from its owner. */
@@ -454,6 +467,8 @@ static inline void batch_publish(struct hc_members *m, const struct batch *b)
 	HC_RELAXED_ADD(&m->st.not_owner, b->not_owner);
 	HC_RELAXED_ADD(&m->st.takeovers, b->takeovers);
 	HC_RELAXED_ADD(&m->st.superseded, b->superseded);
+	if (b->leased != 0)
+		HC_RELAXED_ADD(&m->st.leased_joins, b->leased);
 }
 
 static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned n)

@@ -58,6 +58,15 @@ void hc_members_apply(struct hc_members *m, const struct hc_op *ops, unsigned n)
 void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, int admitted,
 		       uint16_t gw);
 
+/*
+ * Seat leases (docs/architecture.md): `seats` more seats of room are this
+ * worker's to give (a JOIN into room then applies at once, reported
+ * HC_CHG_LEASED); revoking returns the seats left and leaves none.
+ * (dataplane/hc_admission.c)
+ */
+void hc_members_lease(struct hc_members *m, uint32_t room, uint32_t seats);
+uint32_t hc_members_revoke(struct hc_members *m, uint32_t room);
+
 /* A user picked to move, and the gateway that owns them. */
 struct hc_pick {
 	uint64_t user_id;

@@ -63,6 +63,9 @@ struct hc_members {
 	 * the pending table (hc_pending.h) */
 	int admission;
 	struct hc_pending_table pend;
+	/* seat leases (admission on): seats of each room this worker may give
+	 * without asking (HC_DEC_LEASE, HC_DEC_REVOKE; hc_admission.c) */
+	uint16_t *lease;          /* [max_rooms]                         */
 	/* per gateway (any 16-bit id): users it owns here (relaxed stores,
 	 * read by the control core), and, for its current snapshot
 	 * generation, how many of them carry that mark */

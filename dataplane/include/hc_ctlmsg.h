@@ -44,11 +44,19 @@ struct hc_peer {
  *                now on);
  *   HC_DEC_PICK  pick up to pick.count users of room_id not picked in the
  *                last pick.cooldown_s seconds, to move to pick.to_room;
- *                answered by HC_CHG_PICK changes, then one HC_CHG_PICK_END.
+ *                answered by HC_CHG_PICK changes, then one HC_CHG_PICK_END;
+ *   HC_DEC_LEASE lease.seats more seats of room_id are this worker's to
+ *                give: a JOIN into room_id applies at once while it has
+ *                one left (HC_CHG_LEASED), without a seat request;
+ *   HC_DEC_REVOKE the worker's seats of room_id go back: answered by one
+ *                HC_CHG_LEASE_BACK (how many it had left).
+ * (docs/architecture.md, "Seat leases").
  */
 enum hc_decision_kind {
 	HC_DEC_SEAT = 0,
 	HC_DEC_PICK = 1,
+	HC_DEC_LEASE = 2,
+	HC_DEC_REVOKE = 3,
 };
 
 /* hc_decision.admit */
@@ -62,6 +70,10 @@ struct hc_decision {
 			uint16_t count;
 			uint16_t cooldown_s;
 		} pick;
+		struct {                 /* HC_DEC_LEASE */
+			uint32_t seats;
+			uint32_t pad;
+		} lease;
 	};
 	uint32_t room_id;    /* the room asked for / the room to pick from */
 	uint8_t kind;        /* enum hc_decision_kind                      */
@@ -97,6 +109,11 @@ enum hc_change_kind {
 	HC_CHG_PICK_END = 6, /* a HC_DEC_PICK is done (its HC_CHG_PICKs came
 	                       before): from_room -> to_room, user_id = how
 	                       many were picked                              */
+	HC_CHG_LEASED = 11, /* a JOIN applied on a leased seat: from_room ->
+	                       to_room, done (no answer is owed)             */
+	HC_CHG_LEASE_BACK = 12, /* a HC_DEC_REVOKE of room from_room is done
+	                       (its room's HC_CHG_LEASEDs came before):
+	                       user_id = the seats given back                */
 };
 
 struct hc_change {

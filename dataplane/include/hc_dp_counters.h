@@ -73,6 +73,10 @@ struct hc_members_stats {
 	                        dead gateway, old incarnation)        */
 	uint64_t sweeps;     /* sweeps run                           */
 	uint64_t sweep_scans; /* ... that had to scan the slot table  */
+	uint64_t leased_joins; /* JOINs applied on a leased seat (no request) */
+	uint64_t lease_seats;  /* seats leased to this worker                */
+	uint64_t lease_revokes; /* revokes answered                          */
+	uint64_t lease_returned; /* seats given back by revokes              */
 };
 
 struct hc_seq_stats {

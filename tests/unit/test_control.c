@@ -392,6 +392,8 @@ static void balance_with_stalled_worker(int admission, uint64_t first_user, uint
 		ops[i] = HC_OP_JOIN;
 	}
 	static struct hc_move mv[64];
+	uint32_t lease_seats = pol.lease_seats;
+	pol.lease_seats = 0; /* leased rooms sit a plan out: not this test's */
 	w->members.admission = 1;
 	uint64_t now = balance_settled(0);
 	w->members.admission = admission;
@@ -455,6 +457,7 @@ static void balance_with_stalled_worker(int admission, uint64_t first_user, uint
 	CU_ASSERT_EQUAL(d.book.room[to].users, 0);
 	w->members.admission = 1;
 	ev_pool = 0;
+	pol.lease_seats = lease_seats;
 }
 
 static void test_stalled_worker(void)
@@ -573,6 +576,117 @@ static void test_session_clamped(void)
 	CU_ASSERT_EQUAL(d.book.room[room].users, 0);
 }
 
+/* Seat leases (docs/architecture.md).  One JOIN's admission leases the
+ * worker 16 seats of room 60; its next 16 JOINs there apply without a
+ * request; a batch of requests sent while a lease was on its way finds
+ * the room full only for leased seats: those requests wait for the
+ * revoke and are then admitted (none refused); a lease nobody uses comes
+ * back within two ticks.  Book and worker agree throughout. */
+static void test_leases(void)
+{
+	static struct hc_assign a[512];
+	unsigned dgrams;
+	uint64_t users[100];
+	uint32_t rooms[100];
+	uint8_t ops[100];
+	const uint32_t r = 60, r2 = 61;
+	settle();
+	take_assigns(a, 512, &dgrams);
+	CU_ASSERT_EQUAL_FATAL(pol.lease_seats, 16);
+	uint64_t requests = w->members.st.requests, leased = w->members.st.leased_joins;
+
+	/* one JOIN: a request, admitted, and 16 seats leased */
+	for (unsigned i = 0; i < 100; i++)
+		rooms[i] = r;
+	memset(ops, HC_OP_JOIN, sizeof(ops));
+	users[0] = 610000;
+	events(users, rooms, ops, 1);
+	settle();
+	CU_ASSERT_EQUAL(w->members.st.requests, requests + 1);
+	CU_ASSERT_EQUAL(w->members.lease[r], 16);
+	CU_ASSERT_EQUAL(d.book.room[r].users, 1);
+	CU_ASSERT_EQUAL(d.book.room[r].leased, 16);
+	CU_ASSERT_EQUAL(hc_room_occupancy(&d.book.room[r]), 17);
+
+	/* 16 more: applied at once on the leased seats, no request */
+	for (unsigned i = 0; i < 16; i++)
+		users[i] = 610001 + i;
+	events(users, rooms, ops, 16);
+	CU_ASSERT_EQUAL(w->members.room_users[r], 17); /* before any poll */
+	settle();
+	CU_ASSERT_EQUAL(w->members.st.requests, requests + 1);
+	CU_ASSERT_EQUAL(w->members.st.leased_joins, leased + 16);
+	CU_ASSERT_EQUAL(w->members.lease[r], 0);
+	CU_ASSERT_EQUAL(d.book.room[r].users, 17);
+	CU_ASSERT_EQUAL(d.book.room[r].leased, 0);
+
+	/* the 18th asks (a new lease comes), and 82 more ask before the
+	 * worker has read it: 18 + 16 leased + 66 = 100, so the last 16
+	 * find the room full only for the leased seats: they wait for the
+	 * revoke, then get the seats back; nobody is refused */
+	uint64_t refused = d.st.refused, parked = d.st.lease_parked;
+	users[0] = 610017;
+	events(users, rooms, ops, 1);
+	hc_decide_poll(&d, 0); /* admitted; the lease waits in the ring */
+	CU_ASSERT_EQUAL(d.book.room[r].leased, 16);
+	for (unsigned i = 0; i < 82; i++)
+		users[i] = 610018 + i;
+	events(users, rooms, ops, 64);
+	events(users + 64, rooms, ops, 18);
+	hc_decide_poll(&d, 0);
+	CU_ASSERT_EQUAL(d.st.lease_parked, parked + 16);
+	CU_ASSERT_EQUAL(d.n_parked, 16);
+	CU_ASSERT_EQUAL(hc_room_occupancy(&d.book.room[r]), 100);
+	CU_ASSERT_FALSE(hc_decide_idle(&d));
+	settle();
+	CU_ASSERT_EQUAL(d.n_parked, 0);
+	CU_ASSERT_EQUAL(d.st.refused, refused);
+	CU_ASSERT_EQUAL(d.book.room[r].users, 100);
+	CU_ASSERT_EQUAL(d.book.room[r].leased, 0);
+	CU_ASSERT_EQUAL(d.book.room[r].revoking, 0);
+	CU_ASSERT_EQUAL(w->members.room_users[r], 100);
+	CU_ASSERT_EQUAL(w->members.lease[r], 0);
+	CU_ASSERT_TRUE(hc_decide_idle(&d));
+
+	/* a lease nobody uses comes back after two ticks */
+	users[0] = 620000;
+	rooms[0] = r2;
+	events(users, rooms, ops, 1);
+	settle();
+	CU_ASSERT_EQUAL(w->members.lease[r2], 16);
+	tick();
+	settle();
+	CU_ASSERT_EQUAL(w->members.lease[r2], 16); /* one tick: kept */
+	tick();
+	settle();
+	tick();
+	settle();
+	CU_ASSERT_EQUAL(w->members.lease[r2], 0);
+	CU_ASSERT_EQUAL(d.book.room[r2].leased, 0);
+	CU_ASSERT_EQUAL(d.book.st.lease_errors, 0);
+
+	/* everyone leaves: the book equals the worker's counters */
+	memset(ops, HC_OP_LEAVE, sizeof(ops));
+	for (unsigned i = 0; i < 100; i++) {
+		users[i] = 610000 + i;
+		rooms[i] = r;
+	}
+	events(users, rooms, ops, 64);
+	events(users + 64, rooms, ops, 36);
+	users[0] = 620000;
+	rooms[0] = r2;
+	events(users, rooms, ops, 1);
+	settle();
+	unsigned bad = 0;
+	for (uint32_t room = 1; room < cfg.max_rooms; room++)
+		bad += d.book.room[room].users != w->members.room_users[room];
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
+	CU_ASSERT_EQUAL(d.book.room[r2].users, 0);
+	static struct hc_move mv[512];
+	take_moves(mv, 512); /* the ticks' plans: not this test's */
+}
+
 static void test_table_full(void)
 {
 	table_full_case(1, 400000, 30);
@@ -586,6 +700,7 @@ static void test_table_full_no_admission(void)
 static CU_TestInfo tests[] = {
 	{"PLACE -> ASSIGN -> JOIN", test_place_assign_join},
 	{"admission: refusal, NEW_TOPIC, order", test_admission},
+	{"seat leases: JOINs without requests, parked requests, revokes", test_leases},
 	{"balance: a stalled worker's picks are not planned twice", test_stalled_worker},
 	{"balance: directives complete without admission", test_directives_without_admission},
 	{"a gateway with seat requests in flight is settling", test_settling},
