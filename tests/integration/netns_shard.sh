@@ -10,9 +10,11 @@
 # the procedure (the pool configured on its new appliance) is B's policy
 # from its start; step 4 (pool 2 out of A's policy) is a reload of A
 # (SIGHUP) once both gateways moved, after a wrong edit (pool 1 removed,
-# which still holds users on A) was refused whole.  A's balancer is idle
-# (its MOVEs, which hc-shardgw does not follow, would hold reserved seats
-# that keep a pool from being removed for reservation_ttl_ms).
+# which still holds users on A) was refused whole.  A's balancer has
+# nothing to move (its pools' min is 1: its MOVEs, which hc-shardgw does
+# not follow, would hold reserved seats that keep a pool from being
+# removed for reservation_ttl_ms) and ticks every 200 ms (seats leased to
+# workers, which also keep a pool, come back within two ticks unused).
 # Checks: each gateway settled (every appliance acknowledged everything
 # and reports exactly its users and their digest), no user dropped or
 # refused, no call unrouted; A's room table equals the gateways' truth for
@@ -35,15 +37,18 @@ out=$(mktemp -d /tmp/hc-shard.XXXXXX)
 trap 'hc_lab_appliance2_down; hc_lab_down; rm -rf "$out"' EXIT
 per_pool=400 # users per pool per gateway
 
-pool() { # NAME ID FIRST-LAST
-	printf '[pool.%s]\nid = %s\nmin = 5\nmax = 40\ntarget = 20\nrooms = %s\n' "$1" "$2" "$3"
+pool() { # NAME ID FIRST-LAST [MIN]
+	printf '[pool.%s]\nid = %s\nmin = %s\nmax = 40\ntarget = 20\nrooms = %s\n' "$1" "$2" \
+		"${4:-5}" "$3"
 }
-# A's balancer idle: hc-shardgw does not follow MOVEs, and each MOVE
-# directive keeps a seat reserved for reservation_ttl_ms; a pool holding
-# reserved seats is not removed by a reload (step 4 below), so with the
-# balancer on, step 4 would wait up to a minute for them to expire
-a_control() { printf '[control]\nreservation_ttl_ms = 60000\nbalance_interval_ms = 3600000\n'; }
-{ a_control; pool one 1 1-9999; pool two 2 10000-19999; } > "$out/a.ini"
+# A's pools (min 1) give its balancer nothing to move: hc-shardgw does
+# not follow MOVEs, and each MOVE directive keeps a seat reserved for
+# reservation_ttl_ms; a pool holding reserved seats is not removed by a
+# reload (step 4 below), which would then wait up to a minute for them to
+# expire.  Its balance tick is short: the seats it leased to workers
+# (lease_seats) also keep a pool, and come back after two ticks unused.
+a_control() { printf '[control]\nreservation_ttl_ms = 60000\nbalance_interval_ms = 200\n'; }
+{ a_control; pool one 1 1-9999 1; pool two 2 10000-19999 1; } > "$out/a.ini"
 { printf '[control]\nreservation_ttl_ms = 60000\n'; pool two 2 10000-19999; pool three 3 20000-29999; } \
 	> "$out/b.ini"
 map() { # VERSION APPLIANCE-OF-POOL-2
@@ -117,9 +122,9 @@ t4=$SECONDS
 # step 4 of the procedure: pool 2 out of A's policy by a reload (SIGHUP).
 # state NAME:PREFIX:TRUTH...: each appliance's figures as NAME.KEY=VALUE
 # lines, all read in one process (a Python start costs seconds on a
-# loaded host): users and reload counters, live reservations and
-# directives sent, the running policy's pool ids, each pool's users and
-# rooms, and whether the live room table equals TRUTH
+# loaded host): users and reload counters, live reservations, leased
+# seats and directives sent, the running policy's pool ids, each pool's
+# users and rooms, and whether the live room table equals TRUTH
 state() {
 	python3 - "$HC_TEL" "$@" <<-'PY'
 	import importlib.util, sys
@@ -133,7 +138,8 @@ state() {
 	    pools = tel.command(pre, "/headcount/pools")
 	    ids = sorted(int(k) for k in pools if k.isdigit())
 	    out = ["%s=%s" % (k, st[k]) for k in ("users", "config_reloads", "config_reload_errors")]
-	    out += ["%s=%s" % (k, ctl[k]) for k in ("reservations_outstanding", "directives_sent")]
+	    out += ["%s=%s" % (k, ctl[k]) for k in ("reservations_outstanding", "leases_outstanding",
+	                                              "directives_sent")]
 	    out.append("pools=" + " ".join(map(str, ids)))
 	    out += ["pool%d=%d/%d" % (i, pools[str(i)]["users"], pools[str(i)]["rooms"]) for i in ids]
 	    table = "room,users\n" + "".join("%d,%d\n" % r for r in tel.rooms(pre))
@@ -157,12 +163,12 @@ hc_use_appliance 1
 A=a:hclab$HC_TAG:$out/truth.a.csv
 u=$((2 * per_pool)) a_rooms=$(($(wc -l < "$out/truth.a.csv") - 1))
 b_rooms2=$(awk -F, 'NR > 1 && $1 >= 10000 && $1 < 20000' "$out/truth.b.csv" | wc -l)
-hc_wait 60 "before step 4: A holds pools 1 ($u users in $a_rooms rooms) and 2 (empty), no seat reserved; no reload yet" \
+hc_wait 60 "before step 4: A holds pools 1 ($u users in $a_rooms rooms) and 2 (empty), no seat reserved or leased; no reload yet" \
 	has "$A" "$B" -- a.users=$u a.config_reloads=0 a.config_reload_errors=0 \
-	a.reservations_outstanding=0 a.directives_sent=0 "a.pools=1 2" a.pool1=$u/$a_rooms \
-	a.pool2=0/0 a.rooms_equal=1 b.config_reloads=0 b.config_reload_errors=0
+	a.reservations_outstanding=0 a.leases_outstanding=0 a.directives_sent=0 "a.pools=1 2" \
+	a.pool1=$u/$a_rooms a.pool2=0/0 a.rooms_equal=1 b.config_reloads=0 b.config_reload_errors=0
 # a) the wrong pool removed: pool 1 still holds users on A -> refused whole
-{ a_control; pool two 2 10000-19999; } > "$out/a.ini"
+{ a_control; pool two 2 10000-19999 1; } > "$out/a.ini"
 kill -HUP "$HC_PID"
 # (the log line first: a grep costs nothing, a telemetry read a Python start)
 hc_wait 30 "A logged why" logged "config reload refused, the running config stays: pool 1 (one) is gone from the file but holds $u users and 0 reserved seats in $a_rooms rooms: a pool is removed only once it is empty"
@@ -171,7 +177,7 @@ hc_wait 60 "A refused the removal of pool 1 and is unchanged" \
 	a.pool1=$u/$a_rooms a.pool2=0/0 a.rooms_equal=1
 echo "  step 4 with the wrong pool (pool 1, $u users): refused, A unchanged"
 # b) step 4 itself: pool 2 (empty on A since every gateway moved) removed
-{ a_control; pool one 1 1-9999; } > "$out/a.ini"
+{ a_control; pool one 1 1-9999 1; } > "$out/a.ini"
 kill -HUP "$HC_PID"
 hc_wait 30 "A logged the reload" logged "config reloaded: 1 pools"
 hc_wait 60 "A reloaded without pool 2, its users and rooms unchanged; B unchanged, no reload on B" \
