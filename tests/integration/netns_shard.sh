@@ -21,7 +21,7 @@
 # A exactly and holds only pool 1's ids (1-9999), all 2 x 400 of its
 # users; B's equals the truth for B and holds pool 2's 800 users in its
 # ids (10000-19999) and pool 3's 800; step 4, from A with no seat reserved
-# and no directive sent: the wrong edit refused
+# or leased and no directive sent: the wrong edit refused
 # (config_reload_errors 1, config_reloads 0, A's pools, pool 1's users
 # and rooms and its room table unchanged, the reason logged), then pool
 # 2's removal accepted (config_reloads 1, A's policy holds pool 1 only,
@@ -124,9 +124,12 @@ t4=$SECONDS
 # lines, all read in one process (a Python start costs seconds on a
 # loaded host): users and reload counters, live reservations, leased
 # seats and directives sent, the running policy's pool ids, each pool's
-# users and rooms, and whether the live room table equals TRUTH
+# users and rooms, and whether the live room table equals TRUTH.  The
+# interpreter is looked up once: python3 may be a wrapper costing seconds
+# a start (pyenv's shim)
+py=$(python3 -c 'import sys; print(sys.executable)')
 state() {
-	python3 - "$HC_TEL" "$@" <<-'PY'
+	"$py" - "$HC_TEL" "$@" <<-'PY'
 	import importlib.util, sys
 	spec = importlib.util.spec_from_file_location("hctel", sys.argv[1])
 	tel = importlib.util.module_from_spec(spec)
