@@ -29,6 +29,11 @@ export interface SessionOptions {
   history?: number;
   /** LOST after this long without a good datagram (1000). */
   lostMs?: number;
+  /** An HA pair behind one address: never accept an appliance incarnation
+   *  older than the newest heard (a demoted master's ASSIGNs and MOVEs are
+   *  refused, counted in stale_directives); as libheadcount's
+   *  fence_appliance (false). */
+  fenceAppliance?: boolean;
   /** Local address to bind (HOST or HOST:PORT). */
   bind?: string;
 }
@@ -78,6 +83,8 @@ export interface SessionStats {
   rx_bad_auth: number; rx_wrong_source: number; rx_stale: number; rx_replayed: number;
   id_conflicts: number; refusals: number; superseded: number; lost: number;
   appliance_switches: number; users: number; pending_places: number; state: StateName;
+  /** ASSIGN and MOVE records in datagrams of an older appliance incarnation, refused */
+  stale_directives: number; fence_appliance: boolean;
 }
 
 export declare class Session extends EventEmitter {

@@ -4,7 +4,9 @@
 # A->G datagrams), as tests/unit/test_gateway.c does for libheadcount.
 # Batching, sequencing, the history and NACKs, snapshots, PLACE resends and
 # timeouts, admission answers, MOVEs to the owning process, owners exiting,
-# the replay window and every kind of bad datagram (counted, never acted on).
+# the replay window, every kind of bad datagram (counted, never acted on),
+# and fence_appliance (an older appliance epoch refused for good) against
+# the default (an older epoch a restart after 3 s of silence).
 defmodule HeadCount.SessionTest do
   use ExUnit.Case, async: true
   import Bitwise
@@ -510,6 +512,72 @@ defmodule HeadCount.SessionTest do
     _ = app
   end
 
+  # fence_appliance (an HA pair, as libheadcount's): once a newer epoch was
+  # heard, the older one's datagrams are refused however long the newer is
+  # silent (no 3 s rule), their ASSIGN and MOVE records counted in
+  # stale_directives and never obeyed; a newer epoch is still taken at once
+  @tag opts: [fence_appliance: true]
+  test "fence_appliance: an older epoch is refused for good, its directives counted",
+       %{s: s, app: app} do
+    :ok = Session.join(s, 1, 5, 0)
+    :ok = Session.flush(s)
+    recv(app)
+    app = hb(app, s)
+    assert_receive {:headcount_state, ^s, :connected}
+    app = hb(%{app | ainc: @ainc + 1, ctr: 0}, s)
+    assert_receive {:headcount_state, ^s, :appliance_restarted}
+    assert until(s, &(&1.appliance_incarnation == @ainc + 1)).appliance_restarts == 1
+    # the demoted master's MOVEs (3) and a NEW_TOPIC (1) for user 1
+    old = %{app | ainc: @ainc, ctr: 100}
+    mv = fn d -> Proto.move_rec(1, 5, 6 + d, d, 0, 0) end
+    old = answer(old, 4, [mv.(1), mv.(2), mv.(3)])
+    old = answer(old, 3, [Proto.assign_rec(1, 0, 8, 5, 0, 2)])
+    st = until(s, &(&1.rx_stale == 2))
+    assert {st.stale_directives, st.moves, st.assigns, st.new_topics} == {4, 0, 0, 0}
+    # the newer one silent for more than 3 s: still fenced
+    Process.sleep(3100)
+    old = hb(old, s)
+    _ = answer(old, 4, [mv.(4), mv.(5)])
+    st = until(s, &(&1.rx_stale == 4))
+
+    assert {st.appliance_incarnation, st.appliance_restarts, st.stale_directives, st.moves,
+            st.assigns, st.heartbeats_received,
+            st.fence_appliance} == {@ainc + 1, 1, 6, 0, 0, 2, true}
+
+    assert Session.room_of(s, 1) == {5, 0}
+    refute_received {:headcount_move, _, _}
+    refute_received {:headcount_assign, _, _}
+    # a newer master still taken at once
+    hb(%{app | ainc: @ainc + 2, ctr: 0}, s)
+    assert_receive {:headcount_state, ^s, :appliance_restarted}
+    assert until(s, &(&1.appliance_incarnation == @ainc + 2)).appliance_restarts == 2
+  end
+
+  # without the fence (the default): an older epoch is stale while the
+  # current one talks (its directives counted), and taken as a restart (its
+  # clock stepped back) once the current one has been silent for 3 s
+  test "no fence (the default): an older epoch is stale, a restart after 3 s of silence",
+       %{s: s, app: app} do
+    :ok = Session.join(s, 1, 5, 0)
+    :ok = Session.flush(s)
+    recv(app)
+    _ = hb(%{app | ainc: @ainc + 1}, s)
+    assert_receive {:headcount_state, ^s, :connected}
+    old = %{app | ainc: @ainc, ctr: 100}
+    old = answer(old, 4, [Proto.move_rec(1, 5, 6, 1, 0, 0), Proto.move_rec(1, 5, 7, 2, 0, 0)])
+    st = until(s, &(&1.rx_stale == 1))
+    assert {st.stale_directives, st.moves, st.fence_appliance} == {2, 0, false}
+    refute_received {:headcount_move, _, _}
+    Process.sleep(3100)
+    _ = answer(old, 4, [Proto.move_rec(1, 5, 6, 3, 0, 0)])
+    assert_receive {:headcount_state, ^s, :appliance_restarted}
+    assert_receive {:headcount_move, ^s, %{user: 1, from: 5, to: 6, directive: 3}}
+    st = until(s, &(&1.moves == 1))
+
+    assert {st.appliance_incarnation, st.appliance_restarts, st.rx_stale, st.stale_directives} ==
+             {@ainc, 1, 1, 2}
+  end
+
   test "three settled heartbeats that disagree cost one snapshot; SETTLING is waited out",
        %{s: s, app: app} do
     :ok = Session.join(s, 1, 5, 0)
@@ -591,6 +659,9 @@ defmodule HeadCount.SessionTest do
              Session.start_link(base ++ [key: @key, no_auth: true])
 
     assert {:error, "key_slot" <> _} = Session.start_link(base ++ [key: @key, key_slot: 2])
+
+    assert {:error, "fence_appliance must be" <> _} =
+             Session.start_link(base ++ [key: @key, fence_appliance: 1])
 
     assert {:error, "need a gateway" <> _} =
              Session.start_link(appliances: ["127.0.0.1"], no_auth: true)

@@ -14,8 +14,10 @@
 // session's state.  A datagram received is acted on only after, in this
 // order: it came from the appliance's address and port (rx_wrong_source),
 // it is a well-formed A->G datagram for us (rx_bad), its tag is good
-// (rx_bad_auth), its appliance incarnation is not older (rx_stale), its
-// reply counter is fresh (rx_replayed) — exactly as the C library.
+// (rx_bad_auth), its appliance incarnation is not older (rx_stale; with
+// fenceAppliance, not older than the newest ever heard; the ASSIGN and
+// MOVE records of a refused datagram are counted in stale_directives),
+// its reply counter is fresh (rx_replayed) — exactly as the C library.
 'use strict';
 
 const dgram = require('node:dgram');
@@ -84,7 +86,7 @@ function newStats() {
 		send_errors: 0, digest_mismatches: 0, digest_snapshots: 0, sequence: 0, acked: 0,
 		appliance_incarnation: 0, appliance_users: 0, appliance_digest: "0", rx_bad_auth: 0, rx_wrong_source: 0,
 		rx_stale: 0, rx_replayed: 0, id_conflicts: 0, refusals: 0, superseded: 0, lost: 0,
-		appliance_switches: 0 };
+		appliance_switches: 0, stale_directives: 0 };
 }
 
 class Session extends EventEmitter {
@@ -98,6 +100,8 @@ class Session extends EventEmitter {
 		this.auth = o.key ? new P.Auth(o.key, o.keySlot) : null;
 		this.incarnation = o.incarnation ? o.incarnation >>> 0 : newIncarnation();
 		this.applInc = 0;
+		this.applNewest = 0;           // the newest ever accepted (from any
+		                               // address), 0: none: the fence
 		this.applHeardUs = 0;
 		this.talkSinceUs = nowUs();
 		this.switched = false;
@@ -140,10 +144,19 @@ class Session extends EventEmitter {
 	// bytes: Buffer/Uint8Array or 32 hex digits) and keySlot, or noAuth:
 	// true; incarnation, flushUs (1000), heartbeatMs (100), placeTimeoutMs
 	// (250), placeRetries (8), history (16384, a power of 2), lostMs (1000),
-	// bind (local address).  Resolves to an open session.
+	// fenceAppliance (false: an HA pair behind one address, docs/scaling.md:
+	// never accept an appliance incarnation older than the newest heard,
+	// however long that one is silent, so a demoted master's ASSIGNs and
+	// MOVEs are never obeyed, counted in stale_directives; without it an
+	// older incarnation is taken as a restart once the current one has
+	// been silent for 3 s, as libheadcount's fence_appliance), bind (local
+	// address).  Resolves to an open session.
 	static async open(options) {
 		const o = Object.assign({ keySlot: 0, incarnation: 0, flushUs: 1000, heartbeatMs: 100,
-			placeTimeoutMs: 250, placeRetries: 8, history: 16384, lostMs: 1000 }, options);
+			placeTimeoutMs: 250, placeRetries: 8, history: 16384, lostMs: 1000,
+			fenceAppliance: false }, options);
+		if (typeof o.fenceAppliance !== 'boolean')
+			throw new Error('fenceAppliance must be true or false');
 		if (!Number.isInteger(o.gatewayId) || o.gatewayId < 1 || o.gatewayId > 65535)
 			throw new Error('need a gateway id (1..65535)');
 		if (typeof o.key === 'string') {
@@ -403,10 +416,16 @@ class Session extends EventEmitter {
 			return;
 		}
 		const known = this.applInc, ctr = b.readUInt32BE(20), now = nowUs();
-		const newer = known === 0 || P.seqAfter(appl, known) ||
-			(appl !== known && now - this.applHeardUs > 3000000);
-		if (!newer && appl !== known) {
+		// fenced (an HA pair): older than the newest ever heard is never
+		// taken, however long the newest is silent
+		const fenced = this.cfg.fenceAppliance && this.applNewest !== 0 &&
+			P.seqAfter(this.applNewest, appl);
+		const newer = !fenced && (known === 0 || P.seqAfter(appl, known) ||
+			(appl !== known && now - this.applHeardUs > 3000000));
+		if (fenced || (!newer && appl !== known)) {
 			this.st.rx_stale++;
+			if (type === P.T.ASSIGN || type === P.T.MOVE)
+				this.st.stale_directives += count;
 			return;
 		}
 		if (newer ? ctr === 0 : !this.replay.fresh(ctr)) {
@@ -417,6 +436,8 @@ class Session extends EventEmitter {
 		if (newer) {
 			this.replay.reset();
 			this.applInc = appl;
+			if (this.applNewest === 0 || P.seqAfter(appl, this.applNewest))
+				this.applNewest = appl;
 			if (known !== 0 || this.switched) {
 				// the appliance restarted and lost everything (or another
 				// one answers): state it all again
@@ -796,6 +817,7 @@ class Session extends EventEmitter {
 
 	stats() {
 		return Object.assign({}, this.st, { sequence: this.seq, appliance_incarnation: this.applInc,
+			fence_appliance: this.cfg.fenceAppliance,
 			users: this.users.size, pending_places: this.pending.size, state: this.state });
 	}
 

@@ -4,8 +4,10 @@
 // batching and flushing, session stamps and the digest, NACKs answered
 // byte for byte or by a snapshot, PLACE resends and TIMEOUT, ASSIGN
 // PLACED / NEW_TOPIC / NO_ROOM / SUPERSEDED, MOVE, a new appliance
-// incarnation, the checks on every datagram received (each counted),
-// the digest's anti-entropy, id conflicts, LOST, clean and crash close.
+// incarnation, fenceAppliance (an older epoch refused for good) and the
+// default (an older epoch a restart after 3 s of silence), the checks on
+// every datagram received (each counted), the digest's anti-entropy, id
+// conflicts, LOST, clean and crash close.
 'use strict';
 
 const test = require('node:test');
@@ -288,6 +290,86 @@ test('a new appliance incarnation: a snapshot of everything, state connected (re
 	}
 });
 
+// fenceAppliance (an HA pair, as libheadcount's fence_appliance): once a
+// newer epoch was heard, the older one's datagrams are refused however
+// long the newer is silent (no 3 s rule), their ASSIGN and MOVE records
+// counted in stale_directives and never obeyed; a newer epoch is still
+// taken at once.
+test('fenceAppliance: an older epoch is refused for good, its directives counted', async () => {
+	const { a, s } = await lab({ fenceAppliance: true });
+	try {
+		const states = [];
+		s.on('state', (c) => states.push(`${c.state}/${c.reason}`));
+		s.join(5, 42);
+		heartbeat(a, s);
+		await until(() => s.state === 'connected', 'connected');
+		const old = a.incarnation;
+		a.incarnation += 8; // the newer master
+		a.ctr = 0;
+		heartbeat(a, s);
+		await until(() => s.stats().appliance_incarnation === a.incarnation, 'the newer epoch');
+		const move = (b, o, i) => P.writeMove(b, o, 0, 5, 42, 50 + i, 1 + i, 0, 0);
+		const newTopic = (b, o) => P.writeAssign(b, o, 0, 5, 0, 60, 42, 0, P.STATUS.NEW_TOPIC);
+		// the demoted master's MOVEs (3) and ASSIGN (1): no listener, so an
+		// accepted MOVE would be obeyed at once
+		a.send(GW, s.incarnation, P.T.MOVE, 3, 24, move, { incarnation: old, ctr: 100 });
+		a.send(GW, s.incarnation, P.T.ASSIGN, 1, 24, newTopic, { incarnation: old, ctr: 101 });
+		await until(() => s.stats().rx_stale === 2, 'two stale datagrams');
+		let t = s.stats();
+		assert.deepStrictEqual([t.stale_directives, t.moves, t.assigns, t.new_topics], [4, 0, 0, 0]);
+		// the newer one silent for more than 3 s: still fenced
+		await new Promise((r) => setTimeout(r, 3100));
+		a.send(GW, s.incarnation, P.T.HEARTBEAT, 1, 24, (b, o) => P.writeHeartbeat(b, o, s.seq, s.size,
+			100, 0, 0, 0), { incarnation: old, ctr: 102 });
+		a.send(GW, s.incarnation, P.T.MOVE, 2, 24, move, { incarnation: old, ctr: 103 });
+		await until(() => s.stats().rx_stale === 4, 'four stale datagrams', 5000);
+		t = s.stats();
+		assert.deepStrictEqual([t.appliance_incarnation, t.appliance_restarts, t.stale_directives,
+			t.moves, t.assigns, t.heartbeats_received, t.fence_appliance],
+		[a.incarnation, 1, 6, 0, 0, 2, true]);
+		assert.strictEqual(s.roomOf(5), 42, 'no stale directive obeyed');
+		// a newer master still taken at once
+		a.incarnation += 8;
+		a.ctr = 0;
+		heartbeat(a, s);
+		await until(() => s.stats().appliance_incarnation === a.incarnation, 'the newest epoch');
+		assert.strictEqual(s.stats().appliance_restarts, 2);
+		assert.strictEqual(states.filter((x) => x === 'connected/restarted').length, 2);
+	} finally {
+		await s.close(false);
+		a.close();
+	}
+});
+
+// Without the fence (the default): an older epoch is stale while the
+// current one talks (its directives counted), and taken as a restart (its
+// clock stepped back) once the current one has been silent for 3 s.
+test('no fence (the default): an older epoch is stale while the current talks, a restart after 3 s of silence', async () => {
+	const { a, s } = await lab();
+	try {
+		s.join(5, 42);
+		const cur = a.incarnation;
+		a.incarnation += 8;
+		heartbeat(a, s);
+		await until(() => s.state === 'connected', 'connected');
+		const move = (b, o, i) => P.writeMove(b, o, 0, 5, 42, 50 + i, 1 + i, 0, 0);
+		a.send(GW, s.incarnation, P.T.MOVE, 2, 24, move, { incarnation: cur, ctr: 100 });
+		await until(() => s.stats().rx_stale === 1, 'stale');
+		let t = s.stats();
+		assert.deepStrictEqual([t.stale_directives, t.moves, t.fence_appliance], [2, 0, false]);
+		await new Promise((r) => setTimeout(r, 3100));
+		a.send(GW, s.incarnation, P.T.MOVE, 1, 24, move, { incarnation: cur, ctr: 101 });
+		await until(() => s.stats().moves === 1, 'the older epoch taken as a restart', 5000);
+		t = s.stats();
+		assert.deepStrictEqual([t.appliance_incarnation, t.appliance_restarts, t.rx_stale,
+			t.stale_directives], [cur, 1, 1, 2]);
+		assert.strictEqual(s.roomOf(5), 50, 'its MOVE obeyed');
+	} finally {
+		await s.close(false);
+		a.close();
+	}
+});
+
 test('anti-entropy: three settled heartbeats with another digest cause a snapshot; SETTLING waits', async () => {
 	const { a, s } = await lab();
 	try {
@@ -365,4 +447,6 @@ test('options are checked', async () => {
 	await assert.rejects(Session.open({ appliance: '127.0.0.1:x', gatewayId: 1, noAuth: true }), /address/);
 	await assert.rejects(Session.open({ appliance: '127.0.0.1', gatewayId: 1, noAuth: true, history: 100 }),
 		/power of 2/);
+	await assert.rejects(Session.open({ appliance: '127.0.0.1', gatewayId: 1, noAuth: true,
+		fenceAppliance: 1 }), /fenceAppliance/);
 });

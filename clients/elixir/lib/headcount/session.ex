@@ -29,8 +29,10 @@ defmodule HeadCount.Session do
   the appliance's address and port (`rx_wrong_source`), it is a
   well-formed A->G datagram for us (`rx_bad`), its tag is good
   (`rx_bad_auth`), its appliance incarnation is not older than the one we
-  know (`rx_stale`), and its reply counter is fresh (`rx_replayed`).  Each
-  failure is counted, never raised.
+  know (`rx_stale`; with `:fence_appliance`, not older than the newest ever
+  heard; ASSIGN and MOVE records of a refused datagram are also counted in
+  `stale_directives`), and its reply counter is fresh (`rx_replayed`).
+  Each failure is counted, never raised.
   """
   use GenServer
   import Bitwise
@@ -56,6 +58,14 @@ defmodule HeadCount.Session do
     * `:flush_us` (1000), `:heartbeat_ms` (100), `:place_timeout_ms`
       (250), `:place_retries` (8), `:history` (16384), `:lost_ms` (1000:
       no datagram accepted for this long is `:lost`).
+    * `:fence_appliance` (false) - an HA pair behind one address (the
+      service address keepalived moves, docs/scaling.md): never accept an
+      appliance incarnation older than the newest heard, however long that
+      one is silent, so a demoted master's ASSIGNs and MOVEs are never
+      obeyed (counted in `stale_directives`).  Without it an older
+      incarnation is taken as a restart once the current one has been
+      silent for 3 s (an appliance whose clock stepped back).  As
+      libheadcount's `fence_appliance` (API 5).
     * `:subscriber` - a pid told the session's state changes.
     * `:name` - registered name (GenServer option).
   """
@@ -129,12 +139,14 @@ defmodule HeadCount.Session do
     :place_timeout_ms,
     :place_retries,
     :lost_ms,
+    :fence,
     :users,
     :owned,
     :ev_timer,
     :place_timer,
     owners: %{},
     ainc: 0,
+    anewest: 0,
     aheard: 0,
     replay: {0, 0},
     seq: 0,
@@ -168,7 +180,7 @@ defmodule HeadCount.Session do
             appliance_restarts places place_resends place_timeouts assigns new_topics
             moves moves_ignored heartbeats_sent heartbeats_received rx_bad send_errors
             digest_mismatches digest_snapshots rx_bad_auth rx_wrong_source rx_stale
-            rx_replayed id_conflicts refusals superseded owner_exits)a
+            rx_replayed id_conflicts refusals superseded owner_exits stale_directives)a
 
   @impl true
   def init(opts) do
@@ -179,6 +191,7 @@ defmodule HeadCount.Session do
          {:ok, gw} <- gateway_id(opts),
          {:ok, key, slot} <- key(opts),
          {:ok, hist} <- history(opts),
+         {:ok, fence} <- fence(opts),
          {:ok, sock} <- open(ip) do
       inc = Keyword.get(opts, :incarnation, 0)
       inc = if inc in [0, nil], do: Clock.incarnation(), else: inc &&& @mask32
@@ -199,6 +212,7 @@ defmodule HeadCount.Session do
         place_timeout_ms: max(1, Keyword.get(opts, :place_timeout_ms, 250)),
         place_retries: Keyword.get(opts, :place_retries, 8),
         lost_ms: Keyword.get(opts, :lost_ms, 1000),
+        fence: fence,
         hist_cap: hist,
         users: :ets.new(:hc_users, [:set, :protected]),
         owned: :ets.new(:hc_owned, [:ordered_set, :protected]),
@@ -220,6 +234,13 @@ defmodule HeadCount.Session do
     case Keyword.get(opts, :appliances, List.wrap(Keyword.get(opts, :appliance))) do
       [_ | _] = l -> {:ok, l}
       _ -> {:error, "need an appliance address (:appliances)"}
+    end
+  end
+
+  defp fence(opts) do
+    case Keyword.get(opts, :fence_appliance, false) do
+      f when is_boolean(f) -> {:ok, f}
+      _ -> {:error, "fence_appliance must be true or false"}
     end
   end
 
@@ -363,6 +384,7 @@ defmodule HeadCount.Session do
         appliance_users: s.appliance_users,
         appliance_digest: s.appliance_digest,
         appliance_incarnation: s.ainc,
+        fence_appliance: s.fence,
         incarnation: s.ginc,
         state: s.state,
         digest: s.digest,
@@ -779,21 +801,38 @@ defmodule HeadCount.Session do
 
   # the appliance's incarnation: an older one is dropped, a newer one (or
   # the first) starts a new window of reply counters; "older" after the
-  # current one has been silent for 3 s is a restart too
+  # current one has been silent for 3 s is a restart too.  Fenced (an HA
+  # pair, :fence_appliance): older than the newest ever heard is never
+  # taken, however long the newest is silent
   defp accept(s, %{ainc: appl, ctr: ctr} = h) do
     known = s.ainc
     t = now()
-    newer = known == 0 or Proto.seq_after(appl, known) or (appl != known and t - s.aheard > 3000)
+    fenced = s.fence and s.anewest != 0 and Proto.seq_after(s.anewest, appl)
+
+    newer =
+      not fenced and
+        (known == 0 or Proto.seq_after(appl, known) or (appl != known and t - s.aheard > 3000))
 
     cond do
-      not newer and appl != known ->
-        count(s, :rx_stale)
+      fenced or (not newer and appl != known) ->
+        s = count(s, :rx_stale)
+
+        # ASSIGN (3) and MOVE (4) records refused: a demoted master's
+        if h.type in [3, 4], do: count(s, :stale_directives, h.count), else: s
 
       not Replay.fresh?(if(newer, do: Replay.new(), else: s.replay), ctr) ->
         count(s, :rx_replayed)
 
       true ->
-        s = if newer, do: %{s | replay: Replay.new(), ainc: appl}, else: s
+        s =
+          if newer do
+            anewest =
+              if s.anewest == 0 or Proto.seq_after(appl, s.anewest), do: appl, else: s.anewest
+
+            %{s | replay: Replay.new(), ainc: appl, anewest: anewest}
+          else
+            s
+          end
 
         s =
           if newer and known != 0 do
