@@ -26,18 +26,33 @@ import time
 ROLES = {"MASTER": "master", "BACKUP": "backup", "FAULT": "backup", "STOP": "backup"}
 
 
+# connect() refused because the telemetry socket's backlog (DPDK listens
+# with 1) is full while other clients are served: tried again, 0.1 s
+# apart, 50 times at the most (a lost MASTER would leave no serving box)
+BUSY = (BlockingIOError, ConnectionRefusedError)
+TRIES = 50
+
+
 def tell(prefix, role):
     """/headcount/ha,ROLE; the reply's dict, or the error as text."""
     cmd = "/headcount/ha," + role
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
-            s.settimeout(10)
-            s.connect("/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix)
-            hello = json.loads(s.recv(1024).decode())
-            s.send(cmd.encode())
-            return json.loads(s.recv(hello["max_output_len"]).decode())["/headcount/ha"]
-    except (OSError, ValueError, KeyError) as e:
-        return "error: %s" % e
+    for attempt in range(TRIES):
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+                s.settimeout(10)
+                try:
+                    s.connect("/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix)
+                except BUSY:
+                    if attempt + 1 < TRIES:
+                        time.sleep(0.1)
+                        continue
+                    raise
+                hello = json.loads(s.recv(1024).decode())
+                s.send(cmd.encode())
+                return json.loads(s.recv(hello["max_output_len"]).decode())["/headcount/ha"]
+        except (OSError, ValueError, KeyError) as e:
+            return "error: %s" % e
+    return "error: unreachable"
 
 
 def main(argv):
