@@ -110,10 +110,10 @@ role_is() { ha_of "$1" | grep -qx "role=$2"; }
 # its telemetry call pointed at appliance PREFIX: vrrp_script_of PREFIX
 vrrp_script_of() {
 	sed -n '/^vrrp_script hc_alive {/,/^}/p' "$here/../../deploy/keepalived/keepalived.conf" |
-		sed "s|/usr/share/headcount/hc-tel.py rte |$tel $1 |"
+		sed "s|/usr/share/headcount/hc-ha-notify.py --alive rte\"|$notify --alive $1\"|"
 }
-grep -q "^	script \"$tel hclab$tag kv /headcount/ha\"$" <(vrrp_script_of "hclab$tag") ||
-	{ echo "FAIL: no vrrp_script hc_alive calling hc-tel.py in deploy/keepalived/keepalived.conf"; exit 1; }
+grep -q "^	script \"$notify --alive hclab$tag\"$" <(vrrp_script_of "hclab$tag") ||
+	{ echo "FAIL: no vrrp_script hc_alive calling hc-ha-notify.py --alive in deploy/keepalived/keepalived.conf"; exit 1; }
 
 # keepalived SIDE PRIORITY SRC PEER IFACE DATA: its config, then run it in
 # the side's namespace (its own process group: the "box" to kill)
