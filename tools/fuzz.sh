@@ -13,6 +13,8 @@
 #                   earlier runs in D found)
 #   --replay        only replay the seeds, the regressions and what earlier
 #                   runs found, once each (no fuzzing)
+#   --build-only    build the harness and stop (tools/run-tests.sh builds
+#                   it while the release suites run)
 #   --report        then a source line-coverage report of that corpus
 #                   over dataplane/ and proto/ (a second, profiling build:
 #                   D/cov; llvm-cov)
@@ -24,7 +26,7 @@
 # -runs=10000 FILE`); 2: usage, build or environment error.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-secs=60 bdir= fresh=0 replay=0 report=0
+secs=60 bdir= fresh=0 replay=0 report=0 build_only=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--time) secs=${2:?--time SECONDS}; shift ;;
@@ -32,6 +34,7 @@ while [ $# -gt 0 ]; do
 	--fresh) fresh=1 ;;
 	--replay) replay=1 ;;
 	--report) report=1 ;;
+	--build-only) build_only=1 ;;
 	-h|--help) sed -n '/^# fuzz.sh/,/^#   --help/s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "fuzz: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
@@ -58,6 +61,7 @@ setup() { # dir, extra meson args...
 		{ tail -40 "$d/fuzz-build.log" >&2; echo "fuzz: build in $d failed" >&2; exit 2; }
 }
 setup "$bdir" -Db_sanitize=address,undefined
+[ "$build_only" = 0 ] || { echo "fuzz: built $bdir/tests/fuzz/hc-fuzz"; exit 0; }
 fuzzer=$bdir/tests/fuzz/hc-fuzz
 work=$bdir/fuzz-corpus
 arts=$bdir/artifacts

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """hc-ha-notify.py PREFIX LOG FIFO - keepalived's notify_fifo_script for a
 headcount appliance of an active/standby pair (docs/scaling.md, "High
-availability").
+availability").  hc-ha-notify.py --alive PREFIX: its vrrp_script (exit 0
+if the appliance answers its telemetry).
 
 keepalived starts it once and writes every state change to FIFO, in order,
 as lines 'INSTANCE "name" STATE PRIORITY' (notify scripts, one process per
@@ -26,21 +27,48 @@ import time
 ROLES = {"MASTER": "master", "BACKUP": "backup", "FAULT": "backup", "STOP": "backup"}
 
 
-def tell(prefix, role):
-    """/headcount/ha,ROLE; the reply's dict, or the error as text."""
-    cmd = "/headcount/ha," + role
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
-            s.settimeout(10)
-            s.connect("/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix)
-            hello = json.loads(s.recv(1024).decode())
-            s.send(cmd.encode())
-            return json.loads(s.recv(hello["max_output_len"]).decode())["/headcount/ha"]
-    except (OSError, ValueError, KeyError) as e:
-        return "error: %s" % e
+# connect() refused because the telemetry socket's backlog (DPDK listens
+# with 1) is full while other clients are served: tried again, 0.1 s
+# apart, 50 times at the most (a lost MASTER would leave no serving box)
+BUSY = (BlockingIOError, ConnectionRefusedError)
+TRIES = 50
+
+
+def tell(prefix, role, busy=BUSY):
+    """/headcount/ha,ROLE (ROLE "": only read it); the reply's dict, or the
+    error as text.  Connects refused with BUSY are tried again."""
+    cmd = "/headcount/ha" + ("," + role if role else "")
+    for attempt in range(TRIES):
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+                s.settimeout(10)
+                try:
+                    s.connect("/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix)
+                except busy:
+                    if attempt + 1 < TRIES:
+                        time.sleep(0.1)
+                        continue
+                    raise
+                hello = json.loads(s.recv(1024).decode())
+                s.send(cmd.encode())
+                return json.loads(s.recv(hello["max_output_len"]).decode())["/headcount/ha"]
+        except (OSError, ValueError, KeyError) as e:
+            return "error: %s" % e
+    return "error: unreachable"
+
+
+def alive(prefix):
+    """--alive PREFIX (keepalived's vrrp_script): exit 0 if the appliance
+    answers /headcount/ha.  A connect refused for a full backlog (another
+    telemetry client served) is tried again: the appliance lives; refused
+    for no listener, or no answer (keepalived's timeout ends us): a FAULT."""
+    reply = tell(prefix, "", busy=BlockingIOError)
+    return 0 if isinstance(reply, dict) else 1
 
 
 def main(argv):
+    if len(argv) == 3 and argv[1] == "--alive":
+        return alive(argv[2])
     if len(argv) != 4:
         print(__doc__, file=sys.stderr)
         return 2

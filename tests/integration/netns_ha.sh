@@ -23,11 +23,26 @@
 # directive log); B's final checks (seat book = room table) pass.
 # split also: the old master's datagrams reached gateways and were
 # refused (fenced), and it stepped down at the heal.
+#
+# keepalived runs deploy/keepalived/keepalived.conf's vrrp_script (the
+# appliance answers its telemetry), copied from that file, in every phase.
+# A second argument 'script' (after split: both boxes alive, B master, A
+# backup) then checks it: B's appliance frozen (SIGSTOP: its telemetry
+# does not answer, the process still exists), B's keepalived faults, A
+# takes over (exactly one more takeover, a newer epoch); B thawed steps
+# down (exactly one demotion) and A keeps the role.  Failures there say
+# "(script)"; the time to the takeover is printed, not judged.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../common/lib.sh"
 build=${HC_BUILD:?}
 phase=${1:?phase}
+then_script=0
+case "${2:-}" in
+'') ;;
+script) [ "$phase" = split ] || { echo "script follows split only"; exit 2; }; then_script=1 ;;
+*) echo "unknown second phase $2"; exit 2 ;;
+esac
 out=$(mktemp -d /tmp/hc-ha.XXXXXX)
 tag=$$
 kpg_a="" kpg_b="" pid_a="" pid_b="" watch_a="" watch_b="" sim=""
@@ -36,6 +51,7 @@ cleanup() {
 	[ -z "$sim" ] || kill -TERM "$sim" 2>/dev/null || true
 	for p in $kpg_a $kpg_b; do kill -TERM -- "-$p" 2>/dev/null || true; done
 	touch "$out/wa.stop" "$out/wb.stop"
+	for p in $pid_a $pid_b; do kill -CONT "$p" 2>/dev/null || true; done
 	for p in $pid_a $pid_b; do kill -INT "$p" 2>/dev/null || true; done
 	sleep 1
 	for p in $pid_a $pid_b; do kill -KILL "$p" 2>/dev/null || true; done
@@ -90,12 +106,22 @@ ha_of() {
 }
 role_is() { ha_of "$1" | grep -qx "role=$2"; }
 
+# the shipped vrrp_script hc_alive (deploy/keepalived/keepalived.conf),
+# its telemetry call pointed at appliance PREFIX: vrrp_script_of PREFIX
+vrrp_script_of() {
+	sed -n '/^vrrp_script hc_alive {/,/^}/p' "$here/../../deploy/keepalived/keepalived.conf" |
+		sed "s|/usr/share/headcount/hc-ha-notify.py --alive rte\"|$notify --alive $1\"|"
+}
+grep -q "^	script \"$notify --alive hclab$tag\"$" <(vrrp_script_of "hclab$tag") ||
+	{ echo "FAIL: no vrrp_script hc_alive calling hc-ha-notify.py --alive in deploy/keepalived/keepalived.conf"; exit 1; }
+
 # keepalived SIDE PRIORITY SRC PEER IFACE DATA: its config, then run it in
 # the side's namespace (its own process group: the "box" to kill)
 keepalived_start() {
 	local s=$1 prio=$2 src=$3 peer=$4 ifc=$5 data=$6 prefix=hclab$tag
 	[ "$s" = a ] || prefix=hclab${tag}b
-	cat > "$out/$s/keepalived.conf" <<-CONF
+	vrrp_script_of "$prefix" > "$out/$s/keepalived.conf"
+	cat >> "$out/$s/keepalived.conf" <<-CONF
 	global_defs {
 		router_id hc-$s-$tag
 		script_user root
@@ -117,6 +143,9 @@ keepalived_start() {
 		track_interface {
 			$data
 		}
+		track_script {
+			hc_alive
+		}
 		virtual_ipaddress {
 			198.18.1.100/32 dev $ifc
 		}
@@ -124,6 +153,9 @@ keepalived_start() {
 	CONF
 	local ns=hclab-app-$tag
 	[ "$s" = a ] || ns=hclab-apb-$tag
+	# (the PATH systemd gives keepalived on a box: its scripts start
+	# Debian's python3, not a developer's shim)
+	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 	setsid ip netns exec "$ns" keepalived -n -l -P -f "$out/$s/keepalived.conf" \
 		-p "$out/$s/keepalived.pid" -r "$out/$s/vrrp.pid" > "$out/$s/keepalived.log" 2>&1 &
 	if [ "$s" = a ]; then kpg_a=$!; else kpg_b=$!; fi
@@ -257,10 +289,47 @@ if [ "$phase" = split ]; then
 	need datagrams_of_the_old_master_fenced "$(kv rx_stale "$res")" -gt 0
 	need a_demotions "$(ha_of "$tag" | sed -n 's/^demotions=//p')" -eq 1
 fi
-side b
-HC_PID=$pid_b
-hc_appliance_stop || { echo "FAIL: B's exit status (final checks)"; exit 1; }
-pid_b=""
-need b_seat_book_mismatches "$(kv seat_book_mismatches "$out/b/stats.kv")" -eq 0
-need b_joins_over_max "$(kv ctl_joins_over_max "$out/b/stats.kv")" -eq 0
-echo "PASS: ha $phase"
+# b_final: stop B, its final checks (seat book = room table)
+b_final() {
+	side b
+	HC_PID=$pid_b
+	hc_appliance_stop || { echo "FAIL: B's exit status (final checks)"; exit 1; }
+	pid_b=""
+	need b_seat_book_mismatches "$(kv seat_book_mismatches "$out/b/stats.kv")" -eq 0
+	need b_joins_over_max "$(kv ctl_joins_over_max "$out/b/stats.kv")" -eq 0
+}
+if [ "$then_script" = 0 ]; then
+	b_final
+	echo "PASS: ha $phase"
+	exit 0
+fi
+echo "ha $phase passed (B's final checks after the script phase)"
+
+# script: B master, A backup (the split's end); B's appliance frozen
+echo "script: B's appliance frozen (SIGSTOP): its telemetry does not answer"
+ha_count() { ha_of "$1" | sed -n "s/^$2=//p"; }
+a_takeovers=$(ha_count "$tag" takeovers)
+b_demotions=$(ha_count "${tag}b" demotions)
+epoch_b=$(ha_count "${tag}b" epoch)
+a_masters=$(grep -c " MASTER " "$out/a/notify.log" || true)
+stop_ms=$(now_ms)
+kill -STOP "$pid_b"
+# (A's keepalived's word, its notify log: no telemetry polling of A to
+# compete with its vrrp_script for A's telemetry socket)
+a_told_master() { [ "$(grep -c " MASTER " "$out/a/notify.log")" -gt "$a_masters" ]; }
+hc_wait 60 "(script) A's keepalived becomes master when B's vrrp_script fails" a_told_master ||
+	{ tail -5 "$out/b/keepalived.log"; exit 1; }
+hc_wait 30 "(script) A's appliance master" role_is "$tag" master
+echo "script: A master $(($(ha_count "$tag" takeover_wall_ms) - stop_ms)) ms after B froze"
+kill -CONT "$pid_b"
+hc_wait 60 "(script) B's keepalived says FAULT" grep -q " FAULT " "$out/b/notify.log"
+hc_wait 30 "(script) B, thawed, steps down" role_is "${tag}b" backup
+role_is "$tag" master || { echo "FAIL: (script) A lost the role when B thawed"; exit 1; }
+need script_a_takeovers "$(ha_count "$tag" takeovers)" -eq $((a_takeovers + 1))
+need script_a_epoch_newer "$(ha_count "$tag" epoch)" -gt "$epoch_b"
+need script_b_demotions "$(ha_count "${tag}b" demotions)" -eq $((b_demotions + 1))
+need script_b_takeovers "$(ha_count "${tag}b" takeovers)" -eq 1
+need script_b_faults "$(grep -c " FAULT " "$out/b/notify.log")" -eq 1
+need script_a_keepalived_masters "$(grep -c " MASTER " "$out/a/notify.log")" -eq $((a_masters + 1))
+b_final
+echo "PASS: ha $phase, then script"
