@@ -369,9 +369,16 @@ static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chu
 		uint64_t t0 = rte_rdtsc();
 		void *burst[512];
 		unsigned n;
-		while ((n = rte_ring_dequeue_burst(staging, burst, 512, NULL)) > 0)
-			for (unsigned done = 0; done < n;)
-				done += rte_ring_enqueue_burst(rx_ring, burst + done, n - done, NULL);
+		while ((n = rte_ring_dequeue_burst(staging, burst, 512, NULL)) > 0) {
+			for (unsigned done = 0, put; done < n; done += put) {
+				put = rte_ring_enqueue_burst(rx_ring, burst + done, n - done, NULL);
+				/* the RX ring full: the worker may be waiting for
+				 * room for its reports (with leases nothing else
+				 * stops it), so take them meanwhile */
+				if (put == 0)
+					drain_changes();
+			}
+		}
 		while (__atomic_load_n(&w->st.events, __ATOMIC_RELAXED) < target ||
 		       __atomic_load_n(&w->outstanding, __ATOMIC_RELAXED) != 0 ||
 		       w->members.pend.n_deferred != 0)
