@@ -119,11 +119,12 @@ int main(int argc, char **argv)
 	}
 	rte_malloc_get_socket_stats((int)rte_socket_id(), &after);
 	size_t state = after.heap_allocsz_bytes - before.heap_allocsz_bytes;
+	/* a room id costs each worker its user count, list head and leased seats */
+	size_t per_room = 2 * sizeof(uint32_t) + sizeof(uint16_t);
 	HC_LOG(INFO, "state: %.1f MiB for %u users and %u rooms (%.1f bytes/user with "
 	       "rooms at %zu bytes each per worker)", (double)state / (1 << 20),
 	       cfg.max_users, cfg.max_rooms,
-	       (double)(state - (size_t)n * cfg.max_rooms * sizeof(uint32_t)) / cfg.max_users,
-	       sizeof(uint32_t));
+	       (double)(state - (size_t)n * cfg.max_rooms * per_room) / cfg.max_users, per_room);
 	rc = hc_ports_init(&dp);
 	if (rc != 0) {
 		hc_ports_close(&dp);
