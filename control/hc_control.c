@@ -95,18 +95,41 @@ static void reload_keys(struct hc_dataplane *dp, struct hc_decide *d)
 	}
 }
 
+/* The two policy buffers a reload alternates between, and whether each
+ * may be written: a buffer the running policy just left may still be
+ * read by telemetry (it took the pointer before the reload) until a grace
+ * period has passed (call_rcu: the control core never waits for one,
+ * the workers may be waiting for it). */
+static struct {
+	struct hc_policy pol;
+	struct rcu_head rcu;
+	int free; /* 0: retired, grace period not over yet */
+} pol_buf[2] = {{.free = 1}, {.free = 1}};
+
+static void pol_buf_free(struct rcu_head *h)
+{
+	__atomic_store_n(&caa_container_of(h, __typeof__(pol_buf[0]), rcu)->free, 1,
+			 __ATOMIC_RELEASE);
+}
+
 /* Read the config file again and apply its policy and keys, both or
- * neither.  The new policy goes to the buffer the running one is not in
- * (telemetry may still be reading the running one; it is overwritten only
- * by the reload after next). */
+ * neither.  The new policy goes to the buffer the running one is not in,
+ * once no telemetry reader can still hold it (else the reload is refused:
+ * "try again"; a grace period takes microseconds). */
 static void reload_config(struct hc_dataplane *dp, struct hc_decide *d)
 {
-	static struct hc_policy pols[2];
 	static struct hc_rooms_repool x;
-	struct hc_policy *np = d->pol == &pols[0] ? &pols[1] : &pols[0];
+	unsigned b = d->pol == &pol_buf[0].pol ? 1 : 0;
+	struct hc_policy *np = &pol_buf[b].pol;
 	struct hc_auth_keyring *ring = NULL;
 	char err[512];
 
+	if (!__atomic_load_n(&pol_buf[b].free, __ATOMIC_ACQUIRE)) {
+		HC_LOG(ERR, "config reload refused, the running config stays: the reload "
+		       "before is too recent (telemetry may still read its policy): try again");
+		d->st.config_reload_errors++;
+		return;
+	}
 	if (reload_fn == NULL || reload_fn(reload_ctx, np, &ring, err, sizeof(err)) != 0 ||
 	    hc_decide_reload_prepare(d, np, &x, err, sizeof(err)) != 0) {
 		free(ring);
@@ -122,7 +145,14 @@ static void reload_config(struct hc_dataplane *dp, struct hc_decide *d)
 		d->st.config_reload_errors++;
 		return;
 	}
+	const struct hc_policy *old = d->pol;
 	hc_decide_reload_commit(d, np, &x, rte_rdtsc());
+	pol_buf[b].free = 0; /* the running policy from now on */
+	if (old == &pol_buf[1 - b].pol) { /* (not the start's policy) */
+		rcu_thread_online();
+		call_rcu(&pol_buf[1 - b].rcu, pol_buf_free);
+		rcu_thread_offline();
+	}
 	d->st.config_reloads++;
 	HC_LOG(INFO, "config reloaded: %u pools, balance every %u ms", np->n_pools,
 	       np->balance_interval_ms);

@@ -833,7 +833,8 @@ void hc_decide_reload_commit(struct hc_decide *d, const struct hc_policy *np,
 {
 	uint64_t hz = rte_get_tsc_hz();
 	hc_rooms_repool_commit(&d->book, np, x, hz, now);
-	d->pol = np;
+	/* published (telemetry reads it with rcu_dereference) */
+	__atomic_store_n(&d->pol, np, __ATOMIC_RELEASE);
 	d->tick_tsc = hz / 1000 * np->balance_interval_ms;
 	if (d->next_tick > now + d->tick_tsc)
 		d->next_tick = now + d->tick_tsc;
