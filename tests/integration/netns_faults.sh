@@ -190,6 +190,11 @@ kill-app-load)
 	sim=$!
 	appliance_has_users() { [ "$(hc_tel_kv /headcount/stats | sed -n 's/^users=//p')" -ge 20000 ]; }
 	hc_wait 200 "the appliance counts 20000 users" appliance_has_users
+	# the restart reads who held users from the state file, which a tick
+	# rewrites: kill only once it lists all 8 (under ASan a kill before
+	# that tick left restart_gateways_listed = 0)
+	state_lists_8() { [ "$(grep -cv '^#' "$out/gateways" 2>/dev/null)" -ge 8 ]; }
+	hc_wait 60 "the state file lists the 8 gateways" state_lists_8
 	kill -9 "$HC_PID"
 	wait "$HC_PID" 2>/dev/null || true
 	mv "$out/headcount.log" "$out/headcount-killed.log"
