@@ -171,7 +171,7 @@ static void drain_changes(void)
 			.room_id = c->to_room, .kind = HC_DEC_SEAT,
 			.admit = c->kind == HC_CHG_RESTATE ? HC_SEAT_RESTATED : 1,
 			.gateway_id = c->gateway_id};
-		uint32_t r = c->to_room, margin = SB_MAX / 8 > 2 ? SB_MAX / 8 : 2;
+		uint32_t r = c->to_room, margin = hc_rooms_lease_margin(SB_MAX);
 		uint32_t occ = sb_users[r] + sb_leased[r];
 		if (c->kind == HC_CHG_REQUEST && may_lease && lease_seats > 0 && !sb_held[r] &&
 		    occ + margin < SB_MAX) {

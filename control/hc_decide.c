@@ -180,6 +180,16 @@ static void not_applied(struct hc_decide *d, const struct hc_change *c, uint8_t 
 static void place_refused(struct hc_decide *d, const struct hc_change *c, uint64_t now);
 static void end_hold_early(struct hc_decide *d, uint64_t now);
 
+/* The pool index of a JOIN's pool id; an unknown id (counted) is pool 0. */
+static unsigned join_pool(struct hc_decide *d, const struct hc_change *c)
+{
+	uint8_t pool = d->pol->index_of[c->pool_id];
+	if (pool != HC_NO_POOL)
+		return pool;
+	d->st.unknown_pool++;
+	return 0;
+}
+
 /* ------------------------------------------------------- seat leases -- */
 
 /* Ticks as the seat book counts them for leases (from 1). */
@@ -298,13 +308,9 @@ static void revoke_for_tick(struct hc_decide *d)
 static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_change *c,
 			 uint64_t now)
 {
-	uint8_t pool = d->pol->index_of[c->pool_id];
-	if (pool == HC_NO_POOL) {
-		d->st.unknown_pool++;
-		pool = 0;
-	}
 	if (park_if_leased(d, worker, c))
 		return;
+	unsigned pool = join_pool(d, c);
 	/* a placed or moved user's JOIN takes the seat kept for it: the room
 	 * is the placement's and the balancer's, no lease there for it */
 	int kept = hc_rooms_holds_seat(&d->book, c->to_room, c->user_id);
@@ -700,11 +706,7 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 	}
 	if (c->kind == HC_CHG_LEASED) {
 		/* a JOIN applied on a seat the book counted as taken already */
-		uint8_t pool = d->pol->index_of[c->pool_id];
-		if (pool == HC_NO_POOL) {
-			d->st.unknown_pool++;
-			pool = 0;
-		}
+		unsigned pool = join_pool(d, c);
 		if (c->from_room != 0)
 			hc_rooms_leave(&d->book, c->from_room);
 		hc_rooms_lease_taken(&d->book, c->to_room, pool, c->user_id);
@@ -714,11 +716,7 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 	if (c->from_room != 0)
 		hc_rooms_leave(&d->book, c->from_room);
 	if (c->to_room != 0) {
-		uint8_t pool = d->pol->index_of[c->pool_id];
-		if (pool == HC_NO_POOL) {
-			d->st.unknown_pool++;
-			pool = 0;
-		}
+		unsigned pool = join_pool(d, c);
 		hc_rooms_record_join(&d->book, c->to_room, pool, c->user_id, now);
 		/* without admission a MOVE's JOIN arrives here, applied */
 		hc_directives_joined(&d->dirs, c->user_id, c->to_room);

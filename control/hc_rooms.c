@@ -246,6 +246,26 @@ static void resv_add(struct hc_rooms *r, uint64_t user, uint32_t room, uint16_t 
 	relevel(r, room);
 }
 
+/* A JOIN of user into room: the user's live reservation there is
+ * consumed (kept for a late PLACE resend; its seat leaves `reserved`,
+ * the caller seats the user) and 1 returned; one elsewhere is dropped,
+ * its seat freed. */
+static int take_reservation(struct hc_rooms *r, uint32_t room, uint64_t user)
+{
+	int32_t slot = resv_find(r, user);
+	if (slot < 0)
+		return 0;
+	if (r->resv[slot].room != room) {
+		resv_drop(r, slot, 1);      /* joined elsewhere: free that seat */
+		return 0;
+	}
+	struct hc_room *rm = &r->room[room];
+	resv_consume(r, slot);
+	rm->reserved--;
+	r->pool[rm->pool].reserved--;
+	return 1;
+}
+
 /* ---------------------------------------------------------------- API -- */
 
 static int admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user,
@@ -457,19 +477,13 @@ static int admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user
 	if (rm->state != HC_ROOM_LIVE)
 		make_live(r, room, pool); /* a gateway's own room, or a late revival */
 
-	int32_t slot = resv_find(r, user);
-	if (slot >= 0 && r->resv[slot].room == room) {
-		resv_consume(r, slot);      /* the seat becomes the user's */
-		rm->reserved--;
-		r->pool[rm->pool].reserved--;
+	if (take_reservation(r, room, user)) { /* the seat becomes the user's */
 		rm->users++;
 		r->pool[rm->pool].users++;
 		r->st.admits_reserved++;
 		r->st.admits++;
 		return 1;                   /* occupancy unchanged */
 	}
-	if (slot >= 0)
-		resv_drop(r, slot, 1);      /* joined elsewhere: free that seat */
 	if (hc_room_occupancy(rm) >= r->pol->pool[rm->pool].max) {
 		if (!force) {
 			r->st.refusals++;
@@ -539,14 +553,7 @@ int hc_rooms_lease_taken(struct hc_rooms *r, uint32_t room, unsigned pool, uint6
 	struct hc_room *rm = &r->room[room];
 	if (rm->state != HC_ROOM_LIVE)
 		make_live(r, room, pool); /* never leased: counted below */
-	int32_t slot = resv_find(r, user);
-	if (slot >= 0 && r->resv[slot].room == room) {
-		resv_consume(r, slot);      /* kept for a late PLACE resend */
-		rm->reserved--;             /* the user sits on the leased seat */
-		r->pool[rm->pool].reserved--;
-	} else if (slot >= 0) {
-		resv_drop(r, slot, 1);      /* joined elsewhere: free that seat */
-	}
+	take_reservation(r, room, user); /* the user sits on the leased seat */
 	int ok = rm->leased > 0;
 	if (ok) {
 		rm->leased--;
