@@ -112,8 +112,9 @@ int main(int argc, char **argv)
 	rte_malloc_get_socket_stats((int)rte_socket_id(), &before);
 	rc = hc_dataplane_init(&dp, &cfg, n, lcores, 1);
 	if (rc != 0) {
-		HC_LOG(ERR, "cannot build worker state for %u users / %u rooms: %s "
-		       "(raise EAL -m?)", cfg.max_users, cfg.max_rooms, strerror(-rc));
+		HC_LOG(ERR, "cannot build worker state for %u users / %u rooms: %s%s",
+		       cfg.max_users, cfg.max_rooms, strerror(-rc),
+		       rc == -ENOMEM ? " (raise EAL -m?)" : "");
 		rte_eal_cleanup();
 		return 1;
 	}

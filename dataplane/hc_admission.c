@@ -8,7 +8,6 @@
  * and its pending table (hc_pending.c), which know nothing of each
  * other's insides.
  */
-#include <rte_hash.h>
 #include <rte_prefetch.h>
 
 #include "hc_members.h"
@@ -30,10 +29,15 @@ static void seat(struct hc_members *m, int32_t at, uint64_t user_id, uint64_t se
 		if (!restated)
 			HC_RELAXED_ADD(&m->st.moves, 1);
 	} else {
-		/* cannot fail: a key was kept for it (pend_new) */
-		at = rte_hash_add_key(m->users, &user_id);
+		/* a position was kept for it (pend_new); the index may still
+		 * refuse a crowded home (hc_usertab.h): the seat book, which
+		 * counted the user in room, hears the user gone again, and
+		 * the gateway hears FULL, as for a JOIN refused at once */
+		at = hc_usertab_add(&m->users, user_id);
 		if (unlikely(at < 0)) {
 			HC_RELAXED_ADD(&m->st.table_full, 1);
+			hc_members_report(m, user_id, room, 0, 0, gw, HC_CHG_APPLIED);
+			hc_members_report(m, user_id, 0, room, 0, gw, HC_CHG_FULL);
 			return;
 		}
 		m->slot[at].moved = 0;

@@ -4,8 +4,9 @@
  * path): the public face is hc_dataplane.h.
  *
  * Sizes each worker's membership for its share of --max-users (users are
- * spread by hash, so a share is max_users / workers plus a margin of 1/8
- * and 1024 for the hash's unevenness), creates the sequencers and the
+ * spread by hash, so a share is max_users / workers plus a margin of 1/64
+ * and 4096 for the hash's unevenness: tens of standard deviations of a
+ * random spread at any size), creates the sequencers and the
  * hand-off rings.  Ports and queues are assigned by hc_port.c.
  */
 #include "hc_dataplane.h"
@@ -21,6 +22,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
+#include "hc_log.h"
 #include "hc_mbuf_meta.h"
 #include "hc_chan.h"
 #include "hc_ops.h"
@@ -29,7 +31,7 @@
 static uint32_t share_of(uint32_t max_users, unsigned n)
 {
 	uint64_t share = max_users / n;
-	share += share / 8 + 1024;
+	share += share / 64 + 4096;
 	return share > max_users ? max_users : (uint32_t)share;
 }
 
@@ -42,6 +44,12 @@ int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
 
 	if (n_workers == 0 || n_workers > HC_MAX_WORKERS)
 		return -EINVAL;
+	if (share_of(cfg->max_users, n_workers) > HC_USERTAB_MAX_CAPACITY) {
+		HC_LOG(ERR, "--max-users %u over %u worker(s) is more than a worker's user table "
+		       "holds (%u): give more worker lcores", cfg->max_users, n_workers,
+		       (unsigned)HC_USERTAB_MAX_CAPACITY);
+		return -E2BIG;
+	}
 	memset(dp, 0, sizeof(*dp));
 	rc = hc_mbuf_meta_register();
 	if (rc != 0)
@@ -172,7 +180,7 @@ void hc_dataplane_free(struct hc_dataplane *dp)
 		struct hc_worker *w = dp->workers[i];
 		hc_seq_free(&w->seq);
 		hc_snapshots_free(&w->snaps);
-		if (w->members.users != NULL)
+		if (w->members.slot != NULL)
 			hc_members_free(&w->members);
 		rte_free(w->local);
 		rte_ring_free(w->to_ctl_changes);

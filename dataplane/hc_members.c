@@ -5,13 +5,13 @@
  * requests in flight and the ops that wait behind them are hc_pending.c's.
  *
  * HOW IT WORKS
- * A batch of up to 64 ops is looked up with one rte_hash_lookup_bulk
- * call, which hashes all keys and prefetches their buckets, hiding most
- * cache misses of a table far larger than the cache.  The ops are then
- * applied one by one in order, each by its kind's function.  The lookup
- * gives each user's key position; the user's slot[position] holds the
- * room, so a move writes the slot and leaves the hash alone (slots of a
- * batch are prefetched after the lookup).  A user can appear twice in one
+ * A batch of up to 64 ops is looked up with one hc_usertab_lookup_bulk
+ * call, which hashes all keys and prefetches their index entries, then
+ * their slots, hiding most cache misses of a table far larger than the
+ * cache.  The ops are then applied one by one in order, each by its
+ * kind's function.  The lookup gives each user's position; the user's
+ * slot[position] holds the id and the room, so a move writes the slot and
+ * leaves the index alone.  A user can appear twice in one
  * batch; after the first op adds or removes that user's key, the bulk
  * result is stale.  A small per-batch filter (256 slots keyed by a hash of
  * the user id) remembers which keys were added or removed; an op whose
@@ -24,52 +24,34 @@
 #include <errno.h>
 #include <string.h>
 
-#include <rte_hash.h>
-#include <rte_hash_crc.h>
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
+#include <rte_random.h>
 
 #include "hc_members_pvt.h"
 #include "hc_pending.h"
 #include "hc_proto.h"
 
-/* rte_hash compares keys of lengths it has no special case for with
- * memcmp(); a user id is one 64-bit word. */
-static int key8_cmp(const void *a, const void *b, size_t len)
-{
-	uint64_t x, y;
-	(void)len;
-	memcpy(&x, a, sizeof(x));
-	memcpy(&y, b, sizeof(y));
-	return x != y;
-}
-
 int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 		    uint32_t max_rooms, int socket)
 {
-	struct rte_hash_parameters hp = {
-		.name = name,
-		.entries = capacity,
-		.key_len = sizeof(uint64_t),
-		.hash_func = rte_hash_crc,
-		.hash_func_init_val = 0,
-		.socket_id = socket,
-		/* single writer, no reader threads: no locks; the extendable
-		 * bucket table makes `capacity` a guarantee, not a hope */
-		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
-	};
-
 	memset(m, 0, sizeof(*m));
-	if (capacity == 0 || max_rooms < 2)
+	if (capacity == 0 || capacity > HC_USERTAB_MAX_CAPACITY || max_rooms < 2)
 		return -EINVAL;
-	m->users = rte_hash_create(&hp);
-	if (m->users == NULL)
-		return -ENOMEM;
-	rte_hash_set_cmp_func(m->users, key8_cmp);
-	m->room_users = rte_zmalloc_socket(name, (size_t)max_rooms * sizeof(uint32_t),
-					   64, socket);
 	m->slot = rte_zmalloc_socket("hc_slots", (size_t)capacity * sizeof(struct hc_slot),
 				     64, socket);
+	if (m->slot == NULL)
+		return -ENOMEM;
+	/* (the seed: gateways choose user ids, hc_usertab.h) */
+	int rc = hc_usertab_init(&m->users, capacity, m->slot, sizeof(struct hc_slot),
+				 rte_rand(), socket);
+	if (rc != 0) {
+		rte_free(m->slot);
+		m->slot = NULL;
+		return rc;
+	}
+	m->room_users = rte_zmalloc_socket(name, (size_t)max_rooms * sizeof(uint32_t),
+					   64, socket);
 	m->room_head = rte_zmalloc_socket("hc_room_head", (size_t)max_rooms * sizeof(uint32_t),
 					  64, socket);
 	m->lease = rte_zmalloc_socket("hc_lease", (size_t)max_rooms * sizeof(uint16_t), 64, socket);
@@ -98,7 +80,8 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 
 void hc_members_free(struct hc_members *m)
 {
-	rte_hash_free(m->users);
+	if (m->users.index != NULL)
+		hc_usertab_free(&m->users);
 	rte_free(m->room_users);
 	rte_free(m->slot);
 	rte_free(m->room_head);
@@ -152,7 +135,7 @@ static void remove_at(struct hc_members *m, int32_t at, uint64_t user, uint32_t 
 {
 	struct hc_op o = {.user_id = user, .gateway_id = m->slot[at].gw};
 	hc_members_place(m, at, user, cur, 0, 0);
-	rte_hash_del_key(m->users, &user);
+	hc_usertab_del(&m->users, user);
 	hc_members_room_add(m, cur, -1);
 	HC_RELAXED_ADD(&m->n_users, (uint64_t)-1);
 	report(m, &o, cur, 0, HC_CHG_APPLIED);
@@ -201,12 +184,8 @@ static void snap_sweep(struct hc_members *m, uint16_t gw, uint8_t gen)
 	for (uint32_t at = 0; at < m->capacity; at++) {
 		const struct hc_slot *sl = &m->slot[at];
 		if (sl->room == 0 || sl->gw != gw || sl->mark == gen)
-			continue;
-		void *key;
-		uint64_t user;
-		if (rte_hash_get_key_with_position(m->users, (int32_t)at, &key) != 0)
-			continue;
-		memcpy(&user, key, sizeof(user));
+			continue; /* (a slot with a room is in use) */
+		uint64_t user = sl->user_id;
 		if (m->pend.n_pending > 0 && hc_pending_find(&m->pend, user) != NULL)
 			continue; /* its SNAP_DROP decides after the answer */
 		remove_at(m, (int32_t)at, user, sl->room);
@@ -230,13 +209,10 @@ struct batch {
 static inline void batch_lookup(struct hc_members *m, const struct hc_op *ops, unsigned n,
 				int32_t *pos)
 {
-	const void *keys[HC_MEMBERS_BATCH];
+	uint64_t keys[HC_MEMBERS_BATCH];
 	for (unsigned i = 0; i < n; i++)
-		keys[i] = &ops[i].user_id;
-	rte_hash_lookup_bulk(m->users, keys, n, pos);
-	for (unsigned i = 0; i < n; i++)
-		if (pos[i] >= 0)
-			rte_prefetch0(&m->slot[pos[i]]);
+		keys[i] = ops[i].user_id;
+	hc_usertab_lookup_bulk(&m->users, keys, n, pos); /* slots in cache after */
 }
 
 /* The user's key position: the bulk result, unless an earlier op of this
@@ -245,7 +221,7 @@ static inline int32_t batch_pos(struct hc_members *m, const struct batch *b,
 				const struct hc_op *o, int32_t bulk)
 {
 	return unlikely(b->stale_all || touched_maybe(b->t, o->user_id)) ?
-		rte_hash_lookup(m->users, &o->user_id) : bulk;
+		hc_usertab_lookup(&m->users, o->user_id) : bulk;
 }
 
 /* Is there a key for one more new user (counting the keys promised to
@@ -324,9 +300,9 @@ static inline void op_join(struct hc_members *m, struct batch *b, const struct h
 		kind = HC_CHG_LEASED; /* the seat is taken below, once applied */
 	}
 	if (at < 0) {
-		at = rte_hash_add_key(m->users, &o->user_id);
+		at = hc_usertab_add(&m->users, o->user_id);
 		if (unlikely(at < 0)) {
-			b->full++; /* not at capacity: the table's own limit */
+			b->full++; /* not at capacity: a crowded home (hc_usertab.h) */
 			report(m, o, 0, o->room_id, HC_CHG_FULL);
 			return;
 		}
@@ -365,7 +341,7 @@ static inline void op_leave(struct hc_members *m, struct batch *b, const struct 
 		return;
 	}
 	hc_members_place(m, at, o->user_id, cur, 0, 0);
-	rte_hash_del_key(m->users, &o->user_id);
+	hc_usertab_del(&m->users, o->user_id);
 	touched_mark(b->t, o->user_id);
 	hc_members_room_add(m, cur, -1);
 	b->dusers--;
@@ -408,7 +384,7 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
 	if (at < 0) {
 		if (!have_key_for_new(m, b, o))
 			return;
-		at = rte_hash_add_key(m->users, &o->user_id);
+		at = hc_usertab_add(&m->users, o->user_id);
 		if (unlikely(at < 0)) {
 			b->full++;
 			report(m, o, 0, o->room_id, HC_CHG_FULL);
@@ -523,10 +499,7 @@ unsigned hc_members_pick(struct hc_members *m, uint32_t room, unsigned k, uint32
 		int32_t at = (int32_t)p - 1;
 		if (m->slot[at].moved != 0 && (uint8_t)(now8 - m->slot[at].moved) < cooldown)
 			continue; /* moved a moment ago: leave them be */
-		void *key;
-		if (rte_hash_get_key_with_position(m->users, at, &key) != 0)
-			continue;
-		memcpy(&out[n].user_id, key, sizeof(uint64_t));
+		out[n].user_id = m->slot[at].user_id; /* (listed: in use) */
 		out[n].gateway_id = m->slot[at].gw;
 		m->slot[at].moved = now8 != 0 ? now8 : 1;
 		n++;
@@ -536,13 +509,13 @@ unsigned hc_members_pick(struct hc_members *m, uint32_t room, unsigned k, uint32
 
 uint16_t hc_members_owner_of(const struct hc_members *m, uint64_t user_id)
 {
-	int32_t at = rte_hash_lookup(m->users, &user_id);
+	int32_t at = hc_usertab_lookup(&m->users, user_id);
 	return at >= 0 && m->slot[at].room != 0 ? m->slot[at].gw : 0;
 }
 
 uint32_t hc_members_room_of(const struct hc_members *m, uint64_t user_id)
 {
-	int32_t at = rte_hash_lookup(m->users, &user_id);
+	int32_t at = hc_usertab_lookup(&m->users, user_id);
 	return at >= 0 ? m->slot[at].room : 0;
 }
 
@@ -550,16 +523,12 @@ uint64_t hc_members_walk(const struct hc_members *m,
 			 void (*fn)(uint64_t user, uint32_t room, void *arg),
 			 void *arg)
 {
-	const void *key;
-	void *data;
 	uint32_t next = 0;
 	uint64_t n = 0;
 
 	int32_t at;
-	while ((at = rte_hash_iterate(m->users, &key, &data, &next)) >= 0) {
-		uint64_t user;
-		memcpy(&user, key, sizeof(user));
-		fn(user, m->slot[at].room, arg);
+	while ((at = hc_usertab_next(&m->users, &next)) >= 0) {
+		fn(m->slot[at].user_id, m->slot[at].room, arg);
 		n++;
 	}
 	return n;

@@ -17,11 +17,11 @@
  *             otherwise          -> nothing
  * so count[r] always equals the number of this worker's users in r.
  *
- * Memory: rte_hash (key 8 B + an unused data pointer 8 B per key slot,
- * plus 8 B of bucket per entry) maps a user to a stable key position;
- * slot[position] (16 B) holds the room, the user's links in its room's
- * list, its gateway and its last pick, so a move never touches the hash.  Rooms are dense ids in [1, max_rooms) with one
- * uint32_t counter each.
+ * Memory: the compact user table (hc_usertab.h: 5 B a user) maps a user
+ * to a stable position; slot[position] (32 B) holds the user id, session,
+ * room, the user's links in its room's list, its gateway, its last pick
+ * and snapshot mark, so a move never touches the index: 37 B a user.
+ * Rooms are dense ids in [1, max_rooms) with one uint32_t counter each.
  */
 #ifndef HC_MEMBERS_H
 #define HC_MEMBERS_H

@@ -11,20 +11,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct rte_hash;
-
 #include "hc_ctlmsg.h"      /* struct hc_change */
 #include "hc_dp_counters.h" /* struct hc_members_stats */
 #include "hc_op.h"
 #include "hc_pending.h"     /* struct hc_pending_table */
+#include "hc_usertab.h"     /* struct hc_usertab */
 
 
 
 
-/* What a worker keeps per user, by rte_hash key position: one 24-byte
- * slot, so an event touches one cache line (sometimes two) for its own
- * user. */
+/* What a worker keeps per user, at the user's position in the user table
+ * (hc_usertab.h, which finds it by the id in its first 8 bytes): one
+ * 32-byte slot, two to a cache line, so an event touches one line for
+ * its own user. */
 struct hc_slot {
+	uint64_t user_id;/* the key (hc_usertab.h); a free slot's: a link */
 	uint64_t session;/* the owner's session of the user (hc_proto.h): an
 	                    older session's JOIN is ignored               */
 	uint32_t room;   /* 0: none                                   */
@@ -35,13 +36,13 @@ struct hc_slot {
 	uint8_t mark;    /* generation of the owner's last snapshot that named
 	                    the user; 0 when the owner changes            */
 };
-_Static_assert(sizeof(struct hc_slot) == 24, "hc_slot is 24 bytes");
+_Static_assert(sizeof(struct hc_slot) == 32, "hc_slot is 32 bytes");
 
 /* Outcome counters, single writer. */
 
 struct hc_members {
-	struct rte_hash *users;   /* user_id -> key position             */
-	struct hc_slot *slot;     /* [capacity] by key position          */
+	struct hc_usertab users;  /* user_id -> position                 */
+	struct hc_slot *slot;     /* [capacity] by position              */
 	uint32_t *room_head;      /* [max_rooms] first user (position+1) */
 	uint32_t *room_users;     /* [max_rooms], relaxed stores         */
 	uint32_t max_rooms;

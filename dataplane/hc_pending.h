@@ -14,8 +14,8 @@
  * Pending users: a small open-addressing table, user -> the user's key
  * position when they asked, and the head of their deferred ops.  It holds
  * only users whose seat request is in flight (a few thousand), so it stays
- * in cache and the big rte_hash is not touched until the answer: asking
- * costs one probe here, the answer one rte_hash write, as an unchecked
+ * in cache and the big user table is not touched until the answer: asking
+ * costs one probe here, the answer one user table write, as an unchecked
  * JOIN would.  Linear probing, backward-shift deletion.  A filter of
  * counts per cell answers the common "surely not pending" with one read.
  */

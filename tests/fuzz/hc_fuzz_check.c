@@ -25,7 +25,6 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include <rte_hash.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
@@ -53,9 +52,12 @@ static void visit(uint64_t user, uint32_t room, void *arg)
 	if (hc_owner_of(user, k->n_workers) != k->worker)
 		FZ_FAIL("worker %u holds user %" PRIu64 " of worker %u", k->worker, user,
 			hc_owner_of(user, k->n_workers));
-	int32_t at = rte_hash_lookup(k->m->users, &user);
+	int32_t at = hc_usertab_lookup(&k->m->users, user);
 	if (at < 0)
 		FZ_FAIL("worker %u: user %" PRIu64 " walked but not found", k->worker, user);
+	if (k->m->slot[at].user_id != user)
+		FZ_FAIL("worker %u: user %" PRIu64 " found at a slot of %" PRIu64, k->worker, user,
+			k->m->slot[at].user_id);
 	const struct hc_slot *s = &k->m->slot[at];
 	if (s->gw == 0 || s->gw >= FZ_MAX_GWS)
 		FZ_FAIL("worker %u: user %" PRIu64 " owned by gateway %u", k->worker, user, s->gw);
@@ -75,7 +77,7 @@ static void check_members(unsigned wi, const struct hc_members *m)
 	k.worker = wi;
 	k.n_workers = fz_run.n_workers;
 	uint64_t n = hc_members_walk(m, visit, &k);
-	if (n != k.users || n != m->n_users)
+	if (n != k.users || n != m->n_users || n != m->users.count)
 		FZ_FAIL("worker %u: %" PRIu64 " users in the table, n_users %" PRIu64, wi, n,
 			m->n_users);
 	if (m->room_users[0] != 0)

@@ -18,6 +18,7 @@ extern struct rte_mempool *hc_test_big_pool; /* 255 mbufs, 9 KiB data room  */
 extern const CU_SuiteInfo hc_suite_proto;
 extern const CU_SuiteInfo hc_suite_parse;
 extern const CU_SuiteInfo hc_suite_members;
+extern const CU_SuiteInfo hc_suite_usertab;
 extern const CU_SuiteInfo hc_suite_sequencer;
 extern const CU_SuiteInfo hc_suite_view;
 extern const CU_SuiteInfo hc_suite_worker;

@@ -10,7 +10,6 @@
 #include <time.h>
 
 #include <rte_ether.h>
-#include <rte_hash.h>
 #include <rte_ip.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -563,7 +562,7 @@ static void test_session_clamped(void)
 	settle();
 	ev_session = 0;
 	CU_ASSERT_EQUAL(w->st.sessions_clamped, clamped + 1);
-	int32_t at = rte_hash_lookup(w->members.users, &user);
+	int32_t at = hc_usertab_lookup(&w->members.users, user);
 	CU_ASSERT_FATAL(at >= 0);
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);

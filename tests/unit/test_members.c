@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <rte_hash.h>
-
 #include "hc_members.h"
 #include "hc_proto.h"
 #include "hc_unit.h"
@@ -47,7 +45,7 @@ static void test_semantics(void)
 	CU_ASSERT_EQUAL(hc_members_room_of(&m, 5), 0);
 	CU_ASSERT_EQUAL(m.st.joins, 1);
 	CU_ASSERT_EQUAL(m.st.leaves, 1);
-	CU_ASSERT_EQUAL(rte_hash_count(m.users), 0);
+	CU_ASSERT_EQUAL((int32_t)m.users.count, 0);
 	hc_members_free(&m);
 }
 
@@ -91,7 +89,7 @@ static void test_full(void)
 	CU_ASSERT(m.st.table_full > 0);
 	CU_ASSERT(added >= 1024);
 	CU_ASSERT_EQUAL(m.n_users, added);
-	CU_ASSERT_EQUAL(rte_hash_count(m.users), (int32_t)added);
+	CU_ASSERT_EQUAL((int32_t)m.users.count, (int32_t)added);
 	uint64_t sum = 0;
 	for (uint32_t r = 0; r < 10; r++)
 		sum += m.room_users[r];
@@ -427,6 +425,63 @@ static void test_snapshot_with_pending(void)
 	hc_members_free(&m);
 }
 
+/* A crowded home of the user table (hc_usertab.h): 64 users of one home
+ * fit, a 65th new user's JOIN is refused as FULL (counted, reported,
+ * nothing changed); under admission an admitted seat the table refuses
+ * is reported as gone again (the seat book counted it) and FULL. */
+static void test_crowded_home(void)
+{
+	static struct hc_change chg[16];
+	enum { CROWD = HC_USERTAB_MAX_DIST + 3 };
+	uint64_t crowd[CROWD];
+	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_crowd", 4096, 16, 0), 0);
+	m.users.seed = 99; /* empty: homes may be chosen again */
+	uint32_t home = hc_usertab_home(&m.users, 1000), n = 0;
+	for (uint64_t u = 1000; n < CROWD && u < 100000000; u++)
+		if (hc_usertab_home(&m.users, u) == home)
+			crowd[n++] = u;
+	CU_ASSERT_EQUAL_FATAL(n, CROWD);
+	for (unsigned i = 0; i + 2 < CROWD; i++)
+		apply1(crowd[i], 1 + i % 3, HC_OP_JOIN, 1, 0);
+	CU_ASSERT_EQUAL(m.n_users, CROWD - 2);
+	CU_ASSERT_EQUAL(m.st.table_full, 0);
+	m.changes = chg;
+	m.changes_cap = 16;
+	m.n_changes = 0;
+	apply1(crowd[CROWD - 2], 5, HC_OP_JOIN, 1, 0);
+	CU_ASSERT_EQUAL(m.n_users, CROWD - 2);
+	CU_ASSERT_EQUAL(m.st.table_full, 1);
+	CU_ASSERT_EQUAL(m.room_users[5], 0);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, crowd[CROWD - 2]), 0);
+	CU_ASSERT_EQUAL_FATAL(m.n_changes, 1);
+	CU_ASSERT_EQUAL(chg[0].kind, HC_CHG_FULL);
+	CU_ASSERT_EQUAL(chg[0].user_id, crowd[CROWD - 2]);
+	/* admission: asked, admitted, refused by the table */
+	m.admission = 1;
+	m.n_changes = 0;
+	apply1(crowd[CROWD - 1], 6, HC_OP_JOIN, 1, 0);
+	CU_ASSERT_EQUAL_FATAL(m.n_changes, 1);
+	CU_ASSERT_EQUAL(chg[0].kind, HC_CHG_REQUEST);
+	m.n_changes = 0;
+	hc_members_decide(&m, crowd[CROWD - 1], 6, 1, 1);
+	CU_ASSERT_EQUAL(m.n_users, CROWD - 2);
+	CU_ASSERT_EQUAL(m.st.table_full, 2);
+	CU_ASSERT_EQUAL(m.room_users[6], 0);
+	CU_ASSERT_EQUAL(m.pend.n_pending, 0);
+	CU_ASSERT_EQUAL(m.pend_new, 0);
+	CU_ASSERT_EQUAL_FATAL(m.n_changes, 2);
+	CU_ASSERT(chg[0].kind == HC_CHG_APPLIED && chg[0].from_room == 6 && chg[0].to_room == 0);
+	CU_ASSERT(chg[1].kind == HC_CHG_FULL && chg[1].from_room == 0 && chg[1].to_room == 6);
+	/* one of the crowd leaves: the next one fits */
+	m.admission = 0;
+	apply1(crowd[0], 1, HC_OP_LEAVE, 1, 0);
+	apply1(crowd[CROWD - 2], 5, HC_OP_JOIN, 1, 0);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, crowd[CROWD - 2]), 5);
+	CU_ASSERT_EQUAL(m.n_users, CROWD - 2);
+	m.changes = NULL;
+	hc_members_free(&m);
+}
+
 static CU_TestInfo tests[] = {
 	{"join/leave semantics", test_semantics},
 	{"same user twice in a batch", test_same_user_in_batch},
@@ -438,6 +493,7 @@ static CU_TestInfo tests[] = {
 	{"snapshot replaces a gateway's users", test_snapshot_replace},
 	{"snapshot with seat requests in flight", test_snapshot_with_pending},
 	{"owner spread", test_owner},
+	{"a crowded home of the user table", test_crowded_home},
 	CU_TEST_INFO_NULL,
 };
 

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_usertab.c - the compact user table (dataplane/hc_usertab.h): random
+ * adds, deletes and lookups (single and bulk) against a plain reference,
+ * positions stable and unique, the walk, a full table, and a crowded home
+ * (the 65th key of one home refused, nothing else disturbed).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_malloc.h>
+
+#include "hc_usertab.h"
+#include "hc_unit.h"
+
+struct rec {
+	uint64_t key;
+	uint64_t other; /* the caller's: never touched by the table */
+};
+
+static uint64_t rs = 987654321;
+static uint64_t rnd64(void)
+{
+	rs = rs * 6364136223846793005ull + 1442695040888963407ull;
+	return rs ^ (rs >> 29);
+}
+
+/* a spread of user ids from index u (any 64-bit values) */
+static uint64_t key_of(uint32_t u)
+{
+	return (uint64_t)u * 0x9E3779B97F4A7C15ull + 17;
+}
+
+static void test_against_reference(void)
+{
+	enum { CAP = 20000, UNIVERSE = 40000, OPS = 600000 };
+	struct rec *recs = calloc(CAP, sizeof(*recs));
+	int32_t *ref = malloc(UNIVERSE * sizeof(*ref)); /* position or -1 */
+	uint32_t *owner = malloc(CAP * sizeof(*owner));  /* position -> u */
+	struct hc_usertab t;
+	CU_ASSERT_FATAL(recs != NULL && ref != NULL && owner != NULL);
+	CU_ASSERT_EQUAL_FATAL(hc_usertab_init(&t, CAP, recs, sizeof(*recs), 42, 0), 0);
+	for (uint32_t u = 0; u < UNIVERSE; u++)
+		ref[u] = -1;
+	uint32_t count = 0, refused = 0, bad = 0;
+	for (uint32_t i = 0; i < OPS; i++) {
+		uint32_t u = (uint32_t)(rnd64() % UNIVERSE);
+		uint64_t k = key_of(u);
+		unsigned what = (unsigned)(rnd64() % 8);
+		if (what < 4) { /* add (present: its position) */
+			int32_t at = hc_usertab_add(&t, k);
+			if (ref[u] >= 0) {
+				bad += at != ref[u];
+			} else if (count == CAP) {
+				bad += at != -ENOSPC;
+				refused++;
+			} else {
+				bad += at < 0 || at >= CAP || hc_usertab_in_use(&t, (uint32_t)at) == 0;
+				if (at >= 0) {
+					bad += recs[at].key != k;
+					ref[u] = at;
+					owner[at] = u;
+					count++;
+				}
+			}
+		} else if (what < 7) { /* delete */
+			int32_t at = hc_usertab_del(&t, k);
+			bad += at != (ref[u] >= 0 ? ref[u] : -ENOENT);
+			if (ref[u] >= 0) {
+				bad += hc_usertab_in_use(&t, (uint32_t)ref[u]);
+				ref[u] = -1;
+				count--;
+			}
+		} else { /* a bulk lookup of 64 ids, some absent */
+			uint64_t keys[HC_USERTAB_BULK];
+			uint32_t us[HC_USERTAB_BULK];
+			int32_t pos[HC_USERTAB_BULK];
+			for (unsigned j = 0; j < HC_USERTAB_BULK; j++) {
+				us[j] = (uint32_t)(rnd64() % UNIVERSE);
+				keys[j] = key_of(us[j]);
+			}
+			hc_usertab_lookup_bulk(&t, keys, HC_USERTAB_BULK, pos);
+			for (unsigned j = 0; j < HC_USERTAB_BULK; j++)
+				bad += pos[j] != (ref[us[j]] >= 0 ? ref[us[j]] : -ENOENT);
+		}
+		bad += t.count != count;
+		if (bad != 0)
+			break;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT(refused > 0); /* the table was full at times */
+	/* every key by single lookup; the walk lists exactly the positions in use */
+	for (uint32_t u = 0; u < UNIVERSE; u++)
+		bad += hc_usertab_lookup(&t, key_of(u)) != (ref[u] >= 0 ? ref[u] : -ENOENT);
+	CU_ASSERT_EQUAL(bad, 0);
+	uint32_t next = 0, walked = 0;
+	int32_t at, last = -1;
+	while ((at = hc_usertab_next(&t, &next)) >= 0) {
+		bad += at <= last || ref[owner[at]] != at || hc_usertab_key_at(&t, (uint32_t)at) !=
+			key_of(owner[at]);
+		last = at;
+		walked++;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(walked, count);
+	CU_ASSERT(hc_usertab_max_dist(&t) <= HC_USERTAB_MAX_DIST);
+	/* 5 bytes a user of index and a bit in use, at most */
+	CU_ASSERT(hc_usertab_bytes(&t) <= (size_t)CAP * 5 + CAP / 8 + 16 * 4 + 8);
+	/* delete all: empty index, and the positions are handed out again */
+	for (uint32_t u = 0; u < UNIVERSE; u++)
+		if (ref[u] >= 0)
+			bad += hc_usertab_del(&t, key_of(u)) != ref[u];
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(t.count, 0);
+	for (uint32_t i = 0; i < t.n_index; i++)
+		bad += t.index[i] != 0;
+	CU_ASSERT_EQUAL(bad, 0);
+	next = 0;
+	CU_ASSERT_EQUAL(hc_usertab_next(&t, &next), -ENOENT);
+	for (uint32_t u = 0; u < CAP; u++) {
+		at = hc_usertab_add(&t, key_of(u));
+		bad += at < 0;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(t.fresh, CAP); /* no position beyond capacity */
+	CU_ASSERT_EQUAL(hc_usertab_add(&t, key_of(CAP)), -ENOSPC);
+	CU_ASSERT_EQUAL(t.count, CAP);
+	for (uint32_t i = 0; i < CAP; i++)
+		bad += recs[i].other != 0; /* the table wrote keys only */
+	CU_ASSERT_EQUAL(bad, 0);
+	hc_usertab_free(&t);
+	free(recs);
+	free(ref);
+	free(owner);
+}
+
+/* 65 keys of one home: 64 fit (distances 0 .. 63), the 65th is refused
+ * and changes nothing; one deleted, it fits. */
+static void test_crowded_home(void)
+{
+	enum { CAP = 4000, CROWD = HC_USERTAB_MAX_DIST + 2 };
+	struct rec *recs = calloc(CAP, sizeof(*recs));
+	struct hc_usertab t;
+	uint64_t crowd[CROWD];
+	CU_ASSERT_FATAL(recs != NULL);
+	CU_ASSERT_EQUAL_FATAL(hc_usertab_init(&t, CAP, recs, sizeof(*recs), 7, 0), 0);
+	uint32_t home = hc_usertab_home(&t, key_of(1)), n = 0;
+	for (uint32_t u = 1; n < CROWD && u < 100000000; u++)
+		if (hc_usertab_home(&t, key_of(u)) == home)
+			crowd[n++] = key_of(u);
+	CU_ASSERT_EQUAL_FATAL(n, CROWD);
+	/* other keys elsewhere (homes at least 200 entries away from the
+	 * crowd's, whose probes end before it) */
+	uint32_t others = 0, bad = 0;
+	for (uint32_t u = 200000000; others < 1000; u++) {
+		uint32_t off = (hc_usertab_home(&t, key_of(u)) + t.n_index - home) % t.n_index;
+		if (off >= 200 && off <= t.n_index - 200) {
+			bad += hc_usertab_add(&t, key_of(u)) < 0;
+			others++;
+		}
+	}
+	for (unsigned i = 0; i + 1 < CROWD; i++)
+		bad += hc_usertab_add(&t, crowd[i]) < 0;
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(hc_usertab_max_dist(&t), HC_USERTAB_MAX_DIST);
+	uint32_t before = t.count, fresh = t.fresh;
+	uint32_t *copy = malloc(t.n_index * sizeof(uint32_t));
+	CU_ASSERT_FATAL(copy != NULL);
+	memcpy(copy, t.index, t.n_index * sizeof(uint32_t));
+	CU_ASSERT_EQUAL(hc_usertab_add(&t, crowd[CROWD - 1]), -ENOSPC);
+	CU_ASSERT_EQUAL(t.count, before);
+	CU_ASSERT_EQUAL(t.fresh, fresh);
+	CU_ASSERT_EQUAL(memcmp(copy, t.index, t.n_index * sizeof(uint32_t)), 0);
+	for (unsigned i = 0; i + 1 < CROWD; i++)
+		bad += hc_usertab_lookup(&t, crowd[i]) < 0;
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT(hc_usertab_del(&t, crowd[3]) >= 0);
+	CU_ASSERT(hc_usertab_add(&t, crowd[CROWD - 1]) >= 0);
+	CU_ASSERT_EQUAL(hc_usertab_lookup(&t, crowd[3]), -ENOENT);
+	for (unsigned i = 0; i < CROWD; i++)
+		bad += i != 3 && hc_usertab_lookup(&t, crowd[i]) < 0;
+	CU_ASSERT_EQUAL(bad, 0);
+	free(copy);
+	hc_usertab_free(&t);
+	free(recs);
+}
+
+static void test_bad_sizes(void)
+{
+	struct rec r[2];
+	struct hc_usertab t;
+	CU_ASSERT_EQUAL(hc_usertab_init(&t, 0, r, sizeof(r[0]), 1, 0), -EINVAL);
+	CU_ASSERT_EQUAL(hc_usertab_init(&t, HC_USERTAB_MAX_CAPACITY + 1, r, sizeof(r[0]), 1, 0),
+			-EINVAL);
+	CU_ASSERT_EQUAL(hc_usertab_init(&t, 2, r, 4, 1, 0), -EINVAL);
+	CU_ASSERT_EQUAL(hc_usertab_init(&t, 2, NULL, sizeof(r[0]), 1, 0), -EINVAL);
+}
+
+static CU_TestInfo tests[] = {
+	{"random ops vs reference", test_against_reference},
+	{"a crowded home", test_crowded_home},
+	{"bad sizes", test_bad_sizes},
+	CU_TEST_INFO_NULL,
+};
+
+const CU_SuiteInfo hc_suite_usertab = {"usertab", NULL, NULL, NULL, NULL, tests};
