@@ -73,10 +73,11 @@ void hc_usertab_free(struct hc_usertab *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* From index i at distance d from key's home: key's position, or -ENOENT
- * at an empty entry or one closer to its home than d (Robin Hood: key
- * would have taken its place). */
-static inline int32_t ut_probe(const struct hc_usertab *t, uint64_t key, uint32_t i, uint32_t d)
+/* From index i at distance d from key's home: key's position (and its
+ * entry's index in *at), or -ENOENT at an empty entry or one closer to its
+ * home than d (Robin Hood: key would have taken its place). */
+static inline int32_t ut_probe_at(const struct hc_usertab *t, uint64_t key, uint32_t i,
+				  uint32_t d, uint32_t *at)
 {
 	for (;;) {
 		uint32_t e = t->index[i];
@@ -84,12 +85,20 @@ static inline int32_t ut_probe(const struct hc_usertab *t, uint64_t key, uint32_
 			return -ENOENT;
 		if ((e >> PB) == d) { /* same home: compare the record's key */
 			uint32_t pos = (e & HC_USERTAB_POS_MASK) - 1;
-			if (hc_usertab_key_at(t, pos) == key)
+			if (hc_usertab_key_at(t, pos) == key) {
+				*at = i;
 				return (int32_t)pos;
+			}
 		}
 		d++;
 		i = ut_next(t, i);
 	}
+}
+
+static inline int32_t ut_probe(const struct hc_usertab *t, uint64_t key, uint32_t i, uint32_t d)
+{
+	uint32_t at;
+	return ut_probe_at(t, key, i, d, &at);
 }
 
 int32_t hc_usertab_lookup(const struct hc_usertab *t, uint64_t key)
@@ -198,19 +207,11 @@ int32_t hc_usertab_add(struct hc_usertab *t, uint64_t key)
 
 int32_t hc_usertab_del(struct hc_usertab *t, uint64_t key)
 {
-	uint32_t i = ut_home(t, key), d = 0, pos;
-	for (;;) {
-		uint32_t e = t->index[i];
-		if (e == 0 || (e >> PB) < d)
-			return -ENOENT;
-		if ((e >> PB) == d) {
-			pos = (e & HC_USERTAB_POS_MASK) - 1;
-			if (hc_usertab_key_at(t, pos) == key)
-				break;
-		}
-		d++;
-		i = ut_next(t, i);
-	}
+	uint32_t i;
+	int32_t found = ut_probe_at(t, key, ut_home(t, key), 0, &i);
+	if (found < 0)
+		return found;
+	uint32_t pos = (uint32_t)found;
 	/* backward shift: the entries after it that are not at home move
 	 * one closer */
 	for (uint32_t j = ut_next(t, i);; j = ut_next(t, j)) {
