@@ -49,7 +49,16 @@ out=$(mktemp -d /tmp/hc-ha.XXXXXX)
 tag=$$
 kpg_a="" kpg_b="" pid_a="" pid_b="" watch_a="" watch_b="" sim=""
 cleanup() {
-	local p
+	local p rc=$? s
+	if [ "$rc" != 0 ]; then # what keepalived and the notify scripts saw
+		for s in a b; do
+			echo "--- $s: notify.log"
+			tail -20 "$out/$s/notify.log" 2>/dev/null || true
+			echo "--- $s: keepalived.log (state changes, scripts)"
+			grep -E "Entering|script|Script|FAULT|priority|Received advert|realtime" \
+				"$out/$s/keepalived.log" 2>/dev/null | tail -25 || true
+		done
+	fi
 	[ -z "$sim" ] || kill -TERM "$sim" 2>/dev/null || true
 	for p in $kpg_a $kpg_b; do kill -TERM -- "-$p" 2>/dev/null || true; done
 	touch "$out/wa.stop" "$out/wb.stop"
