@@ -18,7 +18,7 @@ meson install -C "$build" --destdir "$out/root" --quiet > /dev/null
 pc=$(dirname "$(find "$out/root" -name libheadcount.pc | head -1)")
 [ -n "$pc" ] || { echo "FAIL: libheadcount.pc not installed"; exit 1; }
 # the headers under include/headcount/, none at the top of include/
-find "$out/root" -path '*/include/headcount/headcount.h' | grep -q . ||
+[ -n "$(find "$out/root" -path '*/include/headcount/headcount.h')" ] ||
 	{ echo "FAIL: headcount.h not installed under include/headcount/"; exit 1; }
 find "$out/root" -path '*/include/*.h' ! -path '*/include/*/*' | grep . &&
 	{ echo "FAIL: headers at the top of the include directory"; exit 1; }
@@ -27,13 +27,15 @@ echo "pkg-config: $flags"
 case "$flags" in *include/headcount*) ;; *) echo "FAIL: Cflags lack include/headcount"; exit 1 ;; esac
 # the .pc version is the library's (libheadcount.so.X.Y.Z)
 pcver=$(PKG_CONFIG_PATH=$pc pkg-config --modversion libheadcount)
-find "$out/root" -name "libheadcount.so.$pcver" | grep -q . ||
+[ -n "$(find "$out/root" -name "libheadcount.so.$pcver")" ] ||
 	{ echo "FAIL: .pc version $pcver is not the library's ($(find "$out/root" -name 'libheadcount.so.*.*'))"; exit 1; }
 case "$flags" in *dpdk*|*rte_*) echo "FAIL: the library should not need DPDK"; exit 1 ;; esac
 libdir=$(dirname "$(find "$out/root" -name 'libheadcount.so*' | head -1)")
 # a sanitized build's library needs a sanitized program around it
 san=""
-if ldd "$(find "$libdir" -name 'libheadcount.so*' | head -1)" | grep -q libasan; then
+# (grep on the whole output: `| grep -q` under pipefail fails when grep
+# exits before the writer is done)
+if grep -q libasan <<< "$(ldd "$(find "$libdir" -name 'libheadcount.so*' | head -1)")"; then
 	san="-fsanitize=address,undefined"
 fi
 # shellcheck disable=SC2086

@@ -115,7 +115,14 @@ ha_of() {
 	done
 	return 1
 }
-role_is() { ha_of "$1" | grep -qx "role=$2"; }
+# (the reply read whole first: `ha_of | grep -q` under pipefail failed
+# when grep exited at the match while hc-tel.py, unbuffered, still wrote:
+# "A is no master during the split" with A master all along)
+role_is() {
+	local reply
+	reply=$(ha_of "$1") || return 1
+	grep -qx "role=$2" <<< "$reply"
+}
 
 # the shipped vrrp_script hc_alive (deploy/keepalived/keepalived.conf),
 # its telemetry call pointed at appliance PREFIX: vrrp_script_of PREFIX
