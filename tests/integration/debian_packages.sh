@@ -84,6 +84,8 @@ has headcount usr/share/man/man1/headcountctl.1.gz
 has headcount usr/bin/headcount-exporter
 has headcount usr/share/man/man1/headcount-exporter.1.gz
 has headcount usr/share/headcount/grafana/headcount.json
+has headcount usr/share/headcount/hc-ha-notify.py
+has headcount usr/share/headcount/keepalived/keepalived.conf
 hasre headcount "(usr/)?lib/systemd/system/headcount\.service"
 has headcount usr/share/doc/headcount/examples/headcount.conf
 has headcount usr/share/doc/headcount/deploy.md
