@@ -144,6 +144,10 @@ static struct {
 	struct fz_req req[HC_MAX_WORKERS][FZ_REQ_MAX];
 	unsigned req_head[HC_MAX_WORKERS], req_n[HC_MAX_WORKERS];
 	uint32_t lease[HC_MAX_WORKERS][FZ_ROOMS]; /* seats leased, not taken */
+	/* revokes sent, not yet answered: no grant meanwhile (the control
+	 * core's rule, control/hc_decide.c; a grant queued behind a revoke
+	 * would come back in no answer the model could check) */
+	uint32_t revoking[HC_MAX_WORKERS][FZ_ROOMS];
 	struct fz_resync rs[FZ_RESYNC_MAX];
 	unsigned n_rs;
 	uint32_t place_id;
@@ -609,6 +613,8 @@ static void take_change(unsigned w, const struct hc_change *c)
 				c->user_id, c->from_room,
 				c->from_room < FZ_ROOMS ? fz.lease[w][c->from_room] : 0);
 		fz.lease[w][c->from_room] = 0;
+		if (fz.revoking[w][c->from_room] > 0)
+			fz.revoking[w][c->from_room]--;
 		break;
 	case HC_CHG_REQUEST:
 	case HC_CHG_RESTATE: {
@@ -836,6 +842,7 @@ static void run_begin(uint8_t cfgbits)
 	memset(&fz_run, 0, sizeof(fz_run));
 	/* the model: keep the big history arrays, reset the rest */
 	memset(fz.lease, 0, sizeof(fz.lease));
+	memset(fz.revoking, 0, sizeof(fz.revoking));
 	fz.cfgbits = cfgbits;
 	fz.auth = (cfgbits & FZ_CFG_AUTH) != 0;
 	/* "pendingoverflow" is fixed (hc_ops.c: one sweep per apply chunk),
@@ -1478,7 +1485,10 @@ static void op_wrap(struct fz_gw *g)
 	}
 	flush();
 	uint32_t applied = hc_dp_gateway_applied(&fz_run.dp, g->id);
-	if (agreed && applied != g->last_seq)
+	/* (a gateway the appliance declared dead comes back only with a newer
+	 * incarnation: its datagrams, all stale, say nothing of the wrap) */
+	if (agreed && hc_dp_gateway_incarnation(&fz_run.dp, g->id) == g->inc &&
+	    applied != g->last_seq)
 		FZ_KNOWN("seqwrap", "gateway %u sent every sequence up to %u across 2^32 "
 			 "(skipping 0), the appliance applied up to %u", g->id, g->last_seq, applied);
 }
@@ -1537,7 +1547,10 @@ static void op_lease(void)
 	struct hc_decision d = {.room_id = room_of(r)};
 	if (q & 0x80) {
 		d.kind = HC_DEC_REVOKE;
+		fz.revoking[w][d.room_id]++;
 	} else {
+		if (fz.revoking[w][d.room_id] > 0)
+			return; /* the control core grants no seats of a room it revokes */
 		d.kind = HC_DEC_LEASE;
 		d.lease.seats = q & 15;
 		fz.lease[w][d.room_id] += q & 15;
