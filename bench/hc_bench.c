@@ -594,7 +594,8 @@ int main(int argc, char **argv)
 	/* the snapshot case needs room for its users' second incarnation;
 	 * the others get what an operator would size for them (the user
 	 * table as full as it would be: its probes as long) */
-	if (only == NULL || strcmp(only, "snapshot") == 0) {
+	int snapshot_case = only == NULL || strcmp(only, "snapshot") == 0;
+	if (snapshot_case) {
 		cfg.max_users = users * 3 + users / 4;
 		/* its gateway's snapshot names every user: above the default
 		 * --max-snapshot-users (262,144) it was abandoned unapplied and
@@ -619,7 +620,7 @@ int main(int argc, char **argv)
 		cfg.gateway_timeout_ms = 0;
 	/* likewise the snapshot case: at 1 M users its gateway is silent while
 	 * the 17,000 chunks of its snapshot are built, longer than the timeout */
-	if (only == NULL || strcmp(only, "snapshot") == 0)
+	if (snapshot_case)
 		cfg.gateway_timeout_ms = 0;
 	rx_ring = rte_ring_create("bench_rx", 2 * CHUNK_FRAMES, (int)rte_socket_id(),
 				  RING_F_SP_ENQ | RING_F_SC_DEQ);

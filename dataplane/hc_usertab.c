@@ -73,22 +73,33 @@ void hc_usertab_free(struct hc_usertab *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* From index *i at distance *d from a key's home, the next entry of that
+ * home: its position (*i, *d left at it), or -ENOENT at an empty entry or
+ * one closer to its home than *d (Robin Hood: the key would have taken
+ * its place). */
+static inline int32_t ut_scan(const struct hc_usertab *t, uint32_t *i, uint32_t *d)
+{
+	for (;;) {
+		uint32_t e = t->index[*i];
+		if (e == 0 || (e >> PB) < *d)
+			return -ENOENT;
+		if ((e >> PB) == *d) /* same home */
+			return (int32_t)((e & HC_USERTAB_POS_MASK) - 1);
+		(*d)++;
+		*i = ut_next(t, *i);
+	}
+}
+
 /* From index i at distance d from key's home: key's position (and its
- * entry's index in *at), or -ENOENT at an empty entry or one closer to its
- * home than d (Robin Hood: key would have taken its place). */
+ * entry's index in *at), or -ENOENT. */
 static inline int32_t ut_probe_at(const struct hc_usertab *t, uint64_t key, uint32_t i,
 				  uint32_t d, uint32_t *at)
 {
 	for (;;) {
-		uint32_t e = t->index[i];
-		if (e == 0 || (e >> PB) < d)
-			return -ENOENT;
-		if ((e >> PB) == d) { /* same home: compare the record's key */
-			uint32_t pos = (e & HC_USERTAB_POS_MASK) - 1;
-			if (hc_usertab_key_at(t, pos) == key) {
-				*at = i;
-				return (int32_t)pos;
-			}
+		int32_t pos = ut_scan(t, &i, &d);
+		if (pos < 0 || hc_usertab_key_at(t, (uint32_t)pos) == key) {
+			*at = i;
+			return pos;
 		}
 		d++;
 		i = ut_next(t, i);
@@ -118,26 +129,13 @@ void hc_usertab_lookup_bulk(const struct hc_usertab *t, const uint64_t *keys, un
 	/* each key's first candidate (an entry of its home), its record
 	 * prefetched; or the end of the probe */
 	for (unsigned k = 0; k < n; k++) {
-		uint32_t i = at[k], d = 0;
-		pos[k] = 0;
-		for (;;) {
-			uint32_t e = t->index[i];
-			if (e == 0 || (e >> PB) < d) {
-				pos[k] = -ENOENT;
-				break;
-			}
-			if ((e >> PB) == d) {
-				rte_prefetch0(ut_record(t, (e & HC_USERTAB_POS_MASK) - 1));
-				break;
-			}
-			d++;
-			i = ut_next(t, i);
-		}
-		at[k] = i;
-		dist[k] = d;
+		dist[k] = 0;
+		pos[k] = ut_scan(t, &at[k], &dist[k]);
+		if (pos[k] >= 0)
+			rte_prefetch0(ut_record(t, (uint32_t)pos[k]));
 	}
 	for (unsigned k = 0; k < n; k++)
-		if (pos[k] == 0)
+		if (pos[k] >= 0)
 			pos[k] = ut_probe(t, keys[k], at[k], dist[k]);
 }
 
