@@ -147,7 +147,9 @@ static void reload_config(struct hc_dataplane *dp, struct hc_decide *d)
 	}
 	const struct hc_policy *old = d->pol;
 	hc_decide_reload_commit(d, np, &x, rte_rdtsc());
-	pol_buf[b].free = 0; /* the running policy from now on */
+	/* the running policy from now on (pol_buf_free, on liburcu's
+	 * thread, writes the same flag) */
+	__atomic_store_n(&pol_buf[b].free, 0, __ATOMIC_RELAXED);
 	if (old == &pol_buf[1 - b].pol) { /* (not the start's policy) */
 		rcu_thread_online();
 		call_rcu(&pol_buf[1 - b].rcu, pol_buf_free);
