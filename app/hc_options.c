@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hc_keyidx.h" /* the reservation index's most slots */
 #include "hc_policy.h"
 #include "hc_proto.h"
 #include "hc_version.h"
@@ -104,7 +105,7 @@ static const struct opt_row rows[] = {
 	 "add or replace a pool (repeatable); TARGET\ndefaults to MAX / 2; FILL is target\n"
 	 "(placement fills a room up to TARGET, then\nopens another; joins may go on to MAX)\n"
 	 "or max (placement fills rooms to MAX)\n[0:default:15:100:50:target]", W_CLI, 1},
-	{"max-reservations", OPT_U32, F(max_reservations), 1024, 1u << 28, "1048576", "N",
+	{"max-reservations", OPT_U32, F(max_reservations), 1024, HC_KEYIDX_MAX_CAPACITY, "1048576", "N",
 	 "seats reserved at once", W_BOTH, 0},
 	{"no-admission", OPT_FLAG, F(no_admission), 0, 0, NULL, NULL,
 	 "apply every JOIN at once, never refuse one\n(faster; rooms may then exceed max)", W_BOTH, 0},

@@ -432,6 +432,11 @@ static void move_picked(struct hc_decide *d, const struct hc_change *c, uint64_t
 	}
 	uint32_t id = hc_directives_add(&d->dirs, c->user_id, c->from_room, c->to_room,
 					c->gateway_id, now);
+	if (id == 0) { /* the index refused the user: no MOVE, no seat */
+		hc_rooms_cancel(&d->book, c->user_id, 0);
+		d->st.move_skipped++;
+		return;
+	}
 	send_move(d, c->user_id, c->from_room, c->to_room, c->gateway_id, id, 0);
 	d->st.directives++;
 }

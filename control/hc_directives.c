@@ -8,22 +8,19 @@
 #include <errno.h>
 #include <string.h>
 
-#include <rte_hash.h>
-#include <rte_hash_crc.h>
 #include <rte_malloc.h>
+#include <rte_random.h>
 
 int hc_directives_init(struct hc_directives *d, const char *name, uint32_t cap,
 		       uint64_t timeout_tsc, uint32_t retries)
 {
 	memset(d, 0, sizeof(*d));
-	struct rte_hash_parameters hp = {
-		.name = name, .entries = cap, .key_len = sizeof(uint64_t),
-		.hash_func = rte_hash_crc, .socket_id = SOCKET_ID_ANY,
-		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
-	};
-	d->by_user = rte_hash_create(&hp);
+	if (cap == 0 || cap > HC_KEYIDX_MAX_CAPACITY)
+		return -E2BIG;
 	d->ring = rte_zmalloc("hc_directives", sizeof(*d->ring) * cap, 64);
-	if (d->by_user == NULL || d->ring == NULL) {
+	/* (the seed: gateways choose user ids, hc_keyidx.h) */
+	if (d->ring == NULL || hc_keyidx_init(&d->by_user, name, cap, d->ring, sizeof(*d->ring),
+					      rte_rand(), SOCKET_ID_ANY) != 0) {
 		hc_directives_free(d);
 		return -ENOMEM;
 	}
@@ -35,7 +32,7 @@ int hc_directives_init(struct hc_directives *d, const char *name, uint32_t cap,
 
 void hc_directives_free(struct hc_directives *d)
 {
-	rte_hash_free(d->by_user);
+	hc_keyidx_free(&d->by_user);
 	rte_free(d->ring);
 	memset(d, 0, sizeof(*d));
 }
@@ -46,11 +43,12 @@ static void retire_slot(struct hc_directives *d, uint32_t slot)
 	if (!x->live)
 		return;
 	x->live = 0;
-	rte_hash_del_key(d->by_user, &x->user);
+	hc_keyidx_del(&d->by_user, x->user);
 }
 
-/* Append (a full ring gives up its oldest directive first). */
-static void push(struct hc_directives *d, const struct hc_directive *dir)
+/* Append (a full ring gives up its oldest directive first).  0, or
+ * -ENOSPC if the index refused the user (the slot stays dead). */
+static int push(struct hc_directives *d, const struct hc_directive *dir)
 {
 	if (d->count == d->cap) {
 		if (d->ring[d->head].live) {
@@ -62,14 +60,17 @@ static void push(struct hc_directives *d, const struct hc_directive *dir)
 	}
 	uint32_t slot = (d->head + d->count) % d->cap;
 	d->ring[slot] = *dir;
-	d->ring[slot].live = 1;
 	d->count++;
-	void *old;
-	if (rte_hash_lookup_data(d->by_user, &dir->user, &old) >= 0) {
-		d->ring[(uint32_t)(uintptr_t)old].live = 0;
+	int32_t old = hc_keyidx_repoint(&d->by_user, dir->user, slot);
+	if (old >= 0) {
+		d->ring[old].live = 0;
 		d->st.replaced++;
+	} else if (hc_keyidx_insert(&d->by_user, dir->user, slot) != 0) {
+		d->ring[slot].live = 0;
+		return -ENOSPC;
 	}
-	rte_hash_add_key_data(d->by_user, &dir->user, (void *)(uintptr_t)slot);
+	d->ring[slot].live = 1;
+	return 0;
 }
 
 static uint32_t add_kind(struct hc_directives *d, uint64_t user, uint32_t from, uint32_t to,
@@ -80,7 +81,10 @@ static uint32_t add_kind(struct hc_directives *d, uint64_t user, uint32_t from, 
 	struct hc_directive dir = {.user = user, .deadline = now + d->timeout_tsc,
 				   .from = from, .to = to, .id = d->next_id,
 				   .gateway = gateway, .attempt = 0, .kind = kind};
-	push(d, &dir);
+	if (push(d, &dir) != 0) {
+		d->st.refused++;
+		return 0;
+	}
 	d->st.sent++;
 	return dir.id;
 }
@@ -99,23 +103,22 @@ uint32_t hc_directives_add_new_topic(struct hc_directives *d, uint64_t user, uin
 
 int hc_directives_joined(struct hc_directives *d, uint64_t user, uint32_t room)
 {
-	void *v;
-	if (rte_hash_lookup_data(d->by_user, &user, &v) < 0)
+	int32_t slot = hc_keyidx_lookup(&d->by_user, user);
+	if (slot < 0)
 		return 0;
-	uint32_t slot = (uint32_t)(uintptr_t)v;
 	if (d->ring[slot].to != room)
 		return 0;
-	retire_slot(d, slot);
+	retire_slot(d, (uint32_t)slot);
 	d->st.done++;
 	return 1;
 }
 
 int hc_directives_cancel(struct hc_directives *d, uint64_t user)
 {
-	void *v;
-	if (d->count == 0 || rte_hash_lookup_data(d->by_user, &user, &v) < 0)
+	int32_t slot = d->count == 0 ? -1 : hc_keyidx_lookup(&d->by_user, user);
+	if (slot < 0)
 		return 0;
-	retire_slot(d, (uint32_t)(uintptr_t)v);
+	retire_slot(d, (uint32_t)slot);
 	d->st.cancelled++;
 	return 1;
 }
@@ -141,7 +144,10 @@ unsigned hc_directives_expire(struct hc_directives *d, uint64_t now,
 		x.attempt++;
 		x.deadline = now + d->timeout_tsc;
 		resend(ctx, &x);
-		push(d, &x);
+		if (push(d, &x) != 0) {
+			d->st.given_up++; /* sent, no longer tracked */
+			continue;
+		}
 		d->st.resent++;
 		resent++;
 	}

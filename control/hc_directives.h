@@ -9,18 +9,19 @@
  * the deadline passes first, the directive is sent again (the same id,
  * attempt + 1) up to `directive_retries` times, then given up and
  * counted.  Deadlines grow in sending order, so the table is a FIFO ring;
- * an rte_hash finds a user's live directive in O(1).  A user has at most
- * one directive in flight: a newer one replaces the older.
+ * a compact index (hc_keyidx: the user id is the ring record's first
+ * field) finds a user's live directive in O(1).  A user has at most one
+ * directive in flight: a newer one replaces the older.
  */
 #ifndef HC_DIRECTIVES_H
 #define HC_DIRECTIVES_H
 
 #include <stdint.h>
 
-struct rte_hash;
+#include "hc_keyidx.h"
 
 struct hc_directive {
-	uint64_t user;
+	uint64_t user;       /* first: the index's key (hc_keyidx.h) */
 	uint64_t deadline;   /* TSC */
 	uint32_t from, to;
 	uint32_t id;
@@ -40,10 +41,12 @@ enum {
 struct hc_directives_stats {
 	uint64_t sent, resent, done, given_up, replaced;
 	uint64_t cancelled; /* the user left before moving */
+	uint64_t refused;   /* not recorded: the user's home in the index
+	                       crowded (hc_keyidx.h; never by chance) */
 };
 
 struct hc_directives {
-	struct rte_hash *by_user;   /* user -> slot */
+	struct hc_keyidx by_user;   /* user -> live slot */
 	struct hc_directive *ring;
 	uint32_t cap, head, count;
 	uint32_t next_id;
@@ -56,11 +59,13 @@ int hc_directives_init(struct hc_directives *d, const char *name, uint32_t cap,
 		       uint64_t timeout_tsc, uint32_t retries);
 void hc_directives_free(struct hc_directives *d);
 
-/* Record a new directive; returns its id (never 0). */
+/* Record a new directive; returns its id, or 0 if the index refused the
+ * user (counted as refused: the caller sends nothing and frees the seat). */
 uint32_t hc_directives_add(struct hc_directives *d, uint64_t user, uint32_t from, uint32_t to,
 			   uint16_t gateway, uint64_t now);
 
-/* The same for an admission refusal's ASSIGN NEW_TOPIC. */
+/* The same for an admission refusal's ASSIGN NEW_TOPIC (0: refused; the
+ * caller has sent the ASSIGN once, untracked). */
 uint32_t hc_directives_add_new_topic(struct hc_directives *d, uint64_t user, uint32_t refused,
 				     uint32_t to, uint16_t gateway, uint64_t now);
 
@@ -77,6 +82,7 @@ static inline uint64_t hc_directives_in_flight(const struct hc_directives *d)
 {
 	const struct hc_directives_stats *s = &d->st;
 	return s->sent - s->done - s->given_up - s->replaced - s->cancelled;
+	/* (refused directives were never counted as sent) */
 }
 
 /*

@@ -12,8 +12,8 @@
  * occupancy moves it between buckets in O(1).
  *
  * Reservations live in a FIFO ring (they expire in creation order) and in
- * an rte_hash from user to ring slot, so a JOIN finds its user's seat in
- * O(1).  A consumed or cancelled reservation stays in the ring as a dead
+ * a compact index from user to ring slot (hc_keyidx: the user id is the
+ * ring record's first field), so a JOIN finds its user's seat in O(1).  A consumed or cancelled reservation stays in the ring as a dead
  * slot (room 0) until the head passes it.
  *
  * Room ids: never-used ids are handed out in order; retired ids wait in a
@@ -31,9 +31,8 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#include <rte_hash.h>
-#include <rte_hash_crc.h>
 #include <rte_malloc.h>
+#include <rte_random.h>
 
 /* ------------------------------------------------------------ buckets -- */
 
@@ -167,17 +166,15 @@ static void seat_release(struct hc_rooms *r, uint32_t room)
 /* The user's reservation slot (live or consumed), or -1. */
 static int32_t resv_lookup(const struct hc_rooms *r, uint64_t user)
 {
-	void *data;
-	if (rte_hash_lookup_data(r->resv_by_user, &user, &data) < 0)
-		return -1;
-	return (int32_t)(uintptr_t)data;
+	int32_t slot = hc_keyidx_lookup(&r->resv_by_user, user);
+	return slot < 0 ? -1 : slot;
 }
 
 /* A consumed reservation is forgotten: its slot dies. */
 static void resv_forget(struct hc_rooms *r, int32_t slot)
 {
 	struct hc_reservation *v = &r->resv[slot];
-	rte_hash_del_key(r->resv_by_user, &v->user);
+	hc_keyidx_del(&r->resv_by_user, v->user);
 	v->room = 0;
 }
 
@@ -208,7 +205,7 @@ static void resv_drop(struct hc_rooms *r, int32_t slot, int release_seat)
 	struct hc_reservation *v = &r->resv[slot];
 	if (release_seat)
 		seat_release(r, v->room);
-	rte_hash_del_key(r->resv_by_user, &v->user);
+	hc_keyidx_del(&r->resv_by_user, v->user);
 	r->resv_of_gw[v->gateway]--;
 	r->resv_live--;
 	v->room = 0;
@@ -227,23 +224,30 @@ static void resv_pop_head(struct hc_rooms *r)
 	r->resv_count--;
 }
 
-static void resv_add(struct hc_rooms *r, uint64_t user, uint32_t room, uint16_t gw,
-		     uint32_t request_id, uint64_t now)
+/* A seat for user (who holds no reservation) in room: 1, or 0 when the
+ * index refuses the user (a crowded home, hc_keyidx.h: counted, no seat
+ * taken; callers answer as if no room had a seat). */
+static int resv_add(struct hc_rooms *r, uint64_t user, uint32_t room, uint16_t gw,
+		    uint32_t request_id, uint64_t now)
 {
 	if (r->resv_count == r->resv_cap)
 		resv_pop_head(r); /* full: the oldest expires early */
 	uint32_t slot = (r->resv_head + r->resv_count) % r->resv_cap;
+	if (hc_keyidx_insert(&r->resv_by_user, user, slot) != 0) {
+		r->st.resv_refused++;
+		return 0;
+	}
 	r->resv[slot] = (struct hc_reservation){.user = user, .room = room, .gateway = gw,
 						.request_id = request_id,
 						.expires = now + r->ttl_tsc};
 	r->resv_of_gw[gw]++;
 	r->resv_count++;
 	r->resv_live++;
-	rte_hash_add_key_data(r->resv_by_user, &user, (void *)(uintptr_t)slot);
 	struct hc_room *rm = &r->room[room];
 	rm->reserved++;
 	r->pool[rm->pool].reserved++;
 	relevel(r, room);
+	return 1;
 }
 
 /* A JOIN of user into room: the user's live reservation there is
@@ -286,14 +290,16 @@ int hc_rooms_init(struct hc_rooms *r, const char *name, const struct hc_policy *
 	r->free_ids = rte_malloc("hc_free_ids", sizeof(uint32_t) * (size_t)max_rooms, 64);
 	r->resv = rte_zmalloc("hc_resv", sizeof(*r->resv) * max_reservations, 64);
 	r->resv_of_gw = rte_zmalloc("hc_resv_gw", sizeof(uint32_t) * 65536, 64);
-	struct rte_hash_parameters hp = {
-		.name = name, .entries = max_reservations, .key_len = sizeof(uint64_t),
-		.hash_func = rte_hash_crc, .socket_id = SOCKET_ID_ANY,
-		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
-	};
-	r->resv_by_user = rte_hash_create(&hp);
+	if (max_reservations > HC_KEYIDX_MAX_CAPACITY) {
+		hc_rooms_free(r);
+		return -E2BIG;
+	}
+	/* (the seed: gateways choose user ids, hc_keyidx.h) */
+	if (r->resv == NULL || hc_keyidx_init(&r->resv_by_user, name, max_reservations, r->resv,
+					      sizeof(*r->resv), rte_rand(), SOCKET_ID_ANY) != 0)
+		goto fail;
 	if (r->room == NULL || r->grace_q == NULL || r->free_ids == NULL ||
-	    r->resv == NULL || r->resv_of_gw == NULL || r->resv_by_user == NULL)
+	    r->resv_of_gw == NULL)
 		goto fail;
 	for (unsigned p = 0; p < pol->n_pools; p++)
 		if (pol->pool[p].room_last >= max_rooms) {
@@ -321,7 +327,7 @@ void hc_rooms_free(struct hc_rooms *r)
 		rte_free(r->pool[p].head);
 		rte_free(r->pool[p].bits);
 	}
-	rte_hash_free(r->resv_by_user);
+	hc_keyidx_free(&r->resv_by_user);
 	rte_free(r->room);
 	rte_free(r->grace_q);
 	rte_free(r->free_ids);
@@ -414,7 +420,8 @@ uint32_t hc_rooms_place_request(struct hc_rooms *r, unsigned pool, uint64_t user
 		r->st.no_room++;
 		return 0;
 	}
-	resv_add(r, user, id, gw, request_id, now);
+	if (!resv_add(r, user, id, gw, request_id, now))
+		return 0; /* (a room just made live stays empty: retired in time) */
 	r->st.placements++;
 	if (hc_room_occupancy(&r->room[id]) > c->target)
 		r->st.placed_beyond_target++;
@@ -437,7 +444,8 @@ int hc_rooms_reserve(struct hc_rooms *r, uint32_t room, uint64_t user, uint64_t 
 	int32_t old = resv_find(r, user);
 	if (old >= 0)
 		resv_drop(r, old, 1);
-	resv_add(r, user, room, 0, 0, now);
+	if (!resv_add(r, user, room, 0, 0, now))
+		return 0;
 	uint32_t after = hc_room_occupancy(rm);
 	if (after > before && after > r->pol->pool[rm->pool].target)
 		r->st.seated_beyond_target++; /* (its own seat again: not a new one) */

@@ -47,9 +47,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hc_keyidx.h"
 #include "hc_policy.h"
 
-struct rte_hash;
 
 enum hc_room_state {
 	HC_ROOM_FREE = 0,  /* id unused, may be handed out      */
@@ -111,6 +111,9 @@ struct hc_rooms_stats {
 	uint64_t lease_errors;    /* a leased JOIN, or seats given back,
 	                             the book had not leased (never, if the
 	                             workers are right): seated anyway   */
+	uint64_t resv_refused;    /* a seat not reserved: the user's home in
+	                             the reservation index crowded
+	                             (hc_keyidx.h; never by chance)       */
 };
 
 struct hc_rooms {
@@ -125,7 +128,7 @@ struct hc_rooms {
 	uint32_t *free_ids;                 /* reusable ids (stack)      */
 	uint32_t n_free;
 	/* reservations */
-	struct rte_hash *resv_by_user;      /* user -> slot              */
+	struct hc_keyidx resv_by_user;      /* user -> slot              */
 	struct hc_reservation *resv;        /* FIFO ring                 */
 	uint32_t resv_cap, resv_head, resv_count; /* ring slots, dead included */
 	uint32_t resv_live;                 /* seats held by reservations  */
@@ -135,14 +138,16 @@ struct hc_rooms {
 	struct hc_rooms_stats st;
 };
 
-/* Returns 0 or -errno. name makes the reservation hash unique. */
+/* Returns 0 or -errno (-E2BIG: max_reservations above
+ * HC_KEYIDX_MAX_CAPACITY).  name names the reservation index's memory. */
 int hc_rooms_init(struct hc_rooms *r, const char *name, const struct hc_policy *pol,
 		  uint32_t max_rooms, uint32_t max_reservations, uint64_t tsc_hz);
 void hc_rooms_free(struct hc_rooms *r);
 
 /*
  * Place user in pool (an index into pol->pool) and reserve the seat.
- * Returns the room id, 0 if no room id is free (counted as no_room).
+ * Returns the room id, 0 if no room id is free (counted as no_room) or
+ * the reservation index refused the user (counted as resv_refused).
  * A user's earlier reservation is cancelled first.
  */
 uint32_t hc_rooms_place(struct hc_rooms *r, unsigned pool, uint64_t user, uint64_t now);
@@ -181,7 +186,8 @@ int hc_rooms_record_join(struct hc_rooms *r, uint32_t room, unsigned pool, uint6
 			 uint64_t now);
 
 /* Reserve a seat in a live room for user (a move directive's seat).
- * Returns 1, or 0 if the room is not live or full. */
+ * Returns 1, or 0 if the room is not live or full (or, counted as
+ * resv_refused, the reservation index refused the user). */
 int hc_rooms_reserve(struct hc_rooms *r, uint32_t room, uint64_t user, uint64_t now);
 
 /* Cancel user's reservation made for gateway gw's PLACE, if any (its

@@ -80,7 +80,7 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 
 void hc_members_free(struct hc_members *m)
 {
-	if (m->users.index != NULL)
+	if (m->users.ix.index != NULL)
 		hc_usertab_free(&m->users);
 	rte_free(m->room_users);
 	rte_free(m->slot);

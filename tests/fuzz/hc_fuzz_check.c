@@ -77,7 +77,7 @@ static void check_members(unsigned wi, const struct hc_members *m)
 	k.worker = wi;
 	k.n_workers = fz_run.n_workers;
 	uint64_t n = hc_members_walk(m, visit, &k);
-	if (n != k.users || n != m->n_users || n != m->users.count)
+	if (n != k.users || n != m->n_users || n != m->users.ix.count)
 		FZ_FAIL("worker %u: %" PRIu64 " users in the table, n_users %" PRIu64, wi, n,
 			m->n_users);
 	if (m->room_users[0] != 0)

@@ -45,7 +45,7 @@ static void test_semantics(void)
 	CU_ASSERT_EQUAL(hc_members_room_of(&m, 5), 0);
 	CU_ASSERT_EQUAL(m.st.joins, 1);
 	CU_ASSERT_EQUAL(m.st.leaves, 1);
-	CU_ASSERT_EQUAL((int32_t)m.users.count, 0);
+	CU_ASSERT_EQUAL((int32_t)m.users.ix.count, 0);
 	hc_members_free(&m);
 }
 
@@ -89,7 +89,7 @@ static void test_full(void)
 	CU_ASSERT(m.st.table_full > 0);
 	CU_ASSERT(added >= 1024);
 	CU_ASSERT_EQUAL(m.n_users, added);
-	CU_ASSERT_EQUAL((int32_t)m.users.count, (int32_t)added);
+	CU_ASSERT_EQUAL((int32_t)m.users.ix.count, (int32_t)added);
 	uint64_t sum = 0;
 	for (uint32_t r = 0; r < 10; r++)
 		sum += m.room_users[r];
@@ -435,7 +435,7 @@ static void test_crowded_home(void)
 	enum { CROWD = HC_USERTAB_MAX_DIST + 3 };
 	uint64_t crowd[CROWD];
 	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_crowd", 4096, 16, 0), 0);
-	m.users.seed = 99; /* empty: homes may be chosen again */
+	m.users.ix.seed = 99; /* empty: homes may be chosen again */
 	uint32_t home = hc_usertab_home(&m.users, 1000), n = 0;
 	for (uint64_t u = 1000; n < CROWD && u < 100000000; u++)
 		if (hc_usertab_home(&m.users, u) == home)

@@ -15,7 +15,6 @@
 #include "hc_directives.h"
 #include "hc_policy.h"
 #include "hc_rooms.h"
-#include <rte_hash.h>
 
 #include "hc_unit.h"
 
@@ -441,10 +440,7 @@ static void test_random_never_above_max(void)
 		case 1: { /* a join: to a reserved room or a random one */
 			uint32_t room = 1 + rnd(RAND_ROOMS - 1);
 			if (rnd(2)) {
-				int32_t slot = -1;
-				void *d;
-				if (rte_hash_lookup_data(r.resv_by_user, &(uint64_t){user}, &d) >= 0)
-					slot = (int32_t)(uintptr_t)d;
+				int32_t slot = hc_keyidx_lookup(&r.resv_by_user, user);
 				if (slot >= 0)
 					room = r.resv[slot].room;
 			}
@@ -624,6 +620,65 @@ static void test_directives(void)
 	hc_directives_free(&dd);
 }
 
+/* n users (from 1 up) whose home in index x is the same. */
+static unsigned crowd_of(const struct hc_keyidx *x, uint64_t *users, unsigned n)
+{
+	uint32_t home = hc_keyidx_home(x, 1);
+	unsigned k = 0;
+	for (uint64_t u = 1; k < n && u < 100000000; u++)
+		if (hc_keyidx_home(x, u) == home)
+			users[k++] = u;
+	return k;
+}
+
+/* A crowded home in the directive index: the 65th user of one home gets
+ * no directive (0, counted refused, not sent) and nothing else changes;
+ * in the reservation index: no seat (reserve and place answer 0, counted),
+ * the room's reserved seats unchanged. */
+static void test_crowded_home_control(void)
+{
+	enum { CROWD = HC_KEYIDX_MAX_DIST + 2 };
+	uint64_t u[CROWD];
+	struct hc_directives dd;
+	CU_ASSERT_EQUAL_FATAL(hc_directives_init(&dd, "t_dirs_crowd", 1024, 100, 2), 0);
+	CU_ASSERT_EQUAL_FATAL(crowd_of(&dd.by_user, u, CROWD), CROWD);
+	unsigned bad = 0;
+	for (unsigned i = 0; i + 1 < CROWD; i++)
+		bad += hc_directives_add(&dd, u[i], 1, 2, 3, 0) == 0;
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(hc_directives_add(&dd, u[CROWD - 1], 1, 2, 3, 0), 0);
+	CU_ASSERT_EQUAL(dd.st.refused, 1);
+	CU_ASSERT_EQUAL(dd.st.sent, CROWD - 1);
+	CU_ASSERT_EQUAL(hc_directives_in_flight(&dd), CROWD - 1);
+	CU_ASSERT_EQUAL(hc_directives_joined(&dd, u[CROWD - 1], 2), 0);
+	CU_ASSERT_EQUAL(hc_directives_joined(&dd, u[5], 2), 1); /* one done: room */
+	CU_ASSERT(hc_directives_add(&dd, u[CROWD - 1], 1, 2, 3, 0) != 0);
+	/* the slot refused stays dead: expiry resends the CROWD - 1 live ones */
+	CU_ASSERT_EQUAL(hc_directives_expire(&dd, 100, count_resend, NULL), CROWD - 1);
+	hc_directives_free(&dd);
+
+	fresh(64);
+	CU_ASSERT_EQUAL_FATAL(crowd_of(&r.resv_by_user, u, CROWD), CROWD);
+	uint32_t a = hc_rooms_open(&r, 0), b = hc_rooms_open(&r, 0);
+	CU_ASSERT_FATAL(a != 0 && b != 0);
+	for (unsigned i = 0; i + 1 < CROWD; i++)
+		bad += hc_rooms_reserve(&r, a, u[i], 0) != 1;
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(r.room[a].reserved, CROWD - 1);
+	CU_ASSERT_EQUAL(hc_rooms_reserve(&r, b, u[CROWD - 1], 0), 0);
+	CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, u[CROWD - 1], 0), 0);
+	CU_ASSERT_EQUAL(r.st.resv_refused, 2);
+	CU_ASSERT_EQUAL(r.st.placements, 0);
+	CU_ASSERT_EQUAL(r.room[b].reserved, 0);
+	CU_ASSERT_EQUAL(r.resv_live, CROWD - 1);
+	CU_ASSERT_FALSE(hc_rooms_has_reservation(&r, u[CROWD - 1]));
+	/* a user of the crowd re-reserving keeps working (its own entry) */
+	CU_ASSERT_EQUAL(hc_rooms_reserve(&r, b, u[0], 0), 1);
+	CU_ASSERT_EQUAL(r.room[a].reserved, CROWD - 2);
+	CU_ASSERT_EQUAL(r.room[b].reserved, 1);
+	hc_rooms_free(&r);
+}
+
 /* Reservations made for a gateway's PLACEs are counted per gateway (its
  * quota): consumed by the JOIN, given back when cancelled or expired. */
 static void test_reservations_per_gateway(void)
@@ -769,6 +824,7 @@ static CU_TestInfo tests[] = {
 	{"random operations never exceed max", test_random_never_above_max},
 	{"policy file and --pool, fill included", test_policy_file},
 	{"move directives: done, resent, given up", test_directives},
+	{"a crowded home: no directive, no seat, counted", test_crowded_home_control},
 	CU_TEST_INFO_NULL,
 };
 

@@ -3,7 +3,10 @@
  * test_usertab.c - the compact user table (dataplane/hc_usertab.h): random
  * adds, deletes and lookups (single and bulk) against a plain reference,
  * positions stable and unique, the walk, a full table, and a crowded home
- * (the 65th key of one home refused, nothing else disturbed).
+ * (the 65th key of one home refused, nothing else disturbed).  And its
+ * index used alone (common/hc_keyidx.h) as the control core uses it: over
+ * a FIFO ring whose slots the caller assigns, a user's entry moved to
+ * their newer slot (repoint), the oldest slot evicted when full.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -84,7 +87,7 @@ static void test_against_reference(void)
 			for (unsigned j = 0; j < HC_USERTAB_BULK; j++)
 				bad += pos[j] != (ref[us[j]] >= 0 ? ref[us[j]] : -ENOENT);
 		}
-		bad += t.count != count;
+		bad += t.ix.count != count;
 		if (bad != 0)
 			break;
 	}
@@ -112,9 +115,9 @@ static void test_against_reference(void)
 		if (ref[u] >= 0)
 			bad += hc_usertab_del(&t, key_of(u)) != ref[u];
 	CU_ASSERT_EQUAL(bad, 0);
-	CU_ASSERT_EQUAL(t.count, 0);
-	for (uint32_t i = 0; i < t.n_index; i++)
-		bad += t.index[i] != 0;
+	CU_ASSERT_EQUAL(t.ix.count, 0);
+	for (uint32_t i = 0; i < t.ix.n_index; i++)
+		bad += t.ix.index[i] != 0;
 	CU_ASSERT_EQUAL(bad, 0);
 	next = 0;
 	CU_ASSERT_EQUAL(hc_usertab_next(&t, &next), -ENOENT);
@@ -125,7 +128,7 @@ static void test_against_reference(void)
 	CU_ASSERT_EQUAL(bad, 0);
 	CU_ASSERT_EQUAL(t.fresh, CAP); /* no position beyond capacity */
 	CU_ASSERT_EQUAL(hc_usertab_add(&t, key_of(CAP)), -ENOSPC);
-	CU_ASSERT_EQUAL(t.count, CAP);
+	CU_ASSERT_EQUAL(t.ix.count, CAP);
 	for (uint32_t i = 0; i < CAP; i++)
 		bad += recs[i].other != 0; /* the table wrote keys only */
 	CU_ASSERT_EQUAL(bad, 0);
@@ -154,8 +157,8 @@ static void test_crowded_home(void)
 	 * crowd's, whose probes end before it) */
 	uint32_t others = 0, bad = 0;
 	for (uint32_t u = 200000000; others < 1000; u++) {
-		uint32_t off = (hc_usertab_home(&t, key_of(u)) + t.n_index - home) % t.n_index;
-		if (off >= 200 && off <= t.n_index - 200) {
+		uint32_t off = (hc_usertab_home(&t, key_of(u)) + t.ix.n_index - home) % t.ix.n_index;
+		if (off >= 200 && off <= t.ix.n_index - 200) {
 			bad += hc_usertab_add(&t, key_of(u)) < 0;
 			others++;
 		}
@@ -164,14 +167,14 @@ static void test_crowded_home(void)
 		bad += hc_usertab_add(&t, crowd[i]) < 0;
 	CU_ASSERT_EQUAL(bad, 0);
 	CU_ASSERT_EQUAL(hc_usertab_max_dist(&t), HC_USERTAB_MAX_DIST);
-	uint32_t before = t.count, fresh = t.fresh;
-	uint32_t *copy = malloc(t.n_index * sizeof(uint32_t));
+	uint32_t before = t.ix.count, fresh = t.fresh;
+	uint32_t *copy = malloc(t.ix.n_index * sizeof(uint32_t));
 	CU_ASSERT_FATAL(copy != NULL);
-	memcpy(copy, t.index, t.n_index * sizeof(uint32_t));
+	memcpy(copy, t.ix.index, t.ix.n_index * sizeof(uint32_t));
 	CU_ASSERT_EQUAL(hc_usertab_add(&t, crowd[CROWD - 1]), -ENOSPC);
-	CU_ASSERT_EQUAL(t.count, before);
+	CU_ASSERT_EQUAL(t.ix.count, before);
 	CU_ASSERT_EQUAL(t.fresh, fresh);
-	CU_ASSERT_EQUAL(memcmp(copy, t.index, t.n_index * sizeof(uint32_t)), 0);
+	CU_ASSERT_EQUAL(memcmp(copy, t.ix.index, t.ix.n_index * sizeof(uint32_t)), 0);
 	for (unsigned i = 0; i + 1 < CROWD; i++)
 		bad += hc_usertab_lookup(&t, crowd[i]) < 0;
 	CU_ASSERT_EQUAL(bad, 0);
@@ -184,6 +187,77 @@ static void test_crowded_home(void)
 	free(copy);
 	hc_usertab_free(&t);
 	free(recs);
+}
+
+/* A FIFO ring of CAP slots indexed by user, as hc_directives keeps it: an
+ * append repoints a present user to the new slot (the older slot dies) or
+ * inserts; a full ring evicts its head (deleting the user if the head is
+ * their live slot); deletes at random; every lookup against a reference. */
+static void test_keyidx_ring(void)
+{
+	enum { CAP = 5000, UNIVERSE = 9000, OPS = 400000 };
+	struct rec *ring = calloc(CAP, sizeof(*ring));
+	int32_t *ref = malloc(UNIVERSE * sizeof(*ref)); /* live slot or -1 */
+	struct hc_keyidx x;
+	CU_ASSERT_FATAL(ring != NULL && ref != NULL);
+	CU_ASSERT_EQUAL_FATAL(hc_keyidx_init(&x, "t_keyidx", CAP, ring, sizeof(*ring), 5, 0), 0);
+	for (uint32_t u = 0; u < UNIVERSE; u++)
+		ref[u] = -1;
+	uint32_t head = 0, count = 0, live = 0, bad = 0, repointed = 0, evicted = 0;
+	for (uint32_t i = 0; i < OPS; i++) {
+		uint32_t u = (uint32_t)(rnd64() % UNIVERSE);
+		uint64_t k = key_of(u);
+		if (rnd64() % 4 != 0) { /* append */
+			if (count == CAP) {
+				uint64_t hk = ring[head].key;
+				uint32_t hu = (uint32_t)ring[head].other - 1; /* its user */
+				if (ring[head].other != 0) { /* live */
+					bad += hc_keyidx_del(&x, hk) != (int32_t)head || ref[hu] != (int32_t)head;
+					ref[hu] = -1;
+					live--;
+					evicted++;
+				}
+				head = (head + 1) % CAP;
+				count--;
+			}
+			uint32_t slot = (head + count) % CAP;
+			ring[slot] = (struct rec){.key = k, .other = u + 1ull}; /* live */
+			count++;
+			int32_t old = hc_keyidx_repoint(&x, k, slot);
+			bad += old >= 0 ? old != ref[u] : old != -ENOENT || ref[u] != -1;
+			if (old >= 0) {
+				ring[old].other = 0;
+				repointed++;
+			} else {
+				bad += hc_keyidx_insert(&x, k, slot) != 0;
+				live++;
+			}
+			ref[u] = (int32_t)slot;
+		} else { /* delete */
+			int32_t was = hc_keyidx_del(&x, k);
+			bad += was >= 0 ? was != ref[u] : was != -ENOENT || ref[u] != -1;
+			if (was >= 0) {
+				ring[was].other = 0;
+				live--;
+			}
+			ref[u] = -1;
+		}
+		bad += x.count != live;
+		if (i % 50000 == 0)
+			for (uint32_t v = 0; v < UNIVERSE; v++)
+				bad += hc_keyidx_lookup(&x, key_of(v)) != (ref[v] >= 0 ? ref[v] : -ENOENT);
+	}
+	for (uint32_t v = 0; v < UNIVERSE; v++)
+		bad += hc_keyidx_lookup(&x, key_of(v)) != (ref[v] >= 0 ? ref[v] : -ENOENT);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT(repointed > 10000 && evicted > 1000); /* both paths exercised */
+	CU_ASSERT(hc_keyidx_max_dist(&x) <= HC_KEYIDX_MAX_DIST);
+	/* a position beyond capacity is refused, nothing changed */
+	CU_ASSERT_EQUAL(hc_keyidx_insert(&x, key_of(UNIVERSE + 1), CAP), -ENOSPC);
+	CU_ASSERT_EQUAL(x.count, live);
+	hc_keyidx_free(&x);
+	free(ref);
+	free(ring);
 }
 
 static void test_bad_sizes(void)
@@ -201,6 +275,7 @@ static CU_TestInfo tests[] = {
 	{"random ops vs reference", test_against_reference},
 	{"a crowded home", test_crowded_home},
 	{"bad sizes", test_bad_sizes},
+	{"the index over a FIFO ring", test_keyidx_ring},
 	CU_TEST_INFO_NULL,
 };
 

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hc_keyidx.c - the compact key index (hc_keyidx.h): Robin Hood linear
+ * probing over 4-byte entries, keys compared in the caller's records.
+ */
+#include "hc_keyidx.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_malloc.h>
+#include <rte_prefetch.h>
+
+#define PB HC_KEYIDX_POS_BITS
+
+/* The seeded hash: murmur3's 64-bit finaliser of key ^ seed, high half. */
+static inline uint32_t kx_hash(const struct hc_keyidx *x, uint64_t key)
+{
+	uint64_t h = key ^ x->seed;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return (uint32_t)(h >> 32);
+}
+
+/* The key's home: its hash scaled onto [0, n_index) (no power of two). */
+static inline uint32_t kx_home(const struct hc_keyidx *x, uint64_t key)
+{
+	return (uint32_t)(((uint64_t)kx_hash(x, key) * x->n_index) >> 32);
+}
+
+static inline uint32_t kx_next(const struct hc_keyidx *x, uint32_t i)
+{
+	return i + 1 == x->n_index ? 0 : i + 1;
+}
+
+static inline const uint8_t *kx_record(const struct hc_keyidx *x, uint32_t pos)
+{
+	return x->records + (size_t)pos * x->stride;
+}
+
+int hc_keyidx_init(struct hc_keyidx *x, const char *name, uint32_t capacity, void *records,
+		   size_t stride, uint64_t seed, int socket)
+{
+	memset(x, 0, sizeof(*x));
+	if (capacity == 0 || capacity > HC_KEYIDX_MAX_CAPACITY || records == NULL ||
+	    stride < sizeof(uint64_t))
+		return -EINVAL;
+	/* at most 80 % full; whole cache lines */
+	uint64_t n = ((uint64_t)capacity * 5 + 3) / 4;
+	n = (n + 15) & ~(uint64_t)15;
+	x->index = rte_zmalloc_socket(name, n * sizeof(uint32_t), 64, socket);
+	if (x->index == NULL)
+		return -ENOMEM;
+	x->n_index = (uint32_t)n;
+	x->capacity = capacity;
+	x->records = records;
+	x->stride = stride;
+	x->seed = seed;
+	return 0;
+}
+
+void hc_keyidx_free(struct hc_keyidx *x)
+{
+	rte_free(x->index);
+	memset(x, 0, sizeof(*x));
+}
+
+/* From index *i at distance *d from a key's home, the next entry of that
+ * home: its position (*i, *d left at it), or -ENOENT at an empty entry or
+ * one closer to its home than *d (Robin Hood: the key would have taken
+ * its place). */
+static inline int32_t kx_scan(const struct hc_keyidx *x, uint32_t *i, uint32_t *d)
+{
+	for (;;) {
+		uint32_t e = x->index[*i];
+		if (e == 0 || (e >> PB) < *d)
+			return -ENOENT;
+		if ((e >> PB) == *d) /* same home */
+			return (int32_t)((e & HC_KEYIDX_POS_MASK) - 1);
+		(*d)++;
+		*i = kx_next(x, *i);
+	}
+}
+
+/* From index i at distance d from key's home: key's position (and its
+ * entry's index in *at), or -ENOENT. */
+static inline int32_t kx_probe_at(const struct hc_keyidx *x, uint64_t key, uint32_t i,
+				  uint32_t d, uint32_t *at)
+{
+	for (;;) {
+		int32_t pos = kx_scan(x, &i, &d);
+		if (pos < 0 || hc_keyidx_key_at(x, (uint32_t)pos) == key) {
+			*at = i;
+			return pos;
+		}
+		d++;
+		i = kx_next(x, i);
+	}
+}
+
+int32_t hc_keyidx_lookup(const struct hc_keyidx *x, uint64_t key)
+{
+	uint32_t at;
+	return kx_probe_at(x, key, kx_home(x, key), 0, &at);
+}
+
+void hc_keyidx_lookup_bulk(const struct hc_keyidx *x, const uint64_t *keys, unsigned n,
+			   int32_t *pos)
+{
+	uint32_t at[HC_KEYIDX_BULK], dist[HC_KEYIDX_BULK];
+
+	for (unsigned k = 0; k < n; k++) {
+		at[k] = kx_home(x, keys[k]);
+		rte_prefetch0(&x->index[at[k]]);
+	}
+	/* each key's first candidate (an entry of its home), its record
+	 * prefetched; or the end of the probe */
+	for (unsigned k = 0; k < n; k++) {
+		dist[k] = 0;
+		pos[k] = kx_scan(x, &at[k], &dist[k]);
+		if (pos[k] >= 0)
+			rte_prefetch0(kx_record(x, (uint32_t)pos[k]));
+	}
+	for (unsigned k = 0; k < n; k++)
+		if (pos[k] >= 0) {
+			uint32_t ignored;
+			pos[k] = kx_probe_at(x, keys[k], at[k], dist[k], &ignored);
+		}
+}
+
+/* Would a key (absent), from home, land within HC_KEYIDX_MAX_DIST, and
+ * would every entry it displaces?  (The insert below, without writing.) */
+static int kx_fits(const struct hc_keyidx *x, uint32_t home)
+{
+	uint32_t i = home, d = 0;
+	for (;;) {
+		uint32_t e = x->index[i];
+		if (e == 0)
+			return d <= HC_KEYIDX_MAX_DIST;
+		uint32_t ed = e >> PB;
+		if (ed < d) {
+			if (d > HC_KEYIDX_MAX_DIST)
+				return 0;
+			d = ed; /* the displaced entry goes on */
+		}
+		d++;
+		i = kx_next(x, i);
+	}
+}
+
+int hc_keyidx_insert(struct hc_keyidx *x, uint64_t key, uint32_t pos)
+{
+	uint32_t home = kx_home(x, key);
+	if (x->count >= x->capacity || pos >= x->capacity || !kx_fits(x, home))
+		return -ENOSPC;
+	uint32_t carry = pos + 1, d = 0, i = home;
+	for (;;) {
+		uint32_t e = x->index[i];
+		if (e == 0) {
+			x->index[i] = carry | d << PB;
+			break;
+		}
+		uint32_t ed = e >> PB;
+		if (ed < d) { /* richer than us: it moves on, we stay */
+			x->index[i] = carry | d << PB;
+			carry = e & HC_KEYIDX_POS_MASK;
+			d = ed;
+		}
+		d++;
+		i = kx_next(x, i);
+	}
+	x->count++;
+	return 0;
+}
+
+int32_t hc_keyidx_repoint(struct hc_keyidx *x, uint64_t key, uint32_t pos)
+{
+	uint32_t i;
+	int32_t found = kx_probe_at(x, key, kx_home(x, key), 0, &i);
+	if (found < 0 || pos >= x->capacity)
+		return found < 0 ? found : -EINVAL;
+	x->index[i] = (x->index[i] & ~HC_KEYIDX_POS_MASK) | (pos + 1);
+	return found;
+}
+
+int32_t hc_keyidx_del(struct hc_keyidx *x, uint64_t key)
+{
+	uint32_t i;
+	int32_t found = kx_probe_at(x, key, kx_home(x, key), 0, &i);
+	if (found < 0)
+		return found;
+	/* backward shift: the entries after it that are not at home move
+	 * one closer */
+	for (uint32_t j = kx_next(x, i);; j = kx_next(x, j)) {
+		uint32_t e = x->index[j];
+		if (e == 0 || (e >> PB) == 0)
+			break;
+		x->index[i] = e - (1u << PB);
+		i = j;
+	}
+	x->index[i] = 0;
+	x->count--;
+	return found;
+}
+
+size_t hc_keyidx_bytes(const struct hc_keyidx *x)
+{
+	return (size_t)x->n_index * sizeof(uint32_t);
+}
+
+uint32_t hc_keyidx_home(const struct hc_keyidx *x, uint64_t key)
+{
+	return kx_home(x, key);
+}
+
+unsigned hc_keyidx_max_dist(const struct hc_keyidx *x)
+{
+	unsigned m = 0;
+	for (uint32_t i = 0; i < x->n_index; i++)
+		if (x->index[i] != 0 && (x->index[i] >> PB) > m)
+			m = x->index[i] >> PB;
+	return m;
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hc_keyidx.h - a compact index from a 64-bit key (a user id) to a
+ * position in the caller's array of records, each record starting with
+ * its key.  One writer; the caller owns the positions.
+ *
+ * Used by the dataplane's user table (hc_usertab: positions from a free
+ * list) and the control core's seat reservations and directives in flight
+ * (positions are slots of their FIFO rings).  Why not rte_hash: rte_hash
+ * keeps its own key store (key + data pointer, 16 B a key) and buckets
+ * (8 B an entry, rounded up to a power of two) beside the caller's
+ * records; here the key stays in the record and the index adds 5 B a key
+ * (4-byte entries, 1.25 a key), and a lookup reads about one index line
+ * and one record.
+ *
+ * The index is Robin Hood linear probing: an entry holds a position + 1
+ * (26 bits) and its distance from its home (6 bits).  A lookup reads the
+ * record only of entries whose home is the key's own (their distance
+ * equals the probe's) and stops at the first entry closer to its home
+ * than the probe.  A delete shifts the following entries back (no
+ * tombstones: probes stay short under any churn).
+ *
+ * The hash is keyed by a seed the caller chooses at random at start
+ * (gateways choose user ids; a known hash would let one crowd a home).
+ * An insert that would need a distance above 63 is refused (-ENOSPC) and
+ * changes nothing, as is one beyond capacity.
+ */
+#ifndef HC_KEYIDX_H
+#define HC_KEYIDX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HC_KEYIDX_POS_BITS 26
+#define HC_KEYIDX_POS_MASK ((1u << HC_KEYIDX_POS_BITS) - 1)
+#define HC_KEYIDX_MAX_DIST ((1u << (32 - HC_KEYIDX_POS_BITS)) - 1) /* 63 */
+/* the largest capacity: a position + 1 fits in 26 bits */
+#define HC_KEYIDX_MAX_CAPACITY (HC_KEYIDX_POS_MASK - 1)
+#define HC_KEYIDX_BULK 64 /* most keys of one hc_keyidx_lookup_bulk */
+
+struct hc_keyidx {
+	uint32_t *index;     /* [n_index]: 0 empty, else pos + 1 | dist << 26 */
+	uint32_t n_index;    /* capacity * 5 / 4, rounded up to 16         */
+	uint32_t capacity;   /* positions 0 .. capacity - 1; most keys      */
+	uint32_t count;      /* keys held                                   */
+	uint8_t *records;    /* the caller's: the key is a record's first 8 B */
+	size_t stride;       /* bytes from one record to the next           */
+	uint64_t seed;
+};
+
+/*
+ * An index for up to capacity keys (1 .. HC_KEYIDX_MAX_CAPACITY) at
+ * positions records[0 .. capacity - 1], stride bytes apart.  Returns 0 or
+ * -EINVAL / -ENOMEM.  name names the allocation (rte_malloc).
+ */
+int hc_keyidx_init(struct hc_keyidx *x, const char *name, uint32_t capacity, void *records,
+		   size_t stride, uint64_t seed, int socket);
+void hc_keyidx_free(struct hc_keyidx *x);
+
+/* The key's position, or -ENOENT. */
+int32_t hc_keyidx_lookup(const struct hc_keyidx *x, uint64_t key);
+
+/*
+ * n (<= HC_KEYIDX_BULK) lookups at once: all homes hashed and prefetched,
+ * then each key's first candidate record prefetched, then each finished:
+ * the cache misses of an index far larger than the cache overlap.  pos[i]
+ * is keys[i]'s position or -ENOENT; found records are in cache after.
+ */
+void hc_keyidx_lookup_bulk(const struct hc_keyidx *x, const uint64_t *keys, unsigned n,
+			   int32_t *pos);
+
+/*
+ * Index key, which must be absent, at pos (the record there must hold the
+ * key by the next lookup; the insert itself reads no record).  0, or
+ * -ENOSPC (at capacity, or the key's home crowded) with nothing changed.
+ */
+int hc_keyidx_insert(struct hc_keyidx *x, uint64_t key, uint32_t pos);
+
+/* Key (present) now lives at pos, whose record holds it: its former
+ * position, or -ENOENT. */
+int32_t hc_keyidx_repoint(struct hc_keyidx *x, uint64_t key, uint32_t pos);
+
+/* Forget key: its former position, or -ENOENT.  No record is written. */
+int32_t hc_keyidx_del(struct hc_keyidx *x, uint64_t key);
+
+/* The key in the record at pos. */
+static inline uint64_t hc_keyidx_key_at(const struct hc_keyidx *x, uint32_t pos)
+{
+	uint64_t k;
+	__builtin_memcpy(&k, x->records + (size_t)pos * x->stride, sizeof(k));
+	return k;
+}
+
+/* Bytes this index allocated (not the records). */
+size_t hc_keyidx_bytes(const struct hc_keyidx *x);
+
+/* The index entry where key's probe starts (its home): tests use it to
+ * crowd one home. */
+uint32_t hc_keyidx_home(const struct hc_keyidx *x, uint64_t key);
+
+/* The longest probe distance now in the index (a scan of it all). */
+unsigned hc_keyidx_max_dist(const struct hc_keyidx *x);
+
+#endif /* HC_KEYIDX_H */
