@@ -13,22 +13,10 @@
 
 #define PB HC_KEYIDX_POS_BITS
 
-/* The seeded hash: murmur3's 64-bit finaliser of key ^ seed, high half. */
-static inline uint32_t kx_hash(const struct hc_keyidx *x, uint64_t key)
-{
-	uint64_t h = key ^ x->seed;
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return (uint32_t)(h >> 32);
-}
-
-/* The key's home: its hash scaled onto [0, n_index) (no power of two). */
+/* The key's home (the seeded hash, hc_keyidx.h). */
 static inline uint32_t kx_home(const struct hc_keyidx *x, uint64_t key)
 {
-	return (uint32_t)(((uint64_t)kx_hash(x, key) * x->n_index) >> 32);
+	return hc_keyidx_home(x, key);
 }
 
 static inline uint32_t kx_next(const struct hc_keyidx *x, uint32_t i)
@@ -104,7 +92,19 @@ static inline int32_t kx_probe_at(const struct hc_keyidx *x, uint64_t key, uint3
 int32_t hc_keyidx_lookup(const struct hc_keyidx *x, uint64_t key)
 {
 	uint32_t at;
+	if (x->count == 0)
+		return -ENOENT; /* (the control core's tables, empty most of the time) */
 	return kx_probe_at(x, key, kx_home(x, key), 0, &at);
+}
+
+void hc_keyidx_prefetch_record(const struct hc_keyidx *x, uint64_t key)
+{
+	if (x->count == 0)
+		return;
+	uint32_t i = kx_home(x, key), d = 0;
+	int32_t pos = kx_scan(x, &i, &d);
+	if (pos >= 0)
+		rte_prefetch0(kx_record(x, (uint32_t)pos));
 }
 
 void hc_keyidx_lookup_bulk(const struct hc_keyidx *x, const uint64_t *keys, unsigned n,
@@ -209,11 +209,6 @@ int32_t hc_keyidx_del(struct hc_keyidx *x, uint64_t key)
 size_t hc_keyidx_bytes(const struct hc_keyidx *x)
 {
 	return (size_t)x->n_index * sizeof(uint32_t);
-}
-
-uint32_t hc_keyidx_home(const struct hc_keyidx *x, uint64_t key)
-{
-	return kx_home(x, key);
 }
 
 unsigned hc_keyidx_max_dist(const struct hc_keyidx *x)

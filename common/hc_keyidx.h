@@ -31,6 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <rte_prefetch.h>
+
 #define HC_KEYIDX_POS_BITS 26
 #define HC_KEYIDX_POS_MASK ((1u << HC_KEYIDX_POS_BITS) - 1)
 #define HC_KEYIDX_MAX_DIST ((1u << (32 - HC_KEYIDX_POS_BITS)) - 1) /* 63 */
@@ -94,9 +96,32 @@ static inline uint64_t hc_keyidx_key_at(const struct hc_keyidx *x, uint32_t pos)
 /* Bytes this index allocated (not the records). */
 size_t hc_keyidx_bytes(const struct hc_keyidx *x);
 
-/* The index entry where key's probe starts (its home): tests use it to
- * crowd one home. */
-uint32_t hc_keyidx_home(const struct hc_keyidx *x, uint64_t key);
+/* The index entry where key's probe starts (its home): murmur3's 64-bit
+ * finaliser of key ^ seed, its high half scaled onto [0, n_index) (no
+ * power of two).  Tests use it to crowd one home. */
+static inline uint32_t hc_keyidx_home(const struct hc_keyidx *x, uint64_t key)
+{
+	uint64_t h = key ^ x->seed;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return (uint32_t)(((h >> 32) * x->n_index) >> 32);
+}
+
+/*
+ * For a caller that knows its next keys (a burst of control messages):
+ * prefetch key's home entry some keys ahead, then, once that line is in
+ * cache, the first record the lookup will compare (hc_keyidx_prefetch_record
+ * reads the index).  Nothing when the index is empty.
+ */
+static inline void hc_keyidx_prefetch(const struct hc_keyidx *x, uint64_t key)
+{
+	if (x->count != 0)
+		rte_prefetch0(&x->index[hc_keyidx_home(x, key)]);
+}
+void hc_keyidx_prefetch_record(const struct hc_keyidx *x, uint64_t key);
 
 /* The longest probe distance now in the index (a scan of it all). */
 unsigned hc_keyidx_max_dist(const struct hc_keyidx *x);

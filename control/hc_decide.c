@@ -661,6 +661,28 @@ static void hold_request(struct hc_decide *d, unsigned worker, const struct hc_c
 		end_hold_early(d, now);
 }
 
+/*
+ * A burst of changes is looked up ahead: most find their user in the
+ * reservation index and the directive index (a JOIN takes its seat and
+ * completes its directive, a LEAVE cancels one, a pick adds both), each
+ * far larger than the cache when many are outstanding.  The index lines
+ * LOOKAHEAD_INDEX changes ahead, the records LOOKAHEAD_RECORD ahead.
+ */
+#define LOOKAHEAD_INDEX 16
+#define LOOKAHEAD_RECORD 8
+static inline void prefetch_change(const struct hc_decide *d, const struct hc_change *c,
+				   int stage)
+{
+	switch (c->kind) {
+	case HC_CHG_SWEPT: case HC_CHG_RESYNC: case HC_CHG_CONFLICT: case HC_CHG_PICK_END:
+	case HC_CHG_PEER: case HC_CHG_LEASE_BACK:
+		return; /* no user */
+	default:
+		hc_rooms_prefetch_user(&d->book, c->user_id, stage);
+		hc_directives_prefetch(&d->dirs, c->user_id, stage);
+	}
+}
+
 static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_change *c,
 			 uint64_t now)
 {
@@ -773,8 +795,15 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 		 * ring, and the answers it is owed fit ring + backlog (it keeps
 		 * fewer than HC_CHAN_MAX_PENDING requests in flight) */
 		unsigned n = hc_chan_take_changes(d->dp, i, chg, CHANGE_BURST);
-		for (unsigned k = 0; k < n; k++)
+		for (unsigned k = 0; k < n && k < LOOKAHEAD_INDEX; k++)
+			prefetch_change(d, &chg[k], 1);
+		for (unsigned k = 0; k < n; k++) {
+			if (k + LOOKAHEAD_INDEX < n)
+				prefetch_change(d, &chg[k + LOOKAHEAD_INDEX], 1);
+			if (k + LOOKAHEAD_RECORD < n)
+				prefetch_change(d, &chg[k + LOOKAHEAD_RECORD], 2);
 			apply_change(d, i, &chg[k], now);
+		}
 		total += n;
 	}
 	d->st.changes += total;

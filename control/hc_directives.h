@@ -69,6 +69,16 @@ uint32_t hc_directives_add(struct hc_directives *d, uint64_t user, uint32_t from
 uint32_t hc_directives_add_new_topic(struct hc_directives *d, uint64_t user, uint32_t refused,
 				     uint32_t to, uint16_t gateway, uint64_t now);
 
+/* A burst's look-ahead for user's directive, as hc_rooms_prefetch_user. */
+static inline void hc_directives_prefetch(const struct hc_directives *d, uint64_t user,
+					  int stage)
+{
+	if (stage == 1)
+		hc_keyidx_prefetch(&d->by_user, user);
+	else
+		hc_keyidx_prefetch_record(&d->by_user, user);
+}
+
 /* The user joined `room`: if that completes their directive, it is done.
  * Returns 1 if a directive was completed. */
 int hc_directives_joined(struct hc_directives *d, uint64_t user, uint32_t room);

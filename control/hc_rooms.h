@@ -185,6 +185,16 @@ int hc_rooms_admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t us
 int hc_rooms_record_join(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user,
 			 uint64_t now);
 
+/* A burst's look-ahead (hc_keyidx_prefetch): user's reservation, stage 1
+ * (the index line) some changes ahead, stage 2 (the record) fewer. */
+static inline void hc_rooms_prefetch_user(const struct hc_rooms *r, uint64_t user, int stage)
+{
+	if (stage == 1)
+		hc_keyidx_prefetch(&r->resv_by_user, user);
+	else
+		hc_keyidx_prefetch_record(&r->resv_by_user, user);
+}
+
 /* Reserve a seat in a live room for user (a move directive's seat).
  * Returns 1, or 0 if the room is not live or full (or, counted as
  * resv_refused, the reservation index refused the user). */
