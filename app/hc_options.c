@@ -119,6 +119,9 @@ static const struct opt_row rows[] = {
 	 "members one gateway's snapshot may stage;\nall snapshots of a worker together:\n--max-users", W_BOTH, 0},
 	{"state-file", OPT_TEXT, F(state_file), 0, 0, "/var/lib/headcount/gateways", "FILE",
 	 "the gateways holding users, kept for the\nnext start: it holds placements until\nthey restated ('none': no file)", W_BOTH, 0},
+	{"peer-state-file", OPT_TEXT, F(peer_state_file), 0, 0, "none", "FILE",
+	 "an HA peer's state file as hc-state-sync\ncopies it here: a takeover also waits for\n"
+	 "the gateways it names (docs/scaling.md)", W_BOTH, 0},
 	{"ha", OPT_TEXT, F(ha_mode), 0, 0, NULL, "backup",
 	 "one of an active/standby pair: start as the\nbackup (no ARP for --ip, nothing taken or\n"
 	 "sent); keepalived's notify scripts switch\nthe role (/headcount/ha, docs/scaling.md)", W_BOTH, 0},

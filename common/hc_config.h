@@ -54,6 +54,10 @@ struct hc_config {
 	const char *state_file;    /* --state-file FILE ("none": none): the
 	                              gateways holding users, for the restart
 	                              hold (control/hc_restart.h)           */
+	const char *peer_state_file; /* --peer-state-file FILE ("none"): an
+	                              HA peer's state file, copied here by
+	                              hc-state-sync; its gateways are held
+	                              for too (control/hc_restart.h)       */
 	const char *ha_mode;       /* --ha backup: one of an HA pair
 	                              (control/hc_ha.h); NULL: standalone   */
 };

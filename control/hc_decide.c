@@ -60,7 +60,8 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 	uint32_t hold_ms = dp->cfg->gateway_timeout_ms ? dp->cfg->gateway_timeout_ms : 3000;
 	d->hold_tsc = hz / 1000 * hold_ms;
 	hc_ha_init(&d->ha, dp, HC_HA_STANDALONE, incarnation);
-	rc = hc_restart_init(&d->restart, dp->cfg->state_file, dp->cfg->max_gateways,
+	rc = hc_restart_init(&d->restart, dp->cfg->state_file, dp->cfg->peer_state_file,
+			     dp->cfg->max_gateways,
 			     dp->n_workers, rte_rdtsc(), d->hold_tsc);
 	if (rc != 0) {
 		hc_decide_free(d);
@@ -778,7 +779,8 @@ static void ha_poll(struct hc_decide *d, uint64_t now)
 		return;
 	d->tx.incarnation = d->ha.epoch;
 	hc_restart_free(&d->restart);
-	if (hc_restart_init(&d->restart, d->dp->cfg->state_file, d->dp->cfg->max_gateways,
+	if (hc_restart_init(&d->restart, d->dp->cfg->state_file, d->dp->cfg->peer_state_file,
+			    d->dp->cfg->max_gateways,
 			    d->dp->n_workers, now, d->hold_tsc) != 0)
 		HC_LOG(WARNING, "HA: no memory for the restart hold: serving without it");
 	hc_ha_serve(&d->ha);

@@ -28,19 +28,25 @@ static void end_hold(struct hc_restart *r, uint64_t now, int expired)
 	       (unsigned long)r->st.listed, expired ? " (the others timed out)" : "");
 }
 
-/* The file's gateway ids into r->swept (marked NOT_RESTATED) and
- * r->written.  Returns how many, or -1 if the file is unreadable or
- * malformed (logged). */
-static long read_file(struct hc_restart *r)
+/* A state file's gateway ids into r->swept (marked NOT_RESTATED) and,
+ * for this box's own file, r->written.  Returns how many were not listed
+ * already, or -1 if the file is unreadable or malformed (logged; then it
+ * adds nothing).  A missing file adds nothing (a first start). */
+static long read_file(struct hc_restart *r, const char *path, int own)
 {
-	FILE *f = fopen(r->path, "r");
+	FILE *f = fopen(path, "r");
 	if (f == NULL) {
 		if (errno != ENOENT)
-			HC_LOG(WARNING, "%s: %s: no restart hold", r->path, strerror(errno));
+			HC_LOG(WARNING, "%s: %s: not held for", path, strerror(errno));
 		return errno == ENOENT ? 0 : -1;
 	}
+	uint8_t *seen = calloc(r->max_gateways, 1);
+	if (seen == NULL) {
+		fclose(f);
+		return -1;
+	}
 	char line[128];
-	long n = 0, lineno = 0;
+	long lineno = 0;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
 		if (line[0] == '#' || line[0] == '\n')
@@ -49,30 +55,45 @@ static long read_file(struct hc_restart *r)
 		errno = 0;
 		unsigned long gw = strtoul(line, &end, 10);
 		if (errno != 0 || end == line || (*end != '\n' && *end != '\0') || gw == 0) {
-			HC_LOG(WARNING, "%s:%ld: not a gateway id: no restart hold", r->path, lineno);
+			HC_LOG(WARNING, "%s:%ld: not a gateway id: the file is not held for",
+			       path, lineno);
 			fclose(f);
+			free(seen);
 			return -1;
 		}
 		if (gw >= r->max_gateways) {
 			HC_LOG(WARNING, "%s:%ld: gateway %lu is not below --max-gateways: not "
-			       "waited for", r->path, lineno, gw);
+			       "waited for", path, lineno, gw);
 			continue;
 		}
+		seen[gw] = 1;
+	}
+	fclose(f);
+	long n = 0;
+	for (uint32_t gw = 1; gw < r->max_gateways; gw++) {
+		if (!seen[gw])
+			continue;
+		if (own)
+			r->written[gw] = 1;
 		if (!(r->swept[gw] & NOT_RESTATED)) {
 			r->swept[gw] = NOT_RESTATED;
-			r->written[gw] = 1;
 			n++;
 		}
 	}
-	fclose(f);
+	free(seen);
 	return n;
 }
 
-int hc_restart_init(struct hc_restart *r, const char *path, uint32_t max_gateways,
-		    unsigned n_workers, uint64_t now, uint64_t timeout_tsc)
+static int is_none(const char *path)
+{
+	return path == NULL || strcmp(path, "none") == 0;
+}
+
+int hc_restart_init(struct hc_restart *r, const char *path, const char *peer_path,
+		    uint32_t max_gateways, unsigned n_workers, uint64_t now, uint64_t timeout_tsc)
 {
 	memset(r, 0, sizeof(*r));
-	if (path == NULL || strcmp(path, "none") == 0)
+	if (is_none(path))
 		return 0;
 	r->path = path;
 	r->max_gateways = max_gateways;
@@ -92,19 +113,20 @@ int hc_restart_init(struct hc_restart *r, const char *path, uint32_t max_gateway
 		hc_restart_free(r);
 		return -ENOMEM;
 	}
-	long n = read_file(r);
-	if (n <= 0) {
-		memset(r->swept, 0, max_gateways * sizeof(*r->swept));
-		memset(r->written, 0, max_gateways);
+	long own = read_file(r, path, 1);
+	long peer = is_none(peer_path) ? 0 : read_file(r, peer_path, 0);
+	long n = (own > 0 ? own : 0) + (peer > 0 ? peer : 0);
+	if (n == 0)
 		return 0;
-	}
 	r->st.listed = (uint64_t)n;
+	r->st.listed_by_peer = (uint64_t)(peer > 0 ? peer : 0);
 	r->waiting = (uint32_t)n;
 	r->holding = 1;
 	r->started = now;
 	r->until = now + timeout_tsc;
-	HC_LOG(NOTICE, "%s: %ld gateways held users before this start: placements wait "
-	       "until they restated (at most %lu ms)", path, n,
+	HC_LOG(NOTICE, "%s: %ld gateways held users before this start (%ld more named only by "
+	       "the peer's %s): placements wait until they restated (at most %lu ms)", path,
+	       own > 0 ? own : 0, peer > 0 ? peer : 0, is_none(peer_path) ? "(none)" : peer_path,
 	       (unsigned long)(timeout_tsc * 1000 / rte_get_tsc_hz()));
 	return 0;
 }

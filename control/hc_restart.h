@@ -14,6 +14,13 @@
  * gateway timeout has passed (a gateway silent that long is dead anyway).
  * Restatements themselves are decided at once.
  *
+ * An HA pair's boxes keep a file each: only a master writes its own, and
+ * hc-state-sync (deploy/keepalived/hc-state-sync.py) copies it to the
+ * other box, where it is the peer state file (--peer-state-file).  A hold
+ * waits for the gateways either file names: after a takeover the new
+ * master's own file is old (it last served long ago, or never) and the
+ * peer's names the gateways the old master served.
+ *
  * The file is text, one gateway id per line after a comment line; it is
  * rewritten (a new file renamed over the old) when the set of gateways
  * holding users changes, checked once per balance tick, never during a
@@ -30,7 +37,8 @@
 struct hc_dataplane;
 
 struct hc_restart_stats {
-	uint64_t listed;     /* gateways the state file named at start   */
+	uint64_t listed;     /* gateways the state files named at start  */
+	uint64_t listed_by_peer; /* ... named by the peer's file only    */
 	uint64_t restated;   /* ... that restated during the hold        */
 	uint64_t expired;    /* 1: the hold ended at the timeout          */
 	uint64_t hold_ms;    /* how long placements were held             */
@@ -53,13 +61,14 @@ struct hc_restart {
 };
 
 /*
- * Read the state file (path NULL or "none": none) and start holding if
- * it names gateways: until they restated or timeout_tsc passed.
- * Returns 0 or -errno (out of memory; an unreadable file is logged and
- * means no hold).
+ * Read the state file (path NULL or "none": none) and the peer's (the
+ * same) and start holding if they name gateways: until those restated or
+ * timeout_tsc passed.  Returns 0 or -errno (out of memory; an unreadable
+ * or malformed file is logged and adds nothing to the hold).  Only path is
+ * ever written.
  */
-int hc_restart_init(struct hc_restart *r, const char *path, uint32_t max_gateways,
-		    unsigned n_workers, uint64_t now, uint64_t timeout_tsc);
+int hc_restart_init(struct hc_restart *r, const char *path, const char *peer_path,
+		    uint32_t max_gateways, unsigned n_workers, uint64_t now, uint64_t timeout_tsc);
 void hc_restart_free(struct hc_restart *r);
 
 static inline int hc_restart_holding(const struct hc_restart *r)

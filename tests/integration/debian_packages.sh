@@ -86,7 +86,11 @@ has headcount usr/share/man/man1/headcount-exporter.1.gz
 has headcount usr/share/headcount/grafana/headcount.json
 has headcount usr/share/headcount/hc-ha-notify.py
 has headcount usr/share/headcount/keepalived/keepalived.conf
+has headcount usr/share/headcount/hc-state-sync.py
+has headcount usr/share/headcount/keepalived/rsyncd-headcount.conf
 hasre headcount "(usr/)?lib/systemd/system/headcount\.service"
+hasre headcount "(usr/)?lib/systemd/system/headcount-state-sync\.service"
+has headcount usr/share/doc/headcount/scaling.md
 has headcount usr/share/doc/headcount/examples/headcount.conf
 has headcount usr/share/doc/headcount/deploy.md
 # headcount-tools: in usr/libexec/headcount/, each with its man page

@@ -9,7 +9,9 @@
 #    so any output fails).  The check can fail: a missing binary, a typo
 #    in Type= and a misspelt section each make it fail.  The config file
 #    the unit reads (deploy/headcount.conf, the bare-metal example, its
-#    keys path pointed at a test keys file) passes --check-config.
+#    keys path pointed at a test keys file) passes --check-config.  The
+#    HA pair's headcount-state-sync.service verifies as clean, and not
+#    with its script missing.
 # 2. Readiness, in the namespace lab: headcount started with NOTIFY_SOCKET
 #    naming a datagram socket this test reads (hc_notify_listen.py) sends
 #    READY=1 with a STATUS= line; when it arrives the appliance already
@@ -44,12 +46,14 @@ trap cleanup EXIT
 
 echo "systemd-analyze verify deploy/headcount.service"
 command -v systemd-analyze > /dev/null || { echo "FAIL: systemd-analyze missing (package systemd)"; exit 1; }
-# verify UNIT_TEXT_FILE: 0 only if systemd-analyze exits 0 and says nothing
+# verify UNIT_TEXT_FILE [NAME]: 0 only if systemd-analyze exits 0 and says
+# nothing (the file verified as NAME, headcount.service by default)
 verify() {
+	local name=${2:-headcount.service}
 	mkdir -p "$dir/unit"
-	cp "$1" "$dir/unit/headcount.service"
+	cp "$1" "$dir/unit/$name"
 	local out rc=0
-	out=$(systemd-analyze verify "$dir/unit/headcount.service" 2>&1) || rc=$?
+	out=$(systemd-analyze verify "$dir/unit/$name" 2>&1) || rc=$?
 	[ -z "$out" ] || echo "$out" | sed 's/^/    /'
 	[ "$rc" = 0 ] && [ -z "$out" ]
 }
@@ -75,6 +79,23 @@ for key in "Type=notify" "Restart=on-failure" "LimitMEMLOCK=infinity" \
 	grep -qx "$key" "$unit" || { echo "FAIL: the unit lacks $key"; exit 1; }
 done
 grep -q '^CPUAffinity=[0-9]' "$unit" || { echo "FAIL: the unit has no CPUAffinity"; exit 1; }
+# the HA pair's state-file sender (deploy/headcount-state-sync.service),
+# its script pointed at the source tree's
+sunit=$src/deploy/headcount-state-sync.service
+ss=headcount-state-sync.service
+grep -q '^ExecStart=/usr/share/headcount/hc-state-sync.py /var/lib/headcount/gateways ${HC_STATE_SYNC_DEST} ' "$sunit" ||
+	{ echo "FAIL: $ss: unexpected ExecStart"; exit 1; }
+sed "s|^ExecStart=/usr/share/headcount/hc-state-sync.py |ExecStart=$src/deploy/keepalived/hc-state-sync.py |" \
+	"$sunit" > "$dir/sgood"
+verify "$dir/sgood" $ss || { echo "FAIL: systemd-analyze verify rejects $ss"; exit 1; }
+sed "s|^ExecStart=[^ ]*|ExecStart=$dir/no-such-sync|" "$dir/sgood" > "$dir/sbroken"
+if verify "$dir/sbroken" $ss > /dev/null; then
+	echo "FAIL: verify accepted $ss with a missing script"; exit 1
+fi
+for key in "Restart=always" "EnvironmentFile=/etc/default/headcount-state-sync"; do
+	grep -qx "$key" "$sunit" || { echo "FAIL: $ss lacks $key"; exit 1; }
+done
+echo "  $ss: verify clean, a missing script refused"
 # the bare-metal example the unit reads: accepted by --check-config, with
 # an explicit ip (a physical port needs one)
 hc_make_keys "$dir/etc.keys"

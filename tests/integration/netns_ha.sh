@@ -21,6 +21,11 @@
 # appliance's whole table; every gateway heard the new epoch; no gateway
 # obeyed a MOVE of an older epoch after one of a newer (the per-user
 # directive log); B's final checks (seat book = room table) pass.
+# Each box keeps its own state file; hc-state-sync.py on each sends it to
+# the other box's rsync daemon (the shipped module, run in the box's
+# namespace on its management address), where it is the peer state file:
+# asserted that A's file (8 gateways) reached B before the fault and that
+# B's takeover held for exactly those 8, named by the peer's copy only.
 # split also: the old master's datagrams reached gateways and were
 # refused (fenced), and it stepped down at the heal.
 #
@@ -47,7 +52,7 @@ script) [ "$phase" = split ] || { echo "script follows split only"; exit 2; }; t
 esac
 out=$(mktemp -d /tmp/hc-ha.XXXXXX)
 tag=$$
-kpg_a="" kpg_b="" pid_a="" pid_b="" watch_a="" watch_b="" sim=""
+kpg_a="" kpg_b="" pid_a="" pid_b="" watch_a="" watch_b="" sim="" sync_a="" sync_b=""
 cleanup() {
 	local p rc=$? s
 	if [ "$rc" != 0 ]; then # what keepalived and the notify scripts saw
@@ -60,13 +65,13 @@ cleanup() {
 		done
 	fi
 	[ -z "$sim" ] || kill -TERM "$sim" 2>/dev/null || true
-	for p in $kpg_a $kpg_b; do kill -TERM -- "-$p" 2>/dev/null || true; done
+	for p in $kpg_a $kpg_b $sync_a $sync_b; do kill -TERM -- "-$p" 2>/dev/null || true; done
 	touch "$out/wa.stop" "$out/wb.stop"
 	for p in $pid_a $pid_b; do kill -CONT "$p" 2>/dev/null || true; done
 	for p in $pid_a $pid_b; do kill -INT "$p" 2>/dev/null || true; done
 	sleep 1
 	for p in $pid_a $pid_b; do kill -KILL "$p" 2>/dev/null || true; done
-	for p in $kpg_a $kpg_b; do kill -KILL -- "-$p" 2>/dev/null || true; done
+	for p in $kpg_a $kpg_b $sync_a $sync_b; do kill -KILL -- "-$p" 2>/dev/null || true; done
 	side a
 	HC_PID=""
 	hc_lab_down
@@ -80,10 +85,10 @@ notify="$here/../../deploy/keepalived/hc-ha-notify.py"
 now_ms() { date +%s%3N; }
 
 hc_lab_ha_up $tag
-# the restart hold's file is shared by the pair (storage both boxes see,
-# or a copy after each change: docs/scaling.md)
+# each box its own state file and the peer's copy (hc-state-sync.py below)
 app_args=(--ha backup --stats-interval 0 --gateway-timeout-ms 3000 --gap-nacks 1000000
-	--dump-stats "$out/STATS" --state-file "$out/gateways")
+	--dump-stats "$out/STATS")
+files_of() { echo --state-file "$out/$1/gateways" --peer-state-file "$out/$1/peer/gateways"; }
 
 # side SIDE: the lab variables pointing at appliance A or B
 side() {
@@ -97,10 +102,12 @@ mkdir -p "$out/a" "$out/b"
 hc_make_keys "$out/a/keys"
 cp "$out/a/keys" "$out/b/keys"
 side a
-hc_appliance_start "$build" "$out/a" 1 "${app_args[@]/STATS/a/stats.kv}" > /dev/null
+# shellcheck disable=SC2046 # (two options, two words each: no spaces in $out)
+hc_appliance_start "$build" "$out/a" 1 "${app_args[@]/STATS/a/stats.kv}" $(files_of a) > /dev/null
 pid_a=$HC_PID
 side b
-hc_appliance_start "$build" "$out/b" 1 "${app_args[@]/STATS/b/stats.kv}" > /dev/null
+# shellcheck disable=SC2046
+hc_appliance_start "$build" "$out/b" 1 "${app_args[@]/STATS/b/stats.kv}" $(files_of b) > /dev/null
 pid_b=$HC_PID
 side a
 keys=$HC_KEYS
@@ -199,6 +206,35 @@ keepalived_start() {
 		-p "$out/$s/keepalived.pid" -r "$out/$s/vrrp.pid" > "$out/$s/keepalived.log" 2>&1 &
 	if [ "$s" = a ]; then kpg_a=$!; else kpg_b=$!; fi
 }
+# sync_start SIDE OWN PEER: the box's rsync daemon (the shipped module:
+# its address, paths and peer pointed at the lab) receiving the peer's
+# file into SIDE/peer/, and hc-state-sync.py sending SIDE/gateways to the
+# peer's daemon; one process group per box's pair of them
+sync_start() {
+	local s=$1 own=$2 peer=$3 ns=hclab-app-$tag
+	[ "$s" = a ] || ns=hclab-apb-$tag
+	mkdir -p "$out/$s/peer"
+	(umask 077; echo "headcount:lab-$tag" > "$out/$s/rsyncd.secrets"
+	 echo "lab-$tag" > "$out/$s/rsync.password")
+	sed -e "s|^address = .*|address = $own|" \
+		-e "s|^pid file = .*|pid file = $out/$s/rsyncd.pid|" \
+		-e "s|^lock file = .*|lock file = $out/$s/rsyncd.lock|" \
+		-e "s|^\(\s*path\) = .*|\1 = $out/$s/peer|" \
+		-e "s|^\(\s*secrets file\) = .*|\1 = $out/$s/rsyncd.secrets|" \
+		-e "s|^\(\s*hosts allow\) = .*|\1 = $peer|" \
+		"$here/../../deploy/keepalived/rsyncd-headcount.conf" > "$out/$s/rsyncd.conf"
+	setsid bash -c "ip netns exec $ns rsync --daemon --no-detach --config=$out/$s/rsyncd.conf \
+			--log-file=$out/$s/rsyncd.log &
+		exec ip netns exec $ns $sync $out/$s/gateways \
+			rsync://headcount@$peer/headcount-peer/gateways \
+			--password-file $out/$s/rsync.password --log $out/$s/sync.log" \
+		> "$out/$s/sync.out" 2>&1 &
+	if [ "$s" = a ]; then sync_a=$!; else sync_b=$!; fi
+}
+sync="$here/../../deploy/keepalived/hc-state-sync.py"
+sync_start a $HC_MGMT_A $HC_MGMT_B
+sync_start b $HC_MGMT_B $HC_MGMT_A
+
 keepalived_start a 100 $HC_MGMT_A $HC_MGMT_B "hcm$tag" "hca$tag"
 hc_wait 60 "A becomes master" role_is "$tag" master
 keepalived_start b 110 $HC_MGMT_B $HC_MGMT_A "hcn$tag" "hcb$tag"
@@ -229,6 +265,13 @@ bpf_drop() { # bpf_drop NS IFACE: drop every IPv4 packet leaving IFACE
 sampled() { [ "$(kv samples "$out/w$1" 2>/dev/null)" -gt 0 ] 2>/dev/null; }
 hc_wait 120 "A's table sampled" sampled a
 hc_wait 120 "B's table sampled" sampled b
+# the state file of the pair: A's (all 8 gateways hold users) copied to B
+lists_8() { [ "$(grep -c '^[0-9]' "$1" 2>/dev/null)" = 8 ]; }
+copied() { lists_8 "$out/a/gateways" && cmp -s "$out/a/gateways" "$out/b/peer/gateways"; }
+hc_wait 60 "A's state file (8 gateways) copied to B by hc-state-sync" copied ||
+	{ tail -3 "$out/a/sync.log" "$out/b/rsyncd.log" 2>/dev/null; exit 1; }
+[ ! -e "$out/b/gateways" ] || { echo "FAIL: B wrote a state file as backup"; exit 1; }
+echo "state file: A's copied to B ($(wc -l < "$out/a/sync.log") sends by A's hc-state-sync)"
 # the mark first: hc-gwsim notes the epoch in force, then the fault
 touch "$out/mark"
 hc_wait 60 "hc-gwsim noted the mark" grep -q "^mark:" "$out/gwsim.log"
@@ -239,9 +282,10 @@ case "$phase" in
 kill)
 	kill -KILL "$pid_a"
 	kill -KILL -- "-$kpg_a"
+	kill -KILL -- "-$sync_a" # (its rsync daemon and hc-state-sync: the box)
 	echo "master box killed (headcount and keepalived, SIGKILL) at wall_ms=$(now_ms)"
 	wait "$pid_a" 2>/dev/null || true
-	pid_a="" kpg_a=""
+	pid_a="" kpg_a="" sync_a=""
 	;;
 link)
 	ip -n "hclab-app-$tag" link set "hca$tag" down
@@ -312,6 +356,9 @@ echo "directive records of an older epoch refused by the gateways: $(kv stale_di
 echo "new master: directives sent $(kv directives_sent "$out/b/control.kv"), done" \
 	"$(kv directives_done "$out/b/control.kv"), restatements $(kv restatements "$out/b/control.kv")"
 need b_restatements_refused "$(kv restatements_refused "$out/b/control.kv")" -eq 0
+# the takeover's hold: the 8 gateways, from A's file as copied to B
+need b_hold_listed "$(kv restart_gateways_listed "$out/b/control.kv")" -eq 8
+need b_hold_listed_by_peer "$(kv restart_gateways_listed_by_peer "$out/b/control.kv")" -eq 8
 # no directive lost: every MOVE the new master sent was done, replaced,
 # cancelled (its user left) or is still being resent; none given up.  Not
 # in a split: there a gateway whose ARP entry still names A sends the JOIN
