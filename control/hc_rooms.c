@@ -13,7 +13,8 @@
  *
  * Reservations live in a FIFO ring (they expire in creation order) and in
  * a compact index from user to ring slot (hc_keyidx: the user id is the
- * ring record's first field), so a JOIN finds its user's seat in O(1).  A consumed or cancelled reservation stays in the ring as a dead
+ * ring record's first field), so a JOIN finds its user's seat in O(1).
+ * A consumed or cancelled reservation stays in the ring as a dead
  * slot (room 0) until the head passes it.
  *
  * Room ids: never-used ids are handed out in order; retired ids wait in a
