@@ -249,9 +249,42 @@ static uint64_t wire_records(uint64_t *datagrams)
  * hc_tx (batched per gateway, checksummed frames handed to the worker,
  * which transmits them on its TX queue); directives are counted on the
  * wire, i.e. taken from the port's TX ring.  Returns directives/s.
+ * full: DIR_EMIT the MOVEs alone; DIR_SEATS each also reserves its seat
+ * and is recorded in flight (all `total` stay outstanding: the worst
+ * case, two indexes of ten million cold keys); DIR_DONE the whole life of
+ * a directive as the appliance lives it: seat and record, then the user's
+ * JOIN DIR_WINDOW directives later, admitted on the kept seat as
+ * seat_request (hc_decide.c) admits it, which completes the directive
+ * (*incomplete counts those that did not).
  */
+enum { DIR_EMIT, DIR_SEATS, DIR_DONE };
+#define DIR_WINDOW 65536u /* in flight: a balancer tick's transfers
+			     (HC_BAL_MAX_TRANSFERS) */
+static uint32_t dir_room(uint64_t i)
+{
+	return 1 + (uint32_t)(i / 90); /* 90 moves into each room (max 100) */
+}
+
+/* The JOIN of directive j's user arrives: admitted on its seat, which
+ * completes the directive; 1 if all of that happened. */
+static int dir_join(struct hc_rooms *book, struct hc_directives *dirs, uint64_t j, uint64_t now)
+{
+	uint64_t user = hc_gen_user_id((uint32_t)j);
+	uint32_t to = dir_room(j);
+	return hc_rooms_admit(book, to, 0, user, now) == HC_ROOMS_ADMITTED_KEPT &&
+	       hc_directives_joined(dirs, user, to);
+}
+
+static void dir_prefetch(struct hc_rooms *book, struct hc_directives *dirs, uint64_t j,
+			 int stage)
+{
+	uint64_t user = hc_gen_user_id((uint32_t)j);
+	hc_rooms_prefetch_user(book, user, stage);
+	hc_directives_prefetch(dirs, user, stage);
+}
+
 static double measure_directives(struct hc_dataplane *dp, uint64_t total, double *dgram_s,
-				 uint64_t *lost, int full)
+				 uint64_t *lost, int full, uint64_t *incomplete)
 {
 	static struct hc_tx tx;
 	static struct hc_policy pol;
@@ -265,23 +298,24 @@ static double measure_directives(struct hc_dataplane *dp, uint64_t total, double
 		hc_policy_defaults(&pol);
 		ready = 1;
 	}
-	if (full) {
+	*incomplete = 0;
+	if (full != DIR_EMIT) {
 		/* the control core's whole path: a reserved seat in the
 		 * destination and a tracked directive for every MOVE */
 		char name[32];
 		snprintf(name, sizeof(name), "bench_book_%u", rep);
 		uint32_t rooms = (uint32_t)(total / 90 + 16);
-		if (hc_rooms_init(&book, name, &pol, rooms + 1, (uint32_t)total + 1024,
+		uint64_t cap = (full == DIR_DONE ? DIR_WINDOW : total) + 1024;
+		if (hc_rooms_init(&book, name, &pol, rooms + 1, (uint32_t)cap,
 				  rte_get_tsc_hz()) != 0) {
 			fprintf(stderr, "hc-bench: no memory for a seat book of %" PRIu64
-				" reservations (EAL -m)\n", total + 1024);
+				" reservations (EAL -m)\n", cap);
 			return 0;
 		}
 		snprintf(name, sizeof(name), "bench_dirs_%u", rep++);
-		if (hc_directives_init(&dirs, name, (uint32_t)total + 1024,
-				       rte_get_tsc_hz(), 3) != 0) {
+		if (hc_directives_init(&dirs, name, (uint32_t)cap, rte_get_tsc_hz(), 3) != 0) {
 			fprintf(stderr, "hc-bench: no memory for %" PRIu64 " directives (EAL -m)\n",
-				total + 1024);
+				cap);
 			hc_rooms_free(&book);
 			return 0;
 		}
@@ -299,8 +333,16 @@ static double measure_directives(struct hc_dataplane *dp, uint64_t total, double
 	int stalled = 0;
 	for (uint64_t i = 0; i < total && !stalled; i++) {
 		uint16_t g = (uint16_t)(i & 15);
-		uint32_t to = 1 + (uint32_t)(i / 90), id = (uint32_t)i + 1;
-		if (full) {
+		uint32_t to = dir_room(i), id = (uint32_t)i + 1;
+		if (full == DIR_DONE && i >= DIR_WINDOW) {
+			uint64_t j = i - DIR_WINDOW;
+			if (j + 16 < total)
+				dir_prefetch(&book, &dirs, j + 16, 1);
+			if (j + 8 < total)
+				dir_prefetch(&book, &dirs, j + 8, 2);
+			*incomplete += !dir_join(&book, &dirs, j, t0);
+		}
+		if (full != DIR_EMIT) {
 			/* the look-ahead hc_decide_poll does over a burst of
 			 * picks (its LOOKAHEAD_INDEX / _RECORD) */
 			if (i + 16 < total) {
@@ -346,13 +388,18 @@ static double measure_directives(struct hc_dataplane *dp, uint64_t total, double
 			hc_tx_flush(&tx);
 	}
 	hc_tx_flush(&tx);
+	if (full == DIR_DONE) /* the last window's JOINs */
+		for (uint64_t j = total > DIR_WINDOW ? total - DIR_WINDOW : 0; j < total; j++)
+			*incomplete += !dir_join(&book, &dirs, j, t0);
+	if (stalled)
+		*incomplete = total;
 	uint64_t deadline = rte_rdtsc() + rte_get_tsc_hz();
 	while (on_wire < total && rte_rdtsc() < deadline)
 		on_wire += wire_records(&dgrams);
 	double dt = (double)(rte_rdtsc() - t0) / (double)rte_get_tsc_hz();
 	*dgram_s = (double)dgrams / dt;
 	*lost = total - on_wire;
-	if (full) {
+	if (full != DIR_EMIT) {
 		hc_directives_free(&dirs);
 		hc_rooms_free(&book);
 	}
@@ -753,27 +800,34 @@ int main(int argc, char **argv)
 		       med, w->members.n_users, hc_bench_host(rte_get_tsc_hz()));
 		hc_bench_require("snapshot", med > 0, "0 members/s");
 	}
-	for (int full = 0; full < 2; full++) {
+	for (int full = DIR_EMIT; full <= DIR_DONE; full++) {
 		if ((only != NULL && strcmp(only, "directives") != 0) || !report)
 			break; /* directives need the control rings (not with --no-report) */
+		static const char *const names[] = {"directives", "directives_with_seats",
+						    "directives_completed"};
+		const char *name = names[full];
 		double dps[99], dgs[99];
-		uint64_t lost = 0, lost_all = 0;
-		measure_directives(&dp, 1000000, &dgs[0], &lost, full); /* settle */
+		uint64_t lost = 0, lost_all = 0, inc = 0, inc_all = 0;
+		measure_directives(&dp, 1000000, &dgs[0], &lost, full, &inc); /* settle */
 		for (int r = 0; r < reps; r++) {
-			dps[r] = measure_directives(&dp, 10000000, &dgs[r], &lost, full);
+			dps[r] = measure_directives(&dp, 10000000, &dgs[r], &lost, full, &inc);
 			lost_all += lost;
-			printf("hc-bench: directives%s rep %d: %.2f M directives/s on the wire, %.0f "
-			       "datagrams/s, %" PRIu64 " lost\n", full ? "+seats" : "", r + 1,
-			       dps[r] / 1e6, dgs[r], lost);
+			inc_all += inc;
+			printf("hc-bench: %s rep %d: %.2f M directives/s on the wire, %.0f "
+			       "datagrams/s, %" PRIu64 " lost, %" PRIu64 " not completed\n", name,
+			       r + 1, dps[r] / 1e6, dgs[r], lost, inc);
 		}
-		const char *name = full ? "directives_with_seats" : "directives";
 		double med = hc_median(dps, reps);
-		printf("case=%s directives=10000000 reps=%d directives_per_s=%.0f "
-		       "datagrams_per_s=%.0f lost=%" PRIu64 "%s\n", name, reps, med,
-		       hc_median(dgs, reps), lost_all, hc_bench_host(rte_get_tsc_hz()));
+		printf("case=%s directives=10000000 in_flight=%u reps=%d directives_per_s=%.0f "
+		       "datagrams_per_s=%.0f lost=%" PRIu64 " not_completed=%" PRIu64 "%s\n", name,
+		       full == DIR_DONE ? DIR_WINDOW : full == DIR_SEATS ? 10000000u : 0u, reps,
+		       med, hc_median(dgs, reps), lost_all, inc_all,
+		       hc_bench_host(rte_get_tsc_hz()));
 		hc_bench_require(name, med > 0, "0 directives/s on the wire");
 		hc_bench_require(name, lost_all == 0, "directives lost on the way (the figure "
 				 "counts work that never reached the wire)");
+		hc_bench_require(name, inc_all == 0, "directives whose JOIN did not complete "
+				 "them (the figure counts a life that did not happen)");
 	}
 	hc_control_stop_workers(&dp, NULL);
 	rte_eal_mp_wait_lcore();

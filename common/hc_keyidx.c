@@ -30,14 +30,15 @@ static inline const uint8_t *kx_record(const struct hc_keyidx *x, uint32_t pos)
 }
 
 int hc_keyidx_init(struct hc_keyidx *x, const char *name, uint32_t capacity, void *records,
-		   size_t stride, uint64_t seed, int socket)
+		   size_t stride, enum hc_keyidx_density density, uint64_t seed, int socket)
 {
 	memset(x, 0, sizeof(*x));
 	if (capacity == 0 || capacity > HC_KEYIDX_MAX_CAPACITY || records == NULL ||
-	    stride < sizeof(uint64_t))
+	    stride < sizeof(uint64_t) ||
+	    (density != HC_KEYIDX_DENSE && density != HC_KEYIDX_SPARSE))
 		return -EINVAL;
-	/* at most 80 % full; whole cache lines */
-	uint64_t n = ((uint64_t)capacity * 5 + 3) / 4;
+	/* at most 80 % (dense) or 50 % (sparse) full; whole cache lines */
+	uint64_t n = ((uint64_t)capacity * (unsigned)density + 3) / 4;
 	n = (n + 15) & ~(uint64_t)15;
 	x->index = rte_zmalloc_socket(name, n * sizeof(uint32_t), 64, socket);
 	if (x->index == NULL)

@@ -40,9 +40,17 @@
 #define HC_KEYIDX_MAX_CAPACITY (HC_KEYIDX_POS_MASK - 1)
 #define HC_KEYIDX_BULK 64 /* most keys of one hc_keyidx_lookup_bulk */
 
+/* Index entries per key, in quarters.  DENSE: 1.25, at most 80 % full,
+ * memory first (the dataplane's user table, millions of keys, 5 B each).
+ * SPARSE: 2, at most 50 % full (8 B a key), speed first: at 80 % a
+ * linear-probing insert walks ~13 entries and shifts them, at 50 % ~2.5;
+ * for the control core's indexes, small and churned by every directive
+ * and seat (docs/benchmarks.md, "The control core's indexes"). */
+enum hc_keyidx_density { HC_KEYIDX_DENSE = 5, HC_KEYIDX_SPARSE = 8 };
+
 struct hc_keyidx {
 	uint32_t *index;     /* [n_index]: 0 empty, else pos + 1 | dist << 26 */
-	uint32_t n_index;    /* capacity * 5 / 4, rounded up to 16         */
+	uint32_t n_index;    /* capacity * density / 4, rounded up to 16   */
 	uint32_t capacity;   /* positions 0 .. capacity - 1; most keys      */
 	uint32_t count;      /* keys held                                   */
 	uint8_t *records;    /* the caller's: the key is a record's first 8 B */
@@ -52,11 +60,12 @@ struct hc_keyidx {
 
 /*
  * An index for up to capacity keys (1 .. HC_KEYIDX_MAX_CAPACITY) at
- * positions records[0 .. capacity - 1], stride bytes apart.  Returns 0 or
- * -EINVAL / -ENOMEM.  name names the allocation (rte_malloc).
+ * positions records[0 .. capacity - 1], stride bytes apart, of density
+ * entries per 4 keys (enum hc_keyidx_density).  Returns 0 or -EINVAL /
+ * -ENOMEM.  name names the allocation (rte_malloc).
  */
 int hc_keyidx_init(struct hc_keyidx *x, const char *name, uint32_t capacity, void *records,
-		   size_t stride, uint64_t seed, int socket);
+		   size_t stride, enum hc_keyidx_density density, uint64_t seed, int socket);
 void hc_keyidx_free(struct hc_keyidx *x);
 
 /* The key's position, or -ENOENT. */

@@ -314,8 +314,8 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 	unsigned pool = join_pool(d, c);
 	/* a placed or moved user's JOIN takes the seat kept for it: the room
 	 * is the placement's and the balancer's, no lease there for it */
-	int kept = hc_rooms_holds_seat(&d->book, c->to_room, c->user_id);
 	int ok = hc_rooms_admit(&d->book, c->to_room, pool, c->user_id, now);
+	int kept = ok == HC_ROOMS_ADMITTED_KEPT;
 	if (ok && c->from_room != 0)
 		hc_rooms_leave(&d->book, c->from_room);
 	int restated = c->kind == HC_CHG_RESTATE;

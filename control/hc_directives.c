@@ -20,7 +20,7 @@ int hc_directives_init(struct hc_directives *d, const char *name, uint32_t cap,
 	d->ring = rte_zmalloc("hc_directives", sizeof(*d->ring) * cap, 64);
 	/* (the seed: gateways choose user ids, hc_keyidx.h) */
 	if (d->ring == NULL || hc_keyidx_init(&d->by_user, name, cap, d->ring, sizeof(*d->ring),
-					      rte_rand(), SOCKET_ID_ANY) != 0) {
+					      HC_KEYIDX_SPARSE, rte_rand(), SOCKET_ID_ANY) != 0) {
 		hc_directives_free(d);
 		return -ENOMEM;
 	}

@@ -297,7 +297,8 @@ int hc_rooms_init(struct hc_rooms *r, const char *name, const struct hc_policy *
 	}
 	/* (the seed: gateways choose user ids, hc_keyidx.h) */
 	if (r->resv == NULL || hc_keyidx_init(&r->resv_by_user, name, max_reservations, r->resv,
-					      sizeof(*r->resv), rte_rand(), SOCKET_ID_ANY) != 0)
+					      sizeof(*r->resv), HC_KEYIDX_SPARSE, rte_rand(),
+					      SOCKET_ID_ANY) != 0)
 		goto fail;
 	if (r->room == NULL || r->grace_q == NULL || r->free_ids == NULL ||
 	    r->resv_of_gw == NULL)
@@ -475,7 +476,7 @@ uint32_t hc_rooms_open(struct hc_rooms *r, unsigned pool)
 int hc_rooms_record_join(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user,
 			 uint64_t now)
 {
-	return admit(r, room, pool, user, now, 1);
+	return admit(r, room, pool, user, now, 1) != 0; /* (always: forced) */
 }
 
 static int admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user,
@@ -491,7 +492,7 @@ static int admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user
 		r->pool[rm->pool].users++;
 		r->st.admits_reserved++;
 		r->st.admits++;
-		return 1;                   /* occupancy unchanged */
+		return HC_ROOMS_ADMITTED_KEPT; /* occupancy unchanged */
 	}
 	if (hc_room_occupancy(rm) >= r->pol->pool[rm->pool].max) {
 		if (!force) {

@@ -170,10 +170,13 @@ int hc_rooms_has_reservation(const struct hc_rooms *r, uint64_t user);
 
 /*
  * Admission of user's JOIN into room (pool: the event's pool index, used
- * when the room is not live yet).  Returns 1 if admitted (the seat is now
- * the user's), 0 if refused (the room is full counting reservations).
- * Any reservation the user held elsewhere is cancelled.
+ * when the room is not live yet).  Returns HC_ROOMS_ADMITTED_KEPT if
+ * admitted on the seat the user's reservation kept there (a placement's
+ * or a move's: hc_rooms_holds_seat was true), 1 if admitted on a free
+ * seat, 0 if refused (the room is full counting reservations).  Any
+ * reservation the user held elsewhere is cancelled.
  */
+#define HC_ROOMS_ADMITTED_KEPT 2
 int hc_rooms_admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user,
 		   uint64_t now);
 

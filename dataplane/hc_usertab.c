@@ -15,7 +15,8 @@ int hc_usertab_init(struct hc_usertab *t, uint32_t capacity, void *records, size
 		    uint64_t seed, int socket)
 {
 	memset(t, 0, sizeof(*t));
-	int rc = hc_keyidx_init(&t->ix, "hc_usertab", capacity, records, stride, seed, socket);
+	int rc = hc_keyidx_init(&t->ix, "hc_usertab", capacity, records, stride,
+				HC_KEYIDX_DENSE, seed, socket);
 	if (rc != 0)
 		return rc;
 	t->capacity = capacity;

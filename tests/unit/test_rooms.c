@@ -103,7 +103,7 @@ static void test_placement_fill_target(void)
 	/* the JOINs take the seats; a leave from room 1 frees one, and room
 	 * 1 (49) is fuller than room 3 (1): the next user goes there */
 	for (uint64_t x = 1; x <= 50; x++)
-		CU_ASSERT_EQUAL(hc_rooms_admit(&r, 1, 0, x, 0), 1);
+		CU_ASSERT_EQUAL(hc_rooms_admit(&r, 1, 0, x, 0), HC_ROOMS_ADMITTED_KEPT);
 	CU_ASSERT_EQUAL(r.room[1].users, 50);
 	CU_ASSERT_EQUAL(r.room[1].reserved, 0);
 	hc_rooms_leave(&r, 1);
@@ -165,7 +165,7 @@ static void test_direct_joins_past_target(void)
 	for (uint64_t x = u; x < u + 50; x++)
 		CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, x, 0), 1);
 	for (uint64_t x = u; x < u + 50; x++)
-		CU_ASSERT_EQUAL(hc_rooms_admit(&r, 1, 0, x, 0), 1);
+		CU_ASSERT_EQUAL(hc_rooms_admit(&r, 1, 0, x, 0), HC_ROOMS_ADMITTED_KEPT);
 	u += 50;
 	CU_ASSERT_EQUAL(r.st.admits_reserved, 50);
 	fill(1, 50, &u);                     /* 50 direct joins: 51 .. 100 */
@@ -263,7 +263,7 @@ static void test_admission(void)
 	CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, lucky, 0), 9); /* the last seat */
 	CU_ASSERT_EQUAL(hc_rooms_admit(&r, 9, 0, 2, 0), 0);  /* a direct join: refused */
 	CU_ASSERT_EQUAL(r.st.refusals, 1);
-	CU_ASSERT_EQUAL(hc_rooms_admit(&r, 9, 0, lucky, 0), 1); /* the reservation */
+	CU_ASSERT_EQUAL(hc_rooms_admit(&r, 9, 0, lucky, 0), HC_ROOMS_ADMITTED_KEPT); /* the reservation */
 	CU_ASSERT_EQUAL(r.room[9].users, 100);
 	CU_ASSERT_EQUAL(r.room[9].reserved, 0);
 	CU_ASSERT_EQUAL(r.st.admits_reserved, 1);
@@ -293,7 +293,7 @@ static void test_expiry(void)
 	CU_ASSERT_EQUAL(r.room[1].reserved, 20);
 	CU_ASSERT_EQUAL(r.st.expired, 10);
 	CU_ASSERT_EQUAL(hc_rooms_admit(&r, 1, 0, 5, ttl + 10), 1); /* late: a free seat */
-	CU_ASSERT_EQUAL(hc_rooms_admit(&r, 1, 0, 25, ttl + 10), 1); /* in time */
+	CU_ASSERT_EQUAL(hc_rooms_admit(&r, 1, 0, 25, ttl + 10), HC_ROOMS_ADMITTED_KEPT); /* in time */
 	CU_ASSERT_EQUAL(r.room[1].reserved, 19);
 	CU_ASSERT_EQUAL(r.room[1].users, 2);
 	hc_rooms_expire(&r, ttl + 1000);
@@ -691,7 +691,7 @@ static void test_reservations_per_gateway(void)
 	CU_ASSERT_EQUAL(hc_rooms_reserved_by(&r, 5), 2);
 	CU_ASSERT_EQUAL(hc_rooms_reserved_by(&r, 6), 1);
 	CU_ASSERT_TRUE(hc_rooms_has_reservation(&r, 1));
-	CU_ASSERT_EQUAL(hc_rooms_admit(&r, a, 0, 1, 0), 1); /* the JOIN takes it */
+	CU_ASSERT_EQUAL(hc_rooms_admit(&r, a, 0, 1, 0), HC_ROOMS_ADMITTED_KEPT); /* the JOIN takes it */
 	CU_ASSERT_EQUAL(hc_rooms_reserved_by(&r, 5), 1);
 	CU_ASSERT_FALSE(hc_rooms_has_reservation(&r, 1));
 	hc_rooms_place_for(&r, 0, 2, 5, 0);          /* asked again: the same seat */
@@ -711,7 +711,7 @@ static void test_late_resend(void)
 	fresh(64);
 	uint32_t a = hc_rooms_place_request(&r, 0, 1, 5, 77, 0);
 	CU_ASSERT_EQUAL(r.room[a].reserved, 1);
-	CU_ASSERT_EQUAL(hc_rooms_admit(&r, a, 0, 1, 0), 1);
+	CU_ASSERT_EQUAL(hc_rooms_admit(&r, a, 0, 1, 0), HC_ROOMS_ADMITTED_KEPT);
 	CU_ASSERT_EQUAL(r.room[a].reserved, 0);
 	CU_ASSERT_EQUAL(r.room[a].users, 1);
 	CU_ASSERT_EQUAL(r.resv_live, 0);
@@ -728,7 +728,7 @@ static void test_late_resend(void)
 	CU_ASSERT_EQUAL(r.resv_live, 0);
 	/* consumed, then expired: a resend now is placed anew */
 	uint32_t b = hc_rooms_place_request(&r, 0, 2, 5, 9, 10 * HZ);
-	CU_ASSERT_EQUAL(hc_rooms_admit(&r, b, 0, 2, 10 * HZ), 1);
+	CU_ASSERT_EQUAL(hc_rooms_admit(&r, b, 0, 2, 10 * HZ), HC_ROOMS_ADMITTED_KEPT);
 	hc_rooms_expire(&r, 20 * HZ);
 	hc_rooms_place_request(&r, 0, 2, 5, 9, 20 * HZ);
 	CU_ASSERT_EQUAL(r.st.placements_late, 1);
@@ -770,8 +770,8 @@ static void test_room_ranges(void)
 	CU_ASSERT_EQUAL(hc_rooms_open(&r, b), 11);
 	/* room 41 emptied (its users joined, then left) and retired: its id
 	 * is pool a's again */
-	CU_ASSERT_EQUAL(hc_rooms_admit(&r, 41, a, 3, 0), 1);
-	CU_ASSERT_EQUAL(hc_rooms_admit(&r, 41, a, 4, 0), 1);
+	CU_ASSERT_EQUAL(hc_rooms_admit(&r, 41, a, 3, 0), HC_ROOMS_ADMITTED_KEPT);
+	CU_ASSERT_EQUAL(hc_rooms_admit(&r, 41, a, 4, 0), HC_ROOMS_ADMITTED_KEPT);
 	hc_rooms_leave(&r, 41);
 	hc_rooms_leave(&r, 41);
 	CU_ASSERT_EQUAL(r.room[41].users + r.room[41].reserved, 0);

@@ -193,14 +193,18 @@ static void test_crowded_home(void)
  * append repoints a present user to the new slot (the older slot dies) or
  * inserts; a full ring evicts its head (deleting the user if the head is
  * their live slot); deletes at random; every lookup against a reference. */
-static void test_keyidx_ring(void)
+static void keyidx_ring(enum hc_keyidx_density density)
 {
 	enum { CAP = 5000, UNIVERSE = 9000, OPS = 400000 };
 	struct rec *ring = calloc(CAP, sizeof(*ring));
 	int32_t *ref = malloc(UNIVERSE * sizeof(*ref)); /* live slot or -1 */
 	struct hc_keyidx x;
 	CU_ASSERT_FATAL(ring != NULL && ref != NULL);
-	CU_ASSERT_EQUAL_FATAL(hc_keyidx_init(&x, "t_keyidx", CAP, ring, sizeof(*ring), 5, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_keyidx_init(&x, "t_keyidx", CAP, ring, sizeof(*ring), density,
+					     5, 0), 0);
+	/* entries: CAP * density / 4, whole lines of 16 */
+	CU_ASSERT_EQUAL(x.n_index, density == HC_KEYIDX_DENSE ? 6256 : 10000);
+	CU_ASSERT_EQUAL(hc_keyidx_bytes(&x), (size_t)x.n_index * 4);
 	for (uint32_t u = 0; u < UNIVERSE; u++)
 		ref[u] = -1;
 	uint32_t head = 0, count = 0, live = 0, bad = 0, repointed = 0, evicted = 0;
@@ -260,6 +264,12 @@ static void test_keyidx_ring(void)
 	free(ring);
 }
 
+static void test_keyidx_ring(void)
+{
+	keyidx_ring(HC_KEYIDX_DENSE);
+	keyidx_ring(HC_KEYIDX_SPARSE);
+}
+
 static void test_bad_sizes(void)
 {
 	struct rec r[2];
@@ -269,13 +279,15 @@ static void test_bad_sizes(void)
 			-EINVAL);
 	CU_ASSERT_EQUAL(hc_usertab_init(&t, 2, r, 4, 1, 0), -EINVAL);
 	CU_ASSERT_EQUAL(hc_usertab_init(&t, 2, NULL, sizeof(r[0]), 1, 0), -EINVAL);
+	struct hc_keyidx x; /* a density not of the enum */
+	CU_ASSERT_EQUAL(hc_keyidx_init(&x, "t_bad", 2, r, sizeof(r[0]), 6, 1, 0), -EINVAL);
 }
 
 static CU_TestInfo tests[] = {
 	{"random ops vs reference", test_against_reference},
 	{"a crowded home", test_crowded_home},
 	{"bad sizes", test_bad_sizes},
-	{"the index over a FIFO ring", test_keyidx_ring},
+	{"the index over a FIFO ring (dense and sparse)", test_keyidx_ring},
 	CU_TEST_INFO_NULL,
 };
 
