@@ -19,7 +19,7 @@
 # histogram (also in OUT/room-sizes.txt) and a PNG (OUT/room-sizes.png or
 # --png FILE); after a fleet run, also how many users sit above the
 # pool's target and what put them there (the control core's counters).
-# All along it samples the appliance's counters once a second
+# All along it samples the appliance's counters four times a second
 # (tools/hc-rate.sh: OUT/rates.csv) and at the end draws events/s over
 # time (OUT/events-per-second.png or --rate-png FILE).
 # Exit 0 only if everything matches and the histogram was drawn.
@@ -108,13 +108,13 @@ start_lab() {
 	echo "hc-lab: $HC_APP_IP is at $mac (ARP answered by headcount)"
 	# the whole room table, sampled all along: no room may ever be above max
 	hc_limit_watch_start "$out" 100
-	# the counters once a second, for the events/s picture
+	# the counters four times a second, for the events/s picture
 	rm -f "$out/rates.stop"
 	"$here/hc-rate.sh" sample "hclab$HC_TAG" "$out/rates.csv" "$out/rates.stop" &
 	rate_pid=$!
 }
 
-# rates_stop: the sampler stops at its next second (nothing waits for it
+# rates_stop: the sampler takes a last sample and stops (nothing waits for it
 # here: the appliance must stop before the gateways' timeout)
 rates_stop() {
 	touch "$out/rates.stop"

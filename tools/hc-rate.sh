@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # hc-rate.sh - the appliance's event rate over time: sample its counters
-# once a second into a CSV while a run goes on, then draw events/s (and
+# four times a second into a CSV while a run goes on, then draw events/s (and
 # joins, leaves, moves per second, users on the right axis) as a PNG with
 # gnuplot.  The lab (tools/hc-lab.sh) uses both.
 #
 #   hc-rate.sh sample PREFIX CSV STOP   until the file STOP exists (at most
-#                                       3,600 samples): one line a second,
+#                                       an hour): a line every 0.25 s (a run
+#                                       shorter than a second still gets
+#                                       several), and one more when STOP
+#                                       appears (if the appliance answers),
 #                                       t_ms,events,joins,leaves,moves,
 #                                       rx_frames,users,rooms from
 #                                       /headcount/stats (tools/hc-tel.py's
 #                                       client, one process for the run); a
-#                                       second the appliance did not answer
+#                                       sample the appliance did not answer
 #                                       is skipped
 #   hc-rate.sh plot CSV PNG [TITLE]     rates between consecutive samples,
 #                                       over their real interval
@@ -38,19 +41,29 @@ loader = importlib.machinery.SourceFileLoader("hc_tel", tel_path)
 tel = importlib.util.module_from_spec(importlib.util.spec_from_loader("hc_tel", loader))
 loader.exec_module(tel)
 keys = ("events", "joins", "leaves", "moves", "rx_frames", "users", "rooms")
+PERIOD = 0.25  # s: a lab replay on a fast machine lasts under a second
+
+
+def sample(f):
+    t = time.time()
+    try:
+        s = tel.raw(prefix, "/headcount/stats")
+        f.write("%d,%s\n" % (t * 1000, ",".join(str(int(s.get(k, 0))) for k in keys)))
+        f.flush()
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # not answering now (starting, stopping): skipped
+    return t
+
+
 with open(csv, "w") as f:
     f.write("t_ms," + ",".join(keys) + "\n")
-    for _ in range(3600):
+    for _ in range(int(3600 / PERIOD)):
         if os.path.exists(stop):
             break
-        t = time.time()
-        try:
-            s = tel.raw(prefix, "/headcount/stats")
-            f.write("%d,%s\n" % (t * 1000, ",".join(str(int(s.get(k, 0))) for k in keys)))
-            f.flush()
-        except (OSError, ValueError, KeyError, TypeError):
-            pass  # not answering this second (starting, stopping): skipped
-        time.sleep(max(0.0, 1.0 - (time.time() - t)))
+        t = sample(f)
+        while time.time() - t < PERIOD and not os.path.exists(stop):
+            time.sleep(0.02)
+    sample(f)  # the last one, as the run ends (skipped if it has)
 EOP
 	;;
 plot)
