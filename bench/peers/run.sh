@@ -10,6 +10,8 @@
 # line per case with the medians and the ratio:
 #
 #   case=batch64 headcount_events_per_s=... redis_events_per_s=... ratio=...
+#     headcount_cycles_per_event=... (the worker's busy TSC cycles) ...
+#     cpu="..." tsc_hz=...
 #
 # Builds nothing: the programs come from the build directory.
 #
@@ -76,8 +78,8 @@ redis-cli -s "$sock" ping 2> /dev/null | grep -q PONG ||
 
 # field NAME LINE: the value of NAME=... in a case line
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<< "$2"; }
-declare -A hc rd
-cpu=
+declare -A hc hcc rd
+cpu= tsc=
 for rep in $(seq 1 "$reps"); do
 	for c in batch64 batch1; do
 		out=$("$hcb" -l 0,1 --no-huge -m 3072 --no-pci --no-shconf --no-telemetry \
@@ -86,7 +88,9 @@ for rep in $(seq 1 "$reps"); do
 			{ echo "$out" >&2; echo "run.sh: hc-bench failed" >&2; exit 1; }
 		line=$(grep "^case=$c " <<< "$out") || { echo "$out" >&2; exit 1; }
 		hc[$c]+=" $(field events_per_s "$line")"
+		hcc[$c]+=" $(field cycles_per_event "$line")"
 		cpu=$(sed -n 's/.* cpu="\([^"]*\)".*/\1/p' <<< "$line")
+		tsc=$(field tsc_hz "$line")
 		out=$(taskset -c 0 "$rdb" --socket "$sock" --script "$here/membership.lua" \
 			--users "$users" --rooms "$rooms" --max "$max" --pipeline "$pipeline" \
 			${events:+--events "$events"} --reps 1 --case "$c" 2>&1) ||
@@ -99,11 +103,12 @@ for rep in $(seq 1 "$reps"); do
 	done
 done
 median() { tr ' ' '\n' <<< "$1" | grep . | sort -g |
-	awk '{v[NR] = $1} END {printf "%.0f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+	awk -v f="${2:-%.0f}" '{v[NR] = $1} END {printf f "\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 for c in batch64 batch1; do
-	h=$(median "${hc[$c]}") r=$(median "${rd[$c]}")
+	h=$(median "${hc[$c]}") r=$(median "${rd[$c]}") cyc=$(median "${hcc[$c]}" %.1f)
 	ratio=$(awk -v h="$h" -v r="$r" 'BEGIN {if (r <= 0) print "inf"; else printf (h / r >= 100 ? "%.0f" : "%.2f"), h / r}')
-	echo "case=$c headcount_events_per_s=$h redis_events_per_s=$r ratio=$ratio users=$users" \
+	echo "case=$c headcount_events_per_s=$h redis_events_per_s=$r ratio=$ratio" \
+		"headcount_cycles_per_event=$cyc users=$users" \
 		"rooms=$rooms reps=$reps redis_max=$max pipeline=$pipeline redis=$(redis-server --version |
-		sed -n 's/.*v=\([^ ]*\).*/\1/p') cpu=\"$cpu\""
+		sed -n 's/.*v=\([^ ]*\).*/\1/p') cpu=\"$cpu\" tsc_hz=$tsc"
 done

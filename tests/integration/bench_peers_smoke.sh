@@ -5,7 +5,8 @@
 # any speed, never a speed:
 #   1. run.sh (1,000 users, 50 rooms, one turn, small windows) exits 0,
 #      every Redis run's state check passed (redis_check=ok, one per case),
-#      and each case line has headcount, Redis and ratio figures > 0;
+#      and each case line has headcount (events/s, cycles per event),
+#      Redis, ratio and TSC frequency figures > 0;
 #   2. the clamp: hc-bench-redis with --max 22 (rooms fill up) refuses
 #      JOINs (refused > 0), its state still equals the model exactly, and
 #      no room is above 22;
@@ -35,7 +36,7 @@ oks=$(grep -c '^redis_check=ok ' <<< "$out" || true)
 [ "$oks" = 2 ] || fail "$oks Redis state checks passed, expected 2"
 for c in batch64 batch1; do
 	line=$(grep "^case=$c " <<< "$out") || fail "no case=$c line"
-	for f in headcount_events_per_s redis_events_per_s ratio; do
+	for f in headcount_events_per_s redis_events_per_s ratio headcount_cycles_per_event tsc_hz; do
 		positive "$f" "$line"
 	done
 done
