@@ -116,16 +116,29 @@ wait_bg() {
 }
 
 # suites BUILD_DIR WHAT [MESON TEST OPTIONS]: meson test there, one
-# plain closing line
+# plain closing line, and each skipped test with its reason (its SKIP
+# line and the lines before it: a skip is loud, never a quiet pass)
 suites() {
-	local dir=$1 what=$2 rc=0 log passed failed
+	local dir=$1 what=$2 rc=0 log passed failed skipped
 	shift 2
 	meson test -C "$dir" --print-errorlogs "$@" || rc=$?
 	log="$dir/meson-logs/testlog.json"
 	if [ -f "$log" ]; then
 		passed=$(grep -c '"result": "OK"' "$log" || true)
 		failed=$(grep -c '"result": "\(FAIL\|TIMEOUT\|ERROR\)"' "$log" || true)
-		echo "run-tests: $what: $passed passed, $failed failed"
+		skipped=$(grep -c '"result": "SKIP"' "$log" || true)
+		echo "run-tests: $what: $passed passed, $failed failed, $skipped skipped"
+		[ "$skipped" = 0 ] || python3 - "$log" <<'EOP'
+import json, sys
+for line in open(sys.argv[1]):
+    t = json.loads(line)
+    if t.get("result") != "SKIP":
+        continue
+    out = (t.get("stdout") or "").rstrip().splitlines() or ["(no output)"]
+    at = max([i for i, l in enumerate(out) if l.startswith("SKIP")] or [len(out) - 1])
+    for l in out[max(0, at - 4):at + 1]:
+        print("run-tests: skipped %s: %s" % (t["name"], l[:300]))
+EOP
 	fi
 	return $rc
 }
