@@ -59,9 +59,9 @@ cleanup() {
 		for s in a b; do
 			echo "--- $s: notify.log"
 			tail -20 "$out/$s/notify.log" 2>/dev/null || true
-			echo "--- $s: keepalived.log (state changes, scripts)"
-			grep -E "Entering|script|Script|FAULT|priority|Received advert|realtime" \
-				"$out/$s/keepalived.log" 2>/dev/null | tail -25 || true
+			echo "--- $s: keepalived.log (state changes, scripts, its processes)"
+			grep -E "Entering|script|Script|FAULT|priority|Received advert|realtime|child|exited|Restart|signal|Stopping|Starting|rlimit" \
+				"$out/$s/keepalived.log" 2>/dev/null | tail -40 || true
 		done
 	fi
 	[ -z "$sim" ] || kill -TERM "$sim" 2>/dev/null || true
