@@ -283,6 +283,18 @@ static void dir_prefetch(struct hc_rooms *book, struct hc_directives *dirs, uint
 	hc_directives_prefetch(dirs, user, stage);
 }
 
+/* The look-ahead hc_decide_poll does over a burst of changes (its
+ * LOOKAHEAD_INDEX / _RECORD), for the directive j's user: index lines 16
+ * directives ahead, records 8 ahead. */
+static void dir_lookahead(struct hc_rooms *book, struct hc_directives *dirs, uint64_t j,
+			  uint64_t total)
+{
+	if (j + 16 < total)
+		dir_prefetch(book, dirs, j + 16, 1);
+	if (j + 8 < total)
+		dir_prefetch(book, dirs, j + 8, 2);
+}
+
 static double measure_directives(struct hc_dataplane *dp, uint64_t total, double *dgram_s,
 				 uint64_t *lost, int full, uint64_t *incomplete)
 {
@@ -336,25 +348,11 @@ static double measure_directives(struct hc_dataplane *dp, uint64_t total, double
 		uint32_t to = dir_room(i), id = (uint32_t)i + 1;
 		if (full == DIR_DONE && i >= DIR_WINDOW) {
 			uint64_t j = i - DIR_WINDOW;
-			if (j + 16 < total)
-				dir_prefetch(&book, &dirs, j + 16, 1);
-			if (j + 8 < total)
-				dir_prefetch(&book, &dirs, j + 8, 2);
+			dir_lookahead(&book, &dirs, j, total);
 			*incomplete += !dir_join(&book, &dirs, j, t0);
 		}
 		if (full != DIR_EMIT) {
-			/* the look-ahead hc_decide_poll does over a burst of
-			 * picks (its LOOKAHEAD_INDEX / _RECORD) */
-			if (i + 16 < total) {
-				uint64_t ahead = hc_gen_user_id((uint32_t)(i + 16));
-				hc_rooms_prefetch_user(&book, ahead, 1);
-				hc_directives_prefetch(&dirs, ahead, 1);
-			}
-			if (i + 8 < total) {
-				uint64_t ahead = hc_gen_user_id((uint32_t)(i + 8));
-				hc_rooms_prefetch_user(&book, ahead, 2);
-				hc_directives_prefetch(&dirs, ahead, 2);
-			}
+			dir_lookahead(&book, &dirs, i, total); /* the picks' */
 			hc_rooms_reserve(&book, to, hc_gen_user_id((uint32_t)i), t0);
 			id = hc_directives_add(&dirs, hc_gen_user_id((uint32_t)i), 1, to, g, t0);
 		}
