@@ -22,6 +22,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
+#include "hc_bigmem.h"
 #include "hc_conffile.h"
 #include "hc_control.h"
 #include "hc_dataplane.h"
@@ -110,6 +111,7 @@ int main(int argc, char **argv)
 	}
 	struct rte_malloc_socket_stats before, after;
 	rte_malloc_get_socket_stats((int)rte_socket_id(), &before);
+	size_t big_before = hc_bigmem_bytes();
 	rc = hc_dataplane_init(&dp, &cfg, n, lcores, 1);
 	if (rc != 0) {
 		HC_LOG(ERR, "cannot build worker state for %u users / %u rooms: %s%s",
@@ -119,13 +121,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rte_malloc_get_socket_stats((int)rte_socket_id(), &after);
-	size_t state = after.heap_allocsz_bytes - before.heap_allocsz_bytes;
+	/* without hugepages the big tables are outside DPDK's heap
+	 * (hc_bigmem.h): counted here, not part of -m */
+	size_t big = hc_bigmem_bytes() - big_before;
+	size_t state = after.heap_allocsz_bytes - before.heap_allocsz_bytes + big;
 	/* a room id costs each worker its user count, list head and leased seats */
 	size_t per_room = 2 * sizeof(uint32_t) + sizeof(uint16_t);
 	HC_LOG(INFO, "state: %.1f MiB for %u users and %u rooms (%.1f bytes/user with "
 	       "rooms at %zu bytes each per worker)", (double)state / (1 << 20),
 	       cfg.max_users, cfg.max_rooms,
 	       (double)(state - (size_t)n * cfg.max_rooms * per_room) / cfg.max_users, per_room);
+	if (big != 0)
+		HC_LOG(INFO, "state: %.1f MiB of it outside EAL's memory, advised for transparent "
+		       "huge pages (EAL runs without hugepages)", (double)big / (1 << 20));
 	rc = hc_ports_init(&dp);
 	if (rc != 0) {
 		hc_ports_close(&dp);

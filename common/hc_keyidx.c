@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include <rte_malloc.h>
+
+#include "hc_bigmem.h"
 #include <rte_prefetch.h>
 
 #define PB HC_KEYIDX_POS_BITS
@@ -40,7 +42,7 @@ int hc_keyidx_init(struct hc_keyidx *x, const char *name, uint32_t capacity, voi
 	/* at most 80 % (dense) or 50 % (sparse) full; whole cache lines */
 	uint64_t n = ((uint64_t)capacity * (unsigned)density + 3) / 4;
 	n = (n + 15) & ~(uint64_t)15;
-	x->index = rte_zmalloc_socket(name, n * sizeof(uint32_t), 64, socket);
+	x->index = hc_bigmem_zalloc(name, n * sizeof(uint32_t), socket);
 	if (x->index == NULL)
 		return -ENOMEM;
 	x->n_index = (uint32_t)n;
@@ -53,7 +55,7 @@ int hc_keyidx_init(struct hc_keyidx *x, const char *name, uint32_t capacity, voi
 
 void hc_keyidx_free(struct hc_keyidx *x)
 {
-	rte_free(x->index);
+	hc_bigmem_free(x->index, hc_keyidx_bytes(x));
 	memset(x, 0, sizeof(*x));
 }
 

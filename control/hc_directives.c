@@ -9,6 +9,9 @@
 #include <string.h>
 
 #include <rte_malloc.h>
+#include <rte_memory.h>
+
+#include "hc_bigmem.h"
 #include <rte_random.h>
 
 int hc_directives_init(struct hc_directives *d, const char *name, uint32_t cap,
@@ -17,14 +20,14 @@ int hc_directives_init(struct hc_directives *d, const char *name, uint32_t cap,
 	memset(d, 0, sizeof(*d));
 	if (cap == 0 || cap > HC_KEYIDX_MAX_CAPACITY)
 		return -E2BIG;
-	d->ring = rte_zmalloc("hc_directives", sizeof(*d->ring) * cap, 64);
+	d->cap = cap; /* (before the ring: its free needs its size) */
+	d->ring = hc_bigmem_zalloc("hc_directives", sizeof(*d->ring) * cap, SOCKET_ID_ANY);
 	/* (the seed: gateways choose user ids, hc_keyidx.h) */
 	if (d->ring == NULL || hc_keyidx_init(&d->by_user, name, cap, d->ring, sizeof(*d->ring),
 					      HC_KEYIDX_SPARSE, rte_rand(), SOCKET_ID_ANY) != 0) {
 		hc_directives_free(d);
 		return -ENOMEM;
 	}
-	d->cap = cap;
 	d->timeout_tsc = timeout_tsc;
 	d->retries = retries;
 	return 0;
@@ -33,7 +36,7 @@ int hc_directives_init(struct hc_directives *d, const char *name, uint32_t cap,
 void hc_directives_free(struct hc_directives *d)
 {
 	hc_keyidx_free(&d->by_user);
-	rte_free(d->ring);
+	hc_bigmem_free(d->ring, sizeof(*d->ring) * d->cap);
 	memset(d, 0, sizeof(*d));
 }
 

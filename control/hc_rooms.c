@@ -35,6 +35,8 @@
 #include <rte_malloc.h>
 #include <rte_random.h>
 
+#include "hc_bigmem.h"
+
 /* ------------------------------------------------------------ buckets -- */
 
 static inline uint32_t level_of(const struct hc_rooms *r, const struct hc_room *rm)
@@ -286,10 +288,10 @@ int hc_rooms_init(struct hc_rooms *r, const char *name, const struct hc_policy *
 	r->resv_cap = max_reservations;
 	r->ttl_tsc = tsc_hz / 1000 * pol->reservation_ttl_ms;
 	r->grace_tsc = tsc_hz / 1000 * pol->retire_grace_ms;
-	r->room = rte_zmalloc("hc_rooms", sizeof(*r->room) * max_rooms, 64);
+	r->room = hc_bigmem_zalloc("hc_rooms", sizeof(*r->room) * max_rooms, SOCKET_ID_ANY);
 	r->grace_q = rte_malloc("hc_grace", sizeof(uint32_t) * 2 * (size_t)max_rooms, 64);
 	r->free_ids = rte_malloc("hc_free_ids", sizeof(uint32_t) * (size_t)max_rooms, 64);
-	r->resv = rte_zmalloc("hc_resv", sizeof(*r->resv) * max_reservations, 64);
+	r->resv = hc_bigmem_zalloc("hc_resv", sizeof(*r->resv) * max_reservations, SOCKET_ID_ANY);
 	r->resv_of_gw = rte_zmalloc("hc_resv_gw", sizeof(uint32_t) * 65536, 64);
 	if (max_reservations > HC_KEYIDX_MAX_CAPACITY) {
 		hc_rooms_free(r);
@@ -330,10 +332,10 @@ void hc_rooms_free(struct hc_rooms *r)
 		rte_free(r->pool[p].bits);
 	}
 	hc_keyidx_free(&r->resv_by_user);
-	rte_free(r->room);
+	hc_bigmem_free(r->room, sizeof(*r->room) * r->max_rooms);
 	rte_free(r->grace_q);
 	rte_free(r->free_ids);
-	rte_free(r->resv);
+	hc_bigmem_free(r->resv, sizeof(*r->resv) * r->resv_cap);
 	rte_free(r->resv_of_gw);
 	memset(r, 0, sizeof(*r));
 }

@@ -6,14 +6,19 @@
  * (the 65th key of one home refused, nothing else disturbed).  And its
  * index used alone (common/hc_keyidx.h) as the control core uses it: over
  * a FIFO ring whose slots the caller assigns, a user's entry moved to
- * their newer slot (repoint), the oldest slot evicted when full.
+ * their newer slot (repoint), the oldest slot evicted when full.  And
+ * the memory of such big tables without hugepages (common/hc_bigmem.h):
+ * 2 MiB aligned, zeroed, counted, advised for transparent huge pages.
  */
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <rte_malloc.h>
 
+#include "hc_bigmem.h"
 #include "hc_usertab.h"
 #include "hc_unit.h"
 
@@ -283,11 +288,84 @@ static void test_bad_sizes(void)
 	CU_ASSERT_EQUAL(hc_keyidx_init(&x, "t_bad", 2, r, sizeof(r[0]), 6, 1, 0), -EINVAL);
 }
 
+/* The mapping that starts at p in /proc/self/smaps: its size in kB and
+ * whether it is advised for huge pages (VmFlags "hg"); 0 if none starts
+ * there. */
+static int smaps_of(const void *p, unsigned long *kb, int *hg)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	int in = 0, found = 0;
+	*kb = 0;
+	*hg = 0;
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) { /* a mapping's first line */
+			in = lo == (uintptr_t)p;
+			if (in) {
+				found = 1;
+				*kb = (hi - lo) / 1024;
+			}
+		} else if (in && strncmp(line, "VmFlags:", 8) == 0) {
+			*hg = strstr(line, " hg") != NULL;
+		}
+	}
+	if (f != NULL)
+		fclose(f);
+	return found;
+}
+
+static void test_bigmem(void)
+{
+	/* hc-unit runs EAL with --no-huge: 2 MiB and more is outside */
+	CU_ASSERT_FALSE(hc_bigmem_outside(((size_t)2 << 20) - 1));
+	CU_ASSERT_TRUE(hc_bigmem_outside((size_t)2 << 20));
+	size_t before = hc_bigmem_bytes();
+
+	size_t size = ((size_t)5 << 20) + 100; /* 6 MiB mapped */
+	uint8_t *p = hc_bigmem_zalloc("t_big", size, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL((uintptr_t)p % ((uintptr_t)2 << 20), 0);
+	CU_ASSERT_EQUAL(hc_bigmem_bytes(), before + ((size_t)6 << 20));
+	size_t nonzero = 0;
+	for (size_t i = 0; i < size; i++)
+		nonzero += p[i] != 0;
+	CU_ASSERT_EQUAL(nonzero, 0);
+	memset(p, 0xa5, size); /* all of it writable */
+	unsigned long kb;
+	int hg;
+	CU_ASSERT_TRUE(smaps_of(p, &kb, &hg));
+	CU_ASSERT_EQUAL(kb, 6 * 1024); /* only the aligned part stays mapped */
+	CU_ASSERT_TRUE(hg);
+	hc_bigmem_free(p, size);
+	CU_ASSERT_EQUAL(hc_bigmem_bytes(), before);
+	CU_ASSERT_FALSE(smaps_of(p, &kb, &hg));
+
+	/* a small table stays in DPDK's heap, uncounted */
+	void *s = hc_bigmem_zalloc("t_small", 64 << 10, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(rte_malloc_validate(s, NULL), 0);
+	CU_ASSERT_EQUAL(hc_bigmem_bytes(), before);
+	hc_bigmem_free(s, 64 << 10);
+	CU_ASSERT_PTR_NULL(hc_bigmem_zalloc("t_zero", 0, 0));
+
+	/* an index for 4 Mi keys (8 Mi entries, 32 MiB) is outside; freed, uncounted */
+	struct rec r[1];
+	struct hc_keyidx x;
+	CU_ASSERT_EQUAL_FATAL(hc_keyidx_init(&x, "t_bigidx", 1u << 22, r, sizeof(r[0]),
+					     HC_KEYIDX_SPARSE, 7, 0), 0);
+	CU_ASSERT_EQUAL(hc_bigmem_bytes(), before + hc_keyidx_bytes(&x));
+	CU_ASSERT_EQUAL(hc_keyidx_lookup(&x, 42), -ENOENT);
+	hc_keyidx_free(&x);
+	CU_ASSERT_EQUAL(hc_bigmem_bytes(), before);
+}
+
 static CU_TestInfo tests[] = {
 	{"random ops vs reference", test_against_reference},
 	{"a crowded home", test_crowded_home},
 	{"bad sizes", test_bad_sizes},
 	{"the index over a FIFO ring (dense and sparse)", test_keyidx_ring},
+	{"big tables without hugepages: aligned, zeroed, counted, advised", test_bigmem},
 	CU_TEST_INFO_NULL,
 };
 

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hc_bigmem.c - the big tables' memory (hc_bigmem.h): DPDK's heap with
+ * hugepages, else 2 MiB-aligned anonymous memory advised for transparent
+ * huge pages.
+ */
+#include "hc_bigmem.h"
+
+#include <stdint.h>
+#include <sys/mman.h>
+
+#include <rte_eal.h>
+#include <rte_malloc.h>
+
+#define HUGE_2M ((size_t)2 << 20)
+
+static size_t bigmem_mapped; /* bytes outside DPDK's heap (atomics) */
+
+static size_t huge_round(size_t size)
+{
+	return (size + HUGE_2M - 1) & ~(HUGE_2M - 1);
+}
+
+int hc_bigmem_outside(size_t size)
+{
+	return size >= HUGE_2M && !rte_eal_has_hugepages();
+}
+
+void *hc_bigmem_zalloc(const char *name, size_t size, int socket)
+{
+	if (size == 0)
+		return NULL;
+	if (!hc_bigmem_outside(size))
+		return rte_zmalloc_socket(name, size, 64, socket);
+	size_t len = huge_round(size);
+	if (len < size || len + HUGE_2M < len)
+		return NULL; /* (a size near SIZE_MAX) */
+	/* map one huge page more, then unmap what lies outside the aligned
+	 * part: only the aligned part stays mapped (so free needs no base) */
+	uint8_t *raw = mmap(NULL, len + HUGE_2M, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED)
+		return NULL;
+	uint8_t *p = (uint8_t *)(((uintptr_t)raw + HUGE_2M - 1) & ~(uintptr_t)(HUGE_2M - 1));
+	if (p > raw)
+		munmap(raw, (size_t)(p - raw));
+	if (p + len < raw + len + HUGE_2M)
+		munmap(p + len, (size_t)(raw + len + HUGE_2M - (p + len)));
+	/* advice only: without THP the memory works as 4 KiB pages */
+	(void)madvise(p, len, MADV_HUGEPAGE);
+	__atomic_add_fetch(&bigmem_mapped, len, __ATOMIC_RELAXED);
+	return p; /* (anonymous memory is zeroed) */
+}
+
+void hc_bigmem_free(void *p, size_t size)
+{
+	if (p == NULL)
+		return;
+	if (!hc_bigmem_outside(size)) {
+		rte_free(p);
+		return;
+	}
+	size_t len = huge_round(size);
+	munmap(p, len);
+	__atomic_sub_fetch(&bigmem_mapped, len, __ATOMIC_RELAXED);
+}
+
+size_t hc_bigmem_bytes(void)
+{
+	return __atomic_load_n(&bigmem_mapped, __ATOMIC_RELAXED);
+}
