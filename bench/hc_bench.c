@@ -629,6 +629,21 @@ int main(int argc, char **argv)
 		default: hc_cli_unknown("hc-bench");
 		}
 	}
+	static const char *const case_names[] = {"batch64", "batch1", "snapshot", "directives",
+		"directives_with_seats", "directives_completed"};
+	int known = only == NULL;
+	for (size_t i = 0; i < sizeof(case_names) / sizeof(case_names[0]) && !known; i++)
+		known = strcmp(only, case_names[i]) == 0;
+	if (!known) { /* it would measure nothing, and say nothing */
+		fprintf(stderr, "hc-bench: --case %s: not a case (batch64, batch1, snapshot, "
+			"directives, directives_with_seats, directives_completed)\n", only);
+		return 2;
+	}
+	if (only != NULL && strncmp(only, "directives", 10) == 0 && !report) {
+		fprintf(stderr, "hc-bench: --case %s needs the control rings: not with "
+			"--no-report\n", only);
+		return 2;
+	}
 #ifndef HC_HAVE_CALLGRIND
 	if (callgrind) {
 		fprintf(stderr, "hc-bench: --callgrind: built without valgrind/callgrind.h\n");
