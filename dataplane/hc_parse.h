@@ -28,7 +28,6 @@
 #include <rte_udp.h>
 
 #include "hc_drop.h"
-#include "hc_frame.h"
 #include "hc_proto.h"
 
 /* The longest frame that can carry an allowed datagram: Ethernet, IPv4
@@ -145,7 +144,7 @@ static inline void hc_parse_frame(const struct rte_mbuf *m,
 	uint64_t ipck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
 	if (unlikely(ipck == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
 		     (ipck != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
-		      hc_frame_csum_native(ip, ihl, 0) != 0xffff))) {
+		      rte_raw_cksum(ip, ihl) != 0xffff))) {
 		hc_parse_drop(p, HC_DROP_IP_BAD_CSUM);
 		return;
 	}
@@ -182,7 +181,7 @@ static inline void hc_parse_frame(const struct rte_mbuf *m,
 	uint64_t l4ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
 	if (unlikely(l4ck == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
 		     (l4ck != RTE_MBUF_F_RX_L4_CKSUM_GOOD && udp->dgram_cksum != 0 &&
-		      hc_frame_csum_native(udp, l4_len, rte_ipv4_phdr_cksum(ip, 0)) != 0xffff))) {
+		      rte_ipv4_udptcp_cksum_verify(ip, udp) != 0))) {
 		if (l4ck == RTE_MBUF_F_RX_L4_CKSUM_BAD || !hc_parse_csum_partial(ip, udp)) {
 			hc_parse_drop(p, HC_DROP_UDP_BAD_CSUM);
 			return;

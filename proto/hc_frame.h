@@ -34,10 +34,12 @@ uint16_t hc_frame_csum(const void *buf, size_t len, uint32_t initial);
 /* The same sum over native-endian 16-bit words (DPDK's rte_raw_cksum's
  * convention: compare it with header fields as they lie in memory), plus
  * initial (a partial sum of that kind).  Both sum 8 bytes a step (RFC
- * 1071: wider words, folded, give the same sum): over a 1,500-byte frame
- * a third of the cycles of the 2-byte loop this file had, and a little
- * under DPDK's, which the compiler vectorises (docs/benchmarks.md, "The
- * Internet checksum, 8 bytes a step"). */
+ * 1071: wider words, folded, give the same sum): over a 1,480-byte
+ * payload a quarter of the cycles of the byte-pair loop hc_frame_csum
+ * had, for every frame the appliance and the tools build.  The dataplane
+ * verifies with DPDK's inline rte_raw_cksum, which the compiler
+ * vectorises: as fast on big datagrams, faster on small ones
+ * (hc-bench-csum; docs/benchmarks.md, "The Internet checksum"). */
 uint16_t hc_frame_csum_native(const void *buf, size_t len, uint64_t initial);
 
 /*
