@@ -116,7 +116,9 @@ int main(int argc, char **argv)
 	if (rc != 0) {
 		HC_LOG(ERR, "cannot build worker state for %u users / %u rooms: %s%s",
 		       cfg.max_users, cfg.max_rooms, strerror(-rc),
-		       rc == -ENOMEM ? " (raise EAL -m?)" : "");
+		       rc != -ENOMEM ? "" : rte_eal_has_hugepages() ? " (raise EAL -m?)" :
+		       " (raise EAL -m, or free memory: without hugepages the big tables are "
+		       "outside -m)");
 		rte_eal_cleanup();
 		return 1;
 	}
