@@ -40,18 +40,6 @@ static uint16_t bytepair(const uint8_t *p, size_t len)
 	return (uint16_t)sum;
 }
 
-static uint64_t tsc_hz(void)
-{
-	struct timespec a, b;
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	uint64_t t0 = __rdtsc();
-	do
-		clock_gettime(CLOCK_MONOTONIC, &b);
-	while ((b.tv_sec - a.tv_sec) * 1000000000ll + (b.tv_nsec - a.tv_nsec) < 200000000ll);
-	double ns = (double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec);
-	return (uint64_t)((double)(__rdtsc() - t0) * 1e9 / ns);
-}
-
 int main(int argc, char **argv)
 {
 	static uint8_t buf[9000 + 8];
@@ -68,7 +56,7 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof(buf); i++)
 		buf[i] = (uint8_t)(i * 131 + 7);
-	uint64_t hz = tsc_hz();
+	uint64_t hz = hc_bench_tsc_hz();
 	/* an IPv4 header, a one-event datagram, a 64-event one, a full
 	 * Ethernet frame, a jumbo one */
 	static const size_t sizes[] = {20, 64, 1552, 1480, 8972};

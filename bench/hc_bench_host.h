@@ -11,6 +11,8 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <x86intrin.h>
 
 /* The CPU's model name (/proc/cpuinfo), or "unknown". */
 static inline const char *hc_bench_cpu_model(void)
@@ -31,6 +33,20 @@ static inline const char *hc_bench_cpu_model(void)
 	if (f != NULL)
 		fclose(f);
 	return model;
+}
+
+/* The TSC's frequency, measured against CLOCK_MONOTONIC over 0.2 s: for
+ * the benchmarks that run without EAL (rte_get_tsc_hz). */
+static inline unsigned long long hc_bench_tsc_hz(void)
+{
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	unsigned long long t0 = __rdtsc();
+	do
+		clock_gettime(CLOCK_MONOTONIC, &b);
+	while ((b.tv_sec - a.tv_sec) * 1000000000ll + (b.tv_nsec - a.tv_nsec) < 200000000ll);
+	double ns = (double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec);
+	return (unsigned long long)((double)(__rdtsc() - t0) * 1e9 / ns);
 }
 
 /* " cpu=\"MODEL\" tsc_hz=N": append to a case line. */

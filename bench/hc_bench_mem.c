@@ -35,19 +35,6 @@
 #define HUGE_2M ((size_t)2 << 20)
 #define LINES_READ 20000000u
 
-static uint64_t tsc_hz(void)
-{
-	struct timespec a, b;
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	uint64_t t0 = __rdtsc();
-	do
-		clock_gettime(CLOCK_MONOTONIC, &b);
-	while ((b.tv_sec - a.tv_sec) * 1000000000ll + (b.tv_nsec - a.tv_nsec) < 200000000ll);
-	uint64_t t1 = __rdtsc();
-	double ns = (double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec);
-	return (uint64_t)((double)(t1 - t0) * 1e9 / ns);
-}
-
 /* A table of len bytes (a multiple of 2 MiB) aligned to 2 MiB, advised
  * advice, written once (faulted in). */
 static uint8_t *table(size_t len, int advice)
@@ -127,7 +114,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hc-bench-mem: cannot map 2 x %u MiB\n", mib);
 		return 1;
 	}
-	uint64_t hz = tsc_hz(), sink = 0;
+	uint64_t hz = hc_bench_tsc_hz(), sink = 0;
 	double c4k[99], cthp[99];
 	for (unsigned r = 0; r < reps; r++) {
 		c4k[r] = cycles_per_line(small, len, batch, &sink);
