@@ -8,10 +8,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include <rte_malloc.h>
+#include <rte_prefetch.h>
 
 #include "hc_bigmem.h"
-#include <rte_prefetch.h>
 
 #define PB HC_KEYIDX_POS_BITS
 

@@ -8,11 +8,10 @@
 #include <errno.h>
 #include <string.h>
 
-#include <rte_malloc.h>
 #include <rte_memory.h>
+#include <rte_random.h>
 
 #include "hc_bigmem.h"
-#include <rte_random.h>
 
 int hc_directives_init(struct hc_directives *d, const char *name, uint32_t cap,
 		       uint64_t timeout_tsc, uint32_t retries)
