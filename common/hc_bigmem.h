@@ -12,7 +12,10 @@
  * aligned to 2 MiB and advised MADV_HUGEPAGE, which the kernel backs with
  * transparent huge pages where they are enabled ("always" or "madvise");
  * where they are not, it is ordinary memory, as DPDK's would be.  Such
- * memory is not part of EAL's -m: hc_bigmem_bytes counts it.
+ * memory is not part of EAL's -m: hc_bigmem_bytes counts it.  Its pages
+ * lie on the NUMA node of the lcore that allocates it (they are written
+ * there, at allocation), not necessarily the socket asked for: the
+ * machines that run without hugepages here have one node.
  * docs/benchmarks.md, "Huge pages for the big tables".
  */
 #ifndef HC_BIGMEM_H
