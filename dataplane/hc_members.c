@@ -39,19 +39,16 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 	memset(m, 0, sizeof(*m));
 	if (capacity == 0 || capacity > HC_USERTAB_MAX_CAPACITY || max_rooms < 2)
 		return -EINVAL;
-	m->capacity = capacity; /* (before the slots: their free needs their size) */
-	m->slot = hc_bigmem_zalloc("hc_slots", (size_t)capacity * sizeof(struct hc_slot), socket);
-	if (m->slot == NULL) {
-		m->capacity = 0;
+	m->slot_bytes = (size_t)capacity * sizeof(struct hc_slot); /* (its free needs it) */
+	m->slot = hc_bigmem_zalloc("hc_slots", m->slot_bytes, socket);
+	if (m->slot == NULL)
 		return -ENOMEM;
-	}
 	/* (the seed: gateways choose user ids, hc_usertab.h) */
 	int rc = hc_usertab_init(&m->users, capacity, m->slot, sizeof(struct hc_slot),
 				 rte_rand(), socket);
 	if (rc != 0) {
-		hc_bigmem_free(m->slot, (size_t)capacity * sizeof(struct hc_slot));
+		hc_bigmem_free(m->slot, m->slot_bytes);
 		m->slot = NULL;
-		m->capacity = 0;
 		return rc;
 	}
 	m->room_users = rte_zmalloc_socket(name, (size_t)max_rooms * sizeof(uint32_t),
@@ -64,6 +61,7 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 		return -ENOMEM;
 	}
 	m->max_rooms = max_rooms;
+	m->capacity = capacity;
 	m->gw_users = rte_zmalloc_socket("hc_gw_users", HC_GATEWAY_IDS * sizeof(uint32_t),
 					 64, socket);
 	m->snap_marked = rte_zmalloc_socket("hc_snap_marked", HC_GATEWAY_IDS * sizeof(uint32_t),
@@ -86,7 +84,7 @@ void hc_members_free(struct hc_members *m)
 	if (m->users.ix.index != NULL)
 		hc_usertab_free(&m->users);
 	rte_free(m->room_users);
-	hc_bigmem_free(m->slot, (size_t)m->capacity * sizeof(struct hc_slot));
+	hc_bigmem_free(m->slot, m->slot_bytes);
 	rte_free(m->room_head);
 	rte_free(m->lease);
 	hc_pending_free(&m->pend);

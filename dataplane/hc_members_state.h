@@ -43,6 +43,7 @@ _Static_assert(sizeof(struct hc_slot) == 32, "hc_slot is 32 bytes");
 struct hc_members {
 	struct hc_usertab users;  /* user_id -> position                 */
 	struct hc_slot *slot;     /* [capacity] by position              */
+	size_t slot_bytes;        /* slot's allocation (hc_bigmem_free)   */
 	uint32_t *room_head;      /* [max_rooms] first user (position+1) */
 	uint32_t *room_users;     /* [max_rooms], relaxed stores         */
 	uint32_t max_rooms;

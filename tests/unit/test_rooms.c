@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hc_bigmem.h"
 #include "hc_directives.h"
 #include "hc_policy.h"
 #include "hc_rooms.h"
@@ -808,8 +809,50 @@ static void test_room_ranges(void)
 	unlink(path);
 }
 
+/* A seat book and directives in flight big enough to be outside DPDK's
+ * heap (common/hc_bigmem.h: hc-unit runs without hugepages): the room
+ * array (32 B a room), the reservation ring and the directive ring (and
+ * their indexes) from the kernel, counted, working, and given back. */
+static void test_big_tables(void)
+{
+	size_t before = hc_bigmem_bytes();
+	struct hc_rooms big;
+	struct hc_directives dd;
+	uint32_t n = 1u << 17; /* 4 MiB of reservations, 5 MiB of directives */
+	hc_policy_defaults(&pol);
+	CU_ASSERT_EQUAL_FATAL(hc_rooms_init(&big, "t_big_book", &pol, 1u << 17, n, HZ), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_directives_init(&dd, "t_big_dirs", n, 100, 2), 0);
+	CU_ASSERT_TRUE(hc_bigmem_outside(sizeof(*big.room) * (1u << 17)));
+	CU_ASSERT_TRUE(hc_bigmem_outside(sizeof(*big.resv) * n));
+	CU_ASSERT_TRUE(hc_bigmem_outside(sizeof(*dd.ring) * n));
+	CU_ASSERT_TRUE(hc_bigmem_bytes() > before);
+	/* every reservation taken, each user's directive recorded, then
+	 * each JOIN admitted on its kept seat, completing its directive */
+	unsigned kept = 0, done = 0;
+	uint32_t room = 0;
+	for (uint32_t u = 0; u < n; u++) {
+		if (u % 90 == 0)
+			room = hc_rooms_open(&big, 0);
+		CU_ASSERT_EQUAL(hc_rooms_reserve(&big, room, 1000 + u, 0), 1);
+		CU_ASSERT_NOT_EQUAL(hc_directives_add(&dd, 1000 + u, 1, room, 1, 0), 0);
+	}
+	room = 0;
+	for (uint32_t u = 0; u < n; u++) {
+		if (u % 90 == 0)
+			room++; /* (rooms open in id order: 1, 2, ...) */
+		kept += hc_rooms_admit(&big, room, 0, 1000 + u, 0) == HC_ROOMS_ADMITTED_KEPT;
+		done += hc_directives_joined(&dd, 1000 + u, room) == 1;
+	}
+	CU_ASSERT_EQUAL(kept, n);
+	CU_ASSERT_EQUAL(done, n);
+	hc_directives_free(&dd);
+	hc_rooms_free(&big);
+	CU_ASSERT_EQUAL(hc_bigmem_bytes(), before);
+}
+
 static CU_TestInfo tests[] = {
 	{"pools with their own room id ranges", test_room_ranges},
+	{"a seat book and directives beyond 2 MiB (outside DPDK's heap)", test_big_tables},
 	{"a PLACE resent after its JOIN: the same room, no new seat", test_late_resend},
 	{"placement, fill = target: up to target, then a new room", test_placement_fill_target},
 	{"placement, fill = max: up to max", test_placement_fill_max},
