@@ -258,6 +258,12 @@ static uint64_t wire_records(uint64_t *datagrams)
  * (*incomplete counts those that did not).
  */
 enum { DIR_EMIT, DIR_SEATS, DIR_DONE };
+/* their case names, by the enum; "directives" alone runs all three */
+static const char *const dir_case_names[] = {"directives", "directives_with_seats",
+					     "directives_completed"};
+/* the event cases: events per datagram */
+static const struct { const char *name; unsigned k; } batch_cases[] = {
+	{"batch64", 64}, {"batch1", 1}};
 #define DIR_WINDOW 65536u /* in flight: a balancer tick's transfers
 			     (HC_BAL_MAX_TRANSFERS) */
 static uint32_t dir_room(uint64_t i)
@@ -629,14 +635,17 @@ int main(int argc, char **argv)
 		default: hc_cli_unknown("hc-bench");
 		}
 	}
-	static const char *const case_names[] = {"batch64", "batch1", "snapshot", "directives",
-		"directives_with_seats", "directives_completed"};
+	const char *all[] = {batch_cases[0].name, batch_cases[1].name, "snapshot",
+			     dir_case_names[DIR_EMIT], dir_case_names[DIR_SEATS],
+			     dir_case_names[DIR_DONE]};
 	int known = only == NULL;
-	for (size_t i = 0; i < sizeof(case_names) / sizeof(case_names[0]) && !known; i++)
-		known = strcmp(only, case_names[i]) == 0;
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]) && !known; i++)
+		known = strcmp(only, all[i]) == 0;
 	if (!known) { /* it would measure nothing, and say nothing */
-		fprintf(stderr, "hc-bench: --case %s: not a case (batch64, batch1, snapshot, "
-			"directives, directives_with_seats, directives_completed)\n", only);
+		fprintf(stderr, "hc-bench: --case %s: not a case (", only);
+		for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+			fprintf(stderr, "%s%s", i ? ", " : "", all[i]);
+		fprintf(stderr, ")\n");
 		return 2;
 	}
 	if (only != NULL && strncmp(only, "directives", 10) == 0 && !report) {
@@ -762,24 +771,22 @@ int main(int argc, char **argv)
 		drain_changes();
 	printf("hc-bench: warm: %" PRIu64 " users in the table\n", w->members.n_users);
 
-	static const struct { const char *name; unsigned k; } cases[] = {
-		{"batch64", 64}, {"batch1", 1}};
-	for (unsigned ci = 0; ci < 2; ci++) {
-		if (only != NULL && strcmp(only, cases[ci].name) != 0)
+	for (unsigned ci = 0; ci < sizeof(batch_cases) / sizeof(batch_cases[0]); ci++) {
+		if (only != NULL && strcmp(only, batch_cases[ci].name) != 0)
 			continue;
 		uint64_t leased0 = w->members.st.leased_joins, asked0 = w->members.st.requests;
 		double eps[99], dps[99], bcpe[99], wcpe[99], share[99];
-		unsigned chunks = cases[ci].k == 1 ? 32 : 8; /* 262,144 / 4,194,304 events */
+		unsigned chunks = batch_cases[ci].k == 1 ? 32 : 8; /* 262,144 / 4,194,304 events */
 		if (win_chunks != 0)
 			chunks = win_chunks; /* (bench/peers' smoke test: small windows) */
-		measure(w, cases[ci].k, chunks < 2 ? chunks : 2); /* settle */
+		measure(w, batch_cases[ci].k, chunks < 2 ? chunks : 2); /* settle */
 		for (int r = 0; r < reps; r++) {
-			struct sample s = measure(w, cases[ci].k, chunks);
+			struct sample s = measure(w, batch_cases[ci].k, chunks);
 			eps[r] = s.events_per_s; dps[r] = s.dgrams_per_s;
 			bcpe[r] = s.busy_cpe; wcpe[r] = s.wall_cpe; share[r] = s.busy_share;
 			printf("hc-bench: %s rep %d: %.2f M events/s, %.2f M datagrams/s, "
 			       "%.1f busy cycles/event, worker busy %.0f %% (joins %.0f %%, "
-			       "moves %.0f %%, leaves %.0f %%, no-ops %.0f %%)\n", cases[ci].name,
+			       "moves %.0f %%, leaves %.0f %%, no-ops %.0f %%)\n", batch_cases[ci].name,
 			       r + 1, s.events_per_s / 1e6, s.dgrams_per_s / 1e6, s.busy_cpe,
 			       s.busy_share * 100, s.joins * 100, s.moves * 100, s.leaves * 100,
 			       s.noops * 100);
@@ -792,12 +799,12 @@ int main(int argc, char **argv)
 		       "lease_seats=%u leased_share=%.2f events_per_s=%.0f "
 		       "datagrams_per_s=%.0f cycles_per_event=%.1f wall_cycles_per_event=%.1f "
 		       "worker_busy=%.2f%s\n",
-		       cases[ci].name, cases[ci].k, users, rooms, reps, report, auth,
+		       batch_cases[ci].name, batch_cases[ci].k, users, rooms, reps, report, auth,
 		       report ? lease_seats : 0,
 		       leased + asked ? (double)leased / (double)(leased + asked) : 0.0, med,
 		       hc_median(dps, reps), hc_median(bcpe, reps), hc_median(wcpe, reps),
 		       hc_median(share, reps), hc_bench_host(rte_get_tsc_hz()));
-		hc_bench_require(cases[ci].name, med > 0, "0 events/s");
+		hc_bench_require(batch_cases[ci].name, med > 0, "0 events/s");
 	}
 	if ((only == NULL || strcmp(only, "snapshot") == 0) && report) {
 		/* (the snapshot's changes need the control rings: not with --no-report) */
@@ -818,9 +825,7 @@ int main(int argc, char **argv)
 	for (int full = DIR_EMIT; full <= DIR_DONE; full++) {
 		if (!report)
 			break; /* directives need the control rings (not with --no-report) */
-		static const char *const names[] = {"directives", "directives_with_seats",
-						    "directives_completed"};
-		const char *name = names[full];
+		const char *name = dir_case_names[full];
 		if (only != NULL && strcmp(only, "directives") != 0 && strcmp(only, name) != 0)
 			continue; /* "directives": all three; else the one named */
 		double dps[99], dgs[99];
