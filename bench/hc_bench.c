@@ -133,12 +133,30 @@ static uint8_t *sb_held;
 static uint32_t lease_seats = 16; /* the policy's default (hc_policy.c) */
 #define SB_MAX 100                 /* the default pool's max */
 
+/* The stand-in leases up to `want` more seats of room r while the room
+ * stays at least max(2, max / 8) below max (hc_rooms.c:lease_grant):
+ * the decision for it in *dec, or 0. */
+static int stand_in_lease(uint32_t r, uint32_t want, struct hc_decision *dec)
+{
+	uint32_t margin = hc_rooms_lease_margin(SB_MAX), occ = sb_users[r] + sb_leased[r];
+	if (want == 0 || occ + margin >= SB_MAX)
+		return 0;
+	uint32_t q = SB_MAX - margin - occ;
+	q = q < want ? q : want;
+	sb_leased[r] += q;
+	sb_held[r] = 1;
+	*dec = (struct hc_decision){.room_id = r, .kind = HC_DEC_LEASE, .lease = {.seats = q}};
+	return 1;
+}
+
 /* Stand in for the control core: take the worker's change reports, admit
- * every seat request, and lease seats as the control core does
- * (hc_rooms_lease: one lease per worker and room at a time, only while
- * the room stays at least max(2, max / 8) below max); its own cost is
- * measured by hc-bench-control.  Leases are not revoked (no ticks here:
- * the control core takes unused ones back within two ticks). */
+ * every seat request, and lease seats as the control core does: a grant
+ * on an admitted request (hc_rooms_lease: one lease per worker and room
+ * at a time), a top-up when a leased JOIN leaves at most half of
+ * lease_seats (hc_rooms_lease_top_up); its own cost is measured by
+ * hc-bench-control.  Leases are not revoked (no ticks here: the control
+ * core takes unused ones back within two ticks).  Each change makes at
+ * most two decisions. */
 static void drain_changes(void)
 {
 	static struct hc_change chg[512];
@@ -161,8 +179,11 @@ static void drain_changes(void)
 			continue;
 		sb_users[c->to_room]++;
 		if (c->kind == HC_CHG_LEASED) {
-			if (--sb_leased[c->to_room] == 0)
-				sb_held[c->to_room] = 0;
+			uint32_t r = c->to_room;
+			if (--sb_leased[r] == 0)
+				sb_held[r] = 0;
+			if (sb_held[r] && may_lease && sb_leased[r] <= lease_seats / 2)
+				k += (unsigned)stand_in_lease(r, lease_seats - sb_leased[r], &dec[k]);
 			continue;
 		}
 		if (c->kind == HC_CHG_APPLIED)
@@ -171,17 +192,8 @@ static void drain_changes(void)
 			.room_id = c->to_room, .kind = HC_DEC_SEAT,
 			.admit = c->kind == HC_CHG_RESTATE ? HC_SEAT_RESTATED : 1,
 			.gateway_id = c->gateway_id};
-		uint32_t r = c->to_room, margin = hc_rooms_lease_margin(SB_MAX);
-		uint32_t occ = sb_users[r] + sb_leased[r];
-		if (c->kind == HC_CHG_REQUEST && may_lease && lease_seats > 0 && !sb_held[r] &&
-		    occ + margin < SB_MAX) {
-			uint32_t q = SB_MAX - margin - occ;
-			q = q < lease_seats ? q : lease_seats;
-			sb_leased[r] += q;
-			sb_held[r] = 1;
-			dec[k++] = (struct hc_decision){.room_id = r, .kind = HC_DEC_LEASE,
-							.lease = {.seats = q}};
-		}
+		if (c->kind == HC_CHG_REQUEST && may_lease && !sb_held[c->to_room])
+			k += (unsigned)stand_in_lease(c->to_room, lease_seats, &dec[k]);
 	}
 	for (unsigned done = 0; done < k;)
 		done += rte_ring_enqueue_burst_elem(decisions, dec + done, sizeof(dec[0]),

@@ -239,6 +239,21 @@ static void offer_lease(struct hc_decide *d, unsigned worker, uint32_t room)
 	answer(d, worker, &dec);
 }
 
+/* A JOIN applied on a leased seat: keep the worker's lease from running
+ * dry while the room keeps filling (hc_rooms_lease_top_up says whether,
+ * and how many). */
+static void top_up_lease(struct hc_decide *d, unsigned worker, uint32_t room)
+{
+	if (d->pol->lease_seats == 0 || hc_restart_holding(&d->restart) || !may_tell(d, worker))
+		return;
+	uint32_t q = hc_rooms_lease_top_up(&d->book, room, worker, d->pol->lease_seats,
+					   lease_tick(d));
+	if (q == 0)
+		return;
+	struct hc_decision dec = {.kind = HC_DEC_LEASE, .room_id = room, .lease = {.seats = q}};
+	answer(d, worker, &dec);
+}
+
 /* A request that finds its room full only for seats leased to workers
  * waits for them (the revoke's answers come in microseconds), so a
  * leased seat nobody uses never refuses a JOIN.  1 if parked. */
@@ -739,6 +754,7 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 			hc_rooms_leave(&d->book, c->from_room);
 		hc_rooms_lease_taken(&d->book, c->to_room, pool, c->user_id);
 		hc_directives_joined(&d->dirs, c->user_id, c->to_room);
+		top_up_lease(d, worker, c->to_room);
 		return;
 	}
 	if (c->from_room != 0)

@@ -519,15 +519,12 @@ uint32_t hc_rooms_lease_margin(uint32_t max)
 	return max / 8 > 2 ? max / 8 : 2;
 }
 
-uint32_t hc_rooms_lease(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t want,
-			uint32_t tick)
+/* Lease up to `want` more seats of room to worker w while the room stays
+ * far from full (the checks of who may have them are the callers'). */
+static uint32_t lease_grant(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t want,
+			    uint32_t tick)
 {
 	struct hc_room *rm = &r->room[room];
-	/* one grant per worker at a time: a batch of requests that all left
-	 * before the first grant arrived asks for one lease, not one each */
-	if (want == 0 || w >= 16 || rm->state != HC_ROOM_LIVE || rm->revoking != 0 ||
-	    (rm->lease_mask >> w & 1) || (int32_t)(tick - rm->lease_hold) <= 0)
-		return 0;
 	uint32_t max = r->pol->pool[rm->pool].max, margin = hc_rooms_lease_margin(max);
 	uint32_t occ = hc_room_occupancy(rm);
 	if (occ + margin >= max)
@@ -541,8 +538,41 @@ uint32_t hc_rooms_lease(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t 
 	r->pool[rm->pool].leased += q;
 	r->leased_now += q;
 	relevel(r, room);
-	r->st.lease_grants++;
 	r->st.leased_seats += q;
+	return q;
+}
+
+/* May worker w be leased seats of room now (a grant or a top-up)? */
+static int may_lease(const struct hc_rooms *r, uint32_t room, unsigned w, uint32_t tick)
+{
+	const struct hc_room *rm = &r->room[room];
+	return w < 16 && rm->state == HC_ROOM_LIVE && rm->revoking == 0 &&
+	       (int32_t)(tick - rm->lease_hold) > 0;
+}
+
+uint32_t hc_rooms_lease(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t want,
+			uint32_t tick)
+{
+	/* one grant per worker at a time: a batch of requests that all left
+	 * before the first grant arrived asks for one lease, not one each */
+	if (want == 0 || !may_lease(r, room, w, tick) || (r->room[room].lease_mask >> w & 1))
+		return 0;
+	uint32_t q = lease_grant(r, room, w, want, tick);
+	r->st.lease_grants += q != 0;
+	return q;
+}
+
+uint32_t hc_rooms_lease_top_up(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t want,
+			       uint32_t tick)
+{
+	const struct hc_room *rm = &r->room[room];
+	/* the room's leased seats are all w's only when w alone holds some;
+	 * then the book's count is w's lease (less JOINs not yet read) */
+	if (want < 2 || !may_lease(r, room, w, tick) || rm->lease_mask != (1u << w) ||
+	    rm->leased > want / 2)
+		return 0;
+	uint32_t q = lease_grant(r, room, w, want - rm->leased, tick);
+	r->st.lease_top_ups += q != 0;
 	return q;
 }
 

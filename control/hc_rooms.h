@@ -105,6 +105,7 @@ struct hc_rooms_stats {
 	uint64_t placed_beyond_target, seated_beyond_target; /* see above */
 	/* seat leases */
 	uint64_t lease_grants, leased_seats; /* grants, and their seats    */
+	uint64_t lease_top_ups;   /* leases renewed before they ran dry */
 	uint64_t leased_joins;    /* JOINs the workers applied on a lease */
 	uint64_t lease_revokes;   /* rooms whose leases were taken back   */
 	uint64_t lease_returned;  /* seats given back                     */
@@ -227,6 +228,12 @@ void hc_rooms_expire(struct hc_rooms *r, uint64_t now);
  * holds none of its seats already (by the book: a grant may be on its
  * way to w, or some seats of another grant left).
  * Returns the seats leased (0: none).
+ * lease_top_up: worker w, the only holder of room's leased seats, has
+ * at most want / 2 of them left by the book: lease it up to want in all
+ * again, on the terms of a grant (the room stays far from full, no
+ * revoke outstanding, past lease_hold), so a room that keeps filling
+ * keeps its lease instead of running dry and costing round trips.
+ * Returns the seats added (0: none).
  * lease_taken: worker's JOIN of user into room on a leased seat: the seat
  * becomes the user's; a reservation the user held is freed (the user
  * sits on the leased seat).  Returns 1, or 0 when the book had no leased
@@ -239,6 +246,8 @@ void hc_rooms_expire(struct hc_rooms *r, uint64_t now);
  */
 uint32_t hc_rooms_lease(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t want,
 			uint32_t tick);
+uint32_t hc_rooms_lease_top_up(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t want,
+			       uint32_t tick);
 int hc_rooms_lease_taken(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user);
 uint16_t hc_rooms_lease_revoke(struct hc_rooms *r, uint32_t room, uint32_t tick);
 int hc_rooms_lease_back(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t n);

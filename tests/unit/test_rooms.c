@@ -281,6 +281,69 @@ static void test_admission(void)
 	hc_rooms_free(&r);
 }
 
+/* A lease topped up (hc_rooms_lease_top_up): only for the room's only
+ * holder, only once it has at most half of `want` left, back up to `want`
+ * and never past max - margin; not while a revoke is outstanding or
+ * before the tick after it. */
+static void test_lease_top_up(void)
+{
+	uint64_t u = 5000;
+	fresh(64);
+	fill(3, 40, &u);                              /* users 40: far from full */
+	CU_ASSERT_EQUAL(hc_rooms_lease(&r, 3, 0, 16, 1), 16);
+	CU_ASSERT_EQUAL(hc_rooms_lease(&r, 3, 0, 16, 1), 0); /* one grant at a time */
+	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, 3, 0, 16, 1), 0); /* 16 left: > 8 */
+	for (unsigned i = 0; i < 7; i++)
+		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, 3, 0, u++), 1);
+	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, 3, 0, 16, 1), 0); /* 9 left */
+	CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, 3, 0, u++), 1);
+	CU_ASSERT_EQUAL(r.room[3].leased, 8);
+	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, 3, 1, 16, 1), 0); /* not w1's */
+	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, 3, 0, 16, 1), 8);  /* 8 left: to 16 */
+	CU_ASSERT_EQUAL(r.room[3].leased, 16);
+	CU_ASSERT_EQUAL(r.room[3].users, 48);
+	CU_ASSERT_EQUAL(hc_room_occupancy(&r.room[3]), 64);
+	CU_ASSERT_EQUAL(r.leased_now, 16);
+	CU_ASSERT_EQUAL(r.st.lease_top_ups, 1);
+	CU_ASSERT_EQUAL(r.st.lease_grants, 1);
+	CU_ASSERT_EQUAL(r.st.leased_seats, 24);
+
+	/* near full: topped up only to max - margin (100 - 12 = 88) */
+	fill(3, 20, &u);                              /* users 68 + 16 leased = 84 */
+	for (unsigned i = 0; i < 10; i++)
+		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, 3, 0, u++), 1);
+	CU_ASSERT_EQUAL(r.room[3].leased, 6);         /* occupancy 84 still */
+	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, 3, 0, 16, 1), 4);
+	CU_ASSERT_EQUAL(hc_room_occupancy(&r.room[3]), 88);
+	for (unsigned i = 0; i < 2; i++)
+		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, 3, 0, u++), 1);
+	CU_ASSERT_EQUAL(r.room[3].leased, 8);
+	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, 3, 0, 16, 1), 0); /* at the margin */
+
+	/* a second holder: the book cannot tell whose seats are left */
+	uint32_t b = 4;
+	fill(b, 10, &u);
+	CU_ASSERT_EQUAL(hc_rooms_lease(&r, b, 0, 16, 1), 16);
+	CU_ASSERT_EQUAL(hc_rooms_lease(&r, b, 1, 16, 1), 16);
+	for (unsigned i = 0; i < 24; i++)
+		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, b, 0, u++), 1);
+	CU_ASSERT_EQUAL(r.room[b].leased, 8);
+	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, b, 0, 16, 1), 0);
+	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, b, 1, 16, 1), 0);
+
+	/* a revoke outstanding, then the tick it holds leases back */
+	CU_ASSERT_EQUAL(hc_rooms_lease_revoke(&r, 3, 1), 1);
+	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, 3, 0, 16, 1), 0);
+	CU_ASSERT_EQUAL(hc_rooms_lease_back(&r, 3, 0, 8), 1);
+	CU_ASSERT_EQUAL(r.room[3].leased, 0);
+	CU_ASSERT_EQUAL(r.room[3].lease_mask, 0);
+	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, 3, 0, 16, 2), 0); /* no holder now */
+	CU_ASSERT_EQUAL(r.st.lease_top_ups, 2);
+	CU_ASSERT_EQUAL(r.st.lease_errors, 0);
+	CU_ASSERT_EQUAL(r.st.over_max, 0);
+	hc_rooms_free(&r);
+}
+
 static void test_expiry(void)
 {
 	fresh(64);
@@ -862,6 +925,7 @@ static CU_TestInfo tests[] = {
 	{"a repeated PLACE gets the same seat (both policies)", test_repeated_place_same_seat},
 	{"reservations per gateway", test_reservations_per_gateway},
 	{"admission", test_admission},
+	{"seat leases topped up before they run dry", test_lease_top_up},
 	{"reservation expiry", test_expiry},
 	{"retirement and grace", test_retire_grace},
 	{"random operations never exceed max", test_random_never_above_max},
