@@ -129,7 +129,7 @@ static uint64_t changes_seen;
 /* The stand-in's seat book for leases: users and leased seats per room,
  * and whether the worker holds a lease there (--lease-seats). */
 static uint32_t *sb_users, *sb_leased;
-static uint8_t *sb_held, *sb_grow;
+static uint8_t *sb_held;
 static uint32_t lease_seats = 16; /* the policy's default (hc_policy.c) */
 #define SB_MAX 100                 /* the default pool's max */
 
@@ -153,9 +153,7 @@ static int stand_in_lease(uint32_t r, uint32_t want, struct hc_decision *dec)
  * every seat request, and lease seats as the control core does: a grant
  * on an admitted request (hc_rooms_lease: one lease per worker and room
  * at a time), a top-up when a leased JOIN leaves at most half of
- * lease_seats (hc_rooms_lease_top_up), and leases doubled (twice at
- * most) in a room whose holder asked all the same (hc_rooms_lease_ran_dry:
- * it ran dry before the top-up came back); its own cost is measured by
+ * lease_seats (hc_rooms_lease_top_up); its own cost is measured by
  * hc-bench-control.  Leases are not revoked (no ticks here: the control
  * core takes unused ones back within two ticks).  Each change makes at
  * most two decisions. */
@@ -184,9 +182,8 @@ static void drain_changes(void)
 			uint32_t r = c->to_room;
 			if (--sb_leased[r] == 0)
 				sb_held[r] = 0;
-			uint32_t want = lease_seats << sb_grow[r];
-			if (sb_held[r] && may_lease && sb_leased[r] <= want / 2)
-				k += (unsigned)stand_in_lease(r, want - sb_leased[r], &dec[k]);
+			if (sb_held[r] && may_lease && sb_leased[r] <= lease_seats / 2)
+				k += (unsigned)stand_in_lease(r, lease_seats - sb_leased[r], &dec[k]);
 			continue;
 		}
 		if (c->kind == HC_CHG_APPLIED)
@@ -195,13 +192,8 @@ static void drain_changes(void)
 			.room_id = c->to_room, .kind = HC_DEC_SEAT,
 			.admit = c->kind == HC_CHG_RESTATE ? HC_SEAT_RESTATED : 1,
 			.gateway_id = c->gateway_id};
-		/* asked while holding seats: the lease ran dry before the
-		 * top-up came back (hc_rooms_lease_ran_dry) */
-		if (c->kind == HC_CHG_REQUEST && sb_held[c->to_room] &&
-		    sb_grow[c->to_room] < HC_ROOMS_LEASE_GROW_MAX)
-			sb_grow[c->to_room]++;
 		if (c->kind == HC_CHG_REQUEST && may_lease && !sb_held[c->to_room])
-			k += (unsigned)stand_in_lease(c->to_room, lease_seats << sb_grow[c->to_room], &dec[k]);
+			k += (unsigned)stand_in_lease(c->to_room, lease_seats, &dec[k]);
 	}
 	for (unsigned done = 0; done < k;)
 		done += rte_ring_enqueue_burst_elem(decisions, dec + done, sizeof(dec[0]),
@@ -718,8 +710,7 @@ int main(int argc, char **argv)
 	sb_users = calloc(rooms + 1, sizeof(*sb_users));
 	sb_leased = calloc(rooms + 1, sizeof(*sb_leased));
 	sb_held = calloc(rooms + 1, 1);
-	sb_grow = calloc(rooms + 1, 1);
-	if (sb_users == NULL || sb_leased == NULL || sb_held == NULL || sb_grow == NULL) {
+	if (sb_users == NULL || sb_leased == NULL || sb_held == NULL) {
 		fprintf(stderr, "hc-bench: no memory for the stand-in's book\n");
 		return 1;
 	}

@@ -67,9 +67,7 @@ struct hc_room {
 	uint16_t leased;    /* seats leased to workers, not taken yet  */
 	uint16_t lease_mask;/* workers that may hold some of them      */
 	uint16_t revoking;  /* workers asked to give them back (mask)  */
-	uint8_t lease_tick; /* the tick of the last lease (low bits)   */
-	uint8_t lease_grow; /* leases here are lease_seats << lease_grow:
-	                       grown where one ran dry (hc_rooms_lease_ran_dry) */
+	uint16_t lease_tick;/* the tick of the last lease (low bits)   */
 	uint32_t lease_hold;/* no lease until the tick after this one  */
 	uint64_t grace_until; /* GRACE: reusable from this TSC on      */
 };
@@ -108,7 +106,6 @@ struct hc_rooms_stats {
 	/* seat leases */
 	uint64_t lease_grants, leased_seats; /* grants, and their seats    */
 	uint64_t lease_top_ups;   /* leases renewed before they ran dry */
-	uint64_t lease_grown;     /* rooms whose leases doubled: one ran dry */
 	uint64_t leased_joins;    /* JOINs the workers applied on a lease */
 	uint64_t lease_revokes;   /* rooms whose leases were taken back   */
 	uint64_t lease_returned;  /* seats given back                     */
@@ -231,18 +228,12 @@ void hc_rooms_expire(struct hc_rooms *r, uint64_t now);
  * holds none of its seats already (by the book: a grant may be on its
  * way to w, or some seats of another grant left).
  * Returns the seats leased (0: none).
- * `want` is the policy's lease_seats; a room whose lease ran dry leases
- * `want << lease_grow` (see lease_ran_dry).
  * lease_top_up: worker w, the only holder of room's leased seats, has
  * at most want / 2 of them left by the book: lease it up to want in all
  * again, on the terms of a grant (the room stays far from full, no
  * revoke outstanding, past lease_hold), so a room that keeps filling
  * keeps its lease instead of running dry and costing round trips.
  * Returns the seats added (0: none).
- * lease_ran_dry: worker w asked for a seat of room although the book
- * still counts seats leased to it: it used them all before the top-up
- * came back.  The room's leases double (at most HC_ROOMS_LEASE_GROW_MAX
- * times) until a revoke of the room.
  * lease_taken: worker's JOIN of user into room on a leased seat: the seat
  * becomes the user's; a reservation the user held is freed (the user
  * sits on the leased seat).  Returns 1, or 0 when the book had no leased
@@ -257,8 +248,6 @@ uint32_t hc_rooms_lease(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t 
 			uint32_t tick);
 uint32_t hc_rooms_lease_top_up(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t want,
 			       uint32_t tick);
-#define HC_ROOMS_LEASE_GROW_MAX 2 /* leases of at most 4 x lease_seats */
-void hc_rooms_lease_ran_dry(struct hc_rooms *r, uint32_t room, unsigned w);
 int hc_rooms_lease_taken(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user);
 uint16_t hc_rooms_lease_revoke(struct hc_rooms *r, uint32_t room, uint32_t tick);
 int hc_rooms_lease_back(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t n);
