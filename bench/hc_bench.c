@@ -134,12 +134,12 @@ static uint32_t lease_seats = 16; /* the policy's default (hc_policy.c) */
 #define SB_MAX 100                 /* the default pool's max */
 
 /* The stand-in leases up to `want` more seats of room r while the room
- * stays at least max(2, max / 8) below max (hc_rooms.c:lease_grant):
- * the decision for it in *dec, or 0. */
-static int stand_in_lease(uint32_t r, uint32_t want, struct hc_decision *dec)
+ * stays at least max(2, max / 8) below max, none if fewer than `least`
+ * fit (hc_rooms.c:lease_grant): the decision for it in *dec, or 0. */
+static int stand_in_lease(uint32_t r, uint32_t want, uint32_t least, struct hc_decision *dec)
 {
 	uint32_t margin = hc_rooms_lease_margin(SB_MAX), occ = sb_users[r] + sb_leased[r];
-	if (want == 0 || occ + margin >= SB_MAX)
+	if (want == 0 || occ + margin >= SB_MAX || SB_MAX - margin - occ < least)
 		return 0;
 	uint32_t q = SB_MAX - margin - occ;
 	q = q < want ? q : want;
@@ -153,8 +153,8 @@ static int stand_in_lease(uint32_t r, uint32_t want, struct hc_decision *dec)
  * every seat request, and lease seats as the control core does: a grant
  * on an admitted request (hc_rooms_lease: one lease per worker and room
  * at a time), a top-up when a leased JOIN leaves at most half of
- * lease_seats (hc_rooms_lease_top_up); its own cost is measured by
- * hc-bench-control.  Leases are not revoked (no ticks here: the control
+ * lease_seats (hc_rooms_lease_top_up); the control core's own cost of
+ * change reports is measured by hc-bench-control (leases aside).  Leases are not revoked (no ticks here: the control
  * core takes unused ones back within two ticks).  Each change makes at
  * most two decisions. */
 static void drain_changes(void)
@@ -183,7 +183,9 @@ static void drain_changes(void)
 			if (--sb_leased[r] == 0)
 				sb_held[r] = 0;
 			if (sb_held[r] && may_lease && sb_leased[r] <= lease_seats / 2)
-				k += (unsigned)stand_in_lease(r, lease_seats - sb_leased[r], &dec[k]);
+				k += (unsigned)stand_in_lease(r, lease_seats - sb_leased[r],
+							      lease_seats / 4 > 1 ? lease_seats / 4 : 1,
+							      &dec[k]);
 			continue;
 		}
 		if (c->kind == HC_CHG_APPLIED)
@@ -193,7 +195,7 @@ static void drain_changes(void)
 			.admit = c->kind == HC_CHG_RESTATE ? HC_SEAT_RESTATED : 1,
 			.gateway_id = c->gateway_id};
 		if (c->kind == HC_CHG_REQUEST && may_lease && !sb_held[c->to_room])
-			k += (unsigned)stand_in_lease(c->to_room, lease_seats, &dec[k]);
+			k += (unsigned)stand_in_lease(c->to_room, lease_seats, 1, &dec[k]);
 	}
 	for (unsigned done = 0; done < k;)
 		done += rte_ring_enqueue_burst_elem(decisions, dec + done, sizeof(dec[0]),

@@ -520,14 +520,15 @@ uint32_t hc_rooms_lease_margin(uint32_t max)
 }
 
 /* Lease up to `want` more seats of room to worker w while the room stays
- * far from full (the checks of who may have them are the callers'). */
+ * far from full, none if fewer than `least` fit (the checks of who may
+ * have them are the callers'). */
 static uint32_t lease_grant(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t want,
-			    uint32_t tick)
+			    uint32_t least, uint32_t tick)
 {
 	struct hc_room *rm = &r->room[room];
 	uint32_t max = r->pol->pool[rm->pool].max, margin = hc_rooms_lease_margin(max);
 	uint32_t occ = hc_room_occupancy(rm);
-	if (occ + margin >= max)
+	if (occ + margin >= max || max - margin - occ < least)
 		return 0;
 	uint32_t q = max - margin - occ;
 	if (q > want)
@@ -557,7 +558,7 @@ uint32_t hc_rooms_lease(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t 
 	 * before the first grant arrived asks for one lease, not one each */
 	if (want == 0 || !may_lease(r, room, w, tick) || (r->room[room].lease_mask >> w & 1))
 		return 0;
-	uint32_t q = lease_grant(r, room, w, want, tick);
+	uint32_t q = lease_grant(r, room, w, want, 1, tick);
 	r->st.lease_grants += q != 0;
 	return q;
 }
@@ -571,7 +572,10 @@ uint32_t hc_rooms_lease_top_up(struct hc_rooms *r, uint32_t room, unsigned w, ui
 	if (want < 2 || !may_lease(r, room, w, tick) || rm->lease_mask != (1u << w) ||
 	    rm->leased > want / 2)
 		return 0;
-	uint32_t q = lease_grant(r, room, w, want - rm->leased, tick);
+	/* at the margin a LEAVE frees one seat and the next leased JOIN
+	 * would bring a one-seat top-up: a decision an event; a quarter of
+	 * the lease at least, or none */
+	uint32_t q = lease_grant(r, room, w, want - rm->leased, want / 4 > 1 ? want / 4 : 1, tick);
 	r->st.lease_top_ups += q != 0;
 	return q;
 }

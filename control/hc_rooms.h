@@ -232,7 +232,8 @@ void hc_rooms_expire(struct hc_rooms *r, uint64_t now);
  * at most want / 2 of them left by the book: lease it up to want in all
  * again, on the terms of a grant (the room stays far from full, no
  * revoke outstanding, past lease_hold), so a room that keeps filling
- * keeps its lease instead of running dry and costing round trips.
+ * keeps its lease instead of running dry and costing round trips; none
+ * when fewer than want / 4 seats fit below the margin.
  * Returns the seats added (0: none).
  * lease_taken: worker's JOIN of user into room on a leased seat: the seat
  * becomes the user's; a reservation the user held is freed (the user

@@ -319,6 +319,15 @@ static void test_lease_top_up(void)
 		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, 3, 0, u++), 1);
 	CU_ASSERT_EQUAL(r.room[3].leased, 8);
 	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, 3, 0, 16, 1), 0); /* at the margin */
+	/* a LEAVE frees one seat below the margin: no one-seat top-up (a
+	 * decision an event); four free seats (want / 4) are topped up */
+	hc_rooms_leave(&r, 3);
+	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, 3, 0, 16, 1), 0);
+	for (unsigned i = 0; i < 3; i++)
+		hc_rooms_leave(&r, 3);
+	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, 3, 0, 16, 1), 4);
+	CU_ASSERT_EQUAL(hc_room_occupancy(&r.room[3]), 88);
+	CU_ASSERT_EQUAL(r.room[3].leased, 12);
 
 	/* a second holder: the book cannot tell whose seats are left */
 	uint32_t b = 4;
@@ -334,11 +343,11 @@ static void test_lease_top_up(void)
 	/* a revoke outstanding, then the tick it holds leases back */
 	CU_ASSERT_EQUAL(hc_rooms_lease_revoke(&r, 3, 1), 1);
 	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, 3, 0, 16, 1), 0);
-	CU_ASSERT_EQUAL(hc_rooms_lease_back(&r, 3, 0, 8), 1);
+	CU_ASSERT_EQUAL(hc_rooms_lease_back(&r, 3, 0, 12), 1);
 	CU_ASSERT_EQUAL(r.room[3].leased, 0);
 	CU_ASSERT_EQUAL(r.room[3].lease_mask, 0);
 	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, 3, 0, 16, 2), 0); /* no holder now */
-	CU_ASSERT_EQUAL(r.st.lease_top_ups, 2);
+	CU_ASSERT_EQUAL(r.st.lease_top_ups, 3);
 	CU_ASSERT_EQUAL(r.st.lease_errors, 0);
 	CU_ASSERT_EQUAL(r.st.over_max, 0);
 	hc_rooms_free(&r);
