@@ -154,9 +154,9 @@ static int stand_in_lease(uint32_t r, uint32_t want, uint32_t least, struct hc_d
  * on an admitted request (hc_rooms_lease: one lease per worker and room
  * at a time), a top-up when a leased JOIN leaves at most half of
  * lease_seats (hc_rooms_lease_top_up); the control core's own cost of
- * change reports is measured by hc-bench-control (leases aside).  Leases are not revoked (no ticks here: the control
- * core takes unused ones back within two ticks).  Each change makes at
- * most two decisions. */
+ * change reports is measured by hc-bench-control (leases aside).
+ * Leases are not revoked (no ticks here: the control core takes unused
+ * ones back within two ticks).  Each change makes at most two decisions. */
 static void drain_changes(void)
 {
 	static struct hc_change chg[512];
