@@ -129,7 +129,7 @@ static uint64_t changes_seen;
 /* The stand-in's seat book for leases: users and leased seats per room,
  * and whether the worker holds a lease there (--lease-seats). */
 static uint32_t *sb_users, *sb_leased;
-static uint8_t *sb_held;
+static uint8_t *sb_held, *sb_grow;
 static uint32_t lease_seats = 16; /* the policy's default (hc_policy.c) */
 #define SB_MAX 100                 /* the default pool's max */
 
@@ -153,7 +153,9 @@ static int stand_in_lease(uint32_t r, uint32_t want, uint32_t least, struct hc_d
  * every seat request, and lease seats as the control core does: a grant
  * on an admitted request (hc_rooms_lease: one lease per worker and room
  * at a time), a top-up when a leased JOIN leaves at most half of
- * lease_seats (hc_rooms_lease_top_up); the control core's own cost of
+ * lease_seats (hc_rooms_lease_top_up), top-ups doubled (twice at most)
+ * while a worker whose lease ran dry holds the room's seats
+ * (hc_rooms_lease_ran_dry); the control core's own cost of
  * change reports is measured by hc-bench-control (leases aside).
  * Leases are not revoked (no ticks here: the control core takes unused
  * ones back within two ticks).  Each change makes at most two decisions. */
@@ -179,13 +181,12 @@ static void drain_changes(void)
 			continue;
 		sb_users[c->to_room]++;
 		if (c->kind == HC_CHG_LEASED) {
-			uint32_t r = c->to_room;
+			uint32_t r = c->to_room, want = lease_seats << sb_grow[r];
 			if (--sb_leased[r] == 0)
-				sb_held[r] = 0;
-			if (sb_held[r] && may_lease && sb_leased[r] <= lease_seats / 2)
-				k += (unsigned)stand_in_lease(r, lease_seats - sb_leased[r],
-							      lease_seats / 4 > 1 ? lease_seats / 4 : 1,
-							      &dec[k]);
+				sb_held[r] = sb_grow[r] = 0;
+			if (sb_held[r] && may_lease && sb_leased[r] <= want / 2)
+				k += (unsigned)stand_in_lease(r, want - sb_leased[r],
+							      want / 4 > 1 ? want / 4 : 1, &dec[k]);
 			continue;
 		}
 		if (c->kind == HC_CHG_APPLIED)
@@ -194,6 +195,11 @@ static void drain_changes(void)
 			.room_id = c->to_room, .kind = HC_DEC_SEAT,
 			.admit = c->kind == HC_CHG_RESTATE ? HC_SEAT_RESTATED : 1,
 			.gateway_id = c->gateway_id};
+		/* its lease ran dry before a top-up came: top-ups grow
+		 * (hc_rooms_lease_ran_dry) */
+		if ((c->flags & HC_CHGF_LEASE_DRY) && sb_held[c->to_room] &&
+		    sb_grow[c->to_room] < HC_ROOMS_LEASE_GROW_MAX)
+			sb_grow[c->to_room]++;
 		if (c->kind == HC_CHG_REQUEST && may_lease && !sb_held[c->to_room])
 			k += (unsigned)stand_in_lease(c->to_room, lease_seats, 1, &dec[k]);
 	}
@@ -712,7 +718,8 @@ int main(int argc, char **argv)
 	sb_users = calloc(rooms + 1, sizeof(*sb_users));
 	sb_leased = calloc(rooms + 1, sizeof(*sb_leased));
 	sb_held = calloc(rooms + 1, 1);
-	if (sb_users == NULL || sb_leased == NULL || sb_held == NULL) {
+	sb_grow = calloc(rooms + 1, 1);
+	if (sb_users == NULL || sb_leased == NULL || sb_held == NULL || sb_grow == NULL) {
 		fprintf(stderr, "hc-bench: no memory for the stand-in's book\n");
 		return 1;
 	}

@@ -297,7 +297,7 @@ static void unpark(struct hc_decide *d, uint32_t room, uint64_t now)
 static void revoke_for_tick(struct hc_decide *d)
 {
 	int skipped = 0;
-	uint16_t now16 = (uint16_t)lease_tick(d);
+	uint8_t now8 = (uint8_t)lease_tick(d);
 	for (unsigned p = 0; p < d->pol->n_pools; p++) {
 		const struct hc_pool_index *pi = &d->book.pool[p];
 		uint32_t min = d->pol->pool[p].min;
@@ -309,7 +309,7 @@ static void revoke_for_tick(struct hc_decide *d)
 				if (rm->leased == 0 || rm->revoking != 0)
 					continue;
 				if (d->revoke_all || hc_room_occupancy(rm) < min ||
-				    (uint16_t)(now16 - rm->lease_tick) >= 2)
+				    (uint8_t)(now8 - rm->lease_tick) >= 2)
 					skipped |= !revoke_room(d, id);
 			}
 		}
@@ -346,8 +346,11 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 	if (ok) {
 		d->st.admitted++;
 		hc_directives_joined(&d->dirs, c->user_id, c->to_room);
-		if (!restated && !kept)
+		if (!restated && !kept) {
+			if (c->flags & HC_CHGF_LEASE_DRY)
+				hc_rooms_lease_ran_dry(&d->book, c->to_room, worker);
 			offer_lease(d, worker, c->to_room);
+		}
 		return;
 	}
 	d->st.refused++;

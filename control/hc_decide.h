@@ -194,7 +194,7 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(ha_demotions, ha.st.demotions) X(ha_reepochs, ha.st.reepochs) X(ha_garps, ha.st.garps) \
 	X(ha_garp_failures, ha.st.garp_failures) X(ha_takeover_wall_ms, ha.st.takeover_wall_ms) \
 	X(lease_grants, book.st.lease_grants) X(leased_seats, book.st.leased_seats) \
-	X(lease_top_ups, book.st.lease_top_ups) \
+	X(lease_top_ups, book.st.lease_top_ups) X(lease_grown, book.st.lease_grown) \
 	X(leased_joins, book.st.leased_joins) X(lease_revokes, book.st.lease_revokes) \
 	X(lease_returned, book.st.lease_returned) X(lease_errors, book.st.lease_errors) \
 	X(leases_outstanding, book.leased_now) X(lease_parked, st.lease_parked) \

@@ -110,7 +110,7 @@ static void make_live(struct hc_rooms *r, uint32_t id, unsigned pool)
 	rm->pool = (uint8_t)pool;
 	rm->state = HC_ROOM_LIVE;
 	rm->users = rm->reserved = 0;
-	rm->leased = rm->lease_mask = rm->revoking = rm->lease_tick = 0;
+	rm->leased = rm->lease_mask = rm->revoking = rm->lease_tick = rm->lease_grow = 0;
 	rm->lease_hold = 0;
 	r->pool[pool].rooms++;
 	bucket_insert(r, id, 0);
@@ -535,7 +535,7 @@ static uint32_t lease_grant(struct hc_rooms *r, uint32_t room, unsigned w, uint3
 		q = want;
 	rm->leased = (uint16_t)(rm->leased + q); /* <= max <= 65535 */
 	rm->lease_mask |= (uint16_t)(1u << w);
-	rm->lease_tick = (uint16_t)tick;
+	rm->lease_tick = (uint8_t)tick;
 	r->pool[rm->pool].leased += q;
 	r->leased_now += q;
 	relevel(r, room);
@@ -567,6 +567,7 @@ uint32_t hc_rooms_lease_top_up(struct hc_rooms *r, uint32_t room, unsigned w, ui
 			       uint32_t tick)
 {
 	const struct hc_room *rm = &r->room[room];
+	want <<= rm->lease_grow;
 	/* the room's leased seats are all w's only when w alone holds some;
 	 * then the book's count is w's lease (less JOINs not yet read) */
 	if (want < 2 || !may_lease(r, room, w, tick) || rm->lease_mask != (1u << w) ||
@@ -578,6 +579,16 @@ uint32_t hc_rooms_lease_top_up(struct hc_rooms *r, uint32_t room, unsigned w, ui
 	uint32_t q = lease_grant(r, room, w, want - rm->leased, want / 4 > 1 ? want / 4 : 1, tick);
 	r->st.lease_top_ups += q != 0;
 	return q;
+}
+
+void hc_rooms_lease_ran_dry(struct hc_rooms *r, uint32_t room, unsigned w)
+{
+	struct hc_room *rm = &r->room[room];
+	if (w >= 16 || rm->state != HC_ROOM_LIVE || rm->revoking != 0 ||
+	    !(rm->lease_mask >> w & 1) || rm->lease_grow >= HC_ROOMS_LEASE_GROW_MAX)
+		return;
+	rm->lease_grow++;
+	r->st.lease_grown++;
 }
 
 int hc_rooms_holds_seat(const struct hc_rooms *r, uint32_t room, uint64_t user)
@@ -605,8 +616,10 @@ int hc_rooms_lease_taken(struct hc_rooms *r, uint32_t room, unsigned pool, uint6
 		rm->leased--;
 		r->pool[rm->pool].leased--;
 		r->leased_now--;
-		if (rm->leased == 0 && rm->revoking == 0)
+		if (rm->leased == 0 && rm->revoking == 0) {
 			rm->lease_mask = 0; /* no worker holds a seat of it */
+			rm->lease_grow = 0;
+		}
 	} else {
 		r->st.lease_errors++;
 		if (hc_room_occupancy(rm) >= r->pol->pool[rm->pool].max)
@@ -628,6 +641,7 @@ uint16_t hc_rooms_lease_revoke(struct hc_rooms *r, uint32_t room, uint32_t tick)
 		return 0;
 	rm->revoking |= ask;
 	rm->lease_hold = tick + 1;
+	rm->lease_grow = 0;
 	r->st.lease_revokes++;
 	return ask;
 }

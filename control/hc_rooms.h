@@ -67,7 +67,9 @@ struct hc_room {
 	uint16_t leased;    /* seats leased to workers, not taken yet  */
 	uint16_t lease_mask;/* workers that may hold some of them      */
 	uint16_t revoking;  /* workers asked to give them back (mask)  */
-	uint16_t lease_tick;/* the tick of the last lease (low bits)   */
+	uint8_t lease_tick; /* the tick of the last lease (low bits)   */
+	uint8_t lease_grow; /* top-ups here go up to lease_seats << lease_grow
+	                       (hc_rooms_lease_ran_dry)                   */
 	uint32_t lease_hold;/* no lease until the tick after this one  */
 	uint64_t grace_until; /* GRACE: reusable from this TSC on      */
 };
@@ -106,6 +108,7 @@ struct hc_rooms_stats {
 	/* seat leases */
 	uint64_t lease_grants, leased_seats; /* grants, and their seats    */
 	uint64_t lease_top_ups;   /* leases renewed before they ran dry */
+	uint64_t lease_grown;     /* top-up sizes doubled: a lease ran dry */
 	uint64_t leased_joins;    /* JOINs the workers applied on a lease */
 	uint64_t lease_revokes;   /* rooms whose leases were taken back   */
 	uint64_t lease_returned;  /* seats given back                     */
@@ -233,8 +236,14 @@ void hc_rooms_expire(struct hc_rooms *r, uint64_t now);
  * again, on the terms of a grant (the room stays far from full, no
  * revoke outstanding, past lease_hold), so a room that keeps filling
  * keeps its lease instead of running dry and costing round trips; none
- * when fewer than want / 4 seats fit below the margin.
+ * when fewer than want / 4 seats fit below the margin.  `want` is the
+ * policy's lease_seats, doubled lease_grow times (lease_ran_dry).
  * Returns the seats added (0: none).
+ * lease_ran_dry: worker w says its own leased JOINs took its last seat
+ * of room before a top-up came (HC_CHGF_LEASE_DRY): while w holds seats
+ * of room by the book, its top-ups there double in size (at most
+ * HC_ROOMS_LEASE_GROW_MAX times), until no worker holds any (all taken or
+ * given back) or a revoke; then they start at lease_seats again.
  * lease_taken: worker's JOIN of user into room on a leased seat: the seat
  * becomes the user's; a reservation the user held is freed (the user
  * sits on the leased seat).  Returns 1, or 0 when the book had no leased
@@ -249,6 +258,8 @@ uint32_t hc_rooms_lease(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t 
 			uint32_t tick);
 uint32_t hc_rooms_lease_top_up(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t want,
 			       uint32_t tick);
+#define HC_ROOMS_LEASE_GROW_MAX 2 /* top-ups of at most 4 x lease_seats */
+void hc_rooms_lease_ran_dry(struct hc_rooms *r, uint32_t room, unsigned w);
 int hc_rooms_lease_taken(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user);
 uint16_t hc_rooms_lease_revoke(struct hc_rooms *r, uint32_t room, uint32_t tick);
 int hc_rooms_lease_back(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t n);

@@ -92,9 +92,9 @@ void hc_members_lease(struct hc_members *m, uint32_t room, uint32_t seats)
 {
 	if (room == 0 || room >= m->max_rooms)
 		return; /* the control core names valid rooms */
-	uint32_t have = m->lease[room] + seats;
-	/* the control core never leases a room past its max (<= 65535) */
-	m->lease[room] = (uint16_t)(have < UINT16_MAX ? have : UINT16_MAX);
+	uint32_t have = (m->lease[room] & HC_LEASE_SEATS) + seats;
+	/* the control core leases at most lease_seats (<= 4096) at a time */
+	m->lease[room] = (uint16_t)(have < HC_LEASE_SEATS ? have : HC_LEASE_SEATS);
 	HC_RELAXED_ADD(&m->st.lease_seats, seats);
 }
 
@@ -102,9 +102,14 @@ uint32_t hc_members_revoke(struct hc_members *m, uint32_t room)
 {
 	if (room == 0 || room >= m->max_rooms)
 		return 0;
-	uint32_t left = m->lease[room];
+	uint32_t left = m->lease[room] & HC_LEASE_SEATS;
 	m->lease[room] = 0;
 	HC_RELAXED_ADD(&m->st.lease_revokes, 1);
 	HC_RELAXED_ADD(&m->st.lease_returned, left);
 	return left;
+}
+
+uint32_t hc_members_lease_left(const struct hc_members *m, uint32_t room)
+{
+	return room != 0 && room < m->max_rooms ? m->lease[room] & HC_LEASE_SEATS : 0;
 }

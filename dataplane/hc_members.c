@@ -293,9 +293,16 @@ static inline void op_join(struct hc_members *m, struct batch *b, const struct h
 		return;
 	uint16_t kind = HC_CHG_APPLIED;
 	if (m->admission) {
-		if (likely(m->lease[o->room_id] == 0)) {
+		uint16_t lease = m->lease[o->room_id];
+		if (likely((lease & HC_LEASE_SEATS) == 0)) {
 			/* a seat request: nothing changes until the answer */
 			ask_seat(m, b, o, at, cur, HC_CHG_REQUEST);
+			if (unlikely(lease == HC_LEASE_DRY)) {
+				/* our JOINs used the lease up before its top-up
+				 * came: say so once (the room's leases may grow) */
+				hc_members_flag_last(m, HC_CHGF_LEASE_DRY);
+				m->lease[o->room_id] = 0;
+			}
 			return;
 		}
 		kind = HC_CHG_LEASED; /* the seat is taken below, once applied */
@@ -318,7 +325,9 @@ static inline void op_join(struct hc_members *m, struct batch *b, const struct h
 		b->moves++;
 	}
 	if (kind == HC_CHG_LEASED) {
-		m->lease[o->room_id]--; /* the control core counted it as taken */
+		/* the control core counted it as taken */
+		if (--m->lease[o->room_id] == 0)
+			m->lease[o->room_id] = HC_LEASE_DRY;
 		b->leased++;
 	}
 	hc_members_place(m, at, o->user_id, cur, o->room_id, o->gateway_id);

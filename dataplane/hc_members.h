@@ -66,6 +66,8 @@ void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, in
  */
 void hc_members_lease(struct hc_members *m, uint32_t room, uint32_t seats);
 uint32_t hc_members_revoke(struct hc_members *m, uint32_t room);
+/* The seats of room this worker may still give. */
+uint32_t hc_members_lease_left(const struct hc_members *m, uint32_t room);
 
 /* A user picked to move, and the gateway that owns them. */
 struct hc_pick {

@@ -69,6 +69,13 @@ static inline void hc_members_report(struct hc_members *m, uint64_t user, uint32
 		.to_room = to, .pool_id = pool, .gateway_id = gw, .kind = kind};
 }
 
+/* Flags for the change just reported (when reporting is on). */
+static inline void hc_members_flag_last(struct hc_members *m, uint16_t flags)
+{
+	if (m->changes != NULL && m->n_changes > 0)
+		m->changes[m->n_changes - 1].flags |= flags;
+}
+
 /* Another gateway took user (in room at old_gw): tell old_gw at once
  * (HC_CHG_SUPERSEDED, answered by an ASSIGN SUPERSEDED) that it no longer
  * holds the user, rather than let its digest differ until it notices the

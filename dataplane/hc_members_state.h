@@ -24,6 +24,10 @@
  * (hc_usertab.h, which finds it by the id in its first 8 bytes): one
  * 32-byte slot, two to a cache line, so an event touches one line for
  * its own user. */
+/* A room's lease on a worker (hc_members.lease): seats, and the flag. */
+#define HC_LEASE_SEATS 0x7fffu
+#define HC_LEASE_DRY 0x8000u
+
 struct hc_slot {
 	uint64_t user_id;/* the key (hc_usertab.h); a free slot's: a link */
 	uint64_t session;/* the owner's session of the user (hc_proto.h): an
@@ -66,7 +70,10 @@ struct hc_members {
 	int admission;
 	struct hc_pending_table pend;
 	/* seat leases (admission on): seats of each room this worker may give
-	 * without asking (HC_DEC_LEASE, HC_DEC_REVOKE; hc_admission.c) */
+	 * without asking (HC_DEC_LEASE, HC_DEC_REVOKE; hc_admission.c), in
+	 * the low 15 bits; HC_LEASE_DRY alone: this worker's own JOINs took
+	 * the last of them since its last grant (its next seat request says
+	 * so, HC_CHGF_LEASE_DRY, once) */
 	uint16_t *lease;          /* [max_rooms]                         */
 	/* per gateway (any 16-bit id): users it owns here (relaxed stores,
 	 * read by the control core), and, for its current snapshot

@@ -137,12 +137,18 @@ struct hc_change {
 	union {
 		struct {
 			uint16_t pool_id;
-			uint16_t pad;
+			uint16_t flags; /* HC_CHGF_* */
 		};
 		uint32_t incarnation; /* HC_CHG_CONFLICT: the second source's */
 	};
 };
 _Static_assert(sizeof(struct hc_change) == 24, "hc_change is a 24-byte ring element");
+
+/* hc_change.flags */
+#define HC_CHGF_LEASE_DRY 1 /* HC_CHG_REQUEST: the worker's own leased JOINs
+                               took its last seat of to_room since its last
+                               grant (its lease ran dry before a top-up):
+                               said once per time it ran dry          */
 
 /* One PLACE request. 32 bytes. */
 struct hc_place_req {

@@ -348,6 +348,43 @@ static void test_lease_top_up(void)
 	CU_ASSERT_EQUAL(r.room[3].lease_mask, 0);
 	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, 3, 0, 16, 2), 0); /* no holder now */
 	CU_ASSERT_EQUAL(r.st.lease_top_ups, 3);
+
+	/* a holder's lease ran dry (it said so, HC_CHGF_LEASE_DRY): its
+	 * top-ups double, twice at most, grants do not; once no worker holds
+	 * a seat of the room, or after a revoke, they start small again */
+	uint32_t c = 5;
+	fill(c, 10, &u);
+	CU_ASSERT_EQUAL(hc_rooms_lease(&r, c, 0, 16, 1), 16);
+	hc_rooms_lease_ran_dry(&r, c, 1);              /* w1 holds none here */
+	CU_ASSERT_EQUAL(r.room[c].lease_grow, 0);
+	hc_rooms_lease_ran_dry(&r, c, 0);
+	CU_ASSERT_EQUAL(r.room[c].lease_grow, 1);
+	for (unsigned i = 0; i < 12; i++)
+		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, c, 0, u++), 1);
+	CU_ASSERT_EQUAL(r.room[c].leased, 4);
+	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, c, 0, 16, 1), 28); /* up to 32 */
+	CU_ASSERT_EQUAL(hc_room_occupancy(&r.room[c]), 54);
+	hc_rooms_lease_ran_dry(&r, c, 0);
+	hc_rooms_lease_ran_dry(&r, c, 0);              /* at most twice */
+	CU_ASSERT_EQUAL(r.room[c].lease_grow, HC_ROOMS_LEASE_GROW_MAX);
+	CU_ASSERT_EQUAL(r.st.lease_grown, 2);
+	for (unsigned i = 0; i < 32; i++)
+		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, c, 0, u++), 1);
+	CU_ASSERT_EQUAL(r.room[c].lease_mask, 0);      /* every seat taken */
+	CU_ASSERT_EQUAL(r.room[c].lease_grow, 0);
+	CU_ASSERT_EQUAL(hc_rooms_lease(&r, c, 0, 16, 1), 16);
+	hc_rooms_lease_ran_dry(&r, c, 0);
+	CU_ASSERT_EQUAL(r.room[c].lease_grow, 1);
+	CU_ASSERT_EQUAL(hc_rooms_lease(&r, c, 1, 16, 1), 16); /* a grant: not grown */
+	CU_ASSERT_EQUAL(hc_room_occupancy(&r.room[c]), 86);
+	CU_ASSERT_EQUAL(hc_rooms_lease_revoke(&r, c, 1), 3);
+	CU_ASSERT_EQUAL(r.room[c].lease_grow, 0);
+	hc_rooms_lease_ran_dry(&r, c, 0);              /* not while revoking */
+	CU_ASSERT_EQUAL(r.room[c].lease_grow, 0);
+	CU_ASSERT_EQUAL(hc_rooms_lease_back(&r, c, 0, 16), 0);
+	CU_ASSERT_EQUAL(hc_rooms_lease_back(&r, c, 1, 16), 1);
+	CU_ASSERT_EQUAL(r.st.lease_grown, 3);
+	CU_ASSERT_EQUAL(r.st.lease_top_ups, 4);
 	CU_ASSERT_EQUAL(r.st.lease_errors, 0);
 	CU_ASSERT_EQUAL(r.st.over_max, 0);
 	hc_rooms_free(&r);
@@ -934,7 +971,7 @@ static CU_TestInfo tests[] = {
 	{"a repeated PLACE gets the same seat (both policies)", test_repeated_place_same_seat},
 	{"reservations per gateway", test_reservations_per_gateway},
 	{"admission", test_admission},
-	{"seat leases topped up before they run dry", test_lease_top_up},
+	{"seat leases topped up before they run dry, grown where they did", test_lease_top_up},
 	{"reservation expiry", test_expiry},
 	{"retirement and grace", test_retire_grace},
 	{"random operations never exceed max", test_random_never_above_max},
