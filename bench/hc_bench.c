@@ -186,7 +186,8 @@ static void drain_changes(void)
 				sb_held[r] = sb_grow[r] = 0;
 			if (sb_held[r] && may_lease && sb_leased[r] <= want / 2)
 				k += (unsigned)stand_in_lease(r, want - sb_leased[r],
-							      want / 4 > 1 ? want / 4 : 1, &dec[k]);
+							      lease_seats / 4 > 1 ? lease_seats / 4 : 1,
+							      &dec[k]);
 			continue;
 		}
 		if (c->kind == HC_CHG_APPLIED)
@@ -197,8 +198,8 @@ static void drain_changes(void)
 			.gateway_id = c->gateway_id};
 		/* its lease ran dry before a top-up came: top-ups grow
 		 * (hc_rooms_lease_ran_dry) */
-		if ((c->flags & HC_CHGF_LEASE_DRY) && sb_held[c->to_room] &&
-		    sb_grow[c->to_room] < HC_ROOMS_LEASE_GROW_MAX)
+		if (c->kind == HC_CHG_REQUEST && (c->flags & HC_CHGF_LEASE_DRY) &&
+		    sb_held[c->to_room] && sb_grow[c->to_room] < HC_ROOMS_LEASE_GROW_MAX)
 			sb_grow[c->to_room]++;
 		if (c->kind == HC_CHG_REQUEST && may_lease && !sb_held[c->to_room])
 			k += (unsigned)stand_in_lease(c->to_room, lease_seats, 1, &dec[k]);

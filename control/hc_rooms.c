@@ -567,16 +567,17 @@ uint32_t hc_rooms_lease_top_up(struct hc_rooms *r, uint32_t room, unsigned w, ui
 			       uint32_t tick)
 {
 	const struct hc_room *rm = &r->room[room];
+	/* at the margin a LEAVE frees one seat and the next leased JOIN
+	 * would bring a one-seat top-up: a decision an event; a quarter of
+	 * lease_seats at least (grown or not), or none */
+	uint32_t least = want / 4 > 1 ? want / 4 : 1;
 	want <<= rm->lease_grow;
 	/* the room's leased seats are all w's only when w alone holds some;
 	 * then the book's count is w's lease (less JOINs not yet read) */
 	if (want < 2 || !may_lease(r, room, w, tick) || rm->lease_mask != (1u << w) ||
 	    rm->leased > want / 2)
 		return 0;
-	/* at the margin a LEAVE frees one seat and the next leased JOIN
-	 * would bring a one-seat top-up: a decision an event; a quarter of
-	 * the lease at least, or none */
-	uint32_t q = lease_grant(r, room, w, want - rm->leased, want / 4 > 1 ? want / 4 : 1, tick);
+	uint32_t q = lease_grant(r, room, w, want - rm->leased, least, tick);
 	r->st.lease_top_ups += q != 0;
 	return q;
 }
@@ -584,8 +585,9 @@ uint32_t hc_rooms_lease_top_up(struct hc_rooms *r, uint32_t room, unsigned w, ui
 void hc_rooms_lease_ran_dry(struct hc_rooms *r, uint32_t room, unsigned w)
 {
 	struct hc_room *rm = &r->room[room];
+	/* only where top-ups go: w the room's only holder */
 	if (w >= 16 || rm->state != HC_ROOM_LIVE || rm->revoking != 0 ||
-	    !(rm->lease_mask >> w & 1) || rm->lease_grow >= HC_ROOMS_LEASE_GROW_MAX)
+	    rm->lease_mask != (1u << w) || rm->lease_grow >= HC_ROOMS_LEASE_GROW_MAX)
 		return;
 	rm->lease_grow++;
 	r->st.lease_grown++;

@@ -73,6 +73,7 @@ struct hc_room {
 	uint32_t lease_hold;/* no lease until the tick after this one  */
 	uint64_t grace_until; /* GRACE: reusable from this TSC on      */
 };
+_Static_assert(sizeof(struct hc_room) == 40, "hc_room is 40 bytes (lease_tick in 8 bits)");
 
 struct hc_pool_index {
 	uint32_t levels;    /* max + 1 */
@@ -236,12 +237,14 @@ void hc_rooms_expire(struct hc_rooms *r, uint64_t now);
  * again, on the terms of a grant (the room stays far from full, no
  * revoke outstanding, past lease_hold), so a room that keeps filling
  * keeps its lease instead of running dry and costing round trips; none
- * when fewer than want / 4 seats fit below the margin.  `want` is the
- * policy's lease_seats, doubled lease_grow times (lease_ran_dry).
+ * when fewer than lease_seats / 4 seats fit below the margin.  `want` is
+ * the policy's lease_seats; top-ups go up to it doubled lease_grow times
+ * (lease_ran_dry), at most half of that left by the book.
  * Returns the seats added (0: none).
  * lease_ran_dry: worker w says its own leased JOINs took its last seat
- * of room before a top-up came (HC_CHGF_LEASE_DRY): while w holds seats
- * of room by the book, its top-ups there double in size (at most
+ * of room before a top-up came (HC_CHGF_LEASE_DRY): while w is the only
+ * holder of room's seats by the book (where top-ups go), its top-ups
+ * there double in size (at most
  * HC_ROOMS_LEASE_GROW_MAX times), until no worker holds any (all taken or
  * given back) or a revoke; then they start at lease_seats again.
  * lease_taken: worker's JOIN of user into room on a leased seat: the seat

@@ -93,7 +93,9 @@ void hc_members_lease(struct hc_members *m, uint32_t room, uint32_t seats)
 	if (room == 0 || room >= m->max_rooms)
 		return; /* the control core names valid rooms */
 	uint32_t have = (m->lease[room] & HC_LEASE_SEATS) + seats;
-	/* the control core leases at most lease_seats (<= 4096) at a time */
+	/* the control core leases at most lease_seats << 2 (<= 16384: the
+	 * policy's lease_seats <= 4096, HC_ROOMS_LEASE_GROW_MAX) at a time,
+	 * well below the 15 bits the seats have */
 	m->lease[room] = (uint16_t)(have < HC_LEASE_SEATS ? have : HC_LEASE_SEATS);
 	HC_RELAXED_ADD(&m->st.lease_seats, seats);
 }

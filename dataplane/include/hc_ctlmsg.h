@@ -139,7 +139,9 @@ struct hc_change {
 			uint16_t pool_id;
 			uint16_t flags; /* HC_CHGF_* */
 		};
-		uint32_t incarnation; /* HC_CHG_CONFLICT: the second source's */
+		uint32_t incarnation; /* HC_CHG_CONFLICT: the second source's
+		                         (overlaps flags: read flags only for
+		                         HC_CHG_REQUEST) */
 	};
 };
 _Static_assert(sizeof(struct hc_change) == 24, "hc_change is a 24-byte ring element");

@@ -618,11 +618,13 @@ static void test_leases(void)
 	events(users, rooms, ops, 16);
 	CU_ASSERT_EQUAL(w->members.room_users[r], 17); /* before any poll */
 	CU_ASSERT_EQUAL(w->members.lease[r], HC_LEASE_DRY); /* its own JOINs took it */
+	CU_ASSERT_EQUAL(hc_members_lease_left(&w->members, r), 0);
 	settle();
 	CU_ASSERT_EQUAL(w->members.st.requests, requests + 1);
 	CU_ASSERT_EQUAL(w->members.st.leased_joins, leased + 16);
 	CU_ASSERT_EQUAL(d.book.st.lease_top_ups, top_ups + 2);
 	CU_ASSERT_EQUAL(w->members.lease[r], 16); /* and no longer dry */
+	CU_ASSERT_EQUAL(hc_members_lease_left(&w->members, r), 16);
 	CU_ASSERT_EQUAL(d.book.room[r].users, 17);
 	CU_ASSERT_EQUAL(d.book.room[r].leased, 16);
 
@@ -642,8 +644,9 @@ static void test_leases(void)
 	uint64_t grown = d.book.st.lease_grown;
 	hc_decide_poll(&d, 0);
 	CU_ASSERT_EQUAL(d.book.st.lease_top_ups, top_ups + 4);
-	/* that one request (flagged) doubled the room's top-ups, until the
-	 * revoke below made them small again */
+	/* that one request (flagged) doubled the room's top-up size
+	 * (counted; no top-up came after it in this poll), and the revoke
+	 * below made it small again */
 	CU_ASSERT_EQUAL(d.book.st.lease_grown, grown + 1);
 	CU_ASSERT_EQUAL(d.book.room[r].lease_grow, 0);
 	CU_ASSERT_EQUAL(d.st.lease_parked, parked + 16);

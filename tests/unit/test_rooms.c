@@ -339,6 +339,8 @@ static void test_lease_top_up(void)
 	CU_ASSERT_EQUAL(r.room[b].leased, 8);
 	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, b, 0, 16, 1), 0);
 	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, b, 1, 16, 1), 0);
+	hc_rooms_lease_ran_dry(&r, b, 0);   /* no top-ups here: nothing to grow */
+	CU_ASSERT_EQUAL(r.room[b].lease_grow, 0);
 
 	/* a revoke outstanding, then the tick it holds leases back */
 	CU_ASSERT_EQUAL(hc_rooms_lease_revoke(&r, 3, 1), 1);
@@ -385,6 +387,25 @@ static void test_lease_top_up(void)
 	CU_ASSERT_EQUAL(hc_rooms_lease_back(&r, c, 1, 16), 1);
 	CU_ASSERT_EQUAL(r.st.lease_grown, 3);
 	CU_ASSERT_EQUAL(r.st.lease_top_ups, 4);
+
+	/* grown twice: top-ups up to 64; near the margin the least top-up
+	 * stays a quarter of lease_seats (4), not of the grown size */
+	uint32_t e = 6;
+	fill(e, 1, &u);
+	CU_ASSERT_EQUAL(hc_rooms_lease(&r, e, 0, 16, 3), 16);
+	for (unsigned i = 0; i < 12; i++)
+		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, e, 0, u++), 1);
+	hc_rooms_lease_ran_dry(&r, e, 0);
+	hc_rooms_lease_ran_dry(&r, e, 0);
+	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, e, 0, 16, 3), 60); /* 4 left: to 64 */
+	CU_ASSERT_EQUAL(r.room[e].leased, 64);
+	CU_ASSERT_EQUAL(hc_room_occupancy(&r.room[e]), 77);
+	for (unsigned i = 0; i < 60; i++)
+		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, e, 0, u++), 1);
+	fill(e, 7, &u);                               /* users 80 + 4 leased */
+	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, e, 0, 16, 3), 4);
+	CU_ASSERT_EQUAL(hc_room_occupancy(&r.room[e]), 88);
+	CU_ASSERT_EQUAL(r.room[e].lease_grow, 2);
 	CU_ASSERT_EQUAL(r.st.lease_errors, 0);
 	CU_ASSERT_EQUAL(r.st.over_max, 0);
 	hc_rooms_free(&r);
