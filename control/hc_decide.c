@@ -346,12 +346,14 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 	if (ok) {
 		d->st.admitted++;
 		hc_directives_joined(&d->dirs, c->user_id, c->to_room);
-		/* the worker's own leased JOINs took its last seat here before
-		 * a top-up came (a kept seat's JOIN says so too) */
-		if (!restated && (c->flags & HC_CHGF_LEASE_DRY))
-			hc_rooms_lease_ran_dry(&d->book, c->to_room, worker);
-		if (!restated && !kept)
-			offer_lease(d, worker, c->to_room);
+		if (!restated) {
+			/* the worker's own leased JOINs took its last seat here
+			 * before a top-up came (a kept seat's JOIN says so too) */
+			if (c->flags & HC_CHGF_LEASE_DRY)
+				hc_rooms_lease_ran_dry(&d->book, c->to_room, worker);
+			if (!kept)
+				offer_lease(d, worker, c->to_room);
+		}
 		return;
 	}
 	d->st.refused++;

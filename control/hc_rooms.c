@@ -551,6 +551,14 @@ static int may_lease(const struct hc_rooms *r, uint32_t room, unsigned w, uint32
 	       (int32_t)(tick - rm->lease_hold) > 0;
 }
 
+/* Is w the only worker holding seats of room (by the book)?  Then the
+ * room's leased seats are all w's (less JOINs not yet read): where
+ * top-ups, and so their growth, go. */
+static int sole_holder(const struct hc_room *rm, unsigned w)
+{
+	return w < 16 && rm->lease_mask == (1u << w);
+}
+
 uint32_t hc_rooms_lease(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t want,
 			uint32_t tick)
 {
@@ -572,9 +580,7 @@ uint32_t hc_rooms_lease_top_up(struct hc_rooms *r, uint32_t room, unsigned w, ui
 	 * lease_seats at least (grown or not), or none */
 	uint32_t least = want / 4 > 1 ? want / 4 : 1;
 	want <<= rm->lease_grow;
-	/* the room's leased seats are all w's only when w alone holds some;
-	 * then the book's count is w's lease (less JOINs not yet read) */
-	if (want < 2 || !may_lease(r, room, w, tick) || rm->lease_mask != (1u << w) ||
+	if (want < 2 || !may_lease(r, room, w, tick) || !sole_holder(rm, w) ||
 	    rm->leased > want / 2)
 		return 0;
 	uint32_t q = lease_grant(r, room, w, want - rm->leased, least, tick);
@@ -585,9 +591,8 @@ uint32_t hc_rooms_lease_top_up(struct hc_rooms *r, uint32_t room, unsigned w, ui
 void hc_rooms_lease_ran_dry(struct hc_rooms *r, uint32_t room, unsigned w)
 {
 	struct hc_room *rm = &r->room[room];
-	/* only where top-ups go: w the room's only holder */
-	if (w >= 16 || rm->state != HC_ROOM_LIVE || rm->revoking != 0 ||
-	    rm->lease_mask != (1u << w) || rm->lease_grow >= HC_ROOMS_LEASE_GROW_MAX)
+	if (rm->state != HC_ROOM_LIVE || rm->revoking != 0 || !sole_holder(rm, w) ||
+	    rm->lease_grow >= HC_ROOMS_LEASE_GROW_MAX)
 		return;
 	rm->lease_grow++;
 	r->st.lease_grown++;

@@ -244,9 +244,9 @@ void hc_rooms_expire(struct hc_rooms *r, uint64_t now);
  * lease_ran_dry: worker w says its own leased JOINs took its last seat
  * of room before a top-up came (HC_CHGF_LEASE_DRY): while w is the only
  * holder of room's seats by the book (where top-ups go), its top-ups
- * there double in size (at most
- * HC_ROOMS_LEASE_GROW_MAX times), until no worker holds any (all taken or
- * given back) or a revoke; then they start at lease_seats again.
+ * there double in size (at most HC_ROOMS_LEASE_GROW_MAX times), until no
+ * worker holds any (all taken or given back) or a revoke; then they
+ * start at lease_seats again.
  * lease_taken: worker's JOIN of user into room on a leased seat: the seat
  * becomes the user's; a reservation the user held is freed (the user
  * sits on the leased seat).  Returns 1, or 0 when the book had no leased

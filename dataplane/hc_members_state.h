@@ -17,17 +17,14 @@
 #include "hc_pending.h"     /* struct hc_pending_table */
 #include "hc_usertab.h"     /* struct hc_usertab */
 
-
-
+/* A room's lease on a worker (hc_members.lease): seats, and the flag. */
+#define HC_LEASE_SEATS 0x7fffu
+#define HC_LEASE_DRY 0x8000u
 
 /* What a worker keeps per user, at the user's position in the user table
  * (hc_usertab.h, which finds it by the id in its first 8 bytes): one
  * 32-byte slot, two to a cache line, so an event touches one line for
  * its own user. */
-/* A room's lease on a worker (hc_members.lease): seats, and the flag. */
-#define HC_LEASE_SEATS 0x7fffu
-#define HC_LEASE_DRY 0x8000u
-
 struct hc_slot {
 	uint64_t user_id;/* the key (hc_usertab.h); a free slot's: a link */
 	uint64_t session;/* the owner's session of the user (hc_proto.h): an
