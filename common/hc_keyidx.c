@@ -133,47 +133,37 @@ void hc_keyidx_lookup_bulk(const struct hc_keyidx *x, const uint64_t *keys, unsi
 		}
 }
 
-/* Would a key (absent), from home, land within HC_KEYIDX_MAX_DIST, and
- * would every entry it displaces?  (The insert below, without writing.) */
-static int kx_fits(const struct hc_keyidx *x, uint32_t home)
-{
-	uint32_t i = home, d = 0;
-	for (;;) {
-		uint32_t e = x->index[i];
-		if (e == 0)
-			return d <= HC_KEYIDX_MAX_DIST;
-		uint32_t ed = e >> PB;
-		if (ed < d) {
-			if (d > HC_KEYIDX_MAX_DIST)
-				return 0;
-			d = ed; /* the displaced entry goes on */
-		}
-		d++;
-		i = kx_next(x, i);
-	}
-}
-
+/*
+ * One walk from the key's home to the first empty entry, then the writes:
+ * the key goes where the first entry closer to its own home than the
+ * probe stands (entries of the same home stay before it), and that entry
+ * and every one after it up to the empty entry move one further (each
+ * one more from home, their order kept: homes stay in order along a run,
+ * which is all a lookup relies on).  Refused, with nothing written, when
+ * the key or a moved entry would be more than HC_KEYIDX_MAX_DIST from
+ * home.
+ */
 int hc_keyidx_insert(struct hc_keyidx *x, uint64_t key, uint32_t pos)
 {
-	uint32_t home = kx_home(x, key);
-	if (x->count >= x->capacity || pos >= x->capacity || !kx_fits(x, home))
+	if (x->count >= x->capacity || pos >= x->capacity)
 		return -ENOSPC;
-	uint32_t carry = pos + 1, d = 0, i = home;
-	for (;;) {
-		uint32_t e = x->index[i];
-		if (e == 0) {
-			x->index[i] = carry | d << PB;
-			break;
-		}
-		uint32_t ed = e >> PB;
-		if (ed < d) { /* richer than us: it moves on, we stay */
-			x->index[i] = carry | d << PB;
-			carry = e & HC_KEYIDX_POS_MASK;
-			d = ed;
-		}
+	uint32_t at = kx_home(x, key), d = 0, e;
+	while ((e = x->index[at]) != 0 && (e >> PB) >= d) {
 		d++;
-		i = kx_next(x, i);
+		at = kx_next(x, at);
 	}
+	if (d > HC_KEYIDX_MAX_DIST)
+		return -ENOSPC;
+	uint32_t end = at, moved = 0;
+	for (; (e = x->index[end]) != 0; end = kx_next(x, end), moved++)
+		if ((e >> PB) >= HC_KEYIDX_MAX_DIST)
+			return -ENOSPC;
+	for (; moved > 0; moved--) {
+		uint32_t from = end == 0 ? x->n_index - 1 : end - 1;
+		x->index[end] = x->index[from] + (1u << PB);
+		end = from;
+	}
+	x->index[at] = (pos + 1) | d << PB;
 	x->count++;
 	return 0;
 }

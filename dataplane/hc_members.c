@@ -345,7 +345,7 @@ static inline void op_join(struct hc_members *m, struct batch *b, const struct h
 		kind = HC_CHG_LEASED; /* the seat is taken below, once applied */
 	}
 	if (at < 0) {
-		at = hc_usertab_add(&m->users, o->user_id);
+		at = hc_usertab_add_absent(&m->users, o->user_id); /* (batch_pos) */
 		if (unlikely(at < 0)) {
 			b->full++; /* not at capacity: a crowded home (hc_usertab.h) */
 			report(m, o, 0, o->room_id, HC_CHG_FULL);
@@ -431,7 +431,7 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
 	if (at < 0) {
 		if (!have_key_for_new(m, b, o))
 			return;
-		at = hc_usertab_add(&m->users, o->user_id);
+		at = hc_usertab_add_absent(&m->users, o->user_id); /* (batch_pos) */
 		if (unlikely(at < 0)) {
 			b->full++;
 			report(m, o, 0, o->room_id, HC_CHG_FULL);

@@ -44,8 +44,11 @@ static inline uint8_t *ut_record(const struct hc_usertab *t, uint32_t pos)
 int32_t hc_usertab_add(struct hc_usertab *t, uint64_t key)
 {
 	int32_t found = hc_keyidx_lookup(&t->ix, key);
-	if (found >= 0)
-		return found;
+	return found >= 0 ? found : hc_usertab_add_absent(t, key);
+}
+
+int32_t hc_usertab_add_absent(struct hc_usertab *t, uint64_t key)
+{
 	/* the position the key gets: the free list's head, or a fresh one */
 	uint32_t pos = t->free1 != 0 ? t->free1 - 1 : t->fresh;
 	if (pos >= t->capacity || hc_keyidx_insert(&t->ix, key, pos) != 0)

@@ -65,6 +65,10 @@ static inline void hc_usertab_lookup_bulk(const struct hc_usertab *t, const uint
  * position).  -ENOSPC when full or when the key's home is crowded. */
 int32_t hc_usertab_add(struct hc_usertab *t, uint64_t key);
 
+/* hc_usertab_add for a key the caller has just looked up and found absent
+ * (a lookup less; a present key would be indexed twice). */
+int32_t hc_usertab_add_absent(struct hc_usertab *t, uint64_t key);
+
 /* Delete key: its former position, or -ENOENT. */
 int32_t hc_usertab_del(struct hc_usertab *t, uint64_t key);
 

@@ -181,6 +181,25 @@ static void test_crowded_home(void)
 	CU_ASSERT_EQUAL(t.ix.count, before);
 	CU_ASSERT_EQUAL(t.fresh, fresh);
 	CU_ASSERT_EQUAL(memcmp(copy, t.ix.index, t.ix.n_index * sizeof(uint32_t)), 0);
+	/* two keys of the home just before the crowd's: the first takes that
+	 * entry; the second would stand at the crowd's home and push every
+	 * crowd entry one further, the last to 64: refused, nothing changed */
+	uint32_t before_home = (home + t.ix.n_index - 1) % t.ix.n_index;
+	uint64_t early[2];
+	unsigned n_early = 0;
+	for (uint32_t u = 300000000; n_early < 2 && u < 900000000; u++)
+		if (hc_usertab_home(&t, key_of(u)) == before_home)
+			early[n_early++] = key_of(u);
+	CU_ASSERT_EQUAL_FATAL(n_early, 2);
+	CU_ASSERT(hc_usertab_add(&t, early[0]) >= 0);
+	memcpy(copy, t.ix.index, t.ix.n_index * sizeof(uint32_t));
+	before = t.ix.count;
+	fresh = t.fresh;
+	CU_ASSERT_EQUAL(hc_usertab_add(&t, early[1]), -ENOSPC);
+	CU_ASSERT_EQUAL(t.ix.count, before);
+	CU_ASSERT_EQUAL(t.fresh, fresh);
+	CU_ASSERT_EQUAL(memcmp(copy, t.ix.index, t.ix.n_index * sizeof(uint32_t)), 0);
+	CU_ASSERT(hc_usertab_del(&t, early[0]) >= 0);
 	for (unsigned i = 0; i + 1 < CROWD; i++)
 		bad += hc_usertab_lookup(&t, crowd[i]) < 0;
 	CU_ASSERT_EQUAL(bad, 0);
