@@ -148,6 +148,11 @@ static struct {
 	 * core's rule, control/hc_decide.c; a grant queued behind a revoke
 	 * would come back in no answer the model could check) */
 	uint32_t revoking[HC_MAX_WORKERS][FZ_ROOMS];
+	/* a leased JOIN of the worker into the room since its last seat
+	 * request there that said its lease ran dry (HC_CHGF_LEASE_DRY): a
+	 * request may say so only after its own JOINs took leased seats, and
+	 * once for them */
+	uint8_t leased_since_dry[HC_MAX_WORKERS][FZ_ROOMS];
 	struct fz_resync rs[FZ_RESYNC_MAX];
 	unsigned n_rs;
 	uint32_t place_id;
@@ -592,8 +597,43 @@ static void book_move(uint32_t from, uint32_t to)
 	}
 }
 
+/* HC_CHGF_LEASE_DRY is a seat request's flag: on no other applied
+ * change, on a restatement never, and on a request only after a leased
+ * JOIN of that worker into that room since its last such request (the
+ * worker marks its lease dry when a leased JOIN takes the last seat, and
+ * its next request into the room carries the mark, once).  Whether a
+ * given request must carry it depends on when the worker applied the
+ * grants this control core sent, which it cannot see: not checked here
+ * (tests/unit/test_control.c follows one lease step by step). */
+static void check_dry_flag(unsigned w, const struct hc_change *c)
+{
+	switch (c->kind) {
+	case HC_CHG_APPLIED: case HC_CHG_LEASED: case HC_CHG_RESTATE:
+	case HC_CHG_FULL: case HC_CHG_SUPERSEDED:
+		if (c->flags != 0)
+			FZ_FAIL("change %u of user %" PRIu64 " (worker %u) carries flags 0x%x",
+				c->kind, c->user_id, w, c->flags);
+		break;
+	case HC_CHG_REQUEST:
+		if (c->flags & ~HC_CHGF_LEASE_DRY)
+			FZ_FAIL("seat request of user %" PRIu64 " carries unknown flags 0x%x",
+				c->user_id, c->flags);
+		if (!(c->flags & HC_CHGF_LEASE_DRY) || c->to_room >= FZ_ROOMS)
+			break;
+		if (!fz.leased_since_dry[w][c->to_room])
+			FZ_FAIL("worker %u says its lease of room %u ran dry (user %" PRIu64
+				") with no leased JOIN there since it last said so", w,
+				c->to_room, c->user_id);
+		fz.leased_since_dry[w][c->to_room] = 0;
+		break;
+	default:
+		break;
+	}
+}
+
 static void take_change(unsigned w, const struct hc_change *c)
 {
+	check_dry_flag(w, c);
 	switch (c->kind) {
 	case HC_CHG_APPLIED:
 		book_move(c->from_room, c->to_room);
@@ -604,6 +644,7 @@ static void take_change(unsigned w, const struct hc_change *c)
 			FZ_FAIL("leased JOIN of user %" PRIu64 " into room %u: worker %u holds no "
 				"seat there", c->user_id, c->to_room, w);
 		fz.lease[w][c->to_room]--;
+		fz.leased_since_dry[w][c->to_room] = 1;
 		book_move(c->from_room, c->to_room);
 		break;
 	case HC_CHG_LEASE_BACK: /* after every leased JOIN of the room */
@@ -843,6 +884,7 @@ static void run_begin(uint8_t cfgbits)
 	/* the model: keep the big history arrays, reset the rest */
 	memset(fz.lease, 0, sizeof(fz.lease));
 	memset(fz.revoking, 0, sizeof(fz.revoking));
+	memset(fz.leased_since_dry, 0, sizeof(fz.leased_since_dry));
 	fz.cfgbits = cfgbits;
 	fz.auth = (cfgbits & FZ_CFG_AUTH) != 0;
 	/* "pendingoverflow" is fixed (hc_ops.c: one sweep per apply chunk),

@@ -81,7 +81,9 @@
  *               room (HC_DEC_LEASE), or with q's bit 7 gives its seats
  *               back (HC_DEC_REVOKE); every HC_CHG_LEASED must spend a
  *               seat leased to that worker, and a give-back must return
- *               exactly what is left
+ *               exactly what is left; a seat request may say the lease
+ *               ran dry (HC_CHGF_LEASE_DRY) only after a leased JOIN of
+ *               that worker into that room since it last said so
  * HEARTBEAT's what bit 7 and PLACE's first byte's bit 7 send the last
  * HEARTBEAT / PLACE again byte for byte (a replayed control counter); RX's
  * bit 5 moves every gateway's source port (a NAT rebinding).
