@@ -36,8 +36,8 @@ static void seat(struct hc_members *m, int32_t at, uint64_t user_id, uint64_t se
 		at = hc_usertab_add(&m->users, user_id);
 		if (unlikely(at < 0)) {
 			HC_RELAXED_ADD(&m->st.table_full, 1);
-			hc_members_report(m, user_id, room, 0, 0, gw, HC_CHG_APPLIED);
-			hc_members_report(m, user_id, 0, room, 0, gw, HC_CHG_FULL);
+			hc_members_report(m, user_id, room, 0, 0, gw, HC_CHG_APPLIED, 0);
+			hc_members_report(m, user_id, 0, room, 0, gw, HC_CHG_FULL, 0);
 			return;
 		}
 		m->slot[at].moved = 0;

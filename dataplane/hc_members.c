@@ -128,7 +128,7 @@ static inline void touched_mark(struct touched *t, uint64_t user)
 static inline void report(struct hc_members *m, const struct hc_op *o, uint32_t from,
 			  uint32_t to, uint16_t kind)
 {
-	hc_members_report(m, o->user_id, from, to, o->pool_id, o->gateway_id, kind);
+	hc_members_report(m, o->user_id, from, to, o->pool_id, o->gateway_id, kind, 0);
 }
 
 /* Remove the user at `at` (in room cur): one LEAVE's worth of work. */
@@ -274,19 +274,19 @@ static inline int have_key_for_new(struct hc_members *m, struct batch *b, const 
 	return 0;
 }
 
-/* o asks for a seat (kind HC_CHG_REQUEST or HC_CHG_RESTATE) for the user
- * at key position at (-1: new; a key is kept for it meanwhile), in cur:
- * the user is pending until the answer (hc_admission.c), counted as in
- * flight for its gateway (SETTLING). */
+/* o asks for a seat (kind HC_CHG_REQUEST or HC_CHG_RESTATE, with flags
+ * HC_CHGF_*) for the user at key position at (-1: new; a key is kept for
+ * it meanwhile), in cur: the user is pending until the answer
+ * (hc_admission.c), counted as in flight for its gateway (SETTLING). */
 static inline struct hc_pending *ask_seat(struct hc_members *m, struct batch *b,
 					  const struct hc_op *o, int32_t at, uint32_t cur,
-					  uint16_t kind)
+					  uint16_t kind, uint16_t flags)
 {
 	if (at < 0)
 		m->pend_new++;
 	struct hc_pending *p = hc_pending_add(&m->pend, o->user_id, o->session, at);
 	HC_RELAXED_ADD(&m->gw_pending[o->gateway_id], 1);
-	report(m, o, cur, o->room_id, kind);
+	hc_members_report(m, o->user_id, cur, o->room_id, o->pool_id, o->gateway_id, kind, flags);
 	b->asked++;
 	return p;
 }
@@ -332,14 +332,13 @@ static inline void op_join(struct hc_members *m, struct batch *b, const struct h
 	if (m->admission) {
 		uint16_t lease = m->lease[o->room_id];
 		if (likely((lease & HC_LEASE_SEATS) == 0)) {
-			/* a seat request: nothing changes until the answer */
-			ask_seat(m, b, o, at, cur, HC_CHG_REQUEST);
-			if (unlikely(lease == HC_LEASE_DRY)) {
-				/* our JOINs used the lease up before its top-up
-				 * came: say so once (the room's leases may grow) */
-				hc_members_flag_last(m, HC_CHGF_LEASE_DRY);
+			/* a seat request: nothing changes until the answer.
+			 * Our JOINs used the lease up before its top-up came:
+			 * the request says so, once (the room's leases may grow) */
+			int dry = lease == HC_LEASE_DRY;
+			ask_seat(m, b, o, at, cur, HC_CHG_REQUEST, dry ? HC_CHGF_LEASE_DRY : 0);
+			if (unlikely(dry))
 				m->lease[o->room_id] = 0;
-			}
 			return;
 		}
 		kind = HC_CHG_LEASED; /* the seat is taken below, once applied */
@@ -417,7 +416,7 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
 		if (at < 0 && !have_key_for_new(m, b, o))
 			return;
 		/* a seat request like a JOIN's; this SET waits behind it */
-		struct hc_pending *p = ask_seat(m, b, o, at, cur, HC_CHG_RESTATE);
+		struct hc_pending *p = ask_seat(m, b, o, at, cur, HC_CHG_RESTATE, 0);
 		struct hc_op again = *o;
 		again.flags |= HC_OPF_DECIDED;
 		hc_pending_defer(&m->pend, p, &again);

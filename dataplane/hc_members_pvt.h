@@ -57,23 +57,18 @@ static inline void hc_members_list_del(struct hc_members *m, int32_t at, uint32_
 }
 
 /* One change for the control core (what changed, a seat request, a
- * notice), appended to `changes` when reporting is on. */
+ * notice), appended to `changes` when reporting is on; flags: HC_CHGF_*
+ * (a seat request's), else 0. */
 static inline void hc_members_report(struct hc_members *m, uint64_t user, uint32_t from,
-				     uint32_t to, uint16_t pool, uint16_t gw, uint16_t kind)
+				     uint32_t to, uint16_t pool, uint16_t gw, uint16_t kind,
+				     uint16_t flags)
 {
 	if (m->changes == NULL)
 		return;
 	if (unlikely(m->n_changes == m->changes_cap && m->changes_full != NULL))
 		m->changes_full(m->changes_ctx); /* a long sweep: hand them over */
 	m->changes[m->n_changes++] = (struct hc_change){.user_id = user, .from_room = from,
-		.to_room = to, .pool_id = pool, .gateway_id = gw, .kind = kind};
-}
-
-/* Flags for the change just reported (when reporting is on). */
-static inline void hc_members_flag_last(struct hc_members *m, uint16_t flags)
-{
-	if (m->changes != NULL && m->n_changes > 0)
-		m->changes[m->n_changes - 1].flags |= flags;
+		.to_room = to, .pool_id = pool, .gateway_id = gw, .kind = kind, .flags = flags};
 }
 
 /* Another gateway took user (in room at old_gw): tell old_gw at once
@@ -83,7 +78,7 @@ static inline void hc_members_flag_last(struct hc_members *m, uint16_t flags)
 static inline void hc_members_tell_taken(struct hc_members *m, uint64_t user, uint32_t room,
 					 uint16_t old_gw)
 {
-	hc_members_report(m, user, room, room, 0, old_gw, HC_CHG_SUPERSEDED);
+	hc_members_report(m, user, room, room, 0, old_gw, HC_CHG_SUPERSEDED, 0);
 }
 
 /* The user at position `at` is now in `room` (0: none), from `cur`,
