@@ -292,21 +292,25 @@ static uint32_t dir_room(uint64_t i)
 	return 1 + (uint32_t)(i / 90); /* 90 moves into each room (max 100) */
 }
 
-/* The JOIN of directive j's user arrives: admitted on its seat, which
- * completes the directive; 1 if all of that happened. */
-static int dir_join(struct hc_rooms *book, struct hc_directives *dirs, uint64_t j, uint64_t now)
+/* The JOIN of directive j's user arrives: admitted on the seat its
+ * directive held, which completes it, as seat_request (hc_decide.c) does;
+ * 1 if all of that happened. */
+static int dir_join(struct hc_rooms *book, struct hc_directives *dirs, uint64_t j)
 {
 	uint64_t user = hc_gen_user_id((uint32_t)j);
 	uint32_t to = dir_room(j);
-	return hc_rooms_admit(book, to, 0, user, now) == HC_ROOMS_ADMITTED_KEPT &&
-	       hc_directives_joined(dirs, user, to);
+	return hc_directives_take_seat(dirs, user, to) &&
+	       hc_rooms_admit_on_seat(book, to) == HC_ROOMS_ADMITTED_KEPT;
 }
 
+/* What hc_decide's prefetch_change fetches for directive j's user: a
+ * pick's, the directive index; a JOIN's, that and the reservation index. */
 static void dir_prefetch(struct hc_rooms *book, struct hc_directives *dirs, uint64_t j,
-			 int stage)
+			 int stage, int join)
 {
 	uint64_t user = hc_gen_user_id((uint32_t)j);
-	hc_rooms_prefetch_user(book, user, stage);
+	if (join)
+		hc_rooms_prefetch_user(book, user, stage);
 	hc_directives_prefetch(dirs, user, stage);
 }
 
@@ -314,12 +318,17 @@ static void dir_prefetch(struct hc_rooms *book, struct hc_directives *dirs, uint
  * LOOKAHEAD_INDEX / _RECORD), for the directive j's user: index lines 16
  * directives ahead, records 8 ahead. */
 static void dir_lookahead(struct hc_rooms *book, struct hc_directives *dirs, uint64_t j,
-			  uint64_t total)
+			  uint64_t total, int join)
 {
 	if (j + 16 < total)
-		dir_prefetch(book, dirs, j + 16, 1);
+		dir_prefetch(book, dirs, j + 16, 1, join);
 	if (j + 8 < total)
-		dir_prefetch(book, dirs, j + 8, 2);
+		dir_prefetch(book, dirs, j + 8, 2, join);
+}
+
+static void bench_free_seat(void *book, uint32_t room)
+{
+	hc_rooms_free_seat(book, room);
 }
 
 static double measure_directives(struct hc_dataplane *dp, uint64_t total, double *dgram_s,
@@ -358,6 +367,7 @@ static double measure_directives(struct hc_dataplane *dp, uint64_t total, double
 			hc_rooms_free(&book);
 			return 0;
 		}
+		hc_directives_on_seat_free(&dirs, bench_free_seat, &book);
 		for (uint32_t r = 1; r <= rooms; r++)
 			hc_rooms_open(&book, 0);
 	}
@@ -375,13 +385,16 @@ static double measure_directives(struct hc_dataplane *dp, uint64_t total, double
 		uint32_t to = dir_room(i), id = (uint32_t)i + 1;
 		if (full == DIR_DONE && i >= DIR_WINDOW) {
 			uint64_t j = i - DIR_WINDOW;
-			dir_lookahead(&book, &dirs, j, total);
-			*incomplete += !dir_join(&book, &dirs, j, t0);
+			dir_lookahead(&book, &dirs, j, total, 1);
+			*incomplete += !dir_join(&book, &dirs, j);
 		}
 		if (full != DIR_EMIT) {
-			dir_lookahead(&book, &dirs, i, total); /* the picks' */
-			hc_rooms_reserve(&book, to, hc_gen_user_id((uint32_t)i), t0);
+			/* move_picked (hc_decide.c): the seat, held by the directive */
+			dir_lookahead(&book, &dirs, i, total, 0);
+			if (!hc_rooms_hold_seat(&book, to))
+				*incomplete += 1;
 			id = hc_directives_add(&dirs, hc_gen_user_id((uint32_t)i), 1, to, g, t0);
+			*incomplete += id == 0;
 		}
 		struct hc_move mv = {.user_id = rte_cpu_to_be_64(hc_gen_user_id((uint32_t)i)),
 			.from_room = rte_cpu_to_be_32(1 + (uint32_t)(i % 997)),
@@ -415,7 +428,7 @@ static double measure_directives(struct hc_dataplane *dp, uint64_t total, double
 	hc_tx_flush(&tx);
 	if (full == DIR_DONE) /* the last window's JOINs */
 		for (uint64_t j = total > DIR_WINDOW ? total - DIR_WINDOW : 0; j < total; j++)
-			*incomplete += !dir_join(&book, &dirs, j, t0);
+			*incomplete += !dir_join(&book, &dirs, j);
 	if (stalled)
 		*incomplete = total;
 	uint64_t deadline = rte_rdtsc() + rte_get_tsc_hz();
@@ -424,6 +437,12 @@ static double measure_directives(struct hc_dataplane *dp, uint64_t total, double
 	double dt = (double)(rte_rdtsc() - t0) / (double)rte_get_tsc_hz();
 	*dgram_s = (double)dgrams / dt;
 	*lost = total - on_wire;
+	/* every seat held by its directive, or taken by its JOIN */
+	if (full != DIR_EMIT && book.held_now != (full == DIR_SEATS ? total : 0)) {
+		fprintf(stderr, "hc-bench: %u seats held at the end, expected %" PRIu64 "\n",
+			book.held_now, full == DIR_SEATS ? total : 0);
+		*incomplete += 1;
+	}
 	if (full != DIR_EMIT) {
 		hc_directives_free(&dirs);
 		hc_rooms_free(&book);

@@ -25,6 +25,12 @@
  * half that (one more each time one is checked: may_tell). */
 #define BACKLOG_MAX (HC_CHAN_MAX_PENDING + HC_CHAN_MAX_PENDING / 2 + 1)
 
+/* A move's seat its directive gives back (hc_directives.h). */
+static void free_held_seat(void *book, uint32_t room)
+{
+	hc_rooms_free_seat(book, room);
+}
+
 int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 		   const struct hc_policy *pol, uint32_t max_reservations,
 		   uint32_t incarnation)
@@ -73,6 +79,7 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 		hc_decide_free(d); /* frees what was made, NULL-safe */
 		return rc;
 	}
+	hc_directives_on_seat_free(&d->dirs, free_held_seat, &d->book);
 	d->bal_rooms = rte_malloc("hc_bal_rooms", sizeof(struct hc_bal_room) * dp->cfg->max_rooms, 64);
 	d->bal_t = rte_malloc("hc_bal_t", sizeof(struct hc_bal_transfer) * HC_BAL_MAX_TRANSFERS, 64);
 	int bal_rc = hc_balance_init(&d->bal, dp->cfg->max_rooms);
@@ -260,7 +267,8 @@ static void top_up_lease(struct hc_decide *d, unsigned worker, uint32_t room)
 static int park_if_leased(struct hc_decide *d, unsigned worker, const struct hc_change *c)
 {
 	const struct hc_room *rm = &d->book.room[c->to_room];
-	if (rm->leased == 0 || !hc_rooms_full_for(&d->book, c->to_room, c->user_id))
+	if (rm->leased == 0 || !hc_rooms_full_for(&d->book, c->to_room, c->user_id) ||
+	    hc_directives_holds_seat(&d->dirs, c->user_id, c->to_room))
 		return 0;
 	if (d->n_parked == HC_CHAN_MAX_PENDING || !revoke_room(d, c->to_room)) {
 		d->st.lease_park_full++;
@@ -327,9 +335,12 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 	if (park_if_leased(d, worker, c))
 		return;
 	unsigned pool = join_pool(d, c);
-	/* a placed or moved user's JOIN takes the seat kept for it: the room
-	 * is the placement's and the balancer's, no lease there for it */
-	int ok = hc_rooms_admit(&d->book, c->to_room, pool, c->user_id, now);
+	/* a moved or placed user's JOIN takes the seat kept for it (its
+	 * directive's, else its reservation's): the room is the balancer's
+	 * and the placement's, no lease there for it */
+	int moved = hc_directives_take_seat(&d->dirs, c->user_id, c->to_room);
+	int ok = moved ? hc_rooms_admit_on_seat(&d->book, c->to_room)
+		       : hc_rooms_admit(&d->book, c->to_room, pool, c->user_id, now);
 	int kept = ok == HC_ROOMS_ADMITTED_KEPT;
 	if (ok && c->from_room != 0)
 		hc_rooms_leave(&d->book, c->from_room);
@@ -345,7 +356,8 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 	}
 	if (ok) {
 		d->st.admitted++;
-		hc_directives_joined(&d->dirs, c->user_id, c->to_room);
+		if (!moved)
+			hc_directives_joined(&d->dirs, c->user_id, c->to_room);
 		if (!restated) {
 			/* the worker's own leased JOINs took its last seat here
 			 * before a top-up came (a kept seat's JOIN says so too) */
@@ -448,14 +460,15 @@ static void move_picked(struct hc_decide *d, const struct hc_change *c, uint64_t
 		d->st.no_address++;
 		return;
 	}
-	if (!hc_rooms_reserve(&d->book, c->to_room, c->user_id, now)) {
+	if (!hc_rooms_hold_seat(&d->book, c->to_room)) {
 		d->st.move_skipped++;
 		return;
 	}
+	/* the directive keeps the seat (hc_directives.h) */
 	uint32_t id = hc_directives_add(&d->dirs, c->user_id, c->from_room, c->to_room,
 					c->gateway_id, now);
 	if (id == 0) { /* the index refused the user: no MOVE, no seat */
-		hc_rooms_cancel(&d->book, c->user_id, 0);
+		hc_rooms_free_seat(&d->book, c->to_room);
 		d->st.move_skipped++;
 		return;
 	}
@@ -467,10 +480,12 @@ static void move_picked(struct hc_decide *d, const struct hc_change *c, uint64_t
 static void resend_move(void *ctx, const struct hc_directive *x)
 {
 	struct hc_decide *d = ctx;
-	hc_rooms_reserve(&d->book, x->to, x->user, rte_rdtsc()); /* keep its seat */
-	if (x->kind == HC_DIR_NEW_TOPIC)
+	if (x->kind == HC_DIR_NEW_TOPIC) {
+		/* its seat is a placement's reservation: kept (a MOVE's is
+		 * its directive's, kept as long as it) */
+		hc_rooms_reserve(&d->book, x->to, x->user, rte_rdtsc());
 		send_new_topic(d, x->user, x->from, x->to, x->gateway);
-	else
+	} else
 		send_move(d, x->user, x->from, x->to, x->gateway, x->id, x->attempt);
 }
 
@@ -685,9 +700,10 @@ static void hold_request(struct hc_decide *d, unsigned worker, const struct hc_c
 
 /*
  * A burst of changes is looked up ahead: most find their user in the
- * reservation index and the directive index (a JOIN takes its seat and
- * completes its directive, a LEAVE cancels one, a pick adds both), each
- * far larger than the cache when many are outstanding.  The index lines
+ * directive index and the reservation index (a JOIN takes its seat and
+ * completes its directive, a LEAVE cancels one), each far larger than the
+ * cache when many are outstanding; a pick adds a directive, which holds
+ * its seat (the directive index alone).  The index lines
  * LOOKAHEAD_INDEX changes ahead, the records LOOKAHEAD_RECORD ahead.
  */
 #define LOOKAHEAD_INDEX 16
@@ -699,6 +715,9 @@ static inline void prefetch_change(const struct hc_decide *d, const struct hc_ch
 	case HC_CHG_SWEPT: case HC_CHG_RESYNC: case HC_CHG_CONFLICT: case HC_CHG_PICK_END:
 	case HC_CHG_PEER: case HC_CHG_LEASE_BACK:
 		return; /* no user */
+	case HC_CHG_PICK:
+		hc_directives_prefetch(&d->dirs, c->user_id, stage);
+		return;
 	default:
 		hc_rooms_prefetch_user(&d->book, c->user_id, stage);
 		hc_directives_prefetch(&d->dirs, c->user_id, stage);
@@ -759,6 +778,7 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 		if (c->from_room != 0)
 			hc_rooms_leave(&d->book, c->from_room);
 		hc_rooms_lease_taken(&d->book, c->to_room, pool, c->user_id);
+		/* (a seat its directive held there is given back) */
 		hc_directives_joined(&d->dirs, c->user_id, c->to_room);
 		top_up_lease(d, worker, c->to_room);
 		return;
@@ -766,13 +786,17 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 	if (c->from_room != 0)
 		hc_rooms_leave(&d->book, c->from_room);
 	if (c->to_room != 0) {
-		unsigned pool = join_pool(d, c);
-		hc_rooms_record_join(&d->book, c->to_room, pool, c->user_id, now);
 		/* without admission a MOVE's JOIN arrives here, applied */
-		hc_directives_joined(&d->dirs, c->user_id, c->to_room);
+		if (hc_directives_take_seat(&d->dirs, c->user_id, c->to_room)) {
+			hc_rooms_admit_on_seat(&d->book, c->to_room);
+		} else {
+			unsigned pool = join_pool(d, c);
+			hc_rooms_record_join(&d->book, c->to_room, pool, c->user_id, now);
+			hc_directives_joined(&d->dirs, c->user_id, c->to_room);
+		}
 	} else {
-		/* left: no JOIN to wait for (a seat reserved for it expires; a
-		 * MOVE obeyed as LEAVE + JOIN still finds it) */
+		/* left: no JOIN to wait for (the directive's seat stays until its
+		 * deadline: a MOVE obeyed as LEAVE + JOIN still finds it) */
 		hc_directives_cancel(&d->dirs, c->user_id);
 	}
 }

@@ -39,6 +39,14 @@ void hc_directives_free(struct hc_directives *d)
 	memset(d, 0, sizeof(*d));
 }
 
+void hc_directives_on_seat_free(struct hc_directives *d,
+				void (*fn)(void *ctx, uint32_t room), void *ctx)
+{
+	d->seat_free = fn;
+	d->seat_ctx = ctx;
+}
+
+/* The slot's directive leaves the index (its slot is dead). */
 static void retire_slot(struct hc_directives *d, uint32_t slot)
 {
 	struct hc_directive *x = &d->ring[slot];
@@ -48,27 +56,42 @@ static void retire_slot(struct hc_directives *d, uint32_t slot)
 	hc_keyidx_del(&d->by_user, x->user);
 }
 
+/* The seat x held, if any, given back to the seat book. */
+static void free_seat(struct hc_directives *d, struct hc_directive *x)
+{
+	if (!x->seat)
+		return;
+	x->seat = 0;
+	d->seat_free(d->seat_ctx, x->to);
+	d->st.seats_freed++;
+}
+
 /* Append (a full ring gives up its oldest directive first).  0, or
- * -ENOSPC if the index refused the user (the slot stays dead). */
+ * -ENOSPC if the index refused the user (the slot stays dead, dir's seat
+ * the caller's). */
 static int push(struct hc_directives *d, const struct hc_directive *dir)
 {
 	if (d->count == d->cap) {
-		if (d->ring[d->head].live) {
+		struct hc_directive *oldest = &d->ring[d->head];
+		if (oldest->live) {
+			d->st.given_up += !oldest->cancelled;
+			free_seat(d, oldest);
 			retire_slot(d, d->head);
-			d->st.given_up++;
 		}
 		d->head = (d->head + 1) % d->cap;
 		d->count--;
 	}
 	uint32_t slot = (d->head + d->count) % d->cap;
 	d->ring[slot] = *dir;
+	d->ring[slot].live = 0;
 	d->count++;
 	int32_t old = hc_keyidx_repoint(&d->by_user, dir->user, slot);
 	if (old >= 0) {
-		d->ring[old].live = 0;
-		d->st.replaced++;
+		struct hc_directive *o = &d->ring[old];
+		free_seat(d, o);
+		o->live = 0;
+		d->st.replaced += !o->cancelled;
 	} else if (hc_keyidx_insert(&d->by_user, dir->user, slot) != 0) {
-		d->ring[slot].live = 0;
 		return -ENOSPC;
 	}
 	d->ring[slot].live = 1;
@@ -82,7 +105,8 @@ static uint32_t add_kind(struct hc_directives *d, uint64_t user, uint32_t from, 
 		d->next_id = 1;
 	struct hc_directive dir = {.user = user, .deadline = now + d->timeout_tsc,
 				   .from = from, .to = to, .id = d->next_id,
-				   .gateway = gateway, .attempt = 0, .kind = kind};
+				   .gateway = gateway, .attempt = 0, .kind = kind,
+				   .seat = kind == HC_DIR_MOVE && d->seat_free != NULL};
 	if (push(d, &dir) != 0) {
 		d->st.refused++;
 		return 0;
@@ -103,25 +127,59 @@ uint32_t hc_directives_add_new_topic(struct hc_directives *d, uint64_t user, uin
 	return add_kind(d, user, refused, to, gateway, now, HC_DIR_NEW_TOPIC);
 }
 
-int hc_directives_joined(struct hc_directives *d, uint64_t user, uint32_t room)
+/* The user's live directive, or NULL. */
+static struct hc_directive *find(const struct hc_directives *d, uint64_t user)
 {
-	int32_t slot = hc_keyidx_lookup(&d->by_user, user);
-	if (slot < 0)
+	int32_t slot = d->count == 0 ? -1 : hc_keyidx_lookup(&d->by_user, user);
+	return slot < 0 ? NULL : &d->ring[slot];
+}
+
+/* x ends as its JOIN came: 1 if that completed it (not cancelled). */
+static int complete(struct hc_directives *d, struct hc_directive *x)
+{
+	retire_slot(d, (uint32_t)(x - d->ring));
+	if (x->cancelled)
 		return 0;
-	if (d->ring[slot].to != room)
-		return 0;
-	retire_slot(d, (uint32_t)slot);
 	d->st.done++;
 	return 1;
 }
 
+int hc_directives_joined(struct hc_directives *d, uint64_t user, uint32_t room)
+{
+	struct hc_directive *x = find(d, user);
+	if (x == NULL || x->to != room)
+		return 0;
+	free_seat(d, x); /* seated on another seat */
+	return complete(d, x);
+}
+
+int hc_directives_take_seat(struct hc_directives *d, uint64_t user, uint32_t room)
+{
+	struct hc_directive *x = find(d, user);
+	if (x == NULL || !x->seat || x->to != room)
+		return 0;
+	x->seat = 0; /* the caller's now */
+	d->st.seats_taken++;
+	complete(d, x);
+	return 1;
+}
+
+int hc_directives_holds_seat(const struct hc_directives *d, uint64_t user, uint32_t room)
+{
+	const struct hc_directive *x = find(d, user);
+	return x != NULL && x->seat && x->to == room;
+}
+
 int hc_directives_cancel(struct hc_directives *d, uint64_t user)
 {
-	int32_t slot = d->count == 0 ? -1 : hc_keyidx_lookup(&d->by_user, user);
-	if (slot < 0)
+	struct hc_directive *x = find(d, user);
+	if (x == NULL || x->cancelled)
 		return 0;
-	retire_slot(d, (uint32_t)slot);
 	d->st.cancelled++;
+	if (x->seat)
+		x->cancelled = 1; /* the seat waits for a LEAVE + JOIN move */
+	else
+		retire_slot(d, (uint32_t)(x - d->ring));
 	return 1;
 }
 
@@ -132,22 +190,26 @@ unsigned hc_directives_expire(struct hc_directives *d, uint64_t now,
 	unsigned resent = 0;
 	while (d->count > 0 && d->ring[d->head].deadline <= now) {
 		struct hc_directive x = d->ring[d->head];
-		if (x.live) {
-			retire_slot(d, d->head);
-		}
+		retire_slot(d, d->head);
 		d->head = (d->head + 1) % d->cap;
 		d->count--;
 		if (!x.live)
 			continue;
+		if (x.cancelled) {
+			free_seat(d, &x); /* no LEAVE + JOIN came for it */
+			continue;
+		}
 		if (x.attempt >= d->retries) {
 			d->st.given_up++;
+			free_seat(d, &x);
 			continue;
 		}
 		x.attempt++;
 		x.deadline = now + d->timeout_tsc;
 		resend(ctx, &x);
-		if (push(d, &x) != 0) {
+		if (push(d, &x) != 0) { /* (the seat goes with the copy) */
 			d->st.given_up++; /* sent, no longer tracked */
+			free_seat(d, &x);
 			continue;
 		}
 		d->st.resent++;

@@ -12,6 +12,18 @@
  * a compact index (hc_keyidx: the user id is the ring record's first
  * field) finds a user's live directive in O(1).  A user has at most one
  * directive in flight: a newer one replaces the older.
+ *
+ * A MOVE holds its seat in `to` (hc_rooms_hold_seat): the directive is
+ * the seat's only record, so recording a move, and its JOIN, touch one
+ * user index, not two (docs/architecture.md, "Directives and their
+ * seats").  The user's JOIN into `to` takes the seat
+ * (hc_directives_take_seat); a directive that ends otherwise (given up,
+ * replaced, pushed out of a full ring, or its user seated by another
+ * seat) gives it back through the seat_free callback.  A user who leaves
+ * cancels the directive but not its seat: a MOVE obeyed as LEAVE + JOIN
+ * still finds it, until the directive's deadline (then it is given back,
+ * nothing resent).  An ASSIGN NEW_TOPIC's seat is a placement
+ * reservation in the seat book (hc_rooms_place), not the directive's.
  */
 #ifndef HC_DIRECTIVES_H
 #define HC_DIRECTIVES_H
@@ -27,7 +39,11 @@ struct hc_directive {
 	uint32_t id;
 	uint16_t gateway;
 	uint16_t attempt;    /* 0 for the first send */
-	uint32_t live;       /* 0: done, replaced or given up */
+	uint8_t live;        /* indexed; 0: ended (its slot is dead) */
+	uint8_t seat;        /* holds a seat in `to` (a MOVE's) */
+	uint8_t cancelled;   /* its user left: kept for the seat alone until
+	                        the deadline, never resent */
+	uint8_t unused;
 	uint32_t kind;       /* HC_DIR_MOVE or HC_DIR_NEW_TOPIC */
 };
 
@@ -41,6 +57,8 @@ enum {
 struct hc_directives_stats {
 	uint64_t sent, resent, done, given_up, replaced;
 	uint64_t cancelled; /* the user left before moving */
+	uint64_t seats_freed; /* held seats given back (seat_free)     */
+	uint64_t seats_taken; /* held seats the user's JOIN took       */
 	uint64_t refused;   /* not recorded: the user's home in the index
 	                       crowded (hc_keyidx.h; never by chance) */
 };
@@ -52,6 +70,8 @@ struct hc_directives {
 	uint32_t next_id;
 	uint64_t timeout_tsc;
 	uint32_t retries;
+	void (*seat_free)(void *ctx, uint32_t room); /* NULL: no seats */
+	void *seat_ctx;
 	struct hc_directives_stats st;
 };
 
@@ -59,8 +79,15 @@ int hc_directives_init(struct hc_directives *d, const char *name, uint32_t cap,
 		       uint64_t timeout_tsc, uint32_t retries);
 void hc_directives_free(struct hc_directives *d);
 
-/* Record a new directive; returns its id, or 0 if the index refused the
- * user (counted as refused: the caller sends nothing and frees the seat). */
+/* Seats held by MOVEs are given back by calling fn(ctx, room) (the seat
+ * book's hc_rooms_free_seat); without it directives hold no seats. */
+void hc_directives_on_seat_free(struct hc_directives *d,
+				void (*fn)(void *ctx, uint32_t room), void *ctx);
+
+/* Record a new MOVE, which holds the seat the caller took in `to` (with
+ * hc_directives_on_seat_free set); returns its id, or 0 if the index
+ * refused the user (counted as refused: the caller sends nothing and
+ * frees the seat itself). */
 uint32_t hc_directives_add(struct hc_directives *d, uint64_t user, uint32_t from, uint32_t to,
 			   uint16_t gateway, uint64_t now);
 
@@ -79,12 +106,22 @@ static inline void hc_directives_prefetch(const struct hc_directives *d, uint64_
 		hc_keyidx_prefetch_record(&d->by_user, user);
 }
 
-/* The user joined `room`: if that completes their directive, it is done.
- * Returns 1 if a directive was completed. */
+/* The user joined `room` on some other seat (a free or leased one, or
+ * without admission): if that completes their directive, it is done and
+ * any seat it held given back.  Returns 1 if a directive was completed
+ * (one cancelled by a LEAVE ends too, not counted again). */
 int hc_directives_joined(struct hc_directives *d, uint64_t user, uint32_t room);
 
-/* The user left: their directive, if any, is cancelled.  Returns 1 if
- * one was. */
+/* The user's JOIN into room, before admission: if their directive holds
+ * a seat there, it is done and the seat is the caller's to seat the user
+ * on (hc_rooms_admit_on_seat): 1.  Else 0, nothing changed. */
+int hc_directives_take_seat(struct hc_directives *d, uint64_t user, uint32_t room);
+
+/* Does user's directive hold a seat in room? */
+int hc_directives_holds_seat(const struct hc_directives *d, uint64_t user, uint32_t room);
+
+/* The user left: their directive, if any, is cancelled (never resent;
+ * its seat kept until its deadline).  Returns 1 if one was. */
 int hc_directives_cancel(struct hc_directives *d, uint64_t user);
 
 /* Directives sent and not yet done, given up, replaced or cancelled. */

@@ -456,6 +456,55 @@ int hc_rooms_reserve(struct hc_rooms *r, uint32_t room, uint64_t user, uint64_t 
 	return 1;
 }
 
+int hc_rooms_hold_seat(struct hc_rooms *r, uint32_t room)
+{
+	struct hc_room *rm = &r->room[room];
+	const struct hc_pool_cfg *c = &r->pol->pool[rm->pool];
+	if (rm->state != HC_ROOM_LIVE || hc_room_occupancy(rm) >= c->max)
+		return 0;
+	rm->reserved++;
+	r->pool[rm->pool].reserved++;
+	relevel(r, room);
+	r->held_now++;
+	r->st.seats_held++;
+	if (hc_room_occupancy(rm) > c->target)
+		r->st.seated_beyond_target++;
+	return 1;
+}
+
+/* A held seat leaves `reserved`: 1, or 0 (counted) if none was there. */
+static int held_seat_out(struct hc_rooms *r, uint32_t room)
+{
+	struct hc_room *rm = &r->room[room];
+	if (rm->reserved == 0 || r->held_now == 0) {
+		r->st.seat_errors++;
+		return 0;
+	}
+	r->held_now--;
+	rm->reserved--;
+	r->pool[rm->pool].reserved--;
+	return 1;
+}
+
+void hc_rooms_free_seat(struct hc_rooms *r, uint32_t room)
+{
+	if (held_seat_out(r, room))
+		relevel(r, room);
+}
+
+int hc_rooms_admit_on_seat(struct hc_rooms *r, uint32_t room)
+{
+	struct hc_room *rm = &r->room[room];
+	if (!held_seat_out(r, room) && hc_room_occupancy(rm) >= r->pol->pool[rm->pool].max)
+		r->st.over_max++; /* (seat_errors said why) */
+	rm->users++;
+	r->pool[rm->pool].users++;
+	relevel(r, room); /* (unchanged unless the seat was missing) */
+	r->st.admits_reserved++;
+	r->st.admits++;
+	return HC_ROOMS_ADMITTED_KEPT;
+}
+
 void hc_rooms_cancel(struct hc_rooms *r, uint64_t user, uint16_t gw)
 {
 	int32_t slot = resv_find(r, user);

@@ -119,6 +119,10 @@ struct hc_rooms_stats {
 	uint64_t resv_refused;    /* a seat not reserved: the user's home in
 	                             the reservation index crowded
 	                             (hc_keyidx.h; never by chance)       */
+	uint64_t seats_held;      /* seats held for directives          */
+	uint64_t seat_errors;     /* a held seat given back or taken where
+	                             the room had none reserved (never, if
+	                             the caller is right): ignored        */
 };
 
 struct hc_rooms {
@@ -137,6 +141,8 @@ struct hc_rooms {
 	struct hc_reservation *resv;        /* FIFO ring                 */
 	uint32_t resv_cap, resv_head, resv_count; /* ring slots, dead included */
 	uint32_t resv_live;                 /* seats held by reservations  */
+	uint32_t held_now;                  /* seats held for directives
+	                                       (hc_rooms_hold_seat): no record */
 	uint32_t *resv_of_gw;               /* [65536] live reservations per gateway */
 	uint64_t leased_now;                /* seats leased, all rooms   */
 	uint64_t ttl_tsc, grace_tsc;
@@ -172,6 +178,20 @@ static inline uint32_t hc_rooms_reserved_by(const struct hc_rooms *r, uint16_t g
 }
 /* Does user hold a reservation (a repeated PLACE gets the same seat)? */
 int hc_rooms_has_reservation(const struct hc_rooms *r, uint64_t user);
+
+/*
+ * A seat held in a live room below max for a move directive, which keeps
+ * it (hc_directives.h): the room's reserved seats count it, no per-user
+ * record does (the directive is the record: one index for both).  1, or 0
+ * if the room is not live or full.  Unlike hc_rooms_reserve, a user's
+ * placement reservation elsewhere is left to expire.
+ */
+int hc_rooms_hold_seat(struct hc_rooms *r, uint32_t room);
+/* A held seat given back (its directive ended without its JOIN). */
+void hc_rooms_free_seat(struct hc_rooms *r, uint32_t room);
+/* The JOIN of the user a held seat in room was kept for: admitted on it
+ * (occupancy unchanged).  Returns HC_ROOMS_ADMITTED_KEPT. */
+int hc_rooms_admit_on_seat(struct hc_rooms *r, uint32_t room);
 
 /*
  * Admission of user's JOIN into room (pool: the event's pool index, used
@@ -268,7 +288,8 @@ uint16_t hc_rooms_lease_revoke(struct hc_rooms *r, uint32_t room, uint32_t tick)
 int hc_rooms_lease_back(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t n);
 /* The seats below max a room keeps unleased: max(2, max / 8). */
 uint32_t hc_rooms_lease_margin(uint32_t max);
-/* Does user hold a live reservation in room (a placement's or a move's)? */
+/* Does user hold a live reservation in room (a placement's; a move's
+ * seat is its directive's, hc_directives_holds_seat)? */
 int hc_rooms_holds_seat(const struct hc_rooms *r, uint32_t room, uint64_t user);
 /* Would hc_rooms_admit refuse user's JOIN into room now (full)? */
 int hc_rooms_full_for(const struct hc_rooms *r, uint32_t room, uint64_t user);
