@@ -378,9 +378,11 @@ static uint64_t balance_settled(uint64_t now)
  * into the other.  While the worker has not answered the picks (it is
  * stalled), no tick plans again; once it picks, the MOVEs go out and the
  * gateway's JOINs complete every directive, with admission (seat
- * requests) or without (applied joins); then the pool is settled. */
+ * requests) or without (applied joins); then the pool is settled.  The
+ * first `left_first` MOVEs are obeyed as LEAVE + JOIN: the LEAVE cancels
+ * the directive, its seat stays, and the JOIN takes it. */
 static void balance_with_stalled_worker(int admission, uint64_t first_user, uint32_t ra,
-					uint32_t rb)
+					uint32_t rb, unsigned left_first)
 {
 	uint64_t users[20];
 	uint32_t rooms[20];
@@ -403,6 +405,7 @@ static void balance_with_stalled_worker(int admission, uint64_t first_user, uint
 	CU_ASSERT_EQUAL_FATAL(d.book.room[rb].users, 10);
 
 	uint64_t planned = d.st.planned, waited = d.st.ticks_waited, done = d.dirs.st.done;
+	uint64_t cancelled = d.dirs.st.cancelled, taken = d.dirs.st.seats_taken;
 	now = tick();                            /* plans: 10 picks asked */
 	CU_ASSERT_EQUAL(d.st.planned, planned + 10);
 	CU_ASSERT_EQUAL(d.picks_in_flight, 1);
@@ -429,16 +432,33 @@ static void balance_with_stalled_worker(int admission, uint64_t first_user, uint
 		CU_ASSERT_EQUAL(rooms[i], to);
 	}
 	CU_ASSERT((from == ra && to == rb) || (from == rb && to == ra));
+	CU_ASSERT_EQUAL(d.book.room[to].reserved, 10); /* held by the directives */
+	CU_ASSERT_EQUAL(d.book.held_now, 10);
+	if (left_first > 0) {
+		uint32_t froms[20];
+		uint8_t leaves[20];
+		for (unsigned i = 0; i < left_first; i++) {
+			froms[i] = from;
+			leaves[i] = HC_OP_LEAVE;
+		}
+		events(users, froms, leaves, left_first);
+		settle();
+		CU_ASSERT_EQUAL(d.dirs.st.cancelled, cancelled + left_first);
+		CU_ASSERT_EQUAL(d.book.room[to].reserved, 10); /* the seats stay */
+		CU_ASSERT_EQUAL(d.book.room[from].users, 10 - left_first);
+	}
 	events(users, rooms, ops, n);
 	for (int i = 0; i < 10; i++) {
 		hc_decide_poll(&d, now);
 		hc_rx_poll_handoff(w, now);
 		hc_ops_commit(w);
 	}
-	CU_ASSERT_EQUAL(d.dirs.st.done, done + 10);
+	CU_ASSERT_EQUAL(d.dirs.st.done, done + 10 - left_first);
+	CU_ASSERT_EQUAL(d.dirs.st.seats_taken, taken + 10);
 	CU_ASSERT_EQUAL(hc_directives_in_flight(&d.dirs), 0);
 	CU_ASSERT_EQUAL(d.book.room[to].users, 20);
 	CU_ASSERT_EQUAL(d.book.room[to].reserved, 0);
+	CU_ASSERT_EQUAL(d.book.held_now, 0);
 	CU_ASSERT_EQUAL(w->members.room_users[to], 20);
 	CU_ASSERT_EQUAL(w->members.room_users[from], 0);
 	now = tick();                            /* settled: plans nothing */
@@ -461,12 +481,18 @@ static void balance_with_stalled_worker(int admission, uint64_t first_user, uint
 
 static void test_stalled_worker(void)
 {
-	balance_with_stalled_worker(1, 200000, 20, 21);
+	balance_with_stalled_worker(1, 200000, 20, 21, 0);
 }
 
 static void test_directives_without_admission(void)
 {
-	balance_with_stalled_worker(0, 300000, 22, 23);
+	balance_with_stalled_worker(0, 300000, 22, 23, 0);
+}
+
+static void test_moves_obeyed_as_leave_join(void)
+{
+	balance_with_stalled_worker(1, 400000, 24, 25, 4);
+	balance_with_stalled_worker(0, 500000, 26, 27, 4);
 }
 
 /* A user table with keys for `room_for` more users: JOINs of 3 new users
@@ -717,6 +743,7 @@ static CU_TestInfo tests[] = {
 	{"seat leases: JOINs without requests, parked requests, revokes", test_leases},
 	{"balance: a stalled worker's picks are not planned twice", test_stalled_worker},
 	{"balance: directives complete without admission", test_directives_without_admission},
+	{"balance: a MOVE obeyed as LEAVE + JOIN takes its seat", test_moves_obeyed_as_leave_join},
 	{"a gateway with seat requests in flight is settling", test_settling},
 	{"a session far ahead of the clock is clamped", test_session_clamped},
 	{"user table full: refused, the gateway hears FULL", test_table_full},

@@ -751,6 +751,119 @@ static void test_directives(void)
 	hc_directives_free(&dd);
 }
 
+static void book_free_seat(void *book, uint32_t room)
+{
+	hc_rooms_free_seat(book, room);
+}
+
+/* A MOVE's seat is held by its directive alone (no reservation record):
+ * taken by the user's JOIN there, given back when the directive is given
+ * up, replaced, pushed out of a full ring or completed on another seat;
+ * a LEAVE keeps it until the deadline, for a MOVE obeyed as LEAVE + JOIN. */
+static void test_directive_seats(void)
+{
+	fresh(64);
+	struct hc_directives dd;
+	CU_ASSERT_EQUAL_FATAL(hc_directives_init(&dd, "t_dirs_seats", 4, 100, 1), 0);
+	hc_directives_on_seat_free(&dd, book_free_seat, &r);
+	uint32_t a = hc_rooms_open(&r, 0), b = hc_rooms_open(&r, 0);
+	CU_ASSERT_FATAL(a != 0 && b != 0);
+	uint64_t unused = 0;
+
+	/* taken by the JOIN into `to`, not by one elsewhere */
+	CU_ASSERT_EQUAL(hc_rooms_hold_seat(&r, a), 1);
+	CU_ASSERT(hc_directives_add(&dd, 1, b, a, 7, 0) != 0);
+	CU_ASSERT_EQUAL(r.room[a].reserved, 1);
+	CU_ASSERT_EQUAL(r.held_now, 1);
+	CU_ASSERT_EQUAL(r.resv_live, 0); /* no reservation record */
+	CU_ASSERT_TRUE(hc_directives_holds_seat(&dd, 1, a));
+	CU_ASSERT_FALSE(hc_directives_holds_seat(&dd, 1, b));
+	CU_ASSERT_FALSE(hc_directives_holds_seat(&dd, 2, a));
+	CU_ASSERT_EQUAL(hc_directives_take_seat(&dd, 1, b), 0);
+	CU_ASSERT_EQUAL(hc_directives_take_seat(&dd, 1, a), 1);
+	CU_ASSERT_EQUAL(hc_rooms_admit_on_seat(&r, a), HC_ROOMS_ADMITTED_KEPT);
+	CU_ASSERT_EQUAL(r.room[a].users, 1);
+	CU_ASSERT_EQUAL(r.room[a].reserved, 0);
+	CU_ASSERT_EQUAL(r.held_now, 0);
+	CU_ASSERT_EQUAL(dd.st.done, 1);
+	CU_ASSERT_EQUAL(dd.st.seats_taken, 1);
+	CU_ASSERT_EQUAL(hc_directives_take_seat(&dd, 1, a), 0); /* once */
+
+	/* kept across a resend, given back when given up */
+	resends = 0;
+	CU_ASSERT_EQUAL(hc_rooms_hold_seat(&r, a), 1);
+	hc_directives_add(&dd, 2, b, a, 7, 0);
+	CU_ASSERT_EQUAL(hc_directives_expire(&dd, 100, count_resend, NULL), 1);
+	CU_ASSERT_EQUAL(r.room[a].reserved, 1);
+	CU_ASSERT_TRUE(hc_directives_holds_seat(&dd, 2, a));
+	CU_ASSERT_EQUAL(hc_directives_expire(&dd, 200, count_resend, NULL), 0);
+	CU_ASSERT_EQUAL(dd.st.given_up, 1);
+	CU_ASSERT_EQUAL(r.room[a].reserved, 0);
+	CU_ASSERT_EQUAL(dd.st.seats_freed, 1);
+
+	/* replaced: the older seat back; seated on another seat: back too */
+	CU_ASSERT_EQUAL(hc_rooms_hold_seat(&r, a), 1);
+	hc_directives_add(&dd, 3, b, a, 7, 300);
+	CU_ASSERT_EQUAL(hc_rooms_hold_seat(&r, b), 1);
+	hc_directives_add(&dd, 3, a, b, 7, 300);
+	CU_ASSERT_EQUAL(dd.st.replaced, 1);
+	CU_ASSERT_EQUAL(r.room[a].reserved, 0);
+	CU_ASSERT_EQUAL(r.room[b].reserved, 1);
+	CU_ASSERT_EQUAL(hc_directives_joined(&dd, 3, b), 1); /* e.g. a leased seat */
+	CU_ASSERT_EQUAL(r.room[b].reserved, 0);
+	CU_ASSERT_EQUAL(r.held_now, 0);
+
+	/* a LEAVE cancels the directive, not the seat: the JOIN after it
+	 * still takes it (counted cancelled, not done); without that JOIN
+	 * the seat goes back at the deadline, nothing resent */
+	CU_ASSERT_EQUAL(hc_rooms_hold_seat(&r, a), 1);
+	hc_directives_add(&dd, 4, b, a, 7, 400);
+	CU_ASSERT_EQUAL(hc_directives_cancel(&dd, 4), 1);
+	CU_ASSERT_EQUAL(hc_directives_cancel(&dd, 4), 0);
+	CU_ASSERT_EQUAL(r.room[a].reserved, 1);
+	uint64_t done = dd.st.done;
+	CU_ASSERT_EQUAL(hc_directives_take_seat(&dd, 4, a), 1);
+	hc_rooms_admit_on_seat(&r, a);
+	CU_ASSERT_EQUAL(dd.st.done, done);
+	CU_ASSERT_EQUAL(dd.st.cancelled, 1);
+	CU_ASSERT_EQUAL(r.room[a].users, 2);
+	CU_ASSERT_EQUAL(r.room[a].reserved, 0);
+	CU_ASSERT_EQUAL(hc_rooms_hold_seat(&r, b), 1);
+	hc_directives_add(&dd, 5, a, b, 7, 500);
+	CU_ASSERT_EQUAL(hc_directives_cancel(&dd, 5), 1);
+	resends = 0;
+	CU_ASSERT_EQUAL(hc_directives_expire(&dd, 599, count_resend, NULL), 0);
+	CU_ASSERT_EQUAL(r.room[b].reserved, 1);
+	CU_ASSERT_EQUAL(hc_directives_expire(&dd, 600, count_resend, NULL), 0);
+	CU_ASSERT_EQUAL(resends, 0);
+	CU_ASSERT_EQUAL(r.room[b].reserved, 0);
+	CU_ASSERT_EQUAL(dd.st.given_up, 1); /* (unchanged: counted cancelled) */
+	CU_ASSERT_EQUAL(hc_directives_in_flight(&dd), 0);
+
+	/* a full ring (4) pushes out its oldest directive, seat and all */
+	for (uint64_t u = 10; u < 15; u++) {
+		CU_ASSERT_EQUAL(hc_rooms_hold_seat(&r, b), 1);
+		CU_ASSERT(hc_directives_add(&dd, u, a, b, 7, 700) != 0);
+	}
+	CU_ASSERT_EQUAL(dd.st.given_up, 2);
+	CU_ASSERT_EQUAL(r.room[b].reserved, 4);
+	CU_ASSERT_FALSE(hc_directives_holds_seat(&dd, 10, b));
+	CU_ASSERT_TRUE(hc_directives_holds_seat(&dd, 14, b));
+	CU_ASSERT_EQUAL(r.held_now, 4);
+	hc_directives_free(&dd);
+
+	/* no seat in a full room; a seat given back twice is counted, and
+	 * changes nothing */
+	fill(a, 98, &unused);
+	CU_ASSERT_EQUAL(hc_rooms_hold_seat(&r, a), 0);
+	CU_ASSERT_EQUAL(r.room[a].reserved, 0);
+	hc_rooms_free_seat(&r, a);
+	CU_ASSERT_EQUAL(r.st.seat_errors, 1);
+	CU_ASSERT_EQUAL(r.room[a].reserved, 0);
+	CU_ASSERT_EQUAL(r.room[a].users, 100);
+	hc_rooms_free(&r);
+}
+
 /* n users (from 1 up) whose home in index x is the same. */
 static unsigned crowd_of(const struct hc_keyidx *x, uint64_t *users, unsigned n)
 {
@@ -998,6 +1111,7 @@ static CU_TestInfo tests[] = {
 	{"random operations never exceed max", test_random_never_above_max},
 	{"policy file and --pool, fill included", test_policy_file},
 	{"move directives: done, resent, given up", test_directives},
+	{"a move's seat is its directive's: taken, kept, given back", test_directive_seats},
 	{"a crowded home: no directive, no seat, counted", test_crowded_home_control},
 	CU_TEST_INFO_NULL,
 };
