@@ -23,6 +23,7 @@ import csv
 import importlib.machinery
 import importlib.util
 import json
+import os
 import random
 import re
 import subprocess
@@ -271,6 +272,17 @@ def live(exporter, ctl, prefix, exp_url, prom, settled_at, dashboard, out):
     need("exporter: room_size is a histogram", types.get("headcount_room_size"), "histogram")
     need("exporter: rx_frames is a counter", types.get("headcount_rx_frames_total"), "counter")
     need("exporter: users is a gauge", types.get("headcount_users"), "gauge")
+    # every control key docs/counters.md calls a level (gauge, value, flag)
+    # is exposed as a gauge, never as a counter (it falls as well as rises)
+    doc = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs",
+                       "counters.md")
+    with open(doc) as fh:
+        levels = re.findall(r"^\| `ctl_([a-z0-9_]+)` \| (?:gauge|value|flag) \|", fh.read(), re.M)
+    need("docs/counters.md names the control levels", len(levels) >= 13, True)
+    for key in levels:
+        name = "headcount_ctl_" + (key[:-3] + "_seconds" if key.endswith("_ms") else key)
+        need("exporter: %s is a gauge" % name, (types.get(name), types.get(name + "_total")),
+             ("gauge", None))
     need("exporter: --version", subprocess.run([exporter, "--version"], capture_output=True,
                                                text=True).stdout.split()[0], "headcount-exporter")
 
