@@ -185,6 +185,9 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(superseded_notices, st.superseded) X(keys_reloads, st.keys_reloads) X(keys_reload_failures, st.keys_reload_failures) \
 	X(config_reloads, st.config_reloads) X(config_reload_errors, st.config_reload_errors) \
 	X(reservations_outstanding, book.resv_live) \
+	X(seats_held, book.st.seats_held) X(seats_held_now, book.held_now) \
+	X(seat_errors, book.st.seat_errors) X(directive_seats_taken, dirs.st.seats_taken) \
+	X(directive_seats_freed, dirs.st.seats_freed) \
 	X(restart_hold, restart.holding) X(restart_gateways_listed, restart.st.listed) \
 	X(restart_gateways_listed_by_peer, restart.st.listed_by_peer) \
 	X(restart_gateways_restated, restart.st.restated) X(restart_hold_expired, restart.st.expired) \
