@@ -338,9 +338,10 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 	/* a moved or placed user's JOIN takes the seat kept for it (its
 	 * directive's, else its reservation's): the room is the balancer's
 	 * and the placement's, no lease there for it */
-	int moved = hc_directives_take_seat(&d->dirs, c->user_id, c->to_room);
-	int ok = moved ? hc_rooms_admit_on_seat(&d->book, c->to_room)
-		       : hc_rooms_admit(&d->book, c->to_room, pool, c->user_id, now);
+	int dir = hc_directives_take_seat(&d->dirs, c->user_id, c->to_room);
+	int ok = dir == HC_DIR_SEAT_TAKEN
+			 ? hc_rooms_admit_on_seat(&d->book, c->to_room)
+			 : hc_rooms_admit(&d->book, c->to_room, pool, c->user_id, now);
 	int kept = ok == HC_ROOMS_ADMITTED_KEPT;
 	if (ok && c->from_room != 0)
 		hc_rooms_leave(&d->book, c->from_room);
@@ -356,7 +357,7 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 	}
 	if (ok) {
 		d->st.admitted++;
-		if (!moved)
+		if (dir == HC_DIR_INTO_ROOM) /* (a NEW_TOPIC's: no seat of its own) */
 			hc_directives_joined(&d->dirs, c->user_id, c->to_room);
 		if (!restated) {
 			/* the worker's own leased JOINs took its last seat here
@@ -777,9 +778,10 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 		unsigned pool = join_pool(d, c);
 		if (c->from_room != 0)
 			hc_rooms_leave(&d->book, c->from_room);
-		hc_rooms_lease_taken(&d->book, c->to_room, pool, c->user_id);
-		/* (a seat its directive held there is given back) */
+		/* a seat its directive held there is given back first (the
+		 * user sits on the leased one) */
 		hc_directives_joined(&d->dirs, c->user_id, c->to_room);
+		hc_rooms_lease_taken(&d->book, c->to_room, pool, c->user_id);
 		top_up_lease(d, worker, c->to_room);
 		return;
 	}
@@ -787,17 +789,19 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 		hc_rooms_leave(&d->book, c->from_room);
 	if (c->to_room != 0) {
 		/* without admission a MOVE's JOIN arrives here, applied */
-		if (hc_directives_take_seat(&d->dirs, c->user_id, c->to_room)) {
+		int dir = hc_directives_take_seat(&d->dirs, c->user_id, c->to_room);
+		if (dir == HC_DIR_SEAT_TAKEN) {
 			hc_rooms_admit_on_seat(&d->book, c->to_room);
 		} else {
 			unsigned pool = join_pool(d, c);
 			hc_rooms_record_join(&d->book, c->to_room, pool, c->user_id, now);
-			hc_directives_joined(&d->dirs, c->user_id, c->to_room);
+			if (dir == HC_DIR_INTO_ROOM)
+				hc_directives_joined(&d->dirs, c->user_id, c->to_room);
 		}
 	} else {
 		/* left: no JOIN to wait for (the directive's seat stays until its
 		 * deadline: a MOVE obeyed as LEAVE + JOIN still finds it) */
-		hc_directives_cancel(&d->dirs, c->user_id);
+		hc_directives_cancel(&d->dirs, c->user_id, now);
 	}
 }
 
@@ -918,8 +922,8 @@ void hc_decide_reload_commit(struct hc_decide *d, const struct hc_policy *np,
 	d->tick_tsc = hz / 1000 * np->balance_interval_ms;
 	if (d->next_tick > now + d->tick_tsc)
 		d->next_tick = now + d->tick_tsc;
-	d->dirs.timeout_tsc = hz / 1000 * np->directive_timeout_ms;
-	d->dirs.retries = np->directive_retries;
+	hc_directives_retime(&d->dirs, hz / 1000 * np->directive_timeout_ms,
+			     np->directive_retries, now);
 	d->revoke_all = 1; /* leases granted under the old max come back */
 }
 

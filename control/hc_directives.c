@@ -156,12 +156,14 @@ int hc_directives_joined(struct hc_directives *d, uint64_t user, uint32_t room)
 int hc_directives_take_seat(struct hc_directives *d, uint64_t user, uint32_t room)
 {
 	struct hc_directive *x = find(d, user);
-	if (x == NULL || !x->seat || x->to != room)
-		return 0;
+	if (x == NULL || x->to != room)
+		return HC_DIR_NONE;
+	if (!x->seat)
+		return HC_DIR_INTO_ROOM;
 	x->seat = 0; /* the caller's now */
 	d->st.seats_taken++;
 	complete(d, x);
-	return 1;
+	return HC_DIR_SEAT_TAKEN;
 }
 
 int hc_directives_holds_seat(const struct hc_directives *d, uint64_t user, uint32_t room)
@@ -170,17 +172,40 @@ int hc_directives_holds_seat(const struct hc_directives *d, uint64_t user, uint3
 	return x != NULL && x->seat && x->to == room;
 }
 
-int hc_directives_cancel(struct hc_directives *d, uint64_t user)
+int hc_directives_cancel(struct hc_directives *d, uint64_t user, uint64_t now)
 {
 	struct hc_directive *x = find(d, user);
 	if (x == NULL || x->cancelled)
 		return 0;
 	d->st.cancelled++;
-	if (x->seat)
-		x->cancelled = 1; /* the seat waits for a LEAVE + JOIN move */
-	else
+	if (!x->seat) {
 		retire_slot(d, (uint32_t)(x - d->ring));
+		return 1;
+	}
+	/* the seat waits a whole timeout from now for the JOIN of a MOVE
+	 * obeyed as LEAVE + JOIN: the directive goes to the ring's tail
+	 * (deadlines stay in ring order), its old slot dies */
+	struct hc_directive kept = *x;
+	kept.cancelled = 1;
+	kept.deadline = now + d->timeout_tsc;
+	x->seat = 0;      /* (it moves with the copy) */
+	x->cancelled = 1; /* (not counted again where the push ends it) */
+	if (push(d, &kept) != 0)
+		free_seat(d, &kept); /* (the index refused it: never, it held the user) */
 	return 1;
+}
+
+void hc_directives_retime(struct hc_directives *d, uint64_t timeout_tsc, uint32_t retries,
+			  uint64_t now)
+{
+	uint64_t latest = now + timeout_tsc;
+	for (uint32_t k = 0; k < d->count; k++) {
+		struct hc_directive *x = &d->ring[(d->head + k) % d->cap];
+		if (x->deadline > latest)
+			x->deadline = latest; /* (still in ring order: min with a constant) */
+	}
+	d->timeout_tsc = timeout_tsc;
+	d->retries = retries;
 }
 
 unsigned hc_directives_expire(struct hc_directives *d, uint64_t now,

@@ -112,17 +112,28 @@ static inline void hc_directives_prefetch(const struct hc_directives *d, uint64_
  * (one cancelled by a LEAVE ends too, not counted again). */
 int hc_directives_joined(struct hc_directives *d, uint64_t user, uint32_t room);
 
-/* The user's JOIN into room, before admission: if their directive holds
- * a seat there, it is done and the seat is the caller's to seat the user
- * on (hc_rooms_admit_on_seat): 1.  Else 0, nothing changed. */
+/* The user's JOIN into room, before admission, in one lookup:
+ * HC_DIR_SEAT_TAKEN if their directive held a seat there: it is done and
+ * the seat the caller's to seat the user on (hc_rooms_admit_on_seat);
+ * HC_DIR_INTO_ROOM if their directive into room holds none (a NEW_TOPIC):
+ * nothing changed, hc_directives_joined once the JOIN is admitted;
+ * HC_DIR_NONE (0) if none goes into room: nothing to call. */
+enum { HC_DIR_NONE = 0, HC_DIR_SEAT_TAKEN = 1, HC_DIR_INTO_ROOM = 2 };
 int hc_directives_take_seat(struct hc_directives *d, uint64_t user, uint32_t room);
 
 /* Does user's directive hold a seat in room? */
 int hc_directives_holds_seat(const struct hc_directives *d, uint64_t user, uint32_t room);
 
-/* The user left: their directive, if any, is cancelled (never resent;
- * its seat kept until its deadline).  Returns 1 if one was. */
-int hc_directives_cancel(struct hc_directives *d, uint64_t user);
+/* The user left (at now): their directive, if any, is cancelled (never
+ * resent; a seat it holds kept a whole timeout from now, for a MOVE
+ * obeyed as LEAVE + JOIN).  Returns 1 if one was. */
+int hc_directives_cancel(struct hc_directives *d, uint64_t user, uint64_t now);
+
+/* A reloaded timeout and retries: no directive waits past now + the new
+ * timeout (a shorter one must not leave the ring's later directives
+ * waiting behind deadlines of the old).  O(directives in the ring). */
+void hc_directives_retime(struct hc_directives *d, uint64_t timeout_tsc, uint32_t retries,
+			  uint64_t now);
 
 /* Directives sent and not yet done, given up, replaced or cancelled. */
 static inline uint64_t hc_directives_in_flight(const struct hc_directives *d)

@@ -109,7 +109,8 @@ static void make_live(struct hc_rooms *r, uint32_t id, unsigned pool)
 	struct hc_room *rm = &r->room[id];
 	rm->pool = (uint8_t)pool;
 	rm->state = HC_ROOM_LIVE;
-	rm->users = rm->reserved = 0;
+	rm->users = 0;
+	rm->reserved = rm->held = 0;
 	rm->leased = rm->lease_mask = rm->revoking = rm->lease_tick = rm->lease_grow = 0;
 	rm->lease_hold = 0;
 	r->pool[pool].rooms++;
@@ -158,12 +159,24 @@ static uint32_t new_room_id(struct hc_rooms *r, unsigned pool)
 
 /* -------------------------------------------------------- reservations -- */
 
-static void seat_release(struct hc_rooms *r, uint32_t room)
+/* A reservation's seat leaves `reserved` (taken or freed): 1, or 0
+ * (counted) if the room's reserved seats are all directives'. */
+static int resv_seat_out(struct hc_rooms *r, uint32_t room)
 {
 	struct hc_room *rm = &r->room[room];
+	if (rm->reserved <= rm->held) {
+		r->st.seat_errors++;
+		return 0;
+	}
 	rm->reserved--;
 	r->pool[rm->pool].reserved--;
-	relevel(r, room);
+	return 1;
+}
+
+static void seat_release(struct hc_rooms *r, uint32_t room)
+{
+	if (resv_seat_out(r, room))
+		relevel(r, room);
 }
 
 /* The user's reservation slot (live or consumed), or -1. */
@@ -266,10 +279,8 @@ static int take_reservation(struct hc_rooms *r, uint32_t room, uint64_t user)
 		resv_drop(r, slot, 1);      /* joined elsewhere: free that seat */
 		return 0;
 	}
-	struct hc_room *rm = &r->room[room];
 	resv_consume(r, slot);
-	rm->reserved--;
-	r->pool[rm->pool].reserved--;
+	resv_seat_out(r, room);
 	return 1;
 }
 
@@ -463,6 +474,7 @@ int hc_rooms_hold_seat(struct hc_rooms *r, uint32_t room)
 	if (rm->state != HC_ROOM_LIVE || hc_room_occupancy(rm) >= c->max)
 		return 0;
 	rm->reserved++;
+	rm->held++;
 	r->pool[rm->pool].reserved++;
 	relevel(r, room);
 	r->held_now++;
@@ -476,11 +488,12 @@ int hc_rooms_hold_seat(struct hc_rooms *r, uint32_t room)
 static int held_seat_out(struct hc_rooms *r, uint32_t room)
 {
 	struct hc_room *rm = &r->room[room];
-	if (rm->reserved == 0 || r->held_now == 0) {
+	if (rm->held == 0) {
 		r->st.seat_errors++;
 		return 0;
 	}
 	r->held_now--;
+	rm->held--;
 	rm->reserved--;
 	r->pool[rm->pool].reserved--;
 	return 1;

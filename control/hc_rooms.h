@@ -59,7 +59,10 @@ enum hc_room_state {
 
 struct hc_room {
 	uint32_t users;     /* admitted users                          */
-	uint32_t reserved;  /* seats held by reservations              */
+	uint16_t reserved;  /* seats held by reservations and directives
+	                       (<= max <= 65535: none is added at max)  */
+	uint16_t held;      /* of them, held by directives
+	                       (hc_rooms_hold_seat)                     */
 	uint32_t prev, next;/* bucket list links (room ids, 0 = none)  */
 	uint8_t pool;       /* pool index (not id)                     */
 	uint8_t state;      /* enum hc_room_state                      */
@@ -121,8 +124,10 @@ struct hc_rooms_stats {
 	                             (hc_keyidx.h; never by chance)       */
 	uint64_t seats_held;      /* seats held for directives          */
 	uint64_t seat_errors;     /* a held seat given back or taken where
-	                             the room had none reserved (never, if
-	                             the caller is right): ignored        */
+	                             the room had none held, or a
+	                             reservation's seat where it had only
+	                             held ones (never, if the callers are
+	                             right): ignored, nothing wraps       */
 };
 
 struct hc_rooms {

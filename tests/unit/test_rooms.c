@@ -815,45 +815,88 @@ static void test_directive_seats(void)
 
 	/* a LEAVE cancels the directive, not the seat: the JOIN after it
 	 * still takes it (counted cancelled, not done); without that JOIN
-	 * the seat goes back at the deadline, nothing resent */
+	 * the seat goes back a whole timeout after the LEAVE, nothing resent */
 	CU_ASSERT_EQUAL(hc_rooms_hold_seat(&r, a), 1);
 	hc_directives_add(&dd, 4, b, a, 7, 400);
-	CU_ASSERT_EQUAL(hc_directives_cancel(&dd, 4), 1);
-	CU_ASSERT_EQUAL(hc_directives_cancel(&dd, 4), 0);
+	CU_ASSERT_EQUAL(hc_directives_cancel(&dd, 4, 400), 1);
+	CU_ASSERT_EQUAL(hc_directives_cancel(&dd, 4, 400), 0);
 	CU_ASSERT_EQUAL(r.room[a].reserved, 1);
 	uint64_t done = dd.st.done;
-	CU_ASSERT_EQUAL(hc_directives_take_seat(&dd, 4, a), 1);
+	CU_ASSERT_EQUAL(hc_directives_take_seat(&dd, 4, a), HC_DIR_SEAT_TAKEN);
 	hc_rooms_admit_on_seat(&r, a);
 	CU_ASSERT_EQUAL(dd.st.done, done);
 	CU_ASSERT_EQUAL(dd.st.cancelled, 1);
 	CU_ASSERT_EQUAL(r.room[a].users, 2);
 	CU_ASSERT_EQUAL(r.room[a].reserved, 0);
 	CU_ASSERT_EQUAL(hc_rooms_hold_seat(&r, b), 1);
-	hc_directives_add(&dd, 5, a, b, 7, 500);
-	CU_ASSERT_EQUAL(hc_directives_cancel(&dd, 5), 1);
+	hc_directives_add(&dd, 5, a, b, 7, 500);     /* deadline 600 */
+	CU_ASSERT_EQUAL(hc_directives_cancel(&dd, 5, 590), 1); /* kept to 690 */
 	resends = 0;
-	CU_ASSERT_EQUAL(hc_directives_expire(&dd, 599, count_resend, NULL), 0);
-	CU_ASSERT_EQUAL(r.room[b].reserved, 1);
+	uint64_t freed = dd.st.seats_freed;
 	CU_ASSERT_EQUAL(hc_directives_expire(&dd, 600, count_resend, NULL), 0);
+	CU_ASSERT_EQUAL(r.room[b].reserved, 1);
+	CU_ASSERT_TRUE(hc_directives_holds_seat(&dd, 5, b));
+	CU_ASSERT_EQUAL(hc_directives_expire(&dd, 689, count_resend, NULL), 0);
+	CU_ASSERT_EQUAL(r.room[b].reserved, 1);
+	CU_ASSERT_EQUAL(hc_directives_expire(&dd, 690, count_resend, NULL), 0);
 	CU_ASSERT_EQUAL(resends, 0);
 	CU_ASSERT_EQUAL(r.room[b].reserved, 0);
+	CU_ASSERT_EQUAL(dd.st.seats_freed, freed + 1);
 	CU_ASSERT_EQUAL(dd.st.given_up, 1); /* (unchanged: counted cancelled) */
 	CU_ASSERT_EQUAL(hc_directives_in_flight(&dd), 0);
 
-	/* a full ring (4) pushes out its oldest directive, seat and all */
+	/* a cancelled directive replaced, or pushed out of the full ring:
+	 * its seat back, not counted again */
+	CU_ASSERT_EQUAL(hc_rooms_hold_seat(&r, b), 1);
+	hc_directives_add(&dd, 6, a, b, 7, 700);
+	hc_directives_cancel(&dd, 6, 700);
+	CU_ASSERT_EQUAL(hc_rooms_hold_seat(&r, a), 1);
+	hc_directives_add(&dd, 6, b, a, 7, 700);
+	CU_ASSERT_EQUAL(dd.st.replaced, 1);
+	CU_ASSERT_EQUAL(r.room[b].reserved, 0);
+	CU_ASSERT_EQUAL(r.room[a].reserved, 1);
+	hc_directives_cancel(&dd, 6, 700);
+	/* the ring (4) is full at the 5th: the oldest live (user 6's, cancelled)
+	 * goes first, then user 10's (given up) */
 	for (uint64_t u = 10; u < 15; u++) {
 		CU_ASSERT_EQUAL(hc_rooms_hold_seat(&r, b), 1);
 		CU_ASSERT(hc_directives_add(&dd, u, a, b, 7, 700) != 0);
 	}
 	CU_ASSERT_EQUAL(dd.st.given_up, 2);
+	CU_ASSERT_EQUAL(dd.st.replaced, 1);
+	CU_ASSERT_EQUAL(r.room[a].reserved, 0);
 	CU_ASSERT_EQUAL(r.room[b].reserved, 4);
+	CU_ASSERT_FALSE(hc_directives_holds_seat(&dd, 6, a));
 	CU_ASSERT_FALSE(hc_directives_holds_seat(&dd, 10, b));
 	CU_ASSERT_TRUE(hc_directives_holds_seat(&dd, 14, b));
 	CU_ASSERT_EQUAL(r.held_now, 4);
+	CU_ASSERT_EQUAL(hc_directives_in_flight(&dd), 4);
+
+	/* a NEW_TOPIC into a room holds no seat: its JOIN is admitted as
+	 * any other, then completes it (it pushed user 11's out) */
+	CU_ASSERT(hc_directives_add_new_topic(&dd, 20, a, b, 7, 700) != 0);
+	CU_ASSERT_EQUAL(dd.st.given_up, 3);
+	CU_ASSERT_EQUAL(r.held_now, 3);
+	CU_ASSERT_EQUAL(hc_directives_take_seat(&dd, 20, a), HC_DIR_NONE);
+	CU_ASSERT_EQUAL(hc_directives_take_seat(&dd, 20, b), HC_DIR_INTO_ROOM);
+	CU_ASSERT_EQUAL(hc_directives_joined(&dd, 20, b), 1);
+	CU_ASSERT_EQUAL(hc_directives_take_seat(&dd, 20, b), HC_DIR_NONE);
+
+	/* a shorter timeout reloaded: nothing waits past now + it; then all
+	 * given up, every seat back */
+	hc_directives_retime(&dd, 10, 0, 750); /* (their deadlines: 800) */
+	CU_ASSERT_EQUAL(hc_directives_expire(&dd, 759, count_resend, NULL), 0);
+	CU_ASSERT_EQUAL(r.held_now, 3);
+	CU_ASSERT_EQUAL(hc_directives_expire(&dd, 760, count_resend, NULL), 0);
+	CU_ASSERT_EQUAL(r.held_now, 0);
+	CU_ASSERT_EQUAL(r.room[b].reserved, 0);
+	CU_ASSERT_EQUAL(hc_directives_in_flight(&dd), 0);
+	CU_ASSERT_EQUAL(dd.st.seats_freed + dd.st.seats_taken, r.st.seats_held);
+	CU_ASSERT_EQUAL(r.st.seat_errors, 0);
 	hc_directives_free(&dd);
 
-	/* no seat in a full room; a seat given back twice is counted, and
-	 * changes nothing */
+	/* no seat in a full room; a held seat given back where none is held
+	 * (a reservation's is there) is counted and changes nothing */
 	fill(a, 98, &unused);
 	CU_ASSERT_EQUAL(hc_rooms_hold_seat(&r, a), 0);
 	CU_ASSERT_EQUAL(r.room[a].reserved, 0);
@@ -861,6 +904,12 @@ static void test_directive_seats(void)
 	CU_ASSERT_EQUAL(r.st.seat_errors, 1);
 	CU_ASSERT_EQUAL(r.room[a].reserved, 0);
 	CU_ASSERT_EQUAL(r.room[a].users, 100);
+	CU_ASSERT_EQUAL(hc_rooms_reserve(&r, b, 30, 0), 1);
+	hc_rooms_free_seat(&r, b);
+	CU_ASSERT_EQUAL(r.st.seat_errors, 2);
+	CU_ASSERT_EQUAL(r.room[b].reserved, 1);
+	CU_ASSERT_EQUAL(hc_rooms_admit(&r, b, 0, 30, 0), HC_ROOMS_ADMITTED_KEPT);
+	CU_ASSERT_EQUAL(r.room[b].reserved, 0);
 	hc_rooms_free(&r);
 }
 
