@@ -17,8 +17,9 @@
  * on every poll.  Every tick the balancer plans each pool from the book
  * (control/hc_balance.h); for each transfer the workers holding the source
  * room's users pick them (O(moved), with a cooldown) and report them; each
- * picked user gets a reserved seat in the destination and its gateway a
- * MOVE directive.  The user's JOIN there takes the seat.
+ * picked user gets a seat in the destination, held by its MOVE directive
+ * (control/hc_directives.h), and its gateway the MOVE.  The user's JOIN
+ * there takes the seat.
  */
 #ifndef HC_DECIDE_H
 #define HC_DECIDE_H

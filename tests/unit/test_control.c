@@ -489,6 +489,46 @@ static void test_directives_without_admission(void)
 	balance_with_stalled_worker(0, 300000, 22, 23, 0);
 }
 
+/* A moved user's JOIN the worker applies on a leased seat (HC_CHG_LEASED)
+ * gives back the seat the user's directive held there: the room holds
+ * the user once, on the leased seat, and nothing is counted over max. */
+static void test_leased_join_of_moved_user(void)
+{
+	const uint32_t r = 62; /* (--max-rooms 64) */
+	const uint64_t u0 = 640000, moved = 640001;
+	uint8_t op = HC_OP_JOIN;
+	settle();
+	CU_ASSERT_EQUAL_FATAL(pol.lease_seats, 16);
+	events(&u0, &r, &op, 1); /* admitted: the worker is leased 16 seats */
+	settle();
+	CU_ASSERT_EQUAL_FATAL(w->members.lease[r], 16);
+	/* the balancer's pick of `moved` into r, as move_picked records it */
+	CU_ASSERT_EQUAL_FATAL(hc_rooms_hold_seat(&d.book, r), 1);
+	CU_ASSERT_FATAL(hc_directives_add(&d.dirs, moved, 0, r, 3, rte_rdtsc()) != 0);
+	CU_ASSERT_EQUAL(hc_room_occupancy(&d.book.room[r]), 1 + 16 + 1);
+	uint64_t done = d.dirs.st.done, freed = d.dirs.st.seats_freed;
+	uint64_t over = d.book.st.over_max, errors = d.book.st.seat_errors;
+	uint64_t leased = w->members.st.leased_joins;
+	events(&moved, &r, &op, 1);
+	settle();
+	CU_ASSERT_EQUAL(w->members.st.leased_joins, leased + 1);
+	CU_ASSERT_EQUAL(d.dirs.st.done, done + 1);
+	CU_ASSERT_EQUAL(d.dirs.st.seats_freed, freed + 1);
+	CU_ASSERT_EQUAL(d.book.room[r].held, 0);
+	CU_ASSERT_EQUAL(d.book.room[r].reserved, 0);
+	CU_ASSERT_EQUAL(d.book.room[r].users, 2);
+	CU_ASSERT_EQUAL(d.book.st.over_max, over);
+	CU_ASSERT_EQUAL(d.book.st.seat_errors, errors);
+	CU_ASSERT_EQUAL(hc_directives_in_flight(&d.dirs), 0);
+	/* leave the room empty */
+	uint64_t both[2] = {u0, moved};
+	uint32_t rooms[2] = {r, r};
+	uint8_t leaves[2] = {HC_OP_LEAVE, HC_OP_LEAVE};
+	events(both, rooms, leaves, 2);
+	settle();
+	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
+}
+
 static void test_moves_obeyed_as_leave_join(void)
 {
 	balance_with_stalled_worker(1, 400000, 24, 25, 4);
@@ -741,6 +781,8 @@ static CU_TestInfo tests[] = {
 	{"PLACE -> ASSIGN -> JOIN", test_place_assign_join},
 	{"admission: refusal, NEW_TOPIC, order", test_admission},
 	{"seat leases: JOINs without requests, parked requests, revokes", test_leases},
+	{"a moved user's JOIN on a leased seat gives the directive's seat back",
+	 test_leased_join_of_moved_user},
 	{"balance: a stalled worker's picks are not planned twice", test_stalled_worker},
 	{"balance: directives complete without admission", test_directives_without_admission},
 	{"balance: a MOVE obeyed as LEAVE + JOIN takes its seat", test_moves_obeyed_as_leave_join},
