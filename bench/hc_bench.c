@@ -302,7 +302,7 @@ static int dir_join(struct hc_rooms *book, struct hc_directives *dirs, uint64_t 
 {
 	uint64_t user = hc_gen_user_id((uint32_t)j);
 	uint32_t to = dir_room(j);
-	return hc_directives_take_seat(dirs, user, to) &&
+	return hc_directives_take_seat(dirs, user, to) == HC_DIR_SEAT_TAKEN &&
 	       hc_rooms_admit_on_seat(book, to) == HC_ROOMS_ADMITTED_KEPT;
 }
 
@@ -394,11 +394,15 @@ static double measure_directives(struct hc_dataplane *dp, uint64_t total, double
 		if (full != DIR_EMIT) {
 			/* move_picked (hc_decide.c): the seat, held by the directive */
 			dir_lookahead(&book, &dirs, i, total, 0);
-			if (!hc_rooms_hold_seat(&book, to))
-				*incomplete += 1; /* (no MOVE then: move_skipped) */
-			else if ((id = hc_directives_add(&dirs, hc_gen_user_id((uint32_t)i), 1, to,
-							 g, t0)) == 0)
+			/* (either failing fails the case; move_picked would send
+			 * no MOVE, this still sends one) */
+			if (!hc_rooms_hold_seat(&book, to)) {
 				*incomplete += 1;
+			} else if ((id = hc_directives_add(&dirs, hc_gen_user_id((uint32_t)i), 1, to,
+							  g, t0)) == 0) {
+				hc_rooms_free_seat(&book, to);
+				*incomplete += 1;
+			}
 		}
 		struct hc_move mv = {.user_id = rte_cpu_to_be_64(hc_gen_user_id((uint32_t)i)),
 			.from_room = rte_cpu_to_be_32(1 + (uint32_t)(i % 997)),

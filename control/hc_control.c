@@ -229,6 +229,9 @@ int hc_control_run(struct hc_dataplane *dp, struct hc_decide *d)
 		if (hc_config_reload_signal) {
 			hc_config_reload_signal = 0;
 			reload_config(dp, d);
+			/* its deadlines were clamped to a later clock: this
+			 * pass's directives must not expire before them */
+			t = rte_rdtsc();
 		}
 		if (t >= next_merge) {
 			merge_and_publish(dp);

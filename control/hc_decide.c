@@ -799,8 +799,8 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 				hc_directives_joined(&d->dirs, c->user_id, c->to_room);
 		}
 	} else {
-		/* left: no JOIN to wait for (the directive's seat stays until its
-		 * deadline: a MOVE obeyed as LEAVE + JOIN still finds it) */
+		/* left: no JOIN to wait for (the directive's seat stays a whole
+		 * timeout: a MOVE obeyed as LEAVE + JOIN still finds it) */
 		hc_directives_cancel(&d->dirs, c->user_id, now);
 	}
 }

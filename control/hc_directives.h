@@ -21,8 +21,8 @@
  * replaced, pushed out of a full ring, or its user seated by another
  * seat) gives it back through the seat_free callback.  A user who leaves
  * cancels the directive but not its seat: a MOVE obeyed as LEAVE + JOIN
- * still finds it, until the directive's deadline (then it is given back,
- * nothing resent).  An ASSIGN NEW_TOPIC's seat is a placement
+ * still finds it for a whole timeout after the LEAVE (then it is given
+ * back, nothing resent).  An ASSIGN NEW_TOPIC's seat is a placement
  * reservation in the seat book (hc_rooms_place), not the directive's.
  */
 #ifndef HC_DIRECTIVES_H

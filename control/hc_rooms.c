@@ -554,6 +554,7 @@ static int admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user
 	if (take_reservation(r, room, user)) { /* the seat becomes the user's */
 		rm->users++;
 		r->pool[rm->pool].users++;
+		relevel(r, room); /* (unchanged, unless the seat was missing) */
 		r->st.admits_reserved++;
 		r->st.admits++;
 		return HC_ROOMS_ADMITTED_KEPT; /* occupancy unchanged */
@@ -880,6 +881,13 @@ void hc_rooms_repool_commit(struct hc_rooms *r, const struct hc_policy *np,
 	r->pol = np;
 	r->ttl_tsc = tsc_hz / 1000 * np->reservation_ttl_ms;
 	r->grace_tsc = tsc_hz / 1000 * np->retire_grace_ms;
+	/* a shorter TTL: no reservation waits past it (the ring expires from
+	 * its head; min with a constant keeps it in order) */
+	for (uint32_t k = 0; k < r->resv_count; k++) {
+		struct hc_reservation *v = &r->resv[(r->resv_head + k) % r->resv_cap];
+		if (v->expires > now + r->ttl_tsc)
+			v->expires = now + r->ttl_tsc;
+	}
 	/* every live room into its pool's new buckets, by the new max */
 	for (uint32_t id = 1; id < r->max_rooms; id++) {
 		struct hc_room *rm = &r->room[id];

@@ -195,7 +195,8 @@ int hc_rooms_hold_seat(struct hc_rooms *r, uint32_t room);
 /* A held seat given back (its directive ended without its JOIN). */
 void hc_rooms_free_seat(struct hc_rooms *r, uint32_t room);
 /* The JOIN of the user a held seat in room was kept for: admitted on it
- * (occupancy unchanged).  Returns HC_ROOMS_ADMITTED_KEPT. */
+ * (occupancy unchanged).  Returns HC_ROOMS_ADMITTED_KEPT.  A placement
+ * reservation the user holds (there or elsewhere) is left to expire. */
 int hc_rooms_admit_on_seat(struct hc_rooms *r, uint32_t room);
 
 /*

@@ -411,6 +411,28 @@ static void test_lease_top_up(void)
 	hc_rooms_free(&r);
 }
 
+/* A reload that shortens reservation_ttl_ms: no reservation waits past
+ * the reload + the new TTL (the ring expires from its head). */
+static void test_expiry_after_shorter_ttl(void)
+{
+	static struct hc_policy np;
+	fresh(64);
+	for (uint64_t u = 1; u <= 5; u++)
+		CU_ASSERT(hc_rooms_place(&r, 0, u, 0) != 0); /* expire at 5 s */
+	np = pol;
+	np.reservation_ttl_ms = 1;
+	struct hc_rooms_repool x;
+	char err[200];
+	CU_ASSERT_EQUAL_FATAL(hc_rooms_repool_prepare(&r, &np, &x, err, sizeof(err)), 0);
+	hc_rooms_repool_commit(&r, &np, &x, HZ, 100);
+	hc_rooms_expire(&r, 1099);
+	CU_ASSERT_EQUAL(r.resv_live, 5);
+	hc_rooms_expire(&r, 1100);
+	CU_ASSERT_EQUAL(r.resv_live, 0);
+	CU_ASSERT_EQUAL(r.st.expired, 5);
+	hc_rooms_free(&r);
+}
+
 static void test_expiry(void)
 {
 	fresh(64);
@@ -1156,6 +1178,7 @@ static CU_TestInfo tests[] = {
 	{"admission", test_admission},
 	{"seat leases topped up before they run dry, grown where they did", test_lease_top_up},
 	{"reservation expiry", test_expiry},
+	{"a reload's shorter reservation TTL holds for the older ones", test_expiry_after_shorter_ttl},
 	{"retirement and grace", test_retire_grace},
 	{"random operations never exceed max", test_random_never_above_max},
 	{"policy file and --pool, fill included", test_policy_file},
