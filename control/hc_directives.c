@@ -184,7 +184,14 @@ int hc_directives_cancel(struct hc_directives *d, uint64_t user, uint64_t now)
 	}
 	/* the seat waits a whole timeout from now for the JOIN of a MOVE
 	 * obeyed as LEAVE + JOIN: the directive goes to the ring's tail
-	 * (deadlines stay in ring order), its old slot dies */
+	 * (deadlines stay in ring order), its old slot dies; when that would
+	 * push another live directive out of a full ring, it stays where it
+	 * is, with its deadline */
+	const struct hc_directive *oldest = &d->ring[d->head];
+	if (d->count == d->cap && oldest->live && oldest != x) {
+		x->cancelled = 1;
+		return 1;
+	}
 	struct hc_directive kept = *x;
 	kept.cancelled = 1;
 	kept.deadline = now + d->timeout_tsc;

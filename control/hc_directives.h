@@ -126,7 +126,8 @@ int hc_directives_holds_seat(const struct hc_directives *d, uint64_t user, uint3
 
 /* The user left (at now): their directive, if any, is cancelled (never
  * resent; a seat it holds kept a whole timeout from now, for a MOVE
- * obeyed as LEAVE + JOIN).  Returns 1 if one was. */
+ * obeyed as LEAVE + JOIN; in a full ring until its deadline instead).
+ * Returns 1 if one was. */
 int hc_directives_cancel(struct hc_directives *d, uint64_t user, uint64_t now);
 
 /* A reloaded timeout and retries: no directive waits past now + the new

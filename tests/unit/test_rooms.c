@@ -893,6 +893,12 @@ static void test_directive_seats(void)
 	CU_ASSERT_TRUE(hc_directives_holds_seat(&dd, 14, b));
 	CU_ASSERT_EQUAL(r.held_now, 4);
 	CU_ASSERT_EQUAL(hc_directives_in_flight(&dd), 4);
+	/* a LEAVE in the full ring: cancelled in place, nobody pushed out */
+	CU_ASSERT_EQUAL(hc_directives_cancel(&dd, 12, 750), 1);
+	CU_ASSERT_EQUAL(dd.st.given_up, 2);
+	CU_ASSERT_TRUE(hc_directives_holds_seat(&dd, 11, b));
+	CU_ASSERT_TRUE(hc_directives_holds_seat(&dd, 12, b));
+	CU_ASSERT_EQUAL(hc_directives_in_flight(&dd), 3);
 
 	/* a NEW_TOPIC into a room holds no seat: its JOIN is admitted as
 	 * any other, then completes it (it pushed user 11's out) */
