@@ -781,7 +781,7 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 		/* a seat its directive held there is given back first (the
 		 * user sits on the leased one) */
 		hc_directives_joined(&d->dirs, c->user_id, c->to_room);
-		hc_rooms_lease_taken(&d->book, c->to_room, pool, c->user_id);
+		hc_rooms_lease_taken(&d->book, c->to_room, pool, worker, c->user_id);
 		top_up_lease(d, worker, c->to_room);
 		return;
 	}

@@ -113,6 +113,8 @@ static void make_live(struct hc_rooms *r, uint32_t id, unsigned pool)
 	rm->reserved = rm->held = 0;
 	rm->leased = rm->lease_mask = rm->revoking = rm->lease_tick = rm->lease_grow = 0;
 	rm->lease_hold = 0;
+	memset(&r->lease_of[(size_t)id * HC_ROOMS_LEASE_WORKERS], 0,
+	       sizeof(uint16_t) * HC_ROOMS_LEASE_WORKERS); /* (0 already: none leased) */
 	r->pool[pool].rooms++;
 	bucket_insert(r, id, 0);
 }
@@ -300,6 +302,8 @@ int hc_rooms_init(struct hc_rooms *r, const char *name, const struct hc_policy *
 	r->ttl_tsc = tsc_hz / 1000 * pol->reservation_ttl_ms;
 	r->grace_tsc = tsc_hz / 1000 * pol->retire_grace_ms;
 	r->room = hc_bigmem_zalloc("hc_rooms", sizeof(*r->room) * max_rooms, SOCKET_ID_ANY);
+	r->lease_of = hc_bigmem_zalloc("hc_lease_of", sizeof(uint16_t) * HC_ROOMS_LEASE_WORKERS *
+				       (size_t)max_rooms, SOCKET_ID_ANY);
 	r->grace_q = rte_malloc("hc_grace", sizeof(uint32_t) * 2 * (size_t)max_rooms, 64);
 	r->free_ids = rte_malloc("hc_free_ids", sizeof(uint32_t) * (size_t)max_rooms, 64);
 	r->resv = hc_bigmem_zalloc("hc_resv", sizeof(*r->resv) * max_reservations, SOCKET_ID_ANY);
@@ -313,7 +317,7 @@ int hc_rooms_init(struct hc_rooms *r, const char *name, const struct hc_policy *
 					      sizeof(*r->resv), HC_KEYIDX_SPARSE, rte_rand(),
 					      SOCKET_ID_ANY) != 0)
 		goto fail;
-	if (r->room == NULL || r->grace_q == NULL || r->free_ids == NULL ||
+	if (r->room == NULL || r->lease_of == NULL || r->grace_q == NULL || r->free_ids == NULL ||
 	    r->resv_of_gw == NULL)
 		goto fail;
 	for (unsigned p = 0; p < pol->n_pools; p++)
@@ -344,6 +348,7 @@ void hc_rooms_free(struct hc_rooms *r)
 	}
 	hc_keyidx_free(&r->resv_by_user);
 	hc_bigmem_free(r->room, sizeof(*r->room) * r->max_rooms);
+	hc_bigmem_free(r->lease_of, sizeof(uint16_t) * HC_ROOMS_LEASE_WORKERS * (size_t)r->max_rooms);
 	rte_free(r->grace_q);
 	rte_free(r->free_ids);
 	hc_bigmem_free(r->resv, sizeof(*r->resv) * r->resv_cap);
@@ -597,6 +602,7 @@ static uint32_t lease_grant(struct hc_rooms *r, uint32_t room, unsigned w, uint3
 	if (q > want)
 		q = want;
 	rm->leased = (uint16_t)(rm->leased + q); /* <= max <= 65535 */
+	r->lease_of[(size_t)room * HC_ROOMS_LEASE_WORKERS + w] += (uint16_t)q; /* (<= leased) */
 	rm->lease_mask |= (uint16_t)(1u << w);
 	rm->lease_tick = (uint8_t)tick;
 	r->pool[rm->pool].leased += q;
@@ -614,13 +620,6 @@ static int may_lease(const struct hc_rooms *r, uint32_t room, unsigned w, uint32
 	       (int32_t)(tick - rm->lease_hold) > 0;
 }
 
-/* Is w the only worker holding seats of room (by the book)?  Then the
- * room's leased seats are all w's (less JOINs not yet read): where
- * top-ups, and so their growth, go. */
-static int sole_holder(const struct hc_room *rm, unsigned w)
-{
-	return w < 16 && rm->lease_mask == (1u << w);
-}
 
 uint32_t hc_rooms_lease(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t want,
 			uint32_t tick)
@@ -643,10 +642,10 @@ uint32_t hc_rooms_lease_top_up(struct hc_rooms *r, uint32_t room, unsigned w, ui
 	 * lease_seats at least (grown or not), or none */
 	uint32_t least = want / 4 > 1 ? want / 4 : 1;
 	want <<= rm->lease_grow;
-	if (want < 2 || !may_lease(r, room, w, tick) || !sole_holder(rm, w) ||
-	    rm->leased > want / 2)
+	uint32_t mine = hc_rooms_lease_of(r, room, w);
+	if (want < 2 || !may_lease(r, room, w, tick) || mine == 0 || mine > want / 2)
 		return 0;
-	uint32_t q = lease_grant(r, room, w, want - rm->leased, least, tick);
+	uint32_t q = lease_grant(r, room, w, want - mine, least, tick);
 	r->st.lease_top_ups += q != 0;
 	return q;
 }
@@ -654,7 +653,7 @@ uint32_t hc_rooms_lease_top_up(struct hc_rooms *r, uint32_t room, unsigned w, ui
 void hc_rooms_lease_ran_dry(struct hc_rooms *r, uint32_t room, unsigned w)
 {
 	struct hc_room *rm = &r->room[room];
-	if (rm->state != HC_ROOM_LIVE || rm->revoking != 0 || !sole_holder(rm, w) ||
+	if (rm->state != HC_ROOM_LIVE || rm->revoking != 0 || hc_rooms_lease_of(r, room, w) == 0 ||
 	    rm->lease_grow >= HC_ROOMS_LEASE_GROW_MAX)
 		return;
 	rm->lease_grow++;
@@ -675,14 +674,19 @@ int hc_rooms_full_for(const struct hc_rooms *r, uint32_t room, uint64_t user)
 	return hc_room_occupancy(rm) >= r->pol->pool[rm->pool].max;
 }
 
-int hc_rooms_lease_taken(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user)
+int hc_rooms_lease_taken(struct hc_rooms *r, uint32_t room, unsigned pool, unsigned w,
+			 uint64_t user)
 {
 	struct hc_room *rm = &r->room[room];
 	if (rm->state != HC_ROOM_LIVE)
 		make_live(r, room, pool); /* never leased: counted below */
 	take_reservation(r, room, user); /* the user sits on the leased seat */
-	int ok = rm->leased > 0;
+	int ok = hc_rooms_lease_of(r, room, w) > 0 && rm->leased > 0;
 	if (ok) {
+		uint16_t bit = (uint16_t)(1u << w);
+		if (--r->lease_of[(size_t)room * HC_ROOMS_LEASE_WORKERS + w] == 0 &&
+		    !(rm->revoking & bit))
+			rm->lease_mask &= (uint16_t)~bit; /* w holds none here now */
 		rm->leased--;
 		r->pool[rm->pool].leased--;
 		r->leased_now--;
@@ -720,14 +724,17 @@ int hc_rooms_lease_back(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t 
 {
 	struct hc_room *rm = &r->room[room];
 	uint16_t bit = (uint16_t)(1u << (w & 15));
-	if (rm->state != HC_ROOM_LIVE || !(rm->revoking & bit)) {
+	if (w >= HC_ROOMS_LEASE_WORKERS || rm->state != HC_ROOM_LIVE || !(rm->revoking & bit)) {
 		r->st.lease_errors++; /* nothing asked of w here */
 		return 0;
 	}
-	if (n > rm->leased) {
+	/* every leased JOIN of w came before its answer (one FIFO ring): the
+	 * book's count of w's seats is what w gave back; w holds none now */
+	uint16_t *mine = &r->lease_of[(size_t)room * HC_ROOMS_LEASE_WORKERS + w];
+	if (n != *mine)
 		r->st.lease_errors++;
-		n = rm->leased;
-	}
+	n = *mine;
+	*mine = 0;
 	rm->leased = (uint16_t)(rm->leased - n);
 	r->pool[rm->pool].leased -= n;
 	r->leased_now -= n;

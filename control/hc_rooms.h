@@ -68,7 +68,8 @@ struct hc_room {
 	uint8_t state;      /* enum hc_room_state                      */
 	uint16_t level;     /* bucket the room is in                   */
 	uint16_t leased;    /* seats leased to workers, not taken yet  */
-	uint16_t lease_mask;/* workers that may hold some of them      */
+	uint16_t lease_mask;/* workers that hold some of them (by the
+	                       book: lease_of > 0), or are asked back  */
 	uint16_t revoking;  /* workers asked to give them back (mask)  */
 	uint8_t lease_tick; /* the tick of the last lease (low bits)   */
 	uint8_t lease_grow; /* top-ups here go up to lease_seats << lease_grow
@@ -150,6 +151,10 @@ struct hc_rooms {
 	                                       (hc_rooms_hold_seat): no record */
 	uint32_t *resv_of_gw;               /* [65536] live reservations per gateway */
 	uint64_t leased_now;                /* seats leased, all rooms   */
+	uint16_t *lease_of;                 /* [room * HC_ROOMS_LEASE_WORKERS + w]:
+	                                       room's seats leased to worker w,
+	                                       not taken or given back (grants on
+	                                       their way included)          */
 	uint64_t ttl_tsc, grace_tsc;
 	struct hc_rooms_stats st;
 };
@@ -258,9 +263,9 @@ void hc_rooms_expire(struct hc_rooms *r, uint64_t now);
  * holds none of its seats already (by the book: a grant may be on its
  * way to w, or some seats of another grant left).
  * Returns the seats leased (0: none).
- * lease_top_up: worker w, the only holder of room's leased seats, has
- * at most want / 2 of them left by the book: lease it up to want in all
- * again, on the terms of a grant (the room stays far from full, no
+ * lease_top_up: worker w, a holder of room's leased seats, has at most
+ * want / 2 of them left by the book (its own count: lease_of): lease it
+ * up to want in all again, on the terms of a grant (the room stays far from full, no
  * revoke outstanding, past lease_hold), so a room that keeps filling
  * keeps its lease instead of running dry and costing round trips; none
  * when fewer than lease_seats / 4 seats fit below the margin.  `want` is
@@ -268,15 +273,15 @@ void hc_rooms_expire(struct hc_rooms *r, uint64_t now);
  * (lease_ran_dry), at most half of that left by the book.
  * Returns the seats added (0: none).
  * lease_ran_dry: worker w says its own leased JOINs took its last seat
- * of room before a top-up came (HC_CHGF_LEASE_DRY): while w is the only
- * holder of room's seats by the book (where top-ups go), its top-ups
- * there double in size (at most HC_ROOMS_LEASE_GROW_MAX times), until no
+ * of room before a top-up came (HC_CHGF_LEASE_DRY): while w holds seats
+ * of room by the book (a top-up on its way), top-ups there double in size
+ * (at most HC_ROOMS_LEASE_GROW_MAX times; for every holder), until no
  * worker holds any (all taken or given back) or a revoke; then they
  * start at lease_seats again.
- * lease_taken: worker's JOIN of user into room on a leased seat: the seat
- * becomes the user's; a reservation the user held is freed (the user
- * sits on the leased seat).  Returns 1, or 0 when the book had no leased
- * seat there (lease_errors; the user is seated anyway).
+ * lease_taken: worker w's JOIN of user into room on a leased seat: the
+ * seat becomes the user's; a reservation the user held is freed (the user
+ * sits on the leased seat).  Returns 1, or 0 when the book had no seat of
+ * room leased to w (lease_errors; the user is seated anyway).
  * lease_revoke: take room's leased seats back: returns the workers to ask
  * (0: nothing leased, or all asked already); no lease until the tick
  * after `tick`.
@@ -289,7 +294,16 @@ uint32_t hc_rooms_lease_top_up(struct hc_rooms *r, uint32_t room, unsigned w, ui
 			       uint32_t tick);
 #define HC_ROOMS_LEASE_GROW_MAX 2 /* top-ups of at most 4 x lease_seats */
 void hc_rooms_lease_ran_dry(struct hc_rooms *r, uint32_t room, unsigned w);
-int hc_rooms_lease_taken(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user);
+int hc_rooms_lease_taken(struct hc_rooms *r, uint32_t room, unsigned pool, unsigned w,
+			 uint64_t user);
+/* Workers the book tracks leases of (lease_mask's bits). */
+#define HC_ROOMS_LEASE_WORKERS 16
+/* Room's seats leased to worker w by the book. */
+static inline uint32_t hc_rooms_lease_of(const struct hc_rooms *r, uint32_t room, unsigned w)
+{
+	return w < HC_ROOMS_LEASE_WORKERS ? r->lease_of[(size_t)room * HC_ROOMS_LEASE_WORKERS + w]
+					  : 0;
+}
 uint16_t hc_rooms_lease_revoke(struct hc_rooms *r, uint32_t room, uint32_t tick);
 int hc_rooms_lease_back(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t n);
 /* The seats below max a room keeps unleased: max(2, max / 8). */

@@ -294,9 +294,9 @@ static void test_lease_top_up(void)
 	CU_ASSERT_EQUAL(hc_rooms_lease(&r, 3, 0, 16, 1), 0); /* one grant at a time */
 	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, 3, 0, 16, 1), 0); /* 16 left: > 8 */
 	for (unsigned i = 0; i < 7; i++)
-		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, 3, 0, u++), 1);
+		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, 3, 0, 0, u++), 1);
 	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, 3, 0, 16, 1), 0); /* 9 left */
-	CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, 3, 0, u++), 1);
+	CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, 3, 0, 0, u++), 1);
 	CU_ASSERT_EQUAL(r.room[3].leased, 8);
 	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, 3, 1, 16, 1), 0); /* not w1's */
 	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, 3, 0, 16, 1), 8);  /* 8 left: to 16 */
@@ -311,12 +311,12 @@ static void test_lease_top_up(void)
 	/* near full: topped up only to max - margin (100 - 12 = 88) */
 	fill(3, 20, &u);                              /* users 68 + 16 leased = 84 */
 	for (unsigned i = 0; i < 10; i++)
-		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, 3, 0, u++), 1);
+		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, 3, 0, 0, u++), 1);
 	CU_ASSERT_EQUAL(r.room[3].leased, 6);         /* occupancy 84 still */
 	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, 3, 0, 16, 1), 4);
 	CU_ASSERT_EQUAL(hc_room_occupancy(&r.room[3]), 88);
 	for (unsigned i = 0; i < 2; i++)
-		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, 3, 0, u++), 1);
+		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, 3, 0, 0, u++), 1);
 	CU_ASSERT_EQUAL(r.room[3].leased, 8);
 	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, 3, 0, 16, 1), 0); /* at the margin */
 	/* a LEAVE frees one seat below the margin: no one-seat top-up (a
@@ -329,18 +329,46 @@ static void test_lease_top_up(void)
 	CU_ASSERT_EQUAL(hc_room_occupancy(&r.room[3]), 88);
 	CU_ASSERT_EQUAL(r.room[3].leased, 12);
 
-	/* a second holder: the book cannot tell whose seats are left */
+	/* two holders: the book counts each one's seats; each is topped up
+	 * by its own count; a seat w0 does not hold is not w0's to take; a
+	 * holder whose seats are all taken holds none (a grant again) */
 	uint32_t b = 4;
 	fill(b, 10, &u);
 	CU_ASSERT_EQUAL(hc_rooms_lease(&r, b, 0, 16, 1), 16);
 	CU_ASSERT_EQUAL(hc_rooms_lease(&r, b, 1, 16, 1), 16);
-	for (unsigned i = 0; i < 24; i++)
-		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, b, 0, u++), 1);
-	CU_ASSERT_EQUAL(r.room[b].leased, 8);
-	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, b, 0, 16, 1), 0);
-	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, b, 1, 16, 1), 0);
-	hc_rooms_lease_ran_dry(&r, b, 0);   /* no top-ups here: nothing to grow */
-	CU_ASSERT_EQUAL(r.room[b].lease_grow, 0);
+	CU_ASSERT_EQUAL(r.room[b].lease_mask, 3);
+	for (unsigned i = 0; i < 8; i++)
+		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, b, 0, 0, u++), 1);
+	for (unsigned i = 0; i < 7; i++)
+		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, b, 0, 1, u++), 1);
+	CU_ASSERT_EQUAL(hc_rooms_lease_of(&r, b, 0), 8);
+	CU_ASSERT_EQUAL(hc_rooms_lease_of(&r, b, 1), 9);
+	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, b, 1, 16, 1), 0); /* 9 left: > 8 */
+	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, b, 0, 16, 1), 8);  /* 8 left: to 16 */
+	CU_ASSERT_EQUAL(hc_rooms_lease_of(&r, b, 0), 16);
+	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, b, 2, 16, 1), 0); /* w2 holds none */
+	CU_ASSERT_EQUAL(r.room[b].leased, 25);
+	for (unsigned i = 0; i < 9; i++)
+		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, b, 0, 1, u++), 1);
+	CU_ASSERT_EQUAL(r.room[b].lease_mask, 1);    /* w1's seats all taken */
+	uint64_t errors = r.st.lease_errors;
+	CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, b, 0, 1, u++), 0); /* not w1's */
+	CU_ASSERT_EQUAL(r.st.lease_errors, errors + 1);
+	CU_ASSERT_EQUAL(r.room[b].leased, 16);       /* (w0's, untouched) */
+	CU_ASSERT_EQUAL(hc_rooms_lease(&r, b, 1, 16, 1), 16);
+	CU_ASSERT_EQUAL(r.room[b].users, 10 + 8 + 16 + 1);
+	CU_ASSERT_EQUAL(hc_room_occupancy(&r.room[b]), 35 + 32);
+	/* revoked: each holder's answer ends its seats by the book's count
+	 * (a different count is an error, the book's wins: w0 holds none) */
+	CU_ASSERT_EQUAL(hc_rooms_lease_revoke(&r, b, 1), 3);
+	CU_ASSERT_EQUAL(hc_rooms_lease_back(&r, b, 0, 15), 0);
+	CU_ASSERT_EQUAL(r.st.lease_errors, errors + 2);
+	CU_ASSERT_EQUAL(hc_rooms_lease_of(&r, b, 0), 0);
+	CU_ASSERT_EQUAL(r.room[b].leased, 16);
+	CU_ASSERT_EQUAL(hc_rooms_lease_back(&r, b, 1, 16), 1);
+	CU_ASSERT_EQUAL(r.room[b].leased, 0);
+	CU_ASSERT_EQUAL(r.room[b].lease_mask, 0);
+	CU_ASSERT_EQUAL(r.leased_now, 12); /* (room 3's) */
 
 	/* a revoke outstanding, then the tick it holds leases back */
 	CU_ASSERT_EQUAL(hc_rooms_lease_revoke(&r, 3, 1), 1);
@@ -349,7 +377,7 @@ static void test_lease_top_up(void)
 	CU_ASSERT_EQUAL(r.room[3].leased, 0);
 	CU_ASSERT_EQUAL(r.room[3].lease_mask, 0);
 	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, 3, 0, 16, 2), 0); /* no holder now */
-	CU_ASSERT_EQUAL(r.st.lease_top_ups, 3);
+	CU_ASSERT_EQUAL(r.st.lease_top_ups, 4);
 
 	/* a holder's lease ran dry (it said so, HC_CHGF_LEASE_DRY): its
 	 * top-ups double, twice at most, grants do not; once no worker holds
@@ -362,7 +390,7 @@ static void test_lease_top_up(void)
 	hc_rooms_lease_ran_dry(&r, c, 0);
 	CU_ASSERT_EQUAL(r.room[c].lease_grow, 1);
 	for (unsigned i = 0; i < 12; i++)
-		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, c, 0, u++), 1);
+		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, c, 0, 0, u++), 1);
 	CU_ASSERT_EQUAL(r.room[c].leased, 4);
 	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, c, 0, 16, 1), 28); /* up to 32 */
 	CU_ASSERT_EQUAL(hc_room_occupancy(&r.room[c]), 54);
@@ -371,7 +399,7 @@ static void test_lease_top_up(void)
 	CU_ASSERT_EQUAL(r.room[c].lease_grow, HC_ROOMS_LEASE_GROW_MAX);
 	CU_ASSERT_EQUAL(r.st.lease_grown, 2);
 	for (unsigned i = 0; i < 32; i++)
-		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, c, 0, u++), 1);
+		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, c, 0, 0, u++), 1);
 	CU_ASSERT_EQUAL(r.room[c].lease_mask, 0);      /* every seat taken */
 	CU_ASSERT_EQUAL(r.room[c].lease_grow, 0);
 	CU_ASSERT_EQUAL(hc_rooms_lease(&r, c, 0, 16, 1), 16);
@@ -386,7 +414,7 @@ static void test_lease_top_up(void)
 	CU_ASSERT_EQUAL(hc_rooms_lease_back(&r, c, 0, 16), 0);
 	CU_ASSERT_EQUAL(hc_rooms_lease_back(&r, c, 1, 16), 1);
 	CU_ASSERT_EQUAL(r.st.lease_grown, 3);
-	CU_ASSERT_EQUAL(r.st.lease_top_ups, 4);
+	CU_ASSERT_EQUAL(r.st.lease_top_ups, 5);
 
 	/* grown twice: top-ups up to 64; near the margin the least top-up
 	 * stays a quarter of lease_seats (4), not of the grown size */
@@ -394,19 +422,19 @@ static void test_lease_top_up(void)
 	fill(e, 1, &u);
 	CU_ASSERT_EQUAL(hc_rooms_lease(&r, e, 0, 16, 3), 16);
 	for (unsigned i = 0; i < 12; i++)
-		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, e, 0, u++), 1);
+		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, e, 0, 0, u++), 1);
 	hc_rooms_lease_ran_dry(&r, e, 0);
 	hc_rooms_lease_ran_dry(&r, e, 0);
 	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, e, 0, 16, 3), 60); /* 4 left: to 64 */
 	CU_ASSERT_EQUAL(r.room[e].leased, 64);
 	CU_ASSERT_EQUAL(hc_room_occupancy(&r.room[e]), 77);
 	for (unsigned i = 0; i < 60; i++)
-		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, e, 0, u++), 1);
+		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, e, 0, 0, u++), 1);
 	fill(e, 7, &u);                               /* users 80 + 4 leased */
 	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, e, 0, 16, 3), 4);
 	CU_ASSERT_EQUAL(hc_room_occupancy(&r.room[e]), 88);
 	CU_ASSERT_EQUAL(r.room[e].lease_grow, 2);
-	CU_ASSERT_EQUAL(r.st.lease_errors, 0);
+	CU_ASSERT_EQUAL(r.st.lease_errors, 2); /* (room b's, on purpose) */
 	CU_ASSERT_EQUAL(r.st.over_max, 0);
 	hc_rooms_free(&r);
 }
