@@ -317,7 +317,7 @@ static void revoke_for_tick(struct hc_decide *d)
 				if (rm->leased == 0 || rm->revoking != 0)
 					continue;
 				if (d->revoke_all || hc_room_occupancy(rm) < min ||
-				    (uint8_t)(now8 - rm->lease_tick) >= 2)
+				    hc_rooms_lease_idle(&d->book, id, now8))
 					skipped |= !revoke_room(d, id);
 			}
 		}

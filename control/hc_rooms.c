@@ -111,7 +111,7 @@ static void make_live(struct hc_rooms *r, uint32_t id, unsigned pool)
 	rm->state = HC_ROOM_LIVE;
 	rm->users = 0;
 	rm->reserved = rm->held = 0;
-	rm->leased = rm->lease_mask = rm->revoking = rm->lease_tick = rm->lease_grow = 0;
+	rm->leased = rm->lease_mask = rm->revoking = rm->lease_grow = 0;
 	rm->lease_hold = 0;
 	memset(&r->lease_of[(size_t)id * HC_ROOMS_LEASE_WORKERS], 0,
 	       sizeof(uint16_t) * HC_ROOMS_LEASE_WORKERS); /* (0 already: none leased) */
@@ -304,6 +304,8 @@ int hc_rooms_init(struct hc_rooms *r, const char *name, const struct hc_policy *
 	r->room = hc_bigmem_zalloc("hc_rooms", sizeof(*r->room) * max_rooms, SOCKET_ID_ANY);
 	r->lease_of = hc_bigmem_zalloc("hc_lease_of", sizeof(uint16_t) * HC_ROOMS_LEASE_WORKERS *
 				       (size_t)max_rooms, SOCKET_ID_ANY);
+	r->lease_tick_of = hc_bigmem_zalloc("hc_lease_tick_of", HC_ROOMS_LEASE_WORKERS *
+					    (size_t)max_rooms, SOCKET_ID_ANY);
 	r->grace_q = rte_malloc("hc_grace", sizeof(uint32_t) * 2 * (size_t)max_rooms, 64);
 	r->free_ids = rte_malloc("hc_free_ids", sizeof(uint32_t) * (size_t)max_rooms, 64);
 	r->resv = hc_bigmem_zalloc("hc_resv", sizeof(*r->resv) * max_reservations, SOCKET_ID_ANY);
@@ -317,7 +319,8 @@ int hc_rooms_init(struct hc_rooms *r, const char *name, const struct hc_policy *
 					      sizeof(*r->resv), HC_KEYIDX_SPARSE, rte_rand(),
 					      SOCKET_ID_ANY) != 0)
 		goto fail;
-	if (r->room == NULL || r->lease_of == NULL || r->grace_q == NULL || r->free_ids == NULL ||
+	if (r->room == NULL || r->lease_of == NULL || r->lease_tick_of == NULL ||
+	    r->grace_q == NULL || r->free_ids == NULL ||
 	    r->resv_of_gw == NULL)
 		goto fail;
 	for (unsigned p = 0; p < pol->n_pools; p++)
@@ -349,6 +352,7 @@ void hc_rooms_free(struct hc_rooms *r)
 	hc_keyidx_free(&r->resv_by_user);
 	hc_bigmem_free(r->room, sizeof(*r->room) * r->max_rooms);
 	hc_bigmem_free(r->lease_of, sizeof(uint16_t) * HC_ROOMS_LEASE_WORKERS * (size_t)r->max_rooms);
+	hc_bigmem_free(r->lease_tick_of, HC_ROOMS_LEASE_WORKERS * (size_t)r->max_rooms);
 	rte_free(r->grace_q);
 	rte_free(r->free_ids);
 	hc_bigmem_free(r->resv, sizeof(*r->resv) * r->resv_cap);
@@ -603,13 +607,22 @@ static uint32_t lease_grant(struct hc_rooms *r, uint32_t room, unsigned w, uint3
 		q = want;
 	rm->leased = (uint16_t)(rm->leased + q); /* <= max <= 65535 */
 	r->lease_of[(size_t)room * HC_ROOMS_LEASE_WORKERS + w] += (uint16_t)q; /* (<= leased) */
+	r->lease_tick_of[(size_t)room * HC_ROOMS_LEASE_WORKERS + w] = (uint8_t)tick;
 	rm->lease_mask |= (uint16_t)(1u << w);
-	rm->lease_tick = (uint8_t)tick;
 	r->pool[rm->pool].leased += q;
 	r->leased_now += q;
 	relevel(r, room);
 	r->st.leased_seats += q;
 	return q;
+}
+
+int hc_rooms_lease_idle(const struct hc_rooms *r, uint32_t room, uint32_t tick)
+{
+	const uint8_t *ticks = &r->lease_tick_of[(size_t)room * HC_ROOMS_LEASE_WORKERS];
+	for (uint32_t mask = r->room[room].lease_mask; mask != 0; mask &= mask - 1)
+		if ((uint8_t)((uint8_t)tick - ticks[__builtin_ctz(mask)]) >= 2)
+			return 1;
+	return 0;
 }
 
 /* May worker w be leased seats of room now (a grant or a top-up)? */

@@ -71,13 +71,12 @@ struct hc_room {
 	uint16_t lease_mask;/* workers that hold some of them (by the
 	                       book: lease_of > 0), or are asked back  */
 	uint16_t revoking;  /* workers asked to give them back (mask)  */
-	uint8_t lease_tick; /* the tick of the last lease (low bits)   */
 	uint8_t lease_grow; /* top-ups here go up to lease_seats << lease_grow
 	                       (hc_rooms_lease_ran_dry)                   */
 	uint32_t lease_hold;/* no lease until the tick after this one  */
 	uint64_t grace_until; /* GRACE: reusable from this TSC on      */
 };
-_Static_assert(sizeof(struct hc_room) == 40, "hc_room is 40 bytes (lease_tick in 8 bits)");
+_Static_assert(sizeof(struct hc_room) == 40, "hc_room is 40 bytes");
 
 struct hc_pool_index {
 	uint32_t levels;    /* max + 1 */
@@ -155,6 +154,8 @@ struct hc_rooms {
 	                                       room's seats leased to worker w,
 	                                       not taken or given back (grants on
 	                                       their way included)          */
+	uint8_t *lease_tick_of;             /* [the same]: the tick (low bits) of
+	                                       w's last grant or top-up there */
 	uint64_t ttl_tsc, grace_tsc;
 	struct hc_rooms_stats st;
 };
@@ -285,7 +286,8 @@ void hc_rooms_expire(struct hc_rooms *r, uint64_t now);
  * lease_revoke: take room's leased seats back: returns the workers to ask
  * (0: nothing leased, or all asked already); no lease until the tick
  * after `tick`.
- * lease_back: worker w gave back n seats of room.  Returns 1 when no
+ * lease_back: worker w gave back n seats of room (the book's count of w's
+ * seats is what ends: a different n is counted an error).  Returns 1 when no
  * revoke of room is outstanding any more.
  */
 uint32_t hc_rooms_lease(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t want,
@@ -298,6 +300,10 @@ int hc_rooms_lease_taken(struct hc_rooms *r, uint32_t room, unsigned pool, unsig
 			 uint64_t user);
 /* Workers the book tracks leases of (lease_mask's bits). */
 #define HC_ROOMS_LEASE_WORKERS 16
+/* Does a holder of room's leased seats hold a lease it was granted or
+ * topped up for the last time two ticks or more before `tick` (a lease
+ * nobody uses must not hold seats: revoked)? */
+int hc_rooms_lease_idle(const struct hc_rooms *r, uint32_t room, uint32_t tick);
 /* Room's seats leased to worker w by the book. */
 static inline uint32_t hc_rooms_lease_of(const struct hc_rooms *r, uint32_t room, unsigned w)
 {

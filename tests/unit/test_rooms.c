@@ -281,8 +281,8 @@ static void test_admission(void)
 	hc_rooms_free(&r);
 }
 
-/* A lease topped up (hc_rooms_lease_top_up): only for the room's only
- * holder, only once it has at most half of `want` left, back up to `want`
+/* A lease topped up (hc_rooms_lease_top_up): for each holder by its own
+ * count, only once it has at most half of `want` left, back up to `want`
  * and never past max - margin; not while a revoke is outstanding or
  * before the tick after it. */
 static void test_lease_top_up(void)
@@ -358,6 +358,14 @@ static void test_lease_top_up(void)
 	CU_ASSERT_EQUAL(hc_rooms_lease(&r, b, 1, 16, 1), 16);
 	CU_ASSERT_EQUAL(r.room[b].users, 10 + 8 + 16 + 1);
 	CU_ASSERT_EQUAL(hc_room_occupancy(&r.room[b]), 35 + 32);
+	/* idle is per holder: w0 topped up at tick 3 does not keep w1's
+	 * lease of tick 1 from counting as unused */
+	CU_ASSERT_EQUAL(hc_rooms_lease_idle(&r, b, 2), 0);
+	for (unsigned i = 0; i < 8; i++)
+		CU_ASSERT_EQUAL(hc_rooms_lease_taken(&r, b, 0, 0, u++), 1);
+	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, b, 0, 16, 3), 8);
+	CU_ASSERT_EQUAL(hc_rooms_lease_idle(&r, b, 3), 1);
+	CU_ASSERT_EQUAL(hc_rooms_lease_idle(&r, 3, 2), 0); /* room 3's lease: tick 1 */
 	/* revoked: each holder's answer ends its seats by the book's count
 	 * (a different count is an error, the book's wins: w0 holds none) */
 	CU_ASSERT_EQUAL(hc_rooms_lease_revoke(&r, b, 1), 3);
@@ -377,7 +385,7 @@ static void test_lease_top_up(void)
 	CU_ASSERT_EQUAL(r.room[3].leased, 0);
 	CU_ASSERT_EQUAL(r.room[3].lease_mask, 0);
 	CU_ASSERT_EQUAL(hc_rooms_lease_top_up(&r, 3, 0, 16, 2), 0); /* no holder now */
-	CU_ASSERT_EQUAL(r.st.lease_top_ups, 4);
+	CU_ASSERT_EQUAL(r.st.lease_top_ups, 5);
 
 	/* a holder's lease ran dry (it said so, HC_CHGF_LEASE_DRY): its
 	 * top-ups double, twice at most, grants do not; once no worker holds
@@ -414,7 +422,7 @@ static void test_lease_top_up(void)
 	CU_ASSERT_EQUAL(hc_rooms_lease_back(&r, c, 0, 16), 0);
 	CU_ASSERT_EQUAL(hc_rooms_lease_back(&r, c, 1, 16), 1);
 	CU_ASSERT_EQUAL(r.st.lease_grown, 3);
-	CU_ASSERT_EQUAL(r.st.lease_top_ups, 5);
+	CU_ASSERT_EQUAL(r.st.lease_top_ups, 6);
 
 	/* grown twice: top-ups up to 64; near the margin the least top-up
 	 * stays a quarter of lease_seats (4), not of the grown size */
