@@ -25,6 +25,9 @@
  * half that (one more each time one is checked: may_tell). */
 #define BACKLOG_MAX (HC_CHAN_MAX_PENDING + HC_CHAN_MAX_PENDING / 2 + 1)
 
+_Static_assert(HC_MAX_WORKERS <= HC_ROOMS_LEASE_WORKERS,
+	       "the seat book counts every worker's leases (lease_mask: 16 bits)");
+
 /* A move's seat its directive gives back (hc_directives.h). */
 static void free_held_seat(void *book, uint32_t room)
 {

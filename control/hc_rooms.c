@@ -629,7 +629,7 @@ int hc_rooms_lease_idle(const struct hc_rooms *r, uint32_t room, uint32_t tick)
 static int may_lease(const struct hc_rooms *r, uint32_t room, unsigned w, uint32_t tick)
 {
 	const struct hc_room *rm = &r->room[room];
-	return w < 16 && rm->state == HC_ROOM_LIVE && rm->revoking == 0 &&
+	return w < HC_ROOMS_LEASE_WORKERS && rm->state == HC_ROOM_LIVE && rm->revoking == 0 &&
 	       (int32_t)(tick - rm->lease_hold) > 0;
 }
 
