@@ -360,7 +360,9 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 	}
 	if (ok) {
 		d->st.admitted++;
-		if (dir == HC_DIR_INTO_ROOM) /* (a NEW_TOPIC's: no seat of its own) */
+		/* a NEW_TOPIC's (no seat of its own) completes; one into
+		 * another room ends: the user went to a third room */
+		if (dir == HC_DIR_INTO_ROOM || dir == HC_DIR_ELSEWHERE)
 			hc_directives_joined(&d->dirs, c->user_id, c->to_room);
 		if (!restated) {
 			/* the worker's own leased JOINs took its last seat here
@@ -798,7 +800,7 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 		} else {
 			unsigned pool = join_pool(d, c);
 			hc_rooms_record_join(&d->book, c->to_room, pool, c->user_id, now);
-			if (dir == HC_DIR_INTO_ROOM)
+			if (dir == HC_DIR_INTO_ROOM || dir == HC_DIR_ELSEWHERE)
 				hc_directives_joined(&d->dirs, c->user_id, c->to_room);
 		}
 	} else {

@@ -147,17 +147,26 @@ static int complete(struct hc_directives *d, struct hc_directive *x)
 int hc_directives_joined(struct hc_directives *d, uint64_t user, uint32_t room)
 {
 	struct hc_directive *x = find(d, user);
-	if (x == NULL || x->to != room)
-		return 0;
-	free_seat(d, x); /* seated on another seat */
-	return complete(d, x);
+	if (x == NULL || (x->to != room && x->from == room))
+		return 0; /* (none, or a JOIN again where the MOVE starts) */
+	free_seat(d, x); /* seated on another seat, or in another room */
+	if (x->to == room)
+		return complete(d, x);
+	/* the user went to a third room: no MOVE from `from` can be obeyed
+	 * now (the gateway ignores one), nothing to resend */
+	if (!x->cancelled)
+		d->st.cancelled++;
+	retire_slot(d, (uint32_t)(x - d->ring));
+	return 0;
 }
 
 int hc_directives_take_seat(struct hc_directives *d, uint64_t user, uint32_t room)
 {
 	struct hc_directive *x = find(d, user);
-	if (x == NULL || x->to != room)
+	if (x == NULL)
 		return HC_DIR_NONE;
+	if (x->to != room)
+		return x->from == room ? HC_DIR_NONE : HC_DIR_ELSEWHERE;
 	if (!x->seat)
 		return HC_DIR_INTO_ROOM;
 	x->seat = 0; /* the caller's now */

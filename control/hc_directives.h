@@ -108,17 +108,21 @@ static inline void hc_directives_prefetch(const struct hc_directives *d, uint64_
 
 /* The user joined `room` on some other seat (a free or leased one, or
  * without admission): if that completes their directive, it is done and
- * any seat it held given back.  Returns 1 if a directive was completed
- * (one cancelled by a LEAVE ends too, not counted again). */
+ * any seat it held given back.  A directive into another room ends too
+ * when `room` is not the one it moves the user from (the user went to a
+ * third room: its MOVE can no longer be obeyed, the gateway ignores it;
+ * counted cancelled, its seat given back).  Returns 1 if a directive was
+ * completed (one cancelled by a LEAVE ends too, not counted again). */
 int hc_directives_joined(struct hc_directives *d, uint64_t user, uint32_t room);
 
 /* The user's JOIN into room, before admission, in one lookup:
  * HC_DIR_SEAT_TAKEN if their directive held a seat there: it is done and
  * the seat the caller's to seat the user on (hc_rooms_admit_on_seat);
- * HC_DIR_INTO_ROOM if their directive into room holds none (a NEW_TOPIC):
- * nothing changed, hc_directives_joined once the JOIN is admitted;
- * HC_DIR_NONE (0) if none goes into room: nothing to call. */
-enum { HC_DIR_NONE = 0, HC_DIR_SEAT_TAKEN = 1, HC_DIR_INTO_ROOM = 2 };
+ * HC_DIR_INTO_ROOM if their directive into room holds none (a NEW_TOPIC)
+ * and HC_DIR_ELSEWHERE if it goes to another room and room is not the one
+ * it moves the user from: nothing changed, hc_directives_joined once the
+ * JOIN is admitted; HC_DIR_NONE (0) otherwise: nothing to call. */
+enum { HC_DIR_NONE = 0, HC_DIR_SEAT_TAKEN = 1, HC_DIR_INTO_ROOM = 2, HC_DIR_ELSEWHERE = 3 };
 int hc_directives_take_seat(struct hc_directives *d, uint64_t user, uint32_t room);
 
 /* Does user's directive hold a seat in room? */

@@ -785,7 +785,7 @@ static void test_directives(void)
 	uint32_t b = hc_directives_add(&dd, 2, 10, 20, 7, 0);
 	hc_directives_add(&dd, 3, 11, 21, 8, 0);
 	CU_ASSERT(a != 0 && b == a + 1);
-	CU_ASSERT_EQUAL(hc_directives_joined(&dd, 1, 99), 0); /* not its room */
+	CU_ASSERT_EQUAL(hc_directives_joined(&dd, 1, 10), 0); /* its from: nothing */
 	CU_ASSERT_EQUAL(hc_directives_joined(&dd, 1, 20), 1);
 	CU_ASSERT_EQUAL(hc_directives_expire(&dd, 99, count_resend, NULL), 0);
 	CU_ASSERT_EQUAL(hc_directives_expire(&dd, 100, count_resend, NULL), 2);
@@ -803,8 +803,14 @@ static void test_directives(void)
 	hc_directives_add(&dd, 5, 1, 2, 1, 400);
 	hc_directives_add(&dd, 5, 1, 3, 1, 410);
 	CU_ASSERT_EQUAL(dd.st.replaced, 1);
-	CU_ASSERT_EQUAL(hc_directives_joined(&dd, 5, 2), 0);
+	CU_ASSERT_EQUAL(hc_directives_joined(&dd, 5, 1), 0);
 	CU_ASSERT_EQUAL(hc_directives_joined(&dd, 5, 3), 1);
+	/* a JOIN into a third room ends the directive (counted cancelled):
+	 * its MOVE can no longer be obeyed */
+	hc_directives_add(&dd, 6, 1, 2, 1, 420);
+	CU_ASSERT_EQUAL(hc_directives_joined(&dd, 6, 9), 0);
+	CU_ASSERT_EQUAL(dd.st.cancelled, 1);
+	CU_ASSERT_EQUAL(hc_directives_joined(&dd, 6, 2), 0); /* gone */
 	CU_ASSERT_EQUAL(hc_directives_expire(&dd, 10000, count_resend, NULL), 0);
 	hc_directives_free(&dd);
 }
@@ -974,6 +980,37 @@ static void test_directive_seats(void)
 	CU_ASSERT_EQUAL(r.room[b].reserved, 1);
 	CU_ASSERT_EQUAL(hc_rooms_admit(&r, b, 0, 30, 0), HC_ROOMS_ADMITTED_KEPT);
 	CU_ASSERT_EQUAL(r.room[b].reserved, 0);
+	hc_rooms_free(&r);
+}
+
+/* A moved user admitted into a third room: the directive ends, its seat
+ * back (counted cancelled), as its MOVE can no longer be obeyed; a JOIN
+ * into its from room changes nothing. */
+static void test_directive_third_room(void)
+{
+	fresh(64);
+	struct hc_directives dd;
+	CU_ASSERT_EQUAL_FATAL(hc_directives_init(&dd, "t_dirs_third", 16, 100, 1), 0);
+	hc_directives_on_seat_free(&dd, book_free_seat, &r);
+	uint32_t a = hc_rooms_open(&r, 0), b = hc_rooms_open(&r, 0);
+	CU_ASSERT_EQUAL(hc_rooms_hold_seat(&r, a), 1);
+	hc_directives_add(&dd, 7, b, a, 7, 0);
+	CU_ASSERT_EQUAL(hc_directives_take_seat(&dd, 7, b), HC_DIR_NONE);
+	CU_ASSERT_EQUAL(hc_directives_joined(&dd, 7, b), 0);
+	CU_ASSERT_TRUE(hc_directives_holds_seat(&dd, 7, a));
+	CU_ASSERT_EQUAL(hc_directives_take_seat(&dd, 7, 60), HC_DIR_ELSEWHERE);
+	CU_ASSERT_TRUE(hc_directives_holds_seat(&dd, 7, a)); /* (not before admission) */
+	CU_ASSERT_EQUAL(hc_directives_joined(&dd, 7, 60), 0);
+	CU_ASSERT_FALSE(hc_directives_holds_seat(&dd, 7, a));
+	CU_ASSERT_EQUAL(r.room[a].reserved, 0);
+	CU_ASSERT_EQUAL(r.held_now, 0);
+	CU_ASSERT_EQUAL(dd.st.cancelled, 1);
+	CU_ASSERT_EQUAL(dd.st.seats_freed, 1);
+	CU_ASSERT_EQUAL(hc_directives_in_flight(&dd), 0);
+	resends = 0;
+	CU_ASSERT_EQUAL(hc_directives_expire(&dd, 1000, count_resend, NULL), 0);
+	CU_ASSERT_EQUAL(resends, 0);
+	hc_directives_free(&dd);
 	hc_rooms_free(&r);
 }
 
@@ -1226,6 +1263,7 @@ static CU_TestInfo tests[] = {
 	{"policy file and --pool, fill included", test_policy_file},
 	{"move directives: done, resent, given up", test_directives},
 	{"a move's seat is its directive's: taken, kept, given back", test_directive_seats},
+	{"a moved user admitted into a third room ends the directive", test_directive_third_room},
 	{"a crowded home: no directive, no seat, counted", test_crowded_home_control},
 	CU_TEST_INFO_NULL,
 };
