@@ -329,10 +329,6 @@ static void dir_lookahead(struct hc_rooms *book, struct hc_directives *dirs, uin
 		dir_prefetch(book, dirs, j + 8, 2, join);
 }
 
-static void bench_free_seat(void *book, uint32_t room)
-{
-	hc_rooms_free_seat(book, room);
-}
 
 static double measure_directives(struct hc_dataplane *dp, uint64_t total, double *dgram_s,
 				 uint64_t *lost, int full, uint64_t *incomplete)
@@ -370,7 +366,7 @@ static double measure_directives(struct hc_dataplane *dp, uint64_t total, double
 			hc_rooms_free(&book);
 			return 0;
 		}
-		hc_directives_on_seat_free(&dirs, bench_free_seat, &book);
+		hc_directives_on_seat_free(&dirs, hc_rooms_seat_free_cb, &book);
 		for (uint32_t r = 1; r <= rooms; r++)
 			hc_rooms_open(&book, 0);
 	}

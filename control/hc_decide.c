@@ -28,12 +28,6 @@
 _Static_assert(HC_MAX_WORKERS <= HC_ROOMS_LEASE_WORKERS,
 	       "the seat book counts every worker's leases (lease_mask: 16 bits)");
 
-/* A move's seat its directive gives back (hc_directives.h). */
-static void free_held_seat(void *book, uint32_t room)
-{
-	hc_rooms_free_seat(book, room);
-}
-
 int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 		   const struct hc_policy *pol, uint32_t max_reservations,
 		   uint32_t incarnation)
@@ -82,7 +76,8 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 		hc_decide_free(d); /* frees what was made, NULL-safe */
 		return rc;
 	}
-	hc_directives_on_seat_free(&d->dirs, free_held_seat, &d->book);
+	/* a move's seat its directive gives back (hc_directives.h) */
+	hc_directives_on_seat_free(&d->dirs, hc_rooms_seat_free_cb, &d->book);
 	d->bal_rooms = rte_malloc("hc_bal_rooms", sizeof(struct hc_bal_room) * dp->cfg->max_rooms, 64);
 	d->bal_t = rte_malloc("hc_bal_t", sizeof(struct hc_bal_transfer) * HC_BAL_MAX_TRANSFERS, 64);
 	int bal_rc = hc_balance_init(&d->bal, dp->cfg->max_rooms);

@@ -200,6 +200,9 @@ int hc_rooms_has_reservation(const struct hc_rooms *r, uint64_t user);
 int hc_rooms_hold_seat(struct hc_rooms *r, uint32_t room);
 /* A held seat given back (its directive ended without its JOIN). */
 void hc_rooms_free_seat(struct hc_rooms *r, uint32_t room);
+/* The same in hc_directives_on_seat_free's callback shape (book: the
+ * struct hc_rooms). */
+void hc_rooms_seat_free_cb(void *book, uint32_t room);
 /* The JOIN of the user a held seat in room was kept for: admitted on it
  * (occupancy unchanged).  Returns HC_ROOMS_ADMITTED_KEPT.  A placement
  * reservation the user holds (there or elsewhere) is left to expire. */

@@ -815,9 +815,17 @@ static void test_directives(void)
 	hc_directives_free(&dd);
 }
 
-static void book_free_seat(void *book, uint32_t room)
+/* A fresh book (64 rooms) and a directive table of cap whose MOVEs hold
+ * their seats in it; two rooms opened, in *a and *b. */
+static void fresh_seated(struct hc_directives *dd, const char *name, uint32_t cap,
+			 uint32_t *a, uint32_t *b)
 {
-	hc_rooms_free_seat(book, room);
+	fresh(64);
+	CU_ASSERT_EQUAL_FATAL(hc_directives_init(dd, name, cap, 100, 1), 0);
+	hc_directives_on_seat_free(dd, hc_rooms_seat_free_cb, &r);
+	*a = hc_rooms_open(&r, 0);
+	*b = hc_rooms_open(&r, 0);
+	CU_ASSERT_FATAL(*a != 0 && *b != 0);
 }
 
 /* A MOVE's seat is held by its directive alone (no reservation record):
@@ -826,12 +834,9 @@ static void book_free_seat(void *book, uint32_t room)
  * a LEAVE keeps it until the deadline, for a MOVE obeyed as LEAVE + JOIN. */
 static void test_directive_seats(void)
 {
-	fresh(64);
 	struct hc_directives dd;
-	CU_ASSERT_EQUAL_FATAL(hc_directives_init(&dd, "t_dirs_seats", 4, 100, 1), 0);
-	hc_directives_on_seat_free(&dd, book_free_seat, &r);
-	uint32_t a = hc_rooms_open(&r, 0), b = hc_rooms_open(&r, 0);
-	CU_ASSERT_FATAL(a != 0 && b != 0);
+	uint32_t a, b;
+	fresh_seated(&dd, "t_dirs_seats", 4, &a, &b);
 	uint64_t unused = 0;
 
 	/* taken by the JOIN into `to`, not by one elsewhere */
@@ -988,11 +993,9 @@ static void test_directive_seats(void)
  * into its from room changes nothing. */
 static void test_directive_third_room(void)
 {
-	fresh(64);
 	struct hc_directives dd;
-	CU_ASSERT_EQUAL_FATAL(hc_directives_init(&dd, "t_dirs_third", 16, 100, 1), 0);
-	hc_directives_on_seat_free(&dd, book_free_seat, &r);
-	uint32_t a = hc_rooms_open(&r, 0), b = hc_rooms_open(&r, 0);
+	uint32_t a, b;
+	fresh_seated(&dd, "t_dirs_third", 16, &a, &b);
 	CU_ASSERT_EQUAL(hc_rooms_hold_seat(&r, a), 1);
 	hc_directives_add(&dd, 7, b, a, 7, 0);
 	CU_ASSERT_EQUAL(hc_directives_take_seat(&dd, 7, b), HC_DIR_NONE);
