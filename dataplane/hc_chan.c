@@ -123,9 +123,28 @@ static struct hc_peer peer_of(const struct rte_mbuf *m, uint16_t port, uint16_t 
 	return p;
 }
 
+/*
+ * Noted field by field, and compared field by field below: a peer built
+ * on the stack and copied in 16 bytes, or compared with a 16-byte load,
+ * reads across several smaller stores, which the CPU cannot forward: the
+ * load waits until every store before it has reached the cache (once a
+ * datagram).
+ */
 void hc_chan_note_peer(struct hc_worker *w, const struct rte_mbuf *m)
 {
-	w->noted_peer = peer_of(m, m->port, hc_mbuf_payload_off(m));
+	struct hc_peer p = peer_of(m, m->port, hc_mbuf_payload_off(m));
+	struct hc_peer *n = &w->noted_peer;
+	n->ip_be = p.ip_be;
+	n->udp_be = p.udp_be;
+	n->port_id = p.port_id;
+	memcpy(n->mac, p.mac, sizeof(n->mac));
+	n->key_slot = p.key_slot;
+}
+
+static inline int same_peer(const struct hc_peer *a, const struct hc_peer *b)
+{
+	return a->ip_be == b->ip_be && a->udp_be == b->udp_be && a->port_id == b->port_id &&
+	       memcmp(a->mac, b->mac, sizeof(a->mac)) == 0 && a->key_slot == b->key_slot;
 }
 
 void hc_chan_report_conflict(struct hc_worker *w, uint16_t gw, uint32_t incarnation)
@@ -142,7 +161,7 @@ void hc_chan_commit_peer(struct hc_worker *w, uint16_t gw, int newest)
 		return;
 	const struct hc_peer *p = &w->noted_peer;
 	struct hc_peer *cur = &w->gw_peer[gw];
-	if (likely(memcmp(p, cur, sizeof(*p)) == 0))
+	if (likely(same_peer(p, cur)))
 		return;
 	if (!newest && cur->ip_be != 0)
 		return;

@@ -49,10 +49,14 @@ void hc_chan_ask_snapshot(void *ctx, uint16_t gw);
 
 
 /* Seat requests in flight are exactly the pending users: publish that
- * count for the control core's stop check (relaxed store). */
+ * count for the control core's stop check (relaxed store; only when it
+ * changed, so that a loop with nothing decided leaves the line the
+ * control core reads alone). */
 static inline void hc_chan_publish_outstanding(struct hc_worker *w)
 {
-	__atomic_store_n(&w->outstanding, (uint64_t)w->members.pend.n_pending, __ATOMIC_RELAXED);
+	uint64_t n = (uint64_t)w->members.pend.n_pending;
+	if (__atomic_load_n(&w->outstanding, __ATOMIC_RELAXED) != n)
+		__atomic_store_n(&w->outstanding, n, __ATOMIC_RELAXED);
 }
 
 #endif /* HC_CHAN_H */

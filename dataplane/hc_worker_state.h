@@ -67,9 +67,6 @@ struct hc_worker {
 	uint32_t max_gateways;
 	uint32_t burst;
 	int yield_idle;     /* shares a CPU with the control lcore */
-	uint64_t blocked_since; /* TSC since when it waits for seat decisions
-	                           before it can apply more ops, 0: not
-	                           (relaxed; the restart hold watches it)   */
 	unsigned n_rxq;
 	struct hc_rxq rxq[HC_MAX_RXQ_PER_WORKER];
 	uint16_t txq[RTE_MAX_ETHPORTS]; /* HC_NO_TXQ if none */
@@ -86,9 +83,6 @@ struct hc_worker {
 	struct rte_ring *to_ctl_places;  /* struct hc_place_req, SP/SC   */
 	struct rte_ring *from_ctl_tx;    /* mbufs to transmit, SP/SC     */
 	struct rte_ring *from_ctl_decisions; /* struct hc_decision, SP/SC */
-	uint64_t outstanding;            /* seat requests not yet answered:
-	                                    members.n_pending, published with
-	                                    a relaxed store for the control */
 	struct hc_peer *gw_peer;         /* [max_gateways] home gateways' addresses */
 	uint64_t *gw_peer_moved_tsc;     /* [max_gateways] when it last moved  */
 	struct hc_peer noted_peer;       /* the datagram being judged's source */
@@ -98,7 +92,20 @@ struct hc_worker {
 	/* snapshots being assembled, per home gateway */
 	struct hc_snapshots snaps;
 
-	/* published for the control lcore's stop protocol (relaxed) */
+	/*
+	 * Published for other lcores (relaxed), on a cache line of their own:
+	 * the control core reads some of them on every loop, and a field the
+	 * worker writes per datagram on the same line would cost it a
+	 * cross-core miss each time.  The worker writes them only when they
+	 * change.
+	 */
+	uint64_t blocked_since __rte_cache_aligned; /* TSC since when it waits
+	                           for seat decisions before it can apply more
+	                           ops, 0: not (the restart hold watches it) */
+	uint64_t outstanding;            /* seat requests not yet answered:
+	                                    members.n_pending, for the control
+	                                    core's stop check */
+	/* the control lcore's stop protocol */
 	int rx_stopped;
 	int flushed;
 	/* loops since the last received frame in which every RX queue was
@@ -110,7 +117,8 @@ struct hc_worker {
 	 * datagram's header (relaxed store; hc_ha_dp.h), 0: none */
 	uint32_t ha_heard;
 
-	struct hc_worker_stats st;
+	/* written by the worker all the time, read by telemetry now and then */
+	struct hc_worker_stats st __rte_cache_aligned;
 } __rte_cache_aligned;
 
 #define HC_NO_TXQ UINT16_MAX
