@@ -14,10 +14,12 @@
 
 #define PB HC_KEYIDX_POS_BITS
 
-/* The key's home (the seeded hash, hc_keyidx.h). */
-static inline uint32_t kx_home(const struct hc_keyidx *x, uint64_t key)
+/* The key's home and tag, from one hash (hc_keyidx.h). */
+static inline uint32_t kx_home(const struct hc_keyidx *x, uint64_t key, uint32_t *tag)
 {
-	return hc_keyidx_home(x, key);
+	uint64_t h = hc_keyidx_hash(x, key);
+	*tag = (uint32_t)h & x->tag_mask;
+	return (uint32_t)(((h >> 32) * x->n_index) >> 32);
 }
 
 static inline uint32_t kx_next(const struct hc_keyidx *x, uint32_t i)
@@ -44,6 +46,10 @@ int hc_keyidx_init(struct hc_keyidx *x, const char *name, uint32_t capacity, voi
 	x->index = hc_bigmem_zalloc(name, n * sizeof(uint32_t), socket);
 	if (x->index == NULL)
 		return -ENOMEM;
+	/* a position + 1 is at most capacity: its bits, the rest the tag's */
+	unsigned pos_bits = 32u - (unsigned)__builtin_clz(capacity);
+	x->pos_mask = (uint32_t)((1ull << pos_bits) - 1);
+	x->tag_mask = HC_KEYIDX_POS_MASK & ~x->pos_mask;
 	x->n_index = (uint32_t)n;
 	x->capacity = capacity;
 	x->records = records;
@@ -59,17 +65,18 @@ void hc_keyidx_free(struct hc_keyidx *x)
 }
 
 /* From index *i at distance *d from a key's home, the next entry of that
- * home: its position (*i, *d left at it), or -ENOENT at an empty entry or
- * one closer to its home than *d (Robin Hood: the key would have taken
- * its place). */
-static inline int32_t kx_scan(const struct hc_keyidx *x, uint32_t *i, uint32_t *d)
+ * home with the key's tag: its position (*i, *d left at it), or -ENOENT
+ * at an empty entry or one closer to its home than *d (Robin Hood: the
+ * key would have taken its place).  Reads no record. */
+static inline int32_t kx_scan(const struct hc_keyidx *x, uint32_t *i, uint32_t *d,
+			      uint32_t tag)
 {
 	for (;;) {
 		uint32_t e = x->index[*i];
 		if (e == 0 || (e >> PB) < *d)
 			return -ENOENT;
-		if ((e >> PB) == *d) /* same home */
-			return (int32_t)((e & HC_KEYIDX_POS_MASK) - 1);
+		if ((e >> PB) == *d && (e & x->tag_mask) == tag) /* same home, same tag */
+			return (int32_t)((e & x->pos_mask) - 1);
 		(*d)++;
 		*i = kx_next(x, *i);
 	}
@@ -77,11 +84,11 @@ static inline int32_t kx_scan(const struct hc_keyidx *x, uint32_t *i, uint32_t *
 
 /* From index i at distance d from key's home: key's position (and its
  * entry's index in *at), or -ENOENT. */
-static inline int32_t kx_probe_at(const struct hc_keyidx *x, uint64_t key, uint32_t i,
-				  uint32_t d, uint32_t *at)
+static inline int32_t kx_probe_at(const struct hc_keyidx *x, uint64_t key, uint32_t tag,
+				  uint32_t i, uint32_t d, uint32_t *at)
 {
 	for (;;) {
-		int32_t pos = kx_scan(x, &i, &d);
+		int32_t pos = kx_scan(x, &i, &d, tag);
 		if (pos < 0 || hc_keyidx_key_at(x, (uint32_t)pos) == key) {
 			*at = i;
 			return pos;
@@ -93,18 +100,19 @@ static inline int32_t kx_probe_at(const struct hc_keyidx *x, uint64_t key, uint3
 
 int32_t hc_keyidx_lookup(const struct hc_keyidx *x, uint64_t key)
 {
-	uint32_t at;
+	uint32_t at, tag;
 	if (x->count == 0)
 		return -ENOENT; /* (the control core's tables, empty most of the time) */
-	return kx_probe_at(x, key, kx_home(x, key), 0, &at);
+	uint32_t home = kx_home(x, key, &tag);
+	return kx_probe_at(x, key, tag, home, 0, &at);
 }
 
 void hc_keyidx_prefetch_record(const struct hc_keyidx *x, uint64_t key)
 {
 	if (x->count == 0)
 		return;
-	uint32_t i = kx_home(x, key), d = 0;
-	int32_t pos = kx_scan(x, &i, &d);
+	uint32_t tag, i = kx_home(x, key, &tag), d = 0;
+	int32_t pos = kx_scan(x, &i, &d, tag);
 	if (pos >= 0)
 		rte_prefetch0(kx_record(x, (uint32_t)pos));
 }
@@ -112,24 +120,24 @@ void hc_keyidx_prefetch_record(const struct hc_keyidx *x, uint64_t key)
 void hc_keyidx_lookup_bulk(const struct hc_keyidx *x, const uint64_t *keys, unsigned n,
 			   int32_t *pos)
 {
-	uint32_t at[HC_KEYIDX_BULK], dist[HC_KEYIDX_BULK];
+	uint32_t at[HC_KEYIDX_BULK], dist[HC_KEYIDX_BULK], tag[HC_KEYIDX_BULK];
 
 	for (unsigned k = 0; k < n; k++) {
-		at[k] = kx_home(x, keys[k]);
+		at[k] = kx_home(x, keys[k], &tag[k]);
 		rte_prefetch0(&x->index[at[k]]);
 	}
 	/* each key's first candidate (an entry of its home), its record
 	 * prefetched; or the end of the probe */
 	for (unsigned k = 0; k < n; k++) {
 		dist[k] = 0;
-		pos[k] = kx_scan(x, &at[k], &dist[k]);
+		pos[k] = kx_scan(x, &at[k], &dist[k], tag[k]);
 		if (pos[k] >= 0)
 			rte_prefetch0(kx_record(x, (uint32_t)pos[k]));
 	}
 	for (unsigned k = 0; k < n; k++)
 		if (pos[k] >= 0) {
 			uint32_t ignored;
-			pos[k] = kx_probe_at(x, keys[k], at[k], dist[k], &ignored);
+			pos[k] = kx_probe_at(x, keys[k], tag[k], at[k], dist[k], &ignored);
 		}
 }
 
@@ -147,7 +155,7 @@ int hc_keyidx_insert(struct hc_keyidx *x, uint64_t key, uint32_t pos)
 {
 	if (x->count >= x->capacity || pos >= x->capacity)
 		return -ENOSPC;
-	uint32_t at = kx_home(x, key), d = 0, e;
+	uint32_t tag, at = kx_home(x, key, &tag), d = 0, e;
 	while ((e = x->index[at]) != 0 && (e >> PB) >= d) {
 		d++;
 		at = kx_next(x, at);
@@ -163,25 +171,25 @@ int hc_keyidx_insert(struct hc_keyidx *x, uint64_t key, uint32_t pos)
 		x->index[end] = x->index[from] + (1u << PB);
 		end = from;
 	}
-	x->index[at] = (pos + 1) | d << PB;
+	x->index[at] = (pos + 1) | tag | d << PB;
 	x->count++;
 	return 0;
 }
 
 int32_t hc_keyidx_repoint(struct hc_keyidx *x, uint64_t key, uint32_t pos)
 {
-	uint32_t i;
-	int32_t found = kx_probe_at(x, key, kx_home(x, key), 0, &i);
+	uint32_t i, tag, home = kx_home(x, key, &tag);
+	int32_t found = kx_probe_at(x, key, tag, home, 0, &i);
 	if (found < 0 || pos >= x->capacity)
 		return found < 0 ? found : -EINVAL;
-	x->index[i] = (x->index[i] & ~HC_KEYIDX_POS_MASK) | (pos + 1);
+	x->index[i] = (x->index[i] & ~x->pos_mask) | (pos + 1);
 	return found;
 }
 
 int32_t hc_keyidx_del(struct hc_keyidx *x, uint64_t key)
 {
-	uint32_t i;
-	int32_t found = kx_probe_at(x, key, kx_home(x, key), 0, &i);
+	uint32_t i, tag, home = kx_home(x, key, &tag);
+	int32_t found = kx_probe_at(x, key, tag, home, 0, &i);
 	if (found < 0)
 		return found;
 	/* backward shift: the entries after it that are not at home move

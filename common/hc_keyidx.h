@@ -14,11 +14,16 @@
  * and one record.
  *
  * The index is Robin Hood linear probing: an entry holds a position + 1
- * (26 bits) and its distance from its home (6 bits).  A lookup reads the
+ * and a tag (26 bits between them) and its distance from its home (6
+ * bits).  The position takes the bits the capacity needs (pos_bits); the
+ * rest of the 26 hold a tag, more bits of the key's hash than its home
+ * used (6 at 1 Mi keys, 2 at 16 Mi, none at 64 Mi).  A lookup reads the
  * record only of entries whose home is the key's own (their distance
- * equals the probe's) and stops at the first entry closer to its home
- * than the probe.  A delete shifts the following entries back (no
- * tombstones: probes stay short under any churn).
+ * equals the probe's) and whose tag is the key's, and stops at the first
+ * entry closer to its home than the probe: a key that is absent costs a
+ * record read only when another key of its home has its tag too.  A
+ * delete shifts the following entries back (no tombstones: probes stay
+ * short under any churn).
  *
  * The hash is keyed by a seed the caller chooses at random at start
  * (gateways choose user ids; a known hash would let one crowd a home).
@@ -33,6 +38,7 @@
 
 #include <rte_prefetch.h>
 
+/* an entry's bits below its distance: position + 1 and tag between them */
 #define HC_KEYIDX_POS_BITS 26
 #define HC_KEYIDX_POS_MASK ((1u << HC_KEYIDX_POS_BITS) - 1)
 #define HC_KEYIDX_MAX_DIST ((1u << (32 - HC_KEYIDX_POS_BITS)) - 1) /* 63 */
@@ -49,7 +55,9 @@
 enum hc_keyidx_density { HC_KEYIDX_DENSE = 5, HC_KEYIDX_SPARSE = 8 };
 
 struct hc_keyidx {
-	uint32_t *index;     /* [n_index]: 0 empty, else pos + 1 | dist << 26 */
+	uint32_t *index;     /* [n_index]: 0 empty, else pos + 1 | tag | dist << 26 */
+	uint32_t pos_mask;   /* the entry's position + 1 bits                */
+	uint32_t tag_mask;   /* its tag bits, above them (0: no tag)         */
 	uint32_t n_index;    /* capacity * density / 4, rounded up to 16   */
 	uint32_t capacity;   /* positions 0 .. capacity - 1; most keys      */
 	uint32_t count;      /* keys held                                   */
@@ -105,10 +113,8 @@ static inline uint64_t hc_keyidx_key_at(const struct hc_keyidx *x, uint32_t pos)
 /* Bytes this index allocated (not the records). */
 size_t hc_keyidx_bytes(const struct hc_keyidx *x);
 
-/* The index entry where key's probe starts (its home): murmur3's 64-bit
- * finaliser of key ^ seed, its high half scaled onto [0, n_index) (no
- * power of two).  Tests use it to crowd one home. */
-static inline uint32_t hc_keyidx_home(const struct hc_keyidx *x, uint64_t key)
+/* murmur3's 64-bit finaliser of key ^ seed. */
+static inline uint64_t hc_keyidx_hash(const struct hc_keyidx *x, uint64_t key)
 {
 	uint64_t h = key ^ x->seed;
 	h ^= h >> 33;
@@ -116,7 +122,22 @@ static inline uint32_t hc_keyidx_home(const struct hc_keyidx *x, uint64_t key)
 	h ^= h >> 33;
 	h *= 0xc4ceb9fe1a85ec53ull;
 	h ^= h >> 33;
-	return (uint32_t)(((h >> 32) * x->n_index) >> 32);
+	return h;
+}
+
+/* The index entry where key's probe starts (its home): the hash's high
+ * half scaled onto [0, n_index) (no power of two).  Tests use it to crowd
+ * one home. */
+static inline uint32_t hc_keyidx_home(const struct hc_keyidx *x, uint64_t key)
+{
+	return (uint32_t)(((hc_keyidx_hash(x, key) >> 32) * x->n_index) >> 32);
+}
+
+/* The tag of key in its entries (the hash's low bits, above the
+ * position's; hc_keyidx.h).  Tests use it to crowd one home with one tag. */
+static inline uint32_t hc_keyidx_tag(const struct hc_keyidx *x, uint64_t key)
+{
+	return (uint32_t)hc_keyidx_hash(x, key) & x->tag_mask;
 }
 
 /*

@@ -382,11 +382,85 @@ static void test_bigmem(void)
 	CU_ASSERT_EQUAL(hc_bigmem_bytes(), before);
 }
 
+/*
+ * The tag: an entry's position takes the bits its capacity needs, the
+ * rest of the 26 hold the tag.  A lookup reads no record of an entry of
+ * its home whose tag is another's: with A's record rewritten to hold B
+ * (same home, another tag) B is not found, so B's lookup never read it.
+ * Keys of one home with other tags are found through shifts, repoints,
+ * deletes and the bulk lookup.
+ */
+static void test_keyidx_tag(void)
+{
+	enum { CAP = 5000 };
+	struct rec r[CAP];
+	struct hc_keyidx x;
+	memset(r, 0, sizeof(r));
+	CU_ASSERT_EQUAL_FATAL(hc_keyidx_init(&x, "t_tag", CAP, r, sizeof(r[0]),
+					     HC_KEYIDX_DENSE, 11, 0), 0);
+	/* 5000 needs 13 bits; 13 bits of tag */
+	CU_ASSERT_EQUAL(x.pos_mask, 0x1fffu);
+	CU_ASSERT_EQUAL(x.tag_mask, 0x3ffe000u);
+	uint64_t a = key_of(1), same[4];
+	unsigned n = 0;
+	uint32_t home = hc_keyidx_home(&x, a);
+	for (uint32_t u = 2; n < 4 && u < 100000000; u++) {
+		uint64_t k = key_of(u);
+		if (hc_keyidx_home(&x, k) == home && hc_keyidx_tag(&x, k) != hc_keyidx_tag(&x, a))
+			same[n++] = k;
+	}
+	CU_ASSERT_EQUAL_FATAL(n, 4);
+	uint64_t b = same[0];
+
+	r[0].key = a;
+	CU_ASSERT_EQUAL(hc_keyidx_insert(&x, a, 0), 0);
+	r[0].key = b; /* A's entry, B's key in its record */
+	CU_ASSERT_EQUAL(hc_keyidx_lookup(&x, b), -ENOENT);
+	CU_ASSERT_EQUAL(hc_keyidx_lookup(&x, a), -ENOENT);
+	int32_t pos[2];
+	uint64_t keys[2] = {b, a};
+	hc_keyidx_lookup_bulk(&x, keys, 2, pos);
+	CU_ASSERT(pos[0] == -ENOENT && pos[1] == -ENOENT);
+	r[0].key = a;
+	CU_ASSERT_EQUAL(hc_keyidx_lookup(&x, a), 0);
+
+	/* three more of A's home, other tags: each found at its own */
+	for (unsigned i = 0; i < 3; i++) {
+		r[i + 1].key = same[i];
+		CU_ASSERT_EQUAL(hc_keyidx_insert(&x, same[i], i + 1), 0);
+	}
+	uint64_t all[4] = {a, same[0], same[1], same[2]};
+	int32_t got[4];
+	hc_keyidx_lookup_bulk(&x, all, 4, got);
+	for (unsigned i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL(got[i], (int32_t)i);
+	CU_ASSERT_EQUAL(hc_keyidx_lookup(&x, same[3]), -ENOENT); /* absent, its tag unmatched */
+	/* A deleted: the others shift back, tags kept */
+	CU_ASSERT_EQUAL(hc_keyidx_del(&x, a), 0);
+	for (unsigned i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(hc_keyidx_lookup(&x, same[i]), (int32_t)i + 1);
+	/* repointed to the last position: the tag stays, the position fits */
+	r[CAP - 1].key = same[1];
+	CU_ASSERT_EQUAL(hc_keyidx_repoint(&x, same[1], CAP - 1), 2);
+	CU_ASSERT_EQUAL(hc_keyidx_lookup(&x, same[1]), CAP - 1);
+	CU_ASSERT_EQUAL(hc_keyidx_lookup(&x, same[0]), 1);
+	CU_ASSERT_EQUAL(hc_keyidx_lookup(&x, same[2]), 3);
+	hc_keyidx_free(&x);
+
+	/* the tag's width follows the capacity: 5 bits at 1 Mi keys */
+	CU_ASSERT_EQUAL_FATAL(hc_keyidx_init(&x, "t_tag", 1u << 20, r, sizeof(r[0]),
+					     HC_KEYIDX_SPARSE, 11, 0), 0);
+	CU_ASSERT_EQUAL(x.pos_mask, 0x1fffffu);
+	CU_ASSERT_EQUAL(x.tag_mask, 0x3e00000u);
+	hc_keyidx_free(&x);
+}
+
 static CU_TestInfo tests[] = {
 	{"random ops vs reference", test_against_reference},
 	{"a crowded home", test_crowded_home},
 	{"bad sizes", test_bad_sizes},
 	{"the index over a FIFO ring (dense and sparse)", test_keyidx_ring},
+	{"the tag: no record read for another key's tag", test_keyidx_tag},
 	{"big tables without hugepages: aligned, zeroed, counted, advised", test_bigmem},
 	CU_TEST_INFO_NULL,
 };
