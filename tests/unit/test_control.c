@@ -529,6 +529,68 @@ static void test_leased_join_of_moved_user(void)
 	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
 }
 
+/* A seat request of a user whose directive holds a seat in a room full
+ * only because of leased seats is admitted on that seat at once: it is
+ * not parked behind a revoke (park_if_leased), which would take the
+ * worker's lease back for a seat the user already has. */
+static void test_request_on_directive_seat_not_parked(void)
+{
+	const uint32_t r = 61; /* (--max-rooms 64) */
+	const uint64_t u0 = 610000, moved = 610001;
+	uint8_t op = HC_OP_JOIN;
+	settle();
+	events(&u0, &r, &op, 1); /* admitted: the worker is leased 16 seats */
+	settle();
+	CU_ASSERT_EQUAL_FATAL(w->members.lease[r], 16);
+	uint32_t max = pol.pool[d.book.room[r].pool].max;
+	/* the balancer's pick of `moved` into r, as move_picked records it */
+	CU_ASSERT_EQUAL_FATAL(hc_rooms_hold_seat(&d.book, r), 1);
+	CU_ASSERT_FATAL(hc_directives_add(&d.dirs, moved, 0, r, 3, rte_rdtsc()) != 0);
+	/* every other seat held: full, 16 of them leased */
+	unsigned filler = max - 1 - 16 - 1;
+	for (unsigned i = 0; i < filler; i++)
+		CU_ASSERT_EQUAL_FATAL(hc_rooms_hold_seat(&d.book, r), 1);
+	CU_ASSERT_EQUAL_FATAL(hc_room_occupancy(&d.book.room[r]), max);
+	CU_ASSERT_FATAL(hc_rooms_full_for(&d.book, r, moved));
+
+	/* the worker asks for `moved`'s seat (its lease was not for it) */
+	uint64_t parked = d.st.lease_parked, taken = d.dirs.st.seats_taken;
+	uint64_t done = d.dirs.st.done;
+	struct hc_change c = {.user_id = moved, .from_room = 0, .to_room = r, .gateway_id = 3,
+			      .kind = HC_CHG_REQUEST, .pool_id = 0};
+	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue_elem(w->to_ctl_changes, &c, sizeof(c)), 0);
+	hc_decide_poll(&d, 0);
+	CU_ASSERT_EQUAL(d.st.lease_parked, parked);
+	CU_ASSERT_EQUAL(d.n_parked, 0);
+	CU_ASSERT_EQUAL(d.dirs.st.seats_taken, taken + 1);
+	CU_ASSERT_EQUAL(d.dirs.st.done, done + 1);
+	CU_ASSERT_EQUAL(d.book.room[r].users, 2);
+	CU_ASSERT_EQUAL(hc_room_occupancy(&d.book.room[r]), max);
+	CU_ASSERT_EQUAL(d.book.room[r].leased, 16);
+	/* its answer, admitted; and no revoke of the worker's lease */
+	struct hc_decision dec[8];
+	unsigned n = rte_ring_dequeue_burst_elem(w->from_ctl_decisions, dec, sizeof(dec[0]), 8,
+						 NULL);
+	unsigned seats = 0, revokes = 0;
+	for (unsigned i = 0; i < n; i++) {
+		seats += dec[i].kind == HC_DEC_SEAT && dec[i].user_id == moved && dec[i].admit == 1;
+		revokes += dec[i].kind == HC_DEC_REVOKE;
+	}
+	CU_ASSERT_EQUAL(seats, 1);
+	CU_ASSERT_EQUAL(revokes, 0);
+
+	/* the book as it was, the room empty */
+	for (unsigned i = 0; i < filler; i++)
+		hc_rooms_free_seat(&d.book, r);
+	hc_rooms_leave(&d.book, r); /* `moved` never reached the worker */
+	CU_ASSERT_EQUAL(d.book.room[r].reserved, 0);
+	CU_ASSERT_EQUAL(d.book.room[r].held, 0);
+	uint8_t leave = HC_OP_LEAVE;
+	events(&u0, &r, &leave, 1);
+	settle();
+	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
+}
+
 static void test_moves_obeyed_as_leave_join(void)
 {
 	balance_with_stalled_worker(1, 400000, 24, 25, 4);
@@ -783,6 +845,8 @@ static CU_TestInfo tests[] = {
 	{"seat leases: JOINs without requests, parked requests, revokes", test_leases},
 	{"a moved user's JOIN on a leased seat gives the directive's seat back",
 	 test_leased_join_of_moved_user},
+	{"a request on its directive's seat in a room full for leases is not parked",
+	 test_request_on_directive_seat_not_parked},
 	{"balance: a stalled worker's picks are not planned twice", test_stalled_worker},
 	{"balance: directives complete without admission", test_directives_without_admission},
 	{"balance: a MOVE obeyed as LEAVE + JOIN takes its seat", test_moves_obeyed_as_leave_join},
