@@ -591,6 +591,62 @@ static void test_request_on_directive_seat_not_parked(void)
 	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
 }
 
+/* A pick whose user the directive index refuses (its home crowded with
+ * 64 others) sends no MOVE and gives the seat it took back: the room
+ * holds exactly the seats of the directives that were recorded. */
+static void test_pick_refused_by_index(void)
+{
+	const uint32_t r = 60, from = 59; /* (--max-rooms 64) */
+	const uint64_t u0 = 600000;
+	uint8_t op = HC_OP_JOIN;
+	settle();
+	events(&u0, &r, &op, 1); /* r is live */
+	settle();
+	uint64_t now = rte_rdtsc();
+	/* 65 users of one home in the directive index: 64 fit (distances
+	 * 0 .. 63), the 65th is refused */
+	uint64_t crowd[HC_KEYIDX_MAX_DIST + 2];
+	unsigned n = 0;
+	uint32_t home = hc_keyidx_home(&d.dirs.by_user, 7000000);
+	for (uint64_t u = 7000000; n < HC_KEYIDX_MAX_DIST + 2 && u < 7000000 + 100000000ull; u++)
+		if (hc_keyidx_home(&d.dirs.by_user, u) == home)
+			crowd[n++] = u;
+	CU_ASSERT_EQUAL_FATAL(n, HC_KEYIDX_MAX_DIST + 2);
+	for (unsigned i = 0; i + 1 < n; i++) { /* as move_picked records them */
+		CU_ASSERT_EQUAL_FATAL(hc_rooms_hold_seat(&d.book, r), 1);
+		CU_ASSERT_FATAL(hc_directives_add(&d.dirs, crowd[i], from, r, 3, now) != 0);
+	}
+	uint32_t reserved = d.book.room[r].reserved, held = d.book.room[r].held;
+	uint64_t skipped = d.st.move_skipped, refused = d.dirs.st.refused;
+	uint64_t sent = d.dirs.st.sent, errors = d.book.st.seat_errors;
+	CU_ASSERT_EQUAL(held, n - 1);
+
+	/* the worker's pick of the 65th */
+	struct hc_change c = {.user_id = crowd[n - 1], .from_room = from, .to_room = r,
+			      .gateway_id = 3, .kind = HC_CHG_PICK};
+	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue_elem(w->to_ctl_changes, &c, sizeof(c)), 0);
+	hc_decide_poll(&d, now);
+	CU_ASSERT_EQUAL(d.st.move_skipped, skipped + 1);
+	CU_ASSERT_EQUAL(d.dirs.st.refused, refused + 1);
+	CU_ASSERT_EQUAL(d.dirs.st.sent, sent);
+	CU_ASSERT_EQUAL(d.book.room[r].reserved, reserved); /* its seat back */
+	CU_ASSERT_EQUAL(d.book.room[r].held, held);
+	CU_ASSERT_EQUAL(d.book.st.seat_errors, errors);
+	static struct hc_move mv[8];
+	CU_ASSERT_EQUAL(take_moves(mv, 8), 0);
+
+	/* the crowd's directives done, their seats given back; r empty */
+	for (unsigned i = 0; i + 1 < n; i++)
+		CU_ASSERT_EQUAL(hc_directives_joined(&d.dirs, crowd[i], r), 1);
+	CU_ASSERT_EQUAL(d.book.room[r].held, 0);
+	CU_ASSERT_EQUAL(d.book.room[r].reserved, 0);
+	CU_ASSERT_EQUAL(d.book.st.seat_errors, errors);
+	uint8_t leave = HC_OP_LEAVE;
+	events(&u0, &r, &leave, 1);
+	settle();
+	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
+}
+
 static void test_moves_obeyed_as_leave_join(void)
 {
 	balance_with_stalled_worker(1, 400000, 24, 25, 4);
@@ -847,6 +903,8 @@ static CU_TestInfo tests[] = {
 	 test_leased_join_of_moved_user},
 	{"a request on its directive's seat in a room full for leases is not parked",
 	 test_request_on_directive_seat_not_parked},
+	{"a pick the directive index refuses sends nothing and frees its seat",
+	 test_pick_refused_by_index},
 	{"balance: a stalled worker's picks are not planned twice", test_stalled_worker},
 	{"balance: directives complete without admission", test_directives_without_admission},
 	{"balance: a MOVE obeyed as LEAVE + JOIN takes its seat", test_moves_obeyed_as_leave_join},
