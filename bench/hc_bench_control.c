@@ -9,7 +9,11 @@
  *            stays reserved (the worst case: no JOIN follows), and place +
  *            admit (the JOIN that consumes the seat) per second;
  *   changes: the workers' applied-change reports (moves, leaves, joins)
- *            applied to the seat book per second.
+ *            applied to the seat book per second;
+ *   changes_leased: the same stream from two workers whose JOINs take
+ *            leased seats as the control core grants and tops them up
+ *            (16 seats, topped up at half), so each report also moves
+ *            the worker's count of the room's seats (lease_of).
  *
  * Medians of --reps runs; one key=value line per case.  A benchmark: it
  * asserts nothing and `meson test` never runs it.
@@ -166,7 +170,7 @@ int main(int argc, char **argv)
 
 	/* ---- the workers' change reports applied to the seat book: 1 M
 	 * users in 20 k rooms, then moves and leaves/rejoins at random */
-	double cps[99];
+	double cps[99], lps[99], leased_share = 0;
 	uint32_t nu = 1000000, nr = 20000;
 	uint32_t *where = calloc(nu, sizeof(uint32_t));
 	for (uint32_t rep = 0; rep < reps; rep++) {
@@ -192,12 +196,55 @@ int main(int argc, char **argv)
 		uint64_t t1 = rte_rdtsc();
 		cps[rep] = (double)placements / ((double)(t1 - t0) / (double)hz);
 		hc_rooms_free(&cb);
+
+		/* the same with leases: worker u % 2 joins on its lease of the
+		 * room if the book gives it one, else is admitted as asked */
+		snprintf(name, sizeof(name), "bench_lsd_%u", rep);
+		if (hc_rooms_init(&cb, name, &pol, nr + 1, 1u << 16, hz) != 0)
+			return 1;
+		memset(where, 0, nu * sizeof(uint32_t));
+		for (uint32_t u = 0; u < nu; u++) {
+			where[u] = 1 + u % nr;
+			hc_rooms_record_join(&cb, where[u], 0, u, 0);
+		}
+		uint64_t on_lease = 0, joins = 0, lease_errors = cb.st.lease_errors;
+		t0 = rte_rdtsc();
+		for (uint64_t i = 0; i < placements; i++) {
+			uint32_t u = rnd(nu), to = rnd(4) ? 1 + rnd(nr) : 0;
+			unsigned wk = u & 1;
+			if (where[u] != 0)
+				hc_rooms_leave(&cb, where[u]);
+			if (to != 0) {
+				joins++;
+				if (hc_rooms_lease_of(&cb, to, wk) == 0)
+					hc_rooms_lease(&cb, to, wk, 16, 1);
+				if (hc_rooms_lease_of(&cb, to, wk) > 0) {
+					hc_rooms_lease_taken(&cb, to, 0, wk, u);
+					on_lease++;
+					if (hc_rooms_lease_of(&cb, to, wk) <= 8)
+						hc_rooms_lease_top_up(&cb, to, wk, 16, 1);
+				} else {
+					hc_rooms_record_join(&cb, to, 0, u, t0);
+				}
+			}
+			where[u] = to;
+		}
+		t1 = rte_rdtsc();
+		lps[rep] = (double)placements / ((double)(t1 - t0) / (double)hz);
+		leased_share = joins ? (double)on_lease / (double)joins : 0;
+		hc_bench_require("changes_leased", cb.st.lease_errors == lease_errors,
+				 "a leased JOIN found no seat of its worker");
+		hc_rooms_free(&cb);
 	}
 	free(where);
-	double med_c = hc_median(cps, (int)reps);
+	double med_c = hc_median(cps, (int)reps), med_l = hc_median(lps, (int)reps);
 	printf("case=changes changes=%" PRIu64 " reps=%u changes_per_s=%.0f%s\n", placements,
 	       reps, med_c, hc_bench_host(hz));
 	hc_bench_require("changes", med_c > 0, "0 changes/s");
+	printf("case=changes_leased changes=%" PRIu64 " reps=%u workers=2 lease_seats=16 "
+	       "leased_share=%.2f changes_per_s=%.0f%s\n", placements, reps, leased_share, med_l,
+	       hc_bench_host(hz));
+	hc_bench_require("changes_leased", med_l > 0 && leased_share > 0, "0 changes/s or none leased");
 	rte_eal_cleanup();
 	return hc_bench_failed;
 }
