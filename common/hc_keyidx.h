@@ -17,7 +17,7 @@
  * and a tag (26 bits between them) and its distance from its home (6
  * bits).  The position takes the bits the capacity needs (pos_bits); the
  * rest of the 26 hold a tag, more bits of the key's hash than its home
- * used (6 at 1 Mi keys, 2 at 16 Mi, none at 64 Mi).  A lookup reads the
+ * used (5 at 1 Mi keys, 2 at 10 Mi, none from 32 Mi).  A lookup reads the
  * record only of entries whose home is the key's own (their distance
  * equals the probe's) and whose tag is the key's, and stops at the first
  * entry closer to its home than the probe: a key that is absent costs a

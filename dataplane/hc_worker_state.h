@@ -94,10 +94,11 @@ struct hc_worker {
 
 	/*
 	 * Published for other lcores (relaxed), on a cache line of their own:
-	 * the control core reads some of them on every loop, and a field the
-	 * worker writes per datagram on the same line would cost it a
-	 * cross-core miss each time.  The worker writes them only when they
-	 * change.
+	 * an HA master's control core reads ha_heard on every loop, the stop
+	 * checks, a restart hold and --idle-exit the others while they last,
+	 * and a field the worker wrote per datagram on the same line would
+	 * cost it a cross-core miss each time.  The worker writes them only
+	 * when they change.
 	 */
 	uint64_t blocked_since __rte_cache_aligned; /* TSC since when it waits
 	                           for seat decisions before it can apply more
