@@ -159,32 +159,6 @@ static int stand_in_lease(uint32_t r, uint32_t want, uint32_t least, struct hc_d
  * change reports is measured by hc-bench-control (leases aside).
  * Leases are not revoked (no ticks here: the control core takes unused
  * ones back within two ticks).  Each change makes at most two decisions. */
-static void drain_changes(void);
-
-/*
- * Stand in for the control core until the worker has applied `target`
- * events and awaits no decision.  The worker's counters are read every
- * 10 us, not continuously: a core spinning on them would pull the
- * worker's lines to itself at every datagram (the control core never
- * reads them on its loop), and the worker would pay a cross-core miss per
- * store.  A chunk takes milliseconds; the window ends at most 10 us late.
- */
-static void wait_applied(const struct hc_worker *w, uint64_t target)
-{
-	uint64_t every = rte_get_tsc_hz() / 100000, next = 0;
-	for (;;) {
-		drain_changes();
-		uint64_t now = rte_rdtsc();
-		if (now < next)
-			continue;
-		if (__atomic_load_n(&w->st.events, __ATOMIC_RELAXED) >= target &&
-		    __atomic_load_n(&w->outstanding, __ATOMIC_RELAXED) == 0 &&
-		    __atomic_load_n(&w->members.pend.n_deferred, __ATOMIC_RELAXED) == 0)
-			return;
-		next = now + every;
-	}
-}
-
 static void drain_changes(void)
 {
 	static struct hc_change chg[512];
@@ -234,6 +208,30 @@ static void drain_changes(void)
 		done += rte_ring_enqueue_burst_elem(decisions, dec + done, sizeof(dec[0]),
 						    k - done, NULL);
 	changes_seen += n;
+}
+
+/*
+ * Stand in for the control core until the worker has applied `target`
+ * events and awaits no decision.  The worker's counters are read every
+ * 10 us, not continuously: a core spinning on them would pull the
+ * worker's lines to itself at every datagram (the control core never
+ * reads them on its loop), and the worker would pay a cross-core miss per
+ * store.  A chunk takes milliseconds; the window ends at most 10 us late.
+ */
+static void wait_applied(const struct hc_worker *w, uint64_t target)
+{
+	uint64_t every = rte_get_tsc_hz() / 100000, next = 0;
+	for (;;) {
+		drain_changes();
+		uint64_t now = rte_rdtsc();
+		if (now < next)
+			continue;
+		if (__atomic_load_n(&w->st.events, __ATOMIC_RELAXED) >= target &&
+		    __atomic_load_n(&w->outstanding, __ATOMIC_RELAXED) == 0 &&
+		    __atomic_load_n(&w->members.pend.n_deferred, __ATOMIC_RELAXED) == 0)
+			return;
+		next = now + every;
+	}
 }
 
 struct sample {

@@ -55,6 +55,58 @@ static void usage(FILE *f)
 		"  --version       the program's version\n");
 }
 
+/*
+ * One rep of the change reports: nu users seated in nr rooms, then n
+ * reports of moves and leaves/rejoins at random applied to a new seat
+ * book.  leased: worker u % 2 joins on its lease of the room if the book
+ * gives it one (16 seats, topped up at half), else is admitted as asked;
+ * *leased_share: the JOINs on a lease.  Reports/s, or -1 (no memory).
+ */
+static double changes_rep(const struct hc_policy *pol, uint64_t hz, uint32_t rep, int leased,
+			  uint32_t *where, uint32_t nu, uint32_t nr, uint64_t n,
+			  double *leased_share)
+{
+	static struct hc_rooms cb;
+	char name[32];
+	snprintf(name, sizeof(name), leased ? "bench_lsd_%u" : "bench_chg_%u", rep);
+	if (hc_rooms_init(&cb, name, pol, nr + 1, 1u << 16, hz) != 0)
+		return -1;
+	for (uint32_t u = 0; u < nu; u++) {
+		where[u] = 1 + u % nr;
+		hc_rooms_record_join(&cb, where[u], 0, u, 0);
+	}
+	uint64_t on_lease = 0, joins = 0, lease_errors = cb.st.lease_errors;
+	uint64_t t0 = rte_rdtsc();
+	for (uint64_t i = 0; i < n; i++) {
+		uint32_t u = rnd(nu), to = rnd(4) ? 1 + rnd(nr) : 0;
+		unsigned wk = u & 1;
+		if (where[u] != 0)
+			hc_rooms_leave(&cb, where[u]);
+		where[u] = to;
+		if (to == 0)
+			continue;
+		joins++;
+		if (leased && hc_rooms_lease_of(&cb, to, wk) == 0)
+			hc_rooms_lease(&cb, to, wk, 16, 1);
+		if (leased && hc_rooms_lease_of(&cb, to, wk) > 0) {
+			hc_rooms_lease_taken(&cb, to, 0, wk, u);
+			on_lease++;
+			if (hc_rooms_lease_of(&cb, to, wk) <= 8)
+				hc_rooms_lease_top_up(&cb, to, wk, 16, 1);
+		} else {
+			hc_rooms_record_join(&cb, to, 0, u, t0);
+		}
+	}
+	uint64_t t1 = rte_rdtsc();
+	if (leased) {
+		*leased_share = joins ? (double)on_lease / (double)joins : 0;
+		hc_bench_require("changes_leased", cb.st.lease_errors == lease_errors,
+				 "a leased JOIN found no seat of its worker");
+	}
+	hc_rooms_free(&cb);
+	return (double)n / ((double)(t1 - t0) / (double)hz);
+}
+
 int main(int argc, char **argv)
 {
 	/* --help and --version before EAL init: no hugepages needed */
@@ -173,68 +225,13 @@ int main(int argc, char **argv)
 	double cps[99], lps[99], leased_share = 0;
 	uint32_t nu = 1000000, nr = 20000;
 	uint32_t *where = calloc(nu, sizeof(uint32_t));
+	if (where == NULL)
+		return 1;
 	for (uint32_t rep = 0; rep < reps; rep++) {
-		static struct hc_rooms cb;
-		char name[32];
-		snprintf(name, sizeof(name), "bench_chg_%u", rep);
-		if (where == NULL || hc_rooms_init(&cb, name, &pol, nr + 1, 1u << 16, hz) != 0)
+		cps[rep] = changes_rep(&pol, hz, rep, 0, where, nu, nr, placements, NULL);
+		lps[rep] = changes_rep(&pol, hz, rep, 1, where, nu, nr, placements, &leased_share);
+		if (cps[rep] < 0 || lps[rep] < 0)
 			return 1;
-		memset(where, 0, nu * sizeof(uint32_t));
-		for (uint32_t u = 0; u < nu; u++) {
-			where[u] = 1 + u % nr;
-			hc_rooms_record_join(&cb, where[u], 0, u, 0);
-		}
-		uint64_t t0 = rte_rdtsc();
-		for (uint64_t i = 0; i < placements; i++) {
-			uint32_t u = rnd(nu), to = rnd(4) ? 1 + rnd(nr) : 0;
-			if (where[u] != 0)
-				hc_rooms_leave(&cb, where[u]);
-			if (to != 0)
-				hc_rooms_record_join(&cb, to, 0, u, t0);
-			where[u] = to;
-		}
-		uint64_t t1 = rte_rdtsc();
-		cps[rep] = (double)placements / ((double)(t1 - t0) / (double)hz);
-		hc_rooms_free(&cb);
-
-		/* the same with leases: worker u % 2 joins on its lease of the
-		 * room if the book gives it one, else is admitted as asked */
-		snprintf(name, sizeof(name), "bench_lsd_%u", rep);
-		if (hc_rooms_init(&cb, name, &pol, nr + 1, 1u << 16, hz) != 0)
-			return 1;
-		memset(where, 0, nu * sizeof(uint32_t));
-		for (uint32_t u = 0; u < nu; u++) {
-			where[u] = 1 + u % nr;
-			hc_rooms_record_join(&cb, where[u], 0, u, 0);
-		}
-		uint64_t on_lease = 0, joins = 0, lease_errors = cb.st.lease_errors;
-		t0 = rte_rdtsc();
-		for (uint64_t i = 0; i < placements; i++) {
-			uint32_t u = rnd(nu), to = rnd(4) ? 1 + rnd(nr) : 0;
-			unsigned wk = u & 1;
-			if (where[u] != 0)
-				hc_rooms_leave(&cb, where[u]);
-			if (to != 0) {
-				joins++;
-				if (hc_rooms_lease_of(&cb, to, wk) == 0)
-					hc_rooms_lease(&cb, to, wk, 16, 1);
-				if (hc_rooms_lease_of(&cb, to, wk) > 0) {
-					hc_rooms_lease_taken(&cb, to, 0, wk, u);
-					on_lease++;
-					if (hc_rooms_lease_of(&cb, to, wk) <= 8)
-						hc_rooms_lease_top_up(&cb, to, wk, 16, 1);
-				} else {
-					hc_rooms_record_join(&cb, to, 0, u, t0);
-				}
-			}
-			where[u] = to;
-		}
-		t1 = rte_rdtsc();
-		lps[rep] = (double)placements / ((double)(t1 - t0) / (double)hz);
-		leased_share = joins ? (double)on_lease / (double)joins : 0;
-		hc_bench_require("changes_leased", cb.st.lease_errors == lease_errors,
-				 "a leased JOIN found no seat of its worker");
-		hc_rooms_free(&cb);
 	}
 	free(where);
 	double med_c = hc_median(cps, (int)reps), med_l = hc_median(lps, (int)reps);

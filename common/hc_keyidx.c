@@ -18,8 +18,8 @@
 static inline uint32_t kx_home(const struct hc_keyidx *x, uint64_t key, uint32_t *tag)
 {
 	uint64_t h = hc_keyidx_hash(x, key);
-	*tag = (uint32_t)h & x->tag_mask;
-	return (uint32_t)(((h >> 32) * x->n_index) >> 32);
+	*tag = hc_keyidx_tag_of(x, h);
+	return hc_keyidx_home_of(x, h);
 }
 
 static inline uint32_t kx_next(const struct hc_keyidx *x, uint32_t i)

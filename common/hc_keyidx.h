@@ -125,19 +125,26 @@ static inline uint64_t hc_keyidx_hash(const struct hc_keyidx *x, uint64_t key)
 	return h;
 }
 
-/* The index entry where key's probe starts (its home): the hash's high
- * half scaled onto [0, n_index) (no power of two).  Tests use it to crowd
- * one home. */
-static inline uint32_t hc_keyidx_home(const struct hc_keyidx *x, uint64_t key)
+/* From a key's hash h: its home, the index entry where its probe starts
+ * (h's high half scaled onto [0, n_index), no power of two), and its tag
+ * in its entries (h's low bits, above the position's). */
+static inline uint32_t hc_keyidx_home_of(const struct hc_keyidx *x, uint64_t h)
 {
-	return (uint32_t)(((hc_keyidx_hash(x, key) >> 32) * x->n_index) >> 32);
+	return (uint32_t)(((h >> 32) * x->n_index) >> 32);
+}
+static inline uint32_t hc_keyidx_tag_of(const struct hc_keyidx *x, uint64_t h)
+{
+	return (uint32_t)h & x->tag_mask;
 }
 
-/* The tag of key in its entries (the hash's low bits, above the
- * position's; hc_keyidx.h).  Tests use it to crowd one home with one tag. */
+/* Key's home and tag.  Tests use them to crowd one home (with one tag). */
+static inline uint32_t hc_keyidx_home(const struct hc_keyidx *x, uint64_t key)
+{
+	return hc_keyidx_home_of(x, hc_keyidx_hash(x, key));
+}
 static inline uint32_t hc_keyidx_tag(const struct hc_keyidx *x, uint64_t key)
 {
-	return (uint32_t)hc_keyidx_hash(x, key) & x->tag_mask;
+	return hc_keyidx_tag_of(x, hc_keyidx_hash(x, key));
 }
 
 /*

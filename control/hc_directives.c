@@ -144,13 +144,26 @@ static int complete(struct hc_directives *d, struct hc_directive *x)
 	return 1;
 }
 
+/* What a JOIN of x's user into room means for x (NULL: no directive):
+ * HC_DIR_INTO_ROOM (its destination), HC_DIR_ELSEWHERE (a third room), or
+ * HC_DIR_NONE (none, or a JOIN again where the MOVE starts). */
+static int join_into(const struct hc_directive *x, uint32_t room)
+{
+	if (x == NULL)
+		return HC_DIR_NONE;
+	if (x->to == room)
+		return HC_DIR_INTO_ROOM;
+	return x->from == room ? HC_DIR_NONE : HC_DIR_ELSEWHERE;
+}
+
 int hc_directives_joined(struct hc_directives *d, uint64_t user, uint32_t room)
 {
 	struct hc_directive *x = find(d, user);
-	if (x == NULL || (x->to != room && x->from == room))
-		return 0; /* (none, or a JOIN again where the MOVE starts) */
+	int into = join_into(x, room);
+	if (into == HC_DIR_NONE)
+		return 0;
 	free_seat(d, x); /* seated on another seat, or in another room */
-	if (x->to == room)
+	if (into == HC_DIR_INTO_ROOM)
 		return complete(d, x);
 	/* the user went to a third room: no MOVE from `from` can be obeyed
 	 * now (the gateway ignores one), nothing to resend */
@@ -163,12 +176,9 @@ int hc_directives_joined(struct hc_directives *d, uint64_t user, uint32_t room)
 int hc_directives_take_seat(struct hc_directives *d, uint64_t user, uint32_t room)
 {
 	struct hc_directive *x = find(d, user);
-	if (x == NULL)
-		return HC_DIR_NONE;
-	if (x->to != room)
-		return x->from == room ? HC_DIR_NONE : HC_DIR_ELSEWHERE;
-	if (!x->seat)
-		return HC_DIR_INTO_ROOM;
+	int into = join_into(x, room);
+	if (into != HC_DIR_INTO_ROOM || !x->seat)
+		return into;
 	x->seat = 0; /* the caller's now */
 	d->st.seats_taken++;
 	complete(d, x);

@@ -102,12 +102,6 @@ static int highest(const struct hc_pool_index *pi, uint32_t lo, uint32_t hi)
 	return -1;
 }
 
-/* Where worker w's lease counts of room are (lease_of, lease_tick_of). */
-static inline size_t lease_slot(uint32_t room, unsigned w)
-{
-	return (size_t)room * HC_ROOMS_LEASE_WORKERS + w;
-}
-
 /* ------------------------------------------------------------ room ids -- */
 
 static void make_live(struct hc_rooms *r, uint32_t id, unsigned pool)
@@ -119,7 +113,7 @@ static void make_live(struct hc_rooms *r, uint32_t id, unsigned pool)
 	rm->reserved = rm->held = 0;
 	rm->leased = rm->lease_mask = rm->revoking = rm->lease_grow = 0;
 	rm->lease_hold = 0;
-	memset(&r->lease_of[lease_slot(id, 0)], 0,
+	memset(&r->lease_of[hc_rooms_lease_slot(id, 0)], 0,
 	       sizeof(uint16_t) * HC_ROOMS_LEASE_WORKERS); /* (0 already: none leased) */
 	r->pool[pool].rooms++;
 	bucket_insert(r, id, 0);
@@ -617,8 +611,8 @@ static uint32_t lease_grant(struct hc_rooms *r, uint32_t room, unsigned w, uint3
 	if (q > want)
 		q = want;
 	rm->leased = (uint16_t)(rm->leased + q); /* <= max <= 65535 */
-	r->lease_of[lease_slot(room, w)] += (uint16_t)q; /* (<= leased) */
-	r->lease_tick_of[lease_slot(room, w)] = (uint8_t)tick;
+	r->lease_of[hc_rooms_lease_slot(room, w)] += (uint16_t)q; /* (<= leased) */
+	r->lease_tick_of[hc_rooms_lease_slot(room, w)] = (uint8_t)tick;
 	rm->lease_mask |= (uint16_t)(1u << w);
 	r->pool[rm->pool].leased += q;
 	r->leased_now += q;
@@ -629,7 +623,7 @@ static uint32_t lease_grant(struct hc_rooms *r, uint32_t room, unsigned w, uint3
 
 int hc_rooms_lease_idle(const struct hc_rooms *r, uint32_t room, uint32_t tick)
 {
-	const uint8_t *ticks = &r->lease_tick_of[lease_slot(room, 0)];
+	const uint8_t *ticks = &r->lease_tick_of[hc_rooms_lease_slot(room, 0)];
 	for (uint32_t mask = r->room[room].lease_mask; mask != 0; mask &= mask - 1)
 		if ((uint8_t)((uint8_t)tick - ticks[__builtin_ctz(mask)]) >= 2)
 			return 1;
@@ -708,7 +702,7 @@ int hc_rooms_lease_taken(struct hc_rooms *r, uint32_t room, unsigned pool, unsig
 	int ok = hc_rooms_lease_of(r, room, w) > 0 && rm->leased > 0;
 	if (ok) {
 		uint16_t bit = (uint16_t)(1u << w);
-		if (--r->lease_of[lease_slot(room, w)] == 0 &&
+		if (--r->lease_of[hc_rooms_lease_slot(room, w)] == 0 &&
 		    !(rm->revoking & bit))
 			rm->lease_mask &= (uint16_t)~bit; /* w holds none here now */
 		rm->leased--;
@@ -747,14 +741,15 @@ uint16_t hc_rooms_lease_revoke(struct hc_rooms *r, uint32_t room, uint32_t tick)
 int hc_rooms_lease_back(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t n)
 {
 	struct hc_room *rm = &r->room[room];
-	uint16_t bit = (uint16_t)(1u << (w & 15));
-	if (w >= HC_ROOMS_LEASE_WORKERS || rm->state != HC_ROOM_LIVE || !(rm->revoking & bit)) {
+	if (w >= HC_ROOMS_LEASE_WORKERS || rm->state != HC_ROOM_LIVE ||
+	    !(rm->revoking & (1u << w))) {
 		r->st.lease_errors++; /* nothing asked of w here */
 		return 0;
 	}
+	uint16_t bit = (uint16_t)(1u << w);
 	/* every leased JOIN of w came before its answer (one FIFO ring): the
 	 * book's count of w's seats is what w gave back; w holds none now */
-	uint16_t *mine = &r->lease_of[lease_slot(room, w)];
+	uint16_t *mine = &r->lease_of[hc_rooms_lease_slot(room, w)];
 	if (n != *mine)
 		r->st.lease_errors++;
 	n = *mine;

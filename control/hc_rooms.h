@@ -307,11 +307,15 @@ int hc_rooms_lease_taken(struct hc_rooms *r, uint32_t room, unsigned pool, unsig
  * topped up for the last time two ticks or more before `tick` (a lease
  * nobody uses must not hold seats: revoked)? */
 int hc_rooms_lease_idle(const struct hc_rooms *r, uint32_t room, uint32_t tick);
+/* Where worker w's lease counts of room are (lease_of, lease_tick_of). */
+static inline size_t hc_rooms_lease_slot(uint32_t room, unsigned w)
+{
+	return (size_t)room * HC_ROOMS_LEASE_WORKERS + w;
+}
 /* Room's seats leased to worker w by the book. */
 static inline uint32_t hc_rooms_lease_of(const struct hc_rooms *r, uint32_t room, unsigned w)
 {
-	return w < HC_ROOMS_LEASE_WORKERS ? r->lease_of[(size_t)room * HC_ROOMS_LEASE_WORKERS + w]
-					  : 0;
+	return w < HC_ROOMS_LEASE_WORKERS ? r->lease_of[hc_rooms_lease_slot(room, w)] : 0;
 }
 uint16_t hc_rooms_lease_revoke(struct hc_rooms *r, uint32_t room, uint32_t tick);
 int hc_rooms_lease_back(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t n);

@@ -54,9 +54,7 @@ void hc_chan_ask_snapshot(void *ctx, uint16_t gw);
  * control core reads alone). */
 static inline void hc_chan_publish_outstanding(struct hc_worker *w)
 {
-	uint64_t n = (uint64_t)w->members.pend.n_pending;
-	if (__atomic_load_n(&w->outstanding, __ATOMIC_RELAXED) != n)
-		__atomic_store_n(&w->outstanding, n, __ATOMIC_RELAXED);
+	HC_RELAXED_PUBLISH(&w->outstanding, (uint64_t)w->members.pend.n_pending);
 }
 
 #endif /* HC_CHAN_H */

@@ -98,5 +98,13 @@ struct hc_members {
 	__atomic_store_n((p), __atomic_load_n((p), __ATOMIC_RELAXED) + (v), \
 			 __ATOMIC_RELAXED)
 #define HC_RELAXED_LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+/* Publish v at p for other lcores (relaxed), stored only when it changes:
+ * a line another lcore reads is left alone while the value stays. */
+#define HC_RELAXED_PUBLISH(p, v) \
+	do { \
+		__typeof__(*(p)) hc_v_ = (v); \
+		if (__atomic_load_n((p), __ATOMIC_RELAXED) != hc_v_) \
+			__atomic_store_n((p), hc_v_, __ATOMIC_RELAXED); \
+	} while (0)
 
 #endif /* HC_MEMBERS_STATE_H */

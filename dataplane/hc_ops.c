@@ -62,8 +62,7 @@ static void apply_ops(struct hc_worker *w, const struct hc_op *ops, unsigned n)
 			if (hc_chan_drain_decisions(w) == 0)
 				sched_yield();
 		}
-		if (w->blocked_since != 0) /* (the line others read stays clean) */
-			__atomic_store_n(&w->blocked_since, 0, __ATOMIC_RELAXED);
+		HC_RELAXED_PUBLISH(&w->blocked_since, 0);
 		if (unlikely(!members_have_room(w, k)))
 			return; /* stopping: nothing more can be decided */
 		w->members.changes = w->chg_buf;

@@ -43,12 +43,10 @@ static unsigned poll_rx(struct hc_worker *w, unsigned n_rxq, uint64_t now)
 	}
 	/* --idle-exit: loops since the last frame in which every queue was
 	 * polled and found empty (a capture read to its end) */
-	if (got > 0) {
-		if (w->dry_polls != 0) /* the line others read stays clean */
-			__atomic_store_n(&w->dry_polls, 0, __ATOMIC_RELAXED);
-	} else if (n_rxq == w->n_rxq && n_rxq > 0) {
+	if (got > 0)
+		HC_RELAXED_PUBLISH(&w->dry_polls, 0);
+	else if (n_rxq == w->n_rxq && n_rxq > 0)
 		__atomic_store_n(&w->dry_polls, w->dry_polls + 1, __ATOMIC_RELAXED);
-	}
 	return got;
 }
 
