@@ -131,8 +131,15 @@ void hc_keyidx_lookup_bulk(const struct hc_keyidx *x, const uint64_t *keys, unsi
 	for (unsigned k = 0; k < n; k++) {
 		dist[k] = 0;
 		pos[k] = kx_scan(x, &at[k], &dist[k], tag[k]);
-		if (pos[k] >= 0)
+		if (pos[k] >= 0) {
 			rte_prefetch0(kx_record(x, (uint32_t)pos[k]));
+		} else {
+			/* absent: an insert may follow (a new user's JOIN), whose
+			 * walk to the first empty entry often ends in the next line */
+			uint32_t next_line = (at[k] | 15u) + 1;
+			if (next_line < x->n_index)
+				rte_prefetch0(&x->index[next_line]);
+		}
 	}
 	for (unsigned k = 0; k < n; k++)
 		if (pos[k] >= 0) {
@@ -209,6 +216,17 @@ int32_t hc_keyidx_del(struct hc_keyidx *x, uint64_t key)
 size_t hc_keyidx_bytes(const struct hc_keyidx *x)
 {
 	return (size_t)x->n_index * sizeof(uint32_t);
+}
+
+int32_t hc_keyidx_next(const struct hc_keyidx *x, uint32_t *cursor)
+{
+	for (uint32_t i = *cursor; i < x->n_index; i++)
+		if (x->index[i] != 0) {
+			*cursor = i + 1;
+			return (int32_t)((x->index[i] & x->pos_mask) - 1);
+		}
+	*cursor = x->n_index;
+	return -ENOENT;
 }
 
 unsigned hc_keyidx_max_dist(const struct hc_keyidx *x)

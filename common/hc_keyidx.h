@@ -160,6 +160,21 @@ static inline void hc_keyidx_prefetch(const struct hc_keyidx *x, uint64_t key)
 }
 void hc_keyidx_prefetch_record(const struct hc_keyidx *x, uint64_t key);
 
+/* Before deleting key (found by a bulk lookup, its home's line in cache):
+ * prefetch the line after its home's, where the backward shift often
+ * ends. */
+static inline void hc_keyidx_prefetch_del(const struct hc_keyidx *x, uint64_t key)
+{
+	uint32_t next_line = (hc_keyidx_home(x, key) | 15u) + 1;
+	if (next_line < x->n_index)
+		rte_prefetch0(&x->index[next_line]);
+}
+
+/* Positions held, in index order (a scan of it all): *cursor starts at 0;
+ * returns the next entry's position, or -ENOENT at the end.  Each
+ * position held comes once while the index is not written. */
+int32_t hc_keyidx_next(const struct hc_keyidx *x, uint32_t *cursor);
+
 /* The longest probe distance now in the index (a scan of it all). */
 unsigned hc_keyidx_max_dist(const struct hc_keyidx *x);
 

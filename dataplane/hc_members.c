@@ -239,6 +239,8 @@ static inline void batch_prefetch_neighbours(const struct hc_members *m, const s
 			int unlinks = o->op == HC_OP_JOIN ? cur != o->room_id :
 				      o->op == HC_OP_LEAVE && cur == o->room_id;
 			if (cur != 0 && unlinks) {
+				if (o->op == HC_OP_LEAVE)
+					hc_keyidx_prefetch_del(&m->users.ix, o->user_id);
 				if (s->prev != 0)
 					rte_prefetch0(&m->slot[s->prev - 1]);
 				if (s->next != 0)

@@ -9,7 +9,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include <rte_malloc.h>
+#include <rte_prefetch.h>
+
 
 int hc_usertab_init(struct hc_usertab *t, uint32_t capacity, void *records, size_t stride,
 		    uint64_t seed, int socket)
@@ -20,19 +21,12 @@ int hc_usertab_init(struct hc_usertab *t, uint32_t capacity, void *records, size
 	if (rc != 0)
 		return rc;
 	t->capacity = capacity;
-	t->used = rte_zmalloc_socket("hc_usertab_used", ((size_t)capacity / 64 + 1) * sizeof(uint64_t),
-				     64, socket);
-	if (t->used == NULL) {
-		hc_usertab_free(t);
-		return -ENOMEM;
-	}
 	return 0;
 }
 
 void hc_usertab_free(struct hc_usertab *t)
 {
 	hc_keyidx_free(&t->ix);
-	rte_free(t->used);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -53,11 +47,15 @@ int32_t hc_usertab_add_absent(struct hc_usertab *t, uint64_t key)
 	uint32_t pos = t->free1 != 0 ? t->free1 - 1 : t->fresh;
 	if (pos >= t->capacity || hc_keyidx_insert(&t->ix, key, pos) != 0)
 		return -ENOSPC;
-	if (t->free1 != 0)
+	if (t->free1 != 0) {
 		t->free1 = (uint32_t)hc_usertab_key_at(t, pos); /* the next link */
-	else
+		/* the next add's record and link, freed long ago perhaps: in
+		 * cache by then rather than a miss nothing overlaps */
+		if (t->free1 != 0)
+			rte_prefetch0(ut_record(t, t->free1 - 1));
+	} else {
 		t->fresh++;
-	t->used[pos >> 6] |= 1ull << (pos & 63);
+	}
 	memcpy(ut_record(t, pos), &key, sizeof(key));
 	return (int32_t)pos;
 }
@@ -68,7 +66,6 @@ int32_t hc_usertab_del(struct hc_usertab *t, uint64_t key)
 	if (found < 0)
 		return found;
 	uint32_t pos = (uint32_t)found;
-	t->used[pos >> 6] &= ~(1ull << (pos & 63));
 	uint64_t link = t->free1;
 	memcpy(ut_record(t, pos), &link, sizeof(link));
 	t->free1 = pos + 1;
@@ -77,23 +74,10 @@ int32_t hc_usertab_del(struct hc_usertab *t, uint64_t key)
 
 int32_t hc_usertab_next(const struct hc_usertab *t, uint32_t *next)
 {
-	uint32_t p = *next;
-	while (p < t->fresh) {
-		uint64_t w = t->used[p >> 6] >> (p & 63);
-		if (w != 0) {
-			p += (uint32_t)__builtin_ctzll(w);
-			if (p >= t->fresh)
-				break;
-			*next = p + 1;
-			return (int32_t)p;
-		}
-		p = (p | 63) + 1;
-	}
-	*next = p;
-	return -ENOENT;
+	return hc_keyidx_next(&t->ix, next);
 }
 
 size_t hc_usertab_bytes(const struct hc_usertab *t)
 {
-	return hc_keyidx_bytes(&t->ix) + ((size_t)t->capacity / 64 + 1) * sizeof(uint64_t);
+	return hc_keyidx_bytes(&t->ix);
 }

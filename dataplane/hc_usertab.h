@@ -6,9 +6,10 @@
  * The index is hc_keyidx (common/hc_keyidx.h: Robin Hood probing over
  * 4-byte entries, the key in the record's first 8 bytes, a seeded hash,
  * a crowded home refused); this table adds the positions: handed out
- * from a free list threaded through the freed records' key fields, and a
- * bit a position saying which are in use (for walks).  5 B a user beside
- * the records; with hc_members' 32-byte record that is 37 B a user.
+ * from a free list threaded through the freed records' key fields.  A
+ * walk reads the index (nothing per position says which are in use: an
+ * add or a delete writes no third line).  5 B a user beside the records;
+ * with hc_members' 32-byte record that is 37 B a user.
  * Records never move: a position is the user's until the user is
  * deleted, so other tables may hold it.
  */
@@ -30,7 +31,6 @@ struct hc_usertab {
 	uint32_t fresh;      /* positions never used yet: fresh .. capacity */
 	uint32_t free1;      /* a freed position + 1 (0: none); the next one's
 	                        + 1 is in its record's key field            */
-	uint64_t *used;      /* [capacity / 64 + 1]: positions in use        */
 };
 
 /*
@@ -72,12 +72,6 @@ int32_t hc_usertab_add_absent(struct hc_usertab *t, uint64_t key);
 /* Delete key: its former position, or -ENOENT. */
 int32_t hc_usertab_del(struct hc_usertab *t, uint64_t key);
 
-/* Is position pos in use (it holds a key)? */
-static inline int hc_usertab_in_use(const struct hc_usertab *t, uint32_t pos)
-{
-	return pos < t->capacity && (t->used[pos >> 6] >> (pos & 63) & 1) != 0;
-}
-
 /* The key at position pos, which must be in use. */
 static inline uint64_t hc_usertab_key_at(const struct hc_usertab *t, uint32_t pos)
 {
@@ -90,11 +84,12 @@ static inline uint32_t hc_usertab_count(const struct hc_usertab *t)
 	return t->ix.count;
 }
 
-/* Positions in use in increasing order: *next starts at 0; returns the
- * next position in use, or -ENOENT at the end. */
+/* Positions in use, each once, in the index's order (not the positions'):
+ * *next starts at 0; returns the next position in use, or -ENOENT at the
+ * end.  The table must not change during a walk. */
 int32_t hc_usertab_next(const struct hc_usertab *t, uint32_t *next);
 
-/* Bytes this table allocated (its index and in-use bits, not the records). */
+/* Bytes this table allocated (its index, not the records). */
 size_t hc_usertab_bytes(const struct hc_usertab *t);
 
 /* The index entry where key's probe starts (its home): tests use it to
