@@ -219,7 +219,8 @@ static inline void batch_lookup(struct hc_members *m, const struct hc_op *ops, u
 /* The other users' slots the batch's ops will write, fetched now, all at
  * once: a move or a leave unlinks its user from the room list
  * (its previous and next users' slots), a JOIN links it at the head of
- * the new room's (the head user's slot).  Written one op at a time they
+ * the new room's (the head user's slot).  And the rooms' counters and
+ * leases it will write, and a leave's index line after its home.  Written one op at a time they
  * were cache misses in series: stores commit in order, and one store
  * waiting for its line holds up every store behind it.  A stale bulk
  * result (an earlier op of the batch added or removed the user) only
@@ -241,6 +242,7 @@ static inline void batch_prefetch_neighbours(const struct hc_members *m, const s
 			if (cur != 0 && unlinks) {
 				if (o->op == HC_OP_LEAVE)
 					hc_keyidx_prefetch_del(&m->users.ix, o->user_id);
+				rte_prefetch0(&m->room_users[cur]);
 				if (s->prev != 0)
 					rte_prefetch0(&m->slot[s->prev - 1]);
 				if (s->next != 0)
@@ -251,6 +253,9 @@ static inline void batch_prefetch_neighbours(const struct hc_members *m, const s
 			uint32_t head = m->room_head[o->room_id]; /* (checked on receipt) */
 			if (head != 0)
 				rte_prefetch0(&m->slot[head - 1]);
+			rte_prefetch0(&m->room_users[o->room_id]);
+			if (m->lease != NULL)
+				rte_prefetch0(&m->lease[o->room_id]);
 		}
 	}
 }
