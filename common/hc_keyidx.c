@@ -133,9 +133,11 @@ void hc_keyidx_lookup_bulk(const struct hc_keyidx *x, const uint64_t *keys, unsi
 		pos[k] = kx_scan(x, &at[k], &dist[k], tag[k]);
 		if (pos[k] >= 0) {
 			rte_prefetch0(kx_record(x, (uint32_t)pos[k]));
-		} else {
-			/* absent: an insert may follow (a new user's JOIN), whose
-			 * walk to the first empty entry often ends in the next line */
+		} else if (x->index[at[k]] != 0) {
+			/* absent, its probe stopped at another key's entry: an
+			 * insert may follow (a new user's JOIN), whose walk on to
+			 * the first empty entry often ends in the next line (at an
+			 * empty entry the insert writes that one alone) */
 			uint32_t next_line = (at[k] | 15u) + 1;
 			if (next_line < x->n_index)
 				rte_prefetch0(&x->index[next_line]);

@@ -219,10 +219,12 @@ static inline void batch_lookup(struct hc_members *m, const struct hc_op *ops, u
 /* The other users' slots the batch's ops will write, fetched now, all at
  * once: a move or a leave unlinks its user from the room list
  * (its previous and next users' slots), a JOIN links it at the head of
- * the new room's (the head user's slot).  And the rooms' counters and
- * leases it will write, and a leave's index line after its home.  Written one op at a time they
+ * the new room's (the head user's slot).  Written one op at a time they
  * were cache misses in series: stores commit in order, and one store
- * waiting for its line holds up every store behind it.  A stale bulk
+ * waiting for its line holds up every store behind it.  The rooms'
+ * counters and leases the batch will write come too, and a leave's
+ * index line after its home's (where its delete's shift often ends).
+ * A stale bulk
  * result (an earlier op of the batch added or removed the user) only
  * makes a useless prefetch.  (rte_prefetch0, not rte_prefetch0_write:
  * built for -march=corei7, which has no PREFETCHW, the write hint left no
@@ -254,7 +256,7 @@ static inline void batch_prefetch_neighbours(const struct hc_members *m, const s
 			if (head != 0)
 				rte_prefetch0(&m->slot[head - 1]);
 			rte_prefetch0(&m->room_users[o->room_id]);
-			if (m->lease != NULL)
+			if (m->admission) /* (leases are read only then) */
 				rte_prefetch0(&m->lease[o->room_id]);
 		}
 	}

@@ -107,7 +107,7 @@ static void test_against_reference(void)
 	CU_ASSERT_EQUAL(bad, 0);
 	uint32_t next = 0, walked = 0;
 	int32_t at;
-	while ((at = hc_usertab_next(&t, &next)) >= 0) { /* each held position once */
+	while ((at = hc_usertab_next(&t, &next)) >= 0 && walked <= CAP) { /* each held once */
 		bad += at >= CAP || held[at] != 1 || ref[owner[at]] != at ||
 			hc_usertab_key_at(&t, (uint32_t)at) != key_of(owner[at]);
 		if (at < CAP)
