@@ -11,7 +11,6 @@
 
 #include <rte_prefetch.h>
 
-
 int hc_usertab_init(struct hc_usertab *t, uint32_t capacity, void *records, size_t stride,
 		    uint64_t seed, int socket)
 {
