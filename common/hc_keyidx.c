@@ -120,6 +120,13 @@ void hc_keyidx_prefetch_record(const struct hc_keyidx *x, uint64_t key)
 void hc_keyidx_lookup_bulk(const struct hc_keyidx *x, const uint64_t *keys, unsigned n,
 			   int32_t *pos)
 {
+	uint32_t entry[HC_KEYIDX_BULK];
+	hc_keyidx_lookup_bulk_at(x, keys, n, pos, entry);
+}
+
+void hc_keyidx_lookup_bulk_at(const struct hc_keyidx *x, const uint64_t *keys, unsigned n,
+			      int32_t *pos, uint32_t *entry)
+{
 	uint32_t at[HC_KEYIDX_BULK], dist[HC_KEYIDX_BULK], tag[HC_KEYIDX_BULK];
 
 	for (unsigned k = 0; k < n; k++) {
@@ -143,11 +150,11 @@ void hc_keyidx_lookup_bulk(const struct hc_keyidx *x, const uint64_t *keys, unsi
 				rte_prefetch0(&x->index[next_line]);
 		}
 	}
-	for (unsigned k = 0; k < n; k++)
-		if (pos[k] >= 0) {
-			uint32_t ignored;
-			pos[k] = kx_probe_at(x, keys[k], tag[k], at[k], dist[k], &ignored);
-		}
+	for (unsigned k = 0; k < n; k++) {
+		entry[k] = UINT32_MAX;
+		if (pos[k] >= 0)
+			pos[k] = kx_probe_at(x, keys[k], tag[k], at[k], dist[k], &entry[k]);
+	}
 }
 
 /*
@@ -195,14 +202,10 @@ int32_t hc_keyidx_repoint(struct hc_keyidx *x, uint64_t key, uint32_t pos)
 	return found;
 }
 
-int32_t hc_keyidx_del(struct hc_keyidx *x, uint64_t key)
+/* Remove the entry at index i (the key at position found): backward
+ * shift, the entries after it that are not at home move one closer. */
+static int32_t kx_del_entry(struct hc_keyidx *x, uint32_t i, int32_t found)
 {
-	uint32_t i, tag, home = kx_home(x, key, &tag);
-	int32_t found = kx_probe_at(x, key, tag, home, 0, &i);
-	if (found < 0)
-		return found;
-	/* backward shift: the entries after it that are not at home move
-	 * one closer */
 	for (uint32_t j = kx_next(x, i);; j = kx_next(x, j)) {
 		uint32_t e = x->index[j];
 		if (e == 0 || (e >> PB) == 0)
@@ -213,6 +216,21 @@ int32_t hc_keyidx_del(struct hc_keyidx *x, uint64_t key)
 	x->index[i] = 0;
 	x->count--;
 	return found;
+}
+
+int32_t hc_keyidx_del(struct hc_keyidx *x, uint64_t key)
+{
+	uint32_t i, tag, home = kx_home(x, key, &tag);
+	int32_t found = kx_probe_at(x, key, tag, home, 0, &i);
+	return found < 0 ? found : kx_del_entry(x, i, found);
+}
+
+int32_t hc_keyidx_del_at(struct hc_keyidx *x, uint64_t key, uint32_t pos, uint32_t hint)
+{
+	if (pos < x->capacity && hint < x->n_index && x->index[hint] != 0 &&
+	    (x->index[hint] & x->pos_mask) == pos + 1 && hc_keyidx_key_at(x, pos) == key)
+		return kx_del_entry(x, hint, (int32_t)pos);
+	return hc_keyidx_del(x, key);
 }
 
 size_t hc_keyidx_bytes(const struct hc_keyidx *x)

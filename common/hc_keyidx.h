@@ -88,6 +88,12 @@ int32_t hc_keyidx_lookup(const struct hc_keyidx *x, uint64_t key);
 void hc_keyidx_lookup_bulk(const struct hc_keyidx *x, const uint64_t *keys, unsigned n,
 			   int32_t *pos);
 
+/* hc_keyidx_lookup_bulk, and for each key found its entry's index in
+ * entry[i] (a hint for hc_keyidx_del_at; for a key absent, where its
+ * probe stopped or UINT32_MAX: always initialised). */
+void hc_keyidx_lookup_bulk_at(const struct hc_keyidx *x, const uint64_t *keys, unsigned n,
+			      int32_t *pos, uint32_t *entry);
+
 /*
  * Index key, which must be absent, at pos (the record there must hold the
  * key by the next lookup; the insert itself reads no record).  0, or
@@ -101,6 +107,13 @@ int32_t hc_keyidx_repoint(struct hc_keyidx *x, uint64_t key, uint32_t pos);
 
 /* Forget key: its former position, or -ENOENT.  No record is written. */
 int32_t hc_keyidx_del(struct hc_keyidx *x, uint64_t key);
+
+/* hc_keyidx_del for a key at pos whose entry a bulk lookup found at
+ * index hint: when the entry there still holds pos (no insert or delete
+ * since moved it) and pos's record key, the delete starts there, without
+ * hashing or probing again; otherwise it is hc_keyidx_del.  (An entry
+ * holding pos is the entry of the key in pos's record.) */
+int32_t hc_keyidx_del_at(struct hc_keyidx *x, uint64_t key, uint32_t pos, uint32_t hint);
 
 /* The key in the record at pos. */
 static inline uint64_t hc_keyidx_key_at(const struct hc_keyidx *x, uint32_t pos)
@@ -160,12 +173,12 @@ static inline void hc_keyidx_prefetch(const struct hc_keyidx *x, uint64_t key)
 }
 void hc_keyidx_prefetch_record(const struct hc_keyidx *x, uint64_t key);
 
-/* Before deleting key (found by a bulk lookup, its home's line in cache):
- * prefetch the line after its home's, where the backward shift often
- * ends. */
-static inline void hc_keyidx_prefetch_del(const struct hc_keyidx *x, uint64_t key)
+/* Before deleting the key whose entry a bulk lookup found at index entry
+ * (its line in cache): prefetch the next line, where the backward shift
+ * often ends. */
+static inline void hc_keyidx_prefetch_del(const struct hc_keyidx *x, uint32_t entry)
 {
-	uint32_t next_line = (hc_keyidx_home(x, key) | 15u) + 1;
+	uint32_t next_line = (entry | 15u) + 1;
 	if (next_line < x->n_index)
 		rte_prefetch0(&x->index[next_line]);
 }

@@ -208,12 +208,12 @@ struct batch {
 /* One bulk lookup for the whole batch, then its users' slots: hides the
  * cache misses of a table far larger than the cache. */
 static inline void batch_lookup(struct hc_members *m, const struct hc_op *ops, unsigned n,
-				int32_t *pos)
+				int32_t *pos, uint32_t *entry)
 {
 	uint64_t keys[HC_MEMBERS_BATCH];
 	for (unsigned i = 0; i < n; i++)
 		keys[i] = ops[i].user_id;
-	hc_usertab_lookup_bulk(&m->users, keys, n, pos); /* slots in cache after */
+	hc_usertab_lookup_bulk_at(&m->users, keys, n, pos, entry); /* slots in cache after */
 }
 
 /* The other users' slots the batch's ops will write, fetched now, all at
@@ -229,7 +229,7 @@ static inline void batch_lookup(struct hc_members *m, const struct hc_op *ops, u
  * built for -march=corei7, which has no PREFETCHW, the write hint left no
  * instruction at all here.) */
 static inline void batch_prefetch_neighbours(const struct hc_members *m, const struct hc_op *ops,
-					     unsigned n, const int32_t *pos)
+					     unsigned n, const int32_t *pos, const uint32_t *entry)
 {
 	for (unsigned i = 0; i < n; i++) {
 		const struct hc_op *o = &ops[i];
@@ -242,7 +242,7 @@ static inline void batch_prefetch_neighbours(const struct hc_members *m, const s
 				      o->op == HC_OP_LEAVE && cur == o->room_id;
 			if (cur != 0 && unlinks) {
 				if (o->op == HC_OP_LEAVE)
-					hc_keyidx_prefetch_del(&m->users.ix, o->user_id);
+					hc_keyidx_prefetch_del(&m->users.ix, entry[i]);
 				rte_prefetch0(&m->room_users[cur]);
 				if (s->prev != 0)
 					rte_prefetch0(&m->slot[s->prev - 1]);
@@ -382,7 +382,7 @@ static inline void op_join(struct hc_members *m, struct batch *b, const struct h
 
 /* LEAVE: only out of the user's room, and only from its owner. */
 static inline void op_leave(struct hc_members *m, struct batch *b, const struct hc_op *o,
-			    int32_t at, uint32_t cur)
+			    int32_t at, uint32_t cur, uint32_t entry)
 {
 	if (cur != o->room_id) {
 		b->noops++;
@@ -395,7 +395,8 @@ static inline void op_leave(struct hc_members *m, struct batch *b, const struct 
 		return;
 	}
 	hc_members_place(m, at, o->user_id, cur, 0, 0);
-	hc_usertab_del(&m->users, o->user_id);
+	/* the bulk lookup's entry, unless an earlier op moved it */
+	hc_usertab_del_at(&m->users, o->user_id, (uint32_t)at, entry);
 	touched_mark(b->t, o->user_id);
 	hc_members_room_add(m, cur, -1);
 	b->dusers--;
@@ -504,11 +505,12 @@ static inline void batch_publish(struct hc_members *m, const struct batch *b)
 static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned n)
 {
 	int32_t pos[HC_MEMBERS_BATCH];
+	uint32_t entry[HC_MEMBERS_BATCH]; /* pos[i]'s index entry */
 	struct touched t;
 	struct batch b = {.t = &t};
 
-	batch_lookup(m, ops, n, pos);
-	batch_prefetch_neighbours(m, ops, n, pos);
+	batch_lookup(m, ops, n, pos, entry);
+	batch_prefetch_neighbours(m, ops, n, pos, entry);
 	memset(t.state, 0, sizeof(t.state));
 	for (unsigned i = 0; i < n; i++) {
 		const struct hc_op *o = &ops[i];
@@ -524,7 +526,7 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 		if (o->op == HC_OP_JOIN)
 			op_join(m, &b, o, at, cur);
 		else if (o->op == HC_OP_LEAVE)
-			op_leave(m, &b, o, at, cur);
+			op_leave(m, &b, o, at, cur, entry[i]);
 		else if (o->op == HC_OP_SNAP_SET)
 			op_snap_set(m, &b, o, at, cur);
 		else /* HC_OP_SNAP_DROP */

@@ -59,9 +59,9 @@ int32_t hc_usertab_add_absent(struct hc_usertab *t, uint64_t key)
 	return (int32_t)pos;
 }
 
-int32_t hc_usertab_del(struct hc_usertab *t, uint64_t key)
+/* The position found's key deleted from the index: free it. */
+static int32_t ut_free(struct hc_usertab *t, int32_t found)
 {
-	int32_t found = hc_keyidx_del(&t->ix, key);
 	if (found < 0)
 		return found;
 	uint32_t pos = (uint32_t)found;
@@ -69,6 +69,16 @@ int32_t hc_usertab_del(struct hc_usertab *t, uint64_t key)
 	memcpy(ut_record(t, pos), &link, sizeof(link));
 	t->free1 = pos + 1;
 	return (int32_t)pos;
+}
+
+int32_t hc_usertab_del(struct hc_usertab *t, uint64_t key)
+{
+	return ut_free(t, hc_keyidx_del(&t->ix, key));
+}
+
+int32_t hc_usertab_del_at(struct hc_usertab *t, uint64_t key, uint32_t pos, uint32_t hint)
+{
+	return ut_free(t, hc_keyidx_del_at(&t->ix, key, pos, hint));
 }
 
 int32_t hc_usertab_next(const struct hc_usertab *t, uint32_t *next)

@@ -61,6 +61,14 @@ static inline void hc_usertab_lookup_bulk(const struct hc_usertab *t, const uint
 	hc_keyidx_lookup_bulk(&t->ix, keys, n, pos);
 }
 
+/* The same, and each found key's index entry (hc_keyidx_lookup_bulk_at),
+ * a hint for hc_usertab_del_at. */
+static inline void hc_usertab_lookup_bulk_at(const struct hc_usertab *t, const uint64_t *keys,
+					     unsigned n, int32_t *pos, uint32_t *entry)
+{
+	hc_keyidx_lookup_bulk_at(&t->ix, keys, n, pos, entry);
+}
+
 /* Add key (absent: a new position, its record's key written; present: its
  * position).  -ENOSPC when full or when the key's home is crowded. */
 int32_t hc_usertab_add(struct hc_usertab *t, uint64_t key);
@@ -71,6 +79,10 @@ int32_t hc_usertab_add_absent(struct hc_usertab *t, uint64_t key);
 
 /* Delete key: its former position, or -ENOENT. */
 int32_t hc_usertab_del(struct hc_usertab *t, uint64_t key);
+
+/* Delete key, which is at pos, its index entry found at hint by a bulk
+ * lookup (hc_keyidx_del_at: no second probe while the hint holds). */
+int32_t hc_usertab_del_at(struct hc_usertab *t, uint64_t key, uint32_t pos, uint32_t hint);
 
 /* The key at position pos, which must be in use. */
 static inline uint64_t hc_usertab_key_at(const struct hc_usertab *t, uint32_t pos)

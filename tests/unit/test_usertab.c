@@ -339,6 +339,72 @@ static int smaps_of(const void *p, unsigned long *kb, int *hg)
 	return found;
 }
 
+/* hc_keyidx_del_at: a delete from the entry a bulk lookup found, checked
+ * before it is trusted.  Against a reference, each delete is given the
+ * key's fresh entry, an entry taken before other deletes and inserts
+ * shifted the run, another key's entry, or any index at all: every key
+ * left stays found at its position, every key deleted is gone. */
+static void test_keyidx_del_at(void)
+{
+	enum { CAP = 4000, KEYS = 3200, STEPS = 40000 };
+	static struct rec r[CAP];
+	static int32_t ref[KEYS];      /* key u -> position, or -1      */
+	static uint32_t stale[KEYS];   /* an entry hint taken earlier   */
+	struct hc_keyidx x;
+	memset(r, 0, sizeof(r));
+	CU_ASSERT_EQUAL_FATAL(hc_keyidx_init(&x, "t_del_at", CAP, r, sizeof(r[0]),
+					     HC_KEYIDX_DENSE, 5, 0), 0);
+	uint32_t free_pos[CAP], n_free = 0;
+	for (uint32_t p = CAP; p-- > KEYS;)
+		free_pos[n_free++] = p;
+	for (uint32_t u = 0; u < KEYS; u++) {
+		r[u].key = key_of(u);
+		CU_ASSERT_EQUAL_FATAL(hc_keyidx_insert(&x, key_of(u), u), 0);
+		ref[u] = (int32_t)u;
+		stale[u] = UINT32_MAX;
+	}
+	uint32_t bad = 0, fast = 0;
+	for (uint32_t s = 0; s < STEPS && bad == 0; s++) {
+		uint32_t u = (uint32_t)(rnd64() % KEYS);
+		uint64_t k = key_of(u);
+		if (ref[u] < 0) { /* absent: back in, at a free position */
+			uint32_t p = free_pos[--n_free];
+			r[p].key = k;
+			bad += hc_keyidx_insert(&x, k, p) != 0;
+			ref[u] = (int32_t)p;
+			continue;
+		}
+		int32_t pos;
+		uint32_t entry, hint;
+		hc_keyidx_lookup_bulk_at(&x, &k, 1, &pos, &entry);
+		bad += pos != ref[u] || (x.index[entry] & x.pos_mask) != (uint32_t)pos + 1;
+		switch (rnd64() % 5) {
+		case 0:
+		case 1: hint = entry; break;                                 /* fresh */
+		case 2: hint = stale[u]; break;                              /* maybe moved */
+		case 3: hint = stale[rnd64() % KEYS]; break;                 /* another key's */
+		default: hint = (uint32_t)(rnd64() % (x.n_index + 16)); break; /* anything */
+		}
+		if (rnd64() % 3 == 0) { /* kept for a later delete instead */
+			stale[u] = entry;
+			continue;
+		}
+		fast += hint == entry;
+		bad += hc_keyidx_del_at(&x, k, (uint32_t)pos, hint) != pos;
+		r[pos].key = ~0ull; /* (the record no longer holds it) */
+		free_pos[n_free++] = (uint32_t)pos;
+		ref[u] = -1;
+		if (s % 97 == 0) /* every key where the reference says */
+			for (uint32_t v = 0; v < KEYS; v++)
+				bad += hc_keyidx_lookup(&x, key_of(v)) != (ref[v] >= 0 ? ref[v] : -ENOENT);
+	}
+	for (uint32_t v = 0; v < KEYS; v++)
+		bad += hc_keyidx_lookup(&x, key_of(v)) != (ref[v] >= 0 ? ref[v] : -ENOENT);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT(fast > 1000); /* the fresh entries were taken as they are */
+	hc_keyidx_free(&x);
+}
+
 static void test_bigmem(void)
 {
 	/* hc-unit runs EAL with --no-huge: 2 MiB and more is outside */
@@ -465,6 +531,7 @@ static CU_TestInfo tests[] = {
 	{"bad sizes", test_bad_sizes},
 	{"the index over a FIFO ring (dense and sparse)", test_keyidx_ring},
 	{"the tag: no record read for another key's tag", test_keyidx_tag},
+	{"a delete from a bulk lookup's entry, checked first", test_keyidx_del_at},
 	{"big tables without hugepages: aligned, zeroed, counted, advised", test_bigmem},
 	CU_TEST_INFO_NULL,
 };
