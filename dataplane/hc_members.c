@@ -223,7 +223,7 @@ static inline void batch_lookup(struct hc_members *m, const struct hc_op *ops, u
  * were cache misses in series: stores commit in order, and one store
  * waiting for its line holds up every store behind it.  The rooms'
  * counters and leases the batch will write come too, and a leave's
- * index line after its home's (where its delete's shift often ends).
+ * index line after its entry's (where its delete's shift often ends).
  * A stale bulk result (an earlier op of the batch added or removed the
  * user) only makes a useless prefetch.  (rte_prefetch0, not rte_prefetch0_write:
  * built for -march=corei7, which has no PREFETCHW, the write hint left no
