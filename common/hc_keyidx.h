@@ -111,8 +111,9 @@ int32_t hc_keyidx_del(struct hc_keyidx *x, uint64_t key);
 /* hc_keyidx_del for a key at pos whose entry a bulk lookup found at
  * index hint: when the entry there still holds pos (no insert or delete
  * since moved it) and pos's record key, the delete starts there, without
- * hashing or probing again; otherwise it is hc_keyidx_del.  (An entry
- * holding pos is the entry of the key in pos's record.) */
+ * hashing or probing again; otherwise it is hc_keyidx_del.  The caller
+ * must keep one live key to a position, held in its record (as
+ * hc_usertab does): then an entry holding pos is key's. */
 int32_t hc_keyidx_del_at(struct hc_keyidx *x, uint64_t key, uint32_t pos, uint32_t hint);
 
 /* The key in the record at pos. */

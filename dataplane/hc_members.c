@@ -505,7 +505,8 @@ static inline void batch_publish(struct hc_members *m, const struct batch *b)
 static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned n)
 {
 	int32_t pos[HC_MEMBERS_BATCH];
-	uint32_t entry[HC_MEMBERS_BATCH]; /* pos[i]'s index entry */
+	uint32_t entry[HC_MEMBERS_BATCH]; /* a found user's index entry (else
+	                                     no use): a hint for del_at */
 	struct touched t;
 	struct batch b = {.t = &t};
 
