@@ -142,12 +142,9 @@ void hc_keyidx_lookup_bulk_at(const struct hc_keyidx *x, const uint64_t *keys, u
 			rte_prefetch0(kx_record(x, (uint32_t)pos[k]));
 		} else if (x->index[at[k]] != 0) {
 			/* absent, its probe stopped at another key's entry: an
-			 * insert may follow (a new user's JOIN), whose walk on to
-			 * the first empty entry often ends in the next line (at an
-			 * empty entry the insert writes that one alone) */
-			uint32_t next_line = (at[k] | 15u) + 1;
-			if (next_line < x->n_index)
-				rte_prefetch0(&x->index[next_line]);
+			 * insert may follow (a new user's JOIN) and walk on from
+			 * there (at an empty entry it writes that one alone) */
+			hc_keyidx_prefetch_after(x, at[k]);
 		}
 	}
 	for (unsigned k = 0; k < n; k++) {
@@ -227,7 +224,8 @@ int32_t hc_keyidx_del(struct hc_keyidx *x, uint64_t key)
 
 int32_t hc_keyidx_del_at(struct hc_keyidx *x, uint64_t key, uint32_t pos, uint32_t hint)
 {
-	if (pos < x->capacity && hint < x->n_index && x->index[hint] != 0 &&
+	/* (pos < capacity: pos + 1 is never 0, so an empty entry differs) */
+	if (pos < x->capacity && hint < x->n_index &&
 	    (x->index[hint] & x->pos_mask) == pos + 1 && hc_keyidx_key_at(x, pos) == key)
 		return kx_del_entry(x, hint, (int32_t)pos);
 	return hc_keyidx_del(x, key);

@@ -36,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <rte_common.h>
 #include <rte_prefetch.h>
 
 /* an entry's bits below its distance: position + 1 and tag between them */
@@ -174,12 +175,16 @@ static inline void hc_keyidx_prefetch(const struct hc_keyidx *x, uint64_t key)
 }
 void hc_keyidx_prefetch_record(const struct hc_keyidx *x, uint64_t key);
 
-/* Before deleting the key whose entry a bulk lookup found at index entry
- * (its line in cache): prefetch the next line, where the backward shift
- * often ends. */
-static inline void hc_keyidx_prefetch_del(const struct hc_keyidx *x, uint32_t entry)
+/* Index entries a cache line holds (the index is line-aligned). */
+#define HC_KEYIDX_LINE_ENTRIES (RTE_CACHE_LINE_SIZE / sizeof(uint32_t))
+
+/* Prefetch the index line after the one holding index[entry] (its line
+ * in cache): where an insert's walk to the first empty entry, or a
+ * delete's backward shift, starting at entry often ends.  Nothing past
+ * the index's end. */
+static inline void hc_keyidx_prefetch_after(const struct hc_keyidx *x, uint32_t entry)
 {
-	uint32_t next_line = (entry | 15u) + 1;
+	uint32_t next_line = (entry | (uint32_t)(HC_KEYIDX_LINE_ENTRIES - 1)) + 1;
 	if (next_line < x->n_index)
 		rte_prefetch0(&x->index[next_line]);
 }

@@ -242,7 +242,7 @@ static inline void batch_prefetch_neighbours(const struct hc_members *m, const s
 				      o->op == HC_OP_LEAVE && cur == o->room_id;
 			if (cur != 0 && unlinks) {
 				if (o->op == HC_OP_LEAVE)
-					hc_keyidx_prefetch_del(&m->users.ix, entry[i]);
+					hc_keyidx_prefetch_after(&m->users.ix, entry[i]);
 				rte_prefetch0(&m->room_users[cur]);
 				if (s->prev != 0)
 					rte_prefetch0(&m->slot[s->prev - 1]);
