@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_prefetch.h>
 
 #include "hc_bigmem.h"
@@ -71,15 +72,29 @@ void hc_keyidx_free(struct hc_keyidx *x)
 static inline int32_t kx_scan(const struct hc_keyidx *x, uint32_t *i, uint32_t *d,
 			      uint32_t tag)
 {
+	/* One compare each: an entry at or below `near` is empty or closer
+	 * to its home than *d (a live entry's position + 1 is never 0);
+	 * one whose bits above the position equal `want` has distance *d
+	 * and the tag.  64-bit, so that a distance past the largest cannot
+	 * wrap (every entry is then below `near`). */
+	uint64_t near = (uint64_t)*d << PB, want = near | tag;
+	uint32_t above_pos = ~x->pos_mask, at = *i;
+	int32_t found = -ENOENT;
 	for (;;) {
-		uint32_t e = x->index[*i];
-		if (e == 0 || (e >> PB) < *d)
-			return -ENOENT;
-		if ((e >> PB) == *d && (e & x->tag_mask) == tag) /* same home, same tag */
-			return (int32_t)((e & x->pos_mask) - 1);
-		(*d)++;
-		*i = kx_next(x, *i);
+		uint32_t e = x->index[at];
+		if (e <= near)
+			break;
+		if ((e & above_pos) == want) { /* same home, same tag */
+			found = (int32_t)((e & x->pos_mask) - 1);
+			break;
+		}
+		near += 1u << PB;
+		want += 1u << PB;
+		at = kx_next(x, at);
 	}
+	*i = at;
+	*d = (uint32_t)(near >> PB);
+	return found;
 }
 
 /* From index i at distance d from key's home: key's position (and its
@@ -147,10 +162,17 @@ void hc_keyidx_lookup_bulk_at(const struct hc_keyidx *x, const uint64_t *keys, u
 			hc_keyidx_prefetch_after(x, at[k]);
 		}
 	}
+	/* each candidate's record (in cache by now) checked; on a tag
+	 * collision the probe goes on past it */
 	for (unsigned k = 0; k < n; k++) {
 		entry[k] = UINT32_MAX;
-		if (pos[k] >= 0)
-			pos[k] = kx_probe_at(x, keys[k], tag[k], at[k], dist[k], &entry[k]);
+		if (pos[k] < 0)
+			continue;
+		if (likely(hc_keyidx_key_at(x, (uint32_t)pos[k]) == keys[k]))
+			entry[k] = at[k];
+		else
+			pos[k] = kx_probe_at(x, keys[k], tag[k], kx_next(x, at[k]), dist[k] + 1,
+					     &entry[k]);
 	}
 }
 
@@ -168,11 +190,15 @@ int hc_keyidx_insert(struct hc_keyidx *x, uint64_t key, uint32_t pos)
 {
 	if (x->count >= x->capacity || pos >= x->capacity)
 		return -ENOSPC;
-	uint32_t tag, at = kx_home(x, key, &tag), d = 0, e;
-	while ((e = x->index[at]) != 0 && (e >> PB) >= d) {
-		d++;
+	uint32_t tag, at = kx_home(x, key, &tag), e;
+	/* past every entry as far from its home as the key is, or farther
+	 * (kx_scan's compare: above `near`); 64-bit, as there */
+	uint64_t near = 0;
+	while (x->index[at] > near) {
+		near += 1u << PB;
 		at = kx_next(x, at);
 	}
+	uint32_t d = (uint32_t)(near >> PB);
 	if (d > HC_KEYIDX_MAX_DIST)
 		return -ENOSPC;
 	uint32_t end = at, moved = 0;
