@@ -98,19 +98,24 @@ static inline uint32_t hc_pending_home(uint64_t user)
 }
 
 /* A count of pending users per filter cell: zero means "surely not
- * pending" without touching the table (the common answer). */
-static inline uint32_t hc_pending_cell(uint32_t slot)
+ * pending" without touching the table (the common answer).  The cell has
+ * a hash of its own, one multiply (the check runs on every op while any
+ * request is in flight; the table's home is hashed only when the cell
+ * says "maybe"), its top 12 bits: not hc_owner_of's multiplier, whose top
+ * bits are the same for every user of a worker. */
+_Static_assert(HC_PENDING_FILTER == 1u << 12, "hc_pending_cell takes 12 bits");
+static inline uint32_t hc_pending_cell(uint64_t user)
 {
-	return slot & (HC_PENDING_FILTER - 1);
+	return (uint32_t)((user * 0xD1B54A32D192ED03ull) >> 52);
 }
 
 /* The user's entry, or NULL: on every op while any request is in flight. */
 static inline struct hc_pending *hc_pending_find(struct hc_pending_table *t, uint64_t user)
 {
 	uint32_t mask = (1u << HC_PENDING_BITS) - 1;
-	uint32_t home = hc_pending_home(user);
-	if (t->filter[hc_pending_cell(home)] == 0)
+	if (t->filter[hc_pending_cell(user)] == 0)
 		return NULL;
+	uint32_t home = hc_pending_home(user);
 	for (uint32_t i = home;; i = (i + 1) & mask) {
 		struct hc_pending *p = &t->slot[i];
 		if (!p->used)
@@ -132,7 +137,7 @@ static inline struct hc_pending *hc_pending_add(struct hc_pending_table *t, uint
 	t->slot[i] = (struct hc_pending){.user = user, .session = session,
 					    .pos1 = (uint32_t)(at + 1), .head = 0, .used = 1};
 	__atomic_store_n(&t->n_pending, t->n_pending + 1, __ATOMIC_RELAXED);
-	t->filter[hc_pending_cell(hc_pending_home(user))]++;
+	t->filter[hc_pending_cell(user)]++;
 	return &t->slot[i];
 }
 
@@ -156,7 +161,7 @@ static inline uint32_t hc_pending_remove(struct hc_pending_table *t, struct hc_p
 	uint32_t head = p->head;
 	uint32_t mask = (1u << HC_PENDING_BITS) - 1;
 	uint32_t i = (uint32_t)(p - t->slot), j = i;
-	t->filter[hc_pending_cell(hc_pending_home(p->user))]--;
+	t->filter[hc_pending_cell(p->user)]--;
 	t->slot[i].used = 0;
 	__atomic_store_n(&t->n_pending, t->n_pending - 1, __ATOMIC_RELAXED);
 	for (;;) {
