@@ -536,6 +536,70 @@ static void test_keyidx_tag(void)
 	hc_keyidx_free(&x);
 }
 
+/*
+ * Probes that run past the index's last entry and on from its first (a
+ * lookup judges 4 entries at once, never across the end: it must go on
+ * at entry 0): half the keys have one of the last 6 homes, crowded, the
+ * rest any other.  After each delete (every order of fresh and full
+ * deletes) every key, present or not, is looked up alone and in bulk
+ * against a reference, a found one's entry holding its position.
+ */
+static void test_keyidx_wrap(void)
+{
+	enum { CAP = 64, KEYS = 48, ABSENT = 16 };
+	struct rec r[CAP];
+	struct hc_keyidx x;
+	memset(r, 0, sizeof(r));
+	CU_ASSERT_EQUAL_FATAL(hc_keyidx_init(&x, "t_wrap", CAP, r, sizeof(r[0]),
+					     HC_KEYIDX_DENSE, 11, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(x.n_index, 80);
+	/* keys[0..23]: homes 74..79; keys[24..47] and the absent: others */
+	uint64_t keys[KEYS + ABSENT];
+	unsigned n = 0;
+	for (uint32_t u = 1; n < KEYS + ABSENT && u < 10000000; u++) {
+		uint32_t home = hc_keyidx_home(&x, key_of(u));
+		if ((n < KEYS / 2) == (home >= x.n_index - 6))
+			keys[n++] = key_of(u);
+	}
+	CU_ASSERT_EQUAL_FATAL(n, KEYS + ABSENT);
+	int32_t ref[KEYS + ABSENT];
+	for (unsigned k = 0; k < KEYS + ABSENT; k++)
+		ref[k] = -ENOENT;
+	for (unsigned k = 0; k < KEYS; k++) {
+		r[k].key = keys[k];
+		CU_ASSERT_EQUAL_FATAL(hc_keyidx_insert(&x, keys[k], k), 0);
+		ref[k] = (int32_t)k;
+	}
+	/* the crowd did wrap: entries at the start farther from home than
+	 * their index (homes at the end) */
+	unsigned wrapped = 0;
+	for (uint32_t i = 0; i < 16; i++)
+		wrapped += x.index[i] != 0 && (x.index[i] >> HC_KEYIDX_POS_BITS) > i;
+	CU_ASSERT(wrapped >= 8);
+	unsigned bad = 0;
+	for (unsigned step = 0; step <= KEYS; step++) {
+		int32_t pos[KEYS + ABSENT];
+		uint32_t entry[KEYS + ABSENT];
+		hc_keyidx_lookup_bulk_at(&x, keys, KEYS + ABSENT, pos, entry);
+		for (unsigned k = 0; k < KEYS + ABSENT; k++) {
+			bad += pos[k] != ref[k] || hc_keyidx_lookup(&x, keys[k]) != ref[k];
+			bad += pos[k] >= 0 && (entry[k] >= x.n_index ||
+					       (x.index[entry[k]] & x.pos_mask) != (uint32_t)pos[k] + 1);
+		}
+		if (step == KEYS)
+			break;
+		/* the crowd first, alternately from its bulk entry and in full */
+		unsigned k = step;
+		int32_t was = step % 2 ? hc_keyidx_del(&x, keys[k]) :
+			      hc_keyidx_del_at(&x, keys[k], (uint32_t)ref[k], entry[k]);
+		bad += was != ref[k];
+		ref[k] = -ENOENT;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(x.count, 0);
+	hc_keyidx_free(&x);
+}
+
 static CU_TestInfo tests[] = {
 	{"random ops vs reference", test_against_reference},
 	{"a crowded home", test_crowded_home},
@@ -543,6 +607,7 @@ static CU_TestInfo tests[] = {
 	{"the index over a FIFO ring (dense and sparse)", test_keyidx_ring},
 	{"the tag: no record read for another key's tag", test_keyidx_tag},
 	{"a delete from a bulk lookup's entry, checked first", test_keyidx_del_at},
+	{"probes past the index's end, on from its start", test_keyidx_wrap},
 	{"big tables without hugepages: aligned, zeroed, counted, advised", test_bigmem},
 	CU_TEST_INFO_NULL,
 };
