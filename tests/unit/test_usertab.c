@@ -537,14 +537,16 @@ static void test_keyidx_tag(void)
 }
 
 /*
- * Probes that run past the index's last entry and on from its first (a
- * lookup judges 4 entries at once, never across the end: it must go on
- * at entry 0): half the keys have one of the last 6 homes, crowded, the
- * rest any other.  After each delete (every order of fresh and full
- * deletes) every key, present or not, is looked up alone and in bulk
- * against a reference, a found one's entry holding its position.
+ * Probes that run past the index's last entry and on from index 0: half
+ * the keys have one of the last 6 homes, crowded, the rest any other.
+ * After each delete (fresh entry and full delete by turns) every key,
+ * present or not, is looked up alone and in bulk against a reference, a
+ * found one's entry holding its position, an absent one's in the index
+ * or none.  Once with tags, once without (no_tag: every key of a home
+ * is a candidate for the others, so a record mismatch sends the probe
+ * on, across the end too).
  */
-static void test_keyidx_wrap(void)
+static void keyidx_wrap(int no_tag)
 {
 	enum { CAP = 64, KEYS = 48, ABSENT = 16 };
 	struct rec r[CAP];
@@ -553,6 +555,8 @@ static void test_keyidx_wrap(void)
 	CU_ASSERT_EQUAL_FATAL(hc_keyidx_init(&x, "t_wrap", CAP, r, sizeof(r[0]),
 					     HC_KEYIDX_DENSE, 11, 0), 0);
 	CU_ASSERT_EQUAL_FATAL(x.n_index, 80);
+	if (no_tag)
+		x.tag_mask = 0; /* as from 32 Mi keys (hc_keyidx.h) */
 	/* keys[0..23]: homes 74..79; keys[24..47] and the absent: others */
 	uint64_t keys[KEYS + ABSENT];
 	unsigned n = 0;
@@ -585,6 +589,7 @@ static void test_keyidx_wrap(void)
 			bad += pos[k] != ref[k] || hc_keyidx_lookup(&x, keys[k]) != ref[k];
 			bad += pos[k] >= 0 && (entry[k] >= x.n_index ||
 					       (x.index[entry[k]] & x.pos_mask) != (uint32_t)pos[k] + 1);
+			bad += pos[k] < 0 && entry[k] >= x.n_index && entry[k] != UINT32_MAX;
 		}
 		if (step == KEYS)
 			break;
@@ -598,6 +603,12 @@ static void test_keyidx_wrap(void)
 	CU_ASSERT_EQUAL(bad, 0);
 	CU_ASSERT_EQUAL(x.count, 0);
 	hc_keyidx_free(&x);
+}
+
+static void test_keyidx_wrap(void)
+{
+	keyidx_wrap(0);
+	keyidx_wrap(1);
 }
 
 static CU_TestInfo tests[] = {
