@@ -65,6 +65,15 @@ void hc_keyidx_free(struct hc_keyidx *x)
 	memset(x, 0, sizeof(*x));
 }
 
+/* The one compare every walk of the index makes: an entry is empty or
+ * nearer its home than distance d exactly when it is at most kx_floor(d)
+ * (a live entry's position + 1, in its low bits, is never 0).  64-bit,
+ * so that d up to 64, past the largest distance, cannot wrap. */
+static inline uint64_t kx_floor(uint32_t d)
+{
+	return (uint64_t)d << PB;
+}
+
 /* From index *i at distance *d from a key's home, the next entry of that
  * home with the key's tag: its position (*i, *d left at it), or -ENOENT
  * at an empty entry or one closer to its home than *d (Robin Hood: the
@@ -72,12 +81,10 @@ void hc_keyidx_free(struct hc_keyidx *x)
 static inline int32_t kx_scan(const struct hc_keyidx *x, uint32_t *i, uint32_t *d,
 			      uint32_t tag)
 {
-	/* One compare each: an entry at or below `near` is empty or closer
-	 * to its home than *d (a live entry's position + 1 is never 0);
-	 * one whose bits above the position equal `want` has distance *d
-	 * and the tag.  64-bit, so that a distance past the largest cannot
-	 * wrap (every entry is then below `near`). */
-	uint64_t near = (uint64_t)*d << PB, want = near | tag;
+	/* One compare each: an entry at or below `near` (kx_floor) stops the
+	 * probe; one whose bits above the position equal `want` has
+	 * distance *d and the tag. */
+	uint64_t near = kx_floor(*d), want = near | tag;
 	uint32_t above_pos = ~x->pos_mask, at = *i;
 	int32_t found = -ENOENT;
 	for (;;) {
@@ -191,14 +198,12 @@ int hc_keyidx_insert(struct hc_keyidx *x, uint64_t key, uint32_t pos)
 	if (x->count >= x->capacity || pos >= x->capacity)
 		return -ENOSPC;
 	uint32_t tag, at = kx_home(x, key, &tag), e;
-	/* past every entry as far from its home as the key is, or farther
-	 * (kx_scan's compare: above `near`); 64-bit, as there */
-	uint64_t near = 0;
-	while (x->index[at] > near) {
-		near += 1u << PB;
+	/* past every entry as far from its home as the key is, or farther */
+	uint32_t d = 0;
+	while (x->index[at] > kx_floor(d)) {
+		d++;
 		at = kx_next(x, at);
 	}
-	uint32_t d = (uint32_t)(near >> PB);
 	if (d > HC_KEYIDX_MAX_DIST)
 		return -ENOSPC;
 	uint32_t end = at, moved = 0;
@@ -231,7 +236,7 @@ static int32_t kx_del_entry(struct hc_keyidx *x, uint32_t i, int32_t found)
 {
 	for (uint32_t j = kx_next(x, i);; j = kx_next(x, j)) {
 		uint32_t e = x->index[j];
-		if (e == 0 || (e >> PB) == 0)
+		if (e <= kx_floor(1)) /* empty, or at its home */
 			break;
 		x->index[i] = e - (1u << PB);
 		i = j;
