@@ -9,8 +9,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 if [ "${1:-}" = --sanitize ]; then
 	# only what the sanitizer pass runs: no benchmarks (bench/) and no man
-	# pages (their tests, bench-peers-smoke and tools-family, are suite
-	# 'system', which that pass leaves out: tools/run-tests.sh)
+	# pages (their tests, bench-peers-smoke, bench-smoke and tools-family,
+	# are suite 'system', which that pass leaves out: tools/run-tests.sh)
 	asan_opts=(-Db_sanitize=address,undefined -Db_lundef=false -Dbench=false -Dman=disabled)
 	if [ ! -f build-asan/build.ninja ]; then
 		meson setup build-asan --buildtype=debugoptimized "${asan_opts[@]}"

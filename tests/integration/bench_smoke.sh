@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# bench_smoke.sh - the bench-smoke test: hc-bench runs every case to its
+# end at tiny sizes and says what it ran.  It asserts what is true at any
+# speed, never a speed:
+#   1. a run of every case (batch64, batch1, snapshot, directives and its
+#      two seat cases) exits 0 with one case= line each, a rate > 0, the
+#      CPU model and the TSC frequency, and the directives cases lost=0
+#      and not_completed=0; at 50 rooms, fewer than the snapshot case's
+#      1,000 (its members once landed past max_rooms: bad records, and the
+#      case never completed);
+#   2. --rx-csum-offload says so on the event and snapshot lines
+#      (rx_csum=offload; rx_csum=software without it), and every case
+#      still completes;
+#   3. a case that is not one exits 2 and names the cases.
+# HC_BUILD: the build directory (meson sets it).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=${HC_BUILD:-$top/build}
+bench=$build/bench/hc-bench
+fail() { echo "bench-smoke: FAIL: $*" >&2; exit 1; }
+[ -x "$bench" ] || fail "$bench not built"
+
+eal=(-l 0,1 --no-huge -m 2048 --no-pci --no-shconf --no-telemetry --file-prefix "hcbsmoke$$")
+small=(--users 1000 --rooms 50 --reps 1 --chunks 1 --stream 4096)
+
+# field NAME LINE: NAME's value in LINE (empty if absent)
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<< " $2"; }
+positive() {
+	local v
+	v=$(field "$1" "$2")
+	awk -v v="$v" 'BEGIN {exit !(v != "" && v + 0 > 0)}' || fail "$1=$v, not > 0: $2"
+}
+
+run_all() { # $1: rx_csum expected; the rest: extra options
+	local want=$1 out line c
+	shift
+	out=$(timeout 600 "$bench" "${eal[@]}" -- "${small[@]}" "$@" 2>&1) ||
+		{ echo "$out"; fail "hc-bench ${*:-(no options)} exited non-zero"; }
+	for c in batch64 batch1 snapshot directives directives_with_seats directives_completed; do
+		[ "$(grep -c "^case=$c " <<< "$out")" = 1 ] || { echo "$out"; fail "not one case=$c line (${*:-no options})"; }
+		line=$(grep "^case=$c " <<< "$out")
+		case $c in
+		batch*) positive events_per_s "$line" ;;
+		snapshot) positive members_per_s "$line" ;;
+		*) positive directives_per_s "$line"
+		   [ "$(field lost "$line")" = 0 ] || fail "lost: $line"
+		   [ "$(field not_completed "$line")" = 0 ] || fail "not completed: $line" ;;
+		esac
+		case $c in batch*|snapshot)
+			[ "$(field rx_csum "$line")" = "$want" ] || fail "rx_csum not $want: $line" ;;
+		esac
+		positive tsc_hz "$line"
+		grep -q ' cpu="[^"]\{1,\}"' <<< "$line" || fail "no CPU model: $line"
+	done
+	echo "$out" | grep '^case='
+}
+
+# 1. and 2.
+run_all software
+run_all offload --rx-csum-offload
+
+# 3.
+rc=0
+out=$("$bench" "${eal[@]}" -- "${small[@]}" --case no-such 2>&1) || rc=$?
+[ "$rc" = 2 ] || { echo "$out"; fail "--case no-such: exit $rc, expected 2"; }
+grep -q 'not a case (batch64, batch1, snapshot' <<< "$out" || { echo "$out"; fail "--case no-such: the cases not named"; }
+echo "bench-smoke: ok (every case completed with and without --rx-csum-offload, figures > 0)"
