@@ -108,6 +108,15 @@ static const struct hc_frame_addr addr = {
 
 /* One EVENTS frame: k events of `events` from gateway gw, or (events
  * NULL) the stream's next datagram, of the gateway it picks. */
+/* Frame m's headers (its payload of plen bytes at f + HC_FRAME_HDR_LEN),
+ * and the checksum flags a NIC with RX offload would set (--rx-csum-offload). */
+static void put_headers(struct rte_mbuf *m, uint8_t *f, uint16_t plen)
+{
+	hc_frame_put_headers(f, &addr, 0, plen);
+	if (rx_csum_offload)
+		m->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+}
+
 static struct rte_mbuf *make_frame(unsigned k, const struct hc_event *events, uint16_t gw)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
@@ -123,9 +132,7 @@ static struct rte_mbuf *make_frame(unsigned k, const struct hc_event *events, ui
 	hc_proto_fill_hdr(f + HC_FRAME_HDR_LEN, HC_MSG_EVENTS, gw, (uint16_t)k, 1, 0, ++seq[gw]);
 	if (bench_keys != NULL)
 		hc_auth_seal(f + HC_FRAME_HDR_LEN, plen, bench_keys->gw[gw].key[0], 0);
-	hc_frame_put_headers(f, &addr, 0, plen);
-	if (rx_csum_offload)
-		m->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+	put_headers(m, f, plen);
 	return m;
 }
 
@@ -595,9 +602,7 @@ static struct rte_mbuf *make_chunk(uint32_t inc, uint32_t seqno, uint32_t index,
 	}
 	if (bench_keys != NULL)
 		hc_auth_seal(p, plen, bench_keys->gw[SNAP_GW].key[0], 0);
-	hc_frame_put_headers(f, &addr, 0, plen);
-	if (rx_csum_offload)
-		m->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+	put_headers(m, f, plen);
 	return m;
 }
 
