@@ -115,6 +115,25 @@ static inline void set_next(struct hc_gw_state *g, uint32_t next)
 	__atomic_store_n(&g->next_seq, next, __ATOMIC_RELAXED);
 }
 
+/* Nothing of the incarnation seen yet (as restart leaves it): no sequence
+ * is a duplicate then, however far serial order puts it behind 1 (a
+ * gateway that outlived an appliance restart may be past 2^31). */
+static inline int nothing_yet(const struct hc_gw_state *g)
+{
+	return g->next_seq == 1 && g->known_last == 0 && g->held == 0;
+}
+
+/* next_seq jumped forward from `from`: known_last stays at or after
+ * next_seq - 1.  Compared as distances forward from from - 1, which
+ * serial order cannot do for a jump of 2^31 or more (a snapshot's reset
+ * point may be that far). */
+static inline void keep_known(struct hc_gw_state *g, uint32_t from)
+{
+	uint32_t base = from - 1;
+	if ((uint32_t)(g->next_seq - 1 - base) > (uint32_t)(g->known_last - base))
+		g->known_last = g->next_seq - 1;
+}
+
 static void deliver_one(struct hc_sequencer *s, struct hc_gw_state *g,
 			struct rte_mbuf *m)
 {
@@ -149,6 +168,7 @@ static void advance_to(struct hc_sequencer *s, uint16_t gw, uint32_t target, int
 {
 	struct hc_gw_state *g = &s->gw[gw];
 	uint64_t missing = 0;
+	uint32_t from = g->next_seq;
 
 	while (g->held > 0 && hc_seq_after(target, g->next_seq)) {
 		unsigned slot = g->next_seq & WIN_MASK;
@@ -172,6 +192,7 @@ static void advance_to(struct hc_sequencer *s, uint16_t gw, uint32_t target, int
 		uint32_t jump = target - g->next_seq;
 		missing += jump < HC_SEQ_FAR ? jump : HC_SEQ_FAR; /* counted, not claimed */
 		set_next(g, target);
+		keep_known(g, from);
 	}
 	if (deliver) {
 		HC_RELAXED_ADD(&g->lost, missing);
@@ -379,10 +400,11 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 			drain(s, gw);
 		return ok;
 	}
-	if (hc_seq_after(g->next_seq, sequence))
+	if (hc_seq_after(g->next_seq, sequence) && !nothing_yet(g))
 		return duplicate(s, g, m); /* applied */
 	if (reset_point) {
 		/* a snapshot starts here: what came before is covered by it */
+		uint32_t from = g->next_seq;
 		g->last_heard_tsc = now;
 		advance_to(s, gw, sequence, 0);
 		struct rte_mbuf *same = g->win[sequence & WIN_MASK];
@@ -398,6 +420,7 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 		}
 		saw(g, sequence);
 		set_next(g, seq_inc(sequence));
+		keep_known(g, from);
 		deliver_one(s, g, m);
 		drain(s, gw);
 		return ok;
@@ -472,7 +495,8 @@ enum hc_seq_verdict hc_seq_heartbeat(struct hc_sequencer *s, uint16_t gw, uint32
 	if (v < HC_SEQ_FRESH)
 		return v;
 	HC_RELAXED_ADD(&g->heartbeats, 1);
-	if (last_sequence != 0 && hc_seq_after(last_sequence, g->next_seq - 1) &&
+	if (last_sequence != 0 &&
+	    (hc_seq_after(last_sequence, g->next_seq - 1) || nothing_yet(g)) &&
 	    (uint32_t)(last_sequence - g->next_seq) >= HC_SEQ_FAR) {
 		if (hc_seq_after(last_sequence, g->far_top) || g->far_top == 0)
 			g->far_top = last_sequence; /* part of a floor */

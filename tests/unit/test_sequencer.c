@@ -420,6 +420,48 @@ static void test_far_claims(void)
 	hc_seq_free(&s);
 }
 
+/* A gateway first heard past 2^31 sequences (it outlived an appliance
+ * restart): serial order puts it behind sequence 1, but nothing of it was
+ * applied, so none of it is a duplicate; its state is asked for and its
+ * snapshot taken.  A reset point jumps known_last along (the fuzzer's
+ * case: exactly 2^31 on, known_last left at 0 read as ahead of next). */
+static void test_first_contact_past_half(void)
+{
+	setup();
+	offer(4, 7, 0x90000000u, 0);
+	CU_ASSERT_EQUAL(s.st.duplicates, 0);
+	CU_ASSERT_EQUAL(n_asked, 1);
+	CU_ASSERT_TRUE(asked_is(0, 4, HC_RESYNC_RESTART, 0, 0));
+	offer_rp(4, 7, 0x90000010u, 1, 10);      /* its snapshot */
+	offer(4, 7, 0x90000011u, 20);
+	static const uint32_t want[] = {0x90000010u, 0x90000011u};
+	CU_ASSERT_TRUE(got_is(want, 2));
+	CU_ASSERT_EQUAL(s.gw[4].next_seq, 0x90000012u);
+	CU_ASSERT_EQUAL(s.gw[4].known_last, 0x90000011u);
+	offer(4, 7, 0x90000011u, 30);            /* now a duplicate */
+	CU_ASSERT_EQUAL(s.st.duplicates, 1);
+
+	offer_rp(5, 7, 0x80000001u, 1, 0);
+	CU_ASSERT_EQUAL(n_got, 3);
+	CU_ASSERT_EQUAL(s.gw[5].next_seq, 0x80000002u);
+	CU_ASSERT_EQUAL(s.gw[5].known_last, 0x80000001u);
+	offer(5, 7, 0x80000003u, 30);            /* 0x80000002 missing: held, a gap */
+	CU_ASSERT_EQUAL(s.gw[5].known_last, 0x80000003u);
+	CU_ASSERT_EQUAL(s.gw[5].held, 1);
+	CU_ASSERT_NOT_EQUAL(s.gw[5].gap_index, UINT32_MAX);
+	offer(5, 7, 0x80000002u, 40);            /* repaired */
+	CU_ASSERT_EQUAL(n_got, 5);
+	CU_ASSERT_EQUAL(s.gw[5].gap_index, UINT32_MAX);
+
+	/* a heartbeat at first contact naming such a sequence asks too */
+	unsigned before = n_asked;
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 6, 7, 1, 0xA0000000u, 0, 50), HC_SEQ_NEWEST);
+	CU_ASSERT_EQUAL(n_asked, before + 1);
+	CU_ASSERT_TRUE(asked_is(before, 6, HC_RESYNC_RESTART, 0, 0));
+	CU_ASSERT_EQUAL(s.st.lost, 0);
+	hc_seq_free(&s);
+}
+
 static CU_TestInfo tests[] = {
 	{"control counters, stale, conflict", test_control_counters},
 	{"forgotten gateway's floor", test_forget_floor},
@@ -433,6 +475,7 @@ static CU_TestInfo tests[] = {
 	{"heartbeat names a lost tail", test_heartbeat_tail_gap},
 	{"snapshot is a reset point", test_snapshot_reset_point},
 	{"first contact", test_first_contact},
+	{"first contact past 2^31 sequences", test_first_contact_past_half},
 	{"dead and shutdown gateways", test_dead_and_shutdown},
 	{"incarnations", test_incarnations},
 	{"several gateways", test_many_gateways},
