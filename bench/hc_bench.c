@@ -40,8 +40,9 @@
  * only the calling thread), and the chunk's events and worker loops are
  * printed, for a deterministic count of instructions per event on a noisy
  * machine (docs/benchmarks.md); gateways are then never declared dead.
- * A benchmark, not a test: it asserts nothing and is never run by
- * `meson test`.
+ * A benchmark, not a test: it asserts nothing; `meson test` runs it only
+ * at tiny sizes, to see every case end (tests/integration/bench_smoke.sh),
+ * and never judges a speed.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -106,8 +107,6 @@ static const struct hc_frame_addr addr = {
 	.dst_mac = {2, 0, 0, 0, 0, 1}, .src_mac = {2, 0, 0, 0, 0, 2},
 	.src_ip = 0xC6120002, .dst_ip = 0xC6120001, .src_port = 40000, .dst_port = 7100};
 
-/* One EVENTS frame: k events of `events` from gateway gw, or (events
- * NULL) the stream's next datagram, of the gateway it picks. */
 /* Frame m's headers (its payload of plen bytes at f + HC_FRAME_HDR_LEN),
  * and the checksum flags a NIC with RX offload would set (--rx-csum-offload). */
 static void put_headers(struct rte_mbuf *m, uint8_t *f, uint16_t plen)
@@ -117,6 +116,8 @@ static void put_headers(struct rte_mbuf *m, uint8_t *f, uint16_t plen)
 		m->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
 }
 
+/* One EVENTS frame: k events of `events` from gateway gw, or (events
+ * NULL) the stream's next datagram, of the gateway it picks. */
 static struct rte_mbuf *make_frame(unsigned k, const struct hc_event *events, uint16_t gw)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
