@@ -92,6 +92,7 @@ static int gap_pending(const struct hc_gw_state *g)
 
 static inline void saw(struct hc_gw_state *g, uint32_t seq)
 {
+	g->seen = 1;
 	if (hc_seq_after(seq, g->known_last))
 		g->known_last = seq;
 }
@@ -115,28 +116,36 @@ static inline void set_next(struct hc_gw_state *g, uint32_t next)
 	__atomic_store_n(&g->next_seq, next, __ATOMIC_RELAXED);
 }
 
-/* Nothing of the incarnation seen yet (as restart leaves it): no sequence
- * is a duplicate then, however far serial order puts it behind 1 (a
- * gateway that outlived an appliance restart may be past 2^31). */
+/* Nothing of the incarnation seen yet (restart): no sequence is a
+ * duplicate then, however far serial order puts it behind 1 (a gateway
+ * that outlived an appliance restart may be past 2^31).  A flag, not
+ * next_seq == 1: next_seq is 1 again after a wrap. */
 static inline int nothing_yet(const struct hc_gw_state *g)
 {
-	return g->next_seq == 1 && g->known_last == 0 && g->held == 0;
+	return !g->seen;
 }
 
-/* next_seq jumped forward from `from`: known_last stays at or after
- * next_seq - 1.  Compared as distances forward from from - 1, which
- * serial order cannot do for a jump of 2^31 or more (a snapshot's reset
- * point may be that far). */
+/* The sequence before s (0 is never sent). */
+static inline uint32_t seq_prev(uint32_t s)
+{
+	return s == 1 ? UINT32_MAX : s - 1;
+}
+
+/* next_seq jumped forward from `from`: known_last stays at or after the
+ * sequence before next_seq.  Compared as distances forward from the one
+ * before `from`, which serial order cannot do for a jump of 2^31 or more
+ * (a snapshot's reset point may be that far); known_last 0 knows none. */
 static inline void keep_known(struct hc_gw_state *g, uint32_t from)
 {
-	uint32_t base = from - 1;
-	if ((uint32_t)(g->next_seq - 1 - base) > (uint32_t)(g->known_last - base))
-		g->known_last = g->next_seq - 1;
+	uint32_t last = seq_prev(g->next_seq), base = seq_prev(from);
+	if (g->known_last == 0 || (uint32_t)(last - base) > (uint32_t)(g->known_last - base))
+		g->known_last = last;
 }
 
 static void deliver_one(struct hc_sequencer *s, struct hc_gw_state *g,
 			struct rte_mbuf *m)
 {
+	g->seen = 1;
 	HC_RELAXED_ADD(&g->datagrams, 1);
 	s->hooks.deliver(s->hooks.ctx, m);
 }
@@ -272,6 +281,7 @@ static void restart(struct hc_sequencer *s, uint16_t gw, uint32_t inc, int drop,
 	__atomic_store_n(&g->incarnation, inc, __ATOMIC_RELAXED);
 	set_next(g, 1);
 	g->known_last = 0;
+	g->seen = 0;
 	g->far_top = 0;
 	g->last_nack_tsc = 0;
 	g->inc_since_tsc = now;
@@ -341,6 +351,7 @@ static int check_incarnation(struct hc_sequencer *s, uint16_t gw, uint32_t inc, 
 		 * dropped, have it restate them */
 		set_next(g, seq_inc(g->floor_seq));
 		g->known_last = g->floor_seq;
+		g->seen = 1; /* up to its floor */
 		g->floor_inc = 0; /* next_seq guards it now (a floor kept would
 		                     compare wrong once 2^31 sequences on) */
 		g->floor_seq = 0;
@@ -388,8 +399,8 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 		return older_incarnation(s, g, incarnation, sequence, 0, now);
 	}
 	/* the newest this incarnation has sent: may move its address */
-	enum hc_seq_verdict ok = hc_seq_after(sequence, g->known_last) ? HC_SEQ_NEWEST
-								       : HC_SEQ_FRESH;
+	enum hc_seq_verdict ok = nothing_yet(g) || hc_seq_after(sequence, g->known_last) ?
+				 HC_SEQ_NEWEST : HC_SEQ_FRESH;
 	/* (past check_incarnation no floor is left: a revival drops it) */
 	if (likely(sequence == g->next_seq)) {
 		g->last_heard_tsc = now;

@@ -110,6 +110,9 @@ struct hc_gw_state {
 	uint32_t prev_inc;      /* the incarnation taken over, and the   */
 	uint32_t prev_seq_top;  /* highest sequence and control counter  */
 	uint32_t prev_ctr_top;  /* it had sent (id conflicts)            */
+	uint32_t seen;          /* anything of the incarnation seen (a
+	                           datagram delivered or held, a sequence
+	                           known): 0 after a restart             */
 	/* counters, relaxed stores */
 	uint64_t datagrams;     /* delivered in order                    */
 	uint64_t heartbeats;

@@ -462,6 +462,53 @@ static void test_first_contact_past_half(void)
 	hc_seq_free(&s);
 }
 
+/* next_seq is 1 again after a wrap (2^32 - 1 sequences on): that is not
+ * a fresh start, and nothing applied may be applied again. */
+static void test_wrap_is_not_first_contact(void)
+{
+	setup();
+	/* a snapshot at the very last sequence, at first contact */
+	offer_rp(4, 7, UINT32_MAX, 1, 0);
+	CU_ASSERT_EQUAL(n_got, 1);
+	CU_ASSERT_EQUAL(s.gw[4].next_seq, 1);
+	CU_ASSERT_EQUAL(s.gw[4].known_last, UINT32_MAX);
+	offer_rp(4, 7, UINT32_MAX, 1, 10);        /* its duplicate */
+	offer_rp(4, 7, 0x90000010u, 1, 20);       /* an older snapshot, late */
+	CU_ASSERT_EQUAL(n_got, 1);
+	CU_ASSERT_EQUAL(s.st.duplicates, 2);
+	offer(4, 7, 1, 30);                       /* on past the wrap */
+	CU_ASSERT_EQUAL(n_got, 2);
+
+	/* in order across the wrap, then a reset point exactly 2^31 on */
+	offer_rp(5, 7, 0xFFFFFFF0u, 1, 0);
+	for (uint32_t q = 0xFFFFFFF1u; q != 0; q++)
+		offer(5, 7, q, 0);
+	CU_ASSERT_EQUAL(s.gw[5].next_seq, 1);
+	CU_ASSERT_EQUAL(s.gw[5].known_last, UINT32_MAX);
+	unsigned got5 = n_got;
+	offer(5, 7, 0xFFFFFFF5u, 10);             /* behind 1 now: a duplicate */
+	CU_ASSERT_EQUAL(n_got, got5);
+	offer_rp(5, 7, 0x80000001u, 1, 20);
+	CU_ASSERT_EQUAL(n_got, got5 + 1);
+	CU_ASSERT_EQUAL(s.gw[5].next_seq, 0x80000002u);
+	CU_ASSERT_EQUAL(s.gw[5].known_last, 0x80000001u);
+	CU_ASSERT_EQUAL(s.gw[5].gap_index, UINT32_MAX);
+
+	/* a gap given up onto 1 (the heartbeat names the last sequence) */
+	offer_rp(3, 1, 0xFFFFFFF0u, 1, 0);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 3, 1, 1, UINT32_MAX, 0, 0), HC_SEQ_NEWEST);
+	CU_ASSERT_NOT_EQUAL(s.gw[3].gap_index, UINT32_MAX);
+	for (uint64_t t = 1000; t <= 4000; t += 1000)
+		hc_seq_poll(&s, t);
+	CU_ASSERT_EQUAL(s.gw[3].gap_index, UINT32_MAX);
+	CU_ASSERT_EQUAL(s.gw[3].next_seq, 1);
+	CU_ASSERT_EQUAL(s.gw[3].known_last, UINT32_MAX);
+	unsigned got3 = n_got;
+	offer_rp(3, 1, 0xFFFFFFF0u, 1, 5000);      /* its snapshot again: a duplicate */
+	CU_ASSERT_EQUAL(n_got, got3);
+	hc_seq_free(&s);
+}
+
 static CU_TestInfo tests[] = {
 	{"control counters, stale, conflict", test_control_counters},
 	{"forgotten gateway's floor", test_forget_floor},
@@ -476,6 +523,7 @@ static CU_TestInfo tests[] = {
 	{"snapshot is a reset point", test_snapshot_reset_point},
 	{"first contact", test_first_contact},
 	{"first contact past 2^31 sequences", test_first_contact_past_half},
+	{"a wrap to 1 is not a first contact", test_wrap_is_not_first_contact},
 	{"dead and shutdown gateways", test_dead_and_shutdown},
 	{"incarnations", test_incarnations},
 	{"several gateways", test_many_gateways},
