@@ -90,6 +90,8 @@ static int gap_pending(const struct hc_gw_state *g)
 	return g->held > 0 || hc_seq_after(g->known_last, g->next_seq - 1);
 }
 
+/* seq of the incarnation is known to exist: every datagram delivered or
+ * held passes here first, so this marks the incarnation seen. */
 static inline void saw(struct hc_gw_state *g, uint32_t seq)
 {
 	g->seen = 1;
@@ -145,7 +147,6 @@ static inline void keep_known(struct hc_gw_state *g, uint32_t from)
 static void deliver_one(struct hc_sequencer *s, struct hc_gw_state *g,
 			struct rte_mbuf *m)
 {
-	g->seen = 1;
 	HC_RELAXED_ADD(&g->datagrams, 1);
 	s->hooks.deliver(s->hooks.ctx, m);
 }
