@@ -9,8 +9,9 @@
 
 #include <rte_malloc.h>
 
-int hc_pending_init(struct hc_pending_table *t, int socket)
+int hc_pending_init(struct hc_pending_table *t, uint64_t seed, int socket)
 {
+	t->seed = seed;
 	t->node = rte_malloc_socket("hc_deferred", sizeof(struct hc_deferred) * HC_PENDING_DEFERRED,
 				    64, socket);
 	t->slot = rte_zmalloc_socket("hc_pending",
@@ -37,6 +38,19 @@ void hc_pending_free(struct hc_pending_table *t)
 	t->slot = NULL;
 	t->filter = NULL;
 	t->replay = NULL;
+}
+
+uint32_t hc_pending_max_probe(const struct hc_pending_table *t)
+{
+	uint32_t mask = (1u << HC_PENDING_BITS) - 1, most = 0;
+	for (uint32_t i = 0; i <= mask; i++) {
+		if (!t->slot[i].used)
+			continue;
+		uint32_t d = (i - hc_pending_home(t, t->slot[i].user)) & mask;
+		if (d > most)
+			most = d;
+	}
+	return most;
 }
 
 void hc_pending_defer(struct hc_pending_table *t, struct hc_pending *p, const struct hc_op *o)

@@ -18,6 +18,9 @@
  * costs one probe here, the answer one user table write, as an unchecked
  * JOIN would.  Linear probing, backward-shift deletion.  A filter of
  * counts per cell answers the common "surely not pending" with one read.
+ * Both hashes are keyed by a seed chosen at random at start: gateways
+ * choose user ids, and ids crafted to share one home would otherwise make
+ * every probe walk the whole table (thousands of slots an op).
  */
 #ifndef HC_PENDING_H
 #define HC_PENDING_H
@@ -65,6 +68,7 @@ struct hc_pending_table {
 	 * core's stop check reads n_deferred (hc_dp_drained) */
 	uint32_t n_pending;       /* users waiting for a decision    */
 	uint32_t n_deferred;      /* ops waiting in chains           */
+	uint64_t seed;            /* keys both hashes                */
 	struct hc_pending *slot;  /* [1 << HC_PENDING_BITS]          */
 	uint16_t *filter;         /* [HC_PENDING_FILTER] counts      */
 	uint32_t free_node;       /* free list of node[]             */
@@ -73,9 +77,10 @@ struct hc_pending_table {
 	struct hc_op *replay;     /* [HC_PENDING_DEFERRED] scratch   */
 };
 
-/* Allocate the table and the nodes on socket.  Returns 0 or -ENOMEM (what
- * was allocated is freed by hc_pending_free). */
-int hc_pending_init(struct hc_pending_table *t, int socket);
+/* Allocate the table and the nodes on socket, its hashes keyed by seed
+ * (hc_members passes rte_rand()).  Returns 0 or -ENOMEM (what was
+ * allocated is freed by hc_pending_free). */
+int hc_pending_init(struct hc_pending_table *t, uint64_t seed, int socket);
 void hc_pending_free(struct hc_pending_table *t);
 
 /* Append o to pending user p's chain of deferred ops. */
@@ -84,11 +89,17 @@ void hc_pending_defer(struct hc_pending_table *t, struct hc_pending *p, const st
 /* Append o, carrying each one's user id, to every pending user's chain. */
 void hc_pending_defer_all(struct hc_pending_table *t, struct hc_op o);
 
+/* The longest probe now, in slots past a user's home (a scan of the
+ * table, for tests: how crowded it is). */
+uint32_t hc_pending_max_probe(const struct hc_pending_table *t);
 
-static inline uint32_t hc_pending_home(uint64_t user)
+
+static inline uint32_t hc_pending_home(const struct hc_pending_table *t, uint64_t user)
 {
 	/* not hc_owner_of's multiplier: its top bits choose this worker, so
-	 * they are the same for every user here (a fmix64 finaliser) */
+	 * they are the same for every user here (a fmix64 finaliser of
+	 * user ^ seed) */
+	user ^= t->seed;
 	uint64_t h = user ^ (user >> 33);
 	h *= 0xff51afd7ed558ccdull;
 	h ^= h >> 33;
@@ -101,21 +112,21 @@ static inline uint32_t hc_pending_home(uint64_t user)
  * pending" without touching the table (the common answer).  The cell has
  * a hash of its own, one multiply (the check runs on every op while any
  * request is in flight; the table's home is hashed only when the cell
- * says "maybe"), its top 12 bits: not hc_owner_of's multiplier, whose top
- * bits are the same for every user of a worker. */
+ * says "maybe"), its top 12 bits of user ^ seed: not hc_owner_of's
+ * multiplier, whose top bits are the same for every user of a worker. */
 _Static_assert(HC_PENDING_FILTER == 1u << 12, "hc_pending_cell takes 12 bits");
-static inline uint32_t hc_pending_cell(uint64_t user)
+static inline uint32_t hc_pending_cell(const struct hc_pending_table *t, uint64_t user)
 {
-	return (uint32_t)((user * 0xD1B54A32D192ED03ull) >> 52);
+	return (uint32_t)(((user ^ t->seed) * 0xD1B54A32D192ED03ull) >> 52);
 }
 
 /* The user's entry, or NULL: on every op while any request is in flight. */
 static inline struct hc_pending *hc_pending_find(struct hc_pending_table *t, uint64_t user)
 {
 	uint32_t mask = (1u << HC_PENDING_BITS) - 1;
-	if (t->filter[hc_pending_cell(user)] == 0)
+	if (t->filter[hc_pending_cell(t, user)] == 0)
 		return NULL;
-	uint32_t home = hc_pending_home(user);
+	uint32_t home = hc_pending_home(t, user);
 	for (uint32_t i = home;; i = (i + 1) & mask) {
 		struct hc_pending *p = &t->slot[i];
 		if (!p->used)
@@ -131,13 +142,13 @@ static inline struct hc_pending *hc_pending_add(struct hc_pending_table *t, uint
 						uint64_t session, int32_t at)
 {
 	uint32_t mask = (1u << HC_PENDING_BITS) - 1;
-	uint32_t i = hc_pending_home(user);
+	uint32_t i = hc_pending_home(t, user);
 	while (t->slot[i].used)
 		i = (i + 1) & mask;
 	t->slot[i] = (struct hc_pending){.user = user, .session = session,
 					    .pos1 = (uint32_t)(at + 1), .head = 0, .used = 1};
 	__atomic_store_n(&t->n_pending, t->n_pending + 1, __ATOMIC_RELAXED);
-	t->filter[hc_pending_cell(user)]++;
+	t->filter[hc_pending_cell(t, user)]++;
 	return &t->slot[i];
 }
 
@@ -161,14 +172,14 @@ static inline uint32_t hc_pending_remove(struct hc_pending_table *t, struct hc_p
 	uint32_t head = p->head;
 	uint32_t mask = (1u << HC_PENDING_BITS) - 1;
 	uint32_t i = (uint32_t)(p - t->slot), j = i;
-	t->filter[hc_pending_cell(p->user)]--;
+	t->filter[hc_pending_cell(t, p->user)]--;
 	t->slot[i].used = 0;
 	__atomic_store_n(&t->n_pending, t->n_pending - 1, __ATOMIC_RELAXED);
 	for (;;) {
 		j = (j + 1) & mask;
 		if (!t->slot[j].used)
 			return head;
-		uint32_t home = hc_pending_home(t->slot[j].user);
+		uint32_t home = hc_pending_home(t, t->slot[j].user);
 		/* move j back to i unless its home lies cyclically in (i, j] */
 		if ((i <= j) ? (home > i && home <= j) : (home > i || home <= j))
 			continue;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hc_members.h"
+#include "hc_pending.h"
 #include "hc_proto.h"
 #include "hc_unit.h"
 
@@ -482,6 +483,62 @@ static void test_crowded_home(void)
 	hc_members_free(&m);
 }
 
+/* Gateways choose user ids: ids crafted to share one home of the pending
+ * table (seat requests in flight) would make every probe walk all of
+ * them.  The table's hashes are seeded: the same ids crowd one home only
+ * under the seed they were crafted for. */
+static void test_pending_crafted_ids(void)
+{
+	enum { CRAFTED = 600 };
+	static uint64_t id[CRAFTED];
+	static struct hc_pending_table t;
+	CU_ASSERT_EQUAL_FATAL(hc_pending_init(&t, 0, 0), 0); /* the attacker's guess */
+	uint32_t n = 0;
+	for (uint64_t u = 1; n < CRAFTED && u < 100000000; u++)
+		if (hc_pending_home(&t, u) == 77)
+			id[n++] = u;
+	CU_ASSERT_EQUAL_FATAL(n, CRAFTED);
+	for (uint32_t i = 0; i < n; i++)
+		hc_pending_add(&t, id[i], 1, -1);
+	CU_ASSERT_EQUAL(hc_pending_max_probe(&t), CRAFTED - 1); /* one run of 600 */
+	hc_pending_free(&t);
+
+	/* a seed they were not crafted for: short probes, each user found,
+	 * removed, and the table and its filter empty again */
+	memset(&t, 0, sizeof(t));
+	CU_ASSERT_EQUAL_FATAL(hc_pending_init(&t, 0x9E3779B97F4A7C15ull, 0), 0);
+	for (uint32_t i = 0; i < n; i++)
+		hc_pending_add(&t, id[i], 1, -1);
+	CU_ASSERT_EQUAL(t.n_pending, CRAFTED);
+	CU_ASSERT(hc_pending_max_probe(&t) < 16);
+	unsigned found = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		struct hc_pending *p = hc_pending_find(&t, id[i]);
+		if (p != NULL && p->user == id[i]) {
+			found++;
+			hc_pending_remove(&t, p);
+		}
+	}
+	CU_ASSERT_EQUAL(found, CRAFTED);
+	CU_ASSERT_EQUAL(t.n_pending, 0);
+	unsigned left = 0;
+	for (uint32_t c = 0; c < HC_PENDING_FILTER; c++)
+		left += t.filter[c];
+	CU_ASSERT_EQUAL(left, 0);
+	hc_pending_free(&t);
+
+	/* a worker's table is seeded at random: the ids' JOINs under
+	 * admission all wait for seats, in short probes */
+	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_pcraft", 4096, 16, 0), 0);
+	m.admission = 1;
+	for (uint32_t i = 0; i < n; i++)
+		apply1(id[i], 3, HC_OP_JOIN, 1, 0);
+	CU_ASSERT_EQUAL(m.pend.n_pending, CRAFTED);
+	CU_ASSERT(m.pend.seed != 0);
+	CU_ASSERT(hc_pending_max_probe(&m.pend) < 32);
+	hc_members_free(&m);
+}
+
 static CU_TestInfo tests[] = {
 	{"join/leave semantics", test_semantics},
 	{"same user twice in a batch", test_same_user_in_batch},
@@ -494,6 +551,7 @@ static CU_TestInfo tests[] = {
 	{"snapshot with seat requests in flight", test_snapshot_with_pending},
 	{"owner spread", test_owner},
 	{"a crowded home of the user table", test_crowded_home},
+	{"user ids crafted for one home of the pending table", test_pending_crafted_ids},
 	CU_TEST_INFO_NULL,
 };
 
