@@ -6,17 +6,40 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
-static inline uint64_t slot_of(uint64_t user, uint64_t mask)
+static inline uint64_t slot_of(uint64_t user, uint64_t seed, uint64_t mask)
 {
+	user ^= seed;
 	uint64_t h = user ^ (user >> 33);
 	h *= 0xff51afd7ed558ccdull;
 	h ^= h >> 33;
 	return h & mask;
 }
 
+uint64_t hc_gw_table_home(const struct hc_gw_table *t, uint64_t user)
+{
+	return slot_of(user, t->seed, t->mask);
+}
+
+/* A seed no user can guess: the kernel's, else (no getrandom) the clock's
+ * and the table's address, mixed. */
+static uint64_t fresh_seed(const void *where)
+{
+	uint64_t s;
+	if (getrandom(&s, sizeof(s), GRND_NONBLOCK) == (ssize_t)sizeof(s))
+		return s;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	s = (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ull ^ (uint64_t)ts.tv_sec ^
+	    (uint64_t)(uintptr_t)where;
+	return s;
+}
+
 int hc_gw_table_init(struct hc_gw_table *t, uint64_t slots)
 {
+	t->seed = fresh_seed(t);
 	uint64_t n = 64;
 	while (n < slots)
 		n <<= 1;
@@ -36,7 +59,7 @@ void hc_gw_table_free(struct hc_gw_table *t)
 
 struct hc_gw_entry *hc_gw_table_find(const struct hc_gw_table *t, uint64_t user)
 {
-	for (uint64_t i = slot_of(user, t->mask);; i = (i + 1) & t->mask) {
+	for (uint64_t i = slot_of(user, t->seed, t->mask);; i = (i + 1) & t->mask) {
 		struct hc_gw_entry *e = &t->e[i];
 		if (e->room == 0)
 			return NULL;
@@ -50,6 +73,7 @@ static int grow(struct hc_gw_table *t)
 	struct hc_gw_table bigger;
 	if (hc_gw_table_init(&bigger, (t->mask + 1) * 2) != 0)
 		return -1;
+	bigger.seed = t->seed;
 	for (uint64_t i = 0; i <= t->mask; i++)
 		if (t->e[i].room != 0)
 			hc_gw_table_set(&bigger, t->e[i].user, t->e[i].room, t->e[i].pool,
@@ -64,7 +88,7 @@ int hc_gw_table_set(struct hc_gw_table *t, uint64_t user, uint32_t room, uint16_
 {
 	if ((t->n + 1) * 2 > t->mask + 1 && grow(t) != 0)
 		return -1;
-	for (uint64_t i = slot_of(user, t->mask);; i = (i + 1) & t->mask) {
+	for (uint64_t i = slot_of(user, t->seed, t->mask);; i = (i + 1) & t->mask) {
 		struct hc_gw_entry *e = &t->e[i];
 		if (e->room == 0) {
 			*e = (struct hc_gw_entry){.user = user, .session = session, .room = room,
@@ -93,7 +117,7 @@ int hc_gw_table_del(struct hc_gw_table *t, uint64_t user)
 		j = (j + 1) & t->mask;
 		if (t->e[j].room == 0)
 			return 0;
-		uint64_t home = slot_of(t->e[j].user, t->mask);
+		uint64_t home = slot_of(t->e[j].user, t->seed, t->mask);
 		/* leave j where it is if its home lies cyclically in (i, j] */
 		if ((i <= j) ? (home > i && home <= j) : (home > i || home <= j))
 			continue;

@@ -4,7 +4,10 @@
  *
  * The gateway's truth, from which snapshots are built.  Open addressing
  * with linear probing and backward-shift deletion; grows (doubles) at
- * half load.  Single-threaded, owned by one session.
+ * half load.  Single-threaded, owned by one session.  The hash is keyed
+ * by a seed drawn at init (getrandom): the application's users may choose
+ * their ids, and ids crafted to share one home would make every probe
+ * walk all of them.
  */
 #ifndef HC_GW_TABLE_H
 #define HC_GW_TABLE_H
@@ -24,10 +27,13 @@ struct hc_gw_table {
 	struct hc_gw_entry *e;
 	uint64_t mask;   /* slots - 1 */
 	uint64_t n;
+	uint64_t seed;   /* keys the hash; kept when the table grows */
 };
 
 int hc_gw_table_init(struct hc_gw_table *t, uint64_t slots);
 void hc_gw_table_free(struct hc_gw_table *t);
+/* The slot where user's probe starts (tests measure probe lengths). */
+uint64_t hc_gw_table_home(const struct hc_gw_table *t, uint64_t user);
 /* The user's entry or NULL. */
 struct hc_gw_entry *hc_gw_table_find(const struct hc_gw_table *t, uint64_t user);
 /* Set the user's room (room != 0) and session; -1 when out of memory. */

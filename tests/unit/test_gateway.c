@@ -64,6 +64,62 @@ static void test_table_vs_model(void)
 	hc_gw_table_free(&t);
 }
 
+/* The longest probe in t: slots past a user's home. */
+static uint64_t table_max_probe(const struct hc_gw_table *t)
+{
+	uint64_t most = 0;
+	for (uint64_t i = 0; i <= t->mask; i++) {
+		if (t->e[i].room == 0)
+			continue;
+		uint64_t d = (i - hc_gw_table_home(t, t->e[i].user)) & t->mask;
+		most = d > most ? d : most;
+	}
+	return most;
+}
+
+/* Ids crafted to share one home under a known seed crowd one run of
+ * slots; the table's own seed (drawn at init, kept when it grows)
+ * spreads them. */
+static void test_table_crafted_ids(void)
+{
+	enum { CRAFTED = 1000 };
+	static uint64_t id[CRAFTED];
+	struct hc_gw_table t;
+	CU_ASSERT_EQUAL_FATAL(hc_gw_table_init(&t, 16), 0);
+	uint64_t drawn = t.seed;
+	t.seed = 0; /* the attacker's guess */
+	struct hc_gw_table big = {.mask = 4095, .seed = 0}; /* (homes only) */
+	uint32_t n = 0;
+	for (uint64_t u = 1; n < CRAFTED && u < 100000000; u++)
+		if (hc_gw_table_home(&big, u) == 9)
+			id[n++] = u;
+	CU_ASSERT_EQUAL_FATAL(n, CRAFTED);
+	for (uint32_t i = 0; i < n; i++)
+		CU_ASSERT_EQUAL(hc_gw_table_set(&t, id[i], 1, 0, 1), 0);
+	CU_ASSERT_EQUAL(t.mask, 2047);       /* grown, the seed kept */
+	CU_ASSERT_EQUAL(t.seed, 0);
+	CU_ASSERT_EQUAL(table_max_probe(&t), CRAFTED - 1); /* one run */
+	hc_gw_table_free(&t);
+
+	CU_ASSERT_EQUAL_FATAL(hc_gw_table_init(&t, 16), 0);
+	CU_ASSERT(t.seed != 0 && t.seed != drawn);
+	drawn = t.seed;
+	for (uint32_t i = 0; i < n; i++)
+		CU_ASSERT_EQUAL(hc_gw_table_set(&t, id[i], 2, 0, 1), 0);
+	CU_ASSERT_EQUAL(t.seed, drawn);
+	CU_ASSERT(table_max_probe(&t) < 128); /* half full: runs of tens */
+	unsigned found = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct hc_gw_entry *e = hc_gw_table_find(&t, id[i]);
+		found += e != NULL && e->room == 2;
+	}
+	CU_ASSERT_EQUAL(found, CRAFTED);
+	for (uint32_t i = 0; i < n; i++)
+		CU_ASSERT_EQUAL(hc_gw_table_del(&t, id[i]), 0);
+	CU_ASSERT_EQUAL(t.n, 0);
+	hc_gw_table_free(&t);
+}
+
 static void test_impairment(void)
 {
 	struct hc_gw_impair *im = hc_gw_impair_new(0.1, 20, 7);
@@ -510,6 +566,7 @@ static void test_session_open_refusals(void)
 
 static CU_TestInfo tests[] = {
 	{"membership table vs a model", test_table_vs_model},
+	{"membership table: ids crafted for one home", test_table_crafted_ids},
 	{"impairment: fraction, delay, order", test_impairment},
 	{"session: inbound source, form, tag, incarnation, replay, id conflict",
 	 test_session_inbound},
