@@ -71,8 +71,9 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 					  64, socket);
 	m->gw_pending = rte_zmalloc_socket("hc_gw_pending", HC_GATEWAY_IDS * sizeof(uint32_t),
 					   64, socket);
-	if (hc_pending_init(&m->pend, rte_rand(), socket) != 0 || m->gw_users == NULL || m->snap_marked == NULL ||
-	    m->snap_gen_now == NULL || m->gw_digest == NULL || m->gw_pending == NULL) {
+	if (hc_pending_init(&m->pend, rte_rand(), socket) != 0 || m->gw_users == NULL ||
+	    m->snap_marked == NULL || m->snap_gen_now == NULL || m->gw_digest == NULL ||
+	    m->gw_pending == NULL) {
 		hc_members_free(m);
 		return -ENOMEM;
 	}

@@ -6,14 +6,21 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
+#include <sodium.h>
+
+/* murmur3's whole 64-bit finaliser of user ^ seed, as the appliance's
+ * tables hash (common/hc_keyidx.h).  Its first round alone is not
+ * enough: after one multiply the low bits depend only on low bits, and
+ * ids differing by D << (33 + b) | D << b share a home of 2^b slots
+ * whatever the seed. */
 static inline uint64_t slot_of(uint64_t user, uint64_t seed, uint64_t mask)
 {
-	user ^= seed;
-	uint64_t h = user ^ (user >> 33);
+	uint64_t h = user ^ seed;
+	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
 	h ^= h >> 33;
 	return h & mask;
 }
@@ -23,23 +30,9 @@ uint64_t hc_gw_table_home(const struct hc_gw_table *t, uint64_t user)
 	return slot_of(user, t->seed, t->mask);
 }
 
-/* A seed no user can guess: the kernel's, else (no getrandom) the clock's
- * and the table's address, mixed. */
-static uint64_t fresh_seed(const void *where)
+/* An empty table of at least `slots` slots (a power of two) keyed by seed. */
+static int table_init(struct hc_gw_table *t, uint64_t slots, uint64_t seed)
 {
-	uint64_t s;
-	if (getrandom(&s, sizeof(s), GRND_NONBLOCK) == (ssize_t)sizeof(s))
-		return s;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	s = (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ull ^ (uint64_t)ts.tv_sec ^
-	    (uint64_t)(uintptr_t)where;
-	return s;
-}
-
-int hc_gw_table_init(struct hc_gw_table *t, uint64_t slots)
-{
-	t->seed = fresh_seed(t);
 	uint64_t n = 64;
 	while (n < slots)
 		n <<= 1;
@@ -48,7 +41,17 @@ int hc_gw_table_init(struct hc_gw_table *t, uint64_t slots)
 		return -1;
 	t->mask = n - 1;
 	t->n = 0;
+	t->seed = seed;
 	return 0;
+}
+
+int hc_gw_table_init(struct hc_gw_table *t, uint64_t slots)
+{
+	if (sodium_init() < 0) /* (idempotent; the session has called it) */
+		return -1;
+	uint64_t seed;
+	randombytes_buf(&seed, sizeof(seed));
+	return table_init(t, slots, seed);
 }
 
 void hc_gw_table_free(struct hc_gw_table *t)
@@ -71,9 +74,8 @@ struct hc_gw_entry *hc_gw_table_find(const struct hc_gw_table *t, uint64_t user)
 static int grow(struct hc_gw_table *t)
 {
 	struct hc_gw_table bigger;
-	if (hc_gw_table_init(&bigger, (t->mask + 1) * 2) != 0)
+	if (table_init(&bigger, (t->mask + 1) * 2, t->seed) != 0)
 		return -1;
-	bigger.seed = t->seed;
 	for (uint64_t i = 0; i <= t->mask; i++)
 		if (t->e[i].room != 0)
 			hc_gw_table_set(&bigger, t->e[i].user, t->e[i].room, t->e[i].pool,

@@ -5,9 +5,9 @@
  * The gateway's truth, from which snapshots are built.  Open addressing
  * with linear probing and backward-shift deletion; grows (doubles) at
  * half load.  Single-threaded, owned by one session.  The hash is keyed
- * by a seed drawn at init (getrandom): the application's users may choose
- * their ids, and ids crafted to share one home would make every probe
- * walk all of them.
+ * by a seed drawn at init (libsodium's randombytes_buf): the
+ * application's users may choose their ids, and ids crafted to share one
+ * home would make every probe walk all of them.
  */
 #ifndef HC_GW_TABLE_H
 #define HC_GW_TABLE_H
@@ -30,9 +30,11 @@ struct hc_gw_table {
 	uint64_t seed;   /* keys the hash; kept when the table grows */
 };
 
+/* An empty table of at least `slots` slots, its seed drawn; -1 when out
+ * of memory or libsodium cannot start. */
 int hc_gw_table_init(struct hc_gw_table *t, uint64_t slots);
 void hc_gw_table_free(struct hc_gw_table *t);
-/* The slot where user's probe starts (tests measure probe lengths). */
+/* The slot where user's probe starts (for tests: probe lengths). */
 uint64_t hc_gw_table_home(const struct hc_gw_table *t, uint64_t user);
 /* The user's entry or NULL. */
 struct hc_gw_entry *hc_gw_table_find(const struct hc_gw_table *t, uint64_t user);

@@ -525,6 +525,25 @@ static void test_pending_crafted_ids(void)
 	for (uint32_t c = 0; c < HC_PENDING_FILTER; c++)
 		left += t.filter[c];
 	CU_ASSERT_EQUAL(left, 0);
+
+	/* the filter's cell is seeded too: ids of one cell under seed 0
+	 * (each would make every op probe the table) spread over cells */
+	static struct hc_pending_table t0;
+	CU_ASSERT_EQUAL_FATAL(hc_pending_init(&t0, 0, 0), 0);
+	n = 0;
+	for (uint64_t u = 1; n < CRAFTED && u < 100000000; u++)
+		if (hc_pending_cell(&t0, u) == 5)
+			id[n++] = u;
+	CU_ASSERT_EQUAL_FATAL(n, CRAFTED);
+	static uint8_t hit[HC_PENDING_FILTER];
+	unsigned cells = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t c = hc_pending_cell(&t, id[i]);
+		cells += hit[c] == 0;
+		hit[c] = 1;
+	}
+	CU_ASSERT(cells > CRAFTED * 3 / 4); /* ~559 expected of 600 at random */
+	hc_pending_free(&t0);
 	hc_pending_free(&t);
 
 	/* a worker's table is seeded at random: the ids' JOINs under
