@@ -183,10 +183,12 @@ void hc_chan_commit_peer(struct hc_worker *w, uint16_t gw, int newest)
 }
 
 /* PLACE: the control core decides; the home worker has judged the
- * datagram fresh and passes the requests on, with the address to answer. */
+ * datagram fresh and passes the requests on, with the address to answer.
+ * (hc_proto_check_inbound matched the length to the count: at most
+ * HC_MAX_PLACES records, 558 in a jumbo datagram, not HC_MAX_EVENTS.) */
 void hc_chan_pass_places(struct hc_worker *w, struct rte_mbuf *m, const uint8_t *payload)
 {
-	struct hc_place_req req[HC_MAX_EVENTS];
+	struct hc_place_req req[HC_MAX_PLACES];
 	struct hc_hdr h;
 	memcpy(&h, payload, sizeof(h));
 	uint16_t count = rte_be_to_cpu_16(h.record_count);

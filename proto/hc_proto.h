@@ -236,6 +236,10 @@ _Static_assert(sizeof(struct hc_resync) == 16, "hc_resync is 16 bytes");
 #define HC_MAX_EVENTS_MTU1500 ((HC_MAX_PAYLOAD_MTU1500 - sizeof(struct hc_hdr)) / sizeof(struct hc_event))
 /* Events that fit the largest datagram: (8972 - 40) / 24 = 372. */
 #define HC_MAX_EVENTS ((HC_MAX_PAYLOAD - sizeof(struct hc_hdr)) / sizeof(struct hc_event))
+/* PLACE records (16 bytes: more than events) that fit one 1500-MTU
+ * datagram, (1472 - 40) / 16 = 89, and the largest, (8972 - 40) / 16 = 558. */
+#define HC_MAX_PLACES_MTU1500 ((HC_MAX_PAYLOAD_MTU1500 - sizeof(struct hc_hdr)) / sizeof(struct hc_place))
+#define HC_MAX_PLACES ((HC_MAX_PAYLOAD - sizeof(struct hc_hdr)) / sizeof(struct hc_place))
 
 /*
  * Sequence numbers are 32-bit serial numbers (RFC 1982): a is after b when

@@ -895,6 +895,45 @@ static void test_table_full_no_admission(void)
 	table_full_case(0, 500000, 31);
 }
 
+/* The largest PLACE (558 records, 8,968 bytes: its records are 16 bytes,
+ * so more fit than events): every request reaches the control core and
+ * is answered, in order (an unknown pool: NO_ROOM each, whatever the
+ * rooms hold).  The worker's buffer was sized for 372 events: the
+ * records past it were written beyond it on the stack. */
+static void test_largest_place(void)
+{
+	static uint8_t p[HC_MAX_PAYLOAD], f[HC_FRAME_HDR_LEN + HC_MAX_PAYLOAD];
+	static struct hc_assign a[HC_MAX_PLACES + 1];
+	CU_ASSERT_EQUAL_FATAL(HC_MAX_PLACES, 558);
+	hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_PLACE, 3, HC_MAX_PLACES, 1, 0, ++ctl_counter);
+	for (unsigned i = 0; i < HC_MAX_PLACES; i++) {
+		struct hc_place pl = {.user_id = htobe64(700000 + i), .request_id = htonl(9000 + i),
+				      .pool_id = htons(42)};
+		memcpy(p + 40 + i * 16, &pl, 16);
+	}
+	size_t n = hc_frame_build(f, &gw_addr, 1, p, 40 + HC_MAX_PLACES * 16);
+	CU_ASSERT_EQUAL_FATAL(n, HC_FRAME_HDR_LEN + HC_MAX_PAYLOAD - 4); /* 8,968 */
+	struct rte_mbuf *m = hc_test_big_mbuf(f, n);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	uint64_t places0 = w->st.places, dropped0 = w->st.places_dropped;
+	uint64_t unknown0 = d.st.unknown_pool;
+	hc_rx_burst(w, 0, &m, 1, 0);
+	hc_ops_commit(w);
+	CU_ASSERT_EQUAL(w->st.places, places0 + HC_MAX_PLACES);
+	CU_ASSERT_EQUAL(w->st.places_dropped, dropped0);
+	for (int i = 0; i < 4; i++)
+		hc_decide_poll(&d, 0);
+	unsigned dgrams;
+	unsigned got = take_assigns(a, HC_MAX_PLACES + 1, &dgrams);
+	CU_ASSERT_EQUAL(got, HC_MAX_PLACES);
+	CU_ASSERT_EQUAL(d.st.unknown_pool, unknown0 + HC_MAX_PLACES);
+	unsigned right = 0;
+	for (unsigned i = 0; i < got; i++)
+		right += be64toh(a[i].user_id) == 700000 + i && ntohl(a[i].request_id) == 9000 + i &&
+			 a[i].status == HC_ASSIGN_NO_ROOM;
+	CU_ASSERT_EQUAL(right, HC_MAX_PLACES);
+}
+
 static CU_TestInfo tests[] = {
 	{"PLACE -> ASSIGN -> JOIN", test_place_assign_join},
 	{"admission: refusal, NEW_TOPIC, order", test_admission},
@@ -912,6 +951,7 @@ static CU_TestInfo tests[] = {
 	{"a session far ahead of the clock is clamped", test_session_clamped},
 	{"user table full: refused, the gateway hears FULL", test_table_full},
 	{"user table full without admission", test_table_full_no_admission},
+	{"the largest PLACE (558 records) is passed whole", test_largest_place},
 	CU_TEST_INFO_NULL,
 };
 
