@@ -387,13 +387,28 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 	place_refused(d, c, now);
 }
 
+/* Does gateway gw hold its quota of reserved seats (and the user none,
+ * whose repeated request would get that seat again)? */
+static int over_quota(const struct hc_decide *d, uint16_t gw, uint64_t user)
+{
+	uint32_t quota = d->dp->cfg->max_places_per_gw; /* 0: no quota (tests) */
+	return quota != 0 && hc_rooms_reserved_by(&d->book, gw) >= quota &&
+	       !hc_rooms_has_reservation(&d->book, user);
+}
+
 /* A refused JOIN or restatement's user gets a room elsewhere (NEW_TOPIC,
- * tracked like a directive) or, with none to be had, is told so. */
+ * tracked like a directive) or, with none to be had, is told so.  The
+ * seat elsewhere counts against the gateway's quota as a PLACE's does:
+ * refused JOINs of new users must not reserve seats without bound. */
 static void place_refused(struct hc_decide *d, const struct hc_change *c, uint64_t now)
 {
 	/* the room of the refused JOIN's pool */
 	unsigned rpool = d->book.room[c->to_room].pool;
-	uint32_t room = hc_rooms_place(&d->book, rpool, c->user_id, now);
+	uint32_t room = 0;
+	if (over_quota(d, c->gateway_id, c->user_id))
+		d->st.places_over_quota++;
+	else
+		room = hc_rooms_place_for(&d->book, rpool, c->user_id, c->gateway_id, now);
 	if (room == 0 && c->from_room != 0 && c->kind != HC_CHG_RESTATE) {
 		/* nowhere else: the user stays in the room they are in, and
 		 * their gateway is told so (its JOIN there changes nothing) */
@@ -418,9 +433,7 @@ static void answer_place(struct hc_decide *d, const struct hc_place_req *q, uint
 	uint32_t room = 0;
 	if (pool == HC_NO_POOL)
 		d->st.unknown_pool++;
-	else if (d->dp->cfg->max_places_per_gw != 0 && /* 0: no quota (tests) */
-		 hc_rooms_reserved_by(&d->book, q->gateway_id) >= d->dp->cfg->max_places_per_gw &&
-		 !hc_rooms_has_reservation(&d->book, q->user_id))
+	else if (over_quota(d, q->gateway_id, q->user_id))
 		d->st.places_over_quota++; /* NO_ROOM: it holds its share of seats */
 	else
 		room = hc_rooms_place_request(&d->book, pool, q->user_id, q->gateway_id,

@@ -64,8 +64,10 @@ struct hc_decide_stats {
 	uint64_t heartbeats;   /* HEARTBEATs sent to gateways              */
 	uint64_t id_conflicts; /* second live sources reported by workers  */
 	uint64_t conflict_notices; /* HEARTBEATs with ID_CONFLICT sent     */
-	uint64_t places_over_quota; /* PLACEs refused: the gateway holds
-	                               --max-places-per-gateway seats      */
+	uint64_t places_over_quota; /* PLACEs answered NO_ROOM, refused
+	                               JOINs given no room elsewhere: the
+	                               gateway holds --max-places-per-gateway
+	                               seats                              */
 	uint64_t tx_budget_held;    /* --no-auth: RESYNC/HEARTBEAT not sent,
 	                               the address got 4x what it sent   */
 	uint64_t table_full;        /* JOINs and restatements refused: a

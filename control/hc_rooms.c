@@ -466,9 +466,12 @@ int hc_rooms_reserve(struct hc_rooms *r, uint32_t room, uint64_t user, uint64_t 
 		return 0;
 	uint32_t before = hc_room_occupancy(rm);
 	int32_t old = resv_find(r, user);
-	if (old >= 0)
+	uint16_t gw = 0; /* renewed: still charged to its gateway */
+	if (old >= 0) {
+		gw = r->resv[old].gateway;
 		resv_drop(r, old, 1);
-	if (!resv_add(r, user, room, 0, 0, now))
+	}
+	if (!resv_add(r, user, room, gw, 0, now))
 		return 0;
 	uint32_t after = hc_room_occupancy(rm);
 	if (after > before && after > r->pol->pool[rm->pool].target)

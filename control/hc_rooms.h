@@ -238,9 +238,10 @@ static inline void hc_rooms_prefetch_user(const struct hc_rooms *r, uint64_t use
 		hc_keyidx_prefetch_record(&r->resv_by_user, user);
 }
 
-/* Reserve a seat in a live room for user (a move directive's seat).
- * Returns 1, or 0 if the room is not live or full (or, counted as
- * resv_refused, the reservation index refused the user). */
+/* Reserve a seat in a live room for user (again: a NEW_TOPIC's seat
+ * renewed at its resend, still charged to the gateway its reservation
+ * was made for).  Returns 1, or 0 if the room is not live or full (or,
+ * counted as resv_refused, the reservation index refused the user). */
 int hc_rooms_reserve(struct hc_rooms *r, uint32_t room, uint64_t user, uint64_t now);
 
 /* Cancel user's reservation made for gateway gw's PLACE, if any (its

@@ -934,6 +934,66 @@ static void test_largest_place(void)
 	CU_ASSERT_EQUAL(right, HC_MAX_PLACES);
 }
 
+/* Refused JOINs of new users into a full room each get a seat elsewhere
+ * (NEW_TOPIC), charged to their gateway's quota as its PLACEs are: past
+ * --max-places-per-gateway they are answered NO_ROOM and counted, and
+ * reserve nothing. */
+static void test_refusals_within_quota(void)
+{
+	static struct hc_assign a[512];
+	unsigned dgrams;
+	uint32_t r = 0;
+	for (uint32_t x = cfg.max_rooms - 1; x > 0 && r == 0; x--)
+		if (d.book.room[x].state != HC_ROOM_LIVE && d.book.room[x].users == 0 &&
+		    w->members.room_users[x] == 0)
+			r = x;
+	CU_ASSERT_FATAL(r != 0);
+	uint64_t users[100];
+	uint32_t rooms[100];
+	uint8_t ops[100];
+	for (unsigned i = 0; i < 100; i++) {
+		users[i] = 800000 + i;
+		rooms[i] = r;
+		ops[i] = HC_OP_JOIN;
+	}
+	events(users, rooms, ops, 50);
+	events(users + 50, rooms, ops, 50);
+	settle();
+	CU_ASSERT_EQUAL_FATAL(d.book.room[r].users, 100); /* full */
+	take_assigns(a, 512, &dgrams);
+
+	uint32_t quota0 = cfg.max_places_per_gw;
+	uint32_t held = hc_rooms_reserved_by(&d.book, 3);
+	cfg.max_places_per_gw = held + 2;
+	uint64_t over = d.st.places_over_quota, refused = d.st.refused;
+	for (unsigned i = 0; i < 5; i++)
+		users[i] = 810000 + i;
+	events(users, rooms, ops, 5);
+	settle();
+	CU_ASSERT_EQUAL(d.st.refused, refused + 5);
+	CU_ASSERT_EQUAL(hc_rooms_reserved_by(&d.book, 3), held + 2);
+	CU_ASSERT_EQUAL(d.st.places_over_quota, over + 3);
+	unsigned n = take_assigns(a, 512, &dgrams), topics = 0, none = 0;
+	CU_ASSERT_EQUAL(n, 5);
+	for (unsigned i = 0; i < n; i++) {
+		CU_ASSERT_EQUAL(ntohl(a[i].refused_room), r);
+		topics += a[i].status == HC_ASSIGN_NEW_TOPIC && ntohl(a[i].room_id) != 0;
+		none += a[i].status == HC_ASSIGN_NO_ROOM && ntohl(a[i].room_id) == 0;
+	}
+	CU_ASSERT_EQUAL(topics, 2);
+	CU_ASSERT_EQUAL(none, 3);
+	cfg.max_places_per_gw = quota0;
+
+	memset(ops, HC_OP_LEAVE, sizeof(ops));
+	for (unsigned i = 0; i < 100; i++)
+		users[i] = 800000 + i;
+	events(users, rooms, ops, 50);
+	events(users + 50, rooms, ops, 50);
+	settle();
+	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
+	CU_ASSERT_EQUAL(w->members.room_users[r], 0);
+}
+
 static CU_TestInfo tests[] = {
 	{"PLACE -> ASSIGN -> JOIN", test_place_assign_join},
 	{"admission: refusal, NEW_TOPIC, order", test_admission},
@@ -952,6 +1012,8 @@ static CU_TestInfo tests[] = {
 	{"user table full: refused, the gateway hears FULL", test_table_full},
 	{"user table full without admission", test_table_full_no_admission},
 	{"the largest PLACE (558 records) is passed whole", test_largest_place},
+	{"refused JOINs' seats elsewhere count against the gateway's quota",
+	 test_refusals_within_quota},
 	CU_TEST_INFO_NULL,
 };
 
