@@ -133,14 +133,17 @@ role_is() {
 
 # the shipped vrrp_script hc_alive (deploy/keepalived/keepalived.conf),
 # its telemetry call pointed at appliance PREFIX: vrrp_script_of PREFIX
-# (the lab's copy allows 8 failures in a row, not the shipped 3: with two
-# appliances, gateways and keepalived on 2 CPUs a box's telemetry can
-# starve for seconds, and a script failing then faulted A during the
-# split in a CI run; a frozen appliance still fails every check)
+# (the lab's copy allows 8 failures in a row, not the shipped 3, and a
+# run of 15 s, not 5: with two appliances, gateways and keepalived on 2
+# CPUs a box's telemetry can starve for seconds, and a script failing
+# then faulted A during the split in a CI run; one run past its timeout
+# faults at once (keepalived 2.2.7), which a fresh-check under extra load
+# saw: "VRRP_Script(hc_alive) timed_out", A faulted mid-split and demoted
+# twice.  A frozen appliance still fails every check, 15 s after)
 vrrp_script_of() {
 	sed -n '/^vrrp_script hc_alive {/,/^}/p' "$here/../../deploy/keepalived/keepalived.conf" |
 		sed "s|/usr/share/headcount/hc-ha-notify.py --alive rte\"|$notify --alive $1\"|" |
-		sed 's/^\(\s*fall\) [0-9]*$/\1 8/'
+		sed 's/^\(\s*fall\) [0-9]*$/\1 8/' | sed 's/^\(\s*timeout\) [0-9]*$/\1 15/'
 }
 # the shipped VRRP process settings (real-time scheduling: a backup starved
 # for 0.35 s takes the role from a live master)
