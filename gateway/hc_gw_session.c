@@ -541,6 +541,10 @@ static void on_assign(struct hc_gw *g, const struct hc_assign *a)
 		.room_id = ntohl(a->room_id), .refused_room = ntohl(a->refused_room),
 		.pool_id = ntohs(a->pool_id), .status = a->status};
 	g->st.assigns++;
+	if (x.status == HC_ASSIGN_NEW_TOPIC && x.room_id == 0) {
+		g->st.rx_bad++; /* a room to go to that is none: never sent */
+		return;
+	}
 	if (x.status == HC_ASSIGN_NEW_TOPIC) {
 		/* our JOIN was refused: the user is where they were at the
 		 * appliance; move them to the offered room */
@@ -581,8 +585,8 @@ static void on_move(struct hc_gw *g, const struct hc_move *m)
 		.to_room = ntohl(m->to_room), .directive_id = ntohl(m->directive_id),
 		.pool_id = ntohs(m->pool_id), .attempt = ntohs(m->attempt)};
 	struct hc_gw_entry *e = hc_gw_table_find(&g->users, x.user_id);
-	if (e == NULL || e->room != x.from_room) {
-		g->st.moves_ignored++;
+	if (e == NULL || e->room != x.from_room || x.to_room == 0) {
+		g->st.moves_ignored++; /* (to room 0: never sent) */
 		return;
 	}
 	g->st.moves++;
@@ -670,7 +674,8 @@ static void handle(struct hc_gw *g, uint8_t *p, size_t len)
 	if (ntohl(h.magic) != HC_PROTO_MAGIC || h.version != HC_PROTO_VERSION || rec == 0 ||
 	    (ntohs(h.flags) & ~HC_HDR_F_KNOWN) != 0 || !(ntohs(h.flags) & HC_HDR_F_A2G) ||
 	    appl == 0 || ntohs(h.gateway_id) != g->cfg.gateway_id ||
-	    len != sizeof(h) + count * rec) {
+	    len != sizeof(h) + count * rec ||
+	    ((h.type == HC_MSG_HEARTBEAT || h.type == HC_MSG_RESYNC) && count != 1)) {
 		g->st.rx_bad++;
 		return;
 	}

@@ -379,6 +379,59 @@ static size_t a2g_moves(uint8_t *p, uint32_t inc, uint32_t ctr, unsigned n)
 	return len;
 }
 
+/* A sealed A->G datagram of type t, n records of rec bytes from r, from
+ * appliance incarnation 1000, counter ctr. */
+static size_t a2g_sealed(uint8_t *p, uint8_t t, const void *r, size_t rec, unsigned n, uint32_t ctr)
+{
+	hc_proto_fill_hdr(p, t, GW_ID, (uint16_t)n, GW_INC, 1000, ctr);
+	hc_proto_hdr_add_flags(p, HC_HDR_F_A2G);
+	for (unsigned i = 0; i < n; i++)
+		memcpy(p + sizeof(struct hc_hdr) + i * rec, r, rec);
+	size_t len = sizeof(struct hc_hdr) + n * rec;
+	hc_auth_seal(p, len, gw_lab_key, 0);
+	return len;
+}
+
+/* Records the appliance never sends, each ignored and counted: a
+ * NEW_TOPIC or a MOVE to room 0 (a client that joined room 0 threw, or
+ * told the application so), a RESYNC or HEARTBEAT of other than one
+ * record (two GAP records of the whole history each). */
+static void test_session_records_never_sent(void)
+{
+	struct lab l;
+	uint8_t p[HC_MAX_PAYLOAD];
+	CU_ASSERT_EQUAL_FATAL(lab_open(&l, 1, 0, 250), 0);
+	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 1000, 1, 0, 0));
+	CU_ASSERT_EQUAL(hc_gw_join(l.g, 5, 42, 0), 0);
+	struct hc_gw_stats st0 = stats(&l);
+	struct hc_assign a = {.user_id = htobe64(5), .room_id = htonl(0),
+			      .refused_room = htonl(42), .status = HC_ASSIGN_NEW_TOPIC};
+	lab_deliver(&l, l.app, p, a2g_sealed(p, HC_MSG_ASSIGN, &a, sizeof(a), 1, 2));
+	struct hc_move m = {.user_id = htobe64(5), .from_room = htonl(42), .to_room = htonl(0),
+			    .directive_id = htonl(1)};
+	lab_deliver(&l, l.app, p, a2g_sealed(p, HC_MSG_MOVE, &m, sizeof(m), 1, 3));
+	struct hc_resync rs = {.reason = htonl(HC_RESYNC_GAP), .first_sequence = htonl(1),
+			       .last_sequence = htonl(1)};
+	lab_deliver(&l, l.app, p, a2g_sealed(p, HC_MSG_RESYNC, &rs, sizeof(rs), 2, 4));
+	uint8_t hb[24] = {0};
+	lab_deliver(&l, l.app, p, a2g_sealed(p, HC_MSG_HEARTBEAT, hb, sizeof(hb), 0, 5));
+	struct hc_gw_stats st = stats(&l);
+	CU_ASSERT_EQUAL(st.rx_bad, st0.rx_bad + 3);
+	CU_ASSERT_EQUAL(st.moves_ignored, st0.moves_ignored + 1);
+	CU_ASSERT_EQUAL(st.moves, st0.moves);
+	CU_ASSERT_EQUAL(st.new_topics, st0.new_topics);
+	CU_ASSERT_EQUAL(st.nacks, st0.nacks);
+	CU_ASSERT_EQUAL(st.retransmits, st0.retransmits);
+	CU_ASSERT_EQUAL(st.heartbeats_received, st0.heartbeats_received);
+	CU_ASSERT_EQUAL(hc_gw_room_of(l.g, 5), 42);
+	/* the same NEW_TOPIC to room 43 is acted on */
+	a.room_id = htonl(43);
+	lab_deliver(&l, l.app, p, a2g_sealed(p, HC_MSG_ASSIGN, &a, sizeof(a), 1, 6));
+	CU_ASSERT_EQUAL(stats(&l).new_topics, st0.new_topics + 1);
+	CU_ASSERT_EQUAL(hc_gw_room_of(l.g, 5), 43);
+	lab_close(&l);
+}
+
 /* fence_appliance (an HA pair): once epoch 1001 was heard, 1000's
  * datagrams are refused however long 1001 is silent (no 3 s rule), and
  * their MOVE records counted; a newer epoch is still taken at once. */
@@ -590,6 +643,8 @@ static CU_TestInfo tests[] = {
 	{"session: inbound source, form, tag, incarnation, replay, id conflict",
 	 test_session_inbound},
 	{"session: fence_appliance refuses an older epoch for good", test_session_fence},
+	{"session: records the appliance never sends are ignored, counted",
+	 test_session_records_never_sent},
 	{"session: control counters, sealed sends, resend byte for byte", test_session_counters},
 	{"session: insecure_no_auth still checks source and replay", test_session_insecure},
 	{"session: open refuses a missing or bad key", test_session_open_refusals},

@@ -493,6 +493,38 @@ defmodule HeadCount.SessionTest do
     _ = app
   end
 
+  test "records the appliance never sends are ignored and counted, never a crash",
+       %{s: s, app: app} do
+    :ok = Session.join(s, 5, 42, 0)
+    :ok = Session.flush(s)
+    recv(app)
+    st0 = Session.stats(s)
+    # a NEW_TOPIC and a MOVE to room 0 (a join there raised in the session)
+    app = answer(app, 3, [Proto.assign_rec(5, 0, 0, 42, 0, 2)])
+    app = answer(app, 4, [Proto.move_rec(5, 42, 0, 1, 0, 0)])
+    # a RESYNC of two records, a HEARTBEAT of none, a datagram past 8,972 bytes
+    app = answer(app, 7, [Proto.resync_rec(1, 1, 1), Proto.resync_rec(1, 1, 1)])
+    app = answer(app, 5, [])
+    app = answer(app, 4, List.duplicate(Proto.move_rec(5, 42, 43, 2, 0, 0), 374))
+
+    st =
+      until(
+        s,
+        &(&1.rx_bad == st0.rx_bad + 4 and &1.moves_ignored == st0.moves_ignored + 1)
+      )
+
+    assert {st.moves, st.new_topics, st.nacks, st.retransmits} ==
+             {st0.moves, st0.new_topics, st0.nacks, st0.retransmits}
+
+    refute_received {:headcount_assign, _, _}
+    refute_received {:headcount_move, _, _}
+    assert Session.room_of(s, 5) == {42, 0}
+    # the same NEW_TOPIC to room 43 is acted on
+    _ = answer(app, 3, [Proto.assign_rec(5, 0, 43, 42, 0, 2)])
+    assert_receive {:headcount_assign, ^s, %{user: 5, status: :new_topic}}
+    assert Session.room_of(s, 5) == {43, 0}
+  end
+
   test "a new appliance incarnation: restart told, a snapshot of everything", %{s: s, app: app} do
     :ok = Session.join_many(s, for(u <- 1..100, do: {u, 7, 0}))
     :ok = Session.flush(s)

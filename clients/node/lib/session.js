@@ -407,6 +407,7 @@ class Session extends EventEmitter {
 		if (b.readUInt32BE(0) !== P.MAGIC || b[4] !== P.VERSION || rec === 0 ||
 		    (flags & ~P.F.KNOWN) !== 0 || !(flags & P.F.A2G) || appl === 0 ||
 		    b.readUInt16BE(8) !== this.cfg.gatewayId || len !== P.HDR + count * rec ||
+		    len > P.MAX_PAYLOAD || ((type === P.T.HEARTBEAT || type === P.T.RESYNC) && count !== 1) ||
 		    b.readUInt32BE(12) !== this.incarnation) {
 			this.st.rx_bad++;
 			return;
@@ -498,6 +499,10 @@ class Session extends EventEmitter {
 			room: b.readUInt32BE(o + 12), refusedRoom: b.readUInt32BE(o + 16),
 			pool: b.readUInt16BE(o + 20), status: P.STATUS_NAME[b[o + 22]] || String(b[o + 22]) };
 		this.st.assigns++;
+		if (b[o + 22] === P.STATUS.NEW_TOPIC && x.room === 0) {
+			this.st.rx_bad++; // a room to go to that is none: never sent
+			return;
+		}
 		if (b[o + 22] === P.STATUS.NEW_TOPIC) {
 			// our JOIN was refused (full): move the user to the offered room
 			this.st.new_topics++;
@@ -532,8 +537,8 @@ class Session extends EventEmitter {
 			to: b.readUInt32BE(o + 12), directiveId: b.readUInt32BE(o + 16),
 			pool: b.readUInt16BE(o + 20), attempt: b.readUInt16BE(o + 22) };
 		const e = this.users.get(x.user);
-		if (e === undefined || e.room !== x.from) {
-			this.st.moves_ignored++;
+		if (e === undefined || e.room !== x.from || x.to === 0) {
+			this.st.moves_ignored++; // (to room 0: never sent)
 			return;
 		}
 		this.st.moves++;

@@ -234,6 +234,37 @@ test('MOVE: told for a user in from_room, ignored otherwise; without a listener 
 	}
 });
 
+test('records the appliance never sends are ignored and counted, not thrown', async () => {
+	const { a, s } = await lab({ noAuth: true });
+	try {
+		s.join(5, 42);
+		heartbeat(a, s);
+		await until(() => s.state === 'connected', 'connected');
+		const st0 = s.stats();
+		// NEW_TOPIC and MOVE to room 0 (join would throw in the socket's handler)
+		a.send(GW, s.incarnation, P.T.ASSIGN, 1, 24, (b, o) =>
+			P.writeAssign(b, o, 0, 5, 0, 0, 42, 0, P.STATUS.NEW_TOPIC));
+		a.send(GW, s.incarnation, P.T.MOVE, 1, 24, (b, o) => P.writeMove(b, o, 0, 5, 42, 0, 1, 0, 0));
+		// a RESYNC of two records, a HEARTBEAT of none, a datagram past 8,972 bytes
+		a.send(GW, s.incarnation, P.T.RESYNC, 2, 16, (b, o) => P.writeResync(b, o, 1, 1, 1, 0));
+		a.send(GW, s.incarnation, P.T.HEARTBEAT, 0, 24, () => {});
+		a.send(GW, s.incarnation, P.T.MOVE, 374, 24, (b, o) => P.writeMove(b, o, 0, 5, 42, 43, 2, 0, 0));
+		await until(() => s.stats().rx_bad === st0.rx_bad + 4 &&
+			s.stats().moves_ignored === st0.moves_ignored + 1, 'each counted');
+		const st = s.stats();
+		assert.deepStrictEqual([st.moves, st.new_topics, st.nacks, st.retransmits],
+			[st0.moves, st0.new_topics, st0.nacks, st0.retransmits]);
+		assert.strictEqual(s.roomOf(5), 42);
+		// the same NEW_TOPIC to room 43 is acted on
+		a.send(GW, s.incarnation, P.T.ASSIGN, 1, 24, (b, o) =>
+			P.writeAssign(b, o, 0, 5, 0, 43, 42, 0, P.STATUS.NEW_TOPIC));
+		await until(() => s.roomOf(5) === 43, 'moved by a NEW_TOPIC to 43');
+	} finally {
+		await s.close(false);
+		a.close();
+	}
+});
+
 test('every check on a datagram received is counted and nothing else happens', async () => {
 	const { a, s } = await lab();
 	try {

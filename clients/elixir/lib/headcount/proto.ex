@@ -59,6 +59,8 @@ defmodule HeadCount.Proto do
 
   @hdr 40
   @mtu_payload 1472
+  # the largest payload any datagram may have (HC_MAX_PAYLOAD)
+  @max_payload 8972
   @doc "Largest payload within a 1500-byte MTU (HC_MAX_PAYLOAD_MTU1500)."
   def mtu_payload, do: @mtu_payload
   @doc "Events (24 bytes) in one 1500-MTU datagram: (1472 - 40) / 24 = 59."
@@ -197,6 +199,13 @@ defmodule HeadCount.Proto do
         {:error, :rx_bad}
 
       byte_size(records) != count * rec ->
+        {:error, :rx_bad}
+
+      byte_size(records) + @hdr > @max_payload ->
+        {:error, :rx_bad}
+
+      type in [5, 7] and count != 1 ->
+        # a HEARTBEAT or RESYNC is one record
         {:error, :rx_bad}
 
       true ->

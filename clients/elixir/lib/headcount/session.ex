@@ -862,6 +862,10 @@ defmodule HeadCount.Session do
     a = %{a | status: Proto.status_name(a.status)}
 
     cond do
+      a.status == :new_topic and a.room == 0 ->
+        # a room to go to that is none: never sent
+        count(s, :rx_bad)
+
       a.status == :new_topic ->
         # our JOIN was refused: move the user to the offered room
         s = count(s, :new_topics)
@@ -904,7 +908,7 @@ defmodule HeadCount.Session do
   # MOVE: to the user's owner, if we have the user in from_room
   defp record(4, m, s) do
     case :ets.lookup(s.users, m.user) do
-      [{_, room, _, _, owner}] when room == m.from ->
+      [{_, room, _, _, owner}] when room == m.from and m.to != 0 ->
         tell(owner, :headcount_move, m)
         count(s, :moves)
 
