@@ -318,6 +318,12 @@ int hc_config_check(const struct hc_config *c, char *err, size_t errlen)
 			 "a master)", c->ha_mode);
 		return -1;
 	}
+	if (c->peer_state_file != NULL && strcmp(c->peer_state_file, "none") != 0 &&
+	    (c->state_file == NULL || strcmp(c->state_file, "none") == 0)) {
+		snprintf(err, errlen, "--peer-state-file needs a --state-file: without one no "
+			 "restart hold is kept, and the peer's file would be ignored");
+		return -1;
+	}
 	if (c->ha_mode != NULL && c->no_auth) {
 		snprintf(err, errlen, "--ha needs --keys: a pair takes the epochs gateways name "
 			 "only from authenticated datagrams (with --no-auth anyone could force "

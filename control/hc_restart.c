@@ -4,7 +4,9 @@
  */
 #include "hc_restart.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,38 +30,93 @@ static void end_hold(struct hc_restart *r, uint64_t now, int expired)
 	       (unsigned long)r->st.listed, expired ? " (the others timed out)" : "");
 }
 
+/* The largest state file read: 65,535 ids of 6 bytes, and comments. */
+#define STATE_FILE_MAX (1u << 20)
+
+/* path opened for reading as a state file: a regular file (not a FIFO,
+ * which would block the control core, nor a device), no symlink followed
+ * (a peer's file arrives by rsync), at most STATE_FILE_MAX bytes.  NULL
+ * with errno set (ENOENT: none). */
+static FILE *open_state_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return NULL;
+	struct stat st;
+	int why = fstat(fd, &st) != 0 ? errno : !S_ISREG(st.st_mode) ? EINVAL :
+		  st.st_size > STATE_FILE_MAX ? EFBIG : 0;
+	FILE *f = why == 0 ? fdopen(fd, "r") : NULL;
+	if (f == NULL) {
+		why = why != 0 ? why : errno;
+		close(fd);
+		errno = why;
+	}
+	return f;
+}
+
+/* One line of a state file: 1 and the id, 0 for a blank or comment line,
+ * -1 for anything else.  Blanks around the id, a CR before the newline
+ * and a comment after it ('#') are allowed. */
+static int parse_line(const char *line, unsigned long *gw)
+{
+	const char *p = line;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p == '\0' || *p == '#')
+		return 0;
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	char *end;
+	errno = 0;
+	*gw = strtoul(p, &end, 10);
+	while (isspace((unsigned char)*end))
+		end++;
+	return errno == 0 && *gw != 0 && (*end == '\0' || *end == '#') ? 1 : -1;
+}
+
 /* A state file's gateway ids into r->swept (marked NOT_RESTATED) and,
  * for this box's own file, r->written.  Returns how many were not listed
- * already, or -1 if the file is unreadable or malformed (logged; then it
- * adds nothing).  A missing file adds nothing (a first start). */
-static long read_file(struct hc_restart *r, const char *path, int own)
+ * already.  If the file cannot be read, or a line is not a gateway id
+ * (skipped; the others count), *unknown is set (logged): who held users
+ * is not known for sure, and the hold lasts its whole time.  A missing
+ * file adds nothing (a first start). */
+static long read_file(struct hc_restart *r, const char *path, int own, int *unknown)
 {
-	FILE *f = fopen(path, "r");
+	FILE *f = open_state_file(path);
 	if (f == NULL) {
-		if (errno != ENOENT)
-			HC_LOG(WARNING, "%s: %s: not held for", path, strerror(errno));
-		return errno == ENOENT ? 0 : -1;
+		if (errno == ENOENT)
+			return 0;
+		HC_LOG(WARNING, "%s: %s: placements wait the whole restart hold", path,
+		       errno == EINVAL ? "not a regular file" : strerror(errno));
+		*unknown = 1;
+		return 0;
 	}
 	uint8_t *seen = calloc(r->max_gateways, 1);
 	if (seen == NULL) {
 		fclose(f);
-		return -1;
+		*unknown = 1;
+		return 0;
 	}
 	char line[128];
 	long lineno = 0;
+	int whole = 1; /* the line read so far began at a line's start */
 	while (fgets(line, sizeof(line), f) != NULL) {
+		int begins = whole;
+		whole = strchr(line, '\n') != NULL || feof(f); /* (a last line without one) */
+		if (!begins)
+			continue; /* the rest of a long line (judged by its start) */
 		lineno++;
-		if (line[0] == '#' || line[0] == '\n')
+		unsigned long gw = 0;
+		int kind = parse_line(line, &gw);
+		if (kind == 0 && !whole && line[strspn(line, " \t\r")] != '#')
+			kind = -1; /* 127 blanks and more: not a blank line */
+		if (kind == 0)
 			continue;
-		char *end;
-		errno = 0;
-		unsigned long gw = strtoul(line, &end, 10);
-		if (errno != 0 || end == line || (*end != '\n' && *end != '\0') || gw == 0) {
-			HC_LOG(WARNING, "%s:%ld: not a gateway id: the file is not held for",
-			       path, lineno);
-			fclose(f);
-			free(seen);
-			return -1;
+		if (kind < 0 || !whole) {
+			HC_LOG(WARNING, "%s:%ld: not a gateway id: line skipped, placements wait "
+			       "the whole restart hold", path, lineno);
+			*unknown = 1;
+			continue;
 		}
 		if (gw >= r->max_gateways) {
 			HC_LOG(WARNING, "%s:%ld: gateway %lu is not below --max-gateways: not "
@@ -68,7 +125,12 @@ static long read_file(struct hc_restart *r, const char *path, int own)
 		}
 		seen[gw] = 1;
 	}
+	int failed = ferror(f);
 	fclose(f);
+	if (failed) {
+		HC_LOG(WARNING, "%s: a read failed: placements wait the whole restart hold", path);
+		*unknown = 1; /* (the ids read before it still count) */
+	}
 	long n = 0;
 	for (uint32_t gw = 1; gw < r->max_gateways; gw++) {
 		if (!seen[gw])
@@ -113,20 +175,22 @@ int hc_restart_init(struct hc_restart *r, const char *path, const char *peer_pat
 		hc_restart_free(r);
 		return -ENOMEM;
 	}
-	long own = read_file(r, path, 1);
-	long peer = is_none(peer_path) ? 0 : read_file(r, peer_path, 0);
-	long n = (own > 0 ? own : 0) + (peer > 0 ? peer : 0);
-	if (n == 0)
+	int unknown = 0; /* who held users is not known for sure */
+	long own = read_file(r, path, 1, &unknown);
+	long peer = is_none(peer_path) ? 0 : read_file(r, peer_path, 0, &unknown);
+	long n = own + peer;
+	if (n == 0 && !unknown)
 		return 0;
 	r->st.listed = (uint64_t)n;
-	r->st.listed_by_peer = (uint64_t)(peer > 0 ? peer : 0);
-	r->waiting = (uint32_t)n;
+	r->st.listed_by_peer = (uint64_t)peer;
+	/* unknown: one more than can restate, so only the timeout ends it */
+	r->waiting = (uint32_t)n + (unknown ? 1 : 0);
 	r->holding = 1;
 	r->started = now;
 	r->until = now + timeout_tsc;
 	HC_LOG(NOTICE, "%s: %ld gateways held users before this start (%ld more named only by "
 	       "the peer's %s): placements wait until they restated (at most %lu ms)", path,
-	       own > 0 ? own : 0, peer > 0 ? peer : 0, is_none(peer_path) ? "(none)" : peer_path,
+	       own, peer, is_none(peer_path) ? "(none)" : peer_path,
 	       (unsigned long)(timeout_tsc * 1000 / rte_get_tsc_hz()));
 	return 0;
 }
@@ -178,7 +242,11 @@ void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp)
 		return;
 	char tmp[4096];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", r->path);
-	FILE *f = fopen(tmp, "w");
+	/* not through a symlink planted as the tmp name; private to us */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (f == NULL && fd >= 0)
+		close(fd);
 	if (f == NULL) {
 		if (r->st.write_errors++ == 0)
 			HC_LOG(WARNING, "%s: %s: the restart hold will not know the gateways",

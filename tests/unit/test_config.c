@@ -134,6 +134,12 @@ static void test_policy_errors(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "--ha needs --keys"));
 	hc_boot_free(&boot);
 	unlink(path);
+	/* a peer's state file needs one of our own (else it was ignored) */
+	CU_ASSERT_EQUAL(load(OK_AUTH "state-file = none\npeer-state-file = /tmp/peer\n", NULL,
+			     NULL), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "--peer-state-file needs a --state-file"));
+	hc_boot_free(&boot);
+	unlink(path);
 	CU_ASSERT_EQUAL(load(OK_AUTH "ha = master\n", NULL, NULL), -1);
 	CU_ASSERT_STRING_EQUAL(err, "--ha 'master': the only start is backup (keepalived makes "
 			       "a master)");

@@ -6,8 +6,12 @@
  * and the seat book equal to the workers' counters.
  */
 #include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <rte_ether.h>
 #include <rte_ip.h>
@@ -27,6 +31,7 @@
 #include "hc_worker.h"
 #include "hc_worker_state.h"
 #include "hc_chan.h"
+#include "hc_restart.h"
 
 static struct hc_config cfg;
 static struct hc_dataplane dp;
@@ -994,6 +999,85 @@ static void test_refusals_within_quota(void)
 	CU_ASSERT_EQUAL(w->members.room_users[r], 0);
 }
 
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* The restart hold's state files as hands and a peer leave them: the ids
+ * of a hand-edited file all count (CR, blanks, comments, a long comment,
+ * no last newline) and their restatements end the hold; a line that is no
+ * id is skipped and the hold then lasts its whole time (who it named is
+ * not known); so does a peer's file that is a FIFO or a symlink, which is
+ * never opened (a FIFO blocked the control core). */
+static void test_restart_state_files(void)
+{
+	char dir[] = "/tmp/hc-restart-XXXXXX", own[64], peer[64];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(own, sizeof(own), "%s/gateways", dir);
+	snprintf(peer, sizeof(peer), "%s/peer", dir);
+	char text[512];
+	memset(text, 'x', sizeof(text));
+	snprintf(text, sizeof(text), "# written by hand\r\n5\r\n6 \n   \n7 # seven\n  # note\n#%.200s\n"
+		 " 8\t\n9", text + 300);
+	write_text(own, text);
+	struct hc_restart r;
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", 64, 1, 0, 1000), 0);
+	CU_ASSERT_EQUAL(r.holding, 1);
+	CU_ASSERT_EQUAL(r.st.listed, 5);
+	for (uint16_t gw = 5; gw <= 8; gw++)
+		CU_ASSERT_EQUAL(hc_restart_swept(&r, gw, 0, 1), 0);
+	CU_ASSERT_EQUAL(hc_restart_swept(&r, 9, 0, 1), 1); /* the fifth ends it */
+	CU_ASSERT_EQUAL(r.holding, 0);
+	CU_ASSERT_EQUAL(r.st.expired, 0);
+	hc_restart_free(&r);
+
+	write_text(own, "5\nfive\n6\n");
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", 64, 1, 0, 1000), 0);
+	CU_ASSERT_EQUAL(r.st.listed, 2);
+	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 1), 0);
+	CU_ASSERT_EQUAL(hc_restart_swept(&r, 6, 0, 1), 0);
+	CU_ASSERT_EQUAL(r.holding, 1);                 /* not known who "five" was */
+	CU_ASSERT_EQUAL(hc_restart_poll(&r, 999), 0);
+	CU_ASSERT_EQUAL(hc_restart_poll(&r, 1000), 1); /* the timeout ends it */
+	CU_ASSERT_EQUAL(r.st.expired, 1);
+	hc_restart_free(&r);
+
+	write_text(own, "5\n");
+	CU_ASSERT_EQUAL_FATAL(mkfifo(peer, 0600), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, 64, 1, 0, 1000), 0); /* no block */
+	CU_ASSERT_EQUAL(r.st.listed, 1);
+	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 1), 0);
+	CU_ASSERT_EQUAL(r.holding, 1);
+	hc_restart_free(&r);
+	unlink(peer);
+	char other[64];
+	snprintf(other, sizeof(other), "%s/other", dir);
+	write_text(other, "6\n");
+	CU_ASSERT_EQUAL_FATAL(symlink(other, peer), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, 64, 1, 0, 1000), 0);
+	CU_ASSERT_EQUAL(r.st.listed, 1);            /* 6 not read through the link */
+	CU_ASSERT_EQUAL(r.st.listed_by_peer, 0);
+	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 1), 0);
+	CU_ASSERT_EQUAL(r.holding, 1);
+	hc_restart_free(&r);
+	unlink(peer);
+	/* the same file, not a link: read */
+	CU_ASSERT_EQUAL_FATAL(rename(other, peer), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, 64, 1, 0, 1000), 0);
+	CU_ASSERT_EQUAL(r.st.listed, 2);
+	CU_ASSERT_EQUAL(r.st.listed_by_peer, 1);
+	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 1), 0);
+	CU_ASSERT_EQUAL(hc_restart_swept(&r, 6, 0, 1), 1);
+	hc_restart_free(&r);
+	unlink(peer);
+	unlink(own);
+	rmdir(dir);
+}
+
 static CU_TestInfo tests[] = {
 	{"PLACE -> ASSIGN -> JOIN", test_place_assign_join},
 	{"admission: refusal, NEW_TOPIC, order", test_admission},
@@ -1014,6 +1098,8 @@ static CU_TestInfo tests[] = {
 	{"the largest PLACE (558 records) is passed whole", test_largest_place},
 	{"refused JOINs' seats elsewhere count against the gateway's quota",
 	 test_refusals_within_quota},
+	{"restart hold: state files by hand, a bad line, a peer's FIFO or symlink",
+	 test_restart_state_files},
 	CU_TEST_INFO_NULL,
 };
 
