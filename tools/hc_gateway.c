@@ -387,15 +387,24 @@ static int direct_joins(uint32_t n, uint32_t *followed)
 static int seed_rooms(const char *list)
 {
 	char tmp[512];
-	uint32_t sizes[64], n = 0, total = 0;
+	uint32_t sizes[64], n = 0;
+	uint64_t total = 0; /* (summed wide: sizes near 2^32 must not wrap) */
 	snprintf(tmp, sizeof(tmp), "%s", list);
-	for (char *t = strtok(tmp, ","); t != NULL && n < 64; t = strtok(NULL, ","))
-		total += sizes[n++] = (uint32_t)strtoul(t, NULL, 10);
+	for (char *t = strtok(tmp, ","); t != NULL && n < 64; t = strtok(NULL, ",")) {
+		char *end;
+		unsigned long v = strtoul(t, &end, 10);
+		if (*t == '-' || *end != '\0' || v > UINT32_MAX) {
+			fprintf(stderr, "hc-gateway: --seed-rooms: '%s' is not a room size\n", t);
+			return -1;
+		}
+		total += sizes[n++] = (uint32_t)v;
+	}
 	if (total > opt.users) {
-		fprintf(stderr, "hc-gateway: --seed-rooms needs --users >= %u\n", total);
+		fprintf(stderr, "hc-gateway: --seed-rooms needs --users >= %llu\n",
+			(unsigned long long)total);
 		return -1;
 	}
-	opt.users = total;
+	opt.users = (uint32_t)total;
 	uint32_t u = 0;
 	for (uint32_t k = 0; k < n; k++)
 		for (uint32_t i = 0; i < sizes[k]; i++, u++) {
