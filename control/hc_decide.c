@@ -399,13 +399,16 @@ static int over_quota(const struct hc_decide *d, uint16_t gw, uint64_t user)
 /* A refused JOIN or restatement's user gets a room elsewhere (NEW_TOPIC,
  * tracked like a directive) or, with none to be had, is told so.  The
  * seat elsewhere counts against the gateway's quota as a PLACE's does:
- * refused JOINs of new users must not reserve seats without bound. */
+ * refused JOINs must not reserve seats without bound.  A restatement's
+ * user is placed whatever the quota: a user the gateway holds already
+ * (a snapshot after a restart, refused for a room full meanwhile), whom
+ * NO_ROOM would drop. */
 static void place_refused(struct hc_decide *d, const struct hc_change *c, uint64_t now)
 {
 	/* the room of the refused JOIN's pool */
 	unsigned rpool = d->book.room[c->to_room].pool;
 	uint32_t room = 0;
-	if (over_quota(d, c->gateway_id, c->user_id))
+	if (c->kind != HC_CHG_RESTATE && over_quota(d, c->gateway_id, c->user_id))
 		d->st.places_over_quota++;
 	else
 		room = hc_rooms_place_for(&d->book, rpool, c->user_id, c->gateway_id, now);
@@ -497,7 +500,7 @@ static void resend_move(void *ctx, const struct hc_directive *x)
 	if (x->kind == HC_DIR_NEW_TOPIC) {
 		/* its seat is a placement's reservation: kept (a MOVE's is
 		 * its directive's, kept as long as it) */
-		hc_rooms_reserve(&d->book, x->to, x->user, rte_rdtsc());
+		hc_rooms_reserve_for(&d->book, x->to, x->user, x->gateway, rte_rdtsc());
 		send_new_topic(d, x->user, x->from, x->to, x->gateway);
 	} else
 		send_move(d, x->user, x->from, x->to, x->gateway, x->id, x->attempt);

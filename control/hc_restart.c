@@ -97,22 +97,25 @@ static long read_file(struct hc_restart *r, const char *path, int own, int *unkn
 		*unknown = 1;
 		return 0;
 	}
-	char line[128];
+	char *line = NULL;
+	size_t cap = 0, total = 0;
+	ssize_t len;
 	long lineno = 0;
-	int whole = 1; /* the line read so far began at a line's start */
-	while (fgets(line, sizeof(line), f) != NULL) {
-		int begins = whole;
-		whole = strchr(line, '\n') != NULL || feof(f); /* (a last line without one) */
-		if (!begins)
-			continue; /* the rest of a long line (judged by its start) */
+	while ((len = getline(&line, &cap, f)) >= 0) {
 		lineno++;
+		total += (size_t)len;
+		if (total > STATE_FILE_MAX) { /* (grown since it was opened) */
+			HC_LOG(WARNING, "%s: longer than %u bytes: placements wait the whole "
+			       "restart hold", path, STATE_FILE_MAX);
+			*unknown = 1;
+			break;
+		}
 		unsigned long gw = 0;
-		int kind = parse_line(line, &gw);
-		if (kind == 0 && !whole && line[strspn(line, " \t\r")] != '#')
-			kind = -1; /* 127 blanks and more: not a blank line */
+		/* a NUL would hide the rest of its line from the parser */
+		int kind = memchr(line, '\0', (size_t)len) != NULL ? -1 : parse_line(line, &gw);
 		if (kind == 0)
 			continue;
-		if (kind < 0 || !whole) {
+		if (kind < 0) {
 			HC_LOG(WARNING, "%s:%ld: not a gateway id: line skipped, placements wait "
 			       "the whole restart hold", path, lineno);
 			*unknown = 1;
@@ -125,6 +128,7 @@ static long read_file(struct hc_restart *r, const char *path, int own, int *unkn
 		}
 		seen[gw] = 1;
 	}
+	free(line);
 	int failed = ferror(f);
 	fclose(f);
 	if (failed) {

@@ -63,9 +63,11 @@ struct hc_restart {
 /*
  * Read the state file (path NULL or "none": none) and the peer's (the
  * same) and start holding if they name gateways: until those restated or
- * timeout_tsc passed.  Returns 0 or -errno (out of memory; an unreadable
- * or malformed file is logged and adds nothing to the hold).  Only path is
- * ever written.
+ * timeout_tsc passed.  Returns 0 or -errno (out of memory).  A file that
+ * cannot be read (or is not a regular file, is a symlink, or is over
+ * 1 MiB), or a line that is no gateway id, is logged and makes the hold
+ * last until timeout_tsc (the ids read still count).  Only path is ever
+ * written.
  */
 int hc_restart_init(struct hc_restart *r, const char *path, const char *peer_path,
 		    uint32_t max_gateways, unsigned n_workers, uint64_t now, uint64_t timeout_tsc);

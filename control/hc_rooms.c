@@ -460,17 +460,20 @@ int hc_rooms_admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t us
 
 int hc_rooms_reserve(struct hc_rooms *r, uint32_t room, uint64_t user, uint64_t now)
 {
+	return hc_rooms_reserve_for(r, room, user, 0, now);
+}
+
+int hc_rooms_reserve_for(struct hc_rooms *r, uint32_t room, uint64_t user, uint16_t gw,
+			 uint64_t now)
+{
 	struct hc_room *rm = &r->room[room];
 	if (rm->state != HC_ROOM_LIVE ||
 	    hc_room_occupancy(rm) >= r->pol->pool[rm->pool].max)
 		return 0;
 	uint32_t before = hc_room_occupancy(rm);
 	int32_t old = resv_find(r, user);
-	uint16_t gw = 0; /* renewed: still charged to its gateway */
-	if (old >= 0) {
-		gw = r->resv[old].gateway;
+	if (old >= 0)
 		resv_drop(r, old, 1);
-	}
 	if (!resv_add(r, user, room, gw, 0, now))
 		return 0;
 	uint32_t after = hc_room_occupancy(rm);

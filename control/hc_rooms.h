@@ -238,11 +238,15 @@ static inline void hc_rooms_prefetch_user(const struct hc_rooms *r, uint64_t use
 		hc_keyidx_prefetch_record(&r->resv_by_user, user);
 }
 
-/* Reserve a seat in a live room for user (again: a NEW_TOPIC's seat
- * renewed at its resend, still charged to the gateway its reservation
- * was made for).  Returns 1, or 0 if the room is not live or full (or,
- * counted as resv_refused, the reservation index refused the user). */
+/* Reserve a seat in a live room for user (a user's earlier reservation
+ * is dropped first).  Returns 1, or 0 if the room is not live or full
+ * (or, counted as resv_refused, the reservation index refused the user). */
 int hc_rooms_reserve(struct hc_rooms *r, uint32_t room, uint64_t user, uint64_t now);
+/* The same, charged to gateway gw (hc_rooms_reserved_by): a NEW_TOPIC's
+ * seat renewed at its resend stays its gateway's, also when the earlier
+ * reservation had gone (its TTL shorter than the resend, or cancelled). */
+int hc_rooms_reserve_for(struct hc_rooms *r, uint32_t room, uint64_t user, uint16_t gw,
+			 uint64_t now);
 
 /* Cancel user's reservation made for gateway gw's PLACE, if any (its
  * seat is free again); another gateway's stays. */

@@ -139,7 +139,8 @@ role_is() {
 # then faulted A during the split in a CI run; one run past its timeout
 # faults at once (keepalived 2.2.7), which a fresh-check under extra load
 # saw: "VRRP_Script(hc_alive) timed_out", A faulted mid-split and demoted
-# twice.  A frozen appliance still fails every check, 15 s after)
+# twice.  A frozen appliance still fails every check: the script's own
+# socket timeout, 10 s, ends it first)
 vrrp_script_of() {
 	sed -n '/^vrrp_script hc_alive {/,/^}/p' "$here/../../deploy/keepalived/keepalived.conf" |
 		sed "s|/usr/share/headcount/hc-ha-notify.py --alive rte\"|$notify --alive $1\"|" |

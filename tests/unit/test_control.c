@@ -987,6 +987,19 @@ static void test_refusals_within_quota(void)
 	}
 	CU_ASSERT_EQUAL(topics, 2);
 	CU_ASSERT_EQUAL(none, 3);
+	/* a refused restatement's user is placed whatever the quota: one the
+	 * gateway holds already (a snapshot's), whom NO_ROOM would drop */
+	struct hc_change restate = {.user_id = 820000, .to_room = r, .gateway_id = 3,
+				    .kind = HC_CHG_RESTATE};
+	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue_elem(w->to_ctl_changes, &restate,
+						    sizeof(restate)), 0);
+	settle();
+	CU_ASSERT_EQUAL(d.st.refused, refused + 6);
+	CU_ASSERT_EQUAL(d.st.places_over_quota, over + 3);
+	CU_ASSERT_EQUAL(hc_rooms_reserved_by(&d.book, 3), held + 3);
+	CU_ASSERT_EQUAL_FATAL(take_assigns(a, 512, &dgrams), 1);
+	CU_ASSERT_EQUAL(a[0].status, HC_ASSIGN_NEW_TOPIC);
+	CU_ASSERT(ntohl(a[0].room_id) != 0 && ntohl(a[0].refused_room) == r);
 	cfg.max_places_per_gw = quota0;
 
 	memset(ops, HC_OP_LEAVE, sizeof(ops));
@@ -1033,6 +1046,24 @@ static void test_restart_state_files(void)
 	CU_ASSERT_EQUAL(hc_restart_swept(&r, 9, 0, 1), 1); /* the fifth ends it */
 	CU_ASSERT_EQUAL(r.holding, 0);
 	CU_ASSERT_EQUAL(r.st.expired, 0);
+	hc_restart_free(&r);
+
+	/* a NUL in a comment (a fixed-size read took the next id for that
+	 * line's rest) and 300 bytes of junk: bad lines; a 300-digit 7 is 7;
+	 * the ids around them count */
+	FILE *nul = fopen(own, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(nul);
+	fwrite("#c\0x\n5\n", 1, 7, nul);
+	for (int i = 0; i < 300; i++)
+		fputc('x', nul);
+	fprintf(nul, "\n%0300d\n6\n", 7);
+	fclose(nul);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", 64, 1, 0, 1000), 0);
+	CU_ASSERT_EQUAL(r.st.listed, 3);
+	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 1), 0);
+	CU_ASSERT_EQUAL(hc_restart_swept(&r, 6, 0, 1), 0);
+	CU_ASSERT_EQUAL(hc_restart_swept(&r, 7, 0, 1), 0);
+	CU_ASSERT_EQUAL(r.holding, 1); /* the bad lines: only the timeout ends it */
 	hc_restart_free(&r);
 
 	write_text(own, "5\nfive\n6\n");
