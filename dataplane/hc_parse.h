@@ -27,6 +27,7 @@
 #include <rte_mbuf.h>
 #include <rte_udp.h>
 
+#include "hc_csum.h"
 #include "hc_drop.h"
 #include "hc_proto.h"
 
@@ -144,7 +145,7 @@ static inline void hc_parse_frame(const struct rte_mbuf *m,
 	uint64_t ipck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
 	if (unlikely(ipck == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
 		     (ipck != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
-		      rte_raw_cksum(ip, ihl) != 0xffff))) {
+		      hc_csum_ipv4_hdr(ip, ihl) != 0xffff))) {
 		hc_parse_drop(p, HC_DROP_IP_BAD_CSUM);
 		return;
 	}
@@ -181,7 +182,7 @@ static inline void hc_parse_frame(const struct rte_mbuf *m,
 	uint64_t l4ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
 	if (unlikely(l4ck == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
 		     (l4ck != RTE_MBUF_F_RX_L4_CKSUM_GOOD && udp->dgram_cksum != 0 &&
-		      rte_ipv4_udptcp_cksum_verify(ip, udp) != 0))) {
+		      hc_csum_udp4(&ip->src_addr, udp, l4_len) != 0xffff))) {
 		if (l4ck == RTE_MBUF_F_RX_L4_CKSUM_BAD || !hc_parse_csum_partial(ip, udp)) {
 			hc_parse_drop(p, HC_DROP_UDP_BAD_CSUM);
 			return;

@@ -5,6 +5,7 @@
  * buffer alignment will do.
  */
 #include "hc_frame.h"
+#include "hc_csum.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -15,51 +16,7 @@ static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
 uint16_t hc_frame_csum_native(const void *buf, size_t len, uint64_t initial)
 {
-	const uint8_t *p = buf;
-	/* 32-bit halves of 64-bit loads into two 64-bit sums: no carry is
-	 * lost below 2^32 steps (a frame is at most 64 KiB); a 32-bit word
-	 * is its two 16-bit words modulo 0xffff, as 2^16 is 1 there */
-	uint64_t a = initial, b = 0;
-	for (; len >= 16; p += 16, len -= 16) {
-		uint64_t v, w;
-		memcpy(&v, p, 8);
-		memcpy(&w, p + 8, 8);
-		a += (uint32_t)v;
-		b += v >> 32;
-		a += (uint32_t)w;
-		b += w >> 32;
-	}
-	if (len >= 8) {
-		uint64_t v;
-		memcpy(&v, p, 8);
-		a += (uint32_t)v;
-		b += v >> 32;
-		p += 8;
-		len -= 8;
-	}
-	if (len >= 4) {
-		uint32_t v;
-		memcpy(&v, p, 4);
-		a += v;
-		p += 4;
-		len -= 4;
-	}
-	if (len >= 2) {
-		uint16_t v;
-		memcpy(&v, p, 2);
-		a += v;
-		p += 2;
-		len -= 2;
-	}
-	if (len != 0) { /* the odd byte, padded with zero in memory order */
-		uint16_t v = 0;
-		memcpy(&v, p, 1);
-		a += v;
-	}
-	uint64_t sum = (a & 0xffffffffu) + (a >> 32) + (b & 0xffffffffu) + (b >> 32);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
+	return hc_csum_fold(hc_csum_add(buf, len, initial));
 }
 
 uint16_t hc_frame_csum(const void *buf, size_t len, uint32_t initial)

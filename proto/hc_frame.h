@@ -33,12 +33,9 @@ uint16_t hc_frame_csum(const void *buf, size_t len, uint32_t initial);
 
 /* The same sum over native-endian 16-bit words (DPDK's rte_raw_cksum's
  * convention: compare it with header fields as they lie in memory), plus
- * initial (a partial sum of that kind).  Both sum 8 bytes a step (RFC
- * 1071: wider words, folded, give the same sum): over a 1,480-byte
- * payload a quarter of the cycles of the byte-pair loop hc_frame_csum
- * had, for every frame the appliance and the tools build.  The dataplane
- * verifies with DPDK's inline rte_raw_cksum, which the compiler
- * vectorises: as fast on big datagrams, faster on small ones
+ * initial (a partial sum of that kind).  Both are hc_csum.h's sum (32-bit
+ * words into 64-bit sums, RFC 1071: wider words, folded, give the same
+ * sum), which the dataplane's parser inlines for its verification
  * (hc-bench-csum; docs/benchmarks.md, "The Internet checksum"). */
 uint16_t hc_frame_csum_native(const void *buf, size_t len, uint64_t initial);
 
