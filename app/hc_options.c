@@ -175,10 +175,12 @@ static int apply_value(struct hc_config *c, const struct opt_row *r, const char 
 	char *field = (char *)c + r->field, *end;
 	switch (r->kind) {
 	case OPT_U32: {
+		/* decimal only: "07100" is 7100 (base 0 would read it as
+		 * octal 3648), and "0x10" is refused, not 16 */
 		errno = 0;
-		unsigned long long v = strtoull(val, &end, 0);
-		if (errno != 0 || end == val || *end != '\0' || val[0] == '-' || v < r->lo ||
-		    v > r->hi) {
+		unsigned long long v = strtoull(val, &end, 10);
+		if (errno != 0 || end == val || *end != '\0' || val[0] < '0' || val[0] > '9' ||
+		    v < r->lo || v > r->hi) {
 			snprintf(why, whylen, "'%s' is not a number in [%u, %u]", val, r->lo, r->hi);
 			return -1;
 		}

@@ -87,6 +87,11 @@ static void test_appliance_errors(void)
 		     ":4: [appliance] max-users: given twice (first on line 3)");
 	expect_error(OK_AUTH "max-users = 10\n",
 		     ":3: [appliance] max-users: '10' is not a number in [1024, 1073741824]");
+	/* numbers are decimal: a hexadecimal one is refused, not read */
+	expect_error(OK_AUTH "max-users = 0x10000\n",
+		     ":3: [appliance] max-users: '0x10000' is not a number in [1024, 1073741824]");
+	expect_error(OK_AUTH "max-users = +5000\n",
+		     ":3: [appliance] max-users: '+5000' is not a number in [1024, 1073741824]");
 	expect_error(OK_AUTH "ip = 1.2.3\n", ":3: [appliance] ip: '1.2.3' is not an IPv4 address");
 	expect_error(OK_AUTH "duration = soon\n",
 		     ":3: [appliance] duration: 'soon' is not a number of seconds in [0, 1e7]");
@@ -214,6 +219,14 @@ static void test_precedence(void)
 	CU_ASSERT_EQUAL(hc_policy_pool(&boot.pol, 0)->max, 20);
 	CU_ASSERT_EQUAL(hc_policy_pool(&boot.pol, 0)->target, 10);
 	CU_ASSERT_EQUAL(boot.eal_argc, 1);               /* no [eal]: none */
+	hc_boot_free(&boot);
+	unlink(path);
+	/* a leading zero is decimal still, in the file and on the command
+	 * line (not octal: 07100 would be 3648) */
+	CU_ASSERT_EQUAL_FATAL(load("[appliance]\nno-auth = yes\nudp-port = 07100\n",
+				   "--max-users=010000", NULL), 0);
+	CU_ASSERT_EQUAL(boot.cfg.udp_port, 7100);
+	CU_ASSERT_EQUAL(boot.cfg.max_users, 10000);
 	hc_boot_free(&boot);
 	unlink(path);
 	/* flag over file; --pool after the file's pools */
