@@ -494,11 +494,13 @@ static const char *current_prefix(void)
 	return found;
 }
 
-static int64_t read_appliance(void)
+#define VIEW_CHANGED (-2)
+
+/* One read of every page of the room table into seen[]: the users in
+ * rooms, -1 (the appliance unreadable), or VIEW_CHANGED (a new view was
+ * published between two pages: read again). */
+static int64_t read_appliance_once(const char *prefix)
 {
-	const char *prefix = current_prefix();
-	if (prefix == NULL)
-		return -1;
 	uint64_t start = 1, gen0 = 0, total = 0;
 	memset(seen, 0, sizeof(uint32_t) * MAX_ROOM_ID);
 	for (int page = 0; page < 100000; page++) {
@@ -519,7 +521,7 @@ static int64_t read_appliance(void)
 			gen0 = gen;
 		else if (gen != gen0) {
 			json_decref(reply);
-			return read_appliance(); /* a new view meanwhile: read again */
+			return VIEW_CHANGED;
 		}
 		int rc = rooms_page(reply, &total, err, sizeof(err));
 		json_decref(reply);
@@ -532,6 +534,26 @@ static int64_t read_appliance(void)
 		start = next;
 	}
 	return (int64_t)total;
+}
+
+/* The room table read whole from one view: up to 100 tries while new
+ * views are published meanwhile (one each merge interval, 100 ms by
+ * default; a read of a few pages takes milliseconds), then -1 with a
+ * message (was: a recursion without end, with a merge interval shorter
+ * than one read). */
+static int64_t read_appliance(void)
+{
+	const char *prefix = current_prefix();
+	if (prefix == NULL)
+		return -1;
+	for (int attempt = 0; attempt < 100; attempt++) {
+		int64_t n = read_appliance_once(prefix);
+		if (n != VIEW_CHANGED)
+			return n;
+	}
+	fprintf(stderr, "hc-gwsim: the appliance's view changed during each of 100 reads "
+		"of its room table\n");
+	return -1;
 }
 
 /* Compare; prints up to 20 differences when `verbose`.  Returns the
