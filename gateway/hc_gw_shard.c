@@ -21,6 +21,13 @@
  * on a session not holding the user's pool marks the set, and the next
  * poll reconciles again (counted as strays).  All of it is the slow
  * path: a map change, never an event.
+ *
+ * Callbacks run inside hc_gw_shard_poll (in_poll), as hc_gw's inside
+ * hc_gw_poll: a hc_gw_shard_close there is deferred to the poll's end (no
+ * callback, join, leave or place after it), a map applied there or a
+ * nested poll is refused.  A session whose hc_gw_poll says it was closed
+ * (ESHUTDOWN: closed directly, which the API forbids) leaves its slot
+ * closed, not pointing at freed memory.
  */
 #include "hc_gw_shard.h"
 
@@ -51,6 +58,8 @@ struct hc_gw_shard {
 	uint8_t home[HC_GW_SHARD_MAX_POOLS]; /* map.pool index -> slot   */
 	int stray;                /* a session may hold a user of a pool
 	                             homed elsewhere: reconcile          */
+	int in_poll;              /* inside hc_gw_shard_poll: callbacks run */
+	int closing;              /* 1 + clean: closed from a callback    */
 	struct hc_gw_shard_stats st;
 };
 
@@ -240,6 +249,8 @@ static void tramp_assign(void *arg, const struct hc_gw_assign *a)
 {
 	struct slot *sl = arg;
 	struct hc_gw_shard *s = sl->s;
+	if (s->closing)
+		return;
 	/* NEW_TOPIC re-joined the user on this session: wrong if the pool
 	 * lives elsewhere now */
 	if (a->status == HC_GW_NEW_TOPIC && pool_home(s, a->pool_id) != (int)sl->index)
@@ -251,13 +262,14 @@ static void tramp_assign(void *arg, const struct hc_gw_assign *a)
 static void tramp_move(void *arg, const struct hc_gw_move *mv)
 {
 	struct slot *sl = arg;
-	sl->s->cb.on_move(sl->s->cb.arg, sl->index, mv);
+	if (!sl->s->closing)
+		sl->s->cb.on_move(sl->s->cb.arg, sl->index, mv);
 }
 
 static void tramp_state(void *arg, const struct hc_gw_state_change *c)
 {
 	struct slot *sl = arg;
-	if (sl->s->cb.on_state != NULL)
+	if (sl->s->cb.on_state != NULL && !sl->s->closing)
 		sl->s->cb.on_state(sl->s->cb.arg, sl->index, c);
 }
 
@@ -362,6 +374,11 @@ void hc_gw_shard_close(struct hc_gw_shard *s, int clean)
 {
 	if (s == NULL)
 		return;
+	if (s->in_poll) { /* from a callback: at the end of hc_gw_shard_poll */
+		if (!s->closing)
+			s->closing = 1 + (clean != 0);
+		return;
+	}
 	for (unsigned i = 0; i < s->n_slots; i++)
 		if (s->slot[i].g != NULL)
 			hc_gw_close(s->slot[i].g, clean);
@@ -372,6 +389,10 @@ void hc_gw_shard_close(struct hc_gw_shard *s, int clean)
 
 int hc_gw_shard_join(struct hc_gw_shard *s, uint64_t user, uint32_t room, uint16_t pool)
 {
+	if (s->closing) {
+		errno = ESHUTDOWN;
+		return -1;
+	}
 	int i = s->pidx[pool];
 	if (i == NO_POOL) {
 		s->st.unrouted++;
@@ -394,6 +415,10 @@ int hc_gw_shard_join(struct hc_gw_shard *s, uint64_t user, uint32_t room, uint16
 
 int hc_gw_shard_leave(struct hc_gw_shard *s, uint64_t user)
 {
+	if (s->closing) {
+		errno = ESHUTDOWN;
+		return -1;
+	}
 	for (unsigned k = 0; k < s->n_slots; k++)
 		if (s->slot[k].g != NULL && hc_gw_room_of(s->slot[k].g, user) != 0)
 			return hc_gw_leave(s->slot[k].g, user);
@@ -404,6 +429,10 @@ int hc_gw_shard_leave(struct hc_gw_shard *s, uint64_t user)
 int hc_gw_shard_place(struct hc_gw_shard *s, uint64_t user, uint16_t pool,
 		      uint32_t *request_id, unsigned *shard)
 {
+	if (s->closing) {
+		errno = ESHUTDOWN;
+		return -1;
+	}
 	int h = pool_home(s, pool);
 	if (h < 0) {
 		s->st.unrouted++;
@@ -509,6 +538,13 @@ static uint64_t reconcile(struct hc_gw_shard *s, int strays)
 int hc_gw_shard_apply_map(struct hc_gw_shard *s, const struct hc_gw_shard_map *next,
 			  char *err, size_t err_len)
 {
+	if (s->in_poll) {
+		snprintf(err, err_len, "a map applied from a callback: apply it after "
+			 "hc_gw_shard_poll returns");
+		s->st.maps_refused++;
+		errno = EDEADLK;
+		return -1;
+	}
 	if (next->version <= s->map.version) {
 		snprintf(err, err_len, "map version %u is not newer than %u", next->version,
 			 s->map.version);
@@ -603,6 +639,10 @@ int hc_gw_shard_timeout_ms(const struct hc_gw_shard *s)
 
 int hc_gw_shard_poll(struct hc_gw_shard *s, int timeout_ms)
 {
+	if (s->in_poll) {
+		errno = EBUSY;
+		return -1;
+	}
 	struct pollfd pfd[HC_GW_SHARD_MAX_APPLIANCES];
 	unsigned n = 0;
 	for (unsigned k = 0; k < s->n_slots; k++)
@@ -613,17 +653,32 @@ int hc_gw_shard_poll(struct hc_gw_shard *s, int timeout_ms)
 		t = timeout_ms;
 	if (n > 0 && t != 0 && poll(pfd, n, t) < 0 && errno != EINTR)
 		return -1;
-	int total = 0;
-	for (unsigned k = 0; k < s->n_slots; k++) {
+	int total = 0, failed = 0;
+	s->in_poll = 1;
+	for (unsigned k = 0; k < s->n_slots && !s->closing; k++) {
 		if (s->slot[k].g == NULL)
 			continue;
 		int r = hc_gw_poll(s->slot[k].g, 0);
-		if (r < 0)
-			return -1;
+		if (r < 0) {
+			failed = errno;
+			if (failed == ESHUTDOWN) /* closed directly: gone */
+				s->slot[k].g = NULL;
+			break;
+		}
 		total += r;
 	}
-	if (s->stray)
+	if (failed == 0 && !s->closing && s->stray)
 		reconcile(s, 1);
+	s->in_poll = 0;
+	if (s->closing) { /* a callback closed the set: it is gone */
+		hc_gw_shard_close(s, s->closing - 1);
+		errno = ESHUTDOWN;
+		return -1;
+	}
+	if (failed != 0) {
+		errno = failed;
+		return -1;
+	}
 	return total;
 }
 

@@ -10,7 +10,9 @@
  * several appliances") and docs/scaling-shards.md for the design.
  *
  * Single-threaded like hc_gw: every call from one thread; callbacks come
- * from hc_gw_shard_poll and may call hc_gw_shard_join/leave/place.
+ * from hc_gw_shard_poll and may call hc_gw_shard_join/leave/place, and
+ * hc_gw_shard_close (deferred to the poll's end); hc_gw_shard_apply_map
+ * and hc_gw_shard_poll from a callback are refused.
  */
 #ifndef HC_GW_SHARD_H
 #define HC_GW_SHARD_H
@@ -103,7 +105,10 @@ struct hc_gw_shard *hc_gw_shard_open(const struct hc_gw_shard_map *map,
 				     const struct hc_gw_config *base,
 				     const struct hc_gw_shard_callbacks *cb, char *err,
 				     size_t err_len);
-/* Close every session (clean: as hc_gw_close). */
+/* Close every session (clean: as hc_gw_close).  From a callback: no
+ * callback, join, leave or place works after it (ESHUTDOWN), and the set
+ * is closed when hc_gw_shard_poll returns (-1, ESHUTDOWN; s must not be
+ * used after that). */
 void hc_gw_shard_close(struct hc_gw_shard *s, int clean);
 
 /* Routed by pool: as hc_gw_join / hc_gw_leave / hc_gw_place.  -1 with
@@ -119,8 +124,9 @@ int hc_gw_shard_place(struct hc_gw_shard *s, uint64_t user, uint16_t pool,
  * home and LEFT on the old, appliances gone from the map are closed
  * cleanly once they hold nobody.  0, or -1 with errno (ESTALE: version not
  * newer; EINVAL: an appliance changed address, or an inconsistent map;
- * EBUSY: users in a pool the map drops; a new appliance's session that
- * cannot open: hc_gw_open's errno, its message naming the appliance) and
+ * EBUSY: users in a pool the map drops; EDEADLK: called from a callback;
+ * a new appliance's session that cannot open: hc_gw_open's errno, its
+ * message naming the appliance) and
  * a message in err.  All or nothing: on error the set is as before (the
  * sessions it opened for new appliances are closed again, cleanly: such
  * an appliance saw an empty snapshot and a SHUTDOWN) but for the
@@ -130,7 +136,8 @@ int hc_gw_shard_apply_map(struct hc_gw_shard *s, const struct hc_gw_shard_map *n
 
 /* Poll every session: wait up to timeout_ms (capped by the sessions'
  * timers) for any socket, then hc_gw_poll(g, 0) each.  Datagrams
- * received, or -1 with errno (hc_gw_poll's). */
+ * received, or -1 with errno (hc_gw_poll's; EBUSY: called from a
+ * callback; ESHUTDOWN: a callback closed the set, s is gone). */
 int hc_gw_shard_poll(struct hc_gw_shard *s, int timeout_ms);
 /* The smallest hc_gw_timeout_ms over the sessions. */
 int hc_gw_shard_timeout_ms(const struct hc_gw_shard *s);

@@ -149,7 +149,34 @@ struct shard_lab {
 	struct hc_gw_shard *s;
 	unsigned states;
 	unsigned state_shard_mask;
+	/* what on_assign does (test_callbacks_close_and_map) */
+	enum { ACT_NONE, ACT_APPLY_MAP, ACT_CLOSE } act;
+	const struct hc_gw_shard_map *act_map;
+	unsigned assigns;
+	int map_rc, map_errno, join_rc, join_errno, place_rc, place_errno;
+	char map_err[256];
 };
+
+static void on_assign(void *arg, unsigned shard, const struct hc_gw_assign *a)
+{
+	struct shard_lab *l = arg;
+	(void)shard;
+	(void)a;
+	l->assigns++;
+	if (l->act == ACT_APPLY_MAP) {
+		l->map_rc = hc_gw_shard_apply_map(l->s, l->act_map, l->map_err,
+						  sizeof(l->map_err));
+		l->map_errno = errno;
+	} else if (l->act == ACT_CLOSE) {
+		hc_gw_shard_close(l->s, 1);
+		uint32_t req;
+		unsigned where;
+		l->join_rc = hc_gw_shard_join(l->s, 77, 5, 1);
+		l->join_errno = errno;
+		l->place_rc = hc_gw_shard_place(l->s, 78, 1, &req, &where);
+		l->place_errno = errno;
+	}
+}
 
 static void on_state(void *arg, unsigned shard, const struct hc_gw_state_change *c)
 {
@@ -188,7 +215,8 @@ static int shard_lab_open(struct shard_lab *l)
 	c.incarnation = GW_INC;
 	c.heartbeat_ms = 100000;
 	c.lost_ms = 100000;
-	struct hc_gw_shard_callbacks cb = {.on_state = on_state, .arg = l};
+	struct hc_gw_shard_callbacks cb = {.on_state = on_state, .on_assign = on_assign,
+					   .arg = l};
 	l->s = hc_gw_shard_open(&m, &c, &cb, err, sizeof(err));
 	return l->s == NULL ? -1 : 0;
 }
@@ -487,10 +515,142 @@ static void test_apply_map_all_or_nothing(void)
 	close(c);
 }
 
+/* An ASSIGN NEW_TOPIC for user (held by session 0, pool 1) from
+ * appliance a, sequence seq. */
+static void send_new_topic(struct shard_lab *l, uint64_t user, uint32_t seq)
+{
+	uint8_t p[256];
+	hc_proto_fill_hdr(p, HC_MSG_ASSIGN, GW_ID, 1, GW_INC, 1000, seq);
+	hc_proto_hdr_add_flags(p, HC_HDR_F_A2G);
+	struct hc_assign as = {.user_id = htobe64(user), .room_id = htonl(3),
+			       .refused_room = htonl(2), .pool_id = htons(1),
+			       .status = HC_ASSIGN_NEW_TOPIC};
+	memcpy(p + sizeof(struct hc_hdr), &as, sizeof(as));
+	struct sockaddr_in gwa;
+	socklen_t gl = sizeof(gwa);
+	CU_ASSERT_EQUAL_FATAL(getsockname(hc_gw_fd(hc_gw_shard_session(l->s, 0)),
+					  (struct sockaddr *)&gwa, &gl), 0);
+	CU_ASSERT_EQUAL(sendto(l->a, p, sizeof(struct hc_hdr) + sizeof(as), 0,
+			       (const struct sockaddr *)&gwa, sizeof(gwa)),
+			(ssize_t)(sizeof(struct hc_hdr) + sizeof(as)));
+}
+
+/* Poll until on_assign ran (2 s at the most): hc_gw_shard_poll's last
+ * return and errno. */
+static int poll_for_assign(struct shard_lab *l, unsigned before, int *err)
+{
+	int rc = 0;
+	*err = 0;
+	for (int i = 0; i < 200 && l->assigns == before; i++) {
+		rc = hc_gw_shard_poll(l->s, 10);
+		*err = errno;
+		if (rc < 0)
+			break;
+	}
+	return rc;
+}
+
+/* What a callback may do to the shard set: a map applied from it is
+ * refused (EDEADLK; the set routes by the old map, nothing moved), a
+ * nested poll is refused (EBUSY); a close from it is deferred: join and
+ * place refuse at once (ESHUTDOWN), no callback runs after it, the poll
+ * returns -1 ESHUTDOWN and the set is gone (under AddressSanitizer a use
+ * of a freed session would fail this), the appliance sees a clean
+ * SHUTDOWN. */
+static void test_callbacks_close_and_map(void)
+{
+	struct shard_lab l;
+	CU_ASSERT_EQUAL_FATAL(shard_lab_open(&l), 0);
+	struct seen va = {0}, vb = {0};
+	drain(l.s, l.a, &va);
+	drain(l.s, l.b, &vb);
+	for (uint64_t u = 1; u <= 3; u++)
+		CU_ASSERT_EQUAL(hc_gw_shard_join(l.s, u, 2, 1), 0);
+	drain(l.s, l.a, &va);
+
+	/* a map moving pool 1 to b, applied from the callback: refused */
+	char text[512], err[256];
+	struct hc_gw_shard_map m2;
+	snprintf(text, sizeof(text), "version 2\nappliance a 127.0.0.1:%u\n"
+		 "appliance b 127.0.0.1:%u\npool 1 b 1-99\npool 2 a 100-199\n"
+		 "pool 3 b 200-299\n", ntohs(l.aa.sin_port), ntohs(l.ba.sin_port));
+	CU_ASSERT_EQUAL_FATAL(hc_gw_shard_map_parse(&m2, text, err, sizeof(err)), 0);
+	l.act = ACT_APPLY_MAP;
+	l.act_map = &m2;
+	send_new_topic(&l, 1, 1);
+	int perr;
+	CU_ASSERT(poll_for_assign(&l, 0, &perr) >= 0);
+	CU_ASSERT_EQUAL(l.assigns, 1);
+	CU_ASSERT_EQUAL(l.map_rc, -1);
+	CU_ASSERT_EQUAL(l.map_errno, EDEADLK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(l.map_err, "from a callback"));
+	struct hc_gw_shard_stats st;
+	hc_gw_shard_get_stats(l.s, &st);
+	CU_ASSERT_EQUAL(st.map_version, 1);
+	CU_ASSERT_EQUAL(st.maps_refused, 1);
+	CU_ASSERT_EQUAL(hc_gw_shard_of_pool(l.s, 1), 0);
+	CU_ASSERT_EQUAL(hc_gw_users(hc_gw_shard_session(l.s, 0)), 3);
+	/* after the poll the same map applies */
+	CU_ASSERT_EQUAL(hc_gw_shard_apply_map(l.s, &m2, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(hc_gw_shard_of_pool(l.s, 1), 1);
+	CU_ASSERT_EQUAL(hc_gw_users(hc_gw_shard_session(l.s, 1)), 3);
+	/* back to a, for the close below */
+	snprintf(text, sizeof(text), "version 3\nappliance a 127.0.0.1:%u\n"
+		 "appliance b 127.0.0.1:%u\npool 1 a 1-99\npool 2 a 100-199\n"
+		 "pool 3 b 200-299\n", ntohs(l.aa.sin_port), ntohs(l.ba.sin_port));
+	CU_ASSERT_EQUAL_FATAL(hc_gw_shard_map_parse(&m2, text, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(hc_gw_shard_apply_map(l.s, &m2, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(hc_gw_users(hc_gw_shard_session(l.s, 0)), 3);
+	memset(&va, 0, sizeof(va));
+	drain(l.s, l.a, &va);
+
+	/* closed from the callback: two ASSIGNs wait, the first closes */
+	l.act = ACT_CLOSE;
+	send_new_topic(&l, 2, 2);
+	send_new_topic(&l, 3, 3);
+	usleep(20000); /* both in the socket before the poll (loopback) */
+	unsigned before = l.assigns;
+	int rc = poll_for_assign(&l, before, &perr);
+	CU_ASSERT_EQUAL(rc, -1);
+	CU_ASSERT_EQUAL(perr, ESHUTDOWN);
+	CU_ASSERT_EQUAL(l.assigns, before + 1); /* none after the close */
+	CU_ASSERT_EQUAL(l.join_rc, -1);
+	CU_ASSERT_EQUAL(l.join_errno, ESHUTDOWN);
+	CU_ASSERT_EQUAL(l.place_rc, -1);
+	CU_ASSERT_EQUAL(l.place_errno, ESHUTDOWN);
+	/* the clean close said SHUTDOWN: a heartbeat reached a; no record
+	 * names user 77 (the JOIN after the close); the NEW_TOPIC's re-join
+	 * of user 2, made before the callback, was sent */
+	uint8_t p[9000];
+	unsigned hb = 0, user77 = 0, user2 = 0;
+	for (int i = 0; i < 20; i++) {
+		struct pollfd pfd = {.fd = l.a, .events = POLLIN};
+		if (poll(&pfd, 1, 100) <= 0)
+			break;
+		ssize_t n = recv(l.a, p, sizeof(p), 0);
+		if (n >= (ssize_t)sizeof(struct hc_hdr)) {
+			hb += p[5] == HC_MSG_HEARTBEAT;
+			for (unsigned r = 0; p[5] == HC_MSG_EVENTS && r < get16(p + 10); r++) {
+				struct hc_event e;
+				memcpy(&e, p + sizeof(struct hc_hdr) + r * sizeof(e), sizeof(e));
+				user77 += be64toh(e.user_id) == 77;
+				user2 += be64toh(e.user_id) == 2 && ntohl(e.room_id) == 3;
+			}
+		}
+	}
+	CU_ASSERT(hb >= 1);
+	CU_ASSERT_EQUAL(user77, 0);
+	CU_ASSERT_EQUAL(user2, 1);
+	close(l.a);
+	close(l.b);
+}
+
 static CU_TestInfo tests[] = {
 	{"the shard map: parsed, refused with the line", test_map_parse},
 	{"routing by pool, a pool moved by a newer map", test_routing_and_move},
 	{"a map whose new appliance cannot open: refused whole", test_apply_map_all_or_nothing},
+	{"from a callback: a map refused, a close deferred to the poll's end",
+	 test_callbacks_close_and_map},
 	CU_TEST_INFO_NULL,
 };
 
