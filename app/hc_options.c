@@ -115,6 +115,9 @@ static const struct opt_row rows[] = {
 	 "run without keys: tags are neither needed\nnor checked (one of --keys, --no-auth)", W_BOTH, 0},
 	{"max-places-per-gateway", OPT_U32, F(max_places_per_gw), 1, 1u << 28, "16384", "N",
 	 "seats one gateway may hold reserved\n(PLACEs and refused JOINs' seats\nelsewhere; beyond: NO_ROOM)", W_BOTH, 0},
+	{"max-users-per-gateway", OPT_U32, F(max_users_per_gw), 0, 1u << 30, "0", "N",
+	 "users one gateway may hold: its JOINs and\nsnapshot members of new users beyond hear\n"
+	 "FULL (each of W workers holds its share,\nN/W rounded up); 0: no cap", W_BOTH, 0},
 	{"max-snapshot-users", OPT_U32, F(max_snapshot_users), 1, 1u << 28, "262144", "N",
 	 "members one gateway's snapshot may stage;\nall snapshots of a worker together:\n--max-users", W_BOTH, 0},
 	{"state-file", OPT_TEXT, F(state_file), 0, 0, "/var/lib/headcount/gateways", "FILE",

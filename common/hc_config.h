@@ -51,6 +51,8 @@ struct hc_config {
 	                              gateway may hold reserved at once      */
 	uint32_t max_snapshot_users; /* --max-snapshot-users: members one
 	                              gateway's snapshot may stage           */
+	uint32_t max_users_per_gw; /* --max-users-per-gateway: users one
+	                              gateway may hold (0: no cap)          */
 	const char *state_file;    /* --state-file FILE ("none": none): the
 	                              gateways holding users, for the restart
 	                              hold (control/hc_restart.h)           */

@@ -106,6 +106,10 @@ int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
 				     cfg->max_rooms, socket);
 		if (rc != 0)
 			goto fail;
+		/* users are spread over the workers by id: each holds its
+		 * share of a gateway's (exact with one worker) */
+		w->members.gw_user_cap = (uint32_t)(((uint64_t)cfg->max_users_per_gw +
+						     n_workers - 1) / n_workers);
 		struct hc_seq_hooks hooks = {.deliver = hc_ops_deliver,
 			.drop_users = hc_snapshots_drop_users, .resync = hc_chan_ask_resync,
 			.ctx = w, .drop_ctx = &w->snaps};

@@ -272,10 +272,21 @@ static inline int32_t batch_pos(struct hc_members *m, const struct batch *b,
 }
 
 /* Is there a key for one more new user (counting the keys promised to
- * new users whose seat request is in flight)?  Else the JOIN is refused
- * (HC_CHG_FULL: the gateway is told) and counted. */
+ * new users whose seat request is in flight), and is its gateway below
+ * its share of --max-users-per-gateway (its users here and its seat
+ * requests in flight: a request may be a new user's)?  Else the JOIN or
+ * snapshot member is refused (HC_CHG_FULL: the gateway is told) and
+ * counted.  New users only: the cap costs one test on a known user's
+ * path, none. */
 static inline int have_key_for_new(struct hc_members *m, struct batch *b, const struct hc_op *o)
 {
+	if (unlikely(m->gw_user_cap != 0) &&
+	    m->gw_users[o->gateway_id] + m->gw_pending[o->gateway_id] >= m->gw_user_cap) {
+		b->full++;
+		HC_RELAXED_ADD(&m->st.gateway_cap_full, 1);
+		report(m, o, 0, o->room_id, HC_CHG_FULL);
+		return 0;
+	}
 	if (likely(m->n_users + (uint64_t)b->dusers + m->pend_new < m->capacity))
 		return 1;
 	b->full++;

@@ -77,6 +77,9 @@ struct hc_members_stats {
 	uint64_t lease_seats;  /* seats leased to this worker                */
 	uint64_t lease_revokes; /* revokes answered                          */
 	uint64_t lease_returned; /* seats given back by revokes              */
+	uint64_t gateway_cap_full; /* new users refused (FULL, in table_full
+	                              too): their gateway held its share of
+	                              --max-users-per-gateway               */
 };
 
 struct hc_seq_stats {

@@ -483,6 +483,85 @@ static void test_crowded_home(void)
 	hc_members_free(&m);
 }
 
+/* --max-users-per-gateway: a gateway holding its share hears FULL for
+ * JOINs and snapshot members of new users (counted in table_full and
+ * gateway_cap_full, nothing changed), its known users still move, other
+ * gateways are not held back, and a leave makes room; under admission its
+ * seat requests in flight count (they may be new users). */
+static void test_gateway_cap(void)
+{
+	static struct hc_change chg[16];
+	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_gwcap", 4096, 16, 0), 0);
+	m.gw_user_cap = 5;
+	for (uint64_t u = 1; u <= 8; u++)
+		apply1(u, 1 + (uint32_t)(u % 3), HC_OP_JOIN, 7, 0);
+	CU_ASSERT_EQUAL(m.n_users, 5);
+	CU_ASSERT_EQUAL(m.gw_users[7], 5);
+	CU_ASSERT_EQUAL(m.st.table_full, 3);
+	CU_ASSERT_EQUAL(m.st.gateway_cap_full, 3);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 6), 0);
+	/* refused: reported FULL, nothing changed */
+	m.changes = chg;
+	m.changes_cap = 16;
+	m.n_changes = 0;
+	apply1(9, 2, HC_OP_JOIN, 7, 0);
+	CU_ASSERT_EQUAL_FATAL(m.n_changes, 1);
+	CU_ASSERT(chg[0].kind == HC_CHG_FULL && chg[0].user_id == 9 && chg[0].to_room == 2);
+	CU_ASSERT_EQUAL(m.n_users, 5);
+	/* a known user of the gateway moves; another gateway joins */
+	apply1(1, 4, HC_OP_JOIN, 7, 0);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 1), 4);
+	for (uint64_t u = 100; u < 105; u++)
+		apply1(u, 3, HC_OP_JOIN, 8, 0);
+	CU_ASSERT_EQUAL(m.gw_users[8], 5);
+	CU_ASSERT_EQUAL(m.st.gateway_cap_full, 4);
+	/* a snapshot member of a new user is refused too */
+	m.n_changes = 0;
+	apply1(10, 2, HC_OP_SNAP_SET, 7, 1);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 10), 0);
+	CU_ASSERT_EQUAL(m.st.gateway_cap_full, 5);
+	CU_ASSERT_EQUAL_FATAL(m.n_changes, 1);
+	CU_ASSERT_EQUAL(chg[0].kind, HC_CHG_FULL);
+	/* one leaves: one more fits, then no more */
+	apply1(2, 3, HC_OP_LEAVE, 7, 0);
+	apply1(11, 2, HC_OP_JOIN, 7, 0);
+	apply1(12, 2, HC_OP_JOIN, 7, 0);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 11), 2);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 12), 0);
+	CU_ASSERT_EQUAL(m.gw_users[7], 5);
+	CU_ASSERT_EQUAL(m.st.gateway_cap_full, 6);
+	CU_ASSERT_EQUAL(m.n_users, 10);
+	CU_ASSERT_EQUAL(lists_check(&m), 0);
+
+	/* admission: requests in flight count against the cap */
+	m.admission = 1;
+	m.gw_user_cap = 3;
+	m.n_changes = 0;
+	for (uint64_t u = 200; u < 205; u++)
+		apply1(u, 5, HC_OP_JOIN, 9, 0);
+	CU_ASSERT_EQUAL(m.pend.n_pending, 3);
+	CU_ASSERT_EQUAL(m.gw_pending[9], 3);
+	CU_ASSERT_EQUAL(m.st.gateway_cap_full, 8);
+	unsigned req = 0, full = 0;
+	for (unsigned i = 0; i < m.n_changes; i++) {
+		req += chg[i].kind == HC_CHG_REQUEST;
+		full += chg[i].kind == HC_CHG_FULL;
+	}
+	CU_ASSERT_EQUAL(req, 3);
+	CU_ASSERT_EQUAL(full, 2);
+	for (uint64_t u = 200; u < 203; u++)
+		hc_members_decide(&m, u, 5, 1, 9);
+	CU_ASSERT_EQUAL(m.gw_users[9], 3);
+	CU_ASSERT_EQUAL(m.gw_pending[9], 0);
+	apply1(205, 5, HC_OP_JOIN, 9, 0);
+	CU_ASSERT_EQUAL(m.pend.n_pending, 0);
+	CU_ASSERT_EQUAL(m.st.gateway_cap_full, 9);
+	CU_ASSERT_EQUAL(m.n_users, 13);
+	CU_ASSERT_EQUAL(lists_check(&m), 0);
+	m.changes = NULL;
+	hc_members_free(&m);
+}
+
 /* Gateways choose user ids: ids crafted to share one home of the pending
  * table (seat requests in flight) would make every probe walk all of
  * them.  The table's hashes are seeded: the same ids crowd one home only
@@ -562,6 +641,7 @@ static CU_TestInfo tests[] = {
 	{"join/leave semantics", test_semantics},
 	{"same user twice in a batch", test_same_user_in_batch},
 	{"full table", test_full},
+	{"a gateway's share of --max-users-per-gateway", test_gateway_cap},
 	{"random ops vs reference model", test_against_reference},
 	{"pick k users of a room", test_pick},
 	{"reconnect through another gateway", test_reconnect_elsewhere},
