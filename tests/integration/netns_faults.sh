@@ -25,6 +25,8 @@
 #   kill-app-load  the same while 8 gateways keep arriving (placements)
 #              and leaving: after the restart no seat is handed out that a
 #              gateway may still hold, so no room ever goes above max
+#   gateway-cap  more users than one gateway's --max-users-per-gateway:
+#               its JOINs beyond are refused (FULL), the room table exact
 #   table-full more users than --max-users: the JOINs beyond are refused
 #              (FULL) and the gateways drop those users; nothing is lost
 #              or left inconsistent, the appliance keeps running
@@ -228,6 +230,25 @@ table-full)
 		"$(kv table_full "$out/stats.kv")"
 	need gateway_refusals "$(kv refusals "$res")" -gt 0
 	need users_at_most_max "$(kv users "$out/stats.kv")" -le 3000
+	need digest_snapshots "$(kv digest_snapshots "$res")" -eq 0
+	;;
+gateway-cap)
+	# the same load as table-full (more than 3000 users at once), but
+	# room for all: each of the 4 gateways may hold 600 (one worker)
+	hc_appliance_start "$build" "$out" 1 "${app_args[@]}" --max-users-per-gateway 600 \
+		> /dev/null
+	hc_limit_watch_start "$out"
+	rc=0
+	gw_run "$out/gwsim.log" --gateways 4 --users 6000 --arrival-rate 20000 \
+		--leave-rate 1000 --duration 4 --settle 120 --seed 13 || rc=$?
+	finish "$rc" "room table differs from the gateways' truth"
+	need gateway_cap_full "$(kv gateway_cap_full "$out/stats.kv")" -gt 0
+	need table_full_is_the_cap "$(kv table_full "$out/stats.kv")" -eq \
+		"$(kv gateway_cap_full "$out/stats.kv")"
+	need ctl_table_full_refusals "$(kv ctl_table_full_refusals "$out/stats.kv")" -eq \
+		"$(kv table_full "$out/stats.kv")"
+	need gateway_refusals "$(kv refusals "$res")" -gt 0
+	need users_at_most_4x600 "$(kv users "$out/stats.kv")" -le 2400
 	need digest_snapshots "$(kv digest_snapshots "$res")" -eq 0
 	;;
 *)
