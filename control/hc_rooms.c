@@ -884,6 +884,24 @@ int hc_rooms_repool_prepare(const struct hc_rooms *r, const struct hc_policy *np
 			 "(the retired-id queue is full): try again", retire);
 		return -1;
 	}
+	/* a pool's room ids (docs/scaling-shards.md) must still hold its live
+	 * rooms: one outside would stay in the pool under an id the range no
+	 * longer vouches for (another pool's, or another appliance's) */
+	for (uint32_t id = 1; id < r->max_rooms; id++) {
+		const struct hc_room *rm = &r->room[id];
+		if (rm->state != HC_ROOM_LIVE || rm->pool >= r->pol->n_pools ||
+		    x->map[rm->pool] == HC_NO_POOL)
+			continue;
+		const struct hc_pool_cfg *nc = &np->pool[x->map[rm->pool]];
+		if (nc->room_last != 0 && (id < nc->room_first || id > nc->room_last)) {
+			snprintf(err, errlen, "pool %u (%s): room %u (%u users, %u reserved "
+				 "seats) lies outside its new room ids %u-%u: a range may change "
+				 "only around the pool's live rooms (try again once they are "
+				 "empty and retired)", nc->id, nc->name, id, rm->users,
+				 rm->reserved, nc->room_first, nc->room_last);
+			return -1;
+		}
+	}
 	for (unsigned p = 0; p < np->n_pools; p++) {
 		x->levels[p] = np->pool[p].max + 1;
 		x->head[p] = rte_zmalloc("hc_buckets", sizeof(uint32_t) * x->levels[p], 64);

@@ -341,6 +341,34 @@ static void test_repool(void)
 			       "reserved seats in 1 rooms: a pool is removed only once it is empty");
 	CU_ASSERT_PTR_EQUAL(r.pol, &p0);
 
+	/* a room range for the default pool that leaves out its live room b:
+	 * refused, nothing changed; one around both rooms is taken (checked
+	 * by prepare only: aborted) */
+	p1 = p0;
+	p1.pool[0].room_first = a < b ? a : b;
+	p1.pool[0].room_last = a < b ? a : b;
+	p1.pool[1].room_first = 60;
+	p1.pool[1].room_last = 63;
+	uint32_t left_out = a < b ? b : a;
+	CU_ASSERT_EQUAL(hc_rooms_repool_prepare(&r, &p1, &x, e, sizeof(e)), -1);
+	char want[256];
+	snprintf(want, sizeof(want), "pool 0 (default): room %u (%u users, 0 reserved seats) lies "
+		 "outside its new room ids %u-%u: a range may change only around the pool's "
+		 "live rooms (try again once they are empty and retired)", left_out,
+		 left_out == a ? 30 : 12, p1.pool[0].room_first, p1.pool[0].room_first);
+	CU_ASSERT_STRING_EQUAL(e, want);
+	CU_ASSERT_PTR_EQUAL(r.pol, &p0);
+	p1.pool[0].room_first = 1;
+	p1.pool[0].room_last = 59;
+	CU_ASSERT_EQUAL(hc_rooms_repool_prepare(&r, &p1, &x, e, sizeof(e)), -1); /* duel's d */
+	CU_ASSERT_PTR_NOT_NULL(strstr(e, "pool 7 (duel): room "));
+	p1.pool[1].room_first = d;
+	p1.pool[1].room_last = 63;
+	p1.pool[0].room_last = d - 1;
+	CU_ASSERT_FATAL(a < d && b < d); /* ids open in order */
+	CU_ASSERT_EQUAL(hc_rooms_repool_prepare(&r, &p1, &x, e, sizeof(e)), 0);
+	hc_rooms_repool_abort(&x);
+
 	/* max 40 -> 25, a new pool 9 before duel in the file: indices follow ids */
 	hc_policy_defaults(&p2);
 	p2.n_pools = 0;
