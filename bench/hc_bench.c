@@ -40,6 +40,12 @@
  * only the calling thread), and the chunk's events and worker loops are
  * printed, for a deterministic count of instructions per event on a noisy
  * machine (docs/benchmarks.md); gateways are then never declared dead.
+ * Every batch case line also says how far apart the host put the two
+ * lcores: xcore_rtt_ns, the round trip of one cache line between them
+ * (measured before the worker starts, and again after it stops: printed
+ * at the end).  The frames are written on the main lcore and read on the
+ * worker's, so a single-event datagram's cost follows it
+ * (docs/benchmarks.md, "The host's two placements").
  * A benchmark, not a test: it asserts nothing; `meson test` runs it only
  * at tiny sizes, to see every case end (tests/integration/bench_smoke.sh),
  * and never judges a speed.
@@ -138,6 +144,44 @@ static struct rte_mbuf *make_frame(unsigned k, const struct hc_event *events, ui
 }
 
 #define CHUNK_FRAMES 8192u    /* frames handed over at once (~16 MiB of mbufs) */
+
+/* The round trip of a cache line between the main lcore and lcore
+ * `peer` (nothing else running there), in ns: the median of 5 runs of
+ * 2,000 exchanges.  110-130 ns where the host placed the two vCPUs in one
+ * cache domain, 430-700 ns where it placed them apart (this machine). */
+static uint64_t xc_line[8] __rte_cache_aligned;
+#define XC_ROUNDS 2000u
+
+static int xc_pong(void *arg)
+{
+	(void)arg;
+	for (uint64_t i = 1; i <= XC_ROUNDS; i++) {
+		while (__atomic_load_n(&xc_line[0], __ATOMIC_ACQUIRE) != 2 * i - 1)
+			;
+		__atomic_store_n(&xc_line[0], 2 * i, __ATOMIC_RELEASE);
+	}
+	return 0;
+}
+
+static double xcore_rtt_ns(unsigned peer)
+{
+	double ns[5];
+	for (int r = 0; r < 5; r++) {
+		__atomic_store_n(&xc_line[0], 0, __ATOMIC_RELEASE);
+		if (rte_eal_remote_launch(xc_pong, NULL, peer) != 0)
+			return 0;
+		uint64_t t0 = rte_rdtsc();
+		for (uint64_t i = 1; i <= XC_ROUNDS; i++) {
+			__atomic_store_n(&xc_line[0], 2 * i - 1, __ATOMIC_RELEASE);
+			while (__atomic_load_n(&xc_line[0], __ATOMIC_ACQUIRE) != 2 * i)
+				;
+		}
+		uint64_t t1 = rte_rdtsc();
+		rte_eal_wait_lcore(peer);
+		ns[r] = (double)(t1 - t0) / XC_ROUNDS * 1e9 / (double)rte_get_tsc_hz();
+	}
+	return hc_median(ns, 5);
+}
 
 static struct rte_ring *changes;   /* the worker's reports, or NULL */
 static struct rte_ring *decisions; /* our answers to its seat requests */
@@ -840,6 +884,7 @@ int main(int argc, char **argv)
 		perror("hc-bench");
 		exit(1);
 	}
+	double rtt_start = xcore_rtt_ns(worker_lcore);
 	rte_eal_remote_launch(hc_worker_main, w, worker_lcore);
 
 	/* warm-up: every user joins once (not timed) */
@@ -891,13 +936,13 @@ int main(int argc, char **argv)
 		printf("case=%s events_per_datagram=%u users=%u rooms=%u reps=%d report=%d auth=%d "
 		       "rx_csum=%s lease_seats=%u leased_share=%.2f events_per_s=%.0f "
 		       "datagrams_per_s=%.0f cycles_per_event=%.1f wall_cycles_per_event=%.1f "
-		       "worker_busy=%.2f%s\n",
+		       "worker_busy=%.2f xcore_rtt_ns=%.0f%s\n",
 		       batch_cases[ci].name, batch_cases[ci].k, users, rooms, reps, report, auth,
 		       rx_csum_offload ? "offload" : "software",
 		       report ? lease_seats : 0,
 		       leased + asked ? (double)leased / (double)(leased + asked) : 0.0, med,
 		       hc_median(dps, reps), hc_median(bcpe, reps), hc_median(wcpe, reps),
-		       hc_median(share, reps), hc_bench_host(rte_get_tsc_hz()));
+		       hc_median(share, reps), rtt_start, hc_bench_host(rte_get_tsc_hz()));
 		hc_bench_require(batch_cases[ci].name, med > 0, "0 events/s");
 	}
 	if ((only == NULL || strcmp(only, "snapshot") == 0) && report) {
@@ -949,6 +994,11 @@ int main(int argc, char **argv)
 	}
 	hc_control_stop_workers(&dp, NULL);
 	rte_eal_mp_wait_lcore();
+	double rtt_end = xcore_rtt_ns(worker_lcore);
+	printf("hc-bench: cross-lcore round trip %.0f ns before the cases, %.0f ns after%s\n",
+	       rtt_start, rtt_end, rtt_end > 1.5 * rtt_start || rtt_start > 1.5 * rtt_end ?
+	       " (the host moved the lcores meanwhile: the figures mix two placements)" : "");
+	printf("xcore_rtt_ns_start=%.0f xcore_rtt_ns_end=%.0f\n", rtt_start, rtt_end);
 	hc_ports_close(&dp);
 	hc_dataplane_free(&dp);
 	/* bench_keys: the dataplane owned and freed it */

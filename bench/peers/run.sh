@@ -10,7 +10,9 @@
 # line per case with the medians and the ratio:
 #
 #   case=batch64 headcount_events_per_s=... redis_events_per_s=... ratio=...
-#     headcount_cycles_per_event=... (the worker's busy TSC cycles) ...
+#     headcount_cycles_per_event=... (the worker's busy TSC cycles)
+#     headcount_xcore_rtt_ns=... (how far apart the host put hc-bench's
+#     two lcores: a cache line's round trip, hc-bench's xcore_rtt_ns) ...
 #     cpu="..." tsc_hz=...
 #
 # Builds nothing: the programs come from the build directory.
@@ -78,7 +80,7 @@ redis-cli -s "$sock" ping 2> /dev/null | grep -q PONG ||
 
 # field NAME LINE: the value of NAME=... in a case line
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<< "$2"; }
-declare -A hc hcc rd
+declare -A hc hcc rd hrt
 cpu= tsc=
 for rep in $(seq 1 "$reps"); do
 	for c in batch64 batch1; do
@@ -89,6 +91,8 @@ for rep in $(seq 1 "$reps"); do
 		line=$(grep "^case=$c " <<< "$out") || { echo "$out" >&2; exit 1; }
 		hc[$c]+=" $(field events_per_s "$line")"
 		hcc[$c]+=" $(field cycles_per_event "$line")"
+		rtt=$(field xcore_rtt_ns "$line")
+		hrt[$c]+=" $rtt"
 		cpu=$(sed -n 's/.* cpu="\([^"]*\)".*/\1/p' <<< "$line")
 		tsc=$(field tsc_hz "$line")
 		out=$(taskset -c 0 "$rdb" --socket "$sock" --script "$here/membership.lua" \
@@ -99,16 +103,18 @@ for rep in $(seq 1 "$reps"); do
 			{ echo "$out" >&2; echo "run.sh: the Redis state check failed" >&2; exit 1; }
 		line=$(grep "^case=$c " <<< "$out") || { echo "$out" >&2; exit 1; }
 		rd[$c]+=" $(field redis_events_per_s "$line")"
-		echo "run.sh: turn $rep $c: headcount ${hc[$c]##* } redis ${rd[$c]##* } events/s"
+		echo "run.sh: turn $rep $c: headcount ${hc[$c]##* } redis ${rd[$c]##* } events/s" \
+			"(headcount's lcores $rtt ns apart, round trip)"
 	done
 done
 median() { tr ' ' '\n' <<< "$1" | grep . | sort -g |
 	awk -v f="${2:-%.0f}" '{v[NR] = $1} END {printf f "\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 for c in batch64 batch1; do
 	h=$(median "${hc[$c]}") r=$(median "${rd[$c]}") cyc=$(median "${hcc[$c]}" %.1f)
+	rt=$(median "${hrt[$c]}")
 	ratio=$(awk -v h="$h" -v r="$r" 'BEGIN {if (r <= 0) print "inf"; else printf (h / r >= 100 ? "%.0f" : "%.2f"), h / r}')
 	echo "case=$c headcount_events_per_s=$h redis_events_per_s=$r ratio=$ratio" \
-		"headcount_cycles_per_event=$cyc users=$users" \
+		"headcount_cycles_per_event=$cyc headcount_xcore_rtt_ns=$rt users=$users" \
 		"rooms=$rooms reps=$reps redis_max=$max pipeline=$pipeline redis=$(redis-server --version |
 		sed -n 's/.*v=\([^ ]*\).*/\1/p') cpu=\"$cpu\" tsc_hz=$tsc"
 done

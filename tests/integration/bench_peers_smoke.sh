@@ -36,7 +36,8 @@ oks=$(grep -c '^redis_check=ok ' <<< "$out" || true)
 [ "$oks" = 2 ] || fail "$oks Redis state checks passed, expected 2"
 for c in batch64 batch1; do
 	line=$(grep "^case=$c " <<< "$out") || fail "no case=$c line"
-	for f in headcount_events_per_s redis_events_per_s ratio headcount_cycles_per_event tsc_hz; do
+	for f in headcount_events_per_s redis_events_per_s ratio headcount_cycles_per_event \
+		headcount_xcore_rtt_ns tsc_hz; do
 		positive "$f" "$line"
 	done
 done

@@ -43,7 +43,8 @@ run_all() { # $1: rx_csum expected; the rest: extra options
 		[ "$(grep -c "^case=$c " <<< "$out")" = 1 ] || { echo "$out"; fail "not one case=$c line (${*:-no options})"; }
 		line=$(grep "^case=$c " <<< "$out")
 		case $c in
-		batch*) positive events_per_s "$line" ;;
+		batch*) positive events_per_s "$line"
+			positive xcore_rtt_ns "$line" ;;
 		snapshot) positive members_per_s "$line" ;;
 		*) positive directives_per_s "$line"
 		   [ "$(field lost "$line")" = 0 ] || fail "lost: $line"
