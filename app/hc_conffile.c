@@ -84,9 +84,9 @@ const char hc_config_doc_intro[] =
 "Syntax: `[section]`, `key = value`, blank lines, comments from `;` or `#`\n"
 "(at the start of a line or after white space) to the end of the line.\n"
 "Yes/no keys take `yes`, `no`, `true`, `false`, `1`, `0`.  Numbers are\n"
-"decimal (`07100` is 7100; `0x1000` is refused), here and on the command\n"
-"line.  File names are taken as written (a relative one from the working\n"
-"directory).\n"
+"decimal digits (`07100` is 7100; `0x1000`, `+5` and `1e3` are refused;\n"
+"seconds may have a point: `0.3`), here and on the command line.  File\n"
+"names are taken as written (a relative one from the working directory).\n"
 "\n"
 "## Strict\n"
 "\n"
@@ -192,7 +192,8 @@ static int eal_section(const struct hc_ini *ini, char **argv, int *argc, char **
 			char *end;
 			errno = 0;
 			unsigned long v = strtoul(e->value, &end, 10);
-			if (errno != 0 || *end != '\0' || e->value[0] == '-' || v < 1 || v > (1ul << 20)) {
+			if (errno != 0 || *end != '\0' || e->value[0] < '0' || e->value[0] > '9' ||
+			    v < 1 || v > (1ul << 20)) {
 				eal_fail(err, errlen, ini, e->line, e->key, "'%s' is not a number in "
 					 "[1, 1048576]", e->value);
 				return -1;

@@ -116,8 +116,10 @@ static const struct opt_row rows[] = {
 	{"max-places-per-gateway", OPT_U32, F(max_places_per_gw), 1, 1u << 28, "16384", "N",
 	 "seats one gateway may hold reserved\n(PLACEs and refused JOINs' seats\nelsewhere; beyond: NO_ROOM)", W_BOTH, 0},
 	{"max-users-per-gateway", OPT_U32, F(max_users_per_gw), 0, 1u << 30, "0", "N",
-	 "users one gateway may hold: its JOINs and\nsnapshot members of new users beyond hear\n"
-	 "FULL (each of W workers holds its share,\nN/W rounded up); 0: no cap", W_BOTH, 0},
+	 "users one gateway may add: while it holds\nN, its JOINs and snapshot members of\n"
+	 "users new to the table hear FULL (each of\nW workers: N/W rounded up, of the users\n"
+	 "it holds by id; users taken over from\nanother gateway are not refused); 0: no cap",
+	 W_BOTH, 0},
 	{"max-snapshot-users", OPT_U32, F(max_snapshot_users), 1, 1u << 28, "262144", "N",
 	 "members one gateway's snapshot may stage;\nall snapshots of a worker together:\n--max-users", W_BOTH, 0},
 	{"state-file", OPT_TEXT, F(state_file), 0, 0, "/var/lib/headcount/gateways", "FILE",
@@ -191,9 +193,12 @@ static int apply_value(struct hc_config *c, const struct opt_row *r, const char 
 		return 0;
 	}
 	case OPT_SECONDS: {
+		/* decimal digits and a point only: strtod would also take
+		 * "0x10" (16), "1e3", "+5", "inf" */
 		errno = 0;
 		double v = strtod(val, &end);
-		if (errno != 0 || end == val || *end != '\0' || !(v >= 0.0) || v > 1e7) {
+		if (errno != 0 || end == val || *end != '\0' || val[strspn(val, "0123456789.")] != '\0' ||
+		    !(v >= 0.0) || v > 1e7) {
 			snprintf(why, whylen, "'%s' is not a number of seconds in [0, 1e7]", val);
 			return -1;
 		}

@@ -147,8 +147,9 @@ static struct rte_mbuf *make_frame(unsigned k, const struct hc_event *events, ui
 
 /* The round trip of a cache line between the main lcore and lcore
  * `peer` (nothing else running there), in ns: the median of 5 runs of
- * 2,000 exchanges.  110-130 ns where the host placed the two vCPUs in one
- * cache domain, 430-700 ns where it placed them apart (this machine). */
+ * 2,000 exchanges.  About 105-125 ns where the host placed the two vCPUs
+ * in one cache domain, 409-790 ns where it placed them apart (this
+ * machine, 2026-12-02). */
 static uint64_t xc_line[8] __rte_cache_aligned;
 #define XC_ROUNDS 2000u
 

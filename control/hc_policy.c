@@ -41,7 +41,7 @@ static int num(const char *s, uint64_t lo, uint64_t hi, uint32_t *out)
 	unsigned long long v = strtoull(s, &end, 10);
 	while (*end == ' ' || *end == '\t')
 		end++;
-	if (errno || end == s || *end != '\0' || s[0] == '-' || v < lo || v > hi)
+	if (errno || end == s || *end != '\0' || s[0] < '0' || s[0] > '9' || v < lo || v > hi)
 		return -1;
 	*out = (uint32_t)v;
 	return 0;

@@ -75,8 +75,10 @@ void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, in
 	int32_t at = (int32_t)p->pos1 - 1;
 	uint64_t session = p->session;
 	uint32_t head = hc_pending_remove(&m->pend, p);
-	if (at < 0)
+	if (at < 0) {
 		m->pend_new--; /* its promised key is used, or free again */
+		m->gw_pend_new[gw]--;
+	}
 	HC_RELAXED_ADD(&m->gw_pending[gw], (uint32_t)-1); /* gw: the request's */
 	if (admitted)
 		seat(m, at, user_id, session, room, gw, admitted == HC_SEAT_RESTATED);

@@ -71,9 +71,11 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 					  64, socket);
 	m->gw_pending = rte_zmalloc_socket("hc_gw_pending", HC_GATEWAY_IDS * sizeof(uint32_t),
 					   64, socket);
+	m->gw_pend_new = rte_zmalloc_socket("hc_gw_pend_new", HC_GATEWAY_IDS * sizeof(uint32_t),
+					    64, socket);
 	if (hc_pending_init(&m->pend, rte_rand(), socket) != 0 || m->gw_users == NULL ||
 	    m->snap_marked == NULL || m->snap_gen_now == NULL || m->gw_digest == NULL ||
-	    m->gw_pending == NULL) {
+	    m->gw_pending == NULL || m->gw_pend_new == NULL) {
 		hc_members_free(m);
 		return -ENOMEM;
 	}
@@ -94,6 +96,7 @@ void hc_members_free(struct hc_members *m)
 	rte_free(m->snap_gen_now);
 	rte_free(m->gw_digest);
 	rte_free(m->gw_pending);
+	rte_free(m->gw_pend_new);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -273,15 +276,15 @@ static inline int32_t batch_pos(struct hc_members *m, const struct batch *b,
 
 /* Is there a key for one more new user (counting the keys promised to
  * new users whose seat request is in flight), and is its gateway below
- * its share of --max-users-per-gateway (its users here and its seat
- * requests in flight: a request may be a new user's)?  Else the JOIN or
- * snapshot member is refused (HC_CHG_FULL: the gateway is told) and
- * counted.  New users only: the cap costs one test on a known user's
- * path, none. */
+ * its share of --max-users-per-gateway (its users here and its new users
+ * whose seat request is in flight)?  Else the JOIN or snapshot member is
+ * refused (HC_CHG_FULL: the gateway is told) and counted.  New users
+ * only (a user taken over from another gateway is not new to the table,
+ * and is not refused): a known user's path has no test for the cap. */
 static inline int have_key_for_new(struct hc_members *m, struct batch *b, const struct hc_op *o)
 {
 	if (unlikely(m->gw_user_cap != 0) &&
-	    m->gw_users[o->gateway_id] + m->gw_pending[o->gateway_id] >= m->gw_user_cap) {
+	    m->gw_users[o->gateway_id] + m->gw_pend_new[o->gateway_id] >= m->gw_user_cap) {
 		b->full++;
 		HC_RELAXED_ADD(&m->st.gateway_cap_full, 1);
 		report(m, o, 0, o->room_id, HC_CHG_FULL);
@@ -302,8 +305,10 @@ static inline struct hc_pending *ask_seat(struct hc_members *m, struct batch *b,
 					  const struct hc_op *o, int32_t at, uint32_t cur,
 					  uint16_t kind, uint16_t flags)
 {
-	if (at < 0)
+	if (at < 0) {
 		m->pend_new++;
+		m->gw_pend_new[o->gateway_id]++;
+	}
 	struct hc_pending *p = hc_pending_add(&m->pend, o->user_id, o->session, at);
 	HC_RELAXED_ADD(&m->gw_pending[o->gateway_id], 1);
 	hc_members_report(m, o->user_id, cur, o->room_id, o->pool_id, o->gateway_id, kind, flags);

@@ -82,10 +82,12 @@ struct hc_members {
 	                             each gateway's users here (relaxed) */
 	uint32_t *gw_pending;     /* [HC_GATEWAY_IDS] seat requests in
 	                             flight for each gateway (relaxed)  */
+	uint32_t *gw_pend_new;    /* [HC_GATEWAY_IDS] of gw_pending, those
+	                             for new users (worker-only)         */
 	uint32_t gw_user_cap;     /* users one gateway may hold here, its
-	                             seat requests in flight counted: this
-	                             worker's share of --max-users-per-
-	                             gateway; 0: no cap                  */
+	                             new users' seat requests in flight
+	                             counted: this worker's share of
+	                             --max-users-per-gateway; 0: no cap  */
 };
 
 #define HC_GATEWAY_IDS 65536u

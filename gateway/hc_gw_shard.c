@@ -26,8 +26,11 @@
  * hc_gw_poll: a hc_gw_shard_close there is deferred to the poll's end (no
  * callback, join, leave or place after it), a map applied there or a
  * nested poll is refused.  A session whose hc_gw_poll says it was closed
- * (ESHUTDOWN: closed directly, which the API forbids) leaves its slot
- * closed, not pointing at freed memory.
+ * (ESHUTDOWN: closed directly from a callback, which the API forbids)
+ * leaves its slot closed, not pointing at freed memory, and the poll says
+ * ENOTCONN; calls for its pools then fail with ENOTCONN.  (A session
+ * closed directly outside its own poll cannot be seen: its slot points at
+ * freed memory.  Never close a session of the set.)
  */
 #include "hc_gw_shard.h"
 
@@ -405,6 +408,10 @@ int hc_gw_shard_join(struct hc_gw_shard *s, uint64_t user, uint32_t room, uint16
 		return -1;
 	}
 	unsigned h = s->home[i];
+	if (s->slot[h].g == NULL) { /* closed directly (hc_gw_shard_poll) */
+		errno = ENOTCONN;
+		return -1;
+	}
 	if (hc_gw_join(s->slot[h].g, user, room, pool) != 0)
 		return -1;
 	for (unsigned k = 0; k < s->n_slots; k++) /* the user's other pool's home */
@@ -437,6 +444,10 @@ int hc_gw_shard_place(struct hc_gw_shard *s, uint64_t user, uint16_t pool,
 	if (h < 0) {
 		s->st.unrouted++;
 		errno = ENXIO;
+		return -1;
+	}
+	if (s->slot[h].g == NULL) { /* closed directly (hc_gw_shard_poll) */
+		errno = ENOTCONN;
 		return -1;
 	}
 	if (shard != NULL)
@@ -505,6 +516,10 @@ static uint64_t reconcile(struct hc_gw_shard *s, int strays)
 			int h = pool_home(s, c.m[i].pool);
 			if (h < 0)
 				continue; /* not routable: stays (apply_map refuses this) */
+			if (s->slot[h].g == NULL) { /* the home closed directly */
+				s->st.move_errors++;
+				continue;
+			}
 			if (hc_gw_join(s->slot[h].g, c.m[i].user, c.m[i].room, c.m[i].pool) != 0) {
 				s->st.move_errors++;
 				s->stray = 1;
@@ -661,8 +676,10 @@ int hc_gw_shard_poll(struct hc_gw_shard *s, int timeout_ms)
 		int r = hc_gw_poll(s->slot[k].g, 0);
 		if (r < 0) {
 			failed = errno;
-			if (failed == ESHUTDOWN) /* closed directly: gone */
+			if (failed == ESHUTDOWN) { /* closed directly: gone, the set not */
 				s->slot[k].g = NULL;
+				failed = ENOTCONN;
+			}
 			break;
 		}
 		total += r;

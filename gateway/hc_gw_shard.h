@@ -137,7 +137,10 @@ int hc_gw_shard_apply_map(struct hc_gw_shard *s, const struct hc_gw_shard_map *n
 /* Poll every session: wait up to timeout_ms (capped by the sessions'
  * timers) for any socket, then hc_gw_poll(g, 0) each.  Datagrams
  * received, or -1 with errno (hc_gw_poll's; EBUSY: called from a
- * callback; ESHUTDOWN: a callback closed the set, s is gone). */
+ * callback; ESHUTDOWN: a callback closed the set, s is gone; ENOTCONN: a
+ * callback closed one of its sessions with hc_gw_close, which the API
+ * forbids: its slot is closed, s lives on, calls for its pools fail with
+ * ENOTCONN). */
 int hc_gw_shard_poll(struct hc_gw_shard *s, int timeout_ms);
 /* The smallest hc_gw_timeout_ms over the sessions. */
 int hc_gw_shard_timeout_ms(const struct hc_gw_shard *s);

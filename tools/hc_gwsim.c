@@ -550,6 +550,7 @@ static int64_t read_appliance(void)
 		int64_t n = read_appliance_once(prefix);
 		if (n != VIEW_CHANGED)
 			return n;
+		usleep(1000 * (attempt % 10)); /* spread the tries over a merge */
 	}
 	fprintf(stderr, "hc-gwsim: the appliance's view changed during each of 100 reads "
 		"of its room table\n");

@@ -87,7 +87,12 @@ static void test_appliance_errors(void)
 		     ":4: [appliance] max-users: given twice (first on line 3)");
 	expect_error(OK_AUTH "max-users = 10\n",
 		     ":3: [appliance] max-users: '10' is not a number in [1024, 1073741824]");
-	/* numbers are decimal: a hexadecimal one is refused, not read */
+	/* numbers are decimal: a hexadecimal one is refused, not read; so
+	 * are a sign, an exponent, a hexadecimal float of seconds */
+	expect_error(OK_AUTH "duration = 0x10\n",
+		     ":3: [appliance] duration: '0x10' is not a number of seconds in [0, 1e7]");
+	expect_error(OK_AUTH "duration = 1e3\n",
+		     ":3: [appliance] duration: '1e3' is not a number of seconds in [0, 1e7]");
 	expect_error(OK_AUTH "max-users = 0x10000\n",
 		     ":3: [appliance] max-users: '0x10000' is not a number in [1024, 1073741824]");
 	expect_error(OK_AUTH "max-users = +5000\n",
@@ -109,6 +114,8 @@ static void test_policy_errors(void)
 {
 	expect_error(OK_AUTH "[control]\ncooldown_ms = soon\n",
 		     ":4: [control] cooldown_ms: 'soon' is not a number in [0, 86400000]");
+	expect_error(OK_AUTH "[control]\ncooldown_ms = +5\n",
+		     ":4: [control] cooldown_ms: '+5' is not a number in [0, 86400000]");
 	expect_error(OK_AUTH "[control]\ncooldown = 5\n",
 		     ":4: [control] cooldown: unknown key (see docs/configuration.md)");
 	expect_error(OK_AUTH "[control]\ncooldown_ms = 5\ncooldown_ms = 6\n",
@@ -173,6 +180,8 @@ static void test_eal(void)
 	expect_error(OK_AUTH "[eal]\nno-huge = sometimes\n",
 		     ":4: [eal] no-huge: 'sometimes' is none of yes, no, true, false, 1, 0");
 	expect_error(OK_AUTH "[eal]\nmemory = lots\n", ":4: [eal] memory: 'lots' is not a number in "
+		     "[1, 1048576]");
+	expect_error(OK_AUTH "[eal]\nmemory = +64\n", ":4: [eal] memory: '+64' is not a number in "
 		     "[1, 1048576]");
 	expect_error(OK_AUTH "[eal]\nlcores = 0,1\nlcores = 0-3\n",
 		     ":5: [eal] lcores: given twice (first on line 4)");

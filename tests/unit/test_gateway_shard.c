@@ -150,7 +150,7 @@ struct shard_lab {
 	unsigned states;
 	unsigned state_shard_mask;
 	/* what on_assign does (test_callbacks_close_and_map) */
-	enum { ACT_NONE, ACT_APPLY_MAP, ACT_CLOSE } act;
+	enum { ACT_NONE, ACT_APPLY_MAP, ACT_CLOSE, ACT_NESTED_POLL, ACT_CLOSE_SESSION } act;
 	const struct hc_gw_shard_map *act_map;
 	unsigned assigns;
 	int map_rc, map_errno, join_rc, join_errno, place_rc, place_errno;
@@ -167,6 +167,11 @@ static void on_assign(void *arg, unsigned shard, const struct hc_gw_assign *a)
 		l->map_rc = hc_gw_shard_apply_map(l->s, l->act_map, l->map_err,
 						  sizeof(l->map_err));
 		l->map_errno = errno;
+	} else if (l->act == ACT_NESTED_POLL) {
+		l->map_rc = hc_gw_shard_poll(l->s, 0);
+		l->map_errno = errno;
+	} else if (l->act == ACT_CLOSE_SESSION) { /* what the API forbids */
+		hc_gw_close(hc_gw_shard_session(l->s, shard), 0);
 	} else if (l->act == ACT_CLOSE) {
 		hc_gw_shard_close(l->s, 1);
 		uint32_t req;
@@ -645,12 +650,59 @@ static void test_callbacks_close_and_map(void)
 	close(l.b);
 }
 
+/* A nested poll from a callback is refused (EBUSY); a session closed
+ * directly from its callback (forbidden) leaves its slot closed: the poll
+ * says ENOTCONN, calls for its pools fail with ENOTCONN, the other
+ * appliance's pools work, and the set closes whole (under
+ * AddressSanitizer a use of the freed session would fail this). */
+static void test_callbacks_nested_and_direct_close(void)
+{
+	struct shard_lab l;
+	CU_ASSERT_EQUAL_FATAL(shard_lab_open(&l), 0);
+	struct seen va = {0}, vb = {0};
+	drain(l.s, l.a, &va);
+	drain(l.s, l.b, &vb);
+	for (uint64_t u = 1; u <= 2; u++)
+		CU_ASSERT_EQUAL(hc_gw_shard_join(l.s, u, 2, 1), 0);
+	drain(l.s, l.a, &va);
+	l.act = ACT_NESTED_POLL;
+	send_new_topic(&l, 1, 1);
+	int perr;
+	CU_ASSERT(poll_for_assign(&l, 0, &perr) >= 0);
+	CU_ASSERT_EQUAL(l.assigns, 1);
+	CU_ASSERT_EQUAL(l.map_rc, -1);
+	CU_ASSERT_EQUAL(l.map_errno, EBUSY);
+
+	l.act = ACT_CLOSE_SESSION;
+	send_new_topic(&l, 2, 2);
+	CU_ASSERT_EQUAL(poll_for_assign(&l, 1, &perr), -1);
+	CU_ASSERT_EQUAL(perr, ENOTCONN);
+	CU_ASSERT_EQUAL(l.assigns, 2);
+	CU_ASSERT_PTR_NULL(hc_gw_shard_session(l.s, 0));
+	CU_ASSERT_PTR_NOT_NULL(hc_gw_shard_session(l.s, 1));
+	CU_ASSERT_EQUAL(hc_gw_shard_join(l.s, 7, 5, 1), -1);
+	CU_ASSERT_EQUAL(errno, ENOTCONN);
+	uint32_t req;
+	unsigned where;
+	CU_ASSERT_EQUAL(hc_gw_shard_place(l.s, 8, 2, &req, &where), -1);
+	CU_ASSERT_EQUAL(errno, ENOTCONN);
+	CU_ASSERT_EQUAL(hc_gw_shard_join(l.s, 9, 250, 3), 0); /* on b */
+	CU_ASSERT_EQUAL(hc_gw_shard_users(l.s), 1);
+	int fds[4];
+	CU_ASSERT_EQUAL(hc_gw_shard_fds(l.s, fds, 4), 2);
+	CU_ASSERT_EQUAL(fds[0], -1);
+	CU_ASSERT(hc_gw_shard_poll(l.s, 0) >= 0); /* the set lives on */
+	shard_lab_close(&l);
+}
+
 static CU_TestInfo tests[] = {
 	{"the shard map: parsed, refused with the line", test_map_parse},
 	{"routing by pool, a pool moved by a newer map", test_routing_and_move},
 	{"a map whose new appliance cannot open: refused whole", test_apply_map_all_or_nothing},
 	{"from a callback: a map refused, a close deferred to the poll's end",
 	 test_callbacks_close_and_map},
+	{"from a callback: a nested poll refused, a session closed directly",
+	 test_callbacks_nested_and_direct_close},
 	CU_TEST_INFO_NULL,
 };
 

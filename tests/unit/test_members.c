@@ -558,6 +558,29 @@ static void test_gateway_cap(void)
 	CU_ASSERT_EQUAL(m.st.gateway_cap_full, 9);
 	CU_ASSERT_EQUAL(m.n_users, 13);
 	CU_ASSERT_EQUAL(lists_check(&m), 0);
+	/* a held user's move in flight is not a new user: with room for one
+	 * more, a new user asks; the one after hears FULL */
+	m.gw_user_cap = 4;
+	m.n_changes = 0;
+	apply1(200, 6, HC_OP_JOIN, 9, 0);         /* a move: a request */
+	CU_ASSERT_EQUAL(m.gw_pending[9], 1);
+	CU_ASSERT_EQUAL(m.gw_pend_new[9], 0);
+	apply1(206, 5, HC_OP_JOIN, 9, 0);         /* new: asks */
+	apply1(207, 5, HC_OP_JOIN, 9, 0);         /* new: 3 + 1 in flight */
+	CU_ASSERT_EQUAL(m.pend.n_pending, 2);
+	CU_ASSERT_EQUAL(m.gw_pend_new[9], 1);
+	CU_ASSERT_EQUAL(m.st.gateway_cap_full, 10);
+	CU_ASSERT_EQUAL_FATAL(m.n_changes, 3);
+	CU_ASSERT(chg[0].kind == HC_CHG_REQUEST && chg[0].user_id == 200);
+	CU_ASSERT(chg[1].kind == HC_CHG_REQUEST && chg[1].user_id == 206);
+	CU_ASSERT(chg[2].kind == HC_CHG_FULL && chg[2].user_id == 207);
+	hc_members_decide(&m, 200, 6, 1, 9);
+	hc_members_decide(&m, 206, 5, 0, 9);      /* refused: not added */
+	CU_ASSERT_EQUAL(m.gw_pending[9], 0);
+	CU_ASSERT_EQUAL(m.gw_pend_new[9], 0);
+	CU_ASSERT_EQUAL(m.gw_users[9], 3);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 200), 6);
+	CU_ASSERT_EQUAL(lists_check(&m), 0);
 	m.changes = NULL;
 	hc_members_free(&m);
 }

@@ -294,7 +294,7 @@ static void test_csum_parser(void)
 {
 	static uint8_t buf[2048];
 	uint64_t x = 0x2545F4914F6CDD1Dull;
-	unsigned agree = 0, good_ip = 0, good_udp = 0, runs = 0;
+	unsigned agree = 0, good_ip = 0, good_udp = 0, bad_udp = 0, runs = 0;
 
 	for (uint32_t l4_len = 8; l4_len <= 1000; l4_len++) {
 		/* a third with options: 0 to 40 bytes of them */
@@ -331,8 +331,11 @@ static void test_csum_parser(void)
 				was = ((uint8_t *)ip)[at];
 				((uint8_t *)ip)[at] = (uint8_t)(was + 1 + x % 255);
 			} else if (change == 2) {
-				udp->dgram_cksum = rte_cpu_to_be_16(
-					(uint16_t)(rte_be_to_cpu_16(udp->dgram_cksum) + 1));
+				/* off by one (0xffff + 1 would be 0x0000, the same
+				 * value in ones' complement: 0xfffe instead) */
+				uint16_t c = rte_be_to_cpu_16(udp->dgram_cksum);
+				udp->dgram_cksum = rte_cpu_to_be_16(c == 0xffff ? 0xfffe
+								: (uint16_t)(c + 1));
 			}
 			int dpdk_ip = rte_raw_cksum(ip, ihl) == 0xffff;
 			int dpdk_udp = rte_ipv4_udptcp_cksum_verify(ip, udp) == 0;
@@ -342,6 +345,8 @@ static void test_csum_parser(void)
 			if (change == 0) {
 				good_ip += ours_ip;
 				good_udp += ours_udp;
+			} else if (change == 2) {
+				bad_udp += !ours_udp;
 			}
 			runs++;
 			if (change == 1)
@@ -352,6 +357,7 @@ static void test_csum_parser(void)
 	CU_ASSERT_EQUAL(agree, runs);
 	CU_ASSERT_EQUAL(good_ip, 993);
 	CU_ASSERT_EQUAL(good_udp, 993);
+	CU_ASSERT_EQUAL(bad_udp, 993); /* every checksum off by one fails */
 }
 
 static CU_TestInfo tests[] = {
