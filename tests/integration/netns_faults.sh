@@ -53,6 +53,13 @@ gw_run() { # gw_run LOG ARGS...: hc-gwsim in the gateway namespace
 		--prefix "hclab$HC_TAG" --result "$res" "$@" > "$log" 2>&1
 }
 now_ms() { date +%s%3N; }
+crowd() { # the crowd phases' load: 4 gateways, more than 3000 users at once
+	hc_limit_watch_start "$out"
+	local rc=0
+	gw_run "$out/gwsim.log" --gateways 4 --users 6000 --arrival-rate 20000 \
+		--leave-rate 1000 --duration 4 --settle 120 --seed 13 || rc=$?
+	finish "$rc" "room table differs from the gateways' truth"
+}
 finish() { # finish RC WHAT: show hc-gwsim's log, stop the appliance, judge
 	cat "$out/gwsim.log"
 	hc_limit_watch_check || exit 1
@@ -220,11 +227,7 @@ kill-app-load)
 	;;
 table-full)
 	hc_appliance_start "$build" "$out" 1 "${app_args[@]}" --max-users 3000 > /dev/null
-	hc_limit_watch_start "$out"
-	rc=0
-	gw_run "$out/gwsim.log" --gateways 4 --users 6000 --arrival-rate 20000 \
-		--leave-rate 1000 --duration 4 --settle 120 --seed 13 || rc=$?
-	finish "$rc" "room table differs from the gateways' truth"
+	crowd
 	need table_full "$(kv table_full "$out/stats.kv")" -gt 0
 	need ctl_table_full_refusals "$(kv ctl_table_full_refusals "$out/stats.kv")" -eq \
 		"$(kv table_full "$out/stats.kv")"
@@ -237,11 +240,7 @@ gateway-cap)
 	# room for all: each of the 4 gateways may hold 600 (one worker)
 	hc_appliance_start "$build" "$out" 1 "${app_args[@]}" --max-users-per-gateway 600 \
 		> /dev/null
-	hc_limit_watch_start "$out"
-	rc=0
-	gw_run "$out/gwsim.log" --gateways 4 --users 6000 --arrival-rate 20000 \
-		--leave-rate 1000 --duration 4 --settle 120 --seed 13 || rc=$?
-	finish "$rc" "room table differs from the gateways' truth"
+	crowd
 	need gateway_cap_full "$(kv gateway_cap_full "$out/stats.kv")" -gt 0
 	need table_full_is_the_cap "$(kv table_full "$out/stats.kv")" -eq \
 		"$(kv gateway_cap_full "$out/stats.kv")"

@@ -520,6 +520,20 @@ static void test_apply_map_all_or_nothing(void)
 	close(c);
 }
 
+/* The lab opened, the opening datagrams read, users 1..n joined into
+ * room 2 of pool 1 (on a) and their JOINs read. */
+static void lab_with_users(struct shard_lab *l, uint64_t n)
+{
+	CU_ASSERT_EQUAL_FATAL(shard_lab_open(l), 0);
+	struct seen va = {0}, vb = {0};
+	drain(l->s, l->a, &va);
+	drain(l->s, l->b, &vb);
+	for (uint64_t u = 1; u <= n; u++)
+		CU_ASSERT_EQUAL(hc_gw_shard_join(l->s, u, 2, 1), 0);
+	drain(l->s, l->a, &va);
+	CU_ASSERT_EQUAL(va.joins, n);
+}
+
 /* An ASSIGN NEW_TOPIC for user (held by session 0, pool 1) from
  * appliance a, sequence seq. */
 static void send_new_topic(struct shard_lab *l, uint64_t user, uint32_t seq)
@@ -565,13 +579,8 @@ static int poll_for_assign(struct shard_lab *l, unsigned before, int *err)
 static void test_callbacks_close_and_map(void)
 {
 	struct shard_lab l;
-	CU_ASSERT_EQUAL_FATAL(shard_lab_open(&l), 0);
-	struct seen va = {0}, vb = {0};
-	drain(l.s, l.a, &va);
-	drain(l.s, l.b, &vb);
-	for (uint64_t u = 1; u <= 3; u++)
-		CU_ASSERT_EQUAL(hc_gw_shard_join(l.s, u, 2, 1), 0);
-	drain(l.s, l.a, &va);
+	struct seen va = {0};
+	lab_with_users(&l, 3);
 
 	/* a map moving pool 1 to b, applied from the callback: refused */
 	char text[512], err[256];
@@ -658,13 +667,7 @@ static void test_callbacks_close_and_map(void)
 static void test_callbacks_nested_and_direct_close(void)
 {
 	struct shard_lab l;
-	CU_ASSERT_EQUAL_FATAL(shard_lab_open(&l), 0);
-	struct seen va = {0}, vb = {0};
-	drain(l.s, l.a, &va);
-	drain(l.s, l.b, &vb);
-	for (uint64_t u = 1; u <= 2; u++)
-		CU_ASSERT_EQUAL(hc_gw_shard_join(l.s, u, 2, 1), 0);
-	drain(l.s, l.a, &va);
+	lab_with_users(&l, 2);
 	l.act = ACT_NESTED_POLL;
 	send_new_topic(&l, 1, 1);
 	int perr;
