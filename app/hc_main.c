@@ -208,6 +208,7 @@ int main(int argc, char **argv)
 	hc_notify_stopping(); /* --duration, --idle-exit: no signal said it */
 	rte_eal_mp_wait_lcore();
 	int fin_rc = hc_control_finish(&dp, &decide);
+	hc_telemetry_close(); /* no command reads what is freed below */
 	hc_decide_free(&decide);
 
 	hc_ports_close(&dp);

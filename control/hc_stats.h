@@ -64,9 +64,16 @@ void hc_stats_print_line(FILE *f, const struct hc_dp_totals *now,
 /* Every counter as "name=value" lines (drop reasons as drop_<name>). */
 int hc_stats_write_kv(FILE *f, const struct hc_dp_totals *t, uint32_t rooms);
 
-/* Register /headcount/stats, /headcount/room, /headcount/gateways and
- * /headcount/control. */
+/* Register the /headcount/... commands (docs/counters.md lists them). */
 int hc_telemetry_register(struct hc_dataplane *dp);
+/* Refuse every command from now on, and wait (up to 5 s) for those in
+ * flight: before the state they read is freed.  The telemetry thread
+ * outlives the appliance's tables. */
+void hc_telemetry_close(void);
+/* One command as DPDK's telemetry thread runs it (cmd without its
+ * parameter): 0, or -1 (refused).  For tests. */
+struct rte_tel_data;
+int hc_telemetry_call(const char *cmd, const char *params, struct rte_tel_data *d);
 
 /* The control core whose counters /headcount/control shows. */
 struct hc_decide;

@@ -26,9 +26,11 @@
  * loads and the room view under rcu_read_lock.  A room's pool comes from
  * the control core's seat book, read here without its owner's help: the
  * book is written by the control lcore alone and a room's pool and state
- * change only when it opens or retires, so relaxed loads of those two
- * bytes give the room's pool or, for a room just opened or retired, one
- * merge-interval stale answer; a gateway's address is read the same way
+ * change when it opens or retires, so relaxed loads of those two bytes
+ * give the room's pool or, for a room just opened or retired, one
+ * merge-interval stale answer (and at a reload that renumbers the pools,
+ * for one reply read across it, a neighbouring pool: docs/counters.md,
+ * "Pool figures"; not fixed); a gateway's address is read the same way
  * (its two fields may mix for the instant it moves).  The policy a command
  * names pools by is read once, inside the command's RCU read section
  * (tel_policy), and that one pointer serves the whole reply: a SIGHUP
@@ -36,6 +38,7 @@
  * could name a pool in one buffer and index it in the other.  A book's pool
  * index is checked against that policy's n_pools before use.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,6 +63,34 @@
 
 static struct hc_dataplane *tel_dp;
 static const struct hc_decide *tel_decide;
+
+/* Commands in flight, and the gate a stopping appliance closes before it
+ * frees what they read (hc_telemetry_close).  Every command runs through
+ * tel_gate: it counts itself in, then looks at the gate; the closer shuts
+ * the gate, then waits for the count to reach 0.  Both sides sequentially
+ * consistent, so a command either sees the gate shut or is waited for. */
+static uint32_t tel_busy;
+static int tel_shut;
+
+void hc_telemetry_close(void)
+{
+	__atomic_store_n(&tel_shut, 1, __ATOMIC_SEQ_CST);
+	/* a command takes microseconds; bounded: 5 s */
+	for (int i = 0; i < 5000 && __atomic_load_n(&tel_busy, __ATOMIC_SEQ_CST) != 0; i++)
+		rte_delay_us_sleep(1000);
+}
+
+/* A parameter that is a decimal number: 1 to 20 digits, no sign, no
+ * space, no junk, within unsigned long; 0, or -1. */
+static int tel_number(const char *s, unsigned long *out)
+{
+	if (s == NULL || *s < '0' || *s > '9' || strspn(s, "0123456789") != strlen(s))
+		return -1;
+	char *end;
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return errno != 0 || *end != '\0' ? -1 : 0;
+}
 
 void hc_telemetry_set_decide(const struct hc_decide *d)
 {
@@ -213,9 +244,8 @@ static int tel_room(const char *cmd, const char *params, struct rte_tel_data *d)
 	(void)cmd;
 	if (params == NULL || *params == '\0')
 		return -1;
-	char *end;
-	unsigned long room = strtoul(params, &end, 10);
-	if (*end != '\0')
+	unsigned long room;
+	if (tel_number(params, &room) != 0)
 		return -1;
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "room", room);
@@ -240,9 +270,7 @@ static int tel_param(const char *params, unsigned long dflt, unsigned long *out)
 	*out = dflt;
 	if (params == NULL || *params == '\0')
 		return 0;
-	char *end;
-	*out = strtoul(params, &end, 10);
-	return *end == '\0' ? 0 : -1;
+	return tel_number(params, out);
 }
 
 /* Non-empty rooms from the RCU view, a page of them: parameter = the
@@ -308,8 +336,9 @@ static int tel_room_pools(const char *cmd, const char *params, struct rte_tel_da
 
 /* Known gateways, 25 per page: one dict each, keyed by gateway id, with
  * every field of struct hc_dp_gateway, its digest and its address (as
- * the control core last heard it; "" while unknown).  25 dicts of 16
- * numbers stay within DPDK's 16 kB reply at their longest.  Parameter =
+ * the control core last heard it; "" while unknown).  25 dicts of 14
+ * numbers and one string stay within DPDK's 16 kB reply at their
+ * longest (about 11 kB).  Parameter =
  * the first gateway id to look at; "next" as in /headcount/rooms. */
 #define TEL_GW_PAGE 25
 static int tel_gateways(const char *cmd, const char *params, struct rte_tel_data *d)
@@ -529,30 +558,58 @@ static int tel_version(const char *cmd, const char *params, struct rte_tel_data 
 	return 0;
 }
 
+static const struct {
+	const char *name;
+	telemetry_cb fn;
+	const char *help;
+} tel_cmds[] = {
+	{"/headcount/stats", tel_stats, "All headcount counters. No parameters"},
+	{"/headcount/room", tel_room, "Users in one room from the RCU view. Parameter: room id"},
+	{"/headcount/rooms", tel_rooms,
+	 "Non-empty rooms (id, users), 200 per page. Parameter: first room id"},
+	{"/headcount/room_pools", tel_room_pools,
+	 "Non-empty rooms (id, users, pool), 150 per page. Parameter: first room id"},
+	{"/headcount/gateways", tel_gateways,
+	 "Known gateways, one dict each, 25 per page. Parameter: first gateway id"},
+	{"/headcount/pools", tel_pools,
+	 "Per pool: users, rooms, below min, above target. No parameters"},
+	{"/headcount/pool", tel_pool, "One pool and its room-size histogram. Parameter: pool id"},
+	{"/headcount/keys_reload", tel_keys_reload,
+	 "Read the keys file again (like SIGHUP). No parameters"},
+	{"/headcount/ha", tel_ha_cmd, "HA role, epoch; ,master or ,backup: switch (keepalived)"},
+	{"/headcount/control", tel_control,
+	 "Control core: seats, placements, admission, balancing. No parameters"},
+	{"/headcount/version", tel_version,
+	 "The appliance's version and protocol version. No parameters"},
+};
+
+/* Every command, through the gate: refused (-1, DPDK answers null) once
+ * hc_telemetry_close has begun. */
+static int tel_gate(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	__atomic_add_fetch(&tel_busy, 1, __ATOMIC_SEQ_CST);
+	int rc = -1;
+	if (!__atomic_load_n(&tel_shut, __ATOMIC_SEQ_CST)) {
+		for (size_t i = 0; i < sizeof(tel_cmds) / sizeof(tel_cmds[0]); i++)
+			if (strcmp(cmd, tel_cmds[i].name) == 0) {
+				rc = tel_cmds[i].fn(cmd, params, d);
+				break;
+			}
+	}
+	__atomic_sub_fetch(&tel_busy, 1, __ATOMIC_SEQ_CST);
+	return rc;
+}
+
+int hc_telemetry_call(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	return tel_gate(cmd, params, d);
+}
+
 int hc_telemetry_register(struct hc_dataplane *dp)
 {
 	tel_dp = dp;
-	int rc = rte_telemetry_register_cmd("/headcount/stats", tel_stats,
-					    "All headcount counters. No parameters");
-	rc |= rte_telemetry_register_cmd("/headcount/room", tel_room,
-					 "Users in one room from the RCU view. Parameter: room id");
-	rc |= rte_telemetry_register_cmd("/headcount/rooms", tel_rooms,
-					 "Non-empty rooms (id, users), 200 per page. Parameter: first room id");
-	rc |= rte_telemetry_register_cmd("/headcount/room_pools", tel_room_pools,
-					 "Non-empty rooms (id, users, pool), 150 per page. Parameter: first room id");
-	rc |= rte_telemetry_register_cmd("/headcount/gateways", tel_gateways,
-					 "Known gateways, one dict each, 25 per page. Parameter: first gateway id");
-	rc |= rte_telemetry_register_cmd("/headcount/pools", tel_pools,
-					 "Per pool: users, rooms, below min, above target. No parameters");
-	rc |= rte_telemetry_register_cmd("/headcount/pool", tel_pool,
-					 "One pool and its room-size histogram. Parameter: pool id");
-	rc |= rte_telemetry_register_cmd("/headcount/keys_reload", tel_keys_reload,
-					 "Read the keys file again (like SIGHUP). No parameters");
-	rc |= rte_telemetry_register_cmd("/headcount/ha", tel_ha_cmd,
-					 "HA role, epoch; ,master or ,backup: switch (keepalived)");
-	rc |= rte_telemetry_register_cmd("/headcount/control", tel_control,
-					 "Control core: seats, placements, admission, balancing. No parameters");
-	rc |= rte_telemetry_register_cmd("/headcount/version", tel_version,
-					 "The appliance's version and protocol version. No parameters");
+	int rc = 0;
+	for (size_t i = 0; i < sizeof(tel_cmds) / sizeof(tel_cmds[0]); i++)
+		rc |= rte_telemetry_register_cmd(tel_cmds[i].name, tel_gate, tel_cmds[i].help);
 	return rc;
 }

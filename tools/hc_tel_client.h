@@ -6,7 +6,8 @@
  *
  * Slow path only (a few queries per second at most); the socket is a
  * file, so a tool in another network namespace reaches it as well.  A
- * query gives up after 2 s without an answer.  A reply that is not JSON,
+ * query's connect, greeting and reply each give up after 2 s (6 s in
+ * all, at the most).  A reply that is not JSON,
  * or not the shape asked for, is an error with its line and column.
  */
 #ifndef HC_TEL_CLIENT_H

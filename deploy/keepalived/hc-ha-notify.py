@@ -28,7 +28,8 @@ ROLES = {"MASTER": "master", "BACKUP": "backup", "FAULT": "backup", "STOP": "bac
 
 
 # connect() refused because the telemetry socket's backlog (DPDK listens
-# with 1) is full while other clients are served: tried again, 0.1 s
+# with 1) is full while other clients are served, or a connection closed
+# before its greeting (DPDK serves 10 clients at most): tried again, 0.1 s
 # apart, 50 times at the most (a lost MASTER would leave no serving box)
 BUSY = (BlockingIOError, ConnectionRefusedError)
 TRIES = 50
@@ -49,7 +50,15 @@ def tell(prefix, role, busy=BUSY):
                         time.sleep(0.1)
                         continue
                     raise
-                hello = json.loads(s.recv(1024).decode())
+                greeting = s.recv(1024)
+                if not greeting:
+                    # closed before its greeting: DPDK serves 10 clients
+                    # at most and closes the 11th at once; tried again
+                    if attempt + 1 < TRIES:
+                        time.sleep(0.1)
+                        continue
+                    return "error: the telemetry socket closed the connection (too many clients)"
+                hello = json.loads(greeting.decode())
                 s.send(cmd.encode())
                 return json.loads(s.recv(hello["max_output_len"]).decode())["/headcount/ha"]
         except (OSError, ValueError, KeyError) as e:
@@ -60,7 +69,8 @@ def tell(prefix, role, busy=BUSY):
 def alive(prefix):
     """--alive PREFIX (keepalived's vrrp_script): exit 0 if the appliance
     answers /headcount/ha.  A connect refused for a full backlog (another
-    telemetry client served) is tried again: the appliance lives; refused
+    telemetry client served), or a connection closed before its greeting
+    (10 clients served), is tried again: the appliance lives; refused
     for no listener, or no answer (keepalived's timeout ends us): a FAULT."""
     reply = tell(prefix, "", busy=BlockingIOError)
     return 0 if isinstance(reply, dict) else 1

@@ -171,6 +171,10 @@ e = subprocess.run([CTL, "--prefix", "hc-no-such-prefix", "stats"], capture_outp
 need("no appliance: exit", e.returncode, 1)
 need("no appliance: said", "no appliance at prefix 'hc-no-such-prefix'" in e.stderr, True)
 need("bad room id: exit", subprocess.run([CTL, "room", "x"], capture_output=True).returncode, 2)
+# a negative id reaches the appliance, which refuses it (it read -5 as
+# 2^64 - 5 and answered a room of that id with 0 users)
+e = run("room", "-5", rc=1)
+need("room -5: refused", "refused /headcount/room,-5" in e.stderr, True)
 v = subprocess.run([CTL, "--version"], capture_output=True, text=True).stdout.strip()
 need("--version", v, "headcountctl " + VERSION)
 print("all headcountctl checks passed")

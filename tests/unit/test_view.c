@@ -3,13 +3,17 @@
  * test_view.c - the RCU room view: the merge sums exactly, and readers
  * running concurrently with thousands of publishes never see a freed or
  * half-written view (freed views are poisoned first, so a reader that
- * outlived its grace period would see a broken invariant).
+ * outlived its grace period would see a broken invariant); the telemetry
+ * commands that read it take decimal parameters only, and refuse every
+ * command once the appliance is stopping.
  */
 #include <pthread.h>
 #include <string.h>
 
+#include <rte_telemetry.h>
 #include <urcu-qsbr.h>
 
+#include "hc_stats.h"
 #include "hc_unit.h"
 #include "hc_view.h"
 
@@ -123,9 +127,45 @@ static void test_concurrent_readers(void)
 	rcu_unregister_thread();
 }
 
+/* cmd,params through the telemetry gate on a fresh reply: its return */
+static int tel(const char *cmd, const char *params)
+{
+	struct rte_tel_data *d = rte_tel_data_alloc();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	int rc = hc_telemetry_call(cmd, params, d);
+	rte_tel_data_free(d);
+	return rc;
+}
+
+/* A parameter is digits only (a sign, a space, junk, hex or a number past
+ * unsigned long refused: "-5" read as 2^64 - 5 and "-1" as an empty last
+ * page); after hc_telemetry_close every command is refused (a stopping
+ * appliance frees what they read).  Last in this process: the gate stays
+ * shut. */
+static void test_telemetry_gate(void)
+{
+	CU_ASSERT_EQUAL(tel("/headcount/room", "12"), 0);
+	CU_ASSERT_EQUAL(tel("/headcount/room", "0"), 0);
+	CU_ASSERT_EQUAL(tel("/headcount/rooms", NULL), 0);
+	CU_ASSERT_EQUAL(tel("/headcount/rooms", "7"), 0);
+	static const char *const bad[] = {"-5", "+5", " 5", "5 ", "0x10", "5x", "1e3",
+					  "99999999999999999999999", ""};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CU_ASSERT_EQUAL(tel("/headcount/room", bad[i]), -1);
+		if (bad[i][0] != '\0')
+			CU_ASSERT_EQUAL(tel("/headcount/rooms", bad[i]), -1);
+	}
+	CU_ASSERT_EQUAL(tel("/headcount/version", NULL), 0);
+	CU_ASSERT_EQUAL(tel("/headcount/no_such", NULL), -1);
+	hc_telemetry_close();
+	CU_ASSERT_EQUAL(tel("/headcount/version", NULL), -1);
+	CU_ASSERT_EQUAL(tel("/headcount/room", "12"), -1);
+}
+
 static CU_TestInfo tests[] = {
 	{"merge sums exactly", test_sum},
 	{"readers during publishes", test_concurrent_readers},
+	{"telemetry: decimal parameters, the gate shut at stop", test_telemetry_gate},
 	CU_TEST_INFO_NULL,
 };
 
