@@ -390,12 +390,28 @@ void hc_gw_shard_close(struct hc_gw_shard *s, int clean)
 
 /* ------------------------------------------------------------ routing -- */
 
+/* A set closed from a callback (ESHUTDOWN), or a home slot whose session
+ * was closed directly (ENOTCONN, hc_gw_shard_poll): 1, errno set. */
+static int refuse_closed(const struct hc_gw_shard *s)
+{
+	if (!s->closing)
+		return 0;
+	errno = ESHUTDOWN;
+	return 1;
+}
+
+static int refuse_no_session(const struct hc_gw_shard *s, unsigned h)
+{
+	if (s->slot[h].g != NULL)
+		return 0;
+	errno = ENOTCONN;
+	return 1;
+}
+
 int hc_gw_shard_join(struct hc_gw_shard *s, uint64_t user, uint32_t room, uint16_t pool)
 {
-	if (s->closing) {
-		errno = ESHUTDOWN;
+	if (refuse_closed(s))
 		return -1;
-	}
 	int i = s->pidx[pool];
 	if (i == NO_POOL) {
 		s->st.unrouted++;
@@ -408,10 +424,8 @@ int hc_gw_shard_join(struct hc_gw_shard *s, uint64_t user, uint32_t room, uint16
 		return -1;
 	}
 	unsigned h = s->home[i];
-	if (s->slot[h].g == NULL) { /* closed directly (hc_gw_shard_poll) */
-		errno = ENOTCONN;
+	if (refuse_no_session(s, h))
 		return -1;
-	}
 	if (hc_gw_join(s->slot[h].g, user, room, pool) != 0)
 		return -1;
 	for (unsigned k = 0; k < s->n_slots; k++) /* the user's other pool's home */
@@ -422,10 +436,8 @@ int hc_gw_shard_join(struct hc_gw_shard *s, uint64_t user, uint32_t room, uint16
 
 int hc_gw_shard_leave(struct hc_gw_shard *s, uint64_t user)
 {
-	if (s->closing) {
-		errno = ESHUTDOWN;
+	if (refuse_closed(s))
 		return -1;
-	}
 	for (unsigned k = 0; k < s->n_slots; k++)
 		if (s->slot[k].g != NULL && hc_gw_room_of(s->slot[k].g, user) != 0)
 			return hc_gw_leave(s->slot[k].g, user);
@@ -436,20 +448,16 @@ int hc_gw_shard_leave(struct hc_gw_shard *s, uint64_t user)
 int hc_gw_shard_place(struct hc_gw_shard *s, uint64_t user, uint16_t pool,
 		      uint32_t *request_id, unsigned *shard)
 {
-	if (s->closing) {
-		errno = ESHUTDOWN;
+	if (refuse_closed(s))
 		return -1;
-	}
 	int h = pool_home(s, pool);
 	if (h < 0) {
 		s->st.unrouted++;
 		errno = ENXIO;
 		return -1;
 	}
-	if (s->slot[h].g == NULL) { /* closed directly (hc_gw_shard_poll) */
-		errno = ENOTCONN;
+	if (refuse_no_session(s, h))
 		return -1;
-	}
 	if (shard != NULL)
 		*shard = (unsigned)h;
 	return hc_gw_place(s->slot[h].g, user, pool, request_id);
