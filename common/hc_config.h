@@ -53,6 +53,9 @@ struct hc_config {
 	                              gateway's snapshot may stage           */
 	uint32_t max_users_per_gw; /* --max-users-per-gateway: users one
 	                              gateway may hold (0: no cap)          */
+	uint32_t gateway_sweeps;   /* --gateway-sweeps: sweeps one gateway
+	                              may cause a second, 2N at once (0: no
+	                              limit)                                */
 	const char *state_file;    /* --state-file FILE ("none": none): the
 	                              gateways holding users, for the restart
 	                              hold (control/hc_restart.h)           */

@@ -117,6 +117,9 @@ int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
 				 rte_get_tsc_hz() / 1000 * cfg->gateway_timeout_ms, &hooks, socket);
 		if (rc != 0)
 			goto fail;
+		if (cfg->gateway_sweeps != 0)
+			hc_seq_set_sweep_budget(&w->seq, rte_get_tsc_hz() / cfg->gateway_sweeps,
+						2 * cfg->gateway_sweeps);
 		struct hc_snap_hooks snap_hooks = {.emit = hc_ops_emit,
 			.ask_again = hc_chan_ask_snapshot, .ctx = w, .n_owners = n_workers};
 		rc = hc_snapshots_init(&w->snaps, cfg->max_gateways,

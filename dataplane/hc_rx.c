@@ -55,7 +55,11 @@ static void home_input(struct hc_worker *w, struct rte_mbuf *m, uint64_t now)
 	} else if (h.type == HC_MSG_SNAPSHOT) {
 		struct hc_snapshot_prefix pf;
 		memcpy(&pf, p + sizeof(h), sizeof(pf));
-		v = hc_seq_offer(&w->seq, m, gw, inc, seq, pf.chunk_index == 0, now);
+		uint32_t index = rte_be_to_cpu_32(pf.chunk_index);
+		unsigned flags = (index == 0 ? HC_SEQ_RESET_POINT : 0) |
+				 (index + 1 == rte_be_to_cpu_32(pf.chunk_count) ?
+				  HC_SEQ_ENDS_SNAPSHOT : 0);
+		v = hc_seq_offer(&w->seq, m, gw, inc, seq, flags, now);
 	} else if (h.type == HC_MSG_PLACE) {
 		v = hc_seq_control(&w->seq, gw, inc, seq, now);
 		if (v >= HC_SEQ_FRESH) {

@@ -45,6 +45,12 @@ int hc_seq_init(struct hc_sequencer *s, uint32_t max_gateways, uint64_t gap_time
 	return 0;
 }
 
+void hc_seq_set_sweep_budget(struct hc_sequencer *s, uint64_t interval_tsc, uint32_t burst)
+{
+	s->sweep_interval_tsc = interval_tsc;
+	s->sweep_tolerance_tsc = interval_tsc * (burst > 1 ? burst - 1 : 0);
+}
+
 void hc_seq_free(struct hc_sequencer *s)
 {
 	if (s->gw != NULL)
@@ -54,6 +60,29 @@ void hc_seq_free(struct hc_sequencer *s)
 	rte_free(s->gw);
 	rte_free(s->gap_list);
 	memset(s, 0, sizeof(*s));
+}
+
+/* ------------------------------------------------------ sweep budget -- */
+
+/* May gw cause a sweep now?  GCRA: its next sweep is due at sweep_tat,
+ * and up to burst - 1 intervals early is allowed. */
+static inline int sweep_allowed(const struct hc_sequencer *s, const struct hc_gw_state *g,
+				uint64_t now)
+{
+	return s->sweep_interval_tsc == 0 || g->sweep_tat <= now + s->sweep_tolerance_tsc;
+}
+
+/* gw causes a sweep: the next is due an interval later. */
+static inline void sweep_take(const struct hc_sequencer *s, struct hc_gw_state *g, uint64_t now)
+{
+	if (s->sweep_interval_tsc != 0)
+		g->sweep_tat = (g->sweep_tat > now ? g->sweep_tat : now) + s->sweep_interval_tsc;
+}
+
+static void count_sweep_deferred(struct hc_sequencer *s, struct hc_gw_state *g)
+{
+	HC_RELAXED_ADD(&g->sweeps_deferred, 1);
+	HC_RELAXED_ADD(&s->st.sweeps_deferred, 1);
 }
 
 /* ---------------------------------------------------------- gap list -- */
@@ -314,17 +343,20 @@ static enum hc_seq_verdict older_incarnation(struct hc_sequencer *s, struct hc_g
 /* The highest sequence gw's incarnation is known to have sent. */
 static uint32_t seq_top(const struct hc_gw_state *g)
 {
-	uint32_t top = g->known_last;
-	if (hc_seq_after(g->next_seq - 1, top))
-		top = g->next_seq - 1;
+	uint32_t top = g->known_last, applied = seq_prev(g->next_seq); /* (not 0 after a wrap) */
+	if (hc_seq_after(applied, top))
+		top = applied;
 	if (g->far_top != 0 && hc_seq_after(g->far_top, top))
 		top = g->far_top;
 	return top;
 }
 
+#define INC_SWEEP_DEFERRED (-3) /* (check_incarnation: not an hc_seq_verdict) */
+
 /*
  * Returns 0 if the incarnation is current, 1 after a reset to a newer one
- * (or a first contact), HC_SEQ_STALE or HC_SEQ_CONFLICT for an older one.
+ * (or a first contact), HC_SEQ_STALE for an older one, INC_SWEEP_DEFERRED
+ * for a newer one over the gateway's sweep budget (nothing changed).
  * First contact starts at sequence 1; a newer incarnation first drops the
  * old one's users.  A forgotten gateway's floor refuses older ones.
  */
@@ -336,6 +368,11 @@ static int check_incarnation(struct hc_sequencer *s, uint16_t gw, uint32_t inc, 
 	if (g->incarnation != 0) {
 		if (!hc_seq_after(inc, g->incarnation))
 			return HC_SEQ_STALE;
+		if (!sweep_allowed(s, g, now)) {
+			count_sweep_deferred(s, g);
+			return INC_SWEEP_DEFERRED; /* its users' drop waits */
+		}
+		sweep_take(s, g, now);
 		HC_RELAXED_ADD(&g->resets, 1);
 		g->prev_inc = g->incarnation; /* what it had sent: no progress, no conflict */
 		g->prev_seq_top = seq_top(g);
@@ -385,11 +422,34 @@ static enum hc_seq_verdict duplicate(struct hc_sequencer *s, struct hc_gw_state 
 	return HC_SEQ_OLD;
 }
 
+/* A snapshot's last chunk over gw's sweep budget: not taken, but known
+ * to exist (inside the window), so that its gap is NACKed and the gateway
+ * sends it again.  Returns 1 if so (m freed). */
+static int sweep_deferred(struct hc_sequencer *s, uint16_t gw, struct rte_mbuf *m,
+			  uint32_t sequence, unsigned flags, uint64_t now)
+{
+	struct hc_gw_state *g = &s->gw[gw];
+	if (likely(!(flags & HC_SEQ_ENDS_SNAPSHOT)))
+		return 0;
+	if (sweep_allowed(s, g, now)) {
+		sweep_take(s, g, now);
+		return 0;
+	}
+	count_sweep_deferred(s, g);
+	rte_pktmbuf_free(m);
+	if ((uint32_t)(sequence - g->next_seq) < HC_SEQ_WINDOW) {
+		saw(g, sequence);
+		gap_open(s, gw, now);
+	} /* (farther: its heartbeats name it, and a snapshot is asked for) */
+	return 1;
+}
+
 enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uint16_t gw,
-				 uint32_t incarnation, uint32_t sequence, int reset_point,
+				 uint32_t incarnation, uint32_t sequence, unsigned flags,
 				 uint64_t now)
 {
 	struct hc_gw_state *g = &s->gw[gw];
+	int reset_point = (flags & HC_SEQ_RESET_POINT) != 0;
 
 	if (unlikely(g->incarnation == 0 && g->floor_inc != 0 && g->floor_inc == incarnation &&
 		     !hc_seq_after(sequence, g->floor_seq)))
@@ -397,6 +457,8 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 	int fresh = check_incarnation(s, gw, incarnation, now);
 	if (unlikely(fresh < 0)) {
 		rte_pktmbuf_free(m);
+		if (fresh == INC_SWEEP_DEFERRED)
+			return HC_SEQ_OLD;
 		return older_incarnation(s, g, incarnation, sequence, 0, now);
 	}
 	/* the newest this incarnation has sent: may move its address */
@@ -404,6 +466,8 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 				 HC_SEQ_NEWEST : HC_SEQ_FRESH;
 	/* (past check_incarnation no floor is left: a revival drops it) */
 	if (likely(sequence == g->next_seq)) {
+		if (unlikely(sweep_deferred(s, gw, m, sequence, flags, now)))
+			return HC_SEQ_OLD;
 		g->last_heard_tsc = now;
 		set_next(g, seq_inc(g->next_seq));
 		saw(g, sequence);
@@ -416,6 +480,8 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 		return duplicate(s, g, m); /* applied */
 	if (reset_point) {
 		/* a snapshot starts here: what came before is covered by it */
+		if (unlikely(sweep_deferred(s, gw, m, sequence, flags, now)))
+			return HC_SEQ_OLD;
 		uint32_t from = g->next_seq;
 		g->last_heard_tsc = now;
 		advance_to(s, gw, sequence, 0);
@@ -459,6 +525,8 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 	}
 	if (g->win[slot] != NULL)
 		return duplicate(s, g, m);
+	if (unlikely(sweep_deferred(s, gw, m, sequence, flags, now)))
+		return HC_SEQ_OLD;
 	g->last_heard_tsc = now;
 	g->win[slot] = m;
 	g->held++;
@@ -483,6 +551,8 @@ enum hc_seq_verdict hc_seq_control(struct hc_sequencer *s, uint16_t gw, uint32_t
 		return HC_SEQ_OLD;
 	}
 	int fresh = check_incarnation(s, gw, incarnation, now);
+	if (fresh == INC_SWEEP_DEFERRED)
+		return HC_SEQ_OLD;
 	if (fresh < 0)
 		return older_incarnation(s, g, incarnation, ctr, 1, now);
 	enum hc_seq_verdict ok = (g->ctl.top == 0 || hc_seq_after(ctr, g->ctl.top)) ?
@@ -503,6 +573,12 @@ enum hc_seq_verdict hc_seq_heartbeat(struct hc_sequencer *s, uint16_t gw, uint32
 	struct hc_gw_state *g = &s->gw[gw];
 	int first = g->incarnation != incarnation;
 
+	if (unlikely(shutdown) && g->incarnation != 0 && !sweep_allowed(s, g, now)) {
+		/* its users' drop waits: the gateway says SHUTDOWN again, or
+		 * falls silent and is declared dead */
+		count_sweep_deferred(s, g);
+		return HC_SEQ_OLD;
+	}
 	enum hc_seq_verdict v = hc_seq_control(s, gw, incarnation, ctr, now);
 	if (v < HC_SEQ_FRESH)
 		return v;
@@ -520,6 +596,7 @@ enum hc_seq_verdict hc_seq_heartbeat(struct hc_sequencer *s, uint16_t gw, uint32
 			ask_restart(s, gw, now);
 	}
 	if (shutdown) { /* its floor covers all it sent (last_sequence) */
+		sweep_take(s, g, now);
 		forget(s, gw);
 		return v;
 	}

@@ -44,6 +44,18 @@
  * caller reports (id conflicts); a replay of its old datagrams is only
  * stale.  Sequences run 1 .. 2^32-1, then 1 again (0 is never sent).
  *
+ * Sweeps have a budget per gateway.  Three datagrams make every worker
+ * sweep the gateway's users (a scan of its whole user table when any of
+ * them goes): a snapshot's last chunk, the first datagram of a newer
+ * incarnation, a SHUTDOWN.  hc_seq_set_sweep_budget allows a gateway
+ * one a given interval, a burst of them at once (GCRA: one time stamp a
+ * gateway, not reset by a restart or a death).  Beyond it such a datagram
+ * is not taken (sweeps_deferred): a sequenced one is known to exist, so
+ * its gap is NACKed and the gateway sends it again; a newer incarnation's
+ * or a SHUTDOWN is sent again by the gateway itself.  Nothing is lost and
+ * nothing applied in part; a keyed gateway can no longer make the workers
+ * scan as often as it sends.
+ *
  * One writer: the home worker.  The control lcore reads next_seq,
  * last_heard_tsc and counters with relaxed loads (A->G heartbeats, stats).
  */
@@ -113,6 +125,8 @@ struct hc_gw_state {
 	uint32_t seen;          /* anything of the incarnation seen (a
 	                           datagram delivered or held, a sequence
 	                           known): 0 after a restart             */
+	uint64_t sweep_tat;     /* sweep budget: when its next sweep is
+	                           due (GCRA); kept across restarts      */
 	/* counters, relaxed stores */
 	uint64_t datagrams;     /* delivered in order                    */
 	uint64_t heartbeats;
@@ -122,6 +136,8 @@ struct hc_gw_state {
 	uint64_t nacks;         /* RESYNC GAP records sent               */
 	uint64_t deaths;        /* declared dead (or said SHUTDOWN)      */
 	uint64_t replayed;      /* control counters seen before          */
+	uint64_t sweeps_deferred; /* sweeping datagrams not taken: over
+	                             the sweep budget (sent again)      */
 	struct rte_mbuf *win[HC_SEQ_WINDOW];
 };
 
@@ -135,6 +151,9 @@ struct hc_sequencer {
 	uint64_t gap_timeout_tsc;
 	uint64_t dead_timeout_tsc; /* 0: never declare dead          */
 	uint64_t conflict_grace_tsc;
+	uint64_t sweep_interval_tsc;  /* a sweep a gateway per this; 0: no
+	                                 budget                          */
+	uint64_t sweep_tolerance_tsc; /* (burst - 1) intervals           */
 	uint64_t next_dead_scan;
 	uint32_t held_total;
 	struct hc_seq_hooks hooks;
@@ -146,13 +165,22 @@ int hc_seq_init(struct hc_sequencer *s, uint32_t max_gateways, uint64_t gap_time
 		const struct hc_seq_hooks *hooks, int socket);
 void hc_seq_free(struct hc_sequencer *s);
 
+/* Allow each gateway one sweeping datagram every interval_tsc, burst of
+ * them at once (burst >= 1); interval_tsc 0: no budget (the default). */
+void hc_seq_set_sweep_budget(struct hc_sequencer *s, uint64_t interval_tsc, uint32_t burst);
+
+/* hc_seq_offer's flags */
+#define HC_SEQ_RESET_POINT 1u   /* chunk 0 of a snapshot              */
+#define HC_SEQ_ENDS_SNAPSHOT 2u /* the last chunk of one: it sweeps   */
+
 /*
  * Offer a validated sequenced datagram m (EVENTS or SNAPSHOT) of gateway
- * gw (< max_gateways); reset_point: it is chunk 0 of a snapshot.  m is
- * delivered now, held, or freed before return.  Returns what became of it.
+ * gw (< max_gateways); flags: HC_SEQ_RESET_POINT, HC_SEQ_ENDS_SNAPSHOT.
+ * m is delivered now, held, or freed before return.  Returns what became
+ * of it.
  */
 enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uint16_t gw,
-		  uint32_t incarnation, uint32_t sequence, int reset_point, uint64_t now);
+		  uint32_t incarnation, uint32_t sequence, unsigned flags, uint64_t now);
 
 /* An unsequenced datagram (PLACE) with control counter ctr: FRESH if its
  * incarnation is current (or newer: a restart) and ctr is new. */

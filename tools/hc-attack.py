@@ -41,6 +41,14 @@ dropped before it touches state):
       hole a NACK run), then heartbeats naming more missing sequences;
       counts what comes back within 3 s of the last one (the appliance
       bounds it: 4 per datagram received + 64).
+  sweeps --appliance IP[:PORT] --keys FILE --gateway ID --count N --result FILE
+      a gateway holding a valid key (ID's slot 0 in FILE) that makes the
+      workers sweep as often as it can: N datagrams of N newer
+      incarnations, each joining one user (each drops the last one's),
+      then (after --pause seconds, 2.5) N rounds of a JOIN and an empty
+      one-chunk snapshot (each sweeps the user out); writes sent= and
+      elapsed_s= (first to last datagram).  The appliance allows
+      --gateway-sweeps a second.
 Bounded: every class sends a fixed number of datagrams, paced.
 """
 import argparse
@@ -305,6 +313,63 @@ def attack(args):
     return 0
 
 
+_libsodium = None
+
+
+def seal(key, dgram):
+    """dgram (AUTH set, tag bytes zero) with its tag under key: SipHash-2-4-128
+    by libsodium's crypto_shorthash_siphashx24, as docs/protocol.md says."""
+    global _libsodium
+    if _libsodium is None:
+        import ctypes
+        import ctypes.util
+        _libsodium = ctypes.CDLL(ctypes.util.find_library('sodium') or 'libsodium.so.23')
+        if _libsodium.sodium_init() < 0:
+            raise OSError('sodium_init failed')
+    import ctypes
+    out = ctypes.create_string_buffer(16)
+    body = dgram[:24] + bytes(16) + dgram[40:]
+    if _libsodium.crypto_shorthash_siphashx24(out, body, ctypes.c_ulonglong(len(body)), key) != 0:
+        raise OSError('crypto_shorthash_siphashx24 failed')
+    return dgram[:24] + out.raw + dgram[40:]
+
+
+def gateway_key(path, gw):
+    """Gateway gw's slot-0 key from a keys file ("ID SLOT HEX" lines)."""
+    with open(path) as f:
+        for line in f:
+            w = line.split()
+            if len(w) == 3 and w[0] == str(gw) and w[1] == '0':
+                return bytes.fromhex(w[2])
+    raise SystemExit(f'hc-attack: no slot-0 key for gateway {gw} in {path}')
+
+
+def sweeps(args):
+    key = gateway_key(args.keys, args.gateway)
+    s = Sender(*args.appliance)
+    base_inc, base_user = 5000 + args.seed, 0x5EE9000000 + args.seed * 1000000
+    zero = bytes(16)
+
+    def send(mtype, count, inc, seq, body):
+        s.send(seal(key, hdr(mtype, args.gateway, count, inc, 0, seq, zero) + body))
+
+    t0 = time.time()
+    for r in range(args.count):  # each a newer incarnation: the last one's user goes
+        send(EVENTS, 1, base_inc + r, 1, EVENT.pack(base_user + r, 1 + r % 50, 1, 0, 0, 1))
+    time.sleep(args.pause)  # the appliance's budget fills again
+    inc = base_inc + args.count
+    for r in range(args.count):  # a JOIN, then a snapshot without that user
+        send(EVENTS, 1, inc, 2 * r + 1,
+             EVENT.pack(base_user + args.count + r, 1 + r % 50, 1, 0, 0, 1))
+        send(SNAPSHOT, 0, inc, 2 * r + 2, SNAP_PREFIX.pack(r + 1, 0, 1, 0))
+    elapsed = time.time() - t0
+    s.drain()
+    with open(args.result, 'w') as f:
+        f.write(f'sent={s.sent}\nelapsed_s={elapsed:.3f}\n')
+    print(f'sent={s.sent} elapsed_s={elapsed:.3f}')
+    return 0
+
+
 def reflect(args):
     s = Sender(*args.appliance)
     inc = 1000 + args.seed
@@ -374,13 +439,23 @@ def main():
     r.add_argument('--count', type=int, default=500)
     r.add_argument('--result', required=True)
     r.add_argument('--seed', type=int, default=7)
+    w = sub.add_parser('sweeps')
+    w.add_argument('--appliance', required=True, type=appliance, metavar='HOST[:PORT]')
+    w.add_argument('--keys', required=True)
+    w.add_argument('--gateway', type=int, default=60)
+    w.add_argument('--count', type=int, default=200)
+    w.add_argument('--pause', type=float, default=2.5)
+    w.add_argument('--result', required=True)
+    w.add_argument('--seed', type=int, default=7)
     args, extra = ap.parse_known_args()
     if extra:
         ap.error('unrecognized arguments: ' + ' '.join(extra))
     if args.cmd is None:
-        ap.error('a command is required: capture, attack or reflect')
+        ap.error('a command is required: capture, attack, reflect or sweeps')
     if args.cmd == 'reflect':
         return reflect(args)
+    if args.cmd == 'sweeps':
+        return sweeps(args)
     if args.cmd == 'capture':
         capture(args)
         return 0

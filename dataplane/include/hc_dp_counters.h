@@ -96,6 +96,9 @@ struct hc_seq_stats {
 	uint64_t replayed;  /* HEARTBEAT/PLACE control counters seen before */
 	uint64_t id_conflicts; /* an older incarnation long after a newer
 	                          one took over: two sources, one id    */
+	uint64_t sweeps_deferred; /* a snapshot's end, a newer incarnation
+	                          or a SHUTDOWN over its gateway's sweep
+	                          budget: not taken, sent again         */
 };
 
 struct hc_snap_stats {

@@ -21,6 +21,11 @@
 #              check the bound that protects a deployment without keys):
 #              500 datagrams full of gaps from the attacker's address draw
 #              at most 4 datagrams each (+64) back, not thousands of NACKs.
+#   sweeps     a gateway holding a valid key sends 400 datagrams that each
+#              make the workers sweep its users (newer incarnations, snapshot
+#              ends): --gateway-sweeps 4 lets at most 8 at once and 4 a
+#              second through, the rest are counted (sweeps_deferred); an
+#              honest gateway afterwards is exact.
 #   reload     the keys file is rotated while a gateway runs: slot 1 added
 #              (SIGHUP), the gateway restarts on slot 1, slot 0 removed
 #              (telemetry keys_reload); a bad file is refused and the keys
@@ -162,6 +167,32 @@ reflection)
 	need "RESYNC/HEARTBEAT held back by the budget" "$(tel /headcount/control tx_budget_held)" -gt 0
 	hc_appliance_stop || { echo "FAIL: appliance exit status"; exit 1; }
 	echo "PASS: without keys the appliance sent $got datagrams back for 500 (bound $((4 * 500 + 64)))"
+	;;
+sweeps)
+	hc_appliance_start "$build" "$out" 1 --stats-interval 0 --gateway-sweeps 4 > /dev/null
+	t0=$(date +%s.%N)
+	timeout 120 ip netns exec "$HC_NSX" python3 "$attack" sweeps --appliance $HC_APP_IP \
+		--keys "$out/keys" --gateway 60 --count 200 --result "$out/sweeps.kv" > /dev/null
+	need "datagrams sent (400 of them sweeping)" "$(kv sent "$out/sweeps.kv")" -eq 600
+	hc_wait 30 "the appliance deferred the sweeps over the budget" \
+		sh -c "[ \"\$($HC_TEL hclab$HC_TAG kv /headcount/stats | grep '^sweeps_deferred=' | cut -d= -f2)\" -ge 300 ]"
+	sweeps=$(tel /headcount/stats sweeps)
+	t1=$(date +%s.%N)
+	# GCRA: 8 at once, then one every 0.25 s of the window (counted after it)
+	bound=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", 8 + 4 * (b - a) + 1 }')
+	need "sweeps at most 8 + 4 a second (window $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s)" \
+		"$sweeps" -le "$bound"
+	need "sweeps taken" "$sweeps" -ge 8
+	need "every sweep that scanned was a sweep taken" "$(tel /headcount/stats sweep_scans)" -le "$sweeps"
+	# the attacker's last users go when it is declared dead (3 s silent)
+	hc_wait 30 "the attacking gateway's users are gone" hc_tel_has /headcount/stats users=0
+	# an honest gateway meanwhile: exact
+	timeout 120 ip netns exec "$HC_NSG" "$gwsim" --appliance $HC_APP_IP --keys "$HC_KEYS" \
+		--prefix "hclab$HC_TAG" --gateways 1 --first-id 5 --users 300 --arrival-rate 1000 \
+		--duration 1 --settle 30 --result "$out/honest.kv" --seed 3 > "$out/honest.log" 2>&1 ||
+		{ cat "$out/honest.log"; echo "FAIL: the honest gateway"; exit 1; }
+	hc_appliance_stop || { echo "FAIL: appliance exit status"; exit 1; }
+	echo "PASS: 400 sweeping datagrams (of 600) of a keyed gateway caused $sweeps sweeps (bound $bound), the rest counted; an honest gateway is exact"
 	;;
 reload)
 	hc_appliance_start "$build" "$out" 1 --stats-interval 0 > /dev/null

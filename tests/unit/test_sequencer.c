@@ -509,7 +509,133 @@ static void test_wrap_is_not_first_contact(void)
 	hc_seq_free(&s);
 }
 
+static enum hc_seq_verdict offer_f(uint16_t gw, uint32_t inc, uint32_t seq, unsigned flags,
+				   uint64_t now)
+{
+	struct rte_mbuf *m = hc_test_mbuf(&seq, 4);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	return hc_seq_offer(&s, m, gw, inc, seq, flags, now);
+}
+
+/* The sweep budget: a snapshot's last chunk, a newer incarnation and a
+ * SHUTDOWN each sweep the gateway's users; one every 100 tsc, 2 at once.
+ * Beyond, the datagram is not taken (counted), nothing changes, and the
+ * snapshot's end is NACKed as a gap; sent again once the budget allows,
+ * it is taken.  Other datagrams never wait; a restart keeps the budget. */
+static void test_sweep_budget(void)
+{
+	const unsigned whole = HC_SEQ_RESET_POINT | HC_SEQ_ENDS_SNAPSHOT;
+	setup();
+	hc_seq_set_sweep_budget(&s, 100, 2);
+	struct hc_gw_state *g = &s.gw[4];
+	CU_ASSERT_EQUAL(offer_f(4, 1, 1, 0, 0), HC_SEQ_NEWEST);
+	CU_ASSERT_EQUAL(offer_f(4, 1, 2, whole, 0), HC_SEQ_NEWEST);      /* 1st */
+	CU_ASSERT_EQUAL(offer_f(4, 1, 3, HC_SEQ_RESET_POINT, 0), HC_SEQ_NEWEST); /* chunk 0 of 2 */
+	CU_ASSERT_EQUAL(offer_f(4, 1, 4, HC_SEQ_ENDS_SNAPSHOT, 0), HC_SEQ_NEWEST); /* 2nd */
+	CU_ASSERT_EQUAL(offer_f(4, 1, 5, whole, 0), HC_SEQ_OLD);         /* over */
+	CU_ASSERT_EQUAL(offer_f(4, 1, 6, 0, 0), HC_SEQ_NEWEST);          /* events: held */
+	static const uint32_t want1[] = {1, 2, 3, 4};
+	CU_ASSERT_TRUE(got_is(want1, 4));
+	CU_ASSERT_EQUAL(s.st.sweeps_deferred, 1);
+	CU_ASSERT_EQUAL(g->sweeps_deferred, 1);
+	CU_ASSERT_EQUAL(g->next_seq, 5);
+	CU_ASSERT_EQUAL(s.st.held_now, 1);
+	CU_ASSERT_EQUAL(s.st.duplicates, 0);
+	hc_seq_poll(&s, 1000);                          /* the snapshot's end is asked for */
+	CU_ASSERT_EQUAL(n_asked, 1);
+	CU_ASSERT_TRUE(asked_is(0, 4, HC_RESYNC_GAP, 5, 5));
+	CU_ASSERT_EQUAL(offer_f(4, 1, 5, whole, 1000), HC_SEQ_FRESH); /* again: taken */
+	static const uint32_t want2[] = {1, 2, 3, 4, 5, 6};
+	CU_ASSERT_TRUE(got_is(want2, 6));
+	CU_ASSERT_EQUAL(s.n_gaps, 0);
+	CU_ASSERT_EQUAL(s.st.lost, 0);
+	/* a held snapshot end waits too */
+	const unsigned end = HC_SEQ_ENDS_SNAPSHOT;
+	CU_ASSERT_EQUAL(offer_f(4, 1, 8, end, 1000), HC_SEQ_NEWEST); /* 2nd at 1000 */
+	CU_ASSERT_EQUAL(offer_f(4, 1, 9, end, 1000), HC_SEQ_OLD);    /* over */
+	CU_ASSERT_EQUAL(s.st.sweeps_deferred, 2);
+	CU_ASSERT_EQUAL(offer_f(4, 1, 7, 0, 1000), HC_SEQ_FRESH);      /* 7 and 8 */
+	CU_ASSERT_EQUAL(g->next_seq, 9);
+	CU_ASSERT_EQUAL(offer_f(4, 1, 9, end, 1100), HC_SEQ_FRESH);  /* due at 1100 */
+	CU_ASSERT_EQUAL(g->next_seq, 10);
+	CU_ASSERT_EQUAL(n_dropped, 0);
+
+	/* a newer incarnation: its users' drop waits; nothing changes */
+	CU_ASSERT_EQUAL(offer_f(4, 2, 1, 0, 1150), HC_SEQ_OLD);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 2, 1, 1, 0, 1150), HC_SEQ_OLD);
+	CU_ASSERT_EQUAL(s.st.sweeps_deferred, 4);
+	CU_ASSERT_EQUAL(g->incarnation, 1);
+	CU_ASSERT_EQUAL(g->next_seq, 10);
+	CU_ASSERT_EQUAL(g->resets, 0);
+	CU_ASSERT_EQUAL(s.st.stale, 0);
+	CU_ASSERT_EQUAL(n_dropped, 0);
+	CU_ASSERT_EQUAL(offer_f(4, 1, 10, 0, 1150), HC_SEQ_NEWEST); /* the old one goes on */
+	CU_ASSERT_EQUAL(offer_f(4, 2, 1, 0, 1200), HC_SEQ_NEWEST);  /* taken */
+	CU_ASSERT_EQUAL(g->incarnation, 2);
+	CU_ASSERT_EQUAL(n_dropped, 1);
+	CU_ASSERT_EQUAL(dropped[0], 4);
+
+	/* a SHUTDOWN: its counter is not used up, its users stay */
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 2, 7, 1, 1, 1250), HC_SEQ_OLD);
+	CU_ASSERT_EQUAL(s.st.sweeps_deferred, 5);
+	CU_ASSERT_EQUAL(g->incarnation, 2);
+	CU_ASSERT_EQUAL(s.st.deaths, 0);
+	CU_ASSERT_EQUAL(s.st.replayed, 0);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 2, 7, 1, 1, 1300), HC_SEQ_NEWEST);
+	CU_ASSERT_EQUAL(g->incarnation, 0);
+	CU_ASSERT_EQUAL(s.st.deaths, 1);
+	CU_ASSERT_EQUAL(n_dropped, 2);
+
+	/* the budget outlives the death: the next contact is no sweep, but
+	 * its snapshot's end is one, due at 1400 */
+	CU_ASSERT_EQUAL(offer_f(4, 3, 1, 0, 1310), HC_SEQ_NEWEST);
+	CU_ASSERT_EQUAL(offer_f(4, 3, 2, whole, 1310), HC_SEQ_OLD);
+	CU_ASSERT_EQUAL(s.st.sweeps_deferred, 6);
+	CU_ASSERT_EQUAL(offer_f(4, 3, 2, whole, 1310), HC_SEQ_OLD); /* (a copy: not taken either) */
+	CU_ASSERT_EQUAL(offer_f(4, 3, 2, whole, 1400), HC_SEQ_FRESH);
+	CU_ASSERT_EQUAL(g->next_seq, 3);
+
+	/* another gateway has its own budget */
+	CU_ASSERT_EQUAL(offer_f(5, 1, 1, whole, 1400), HC_SEQ_NEWEST);
+	CU_ASSERT_EQUAL(offer_f(5, 1, 2, whole, 1400), HC_SEQ_NEWEST);
+	CU_ASSERT_EQUAL(s.gw[5].sweeps_deferred, 0);
+	hc_seq_free(&s);
+}
+
+/* Without a budget (the default) nothing waits. */
+static void test_no_sweep_budget(void)
+{
+	setup();
+	for (uint32_t q = 1; q <= 50; q++)
+		CU_ASSERT_EQUAL(offer_f(4, 1, q, HC_SEQ_RESET_POINT | HC_SEQ_ENDS_SNAPSHOT, 0),
+				HC_SEQ_NEWEST);
+	CU_ASSERT_EQUAL(n_got, 50);
+	CU_ASSERT_EQUAL(s.st.sweeps_deferred, 0);
+	hc_seq_free(&s);
+}
+
+/* A gateway forgotten just past the wrap keeps its floor at the last
+ * sequence it sent (2^32 - 1), not at 0 (the sequence before 1 is 2^32 - 1). */
+static void test_floor_after_wrap(void)
+{
+	setup();
+	offer_rp(6, 9, 0xFFFFFFFEu, 1, 0);
+	offer(6, 9, UINT32_MAX, 0);
+	CU_ASSERT_EQUAL(s.gw[6].next_seq, 1);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 6, 9, 1, UINT32_MAX, 1, 10), HC_SEQ_NEWEST);
+	CU_ASSERT_EQUAL(s.gw[6].incarnation, 0);
+	CU_ASSERT_EQUAL(s.gw[6].floor_seq, UINT32_MAX);
+	unsigned got6 = n_got;
+	offer(6, 9, 0x7FFFFFFFu, 20); /* 2^31 before the floor: no revival */
+	CU_ASSERT_EQUAL(n_got, got6);
+	CU_ASSERT_EQUAL(s.gw[6].incarnation, 0);
+	hc_seq_free(&s);
+}
+
 static CU_TestInfo tests[] = {
+	{"a floor just past the wrap", test_floor_after_wrap},
+	{"sweep budget: snapshot ends, incarnations, SHUTDOWN", test_sweep_budget},
+	{"no sweep budget", test_no_sweep_budget},
 	{"control counters, stale, conflict", test_control_counters},
 	{"forgotten gateway's floor", test_forget_floor},
 	{"far-ahead claims", test_far_claims},
