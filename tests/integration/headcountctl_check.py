@@ -175,6 +175,54 @@ need("bad room id: exit", subprocess.run([CTL, "room", "x"], capture_output=True
 # 2^64 - 5 and answered a room of that id with 0 users)
 e = run("room", "-5", rc=1)
 need("room -5: refused", "refused /headcount/room,-5" in e.stderr, True)
+
+print("rooms: one view across pages")
+# headcountctl's own rooms(), fed pages of two views (a merge published
+# between them): read again until every page is of one view, and give up
+# with a message when the view changes on every read
+import importlib.machinery
+import importlib.util
+_loader = importlib.machinery.SourceFileLoader("headcountctl_mod", CTL)
+ctlmod = importlib.util.module_from_spec(importlib.util.spec_from_loader("headcountctl_mod", _loader))
+_loader.exec_module(ctlmod)
+
+
+class Pages(ctlmod.Appliance):
+    """An appliance answering /headcount/room_pools from a script: no socket."""
+    def __init__(self):
+        self.calls = 0
+
+
+class TwoViews(Pages):
+    def call(self, cmd):
+        self.calls += 1
+        start = int(cmd.split(",")[1])
+        read = (self.calls - 1) // 2
+        if start == 1:
+            return {"view_generation": 5 + read, "rooms": [1, 10, 0, 2, 11, 0], "next": 9}
+        # page 2 of the first read is of the next view; later reads are stable
+        gen = 6 if read == 0 else 5 + read
+        return {"view_generation": gen, "rooms": [9, 12 + read, 7], "next": 0}
+
+
+class Churning(Pages):
+    def call(self, cmd):
+        self.calls += 1
+        return {"view_generation": self.calls, "rooms": [1, 1, 0],
+                "next": 9 if cmd.endswith(",1") else 0}
+
+
+p = TwoViews()
+need("rooms: the first read's two views refused, the second read's table",
+     p.rooms(), [(1, 10, 0), (2, 11, 0), (9, 13, 7)])
+need("rooms: pages read", p.calls, 4)
+c = Churning()
+try:
+    c.rooms()
+    fail("rooms: a view changing on every read gave a table")
+except ctlmod.CtlError as e:
+    need("rooms: a view changing on every read: said", "changed between pages" in str(e), True)
+need("rooms: reads of a churning view, bounded", c.calls, 2 * ctlmod.VIEW_READS)
 v = subprocess.run([CTL, "--version"], capture_output=True, text=True).stdout.strip()
 need("--version", v, "headcountctl " + VERSION)
 print("all headcountctl checks passed")
