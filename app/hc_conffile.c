@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hc_decimal.h"
 #include "hc_log.h"
 #include "hc_options.h"
 
@@ -189,11 +190,8 @@ static int eal_section(const struct hc_ini *ini, char **argv, int *argc, char **
 			}
 		}
 		if (eal_keys[k].kind == EAL_NUMBER) {
-			char *end;
-			errno = 0;
-			unsigned long v = strtoul(e->value, &end, 10);
-			if (errno != 0 || *end != '\0' || e->value[0] < '0' || e->value[0] > '9' ||
-			    v < 1 || v > (1ul << 20)) {
+			uint64_t v;
+			if (hc_decimal_u64(e->value, 1, 1u << 20, &v) != 0) {
 				eal_fail(err, errlen, ini, e->line, e->key, "'%s' is not a number in "
 					 "[1, 1048576]", e->value);
 				return -1;

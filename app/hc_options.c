@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hc_decimal.h"
 #include "hc_keyidx.h" /* the reservation index's most slots */
 #include "hc_policy.h"
 #include "hc_proto.h"
@@ -186,10 +187,8 @@ static int apply_value(struct hc_config *c, const struct opt_row *r, const char 
 	case OPT_U32: {
 		/* decimal only: "07100" is 7100 (base 0 would read it as
 		 * octal 3648), and "0x10" is refused, not 16 */
-		errno = 0;
-		unsigned long long v = strtoull(val, &end, 10);
-		if (errno != 0 || end == val || *end != '\0' || val[0] < '0' || val[0] > '9' ||
-		    v < r->lo || v > r->hi) {
+		uint64_t v;
+		if (hc_decimal_u64(val, r->lo, r->hi, &v) != 0) {
 			snprintf(why, whylen, "'%s' is not a number in [%u, %u]", val, r->lo, r->hi);
 			return -1;
 		}

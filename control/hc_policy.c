@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hc_decimal.h"
+
 #include "hc_ini.h"
 
 void hc_policy_defaults(struct hc_policy *p)
@@ -36,12 +38,16 @@ void hc_policy_defaults(struct hc_policy *p)
 
 static int num(const char *s, uint64_t lo, uint64_t hi, uint32_t *out)
 {
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	while (*end == ' ' || *end == '\t')
-		end++;
-	if (errno || end == s || *end != '\0' || s[0] < '0' || s[0] > '9' || v < lo || v > hi)
+	char digits[32]; /* (blanks after the number are allowed: dropped) */
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n >= sizeof(digits))
+		return -1;
+	memcpy(digits, s, n);
+	digits[n] = '\0';
+	uint64_t v;
+	if (hc_decimal_u64(digits, lo, hi, &v) != 0)
 		return -1;
 	*out = (uint32_t)v;
 	return 0;

@@ -40,12 +40,14 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <rte_cycles.h>
 
 #include "hc_decide.h"
+#include "hc_decimal.h"
 #include "hc_proto.h"
 #include "hc_control.h"
 #include "hc_stats.h"
@@ -84,12 +86,11 @@ void hc_telemetry_close(void)
  * space, no junk, within unsigned long; 0, or -1. */
 static int tel_number(const char *s, unsigned long *out)
 {
-	if (s == NULL || *s < '0' || *s > '9' || strspn(s, "0123456789") != strlen(s))
+	uint64_t v;
+	if (hc_decimal_u64(s, 0, ULONG_MAX, &v) != 0)
 		return -1;
-	char *end;
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	return errno != 0 || *end != '\0' ? -1 : 0;
+	*out = (unsigned long)v;
+	return 0;
 }
 
 void hc_telemetry_set_decide(const struct hc_decide *d)
