@@ -124,7 +124,7 @@ static const struct opt_row rows[] = {
 	{"gateway-sweeps", OPT_U32, F(gateway_sweeps), 0, 1000000, "4", "N",
 	 "sweeps of its users one gateway may cause\na second, 2N at once (a snapshot's end, a\n"
 	 "newer incarnation, a SHUTDOWN: each scans\nevery worker's user table); beyond, the\n"
-	 "datagram is not taken and is sent again\n(sweeps_deferred); 0: no limit", W_BOTH, 0},
+	 "sweep waits for the budget; nothing is\nlost (sweeps_deferred); 0: no limit", W_BOTH, 0},
 	{"max-snapshot-users", OPT_U32, F(max_snapshot_users), 1, 1u << 28, "262144", "N",
 	 "members one gateway's snapshot may stage;\nall snapshots of a worker together:\n--max-users", W_BOTH, 0},
 	{"state-file", OPT_TEXT, F(state_file), 0, 0, "/var/lib/headcount/gateways", "FILE",

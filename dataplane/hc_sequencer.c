@@ -30,7 +30,9 @@ int hc_seq_init(struct hc_sequencer *s, uint32_t max_gateways, uint64_t gap_time
 				   64, socket);
 	s->gap_list = rte_zmalloc_socket("hc_seq_gaps",
 					 sizeof(uint32_t) * max_gateways, 64, socket);
-	if (s->gw == NULL || s->gap_list == NULL) {
+	s->due_list = rte_zmalloc_socket("hc_seq_due",
+					 sizeof(uint32_t) * max_gateways, 64, socket);
+	if (s->gw == NULL || s->gap_list == NULL || s->due_list == NULL) {
 		hc_seq_free(s);
 		return -ENOMEM;
 	}
@@ -59,6 +61,7 @@ void hc_seq_free(struct hc_sequencer *s)
 				rte_pktmbuf_free(s->gw[g].win[i]);
 	rte_free(s->gw);
 	rte_free(s->gap_list);
+	rte_free(s->due_list);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -83,6 +86,31 @@ static void count_sweep_deferred(struct hc_sequencer *s, struct hc_gw_state *g)
 {
 	HC_RELAXED_ADD(&g->sweeps_deferred, 1);
 	HC_RELAXED_ADD(&s->st.sweeps_deferred, 1);
+}
+
+/* A SHUTDOWN taken over the budget: gw is forgotten by hc_seq_poll once
+ * the budget allows (libheadcount says SHUTDOWN once, then is gone). */
+static void shutdown_due(struct hc_sequencer *s, uint16_t gw)
+{
+	struct hc_gw_state *g = &s->gw[gw];
+	if (g->shutdown_due)
+		return;
+	g->shutdown_due = 1;
+	s->due_list[s->n_due++] = gw;
+}
+
+/* gw is forgotten, or of a new incarnation: no SHUTDOWN due any more. */
+static void shutdown_done(struct hc_sequencer *s, uint16_t gw)
+{
+	if (!s->gw[gw].shutdown_due)
+		return;
+	s->gw[gw].shutdown_due = 0;
+	for (uint32_t i = 0; i < s->n_due; i++) {
+		if (s->due_list[i] == gw) {
+			s->due_list[i] = s->due_list[--s->n_due];
+			return;
+		}
+	}
 }
 
 /* ---------------------------------------------------------- gap list -- */
@@ -301,6 +329,7 @@ static void restart(struct hc_sequencer *s, uint16_t gw, uint32_t inc, int drop,
 {
 	struct hc_gw_state *g = &s->gw[gw];
 	free_held(s, gw);
+	shutdown_done(s, gw);
 	if (drop && s->hooks.drop_users != NULL)
 		s->hooks.drop_users(s->hooks.drop_ctx, gw);
 	if (inc != 0 && inc != g->floor_inc) {
@@ -398,13 +427,14 @@ static int check_incarnation(struct hc_sequencer *s, uint16_t gw, uint32_t inc, 
 	return 1;
 }
 
-/* The gateway is gone (silent, or said SHUTDOWN): drop its users and
- * forget it; its next datagram is a first contact, above the floor. */
-static void forget(struct hc_sequencer *s, uint16_t gw)
+/* The gateway is gone (silent, or said SHUTDOWN): drop its users (unless
+ * it holds none: drop 0) and forget it; its next datagram is a first
+ * contact, above the floor. */
+static void forget(struct hc_sequencer *s, uint16_t gw, int drop)
 {
 	struct hc_gw_state *g = &s->gw[gw];
 	uint32_t inc = g->incarnation, top = seq_top(g);
-	restart(s, gw, 0, 1, 0);
+	restart(s, gw, 0, drop, 0);
 	g->floor_inc = inc;
 	g->floor_seq = top;
 	HC_RELAXED_ADD(&g->deaths, 1);
@@ -440,6 +470,10 @@ static int sweep_deferred(struct hc_sequencer *s, uint16_t gw, struct rte_mbuf *
 	if ((uint32_t)(sequence - g->next_seq) < HC_SEQ_WINDOW) {
 		saw(g, sequence);
 		gap_open(s, gw, now);
+		/* the NACK rounds count from this refusal: the gap is given
+		 * up only if the gateway stops sending the chunk again, not
+		 * because the budget refused it for a while */
+		g->nacks_now = 0;
 	} /* (farther: its heartbeats name it, and a snapshot is asked for) */
 	return 1;
 }
@@ -573,12 +607,6 @@ enum hc_seq_verdict hc_seq_heartbeat(struct hc_sequencer *s, uint16_t gw, uint32
 	struct hc_gw_state *g = &s->gw[gw];
 	int first = g->incarnation != incarnation;
 
-	if (unlikely(shutdown) && g->incarnation != 0 && !sweep_allowed(s, g, now)) {
-		/* its users' drop waits: the gateway says SHUTDOWN again, or
-		 * falls silent and is declared dead */
-		count_sweep_deferred(s, g);
-		return HC_SEQ_OLD;
-	}
 	enum hc_seq_verdict v = hc_seq_control(s, gw, incarnation, ctr, now);
 	if (v < HC_SEQ_FRESH)
 		return v;
@@ -596,8 +624,17 @@ enum hc_seq_verdict hc_seq_heartbeat(struct hc_sequencer *s, uint16_t gw, uint32
 			ask_restart(s, gw, now);
 	}
 	if (shutdown) { /* its floor covers all it sent (last_sequence) */
-		sweep_take(s, g, now);
-		forget(s, gw);
+		if (first) {
+			/* a first contact holds no users; a newer incarnation's
+			 * predecessor's were dropped (and charged) just now */
+			forget(s, gw, 0);
+		} else if (sweep_allowed(s, g, now)) {
+			sweep_take(s, g, now);
+			forget(s, gw, 1);
+		} else {
+			count_sweep_deferred(s, g);
+			shutdown_due(s, gw); /* forgotten once the budget allows */
+		}
 		return v;
 	}
 	if (gap_pending(g))
@@ -640,6 +677,15 @@ static void nack(struct hc_sequencer *s, uint16_t gw)
 
 void hc_seq_poll(struct hc_sequencer *s, uint64_t now)
 {
+	for (uint32_t d = 0; d < s->n_due;) {
+		uint16_t gw = (uint16_t)s->due_list[d];
+		if (!sweep_allowed(s, &s->gw[gw], now)) {
+			d++;
+			continue;
+		}
+		sweep_take(s, &s->gw[gw], now);
+		forget(s, gw, 1); /* (takes gw off the list: slot d holds another) */
+	}
 	uint32_t i = 0;
 	while (i < s->n_gaps) {
 		uint16_t gw = (uint16_t)s->gap_list[i];
@@ -670,7 +716,7 @@ void hc_seq_poll(struct hc_sequencer *s, uint64_t now)
 	for (uint32_t gw = 1; gw < s->max_gateways; gw++) {
 		struct hc_gw_state *g = &s->gw[gw];
 		if (g->incarnation != 0 && now - g->last_heard_tsc > s->dead_timeout_tsc)
-			forget(s, (uint16_t)gw);
+			forget(s, (uint16_t)gw, 1);
 	}
 }
 

@@ -49,12 +49,17 @@
  * them goes): a snapshot's last chunk, the first datagram of a newer
  * incarnation, a SHUTDOWN.  hc_seq_set_sweep_budget allows a gateway
  * one a given interval, a burst of them at once (GCRA: one time stamp a
- * gateway, not reset by a restart or a death).  Beyond it such a datagram
- * is not taken (sweeps_deferred): a sequenced one is known to exist, so
- * its gap is NACKed and the gateway sends it again; a newer incarnation's
- * or a SHUTDOWN is sent again by the gateway itself.  Nothing is lost and
- * nothing applied in part; a keyed gateway can no longer make the workers
- * scan as often as it sends.
+ * gateway, not reset by a restart or a death).  Beyond it (counted in
+ * sweeps_deferred): a snapshot's last chunk is not taken but known to
+ * exist, so its gap is NACKed (its rounds counted from the refusal) and
+ * the gateway's resend is taken; a newer incarnation's datagrams are not
+ * taken until the budget allows (its heartbeats then name what it sent,
+ * and the gap is NACKed); a SHUTDOWN is taken, and the gateway forgotten
+ * by hc_seq_poll once the budget allows.  A SHUTDOWN of a gateway not
+ * known (nothing to drop) or of a newer incarnation (dropped, and charged,
+ * as such) sweeps nothing more.  Nothing is lost and nothing applied in
+ * part; a keyed gateway can no longer make the workers scan as often as
+ * it sends.
  *
  * One writer: the home worker.  The control lcore reads next_seq,
  * last_heard_tsc and counters with relaxed loads (A->G heartbeats, stats).
@@ -127,6 +132,8 @@ struct hc_gw_state {
 	                           known): 0 after a restart             */
 	uint64_t sweep_tat;     /* sweep budget: when its next sweep is
 	                           due (GCRA); kept across restarts      */
+	uint32_t shutdown_due;  /* a SHUTDOWN taken over the budget: to
+	                           be forgotten when it allows           */
 	/* counters, relaxed stores */
 	uint64_t datagrams;     /* delivered in order                    */
 	uint64_t heartbeats;
@@ -148,6 +155,8 @@ struct hc_sequencer {
 	uint32_t max_nacks;       /* NACK rounds before giving up    */
 	uint32_t n_gaps;
 	uint32_t *gap_list;       /* gateways with a gap open        */
+	uint32_t n_due;
+	uint32_t *due_list;       /* gateways with a SHUTDOWN due    */
 	uint64_t gap_timeout_tsc;
 	uint64_t dead_timeout_tsc; /* 0: never declare dead          */
 	uint64_t conflict_grace_tsc;
@@ -194,8 +203,9 @@ enum hc_seq_verdict hc_seq_heartbeat(struct hc_sequencer *s, uint16_t gw, uint32
 				     uint32_t ctr, uint32_t last_sequence, int shutdown,
 				     uint64_t now);
 
-/* NACK or give up old gaps, declare silent gateways dead.  Call every
- * few hundred microseconds. */
+/* NACK or give up old gaps, declare silent gateways dead, forget those
+ * whose SHUTDOWN waited for the sweep budget.  Call every few hundred
+ * microseconds. */
 void hc_seq_poll(struct hc_sequencer *s, uint64_t now);
 
 /* Deliver everything held, skipping all gaps (shutdown). */

@@ -183,7 +183,6 @@ sweeps)
 	need "sweeps at most 8 + 4 a second (window $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s)" \
 		"$sweeps" -le "$bound"
 	need "sweeps taken" "$sweeps" -ge 8
-	need "every sweep that scanned was a sweep taken" "$(tel /headcount/stats sweep_scans)" -le "$sweeps"
 	# the attacker's last users go when it is declared dead (3 s silent)
 	hc_wait 30 "the attacking gateway's users are gone" hc_tel_has /headcount/stats users=0
 	# an honest gateway meanwhile: exact

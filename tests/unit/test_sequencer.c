@@ -575,16 +575,23 @@ static void test_sweep_budget(void)
 	CU_ASSERT_EQUAL(n_dropped, 1);
 	CU_ASSERT_EQUAL(dropped[0], 4);
 
-	/* a SHUTDOWN: its counter is not used up, its users stay */
-	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 2, 7, 1, 1, 1250), HC_SEQ_OLD);
+	/* a SHUTDOWN over the budget: taken (a replay of it is a replay),
+	 * its users stay until the budget allows, then it is forgotten */
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 2, 7, 1, 1, 1250), HC_SEQ_NEWEST);
 	CU_ASSERT_EQUAL(s.st.sweeps_deferred, 5);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 2, 7, 1, 1, 1260), HC_SEQ_OLD);
+	CU_ASSERT_EQUAL(s.st.replayed, 1);
+	CU_ASSERT_EQUAL(s.st.sweeps_deferred, 5);
+	CU_ASSERT_EQUAL(s.n_due, 1);
+	hc_seq_poll(&s, 1299);
 	CU_ASSERT_EQUAL(g->incarnation, 2);
 	CU_ASSERT_EQUAL(s.st.deaths, 0);
-	CU_ASSERT_EQUAL(s.st.replayed, 0);
-	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 2, 7, 1, 1, 1300), HC_SEQ_NEWEST);
+	CU_ASSERT_EQUAL(n_dropped, 1);
+	hc_seq_poll(&s, 1300);
 	CU_ASSERT_EQUAL(g->incarnation, 0);
 	CU_ASSERT_EQUAL(s.st.deaths, 1);
 	CU_ASSERT_EQUAL(n_dropped, 2);
+	CU_ASSERT_EQUAL(s.n_due, 0);
 
 	/* the budget outlives the death: the next contact is no sweep, but
 	 * its snapshot's end is one, due at 1400 */
@@ -592,6 +599,7 @@ static void test_sweep_budget(void)
 	CU_ASSERT_EQUAL(offer_f(4, 3, 2, whole, 1310), HC_SEQ_OLD);
 	CU_ASSERT_EQUAL(s.st.sweeps_deferred, 6);
 	CU_ASSERT_EQUAL(offer_f(4, 3, 2, whole, 1310), HC_SEQ_OLD); /* (a copy: not taken either) */
+	CU_ASSERT_EQUAL(s.st.sweeps_deferred, 7);
 	CU_ASSERT_EQUAL(offer_f(4, 3, 2, whole, 1400), HC_SEQ_FRESH);
 	CU_ASSERT_EQUAL(g->next_seq, 3);
 
@@ -599,6 +607,47 @@ static void test_sweep_budget(void)
 	CU_ASSERT_EQUAL(offer_f(5, 1, 1, whole, 1400), HC_SEQ_NEWEST);
 	CU_ASSERT_EQUAL(offer_f(5, 1, 2, whole, 1400), HC_SEQ_NEWEST);
 	CU_ASSERT_EQUAL(s.gw[5].sweeps_deferred, 0);
+
+	/* SHUTDOWNs that drop nothing more: of a gateway not known, again
+	 * and again (each a first contact after the last), and of a newer
+	 * incarnation (its predecessor's users dropped once, as such) */
+	unsigned dropped_before = n_dropped;
+	uint64_t deferred_before = s.st.sweeps_deferred;
+	for (uint32_t ctr = 1; ctr <= 20; ctr++)
+		CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 8, 1, ctr, 0, 1, 1400), HC_SEQ_NEWEST);
+	CU_ASSERT_EQUAL(n_dropped, dropped_before);
+	CU_ASSERT_EQUAL(s.gw[8].incarnation, 0);
+	CU_ASSERT_EQUAL(s.gw[8].sweep_tat, 0);
+	CU_ASSERT_EQUAL(offer_f(9, 1, 1, 0, 1400), HC_SEQ_NEWEST);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 9, 2, 1, 0, 1, 1400), HC_SEQ_NEWEST);
+	CU_ASSERT_EQUAL(n_dropped, dropped_before + 1);
+	CU_ASSERT_EQUAL(s.gw[9].incarnation, 0);
+	CU_ASSERT_EQUAL(s.st.sweeps_deferred, deferred_before);
+	hc_seq_free(&s);
+}
+
+/* A snapshot's end the budget refuses for longer than the NACK rounds:
+ * the rounds count from the last refusal, so the gap is not given up
+ * while the gateway answers its NACKs, and the chunk is taken when the
+ * budget allows (2 rounds, a sweep every 10,000 tsc). */
+static void test_sweep_budget_outlasts_nacks(void)
+{
+	const unsigned whole = HC_SEQ_RESET_POINT | HC_SEQ_ENDS_SNAPSHOT;
+	setup();
+	hc_seq_set_sweep_budget(&s, 10000, 1);
+	CU_ASSERT_EQUAL(offer_f(2, 1, 1, whole, 0), HC_SEQ_NEWEST);
+	CU_ASSERT_EQUAL(offer_f(2, 1, 2, whole, 0), HC_SEQ_OLD);
+	for (uint64_t t = 1000; t <= 9000; t += 1000) {
+		hc_seq_poll(&s, t);                     /* a NACK round */
+		CU_ASSERT_EQUAL(offer_f(2, 1, 2, whole, t + 500), HC_SEQ_OLD); /* sent again */
+	}
+	CU_ASSERT_EQUAL(s.st.lost, 0);
+	CU_ASSERT_EQUAL(s.gw[2].nacks, 9);
+	CU_ASSERT_EQUAL(offer_f(2, 1, 2, whole, 10000), HC_SEQ_FRESH);
+	static const uint32_t want[] = {1, 2};
+	CU_ASSERT_TRUE(got_is(want, 2));
+	CU_ASSERT_EQUAL(s.st.lost, 0);
+	CU_ASSERT_EQUAL(s.n_gaps, 0);
 	hc_seq_free(&s);
 }
 
@@ -636,6 +685,8 @@ static CU_TestInfo tests[] = {
 	{"a floor just past the wrap", test_floor_after_wrap},
 	{"sweep budget: snapshot ends, incarnations, SHUTDOWN", test_sweep_budget},
 	{"no sweep budget", test_no_sweep_budget},
+	{"sweep budget: a refused snapshot end outlasts the NACK rounds",
+	 test_sweep_budget_outlasts_nacks},
 	{"control counters, stale, conflict", test_control_counters},
 	{"forgotten gateway's floor", test_forget_floor},
 	{"far-ahead claims", test_far_claims},
