@@ -634,17 +634,32 @@ static void test_pending_crafted_ids(void)
 	CU_ASSERT_EQUAL_FATAL(hc_pending_init(&t0, 0, 0), 0);
 	n = 0;
 	for (uint64_t u = 1; n < CRAFTED && u < 100000000; u++)
-		if (hc_pending_cell(&t0, u) == 5)
+		if (hc_pending_cells(&t0, u).a == 5)
 			id[n++] = u;
 	CU_ASSERT_EQUAL_FATAL(n, CRAFTED);
 	static uint8_t hit[HC_PENDING_FILTER];
 	unsigned cells = 0;
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t c = hc_pending_cell(&t, id[i]);
+		uint32_t c = hc_pending_cells(&t, id[i]).a;
 		cells += hit[c] == 0;
 		hit[c] = 1;
 	}
 	CU_ASSERT(cells > CRAFTED * 3 / 4); /* ~559 expected of 600 at random */
+
+	/* two cells a user: with 100 users in flight, about 0.2 % of other
+	 * users pass the filter (one cell: 2.4 %), and none in flight fails */
+	for (uint64_t u = 1; u <= 100; u++)
+		hc_pending_add(&t0, u * 0x9E3779B97F4A7C15ull, 1, -1);
+	unsigned pass = 0, missed = 0;
+	for (uint64_t u = 1; u <= 100000; u++) {
+		uint64_t other = u * 0xC2B2AE3D27D4EB4Full + 12345;
+		struct hc_pending_cells c = hc_pending_cells(&t0, other);
+		pass += t0.filter[c.a] != 0 && t0.filter[c.b] != 0;
+	}
+	for (uint64_t u = 1; u <= 100; u++)
+		missed += hc_pending_find(&t0, u * 0x9E3779B97F4A7C15ull) == NULL;
+	CU_ASSERT_EQUAL(missed, 0);
+	CU_ASSERT(pass < 600); /* 0.6 %: about 240 expected */
 	hc_pending_free(&t0);
 	hc_pending_free(&t);
 
