@@ -702,8 +702,11 @@ void hc_seq_poll(struct hc_sequencer *s, uint64_t now)
 			i++;
 			continue;
 		}
-		/* the gateway does not repair it: give up, count the lost */
+		/* the gateway does not repair it: give up, count the lost,
+		 * and ask it to restate (what we hold of it may miss what was
+		 * lost, or a snapshot's chunk: its stage then never ends) */
 		skip_gap(s, gw); /* removes gw from the list */
+		ask_restart(s, gw, now);
 		if (gap_pending(g))
 			gap_open(s, gw, now); /* a further gap waits anew */
 		/* slot i now holds another gateway (or gw again, at the end) */

@@ -153,6 +153,9 @@ static void test_gap_given_up(void)
 	static const uint32_t want[] = {1, 3};
 	CU_ASSERT_TRUE(got_is(want, 2));
 	CU_ASSERT_EQUAL(s.st.lost, 1);
+	CU_ASSERT_EQUAL(n_asked, 3);    /* and a snapshot asked for */
+	CU_ASSERT_TRUE(asked_is(2, 1, HC_RESYNC_RESTART, 0, 0));
+	CU_ASSERT_EQUAL(s.st.restarts, 1);
 	CU_ASSERT_EQUAL(s.gw[1].lost, 1);
 	offer(1, 1, 2, 4000);           /* too late: a duplicate now */
 	CU_ASSERT_EQUAL(s.st.duplicates, 1);
