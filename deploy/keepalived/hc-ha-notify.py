@@ -14,12 +14,20 @@ between a VRRP decision and the appliance hearing it.
                            service address, gratuitous ARPs)
   BACKUP, FAULT, STOP   -> /headcount/ha,backup (release the address;
                            place, balance and send nothing)
+Every second it also reads the appliance's role and, when it is not the
+one keepalived last said, says it again (logged as RESENT): an appliance
+restarted under a keepalived MASTER comes back as backup (every start
+does), and a word that found no appliance (restarting, its socket not
+there yet) would otherwise be lost for good - no box would serve, or two.
 PREFIX: the appliance's EAL --file-prefix (its telemetry socket,
 /var/run/dpdk/PREFIX/dpdk_telemetry.v2, root-only: being able to reach it
 is the authentication).  LOG ("-": none) gets one line per change: wall
-clock (ms), state, the appliance's reply.
+clock (ms), state, the appliance's reply; a log that cannot be written
+is skipped, never the end of the reader.
 """
 import json
+import os
+import select
 import socket
 import sys
 import time
@@ -35,14 +43,14 @@ BUSY = (BlockingIOError, ConnectionRefusedError)
 TRIES = 50
 
 
-def tell(prefix, role, busy=BUSY):
+def tell(prefix, role, busy=BUSY, timeout=10.0):
     """/headcount/ha,ROLE (ROLE "": only read it); the reply's dict, or the
     error as text.  Connects refused with BUSY are tried again."""
     cmd = "/headcount/ha" + ("," + role if role else "")
     for attempt in range(TRIES):
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
-                s.settimeout(10)
+                s.settimeout(timeout)
                 try:
                     s.connect("/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix)
                 except busy:
@@ -76,6 +84,29 @@ def alive(prefix):
     return 0 if isinstance(reply, dict) else 1
 
 
+RECHECK_S = 1.0       # how often the appliance's role is compared
+MAX_LINE = 4096       # a FIFO line longer than this is dropped
+
+
+def note(log, what, reply):
+    if log == "-":
+        return
+    try:
+        with open(log, "a") as out:
+            out.write("%d %s %s\n" % (time.time() * 1000, what, reply))
+    except OSError:
+        pass    # a full or missing log must not end the reader
+
+
+def recheck(prefix, log, want):
+    """Say want again if the appliance answers with another role.  Only
+    a quick look (no retries, 1 s at most): keepalived's next word must
+    not wait behind it; a busy or slow appliance is looked at next time."""
+    reply = tell(prefix, "", busy=(), timeout=1.0)
+    if isinstance(reply, dict) and reply.get("role") not in (want, "standalone"):
+        note(log, "RESENT " + want, tell(prefix, want))
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "--alive":
         return alive(argv[2])
@@ -83,16 +114,33 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     prefix, log, fifo = argv[1], argv[2], argv[3]
-    with open(fifo) as f:
-        for line in f:
-            words = line.split()
-            if len(words) < 3 or words[0] != "INSTANCE" or words[2] not in ROLES:
-                continue
-            reply = tell(prefix, ROLES[words[2]])
-            if log != "-":
-                with open(log, "a") as out:
-                    out.write("%d %s %s\n" % (time.time() * 1000, words[2], reply))
-    return 0
+    want = None                     # the role keepalived last said
+    fd = os.open(fifo, os.O_RDONLY)  # (waits for keepalived to open it)
+    buf = b""
+    next_check = time.monotonic() + RECHECK_S
+    try:
+        while True:
+            ready, _, _ = select.select([fd], [], [], max(0.0, next_check - time.monotonic()))
+            if ready:
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    return 0        # keepalived closed the FIFO: it stopped
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    words = line.decode("utf-8", "replace").split()
+                    if len(words) < 3 or words[0] != "INSTANCE" or words[2] not in ROLES:
+                        continue
+                    want = ROLES[words[2]]
+                    note(log, words[2], tell(prefix, want))
+                if len(buf) > MAX_LINE:
+                    buf = b""
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + RECHECK_S
+                if want is not None:
+                    recheck(prefix, log, want)
+    finally:
+        os.close(fd)
 
 
 if __name__ == "__main__":

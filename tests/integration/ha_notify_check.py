@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""ha_notify_check.py - deploy/keepalived/hc-ha-notify.py against a fake
+appliance: a telemetry socket (AF_UNIX SEQPACKET, DPDK's greeting, the
+/headcount/ha command) under a private prefix in /var/run/dpdk, and a FIFO
+written as keepalived writes it.  Checks that keepalived's word reaches
+the appliance, and that it reaches it again when the appliance lost it:
+
+  MASTER                      -> ,master
+  the appliance restarts      -> it comes back as backup (every start
+                                 does); the reader says master again
+  BACKUP                      -> ,backup
+  MASTER while no appliance   -> said once the appliance answers
+  the log becomes unwritable  -> the reader goes on
+  keepalived closes the FIFO  -> the reader exits 0
+
+Every wait is on a condition, bounded (20 s).  Needs root (/var/run/dpdk)."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+NOTIFY = os.path.join(HERE, "..", "..", "deploy", "keepalived", "hc-ha-notify.py")
+PREFIX = "hc-notify-check-%d" % os.getpid()
+SOCK_DIR = "/var/run/dpdk/" + PREFIX
+SOCK = SOCK_DIR + "/dpdk_telemetry.v2"
+
+
+def fail(msg):
+    print("FAIL: " + msg)
+    sys.exit(1)
+
+
+def need(what, ok, got=""):
+    if not ok:
+        fail("%s (got %r)" % (what, got))
+    print("  ok: " + what)
+
+
+class FakeAppliance:
+    """A telemetry socket that answers /headcount/ha as the appliance
+    (control/hc_telemetry.c:tel_ha_cmd): a role, ,master and ,backup."""
+
+    def __init__(self):
+        self.role = "backup"
+        self.requests = []
+        self.lock = threading.Lock()
+        self.srv = None
+        self.thread = None
+
+    def up(self, role="backup"):
+        self.role = role
+        os.makedirs(SOCK_DIR, exist_ok=True)
+        self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.srv.bind(SOCK)
+        self.srv.listen(4)
+        self.srv.settimeout(0.2)
+        self.running = True
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def down(self):
+        self.running = False
+        self.thread.join(5)
+        self.srv.close()
+        os.unlink(SOCK)
+
+    def serve(self):
+        while self.running:
+            try:
+                c, _ = self.srv.accept()
+            except socket.timeout:
+                continue
+            with c:
+                c.settimeout(2)
+                try:
+                    c.send(json.dumps({"version": "fake", "pid": os.getpid(),
+                                       "max_output_len": 16384}).encode())
+                    cmd = c.recv(1024).decode()
+                except OSError:
+                    continue
+                name, _, param = cmd.partition(",")
+                if name != "/headcount/ha":
+                    c.send(json.dumps({name: None}).encode())
+                    continue
+                reply = {}
+                with self.lock:
+                    if param in ("master", "backup"):
+                        self.requests.append(param)
+                        self.role = param
+                        reply["requested"] = 1
+                    reply.update(role=self.role, serving=int(self.role == "master"), epoch=1)
+                c.send(json.dumps({"/headcount/ha": reply}).encode())
+
+
+def wait(what, cond, limit=20.0):
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if cond():
+            print("  ok: " + what)
+            return
+        time.sleep(0.05)
+    fail("within %.0f s: %s" % (limit, what))
+
+
+def log_has(path, text):
+    try:
+        with open(path) as f:
+            return text in f.read()
+    except OSError:
+        return False
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="hc-notify-")
+    fifo, log = tmp + "/notify.fifo", tmp + "/notify.log"
+    os.mkfifo(fifo)
+    app = FakeAppliance()
+    app.up()
+    reader = subprocess.Popen([sys.executable, NOTIFY, PREFIX, log, fifo])
+    try:
+        w = open(fifo, "w", buffering=1)   # (waits for the reader to open it)
+
+        print("keepalived's word reaches the appliance")
+        w.write('INSTANCE "hc" MASTER 100\n')
+        wait("MASTER -> the appliance is master", lambda: app.role == "master")
+        need("one request: master", app.requests == ["master"], app.requests)
+        wait("logged", lambda: log_has(log, " MASTER {"))
+
+        print("an appliance restarted under a keepalived MASTER comes back as backup")
+        app.down()
+        app.up("backup")
+        wait("the reader said master again", lambda: app.role == "master")
+        wait("logged as RESENT", lambda: log_has(log, " RESENT master {"))
+
+        print("BACKUP")
+        w.write('INSTANCE "hc" BACKUP 100\n')
+        wait("BACKUP -> the appliance is backup", lambda: app.role == "backup")
+        n = len(app.requests)
+        time.sleep(2.5)   # two rechecks: the role is the one said, nothing resent
+        need("nothing said again while the roles agree", len(app.requests) == n, app.requests)
+
+        print("MASTER while the appliance is down (restarting)")
+        app.down()
+        w.write('INSTANCE "hc" MASTER 100\n')
+        wait("the word that found no appliance is logged", lambda: log_has(log, " MASTER error"))
+        app.up("backup")
+        wait("said once the appliance answers", lambda: app.role == "master")
+
+        print("the log becomes unwritable")
+        os.remove(log)
+        os.mkdir(log)     # open(log, "a") fails from now on
+        w.write('INSTANCE "hc" FAULT 100\n')
+        wait("FAULT -> backup, the reader alive", lambda: app.role == "backup")
+        need("the reader runs", reader.poll() is None, reader.poll())
+
+        print("keepalived closes the FIFO")
+        w.close()
+        try:
+            rc = reader.wait(20)
+        except subprocess.TimeoutExpired:
+            fail("the reader did not end when the FIFO closed")
+        need("the reader exits 0", rc == 0, rc)
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+        app.running = False
+        try:
+            os.unlink(SOCK)
+        except OSError:
+            pass
+        try:
+            os.rmdir(SOCK_DIR)
+        except OSError:
+            pass
+    print("PASS: hc-ha-notify.py says keepalived's role, and says it again when the appliance lost it")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
