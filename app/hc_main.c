@@ -178,8 +178,13 @@ int main(int argc, char **argv)
 		       strerror(-rc));
 		return 1;
 	}
-	if (cfg.ha_mode != NULL) /* "backup": checked with the config */
+	if (cfg.ha_mode != NULL) { /* "backup": checked with the config */
 		hc_decide_ha_init(&decide, HC_HA_BACKUP);
+		if (cfg.peer_state_file == NULL || strcmp(cfg.peer_state_file, "none") == 0)
+			HC_LOG(WARNING, "--ha without --peer-state-file: a takeover's restart hold "
+			       "knows only this box's own state file, which is as old as the "
+			       "last time it served (docs/scaling.md)");
+	}
 	/* signals first: once telemetry answers, a script may stop us */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

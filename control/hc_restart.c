@@ -32,6 +32,7 @@ static void end_hold(struct hc_restart *r, uint64_t now, int expired)
 
 /* The largest state file read: 65,535 ids of 6 bytes, and comments. */
 #define STATE_FILE_MAX (1u << 20)
+#define STATE_FILE_LOGGED 3     /* bad lines logged one by one, then counted */
 
 /* path opened for reading as a state file: a regular file (not a FIFO,
  * which would block the control core, nor a device), no symlink followed
@@ -100,7 +101,7 @@ static long read_file(struct hc_restart *r, const char *path, int own, int *unkn
 	char *line = NULL;
 	size_t cap = 0, total = 0;
 	ssize_t len;
-	long lineno = 0;
+	long lineno = 0, bad = 0, beyond = 0; /* (the first few logged, then a count) */
 	while ((len = getline(&line, &cap, f)) >= 0) {
 		lineno++;
 		total += (size_t)len;
@@ -116,19 +117,25 @@ static long read_file(struct hc_restart *r, const char *path, int own, int *unkn
 		if (kind == 0)
 			continue;
 		if (kind < 0) {
-			HC_LOG(WARNING, "%s:%ld: not a gateway id: line skipped, placements wait "
-			       "the whole restart hold", path, lineno);
+			if (bad++ < STATE_FILE_LOGGED)
+				HC_LOG(WARNING, "%s:%ld: not a gateway id: line skipped, placements "
+				       "wait the whole restart hold", path, lineno);
 			*unknown = 1;
 			continue;
 		}
 		if (gw >= r->max_gateways) {
-			HC_LOG(WARNING, "%s:%ld: gateway %lu is not below --max-gateways: not "
-			       "waited for", path, lineno, gw);
+			if (beyond++ < STATE_FILE_LOGGED)
+				HC_LOG(WARNING, "%s:%ld: gateway %lu is not below --max-gateways: "
+				       "not waited for", path, lineno, gw);
 			continue;
 		}
 		seen[gw] = 1;
 	}
 	free(line);
+	if (bad > STATE_FILE_LOGGED || beyond > STATE_FILE_LOGGED)
+		HC_LOG(WARNING, "%s: %ld lines not a gateway id, %ld gateways not below "
+		       "--max-gateways in all (the first %d of each logged)", path, bad, beyond,
+		       STATE_FILE_LOGGED);
 	int failed = ferror(f);
 	fclose(f);
 	if (failed) {

@@ -16,6 +16,7 @@
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_lcore.h>
+#include <rte_log.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 #include <rte_udp.h>
@@ -1020,6 +1021,53 @@ static void write_text(const char *path, const char *text)
 	fclose(f);
 }
 
+/* How many times needle occurs in hay. */
+static unsigned count_of(const char *hay, const char *needle)
+{
+	unsigned n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* A state file of 10,000 bad lines and 10,000 ids past --max-gateways
+ * (a peer's file is another box's): the first 3 of each are logged, then
+ * one line counts them all (one log line each stalled the control core
+ * at a takeover); the ids in it still count, the hold is whole. */
+static void test_restart_log_bounded(void)
+{
+	char dir[] = "/tmp/hc-restart-XXXXXX", own[64];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(own, sizeof(own), "%s/gateways", dir);
+	FILE *f = fopen(own, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("5\n", f);
+	for (int i = 0; i < 10000; i++)
+		fprintf(f, "x%d\n%d\n", i, 100 + i);
+	fclose(f);
+	char *logged = NULL;
+	size_t logged_len = 0;
+	FILE *m = open_memstream(&logged, &logged_len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	FILE *before = rte_log_get_stream();
+	rte_openlog_stream(m);
+	struct hc_restart r;
+	int rc = hc_restart_init(&r, own, "none", 64, 1, 0, 1000);
+	rte_openlog_stream(before);
+	fclose(m);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_EQUAL(r.holding, 1);
+	CU_ASSERT_EQUAL(r.st.listed, 1);
+	CU_ASSERT_EQUAL(r.waiting, 2); /* 5, and one that never restates */
+	CU_ASSERT_EQUAL(count_of(logged, "not a gateway id: line skipped"), 3);
+	CU_ASSERT_EQUAL(count_of(logged, "is not below --max-gateways: not waited for"), 3);
+	CU_ASSERT_EQUAL(count_of(logged, "10000 lines not a gateway id, 10000 gateways not below"), 1);
+	free(logged);
+	hc_restart_free(&r);
+	unlink(own);
+	rmdir(dir);
+}
+
 /* The restart hold's state files as hands and a peer leave them: the ids
  * of a hand-edited file all count (CR, blanks, comments, a long comment,
  * no last newline) and their restatements end the hold; a line that is no
@@ -1131,6 +1179,7 @@ static CU_TestInfo tests[] = {
 	 test_refusals_within_quota},
 	{"restart hold: state files by hand, a bad line, a peer's FIFO or symlink",
 	 test_restart_state_files},
+	{"restart hold: a file of bad lines is logged in a few lines", test_restart_log_bounded},
 	CU_TEST_INFO_NULL,
 };
 
