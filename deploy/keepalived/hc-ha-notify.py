@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
-"""hc-ha-notify.py PREFIX LOG FIFO - keepalived's notify_fifo_script for a
+"""hc-ha-notify.py PREFIX LOG [INSTANCE] FIFO - keepalived's notify_fifo_script for a
 headcount appliance of an active/standby pair (docs/scaling.md, "High
 availability").  hc-ha-notify.py --alive PREFIX: its vrrp_script (exit 0
 if the appliance answers its telemetry).
@@ -21,7 +21,9 @@ does), and a word that found no appliance (restarting, its socket not
 there yet) would otherwise be lost for good - no box would serve, or two.
 PREFIX: the appliance's EAL --file-prefix (its telemetry socket,
 /var/run/dpdk/PREFIX/dpdk_telemetry.v2, root-only: being able to reach it
-is the authentication).  LOG ("-": none) gets one line per change: wall
+is the authentication).  INSTANCE: only that vrrp_instance's lines count
+(keepalived writes every instance's; without it, all do).  LOG ("-":
+none) gets one line per change: wall
 clock (ms), state, the appliance's reply; a log that cannot be written
 is skipped, never the end of the reader.
 """
@@ -110,10 +112,12 @@ def recheck(prefix, log, want):
 def main(argv):
     if len(argv) == 3 and argv[1] == "--alive":
         return alive(argv[2])
-    if len(argv) != 4:
+    if len(argv) not in (4, 5):
         print(__doc__, file=sys.stderr)
         return 2
-    prefix, log, fifo = argv[1], argv[2], argv[3]
+    # keepalived appends the FIFO's name to the command: it comes last
+    prefix, log, fifo = argv[1], argv[2], argv[-1]
+    instance = '"%s"' % argv[3] if len(argv) == 5 else None
     want = None                     # the role keepalived last said
     fd = os.open(fifo, os.O_RDONLY)  # (waits for keepalived to open it)
     buf = b""
@@ -131,6 +135,8 @@ def main(argv):
                     words = line.decode("utf-8", "replace").split()
                     if len(words) < 3 or words[0] != "INSTANCE" or words[2] not in ROLES:
                         continue
+                    if instance is not None and words[1] != instance:
+                        continue    # another vrrp_instance of this keepalived
                     want = ROLES[words[2]]
                     note(log, words[2], tell(prefix, want))
                 if len(buf) > MAX_LINE:

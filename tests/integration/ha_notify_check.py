@@ -12,6 +12,7 @@ the appliance, and that it reaches it again when the appliance lost it:
   BACKUP                      -> ,backup
   MASTER while no appliance   -> said once the appliance answers
   the log becomes unwritable  -> the reader goes on
+  another vrrp_instance's line -> ignored (the reader is given its own)
   keepalived closes the FIFO  -> the reader exits 0
 
 Every wait is on a condition, bounded (20 s).  Needs root (/var/run/dpdk)."""
@@ -122,7 +123,7 @@ def main():
     os.mkfifo(fifo)
     app = FakeAppliance()
     app.up()
-    reader = subprocess.Popen([sys.executable, NOTIFY, PREFIX, log, fifo])
+    reader = subprocess.Popen([sys.executable, NOTIFY, PREFIX, log, "hc", fifo])
     try:
         w = open(fifo, "w", buffering=1)   # (waits for the reader to open it)
 
@@ -151,6 +152,14 @@ def main():
         wait("the word that found no appliance is logged", lambda: log_has(log, " MASTER error"))
         app.up("backup")
         wait("said once the appliance answers", lambda: app.role == "master")
+
+        print("another vrrp_instance's word")
+        n = len(app.requests)
+        w.write('INSTANCE "other" BACKUP 100\n')
+        w.write('INSTANCE "hc" MASTER 100\n')    # (read after the other's)
+        wait("its own MASTER said", lambda: len(app.requests) > n)
+        need("the other instance's BACKUP ignored", app.requests[n:] == ["master"],
+             app.requests[n:])
 
         print("the log becomes unwritable")
         os.remove(log)
