@@ -175,7 +175,9 @@ sweeps)
 		--keys "$out/keys" --gateway 60 --count 200 --result "$out/sweeps.kv" > /dev/null
 	need "datagrams sent (400 of them sweeping)" "$(kv sent "$out/sweeps.kv")" -eq 600
 	hc_wait 30 "the appliance deferred the sweeps over the budget" \
-		sh -c "[ \"\$($HC_TEL hclab$HC_TAG kv /headcount/stats | grep '^sweeps_deferred=' | cut -d= -f2)\" -ge 300 ]"
+		sh -c "[ \"\$($HC_TEL hclab$HC_TAG kv /headcount/stats | grep '^sweeps_deferred=' | cut -d= -f2)\" -ge 300 ]" ||
+		{ cat "$out/sweeps.kv"; hc_tel_kv /headcount/stats |
+			grep -E '^(sweeps|sweeps_deferred|sweep_scans|user_drops|snapshots|seq_|drop_|port_ipackets|port_imissed|port_ring_drops)'; exit 1; }
 	sweeps=$(tel /headcount/stats sweeps)
 	t1=$(date +%s.%N)
 	# GCRA: 8 at once, then one every 0.25 s of the window (counted after it)
