@@ -170,6 +170,13 @@ reflection)
 	;;
 sweeps)
 	hc_appliance_start "$build" "$out" 1 --stats-interval 0 --gateway-sweeps 4 > /dev/null
+	# the attacker's host resolves the appliance first: while ARP is
+	# unresolved the kernel queues a burst only up to unres_qlen_bytes
+	# (212,992 bytes of buffers) and drops the rest.  One fresh-check run
+	# under load saw fewer than 300 deferred (not reproduced here, passed
+	# in the next): a first phase partly lost so is the likely cause
+	timeout 30 ip netns exec "$HC_NSX" ping -c 1 -W 20 $HC_APP_IP > /dev/null ||
+		{ echo "FAIL: the attacker's host cannot reach the appliance (ping)"; exit 1; }
 	t0=$(date +%s.%N)
 	timeout 120 ip netns exec "$HC_NSX" python3 "$attack" sweeps --appliance $HC_APP_IP \
 		--keys "$out/keys" --gateway 60 --count 200 --result "$out/sweeps.kv" > /dev/null
