@@ -82,10 +82,17 @@ static inline void sweep_take(const struct hc_sequencer *s, struct hc_gw_state *
 		g->sweep_tat = (g->sweep_tat > now ? g->sweep_tat : now) + s->sweep_interval_tsc;
 }
 
-static void count_sweep_deferred(struct hc_sequencer *s, struct hc_gw_state *g)
+/* A sweep gw asks for now: taken (1) if the budget allows, else counted
+ * as deferred (0). */
+static int sweep_admit(struct hc_sequencer *s, struct hc_gw_state *g, uint64_t now)
 {
+	if (sweep_allowed(s, g, now)) {
+		sweep_take(s, g, now);
+		return 1;
+	}
 	HC_RELAXED_ADD(&g->sweeps_deferred, 1);
 	HC_RELAXED_ADD(&s->st.sweeps_deferred, 1);
+	return 0;
 }
 
 /* A SHUTDOWN taken over the budget: gw is forgotten by hc_seq_poll once
@@ -397,11 +404,8 @@ static int check_incarnation(struct hc_sequencer *s, uint16_t gw, uint32_t inc, 
 	if (g->incarnation != 0) {
 		if (!hc_seq_after(inc, g->incarnation))
 			return HC_SEQ_STALE;
-		if (!sweep_allowed(s, g, now)) {
-			count_sweep_deferred(s, g);
+		if (!sweep_admit(s, g, now))
 			return INC_SWEEP_DEFERRED; /* its users' drop waits */
-		}
-		sweep_take(s, g, now);
 		HC_RELAXED_ADD(&g->resets, 1);
 		g->prev_inc = g->incarnation; /* what it had sent: no progress, no conflict */
 		g->prev_seq_top = seq_top(g);
@@ -459,13 +463,8 @@ static int sweep_deferred(struct hc_sequencer *s, uint16_t gw, struct rte_mbuf *
 			  uint32_t sequence, unsigned flags, uint64_t now)
 {
 	struct hc_gw_state *g = &s->gw[gw];
-	if (likely(!(flags & HC_SEQ_ENDS_SNAPSHOT)))
+	if (likely(!(flags & HC_SEQ_ENDS_SNAPSHOT)) || sweep_admit(s, g, now))
 		return 0;
-	if (sweep_allowed(s, g, now)) {
-		sweep_take(s, g, now);
-		return 0;
-	}
-	count_sweep_deferred(s, g);
 	rte_pktmbuf_free(m);
 	if ((uint32_t)(sequence - g->next_seq) < HC_SEQ_WINDOW) {
 		saw(g, sequence);
@@ -628,11 +627,9 @@ enum hc_seq_verdict hc_seq_heartbeat(struct hc_sequencer *s, uint16_t gw, uint32
 			/* a first contact holds no users; a newer incarnation's
 			 * predecessor's were dropped (and charged) just now */
 			forget(s, gw, 0);
-		} else if (sweep_allowed(s, g, now)) {
-			sweep_take(s, g, now);
+		} else if (sweep_admit(s, g, now)) {
 			forget(s, gw, 1);
 		} else {
-			count_sweep_deferred(s, g);
 			shutdown_due(s, gw); /* forgotten once the budget allows */
 		}
 		return v;

@@ -50,11 +50,17 @@ static void on_drop(void *ctx, uint16_t gw)
 		dropped[n_dropped++] = gw;
 }
 
-static void offer_rp(uint16_t gw, uint32_t inc, uint32_t seq, int reset_point, uint64_t now)
+static enum hc_seq_verdict offer_f(uint16_t gw, uint32_t inc, uint32_t seq, unsigned flags,
+				   uint64_t now)
 {
 	struct rte_mbuf *m = hc_test_mbuf(&seq, 4);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-	hc_seq_offer(&s, m, gw, inc, seq, reset_point, now);
+	return hc_seq_offer(&s, m, gw, inc, seq, flags, now);
+}
+
+static void offer_rp(uint16_t gw, uint32_t inc, uint32_t seq, int reset_point, uint64_t now)
+{
+	(void)offer_f(gw, inc, seq, reset_point ? HC_SEQ_RESET_POINT : 0, now);
 }
 
 static void offer(uint16_t gw, uint32_t inc, uint32_t seq, uint64_t now)
@@ -512,13 +518,6 @@ static void test_wrap_is_not_first_contact(void)
 	hc_seq_free(&s);
 }
 
-static enum hc_seq_verdict offer_f(uint16_t gw, uint32_t inc, uint32_t seq, unsigned flags,
-				   uint64_t now)
-{
-	struct rte_mbuf *m = hc_test_mbuf(&seq, 4);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-	return hc_seq_offer(&s, m, gw, inc, seq, flags, now);
-}
 
 /* The sweep budget: a snapshot's last chunk, a newer incarnation and a
  * SHUTDOWN each sweep the gateway's users; one every 100 tsc, 2 at once.
