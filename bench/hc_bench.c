@@ -30,6 +30,11 @@
  * (1..17) holds in slot 0 (bench_keys, the keyring the appliance side
  * checks them against); sealing is done while frames are built, outside
  * the timed part.
+ * Each frame is flushed out of the main lcore's caches once built (not
+ * timed), so that the worker reads it from memory, where a NIC's DMA
+ * leaves it; --frames-cached leaves it in those caches (the worker then
+ * pays for the lcores' placement: see xcore_rtt_ns below).  Every case
+ * line says which (frames=memory or frames=cache).
  * --rx-csum-offload marks every frame as a NIC with RX checksum offload
  * marks those it verified (the worker then sums nothing, as on such a
  * NIC; by default it verifies both checksums, as on virtual devices).
@@ -44,8 +49,9 @@
  * lcores: xcore_rtt_ns, the round trip of one cache line between them
  * (measured before the worker starts, and again after it stops: printed
  * at the end).  The frames are written on the main lcore and read on the
- * worker's, so a single-event datagram's cost follows it
- * (docs/benchmarks.md, "The host's two placements").
+ * worker's: with --frames-cached a single-event datagram's cost follows
+ * it (docs/benchmarks.md, "The host's two placements", "Frames from
+ * memory").
  * A benchmark, not a test: it asserts nothing; `meson test` runs it only
  * at tiny sizes, to see every case end (tests/integration/bench_smoke.sh),
  * and never judges a speed.
@@ -66,6 +72,9 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+#if defined(RTE_ARCH_X86)
+#include <emmintrin.h> /* _mm_clflush */
+#endif
 
 #ifdef HC_HAVE_CALLGRIND
 #include <valgrind/callgrind.h>
@@ -108,6 +117,12 @@ static struct hc_auth_keyring *bench_keys; /* NULL: frames unsealed */
  * UDP checksums marks them (the parser then trusts the flags, as it does
  * on such a NIC); else the worker verifies them, as on virtual devices */
 static int rx_csum_offload;
+/* --frames-cached: frames left where the main lcore wrote them, in its
+ * own caches; else each frame (its mbuf and its bytes) is written back
+ * and evicted (clflush) once built, outside the timed part, so that the
+ * worker reads it from memory, as it reads what a NIC's DMA wrote
+ * (frame_to_memory) */
+static int frames_cached;
 
 static const struct hc_frame_addr addr = {
 	.dst_mac = {2, 0, 0, 0, 0, 1}, .src_mac = {2, 0, 0, 0, 0, 2},
@@ -120,6 +135,39 @@ static void put_headers(struct rte_mbuf *m, uint8_t *f, uint16_t plen)
 	hc_frame_put_headers(f, &addr, 0, plen);
 	if (rx_csum_offload)
 		m->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+}
+
+/* Frame m (its mbuf, and its len bytes at f) out of every cache, into
+ * memory, unless --frames-cached: where a NIC's DMA leaves a frame
+ * (in memory, or with Intel's DDIO in the last-level cache), never dirty
+ * in another core's private cache.  Left there, a frame is read by the
+ * worker from the main lcore's cache, at the price of the two lcores'
+ * placement: on this 2-vCPU host, with the lcores in two cache domains,
+ * a one-event datagram cost a median 1.28 times as much with its frame
+ * left there as with it in memory (docs/benchmarks.md, "Frames from
+ * memory").  Not timed. */
+static void frame_to_memory(const struct rte_mbuf *m, const uint8_t *f, size_t len)
+{
+#if defined(RTE_ARCH_X86)
+	if (frames_cached)
+		return;
+	for (uintptr_t a = (uintptr_t)m & ~(uintptr_t)63; a < (uintptr_t)m + sizeof(*m); a += 64)
+		_mm_clflush((const void *)a);
+	for (uintptr_t a = (uintptr_t)f & ~(uintptr_t)63; a < (uintptr_t)f + len; a += 64)
+		_mm_clflush((const void *)a);
+#else
+	(void)m; (void)f; (void)len; /* (no portable flush: frames_label says "cache") */
+#endif
+}
+
+/* Where the worker finds the frames: frames=memory or frames=cache. */
+static const char *frames_label(void)
+{
+#if defined(RTE_ARCH_X86)
+	return frames_cached ? "cache" : "memory";
+#else
+	return "cache";
+#endif
 }
 
 /* One EVENTS frame: k events of `events` from gateway gw, or (events
@@ -140,6 +188,7 @@ static struct rte_mbuf *make_frame(unsigned k, const struct hc_event *events, ui
 	if (bench_keys != NULL)
 		hc_auth_seal(f + HC_FRAME_HDR_LEN, plen, bench_keys->gw[gw].key[0], 0);
 	put_headers(m, f, plen);
+	frame_to_memory(m, f, HC_FRAME_HDR_LEN + plen);
 	return m;
 }
 
@@ -542,8 +591,8 @@ static double measure_directives(struct hc_dataplane *dp, uint64_t total, double
 
 /*
  * One window, in chunks: build CHUNK_FRAMES frames of k events (not
- * timed; they stay in the last-level cache, as a NIC's DMA with DDIO
- * would leave them), hand them to the worker's RX ring at once and, while
+ * timed; each flushed to memory once built, as a NIC's DMA leaves it,
+ * unless --frames-cached: frame_to_memory), hand them to the worker's RX ring at once and, while
  * it works, only stand in for the control core (answer its seat
  * requests) until every event is applied; time only that part.  The
  * producer's cost stays out of the window.
@@ -565,6 +614,7 @@ static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chu
 		uint64_t e0 = w->st.events, d0 = w->st.event_datagrams, b0 = w->st.busy_tsc;
 		uint64_t l0 = w->st.loops, bl0 = w->st.busy_loops;
 		uint64_t target = e0 + (uint64_t)CHUNK_FRAMES * k;
+		rte_mb(); /* (the frames' flushes done before the clock starts) */
 		cg_begin();
 		uint64_t t0 = rte_rdtsc();
 		void *burst[512];
@@ -649,6 +699,7 @@ static struct rte_mbuf *make_chunk(uint32_t inc, uint32_t seqno, uint32_t index,
 	if (bench_keys != NULL)
 		hc_auth_seal(p, plen, bench_keys->gw[SNAP_GW].key[0], 0);
 	put_headers(m, f, plen);
+	frame_to_memory(m, f, HC_FRAME_HDR_LEN + plen);
 	return m;
 }
 
@@ -667,6 +718,7 @@ static double measure_snapshot(const struct hc_worker *w, uint32_t rep, uint32_t
 			drain_changes();
 	}
 	uint64_t sweeps0 = w->members.st.sweeps, set0 = w->members.st.snap_set;
+	rte_mb(); /* (the frames' flushes done before the clock starts) */
 	uint64_t t0 = rte_rdtsc();
 	for (uint32_t c = 0; c < chunks; drain_changes())
 		c += rte_ring_enqueue_burst(rx_ring, frames + c, chunks - c > 512 ? 512 : chunks - c,
@@ -722,6 +774,9 @@ static void usage(FILE *f)
 		"  --rx-csum-offload  frames marked checksum-verified, as a NIC with\n"
 		"                 RX checksum offload marks them (default: verified\n"
 		"                 by the worker, as on virtual devices)\n"
+		"  --frames-cached  frames left in the main lcore's caches, where it\n"
+		"                 wrote them (default: flushed to memory once built, as\n"
+		"                 a NIC's DMA leaves them; x86 only)\n"
 		"  --chunks N     chunks of 8,192 datagrams per window (0: 8 or 32)\n"
 		"  --callgrind    one callgrind dump per chunk's timed part (under valgrind)\n"
 		"  --help         this text\n"
@@ -751,7 +806,7 @@ int main(int argc, char **argv)
 		{"reps", 1, 0, 'n'}, {"case", 1, 0, 'c'},
 		{"stream", 1, 0, 'S'}, {"no-report", 0, 0, 'R'}, {"auth", 0, 0, 'A'},
 		{"chunks", 1, 0, 'C'}, {"callgrind", 0, 0, 'G'}, {"lease-seats", 1, 0, 'L'},
-		{"rx-csum-offload", 0, 0, 'O'},
+		{"rx-csum-offload", 0, 0, 'O'}, {"frames-cached", 0, 0, 'F'},
 		{0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -766,6 +821,7 @@ int main(int argc, char **argv)
 		case 'A': auth = 1; break;
 		case 'G': callgrind = 1; break;
 		case 'O': rx_csum_offload = 1; break;
+		case 'F': frames_cached = 1; break;
 		case 'L': lease_seats = (uint32_t)hc_cli_u64("hc-bench", "lease-seats", optarg, 0, 4096); break;
 		default: hc_cli_unknown("hc-bench");
 		}
@@ -935,11 +991,11 @@ int main(int argc, char **argv)
 		uint64_t leased = w->members.st.leased_joins - leased0;
 		uint64_t asked = w->members.st.requests - asked0;
 		printf("case=%s events_per_datagram=%u users=%u rooms=%u reps=%d report=%d auth=%d "
-		       "rx_csum=%s lease_seats=%u leased_share=%.2f events_per_s=%.0f "
+		       "rx_csum=%s frames=%s lease_seats=%u leased_share=%.2f events_per_s=%.0f "
 		       "datagrams_per_s=%.0f cycles_per_event=%.1f wall_cycles_per_event=%.1f "
 		       "worker_busy=%.2f xcore_rtt_ns=%.0f%s\n",
 		       batch_cases[ci].name, batch_cases[ci].k, users, rooms, reps, report, auth,
-		       rx_csum_offload ? "offload" : "software",
+		       rx_csum_offload ? "offload" : "software", frames_label(),
 		       report ? lease_seats : 0,
 		       leased + asked ? (double)leased / (double)(leased + asked) : 0.0, med,
 		       hc_median(dps, reps), hc_median(bcpe, reps), hc_median(wcpe, reps),
@@ -958,8 +1014,8 @@ int main(int argc, char **argv)
 		}
 		double med = hc_median(mps, reps);
 		printf("case=snapshot members=%u members_per_chunk=%u reps=%d auth=%d rx_csum=%s "
-		       "members_per_s=%.0f users_in_table=%" PRIu64 "%s\n", n, SNAP_PER, reps, auth,
-		       rx_csum_offload ? "offload" : "software",
+		       "frames=%s members_per_s=%.0f users_in_table=%" PRIu64 "%s\n", n, SNAP_PER,
+		       reps, auth, rx_csum_offload ? "offload" : "software", frames_label(),
 		       med, w->members.n_users, hc_bench_host(rte_get_tsc_hz()));
 		hc_bench_require("snapshot", med > 0, "0 members/s");
 	}

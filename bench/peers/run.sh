@@ -12,7 +12,9 @@
 #   case=batch64 headcount_events_per_s=... redis_events_per_s=... ratio=...
 #     headcount_cycles_per_event=... (the worker's busy TSC cycles)
 #     headcount_xcore_rtt_ns=... (how far apart the host put hc-bench's
-#     two lcores: a cache line's round trip, hc-bench's xcore_rtt_ns) ...
+#     two lcores: a cache line's round trip, hc-bench's xcore_rtt_ns)
+#     headcount_frames=memory (hc-bench's frames=: where its worker read
+#     the frames, as a NIC's DMA leaves them) ...
 #     cpu="..." tsc_hz=...
 #
 # Builds nothing: the programs come from the build directory.
@@ -81,7 +83,7 @@ redis-cli -s "$sock" ping 2> /dev/null | grep -q PONG ||
 # field NAME LINE: the value of NAME=... in a case line
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<< "$2"; }
 declare -A hc hcc rd hrt
-cpu= tsc=
+cpu= tsc= frames=
 for rep in $(seq 1 "$reps"); do
 	for c in batch64 batch1; do
 		out=$("$hcb" -l 0,1 --no-huge -m 3072 --no-pci --no-shconf --no-telemetry \
@@ -95,6 +97,7 @@ for rep in $(seq 1 "$reps"); do
 		hrt[$c]+=" $rtt"
 		cpu=$(sed -n 's/.* cpu="\([^"]*\)".*/\1/p' <<< "$line")
 		tsc=$(field tsc_hz "$line")
+		frames=$(field frames "$line")
 		out=$(taskset -c 0 "$rdb" --socket "$sock" --script "$here/membership.lua" \
 			--users "$users" --rooms "$rooms" --max "$max" --pipeline "$pipeline" \
 			${events:+--events "$events"} --reps 1 --case "$c" 2>&1) ||
@@ -114,7 +117,8 @@ for c in batch64 batch1; do
 	rt=$(median "${hrt[$c]}")
 	ratio=$(awk -v h="$h" -v r="$r" 'BEGIN {if (r <= 0) print "inf"; else printf (h / r >= 100 ? "%.0f" : "%.2f"), h / r}')
 	echo "case=$c headcount_events_per_s=$h redis_events_per_s=$r ratio=$ratio" \
-		"headcount_cycles_per_event=$cyc headcount_xcore_rtt_ns=$rt users=$users" \
+		"headcount_cycles_per_event=$cyc headcount_xcore_rtt_ns=$rt" \
+		"headcount_frames=$frames users=$users" \
 		"rooms=$rooms reps=$reps redis_max=$max pipeline=$pipeline redis=$(redis-server --version |
 		sed -n 's/.*v=\([^ ]*\).*/\1/p') cpu=\"$cpu\" tsc_hz=$tsc"
 done

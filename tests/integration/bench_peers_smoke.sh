@@ -40,6 +40,7 @@ for c in batch64 batch1; do
 		headcount_xcore_rtt_ns tsc_hz; do
 		positive "$f" "$line"
 	done
+	grep -Eq ' headcount_frames=(memory|cache) ' <<< "$line" || fail "no headcount_frames: $line"
 done
 
 # 2. and 3.: hc-bench-redis against a redis-server of our own

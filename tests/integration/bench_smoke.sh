@@ -10,9 +10,11 @@
 #      and not_completed=0; at 50 rooms, fewer than the snapshot case's
 #      1,000 (its members once landed past max_rooms: bad records, and the
 #      case never completed);
-#   2. with --rx-csum-offload every case still completes, and the event
-#      and snapshot lines are labelled rx_csum=offload (software without
-#      it; the label only: the worker counts no checksum it skips);
+#   2. with --rx-csum-offload --frames-cached every case still
+#      completes, and the event and snapshot lines are labelled
+#      rx_csum=offload frames=cache (software and, on x86, memory without
+#      them; the labels only: the worker counts no checksum it skips, and
+#      where a frame was read from is not counted);
 #   3. a case that is not one exits 2 and names the cases (the first
 #      three of them checked).
 # HC_BUILD: the build directory (meson sets it).
@@ -34,9 +36,9 @@ positive() {
 	awk -v v="$v" 'BEGIN {exit !(v != "" && v + 0 > 0)}' || fail "$1=$v, not > 0: $2"
 }
 
-run_all() { # $1: rx_csum expected; the rest: extra options
-	local want=$1 out line c
-	shift
+run_all() { # $1: rx_csum expected; $2: frames expected; the rest: extra options
+	local want=$1 frames=$2 out line c
+	shift 2
 	out=$(timeout 600 "$bench" "${eal[@]}" -- "${small[@]}" "$@" 2>&1) ||
 		{ echo "$out"; fail "hc-bench ${*:-(no options)} exited non-zero"; }
 	for c in batch64 batch1 snapshot directives directives_with_seats directives_completed; do
@@ -51,7 +53,8 @@ run_all() { # $1: rx_csum expected; the rest: extra options
 		   [ "$(field not_completed "$line")" = 0 ] || fail "not completed: $line" ;;
 		esac
 		case $c in batch*|snapshot)
-			[ "$(field rx_csum "$line")" = "$want" ] || fail "rx_csum not $want: $line" ;;
+			[ "$(field rx_csum "$line")" = "$want" ] || fail "rx_csum not $want: $line"
+			[ "$(field frames "$line")" = "$frames" ] || fail "frames not $frames: $line" ;;
 		esac
 		positive tsc_hz "$line"
 		grep -q ' cpu="[^"]\{1,\}"' <<< "$line" || fail "no CPU model: $line"
@@ -60,12 +63,15 @@ run_all() { # $1: rx_csum expected; the rest: extra options
 }
 
 # 1. and 2.
-run_all software
-run_all offload --rx-csum-offload
+# (frames are flushed to memory only on x86: elsewhere they stay cached)
+flushed=memory
+case $(uname -m) in x86_64|i?86) ;; *) flushed=cache ;; esac
+run_all software "$flushed"
+run_all offload cache --rx-csum-offload --frames-cached
 
 # 3.
 rc=0
 out=$("$bench" "${eal[@]}" -- "${small[@]}" --case no-such 2>&1) || rc=$?
 [ "$rc" = 2 ] || { echo "$out"; fail "--case no-such: exit $rc, expected 2"; }
 grep -q 'not a case (batch64, batch1, snapshot' <<< "$out" || { echo "$out"; fail "--case no-such: the cases not named"; }
-echo "bench-smoke: ok (every case completed with and without --rx-csum-offload, figures > 0)"
+echo "bench-smoke: ok (every case completed with and without --rx-csum-offload --frames-cached, figures > 0)"
