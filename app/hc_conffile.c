@@ -252,6 +252,22 @@ static unsigned first_pool_line(const struct hc_ini *ini, const char **name)
 	return 0;
 }
 
+/* A key file that did not load (why: msg), named as it was given: the
+ * file's `[appliance] key` line (value is that entry's very string), or
+ * the flag --key. */
+static void key_file_error(const struct hc_ini *ini, const char *value, const char *key,
+			   const char *msg, char *err, size_t errlen)
+{
+	unsigned line = 0;
+	for (unsigned i = 0; ini != NULL && i < ini->n; i++)
+		if (ini->e[i].value == value)
+			line = ini->e[i].line;
+	if (line != 0)
+		snprintf(err, errlen, "%s:%u: [appliance] %s: %s", ini->path, line, key, msg);
+	else
+		snprintf(err, errlen, "--%s: %s", key, msg);
+}
+
 /*
  * defaults < file (ini, already read; NULL: none) < the command line
  * (b's app_argv): c, p, and the keys (*ring, NULL: not asked for).
@@ -311,17 +327,18 @@ static int build(const struct hc_boot *b, const struct hc_ini *ini, struct hc_co
 		char kerr[256];
 		*ring = hc_auth_keys_load(c->keys_file, kerr, sizeof(kerr));
 		if (*ring == NULL) {
-			unsigned line = 0; /* the file's keys, not --keys's */
-			for (unsigned i = 0; ini != NULL && i < ini->n; i++)
-				if (ini->e[i].value == c->keys_file)
-					line = ini->e[i].line;
-			if (line != 0)
-				snprintf(err, errlen, "%s:%u: [appliance] keys: %s", ini->path, line,
-					 kerr);
-			else
-				snprintf(err, errlen, "--keys: %s", kerr);
+			key_file_error(ini, c->keys_file, "keys", kerr, err, errlen);
 			return -1;
 		}
+	}
+	if (ring != NULL && c->state_key_file != NULL) { /* (at start only: a restart key) */
+		char kerr[256];
+		_Static_assert(sizeof(c->state_key) == HC_AUTH_FILE_KEY_LEN, "state key size");
+		if (hc_auth_file_key_load(c->state_key_file, c->state_key, kerr, sizeof(kerr)) != 0) {
+			key_file_error(ini, c->state_key_file, "state-key", kerr, err, errlen);
+			return -1;
+		}
+		c->have_state_key = 1;
 	}
 	return 0;
 }

@@ -184,6 +184,10 @@ int main(int argc, char **argv)
 			HC_LOG(WARNING, "--ha without --peer-state-file: a takeover's restart hold "
 			       "knows only this box's own state file, which is as old as the "
 			       "last time it served (docs/scaling.md)");
+		else if (!cfg.have_state_key)
+			HC_LOG(WARNING, "--ha without --state-key: the peer's state file is "
+			       "believed as it arrives (a forged or cut copy can shorten a "
+			       "takeover's restart hold; docs/scaling.md)");
 	}
 	/* signals first: once telemetry answers, a script may stop us */
 	signal(SIGINT, on_signal);

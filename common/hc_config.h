@@ -65,6 +65,12 @@ struct hc_config {
 	                              for too (control/hc_restart.h)       */
 	const char *ha_mode;       /* --ha backup: one of an HA pair
 	                              (control/hc_ha.h); NULL: standalone   */
+	const char *state_key_file; /* --state-key FILE: the pair's key for
+	                              the state files (NULL: they carry no
+	                              MAC and none is checked)              */
+	int have_state_key;        /* state_key loaded from state_key_file
+	                              (at start: hc_boot_load)              */
+	uint8_t state_key[32];     /* (HC_AUTH_FILE_KEY_LEN)                */
 };
 
 #endif /* HC_CONFIG_H */

@@ -64,6 +64,7 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 	d->hold_tsc = hz / 1000 * hold_ms;
 	hc_ha_init(&d->ha, dp, HC_HA_STANDALONE, incarnation);
 	rc = hc_restart_init(&d->restart, dp->cfg->state_file, dp->cfg->peer_state_file,
+			     dp->cfg->have_state_key ? dp->cfg->state_key : NULL,
 			     dp->cfg->max_gateways,
 			     dp->n_workers, rte_rdtsc(), d->hold_tsc);
 	if (rc != 0) {
@@ -846,6 +847,7 @@ static void ha_poll(struct hc_decide *d, uint64_t now)
 	d->tx.incarnation = d->ha.epoch;
 	hc_restart_free(&d->restart);
 	if (hc_restart_init(&d->restart, d->dp->cfg->state_file, d->dp->cfg->peer_state_file,
+			    d->dp->cfg->have_state_key ? d->dp->cfg->state_key : NULL,
 			    d->dp->cfg->max_gateways,
 			    d->dp->n_workers, now, d->hold_tsc) != 0)
 		HC_LOG(WARNING, "HA: no memory for the restart hold: serving without it");

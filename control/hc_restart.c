@@ -15,6 +15,7 @@
 
 #include <rte_cycles.h>
 
+#include "hc_auth.h"
 #include "hc_dataplane.h"
 #include "hc_log.h"
 
@@ -55,6 +56,54 @@ static FILE *open_state_file(const char *path)
 	return f;
 }
 
+/* A keyed state file's last line: this, the MAC's 64 hex digits of
+ * every byte before the line, a newline. */
+#define MAC_PREFIX "#mac hmac-sha512-256 "
+#define MAC_LINE_LEN (sizeof(MAC_PREFIX) - 1 + 2 * HC_AUTH_FILE_MAC_LEN + 1)
+
+/* The whole of f (at most STATE_FILE_MAX bytes) in a new buffer with a
+ * NUL after it (*len bytes before it), or NULL: errno EFBIG (grown past
+ * the bound since it was opened), ENOMEM, or a read error's. */
+static char *slurp(FILE *f, size_t *len)
+{
+	char *buf = malloc(STATE_FILE_MAX + 2);
+	if (buf == NULL)
+		return NULL;
+	size_t n = fread(buf, 1, STATE_FILE_MAX + 1, f);
+	int why = ferror(f) ? (errno != 0 ? errno : EIO) : n > STATE_FILE_MAX ? EFBIG : 0;
+	if (why != 0) {
+		free(buf);
+		errno = why;
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* Is buf (len bytes) a keyed state file whose last line is the MAC, under
+ * key, of every byte before it?  Then *body is their count. */
+static int mac_good(const char *buf, size_t len, const uint8_t *key, size_t *body)
+{
+	if (len < MAC_LINE_LEN || buf[len - 1] != '\n')
+		return 0;
+	size_t at = len - MAC_LINE_LEN;
+	if ((at > 0 && buf[at - 1] != '\n') ||
+	    memcmp(buf + at, MAC_PREFIX, sizeof(MAC_PREFIX) - 1) != 0)
+		return 0;
+	uint8_t mac[HC_AUTH_FILE_MAC_LEN];
+	for (size_t i = 0; i < HC_AUTH_FILE_MAC_LEN; i++) {
+		unsigned v;
+		const char *h = buf + at + sizeof(MAC_PREFIX) - 1 + 2 * i;
+		if (!isxdigit((unsigned char)h[0]) || !isxdigit((unsigned char)h[1]) ||
+		    sscanf(h, "%2x", &v) != 1)
+			return 0;
+		mac[i] = (uint8_t)v;
+	}
+	*body = at;
+	return hc_auth_file_check(mac, buf, at, key) == 0;
+}
+
 /* One line of a state file: 1 and the id, 0 for a blank or comment line,
  * -1 for anything else.  Blanks around the id, a CR before the newline
  * and a comment after it ('#') are allowed. */
@@ -92,28 +141,45 @@ static long read_file(struct hc_restart *r, const char *path, int own, int *unkn
 		*unknown = 1;
 		return 0;
 	}
-	uint8_t *seen = calloc(r->max_gateways, 1);
-	if (seen == NULL) {
-		fclose(f);
+	size_t len = 0;
+	char *buf = slurp(f, &len);
+	fclose(f);
+	if (buf == NULL) {
+		if (errno == EFBIG)
+			HC_LOG(WARNING, "%s: longer than %u bytes: placements wait the whole "
+			       "restart hold", path, STATE_FILE_MAX);
+		else
+			HC_LOG(WARNING, "%s: %s: placements wait the whole restart hold", path,
+			       strerror(errno));
 		*unknown = 1;
 		return 0;
 	}
-	char *line = NULL;
-	size_t cap = 0, total = 0;
-	ssize_t len;
+	if (r->keyed && !mac_good(buf, len, r->key, &len)) {
+		/* forged, cut short, or written without the key: none of it
+		 * is believed (a forged file could shorten the hold) */
+		HC_LOG(WARNING, "%s: no MAC under --state-key, or a wrong one (forged, cut "
+		       "short, or written without the key): not believed, placements wait "
+		       "the whole restart hold", path);
+		r->st.unauthenticated++;
+		*unknown = 1;
+		free(buf);
+		return 0;
+	}
+	uint8_t *seen = calloc(r->max_gateways, 1);
+	if (seen == NULL) {
+		free(buf);
+		*unknown = 1;
+		return 0;
+	}
 	long lineno = 0, bad = 0, beyond = 0; /* (the first few logged, then a count) */
-	while ((len = getline(&line, &cap, f)) >= 0) {
+	for (size_t at = 0; at < len;) { /* each line, its newline made a NUL */
+		char *line = buf + at, *nl = memchr(line, '\n', len - at);
+		size_t n = nl != NULL ? (size_t)(nl - line) : len - at;
+		at += n + 1;
 		lineno++;
-		total += (size_t)len;
-		if (total > STATE_FILE_MAX) { /* (grown since it was opened) */
-			HC_LOG(WARNING, "%s: longer than %u bytes: placements wait the whole "
-			       "restart hold", path, STATE_FILE_MAX);
-			*unknown = 1;
-			break;
-		}
 		unsigned long gw = 0;
 		/* a NUL would hide the rest of its line from the parser */
-		int kind = memchr(line, '\0', (size_t)len) != NULL ? -1 : parse_line(line, &gw);
+		int kind = memchr(line, '\0', n) != NULL ? -1 : (line[n] = '\0', parse_line(line, &gw));
 		if (kind == 0)
 			continue;
 		if (kind < 0) {
@@ -131,17 +197,11 @@ static long read_file(struct hc_restart *r, const char *path, int own, int *unkn
 		}
 		seen[gw] = 1;
 	}
-	free(line);
+	free(buf);
 	if (bad > STATE_FILE_LOGGED || beyond > STATE_FILE_LOGGED)
 		HC_LOG(WARNING, "%s: %ld lines not a gateway id, %ld gateways not below "
 		       "--max-gateways in all (the first %d of each logged)", path, bad, beyond,
 		       STATE_FILE_LOGGED);
-	int failed = ferror(f);
-	fclose(f);
-	if (failed) {
-		HC_LOG(WARNING, "%s: a read failed: placements wait the whole restart hold", path);
-		*unknown = 1; /* (the ids read before it still count) */
-	}
 	long n = 0;
 	for (uint32_t gw = 1; gw < r->max_gateways; gw++) {
 		if (!seen[gw])
@@ -163,12 +223,17 @@ static int is_none(const char *path)
 }
 
 int hc_restart_init(struct hc_restart *r, const char *path, const char *peer_path,
-		    uint32_t max_gateways, unsigned n_workers, uint64_t now, uint64_t timeout_tsc)
+		    const uint8_t *key, uint32_t max_gateways, unsigned n_workers, uint64_t now,
+		    uint64_t timeout_tsc)
 {
 	memset(r, 0, sizeof(*r));
 	if (is_none(path))
 		return 0;
 	r->path = path;
+	if (key != NULL) {
+		memcpy(r->key, key, sizeof(r->key));
+		r->keyed = 1;
+	}
 	r->max_gateways = max_gateways;
 	/* its directory, if missing (one level: /var/lib/headcount) */
 	char dir[4096];
@@ -210,7 +275,8 @@ void hc_restart_free(struct hc_restart *r)
 {
 	free(r->swept);
 	free(r->written);
-	memset(r, 0, sizeof(*r));
+	memset(r, 0, sizeof(*r)); /* (the key too) */
+	__asm__ __volatile__("" : : "r"(r) : "memory"); /* (not an elided store) */
 }
 
 int hc_restart_swept(struct hc_restart *r, uint16_t gw, unsigned worker, uint64_t now)
@@ -251,6 +317,28 @@ void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp)
 		changed = r->written[g] != (hc_dp_gateway_users(dp, (uint16_t)g) > 0);
 	if (!changed)
 		return;
+	/* the body in memory first: a keyed file's last line is its MAC */
+	char *body = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&body, &len);
+	if (mem == NULL) {
+		if (r->st.write_errors++ == 0)
+			HC_LOG(WARNING, "%s: %s", r->path, strerror(errno));
+		return;
+	}
+	fprintf(mem, "# headcount: gateways holding users (restart hold, see --state-file)\n");
+	for (uint32_t g = 1; g < r->max_gateways; g++) {
+		r->written[g] = hc_dp_gateway_users(dp, (uint16_t)g) > 0;
+		if (r->written[g])
+			fprintf(mem, "%u\n", g);
+	}
+	if (fclose(mem) != 0) {
+		free(body);
+		if (r->st.write_errors++ == 0)
+			HC_LOG(WARNING, "%s: out of memory", r->path);
+		memset(r->written, 0xff, r->max_gateways); /* try again next time */
+		return;
+	}
 	char tmp[4096];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", r->path);
 	/* not through a symlink planted as the tmp name; private to us */
@@ -259,17 +347,23 @@ void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp)
 	if (f == NULL && fd >= 0)
 		close(fd);
 	if (f == NULL) {
+		free(body);
 		if (r->st.write_errors++ == 0)
 			HC_LOG(WARNING, "%s: %s: the restart hold will not know the gateways",
 			       tmp, strerror(errno));
+		memset(r->written, 0xff, r->max_gateways); /* try again next time */
 		return;
 	}
-	fprintf(f, "# headcount: gateways holding users (restart hold, see --state-file)\n");
-	for (uint32_t g = 1; g < r->max_gateways; g++) {
-		r->written[g] = hc_dp_gateway_users(dp, (uint16_t)g) > 0;
-		if (r->written[g])
-			fprintf(f, "%u\n", g);
+	fwrite(body, 1, len, f);
+	if (r->keyed) {
+		uint8_t mac[HC_AUTH_FILE_MAC_LEN];
+		hc_auth_file_mac(mac, body, len, r->key);
+		fputs(MAC_PREFIX, f);
+		for (size_t i = 0; i < sizeof(mac); i++)
+			fprintf(f, "%02x", mac[i]);
+		fputc('\n', f);
 	}
+	free(body);
 	/* on disk before it replaces the old one: a crash of the machine
 	 * must not leave an empty file, which would read as a first start */
 	int synced = fflush(f) == 0 && fsync(fileno(f)) == 0;

@@ -26,7 +26,13 @@
  * holding users changes, checked once per balance tick, never during a
  * hold; written to disk (fsync) before the rename, so neither a process
  * nor a machine crash leaves it empty.  A missing file means a first
- * start.
+ * start.  With the pair's key (--state-key) its last line is a MAC
+ * (HMAC-SHA-512-256, hc_auth.h) of every byte before it, and a file read
+ * without a good one is not believed at all: it was forged (the copy
+ * crosses the pair's management network), cut short, or written without
+ * the key; who held users is then not known, and the hold lasts its
+ * whole time (counted: unauthenticated).  A copy replayed whole (an
+ * older file of the peer's, MAC and all) is not detected.
  * Control core only (slow path: file I/O only when the set changes).
  */
 #ifndef HC_RESTART_H
@@ -44,6 +50,8 @@ struct hc_restart_stats {
 	uint64_t hold_ms;    /* how long placements were held             */
 	uint64_t writes;     /* state files written                       */
 	uint64_t write_errors;
+	uint64_t unauthenticated; /* state files read with --state-key whose
+	                             MAC was missing or wrong (not believed) */
 };
 
 struct hc_restart {
@@ -57,6 +65,9 @@ struct hc_restart {
 	int holding;
 	uint64_t started, until;  /* TSC                                   */
 	uint8_t *written;         /* [max_gateways] the file's set         */
+	int keyed;                /* files carry a MAC under key, and one
+	                             read without a good one is not believed */
+	uint8_t key[32];          /* (HC_AUTH_FILE_KEY_LEN)                */
 	struct hc_restart_stats st;
 };
 
@@ -66,11 +77,14 @@ struct hc_restart {
  * timeout_tsc passed.  Returns 0 or -errno (out of memory).  A file that
  * cannot be read (or is not a regular file, is a symlink, or is over
  * 1 MiB), or a line that is no gateway id, is logged and makes the hold
- * last until timeout_tsc (the ids read still count).  Only path is ever
- * written.
+ * last until timeout_tsc (the ids read still count).  key (NULL: none)
+ * is HC_AUTH_FILE_KEY_LEN bytes: both files must then end in a good MAC
+ * (else none of that file counts, and the hold lasts until timeout_tsc),
+ * and the file written gets one.  Only path is ever written.
  */
 int hc_restart_init(struct hc_restart *r, const char *path, const char *peer_path,
-		    uint32_t max_gateways, unsigned n_workers, uint64_t now, uint64_t timeout_tsc);
+		    const uint8_t *key, uint32_t max_gateways, unsigned n_workers, uint64_t now,
+		    uint64_t timeout_tsc);
 void hc_restart_free(struct hc_restart *r);
 
 static inline int hc_restart_holding(const struct hc_restart *r)

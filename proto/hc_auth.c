@@ -21,6 +21,8 @@
 
 _Static_assert(crypto_shorthash_siphashx24_BYTES == HC_AUTH_TAG_LEN, "tag is 16 bytes");
 _Static_assert(crypto_shorthash_siphashx24_KEYBYTES == HC_AUTH_KEY_LEN, "key is 16 bytes");
+_Static_assert(crypto_auth_KEYBYTES == HC_AUTH_FILE_KEY_LEN, "file key is 32 bytes");
+_Static_assert(crypto_auth_BYTES == HC_AUTH_FILE_MAC_LEN, "file MAC is 32 bytes");
 
 #define TAG_OFF offsetof(struct hc_hdr, auth_tag)
 #define FLAGS_OFF offsetof(struct hc_hdr, flags)
@@ -206,4 +208,72 @@ bad:
 	free(ring);
 	fclose(f);
 	return NULL;
+}
+
+int hc_auth_file_key_load(const char *path, uint8_t key[HC_AUTH_FILE_KEY_LEN], char *err,
+			  size_t err_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		fail(err, err_len, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (check_private(fd, path, err, err_len) != 0) {
+		close(fd);
+		return -1;
+	}
+	FILE *f = fdopen(fd, "r");
+	if (f == NULL) {
+		fail(err, err_len, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	char line[256], word[2 * HC_AUTH_FILE_KEY_LEN + 2], extra[2];
+	unsigned lineno = 0, keys = 0;
+	int rc = 0;
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		char *hash = strchr(line, '#');
+		if (hash != NULL)
+			*hash = '\0';
+		int n = sscanf(line, "%65s %1s", word, extra);
+		if (n <= 0)
+			continue;
+		size_t bin_len = 0;
+		const char *end = NULL;
+		if (n != 1 || keys++ > 0 || strlen(word) != 2 * HC_AUTH_FILE_KEY_LEN ||
+		    sodium_hex2bin(key, HC_AUTH_FILE_KEY_LEN, word, strlen(word), NULL, &bin_len,
+				   &end) != 0 || bin_len != HC_AUTH_FILE_KEY_LEN ||
+		    (end != NULL && *end != '\0')) {
+			fail(err, err_len, "%s:%u: want one key of 64 hex digits (e.g. from "
+			     "'od -An -tx1 -N32 /dev/urandom | tr -d \" \\n\"')", path, lineno);
+			rc = -1;
+		}
+	}
+	sodium_memzero(line, sizeof(line));
+	sodium_memzero(word, sizeof(word));
+	if (rc == 0 && ferror(f)) {
+		fail(err, err_len, "%s: read error", path);
+		rc = -1;
+	}
+	if (rc == 0 && keys == 0) {
+		fail(err, err_len, "%s: no key (want one line of 64 hex digits)", path);
+		rc = -1;
+	}
+	fclose(f);
+	if (rc != 0)
+		sodium_memzero(key, HC_AUTH_FILE_KEY_LEN);
+	return rc;
+}
+
+void hc_auth_file_mac(uint8_t mac[HC_AUTH_FILE_MAC_LEN], const void *buf, size_t len,
+		      const uint8_t key[HC_AUTH_FILE_KEY_LEN])
+{
+	crypto_auth(mac, buf, len, key);
+}
+
+int hc_auth_file_check(const uint8_t mac[HC_AUTH_FILE_MAC_LEN], const void *buf, size_t len,
+		       const uint8_t key[HC_AUTH_FILE_KEY_LEN])
+{
+	return crypto_auth_verify(mac, buf, len, key) == 0 ? 0 : -1;
 }

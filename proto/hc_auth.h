@@ -69,6 +69,31 @@ struct hc_auth_keyring *hc_auth_keys_load(const char *path, char *err, size_t er
 int hc_auth_key_parse(const char *hex, uint8_t key[HC_AUTH_KEY_LEN]);
 
 /*
+ * Files a pair of appliances exchange (the restart hold's state file,
+ * control/hc_restart.h) are authenticated with a key of their own, not a
+ * gateway's: HMAC-SHA-512-256 (libsodium's crypto_auth), a 32-byte key,
+ * a 32-byte MAC.
+ */
+#define HC_AUTH_FILE_KEY_LEN 32
+#define HC_AUTH_FILE_MAC_LEN 32
+
+/*
+ * A file key's file: one line of 64 hex digits (a '#' comment line and
+ * blank lines allowed around it), private as the keys file must be.
+ * 0, or -1 with a message naming the file in err (key then zeroed).
+ */
+int hc_auth_file_key_load(const char *path, uint8_t key[HC_AUTH_FILE_KEY_LEN], char *err,
+			  size_t err_len);
+
+/* The MAC of len bytes at buf under key. */
+void hc_auth_file_mac(uint8_t mac[HC_AUTH_FILE_MAC_LEN], const void *buf, size_t len,
+		      const uint8_t key[HC_AUTH_FILE_KEY_LEN]);
+
+/* 0 if mac is buf's under key (compared in constant time), else -1. */
+int hc_auth_file_check(const uint8_t mac[HC_AUTH_FILE_MAC_LEN], const void *buf, size_t len,
+		       const uint8_t key[HC_AUTH_FILE_KEY_LEN]);
+
+/*
  * Replay window for counters (RFC 4303 style, 64 wide): a counter is
  * accepted once, if it is newer than the highest seen or within the 64
  * below it and not yet seen.  Counter 0 is never accepted.

@@ -3,8 +3,9 @@
 # config.sh - the one config file end to end (docs/configuration.md):
 #  1. --check-config: the example etc/headcount.conf passes (exit 0,
 #     "config OK: FILE"); bad files fail with exit 2 and their exact
-#     "file:line: [section] key: reason" (unknown key, JSON, no pool 0),
-#     before EAL (no telemetry socket, no port);
+#     "file:line: [section] key: reason" (unknown key, JSON, no pool 0,
+#     a state-key file open to group or not 64 hex digits), before EAL
+#     (no telemetry socket, no port);
 #  2. the appliance starts in the lab from the file alone (`headcount
 #     --config FILE`, EAL from [eal]); gateway 1 seeds rooms of 30, 30, 12
 #     users (pool 0: min 5, target 30, max 40: nothing to balance);
@@ -46,6 +47,17 @@ check 2 "$out/json.conf:1: this looks like JSON; the config file is INI: [sectio
 printf '[appliance]\nno-auth = yes\n\n[pool.lobby]\nid = 3\nmin = 5\nmax = 20\n' > "$out/nopool0.conf"
 check 2 "$out/nopool0.conf:4: [pool.lobby] id: no pool has id 0, the default pool (PLACEs naming no pool go there)" \
 	"$out/nopool0.conf"
+# the HA pair's state key: checked at start, as the keys file is
+( umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$out/state.key" )
+printf '[appliance]\nno-auth = yes\nstate-key = %s\n' "$out/state.key" > "$out/statekey.conf"
+check 0 "config OK: $out/statekey.conf" "$out/statekey.conf"
+chmod 640 "$out/state.key"
+check 2 "$out/statekey.conf:3: [appliance] state-key: $out/state.key: mode 0640 lets group or others at the keys; chmod 600 it" \
+	"$out/statekey.conf"
+rm "$out/state.key"
+( umask 077; echo 0011 > "$out/state.key" )
+check 2 "$out/statekey.conf:3: [appliance] state-key: $out/state.key:1: want one key of 64 hex digits (e.g. from 'od -An -tx1 -N32 /dev/urandom | tr -d \" \\n\"')" \
+	"$out/statekey.conf"
 
 # --- 2. start from the file alone ------------------------------------------
 hc_lab_up $$

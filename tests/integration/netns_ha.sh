@@ -26,6 +26,9 @@
 # namespace on its management address), where it is the peer state file:
 # asserted that A's file (8 gateways) reached B before the fault and that
 # B's takeover held for exactly those 8, named by the peer's copy only.
+# The pair shares a --state-key: A's file ends in its MAC, and B believed
+# the copy (state_file_unauthenticated 0).  That a file without a good
+# MAC is not believed is the unit suite's (restart hold: --state-key).
 # split also: the old master's datagrams reached gateways and were
 # refused (fenced), and it stepped down at the heal.
 #
@@ -88,7 +91,8 @@ hc_lab_ha_up $tag
 # each box its own state file and the peer's copy (hc-state-sync.py below)
 app_args=(--ha backup --stats-interval 0 --gateway-timeout-ms 3000 --gap-nacks 1000000
 	--dump-stats "$out/STATS")
-files_of() { echo --state-file "$out/$1/gateways" --peer-state-file "$out/$1/peer/gateways"; }
+files_of() { echo --state-file "$out/$1/gateways" --peer-state-file "$out/$1/peer/gateways" \
+	--state-key "$out/state.key"; }
 
 # side SIDE: the lab variables pointing at appliance A or B
 side() {
@@ -99,6 +103,8 @@ side() {
 	fi
 }
 mkdir -p "$out/a" "$out/b"
+# the pair's key for the state files (one file: both boxes run here)
+(umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$out/state.key"; echo >> "$out/state.key")
 hc_make_keys "$out/a/keys"
 cp "$out/a/keys" "$out/b/keys"
 side a
@@ -275,6 +281,8 @@ copied() { lists_8 "$out/a/gateways" && cmp -s "$out/a/gateways" "$out/b/peer/ga
 hc_wait 60 "A's state file (8 gateways) copied to B by hc-state-sync" copied ||
 	{ tail -3 "$out/a/sync.log" "$out/b/rsyncd.log" 2>/dev/null; exit 1; }
 [ ! -e "$out/b/gateways" ] || { echo "FAIL: B wrote a state file as backup"; exit 1; }
+[ "$(tail -n 1 "$out/b/peer/gateways" | grep -c '^#mac hmac-sha512-256 [0-9a-f]\{64\}$')" = 1 ] ||
+	{ echo "FAIL: the copy does not end in a MAC (--state-key)"; exit 1; }
 echo "state file: A's copied to B ($(wc -l < "$out/a/sync.log") sends by A's hc-state-sync)"
 # the mark first: hc-gwsim notes the epoch in force, then the fault
 touch "$out/mark"
@@ -363,6 +371,7 @@ need b_restatements_refused "$(kv restatements_refused "$out/b/control.kv")" -eq
 # the takeover's hold: the 8 gateways, from A's file as copied to B
 need b_hold_listed "$(kv restart_gateways_listed "$out/b/control.kv")" -eq 8
 need b_hold_listed_by_peer "$(kv restart_gateways_listed_by_peer "$out/b/control.kv")" -eq 8
+need b_state_files_not_believed "$(kv state_file_unauthenticated "$out/b/control.kv")" -eq 0
 # no directive lost: every MOVE the new master sent was done, replaced,
 # cancelled (its user left) or is still being resent; none given up.  Not
 # in a split: there a gateway whose ARP entry still names A sends the JOIN

@@ -21,6 +21,7 @@
 #include <rte_ring.h>
 #include <rte_udp.h>
 
+#include "hc_auth.h"
 #include "hc_options.h"
 #include "hc_decide.h"
 #include "hc_frame.h"
@@ -1052,7 +1053,7 @@ static void test_restart_log_bounded(void)
 	FILE *before = rte_log_get_stream();
 	rte_openlog_stream(m);
 	struct hc_restart r;
-	int rc = hc_restart_init(&r, own, "none", 64, 1, 0, 1000);
+	int rc = hc_restart_init(&r, own, "none", NULL, 64, 1, 0, 1000);
 	rte_openlog_stream(before);
 	fclose(m);
 	CU_ASSERT_EQUAL_FATAL(rc, 0);
@@ -1086,7 +1087,7 @@ static void test_restart_state_files(void)
 		 " 8\t\n9", text + 300);
 	write_text(own, text);
 	struct hc_restart r;
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", 64, 1, 0, 1000), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", NULL, 64, 1, 0, 1000), 0);
 	CU_ASSERT_EQUAL(r.holding, 1);
 	CU_ASSERT_EQUAL(r.st.listed, 5);
 	for (uint16_t gw = 5; gw <= 8; gw++)
@@ -1106,7 +1107,7 @@ static void test_restart_state_files(void)
 		fputc('x', nul);
 	fprintf(nul, "\n%0300d\n6\n", 7);
 	fclose(nul);
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", 64, 1, 0, 1000), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", NULL, 64, 1, 0, 1000), 0);
 	CU_ASSERT_EQUAL(r.st.listed, 3);
 	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 1), 0);
 	CU_ASSERT_EQUAL(hc_restart_swept(&r, 6, 0, 1), 0);
@@ -1115,7 +1116,7 @@ static void test_restart_state_files(void)
 	hc_restart_free(&r);
 
 	write_text(own, "5\nfive\n6\n");
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", 64, 1, 0, 1000), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", NULL, 64, 1, 0, 1000), 0);
 	CU_ASSERT_EQUAL(r.st.listed, 2);
 	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 1), 0);
 	CU_ASSERT_EQUAL(hc_restart_swept(&r, 6, 0, 1), 0);
@@ -1127,7 +1128,7 @@ static void test_restart_state_files(void)
 
 	write_text(own, "5\n");
 	CU_ASSERT_EQUAL_FATAL(mkfifo(peer, 0600), 0);
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, 64, 1, 0, 1000), 0); /* no block */
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, NULL, 64, 1, 0, 1000), 0); /* no block */
 	CU_ASSERT_EQUAL(r.st.listed, 1);
 	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 1), 0);
 	CU_ASSERT_EQUAL(r.holding, 1);
@@ -1137,7 +1138,7 @@ static void test_restart_state_files(void)
 	snprintf(other, sizeof(other), "%s/other", dir);
 	write_text(other, "6\n");
 	CU_ASSERT_EQUAL_FATAL(symlink(other, peer), 0);
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, 64, 1, 0, 1000), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, NULL, 64, 1, 0, 1000), 0);
 	CU_ASSERT_EQUAL(r.st.listed, 1);            /* 6 not read through the link */
 	CU_ASSERT_EQUAL(r.st.listed_by_peer, 0);
 	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 1), 0);
@@ -1146,7 +1147,7 @@ static void test_restart_state_files(void)
 	unlink(peer);
 	/* the same file, not a link: read */
 	CU_ASSERT_EQUAL_FATAL(rename(other, peer), 0);
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, 64, 1, 0, 1000), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, NULL, 64, 1, 0, 1000), 0);
 	CU_ASSERT_EQUAL(r.st.listed, 2);
 	CU_ASSERT_EQUAL(r.st.listed_by_peer, 1);
 	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 1), 0);
@@ -1154,6 +1155,120 @@ static void test_restart_state_files(void)
 	hc_restart_free(&r);
 	unlink(peer);
 	unlink(own);
+	rmdir(dir);
+}
+
+/* A file's bytes, at most cap - 1 of them, NUL after; their count. */
+static size_t read_all(const char *path, char *buf, size_t cap)
+{
+	FILE *f = fopen(path, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	size_t n = fread(buf, 1, cap - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return n;
+}
+
+/* Read path as the peer's file under key (NULL: none) beside an own
+ * file that names nothing: 1 if it was believed and named exactly
+ * gateways 5 and 7 (their restatements end the hold), 0 if it was not
+ * believed (counted; only the timeout ends the hold). */
+static int peer_file_believed(const char *own, const char *peer, const uint8_t *key)
+{
+	struct hc_restart r;
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, key, 64, 1, 0, 1000), 0);
+	int believed = -1;
+	if (r.st.unauthenticated == 0 && r.st.listed == 2 && r.st.listed_by_peer == 2) {
+		CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 1), 0);
+		CU_ASSERT_EQUAL(hc_restart_swept(&r, 7, 0, 1), 1);
+		believed = r.st.expired == 0 && !r.holding;
+	} else if (r.st.unauthenticated == 1 && r.st.listed == 0 && r.holding) {
+		CU_ASSERT_EQUAL(hc_restart_poll(&r, 999), 0);
+		CU_ASSERT_EQUAL(hc_restart_poll(&r, 1000), 1); /* only the timeout */
+		believed = 0;
+	}
+	CU_ASSERT(believed >= 0); /* neither: a half-believed file */
+	hc_restart_free(&r);
+	return believed;
+}
+
+/* --state-key: the file written carries a MAC of its bytes under the
+ * pair's key (hc_restart_save, the real writer, for gateways 5 and 7);
+ * read with the key it is believed, as it is without one (the MAC line is
+ * a comment); read with another key, with one id changed, cut short, with
+ * a line after the MAC, without its MAC line, or empty (what a forger
+ * on the management network could send) it is not believed at all: the
+ * hold lasts its whole time, counted. */
+static void test_restart_state_key(void)
+{
+	char dir[] = "/tmp/hc-restart-XXXXXX", own[64], peer[64], text[512];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(own, sizeof(own), "%s/gateways", dir);
+	snprintf(peer, sizeof(peer), "%s/peer", dir);
+	uint8_t key[HC_AUTH_FILE_KEY_LEN], other[HC_AUTH_FILE_KEY_LEN];
+	for (unsigned i = 0; i < sizeof(key); i++) {
+		key[i] = (uint8_t)(i * 7 + 1);
+		other[i] = (uint8_t)(i * 7 + 2);
+	}
+	/* the writer: gateways 5 and 7 hold users (the suite's worker) */
+	struct hc_restart r;
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, peer, "none", key, 64, 1, 0, 1000), 0);
+	CU_ASSERT_EQUAL(r.holding, 0); /* no file yet: a first start */
+	uint32_t was[64]; /* (the suite's other tests' gateways: kept aside) */
+	memcpy(was, w->members.gw_users, sizeof(was));
+	memset(w->members.gw_users, 0, sizeof(was));
+	w->members.gw_users[5] = 2;
+	w->members.gw_users[7] = 1;
+	hc_restart_save(&r, &dp);
+	memcpy(w->members.gw_users, was, sizeof(was));
+	CU_ASSERT_EQUAL(r.st.writes, 1);
+	CU_ASSERT_EQUAL(r.st.write_errors, 0);
+	hc_restart_free(&r);
+	size_t n = read_all(peer, text, sizeof(text));
+	const char *mac = strstr(text, "#mac hmac-sha512-256 ");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mac);
+	CU_ASSERT_EQUAL((size_t)(mac - text) + 21 + 64 + 1, n); /* the last line */
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "\n5\n7\n#mac"));
+	char good[512];
+	memcpy(good, text, n + 1);
+	/* (own: no file, a first start; peer: the file under test) */
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key), 1);
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, NULL), 1);
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, other), 0);
+	/* 7 made 6: the same length, the MAC as written */
+	char *seven = strstr(text, "\n7\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(seven);
+	seven[1] = '6';
+	write_text(peer, text);
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key), 0);
+	/* cut short: in the MAC, and before it */
+	memcpy(text, good, n + 1);
+	text[n - 10] = '\0';
+	write_text(peer, text);
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key), 0);
+	text[mac - text] = '\0';
+	write_text(peer, text); /* "...5\n7\n": believed only without a key */
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key), 0);
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, NULL), 1);
+	/* a line after the MAC */
+	memcpy(text, good, n);
+	memcpy(text + n, "9\n", 3);
+	write_text(peer, text);
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key), 0);
+	write_text(peer, "");
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key), 0);
+	/* the good file again: believed (what failed was the bytes) */
+	write_text(peer, good);
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key), 1);
+	/* the own file is held to the key too */
+	write_text(own, "5\n");
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", key, 64, 1, 0, 1000), 0);
+	CU_ASSERT_EQUAL(r.st.unauthenticated, 1);
+	CU_ASSERT_EQUAL(r.st.listed, 0);
+	CU_ASSERT_EQUAL(r.holding, 1);
+	hc_restart_free(&r);
+	unlink(own);
+	unlink(peer);
 	rmdir(dir);
 }
 
@@ -1180,6 +1295,8 @@ static CU_TestInfo tests[] = {
 	{"restart hold: state files by hand, a bad line, a peer's FIFO or symlink",
 	 test_restart_state_files},
 	{"restart hold: a file of bad lines is logged in a few lines", test_restart_log_bounded},
+	{"restart hold: --state-key, a MAC written; forged, cut or unkeyed files not believed",
+	 test_restart_state_key},
 	CU_TEST_INFO_NULL,
 };
 

@@ -457,6 +457,68 @@ static void test_keys_file(void)
 	CU_ASSERT_EQUAL(hc_auth_key_parse("", k), -1);
 }
 
+/* The pair's file key (--state-key): one line of 64 hex digits, comments
+ * and blanks around it; refused with the file's name and line when it is
+ * short, long, not hex, given twice, absent, or open to group or others.
+ * Its MAC: a changed byte fails. */
+static void test_file_key(void)
+{
+	char tmpl[] = "/tmp/hc-unit-fkey.XXXXXX", path[512], err[512] = "";
+	char *dir = mkdtemp(tmpl);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+	static const char hex[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+	char text[256];
+	snprintf(text, sizeof(text), "# the pair's key\n\n  %s  # made by hand\n\n", hex);
+	uint8_t key[HC_AUTH_FILE_KEY_LEN];
+	CU_ASSERT_EQUAL_FATAL(write_keys(dir, "state.key", text, 0600, path, sizeof(path)), 0);
+	CU_ASSERT_EQUAL(hc_auth_file_key_load(path, key, err, sizeof(err)), 0);
+	for (unsigned i = 0; i < sizeof(key); i++)
+		CU_ASSERT_EQUAL(key[i], i);
+	static const struct {
+		const char *text;
+		mode_t mode;
+		const char *what;
+	} bad[] = {
+		{"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1\n", 0600, ":1:"},
+		{"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f0\n", 0600, ":1:"},
+		{"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1z\n", 0600, ":1:"},
+		{"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f x\n", 0600, ":1:"},
+		{"# none\n", 0600, "no key"},
+		{"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n"
+		 "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n", 0600, ":2:"},
+		{"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n", 0640, "mode"},
+		{"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n", 0604, "mode"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		memset(key, 0xaa, sizeof(key));
+		CU_ASSERT_EQUAL_FATAL(write_keys(dir, "bad.key", bad[i].text, bad[i].mode, path,
+						 sizeof(path)), 0);
+		CU_ASSERT_EQUAL(hc_auth_file_key_load(path, key, err, sizeof(err)), -1);
+		if (strstr(err, bad[i].what) == NULL || strstr(err, "bad.key") == NULL) {
+			fprintf(stderr, "file key error \"%s\" lacks \"%s\"\n", err, bad[i].what);
+			CU_FAIL("error message");
+		}
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/state.key", dir);
+	CU_ASSERT_EQUAL(hc_auth_file_key_load(path, key, err, sizeof(err)), 0);
+	unlink(path);
+	CU_ASSERT_EQUAL(hc_auth_file_key_load(path, key, err, sizeof(err)), -1); /* gone */
+	CU_ASSERT_EQUAL(rmdir(dir), 0);
+
+	for (unsigned i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)i;
+	uint8_t body[40] = "5\n7\n", mac[HC_AUTH_FILE_MAC_LEN];
+	hc_auth_file_mac(mac, body, 4, key);
+	CU_ASSERT_EQUAL(hc_auth_file_check(mac, body, 4, key), 0);
+	body[2] = '6';
+	CU_ASSERT_EQUAL(hc_auth_file_check(mac, body, 4, key), -1);
+	body[2] = '7';
+	key[31] ^= 1;
+	CU_ASSERT_EQUAL(hc_auth_file_check(mac, body, 4, key), -1);
+}
+
 static int unhex(const char *hex, uint8_t *out, size_t cap)
 {
 	size_t n = strlen(hex) / 2;
@@ -710,6 +772,7 @@ static CU_TestInfo tests[] = {
 	{"auth: any flipped bit fails", test_auth_flips},
 	{"auth: replay window", test_replay_window},
 	{"auth: keys file", test_keys_file},
+	{"auth: the pair's file key (--state-key) and its MAC", test_file_key},
 	{"auth: test vectors (protocol.md, SipHash reference)", test_auth_vectors},
 	{"protocol.md: a vector for every message type, from the encoder", test_doc_vectors},
 	CU_TEST_INFO_NULL,
