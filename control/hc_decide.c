@@ -65,8 +65,8 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 	hc_ha_init(&d->ha, dp, HC_HA_STANDALONE, incarnation);
 	rc = hc_restart_init(&d->restart, dp->cfg->state_file, dp->cfg->peer_state_file,
 			     dp->cfg->have_state_key ? dp->cfg->state_key : NULL,
-			     dp->cfg->max_gateways,
-			     dp->n_workers, rte_rdtsc(), d->hold_tsc);
+			     dp->cfg->max_gateways, dp->n_workers, rte_rdtsc(), d->hold_tsc,
+			     hc_ha_wall_ms());
 	if (rc != 0) {
 		hc_decide_free(d);
 		return rc;
@@ -848,8 +848,8 @@ static void ha_poll(struct hc_decide *d, uint64_t now)
 	hc_restart_free(&d->restart);
 	if (hc_restart_init(&d->restart, d->dp->cfg->state_file, d->dp->cfg->peer_state_file,
 			    d->dp->cfg->have_state_key ? d->dp->cfg->state_key : NULL,
-			    d->dp->cfg->max_gateways,
-			    d->dp->n_workers, now, d->hold_tsc) != 0)
+			    d->dp->cfg->max_gateways, d->dp->n_workers, now, d->hold_tsc,
+			    hc_ha_wall_ms()) != 0)
 		HC_LOG(WARNING, "HA: no memory for the restart hold: serving without it");
 	hc_ha_serve(&d->ha);
 }
@@ -917,7 +917,7 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 			}
 		}
 		if (hc_ha_serving(&d->ha))
-			hc_restart_save(&d->restart, d->dp);
+			hc_restart_save(&d->restart, d->dp, hc_ha_wall_ms());
 		d->next_tick = now + d->tick_tsc;
 		d->st.ticks++;
 	}

@@ -47,7 +47,7 @@ int hc_ha_request(struct hc_ha *ha, int role)
 	return 0;
 }
 
-static uint64_t wall_ms(void)
+uint64_t hc_ha_wall_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -58,7 +58,7 @@ static uint64_t wall_ms(void)
  * above our last epoch and above heard (0: none); never 0. */
 static uint32_t next_epoch(uint32_t last, uint32_t heard)
 {
-	uint32_t e = (uint32_t)(wall_ms() / 125);
+	uint32_t e = (uint32_t)(hc_ha_wall_ms() / 125);
 	if (!hc_seq_after(e, last))
 		e = last + 1;
 	if (heard != 0 && !hc_seq_after(e, heard))
@@ -141,7 +141,7 @@ enum hc_ha_event hc_ha_poll(struct hc_ha *ha, uint64_t now)
 		ha->role = HC_HA_MASTER;
 		ha->garp_sent = 0; /* announce --ip here */
 		ha->st.takeovers++;
-		ha->st.takeover_wall_ms = wall_ms();
+		ha->st.takeover_wall_ms = hc_ha_wall_ms();
 		HC_LOG(NOTICE, "HA: master, epoch %u: answering ARP for --ip, gateways restate",
 		       ha->epoch);
 		ev = HC_HA_NEW_EPOCH;

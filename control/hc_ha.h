@@ -89,4 +89,8 @@ static inline int hc_ha_serving(const struct hc_ha *ha)
 
 const char *hc_ha_role_name(int role);
 
+/* The wall clock (CLOCK_REALTIME) in ms: epochs, takeover times, the
+ * state files' stamps (hc_restart.h). */
+uint64_t hc_ha_wall_ms(void);
+
 #endif /* HC_HA_H */

@@ -69,6 +69,7 @@ static char *slurp(FILE *f, size_t *len)
 	char *buf = malloc(STATE_FILE_MAX + 2);
 	if (buf == NULL)
 		return NULL;
+	errno = 0;
 	size_t n = fread(buf, 1, STATE_FILE_MAX + 1, f);
 	int why = ferror(f) ? (errno != 0 ? errno : EIO) : n > STATE_FILE_MAX ? EFBIG : 0;
 	if (why != 0) {
@@ -130,12 +131,48 @@ static int parse_line(const char *line, unsigned long *gw)
  * (skipped; the others count), *unknown is set (logged): who held users
  * is not known for sure, and the hold lasts its whole time.  A missing
  * file adds nothing (a first start). */
-static long read_file(struct hc_restart *r, const char *path, int own, int *unknown)
+/* A keyed peer copy's stamp ('#written MS WRITER', the body's second
+ * line): NULL if it names another writer and a time within
+ * HC_RESTART_FRESH_MS of wall_ms, else why not. */
+static const char *stamp_bad(const struct hc_restart *r, const char *body, size_t len,
+			     uint64_t wall_ms)
+{
+	const char *nl = memchr(body, '\n', len);
+	const char *line = nl != NULL ? nl + 1 : NULL;
+	static const char tag[] = "#written ";
+	if (line == NULL || (size_t)(body + len - line) < sizeof(tag) ||
+	    memcmp(line, tag, sizeof(tag) - 1) != 0)
+		return "no '#written' stamp";
+	char *end;
+	errno = 0;
+	unsigned long long ms = strtoull(line + sizeof(tag) - 1, &end, 10);
+	if (errno != 0 || end == line + sizeof(tag) - 1 || *end != ' ')
+		return "a malformed '#written' stamp";
+	const char *who = end + 1, *eol = memchr(who, '\n', (size_t)(body + len - who));
+	size_t n = eol != NULL ? (size_t)(eol - who) : 0;
+	if (n == strlen(r->self) && memcmp(who, r->self, n) == 0)
+		return "written by this box (its own file sent back)";
+	uint64_t age = wall_ms > ms ? wall_ms - ms : ms - wall_ms;
+	if (age > HC_RESTART_FRESH_MS)
+		return wall_ms > ms ? "stamped too long ago (the copy stopped coming, or a "
+				      "replay)" : "stamped too far ahead of this box's clock";
+	return NULL;
+}
+
+static long read_file(struct hc_restart *r, const char *path, int own, int *unknown,
+		      uint64_t wall_ms)
 {
 	FILE *f = open_state_file(path);
 	if (f == NULL) {
-		if (errno == ENOENT)
+		if (errno == ENOENT && (own || !r->keyed))
+			return 0; /* a first start */
+		if (errno == ENOENT) { /* keyed: the peer's copy was deleted? */
+			HC_LOG(WARNING, "%s: no peer copy (deleted, or the pair's first takeover): "
+			       "placements wait the whole restart hold", path);
+			r->st.stale++;
+			*unknown = 1;
 			return 0;
+		}
 		HC_LOG(WARNING, "%s: %s: placements wait the whole restart hold", path,
 		       errno == EINVAL ? "not a regular file" : strerror(errno));
 		*unknown = 1;
@@ -161,6 +198,15 @@ static long read_file(struct hc_restart *r, const char *path, int own, int *unkn
 		       "short, or written without the key): not believed, placements wait "
 		       "the whole restart hold", path);
 		r->st.unauthenticated++;
+		*unknown = 1;
+		free(buf);
+		return 0;
+	}
+	const char *why = r->keyed && !own ? stamp_bad(r, buf, len, wall_ms) : NULL;
+	if (why != NULL) {
+		HC_LOG(WARNING, "%s: %s: not believed, placements wait the whole restart hold",
+		       path, why);
+		r->st.stale++;
 		*unknown = 1;
 		free(buf);
 		return 0;
@@ -224,7 +270,7 @@ static int is_none(const char *path)
 
 int hc_restart_init(struct hc_restart *r, const char *path, const char *peer_path,
 		    const uint8_t *key, uint32_t max_gateways, unsigned n_workers, uint64_t now,
-		    uint64_t timeout_tsc)
+		    uint64_t timeout_tsc, uint64_t wall_ms)
 {
 	memset(r, 0, sizeof(*r));
 	if (is_none(path))
@@ -233,6 +279,13 @@ int hc_restart_init(struct hc_restart *r, const char *path, const char *peer_pat
 	if (key != NULL) {
 		memcpy(r->key, key, sizeof(r->key));
 		r->keyed = 1;
+		char host[256] = "";
+		if (gethostname(host, sizeof(host) - 1) != 0)
+			snprintf(host, sizeof(host), "?");
+		for (char *c = host; *c != '\0'; c++)
+			if (isspace((unsigned char)*c))
+				*c = '_';
+		snprintf(r->self, sizeof(r->self), "%s:%s", host, path);
 	}
 	r->max_gateways = max_gateways;
 	/* its directory, if missing (one level: /var/lib/headcount) */
@@ -252,8 +305,8 @@ int hc_restart_init(struct hc_restart *r, const char *path, const char *peer_pat
 		return -ENOMEM;
 	}
 	int unknown = 0; /* who held users is not known for sure */
-	long own = read_file(r, path, 1, &unknown);
-	long peer = is_none(peer_path) ? 0 : read_file(r, peer_path, 0, &unknown);
+	long own = read_file(r, path, 1, &unknown, wall_ms);
+	long peer = is_none(peer_path) ? 0 : read_file(r, peer_path, 0, &unknown, wall_ms);
 	long n = own + peer;
 	if (n == 0 && !unknown)
 		return 0;
@@ -308,11 +361,13 @@ int hc_restart_poll(struct hc_restart *r, uint64_t now)
 	return 1;
 }
 
-void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp)
+void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp, uint64_t wall_ms)
 {
 	if (r->path == NULL || r->holding)
 		return;
-	int changed = 0;
+	/* keyed: the stamp renewed (the peer believes a fresh copy only) */
+	int changed = r->keyed && (wall_ms < r->written_ms ||
+				   wall_ms - r->written_ms >= HC_RESTART_REFRESH_MS);
 	for (uint32_t g = 1; g < r->max_gateways && !changed; g++)
 		changed = r->written[g] != (hc_dp_gateway_users(dp, (uint16_t)g) > 0);
 	if (!changed)
@@ -327,6 +382,8 @@ void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp)
 		return;
 	}
 	fprintf(mem, "# headcount: gateways holding users (restart hold, see --state-file)\n");
+	if (r->keyed)
+		fprintf(mem, "#written %llu %s\n", (unsigned long long)wall_ms, r->self);
 	for (uint32_t g = 1; g < r->max_gateways; g++) {
 		r->written[g] = hc_dp_gateway_users(dp, (uint16_t)g) > 0;
 		if (r->written[g])
@@ -365,13 +422,18 @@ void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp)
 	}
 	free(body);
 	/* on disk before it replaces the old one: a crash of the machine
-	 * must not leave an empty file, which would read as a first start */
-	int synced = fflush(f) == 0 && fsync(fileno(f)) == 0;
+	 * must not leave an empty file, which would read as a first start;
+	 * and whole (a write that failed before the last flush is in the
+	 * stream's error flag, not in fclose's result) */
+	int synced = fflush(f) == 0 && !ferror(f) && fsync(fileno(f)) == 0;
 	if (fclose(f) != 0 || !synced || rename(tmp, r->path) != 0) {
+		int why = errno != 0 ? errno : EIO;
 		if (r->st.write_errors++ == 0)
-			HC_LOG(WARNING, "%s: %s", r->path, strerror(errno));
+			HC_LOG(WARNING, "%s: %s", r->path, strerror(why));
+		unlink(tmp);
 		memset(r->written, 0xff, r->max_gateways); /* try again next time */
 		return;
 	}
+	r->written_ms = wall_ms;
 	r->st.writes++;
 }

@@ -31,8 +31,14 @@
  * without a good one is not believed at all: it was forged (the copy
  * crosses the pair's management network), cut short, or written without
  * the key; who held users is then not known, and the hold lasts its
- * whole time (counted: unauthenticated).  A copy replayed whole (an
- * older file of the peer's, MAC and all) is not detected.
+ * whole time (counted: unauthenticated).  A keyed file also names its
+ * writer (host name and path) and the wall clock it was written at, and
+ * is rewritten every HC_RESTART_REFRESH_MS while its box serves; a peer's
+ * copy is believed only if another box wrote it within
+ * HC_RESTART_FRESH_MS of now (either way: clocks differ), so a copy
+ * replayed later, this box's own file sent back, or a copy the sync
+ * stopped delivering is not believed either (counted: stale).  A
+ * replay within that window is not detected.
  * Control core only (slow path: file I/O only when the set changes).
  */
 #ifndef HC_RESTART_H
@@ -52,6 +58,9 @@ struct hc_restart_stats {
 	uint64_t write_errors;
 	uint64_t unauthenticated; /* state files read with --state-key whose
 	                             MAC was missing or wrong (not believed) */
+	uint64_t stale;      /* peer copies with a good MAC not believed: no
+	                        stamp, this box's own, or stamped more than
+	                        HC_RESTART_FRESH_MS from now              */
 };
 
 struct hc_restart {
@@ -68,6 +77,9 @@ struct hc_restart {
 	int keyed;                /* files carry a MAC under key, and one
 	                             read without a good one is not believed */
 	uint8_t key[32];          /* (HC_AUTH_FILE_KEY_LEN)                */
+	char self[320];           /* keyed: who writes path (the host name and
+	                             path), stamped in the file           */
+	uint64_t written_ms;      /* keyed: the wall clock of the last write */
 	struct hc_restart_stats st;
 };
 
@@ -77,14 +89,18 @@ struct hc_restart {
  * timeout_tsc passed.  Returns 0 or -errno (out of memory).  A file that
  * cannot be read (or is not a regular file, is a symlink, or is over
  * 1 MiB), or a line that is no gateway id, is logged and makes the hold
- * last until timeout_tsc (the ids read still count).  key (NULL: none)
+ * last until timeout_tsc (the ids of a bad line's file still count; a
+ * file not read whole counts for nothing).  key (NULL: none)
  * is HC_AUTH_FILE_KEY_LEN bytes: both files must then end in a good MAC
  * (else none of that file counts, and the hold lasts until timeout_tsc),
- * and the file written gets one.  Only path is ever written.
+ * and the file written gets one; the peer's must also be fresh, by its
+ * stamp, at wall_ms (the wall clock, ms).  Only path is ever written.
  */
+#define HC_RESTART_REFRESH_MS 10000u /* a keyed file's stamp renewed     */
+#define HC_RESTART_FRESH_MS   30000u /* a peer copy's stamp believed     */
 int hc_restart_init(struct hc_restart *r, const char *path, const char *peer_path,
 		    const uint8_t *key, uint32_t max_gateways, unsigned n_workers, uint64_t now,
-		    uint64_t timeout_tsc);
+		    uint64_t timeout_tsc, uint64_t wall_ms);
 void hc_restart_free(struct hc_restart *r);
 
 static inline int hc_restart_holding(const struct hc_restart *r)
@@ -103,7 +119,8 @@ void hc_restart_end(struct hc_restart *r, uint64_t now);
 int hc_restart_poll(struct hc_restart *r, uint64_t now);
 
 /* Outside a hold: write the state file if the gateways holding users
- * changed. */
-void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp);
+ * changed or, keyed, if it was last written HC_RESTART_REFRESH_MS or more
+ * before wall_ms (its stamp kept fresh for the peer). */
+void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp, uint64_t wall_ms);
 
 #endif /* HC_RESTART_H */

@@ -210,9 +210,37 @@ bad:
 	return NULL;
 }
 
+/* One line of a file key's file (NUL-terminated, its comment cut): 0
+ * blank, 1 a key (in key), -1 anything else. */
+static int file_key_line(char *line, uint8_t key[HC_AUTH_FILE_KEY_LEN])
+{
+	char *hash = strchr(line, '#');
+	if (hash != NULL)
+		*hash = '\0';
+	char *p = line;
+	while (isspace((unsigned char)*p))
+		p++;
+	size_t n = 0;
+	while (p[n] != '\0' && !isspace((unsigned char)p[n]))
+		n++;
+	if (n == 0)
+		return 0;
+	for (size_t k = n; p[k] != '\0'; k++)
+		if (!isspace((unsigned char)p[k]))
+			return -1; /* a second word */
+	size_t bin_len = 0;
+	const char *end = NULL;
+	if (n != 2 * HC_AUTH_FILE_KEY_LEN ||
+	    sodium_hex2bin(key, HC_AUTH_FILE_KEY_LEN, p, n, NULL, &bin_len, &end) != 0 ||
+	    bin_len != HC_AUTH_FILE_KEY_LEN || end != p + n)
+		return -1;
+	return 1;
+}
+
 int hc_auth_file_key_load(const char *path, uint8_t key[HC_AUTH_FILE_KEY_LEN], char *err,
 			  size_t err_len)
 {
+	sodium_memzero(key, HC_AUTH_FILE_KEY_LEN); /* (what a failure leaves) */
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		fail(err, err_len, "%s: %s", path, strerror(errno));
@@ -222,45 +250,56 @@ int hc_auth_file_key_load(const char *path, uint8_t key[HC_AUTH_FILE_KEY_LEN], c
 		close(fd);
 		return -1;
 	}
-	FILE *f = fdopen(fd, "r");
-	if (f == NULL) {
-		fail(err, err_len, "%s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	char line[256], word[2 * HC_AUTH_FILE_KEY_LEN + 2], extra[2];
-	unsigned lineno = 0, keys = 0;
+	/* read(), not stdio: no buffer of the key's digits left unzeroed */
+	char buf[4096];
+	size_t len = 0;
 	int rc = 0;
-	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
-		lineno++;
-		char *hash = strchr(line, '#');
-		if (hash != NULL)
-			*hash = '\0';
-		int n = sscanf(line, "%65s %1s", word, extra);
-		if (n <= 0)
+	for (;;) {
+		ssize_t got = read(fd, buf + len, sizeof(buf) - len);
+		if (got < 0 && errno == EINTR)
 			continue;
-		size_t bin_len = 0;
-		const char *end = NULL;
-		if (n != 1 || keys++ > 0 || strlen(word) != 2 * HC_AUTH_FILE_KEY_LEN ||
-		    sodium_hex2bin(key, HC_AUTH_FILE_KEY_LEN, word, strlen(word), NULL, &bin_len,
-				   &end) != 0 || bin_len != HC_AUTH_FILE_KEY_LEN ||
-		    (end != NULL && *end != '\0')) {
+		if (got < 0) {
+			fail(err, err_len, "%s: %s", path, strerror(errno));
+			rc = -1;
+		}
+		if (got <= 0)
+			break;
+		len += (size_t)got;
+		if (len == sizeof(buf)) {
+			fail(err, err_len, "%s: longer than %zu bytes: not a key file", path,
+			     sizeof(buf) - 1);
+			rc = -1;
+			break;
+		}
+	}
+	close(fd);
+	if (rc == 0 && memchr(buf, '\0', len) != NULL) {
+		fail(err, err_len, "%s: a NUL byte: not a key file", path);
+		rc = -1;
+	}
+	unsigned lineno = 0, keys = 0;
+	uint8_t one[HC_AUTH_FILE_KEY_LEN];
+	for (size_t at = 0; rc == 0 && at < len;) {
+		char *line = buf + at, *nl = memchr(line, '\n', len - at);
+		size_t n = nl != NULL ? (size_t)(nl - line) : len - at;
+		at += n + 1;
+		line[n] = '\0'; /* (a newline, or buf[len] < sizeof(buf)) */
+		lineno++;
+		int kind = file_key_line(line, one);
+		if (kind == 1 && keys++ == 0)
+			memcpy(key, one, sizeof(one));
+		else if (kind != 0) {
 			fail(err, err_len, "%s:%u: want one key of 64 hex digits (e.g. from "
 			     "'od -An -tx1 -N32 /dev/urandom | tr -d \" \\n\"')", path, lineno);
 			rc = -1;
 		}
 	}
-	sodium_memzero(line, sizeof(line));
-	sodium_memzero(word, sizeof(word));
-	if (rc == 0 && ferror(f)) {
-		fail(err, err_len, "%s: read error", path);
-		rc = -1;
-	}
+	sodium_memzero(buf, sizeof(buf));
+	sodium_memzero(one, sizeof(one));
 	if (rc == 0 && keys == 0) {
 		fail(err, err_len, "%s: no key (want one line of 64 hex digits)", path);
 		rc = -1;
 	}
-	fclose(f);
 	if (rc != 0)
 		sodium_memzero(key, HC_AUTH_FILE_KEY_LEN);
 	return rc;

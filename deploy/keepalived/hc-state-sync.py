@@ -60,7 +60,9 @@ def gateways_in(path):
 def send(args):
     """rsync FILE to DEST (every time, whatever the peer holds: -I);
     rsync's exit status."""
-    cmd = ["rsync", "-I", "--timeout=5", "--contimeout=3"]
+    # --fsync: the peer's daemon syncs the copy to disk before the rename
+    # (a power loss on the standby would otherwise leave it empty or cut)
+    cmd = ["rsync", "-I", "--fsync", "--timeout=5", "--contimeout=3"]
     if args.password_file:
         cmd.append("--password-file=" + args.password_file)
     cmd += [args.file, args.dest]

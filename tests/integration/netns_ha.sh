@@ -372,6 +372,7 @@ need b_restatements_refused "$(kv restatements_refused "$out/b/control.kv")" -eq
 need b_hold_listed "$(kv restart_gateways_listed "$out/b/control.kv")" -eq 8
 need b_hold_listed_by_peer "$(kv restart_gateways_listed_by_peer "$out/b/control.kv")" -eq 8
 need b_state_files_not_believed "$(kv state_file_unauthenticated "$out/b/control.kv")" -eq 0
+need b_state_files_stale "$(kv state_file_stale "$out/b/control.kv")" -eq 0
 # no directive lost: every MOVE the new master sent was done, replaced,
 # cancelled (its user left) or is still being resent; none given up.  Not
 # in a split: there a gateway whose ARP entry still names A sends the JOIN

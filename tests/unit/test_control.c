@@ -1053,7 +1053,7 @@ static void test_restart_log_bounded(void)
 	FILE *before = rte_log_get_stream();
 	rte_openlog_stream(m);
 	struct hc_restart r;
-	int rc = hc_restart_init(&r, own, "none", NULL, 64, 1, 0, 1000);
+	int rc = hc_restart_init(&r, own, "none", NULL, 64, 1, 0, 1000, 0);
 	rte_openlog_stream(before);
 	fclose(m);
 	CU_ASSERT_EQUAL_FATAL(rc, 0);
@@ -1087,7 +1087,7 @@ static void test_restart_state_files(void)
 		 " 8\t\n9", text + 300);
 	write_text(own, text);
 	struct hc_restart r;
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", NULL, 64, 1, 0, 1000), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", NULL, 64, 1, 0, 1000, 0), 0);
 	CU_ASSERT_EQUAL(r.holding, 1);
 	CU_ASSERT_EQUAL(r.st.listed, 5);
 	for (uint16_t gw = 5; gw <= 8; gw++)
@@ -1107,7 +1107,7 @@ static void test_restart_state_files(void)
 		fputc('x', nul);
 	fprintf(nul, "\n%0300d\n6\n", 7);
 	fclose(nul);
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", NULL, 64, 1, 0, 1000), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", NULL, 64, 1, 0, 1000, 0), 0);
 	CU_ASSERT_EQUAL(r.st.listed, 3);
 	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 1), 0);
 	CU_ASSERT_EQUAL(hc_restart_swept(&r, 6, 0, 1), 0);
@@ -1116,7 +1116,7 @@ static void test_restart_state_files(void)
 	hc_restart_free(&r);
 
 	write_text(own, "5\nfive\n6\n");
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", NULL, 64, 1, 0, 1000), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", NULL, 64, 1, 0, 1000, 0), 0);
 	CU_ASSERT_EQUAL(r.st.listed, 2);
 	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 1), 0);
 	CU_ASSERT_EQUAL(hc_restart_swept(&r, 6, 0, 1), 0);
@@ -1128,7 +1128,7 @@ static void test_restart_state_files(void)
 
 	write_text(own, "5\n");
 	CU_ASSERT_EQUAL_FATAL(mkfifo(peer, 0600), 0);
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, NULL, 64, 1, 0, 1000), 0); /* no block */
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, NULL, 64, 1, 0, 1000, 0), 0); /* no block */
 	CU_ASSERT_EQUAL(r.st.listed, 1);
 	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 1), 0);
 	CU_ASSERT_EQUAL(r.holding, 1);
@@ -1138,7 +1138,7 @@ static void test_restart_state_files(void)
 	snprintf(other, sizeof(other), "%s/other", dir);
 	write_text(other, "6\n");
 	CU_ASSERT_EQUAL_FATAL(symlink(other, peer), 0);
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, NULL, 64, 1, 0, 1000), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, NULL, 64, 1, 0, 1000, 0), 0);
 	CU_ASSERT_EQUAL(r.st.listed, 1);            /* 6 not read through the link */
 	CU_ASSERT_EQUAL(r.st.listed_by_peer, 0);
 	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 1), 0);
@@ -1147,7 +1147,7 @@ static void test_restart_state_files(void)
 	unlink(peer);
 	/* the same file, not a link: read */
 	CU_ASSERT_EQUAL_FATAL(rename(other, peer), 0);
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, NULL, 64, 1, 0, 1000), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, NULL, 64, 1, 0, 1000, 0), 0);
 	CU_ASSERT_EQUAL(r.st.listed, 2);
 	CU_ASSERT_EQUAL(r.st.listed_by_peer, 1);
 	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 1), 0);
@@ -1169,39 +1169,62 @@ static size_t read_all(const char *path, char *buf, size_t cap)
 	return n;
 }
 
-/* Read path as the peer's file under key (NULL: none) beside an own
- * file that names nothing: 1 if it was believed and named exactly
- * gateways 5 and 7 (their restatements end the hold), 0 if it was not
- * believed (counted; only the timeout ends the hold). */
-static int peer_file_believed(const char *own, const char *peer, const uint8_t *key)
+#define W0 1764700000000ull /* the writer's wall clock, ms */
+
+/* Read peer as the peer's copy under key (NULL: none), at wall clock
+ * wall, beside own (no file: nothing): 1 if it was believed and named
+ * exactly gateways 5 and 7 (their restatements end the hold), 0 if it
+ * was not believed for its MAC, 2 for its stamp or absence (each
+ * counted; only the timeout ends the hold). */
+static int peer_file_believed(const char *own, const char *peer, const uint8_t *key,
+			      uint64_t wall)
 {
 	struct hc_restart r;
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, key, 64, 1, 0, 1000), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, key, 64, 1, 0, 1000, wall), 0);
 	int believed = -1;
-	if (r.st.unauthenticated == 0 && r.st.listed == 2 && r.st.listed_by_peer == 2) {
+	uint64_t refused = r.st.unauthenticated + r.st.stale;
+	if (refused == 0 && r.st.listed == 2 && r.st.listed_by_peer == 2) {
 		CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 1), 0);
 		CU_ASSERT_EQUAL(hc_restart_swept(&r, 7, 0, 1), 1);
 		believed = r.st.expired == 0 && !r.holding;
-	} else if (r.st.unauthenticated == 1 && r.st.listed == 0 && r.holding) {
+	} else if (refused == 1 && r.st.listed == 0 && r.holding) {
 		CU_ASSERT_EQUAL(hc_restart_poll(&r, 999), 0);
 		CU_ASSERT_EQUAL(hc_restart_poll(&r, 1000), 1); /* only the timeout */
-		believed = 0;
+		believed = r.st.unauthenticated == 1 ? 0 : 2;
 	}
 	CU_ASSERT(believed >= 0); /* neither: a half-believed file */
 	hc_restart_free(&r);
 	return believed;
 }
 
-/* --state-key: the file written carries a MAC of its bytes under the
- * pair's key (hc_restart_save, the real writer, for gateways 5 and 7);
- * read with the key it is believed, as it is without one (the MAC line is
- * a comment); read with another key, with one id changed, cut short, with
- * a line after the MAC, without its MAC line, or empty (what a forger
- * on the management network could send) it is not believed at all: the
- * hold lasts its whole time, counted. */
+/* A keyed file made by hand: body, then its MAC line under key. */
+static void write_keyed(const char *path, const char *body, const uint8_t *key)
+{
+	uint8_t mac[HC_AUTH_FILE_MAC_LEN];
+	hc_auth_file_mac(mac, body, strlen(body), key);
+	FILE *f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fprintf(f, "%s#mac hmac-sha512-256 ", body);
+	for (unsigned i = 0; i < sizeof(mac); i++)
+		fprintf(f, "%02x", mac[i]);
+	fputc('\n', f);
+	fclose(f);
+}
+
+/* --state-key: the file written carries its writer, the wall clock and a
+ * MAC of its bytes under the pair's key (hc_restart_save, the real writer,
+ * for gateways 5 and 7), and is written again every 10 s though nothing
+ * changed.  Read as the peer's copy with the key, fresh, it is believed,
+ * as it is without a key (the stamp and MAC lines are comments).  Not
+ * believed at all, the hold then lasting its whole time, counted: read
+ * with another key, with one id changed, one MAC digit changed, cut
+ * short, with a line after the MAC, without its MAC line, empty, or
+ * missing (what a forger on the management network could send, or
+ * delete); stamped more than 30 s before or after now (a replay, a sync
+ * that stopped); this box's own file sent back; no stamp. */
 static void test_restart_state_key(void)
 {
-	char dir[] = "/tmp/hc-restart-XXXXXX", own[64], peer[64], text[512];
+	char dir[] = "/tmp/hc-restart-XXXXXX", own[64], peer[64], text[1024];
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
 	snprintf(own, sizeof(own), "%s/gateways", dir);
 	snprintf(peer, sizeof(peer), "%s/peer", dir);
@@ -1210,62 +1233,103 @@ static void test_restart_state_key(void)
 		key[i] = (uint8_t)(i * 7 + 1);
 		other[i] = (uint8_t)(i * 7 + 2);
 	}
-	/* the writer: gateways 5 and 7 hold users (the suite's worker) */
+	/* the writer (the other box, writing what is here the peer's copy):
+	 * gateways 5 and 7 hold users (the suite's worker) */
 	struct hc_restart r;
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, peer, "none", key, 64, 1, 0, 1000), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, peer, "none", key, 64, 1, 0, 1000, W0), 0);
 	CU_ASSERT_EQUAL(r.holding, 0); /* no file yet: a first start */
 	uint32_t was[64]; /* (the suite's other tests' gateways: kept aside) */
 	memcpy(was, w->members.gw_users, sizeof(was));
 	memset(w->members.gw_users, 0, sizeof(was));
 	w->members.gw_users[5] = 2;
 	w->members.gw_users[7] = 1;
-	hc_restart_save(&r, &dp);
-	memcpy(w->members.gw_users, was, sizeof(was));
+	hc_restart_save(&r, &dp, W0);
 	CU_ASSERT_EQUAL(r.st.writes, 1);
+	hc_restart_save(&r, &dp, W0 + 9999); /* nothing changed, stamp fresh */
+	CU_ASSERT_EQUAL(r.st.writes, 1);
+	hc_restart_save(&r, &dp, W0 + 10000); /* renewed */
+	CU_ASSERT_EQUAL(r.st.writes, 2);
+	memcpy(w->members.gw_users, was, sizeof(was));
 	CU_ASSERT_EQUAL(r.st.write_errors, 0);
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	char stamp[400];
+	snprintf(stamp, sizeof(stamp), "\n#written %llu %s:%s\n5\n7\n#mac hmac-sha512-256 ",
+		 W0 + 10000, host, peer);
 	hc_restart_free(&r);
 	size_t n = read_all(peer, text, sizeof(text));
 	const char *mac = strstr(text, "#mac hmac-sha512-256 ");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mac);
 	CU_ASSERT_EQUAL((size_t)(mac - text) + 21 + 64 + 1, n); /* the last line */
-	CU_ASSERT_PTR_NOT_NULL(strstr(text, "\n5\n7\n#mac"));
-	char good[512];
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, stamp));
+	char good[1024];
 	memcpy(good, text, n + 1);
 	/* (own: no file, a first start; peer: the file under test) */
-	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key), 1);
-	CU_ASSERT_EQUAL(peer_file_believed(own, peer, NULL), 1);
-	CU_ASSERT_EQUAL(peer_file_believed(own, peer, other), 0);
+	const uint64_t at = W0 + 10000 + 5000; /* read 5 s after the write */
+
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key, at), 1);
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, NULL, at), 1);
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, other, at), 0);
+	/* the stamp: 30 s either way of now, no more */
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key, W0 + 10000 + 30000), 1);
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key, W0 + 10000 + 30001), 2);
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key, W0 + 10000 - 30000), 1);
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key, W0 + 10000 - 30001), 2);
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, NULL, W0 + 10000 + 99999), 1); /* (no key) */
 	/* 7 made 6: the same length, the MAC as written */
 	char *seven = strstr(text, "\n7\n");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(seven);
 	seven[1] = '6';
 	write_text(peer, text);
-	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key), 0);
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key, at), 0);
+	/* one MAC digit changed */
+	memcpy(text, good, n + 1);
+	text[n - 2] = text[n - 2] == '0' ? '1' : '0';
+	write_text(peer, text);
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key, at), 0);
 	/* cut short: in the MAC, and before it */
 	memcpy(text, good, n + 1);
 	text[n - 10] = '\0';
 	write_text(peer, text);
-	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key), 0);
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key, at), 0);
 	text[mac - text] = '\0';
 	write_text(peer, text); /* "...5\n7\n": believed only without a key */
-	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key), 0);
-	CU_ASSERT_EQUAL(peer_file_believed(own, peer, NULL), 1);
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key, at), 0);
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, NULL, at), 1);
 	/* a line after the MAC */
 	memcpy(text, good, n);
 	memcpy(text + n, "9\n", 3);
 	write_text(peer, text);
-	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key), 0);
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key, at), 0);
 	write_text(peer, "");
-	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key), 0);
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key, at), 0);
+	unlink(peer); /* deleted: keyed, not "a first start" */
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key, at), 2);
+	/* a good MAC without a stamp, or with this box's own name */
+	write_keyed(peer, "# by hand\n5\n7\n", key);
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key, at), 2);
+	snprintf(text, sizeof(text), "# x\n#written %llu %s:%s\n5\n7\n", W0 + 10000, host, own);
+	write_keyed(peer, text, key);
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key, at), 2);
+	snprintf(text, sizeof(text), "# x\n#written %llu %s:%s.b\n5\n7\n", W0 + 10000, host, own);
+	write_keyed(peer, text, key); /* another writer: believed */
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key, at), 1);
 	/* the good file again: believed (what failed was the bytes) */
 	write_text(peer, good);
-	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key), 1);
-	/* the own file is held to the key too */
+	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key, at), 1);
+	/* the own file is held to the key too, not to the stamp (it is as
+	 * old as the last time this box served) */
 	write_text(own, "5\n");
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", key, 64, 1, 0, 1000), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", key, 64, 1, 0, 1000, at), 0);
 	CU_ASSERT_EQUAL(r.st.unauthenticated, 1);
 	CU_ASSERT_EQUAL(r.st.listed, 0);
 	CU_ASSERT_EQUAL(r.holding, 1);
+	hc_restart_free(&r);
+	write_text(own, good);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", key, 64, 1, 0, 1000, at + 86400000),
+			      0);
+	CU_ASSERT_EQUAL(r.st.unauthenticated + r.st.stale, 0);
+	CU_ASSERT_EQUAL(r.st.listed, 2);
 	hc_restart_free(&r);
 	unlink(own);
 	unlink(peer);

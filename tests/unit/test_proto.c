@@ -495,12 +495,36 @@ static void test_file_key(void)
 		CU_ASSERT_EQUAL_FATAL(write_keys(dir, "bad.key", bad[i].text, bad[i].mode, path,
 						 sizeof(path)), 0);
 		CU_ASSERT_EQUAL(hc_auth_file_key_load(path, key, err, sizeof(err)), -1);
+		for (unsigned k = 0; k < sizeof(key); k++)
+			CU_ASSERT_EQUAL(key[k], 0); /* zeroed, not half loaded */
 		if (strstr(err, bad[i].what) == NULL || strstr(err, "bad.key") == NULL) {
 			fprintf(stderr, "file key error \"%s\" lacks \"%s\"\n", err, bad[i].what);
 			CU_FAIL("error message");
 		}
 		unlink(path);
 	}
+	/* a long comment after the key (a 255-byte line read once split it
+	 * into a second "key"); a key commented out past 200 bytes is none;
+	 * a NUL ends nothing quietly */
+	char lng[1024], cs[601];
+	memset(cs, 'c', sizeof(cs) - 1);
+	cs[sizeof(cs) - 1] = '\0';
+	snprintf(lng, sizeof(lng), "%s # %s\n", hex, cs);
+	CU_ASSERT_EQUAL_FATAL(write_keys(dir, "long.key", lng, 0600, path, sizeof(path)), 0);
+	CU_ASSERT_EQUAL(hc_auth_file_key_load(path, key, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(key[31], 31);
+	snprintf(lng, sizeof(lng), "# %.200s%s\n", cs, hex);
+	CU_ASSERT_EQUAL_FATAL(write_keys(dir, "long.key", lng, 0600, path, sizeof(path)), 0);
+	CU_ASSERT_EQUAL(hc_auth_file_key_load(path, key, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "no key"));
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(write(fd, hex, 64), 64);
+	CU_ASSERT_EQUAL(write(fd, "\0x\n", 3), 3);
+	close(fd);
+	CU_ASSERT_EQUAL(hc_auth_file_key_load(path, key, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "NUL"));
+	unlink(path);
 	snprintf(path, sizeof(path), "%s/state.key", dir);
 	CU_ASSERT_EQUAL(hc_auth_file_key_load(path, key, err, sizeof(err)), 0);
 	unlink(path);
