@@ -926,14 +926,13 @@ static void run_begin(uint8_t cfgbits)
 	snprintf(users, sizeof(users), "%u", FZ_MAX_USERS);
 	snprintf(rooms, sizeof(rooms), "%u", FZ_ROOMS);
 	snprintf(gws, sizeof(gws), "%u", FZ_MAX_GWS);
-	/* (--keys names no file: the keyring is installed directly; no
-	 * sweep budget: the model's gateways restart and restate all at one
-	 * instant at the end (converge) and do not answer the NACKs a budget
-	 * would send; the budget is tested by the unit suite and by
-	 * netns-attack-sweeps) */
+	/* (--keys names no file: the keyring is installed directly.  The
+	 * sweep budget only with FZ_CFG_BUDGET: converge() then first lets
+	 * every gateway's budget fill, as its restatements need it) */
 	char *argv[] = {"hc-fuzz", "--max-users", users, "--max-rooms", rooms,
 			"--max-gateways", gws, "--max-snapshot-users", "300", "--gap-nacks", "3",
-			"--gap-timeout-ms", "30", "--gateway-timeout-ms", "3000", "--gateway-sweeps", "0",
+			"--gap-timeout-ms", "30", "--gateway-timeout-ms", "3000", "--gateway-sweeps",
+			(cfgbits & FZ_CFG_BUDGET) ? "4" : "0",
 			fz.auth ? "--keys=(the harness's)" : "--no-auth", "--no-admission", NULL};
 	int argc = (int)(sizeof(argv) / sizeof(argv[0])) - 1;
 	if (cfgbits & FZ_CFG_ADMISSION)
@@ -1499,6 +1498,30 @@ static void op_crowd(struct fz_gw *g)
 	send_payload(p, len, g->id);
 }
 
+/* Sweeps the workers' sequencers deferred for the budget, in all. */
+static uint64_t sweeps_deferred(void)
+{
+	uint64_t n = 0;
+	for (unsigned w = 0; w < fz_run.n_workers; w++)
+		n += fz_run.dp.workers[w]->seq.st.sweeps_deferred;
+	return n;
+}
+
+/* With a sweep budget (FZ_CFG_BUDGET): 2 s pass, in which every
+ * gateway's budget fills (2N at N a second), and what waited for it (a
+ * SHUTDOWN's forget) is done; gap timers and dead gateways run as they
+ * would.  For the ops whose checks need sweeps at once. */
+static void budgets_fill(void)
+{
+	if (!(fz.cfgbits & FZ_CFG_BUDGET))
+		return;
+	fz.now += 2 * fz.hz + fz.hz / 100;
+	for (unsigned w = 0; w < fz_run.n_workers; w++)
+		hc_seq_poll(&fz_run.dp.workers[w]->seq, fz.now);
+	pump();
+	answer_all();
+}
+
 /* Sequences across 2^32: reset points (snapshots) less than 2^31 apart
  * bring the gateway to 2^32 - 3, then EVENTS at 2^32 - 2, 2^32 - 1, 1, 2
  * (0 is skipped, as libheadcount skips it).  When the appliance agreed
@@ -1507,6 +1530,8 @@ static void op_crowd(struct fz_gw *g)
 static void op_wrap(struct fz_gw *g)
 {
 	flush();
+	budgets_fill(); /* (its up to 4 reset points: sweeps, taken at once) */
+	uint64_t deferred0 = sweeps_deferred();
 	uint32_t app_inc = hc_dp_gateway_incarnation(&fz_run.dp, g->id);
 	uint32_t app_seq = hc_dp_gateway_applied(&fz_run.dp, g->id);
 	int agreed = (app_inc == 0 || app_inc == g->inc) && !hc_seq_after(app_seq, g->last_seq);
@@ -1532,9 +1557,11 @@ static void op_wrap(struct fz_gw *g)
 	flush();
 	uint32_t applied = hc_dp_gateway_applied(&fz_run.dp, g->id);
 	/* (a gateway the appliance declared dead comes back only with a newer
-	 * incarnation: its datagrams, all stale, say nothing of the wrap) */
+	 * incarnation: its datagrams, all stale, say nothing of the wrap; nor
+	 * do they when the budget deferred a reset point, which waits for a
+	 * NACK round) */
 	if (agreed && hc_dp_gateway_incarnation(&fz_run.dp, g->id) == g->inc &&
-	    applied != g->last_seq)
+	    sweeps_deferred() == deferred0 && applied != g->last_seq)
 		FZ_KNOWN("seqwrap", "gateway %u sent every sequence up to %u across 2^32 "
 			 "(skipping 0), the appliance applied up to %u", g->id, g->last_seq, applied);
 }
@@ -1779,6 +1806,9 @@ static void converge(void)
 {
 	flush();
 	answer_all();
+	/* the input may have spent the budgets: the end's three sweeps a
+	 * gateway (a newer incarnation, two snapshot ends) wait for them */
+	budgets_fill();
 	for (int round = 0; round < 2; round++) {
 		for (uint16_t id = 1; id < FZ_MAX_GWS; id++) {
 			struct fz_gw *g;
@@ -1907,14 +1937,30 @@ static int agrees(const struct fz_gw *g)
  * come to hold exactly the model, with no restart.
  */
 #define FZ_GENTLE_ROUNDS 40
+/* with a sweep budget: rounds while the gateways' applied sequences move
+ * (each snapshot's end waits for a token: a gateway that sent many needs
+ * many budget seconds, which is the budget's point), FZ_GENTLE_ROUNDS
+ * without any move, at most this many in all */
+#define FZ_BUDGET_ROUNDS 4000
 static void converge_gently(void)
 {
 	flush();
 	answer_all();
-	for (int round = 0; round < FZ_GENTLE_ROUNDS; round++) {
+	int budget = (fz.cfgbits & FZ_CFG_BUDGET) != 0, still = 0;
+	uint64_t moved = 0, deferred = sweeps_deferred();
+	for (int round = 0; still < FZ_GENTLE_ROUNDS && round < FZ_BUDGET_ROUNDS; round++) {
 		int all = 1;
-		for (unsigned i = 0; i < FZ_MODEL_GWS; i++)
+		uint64_t applied = 0;
+		for (unsigned i = 0; i < FZ_MODEL_GWS; i++) {
 			all &= agrees(&fz.gw[i]);
+			applied += hc_dp_gateway_applied(&fz_run.dp, fz.gw[i].id);
+		}
+		/* a move counts only while the budget defers sweeps (without
+		 * it, or once it defers none: FZ_GENTLE_ROUNDS rounds in all) */
+		uint64_t d = sweeps_deferred();
+		still = budget && applied != moved && d != deferred ? 0 : still + 1;
+		moved = applied;
+		deferred = d;
 		if (all) {
 			if (fz_trace > 0)
 				fprintf(stderr, "hc-fuzz: converged by the protocol in %d rounds\n", round);
@@ -1928,7 +1974,14 @@ static void converge_gently(void)
 				send_payload(p, build_heartbeat(g, p, g->last_seq, 0, 0), g->id);
 		}
 		flush();
-		fz.now += fz.hz / 1000 * (fz_run.cfg.gap_timeout_ms + 1);
+		/* a round: the gap timeout; with a sweep budget 0.3 s, so that
+		 * the rounds give each gateway 12 sweeps beyond its burst (a
+		 * snapshot's end over the budget waits, NACKed, for a token:
+		 * the model answers, and it is taken once the budget allows) */
+		uint64_t step = fz.hz / 1000 * (fz_run.cfg.gap_timeout_ms + 1);
+		if ((fz.cfgbits & FZ_CFG_BUDGET) && step < fz.hz * 3 / 10)
+			step = fz.hz * 3 / 10;
+		fz.now += step;
 		for (unsigned w = 0; w < fz_run.n_workers; w++)
 			hc_seq_poll(&fz_run.dp.workers[w]->seq, fz.now);
 		pump();
@@ -1944,7 +1997,8 @@ static void converge_gently(void)
 		answer_all();
 	}
 	FZ_FAIL("the gateways' heartbeats, NACK answers and snapshots did not bring the "
-		"appliance to their membership in %d rounds", FZ_GENTLE_ROUNDS);
+		"appliance to their membership (%d rounds without a move%s)", FZ_GENTLE_ROUNDS,
+		budget ? ", sweep budget on" : "");
 }
 
 /* --------------------------------------------------------- libFuzzer -- */

@@ -100,6 +100,9 @@
 #define FZ_CFG_AUTH        0x04 /* datagrams are sealed with the gateways'
                                    known keys (hc_auth_seal); else not     */
 #define FZ_CFG_SLOT1       0x08 /* ... under key slot 1                  */
+#define FZ_CFG_BUDGET      0x10 /* a sweep budget per gateway
+                                   (--gateway-sweeps 4), else none; the
+                                   end's restatements wait for it to fill */
 
 enum fz_op {
 	FZ_EVENTS = 0,

@@ -87,7 +87,8 @@ int main(int argc, char **argv)
 	int rc = 0;
 
 	/* ordinary traffic, every configuration */
-	static const uint8_t cfgs[] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x0c, 0x0f};
+	static const uint8_t cfgs[] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x0c, 0x0f,
+				       0x10, 0x17};
 	for (unsigned i = 0; i < sizeof(cfgs); i++) {
 		start(cfgs[i]);
 		for (unsigned gw = 0; gw < FZ_MODEL_GWS; gw++)
@@ -101,9 +102,11 @@ int main(int argc, char **argv)
 		rc |= finish(name);
 	}
 
-	/* loss: NACKed after the gap timeout, resent from the history */
-	for (unsigned cfg = 0; cfg < 2; cfg++) {
-		start((uint8_t)cfg);
+	/* loss: NACKed after the gap timeout, resent from the history (and
+	 * with a sweep budget) */
+	static const uint8_t loss_cfgs[] = {0x00, 0x01, 0x11};
+	for (unsigned cfg = 0; cfg < sizeof(loss_cfgs); cfg++) {
+		start(loss_cfgs[cfg]);
 		traffic(1);
 		events(FZ_LOSE, 1, 4, 9);
 		events(FZ_EVENTS, 1, 2, 10);
