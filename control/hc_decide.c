@@ -825,8 +825,12 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 void hc_decide_ha_init(struct hc_decide *d, int role)
 {
 	hc_ha_init(&d->ha, d->dp, role, d->tx.incarnation);
-	if (role == HC_HA_BACKUP) /* no hold until a takeover reads the file */
+	if (role == HC_HA_BACKUP) { /* no hold until a takeover reads the files */
 		hc_restart_end(&d->restart, rte_rdtsc());
+		/* nor counts: what the start read says nothing (a peer copy is
+		 * stale while the other box is a backup too) */
+		memset(&d->restart.st, 0, sizeof(d->restart.st));
+	}
 }
 
 /* HA (hc_ha.h): a new epoch is a new incarnation towards the gateways,
@@ -916,10 +920,15 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 				d->st.ticks_waited++;
 			}
 		}
-		if (hc_ha_serving(&d->ha))
-			hc_restart_save(&d->restart, d->dp, hc_ha_wall_ms());
 		d->next_tick = now + d->tick_tsc;
 		d->st.ticks++;
+	}
+	/* the state file: once a second, whatever --balance-interval-ms (a
+	 * pair's copy must stay fresh: hc_restart.h) */
+	if (now >= d->next_save) {
+		if (hc_ha_serving(&d->ha))
+			hc_restart_save(&d->restart, d->dp, hc_ha_wall_ms());
+		d->next_save = now + rte_get_tsc_hz();
 	}
 	return total;
 }

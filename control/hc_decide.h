@@ -136,6 +136,7 @@ struct hc_decide {
 	struct hc_directives dirs;
 	uint64_t picks_in_flight;  /* HC_DEC_PICKs not answered by a PICK_END */
 	uint64_t tick_tsc, next_tick;
+	uint64_t next_save;        /* the state file's next look (1 s)     */
 	uint64_t hb_tsc, next_hb;
 	uint64_t hold_tsc;         /* the restart hold's bound             */
 	struct hc_ha ha;           /* the role in an HA pair (hc_ha.h)    */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <rte_cycles.h>
+#include <rte_random.h>
 
 #include "hc_auth.h"
 #include "hc_dataplane.h"
@@ -279,13 +280,20 @@ int hc_restart_init(struct hc_restart *r, const char *path, const char *peer_pat
 	if (key != NULL) {
 		memcpy(r->key, key, sizeof(r->key));
 		r->keyed = 1;
+		/* this process: its host name (for people) and a random id (two
+		 * boxes cloned from one image share a host name and paths) */
 		char host[256] = "";
 		if (gethostname(host, sizeof(host) - 1) != 0)
 			snprintf(host, sizeof(host), "?");
 		for (char *c = host; *c != '\0'; c++)
-			if (isspace((unsigned char)*c))
+			if (isspace((unsigned char)*c) || !isprint((unsigned char)*c))
 				*c = '_';
-		snprintf(r->self, sizeof(r->self), "%s:%s", host, path);
+		static uint64_t run_id;
+		while (run_id == 0)
+			run_id = rte_rand();
+		snprintf(r->self, sizeof(r->self), "%s:%016llx", host, (unsigned long long)run_id);
+		/* a pair's file is renewed (its copy's stamp kept fresh) */
+		r->renew = !is_none(peer_path);
 	}
 	r->max_gateways = max_gateways;
 	/* its directory, if missing (one level: /var/lib/headcount) */
@@ -365,9 +373,10 @@ void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp, uint64
 {
 	if (r->path == NULL || r->holding)
 		return;
-	/* keyed: the stamp renewed (the peer believes a fresh copy only) */
-	int changed = r->keyed && (wall_ms < r->written_ms ||
-				   wall_ms - r->written_ms >= HC_RESTART_REFRESH_MS);
+	/* a pair's keyed file: the stamp renewed (the peer believes a fresh
+	 * copy only) */
+	int changed = r->keyed && r->renew && (wall_ms < r->written_ms ||
+					       wall_ms - r->written_ms >= HC_RESTART_REFRESH_MS);
 	for (uint32_t g = 1; g < r->max_gateways && !changed; g++)
 		changed = r->written[g] != (hc_dp_gateway_users(dp, (uint16_t)g) > 0);
 	if (!changed)

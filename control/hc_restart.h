@@ -23,7 +23,7 @@
  *
  * The file is text, one gateway id per line after a comment line; it is
  * rewritten (a new file renamed over the old) when the set of gateways
- * holding users changes, checked once per balance tick, never during a
+ * holding users changes, checked once a second, never during a
  * hold; written to disk (fsync) before the rename, so neither a process
  * nor a machine crash leaves it empty.  A missing file means a first
  * start.  With the pair's key (--state-key) its last line is a MAC
@@ -32,14 +32,17 @@
  * crosses the pair's management network), cut short, or written without
  * the key; who held users is then not known, and the hold lasts its
  * whole time (counted: unauthenticated).  A keyed file also names its
- * writer (host name and path) and the wall clock it was written at, and
- * is rewritten every HC_RESTART_REFRESH_MS while its box serves; a peer's
+ * writer (host name and a random id of the process) and the wall clock it
+ * was written at, and a pair's (with a peer file) is rewritten every
+ * HC_RESTART_REFRESH_MS while its box serves (an fsync on the control
+ * core every 10 s); a peer's
  * copy is believed only if another box wrote it within
  * HC_RESTART_FRESH_MS of now (either way: clocks differ), so a copy
  * replayed later, this box's own file sent back, or a copy the sync
  * stopped delivering is not believed either (counted: stale).  A
  * replay within that window is not detected.
- * Control core only (slow path: file I/O only when the set changes).
+ * Control core only (slow path: file I/O when the set changes, and every
+ * 10 s for a keyed pair's file; looked at once a second).
  */
 #ifndef HC_RESTART_H
 #define HC_RESTART_H
@@ -78,7 +81,9 @@ struct hc_restart {
 	                             read without a good one is not believed */
 	uint8_t key[32];          /* (HC_AUTH_FILE_KEY_LEN)                */
 	char self[320];           /* keyed: who writes path (the host name and
-	                             path), stamped in the file           */
+	                             a random id of this process), stamped  */
+	int renew;                /* keyed, of a pair (a peer file): written
+	                             again every HC_RESTART_REFRESH_MS      */
 	uint64_t written_ms;      /* keyed: the wall clock of the last write */
 	struct hc_restart_stats st;
 };

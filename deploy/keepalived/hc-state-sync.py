@@ -6,7 +6,8 @@ other box of an active/standby pair whenever it changes (docs/scaling.md,
 
 FILE is this box's --state-file (/var/lib/headcount/gateways): the gateways
 holding users, which only a master writes (a new file renamed over the
-old, when that set changes).  DEST is where the peer's rsync daemon keeps
+old, when that set changes, and with --state-key every 10 s: its stamp
+must stay fresh).  DEST is where the peer's rsync daemon keeps
 it, the peer's --peer-state-file, as an rsync URL:
 rsync://headcount@PEER/headcount-peer/gateways (the module of
 deploy/keepalived/rsyncd-headcount.conf).  A takeover there holds

@@ -1236,8 +1236,14 @@ static void test_restart_state_key(void)
 	/* the writer (the other box, writing what is here the peer's copy):
 	 * gateways 5 and 7 hold users (the suite's worker) */
 	struct hc_restart r;
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, peer, "none", key, 64, 1, 0, 1000, W0), 0);
-	CU_ASSERT_EQUAL(r.holding, 0); /* no file yet: a first start */
+	char writers_peer[80];
+	snprintf(writers_peer, sizeof(writers_peer), "%s/writers-peer", dir);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, peer, writers_peer, key, 64, 1, 0, 1000, W0), 0);
+	CU_ASSERT_EQUAL(r.st.stale, 1); /* its own peer copy: none (a pair's first takeover) */
+	hc_restart_end(&r, 0);
+	char self[sizeof(r.self)]; /* this process's name, as any reader here has it */
+	memcpy(self, r.self, sizeof(self));
+	snprintf(r.self, sizeof(r.self), "the-other-box:0123456789abcdef"); /* (another writer) */
 	uint32_t was[64]; /* (the suite's other tests' gateways: kept aside) */
 	memcpy(was, w->members.gw_users, sizeof(was));
 	memset(w->members.gw_users, 0, sizeof(was));
@@ -1253,9 +1259,11 @@ static void test_restart_state_key(void)
 	CU_ASSERT_EQUAL(r.st.write_errors, 0);
 	char host[256] = "";
 	gethostname(host, sizeof(host) - 1);
+	CU_ASSERT_EQUAL(strncmp(self, host, strlen(host)), 0); /* host:RUNID */
+	CU_ASSERT_EQUAL(strlen(self), strlen(host) + 17);
 	char stamp[400];
-	snprintf(stamp, sizeof(stamp), "\n#written %llu %s:%s\n5\n7\n#mac hmac-sha512-256 ",
-		 W0 + 10000, host, peer);
+	snprintf(stamp, sizeof(stamp), "\n#written %llu the-other-box:0123456789abcdef\n5\n7\n"
+		 "#mac hmac-sha512-256 ", W0 + 10000);
 	hc_restart_free(&r);
 	size_t n = read_all(peer, text, sizeof(text));
 	const char *mac = strstr(text, "#mac hmac-sha512-256 ");
@@ -1308,11 +1316,11 @@ static void test_restart_state_key(void)
 	/* a good MAC without a stamp, or with this box's own name */
 	write_keyed(peer, "# by hand\n5\n7\n", key);
 	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key, at), 2);
-	snprintf(text, sizeof(text), "# x\n#written %llu %s:%s\n5\n7\n", W0 + 10000, host, own);
+	snprintf(text, sizeof(text), "# x\n#written %llu %s\n5\n7\n", W0 + 10000, self);
 	write_keyed(peer, text, key);
 	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key, at), 2);
-	snprintf(text, sizeof(text), "# x\n#written %llu %s:%s.b\n5\n7\n", W0 + 10000, host, own);
-	write_keyed(peer, text, key); /* another writer: believed */
+	snprintf(text, sizeof(text), "# x\n#written %llu %s0\n5\n7\n", W0 + 10000, self);
+	write_keyed(peer, text, key); /* another writer (ours, longer): believed */
 	CU_ASSERT_EQUAL(peer_file_believed(own, peer, key, at), 1);
 	/* the good file again: believed (what failed was the bytes) */
 	write_text(peer, good);
