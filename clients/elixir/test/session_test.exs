@@ -152,6 +152,18 @@ defmodule HeadCount.SessionTest do
     assert {:error, {:bad_room, [{1, 0, 0}]}} = Session.join_many(s, [{1, 0, 0}])
   end
 
+  test "the user table is a tree (no hash of the ids to crowd); ids across 64 bits are found",
+       %{s: s} do
+    assert :ets.info(:sys.get_state(s).users, :type) == :ordered_set
+    # ids an attack on an unsalted hash would pick (equal low bits), and the edges
+    ids = [1, 1 <<< 63, (1 <<< 64) - 1] ++ for(i <- 1..64, do: i <<< 32)
+    :ok = Session.join_many(s, for({u, i} <- Enum.with_index(ids), do: {u, 1 + rem(i, 5), 0}))
+    for {u, i} <- Enum.with_index(ids), do: assert(Session.room_of(s, u) == {1 + rem(i, 5), 0})
+    :ok = Session.leave(s, 1 <<< 63)
+    assert Session.room_of(s, 1 <<< 63) == nil
+    assert Session.stats(s).users == length(ids) - 1
+  end
+
   test "90 PLACEs: 89 fill a datagram, the 90th goes on the timer", %{s: s, app: app} do
     for u <- 1..90, do: {:ok, ^u} = Session.place(s, u, 0)
     {2, 2, _, 89, _, _, body} = recv(app)

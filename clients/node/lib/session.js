@@ -20,6 +20,7 @@
 // its reply counter is fresh (rx_replayed) — exactly as the C library.
 'use strict';
 
+const crypto = require('node:crypto');
 const dgram = require('node:dgram');
 const dns = require('node:dns');
 const net = require('node:net');
@@ -109,7 +110,13 @@ class Session extends EventEmitter {
 		this.ctl = 0;
 		this.replay = new P.Replay();
 		this.state = STATE.CONNECTING;
-		this.users = new Map();        // user (bigint) -> {room, pool, session, hi, lo}
+		// user table: keyed by _key(user), not the user: V8 hashes a
+		// BigInt key with an unseeded function of its value, so ids chosen
+		// to collide (users pick their ids in some services) would make
+		// every lookup walk one chain.  _key multiplies by a random odd
+		// 64-bit number: one key a user, and no collision known outside
+		this.users = new Map();        // _key(user) -> {room, pool, session, hi, lo}
+		this.mix = crypto.randomBytes(8).readBigUInt64BE(0) | 1n;
 		this.dh = 0;                   // digest of our membership (hi, lo)
 		this.dl = 0;
 		this.dscratch = [0, 0];
@@ -506,17 +513,17 @@ class Session extends EventEmitter {
 		if (b[o + 22] === P.STATUS.NEW_TOPIC) {
 			// our JOIN was refused (full): move the user to the offered room
 			this.st.new_topics++;
-			const e = this.users.get(x.user);
+			const e = this.users.get(this._key(x.user));
 			if (e === undefined || e.room !== x.refusedRoom)
 				return; // the user moved on meanwhile
 			this.join(x.user, x.room, x.pool);
 		} else if (x.requestId === 0 && x.refusedRoom !== 0) {
 			// NO_ROOM, FULL, SUPERSEDED answering a JOIN: the appliance holds
 			// the user in no room of ours, so neither do we (no LEAVE)
-			const e = this.users.get(x.user);
+			const k = this._key(x.user), e = this.users.get(k);
 			if (e === undefined || e.room !== x.refusedRoom)
 				return;
-			this.users.delete(x.user);
+			this.users.delete(k);
 			this._digestAdd(e, e.room, -1);
 			if (b[o + 22] === P.STATUS.SUPERSEDED)
 				this.st.superseded++;
@@ -536,7 +543,7 @@ class Session extends EventEmitter {
 		const x = { user: BigInt(hi) << 32n | BigInt(lo), from: b.readUInt32BE(o + 8),
 			to: b.readUInt32BE(o + 12), directiveId: b.readUInt32BE(o + 16),
 			pool: b.readUInt16BE(o + 20), attempt: b.readUInt16BE(o + 22) };
-		const e = this.users.get(x.user);
+		const e = this.users.get(this._key(x.user));
 		if (e === undefined || e.room !== x.from || x.to === 0) {
 			this.st.moves_ignored++; // (to room 0: never sent)
 			return;
@@ -730,12 +737,13 @@ class Session extends EventEmitter {
 			throw new RangeError(`room must be 1..2^32-1, not ${room}`);
 		if (!Number.isInteger(pool) || pool < 0 || pool > 65535)
 			throw new RangeError(`pool must be 0..65535, not ${pool}`);
-		let e = this.users.get(u);
+		const k = this._key(u);
+		let e = this.users.get(k);
 		if (e !== undefined && e.room === room)
 			return false; // already there
 		if (e === undefined) {
 			e = { room, pool, session: newSession(), hi: Number(u >> 32n), lo: Number(u & 0xffffffffn) };
-			this.users.set(u, e);
+			this.users.set(k, e);
 		} else {
 			this._digestAdd(e, e.room, -1);
 			e.room = room;
@@ -750,11 +758,11 @@ class Session extends EventEmitter {
 	// The user left (false: not held).
 	leave(user) {
 		this._open();
-		const u = P.toUser(user);
-		const e = this.users.get(u);
+		const u = P.toUser(user), k = this._key(u);
+		const e = this.users.get(k);
 		if (e === undefined)
 			return false;
-		this.users.delete(u);
+		this.users.delete(k);
 		this._digestAdd(e, e.room, -1);
 		this.st.leaves++;
 		this._addEvent(e, u, e.room, P.OP.LEAVE);
@@ -785,13 +793,18 @@ class Session extends EventEmitter {
 		return id;
 	}
 
+	// the user table's key of user u (a bigint): see this.users
+	_key(u) {
+		return BigInt.asUintN(64, u * this.mix);
+	}
+
 	roomOf(user) {
-		const e = this.users.get(P.toUser(user));
+		const e = this.users.get(this._key(P.toUser(user)));
 		return e === undefined ? 0 : e.room;
 	}
 
 	poolOf(user) {
-		const e = this.users.get(P.toUser(user));
+		const e = this.users.get(this._key(P.toUser(user)));
 		return e === undefined ? -1 : e.pool;
 	}
 
@@ -802,8 +815,8 @@ class Session extends EventEmitter {
 	// [user, room, pool] for every user held (a copy)
 	members() {
 		const out = [];
-		for (const [u, e] of this.users)
-			out.push([u, e.room, e.pool]);
+		for (const e of this.users.values())
+			out.push([BigInt(e.hi) << 32n | BigInt(e.lo), e.room, e.pool]);
 		return out;
 	}
 

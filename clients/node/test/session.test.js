@@ -107,6 +107,37 @@ test('joins batch 59 to a datagram, the rest within the flush timer; a move keep
 	}
 });
 
+test('the user table is keyed by a seeded multiple of the id: every id is found, members() gives the ids back', async () => {
+	const { a, s } = await lab();
+	const other = await lab(); // another session, another seed
+	const t = other.s;
+	try {
+		assert.strictEqual(s.mix & 1n, 1n, 'an odd multiplier: one key a user');
+		assert.notStrictEqual(s.mix, t.mix, 'a random seed per session');
+		// ids a collision attack would pick under an unseeded hash of the value
+		// (the same low bits; the same value mod a power of two), and the edges
+		const ids = [1n, 2n ** 63n, 2n ** 64n - 1n];
+		for (let i = 1n; i <= 64n; i++)
+			ids.push(i << 32n, (i << 48n) | 0xffffn);
+		ids.forEach((u, i) => assert.strictEqual(s.join(u, 1 + (i % 5), 3), true));
+		assert.strictEqual(s.size, ids.length);
+		ids.forEach((u, i) => {
+			assert.strictEqual(s.roomOf(u), 1 + (i % 5));
+			assert.strictEqual(s.poolOf(u), 3);
+		});
+		assert.deepStrictEqual(s.members().map((m) => m[0]).sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)),
+			ids.slice().sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)));
+		assert.strictEqual(s.leave(2n ** 63n), true);
+		assert.strictEqual(s.roomOf(2n ** 63n), 0);
+		assert.strictEqual(s.size, ids.length - 1);
+	} finally {
+		await s.close(false);
+		await t.close(false);
+		a.close();
+		other.a.close();
+	}
+});
+
 test('a NACK is answered byte for byte; one beyond the history by a snapshot', async () => {
 	const { a, s } = await lab({ history: 64 });
 	try {

@@ -214,7 +214,11 @@ defmodule HeadCount.Session do
         lost_ms: Keyword.get(opts, :lost_ms, 1000),
         fence: fence,
         hist_cap: hist,
-        users: :ets.new(:hc_users, [:set, :protected]),
+        # a balanced tree, not a hash table: ETS hashes a key with the
+        # VM's unsalted internal hash, so user ids chosen to collide (users
+        # pick their ids in some services) would make every lookup walk
+        # one bucket; a tree's cost is O(log n) whatever the ids
+        users: :ets.new(:hc_users, [:ordered_set, :protected]),
         owned: :ets.new(:hc_owned, [:ordered_set, :protected]),
         st: Map.new(@stats, &{&1, 0}),
         aheard: now()
