@@ -825,12 +825,11 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 void hc_decide_ha_init(struct hc_decide *d, int role)
 {
 	hc_ha_init(&d->ha, d->dp, role, d->tx.incarnation);
-	if (role == HC_HA_BACKUP) { /* no hold until a takeover reads the files */
+	if (role == HC_HA_BACKUP) /* no hold until a takeover reads the files */
 		hc_restart_end(&d->restart, rte_rdtsc());
-		/* nor counts: what the start read says nothing (a peer copy is
-		 * stale while the other box is a backup too) */
-		memset(&d->restart.st, 0, sizeof(d->restart.st));
-	}
+	/* (what the start read stays counted: a stale or unauthenticated peer
+	 * copy at a backup's start, while its peer serves, is a broken sync or
+	 * key, seen before a takeover pays for it) */
 }
 
 /* HA (hc_ha.h): a new epoch is a new incarnation towards the gateways,

@@ -292,8 +292,6 @@ int hc_restart_init(struct hc_restart *r, const char *path, const char *peer_pat
 		while (run_id == 0)
 			run_id = rte_rand();
 		snprintf(r->self, sizeof(r->self), "%s:%016llx", host, (unsigned long long)run_id);
-		/* a pair's file is renewed (its copy's stamp kept fresh) */
-		r->renew = !is_none(peer_path);
 	}
 	r->max_gateways = max_gateways;
 	/* its directory, if missing (one level: /var/lib/headcount) */
@@ -373,10 +371,10 @@ void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp, uint64
 {
 	if (r->path == NULL || r->holding)
 		return;
-	/* a pair's keyed file: the stamp renewed (the peer believes a fresh
-	 * copy only) */
-	int changed = r->keyed && r->renew && (wall_ms < r->written_ms ||
-					       wall_ms - r->written_ms >= HC_RESTART_REFRESH_MS);
+	/* keyed: the stamp renewed (the peer believes a fresh copy only,
+	 * whether this box reads a peer file or not) */
+	int changed = r->keyed && (wall_ms < r->written_ms ||
+				   wall_ms - r->written_ms >= HC_RESTART_REFRESH_MS);
 	for (uint32_t g = 1; g < r->max_gateways && !changed; g++)
 		changed = r->written[g] != (hc_dp_gateway_users(dp, (uint16_t)g) > 0);
 	if (!changed)

@@ -33,16 +33,15 @@
  * the key; who held users is then not known, and the hold lasts its
  * whole time (counted: unauthenticated).  A keyed file also names its
  * writer (host name and a random id of the process) and the wall clock it
- * was written at, and a pair's (with a peer file) is rewritten every
- * HC_RESTART_REFRESH_MS while its box serves (an fsync on the control
- * core every 10 s); a peer's
+ * was written at, and is rewritten every HC_RESTART_REFRESH_MS while its
+ * box serves (an fsync on the control core every 10 s); a peer's
  * copy is believed only if another box wrote it within
  * HC_RESTART_FRESH_MS of now (either way: clocks differ), so a copy
- * replayed later, this box's own file sent back, or a copy the sync
+ * replayed later, a file this process wrote sent back, or a copy the sync
  * stopped delivering is not believed either (counted: stale).  A
  * replay within that window is not detected.
  * Control core only (slow path: file I/O when the set changes, and every
- * 10 s for a keyed pair's file; looked at once a second).
+ * 10 s for a keyed file; looked at once a second).
  */
 #ifndef HC_RESTART_H
 #define HC_RESTART_H
@@ -82,8 +81,6 @@ struct hc_restart {
 	uint8_t key[32];          /* (HC_AUTH_FILE_KEY_LEN)                */
 	char self[320];           /* keyed: who writes path (the host name and
 	                             a random id of this process), stamped  */
-	int renew;                /* keyed, of a pair (a peer file): written
-	                             again every HC_RESTART_REFRESH_MS      */
 	uint64_t written_ms;      /* keyed: the wall clock of the last write */
 	struct hc_restart_stats st;
 };

@@ -1339,6 +1339,17 @@ static void test_restart_state_key(void)
 	CU_ASSERT_EQUAL(r.st.unauthenticated + r.st.stale, 0);
 	CU_ASSERT_EQUAL(r.st.listed, 2);
 	hc_restart_free(&r);
+	/* a keyed box that reads no peer file still renews its own (its
+	 * peer's copy must stay fresh) */
+	unlink(own);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", key, 64, 1, 0, 1000, W0), 0);
+	memset(w->members.gw_users, 0, sizeof(was));
+	hc_restart_save(&r, &dp, W0);
+	hc_restart_save(&r, &dp, W0 + 9999);
+	hc_restart_save(&r, &dp, W0 + 10000);
+	memcpy(w->members.gw_users, was, sizeof(was));
+	CU_ASSERT_EQUAL(r.st.writes, 2);
+	hc_restart_free(&r);
 	unlink(own);
 	unlink(peer);
 	rmdir(dir);

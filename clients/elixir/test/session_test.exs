@@ -161,6 +161,11 @@ defmodule HeadCount.SessionTest do
     for {u, i} <- Enum.with_index(ids), do: assert(Session.room_of(s, u) == {1 + rem(i, 5), 0})
     :ok = Session.leave(s, 1 <<< 63)
     assert Session.room_of(s, 1 <<< 63) == nil
+    # a float is no id (the tree would take 1.0 for 1): not found, nothing left
+    assert {:error, :not_here} = Session.leave(s, 1.0)
+    assert Session.room_of(s, 1.0) == nil
+    assert {:error, [1.0, :x]} = Session.leave_many(s, [1.0, :x])
+    assert Session.room_of(s, 1) == {1, 0}
     assert Session.stats(s).users == length(ids) - 1
   end
 

@@ -365,6 +365,9 @@ defmodule HeadCount.Session do
 
   def handle_call(:flush, _from, s), do: {:reply, :ok, s |> flush_events() |> flush_places()}
 
+  # (integers only: the ordered set takes 1.0 for 1)
+  def handle_call({:room_of, user}, _from, s) when not is_integer(user), do: {:reply, nil, s}
+
   def handle_call({:room_of, user}, _from, s) do
     case :ets.lookup(s.users, user) do
       [{_, room, pool, _, _}] -> {:reply, {room, pool}, s}
@@ -503,6 +506,11 @@ defmodule HeadCount.Session do
     s = %{s | ev: ev, n_ev: n, digest: d, leaves: s.leaves + l, nusers: s.nusers - l}
     {Enum.reduce(Enum.uniq(touched), s, &release/2) |> arm_if(), miss}
   end
+
+  # (integers only: the ordered set takes 1.0 for 1, and a float id would
+  # reach the digest's integer arithmetic)
+  defp ll([u | rest], t, o, s, ev, n, d, l, miss, touched) when not is_integer(u),
+    do: ll(rest, t, o, s, ev, n, d, l, [u | miss], touched)
 
   defp ll([u | rest], t, o, s, ev, n, d, l, miss, touched) do
     case :ets.lookup(t, u) do
