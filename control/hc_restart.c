@@ -152,7 +152,7 @@ static const char *stamp_bad(const struct hc_restart *r, const char *body, size_
 	const char *who = end + 1, *eol = memchr(who, '\n', (size_t)(body + len - who));
 	size_t n = eol != NULL ? (size_t)(eol - who) : 0;
 	if (n == strlen(r->self) && memcmp(who, r->self, n) == 0)
-		return "written by this box (its own file sent back)";
+		return "written by this process (its own file sent back)";
 	uint64_t age = wall_ms > ms ? wall_ms - ms : ms - wall_ms;
 	if (age > HC_RESTART_FRESH_MS)
 		return wall_ms > ms ? "stamped too long ago (the copy stopped coming, or a "
