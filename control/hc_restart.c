@@ -60,7 +60,7 @@ static FILE *open_state_file(const char *path)
 /* A keyed state file's last line: this, the MAC's 64 hex digits of
  * every byte before the line, a newline. */
 #define MAC_PREFIX "#mac hmac-sha512-256 "
-#define MAC_LINE_LEN (sizeof(MAC_PREFIX) - 1 + 2 * HC_AUTH_FILE_MAC_LEN + 1)
+#define MAC_LINE_LEN (sizeof(MAC_PREFIX) - 1 + HC_AUTH_FILE_MAC_HEX + 1)
 
 /* The whole of f (at most STATE_FILE_MAX bytes) in a new buffer with a
  * NUL after it (*len bytes before it), or NULL: errno EFBIG (grown past
@@ -93,17 +93,8 @@ static int mac_good(const char *buf, size_t len, const uint8_t *key, size_t *bod
 	if ((at > 0 && buf[at - 1] != '\n') ||
 	    memcmp(buf + at, MAC_PREFIX, sizeof(MAC_PREFIX) - 1) != 0)
 		return 0;
-	uint8_t mac[HC_AUTH_FILE_MAC_LEN];
-	for (size_t i = 0; i < HC_AUTH_FILE_MAC_LEN; i++) {
-		unsigned v;
-		const char *h = buf + at + sizeof(MAC_PREFIX) - 1 + 2 * i;
-		if (!isxdigit((unsigned char)h[0]) || !isxdigit((unsigned char)h[1]) ||
-		    sscanf(h, "%2x", &v) != 1)
-			return 0;
-		mac[i] = (uint8_t)v;
-	}
 	*body = at;
-	return hc_auth_file_check(mac, buf, at, key) == 0;
+	return hc_auth_file_check_hex(buf + at + sizeof(MAC_PREFIX) - 1, buf, at, key) == 0;
 }
 
 /* One line of a state file: 1 and the id, 0 for a blank or comment line,
@@ -420,12 +411,9 @@ void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp, uint64
 	}
 	fwrite(body, 1, len, f);
 	if (r->keyed) {
-		uint8_t mac[HC_AUTH_FILE_MAC_LEN];
-		hc_auth_file_mac(mac, body, len, r->key);
-		fputs(MAC_PREFIX, f);
-		for (size_t i = 0; i < sizeof(mac); i++)
-			fprintf(f, "%02x", mac[i]);
-		fputc('\n', f);
+		char mac[HC_AUTH_FILE_MAC_HEX + 1];
+		hc_auth_file_mac_hex(mac, body, len, r->key);
+		fprintf(f, "%s%s\n", MAC_PREFIX, mac);
 	}
 	free(body);
 	/* on disk before it replaces the old one: a crash of the machine

@@ -127,17 +127,27 @@ static int check_private(int fd, const char *path, char *err, size_t err_len)
 	return 0;
 }
 
-struct hc_auth_keyring *hc_auth_keys_load(const char *path, char *err, size_t err_len)
+/* A key file opened for reading (no symlink followed) and checked
+ * private (check_private), or -1 with err said. */
+static int open_private(const char *path, char *err, size_t err_len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		fail(err, err_len, "%s: %s", path, strerror(errno));
-		return NULL;
+		return -1;
 	}
 	if (check_private(fd, path, err, err_len) != 0) {
 		close(fd);
-		return NULL;
+		return -1;
 	}
+	return fd;
+}
+
+struct hc_auth_keyring *hc_auth_keys_load(const char *path, char *err, size_t err_len)
+{
+	int fd = open_private(path, err, err_len);
+	if (fd < 0)
+		return NULL;
 	FILE *f = fdopen(fd, "r");
 	if (f == NULL) {
 		fail(err, err_len, "%s: %s", path, strerror(errno));
@@ -241,15 +251,9 @@ int hc_auth_file_key_load(const char *path, uint8_t key[HC_AUTH_FILE_KEY_LEN], c
 			  size_t err_len)
 {
 	sodium_memzero(key, HC_AUTH_FILE_KEY_LEN); /* (what a failure leaves) */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		fail(err, err_len, "%s: %s", path, strerror(errno));
+	int fd = open_private(path, err, err_len);
+	if (fd < 0)
 		return -1;
-	}
-	if (check_private(fd, path, err, err_len) != 0) {
-		close(fd);
-		return -1;
-	}
 	/* read(), not stdio: no buffer of the key's digits left unzeroed */
 	char buf[4096];
 	size_t len = 0;
@@ -315,4 +319,24 @@ int hc_auth_file_check(const uint8_t mac[HC_AUTH_FILE_MAC_LEN], const void *buf,
 		       const uint8_t key[HC_AUTH_FILE_KEY_LEN])
 {
 	return crypto_auth_verify(mac, buf, len, key) == 0 ? 0 : -1;
+}
+
+void hc_auth_file_mac_hex(char hex[HC_AUTH_FILE_MAC_HEX + 1], const void *buf, size_t len,
+			  const uint8_t key[HC_AUTH_FILE_KEY_LEN])
+{
+	uint8_t mac[HC_AUTH_FILE_MAC_LEN];
+	crypto_auth(mac, buf, len, key);
+	sodium_bin2hex(hex, HC_AUTH_FILE_MAC_HEX + 1, mac, sizeof(mac));
+}
+
+int hc_auth_file_check_hex(const char *hex, const void *buf, size_t len,
+			   const uint8_t key[HC_AUTH_FILE_KEY_LEN])
+{
+	uint8_t mac[HC_AUTH_FILE_MAC_LEN];
+	size_t bin_len = 0;
+	const char *end = NULL;
+	if (sodium_hex2bin(mac, sizeof(mac), hex, HC_AUTH_FILE_MAC_HEX, NULL, &bin_len, &end) != 0 ||
+	    bin_len != sizeof(mac) || end != hex + HC_AUTH_FILE_MAC_HEX)
+		return -1;
+	return hc_auth_file_check(mac, buf, len, key);
 }

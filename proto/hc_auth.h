@@ -93,6 +93,14 @@ void hc_auth_file_mac(uint8_t mac[HC_AUTH_FILE_MAC_LEN], const void *buf, size_t
 int hc_auth_file_check(const uint8_t mac[HC_AUTH_FILE_MAC_LEN], const void *buf, size_t len,
 		       const uint8_t key[HC_AUTH_FILE_KEY_LEN]);
 
+/* The same, the MAC as text: 2 * HC_AUTH_FILE_MAC_LEN hex digits (and a
+ * NUL, written); checked: exactly that many at hex, either case. */
+#define HC_AUTH_FILE_MAC_HEX (2 * HC_AUTH_FILE_MAC_LEN)
+void hc_auth_file_mac_hex(char hex[HC_AUTH_FILE_MAC_HEX + 1], const void *buf, size_t len,
+			  const uint8_t key[HC_AUTH_FILE_KEY_LEN]);
+int hc_auth_file_check_hex(const char *hex, const void *buf, size_t len,
+			   const uint8_t key[HC_AUTH_FILE_KEY_LEN]);
+
 /*
  * Replay window for counters (RFC 4303 style, 64 wide): a counter is
  * accepted once, if it is newer than the highest seen or within the 64
