@@ -8,15 +8,15 @@
 
 HC_CHAT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
-# chat_npm_ci: node_modules exactly as package-lock.json says (npm ci),
-# unless it is already installed from this very lock file.
+# chat_npm_ci [npm options...]: node_modules exactly as package-lock.json
+# says (npm ci), unless it is already installed from this very lock file.
 chat_npm_ci() {
 	local stamp="$HC_CHAT_DIR/node_modules/.hc-lock.sha256" want
 	want=$(sha256sum "$HC_CHAT_DIR/package-lock.json" | cut -d' ' -f1)
 	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 		return 0
 	fi
-	(cd "$HC_CHAT_DIR" && npm ci --no-audit --no-fund --loglevel=error) || return 1
+	(cd "$HC_CHAT_DIR" && npm ci --no-audit --no-fund --loglevel=error "$@") || return 1
 	echo "$want" > "$stamp"
 }
 

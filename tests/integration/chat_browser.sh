@@ -28,7 +28,10 @@ trap cleanup EXIT
 for tool in node npm chromium; do
 	command -v "$tool" > /dev/null || { echo "FAIL: no $tool (tools/install-deps.sh installs it)"; exit 1; }
 done
-if ! chat_npm_ci 2> "$out/npm.err"; then
+# one retry after 2 s, not npm's two after 10 and up to 60 s: a registry
+# out of reach costs this test seconds, not a minute of CI
+if ! chat_npm_ci --fetch-retries=1 --fetch-retry-mintimeout=2000 --fetch-retry-maxtimeout=5000 \
+	2> "$out/npm.err"; then
 	cat "$out/npm.err"
 	# the registry out of reach (no route, no name, or a TLS interception
 	# whose CA this host does not trust: a fresh root filesystem behind a
