@@ -18,6 +18,7 @@
 
 #include "hc_auth.h"
 #include "hc_dataplane.h"
+#include "hc_file_writer.h"
 #include "hc_log.h"
 
 #define NOT_RESTATED (1ull << 63)
@@ -323,6 +324,7 @@ int hc_restart_init(struct hc_restart *r, const char *path, const char *peer_pat
 
 void hc_restart_free(struct hc_restart *r)
 {
+	hc_file_writer_free(r->fw); /* (what it was handed is written first) */
 	free(r->swept);
 	free(r->written);
 	memset(r, 0, sizeof(*r)); /* (the key too) */
@@ -358,10 +360,51 @@ int hc_restart_poll(struct hc_restart *r, uint64_t now)
 	return 1;
 }
 
+/* A keyed file's last line, its MAC, appended to *body (*len bytes,
+ * malloc'd): 0 or -ENOMEM. */
+static int add_mac(char **body, size_t *len, const uint8_t *key)
+{
+	char *more = realloc(*body, *len + MAC_LINE_LEN + 1);
+	if (more == NULL)
+		return -ENOMEM;
+	char mac[HC_AUTH_FILE_MAC_HEX + 1];
+	hc_auth_file_mac_hex(mac, more, *len, key);
+	*len += (size_t)snprintf(more + *len, MAC_LINE_LEN + 1, "%s%s\n", MAC_PREFIX, mac);
+	*body = more;
+	return 0;
+}
+
+/* The writer's counts, and the failures before it, into r->st. */
+static void writer_counts(struct hc_restart *r)
+{
+	uint64_t errors = 0;
+	if (r->fw != NULL)
+		hc_file_writer_counts(r->fw, &r->st.writes, &errors);
+	r->st.write_errors = errors + r->save_errors;
+}
+
+void hc_restart_flush(struct hc_restart *r)
+{
+	if (r->fw != NULL)
+		hc_file_writer_flush(r->fw);
+	writer_counts(r);
+}
+
 void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp, uint64_t wall_ms)
 {
 	if (r->path == NULL || r->holding)
 		return;
+	if (r->fw == NULL)
+		r->fw = hc_file_writer_new(r->path, "hc-state-file");
+	if (r->fw == NULL) {
+		if (r->save_errors++ == 0)
+			HC_LOG(WARNING, "%s: out of memory", r->path);
+		r->st.write_errors = r->save_errors;
+		return;
+	}
+	writer_counts(r);
+	if (hc_file_writer_failed(r->fw))
+		memset(r->written, 0xff, r->max_gateways); /* (logged there) */
 	/* keyed: the stamp renewed (the peer believes a fresh copy only,
 	 * whether this box reads a peer file or not) */
 	int changed = r->keyed && (wall_ms < r->written_ms ||
@@ -375,8 +418,9 @@ void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp, uint64
 	size_t len = 0;
 	FILE *mem = open_memstream(&body, &len);
 	if (mem == NULL) {
-		if (r->st.write_errors++ == 0)
+		if (r->save_errors++ == 0)
 			HC_LOG(WARNING, "%s: %s", r->path, strerror(errno));
+		writer_counts(r);
 		return;
 	}
 	fprintf(mem, "# headcount: gateways holding users (restart hold, see --state-file)\n");
@@ -387,48 +431,15 @@ void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp, uint64
 		if (r->written[g])
 			fprintf(mem, "%u\n", g);
 	}
-	if (fclose(mem) != 0) {
+	if (fclose(mem) != 0 || (r->keyed && add_mac(&body, &len, r->key) != 0) ||
+	    hc_file_writer_put(r->fw, body, len) != 0) {
 		free(body);
-		if (r->st.write_errors++ == 0)
+		if (r->save_errors++ == 0)
 			HC_LOG(WARNING, "%s: out of memory", r->path);
+		writer_counts(r);
 		memset(r->written, 0xff, r->max_gateways); /* try again next time */
 		return;
-	}
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", r->path);
-	/* not through a symlink planted as the tmp name; private to us */
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (f == NULL && fd >= 0)
-		close(fd);
-	if (f == NULL) {
-		free(body);
-		if (r->st.write_errors++ == 0)
-			HC_LOG(WARNING, "%s: %s: the restart hold will not know the gateways",
-			       tmp, strerror(errno));
-		memset(r->written, 0xff, r->max_gateways); /* try again next time */
-		return;
-	}
-	fwrite(body, 1, len, f);
-	if (r->keyed) {
-		char mac[HC_AUTH_FILE_MAC_HEX + 1];
-		hc_auth_file_mac_hex(mac, body, len, r->key);
-		fprintf(f, "%s%s\n", MAC_PREFIX, mac);
 	}
 	free(body);
-	/* on disk before it replaces the old one: a crash of the machine
-	 * must not leave an empty file, which would read as a first start;
-	 * and whole (a write that failed before the last flush is in the
-	 * stream's error flag, not in fclose's result) */
-	int synced = fflush(f) == 0 && !ferror(f) && fsync(fileno(f)) == 0;
-	if (fclose(f) != 0 || !synced || rename(tmp, r->path) != 0) {
-		int why = errno != 0 ? errno : EIO;
-		if (r->st.write_errors++ == 0)
-			HC_LOG(WARNING, "%s: %s", r->path, strerror(why));
-		unlink(tmp);
-		memset(r->written, 0xff, r->max_gateways); /* try again next time */
-		return;
-	}
 	r->written_ms = wall_ms;
-	r->st.writes++;
 }

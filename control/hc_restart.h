@@ -34,14 +34,16 @@
  * whole time (counted: unauthenticated).  A keyed file also names its
  * writer (host name and a random id of the process) and the wall clock it
  * was written at, and is rewritten every HC_RESTART_REFRESH_MS while its
- * box serves (an fsync on the control core every 10 s); a peer's
+ * box serves; a peer's
  * copy is believed only if another box wrote it within
  * HC_RESTART_FRESH_MS of now (either way: clocks differ), so a copy
  * replayed later, a file this process wrote sent back, or a copy the sync
  * stopped delivering is not believed either (counted: stale).  A
  * replay within that window is not detected.
- * Control core only (slow path: file I/O when the set changes, and every
- * 10 s for a keyed file; looked at once a second).
+ * Control core only (slow path: the files read at a start or takeover;
+ * the own file made when the set changes, and every 10 s for a keyed
+ * file, looked at once a second, and written by a thread of its own,
+ * hc_file_writer.h, so that a slow disk never stalls the control core).
  */
 #ifndef HC_RESTART_H
 #define HC_RESTART_H
@@ -49,6 +51,7 @@
 #include <stdint.h>
 
 struct hc_dataplane;
+struct hc_file_writer;
 
 struct hc_restart_stats {
 	uint64_t listed;     /* gateways the state files named at start  */
@@ -81,7 +84,11 @@ struct hc_restart {
 	uint8_t key[32];          /* (HC_AUTH_FILE_KEY_LEN)                */
 	char self[320];           /* keyed: who writes path (the host name and
 	                             a random id of this process), stamped  */
-	uint64_t written_ms;      /* keyed: the wall clock of the last write */
+	uint64_t written_ms;      /* keyed: the wall clock of the last write
+	                             handed to the writer                  */
+	struct hc_file_writer *fw; /* path's writer thread (hc_file_writer.h),
+	                             started by the first save             */
+	uint64_t save_errors;     /* saves that failed before the writer   */
 	struct hc_restart_stats st;
 };
 
@@ -121,8 +128,15 @@ void hc_restart_end(struct hc_restart *r, uint64_t now);
 int hc_restart_poll(struct hc_restart *r, uint64_t now);
 
 /* Outside a hold: write the state file if the gateways holding users
- * changed or, keyed, if it was last written HC_RESTART_REFRESH_MS or more
- * before wall_ms (its stamp kept fresh for the peer). */
+ * changed, if the last write failed or, keyed, if it was last written
+ * HC_RESTART_REFRESH_MS or more before wall_ms (its stamp kept fresh for
+ * the peer).  The contents are made here and written by r's writer
+ * thread: the disk's time (fsync) is never the control core's.  st's
+ * writes and write_errors are the writer's as of this call. */
 void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp, uint64_t wall_ms);
+
+/* Wait until the state file handed over last is written (or failed),
+ * and take the writer's counts into st. */
+void hc_restart_flush(struct hc_restart *r);
 
 #endif /* HC_RESTART_H */

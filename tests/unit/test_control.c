@@ -6,6 +6,8 @@
  * and the seat book equal to the workers' counters.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,7 @@
 #include "hc_worker_state.h"
 #include "hc_chan.h"
 #include "hc_restart.h"
+#include "hc_file_writer.h"
 
 static struct hc_config cfg;
 static struct hc_dataplane dp;
@@ -1250,10 +1253,13 @@ static void test_restart_state_key(void)
 	w->members.gw_users[5] = 2;
 	w->members.gw_users[7] = 1;
 	hc_restart_save(&r, &dp, W0);
+	hc_restart_flush(&r);
 	CU_ASSERT_EQUAL(r.st.writes, 1);
 	hc_restart_save(&r, &dp, W0 + 9999); /* nothing changed, stamp fresh */
+	hc_restart_flush(&r);
 	CU_ASSERT_EQUAL(r.st.writes, 1);
 	hc_restart_save(&r, &dp, W0 + 10000); /* renewed */
+	hc_restart_flush(&r);
 	CU_ASSERT_EQUAL(r.st.writes, 2);
 	memcpy(w->members.gw_users, was, sizeof(was));
 	CU_ASSERT_EQUAL(r.st.write_errors, 0);
@@ -1345,13 +1351,145 @@ static void test_restart_state_key(void)
 	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", key, 64, 1, 0, 1000, W0), 0);
 	memset(w->members.gw_users, 0, sizeof(was));
 	hc_restart_save(&r, &dp, W0);
+	hc_restart_flush(&r);
 	hc_restart_save(&r, &dp, W0 + 9999);
 	hc_restart_save(&r, &dp, W0 + 10000);
+	hc_restart_flush(&r);
 	memcpy(w->members.gw_users, was, sizeof(was));
 	CU_ASSERT_EQUAL(r.st.writes, 2);
 	hc_restart_free(&r);
 	unlink(own);
 	unlink(peer);
+	rmdir(dir);
+}
+
+static sem_t held_in, held_go;
+static unsigned held_calls;
+
+/* wait for s at most 30 s: 0, or -1 */
+static int sem_wait_30s(sem_t *s)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += 30;
+	while (sem_timedwait(s, &t) != 0)
+		if (errno != EINTR)
+			return -1;
+	return 0;
+}
+
+/* A write held as long as a slow disk would: the first write waits for
+ * held_go after saying held_in; the ones after it pass. */
+static void hold_first_write(void)
+{
+	if (held_calls++ == 0) {
+		sem_post(&held_in);
+		sem_wait_30s(&held_go); /* (bounded: a writer in the caller's
+		                           thread fails the test, not hangs it) */
+	}
+}
+
+/* The state file's writer: the caller hands contents over and goes on
+ * while the disk takes its time (a write held by the test: the caller
+ * handed two more meanwhile, and nothing was on disk yet); of contents
+ * waiting behind a write only the latest is written (A, then C: B was
+ * replaced before its turn); the file is the caller's alone (mode 600). */
+static void test_file_writer_off_caller(void)
+{
+	char dir[] = "/tmp/hc-fw-XXXXXX", path[64], text[64];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/gateways", dir);
+	sem_init(&held_in, 0, 0);
+	sem_init(&held_go, 0, 0);
+	held_calls = 0;
+	hc_file_writer_test_hold = hold_first_write;
+	struct hc_file_writer *fw = hc_file_writer_new(path, "hc-test-writer");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fw);
+	CU_ASSERT_EQUAL(hc_file_writer_put(fw, "A\n", 2), 0);
+	CU_ASSERT_EQUAL_FATAL(sem_wait_30s(&held_in), 0); /* the writer took A */
+	CU_ASSERT_EQUAL(hc_file_writer_put(fw, "B\n", 2), 0);
+	CU_ASSERT_EQUAL(hc_file_writer_put(fw, "C\n", 2), 0);
+	struct stat st;
+	CU_ASSERT_EQUAL(stat(path, &st), -1); /* A is not written yet */
+	uint64_t writes = 9, errors = 9;
+	hc_file_writer_counts(fw, &writes, &errors);
+	CU_ASSERT_EQUAL(writes, 0);
+	sem_post(&held_go);
+	hc_file_writer_flush(fw);
+	hc_file_writer_counts(fw, &writes, &errors);
+	CU_ASSERT_EQUAL(writes, 2); /* A and C */
+	CU_ASSERT_EQUAL(errors, 0);
+	CU_ASSERT_EQUAL(hc_file_writer_failed(fw), 0);
+	CU_ASSERT_EQUAL(read_all(path, text, sizeof(text)), 2);
+	CU_ASSERT_STRING_EQUAL(text, "C\n");
+	CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+	hc_file_writer_free(fw);
+	hc_file_writer_test_hold = NULL;
+	sem_destroy(&held_in);
+	sem_destroy(&held_go);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* What is planted at the temporary name is removed, never opened: a FIFO
+ * (opening it to write would wait for a reader forever) and a symlink
+ * (the write would land in its target).  A write into a directory that
+ * is gone fails, is counted and said once (hc_file_writer_failed), and
+ * the restart hold's next save writes again though nothing changed. */
+static void test_file_writer_hostile(void)
+{
+	char dir[] = "/tmp/hc-fw-XXXXXX", path[64], tmp[80], victim[64], text[64];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/gateways", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	CU_ASSERT_EQUAL_FATAL(mkfifo(tmp, 0600), 0);
+	CU_ASSERT_EQUAL(hc_file_replace(path, "1\n", 2), 0);
+	CU_ASSERT_EQUAL(read_all(path, text, sizeof(text)), 2);
+	CU_ASSERT_STRING_EQUAL(text, "1\n");
+	struct stat st;
+	CU_ASSERT_EQUAL(lstat(tmp, &st), -1);
+	write_text(victim, "keep\n");
+	CU_ASSERT_EQUAL_FATAL(symlink(victim, tmp), 0);
+	CU_ASSERT_EQUAL(hc_file_replace(path, "2\n", 2), 0);
+	CU_ASSERT_EQUAL(read_all(victim, text, sizeof(text)), 5);
+	CU_ASSERT_STRING_EQUAL(text, "keep\n");
+	CU_ASSERT_EQUAL(read_all(path, text, sizeof(text)), 2);
+	CU_ASSERT_STRING_EQUAL(text, "2\n");
+	CU_ASSERT_EQUAL(lstat(tmp, &st), -1);
+	/* the directory gone: the writer thread fails, once said */
+	char sub[64], subpath[80];
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	snprintf(subpath, sizeof(subpath), "%s/gateways", sub);
+	struct hc_restart r;
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, subpath, "none", NULL, 64, 1, 0, 1000, W0), 0);
+	CU_ASSERT_EQUAL_FATAL(rmdir(sub), 0); /* (made by init) */
+	uint32_t was[64];
+	memcpy(was, w->members.gw_users, sizeof(was));
+	memset(w->members.gw_users, 0, sizeof(was));
+	w->members.gw_users[3] = 1;
+	hc_restart_save(&r, &dp, W0);
+	hc_restart_flush(&r);
+	CU_ASSERT_EQUAL(r.st.writes, 0);
+	CU_ASSERT_EQUAL(r.st.write_errors, 1);
+	CU_ASSERT_EQUAL_FATAL(mkdir(sub, 0700), 0);
+	hc_restart_save(&r, &dp, W0); /* the same set: written again */
+	hc_restart_flush(&r);
+	CU_ASSERT_EQUAL(r.st.writes, 1);
+	CU_ASSERT_EQUAL(r.st.write_errors, 1);
+	hc_restart_save(&r, &dp, W0); /* written: nothing more */
+	hc_restart_flush(&r);
+	CU_ASSERT_EQUAL(r.st.writes, 1);
+	memcpy(w->members.gw_users, was, sizeof(was));
+	char file[256];
+	CU_ASSERT_EQUAL(read_all(subpath, file, sizeof(file)) > 0, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(file, "\n3\n"));
+	hc_restart_free(&r);
+	unlink(subpath);
+	rmdir(sub);
+	unlink(victim);
+	unlink(path);
 	rmdir(dir);
 }
 
@@ -1380,6 +1518,8 @@ static CU_TestInfo tests[] = {
 	{"restart hold: a file of bad lines is logged in a few lines", test_restart_log_bounded},
 	{"restart hold: --state-key, a MAC written; forged, cut or unkeyed files not believed",
 	 test_restart_state_key},
+	{"state file writer: off the caller, latest wins", test_file_writer_off_caller},
+	{"state file writer: planted files, failures retried", test_file_writer_hostile},
 	CU_TEST_INFO_NULL,
 };
 

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hc_file_writer.c - a small file replaced whole and durably, off the
+ * caller's core (see hc_file_writer.h).  Slow path: a mutex guards the
+ * hand-over, never held during I/O.
+ */
+#include "hc_file_writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_lcore.h>
+
+#include "hc_log.h"
+
+void (*hc_file_writer_test_hold)(void);
+
+struct hc_file_writer {
+	const char *path;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;      /* contents waiting, or a write done, or stop */
+	pthread_t tid;
+	int threaded;           /* the thread runs                          */
+	char *next;             /* contents waiting (malloc'd), or NULL     */
+	size_t next_len;
+	int busy;               /* the thread writes                        */
+	int stop;
+	int failed;             /* a write failed since the caller last asked */
+	int failing;            /* the last write failed (log only the first) */
+	uint64_t writes, errors; /* (under mu)                              */
+};
+
+/* write all of buf to fd: 0 or an errno */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? errno : EIO;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* fsync path's directory (so that the rename survives a crash) */
+static int sync_dir(const char *path)
+{
+	char dir[4096];
+	int len = snprintf(dir, sizeof(dir), "%s", path);
+	if (len < 0 || (size_t)len >= sizeof(dir))
+		return ENAMETOOLONG;
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	int why = fsync(fd) != 0 ? errno : 0;
+	close(fd);
+	return why;
+}
+
+int hc_file_replace(const char *path, const void *buf, size_t len)
+{
+	char tmp[4096];
+	int n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return ENAMETOOLONG;
+	/* a fresh file of ours: whatever is there (a crash's leftover, or a
+	 * symlink or FIFO planted to redirect or block the write) goes, and
+	 * O_EXCL neither follows a link nor opens what came back meanwhile */
+	if (unlink(tmp) != 0 && errno != ENOENT)
+		return errno;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return errno;
+	/* on disk before it replaces the old one: a crash of the machine
+	 * must not leave an empty or cut file */
+	int why = write_all(fd, buf, len);
+	if (why == 0 && fsync(fd) != 0)
+		why = errno;
+	if (close(fd) != 0 && why == 0)
+		why = errno;
+	if (why == 0 && rename(tmp, path) != 0)
+		why = errno;
+	if (why != 0) {
+		unlink(tmp);
+		return why;
+	}
+	return sync_dir(path);
+}
+
+/* One write, its outcome counted and (the first of a run of failures)
+ * logged.  Called without mu. */
+static void write_one(struct hc_file_writer *fw, const char *buf, size_t len)
+{
+	if (hc_file_writer_test_hold != NULL)
+		hc_file_writer_test_hold();
+	int why = hc_file_replace(fw->path, buf, len);
+	pthread_mutex_lock(&fw->mu);
+	if (why == 0) {
+		fw->writes++;
+		if (fw->failing)
+			HC_LOG(NOTICE, "%s: written again", fw->path);
+		fw->failing = 0;
+	} else {
+		fw->errors++;
+		fw->failed = 1;
+		if (!fw->failing)
+			HC_LOG(WARNING, "%s: %s (tried again)", fw->path, strerror(why));
+		fw->failing = 1;
+	}
+	pthread_mutex_unlock(&fw->mu);
+}
+
+static void *writer_main(void *arg)
+{
+	struct hc_file_writer *fw = arg;
+	pthread_mutex_lock(&fw->mu);
+	for (;;) {
+		while (fw->next == NULL && !fw->stop)
+			pthread_cond_wait(&fw->cv, &fw->mu);
+		if (fw->next == NULL)
+			break; /* stop, and nothing waits */
+		char *buf = fw->next;
+		size_t len = fw->next_len;
+		fw->next = NULL;
+		fw->busy = 1;
+		pthread_mutex_unlock(&fw->mu);
+		write_one(fw, buf, len);
+		free(buf);
+		pthread_mutex_lock(&fw->mu);
+		fw->busy = 0;
+		pthread_cond_broadcast(&fw->cv); /* (a flush waits) */
+	}
+	pthread_mutex_unlock(&fw->mu);
+	return NULL;
+}
+
+struct hc_file_writer *hc_file_writer_new(const char *path, const char *name)
+{
+	struct hc_file_writer *fw = calloc(1, sizeof(*fw));
+	if (fw == NULL)
+		return NULL;
+	fw->path = path;
+	pthread_mutex_init(&fw->mu, NULL);
+	pthread_cond_init(&fw->cv, NULL);
+	/* a control thread: on the CPUs no lcore polls */
+	int rc = rte_ctrl_thread_create(&fw->tid, name, NULL, writer_main, fw);
+	if (rc == 0)
+		fw->threaded = 1;
+	else
+		HC_LOG(WARNING, "%s: no writer thread (%s): written by the control core",
+		       path, strerror(rc < 0 ? -rc : rc));
+	return fw;
+}
+
+int hc_file_writer_put(struct hc_file_writer *fw, const void *buf, size_t len)
+{
+	char *copy = malloc(len + 1);
+	if (copy == NULL)
+		return -ENOMEM;
+	memcpy(copy, buf, len);
+	if (!fw->threaded) {
+		write_one(fw, copy, len);
+		free(copy);
+		return 0;
+	}
+	pthread_mutex_lock(&fw->mu);
+	free(fw->next); /* waiting, and older: never written */
+	fw->next = copy;
+	fw->next_len = len;
+	pthread_cond_broadcast(&fw->cv);
+	pthread_mutex_unlock(&fw->mu);
+	return 0;
+}
+
+int hc_file_writer_failed(struct hc_file_writer *fw)
+{
+	pthread_mutex_lock(&fw->mu);
+	int failed = fw->failed;
+	fw->failed = 0;
+	pthread_mutex_unlock(&fw->mu);
+	return failed;
+}
+
+void hc_file_writer_counts(const struct hc_file_writer *fw, uint64_t *writes,
+			   uint64_t *errors)
+{
+	pthread_mutex_t *mu = (pthread_mutex_t *)(uintptr_t)&fw->mu; /* (a read) */
+	pthread_mutex_lock(mu);
+	*writes = fw->writes;
+	*errors = fw->errors;
+	pthread_mutex_unlock(mu);
+}
+
+void hc_file_writer_flush(struct hc_file_writer *fw)
+{
+	pthread_mutex_lock(&fw->mu);
+	while (fw->threaded && (fw->next != NULL || fw->busy))
+		pthread_cond_wait(&fw->cv, &fw->mu);
+	pthread_mutex_unlock(&fw->mu);
+}
+
+void hc_file_writer_free(struct hc_file_writer *fw)
+{
+	if (fw == NULL)
+		return;
+	if (fw->threaded) {
+		pthread_mutex_lock(&fw->mu);
+		fw->stop = 1; /* (what waits is written first) */
+		pthread_cond_broadcast(&fw->cv);
+		pthread_mutex_unlock(&fw->mu);
+		pthread_join(fw->tid, NULL);
+	}
+	free(fw->next);
+	pthread_cond_destroy(&fw->cv);
+	pthread_mutex_destroy(&fw->mu);
+	free(fw);
+}

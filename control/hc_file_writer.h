@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hc_file_writer.h - a small file replaced whole and durably, by a
+ * control thread of its own, so that a slow or stuck disk never stalls
+ * the caller (the control core: hc_restart.c's state file).
+ *
+ * The caller hands over the file's whole contents (copied); the writer
+ * thread writes them to a fresh PATH.tmp (an old one, or anything planted
+ * there - a symlink, a FIFO - is removed first and never opened), fsyncs
+ * it, renames it over PATH and fsyncs the directory: after a crash PATH
+ * is either the old file or the new one, never empty or cut.  Contents
+ * handed over while a write is in progress wait; newer contents replace
+ * waiting ones (only the latest matters).  A failed write is logged (the
+ * first of a run of failures) and counted, and hc_file_writer_failed()
+ * says so once, so that the caller hands the contents over again.
+ */
+#ifndef HC_FILE_WRITER_H
+#define HC_FILE_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct hc_file_writer;
+
+/* A writer for path (kept, not copied) on a DPDK control thread named
+ * name (hc_file_writer_put falls back to writing in the caller's thread
+ * if none can be started).  NULL: out of memory. */
+struct hc_file_writer *hc_file_writer_new(const char *path, const char *name);
+
+/* Hand over len bytes of contents: 0, or -ENOMEM (nothing handed over). */
+int hc_file_writer_put(struct hc_file_writer *fw, const void *buf, size_t len);
+
+/* 1 if a write failed since the last call (the caller hands over again). */
+int hc_file_writer_failed(struct hc_file_writer *fw);
+
+/* Files written whole, and writes that failed, so far. */
+void hc_file_writer_counts(const struct hc_file_writer *fw, uint64_t *writes,
+			   uint64_t *errors);
+
+/* Wait until everything handed over is written (or failed). */
+void hc_file_writer_flush(struct hc_file_writer *fw);
+
+/* Flush, end the thread, free fw (NULL: nothing). */
+void hc_file_writer_free(struct hc_file_writer *fw);
+
+/* The write itself, in the calling thread: 0 or an errno. */
+int hc_file_replace(const char *path, const void *buf, size_t len);
+
+/* Tests only: called by the writer thread before each write (NULL: none),
+ * so that a test can hold a write as long as a slow disk would. */
+extern void (*hc_file_writer_test_hold)(void);
+
+#endif /* HC_FILE_WRITER_H */
