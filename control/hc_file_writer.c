@@ -196,14 +196,12 @@ int hc_file_writer_failed(struct hc_file_writer *fw)
 	return failed;
 }
 
-void hc_file_writer_counts(const struct hc_file_writer *fw, uint64_t *writes,
-			   uint64_t *errors)
+void hc_file_writer_counts(struct hc_file_writer *fw, uint64_t *writes, uint64_t *errors)
 {
-	pthread_mutex_t *mu = (pthread_mutex_t *)(uintptr_t)&fw->mu; /* (a read) */
-	pthread_mutex_lock(mu);
+	pthread_mutex_lock(&fw->mu);
 	*writes = fw->writes;
 	*errors = fw->errors;
-	pthread_mutex_unlock(mu);
+	pthread_mutex_unlock(&fw->mu);
 }
 
 void hc_file_writer_flush(struct hc_file_writer *fw)

@@ -34,8 +34,7 @@ int hc_file_writer_put(struct hc_file_writer *fw, const void *buf, size_t len);
 int hc_file_writer_failed(struct hc_file_writer *fw);
 
 /* Files written whole, and writes that failed, so far. */
-void hc_file_writer_counts(const struct hc_file_writer *fw, uint64_t *writes,
-			   uint64_t *errors);
+void hc_file_writer_counts(struct hc_file_writer *fw, uint64_t *writes, uint64_t *errors);
 
 /* Wait until everything handed over is written (or failed). */
 void hc_file_writer_flush(struct hc_file_writer *fw);
