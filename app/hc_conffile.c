@@ -331,14 +331,15 @@ static int build(const struct hc_boot *b, const struct hc_ini *ini, struct hc_co
 			return -1;
 		}
 	}
-	if (ring != NULL && c->state_key_file != NULL) { /* (at start only: a restart key) */
+	if (ring != NULL && c->state_key_file != NULL) { /* (a reload: hc_control.c) */
 		char kerr[256];
-		_Static_assert(sizeof(c->state_key) == HC_AUTH_FILE_KEY_LEN, "state key size");
-		if (hc_auth_file_key_load(c->state_key_file, c->state_key, kerr, sizeof(kerr)) != 0) {
+		_Static_assert(sizeof(c->state_key) == HC_AUTH_FILE_KEYS_MAX * HC_AUTH_FILE_KEY_LEN,
+			       "state key size");
+		if (hc_auth_file_key_load(c->state_key_file, c->state_key, &c->have_state_key,
+					  kerr, sizeof(kerr)) != 0) {
 			key_file_error(ini, c->state_key_file, "state-key", kerr, err, errlen);
 			return -1;
 		}
-		c->have_state_key = 1;
 	}
 	return 0;
 }

@@ -135,7 +135,8 @@ static const struct opt_row rows[] = {
 	{"state-key", OPT_TEXT, F(state_key_file), 0, 0, NULL, "FILE",
 	 "the HA pair's key for the state files (64\nhex digits, private as --keys): the file\n"
 	 "written carries its MAC, and a state file\nwithout a good one is not believed: the\n"
-	 "hold then lasts its whole time", W_BOTH, 0},
+	 "hold then lasts its whole time.  Two keys\nwhile it is rotated (the first signs,\n"
+	 "either is believed); SIGHUP reloads it\n(docs/scaling.md)", W_BOTH, 2},
 	{"ha", OPT_TEXT, F(ha_mode), 0, 0, NULL, "backup",
 	 "one of an active/standby pair: start as the\nbackup (no ARP for --ip, nothing taken or\n"
 	 "sent); keepalived's notify scripts switch\nthe role (/headcount/ha, docs/scaling.md)", W_BOTH, 0},

@@ -68,9 +68,12 @@ struct hc_config {
 	const char *state_key_file; /* --state-key FILE: the pair's key for
 	                              the state files (NULL: they carry no
 	                              MAC and none is checked)              */
-	int have_state_key;        /* state_key loaded from state_key_file
-	                              (at start: hc_boot_load)              */
-	uint8_t state_key[32];     /* (HC_AUTH_FILE_KEY_LEN)                */
+	unsigned have_state_key;   /* keys loaded from state_key_file (at
+	                              start: hc_boot_load): 0, 1, or 2 while
+	                              the key is rotated (the first signs)  */
+	uint8_t state_key[2][32];  /* ([HC_AUTH_FILE_KEYS_MAX][HC_AUTH_FILE_KEY_LEN];
+	                              a reload's are the control core's:
+	                              hc_decide_state_keys)                */
 };
 
 #endif /* HC_CONFIG_H */

@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <rte_cycles.h>
 #include <urcu-qsbr.h>
@@ -74,8 +75,33 @@ static int install_keys(struct hc_dataplane *dp, struct hc_decide *d,
 	return 0;
 }
 
+/* --state-key read again (with the gateways' keys: SIGHUP, the telemetry
+ * command): two keys while it is rotated, the first signing.  A file
+ * that fails keeps the keys in use (logged, counted). */
+static void reload_state_key(struct hc_dataplane *dp, struct hc_decide *d)
+{
+	const char *path = dp->cfg->state_key_file;
+	if (path == NULL)
+		return;
+	uint8_t keys[HC_AUTH_FILE_KEYS_MAX][HC_AUTH_FILE_KEY_LEN];
+	unsigned n = 0;
+	char err[512];
+	_Static_assert(sizeof(keys) == sizeof(d->state_key), "state key size");
+	if (hc_auth_file_key_load(path, keys, &n, err, sizeof(err)) != 0) {
+		HC_LOG(ERR, "state key reload refused, keeping the key in use: %s", err);
+		d->st.state_key_reload_failures++;
+		return;
+	}
+	hc_decide_state_keys(d, keys, n);
+	explicit_bzero(keys, sizeof(keys));
+	d->st.state_key_reloads++;
+	HC_LOG(INFO, "state key reloaded from %s: %u key%s (the first signs)", path, n,
+	       n == 1 ? "" : "s, while it is rotated");
+}
+
 static void reload_keys(struct hc_dataplane *dp, struct hc_decide *d)
 {
+	reload_state_key(dp, d);
 	const char *path = dp->cfg->keys_file;
 	char err[256];
 	if (path == NULL) {
@@ -145,6 +171,7 @@ static void reload_config(struct hc_dataplane *dp, struct hc_decide *d)
 		d->st.config_reload_errors++;
 		return;
 	}
+	reload_state_key(dp, d); /* (its own outcome: a key file is not the config) */
 	const struct hc_policy *old = d->pol;
 	hc_decide_reload_commit(d, np, &x, rte_rdtsc());
 	/* the running policy from now on (pol_buf_free, on liburcu's

@@ -63,10 +63,10 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 	uint32_t hold_ms = dp->cfg->gateway_timeout_ms ? dp->cfg->gateway_timeout_ms : 3000;
 	d->hold_tsc = hz / 1000 * hold_ms;
 	hc_ha_init(&d->ha, dp, HC_HA_STANDALONE, incarnation);
+	hc_decide_state_keys(d, dp->cfg->state_key, dp->cfg->have_state_key);
 	rc = hc_restart_init(&d->restart, dp->cfg->state_file, dp->cfg->peer_state_file,
-			     dp->cfg->have_state_key ? dp->cfg->state_key : NULL,
-			     dp->cfg->max_gateways, dp->n_workers, rte_rdtsc(), d->hold_tsc,
-			     hc_ha_wall_ms());
+			     d->state_key, d->n_state_keys, dp->cfg->max_gateways, dp->n_workers,
+			     rte_rdtsc(), d->hold_tsc, hc_ha_wall_ms());
 	if (rc != 0) {
 		hc_decide_free(d);
 		return rc;
@@ -122,6 +122,9 @@ void hc_decide_free(struct hc_decide *d)
 	d->parked = d->unparked = NULL;
 	d->peer = NULL;
 	memset(d->backlog, 0, sizeof(d->backlog));
+	memset(d->state_key, 0, sizeof(d->state_key));
+	__asm__ __volatile__("" : : "r"(d) : "memory"); /* (not an elided store) */
+	d->n_state_keys = 0;
 }
 
 /* Answer worker i's seat request; keeps order behind any backlog. */
@@ -850,11 +853,21 @@ static void ha_poll(struct hc_decide *d, uint64_t now)
 	d->tx.incarnation = d->ha.epoch;
 	hc_restart_free(&d->restart);
 	if (hc_restart_init(&d->restart, d->dp->cfg->state_file, d->dp->cfg->peer_state_file,
-			    d->dp->cfg->have_state_key ? d->dp->cfg->state_key : NULL,
-			    d->dp->cfg->max_gateways, d->dp->n_workers, now, d->hold_tsc,
-			    hc_ha_wall_ms()) != 0)
+			    d->state_key, d->n_state_keys, d->dp->cfg->max_gateways,
+			    d->dp->n_workers, now, d->hold_tsc, hc_ha_wall_ms()) != 0)
 		HC_LOG(WARNING, "HA: no memory for the restart hold: serving without it");
 	hc_ha_serve(&d->ha);
+}
+
+void hc_decide_state_keys(struct hc_decide *d, const uint8_t (*keys)[HC_RESTART_KEY_LEN],
+			  unsigned n_keys)
+{
+	n_keys = n_keys < HC_RESTART_KEYS ? n_keys : HC_RESTART_KEYS;
+	memset(d->state_key, 0, sizeof(d->state_key));
+	if (n_keys > 0)
+		memcpy(d->state_key, keys, (size_t)n_keys * HC_RESTART_KEY_LEN);
+	d->n_state_keys = n_keys;
+	hc_restart_set_keys(&d->restart, d->state_key, n_keys); /* (a takeover reads these) */
 }
 
 unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)

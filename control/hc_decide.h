@@ -84,6 +84,9 @@ struct hc_decide_stats {
 	                               placements were owed                */
 	uint64_t keys_reloads;      /* keys files read again and installed */
 	uint64_t keys_reload_failures; /* ... refused (the old keys stay)  */
+	uint64_t state_key_reloads; /* --state-key files read again (with the
+	                               keys, or a config reload)          */
+	uint64_t state_key_reload_failures; /* ... refused (the key stays) */
 	uint64_t config_reloads;    /* config files reloaded and applied    */
 	uint64_t config_reload_errors; /* ... refused whole (the running
 	                               config stays)                     */
@@ -115,6 +118,9 @@ struct hc_decide {
 	/* the restart hold (hc_restart.h), and the JOINs' seat requests it
 	 * holds, per worker, in order */
 	struct hc_restart restart;
+	uint8_t state_key[HC_RESTART_KEYS][HC_RESTART_KEY_LEN]; /* --state-key's, as
+	                             last loaded (a takeover's restart hold) */
+	unsigned n_state_keys;
 	struct hc_change *held[HC_MAX_WORKERS];
 	uint32_t n_held[HC_MAX_WORKERS];
 	struct hc_change *owed;    /* [HC_CHAN_MAX_PENDING] refused
@@ -149,6 +155,11 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 /* Before the workers launch: with --ha, start as HA_BACKUP (hc_ha.h). */
 void hc_decide_ha_init(struct hc_decide *d, int role);
 void hc_decide_free(struct hc_decide *d);
+
+/* --state-key's keys from now on (at start, and each reload): the state
+ * files' MAC (hc_restart_set_keys), now and at every takeover. */
+void hc_decide_state_keys(struct hc_decide *d, const uint8_t (*keys)[HC_RESTART_KEY_LEN],
+			  unsigned n_keys);
 
 /* Drain the workers' rings once; run the tick when due. Returns items. */
 unsigned hc_decide_poll(struct hc_decide *d, uint64_t now);
@@ -187,6 +198,8 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(conflict_notices, st.conflict_notices) X(places_over_quota, st.places_over_quota) \
 	X(tx_budget_held, st.tx_budget_held) X(table_full_refusals, st.table_full) \
 	X(superseded_notices, st.superseded) X(keys_reloads, st.keys_reloads) X(keys_reload_failures, st.keys_reload_failures) \
+	X(state_key_reloads, st.state_key_reloads) \
+	X(state_key_reload_failures, st.state_key_reload_failures) \
 	X(config_reloads, st.config_reloads) X(config_reload_errors, st.config_reload_errors) \
 	X(reservations_outstanding, book.resv_live) \
 	X(seats_held, book.st.seats_held) X(seats_held_now, book.held_now) \

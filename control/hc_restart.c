@@ -86,7 +86,7 @@ static char *slurp(FILE *f, size_t *len)
 
 /* Is buf (len bytes) a keyed state file whose last line is the MAC, under
  * key, of every byte before it?  Then *body is their count. */
-static int mac_good(const char *buf, size_t len, const uint8_t *key, size_t *body)
+static int mac_good(const char *buf, size_t len, const struct hc_restart *r, size_t *body)
 {
 	if (len < MAC_LINE_LEN || buf[len - 1] != '\n')
 		return 0;
@@ -95,7 +95,11 @@ static int mac_good(const char *buf, size_t len, const uint8_t *key, size_t *bod
 	    memcmp(buf + at, MAC_PREFIX, sizeof(MAC_PREFIX) - 1) != 0)
 		return 0;
 	*body = at;
-	return hc_auth_file_check_hex(buf + at + sizeof(MAC_PREFIX) - 1, buf, at, key) == 0;
+	for (unsigned k = 0; k < r->n_keys; k++) /* (a second while the key is rotated) */
+		if (hc_auth_file_check_hex(buf + at + sizeof(MAC_PREFIX) - 1, buf, at,
+					   r->key[k]) == 0)
+			return 1;
+	return 0;
 }
 
 /* One line of a state file: 1 and the id, 0 for a blank or comment line,
@@ -184,7 +188,7 @@ static long read_file(struct hc_restart *r, const char *path, int own, int *unkn
 		*unknown = 1;
 		return 0;
 	}
-	if (r->keyed && !mac_good(buf, len, r->key, &len)) {
+	if (r->keyed && !mac_good(buf, len, r, &len)) {
 		/* forged, cut short, or written without the key: none of it
 		 * is believed (a forged file could shorten the hold) */
 		HC_LOG(WARNING, "%s: no MAC under --state-key, or a wrong one (forged, cut "
@@ -261,30 +265,43 @@ static int is_none(const char *path)
 	return path == NULL || strcmp(path, "none") == 0;
 }
 
+void hc_restart_set_keys(struct hc_restart *r, const uint8_t (*keys)[HC_RESTART_KEY_LEN],
+			 unsigned n_keys)
+{
+	n_keys = n_keys < HC_RESTART_KEYS ? n_keys : HC_RESTART_KEYS;
+	if (n_keys == 0 || r->n_keys == 0 || memcmp(r->key[0], keys[0], HC_RESTART_KEY_LEN) != 0)
+		r->written_ms = 0; /* another signing key: the file written again at the
+		                      next look (its copy under the key the peer moves to) */
+	memset(r->key, 0, sizeof(r->key));
+	if (n_keys > 0)
+		memcpy(r->key, keys, (size_t)n_keys * HC_RESTART_KEY_LEN);
+	r->n_keys = n_keys;
+	r->keyed = n_keys > 0;
+}
+
 int hc_restart_init(struct hc_restart *r, const char *path, const char *peer_path,
-		    const uint8_t *key, uint32_t max_gateways, unsigned n_workers, uint64_t now,
+		    const uint8_t (*keys)[HC_RESTART_KEY_LEN], unsigned n_keys,
+		    uint32_t max_gateways, unsigned n_workers, uint64_t now,
 		    uint64_t timeout_tsc, uint64_t wall_ms)
 {
 	memset(r, 0, sizeof(*r));
 	if (is_none(path))
 		return 0;
 	r->path = path;
-	if (key != NULL) {
-		memcpy(r->key, key, sizeof(r->key));
-		r->keyed = 1;
-		/* this process: its host name (for people) and a random id (two
-		 * boxes cloned from one image share a host name and paths) */
-		char host[256] = "";
-		if (gethostname(host, sizeof(host) - 1) != 0)
-			snprintf(host, sizeof(host), "?");
-		for (char *c = host; *c != '\0'; c++)
-			if (isspace((unsigned char)*c) || !isprint((unsigned char)*c))
-				*c = '_';
-		static uint64_t run_id;
-		while (run_id == 0)
-			run_id = rte_rand();
-		snprintf(r->self, sizeof(r->self), "%s:%016llx", host, (unsigned long long)run_id);
-	}
+	hc_restart_set_keys(r, keys, n_keys);
+	/* this process, as a keyed file's stamp names it: its host name (for
+	 * people) and a random id (two boxes cloned from one image share a
+	 * host name and paths) */
+	char host[256] = "";
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		snprintf(host, sizeof(host), "?");
+	for (char *c = host; *c != '\0'; c++)
+		if (isspace((unsigned char)*c) || !isprint((unsigned char)*c))
+			*c = '_';
+	static uint64_t run_id;
+	while (run_id == 0)
+		run_id = rte_rand();
+	snprintf(r->self, sizeof(r->self), "%s:%016llx", host, (unsigned long long)run_id);
 	r->max_gateways = max_gateways;
 	/* its directory, if missing (one level: /var/lib/headcount) */
 	char dir[4096];
@@ -431,7 +448,7 @@ void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp, uint64
 		if (r->written[g])
 			fprintf(mem, "%u\n", g);
 	}
-	if (fclose(mem) != 0 || (r->keyed && add_mac(&body, &len, r->key) != 0) ||
+	if (fclose(mem) != 0 || (r->keyed && add_mac(&body, &len, r->key[0]) != 0) ||
 	    hc_file_writer_put(r->fw, body, len) != 0) {
 		free(body);
 		if (r->save_errors++ == 0)

@@ -53,6 +53,9 @@
 struct hc_dataplane;
 struct hc_file_writer;
 
+#define HC_RESTART_KEYS    2  /* (HC_AUTH_FILE_KEYS_MAX)               */
+#define HC_RESTART_KEY_LEN 32 /* (HC_AUTH_FILE_KEY_LEN)                */
+
 struct hc_restart_stats {
 	uint64_t listed;     /* gateways the state files named at start  */
 	uint64_t listed_by_peer; /* ... named by the peer's file only    */
@@ -79,9 +82,12 @@ struct hc_restart {
 	int holding;
 	uint64_t started, until;  /* TSC                                   */
 	uint8_t *written;         /* [max_gateways] the file's set         */
-	int keyed;                /* files carry a MAC under key, and one
-	                             read without a good one is not believed */
-	uint8_t key[32];          /* (HC_AUTH_FILE_KEY_LEN)                */
+	int keyed;                /* files carry a MAC under key[0], and one
+	                             read without a good one under a key is
+	                             not believed                          */
+	uint8_t key[HC_RESTART_KEYS][HC_RESTART_KEY_LEN]; /* (hc_auth.h's
+	                             HC_AUTH_FILE_KEYS_MAX, _KEY_LEN)      */
+	unsigned n_keys;          /* 2 while the key is rotated             */
 	char self[320];           /* keyed: who writes path (the host name and
 	                             a random id of this process), stamped  */
 	uint64_t written_ms;      /* keyed: the wall clock of the last write
@@ -99,17 +105,25 @@ struct hc_restart {
  * cannot be read (or is not a regular file, is a symlink, or is over
  * 1 MiB), or a line that is no gateway id, is logged and makes the hold
  * last until timeout_tsc (the ids of a bad line's file still count; a
- * file not read whole counts for nothing).  key (NULL: none)
- * is HC_AUTH_FILE_KEY_LEN bytes: both files must then end in a good MAC
- * (else none of that file counts, and the hold lasts until timeout_tsc),
- * and the file written gets one; the peer's must also be fresh, by its
+ * file not read whole counts for nothing).  keys: n_keys (0: none, 2
+ * while the key is rotated) keys: both files must then end in a good MAC
+ * under one of them (else none of that file counts, and the hold lasts
+ * until timeout_tsc), and the file written gets one under keys[0]; the peer's must also be fresh, by its
  * stamp, at wall_ms (the wall clock, ms).  Only path is ever written.
  */
 #define HC_RESTART_REFRESH_MS 10000u /* a keyed file's stamp renewed     */
 #define HC_RESTART_FRESH_MS   30000u /* a peer copy's stamp believed     */
 int hc_restart_init(struct hc_restart *r, const char *path, const char *peer_path,
-		    const uint8_t *key, uint32_t max_gateways, unsigned n_workers, uint64_t now,
+		    const uint8_t (*keys)[HC_RESTART_KEY_LEN], unsigned n_keys,
+		    uint32_t max_gateways, unsigned n_workers, uint64_t now,
 		    uint64_t timeout_tsc, uint64_t wall_ms);
+
+/* The keys from now on (a reload of --state-key): files are written
+ * under keys[0], and one read is believed under any of the n_keys (at
+ * most HC_RESTART_KEYS; 0: files carry no MAC and none is checked).  A
+ * new keys[0] has the file written again at the next save. */
+void hc_restart_set_keys(struct hc_restart *r, const uint8_t (*keys)[HC_RESTART_KEY_LEN],
+			 unsigned n_keys);
 void hc_restart_free(struct hc_restart *r);
 
 static inline int hc_restart_holding(const struct hc_restart *r)

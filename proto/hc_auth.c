@@ -247,10 +247,12 @@ static int file_key_line(char *line, uint8_t key[HC_AUTH_FILE_KEY_LEN])
 	return 1;
 }
 
-int hc_auth_file_key_load(const char *path, uint8_t key[HC_AUTH_FILE_KEY_LEN], char *err,
-			  size_t err_len)
+int hc_auth_file_key_load(const char *path,
+			  uint8_t key[HC_AUTH_FILE_KEYS_MAX][HC_AUTH_FILE_KEY_LEN], unsigned *n,
+			  char *err, size_t err_len)
 {
-	sodium_memzero(key, HC_AUTH_FILE_KEY_LEN); /* (what a failure leaves) */
+	*n = 0;
+	sodium_memzero(key, HC_AUTH_FILE_KEYS_MAX * HC_AUTH_FILE_KEY_LEN); /* (what a failure leaves) */
 	int fd = open_private(path, err, err_len);
 	if (fd < 0)
 		return -1;
@@ -290,9 +292,13 @@ int hc_auth_file_key_load(const char *path, uint8_t key[HC_AUTH_FILE_KEY_LEN], c
 		line[n] = '\0'; /* (a newline, or buf[len] < sizeof(buf)) */
 		lineno++;
 		int kind = file_key_line(line, one);
-		if (kind == 1 && keys++ == 0)
-			memcpy(key, one, sizeof(one));
-		else if (kind != 0) {
+		if (kind == 1 && keys < HC_AUTH_FILE_KEYS_MAX) {
+			memcpy(key[keys++], one, sizeof(one));
+		} else if (kind == 1) {
+			fail(err, err_len, "%s:%u: a third key (one signs; a second is accepted "
+			     "too while the key is rotated)", path, lineno);
+			rc = -1;
+		} else if (kind != 0) {
 			fail(err, err_len, "%s:%u: want one key of 64 hex digits (e.g. from "
 			     "'od -An -tx1 -N32 /dev/urandom | tr -d \" \\n\"')", path, lineno);
 			rc = -1;
@@ -305,7 +311,9 @@ int hc_auth_file_key_load(const char *path, uint8_t key[HC_AUTH_FILE_KEY_LEN], c
 		rc = -1;
 	}
 	if (rc != 0)
-		sodium_memzero(key, HC_AUTH_FILE_KEY_LEN);
+		sodium_memzero(key, HC_AUTH_FILE_KEYS_MAX * HC_AUTH_FILE_KEY_LEN);
+	else
+		*n = keys;
 	return rc;
 }
 

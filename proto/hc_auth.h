@@ -78,12 +78,16 @@ int hc_auth_key_parse(const char *hex, uint8_t key[HC_AUTH_KEY_LEN]);
 #define HC_AUTH_FILE_MAC_LEN 32
 
 /*
- * A file key's file: one line of 64 hex digits (a '#' comment line and
- * blank lines allowed around it), private as the keys file must be.
- * 0, or -1 with a message naming the file in err (key then zeroed).
+ * A file key's file: one line of 64 hex digits, or two while the key is
+ * rotated (the first signs, either verifies), '#' comment lines and
+ * blank lines allowed around them; private as the keys file must be.
+ * 0 and the keys in key[0 .. *n - 1], or -1 with a message naming the
+ * file in err (every key then zeroed, *n 0).
  */
-int hc_auth_file_key_load(const char *path, uint8_t key[HC_AUTH_FILE_KEY_LEN], char *err,
-			  size_t err_len);
+#define HC_AUTH_FILE_KEYS_MAX 2
+int hc_auth_file_key_load(const char *path,
+			  uint8_t key[HC_AUTH_FILE_KEYS_MAX][HC_AUTH_FILE_KEY_LEN], unsigned *n,
+			  char *err, size_t err_len);
 
 /* The MAC of len bytes at buf under key. */
 void hc_auth_file_mac(uint8_t mac[HC_AUTH_FILE_MAC_LEN], const void *buf, size_t len,

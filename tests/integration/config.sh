@@ -15,7 +15,9 @@
 #     rooms above the new max down to it with the fewest moves (10): rooms
 #     exactly 25, 25, 22; gateway 2, refused before, now places 20 users in
 #     pool 7 (fill max: two rooms of 10); the log says max-users needs a
-#     restart;
+#     restart; the state key rotated in the same reload (a new key first,
+#     the old one after it): the state file, written under the old key
+#     before, is written under the new one at once;
 #  4. a bad edit (pool 0 with 2 * min > max) + SIGHUP: config_reload_errors=1,
 #     config_reloads still 1, the room table and pool 0's policy unchanged;
 #     then a valid file without pool 7, which holds users: refused too
@@ -59,11 +61,25 @@ rm "$out/state.key"
 check 2 "$out/statekey.conf:3: [appliance] state-key: $out/state.key:1: want one key of 64 hex digits (e.g. from 'od -An -tx1 -N32 /dev/urandom | tr -d \" \\n\"')" \
 	"$out/statekey.conf"
 
+# state_file_mac KEYFILE: the state file ends in its MAC under KEYFILE's
+# first key (HMAC-SHA-512 cut to 256 bits: libsodium's crypto_auth)
+state_file_mac() {
+	python3 - "$out/gateways" "$1" <<'PY'
+import hmac, sys
+data = open(sys.argv[1], "rb").read()
+key = bytes.fromhex(open(sys.argv[2]).read().split()[0])
+body, _, last = data.rstrip(b"\n").rpartition(b"\n")
+want = b"#mac hmac-sha512-256 " + hmac.new(key, body + b"\n", "sha512").hexdigest()[:64].encode()
+sys.exit(0 if last == want else 1)
+PY
+}
+
 # --- 2. start from the file alone ------------------------------------------
 hc_lab_up $$
 hc_make_keys "$out/keys" 1              # gateway 1 only, for now
 ( umask 077; od -An -v -tx1 -N 16 /dev/urandom | tr -d ' \n' |
 	awk '{ printf "2 0 %s\n", $0 }' > "$out/gw2.keys" )
+( umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$out/state.key" )
 cpus=$(nproc)
 lcores="0@0,1@$((cpus > 1 ? 1 : 0))"
 conf=$out/headcount.conf
@@ -89,6 +105,7 @@ gateway-timeout-ms = 0       ; hc-gateway exits without SHUTDOWN
 max-users = $4
 dump-rooms = $out/rooms.csv
 dump-stats = $out/stats.kv
+state-key = $out/state.key
 
 [control]
 balance_interval_ms = 300
@@ -136,6 +153,11 @@ hc_wait 60 "gateway 2's datagrams dropped for no key" no_key_drops
 
 # --- 3. a good edit + SIGHUP -------------------------------------------------
 cat "$out/gw2.keys" >> "$out/keys"
+# the state key rotated, step 2 of docs/scaling.md's three: a new key
+# first (it signs), the old one after it (still believed)
+hc_wait 30 "the state file is written under the first key" state_file_mac "$out/state.key"
+( umask 077; { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; echo; cat "$out/state.key"; } \
+	> "$out/state.key.new" ) && mv "$out/state.key.new" "$out/state.key"
 write_conf 25 20 $'[pool.duel]\nid = 7\nmin = 2\nmax = 10\nfill = max' 2097152
 kill -HUP "$HC_PID"
 hc_wait 30 "SIGHUP reloaded the config" hc_tel_has /headcount/stats config_reloads=1
@@ -145,6 +167,10 @@ hc_wait 60 "pool 0's new policy" hc_tel_has /headcount/pool,0 min=5 target=20 ma
 hc_wait 60 "pool 7 added" hc_tel_has /headcount/pool,7 min=2 target=5 max=10
 grep -q "$conf:18: \[appliance\] max-users: changed, needs a restart (ignored)" "$out/headcount.log" ||
 	{ echo "FAIL: the restart-only change was not reported"; exit 1; }
+grep -q "state key reloaded from $out/state.key: 2 keys, while it is rotated (the first signs)" \
+	"$out/headcount.log" || { echo "FAIL: the state key was not reloaded"; exit 1; }
+hc_wait 30 "the state file is written under the new key" state_file_mac "$out/state.key"
+echo "  the state key rotated: the state file is written under the new key at once"
 # rooms above the new max balanced down to it: 10 moves, the fewest
 hc_wait 120 "the control core counts 10 directives done" \
 	hc_tel_has /headcount/control directives_done=10
@@ -174,7 +200,7 @@ kill -HUP "$HC_PID"
 hc_wait 30 "the bad file was refused" hc_tel_has /headcount/stats config_reload_errors=1
 hc_wait 60 "one reload applied, 92 users" hc_tel_has /headcount/stats config_reloads=1 users=92
 hc_wait 60 "pool 0's policy unchanged" hc_tel_has /headcount/pool,0 min=5 target=20 max=25
-grep -q "config reload refused, the running config stays: $conf:31: \[pool.default\] target: pool 0 (default): need 1 <= min <= target <= max <= 65535 and 2 \* min <= max (got min 5, target 4, max 8)" \
+grep -q "config reload refused, the running config stays: $conf:32: \[pool.default\] target: pool 0 (default): need 1 <= min <= target <= max <= 65535 and 2 \* min <= max (got min 5, target 4, max 8)" \
 	"$out/headcount.log" || { echo "FAIL: the refusal's message"; exit 1; }
 sleep 1 # a balance tick or three under the running policy: nothing to move
 hc_wait 60 "the room table unchanged" hc_rooms_equal "$out/before-bad.csv"
@@ -197,7 +223,7 @@ touch "$out/done"
 wait "$gateway1" || { cat "$out/gateway1.log"; echo "FAIL: hc-gateway 1"; exit 1; }
 hc_appliance_stop || { echo "FAIL: appliance exit status"; exit 1; }
 compare_rooms "$out/expect.csv" "$out/rooms.csv"
-printf 'ctl_config_reloads=1\nctl_config_reload_errors=2\nctl_keys_reloads=1\nusers=92\nseat_book_mismatches=0\ntables_consistent=1\n' \
+printf 'ctl_config_reloads=1\nctl_config_reload_errors=2\nctl_keys_reloads=1\nctl_state_key_reloads=1\nctl_state_key_reload_failures=0\nusers=92\nseat_book_mismatches=0\ntables_consistent=1\n' \
 	> "$out/final.expect"
 compare_kv "$out/final.expect" "$out/stats.kv" || { echo "FAIL: final counters"; exit 1; }
 echo "PASS: one config file: checked, started from, reloaded (policy, pool, key) without losing state, a bad edit refused"

@@ -1056,7 +1056,7 @@ static void test_restart_log_bounded(void)
 	FILE *before = rte_log_get_stream();
 	rte_openlog_stream(m);
 	struct hc_restart r;
-	int rc = hc_restart_init(&r, own, "none", NULL, 64, 1, 0, 1000, 0);
+	int rc = hc_restart_init(&r, own, "none", NULL, 0, 64, 1, 0, 1000, 0);
 	rte_openlog_stream(before);
 	fclose(m);
 	CU_ASSERT_EQUAL_FATAL(rc, 0);
@@ -1090,7 +1090,7 @@ static void test_restart_state_files(void)
 		 " 8\t\n9", text + 300);
 	write_text(own, text);
 	struct hc_restart r;
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", NULL, 64, 1, 0, 1000, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", NULL, 0, 64, 1, 0, 1000, 0), 0);
 	CU_ASSERT_EQUAL(r.holding, 1);
 	CU_ASSERT_EQUAL(r.st.listed, 5);
 	for (uint16_t gw = 5; gw <= 8; gw++)
@@ -1110,7 +1110,7 @@ static void test_restart_state_files(void)
 		fputc('x', nul);
 	fprintf(nul, "\n%0300d\n6\n", 7);
 	fclose(nul);
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", NULL, 64, 1, 0, 1000, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", NULL, 0, 64, 1, 0, 1000, 0), 0);
 	CU_ASSERT_EQUAL(r.st.listed, 3);
 	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 1), 0);
 	CU_ASSERT_EQUAL(hc_restart_swept(&r, 6, 0, 1), 0);
@@ -1119,7 +1119,7 @@ static void test_restart_state_files(void)
 	hc_restart_free(&r);
 
 	write_text(own, "5\nfive\n6\n");
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", NULL, 64, 1, 0, 1000, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", NULL, 0, 64, 1, 0, 1000, 0), 0);
 	CU_ASSERT_EQUAL(r.st.listed, 2);
 	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 1), 0);
 	CU_ASSERT_EQUAL(hc_restart_swept(&r, 6, 0, 1), 0);
@@ -1131,7 +1131,7 @@ static void test_restart_state_files(void)
 
 	write_text(own, "5\n");
 	CU_ASSERT_EQUAL_FATAL(mkfifo(peer, 0600), 0);
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, NULL, 64, 1, 0, 1000, 0), 0); /* no block */
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, NULL, 0, 64, 1, 0, 1000, 0), 0); /* no block */
 	CU_ASSERT_EQUAL(r.st.listed, 1);
 	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 1), 0);
 	CU_ASSERT_EQUAL(r.holding, 1);
@@ -1141,7 +1141,7 @@ static void test_restart_state_files(void)
 	snprintf(other, sizeof(other), "%s/other", dir);
 	write_text(other, "6\n");
 	CU_ASSERT_EQUAL_FATAL(symlink(other, peer), 0);
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, NULL, 64, 1, 0, 1000, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, NULL, 0, 64, 1, 0, 1000, 0), 0);
 	CU_ASSERT_EQUAL(r.st.listed, 1);            /* 6 not read through the link */
 	CU_ASSERT_EQUAL(r.st.listed_by_peer, 0);
 	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 1), 0);
@@ -1150,7 +1150,7 @@ static void test_restart_state_files(void)
 	unlink(peer);
 	/* the same file, not a link: read */
 	CU_ASSERT_EQUAL_FATAL(rename(other, peer), 0);
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, NULL, 64, 1, 0, 1000, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, NULL, 0, 64, 1, 0, 1000, 0), 0);
 	CU_ASSERT_EQUAL(r.st.listed, 2);
 	CU_ASSERT_EQUAL(r.st.listed_by_peer, 1);
 	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 1), 0);
@@ -1183,7 +1183,8 @@ static int peer_file_believed(const char *own, const char *peer, const uint8_t *
 			      uint64_t wall)
 {
 	struct hc_restart r;
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, key, 64, 1, 0, 1000, wall), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, (const uint8_t (*)[HC_RESTART_KEY_LEN])key,
+					      key != NULL, 64, 1, 0, 1000, wall), 0);
 	int believed = -1;
 	uint64_t refused = r.st.unauthenticated + r.st.stale;
 	if (refused == 0 && r.st.listed == 2 && r.st.listed_by_peer == 2) {
@@ -1241,7 +1242,7 @@ static void test_restart_state_key(void)
 	struct hc_restart r;
 	char writers_peer[80];
 	snprintf(writers_peer, sizeof(writers_peer), "%s/writers-peer", dir);
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, peer, writers_peer, key, 64, 1, 0, 1000, W0), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, peer, writers_peer, &key, 1, 64, 1, 0, 1000, W0), 0);
 	CU_ASSERT_EQUAL(r.st.stale, 1); /* its own peer copy: none (a pair's first takeover) */
 	hc_restart_end(&r, 0);
 	char self[sizeof(r.self)]; /* this process's name, as any reader here has it */
@@ -1334,21 +1335,59 @@ static void test_restart_state_key(void)
 	/* the own file is held to the key too, not to the stamp (it is as
 	 * old as the last time this box served) */
 	write_text(own, "5\n");
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", key, 64, 1, 0, 1000, at), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", &key, 1, 64, 1, 0, 1000, at), 0);
 	CU_ASSERT_EQUAL(r.st.unauthenticated, 1);
 	CU_ASSERT_EQUAL(r.st.listed, 0);
 	CU_ASSERT_EQUAL(r.holding, 1);
 	hc_restart_free(&r);
 	write_text(own, good);
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", key, 64, 1, 0, 1000, at + 86400000),
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", &key, 1, 64, 1, 0, 1000, at + 86400000),
 			      0);
 	CU_ASSERT_EQUAL(r.st.unauthenticated + r.st.stale, 0);
 	CU_ASSERT_EQUAL(r.st.listed, 2);
 	hc_restart_free(&r);
+	/* a key rotated (two keys, the first signs): a copy under either is
+	 * believed, one under a key dropped is not; the box writes under its
+	 * first key, again at once when that key changes */
+	write_text(peer, good); /* (under key) */
+	unlink(own);
+	uint8_t both[2][HC_RESTART_KEY_LEN], other_only[1][HC_RESTART_KEY_LEN];
+	memcpy(both[0], other, sizeof(other));
+	memcpy(both[1], key, sizeof(key));
+	memcpy(other_only[0], other, sizeof(other));
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, both, 2, 64, 1, 0, 1000, at), 0);
+	CU_ASSERT_EQUAL(r.st.unauthenticated + r.st.stale, 0);
+	CU_ASSERT_EQUAL(r.st.listed_by_peer, 2);
+	hc_restart_free(&r);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, peer, other_only, 1, 64, 1, 0, 1000, at), 0);
+	CU_ASSERT_EQUAL(r.st.unauthenticated, 1);
+	CU_ASSERT_EQUAL(r.st.listed_by_peer, 0);
+	hc_restart_free(&r);
+	char rot[80];
+	snprintf(rot, sizeof(rot), "%s/rotated", dir);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, rot, "none", &key, 1, 64, 1, 0, 1000, W0), 0);
+	snprintf(r.self, sizeof(r.self), "the-other-box:0123456789abcdef");
+	memset(w->members.gw_users, 0, sizeof(was));
+	w->members.gw_users[5] = 2;
+	w->members.gw_users[7] = 1;
+	hc_restart_save(&r, &dp, W0 + 10000);
+	hc_restart_flush(&r);
+	CU_ASSERT_EQUAL(r.st.writes, 1);
+	CU_ASSERT_EQUAL(peer_file_believed(own, rot, key, at), 1);
+	CU_ASSERT_EQUAL(peer_file_believed(own, rot, other, at), 0);
+	hc_restart_set_keys(&r, both, 2); /* step 2 of a rotation: the new key signs */
+	hc_restart_save(&r, &dp, W0 + 10001); /* nothing changed but the key */
+	hc_restart_flush(&r);
+	memcpy(w->members.gw_users, was, sizeof(was));
+	CU_ASSERT_EQUAL(r.st.writes, 2);
+	CU_ASSERT_EQUAL(peer_file_believed(own, rot, other, at), 1);
+	CU_ASSERT_EQUAL(peer_file_believed(own, rot, key, at), 0);
+	hc_restart_free(&r);
+	unlink(rot);
 	/* a keyed box that reads no peer file still renews its own (its
 	 * peer's copy must stay fresh) */
 	unlink(own);
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", key, 64, 1, 0, 1000, W0), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", &key, 1, 64, 1, 0, 1000, W0), 0);
 	memset(w->members.gw_users, 0, sizeof(was));
 	hc_restart_save(&r, &dp, W0);
 	hc_restart_flush(&r);
@@ -1463,7 +1502,7 @@ static void test_file_writer_hostile(void)
 	snprintf(sub, sizeof(sub), "%s/sub", dir);
 	snprintf(subpath, sizeof(subpath), "%s/gateways", sub);
 	struct hc_restart r;
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, subpath, "none", NULL, 64, 1, 0, 1000, W0), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, subpath, "none", NULL, 0, 64, 1, 0, 1000, W0), 0);
 	CU_ASSERT_EQUAL_FATAL(rmdir(sub), 0); /* (made by init) */
 	uint32_t was[64];
 	memcpy(was, w->members.gw_users, sizeof(was));

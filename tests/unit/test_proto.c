@@ -469,11 +469,22 @@ static void test_file_key(void)
 	static const char hex[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 	char text[256];
 	snprintf(text, sizeof(text), "# the pair's key\n\n  %s  # made by hand\n\n", hex);
-	uint8_t key[HC_AUTH_FILE_KEY_LEN];
+	uint8_t keys[HC_AUTH_FILE_KEYS_MAX][HC_AUTH_FILE_KEY_LEN];
+	unsigned nk = 9;
 	CU_ASSERT_EQUAL_FATAL(write_keys(dir, "state.key", text, 0600, path, sizeof(path)), 0);
-	CU_ASSERT_EQUAL(hc_auth_file_key_load(path, key, err, sizeof(err)), 0);
-	for (unsigned i = 0; i < sizeof(key); i++)
-		CU_ASSERT_EQUAL(key[i], i);
+	CU_ASSERT_EQUAL(hc_auth_file_key_load(path, keys, &nk, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(nk, 1);
+	for (unsigned i = 0; i < HC_AUTH_FILE_KEY_LEN; i++)
+		CU_ASSERT_EQUAL(keys[0][i], i);
+	/* two while the key is rotated: the first signs, in file order */
+	snprintf(text, sizeof(text), "# new\n%s\n# old\n%.62sff\n", hex, hex);
+	CU_ASSERT_EQUAL_FATAL(write_keys(dir, "two.key", text, 0600, path, sizeof(path)), 0);
+	CU_ASSERT_EQUAL(hc_auth_file_key_load(path, keys, &nk, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(nk, 2);
+	CU_ASSERT_EQUAL(keys[0][31], 31);
+	CU_ASSERT_EQUAL(keys[1][30], 30);
+	CU_ASSERT_EQUAL(keys[1][31], 0xff);
+	unlink(path);
 	static const struct {
 		const char *text;
 		mode_t mode;
@@ -485,18 +496,22 @@ static void test_file_key(void)
 		{"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f x\n", 0600, ":1:"},
 		{"# none\n", 0600, "no key"},
 		{"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n"
-		 "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n", 0600, ":2:"},
+		 "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1e\n"
+		 "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1d\n", 0600,
+		 ":3: a third key"},
 		{"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n", 0640, "mode"},
 		{"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n", 0604, "mode"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		memset(key, 0xaa, sizeof(key));
+		memset(keys, 0xaa, sizeof(keys));
+		nk = 9;
 		CU_ASSERT_EQUAL_FATAL(write_keys(dir, "bad.key", bad[i].text, bad[i].mode, path,
 						 sizeof(path)), 0);
-		CU_ASSERT_EQUAL(hc_auth_file_key_load(path, key, err, sizeof(err)), -1);
-		for (unsigned k = 0; k < sizeof(key); k++)
-			CU_ASSERT_EQUAL(key[k], 0); /* zeroed, not half loaded */
+		CU_ASSERT_EQUAL(hc_auth_file_key_load(path, keys, &nk, err, sizeof(err)), -1);
+		for (unsigned k = 0; k < sizeof(keys); k++)
+			CU_ASSERT_EQUAL(keys[k / HC_AUTH_FILE_KEY_LEN][k % HC_AUTH_FILE_KEY_LEN], 0);
+		CU_ASSERT_EQUAL(nk, 0); /* zeroed, not half loaded */
 		if (strstr(err, bad[i].what) == NULL || strstr(err, "bad.key") == NULL) {
 			fprintf(stderr, "file key error \"%s\" lacks \"%s\"\n", err, bad[i].what);
 			CU_FAIL("error message");
@@ -511,26 +526,27 @@ static void test_file_key(void)
 	cs[sizeof(cs) - 1] = '\0';
 	snprintf(lng, sizeof(lng), "%s # %s\n", hex, cs);
 	CU_ASSERT_EQUAL_FATAL(write_keys(dir, "long.key", lng, 0600, path, sizeof(path)), 0);
-	CU_ASSERT_EQUAL(hc_auth_file_key_load(path, key, err, sizeof(err)), 0);
-	CU_ASSERT_EQUAL(key[31], 31);
+	CU_ASSERT_EQUAL(hc_auth_file_key_load(path, keys, &nk, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(keys[0][31], 31);
 	snprintf(lng, sizeof(lng), "# %.200s%s\n", cs, hex);
 	CU_ASSERT_EQUAL_FATAL(write_keys(dir, "long.key", lng, 0600, path, sizeof(path)), 0);
-	CU_ASSERT_EQUAL(hc_auth_file_key_load(path, key, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(hc_auth_file_key_load(path, keys, &nk, err, sizeof(err)), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "no key"));
 	int fd = open(path, O_WRONLY | O_TRUNC);
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL(write(fd, hex, 64), 64);
 	CU_ASSERT_EQUAL(write(fd, "\0x\n", 3), 3);
 	close(fd);
-	CU_ASSERT_EQUAL(hc_auth_file_key_load(path, key, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(hc_auth_file_key_load(path, keys, &nk, err, sizeof(err)), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "NUL"));
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/state.key", dir);
-	CU_ASSERT_EQUAL(hc_auth_file_key_load(path, key, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(hc_auth_file_key_load(path, keys, &nk, err, sizeof(err)), 0);
 	unlink(path);
-	CU_ASSERT_EQUAL(hc_auth_file_key_load(path, key, err, sizeof(err)), -1); /* gone */
+	CU_ASSERT_EQUAL(hc_auth_file_key_load(path, keys, &nk, err, sizeof(err)), -1); /* gone */
 	CU_ASSERT_EQUAL(rmdir(dir), 0);
 
+	uint8_t key[HC_AUTH_FILE_KEY_LEN];
 	for (unsigned i = 0; i < sizeof(key); i++)
 		key[i] = (uint8_t)i;
 	uint8_t body[40] = "5\n7\n", mac[HC_AUTH_FILE_MAC_LEN];
