@@ -851,10 +851,9 @@ static void ha_poll(struct hc_decide *d, uint64_t now)
 	if (ev == HC_HA_DEMOTED)
 		return;
 	d->tx.incarnation = d->ha.epoch;
-	hc_restart_free(&d->restart);
-	if (hc_restart_init(&d->restart, d->dp->cfg->state_file, d->dp->cfg->peer_state_file,
-			    d->state_key, d->n_state_keys, d->dp->cfg->max_gateways,
-			    d->dp->n_workers, now, d->hold_tsc, hc_ha_wall_ms()) != 0)
+	if (hc_restart_again(&d->restart, d->dp->cfg->state_file, d->dp->cfg->peer_state_file,
+			     d->dp->cfg->max_gateways, d->dp->n_workers, now, d->hold_tsc,
+			     hc_ha_wall_ms()) != 0)
 		HC_LOG(WARNING, "HA: no memory for the restart hold: serving without it");
 	hc_ha_serve(&d->ha);
 }

@@ -25,7 +25,6 @@ struct hc_file_writer {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;      /* contents waiting, or a write done, or stop */
 	pthread_t tid;
-	int threaded;           /* the thread runs                          */
 	char *next;             /* contents waiting (malloc'd), or NULL     */
 	size_t next_len;
 	int busy;               /* the thread writes                        */
@@ -110,19 +109,20 @@ static void write_one(struct hc_file_writer *fw, const char *buf, size_t len)
 		hc_file_writer_test_hold();
 	int why = hc_file_replace(fw->path, buf, len);
 	pthread_mutex_lock(&fw->mu);
+	int was_failing = fw->failing; /* (logged after the lock: a slow log
+	                                  must not hold the caller's put) */
 	if (why == 0) {
 		fw->writes++;
-		if (fw->failing)
-			HC_LOG(NOTICE, "%s: written again", fw->path);
-		fw->failing = 0;
 	} else {
 		fw->errors++;
 		fw->failed = 1;
-		if (!fw->failing)
-			HC_LOG(WARNING, "%s: %s (tried again)", fw->path, strerror(why));
-		fw->failing = 1;
 	}
+	fw->failing = why != 0;
 	pthread_mutex_unlock(&fw->mu);
+	if (why == 0 && was_failing)
+		HC_LOG(NOTICE, "%s: written again", fw->path);
+	else if (why != 0 && !was_failing)
+		HC_LOG(WARNING, "%s: %s (tried again)", fw->path, strerror(why));
 }
 
 static void *writer_main(void *arg)
@@ -159,11 +159,13 @@ struct hc_file_writer *hc_file_writer_new(const char *path, const char *name)
 	pthread_cond_init(&fw->cv, NULL);
 	/* a control thread: on the CPUs no lcore polls */
 	int rc = rte_ctrl_thread_create(&fw->tid, name, NULL, writer_main, fw);
-	if (rc == 0)
-		fw->threaded = 1;
-	else
-		HC_LOG(WARNING, "%s: no writer thread (%s): written by the control core",
-		       path, strerror(rc < 0 ? -rc : rc));
+	if (rc != 0) {
+		pthread_cond_destroy(&fw->cv);
+		pthread_mutex_destroy(&fw->mu);
+		free(fw);
+		errno = rc < 0 ? -rc : rc;
+		return NULL;
+	}
 	return fw;
 }
 
@@ -173,11 +175,6 @@ int hc_file_writer_put(struct hc_file_writer *fw, const void *buf, size_t len)
 	if (copy == NULL)
 		return -ENOMEM;
 	memcpy(copy, buf, len);
-	if (!fw->threaded) {
-		write_one(fw, copy, len);
-		free(copy);
-		return 0;
-	}
 	pthread_mutex_lock(&fw->mu);
 	free(fw->next); /* waiting, and older: never written */
 	fw->next = copy;
@@ -207,7 +204,7 @@ void hc_file_writer_counts(struct hc_file_writer *fw, uint64_t *writes, uint64_t
 void hc_file_writer_flush(struct hc_file_writer *fw)
 {
 	pthread_mutex_lock(&fw->mu);
-	while (fw->threaded && (fw->next != NULL || fw->busy))
+	while (fw->next != NULL || fw->busy)
 		pthread_cond_wait(&fw->cv, &fw->mu);
 	pthread_mutex_unlock(&fw->mu);
 }
@@ -216,13 +213,11 @@ void hc_file_writer_free(struct hc_file_writer *fw)
 {
 	if (fw == NULL)
 		return;
-	if (fw->threaded) {
-		pthread_mutex_lock(&fw->mu);
-		fw->stop = 1; /* (what waits is written first) */
-		pthread_cond_broadcast(&fw->cv);
-		pthread_mutex_unlock(&fw->mu);
-		pthread_join(fw->tid, NULL);
-	}
+	pthread_mutex_lock(&fw->mu);
+	fw->stop = 1; /* (what waits is written first) */
+	pthread_cond_broadcast(&fw->cv);
+	pthread_mutex_unlock(&fw->mu);
+	pthread_join(fw->tid, NULL);
 	free(fw->next);
 	pthread_cond_destroy(&fw->cv);
 	pthread_mutex_destroy(&fw->mu);

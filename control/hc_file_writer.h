@@ -2,7 +2,9 @@
 /*
  * hc_file_writer.h - a small file replaced whole and durably, by a
  * control thread of its own, so that a slow or stuck disk never stalls
- * the caller (the control core: hc_restart.c's state file).
+ * the caller (the control core: hc_restart.c's state file) in steady
+ * state.  (Ending a writer, hc_file_writer_free, waits for its last
+ * write: at shutdown.)
  *
  * The caller hands over the file's whole contents (copied); the writer
  * thread writes them to a fresh PATH.tmp (an old one, or anything planted
@@ -23,8 +25,9 @@
 struct hc_file_writer;
 
 /* A writer for path (kept, not copied) on a DPDK control thread named
- * name (hc_file_writer_put falls back to writing in the caller's thread
- * if none can be started).  NULL: out of memory. */
+ * name.  NULL with errno: out of memory, or no thread could be started
+ * (the caller tries again later; nothing is ever written in its own
+ * thread). */
 struct hc_file_writer *hc_file_writer_new(const char *path, const char *name);
 
 /* Hand over len bytes of contents: 0, or -ENOMEM (nothing handed over). */

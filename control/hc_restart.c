@@ -279,10 +279,15 @@ void hc_restart_set_keys(struct hc_restart *r, const uint8_t (*keys)[HC_RESTART_
 	r->keyed = n_keys > 0;
 }
 
-int hc_restart_init(struct hc_restart *r, const char *path, const char *peer_path,
-		    const uint8_t (*keys)[HC_RESTART_KEY_LEN], unsigned n_keys,
-		    uint32_t max_gateways, unsigned n_workers, uint64_t now,
-		    uint64_t timeout_tsc, uint64_t wall_ms)
+static void writer_counts(struct hc_restart *r);
+
+/* hc_restart_init, and also[] (max_gateways flags, or NULL): gateways
+ * counted as the own file's though it may not have them yet (the set a
+ * takeover's writer was handed last). */
+static int init_hold(struct hc_restart *r, const char *path, const char *peer_path,
+		     const uint8_t (*keys)[HC_RESTART_KEY_LEN], unsigned n_keys,
+		     uint32_t max_gateways, unsigned n_workers, uint64_t now,
+		     uint64_t timeout_tsc, uint64_t wall_ms, const uint8_t *also)
 {
 	memset(r, 0, sizeof(*r));
 	if (is_none(path))
@@ -321,6 +326,15 @@ int hc_restart_init(struct hc_restart *r, const char *path, const char *peer_pat
 	}
 	int unknown = 0; /* who held users is not known for sure */
 	long own = read_file(r, path, 1, &unknown, wall_ms);
+	for (uint32_t gw = 1; also != NULL && gw < max_gateways; gw++) {
+		if (also[gw] == 0xff)
+			unknown = 1; /* the last write failed: its set is not known */
+		if (also[gw] != 1 || (r->swept[gw] & NOT_RESTATED))
+			continue;
+		r->swept[gw] = NOT_RESTATED;
+		r->written[gw] = 1;
+		own++;
+	}
 	long peer = is_none(peer_path) ? 0 : read_file(r, peer_path, 0, &unknown, wall_ms);
 	long n = own + peer;
 	if (n == 0 && !unknown)
@@ -337,6 +351,44 @@ int hc_restart_init(struct hc_restart *r, const char *path, const char *peer_pat
 	       own, peer, is_none(peer_path) ? "(none)" : peer_path,
 	       (unsigned long)(timeout_tsc * 1000 / rte_get_tsc_hz()));
 	return 0;
+}
+
+int hc_restart_init(struct hc_restart *r, const char *path, const char *peer_path,
+		    const uint8_t (*keys)[HC_RESTART_KEY_LEN], unsigned n_keys,
+		    uint32_t max_gateways, unsigned n_workers, uint64_t now,
+		    uint64_t timeout_tsc, uint64_t wall_ms)
+{
+	return init_hold(r, path, peer_path, keys, n_keys, max_gateways, n_workers, now,
+			 timeout_tsc, wall_ms, NULL);
+}
+
+int hc_restart_again(struct hc_restart *r, const char *path, const char *peer_path,
+		     uint32_t max_gateways, unsigned n_workers, uint64_t now,
+		     uint64_t timeout_tsc, uint64_t wall_ms)
+{
+	/* the writer kept (ending it would wait for the disk); the set it was
+	 * handed last counts with the own file, which may not have it yet */
+	struct hc_file_writer *fw = r->fw;
+	uint64_t save_errors = r->save_errors;
+	uint8_t keys[HC_RESTART_KEYS][HC_RESTART_KEY_LEN];
+	unsigned n_keys = r->n_keys;
+	memcpy(keys, r->key, sizeof(keys));
+	uint8_t *also = r->written;
+	r->written = NULL;
+	r->fw = NULL;
+	hc_restart_free(r);
+	int rc = init_hold(r, path, peer_path, keys, n_keys, max_gateways, n_workers, now,
+			   timeout_tsc, wall_ms, fw != NULL ? also : NULL);
+	free(also);
+	explicit_bzero(keys, sizeof(keys));
+	if (r->path == NULL || rc != 0) {
+		hc_file_writer_free(fw); /* (no file, or no memory: nothing to write) */
+		fw = NULL;
+	}
+	r->fw = fw;
+	r->save_errors = save_errors;
+	writer_counts(r);
+	return rc;
 }
 
 void hc_restart_free(struct hc_restart *r)
@@ -415,7 +467,8 @@ void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp, uint64
 		r->fw = hc_file_writer_new(r->path, "hc-state-file");
 	if (r->fw == NULL) {
 		if (r->save_errors++ == 0)
-			HC_LOG(WARNING, "%s: out of memory", r->path);
+			HC_LOG(WARNING, "%s: no writer thread (%s): tried again each second",
+			       r->path, strerror(errno));
 		r->st.write_errors = r->save_errors;
 		return;
 	}

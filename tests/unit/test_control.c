@@ -1471,6 +1471,49 @@ static void test_file_writer_off_caller(void)
 	rmdir(dir);
 }
 
+/* A takeover while the state file's write is held (a slow disk): the
+ * hold starts at once (the writer is kept, not waited for) and counts
+ * the set handed to the writer, which the file on disk lacks. */
+static void test_restart_again_keeps_writer(void)
+{
+	char dir[] = "/tmp/hc-fw-XXXXXX", path[64], text[256];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/gateways", dir);
+	write_text(path, "# old\n4\n");
+	struct hc_restart r;
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, path, "none", NULL, 0, 64, 1, 0, 1000, W0), 0);
+	CU_ASSERT_EQUAL(r.st.listed, 1);
+	hc_restart_end(&r, 0);
+	uint32_t was[64];
+	memcpy(was, w->members.gw_users, sizeof(was));
+	memset(w->members.gw_users, 0, sizeof(was));
+	w->members.gw_users[3] = 1; /* 4 gone, 3 new */
+	sem_init(&held_in, 0, 0);
+	sem_init(&held_go, 0, 0);
+	held_calls = 0;
+	hc_file_writer_test_hold = hold_first_write;
+	hc_restart_save(&r, &dp, W0);
+	memcpy(w->members.gw_users, was, sizeof(was));
+	CU_ASSERT_EQUAL_FATAL(sem_wait_30s(&held_in), 0); /* the write is held */
+	CU_ASSERT_EQUAL_FATAL(hc_restart_again(&r, path, "none", 64, 1, 0, 1000, W0), 0);
+	CU_ASSERT_EQUAL(r.holding, 1);
+	CU_ASSERT_EQUAL(r.st.listed, 2); /* 4 from the disk, 3 from the writer's hand */
+	CU_ASSERT_EQUAL(read_all(path, text, sizeof(text)), 8); /* still the old file */
+	sem_post(&held_go);
+	hc_restart_flush(&r);
+	CU_ASSERT_EQUAL(r.st.writes, 1);
+	CU_ASSERT_EQUAL(hc_restart_swept(&r, 4, 0, 1), 0);
+	CU_ASSERT_EQUAL(hc_restart_swept(&r, 3, 0, 1), 1);
+	hc_restart_free(&r);
+	hc_file_writer_test_hold = NULL;
+	sem_destroy(&held_in);
+	sem_destroy(&held_go);
+	CU_ASSERT_EQUAL(read_all(path, text, sizeof(text)) > 0, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "\n3\n"));
+	unlink(path);
+	rmdir(dir);
+}
+
 /* What is planted at the temporary name is removed, never opened: a FIFO
  * (opening it to write would wait for a reader forever) and a symlink
  * (the write would land in its target).  A write into a directory that
@@ -1559,6 +1602,8 @@ static CU_TestInfo tests[] = {
 	 test_restart_state_key},
 	{"state file writer: off the caller, latest wins", test_file_writer_off_caller},
 	{"state file writer: planted files, failures retried", test_file_writer_hostile},
+	{"state file writer: a takeover keeps it, counts what it was handed",
+	 test_restart_again_keeps_writer},
 	CU_TEST_INFO_NULL,
 };
 
