@@ -212,6 +212,7 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(state_file_writes, restart.st.writes) X(state_file_write_errors, restart.st.write_errors) \
 	X(state_file_unauthenticated, restart.st.unauthenticated) \
 	X(state_file_stale, restart.st.stale) \
+	X(state_file_write_busy_ms, restart.st.write_busy_ms) \
 	X(ha_role, ha.role) X(ha_epoch, ha.epoch) X(ha_takeovers, ha.st.takeovers) \
 	X(ha_demotions, ha.st.demotions) X(ha_reepochs, ha.st.reepochs) X(ha_garps, ha.st.garps) \
 	X(ha_garp_failures, ha.st.garp_failures) X(ha_takeover_wall_ms, ha.st.takeover_wall_ms) \

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_lcore.h>
@@ -28,6 +29,7 @@ struct hc_file_writer {
 	char *next;             /* contents waiting (malloc'd), or NULL     */
 	size_t next_len;
 	int busy;               /* the thread writes                        */
+	uint64_t busy_since_ms; /* ... since (CLOCK_MONOTONIC)               */
 	int stop;
 	int failed;             /* a write failed since the caller last asked */
 	int failing;            /* the last write failed (log only the first) */
@@ -125,6 +127,13 @@ static void write_one(struct hc_file_writer *fw, const char *buf, size_t len)
 		HC_LOG(WARNING, "%s: %s (tried again)", fw->path, strerror(why));
 }
 
+static uint64_t monotonic_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
 static void *writer_main(void *arg)
 {
 	struct hc_file_writer *fw = arg;
@@ -138,6 +147,7 @@ static void *writer_main(void *arg)
 		size_t len = fw->next_len;
 		fw->next = NULL;
 		fw->busy = 1;
+		fw->busy_since_ms = monotonic_ms();
 		pthread_mutex_unlock(&fw->mu);
 		write_one(fw, buf, len);
 		free(buf);
@@ -199,6 +209,15 @@ void hc_file_writer_counts(struct hc_file_writer *fw, uint64_t *writes, uint64_t
 	*writes = fw->writes;
 	*errors = fw->errors;
 	pthread_mutex_unlock(&fw->mu);
+}
+
+uint64_t hc_file_writer_busy_ms(struct hc_file_writer *fw)
+{
+	pthread_mutex_lock(&fw->mu);
+	uint64_t since = fw->busy ? fw->busy_since_ms : 0;
+	pthread_mutex_unlock(&fw->mu);
+	uint64_t now = monotonic_ms();
+	return since == 0 ? 0 : now > since ? now - since : 1;
 }
 
 void hc_file_writer_flush(struct hc_file_writer *fw)

@@ -39,6 +39,10 @@ int hc_file_writer_failed(struct hc_file_writer *fw);
 /* Files written whole, and writes that failed, so far. */
 void hc_file_writer_counts(struct hc_file_writer *fw, uint64_t *writes, uint64_t *errors);
 
+/* How long the write in progress has taken so far, in ms (0: none): a
+ * disk that hangs shows here, not in the caller's time. */
+uint64_t hc_file_writer_busy_ms(struct hc_file_writer *fw);
+
 /* Wait until everything handed over is written (or failed). */
 void hc_file_writer_flush(struct hc_file_writer *fw);
 

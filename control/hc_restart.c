@@ -447,8 +447,11 @@ static int add_mac(char **body, size_t *len, const uint8_t *key)
 static void writer_counts(struct hc_restart *r)
 {
 	uint64_t errors = 0;
-	if (r->fw != NULL)
+	r->st.write_busy_ms = 0;
+	if (r->fw != NULL) {
 		hc_file_writer_counts(r->fw, &r->st.writes, &errors);
+		r->st.write_busy_ms = hc_file_writer_busy_ms(r->fw);
+	}
 	r->st.write_errors = errors + r->save_errors;
 }
 
@@ -473,6 +476,15 @@ void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp, uint64
 		return;
 	}
 	writer_counts(r);
+	if (r->st.write_busy_ms >= HC_RESTART_REFRESH_MS && !r->stuck_logged) {
+		HC_LOG(WARNING, "%s: one write has taken %lu ms so far (a disk that hangs?): "
+		       "%s", r->path, (unsigned long)r->st.write_busy_ms,
+		       r->keyed ? "the peer's copy goes stale 30 s after the last one written"
+				: "the file stays as it was");
+		r->stuck_logged = 1;
+	} else if (r->st.write_busy_ms == 0) {
+		r->stuck_logged = 0;
+	}
 	if (hc_file_writer_failed(r->fw))
 		memset(r->written, 0xff, r->max_gateways); /* (logged there) */
 	/* keyed: the stamp renewed (the peer believes a fresh copy only,

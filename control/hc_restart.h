@@ -64,6 +64,7 @@ struct hc_restart_stats {
 	uint64_t hold_ms;    /* how long placements were held             */
 	uint64_t writes;     /* state files written                       */
 	uint64_t write_errors;
+	uint64_t write_busy_ms; /* the write in progress so far (0: none) */
 	uint64_t unauthenticated; /* state files read with --state-key whose
 	                             MAC was missing or wrong (not believed) */
 	uint64_t stale;      /* peer copies with a good MAC not believed: no
@@ -95,6 +96,7 @@ struct hc_restart {
 	struct hc_file_writer *fw; /* path's writer thread (hc_file_writer.h),
 	                             started by the first save             */
 	uint64_t save_errors;     /* saves that failed before the writer   */
+	int stuck_logged;         /* a write running 10 s or more was logged */
 	struct hc_restart_stats st;
 };
 

@@ -1453,8 +1453,10 @@ static void test_file_writer_off_caller(void)
 	uint64_t writes = 9, errors = 9;
 	hc_file_writer_counts(fw, &writes, &errors);
 	CU_ASSERT_EQUAL(writes, 0);
+	CU_ASSERT(hc_file_writer_busy_ms(fw) >= 1); /* (a hung disk shows) */
 	sem_post(&held_go);
 	hc_file_writer_flush(fw);
+	CU_ASSERT_EQUAL(hc_file_writer_busy_ms(fw), 0);
 	hc_file_writer_counts(fw, &writes, &errors);
 	CU_ASSERT_EQUAL(writes, 2); /* A and C */
 	CU_ASSERT_EQUAL(errors, 0);
@@ -1526,6 +1528,7 @@ static void test_file_writer_hostile(void)
 	snprintf(path, sizeof(path), "%s/gateways", dir);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	alarm(120); /* (a regression that opens the FIFO would wait forever) */
 	CU_ASSERT_EQUAL_FATAL(mkfifo(tmp, 0600), 0);
 	CU_ASSERT_EQUAL(hc_file_replace(path, "1\n", 2), 0);
 	CU_ASSERT_EQUAL(read_all(path, text, sizeof(text)), 2);
@@ -1540,6 +1543,7 @@ static void test_file_writer_hostile(void)
 	CU_ASSERT_EQUAL(read_all(path, text, sizeof(text)), 2);
 	CU_ASSERT_STRING_EQUAL(text, "2\n");
 	CU_ASSERT_EQUAL(lstat(tmp, &st), -1);
+	alarm(0);
 	/* the directory gone: the writer thread fails, once said */
 	char sub[64], subpath[80];
 	snprintf(sub, sizeof(sub), "%s/sub", dir);
