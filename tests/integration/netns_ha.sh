@@ -224,6 +224,8 @@ sync_start() {
 	local s=$1 own=$2 peer=$3 ns=hclab-app-$tag
 	[ "$s" = a ] || ns=hclab-apb-$tag
 	mkdir -p "$out/$s/peer"
+	chown nobody:nogroup "$out/$s/peer" # (as deploy/keepalived/rsyncd-headcount.conf says)
+	chmod 700 "$out/$s/peer"
 	(umask 077; echo "headcount:lab-$tag" > "$out/$s/rsyncd.secrets"
 	 echo "lab-$tag" > "$out/$s/rsync.password")
 	sed -e "s|^address = .*|address = $own|" \
