@@ -283,6 +283,8 @@ static int park_if_leased(struct hc_decide *d, unsigned worker, const struct hc_
 
 static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_change *c,
 			 uint64_t now);
+static void hold_request(struct hc_decide *d, unsigned worker, const struct hc_change *c,
+			 uint64_t now);
 
 /* Room's revoke is answered by every worker: decide what waited for it,
  * in order. */
@@ -296,8 +298,14 @@ static void unpark(struct hc_decide *d, uint32_t room, uint64_t now)
 			d->parked[kept++] = d->parked[k];
 	}
 	d->n_parked = kept;
-	for (uint32_t k = 0; k < n; k++)
-		seat_request(d, d->unparked[k].worker, &d->unparked[k].c, now);
+	for (uint32_t k = 0; k < n; k++) {
+		const struct hc_change *c = &d->unparked[k].c;
+		if (c->kind == HC_CHG_REQUEST && hc_restart_holding(&d->restart))
+			hold_request(d, d->unparked[k].worker, c, now); /* (parked
+			                                                    before a hold began) */
+		else
+			seat_request(d, d->unparked[k].worker, c, now);
+	}
 }
 
 /* Each tick, before the plan: leases come back from rooms below min (the
@@ -848,6 +856,11 @@ static void ha_poll(struct hc_decide *d, uint64_t now)
 		hc_restart_end(&d->restart, now);
 		release_held(d, now);
 	}
+	/* the workers' leases were granted from this epoch's book: every one
+	 * comes back now, so that no JOIN is applied on one during the next
+	 * epoch's hold (seats a gateway of the other box may still hold) */
+	d->revoke_all = 1;
+	revoke_for_tick(d);
 	if (ev == HC_HA_DEMOTED)
 		return;
 	d->tx.incarnation = d->ha.epoch;
@@ -918,10 +931,15 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 		/* plan only from settled rooms: while picks or directives are
 		 * in flight, their users still count where they were and would
 		 * be moved twice */
-		if (!hc_ha_serving(&d->ha)) {
-			/* an HA backup: nothing to balance, nothing to save */
-		} else if (hc_restart_holding(&d->restart)) {
-			d->st.ticks_waited++; /* the book is not complete yet */
+		if (!hc_ha_serving(&d->ha) || hc_restart_holding(&d->restart)) {
+			/* an HA backup: nothing to balance, nothing to save; a
+			 * hold: the book is not complete yet.  Either way the
+			 * leases of an epoch gone come back (revoke_all: a room
+			 * whose holder's backlog was long is tried again) */
+			if (d->revoke_all)
+				revoke_for_tick(d);
+			if (hc_ha_serving(&d->ha))
+				d->st.ticks_waited++;
 		} else {
 			revoke_for_tick(d);
 			if (d->picks_in_flight == 0 && hc_directives_in_flight(&d->dirs) == 0) {

@@ -1473,6 +1473,57 @@ static void test_file_writer_off_caller(void)
 	rmdir(dir);
 }
 
+/* HA: a box's leases come back when its epoch ends (demoted) and when a
+ * new one begins (a takeover, a re-epoch), so that no JOIN is applied on
+ * a seat granted from an older book during the new epoch's restart hold:
+ * after a master -> backup -> master flap the worker holds no lease, and
+ * its next JOIN in the room asks for a seat. */
+static void test_ha_revokes_leases(void)
+{
+	uint64_t user = 620000;
+	uint8_t op = HC_OP_JOIN;
+	settle();
+	/* a room no earlier test used or revoked (ticks do not advance
+	 * here: a revoked room's leases would wait for one) */
+	uint32_t r = 0;
+	for (uint32_t k = 1; k < 64 && r == 0; k++) /* (--max-rooms 64) */
+		if (d.book.room[k].users == 0 && d.book.room[k].lease_hold == 0 &&
+		    d.book.room[k].leased == 0 && w->members.room_users[k] == 0)
+			r = k;
+	CU_ASSERT_FATAL(r != 0);
+	CU_ASSERT_EQUAL_FATAL(pol.lease_seats, 16);
+	struct hc_ha was = d.ha;
+	uint32_t inc = d.tx.incarnation;
+	d.ha.role = HC_HA_MASTER; /* (the suite's appliance: one of a pair now) */
+	events(&user, &r, &op, 1);
+	settle();
+	CU_ASSERT_EQUAL_FATAL(w->members.lease[r], 16);
+	CU_ASSERT_EQUAL(d.book.room[r].leased, 16);
+	uint64_t revoked = d.book.st.lease_revokes;
+	CU_ASSERT_EQUAL_FATAL(hc_ha_request(&d.ha, HC_HA_BACKUP), 0);
+	settle();
+	CU_ASSERT_EQUAL(d.ha.role, HC_HA_BACKUP);
+	CU_ASSERT_EQUAL(w->members.lease[r], 0); /* given back */
+	CU_ASSERT_EQUAL(d.book.room[r].leased, 0);
+	CU_ASSERT(d.book.st.lease_revokes > revoked); /* (every leased room) */
+	CU_ASSERT_EQUAL(d.book.leased_now, 0);
+	CU_ASSERT_EQUAL_FATAL(hc_ha_request(&d.ha, HC_HA_MASTER), 0);
+	settle();
+	CU_ASSERT_EQUAL(d.ha.role, HC_HA_MASTER);
+	uint64_t requests = w->members.st.requests, leased = w->members.st.leased_joins;
+	user++;
+	events(&user, &r, &op, 1);
+	settle();
+	CU_ASSERT_EQUAL(w->members.st.requests, requests + 1); /* asked, not leased */
+	CU_ASSERT_EQUAL(w->members.st.leased_joins, leased);
+	CU_ASSERT_EQUAL(d.book.room[r].users, 2);
+	/* the suite's appliance again */
+	d.ha = was;
+	d.tx.incarnation = inc;
+	__atomic_store_n(&dp.ha_serving, 1, __ATOMIC_RELEASE);
+	settle();
+}
+
 /* A takeover while the state file's write is held (a slow disk): the
  * hold starts at once (the writer is kept, not waited for) and counts
  * the set handed to the writer, which the file on disk lacks. */
@@ -1606,6 +1657,7 @@ static CU_TestInfo tests[] = {
 	 test_restart_state_key},
 	{"state file writer: off the caller, latest wins", test_file_writer_off_caller},
 	{"state file writer: planted files, failures retried", test_file_writer_hostile},
+	{"HA: leases come back when an epoch ends or begins", test_ha_revokes_leases},
 	{"state file writer: a takeover keeps it, counts what it was handed",
 	 test_restart_again_keeps_writer},
 	CU_TEST_INFO_NULL,
