@@ -12,8 +12,9 @@
 # fresh appliance per trial, at rising rates and reports the highest rate
 # at which nothing was lost (results.kv, sweep.dat, sweep.png).
 #
-# Usage: see usage() below.  Exit 0: PASS (sweep: every trial ran);
-# 1: FAIL; 2: bad usage; 77: Pktgen not found (skipped).
+# Usage: see usage() below.  Exit 0: PASS (sweep: every trial ran, Pktgen
+# and the appliance ending well, exact or not); 1: FAIL (sweep: a trial
+# did not run to its end); 2: bad usage; 77: Pktgen not found (skipped).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 sc=$top/pktgen-scenarios
@@ -65,6 +66,14 @@ apply-64) echo "run.sh: apply-64's 1,618-byte frames need jumbo frames, which Pk
 *) echo "run.sh: no scenario $scenario" >&2; exit 2 ;;
 esac
 [[ $split =~ ^[1-8]$ ]] || { echo "run.sh: --split takes 1..8" >&2; exit 2; }
+[[ $send_timeout =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --timeout takes whole seconds" >&2; exit 2; }
+for r in $rate $rates; do
+	[[ $r =~ ^[0-9]*\.?[0-9]+$ ]] && awk -v r="$r" 'BEGIN { exit !(r > 0 && r <= 100) }' ||
+		{ echo "run.sh: a rate is a percent of the link, above 0 and at most 100: $r" >&2; exit 2; }
+done
+# the sweep's trials from the lowest rate up: loss_free_up_to is the
+# highest rate below which every trial was exact, whatever the order given
+rates=$(printf '%s\n' $rates | sort -g -u | paste -sd' ')
 if [ -z "$pktgen" ] || [ ! -x "$pktgen" ]; then
 	echo "SKIP: no Pktgen binary (--pktgen PATH); build it as pktgen-scenarios/README.md says"
 	exit 77
@@ -106,13 +115,17 @@ make_pcaps() {
 appliance_start() {
 	hc_appliance_start "$build" "$1" "$2" --no-auth --stats-interval 0 \
 		--gateway-timeout-ms 0 --gap-nacks 1000000 \
-		--dump-rooms "$1/rooms.csv" --dump-stats "$1/stats.kv" > "$1/headcount.log" 2>&1
+		--dump-rooms "$1/rooms.csv" --dump-stats "$1/stats.kv" > "$1/start.log" 2>&1
+	# (hc_appliance_start itself writes the appliance's output to headcount.log)
 }
 # appliance_stats: its counters now (telemetry), key=value
 appliance_stats() { hc_tel_kv /headcount/stats; }
 # ------------------------------------------------------------------------
 
 cleanup() {
+	# Pktgen under timeout(1) is in a process group of its own, which a
+	# Ctrl-C does not reach: it goes by its file prefix
+	pkill -TERM -f "file-prefix hcpg$$( |\$)" 2> /dev/null || true
 	hc_lab_down
 	rm -rf "/var/run/dpdk/hcpg$$" 2>/dev/null || true
 }
@@ -170,7 +183,8 @@ trial() {
 	# ARP and heartbeats (ICMP), extra frames the scenario does not count
 	ip -n "$HC_NSG" addr flush dev "$HC_VG"
 	echo "$(date +%T) appliance starts" > "$t/phases.log"
-	HC_AFP_ARGS=framecnt=8192 appliance_start "$t" "$split"
+	local started=1
+	HC_AFP_ARGS=framecnt=8192 appliance_start "$t" "$split" || started=0
 
 	for i in $(seq 0 $((split - 1))); do
 		pcapargs+=(-s "$i:${files[$i]}")
@@ -190,9 +204,15 @@ ${pcapargs[*]} -f $sc/hc-apply.lua"
 	echo "$cmd" > "$t/pktgen.cmd"
 	local pg_rc=0
 	echo "$(date +%T) pktgen starts" >> "$t/phases.log"
-	ip netns exec "$HC_NSG" env LUA_PATH="$lua_path" HC_PCAP="$pcaplist" HC_RATE="$r" \
-		HC_TIMEOUT_S="$send_timeout" timeout -k 10 $((send_timeout + 180)) \
-		script -qec "$cmd" /dev/null < /dev/null > "$t/pktgen.log" 2>&1 || pg_rc=$?
+	if [ "$started" = 1 ]; then
+		ip netns exec "$HC_NSG" env LUA_PATH="$lua_path" HC_PCAP="$pcaplist" HC_RATE="$r" \
+			HC_TIMEOUT_S="$send_timeout" timeout -k 10 $((send_timeout + 180)) \
+			script -qec "$cmd" /dev/null < /dev/null > "$t/pktgen.log" 2>&1 || pg_rc=$?
+	else
+		pg_rc=125 # (not run: the trial fails, judged by what the appliance left)
+		echo "run.sh: the appliance did not start (see $t/start.log, $t/headcount.log):" \
+			"Pktgen not run" | tee "$t/pktgen.log" >&2
+	fi
 	echo "$(date +%T) pktgen exited ($pg_rc)" >> "$t/phases.log"
 	rm -rf "/var/run/dpdk/hcpg$$"
 	tr -d '\r' < "$t/pktgen.log" | sed -n 's/^.*hc-apply: //p' > "$t/hc-apply.kv" || true
@@ -280,7 +300,7 @@ fi
 # every trial's lines prefixed "rate<R>.", sweep.dat one row per trial
 # (the highest exact trial), and the highest below which every trial was
 # exact (a busy machine may lose at one rate and not at the next)
-best=none upto=none all=1
+best=none upto=none all=1 ran=1
 : > "$out/results.kv"
 printf '# rate_pct frames pktgen_sent hc_if_rx port_ipackets rx_frames lost exact fps\n' > "$out/sweep.dat"
 for r in $rates; do
@@ -294,9 +314,13 @@ for r in $rates; do
 	w=$(kv pktgen_waited_ms "$f")
 	fps=$([ "${w:-0}" -gt 0 ] && echo $(($(kv pktgen_sent "$f") * 1000 / w)) || echo 0)
 	echo "rate$r.approx_fps=$fps" >> "$out/results.kv"
-	printf '%s %s %s %s %s %s %s %s %s\n' "$r" "$frames" "$(kv pktgen_sent "$f")" \
-		"$(kv hc_if_rx_packets "$f")" "$(kv port_ipackets "$f")" "$(kv rx_frames "$f")" \
-		"$(kv lost "$f")" "$ok" "$fps" >> "$out/sweep.dat"
+	# (a figure a trial did not leave is NaN: the columns stay in place)
+	nan() { local v; v=$(kv "$1" "$f"); echo "${v:-NaN}"; }
+	printf '%s %s %s %s %s %s %s %s %s\n' "$r" "$frames" "$(nan pktgen_sent)" \
+		"$(nan hc_if_rx_packets)" "$(nan port_ipackets)" "$(nan rx_frames)" \
+		"$(nan lost)" "$ok" "$fps" >> "$out/sweep.dat"
+	# every trial ran: Pktgen and the appliance both ended well
+	[ "$(kv pktgen_exit "$f")" = 0 ] && [ "$(kv headcount_exit "$f")" = 0 ] || ran=0
 	echo "rate=$r exact=$ok lost=$(kv lost "$f") ring_drops=$(kv port_ring_drops "$f")" \
 		"pktgen_sent=$(kv pktgen_sent "$f") approx_fps=$fps"
 	# the highest exact rate, whatever the order of --rates
@@ -312,6 +336,7 @@ done
 	echo "rates=$rates"
 	echo "max_loss_free_rate=$best"
 	echo "loss_free_up_to=$upto"
+	echo "every_trial_ran=$ran"
 	echo "cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
 	echo "nproc=$ncpu"
 	echo "loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -320,7 +345,7 @@ plot=$out/sweep.png
 if ! command -v gnuplot > /dev/null; then
 	plot="(no plot: gnuplot is not installed)"
 else
-	gnuplot <<EOF > "$out/gnuplot.log" 2>&1 || echo "run.sh: gnuplot failed (see $out/gnuplot.log)"
+	gnuplot <<EOF > "$out/gnuplot.log" 2>&1 || plot="(no plot: gnuplot failed, see $out/gnuplot.log)"
 set terminal pngcairo size 800,500 noenhanced
 set output "$out/sweep.png"
 set title "headcount <- Pktgen ($scenario, $frames frames, one pass per trial)"
@@ -332,5 +357,6 @@ plot "$out/sweep.dat" using 1:7 with linespoints title "lost (frames - appliance
      "$out/sweep.dat" using 1:(\$3 - \$4) with linespoints title "lost before the appliance's veth"
 EOF
 fi
-tail -9 "$out/results.kv"
+tail -10 "$out/results.kv"
 echo "sweep: results in $out/results.kv, $out/sweep.dat, $plot"
+[ "$ran" = 1 ] # (exit 1: a trial did not run to its end, see its phases.log)

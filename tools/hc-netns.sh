@@ -179,10 +179,19 @@ hc_arp_check() {
 	echo "$mac"
 }
 
-# hc_appliance_stop: SIGINT and wait; returns headcount's exit status.
+# hc_appliance_stop: SIGINT and wait (at most 120 s, then SIGKILL:
+# status 137); returns headcount's exit status.
 hc_appliance_stop() {
-	local rc=0
+	local rc=0 _
 	kill -INT "$HC_PID"
+	for _ in $(seq 1200); do
+		kill -0 "$HC_PID" 2> /dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$HC_PID" 2> /dev/null; then
+		echo "headcount did not stop within 120 s of SIGINT: killed" >&2
+		kill -KILL "$HC_PID" 2> /dev/null || true
+	fi
 	wait "$HC_PID" || rc=$?
 	HC_PID=""
 	return $rc
