@@ -467,8 +467,12 @@ int hc_rooms_reserve_for(struct hc_rooms *r, uint32_t room, uint64_t user, uint1
 			 uint64_t now)
 {
 	struct hc_room *rm = &r->room[room];
+	/* the user's own live seat here is renewed, not a new one: a full
+	 * room (full with it) keeps it, as a NEW_TOPIC resent names it */
+	int32_t mine = resv_lookup(r, user);
+	uint32_t own = mine >= 0 && !r->resv[mine].consumed && r->resv[mine].room == room;
 	if (rm->state != HC_ROOM_LIVE ||
-	    hc_room_occupancy(rm) >= r->pol->pool[rm->pool].max)
+	    hc_room_occupancy(rm) - own >= r->pol->pool[rm->pool].max)
 		return 0;
 	uint32_t before = hc_room_occupancy(rm);
 	int32_t old = resv_find(r, user);

@@ -183,6 +183,14 @@ static void test_direct_joins_past_target(void)
 	CU_ASSERT_EQUAL(r.st.seated_beyond_target, 51);
 	CU_ASSERT_EQUAL(hc_room_occupancy(&r.room[2]), 51);
 	CU_ASSERT_EQUAL(r.st.placed_beyond_target, 0);
+	/* a room full with the user's own seat: that seat is renewed (a
+	 * NEW_TOPIC resent names it), anyone else's refused */
+	fill(2, 49, &u);                     /* 100: at max, 7000's seat in it */
+	CU_ASSERT_EQUAL(hc_room_occupancy(&r.room[2]), 100);
+	CU_ASSERT_EQUAL(hc_rooms_reserve(&r, 2, 7000, 0), 1);
+	CU_ASSERT_EQUAL(hc_room_occupancy(&r.room[2]), 100);
+	CU_ASSERT_EQUAL(hc_rooms_reserve(&r, 2, 7001, 0), 0);
+	CU_ASSERT_EQUAL(hc_room_occupancy(&r.room[2]), 100);
 	hc_rooms_free(&r);
 }
 
