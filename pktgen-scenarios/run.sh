@@ -125,7 +125,7 @@ appliance_stats() { hc_tel_kv /headcount/stats; }
 cleanup() {
 	# Pktgen under timeout(1) is in a process group of its own, which a
 	# Ctrl-C does not reach: it goes by its file prefix
-	pkill -TERM -f "file-prefix hcpg$$( |\$)" 2> /dev/null || true
+	pkill -TERM -f "file-prefix hcpg${$}([[:space:]]|\$)" 2> /dev/null || true
 	hc_lab_down
 	rm -rf "/var/run/dpdk/hcpg$$" 2>/dev/null || true
 }
