@@ -83,6 +83,15 @@ common=(-rss_limit_mb=2048 -timeout=20 -max_len=4096 -artifact_prefix="$arts/")
 finding() { # log
 	echo "fuzz: FINDING: see $1 and $arts/" >&2
 	grep -E 'INVARIANT VIOLATED|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error|SUMMARY|Test unit written' "$1" | head -20 >&2 || true
+	# the reproducer itself, in the log: a CI root (or a fresh one) may be
+	# gone before anyone reads $arts (at most -max_len 4096 bytes)
+	local a
+	for a in $(sed -n 's/.*Test unit written to //p' "$1" | head -3); do
+		[ -f "$a" ] || continue
+		echo "fuzz: reproducer $(basename "$a") (base64; decode it with base64 -d," \
+			"replay it with tools/fuzz.sh's hc-fuzz FILE):" >&2
+		base64 -w 76 "$a" >&2
+	done
 	exit 1
 }
 
