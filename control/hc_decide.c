@@ -865,8 +865,8 @@ static void ha_poll(struct hc_decide *d, uint64_t now)
 		return;
 	d->tx.incarnation = d->ha.epoch;
 	if (hc_restart_again(&d->restart, d->dp->cfg->state_file, d->dp->cfg->peer_state_file,
-			     d->dp->cfg->max_gateways, d->dp->n_workers, now, d->hold_tsc,
-			     hc_ha_wall_ms()) != 0)
+			     d->state_key, d->n_state_keys, d->dp->cfg->max_gateways,
+			     d->dp->n_workers, now, d->hold_tsc, hc_ha_wall_ms()) != 0)
 		HC_LOG(WARNING, "HA: no memory for the restart hold: serving without it");
 	hc_ha_serve(&d->ha);
 }

@@ -363,6 +363,7 @@ int hc_restart_init(struct hc_restart *r, const char *path, const char *peer_pat
 }
 
 int hc_restart_again(struct hc_restart *r, const char *path, const char *peer_path,
+		     const uint8_t (*keys)[HC_RESTART_KEY_LEN], unsigned n_keys,
 		     uint32_t max_gateways, unsigned n_workers, uint64_t now,
 		     uint64_t timeout_tsc, uint64_t wall_ms)
 {
@@ -370,9 +371,6 @@ int hc_restart_again(struct hc_restart *r, const char *path, const char *peer_pa
 	 * handed last counts with the own file, which may not have it yet */
 	struct hc_file_writer *fw = r->fw;
 	uint64_t save_errors = r->save_errors;
-	uint8_t keys[HC_RESTART_KEYS][HC_RESTART_KEY_LEN];
-	unsigned n_keys = r->n_keys;
-	memcpy(keys, r->key, sizeof(keys));
 	uint8_t *also = r->written;
 	r->written = NULL;
 	r->fw = NULL;
@@ -380,7 +378,6 @@ int hc_restart_again(struct hc_restart *r, const char *path, const char *peer_pa
 	int rc = init_hold(r, path, peer_path, keys, n_keys, max_gateways, n_workers, now,
 			   timeout_tsc, wall_ms, fw != NULL ? also : NULL);
 	free(also);
-	explicit_bzero(keys, sizeof(keys));
 	if (r->path == NULL || rc != 0) {
 		hc_file_writer_free(fw); /* (no file, or no memory: nothing to write) */
 		fw = NULL;

@@ -128,12 +128,13 @@ void hc_restart_set_keys(struct hc_restart *r, const uint8_t (*keys)[HC_RESTART_
 			 unsigned n_keys);
 void hc_restart_free(struct hc_restart *r);
 
-/* A takeover (or a new epoch): hold again as hc_restart_init would, with
- * r's keys, keeping r's writer thread (ending it would wait
+/* A takeover (or a new epoch): hold again as hc_restart_init would,
+ * keeping r's writer thread (ending it would wait
  * for the disk) and counting the set it was handed last with the own
  * file, which may not have it on disk yet (the hold lasts its whole time
  * if the last write failed). */
 int hc_restart_again(struct hc_restart *r, const char *path, const char *peer_path,
+		     const uint8_t (*keys)[HC_RESTART_KEY_LEN], unsigned n_keys,
 		     uint32_t max_gateways, unsigned n_workers, uint64_t now,
 		     uint64_t timeout_tsc, uint64_t wall_ms);
 

@@ -1548,7 +1548,7 @@ static void test_restart_again_keeps_writer(void)
 	hc_restart_save(&r, &dp, W0);
 	memcpy(w->members.gw_users, was, sizeof(was));
 	CU_ASSERT_EQUAL_FATAL(sem_wait_30s(&held_in), 0); /* the write is held */
-	CU_ASSERT_EQUAL_FATAL(hc_restart_again(&r, path, "none", 64, 1, 0, 1000, W0), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_again(&r, path, "none", NULL, 0, 64, 1, 0, 1000, W0), 0);
 	CU_ASSERT_EQUAL(r.holding, 1);
 	CU_ASSERT_EQUAL(r.st.listed, 2); /* 4 from the disk, 3 from the writer's hand */
 	CU_ASSERT_EQUAL(read_all(path, text, sizeof(text)), 8); /* still the old file */
