@@ -419,6 +419,7 @@ class Driver:
         self.result = collections.OrderedDict()
         self.reconnected = {}  # user -> gw (scenario e)
         self.late = set()      # users whose old gateway owes a LEAVE
+        self.named = collections.Counter()  # (gw, user): assign and move lines seen
 
     # -- agents
     def start_agent(self, gw):
@@ -446,6 +447,7 @@ class Driver:
         if kind == 'assign' and len(t) == 7:
             user, req, status, room, refused, pool = int(t[1]), int(t[2]), t[3], int(t[4]), int(t[5]), int(t[6])
             self.c['assign_' + status] += 1
+            self.named[(a.gw, user)] += 1
             u = self.users.get(user)
             if u is None:
                 return True
@@ -472,6 +474,7 @@ class Driver:
         if kind == 'move' and len(t) == 7:
             user, frm, to, pool = int(t[1]), int(t[2]), int(t[3]), int(t[5])
             self.c['moves'] += 1
+            self.named[(a.gw, user)] += 1
             u = self.users.get(user)
             if u is not None and u.state == 'present' and u.gw == a.gw and u.room == frm:
                 a.send('join %d %d %d' % (user, to, pool))
@@ -931,7 +934,7 @@ class Driver:
         log('f: forged traffic to the clients (from the relays) and to the appliance')
         self.settle('f, before', bound=90)
         before_dumps = self.dumps
-        moves0 = self.c['moves']
+        named0 = collections.Counter(self.named)
         st0 = {gw: a.status() for gw, a in self.agents.items()}
         sent = {}
         rng = random.Random(self.seed + 77)
@@ -993,8 +996,23 @@ class Driver:
         self.result['f_forged_to_clients'] = sum(total.values())
         self.result['f_stale_to_clients'] = sum(k['stale'] for k in sent.values())
         self.settle('f, after the forgeries to the clients', bound=60)
-        if self.c['moves'] == moves0:
-            self.need('dumps unchanged by the forgeries', self.dumps == before_dumps, 'equal')
+        # member by member: a forged datagram changes no gateway's table;
+        # a member that changed must have been named by a genuine ASSIGN or
+        # MOVE the agent reported meanwhile (the appliance may still move or
+        # refuse someone on its own: the end of a restart hold, a split)
+        changed = []
+        for gw in sorted(set(before_dumps) | set(self.dumps)):
+            b, n = before_dumps.get(gw, {}), self.dumps.get(gw, {})
+            for u in sorted(set(b) | set(n)):
+                if b.get(u) != n.get(u):
+                    changed.append((gw, u, b.get(u), n.get(u), self.named[(gw, u)] - named0[(gw, u)]))
+        unexplained = [x for x in changed if x[4] == 0]
+        for gw, u, was, now, lines in changed[:16]:
+            log('  gw %d user %d: %s -> %s (assign/move lines for it meanwhile: %d)'
+                % (gw, u, was, now, lines))
+        self.result['f_members_changed'] = len(changed)
+        self.need('members changed by the forgeries (none unless named by a genuine line)',
+                  not unexplained, '%d changed, %d unexplained' % (len(changed), len(unexplained)))
         # to the appliance: tools/hc-attack.py on a capture made of the relays' records
         cap = os.path.join(self.logdir, 'capture')
         gw_ip = self.gateway_ip()
