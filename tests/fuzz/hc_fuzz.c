@@ -1802,6 +1802,12 @@ static void run_op(uint8_t opbyte)
  */
 static void check_model(const char *how);
 
+/* The incarnation after x (0 is never sent). */
+static uint32_t next_incarnation(uint32_t x)
+{
+	return x + 1 != 0 ? x + 1 : 1;
+}
+
 static void converge(void)
 {
 	flush();
@@ -1832,16 +1838,13 @@ static void converge(void)
 				 * the appliance takes the restart as stale (a mutated
 				 * header once gave gateway 4 the model's incarnation
 				 * + 2^31: tests/fuzz/regressions/inc-half-circle) */
-				uint32_t inc = g->inc;
 				uint32_t app = hc_dp_gateway_incarnation(&fz_run.dp, id);
 				uint32_t floor = hc_fz_gateway_floor(id);
-				if (app != 0 && !hc_seq_after(inc + 1, app))
-					inc = app;
-				if (floor != 0 && !hc_seq_after(inc + 1, floor))
-					inc = floor;
-				inc++;
-				if (inc == 0)
-					inc = 1;
+				uint32_t inc = next_incarnation(g->inc);
+				if (app != 0 && !hc_seq_after(inc, app))
+					inc = next_incarnation(app);
+				if (floor != 0 && !hc_seq_after(inc, floor))
+					inc = next_incarnation(floor);
 				g->inc = inc;
 				g->last_seq = 0;
 				g->ctl = 0;
