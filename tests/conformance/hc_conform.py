@@ -601,6 +601,9 @@ class Driver:
                     time.monotonic() - start < bound / 2:
                 why = 'placements in flight'
                 continue
+            # (the lines named so far: a MOVE handled while the dumps
+            # and statuses below are asked for changes a member later)
+            named = collections.Counter(self.named)
             dumps = {gw: a.dump() for gw, a in self.agents.items()}
             sts = {gw: a.status() for gw, a in self.agents.items()}
             where = {}
@@ -654,6 +657,7 @@ class Driver:
                 log('%s: exact: %d users in %d rooms, %d gateways (%.2f s, %d comparisons)'
                     % (label, n, len(truth), len(dumps), took, tries))
                 self.truth, self.dumps, self.statuses = truth, dumps, sts
+                self.dumps_named = named
                 return took
             if diff:
                 why = '%d rooms differ (room, truth, appliance): %s' % (len(diff), diff[:8])
@@ -934,7 +938,7 @@ class Driver:
         log('f: forged traffic to the clients (from the relays) and to the appliance')
         self.settle('f, before', bound=90)
         before_dumps = self.dumps
-        named0 = collections.Counter(self.named)
+        named0 = self.dumps_named   # as the dumps were taken
         st0 = {gw: a.status() for gw, a in self.agents.items()}
         sent = {}
         rng = random.Random(self.seed + 77)
@@ -1007,7 +1011,7 @@ class Driver:
                 if b.get(u) != n.get(u):
                     changed.append((gw, u, b.get(u), n.get(u), self.named[(gw, u)] - named0[(gw, u)]))
         unexplained = [x for x in changed if x[4] == 0]
-        for gw, u, was, now, lines in changed[:16]:
+        for gw, u, was, now, lines in (unexplained + [x for x in changed if x[4] != 0])[:16]:
             log('  gw %d user %d: %s -> %s (assign/move lines for it meanwhile: %d)'
                 % (gw, u, was, now, lines))
         self.result['f_members_changed'] = len(changed)
