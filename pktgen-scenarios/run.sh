@@ -95,6 +95,8 @@ lua_path="$sc/?.lua;;"
 . "$top/tools/hc-netns.sh"
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+# (absolute: Pktgen reads the pcaps through links elsewhere, below)
+pcaps=$(mkdir -p "$pcaps" && cd "$pcaps" && pwd)
 
 # ----------------------------------------------------------- tool calls --
 # Every call of a headcount tool is here (their options may be renamed).
@@ -128,8 +130,15 @@ cleanup() {
 	pkill -TERM -f "file-prefix hcpg${$}([[:space:]]|\$)" 2> /dev/null || true
 	hc_lab_down
 	rm -rf "/var/run/dpdk/hcpg$$" 2>/dev/null || true
+	[ -z "${links:-}" ] || rm -rf "$links"
 }
 trap cleanup EXIT
+# Pktgen's command line is one string (script -c) and its -s takes
+# PORT:FILE up to a comma: the pcaps and the Lua script are named to it
+# through links in a directory of plain characters, so that --pcaps, --out
+# and this checkout may be anywhere (spaces, commas and all)
+links=$(mktemp -d /tmp/hcpg-in.XXXXXX)
+ln -s "$sc/hc-apply.lua" "$sc/hc_lib.lua" "$links/"
 
 # the pcaps (made once, reused: hc-scenario is deterministic)
 sdir=$pcaps/$scenario.split$split
@@ -152,10 +161,14 @@ frames=$(sed -n 's/^rx_frames=//p' "$sdir/$scenario.expect")
 # own when there are 4 or more, else beside the appliance's control lcore
 # (two busy-polling loops on one CPU lose about 100x).  Pktgen cannot
 # serve a port from lcore 0: its lcores are numbered 2 and 3 (--lcores).
-ncpu=$(nproc)
-if [ "$ncpu" -ge 4 ]; then pg_main_cpu=$((ncpu - 2)) pg_tx_cpu=$((ncpu - 1))
-elif [ "$ncpu" = 3 ]; then pg_main_cpu=2 pg_tx_cpu=2
-else pg_main_cpu=0 pg_tx_cpu=0; fi
+# The CPUs are those this may run on (a cpuset may leave out CPU 0 or
+# leave gaps), the appliance's first (hc_appliance_lcores).
+read -r -a cpu <<< "$(hc_cpu_list)" || true
+ncpu=${#cpu[@]}
+[ "$ncpu" -ge 1 ] || { echo "run.sh: no CPU to run on" >&2; exit 2; }
+if [ "$ncpu" -ge 4 ]; then pg_main_cpu=${cpu[ncpu - 2]} pg_tx_cpu=${cpu[ncpu - 1]}
+elif [ "$ncpu" = 3 ]; then pg_main_cpu=${cpu[2]} pg_tx_cpu=${cpu[2]}
+else pg_main_cpu=${cpu[0]} pg_tx_cpu=${cpu[0]}; fi
 # Pktgen's af_packet ports; memory: about 2 GB per port without hugepages
 pg_afp=framecnt=4096
 pg_mem=$((2048 * split))
@@ -187,8 +200,9 @@ trial() {
 	HC_AFP_ARGS=framecnt=8192 appliance_start "$t" "$split" || started=0
 
 	for i in $(seq 0 $((split - 1))); do
-		pcapargs+=(-s "$i:${files[$i]}")
-		pcaplist+=${pcaplist:+,}${files[$i]}
+		ln -sfn "${files[$i]}" "$links/$i.pcap"
+		pcapargs+=(-s "$i:$links/$i.pcap")
+		pcaplist+=${pcaplist:+,}$links/$i.pcap
 		lmap+=${lmap:+,}"[3].$i"
 		ports+=" --vdev net_af_packet$i,iface=$HC_VG,$pg_afp"
 	done
@@ -198,14 +212,15 @@ trial() {
 	# every pcap frame to 1514 bytes (without -j), and its -j (MTU 9216)
 	# is refused by net_af_packet in DPDK 22.11 (max_rx_pktlen 1518):
 	# scenarios must fit a 1500-byte MTU (apply-59, not apply-64)
-	local cmd="$pktgen --lcores 2@$pg_main_cpu,3@$pg_tx_cpu --no-huge -m $pg_mem \
+	local cmd="$(printf %q "$pktgen") --lcores 2@$pg_main_cpu,3@$pg_tx_cpu --no-huge -m $pg_mem \
 --no-pci --file-prefix hcpg$$ --log-level=lib.eal:warning $ports -- -m $lmap \
-${pcapargs[*]} -f $sc/hc-apply.lua"
-	echo "$cmd" > "$t/pktgen.cmd"
+${pcapargs[*]} -f $links/hc-apply.lua"
+	{ echo "$cmd"; echo "# (run.sh's links, gone once it exits:)"
+	  for i in "$links"/*; do echo "# $i -> $(readlink "$i")"; done; } > "$t/pktgen.cmd"
 	local pg_rc=0
 	echo "$(date +%T) pktgen starts" >> "$t/phases.log"
 	if [ "$started" = 1 ]; then
-		ip netns exec "$HC_NSG" env LUA_PATH="$lua_path" HC_PCAP="$pcaplist" HC_RATE="$r" \
+		ip netns exec "$HC_NSG" env SHELL=/bin/bash LUA_PATH="$lua_path" HC_PCAP="$pcaplist" HC_RATE="$r" \
 			HC_TIMEOUT_S="$send_timeout" timeout -k 10 $((send_timeout + 180)) \
 			script -qec "$cmd" /dev/null < /dev/null > "$t/pktgen.log" 2>&1 || pg_rc=$?
 	else

@@ -116,6 +116,35 @@ hc_lab_attacker_up() {
 	ip netns exec "$HC_NSX" ethtool -K "$HC_VX" tx off >/dev/null
 }
 
+# The CPUs this shell may run on (its affinity: a cpuset or taskset may
+# leave out CPU 0 or leave gaps), one line, ascending.
+hc_cpu_list() {
+	python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)))'
+}
+
+# hc_appliance_lcores WORKERS: the appliance's --lcores (its threads may
+# then run only where the caller may: tests/integration/netns_cpuset.sh).  lcore 0
+# (control) keeps the first CPU: workers wait for its seat decisions;
+# workers 1..N go round the other CPUs (sharing one if need be).
+# HC_APPLIANCE_CPUS=1 keeps them all on the first CPU (a benchmark of a
+# client gives the client the other CPUs alone).
+hc_appliance_lcores() {
+	local workers=$1 cpu n i lcores
+	read -r -a cpu <<< "$(hc_cpu_list)" || true
+	n=${#cpu[@]}
+	[ "$n" -gt 0 ] || { echo "hc_appliance_lcores: no CPU to run on" >&2; return 1; }
+	[ "${HC_APPLIANCE_CPUS:-0}" != 1 ] || n=1
+	lcores="0@${cpu[0]}"
+	for i in $(seq 1 "$workers"); do
+		if [ "$n" -gt 1 ]; then
+			lcores="$lcores,$i@${cpu[1 + (i - 1) % (n - 1)]}"
+		else
+			lcores="$lcores,$i@${cpu[0]}"
+		fi
+	done
+	echo "$lcores"
+}
+
 # hc_appliance_start BUILD OUT WORKERS [headcount options...]: start
 # headcount in the app namespace, logging to OUT/headcount.log (and the
 # terminal); wait until its telemetry answers.  Sets HC_PID.  The
@@ -132,20 +161,8 @@ hc_appliance_start() {
 		hc_make_keys "$out/keys" || return 1
 	fi
 	HC_KEYS=$out/keys
-	local lcores="0@0" i cpus
-	# lcore 0 (control) keeps CPU 0: workers wait for its seat decisions;
-	# workers 1..N go round the other CPUs (sharing one if need be);
-	# HC_APPLIANCE_CPUS=1 keeps them all on CPU 0 (a benchmark of a client
-	# gives the client the other CPU alone)
-	cpus=$(nproc)
-	[ "${HC_APPLIANCE_CPUS:-0}" != 1 ] || cpus=1
-	for i in $(seq 1 "$workers"); do
-		if [ "$cpus" -gt 1 ]; then
-			lcores="$lcores,$i@$((1 + (i - 1) % (cpus - 1)))"
-		else
-			lcores="$lcores,$i@0"
-		fi
-	done
+	local lcores
+	lcores=$(hc_appliance_lcores "$workers") || return 1
 	ip netns exec "$HC_NSA" "$build/headcount" --lcores "$lcores" --no-huge -m 1024 \
 		--no-pci --no-shconf --file-prefix "hclab$HC_TAG" --log-level=lib.eal:warning \
 		--vdev "net_af_packet0,iface=$HC_VA,qpairs=$workers,${HC_AFP_ARGS:-framecnt=8192}" -- \

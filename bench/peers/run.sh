@@ -57,7 +57,9 @@ for p in "$hcb" "$rdb"; do
 	[ -x "$p" ] || { echo "run.sh: $p missing: build first (ninja -C $build)" >&2; exit 2; }
 done
 command -v redis-server > /dev/null || { echo "run.sh: no redis-server (tools/install-deps.sh)" >&2; exit 2; }
-[ "$(nproc)" -ge 2 ] || { echo "run.sh: needs two CPUs" >&2; exit 2; }
+# two CPUs this may run on (its affinity: a cpuset may leave out CPU 0)
+read -r -a cpus <<< "$(python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)))')" || true
+[ "${#cpus[@]}" -ge 2 ] || { echo "run.sh: needs two CPUs" >&2; exit 2; }
 
 tmp=$(mktemp -d /tmp/hc-peers.XXXXXX)
 redis_pid=
@@ -70,7 +72,7 @@ cleanup() {
 }
 trap cleanup EXIT
 sock=$tmp/redis.sock
-taskset -c 1 redis-server --port 0 --unixsocket "$sock" --unixsocketperm 700 --save "" \
+taskset -c "${cpus[1]}" redis-server --port 0 --unixsocket "$sock" --unixsocketperm 700 --save "" \
 	--appendonly no --dir "$tmp" --logfile "$tmp/redis.log" --daemonize no &
 redis_pid=$!
 for _ in $(seq 1 100); do # 10 s at the most
@@ -86,7 +88,7 @@ declare -A hc hcc rd hrt
 cpu= tsc= frames=
 for rep in $(seq 1 "$reps"); do
 	for c in batch64 batch1; do
-		out=$("$hcb" -l 0,1 --no-huge -m 3072 --no-pci --no-shconf --no-telemetry \
+		out=$("$hcb" -l "${cpus[0]},${cpus[1]}" --no-huge -m 3072 --no-pci --no-shconf --no-telemetry \
 			--file-prefix "hcpeers$$" --log-level=lib.eal:warning -- \
 			--users "$users" --rooms "$rooms" --reps 1 --case "$c" ${chunks:+--chunks "$chunks"} 2>&1) ||
 			{ echo "$out" >&2; echo "run.sh: hc-bench failed" >&2; exit 1; }
@@ -98,7 +100,7 @@ for rep in $(seq 1 "$reps"); do
 		cpu=$(sed -n 's/.* cpu="\([^"]*\)".*/\1/p' <<< "$line")
 		tsc=$(field tsc_hz "$line")
 		frames=$(field frames "$line")
-		out=$(taskset -c 0 "$rdb" --socket "$sock" --script "$here/membership.lua" \
+		out=$(taskset -c "${cpus[0]}" "$rdb" --socket "$sock" --script "$here/membership.lua" \
 			--users "$users" --rooms "$rooms" --max "$max" --pipeline "$pipeline" \
 			${events:+--events "$events"} --reps 1 --case "$c" 2>&1) ||
 			{ echo "$out" >&2; echo "run.sh: hc-bench-redis failed" >&2; exit 1; }

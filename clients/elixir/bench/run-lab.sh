@@ -21,9 +21,10 @@ export MIX_HOME=${MIX_HOME:-$out/mix} HEX_OFFLINE=1 MIX_ENV=dev
 hc_lab_up "eb$$"
 # a room table for 100 k users at 50 a room, a user table for them
 cpu=()
-if [ "$(nproc)" -ge 2 ]; then
-	export HC_APPLIANCE_CPUS=1
-	cpu=(taskset -c 1)
+read -r -a cpus <<< "$(hc_cpu_list)" || true
+if [ "${#cpus[@]}" -ge 2 ]; then
+	export HC_APPLIANCE_CPUS=1 # (the appliance on the first CPU, the client on the second)
+	cpu=(taskset -c "${cpus[1]}")
 fi
 hc_appliance_start "$build" "$out" 1 --stats-interval 0 --gateway-timeout-ms 10000 > /dev/null
 hc_arp_check > /dev/null || { echo "no ARP answer" >&2; exit 1; }
