@@ -161,6 +161,16 @@ static void snap_gen_begin(struct hc_members *m, uint16_t gw, uint8_t gen)
 	m->snap_marked[gw] = 0;
 }
 
+/* A fresh (not replayed) snapshot op of gw's generation gen is seen: a
+ * newer snapshot of gw reaches us, and begins here, before any of its
+ * members waits behind a seat request (a member replayed later is then of
+ * the current snapshot or an older one). */
+static inline void snap_gen_see(struct hc_members *m, uint16_t gw, uint8_t gen)
+{
+	if (gen != m->snap_gen_now[gw] && !snap_gen_older(gen, m->snap_gen_now[gw]))
+		snap_gen_begin(m, gw, gen);
+}
+
 /* End of a snapshot of gateway gw at this owner: every user of gw not
  * marked gen goes.  Users waiting for a seat decision are checked after
  * it (a SNAP_DROP in their chain).  The slot table is scanned only when
@@ -430,6 +440,12 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
 {
 	uint16_t gw = o->gateway_id;
 	touched_mark(b->t, o->user_id); /* its key may be added below */
+	/* an older snapshot's member (replayed after a seat decision) marks
+	 * its slot but is not counted: the count is the current snapshot's.
+	 * A fresh member's snapshot was begun by apply_batch (snap_gen_see);
+	 * a replayed one's is the current one or older */
+	int older = m->snap_gen_now[gw] != o->gen &&
+		    ((o->flags & HC_OPF_DEFERRED) || snap_gen_older(o->gen, m->snap_gen_now[gw]));
 	if (cur != 0 && m->slot[at].gw != gw && o->session <= m->slot[at].session) {
 		/* another gateway's now (a later or equal session): tell gw */
 		HC_RELAXED_ADD(&m->st.snap_conflicts, 1);
@@ -448,11 +464,6 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
 		hc_pending_defer(&m->pend, p, &again);
 		return;
 	}
-	/* an older snapshot's member (replayed after a seat decision) marks
-	 * its slot but is not counted: the count is the current snapshot's */
-	int older = m->snap_gen_now[gw] != o->gen && snap_gen_older(o->gen, m->snap_gen_now[gw]);
-	if (m->snap_gen_now[gw] != o->gen && !older)
-		snap_gen_begin(m, gw, o->gen); /* a new snapshot of gw reaches us */
 	if (at < 0) {
 		if (!have_key_for_new(m, b, o))
 			return;
@@ -537,6 +548,8 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 			b.stale_all = 1;
 			continue;
 		}
+		if (o->op == HC_OP_SNAP_SET && !(o->flags & HC_OPF_DEFERRED))
+			snap_gen_see(m, o->gateway_id, o->gen);
 		int32_t at = batch_pos(m, &b, o, pos[i]);
 		uint32_t cur = at >= 0 ? m->slot[at].room : 0;
 		if (hc_pending_hold(&m->pend, o))

@@ -25,6 +25,11 @@ struct hc_op {
 /* hc_op.flags: a SNAP_SET replayed after its own seat request's answer
  * (admission): it asks no more. */
 #define HC_OPF_DECIDED 0x01
+/* hc_op.flags: an op that waited behind a seat request (hc_pending_defer)
+ * and is replayed: a SNAP_SET of a generation other than its gateway's
+ * current one is then of an older snapshot, whatever 8-bit serial order
+ * says (it may have waited many snapshots). */
+#define HC_OPF_DEFERRED 0x02
 
 /*
  * Ops of a snapshot replacing everything one gateway held (never on the

@@ -64,6 +64,7 @@ void hc_pending_defer(struct hc_pending_table *t, struct hc_pending *p, const st
 	}
 	t->free_node = t->node[node].next;
 	t->node[node].op = *o;
+	t->node[node].op.flags |= HC_OPF_DEFERRED;
 	t->node[node].next = UINT32_MAX;
 	t->node[node].last = node;
 	__atomic_store_n(&t->n_deferred, t->n_deferred + 1, __ATOMIC_RELAXED);
