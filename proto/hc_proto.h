@@ -107,7 +107,7 @@ struct hc_place {
 	uint64_t user_id;    /*  0 */
 	uint32_t request_id; /*  8: echoed in the ASSIGN                        */
 	uint16_t pool_id;    /* 12 */
-	uint16_t flags;      /* 14: must be 0 in version 1                      */
+	uint16_t flags;      /* 14: must be 0                                  */
 } __attribute__((packed));
 
 /* hc_assign.status */
@@ -131,7 +131,7 @@ struct hc_assign {
 	uint64_t user_id;      /*  0 */
 	uint32_t request_id;   /*  8: from the PLACE, 0 for an admission refusal */
 	uint32_t room_id;      /* 12: the room to join                          */
-	uint32_t refused_room; /* 16: NEW_TOPIC: the room that refused, else 0  */
+	uint32_t refused_room; /* 16: a JOIN's refusal: the room it named, else 0 */
 	uint16_t pool_id;      /* 20 */
 	uint8_t  status;       /* 22: enum hc_assign_status                     */
 	uint8_t  flags;        /* 23: 0 */

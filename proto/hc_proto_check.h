@@ -3,7 +3,7 @@
  * hc_proto_check.h - validation of one headcount datagram payload.
  *
  * Owns the rules that decide whether a UDP payload is a well-formed
- * headcount v1 message.  Pure byte-level code, no DPDK, so the appliance,
+ * headcount message.  Pure byte-level code, no DPDK, so the appliance,
  * the generator, the sender and the tests share exactly one judgement.
  * A payload that passes may be applied whole; one that fails is dropped
  * whole, counted under the verdict returned.
