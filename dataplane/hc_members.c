@@ -180,8 +180,10 @@ static void snap_sweep(struct hc_members *m, uint16_t gw, uint8_t gen)
 	int counted = 1; /* snap_marked counts gen's marks */
 	if (m->snap_gen_now[gw] != gen) {
 		if (snap_gen_older(gen, m->snap_gen_now[gw])) {
-			counted = 0; /* an older snapshot's sweep, replayed after a
-			                seat decision: its marks are not counted */
+			counted = 0; /* an older snapshot's sweep (not reached: sweeps
+			                are never deferred, and a generation begins at
+			                its first op, snap_gen_see): its marks are not
+			                counted */
 		} else {
 			snap_gen_begin(m, gw, gen); /* none of its members are ours */
 		}
@@ -501,12 +503,16 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
 }
 
 /* SNAP_DROP: a sweep's check of a user that was pending, after the
- * answer: the user goes if still the gateway's and not in the snapshot. */
+ * answer: the user goes if still the gateway's and not in the snapshot.
+ * Only the current snapshot's: a newer one of the gateway began while the
+ * user waited, and its sweep (or its SNAP_DROP, later in this user's
+ * chain) judges the user by its own mark; the older one's mark may be
+ * gone (cleared when the 8-bit generation wrapped) though it named them. */
 static inline void op_snap_drop(struct hc_members *m, struct batch *b, const struct hc_op *o,
 				int32_t at, uint32_t cur)
 {
 	if (at >= 0 && cur != 0 && m->slot[at].gw == o->gateway_id &&
-	    m->slot[at].mark != o->gen) {
+	    o->gen == m->snap_gen_now[o->gateway_id] && m->slot[at].mark != o->gen) {
 		remove_at(m, at, o->user_id, cur);
 		touched_mark(b->t, o->user_id);
 		HC_RELAXED_ADD(&m->st.snap_swept, 1);

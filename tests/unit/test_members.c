@@ -426,6 +426,86 @@ static void test_snapshot_with_pending(void)
 	hc_members_free(&m);
 }
 
+/* Users of gateway gw that carry its current snapshot's mark. */
+static uint32_t marked_now(uint16_t gw)
+{
+	uint32_t n = 0;
+	for (uint32_t at = 0; at < m.capacity; at++)
+		if (m.slot[at].room != 0 && m.slot[at].gw == gw &&
+		    m.slot[at].mark == m.snap_gen_now[gw])
+			n++;
+	return n;
+}
+
+/* A snapshot member that waits behind its seat request while its gateway
+ * sends 131 more snapshots is replayed as an older snapshot's (not a
+ * newer one's, as 8-bit serial order would read generation 5 against
+ * 136): it begins no generation, and the count of marked users stays
+ * exact; the later snapshots, which did not name the user, remove them. */
+static void test_snapshot_member_waits_long(void)
+{
+	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_snap_w", 4096, 16, 0), 0);
+	m.admission = 1;
+	apply1(2, 2, HC_OP_JOIN, 1, 0);
+	hc_members_decide(&m, 2, 2, 1, 1);
+	apply1(3, 4, HC_OP_JOIN, 1, 0);
+	hc_members_decide(&m, 3, 4, 1, 1);
+	apply1(2, 3, HC_OP_SNAP_SET, 1, 5);       /* asks for a seat in 3 */
+	apply1(3, 4, HC_OP_SNAP_SET, 1, 5);
+	apply1(0, 0, HC_OP_SNAP_SWEEP, 1, 5);
+	CU_ASSERT_EQUAL(m.pend.n_pending, 1);
+	for (unsigned g = 6; g <= 136; g++) {     /* name 3 only */
+		apply1(3, 4, HC_OP_SNAP_SET, 1, (uint8_t)g);
+		apply1(0, 0, HC_OP_SNAP_SWEEP, 1, (uint8_t)g);
+	}
+	CU_ASSERT_EQUAL(m.snap_gen_now[1], 136);
+	hc_members_decide(&m, 2, 3, HC_SEAT_RESTATED, 1); /* admitted */
+	CU_ASSERT_EQUAL(m.pend.n_pending, 0);
+	CU_ASSERT_EQUAL(m.snap_gen_now[1], 136);  /* not begun again at 5 */
+	CU_ASSERT_EQUAL(m.snap_marked[1], marked_now(1));
+	CU_ASSERT_EQUAL(m.snap_marked[1], 1);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 2), 0); /* not named since */
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 3), 4);
+	CU_ASSERT_EQUAL(m.n_users, 1);
+	CU_ASSERT_EQUAL(lists_check(&m), 0);
+	hc_members_free(&m);
+}
+
+/* A user named by snapshot 255, then waiting (another gateway's JOIN asks
+ * a seat) across that snapshot's sweep and into snapshot 1, whose start
+ * clears the gateway's marks (the 8-bit generation wrapped): snapshot
+ * 255's check of the user, replayed after the refusal, is not the current
+ * snapshot's and removes nobody; snapshot 1 names the user, who stays. */
+static void test_snapshot_wrap_keeps_waiting_user(void)
+{
+	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_snap_wr", 4096, 16, 0), 0);
+	m.admission = 1;
+	apply_s(7, 2, HC_OP_JOIN, 1, 100, 0);
+	hc_members_decide(&m, 7, 2, 1, 1);
+	for (unsigned g = 1; g <= 254; g++) {         /* snapshots 1 .. 254 */
+		apply_s(7, 2, HC_OP_SNAP_SET, 1, 100, (uint8_t)g);
+		apply_s(0, 0, HC_OP_SNAP_SWEEP, 1, 0, (uint8_t)g);
+	}
+	apply_s(7, 2, HC_OP_SNAP_SET, 1, 100, 255);   /* marked 255 */
+	CU_ASSERT_EQUAL(m.snap_marked[1], 1);
+	apply_s(7, 3, HC_OP_JOIN, 2, 200, 0);         /* newer session: asks */
+	CU_ASSERT_EQUAL(m.pend.n_pending, 1);
+	apply_s(0, 0, HC_OP_SNAP_SWEEP, 1, 0, 255);   /* its check waits */
+	apply_s(7, 2, HC_OP_SNAP_SET, 1, 100, 1);     /* wraps: marks cleared */
+	hc_members_decide(&m, 7, 3, 0, 2);            /* the JOIN refused */
+	CU_ASSERT_EQUAL(m.pend.n_pending, 0);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 7), 2);
+	CU_ASSERT_EQUAL(hc_members_owner_of(&m, 7), 1);
+	CU_ASSERT_EQUAL(m.st.snap_swept, 0);
+	CU_ASSERT_EQUAL(m.snap_marked[1], marked_now(1));
+	CU_ASSERT_EQUAL(m.snap_marked[1], 1);
+	apply_s(0, 0, HC_OP_SNAP_SWEEP, 1, 0, 1);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 7), 2);
+	CU_ASSERT_EQUAL(m.n_users, 1);
+	CU_ASSERT_EQUAL(lists_check(&m), 0);
+	hc_members_free(&m);
+}
+
 /* A crowded home of the user table (hc_usertab.h): 64 users of one home
  * fit, a 65th new user's JOIN is refused as FULL (counted, reported,
  * nothing changed); under admission an admitted seat the table refuses
@@ -686,6 +766,8 @@ static CU_TestInfo tests[] = {
 	{"sessions order a user's connections across gateways", test_sessions},
 	{"snapshot replaces a gateway's users", test_snapshot_replace},
 	{"snapshot with seat requests in flight", test_snapshot_with_pending},
+	{"snapshot member waits 131 snapshots", test_snapshot_member_waits_long},
+	{"snapshot wrap keeps a waiting user", test_snapshot_wrap_keeps_waiting_user},
 	{"owner spread", test_owner},
 	{"a crowded home of the user table", test_crowded_home},
 	{"user ids crafted for one home of the pending table", test_pending_crafted_ids},
