@@ -442,8 +442,9 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
 {
 	uint16_t gw = o->gateway_id;
 	touched_mark(b->t, o->user_id); /* its key may be added below */
-	/* an older snapshot's member (replayed after a seat decision) marks
-	 * its slot but is not counted: the count is the current snapshot's.
+	/* an older snapshot's member (replayed after a seat decision) is
+	 * placed but neither marked nor counted: the count is the current
+	 * snapshot's.
 	 * A fresh member's snapshot was begun by apply_batch (snap_gen_see);
 	 * a replayed one's is the current one or older */
 	int older = m->snap_gen_now[gw] != o->gen &&
@@ -491,12 +492,16 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
 		b->takeovers++;
 	}
 	m->slot[at].session = o->session;
-	if (m->slot[at].mark != o->gen) {
+	/* an older snapshot's member leaves the user unmarked: its mark would
+	 * serve no check (an older SNAP_DROP does nothing) and, kept, could
+	 * outlive its 8-bit number and read as a later snapshot's */
+	uint8_t mark = older ? 0 : o->gen;
+	if (m->slot[at].mark != mark) {
 		if (m->slot[at].mark != 0 && m->slot[at].mark == m->snap_gen_now[gw] &&
 		    m->snap_marked[gw] > 0)
 			m->snap_marked[gw]--; /* the current mark is overwritten */
-		m->slot[at].mark = o->gen;
-		if (!older)
+		m->slot[at].mark = mark;
+		if (mark != 0)
 			m->snap_marked[gw]++;
 	}
 	HC_RELAXED_ADD(&m->st.snap_set, 1);
