@@ -156,6 +156,7 @@ static void snap_gen_begin(struct hc_members *m, uint16_t gw, uint8_t gen)
 		for (uint32_t at = 0; at < m->capacity; at++)
 			if (m->slot[at].gw == gw)
 				m->slot[at].mark = 0;
+		hc_pending_age_snapshot_ops(&m->pend, gw);
 	}
 	m->snap_gen_now[gw] = gen;
 	m->snap_marked[gw] = 0;

@@ -77,6 +77,22 @@ void hc_pending_defer(struct hc_pending_table *t, struct hc_pending *p, const st
 	h->last = node;
 }
 
+void hc_pending_age_snapshot_ops(struct hc_pending_table *t, uint16_t gw)
+{
+	if (t->n_deferred == 0)
+		return;
+	for (uint32_t i = 0; i < (1u << HC_PENDING_BITS); i++) {
+		if (!t->slot[i].used || t->slot[i].head == 0)
+			continue;
+		for (uint32_t n = t->slot[i].head - 1; n != UINT32_MAX; n = t->node[n].next) {
+			struct hc_op *o = &t->node[n].op;
+			if (o->gateway_id == gw &&
+			    (o->op == HC_OP_SNAP_SET || o->op == HC_OP_SNAP_DROP))
+				o->gen = 0;
+		}
+	}
+}
+
 void hc_pending_defer_all(struct hc_pending_table *t, struct hc_op o)
 {
 	for (uint32_t i = 0; i < (1u << HC_PENDING_BITS); i++) {

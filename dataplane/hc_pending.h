@@ -89,6 +89,13 @@ void hc_pending_defer(struct hc_pending_table *t, struct hc_pending *p, const st
 /* Append o, carrying each one's user id, to every pending user's chain. */
 void hc_pending_defer_all(struct hc_pending_table *t, struct hc_op o);
 
+/* Gateway gw's 8-bit snapshot generations wrapped: its snapshot ops
+ * waiting in chains are of an earlier round, whatever their number says
+ * (one that waited 255 snapshots would read as current): they take
+ * generation 0, never current, so a SET is an older one's and a DROP does
+ * nothing.  Walks every chain: once per 255 snapshots of a gateway. */
+void hc_pending_age_snapshot_ops(struct hc_pending_table *t, uint16_t gw);
+
 /* The longest probe now, in slots past a user's home (a scan of the
  * table, for tests: how crowded it is). */
 uint32_t hc_pending_max_probe(const struct hc_pending_table *t);

@@ -471,6 +471,44 @@ static void test_snapshot_member_waits_long(void)
 	hc_members_free(&m);
 }
 
+/* A member that waits exactly 255 snapshots (a whole round of the 8-bit
+ * generation) does not read as the current snapshot's when the number
+ * comes round again: the user, named by none of the snapshots since, is
+ * removed, and the count of marked users stays exact. */
+static void test_snapshot_member_waits_a_round(void)
+{
+	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_snap_r", 4096, 16, 0), 0);
+	m.admission = 1;
+	apply1(2, 2, HC_OP_JOIN, 1, 0);
+	hc_members_decide(&m, 2, 2, 1, 1);
+	apply1(3, 4, HC_OP_JOIN, 1, 0);
+	hc_members_decide(&m, 3, 4, 1, 1);
+	for (unsigned g = 1; g <= 4; g++) {
+		apply1(2, 2, HC_OP_SNAP_SET, 1, (uint8_t)g);
+		apply1(3, 4, HC_OP_SNAP_SET, 1, (uint8_t)g);
+		apply1(0, 0, HC_OP_SNAP_SWEEP, 1, (uint8_t)g);
+	}
+	apply1(2, 3, HC_OP_SNAP_SET, 1, 5);       /* asks for a seat in 3 */
+	apply1(3, 4, HC_OP_SNAP_SET, 1, 5);
+	apply1(0, 0, HC_OP_SNAP_SWEEP, 1, 5);
+	CU_ASSERT_EQUAL(m.pend.n_pending, 1);
+	for (unsigned k = 0; k < 255; k++) {      /* 6 .. 255, 1 .. 5: name 3 only */
+		uint8_t g = (uint8_t)(1 + (5 + k) % 255);
+		apply1(3, 4, HC_OP_SNAP_SET, 1, g);
+		apply1(0, 0, HC_OP_SNAP_SWEEP, 1, g);
+	}
+	CU_ASSERT_EQUAL(m.snap_gen_now[1], 5);
+	hc_members_decide(&m, 2, 3, HC_SEAT_RESTATED, 1); /* admitted */
+	CU_ASSERT_EQUAL(m.pend.n_pending, 0);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 2), 0); /* not named since */
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 3), 4);
+	CU_ASSERT_EQUAL(m.snap_marked[1], marked_now(1));
+	CU_ASSERT_EQUAL(m.snap_marked[1], 1);
+	CU_ASSERT_EQUAL(m.n_users, 1);
+	CU_ASSERT_EQUAL(lists_check(&m), 0);
+	hc_members_free(&m);
+}
+
 /* A user named by snapshot 255, then waiting (another gateway's JOIN asks
  * a seat) across that snapshot's sweep and into snapshot 1, whose start
  * clears the gateway's marks (the 8-bit generation wrapped): snapshot
@@ -768,6 +806,7 @@ static CU_TestInfo tests[] = {
 	{"snapshot with seat requests in flight", test_snapshot_with_pending},
 	{"snapshot member waits 131 snapshots", test_snapshot_member_waits_long},
 	{"snapshot wrap keeps a waiting user", test_snapshot_wrap_keeps_waiting_user},
+	{"snapshot member waits a whole round", test_snapshot_member_waits_a_round},
 	{"owner spread", test_owner},
 	{"a crowded home of the user table", test_crowded_home},
 	{"user ids crafted for one home of the pending table", test_pending_crafted_ids},
