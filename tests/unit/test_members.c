@@ -437,47 +437,15 @@ static uint32_t marked_now(uint16_t gw)
 	return n;
 }
 
-/* A snapshot member that waits behind its seat request while its gateway
- * sends 131 more snapshots is replayed as an older snapshot's (not a
- * newer one's, as 8-bit serial order would read generation 5 against
- * 136): it begins no generation, and the count of marked users stays
- * exact; the later snapshots, which did not name the user, remove them. */
-static void test_snapshot_member_waits_long(void)
+/* A snapshot member of generation 5 waits behind its seat request while
+ * its gateway sends `waited` more snapshots, none naming the user: replayed,
+ * it is an older snapshot's, neither a newer one's (8-bit serial order
+ * reads 5 as newer than 136) nor the current one's (after a whole round,
+ * 255, the number comes round again).  It begins no generation, the count
+ * of marked users stays exact, and the user goes. */
+static void snapshot_member_waits(const char *name, unsigned waited)
 {
-	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_snap_w", 4096, 16, 0), 0);
-	m.admission = 1;
-	apply1(2, 2, HC_OP_JOIN, 1, 0);
-	hc_members_decide(&m, 2, 2, 1, 1);
-	apply1(3, 4, HC_OP_JOIN, 1, 0);
-	hc_members_decide(&m, 3, 4, 1, 1);
-	apply1(2, 3, HC_OP_SNAP_SET, 1, 5);       /* asks for a seat in 3 */
-	apply1(3, 4, HC_OP_SNAP_SET, 1, 5);
-	apply1(0, 0, HC_OP_SNAP_SWEEP, 1, 5);
-	CU_ASSERT_EQUAL(m.pend.n_pending, 1);
-	for (unsigned g = 6; g <= 136; g++) {     /* name 3 only */
-		apply1(3, 4, HC_OP_SNAP_SET, 1, (uint8_t)g);
-		apply1(0, 0, HC_OP_SNAP_SWEEP, 1, (uint8_t)g);
-	}
-	CU_ASSERT_EQUAL(m.snap_gen_now[1], 136);
-	hc_members_decide(&m, 2, 3, HC_SEAT_RESTATED, 1); /* admitted */
-	CU_ASSERT_EQUAL(m.pend.n_pending, 0);
-	CU_ASSERT_EQUAL(m.snap_gen_now[1], 136);  /* not begun again at 5 */
-	CU_ASSERT_EQUAL(m.snap_marked[1], marked_now(1));
-	CU_ASSERT_EQUAL(m.snap_marked[1], 1);
-	CU_ASSERT_EQUAL(hc_members_room_of(&m, 2), 0); /* not named since */
-	CU_ASSERT_EQUAL(hc_members_room_of(&m, 3), 4);
-	CU_ASSERT_EQUAL(m.n_users, 1);
-	CU_ASSERT_EQUAL(lists_check(&m), 0);
-	hc_members_free(&m);
-}
-
-/* A member that waits exactly 255 snapshots (a whole round of the 8-bit
- * generation) does not read as the current snapshot's when the number
- * comes round again: the user, named by none of the snapshots since, is
- * removed, and the count of marked users stays exact. */
-static void test_snapshot_member_waits_a_round(void)
-{
-	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_snap_r", 4096, 16, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, name, 4096, 16, 0), 0);
 	m.admission = 1;
 	apply1(2, 2, HC_OP_JOIN, 1, 0);
 	hc_members_decide(&m, 2, 2, 1, 1);
@@ -492,21 +460,33 @@ static void test_snapshot_member_waits_a_round(void)
 	apply1(3, 4, HC_OP_SNAP_SET, 1, 5);
 	apply1(0, 0, HC_OP_SNAP_SWEEP, 1, 5);
 	CU_ASSERT_EQUAL(m.pend.n_pending, 1);
-	for (unsigned k = 0; k < 255; k++) {      /* 6 .. 255, 1 .. 5: name 3 only */
-		uint8_t g = (uint8_t)(1 + (5 + k) % 255);
-		apply1(3, 4, HC_OP_SNAP_SET, 1, g);
-		apply1(0, 0, HC_OP_SNAP_SWEEP, 1, g);
+	uint8_t now = 5;
+	for (unsigned k = 0; k < waited; k++) {   /* 6 .. 255, 1 ..: name 3 only */
+		now = (uint8_t)(1 + (5 + k) % 255);
+		apply1(3, 4, HC_OP_SNAP_SET, 1, now);
+		apply1(0, 0, HC_OP_SNAP_SWEEP, 1, now);
 	}
-	CU_ASSERT_EQUAL(m.snap_gen_now[1], 5);
+	CU_ASSERT_EQUAL(m.snap_gen_now[1], now);
 	hc_members_decide(&m, 2, 3, HC_SEAT_RESTATED, 1); /* admitted */
 	CU_ASSERT_EQUAL(m.pend.n_pending, 0);
-	CU_ASSERT_EQUAL(hc_members_room_of(&m, 2), 0); /* not named since */
-	CU_ASSERT_EQUAL(hc_members_room_of(&m, 3), 4);
+	CU_ASSERT_EQUAL(m.snap_gen_now[1], now);  /* not begun again at 5 */
 	CU_ASSERT_EQUAL(m.snap_marked[1], marked_now(1));
 	CU_ASSERT_EQUAL(m.snap_marked[1], 1);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 2), 0); /* not named since */
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 3), 4);
 	CU_ASSERT_EQUAL(m.n_users, 1);
 	CU_ASSERT_EQUAL(lists_check(&m), 0);
 	hc_members_free(&m);
+}
+
+static void test_snapshot_member_waits_long(void)
+{
+	snapshot_member_waits("t_snap_w", 131); /* generation 136 at the answer */
+}
+
+static void test_snapshot_member_waits_a_round(void)
+{
+	snapshot_member_waits("t_snap_r", 255); /* generation 5 again */
 }
 
 /* A user named by snapshot 255, then waiting (another gateway's JOIN asks
