@@ -101,25 +101,39 @@ unsigned hc_ops_drain(struct hc_worker *w)
 	return total;
 }
 
-/* The latest session stamp taken as it is (hc_proto.h): now + 10 s. */
-static inline uint64_t session_limit(const struct hc_worker *w)
+/* The latest session stamp taken as it is (hc_proto.h): now + 10 s.
+ * Kept as the worker's session_seen_limit too. */
+static __rte_noinline uint64_t session_limit_now(struct hc_worker *w)
 {
 	const struct hc_dataplane *dp = w->dp;
-	return dp->start_wall_us + (rte_rdtsc() - dp->start_tsc) / dp->tsc_per_us +
-	       HC_SESSION_AHEAD_US;
+	uint64_t limit = dp->start_wall_us + (rte_rdtsc() - dp->start_tsc) / dp->tsc_per_us +
+			 HC_SESSION_AHEAD_US;
+	w->session_seen_limit = limit;
+	return limit;
 }
 
-static inline void read_op(struct hc_worker *w, const uint8_t *rec, uint16_t gw, uint64_t limit,
+/* A session stamp, clamped to the limit: the clock (a TSC read and a
+ * division, a sizeable share of a single-event datagram's cost) is read
+ * only for a stamp above the limit seen last, which the limit never
+ * falls below: the same verdict as reading it for every stamp. */
+static inline uint64_t session_clamp(struct hc_worker *w, uint64_t session)
+{
+	if (likely(session <= w->session_seen_limit))
+		return session;
+	uint64_t limit = session_limit_now(w);
+	if (session <= limit)
+		return session;
+	HC_RELAXED_ADD(&w->st.sessions_clamped, 1);
+	return limit;
+}
+
+static inline void read_op(struct hc_worker *w, const uint8_t *rec, uint16_t gw,
 			   struct hc_op *op)
 {
 	struct hc_event ev;
 	memcpy(&ev, rec, sizeof(ev));
 	op->user_id = rte_be_to_cpu_64(ev.user_id);
-	op->session = rte_be_to_cpu_64(ev.session);
-	if (unlikely(op->session > limit)) {
-		op->session = limit;
-		HC_RELAXED_ADD(&w->st.sessions_clamped, 1);
-	}
+	op->session = session_clamp(w, rte_be_to_cpu_64(ev.session));
 	op->room_id = rte_be_to_cpu_32(ev.room_id);
 	op->op = ev.op;
 	op->gateway_id = gw;
@@ -151,10 +165,8 @@ static void gather_local(struct hc_worker *w, const uint8_t *rec, uint16_t count
 {
 	if (w->n_local + count > HC_LOCAL_OPS)
 		hc_ops_apply_local(w);
-	uint64_t limit = session_limit(w);
 	for (uint16_t i = 0; i < count; i++)
-		read_op(w, rec + (size_t)i * sizeof(struct hc_event), gw, limit,
-			&w->local[w->n_local++]);
+		read_op(w, rec + (size_t)i * sizeof(struct hc_event), gw, &w->local[w->n_local++]);
 }
 
 /* Several workers: each op to its owner, all or none.  0, or -1 when
@@ -167,9 +179,8 @@ static int split_to_owners(struct hc_worker *w, const uint8_t *rec, uint16_t cou
 	uint32_t need[HC_MAX_WORKERS] = {0};
 	unsigned n = w->ho.n;
 
-	uint64_t limit = session_limit(w);
 	for (uint16_t i = 0; i < count; i++) {
-		read_op(w, rec + (size_t)i * sizeof(struct hc_event), gw, limit, &ops[i]);
+		read_op(w, rec + (size_t)i * sizeof(struct hc_event), gw, &ops[i]);
 		owner[i] = (uint8_t)hc_owner_of(ops[i].user_id, n);
 		need[owner[i]]++;
 	}
@@ -233,13 +244,8 @@ int hc_ops_emit(void *ctx, unsigned d, const struct hc_op *in)
 	struct hc_worker *w = ctx;
 	struct hc_op clamped = *in; /* a snapshot member's session, as an event's */
 	const struct hc_op *op = &clamped;
-	if (in->op == HC_OP_SNAP_SET) {
-		uint64_t limit = session_limit(w);
-		if (unlikely(clamped.session > limit)) {
-			clamped.session = limit;
-			HC_RELAXED_ADD(&w->st.sessions_clamped, 1);
-		}
-	}
+	if (in->op == HC_OP_SNAP_SET)
+		clamped.session = session_clamp(w, in->session);
 	if (d == w->id) {
 		if (w->n_local + 1 > HC_LOCAL_OPS)
 			hc_ops_apply_local(w);

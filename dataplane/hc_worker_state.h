@@ -77,6 +77,10 @@ struct hc_worker {
 
 	uint32_t n_local;
 	struct hc_op *local; /* [HC_LOCAL_OPS] */
+	/* a session stamp limit (hc_ops.c) read from the clock earlier: the
+	 * limit only grows, so a stamp at or below it is below the current
+	 * one, and the clock is read again only for a stamp above it */
+	uint64_t session_seen_limit;
 
 	/* to and from the control core (NULL when it does not run) */
 	struct rte_ring *to_ctl_changes; /* struct hc_change, SP/SC      */

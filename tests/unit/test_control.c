@@ -769,6 +769,30 @@ static void test_session_clamped(void)
 	events(&user, &room, &op, 1);
 	settle();
 	CU_ASSERT_EQUAL(d.book.room[room].users, 0);
+	/* the worker reads its clock only for a stamp above the limit it saw
+	 * last: one 5 s ahead is below that and kept as it is; one 60 s
+	 * ahead is above it, and clamped after a fresh reading */
+	uint64_t users2[2] = {700001, 700002};
+	uint32_t rooms2[2] = {room, room};
+	uint8_t ops2[2] = {HC_OP_JOIN, HC_OP_JOIN};
+	ev_session = wall + 5000000u;
+	events(&users2[0], &rooms2[0], &ops2[0], 1);
+	ev_session = wall + 60000000u;
+	events(&users2[1], &rooms2[1], &ops2[1], 1);
+	settle();
+	ev_session = 0;
+	CU_ASSERT_EQUAL(w->st.sessions_clamped, clamped + 2);
+	at = hc_usertab_lookup(&w->members.users, users2[0]);
+	CU_ASSERT_FATAL(at >= 0);
+	CU_ASSERT_EQUAL(w->members.slot[at].session, wall + 5000000u);
+	at = hc_usertab_lookup(&w->members.users, users2[1]);
+	CU_ASSERT_FATAL(at >= 0);
+	CU_ASSERT(w->members.slot[at].session < wall + 60000000u);
+	CU_ASSERT(w->members.slot[at].session + 60000000u > wall + HC_SESSION_AHEAD_US);
+	ops2[0] = ops2[1] = HC_OP_LEAVE;
+	events(users2, rooms2, ops2, 2);
+	settle();
+	CU_ASSERT_EQUAL(d.book.room[room].users, 0);
 }
 
 /* Seat leases (docs/architecture.md).  One JOIN's admission leases the
