@@ -49,6 +49,42 @@ static void test_valid(void)
 	CU_ASSERT_EQUAL(HC_MAX_EVENTS, 372);
 }
 
+/* The dataplane's inline check says OK exactly when the full check says
+ * OK for an EVENTS payload: every byte of a valid one (header and two
+ * records) set to each of a few values, and every length around it. */
+static void test_events_fast_path(void)
+{
+	static const uint8_t vals[] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x07, 0x08, 0x80, 0xff};
+	unsigned agree = 0, ok = 0;
+	size_t len = events(2);
+	CU_ASSERT_EQUAL(hc_proto_events_ok(buf, len, MAXR), 1);
+	for (size_t at = 0; at < len; at++) {
+		for (size_t v = 0; v < sizeof(vals); v++) {
+			len = events(2);
+			buf[at] = vals[v];
+			int full = check(len) == HC_PV_OK && buf[5] == HC_MSG_EVENTS;
+			agree += hc_proto_events_ok(buf, len, MAXR) == full;
+			ok += full;
+		}
+	}
+	CU_ASSERT_EQUAL(agree, events(2) * sizeof(vals));
+	CU_ASSERT(ok > 0 && ok < agree); /* both verdicts were seen */
+	for (size_t l = 0; l <= events(3) + 1; l++) {
+		events(3);
+		int full = check(l) == HC_PV_OK;
+		CU_ASSERT_EQUAL(hc_proto_events_ok(buf, l, MAXR), full);
+	}
+	/* the room bound, at max_rooms */
+	len = events(1);
+	uint32_t room = htonl(MAXR - 1);
+	memcpy(buf + sizeof(struct hc_hdr) + offsetof(struct hc_event, room_id), &room, 4);
+	CU_ASSERT_EQUAL(hc_proto_events_ok(buf, len, MAXR), 1);
+	room = htonl(MAXR);
+	memcpy(buf + sizeof(struct hc_hdr) + offsetof(struct hc_event, room_id), &room, 4);
+	CU_ASSERT_EQUAL(hc_proto_events_ok(buf, len, MAXR), 0);
+	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_RECORD);
+}
+
 static void test_header_faults(void)
 {
 	size_t len = events(4);
@@ -804,6 +840,7 @@ static void test_doc_vectors(void)
 static CU_TestInfo tests[] = {
 	{"valid payloads", test_valid},
 	{"header faults", test_header_faults},
+	{"the dataplane's inline EVENTS check agrees", test_events_fast_path},
 	{"length faults", test_length_faults},
 	{"record faults", test_record_faults},
 	{"other types", test_other_types},
