@@ -58,12 +58,15 @@ static inline int hc_proto_events_ok(const void *buf, size_t len, uint32_t max_r
 		return 0;
 	memcpy(&h, buf, sizeof(h));
 	uint16_t count = ntohs(h.record_count);
-	int bad = (h.magic != htonl(HC_PROTO_MAGIC)) | (h.version != HC_PROTO_VERSION) |
-		  (h.type != HC_MSG_EVENTS) |
-		  ((ntohs(h.flags) & (uint16_t)(~HC_HDR_F_KNOWN | HC_HDR_F_A2G)) != 0) |
-		  (h.gateway_id == htons(HC_GATEWAY_NONE)) | (h.gateway_incarnation == 0) |
-		  (h.sequence == 0) | (count == 0) |
-		  (len - sizeof(h) != (size_t)count * sizeof(struct hc_event));
+	int bad = (int)(h.magic != htonl(HC_PROTO_MAGIC));
+	bad |= (int)(h.version != HC_PROTO_VERSION);
+	bad |= (int)(h.type != HC_MSG_EVENTS);
+	bad |= (int)((ntohs(h.flags) & (uint16_t)(~HC_HDR_F_KNOWN | HC_HDR_F_A2G)) != 0);
+	bad |= (int)(h.gateway_id == htons(HC_GATEWAY_NONE));
+	bad |= (int)(h.gateway_incarnation == 0);
+	bad |= (int)(h.sequence == 0);
+	bad |= (int)(count == 0);
+	bad |= (int)(len - sizeof(h) != (size_t)count * sizeof(struct hc_event));
 	if (bad)
 		return 0;
 	const uint8_t *rec = (const uint8_t *)buf + sizeof(h);
@@ -71,8 +74,11 @@ static inline int hc_proto_events_ok(const void *buf, size_t len, uint32_t max_r
 		struct hc_event ev;
 		memcpy(&ev, rec, sizeof(ev));
 		uint32_t room = ntohl(ev.room_id);
-		if (((ev.op != HC_OP_JOIN) & (ev.op != HC_OP_LEAVE)) | (ev.flags != 0) |
-		    (room == HC_ROOM_NONE) | (room >= max_rooms))
+		int bad_rec = (int)(ev.op != HC_OP_JOIN) & (int)(ev.op != HC_OP_LEAVE);
+		bad_rec |= (int)(ev.flags != 0);
+		bad_rec |= (int)(room == HC_ROOM_NONE);
+		bad_rec |= (int)(room >= max_rooms);
+		if (bad_rec)
 			return 0;
 	}
 	return 1;
