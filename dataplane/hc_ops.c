@@ -74,8 +74,17 @@ static void apply_ops(struct hc_worker *w, const struct hc_op *ops, unsigned n)
 	}
 }
 
+/* The datagrams whose ops were read, freed in one call. */
+static void free_read(struct hc_worker *w)
+{
+	rte_pktmbuf_free_bulk(w->read, w->n_read);
+	w->n_read = 0;
+}
+
 void hc_ops_apply_local(struct hc_worker *w)
 {
+	if (w->n_read > 0)
+		free_read(w);
 	if (w->n_local > 0) {
 		apply_ops(w, w->local, w->n_local);
 		w->n_local = 0;
@@ -222,7 +231,9 @@ static void deliver_events(struct hc_worker *w, struct rte_mbuf *m, const uint8_
 	}
 	HC_RELAXED_ADD(&w->st.event_datagrams, 1);
 	HC_RELAXED_ADD(&w->st.events, count);
-	rte_pktmbuf_free(m);
+	if (unlikely(w->n_read == HC_READ_FREE))
+		free_read(w);
+	w->read[w->n_read++] = m; /* its ops are copies */
 }
 
 void hc_ops_deliver(void *ctx, struct rte_mbuf *m)

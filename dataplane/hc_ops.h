@@ -18,13 +18,15 @@ void hc_ops_deliver(void *ctx, struct rte_mbuf *m);
  * (The snapshot stage's emit hook.) */
 int hc_ops_emit(void *ctx, unsigned dst, const struct hc_op *op);
 
-/* Apply the ops gathered for our own users. */
+/* Apply the ops gathered for our own users, and free the EVENTS
+ * datagrams they were read from. */
 void hc_ops_apply_local(struct hc_worker *w);
 
 /* Apply whatever other workers handed us; returns ops applied. */
 unsigned hc_ops_drain(struct hc_worker *w);
 
-/* Apply gathered own ops and flush staged ones to other workers. */
+/* Apply gathered own ops and flush staged ones to other workers (the
+ * EVENTS datagrams read meanwhile are freed, hc_ops_apply_local). */
 void hc_ops_commit(struct hc_worker *w);
 
 

@@ -44,6 +44,7 @@
 
 #define HC_MAX_BURST 256
 #define HC_LOCAL_OPS 2048 /* own users' ops gathered before applying */
+#define HC_READ_FREE 64   /* read datagrams freed at once             */
 /* changes one apply or decision can produce: its ops plus replayed ones */
 #define HC_CHG_BUF (HC_LOCAL_OPS + HC_MEMBERS_DEFERRED)
 /* seat requests in flight above which a worker stops polling RX */
@@ -81,6 +82,10 @@ struct hc_worker {
 	 * limit only grows, so a stamp at or below it is below the current
 	 * one, and the clock is read again only for a stamp above it */
 	uint64_t session_seen_limit;
+	/* EVENTS datagrams read into ops, freed together at the next commit
+	 * (hc_ops.c): one mempool put for many */
+	uint32_t n_read;
+	struct rte_mbuf *read[HC_READ_FREE];
 
 	/* to and from the control core (NULL when it does not run) */
 	struct rte_ring *to_ctl_changes; /* struct hc_change, SP/SC      */
