@@ -290,6 +290,38 @@ static void test_csum_fast(void)
  * 60 bytes and UDP datagrams of 8 to 1,000 bytes of random contents at
  * every alignment, correct checksums verify, and any one byte changed
  * (or a checksum off by one) fails both ways. */
+/* The fold (64 to 16 bits, ones' complement) against the plain one, 16
+ * bits at a time until no carry is left: edges (zero, all ones, sums
+ * whose halves carry) and a million random sums. */
+static uint16_t fold_reference(uint64_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
+static void test_csum_fold(void)
+{
+	static const uint64_t edges[] = {0, 1, 0xffff, 0x10000, 0xffffffffull, 0x100000000ull,
+		0xffffffffffffffffull, 0xfffffffeffffffffull, 0xffffffff00000000ull,
+		0x00000001ffffffffull, 0x8000000080000000ull, 0xffff0001ull, 0x0001ffffull,
+		0xfffe0002ull, 0x7fffffffffffffffull};
+	unsigned bad = 0;
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
+		bad += hc_csum_fold(edges[i]) != fold_reference(edges[i]);
+	uint64_t x = 0x2545F4914F6CDD1Dull;
+	for (unsigned i = 0; i < 1000000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		uint64_t s = i & 1 ? x : x >> (i % 48); /* short sums too */
+		bad += hc_csum_fold(s) != fold_reference(s);
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(hc_csum_fold(0), 0);
+	CU_ASSERT_EQUAL(hc_csum_fold(0xffffffffffffffffull), 0xffff);
+}
+
 static void test_csum_parser(void)
 {
 	static uint8_t buf[2048];
@@ -371,6 +403,7 @@ static CU_TestInfo tests[] = {
 	{"checksum left to offload", test_csum_partial},
 	{"the Internet checksum, 8 bytes a step, as DPDK's and the RFC's", test_csum_fast},
 	{"the parser's checksums, as DPDK's, changed bytes failing", test_csum_parser},
+	{"the checksum's fold, against the plain one", test_csum_fold},
 	CU_TEST_INFO_NULL,
 };
 
