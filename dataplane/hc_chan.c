@@ -107,46 +107,6 @@ unsigned hc_chan_drain_decisions(struct hc_worker *w)
 	return n;
 }
 
-/* Where datagram m came from: where to answer, and in which key slot. */
-static struct hc_peer peer_of(const struct rte_mbuf *m, uint16_t port, uint16_t payload_off)
-{
-	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
-	const struct rte_udp_hdr *udp = rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *,
-		payload_off - sizeof(struct rte_udp_hdr));
-	const uint8_t *payload = rte_pktmbuf_mtod_offset(m, const uint8_t *, payload_off);
-	uint16_t flags;
-	memcpy(&flags, payload + offsetof(struct hc_hdr, flags), sizeof(flags));
-	struct hc_peer p = {.ip_be = ip->src_addr, .udp_be = udp->src_port, .port_id = port,
-		.key_slot = (rte_be_to_cpu_16(flags) & HC_HDR_F_KEY_SLOT) ? 1 : 0};
-	memcpy(p.mac, &eth->src_addr, sizeof(p.mac));
-	return p;
-}
-
-/*
- * Noted field by field, and compared field by field below: a peer built
- * on the stack and copied in 16 bytes, or compared with a 16-byte load,
- * reads across several smaller stores, which the CPU cannot forward: the
- * load waits until every store before it has reached the cache (once a
- * datagram).
- */
-void hc_chan_note_peer(struct hc_worker *w, const struct rte_mbuf *m)
-{
-	struct hc_peer p = peer_of(m, m->port, hc_mbuf_payload_off(m));
-	struct hc_peer *n = &w->noted_peer;
-	n->ip_be = p.ip_be;
-	n->udp_be = p.udp_be;
-	n->port_id = p.port_id;
-	memcpy(n->mac, p.mac, sizeof(n->mac));
-	n->key_slot = p.key_slot;
-}
-
-static inline int same_peer(const struct hc_peer *a, const struct hc_peer *b)
-{
-	return a->ip_be == b->ip_be && a->udp_be == b->udp_be && a->port_id == b->port_id &&
-	       memcmp(a->mac, b->mac, sizeof(a->mac)) == 0 && a->key_slot == b->key_slot;
-}
-
 void hc_chan_report_conflict(struct hc_worker *w, uint16_t gw, uint32_t incarnation)
 {
 	struct hc_change c = {.gateway_id = gw, .kind = HC_CHG_CONFLICT, .incarnation = incarnation};
@@ -155,14 +115,10 @@ void hc_chan_report_conflict(struct hc_worker *w, uint16_t gw, uint32_t incarnat
 		push_one(w, &c);
 }
 
-void hc_chan_commit_peer(struct hc_worker *w, uint16_t gw, int newest)
+void hc_chan_commit_new_peer(struct hc_worker *w, uint16_t gw, int newest)
 {
-	if (w->gw_peer == NULL)
-		return;
 	const struct hc_peer *p = &w->noted_peer;
 	struct hc_peer *cur = &w->gw_peer[gw];
-	if (likely(same_peer(p, cur)))
-		return;
 	if (!newest && cur->ip_be != 0)
 		return;
 	/* the same source under another key slot is no move; another

@@ -6,7 +6,15 @@
 #define HC_CHAN_H
 
 #include <stdint.h>
+#include <string.h>
 
+#include <rte_branch_prediction.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include "hc_mbuf_meta.h"
+#include "hc_proto.h"
 #include "hc_worker_state.h"
 
 /* Hand the changes gathered in chg_buf (members.n_changes of them) to the
@@ -22,6 +30,23 @@ unsigned hc_chan_drain_decisions(struct hc_worker *w);
  * (hc_chan_note_peer); consumes m. */
 void hc_chan_pass_places(struct hc_worker *w, struct rte_mbuf *m, const uint8_t *payload);
 
+/* Where datagram m came from: where to answer, and in which key slot. */
+static inline struct hc_peer hc_chan_peer_of(const struct rte_mbuf *m, uint16_t port,
+					      uint16_t payload_off)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
+	const struct rte_udp_hdr *udp = rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *,
+		payload_off - sizeof(struct rte_udp_hdr));
+	const uint8_t *payload = rte_pktmbuf_mtod_offset(m, const uint8_t *, payload_off);
+	uint16_t flags;
+	memcpy(&flags, payload + offsetof(struct hc_hdr, flags), sizeof(flags));
+	struct hc_peer p = {.ip_be = ip->src_addr, .udp_be = udp->src_port, .port_id = port,
+		.key_slot = (rte_be_to_cpu_16(flags) & HC_HDR_F_KEY_SLOT) ? 1 : 0};
+	memcpy(p.mac, &eth->src_addr, sizeof(p.mac));
+	return p;
+}
+
 /*
  * A gateway's address: note where datagram m came from (and the key slot
  * that sealed it) before the sequencer judges it; commit it as home
@@ -32,9 +57,40 @@ void hc_chan_pass_places(struct hc_worker *w, struct rte_mbuf *m, const uint8_t 
  * its last change is two live sources under one id: reported as a
  * conflict.  Report a conflict with the noted address as the second
  * source (the sequencer saw an older incarnation long after a takeover).
+ *
+ * Noted field by field, and compared field by field: a peer built on the
+ * stack and copied in 16 bytes, or compared with a 16-byte load, reads
+ * across several smaller stores, which the CPU cannot forward: the load
+ * waits until every store before it has reached the cache.  The note and
+ * the compare are inline (once a datagram); a new address is
+ * hc_chan_commit_new_peer's.
  */
-void hc_chan_note_peer(struct hc_worker *w, const struct rte_mbuf *m);
-void hc_chan_commit_peer(struct hc_worker *w, uint16_t gw, int newest);
+static inline void hc_chan_note_peer(struct hc_worker *w, const struct rte_mbuf *m)
+{
+	struct hc_peer p = hc_chan_peer_of(m, m->port, hc_mbuf_payload_off(m));
+	struct hc_peer *n = &w->noted_peer;
+	n->ip_be = p.ip_be;
+	n->udp_be = p.udp_be;
+	n->port_id = p.port_id;
+	memcpy(n->mac, p.mac, sizeof(n->mac));
+	n->key_slot = p.key_slot;
+}
+
+static inline int hc_chan_same_peer(const struct hc_peer *a, const struct hc_peer *b)
+{
+	return a->ip_be == b->ip_be && a->udp_be == b->udp_be && a->port_id == b->port_id &&
+	       memcmp(a->mac, b->mac, sizeof(a->mac)) == 0 && a->key_slot == b->key_slot;
+}
+
+/* hc_chan_commit_peer when the noted address is not gw's (slow path). */
+void hc_chan_commit_new_peer(struct hc_worker *w, uint16_t gw, int newest);
+
+static inline void hc_chan_commit_peer(struct hc_worker *w, uint16_t gw, int newest)
+{
+	if (w->gw_peer == NULL || likely(hc_chan_same_peer(&w->noted_peer, &w->gw_peer[gw])))
+		return;
+	hc_chan_commit_new_peer(w, gw, newest);
+}
 void hc_chan_report_conflict(struct hc_worker *w, uint16_t gw, uint32_t incarnation);
 
 /* Transmit frames the control core built; returns how many were taken. */
