@@ -2,7 +2,7 @@
 /*
  * hc_bench_csum.c - hc-bench-csum: cycles of the Internet checksum over
  * one frame's bytes, four ways, alternated --reps times (medians):
- * hc_csum.h's sum inlined as the parser inlines it (32-bit words, what
+ * hc_csum.h's sum inlined as the parser inlines it (64-bit words, what
  * the dataplane verifies with), the same called through
  * hc_frame_csum_native (what the frame builders call), DPDK's
  * rte_raw_cksum (a 2-byte loop the compiler vectorises, what the

@@ -187,6 +187,8 @@ void hc_dataplane_free(struct hc_dataplane *dp)
 		struct hc_worker *w = dp->workers[i];
 		hc_seq_free(&w->seq);
 		hc_snapshots_free(&w->snaps);
+		rte_pktmbuf_free_bulk(w->read, w->n_read); /* (read, not yet freed) */
+		w->n_read = 0;
 		if (w->members.slot != NULL)
 			hc_members_free(&w->members);
 		rte_free(w->local);

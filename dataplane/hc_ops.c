@@ -26,6 +26,13 @@
 
 #define OP_DEQ_BURST 256
 
+/* The datagrams whose ops were read, freed in one call. */
+static void free_read(struct hc_worker *w)
+{
+	rte_pktmbuf_free_bulk(w->read, w->n_read);
+	w->n_read = 0;
+}
+
 /* Room in the membership for k more ops that may ask for a seat or wait
  * for a decision. */
 static inline int members_have_room(const struct hc_worker *w, unsigned k)
@@ -41,6 +48,9 @@ static inline int members_have_room(const struct hc_worker *w, unsigned k)
  */
 static void apply_ops(struct hc_worker *w, const struct hc_op *ops, unsigned n)
 {
+	if (w->n_read > 0)
+		free_read(w); /* before any wait for decisions: they may be
+		                 gather mbufs another worker waits for */
 	if (w->to_ctl_changes == NULL) {
 		hc_members_apply(&w->members, ops, n);
 		return;
@@ -72,13 +82,6 @@ static void apply_ops(struct hc_worker *w, const struct hc_op *ops, unsigned n)
 		ops += k;
 		n -= k;
 	}
-}
-
-/* The datagrams whose ops were read, freed in one call. */
-static void free_read(struct hc_worker *w)
-{
-	rte_pktmbuf_free_bulk(w->read, w->n_read);
-	w->n_read = 0;
 }
 
 void hc_ops_apply_local(struct hc_worker *w)
@@ -115,8 +118,11 @@ unsigned hc_ops_drain(struct hc_worker *w)
 static __rte_noinline uint64_t session_limit_now(struct hc_worker *w)
 {
 	const struct hc_dataplane *dp = w->dp;
-	uint64_t limit = dp->start_wall_us + (rte_rdtsc() - dp->start_tsc) / dp->tsc_per_us +
-			 HC_SESSION_AHEAD_US;
+	uint64_t tsc = rte_rdtsc();
+	/* (a TSC behind the start's, on a core whose TSC lags: no time yet,
+	 * rather than a wrapped one the kept limit would keep) */
+	uint64_t since = tsc > dp->start_tsc ? tsc - dp->start_tsc : 0;
+	uint64_t limit = dp->start_wall_us + since / dp->tsc_per_us + HC_SESSION_AHEAD_US;
 	w->session_seen_limit = limit;
 	return limit;
 }

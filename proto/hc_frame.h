@@ -33,8 +33,8 @@ uint16_t hc_frame_csum(const void *buf, size_t len, uint32_t initial);
 
 /* The same sum over native-endian 16-bit words (DPDK's rte_raw_cksum's
  * convention: compare it with header fields as they lie in memory), plus
- * initial (a partial sum of that kind).  Both are hc_csum.h's sum (32-bit
- * words into 64-bit sums, RFC 1071: wider words, folded, give the same
+ * initial (a partial sum of that kind).  Both are hc_csum.h's sum (64-bit
+ * words in ones' complement, RFC 1071: wider words, folded, give the same
  * sum), which the dataplane's parser inlines for its verification
  * (hc-bench-csum; docs/benchmarks.md, "The Internet checksum"). */
 uint16_t hc_frame_csum_native(const void *buf, size_t len, uint64_t initial);
