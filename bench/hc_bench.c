@@ -976,6 +976,8 @@ int main(int argc, char **argv)
 		if (only != NULL && strcmp(only, batch_cases[ci].name) != 0)
 			continue;
 		uint64_t leased0 = w->members.st.leased_joins, asked0 = w->members.st.requests;
+		uint64_t waits0 = w->st.ctl_waits; /* the change ring full: the
+		                                      stand-in control core behind */
 		double eps[99], dps[99], bcpe[99], wcpe[99], share[99];
 		unsigned chunks = batch_cases[ci].k == 1 ? 32 : 8; /* 262,144 / 4,194,304 events */
 		if (win_chunks != 0)
@@ -999,13 +1001,14 @@ int main(int argc, char **argv)
 		printf("case=%s events_per_datagram=%u users=%u rooms=%u reps=%d report=%d auth=%d "
 		       "rx_csum=%s frames=%s lease_seats=%u leased_share=%.2f events_per_s=%.0f "
 		       "datagrams_per_s=%.0f cycles_per_event=%.1f wall_cycles_per_event=%.1f "
-		       "worker_busy=%.2f xcore_rtt_ns=%.0f%s\n",
+		       "worker_busy=%.2f xcore_rtt_ns=%.0f ctl_waits=%" PRIu64 "%s\n",
 		       batch_cases[ci].name, batch_cases[ci].k, users, rooms, reps, report, auth,
 		       rx_csum_offload ? "offload" : "software", frames_label(),
 		       report ? lease_seats : 0,
 		       leased + asked ? (double)leased / (double)(leased + asked) : 0.0, med,
 		       hc_median(dps, reps), hc_median(bcpe, reps), hc_median(wcpe, reps),
-		       hc_median(share, reps), rtt_start, hc_bench_host(rte_get_tsc_hz()));
+		       hc_median(share, reps), rtt_start, w->st.ctl_waits - waits0,
+		       hc_bench_host(rte_get_tsc_hz()));
 		hc_bench_require(batch_cases[ci].name, med > 0, "0 events/s");
 	}
 	if ((only == NULL || strcmp(only, "snapshot") == 0) && report) {

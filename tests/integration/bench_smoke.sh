@@ -46,7 +46,8 @@ run_all() { # $1: rx_csum expected; $2: frames expected; the rest: extra options
 		line=$(grep "^case=$c " <<< "$out")
 		case $c in
 		batch*) positive events_per_s "$line"
-			positive xcore_rtt_ns "$line" ;;
+			positive xcore_rtt_ns "$line"
+			grep -q ' ctl_waits=[0-9]\{1,\}' <<< "$line" || fail "no ctl_waits: $line" ;;
 		snapshot) positive members_per_s "$line" ;;
 		*) positive directives_per_s "$line"
 		   [ "$(field lost "$line")" = 0 ] || fail "lost: $line"
