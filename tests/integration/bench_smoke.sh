@@ -25,7 +25,9 @@ bench=$build/bench/hc-bench
 fail() { echo "bench-smoke: FAIL: $*" >&2; exit 1; }
 [ -x "$bench" ] || fail "$bench not built"
 
-eal=(-l 0,1 --no-huge -m 2048 --no-pci --no-shconf --no-telemetry --file-prefix "hcbsmoke$$")
+# two lcores on the first two CPUs we may run on (one if that is all)
+read -r -a cpus <<< "$(python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)))')"
+eal=(--lcores "0@${cpus[0]},1@${cpus[1]:-${cpus[0]}}" --no-huge -m 2048 --no-pci --no-shconf --no-telemetry --file-prefix "hcbsmoke$$")
 small=(--users 1000 --rooms 50 --reps 1 --chunks 1 --stream 4096)
 
 # field NAME LINE: NAME's value in LINE (empty if absent)

@@ -80,8 +80,7 @@ hc_make_keys "$out/keys" 1              # gateway 1 only, for now
 ( umask 077; od -An -v -tx1 -N 16 /dev/urandom | tr -d ' \n' |
 	awk '{ printf "2 0 %s\n", $0 }' > "$out/gw2.keys" )
 ( umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$out/state.key" )
-cpus=$(nproc)
-lcores="0@0,1@$((cpus > 1 ? 1 : 0))"
+lcores=$(hc_appliance_lcores 1) # the CPUs we may run on (tools/hc-netns.sh)
 conf=$out/headcount.conf
 write_conf() { # write_conf MAX TARGET EXTRA_POOLS MAX_USERS
 	cat > "$conf" <<EOF

@@ -116,7 +116,7 @@ log=$dir/headcount.log
 LISTEN_PID=$!
 hc_wait 30 "the notify socket exists" test -S "$sock"
 # started directly (no tee): its log is in the file before it says READY
-NOTIFY_SOCKET=$sock WATCHDOG_USEC=2000000 ip netns exec "$HC_NSA" "$build/headcount" --lcores 0@0,1@1 --no-huge \
+NOTIFY_SOCKET=$sock WATCHDOG_USEC=2000000 ip netns exec "$HC_NSA" "$build/headcount" --lcores "$(hc_appliance_lcores 1)" --no-huge \
 	-m 1024 --no-pci --no-shconf --file-prefix "hclab$HC_TAG" --log-level=lib.eal:warning \
 	--vdev "net_af_packet0,iface=$HC_VA,framecnt=8192" -- --ip $HC_APP_IP \
 	--keys "$dir/keys" --state-file none > "$log" 2>&1 &

@@ -99,7 +99,7 @@ fi
 second() {
 	local name=$1 prefix=$2 vdev=$3 rc=0
 	shift 3
-	timeout 120 ip netns exec "$HC_NSA" "$build/headcount" --lcores 0@0,1@1 --no-huge \
+	timeout 120 ip netns exec "$HC_NSA" "$build/headcount" --lcores "$(hc_appliance_lcores 1)" --no-huge \
 		-m 512 --no-pci --no-shconf "${PREFIX_OPT:---file-prefix}" "$prefix" \
 		--log-level=lib.eal:warning \
 		--vdev "$vdev" -- --ip $HC_APP_IP --no-auth --state-file none "$@" \
@@ -149,7 +149,7 @@ hc_appliance_stop || { echo "FAIL: A exited with an error"; exit 1; }
 need A_lock_files_after_exit "$(grep -lx "$a_pid" "$lockdir"/*.lock 2>/dev/null | wc -l)" -eq 0
 
 echo "D on the same interface, killed with SIGKILL"
-ip netns exec "$HC_NSA" "$build/headcount" --lcores 0@0,1@1 --no-huge -m 512 --no-pci \
+ip netns exec "$HC_NSA" "$build/headcount" --lcores "$(hc_appliance_lcores 1)" --no-huge -m 512 --no-pci \
 	--no-shconf --file-prefix "hclab$HC_TAG" --log-level=lib.eal:warning \
 	--vdev "net_af_packet0,iface=$HC_VA" -- --ip $HC_APP_IP --no-auth --state-file none \
 	> "$dir/D.log" 2>&1 &
@@ -159,7 +159,7 @@ hc_wait 120 "D answers telemetry" hc_started && kill -0 "$HC_PID" ||
 kill -KILL "$HC_PID"
 wait "$HC_PID" 2>/dev/null || true
 echo "E on the same interface and prefix, without --ip (a virtual device: the lab's default)"
-ip netns exec "$HC_NSA" "$build/headcount" --lcores 0@0,1@1 --no-huge -m 512 --no-pci \
+ip netns exec "$HC_NSA" "$build/headcount" --lcores "$(hc_appliance_lcores 1)" --no-huge -m 512 --no-pci \
 	--no-shconf --file-prefix "hclab$HC_TAG" --log-level=lib.eal:warning \
 	--vdev "net_af_packet0,iface=$HC_VA" -- --no-auth --state-file none > "$dir/E.log" 2>&1 &
 HC_PID=$!

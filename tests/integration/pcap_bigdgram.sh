@@ -22,10 +22,10 @@ hc_make_keys "$dir/keys" 16
 "$build/tests/hc-bigdgram" --out "$dir/g" --keys "$dir/keys" --too-long --seed $((3 + workers))
 
 if [ "$workers" = 1 ]; then
-	lcores="0@0,1@1"
+	lcores=$(hc_appliance_lcores 1) # the CPUs we may run on (tools/hc-netns.sh)
 	extra=()
 else
-	lcores="0@0,1@1,2@1" # the control lcore keeps a CPU: workers wait for its decisions
+	lcores=$(hc_appliance_lcores 2) # the control lcore keeps a CPU: workers wait for its decisions
 	extra=(--gather-mbufs 64)
 fi
 # a capture cannot answer NACKs or heartbeat (see pcap_replay.sh)

@@ -23,10 +23,10 @@ hc_make_keys "$dir/keys" 16
 
 if [ "$workers" = 1 ]; then
 	vdevs=(--vdev "net_pcap0,rx_pcap=$dir/s.pcap")
-	lcores="0@0,1@1"
+	lcores=$(hc_appliance_lcores 1) # the CPUs we may run on (tools/hc-netns.sh)
 else
 	vdevs=(--vdev "net_pcap0,rx_pcap=$dir/s.0.pcap" --vdev "net_pcap1,rx_pcap=$dir/s.1.pcap")
-	lcores="0@0,1@1,2@1" # the control lcore keeps a CPU: workers wait for its decisions
+	lcores=$(hc_appliance_lcores 2) # the control lcore keeps a CPU: workers wait for its decisions
 fi
 # A capture cannot answer NACKs or send heartbeats in time: however long a
 # busy machine takes to read it, no gateway may be declared dead
