@@ -188,9 +188,8 @@ static __rte_always_inline int take_datagram(struct hc_worker *w, uint16_t port,
 					     int auth, unsigned nw, uint64_t now, uint64_t *handed)
 {
 	const uint8_t *payload = rte_pktmbuf_mtod_offset(m, const uint8_t *, pr->payload_off);
-	enum hc_proto_verdict v =
-		likely(hc_proto_events_ok(payload, pr->payload_len, w->max_rooms)) ?
-		HC_PV_OK : hc_proto_check_inbound(payload, pr->payload_len, w->max_rooms);
+	enum hc_proto_verdict v = hc_proto_check_inbound(payload, pr->payload_len,
+							 w->max_rooms);
 	if (unlikely(v != HC_PV_OK)) {
 		hc_worker_drop(w, m, hc_drop_from_verdict(v));
 		return 0;

@@ -41,9 +41,7 @@ static int check_events(const uint8_t *rec, uint16_t count, uint32_t max_rooms)
 	for (uint16_t i = 0; i < count; i++, rec += sizeof(struct hc_event)) {
 		struct hc_event ev;
 		memcpy(&ev, rec, sizeof(ev));
-		uint32_t room = ntohl(ev.room_id);
-		if ((ev.op != HC_OP_JOIN && ev.op != HC_OP_LEAVE) ||
-		    ev.flags != 0 || room == HC_ROOM_NONE || room >= max_rooms)
+		if (hc_proto_event_bad(&ev, max_rooms))
 			return -1;
 	}
 	return 0;
@@ -72,8 +70,7 @@ static int check_places(const uint8_t *rec, uint16_t count)
 	return 0;
 }
 
-enum hc_proto_verdict hc_proto_check_inbound(const void *buf, size_t len,
-					     uint32_t max_rooms)
+enum hc_proto_verdict hc_proto_check_full(const void *buf, size_t len, uint32_t max_rooms)
 {
 	struct hc_hdr h;
 

@@ -36,20 +36,33 @@ size_t hc_proto_record_size(uint8_t type);
 size_t hc_proto_prefix_size(uint8_t type);
 
 /*
- * Check a payload received by the appliance.  max_rooms bounds room ids
- * (valid: 1 .. max_rooms-1).  Never reads outside buf[0..len).  Cannot
- * fail in any other way.
+ * Check a payload received by the appliance: every check, in order.
+ * max_rooms bounds room ids (valid: 1 .. max_rooms-1).  Never reads
+ * outside buf[0..len).  Cannot fail in any other way.  Callers use
+ * hc_proto_check_inbound (below: the same verdicts, the common case
+ * inline).
  */
-enum hc_proto_verdict hc_proto_check_inbound(const void *buf, size_t len,
-					     uint32_t max_rooms);
+enum hc_proto_verdict hc_proto_check_full(const void *buf, size_t len, uint32_t max_rooms);
+
+/* An EVENTS record that is not a JOIN or LEAVE of a room in 1 ..
+ * max_rooms-1 with flags 0 (both checks test records with it). */
+static inline int hc_proto_event_bad(const struct hc_event *ev, uint32_t max_rooms)
+{
+	uint32_t room = ntohl(ev->room_id);
+	int bad = (int)(ev->op != HC_OP_JOIN) & (int)(ev->op != HC_OP_LEAVE);
+	bad |= (int)(ev->flags != 0);
+	bad |= (int)(room == HC_ROOM_NONE);
+	bad |= (int)(room >= max_rooms);
+	return bad;
+}
 
 /*
- * The dataplane's common case, inline: is buf an EVENTS payload that
- * passes every check (hc_proto_check_inbound would say HC_PV_OK)?  0
- * says nothing more: the caller asks hc_proto_check_inbound for the
- * verdict, so every fault keeps its one reason.  The header's tests are
- * folded into one branch (a single-event datagram paid a call and a
- * branch a field).
+ * The common case, inline: is buf an EVENTS payload that passes every
+ * check (hc_proto_check_full would say HC_PV_OK)?  0 says nothing more:
+ * hc_proto_check_inbound then asks hc_proto_check_full for the verdict,
+ * so every fault keeps its one reason.  The header's tests are folded
+ * into one branch (a single-event datagram paid a call and a branch a
+ * field).
  */
 static inline int hc_proto_events_ok(const void *buf, size_t len, uint32_t max_rooms)
 {
@@ -73,15 +86,20 @@ static inline int hc_proto_events_ok(const void *buf, size_t len, uint32_t max_r
 	for (uint16_t i = 0; i < count; i++, rec += sizeof(struct hc_event)) {
 		struct hc_event ev;
 		memcpy(&ev, rec, sizeof(ev));
-		uint32_t room = ntohl(ev.room_id);
-		int bad_rec = (int)(ev.op != HC_OP_JOIN) & (int)(ev.op != HC_OP_LEAVE);
-		bad_rec |= (int)(ev.flags != 0);
-		bad_rec |= (int)(room == HC_ROOM_NONE);
-		bad_rec |= (int)(room >= max_rooms);
-		if (bad_rec)
+		if (hc_proto_event_bad(&ev, max_rooms))
 			return 0;
 	}
 	return 1;
+}
+
+/* Judge one inbound datagram payload (see above): an EVENTS payload that
+ * passes is judged inline, anything else by hc_proto_check_full. */
+static inline enum hc_proto_verdict hc_proto_check_inbound(const void *buf, size_t len,
+							   uint32_t max_rooms)
+{
+	if (hc_proto_events_ok(buf, len, max_rooms))
+		return HC_PV_OK;
+	return hc_proto_check_full(buf, len, max_rooms);
 }
 
 #endif /* HC_PROTO_CHECK_H */

@@ -26,7 +26,8 @@ fail() { echo "bench-smoke: FAIL: $*" >&2; exit 1; }
 [ -x "$bench" ] || fail "$bench not built"
 
 # two lcores on the first two CPUs we may run on (one if that is all)
-read -r -a cpus <<< "$(python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)))')"
+. "$top/tools/hc-netns.sh" # (hc_cpu_list)
+read -r -a cpus <<< "$(hc_cpu_list)"
 eal=(--lcores "0@${cpus[0]},1@${cpus[1]:-${cpus[0]}}" --no-huge -m 2048 --no-pci --no-shconf --no-telemetry --file-prefix "hcbsmoke$$")
 small=(--users 1000 --rooms 50 --reps 1 --chunks 1 --stream 4096)
 

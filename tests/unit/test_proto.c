@@ -62,7 +62,8 @@ static void test_events_fast_path(void)
 		for (size_t v = 0; v < sizeof(vals); v++) {
 			len = events(2);
 			buf[at] = vals[v];
-			int full = check(len) == HC_PV_OK && buf[5] == HC_MSG_EVENTS;
+			int full = hc_proto_check_full(buf, len, MAXR) == HC_PV_OK &&
+				   buf[5] == HC_MSG_EVENTS;
 			agree += hc_proto_events_ok(buf, len, MAXR) == full;
 			ok += full;
 		}
@@ -71,7 +72,7 @@ static void test_events_fast_path(void)
 	CU_ASSERT(ok > 0 && ok < agree); /* both verdicts were seen */
 	for (size_t l = 0; l <= events(3) + 1; l++) {
 		events(3);
-		int full = check(l) == HC_PV_OK;
+		int full = hc_proto_check_full(buf, l, MAXR) == HC_PV_OK;
 		CU_ASSERT_EQUAL(hc_proto_events_ok(buf, l, MAXR), full);
 	}
 	/* the room bound, at max_rooms */
@@ -82,7 +83,7 @@ static void test_events_fast_path(void)
 	room = htonl(MAXR);
 	memcpy(buf + sizeof(struct hc_hdr) + offsetof(struct hc_event, room_id), &room, 4);
 	CU_ASSERT_EQUAL(hc_proto_events_ok(buf, len, MAXR), 0);
-	CU_ASSERT_EQUAL(check(len), HC_PV_BAD_RECORD);
+	CU_ASSERT_EQUAL(hc_proto_check_full(buf, len, MAXR), HC_PV_BAD_RECORD);
 }
 
 static void test_header_faults(void)
@@ -840,7 +841,7 @@ static void test_doc_vectors(void)
 static CU_TestInfo tests[] = {
 	{"valid payloads", test_valid},
 	{"header faults", test_header_faults},
-	{"the dataplane's inline EVENTS check agrees", test_events_fast_path},
+	{"the inline EVENTS check agrees with the full one", test_events_fast_path},
 	{"length faults", test_length_faults},
 	{"record faults", test_record_faults},
 	{"other types", test_other_types},
