@@ -175,7 +175,10 @@ static inline void snap_gen_see(struct hc_members *m, uint16_t gw, uint8_t gen)
 /* End of a snapshot of gateway gw at this owner: every user of gw not
  * marked gen goes.  Users waiting for a seat decision are checked after
  * it (a SNAP_DROP in their chain).  The slot table is scanned only when
- * some user of gw is unmarked. */
+ * some user of gw is unmarked.  HC_CHG_SWEPT follows the snapshot's
+ * requests and the sweep's removals: the control core may release the
+ * seat requests a restart held as soon as it reads it (hc_restart.h), and
+ * seats the sweep freed are then free in its book. */
 static void snap_sweep(struct hc_members *m, uint16_t gw, uint8_t gen)
 {
 	int counted = 1; /* snap_marked counts gen's marks */
@@ -191,25 +194,25 @@ static void snap_sweep(struct hc_members *m, uint16_t gw, uint8_t gen)
 	}
 	HC_RELAXED_ADD(&m->st.sweeps, 1);
 	struct hc_op o = {.gateway_id = gw};
-	report(m, &o, 0, 0, HC_CHG_SWEPT); /* after the snapshot's requests */
 	if (m->pend.n_pending > 0)
 		hc_pending_defer_all(&m->pend, (struct hc_op){.gateway_id = gw, .gen = gen,
 						       .op = HC_OP_SNAP_DROP});
-	if (counted && m->snap_marked[gw] >= m->gw_users[gw])
-		return;
-	HC_RELAXED_ADD(&m->st.sweep_scans, 1);
-	uint64_t swept = 0;
-	for (uint32_t at = 0; at < m->capacity; at++) {
-		const struct hc_slot *sl = &m->slot[at];
-		if (sl->room == 0 || sl->gw != gw || sl->mark == gen)
-			continue; /* (a slot with a room is in use) */
-		uint64_t user = sl->user_id;
-		if (m->pend.n_pending > 0 && hc_pending_find(&m->pend, user) != NULL)
-			continue; /* its SNAP_DROP decides after the answer */
-		remove_at(m, (int32_t)at, user, sl->room);
-		swept++;
+	if (!counted || m->snap_marked[gw] < m->gw_users[gw]) {
+		HC_RELAXED_ADD(&m->st.sweep_scans, 1);
+		uint64_t swept = 0;
+		for (uint32_t at = 0; at < m->capacity; at++) {
+			const struct hc_slot *sl = &m->slot[at];
+			if (sl->room == 0 || sl->gw != gw || sl->mark == gen)
+				continue; /* (a slot with a room is in use) */
+			uint64_t user = sl->user_id;
+			if (m->pend.n_pending > 0 && hc_pending_find(&m->pend, user) != NULL)
+				continue; /* its SNAP_DROP decides after the answer */
+			remove_at(m, (int32_t)at, user, sl->room);
+			swept++;
+		}
+		HC_RELAXED_ADD(&m->st.snap_swept, swept); /* not LEAVEs: counted apart */
 	}
-	HC_RELAXED_ADD(&m->st.snap_swept, swept); /* not LEAVEs: counted apart */
+	report(m, &o, 0, 0, HC_CHG_SWEPT);
 }
 
 /* One batch in the making: which users it added or removed (their bulk

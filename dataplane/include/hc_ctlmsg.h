@@ -100,7 +100,8 @@ enum hc_change_kind {
 	HC_CHG_RESTATE = 8, /* a snapshot's member asks for a seat: as
 	                       HC_CHG_REQUEST (decided at once, never held) */
 	HC_CHG_SWEPT = 9,   /* this worker swept gateway_id's snapshot: its
-	                       restatements came before (hc_restart.h)   */
+	                       restatements and the sweep's removals came
+	                       before (hc_restart.h)                     */
 	HC_CHG_SUPERSEDED = 10, /* user_id's JOIN into to_room (or snapshot
 	                       member) from gateway_id was ignored: the user
 	                       has a newer session elsewhere (tell it)      */

@@ -346,7 +346,20 @@ static void test_snapshot_replace(void)
 		apply1(u, 7, HC_OP_SNAP_SET, 1, 5);
 	apply1(20, 8, HC_OP_SNAP_SET, 1, 5);
 	apply1(11, 8, HC_OP_SNAP_SET, 1, 5);
+	/* the sweep's removals are reported before SWEPT, which may end a
+	 * restart hold: the seats they freed are free by then */
+	struct hc_change sw[16];
+	m.changes = sw;
+	m.changes_cap = 16;
+	m.n_changes = 0;
 	apply1(0, 0, HC_OP_SNAP_SWEEP, 1, 5);
+	CU_ASSERT_EQUAL_FATAL(m.n_changes, 7);
+	for (unsigned i = 0; i < 6; i++)
+		CU_ASSERT(sw[i].kind == HC_CHG_APPLIED && sw[i].to_room == 0 &&
+			  sw[i].from_room != 0 && sw[i].gateway_id == 1 &&
+			  sw[i].user_id >= 5 && sw[i].user_id <= 10);
+	CU_ASSERT(sw[6].kind == HC_CHG_SWEPT && sw[6].gateway_id == 1);
+	m.changes = NULL;
 	CU_ASSERT_EQUAL(m.n_users, 10);                          /* 5 + 5 */
 	CU_ASSERT_EQUAL(m.room_users[7], 4);
 	CU_ASSERT_EQUAL(m.room_users[8], 1);
@@ -364,7 +377,12 @@ static void test_snapshot_replace(void)
 	for (uint64_t u = 1; u <= 4; u++)
 		apply1(u, 7, HC_OP_SNAP_SET, 1, 6);
 	apply1(20, 8, HC_OP_SNAP_SET, 1, 6);
+	m.changes = sw;
+	m.n_changes = 0;
 	apply1(0, 0, HC_OP_SNAP_SWEEP, 1, 6);
+	CU_ASSERT_EQUAL(m.n_changes, 1); /* SWEPT alone */
+	CU_ASSERT(sw[0].kind == HC_CHG_SWEPT && sw[0].gateway_id == 1);
+	m.changes = NULL;
 	CU_ASSERT_EQUAL(m.st.sweep_scans, scans);
 	CU_ASSERT_EQUAL(m.n_users, 10);
 	/* an event after it: a new user of gateway 1 (unmarked) */
