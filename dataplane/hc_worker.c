@@ -5,14 +5,16 @@
  * Per iteration: an RX burst on each of its queues (hc_rx.c), what other
  * workers and the control core handed it (hc_rx_poll_handoff), its own
  * ops applied and staged ones flushed (hc_ops.c), frames the control core
- * built transmitted (hc_chan.c); every 256 iterations its sequencers'
- * timers (gap NACKs, dead gateways).  Back-pressure: while many seat
+ * built transmitted (hc_chan.c); every 100 us its sequencers' timers (gap
+ * NACKs, dead gateways), by the clock and not by a count of loops: a
+ * loop's length follows the load (a full burst of 64-event datagrams
+ * takes about half a millisecond).  Back-pressure: while many seat
  * requests await the control core it takes no new frames.
  *
  * Workers read the gateways' keys (hc_keys.c), which a reload replaces
  * under RCU: each worker is a liburcu QSBR reader, registered for its
- * loop's life, and announces a quiescent state every 256 loops (no key
- * pointer is kept across loops).
+ * loop's life, and announces a quiescent state with the timers, every
+ * 100 us (no key pointer is kept across loops).
  */
 #include <sched.h>
 
@@ -26,6 +28,9 @@
 #include "hc_ops.h"
 #include "hc_rx.h"
 #include "hc_worker.h"
+
+/* The timers' and the quiescent state's rate (every 100 us). */
+#define TIMERS_PER_S 10000
 
 /* Poll every RX queue once; returns the frames received. */
 static unsigned poll_rx(struct hc_worker *w, unsigned n_rxq, uint64_t now)
@@ -95,7 +100,7 @@ int hc_worker_main(void *arg)
 {
 	struct hc_worker *w = arg;
 	struct hc_dataplane *dp = w->dp;
-	uint64_t iter = 0;
+	uint64_t timers_every = rte_get_tsc_hz() / TIMERS_PER_S, next_timers = 0;
 
 	rcu_register_thread();
 	while (likely(hc_dp_state(dp) == HC_RUN)) {
@@ -119,7 +124,8 @@ int hc_worker_main(void *arg)
 			HC_RELAXED_ADD(&w->st.busy_loops, 1);
 			HC_RELAXED_ADD(&w->st.busy_tsc, rte_rdtsc() - t0);
 		}
-		if ((++iter & 255) == 0) {
+		if (t0 >= next_timers) {
+			next_timers = t0 + timers_every;
 			hc_seq_poll(&w->seq, t0);
 			rcu_quiescent_state();
 		}
