@@ -38,6 +38,8 @@
  * --rx-csum-offload marks every frame as a NIC with RX checksum offload
  * marks those it verified (the worker then sums nothing, as on such a
  * NIC; by default it verifies both checksums, as on virtual devices).
+ * --burst N sets the worker's RX burst (the appliance's --burst, default
+ * 128); every batch case line says it (burst=).
  * --callgrind (under `valgrind --tool=callgrind`, built with valgrind's
  * header): each chunk's timed part is one callgrind dump (stats zeroed
  * when its frames are handed over, dumped when its last event is applied;
@@ -804,6 +806,7 @@ int main(int argc, char **argv)
 	argc -= eal;
 	argv += eal;
 	uint32_t users = 1000000, rooms = 20000;
+	uint32_t burst = 0; /* --burst: the worker's RX burst (0: the appliance's default) */
 	int reps = 5;
 	const char *only = NULL;
 	int report = 1, auth = 0;
@@ -813,7 +816,7 @@ int main(int argc, char **argv)
 		{"stream", 1, 0, 'S'}, {"no-report", 0, 0, 'R'}, {"auth", 0, 0, 'A'},
 		{"chunks", 1, 0, 'C'}, {"callgrind", 0, 0, 'G'}, {"lease-seats", 1, 0, 'L'},
 		{"rx-csum-offload", 0, 0, 'O'}, {"frames-cached", 0, 0, 'F'},
-		{0, 0, 0, 0}};
+		{"burst", 1, 0, 'B'}, {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -829,6 +832,7 @@ int main(int argc, char **argv)
 		case 'O': rx_csum_offload = 1; break;
 		case 'F': frames_cached = 1; break;
 		case 'L': lease_seats = (uint32_t)hc_cli_u64("hc-bench", "lease-seats", optarg, 0, 4096); break;
+		case 'B': burst = (uint32_t)hc_cli_u64("hc-bench", "burst", optarg, 1, 256); break;
 		default: hc_cli_unknown("hc-bench");
 		}
 	}
@@ -880,6 +884,8 @@ int main(int argc, char **argv)
 	static struct hc_config cfg;
 	char *noargs[] = {"hc-bench", "--no-auth", NULL}; /* --auth installs keys below */
 	hc_config_parse(&cfg, 2, noargs);
+	if (burst != 0)
+		cfg.burst = burst;
 	/* the snapshot case needs room for its users' second incarnation;
 	 * the others get what an operator would size for them (the user
 	 * table as full as it would be: its probes as long) */
@@ -1001,13 +1007,13 @@ int main(int argc, char **argv)
 		printf("case=%s events_per_datagram=%u users=%u rooms=%u reps=%d report=%d auth=%d "
 		       "rx_csum=%s frames=%s lease_seats=%u leased_share=%.2f events_per_s=%.0f "
 		       "datagrams_per_s=%.0f cycles_per_event=%.1f wall_cycles_per_event=%.1f "
-		       "worker_busy=%.2f xcore_rtt_ns=%.0f ctl_waits=%" PRIu64 "%s\n",
+		       "worker_busy=%.2f xcore_rtt_ns=%.0f ctl_waits=%" PRIu64 " burst=%u%s\n",
 		       batch_cases[ci].name, batch_cases[ci].k, users, rooms, reps, report, auth,
 		       rx_csum_offload ? "offload" : "software", frames_label(),
 		       report ? lease_seats : 0,
 		       leased + asked ? (double)leased / (double)(leased + asked) : 0.0, med,
 		       hc_median(dps, reps), hc_median(bcpe, reps), hc_median(wcpe, reps),
-		       hc_median(share, reps), rtt_start, w->st.ctl_waits - waits0,
+		       hc_median(share, reps), rtt_start, w->st.ctl_waits - waits0, cfg.burst,
 		       hc_bench_host(rte_get_tsc_hz()));
 		hc_bench_require(batch_cases[ci].name, med > 0, "0 events/s");
 	}

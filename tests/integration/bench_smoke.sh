@@ -10,10 +10,10 @@
 #      and not_completed=0; at 50 rooms, fewer than the snapshot case's
 #      1,000 (its members once landed past max_rooms: bad records, and the
 #      case never completed);
-#   2. with --rx-csum-offload --frames-cached every case still
-#      completes, and the event and snapshot lines are labelled
-#      rx_csum=offload frames=cache (software and, on x86, memory without
-#      them; the labels only: the worker counts no checksum it skips, and
+#   2. with --rx-csum-offload --frames-cached --burst 16 every case
+#      still completes, and the event and snapshot lines are labelled
+#      rx_csum=offload frames=cache, the event lines burst=16 (software
+#      and, on x86, memory without them, and the default burst; the labels only: the worker counts no checksum it skips, and
 #      where a frame was read from is not counted);
 #   3. a case that is not one exits 2 and names the cases (the first
 #      three of them checked).
@@ -39,9 +39,10 @@ positive() {
 	awk -v v="$v" 'BEGIN {exit !(v != "" && v + 0 > 0)}' || fail "$1=$v, not > 0: $2"
 }
 
-run_all() { # $1: rx_csum expected; $2: frames expected; the rest: extra options
-	local want=$1 frames=$2 out line c
-	shift 2
+run_all() { # $1: rx_csum expected; $2: frames expected; $3: burst expected
+	# (empty: the default, any); the rest: extra options
+	local want=$1 frames=$2 burst=$3 out line c
+	shift 3
 	out=$(timeout 600 "$bench" "${eal[@]}" -- "${small[@]}" "$@" 2>&1) ||
 		{ echo "$out"; fail "hc-bench ${*:-(no options)} exited non-zero"; }
 	for c in batch64 batch1 snapshot directives directives_with_seats directives_completed; do
@@ -50,7 +51,10 @@ run_all() { # $1: rx_csum expected; $2: frames expected; the rest: extra options
 		case $c in
 		batch*) positive events_per_s "$line"
 			positive xcore_rtt_ns "$line"
-			grep -q ' ctl_waits=[0-9]\{1,\}' <<< "$line" || fail "no ctl_waits: $line" ;;
+			grep -q ' ctl_waits=[0-9]\{1,\}' <<< "$line" || fail "no ctl_waits: $line"
+			positive burst "$line"
+			[ -z "$burst" ] || [ "$(field burst "$line")" = "$burst" ] ||
+				fail "burst not $burst: $line" ;;
 		snapshot) positive members_per_s "$line" ;;
 		*) positive directives_per_s "$line"
 		   [ "$(field lost "$line")" = 0 ] || fail "lost: $line"
@@ -70,8 +74,8 @@ run_all() { # $1: rx_csum expected; $2: frames expected; the rest: extra options
 # (frames are flushed to memory only on x86: elsewhere they stay cached)
 flushed=memory
 case $(uname -m) in x86_64|i?86) ;; *) flushed=cache ;; esac
-run_all software "$flushed"
-run_all offload cache --rx-csum-offload --frames-cached
+run_all software "$flushed" ""
+run_all offload cache 16 --rx-csum-offload --frames-cached --burst 16
 
 # 3.
 rc=0
