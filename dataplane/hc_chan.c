@@ -20,6 +20,7 @@
 #include "hc_mbuf_meta.h"
 #include "hc_proto.h"
 #include "hc_chan.h"
+#include "hc_ring_copy.h"
 
 #define DECISION_BURST 64
 #define TX_BURST 32
@@ -30,8 +31,8 @@ void hc_chan_push_changes(void *ctx)
 	uint32_t done = 0, total = w->members.n_changes;
 	hc_chan_publish_outstanding(w);
 	while (done < total) {
-		done += rte_ring_enqueue_burst_elem(w->to_ctl_changes, w->chg_buf + done,
-						    sizeof(struct hc_change), total - done, NULL);
+		done += hc_ring_put(w->to_ctl_changes, w->chg_buf + done, sizeof(struct hc_change),
+				    total - done);
 		if (done < total) {
 			HC_RELAXED_ADD(&w->st.ctl_waits, 1);
 			if (unlikely(hc_dp_state(w->dp) == HC_STOP)) {
@@ -161,7 +162,7 @@ void hc_chan_pass_places(struct hc_worker *w, struct rte_mbuf *m, const uint8_t 
 		};
 	}
 	unsigned done = w->to_ctl_places == NULL ? 0 :
-		rte_ring_enqueue_burst_elem(w->to_ctl_places, req, sizeof(req[0]), count, NULL);
+		hc_ring_put(w->to_ctl_places, req, sizeof(req[0]), count);
 	HC_RELAXED_ADD(&w->st.places, done);
 	HC_RELAXED_ADD(&w->st.places_dropped, count - done); /* the gateway asks again */
 	rte_pktmbuf_free(m);

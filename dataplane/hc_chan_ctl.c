@@ -15,20 +15,21 @@
 
 #include "hc_ctlmsg.h"
 #include "hc_dataplane.h"
+#include "hc_ring_copy.h"
 #include "hc_worker_state.h"
 
 unsigned hc_chan_take_changes(const struct hc_dataplane *dp, unsigned worker,
 			      struct hc_change *buf, unsigned max)
 {
 	struct rte_ring *r = dp->workers[worker]->to_ctl_changes;
-	return r == NULL ? 0 : rte_ring_dequeue_burst_elem(r, buf, sizeof(*buf), max, NULL);
+	return r == NULL ? 0 : hc_ring_take(r, buf, sizeof(*buf), max);
 }
 
 unsigned hc_chan_take_places(const struct hc_dataplane *dp, unsigned worker,
 			     struct hc_place_req *buf, unsigned max)
 {
 	struct rte_ring *r = dp->workers[worker]->to_ctl_places;
-	return r == NULL ? 0 : rte_ring_dequeue_burst_elem(r, buf, sizeof(*buf), max, NULL);
+	return r == NULL ? 0 : hc_ring_take(r, buf, sizeof(*buf), max);
 }
 
 unsigned hc_chan_give_decisions(const struct hc_dataplane *dp, unsigned worker,

@@ -25,6 +25,8 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "hc_ring_copy.h"
+
 #include "hc_dataplane.h"
 #include "hc_members.h"
 
@@ -54,8 +56,7 @@ static inline void hc_handoff_flush_one(struct hc_handoff *h, unsigned dst)
 	uint32_t n = h->n_stage[dst];
 	if (n == 0)
 		return;
-	unsigned done = rte_ring_enqueue_burst_elem(h->op_out[dst], h->stage[dst],
-						    sizeof(struct hc_op), n, NULL);
+	unsigned done = hc_ring_put(h->op_out[dst], h->stage[dst], sizeof(struct hc_op), n);
 	if (unlikely(done < n))
 		memmove(h->stage[dst], h->stage[dst] + done,
 			(n - done) * sizeof(struct hc_op));

@@ -23,6 +23,7 @@
 #include "hc_proto.h"
 #include "hc_chan.h"
 #include "hc_ops.h"
+#include "hc_ring_copy.h"
 
 #define OP_DEQ_BURST 256
 
@@ -103,8 +104,7 @@ unsigned hc_ops_drain(struct hc_worker *w)
 		struct rte_ring *r = w->ho.op_in[s];
 		if (r == NULL)
 			continue;
-		unsigned n = rte_ring_dequeue_burst_elem(r, ops, sizeof(struct hc_op),
-							 OP_DEQ_BURST, NULL);
+		unsigned n = hc_ring_take(r, ops, sizeof(struct hc_op), OP_DEQ_BURST);
 		if (n > 0) {
 			apply_ops(w, ops, n);
 			total += n;

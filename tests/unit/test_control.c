@@ -1654,6 +1654,42 @@ static void test_file_writer_hostile(void)
 	rmdir(dir);
 }
 
+/* The worker's changes reach the control core's ring whole and in order,
+ * also across the ring's end, where hc_chan_push_changes fills the
+ * reserved slots in two parts. */
+static void test_changes_push_wraps(void)
+{
+	struct rte_ring *r = w->to_ctl_changes;
+	struct hc_change junk[256], got[16];
+	CU_ASSERT_EQUAL_FATAL(rte_ring_count(r), 0);
+	/* bring the ring's head to 5 slots before its end */
+	memset(junk, 0, sizeof(junk));
+	uint32_t size = rte_ring_get_size(r);
+	for (unsigned i = 0; i < 2 * size / 256 && (r->prod.head & r->mask) != size - 5; i++) {
+		unsigned k = size - 5 - (r->prod.head & r->mask);
+		k = (r->prod.head & r->mask) > size - 5 ? 256 : k < 256 ? k : 256;
+		CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue_bulk_elem(r, junk, sizeof(junk[0]), k, NULL), k);
+		CU_ASSERT_EQUAL_FATAL(rte_ring_dequeue_bulk_elem(r, junk, sizeof(junk[0]), k, NULL), k);
+	}
+	CU_ASSERT_EQUAL_FATAL(r->prod.head & r->mask, size - 5);
+	for (unsigned round = 0; round < 2; round++) { /* across the end, then after it */
+		for (unsigned i = 0; i < 12; i++)
+			w->chg_buf[i] = (struct hc_change){.user_id = 1000 + 100 * round + i,
+				.from_room = i, .to_room = i + 1, .gateway_id = 3,
+				.kind = HC_CHG_APPLIED};
+		w->members.n_changes = 12;
+		hc_chan_push_changes(w);
+		CU_ASSERT_EQUAL(w->members.n_changes, 0);
+		CU_ASSERT_EQUAL_FATAL(rte_ring_count(r), 12);
+		CU_ASSERT_EQUAL_FATAL(rte_ring_dequeue_bulk_elem(r, got, sizeof(got[0]), 12, NULL), 12);
+		for (unsigned i = 0; i < 12; i++)
+			CU_ASSERT(got[i].user_id == 1000 + 100 * round + i && got[i].from_room == i &&
+				  got[i].to_room == i + 1 && got[i].gateway_id == 3 &&
+				  got[i].kind == HC_CHG_APPLIED);
+	}
+	CU_ASSERT_EQUAL(r->prod.head & r->mask, 19);
+}
+
 static CU_TestInfo tests[] = {
 	{"PLACE -> ASSIGN -> JOIN", test_place_assign_join},
 	{"admission: refusal, NEW_TOPIC, order", test_admission},
@@ -1681,6 +1717,7 @@ static CU_TestInfo tests[] = {
 	 test_restart_state_key},
 	{"state file writer: off the caller, latest wins", test_file_writer_off_caller},
 	{"state file writer: planted files, failures retried", test_file_writer_hostile},
+	{"changes pushed to the control core, across its ring's end", test_changes_push_wraps},
 	{"HA: leases come back when an epoch ends or begins", test_ha_revokes_leases},
 	{"state file writer: a takeover keeps it, counts what it was handed",
 	 test_restart_again_keeps_writer},
