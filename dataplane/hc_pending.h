@@ -33,8 +33,8 @@
 #include "hc_ctlmsg.h" /* HC_CHAN_MAX_PENDING */
 #include "hc_op.h"
 
-/* Slots of the table (2^bits); requests in flight stay far below
- * (HC_MAX_OUTSTANDING in hc_worker_state.h) so probes stay short. */
+/* Slots of the table (2^bits); requests in flight stay at most
+ * HC_PENDING_MAX, 3/4 of them, so probes stay short. */
 #define HC_PENDING_BITS 14
 /* Users that may wait for decisions at once (3/4 of the slots); callers
  * keep n_pending + ops they apply below it. */

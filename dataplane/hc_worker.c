@@ -7,14 +7,18 @@
  * ops applied and staged ones flushed (hc_ops.c), frames the control core
  * built transmitted (hc_chan.c); every 100 us its sequencers' timers (gap
  * NACKs, dead gateways), by the clock and not by a count of loops: a
- * loop's length follows the load (a full burst of 64-event datagrams
- * takes about half a millisecond).  Back-pressure: while many seat
- * requests await the control core it takes no new frames.
+ * loop's length follows the load (128 frames of 64 events take about half
+ * a millisecond).  Back-pressure: a loop takes only the frames whose
+ * events' seat requests could wait without the worker stopping to take
+ * answers in (hc_worker_rx_budget): fewer as requests await the control
+ * core, none from 10,240.
  *
  * Workers read the gateways' keys (hc_keys.c), which a reload replaces
  * under RCU: each worker is a liburcu QSBR reader, registered for its
  * loop's life, and announces a quiescent state with the timers, every
- * 100 us (no key pointer is kept across loops).
+ * 100 us of its loop (no key pointer is kept across loops; a loop that
+ * waits inside, for room on a ring or for seat decisions, delays grace
+ * periods, which only call_rcu waits for).
  */
 #include <sched.h>
 
@@ -32,15 +36,17 @@
 /* The timers' and the quiescent state's rate (every 100 us). */
 #define TIMERS_PER_S 10000
 
-/* Poll every RX queue once; returns the frames received. */
-static unsigned poll_rx(struct hc_worker *w, unsigned n_rxq, uint64_t now)
+/* Poll the first n_rxq RX queues once, up to `budget` frames in all;
+ * returns the frames received. */
+static unsigned poll_rx(struct hc_worker *w, unsigned n_rxq, unsigned budget, uint64_t now)
 {
 	struct rte_mbuf *pkts[HC_MAX_BURST];
-	unsigned got = 0;
+	unsigned got = 0, q;
 
-	for (unsigned q = 0; q < n_rxq; q++) {
+	for (q = 0; q < n_rxq && got < budget; q++) {
+		unsigned want = budget - got < w->burst ? budget - got : w->burst;
 		uint16_t n = rte_eth_rx_burst(w->rxq[q].port, w->rxq[q].queue, pkts,
-					      (uint16_t)w->burst);
+					      (uint16_t)want);
 		if (n > 0) {
 			hc_rx_burst(w, w->rxq[q].port, pkts, n, now);
 			got += n;
@@ -50,7 +56,7 @@ static unsigned poll_rx(struct hc_worker *w, unsigned n_rxq, uint64_t now)
 	 * polled and found empty (a capture read to its end) */
 	if (got > 0)
 		HC_RELAXED_PUBLISH(&w->dry_polls, 0);
-	else if (n_rxq == w->n_rxq && n_rxq > 0)
+	else if (q == w->n_rxq && q > 0)
 		__atomic_store_n(&w->dry_polls, w->dry_polls + 1, __ATOMIC_RELAXED);
 	return got;
 }
@@ -100,13 +106,15 @@ int hc_worker_main(void *arg)
 {
 	struct hc_worker *w = arg;
 	struct hc_dataplane *dp = w->dp;
-	uint64_t timers_every = rte_get_tsc_hz() / TIMERS_PER_S, next_timers = 0;
+	uint64_t timers_every = rte_get_tsc_hz() / TIMERS_PER_S;
+	uint64_t last_timers = rte_rdtsc() - timers_every; /* (due at once) */
 
 	rcu_register_thread();
 	while (likely(hc_dp_state(dp) == HC_RUN)) {
 		uint64_t t0 = rte_rdtsc();
-		unsigned n_rxq = likely(w->members.pend.n_pending < HC_MAX_OUTSTANDING) ? w->n_rxq : 0;
-		unsigned work = poll_rx(w, n_rxq, t0);
+		unsigned budget = hc_worker_rx_budget(w);
+		unsigned n_rxq = likely(budget > 0) ? w->n_rxq : 0;
+		unsigned work = poll_rx(w, n_rxq, budget, t0);
 
 		work += hc_rx_poll_handoff(w, t0);
 		hc_ops_commit(w);
@@ -124,8 +132,10 @@ int hc_worker_main(void *arg)
 			HC_RELAXED_ADD(&w->st.busy_loops, 1);
 			HC_RELAXED_ADD(&w->st.busy_tsc, rte_rdtsc() - t0);
 		}
-		if (t0 >= next_timers) {
-			next_timers = t0 + timers_every;
+		/* (a difference, not a deadline: a TSC that steps back makes
+		 * them due at once rather than late by the step) */
+		if (t0 - last_timers >= timers_every) {
+			last_timers = t0;
 			hc_seq_poll(&w->seq, t0);
 			rcu_quiescent_state();
 		}

@@ -47,8 +47,6 @@
 #define HC_READ_FREE 64   /* read datagrams freed at once             */
 /* changes one apply or decision can produce: its ops plus replayed ones */
 #define HC_CHG_BUF (HC_LOCAL_OPS + HC_MEMBERS_DEFERRED)
-/* seat requests in flight above which a worker stops polling RX */
-#define HC_MAX_OUTSTANDING 8192
 /* users one pick request may name (its count is 16 bits) */
 #define HC_PICK_MAX 65536
 

@@ -472,8 +472,39 @@ static void test_gather_wait(void)
 	rte_mempool_free(one);
 }
 
+/* The frames a loop takes leave room for their events' seat requests:
+ * requests in flight plus a loop's events (full 1500-byte datagrams) plus
+ * one apply chunk stay within what the pending table holds, at every
+ * count of requests in flight; with none in flight a loop takes at least
+ * the default burst; none at 10,240 in flight. */
+static void test_rx_budget(void)
+{
+	uint32_t was = w->members.pend.n_pending;
+	unsigned bad = 0;
+	for (uint32_t p = 0; p <= HC_PENDING_MAX + 10; p++) {
+		w->members.pend.n_pending = p;
+		uint64_t b = hc_worker_rx_budget(w);
+		if (b > 0 && p + b * HC_MAX_EVENTS_MTU1500 + HC_LOCAL_OPS > HC_PENDING_MAX)
+			bad++;
+		if (p > 0 && b > 0) { /* one fewer request in flight: never fewer frames */
+			w->members.pend.n_pending = p - 1;
+			bad += hc_worker_rx_budget(w) < b;
+		}
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	w->members.pend.n_pending = 0;
+	CU_ASSERT_EQUAL(w->burst, 128); /* the default (hc_options.c) */
+	CU_ASSERT(hc_worker_rx_budget(w) >= w->burst);
+	w->members.pend.n_pending = HC_PENDING_MAX - HC_LOCAL_OPS;
+	CU_ASSERT_EQUAL(hc_worker_rx_budget(w), 0);
+	w->members.pend.n_pending = HC_PENDING_MAX - HC_LOCAL_OPS - HC_MAX_EVENTS_MTU1500;
+	CU_ASSERT_EQUAL(hc_worker_rx_budget(w), 1);
+	w->members.pend.n_pending = was;
+}
+
 static CU_TestInfo tests[] = {
 	{"valid traffic, duplicates, reorder", test_valid_traffic},
+	{"a loop takes only the frames whose seat requests fit", test_rx_budget},
 	{"mutated frames change nothing when dropped", test_mutations},
 	{"authentication before any state", test_authentication},
 	{"largest datagrams: one mbuf, gathered, one byte more", test_large},
