@@ -23,12 +23,10 @@
 #include <string.h>
 
 #include <rte_ring.h>
-#include <rte_ring_elem.h>
-
-#include "hc_ring_copy.h"
 
 #include "hc_dataplane.h"
 #include "hc_members.h"
+#include "hc_ring_copy.h"
 
 #define HC_OP_RING_SIZE 16384   /* ops per ring (power of 2)            */
 #define HC_DGRAM_RING_SIZE 4096 /* datagrams per ring                   */

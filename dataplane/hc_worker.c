@@ -36,14 +36,14 @@
 /* The timers' and the quiescent state's rate (every 100 us). */
 #define TIMERS_PER_S 10000
 
-/* Poll the first n_rxq RX queues once, up to `budget` frames in all;
+/* Poll the RX queues once, up to `budget` frames in all (0: none);
  * returns the frames received. */
-static unsigned poll_rx(struct hc_worker *w, unsigned n_rxq, unsigned budget, uint64_t now)
+static unsigned poll_rx(struct hc_worker *w, unsigned budget, uint64_t now)
 {
 	struct rte_mbuf *pkts[HC_MAX_BURST];
 	unsigned got = 0, q;
 
-	for (q = 0; q < n_rxq && got < budget; q++) {
+	for (q = 0; q < w->n_rxq && got < budget; q++) {
 		unsigned want = budget - got < w->burst ? budget - got : w->burst;
 		uint16_t n = rte_eth_rx_burst(w->rxq[q].port, w->rxq[q].queue, pkts,
 					      (uint16_t)want);
@@ -112,19 +112,19 @@ int hc_worker_main(void *arg)
 	rcu_register_thread();
 	while (likely(hc_dp_state(dp) == HC_RUN)) {
 		uint64_t t0 = rte_rdtsc();
-		unsigned budget = hc_worker_rx_budget(w);
-		unsigned n_rxq = likely(budget > 0) ? w->n_rxq : 0;
-		unsigned work = poll_rx(w, n_rxq, budget, t0);
+		/* 0: throttled, or no RX queue at all */
+		unsigned budget = likely(w->n_rxq > 0) ? hc_worker_rx_budget(w) : 0;
+		unsigned work = poll_rx(w, budget, t0);
 
 		work += hc_rx_poll_handoff(w, t0);
 		hc_ops_commit(w);
 		work += hc_chan_tx(w);
 
 		HC_RELAXED_ADD(&w->st.loops, 1);
-		if (unlikely(work == 0 && (n_rxq == 0 || w->yield_idle))) {
+		if (unlikely(work == 0 && (budget == 0 || w->yield_idle))) {
 			/* idle, and the control core may need our CPU: it shares
 			 * it with us, or we wait for its decisions */
-			if (n_rxq == 0)
+			if (budget == 0)
 				HC_RELAXED_ADD(&w->st.throttled, 1);
 			sched_yield();
 		}
