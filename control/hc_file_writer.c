@@ -76,15 +76,14 @@ static int sync_dir(const char *path)
 int hc_file_replace(const char *path, const void *buf, size_t len)
 {
 	char tmp[4096];
-	int n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int n = snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
 	if (n < 0 || (size_t)n >= sizeof(tmp))
 		return ENAMETOOLONG;
-	/* a fresh file of ours: whatever is there (a crash's leftover, or a
-	 * symlink or FIFO planted to redirect or block the write) goes, and
-	 * O_EXCL neither follows a link nor opens what came back meanwhile */
-	if (unlink(tmp) != 0 && errno != ENOENT)
-		return errno;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* a fresh file of ours under a name nobody could know beforehand
+	 * (mkostemp: created, O_EXCL, mode 0600): nothing planted at a fixed
+	 * name (a symlink, a FIFO, a directory) redirects, blocks or fails
+	 * the write, and nothing there is removed */
+	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return errno;
 	/* on disk before it replaces the old one: a crash of the machine

@@ -7,10 +7,13 @@
  * write: at shutdown.)
  *
  * The caller hands over the file's whole contents (copied); the writer
- * thread writes them to a fresh PATH.tmp (an old one, or anything planted
- * there - a symlink, a FIFO - is removed first and never opened), fsyncs
- * it, renames it over PATH and fsyncs the directory: after a crash PATH
- * is either the old file or the new one, never empty or cut.  Contents
+ * thread writes them to a fresh file of its own beside PATH, under a
+ * name made at the time (PATH.XXXXXX, mkostemp: nothing planted at a
+ * fixed name - a symlink, a FIFO, a directory - is opened, removed or in
+ * the way), fsyncs it, renames it over PATH and fsyncs the directory:
+ * after a crash PATH is either the old file or the new one, never empty
+ * or cut (a crash of the machine mid-write may leave that PATH.XXXXXX
+ * behind; a failed write removes its own).  Contents
  * handed over while a write is in progress wait; newer contents replace
  * waiting ones (only the latest matters).  A failed write is logged (the
  * first of a run of failures) and counted, and hc_file_writer_failed()

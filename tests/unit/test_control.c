@@ -6,6 +6,7 @@
  * and the seat book equal to the workers' counters.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <semaphore.h>
 #include <stdio.h>
@@ -1591,34 +1592,68 @@ static void test_restart_again_keeps_writer(void)
 	rmdir(dir);
 }
 
-/* What is planted at the temporary name is removed, never opened: a FIFO
- * (opening it to write would wait for a reader forever) and a symlink
- * (the write would land in its target).  A write into a directory that
- * is gone fails, is counted and said once (hc_file_writer_failed), and
- * the restart hold's next save writes again though nothing changed. */
+/* Entries of dir, . and .. not counted. */
+static unsigned dir_entries(const char *dir)
+{
+	unsigned n = 0;
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
+/* Nothing planted beside the file is opened, removed or in the way: a
+ * FIFO (opening it to write would wait for a reader forever), a symlink
+ * (the write would land in its target), a directory with a file in it
+ * (neither removable nor openable as a file), at the name an older writer
+ * used (PATH.tmp) and at names of the temporary files' pattern.  Each
+ * write leaves the file and nothing else new.  A write into a directory
+ * that is gone fails, is counted and said once (hc_file_writer_failed),
+ * and the restart hold's next save writes again though nothing changed. */
 static void test_file_writer_hostile(void)
 {
-	char dir[] = "/tmp/hc-fw-XXXXXX", path[64], tmp[80], victim[64], text[64];
+	char dir[] = "/tmp/hc-fw-XXXXXX", path[64], victim[64], text[64];
+	char fifo[80], link[80], sub_tmp[80], sub_file[96], link2[80];
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/gateways", dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	snprintf(fifo, sizeof(fifo), "%s.XXXXXX", path);
+	snprintf(link, sizeof(link), "%s.AAAAAA", path);
+	snprintf(link2, sizeof(link2), "%s.zzzzzz", path);
+	snprintf(sub_tmp, sizeof(sub_tmp), "%s.tmp", path);
+	snprintf(sub_file, sizeof(sub_file), "%s/f", sub_tmp);
 	alarm(120); /* (a regression that opens the FIFO would wait forever) */
-	CU_ASSERT_EQUAL_FATAL(mkfifo(tmp, 0600), 0);
+	write_text(victim, "keep\n");
+	CU_ASSERT_EQUAL_FATAL(mkfifo(fifo, 0600), 0);
+	CU_ASSERT_EQUAL_FATAL(symlink(victim, link), 0);
+	CU_ASSERT_EQUAL_FATAL(symlink(victim, link2), 0);
+	CU_ASSERT_EQUAL_FATAL(mkdir(sub_tmp, 0700), 0);
+	write_text(sub_file, "x\n");
+	unsigned planted = dir_entries(dir); /* victim and four */
+	CU_ASSERT_EQUAL(planted, 5);
 	CU_ASSERT_EQUAL(hc_file_replace(path, "1\n", 2), 0);
 	CU_ASSERT_EQUAL(read_all(path, text, sizeof(text)), 2);
 	CU_ASSERT_STRING_EQUAL(text, "1\n");
-	struct stat st;
-	CU_ASSERT_EQUAL(lstat(tmp, &st), -1);
-	write_text(victim, "keep\n");
-	CU_ASSERT_EQUAL_FATAL(symlink(victim, tmp), 0);
+	CU_ASSERT_EQUAL(dir_entries(dir), planted + 1);
 	CU_ASSERT_EQUAL(hc_file_replace(path, "2\n", 2), 0);
-	CU_ASSERT_EQUAL(read_all(victim, text, sizeof(text)), 5);
-	CU_ASSERT_STRING_EQUAL(text, "keep\n");
 	CU_ASSERT_EQUAL(read_all(path, text, sizeof(text)), 2);
 	CU_ASSERT_STRING_EQUAL(text, "2\n");
-	CU_ASSERT_EQUAL(lstat(tmp, &st), -1);
+	CU_ASSERT_EQUAL(dir_entries(dir), planted + 1);
+	CU_ASSERT_EQUAL(read_all(victim, text, sizeof(text)), 5);
+	CU_ASSERT_STRING_EQUAL(text, "keep\n");
+	struct stat st;
+	CU_ASSERT_EQUAL(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode), 1);
+	CU_ASSERT_EQUAL(lstat(link, &st) == 0 && S_ISLNK(st.st_mode), 1);
+	CU_ASSERT_EQUAL(lstat(sub_tmp, &st) == 0 && S_ISDIR(st.st_mode), 1);
 	alarm(0);
+	unlink(sub_file);
+	rmdir(sub_tmp);
+	unlink(fifo);
+	unlink(link);
+	unlink(link2);
 	/* the directory gone: the writer thread fails, once said */
 	char sub[64], subpath[80];
 	snprintf(sub, sizeof(sub), "%s/sub", dir);
