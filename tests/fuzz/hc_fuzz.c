@@ -1961,7 +1961,8 @@ static void converge_gently(void)
 	answer_all();
 	int budget = (fz.cfgbits & FZ_CFG_BUDGET) != 0, still = 0;
 	uint64_t moved = 0, deferred = sweeps_deferred();
-	for (int round = 0; still < FZ_GENTLE_ROUNDS && round < FZ_BUDGET_ROUNDS; round++) {
+	int round;
+	for (round = 0; still < FZ_GENTLE_ROUNDS && round < FZ_BUDGET_ROUNDS; round++) {
 		int all = 1;
 		uint64_t applied = 0;
 		for (unsigned i = 0; i < FZ_MODEL_GWS; i++) {
@@ -2009,8 +2010,12 @@ static void converge_gently(void)
 		flush();
 		answer_all();
 	}
+	/* (which bound ended it: a livelock that keeps the sequences moving
+	 * runs to the round limit, and says so) */
 	FZ_FAIL("the gateways' heartbeats, NACK answers and snapshots did not bring the "
-		"appliance to their membership (%d rounds without a move%s)", FZ_GENTLE_ROUNDS,
+		"appliance to their membership (%s%s)",
+		still >= FZ_GENTLE_ROUNDS ? "rounds without a move: " RTE_STR(FZ_GENTLE_ROUNDS) :
+					    "rounds in all: " RTE_STR(FZ_BUDGET_ROUNDS) ", still moving",
 		budget ? ", sweep budget on" : "");
 }
 
