@@ -241,6 +241,7 @@ static double xcore_rtt_ns(unsigned peer)
 	return hc_median(ns, 5);
 }
 
+static const struct hc_dataplane *bench_dp; /* its worker 0's rings:   */
 static struct rte_ring *changes;   /* the worker's reports, or NULL */
 static struct rte_ring *decisions; /* our answers to its seat requests */
 static uint64_t changes_seen;
@@ -284,7 +285,8 @@ static void drain_changes(void)
 	static struct hc_decision dec[1024];
 	if (changes == NULL)
 		return;
-	unsigned n = rte_ring_dequeue_burst_elem(changes, chg, sizeof(chg[0]), 512, NULL), k = 0;
+	/* read as the control core reads them (hc_decide_poll) */
+	unsigned n = hc_chan_take_changes(bench_dp, 0, chg, 512), k = 0;
 	/* the answers the worker is owed always fit its decision ring; a
 	 * lease goes only where it fits beside them (the control core's
 	 * may_tell), or both ends would wait for each other */
@@ -945,6 +947,7 @@ int main(int argc, char **argv)
 	}
 	pool = dp.pool;
 	struct hc_worker *w = dp.workers[0];
+	bench_dp = &dp;
 	changes = w->to_ctl_changes;
 	decisions = w->from_ctl_decisions;
 	printf("hc-bench: building %" PRIu64 " events over %u users / %u rooms\n",
