@@ -358,11 +358,16 @@ static void wait_applied(const struct hc_worker *w, uint64_t target)
 struct sample {
 	double events_per_s, dgrams_per_s, busy_cpe, wall_cpe, busy_share;
 	double joins, moves, leaves, noops; /* shares of applied events */
+	/* --stages: hc_members_apply's stages, cycles an event (the rest of
+	 * busy_cpe is everything else: receive, checks, sequencing, decoding,
+	 * hand-over, reports pushed, decisions taken in) */
+	double lookup_cpe, prefetch_cpe, ops_cpe;
 };
 
 
 static struct rte_ring *staging; /* frames built before a window starts */
 static int callgrind;            /* --callgrind: one dump per chunk */
+static int stages;               /* --stages: the apply's stages timed */
 
 /* --callgrind: the timed part of a chunk starts (stats zeroed) or ends
  * (dumped, named after the case and chunk). */
@@ -612,6 +617,9 @@ static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chu
 	uint64_t hz = rte_get_tsc_hz();
 	uint64_t e = 0, d = 0, b = 0, ticks = 0;
 	struct hc_members_stats m0 = w->members.st;
+	struct hc_members_cycles y0 = w->members.cyc, y1; /* (the worker writes
+		them; read once it has applied a chunk, wait_applied) */
+	uint64_t y_lookup = 0, y_prefetch = 0, y_ops = 0;
 
 	for (unsigned c = 0; c < chunks; c++) {
 		for (unsigned i = 0; i < CHUNK_FRAMES; i++) {
@@ -641,6 +649,11 @@ static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chu
 		}
 		wait_applied(w, target);
 		ticks += rte_rdtsc() - t0;
+		rte_smp_rmb();
+		y1 = w->members.cyc;
+		y_lookup += y1.lookup - y0.lookup;
+		y_prefetch += y1.prefetch - y0.prefetch;
+		y_ops += y1.ops - y0.ops;
 		cg_end(k, __atomic_load_n(&w->st.events, __ATOMIC_RELAXED) - e0,
 		       __atomic_load_n(&w->st.event_datagrams, __ATOMIC_RELAXED) - d0,
 		       __atomic_load_n(&w->st.loops, __ATOMIC_RELAXED) - l0,
@@ -648,6 +661,7 @@ static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chu
 		e += __atomic_load_n(&w->st.events, __ATOMIC_RELAXED) - e0;
 		d += __atomic_load_n(&w->st.event_datagrams, __ATOMIC_RELAXED) - d0;
 		b += __atomic_load_n(&w->st.busy_tsc, __ATOMIC_RELAXED) - b0;
+		y0 = w->members.cyc; /* (the next chunk's building: not timed) */
 	}
 	double dt = (double)ticks / (double)hz;
 	struct sample s = {
@@ -655,6 +669,9 @@ static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chu
 		.busy_cpe = e ? (double)b / (double)e : 0,
 		.wall_cpe = e ? (double)ticks / (double)e : 0,
 		.busy_share = (double)b / (double)ticks,
+		.lookup_cpe = e ? (double)y_lookup / (double)e : 0,
+		.prefetch_cpe = e ? (double)y_prefetch / (double)e : 0,
+		.ops_cpe = e ? (double)y_ops / (double)e : 0,
 	};
 	struct hc_members_stats m1 = w->members.st;
 	double all = (double)((m1.joins - m0.joins) + (m1.moves - m0.moves) +
@@ -789,6 +806,9 @@ static void usage(FILE *f)
 		"                 a NIC's DMA leaves them; x86 only)\n"
 		"  --chunks N     chunks of 8,192 datagrams per window (0: 8 or 32)\n"
 		"  --callgrind    one callgrind dump per chunk's timed part (under valgrind)\n"
+		"  --stages       the worker's apply timed by stage (lookup, prefetch,\n"
+		"                 ops; stage_* on the case line, cycles an event; three\n"
+		"                 TSC reads a batch more)\n"
 		"  --help         this text\n"
 		"  --version      the program's version\n");
 }
@@ -818,7 +838,7 @@ int main(int argc, char **argv)
 		{"stream", 1, 0, 'S'}, {"no-report", 0, 0, 'R'}, {"auth", 0, 0, 'A'},
 		{"chunks", 1, 0, 'C'}, {"callgrind", 0, 0, 'G'}, {"lease-seats", 1, 0, 'L'},
 		{"rx-csum-offload", 0, 0, 'O'}, {"frames-cached", 0, 0, 'F'},
-		{"burst", 1, 0, 'B'}, {0, 0, 0, 0}};
+		{"burst", 1, 0, 'B'}, {"stages", 0, 0, 'T'}, {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -831,6 +851,7 @@ int main(int argc, char **argv)
 		case 'R': report = 0; break;
 		case 'A': auth = 1; break;
 		case 'G': callgrind = 1; break;
+		case 'T': stages = 1; break;
 		case 'O': rx_csum_offload = 1; break;
 		case 'F': frames_cached = 1; break;
 		case 'L': lease_seats = (uint32_t)hc_cli_u64("hc-bench", "lease-seats", optarg, 0, 4096); break;
@@ -947,6 +968,7 @@ int main(int argc, char **argv)
 	}
 	pool = dp.pool;
 	struct hc_worker *w = dp.workers[0];
+	w->members.time_stages = stages; /* (before the worker runs a batch) */
 	bench_dp = &dp;
 	changes = w->to_ctl_changes;
 	decisions = w->from_ctl_decisions;
@@ -988,6 +1010,7 @@ int main(int argc, char **argv)
 		uint64_t waits0 = w->st.ctl_waits; /* the change ring full: the
 		                                      stand-in control core behind */
 		double eps[99], dps[99], bcpe[99], wcpe[99], share[99];
+		double s_lookup[99], s_prefetch[99], s_ops[99], s_rest[99];
 		unsigned chunks = batch_cases[ci].k == 1 ? 32 : 8; /* 262,144 / 4,194,304 events */
 		if (win_chunks != 0)
 			chunks = win_chunks; /* (bench/peers' smoke test: small windows) */
@@ -996,6 +1019,8 @@ int main(int argc, char **argv)
 			struct sample s = measure(w, batch_cases[ci].k, chunks);
 			eps[r] = s.events_per_s; dps[r] = s.dgrams_per_s;
 			bcpe[r] = s.busy_cpe; wcpe[r] = s.wall_cpe; share[r] = s.busy_share;
+			s_lookup[r] = s.lookup_cpe; s_prefetch[r] = s.prefetch_cpe; s_ops[r] = s.ops_cpe;
+			s_rest[r] = s.busy_cpe - s.lookup_cpe - s.prefetch_cpe - s.ops_cpe;
 			printf("hc-bench: %s rep %d: %.2f M events/s, %.2f M datagrams/s, "
 			       "%.1f busy cycles/event, worker busy %.0f %% (joins %.0f %%, "
 			       "moves %.0f %%, leaves %.0f %%, no-ops %.0f %%)\n", batch_cases[ci].name,
@@ -1007,17 +1032,23 @@ int main(int argc, char **argv)
 		/* of the JOINs that changed a room, the share applied on a lease */
 		uint64_t leased = w->members.st.leased_joins - leased0;
 		uint64_t asked = w->members.st.requests - asked0;
+		char staged[160] = "";
+		if (stages) /* (medians of each stage's own reps) */
+			snprintf(staged, sizeof(staged), " stages=1 stage_lookup=%.1f "
+				 "stage_prefetch=%.1f stage_ops=%.1f stage_rest=%.1f",
+				 hc_median(s_lookup, reps), hc_median(s_prefetch, reps),
+				 hc_median(s_ops, reps), hc_median(s_rest, reps));
 		printf("case=%s events_per_datagram=%u users=%u rooms=%u reps=%d report=%d auth=%d "
 		       "rx_csum=%s frames=%s lease_seats=%u leased_share=%.2f events_per_s=%.0f "
 		       "datagrams_per_s=%.0f cycles_per_event=%.1f wall_cycles_per_event=%.1f "
-		       "worker_busy=%.2f xcore_rtt_ns=%.0f ctl_waits=%" PRIu64 " burst=%u%s\n",
+		       "worker_busy=%.2f xcore_rtt_ns=%.0f ctl_waits=%" PRIu64 " burst=%u%s%s\n",
 		       batch_cases[ci].name, batch_cases[ci].k, users, rooms, reps, report, auth,
 		       rx_csum_offload ? "offload" : "software", frames_label(),
 		       report ? lease_seats : 0,
 		       leased + asked ? (double)leased / (double)(leased + asked) : 0.0, med,
 		       hc_median(dps, reps), hc_median(bcpe, reps), hc_median(wcpe, reps),
 		       hc_median(share, reps), rtt_start, w->st.ctl_waits - waits0, cfg.burst,
-		       hc_bench_host(rte_get_tsc_hz()));
+		       staged, hc_bench_host(rte_get_tsc_hz()));
 		hc_bench_require(batch_cases[ci].name, med > 0, "0 events/s");
 	}
 	if ((only == NULL || strcmp(only, "snapshot") == 0) && report) {

@@ -39,7 +39,15 @@ struct hc_slot {
 };
 _Static_assert(sizeof(struct hc_slot) == 32, "hc_slot is 32 bytes");
 
-/* Outcome counters, single writer. */
+/* TSC cycles hc_members_apply spent in its stages, summed over every
+ * batch (hc_members.time_stages; hc-bench --stages, docs/benchmarks.md).
+ * Worker-only: read by the bench after the worker's window. */
+struct hc_members_cycles {
+	uint64_t lookup;   /* the bulk lookup: hashes, index entries, slots */
+	uint64_t prefetch; /* the other slots, counters and leases the ops
+	                      will write, asked for; the batch's filter reset */
+	uint64_t ops;      /* the ops applied one by one, counters published */
+};
 
 struct hc_members {
 	struct hc_usertab users;  /* user_id -> position                 */
@@ -88,6 +96,10 @@ struct hc_members {
 	                             new users' seat requests in flight
 	                             counted: this worker's share of
 	                             --max-users-per-gateway; 0: no cap  */
+	int time_stages;          /* 1: each batch's stages timed into cyc
+	                             (three TSC reads more a batch); 0: the
+	                             appliance's, no TSC read              */
+	struct hc_members_cycles cyc;
 };
 
 #define HC_GATEWAY_IDS 65536u

@@ -10,13 +10,16 @@
 #      and not_completed=0; at 50 rooms, fewer than the snapshot case's
 #      1,000 (its members once landed past max_rooms: bad records, and the
 #      case never completed);
-#   2. with --rx-csum-offload --frames-cached --burst 16 every case
-#      still completes, and the event and snapshot lines are labelled
-#      rx_csum=offload frames=cache, the event lines burst=16 (without
-#      them: software and, on x86, memory, and the appliance's default
-#      burst, as `headcount --config-doc` says; the labels only: the
-#      worker counts no checksum it skips, and where a frame was read
-#      from is not counted);
+#   2. with --rx-csum-offload --frames-cached --burst 16 --stages every
+#      case still completes, and the event and snapshot lines are
+#      labelled rx_csum=offload frames=cache, the event lines burst=16
+#      and stages=1 with each of the apply's three stages above 0
+#      cycles an event and the rest of the busy cycles not below 0 (the
+#      stages are timed inside the worker's busy loops) (without them:
+#      software and, on x86, memory, the appliance's default burst, as
+#      `headcount --config-doc` says, and no stage figures; the labels
+#      only: the worker counts no checksum it skips, and where a frame
+#      was read from is not counted);
 #   3. a case that is not one exits 2 and names the cases (the first
 #      three of them checked).
 # HC_BUILD: the build directory (meson sets it).
@@ -42,9 +45,9 @@ positive() {
 }
 
 run_all() { # $1: rx_csum expected; $2: frames expected; $3: burst
-	# expected; the rest: extra options
-	local want=$1 frames=$2 burst=$3 out line c
-	shift 3
+	# expected; $4: stage figures expected (0 or 1); the rest: extra options
+	local want=$1 frames=$2 burst=$3 staged=$4 out line c s
+	shift 4
 	out=$(timeout 600 "$bench" "${eal[@]}" -- "${small[@]}" "$@" 2>&1) ||
 		{ echo "$out"; fail "hc-bench ${*:-(no options)} exited non-zero"; }
 	for c in batch64 batch1 snapshot directives directives_with_seats directives_completed; do
@@ -54,7 +57,18 @@ run_all() { # $1: rx_csum expected; $2: frames expected; $3: burst
 		batch*) positive events_per_s "$line"
 			positive xcore_rtt_ns "$line"
 			grep -q ' ctl_waits=[0-9]\{1,\}' <<< "$line" || fail "no ctl_waits: $line"
-			[ "$(field burst "$line")" = "$burst" ] || fail "burst not $burst: $line" ;;
+			[ "$(field burst "$line")" = "$burst" ] || fail "burst not $burst: $line"
+			if [ "$staged" = 1 ]; then
+				[ "$(field stages "$line")" = 1 ] || fail "no stages=1: $line"
+				for s in stage_lookup stage_prefetch stage_ops; do
+					positive "$s" "$line"
+				done
+				s=$(field stage_rest "$line")
+				awk -v v="$s" 'BEGIN {exit !(v != "" && v + 0 >= 0)}' ||
+					fail "stage_rest=$s, not >= 0: $line"
+			else
+				! grep -q ' stage' <<< "$line" || fail "stage figures without --stages: $line"
+			fi ;;
 		snapshot) positive members_per_s "$line" ;;
 		*) positive directives_per_s "$line"
 		   [ "$(field lost "$line")" = 0 ] || fail "lost: $line"
@@ -78,8 +92,8 @@ case $(uname -m) in x86_64|i?86) ;; *) flushed=cache ;; esac
 # the appliance's configuration)
 default_burst=$("$build/headcount" --config-doc | awk -F'|' '$3 ~ /`burst`/ { gsub(/ /, "", $6); print $6 }')
 [ -n "$default_burst" ] || fail "no burst default in headcount --config-doc"
-run_all software "$flushed" "$default_burst"
-run_all offload cache 16 --rx-csum-offload --frames-cached --burst 16
+run_all software "$flushed" "$default_burst" 0
+run_all offload cache 16 1 --rx-csum-offload --frames-cached --burst 16 --stages
 
 # 3.
 rc=0
