@@ -85,12 +85,22 @@ struct hc_worker {
 	uint32_t n_read;
 	struct rte_mbuf *read[HC_READ_FREE];
 
-	/* to and from the control core (NULL when it does not run) */
-	struct rte_ring *to_ctl_changes; /* struct hc_change, SP/SC      */
+	/*
+	 * To and from the control core (NULL when it does not run): set up
+	 * once, read by the control core at every poll (hc_chan_ctl.c), so
+	 * on a cache line of their own.  Beside a field the worker writes as
+	 * it runs (read[], noted_peer: per datagram), each of those polls
+	 * took the line away from the worker, and the worker's next write
+	 * waited for it to come back: a third of the single-event rate with
+	 * the lcores in two cache domains (docs/benchmarks.md, "The control
+	 * core's polls and the worker's lines").
+	 */
+	struct rte_ring *to_ctl_changes __rte_cache_aligned; /* struct hc_change, SP/SC */
 	struct rte_ring *to_ctl_places;  /* struct hc_place_req, SP/SC   */
 	struct rte_ring *from_ctl_tx;    /* mbufs to transmit, SP/SC     */
 	struct rte_ring *from_ctl_decisions; /* struct hc_decision, SP/SC */
-	struct hc_peer *gw_peer;         /* [max_gateways] home gateways' addresses */
+	/* (the worker's own again, from the next line) */
+	struct hc_peer *gw_peer __rte_cache_aligned; /* [max_gateways] home gateways' addresses */
 	uint64_t *gw_peer_moved_tsc;     /* [max_gateways] when it last moved  */
 	struct hc_peer noted_peer;       /* the datagram being judged's source */
 	struct hc_change *chg_buf;       /* [HC_CHG_BUF]                  */
