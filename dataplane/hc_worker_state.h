@@ -27,6 +27,7 @@
 #ifndef HC_WORKER_STATE_H
 #define HC_WORKER_STATE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <rte_common.h>
@@ -138,6 +139,9 @@ struct hc_worker {
 	/* written by the worker all the time, read by telemetry now and then */
 	struct hc_worker_stats st __rte_cache_aligned;
 } __rte_cache_aligned;
+/* (the control core's ring pointers alone on their line: see above) */
+_Static_assert(offsetof(struct hc_worker, gw_peer) - offsetof(struct hc_worker, to_ctl_changes) ==
+	       RTE_CACHE_LINE_SIZE, "the control channel's line holds nothing else");
 
 #define HC_NO_TXQ UINT16_MAX
 
