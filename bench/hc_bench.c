@@ -241,7 +241,8 @@ static double xcore_rtt_ns(unsigned peer)
 	return hc_median(ns, 5);
 }
 
-static const struct hc_dataplane *bench_dp; /* its worker 0's rings:   */
+static const struct hc_dataplane *bench_dp; /* worker 0's changes read
+					      through it (hc_chan_take_changes) */
 static struct rte_ring *changes;   /* the worker's reports, or NULL */
 static struct rte_ring *decisions; /* our answers to its seat requests */
 static uint64_t changes_seen;

@@ -92,8 +92,8 @@ struct hc_worker {
 	 * on a cache line of their own.  Beside a field the worker writes as
 	 * it runs (read[], noted_peer: per datagram), each of those polls
 	 * took the line away from the worker, and the worker's next write
-	 * waited for it to come back: a third of the single-event rate with
-	 * the lcores in two cache domains (docs/benchmarks.md, "The control
+	 * waited for it to come back: up to a third of the single-event rate
+	 * with the lcores in two cache domains (docs/benchmarks.md, "The control
 	 * core's polls and the worker's lines").
 	 */
 	struct rte_ring *to_ctl_changes __rte_cache_aligned; /* struct hc_change, SP/SC */
