@@ -241,8 +241,9 @@ static double xcore_rtt_ns(unsigned peer)
 	return hc_median(ns, 5);
 }
 
-static const struct hc_dataplane *bench_dp; /* worker 0's changes read
-					      through it (hc_chan_take_changes) */
+static const struct hc_dataplane *bench_dp; /* worker 0's changes and
+					      decisions go through it, as the
+					      control core's (hc_chan_*) */
 static struct rte_ring *changes;   /* the worker's reports, or NULL */
 static struct rte_ring *decisions; /* our answers to its seat requests */
 static uint64_t changes_seen;
@@ -327,8 +328,7 @@ static void drain_changes(void)
 			k += (unsigned)stand_in_lease(c->to_room, lease_seats, 1, &dec[k]);
 	}
 	for (unsigned done = 0; done < k;)
-		done += rte_ring_enqueue_burst_elem(decisions, dec + done, sizeof(dec[0]),
-						    k - done, NULL);
+		done += hc_chan_give_decisions(bench_dp, 0, dec + done, k - done);
 	changes_seen += n;
 }
 
@@ -613,13 +613,23 @@ static double measure_directives(struct hc_dataplane *dp, uint64_t total, double
  * requests) until every event is applied; time only that part.  The
  * producer's cost stays out of the window.
  */
+/* The worker's stage cycles (--stages), each a relaxed load: it writes
+ * them as it applies, and the window's last batch may still be running
+ * when wait_applied returns (counted at delivery, applied at the commit),
+ * so a window's stages may miss a part of it. */
+static struct hc_members_cycles stage_cycles(const struct hc_worker *w)
+{
+	return (struct hc_members_cycles){
+		.lookup = __atomic_load_n(&w->members.cyc.lookup, __ATOMIC_RELAXED),
+		.prefetch = __atomic_load_n(&w->members.cyc.prefetch, __ATOMIC_RELAXED),
+		.ops = __atomic_load_n(&w->members.cyc.ops, __ATOMIC_RELAXED)};
+}
+
 static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chunks)
 {
 	uint64_t hz = rte_get_tsc_hz();
 	uint64_t e = 0, d = 0, b = 0, ticks = 0;
 	struct hc_members_stats m0 = w->members.st;
-	struct hc_members_cycles y0 = w->members.cyc, y1; /* (the worker writes
-		them; read once it has applied a chunk, wait_applied) */
 	uint64_t y_lookup = 0, y_prefetch = 0, y_ops = 0;
 
 	for (unsigned c = 0; c < chunks; c++) {
@@ -632,6 +642,7 @@ static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chu
 		}
 		uint64_t e0 = w->st.events, d0 = w->st.event_datagrams, b0 = w->st.busy_tsc;
 		uint64_t l0 = w->st.loops, bl0 = w->st.busy_loops;
+		struct hc_members_cycles y0 = stage_cycles(w), y1; /* (as e0, b0) */
 		uint64_t target = e0 + (uint64_t)CHUNK_FRAMES * k;
 		rte_mb(); /* (the frames' flushes done before the clock starts) */
 		cg_begin();
@@ -650,8 +661,7 @@ static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chu
 		}
 		wait_applied(w, target);
 		ticks += rte_rdtsc() - t0;
-		rte_smp_rmb();
-		y1 = w->members.cyc;
+		y1 = stage_cycles(w);
 		y_lookup += y1.lookup - y0.lookup;
 		y_prefetch += y1.prefetch - y0.prefetch;
 		y_ops += y1.ops - y0.ops;
@@ -662,7 +672,6 @@ static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chu
 		e += __atomic_load_n(&w->st.events, __ATOMIC_RELAXED) - e0;
 		d += __atomic_load_n(&w->st.event_datagrams, __ATOMIC_RELAXED) - d0;
 		b += __atomic_load_n(&w->st.busy_tsc, __ATOMIC_RELAXED) - b0;
-		y0 = w->members.cyc; /* (the next chunk's building: not timed) */
 	}
 	double dt = (double)ticks / (double)hz;
 	struct sample s = {
@@ -808,7 +817,7 @@ static void usage(FILE *f)
 		"  --chunks N     chunks of 8,192 datagrams per window (0: 8 or 32)\n"
 		"  --callgrind    one callgrind dump per chunk's timed part (under valgrind)\n"
 		"  --stages       the worker's apply timed by stage (lookup, prefetch,\n"
-		"                 ops; stage_* on the case line, cycles an event; three\n"
+		"                 ops; stage_* on the case line, cycles an event; four\n"
 		"                 TSC reads a batch more)\n"
 		"  --help         this text\n"
 		"  --version      the program's version\n");

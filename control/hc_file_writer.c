@@ -6,18 +6,26 @@
  */
 #include "hc_file_writer.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <rte_lcore.h>
 
 #include "hc_log.h"
+
+/* A temporary file's name: PATH, this, and mkostemp's six characters (a
+ * name of its own, so that a sweep never takes an operator's file such as
+ * PATH.backup) */
+#define TEMP_INFIX ".hctmp."
 
 void (*hc_file_writer_test_hold)(void);
 
@@ -76,11 +84,12 @@ static int sync_dir(const char *path)
 int hc_file_replace(const char *path, const void *buf, size_t len)
 {
 	char tmp[4096];
-	int n = snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+	int n = snprintf(tmp, sizeof(tmp), "%s" TEMP_INFIX "XXXXXX", path);
 	if (n < 0 || (size_t)n >= sizeof(tmp))
 		return ENAMETOOLONG;
 	/* a fresh file of ours under a name nobody could know beforehand
-	 * (mkostemp: created, O_EXCL, mode 0600): nothing planted at a fixed
+	 * (PATH.hctmp.XXXXXX, mkostemp: created, O_EXCL, mode 0600): nothing
+	 * planted at a fixed
 	 * name (a symlink, a FIFO, a directory) redirects, blocks or fails
 	 * the write, and nothing there is removed */
 	int fd = mkostemp(tmp, O_CLOEXEC);
@@ -133,10 +142,74 @@ static uint64_t monotonic_ms(void)
 	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
+/* mkostemp's six characters */
+static int temp_suffix(const char *s)
+{
+	for (int i = 0; i < 6; i++)
+		if (!isalnum((unsigned char)s[i]))
+			return 0;
+	return s[6] == '\0';
+}
+
+/*
+ * What earlier writers of path left behind when they were cut short (a
+ * machine's crash, a SIGKILL or the watchdog's abort mid-write): regular
+ * files of ours beside it named PATH.hctmp.XXXXXX, or PATH.tmp (the name
+ * used before 2026-12-03), removed.  Anything else (a directory, a symlink,
+ * another user's file, another name) is left alone.  Once, when the
+ * writer starts, in its own thread.  Returns how many went.
+ */
+unsigned hc_file_writer_sweep(const char *path)
+{
+	char dir[4096];
+	int len = snprintf(dir, sizeof(dir), "%s", path);
+	if (len < 0 || (size_t)len >= sizeof(dir))
+		return 0;
+	char *slash = strrchr(dir, '/');
+	const char *base = path;
+	if (slash == NULL) {
+		snprintf(dir, sizeof(dir), ".");
+	} else {
+		base = path + (slash - dir) + 1;
+		if (slash == dir)
+			dir[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	size_t blen = strlen(base);
+	if (blen == 0)
+		return 0;
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return 0;
+	unsigned gone = 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		const char *n = e->d_name;
+		size_t il = sizeof(TEMP_INFIX) - 1;
+		if (strncmp(n, base, blen) != 0 ||
+		    !((strncmp(n + blen, TEMP_INFIX, il) == 0 && temp_suffix(n + blen + il)) ||
+		      strcmp(n + blen, ".tmp") == 0))
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+		    st.st_uid != geteuid())
+			continue;
+		if (unlinkat(dirfd(d), n, 0) == 0)
+			gone++;
+	}
+	closedir(d);
+	if (gone > 0)
+		HC_LOG(NOTICE, "%s: %u unfinished earlier writes removed", path, gone);
+	return gone;
+}
+
 static void *writer_main(void *arg)
 {
 	struct hc_file_writer *fw = arg;
+	hc_file_writer_sweep(fw->path);
 	pthread_mutex_lock(&fw->mu);
+	fw->busy = 0; /* (a flush waited for the sweep) */
+	pthread_cond_broadcast(&fw->cv);
 	for (;;) {
 		while (fw->next == NULL && !fw->stop)
 			pthread_cond_wait(&fw->cv, &fw->mu);
@@ -166,6 +239,8 @@ struct hc_file_writer *hc_file_writer_new(const char *path, const char *name)
 	fw->path = path;
 	pthread_mutex_init(&fw->mu, NULL);
 	pthread_cond_init(&fw->cv, NULL);
+	fw->busy = 1; /* (the thread's sweep of leftovers first) */
+	fw->busy_since_ms = monotonic_ms();
 	/* a control thread: on the CPUs no lcore polls */
 	int rc = rte_ctrl_thread_create(&fw->tid, name, NULL, writer_main, fw);
 	if (rc != 0) {

@@ -8,12 +8,13 @@
  *
  * The caller hands over the file's whole contents (copied); the writer
  * thread writes them to a fresh file of its own beside PATH, under a
- * name made at the time (PATH.XXXXXX, mkostemp: nothing planted at a
+ * name made at the time (PATH.hctmp.XXXXXX, mkostemp: nothing planted at a
  * fixed name - a symlink, a FIFO, a directory - is opened, removed or in
  * the way), fsyncs it, renames it over PATH and fsyncs the directory:
  * after a crash PATH is either the old file or the new one, never empty
- * or cut (a crash of the machine mid-write may leave that PATH.XXXXXX
- * behind; a failed write removes its own).  Contents
+ * or cut.  A failed write removes its own file; one cut short (a crash
+ * of the machine, a SIGKILL, the watchdog's abort) leaves it, and the next
+ * writer of PATH removes it when it starts (hc_file_writer_sweep).  Contents
  * handed over while a write is in progress wait; newer contents replace
  * waiting ones (only the latest matters).  A failed write is logged (the
  * first of a run of failures) and counted, and hc_file_writer_failed()
@@ -51,6 +52,11 @@ void hc_file_writer_flush(struct hc_file_writer *fw);
 
 /* Flush, end the thread, free fw (NULL: nothing). */
 void hc_file_writer_free(struct hc_file_writer *fw);
+
+/* Remove what cut-short writes of path left beside it (regular files of
+ * ours named PATH.hctmp.XXXXXX, or PATH.tmp): how many.  The writer thread does
+ * it once when it starts. */
+unsigned hc_file_writer_sweep(const char *path);
 
 /* The write itself, in the calling thread: 0 or an errno. */
 int hc_file_replace(const char *path, const void *buf, size_t len);

@@ -97,7 +97,7 @@ struct hc_members {
 	                             counted: this worker's share of
 	                             --max-users-per-gateway; 0: no cap  */
 	int time_stages;          /* 1: each batch's stages timed into cyc
-	                             (three TSC reads more a batch); 0: the
+	                             (four TSC reads more a batch); 0: the
 	                             appliance's, no TSC read              */
 	struct hc_members_cycles cyc;
 };

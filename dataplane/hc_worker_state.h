@@ -111,37 +111,42 @@ struct hc_worker {
 	struct hc_snapshots snaps;
 
 	/*
-	 * Published for other lcores (relaxed), on a cache line of their own:
+	 * Published for other lcores (relaxed), on cache lines of their own:
 	 * an HA master's control core reads ha_heard on every loop, the stop
 	 * checks, a restart hold and --idle-exit the others while they last,
 	 * and a field the worker wrote per datagram on the same line would
 	 * cost it a cross-core miss each time.  The worker writes them only
-	 * when they change.
+	 * when they change.  Those it changes often under load or when idle
+	 * (outstanding: at seat requests and answers; dry_polls: at every
+	 * empty loop) are on a second line, apart from ha_heard.
 	 */
 	uint64_t blocked_since __rte_cache_aligned; /* TSC since when it waits
 	                           for seat decisions before it can apply more
 	                           ops, 0: not (the restart hold watches it) */
-	uint64_t outstanding;            /* seat requests not yet answered:
-	                                    members.n_pending, for the control
-	                                    core's stop check */
 	/* the control lcore's stop protocol */
 	int rx_stopped;
 	int flushed;
+	/* HA: the newest appliance incarnation above ours named in a good
+	 * datagram's header (relaxed store; hc_ha_dp.h), 0: none */
+	uint32_t ha_heard;
+
+	uint64_t outstanding __rte_cache_aligned; /* seat requests not yet
+	                                    answered: members.n_pending, for
+	                                    the control core's stop check */
 	/* loops since the last received frame in which every RX queue was
 	 * polled and found empty (relaxed): --idle-exit stops only once each
 	 * worker has really read its ports dry (a replayed capture to its
 	 * end), however slowly a busy machine lets it run */
 	uint64_t dry_polls;
-	/* HA: the newest appliance incarnation above ours named in a good
-	 * datagram's header (relaxed store; hc_ha_dp.h), 0: none */
-	uint32_t ha_heard;
 
 	/* written by the worker all the time, read by telemetry now and then */
 	struct hc_worker_stats st __rte_cache_aligned;
 } __rte_cache_aligned;
 /* (the control core's ring pointers alone on their line: see above) */
 _Static_assert(offsetof(struct hc_worker, gw_peer) - offsetof(struct hc_worker, to_ctl_changes) ==
-	       RTE_CACHE_LINE_SIZE, "the control channel's line holds nothing else");
+	       RTE_CACHE_LINE_SIZE &&
+	       offsetof(struct hc_worker, from_ctl_decisions) - offsetof(struct hc_worker, to_ctl_changes) ==
+	       3 * sizeof(struct rte_ring *), "the control channel's line holds nothing else");
 
 #define HC_NO_TXQ UINT16_MAX
 

@@ -1605,24 +1605,78 @@ static unsigned dir_entries(const char *dir)
 	return n;
 }
 
+/* What cut-short writes left beside the file goes when a writer starts:
+ * regular files named PATH.hctmp.XXXXXX (six letters or digits) or
+ * PATH.tmp; other names (an operator's PATH.backup), another file's
+ * leftovers, a symlink or a directory of the pattern stay.  hc_file_writer_sweep counts what went; a writer's
+ * thread sweeps before its first write. */
+static void test_file_writer_sweep(void)
+{
+	char dir[] = "/tmp/hc-fws-XXXXXX", path[64], p[16][96];
+	const char *gone[] = {"gateways.hctmp.Ab3dE9", "gateways.tmp", "gateways.hctmp.000000"};
+	const char *stay[] = {"gateways.hctmp.Ab3dE9x", "gateways.hctmp.ab-def", "gateways.backup",
+			      "other.hctmp.Ab3dE9", "gateways", "gatewaysX.hctmp.Ab3dE9"};
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/gateways", dir);
+	unsigned k = 0;
+	for (unsigned i = 0; i < 3; i++, k++) {
+		snprintf(p[k], sizeof(p[k]), "%s/%s", dir, gone[i]);
+		write_text(p[k], "x\n");
+	}
+	for (unsigned i = 0; i < 6; i++, k++) {
+		snprintf(p[k], sizeof(p[k]), "%s/%s", dir, stay[i]);
+		write_text(p[k], "x\n");
+	}
+	char lnk[96], sub[96];
+	snprintf(lnk, sizeof(lnk), "%s/gateways.hctmp.Lnk123", dir);
+	snprintf(sub, sizeof(sub), "%s/gateways.hctmp.Dir123", dir);
+	CU_ASSERT_EQUAL(symlink(p[3], lnk), 0);
+	CU_ASSERT_EQUAL(mkdir(sub, 0700), 0);
+	CU_ASSERT_EQUAL(dir_entries(dir), 11);
+	CU_ASSERT_EQUAL(hc_file_writer_sweep(path), 3);
+	CU_ASSERT_EQUAL(dir_entries(dir), 8);
+	struct stat st;
+	for (unsigned i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(lstat(p[i], &st), -1);
+	for (unsigned i = 3; i < 9; i++)
+		CU_ASSERT_EQUAL(lstat(p[i], &st) == 0 && S_ISREG(st.st_mode), 1);
+	CU_ASSERT_EQUAL(lstat(lnk, &st) == 0 && S_ISLNK(st.st_mode), 1);
+	CU_ASSERT_EQUAL(lstat(sub, &st) == 0 && S_ISDIR(st.st_mode), 1);
+	/* a writer's thread sweeps when it starts, before it writes */
+	write_text(p[0], "x\n");
+	struct hc_file_writer *fw = hc_file_writer_new(path, "hc-test-sweep");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fw);
+	CU_ASSERT_EQUAL(hc_file_writer_put(fw, "5\n", 2), 0);
+	hc_file_writer_flush(fw);
+	hc_file_writer_free(fw);
+	CU_ASSERT_EQUAL(lstat(p[0], &st), -1);
+	CU_ASSERT_EQUAL(dir_entries(dir), 8); /* "gateways" was there already */
+	for (unsigned i = 3; i < 9; i++)
+		unlink(p[i]);
+	unlink(lnk);
+	rmdir(sub);
+	rmdir(dir);
+}
+
 /* Nothing planted beside the file is opened, removed or in the way: a
  * FIFO (opening it to write would wait for a reader forever), a symlink
  * (the write would land in its target), a directory with a file in it
  * (neither removable nor openable as a file), at the name an older writer
- * used (PATH.tmp) and at names of the temporary files' pattern.  Each
- * write leaves the file and nothing else new.  A write into a directory
+ * used (PATH.tmp) and at names a temporary file could have (no sweep
+ * removes them: not regular files).  Each write leaves the file and
+ * nothing else new.  A write into a directory
  * that is gone fails, is counted and said once (hc_file_writer_failed),
  * and the restart hold's next save writes again though nothing changed. */
 static void test_file_writer_hostile(void)
 {
 	char dir[] = "/tmp/hc-fw-XXXXXX", path[64], victim[64], text[64];
-	char fifo[80], link[80], sub_tmp[80], sub_file[96], link2[80];
+	char fifo[96], link[96], sub_tmp[80], sub_file[96], link2[96];
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/gateways", dir);
 	snprintf(victim, sizeof(victim), "%s/victim", dir);
-	snprintf(fifo, sizeof(fifo), "%s.XXXXXX", path);
-	snprintf(link, sizeof(link), "%s.AAAAAA", path);
-	snprintf(link2, sizeof(link2), "%s.zzzzzz", path);
+	snprintf(fifo, sizeof(fifo), "%s.hctmp.XXXXXX", path);
+	snprintf(link, sizeof(link), "%s.hctmp.AAAAAA", path);
+	snprintf(link2, sizeof(link2), "%s.hctmp.zzzzzz", path);
 	snprintf(sub_tmp, sizeof(sub_tmp), "%s.tmp", path);
 	snprintf(sub_file, sizeof(sub_file), "%s/f", sub_tmp);
 	alarm(120); /* (a regression that opens the FIFO would wait forever) */
@@ -1634,14 +1688,23 @@ static void test_file_writer_hostile(void)
 	write_text(sub_file, "x\n");
 	unsigned planted = dir_entries(dir); /* victim and four */
 	CU_ASSERT_EQUAL(planted, 5);
-	CU_ASSERT_EQUAL(hc_file_replace(path, "1\n", 2), 0);
-	CU_ASSERT_EQUAL(read_all(path, text, sizeof(text)), 2);
-	CU_ASSERT_STRING_EQUAL(text, "1\n");
+	/* (read only once written: read_all's FATAL would leave the alarm
+	 * armed and the planted entries behind) */
+	int rc = hc_file_replace(path, "1\n", 2);
+	CU_ASSERT_EQUAL(rc, 0);
+	if (rc == 0) {
+		CU_ASSERT_EQUAL(read_all(path, text, sizeof(text)), 2);
+		CU_ASSERT_STRING_EQUAL(text, "1\n");
+	}
 	CU_ASSERT_EQUAL(dir_entries(dir), planted + 1);
-	CU_ASSERT_EQUAL(hc_file_replace(path, "2\n", 2), 0);
-	CU_ASSERT_EQUAL(read_all(path, text, sizeof(text)), 2);
-	CU_ASSERT_STRING_EQUAL(text, "2\n");
+	rc = hc_file_replace(path, "2\n", 2);
+	CU_ASSERT_EQUAL(rc, 0);
+	if (rc == 0) {
+		CU_ASSERT_EQUAL(read_all(path, text, sizeof(text)), 2);
+		CU_ASSERT_STRING_EQUAL(text, "2\n");
+	}
 	CU_ASSERT_EQUAL(dir_entries(dir), planted + 1);
+	CU_ASSERT_EQUAL(hc_file_writer_sweep(path), 0); /* none of them regular */
 	CU_ASSERT_EQUAL(read_all(victim, text, sizeof(text)), 5);
 	CU_ASSERT_STRING_EQUAL(text, "keep\n");
 	struct stat st;
@@ -1757,6 +1820,7 @@ static CU_TestInfo tests[] = {
 	 test_restart_state_key},
 	{"state file writer: off the caller, latest wins", test_file_writer_off_caller},
 	{"state file writer: planted files, failures retried", test_file_writer_hostile},
+	{"state file writer: what cut-short writes left, swept at start", test_file_writer_sweep},
 	{"changes pushed to the control core, across its ring's end", test_changes_push_wraps},
 	{"HA: leases come back when an epoch ends or begins", test_ha_revokes_leases},
 	{"state file writer: a takeover keeps it, counts what it was handed",
