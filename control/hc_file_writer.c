@@ -59,24 +59,36 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/* fsync path's directory (so that the rename survives a crash) */
-static int sync_dir(const char *path)
+/* path's directory into dir (cap bytes; "." for a bare name): 0, or
+ * ENAMETOOLONG.  *base (if not NULL): the name in it, within path. */
+static int dir_of(const char *path, char *dir, size_t cap, const char **base)
 {
-	char dir[4096];
-	int len = snprintf(dir, sizeof(dir), "%s", path);
-	if (len < 0 || (size_t)len >= sizeof(dir))
+	int len = snprintf(dir, cap, "%s", path);
+	if (len < 0 || (size_t)len >= cap)
 		return ENAMETOOLONG;
 	char *slash = strrchr(dir, '/');
+	if (base != NULL)
+		*base = slash == NULL ? path : path + (slash - dir) + 1;
 	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
+		snprintf(dir, cap, ".");
 	else if (slash == dir)
 		dir[1] = '\0';
 	else
 		*slash = '\0';
+	return 0;
+}
+
+/* fsync path's directory (so that the rename survives a crash) */
+static int sync_dir(const char *path)
+{
+	char dir[4096];
+	int why = dir_of(path, dir, sizeof(dir), NULL);
+	if (why != 0)
+		return why;
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return errno;
-	int why = fsync(fd) != 0 ? errno : 0;
+	why = fsync(fd) != 0 ? errno : 0;
 	close(fd);
 	return why;
 }
@@ -89,9 +101,8 @@ int hc_file_replace(const char *path, const void *buf, size_t len)
 		return ENAMETOOLONG;
 	/* a fresh file of ours under a name nobody could know beforehand
 	 * (PATH.hctmp.XXXXXX, mkostemp: created, O_EXCL, mode 0600): nothing
-	 * planted at a fixed
-	 * name (a symlink, a FIFO, a directory) redirects, blocks or fails
-	 * the write, and nothing there is removed */
+	 * planted at a fixed name (a symlink, a FIFO, a directory)
+	 * redirects, blocks or fails the write, and nothing there is removed */
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return errno;
@@ -162,20 +173,9 @@ static int temp_suffix(const char *s)
 unsigned hc_file_writer_sweep(const char *path)
 {
 	char dir[4096];
-	int len = snprintf(dir, sizeof(dir), "%s", path);
-	if (len < 0 || (size_t)len >= sizeof(dir))
+	const char *base;
+	if (dir_of(path, dir, sizeof(dir), &base) != 0)
 		return 0;
-	char *slash = strrchr(dir, '/');
-	const char *base = path;
-	if (slash == NULL) {
-		snprintf(dir, sizeof(dir), ".");
-	} else {
-		base = path + (slash - dir) + 1;
-		if (slash == dir)
-			dir[1] = '\0';
-		else
-			*slash = '\0';
-	}
 	size_t blen = strlen(base);
 	if (blen == 0)
 		return 0;

@@ -554,12 +554,13 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 	struct touched t;
 	struct batch b = {.t = &t};
 
-	uint64_t t0 = unlikely(m->time_stages) ? rte_rdtsc() : 0;
+	const int timed = unlikely(m->time_stages); /* (hc-bench --stages) */
+	uint64_t t0 = timed ? rte_rdtsc() : 0;
 	batch_lookup(m, ops, n, pos, entry);
-	uint64_t t1 = unlikely(m->time_stages) ? rte_rdtsc() : 0;
+	uint64_t t1 = timed ? rte_rdtsc() : 0;
 	batch_prefetch_neighbours(m, ops, n, pos, entry);
 	memset(t.state, 0, sizeof(t.state));
-	uint64_t t2 = unlikely(m->time_stages) ? rte_rdtsc() : 0;
+	uint64_t t2 = timed ? rte_rdtsc() : 0;
 	for (unsigned i = 0; i < n; i++) {
 		const struct hc_op *o = &ops[i];
 		if (unlikely(o->op == HC_OP_SNAP_SWEEP)) {
@@ -583,7 +584,7 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 			op_snap_drop(m, &b, o, at, cur);
 	}
 	batch_publish(m, &b);
-	if (unlikely(m->time_stages)) {
+	if (timed) {
 		m->cyc.lookup += t1 - t0;
 		m->cyc.prefetch += t2 - t1;
 		m->cyc.ops += rte_rdtsc() - t2;

@@ -1961,8 +1961,7 @@ static void converge_gently(void)
 	answer_all();
 	int budget = (fz.cfgbits & FZ_CFG_BUDGET) != 0, still = 0;
 	uint64_t moved = 0, deferred = sweeps_deferred();
-	int round;
-	for (round = 0; still < FZ_GENTLE_ROUNDS && round < FZ_BUDGET_ROUNDS; round++) {
+	for (int round = 0; still < FZ_GENTLE_ROUNDS && round < FZ_BUDGET_ROUNDS; round++) {
 		int all = 1;
 		uint64_t applied = 0;
 		for (unsigned i = 0; i < FZ_MODEL_GWS; i++) {
