@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hc_control.h"
 #include "hc_decimal.h"
 #include "hc_log.h"
 #include "hc_options.h"
@@ -121,23 +122,24 @@ const char hc_config_doc_intro[] =
 "With `--config`, SIGHUP makes the control core read the file again (with\n"
 "the same flags) between two iterations of its loop and apply, all or\n"
 "nothing: the pools (`[pool.NAME]`, `--pool`), the `[control]` timers and\n"
-"the keys (the keys file named at start, read again).  Users, rooms,\n"
-"reservations and gateway sessions stay.  A pool may be added, or its\n"
-"min / target / max / fill changed: rooms above a lowered max are balanced\n"
-"down to it by the control core's next plans (admission refuses new\n"
-"joins above it at once).  A pool may be removed once it holds no user\n"
-"and no reserved seat (its empty rooms are retired); one that still does\n"
-"makes the reload refused, as does a pool's `rooms` range changed so that\n"
-"a live room of the pool falls outside it.  A changed timer applies to\n"
-"what starts after the reload (reservations and directives in flight\n"
-"keep their deadlines).\n"
-"Any error refuses the whole reload, logs it and keeps the\n"
-"running config: `config_reload_errors` counts these, `config_reloads`\n"
-"the reloads applied (`/headcount/stats`, `/headcount/control`,\n"
-"`--dump-stats` `ctl_*`).  Keys marked `restart` below (sizes, addresses,\n"
-"files, the whole `[eal]` section) are not applied by a reload: a changed\n"
-"one is logged as `needs a restart (ignored)`.  Without `--config`, SIGHUP\n"
-"reloads only the `--keys` file.\n";
+"the keys (the keys file the file names, read again: a new path is\n"
+"followed, and the state key's likewise; turning keys on or off needs a\n"
+"restart).  Users, rooms, reservations and gateway sessions stay.  A pool\n"
+"may be added, or its min / target / max / fill changed: rooms above a\n"
+"lowered max are balanced down to it by the control core's next plans\n"
+"(admission refuses new joins above it at once).  A pool may be removed\n"
+"once it holds no user and no reserved seat (its empty rooms are retired);\n"
+"one that still does makes the reload refused, as does a pool's `rooms`\n"
+"range changed so that a live room of the pool falls outside it.  A\n"
+"changed timer applies to what starts after the reload (reservations and\n"
+"directives in flight keep their deadlines).\n"
+"Any error refuses the whole reload, logs it and keeps the running config:\n"
+"`config_reload_errors` counts these, `config_reloads` the reloads applied\n"
+"(`/headcount/stats`, `/headcount/control`, `--dump-stats` `ctl_*`).  Keys\n"
+"marked `restart` below (sizes, addresses, files, the whole `[eal]`\n"
+"section) are not applied by a reload: a changed one is logged as `needs a\n"
+"restart (ignored)`.  Without `--config`, SIGHUP reloads only the key\n"
+"files (`--keys`, `--state-key`), from their paths now.\n";
 
 static void eal_fail(char *err, size_t errlen, const struct hc_ini *ini, unsigned line,
 		     const char *key, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
@@ -445,21 +447,37 @@ static void eal_values(const struct hc_ini *ini, const char *key, char *buf, siz
 	}
 }
 
-int hc_conffile_reload(void *ctx, struct hc_policy *np, struct hc_auth_keyring **ring,
+/* path, which the file names instead of the running one (both set):
+ * a copy for the caller, in *copy; 0, or -1 with err. */
+static int new_path(const char *running, const char *named, char **copy, char *err,
+		    size_t errlen)
+{
+	*copy = NULL;
+	if (running == NULL || named == NULL || strcmp(running, named) == 0)
+		return 0;
+	*copy = strdup(named);
+	if (*copy == NULL) {
+		snprintf(err, errlen, "no memory");
+		return -1;
+	}
+	return 0;
+}
+
+int hc_conffile_reload(void *ctx, struct hc_policy *np, struct hc_reload_keys *keys,
 		       char *err, size_t errlen)
 {
 	struct hc_boot *b = ctx;
 	static struct hc_config c;
 	struct hc_ini ini;
 
-	*ring = NULL;
+	keys->ring = NULL;
+	keys->new_keys_file = keys->new_state_key_file = NULL;
 	if (!b->have_ini) {
 		snprintf(err, errlen, "no config file to reload");
 		return -1;
 	}
 	if (hc_ini_read(&ini, b->ini.path, err, errlen) != 0)
 		return -1;
-	/* the running keys file, whatever the new file names (a restart) */
 	if (build(b, &ini, &c, np, NULL, err, errlen) != 0) {
 		hc_ini_free(&ini);
 		return -1;
@@ -484,14 +502,29 @@ int hc_conffile_reload(void *ctx, struct hc_policy *np, struct hc_auth_keyring *
 			HC_LOG(WARNING, "%s:%u: [eal] %s: changed, needs a restart (ignored)",
 			       ini.path, l1, eal_keys[k].key);
 	}
-	hc_ini_free(&ini);
-	if (b->cfg.keys_file != NULL) {
+	/* a key file the file names instead of the running one is read
+	 * there (turning a key on or off: a restart, above) */
+	int rc = new_path(keys->keys_file, c.keys_file, &keys->new_keys_file, err, errlen);
+	if (rc == 0)
+		rc = new_path(keys->state_key_file, c.state_key_file, &keys->new_state_key_file,
+			      err, errlen);
+	const char *from = keys->new_keys_file != NULL ? keys->new_keys_file : keys->keys_file;
+	if (rc == 0 && from != NULL) {
 		char kerr[256];
-		*ring = hc_auth_keys_load(b->cfg.keys_file, kerr, sizeof(kerr));
-		if (*ring == NULL) {
-			snprintf(err, errlen, "keys: %s", kerr);
-			return -1;
+		keys->ring = hc_auth_keys_load(from, kerr, sizeof(kerr));
+		if (keys->ring == NULL) {
+			if (keys->new_keys_file != NULL)
+				key_file_error(&ini, c.keys_file, "keys", kerr, err, errlen);
+			else
+				snprintf(err, errlen, "keys: %s", kerr);
+			rc = -1;
 		}
 	}
-	return 0;
+	hc_ini_free(&ini);
+	if (rc != 0) {
+		free(keys->new_keys_file);
+		free(keys->new_state_key_file);
+		keys->new_keys_file = keys->new_state_key_file = NULL;
+	}
+	return rc;
 }

@@ -50,12 +50,14 @@ void hc_boot_free(struct hc_boot *b);
 
 /*
  * Build the policy and keys from the file again (same flags), for a
- * SIGHUP: np gets the new policy, *ring the new keys (NULL: --no-auth).
- * Keys whose change needs a restart are logged as such and ignored.
- * Returns 0, or -1 with "file:line: [section] key: reason" in err and
- * nothing allocated.  ctx is the struct hc_boot.
+ * SIGHUP: np gets the new policy, keys the gateways' keys and the key
+ * files' new paths (struct hc_reload_keys, control/hc_control.h).  Keys
+ * whose change needs a restart are logged as such and ignored.  Returns
+ * 0, or -1 with "file:line: [section] key: reason" in err and nothing
+ * allocated.  ctx is the struct hc_boot.
  */
-int hc_conffile_reload(void *ctx, struct hc_policy *np, struct hc_auth_keyring **ring,
+struct hc_reload_keys;
+int hc_conffile_reload(void *ctx, struct hc_policy *np, struct hc_reload_keys *keys,
 		       char *err, size_t errlen);
 
 #endif /* HC_CONFFILE_H */

@@ -428,6 +428,14 @@ static int row_differs(const struct opt_row *r, const struct hc_config *a,
 	}
 }
 
+/* A key file's row (reload 2) set in both: a new path is followed. */
+static int both_set(const struct opt_row *r, const struct hc_config *a,
+		    const struct hc_config *b)
+{
+	return *(const char *const *)(const void *)((const char *)a + r->field) != NULL &&
+	       *(const char *const *)(const void *)((const char *)b + r->field) != NULL;
+}
+
 unsigned hc_config_restart_changes(const struct hc_config *running,
 				   const struct hc_config *next, const char **names,
 				   unsigned cap)
@@ -435,7 +443,8 @@ unsigned hc_config_restart_changes(const struct hc_config *running,
 	unsigned n = 0;
 	for (size_t i = 0; i < N_ROWS; i++)
 		if (rows[i].where == W_BOTH && rows[i].reload != 1 &&
-		    row_differs(&rows[i], running, next) && n < cap)
+		    row_differs(&rows[i], running, next) && n < cap &&
+		    !(rows[i].reload == 2 && both_set(&rows[i], running, next)))
 			names[n++] = rows[i].name;
 	return n;
 }
@@ -492,8 +501,8 @@ void hc_config_doc(FILE *f)
 			r->where == W_BOTH ? "`" : "", r->where == W_BOTH ? r->name : "",
 			r->where == W_BOTH ? "`" : "", r->name, kind_text(r, buf, sizeof(buf)),
 			r->deflt != NULL ? r->deflt : r->kind == OPT_FLAG ? "no" : "none",
-			r->where == W_CLI && r->reload == 0 ? "-" : r->reload == 1 ? "yes" : r->reload == 2 ? "the file's keys: yes; "
-			"the path: restart" : "restart");
+			r->where == W_CLI && r->reload == 0 ? "-" : r->reload == 1 ? "yes" : r->reload == 2 ? "yes (the file read "
+			"again, a new path followed; on or off: restart)" : "restart");
 		cell(f, r->help);
 		fputs(" |\n", f);
 	}

@@ -34,7 +34,8 @@ int hc_config_check(const struct hc_config *c, char *err, size_t errlen);
 int hc_config_parse(struct hc_config *c, int argc, char **argv);
 void hc_config_usage(const char *prog);
 /* The names of the [appliance] keys a reload cannot apply whose values
- * differ between running and next (at most cap).  Returns how many. */
+ * differ between running and next (at most cap; a key file named in both
+ * is not one: a reload follows its path).  Returns how many. */
 unsigned hc_config_restart_changes(const struct hc_config *running,
 				   const struct hc_config *next, const char **names,
 				   unsigned cap);

@@ -75,14 +75,41 @@ static int install_keys(struct hc_dataplane *dp, struct hc_decide *d,
 	return 0;
 }
 
-/* --state-key read again (with the gateways' keys: SIGHUP, the telemetry
- * command): two keys while it is rotated, the first signing.  A file
- * that fails keeps the keys in use (logged, counted). */
-static void reload_state_key(struct hc_dataplane *dp, struct hc_decide *d)
+/* The key files' paths now: --keys and --state-key as started, or the
+ * ones a config reload named since (malloc'd then).  The control lcore's
+ * alone: it is the only thread that reads the key files again. */
+static struct {
+	const char *keys, *state_key;
+	char *keys_owned, *state_key_owned;
+} key_paths;
+
+static const char *keys_path(const struct hc_dataplane *dp)
 {
-	const char *path = dp->cfg->state_key_file;
+	return key_paths.keys != NULL ? key_paths.keys : dp->cfg->keys_file;
+}
+
+static const char *state_key_path(const struct hc_dataplane *dp)
+{
+	return key_paths.state_key != NULL ? key_paths.state_key : dp->cfg->state_key_file;
+}
+
+/* A config reload named another key file and its keys are in use: the
+ * path from now on (for the next reloads, the telemetry command). */
+static void follow_path(const char **path, char **owned, char *now)
+{
+	free(*owned);
+	*owned = now;
+	*path = now;
+}
+
+/* The state key read again from path (with the gateways' keys: SIGHUP,
+ * the telemetry command): two keys while it is rotated, the first
+ * signing.  A file that fails keeps the keys in use (logged, counted):
+ * returns -1 then, else 0. */
+static int reload_state_key(struct hc_decide *d, const char *path)
+{
 	if (path == NULL)
-		return;
+		return 0;
 	uint8_t keys[HC_AUTH_FILE_KEYS_MAX][HC_AUTH_FILE_KEY_LEN];
 	unsigned n = 0;
 	char err[512];
@@ -90,19 +117,20 @@ static void reload_state_key(struct hc_dataplane *dp, struct hc_decide *d)
 	if (hc_auth_file_key_load(path, keys, &n, err, sizeof(err)) != 0) {
 		HC_LOG(ERR, "state key reload refused, keeping the key in use: %s", err);
 		d->st.state_key_reload_failures++;
-		return;
+		return -1;
 	}
 	hc_decide_state_keys(d, keys, n);
 	explicit_bzero(keys, sizeof(keys));
 	d->st.state_key_reloads++;
 	HC_LOG(INFO, "state key reloaded from %s: %u key%s (the first signs)", path, n,
 	       n == 1 ? "" : "s, while it is rotated");
+	return 0;
 }
 
 static void reload_keys(struct hc_dataplane *dp, struct hc_decide *d)
 {
-	reload_state_key(dp, d);
-	const char *path = dp->cfg->keys_file;
+	reload_state_key(d, state_key_path(dp));
+	const char *path = keys_path(dp);
 	char err[256];
 	if (path == NULL) {
 		HC_LOG(WARNING, "keys reload asked for, but running with --no-auth");
@@ -147,7 +175,8 @@ static void reload_config(struct hc_dataplane *dp, struct hc_decide *d)
 	static struct hc_rooms_repool x;
 	unsigned b = d->pol == &pol_buf[0].pol ? 1 : 0;
 	struct hc_policy *np = &pol_buf[b].pol;
-	struct hc_auth_keyring *ring = NULL;
+	struct hc_reload_keys keys = {.keys_file = keys_path(dp),
+				      .state_key_file = state_key_path(dp)};
 	char err[512];
 
 	if (!__atomic_load_n(&pol_buf[b].free, __ATOMIC_ACQUIRE)) {
@@ -156,22 +185,33 @@ static void reload_config(struct hc_dataplane *dp, struct hc_decide *d)
 		d->st.config_reload_errors++;
 		return;
 	}
-	if (reload_fn == NULL || reload_fn(reload_ctx, np, &ring, err, sizeof(err)) != 0 ||
-	    hc_decide_reload_prepare(d, np, &x, err, sizeof(err)) != 0) {
-		free(ring);
-		HC_LOG(ERR, "config reload refused, the running config stays: %s",
-		       reload_fn == NULL ? "no config file" : err);
+	if (reload_fn == NULL) {
+		HC_LOG(ERR, "config reload refused, the running config stays: no config file");
 		d->st.config_reload_errors++;
 		return;
 	}
-	if (ring != NULL && install_keys(dp, d, ring, NULL) != 0) {
+	if (reload_fn(reload_ctx, np, &keys, err, sizeof(err)) != 0)
+		goto refused;
+	if (hc_decide_reload_prepare(d, np, &x, err, sizeof(err)) != 0) {
+		free(keys.ring);
+		goto refused;
+	}
+	if (keys.ring != NULL && install_keys(dp, d, keys.ring, keys.new_keys_file) != 0) {
 		hc_rooms_repool_abort(&x);
-		HC_LOG(ERR, "config reload refused, the running config stays: no memory "
-		       "for the keys");
-		d->st.config_reload_errors++;
-		return;
+		snprintf(err, sizeof(err), "no memory for the keys");
+		goto refused;
 	}
-	reload_state_key(dp, d); /* (its own outcome: a key file is not the config) */
+	if (keys.new_keys_file != NULL)
+		follow_path(&key_paths.keys, &key_paths.keys_owned, keys.new_keys_file);
+	/* (its own outcome: a key file is not the config; a new path is
+	 * followed once its keys are in use) */
+	if (keys.new_state_key_file == NULL)
+		reload_state_key(d, state_key_path(dp));
+	else if (reload_state_key(d, keys.new_state_key_file) == 0)
+		follow_path(&key_paths.state_key, &key_paths.state_key_owned,
+			    keys.new_state_key_file);
+	else
+		free(keys.new_state_key_file);
 	const struct hc_policy *old = d->pol;
 	hc_decide_reload_commit(d, np, &x, rte_rdtsc());
 	/* the running policy from now on (pol_buf_free, on liburcu's
@@ -185,6 +225,12 @@ static void reload_config(struct hc_dataplane *dp, struct hc_decide *d)
 	d->st.config_reloads++;
 	HC_LOG(INFO, "config reloaded: %u pools, balance every %u ms", np->n_pools,
 	       np->balance_interval_ms);
+	return;
+refused:
+	free(keys.new_keys_file);
+	free(keys.new_state_key_file);
+	HC_LOG(ERR, "config reload refused, the running config stays: %s", err);
+	d->st.config_reload_errors++;
 }
 
 static uint32_t current_rooms(void)

@@ -25,13 +25,30 @@ extern volatile sig_atomic_t hc_keys_reload_signal;
 extern volatile sig_atomic_t hc_config_reload_signal;
 
 /*
+ * The key files of a config reload.  In: the paths the running keys came
+ * from (NULL: none).  Out: the gateways' keys read (NULL: --no-auth), and
+ * the path of each key file when the file now names another one than the
+ * running (malloc'd, the caller's to free; NULL: the same path).  The
+ * gateways' keys are read from the path the file names; the state key is
+ * the caller's to read (its failure is its own, not the reload's).
+ * Turning either key on or off needs a restart.
+ */
+struct hc_reload_keys {
+	const char *keys_file;      /* in */
+	const char *state_key_file; /* in */
+	struct hc_auth_keyring *ring;
+	char *new_keys_file;
+	char *new_state_key_file;
+};
+
+/*
  * How the control core gets a reloaded config (app/hc_conffile.c): the
- * new policy into np, the new keys into *ring (NULL: none); 0, or -1 with
- * the reason in err.  It runs on the control lcore, between two
+ * new policy into np, the key files as above; 0, or -1 with the reason in
+ * err and nothing allocated.  It runs on the control lcore, between two
  * iterations of its loop; the control core then applies both, or neither
  * (hc_decide_reload_prepare / _commit).
  */
-typedef int (*hc_reload_fn)(void *ctx, struct hc_policy *np, struct hc_auth_keyring **ring,
+typedef int (*hc_reload_fn)(void *ctx, struct hc_policy *np, struct hc_reload_keys *keys,
 			    char *err, size_t errlen);
 void hc_control_set_reload(hc_reload_fn fn, void *ctx);
 

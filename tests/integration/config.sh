@@ -10,14 +10,16 @@
 #     --config FILE`, EAL from [eal]); gateway 1 seeds rooms of 30, 30, 12
 #     users (pool 0: min 5, target 30, max 40: nothing to balance);
 #  3. a good edit + SIGHUP: pool 0's max 40 -> 25 (target 20), a pool 7
-#     added, gateway 2's key added, max-users changed (restart only):
+#     added, gateway 2's key added in a keys file at a new path,
+#     max-users changed (restart only):
 #     config_reloads=1; the users stay; the control core balances the two
 #     rooms above the new max down to it with the fewest moves (10): rooms
 #     exactly 25, 25, 22; gateway 2, refused before, now places 20 users in
 #     pool 7 (fill max: two rooms of 10); the log says max-users needs a
-#     restart; the state key rotated in the same reload (a new key first,
-#     the old one after it): the state file, written under the old key
-#     before, is written under the new one at once;
+#     restart; the state key rotated in the same reload, in a file at a
+#     new path too (a new key first, the old one after it): the state
+#     file, written under the old key before, is written under the new one
+#     at once; both new paths followed, neither a restart's;
 #  4. a bad edit (pool 0 with 2 * min > max) + SIGHUP: config_reload_errors=1,
 #     config_reloads still 1, the room table and pool 0's policy unchanged;
 #     then a valid file without pool 7, which holds users: refused too
@@ -97,14 +99,14 @@ vdev = net_af_packet0,iface=$HC_VA,qpairs=1,framecnt=8192
 
 [appliance]
 ip = $HC_APP_IP
-keys = $out/keys
+keys = $keys_file
 state-file = $out/gateways
 stats-interval = 0
 gateway-timeout-ms = 0       ; hc-gateway exits without SHUTDOWN
 max-users = $4
 dump-rooms = $out/rooms.csv
 dump-stats = $out/stats.kv
-state-key = $out/state.key
+state-key = $state_key_file
 
 [control]
 balance_interval_ms = 300
@@ -119,6 +121,7 @@ target = $2
 $3
 EOF
 }
+keys_file=$out/keys state_key_file=$out/state.key
 write_conf 40 30 "" 1048576
 "$build/headcount" --config "$conf" --check-config > /dev/null
 ip netns exec "$HC_NSA" "$build/headcount" --config "$conf" > >(tee "$out/headcount.log") 2>&1 &
@@ -151,12 +154,15 @@ no_key_drops() {
 hc_wait 60 "gateway 2's datagrams dropped for no key" no_key_drops
 
 # --- 3. a good edit + SIGHUP -------------------------------------------------
-cat "$out/gw2.keys" >> "$out/keys"
+# gateway 2's key added in a keys file at a new path (the old file stays
+# as it was: only the new one can serve gateway 2)
+( umask 077; cat "$out/keys" "$out/gw2.keys" > "$out/keys.2" )
 # the state key rotated, step 2 of docs/scaling.md's three: a new key
-# first (it signs), the old one after it (still believed)
+# first (it signs), the old one after it (still believed), at a new path
 hc_wait 30 "the state file is written under the first key" state_file_mac "$out/state.key"
 ( umask 077; { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; echo; cat "$out/state.key"; } \
-	> "$out/state.key.new" ) && mv "$out/state.key.new" "$out/state.key"
+	> "$out/state2.key" )
+keys_file=$out/keys.2 state_key_file=$out/state2.key
 write_conf 25 20 $'[pool.duel]\nid = 7\nmin = 2\nmax = 10\nfill = max' 2097152
 kill -HUP "$HC_PID"
 hc_wait 30 "SIGHUP reloaded the config" hc_tel_has /headcount/stats config_reloads=1
@@ -166,10 +172,15 @@ hc_wait 60 "pool 0's new policy" hc_tel_has /headcount/pool,0 min=5 target=20 ma
 hc_wait 60 "pool 7 added" hc_tel_has /headcount/pool,7 min=2 target=5 max=10
 grep -q "$conf:18: \[appliance\] max-users: changed, needs a restart (ignored)" "$out/headcount.log" ||
 	{ echo "FAIL: the restart-only change was not reported"; exit 1; }
-grep -q "state key reloaded from $out/state.key: 2 keys, while it is rotated (the first signs)" \
-	"$out/headcount.log" || { echo "FAIL: the state key was not reloaded"; exit 1; }
-hc_wait 30 "the state file is written under the new key" state_file_mac "$out/state.key"
+grep -q "state key reloaded from $out/state2.key: 2 keys, while it is rotated (the first signs)" \
+	"$out/headcount.log" || { echo "FAIL: the state key was not reloaded from its new path"; exit 1; }
+grep -q "keys reloaded from $out/keys.2: 2 gateways" "$out/headcount.log" ||
+	{ echo "FAIL: the keys were not reloaded from their new path"; exit 1; }
+! grep -q "\] \(keys\|state-key\): changed, needs a restart" "$out/headcount.log" ||
+	{ echo "FAIL: a key file's new path was taken for a restart's"; exit 1; }
+hc_wait 30 "the state file is written under the new key" state_file_mac "$out/state2.key"
 echo "  the state key rotated: the state file is written under the new key at once"
+echo "  both key files followed to their new paths"
 # rooms above the new max balanced down to it: 10 moves, the fewest
 hc_wait 120 "the control core counts 10 directives done" \
 	hc_tel_has /headcount/control directives_done=10

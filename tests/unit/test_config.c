@@ -15,6 +15,7 @@
 #include <rte_cycles.h>
 
 #include "hc_conffile.h"
+#include "hc_control.h"
 #include "hc_ini.h"
 #include "hc_options.h"
 #include "hc_policy.h"
@@ -284,6 +285,99 @@ static void test_no_auth_choice(void)
 	unlink(path);
 }
 
+/* A private file (mode 600) holding text, its name in name[32]. */
+static void private_file(char name[32], const char *text)
+{
+	strcpy(name, "/tmp/hc_config_key_XXXXXX");
+	int fd = mkstemp(name); /* mode 600 */
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+}
+
+/* The config file (path) rewritten in place, as an operator edits it. */
+static void rewrite(const char *text)
+{
+	FILE *f = fopen(path, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* A reload reads the keys from the path the file names now, and hands
+ * the new paths back (the control core follows them once the keys are in
+ * use); the same path gives none; a bad new file refuses the reload with
+ * its file:line and nothing allocated; turning keys off is a restart's
+ * (the running file read again). */
+static void test_reload_key_paths(void)
+{
+	static const char *gw1 = "1 0 000102030405060708090a0b0c0d0e0f\n";
+	static const char *gw2 = "2 0 101112131415161718191a1b1c1d1e1f\n";
+	static const char *sk1 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
+	char keys_a[32], keys_b[32], sk_a[32], sk_b[32], both[128], text[256];
+	static struct hc_policy np;
+	struct hc_reload_keys k;
+
+	private_file(keys_a, gw1);
+	snprintf(both, sizeof(both), "%s%s", gw1, gw2);
+	private_file(keys_b, both);
+	private_file(sk_a, sk1);
+	private_file(sk_b, sk1);
+	snprintf(text, sizeof(text), "[appliance]\nkeys = %s\nstate-key = %s\n", keys_a, sk_a);
+	CU_ASSERT_EQUAL_FATAL(load(text, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(boot.ring != NULL ? boot.ring->n_gateways : 0, 1);
+
+	/* both paths changed: the keys read from the new one */
+	snprintf(text, sizeof(text), "[appliance]\nkeys = %s\nstate-key = %s\n", keys_b, sk_b);
+	rewrite(text);
+	k = (struct hc_reload_keys){.keys_file = keys_a, .state_key_file = sk_a};
+	CU_ASSERT_EQUAL(hc_conffile_reload(&boot, &np, &k, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(k.ring != NULL ? k.ring->n_gateways : 0, 2);
+	CU_ASSERT(k.new_keys_file != NULL && strcmp(k.new_keys_file, keys_b) == 0);
+	CU_ASSERT(k.new_state_key_file != NULL && strcmp(k.new_state_key_file, sk_b) == 0);
+	free(k.ring);
+	free(k.new_keys_file);
+	free(k.new_state_key_file);
+
+	/* followed: the same paths again give no new one */
+	k = (struct hc_reload_keys){.keys_file = keys_b, .state_key_file = sk_b};
+	CU_ASSERT_EQUAL(hc_conffile_reload(&boot, &np, &k, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(k.ring != NULL ? k.ring->n_gateways : 0, 2);
+	CU_ASSERT_PTR_NULL(k.new_keys_file);
+	CU_ASSERT_PTR_NULL(k.new_state_key_file);
+	free(k.ring);
+
+	/* a new path others may read: refused at its line, nothing kept */
+	chmod(keys_a, 0644);
+	snprintf(text, sizeof(text), "[appliance]\nkeys = %s\nstate-key = %s\n", keys_a, sk_a);
+	rewrite(text);
+	k = (struct hc_reload_keys){.keys_file = keys_b, .state_key_file = sk_b};
+	CU_ASSERT_EQUAL(hc_conffile_reload(&boot, &np, &k, err, sizeof(err)), -1);
+	char want[300];
+	snprintf(want, sizeof(want), "%s:2: [appliance] keys: %s: mode 0644 lets group or "
+		 "others at the keys; chmod 600 it", path, keys_a);
+	CU_ASSERT_STRING_EQUAL(err, want);
+	CU_ASSERT_PTR_NULL(k.ring);
+	CU_ASSERT_PTR_NULL(k.new_keys_file);
+	CU_ASSERT_PTR_NULL(k.new_state_key_file);
+
+	/* keys turned off: a restart's; the running file is read again */
+	rewrite("[appliance]\nno-auth = yes\n");
+	k = (struct hc_reload_keys){.keys_file = keys_b, .state_key_file = sk_b};
+	CU_ASSERT_EQUAL(hc_conffile_reload(&boot, &np, &k, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(k.ring != NULL ? k.ring->n_gateways : 0, 2);
+	CU_ASSERT_PTR_NULL(k.new_keys_file);
+	CU_ASSERT_PTR_NULL(k.new_state_key_file);
+	free(k.ring);
+
+	hc_boot_free(&boot);
+	unlink(path);
+	unlink(keys_a);
+	unlink(keys_b);
+	unlink(sk_a);
+	unlink(sk_b);
+}
+
 static void test_example_file(void)
 {
 	char *argv[] = {"headcount", "--config", HC_SOURCE_ROOT "/etc/headcount.conf",
@@ -461,6 +555,7 @@ static CU_TestInfo tests[] = {
 	{"[eal]: errors and the EAL arguments", test_eal},
 	{"precedence: default < file < flag; keys", test_precedence},
 	{"exactly one of keys and no-auth", test_no_auth_choice},
+	{"reload: key files read from the paths the file names now", test_reload_key_paths},
 	{"etc/headcount.conf passes --check-config", test_example_file},
 	{"docs/configuration.md is generated", test_doc_is_generated},
 	{"reload: the seat book takes a new policy", test_repool},
