@@ -331,7 +331,10 @@ static void ask_restart(struct hc_sequencer *s, uint16_t gw, uint64_t now)
 /* Start gateway gw afresh at sequence 1 under incarnation inc (0: not
  * known until its next datagram): held datagrams go, and with drop its
  * users too.  A new incarnation gets a new control-counter window; the
- * forgotten one's incarnation resumed keeps its window and floor. */
+ * forgotten one's incarnation resumed keeps its window and floor.  Its
+ * datagram is a sign of life even if it is not taken (beyond the window,
+ * far ahead after the appliance lost its state): the dead-gateway
+ * timeout runs from now, not from a reading long past. */
 static void restart(struct hc_sequencer *s, uint16_t gw, uint32_t inc, int drop, uint64_t now)
 {
 	struct hc_gw_state *g = &s->gw[gw];
@@ -351,6 +354,8 @@ static void restart(struct hc_sequencer *s, uint16_t gw, uint32_t inc, int drop,
 	g->far_top = 0;
 	g->last_nack_tsc = 0;
 	g->inc_since_tsc = now;
+	if (inc != 0)
+		g->last_heard_tsc = now;
 }
 
 /*

@@ -24,7 +24,8 @@
 #              is rebuilt from the gateways' snapshots (time reported)
 #   kill-app-load  the same while 8 gateways keep arriving (placements)
 #              and leaving: after the restart no seat is handed out that a
-#              gateway may still hold, so no room ever goes above max
+#              gateway may still hold, so no room ever goes above max;
+#              no gateway is taken for dead
 #   gateway-cap  more users than one gateway's --max-users-per-gateway:
 #               its JOINs beyond are refused (FULL), the room table exact
 #   table-full more users than --max-users: the JOINs beyond are refused
@@ -222,6 +223,11 @@ kill-app-load)
 	need restart_gateways_listed "$(kv ctl_restart_gateways_listed "$out/stats.kv")" -eq 8
 	need restart_gateways_restated "$(kv ctl_restart_gateways_restated "$out/stats.kv")" -eq 8
 	need restart_hold_expired "$(kv ctl_restart_hold_expired "$out/stats.kv")" -eq 0
+	# every gateway kept sending: none was taken for dead (a gateway's
+	# first datagram after the restart, far ahead of sequence 1, is a
+	# sign of life; were it not, its death's sweep would count as its
+	# restatement and end the hold for it early)
+	need gateway_deaths "$(kv gateway_deaths "$out/stats.kv")" -eq 0
 	echo "placements held after the restart: $(kv ctl_restart_hold_ms "$out/stats.kv") ms"
 	need gateway_new_topics "$(kv new_topics "$res")" -eq 0
 	;;

@@ -294,6 +294,37 @@ static void test_dead_and_shutdown(void)
 	hc_seq_free(&s);
 }
 
+/* A gateway's first datagram (a first contact, a new incarnation, a
+ * forgotten gateway back) is a sign of life even when it is not taken
+ * (beyond the window, or far ahead: the appliance lost its state and asks
+ * for a snapshot): the dead-gateway timeout runs from it, not from a
+ * clock reading long past (a TSC far from 0, as on a real machine). */
+static void test_first_datagram_is_heard(void)
+{
+	setup();
+	const uint64_t scan = rte_get_tsc_hz() / 100; /* the dead scan's pace */
+	const uint64_t t = 10 * scan;
+	offer(7, 1, 1, 0);
+	offer(8, 3, 1, 5500);
+	hc_seq_poll(&s, 6000);                   /* 7 silent for 6000 > 5000 */
+	CU_ASSERT_EQUAL(s.st.deaths, 1);
+	CU_ASSERT_EQUAL(s.gw[7].incarnation, 0);
+	offer(5, 9, 5000, t);                    /* first contact, beyond the window */
+	offer(6, 9, 1 + HC_SEQ_FAR + 5, t);      /* first contact, far ahead */
+	offer(7, 1, 500, t);                     /* back, beyond its window */
+	offer(8, 4, 700, t);                     /* a new incarnation, beyond */
+	hc_seq_poll(&s, t + 10);
+	CU_ASSERT_EQUAL(s.st.deaths, 1);         /* none of them is dead */
+	CU_ASSERT_EQUAL(n_dropped, 2);           /* 7's death, 8's incarnation */
+	CU_ASSERT_EQUAL(s.gw[5].incarnation, 9);
+	CU_ASSERT_EQUAL(s.gw[6].incarnation, 9);
+	CU_ASSERT_EQUAL(s.gw[7].incarnation, 1);
+	CU_ASSERT_EQUAL(s.gw[8].incarnation, 4);
+	hc_seq_poll(&s, t + 10 + scan);          /* silent since: dead now */
+	CU_ASSERT_EQUAL(s.st.deaths, 5);
+	hc_seq_free(&s);
+}
+
 static void test_incarnations(void)
 {
 	setup();
@@ -704,6 +735,7 @@ static CU_TestInfo tests[] = {
 	{"first contact past 2^31 sequences", test_first_contact_past_half},
 	{"a wrap to 1 is not a first contact", test_wrap_is_not_first_contact},
 	{"dead and shutdown gateways", test_dead_and_shutdown},
+	{"a first datagram not taken is a sign of life", test_first_datagram_is_heard},
 	{"incarnations", test_incarnations},
 	{"several gateways", test_many_gateways},
 	CU_TEST_INFO_NULL,
