@@ -74,10 +74,8 @@ int hc_icmp_input(struct hc_worker *w, uint16_t port, struct rte_mbuf *m, uint64
 		hc_worker_drop(w, m, HC_DROP_ICMP_IGNORED);
 		return 1;
 	}
-	if (unlikely(m->pool == w->dp->gather_pool && w->dp->gather_pool != NULL)) {
-		/* larger than a packet mbuf (gathered): not answered, or
-		 * replies parked in TX rings could drain the gather pool that
-		 * datagrams need */
+	if (unlikely(hc_dp_gathered(w->dp, m))) {
+		/* larger than a packet mbuf: not answered (hc_dp_gathered) */
 		hc_worker_drop(w, m, HC_DROP_ICMP_IGNORED);
 		return 1;
 	}

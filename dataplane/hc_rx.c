@@ -242,7 +242,9 @@ static __rte_noinline void rx_unusual(struct hc_worker *w, uint16_t port, struct
 				      struct hc_parsed pr, int auth, uint64_t now)
 {
 	if (pr.kind == HC_FRAME_ARP_REQUEST) {
-		if (hc_ha_owns_ip(w))
+		if (unlikely(hc_dp_gathered(w->dp, m)))
+			hc_worker_drop(w, m, HC_DROP_ARP_IGNORED); /* (hc_dp_gathered) */
+		else if (hc_ha_owns_ip(w))
 			hc_arp_answer(w, port, m);
 		else
 			hc_worker_drop(w, m, HC_DROP_HA_BACKUP);

@@ -79,6 +79,16 @@ static inline void hc_dp_set_state(struct hc_dataplane *dp, int s)
 	__atomic_store_n(&dp->run_state, s, __ATOMIC_RELEASE);
 }
 
+/* Was m gathered (a frame in several segments copied into one gather
+ * mbuf, larger than a packet mbuf)?  Such a frame is never answered
+ * (ARP, ICMP): replies parked in TX rings could drain the gather pool
+ * that datagrams need.  (When packet mbufs hold HC_MAX_FRAME the two
+ * pools are one, and nothing is gathered.) */
+static inline int hc_dp_gathered(const struct hc_dataplane *dp, const struct rte_mbuf *m)
+{
+	return dp->gather_pool != dp->pool && m->pool == dp->gather_pool;
+}
+
 /*
  * Create n_workers worker states (membership tables, sequencers, hand-off
  * rings) for cfg, assigning worker i to lcore lcores[i].  with_control:

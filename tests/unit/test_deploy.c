@@ -435,6 +435,64 @@ static void test_icmp_echo(void)
 	w->txq[port] = 0;
 }
 
+/* An ARP request from 198.18.0.2 for 198.18.0.1, padded to 60 bytes. */
+static size_t arp_request(uint8_t *f)
+{
+	static const uint8_t head[] = {
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 2, 0x08, 0x06,
+		0, 1, 0x08, 0, 6, 4, 0, 1,             /* Ethernet, IPv4, request */
+		2, 0, 0, 0, 0, 2, 198, 18, 0, 2,       /* sender */
+		0, 0, 0, 0, 0, 0, 198, 18, 0, 1};      /* target */
+	memset(f, 0, 60);
+	memcpy(f, head, sizeof(head));
+	return 60;
+}
+
+/* ARP and ICMP in a gathered mbuf (larger than a packet mbuf: a frame in
+ * segments, copied whole) are not answered, whatever their length: a
+ * reply parked in a TX ring would hold a gather mbuf.  When packet mbufs
+ * are as large (af_packet with a large framesz), the gather pool is the
+ * packet pool, nothing is gathered, and both are answered. */
+static void test_gathered_not_answered(void)
+{
+	struct hc_worker *w = dp.workers[0];
+	uint8_t f[2048];
+	uint64_t now = 1ull << 53; /* a fresh bucket */
+	struct rte_mbuf *r = NULL, *m;
+	uint64_t echo0 = w->st.icmp_echo_replies, arp0 = w->st.arp_replies;
+	uint64_t icmp_ign0 = w->st.drops[HC_DROP_ICMP_IGNORED];
+	uint64_t arp_ign0 = w->st.drops[HC_DROP_ARP_IGNORED];
+
+	/* one pool for both: answered */
+	dp.pool = dp.gather_pool = hc_test_pool;
+	rx(f, icmp_frame(f, 8, 0xC6120002, 56, 0, 0), now);
+	rx(f, arp_request(f), now);
+	CU_ASSERT_EQUAL(w->st.icmp_echo_replies, echo0 + 1);
+	CU_ASSERT_EQUAL(w->st.arp_replies, arp0 + 1);
+	CU_ASSERT_EQUAL(rte_ring_count(txr), 2);
+	while (rte_ring_dequeue(txr, (void **)&r) == 0)
+		rte_pktmbuf_free(r);
+
+	/* a gather pool of its own: its mbufs are not answered */
+	dp.gather_pool = hc_test_big_pool;
+	m = hc_test_big_mbuf(f, icmp_frame(f, 8, 0xC6120002, 56, 0, 0));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	hc_rx_burst(w, port, &m, 1, now);
+	m = hc_test_big_mbuf(f, arp_request(f));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	hc_rx_burst(w, port, &m, 1, now);
+	CU_ASSERT_EQUAL(w->st.drops[HC_DROP_ICMP_IGNORED], icmp_ign0 + 1);
+	CU_ASSERT_EQUAL(w->st.drops[HC_DROP_ARP_IGNORED], arp_ign0 + 1);
+	CU_ASSERT_EQUAL(rte_ring_count(txr), 0);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(hc_test_big_pool), 255); /* both freed */
+	/* the packet pool's still are */
+	rx(f, arp_request(f), now);
+	CU_ASSERT_EQUAL(w->st.arp_replies, arp0 + 2);
+	while (rte_ring_dequeue(txr, (void **)&r) == 0)
+		rte_pktmbuf_free(r);
+	dp.pool = dp.gather_pool = NULL;
+}
+
 static CU_TestInfo tests[] = {
 	{"--ip required on physical ports", test_ip_decision},
 	{"port lock identities", test_lock_identities},
@@ -446,6 +504,7 @@ static CU_TestInfo tests[] = {
 
 static CU_TestInfo icmp_tests[] = {
 	{"ICMP echo answered, bad ones counted", test_icmp_echo},
+	{"ARP and ICMP in gathered mbufs not answered", test_gathered_not_answered},
 	CU_TEST_INFO_NULL,
 };
 
