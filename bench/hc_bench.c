@@ -295,10 +295,14 @@ static void drain_changes(void)
 	int may_lease = rte_ring_free_count(decisions) > HC_CHAN_MAX_PENDING + 1024;
 	for (unsigned i = 0; i < n; i++) {
 		const struct hc_change *c = &chg[i];
+		if (c->kind == HC_CHG_VACATED) { /* (a request's room, once left) */
+			sb_users[c->from_room]--;
+			continue;
+		}
 		if (c->kind != HC_CHG_REQUEST && c->kind != HC_CHG_RESTATE &&
 		    c->kind != HC_CHG_LEASED && c->kind != HC_CHG_APPLIED)
 			continue;
-		if (c->from_room != 0)
+		if (c->from_room != 0 && (c->kind == HC_CHG_LEASED || c->kind == HC_CHG_APPLIED))
 			sb_users[c->from_room]--;
 		if (c->to_room == 0)
 			continue;

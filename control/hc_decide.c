@@ -353,8 +353,9 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 			 ? hc_rooms_admit_on_seat(&d->book, c->to_room)
 			 : hc_rooms_admit(&d->book, c->to_room, pool, c->user_id, now);
 	int kept = ok == HC_ROOMS_ADMITTED_KEPT;
-	if (ok && c->from_room != 0)
-		hc_rooms_leave(&d->book, c->from_room);
+	/* (the user's seat in c->from_room is freed when the worker has
+	 * moved it out: HC_CHG_VACATED.  Freed now, another worker's JOIN
+	 * could take it and be applied first: the room above max) */
 	int restated = c->kind == HC_CHG_RESTATE;
 	struct hc_decision dec = {.user_id = c->user_id, .room_id = c->to_room,
 				  .kind = HC_DEC_SEAT,
@@ -793,6 +794,12 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 		if (c->gateway_id < d->dp->cfg->max_gateways)
 			memcpy(&d->peer[c->gateway_id], c->peer, sizeof(struct hc_peer));
 		d->st.peers++;
+		return;
+	}
+	if (c->kind == HC_CHG_VACATED) {
+		/* an admitted request's user is out of from_room: its seat is free */
+		if (c->from_room != 0)
+			hc_rooms_leave(&d->book, c->from_room);
 		return;
 	}
 	if (c->kind == HC_CHG_LEASE_BACK) {

@@ -16,7 +16,9 @@
 
 /* An admitted request: the JOIN (or, restated, the snapshot's SET) it
  * stood for, for the user at key position at (-1: a new user), into
- * room, owned by gw. */
+ * room, owned by gw.  A user moved out of a room says so
+ * (HC_CHG_VACATED): the seat book frees that seat only then, as it
+ * frees a LEAVE's after the worker applied it. */
 static void seat(struct hc_members *m, int32_t at, uint64_t user_id, uint64_t session,
 		 uint32_t room, uint16_t gw, int restated)
 {
@@ -50,6 +52,8 @@ static void seat(struct hc_members *m, int32_t at, uint64_t user_id, uint64_t se
 	hc_members_place(m, at, user_id, cur, room, gw);
 	m->slot[at].session = session;
 	hc_members_room_add(m, room, 1);
+	if (cur != 0)
+		hc_members_report(m, user_id, cur, room, 0, gw, HC_CHG_VACATED, 0);
 }
 
 void hc_members_prefetch(struct hc_members *m, const uint64_t *first_key, size_t stride,

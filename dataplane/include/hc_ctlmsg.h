@@ -115,6 +115,11 @@ enum hc_change_kind {
 	HC_CHG_LEASE_BACK = 12, /* a HC_DEC_REVOKE of room from_room is done
 	                       (its room's HC_CHG_LEASEDs came before):
 	                       user_id = the seats given back                */
+	HC_CHG_VACATED = 13, /* an admitted seat request moved user_id out of
+	                       from_room (into to_room), applied: the book
+	                       frees the seat there now, not at its decision,
+	                       so that it never counts the room below the
+	                       users it holds                               */
 };
 
 struct hc_change {

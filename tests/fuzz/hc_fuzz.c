@@ -609,7 +609,7 @@ static void check_dry_flag(unsigned w, const struct hc_change *c)
 {
 	switch (c->kind) {
 	case HC_CHG_APPLIED: case HC_CHG_LEASED: case HC_CHG_RESTATE:
-	case HC_CHG_FULL: case HC_CHG_SUPERSEDED:
+	case HC_CHG_FULL: case HC_CHG_SUPERSEDED: case HC_CHG_VACATED:
 		if (c->flags != 0)
 			FZ_FAIL("change %u of user %" PRIu64 " (worker %u) carries flags 0x%x",
 				c->kind, c->user_id, w, c->flags);
@@ -646,6 +646,13 @@ static void take_change(unsigned w, const struct hc_change *c)
 		fz.lease[w][c->to_room]--;
 		fz.leased_since_dry[w][c->to_room] = 1;
 		book_move(c->from_room, c->to_room);
+		break;
+	case HC_CHG_VACATED: /* an admitted request's user moved out, applied */
+		if (c->from_room == 0 || c->from_room >= FZ_ROOMS || c->to_room == 0 ||
+		    c->to_room >= FZ_ROOMS || c->from_room == c->to_room)
+			FZ_FAIL("user %" PRIu64 " vacated room %u for %u", c->user_id, c->from_room,
+				c->to_room);
+		book_move(c->from_room, 0);
 		break;
 	case HC_CHG_LEASE_BACK: /* after every leased JOIN of the room */
 		if (c->from_room == 0 || c->from_room >= FZ_ROOMS ||
@@ -792,8 +799,8 @@ static unsigned answer(unsigned w, unsigned n, uint32_t refuse)
 		fz.req_n[w]--;
 		fz_run.pending_asked[w]--;
 		int admit = !((refuse >> (k % 32)) & 1);
-		if (admit)
-			book_move(q->from, q->to);
+		if (admit) /* (its room left: HC_CHG_VACATED, once applied) */
+			book_move(0, q->to);
 		dec[k++] = (struct hc_decision){.user_id = q->user, .room_id = q->to,
 			.kind = HC_DEC_SEAT,
 			.admit = (uint8_t)(admit ? (q->restate ? HC_SEAT_RESTATED : 1) : 0),

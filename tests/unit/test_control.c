@@ -602,6 +602,46 @@ static void test_request_on_directive_seat_not_parked(void)
 	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
 }
 
+/* An admitted seat request that moves its user out of a room frees the
+ * seat there only once the worker has applied the move (HC_CHG_VACATED),
+ * not at its decision: until then the book counts the user in both, so
+ * that no other worker's JOIN can take that seat and be applied first
+ * (the room above max while the move waits in a worker's decisions). */
+static void test_move_frees_seat_once_applied(void)
+{
+	const uint32_t a = 52, b = 53; /* (--max-rooms 64) */
+	const uint64_t u = 520000;
+	uint8_t op = HC_OP_JOIN;
+	settle();
+	CU_ASSERT_EQUAL_FATAL(d.book.room[a].users, 0);
+	CU_ASSERT_EQUAL_FATAL(d.book.room[b].users, 0);
+	events(&u, &a, &op, 1); /* admitted into a */
+	settle();
+	CU_ASSERT_EQUAL_FATAL(hc_members_room_of(&w->members, u), a);
+	CU_ASSERT_EQUAL(d.book.room[a].users, 1);
+	CU_ASSERT_EQUAL_FATAL(hc_members_lease_left(&w->members, b), 0); /* b: a request */
+
+	uint64_t vacated = d.book.st.leaves;
+	events(&u, &b, &op, 1);     /* a -> b: a seat request */
+	hc_rx_poll_handoff(w, 0);
+	hc_ops_commit(w);
+	hc_decide_poll(&d, 0);      /* admitted; the worker has not applied it */
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, u), a);
+	CU_ASSERT_EQUAL(d.book.room[b].users, 1);
+	CU_ASSERT_EQUAL(d.book.room[a].users, 1); /* still held: u is there */
+	CU_ASSERT_EQUAL(d.book.st.leaves, vacated);
+	settle();                   /* applied, then HC_CHG_VACATED read */
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, u), b);
+	CU_ASSERT_EQUAL(d.book.room[a].users, 0);
+	CU_ASSERT_EQUAL(d.book.room[b].users, 1);
+	CU_ASSERT_EQUAL(d.book.st.leaves, vacated + 1);
+
+	uint8_t leave = HC_OP_LEAVE;
+	events(&u, &b, &leave, 1);
+	settle();
+	CU_ASSERT_EQUAL(d.book.room[b].users, 0);
+}
+
 /* A pick whose user the directive index refuses (its home crowded with
  * 64 others) sends no MOVE and gives the seat it took back: the room
  * holds exactly the seats of the directives that were recorded. */
@@ -1801,6 +1841,8 @@ static CU_TestInfo tests[] = {
 	 test_leased_join_of_moved_user},
 	{"a request on its directive's seat in a room full for leases is not parked",
 	 test_request_on_directive_seat_not_parked},
+	{"a move's seat in its old room is freed once the worker applied it",
+	 test_move_frees_seat_once_applied},
 	{"a pick the directive index refuses sends nothing and frees its seat",
 	 test_pick_refused_by_index},
 	{"balance: a stalled worker's picks are not planned twice", test_stalled_worker},
