@@ -145,15 +145,18 @@ static int complete(struct hc_directives *d, struct hc_directive *x)
 }
 
 /* What a JOIN of x's user into room means for x (NULL: no directive):
- * HC_DIR_INTO_ROOM (its destination), HC_DIR_ELSEWHERE (a third room), or
- * HC_DIR_NONE (none, or a JOIN again where the MOVE starts). */
+ * HC_DIR_INTO_ROOM (its destination), HC_DIR_ELSEWHERE (another room), or
+ * HC_DIR_NONE (none, or a JOIN again where a MOVE starts).  A JOIN into
+ * the room a NEW_TOPIC's JOIN was refused is another room: once it is
+ * admitted the user sits there, and a resent NEW_TOPIC would take them
+ * out again. */
 static int join_into(const struct hc_directive *x, uint32_t room)
 {
 	if (x == NULL)
 		return HC_DIR_NONE;
 	if (x->to == room)
 		return HC_DIR_INTO_ROOM;
-	return x->from == room ? HC_DIR_NONE : HC_DIR_ELSEWHERE;
+	return x->from == room && x->kind == HC_DIR_MOVE ? HC_DIR_NONE : HC_DIR_ELSEWHERE;
 }
 
 int hc_directives_joined(struct hc_directives *d, uint64_t user, uint32_t room)

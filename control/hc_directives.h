@@ -120,8 +120,9 @@ int hc_directives_joined(struct hc_directives *d, uint64_t user, uint32_t room);
  * the seat the caller's to seat the user on (hc_rooms_admit_on_seat);
  * HC_DIR_INTO_ROOM if their directive into room holds none (a NEW_TOPIC)
  * and HC_DIR_ELSEWHERE if it goes to another room and room is not the one
- * it moves the user from: nothing changed, hc_directives_joined once the
- * JOIN is admitted; HC_DIR_NONE (0) otherwise: nothing to call. */
+ * a MOVE moves the user from (a NEW_TOPIC's refused room is another room):
+ * nothing changed, hc_directives_joined once the JOIN is admitted;
+ * HC_DIR_NONE (0) otherwise: nothing to call. */
 enum { HC_DIR_NONE = 0, HC_DIR_SEAT_TAKEN = 1, HC_DIR_INTO_ROOM = 2, HC_DIR_ELSEWHERE = 3 };
 int hc_directives_take_seat(struct hc_directives *d, uint64_t user, uint32_t room);
 

@@ -602,6 +602,52 @@ static void test_request_on_directive_seat_not_parked(void)
 	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
 }
 
+/* A refused JOIN's NEW_TOPIC directive ends when the user's JOIN into
+ * the refused room is admitted later (a seat freed there): the user sits
+ * where they asked to, and a resent NEW_TOPIC would take them out again. */
+static void test_new_topic_ends_on_admitted_retry(void)
+{
+	const uint32_t r = 49; /* (--max-rooms 64) */
+	uint64_t users[100];
+	uint32_t rooms[100];
+	uint8_t ops[100];
+	settle();
+	CU_ASSERT_EQUAL_FATAL(d.book.room[r].users, 0);
+	for (unsigned i = 0; i < 100; i++) {
+		users[i] = 490000 + i;
+		rooms[i] = r;
+		ops[i] = HC_OP_JOIN;
+	}
+	events(users, rooms, ops, 50);
+	events(users + 50, rooms + 50, ops + 50, 50);
+	settle();
+	CU_ASSERT_EQUAL_FATAL(d.book.room[r].users, 100);
+	const uint64_t u = 490500;
+	uint8_t op = HC_OP_JOIN;
+	uint32_t live = hc_directives_in_flight(&d.dirs);
+	events(&u, &r, &op, 1); /* refused: NEW_TOPIC elsewhere, a directive */
+	settle();
+	CU_ASSERT_EQUAL_FATAL(hc_members_room_of(&w->members, u), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_directives_in_flight(&d.dirs), live + 1);
+	uint64_t cancelled = d.dirs.st.cancelled;
+	uint8_t leave = HC_OP_LEAVE;
+	events(&users[0], &r, &leave, 1); /* a seat frees */
+	settle();
+	events(&u, &r, &op, 1); /* the retry: admitted */
+	settle();
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, u), r);
+	CU_ASSERT_EQUAL(hc_directives_in_flight(&d.dirs), live); /* the NEW_TOPIC ended */
+	CU_ASSERT_EQUAL(d.dirs.st.cancelled, cancelled + 1);
+	/* the room empty again */
+	users[0] = u;
+	for (unsigned i = 0; i < 100; i++)
+		ops[i] = HC_OP_LEAVE;
+	events(users, rooms, ops, 50);
+	events(users + 50, rooms + 50, ops + 50, 50);
+	settle();
+	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
+}
+
 /* An admitted seat request that moves its user out of a room frees the
  * seat there only once the worker has applied the move (HC_CHG_VACATED),
  * not at its decision: until then the book counts the user in both, so
@@ -1841,6 +1887,8 @@ static CU_TestInfo tests[] = {
 	 test_leased_join_of_moved_user},
 	{"a request on its directive's seat in a room full for leases is not parked",
 	 test_request_on_directive_seat_not_parked},
+	{"a NEW_TOPIC ends when a retry into the refused room is admitted",
+	 test_new_topic_ends_on_admitted_retry},
 	{"a move's seat in its old room is freed once the worker applied it",
 	 test_move_frees_seat_once_applied},
 	{"a pick the directive index refuses sends nothing and frees its seat",
