@@ -239,7 +239,8 @@ static int revoke_room(struct hc_decide *d, uint32_t room)
  * without asking (hc_rooms_lease says how many, if any). */
 static void offer_lease(struct hc_decide *d, unsigned worker, uint32_t room)
 {
-	if (d->pol->lease_seats == 0 || hc_restart_holding(&d->restart) || !may_tell(d, worker))
+	if (d->pol->lease_seats == 0 || hc_restart_holding(&d->restart) || d->revoke_all ||
+	    !may_tell(d, worker))
 		return;
 	uint32_t q = hc_rooms_lease(&d->book, room, worker, d->pol->lease_seats, lease_tick(d));
 	if (q == 0)
@@ -253,7 +254,8 @@ static void offer_lease(struct hc_decide *d, unsigned worker, uint32_t room)
  * and how many). */
 static void top_up_lease(struct hc_decide *d, unsigned worker, uint32_t room)
 {
-	if (d->pol->lease_seats == 0 || hc_restart_holding(&d->restart) || !may_tell(d, worker))
+	if (d->pol->lease_seats == 0 || hc_restart_holding(&d->restart) || d->revoke_all ||
+	    !may_tell(d, worker))
 		return;
 	uint32_t q = hc_rooms_lease_top_up(&d->book, room, worker, d->pol->lease_seats,
 					   lease_tick(d));
@@ -859,14 +861,16 @@ static void ha_poll(struct hc_decide *d, uint64_t now)
 	enum hc_ha_event ev = hc_ha_poll(&d->ha, now);
 	if (ev == HC_HA_NONE)
 		return;
+	/* the workers' leases were granted from this epoch's book: every one
+	 * comes back now, so that no JOIN is applied on one during the next
+	 * epoch's hold (seats a gateway of the other box may still hold);
+	 * none is granted until they are (offer_lease), not even to the
+	 * requests the hold ending here releases */
+	d->revoke_all = 1;
 	if (hc_restart_holding(&d->restart)) {
 		hc_restart_end(&d->restart, now);
 		release_held(d, now);
 	}
-	/* the workers' leases were granted from this epoch's book: every one
-	 * comes back now, so that no JOIN is applied on one during the next
-	 * epoch's hold (seats a gateway of the other box may still hold) */
-	d->revoke_all = 1;
 	revoke_for_tick(d);
 	if (ev == HC_HA_DEMOTED)
 		return;

@@ -1635,6 +1635,54 @@ static void test_ha_revokes_leases(void)
 	settle();
 }
 
+/* An HA event while a restart hold holds seat requests: the hold ends and
+ * its requests are decided, but no lease is granted with them (the epoch's
+ * leases all come back; a lease granted just before its revoke could
+ * seat the JOINs that waited behind the request). */
+static void test_ha_release_grants_no_lease(void)
+{
+	uint64_t user = 630000;
+	uint8_t op = HC_OP_JOIN;
+	settle();
+	uint32_t r = 0;
+	for (uint32_t k = 1; k < 64 && r == 0; k++) /* (--max-rooms 64) */
+		if (d.book.room[k].users == 0 && d.book.room[k].lease_hold == 0 &&
+		    d.book.room[k].leased == 0 && w->members.room_users[k] == 0)
+			r = k;
+	CU_ASSERT_FATAL(r != 0);
+	char dir[] = "/tmp/hc-ha-XXXXXX", path[64];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/gateways", dir);
+	write_text(path, "# listed\n5\n"); /* gateway 5 is waited for */
+	struct hc_ha was = d.ha;
+	uint32_t inc = d.tx.incarnation;
+	d.ha.role = HC_HA_MASTER;
+	CU_ASSERT_EQUAL_FATAL(hc_restart_again(&d.restart, path, "none", NULL, 0, 64, 1,
+					       0, 1000 * rte_get_tsc_hz(), W0), 0);
+	CU_ASSERT_FATAL(hc_restart_holding(&d.restart));
+	events(&user, &r, &op, 1); /* a request: held */
+	settle();
+	CU_ASSERT_EQUAL_FATAL(hc_members_room_of(&w->members, user), 0);
+	uint64_t grants = d.book.st.lease_grants;
+	CU_ASSERT_EQUAL_FATAL(hc_ha_request(&d.ha, HC_HA_BACKUP), 0);
+	settle();
+	CU_ASSERT_FALSE(hc_restart_holding(&d.restart));
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, user), r); /* decided: admitted */
+	CU_ASSERT_EQUAL(d.book.st.lease_grants, grants);             /* without a lease */
+	CU_ASSERT_EQUAL(w->members.lease[r], 0);
+	CU_ASSERT_EQUAL(d.book.room[r].leased, 0);
+	/* the suite's appliance again, the room empty */
+	d.ha = was;
+	d.tx.incarnation = inc;
+	__atomic_store_n(&dp.ha_serving, 1, __ATOMIC_RELEASE);
+	uint8_t leave = HC_OP_LEAVE;
+	events(&user, &r, &leave, 1);
+	settle();
+	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* A takeover while the state file's write is held (a slow disk): the
  * hold starts at once (the writer is kept, not waited for) and counts
  * the set handed to the writer, which the file on disk lacks. */
@@ -1913,6 +1961,7 @@ static CU_TestInfo tests[] = {
 	{"state file writer: what cut-short writes left, swept at start", test_file_writer_sweep},
 	{"changes pushed to the control core, across its ring's end", test_changes_push_wraps},
 	{"HA: leases come back when an epoch ends or begins", test_ha_revokes_leases},
+	{"HA: a hold's requests released by an HA event get no lease", test_ha_release_grants_no_lease},
 	{"state file writer: a takeover keeps it, counts what it was handed",
 	 test_restart_again_keeps_writer},
 	CU_TEST_INFO_NULL,
