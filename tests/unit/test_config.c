@@ -304,6 +304,20 @@ static void rewrite(const char *text)
 	fclose(f);
 }
 
+/* A reload with these running key files reads the gateways' keys there
+ * (gateways of them) and names no new path. */
+static void reload_reads_running(const char *keys_file, const char *state_key_file,
+				 uint32_t gateways)
+{
+	static struct hc_policy np;
+	struct hc_reload_keys k = {.keys_file = keys_file, .state_key_file = state_key_file};
+	CU_ASSERT_EQUAL(hc_conffile_reload(&boot, &np, &k, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(k.ring != NULL ? k.ring->n_gateways : 0, gateways);
+	CU_ASSERT_PTR_NULL(k.new_keys_file);
+	CU_ASSERT_PTR_NULL(k.new_state_key_file);
+	free(k.ring);
+}
+
 /* A reload reads the keys from the path the file names now, and hands
  * the new paths back (the control core follows them once the keys are in
  * use); the same path gives none; a bad new file refuses the reload with
@@ -340,12 +354,7 @@ static void test_reload_key_paths(void)
 	free(k.new_state_key_file);
 
 	/* followed: the same paths again give no new one */
-	k = (struct hc_reload_keys){.keys_file = keys_b, .state_key_file = sk_b};
-	CU_ASSERT_EQUAL(hc_conffile_reload(&boot, &np, &k, err, sizeof(err)), 0);
-	CU_ASSERT_EQUAL(k.ring != NULL ? k.ring->n_gateways : 0, 2);
-	CU_ASSERT_PTR_NULL(k.new_keys_file);
-	CU_ASSERT_PTR_NULL(k.new_state_key_file);
-	free(k.ring);
+	reload_reads_running(keys_b, sk_b, 2);
 
 	/* a new path others may read: refused at its line, nothing kept */
 	chmod(keys_a, 0644);
@@ -363,12 +372,7 @@ static void test_reload_key_paths(void)
 
 	/* keys turned off: a restart's; the running file is read again */
 	rewrite("[appliance]\nno-auth = yes\n");
-	k = (struct hc_reload_keys){.keys_file = keys_b, .state_key_file = sk_b};
-	CU_ASSERT_EQUAL(hc_conffile_reload(&boot, &np, &k, err, sizeof(err)), 0);
-	CU_ASSERT_EQUAL(k.ring != NULL ? k.ring->n_gateways : 0, 2);
-	CU_ASSERT_PTR_NULL(k.new_keys_file);
-	CU_ASSERT_PTR_NULL(k.new_state_key_file);
-	free(k.ring);
+	reload_reads_running(keys_b, sk_b, 2);
 
 	hc_boot_free(&boot);
 	unlink(path);
