@@ -555,10 +555,12 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 	unsigned slot = sequence & WIN_MASK;
 	if ((uint32_t)(sequence - g->next_seq) >= HC_SEQ_WINDOW ||
 	    (g->win[slot] == NULL && s->held_total >= HC_SEQ_MAX_HELD)) {
-		/* no room to hold it: it will be asked for again */
+		/* no room to hold it: it will be asked for again (not one
+		 * far ahead: the snapshot asked for covers it, no gap is) */
 		HC_RELAXED_ADD(&s->st.beyond, 1);
 		rte_pktmbuf_free(m);
-		gap_open(s, gw, now);
+		if (gap_pending(g))
+			gap_open(s, gw, now);
 		return HC_SEQ_OLD;
 	}
 	if (g->win[slot] != NULL)

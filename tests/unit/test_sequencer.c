@@ -451,6 +451,8 @@ static void test_far_claims(void)
 	offer(6, 1, 1, 0);
 	offer(6, 1, 1 + HC_SEQ_FAR + 5, 10);
 	CU_ASSERT_TRUE(asked_is(0, 6, HC_RESYNC_RESTART, 0, 0));
+	CU_ASSERT_EQUAL(s.n_gaps, 0); /* nothing to NACK: no gap opened */
+	CU_ASSERT_EQUAL(s.st.gaps, 0);
 	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 6, 1, 1, 1000000000u, 0, 20), HC_SEQ_NEWEST);
 	for (uint64_t t = 1000; t <= 20000; t += 1000)
 		hc_seq_poll(&s, t);
