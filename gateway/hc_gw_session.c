@@ -491,13 +491,16 @@ static void send_snapshot(struct hc_gw *g)
 }
 
 /* A snapshot is asked for: send one unless the newest is still on its
- * way (sent recently and not yet acknowledged). */
+ * way (sent recently and not yet acknowledged).  An acknowledgement of 0
+ * is none (an appliance that restarted says 0 until it takes the
+ * snapshot): in serial order 0 would come after a last chunk past 2^31,
+ * and every request meanwhile would send the whole membership again. */
 static void want_snapshot(struct hc_gw *g, int force)
 {
 	uint64_t now = now_us();
 	int in_flight = g->snapshot_sent_us != 0 &&
-		hc_seq_after(g->snapshot_last_seq, g->st.acked) &&
-		now - g->snapshot_sent_us < 1000u * (200u + 2u * g->cfg.heartbeat_ms);
+		(g->st.acked == 0 || hc_seq_after(g->snapshot_last_seq, g->st.acked)) &&
+		now - g->snapshot_sent_us < 1000u * (200u + 2u * (uint64_t)g->cfg.heartbeat_ms);
 	if (force || !in_flight)
 		send_snapshot(g);
 }
@@ -520,8 +523,10 @@ static void on_resync(struct hc_gw *g, const struct hc_resync *r)
 		return;
 	}
 	for (uint32_t q = first;; q++) {
-		if (g->hist[q & g->hist_mask].seq != q) {
-			want_snapshot(g, 0); /* gone from the history */
+		if (q == 0 || g->hist[q & g->hist_mask].seq != q) {
+			/* gone from the history (0 is never sent: an empty
+			 * history slot reads as it) */
+			want_snapshot(g, 0);
 			return;
 		}
 		if (q == last)
@@ -557,7 +562,13 @@ static void on_assign(struct hc_gw *g, const struct hc_assign *a)
 		/* our JOIN was refused and there is nowhere to go (NO_ROOM,
 		 * FULL), or the user has a newer session through another
 		 * gateway (SUPERSEDED): the appliance holds the user in no room
-		 * of ours, so neither do we (no LEAVE: it never counted them) */
+		 * of ours, so neither do we (no LEAVE: it never counted them).
+		 * Another status here is never sent */
+		if (x.status != HC_ASSIGN_NO_ROOM && x.status != HC_ASSIGN_FULL &&
+		    x.status != HC_ASSIGN_SUPERSEDED) {
+			g->st.rx_bad++;
+			return;
+		}
 		struct hc_gw_entry *e = hc_gw_table_find(&g->users, x.user_id);
 		if (e == NULL || e->room != x.refused_room)
 			return; /* the user moved on meanwhile */
@@ -862,7 +873,7 @@ static void run_timers(struct hc_gw *g, uint64_t now)
 		flush_places(g);
 	if (now >= g->next_hb_us) {
 		send_heartbeat(g, 0);
-		g->next_hb_us = now + 1000u * g->cfg.heartbeat_ms;
+		g->next_hb_us = now + 1000u * (uint64_t)g->cfg.heartbeat_ms;
 	}
 	if (g->n_pending > 0 && now >= g->next_place_scan_us) {
 		for (uint32_t i = 0; i < PENDING_PLACES && !g->closing; i++) {
@@ -880,7 +891,7 @@ static void run_timers(struct hc_gw *g, uint64_t now)
 				continue;
 			}
 			p->tries++;
-			p->deadline_us = now + 1000u * g->cfg.place_timeout_ms;
+			p->deadline_us = now + 1000u * (uint64_t)g->cfg.place_timeout_ms;
 			place_record(g, p);
 			g->st.place_resends++;
 		}
@@ -1188,7 +1199,7 @@ struct hc_gw *hc_gw_open(const struct hc_gw_config *cfg, char *err, size_t err_l
 	 * sequence 1 is a snapshot, the appliance's reset point */
 	send_snapshot(g);
 	send_heartbeat(g, 0);
-	g->next_hb_us = now_us() + 1000u * g->cfg.heartbeat_ms;
+	g->next_hb_us = now_us() + 1000u * (uint64_t)g->cfg.heartbeat_ms;
 	pump(g);
 	return g;
 fail:
@@ -1284,7 +1295,7 @@ int hc_gw_place(struct hc_gw *g, uint64_t user_id, uint16_t pool_id, uint32_t *r
 		return -1;
 	}
 	*p = (struct pending_place){.user = user_id, .id = id, .pool = pool_id, .tries = 0,
-		.deadline_us = now_us() + 1000u * g->cfg.place_timeout_ms};
+		.deadline_us = now_us() + 1000u * (uint64_t)g->cfg.place_timeout_ms};
 	g->n_pending++;
 	place_record(g, p);
 	g->st.places++;

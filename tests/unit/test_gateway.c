@@ -395,7 +395,8 @@ static size_t a2g_sealed(uint8_t *p, uint8_t t, const void *r, size_t rec, unsig
 /* Records the appliance never sends, each ignored and counted: a
  * NEW_TOPIC or a MOVE to room 0 (a client that joined room 0 threw, or
  * told the application so), a RESYNC or HEARTBEAT of other than one
- * record (two GAP records of the whole history each). */
+ * record (two GAP records of the whole history each), a refusal's drop
+ * with another status; and a GAP naming sequence 0 is not resent. */
 static void test_session_records_never_sent(void)
 {
 	struct lab l;
@@ -415,18 +416,31 @@ static void test_session_records_never_sent(void)
 	lab_deliver(&l, l.app, p, a2g_sealed(p, HC_MSG_RESYNC, &rs, sizeof(rs), 2, 4));
 	uint8_t hb[24] = {0};
 	lab_deliver(&l, l.app, p, a2g_sealed(p, HC_MSG_HEARTBEAT, hb, sizeof(hb), 0, 5));
+	/* a refusal's drop with a status no refusal has (PLACED, 4, 7) */
+	struct hc_assign bad = {.user_id = htobe64(5), .refused_room = htonl(42)};
+	for (unsigned k = 0; k < 3; k++) {
+		bad.status = (uint8_t)(k == 0 ? HC_ASSIGN_PLACED : k == 1 ? 4 : 7);
+		lab_deliver(&l, l.app, p, a2g_sealed(p, HC_MSG_ASSIGN, &bad, sizeof(bad), 1,
+						      6 + k));
+	}
+	/* a GAP naming sequence 0 (never sent; an empty history slot reads
+	 * as it): not resent as an empty datagram */
+	rs.first_sequence = rs.last_sequence = 0;
+	lab_deliver(&l, l.app, p, a2g_sealed(p, HC_MSG_RESYNC, &rs, sizeof(rs), 1, 9));
 	struct hc_gw_stats st = stats(&l);
-	CU_ASSERT_EQUAL(st.rx_bad, st0.rx_bad + 3);
+	CU_ASSERT_EQUAL(st.rx_bad, st0.rx_bad + 6);
+	CU_ASSERT_EQUAL(st.refusals, st0.refusals);
+	CU_ASSERT_EQUAL(st.superseded, st0.superseded);
 	CU_ASSERT_EQUAL(st.moves_ignored, st0.moves_ignored + 1);
 	CU_ASSERT_EQUAL(st.moves, st0.moves);
 	CU_ASSERT_EQUAL(st.new_topics, st0.new_topics);
-	CU_ASSERT_EQUAL(st.nacks, st0.nacks);
+	CU_ASSERT_EQUAL(st.nacks, st0.nacks + 1);
 	CU_ASSERT_EQUAL(st.retransmits, st0.retransmits);
 	CU_ASSERT_EQUAL(st.heartbeats_received, st0.heartbeats_received);
 	CU_ASSERT_EQUAL(hc_gw_room_of(l.g, 5), 42);
 	/* the same NEW_TOPIC to room 43 is acted on */
 	a.room_id = htonl(43);
-	lab_deliver(&l, l.app, p, a2g_sealed(p, HC_MSG_ASSIGN, &a, sizeof(a), 1, 6));
+	lab_deliver(&l, l.app, p, a2g_sealed(p, HC_MSG_ASSIGN, &a, sizeof(a), 1, 10));
 	CU_ASSERT_EQUAL(stats(&l).new_topics, st0.new_topics + 1);
 	CU_ASSERT_EQUAL(hc_gw_room_of(l.g, 5), 43);
 	lab_close(&l);

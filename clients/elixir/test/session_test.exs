@@ -523,15 +523,19 @@ defmodule HeadCount.SessionTest do
     app = answer(app, 7, [Proto.resync_rec(1, 1, 1), Proto.resync_rec(1, 1, 1)])
     app = answer(app, 5, [])
     app = answer(app, 4, List.duplicate(Proto.move_rec(5, 42, 43, 2, 0, 0), 374))
+    # a refusal's drop with a status no refusal has (PLACED, 4, 7)
+    app = answer(app, 3, [Proto.assign_rec(5, 0, 0, 42, 0, 1)])
+    app = answer(app, 3, [Proto.assign_rec(5, 0, 0, 42, 0, 4)])
+    app = answer(app, 3, [Proto.assign_rec(5, 0, 0, 42, 0, 7)])
 
     st =
       until(
         s,
-        &(&1.rx_bad == st0.rx_bad + 4 and &1.moves_ignored == st0.moves_ignored + 1)
+        &(&1.rx_bad == st0.rx_bad + 7 and &1.moves_ignored == st0.moves_ignored + 1)
       )
 
-    assert {st.moves, st.new_topics, st.nacks, st.retransmits} ==
-             {st0.moves, st0.new_topics, st0.nacks, st0.retransmits}
+    assert {st.moves, st.new_topics, st.nacks, st.retransmits, st.refusals} ==
+             {st0.moves, st0.new_topics, st0.nacks, st0.retransmits, st0.refusals}
 
     refute_received {:headcount_assign, _, _}
     refute_received {:headcount_move, _, _}

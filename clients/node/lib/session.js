@@ -519,7 +519,13 @@ class Session extends EventEmitter {
 			this.join(x.user, x.room, x.pool);
 		} else if (x.requestId === 0 && x.refusedRoom !== 0) {
 			// NO_ROOM, FULL, SUPERSEDED answering a JOIN: the appliance holds
-			// the user in no room of ours, so neither do we (no LEAVE)
+			// the user in no room of ours, so neither do we (no LEAVE).
+			// Another status here is never sent
+			const st = b[o + 22];
+			if (st !== P.STATUS.NO_ROOM && st !== P.STATUS.FULL && st !== P.STATUS.SUPERSEDED) {
+				this.st.rx_bad++;
+				return;
+			}
 			const k = this._key(x.user), e = this.users.get(k);
 			if (e === undefined || e.room !== x.refusedRoom)
 				return;

@@ -280,11 +280,15 @@ test('records the appliance never sends are ignored and counted, not thrown', as
 		a.send(GW, s.incarnation, P.T.RESYNC, 2, 16, (b, o) => P.writeResync(b, o, 1, 1, 1, 0));
 		a.send(GW, s.incarnation, P.T.HEARTBEAT, 0, 24, () => {});
 		a.send(GW, s.incarnation, P.T.MOVE, 374, 24, (b, o) => P.writeMove(b, o, 0, 5, 42, 43, 2, 0, 0));
-		await until(() => s.stats().rx_bad === st0.rx_bad + 4 &&
+		// a refusal's drop with a status no refusal has (PLACED, 4, 7)
+		for (const status of [P.STATUS.PLACED, 4, 7])
+			a.send(GW, s.incarnation, P.T.ASSIGN, 1, 24, (b, o) =>
+				P.writeAssign(b, o, 0, 5, 0, 0, 42, 0, status));
+		await until(() => s.stats().rx_bad === st0.rx_bad + 7 &&
 			s.stats().moves_ignored === st0.moves_ignored + 1, 'each counted');
 		const st = s.stats();
-		assert.deepStrictEqual([st.moves, st.new_topics, st.nacks, st.retransmits],
-			[st0.moves, st0.new_topics, st0.nacks, st0.retransmits]);
+		assert.deepStrictEqual([st.moves, st.new_topics, st.nacks, st.retransmits, st.refusals],
+			[st0.moves, st0.new_topics, st0.nacks, st0.retransmits, st0.refusals]);
 		assert.strictEqual(s.roomOf(5), 42);
 		// the same NEW_TOPIC to room 43 is acted on
 		a.send(GW, s.incarnation, P.T.ASSIGN, 1, 24, (b, o) =>

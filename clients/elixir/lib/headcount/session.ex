@@ -892,6 +892,10 @@ defmodule HeadCount.Session do
             s
         end
 
+      a.request == 0 and a.refused != 0 and a.status not in [:no_room, :full, :superseded] ->
+        # a refusal's drop with another status: never sent
+        count(s, :rx_bad)
+
       a.request == 0 and a.refused != 0 ->
         # refused with nowhere to go (NO_ROOM, FULL) or superseded: the
         # appliance holds the user in no room of ours, neither do we
