@@ -1348,14 +1348,21 @@ int hc_gw_timeout_ms(const struct hc_gw *g)
 
 static int poll_once(struct hc_gw *g, int timeout_ms);
 
+/* A poll runs on this thread (any session's): the receive buffers are
+ * the thread's (poll_once), so a poll of another session from a callback
+ * would overwrite the datagrams the first has not handled yet. */
+static __thread unsigned polls_running;
+
 int hc_gw_poll(struct hc_gw *g, int timeout_ms)
 {
-	if (g->in_poll || g->in_foreach) {
+	if (g->in_poll || g->in_foreach || polls_running != 0) {
 		errno = EBUSY;
 		return -1;
 	}
 	g->in_poll = 1;
+	polls_running++;
 	int n = poll_once(g, timeout_ms);
+	polls_running--;
 	g->in_poll = 0;
 	if (g->closing) { /* a callback closed the session: it is gone */
 		hc_gw_close(g, g->closing - 1);

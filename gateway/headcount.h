@@ -291,7 +291,8 @@ void hc_gw_flush(struct hc_gw *g);
 
 /* Receive, run timers, send; waits up to timeout_ms (0: do not wait) for
  * something to do.  Returns datagrams received, or -1 with errno: a
- * socket error; EBUSY: called from a callback or inside hc_gw_foreach;
+ * socket error; EBUSY: called from a callback (of any session of this
+ * thread) or inside hc_gw_foreach;
  * ESHUTDOWN: a callback closed the session (g is gone). */
 int hc_gw_poll(struct hc_gw *g, int timeout_ms);
 

@@ -615,6 +615,49 @@ static void test_session_insecure(void)
 	lab_close(&l);
 }
 
+/* A callback of one session polling another session of the thread is
+ * refused (EBUSY): the receive buffers are the thread's, and the nested
+ * poll would overwrite the datagrams the first has not handled yet. */
+struct nested {
+	struct hc_gw *other;
+	int rc, err, calls;
+};
+
+static void poll_other(void *arg, const struct hc_gw_state_change *c)
+{
+	struct nested *n = arg;
+	(void)c;
+	n->calls++;
+	errno = 0;
+	n->rc = hc_gw_poll(n->other, 0);
+	n->err = errno;
+}
+
+static void test_session_nested_poll_of_another(void)
+{
+	struct lab a, b;
+	struct sockaddr_in app, other;
+	uint8_t p[HC_MAX_PAYLOAD];
+	CU_ASSERT_EQUAL_FATAL(lab_open(&b, 1, 0, 250), 0);
+	struct nested n = {.other = b.g};
+	CU_ASSERT_EQUAL_FATAL(lab_sockets(&a, &app, &other), 0);
+	struct hc_gw_config c;
+	hc_gw_config_init(&c);
+	c.on_state = poll_other;
+	c.arg = &n;
+	CU_ASSERT_EQUAL_FATAL(lab_start(&a, &c), 0);
+	lab_deliver(&a, a.app, p, a2g_heartbeat(p, 1000, 1, 0, 0)); /* CONNECTED: called */
+	CU_ASSERT_EQUAL(n.calls, 1);
+	CU_ASSERT_EQUAL(n.rc, -1);
+	CU_ASSERT_EQUAL(n.err, EBUSY);
+	CU_ASSERT_EQUAL(stats(&a).heartbeats_received, 1);
+	/* outside a callback the other session polls as ever */
+	lab_deliver(&b, b.app, p, a2g_heartbeat(p, 1000, 1, 0, 0));
+	CU_ASSERT_EQUAL(stats(&b).heartbeats_received, 1);
+	lab_close(&a);
+	lab_close(&b);
+}
+
 /* hc_gw_open wants a key of the right size, a slot, or explicitly none. */
 static void test_session_open_refusals(void)
 {
@@ -661,6 +704,8 @@ static CU_TestInfo tests[] = {
 	 test_session_records_never_sent},
 	{"session: control counters, sealed sends, resend byte for byte", test_session_counters},
 	{"session: insecure_no_auth still checks source and replay", test_session_insecure},
+	{"session: a callback's poll of another session is refused",
+	 test_session_nested_poll_of_another},
 	{"session: open refuses a missing or bad key", test_session_open_refusals},
 	CU_TEST_INFO_NULL,
 };
