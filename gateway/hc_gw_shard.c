@@ -339,6 +339,48 @@ static void route(struct hc_gw_shard *s, const struct hc_gw_shard_map *m)
 	s->st.map_version = m->version;
 }
 
+/* A map the caller filled in itself (the struct is public) holds what the
+ * parser would have accepted: at most 16 appliances, named (NUL-ended,
+ * unique), with addresses; at most 256 pools, each once, on a listed
+ * appliance, rooms FIRST <= LAST, ranges disjoint.  0, or -1 with err. */
+static int map_check(const struct hc_gw_shard_map *m, char *err, size_t err_len)
+{
+	const char *why = NULL;
+	if (m->version == 0)
+		why = "version 0 (maps are numbered from 1)";
+	else if (m->n_appliances > HC_GW_SHARD_MAX_APPLIANCES)
+		why = "more than 16 appliances";
+	else if (m->n_pools > HC_GW_SHARD_MAX_POOLS)
+		why = "more than 256 pools";
+	for (unsigned i = 0; why == NULL && i < m->n_appliances; i++) {
+		const char *name = m->appliance[i].name, *addr = m->appliance[i].addr;
+		if (memchr(name, '\0', HC_GW_SHARD_NAME_LEN) == NULL || name[0] == '\0' ||
+		    memchr(addr, '\0', HC_GW_SHARD_ADDR_LEN) == NULL || addr[0] == '\0')
+			why = "an appliance without a name or an address (or one too long)";
+		for (unsigned k = 0; why == NULL && k < i; k++)
+			if (strcmp(m->appliance[k].name, name) == 0)
+				why = "appliance named twice";
+	}
+	for (unsigned i = 0; why == NULL && i < m->n_pools; i++) {
+		if (m->pool[i].appliance >= m->n_appliances)
+			why = "pool on an appliance not listed";
+		else if (m->pool[i].room_first == 0 || m->pool[i].room_first > m->pool[i].room_last)
+			why = "pool rooms not 1 <= FIRST <= LAST";
+		for (unsigned k = 0; why == NULL && k < i; k++) {
+			if (m->pool[k].pool == m->pool[i].pool)
+				why = "pool listed twice";
+			else if (m->pool[i].room_first <= m->pool[k].room_last &&
+				 m->pool[k].room_first <= m->pool[i].room_last)
+				why = "room range overlaps another pool's";
+		}
+	}
+	if (why == NULL)
+		return 0;
+	snprintf(err, err_len, "shard map: %s", why);
+	errno = EINVAL;
+	return -1;
+}
+
 struct hc_gw_shard *hc_gw_shard_open(const struct hc_gw_shard_map *map,
 				     const struct hc_gw_config *base,
 				     const struct hc_gw_shard_callbacks *cb, char *err,
@@ -349,6 +391,8 @@ struct hc_gw_shard *hc_gw_shard_open(const struct hc_gw_shard_map *map,
 		errno = EINVAL;
 		return NULL;
 	}
+	if (map_check(map, err, err_len) != 0)
+		return NULL;
 	struct hc_gw_shard *s = calloc(1, sizeof(*s));
 	if (s == NULL) {
 		snprintf(err, err_len, "out of memory");
@@ -566,6 +610,10 @@ int hc_gw_shard_apply_map(struct hc_gw_shard *s, const struct hc_gw_shard_map *n
 			 "hc_gw_shard_poll returns");
 		s->st.maps_refused++;
 		errno = EDEADLK;
+		return -1;
+	}
+	if (map_check(next, err, err_len) != 0) {
+		s->st.maps_refused++;
 		return -1;
 	}
 	if (next->version <= s->map.version) {

@@ -100,7 +100,8 @@ struct hc_gw_shard_stats {
 
 /* One session per appliance of map, each configured as base (gateway id,
  * key, timers; its appliance and callbacks are the shard set's).  NULL
- * on error with a message in err. */
+ * on error with a message in err (EINVAL: an inconsistent map, one
+ * filled in by hand that the parser would refuse). */
 struct hc_gw_shard *hc_gw_shard_open(const struct hc_gw_shard_map *map,
 				     const struct hc_gw_config *base,
 				     const struct hc_gw_shard_callbacks *cb, char *err,

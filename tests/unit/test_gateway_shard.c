@@ -432,6 +432,60 @@ static void test_routing_and_move(void)
  * empty opening snapshot, a heartbeat and the SHUTDOWN heartbeat, and no
  * event.  The same map without the bad appliance then applies, and the
  * new appliance takes the next slot. */
+/* A map filled in by hand (the struct is public) is checked as the parser
+ * checks text: open and apply_map refuse an inconsistent one (EINVAL, the
+ * reason in err) and change nothing; before, a pool's appliance index
+ * past the list read and wrote past the set's arrays. */
+static void test_map_by_hand_checked(void)
+{
+	struct shard_lab l;
+	CU_ASSERT_EQUAL_FATAL(shard_lab_open(&l), 0);
+	char text[512], err[256];
+	struct hc_gw_shard_map good, m;
+	CU_ASSERT_EQUAL_FATAL(hc_gw_shard_map_parse(&good, map_text(&l, 2, "a", text,
+								  sizeof(text)), err, sizeof(err)), 0);
+	struct hc_gw_config c;
+	hc_gw_config_init(&c);
+	c.gateway_id = GW_ID;
+	c.bind = "127.0.0.1";
+	c.insecure_no_auth = 1;
+	static const char *want[] = {
+		"shard map: pool on an appliance not listed",
+		"shard map: more than 256 pools",
+		"shard map: appliance named twice",
+		"shard map: pool rooms not 1 <= FIRST <= LAST",
+		"shard map: room range overlaps another pool's",
+		"shard map: pool listed twice",
+		"shard map: more than 16 appliances",
+	};
+	for (unsigned k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+		m = good;
+		CU_ASSERT_FATAL(m.n_pools >= 2 && m.n_appliances >= 2);
+		switch (k) {
+		case 0: m.pool[0].appliance = 200; break;
+		case 1: m.n_pools = 300; break;
+		case 2: memcpy(m.appliance[1].name, m.appliance[0].name, HC_GW_SHARD_NAME_LEN); break;
+		case 3: m.pool[1].room_first = m.pool[1].room_last + 1; break;
+		case 4: m.pool[1].room_first = m.pool[0].room_last; break;
+		case 5: m.pool[1].pool = m.pool[0].pool; break;
+		default: m.n_appliances = 17; break;
+		}
+		err[0] = '\0';
+		errno = 0;
+		CU_ASSERT_PTR_NULL(hc_gw_shard_open(&m, &c, NULL, err, sizeof(err)));
+		CU_ASSERT_EQUAL(errno, EINVAL);
+		CU_ASSERT_STRING_EQUAL(err, want[k]);
+		err[0] = '\0';
+		errno = 0;
+		CU_ASSERT_EQUAL(hc_gw_shard_apply_map(l.s, &m, err, sizeof(err)), -1);
+		CU_ASSERT_EQUAL(errno, EINVAL);
+		CU_ASSERT_STRING_EQUAL(err, want[k]);
+	}
+	CU_ASSERT_EQUAL(hc_gw_shard_count(l.s), 2); /* unchanged */
+	CU_ASSERT_EQUAL(hc_gw_shard_apply_map(l.s, &good, err, sizeof(err)), 0);
+	shard_lab_close(&l);
+}
+
 static void test_apply_map_all_or_nothing(void)
 {
 	struct shard_lab l;
@@ -701,6 +755,7 @@ static void test_callbacks_nested_and_direct_close(void)
 static CU_TestInfo tests[] = {
 	{"the shard map: parsed, refused with the line", test_map_parse},
 	{"routing by pool, a pool moved by a newer map", test_routing_and_move},
+	{"a map filled in by hand is checked", test_map_by_hand_checked},
 	{"a map whose new appliance cannot open: refused whole", test_apply_map_all_or_nothing},
 	{"from a callback: a map refused, a close deferred to the poll's end",
 	 test_callbacks_close_and_map},
