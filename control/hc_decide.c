@@ -235,12 +235,20 @@ static int revoke_room(struct hc_decide *d, uint32_t room)
 	return rm->revoking != 0;
 }
 
+/* May the worker be granted seats now?  Not with leases off, during a
+ * restart hold, while every lease comes back (revoke_all), or when its
+ * decision ring could not take the grant. */
+static int may_lease(struct hc_decide *d, unsigned worker)
+{
+	return d->pol->lease_seats != 0 && !hc_restart_holding(&d->restart) && !d->revoke_all &&
+	       may_tell(d, worker);
+}
+
 /* An admitted direct JOIN's worker may have the next seats of the room
  * without asking (hc_rooms_lease says how many, if any). */
 static void offer_lease(struct hc_decide *d, unsigned worker, uint32_t room)
 {
-	if (d->pol->lease_seats == 0 || hc_restart_holding(&d->restart) || d->revoke_all ||
-	    !may_tell(d, worker))
+	if (!may_lease(d, worker))
 		return;
 	uint32_t q = hc_rooms_lease(&d->book, room, worker, d->pol->lease_seats, lease_tick(d));
 	if (q == 0)
@@ -254,8 +262,7 @@ static void offer_lease(struct hc_decide *d, unsigned worker, uint32_t room)
  * and how many). */
 static void top_up_lease(struct hc_decide *d, unsigned worker, uint32_t room)
 {
-	if (d->pol->lease_seats == 0 || hc_restart_holding(&d->restart) || d->revoke_all ||
-	    !may_tell(d, worker))
+	if (!may_lease(d, worker))
 		return;
 	uint32_t q = hc_rooms_lease_top_up(&d->book, room, worker, d->pol->lease_seats,
 					   lease_tick(d));

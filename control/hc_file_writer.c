@@ -153,13 +153,23 @@ static uint64_t monotonic_ms(void)
 	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
-/* mkostemp's six characters */
-static int temp_suffix(const char *s)
+/* Is name what a writer of base left: base TEMP_INFIX and mkostemp's six
+ * characters, or base.tmp (the name before 2026-12-03)? */
+static int is_leftover(const char *name, const char *base, size_t blen)
 {
+	if (strncmp(name, base, blen) != 0)
+		return 0;
+	const char *rest = name + blen;
+	if (strcmp(rest, ".tmp") == 0)
+		return 1;
+	size_t il = sizeof(TEMP_INFIX) - 1;
+	if (strncmp(rest, TEMP_INFIX, il) != 0)
+		return 0;
+	rest += il;
 	for (int i = 0; i < 6; i++)
-		if (!isalnum((unsigned char)s[i]))
+		if (!isalnum((unsigned char)rest[i]))
 			return 0;
-	return s[6] == '\0';
+	return rest[6] == '\0';
 }
 
 /*
@@ -185,10 +195,7 @@ unsigned hc_file_writer_sweep(const char *path)
 	unsigned gone = 0;
 	for (struct dirent *e; (e = readdir(d)) != NULL;) {
 		const char *n = e->d_name;
-		size_t il = sizeof(TEMP_INFIX) - 1;
-		if (strncmp(n, base, blen) != 0 ||
-		    !((strncmp(n + blen, TEMP_INFIX, il) == 0 && temp_suffix(n + blen + il)) ||
-		      strcmp(n + blen, ".tmp") == 0))
+		if (!is_leftover(n, base, blen))
 			continue;
 		struct stat st;
 		if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||

@@ -357,9 +357,8 @@ static int map_check(const struct hc_gw_shard_map *m, char *err, size_t err_len)
 		if (memchr(name, '\0', HC_GW_SHARD_NAME_LEN) == NULL || name[0] == '\0' ||
 		    memchr(addr, '\0', HC_GW_SHARD_ADDR_LEN) == NULL || addr[0] == '\0')
 			why = "an appliance without a name or an address (or one too long)";
-		for (unsigned k = 0; why == NULL && k < i; k++)
-			if (strcmp(m->appliance[k].name, name) == 0)
-				why = "appliance named twice";
+		else if (find_appliance(m, name) != (int)i)
+			why = "appliance named twice";
 	}
 	for (unsigned i = 0; why == NULL && i < m->n_pools; i++) {
 		if (m->pool[i].appliance >= m->n_appliances)

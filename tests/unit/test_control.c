@@ -245,6 +245,15 @@ static void events(const uint64_t *users, const uint32_t *rooms, const uint8_t *
 	feed_payload(p, 40 + n * sizeof(struct hc_event));
 }
 
+/* events() for any n, 50 a datagram, then settle(). */
+static void events_settled(const uint64_t *users, const uint32_t *rooms, const uint8_t *ops,
+			   unsigned n)
+{
+	for (unsigned i = 0; i < n; i += 50)
+		events(users + i, rooms + i, ops + i, n - i < 50 ? n - i : 50);
+	settle();
+}
+
 static void test_admission(void)
 {
 	static struct hc_assign a[512];
@@ -618,23 +627,18 @@ static void test_new_topic_ends_on_admitted_retry(void)
 		rooms[i] = r;
 		ops[i] = HC_OP_JOIN;
 	}
-	events(users, rooms, ops, 50);
-	events(users + 50, rooms + 50, ops + 50, 50);
-	settle();
+	events_settled(users, rooms, ops, 100);
 	CU_ASSERT_EQUAL_FATAL(d.book.room[r].users, 100);
 	const uint64_t u = 490500;
 	uint8_t op = HC_OP_JOIN;
 	uint32_t live = hc_directives_in_flight(&d.dirs);
-	events(&u, &r, &op, 1); /* refused: NEW_TOPIC elsewhere, a directive */
-	settle();
+	events_settled(&u, &r, &op, 1); /* refused: NEW_TOPIC elsewhere, a directive */
 	CU_ASSERT_EQUAL_FATAL(hc_members_room_of(&w->members, u), 0);
 	CU_ASSERT_EQUAL_FATAL(hc_directives_in_flight(&d.dirs), live + 1);
 	uint64_t cancelled = d.dirs.st.cancelled;
 	uint8_t leave = HC_OP_LEAVE;
-	events(&users[0], &r, &leave, 1); /* a seat frees */
-	settle();
-	events(&u, &r, &op, 1); /* the retry: admitted */
-	settle();
+	events_settled(&users[0], &r, &leave, 1); /* a seat frees */
+	events_settled(&u, &r, &op, 1); /* the retry: admitted */
 	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, u), r);
 	CU_ASSERT_EQUAL(hc_directives_in_flight(&d.dirs), live); /* the NEW_TOPIC ended */
 	CU_ASSERT_EQUAL(d.dirs.st.cancelled, cancelled + 1);
@@ -642,9 +646,7 @@ static void test_new_topic_ends_on_admitted_retry(void)
 	users[0] = u;
 	for (unsigned i = 0; i < 100; i++)
 		ops[i] = HC_OP_LEAVE;
-	events(users, rooms, ops, 50);
-	events(users + 50, rooms + 50, ops + 50, 50);
-	settle();
+	events_settled(users, rooms, ops, 100);
 	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
 }
 
@@ -661,8 +663,7 @@ static void test_move_frees_seat_once_applied(void)
 	settle();
 	CU_ASSERT_EQUAL_FATAL(d.book.room[a].users, 0);
 	CU_ASSERT_EQUAL_FATAL(d.book.room[b].users, 0);
-	events(&u, &a, &op, 1); /* admitted into a */
-	settle();
+	events_settled(&u, &a, &op, 1); /* admitted into a */
 	CU_ASSERT_EQUAL_FATAL(hc_members_room_of(&w->members, u), a);
 	CU_ASSERT_EQUAL(d.book.room[a].users, 1);
 	CU_ASSERT_EQUAL_FATAL(hc_members_lease_left(&w->members, b), 0); /* b: a request */
@@ -683,8 +684,7 @@ static void test_move_frees_seat_once_applied(void)
 	CU_ASSERT_EQUAL(d.book.st.leaves, vacated + 1);
 
 	uint8_t leave = HC_OP_LEAVE;
-	events(&u, &b, &leave, 1);
-	settle();
+	events_settled(&u, &b, &leave, 1);
 	CU_ASSERT_EQUAL(d.book.room[b].users, 0);
 }
 
