@@ -9,7 +9,10 @@
 # equals the gateway's own truth.  hc-gateway's figures are read from its
 # --result file (key=value); the appliance runs without a dead-gateway
 # timeout, because hc-gateway exits without SHUTDOWN and its users must
-# stay counted until the dumps.
+# stay counted until the dumps.  The balancer starts only once every
+# seeded user is in the seat book (the policy's interval is an hour until a
+# reload sets 300 ms): a tick between the gateway's datagrams would plan,
+# rightly, from the rooms as they were then.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../common/lib.sh"
@@ -17,8 +20,11 @@ build=${HC_BUILD:?}
 out=$(mktemp -d /tmp/hc-balance.XXXXXX)
 trap 'hc_lab_down; rm -rf "$out"' EXIT
 
-printf '[control]\nbalance_interval_ms = 300\ncooldown_ms = 30000\ndirective_timeout_ms = 300\n' \
-	> "$out/policy.ini"
+policy() {
+	printf '[control]\nbalance_interval_ms = %s\ncooldown_ms = 30000\ndirective_timeout_ms = 300\n' \
+		"$1" > "$out/policy.ini"
+}
+policy 3600000
 hc_lab_up $$
 hc_appliance_start "$build" "$out" 1 --stats-interval 0 --gateway-timeout-ms 0 \
 	--config "$out/policy.ini" \
@@ -33,6 +39,10 @@ ip netns exec "$HC_NSG" "$build/tools/hc-gateway" --appliance $HC_APP_IP --keys 
 	--ignore-moves 2 --truth "$out/truth.csv" --result "$out/gateway.kv" --timeout 180 \
 	> "$out/gateway.log" &
 gateway=$!
+hc_wait 60 "the appliance counts the 137 seeded users" hc_tel_has /headcount/stats users=137
+policy 300
+kill -HUP "$HC_PID"
+hc_wait 30 "SIGHUP set the balancer's interval" hc_tel_has /headcount/control config_reloads=1
 hc_wait 150 "the appliance counts 13 directives done" \
 	hc_tel_has /headcount/control directives_done=13
 touch "$out/done"
