@@ -137,8 +137,9 @@ const char hc_config_doc_intro[] =
 "`config_reload_errors` counts these, `config_reloads` the reloads applied\n"
 "(`/headcount/stats`, `/headcount/control`, `--dump-stats` `ctl_*`).  Keys\n"
 "marked `restart` below (sizes, addresses, files, the whole `[eal]`\n"
-"section) are not applied by a reload: a changed one is logged as `needs a\n"
-"restart (ignored)`.  Without `--config`, SIGHUP reloads only the key\n"
+"section) are not applied by a reload: a changed one is logged at its line\n"
+"as `changed, needs a restart (ignored)`, a removed one as `removed, needs\n"
+"a restart (ignored)`.  Without `--config`, SIGHUP reloads only the key\n"
 "files (`--keys`, `--state-key`), from their paths now.\n";
 
 static void eal_fail(char *err, size_t errlen, const struct hc_ini *ini, unsigned line,
@@ -463,6 +464,18 @@ static int new_path(const char *running, const char *named, char **copy, char *e
 	return 0;
 }
 
+/* A setting a reload cannot apply: at its line, or removed (no line). */
+static void restart_warning(const char *path, unsigned line, const char *section,
+			    const char *key)
+{
+	if (line == 0)
+		HC_LOG(WARNING, "%s: [%s] %s: removed, needs a restart (ignored)", path,
+		       section, key);
+	else
+		HC_LOG(WARNING, "%s:%u: [%s] %s: changed, needs a restart (ignored)", path,
+		       line, section, key);
+}
+
 int hc_conffile_reload(void *ctx, struct hc_policy *np, struct hc_reload_keys *keys,
 		       char *err, size_t errlen)
 {
@@ -490,8 +503,7 @@ int hc_conffile_reload(void *ctx, struct hc_policy *np, struct hc_reload_keys *k
 			if (strcmp(ini.e[k].section, "appliance") == 0 &&
 			    strcmp(ini.e[k].key, names[i]) == 0)
 				line = ini.e[k].line;
-		HC_LOG(WARNING, "%s:%u: [appliance] %s: changed, needs a restart (ignored)",
-		       ini.path, line, names[i]);
+		restart_warning(ini.path, line, "appliance", names[i]);
 	}
 	for (size_t k = 0; k < N_EAL && b->eal_from_file; k++) {
 		char was[1024], now[1024];
@@ -499,8 +511,7 @@ int hc_conffile_reload(void *ctx, struct hc_policy *np, struct hc_reload_keys *k
 		eal_values(&b->ini, eal_keys[k].key, was, sizeof(was), &l0);
 		eal_values(&ini, eal_keys[k].key, now, sizeof(now), &l1);
 		if (strcmp(was, now) != 0)
-			HC_LOG(WARNING, "%s:%u: [eal] %s: changed, needs a restart (ignored)",
-			       ini.path, l1, eal_keys[k].key);
+			restart_warning(ini.path, l1, "eal", eal_keys[k].key);
 	}
 	/* a key file the file names instead of the running one is read
 	 * there (turning a key on or off: a restart, above) */

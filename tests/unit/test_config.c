@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <rte_cycles.h>
+#include <rte_log.h>
 
 #include "hc_conffile.h"
 #include "hc_control.h"
@@ -370,9 +371,27 @@ static void test_reload_key_paths(void)
 	CU_ASSERT_PTR_NULL(k.new_keys_file);
 	CU_ASSERT_PTR_NULL(k.new_state_key_file);
 
-	/* keys turned off: a restart's; the running file is read again */
+	/* keys turned off: a restart's; the running file is read again, and
+	 * the warnings name the keys removed without a line (none holds them) */
 	rewrite("[appliance]\nno-auth = yes\n");
+	char *logged = NULL;
+	size_t logged_len = 0;
+	FILE *m = open_memstream(&logged, &logged_len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	FILE *before = rte_log_get_stream();
+	rte_openlog_stream(m);
 	reload_reads_running(keys_b, sk_b, 2);
+	rte_openlog_stream(before);
+	fclose(m);
+	char line[300];
+	snprintf(line, sizeof(line), "%s: [appliance] keys: removed, needs a restart (ignored)",
+		 path);
+	CU_ASSERT_PTR_NOT_NULL(strstr(logged, line));
+	snprintf(line, sizeof(line), "%s:2: [appliance] no-auth: changed, needs a restart "
+		 "(ignored)", path);
+	CU_ASSERT_PTR_NOT_NULL(strstr(logged, line));
+	CU_ASSERT_PTR_NULL(strstr(logged, ":0: "));
+	free(logged);
 
 	hc_boot_free(&boot);
 	unlink(path);
