@@ -367,24 +367,28 @@ int hc_restart_again(struct hc_restart *r, const char *path, const char *peer_pa
 		     uint32_t max_gateways, unsigned n_workers, uint64_t now,
 		     uint64_t timeout_tsc, uint64_t wall_ms)
 {
-	/* the writer kept (ending it would wait for the disk); the set it was
-	 * handed last counts with the own file, which may not have it yet */
+	/* the new hold made aside (telemetry reads r's counters meanwhile,
+	 * and the files take the disk's time), then taken whole.  The writer
+	 * kept (ending it would wait for the disk); the set it was handed
+	 * last counts with the own file, which may not have it yet; the
+	 * counters that count from the start of the process carried */
+	static struct hc_restart fresh;
 	struct hc_file_writer *fw = r->fw;
-	uint64_t save_errors = r->save_errors;
-	uint8_t *also = r->written;
-	r->written = NULL;
-	r->fw = NULL;
-	hc_restart_free(r);
-	int rc = init_hold(r, path, peer_path, keys, n_keys, max_gateways, n_workers, now,
-			   timeout_tsc, wall_ms, fw != NULL ? also : NULL);
-	free(also);
-	if (r->path == NULL || rc != 0) {
+	int rc = init_hold(&fresh, path, peer_path, keys, n_keys, max_gateways, n_workers, now,
+			   timeout_tsc, wall_ms, fw != NULL ? r->written : NULL);
+	if (fresh.path == NULL || rc != 0) {
 		hc_file_writer_free(fw); /* (no file, or no memory: nothing to write) */
 		fw = NULL;
 	}
-	r->fw = fw;
-	r->save_errors = save_errors;
-	writer_counts(r);
+	fresh.fw = fw;
+	fresh.save_errors = r->save_errors;
+	fresh.st.restated += r->st.restated;
+	writer_counts(&fresh);
+	free(r->swept);
+	free(r->written);
+	*r = fresh;
+	memset(&fresh, 0, sizeof(fresh)); /* (the key) */
+	__asm__ __volatile__("" : : "r"(&fresh) : "memory");
 	return rc;
 }
 
@@ -399,17 +403,30 @@ void hc_restart_free(struct hc_restart *r)
 
 int hc_restart_swept(struct hc_restart *r, uint16_t gw, unsigned worker, uint64_t now)
 {
-	if (!r->holding || gw >= r->max_gateways || !(r->swept[gw] & NOT_RESTATED))
+	if (gw >= r->max_gateways || !(r->swept[gw] & NOT_RESTATED))
 		return 0;
 	r->swept[gw] |= 1ull << worker;
 	if ((r->swept[gw] & r->all_workers) != r->all_workers)
 		return 0;
 	r->swept[gw] = 0;
+	r->waiting--;
+	if (!r->holding)
+		return 0; /* after an early end: only off the carried list */
 	r->st.restated++;
-	if (--r->waiting > 0)
+	if (r->waiting > 0)
 		return 0;
 	end_hold(r, now, 0);
 	return 1;
+}
+
+/* The listed gateways not restated by the hold's deadline are waited for
+ * no more (not carried into the file written: a restart then does not
+ * wait for a gateway that may be gone). */
+static void forget_unrestated(struct hc_restart *r)
+{
+	for (uint32_t gw = 1; gw < r->max_gateways; gw++)
+		r->swept[gw] &= ~NOT_RESTATED;
+	r->waiting = 0;
 }
 
 void hc_restart_end(struct hc_restart *r, uint64_t now)
@@ -420,10 +437,13 @@ void hc_restart_end(struct hc_restart *r, uint64_t now)
 
 int hc_restart_poll(struct hc_restart *r, uint64_t now)
 {
-	if (!r->holding || now < r->until)
+	if (r->waiting == 0 || now < r->until)
 		return 0;
-	end_hold(r, now, 1);
-	return 1;
+	int ended = r->holding;
+	if (ended)
+		end_hold(r, now, 1);
+	forget_unrestated(r);
+	return ended;
 }
 
 /* A keyed file's last line, its MAC, appended to *body (*len bytes,
@@ -459,6 +479,16 @@ void hc_restart_flush(struct hc_restart *r)
 	writer_counts(r);
 }
 
+/* Does gateway g hold users, as the file written says?  Those the
+ * workers count, and a listed gateway that has not restated yet (a hold
+ * ended early): it still holds its users, which a restart now must
+ * wait for as this one did. */
+static uint8_t holds_users(const struct hc_restart *r, const struct hc_dataplane *dp,
+			   uint32_t g)
+{
+	return hc_dp_gateway_users(dp, (uint16_t)g) > 0 || (r->swept[g] & NOT_RESTATED) != 0;
+}
+
 void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp, uint64_t wall_ms)
 {
 	if (r->path == NULL || r->holding)
@@ -489,7 +519,7 @@ void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp, uint64
 	int changed = r->keyed && (wall_ms < r->written_ms ||
 				   wall_ms - r->written_ms >= HC_RESTART_REFRESH_MS);
 	for (uint32_t g = 1; g < r->max_gateways && !changed; g++)
-		changed = r->written[g] != (hc_dp_gateway_users(dp, (uint16_t)g) > 0);
+		changed = r->written[g] != holds_users(r, dp, g);
 	if (!changed)
 		return;
 	/* the body in memory first: a keyed file's last line is its MAC */
@@ -506,7 +536,7 @@ void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp, uint64
 	if (r->keyed)
 		fprintf(mem, "#written %llu %s\n", (unsigned long long)wall_ms, r->self);
 	for (uint32_t g = 1; g < r->max_gateways; g++) {
-		r->written[g] = hc_dp_gateway_users(dp, (uint16_t)g) > 0;
+		r->written[g] = holds_users(r, dp, g);
 		if (r->written[g])
 			fprintf(mem, "%u\n", g);
 	}

@@ -132,7 +132,9 @@ void hc_restart_free(struct hc_restart *r);
  * keeping r's writer thread (ending it would wait
  * for the disk) and counting the set it was handed last with the own
  * file, which may not have it on disk yet (the hold lasts its whole time
- * if the last write failed). */
+ * if the last write failed).  st.restated, writes and write_errors count
+ * on; the new hold is made aside and taken whole (telemetry never reads
+ * them as 0 meanwhile). */
 int hc_restart_again(struct hc_restart *r, const char *path, const char *peer_path,
 		     const uint8_t (*keys)[HC_RESTART_KEY_LEN], unsigned n_keys,
 		     uint32_t max_gateways, unsigned n_workers, uint64_t now,
@@ -144,13 +146,17 @@ static inline int hc_restart_holding(const struct hc_restart *r)
 }
 
 /* Worker `worker` swept gateway gw's snapshot.  Returns 1 if that ended
- * the hold. */
+ * the hold (after a hold ended early: 0, the gateway no longer listed for
+ * want of a restatement). */
 int hc_restart_swept(struct hc_restart *r, uint16_t gw, unsigned worker, uint64_t now);
 
-/* End the hold now (held requests would block a worker). */
+/* End the hold now (held requests would block a worker).  The listed
+ * gateways not restated yet stay in the file hc_restart_save writes until
+ * they restate or the hold's deadline passes: they still hold users. */
 void hc_restart_end(struct hc_restart *r, uint64_t now);
 
-/* The hold's deadline: returns 1 if it ended now. */
+/* The hold's deadline: returns 1 if it ended a hold now.  Past it, the
+ * listed gateways not restated are waited for (and listed) no more. */
 int hc_restart_poll(struct hc_restart *r, uint64_t now);
 
 /* Outside a hold: write the state file if the gateways holding users

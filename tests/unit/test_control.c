@@ -1726,6 +1726,68 @@ static void test_restart_again_keeps_writer(void)
 	rmdir(dir);
 }
 
+/* The state file at path names exactly the gateways in ids (its
+ * comment line first). */
+static int state_file_is(const char *path, const char *ids)
+{
+	char text[256], want[256];
+	read_all(path, text, sizeof(text));
+	snprintf(want, sizeof(want),
+		 "# headcount: gateways holding users (restart hold, see --state-file)\n%s", ids);
+	return strcmp(text, want) == 0;
+}
+
+/* A hold ended early (held requests would block a worker): the listed
+ * gateways that have not restated yet still hold their users, so the
+ * file written keeps them until they restate or the hold's deadline
+ * passes (a crash meanwhile: the next start waits for them too).  And
+ * the restated count counts on across a takeover. */
+static void test_restart_early_end_keeps_listed(void)
+{
+	char dir[] = "/tmp/hc-early-XXXXXX", path[64];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/gateways", dir);
+	write_text(path, "5\n6\n7\n");
+	struct hc_restart r;
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, path, "none", NULL, 0, 64, 1, 0, 1000, W0), 0);
+	CU_ASSERT_EQUAL(r.st.listed, 3);
+	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 1), 0);
+	hc_restart_end(&r, 10); /* early */
+	CU_ASSERT_EQUAL(r.holding, 0);
+	uint32_t was[64];
+	memcpy(was, w->members.gw_users, sizeof(was));
+	memset(w->members.gw_users, 0, sizeof(was));
+	w->members.gw_users[3] = 1; /* new since */
+	w->members.gw_users[5] = 2; /* restated */
+	hc_restart_save(&r, &dp, W0);
+	hc_restart_flush(&r);
+	CU_ASSERT(state_file_is(path, "3\n5\n6\n7\n")); /* 6 and 7 not restated yet */
+	CU_ASSERT_EQUAL(hc_restart_swept(&r, 6, 0, 20), 0); /* 6 restates, empty */
+	CU_ASSERT_EQUAL(r.st.restated, 1);                  /* (after the hold) */
+	hc_restart_save(&r, &dp, W0 + 1000);
+	hc_restart_flush(&r);
+	CU_ASSERT(state_file_is(path, "3\n5\n7\n"));
+	CU_ASSERT_EQUAL(hc_restart_poll(&r, 999), 0);
+	CU_ASSERT_EQUAL(hc_restart_poll(&r, 1000), 0); /* the deadline: 7 waited for no more */
+	hc_restart_save(&r, &dp, W0 + 2000);
+	hc_restart_flush(&r);
+	CU_ASSERT(state_file_is(path, "3\n5\n"));
+	CU_ASSERT_EQUAL(r.st.writes, 3);
+	memcpy(w->members.gw_users, was, sizeof(was));
+	/* a takeover: 3 and 5 listed, the count goes on (and the writes') */
+	CU_ASSERT_EQUAL_FATAL(hc_restart_again(&r, path, "none", NULL, 0, 64, 1, 2000, 1000, W0), 0);
+	CU_ASSERT_EQUAL(r.holding, 1);
+	CU_ASSERT_EQUAL(r.st.listed, 2);
+	CU_ASSERT_EQUAL(r.st.restated, 1);
+	CU_ASSERT_EQUAL(r.st.writes, 3);
+	CU_ASSERT_EQUAL(hc_restart_swept(&r, 3, 0, 2001), 0);
+	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 2001), 1);
+	CU_ASSERT_EQUAL(r.st.restated, 3);
+	hc_restart_free(&r);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* Entries of dir, . and .. not counted. */
 static unsigned dir_entries(const char *dir)
 {
@@ -1964,6 +2026,8 @@ static CU_TestInfo tests[] = {
 	{"HA: a hold's requests released by an HA event get no lease", test_ha_release_grants_no_lease},
 	{"state file writer: a takeover keeps it, counts what it was handed",
 	 test_restart_again_keeps_writer},
+	{"restart hold ended early: the gateways not restated stay in the file",
+	 test_restart_early_end_keeps_listed},
 	CU_TEST_INFO_NULL,
 };
 
