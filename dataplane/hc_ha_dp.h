@@ -58,4 +58,20 @@ static inline int hc_ha_refuse(struct hc_worker *w, uint16_t port, const struct 
 	return 0;
 }
 
+/* The sequencer's timers (hc_seq_poll), called every few hundred
+ * microseconds.  A backup takes no datagram: once it serves again, its
+ * gateways count as heard from then (a promotion within the gateway
+ * timeout of a demotion must not find them dead before they could
+ * reach it: their drop would even count as their restatement). */
+static inline void hc_ha_seq_poll(struct hc_worker *w, uint64_t now)
+{
+	if (unlikely(w->dp->ha)) {
+		int serving = __atomic_load_n(&w->dp->ha_serving, __ATOMIC_ACQUIRE);
+		if (serving && !w->ha_listening)
+			hc_seq_heard_all(&w->seq, now);
+		w->ha_listening = serving;
+	}
+	hc_seq_poll(&w->seq, now);
+}
+
 #endif /* HC_HA_DP_H */

@@ -164,7 +164,7 @@ static __rte_noinline struct rte_mbuf *gather(struct hc_worker *w, struct rte_mb
 			hc_ops_commit(w);
 			hc_chan_tx(w);
 			if ((round & 255) == 0)
-				hc_seq_poll(&w->seq, rte_rdtsc());
+				hc_ha_seq_poll(w, rte_rdtsc());
 		}
 	}
 	uint8_t *dst = (uint8_t *)rte_pktmbuf_append(g, (uint16_t)len);

@@ -727,6 +727,13 @@ void hc_seq_poll(struct hc_sequencer *s, uint64_t now)
 	}
 }
 
+void hc_seq_heard_all(struct hc_sequencer *s, uint64_t now)
+{
+	for (uint32_t gw = 1; gw < s->max_gateways; gw++)
+		if (s->gw[gw].incarnation != 0)
+			s->gw[gw].last_heard_tsc = now;
+}
+
 void hc_seq_flush_all(struct hc_sequencer *s)
 {
 	while (s->n_gaps > 0) {

@@ -208,6 +208,12 @@ enum hc_seq_verdict hc_seq_heartbeat(struct hc_sequencer *s, uint16_t gw, uint32
  * microseconds. */
 void hc_seq_poll(struct hc_sequencer *s, uint64_t now);
 
+/* The receive path opens again after it took no datagram for a while
+ * (an HA backup promoted): every known gateway counts as heard now, so
+ * that the dead-gateway timeout runs from here: the silence while nobody
+ * listened was not the gateway's. */
+void hc_seq_heard_all(struct hc_sequencer *s, uint64_t now);
+
 /* Deliver everything held, skipping all gaps (shutdown). */
 void hc_seq_flush_all(struct hc_sequencer *s);
 

@@ -29,6 +29,7 @@
 #include <urcu-qsbr.h>
 
 #include "hc_chan.h"
+#include "hc_ha_dp.h"
 #include "hc_ops.h"
 #include "hc_rx.h"
 #include "hc_worker.h"
@@ -136,7 +137,7 @@ int hc_worker_main(void *arg)
 		 * them due at once rather than late by the step) */
 		if (t0 - last_timers >= timers_every) {
 			last_timers = t0;
-			hc_seq_poll(&w->seq, t0);
+			hc_ha_seq_poll(w, t0);
 			rcu_quiescent_state();
 		}
 	}

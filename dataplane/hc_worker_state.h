@@ -67,6 +67,7 @@ struct hc_worker {
 	uint32_t max_gateways;
 	uint32_t burst;
 	int yield_idle;     /* shares a CPU with the control lcore */
+	int ha_listening;   /* HA: serving as of the last timer poll */
 	unsigned n_rxq;
 	struct hc_rxq rxq[HC_MAX_RXQ_PER_WORKER];
 	uint16_t txq[RTE_MAX_ETHPORTS]; /* HC_NO_TXQ if none */

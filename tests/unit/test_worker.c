@@ -20,6 +20,7 @@
 #include "hc_options.h"
 #include "hc_dataplane.h"
 #include "hc_frame.h"
+#include "hc_ha_dp.h"
 #include "hc_proto.h"
 #include "hc_proto_hdr.h"
 #include "hc_unit.h"
@@ -502,6 +503,46 @@ static void test_rx_budget(void)
 	w->members.pend.n_pending = was;
 }
 
+/* An HA backup promoted: the gateways it knew count as heard from when
+ * it serves again (hc_ha_seq_poll), not from before its time as a backup,
+ * when it took no datagram: promoted within the gateway timeout of its
+ * demotion, it does not find them dead before they could reach it. */
+static void test_ha_promotion_heard(void)
+{
+	w = dp.workers[0];
+	const uint64_t dead = w->seq.dead_timeout_tsc, scan = rte_get_tsc_hz() / 100;
+	const uint64_t t0 = 100 * dead;
+	CU_ASSERT_FATAL(dead > 4 * scan);
+	/* gateway 7 (of the earlier tests, or new) heard at t0 */
+	uint8_t p[HC_MAX_PAYLOAD], f[HC_FRAME_HDR_LEN + HC_MAX_PAYLOAD];
+	uint64_t user = 7000000;
+	size_t n = hc_frame_build(f, &addr, 1, p, big_events(p, 7, user, 1));
+	struct rte_mbuf *m = hc_test_mbuf(f, n);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	hc_rx_burst(w, 0, &m, 1, t0);
+	hc_ops_commit(w);
+	const uint32_t room = 1, inc = w->seq.gw[7].incarnation;
+	CU_ASSERT_EQUAL_FATAL(hc_members_room_of(&w->members, user), room);
+	CU_ASSERT(inc != 0);
+	dp.ha = 1;
+	__atomic_store_n(&dp.ha_serving, 1, __ATOMIC_RELEASE);
+	hc_ha_seq_poll(w, t0); /* a master */
+	uint64_t deaths = w->seq.st.deaths;
+	__atomic_store_n(&dp.ha_serving, 0, __ATOMIC_RELEASE);
+	hc_ha_seq_poll(w, t0 + dead / 2); /* demoted */
+	__atomic_store_n(&dp.ha_serving, 1, __ATOMIC_RELEASE);
+	const uint64_t t1 = t0 + dead / 2 + scan;
+	hc_ha_seq_poll(w, t1); /* promoted again */
+	hc_ha_seq_poll(w, t0 + dead + 2 * scan); /* past t0's timeout */
+	CU_ASSERT_EQUAL(w->seq.st.deaths, deaths);
+	CU_ASSERT_EQUAL(w->seq.gw[7].incarnation, inc);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, user), room);
+	hc_ha_seq_poll(w, t1 + dead + scan); /* silent since the promotion: dead */
+	CU_ASSERT_EQUAL(w->seq.gw[7].incarnation, 0);
+	CU_ASSERT(w->seq.st.deaths > deaths);
+	dp.ha = 0;
+}
+
 static CU_TestInfo tests[] = {
 	{"valid traffic, duplicates, reorder", test_valid_traffic},
 	{"a loop takes only the frames whose seat requests fit", test_rx_budget},
@@ -510,6 +551,7 @@ static CU_TestInfo tests[] = {
 	{"largest datagrams: one mbuf, gathered, one byte more", test_large},
 	{"checksums left to offload", test_csum_offloaded},
 	{"no gather mbuf free: wait, or drop while stopping", test_gather_wait},
+	{"HA: a promoted backup's gateways heard from the promotion", test_ha_promotion_heard},
 	CU_TEST_INFO_NULL,
 };
 
