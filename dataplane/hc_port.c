@@ -148,6 +148,10 @@ static void port_frames(uint16_t port, const struct rte_eth_dev_info *info,
 static struct afp_if {
 	unsigned if_index; /* 0: not an af_packet port, or unreadable */
 	uint64_t rx_base;  /* the interface's rx_packets at setup    */
+	uint64_t rx_read;  /* the largest read since (relaxed: telemetry's
+	                      and the stats line's threads both read): a
+	                      read that fails counts that, so the counter
+	                      never goes back */
 } afp_if[RTE_MAX_ETHPORTS];
 
 /* The interface's 64-bit rx_packets (rtnetlink RTM_GETLINK, IFLA_STATS64:
@@ -204,6 +208,7 @@ static void afp_watch(uint16_t port, const struct rte_eth_dev_info *info)
 		return;
 	}
 	afp_if[port].rx_base = rx;
+	afp_if[port].rx_read = rx;
 	afp_if[port].if_index = info->if_index;
 }
 
@@ -426,12 +431,15 @@ void hc_ports_totals(const struct hc_dataplane *dp, struct hc_port_totals *t)
 		t->ierrors += s.ierrors;
 		t->rx_nombuf += s.rx_nombuf;
 		t->opackets += s.opackets;
-		uint64_t rx;
-		if (afp_if[port].if_index != 0 &&
-		    if_rx_packets(afp_if[port].if_index, &rx) == 0) {
-			uint64_t got = rx - afp_if[port].rx_base;
-			t->if_rx_packets += got;
-			t->ring_drops += got > s.ipackets ? got - s.ipackets : 0;
-		}
+		if (afp_if[port].if_index == 0)
+			continue;
+		uint64_t rx, was = __atomic_load_n(&afp_if[port].rx_read, __ATOMIC_RELAXED);
+		if (if_rx_packets(afp_if[port].if_index, &rx) == 0 && rx > was)
+			__atomic_store_n(&afp_if[port].rx_read, rx, __ATOMIC_RELAXED);
+		else
+			rx = was;
+		uint64_t got = rx - afp_if[port].rx_base;
+		t->if_rx_packets += got;
+		t->ring_drops += got > s.ipackets ? got - s.ipackets : 0;
 	}
 }

@@ -277,7 +277,13 @@ def live(exporter, ctl, prefix, exp_url, prom, settled_at, dashboard, out):
     doc = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs",
                        "counters.md")
     with open(doc) as fh:
-        levels = re.findall(r"^\| `ctl_([a-z0-9_]+)` \| (?:gauge|value|flag) \|", fh.read(), re.M)
+        doc_text = fh.read()
+    levels = re.findall(r"^\| `ctl_([a-z0-9_]+)` \| (?:gauge|value|flag) \|", doc_text, re.M)
+    # and every /headcount/stats key it calls a level (port_ring_drops falls
+    # as frames waiting in the ring are read): never a counter either
+    for key in re.findall(r"^\| `([a-z0-9_]+)` \| (?:gauge|value|flag) \|", doc_text, re.M):
+        need("exporter: %s is no counter" % key, types.get("headcount_%s_total" % key), None)
+    need("exporter: port_ring_drops is a gauge", types.get("headcount_port_ring_drops"), "gauge")
     need("docs/counters.md names the control levels", len(levels) >= 13, True)
     for key in levels:
         name = "headcount_ctl_" + (key[:-3] + "_seconds" if key.endswith("_ms") else key)
