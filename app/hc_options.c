@@ -103,7 +103,7 @@ static const struct opt_row rows[] = {
 	{"config-doc", OPT_DOC, 0, 0, 0, NULL, NULL,
 	 "print docs/configuration.md (every key)", W_CLI, 0},
 	{"pool", OPT_LIST, F(pool_specs), 0, 0, NULL, "ID:NAME:MIN:MAX[:TARGET[:FILL]]",
-	 "add or replace a pool (repeatable); TARGET\ndefaults to MAX / 2; FILL is target\n"
+	 "add or replace a pool (repeatable); NAME is\nletters, digits, '.', '_' and '-'; TARGET\ndefaults to MAX / 2; FILL is target\n"
 	 "(placement fills a room up to TARGET, then\nopens another; joins may go on to MAX)\n"
 	 "or max (placement fills rooms to MAX)\n[0:default:15:100:50:target]", W_CLI, 1},
 	{"max-reservations", OPT_U32, F(max_reservations), 1024, HC_KEYIDX_MAX_CAPACITY, "1048576", "N",

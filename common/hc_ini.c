@@ -28,6 +28,14 @@ static int name_char(char c)
 	       c == '.' || c == '_' || c == '-';
 }
 
+int hc_ini_name_ok(const char *name)
+{
+	for (const char *p = name; *p != '\0'; p++)
+		if (!name_char(*p))
+			return 0;
+	return *name != '\0';
+}
+
 static int space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r';

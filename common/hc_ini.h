@@ -58,6 +58,10 @@ int hc_ini_parse(struct hc_ini *ini, const char *path, const char *text, char *e
 		 size_t errlen);
 void hc_ini_free(struct hc_ini *ini);
 
+/* 1 if name is a name as a section's: letters, digits, '.', '_' and '-',
+ * at least one (a pool's name, from a file or --pool). */
+int hc_ini_name_ok(const char *name);
+
 /* The line of the first entry of the same section and key as entry i, or
  * 0 if it is the first (found while reading: O(1)). */
 unsigned hc_ini_earlier(const struct hc_ini *ini, unsigned i);

@@ -123,6 +123,11 @@ int hc_policy_add_spec(struct hc_policy *p, const char *spec, char *err, size_t 
 			 "(numbers, a name of at most %d characters)", spec, HC_POOL_NAME_LEN - 1);
 		return -1;
 	}
+	if (!hc_ini_name_ok(f[1])) {
+		snprintf(err, errlen, "--pool '%s': a name is letters, digits, '.', '_' and '-' "
+			 "(as a file's [pool.NAME])", spec);
+		return -1;
+	}
 	if (n == 6 && hc_policy_parse_fill(f[5], &c.fill) != 0) {
 		snprintf(err, errlen, "--pool '%s': FILL '%s' is neither 'target' nor 'max'",
 			 spec, f[5]);

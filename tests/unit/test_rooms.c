@@ -757,6 +757,14 @@ static void test_policy_file(void)
 	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "3:lobby:10", err, sizeof(err)), -1);
 	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "70000:x:1:4", err, sizeof(err)), -1);
 	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "4:x:5:50:60", err, sizeof(err)), -1);
+	/* a name as a file's [pool.NAME] (telemetry and metrics carry it) */
+	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "4:caf\xc3\xa9:5:50", err, sizeof(err)), -1);
+	CU_ASSERT_STRING_EQUAL(err, "--pool '4:caf\xc3\xa9:5:50': a name is letters, digits, "
+			       "'.', '_' and '-' (as a file's [pool.NAME])");
+	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "4:a\"b:5:50", err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "4:a b:5:50", err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(hc_policy_pool(&pol, 4), NULL);
+	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "4:raid-2.eu_west:5:50", err, sizeof(err)), 0);
 
 	/* the fill policy: the sixth field, target by default */
 	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "4:x:5:50:20:max", err, sizeof(err)), 0);
