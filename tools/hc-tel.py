@@ -51,7 +51,10 @@ def raw(prefix, cmd):
         hello = json.loads(s.recv(1024).decode())
         s.send(cmd.encode())
         reply = json.loads(s.recv(hello["max_output_len"]).decode())
-    return reply[cmd.split(",")[0]]
+    value = reply.get(cmd.split(",")[0]) if isinstance(reply, dict) else None
+    if value is None:
+        raise ValueError("the appliance refused %s" % cmd)
+    return value
 
 
 GW_FIELDS = ("incarnation", "next_seq", "users", "datagrams", "heartbeats",

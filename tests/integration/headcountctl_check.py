@@ -230,6 +230,29 @@ need("rooms: reads of a churning view, bounded", c.calls, 2 * ctlmod.VIEW_READS)
 need("rooms: a churning view gives the last read", got,
      [(1, 2 * ctlmod.VIEW_READS - 1, 0), (1, 2 * ctlmod.VIEW_READS, 0)])
 need("rooms: ... with a warning", "pages were read" in err.getvalue(), True)
+
+
+class PoolRemoved(Pages):
+    """A reload removes pool 7 between the summary and its pool read."""
+    def call(self, cmd):
+        self.calls += 1
+        if cmd == "/headcount/pools":
+            return {"view_generation": 3, "0": 1, "7": 1} if self.calls == 1 else \
+                {"view_generation": 3, "0": 1}
+        if cmd == "/headcount/pool,7":
+            raise ctlmod.CtlError("the appliance refused %s (bad parameter?)" % cmd)
+        return {"id": 0, "users": 4, "view_generation": 3}
+
+
+p = PoolRemoved()
+got = p.pools()
+need("pools: a pool removed between the reads: read again, without it",
+     [q["id"] for q in got["pools"]], [0])
+for bad in ("0", "-1", "x"):
+    e = subprocess.run([CTL, "--prefix", PREFIX, "--timeout", bad, "stats"],
+                       capture_output=True, text=True)
+    need("--timeout %s: a usage error (exit 2)" % bad, e.returncode, 2)
+    need("--timeout %s: said" % bad, "--timeout" in e.stderr, True)
 v = subprocess.run([CTL, "--version"], capture_output=True, text=True).stdout.strip()
 need("--version", v, "headcountctl " + VERSION)
 print("all headcountctl checks passed")
