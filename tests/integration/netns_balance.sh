@@ -49,8 +49,15 @@ touch "$out/done"
 wait "$gateway" || { cat "$out/gateway.log"; echo "FAIL: hc-gateway"; exit 1; }
 cat "$out/gateway.log"
 hc_wait 60 "the room table equals the gateway's truth" hc_rooms_equal "$out/truth.csv"
-# the control core's counters over telemetry (as an operator reads them), while it runs
-printf '/headcount/control\n' | timeout 10 dpdk-telemetry.py -f "hclab$HC_TAG" > "$out/control.json"
+# the control core's counters over telemetry (as an operator reads them),
+# while it runs (a read again if the socket was busy: the room watcher
+# connects 10 times a second, and DPDK's socket listens with a backlog of 1)
+dpdk_tel_control() {
+	printf '/headcount/control\n' | timeout 10 dpdk-telemetry.py -f "hclab$HC_TAG" \
+		> "$out/control.json" 2>&1 && grep -q '"directives_done": ' "$out/control.json"
+}
+hc_wait 30 "dpdk-telemetry.py reads /headcount/control" dpdk_tel_control ||
+	{ cat "$out/control.json"; exit 1; }
 grep -q '"directives_done": 13,' "$out/control.json" ||
 	{ echo "FAIL: telemetry /headcount/control"; cat "$out/control.json"; exit 1; }
 echo "telemetry: $(grep -o '"moves_planned": [0-9]*' "$out/control.json"), \
