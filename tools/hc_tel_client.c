@@ -4,6 +4,7 @@
  */
 #include "hc_tel_client.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +13,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-int hc_tel_query(const char *prefix, const char *cmd, char *buf, size_t len)
+/* One connection: 0 and the reply in buf, 1 if the socket was busy (a
+ * connect refused for now, or closed before its greeting), -1 else. */
+static int query_once(const struct sockaddr_un *a, const char *cmd, char *buf, size_t len)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	if (len < 2 || snprintf(a.sun_path, sizeof(a.sun_path),
-				"/var/run/dpdk/%s/dpdk_telemetry.v2", prefix) >= (int)sizeof(a.sun_path))
-		return -1;
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
 	if (fd < 0)
 		return -1;
@@ -25,12 +24,17 @@ int hc_tel_query(const char *prefix, const char *cmd, char *buf, size_t len)
 	struct timeval tv = {.tv_sec = 2};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+	if (connect(fd, (const struct sockaddr *)a, sizeof(*a)) != 0) {
+		int busy = errno == EAGAIN;
 		close(fd);
-		return -1;
+		return busy ? 1 : -1;
 	}
 	ssize_t n = read(fd, buf, len - 1); /* the greeting */
-	if (n <= 0 || write(fd, cmd, strlen(cmd)) < 0) {
+	if (n <= 0) {
+		close(fd);
+		return n == 0 ? 1 : -1;
+	}
+	if (write(fd, cmd, strlen(cmd)) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -40,6 +44,24 @@ int hc_tel_query(const char *prefix, const char *cmd, char *buf, size_t len)
 		return -1;
 	buf[n] = '\0';
 	return 0;
+}
+
+int hc_tel_query(const char *prefix, const char *cmd, char *buf, size_t len)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	if (len < 2 || snprintf(a.sun_path, sizeof(a.sun_path),
+				"/var/run/dpdk/%s/dpdk_telemetry.v2", prefix) >= (int)sizeof(a.sun_path))
+		return -1;
+	/* DPDK's socket listens with a backlog of 1 and serves at most 10
+	 * clients: busy is another client's moment, tried again (100 times,
+	 * 20 ms apart) */
+	for (int attempt = 0; attempt < 100; attempt++) {
+		int rc = query_once(&a, cmd, buf, len);
+		if (rc <= 0)
+			return rc;
+		usleep(20000);
+	}
+	return -1;
 }
 
 json_t *hc_tel_parse(const char *text, const char *cmd, char *err, size_t err_len)

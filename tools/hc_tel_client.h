@@ -19,7 +19,8 @@
 #include <jansson.h>
 
 /* Send cmd to the appliance of file prefix `prefix`; the reply, NUL
- * terminated, in buf.  0, or -1 when it does not answer. */
+ * terminated, in buf.  0, or -1 when it does not answer (a busy socket:
+ * tried again, 100 times 20 ms apart). */
 int hc_tel_query(const char *prefix, const char *cmd, char *buf, size_t len);
 
 /* Parse a reply to cmd ("/headcount/rooms,1": DPDK answers
