@@ -494,6 +494,14 @@ static void send_move(struct hc_decide *d, uint64_t user, uint32_t from, uint32_
 static void move_picked(struct hc_decide *d, const struct hc_change *c, uint64_t now)
 {
 	d->st.picked++;
+	if (hc_restart_holding(&d->restart)) {
+		/* a pick asked before a takeover or a new epoch, answered in
+		 * its hold: the book is not complete (a gateway that has not
+		 * restated may hold the seat); the balancer plans again once
+		 * the hold is over */
+		d->st.move_skipped++;
+		return;
+	}
 	const struct hc_peer *to = &d->peer[c->gateway_id];
 	if (to->ip_be == 0) {
 		d->st.no_address++;

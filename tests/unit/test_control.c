@@ -1683,6 +1683,55 @@ static void test_ha_release_grants_no_lease(void)
 	rmdir(dir);
 }
 
+/* A pick asked before a new epoch and answered in its hold: no seat is
+ * held for it and no MOVE sent (the book is not complete until the listed
+ * gateways restated); the balancer plans again after the hold. */
+static void test_pick_in_hold_skipped(void)
+{
+	settle();
+	uint32_t from = 0, to = 0;
+	for (uint32_t k = 1; k < 64 && to == 0; k++) /* (--max-rooms 64) */
+		if (d.book.room[k].users == 0 && d.book.room[k].reserved == 0 &&
+		    w->members.room_users[k] == 0) {
+			if (from == 0)
+				from = k;
+			else
+				to = k;
+		}
+	CU_ASSERT_FATAL(to != 0);
+	uint64_t there = 640001;
+	uint8_t op = HC_OP_JOIN;
+	events(&there, &to, &op, 1); /* to is live */
+	settle();
+	CU_ASSERT_EQUAL_FATAL(d.book.room[to].users, 1);
+	char dir[] = "/tmp/hc-pick-XXXXXX", path[64];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/gateways", dir);
+	write_text(path, "5\n"); /* gateway 5 is waited for */
+	CU_ASSERT_EQUAL_FATAL(hc_restart_again(&d.restart, path, "none", NULL, 0, 64, 1,
+					       0, 1000 * rte_get_tsc_hz(), W0), 0);
+	CU_ASSERT_FATAL(hc_restart_holding(&d.restart));
+	uint64_t skipped = d.st.move_skipped, sent = d.dirs.st.sent;
+	uint32_t reserved = d.book.room[to].reserved, held = d.book.room[to].held;
+	struct hc_change c = {.user_id = 640000, .from_room = from, .to_room = to,
+			      .gateway_id = 3, .kind = HC_CHG_PICK};
+	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue_elem(w->to_ctl_changes, &c, sizeof(c)), 0);
+	hc_decide_poll(&d, rte_rdtsc());
+	CU_ASSERT_EQUAL(d.st.move_skipped, skipped + 1);
+	CU_ASSERT_EQUAL(d.dirs.st.sent, sent);
+	CU_ASSERT_EQUAL(d.book.room[to].reserved, reserved);
+	CU_ASSERT_EQUAL(d.book.room[to].held, held);
+	static struct hc_move mv[8];
+	CU_ASSERT_EQUAL(take_moves(mv, 8), 0);
+	hc_restart_end(&d.restart, rte_rdtsc());
+	op = HC_OP_LEAVE;
+	events(&there, &to, &op, 1);
+	settle();
+	CU_ASSERT_EQUAL(d.book.room[to].users, 0);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* A takeover while the state file's write is held (a slow disk): the
  * hold starts at once (the writer is kept, not waited for) and counts
  * the set handed to the writer, which the file on disk lacks. */
@@ -2028,6 +2077,7 @@ static CU_TestInfo tests[] = {
 	 test_restart_again_keeps_writer},
 	{"restart hold ended early: the gateways not restated stay in the file",
 	 test_restart_early_end_keeps_listed},
+	{"a pick answered in a hold: no seat held, no MOVE", test_pick_in_hold_skipped},
 	CU_TEST_INFO_NULL,
 };
 
