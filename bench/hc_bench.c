@@ -10,9 +10,9 @@
  * worker's RX ring and times the worker until every event is applied, in
  * chunks of 8,192 datagrams: 262,144 one-event datagrams or 65,536
  * datagrams of 64 events per window.  The event stream is a precomputed mix of joins, moves, leaves
- * and no-ops (--stream events, replayed cyclically: make it longer than
- * what the run consumes, or replayed joins turn into no-ops; the mix
- * applied is printed per window).  For each case it measures --reps windows and
+ * and no-ops (--stream events; by default as long as the run takes, and
+ * a case that replays it fails: replayed leaves and joins turn into
+ * no-ops, another mix; the mix applied is printed per window).  For each case it measures --reps windows and
  * prints the median (--chunks N: windows of N chunks), ending with one
  * machine-readable line:
  *
@@ -346,16 +346,27 @@ static void drain_changes(void)
  */
 static void wait_applied(const struct hc_worker *w, uint64_t target)
 {
-	uint64_t every = rte_get_tsc_hz() / 100000, next = 0;
+	uint64_t every = rte_get_tsc_hz() / 100000, next = 0, loops_then = 0;
+	int done_then = 0;
 	for (;;) {
 		drain_changes();
 		uint64_t now = rte_rdtsc();
 		if (now < next)
 			continue;
-		if (__atomic_load_n(&w->st.events, __ATOMIC_RELAXED) >= target &&
-		    __atomic_load_n(&w->outstanding, __ATOMIC_RELAXED) == 0 &&
-		    __atomic_load_n(&w->members.pend.n_deferred, __ATOMIC_RELAXED) == 0)
+		/* events count at delivery; the loop that delivered the last
+		 * ones applies them at its end (hc_ops_commit, which may ask
+		 * for seats) and only then adds its busy cycles: so the window
+		 * ends once, with nothing awaited, two more loops ended (the
+		 * one in progress, whose counters are then all written) */
+		int done = __atomic_load_n(&w->st.events, __ATOMIC_RELAXED) >= target &&
+			   __atomic_load_n(&w->outstanding, __ATOMIC_RELAXED) == 0 &&
+			   __atomic_load_n(&w->members.pend.n_deferred, __ATOMIC_RELAXED) == 0;
+		uint64_t loops = __atomic_load_n(&w->st.loops, __ATOMIC_RELAXED);
+		if (done && done_then && loops - loops_then >= 2)
 			return;
+		if (!done || !done_then)
+			loops_then = loops;
+		done_then = done;
 		next = now + every;
 	}
 }
@@ -618,15 +629,29 @@ static double measure_directives(struct hc_dataplane *dp, uint64_t total, double
  * producer's cost stays out of the window.
  */
 /* The worker's stage cycles (--stages), each a relaxed load: it writes
- * them as it applies, and the window's last batch may still be running
- * when wait_applied returns (counted at delivery, applied at the commit),
- * so a window's stages may miss a part of it. */
+ * them as it applies (wait_applied returns once the loop that applied a
+ * window's last batch has ended). */
 static struct hc_members_cycles stage_cycles(const struct hc_worker *w)
 {
 	return (struct hc_members_cycles){
 		.lookup = __atomic_load_n(&w->members.cyc.lookup, __ATOMIC_RELAXED),
 		.prefetch = __atomic_load_n(&w->members.cyc.prefetch, __ATOMIC_RELAXED),
 		.ops = __atomic_load_n(&w->members.cyc.ops, __ATOMIC_RELAXED)};
+}
+
+/* A window's chunks of k-event datagrams: --chunks, else 8 (64 events:
+ * 4,194,304) or 32 (one: 262,144); the settle before a case's windows
+ * takes 2 (or the window, if smaller). */
+static unsigned window_chunks(unsigned k, unsigned win_chunks)
+{
+	if (win_chunks != 0)
+		return win_chunks; /* (bench/peers' smoke test: small windows) */
+	return k == 1 ? 32 : 8;
+}
+
+static unsigned settle_chunks(unsigned chunks)
+{
+	return chunks < 2 ? chunks : 2;
 }
 
 static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chunks)
@@ -808,7 +833,8 @@ static void usage(FILE *f)
 		"  --case C       only batch64, batch1, directives (its three cases) or\n"
 		"                 one of them (directives_with_seats, directives_completed),\n"
 		"                 or snapshot\n"
-		"  --stream N     events in the stream (1024..)\n"
+		"  --stream N     events in the stream (1024..; default: what the run takes,\n"
+		"                 and a quarter more; a case that replays it fails)\n"
 		"  --no-report    no report lines\n"
 		"  --lease-seats N  seats leased per grant by the stand-in (0: none) [16]\n"
 		"  --auth         datagrams sealed and checked (test key)\n"
@@ -847,6 +873,7 @@ int main(int argc, char **argv)
 	const char *only = NULL;
 	int report = 1, auth = 0;
 	unsigned win_chunks = 0; /* --chunks: chunks per window (0: 8 or 32) */
+	int stream_given = 0;
 	static const struct option lo[] = {{"users", 1, 0, 'u'}, {"rooms", 1, 0, 'r'},
 		{"reps", 1, 0, 'n'}, {"case", 1, 0, 'c'},
 		{"stream", 1, 0, 'S'}, {"no-report", 0, 0, 'R'}, {"auth", 0, 0, 'A'},
@@ -860,7 +887,9 @@ int main(int argc, char **argv)
 		case 'r': rooms = (uint32_t)hc_cli_u64("hc-bench", "rooms", optarg, 2, UINT32_MAX); break;
 		case 'n': reps = (int)hc_cli_u64("hc-bench", "reps", optarg, 1, 99); break;
 		case 'c': only = optarg; break;
-		case 'S': hc_gen_stream_len = hc_cli_u64("hc-bench", "stream", optarg, 1024, UINT64_MAX); break;
+		case 'S': hc_gen_stream_len = hc_cli_u64("hc-bench", "stream", optarg, 1024, UINT64_MAX);
+			stream_given = 1;
+			break;
 		case 'C': win_chunks = (unsigned)hc_cli_u64("hc-bench", "chunks", optarg, 0, 1024); break;
 		case 'R': report = 0; break;
 		case 'A': auth = 1; break;
@@ -986,6 +1015,17 @@ int main(int argc, char **argv)
 	bench_dp = &dp;
 	changes = w->to_ctl_changes;
 	decisions = w->from_ctl_decisions;
+	if (!stream_given) { /* what the batch cases take, and a margin */
+		uint64_t taken = 0;
+		for (unsigned ci = 0; ci < sizeof(batch_cases) / sizeof(batch_cases[0]); ci++) {
+			if (only != NULL && strcmp(only, batch_cases[ci].name) != 0)
+				continue;
+			unsigned k = batch_cases[ci].k, chunks = window_chunks(k, win_chunks);
+			taken += (uint64_t)(settle_chunks(chunks) + (unsigned)reps * chunks) *
+				 CHUNK_FRAMES * k;
+		}
+		hc_gen_stream_len = hc_gen_stream_for(taken);
+	}
 	printf("hc-bench: building %" PRIu64 " events over %u users / %u rooms\n",
 	       hc_gen_stream_len, users, rooms);
 	if (hc_gen_build(users, rooms) != 0) {
@@ -1025,10 +1065,9 @@ int main(int argc, char **argv)
 		                                      stand-in control core behind */
 		double eps[99], dps[99], bcpe[99], wcpe[99], share[99];
 		double s_lookup[99], s_prefetch[99], s_ops[99], s_rest[99];
-		unsigned chunks = batch_cases[ci].k == 1 ? 32 : 8; /* 262,144 / 4,194,304 events */
-		if (win_chunks != 0)
-			chunks = win_chunks; /* (bench/peers' smoke test: small windows) */
-		measure(w, batch_cases[ci].k, chunks < 2 ? chunks : 2); /* settle */
+		unsigned chunks = window_chunks(batch_cases[ci].k, win_chunks);
+		uint64_t wraps0 = hc_gen_wraps;
+		measure(w, batch_cases[ci].k, settle_chunks(chunks));
 		for (int r = 0; r < reps; r++) {
 			struct sample s = measure(w, batch_cases[ci].k, chunks);
 			eps[r] = s.events_per_s; dps[r] = s.dgrams_per_s;
@@ -1064,6 +1103,7 @@ int main(int argc, char **argv)
 		       hc_median(share, reps), rtt_start, w->st.ctl_waits - waits0, cfg.burst,
 		       staged, hc_bench_host(rte_get_tsc_hz()));
 		hc_bench_require(batch_cases[ci].name, med > 0, "0 events/s");
+		hc_bench_require_fresh(batch_cases[ci].name, wraps0, hc_gen_wraps, hc_gen_stream_len);
 	}
 	if ((only == NULL || strcmp(only, "snapshot") == 0) && report) {
 		/* (the snapshot's changes need the control rings: not with --no-report) */

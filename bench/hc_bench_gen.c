@@ -12,6 +12,7 @@
 #define GATEWAYS HC_GEN_GATEWAYS
 
 uint64_t hc_gen_stream_len = 1u << 22;
+uint64_t hc_gen_wraps;
 
 /* Each user is connected to one gateway (its home, by user index), as
  * in life: the timed stream is one sub-stream per gateway, and a datagram
@@ -84,8 +85,10 @@ uint16_t hc_gen_take(unsigned k, void *out)
 	for (unsigned i = 0; i < k; i++) {
 		memcpy(ev + i * sizeof(struct hc_event), &stream_of[gw][stream_pos[gw]],
 		       sizeof(struct hc_event));
-		if (++stream_pos[gw] == stream_n[gw])
+		if (++stream_pos[gw] == stream_n[gw]) {
 			stream_pos[gw] = 0;
+			hc_gen_wraps++;
+		}
 	}
 	return gw;
 }

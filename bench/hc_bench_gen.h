@@ -21,6 +21,21 @@
 /* Precomputed events over all gateways (--stream); set before building. */
 extern uint64_t hc_gen_stream_len;
 
+/* Times a gateway's sub-stream ran out and started again (hc_gen_take):
+ * a replayed event is not the one the stream meant (a user's first event
+ * of the pass was drawn for the warm-up's state: a LEAVE or a JOIN of
+ * the same room turns into a cheap no-op), so a window that replays
+ * measures another mix, and fails (hc_bench_host.h). */
+extern uint64_t hc_gen_wraps;
+
+/* A stream long enough for `events` events taken: the gateways' shares
+ * of it vary (each datagram's gateway is drawn), so a quarter more, and
+ * 64 Ki.  Both hc-bench and the peers size theirs so by default. */
+static inline uint64_t hc_gen_stream_for(uint64_t events)
+{
+	return events + events / 4 + 65536;
+}
+
 /* A pseudo-random number in 0 .. n-1 (the generator's one sequence). */
 uint32_t hc_gen_rnd(uint32_t n);
 

@@ -57,7 +57,8 @@ static inline const char *hc_bench_host(unsigned long long tsc_hz)
 	return out;
 }
 
-/* The benchmark's exit status: 1 once any case measured nothing. */
+/* The benchmark's exit status: 1 once any case measured nothing, or
+ * something other than it says. */
 static int hc_bench_failed;
 
 /* ok: the case measured what it says; else print why and remember. */
@@ -66,6 +67,20 @@ static inline void hc_bench_require(const char *name, int ok, const char *why)
 	if (ok)
 		return;
 	printf("hc-bench: FAIL: case %s measured nothing: %s\n", name, why);
+	hc_bench_failed = 1;
+}
+
+/* The case took only events the stream meant (hc_gen_wraps unchanged
+ * since wraps0: no sub-stream replayed), else fails it. */
+static inline void hc_bench_require_fresh(const char *name, uint64_t wraps0, uint64_t wraps,
+					  uint64_t stream_len)
+{
+	if (wraps == wraps0)
+		return;
+	printf("hc-bench: FAIL: case %s measured another mix: the stream of %llu events was "
+	       "replayed (%llu sub-streams ran out): give a longer --stream, or none (its "
+	       "default fits the run)\n", name, (unsigned long long)stream_len,
+	       (unsigned long long)(wraps - wraps0));
 	hc_bench_failed = 1;
 }
 

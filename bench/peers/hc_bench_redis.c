@@ -306,24 +306,50 @@ static char *read_script(const char *path)
 	return buf;
 }
 
+static const struct { const char *name; unsigned k; uint64_t events; } cases[] = {
+	{"batch64", 64, 1u << 20}, {"batch1", 1, 1u << 18}};
+
+/* Case ci's window (--events, else its default) in whole calls. */
+static uint64_t window_events(unsigned ci, uint64_t events)
+{
+	unsigned k = cases[ci].k;
+	uint64_t n = events ? events : cases[ci].events;
+	return (n + k - 1) / k * k;
+}
+
+/* Its settle: --settle (hc-bench's, from bench/peers/run.sh: the same
+ * events), else a quarter of the window and one call; whole calls. */
+static uint64_t settle_events(unsigned ci, uint64_t events, uint64_t settle)
+{
+	unsigned k = cases[ci].k;
+	uint64_t n = settle != UINT64_MAX ? settle : window_events(ci, events) / 4 + k;
+	return (n + k - 1) / k * k;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: hc-bench-redis --socket PATH [--script membership.lua]"
 		" [--users N] [--rooms N] [--max N] [--reps N] [--case batch64|batch1]"
-		" [--events N] [--pipeline N] [--stream EVENTS] [--tamper] [--help] [--version]\n");
+		" [--events N] [--settle N] [--pipeline N] [--stream EVENTS] [--tamper] [--help]"
+		" [--version]\n"
+		"  --events N   events per window [batch64 1048576, batch1 262144]\n"
+		"  --settle N   events before the windows [a quarter of --events]\n"
+		"  --stream N   events in the stream [what the run takes, and a quarter more;\n"
+		"               a case that replays it fails]\n");
 }
 
 int main(int argc, char **argv)
 {
 	const char *sock = NULL, *script = HC_PEERS_DIR "/membership.lua", *only = NULL;
-	uint64_t events = 0;
+	uint64_t events = 0, settle = UINT64_MAX;
+	int stream_given = 0;
 	unsigned depth = 32;
 	int reps = 5, tamper = 0;
 	users = 1000000;
 	rooms = 20000;
 	static const struct option lo[] = {{"socket", 1, 0, 's'}, {"script", 1, 0, 'l'},
 		{"users", 1, 0, 'u'}, {"rooms", 1, 0, 'r'}, {"max", 1, 0, 'm'},
-		{"reps", 1, 0, 'n'}, {"case", 1, 0, 'c'}, {"events", 1, 0, 'e'},
+		{"reps", 1, 0, 'n'}, {"case", 1, 0, 'c'}, {"events", 1, 0, 'e'}, {"settle", 1, 0, 'E'},
 		{"pipeline", 1, 0, 'p'}, {"stream", 1, 0, 'S'}, {"tamper", 0, 0, 'T'},
 		{"help", 0, 0, 'h'}, {"version", 0, 0, 'V'}, {0, 0, 0, 0}};
 	int c;
@@ -337,8 +363,9 @@ int main(int argc, char **argv)
 		case 'n': reps = atoi(optarg); break;
 		case 'c': only = optarg; break;
 		case 'e': events = strtoull(optarg, NULL, 10); break;
+		case 'E': settle = strtoull(optarg, NULL, 10); break;
 		case 'p': depth = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'S': hc_gen_stream_len = strtoull(optarg, NULL, 10); break;
+		case 'S': hc_gen_stream_len = strtoull(optarg, NULL, 10); stream_given = 1; break;
 		case 'T': tamper = 1; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': hc_cli_version("hc-bench-redis"); return 0;
@@ -388,6 +415,14 @@ int main(int argc, char **argv)
 		perror("hc-bench-redis");
 		return 1;
 	}
+	if (!stream_given) { /* what the cases take, and a margin */
+		uint64_t taken = 0;
+		for (unsigned ci = 0; ci < 2; ci++)
+			if (only == NULL || strcmp(only, cases[ci].name) == 0)
+				taken += settle_events(ci, events, settle) +
+					 (uint64_t)reps * window_events(ci, events);
+		hc_gen_stream_len = hc_gen_stream_for(taken);
+	}
 	printf("hc-bench-redis: redis %s, building %" PRIu64 " events over %u users / %u rooms\n",
 	       version, hc_gen_stream_len, users, rooms);
 	if (hc_gen_build(users, rooms) != 0) {
@@ -400,22 +435,21 @@ int main(int argc, char **argv)
 	}
 	printf("hc-bench-redis: warm: %" PRIu64 " users in rooms\n", ref_present);
 
-	static const struct { const char *name; unsigned k; uint64_t events; } cases[] = {
-		{"batch64", 64, 1u << 20}, {"batch1", 1, 1u << 18}};
 	int failed = 0;
 	for (unsigned ci = 0; ci < 2; ci++) {
 		if (only != NULL && strcmp(only, cases[ci].name) != 0)
 			continue;
 		unsigned k = cases[ci].k;
-		uint64_t n = events ? events : cases[ci].events, mix[O_N];
-		n = (n + k - 1) / k * k;
+		uint64_t n = window_events(ci, events), mix[O_N], refused = 0;
+		uint64_t wraps0 = hc_gen_wraps;
 		double eps[99];
-		if (window(k, n / 4 + k, depth, mix) == 0) /* settle */
+		if (window(k, settle_events(ci, events, settle), depth, mix) == 0) /* settle */
 			return 1;
 		for (int rep = 0; rep < reps; rep++) {
 			eps[rep] = window(k, n, depth, mix);
 			if (eps[rep] == 0)
 				return 1;
+			refused += mix[O_REFUSED];
 			double all = (double)(mix[O_JOIN] + mix[O_MOVE] + mix[O_LEAVE] + mix[O_NOOP] +
 					      mix[O_REFUSED]);
 			printf("hc-bench-redis: %s rep %d: %.3f M events/s (joins %.0f %%, moves %.0f %%,"
@@ -424,11 +458,18 @@ int main(int argc, char **argv)
 			       mix[O_LEAVE] * 100 / all, mix[O_NOOP] * 100 / all, mix[O_REFUSED]);
 		}
 		double med = hc_median(eps, reps);
+		/* (cycles of the TSC per event: redis-server is one thread on
+		 * one core, the script's work and the server's all in it) */
+		unsigned long long hz = hc_bench_tsc_hz();
 		printf("case=%s events_per_call=%u pipeline=%u users=%u rooms=%u max=%u reps=%d "
-		       "events=%" PRIu64 " redis_events_per_s=%.0f calls_per_s=%.0f redis=%s "
-		       "cpu=\"%s\"\n", cases[ci].name, k, depth, users, rooms, max_room, reps, n, med,
-		       med / k, version, hc_bench_cpu_model());
+		       "events=%" PRIu64 " settle=%" PRIu64 " stream=%" PRIu64 " refused=%" PRIu64
+		       " redis_events_per_s=%.0f calls_per_s=%.0f redis_cycles_per_event=%.1f "
+		       "redis=%s%s\n", cases[ci].name, k, depth, users, rooms, max_room, reps, n,
+		       settle_events(ci, events, settle), hc_gen_stream_len, refused, med, med / k,
+		       med > 0 && hz > 0 ? (double)hz / med : 0.0, version,
+		       hc_bench_host(hz));
 		hc_bench_require(cases[ci].name, med > 0, "0 events/s");
+		hc_bench_require_fresh(cases[ci].name, wraps0, hc_gen_wraps, hc_gen_stream_len);
 		failed |= hc_bench_failed;
 	}
 	if (check_state(tamper) != 0)

@@ -6,11 +6,18 @@
 # hc-bench (one worker core, admission on) and hc-bench-redis (the same
 # users, rooms, warm-up and event stream through membership.lua, the client
 # on CPU 0) for batch64 and batch1, one window each per turn, so that noise
-# hits both; every Redis run must pass its exact state check.  Prints one
-# line per case with the medians and the ratio:
+# hits both.  The same events: one stream length for both (the generator's
+# draws follow from it), Redis settles on hc-bench's settle and times
+# hc-bench's window, and each turn's applied mix (joins, moves, leaves,
+# no-ops) must be the same in both, with no JOIN Redis refused (hc-bench's
+# stand-in control core admits every one).  Every Redis run must pass its
+# exact state check.  Prints one line per case with the medians and the
+# ratio:
 #
 #   case=batch64 headcount_events_per_s=... redis_events_per_s=... ratio=...
 #     headcount_cycles_per_event=... (the worker's busy TSC cycles)
+#     redis_cycles_per_event=... (TSC cycles a Redis event, redis-server's
+#     one thread on its core)
 #     headcount_xcore_rtt_ns=... (how far apart the host put hc-bench's
 #     two lcores: a cache line's round trip, hc-bench's xcore_rtt_ns)
 #     headcount_frames=memory (hc-bench's frames=: where its worker read
@@ -24,15 +31,14 @@
 #   --rooms N      rooms [20000]
 #   --reps N       turns; each figure is the median of N windows [5]
 #   --max N        a room's most members for Redis (the policy's default
-#                  max; hc-bench's stand-in control core admits all) [100]
+#                  max; a run where Redis refuses a JOIN fails) [100]
 #   --pipeline N   EVALSHA calls in flight [32]
-#   --events N     events per Redis window [hc-bench-redis's defaults]
-#   --hc-chunks N  hc-bench's window in chunks of 8,192 datagrams
-#                  [its defaults: 8 for batch64, 32 for batch1]
+#   --hc-chunks N  the window, both programs', in chunks of 8,192 datagrams
+#                  [hc-bench's defaults: 8 for batch64, 32 for batch1]
 #   --help
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-build=./build users=1000000 rooms=20000 reps=5 max=100 pipeline=32 events= chunks=
+build=./build users=1000000 rooms=20000 reps=5 max=100 pipeline=32 chunks=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--build) build=${2:?--build DIR}; shift ;;
@@ -41,14 +47,13 @@ while [ $# -gt 0 ]; do
 	--reps) reps=${2:?--reps N}; shift ;;
 	--max) max=${2:?--max N}; shift ;;
 	--pipeline) pipeline=${2:?--pipeline N}; shift ;;
-	--events) events=${2:?--events N}; shift ;;
 	--hc-chunks) chunks=${2:?--hc-chunks N}; shift ;;
 	-h|--help) sed -n '/^# run.sh/,/^#   --help/s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
 done
-for v in "$users" "$rooms" "$reps" "$max" "$pipeline" ${events:+"$events"} ${chunks:+"$chunks"}; do
+for v in "$users" "$rooms" "$reps" "$max" "$pipeline" ${chunks:+"$chunks"}; do
 	case $v in ''|*[!0-9]*) echo "run.sh: numbers only (see --help)" >&2; exit 2 ;; esac
 done
 [ "$reps" -ge 1 ] && [ "$reps" -le 99 ] || { echo "run.sh: --reps 1..99" >&2; exit 2; }
@@ -84,14 +89,28 @@ redis-cli -s "$sock" ping 2> /dev/null | grep -q PONG ||
 
 # field NAME LINE: the value of NAME=... in a case line
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<< "$2"; }
-declare -A hc hcc rd hrt
+# mix OUTPUT: the applied mix of its one window ("joins N %, ... no-ops N %")
+mix() { grep -o 'joins [0-9]* %, moves [0-9]* %, leaves [0-9]* %, no-ops [0-9]* %' <<< "$1"; }
+# the events of case $1 (batch64|batch1): k a datagram, hc-bench's chunks
+# a window and 2 (or fewer) to settle, the stream for both
+events_of() {
+	local k=64 c=8
+	[ "$1" = batch1 ] && k=1 c=32
+	c=${chunks:-$c}
+	win=$((c * 8192 * k)) settle=$(((c < 2 ? c : 2) * 8192 * k))
+	stream=$(((settle + win) + (settle + win) / 4 + 65536))
+}
+declare -A hc hcc rd rdc hrt
 cpu= tsc= frames=
 for rep in $(seq 1 "$reps"); do
 	for c in batch64 batch1; do
+		events_of "$c"
 		out=$("$hcb" -l "${cpus[0]},${cpus[1]}" --no-huge -m 3072 --no-pci --no-shconf --no-telemetry \
 			--file-prefix "hcpeers$$" --log-level=lib.eal:warning -- \
-			--users "$users" --rooms "$rooms" --reps 1 --case "$c" ${chunks:+--chunks "$chunks"} 2>&1) ||
+			--users "$users" --rooms "$rooms" --reps 1 --case "$c" --stream "$stream" \
+			${chunks:+--chunks "$chunks"} 2>&1) ||
 			{ echo "$out" >&2; echo "run.sh: hc-bench failed" >&2; exit 1; }
+		hc_mix=$(mix "$out")
 		line=$(grep "^case=$c " <<< "$out") || { echo "$out" >&2; exit 1; }
 		hc[$c]+=" $(field events_per_s "$line")"
 		hcc[$c]+=" $(field cycles_per_event "$line")"
@@ -102,12 +121,19 @@ for rep in $(seq 1 "$reps"); do
 		frames=$(field frames "$line")
 		out=$(taskset -c "${cpus[0]}" "$rdb" --socket "$sock" --script "$here/membership.lua" \
 			--users "$users" --rooms "$rooms" --max "$max" --pipeline "$pipeline" \
-			${events:+--events "$events"} --reps 1 --case "$c" 2>&1) ||
+			--settle "$settle" --events "$win" --stream "$stream" --reps 1 --case "$c" 2>&1) ||
 			{ echo "$out" >&2; echo "run.sh: hc-bench-redis failed" >&2; exit 1; }
 		grep "^redis_check=ok " <<< "$out" ||
 			{ echo "$out" >&2; echo "run.sh: the Redis state check failed" >&2; exit 1; }
 		line=$(grep "^case=$c " <<< "$out") || { echo "$out" >&2; exit 1; }
+		[ "$(field refused "$line")" = 0 ] || { echo "$out" >&2; echo "run.sh: Redis refused" \
+			"$(field refused "$line") JOINs into full rooms (--max $max), hc-bench admits all:" \
+			"not the same work; give more rooms or a larger --max" >&2; exit 1; }
+		[ -n "$hc_mix" ] && [ "$(mix "$out")" = "$hc_mix" ] || { echo "$out" >&2
+			echo "run.sh: the applied mixes differ: headcount ($hc_mix), Redis ($(mix "$out"))" >&2
+			exit 1; }
 		rd[$c]+=" $(field redis_events_per_s "$line")"
+		rdc[$c]+=" $(field redis_cycles_per_event "$line")"
 		echo "run.sh: turn $rep $c: headcount ${hc[$c]##* } redis ${rd[$c]##* } events/s" \
 			"(headcount's lcores $rtt ns apart, round trip)"
 	done
@@ -116,10 +142,12 @@ median() { tr ' ' '\n' <<< "$1" | grep . | sort -g |
 	awk -v f="${2:-%.0f}" '{v[NR] = $1} END {printf f "\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 for c in batch64 batch1; do
 	h=$(median "${hc[$c]}") r=$(median "${rd[$c]}") cyc=$(median "${hcc[$c]}" %.1f)
+	rcyc=$(median "${rdc[$c]}" %.1f)
 	rt=$(median "${hrt[$c]}")
 	ratio=$(awk -v h="$h" -v r="$r" 'BEGIN {if (r <= 0) print "inf"; else printf (h / r >= 100 ? "%.0f" : "%.2f"), h / r}')
 	echo "case=$c headcount_events_per_s=$h redis_events_per_s=$r ratio=$ratio" \
-		"headcount_cycles_per_event=$cyc headcount_xcore_rtt_ns=$rt" \
+		"headcount_cycles_per_event=$cyc redis_cycles_per_event=$rcyc" \
+		"headcount_xcore_rtt_ns=$rt" \
 		"headcount_frames=$frames users=$users" \
 		"rooms=$rooms reps=$reps redis_max=$max pipeline=$pipeline redis=$(redis-server --version |
 		sed -n 's/.*v=\([^ ]*\).*/\1/p') cpu=\"$cpu\" tsc_hz=$tsc"

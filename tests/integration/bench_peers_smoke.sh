@@ -7,6 +7,9 @@
 #      every Redis run's state check passed (redis_check=ok, one per case),
 #      and each case line has headcount (events/s, cycles per event),
 #      Redis, ratio and TSC frequency figures > 0;
+#      the same events for both (run.sh fails a turn whose applied mixes
+#      differ); with --max 22, where Redis refuses JOINs that hc-bench's
+#      stand-in admits, run.sh fails instead of printing a ratio;
 #   2. the clamp: hc-bench-redis with --max 22 (rooms fill up) refuses
 #      JOINs (refused > 0), its state still equals the model exactly, and
 #      no room is above 22;
@@ -30,18 +33,26 @@ positive() {
 
 # 1. the one command
 out=$("$top/bench/peers/run.sh" --build "$build" --users 1000 --rooms 50 --reps 1 \
-	--events 4096 --hc-chunks 1 2>&1) || { echo "$out"; fail "run.sh exited non-zero"; }
+	--hc-chunks 1 2>&1) || { echo "$out"; fail "run.sh exited non-zero"; }
 echo "$out"
 oks=$(grep -c '^redis_check=ok ' <<< "$out" || true)
 [ "$oks" = 2 ] || fail "$oks Redis state checks passed, expected 2"
 for c in batch64 batch1; do
 	line=$(grep "^case=$c " <<< "$out") || fail "no case=$c line"
-	for f in headcount_events_per_s redis_events_per_s ratio headcount_cycles_per_event \
+	for f in headcount_events_per_s redis_events_per_s ratio headcount_cycles_per_event redis_cycles_per_event \
 		headcount_xcore_rtt_ns tsc_hz; do
 		positive "$f" "$line"
 	done
 	grep -Eq ' headcount_frames=(memory|cache) ' <<< "$line" || fail "no headcount_frames: $line"
 done
+
+rc=0
+out=$("$top/bench/peers/run.sh" --build "$build" --users 1000 --rooms 50 --reps 1 --max 22 \
+	--hc-chunks 1 2>&1) || rc=$?
+[ "$rc" = 1 ] || { echo "$out"; fail "run.sh --max 22: exit $rc, expected 1"; }
+grep -q '^run.sh: Redis refused [1-9][0-9]* JOINs into full rooms (--max 22)' <<< "$out" ||
+	{ echo "$out"; fail "run.sh --max 22: the refusals not named"; }
+! grep -q ' ratio=' <<< "$out" || { echo "$out"; fail "run.sh --max 22 printed a ratio"; }
 
 # 2. and 3.: hc-bench-redis against a redis-server of our own
 tmp=$(mktemp -d /tmp/hc-peers-smoke.XXXXXX)

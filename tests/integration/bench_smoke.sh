@@ -21,7 +21,11 @@
 #      only: the worker counts no checksum it skips, and where a frame
 #      was read from is not counted);
 #   3. a case that is not one exits 2 and names the cases (the first
-#      three of them checked).
+#      three of them checked);
+#   4. a stream shorter than the run takes (--stream 4096: replayed, so
+#      its leaves and joins turn into no-ops, another mix) fails the
+#      event cases with a message and exit 1; the default stream, which
+#      the runs above used, fits.
 # HC_BUILD: the build directory (meson sets it).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -34,7 +38,7 @@ fail() { echo "bench-smoke: FAIL: $*" >&2; exit 1; }
 . "$top/tools/hc-netns.sh" # (hc_cpu_list)
 read -r -a cpus <<< "$(hc_cpu_list)"
 eal=(--lcores "0@${cpus[0]},1@${cpus[1]:-${cpus[0]}}" --no-huge -m 2048 --no-pci --no-shconf --no-telemetry --file-prefix "hcbsmoke$$")
-small=(--users 1000 --rooms 50 --reps 1 --chunks 1 --stream 4096)
+small=(--users 1000 --rooms 50 --reps 1 --chunks 1)
 
 # field NAME LINE: NAME's value in LINE (empty if absent)
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<< " $2"; }
@@ -100,4 +104,10 @@ rc=0
 out=$("$bench" "${eal[@]}" -- "${small[@]}" --case no-such 2>&1) || rc=$?
 [ "$rc" = 2 ] || { echo "$out"; fail "--case no-such: exit $rc, expected 2"; }
 grep -q 'not a case (batch64, batch1, snapshot' <<< "$out" || { echo "$out"; fail "--case no-such: the cases not named"; }
+# 4.
+rc=0
+out=$(timeout 600 "$bench" "${eal[@]}" -- "${small[@]}" --case batch64 --stream 4096 2>&1) || rc=$?
+[ "$rc" = 1 ] || { echo "$out"; fail "a replayed stream: exit $rc, expected 1"; }
+grep -q '^hc-bench: FAIL: case batch64 measured another mix: the stream of 4096 events was replayed' \
+	<<< "$out" || { echo "$out"; fail "a replayed stream: no message"; }
 echo "bench-smoke: ok (every case completed with and without --rx-csum-offload --frames-cached, figures > 0)"
