@@ -612,6 +612,10 @@ unsigned hc_members_pick(struct hc_members *m, uint32_t room, unsigned k, uint32
 		int32_t at = (int32_t)p - 1;
 		if (m->slot[at].moved != 0 && (uint8_t)(now8 - m->slot[at].moved) < cooldown)
 			continue; /* moved a moment ago: leave them be */
+		if (m->pend.n_pending > 0 && hc_pending_find(&m->pend, m->slot[at].user_id) != NULL)
+			continue; /* on their way elsewhere (a seat request in flight):
+			             a MOVE from here would find them gone, and its
+			             seat would be held for nothing */
 		out[n].user_id = m->slot[at].user_id; /* (listed: in use) */
 		out[n].gateway_id = m->slot[at].gw;
 		m->slot[at].moved = now8 != 0 ? now8 : 1;

@@ -202,6 +202,21 @@ static void test_pick(void)
 	/* after it, all 20 again */
 	CU_ASSERT_EQUAL(hc_members_pick(&m, 5, 64, 1050, 30, picks), 20);
 	CU_ASSERT_EQUAL(hc_members_pick(&m, 7, 64, 1050, 30, picks), 0); /* empty room */
+	/* a user whose seat request elsewhere is in flight is not picked */
+	m.admission = 1;
+	struct hc_op away = {.user_id = 4, .room_id = 8, .op = HC_OP_JOIN,
+			     .gateway_id = (uint16_t)(100 + 4 % 3)};
+	hc_members_apply(&m, &away, 1);
+	CU_ASSERT_EQUAL_FATAL(m.pend.n_pending, 1);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 4), 5); /* still here */
+	n = hc_members_pick(&m, 5, 64, 1100, 30, picks);
+	CU_ASSERT_EQUAL(n, 19);
+	for (unsigned i = 0; i < n; i++)
+		CU_ASSERT_NOT_EQUAL(picks[i].user_id, 4);
+	hc_members_decide(&m, 4, 8, 0, away.gateway_id); /* refused: stays in 5 */
+	CU_ASSERT_EQUAL(m.pend.n_pending, 0);
+	m.admission = 0;
+	CU_ASSERT_EQUAL(hc_members_pick(&m, 5, 64, 1150, 30, picks), 20);
 	/* moves and leaves keep the lists right */
 	struct hc_op mv = {.user_id = 3, .room_id = 6, .op = HC_OP_JOIN};
 	struct hc_op lv = {.user_id = 21, .room_id = 6, .op = HC_OP_LEAVE, .gateway_id = 101};
