@@ -34,6 +34,11 @@ extern const CU_SuiteInfo hc_suite_deploy;
 extern const CU_SuiteInfo hc_suite_deploy_icmp;
 
 
+/* What rte_log writes from hc_test_log_begin() on, returned by
+ * hc_test_log_end() (NUL-terminated, malloc'd: the caller frees it). */
+void hc_test_log_begin(void);
+char *hc_test_log_end(void);
+
 /* Copy len bytes into a fresh single-segment mbuf from hc_test_pool. */
 struct rte_mbuf *hc_test_mbuf(const void *data, size_t len);
 /* The same from hc_test_big_pool (up to 9216 bytes). */

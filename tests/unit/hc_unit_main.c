@@ -13,6 +13,7 @@
 
 #include <CUnit/Basic.h>
 #include <rte_eal.h>
+#include <rte_log.h>
 #include <rte_mbuf.h>
 
 #include "hc_unit.h"
@@ -31,6 +32,27 @@ static struct rte_mbuf *mbuf_from(struct rte_mempool *mp, const void *data, size
 	}
 	memcpy(p, data, len);
 	return m;
+}
+
+static FILE *log_stream, *log_before;
+static char *log_text;
+static size_t log_len;
+
+void hc_test_log_begin(void)
+{
+	log_text = NULL;
+	log_len = 0;
+	log_stream = open_memstream(&log_text, &log_len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(log_stream);
+	log_before = rte_log_get_stream();
+	rte_openlog_stream(log_stream);
+}
+
+char *hc_test_log_end(void)
+{
+	rte_openlog_stream(log_before);
+	fclose(log_stream);
+	return log_text;
 }
 
 struct rte_mbuf *hc_test_mbuf(const void *data, size_t len)

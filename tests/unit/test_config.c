@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include <rte_cycles.h>
-#include <rte_log.h>
 
 #include "hc_conffile.h"
 #include "hc_control.h"
@@ -374,15 +373,9 @@ static void test_reload_key_paths(void)
 	/* keys turned off: a restart's; the running file is read again, and
 	 * the warnings name the keys removed without a line (none holds them) */
 	rewrite("[appliance]\nno-auth = yes\n");
-	char *logged = NULL;
-	size_t logged_len = 0;
-	FILE *m = open_memstream(&logged, &logged_len);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-	FILE *before = rte_log_get_stream();
-	rte_openlog_stream(m);
+	hc_test_log_begin();
 	reload_reads_running(keys_b, sk_b, 2);
-	rte_openlog_stream(before);
-	fclose(m);
+	char *logged = hc_test_log_end();
 	char line[300];
 	snprintf(line, sizeof(line), "%s: [appliance] keys: removed, needs a restart (ignored)",
 		 path);

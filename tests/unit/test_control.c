@@ -1160,16 +1160,10 @@ static void test_restart_log_bounded(void)
 	for (int i = 0; i < 10000; i++)
 		fprintf(f, "x%d\n%d\n", i, 100 + i);
 	fclose(f);
-	char *logged = NULL;
-	size_t logged_len = 0;
-	FILE *m = open_memstream(&logged, &logged_len);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-	FILE *before = rte_log_get_stream();
-	rte_openlog_stream(m);
+	hc_test_log_begin();
 	struct hc_restart r;
 	int rc = hc_restart_init(&r, own, "none", NULL, 0, 64, 1, 0, 1000, 0);
-	rte_openlog_stream(before);
-	fclose(m);
+	char *logged = hc_test_log_end();
 	CU_ASSERT_EQUAL_FATAL(rc, 0);
 	CU_ASSERT_EQUAL(r.holding, 1);
 	CU_ASSERT_EQUAL(r.st.listed, 1);
