@@ -1035,16 +1035,18 @@ int main(int argc, char **argv)
 	double rtt_start = xcore_rtt_ns(worker_lcore);
 	rte_eal_remote_launch(hc_worker_main, w, worker_lcore);
 
-	/* warm-up: every user joins once (not timed) */
+	/* warm-up: every user present where the stream starts joins its
+	 * room (not timed) */
 	static struct hc_event evs[64];
 	for (uint32_t u0 = 0; u0 < users; u0 += 64 * GATEWAYS)
 	for (unsigned g = 1; g <= GATEWAYS; g++) {
 		unsigned k = 0;
-		for (uint32_t u = u0 + g - 1; k < 64 && u < users && u < u0 + 64 * GATEWAYS;
-		     u += GATEWAYS, k++)
-			evs[k] = (struct hc_event){.user_id = rte_cpu_to_be_64(hc_gen_user_id(u)),
-				.room_id = rte_cpu_to_be_32(hc_gen_warm_room(u, rooms)),
-				.op = HC_OP_JOIN};
+		for (uint32_t u = u0 + g - 1; u < users && u < u0 + 64 * GATEWAYS; u += GATEWAYS)
+			if (hc_gen_start_room(u) != 0)
+				evs[k++] = (struct hc_event){
+					.user_id = rte_cpu_to_be_64(hc_gen_user_id(u)),
+					.room_id = rte_cpu_to_be_32(hc_gen_start_room(u)),
+					.op = HC_OP_JOIN};
 		if (k == 0)
 			continue;
 		struct rte_mbuf *m;
@@ -1053,7 +1055,7 @@ int main(int argc, char **argv)
 		while (rte_ring_enqueue(rx_ring, m) != 0)
 			drain_changes();
 	}
-	while (__atomic_load_n(&w->members.n_users, __ATOMIC_RELAXED) < users * 99ull / 100)
+	while (__atomic_load_n(&w->members.n_users, __ATOMIC_RELAXED) < hc_gen_present * 99 / 100)
 		drain_changes();
 	printf("hc-bench: warm: %" PRIu64 " users in the table\n", w->members.n_users);
 

@@ -22,6 +22,9 @@ uint64_t hc_gen_wraps;
 static struct hc_event *stream_of[GATEWAYS + 1];
 static uint64_t stream_pos[GATEWAYS + 1], stream_n[GATEWAYS + 1];
 
+static uint32_t *start_room; /* [users] after the burn-in, 0: absent */
+uint64_t hc_gen_present;
+
 static uint64_t rs = 0x853c49e6748fea9bull;
 uint32_t hc_gen_rnd(uint32_t n)
 {
@@ -57,8 +60,20 @@ int hc_gen_build(uint32_t users, uint32_t rooms)
 		}
 	}
 	for (uint32_t u = 0; u < users; u++)
-		room[u] = hc_gen_warm_room(u, rooms);
-	for (uint64_t i = 0; i < hc_gen_stream_len; i++) {
+		room[u] = 1 + u % rooms;
+	uint64_t burn = (uint64_t)HC_GEN_BURN_IN * users;
+	for (uint64_t i = 0; i < burn + hc_gen_stream_len; i++) {
+		if (i == burn) { /* the warm-up's state */
+			start_room = malloc(sizeof(uint32_t) * users);
+			if (start_room == NULL) {
+				free(room);
+				return -1;
+			}
+			memcpy(start_room, room, sizeof(uint32_t) * users);
+			hc_gen_present = 0;
+			for (uint32_t u = 0; u < users; u++)
+				hc_gen_present += room[u] != 0;
+		}
 		uint32_t u = hc_gen_rnd(users), r = 1 + hc_gen_rnd(rooms), p = hc_gen_rnd(100);
 		uint8_t op = HC_OP_JOIN;
 		if (room[u] != 0 && p < 30) {        /* leave */
@@ -68,6 +83,8 @@ int hc_gen_build(uint32_t users, uint32_t rooms)
 		} else {                             /* join or move */
 			room[u] = r;
 		}
+		if (i < burn)
+			continue;
 		unsigned g = hc_gen_home_of(u);
 		if (stream_n[g] == cap)
 			break; /* (never at the default sizes) */
@@ -76,6 +93,11 @@ int hc_gen_build(uint32_t users, uint32_t rooms)
 	}
 	free(room);
 	return 0;
+}
+
+uint32_t hc_gen_start_room(uint32_t i)
+{
+	return start_room[i];
 }
 
 uint16_t hc_gen_take(unsigned k, void *out)

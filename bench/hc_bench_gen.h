@@ -49,11 +49,20 @@ uint64_t hc_gen_user_index(uint64_t user_id);
 /* User i's gateway (its home, 1 .. HC_GEN_GATEWAYS). */
 static inline unsigned hc_gen_home_of(uint32_t i) { return 1 + i % HC_GEN_GATEWAYS; }
 
-/* The room user i joins in the warm-up (before the timed stream). */
-static inline uint32_t hc_gen_warm_room(uint32_t i, uint32_t rooms) { return 1 + i % rooms; }
-
-/* Build the timed stream for users/rooms: 0, or -1 (no memory). */
+/* Build the timed stream for users/rooms: 0, or -1 (no memory).  It
+ * starts where the mix is steady: from every user in a room (1 + i %
+ * rooms), HC_GEN_BURN_IN events a user are drawn and dropped (each user's
+ * chance of being present settles at 1 / 1.3 within about three of its
+ * events: from everyone present, the first windows had few joins and many
+ * leaves, and batch1's short windows measured another mix than batch64's
+ * long ones); the state they leave is the warm-up's. */
+#define HC_GEN_BURN_IN 4
 int hc_gen_build(uint32_t users, uint32_t rooms);
+
+/* After hc_gen_build: the room user i joins in the warm-up (0: absent,
+ * no JOIN), and how many users join there. */
+uint32_t hc_gen_start_room(uint32_t i);
+extern uint64_t hc_gen_present;
 
 /* The next datagram's worth: pick its gateway, copy k events of that
  * gateway's sub-stream (replayed cyclically) to out (k * sizeof(struct

@@ -192,17 +192,19 @@ static double window(unsigned k, uint64_t events, unsigned depth, uint64_t *mix)
 /* Every user joins its warm-up room (not timed), 64 per call. */
 static int warm_up(unsigned depth)
 {
-	uint64_t calls = (users + 63) / 64, want[O_N] = {0}, got[O_N] = {0};
+	uint64_t calls = (hc_gen_present + 63) / 64, want[O_N] = {0}, got[O_N] = {0};
 	char **cmd = malloc(sizeof(char *) * calls);
 	long long *len = calloc(calls, sizeof(long long));
 	if (cmd == NULL || len == NULL)
 		return -1;
 	struct hc_event ev[64];
+	uint32_t u = 0; /* every user present where the stream starts */
 	for (uint64_t c = 0; c < calls; c++) {
 		unsigned k = 0;
-		for (uint32_t u = (uint32_t)(c * 64); k < 64 && u < users; u++, k++)
-			ev[k] = (struct hc_event){.user_id = htobe64(hc_gen_user_id(u)),
-				.room_id = htobe32(hc_gen_warm_room(u, rooms)), .op = HC_OP_JOIN};
+		for (; k < 64 && u < users; u++)
+			if (hc_gen_start_room(u) != 0)
+				ev[k++] = (struct hc_event){.user_id = htobe64(hc_gen_user_id(u)),
+					.room_id = htobe32(hc_gen_start_room(u)), .op = HC_OP_JOIN};
 		cmd[c] = format_call(ev, k, want, &len[c]);
 	}
 	run_calls(cmd, len, calls, depth, got);
