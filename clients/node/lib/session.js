@@ -193,7 +193,15 @@ class Session extends EventEmitter {
 		const appl = [];
 		for (const text of list) {
 			const { host, port } = splitAddress(text);
-			const address = net.isIP(host) ? host : (await dns.promises.lookup(host)).address;
+			// a name: its IPv4 address first (the appliance speaks UDP
+			// over IPv4; resolvers often list AAAA first), as libheadcount
+			const found = net.isIP(host) ? host :
+				(await dns.promises.lookup(host, { family: 4 })
+					.catch(() => dns.promises.lookup(host))).address;
+			// IPv6 in its canonical text, as a datagram's source reads
+			// (rinfo.address): "0:0:0:0:0:0:0:1" is "::1"
+			const address = net.isIPv6(found) ?
+				new net.SocketAddress({ address: found, family: 'ipv6' }).address : found;
 			appl.push({ text, address, port, v6: net.isIPv6(address) });
 		}
 		let local = null;
@@ -381,8 +389,10 @@ class Session extends EventEmitter {
 
 	// Asked for a snapshot: send one unless the newest is still on its way.
 	_wantSnapshot(force) {
+		// (an acknowledgement of 0: none yet, as after a restart; in
+		// serial order 0 comes after a last chunk past 2^31)
 		const inFlight = this.snapshotSentUs !== 0 &&
-			P.seqAfter(this.snapshotLastSeq, this.st.acked) &&
+			(this.st.acked === 0 || P.seqAfter(this.snapshotLastSeq, this.st.acked)) &&
 			nowUs() - this.snapshotSentUs < 1000 * (200 + 2 * this.cfg.heartbeatMs);
 		if (force || !inFlight)
 			this._sendSnapshot();
@@ -656,10 +666,19 @@ class Session extends EventEmitter {
 		}
 		if (this.appl.length < 2 || now - this.talkSinceUs < lostUs)
 			return;
+		// keep what we know of this address (its incarnation and replay
+		// window: an old datagram of it replayed later is still old),
+		// resume what we knew of the next (switch_appliance in libheadcount)
+		const was = this.appl[this.cur];
+		was.inc = this.applInc;
+		was.heardUs = this.applHeardUs;
+		was.replay = this.replay;
 		this.cur = (this.cur + 1) % this.appl.length;
+		const to = this.appl[this.cur];
+		this.applInc = to.inc || 0;
+		this.applHeardUs = to.heardUs || 0;
+		this.replay = to.replay || new P.Replay();
 		this.talkSinceUs = now;
-		this.applHeardUs = 0;
-		this.applInc = 0;
 		this.switched = true;
 		this.st.appliance_switches++;
 		this.nextHbUs = now;
@@ -862,13 +881,16 @@ class Session extends EventEmitter {
 		if (clean) {
 			this.flush();
 			this._sendHeartbeat(P.HB.SHUTDOWN);
-			if (this.inflight > 0)
-				await new Promise((resolve) => {
-					const t = setTimeout(resolve, 1000);
-					this.drainWaiters.push(() => { clearTimeout(t); resolve(); });
-				});
 		}
+		// closed from here: nothing received, timed or sent after the
+		// SHUTDOWN while it drains (a datagram handled meanwhile re-armed
+		// the timer, whose heartbeat took the gateway back)
 		this.closed = true;
+		if (clean && this.inflight > 0)
+			await new Promise((resolve) => {
+				const t = setTimeout(resolve, 1000);
+				this.drainWaiters.push(() => { clearTimeout(t); resolve(); });
+			});
 		this.sock.close();
 	}
 }

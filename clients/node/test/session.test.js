@@ -485,6 +485,90 @@ test('id conflict and its end; LOST after lostMs of silence; RESYNC RESTART asks
 	}
 });
 
+// Several appliance addresses: each keeps its own incarnation and replay
+// window across switches (as libheadcount's switch_appliance), so back on
+// an address an old datagram of it, replayed, is still old.
+test('several appliances: back on one, its replay window is its own', async () => {
+	const A = await FakeAppliance.start(KEY), B = await FakeAppliance.start(KEY);
+	const s = await Session.open({ appliance: `127.0.0.1:${A.port},127.0.0.1:${B.port}`,
+		gatewayId: GW, key: KEY, heartbeatMs: 50, lostMs: 150 });
+	try {
+		await A.next((d) => d.type === P.T.HEARTBEAT);
+		const old = heartbeat(A, s); // counter 1: captured by an attacker
+		await until(() => s.state === 'connected', 'connected to A');
+		heartbeat(A, s);
+		await until(() => s.stats().appliance_switches >= 2, 'A, then B, then A again', 5000);
+		assert.strictEqual(s.appliance(), `127.0.0.1:${A.port}`);
+		const replayed = s.stats().rx_replayed, restarts = s.stats().appliance_restarts;
+		A.raw(old);
+		await until(() => s.stats().rx_replayed === replayed + 1, 'the old datagram refused');
+		assert.strictEqual(s.stats().appliance_restarts, restarts);
+		heartbeat(A, s); // counter 3: fresh
+		await until(() => s.state === 'connected', 'A heard again');
+		assert.strictEqual(s.stats().appliance_restarts, restarts);
+	} finally {
+		await s.close(false);
+		A.close();
+		B.close();
+	}
+});
+
+// Past 2^31 sequences, after an appliance restart (it acknowledges 0
+// until it takes the snapshot): the snapshot in flight is not sent again
+// for every RESTART request (in serial order 0 comes after its last chunk).
+test('past 2^31: a RESTART request while the restart snapshot is in flight sends none', async () => {
+	const { a, s } = await lab();
+	try {
+		s.join(1, 10);
+		heartbeat(a, s);
+		await until(() => s.state === 'connected', 'connected');
+		s.seq = 0x80000010; // (as after 2^31 datagrams)
+		const mark = a.got.length;
+		a.incarnation += 8;
+		a.ctr = 0;
+		heartbeat(a, s, { acked: 0, users: 0, digest: 0n });
+		await a.next((d) => d.type === P.T.SNAPSHOT, mark);
+		const snaps = s.stats().snapshots, asked = s.stats().resync_requests;
+		a.send(GW, s.incarnation, P.T.RESYNC, 1, 16, (b, o) => P.writeResync(b, o, P.RESYNC.RESTART, 0, 0, 0));
+		await until(() => s.stats().resync_requests === asked + 1, 'the request handled');
+		assert.strictEqual(s.stats().snapshots, snaps);
+	} finally {
+		await s.close(false);
+		a.close();
+	}
+});
+
+// close(true): nothing is handled or sent after the SHUTDOWN, even while
+// it drains (a datagram handled then re-armed the timer, and its
+// heartbeat took the gateway back).
+test('clean close: a datagram arriving after the SHUTDOWN is not handled', async () => {
+	const { a, s } = await lab();
+	heartbeat(a, s);
+	await until(() => s.state === 'connected', 'connected');
+	// a send queue backed up: the SHUTDOWN drains for 300 ms
+	const send = s.sock.send.bind(s.sock);
+	s.sock.send = (b, off, len, port, addr, cb) =>
+		send(b, off, len, port, addr, (e) => setTimeout(() => cb(e), 300));
+	const closing = s.close(true);
+	const asked = s.stats().resync_requests;
+	a.send(GW, s.incarnation, P.T.RESYNC, 1, 16, (b, o) => P.writeResync(b, o, P.RESYNC.RESTART, 0, 0, 0));
+	await closing;
+	await new Promise((r) => setTimeout(r, 100));
+	assert.strictEqual(s.stats().resync_requests, asked);
+	const hb = await a.next((d) => d.type === P.T.HEARTBEAT && (d.hb.flags & P.HB.SHUTDOWN));
+	assert.strictEqual(a.got.filter((d, i) => i > hb.index).length, 0, 'nothing after the SHUTDOWN');
+	a.close();
+});
+
+test('an IPv6 literal in any spelling is the address datagrams come from', async () => {
+	const s = await Session.open({ appliance: '[0:0:0:0:0:0:0:1]:7100', gatewayId: GW, key: KEY });
+	try {
+		assert.strictEqual(s.appl[0].address, '::1');
+	} finally {
+		await s.close(false);
+	}
+});
+
 test('clean close flushes and says SHUTDOWN; a crash sends nothing more', async () => {
 	const { a, s } = await lab();
 	s.join(1, 10);
