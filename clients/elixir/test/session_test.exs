@@ -675,6 +675,29 @@ defmodule HeadCount.SessionTest do
     assert_receive {:headcount_state, ^s, :lost}, 2000
   end
 
+  # past 2^31 sequences, after an appliance restart (it acknowledges 0
+  # until it takes the snapshot): the snapshot in flight is not sent again
+  # for a RESTART request (in serial order 0 comes after its last chunk)
+  test "past 2^31: a RESTART request while the restart snapshot is in flight sends none",
+       %{s: s, app: app} do
+    app = hb(app, s)
+    assert_receive {:headcount_state, ^s, :connected}
+    :sys.replace_state(s, fn st -> %{st | seq: 0x80000010} end)
+    app = %{app | ainc: @ainc + 1, ctr: 0}
+    app = hb(app, s, acked: 0, users: 0, digest: 0)
+    assert_receive {:headcount_state, ^s, :appliance_restarted}
+    {_, 6, _, _, _, _, _} = recv_type(app, 6)
+    snaps = Session.stats(s).snapshots
+    _ = answer(app, 7, [Proto.resync_rec(3, 0, 0)])
+    assert until(s, &(&1.resync_requests == 1)).snapshots == snaps
+  end
+
+  # never heard (a wrong key, a wrong address): :lost after lost_ms
+  @tag opts: [heartbeat_ms: 20, lost_ms: 100]
+  test "never heard: lost after lost_ms", %{s: s} do
+    assert_receive {:headcount_state, ^s, :lost}, 2000
+  end
+
   test "close clean says SHUTDOWN after flushing", %{s: s, app: app} do
     :ok = Session.join(s, 1, 5, 0)
     :ok = Session.close(s, :clean)

@@ -693,8 +693,10 @@ defmodule HeadCount.Session do
 
   # send one unless the newest is still on its way (sent recently, not acked)
   defp want_snapshot(s, force) do
+    # (an acknowledgement of 0: none yet, as after a restart; in serial
+    # order 0 comes after a last chunk past 2^31)
     in_flight =
-      s.snap_sent_at != nil and Proto.seq_after(s.snap_last_seq, s.acked) and
+      s.snap_sent_at != nil and (s.acked == 0 or Proto.seq_after(s.snap_last_seq, s.acked)) and
         now() - s.snap_sent_at < 200 + 2 * s.hb_ms
 
     if force or not in_flight, do: send_snapshot(s), else: s
@@ -711,7 +713,9 @@ defmodule HeadCount.Session do
     s = send_heartbeat(s, 0)
 
     s =
-      if s.state in [:connected, :id_conflict] and now() - s.aheard > s.lost_ms,
+      # (never heard since the start: aheard is the start; a wrong key or
+      # address is :lost after lost_ms, as in libheadcount)
+      if s.state in [:connecting, :connected, :id_conflict] and now() - s.aheard > s.lost_ms,
         do: notify(%{s | state: :lost}, :lost),
         else: s
 
