@@ -206,7 +206,7 @@ static void snap_sweep(struct hc_members *m, uint16_t gw, uint8_t gen)
 			if (sl->room == 0 || sl->gw != gw || sl->mark == gen)
 				continue; /* (a slot with a room is in use) */
 			uint64_t user = sl->user_id;
-			if (m->pend.n_pending > 0 && hc_pending_find(&m->pend, user) != NULL)
+			if (hc_pending_waiting(&m->pend, user))
 				continue; /* its SNAP_DROP decides after the answer */
 			remove_at(m, (int32_t)at, user, sl->room);
 			swept++;
@@ -612,7 +612,7 @@ unsigned hc_members_pick(struct hc_members *m, uint32_t room, unsigned k, uint32
 		int32_t at = (int32_t)p - 1;
 		if (m->slot[at].moved != 0 && (uint8_t)(now8 - m->slot[at].moved) < cooldown)
 			continue; /* moved a moment ago: leave them be */
-		if (m->pend.n_pending > 0 && hc_pending_find(&m->pend, m->slot[at].user_id) != NULL)
+		if (hc_pending_waiting(&m->pend, m->slot[at].user_id))
 			continue; /* on their way elsewhere (a seat request in flight):
 			             a MOVE from here would find them gone, and its
 			             seat would be held for nothing */

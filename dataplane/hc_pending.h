@@ -155,6 +155,12 @@ static inline struct hc_pending *hc_pending_find(struct hc_pending_table *t, uin
 	}
 }
 
+/* Is the user waiting for a seat decision?  (Slow paths: sweeps, picks.) */
+static inline int hc_pending_waiting(struct hc_pending_table *t, uint64_t user)
+{
+	return t->n_pending > 0 && hc_pending_find(t, user) != NULL;
+}
+
 /* The user (key position at, -1: none yet) asks for a seat, for an op
  * of `session`: on every JOIN that changes a room under admission. */
 static inline struct hc_pending *hc_pending_add(struct hc_pending_table *t, uint64_t user,

@@ -1136,6 +1136,16 @@ static void write_text(const char *path, const char *text)
 	fclose(f);
 }
 
+/* A state file DIR/gateways holding text, in a directory made from the
+ * mkdtemp template dir; its path in path[64]. */
+static void state_file_in(char *dir, char path[64], const char *text)
+{
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, 64, "%s/gateways", dir);
+	write_text(path, text);
+}
+
+
 /* How many times needle occurs in hay. */
 static unsigned count_of(const char *hay, const char *needle)
 {
@@ -1645,9 +1655,7 @@ static void test_ha_release_grants_no_lease(void)
 			r = k;
 	CU_ASSERT_FATAL(r != 0);
 	char dir[] = "/tmp/hc-ha-XXXXXX", path[64];
-	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/gateways", dir);
-	write_text(path, "# listed\n5\n"); /* gateway 5 is waited for */
+	state_file_in(dir, path, "# listed\n5\n"); /* gateway 5 is waited for */
 	struct hc_ha was = d.ha;
 	uint32_t inc = d.tx.incarnation;
 	d.ha.role = HC_HA_MASTER;
@@ -1699,9 +1707,7 @@ static void test_pick_in_hold_skipped(void)
 	settle();
 	CU_ASSERT_EQUAL_FATAL(d.book.room[to].users, 1);
 	char dir[] = "/tmp/hc-pick-XXXXXX", path[64];
-	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/gateways", dir);
-	write_text(path, "5\n"); /* gateway 5 is waited for */
+	state_file_in(dir, path, "5\n"); /* gateway 5 is waited for */
 	CU_ASSERT_EQUAL_FATAL(hc_restart_again(&d.restart, path, "none", NULL, 0, 64, 1,
 					       0, 1000 * rte_get_tsc_hz(), W0), 0);
 	CU_ASSERT_FATAL(hc_restart_holding(&d.restart));
@@ -1732,9 +1738,7 @@ static void test_pick_in_hold_skipped(void)
 static void test_restart_again_keeps_writer(void)
 {
 	char dir[] = "/tmp/hc-fw-XXXXXX", path[64], text[256];
-	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/gateways", dir);
-	write_text(path, "# old\n4\n");
+	state_file_in(dir, path, "# old\n4\n");
 	struct hc_restart r;
 	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, path, "none", NULL, 0, 64, 1, 0, 1000, W0), 0);
 	CU_ASSERT_EQUAL(r.st.listed, 1);
@@ -1788,9 +1792,7 @@ static int state_file_is(const char *path, const char *ids)
 static void test_restart_early_end_keeps_listed(void)
 {
 	char dir[] = "/tmp/hc-early-XXXXXX", path[64];
-	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/gateways", dir);
-	write_text(path, "5\n6\n7\n");
+	state_file_in(dir, path, "5\n6\n7\n");
 	struct hc_restart r;
 	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, path, "none", NULL, 0, 64, 1, 0, 1000, W0), 0);
 	CU_ASSERT_EQUAL(r.st.listed, 3);
