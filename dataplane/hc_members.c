@@ -74,7 +74,10 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 					   64, socket);
 	m->gw_pend_new = rte_zmalloc_socket("hc_gw_pend_new", HC_GATEWAY_IDS * sizeof(uint32_t),
 					    64, socket);
+	m->parked = rte_malloc_socket("hc_parked", HC_MEMBERS_PARKED * sizeof(struct hc_op), 64,
+				      socket);
 	if (hc_pending_init(&m->pend, rte_rand(), socket) != 0 || m->gw_users == NULL ||
+	    m->parked == NULL ||
 	    m->snap_marked == NULL || m->snap_gen_now == NULL || m->gw_digest == NULL ||
 	    m->gw_pending == NULL || m->gw_pend_new == NULL) {
 		hc_members_free(m);
@@ -98,6 +101,7 @@ void hc_members_free(struct hc_members *m)
 	rte_free(m->gw_digest);
 	rte_free(m->gw_pending);
 	rte_free(m->gw_pend_new);
+	rte_free(m->parked);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -171,49 +175,6 @@ static inline void snap_gen_see(struct hc_members *m, uint16_t gw, uint8_t gen)
 {
 	if (gen != m->snap_gen_now[gw] && !snap_gen_older(gen, m->snap_gen_now[gw]))
 		snap_gen_begin(m, gw, gen);
-}
-
-/* End of a snapshot of gateway gw at this owner: every user of gw not
- * marked gen goes.  Users waiting for a seat decision are checked after
- * it (a SNAP_DROP in their chain).  The slot table is scanned only when
- * some user of gw is unmarked.  HC_CHG_SWEPT follows the snapshot's
- * requests and the sweep's removals: the control core may release the
- * seat requests a restart held as soon as it reads it (hc_restart.h), and
- * seats the sweep freed are then free in its book. */
-static void snap_sweep(struct hc_members *m, uint16_t gw, uint8_t gen)
-{
-	int counted = 1; /* snap_marked counts gen's marks */
-	if (m->snap_gen_now[gw] != gen) {
-		if (snap_gen_older(gen, m->snap_gen_now[gw])) {
-			counted = 0; /* an older snapshot's sweep (not reached: sweeps
-			                are never deferred, and a generation begins at
-			                its first op, snap_gen_see): its marks are not
-			                counted */
-		} else {
-			snap_gen_begin(m, gw, gen); /* none of its members are ours */
-		}
-	}
-	HC_RELAXED_ADD(&m->st.sweeps, 1);
-	struct hc_op o = {.gateway_id = gw};
-	if (m->pend.n_pending > 0)
-		hc_pending_defer_all(&m->pend, (struct hc_op){.gateway_id = gw, .gen = gen,
-						       .op = HC_OP_SNAP_DROP});
-	if (!counted || m->snap_marked[gw] < m->gw_users[gw]) {
-		HC_RELAXED_ADD(&m->st.sweep_scans, 1);
-		uint64_t swept = 0;
-		for (uint32_t at = 0; at < m->capacity; at++) {
-			const struct hc_slot *sl = &m->slot[at];
-			if (sl->room == 0 || sl->gw != gw || sl->mark == gen)
-				continue; /* (a slot with a room is in use) */
-			uint64_t user = sl->user_id;
-			if (hc_pending_waiting(&m->pend, user))
-				continue; /* its SNAP_DROP decides after the answer */
-			remove_at(m, (int32_t)at, user, sl->room);
-			swept++;
-		}
-		HC_RELAXED_ADD(&m->st.snap_swept, swept); /* not LEAVEs: counted apart */
-	}
-	report(m, &o, 0, 0, HC_CHG_SWEPT);
 }
 
 /* One batch in the making: which users it added or removed (their bulk
@@ -291,26 +252,67 @@ static inline int32_t batch_pos(struct hc_members *m, const struct batch *b,
 		hc_usertab_lookup(&m->users, o->user_id) : bulk;
 }
 
-/* Is there a key for one more new user (counting the keys promised to
- * new users whose seat request is in flight), and is its gateway below
- * its share of --max-users-per-gateway (its users here and its new users
- * whose seat request is in flight)?  Else the JOIN or snapshot member is
- * refused (HC_CHG_FULL: the gateway is told) and counted.  New users
+/* Why one more new user (a JOIN's or a snapshot member's) cannot have a
+ * key now, or NEW_KEY_FREE: its gateway holds its share of
+ * --max-users-per-gateway (its users here and its new users whose seat
+ * request is in flight), or there is no key left (counting the keys
+ * promised to new users whose seat request is in flight).  New users
  * only (a user taken over from another gateway is not new to the table,
  * and is not refused): a known user's path has no test for the cap. */
-static inline int have_key_for_new(struct hc_members *m, struct batch *b, const struct hc_op *o)
+enum { NEW_KEY_FREE, NEW_KEY_GATEWAY_CAP, NEW_KEY_TABLE };
+static inline int new_key(const struct hc_members *m, const struct batch *b,
+			  const struct hc_op *o)
 {
 	if (unlikely(m->gw_user_cap != 0) &&
-	    m->gw_users[o->gateway_id] + m->gw_pend_new[o->gateway_id] >= m->gw_user_cap) {
-		b->full++;
+	    m->gw_users[o->gateway_id] + m->gw_pend_new[o->gateway_id] >= m->gw_user_cap)
+		return NEW_KEY_GATEWAY_CAP;
+	if (likely(m->n_users + (uint64_t)b->dusers + m->pend_new < m->capacity))
+		return NEW_KEY_FREE;
+	return NEW_KEY_TABLE;
+}
+
+/* A new user refused (HC_CHG_FULL: the gateway is told), and counted. */
+static void refuse_new(struct hc_members *m, struct batch *b, const struct hc_op *o, int why)
+{
+	b->full++;
+	if (why == NEW_KEY_GATEWAY_CAP)
 		HC_RELAXED_ADD(&m->st.gateway_cap_full, 1);
-		report(m, o, 0, o->room_id, HC_CHG_FULL);
+	report(m, o, 0, o->room_id, HC_CHG_FULL);
+}
+
+/* A JOIN of a new user: is there a key for it?  Else it is refused. */
+static inline int have_key_for_new(struct hc_members *m, struct batch *b, const struct hc_op *o)
+{
+	int why = new_key(m, b, o);
+	if (likely(why == NEW_KEY_FREE))
+		return 1;
+	refuse_new(m, b, o, why);
+	return 0;
+}
+
+/* A snapshot member of a new user: is there a key for it?  The users its
+ * own sweep is about to remove (the gateway no longer has them: LEAVEs
+ * lost in a gap) still count here, so a gateway near its cap, or a table
+ * near --max-users, would have live users refused.  A member of the
+ * current snapshot that finds no key therefore waits for the sweep
+ * (parked, up to HC_MEMBERS_PARKED of them) and is judged again there
+ * (replay_parked); a member that cannot wait (parked already, replayed
+ * after a seat answer, or no room to park) is refused. */
+static inline int member_key_for_new(struct hc_members *m, struct batch *b,
+				     const struct hc_op *o)
+{
+	int why = new_key(m, b, o);
+	if (likely(why == NEW_KEY_FREE))
+		return 1;
+	if (!(o->flags & (HC_OPF_DEFERRED | HC_OPF_PARKED)) &&
+	    o->gen == m->snap_gen_now[o->gateway_id] && m->n_parked < HC_MEMBERS_PARKED) {
+		m->parked[m->n_parked] = *o;
+		m->parked[m->n_parked].flags |= HC_OPF_PARKED;
+		m->n_parked++;
+		HC_RELAXED_ADD(&m->st.snap_parked, 1);
 		return 0;
 	}
-	if (likely(m->n_users + (uint64_t)b->dusers + m->pend_new < m->capacity))
-		return 1;
-	b->full++;
-	report(m, o, 0, o->room_id, HC_CHG_FULL);
+	refuse_new(m, b, o, why);
 	return 0;
 }
 
@@ -463,7 +465,7 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
 	if (m->admission && cur != o->room_id) {
 		if (o->flags & HC_OPF_DECIDED)
 			return; /* refused: not in room_id; the sweep judges cur */
-		if (at < 0 && !have_key_for_new(m, b, o))
+		if (at < 0 && !member_key_for_new(m, b, o))
 			return;
 		/* a seat request like a JOIN's; this SET waits behind it */
 		struct hc_pending *p = ask_seat(m, b, o, at, cur, HC_CHG_RESTATE, 0);
@@ -473,7 +475,7 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
 		return;
 	}
 	if (at < 0) {
-		if (!have_key_for_new(m, b, o))
+		if (!member_key_for_new(m, b, o))
 			return;
 		at = hc_usertab_add_absent(&m->users, o->user_id); /* (batch_pos) */
 		if (unlikely(at < 0)) {
@@ -529,6 +531,81 @@ static inline void op_snap_drop(struct hc_members *m, struct batch *b, const str
 	}
 }
 
+/* gw's snapshot members that found no key (member_key_for_new), judged
+ * again at its sweep, now that the users it removed no longer count: the
+ * users it named are all that count for gw.  Each was the current
+ * snapshot's when parked, and a snapshot's sweep follows its members
+ * (hc_snapshot.c), so one of another generation is not reached: refused.
+ * A member whose user waits for a seat decision meanwhile (another
+ * gateway's JOIN) waits behind it, as any op.  Ops of other gateways stay
+ * parked, in order. */
+static void replay_parked(struct hc_members *m, struct batch *b, uint16_t gw, uint8_t gen)
+{
+	uint32_t kept = 0, n = m->n_parked;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct hc_op *o = &m->parked[i];
+		if (o->gateway_id != gw) {
+			m->parked[kept++] = *o;
+			continue;
+		}
+		if (o->gen != gen) {
+			refuse_new(m, b, o, NEW_KEY_TABLE); /* (not reached) */
+			continue;
+		}
+		int32_t at = hc_usertab_lookup(&m->users, o->user_id);
+		uint32_t cur = at >= 0 ? m->slot[at].room : 0;
+		if (!hc_pending_hold(&m->pend, o))
+			op_snap_set(m, b, o, at, cur); /* (it parks no more: HC_OPF_PARKED) */
+	}
+	m->n_parked = kept;
+}
+
+/* End of a snapshot of gateway gw at this owner: every user of gw not
+ * marked gen goes.  Users waiting for a seat decision are checked after
+ * it (a SNAP_DROP in their chain).  The slot table is scanned only when
+ * some user of gw is unmarked.  HC_CHG_SWEPT follows the snapshot's
+ * requests and the sweep's removals: the control core may release the
+ * seat requests a restart held as soon as it reads it (hc_restart.h), and
+ * seats the sweep freed are then free in its book.  The members that
+ * waited for the sweep for a key (parked) are judged again before it. */
+static void snap_sweep(struct hc_members *m, struct batch *b, uint16_t gw, uint8_t gen)
+{
+	int counted = 1; /* snap_marked counts gen's marks */
+	if (m->snap_gen_now[gw] != gen) {
+		if (snap_gen_older(gen, m->snap_gen_now[gw])) {
+			counted = 0; /* an older snapshot's sweep (not reached: sweeps
+			                are never deferred, and a generation begins at
+			                its first op, snap_gen_see): its marks are not
+			                counted */
+		} else {
+			snap_gen_begin(m, gw, gen); /* none of its members are ours */
+		}
+	}
+	HC_RELAXED_ADD(&m->st.sweeps, 1);
+	struct hc_op o = {.gateway_id = gw};
+	if (m->pend.n_pending > 0)
+		hc_pending_defer_all(&m->pend, (struct hc_op){.gateway_id = gw, .gen = gen,
+						       .op = HC_OP_SNAP_DROP});
+	if (!counted || m->snap_marked[gw] < m->gw_users[gw]) {
+		HC_RELAXED_ADD(&m->st.sweep_scans, 1);
+		uint64_t swept = 0;
+		for (uint32_t at = 0; at < m->capacity; at++) {
+			const struct hc_slot *sl = &m->slot[at];
+			if (sl->room == 0 || sl->gw != gw || sl->mark == gen)
+				continue; /* (a slot with a room is in use) */
+			uint64_t user = sl->user_id;
+			if (hc_pending_waiting(&m->pend, user))
+				continue; /* its SNAP_DROP decides after the answer */
+			remove_at(m, (int32_t)at, user, sl->room);
+			swept++;
+		}
+		HC_RELAXED_ADD(&m->st.snap_swept, swept); /* not LEAVEs: counted apart */
+	}
+	if (m->n_parked > 0)
+		replay_parked(m, b, gw, gen);
+	report(m, &o, 0, 0, HC_CHG_SWEPT);
+}
+
 /* The batch's counters, added to st once (relaxed stores). */
 static inline void batch_publish(struct hc_members *m, const struct batch *b)
 {
@@ -564,7 +641,7 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 	for (unsigned i = 0; i < n; i++) {
 		const struct hc_op *o = &ops[i];
 		if (unlikely(o->op == HC_OP_SNAP_SWEEP)) {
-			snap_sweep(m, o->gateway_id, o->gen);
+			snap_sweep(m, &b, o->gateway_id, o->gen);
 			b.stale_all = 1;
 			continue;
 		}

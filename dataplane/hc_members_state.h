@@ -96,6 +96,12 @@ struct hc_members {
 	                             new users' seat requests in flight
 	                             counted: this worker's share of
 	                             --max-users-per-gateway; 0: no cap  */
+	/* snapshot members of new users that found no key, waiting for
+	 * their snapshot's sweep to be judged again (hc_members.c,
+	 * member_key_for_new); empty but between a snapshot's members and
+	 * its sweep */
+	struct hc_op *parked;     /* [HC_MEMBERS_PARKED]                 */
+	uint32_t n_parked;
 	int time_stages;          /* 1: each batch's stages timed into cyc
 	                             (four TSC reads more a batch); 0: the
 	                             appliance's, no TSC read              */
@@ -107,6 +113,12 @@ struct hc_members {
 /* Ops that may wait for decisions at once; a caller keeps
  * pend.n_deferred + ops it applies <= this. */
 #define HC_MEMBERS_DEFERRED HC_PENDING_DEFERRED
+
+/* Snapshot members that may wait for their sweep at once (all
+ * gateways'); one more is refused at once, as before there was waiting.
+ * A caller keeps room for a seat request and a deferral for each of
+ * them besides a sweep's (hc_ops.c). */
+#define HC_MEMBERS_PARKED 4096
 
 /* Largest batch hc_members_apply takes in one call. */
 #define HC_MEMBERS_BATCH 64

@@ -30,6 +30,10 @@ struct hc_op {
  * current one is then of an older snapshot, whatever 8-bit serial order
  * says (it may have waited many snapshots). */
 #define HC_OPF_DEFERRED 0x02
+/* hc_op.flags: a SNAP_SET of a new user that found no key and waited for
+ * its snapshot's sweep (hc_members.c, member_key_for_new): judged there
+ * once more, it waits no more. */
+#define HC_OPF_PARKED 0x04
 
 /*
  * Ops of a snapshot replacing everything one gateway held (never on the

@@ -35,9 +35,11 @@ static void free_read(struct hc_worker *w)
 }
 
 /* Room in the membership for k more ops that may ask for a seat or wait
- * for a decision. */
+ * for a decision, and for the snapshot members parked until a sweep among
+ * them judges them again (each may do the same). */
 static inline int members_have_room(const struct hc_worker *w, unsigned k)
 {
+	k += w->members.n_parked;
 	return w->members.pend.n_deferred + k + HC_PENDING_MAX <= HC_MEMBERS_DEFERRED &&
 	       w->members.pend.n_pending + k <= HC_PENDING_MAX;
 }

@@ -80,6 +80,9 @@ struct hc_members_stats {
 	uint64_t gateway_cap_full; /* new users refused (FULL, in table_full
 	                              too): their gateway held its share of
 	                              --max-users-per-gateway               */
+	uint64_t snap_parked; /* snapshot members of new users that found no
+	                         key and waited for their sweep (its removals
+	                         may free one): judged again there       */
 };
 
 struct hc_seq_stats {

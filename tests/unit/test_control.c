@@ -804,6 +804,100 @@ static void table_full_case(int admission, uint64_t first_user, uint32_t room)
 	w->members.admission = 1;
 }
 
+/* Gateway 3's users in the worker (a walk), for a snapshot restating them. */
+static struct {
+	uint64_t user[4096];
+	uint32_t room[4096];
+	unsigned n;
+} gw3;
+
+static void gw3_collect(uint64_t user, uint32_t room, void *arg)
+{
+	(void)arg;
+	if (hc_members_owner_of(&w->members, user) == 3 && gw3.n < 4096) {
+		gw3.user[gw3.n] = user;
+		gw3.room[gw3.n++] = room;
+	}
+}
+
+/* Gateway 3's snapshot of gw3's users, as datagrams of 59 members (a
+ * 1500-byte MTU's). */
+static void snapshot_gw3(uint32_t id)
+{
+	uint8_t p[HC_MAX_PAYLOAD];
+	unsigned chunks = (gw3.n + 58) / 59;
+	for (unsigned c = 0; c < chunks; c++) {
+		unsigned first = c * 59, k = gw3.n - first < 59 ? gw3.n - first : 59;
+		hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_SNAPSHOT, 3, (uint16_t)k, 1, 0,
+				  ++seq2);
+		struct hc_snapshot_prefix pf = {.snapshot_id = htonl(id),
+			.chunk_index = htonl(c), .chunk_count = htonl(chunks),
+			.total_users = htonl(gw3.n)};
+		memcpy(p + sizeof(struct hc_hdr), &pf, sizeof(pf));
+		for (unsigned i = 0; i < k; i++) {
+			struct hc_member mb = {.user_id = htobe64(gw3.user[first + i]),
+					       .room_id = htonl(gw3.room[first + i])};
+			memcpy(p + sizeof(struct hc_hdr) + sizeof(pf) + i * sizeof(mb), &mb,
+			       sizeof(mb));
+		}
+		feed_payload(p, sizeof(struct hc_hdr) + sizeof(pf) + k * sizeof(struct hc_member));
+	}
+}
+
+/* A gateway at its share of --max-users-per-gateway loses a LEAVE and a
+ * JOIN in a gap and restates: its snapshot's new member is seated, not
+ * refused FULL while the user it left (which the snapshot's sweep
+ * removes) still counts.  Real datagrams through the worker and the
+ * control core, admission on; the seat book ends exact. */
+static void test_snapshot_at_gateway_cap(void)
+{
+	static struct hc_assign a[64];
+	unsigned dgrams;
+	const uint32_t room = 33;
+	settle();
+	take_assigns(a, 64, &dgrams);
+	uint64_t users[2] = {820001, 820002};
+	uint32_t rooms[2] = {room, room};
+	uint8_t ops[2] = {HC_OP_JOIN, HC_OP_JOIN};
+	w->members.gw_user_cap = w->members.gw_users[3] + 2;
+	events_settled(users, rooms, ops, 2);
+	CU_ASSERT_EQUAL_FATAL(w->members.gw_users[3], w->members.gw_user_cap);
+	CU_ASSERT_EQUAL_FATAL(hc_members_room_of(&w->members, 820002), room);
+	take_assigns(a, 64, &dgrams);
+	uint64_t cap_full = w->members.st.gateway_cap_full, parked = w->members.st.snap_parked;
+	/* lost: 820002's LEAVE, 820003's JOIN; the snapshot names 820003 first */
+	gw3.n = 0;
+	gw3.user[gw3.n] = 820003;
+	gw3.room[gw3.n++] = room;
+	hc_members_walk(&w->members, gw3_collect, NULL);
+	unsigned kept = 0;
+	for (unsigned i = 0; i < gw3.n; i++)
+		if (gw3.user[i] != 820002) {
+			gw3.user[kept] = gw3.user[i];
+			gw3.room[kept++] = gw3.room[i];
+		}
+	gw3.n = kept;
+	snapshot_gw3(4242);
+	settle();
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, 820002), 0);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, 820003), room);
+	CU_ASSERT_EQUAL(w->members.gw_users[3], w->members.gw_user_cap);
+	CU_ASSERT_EQUAL(w->members.st.gateway_cap_full, cap_full);
+	CU_ASSERT_EQUAL(w->members.st.snap_parked, parked + 1);
+	CU_ASSERT_EQUAL(w->members.n_parked, 0);
+	CU_ASSERT_EQUAL(w->members.room_users[room], 2);
+	CU_ASSERT_EQUAL(d.book.room[room].users, 2);
+	unsigned n = take_assigns(a, 64, &dgrams);
+	for (unsigned i = 0; i < n; i++)
+		CU_ASSERT_NOT_EQUAL(a[i].status, HC_ASSIGN_FULL);
+	/* the room emptied, the cap gone */
+	uint64_t out[2] = {820001, 820003};
+	uint8_t leaves[2] = {HC_OP_LEAVE, HC_OP_LEAVE};
+	events_settled(out, rooms, leaves, 2);
+	CU_ASSERT_EQUAL(d.book.room[room].users, 0);
+	w->members.gw_user_cap = 0;
+}
+
 /* A gateway's seat requests in flight make it "settling" (its heartbeats
  * say so: its users and digest may lag what it sent), and only then. */
 static void test_settling(void)
@@ -2055,6 +2149,7 @@ static CU_TestInfo tests[] = {
 	{"a session far ahead of the clock is clamped", test_session_clamped},
 	{"user table full: refused, the gateway hears FULL", test_table_full},
 	{"user table full without admission", test_table_full_no_admission},
+	{"a snapshot's new member at its gateway's cap", test_snapshot_at_gateway_cap},
 	{"the largest PLACE (558 records) is passed whole", test_largest_place},
 	{"refused JOINs' seats elsewhere count against the gateway's quota",
 	 test_refusals_within_quota},

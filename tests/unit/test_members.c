@@ -650,13 +650,23 @@ static void test_gateway_cap(void)
 		apply1(u, 3, HC_OP_JOIN, 8, 0);
 	CU_ASSERT_EQUAL(m.gw_users[8], 5);
 	CU_ASSERT_EQUAL(m.st.gateway_cap_full, 4);
-	/* a snapshot member of a new user is refused too */
+	/* a snapshot member of a new user is refused too, at the sweep
+	 * (which removes none of the five: the snapshot names them all) */
 	m.n_changes = 0;
 	apply1(10, 2, HC_OP_SNAP_SET, 7, 1);
+	CU_ASSERT_EQUAL(m.n_changes, 0); /* waits for the sweep */
+	apply1(1, 4, HC_OP_SNAP_SET, 7, 1);
+	for (uint64_t u = 2; u <= 5; u++)
+		apply1(u, 1 + (uint32_t)(u % 3), HC_OP_SNAP_SET, 7, 1);
+	apply1(0, 0, HC_OP_SNAP_SWEEP, 7, 1);
 	CU_ASSERT_EQUAL(hc_members_room_of(&m, 10), 0);
+	CU_ASSERT_EQUAL(m.gw_users[7], 5);
 	CU_ASSERT_EQUAL(m.st.gateway_cap_full, 5);
-	CU_ASSERT_EQUAL_FATAL(m.n_changes, 1);
-	CU_ASSERT_EQUAL(chg[0].kind, HC_CHG_FULL);
+	CU_ASSERT_EQUAL(m.st.snap_parked, 1);
+	CU_ASSERT_EQUAL(m.n_parked, 0);
+	CU_ASSERT_EQUAL_FATAL(m.n_changes, 2);
+	CU_ASSERT(chg[0].kind == HC_CHG_FULL && chg[0].user_id == 10);
+	CU_ASSERT_EQUAL(chg[1].kind, HC_CHG_SWEPT);
 	/* one leaves: one more fits, then no more */
 	apply1(2, 3, HC_OP_LEAVE, 7, 0);
 	apply1(11, 2, HC_OP_JOIN, 7, 0);
@@ -715,6 +725,151 @@ static void test_gateway_cap(void)
 	CU_ASSERT_EQUAL(m.gw_pend_new[9], 0);
 	CU_ASSERT_EQUAL(m.gw_users[9], 3);
 	CU_ASSERT_EQUAL(hc_members_room_of(&m, 200), 6);
+	CU_ASSERT_EQUAL(lists_check(&m), 0);
+	m.changes = NULL;
+	hc_members_free(&m);
+}
+
+/* Count of changes of a kind for a user (0: any user) in chg[0..n). */
+static unsigned chg_count(const struct hc_change *c, unsigned n, uint16_t kind, uint64_t user)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < n; i++)
+		k += c[i].kind == kind && (user == 0 || c[i].user_id == user);
+	return k;
+}
+
+/* A snapshot's new members are judged after the users its sweep removes
+ * stop counting: a gateway at its share of --max-users-per-gateway that
+ * lost a LEAVE and a JOIN in a gap restates, and its new user is seated
+ * (not refused FULL while the user it left still counts); so with a table
+ * full at --max-users.  A snapshot naming more users than the cap still
+ * has the excess refused (at the sweep, before SWEPT), another gateway's
+ * waiting members wait on for their own sweep, under admission a waiting
+ * member asks for its seat at the sweep, and past HC_MEMBERS_PARKED
+ * waiting members one is refused at once. */
+static void test_snapshot_judged_after_sweep(void)
+{
+	static struct hc_change chg[HC_MEMBERS_PARKED + 64];
+	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_parked", 8192, 16, 0), 0);
+	m.changes = chg;
+	m.changes_cap = HC_MEMBERS_PARKED + 64;
+	m.gw_user_cap = 4;
+	for (uint64_t u = 1; u <= 4; u++)
+		apply1(u, 1, HC_OP_JOIN, 7, 0);
+	CU_ASSERT_EQUAL_FATAL(m.gw_users[7], 4);
+	/* the gap: 4 left, 5 joined; the snapshot names 5 first */
+	m.n_changes = 0;
+	apply1(5, 2, HC_OP_SNAP_SET, 7, 1);
+	CU_ASSERT_EQUAL(m.n_parked, 1);
+	for (uint64_t u = 1; u <= 3; u++)
+		apply1(u, 1, HC_OP_SNAP_SET, 7, 1);
+	CU_ASSERT_EQUAL(m.n_changes, 0);
+	apply1(0, 0, HC_OP_SNAP_SWEEP, 7, 1);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 4), 0);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 5), 2);
+	CU_ASSERT_EQUAL(m.gw_users[7], 4);
+	CU_ASSERT_EQUAL(m.st.gateway_cap_full, 0);
+	CU_ASSERT_EQUAL(m.st.table_full, 0);
+	CU_ASSERT_EQUAL(m.st.snap_parked, 1);
+	CU_ASSERT_EQUAL(m.n_parked, 0);
+	CU_ASSERT_EQUAL(m.snap_marked[7], 4); /* 5 is marked too */
+	CU_ASSERT_EQUAL_FATAL(m.n_changes, 3);
+	CU_ASSERT(chg[0].kind == HC_CHG_APPLIED && chg[0].user_id == 4 && chg[0].to_room == 0);
+	CU_ASSERT(chg[1].kind == HC_CHG_APPLIED && chg[1].user_id == 5 && chg[1].to_room == 2);
+	CU_ASSERT_EQUAL(chg[2].kind, HC_CHG_SWEPT);
+
+	/* a snapshot naming five: one of the two new ones is refused at the
+	 * sweep; the gateway ends at its cap.  Gateway 8's member waits on. */
+	m.n_changes = 0;
+	apply1(100, 3, HC_OP_JOIN, 8, 0);
+	apply1(101, 3, HC_OP_JOIN, 8, 0);
+	apply1(102, 3, HC_OP_JOIN, 8, 0);
+	apply1(103, 3, HC_OP_JOIN, 8, 0);
+	apply1(104, 3, HC_OP_SNAP_SET, 8, 1); /* 8 at its cap: waits */
+	apply1(6, 2, HC_OP_SNAP_SET, 7, 2);
+	apply1(7, 2, HC_OP_SNAP_SET, 7, 2);
+	for (uint64_t u = 1; u <= 3; u++)
+		apply1(u, 1, HC_OP_SNAP_SET, 7, 2);
+	apply1(5, 2, HC_OP_SNAP_SET, 7, 2);
+	CU_ASSERT_EQUAL(m.n_parked, 3);
+	m.n_changes = 0;
+	apply1(0, 0, HC_OP_SNAP_SWEEP, 7, 2);
+	CU_ASSERT_EQUAL(m.gw_users[7], 4);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 6), 0);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 7), 0);
+	CU_ASSERT_EQUAL(m.st.gateway_cap_full, 2);
+	CU_ASSERT_EQUAL(m.n_parked, 1);
+	CU_ASSERT_EQUAL(m.parked[0].user_id, 104);
+	CU_ASSERT_EQUAL_FATAL(m.n_changes, 3);
+	CU_ASSERT(chg[0].kind == HC_CHG_FULL && chg[0].user_id == 6);
+	CU_ASSERT(chg[1].kind == HC_CHG_FULL && chg[1].user_id == 7);
+	CU_ASSERT_EQUAL(chg[2].kind, HC_CHG_SWEPT);
+	/* gateway 8's sweep: 103 was not named, 104 takes its place */
+	for (uint64_t u = 100; u <= 102; u++)
+		apply1(u, 3, HC_OP_SNAP_SET, 8, 1);
+	apply1(0, 0, HC_OP_SNAP_SWEEP, 8, 1);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 103), 0);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 104), 3);
+	CU_ASSERT_EQUAL(m.gw_users[8], 4);
+	CU_ASSERT_EQUAL(m.n_parked, 0);
+	CU_ASSERT_EQUAL(m.st.snap_parked, 4);
+	CU_ASSERT_EQUAL(lists_check(&m), 0);
+
+	/* under admission: the waiting member asks for its seat at the
+	 * sweep, before SWEPT, and is seated by the answer */
+	m.admission = 1;
+	m.n_changes = 0;
+	apply1(8, 2, HC_OP_SNAP_SET, 7, 3);
+	for (uint64_t u = 1; u <= 3; u++)
+		apply1(u, 1, HC_OP_SNAP_SET, 7, 3);
+	CU_ASSERT_EQUAL(m.n_parked, 1);
+	CU_ASSERT_EQUAL(m.n_changes, 0);
+	apply1(0, 0, HC_OP_SNAP_SWEEP, 7, 3); /* 5 goes, 8 asks */
+	CU_ASSERT_EQUAL_FATAL(m.n_changes, 3);
+	CU_ASSERT(chg[0].kind == HC_CHG_APPLIED && chg[0].user_id == 5);
+	CU_ASSERT(chg[1].kind == HC_CHG_RESTATE && chg[1].user_id == 8);
+	CU_ASSERT_EQUAL(chg[2].kind, HC_CHG_SWEPT);
+	CU_ASSERT_EQUAL(m.gw_pend_new[7], 1);
+	hc_members_decide(&m, 8, 2, 1, 7);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 8), 2);
+	CU_ASSERT_EQUAL(m.gw_users[7], 4);
+	CU_ASSERT_EQUAL(m.snap_marked[7], 4);
+	m.admission = 0;
+
+	/* the table at --max-users (no cap): the same, by the table's count */
+	hc_members_free(&m);
+	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_parked2", 6, 16, 0), 0);
+	m.changes = chg;
+	m.changes_cap = HC_MEMBERS_PARKED + 64;
+	for (uint64_t u = 1; u <= 6; u++)
+		apply1(u, 1, HC_OP_JOIN, 7, 0);
+	CU_ASSERT_EQUAL_FATAL(m.n_users, 6);
+	m.n_changes = 0;
+	apply1(9, 4, HC_OP_SNAP_SET, 7, 1);
+	for (uint64_t u = 2; u <= 6; u++)
+		apply1(u, 1, HC_OP_SNAP_SET, 7, 1);
+	apply1(0, 0, HC_OP_SNAP_SWEEP, 7, 1);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 1), 0);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 9), 4);
+	CU_ASSERT_EQUAL(m.n_users, 6);
+	CU_ASSERT_EQUAL(m.st.table_full, 0);
+	CU_ASSERT_EQUAL(chg_count(chg, m.n_changes, HC_CHG_FULL, 0), 0);
+
+	/* past HC_MEMBERS_PARKED waiting members, one more is refused at once */
+	m.n_changes = 0;
+	for (uint64_t u = 0; u <= HC_MEMBERS_PARKED; u++)
+		apply1(1000 + u, 5, HC_OP_SNAP_SET, 7, 2);
+	CU_ASSERT_EQUAL(m.n_parked, HC_MEMBERS_PARKED);
+	CU_ASSERT_EQUAL_FATAL(m.n_changes, 1);
+	CU_ASSERT(chg[0].kind == HC_CHG_FULL && chg[0].user_id == 1000 + HC_MEMBERS_PARKED);
+	apply1(0, 0, HC_OP_SNAP_SWEEP, 7, 2); /* all six go: six of them fit */
+	CU_ASSERT_EQUAL(m.n_users, 6);
+	CU_ASSERT_EQUAL(m.room_users[5], 6);
+	CU_ASSERT_EQUAL(m.n_parked, 0);
+	CU_ASSERT_EQUAL(m.st.table_full, 1 + HC_MEMBERS_PARKED - 6);
+	CU_ASSERT_EQUAL(chg_count(chg, m.n_changes, HC_CHG_FULL, 0), 1 + HC_MEMBERS_PARKED - 6);
+	CU_ASSERT_EQUAL(chg[m.n_changes - 1].kind, HC_CHG_SWEPT);
 	CU_ASSERT_EQUAL(lists_check(&m), 0);
 	m.changes = NULL;
 	hc_members_free(&m);
@@ -815,6 +970,7 @@ static CU_TestInfo tests[] = {
 	{"same user twice in a batch", test_same_user_in_batch},
 	{"full table", test_full},
 	{"a gateway's share of --max-users-per-gateway", test_gateway_cap},
+	{"a snapshot's new members judged after its sweep", test_snapshot_judged_after_sweep},
 	{"random ops vs reference model", test_against_reference},
 	{"pick k users of a room", test_pick},
 	{"reconnect through another gateway", test_reconnect_elsewhere},
