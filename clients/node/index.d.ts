@@ -85,6 +85,8 @@ export interface SessionStats {
   appliance_switches: number; users: number; pending_places: number; state: StateName;
   /** ASSIGN and MOVE records in datagrams of an older appliance incarnation, refused */
   stale_directives: number; fence_appliance: boolean;
+  /** datagrams not handed to a socket that had a history's worth in flight (sequenced ones: a NACK has them) */
+  send_skipped: number;
 }
 
 export declare class Session extends EventEmitter {

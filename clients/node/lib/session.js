@@ -87,7 +87,7 @@ function newStats() {
 		send_errors: 0, digest_mismatches: 0, digest_snapshots: 0, sequence: 0, acked: 0,
 		appliance_incarnation: 0, appliance_users: 0, appliance_digest: "0", rx_bad_auth: 0, rx_wrong_source: 0,
 		rx_stale: 0, rx_replayed: 0, id_conflicts: 0, refusals: 0, superseded: 0, lost: 0,
-		appliance_switches: 0, stale_directives: 0 };
+		appliance_switches: 0, stale_directives: 0, send_skipped: 0 };
 }
 
 class Session extends EventEmitter {
@@ -143,6 +143,7 @@ class Session extends EventEmitter {
 		this.timer = null;
 		this.timerAt = Infinity;
 		this.inflight = 0;             // sends not yet completed by the socket
+		this.lostRecheck = false;      // LOST judged again after the socket is read
 		this.drainWaiters = [];
 		this.onTimer = () => { this.timer = null; this.timerAt = Infinity; this._tick(); };
 	}
@@ -250,6 +251,16 @@ class Session extends EventEmitter {
 	_send(buf) {
 		if (this.closed)
 			return;
+		// A full socket buffer makes libuv queue what it cannot send, in
+		// memory: no more than a history's worth in flight (libheadcount
+		// bounds its queues likewise; the history grows to hold a whole
+		// snapshot). A sequenced datagram skipped is in the history (the
+		// appliance NACKs the gap), a HEARTBEAT goes again at its timer, a
+		// PLACE at its resend.
+		if (this.inflight > this.histMask) {
+			this.st.send_skipped++;
+			return;
+		}
 		const a = this.appl[this.cur];
 		this.inflight++;
 		this.sock.send(buf, 0, buf.length, a.port, a.address, (err) => {
@@ -658,10 +669,24 @@ class Session extends EventEmitter {
 		const lostUs = 1000 * this.cfg.lostMs;
 		const last = Math.max(this.applHeardUs, this.talkSinceUs);
 		if (this.state !== STATE.LOST) {
-			if (now - last >= lostUs) {
-				this.st.lost++;
-				this._setState(STATE.LOST, 'silent');
+			if (now - last < lostUs)
+				return;
+			// Judged after the socket is read: timers run before I/O in
+			// Node's loop, so after a stall longer than lostMs the
+			// datagrams that came meanwhile would be read only after
+			// LOST was said (a LOST and a CONNECTED for nothing).
+			// setImmediate runs after this turn's I/O.
+			if (!this.lostRecheck) {
+				this.lostRecheck = true;
+				setImmediate(() => {
+					if (!this.closed)
+						this._watchAppliance(nowUs()); // (decides)
+					this.lostRecheck = false;
+				});
+				return;
 			}
+			this.st.lost++;
+			this._setState(STATE.LOST, 'silent');
 			return;
 		}
 		if (this.appl.length < 2 || now - this.talkSinceUs < lostUs)

@@ -7,7 +7,9 @@
 // incarnation, fenceAppliance (an older epoch refused for good) and the
 // default (an older epoch a restart after 3 s of silence), the checks on
 // every datagram received (each counted), the digest's anti-entropy, id
-// conflicts, LOST, clean and crash close.
+// conflicts, LOST (and none after an event-loop stall when a datagram
+// came meanwhile), a full socket (sends bounded, NACKs repair), clean and
+// crash close.
 'use strict';
 
 const test = require('node:test');
@@ -479,6 +481,70 @@ test('id conflict and its end; LOST after lostMs of silence; RESYNC RESTART asks
 		heartbeat(a, s);
 		await until(() => s.state === 'connected', 'connected again');
 		assert.deepStrictEqual(states.slice(4), ['connected/heard']);
+	} finally {
+		await s.close(false);
+		a.close();
+	}
+});
+
+// An event loop stalled longer than lostMs: the appliance's datagram that
+// came meanwhile is read before LOST is judged (timers run before I/O in
+// Node's loop): no LOST and CONNECTED for nothing.
+test('a stalled event loop: what came meanwhile is read before LOST is judged', async () => {
+	const { a, s } = await lab({ lostMs: 200 });
+	try {
+		heartbeat(a, s);
+		await until(() => s.state === 'connected', 'connected');
+		const states = [];
+		s.on('state', (c) => states.push(`${c.state}/${c.reason}`));
+		const heard = s.stats().heartbeats_received;
+		for (let round = 0; round < 3; round++) {
+			heartbeat(a, s); // in the socket's buffer before the stall
+			const end = Date.now() + 400;
+			while (Date.now() < end)
+				; // the stall: twice lostMs
+			await until(() => s.stats().heartbeats_received === heard + round + 1, 'read');
+		}
+		await new Promise((r) => setTimeout(r, 50));
+		assert.deepStrictEqual(states, []);
+		assert.strictEqual(s.stats().lost, 0);
+		// and silence is still LOST
+		await until(() => s.state === 'lost', 'lost after silence', 3000);
+		assert.deepStrictEqual(states, ['lost/silent']);
+		assert.strictEqual(s.stats().lost, 1);
+	} finally {
+		await s.close(false);
+		a.close();
+	}
+});
+
+// A socket whose buffer stays full (libuv queues what it cannot send, in
+// memory): no more than a history's worth in flight (2,048 datagrams: grown
+// for the opening snapshot), the 16 after skipped and counted; they are in
+// the history and a NACK has them.
+test('a full socket: sends beyond a history in flight are skipped, counted, and NACKs repair', async () => {
+	const { a, s } = await lab({ history: 64, heartbeatMs: 10000 });
+	try {
+		const realSend = s.sock.send.bind(s.sock);
+		const held = [];
+		s.sock.send = (...args) => { held.push(args); }; // never completes
+		const before = s.seq, room = s.histMask + 1; // (grown for the opening snapshot)
+		for (let u = 1; u <= 59 * (room + 16); u++)
+			s.join(BigInt(u), 1);
+		await until(() => s.seq >= before + room + 16, 'datagrams numbered');
+		assert.strictEqual(s.seq, before + room + 16);
+		assert.strictEqual(held.length, room);
+		assert.strictEqual(s.stats().send_skipped, 16);
+		// the socket drains: what was held goes, a NACK asks for the rest
+		s.sock.send = realSend;
+		for (const args of held)
+			realSend(...args);
+		await until(() => a.got.filter((d) => d.type === P.T.EVENTS).length === room, 'held sent');
+		const mark = a.got.length, first = before + room + 1, last = s.seq;
+		a.send(GW, s.incarnation, P.T.RESYNC, 1, 16, (b, o) => P.writeResync(b, o, P.RESYNC.GAP, first, last, 0));
+		await until(() => a.got.slice(mark).filter((d) => d.type === P.T.EVENTS).length === last - first + 1, 'the gap resent');
+		const seqs = a.got.slice(mark).filter((d) => d.type === P.T.EVENTS).map((d) => d.seq);
+		assert.deepStrictEqual(seqs, Array.from({ length: last - first + 1 }, (_, i) => first + i));
 	} finally {
 		await s.close(false);
 		a.close();
