@@ -76,8 +76,10 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 					    64, socket);
 	m->parked = rte_malloc_socket("hc_parked", HC_MEMBERS_PARKED * sizeof(struct hc_op), 64,
 				      socket);
+	m->gw_parked = rte_zmalloc_socket("hc_gw_parked", HC_GATEWAY_IDS * sizeof(uint16_t), 64,
+					  socket);
 	if (hc_pending_init(&m->pend, rte_rand(), socket) != 0 || m->gw_users == NULL ||
-	    m->parked == NULL ||
+	    m->parked == NULL || m->gw_parked == NULL ||
 	    m->snap_marked == NULL || m->snap_gen_now == NULL || m->gw_digest == NULL ||
 	    m->gw_pending == NULL || m->gw_pend_new == NULL) {
 		hc_members_free(m);
@@ -102,6 +104,7 @@ void hc_members_free(struct hc_members *m)
 	rte_free(m->gw_pending);
 	rte_free(m->gw_pend_new);
 	rte_free(m->parked);
+	rte_free(m->gw_parked);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -295,9 +298,11 @@ static inline int have_key_for_new(struct hc_members *m, struct batch *b, const 
  * lost in a gap) still count here, so a gateway near its cap, or a table
  * near --max-users, would have live users refused.  A member of the
  * current snapshot that finds no key therefore waits for the sweep
- * (parked, up to HC_MEMBERS_PARKED of them) and is judged again there
- * (replay_parked); a member that cannot wait (parked already, replayed
- * after a seat answer, or no room to park) is refused. */
+ * (parked: up to HC_MEMBERS_PARKED of them, HC_MEMBERS_PARKED_PER_GATEWAY
+ * of one gateway, so that one gateway's snapshot cannot take all the
+ * room) and is judged again there (replay_parked); a member that cannot
+ * wait (parked already, replayed after a seat answer, or no room to
+ * park) is refused. */
 static inline int member_key_for_new(struct hc_members *m, struct batch *b,
 				     const struct hc_op *o)
 {
@@ -305,7 +310,9 @@ static inline int member_key_for_new(struct hc_members *m, struct batch *b,
 	if (likely(why == NEW_KEY_FREE))
 		return 1;
 	if (!(o->flags & (HC_OPF_DEFERRED | HC_OPF_PARKED)) &&
-	    o->gen == m->snap_gen_now[o->gateway_id] && m->n_parked < HC_MEMBERS_PARKED) {
+	    o->gen == m->snap_gen_now[o->gateway_id] && m->n_parked < HC_MEMBERS_PARKED &&
+	    m->gw_parked[o->gateway_id] < HC_MEMBERS_PARKED_PER_GATEWAY) {
+		m->gw_parked[o->gateway_id]++;
 		m->parked[m->n_parked] = *o;
 		m->parked[m->n_parked].flags |= HC_OPF_PARKED;
 		m->n_parked++;
@@ -537,8 +544,12 @@ static inline void op_snap_drop(struct hc_members *m, struct batch *b, const str
  * snapshot's when parked, and a snapshot's sweep follows its members
  * (hc_snapshot.c), so one of another generation is not reached: refused.
  * A member whose user waits for a seat decision meanwhile (another
- * gateway's JOIN) waits behind it, as any op.  Ops of other gateways stay
- * parked, in order. */
+ * gateway's JOIN) waits behind it, as any op (so its own seat request, if
+ * any, follows SWEPT, as a fresh member's held behind a pending user
+ * does).  Ops of other gateways stay parked, in order.  (Users of gw the
+ * sweep leaves to a SNAP_DROP after their pending answer still count
+ * here: a member may then be refused that their removal would have let
+ * in.) */
 static void replay_parked(struct hc_members *m, struct batch *b, uint16_t gw, uint8_t gen)
 {
 	uint32_t kept = 0, n = m->n_parked;
@@ -548,6 +559,7 @@ static void replay_parked(struct hc_members *m, struct batch *b, uint16_t gw, ui
 			m->parked[kept++] = *o;
 			continue;
 		}
+		m->gw_parked[gw]--;
 		if (o->gen != gen) {
 			refuse_new(m, b, o, NEW_KEY_TABLE); /* (not reached) */
 			continue;

@@ -102,6 +102,7 @@ struct hc_members {
 	 * its sweep */
 	struct hc_op *parked;     /* [HC_MEMBERS_PARKED]                 */
 	uint32_t n_parked;
+	uint16_t *gw_parked;      /* [HC_GATEWAY_IDS] of them, each gateway's */
 	int time_stages;          /* 1: each batch's stages timed into cyc
 	                             (four TSC reads more a batch); 0: the
 	                             appliance's, no TSC read              */
@@ -115,10 +116,11 @@ struct hc_members {
 #define HC_MEMBERS_DEFERRED HC_PENDING_DEFERRED
 
 /* Snapshot members that may wait for their sweep at once (all
- * gateways'); one more is refused at once, as before there was waiting.
- * A caller keeps room for a seat request and a deferral for each of
- * them besides a sweep's (hc_ops.c). */
-#define HC_MEMBERS_PARKED 4096
+ * gateways'), and of one gateway; one more is refused at once, as before
+ * there was waiting.  A caller keeps room for a seat request and a
+ * deferral for each of them besides a sweep's (hc_ops.c, hc_worker.h). */
+#define HC_MEMBERS_PARKED 2048
+#define HC_MEMBERS_PARKED_PER_GATEWAY 256
 
 /* Largest batch hc_members_apply takes in one call. */
 #define HC_MEMBERS_BATCH 64

@@ -861,10 +861,15 @@ static void test_snapshot_at_gateway_cap(void)
 	uint8_t ops[2] = {HC_OP_JOIN, HC_OP_JOIN};
 	w->members.gw_user_cap = w->members.gw_users[3] + 2;
 	events_settled(users, rooms, ops, 2);
-	CU_ASSERT_EQUAL_FATAL(w->members.gw_users[3], w->members.gw_user_cap);
-	CU_ASSERT_EQUAL_FATAL(hc_members_room_of(&w->members, 820002), room);
+	CU_ASSERT_EQUAL(w->members.gw_users[3], w->members.gw_user_cap);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, 820002), room);
+	if (hc_members_room_of(&w->members, 820002) != room) {
+		w->members.gw_user_cap = 0; /* (the tests after run without it) */
+		return;
+	}
 	take_assigns(a, 64, &dgrams);
 	uint64_t cap_full = w->members.st.gateway_cap_full, parked = w->members.st.snap_parked;
+	uint64_t full_d = d.st.table_full;
 	/* lost: 820002's LEAVE, 820003's JOIN; the snapshot names 820003 first */
 	gw3.n = 0;
 	gw3.user[gw3.n] = 820003;
@@ -887,6 +892,7 @@ static void test_snapshot_at_gateway_cap(void)
 	CU_ASSERT_EQUAL(w->members.n_parked, 0);
 	CU_ASSERT_EQUAL(w->members.room_users[room], 2);
 	CU_ASSERT_EQUAL(d.book.room[room].users, 2);
+	CU_ASSERT_EQUAL(d.st.table_full, full_d); /* the control core refused none */
 	unsigned n = take_assigns(a, 64, &dgrams);
 	for (unsigned i = 0; i < n; i++)
 		CU_ASSERT_NOT_EQUAL(a[i].status, HC_ASSIGN_FULL);

@@ -746,8 +746,10 @@ static unsigned chg_count(const struct hc_change *c, unsigned n, uint16_t kind, 
  * full at --max-users.  A snapshot naming more users than the cap still
  * has the excess refused (at the sweep, before SWEPT), another gateway's
  * waiting members wait on for their own sweep, under admission a waiting
- * member asks for its seat at the sweep, and past HC_MEMBERS_PARKED
- * waiting members one is refused at once. */
+ * member asks for its seat at the sweep (or, its user pending for another
+ * gateway's JOIN meanwhile, waits behind that request), and past
+ * HC_MEMBERS_PARKED_PER_GATEWAY waiting members of one gateway, or
+ * HC_MEMBERS_PARKED of all, one more is refused at once. */
 static void test_snapshot_judged_after_sweep(void)
 {
 	static struct hc_change chg[HC_MEMBERS_PARKED + 64];
@@ -835,6 +837,32 @@ static void test_snapshot_judged_after_sweep(void)
 	CU_ASSERT_EQUAL(hc_members_room_of(&m, 8), 2);
 	CU_ASSERT_EQUAL(m.gw_users[7], 4);
 	CU_ASSERT_EQUAL(m.snap_marked[7], 4);
+	/* a waiting member whose user another gateway's JOIN made pending
+	 * meanwhile waits behind that request: after its answer the user is
+	 * that gateway's, and the snapshot's gateway hears SUPERSEDED */
+	m.n_changes = 0;
+	apply1(9, 2, HC_OP_SNAP_SET, 7, 4);
+	for (uint64_t u = 1; u <= 3; u++)
+		apply1(u, 1, HC_OP_SNAP_SET, 7, 4);
+	apply1(9, 3, HC_OP_JOIN, 11, 0);       /* gateway 11: a seat request */
+	CU_ASSERT_EQUAL(m.n_parked, 1);
+	apply1(0, 0, HC_OP_SNAP_SWEEP, 7, 4); /* 8 goes; 9's member waits */
+	CU_ASSERT_EQUAL_FATAL(m.n_changes, 3);
+	CU_ASSERT(chg[0].kind == HC_CHG_REQUEST && chg[0].user_id == 9 && chg[0].gateway_id == 11);
+	CU_ASSERT(chg[1].kind == HC_CHG_APPLIED && chg[1].user_id == 8 && chg[1].to_room == 0);
+	CU_ASSERT_EQUAL(chg[2].kind, HC_CHG_SWEPT);
+	CU_ASSERT_EQUAL(m.n_parked, 0);
+	CU_ASSERT_EQUAL(m.gw_parked[7], 0);
+	CU_ASSERT_EQUAL(m.pend.n_deferred, 2); /* the sweep's SNAP_DROP, then the member */
+	m.n_changes = 0;
+	hc_members_decide(&m, 9, 3, 1, 11);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 9), 3);
+	CU_ASSERT_EQUAL(hc_members_owner_of(&m, 9), 11);
+	CU_ASSERT_EQUAL(m.gw_users[7], 3);
+	CU_ASSERT_EQUAL(m.st.snap_conflicts, 1);
+	CU_ASSERT_EQUAL(chg_count(chg, m.n_changes, HC_CHG_SUPERSEDED, 9), 1);
+	CU_ASSERT_EQUAL(chg[m.n_changes - 1].gateway_id, 7);
+	CU_ASSERT_EQUAL(m.pend.n_deferred, 0);
 	m.admission = 0;
 
 	/* the table at --max-users (no cap): the same, by the table's count */
@@ -856,20 +884,41 @@ static void test_snapshot_judged_after_sweep(void)
 	CU_ASSERT_EQUAL(m.st.table_full, 0);
 	CU_ASSERT_EQUAL(chg_count(chg, m.n_changes, HC_CHG_FULL, 0), 0);
 
-	/* past HC_MEMBERS_PARKED waiting members, one more is refused at once */
+	/* one gateway parks HC_MEMBERS_PARKED_PER_GATEWAY members, its next
+	 * one is refused at once; so, past HC_MEMBERS_PARKED, is any */
+	enum { PER = HC_MEMBERS_PARKED_PER_GATEWAY, OTHERS = HC_MEMBERS_PARKED / PER - 1 };
 	m.n_changes = 0;
-	for (uint64_t u = 0; u <= HC_MEMBERS_PARKED; u++)
+	for (uint64_t u = 0; u <= PER; u++)
 		apply1(1000 + u, 5, HC_OP_SNAP_SET, 7, 2);
-	CU_ASSERT_EQUAL(m.n_parked, HC_MEMBERS_PARKED);
+	CU_ASSERT_EQUAL(m.n_parked, PER);
+	CU_ASSERT_EQUAL(m.gw_parked[7], PER);
 	CU_ASSERT_EQUAL_FATAL(m.n_changes, 1);
-	CU_ASSERT(chg[0].kind == HC_CHG_FULL && chg[0].user_id == 1000 + HC_MEMBERS_PARKED);
+	CU_ASSERT(chg[0].kind == HC_CHG_FULL && chg[0].user_id == 1000 + PER);
+	for (uint16_t g = 0; g < OTHERS; g++)
+		for (uint64_t u = 0; u < PER; u++)
+			apply1(100000 + 1000 * (uint64_t)g + u, 6, HC_OP_SNAP_SET, 20 + g, 1);
+	CU_ASSERT_EQUAL(m.n_parked, HC_MEMBERS_PARKED);
+	apply1(999999, 6, HC_OP_SNAP_SET, 40, 1);
+	CU_ASSERT_EQUAL(m.n_parked, HC_MEMBERS_PARKED);
+	CU_ASSERT_EQUAL_FATAL(m.n_changes, 2);
+	CU_ASSERT(chg[1].kind == HC_CHG_FULL && chg[1].user_id == 999999);
+	m.n_changes = 0;
 	apply1(0, 0, HC_OP_SNAP_SWEEP, 7, 2); /* all six go: six of them fit */
 	CU_ASSERT_EQUAL(m.n_users, 6);
 	CU_ASSERT_EQUAL(m.room_users[5], 6);
-	CU_ASSERT_EQUAL(m.n_parked, 0);
-	CU_ASSERT_EQUAL(m.st.table_full, 1 + HC_MEMBERS_PARKED - 6);
-	CU_ASSERT_EQUAL(chg_count(chg, m.n_changes, HC_CHG_FULL, 0), 1 + HC_MEMBERS_PARKED - 6);
+	CU_ASSERT_EQUAL(m.n_parked, HC_MEMBERS_PARKED - PER);
+	CU_ASSERT_EQUAL(m.parked[0].gateway_id, 20); /* the others wait, in order */
+	CU_ASSERT_EQUAL(m.parked[0].user_id, 100000);
+	CU_ASSERT_EQUAL(chg_count(chg, m.n_changes, HC_CHG_FULL, 0), PER - 6);
 	CU_ASSERT_EQUAL(chg[m.n_changes - 1].kind, HC_CHG_SWEPT);
+	for (uint16_t g = 0; g < OTHERS; g++)
+		apply1(0, 0, HC_OP_SNAP_SWEEP, 20 + g, 1); /* no key: refused */
+	CU_ASSERT_EQUAL(m.n_parked, 0);
+	for (uint16_t g = 0; g < OTHERS; g++)
+		CU_ASSERT_EQUAL(m.gw_parked[20 + g], 0);
+	CU_ASSERT_EQUAL(m.room_users[6], 0);
+	CU_ASSERT_EQUAL(m.st.table_full, 2 + (PER - 6) + (uint64_t)OTHERS * PER);
+	CU_ASSERT_EQUAL(m.st.snap_parked, HC_MEMBERS_PARKED + 1);
 	CU_ASSERT_EQUAL(lists_check(&m), 0);
 	m.changes = NULL;
 	hc_members_free(&m);
