@@ -396,9 +396,8 @@ static inline void op_join(struct hc_members *m, struct batch *b, const struct h
 	}
 	if (at < 0) {
 		at = hc_usertab_add_absent(&m->users, o->user_id); /* (batch_pos) */
-		if (unlikely(at < 0)) {
-			b->full++; /* not at capacity: a crowded home (hc_usertab.h) */
-			report(m, o, 0, o->room_id, HC_CHG_FULL);
+		if (unlikely(at < 0)) { /* not at capacity: a crowded home (hc_usertab.h) */
+			refuse_new(m, b, o, NEW_KEY_TABLE);
 			return;
 		}
 		touched_mark(b->t, o->user_id);
@@ -486,8 +485,7 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
 			return;
 		at = hc_usertab_add_absent(&m->users, o->user_id); /* (batch_pos) */
 		if (unlikely(at < 0)) {
-			b->full++;
-			report(m, o, 0, o->room_id, HC_CHG_FULL);
+			refuse_new(m, b, o, NEW_KEY_TABLE); /* a crowded home */
 			return;
 		}
 		m->slot[at].moved = 0;
