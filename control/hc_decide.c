@@ -52,6 +52,8 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 	d->peer = rte_zmalloc("hc_peers", sizeof(struct hc_peer) * dp->cfg->max_gateways, 64);
 	d->conflict_until = rte_zmalloc("hc_conflicts", sizeof(uint64_t) * dp->cfg->max_gateways, 64);
 	d->conflict_told = rte_zmalloc("hc_conflicts_told", sizeof(uint64_t) * dp->cfg->max_gateways, 64);
+	d->resync_wait = rte_zmalloc("hc_resync_wait",
+				     sizeof(struct hc_resync_wait) * dp->cfg->max_gateways, 64);
 	for (unsigned i = 0; i < dp->n_workers; i++) {
 		d->backlog[i] = rte_malloc("hc_backlog",
 					   sizeof(struct hc_decision) * BACKLOG_MAX, 64);
@@ -62,6 +64,7 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 	d->unparked = rte_malloc("hc_unparked", sizeof(struct hc_parked) * HC_CHAN_MAX_PENDING, 64);
 	uint32_t hold_ms = dp->cfg->gateway_timeout_ms ? dp->cfg->gateway_timeout_ms : 3000;
 	d->hold_tsc = hz / 1000 * hold_ms;
+	d->gateway_timeout_tsc = d->hold_tsc;
 	hc_ha_init(&d->ha, dp, HC_HA_STANDALONE, incarnation);
 	hc_decide_state_keys(d, dp->cfg->state_key, dp->cfg->have_state_key);
 	rc = hc_restart_init(&d->restart, dp->cfg->state_file, dp->cfg->peer_state_file,
@@ -83,6 +86,7 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 	d->bal_t = rte_malloc("hc_bal_t", sizeof(struct hc_bal_transfer) * HC_BAL_MAX_TRANSFERS, 64);
 	int bal_rc = hc_balance_init(&d->bal, dp->cfg->max_rooms);
 	int missing = d->peer == NULL || d->conflict_until == NULL || d->conflict_told == NULL ||
+		      d->resync_wait == NULL ||
 		      d->bal_rooms == NULL || d->bal_t == NULL || bal_rc != 0;
 	for (unsigned i = 0; i < dp->n_workers; i++)
 		missing |= d->backlog[i] == NULL || d->held[i] == NULL;
@@ -102,8 +106,10 @@ void hc_decide_free(struct hc_decide *d)
 	rte_free(d->peer);
 	rte_free(d->conflict_until);
 	rte_free(d->conflict_told);
+	rte_free(d->resync_wait);
 	d->conflict_until = NULL;
 	d->conflict_told = NULL;
+	d->resync_wait = NULL;
 	rte_free(d->bal_rooms);
 	rte_free(d->bal_t);
 	hc_balance_free(&d->bal);
@@ -610,24 +616,60 @@ static int tx_budget_ok(struct hc_decide *d, uint16_t gw)
 
 /* A home worker asks a gateway for a resync (NACK of a gap, or a
  * snapshot): one RESYNC record. */
-static void send_resync(struct hc_decide *d, const struct hc_change *c)
+static void send_resync_to(struct hc_decide *d, uint16_t gw, const struct hc_peer *to,
+			   uint32_t reason, uint32_t first, uint32_t last)
 {
-	const struct hc_peer *to = &d->peer[c->gateway_id];
-	if (to->ip_be == 0) {
-		d->st.no_address++;
-		return;
-	}
-	if (!tx_budget_ok(d, c->gateway_id))
+	if (!tx_budget_ok(d, gw))
 		return;
 	struct hc_resync r = {
-		.reason = rte_cpu_to_be_32(c->resync.reason),
-		.first_sequence = rte_cpu_to_be_32(c->resync.first),
-		.last_sequence = rte_cpu_to_be_32(c->resync.last),
+		.reason = rte_cpu_to_be_32(reason),
+		.first_sequence = rte_cpu_to_be_32(first),
+		.last_sequence = rte_cpu_to_be_32(last),
 		.snapshot_id = 0,
 	};
-	if (hc_tx_single(&d->tx, HC_MSG_RESYNC, c->gateway_id,
-			 hc_dp_gateway_incarnation(d->dp, c->gateway_id), to, &r, sizeof(r)) == 0)
+	if (hc_tx_single(&d->tx, HC_MSG_RESYNC, gw, hc_dp_gateway_incarnation(d->dp, gw), to,
+			 &r, sizeof(r)) == 0)
 		d->st.resyncs++;
+}
+
+/*
+ * A worker asks for a RESYNC while it judges a datagram: at a gateway's
+ * first contact (64 or more ahead: RESTART; a few ahead: a NACK of the
+ * gap), before the datagram is taken and its address told in the
+ * HC_CHG_PEER right after.  Such an ask waits for that address (one a
+ * gateway; a RESTART is not replaced by a NACK, which the snapshot
+ * answers too) instead of being lost until the sequencer asks again.
+ */
+static void send_resync(struct hc_decide *d, const struct hc_change *c, uint64_t now)
+{
+	uint16_t gw = c->gateway_id;
+	const struct hc_peer *to = &d->peer[gw];
+	if (to->ip_be != 0) {
+		send_resync_to(d, gw, to, c->resync.reason, c->resync.first, c->resync.last);
+		return;
+	}
+	struct hc_resync_wait *wt = &d->resync_wait[gw];
+	if (wt->reason == HC_RESYNC_RESTART && c->resync.reason != HC_RESYNC_RESTART)
+		return;
+	if (wt->reason != 0)
+		d->st.no_address++; /* the one replaced */
+	*wt = (struct hc_resync_wait){.reason = c->resync.reason, .first = c->resync.first,
+				      .last = c->resync.last, .tsc = now};
+}
+
+/* Gateway gw's address is known: the RESYNC that waited for it, if any,
+ * goes now, unless it is older than the gateway timeout (a gateway that
+ * silent was declared dead meanwhile). */
+static void send_waiting_resync(struct hc_decide *d, uint16_t gw, uint64_t now)
+{
+	struct hc_resync_wait *wt = &d->resync_wait[gw];
+	if (likely(wt->reason == 0))
+		return;
+	if (now - wt->tsc < d->gateway_timeout_tsc)
+		send_resync_to(d, gw, &d->peer[gw], wt->reason, wt->first, wt->last);
+	else
+		d->st.no_address++;
+	wt->reason = 0;
 }
 
 /* Two live sources use gateway id gw (a copied config, or an attacker
@@ -792,7 +834,7 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 		return;
 	}
 	if (c->kind == HC_CHG_RESYNC) {
-		send_resync(d, c);
+		send_resync(d, c, now);
 		return;
 	}
 	if (c->kind == HC_CHG_CONFLICT) {
@@ -808,8 +850,10 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 		return;
 	}
 	if (c->kind == HC_CHG_PEER) {
-		if (c->gateway_id < d->dp->cfg->max_gateways)
+		if (c->gateway_id < d->dp->cfg->max_gateways) {
 			memcpy(&d->peer[c->gateway_id], c->peer, sizeof(struct hc_peer));
+			send_waiting_resync(d, c->gateway_id, now);
+		}
 		d->st.peers++;
 		return;
 	}

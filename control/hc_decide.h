@@ -98,6 +98,15 @@ struct hc_decide_stats {
 	                               to park them, or no room to ask     */
 };
 
+/* A RESYNC (a NACK or a RESTART request) asked while a gateway's first
+ * datagram was judged: its address comes in the change right after. */
+struct hc_resync_wait {
+	uint32_t reason;   /* 0: none waits */
+	uint32_t first, last;
+	uint32_t pad;
+	uint64_t tsc;      /* when it was asked */
+};
+
 /* A seat request waiting for its room's leased seats to come back. */
 struct hc_parked {
 	struct hc_change c;
@@ -114,6 +123,10 @@ struct hc_decide {
 	uint64_t *conflict_until;  /* [max_gateways]: tsc until which its
 	                              heartbeats say ID_CONFLICT          */
 	uint64_t *conflict_told;   /* [max_gateways]: last direct notice  */
+	struct hc_resync_wait *resync_wait; /* [max_gateways]: a RESYNC asked
+	                              before the gateway's address came    */
+	uint64_t gateway_timeout_tsc; /* --gateway-timeout-ms: how long
+	                              one waits                          */
 	uint64_t last_conflict_log;
 	/* the restart hold (hc_restart.h), and the JOINs' seat requests it
 	 * holds, per worker, in order */

@@ -2129,6 +2129,89 @@ static void test_changes_push_wraps(void)
 		;
 }
 
+
+/* One EVENTS datagram of gateway gw (a JOIN of user into room 7) at seq. */
+static void first_contact(uint16_t gw, uint32_t seq, uint64_t user)
+{
+	uint8_t p[HC_MAX_PAYLOAD];
+	hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_EVENTS, gw, 1, 1, 0, seq);
+	struct hc_event ev = {.user_id = htobe64(user), .room_id = htonl(7), .op = HC_OP_JOIN};
+	memcpy(p + 40, &ev, sizeof(ev));
+	feed_payload(p, 40 + sizeof(ev));
+}
+
+/* Take the RESYNCs queued for gateway gw; anything else queued fails. */
+static unsigned take_resyncs(uint16_t gw, struct hc_resync *out, unsigned max)
+{
+	struct rte_mbuf *m;
+	unsigned n = 0;
+	while (rte_ring_dequeue(w->from_ctl_tx, (void **)&m) == 0) {
+		const uint8_t *pl = rte_pktmbuf_mtod_offset(m, const uint8_t *,
+			sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) +
+			sizeof(struct rte_udp_hdr));
+		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
+			sizeof(struct rte_ether_hdr));
+		struct hc_hdr h;
+		memcpy(&h, pl, sizeof(h));
+		CU_ASSERT_EQUAL(h.type, HC_MSG_RESYNC);
+		CU_ASSERT_EQUAL(ntohs(h.gateway_id), gw);
+		CU_ASSERT_EQUAL(ip->dst_addr, htonl(gw_addr.src_ip));
+		if (h.type == HC_MSG_RESYNC && n < max)
+			memcpy(&out[n++], pl + 40, sizeof(out[0]));
+		rte_pktmbuf_free(m);
+	}
+	return n;
+}
+
+/* A HEARTBEAT of gateway gw: control counter ctr, last sequence sent last,
+ * flags hb_flags. */
+static void heartbeat_of(uint16_t gw, uint32_t ctr, uint32_t last, uint32_t hb_flags)
+{
+	uint8_t p[HC_MAX_PAYLOAD];
+	hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_HEARTBEAT, gw, 1, 1, 0, ctr);
+	struct hc_heartbeat hb = {.last_sequence = htonl(last), .interval_ms = htonl(1000),
+				  .hb_flags = htonl(hb_flags)};
+	memcpy(p + 40, &hb, sizeof(hb));
+	feed_payload(p, 40 + sizeof(hb));
+}
+
+/*
+ * A gateway's first datagram far ahead (the appliance lost its state) is
+ * not taken, so its address is not known yet: the RESTART request asked
+ * then waits for the address, which the gateway's first datagram that is
+ * taken (here its heartbeat) gives, and goes at once, once.  A first
+ * heartbeat far ahead asks while it is judged, before its address is
+ * passed on: the same.  Both used to be dropped (ctl_no_address) and
+ * asked again only by a later datagram, a gap timeout on.
+ */
+static void test_first_contact_resync_sent(void)
+{
+	struct hc_resync r[4];
+	uint64_t no_address = d.st.no_address, resyncs = d.st.resyncs;
+	first_contact(5, 1000, 900001);
+	settle();
+	CU_ASSERT_EQUAL(take_resyncs(0, r, 4), 0); /* no address to send it to */
+	CU_ASSERT_EQUAL(d.peer[5].ip_be, 0);
+	heartbeat_of(5, 1, 1000, 0);
+	settle();
+	unsigned n = take_resyncs(5, r, 4);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT(n >= 1 && ntohl(r[0].reason) == HC_RESYNC_RESTART);
+	heartbeat_of(6, 1, 1000, 0); /* a heartbeat first */
+	settle();
+	n = take_resyncs(6, r, 4);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT(n >= 1 && ntohl(r[0].reason) == HC_RESYNC_RESTART);
+	CU_ASSERT_EQUAL(d.st.no_address, no_address);
+	CU_ASSERT_EQUAL(d.st.resyncs, resyncs + 2);
+	/* both gateways close: nothing of theirs is left behind */
+	heartbeat_of(5, 2, 1000, HC_HB_F_SHUTDOWN);
+	heartbeat_of(6, 2, 1000, HC_HB_F_SHUTDOWN);
+	settle();
+	take_resyncs(0, r, 0);
+	CU_ASSERT_EQUAL(d.resync_wait[5].reason + d.resync_wait[6].reason, 0);
+}
+
 static CU_TestInfo tests[] = {
 	{"PLACE -> ASSIGN -> JOIN", test_place_assign_join},
 	{"admission: refusal, NEW_TOPIC, order", test_admission},
@@ -2163,6 +2246,7 @@ static CU_TestInfo tests[] = {
 	{"state file writer: planted files, failures retried", test_file_writer_hostile},
 	{"state file writer: what cut-short writes left, swept at start", test_file_writer_sweep},
 	{"changes pushed to the control core, across its ring's end", test_changes_push_wraps},
+	{"a new gateway's first RESTART request is sent, not lost", test_first_contact_resync_sent},
 	{"HA: leases come back when an epoch ends or begins", test_ha_revokes_leases},
 	{"HA: a hold's requests released by an HA event get no lease", test_ha_release_grants_no_lease},
 	{"state file writer: a takeover keeps it, counts what it was handed",
