@@ -317,6 +317,7 @@ static inline int member_key_for_new(struct hc_members *m, struct batch *b,
 		m->parked[m->n_parked].flags |= HC_OPF_PARKED;
 		m->n_parked++;
 		HC_RELAXED_ADD(&m->st.snap_parked, 1);
+		__atomic_store_n(&m->st.snap_parked_now, m->n_parked, __ATOMIC_RELAXED);
 		return 0;
 	}
 	refuse_new(m, b, o, why);
@@ -568,6 +569,7 @@ static void replay_parked(struct hc_members *m, struct batch *b, uint16_t gw, ui
 			op_snap_set(m, b, o, at, cur); /* (it parks no more: HC_OPF_PARKED) */
 	}
 	m->n_parked = kept;
+	__atomic_store_n(&m->st.snap_parked_now, kept, __ATOMIC_RELAXED);
 }
 
 /* End of a snapshot of gateway gw at this owner: every user of gw not

@@ -83,6 +83,7 @@ struct hc_members_stats {
 	uint64_t snap_parked; /* snapshot members of new users that found no
 	                         key and waited for their sweep (its removals
 	                         may free one): judged again there       */
+	uint64_t snap_parked_now; /* a gauge: of them, waiting now       */
 };
 
 struct hc_seq_stats {

@@ -655,6 +655,7 @@ static void test_gateway_cap(void)
 	m.n_changes = 0;
 	apply1(10, 2, HC_OP_SNAP_SET, 7, 1);
 	CU_ASSERT_EQUAL(m.n_changes, 0); /* waits for the sweep */
+	CU_ASSERT_EQUAL(m.st.snap_parked_now, 1);
 	apply1(1, 4, HC_OP_SNAP_SET, 7, 1);
 	for (uint64_t u = 2; u <= 5; u++)
 		apply1(u, 1 + (uint32_t)(u % 3), HC_OP_SNAP_SET, 7, 1);
@@ -664,6 +665,7 @@ static void test_gateway_cap(void)
 	CU_ASSERT_EQUAL(m.st.gateway_cap_full, 5);
 	CU_ASSERT_EQUAL(m.st.snap_parked, 1);
 	CU_ASSERT_EQUAL(m.n_parked, 0);
+	CU_ASSERT_EQUAL(m.st.snap_parked_now, 0);
 	CU_ASSERT_EQUAL_FATAL(m.n_changes, 2);
 	CU_ASSERT(chg[0].kind == HC_CHG_FULL && chg[0].user_id == 10);
 	CU_ASSERT_EQUAL(chg[1].kind, HC_CHG_SWEPT);
@@ -900,6 +902,7 @@ static void test_snapshot_judged_after_sweep(void)
 	CU_ASSERT_EQUAL(m.n_parked, HC_MEMBERS_PARKED);
 	apply1(999999, 6, HC_OP_SNAP_SET, 40, 1);
 	CU_ASSERT_EQUAL(m.n_parked, HC_MEMBERS_PARKED);
+	CU_ASSERT_EQUAL(m.st.snap_parked_now, HC_MEMBERS_PARKED);
 	CU_ASSERT_EQUAL_FATAL(m.n_changes, 2);
 	CU_ASSERT(chg[1].kind == HC_CHG_FULL && chg[1].user_id == 999999);
 	m.n_changes = 0;
@@ -907,6 +910,7 @@ static void test_snapshot_judged_after_sweep(void)
 	CU_ASSERT_EQUAL(m.n_users, 6);
 	CU_ASSERT_EQUAL(m.room_users[5], 6);
 	CU_ASSERT_EQUAL(m.n_parked, HC_MEMBERS_PARKED - PER);
+	CU_ASSERT_EQUAL(m.st.snap_parked_now, HC_MEMBERS_PARKED - PER);
 	CU_ASSERT_EQUAL(m.parked[0].gateway_id, 20); /* the others wait, in order */
 	CU_ASSERT_EQUAL(m.parked[0].user_id, 100000);
 	CU_ASSERT_EQUAL(chg_count(chg, m.n_changes, HC_CHG_FULL, 0), PER - 6);
@@ -914,6 +918,7 @@ static void test_snapshot_judged_after_sweep(void)
 	for (uint16_t g = 0; g < OTHERS; g++)
 		apply1(0, 0, HC_OP_SNAP_SWEEP, 20 + g, 1); /* no key: refused */
 	CU_ASSERT_EQUAL(m.n_parked, 0);
+	CU_ASSERT_EQUAL(m.st.snap_parked_now, 0);
 	for (uint16_t g = 0; g < OTHERS; g++)
 		CU_ASSERT_EQUAL(m.gw_parked[20 + g], 0);
 	CU_ASSERT_EQUAL(m.room_users[6], 0);
