@@ -240,7 +240,7 @@ class PoolRemoved(Pages):
             return {"view_generation": 3, "0": 1, "7": 1} if self.calls == 1 else \
                 {"view_generation": 3, "0": 1}
         if cmd == "/headcount/pool,7":
-            raise ctlmod.CtlError("the appliance refused %s (bad parameter?)" % cmd)
+            raise ctlmod.CtlRefused("the appliance refused %s (bad parameter?)" % cmd)
         return {"id": 0, "users": 4, "view_generation": 3}
 
 

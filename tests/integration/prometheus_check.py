@@ -132,6 +132,40 @@ def selftest(exporter_path):
     need("fake appliance: telemetry reads with a generation that never agrees",
          fake.n, 2 + 2 * ex.GEN_TRIES)
 
+    class Removed(Fake):
+        """Pool 9 is listed in every summary and refused each time it is
+        read (a reload removed it), in the last round too; pool 7 answers.
+        With fail set, that read finds no appliance instead."""
+        def __init__(self, fail=False):
+            super().__init__()
+            self.fail = fail
+
+        def call(self, cmd):
+            if cmd == "/headcount/pools":
+                self.n += 1
+                return {"view_generation": 6, "no_pool_rooms": 0, "no_pool_users": 0,
+                        "7": {}, "9": {}}
+            if cmd == "/headcount/pool,9":
+                self.n += 1
+                if self.fail:
+                    raise ex.ctl.CtlError("the appliance at prefix 'fake' closed the connection")
+                raise ex.ctl.CtlRefused("the appliance refused /headcount/pool,9 (bad parameter?)")
+            return super().call(cmd)
+    fake = Removed()
+    text, err = ex.Exporter(fake).scrape()
+    need("a pool removed in every round: scrape error", err, None)
+    lines = text.splitlines()
+    for line in ("headcount_up 1", "headcount_pools_consistent 0",
+                 'headcount_room_size_count{pool="7"} 2'):
+        if line not in lines:
+            fail("scrape with a removed pool lacks %r" % line)
+    need("a pool removed in every round: its lines", [x for x in lines if 'pool="9"' in x], [])
+    need("a pool removed in every round: telemetry reads", fake.n, 2 + 3 * ex.GEN_TRIES)
+    fake = Removed(fail=True)
+    text, err = ex.Exporter(fake).scrape()
+    need("no answer in a pool read: headcount_up 0",
+         ("headcount_up 0" in text.splitlines(), err is not None and "closed" in err), (True, True))
+
 
 def http_get(url, timeout=10):
     with urllib.request.urlopen(url, timeout=timeout) as r:
