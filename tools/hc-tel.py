@@ -31,12 +31,28 @@ tools/headcountctl is the operator's client of the same commands.
 Exit 1 if the appliance does not answer (not yet listening, or gone).
 """
 import errno
+import importlib.machinery
+import importlib.util
 import json
 import os
 import re
-import socket
 import sys
 import time
+
+
+def _load_ctl():
+    """headcountctl, the file beside this one, as a module: one telemetry
+    client (its connection, busy-socket retries and errors) for both."""
+    path = os.path.join(os.path.dirname(os.path.realpath(__file__)), "headcountctl")
+    sys.dont_write_bytecode = True  # no __pycache__ in tools/
+    loader = importlib.machinery.SourceFileLoader("headcountctl", path)
+    spec = importlib.util.spec_from_loader("headcountctl", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+ctl = _load_ctl()
 
 
 def command(prefix, cmd):
@@ -45,42 +61,17 @@ def command(prefix, cmd):
     return raw(prefix, cmd)
 
 
-class _Busy(Exception):
-    pass
-
-
 def raw(prefix, cmd):
-    # DPDK's socket listens with a backlog of 1 and serves at most 10
-    # clients: a connect refused for now (EAGAIN) or closed before its
-    # greeting is another client's moment (the test's room watcher reads
-    # 10 times a second), tried again, 100 times 20 ms apart, as
-    # headcountctl does
-    for attempt in range(100):
-        try:
-            return raw_once(prefix, cmd)
-        except _Busy:
-            time.sleep(0.02)
-    raise OSError(errno.EAGAIN, "the telemetry socket stayed busy (100 tries)")
-
-
-def raw_once(prefix, cmd):
-    path = "/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix
-    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
-        s.settimeout(10)
-        try:
-            s.connect(path)
-            greeting = s.recv(1024)
-        except BlockingIOError:
-            raise _Busy()
-        if not greeting:
-            raise _Busy()
-        hello = json.loads(greeting.decode())
-        s.send(cmd.encode())
-        reply = json.loads(s.recv(hello["max_output_len"]).decode())
-    value = reply.get(cmd.split(",")[0]) if isinstance(reply, dict) else None
-    if value is None:
-        raise ValueError("the appliance refused %s" % cmd)
-    return value
+    """One command's reply.  The tests' room watcher reads 10 times a
+    second, so a busy socket is tried again longer than an operator's
+    (100 times, 20 ms apart).  Errors as the tests catch them: ValueError
+    for a refused command, OSError for no answer."""
+    try:
+        return ctl.Appliance(prefix, busy_tries=100, busy_wait=0.02).call(cmd)
+    except ctl.CtlRefused as e:
+        raise ValueError(str(e))
+    except ctl.CtlError as e:
+        raise OSError(errno.EIO, str(e))
 
 
 GW_FIELDS = ("incarnation", "next_seq", "users", "datagrams", "heartbeats",
