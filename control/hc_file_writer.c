@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,17 +29,23 @@
 #define TEMP_INFIX ".hctmp."
 
 void (*hc_file_writer_test_hold)(void);
+uint32_t hc_file_writer_end_wait_ms = 5000;
 
 struct hc_file_writer {
-	const char *path;
+	char *path;             /* (a copy: a writer left behind outlives
+	                           its caller's) */
 	pthread_mutex_t mu;
-	pthread_cond_t cv;      /* contents waiting, or a write done, or stop */
+	pthread_cond_t cv;      /* contents waiting, or a write done, or stop,
+	                           or the thread's end (CLOCK_MONOTONIC) */
 	pthread_t tid;
 	char *next;             /* contents waiting (malloc'd), or NULL     */
 	size_t next_len;
 	int busy;               /* the thread writes                        */
 	uint64_t busy_since_ms; /* ... since (CLOCK_MONOTONIC)               */
 	int stop;
+	int ended;              /* the thread is past its last write          */
+	int left_behind;        /* hc_file_writer_free gave up waiting: the
+	                           thread frees the writer when it ends       */
 	int failed;             /* a write failed since the caller last asked */
 	int failing;            /* the last write failed (log only the first) */
 	uint64_t writes, errors; /* (under mu)                              */
@@ -210,6 +217,15 @@ unsigned hc_file_writer_sweep(const char *path)
 	return gone;
 }
 
+static void writer_release(struct hc_file_writer *fw)
+{
+	free(fw->next);
+	free(fw->path);
+	pthread_cond_destroy(&fw->cv);
+	pthread_mutex_destroy(&fw->mu);
+	free(fw);
+}
+
 static void *writer_main(void *arg)
 {
 	struct hc_file_writer *fw = arg;
@@ -234,7 +250,14 @@ static void *writer_main(void *arg)
 		fw->busy = 0;
 		pthread_cond_broadcast(&fw->cv); /* (a flush waits) */
 	}
+	fw->ended = 1;
+	pthread_cond_broadcast(&fw->cv); /* (hc_file_writer_free waits) */
+	int left_behind = fw->left_behind;
 	pthread_mutex_unlock(&fw->mu);
+	if (left_behind) {
+		HC_LOG(NOTICE, "%s: the write left behind at the end is done", fw->path);
+		writer_release(fw);
+	}
 	return NULL;
 }
 
@@ -243,17 +266,23 @@ struct hc_file_writer *hc_file_writer_new(const char *path, const char *name)
 	struct hc_file_writer *fw = calloc(1, sizeof(*fw));
 	if (fw == NULL)
 		return NULL;
-	fw->path = path;
+	fw->path = strdup(path);
+	if (fw->path == NULL) {
+		free(fw);
+		return NULL;
+	}
 	pthread_mutex_init(&fw->mu, NULL);
-	pthread_cond_init(&fw->cv, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&fw->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	fw->busy = 1; /* (the thread's sweep of leftovers first) */
 	fw->busy_since_ms = monotonic_ms();
 	/* a control thread: on the CPUs no lcore polls */
 	int rc = rte_ctrl_thread_create(&fw->tid, name, NULL, writer_main, fw);
 	if (rc != 0) {
-		pthread_cond_destroy(&fw->cv);
-		pthread_mutex_destroy(&fw->mu);
-		free(fw);
+		writer_release(fw);
 		errno = rc < 0 ? -rc : rc;
 		return NULL;
 	}
@@ -313,13 +342,34 @@ void hc_file_writer_free(struct hc_file_writer *fw)
 {
 	if (fw == NULL)
 		return;
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += hc_file_writer_end_wait_ms / 1000;
+	until.tv_nsec += (long)(hc_file_writer_end_wait_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
 	pthread_mutex_lock(&fw->mu);
 	fw->stop = 1; /* (what waits is written first) */
 	pthread_cond_broadcast(&fw->cv);
+	while (!fw->ended && pthread_cond_timedwait(&fw->cv, &fw->mu, &until) != ETIMEDOUT)
+		;
+	if (!fw->ended) {
+		/* a disk that hangs: the caller (shutdown, or the control core
+		 * at a takeover) goes on; the thread frees the writer when its
+		 * write returns, and a write cut short by the exit is swept at
+		 * the next start */
+		fw->left_behind = 1;
+		pthread_t tid = fw->tid;
+		uint64_t busy_ms = fw->busy ? monotonic_ms() - fw->busy_since_ms : 0;
+		HC_LOG(WARNING, "%s: a write has taken %" PRIu64 " ms: left to end on its own",
+		       fw->path, busy_ms);
+		pthread_mutex_unlock(&fw->mu);
+		pthread_detach(tid);
+		return;
+	}
 	pthread_mutex_unlock(&fw->mu);
 	pthread_join(fw->tid, NULL);
-	free(fw->next);
-	pthread_cond_destroy(&fw->cv);
-	pthread_mutex_destroy(&fw->mu);
-	free(fw);
+	writer_release(fw);
 }

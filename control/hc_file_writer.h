@@ -4,7 +4,8 @@
  * control thread of its own, so that a slow or stuck disk never stalls
  * the caller (the control core: hc_restart.c's state file) in steady
  * state.  (Ending a writer, hc_file_writer_free, waits for its last
- * write: at shutdown.)
+ * write, at most hc_file_writer_end_wait_ms: a write stuck longer is left
+ * to end on its own.)
  *
  * The caller hands over the file's whole contents (copied); the writer
  * thread writes them to a fresh file of its own beside PATH, under a
@@ -50,8 +51,12 @@ uint64_t hc_file_writer_busy_ms(struct hc_file_writer *fw);
 /* Wait until everything handed over is written (or failed). */
 void hc_file_writer_flush(struct hc_file_writer *fw);
 
-/* Flush, end the thread, free fw (NULL: nothing). */
+/* Flush, end the thread, free fw (NULL: nothing).  Waits at most
+ * hc_file_writer_end_wait_ms (5 s) for the writes: if one is still in
+ * progress then (a hung disk), it is logged and left to end on its own
+ * (the thread frees fw after its last write), and this returns. */
 void hc_file_writer_free(struct hc_file_writer *fw);
+extern uint32_t hc_file_writer_end_wait_ms;
 
 /* Remove what cut-short writes of path left beside it (regular files of
  * ours named PATH.hctmp.XXXXXX, or PATH.tmp): how many.  The writer thread does

@@ -1683,6 +1683,53 @@ static void test_file_writer_off_caller(void)
 	rmdir(dir);
 }
 
+/* A disk that hangs at the end: hc_file_writer_free (shutdown, or the
+ * control core at a takeover) waits its bound, not the disk: it returns
+ * while the write is held (nothing on disk yet), and the writer left
+ * behind finishes on its own once the disk answers: the write held, then
+ * the contents that waited behind it, and it frees itself (ASan's leak
+ * check in the sanitizer run). */
+static void test_file_writer_end_hung(void)
+{
+	char dir[] = "/tmp/hc-fwh-XXXXXX", path[64], text[64];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/gateways", dir);
+	sem_init(&held_in, 0, 0);
+	sem_init(&held_go, 0, 0);
+	held_calls = 0;
+	hc_file_writer_test_hold = hold_first_write;
+	uint32_t wait_ms = hc_file_writer_end_wait_ms;
+	hc_file_writer_end_wait_ms = 50;
+	struct hc_file_writer *fw = hc_file_writer_new(path, "hc-test-hung");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fw);
+	CU_ASSERT_EQUAL(hc_file_writer_put(fw, "A\n", 2), 0);
+	CU_ASSERT_EQUAL_FATAL(sem_wait_30s(&held_in), 0); /* the writer took A */
+	CU_ASSERT_EQUAL(hc_file_writer_put(fw, "B\n", 2), 0);
+	hc_file_writer_free(fw); /* returns: the write is still held */
+	struct stat st;
+	CU_ASSERT_EQUAL(stat(path, &st), -1);
+	CU_ASSERT_EQUAL(held_calls, 1);
+	sem_post(&held_go); /* the disk answers */
+	ssize_t got = 0;
+	for (int i = 0; i < 3000; i++) { /* (at most 30 s) */
+		if (stat(path, &st) == 0) { /* (renamed into place whole) */
+			got = (ssize_t)read_all(path, text, sizeof(text));
+			if (got == 2 && strcmp(text, "B\n") == 0)
+				break;
+		}
+		usleep(10000);
+	}
+	CU_ASSERT_EQUAL_FATAL(got, 2);
+	CU_ASSERT_STRING_EQUAL(text, "B\n");
+	CU_ASSERT_EQUAL(held_calls, 2); /* A, then B */
+	hc_file_writer_end_wait_ms = wait_ms;
+	hc_file_writer_test_hold = NULL;
+	sem_destroy(&held_in);
+	sem_destroy(&held_go);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* HA: a box's leases come back when its epoch ends (demoted) and when a
  * new one begins (a takeover, a re-epoch), so that no JOIN is applied on
  * a seat granted from an older book during the new epoch's restart hold:
@@ -2243,6 +2290,7 @@ static CU_TestInfo tests[] = {
 	{"restart hold: --state-key, a MAC written; forged, cut or unkeyed files not believed",
 	 test_restart_state_key},
 	{"state file writer: off the caller, latest wins", test_file_writer_off_caller},
+	{"state file writer: a write hung at the end is left behind", test_file_writer_end_hung},
 	{"state file writer: planted files, failures retried", test_file_writer_hostile},
 	{"state file writer: what cut-short writes left, swept at start", test_file_writer_sweep},
 	{"changes pushed to the control core, across its ring's end", test_changes_push_wraps},
