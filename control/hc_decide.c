@@ -633,39 +633,47 @@ static void send_resync_to(struct hc_decide *d, uint16_t gw, const struct hc_pee
 }
 
 /*
- * A worker asks for a RESYNC while it judges a datagram: at a gateway's
- * first contact (64 or more ahead: RESTART; a few ahead: a NACK of the
- * gap), before the datagram is taken and its address told in the
- * HC_CHG_PEER right after.  Such an ask waits for that address (one a
- * gateway; a RESTART is not replaced by a NACK, which the snapshot
- * answers too) instead of being lost until the sequencer asks again.
+ * A worker asks for a RESTART while it judges a datagram that it does not
+ * take, or a heartbeat before it passes the heartbeat's address on: a
+ * gateway's first contact 64 or more ahead (the appliance lost its
+ * state), whose address the control core learns only from the
+ * HC_CHG_PEER of the first datagram taken (the same heartbeat, or the
+ * gateway's next one).  Such an ask waits for that address, one a
+ * gateway, instead of being lost until the sequencer asks again a gap
+ * timeout and a datagram later.  (NACKs of gaps come after the gap
+ * timeout, when the address is known; one that finds a RESTART waiting
+ * is dropped: the snapshot answers it too.)
  */
 static void send_resync(struct hc_decide *d, const struct hc_change *c, uint64_t now)
 {
 	uint16_t gw = c->gateway_id;
+	if (gw >= d->dp->cfg->max_gateways)
+		return;
 	const struct hc_peer *to = &d->peer[gw];
 	if (to->ip_be != 0) {
 		send_resync_to(d, gw, to, c->resync.reason, c->resync.first, c->resync.last);
 		return;
 	}
 	struct hc_resync_wait *wt = &d->resync_wait[gw];
+	d->st.no_address += wt->reason != 0; /* the one replaced, or this one */
 	if (wt->reason == HC_RESYNC_RESTART && c->resync.reason != HC_RESYNC_RESTART)
 		return;
-	if (wt->reason != 0)
-		d->st.no_address++; /* the one replaced */
 	*wt = (struct hc_resync_wait){.reason = c->resync.reason, .first = c->resync.first,
-				      .last = c->resync.last, .tsc = now};
+				      .last = c->resync.last, .tsc = now,
+				      .incarnation = hc_dp_gateway_incarnation(d->dp, gw)};
 }
 
 /* Gateway gw's address is known: the RESYNC that waited for it, if any,
- * goes now, unless it is older than the gateway timeout (a gateway that
- * silent was declared dead meanwhile). */
+ * goes now, if the gateway is still the incarnation that was asked (a
+ * restarted one sends its snapshot anyway) and it waited less than the
+ * gateway timeout; else it is counted in ctl_no_address. */
 static void send_waiting_resync(struct hc_decide *d, uint16_t gw, uint64_t now)
 {
 	struct hc_resync_wait *wt = &d->resync_wait[gw];
 	if (likely(wt->reason == 0))
 		return;
-	if (now - wt->tsc < d->gateway_timeout_tsc)
+	uint32_t inc = hc_dp_gateway_incarnation(d->dp, gw);
+	if (inc != 0 && inc == wt->incarnation && now - wt->tsc < d->gateway_timeout_tsc)
 		send_resync_to(d, gw, &d->peer[gw], wt->reason, wt->first, wt->last);
 	else
 		d->st.no_address++;

@@ -103,7 +103,7 @@ struct hc_decide_stats {
 struct hc_resync_wait {
 	uint32_t reason;   /* 0: none waits */
 	uint32_t first, last;
-	uint32_t pad;
+	uint32_t incarnation; /* the gateway's when it was asked */
 	uint64_t tsc;      /* when it was asked */
 };
 

@@ -30,6 +30,7 @@
 
 void (*hc_file_writer_test_hold)(void);
 uint32_t hc_file_writer_end_wait_ms = 5000;
+unsigned hc_file_writer_left_ended;
 
 struct hc_file_writer {
 	char *path;             /* (a copy: a writer left behind outlives
@@ -255,8 +256,9 @@ static void *writer_main(void *arg)
 	int left_behind = fw->left_behind;
 	pthread_mutex_unlock(&fw->mu);
 	if (left_behind) {
-		HC_LOG(NOTICE, "%s: the write left behind at the end is done", fw->path);
+		/* (no log: the process may be past rte_eal_cleanup) */
 		writer_release(fw);
+		__atomic_add_fetch(&hc_file_writer_left_ended, 1, __ATOMIC_RELEASE);
 	}
 	return NULL;
 }
@@ -356,10 +358,9 @@ void hc_file_writer_free(struct hc_file_writer *fw)
 	while (!fw->ended && pthread_cond_timedwait(&fw->cv, &fw->mu, &until) != ETIMEDOUT)
 		;
 	if (!fw->ended) {
-		/* a disk that hangs: the caller (shutdown, or the control core
-		 * at a takeover) goes on; the thread frees the writer when its
-		 * write returns, and a write cut short by the exit is swept at
-		 * the next start */
+		/* a disk that hangs: the caller (shutdown) goes on; the thread
+		 * frees the writer when its writes return, and a write cut
+		 * short by the exit is swept at the next start */
 		fw->left_behind = 1;
 		pthread_t tid = fw->tid;
 		uint64_t busy_ms = fw->busy ? monotonic_ms() - fw->busy_since_ms : 0;

@@ -57,6 +57,8 @@ void hc_file_writer_flush(struct hc_file_writer *fw);
  * (the thread frees fw after its last write), and this returns. */
 void hc_file_writer_free(struct hc_file_writer *fw);
 extern uint32_t hc_file_writer_end_wait_ms;
+/* Writers left behind that have since ended and freed themselves (tests). */
+extern unsigned hc_file_writer_left_ended;
 
 /* Remove what cut-short writes of path left beside it (regular files of
  * ours named PATH.hctmp.XXXXXX, or PATH.tmp): how many.  The writer thread does

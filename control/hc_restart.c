@@ -376,10 +376,10 @@ int hc_restart_again(struct hc_restart *r, const char *path, const char *peer_pa
 	struct hc_file_writer *fw = r->fw;
 	int rc = init_hold(&fresh, path, peer_path, keys, n_keys, max_gateways, n_workers, now,
 			   timeout_tsc, wall_ms, fw != NULL ? r->written : NULL);
-	if (fresh.path == NULL || rc != 0) {
-		hc_file_writer_free(fw); /* (no file, or no memory: nothing to write) */
-		fw = NULL;
-	}
+	/* kept even with no memory for the hold (then no file this epoch:
+	 * fresh.path is NULL, and nothing is handed to it): ending it here
+	 * would wait on the control core for a disk that may hang, and leave
+	 * a write behind that could land over a later writer's file */
 	fresh.fw = fw;
 	fresh.save_errors = r->save_errors;
 	fresh.st.restated += r->st.restated;
@@ -394,7 +394,8 @@ int hc_restart_again(struct hc_restart *r, const char *path, const char *peer_pa
 
 void hc_restart_free(struct hc_restart *r)
 {
-	hc_file_writer_free(r->fw); /* (what it was handed is written first) */
+	hc_file_writer_free(r->fw); /* (what it was handed is written first,
+	                               unless the disk hangs beyond 5 s) */
 	free(r->swept);
 	free(r->written);
 	memset(r, 0, sizeof(*r)); /* (the key too) */

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
 """hc-tel.py - read a running appliance's telemetry for the tests, as
-machine-readable text (no log wording): DPDK's telemetry socket v2,
-/var/run/dpdk/PREFIX/dpdk_telemetry.v2, one command per connection.
+machine-readable text (no log wording): DPDK's telemetry socket v2
+(/var/run/dpdk/PREFIX/dpdk_telemetry.v2 as root), one command per
+connection, through headcountctl's client (the file beside this one).
 
   hc-tel.py PREFIX kv CMD      the reply's dict as key=value lines
                                (e.g. /headcount/stats, /headcount/control)

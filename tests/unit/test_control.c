@@ -1683,12 +1683,11 @@ static void test_file_writer_off_caller(void)
 	rmdir(dir);
 }
 
-/* A disk that hangs at the end: hc_file_writer_free (shutdown, or the
- * control core at a takeover) waits its bound, not the disk: it returns
- * while the write is held (nothing on disk yet), and the writer left
- * behind finishes on its own once the disk answers: the write held, then
- * the contents that waited behind it, and it frees itself (ASan's leak
- * check in the sanitizer run). */
+/* A disk that hangs at the end: hc_file_writer_free (at shutdown) waits
+ * its bound, not the disk: it returns while the write is held (nothing on
+ * disk yet), and the writer left behind finishes on its own once the disk
+ * answers (the write held, then the contents that waited behind it) and
+ * frees itself (counted; ASan's checks in the sanitizer run). */
 static void test_file_writer_end_hung(void)
 {
 	char dir[] = "/tmp/hc-fwh-XXXXXX", path[64], text[64];
@@ -1699,6 +1698,7 @@ static void test_file_writer_end_hung(void)
 	held_calls = 0;
 	hc_file_writer_test_hold = hold_first_write;
 	uint32_t wait_ms = hc_file_writer_end_wait_ms;
+	unsigned left_ended = hc_file_writer_left_ended;
 	hc_file_writer_end_wait_ms = 50;
 	struct hc_file_writer *fw = hc_file_writer_new(path, "hc-test-hung");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(fw);
@@ -1722,6 +1722,11 @@ static void test_file_writer_end_hung(void)
 	CU_ASSERT_EQUAL_FATAL(got, 2);
 	CU_ASSERT_STRING_EQUAL(text, "B\n");
 	CU_ASSERT_EQUAL(held_calls, 2); /* A, then B */
+	for (int i = 0; i < 3000 && __atomic_load_n(&hc_file_writer_left_ended, __ATOMIC_ACQUIRE) ==
+				    left_ended; i++)
+		usleep(10000); /* (at most 30 s) it freed itself */
+	CU_ASSERT_EQUAL(__atomic_load_n(&hc_file_writer_left_ended, __ATOMIC_ACQUIRE),
+			left_ended + 1);
 	hc_file_writer_end_wait_ms = wait_ms;
 	hc_file_writer_test_hold = NULL;
 	sem_destroy(&held_in);
@@ -2178,16 +2183,17 @@ static void test_changes_push_wraps(void)
 
 
 /* One EVENTS datagram of gateway gw (a JOIN of user into room 7) at seq. */
-static void first_contact(uint16_t gw, uint32_t seq, uint64_t user)
+static void first_contact(uint16_t gw, uint32_t inc, uint32_t seq, uint64_t user)
 {
 	uint8_t p[HC_MAX_PAYLOAD];
-	hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_EVENTS, gw, 1, 1, 0, seq);
+	hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_EVENTS, gw, 1, inc, 0, seq);
 	struct hc_event ev = {.user_id = htobe64(user), .room_id = htonl(7), .op = HC_OP_JOIN};
 	memcpy(p + 40, &ev, sizeof(ev));
 	feed_payload(p, 40 + sizeof(ev));
 }
 
-/* Take the RESYNCs queued for gateway gw; anything else queued fails. */
+/* Take the RESYNCs queued for gateway gw; anything else queued fails
+ * (but heartbeats, and frames to gateway 3, the other tests'). */
 static unsigned take_resyncs(uint16_t gw, struct hc_resync *out, unsigned max)
 {
 	struct rte_mbuf *m;
@@ -2200,6 +2206,12 @@ static unsigned take_resyncs(uint16_t gw, struct hc_resync *out, unsigned max)
 			sizeof(struct rte_ether_hdr));
 		struct hc_hdr h;
 		memcpy(&h, pl, sizeof(h));
+		if (h.type == HC_MSG_HEARTBEAT || ntohs(h.gateway_id) == 3) {
+			/* the periodic A->G heartbeats, and what a late tick
+			 * sends gateway 3 of the tests before */
+			rte_pktmbuf_free(m);
+			continue;
+		}
 		CU_ASSERT_EQUAL(h.type, HC_MSG_RESYNC);
 		CU_ASSERT_EQUAL(ntohs(h.gateway_id), gw);
 		CU_ASSERT_EQUAL(ip->dst_addr, htonl(gw_addr.src_ip));
@@ -2210,12 +2222,13 @@ static unsigned take_resyncs(uint16_t gw, struct hc_resync *out, unsigned max)
 	return n;
 }
 
-/* A HEARTBEAT of gateway gw: control counter ctr, last sequence sent last,
- * flags hb_flags. */
-static void heartbeat_of(uint16_t gw, uint32_t ctr, uint32_t last, uint32_t hb_flags)
+/* A HEARTBEAT of gateway gw, incarnation inc: control counter ctr, last
+ * sequence sent last, flags hb_flags. */
+static void heartbeat_of(uint16_t gw, uint32_t inc, uint32_t ctr, uint32_t last,
+			 uint32_t hb_flags)
 {
 	uint8_t p[HC_MAX_PAYLOAD];
-	hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_HEARTBEAT, gw, 1, 1, 0, ctr);
+	hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_HEARTBEAT, gw, 1, inc, 0, ctr);
 	struct hc_heartbeat hb = {.last_sequence = htonl(last), .interval_ms = htonl(1000),
 				  .hb_flags = htonl(hb_flags)};
 	memcpy(p + 40, &hb, sizeof(hb));
@@ -2235,28 +2248,51 @@ static void test_first_contact_resync_sent(void)
 {
 	struct hc_resync r[4];
 	uint64_t no_address = d.st.no_address, resyncs = d.st.resyncs;
-	first_contact(5, 1000, 900001);
+	first_contact(5, 1, 1000, 900001);
 	settle();
 	CU_ASSERT_EQUAL(take_resyncs(0, r, 4), 0); /* no address to send it to */
 	CU_ASSERT_EQUAL(d.peer[5].ip_be, 0);
-	heartbeat_of(5, 1, 1000, 0);
+	heartbeat_of(5, 1, 1, 1000, 0);
 	settle();
 	unsigned n = take_resyncs(5, r, 4);
 	CU_ASSERT_EQUAL(n, 1);
 	CU_ASSERT(n >= 1 && ntohl(r[0].reason) == HC_RESYNC_RESTART);
-	heartbeat_of(6, 1, 1000, 0); /* a heartbeat first */
+	heartbeat_of(6, 1, 1, 1000, 0); /* a heartbeat first */
 	settle();
 	n = take_resyncs(6, r, 4);
 	CU_ASSERT_EQUAL(n, 1);
 	CU_ASSERT(n >= 1 && ntohl(r[0].reason) == HC_RESYNC_RESTART);
 	CU_ASSERT_EQUAL(d.st.no_address, no_address);
 	CU_ASSERT_EQUAL(d.st.resyncs, resyncs + 2);
-	/* both gateways close: nothing of theirs is left behind */
-	heartbeat_of(5, 2, 1000, HC_HB_F_SHUTDOWN);
-	heartbeat_of(6, 2, 1000, HC_HB_F_SHUTDOWN);
+	/* a gateway restarted (a new incarnation) before its address came:
+	 * the old incarnation's request is not sent (the new one restates
+	 * anyway), only counted */
+	first_contact(4, 1, 1000, 900003);
+	settle();
+	CU_ASSERT_EQUAL(d.resync_wait[4].reason, HC_RESYNC_RESTART);
+	heartbeat_of(4, 2, 1, 0, 0); /* incarnation 2, nothing sent yet */
+	settle();
+	CU_ASSERT_EQUAL(take_resyncs(4, r, 4), 0);
+	CU_ASSERT_EQUAL(d.st.no_address, no_address + 1);
+	/* an address that comes after the gateway timeout: not sent, counted */
+	first_contact(7, 1, 1000, 900004);
+	settle();
+	CU_ASSERT_EQUAL(d.resync_wait[7].reason, HC_RESYNC_RESTART);
+	heartbeat_of(7, 1, 1, 0, 0);
+	for (int i = 0; i < 3; i++)
+		hc_decide_poll(&d, d.gateway_timeout_tsc + 1);
+	CU_ASSERT_EQUAL(take_resyncs(7, r, 4), 0);
+	CU_ASSERT_EQUAL(d.st.no_address, no_address + 2);
+	CU_ASSERT_EQUAL(d.st.resyncs, resyncs + 2);
+	/* the gateways close: nothing of theirs is left behind */
+	heartbeat_of(5, 1, 2, 1000, HC_HB_F_SHUTDOWN);
+	heartbeat_of(6, 1, 2, 1000, HC_HB_F_SHUTDOWN);
+	heartbeat_of(4, 2, 2, 0, HC_HB_F_SHUTDOWN);
+	heartbeat_of(7, 1, 2, 0, HC_HB_F_SHUTDOWN);
 	settle();
 	take_resyncs(0, r, 0);
-	CU_ASSERT_EQUAL(d.resync_wait[5].reason + d.resync_wait[6].reason, 0);
+	for (uint16_t gw = 4; gw <= 7; gw++)
+		CU_ASSERT_EQUAL(d.resync_wait[gw].reason, 0);
 }
 
 static CU_TestInfo tests[] = {
