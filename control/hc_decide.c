@@ -535,8 +535,17 @@ static void resend_move(void *ctx, const struct hc_directive *x)
 	struct hc_decide *d = ctx;
 	if (x->kind == HC_DIR_NEW_TOPIC) {
 		/* its seat is a placement's reservation: kept (a MOVE's is
-		 * its directive's, kept as long as it) */
-		hc_rooms_reserve_for(&d->book, x->to, x->user, x->gateway, rte_rdtsc());
+		 * its directive's, kept as long as it).  In a restart hold no
+		 * seat is handed out (the book lacks the users of gateways
+		 * not restated yet): the user's own seat there is renewed,
+		 * but one that expired is not made again; the NEW_TOPIC goes
+		 * without it, and its JOIN is a seat request, held and judged
+		 * against the whole book once the hold ends */
+		if (!hc_restart_holding(&d->restart) ||
+		    hc_rooms_holds_seat(&d->book, x->to, x->user))
+			hc_rooms_reserve_for(&d->book, x->to, x->user, x->gateway, rte_rdtsc());
+		else
+			d->st.resent_unseated++;
 		send_new_topic(d, x->user, x->from, x->to, x->gateway);
 	} else
 		send_move(d, x->user, x->from, x->to, x->gateway, x->id, x->attempt);

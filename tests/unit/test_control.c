@@ -346,6 +346,25 @@ static unsigned take_moves(struct hc_move *out, unsigned max)
 	return n;
 }
 
+/* The ASSIGN records queued, other messages dropped (a poll far ahead
+ * resends what earlier tests left in flight). */
+static unsigned take_assign_records(struct hc_assign *out, unsigned max)
+{
+	struct rte_mbuf *m;
+	unsigned n = 0;
+	while (rte_ring_dequeue(w->from_ctl_tx, (void **)&m) == 0) {
+		const uint8_t *pl = rte_pktmbuf_mtod_offset(m, const uint8_t *,
+			sizeof(struct rte_ether_hdr) + 20 + 8);
+		struct hc_hdr h;
+		memcpy(&h, pl, sizeof(h));
+		for (uint16_t i = 0; h.type == HC_MSG_ASSIGN && i < ntohs(h.record_count) && n < max;
+		     i++)
+			memcpy(&out[n++], pl + 40 + i * 24, 24);
+		rte_pktmbuf_free(m);
+	}
+	return n;
+}
+
 /* One control poll when the next tick is due, the worker left alone;
  * returns a time for polls that do not tick. */
 static uint64_t tick(void)
@@ -1786,6 +1805,16 @@ static void test_ha_revokes_leases(void)
 	settle();
 }
 
+/* The suite's restart state again after a test's hold in d.restart: no
+ * state file (the test's path, on its stack, must not be saved to by a
+ * later test's tick), no hold. */
+static void restart_as_suite(void)
+{
+	CU_ASSERT_EQUAL(hc_restart_again(&d.restart, NULL, "none", NULL, 0, 64, 1, 0, 0, W0), 0);
+	if (hc_restart_holding(&d.restart))
+		hc_restart_end(&d.restart, 0);
+}
+
 /* An HA event while a restart hold holds seat requests: the hold ends and
  * its requests are decided, but no lease is granted with them (the epoch's
  * leases all come back; a lease granted just before its revoke could
@@ -1828,6 +1857,7 @@ static void test_ha_release_grants_no_lease(void)
 	events(&user, &r, &leave, 1);
 	settle();
 	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
+	restart_as_suite();
 	unlink(path);
 	rmdir(dir);
 }
@@ -1875,6 +1905,114 @@ static void test_pick_in_hold_skipped(void)
 	events(&there, &to, &op, 1);
 	settle();
 	CU_ASSERT_EQUAL(d.book.room[to].users, 0);
+	restart_as_suite();
+	unlink(path);
+	rmdir(dir);
+}
+
+/* A refused JOIN's NEW_TOPIC resent in a restart hold: the seat its user
+ * still holds in the new room is renewed; one that expired is not made
+ * again (the book lacks the users of gateways not restated yet), and the
+ * user's JOIN there is a seat request, held and judged once the hold
+ * ends. */
+static void test_new_topic_resent_in_hold(void)
+{
+	static struct hc_assign a[512];
+	unsigned dgrams;
+	const uint32_t r = 50; /* (--max-rooms 64) */
+	uint64_t users[100];
+	uint32_t rooms[100];
+	uint8_t ops[100];
+	settle();
+	take_assigns(a, 512, &dgrams);
+	CU_ASSERT_EQUAL_FATAL(d.book.room[r].users, 0);
+	for (unsigned i = 0; i < 100; i++) {
+		users[i] = 500000 + i;
+		rooms[i] = r;
+		ops[i] = HC_OP_JOIN;
+	}
+	events_settled(users, rooms, ops, 100);
+	CU_ASSERT_EQUAL_FATAL(d.book.room[r].users, 100);
+	take_assigns(a, 512, &dgrams);
+	uint64_t sent = d.dirs.st.sent;
+	const uint64_t u[2] = {500500, 500501};
+	uint32_t into[2] = {r, r}, to[2] = {0, 0};
+	uint8_t join[2] = {HC_OP_JOIN, HC_OP_JOIN};
+	/* decided at `base`, after every directive earlier tests left (they
+	 * expire in order) */
+	const uint64_t dir_tsc = d.dirs.timeout_tsc;
+	const uint64_t base = rte_rdtsc() + 10 * (dir_tsc + d.book.ttl_tsc);
+	events(u, into, join, 2); /* both refused: NEW_TOPIC, a seat elsewhere */
+	hc_rx_poll_handoff(w, 0);
+	hc_ops_commit(w);
+	hc_decide_poll(&d, base);
+	settle();
+	unsigned n = take_assign_records(a, 512);
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned k = 0; k < 2; k++)
+			if (be64toh(a[i].user_id) == u[k] && a[i].status == HC_ASSIGN_NEW_TOPIC)
+				to[k] = ntohl(a[i].room_id);
+	CU_ASSERT_FATAL(to[0] != 0 && to[0] != r && to[1] != 0 && to[1] != r);
+	CU_ASSERT_EQUAL_FATAL(d.dirs.st.sent, sent + 2);
+	CU_ASSERT_FATAL(hc_rooms_holds_seat(&d.book, to[0], u[0]));
+	CU_ASSERT_FATAL(hc_rooms_holds_seat(&d.book, to[1], u[1]));
+	hc_rooms_cancel(&d.book, u[0], 3); /* u[0]'s seat is gone, as expired */
+	CU_ASSERT_FATAL(!hc_rooms_holds_seat(&d.book, to[0], u[0]));
+	uint32_t reserved0 = d.book.room[to[0]].reserved;
+
+	char dir[] = "/tmp/hc-topic-XXXXXX", path[64];
+	state_file_in(dir, path, "5\n"); /* gateway 5 is waited for */
+	CU_ASSERT_FATAL(dir_tsc + 1 < d.book.ttl_tsc); /* u[1]'s seat lives on */
+	CU_ASSERT_EQUAL_FATAL(hc_restart_again(&d.restart, path, "none", NULL, 0, 64, 1,
+					       base, 3 * dir_tsc, W0), 0);
+	CU_ASSERT_FATAL(hc_restart_holding(&d.restart));
+	uint64_t unseated = d.st.resent_unseated, resent = d.dirs.st.resent;
+	hc_decide_poll(&d, base + dir_tsc + 1); /* both directives' deadlines passed */
+	hc_decide_poll(&d, base + dir_tsc + 1); /* (what they queued, sent) */
+	CU_ASSERT_FATAL(hc_restart_holding(&d.restart));
+	CU_ASSERT(d.dirs.st.resent >= resent + 2);
+	unsigned topics[2] = {0, 0};
+	n = take_assign_records(a, 512);
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned k = 0; k < 2; k++)
+			if (be64toh(a[i].user_id) == u[k]) {
+				CU_ASSERT_EQUAL(a[i].status, HC_ASSIGN_NEW_TOPIC);
+				CU_ASSERT_EQUAL(ntohl(a[i].room_id), to[k]);
+				CU_ASSERT_EQUAL(ntohl(a[i].refused_room), r);
+				topics[k]++;
+			}
+	CU_ASSERT_EQUAL(topics[0], 1);
+	CU_ASSERT_EQUAL(topics[1], 1);
+	/* no seat made for u[0] in the hold; u[1]'s own renewed */
+	CU_ASSERT_EQUAL(d.st.resent_unseated, unseated + 1);
+	CU_ASSERT(!hc_rooms_holds_seat(&d.book, to[0], u[0]));
+	CU_ASSERT_EQUAL(d.book.room[to[0]].reserved, reserved0);
+	CU_ASSERT(hc_rooms_holds_seat(&d.book, to[1], u[1]));
+
+	/* they obey (the worker's leases here are from before the hold: a
+	 * takeover would have had them back) and the NEW_TOPICs end once
+	 * the hold is over */
+	uint64_t done = d.dirs.st.done;
+	events(u, to, join, 2);
+	hc_rx_poll_handoff(w, 0);
+	hc_ops_commit(w);
+	hc_decide_poll(&d, base + dir_tsc + 2);
+	hc_decide_poll(&d, base + 3 * dir_tsc + 1); /* the hold's deadline */
+	CU_ASSERT_FATAL(!hc_restart_holding(&d.restart));
+	settle();
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, u[0]), to[0]);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, u[1]), to[1]);
+	CU_ASSERT_EQUAL(d.dirs.st.done, done + 2);
+
+	/* the rooms empty again */
+	uint8_t leave[2] = {HC_OP_LEAVE, HC_OP_LEAVE};
+	events_settled(u, to, leave, 2);
+	for (unsigned i = 0; i < 100; i++)
+		ops[i] = HC_OP_LEAVE;
+	events_settled(users, rooms, ops, 100);
+	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
+	take_assign_records(a, 512);
+	restart_as_suite();
 	unlink(path);
 	rmdir(dir);
 }
@@ -2338,6 +2476,8 @@ static CU_TestInfo tests[] = {
 	{"restart hold ended early: the gateways not restated stay in the file",
 	 test_restart_early_end_keeps_listed},
 	{"a pick answered in a hold: no seat held, no MOVE", test_pick_in_hold_skipped},
+	{"a NEW_TOPIC resent in a hold makes no seat, renews its own",
+	 test_new_topic_resent_in_hold},
 	CU_TEST_INFO_NULL,
 };
 
