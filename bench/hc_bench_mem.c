@@ -5,7 +5,7 @@
  *
  * The dataplane's events and the control core's directives are bound by
  * random reads of big tables (a user's index entry and slot, a
- * reservation, room-list neighbours), batched and prefetched.  This reads
+ * reservation), batched and prefetched.  This reads
  * random lines of one table of --mib MiB in batches of --batch prefetched
  * reads (the shape of hc_keyidx_lookup_bulk), once with the table advised
  * MADV_NOHUGEPAGE (4 KiB pages, as DPDK's heap without hugepages) and

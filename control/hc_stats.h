@@ -28,7 +28,8 @@
 	X(handoff_waits, t->w.handoff_waits) X(ctl_waits, t->w.ctl_waits) \
 	X(ctl_lost, t->w.ctl_lost) X(places, t->w.places) \
 	X(places_dropped, t->w.places_dropped) X(ctl_tx, t->w.ctl_tx) \
-	X(throttled, t->w.throttled) X(requests, t->m.requests) X(refused, t->m.refused) \
+	X(throttled, t->w.throttled) X(picked, t->w.picked) X(picks_refused, t->w.picks_refused) \
+	X(requests, t->m.requests) X(refused, t->m.refused) \
 	X(joins, t->m.joins) X(moves, t->m.moves) X(leaves, t->m.leaves) \
 	X(noops, t->m.noops) X(table_full, t->m.table_full) \
 	X(seq_duplicates, t->s.duplicates) X(seq_stale, t->s.stale) \

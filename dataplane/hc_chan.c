@@ -53,22 +53,28 @@ static void push_one(struct hc_worker *w, const struct hc_change *c)
 	hc_chan_push_changes(w);
 }
 
-/* The control core wants k of our users in a room to move: pick them
- * (O(k)) and tell it who and through which gateway. */
-static void pick_users(struct hc_worker *w, const struct hc_decision *d)
+/* The control core wants k of our users in a room to move: asked of the
+ * pick scan (hc_members.h), which answers over the next loops.  An ask
+ * beyond what the scan keeps is answered at once, with none (the
+ * control core plans again only when every pick it asked is answered). */
+static void ask_pick(struct hc_worker *w, const struct hc_decision *d)
+{
+	if (hc_members_pick_ask(&w->members, d->room_id, d->pick.to_room, d->pick.count,
+				d->pick.cooldown_s) == 0)
+		return;
+	HC_RELAXED_ADD(&w->st.picks_refused, 1);
+	push_one(w, &(struct hc_change){.user_id = 0, .from_room = d->room_id,
+		.to_room = d->pick.to_room, .kind = HC_CHG_PICK_END});
+}
+
+/* One step of the pick scan (HC_PICK_SCAN_STEP positions, about 128 KiB
+ * of slots read in order), its picks and the asks it ended told. */
+static void pick_step(struct hc_worker *w)
 {
 	uint32_t now = (uint32_t)(rte_rdtsc() / rte_get_tsc_hz());
-	unsigned n = hc_members_pick(&w->members, d->room_id, d->pick.count, now,
-				     d->pick.cooldown_s, w->picks);
-	for (unsigned i = 0; i < n; i++)
-		w->chg_buf[i] = (struct hc_change){.user_id = w->picks[i].user_id,
-			.from_room = d->room_id, .to_room = d->pick.to_room,
-			.gateway_id = w->picks[i].gateway_id, .kind = HC_CHG_PICK};
-	/* the end: the control core plans again only when every pick it
-	 * asked for is answered */
-	w->chg_buf[n] = (struct hc_change){.user_id = n, .from_room = d->room_id,
-		.to_room = d->pick.to_room, .kind = HC_CHG_PICK_END};
-	w->members.n_changes = n + 1;
+	w->members.changes = w->chg_buf;
+	w->members.n_changes = 0;
+	unsigned n = hc_members_pick_step(&w->members, HC_PICK_SCAN_STEP, now);
 	HC_RELAXED_ADD(&w->st.picked, n);
 	hc_chan_push_changes(w);
 }
@@ -86,7 +92,7 @@ unsigned hc_chan_drain_decisions(struct hc_worker *w)
 		w->members.changes = w->chg_buf;
 		w->members.n_changes = 0;
 		if (dec[i].kind == HC_DEC_PICK) {
-			pick_users(w, &dec[i]);
+			ask_pick(w, &dec[i]);
 			continue;
 		}
 		if (dec[i].kind == HC_DEC_LEASE) {
@@ -103,6 +109,10 @@ unsigned hc_chan_drain_decisions(struct hc_worker *w)
 		hc_members_decide(&w->members, dec[i].user_id, dec[i].room_id, dec[i].admit,
 				  dec[i].gateway_id);
 		hc_chan_push_changes(w);
+	}
+	if (unlikely(hc_members_picking(&w->members))) {
+		pick_step(w);
+		n++; /* (work done: not idle) */
 	}
 	hc_chan_publish_outstanding(w);
 	return n;

@@ -135,8 +135,6 @@ int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
 					HC_CTL_RING_SIZE, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 			w->chg_buf = rte_malloc_socket("hc_chg_buf",
 					HC_CHG_BUF * sizeof(struct hc_change), 64, socket);
-			w->picks = rte_malloc_socket("hc_picks",
-					HC_PICK_MAX * sizeof(struct hc_pick), 64, socket);
 			w->gw_peer = rte_zmalloc_socket("hc_gw_peer",
 					cfg->max_gateways * sizeof(struct hc_peer), 64, socket);
 			w->gw_peer_moved_tsc = rte_zmalloc_socket("hc_gw_moved",
@@ -154,8 +152,7 @@ int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
 			if (w->to_ctl_changes == NULL || w->chg_buf == NULL ||
 			    w->to_ctl_places == NULL || w->from_ctl_tx == NULL ||
 			    w->gw_peer == NULL || w->gw_peer_moved_tsc == NULL ||
-			    w->from_ctl_decisions == NULL ||
-			    w->picks == NULL) {
+			    w->from_ctl_decisions == NULL) {
 				rc = -ENOMEM;
 				goto fail;
 			}
@@ -204,7 +201,6 @@ void hc_dataplane_free(struct hc_dataplane *dp)
 		}
 		rte_ring_free(w->from_ctl_tx);
 		rte_free(w->chg_buf);
-		rte_free(w->picks);
 		rte_free(w);
 		dp->workers[i] = NULL;
 	}

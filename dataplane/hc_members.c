@@ -54,10 +54,13 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 	}
 	m->room_users = rte_zmalloc_socket(name, (size_t)max_rooms * sizeof(uint32_t),
 					   64, socket);
-	m->room_head = rte_zmalloc_socket("hc_room_head", (size_t)max_rooms * sizeof(uint32_t),
-					  64, socket);
+	m->pick_first = rte_zmalloc_socket("hc_pick_first", (size_t)max_rooms * sizeof(uint32_t),
+					   64, socket);
+	m->ask = rte_malloc_socket("hc_pick_asks", HC_PICK_ASKS * sizeof(struct hc_pick_ask), 64,
+				   socket);
 	m->lease = rte_zmalloc_socket("hc_lease", (size_t)max_rooms * sizeof(uint16_t), 64, socket);
-	if (m->room_users == NULL || m->slot == NULL || m->room_head == NULL || m->lease == NULL) {
+	if (m->room_users == NULL || m->slot == NULL || m->pick_first == NULL || m->ask == NULL ||
+	    m->lease == NULL) {
 		hc_members_free(m);
 		return -ENOMEM;
 	}
@@ -94,7 +97,8 @@ void hc_members_free(struct hc_members *m)
 		hc_usertab_free(&m->users);
 	rte_free(m->room_users);
 	hc_bigmem_free(m->slot, m->slot_bytes);
-	rte_free(m->room_head);
+	rte_free(m->pick_first);
+	rte_free(m->ask);
 	rte_free(m->lease);
 	hc_pending_free(&m->pend);
 	rte_free(m->gw_users);
@@ -201,44 +205,33 @@ static inline void batch_lookup(struct hc_members *m, const struct hc_op *ops, u
 	hc_usertab_lookup_bulk_at(&m->users, keys, n, pos, entry); /* slots in cache after */
 }
 
-/* The other users' slots the batch's ops will write, fetched now, all at
- * once: a move or a leave unlinks its user from the room list
- * (its previous and next users' slots), a JOIN links it at the head of
- * the new room's (the head user's slot).  Written one op at a time they
- * were cache misses in series: stores commit in order, and one store
- * waiting for its line holds up every store behind it.  The rooms'
- * counters and leases the batch will write come too, and a leave's
- * index line after its entry's (where its delete's shift often ends).
- * A stale bulk result (an earlier op of the batch added or removed the
- * user) only makes a useless prefetch.  (rte_prefetch0, not rte_prefetch0_write:
- * built for -march=corei7, which has no PREFETCHW, the write hint left no
- * instruction at all here.) */
-static inline void batch_prefetch_neighbours(const struct hc_members *m, const struct hc_op *ops,
-					     unsigned n, const int32_t *pos, const uint32_t *entry)
+/* The lines the batch's ops will write besides their users' own slots,
+ * fetched now, all at once: the rooms' counters and leases, and a
+ * leave's index line after its entry's (where its delete's shift often
+ * ends).  Written one op at a time they were cache misses in series:
+ * stores commit in order, and one store waiting for its line holds up
+ * every store behind it.  A stale bulk result (an earlier op of the
+ * batch added or removed the user) only makes a useless prefetch.
+ * (rte_prefetch0, not rte_prefetch0_write: built for -march=corei7,
+ * which has no PREFETCHW, the write hint left no instruction at all.) */
+static inline void batch_prefetch_counters(const struct hc_members *m, const struct hc_op *ops,
+					   unsigned n, const int32_t *pos, const uint32_t *entry)
 {
 	for (unsigned i = 0; i < n; i++) {
 		const struct hc_op *o = &ops[i];
 		uint32_t cur = 0;
 		if (pos[i] >= 0) {
-			const struct hc_slot *s = &m->slot[pos[i]];
-			cur = s->room;
-			/* a JOIN into another room or a LEAVE of this one unlinks */
-			int unlinks = o->op == HC_OP_JOIN ? cur != o->room_id :
-				      o->op == HC_OP_LEAVE && cur == o->room_id;
-			if (cur != 0 && unlinks) {
+			cur = m->slot[pos[i]].room;
+			/* a JOIN into another room or a LEAVE of this one */
+			int leaves = o->op == HC_OP_JOIN ? cur != o->room_id :
+				     o->op == HC_OP_LEAVE && cur == o->room_id;
+			if (cur != 0 && leaves) {
 				if (o->op == HC_OP_LEAVE)
 					hc_keyidx_prefetch_after(&m->users.ix, entry[i]);
 				rte_prefetch0(&m->room_users[cur]);
-				if (s->prev != 0)
-					rte_prefetch0(&m->slot[s->prev - 1]);
-				if (s->next != 0)
-					rte_prefetch0(&m->slot[s->next - 1]);
 			}
 		}
 		if (o->op == HC_OP_JOIN && cur != o->room_id) {
-			uint32_t head = m->room_head[o->room_id]; /* (checked on receipt) */
-			if (head != 0)
-				rte_prefetch0(&m->slot[head - 1]);
 			rte_prefetch0(&m->room_users[o->room_id]);
 			if (m->admission) /* (leases are read only then) */
 				rte_prefetch0(&m->lease[o->room_id]);
@@ -647,7 +640,7 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 	uint64_t t0 = timed ? rte_rdtsc() : 0;
 	batch_lookup(m, ops, n, pos, entry);
 	uint64_t t1 = timed ? rte_rdtsc() : 0;
-	batch_prefetch_neighbours(m, ops, n, pos, entry);
+	batch_prefetch_counters(m, ops, n, pos, entry);
 	memset(t.state, 0, sizeof(t.state));
 	uint64_t t2 = timed ? rte_rdtsc() : 0;
 	for (unsigned i = 0; i < n; i++) {
@@ -690,27 +683,94 @@ void hc_members_apply(struct hc_members *m, const struct hc_op *ops, unsigned n)
 	}
 }
 
-unsigned hc_members_pick(struct hc_members *m, uint32_t room, unsigned k, uint32_t now,
-			 uint32_t cooldown, struct hc_pick *out)
+int hc_members_pick_ask(struct hc_members *m, uint32_t room, uint32_t to_room, unsigned k,
+			uint32_t cooldown)
 {
-	unsigned n = 0;
-	uint8_t now8 = (uint8_t)now;
-	if (cooldown > 255)
-		cooldown = 255; /* the slot keeps seconds mod 256 */
-	for (uint32_t p = m->room_head[room]; p != 0 && n < k; p = m->slot[p - 1].next) {
-		int32_t at = (int32_t)p - 1;
-		if (m->slot[at].moved != 0 && (uint8_t)(now8 - m->slot[at].moved) < cooldown)
-			continue; /* moved a moment ago: leave them be */
-		if (hc_pending_waiting(&m->pend, m->slot[at].user_id))
-			continue; /* on their way elsewhere (a seat request in flight):
-			             a MOVE from here would find them gone, and its
-			             seat would be held for nothing */
-		out[n].user_id = m->slot[at].user_id; /* (listed: in use) */
-		out[n].gateway_id = m->slot[at].gw;
-		m->slot[at].moved = now8 != 0 ? now8 : 1;
-		n++;
+	if (m->n_asks == HC_PICK_ASKS)
+		return -ENOSPC;
+	m->ask[m->n_asks++] = (struct hc_pick_ask){.from_room = room, .to_room = to_room,
+		.want = (uint16_t)(k < UINT16_MAX ? k : UINT16_MAX),
+		.cooldown_s = (uint16_t)(cooldown < 255 ? cooldown : 255)}; /* (seconds mod 256) */
+	return 0;
+}
+
+/* The asks that waited start a scan: chained per room (in the order they
+ * came: a room's asks are served first to last). */
+static void pick_scan_begin(struct hc_members *m)
+{
+	m->n_active = m->n_asks;
+	m->asks_open = 0;
+	m->scan_at = 0;
+	for (uint32_t i = m->n_active; i-- > 0;) {
+		struct hc_pick_ask *a = &m->ask[i];
+		a->found = 0;
+		a->next = m->pick_first[a->from_room];
+		m->pick_first[a->from_room] = i + 1;
+		m->asks_open += a->want != 0;
 	}
-	return n;
+}
+
+/* The running scan ends: every ask reported done, the waiting ones next. */
+static void pick_scan_end(struct hc_members *m)
+{
+	for (uint32_t i = 0; i < m->n_active; i++) {
+		const struct hc_pick_ask *a = &m->ask[i];
+		m->pick_first[a->from_room] = 0;
+		hc_members_report(m, a->found, a->from_room, a->to_room, 0, 0, HC_CHG_PICK_END, 0);
+	}
+	uint32_t waiting = m->n_asks - m->n_active;
+	memmove(m->ask, m->ask + m->n_active, waiting * sizeof(m->ask[0]));
+	m->n_asks = waiting;
+	m->n_active = 0;
+	if (waiting > 0)
+		pick_scan_begin(m);
+}
+
+/* The user at `at` (in room, which has asks): picked for its first ask
+ * still wanting users, unless moved a moment ago or on its way elsewhere.
+ * 1 if picked. */
+static int pick_position(struct hc_members *m, int32_t at, uint32_t room, uint8_t now8)
+{
+	struct hc_slot *s = &m->slot[at];
+	for (uint32_t k = m->pick_first[room]; k != 0; k = m->ask[k - 1].next) {
+		struct hc_pick_ask *a = &m->ask[k - 1];
+		if (a->found == a->want)
+			continue;
+		if (s->moved != 0 && (uint8_t)(now8 - s->moved) < a->cooldown_s)
+			continue; /* moved a moment ago: leave them be */
+		if (hc_pending_waiting(&m->pend, s->user_id))
+			return 0; /* on their way elsewhere (a seat request in
+			             flight): a MOVE from here would find them
+			             gone, and its seat would be held for nothing */
+		hc_members_report(m, s->user_id, room, a->to_room, 0, s->gw, HC_CHG_PICK, 0);
+		s->moved = now8 != 0 ? now8 : 1;
+		if (++a->found == a->want)
+			m->asks_open--;
+		return 1;
+	}
+	return 0;
+}
+
+unsigned hc_members_pick_step(struct hc_members *m, uint32_t positions, uint32_t now)
+{
+	if (m->n_active == 0) {
+		if (m->n_asks == 0)
+			return 0;
+		pick_scan_begin(m);
+	}
+	uint8_t now8 = (uint8_t)now;
+	unsigned picked = 0;
+	uint32_t at = m->scan_at;
+	uint32_t end = positions < m->capacity - at ? at + positions : m->capacity;
+	for (; at < end && m->asks_open > 0; at++) {
+		uint32_t room = m->slot[at].room; /* (0: free, or in no room) */
+		if (room != 0 && m->pick_first[room] != 0)
+			picked += pick_position(m, (int32_t)at, room, now8);
+	}
+	m->scan_at = at;
+	if (at == m->capacity || m->asks_open == 0)
+		pick_scan_end(m);
+	return picked;
 }
 
 uint16_t hc_members_owner_of(const struct hc_members *m, uint64_t user_id)

@@ -19,8 +19,9 @@
  *
  * Memory: the compact user table (hc_usertab.h: 5 B a user) maps a user
  * to a stable position; slot[position] (32 B) holds the user id, session,
- * room, the user's links in its room's list, its gateway, its last pick
- * and snapshot mark, so a move never touches the index: 37 B a user.
+ * room, its gateway, its last pick and snapshot mark (8 bytes spare), so
+ * a move never touches the index: 37 B a user.  No room lists its users:
+ * picks are answered by a scan of the slots (hc_members_pick_step).
  * Rooms are dense ids in [1, max_rooms) with one uint32_t counter each.
  */
 #ifndef HC_MEMBERS_H
@@ -69,19 +70,35 @@ uint32_t hc_members_revoke(struct hc_members *m, uint32_t room);
 /* The seats of room this worker may still give. */
 uint32_t hc_members_lease_left(const struct hc_members *m, uint32_t room);
 
-/* A user picked to move, and the gateway that owns them. */
-struct hc_pick {
-	uint64_t user_id;
-	uint16_t gateway_id;
-};
+/*
+ * The balancer's picks (HC_DEC_PICK).  A room keeps no list of its users
+ * (it cost every move and leave three random lines): a pick is asked,
+ * then answered by one scan of the slots, a step at a time between
+ * batches.  hc_members_pick_ask records one: up to k users of room not
+ * picked in the last `cooldown` seconds, to move to to_room.  0, or
+ * -ENOSPC (HC_PICK_ASKS asked already: the caller answers it with none).
+ * Asks made while a scan runs wait for the next one.
+ */
+int hc_members_pick_ask(struct hc_members *m, uint32_t room, uint32_t to_room, unsigned k,
+			uint32_t cooldown);
+
+/* A pick scan is running or waiting. */
+static inline int hc_members_picking(const struct hc_members *m)
+{
+	return m->n_asks != 0;
+}
 
 /*
- * Up to k of this worker's users in room, skipping users picked less than
- * `cooldown` ticks before `now` (ticks: any clock, e.g. seconds); marks
- * the picked ones.  O(k + skipped).
+ * One step of the pick scan: up to `positions` slots, `now` in seconds
+ * (any clock; the slot keeps it mod 256).  Each user picked is reported
+ * (HC_CHG_PICK: from_room -> to_room, its gateway) and marked; when the
+ * scan has seen every slot, or every ask has its users, each ask is
+ * reported done (HC_CHG_PICK_END, user_id: how many it got) and the
+ * asks that waited start the next scan.  Users whose seat request is in
+ * flight are left (a MOVE would find them gone).  Returns the users
+ * picked.  Reports go to m->changes (the caller's to empty).
  */
-unsigned hc_members_pick(struct hc_members *m, uint32_t room, unsigned k, uint32_t now,
-			 uint32_t cooldown, struct hc_pick *out);
+unsigned hc_members_pick_step(struct hc_members *m, uint32_t positions, uint32_t now);
 
 /* Warm the cache for n users (keys `stride` bytes apart) about to be
  * decided: one bulk lookup prefetches their buckets. */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_members_pvt.h - what hc_members.c and hc_admission.c share, and nobody
- * else uses: putting a user in a room (the room's user list and counter,
- * the owner's user count, digest and snapshot mark).
+ * else uses: putting a user in a room (the room's counter, the owner's
+ * user count, digest and snapshot mark).
  *
  * An admitted seat request (hc_admission.c) seats its user exactly as a JOIN
  * without admission does (hc_members.c), so both need these.  Inline: they
@@ -31,29 +31,6 @@ static inline int snap_gen_older(uint8_t a, uint8_t b)
 static inline void hc_members_room_add(struct hc_members *m, uint32_t room, int32_t d)
 {
 	HC_RELAXED_ADD(&m->room_users[room], (uint32_t)d);
-}
-
-/* Per-room lists of this worker's users, linked by key position + 1, so
- * the control core can have k users of a room in O(k). */
-static inline void hc_members_list_add(struct hc_members *m, int32_t at, uint32_t room)
-{
-	uint32_t head = m->room_head[room];
-	m->slot[at].next = head;
-	m->slot[at].prev = 0;
-	if (head != 0)
-		m->slot[head - 1].prev = (uint32_t)at + 1;
-	m->room_head[room] = (uint32_t)at + 1;
-}
-
-static inline void hc_members_list_del(struct hc_members *m, int32_t at, uint32_t room)
-{
-	uint32_t next = m->slot[at].next, prev = m->slot[at].prev;
-	if (prev != 0)
-		m->slot[prev - 1].next = next;
-	else
-		m->room_head[room] = next;
-	if (next != 0)
-		m->slot[next - 1].prev = prev;
 }
 
 /* One change for the control core (what changed, a seat request, a
@@ -90,14 +67,10 @@ static inline void hc_members_place(struct hc_members *m, int32_t at, uint64_t u
 				    uint32_t cur, uint32_t room, uint16_t gw)
 {
 	struct hc_slot *s = &m->slot[at];
-	if (cur != 0) {
-		hc_members_list_del(m, at, cur);
+	if (cur != 0)
 		HC_RELAXED_ADD(&m->gw_digest[s->gw], -hc_member_digest(user, cur));
-	}
-	if (room != 0) {
-		hc_members_list_add(m, at, room);
+	if (room != 0)
 		HC_RELAXED_ADD(&m->gw_digest[gw], hc_member_digest(user, room));
-	}
 	if (cur == 0 || room == 0 || s->gw != gw) {
 		if (cur != 0) {
 			uint16_t old = s->gw;

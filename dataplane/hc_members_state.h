@@ -29,9 +29,10 @@ struct hc_slot {
 	uint64_t user_id;/* the key (hc_usertab.h); a free slot's: a link */
 	uint64_t session;/* the owner's session of the user (hc_proto.h): an
 	                    older session's JOIN is ignored               */
-	uint32_t room;   /* 0: none                                   */
-	uint32_t next;   /* room list: next user's position + 1       */
-	uint32_t prev;   /* room list: previous user's position + 1   */
+	uint32_t room;   /* 0: none (a free position's too)           */
+	uint32_t spare[2]; /* unused (the rooms' user lists were here,
+	                      docs/architecture.md "Picks"): keeps a slot
+	                      to half a cache line                       */
 	uint16_t gw;     /* the gateway that owns the user            */
 	uint8_t moved;   /* seconds (mod 256) of the last pick, 0: never */
 	uint8_t mark;    /* generation of the owner's last snapshot that named
@@ -49,11 +50,28 @@ struct hc_members_cycles {
 	uint64_t ops;      /* the ops applied one by one, counters published */
 };
 
+/* One balancer's pick asked of this worker: up to `want` users of
+ * from_room not picked in the last cooldown_s seconds, to move to
+ * to_room. */
+struct hc_pick_ask {
+	uint32_t from_room, to_room;
+	uint16_t want, found;
+	uint16_t cooldown_s;
+	uint16_t pad;
+	uint32_t next;            /* from_room's next ask (index + 1), 0: none */
+};
+
+/* Picks one worker keeps asked at once (a balancer round asks one a
+ * transfer of each room it takes users from); one more is answered at
+ * once with none. */
+#define HC_PICK_ASKS 4096
+
 struct hc_members {
 	struct hc_usertab users;  /* user_id -> position                 */
 	struct hc_slot *slot;     /* [capacity] by position              */
 	size_t slot_bytes;        /* slot's allocation (hc_bigmem_free)   */
-	uint32_t *room_head;      /* [max_rooms] first user (position+1) */
+	uint32_t *pick_first;     /* [max_rooms] the room's first ask in
+	                             the running pick scan (index + 1)   */
 	uint32_t *room_users;     /* [max_rooms], relaxed stores         */
 	uint32_t max_rooms;
 	uint32_t capacity;        /* users this table can hold           */
@@ -103,6 +121,14 @@ struct hc_members {
 	struct hc_op *parked;     /* [HC_MEMBERS_PARKED]                 */
 	uint32_t n_parked;
 	uint16_t *gw_parked;      /* [HC_GATEWAY_IDS] of them, each gateway's */
+	/* the balancer's picks (HC_DEC_PICK), answered by one scan of the
+	 * slots over many loops (hc_members_pick_step): asks [0, n_active)
+	 * are the running scan's, chained per room from pick_first; asks
+	 * [n_active, n_asks) came during it and wait for the next */
+	struct hc_pick_ask *ask;  /* [HC_PICK_ASKS]                     */
+	uint32_t n_asks, n_active;
+	uint32_t asks_open;       /* running asks with users still wanted */
+	uint32_t scan_at;         /* the running scan's next position     */
 	int time_stages;          /* 1: each batch's stages timed into cyc
 	                             (four TSC reads more a batch); 0: the
 	                             appliance's, no TSC read              */

@@ -48,8 +48,8 @@
 #define HC_READ_FREE 64   /* read datagrams freed at once             */
 /* changes one apply or decision can produce: its ops plus replayed ones */
 #define HC_CHG_BUF (HC_LOCAL_OPS + HC_MEMBERS_DEFERRED)
-/* users one pick request may name (its count is 16 bits) */
-#define HC_PICK_MAX 65536
+/* slots one step of the pick scan reads (128 KiB), between batches */
+#define HC_PICK_SCAN_STEP 4096
 
 
 struct hc_rxq {
@@ -106,7 +106,6 @@ struct hc_worker {
 	uint64_t *gw_peer_moved_tsc;     /* [max_gateways] when it last moved  */
 	struct hc_peer noted_peer;       /* the datagram being judged's source */
 	struct hc_change *chg_buf;       /* [HC_CHG_BUF]                  */
-	struct hc_pick *picks;           /* [HC_PICK_MAX] scratch of a pick */
 
 	/* snapshots being assembled, per home gateway */
 	struct hc_snapshots snaps;

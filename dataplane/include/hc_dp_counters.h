@@ -45,6 +45,7 @@ struct hc_worker_stats {
 	uint64_t ctl_tx;          /* frames sent for the control core        */
 	uint64_t throttled;       /* idle loops waiting for seat decisions   */
 	uint64_t picked;          /* users picked for move directives        */
+	uint64_t picks_refused;   /* picks asked beyond HC_PICK_ASKS: none */
 	uint64_t resync_asks;     /* RESYNC records asked of the control core */
 	uint64_t loops;
 	uint64_t busy_loops;

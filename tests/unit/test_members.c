@@ -108,22 +108,26 @@ static uint32_t rnd(uint32_t n)
 	return (uint32_t)((rs >> 33) % n);
 }
 
-/* Every room's list holds exactly the users the counters say, each in
- * the right room. Returns the number of inconsistencies. */
-static unsigned lists_check(const struct hc_members *mm)
+/* Every room's counter says exactly how many users the table has in it.
+ * Returns the number of rooms that differ. */
+static uint32_t *rooms_seen;
+static void rooms_count(uint64_t user, uint32_t room, void *arg)
+{
+	(void)user;
+	(void)arg;
+	rooms_seen[room]++;
+}
+
+static unsigned rooms_check(const struct hc_members *mm)
 {
 	unsigned bad = 0;
-	for (uint32_t r = 1; r < mm->max_rooms; r++) {
-		uint32_t n = 0, prev = 0;
-		for (uint32_t p = mm->room_head[r]; p != 0 && n <= mm->capacity;
-		     p = mm->slot[p - 1].next) {
-			bad += mm->slot[p - 1].room != r;
-			bad += mm->slot[p - 1].prev != prev;
-			prev = p;
-			n++;
-		}
-		bad += n != mm->room_users[r];
-	}
+	rooms_seen = calloc(mm->max_rooms, sizeof(*rooms_seen));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rooms_seen);
+	hc_members_walk(mm, rooms_count, NULL);
+	for (uint32_t r = 1; r < mm->max_rooms; r++)
+		bad += rooms_seen[r] != mm->room_users[r];
+	free(rooms_seen);
+	rooms_seen = NULL;
 	return bad;
 }
 
@@ -174,21 +178,62 @@ static void test_against_reference(void)
 	CU_ASSERT_EQUAL(bad, 0);
 	CU_ASSERT_EQUAL(m.n_users, users);
 	CU_ASSERT_EQUAL(hc_members_walk(&m, walk_check, ref), users);
-	CU_ASSERT_EQUAL(lists_check(&m), 0);
+	CU_ASSERT_EQUAL(rooms_check(&m), 0);
 	hc_members_free(&m);
+}
+
+/* A pick as the worker answers it (hc_chan.c): asked, then the scan run
+ * to its end (`step` positions a step).  Returns the users picked (their
+ * ids and gateways in out), checking they are of room and that the ask
+ * ended with exactly that many. */
+struct pick { uint64_t user_id; uint16_t gateway_id; };
+static unsigned pick_now(uint32_t room, unsigned k, uint32_t now, uint32_t cooldown,
+			 uint32_t step, struct pick *out)
+{
+	static struct hc_change chg[8192];
+	CU_ASSERT_EQUAL_FATAL(hc_members_pick_ask(&m, room, 99, k, cooldown), 0);
+	struct hc_change *was = m.changes;
+	m.changes = chg;
+	m.n_changes = 0;
+	m.changes_cap = 8192;
+	unsigned n = 0, steps = 0, ends = 0;
+	while (hc_members_picking(&m) && steps++ <= m.capacity / step + 1)
+		n += hc_members_pick_step(&m, step, now);
+	CU_ASSERT_FALSE(hc_members_picking(&m));
+	unsigned got = 0;
+	for (uint32_t i = 0; i < m.n_changes; i++) {
+		const struct hc_change *c = &chg[i];
+		CU_ASSERT_EQUAL(c->from_room, room);
+		CU_ASSERT_EQUAL(c->to_room, 99);
+		if (c->kind == HC_CHG_PICK_END) {
+			CU_ASSERT_EQUAL(c->user_id, n);
+			ends++;
+			continue;
+		}
+		CU_ASSERT_EQUAL_FATAL(c->kind, HC_CHG_PICK);
+		CU_ASSERT_EQUAL(hc_members_room_of(&m, c->user_id), room);
+		out[got++] = (struct pick){c->user_id, c->gateway_id};
+	}
+	CU_ASSERT_EQUAL(ends, 1);
+	CU_ASSERT_EQUAL(got, n);
+	CU_ASSERT(n <= k);
+	m.changes = was;
+	m.n_changes = 0;
+	m.changes_cap = 0;
+	return n;
 }
 
 static void test_pick(void)
 {
-	struct hc_pick picks[64];
+	struct pick picks[64];
 	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_pick", 4096, 16, 0), 0);
 	for (uint64_t u = 1; u <= 30; u++) {
 		struct hc_op o = {.user_id = u, .room_id = u <= 20 ? 5 : 6, .op = HC_OP_JOIN,
 				  .gateway_id = (uint16_t)(100 + u % 3)};
 		hc_members_apply(&m, &o, 1);
 	}
-	CU_ASSERT_EQUAL(lists_check(&m), 0);
-	unsigned n = hc_members_pick(&m, 5, 7, 1000, 30, picks);
+	CU_ASSERT_EQUAL(rooms_check(&m), 0);
+	unsigned n = pick_now(5, 7, 1000, 30, 7, picks);
 	CU_ASSERT_EQUAL(n, 7);
 	for (unsigned i = 0; i < n; i++) {
 		CU_ASSERT_EQUAL(hc_members_room_of(&m, picks[i].user_id), 5);
@@ -197,11 +242,11 @@ static void test_pick(void)
 			CU_ASSERT_NOT_EQUAL(picks[i].user_id, picks[j].user_id);
 	}
 	/* within the cooldown only the 13 others can be picked */
-	CU_ASSERT_EQUAL(hc_members_pick(&m, 5, 64, 1010, 30, picks), 13);
-	CU_ASSERT_EQUAL(hc_members_pick(&m, 5, 64, 1020, 30, picks), 0);
+	CU_ASSERT_EQUAL(pick_now(5, 64, 1010, 30, 4096, picks), 13);
+	CU_ASSERT_EQUAL(pick_now(5, 64, 1020, 30, 3, picks), 0);
 	/* after it, all 20 again */
-	CU_ASSERT_EQUAL(hc_members_pick(&m, 5, 64, 1050, 30, picks), 20);
-	CU_ASSERT_EQUAL(hc_members_pick(&m, 7, 64, 1050, 30, picks), 0); /* empty room */
+	CU_ASSERT_EQUAL(pick_now(5, 64, 1050, 30, 1, picks), 20);
+	CU_ASSERT_EQUAL(pick_now(7, 64, 1050, 30, 4096, picks), 0); /* empty room */
 	/* a user whose seat request elsewhere is in flight is not picked */
 	m.admission = 1;
 	struct hc_op away = {.user_id = 4, .room_id = 8, .op = HC_OP_JOIN,
@@ -209,15 +254,15 @@ static void test_pick(void)
 	hc_members_apply(&m, &away, 1);
 	CU_ASSERT_EQUAL_FATAL(m.pend.n_pending, 1);
 	CU_ASSERT_EQUAL(hc_members_room_of(&m, 4), 5); /* still here */
-	n = hc_members_pick(&m, 5, 64, 1100, 30, picks);
+	n = pick_now(5, 64, 1100, 30, 64, picks);
 	CU_ASSERT_EQUAL(n, 19);
 	for (unsigned i = 0; i < n; i++)
 		CU_ASSERT_NOT_EQUAL(picks[i].user_id, 4);
 	hc_members_decide(&m, 4, 8, 0, away.gateway_id); /* refused: stays in 5 */
 	CU_ASSERT_EQUAL(m.pend.n_pending, 0);
 	m.admission = 0;
-	CU_ASSERT_EQUAL(hc_members_pick(&m, 5, 64, 1150, 30, picks), 20);
-	/* moves and leaves keep the lists right */
+	CU_ASSERT_EQUAL(pick_now(5, 64, 1150, 30, 4096, picks), 20);
+	/* moves and leaves keep the counters right */
 	struct hc_op mv = {.user_id = 3, .room_id = 6, .op = HC_OP_JOIN};
 	struct hc_op lv = {.user_id = 21, .room_id = 6, .op = HC_OP_LEAVE, .gateway_id = 101};
 	hc_members_apply(&m, &mv, 1);
@@ -226,9 +271,122 @@ static void test_pick(void)
 	CU_ASSERT_EQUAL(m.room_users[6], 11);
 	lv.gateway_id = 100;
 	hc_members_apply(&m, &lv, 1);
-	CU_ASSERT_EQUAL(lists_check(&m), 0);
+	CU_ASSERT_EQUAL(rooms_check(&m), 0);
 	CU_ASSERT_EQUAL(m.room_users[5], 19);
 	CU_ASSERT_EQUAL(m.room_users[6], 10);
+	hc_members_free(&m);
+}
+
+/* The pick scan's changes, run `steps` steps (0: to its end). */
+static struct hc_change scan_chg[2 * HC_PICK_ASKS];
+static unsigned scan_run(uint32_t step, uint32_t now, unsigned steps)
+{
+	m.changes = scan_chg;
+	m.changes_cap = 2 * HC_PICK_ASKS;
+	unsigned n = 0;
+	for (unsigned i = 0; hc_members_picking(&m) && (steps == 0 || i < steps) &&
+	     i <= m.capacity + 1; i++) {
+		hc_members_pick_step(&m, step, now);
+		n++;
+	}
+	return n;
+}
+
+/* How many HC_CHG_PICKs of from -> to the scan reported, and the count of
+ * its PICK_END (-1: none). */
+static unsigned scan_picks(uint32_t from, uint32_t to, int *end)
+{
+	unsigned n = 0;
+	*end = -1;
+	for (uint32_t i = 0; i < m.n_changes; i++) {
+		const struct hc_change *c = &scan_chg[i];
+		if (c->from_room != from || c->to_room != to)
+			continue;
+		if (c->kind == HC_CHG_PICK) {
+			CU_ASSERT_EQUAL(*end, -1); /* (the end comes last) */
+			CU_ASSERT_EQUAL(hc_members_room_of(&m, c->user_id), from);
+			n++;
+		} else if (c->kind == HC_CHG_PICK_END) {
+			CU_ASSERT_EQUAL(*end, -1);
+			*end = (int)c->user_id;
+		}
+	}
+	return n;
+}
+
+/* The pick scan: several asks in one scan (a room's served first to
+ * last), an ask made while a scan runs waits for the next, a scan ends as
+ * soon as every ask has its users, a user gone before the scan reaches
+ * it is not picked, and the asks kept at once are bounded. */
+static void test_pick_scan(void)
+{
+	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_scan", 4096, 16, 0), 0);
+	for (uint64_t u = 1; u <= 30; u++) { /* (positions 0..29 in order) */
+		struct hc_op o = {.user_id = u, .room_id = u <= 20 ? 5 : 6, .op = HC_OP_JOIN,
+				  .gateway_id = 100};
+		hc_members_apply(&m, &o, 1);
+	}
+	int end;
+	/* a room's asks served in order; another room's apart */
+	CU_ASSERT_EQUAL(hc_members_pick_ask(&m, 5, 10, 8, 0), 0);
+	CU_ASSERT_EQUAL(hc_members_pick_ask(&m, 5, 11, 20, 0), 0);
+	CU_ASSERT_EQUAL(hc_members_pick_ask(&m, 6, 12, 3, 0), 0);
+	m.n_changes = 0;
+	scan_run(1, 1000, 1);
+	CU_ASSERT(hc_members_picking(&m));
+	CU_ASSERT_EQUAL(hc_members_pick_ask(&m, 6, 13, 100, 0), 0); /* waits */
+	scan_run(1, 1000, 4095);
+	CU_ASSERT_EQUAL(scan_picks(5, 10, &end), 8);
+	CU_ASSERT_EQUAL(end, 8);
+	CU_ASSERT_EQUAL(scan_picks(5, 11, &end), 12);
+	CU_ASSERT_EQUAL(end, 12);
+	CU_ASSERT_EQUAL(scan_picks(6, 12, &end), 3);
+	CU_ASSERT_EQUAL(end, 3);
+	CU_ASSERT_EQUAL(scan_picks(6, 13, &end), 0);
+	CU_ASSERT_EQUAL(end, -1);
+	CU_ASSERT(hc_members_picking(&m)); /* the next scan, for the one that waited */
+	m.n_changes = 0;
+	scan_run(4096, 1000, 0);
+	CU_ASSERT_FALSE(hc_members_picking(&m));
+	CU_ASSERT_EQUAL(scan_picks(6, 13, &end), 10);
+	CU_ASSERT_EQUAL(end, 10);
+	/* every ask has its users: the scan ends there */
+	CU_ASSERT_EQUAL(hc_members_pick_ask(&m, 5, 10, 2, 0), 0);
+	m.n_changes = 0;
+	CU_ASSERT_EQUAL(scan_run(1, 1000, 0), 2);
+	CU_ASSERT_EQUAL(scan_picks(5, 10, &end), 2);
+	CU_ASSERT_EQUAL(end, 2);
+	/* a user gone before the scan reaches it */
+	CU_ASSERT_EQUAL(hc_members_pick_ask(&m, 6, 12, 10, 0), 0);
+	m.n_changes = 0;
+	scan_run(1, 1000, 21); /* positions 0..20: user 21 picked */
+	struct hc_op lv = {.user_id = 30, .room_id = 6, .op = HC_OP_LEAVE, .gateway_id = 100};
+	struct hc_change *was = m.changes;
+	uint32_t n_was = m.n_changes;
+	hc_members_apply(&m, &lv, 1); /* (its own change appended too) */
+	CU_ASSERT_PTR_EQUAL(m.changes, was);
+	CU_ASSERT_EQUAL(m.n_changes, n_was + 1);
+	scan_run(1, 1000, 0);
+	CU_ASSERT_EQUAL(scan_picks(6, 12, &end), 9);
+	CU_ASSERT_EQUAL(end, 9);
+	/* HC_PICK_ASKS at once; one more is refused */
+	for (unsigned i = 0; i < HC_PICK_ASKS; i++)
+		CU_ASSERT_EQUAL_FATAL(hc_members_pick_ask(&m, 5, 10, 1, 0), 0);
+	CU_ASSERT_EQUAL(hc_members_pick_ask(&m, 5, 10, 1, 0), -ENOSPC);
+	m.n_changes = 0;
+	scan_run(4096, 2000, 0);
+	CU_ASSERT_FALSE(hc_members_picking(&m));
+	unsigned ends = 0, picked = 0;
+	for (uint32_t i = 0; i < m.n_changes; i++) {
+		ends += scan_chg[i].kind == HC_CHG_PICK_END;
+		picked += scan_chg[i].kind == HC_CHG_PICK;
+	}
+	CU_ASSERT_EQUAL(ends, HC_PICK_ASKS);
+	CU_ASSERT_EQUAL(picked, 20); /* room 5's 20 users, one an ask */
+	m.changes = NULL;
+	m.n_changes = 0;
+	m.changes_cap = 0;
+	CU_ASSERT_EQUAL(rooms_check(&m), 0);
 	hc_members_free(&m);
 }
 
@@ -390,7 +548,7 @@ static void test_snapshot_replace(void)
 	CU_ASSERT_EQUAL(m.st.snap_swept, 6);
 	CU_ASSERT_EQUAL(hc_members_room_of(&m, 5), 0);
 	CU_ASSERT_EQUAL(hc_members_room_of(&m, 20), 8);
-	CU_ASSERT_EQUAL(lists_check(&m), 0);
+	CU_ASSERT_EQUAL(rooms_check(&m), 0);
 	/* the same snapshot again: nothing unmarked, no scan */
 	uint64_t scans = m.st.sweep_scans;
 	for (uint64_t u = 1; u <= 4; u++)
@@ -412,7 +570,7 @@ static void test_snapshot_replace(void)
 	CU_ASSERT_EQUAL(m.gw_users[1], 0);
 	CU_ASSERT_EQUAL(m.room_users[7] + m.room_users[8], 0);
 	CU_ASSERT_EQUAL(m.room_users[9], 5);
-	CU_ASSERT_EQUAL(lists_check(&m), 0);
+	CU_ASSERT_EQUAL(rooms_check(&m), 0);
 	hc_members_free(&m);
 }
 
@@ -440,7 +598,7 @@ static void test_snapshot_with_pending(void)
 	CU_ASSERT_EQUAL(m.n_users, 1);
 	CU_ASSERT_EQUAL(m.room_users[2], 0);
 	CU_ASSERT_EQUAL(m.room_users[3], 1);
-	CU_ASSERT_EQUAL(lists_check(&m), 0);
+	CU_ASSERT_EQUAL(rooms_check(&m), 0);
 
 	/* a restatement refused: the user is not marked and the sweep
 	 * removes them from where they were; a restated user already in
@@ -459,7 +617,7 @@ static void test_snapshot_with_pending(void)
 	CU_ASSERT_EQUAL(m.st.leaves, 0);          /* sweeps are not LEAVEs */
 	CU_ASSERT_EQUAL(m.st.snap_swept, 2);
 	CU_ASSERT_EQUAL(m.n_users, 1);
-	CU_ASSERT_EQUAL(lists_check(&m), 0);
+	CU_ASSERT_EQUAL(rooms_check(&m), 0);
 	hc_members_free(&m);
 }
 
@@ -512,7 +670,7 @@ static void snapshot_member_waits(const char *name, unsigned waited)
 	CU_ASSERT_EQUAL(hc_members_room_of(&m, 2), 0); /* not named since */
 	CU_ASSERT_EQUAL(hc_members_room_of(&m, 3), 4);
 	CU_ASSERT_EQUAL(m.n_users, 1);
-	CU_ASSERT_EQUAL(lists_check(&m), 0);
+	CU_ASSERT_EQUAL(rooms_check(&m), 0);
 	hc_members_free(&m);
 }
 
@@ -557,7 +715,7 @@ static void test_snapshot_wrap_keeps_waiting_user(void)
 	apply_s(0, 0, HC_OP_SNAP_SWEEP, 1, 0, 1);
 	CU_ASSERT_EQUAL(hc_members_room_of(&m, 7), 2);
 	CU_ASSERT_EQUAL(m.n_users, 1);
-	CU_ASSERT_EQUAL(lists_check(&m), 0);
+	CU_ASSERT_EQUAL(rooms_check(&m), 0);
 	hc_members_free(&m);
 }
 
@@ -678,7 +836,7 @@ static void test_gateway_cap(void)
 	CU_ASSERT_EQUAL(m.gw_users[7], 5);
 	CU_ASSERT_EQUAL(m.st.gateway_cap_full, 6);
 	CU_ASSERT_EQUAL(m.n_users, 10);
-	CU_ASSERT_EQUAL(lists_check(&m), 0);
+	CU_ASSERT_EQUAL(rooms_check(&m), 0);
 
 	/* admission: requests in flight count against the cap */
 	m.admission = 1;
@@ -704,7 +862,7 @@ static void test_gateway_cap(void)
 	CU_ASSERT_EQUAL(m.pend.n_pending, 0);
 	CU_ASSERT_EQUAL(m.st.gateway_cap_full, 9);
 	CU_ASSERT_EQUAL(m.n_users, 13);
-	CU_ASSERT_EQUAL(lists_check(&m), 0);
+	CU_ASSERT_EQUAL(rooms_check(&m), 0);
 	/* a held user's move in flight is not a new user: with room for one
 	 * more, a new user asks; the one after hears FULL */
 	m.gw_user_cap = 4;
@@ -727,7 +885,7 @@ static void test_gateway_cap(void)
 	CU_ASSERT_EQUAL(m.gw_pend_new[9], 0);
 	CU_ASSERT_EQUAL(m.gw_users[9], 3);
 	CU_ASSERT_EQUAL(hc_members_room_of(&m, 200), 6);
-	CU_ASSERT_EQUAL(lists_check(&m), 0);
+	CU_ASSERT_EQUAL(rooms_check(&m), 0);
 	m.changes = NULL;
 	hc_members_free(&m);
 }
@@ -818,7 +976,7 @@ static void test_snapshot_judged_after_sweep(void)
 	CU_ASSERT_EQUAL(m.gw_users[8], 4);
 	CU_ASSERT_EQUAL(m.n_parked, 0);
 	CU_ASSERT_EQUAL(m.st.snap_parked, 4);
-	CU_ASSERT_EQUAL(lists_check(&m), 0);
+	CU_ASSERT_EQUAL(rooms_check(&m), 0);
 
 	/* under admission: the waiting member asks for its seat at the
 	 * sweep, before SWEPT, and is seated by the answer */
@@ -924,7 +1082,7 @@ static void test_snapshot_judged_after_sweep(void)
 	CU_ASSERT_EQUAL(m.room_users[6], 0);
 	CU_ASSERT_EQUAL(m.st.table_full, 2 + (PER - 6) + (uint64_t)OTHERS * PER);
 	CU_ASSERT_EQUAL(m.st.snap_parked, HC_MEMBERS_PARKED + 1);
-	CU_ASSERT_EQUAL(lists_check(&m), 0);
+	CU_ASSERT_EQUAL(rooms_check(&m), 0);
 	m.changes = NULL;
 	hc_members_free(&m);
 }
@@ -1027,6 +1185,7 @@ static CU_TestInfo tests[] = {
 	{"a snapshot's new members judged after its sweep", test_snapshot_judged_after_sweep},
 	{"random ops vs reference model", test_against_reference},
 	{"pick k users of a room", test_pick},
+	{"the pick scan: asks in order, waiting, ended early, bounded", test_pick_scan},
 	{"reconnect through another gateway", test_reconnect_elsewhere},
 	{"sessions order a user's connections across gateways", test_sessions},
 	{"snapshot replaces a gateway's users", test_snapshot_replace},
