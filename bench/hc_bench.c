@@ -247,6 +247,7 @@ static const struct hc_dataplane *bench_dp; /* worker 0's changes and
 static struct rte_ring *changes;   /* the worker's reports, or NULL */
 static struct rte_ring *decisions; /* our answers to its seat requests */
 static uint64_t changes_seen;
+static uint64_t picks_seen, pick_ends_seen; /* (the picks case) */
 
 /* The stand-in's seat book for leases: users and leased seats per room,
  * and whether the worker holds a lease there (--lease-seats). */
@@ -295,6 +296,11 @@ static void drain_changes(void)
 	int may_lease = rte_ring_free_count(decisions) > HC_CHAN_MAX_PENDING + 1024;
 	for (unsigned i = 0; i < n; i++) {
 		const struct hc_change *c = &chg[i];
+		if (c->kind == HC_CHG_PICK || c->kind == HC_CHG_PICK_END) {
+			picks_seen += c->kind == HC_CHG_PICK;
+			pick_ends_seen += c->kind == HC_CHG_PICK_END;
+			continue;
+		}
 		if (c->kind == HC_CHG_VACATED) { /* (a request's room, once left) */
 			sb_users[c->from_room]--;
 			continue;
@@ -735,6 +741,33 @@ static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chu
 /* members in one 1500-MTU chunk: (1472 - 40 - 16) / 24 */
 #define SNAP_PER ((uint32_t)((HC_MAX_PAYLOAD_MTU1500 - sizeof(struct hc_hdr) - \
 			      sizeof(struct hc_snapshot_prefix)) / sizeof(struct hc_member)))
+/*
+ * The picks case: the balancer's picks as the worker answers them, by
+ * one scan of its slots (hc_members_pick_step, a step a loop).  `asks`
+ * picks of `each` users, from rooms 1, 2, ... (to room 1 + the next), as
+ * one balancer round asks them; timed from the asks on the decision ring
+ * to the last PICK_END, the worker otherwise idle (rooms: the stream's
+ * room ids, 1 .. rooms - 1).  Returns the seconds;
+ * *picked the users picked.  The cooldown is 0: every rep picks again.
+ */
+static double measure_picks(uint32_t rooms, uint32_t asks, uint16_t each, uint64_t *picked)
+{
+	static struct hc_decision dec[HC_PICK_ASKS];
+	uint64_t picks0 = picks_seen, ends0 = pick_ends_seen;
+	for (uint32_t i = 0; i < asks; i++)
+		dec[i] = (struct hc_decision){.kind = HC_DEC_PICK, .room_id = 1 + i % (rooms - 1),
+			.pick = {.to_room = 1 + (i + 1) % (rooms - 1), .count = each,
+				 .cooldown_s = 0}};
+	uint64_t t0 = rte_rdtsc(), limit = t0 + 120 * rte_get_tsc_hz();
+	for (uint32_t done = 0; done < asks;)
+		done += hc_chan_give_decisions(bench_dp, 0, dec + done, asks - done);
+	while (pick_ends_seen - ends0 < asks && rte_rdtsc() < limit)
+		drain_changes();
+	double s = (double)(rte_rdtsc() - t0) / (double)rte_get_tsc_hz();
+	*picked = picks_seen - picks0;
+	return pick_ends_seen - ends0 == asks ? s : 0.0;
+}
+
 /* the rooms its members are in: 1 .. 1,000, fewer when --rooms is (a room
  * past max_rooms is a bad record: the snapshot never completed) */
 static uint32_t snap_rooms = 1000;
@@ -832,7 +865,8 @@ static void usage(FILE *f)
 		"  --reps N       repetitions, the median reported (1..99) [5]\n"
 		"  --case C       only batch64, batch1, directives (its three cases) or\n"
 		"                 one of them (directives_with_seats, directives_completed),\n"
-		"                 or snapshot\n"
+		"                 or snapshot, or picks (the balancer's picks answered by\n"
+		"                 one scan of the worker's slots)\n"
 		"  --stream N     events in the stream (1024..; default: what the run takes,\n"
 		"                 and a quarter more; a case that replays it fails)\n"
 		"  --no-report    no report lines\n"
@@ -904,7 +938,7 @@ int main(int argc, char **argv)
 	}
 	if (rooms < snap_rooms)
 		snap_rooms = rooms;
-	const char *all[] = {batch_cases[0].name, batch_cases[1].name, "snapshot",
+	const char *all[] = {batch_cases[0].name, batch_cases[1].name, "picks", "snapshot",
 			     dir_case_names[DIR_EMIT], dir_case_names[DIR_SEATS],
 			     dir_case_names[DIR_DONE]};
 	int known = only == NULL;
@@ -917,7 +951,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, ")\n");
 		return 2;
 	}
-	if (only != NULL && strncmp(only, "directives", 10) == 0 && !report) {
+	if (only != NULL && (strncmp(only, "directives", 10) == 0 || strcmp(only, "picks") == 0) &&
+	    !report) {
 		fprintf(stderr, "hc-bench: --case %s needs the control rings: not with "
 			"--no-report\n", only);
 		return 2;
@@ -1106,6 +1141,29 @@ int main(int argc, char **argv)
 		       staged, hc_bench_host(rte_get_tsc_hz()));
 		hc_bench_require(batch_cases[ci].name, med > 0, "0 events/s");
 		hc_bench_require_fresh(batch_cases[ci].name, wraps0, hc_gen_wraps, hc_gen_stream_len);
+	}
+	if ((only == NULL || strcmp(only, "picks") == 0) && report) {
+		/* (the picks and their ends come on the control rings: not with
+		 * --no-report) */
+		double sec[99];
+		uint64_t picked = 0, picked_all = 0;
+		uint32_t asks = rooms - 1 < 1000 ? rooms - 1 : 1000;
+		measure_picks(rooms, asks, 25, &picked); /* settle */
+		for (int r = 0; r < reps; r++) {
+			sec[r] = measure_picks(rooms, asks, 25, &picked);
+			picked_all += picked;
+			printf("hc-bench: picks rep %d: %u asks of 25 answered by one scan of %u "
+			       "positions in %.2f ms, %" PRIu64 " users picked\n", r + 1, asks,
+			       w->members.capacity, sec[r] * 1e3, picked);
+		}
+		double med = hc_median(sec, reps);
+		printf("case=picks asks=%u each=25 positions=%u users=%" PRIu64 " reps=%d "
+		       "scan_ms=%.2f cycles_per_position=%.2f picked=%" PRIu64 "%s\n", asks,
+		       w->members.capacity, w->members.n_users, reps, med * 1e3,
+		       med * (double)rte_get_tsc_hz() / (double)w->members.capacity,
+		       picked_all / (uint64_t)reps, hc_bench_host(rte_get_tsc_hz()));
+		hc_bench_require("picks", med > 0, "not every ask answered within 120 s");
+		hc_bench_require("picks", picked_all > 0, "no user picked");
 	}
 	if ((only == NULL || strcmp(only, "snapshot") == 0) && report) {
 		/* (the snapshot's changes need the control rings: not with --no-report) */

@@ -4,8 +4,9 @@
 # end and says what it ran.  The event and snapshot cases at 1,000 users
 # and 50 rooms; the directives cases at their fixed 10 M directives (they
 # take no size).  It asserts what is true at any speed, never a speed:
-#   1. a run of every case (batch64, batch1, snapshot, directives and its
-#      two seat cases) exits 0 with one case= line each, a rate > 0, the
+#   1. a run of every case (batch64, batch1, picks, snapshot, directives
+#      and its two seat cases) exits 0 with one case= line each, a rate > 0
+#      (picks: a scan time and users picked, every ask answered), the
 #      CPU model and the TSC frequency, and the directives cases lost=0
 #      and not_completed=0; at 50 rooms, fewer than the snapshot case's
 #      1,000 (its members once landed past max_rooms: bad records, and the
@@ -54,7 +55,7 @@ run_all() { # $1: rx_csum expected; $2: frames expected; $3: burst
 	shift 4
 	out=$(timeout 600 "$bench" "${eal[@]}" -- "${small[@]}" "$@" 2>&1) ||
 		{ echo "$out"; fail "hc-bench ${*:-(no options)} exited non-zero"; }
-	for c in batch64 batch1 snapshot directives directives_with_seats directives_completed; do
+	for c in batch64 batch1 picks snapshot directives directives_with_seats directives_completed; do
 		[ "$(grep -c "^case=$c " <<< "$out")" = 1 ] || { echo "$out"; fail "not one case=$c line (${*:-no options})"; }
 		line=$(grep "^case=$c " <<< "$out")
 		case $c in
@@ -74,6 +75,9 @@ run_all() { # $1: rx_csum expected; $2: frames expected; $3: burst
 				! grep -q ' stage' <<< "$line" || fail "stage figures without --stages: $line"
 			fi ;;
 		snapshot) positive members_per_s "$line" ;;
+		picks) positive scan_ms "$line"
+		       positive picked "$line"
+		       positive positions "$line" ;;
 		*) positive directives_per_s "$line"
 		   [ "$(field lost "$line")" = 0 ] || fail "lost: $line"
 		   [ "$(field not_completed "$line")" = 0 ] || fail "not completed: $line" ;;
@@ -103,7 +107,7 @@ run_all offload cache 16 1 --rx-csum-offload --frames-cached --burst 16 --stages
 rc=0
 out=$("$bench" "${eal[@]}" -- "${small[@]}" --case no-such 2>&1) || rc=$?
 [ "$rc" = 2 ] || { echo "$out"; fail "--case no-such: exit $rc, expected 2"; }
-grep -q 'not a case (batch64, batch1, snapshot' <<< "$out" || { echo "$out"; fail "--case no-such: the cases not named"; }
+grep -q 'not a case (batch64, batch1, picks, snapshot' <<< "$out" || { echo "$out"; fail "--case no-such: the cases not named"; }
 # 4.
 rc=0
 out=$(timeout 600 "$bench" "${eal[@]}" -- "${small[@]}" --case batch64 --stream 4096 2>&1) || rc=$?
