@@ -6,7 +6,8 @@
  * Pure function of the pool's room occupancies (users + reserved seats);
  * runs on the control core each tick over the RCU room view or the seat
  * book.  The plan is a list of transfers (from room, to room, how many
- * users); picking which users is the membership's job (O(moved)).
+ * users); picking which users is the membership's job (one scan of a
+ * worker's slots answers a round's picks, dataplane/hc_members.h).
  *
  * The problem, exactly.  A room has `users` (movable) and `reserved`
  * (seats held: they count for capacity and never move); its occupancy is

@@ -16,7 +16,8 @@
  * already reported.  Every tick it retires empty rooms; reservations expire
  * on every poll.  Every tick the balancer plans each pool from the book
  * (control/hc_balance.h); for each transfer the workers holding the source
- * room's users pick them (O(moved), with a cooldown) and report them; each
+ * room's users pick them (one scan of their slots, with a cooldown) and
+ * report them; each
  * picked user gets a seat in the destination, held by its MOVE directive
  * (control/hc_directives.h), and its gateway the MOVE.  The user's JOIN
  * there takes the seat.

@@ -60,8 +60,10 @@ static void push_one(struct hc_worker *w, const struct hc_change *c)
 static void ask_pick(struct hc_worker *w, const struct hc_decision *d)
 {
 	if (hc_members_pick_ask(&w->members, d->room_id, d->pick.to_room, d->pick.count,
-				d->pick.cooldown_s) == 0)
+				d->pick.cooldown_s) == 0) {
+		w->asked_now = 1;
 		return;
+	}
 	HC_RELAXED_ADD(&w->st.picks_refused, 1);
 	push_one(w, &(struct hc_change){.user_id = 0, .from_room = d->room_id,
 		.to_room = d->pick.to_room, .kind = HC_CHG_PICK_END});
@@ -86,6 +88,7 @@ unsigned hc_chan_drain_decisions(struct hc_worker *w)
 		return 0;
 	unsigned n = rte_ring_dequeue_burst_elem(w->from_ctl_decisions, dec, sizeof(dec[0]),
 						 DECISION_BURST, NULL);
+	w->asked_now = 0;
 	if (n > 1)
 		hc_members_prefetch(&w->members, &dec[0].user_id, sizeof(dec[0]), n);
 	for (unsigned i = 0; i < n; i++) {
@@ -110,7 +113,11 @@ unsigned hc_chan_drain_decisions(struct hc_worker *w)
 				  dec[i].gateway_id);
 		hc_chan_push_changes(w);
 	}
-	if (unlikely(hc_members_picking(&w->members))) {
+	/* a balancer round's asks come in bursts of DECISION_BURST: a scan
+	 * begins once a burst brought none more, so that one scan answers
+	 * them all (those that come during it wait for the next) */
+	if (unlikely(hc_members_picking(&w->members)) &&
+	    (hc_members_scanning(&w->members) || !w->asked_now)) {
 		pick_step(w);
 		n++; /* (work done: not idle) */
 	}

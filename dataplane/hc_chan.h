@@ -104,13 +104,15 @@ void hc_chan_ask_resync(void *ctx, uint16_t gw, uint32_t reason, uint32_t first,
 void hc_chan_ask_snapshot(void *ctx, uint16_t gw);
 
 
-/* Seat requests in flight are exactly the pending users: publish that
- * count for the control core's stop check (relaxed store; only when it
- * changed, so that a loop with nothing decided leaves the line the
- * control core reads alone). */
+/* Seat requests in flight are exactly the pending users, picks not
+ * answered yet the asks kept: publish those counts for the control
+ * core's stop check (relaxed stores; only when they changed, so that a
+ * loop with nothing decided leaves the line the control core reads
+ * alone). */
 static inline void hc_chan_publish_outstanding(struct hc_worker *w)
 {
 	HC_RELAXED_PUBLISH(&w->outstanding, (uint64_t)w->members.pend.n_pending);
+	HC_RELAXED_PUBLISH(&w->picks_open, (uint64_t)w->members.n_asks);
 }
 
 #endif /* HC_CHAN_H */

@@ -703,10 +703,17 @@ static void pick_scan_begin(struct hc_members *m)
 	m->scan_at = 0;
 	for (uint32_t i = m->n_active; i-- > 0;) {
 		struct hc_pick_ask *a = &m->ask[i];
+		uint32_t next = m->pick_first[a->from_room];
 		a->found = 0;
-		a->next = m->pick_first[a->from_room];
-		m->pick_first[a->from_room] = i + 1;
-		m->asks_open += a->want != 0;
+		a->next = next;
+		a->min_cooldown_s = next != 0 && m->ask[next - 1].min_cooldown_s < a->cooldown_s ?
+			m->ask[next - 1].min_cooldown_s : a->cooldown_s;
+		if (a->want != 0) {
+			m->pick_first[a->from_room] = i + 1;
+			m->asks_open++;
+		} else {
+			a->next = 0; /* (wants none: ended with the scan, never chained) */
+		}
 	}
 }
 
@@ -726,26 +733,35 @@ static void pick_scan_end(struct hc_members *m)
 		pick_scan_begin(m);
 }
 
-/* The user at `at` (in room, which has asks): picked for its first ask
- * still wanting users, unless moved a moment ago or on its way elsewhere.
- * 1 if picked. */
+/* The user at `at` (in room, which has asks): picked for its room's
+ * first ask still wanting users whose cooldown the user is past, unless
+ * on its way elsewhere.  An ask that has its users leaves the chain, so a
+ * walk passes only asks that want users; one whose least cooldown the
+ * user is within stops at once.  1 if picked. */
 static int pick_position(struct hc_members *m, int32_t at, uint32_t room, uint8_t now8)
 {
 	struct hc_slot *s = &m->slot[at];
-	for (uint32_t k = m->pick_first[room]; k != 0; k = m->ask[k - 1].next) {
+	uint8_t age = s->moved == 0 ? 255 : (uint8_t)(now8 - s->moved); /* (never: past any) */
+	int ages = s->moved != 0;
+	uint32_t *link = &m->pick_first[room];
+	for (uint32_t k = *link; k != 0; k = *link) {
 		struct hc_pick_ask *a = &m->ask[k - 1];
-		if (a->found == a->want)
+		if (ages && age < a->min_cooldown_s)
+			return 0; /* moved a moment ago: too soon for every ask left */
+		if (ages && age < a->cooldown_s) {
+			link = &a->next;
 			continue;
-		if (s->moved != 0 && (uint8_t)(now8 - s->moved) < a->cooldown_s)
-			continue; /* moved a moment ago: leave them be */
+		}
 		if (hc_pending_waiting(&m->pend, s->user_id))
 			return 0; /* on their way elsewhere (a seat request in
 			             flight): a MOVE from here would find them
 			             gone, and its seat would be held for nothing */
 		hc_members_report(m, s->user_id, room, a->to_room, 0, s->gw, HC_CHG_PICK, 0);
 		s->moved = now8 != 0 ? now8 : 1;
-		if (++a->found == a->want)
+		if (++a->found == a->want) {
+			*link = a->next; /* has its users: off the chain */
 			m->asks_open--;
+		}
 		return 1;
 	}
 	return 0;
@@ -760,15 +776,15 @@ unsigned hc_members_pick_step(struct hc_members *m, uint32_t positions, uint32_t
 	}
 	uint8_t now8 = (uint8_t)now;
 	unsigned picked = 0;
-	uint32_t at = m->scan_at;
-	uint32_t end = positions < m->capacity - at ? at + positions : m->capacity;
+	uint32_t at = m->scan_at, used = m->users.fresh; /* (positions past it: never used) */
+	uint32_t end = at < used && positions < used - at ? at + positions : used;
 	for (; at < end && m->asks_open > 0; at++) {
 		uint32_t room = m->slot[at].room; /* (0: free, or in no room) */
 		if (room != 0 && m->pick_first[room] != 0)
 			picked += pick_position(m, (int32_t)at, room, now8);
 	}
 	m->scan_at = at;
-	if (at == m->capacity || m->asks_open == 0)
+	if (at >= used || m->asks_open == 0)
 		pick_scan_end(m);
 	return picked;
 }

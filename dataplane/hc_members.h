@@ -88,6 +88,12 @@ static inline int hc_members_picking(const struct hc_members *m)
 	return m->n_asks != 0;
 }
 
+/* A pick scan is running (its asks are taken: more wait for the next). */
+static inline int hc_members_scanning(const struct hc_members *m)
+{
+	return m->n_active != 0;
+}
+
 /*
  * One step of the pick scan: up to `positions` slots, `now` in seconds
  * (any clock; the slot keeps it mod 256).  Each user picked is reported

@@ -57,7 +57,10 @@ struct hc_pick_ask {
 	uint32_t from_room, to_room;
 	uint16_t want, found;
 	uint16_t cooldown_s;
-	uint16_t pad;
+	uint16_t min_cooldown_s;  /* the least cooldown_s of this ask and the
+	                             ones after it in from_room's chain (at
+	                             most that: a user moved more recently
+	                             suits none of them)                  */
 	uint32_t next;            /* from_room's next ask (index + 1), 0: none */
 };
 
@@ -128,7 +131,9 @@ struct hc_members {
 	struct hc_pick_ask *ask;  /* [HC_PICK_ASKS]                     */
 	uint32_t n_asks, n_active;
 	uint32_t asks_open;       /* running asks with users still wanted */
-	uint32_t scan_at;         /* the running scan's next position     */
+	uint32_t scan_at;         /* the running scan's next position (it
+	                             ends at users.fresh: no position past
+	                             it has held a user)                 */
 	int time_stages;          /* 1: each batch's stages timed into cyc
 	                             (four TSC reads more a batch); 0: the
 	                             appliance's, no TSC read              */

@@ -97,10 +97,13 @@ static void drain(struct hc_worker *w)
 				__atomic_store_n(&w->flushed, 1, __ATOMIC_RELEASE);
 		}
 	}
-	/* STOP: what the last rounds left */
+	/* STOP: what the last rounds left (a pick scan to its end: a
+	 * scan is finite, and no ask comes after the decisions taken here) */
 	hc_ops_drain(w);
 	hc_ops_apply_local(w);
 	hc_chan_drain_decisions(w);
+	while (hc_members_picking(&w->members))
+		hc_chan_drain_decisions(w);
 }
 
 int hc_worker_main(void *arg)

@@ -106,6 +106,7 @@ struct hc_worker {
 	uint64_t *gw_peer_moved_tsc;     /* [max_gateways] when it last moved  */
 	struct hc_peer noted_peer;       /* the datagram being judged's source */
 	struct hc_change *chg_buf;       /* [HC_CHG_BUF]                  */
+	int asked_now;                   /* the last decisions asked picks */
 
 	/* snapshots being assembled, per home gateway */
 	struct hc_snapshots snaps;
@@ -133,6 +134,8 @@ struct hc_worker {
 	uint64_t outstanding __rte_cache_aligned; /* seat requests not yet
 	                                    answered: members.n_pending, for
 	                                    the control core's stop check */
+	uint64_t picks_open;    /* picks asked and not answered yet
+	                           (members.n_asks), for the same check */
 	/* loops since the last received frame in which every RX queue was
 	 * polled and found empty (relaxed): --idle-exit stops only once each
 	 * worker has really read its ports dry (a replayed capture to its

@@ -189,7 +189,7 @@ unsigned hc_chan_give_decisions(const struct hc_dataplane *dp, unsigned worker,
 int hc_chan_give_frame(const struct hc_dataplane *dp, uint16_t gw, struct rte_mbuf *m);
 
 /* Nothing in flight between the control core and worker: no change to
- * take, no decision to apply, no seat request unanswered. */
+ * take, no decision to apply, no seat request or pick unanswered. */
 int hc_chan_quiet(const struct hc_dataplane *dp, unsigned worker);
 
 #endif /* HC_CTLMSG_H */

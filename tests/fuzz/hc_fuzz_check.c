@@ -7,8 +7,9 @@
  * (struct hc_worker, hc_members, hc_sequencer): when those change, only
  * this file follows.  Per worker:
  *   membership  every user in the table is in a room; per-room counters,
- *               the room lists, the user count, the per-gateway user
- *               counts and digests, and the snapshot marks all agree with
+ *               the user count, exactly as many slots in a room as
+ *               users (the pick scan trusts a free slot's room 0), the
+ *               per-gateway user counts and digests, and the snapshot marks all agree with
  *               a walk over the users; a user lives on its owner worker;
  *   sequencer   held datagrams sit in their sequence's slot inside the
  *               window, are of the gateway's incarnation and add up to
@@ -82,6 +83,14 @@ static void check_members(unsigned wi, const struct hc_members *m)
 			m->n_users);
 	if (m->room_users[0] != 0)
 		FZ_FAIL("worker %u: room 0 counts %u users", wi, m->room_users[0]);
+	/* the pick scan takes a slot with a room for a user's: no free or
+	 * never-used position may have one */
+	uint64_t in_room = 0; /* (past users.fresh: never used, never scanned) */
+	for (uint32_t at = 0; at < m->users.fresh; at++)
+		in_room += m->slot[at].room != 0;
+	if (in_room != n)
+		FZ_FAIL("worker %u: %" PRIu64 " slots have a room, %" PRIu64 " users", wi, in_room,
+			n);
 	for (uint32_t r = 1; r < FZ_ROOMS; r++) {
 		if (m->room_users[r] != k.room[r])
 			FZ_FAIL("worker %u: room %u counts %u users, %" PRIu64 " are in it", wi, r,

@@ -365,6 +365,39 @@ static unsigned take_assign_records(struct hc_assign *out, unsigned max)
 	return n;
 }
 
+/* A pick asked of a worker that keeps HC_PICK_ASKS already is answered
+ * at once with none (its PICK_END, counted), so the control core's count
+ * of picks in flight comes back to 0. */
+static void test_pick_ask_refused(void)
+{
+	settle();
+	static struct hc_change chg[2 * HC_PICK_ASKS];
+	for (unsigned i = 0; i < HC_PICK_ASKS; i++)
+		CU_ASSERT_EQUAL_FATAL(hc_members_pick_ask(&w->members, 63, 62, 1, 0), 0);
+	uint64_t refused = w->st.picks_refused;
+	struct hc_decision dec = {.kind = HC_DEC_PICK, .room_id = 61,
+				  .pick = {.to_room = 60, .count = 5}};
+	CU_ASSERT_EQUAL_FATAL(hc_chan_give_decisions(&dp, 0, &dec, 1), 1);
+	/* answered in the call that takes it, before the scan of the kept
+	 * asks (nobody is in room 63) ends them: the control core asked none
+	 * of those, so their ends are taken here, not by it */
+	for (int k = 0; k < 1000 && (k == 0 || hc_members_picking(&w->members)); k++)
+		hc_chan_drain_decisions(w);
+	CU_ASSERT_FALSE(hc_members_picking(&w->members));
+	CU_ASSERT_EQUAL(w->st.picks_refused, refused + 1);
+	unsigned n, ends = 0, first = 1;
+	while ((n = hc_chan_take_changes(&dp, 0, chg, 2 * HC_PICK_ASKS)) > 0)
+		for (unsigned i = 0; i < n; i++, first = 0) {
+			CU_ASSERT_EQUAL(chg[i].kind, HC_CHG_PICK_END);
+			CU_ASSERT_EQUAL(chg[i].user_id, 0);
+			CU_ASSERT_EQUAL(chg[i].from_room, first ? 61u : 63u);
+			CU_ASSERT_EQUAL(chg[i].to_room, first ? 60u : 62u);
+			ends += !first;
+		}
+	CU_ASSERT_EQUAL(ends, HC_PICK_ASKS);
+	CU_ASSERT_EQUAL(__atomic_load_n(&w->picks_open, __ATOMIC_RELAXED), 0);
+}
+
 /* One control poll when the next tick is due, the worker left alone;
  * returns a time for polls that do not tick. */
 static uint64_t tick(void)
@@ -453,7 +486,10 @@ static void balance_with_stalled_worker(int admission, uint64_t first_user, uint
 	CU_ASSERT_EQUAL(d.st.planned, planned + 10);
 	CU_ASSERT_EQUAL(d.st.ticks_waited, waited + 3);
 
-	hc_chan_drain_decisions(w);              /* the worker wakes: picks */
+	/* the worker wakes: takes the asks, then answers them by its scan */
+	for (int i = 0; i < 1000 && (i == 0 || hc_members_picking(&w->members)); i++)
+		hc_chan_drain_decisions(w);
+	CU_ASSERT_FALSE(hc_members_picking(&w->members));
 	hc_decide_poll(&d, now);                 /* MOVEs, seats reserved */
 	CU_ASSERT_EQUAL(d.picks_in_flight, 0);
 	unsigned n = take_moves(mv, 64);
@@ -2445,6 +2481,7 @@ static CU_TestInfo tests[] = {
 	 test_new_topic_ends_on_admitted_retry},
 	{"a move's seat in its old room is freed once the worker applied it",
 	 test_move_frees_seat_once_applied},
+	{"a pick asked beyond what a worker keeps is answered at once", test_pick_ask_refused},
 	{"a pick the directive index refuses sends nothing and frees its seat",
 	 test_pick_refused_by_index},
 	{"balance: a stalled worker's picks are not planned twice", test_stalled_worker},

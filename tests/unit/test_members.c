@@ -335,7 +335,10 @@ static void test_pick_scan(void)
 	scan_run(1, 1000, 1);
 	CU_ASSERT(hc_members_picking(&m));
 	CU_ASSERT_EQUAL(hc_members_pick_ask(&m, 6, 13, 100, 0), 0); /* waits */
-	scan_run(1, 1000, 4095);
+	scan_run(1, 1000, 28); /* positions 1..28 */
+	CU_ASSERT_EQUAL(scan_picks(6, 12, &end), 3);
+	CU_ASSERT_EQUAL(end, -1); /* (ends with the scan: room 5's second ask wants more) */
+	scan_run(1, 1000, 1); /* position 29, the last used: the scan ends */
 	CU_ASSERT_EQUAL(scan_picks(5, 10, &end), 8);
 	CU_ASSERT_EQUAL(end, 8);
 	CU_ASSERT_EQUAL(scan_picks(5, 11, &end), 12);
@@ -382,7 +385,40 @@ static void test_pick_scan(void)
 		picked += scan_chg[i].kind == HC_CHG_PICK;
 	}
 	CU_ASSERT_EQUAL(ends, HC_PICK_ASKS);
-	CU_ASSERT_EQUAL(picked, 20); /* room 5's 20 users, one an ask */
+	CU_ASSERT_EQUAL(picked, 20); /* room 5's 20 users, one an ask: the first 20 */
+	unsigned e = 0;
+	for (uint32_t i = 0; i < m.n_changes; i++)
+		if (scan_chg[i].kind == HC_CHG_PICK_END)
+			CU_ASSERT_EQUAL(scan_chg[i].user_id, e++ < 20 ? 1u : 0u);
+	/* asks of one room with other cooldowns: a user moved 10 s ago is
+	 * too soon for the first (30 s), not for the second (0); 5 s later
+	 * every user is too soon for a third (30 s), which stops at once */
+	CU_ASSERT_EQUAL(hc_members_pick_ask(&m, 5, 10, 3, 0), 0);
+	m.n_changes = 0;
+	scan_run(4096, 3000, 0);
+	uint64_t recent[3];
+	unsigned nr = 0;
+	for (uint32_t i = 0; i < m.n_changes && nr < 3; i++)
+		if (scan_chg[i].kind == HC_CHG_PICK)
+			recent[nr++] = scan_chg[i].user_id;
+	CU_ASSERT_EQUAL_FATAL(nr, 3);
+	CU_ASSERT_EQUAL(hc_members_pick_ask(&m, 5, 20, 20, 30), 0);
+	CU_ASSERT_EQUAL(hc_members_pick_ask(&m, 5, 21, 3, 0), 0);
+	m.n_changes = 0;
+	scan_run(4096, 3010, 0);
+	CU_ASSERT_EQUAL(scan_picks(5, 20, &end), 17);
+	CU_ASSERT_EQUAL(end, 17);
+	CU_ASSERT_EQUAL(scan_picks(5, 21, &end), 3);
+	CU_ASSERT_EQUAL(end, 3);
+	for (uint32_t i = 0; i < m.n_changes; i++)
+		if (scan_chg[i].kind == HC_CHG_PICK && scan_chg[i].to_room == 21)
+			CU_ASSERT(scan_chg[i].user_id == recent[0] || scan_chg[i].user_id == recent[1] ||
+				  scan_chg[i].user_id == recent[2]);
+	CU_ASSERT_EQUAL(hc_members_pick_ask(&m, 5, 22, 20, 30), 0);
+	m.n_changes = 0;
+	scan_run(4096, 3015, 0);
+	CU_ASSERT_EQUAL(scan_picks(5, 22, &end), 0);
+	CU_ASSERT_EQUAL(end, 0);
 	m.changes = NULL;
 	m.n_changes = 0;
 	m.changes_cap = 0;
