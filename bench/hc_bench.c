@@ -746,7 +746,8 @@ static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chu
  * one scan of its slots (hc_members_pick_step, a step a loop).  `asks`
  * picks of `each` users, from rooms 1, 2, ... (to room 1 + the next), as
  * one balancer round asks them; timed from the asks on the decision ring
- * to the last PICK_END, the worker otherwise idle (rooms: the stream's
+ * to the last PICK_END, the worker otherwise idle; the scan reads the
+ * positions ever used (users.fresh: positions=) (rooms: the stream's
  * room ids, 1 .. rooms - 1).  Returns the seconds;
  * *picked the users picked.  The cooldown is 0: every rep picks again.
  */
@@ -1154,13 +1155,13 @@ int main(int argc, char **argv)
 			picked_all += picked;
 			printf("hc-bench: picks rep %d: %u asks of 25 answered by one scan of %u "
 			       "positions in %.2f ms, %" PRIu64 " users picked\n", r + 1, asks,
-			       w->members.capacity, sec[r] * 1e3, picked);
+			       w->members.users.fresh, sec[r] * 1e3, picked);
 		}
 		double med = hc_median(sec, reps);
 		printf("case=picks asks=%u each=25 positions=%u users=%" PRIu64 " reps=%d "
 		       "scan_ms=%.2f cycles_per_position=%.2f picked=%" PRIu64 "%s\n", asks,
-		       w->members.capacity, w->members.n_users, reps, med * 1e3,
-		       med * (double)rte_get_tsc_hz() / (double)w->members.capacity,
+		       w->members.users.fresh, w->members.n_users, reps, med * 1e3,
+		       med * (double)rte_get_tsc_hz() / (double)w->members.users.fresh,
 		       picked_all / (uint64_t)reps, hc_bench_host(rte_get_tsc_hz()));
 		hc_bench_require("picks", med > 0, "not every ask answered within 120 s");
 		hc_bench_require("picks", picked_all > 0, "no user picked");
