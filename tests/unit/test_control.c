@@ -328,9 +328,10 @@ static void test_admission(void)
 	CU_ASSERT_EQUAL(bad, 0);
 }
 
-/* Take the MOVE records the control core queued for the worker to send
- * (other frames, e.g. heartbeats, are dropped). */
-static unsigned take_moves(struct hc_move *out, unsigned max)
+/* Take the 24-byte records of messages of `type` the control core queued
+ * for the worker to send (other frames, e.g. heartbeats, or what a poll
+ * far ahead resends for earlier tests, are dropped). */
+static unsigned take_records(uint8_t type, void *out, unsigned max)
 {
 	struct rte_mbuf *m;
 	unsigned n = 0;
@@ -339,30 +340,21 @@ static unsigned take_moves(struct hc_move *out, unsigned max)
 			sizeof(struct rte_ether_hdr) + 20 + 8);
 		struct hc_hdr h;
 		memcpy(&h, pl, sizeof(h));
-		for (uint16_t i = 0; h.type == HC_MSG_MOVE && i < ntohs(h.record_count) && n < max; i++)
-			memcpy(&out[n++], pl + 40 + i * 24, 24);
+		for (uint16_t i = 0; h.type == type && i < ntohs(h.record_count) && n < max; i++)
+			memcpy((uint8_t *)out + (size_t)24 * n++, pl + 40 + i * 24, 24);
 		rte_pktmbuf_free(m);
 	}
 	return n;
 }
 
-/* The ASSIGN records queued, other messages dropped (a poll far ahead
- * resends what earlier tests left in flight). */
+static unsigned take_moves(struct hc_move *out, unsigned max)
+{
+	return take_records(HC_MSG_MOVE, out, max);
+}
+
 static unsigned take_assign_records(struct hc_assign *out, unsigned max)
 {
-	struct rte_mbuf *m;
-	unsigned n = 0;
-	while (rte_ring_dequeue(w->from_ctl_tx, (void **)&m) == 0) {
-		const uint8_t *pl = rte_pktmbuf_mtod_offset(m, const uint8_t *,
-			sizeof(struct rte_ether_hdr) + 20 + 8);
-		struct hc_hdr h;
-		memcpy(&h, pl, sizeof(h));
-		for (uint16_t i = 0; h.type == HC_MSG_ASSIGN && i < ntohs(h.record_count) && n < max;
-		     i++)
-			memcpy(&out[n++], pl + 40 + i * 24, 24);
-		rte_pktmbuf_free(m);
-	}
-	return n;
+	return take_records(HC_MSG_ASSIGN, out, max);
 }
 
 /* A pick asked of a worker that keeps HC_PICK_ASKS already is answered
@@ -666,6 +658,22 @@ static void test_request_on_directive_seat_not_parked(void)
 	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
 }
 
+/* Room r (empty) filled to max (100) with users first .. first + 99 of
+ * gateway 3, settled; users, rooms, ops hold what was sent. */
+static void fill_room(uint32_t r, uint64_t first, uint64_t users[100], uint32_t rooms[100],
+		      uint8_t ops[100])
+{
+	settle();
+	CU_ASSERT_EQUAL_FATAL(d.book.room[r].users, 0);
+	for (unsigned i = 0; i < 100; i++) {
+		users[i] = first + i;
+		rooms[i] = r;
+		ops[i] = HC_OP_JOIN;
+	}
+	events_settled(users, rooms, ops, 100);
+	CU_ASSERT_EQUAL_FATAL(d.book.room[r].users, 100);
+}
+
 /* A refused JOIN's NEW_TOPIC directive ends when the user's JOIN into
  * the refused room is admitted later (a seat freed there): the user sits
  * where they asked to, and a resent NEW_TOPIC would take them out again. */
@@ -675,15 +683,7 @@ static void test_new_topic_ends_on_admitted_retry(void)
 	uint64_t users[100];
 	uint32_t rooms[100];
 	uint8_t ops[100];
-	settle();
-	CU_ASSERT_EQUAL_FATAL(d.book.room[r].users, 0);
-	for (unsigned i = 0; i < 100; i++) {
-		users[i] = 490000 + i;
-		rooms[i] = r;
-		ops[i] = HC_OP_JOIN;
-	}
-	events_settled(users, rooms, ops, 100);
-	CU_ASSERT_EQUAL_FATAL(d.book.room[r].users, 100);
+	fill_room(r, 490000, users, rooms, ops);
 	const uint64_t u = 490500;
 	uint8_t op = HC_OP_JOIN;
 	uint32_t live = hc_directives_in_flight(&d.dirs);
@@ -1693,6 +1693,33 @@ static void hold_first_write(void)
 	}
 }
 
+/* A writer at dir/gateways whose first write (A) is held by the test
+ * (hold_first_write): returned once the writer has taken A. */
+static struct hc_file_writer *writer_held_at_a(char *dir, char path[64], const char *name)
+{
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, 64, "%s/gateways", dir);
+	sem_init(&held_in, 0, 0);
+	sem_init(&held_go, 0, 0);
+	held_calls = 0;
+	hc_file_writer_test_hold = hold_first_write;
+	struct hc_file_writer *fw = hc_file_writer_new(path, name);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fw);
+	CU_ASSERT_EQUAL(hc_file_writer_put(fw, "A\n", 2), 0);
+	CU_ASSERT_EQUAL_FATAL(sem_wait_30s(&held_in), 0); /* the writer took A */
+	return fw;
+}
+
+/* What writer_held_at_a set up, undone (the writer ended already). */
+static void writer_held_done(const char *dir, const char *path)
+{
+	hc_file_writer_test_hold = NULL;
+	sem_destroy(&held_in);
+	sem_destroy(&held_go);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* The state file's writer: the caller hands contents over and goes on
  * while the disk takes its time (a write held by the test: the caller
  * handed two more meanwhile, and nothing was on disk yet); of contents
@@ -1701,16 +1728,7 @@ static void hold_first_write(void)
 static void test_file_writer_off_caller(void)
 {
 	char dir[] = "/tmp/hc-fw-XXXXXX", path[64], text[64];
-	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/gateways", dir);
-	sem_init(&held_in, 0, 0);
-	sem_init(&held_go, 0, 0);
-	held_calls = 0;
-	hc_file_writer_test_hold = hold_first_write;
-	struct hc_file_writer *fw = hc_file_writer_new(path, "hc-test-writer");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(fw);
-	CU_ASSERT_EQUAL(hc_file_writer_put(fw, "A\n", 2), 0);
-	CU_ASSERT_EQUAL_FATAL(sem_wait_30s(&held_in), 0); /* the writer took A */
+	struct hc_file_writer *fw = writer_held_at_a(dir, path, "hc-test-writer");
 	CU_ASSERT_EQUAL(hc_file_writer_put(fw, "B\n", 2), 0);
 	CU_ASSERT_EQUAL(hc_file_writer_put(fw, "C\n", 2), 0);
 	struct stat st;
@@ -1731,11 +1749,7 @@ static void test_file_writer_off_caller(void)
 	CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
 	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
 	hc_file_writer_free(fw);
-	hc_file_writer_test_hold = NULL;
-	sem_destroy(&held_in);
-	sem_destroy(&held_go);
-	unlink(path);
-	rmdir(dir);
+	writer_held_done(dir, path);
 }
 
 /* A disk that hangs at the end: hc_file_writer_free (at shutdown) waits
@@ -1746,19 +1760,10 @@ static void test_file_writer_off_caller(void)
 static void test_file_writer_end_hung(void)
 {
 	char dir[] = "/tmp/hc-fwh-XXXXXX", path[64], text[64];
-	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/gateways", dir);
-	sem_init(&held_in, 0, 0);
-	sem_init(&held_go, 0, 0);
-	held_calls = 0;
-	hc_file_writer_test_hold = hold_first_write;
 	uint32_t wait_ms = hc_file_writer_end_wait_ms;
 	unsigned left_ended = hc_file_writer_left_ended;
 	hc_file_writer_end_wait_ms = 50;
-	struct hc_file_writer *fw = hc_file_writer_new(path, "hc-test-hung");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(fw);
-	CU_ASSERT_EQUAL(hc_file_writer_put(fw, "A\n", 2), 0);
-	CU_ASSERT_EQUAL_FATAL(sem_wait_30s(&held_in), 0); /* the writer took A */
+	struct hc_file_writer *fw = writer_held_at_a(dir, path, "hc-test-hung");
 	CU_ASSERT_EQUAL(hc_file_writer_put(fw, "B\n", 2), 0);
 	hc_file_writer_free(fw); /* returns: the write is still held */
 	struct stat st;
@@ -1783,11 +1788,7 @@ static void test_file_writer_end_hung(void)
 	CU_ASSERT_EQUAL(__atomic_load_n(&hc_file_writer_left_ended, __ATOMIC_ACQUIRE),
 			left_ended + 1);
 	hc_file_writer_end_wait_ms = wait_ms;
-	hc_file_writer_test_hold = NULL;
-	sem_destroy(&held_in);
-	sem_destroy(&held_go);
-	unlink(path);
-	rmdir(dir);
+	writer_held_done(dir, path);
 }
 
 /* HA: a box's leases come back when its epoch ends (demoted) and when a
@@ -1961,14 +1962,7 @@ static void test_new_topic_resent_in_hold(void)
 	uint8_t ops[100];
 	settle();
 	take_assigns(a, 512, &dgrams);
-	CU_ASSERT_EQUAL_FATAL(d.book.room[r].users, 0);
-	for (unsigned i = 0; i < 100; i++) {
-		users[i] = 500000 + i;
-		rooms[i] = r;
-		ops[i] = HC_OP_JOIN;
-	}
-	events_settled(users, rooms, ops, 100);
-	CU_ASSERT_EQUAL_FATAL(d.book.room[r].users, 100);
+	fill_room(r, 500000, users, rooms, ops);
 	take_assigns(a, 512, &dgrams);
 	uint64_t sent = d.dirs.st.sent;
 	const uint64_t u[2] = {500500, 500501};
