@@ -1076,7 +1076,9 @@ int hc_decide_idle(const struct hc_decide *d)
 		if (d->n_backlog[i] != 0 || d->n_held[i] != 0 || !hc_chan_quiet(d->dp, i))
 			return 0;
 	}
-	return d->n_parked == 0;
+	/* (every pick asked answered: its PICK_END taken, not only published
+	 * by the worker) */
+	return d->n_parked == 0 && d->picks_in_flight == 0;
 }
 
 uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_view *v)

@@ -63,10 +63,9 @@ int hc_chan_give_frame(const struct hc_dataplane *dp, uint16_t gw, struct rte_mb
 int hc_chan_quiet(const struct hc_dataplane *dp, unsigned worker)
 {
 	const struct hc_worker *w = dp->workers[worker];
-	/* (picks_open first: the worker pushes a scan's last PICK_ENDs, then
-	 * publishes 0; read in that order, a 0 seen means they are in the
-	 * ring, or were taken) */
-	return __atomic_load_n(&w->picks_open, __ATOMIC_ACQUIRE) == 0 &&
+	/* (picks_open: a scan still running; the exact test, every pick's
+	 * PICK_END taken, is the control core's picks_in_flight) */
+	return __atomic_load_n(&w->picks_open, __ATOMIC_RELAXED) == 0 &&
 	       (w->to_ctl_changes == NULL || rte_ring_empty(w->to_ctl_changes)) &&
 	       (w->from_ctl_decisions == NULL || rte_ring_empty(w->from_ctl_decisions)) &&
 	       __atomic_load_n(&w->outstanding, __ATOMIC_RELAXED) == 0;
