@@ -2021,6 +2021,9 @@ static void test_new_topic_resent_in_hold(void)
 	CU_ASSERT(!hc_rooms_holds_seat(&d.book, to[0], u[0]));
 	CU_ASSERT_EQUAL(d.book.room[to[0]].reserved, reserved0);
 	CU_ASSERT(hc_rooms_holds_seat(&d.book, to[1], u[1]));
+	/* renewed: it lasts past the time it was made to expire at */
+	hc_rooms_expire(&d.book, base + d.book.ttl_tsc + 1);
+	CU_ASSERT(hc_rooms_holds_seat(&d.book, to[1], u[1]));
 
 	/* they obey (the worker's leases here are from before the hold: a
 	 * takeover would have had them back) and the NEW_TOPICs end once
