@@ -131,9 +131,17 @@ uint64_t hc_dp_worker_blocked_since(const struct hc_dataplane *dp, unsigned work
 
 int hc_dp_gateway_settling(const struct hc_dataplane *dp, uint16_t gw)
 {
-	for (unsigned i = 0; i < dp->n_workers; i++)
-		if (LOAD(&dp->workers[i]->members.gw_pending[gw]) != 0)
+	/* its own seat requests in flight; its ops waiting behind anyone's
+	 * (a user it holds that another gateway's JOIN made pending); or a
+	 * worker waiting for decisions before it applies more, with ops of
+	 * any gateway in its rings: what "applied" counts may not be in the
+	 * digest yet */
+	for (unsigned i = 0; i < dp->n_workers; i++) {
+		const struct hc_worker *w = dp->workers[i];
+		if (LOAD(&w->members.gw_pending[gw]) != 0 ||
+		    LOAD(&w->members.pend.gw_deferred[gw]) != 0 || LOAD(&w->blocked_since) != 0)
 			return 1;
+	}
 	return 0;
 }
 

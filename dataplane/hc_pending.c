@@ -20,7 +20,9 @@ int hc_pending_init(struct hc_pending_table *t, uint64_t seed, int socket)
 					       64, socket);
 	t->replay = rte_malloc_socket("hc_replay", sizeof(struct hc_op) * HC_PENDING_DEFERRED,
 				      64, socket);
-	if (t->node == NULL || t->replay == NULL || t->slot == NULL || t->filter == NULL)
+	t->gw_deferred = rte_zmalloc_socket("hc_gw_deferred", 65536 * sizeof(uint32_t), 64, socket);
+	if (t->node == NULL || t->replay == NULL || t->slot == NULL || t->filter == NULL ||
+	    t->gw_deferred == NULL)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < HC_PENDING_DEFERRED; i++)
 		t->node[i].next = i + 1 < HC_PENDING_DEFERRED ? i + 1 : UINT32_MAX;
@@ -34,6 +36,8 @@ void hc_pending_free(struct hc_pending_table *t)
 	rte_free(t->slot);
 	rte_free(t->filter);
 	rte_free(t->replay);
+	rte_free(t->gw_deferred);
+	t->gw_deferred = NULL;
 	t->node = NULL;
 	t->slot = NULL;
 	t->filter = NULL;
@@ -68,6 +72,8 @@ void hc_pending_defer(struct hc_pending_table *t, struct hc_pending *p, const st
 	t->node[node].next = UINT32_MAX;
 	t->node[node].last = node;
 	__atomic_store_n(&t->n_deferred, t->n_deferred + 1, __ATOMIC_RELAXED);
+	uint32_t *g = &t->gw_deferred[o->gateway_id];
+	__atomic_store_n(g, *g + 1, __ATOMIC_RELAXED);
 	if (p->head == 0) {
 		p->head = node + 1;
 		return;

@@ -68,6 +68,9 @@ struct hc_pending_table {
 	 * core's stop check reads n_deferred (hc_dp_drained) */
 	uint32_t n_pending;       /* users waiting for a decision    */
 	uint32_t n_deferred;      /* ops waiting in chains           */
+	uint32_t *gw_deferred;    /* [65536] of them, by the op's gateway
+	                             (any gateway's: read for its heartbeat's
+	                             SETTLING, hc_dp_gateway_settling)  */
 	uint64_t seed;            /* keys both hashes                */
 	struct hc_pending *slot;  /* [1 << HC_PENDING_BITS]          */
 	uint16_t *filter;         /* [HC_PENDING_FILTER] counts      */
@@ -226,6 +229,8 @@ static inline uint32_t hc_pending_take_chain(struct hc_pending_table *t, uint32_
 	for (uint32_t n = head; n != 0;) {
 		struct hc_deferred *x = &t->node[n - 1];
 		t->replay[k++] = x->op;
+		uint32_t *g = &t->gw_deferred[x->op.gateway_id];
+		__atomic_store_n(g, *g - 1, __ATOMIC_RELAXED);
 		uint32_t next = x->next;
 		x->next = t->free_node;
 		t->free_node = n - 1;

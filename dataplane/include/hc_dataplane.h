@@ -165,8 +165,11 @@ uint64_t hc_dp_gateway_digest(const struct hc_dataplane *dp, uint16_t gw);
  * more ops (too many requests, or ops waiting behind them), 0: it does
  * not. */
 uint64_t hc_dp_worker_blocked_since(const struct hc_dataplane *dp, unsigned worker);
-/* Seat requests of gateway gw's JOINs or snapshot members are in flight
- * on some worker (its users and digest may lag what it sent). */
+/* Gateway gw's users and digest may lag what it sent: seat requests of
+ * its JOINs or snapshot members are in flight on some worker, its ops
+ * wait behind another's seat request (a user it holds that another
+ * gateway's JOIN made pending), or a worker waits for decisions before
+ * it applies more (ops of any gateway may wait in its rings). */
 int hc_dp_gateway_settling(const struct hc_dataplane *dp, uint16_t gw);
 
 struct hc_dp_gateway {

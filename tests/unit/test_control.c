@@ -245,6 +245,18 @@ static void events(const uint64_t *users, const uint32_t *rooms, const uint8_t *
 	feed_payload(p, 40 + n * sizeof(struct hc_event));
 }
 
+/* One event of gateway gw (incarnation inc, sequence seq, session 0),
+ * received by the worker (not settled). */
+static void event_of(uint16_t gw, uint32_t inc, uint32_t seq, uint64_t user, uint32_t room,
+		     uint8_t op)
+{
+	uint8_t p[HC_MAX_PAYLOAD];
+	hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_EVENTS, gw, 1, inc, 0, seq);
+	struct hc_event ev = {.user_id = htobe64(user), .room_id = htonl(room), .op = op};
+	memcpy(p + 40, &ev, sizeof(ev));
+	feed_payload(p, 40 + sizeof(ev));
+}
+
 /* events() for any n, 50 a datagram, then settle(). */
 static void events_settled(const uint64_t *users, const uint32_t *rooms, const uint8_t *ops,
 			   unsigned n)
@@ -977,6 +989,39 @@ static void test_settling(void)
 	events(users, rooms, ops, 2);
 	settle();
 	CU_ASSERT_EQUAL(d.book.room[33].users, 0);
+
+	/* gateway 2 holds u; gateway 3's JOIN takes it over (a seat request
+	 * in flight): gateway 2's LEAVE of u waits behind it, counted as
+	 * applied (its sequence) but not in its users or digest yet, so
+	 * gateway 2 is settling too (its heartbeat says so: no snapshot for
+	 * a digest that only lags) */
+	const uint64_t u = 600100;
+	event_of(2, 1, 1, u, 34, HC_OP_JOIN);
+	settle();
+	
+	CU_ASSERT_EQUAL_FATAL(hc_members_room_of(&w->members, u), 34);
+	CU_ASSERT_EQUAL(hc_dp_gateway_users(&dp, 2), 1);
+	CU_ASSERT_FALSE(hc_dp_gateway_settling(&dp, 2));
+	uint32_t to = 35;
+	uint8_t join = HC_OP_JOIN;
+	events(&u, &to, &join, 1);             /* asked, not answered yet */
+	CU_ASSERT_TRUE(hc_dp_gateway_settling(&dp, 3));
+	event_of(2, 1, 2, u, 34, HC_OP_LEAVE); /* waits behind it */
+	CU_ASSERT_EQUAL(hc_dp_gateway_applied(&dp, 2), 2);
+	CU_ASSERT_EQUAL(w->members.pend.gw_deferred[2], 1);
+	CU_ASSERT_EQUAL(hc_dp_gateway_users(&dp, 2), 1);
+	CU_ASSERT_TRUE(hc_dp_gateway_settling(&dp, 2));
+	settle();                              /* admitted; the LEAVE: not 2's user */
+	CU_ASSERT_EQUAL(w->members.pend.gw_deferred[2], 0);
+	CU_ASSERT_FALSE(hc_dp_gateway_settling(&dp, 2));
+	CU_ASSERT_EQUAL(hc_dp_gateway_users(&dp, 2), 0);
+	CU_ASSERT_EQUAL(hc_dp_gateway_digest(&dp, 2), 0);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, u), 35);
+	uint8_t leave = HC_OP_LEAVE;
+	events(&u, &to, &leave, 1);
+	settle();
+	take_assign_records(a, 64); /* (gateway 2's SUPERSEDED among them) */
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, u), 0);
 }
 
 /* A session stamp far ahead of the appliance's clock (a fast or hostile
@@ -2359,11 +2404,7 @@ static void test_changes_push_wraps(void)
 /* One EVENTS datagram of gateway gw (a JOIN of user into room 7) at seq. */
 static void first_contact(uint16_t gw, uint32_t inc, uint32_t seq, uint64_t user)
 {
-	uint8_t p[HC_MAX_PAYLOAD];
-	hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_EVENTS, gw, 1, inc, 0, seq);
-	struct hc_event ev = {.user_id = htobe64(user), .room_id = htonl(7), .op = HC_OP_JOIN};
-	memcpy(p + 40, &ev, sizeof(ev));
-	feed_payload(p, 40 + sizeof(ev));
+	event_of(gw, inc, seq, user, 7, HC_OP_JOIN);
 }
 
 /* Take the RESYNCs queued for gateway gw; anything else queued fails
