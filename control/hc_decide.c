@@ -530,7 +530,7 @@ static void move_picked(struct hc_decide *d, const struct hc_change *c, uint64_t
 }
 
 /* A directive's deadline passed without the JOIN: send it again. */
-static void resend_move(void *ctx, const struct hc_directive *x)
+static void resend_move(void *ctx, const struct hc_directive *x, uint64_t now)
 {
 	struct hc_decide *d = ctx;
 	if (x->kind == HC_DIR_NEW_TOPIC) {
@@ -543,7 +543,7 @@ static void resend_move(void *ctx, const struct hc_directive *x)
 		 * against the whole book once the hold ends */
 		if (!hc_restart_holding(&d->restart) ||
 		    hc_rooms_holds_seat(&d->book, x->to, x->user))
-			hc_rooms_reserve_for(&d->book, x->to, x->user, x->gateway, d->expire_now);
+			hc_rooms_reserve_for(&d->book, x->to, x->user, x->gateway, now);
 		else
 			d->st.resent_unseated++;
 		send_new_topic(d, x->user, x->from, x->to, x->gateway);
@@ -1012,7 +1012,6 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 		d->next_hb = now + d->hb_tsc;
 	}
 	hc_rooms_expire(&d->book, now);
-	d->expire_now = now; /* (a renewed seat lasts from this poll's time) */
 	hc_directives_expire(&d->dirs, now, resend_move, d);
 	if (now >= d->next_tick) {
 		hc_rooms_retire(&d->book, now);

@@ -160,7 +160,6 @@ struct hc_decide {
 	uint64_t tick_tsc, next_tick;
 	uint64_t next_save;        /* the state file's next look (1 s)     */
 	uint64_t hb_tsc, next_hb;
-	uint64_t expire_now;       /* the poll's time, for resend_move      */
 	uint64_t hold_tsc;         /* the restart hold's bound             */
 	struct hc_ha ha;           /* the role in an HA pair (hc_ha.h)    */
 	struct hc_decide_stats st;

@@ -238,7 +238,8 @@ void hc_directives_retime(struct hc_directives *d, uint64_t timeout_tsc, uint32_
 }
 
 unsigned hc_directives_expire(struct hc_directives *d, uint64_t now,
-			      void (*resend)(void *ctx, const struct hc_directive *dir),
+			      void (*resend)(void *ctx, const struct hc_directive *dir,
+					     uint64_t now),
 			      void *ctx)
 {
 	unsigned resent = 0;
@@ -260,7 +261,7 @@ unsigned hc_directives_expire(struct hc_directives *d, uint64_t now,
 		}
 		x.attempt++;
 		x.deadline = now + d->timeout_tsc;
-		resend(ctx, &x);
+		resend(ctx, &x, now);
 		if (push(d, &x) != 0) { /* (the seat goes with the copy) */
 			d->st.given_up++; /* sent, no longer tracked */
 			free_seat(d, &x);

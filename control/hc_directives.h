@@ -151,11 +151,12 @@ static inline uint64_t hc_directives_in_flight(const struct hc_directives *d)
 
 /*
  * Directives whose deadline passed: each is either handed to resend()
- * (which sends it again; it is then re-armed with attempt + 1) or, after
- * `retries` resends, given up.  Returns how many were resent.
+ * (which sends it again at `now`; it is then re-armed with attempt + 1)
+ * or, after `retries` resends, given up.  Returns how many were resent.
  */
 unsigned hc_directives_expire(struct hc_directives *d, uint64_t now,
-			      void (*resend)(void *ctx, const struct hc_directive *dir),
+			      void (*resend)(void *ctx, const struct hc_directive *dir,
+					     uint64_t now),
 			      void *ctx);
 
 #endif /* HC_DIRECTIVES_H */

@@ -54,19 +54,18 @@ static void push_one(struct hc_worker *w, const struct hc_change *c)
 }
 
 /* The control core wants k of our users in a room to move: asked of the
- * pick scan (hc_members.h), which answers over the next loops.  An ask
- * beyond what the scan keeps is answered at once, with none (the
+ * pick scan (hc_members.h), which answers over the next loops (1).  An
+ * ask beyond what the scan keeps is answered at once, with none (0; the
  * control core plans again only when every pick it asked is answered). */
-static void ask_pick(struct hc_worker *w, const struct hc_decision *d)
+static int ask_pick(struct hc_worker *w, const struct hc_decision *d)
 {
 	if (hc_members_pick_ask(&w->members, d->room_id, d->pick.to_room, d->pick.count,
-				d->pick.cooldown_s) == 0) {
-		w->asked_now = 1;
-		return;
-	}
+				d->pick.cooldown_s) == 0)
+		return 1;
 	HC_RELAXED_ADD(&w->st.picks_refused, 1);
 	push_one(w, &(struct hc_change){.user_id = 0, .from_room = d->room_id,
 		.to_room = d->pick.to_room, .kind = HC_CHG_PICK_END});
+	return 0;
 }
 
 /* One step of the pick scan (HC_PICK_SCAN_STEP positions, about 128 KiB
@@ -88,14 +87,14 @@ unsigned hc_chan_drain_decisions(struct hc_worker *w)
 		return 0;
 	unsigned n = rte_ring_dequeue_burst_elem(w->from_ctl_decisions, dec, sizeof(dec[0]),
 						 DECISION_BURST, NULL);
-	w->asked_now = 0;
+	int asked = 0; /* (picks asked in this burst) */
 	if (n > 1)
 		hc_members_prefetch(&w->members, &dec[0].user_id, sizeof(dec[0]), n);
 	for (unsigned i = 0; i < n; i++) {
 		w->members.changes = w->chg_buf;
 		w->members.n_changes = 0;
 		if (dec[i].kind == HC_DEC_PICK) {
-			ask_pick(w, &dec[i]);
+			asked |= ask_pick(w, &dec[i]);
 			continue;
 		}
 		if (dec[i].kind == HC_DEC_LEASE) {
@@ -117,7 +116,7 @@ unsigned hc_chan_drain_decisions(struct hc_worker *w)
 	 * begins once a burst brought none more, so that one scan answers
 	 * them all (those that come during it wait for the next) */
 	if (unlikely(hc_members_picking(&w->members)) &&
-	    (hc_members_scanning(&w->members) || !w->asked_now)) {
+	    (hc_members_scanning(&w->members) || !asked)) {
 		pick_step(w);
 		n++; /* (work done: not idle) */
 	}

@@ -741,14 +741,14 @@ static void pick_scan_end(struct hc_members *m)
 static int pick_position(struct hc_members *m, int32_t at, uint32_t room, uint8_t now8)
 {
 	struct hc_slot *s = &m->slot[at];
-	uint8_t age = s->moved == 0 ? 255 : (uint8_t)(now8 - s->moved); /* (never: past any) */
-	int ages = s->moved != 0;
+	/* (never moved: 255, past any cooldown, which is at most 255) */
+	uint8_t age = s->moved == 0 ? 255 : (uint8_t)(now8 - s->moved);
 	uint32_t *link = &m->pick_first[room];
 	for (uint32_t k = *link; k != 0; k = *link) {
 		struct hc_pick_ask *a = &m->ask[k - 1];
-		if (ages && age < a->min_cooldown_s)
+		if (age < a->min_cooldown_s)
 			return 0; /* moved a moment ago: too soon for every ask left */
-		if (ages && age < a->cooldown_s) {
+		if (age < a->cooldown_s) {
 			link = &a->next;
 			continue;
 		}

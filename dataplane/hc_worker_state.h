@@ -106,7 +106,6 @@ struct hc_worker {
 	uint64_t *gw_peer_moved_tsc;     /* [max_gateways] when it last moved  */
 	struct hc_peer noted_peer;       /* the datagram being judged's source */
 	struct hc_change *chg_buf;       /* [HC_CHG_BUF]                  */
-	int asked_now;                   /* the last decisions asked picks */
 
 	/* snapshots being assembled, per home gateway */
 	struct hc_snapshots snaps;

@@ -786,9 +786,10 @@ static void test_policy_file(void)
 
 static unsigned resends;
 static uint16_t last_attempt;
-static void count_resend(void *ctx, const struct hc_directive *x)
+static void count_resend(void *ctx, const struct hc_directive *x, uint64_t now)
 {
 	(void)ctx;
+	(void)now;
 	resends++;
 	last_attempt = x->attempt;
 }
