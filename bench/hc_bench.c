@@ -1159,7 +1159,7 @@ int main(int argc, char **argv)
 		}
 		double med = hc_median(sec, reps);
 		printf("case=picks asks=%u each=25 positions=%u users=%" PRIu64 " reps=%d "
-		       "scan_ms=%.2f cycles_per_position=%.2f picked=%" PRIu64 "%s\n", asks,
+		       "scan_ms=%.4f cycles_per_position=%.2f picked=%" PRIu64 "%s\n", asks,
 		       w->members.users.fresh, w->members.n_users, reps, med * 1e3,
 		       med * (double)rte_get_tsc_hz() / (double)w->members.users.fresh,
 		       picked_all / (uint64_t)reps, hc_bench_host(rte_get_tsc_hz()));
