@@ -13,11 +13,15 @@
  * slot[position] holds the id and the room, so a move writes the slot and
  * leaves the index alone.  A user can appear twice in one
  * batch; after the first op adds or removes that user's key, the bulk
- * result is stale.  A small per-batch filter (256 slots keyed by a hash of
- * the user id) remembers which keys were added or removed; an op whose
- * user may be among them (same key in its slot, or a slot two keys
- * collided on) looks the user up again with a single lookup, which finds
- * the line in cache.
+ * result is stale.  A position found is checked in the slot the op reads
+ * anyway: a removed user's slot holds no room (and, once reused, another
+ * key), and a present user's position never changes, so a slot that
+ * still holds the user in a room is the user's.  A user found absent may
+ * have been added since: a small per-batch filter (256 slots keyed by a
+ * hash of the user id) remembers the keys added, and an absent user who
+ * may be among them (same key in its slot, or a slot two keys collided
+ * on) is looked up again with a single lookup, which finds the line in
+ * cache.
  */
 #include "hc_members.h"
 
@@ -187,7 +191,8 @@ static inline void snap_gen_see(struct hc_members *m, uint16_t gw, uint8_t gen)
 /* One batch in the making: which users it added or removed (their bulk
  * lookup is stale) and its counters, published once at the end. */
 struct batch {
-	struct touched *t;
+	struct touched *t;  /* the keys added (their absence is stale) */
+	int added;          /* t holds a key: its state was cleared */
 	int stale_all;      /* a sweep ran: every later lookup is fresh */
 	uint64_t joins, moves, leaves, noops, full, asked, not_owner, takeovers, superseded;
 	uint64_t leased;
@@ -217,35 +222,47 @@ static inline void batch_lookup(struct hc_members *m, const struct hc_op *ops, u
 static inline void batch_prefetch_counters(const struct hc_members *m, const struct hc_op *ops,
 					   unsigned n, const int32_t *pos, const uint32_t *entry)
 {
+	/* (one more line than needed at times, a no-op's room or a JOIN's
+	 * own room, rather than a branch an op on what it will do) */
 	for (unsigned i = 0; i < n; i++) {
 		const struct hc_op *o = &ops[i];
-		uint32_t cur = 0;
 		if (pos[i] >= 0) {
-			cur = m->slot[pos[i]].room;
-			/* a JOIN into another room or a LEAVE of this one */
-			int leaves = o->op == HC_OP_JOIN ? cur != o->room_id :
-				     o->op == HC_OP_LEAVE && cur == o->room_id;
-			if (cur != 0 && leaves) {
-				if (o->op == HC_OP_LEAVE)
-					hc_keyidx_prefetch_after(&m->users.ix, entry[i]);
-				rte_prefetch0(&m->room_users[cur]);
-			}
+			rte_prefetch0(&m->room_users[m->slot[pos[i]].room]);
+			if (o->op == HC_OP_LEAVE)
+				hc_keyidx_prefetch_after(&m->users.ix, entry[i]);
 		}
-		if (o->op == HC_OP_JOIN && cur != o->room_id) {
+		if (o->op == HC_OP_JOIN) {
 			rte_prefetch0(&m->room_users[o->room_id]);
-			if (m->admission) /* (leases are read only then) */
-				rte_prefetch0(&m->lease[o->room_id]);
+			rte_prefetch0(&m->lease[o->room_id]); /* (read under admission) */
 		}
 	}
 }
 
 /* The user's key position: the bulk result, unless an earlier op of this
- * batch may have added or removed the user. */
+ * batch removed the user (its slot holds no room, or another key) or may
+ * have added them (found absent, and in the filter of keys added). */
 static inline int32_t batch_pos(struct hc_members *m, const struct batch *b,
 				const struct hc_op *o, int32_t bulk)
 {
-	return unlikely(b->stale_all || touched_maybe(b->t, o->user_id)) ?
+	if (unlikely(b->stale_all))
+		return hc_usertab_lookup(&m->users, o->user_id);
+	if (bulk >= 0) {
+		const struct hc_slot *s = &m->slot[bulk];
+		return likely(s->user_id == o->user_id && s->room != 0) ?
+			bulk : hc_usertab_lookup(&m->users, o->user_id);
+	}
+	return unlikely(b->added && touched_maybe(b->t, o->user_id)) ?
 		hc_usertab_lookup(&m->users, o->user_id) : bulk;
+}
+
+/* A key added by this batch: a later op's bulk result may say absent. */
+static inline void batch_added(struct batch *b, uint64_t user)
+{
+	if (!b->added) {
+		memset(b->t->state, 0, sizeof(b->t->state));
+		b->added = 1;
+	}
+	touched_mark(b->t, user);
 }
 
 /* Why one more new user (a JOIN's or a snapshot member's) cannot have a
@@ -394,7 +411,7 @@ static inline void op_join(struct hc_members *m, struct batch *b, const struct h
 			refuse_new(m, b, o, NEW_KEY_TABLE);
 			return;
 		}
-		touched_mark(b->t, o->user_id);
+		batch_added(b, o->user_id);
 		m->slot[at].moved = 0;
 		b->dusers++;
 		b->joins++;
@@ -433,7 +450,6 @@ static inline void op_leave(struct hc_members *m, struct batch *b, const struct 
 	hc_members_place(m, at, o->user_id, cur, 0, 0);
 	/* the bulk lookup's entry, unless an earlier op moved it */
 	hc_usertab_del_at(&m->users, o->user_id, (uint32_t)at, entry);
-	touched_mark(b->t, o->user_id);
 	hc_members_room_add(m, cur, -1);
 	b->dusers--;
 	b->leaves++;
@@ -448,7 +464,6 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
 			int32_t at, uint32_t cur)
 {
 	uint16_t gw = o->gateway_id;
-	touched_mark(b->t, o->user_id); /* its key may be added below */
 	/* an older snapshot's member (replayed after a seat decision) is
 	 * placed but neither marked nor counted: the count is the current
 	 * snapshot's.
@@ -482,6 +497,7 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
 			refuse_new(m, b, o, NEW_KEY_TABLE); /* a crowded home */
 			return;
 		}
+		batch_added(b, o->user_id);
 		m->slot[at].moved = 0;
 		m->slot[at].room = 0;
 		b->dusers++;
@@ -519,13 +535,12 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
  * user waited, and its sweep (or its SNAP_DROP, later in this user's
  * chain) judges the user by its own mark; the older one's mark may be
  * gone (cleared when the 8-bit generation wrapped) though it named them. */
-static inline void op_snap_drop(struct hc_members *m, struct batch *b, const struct hc_op *o,
-				int32_t at, uint32_t cur)
+static inline void op_snap_drop(struct hc_members *m, const struct hc_op *o, int32_t at,
+				uint32_t cur)
 {
 	if (at >= 0 && cur != 0 && m->slot[at].gw == o->gateway_id &&
 	    o->gen == m->snap_gen_now[o->gateway_id] && m->slot[at].mark != o->gen) {
-		remove_at(m, at, o->user_id, cur);
-		touched_mark(b->t, o->user_id);
+		remove_at(m, at, o->user_id, cur); /* (its slot: no room, batch_pos) */
 		HC_RELAXED_ADD(&m->st.snap_swept, 1);
 	}
 }
@@ -641,7 +656,6 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 	batch_lookup(m, ops, n, pos, entry);
 	uint64_t t1 = timed ? rte_rdtsc() : 0;
 	batch_prefetch_counters(m, ops, n, pos, entry);
-	memset(t.state, 0, sizeof(t.state));
 	uint64_t t2 = timed ? rte_rdtsc() : 0;
 	for (unsigned i = 0; i < n; i++) {
 		const struct hc_op *o = &ops[i];
@@ -663,7 +677,7 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 		else if (o->op == HC_OP_SNAP_SET)
 			op_snap_set(m, &b, o, at, cur);
 		else /* HC_OP_SNAP_DROP */
-			op_snap_drop(m, &b, o, at, cur);
+			op_snap_drop(m, o, at, cur);
 	}
 	batch_publish(m, &b);
 	if (timed) {
