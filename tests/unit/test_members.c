@@ -77,6 +77,54 @@ static void test_same_user_in_batch(void)
 	hc_members_free(&m);
 }
 
+/* Users present when a batch's bulk lookup ran, removed and added again
+ * in it: each later op of theirs must see where they are now.  User 1's
+ * slot, freed after another one was, holds a free-list link equal to its
+ * own id (1: position 0 + 1) and no room; user 3's freed slot is taken
+ * at once by a new user (the free list is last in, first out). */
+static void test_present_users_gone_in_batch(void)
+{
+	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_batch_present", 4096, 100, 0), 0);
+	struct hc_op first[] = {
+		{.user_id = 10, .room_id = 2, .op = HC_OP_JOIN}, /* position 0 */
+		{.user_id = 3, .room_id = 2, .op = HC_OP_JOIN},  /* 1 */
+		{.user_id = 1, .room_id = 2, .op = HC_OP_JOIN},  /* 2 */
+	};
+	hc_members_apply(&m, first, 3);
+	CU_ASSERT_EQUAL_FATAL(hc_usertab_lookup(&m.users, 1), 2);
+	CU_ASSERT_EQUAL_FATAL(hc_usertab_lookup(&m.users, 3), 1);
+	struct hc_op ops[] = {
+		{.user_id = 10, .room_id = 2, .op = HC_OP_LEAVE}, /* position 0 freed */
+		{.user_id = 1, .room_id = 2, .op = HC_OP_LEAVE},  /* 2 freed: its link is 1 */
+		{.user_id = 1, .room_id = 8, .op = HC_OP_JOIN},   /* a new user again, at 2 */
+		{.user_id = 1, .room_id = 8, .op = HC_OP_JOIN},   /* there: a no-op */
+		{.user_id = 3, .room_id = 2, .op = HC_OP_LEAVE},  /* position 1 freed */
+		{.user_id = 4, .room_id = 6, .op = HC_OP_JOIN},   /* new: takes position 1 */
+		{.user_id = 3, .room_id = 2, .op = HC_OP_LEAVE},  /* gone: a no-op */
+		{.user_id = 3, .room_id = 5, .op = HC_OP_JOIN},   /* a new user again */
+		{.user_id = 1, .room_id = 9, .op = HC_OP_JOIN},   /* a move */
+	};
+	hc_members_apply(&m, ops, 9);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 1), 9);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 3), 5);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 4), 6);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 10), 0);
+	CU_ASSERT_EQUAL(hc_usertab_lookup(&m.users, 4), 1);
+	CU_ASSERT_EQUAL(m.room_users[0], 0);
+	CU_ASSERT_EQUAL(m.room_users[2], 0);
+	CU_ASSERT_EQUAL(m.room_users[5], 1);
+	CU_ASSERT_EQUAL(m.room_users[6], 1);
+	CU_ASSERT_EQUAL(m.room_users[8], 0);
+	CU_ASSERT_EQUAL(m.room_users[9], 1);
+	CU_ASSERT_EQUAL(m.n_users, 3);
+	CU_ASSERT_EQUAL(m.users.ix.count, 3);
+	CU_ASSERT_EQUAL(m.st.joins, 3 + 3);
+	CU_ASSERT_EQUAL(m.st.moves, 1);
+	CU_ASSERT_EQUAL(m.st.leaves, 3);
+	CU_ASSERT_EQUAL(m.st.noops, 2);
+	hc_members_free(&m);
+}
+
 static void test_full(void)
 {
 	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_full", 1024, 10, 0), 0);
@@ -1216,6 +1264,7 @@ static void test_pending_crafted_ids(void)
 static CU_TestInfo tests[] = {
 	{"join/leave semantics", test_semantics},
 	{"same user twice in a batch", test_same_user_in_batch},
+	{"users present at a batch's lookup, gone and back in it", test_present_users_gone_in_batch},
 	{"full table", test_full},
 	{"a gateway's share of --max-users-per-gateway", test_gateway_cap},
 	{"a snapshot's new members judged after its sweep", test_snapshot_judged_after_sweep},
