@@ -14,9 +14,10 @@
  * leaves the index alone.  A user can appear twice in one
  * batch; after the first op adds or removes that user's key, the bulk
  * result is stale.  A position found is checked in the slot the op reads
- * anyway: a removed user's slot holds no room (and, once reused, another
- * key), and a present user's position never changes, so a slot that
- * still holds the user in a room is the user's.  A user found absent may
+ * anyway: a removed user's slot holds no room until an add takes it
+ * again (another user's key, or this user's own at this same position),
+ * and a present user's position never changes, so a slot that holds the
+ * user in a room is the user's.  A user found absent may
  * have been added since: a small per-batch filter (256 slots keyed by a
  * hash of the user id) remembers the keys added, and an absent user who
  * may be among them (same key in its slot, or a slot two keys collided
@@ -188,8 +189,10 @@ static inline void snap_gen_see(struct hc_members *m, uint16_t gw, uint8_t gen)
 		snap_gen_begin(m, gw, gen);
 }
 
-/* One batch in the making: which users it added or removed (their bulk
- * lookup is stale) and its counters, published once at the end. */
+/* One batch in the making: which users it added (a bulk lookup that
+ * found them absent is stale; one that found a user since removed is
+ * told by the slot, batch_pos) and its counters, published once at the
+ * end. */
 struct batch {
 	struct touched *t;  /* the keys added (their absence is stale) */
 	int added;          /* t holds a key: its state was cleared */
@@ -222,8 +225,9 @@ static inline void batch_lookup(struct hc_members *m, const struct hc_op *ops, u
 static inline void batch_prefetch_counters(const struct hc_members *m, const struct hc_op *ops,
 					   unsigned n, const int32_t *pos, const uint32_t *entry)
 {
-	/* (one more line than needed at times, a no-op's room or a JOIN's
-	 * own room, rather than a branch an op on what it will do) */
+	/* (with no branch on what each op will do, some lines are asked for
+	 * that no op writes: a no-op's room, a JOIN's own room, the index
+	 * line after a LEAVE of a room the user is not in) */
 	for (unsigned i = 0; i < n; i++) {
 		const struct hc_op *o = &ops[i];
 		if (pos[i] >= 0) {

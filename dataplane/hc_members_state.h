@@ -45,8 +45,9 @@ _Static_assert(sizeof(struct hc_slot) == 32, "hc_slot is 32 bytes");
  * Worker-only: read by the bench after the worker's window. */
 struct hc_members_cycles {
 	uint64_t lookup;   /* the bulk lookup: hashes, index entries, slots */
-	uint64_t prefetch; /* the other slots, counters and leases the ops
-	                      will write, asked for; the batch's filter reset */
+	uint64_t prefetch; /* the counters and leases the ops will write,
+	                      asked for (the batch's filter is reset at its
+	                      first add, in ops, since a808333)  */
 	uint64_t ops;      /* the ops applied one by one, counters published */
 };
 
