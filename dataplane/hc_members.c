@@ -351,10 +351,32 @@ static inline struct hc_pending *ask_seat(struct hc_members *m, struct batch *b,
 		m->gw_pend_new[o->gateway_id]++;
 	}
 	struct hc_pending *p = hc_pending_add(&m->pend, o->user_id, o->session, at);
+	if (at >= 0)
+		m->slot[at].waiting = 1; /* (cleared by hc_members_decide) */
 	HC_RELAXED_ADD(&m->gw_pending[o->gateway_id], 1);
 	hc_members_report(m, o->user_id, cur, o->room_id, o->pool_id, o->gateway_id, kind, flags);
 	b->asked++;
 	return p;
+}
+
+/* Does o's user wait for a seat decision?  Then o waits behind it, in
+ * order (1).  A user in the table (at >= 0) says so in its slot, which
+ * the op reads anyway (hc_slot.waiting: set by ask_seat, cleared by
+ * hc_members_decide); only a user not in it (a new user's request, or
+ * none) is looked for in the pending table. */
+static inline int hold_if_waiting(struct hc_members *m, const struct hc_op *o, int32_t at)
+{
+	if (at < 0)
+		return hc_pending_hold(&m->pend, o);
+	if (likely(!m->slot[at].waiting))
+		return 0;
+	struct hc_pending *p = hc_pending_find(&m->pend, o->user_id);
+	if (unlikely(p == NULL)) { /* (not reached: a flag without a request) */
+		m->slot[at].waiting = 0;
+		return 0;
+	}
+	hc_pending_defer(&m->pend, p, o);
+	return 1;
 }
 
 /* Is o (a JOIN or snapshot member of another gateway than the user's
@@ -417,6 +439,7 @@ static inline void op_join(struct hc_members *m, struct batch *b, const struct h
 		}
 		batch_added(b, o->user_id);
 		m->slot[at].moved = 0;
+		m->slot[at].waiting = 0;
 		b->dusers++;
 		b->joins++;
 	} else {
@@ -503,6 +526,7 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
 		}
 		batch_added(b, o->user_id);
 		m->slot[at].moved = 0;
+		m->slot[at].waiting = 0;
 		m->slot[at].room = 0;
 		b->dusers++;
 	}
@@ -577,7 +601,7 @@ static void replay_parked(struct hc_members *m, struct batch *b, uint16_t gw, ui
 		}
 		int32_t at = hc_usertab_lookup(&m->users, o->user_id);
 		uint32_t cur = at >= 0 ? m->slot[at].room : 0;
-		if (!hc_pending_hold(&m->pend, o))
+		if (!hold_if_waiting(m, o, at))
 			op_snap_set(m, b, o, at, cur); /* (it parks no more: HC_OPF_PARKED) */
 	}
 	m->n_parked = kept;
@@ -618,7 +642,7 @@ static void snap_sweep(struct hc_members *m, struct batch *b, uint16_t gw, uint8
 			if (sl->room == 0 || sl->gw != gw || sl->mark == gen)
 				continue; /* (a slot with a room is in use) */
 			uint64_t user = sl->user_id;
-			if (hc_pending_waiting(&m->pend, user))
+			if (sl->waiting)
 				continue; /* its SNAP_DROP decides after the answer */
 			remove_at(m, (int32_t)at, user, sl->room);
 			swept++;
@@ -672,7 +696,7 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 			snap_gen_see(m, o->gateway_id, o->gen);
 		int32_t at = batch_pos(m, &b, o, pos[i]);
 		uint32_t cur = at >= 0 ? m->slot[at].room : 0;
-		if (hc_pending_hold(&m->pend, o))
+		if (hold_if_waiting(m, o, at))
 			continue;
 		if (o->op == HC_OP_JOIN)
 			op_join(m, &b, o, at, cur);
@@ -770,7 +794,7 @@ static int pick_position(struct hc_members *m, int32_t at, uint32_t room, uint8_
 			link = &a->next;
 			continue;
 		}
-		if (hc_pending_waiting(&m->pend, s->user_id))
+		if (s->waiting)
 			return 0; /* on their way elsewhere (a seat request in
 			             flight): a MOVE from here would find them
 			             gone, and its seat would be held for nothing */

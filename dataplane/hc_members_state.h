@@ -30,9 +30,13 @@ struct hc_slot {
 	uint64_t session;/* the owner's session of the user (hc_proto.h): an
 	                    older session's JOIN is ignored               */
 	uint32_t room;   /* 0: none (a free position's too)           */
-	uint32_t spare[2]; /* unused (the rooms' user lists were here,
-	                      docs/architecture.md "Picks"): keeps a slot
-	                      to half a cache line                       */
+	uint8_t waiting; /* 1: the user's seat request is in flight (in the
+	                    pending table, its ops wait behind it): an op
+	                    reads it here, in the line it reads anyway,
+	                    not in the table                          */
+	uint8_t spare[7]; /* unused (the rooms' user lists were here,
+	                     docs/architecture.md "Picks"): keeps a slot
+	                     to half a cache line                       */
 	uint16_t gw;     /* the gateway that owns the user            */
 	uint8_t moved;   /* seconds (mod 256) of the last pick, 0: never */
 	uint8_t mark;    /* generation of the owner's last snapshot that named

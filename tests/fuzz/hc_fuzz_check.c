@@ -62,6 +62,12 @@ static void visit(uint64_t user, uint32_t room, void *arg)
 	const struct hc_slot *s = &k->m->slot[at];
 	if (s->gw == 0 || s->gw >= FZ_MAX_GWS)
 		FZ_FAIL("worker %u: user %" PRIu64 " owned by gateway %u", k->worker, user, s->gw);
+	/* its slot says it waits for a seat exactly while its request is in
+	 * the pending table (ops read the slot's flag, not the table) */
+	int in_table = hc_pending_find((struct hc_pending_table *)&k->m->pend, user) != NULL;
+	if (s->waiting != in_table)
+		FZ_FAIL("worker %u: user %" PRIu64 " waiting %u in its slot, %d in the pending table",
+			k->worker, user, s->waiting, in_table);
 	k->users++;
 	k->room[room]++;
 	k->gw_users[s->gw]++;
