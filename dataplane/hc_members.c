@@ -360,10 +360,11 @@ static inline struct hc_pending *ask_seat(struct hc_members *m, struct batch *b,
 }
 
 /* Does o's user wait for a seat decision?  Then o waits behind it, in
- * order (1).  A user in the table (at >= 0) says so in its slot, which
- * the op reads anyway (hc_slot.waiting: set by ask_seat, cleared by
- * hc_members_decide); only a user not in it (a new user's request, or
- * none) is looked for in the pending table. */
+ * order (1).  A user in the user table (at >= 0) says so in its slot,
+ * which the op reads anyway (hc_slot.waiting: set by ask_seat, cleared by
+ * hc_members_decide); only a user not in it (a new user, whose request,
+ * if any, was made with no position) is looked for in the pending
+ * table. */
 static inline int hold_if_waiting(struct hc_members *m, const struct hc_op *o, int32_t at)
 {
 	if (at < 0)
@@ -372,6 +373,7 @@ static inline int hold_if_waiting(struct hc_members *m, const struct hc_op *o, i
 		return 0;
 	struct hc_pending *p = hc_pending_find(&m->pend, o->user_id);
 	if (unlikely(p == NULL)) { /* (not reached: a flag without a request) */
+		HC_RELAXED_ADD(&m->st.waiting_strays, 1);
 		m->slot[at].waiting = 0;
 		return 0;
 	}

@@ -14,10 +14,14 @@
  * Pending users: a small open-addressing table, user -> the user's key
  * position when they asked, and the head of their deferred ops.  It holds
  * only users whose seat request is in flight (a few thousand), so it stays
- * in cache and the big user table is not touched until the answer: asking
- * costs one probe here, the answer one user table write, as an unchecked
- * JOIN would.  Linear probing, backward-shift deletion.  A filter of
- * counts per cell answers the common "surely not pending" with one read.
+ * in cache: asking costs one probe here (and, for a user already in the
+ * user table, a flag in the slot the op has in cache, hc_slot.waiting),
+ * the answer one user table write, as an unchecked JOIN would.  Linear
+ * probing, backward-shift deletion.  A filter of counts per cell answers
+ * the common "surely not pending" with one read.  An op of a user in the
+ * user table reads the slot's flag instead (hc_members.c,
+ * hold_if_waiting): only ops of users not in it, and of flagged users,
+ * come here.
  * Both hashes are keyed by a seed chosen at random at start: gateways
  * choose user ids, and ids crafted to share one home would otherwise make
  * every probe walk the whole table (thousands of slots an op).
@@ -124,9 +128,9 @@ static inline uint32_t hc_pending_home(const struct hc_pending_table *t, uint64_
  * (hc-bench, 1 M users, batch64) sent 3.0 % of ops on to probe the
  * table, a line that is rarely in cache; with two, 0.73 % (the users
  * truly pending among them).  The cells have a hash
- * of their own, one multiply (the check runs on every op while any
- * request is in flight; the table's home is hashed only when both cells
- * say "maybe"): 12 bits at the top of user ^ seed times an odd constant
+ * of their own, one multiply (the check runs on every op of a user not in
+ * the user table while any request is in flight; the table's home is
+ * hashed only when both cells say "maybe"): 12 bits at the top of user ^ seed times an odd constant
  * and the 12 below them; not hc_owner_of's multiplier, whose top bits
  * are the same for every user of a worker. */
 _Static_assert(HC_PENDING_FILTER == 1u << 12, "hc_pending_cells takes 12 bits twice");
@@ -141,7 +145,8 @@ static inline struct hc_pending_cells hc_pending_cells(const struct hc_pending_t
 	return (struct hc_pending_cells){(uint32_t)(h >> 52), (uint32_t)(h >> 40) & 0xFFFu};
 }
 
-/* The user's entry, or NULL: on every op while any request is in flight. */
+/* The user's entry, or NULL: on every op of a user not in the user table
+ * while any request is in flight, and of a user whose slot is flagged. */
 static inline struct hc_pending *hc_pending_find(struct hc_pending_table *t, uint64_t user)
 {
 	uint32_t mask = (1u << HC_PENDING_BITS) - 1;
@@ -158,14 +163,9 @@ static inline struct hc_pending *hc_pending_find(struct hc_pending_table *t, uin
 	}
 }
 
-/* Is the user waiting for a seat decision?  (Slow paths: sweeps, picks.) */
-static inline int hc_pending_waiting(struct hc_pending_table *t, uint64_t user)
-{
-	return t->n_pending > 0 && hc_pending_find(t, user) != NULL;
-}
-
-/* The user (key position at, -1: none yet) asks for a seat, for an op
- * of `session`: on every JOIN that changes a room under admission. */
+/* The user (key position at; negative, a lookup's -ENOENT: none yet,
+ * pos1 0) asks for a seat, for an op of `session`: on every JOIN that
+ * changes a room under admission. */
 static inline struct hc_pending *hc_pending_add(struct hc_pending_table *t, uint64_t user,
 						uint64_t session, int32_t at)
 {
@@ -174,7 +174,8 @@ static inline struct hc_pending *hc_pending_add(struct hc_pending_table *t, uint
 	while (t->slot[i].used)
 		i = (i + 1) & mask;
 	t->slot[i] = (struct hc_pending){.user = user, .session = session,
-					    .pos1 = (uint32_t)(at + 1), .head = 0, .used = 1};
+					    .pos1 = at >= 0 ? (uint32_t)at + 1 : 0, .head = 0,
+					    .used = 1};
 	__atomic_store_n(&t->n_pending, t->n_pending + 1, __ATOMIC_RELAXED);
 	struct hc_pending_cells c = hc_pending_cells(t, user);
 	t->filter[c.a]++;

@@ -62,6 +62,10 @@ struct hc_members_stats {
 	uint64_t requests;   /* seat requests sent (admission on)   */
 	uint64_t refused;    /* JOINs the control core refused      */
 	uint64_t stray_decisions; /* decisions for no pending user  */
+	uint64_t waiting_strays;  /* ops whose user's slot said "waiting"
+	                             with no request in the pending table:
+	                             applied, the flag cleared (never:
+	                             the fuzzer's checker asserts 0)   */
 	uint64_t not_owner;  /* LEAVEs from a gateway that no longer owns the user */
 	uint64_t takeovers;  /* users whose owner changed (reconnect elsewhere) */
 	uint64_t superseded; /* JOINs of an older session than the owner's

@@ -125,6 +125,25 @@ static void check_members(unsigned wi, const struct hc_members *m)
 			m->pend.n_pending, fz_run.pending_asked[wi]);
 	if (m->pend.n_pending == 0 && m->pend.n_deferred != 0)
 		FZ_FAIL("worker %u: %u ops deferred behind no request", wi, m->pend.n_deferred);
+	/* every request against its user's slot: made with a position, the
+	 * user is still there, in a room, flagged; made with none, the user
+	 * is not in the table (ops read the flag, not the table) */
+	for (uint32_t i = 0; i < (1u << HC_PENDING_BITS); i++) {
+		const struct hc_pending *p = &m->pend.slot[i];
+		if (!p->used)
+			continue;
+		int32_t at = hc_usertab_lookup(&m->users, p->user);
+		if (p->pos1 != 0 && (at != (int32_t)p->pos1 - 1 || m->slot[at].room == 0 ||
+				     !m->slot[at].waiting))
+			FZ_FAIL("worker %u: user %" PRIu64 " asked at position %u, found at %d",
+				wi, p->user, p->pos1 - 1, at);
+		if (p->pos1 == 0 && at >= 0)
+			FZ_FAIL("worker %u: new user %" PRIu64 " asked with no position, is at %d",
+				wi, p->user, at);
+	}
+	if (m->st.waiting_strays != 0)
+		FZ_FAIL("worker %u: %" PRIu64 " ops found a slot waiting with no request", wi,
+			m->st.waiting_strays);
 }
 
 static int gap_pending(const struct hc_gw_state *g)
