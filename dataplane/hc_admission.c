@@ -43,7 +43,6 @@ static void seat(struct hc_members *m, int32_t at, uint64_t user_id, uint64_t se
 			return;
 		}
 		m->slot[at].moved = 0;
-		m->slot[at].waiting = 0;
 		HC_RELAXED_ADD(&m->n_users, 1);
 		if (!restated)
 			HC_RELAXED_ADD(&m->st.joins, 1);
@@ -80,9 +79,9 @@ void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, in
 	int32_t at = (int32_t)p->pos1 - 1;
 	uint64_t session = p->session;
 	uint32_t head = hc_pending_remove(&m->pend, p);
-	if (at >= 0)
+	if (at >= 0) {
 		m->slot[at].waiting = 0; /* (set by the request: hc_members.c) */
-	if (at < 0) {
+	} else {
 		m->pend_new--; /* its promised key is used, or free again */
 		m->gw_pend_new[gw]--;
 	}

@@ -17,12 +17,11 @@
  * anyway: a removed user's slot holds no room until an add takes it
  * again (another user's key, or this user's own at this same position),
  * and a present user's position never changes, so a slot that holds the
- * user in a room is the user's.  A user found absent may
- * have been added since: a small per-batch filter (256 slots keyed by a
- * hash of the user id) remembers the keys added, and an absent user who
- * may be among them (same key in its slot, or a slot two keys collided
- * on) is looked up again with a single lookup, which finds the line in
- * cache.
+ * user in a room is the user's.  A user found absent may have been added
+ * since: a small per-batch filter (256 slots keyed by a hash of the user
+ * id) remembers the keys added, and an absent user who may be among them
+ * (same key in its slot, or a slot two keys collided on) is looked up
+ * again with a single lookup, which finds the line in cache.
  */
 #include "hc_members.h"
 
@@ -248,15 +247,10 @@ static inline void batch_prefetch_counters(const struct hc_members *m, const str
 static inline int32_t batch_pos(struct hc_members *m, const struct batch *b,
 				const struct hc_op *o, int32_t bulk)
 {
-	if (unlikely(b->stale_all))
-		return hc_usertab_lookup(&m->users, o->user_id);
-	if (bulk >= 0) {
-		const struct hc_slot *s = &m->slot[bulk];
-		return likely(s->user_id == o->user_id && s->room != 0) ?
-			bulk : hc_usertab_lookup(&m->users, o->user_id);
-	}
-	return unlikely(b->added && touched_maybe(b->t, o->user_id)) ?
-		hc_usertab_lookup(&m->users, o->user_id) : bulk;
+	int fresh = bulk >= 0 ?
+		m->slot[bulk].user_id == o->user_id && m->slot[bulk].room != 0 :
+		!(b->added && touched_maybe(b->t, o->user_id));
+	return likely(fresh && !b->stale_all) ? bulk : hc_usertab_lookup(&m->users, o->user_id);
 }
 
 /* A key added by this batch: a later op's bulk result may say absent. */
@@ -440,8 +434,7 @@ static inline void op_join(struct hc_members *m, struct batch *b, const struct h
 			return;
 		}
 		batch_added(b, o->user_id);
-		m->slot[at].moved = 0;
-		m->slot[at].waiting = 0;
+		m->slot[at].moved = 0; /* (waiting is 0: a waiting user is never removed) */
 		b->dusers++;
 		b->joins++;
 	} else {
@@ -528,7 +521,6 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
 		}
 		batch_added(b, o->user_id);
 		m->slot[at].moved = 0;
-		m->slot[at].waiting = 0;
 		m->slot[at].room = 0;
 		b->dusers++;
 	}

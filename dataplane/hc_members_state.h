@@ -33,7 +33,8 @@ struct hc_slot {
 	uint8_t waiting; /* 1: the user's seat request is in flight (in the
 	                    pending table, its ops wait behind it): an op
 	                    reads it here, in the line it reads anyway,
-	                    not in the table                          */
+	                    not in the table.  0 in a free slot: a waiting
+	                    user is never removed                     */
 	uint8_t spare[7]; /* unused (the rooms' user lists were here,
 	                     docs/architecture.md "Picks"): keeps a slot
 	                     to half a cache line                       */

@@ -14,14 +14,12 @@
  * Pending users: a small open-addressing table, user -> the user's key
  * position when they asked, and the head of their deferred ops.  It holds
  * only users whose seat request is in flight (a few thousand), so it stays
- * in cache: asking costs one probe here (and, for a user already in the
- * user table, a flag in the slot the op has in cache, hc_slot.waiting),
- * the answer one user table write, as an unchecked JOIN would.  Linear
- * probing, backward-shift deletion.  A filter of counts per cell answers
- * the common "surely not pending" with one read.  An op of a user in the
- * user table reads the slot's flag instead (hc_members.c,
- * hold_if_waiting): only ops of users not in it, and of flagged users,
- * come here.
+ * in cache: asking costs one probe here, the answer one user table write,
+ * as an unchecked JOIN would.  Linear probing, backward-shift deletion.
+ * A filter of counts per cell answers the common "surely not pending"
+ * with one read.  Only ops of users not in the user table, and of users
+ * whose slot is flagged, come here: an op of a user in it reads the flag
+ * in its slot (hc_slot.waiting; hc_members.c, hold_if_waiting).
  * Both hashes are keyed by a seed chosen at random at start: gateways
  * choose user ids, and ids crafted to share one home would otherwise make
  * every probe walk the whole table (thousands of slots an op).
@@ -130,8 +128,8 @@ static inline uint32_t hc_pending_home(const struct hc_pending_table *t, uint64_
  * truly pending among them).  The cells have a hash
  * of their own, one multiply (the check runs on every op of a user not in
  * the user table while any request is in flight; the table's home is
- * hashed only when both cells say "maybe"): 12 bits at the top of user ^ seed times an odd constant
- * and the 12 below them; not hc_owner_of's multiplier, whose top bits
+ * hashed only when both cells say "maybe"): 12 bits at the top of
+ * user ^ seed times an odd constant and the 12 below them; not hc_owner_of's multiplier, whose top bits
  * are the same for every user of a worker. */
 _Static_assert(HC_PENDING_FILTER == 1u << 12, "hc_pending_cells takes 12 bits twice");
 struct hc_pending_cells {
