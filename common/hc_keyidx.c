@@ -11,6 +11,10 @@
 #include <rte_branch_prediction.h>
 #include <rte_prefetch.h>
 
+#ifdef __SSE4_1__
+#include <smmintrin.h>
+#endif
+
 #include "hc_bigmem.h"
 
 #define PB HC_KEYIDX_POS_BITS
@@ -146,6 +150,50 @@ void hc_keyidx_lookup_bulk(const struct hc_keyidx *x, const uint64_t *keys, unsi
 	hc_keyidx_lookup_bulk_at(x, keys, n, pos, entry);
 }
 
+#ifdef __SSE4_1__
+/* A probe's first KX_WINDOW entries from a key's home, compared at once
+ * (SSE4.1, 4 entries a register): bit j of *stop says entry home + j is
+ * at most kx_floor(j) (empty, or nearer its home: the probe ends there),
+ * bit j of *match that it has distance j and the key's tag.  No branch:
+ * where a probe ends and which entry it finds depend on the data, and a
+ * scalar walk's mispredicted exits cost more than the misses it waits
+ * for (docs/benchmarks.md, "A probe's first entries compared at once"). */
+#define KX_WINDOW 8u
+
+struct kx_window_consts {
+	__m128i above_pos, floor_lo, floor_hi;
+};
+
+static inline struct kx_window_consts kx_window_consts(const struct hc_keyidx *x)
+{
+	struct kx_window_consts c = {
+		.above_pos = _mm_set1_epi32((int)~x->pos_mask),
+		.floor_lo = _mm_setr_epi32(0, 1 << PB, 2 << PB, 3 << PB),
+		.floor_hi = _mm_setr_epi32(4 << PB, 5 << PB, 6 << PB, 7 << PB),
+	};
+	return c;
+}
+
+static inline void kx_window(const struct hc_keyidx *x, const struct kx_window_consts *c,
+			     uint32_t home, uint32_t tag, unsigned *stop, unsigned *match)
+{
+	__m128i t = _mm_set1_epi32((int)tag);
+	__m128i lo = _mm_loadu_si128((const __m128i *)(const void *)&x->index[home]);
+	__m128i hi = _mm_loadu_si128((const __m128i *)(const void *)&x->index[home + 4]);
+	/* e <= floor, unsigned: min(e, floor) == e */
+	__m128i stop_lo = _mm_cmpeq_epi32(_mm_min_epu32(lo, c->floor_lo), lo);
+	__m128i stop_hi = _mm_cmpeq_epi32(_mm_min_epu32(hi, c->floor_hi), hi);
+	__m128i match_lo = _mm_cmpeq_epi32(_mm_and_si128(lo, c->above_pos),
+					   _mm_or_si128(c->floor_lo, t));
+	__m128i match_hi = _mm_cmpeq_epi32(_mm_and_si128(hi, c->above_pos),
+					   _mm_or_si128(c->floor_hi, t));
+	*stop = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(stop_lo)) |
+		(unsigned)_mm_movemask_ps(_mm_castsi128_ps(stop_hi)) << 4;
+	*match = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(match_lo)) |
+		 (unsigned)_mm_movemask_ps(_mm_castsi128_ps(match_hi)) << 4;
+}
+#endif
+
 void hc_keyidx_lookup_bulk_at(const struct hc_keyidx *x, const uint64_t *keys, unsigned n,
 			      int32_t *pos, uint32_t *entry)
 {
@@ -154,10 +202,42 @@ void hc_keyidx_lookup_bulk_at(const struct hc_keyidx *x, const uint64_t *keys, u
 	for (unsigned k = 0; k < n; k++) {
 		at[k] = kx_home(x, keys[k], &tag[k]);
 		rte_prefetch0(&x->index[at[k]]);
+#ifdef __SSE4_1__
+		/* the window's last entry: in the next line 7 times in 16 */
+		if (at[k] + KX_WINDOW <= x->n_index)
+			rte_prefetch0(&x->index[at[k] + KX_WINDOW - 1]);
+#endif
 	}
 	/* each key's first candidate (an entry of its home), its record
 	 * prefetched; or the end of the probe */
+#ifdef __SSE4_1__
+	const struct kx_window_consts c = kx_window_consts(x);
+#endif
 	for (unsigned k = 0; k < n; k++) {
+#ifdef __SSE4_1__
+		if (likely(at[k] + KX_WINDOW <= x->n_index)) {
+			unsigned stop, match;
+			kx_window(x, &c, at[k], tag[k], &stop, &match);
+			unsigned ends = (unsigned)__builtin_ctz(stop | 1u << KX_WINDOW);
+			unsigned cand = match & ((1u << ends) - 1);
+			if (likely(ends < KX_WINDOW || cand != 0)) {
+				unsigned j = cand != 0 ? (unsigned)__builtin_ctz(cand) : ends;
+				uint32_t e = x->index[at[k] + j];
+				at[k] += j;
+				dist[k] = j;
+				pos[k] = cand != 0 ? (int32_t)((e & x->pos_mask) - 1) : -ENOENT;
+				/* found: its record; absent: the index line after
+				 * where the probe stopped (an insert may follow, a new
+				 * user's JOIN, and walk on from there); one prefetch,
+				 * its address chosen without a branch */
+				uint32_t after = (at[k] | (uint32_t)(HC_KEYIDX_LINE_ENTRIES - 1)) + 1;
+				const void *p = cand != 0 ? (const void *)kx_record(x, (uint32_t)pos[k]) :
+					(const void *)&x->index[after < x->n_index ? after : at[k]];
+				rte_prefetch0(p);
+				continue;
+			}
+		}
+#endif
 		dist[k] = 0;
 		pos[k] = kx_scan(x, &at[k], &dist[k], tag[k]);
 		if (pos[k] >= 0) {
@@ -170,14 +250,15 @@ void hc_keyidx_lookup_bulk_at(const struct hc_keyidx *x, const uint64_t *keys, u
 		}
 	}
 	/* each candidate's record (in cache by now) checked; on a tag
-	 * collision the probe goes on past it */
+	 * collision the probe goes on past it.  Without a branch on found or
+	 * absent: an absent key compares with record 0's key, its result
+	 * unused */
 	for (unsigned k = 0; k < n; k++) {
-		entry[k] = UINT32_MAX;
-		if (pos[k] < 0)
-			continue;
-		if (likely(hc_keyidx_key_at(x, (uint32_t)pos[k]) == keys[k]))
-			entry[k] = at[k];
-		else
+		int32_t p = pos[k];
+		uint64_t key = hc_keyidx_key_at(x, p >= 0 ? (uint32_t)p : 0);
+		int same = p >= 0 && key == keys[k];
+		entry[k] = same ? at[k] : UINT32_MAX;
+		if (unlikely(p >= 0 && !same))
 			pos[k] = kx_probe_at(x, keys[k], tag[k], kx_next(x, at[k]), dist[k] + 1,
 					     &entry[k]);
 	}

@@ -611,6 +611,80 @@ static void test_keyidx_wrap(void)
 	keyidx_wrap(1);
 }
 
+/*
+ * A bulk lookup compares a probe's first 8 entries at once (SSE4.1) and
+ * walks on one by one past them.  One home crowded with 12 keys
+ * (distances 0 .. 11), the 3 homes after it with 2 keys each (pushed on
+ * behind the crowd), absent keys of the crowd's home and of those after
+ * it (probes that end inside the window, at its last entry, past it):
+ * every key looked up in one bulk call and alone, against a reference,
+ * each found key's entry holding its position, after each delete too.
+ * Once with tags, once without (every entry of a home a candidate: a
+ * record mismatch sends the probe on, inside the window and past it).
+ */
+static void keyidx_window(int no_tag)
+{
+	enum { CAP = 200, CROWD = 12, NEXT = 3, PER_NEXT = 2, ABSENT = 8 };
+	enum { PRESENT = CROWD + NEXT * PER_NEXT, KEYS = PRESENT + ABSENT };
+	struct rec r[CAP];
+	struct hc_keyidx x;
+	memset(r, 0, sizeof(r));
+	CU_ASSERT_EQUAL_FATAL(hc_keyidx_init(&x, "t_window", CAP, r, sizeof(r[0]),
+					     HC_KEYIDX_DENSE, 5, 0), 0);
+	if (no_tag)
+		x.tag_mask = 0;
+	uint32_t home = 100; /* far from the end: no wrap (keyidx_wrap's) */
+	uint64_t keys[KEYS];
+	unsigned n_crowd = 0, n_next[NEXT] = {0}, n_absent = 0;
+	for (uint32_t u = 1; u < 50000000 && n_absent < ABSENT; u++) {
+		uint32_t h = hc_keyidx_home(&x, key_of(u));
+		if (h == home && n_crowd < CROWD)
+			keys[n_crowd++] = key_of(u);
+		else if (h > home && h <= home + NEXT && n_next[h - home - 1] < PER_NEXT)
+			keys[CROWD + (h - home - 1) * PER_NEXT + n_next[h - home - 1]++] = key_of(u);
+		else if (h >= home && h <= home + NEXT && n_crowd == CROWD)
+			keys[PRESENT + n_absent++] = key_of(u);
+	}
+	CU_ASSERT_EQUAL_FATAL(n_absent, ABSENT);
+	int32_t ref[KEYS];
+	for (unsigned k = 0; k < KEYS; k++)
+		ref[k] = -ENOENT;
+	for (unsigned k = 0; k < PRESENT; k++) {
+		r[k].key = keys[k];
+		CU_ASSERT_EQUAL_FATAL(hc_keyidx_insert(&x, keys[k], k), 0);
+		ref[k] = (int32_t)k;
+	}
+	/* the crowd's last key stands 11 from home, the next homes' keys
+	 * behind it: the last, of home + 3, at home + 17, 14 from its own */
+	CU_ASSERT_EQUAL(hc_keyidx_max_dist(&x), CROWD + PER_NEXT * NEXT - 1 - NEXT);
+	unsigned bad = 0;
+	for (unsigned step = 0; step <= PRESENT; step++) {
+		int32_t pos[KEYS];
+		uint32_t entry[KEYS];
+		hc_keyidx_lookup_bulk_at(&x, keys, KEYS, pos, entry);
+		for (unsigned k = 0; k < KEYS; k++) {
+			bad += pos[k] != ref[k] || hc_keyidx_lookup(&x, keys[k]) != ref[k];
+			bad += pos[k] >= 0 && (entry[k] >= x.n_index ||
+					       (x.index[entry[k]] & x.pos_mask) != (uint32_t)pos[k] + 1);
+			bad += pos[k] < 0 && entry[k] >= x.n_index && entry[k] != UINT32_MAX;
+		}
+		if (step == PRESENT)
+			break;
+		/* from the crowd's front: the rest move one nearer home */
+		bad += hc_keyidx_del(&x, keys[step]) != ref[step];
+		ref[step] = -ENOENT;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(x.count, 0);
+	hc_keyidx_free(&x);
+}
+
+static void test_keyidx_window(void)
+{
+	keyidx_window(0);
+	keyidx_window(1);
+}
+
 static CU_TestInfo tests[] = {
 	{"random ops vs reference", test_against_reference},
 	{"a crowded home", test_crowded_home},
@@ -619,6 +693,7 @@ static CU_TestInfo tests[] = {
 	{"the tag: no record read for another key's tag", test_keyidx_tag},
 	{"a delete from a bulk lookup's entry, checked first", test_keyidx_del_at},
 	{"probes past the index's end, on from its start", test_keyidx_wrap},
+	{"a probe's first 8 entries at once, and past them", test_keyidx_window},
 	{"big tables without hugepages: aligned, zeroed, counted, advised", test_bigmem},
 	CU_TEST_INFO_NULL,
 };
