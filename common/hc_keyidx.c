@@ -274,11 +274,65 @@ void hc_keyidx_lookup_bulk_at(const struct hc_keyidx *x, const uint64_t *keys, u
  * the key or a moved entry would be more than HC_KEYIDX_MAX_DIST from
  * home.
  */
+#ifdef __SSE4_1__
+/* hc_keyidx_insert's walk and shift over windows, where they fit: where
+ * the key goes (its probe's end, in the window from its home), the first
+ * empty entry within KX_WINDOW - 1 after it, and the entries between
+ * moved one further, all without a branch on the data.  0 when done; 1
+ * when not tried (near the index's end, a probe or run past a window):
+ * the walk then does it all. */
+static inline int kx_insert_window(struct hc_keyidx *x, const struct kx_window_consts *c,
+				   uint32_t home, uint32_t tag, uint32_t pos)
+{
+	if (unlikely(home + 2 * KX_WINDOW + 1 > x->n_index))
+		return 1;
+	unsigned stop, match;
+	kx_window(x, c, home, tag, &stop, &match);
+	unsigned d = (unsigned)__builtin_ctz(stop | 1u << KX_WINDOW);
+	if (unlikely(d == KX_WINDOW))
+		return 1;
+	uint32_t at = home + d;
+	/* from the key's entry on: the first empty one, z entries on */
+	const uint32_t *run = &x->index[at];
+	__m128i lo = _mm_loadu_si128((const __m128i *)(const void *)run);
+	__m128i hi = _mm_loadu_si128((const __m128i *)(const void *)(run + 4));
+	__m128i zero = _mm_setzero_si128();
+	unsigned empty = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(lo, zero))) |
+			 (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(hi, zero))) << 4;
+	/* (no moved entry can be at the largest distance, as the walk must
+	 * check: homes rise along a run, so each entry from the key's on
+	 * has a home after the key's, at most 7 before the key's entry, and
+	 * stands at most 7 after it: at most 13 from home) */
+	unsigned z = (unsigned)__builtin_ctz(empty | 1u << KX_WINDOW);
+	if (unlikely(z == KX_WINDOW))
+		return 1;
+	/* entries at + 1 .. at + 8: the z before them one further on, the
+	 * rest as they are (the empty one among them, overwritten) */
+	__m128i next_lo = _mm_loadu_si128((const __m128i *)(const void *)(run + 1));
+	__m128i next_hi = _mm_loadu_si128((const __m128i *)(const void *)(run + 5));
+	__m128i one = _mm_set1_epi32(1 << PB), zv = _mm_set1_epi32((int)z);
+	__m128i moved_lo = _mm_cmpgt_epi32(zv, _mm_setr_epi32(0, 1, 2, 3));
+	__m128i moved_hi = _mm_cmpgt_epi32(zv, _mm_setr_epi32(4, 5, 6, 7));
+	next_lo = _mm_blendv_epi8(next_lo, _mm_add_epi32(lo, one), moved_lo);
+	next_hi = _mm_blendv_epi8(next_hi, _mm_add_epi32(hi, one), moved_hi);
+	_mm_storeu_si128((__m128i *)(void *)&x->index[at + 1], next_lo);
+	_mm_storeu_si128((__m128i *)(void *)&x->index[at + 5], next_hi);
+	x->index[at] = (pos + 1) | tag | d << PB;
+	x->count++;
+	return 0;
+}
+#endif
+
 int hc_keyidx_insert(struct hc_keyidx *x, uint64_t key, uint32_t pos)
 {
 	if (x->count >= x->capacity || pos >= x->capacity)
 		return -ENOSPC;
 	uint32_t tag, at = kx_home(x, key, &tag), e;
+#ifdef __SSE4_1__
+	const struct kx_window_consts c = kx_window_consts(x);
+	if (likely(kx_insert_window(x, &c, at, tag, pos) == 0))
+		return 0;
+#endif
 	/* past every entry as far from its home as the key is, or farther */
 	uint32_t d = 0;
 	while (x->index[at] > kx_floor(d)) {
