@@ -369,6 +369,36 @@ int32_t hc_keyidx_repoint(struct hc_keyidx *x, uint64_t key, uint32_t pos)
  * shift, the entries after it that are not at home move one closer. */
 static int32_t kx_del_entry(struct hc_keyidx *x, uint32_t i, int32_t found)
 {
+#ifdef __SSE4_1__
+	/* where it fits, over a window: the s entries after i up to the
+	 * first empty or at home (within KX_WINDOW) moved back, entry i + s
+	 * emptied, in two blended stores (no branch on the data) */
+	if (likely(i + KX_WINDOW + 1 <= x->n_index)) {
+		const uint32_t *run = &x->index[i];
+		__m128i lo = _mm_loadu_si128((const __m128i *)(const void *)run);
+		__m128i hi = _mm_loadu_si128((const __m128i *)(const void *)(run + 4));
+		__m128i next_lo = _mm_loadu_si128((const __m128i *)(const void *)(run + 1));
+		__m128i next_hi = _mm_loadu_si128((const __m128i *)(const void *)(run + 5));
+		__m128i home = _mm_set1_epi32((int)kx_floor(1)); /* at most: empty, or at home */
+		unsigned stop = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(
+					_mm_cmpeq_epi32(_mm_min_epu32(next_lo, home), next_lo))) |
+				(unsigned)_mm_movemask_ps(_mm_castsi128_ps(
+					_mm_cmpeq_epi32(_mm_min_epu32(next_hi, home), next_hi))) << 4;
+		unsigned s = (unsigned)__builtin_ctz(stop | 1u << KX_WINDOW);
+		if (likely(s < KX_WINDOW)) {
+			__m128i one = _mm_set1_epi32(1 << PB), sv = _mm_set1_epi32((int)s);
+			__m128i lanes_lo = _mm_setr_epi32(0, 1, 2, 3), lanes_hi = _mm_setr_epi32(4, 5, 6, 7);
+			lo = _mm_blendv_epi8(lo, _mm_sub_epi32(next_lo, one), _mm_cmpgt_epi32(sv, lanes_lo));
+			hi = _mm_blendv_epi8(hi, _mm_sub_epi32(next_hi, one), _mm_cmpgt_epi32(sv, lanes_hi));
+			lo = _mm_andnot_si128(_mm_cmpeq_epi32(sv, lanes_lo), lo);
+			hi = _mm_andnot_si128(_mm_cmpeq_epi32(sv, lanes_hi), hi);
+			_mm_storeu_si128((__m128i *)(void *)&x->index[i], lo);
+			_mm_storeu_si128((__m128i *)(void *)&x->index[i + 4], hi);
+			x->count--;
+			return found;
+		}
+	}
+#endif
 	for (uint32_t j = kx_next(x, i);; j = kx_next(x, j)) {
 		uint32_t e = x->index[j];
 		if (e <= kx_floor(1)) /* empty, or at its home */
