@@ -154,7 +154,9 @@ void hc_keyidx_lookup_bulk(const struct hc_keyidx *x, const uint64_t *keys, unsi
 /* A probe's first KX_WINDOW entries from a key's home, compared at once
  * (SSE4.1, 4 entries a register): bit j of *stop says entry home + j is
  * at most kx_floor(j) (empty, or nearer its home: the probe ends there),
- * bit j of *match that it has distance j and the key's tag.  No branch:
+ * bit j of *match that it has distance j and the key's tag (meaningful
+ * below the first stop only: without tags an empty entry 0 matches at
+ * lane 0, which is a stop too).  No branch:
  * where a probe ends and which entry it finds depend on the data, and a
  * scalar walk's mispredicted exits cost more than the misses it waits
  * for (docs/benchmarks.md, "A probe's first entries compared at once"). */
@@ -227,9 +229,12 @@ void hc_keyidx_lookup_bulk_at(const struct hc_keyidx *x, const uint64_t *keys, u
 				dist[k] = j;
 				pos[k] = cand != 0 ? (int32_t)((e & x->pos_mask) - 1) : -ENOENT;
 				/* found: its record; absent: the index line after
-				 * where the probe stopped (an insert may follow, a new
-				 * user's JOIN, and walk on from there); one prefetch,
-				 * its address chosen without a branch */
+				 * where the probe stopped, even at an empty entry
+				 * (an insert may follow, a new user's JOIN, and its
+				 * window reads the 8 entries after the key's, over
+				 * the line's end 8 times in 16; without it, 0.90-1.00
+				 * of the rate).  One prefetch, its address chosen
+				 * without a branch */
 				uint32_t after = (at[k] | (uint32_t)(HC_KEYIDX_LINE_ENTRIES - 1)) + 1;
 				const void *p = cand != 0 ? (const void *)kx_record(x, (uint32_t)pos[k]) :
 					(const void *)&x->index[after < x->n_index ? after : at[k]];
@@ -251,8 +256,8 @@ void hc_keyidx_lookup_bulk_at(const struct hc_keyidx *x, const uint64_t *keys, u
 	}
 	/* each candidate's record (in cache by now) checked; on a tag
 	 * collision the probe goes on past it.  Without a branch on found or
-	 * absent: an absent key compares with record 0's key, its result
-	 * unused */
+	 * absent: an absent key compares with record 0's key (a record
+	 * always there, capacity >= 1), its result unused */
 	for (unsigned k = 0; k < n; k++) {
 		int32_t p = pos[k];
 		uint64_t key = hc_keyidx_key_at(x, p >= 0 ? (uint32_t)p : 0);
@@ -284,7 +289,7 @@ void hc_keyidx_lookup_bulk_at(const struct hc_keyidx *x, const uint64_t *keys, u
 static inline int kx_insert_window(struct hc_keyidx *x, const struct kx_window_consts *c,
 				   uint32_t home, uint32_t tag, uint32_t pos)
 {
-	if (unlikely(home + 2 * KX_WINDOW + 1 > x->n_index))
+	if (unlikely(home + 2 * KX_WINDOW > x->n_index)) /* (reads up to home + 15) */
 		return 1;
 	unsigned stop, match;
 	kx_window(x, c, home, tag, &stop, &match);
@@ -300,9 +305,10 @@ static inline int kx_insert_window(struct hc_keyidx *x, const struct kx_window_c
 	unsigned empty = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(lo, zero))) |
 			 (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(hi, zero))) << 4;
 	/* (no moved entry can be at the largest distance, as the walk must
-	 * check: homes rise along a run, so each entry from the key's on
-	 * has a home after the key's, at most 7 before the key's entry, and
-	 * stands at most 7 after it: at most 13 from home) */
+	 * check: along a run an entry is at most one further from its home
+	 * than the entry before it, and the one at the key's entry is nearer
+	 * than the key, at most 6: a moved entry was at most 12 from home,
+	 * 13 after the move) */
 	unsigned z = (unsigned)__builtin_ctz(empty | 1u << KX_WINDOW);
 	if (unlikely(z == KX_WINDOW))
 		return 1;

@@ -288,13 +288,16 @@ static __rte_always_inline void prefetch_frame(struct rte_mbuf *m)
 /* The rest of a frame's first segment, past the two lines prefetch_frame
  * asked for: a batch of 64 events is a frame of 26 lines, read whole by
  * the software checksum, which otherwise waits for each line the
- * hardware's stream prefetch has not brought yet.  One frame ahead (its
+ * hardware's stream prefetch has not brought yet (a jumbo frame's first
+ * 2 KiB: its later lines stream).  One frame ahead (its
  * mbuf's line is in cache by then; two ahead measured no better):
  * docs/benchmarks.md, "The next frame prefetched whole". */
+#define PREFETCH_FRAME_MAX 2048u /* bytes of a frame asked for at most */
 static __rte_always_inline void prefetch_frame_rest(const struct rte_mbuf *m)
 {
 	const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
-	for (uint32_t off = 2 * RTE_CACHE_LINE_SIZE; off < m->data_len; off += RTE_CACHE_LINE_SIZE)
+	uint32_t len = RTE_MIN((uint32_t)m->data_len, PREFETCH_FRAME_MAX);
+	for (uint32_t off = 2 * RTE_CACHE_LINE_SIZE; off < len; off += RTE_CACHE_LINE_SIZE)
 		rte_prefetch0(d + off);
 }
 

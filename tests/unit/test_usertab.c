@@ -612,20 +612,23 @@ static void test_keyidx_wrap(void)
 }
 
 /*
- * A bulk lookup compares a probe's first 8 entries at once (SSE4.1) and
- * walks on one by one past them.  One home crowded with 12 keys
- * (distances 0 .. 11), the 3 homes after it with 2 keys each (pushed on
- * behind the crowd), absent keys of the crowd's home and of those after
- * it (probes that end inside the window, at its last entry, past it):
- * every key looked up in one bulk call and alone, against a reference,
- * each found key's entry holding its position, after each delete too.
- * Once with tags, once without (every entry of a home a candidate: a
- * record mismatch sends the probe on, inside the window and past it).
+ * Lookups, inserts and deletes go over windows of 8 entries (SSE4.1)
+ * and walk on one by one past them.  The 3 homes after one home get 2
+ * keys each first; then 40 keys of that home (distances 0 .. 39) push
+ * them on, each insert moving a run (within a window at first, past it
+ * later); then 2 keys of a home 36 on, whose probes pass entries 32 to
+ * 39 from their homes (the top bit set: an unsigned compare).  Absent
+ * keys of those homes end probes inside the window, at its last entry
+ * and past it.  Every key looked up in one bulk call and alone, against
+ * a reference, each found key's entry holding its position, after each
+ * delete too (from the crowd's front: the runs move back, within a
+ * window and past it).  Once with tags, once without (every entry of a
+ * home a candidate: a record mismatch sends the probe on).
  */
 static void keyidx_window(int no_tag)
 {
-	enum { CAP = 200, CROWD = 12, NEXT = 3, PER_NEXT = 2, ABSENT = 8 };
-	enum { PRESENT = CROWD + NEXT * PER_NEXT, KEYS = PRESENT + ABSENT };
+	enum { CAP = 200, NEXT = 3, PER_NEXT = 2, CROWD = 40, FAR = 2, FAR_AT = 36, ABSENT = 12 };
+	enum { PRESENT = NEXT * PER_NEXT + CROWD + FAR, KEYS = PRESENT + ABSENT };
 	struct rec r[CAP];
 	struct hc_keyidx x;
 	memset(r, 0, sizeof(r));
@@ -633,18 +636,29 @@ static void keyidx_window(int no_tag)
 					     HC_KEYIDX_DENSE, 5, 0), 0);
 	if (no_tag)
 		x.tag_mask = 0;
-	uint32_t home = 100; /* far from the end: no wrap (keyidx_wrap's) */
+	const uint32_t home = 100; /* its runs end before the index's (256) */
+	CU_ASSERT_EQUAL_FATAL(x.n_index, 256);
+	/* keys[]: the next homes' (by home), the crowd, the far home's, absent */
 	uint64_t keys[KEYS];
-	unsigned n_crowd = 0, n_next[NEXT] = {0}, n_absent = 0;
+	unsigned n_next[NEXT] = {0}, n_crowd = 0, n_far = 0, n_absent = 0;
 	for (uint32_t u = 1; u < 50000000 && n_absent < ABSENT; u++) {
-		uint32_t h = hc_keyidx_home(&x, key_of(u));
-		if (h == home && n_crowd < CROWD)
-			keys[n_crowd++] = key_of(u);
-		else if (h > home && h <= home + NEXT && n_next[h - home - 1] < PER_NEXT)
-			keys[CROWD + (h - home - 1) * PER_NEXT + n_next[h - home - 1]++] = key_of(u);
-		else if (h >= home && h <= home + NEXT && n_crowd == CROWD)
+		uint32_t h = hc_keyidx_home(&x, key_of(u)), off = h - home;
+		int ours = h >= home && (off <= NEXT || off == FAR_AT);
+		if (!ours)
+			continue;
+		if (off >= 1 && off <= NEXT && n_next[off - 1] < PER_NEXT)
+			keys[(off - 1) * PER_NEXT + n_next[off - 1]++] = key_of(u);
+		else if (off == 0 && n_crowd < CROWD)
+			keys[NEXT * PER_NEXT + n_crowd++] = key_of(u);
+		else if (off == FAR_AT && n_far < FAR)
+			keys[NEXT * PER_NEXT + CROWD + n_far++] = key_of(u);
+		else if (n_crowd == CROWD && n_far == FAR)
 			keys[PRESENT + n_absent++] = key_of(u);
 	}
+	for (unsigned i = 0; i < NEXT; i++)
+		CU_ASSERT_EQUAL_FATAL(n_next[i], PER_NEXT);
+	CU_ASSERT_EQUAL_FATAL(n_crowd, CROWD);
+	CU_ASSERT_EQUAL_FATAL(n_far, FAR);
 	CU_ASSERT_EQUAL_FATAL(n_absent, ABSENT);
 	int32_t ref[KEYS];
 	for (unsigned k = 0; k < KEYS; k++)
@@ -654,11 +668,12 @@ static void keyidx_window(int no_tag)
 		CU_ASSERT_EQUAL_FATAL(hc_keyidx_insert(&x, keys[k], k), 0);
 		ref[k] = (int32_t)k;
 	}
-	/* the crowd's last key stands 11 from home, the next homes' keys
-	 * behind it: the last, of home + 3, at home + 17, 14 from its own */
-	CU_ASSERT_EQUAL(hc_keyidx_max_dist(&x), CROWD + PER_NEXT * NEXT - 1 - NEXT);
+	/* the crowd's last key 39 from home, the next homes' behind it
+	 * (their last at home + 45, 42 from its own), and the far home's
+	 * after them */
+	CU_ASSERT_EQUAL(hc_keyidx_max_dist(&x), 42);
 	unsigned bad = 0;
-	for (unsigned step = 0; step <= PRESENT; step++) {
+	for (unsigned step = 0;; step++) {
 		int32_t pos[KEYS];
 		uint32_t entry[KEYS];
 		hc_keyidx_lookup_bulk_at(&x, keys, KEYS, pos, entry);
@@ -670,9 +685,10 @@ static void keyidx_window(int no_tag)
 		}
 		if (step == PRESENT)
 			break;
-		/* from the crowd's front: the rest move one nearer home */
-		bad += hc_keyidx_del(&x, keys[step]) != ref[step];
-		ref[step] = -ENOENT;
+		/* the crowd first, from its front; then the rest */
+		unsigned k = (NEXT * PER_NEXT + step) % PRESENT;
+		bad += hc_keyidx_del(&x, keys[k]) != ref[k];
+		ref[k] = -ENOENT;
 	}
 	CU_ASSERT_EQUAL(bad, 0);
 	CU_ASSERT_EQUAL(x.count, 0);
@@ -693,7 +709,7 @@ static CU_TestInfo tests[] = {
 	{"the tag: no record read for another key's tag", test_keyidx_tag},
 	{"a delete from a bulk lookup's entry, checked first", test_keyidx_del_at},
 	{"probes past the index's end, on from its start", test_keyidx_wrap},
-	{"a probe's first 8 entries at once, and past them", test_keyidx_window},
+	{"windows of 8 entries, and walks past them", test_keyidx_window},
 	{"big tables without hugepages: aligned, zeroed, counted, advised", test_bigmem},
 	CU_TEST_INFO_NULL,
 };
