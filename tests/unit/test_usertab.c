@@ -536,6 +536,25 @@ static void test_keyidx_tag(void)
 	hc_keyidx_free(&x);
 }
 
+/* keys[0 .. n) (n <= HC_KEYIDX_BULK) looked up in one bulk call and one
+ * by one against ref (a position or -ENOENT): the wrong answers.  A
+ * found key's entry (left in entry[]) must hold its position; an absent
+ * one's is in the index or none. */
+static unsigned lookups_bad(const struct hc_keyidx *x, const uint64_t *keys, const int32_t *ref,
+			    unsigned n, uint32_t *entry)
+{
+	int32_t pos[HC_KEYIDX_BULK];
+	unsigned bad = 0;
+	hc_keyidx_lookup_bulk_at(x, keys, n, pos, entry);
+	for (unsigned k = 0; k < n; k++) {
+		bad += pos[k] != ref[k] || hc_keyidx_lookup(x, keys[k]) != ref[k];
+		bad += pos[k] >= 0 && (entry[k] >= x->n_index ||
+				       (x->index[entry[k]] & x->pos_mask) != (uint32_t)pos[k] + 1);
+		bad += pos[k] < 0 && entry[k] >= x->n_index && entry[k] != UINT32_MAX;
+	}
+	return bad;
+}
+
 /*
  * Probes that run past the index's last entry and on from index 0: half
  * the keys have one of the last 6 homes, crowded, the rest any other.
@@ -582,15 +601,8 @@ static void keyidx_wrap(int no_tag)
 	CU_ASSERT(wrapped >= 8);
 	unsigned bad = 0;
 	for (unsigned step = 0; step <= KEYS; step++) {
-		int32_t pos[KEYS + ABSENT];
 		uint32_t entry[KEYS + ABSENT];
-		hc_keyidx_lookup_bulk_at(&x, keys, KEYS + ABSENT, pos, entry);
-		for (unsigned k = 0; k < KEYS + ABSENT; k++) {
-			bad += pos[k] != ref[k] || hc_keyidx_lookup(&x, keys[k]) != ref[k];
-			bad += pos[k] >= 0 && (entry[k] >= x.n_index ||
-					       (x.index[entry[k]] & x.pos_mask) != (uint32_t)pos[k] + 1);
-			bad += pos[k] < 0 && entry[k] >= x.n_index && entry[k] != UINT32_MAX;
-		}
+		bad += lookups_bad(&x, keys, ref, KEYS + ABSENT, entry);
 		if (step == KEYS)
 			break;
 		/* the crowd first, alternately from its bulk entry and in full */
@@ -674,15 +686,8 @@ static void keyidx_window(int no_tag)
 	CU_ASSERT_EQUAL(hc_keyidx_max_dist(&x), 42);
 	unsigned bad = 0;
 	for (unsigned step = 0;; step++) {
-		int32_t pos[KEYS];
 		uint32_t entry[KEYS];
-		hc_keyidx_lookup_bulk_at(&x, keys, KEYS, pos, entry);
-		for (unsigned k = 0; k < KEYS; k++) {
-			bad += pos[k] != ref[k] || hc_keyidx_lookup(&x, keys[k]) != ref[k];
-			bad += pos[k] >= 0 && (entry[k] >= x.n_index ||
-					       (x.index[entry[k]] & x.pos_mask) != (uint32_t)pos[k] + 1);
-			bad += pos[k] < 0 && entry[k] >= x.n_index && entry[k] != UINT32_MAX;
-		}
+		bad += lookups_bad(&x, keys, ref, KEYS, entry);
 		if (step == PRESENT)
 			break;
 		/* the crowd first, from its front; then the rest */
