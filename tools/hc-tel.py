@@ -66,10 +66,11 @@ def raw(prefix, cmd):
     """One command's reply.  The tests' room watcher reads 10 times a
     second, so a busy socket is tried again longer than an operator's
     (100 times, 20 ms apart).  Errors as the tests catch them: ValueError
-    for a refused command, OSError for no answer."""
+    for a command answered but refused or unknown, OSError for no
+    answer."""
     try:
         return ctl.Appliance(prefix, busy_tries=100, busy_wait=0.02).call(cmd)
-    except ctl.CtlRefused as e:
+    except (ctl.CtlRefused, ctl.CtlUnknown) as e:
         raise ValueError(str(e))
     except ctl.CtlError as e:
         raise OSError(errno.EIO, str(e))
@@ -195,6 +196,11 @@ def main(argv):
         else:
             print(__doc__, file=sys.stderr)
             return 2
+    except BrokenPipeError:
+        # our reader stopped reading (hc-tel.py ... | head): not an
+        # appliance's error; stdout closed so that exit does not flush it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (OSError, ValueError, KeyError, TypeError) as e:
         print("hc-tel: %s: %s" % (prefix, e), file=sys.stderr)
         return 1

@@ -71,6 +71,22 @@ hc_wait 60 "the room table equals both pools' truth" hc_rooms_equal "$out/truth.
 python3 "$here/headcountctl_check.py" "$ctl" "hclab$HC_TAG" "$out" "$HC_GW_IP" \
 	"$(grep "^project('headcount'" -A1 "$here/../../meson.build" | sed -n "s/.*version : '\([^']*\)'.*/\1/p")"
 
+# hc-tel.py: an unknown command was answered (the application's command
+# list, read on a second connection, lacks it): told so, as a refusal is,
+# not as no answer; a reader that closed its end before a line came is
+# no appliance's error (exit 0, nothing on stderr)
+msg=$("$HC_TEL" "hclab$HC_TAG" kv /headcount/nosuch 2>&1) &&
+	{ echo "FAIL: hc-tel.py: an unknown command exit 0: $msg"; exit 1; }
+want="hc-tel: hclab$HC_TAG: the DPDK application at prefix 'hclab$HC_TAG' has no /headcount/nosuch (not headcount, or an older one)"
+[ "$msg" = "$want" ] || { echo "FAIL: hc-tel.py, an unknown command: '$msg', not '$want'"; exit 1; }
+closed=$(python3 -c 'import os, subprocess, sys
+r, w = os.pipe()
+os.close(r)
+p = subprocess.run(sys.argv[1:], stdout=w, stderr=subprocess.PIPE, timeout=60)
+print(p.returncode, repr(p.stderr.decode()))' "$HC_TEL" "hclab$HC_TAG" kv /headcount/stats)
+[ "$closed" = "0 ''" ] || { echo "FAIL: hc-tel.py into a closed pipe: $closed"; exit 1; }
+echo "hc-tel.py: an unknown command told as such; a closed reader: exit 0, quiet"
+
 hc_appliance_stop || { echo "FAIL: appliance exit status"; exit 1; }
 compare_rooms "$out/truth.csv" "$out/rooms.csv"
 echo "PASS: headcountctl"
