@@ -2,6 +2,8 @@
 /*
  * hc_keyidx.c - the compact key index (hc_keyidx.h): Robin Hood linear
  * probing over 4-byte entries, keys compared in the caller's records.
+ * Lookups, inserts and deletes compare 8 entries at once where a probe
+ * or a run ends within them (SSE4.1), and walk entry by entry past them.
  */
 #include "hc_keyidx.h"
 
@@ -159,7 +161,7 @@ void hc_keyidx_lookup_bulk(const struct hc_keyidx *x, const uint64_t *keys, unsi
  * lane 0, which is a stop too).  No branch:
  * where a probe ends and which entry it finds depend on the data, and a
  * scalar walk's mispredicted exits cost more than the misses it waits
- * for (docs/benchmarks.md, "A probe's first entries compared at once"). */
+ * for (docs/benchmarks.md, "Windows of 8 index entries"). */
 #define KX_WINDOW 8u
 
 struct kx_window_consts {
@@ -269,16 +271,6 @@ void hc_keyidx_lookup_bulk_at(const struct hc_keyidx *x, const uint64_t *keys, u
 	}
 }
 
-/*
- * One walk from the key's home to the first empty entry, then the writes:
- * the key goes where the first entry closer to its own home than the
- * probe stands (entries of the same home stay before it), and that entry
- * and every one after it up to the empty entry move one further (each
- * one more from home, their order kept: homes stay in order along a run,
- * which is all a lookup relies on).  Refused, with nothing written, when
- * the key or a moved entry would be more than HC_KEYIDX_MAX_DIST from
- * home.
- */
 #ifdef __SSE4_1__
 /* hc_keyidx_insert's walk and shift over windows, where they fit: where
  * the key goes (its probe's end, in the window from its home), the first
@@ -329,6 +321,17 @@ static inline int kx_insert_window(struct hc_keyidx *x, const struct kx_window_c
 }
 #endif
 
+/*
+ * One walk from the key's home to the first empty entry, then the writes:
+ * the key goes where the first entry closer to its own home than the
+ * probe stands (entries of the same home stay before it), and that entry
+ * and every one after it up to the empty entry move one further (each
+ * one more from home, their order kept: homes stay in order along a run,
+ * which is all a lookup relies on).  Refused, with nothing written, when
+ * the key or a moved entry would be more than HC_KEYIDX_MAX_DIST from
+ * home.  Where both the key's place and the first empty entry lie in
+ * windows of 8, kx_insert_window does it without the walk.
+ */
 int hc_keyidx_insert(struct hc_keyidx *x, uint64_t key, uint32_t pos)
 {
 	if (x->count >= x->capacity || pos >= x->capacity)

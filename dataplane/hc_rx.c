@@ -289,9 +289,9 @@ static __rte_always_inline void prefetch_frame(struct rte_mbuf *m)
  * asked for: a batch of 64 events is a frame of 26 lines, read whole by
  * the software checksum, which otherwise waits for each line the
  * hardware's stream prefetch has not brought yet (a jumbo frame's first
- * 2 KiB: its later lines stream).  One frame ahead (its
- * mbuf's line is in cache by then; two ahead measured no better):
- * docs/benchmarks.md, "The next frame prefetched whole". */
+ * 2 KiB: its later lines stream).  One frame ahead (its mbuf's line is
+ * in cache by then; two ahead measured no better): docs/benchmarks.md,
+ * "Windows of 8 index entries, and the next frame prefetched whole". */
 #define PREFETCH_FRAME_MAX 2048u /* bytes of a frame asked for at most */
 static __rte_always_inline void prefetch_frame_rest(const struct rte_mbuf *m)
 {
