@@ -196,6 +196,7 @@ def main(argv):
         else:
             print(__doc__, file=sys.stderr)
             return 2
+        sys.stdout.flush()  # here, not at exit: a closed reader is seen below
     except BrokenPipeError:
         # our reader stopped reading (hc-tel.py ... | head): not an
         # appliance's error; stdout closed so that exit does not flush it

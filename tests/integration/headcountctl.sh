@@ -79,13 +79,24 @@ msg=$("$HC_TEL" "hclab$HC_TAG" kv /headcount/nosuch 2>&1) &&
 	{ echo "FAIL: hc-tel.py: an unknown command exit 0: $msg"; exit 1; }
 want="hc-tel: hclab$HC_TAG: the DPDK application at prefix 'hclab$HC_TAG' has no /headcount/nosuch (not headcount, or an older one)"
 [ "$msg" = "$want" ] || { echo "FAIL: hc-tel.py, an unknown command: '$msg', not '$want'"; exit 1; }
-closed=$(python3 -c 'import os, subprocess, sys
+# (stdout buffered, the default, its output is written at the end; and
+# unbuffered, PYTHONUNBUFFERED=1, at each line: both)
+closed_pipe() {
+	python3 -c 'import os, subprocess, sys
 r, w = os.pipe()
 os.close(r)
-p = subprocess.run(sys.argv[1:], stdout=w, stderr=subprocess.PIPE, timeout=60)
-print(p.returncode, repr(p.stderr.decode()))' "$HC_TEL" "hclab$HC_TAG" kv /headcount/stats)
-[ "$closed" = "0 ''" ] || { echo "FAIL: hc-tel.py into a closed pipe: $closed"; exit 1; }
-echo "hc-tel.py: an unknown command told as such; a closed reader: exit 0, quiet"
+for unbuffered in (False, True):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    p = subprocess.run(sys.argv[1:], stdout=w, stderr=subprocess.PIPE, env=env, timeout=60)
+    print(p.returncode, repr(p.stderr.decode()))' "$@"
+}
+for cmd in "$HC_TEL hclab$HC_TAG kv /headcount/stats" "$ctl --prefix hclab$HC_TAG stats"; do
+	closed=$(closed_pipe $cmd | tr '\n' ' ')
+	[ "$closed" = "0 '' 0 '' " ] || { echo "FAIL: $cmd into a closed pipe: $closed"; exit 1; }
+done
+echo "hc-tel.py: an unknown command told as such; hc-tel.py and headcountctl, a closed reader: exit 0, quiet"
 
 hc_appliance_stop || { echo "FAIL: appliance exit status"; exit 1; }
 compare_rooms "$out/truth.csv" "$out/rooms.csv"
