@@ -153,48 +153,109 @@ void hc_keyidx_lookup_bulk(const struct hc_keyidx *x, const uint64_t *keys, unsi
 }
 
 #ifdef __SSE4_1__
-/* A probe's first KX_WINDOW entries from a key's home, compared at once
- * (SSE4.1, 4 entries a register): bit j of *stop says entry home + j is
- * at most kx_floor(j) (empty, or nearer its home: the probe ends there),
- * bit j of *match that it has distance j and the key's tag (meaningful
- * below the first stop only: without tags an empty entry 0 matches at
- * lane 0, which is a stop too).  No branch:
- * where a probe ends and which entry it finds depend on the data, and a
- * scalar walk's mispredicted exits cost more than the misses it waits
- * for (docs/benchmarks.md, "Windows of 8 index entries"). */
+/* 8 index entries, 4 a register (SSE4.1), and what the windows below ask
+ * of them: each answer a bit a lane (bit j: entry j), or lanes chosen by
+ * their index, so that no answer is a branch on the data. */
 #define KX_WINDOW 8u
 
+struct kx_v8 {
+	__m128i lo, hi; /* entries 0-3, 4-7 */
+};
+
+static inline struct kx_v8 kx_load8(const uint32_t *e)
+{
+	return (struct kx_v8){_mm_loadu_si128((const __m128i *)(const void *)e),
+			      _mm_loadu_si128((const __m128i *)(const void *)(e + 4))};
+}
+
+static inline void kx_store8(uint32_t *e, struct kx_v8 v)
+{
+	_mm_storeu_si128((__m128i *)(void *)e, v.lo);
+	_mm_storeu_si128((__m128i *)(void *)(e + 4), v.hi);
+}
+
+static inline struct kx_v8 kx_set8(uint32_t v)
+{
+	__m128i r = _mm_set1_epi32((int)v);
+	return (struct kx_v8){r, r};
+}
+
+static inline struct kx_v8 kx_add8(struct kx_v8 a, struct kx_v8 b)
+{
+	return (struct kx_v8){_mm_add_epi32(a.lo, b.lo), _mm_add_epi32(a.hi, b.hi)};
+}
+
+static inline struct kx_v8 kx_sub8(struct kx_v8 a, struct kx_v8 b)
+{
+	return (struct kx_v8){_mm_sub_epi32(a.lo, b.lo), _mm_sub_epi32(a.hi, b.hi)};
+}
+
+/* lanes of all ones or all zeros, as 8 bits */
+static inline unsigned kx_bits8(__m128i lo, __m128i hi)
+{
+	return (unsigned)_mm_movemask_ps(_mm_castsi128_ps(lo)) |
+	       (unsigned)_mm_movemask_ps(_mm_castsi128_ps(hi)) << 4;
+}
+
+/* bit j: a[j] == b[j] */
+static inline unsigned kx_equal8(struct kx_v8 a, struct kx_v8 b)
+{
+	return kx_bits8(_mm_cmpeq_epi32(a.lo, b.lo), _mm_cmpeq_epi32(a.hi, b.hi));
+}
+
+/* bit j: a[j] <= b[j], unsigned (min(a, b) == a: distances 32-63 set the
+ * top bit) */
+static inline unsigned kx_at_most8(struct kx_v8 a, struct kx_v8 b)
+{
+	return kx_bits8(_mm_cmpeq_epi32(_mm_min_epu32(a.lo, b.lo), a.lo),
+			_mm_cmpeq_epi32(_mm_min_epu32(a.hi, b.hi), a.hi));
+}
+
+/* lanes j < n (0 .. 8) from take, the rest from keep */
+static inline struct kx_v8 kx_below8(struct kx_v8 keep, struct kx_v8 take, unsigned n)
+{
+	__m128i nv = _mm_set1_epi32((int)n);
+	return (struct kx_v8){
+		_mm_blendv_epi8(keep.lo, take.lo, _mm_cmpgt_epi32(nv, _mm_setr_epi32(0, 1, 2, 3))),
+		_mm_blendv_epi8(keep.hi, take.hi, _mm_cmpgt_epi32(nv, _mm_setr_epi32(4, 5, 6, 7)))};
+}
+
+/* the first lane whose bit is set, or KX_WINDOW for none */
+static inline unsigned kx_first8(unsigned bits)
+{
+	return (unsigned)__builtin_ctz(bits | 1u << KX_WINDOW);
+}
+
+/* A probe's first KX_WINDOW entries from a key's home, compared at once:
+ * bit j of *stop says entry home + j is at most kx_floor(j) (empty, or
+ * nearer its home: the probe ends there), bit j of *match that it has
+ * distance j and the key's tag (meaningful below the first stop only:
+ * without tags an empty entry 0 matches at lane 0, which is a stop too).
+ * Where a probe ends and which entry it finds depend on the data, and a
+ * scalar walk's mispredicted exits cost more than the misses it waits
+ * for (docs/benchmarks.md, "Windows of 8 index entries"). */
 struct kx_window_consts {
-	__m128i above_pos, floor_lo, floor_hi;
+	struct kx_v8 above_pos, floor; /* ~pos_mask; kx_floor(j) in lane j */
 };
 
 static inline struct kx_window_consts kx_window_consts(const struct hc_keyidx *x)
 {
-	struct kx_window_consts c = {
-		.above_pos = _mm_set1_epi32((int)~x->pos_mask),
-		.floor_lo = _mm_setr_epi32(0, 1 << PB, 2 << PB, 3 << PB),
-		.floor_hi = _mm_setr_epi32(4 << PB, 5 << PB, 6 << PB, 7 << PB),
+	return (struct kx_window_consts){
+		.above_pos = kx_set8(~x->pos_mask),
+		.floor = {_mm_setr_epi32(0, 1 << PB, 2 << PB, 3 << PB),
+			  _mm_setr_epi32(4 << PB, 5 << PB, 6 << PB, 7 << PB)},
 	};
-	return c;
 }
 
 static inline void kx_window(const struct hc_keyidx *x, const struct kx_window_consts *c,
 			     uint32_t home, uint32_t tag, unsigned *stop, unsigned *match)
 {
-	__m128i t = _mm_set1_epi32((int)tag);
-	__m128i lo = _mm_loadu_si128((const __m128i *)(const void *)&x->index[home]);
-	__m128i hi = _mm_loadu_si128((const __m128i *)(const void *)&x->index[home + 4]);
-	/* e <= floor, unsigned: min(e, floor) == e */
-	__m128i stop_lo = _mm_cmpeq_epi32(_mm_min_epu32(lo, c->floor_lo), lo);
-	__m128i stop_hi = _mm_cmpeq_epi32(_mm_min_epu32(hi, c->floor_hi), hi);
-	__m128i match_lo = _mm_cmpeq_epi32(_mm_and_si128(lo, c->above_pos),
-					   _mm_or_si128(c->floor_lo, t));
-	__m128i match_hi = _mm_cmpeq_epi32(_mm_and_si128(hi, c->above_pos),
-					   _mm_or_si128(c->floor_hi, t));
-	*stop = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(stop_lo)) |
-		(unsigned)_mm_movemask_ps(_mm_castsi128_ps(stop_hi)) << 4;
-	*match = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(match_lo)) |
-		 (unsigned)_mm_movemask_ps(_mm_castsi128_ps(match_hi)) << 4;
+	struct kx_v8 e = kx_load8(&x->index[home]), t = kx_set8(tag);
+	struct kx_v8 above = {_mm_and_si128(e.lo, c->above_pos.lo),
+			      _mm_and_si128(e.hi, c->above_pos.hi)};
+	struct kx_v8 want = {_mm_or_si128(c->floor.lo, t.lo), _mm_or_si128(c->floor.hi, t.hi)};
+	*stop = kx_at_most8(e, c->floor);
+	*match = kx_equal8(above, want);
 }
 #endif
 
@@ -222,7 +283,7 @@ void hc_keyidx_lookup_bulk_at(const struct hc_keyidx *x, const uint64_t *keys, u
 		if (likely(at[k] + KX_WINDOW <= x->n_index)) {
 			unsigned stop, match;
 			kx_window(x, &c, at[k], tag[k], &stop, &match);
-			unsigned ends = (unsigned)__builtin_ctz(stop | 1u << KX_WINDOW);
+			unsigned ends = kx_first8(stop);
 			unsigned cand = match & ((1u << ends) - 1);
 			if (likely(ends < KX_WINDOW || cand != 0)) {
 				unsigned j = cand != 0 ? (unsigned)__builtin_ctz(cand) : ends;
@@ -237,9 +298,8 @@ void hc_keyidx_lookup_bulk_at(const struct hc_keyidx *x, const uint64_t *keys, u
 				 * the line's end 8 times in 16; without it, 0.90-1.00
 				 * of the rate).  One prefetch, its address chosen
 				 * without a branch */
-				uint32_t after = (at[k] | (uint32_t)(HC_KEYIDX_LINE_ENTRIES - 1)) + 1;
 				const void *p = cand != 0 ? (const void *)kx_record(x, (uint32_t)pos[k]) :
-					(const void *)&x->index[after < x->n_index ? after : at[k]];
+					(const void *)&x->index[hc_keyidx_line_after(x, at[k])];
 				rte_prefetch0(p);
 				continue;
 			}
@@ -285,36 +345,24 @@ static inline int kx_insert_window(struct hc_keyidx *x, const struct kx_window_c
 		return 1;
 	unsigned stop, match;
 	kx_window(x, c, home, tag, &stop, &match);
-	unsigned d = (unsigned)__builtin_ctz(stop | 1u << KX_WINDOW);
+	unsigned d = kx_first8(stop);
 	if (unlikely(d == KX_WINDOW))
 		return 1;
 	uint32_t at = home + d;
 	/* from the key's entry on: the first empty one, z entries on */
-	const uint32_t *run = &x->index[at];
-	__m128i lo = _mm_loadu_si128((const __m128i *)(const void *)run);
-	__m128i hi = _mm_loadu_si128((const __m128i *)(const void *)(run + 4));
-	__m128i zero = _mm_setzero_si128();
-	unsigned empty = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(lo, zero))) |
-			 (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(hi, zero))) << 4;
+	struct kx_v8 run = kx_load8(&x->index[at]);
 	/* (no moved entry can be at the largest distance, as the walk must
 	 * check: along a run an entry is at most one further from its home
 	 * than the entry before it, and the one at the key's entry is nearer
 	 * than the key, at most 6: a moved entry was at most 12 from home,
 	 * 13 after the move) */
-	unsigned z = (unsigned)__builtin_ctz(empty | 1u << KX_WINDOW);
+	unsigned z = kx_first8(kx_equal8(run, kx_set8(0)));
 	if (unlikely(z == KX_WINDOW))
 		return 1;
 	/* entries at + 1 .. at + 8: the z before them one further on, the
 	 * rest as they are (the empty one among them, overwritten) */
-	__m128i next_lo = _mm_loadu_si128((const __m128i *)(const void *)(run + 1));
-	__m128i next_hi = _mm_loadu_si128((const __m128i *)(const void *)(run + 5));
-	__m128i one = _mm_set1_epi32(1 << PB), zv = _mm_set1_epi32((int)z);
-	__m128i moved_lo = _mm_cmpgt_epi32(zv, _mm_setr_epi32(0, 1, 2, 3));
-	__m128i moved_hi = _mm_cmpgt_epi32(zv, _mm_setr_epi32(4, 5, 6, 7));
-	next_lo = _mm_blendv_epi8(next_lo, _mm_add_epi32(lo, one), moved_lo);
-	next_hi = _mm_blendv_epi8(next_hi, _mm_add_epi32(hi, one), moved_hi);
-	_mm_storeu_si128((__m128i *)(void *)&x->index[at + 1], next_lo);
-	_mm_storeu_si128((__m128i *)(void *)&x->index[at + 5], next_hi);
+	kx_store8(&x->index[at + 1],
+		  kx_below8(kx_load8(&x->index[at + 1]), kx_add8(run, kx_set8(1u << PB)), z));
 	x->index[at] = (pos + 1) | tag | d << PB;
 	x->count++;
 	return 0;
@@ -383,26 +431,14 @@ static int32_t kx_del_entry(struct hc_keyidx *x, uint32_t i, int32_t found)
 	 * first empty or at home (within KX_WINDOW) moved back, entry i + s
 	 * emptied, in two blended stores (no branch on the data) */
 	if (likely(i + KX_WINDOW + 1 <= x->n_index)) {
-		const uint32_t *run = &x->index[i];
-		__m128i lo = _mm_loadu_si128((const __m128i *)(const void *)run);
-		__m128i hi = _mm_loadu_si128((const __m128i *)(const void *)(run + 4));
-		__m128i next_lo = _mm_loadu_si128((const __m128i *)(const void *)(run + 1));
-		__m128i next_hi = _mm_loadu_si128((const __m128i *)(const void *)(run + 5));
-		__m128i home = _mm_set1_epi32((int)kx_floor(1)); /* at most: empty, or at home */
-		unsigned stop = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(
-					_mm_cmpeq_epi32(_mm_min_epu32(next_lo, home), next_lo))) |
-				(unsigned)_mm_movemask_ps(_mm_castsi128_ps(
-					_mm_cmpeq_epi32(_mm_min_epu32(next_hi, home), next_hi))) << 4;
-		unsigned s = (unsigned)__builtin_ctz(stop | 1u << KX_WINDOW);
+		struct kx_v8 next = kx_load8(&x->index[i + 1]);
+		/* the first entry after i empty or at home */
+		unsigned s = kx_first8(kx_at_most8(next, kx_set8((uint32_t)kx_floor(1))));
 		if (likely(s < KX_WINDOW)) {
-			__m128i one = _mm_set1_epi32(1 << PB), sv = _mm_set1_epi32((int)s);
-			__m128i lanes_lo = _mm_setr_epi32(0, 1, 2, 3), lanes_hi = _mm_setr_epi32(4, 5, 6, 7);
-			lo = _mm_blendv_epi8(lo, _mm_sub_epi32(next_lo, one), _mm_cmpgt_epi32(sv, lanes_lo));
-			hi = _mm_blendv_epi8(hi, _mm_sub_epi32(next_hi, one), _mm_cmpgt_epi32(sv, lanes_hi));
-			lo = _mm_andnot_si128(_mm_cmpeq_epi32(sv, lanes_lo), lo);
-			hi = _mm_andnot_si128(_mm_cmpeq_epi32(sv, lanes_hi), hi);
-			_mm_storeu_si128((__m128i *)(void *)&x->index[i], lo);
-			_mm_storeu_si128((__m128i *)(void *)&x->index[i + 4], hi);
+			/* entries i .. i + 7: the s after i one back, i + s
+			 * emptied, the rest as they are */
+			struct kx_v8 emptied = kx_below8(kx_load8(&x->index[i]), kx_set8(0), s + 1);
+			kx_store8(&x->index[i], kx_below8(emptied, kx_sub8(next, kx_set8(1u << PB)), s));
 			x->count--;
 			return found;
 		}

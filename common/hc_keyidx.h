@@ -178,15 +178,21 @@ void hc_keyidx_prefetch_record(const struct hc_keyidx *x, uint64_t key);
 /* Index entries a cache line holds (the index is line-aligned). */
 #define HC_KEYIDX_LINE_ENTRIES (RTE_CACHE_LINE_SIZE / sizeof(uint32_t))
 
-/* Prefetch the index line after the one holding index[entry] (its line
- * in cache): where an insert's walk to the first empty entry, or a
- * delete's backward shift, starting at entry often ends.  Nothing past
- * the index's end. */
-static inline void hc_keyidx_prefetch_after(const struct hc_keyidx *x, uint32_t entry)
+/* The first entry of the index line after the one holding index[entry];
+ * entry itself in the index's last line. */
+static inline uint32_t hc_keyidx_line_after(const struct hc_keyidx *x, uint32_t entry)
 {
 	uint32_t next_line = (entry | (uint32_t)(HC_KEYIDX_LINE_ENTRIES - 1)) + 1;
-	if (next_line < x->n_index)
-		rte_prefetch0(&x->index[next_line]);
+	return next_line < x->n_index ? next_line : entry;
+}
+
+/* Prefetch the index line after the one holding index[entry] (its line
+ * in cache): where an insert's walk to the first empty entry, or a
+ * delete's backward shift, starting at entry often ends.  In the last
+ * line, that line again (no branch). */
+static inline void hc_keyidx_prefetch_after(const struct hc_keyidx *x, uint32_t entry)
+{
+	rte_prefetch0(&x->index[hc_keyidx_line_after(x, entry)]);
 }
 
 /* Positions held, in index order (a scan of it all): *cursor starts at 0;

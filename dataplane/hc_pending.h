@@ -125,12 +125,12 @@ static inline uint32_t hc_pending_home(const struct hc_pending_table *t, uint64_
  * table (the common answer).  With one cell, about 100 users in flight
  * (hc-bench, 1 M users, batch64) sent 3.0 % of ops on to probe the
  * table, a line that is rarely in cache; with two, 0.73 % (the users
- * truly pending among them).  The cells have a hash
- * of their own, one multiply (the check runs on every op of a user not in
- * the user table while any request is in flight; the table's home is
- * hashed only when both cells say "maybe"): 12 bits at the top of
- * user ^ seed times an odd constant and the 12 below them; not hc_owner_of's multiplier, whose top bits
- * are the same for every user of a worker. */
+ * truly pending among them).  The cells have a hash of their own, one
+ * multiply (the check runs on every op of a user not in the user table
+ * while any request is in flight; the table's home is hashed only when
+ * both cells say "maybe"): 12 bits at the top of user ^ seed times an odd
+ * constant and the 12 below them; not hc_owner_of's multiplier, whose top
+ * bits are the same for every user of a worker. */
 _Static_assert(HC_PENDING_FILTER == 1u << 12, "hc_pending_cells takes 12 bits twice");
 struct hc_pending_cells {
 	uint32_t a, b;

@@ -198,9 +198,7 @@ def main(argv):
             return 2
         sys.stdout.flush()  # here, not at exit: a closed reader is seen below
     except BrokenPipeError:
-        # our reader stopped reading (hc-tel.py ... | head): not an
-        # appliance's error; stdout closed so that exit does not flush it
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        ctl.stdout_closed()
         return 0
     except (OSError, ValueError, KeyError, TypeError) as e:
         print("hc-tel: %s: %s" % (prefix, e), file=sys.stderr)
