@@ -14,16 +14,22 @@ int hc_pending_init(struct hc_pending_table *t, uint64_t seed, int socket)
 	t->seed = seed;
 	t->node = rte_malloc_socket("hc_deferred", sizeof(struct hc_deferred) * HC_PENDING_DEFERRED,
 				    64, socket);
-	t->slot = rte_zmalloc_socket("hc_pending",
-					sizeof(struct hc_pending) << HC_PENDING_BITS, 64, socket);
+	t->entry = rte_zmalloc_socket("hc_pending",
+				      sizeof(struct hc_pending) << HC_PENDING_BITS, 64, socket);
+	t->bucket = rte_zmalloc_socket("hc_pending_bucket",
+				       sizeof(uint16_t) << HC_PENDING_BITS, 64, socket);
 	t->filter = rte_zmalloc_socket("hc_pending_filter", HC_PENDING_FILTER * sizeof(uint16_t),
 					       64, socket);
 	t->replay = rte_malloc_socket("hc_replay", sizeof(struct hc_op) * HC_PENDING_DEFERRED,
 				      64, socket);
 	t->gw_deferred = rte_zmalloc_socket("hc_gw_deferred", 65536 * sizeof(uint32_t), 64, socket);
-	if (t->node == NULL || t->replay == NULL || t->slot == NULL || t->filter == NULL ||
-	    t->gw_deferred == NULL)
+	if (t->node == NULL || t->replay == NULL || t->entry == NULL || t->bucket == NULL ||
+	    t->filter == NULL || t->gw_deferred == NULL)
 		return -ENOMEM;
+	/* the free list in order: the entries in use stay at the start */
+	for (uint32_t i = 0; i < (1u << HC_PENDING_BITS); i++)
+		t->entry[i].next = i + 1 < (1u << HC_PENDING_BITS) ? i + 2 : 0;
+	t->free_entry = 1;
 	for (uint32_t i = 0; i < HC_PENDING_DEFERRED; i++)
 		t->node[i].next = i + 1 < HC_PENDING_DEFERRED ? i + 1 : UINT32_MAX;
 	t->free_node = 0;
@@ -33,26 +39,27 @@ int hc_pending_init(struct hc_pending_table *t, uint64_t seed, int socket)
 void hc_pending_free(struct hc_pending_table *t)
 {
 	rte_free(t->node);
-	rte_free(t->slot);
+	rte_free(t->entry);
+	rte_free(t->bucket);
 	rte_free(t->filter);
 	rte_free(t->replay);
 	rte_free(t->gw_deferred);
 	t->gw_deferred = NULL;
 	t->node = NULL;
-	t->slot = NULL;
+	t->entry = NULL;
+	t->bucket = NULL;
 	t->filter = NULL;
 	t->replay = NULL;
 }
 
 uint32_t hc_pending_max_probe(const struct hc_pending_table *t)
 {
-	uint32_t mask = (1u << HC_PENDING_BITS) - 1, most = 0;
-	for (uint32_t i = 0; i <= mask; i++) {
-		if (!t->slot[i].used)
-			continue;
-		uint32_t d = (i - hc_pending_home(t, t->slot[i].user)) & mask;
-		if (d > most)
-			most = d;
+	uint32_t most = 0;
+	for (uint32_t b = 0; b < (1u << HC_PENDING_BITS); b++) {
+		uint32_t d = 0;
+		for (uint32_t e = t->bucket[b]; e != 0; e = t->entry[e - 1].next, d++)
+			if (d > most)
+				most = d;
 	}
 	return most;
 }
@@ -88,9 +95,9 @@ void hc_pending_age_snapshot_ops(struct hc_pending_table *t, uint16_t gw)
 	if (t->n_deferred == 0)
 		return;
 	for (uint32_t i = 0; i < (1u << HC_PENDING_BITS); i++) {
-		if (!t->slot[i].used || t->slot[i].head == 0)
+		if (!t->entry[i].used || t->entry[i].head == 0)
 			continue;
-		for (uint32_t n = t->slot[i].head - 1; n != UINT32_MAX; n = t->node[n].next) {
+		for (uint32_t n = t->entry[i].head - 1; n != UINT32_MAX; n = t->node[n].next) {
 			struct hc_op *o = &t->node[n].op;
 			if (o->gateway_id == gw &&
 			    (o->op == HC_OP_SNAP_SET || o->op == HC_OP_SNAP_DROP))
@@ -102,10 +109,10 @@ void hc_pending_age_snapshot_ops(struct hc_pending_table *t, uint16_t gw)
 void hc_pending_defer_all(struct hc_pending_table *t, struct hc_op o)
 {
 	for (uint32_t i = 0; i < (1u << HC_PENDING_BITS); i++) {
-		if (!t->slot[i].used)
+		if (!t->entry[i].used)
 			continue;
-		o.user_id = t->slot[i].user;
-		hc_pending_defer(t, &t->slot[i], &o);
+		o.user_id = t->entry[i].user;
+		hc_pending_defer(t, &t->entry[i], &o);
 	}
 }
 

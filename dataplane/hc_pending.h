@@ -11,18 +11,25 @@
  * worker's membership) and nothing else: the answer's effect on the
  * membership is hc_admission.c's.
  *
- * Pending users: a small open-addressing table, user -> the user's key
- * position when they asked, and the head of their deferred ops.  It holds
- * only users whose seat request is in flight (a few thousand), so it stays
- * in cache: asking costs one probe here, the answer one user table write,
- * as an unchecked JOIN would.  Linear probing, backward-shift deletion.
- * A filter of counts per cell answers the common "surely not pending"
- * with one read.  Only ops of users not in the user table, and of users
- * whose slot is flagged, come here: an op of a user in it reads the flag
- * in its slot (hc_slot.waiting; hc_members.c, hold_if_waiting).
+ * Pending users: a small hash table, user -> the user's key position
+ * when they asked, and the head of their deferred ops.  It holds only
+ * users whose seat request is in flight (a few hundred, a few thousand at
+ * most), and its entries are packed: an entry comes from a free list, the
+ * last one freed first, so the entries in use stay a few KiB at the start
+ * of their array, in cache, wherever their users hash; a bucket (2 bytes)
+ * names the first entry of its chain.  (Entries placed by hash, as
+ * before, spread a few hundred users over 384 KiB: each ask, probe and
+ * answer waited for a line from memory; without leases, where every JOIN
+ * asks, packed entries gave 1.15x the events: docs/benchmarks.md,
+ * "Pending entries packed".)  Entries never move while in use: a pointer
+ * to one stays good until it is removed.  A filter of counts per cell
+ * answers the common "surely not pending" with one read.  Only ops of
+ * users not in the user table, and of users whose slot is flagged, come
+ * here: an op of a user in it reads the flag in its slot
+ * (hc_slot.waiting; hc_members.c, hold_if_waiting).
  * Both hashes are keyed by a seed chosen at random at start: gateways
  * choose user ids, and ids crafted to share one home would otherwise make
- * every probe walk the whole table (thousands of slots an op).
+ * every probe walk one chain of them all (thousands of entries an op).
  */
 #ifndef HC_PENDING_H
 #define HC_PENDING_H
@@ -35,25 +42,30 @@
 #include "hc_ctlmsg.h" /* HC_CHAN_MAX_PENDING */
 #include "hc_op.h"
 
-/* Slots of the table (2^bits); requests in flight stay at most
- * HC_PENDING_MAX, 3/4 of them, so probes stay short. */
+/* Buckets of the table (2^bits), and entries as many; requests in flight
+ * stay at most HC_PENDING_MAX, 3/4 of them, so chains stay short and the
+ * free list never runs out. */
 #define HC_PENDING_BITS 14
-/* Users that may wait for decisions at once (3/4 of the slots); callers
+/* Users that may wait for decisions at once (3/4 of the entries); callers
  * keep n_pending + ops they apply below it. */
 #define HC_PENDING_MAX (3u << (HC_PENDING_BITS - 2))
 _Static_assert(HC_PENDING_MAX == HC_CHAN_MAX_PENDING, "the control core sizes its backlog so");
 /* Ops that may wait behind pending users at once. */
 #define HC_PENDING_DEFERRED 65536
 
-/* A user whose seat request is in flight. 24 bytes. */
+/* A user whose seat request is in flight (used), or a free entry. 32 bytes. */
 struct hc_pending {
 	uint64_t user;
 	uint64_t session;  /* the asking JOIN's (or member's) session    */
 	uint32_t pos1;     /* the user's key position + 1, 0: absent */
 	uint32_t head : 31;/* first deferred node + 1, 0: none  */
 	uint32_t used : 1;
+	uint32_t next;     /* the next entry of its chain + 1 (a free entry:
+	                      of the free list), 0: none */
+	uint32_t unused;
 };
-_Static_assert(sizeof(struct hc_pending) == 24, "hc_pending is 24 bytes");
+_Static_assert(sizeof(struct hc_pending) == 32, "hc_pending is 32 bytes");
+_Static_assert((1u << HC_PENDING_BITS) <= UINT16_MAX, "a bucket names an entry + 1 in 16 bits");
 
 /* One deferred op in a pending user's chain. */
 struct hc_deferred {
@@ -74,7 +86,10 @@ struct hc_pending_table {
 	                             (any gateway's: read for its heartbeat's
 	                             SETTLING, hc_dp_gateway_settling)  */
 	uint64_t seed;            /* keys both hashes                */
-	struct hc_pending *slot;  /* [1 << HC_PENDING_BITS]          */
+	uint16_t *bucket;         /* [1 << HC_PENDING_BITS]: its chain's
+	                             first entry + 1, 0: none        */
+	struct hc_pending *entry; /* [1 << HC_PENDING_BITS]          */
+	uint32_t free_entry;      /* the free list's first + 1, 0: none */
 	uint16_t *filter;         /* [HC_PENDING_FILTER] counts      */
 	uint32_t free_node;       /* free list of node[]             */
 	uint64_t overflows;       /* deferrals refused: no node (a bug) */
@@ -101,8 +116,8 @@ void hc_pending_defer_all(struct hc_pending_table *t, struct hc_op o);
  * nothing.  Walks every chain: once per 255 snapshots of a gateway. */
 void hc_pending_age_snapshot_ops(struct hc_pending_table *t, uint16_t gw);
 
-/* The longest probe now, in slots past a user's home (a scan of the
- * table, for tests: how crowded it is). */
+/* The longest probe now, in entries before a user's in its chain (a
+ * scan of the table, for tests: how crowded it is). */
 uint32_t hc_pending_max_probe(const struct hc_pending_table *t);
 
 
@@ -147,38 +162,35 @@ static inline struct hc_pending_cells hc_pending_cells(const struct hc_pending_t
  * while any request is in flight, and of a user whose slot is flagged. */
 static inline struct hc_pending *hc_pending_find(struct hc_pending_table *t, uint64_t user)
 {
-	uint32_t mask = (1u << HC_PENDING_BITS) - 1;
 	struct hc_pending_cells c = hc_pending_cells(t, user);
 	if (t->filter[c.a] == 0 || t->filter[c.b] == 0)
 		return NULL;
-	uint32_t home = hc_pending_home(t, user);
-	for (uint32_t i = home;; i = (i + 1) & mask) {
-		struct hc_pending *p = &t->slot[i];
-		if (!p->used)
-			return NULL;
-		if (p->user == user)
-			return p;
-	}
+	for (uint32_t e = t->bucket[hc_pending_home(t, user)]; e != 0; e = t->entry[e - 1].next)
+		if (t->entry[e - 1].user == user)
+			return &t->entry[e - 1];
+	return NULL;
 }
 
 /* The user (key position at; negative, a lookup's -ENOENT: none yet,
  * pos1 0) asks for a seat, for an op of `session`: on every JOIN that
- * changes a room under admission. */
+ * changes a room under admission.  Callers keep n_pending below
+ * HC_PENDING_MAX, so an entry is always free. */
 static inline struct hc_pending *hc_pending_add(struct hc_pending_table *t, uint64_t user,
 						uint64_t session, int32_t at)
 {
-	uint32_t mask = (1u << HC_PENDING_BITS) - 1;
-	uint32_t i = hc_pending_home(t, user);
-	while (t->slot[i].used)
-		i = (i + 1) & mask;
-	t->slot[i] = (struct hc_pending){.user = user, .session = session,
-					    .pos1 = at >= 0 ? (uint32_t)at + 1 : 0, .head = 0,
-					    .used = 1};
+	uint32_t e = t->free_entry;
+	struct hc_pending *p = &t->entry[e - 1];
+	uint16_t *b = &t->bucket[hc_pending_home(t, user)];
+	t->free_entry = p->next;
+	*p = (struct hc_pending){.user = user, .session = session,
+				 .pos1 = at >= 0 ? (uint32_t)at + 1 : 0, .head = 0, .used = 1,
+				 .next = *b};
+	*b = (uint16_t)e;
 	__atomic_store_n(&t->n_pending, t->n_pending + 1, __ATOMIC_RELAXED);
 	struct hc_pending_cells c = hc_pending_cells(t, user);
 	t->filter[c.a]++;
 	t->filter[c.b]++;
-	return &t->slot[i];
+	return p;
 }
 
 /* If the user's seat request is in flight, o waits behind it: returns 1. */
@@ -193,31 +205,28 @@ static inline int hc_pending_hold(struct hc_pending_table *t, const struct hc_op
 	return 1;
 }
 
-/* The answer came: p leaves the table, and entries after it move back so
- * that every probe still finds its user.  Its chain's head is returned.
- * (Inline: once per seat request, on the admission path.) */
+/* The answer came: p leaves the table (its chain goes on without it, and
+ * it is the next entry handed out).  Its chain of deferred ops' head is
+ * returned.  (Inline: once per seat request, on the admission path.) */
 static inline uint32_t hc_pending_remove(struct hc_pending_table *t, struct hc_pending *p)
 {
-	uint32_t head = p->head;
-	uint32_t mask = (1u << HC_PENDING_BITS) - 1;
-	uint32_t i = (uint32_t)(p - t->slot), j = i;
+	uint32_t head = p->head, e = (uint32_t)(p - t->entry) + 1;
 	struct hc_pending_cells c = hc_pending_cells(t, p->user);
 	t->filter[c.a]--;
 	t->filter[c.b]--;
-	t->slot[i].used = 0;
-	__atomic_store_n(&t->n_pending, t->n_pending - 1, __ATOMIC_RELAXED);
-	for (;;) {
-		j = (j + 1) & mask;
-		if (!t->slot[j].used)
-			return head;
-		uint32_t home = hc_pending_home(t, t->slot[j].user);
-		/* move j back to i unless its home lies cyclically in (i, j] */
-		if ((i <= j) ? (home > i && home <= j) : (home > i || home <= j))
-			continue;
-		t->slot[i] = t->slot[j];
-		t->slot[j].used = 0;
-		i = j;
+	uint16_t *b = &t->bucket[hc_pending_home(t, p->user)];
+	if (*b == e) {
+		*b = (uint16_t)p->next;
+	} else { /* (p is in its chain: found before its end) */
+		uint32_t q = *b;
+		while (t->entry[q - 1].next != e)
+			q = t->entry[q - 1].next;
+		t->entry[q - 1].next = p->next;
 	}
+	*p = (struct hc_pending){.next = t->free_entry};
+	t->free_entry = e;
+	__atomic_store_n(&t->n_pending, t->n_pending - 1, __ATOMIC_RELAXED);
+	return head;
 }
 
 /* Move the chain starting at head to t->replay, in order, and free its

@@ -129,7 +129,7 @@ static void check_members(unsigned wi, const struct hc_members *m)
 	 * user is still there, in a room, flagged; made with none, the user
 	 * is not in the table (ops read the flag, not the table) */
 	for (uint32_t i = 0; i < (1u << HC_PENDING_BITS); i++) {
-		const struct hc_pending *p = &m->pend.slot[i];
+		const struct hc_pending *p = &m->pend.entry[i];
 		if (!p->used)
 			continue;
 		int32_t at = hc_usertab_lookup(&m->users, p->user);

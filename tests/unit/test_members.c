@@ -1188,7 +1188,31 @@ static void test_pending_crafted_ids(void)
 	CU_ASSERT_EQUAL_FATAL(n, CRAFTED);
 	for (uint32_t i = 0; i < n; i++)
 		hc_pending_add(&t, id[i], 1, -1);
-	CU_ASSERT_EQUAL(hc_pending_max_probe(&t), CRAFTED - 1); /* one run of 600 */
+	CU_ASSERT_EQUAL(hc_pending_max_probe(&t), CRAFTED - 1); /* one chain of 600 */
+	/* removed from that one chain at its start, its end and between (every
+	 * third one, the last ones added first, then the others from the
+	 * first added): every user left is still found, none removed is */
+	unsigned bad = 0;
+	for (uint32_t pass = 0; pass < 2; pass++) {
+		for (uint32_t k = 0; k < n; k++) {
+			uint32_t i = pass == 0 ? n - 1 - k : k;
+			if ((i % 3 == 0) != (pass == 0))
+				continue;
+			struct hc_pending *p = hc_pending_find(&t, id[i]);
+			bad += p == NULL || p->user != id[i];
+			if (p != NULL)
+				hc_pending_remove(&t, p);
+			bad += hc_pending_find(&t, id[i]) != NULL;
+			for (uint32_t j = 0; j < n; j += 7) { /* a sample of the rest */
+				int gone = (j % 3 == 0 && (pass == 1 || j >= i)) ||
+					   (pass == 1 && j <= i);
+				bad += (hc_pending_find(&t, id[j]) == NULL) != gone;
+			}
+		}
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(t.n_pending, 0);
+	CU_ASSERT_EQUAL(hc_pending_max_probe(&t), 0);
 	hc_pending_free(&t);
 
 	/* a seed they were not crafted for: short probes, each user found,
