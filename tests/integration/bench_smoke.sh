@@ -26,7 +26,12 @@
 #   4. a stream shorter than the run takes (--stream 4096: replayed, so
 #      its leaves and joins turn into no-ops, another mix) fails the
 #      event cases with a message and exit 1; the default stream, which
-#      the runs above used, fits.
+#      the runs above used, fits;
+#   5. bench/ab.sh alternates two runs (hc-bench against itself, A with
+#      --no-report): a line per round with both rates > 0 and their
+#      ratio, and a last line whose medians and median ratio are those of
+#      the rounds; a B that prints no case= line fails it with exit 1 and
+#      a message naming B, an unknown option with exit 2.
 # HC_BUILD: the build directory (meson sets it).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -114,4 +119,33 @@ out=$(timeout 600 "$bench" "${eal[@]}" -- "${small[@]}" --case batch64 --stream 
 [ "$rc" = 1 ] || { echo "$out"; fail "a replayed stream: exit $rc, expected 1"; }
 grep -q '^hc-bench: FAIL: case batch64 measured another mix: the stream of 4096 events was replayed' \
 	<<< "$out" || { echo "$out"; fail "a replayed stream: no message"; }
+# 5.
+ab=("$top/bench/ab.sh" --eal "${eal[*]}" --rounds 3 --users 1000 --reps 1 --both "--chunks 1")
+out=$(timeout 600 "${ab[@]}" --a --no-report "$bench" "$bench" 2>&1) ||
+	{ echo "$out"; fail "bench/ab.sh exited non-zero"; }
+[ "$(grep -c '^round=' <<< "$out")" = 3 ] || { echo "$out"; fail "ab.sh: not 3 round lines"; }
+last=$(grep '^ab ' <<< "$out") || { echo "$out"; fail "ab.sh: no last line"; }
+# the medians recomputed from the round lines (3 rounds: the middle one)
+mid() { grep '^round=' <<< "$out" | sed -n "s/.* $1=\([^ ]*\).*/\1/p" | sort -g | sed -n 2p; }
+for r in $(grep '^round=' <<< "$out" | tr ' ' '\n' | sed -n 's/^[ab]_events_per_s=//p'); do
+	awk -v v="$r" 'BEGIN {exit !(v + 0 > 0)}' || fail "ab.sh: a rate of $r: $out"
+done
+while read -r line; do
+	want=$(awk -v a="$(field a_events_per_s "$line")" -v b="$(field b_events_per_s "$line")" \
+		'BEGIN {printf "%.3f", b / a}')
+	[ "$(field ratio "$line")" = "$want" ] || fail "ab.sh: ratio not b / a ($want): $line"
+done <<< "$(grep '^round=' <<< "$out")"
+[ "$(field a_median "$last")" = "$(mid a_events_per_s)" ] &&
+	[ "$(field b_median "$last")" = "$(mid b_events_per_s)" ] &&
+	[ "$(field ratio_median "$last")" = "$(mid ratio)" ] ||
+	{ echo "$out"; fail "ab.sh: the medians are not the rounds'"; }
+grep -q ' cpu="[^"]\{1,\}"' <<< "$last" || fail "ab.sh: no CPU model: $last"
+rc=0
+out=$(timeout 600 "${ab[@]}" --rounds 1 "$bench" /bin/false 2>&1) || rc=$?
+[ "$rc" = 1 ] && grep -q '^ab.sh: /bin/false printed no case=batch64 line' <<< "$out" ||
+	{ echo "$out"; fail "ab.sh with a failing B: exit $rc, or no message"; }
+rc=0
+out=$("$top/bench/ab.sh" --no-such "$bench" "$bench" 2>&1) || rc=$?
+[ "$rc" = 2 ] && grep -q 'unknown option --no-such' <<< "$out" ||
+	{ echo "$out"; fail "ab.sh --no-such: exit $rc, or no message"; }
 echo "bench-smoke: ok (every case completed with and without --rx-csum-offload --frames-cached, figures > 0)"
