@@ -54,7 +54,7 @@ void hc_members_apply(struct hc_members *m, const struct hc_op *ops, unsigned n)
  * The control core's answer to user's seat request for room: apply the
  * JOIN (admitted) or forget it (refused), then apply the user's deferred
  * ops in order (which may ask again).  Changes go to `changes` as in
- * hc_members_apply.  (dataplane/hc_pending.c, as is hc_members_prefetch.)
+ * hc_members_apply.  (dataplane/hc_admission.c, as is hc_members_prefetch.)
  */
 /* (admitted: hc_decision.admit, see hc_ctlmsg.h) */
 void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, int admitted,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_pending.c - a worker's seat requests in flight (see hc_pending.h):
- * the table's memory, removal, and the chains of deferred ops.
+ * the table's memory, its walks, and the chains of deferred ops.
  */
 #include "hc_pending.h"
 
@@ -90,29 +90,36 @@ void hc_pending_defer(struct hc_pending_table *t, struct hc_pending *p, const st
 	h->last = node;
 }
 
+/* The two walks below visit every user in flight by its bucket's chain
+ * (32 KiB of buckets and the entries in use, not every entry). */
+
 void hc_pending_age_snapshot_ops(struct hc_pending_table *t, uint16_t gw)
 {
 	if (t->n_deferred == 0)
 		return;
-	for (uint32_t i = 0; i < (1u << HC_PENDING_BITS); i++) {
-		if (!t->entry[i].used || t->entry[i].head == 0)
-			continue;
-		for (uint32_t n = t->entry[i].head - 1; n != UINT32_MAX; n = t->node[n].next) {
-			struct hc_op *o = &t->node[n].op;
-			if (o->gateway_id == gw &&
-			    (o->op == HC_OP_SNAP_SET || o->op == HC_OP_SNAP_DROP))
-				o->gen = 0;
+	for (uint32_t b = 0; b < (1u << HC_PENDING_BITS); b++) {
+		for (uint32_t e = t->bucket[b]; e != 0; e = t->entry[e - 1].next) {
+			const struct hc_pending *p = &t->entry[e - 1];
+			if (p->head == 0)
+				continue; /* (the next entry of the chain) */
+			for (uint32_t n = p->head - 1; n != UINT32_MAX; n = t->node[n].next) {
+				struct hc_op *o = &t->node[n].op;
+				if (o->gateway_id == gw &&
+				    (o->op == HC_OP_SNAP_SET || o->op == HC_OP_SNAP_DROP))
+					o->gen = 0;
+			}
 		}
 	}
 }
 
 void hc_pending_defer_all(struct hc_pending_table *t, struct hc_op o)
 {
-	for (uint32_t i = 0; i < (1u << HC_PENDING_BITS); i++) {
-		if (!t->entry[i].used)
-			continue;
-		o.user_id = t->entry[i].user;
-		hc_pending_defer(t, &t->entry[i], &o);
+	if (t->n_pending == 0)
+		return;
+	for (uint32_t b = 0; b < (1u << HC_PENDING_BITS); b++) {
+		for (uint32_t e = t->bucket[b]; e != 0; e = t->entry[e - 1].next) {
+			o.user_id = t->entry[e - 1].user;
+			hc_pending_defer(t, &t->entry[e - 1], &o);
+		}
 	}
 }
-

@@ -13,14 +13,14 @@
  *
  * Pending users: a small hash table, user -> the user's key position
  * when they asked, and the head of their deferred ops.  It holds only
- * users whose seat request is in flight (a few hundred, a few thousand at
- * most), and its entries are packed: an entry comes from a free list, the
+ * users whose seat request is in flight (a few hundred; at most
+ * HC_PENDING_MAX, 12,288), and its entries are packed: an entry comes from a free list, the
  * last one freed first, so the entries in use stay a few KiB at the start
  * of their array, in cache, wherever their users hash; a bucket (2 bytes)
  * names the first entry of its chain.  (Entries placed by hash, as
  * before, spread a few hundred users over 384 KiB: each ask, probe and
  * answer waited for a line from memory; without leases, where every JOIN
- * asks, packed entries gave 1.15x the events: docs/benchmarks.md,
+ * asks, packed entries gave 1.16x the events: docs/benchmarks.md,
  * "Pending entries packed".)  Entries never move while in use: a pointer
  * to one stays good until it is removed.  A filter of counts per cell
  * answers the common "surely not pending" with one read.  Only ops of
@@ -66,6 +66,7 @@ struct hc_pending {
 };
 _Static_assert(sizeof(struct hc_pending) == 32, "hc_pending is 32 bytes");
 _Static_assert((1u << HC_PENDING_BITS) <= UINT16_MAX, "a bucket names an entry + 1 in 16 bits");
+_Static_assert(HC_PENDING_MAX < (1u << HC_PENDING_BITS), "an entry is free for every request");
 
 /* One deferred op in a pending user's chain. */
 struct hc_deferred {
@@ -173,8 +174,9 @@ static inline struct hc_pending *hc_pending_find(struct hc_pending_table *t, uin
 
 /* The user (key position at; negative, a lookup's -ENOENT: none yet,
  * pos1 0) asks for a seat, for an op of `session`: on every JOIN that
- * changes a room under admission.  Callers keep n_pending below
- * HC_PENDING_MAX, so an entry is always free. */
+ * changes a room under admission.  Callers keep n_pending at most
+ * HC_PENDING_MAX, fewer than the entries, so one is always free
+ * (hc_ops.c, members_have_room). */
 static inline struct hc_pending *hc_pending_add(struct hc_pending_table *t, uint64_t user,
 						uint64_t session, int32_t at)
 {
