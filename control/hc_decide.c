@@ -667,6 +667,7 @@ static void send_resync(struct hc_decide *d, const struct hc_change *c, uint64_t
 	d->st.no_address += wt->reason != 0; /* the one replaced, or this one */
 	if (wt->reason == HC_RESYNC_RESTART && c->resync.reason != HC_RESYNC_RESTART)
 		return;
+	d->resyncs_waiting += wt->reason == 0;
 	*wt = (struct hc_resync_wait){.reason = c->resync.reason, .first = c->resync.first,
 				      .last = c->resync.last, .tsc = now,
 				      .incarnation = hc_dp_gateway_incarnation(d->dp, gw)};
@@ -687,6 +688,23 @@ static void send_waiting_resync(struct hc_decide *d, uint16_t gw, uint64_t now)
 	else
 		d->st.no_address++;
 	wt->reason = 0;
+	d->resyncs_waiting--;
+}
+
+/* RESYNCs that waited the gateway timeout for an address that never
+ * came (the gateway went away, or its first datagrams were forged) are
+ * given up and counted in ctl_no_address: at a tick, and only while any
+ * waits (a scan of the gateways). */
+static void expire_waiting_resyncs(struct hc_decide *d, uint64_t now)
+{
+	for (uint32_t gw = 0; gw < d->dp->cfg->max_gateways && d->resyncs_waiting > 0; gw++) {
+		struct hc_resync_wait *wt = &d->resync_wait[gw];
+		if (wt->reason != 0 && now - wt->tsc >= d->gateway_timeout_tsc) {
+			wt->reason = 0;
+			d->resyncs_waiting--;
+			d->st.no_address++;
+		}
+	}
 }
 
 /* Two live sources use gateway id gw (a copied config, or an attacker
@@ -1015,6 +1033,8 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 	hc_directives_expire(&d->dirs, now, resend_move, d);
 	if (now >= d->next_tick) {
 		hc_rooms_retire(&d->book, now);
+		if (d->resyncs_waiting > 0)
+			expire_waiting_resyncs(d, now);
 		/* plan only from settled rooms: while picks or directives are
 		 * in flight, their users still count where they were and would
 		 * be moved twice */

@@ -128,6 +128,7 @@ struct hc_decide {
 	uint64_t *conflict_told;   /* [max_gateways]: last direct notice  */
 	struct hc_resync_wait *resync_wait; /* [max_gateways]: a RESYNC asked
 	                              before the gateway's address came    */
+	uint32_t resyncs_waiting;  /* of them, waiting now (reason != 0)  */
 	uint64_t gateway_timeout_tsc; /* --gateway-timeout-ms: how long
 	                              one waits                          */
 	uint64_t last_conflict_log;

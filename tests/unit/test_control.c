@@ -2499,6 +2499,25 @@ static void test_first_contact_resync_sent(void)
 	CU_ASSERT_EQUAL(take_resyncs(7, r, 4), 0);
 	CU_ASSERT_EQUAL(d.st.no_address, no_address + 2);
 	CU_ASSERT_EQUAL(d.st.resyncs, resyncs + 2);
+	CU_ASSERT_EQUAL(d.resyncs_waiting, 0);
+	/* an address that never comes: waits through a tick before the
+	 * gateway timeout, is given up (counted) at the first tick after */
+	first_contact(1, 1, 1000, 900005);
+	settle();
+	CU_ASSERT_EQUAL(d.resync_wait[1].reason, HC_RESYNC_RESTART);
+	CU_ASSERT_EQUAL(d.resyncs_waiting, 1);
+	uint64_t asked = d.resync_wait[1].tsc;
+	d.next_tick = 0; /* (a tick at the next poll) */
+	hc_decide_poll(&d, asked + d.gateway_timeout_tsc - 1);
+	CU_ASSERT_EQUAL(d.resync_wait[1].reason, HC_RESYNC_RESTART);
+	CU_ASSERT_EQUAL(d.st.no_address, no_address + 2);
+	d.next_tick = 0;
+	hc_decide_poll(&d, asked + d.gateway_timeout_tsc);
+	CU_ASSERT_EQUAL(d.resync_wait[1].reason, 0);
+	CU_ASSERT_EQUAL(d.resyncs_waiting, 0);
+	CU_ASSERT_EQUAL(d.st.no_address, no_address + 3);
+	CU_ASSERT_EQUAL(take_resyncs(1, r, 4), 0);
+	CU_ASSERT_EQUAL(d.st.resyncs, resyncs + 2);
 	/* the gateways close: nothing of theirs is left behind */
 	heartbeat_of(5, 1, 2, 1000, HC_HB_F_SHUTDOWN);
 	heartbeat_of(6, 1, 2, 1000, HC_HB_F_SHUTDOWN);
@@ -2508,6 +2527,7 @@ static void test_first_contact_resync_sent(void)
 	take_resyncs(0, r, 0);
 	for (uint16_t gw = 4; gw <= 7; gw++)
 		CU_ASSERT_EQUAL(d.resync_wait[gw].reason, 0);
+	CU_ASSERT_EQUAL(d.resync_wait[1].reason, 0);
 }
 
 static CU_TestInfo tests[] = {
