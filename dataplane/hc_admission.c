@@ -62,8 +62,12 @@ void hc_members_prefetch(struct hc_members *m, const uint64_t *first_key, size_t
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t user = *(const uint64_t *)(const void *)((const uint8_t *)first_key + i * stride);
 		const struct hc_pending *p = hc_pending_find(&m->pend, user);
-		if (p != NULL && p->pos1 != 0)
+		if (p == NULL)
+			continue;
+		if (p->pos1 != 0)
 			rte_prefetch0(&m->slot[p->pos1 - 1]);
+		else /* a new user: an admission adds its key (lookup, insert) */
+			hc_keyidx_prefetch(&m->users.ix, user);
 	}
 }
 
