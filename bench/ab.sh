@@ -23,23 +23,27 @@
 #
 # Prints a line per round (round=, each side's events/s and busy cycles
 # an event, ratio=) and a last line `ab ... ratio_median=` with each
-# side's median rate and the CPU model.  Exits 1 with the run's output
-# when a run prints no case= line (it failed, or measured nothing: hc-bench
-# then fails itself), 2 on a usage error.
+# side's median rate and the CPU model.  Exits 1 with the end of the
+# run's output when a run exits non-zero (hc-bench fails a case that
+# measured nothing, or another mix, after printing its line) or prints no
+# case= line with a rate; 2 on a usage error.
 set -euo pipefail
+export LC_ALL=C # (sort -g and awk read 1.023 as a number in every locale)
 
 rounds=4 case=batch64 users=1000000 reps=3 xa="" xb="" both="" eal=""
 usage() { sed -n '/^#   bench\/ab.sh/,/^#$/s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+# value OPTION ARGC: an option's value must follow it
+value() { [ "$2" -ge 2 ] || { echo "ab.sh: $1 needs a value" >&2; usage; }; }
 while [ $# -gt 0 ]; do
 	case $1 in
-	--rounds) rounds=${2:?}; shift 2 ;;
-	--case) case=${2:?}; shift 2 ;;
-	--users) users=${2:?}; shift 2 ;;
-	--reps) reps=${2:?}; shift 2 ;;
-	--a) xa=${2?}; shift 2 ;;
-	--b) xb=${2?}; shift 2 ;;
-	--both) both=${2?}; shift 2 ;;
-	--eal) eal=${2?}; shift 2 ;;
+	--rounds) value "$1" $#; rounds=$2; shift 2 ;;
+	--case) value "$1" $#; case=$2; shift 2 ;;
+	--users) value "$1" $#; users=$2; shift 2 ;;
+	--reps) value "$1" $#; reps=$2; shift 2 ;;
+	--a) value "$1" $#; xa=$2; shift 2 ;;
+	--b) value "$1" $#; xb=$2; shift 2 ;;
+	--both) value "$1" $#; both=$2; shift 2 ;;
+	--eal) value "$1" $#; eal=$2; shift 2 ;;
 	-h|--help) usage ;;
 	--*) echo "ab.sh: unknown option $1" >&2; usage ;;
 	*) break ;;
@@ -62,22 +66,28 @@ fi
 [ -n "$eal" ] || eal="-l 0,1 --no-huge -m $mem --no-pci --no-shconf --no-telemetry"
 read -r -a eal_args <<< "$eal"
 # (a file prefix of its own, unless the caller gave one)
-[[ " $eal " == *" --file-prefix "* ]] || eal_args+=(--file-prefix "hcab$$")
+[[ " $eal " == *" --file-prefix "* || " $eal " == *" --file-prefix="* ]] ||
+	eal_args+=(--file-prefix "hcab$$")
 
 # field NAME LINE: NAME's value in LINE
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<< " $2"; }
 
-# run BIN EXTRA: the case= line of one run (exits on none)
+# run BIN EXTRA: the case= line of one run, which must exit 0 and give a
+# rate (else ab.sh exits 1)
 run() {
-	local bin=$1 out line extra
+	local bin=$1 out line extra rc=0
 	read -r -a extra <<< "$both $2"
 	out=$("$bin" "${eal_args[@]}" -- --users "$users" --rooms "$rooms" \
 		--reps "$reps" --case "$case" ${stream[@]+"${stream[@]}"} \
-		${extra[@]+"${extra[@]}"} 2>&1) || true
-	line=$(grep "^case=$case " <<< "$out" | tail -1) || true
-	if [ -z "$line" ]; then
+		${extra[@]+"${extra[@]}"} 2>&1) || rc=$?
+	line=$(awk -v c="case=$case " 'index($0, c) == 1' <<< "$out" | tail -1)
+	if [ "$rc" != 0 ] || [ -z "$(field events_per_s "$line")" ]; then
 		tail -20 <<< "$out" >&2
-		echo "ab.sh: $bin printed no case=$case line" >&2
+		if [ "$rc" != 0 ]; then
+			echo "ab.sh: $bin exited $rc" >&2
+		else
+			echo "ab.sh: $bin printed no case=$case line with events_per_s" >&2
+		fi
 		exit 1
 	fi
 	echo "$line"

@@ -656,8 +656,8 @@ static void send_resync_to(struct hc_decide *d, uint16_t gw, const struct hc_pee
 static void send_resync(struct hc_decide *d, const struct hc_change *c, uint64_t now)
 {
 	uint16_t gw = c->gateway_id;
-	if (gw >= d->dp->cfg->max_gateways)
-		return;
+	if (gw >= d->dp->cfg->max_gateways || c->resync.reason == 0)
+		return; /* (reason 0 marks no wait: the workers never ask it) */
 	const struct hc_peer *to = &d->peer[gw];
 	if (to->ip_be != 0) {
 		send_resync_to(d, gw, to, c->resync.reason, c->resync.first, c->resync.last);

@@ -27,11 +27,15 @@
 #      its leaves and joins turn into no-ops, another mix) fails the
 #      event cases with a message and exit 1; the default stream, which
 #      the runs above used, fits;
-#   5. bench/ab.sh alternates two runs (hc-bench against itself, A with
-#      --no-report): a line per round with both rates > 0 and their
-#      ratio, and a last line whose medians and median ratio are those of
-#      the rounds; a B that prints no case= line fails it with exit 1 and
-#      a message naming B, an unknown option with exit 2.
+#   5. bench/ab.sh: against two stand-ins for hc-bench whose rates are
+#      known (4 rounds: A 100 200 300 400, B 110 180 390 400 events/s),
+#      exactly those rates and ratios in its round lines and the medians
+#      of an even count in its last line (a 250, b 285, ratio 1.050), the
+#      other case's line the stand-ins print ignored, A's option (--a
+#      --no-report) given to A alone; a B that exits non-zero after its
+#      line, or prints no rate, fails it (exit 1, naming B); an option
+#      without its value, or unknown, exits 2; and once with hc-bench
+#      itself, A with --no-report: two round lines with rates above 0.
 # HC_BUILD: the build directory (meson sets it).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -120,32 +124,70 @@ out=$(timeout 600 "$bench" "${eal[@]}" -- "${small[@]}" --case batch64 --stream 
 grep -q '^hc-bench: FAIL: case batch64 measured another mix: the stream of 4096 events was replayed' \
 	<<< "$out" || { echo "$out"; fail "a replayed stream: no message"; }
 # 5.
-ab=("$top/bench/ab.sh" --eal "${eal[*]}" --rounds 3 --users 1000 --reps 1 --both "--chunks 1")
-out=$(timeout 600 "${ab[@]}" --a --no-report "$bench" "$bench" 2>&1) ||
-	{ echo "$out"; fail "bench/ab.sh exited non-zero"; }
-[ "$(grep -c '^round=' <<< "$out")" = 3 ] || { echo "$out"; fail "ab.sh: not 3 round lines"; }
-last=$(grep '^ab ' <<< "$out") || { echo "$out"; fail "ab.sh: no last line"; }
-# the medians recomputed from the round lines (3 rounds: the middle one)
-mid() { grep '^round=' <<< "$out" | sed -n "s/.* $1=\([^ ]*\).*/\1/p" | sort -g | sed -n 2p; }
-for r in $(grep '^round=' <<< "$out" | tr ' ' '\n' | sed -n 's/^[ab]_events_per_s=//p'); do
-	awk -v v="$r" 'BEGIN {exit !(v + 0 > 0)}' || fail "ab.sh: a rate of $r: $out"
+ab=("$top/bench/ab.sh" --eal "${eal[*]}" --users 1000 --reps 1)
+stubs=$(mktemp -d /tmp/hc-ab-stub.XXXXXX)
+trap 'rm -rf "$stubs"' EXIT
+# stub SIDE RATES...: a stand-in for hc-bench printing the next of RATES
+# at each call ("fail": exits 1 after its line; "none": no rate); side A
+# must be given --no-report, side B must not
+stub() {
+	local side=$1 want_report=1
+	shift
+	[ "$side" = A ] && want_report=0
+	printf '%s\n' "$@" > "$stubs/$side.rates"
+	rm -f "$stubs/$side.n"
+	{
+		echo '#!/usr/bin/env bash'
+		echo 'n=$(( $(cat "$0.n" 2>/dev/null || echo 0) + 1 )); echo "$n" > "$0.n"'
+		echo 'rate=$(sed -n "${n}p" "$0.rates")'
+		echo 'report=1; for a in "$@"; do [ "$a" = --no-report ] && report=0; done'
+		echo "[ \"\$report\" = $want_report ] || { echo '$side: --no-report misrouted'; exit 3; }"
+		echo 'echo "case=batch1 events_per_s=999 cycles_per_event=1.0"'
+		echo 'case $rate in'
+		echo 'fail) echo "case=batch64 events_per_s=5 cycles_per_event=1.0"; exit 1 ;;'
+		echo 'none) echo "case=batch64 cycles_per_event=1.0" ;;'
+		echo '*) echo "case=batch64 events_per_s=$rate cycles_per_event=7.0 cpu=\"Stub CPU\" tsc_hz=1" ;;'
+		echo 'esac'
+	} > "$stubs/$side"
+	chmod +x "$stubs/$side"
+}
+stub A 100 200 300 400
+stub B 110 180 390 400
+out=$("${ab[@]}" --rounds 4 --a --no-report "$stubs/A" "$stubs/B" 2>&1) ||
+	{ echo "$out"; fail "bench/ab.sh against the stand-ins exited non-zero"; }
+want='round=1 a_events_per_s=100 a_cycles=7.0 b_events_per_s=110 b_cycles=7.0 ratio=1.100
+round=2 a_events_per_s=200 a_cycles=7.0 b_events_per_s=180 b_cycles=7.0 ratio=0.900
+round=3 a_events_per_s=300 a_cycles=7.0 b_events_per_s=390 b_cycles=7.0 ratio=1.300
+round=4 a_events_per_s=400 a_cycles=7.0 b_events_per_s=400 b_cycles=7.0 ratio=1.000
+ab case=batch64 users=1000 rounds=4 a_median=250 b_median=285 ratio_median=1.050 cpu="Stub CPU"'
+[ "$out" = "$want" ] || { echo "$out"; fail "ab.sh against the stand-ins: not the rates and medians expected"; }
+for bad in fail none; do
+	stub A 100
+	stub B "$bad"
+	rc=0
+	out=$("${ab[@]}" --rounds 1 --a --no-report "$stubs/A" "$stubs/B" 2>&1) || rc=$?
+	case $bad in
+	fail) msg="ab.sh: $stubs/B exited 1" ;;
+	none) msg="ab.sh: $stubs/B printed no case=batch64 line with events_per_s" ;;
+	esac
+	[ "$rc" = 1 ] && grep -qxF "$msg" <<< "$out" ||
+		{ echo "$out"; fail "ab.sh with a B that does '$bad': exit $rc, or not '$msg'"; }
 done
+for args in "--rounds" "--no-such $bench $bench"; do
+	rc=0
+	# shellcheck disable=SC2086
+	out=$("$top/bench/ab.sh" $args 2>&1) || rc=$?
+	[ "$rc" = 2 ] || { echo "$out"; fail "ab.sh $args: exit $rc, expected 2"; }
+done
+# with hc-bench itself
+out=$(timeout 600 "${ab[@]}" --rounds 2 --both "--chunks 1" --a --no-report "$bench" "$bench" 2>&1) ||
+	{ echo "$out"; fail "bench/ab.sh with hc-bench exited non-zero"; }
+[ "$(grep -c '^round=' <<< "$out")" = 2 ] || { echo "$out"; fail "ab.sh: not 2 round lines"; }
 while read -r line; do
-	want=$(awk -v a="$(field a_events_per_s "$line")" -v b="$(field b_events_per_s "$line")" \
-		'BEGIN {printf "%.3f", b / a}')
-	[ "$(field ratio "$line")" = "$want" ] || fail "ab.sh: ratio not b / a ($want): $line"
+	positive a_events_per_s "$line"
+	positive b_events_per_s "$line"
+	positive ratio "$line"
 done <<< "$(grep '^round=' <<< "$out")"
-[ "$(field a_median "$last")" = "$(mid a_events_per_s)" ] &&
-	[ "$(field b_median "$last")" = "$(mid b_events_per_s)" ] &&
-	[ "$(field ratio_median "$last")" = "$(mid ratio)" ] ||
-	{ echo "$out"; fail "ab.sh: the medians are not the rounds'"; }
-grep -q ' cpu="[^"]\{1,\}"' <<< "$last" || fail "ab.sh: no CPU model: $last"
-rc=0
-out=$(timeout 600 "${ab[@]}" --rounds 1 "$bench" /bin/false 2>&1) || rc=$?
-[ "$rc" = 1 ] && grep -q '^ab.sh: /bin/false printed no case=batch64 line' <<< "$out" ||
-	{ echo "$out"; fail "ab.sh with a failing B: exit $rc, or no message"; }
-rc=0
-out=$("$top/bench/ab.sh" --no-such "$bench" "$bench" 2>&1) || rc=$?
-[ "$rc" = 2 ] && grep -q 'unknown option --no-such' <<< "$out" ||
-	{ echo "$out"; fail "ab.sh --no-such: exit $rc, or no message"; }
+grep -q '^ab case=batch64 .* cpu="[^"]\{1,\}"' <<< "$out" ||
+	{ echo "$out"; fail "ab.sh: no last line with the CPU model"; }
 echo "bench-smoke: ok (every case completed with and without --rx-csum-offload --frames-cached, figures > 0)"

@@ -2506,7 +2506,7 @@ static void test_first_contact_resync_sent(void)
 	settle();
 	CU_ASSERT_EQUAL(d.resync_wait[1].reason, HC_RESYNC_RESTART);
 	CU_ASSERT_EQUAL(d.resyncs_waiting, 1);
-	uint64_t asked = d.resync_wait[1].tsc;
+	uint64_t asked = d.resync_wait[1].tsc, next_tick = d.next_tick;
 	d.next_tick = 0; /* (a tick at the next poll) */
 	hc_decide_poll(&d, asked + d.gateway_timeout_tsc - 1);
 	CU_ASSERT_EQUAL(d.resync_wait[1].reason, HC_RESYNC_RESTART);
@@ -2518,6 +2518,7 @@ static void test_first_contact_resync_sent(void)
 	CU_ASSERT_EQUAL(d.st.no_address, no_address + 3);
 	CU_ASSERT_EQUAL(take_resyncs(1, r, 4), 0);
 	CU_ASSERT_EQUAL(d.st.resyncs, resyncs + 2);
+	d.next_tick = next_tick; /* (the later tests' ticks as before) */
 	/* the gateways close: nothing of theirs is left behind */
 	heartbeat_of(5, 1, 2, 1000, HC_HB_F_SHUTDOWN);
 	heartbeat_of(6, 1, 2, 1000, HC_HB_F_SHUTDOWN);
