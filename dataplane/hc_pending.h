@@ -14,10 +14,10 @@
  * Pending users: a small hash table, user -> the user's key position
  * when they asked, and the head of their deferred ops.  It holds only
  * users whose seat request is in flight (a few hundred; at most
- * HC_PENDING_MAX, 12,288), and its entries are packed: an entry comes from a free list, the
- * last one freed first, so the entries in use stay a few KiB at the start
- * of their array, in cache, wherever their users hash; a bucket (2 bytes)
- * names the first entry of its chain.  (Entries placed by hash, as
+ * HC_PENDING_MAX, 12,288), and its entries are packed: an entry comes
+ * from a free list, the last one freed first, so the entries in use stay
+ * a few KiB at the start of their array, in cache, wherever their users
+ * hash; a bucket (2 bytes) names the first entry of its chain.  (Entries placed by hash, as
  * before, spread a few hundred users over 384 KiB: each ask, probe and
  * answer waited for a line from memory; without leases, where every JOIN
  * asks, packed entries gave 1.16x the events: docs/benchmarks.md,
