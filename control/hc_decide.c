@@ -673,6 +673,14 @@ static void send_resync(struct hc_decide *d, const struct hc_change *c, uint64_t
 				      .incarnation = hc_dp_gateway_incarnation(d->dp, gw)};
 }
 
+/* A waiting RESYNC ends: sent, or given up (counted in ctl_no_address). */
+static void resync_wait_end(struct hc_decide *d, struct hc_resync_wait *wt, int sent)
+{
+	d->st.no_address += !sent;
+	wt->reason = 0;
+	d->resyncs_waiting--;
+}
+
 /* Gateway gw's address is known: the RESYNC that waited for it, if any,
  * goes now, if the gateway is still the incarnation that was asked (a
  * restarted one sends its snapshot anyway) and it waited less than the
@@ -683,12 +691,10 @@ static void send_waiting_resync(struct hc_decide *d, uint16_t gw, uint64_t now)
 	if (likely(wt->reason == 0))
 		return;
 	uint32_t inc = hc_dp_gateway_incarnation(d->dp, gw);
-	if (inc != 0 && inc == wt->incarnation && now - wt->tsc < d->gateway_timeout_tsc)
+	int in_time = inc != 0 && inc == wt->incarnation && now - wt->tsc < d->gateway_timeout_tsc;
+	if (in_time)
 		send_resync_to(d, gw, &d->peer[gw], wt->reason, wt->first, wt->last);
-	else
-		d->st.no_address++;
-	wt->reason = 0;
-	d->resyncs_waiting--;
+	resync_wait_end(d, wt, in_time);
 }
 
 /* RESYNCs that waited the gateway timeout for an address that never
@@ -699,11 +705,8 @@ static void expire_waiting_resyncs(struct hc_decide *d, uint64_t now)
 {
 	for (uint32_t gw = 0; gw < d->dp->cfg->max_gateways && d->resyncs_waiting > 0; gw++) {
 		struct hc_resync_wait *wt = &d->resync_wait[gw];
-		if (wt->reason != 0 && now - wt->tsc >= d->gateway_timeout_tsc) {
-			wt->reason = 0;
-			d->resyncs_waiting--;
-			d->st.no_address++;
-		}
+		if (wt->reason != 0 && now - wt->tsc >= d->gateway_timeout_tsc)
+			resync_wait_end(d, wt, 0);
 	}
 }
 

@@ -93,23 +93,24 @@ void hc_pending_defer(struct hc_pending_table *t, struct hc_pending *p, const st
 /* The two walks below visit every user in flight by its bucket's chain
  * (32 KiB of buckets and the entries in use, not every entry). */
 
+/* Gateway gw's snapshot ops in one user's chain of deferred ops (head:
+ * its first node + 1) take generation 0. */
+static void age_chain(struct hc_pending_table *t, uint32_t head, uint16_t gw)
+{
+	for (uint32_t n = head - 1; head != 0 && n != UINT32_MAX; n = t->node[n].next) {
+		struct hc_op *o = &t->node[n].op;
+		if (o->gateway_id == gw && (o->op == HC_OP_SNAP_SET || o->op == HC_OP_SNAP_DROP))
+			o->gen = 0;
+	}
+}
+
 void hc_pending_age_snapshot_ops(struct hc_pending_table *t, uint16_t gw)
 {
 	if (t->n_deferred == 0)
 		return;
-	for (uint32_t b = 0; b < (1u << HC_PENDING_BITS); b++) {
-		for (uint32_t e = t->bucket[b]; e != 0; e = t->entry[e - 1].next) {
-			const struct hc_pending *p = &t->entry[e - 1];
-			if (p->head == 0)
-				continue; /* (the next entry of the chain) */
-			for (uint32_t n = p->head - 1; n != UINT32_MAX; n = t->node[n].next) {
-				struct hc_op *o = &t->node[n].op;
-				if (o->gateway_id == gw &&
-				    (o->op == HC_OP_SNAP_SET || o->op == HC_OP_SNAP_DROP))
-					o->gen = 0;
-			}
-		}
-	}
+	for (uint32_t b = 0; b < (1u << HC_PENDING_BITS); b++)
+		for (uint32_t e = t->bucket[b]; e != 0; e = t->entry[e - 1].next)
+			age_chain(t, t->entry[e - 1].head, gw);
 }
 
 void hc_pending_defer_all(struct hc_pending_table *t, struct hc_op o)
