@@ -49,6 +49,8 @@
 	X(lease_revokes, t->m.lease_revokes) X(lease_returned, t->m.lease_returned) \
 	X(gateway_cap_full, t->m.gateway_cap_full) X(snap_parked, t->m.snap_parked) \
 	X(snap_parked_now, t->m.snap_parked_now) \
+	X(pick_memo_kept, t->memo.kept) X(pick_memo_restored, t->memo.restored) \
+	X(pick_memo_evicted, t->memo.evicted) \
 	X(users, t->users) X(gateways, t->gateways_seen) \
 	X(port_ipackets, t->ports.ipackets) X(port_imissed, t->ports.imissed) \
 	X(port_ierrors, t->ports.ierrors) X(port_rx_nombuf, t->ports.rx_nombuf) \

@@ -38,6 +38,12 @@
 #include "hc_pending.h"
 #include "hc_proto.h"
 
+/* The worker's seconds: the pick scan's `now` (hc_chan.c) and the memo's. */
+static uint32_t tsc_seconds(void)
+{
+	return (uint32_t)(rte_rdtsc() / rte_get_tsc_hz());
+}
+
 int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 		    uint32_t max_rooms, int socket)
 {
@@ -85,7 +91,9 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 				      socket);
 	m->gw_parked = rte_zmalloc_socket("hc_gw_parked", HC_GATEWAY_IDS * sizeof(uint16_t), 64,
 					  socket);
-	if (hc_pending_init(&m->pend, rte_rand(), socket) != 0 || m->gw_users == NULL ||
+	m->now_s = tsc_seconds;
+	if (hc_pending_init(&m->pend, rte_rand(), socket) != 0 ||
+	    hc_pickmemo_init(&m->memo, "hc_pickmemo", socket) != 0 || m->gw_users == NULL ||
 	    m->parked == NULL || m->gw_parked == NULL ||
 	    m->snap_marked == NULL || m->snap_gen_now == NULL || m->gw_digest == NULL ||
 	    m->gw_pending == NULL || m->gw_pend_new == NULL) {
@@ -105,6 +113,7 @@ void hc_members_free(struct hc_members *m)
 	rte_free(m->ask);
 	rte_free(m->lease);
 	hc_pending_free(&m->pend);
+	hc_pickmemo_free(&m->memo);
 	rte_free(m->gw_users);
 	rte_free(m->snap_marked);
 	rte_free(m->snap_gen_now);
@@ -155,6 +164,7 @@ static inline void report(struct hc_members *m, const struct hc_op *o, uint32_t 
 static void remove_at(struct hc_members *m, int32_t at, uint64_t user, uint32_t cur)
 {
 	struct hc_op o = {.user_id = user, .gateway_id = m->slot[at].gw};
+	hc_members_leaving(m, at, user);
 	hc_members_place(m, at, user, cur, 0, 0);
 	hc_usertab_del(&m->users, user);
 	hc_members_room_add(m, cur, -1);
@@ -434,7 +444,8 @@ static inline void op_join(struct hc_members *m, struct batch *b, const struct h
 			return;
 		}
 		batch_added(b, o->user_id);
-		m->slot[at].moved = 0; /* (waiting is 0: a waiting user is never removed) */
+		/* (waiting is 0: a waiting user is never removed) */
+		m->slot[at].picked_at = hc_pickmemo_take(&m->memo, o->user_id);
 		b->dusers++;
 		b->joins++;
 	} else {
@@ -469,6 +480,7 @@ static inline void op_leave(struct hc_members *m, struct batch *b, const struct 
 		b->noops++;
 		return;
 	}
+	hc_members_leaving(m, at, o->user_id);
 	hc_members_place(m, at, o->user_id, cur, 0, 0);
 	/* the bulk lookup's entry, unless an earlier op moved it */
 	hc_usertab_del_at(&m->users, o->user_id, (uint32_t)at, entry);
@@ -520,7 +532,7 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
 			return;
 		}
 		batch_added(b, o->user_id);
-		m->slot[at].moved = 0;
+		m->slot[at].picked_at = hc_pickmemo_take(&m->memo, o->user_id);
 		m->slot[at].room = 0;
 		b->dusers++;
 	}
@@ -726,7 +738,8 @@ int hc_members_pick_ask(struct hc_members *m, uint32_t room, uint32_t to_room, u
 		return -ENOSPC;
 	m->ask[m->n_asks++] = (struct hc_pick_ask){.from_room = room, .to_room = to_room,
 		.want = (uint16_t)(k < UINT16_MAX ? k : UINT16_MAX),
-		.cooldown_s = (uint16_t)(cooldown < 255 ? cooldown : 255)}; /* (seconds mod 256) */
+		.cooldown_s = (uint16_t)(cooldown < UINT16_MAX ? cooldown : UINT16_MAX)};
+	hc_pickmemo_window(&m->memo, m->ask[m->n_asks - 1].cooldown_s);
 	return 0;
 }
 
@@ -774,11 +787,11 @@ static void pick_scan_end(struct hc_members *m)
  * on its way elsewhere.  An ask that has its users leaves the chain, so a
  * walk passes only asks that want users; one whose least cooldown the
  * user is within stops at once.  1 if picked. */
-static int pick_position(struct hc_members *m, int32_t at, uint32_t room, uint8_t now8)
+static int pick_position(struct hc_members *m, int32_t at, uint32_t room, uint32_t now)
 {
 	struct hc_slot *s = &m->slot[at];
-	/* (never moved: 255, past any cooldown, which is at most 255) */
-	uint8_t age = s->moved == 0 ? 255 : (uint8_t)(now8 - s->moved);
+	/* (never picked: past any cooldown, which is at most UINT16_MAX) */
+	uint32_t age = s->picked_at == 0 ? UINT32_MAX : now - s->picked_at;
 	uint32_t *link = &m->pick_first[room];
 	for (uint32_t k = *link; k != 0; k = *link) {
 		struct hc_pick_ask *a = &m->ask[k - 1];
@@ -793,7 +806,7 @@ static int pick_position(struct hc_members *m, int32_t at, uint32_t room, uint8_
 			             flight): a MOVE from here would find them
 			             gone, and its seat would be held for nothing */
 		hc_members_report(m, s->user_id, room, a->to_room, 0, s->gw, HC_CHG_PICK, 0);
-		s->moved = now8 != 0 ? now8 : 1;
+		s->picked_at = now != 0 ? now : 1;
 		if (++a->found == a->want) {
 			*link = a->next; /* has its users: off the chain */
 			m->asks_open--;
@@ -810,14 +823,13 @@ unsigned hc_members_pick_step(struct hc_members *m, uint32_t positions, uint32_t
 			return 0;
 		pick_scan_begin(m);
 	}
-	uint8_t now8 = (uint8_t)now;
 	unsigned picked = 0;
 	uint32_t at = m->scan_at, used = m->users.fresh; /* (positions past it: never used) */
 	uint32_t end = at < used && positions < used - at ? at + positions : used;
 	for (; at < end && m->asks_open > 0; at++) {
 		uint32_t room = m->slot[at].room; /* (0: free, or in no room) */
 		if (room != 0 && m->pick_first[room] != 0)
-			picked += pick_position(m, (int32_t)at, room, now8);
+			picked += pick_position(m, (int32_t)at, room, now);
 	}
 	m->scan_at = at;
 	if (at >= used || m->asks_open == 0)

@@ -58,6 +58,18 @@ static inline void hc_members_tell_taken(struct hc_members *m, uint64_t user, ui
 	hc_members_report(m, user, room, room, 0, old_gw, HC_CHG_SUPERSEDED, 0);
 }
 
+/* The user at `at` leaves the table (a LEAVE, a sweep, a snapshot's
+ * drop): a pick within the longest cooldown asked is remembered, so that
+ * a MOVE obeyed as LEAVE + JOIN brings the user back with its cooldown
+ * (hc_pickmemo.h; the new slot takes it back).  One branch for a user
+ * never picked. */
+static inline void hc_members_leaving(struct hc_members *m, int32_t at, uint64_t user)
+{
+	uint32_t picked = m->slot[at].picked_at;
+	if (unlikely(picked != 0))
+		hc_pickmemo_keep(&m->memo, user, picked, m->now_s());
+}
+
 /* The user at position `at` is now in `room` (0: none), from `cur`,
  * owned by gw.  The owners' membership digests follow; when the owner
  * changes (a new user, a user gone, or a user another gateway took: the

@@ -15,6 +15,7 @@
 #include "hc_dp_counters.h" /* struct hc_members_stats */
 #include "hc_op.h"
 #include "hc_pending.h"     /* struct hc_pending_table */
+#include "hc_pickmemo.h"    /* struct hc_pickmemo */
 #include "hc_usertab.h"     /* struct hc_usertab */
 
 /* A room's lease on a worker (hc_members.lease): seats, and the flag. */
@@ -35,11 +36,14 @@ struct hc_slot {
 	                    reads it here, in the line it reads anyway,
 	                    not in the table.  0 in a free slot: a waiting
 	                    user is never removed                     */
-	uint8_t spare[7]; /* unused (the rooms' user lists were here,
+	uint8_t spare[3]; /* unused (the rooms' user lists were here,
 	                     docs/architecture.md "Picks"): keeps a slot
 	                     to half a cache line                       */
+	uint32_t picked_at; /* the last pick, the worker's seconds; 0: never.
+	                     A user who leaves within a cooldown of it
+	                     keeps it in the pick memo (hc_pickmemo.h)  */
 	uint16_t gw;     /* the gateway that owns the user            */
-	uint8_t moved;   /* seconds (mod 256) of the last pick, 0: never */
+	uint8_t spare2;  /* unused                                    */
 	uint8_t mark;    /* generation of the owner's last snapshot that named
 	                    the user; 0 when the owner changes            */
 };
@@ -140,6 +144,10 @@ struct hc_members {
 	uint32_t scan_at;         /* the running scan's next position (it
 	                             ends at users.fresh: no position past
 	                             it has held a user)                 */
+	struct hc_pickmemo memo;  /* pick times of users picked and gone
+	                             within a cooldown (hc_pickmemo.h)    */
+	uint32_t (*now_s)(void);  /* the worker's seconds, as the pick
+	                             scan's `now` (tests set their own)   */
 	int time_stages;          /* 1: each batch's stages timed into cyc
 	                             (four TSC reads more a batch); 0: the
 	                             appliance's, no TSC read              */

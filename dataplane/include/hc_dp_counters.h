@@ -128,6 +128,18 @@ struct hc_port_totals {
 	uint64_t if_rx_packets, ring_drops;
 };
 
+/* The pick memo (hc_pickmemo.h): pick times of users who left within a
+ * cooldown of their pick, given back when they come back.  Relaxed
+ * stores by the worker. */
+struct hc_pickmemo_stats {
+	uint64_t kept;     /* picks remembered for a user who left        */
+	uint64_t restored; /* ... given back to the user's new slot       */
+	uint64_t evicted;  /* ... forgotten within the longest cooldown: a
+	                      full memo pushed them out, or a crowded home
+	                      of its index refused them (that user comes
+	                      back pickable at once)                     */
+};
+
 /* Everything summed over workers and ports. */
 struct hc_dp_totals {
 	uint64_t tsc;                 /* when they were collected          */
@@ -135,6 +147,7 @@ struct hc_dp_totals {
 	struct hc_members_stats m;
 	struct hc_seq_stats s;
 	struct hc_snap_stats snap;
+	struct hc_pickmemo_stats memo;
 	struct hc_port_totals ports;
 	uint64_t users;               /* sum of the workers' user counts   */
 	uint64_t gateways_seen;       /* gateways with a known incarnation */

@@ -450,13 +450,23 @@ static uint64_t balance_settled(uint64_t now)
 	return now;
 }
 
+/* The worker's clock in balance_with_stalled_worker: stopped, so that
+ * whether a pick is within the cooldown does not depend on how fast the
+ * test ran. */
+static uint32_t stopped_clock(void)
+{
+	return 5000;
+}
+
 /* Two rooms of 10 (below min 15): the plan moves one room's 10 users
  * into the other.  While the worker has not answered the picks (it is
  * stalled), no tick plans again; once it picks, the MOVEs go out and the
  * gateway's JOINs complete every directive, with admission (seat
  * requests) or without (applied joins); then the pool is settled.  The
  * first `left_first` MOVEs are obeyed as LEAVE + JOIN: the LEAVE cancels
- * the directive, its seat stays, and the JOIN takes it. */
+ * the directive, its seat stays, and the JOIN takes it; the worker's pick
+ * memo gives those users their pick time back, as the others keep
+ * theirs, so none is picked again within the cooldown. */
 static void balance_with_stalled_worker(int admission, uint64_t first_user, uint32_t ra,
 					uint32_t rb, unsigned left_first)
 {
@@ -471,6 +481,9 @@ static void balance_with_stalled_worker(int admission, uint64_t first_user, uint
 	static struct hc_move mv[64];
 	uint32_t lease_seats = pol.lease_seats;
 	pol.lease_seats = 0; /* leased rooms sit a plan out: not this test's */
+	uint32_t (*clock_was)(void) = w->members.now_s;
+	w->members.now_s = stopped_clock;
+	CU_ASSERT_FATAL(pol.cooldown_ms >= 1000);
 	w->members.admission = 1;
 	uint64_t now = balance_settled(0);
 	w->members.admission = admission;
@@ -482,6 +495,7 @@ static void balance_with_stalled_worker(int admission, uint64_t first_user, uint
 
 	uint64_t planned = d.st.planned, waited = d.st.ticks_waited, done = d.dirs.st.done;
 	uint64_t cancelled = d.dirs.st.cancelled, taken = d.dirs.st.seats_taken;
+	uint64_t kept = w->members.memo.st.kept, restored = w->members.memo.st.restored;
 	now = tick();                            /* plans: 10 picks asked */
 	CU_ASSERT_EQUAL(d.st.planned, planned + 10);
 	CU_ASSERT_EQUAL(d.picks_in_flight, 1);
@@ -534,6 +548,17 @@ static void balance_with_stalled_worker(int admission, uint64_t first_user, uint
 	}
 	CU_ASSERT_EQUAL(d.dirs.st.done, done + 10 - left_first);
 	CU_ASSERT_EQUAL(d.dirs.st.seats_taken, taken + 10);
+	CU_ASSERT_EQUAL(w->members.memo.st.kept, kept + left_first);
+	CU_ASSERT_EQUAL(w->members.memo.st.restored, restored + left_first);
+	for (unsigned i = 0; i < 20; i++) {
+		/* the ten moved carry the pick's time, however they obeyed */
+		int32_t at = hc_usertab_lookup(&w->members.users, first_user + i);
+		int moved = 0;
+		for (unsigned k = 0; k < n; k++)
+			moved |= users[k] == first_user + i;
+		CU_ASSERT_FATAL(at >= 0);
+		CU_ASSERT_EQUAL(w->members.slot[at].picked_at, moved ? 5000u : 0u);
+	}
 	CU_ASSERT_EQUAL(hc_directives_in_flight(&d.dirs), 0);
 	CU_ASSERT_EQUAL(d.book.room[to].users, 20);
 	CU_ASSERT_EQUAL(d.book.room[to].reserved, 0);
@@ -556,6 +581,7 @@ static void balance_with_stalled_worker(int admission, uint64_t first_user, uint
 	w->members.admission = 1;
 	ev_pool = 0;
 	pol.lease_seats = lease_seats;
+	w->members.now_s = clock_was;
 }
 
 static void test_stalled_worker(void)

@@ -9,6 +9,7 @@
 
 #include "hc_members.h"
 #include "hc_pending.h"
+#include "hc_pickmemo.h"
 #include "hc_proto.h"
 #include "hc_unit.h"
 
@@ -323,6 +324,138 @@ static void test_pick(void)
 	CU_ASSERT_EQUAL(m.room_users[5], 19);
 	CU_ASSERT_EQUAL(m.room_users[6], 10);
 	hc_members_free(&m);
+}
+
+/* The members' clock (hc_members.now_s), set by the tests below. */
+static uint32_t clock_now;
+static uint32_t test_clock(void)
+{
+	return clock_now;
+}
+
+/* Is user u among picks[0 .. n)? */
+static int picked_among(const struct pick *picks, unsigned n, uint64_t u)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (picks[i].user_id == u)
+			return 1;
+	return 0;
+}
+
+/* A gateway may obey a MOVE as LEAVE + JOIN (docs/architecture.md,
+ * "Directives"): the user's slot is freed and a new one taken, and the
+ * user must still not be picked again within the cooldown (the pick
+ * memo, hc_pickmemo.h).  With admission off (the JOIN applied at once)
+ * and on (the slot made by the seat's answer). */
+static void test_pick_cooldown_survives_leave_join(void)
+{
+	struct pick picks[64];
+	for (int admission = 0; admission <= 1; admission++) {
+		CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_memo", 4096, 128, 0), 0);
+		m.now_s = test_clock;
+		for (uint64_t u = 1; u <= 20; u++) {
+			struct hc_op o = {.user_id = u, .room_id = 5, .op = HC_OP_JOIN,
+					  .gateway_id = 7};
+			hc_members_apply(&m, &o, 1);
+		}
+		m.admission = admission;
+		CU_ASSERT_EQUAL_FATAL(pick_now(5, 4, 1000, 30, 4096, picks), 4);
+		struct pick moved[4];
+		memcpy(moved, picks, sizeof(moved));
+		/* the four obey as LEAVE + JOIN into 99; user 17, never
+		 * picked (the scan goes in position order: users 1 to 4),
+		 * does the same */
+		CU_ASSERT_FALSE_FATAL(picked_among(moved, 4, 17));
+		clock_now = 1002;
+		for (unsigned i = 0; i <= 4; i++) {
+			uint64_t u = i < 4 ? moved[i].user_id : 17;
+			struct hc_op ops[2] = {
+				{.user_id = u, .room_id = 5, .op = HC_OP_LEAVE, .gateway_id = 7},
+				{.user_id = u, .room_id = 99, .op = HC_OP_JOIN, .gateway_id = 7}};
+			hc_members_apply(&m, ops, 2);
+			if (admission) {
+				CU_ASSERT_EQUAL(hc_members_room_of(&m, u), 0); /* waits for its seat */
+				hc_members_decide(&m, u, 99, 1, 7);
+			}
+			CU_ASSERT_EQUAL_FATAL(hc_members_room_of(&m, u), 99);
+		}
+		CU_ASSERT_EQUAL(m.memo.st.kept, 4);
+		CU_ASSERT_EQUAL(m.memo.st.restored, 4);
+		CU_ASSERT_EQUAL(m.memo.ix.count, 0);
+		CU_ASSERT_EQUAL(m.room_users[99], 5);
+		/* within the cooldown: only the one never picked */
+		unsigned n = pick_now(99, 64, 1010, 30, 4096, picks);
+		CU_ASSERT_EQUAL(n, 1);
+		for (unsigned i = 0; i < n; i++)
+			CU_ASSERT_FALSE(picked_among(moved, 4, picks[i].user_id));
+		/* after it (30 s from their pick at 1000), all five */
+		CU_ASSERT_EQUAL(pick_now(99, 64, 1030, 30, 4096, picks), 4);
+		/* a pick is remembered only within the longest cooldown asked:
+		 * one left 30 s after its pick at 1030 comes back pickable */
+		clock_now = 1060;
+		struct hc_op ops[2] = {
+			{.user_id = picks[0].user_id, .room_id = 99, .op = HC_OP_LEAVE, .gateway_id = 7},
+			{.user_id = picks[0].user_id, .room_id = 98, .op = HC_OP_JOIN, .gateway_id = 7}};
+		hc_members_apply(&m, ops, 2);
+		if (admission)
+			hc_members_decide(&m, picks[0].user_id, 98, 1, 7);
+		CU_ASSERT_EQUAL(m.memo.st.kept, 4);
+		CU_ASSERT_EQUAL(pick_now(98, 64, 1061, 30, 4096, picks), 1);
+		/* pick times are whole seconds, not seconds mod 256: picked
+		 * at 1061, the user is too soon again 256 s later only if the
+		 * cooldown says so */
+		CU_ASSERT_EQUAL(pick_now(98, 64, 1061 + 256 + 5, 30, 4096, picks), 1);
+		m.admission = 0;
+		hc_members_free(&m);
+	}
+}
+
+/* The memo itself: records past the window are not kept, a full ring
+ * pushes out its oldest (counted), taken records leave first uncounted,
+ * and a user kept twice has one record. */
+static void test_pickmemo_ring(void)
+{
+	struct hc_pickmemo p;
+	CU_ASSERT_EQUAL_FATAL(hc_pickmemo_init(&p, "t_pickmemo", 0), 0);
+	hc_pickmemo_keep(&p, 1, 100, 101);
+	CU_ASSERT_EQUAL(p.st.kept, 0); /* no cooldown asked yet: window 0 */
+	hc_pickmemo_window(&p, 60);
+	hc_pickmemo_window(&p, 10); /* (the longest stays) */
+	CU_ASSERT_EQUAL(p.window_s, 60);
+	hc_pickmemo_keep(&p, 1, 100, 160); /* 60 s after: past every cooldown */
+	CU_ASSERT_EQUAL(p.st.kept, 0);
+	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 1), 0);
+	for (uint64_t u = 1; u <= HC_PICKMEMO_KEPT; u++)
+		hc_pickmemo_keep(&p, u, 100 + (uint32_t)(u % 7), 120);
+	CU_ASSERT_EQUAL(p.st.kept, HC_PICKMEMO_KEPT);
+	CU_ASSERT_EQUAL(p.ix.count, HC_PICKMEMO_KEPT);
+	hc_pickmemo_keep(&p, 5, 119, 121); /* kept again: one record, the newer */
+	CU_ASSERT_EQUAL(p.ix.count, HC_PICKMEMO_KEPT);
+	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 5), 119);
+	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 5), 0); /* taken: forgotten */
+	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 1), 101);
+	/* users 1 and 5 are taken: the first new record fits where user
+	 * 1's was (the head, taken, leaves uncounted); the ring is full
+	 * again, and the next two push out the oldest live records, users
+	 * 2 and 3 (user 5's taken record is further in) */
+	hc_pickmemo_keep(&p, 1000001, 110, 121);
+	CU_ASSERT_EQUAL(p.st.evicted, 0);
+	hc_pickmemo_keep(&p, 1000002, 110, 121);
+	hc_pickmemo_keep(&p, 1000003, 110, 121);
+	CU_ASSERT_EQUAL(p.st.evicted, 2);
+	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 2), 0);
+	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 3), 0);
+	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 4), 104);
+	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 1000003), 110);
+	/* a minute on, the head's records are past the window: they go at
+	 * the next keep, uncounted */
+	uint64_t evicted = p.st.evicted;
+	hc_pickmemo_keep(&p, 77, 200, 201);
+	CU_ASSERT_EQUAL(p.st.evicted, evicted);
+	CU_ASSERT_EQUAL(p.ix.count, 1);
+	CU_ASSERT_EQUAL(p.tail - p.head, 1);
+	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 77), 200);
+	hc_pickmemo_free(&p);
 }
 
 /* The pick scan's changes, run `steps` steps (0: to its end). */
@@ -1294,6 +1427,9 @@ static CU_TestInfo tests[] = {
 	{"a snapshot's new members judged after its sweep", test_snapshot_judged_after_sweep},
 	{"random ops vs reference model", test_against_reference},
 	{"pick k users of a room", test_pick},
+	{"a MOVE obeyed as LEAVE + JOIN keeps the user's cooldown",
+	 test_pick_cooldown_survives_leave_join},
+	{"the pick memo: window, full ring, taken records", test_pickmemo_ring},
 	{"the pick scan: asks in order, waiting, ended early, bounded", test_pick_scan},
 	{"reconnect through another gateway", test_reconnect_elsewhere},
 	{"sessions order a user's connections across gateways", test_sessions},
