@@ -390,6 +390,7 @@ struct sample {
 static struct rte_ring *staging; /* frames built before a window starts */
 static int callgrind;            /* --callgrind: one dump per chunk */
 static int stages;               /* --stages: the apply's stages timed */
+static uint32_t pick_memo;       /* --pick-memo: records kept throughout */
 
 /* --callgrind: the timed part of a chunk starts (stats zeroed) or ends
  * (dumped, named after the case and chunk). */
@@ -881,6 +882,8 @@ static void usage(FILE *f)
 		"                 a NIC's DMA leaves them; x86 only)\n"
 		"  --chunks N     chunks of 8,192 datagrams per window (0: 8 or 32)\n"
 		"  --callgrind    one callgrind dump per chunk's timed part (under valgrind)\n"
+		"  --pick-memo N  the worker's pick memo holds N users picked and gone\n"
+		"                 (0..4096), as while the balancer moves users [0]\n"
 		"  --stages       the worker's apply timed by stage (lookup, prefetch,\n"
 		"                 ops; stage_* on the case line, cycles an event; four\n"
 		"                 TSC reads a batch more)\n"
@@ -914,7 +917,8 @@ int main(int argc, char **argv)
 		{"stream", 1, 0, 'S'}, {"no-report", 0, 0, 'R'}, {"auth", 0, 0, 'A'},
 		{"chunks", 1, 0, 'C'}, {"callgrind", 0, 0, 'G'}, {"lease-seats", 1, 0, 'L'},
 		{"rx-csum-offload", 0, 0, 'O'}, {"frames-cached", 0, 0, 'F'},
-		{"burst", 1, 0, 'B'}, {"stages", 0, 0, 'T'}, {0, 0, 0, 0}};
+		{"burst", 1, 0, 'B'}, {"stages", 0, 0, 'T'}, {"pick-memo", 1, 0, 'P'},
+		{0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -934,6 +938,10 @@ int main(int argc, char **argv)
 		case 'F': frames_cached = 1; break;
 		case 'L': lease_seats = (uint32_t)hc_cli_u64("hc-bench", "lease-seats", optarg, 0, 4096); break;
 		case 'B': burst = (uint32_t)hc_cli_u64("hc-bench", "burst", optarg, 1, 256); break;
+		case 'P':
+			pick_memo = (uint32_t)hc_cli_u64("hc-bench", "pick-memo", optarg, 0,
+							 HC_PICKMEMO_KEPT);
+			break;
 		default: hc_cli_unknown("hc-bench");
 		}
 	}
@@ -1048,6 +1056,20 @@ int main(int argc, char **argv)
 	pool = dp.pool;
 	struct hc_worker *w = dp.workers[0];
 	w->members.time_stages = stages; /* (before the worker runs a batch) */
+	/* --pick-memo: the worker's memo holds that many users picked and
+	 * gone (none of the stream's), within a cooldown of 65,535 s, as
+	 * while the balancer moves users: every new user's slot looks
+	 * there (hc_pickmemo.h) */
+	uint32_t now_s = (uint32_t)(rte_rdtsc() / rte_get_tsc_hz());
+	if (pick_memo > 0)
+		hc_pickmemo_window(&w->members.memo, UINT16_MAX, now_s);
+	for (uint32_t i = 0; i < pick_memo; i++)
+		hc_pickmemo_keep(&w->members.memo, hc_gen_user_id(users + 1 + i), now_s, now_s);
+	if (w->members.memo.ix.count != pick_memo) {
+		fprintf(stderr, "hc-bench: the pick memo holds %u records, not %u\n",
+			w->members.memo.ix.count, pick_memo);
+		return 1;
+	}
 	bench_dp = &dp;
 	changes = w->to_ctl_changes;
 	decisions = w->from_ctl_decisions;
@@ -1132,14 +1154,16 @@ int main(int argc, char **argv)
 		printf("case=%s events_per_datagram=%u users=%u rooms=%u reps=%d report=%d auth=%d "
 		       "rx_csum=%s frames=%s lease_seats=%u leased_share=%.2f events_per_s=%.0f "
 		       "datagrams_per_s=%.0f cycles_per_event=%.1f wall_cycles_per_event=%.1f "
-		       "worker_busy=%.2f xcore_rtt_ns=%.0f ctl_waits=%" PRIu64 " burst=%u%s%s\n",
+		       "worker_busy=%.2f xcore_rtt_ns=%.0f ctl_waits=%" PRIu64 " burst=%u "
+		       "pick_memo=%u%s%s\n",
 		       batch_cases[ci].name, batch_cases[ci].k, users, rooms, reps, report, auth,
 		       rx_csum_offload ? "offload" : "software", frames_label(),
 		       report ? lease_seats : 0,
 		       leased + asked ? (double)leased / (double)(leased + asked) : 0.0, med,
 		       hc_median(dps, reps), hc_median(bcpe, reps), hc_median(wcpe, reps),
 		       hc_median(share, reps), rtt_start, w->st.ctl_waits - waits0, cfg.burst,
-		       staged, hc_bench_host(rte_get_tsc_hz()));
+		       __atomic_load_n(&w->members.memo.ix.count, __ATOMIC_RELAXED), staged,
+		       hc_bench_host(rte_get_tsc_hz()));
 		hc_bench_require(batch_cases[ci].name, med > 0, "0 events/s");
 		hc_bench_require_fresh(batch_cases[ci].name, wraps0, hc_gen_wraps, hc_gen_stream_len);
 	}

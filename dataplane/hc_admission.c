@@ -42,7 +42,7 @@ static void seat(struct hc_members *m, int32_t at, uint64_t user_id, uint64_t se
 			hc_members_report(m, user_id, 0, room, 0, gw, HC_CHG_FULL, 0);
 			return;
 		}
-		m->slot[at].picked_at = hc_pickmemo_take(&m->memo, user_id);
+		m->slot[at].picked_at = hc_pickmemo_take(&m->memo, user_id, m->now_s);
 		HC_RELAXED_ADD(&m->n_users, 1);
 		if (!restated)
 			HC_RELAXED_ADD(&m->st.joins, 1);

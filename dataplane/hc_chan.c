@@ -72,10 +72,9 @@ static int ask_pick(struct hc_worker *w, const struct hc_decision *d)
  * of slots read in order), its picks and the asks it ended told. */
 static void pick_step(struct hc_worker *w)
 {
-	uint32_t now = w->members.now_s(); /* (the pick memo's clock too) */
 	w->members.changes = w->chg_buf;
 	w->members.n_changes = 0;
-	unsigned n = hc_members_pick_step(&w->members, HC_PICK_SCAN_STEP, now);
+	unsigned n = hc_members_pick_step(&w->members, HC_PICK_SCAN_STEP);
 	HC_RELAXED_ADD(&w->st.picked, n);
 	hc_chan_push_changes(w);
 }

@@ -38,12 +38,6 @@
 #include "hc_pending.h"
 #include "hc_proto.h"
 
-/* The worker's seconds: the pick scan's `now` (hc_chan.c) and the memo's. */
-static uint32_t tsc_seconds(void)
-{
-	return (uint32_t)(rte_rdtsc() / rte_get_tsc_hz());
-}
-
 int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 		    uint32_t max_rooms, int socket)
 {
@@ -91,7 +85,6 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 				      socket);
 	m->gw_parked = rte_zmalloc_socket("hc_gw_parked", HC_GATEWAY_IDS * sizeof(uint16_t), 64,
 					  socket);
-	m->now_s = tsc_seconds;
 	if (hc_pending_init(&m->pend, rte_rand(), socket) != 0 ||
 	    hc_pickmemo_init(&m->memo, "hc_pickmemo", socket) != 0 || m->gw_users == NULL ||
 	    m->parked == NULL || m->gw_parked == NULL ||
@@ -445,7 +438,7 @@ static inline void op_join(struct hc_members *m, struct batch *b, const struct h
 		}
 		batch_added(b, o->user_id);
 		/* (waiting is 0: a waiting user is never removed) */
-		m->slot[at].picked_at = hc_pickmemo_take(&m->memo, o->user_id);
+		m->slot[at].picked_at = hc_pickmemo_take(&m->memo, o->user_id, m->now_s);
 		b->dusers++;
 		b->joins++;
 	} else {
@@ -532,7 +525,7 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
 			return;
 		}
 		batch_added(b, o->user_id);
-		m->slot[at].picked_at = hc_pickmemo_take(&m->memo, o->user_id);
+		m->slot[at].picked_at = hc_pickmemo_take(&m->memo, o->user_id, m->now_s);
 		m->slot[at].room = 0;
 		b->dusers++;
 	}
@@ -739,7 +732,7 @@ int hc_members_pick_ask(struct hc_members *m, uint32_t room, uint32_t to_room, u
 	m->ask[m->n_asks++] = (struct hc_pick_ask){.from_room = room, .to_room = to_room,
 		.want = (uint16_t)(k < UINT16_MAX ? k : UINT16_MAX),
 		.cooldown_s = (uint16_t)(cooldown < UINT16_MAX ? cooldown : UINT16_MAX)};
-	hc_pickmemo_window(&m->memo, m->ask[m->n_asks - 1].cooldown_s);
+	hc_pickmemo_window(&m->memo, m->ask[m->n_asks - 1].cooldown_s, m->now_s);
 	return 0;
 }
 
@@ -816,8 +809,20 @@ static int pick_position(struct hc_members *m, int32_t at, uint32_t room, uint32
 	return 0;
 }
 
-unsigned hc_members_pick_step(struct hc_members *m, uint32_t positions, uint32_t now)
+/* Records of the pick memo a timer tick expires at most (10,000 ticks a
+ * second: the whole ring in under a second). */
+#define TICK_EXPIRES 4
+
+void hc_members_tick(struct hc_members *m, uint32_t now)
 {
+	m->now_s = now;
+	if (unlikely(m->memo.head != m->memo.tail))
+		hc_pickmemo_expire(&m->memo, now, TICK_EXPIRES);
+}
+
+unsigned hc_members_pick_step(struct hc_members *m, uint32_t positions)
+{
+	uint32_t now = m->now_s;
 	if (m->n_active == 0) {
 		if (m->n_asks == 0)
 			return 0;

@@ -20,7 +20,7 @@
  * Memory: the compact user table (hc_usertab.h: 5 B a user) maps a user
  * to a stable position; slot[position] (32 B) holds the user id, session,
  * room, whether its seat request is in flight, its gateway, its last
- * pick and snapshot mark (7 bytes spare), so a move never touches the
+ * pick and snapshot mark (4 bytes spare), so a move never touches the
  * index: 37 B a user.  No room lists its users:
  * picks are answered by a scan of the slots (hc_members_pick_step).
  * Rooms are dense ids in [1, max_rooms) with one uint32_t counter each.
@@ -96,8 +96,8 @@ static inline int hc_members_scanning(const struct hc_members *m)
 }
 
 /*
- * One step of the pick scan: up to `positions` slots, `now` in seconds
- * (any clock; the slot keeps it mod 256).  Each user picked is reported
+ * One step of the pick scan: up to `positions` slots, at m->now_s (the
+ * worker's seconds, hc_members_tick).  Each user picked is reported
  * (HC_CHG_PICK: from_room -> to_room, its gateway) and marked; when the
  * scan has seen every slot, or every ask has its users, each ask is
  * reported done (HC_CHG_PICK_END, user_id: how many it got) and the
@@ -105,7 +105,14 @@ static inline int hc_members_scanning(const struct hc_members *m)
  * flight are left (a MOVE would find them gone).  Returns the users
  * picked.  Reports go to m->changes (the caller's to empty).
  */
-unsigned hc_members_pick_step(struct hc_members *m, uint32_t positions, uint32_t now);
+unsigned hc_members_pick_step(struct hc_members *m, uint32_t positions);
+
+/*
+ * The worker's timers: now, in whole seconds of its clock (the TSC's,
+ * from 1), becomes m->now_s, and a few records of the pick memo whose
+ * time has passed leave it (hc_pickmemo.h).
+ */
+void hc_members_tick(struct hc_members *m, uint32_t now);
 
 /* Warm the cache for n users (keys `stride` bytes apart) about to be
  * decided: one bulk lookup prefetches their buckets. */

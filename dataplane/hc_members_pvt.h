@@ -59,15 +59,15 @@ static inline void hc_members_tell_taken(struct hc_members *m, uint64_t user, ui
 }
 
 /* The user at `at` leaves the table (a LEAVE, a sweep, a snapshot's
- * drop): a pick within the longest cooldown asked is remembered, so that
- * a MOVE obeyed as LEAVE + JOIN brings the user back with its cooldown
- * (hc_pickmemo.h; the new slot takes it back).  One branch for a user
- * never picked. */
+ * drop): a pick within the longest cooldown asked lately is remembered,
+ * so that a MOVE obeyed as LEAVE + JOIN brings the user back with its
+ * cooldown (hc_pickmemo.h; the new slot takes it back).  A branch for a
+ * user never picked, two for one picked long ago. */
 static inline void hc_members_leaving(struct hc_members *m, int32_t at, uint64_t user)
 {
 	uint32_t picked = m->slot[at].picked_at;
-	if (unlikely(picked != 0))
-		hc_pickmemo_keep(&m->memo, user, picked, m->now_s());
+	if (unlikely(picked != 0) && hc_pickmemo_within(&m->memo, picked, m->now_s))
+		hc_pickmemo_keep(&m->memo, user, picked, m->now_s);
 }
 
 /* The user at position `at` is now in `room` (0: none), from `cur`,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_pickmemo.c - pick times of users picked and gone (see hc_pickmemo.h).
- * Worker only; never on the path of a user never picked.
+ * Worker only.
  */
 #include "hc_pickmemo.h"
 
@@ -14,15 +14,22 @@
 /* Counters other lcores read: relaxed stores (one writer). */
 #define COUNT(c) __atomic_store_n(&(c), (c) + 1, __ATOMIC_RELAXED)
 
+/* Records a keep expires at most before its own (the worker's timers do
+ * the rest): a keep's time stays bounded whatever the ring holds. */
+#define KEEP_EXPIRES 8
+
 _Static_assert((HC_PICKMEMO_KEPT & (HC_PICKMEMO_KEPT - 1)) == 0, "a power of two");
+_Static_assert((HC_PICKMEMO_CELLS & (HC_PICKMEMO_CELLS - 1)) == 0, "a power of two");
 
 int hc_pickmemo_init(struct hc_pickmemo *p, const char *name, int socket)
 {
 	memset(p, 0, sizeof(*p));
 	p->rec = rte_zmalloc_socket(name, sizeof(*p->rec) * HC_PICKMEMO_KEPT,
 				    RTE_CACHE_LINE_SIZE, socket);
-	/* (the seed: gateways choose user ids, hc_keyidx.h) */
-	if (p->rec == NULL || hc_keyidx_init(&p->ix, name, HC_PICKMEMO_KEPT, p->rec,
+	p->filter = rte_zmalloc_socket(name, HC_PICKMEMO_CELLS, RTE_CACHE_LINE_SIZE, socket);
+	/* (the seeds: gateways choose user ids, hc_keyidx.h) */
+	p->filter_seed = rte_rand();
+	if (p->rec == NULL || p->filter == NULL || hc_keyidx_init(&p->ix, name, HC_PICKMEMO_KEPT, p->rec,
 					     sizeof(*p->rec), HC_KEYIDX_SPARSE, rte_rand(),
 					     socket) != 0) {
 		hc_pickmemo_free(p);
@@ -35,7 +42,16 @@ void hc_pickmemo_free(struct hc_pickmemo *p)
 {
 	hc_keyidx_free(&p->ix);
 	rte_free(p->rec);
+	rte_free(p->filter);
 	memset(p, 0, sizeof(*p));
+}
+
+void hc_pickmemo_window(struct hc_pickmemo *p, uint32_t cooldown_s, uint32_t now)
+{
+	if (cooldown_s >= p->window_s || now - p->window_at >= p->window_s) {
+		p->window_s = cooldown_s;
+		p->window_at = now;
+	}
 }
 
 static inline struct hc_pickmemo_rec *at(struct hc_pickmemo *p, uint32_t n)
@@ -43,55 +59,76 @@ static inline struct hc_pickmemo_rec *at(struct hc_pickmemo *p, uint32_t n)
 	return &p->rec[n & (HC_PICKMEMO_KEPT - 1)];
 }
 
+/* Record r leaves the index (it stays in the ring, dead, until its slot
+ * leaves the ring's head or tail). */
+static void forget(struct hc_pickmemo *p, struct hc_pickmemo_rec *r)
+{
+	hc_keyidx_del(&p->ix, r->user_id);
+	r->picked_at = 0;
+	uint8_t *cell = &p->filter[hc_pickmemo_cell(p, r->user_id)];
+	if (*cell != UINT8_MAX) /* (255 sticks) */
+		(*cell)--;
+}
+
 /* The oldest record leaves the ring (and the index, if still in it). */
 static void pop_head(struct hc_pickmemo *p, uint32_t now)
 {
 	struct hc_pickmemo_rec *r = at(p, p->head++);
-	if (r->live) {
-		hc_keyidx_del(&p->ix, r->user_id);
-		r->live = 0;
-		if (now - r->picked_at < p->window_s)
+	if (r->picked_at != 0) {
+		if (hc_pickmemo_within(p, r->picked_at, now))
 			COUNT(p->st.evicted);
+		forget(p, r);
+	}
+}
+
+void hc_pickmemo_expire(struct hc_pickmemo *p, uint32_t now, unsigned budget)
+{
+	for (; budget > 0 && p->head != p->tail; budget--) {
+		const struct hc_pickmemo_rec *r = at(p, p->head);
+		if (r->picked_at != 0 && now - r->left_at < p->window_s)
+			return; /* the oldest is still of use: so are the rest */
+		pop_head(p, now);
 	}
 }
 
 void hc_pickmemo_keep(struct hc_pickmemo *p, uint64_t user_id, uint32_t picked_at,
 		      uint32_t now)
 {
-	/* the head's records taken, or past the window, go first */
-	while (p->head != p->tail &&
-	       (!at(p, p->head)->live || now - at(p, p->head)->picked_at >= p->window_s))
-		pop_head(p, now);
-	if (now - picked_at >= p->window_s)
-		return; /* past every cooldown asked: nothing to keep */
+	hc_pickmemo_expire(p, now, KEEP_EXPIRES);
 	int32_t had = hc_keyidx_lookup(&p->ix, user_id);
-	if (had >= 0) {
-		/* (kept before and never taken: its return came by a path
-		 * that starts no slot; the newer pick time wins) */
-		p->rec[had].picked_at = picked_at;
-		return;
-	}
+	if (had >= 0) /* (kept before and never taken back: its return came
+	                 by no new slot; the new record replaces it) */
+		forget(p, &p->rec[had]);
 	if (p->tail - p->head == HC_PICKMEMO_KEPT)
 		pop_head(p, now); /* full: the oldest goes */
-	uint32_t slot = p->tail & (HC_PICKMEMO_KEPT - 1);
-	p->rec[slot] = (struct hc_pickmemo_rec){.user_id = user_id, .picked_at = picked_at};
-	if (hc_keyidx_insert(&p->ix, user_id, slot) != 0) {
+	struct hc_pickmemo_rec *r = at(p, p->tail);
+	*r = (struct hc_pickmemo_rec){.user_id = user_id, .left_at = now};
+	if (hc_keyidx_insert(&p->ix, user_id, p->tail & (HC_PICKMEMO_KEPT - 1)) != 0) {
 		COUNT(p->st.evicted); /* (a crowded home: not kept, counted lost) */
 		return;
 	}
-	p->rec[slot].live = 1;
+	r->picked_at = picked_at;
 	p->tail++;
+	uint8_t *cell = &p->filter[hc_pickmemo_cell(p, user_id)];
+	if (*cell != UINT8_MAX)
+		(*cell)++;
 	COUNT(p->st.kept);
 }
 
-uint32_t hc_pickmemo_take_slow(struct hc_pickmemo *p, uint64_t user_id)
+uint32_t hc_pickmemo_take_slow(struct hc_pickmemo *p, uint64_t user_id, uint32_t now)
 {
 	int32_t slot = hc_keyidx_lookup(&p->ix, user_id);
 	if (slot < 0)
 		return 0;
 	struct hc_pickmemo_rec *r = &p->rec[slot];
-	hc_keyidx_del(&p->ix, user_id);
-	r->live = 0; /* (its ring slot goes when the head passes it) */
+	uint32_t picked_at = r->picked_at;
+	forget(p, r);
+	/* the newest records, taken, leave the ring at once: a user going
+	 * round LEAVE + JOIN does not fill it with dead records */
+	while (p->tail != p->head && at(p, p->tail - 1)->picked_at == 0)
+		p->tail--;
+	if (!hc_pickmemo_within(p, picked_at, now))
+		return 0; /* past the window: as if never kept */
 	COUNT(p->st.restored);
-	return r->picked_at;
+	return picked_at;
 }

@@ -9,17 +9,27 @@
  * obey a MOVE as LEAVE + JOIN (docs/architecture.md, "Directives"): the
  * LEAVE frees the slot, the JOIN takes a fresh one, and without this
  * memo the user could be picked again at once, however long the
- * cooldown.  One writer (the worker); nothing here is on the path of a
- * user never picked.
+ * cooldown.  One writer (the worker).
  *
- * A FIFO ring of HC_PICKMEMO_KEPT records (user, pick time), indexed by
- * user (hc_keyidx, sparse: the ring slot is the position).  A record is
- * kept only while its pick is within `window_s` (the longest cooldown
- * asked of this worker); a full ring pushes out its oldest record
- * (counted in `evicted` when it was still within the window: that user
- * comes back with no cooldown, as before the memo).  A record taken
- * (its user came back) leaves the index at once and its ring slot when
- * the head passes it.  Memory is fixed at start: ~160 KiB.
+ * A FIFO ring of HC_PICKMEMO_KEPT records (user, pick time, leave time)
+ * in the order the users left, indexed by user (hc_keyidx, sparse: the
+ * ring slot is the position).  A record is made only while its pick is
+ * within `window_s` (the longest cooldown asked lately); it leaves the
+ * ring's head once `window_s` has passed since its user left (by then
+ * its pick is past the window too), a few records at each keep and at
+ * each of the worker's timer ticks (hc_pickmemo_expire); a full ring
+ * pushes out its oldest (counted in `evicted` when its pick was still
+ * within the window: that user comes back with no cooldown, as before
+ * the memo).  A record taken (its user came back) leaves the index at
+ * once, and the ring too when it was the newest (a MOVE obeyed as
+ * LEAVE + JOIN takes back the record its LEAVE just made), else when
+ * the head passes it.  A filter of counts per cell (16,384 cells of a
+ * byte, keyed by a seeded hash) answers most users' "surely not here"
+ * with one read, so a new user's slot costs one branch with the memo
+ * empty and about one cached read while it holds records (it cost 4 %
+ * of the events with 1,000 records and no filter: docs/benchmarks.md,
+ * "The pick memo").  Memory is fixed at start: 112 KiB (64 of records,
+ * 32 of index, 16 of filter).
  */
 #ifndef HC_PICKMEMO_H
 #define HC_PICKMEMO_H
@@ -30,21 +40,28 @@
 #include "hc_keyidx.h"
 
 /* Records kept at most (a power of two): users picked and gone within a
- * cooldown at once.  A MOVE obeyed as LEAVE + JOIN holds its record for
- * the moment between the two. */
+ * cooldown at once. */
 #define HC_PICKMEMO_KEPT 4096u
+/* Cells of the filter (a power of two): a cell counts the records whose
+ * users hash there, up to 255, where it sticks (never counted down: it
+ * only costs lookups). */
+#define HC_PICKMEMO_CELLS 16384u
 
 struct hc_pickmemo_rec {
 	uint64_t user_id;   /* the key (hc_keyidx: a record's first 8 bytes) */
-	uint32_t picked_at; /* the user's last pick, the worker's seconds   */
-	uint32_t live;      /* 1: in the index; 0: taken, or never indexed  */
+	uint32_t picked_at; /* the user's last pick, the worker's seconds;
+	                       0: taken or pushed out (not in the index)   */
+	uint32_t left_at;   /* when the user left                          */
 };
 
 struct hc_pickmemo {
 	struct hc_keyidx ix;          /* user -> ring slot               */
 	struct hc_pickmemo_rec *rec;  /* [HC_PICKMEMO_KEPT], a FIFO ring  */
 	uint32_t head, tail;          /* free-running; slot = n % KEPT  */
-	uint32_t window_s;            /* kept while now - picked_at < it  */
+	uint32_t window_s;            /* the longest cooldown asked lately */
+	uint32_t window_at;           /* when it was last asked           */
+	uint8_t *filter;              /* [HC_PICKMEMO_CELLS]              */
+	uint64_t filter_seed;
 	struct hc_pickmemo_stats st;  /* relaxed stores                  */
 };
 
@@ -53,27 +70,46 @@ struct hc_pickmemo {
 int hc_pickmemo_init(struct hc_pickmemo *p, const char *name, int socket);
 void hc_pickmemo_free(struct hc_pickmemo *p);
 
-/* Cooldowns of `cooldown_s` are asked: keep records that long. */
-static inline void hc_pickmemo_window(struct hc_pickmemo *p, uint32_t cooldown_s)
+/* A pick of cooldown_s is asked at now.  The window is the longest
+ * cooldown asked within its own length: a longer one widens it at once; a
+ * shorter one narrows it once the longer has not been asked for that
+ * long (a reload that shortened cooldown_ms). */
+void hc_pickmemo_window(struct hc_pickmemo *p, uint32_t cooldown_s, uint32_t now);
+
+/* Is a pick at picked_at (!= 0) still within the window at now? */
+static inline int hc_pickmemo_within(const struct hc_pickmemo *p, uint32_t picked_at,
+				     uint32_t now)
 {
-	if (cooldown_s > p->window_s)
-		p->window_s = cooldown_s;
+	return now - picked_at < p->window_s;
 }
 
-/* User (absent from the table now) was last picked at picked_at (!= 0)
- * and left at now: kept if within the window. */
+/* User (absent from the table now) was last picked at picked_at (!= 0,
+ * within the window: the caller checks with hc_pickmemo_within) and left
+ * at now: kept. */
 void hc_pickmemo_keep(struct hc_pickmemo *p, uint64_t user_id, uint32_t picked_at,
 		      uint32_t now);
 
-/* User came back: its last pick time, forgotten here, or 0 (none kept).
- * A record past the window gives a pick time past every cooldown: as
- * good as 0.  One branch when the memo is empty. */
-uint32_t hc_pickmemo_take_slow(struct hc_pickmemo *p, uint64_t user_id);
-static inline uint32_t hc_pickmemo_take(struct hc_pickmemo *p, uint64_t user_id)
+/* User came back at now: its last pick time, forgotten here, or 0 (none
+ * kept, or past the window).  One branch when the memo is empty. */
+uint32_t hc_pickmemo_take_slow(struct hc_pickmemo *p, uint64_t user_id, uint32_t now);
+
+/* The user's filter cell: a multiplicative hash of the seeded id. */
+static inline uint32_t hc_pickmemo_cell(const struct hc_pickmemo *p, uint64_t user_id)
 {
-	if (__builtin_expect(p->ix.count == 0, 1))
-		return 0;
-	return hc_pickmemo_take_slow(p, user_id);
+	return (uint32_t)(((user_id ^ p->filter_seed) * 0xff51afd7ed558ccdull) >>
+			  (64 - __builtin_ctz(HC_PICKMEMO_CELLS)));
 }
+
+static inline uint32_t hc_pickmemo_take(struct hc_pickmemo *p, uint64_t user_id, uint32_t now)
+{
+	if (__builtin_expect(p->ix.count == 0, 1) ||
+	    p->filter[hc_pickmemo_cell(p, user_id)] == 0)
+		return 0;
+	return hc_pickmemo_take_slow(p, user_id, now);
+}
+
+/* Up to `budget` records at the head that were taken, or whose users
+ * left a window ago or more, leave the ring (the worker's timers). */
+void hc_pickmemo_expire(struct hc_pickmemo *p, uint32_t now, unsigned budget);
 
 #endif /* HC_PICKMEMO_H */

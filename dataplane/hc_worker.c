@@ -110,7 +110,7 @@ int hc_worker_main(void *arg)
 {
 	struct hc_worker *w = arg;
 	struct hc_dataplane *dp = w->dp;
-	uint64_t timers_every = rte_get_tsc_hz() / TIMERS_PER_S;
+	uint64_t tsc_hz = rte_get_tsc_hz(), timers_every = tsc_hz / TIMERS_PER_S;
 	uint64_t last_timers = rte_rdtsc() - timers_every; /* (due at once) */
 
 	rcu_register_thread();
@@ -140,6 +140,8 @@ int hc_worker_main(void *arg)
 		 * them due at once rather than late by the step) */
 		if (t0 - last_timers >= timers_every) {
 			last_timers = t0;
+			/* (+ 1: a pick time of 0 means never picked) */
+			hc_members_tick(&w->members, (uint32_t)(t0 / tsc_hz) + 1);
 			hc_ha_seq_poll(w, t0);
 			rcu_quiescent_state();
 		}

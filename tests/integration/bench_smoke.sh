@@ -11,14 +11,17 @@
 #      and not_completed=0; at 50 rooms, fewer than the snapshot case's
 #      1,000 (its members once landed past max_rooms: bad records, and the
 #      case never completed);
-#   2. with --rx-csum-offload --frames-cached --burst 16 --stages every
-#      case still completes, and the event and snapshot lines are
-#      labelled rx_csum=offload frames=cache, the event lines burst=16
-#      and stages=1 with each of the apply's three stages above 0
+#   2. with --rx-csum-offload --frames-cached --burst 16 --stages
+#      --pick-memo 100 every case still completes, and the event and
+#      snapshot lines are labelled rx_csum=offload frames=cache, the event
+#      lines burst=16, pick_memo=100 (the worker's pick memo still holds
+#      its 100 records at the end: none taken, none expired) and stages=1
+#      with each of the apply's three stages above 0
 #      cycles an event and the rest of the busy cycles not below 0 (the
 #      stages are timed inside the worker's busy loops) (without them:
 #      software and, on x86, memory, the appliance's default burst, as
-#      `headcount --config-doc` says, and no stage figures; the labels
+#      `headcount --config-doc` says, pick_memo=0, and no stage figures;
+#      --pick-memo 4097, above the memo's size, exits 2; the labels
 #      only: the worker counts no checksum it skips, and where a frame
 #      was read from is not counted);
 #   3. a case that is not one exits 2 and names the cases (the first
@@ -59,9 +62,10 @@ positive() {
 }
 
 run_all() { # $1: rx_csum expected; $2: frames expected; $3: burst
-	# expected; $4: stage figures expected (0 or 1); the rest: extra options
-	local want=$1 frames=$2 burst=$3 staged=$4 out line c s
-	shift 4
+	# expected; $4: stage figures expected (0 or 1); $5: pick_memo
+	# expected; the rest: extra options
+	local want=$1 frames=$2 burst=$3 staged=$4 memo=$5 out line c s
+	shift 5
 	out=$(timeout 600 "$bench" "${eal[@]}" -- "${small[@]}" "$@" 2>&1) ||
 		{ echo "$out"; fail "hc-bench ${*:-(no options)} exited non-zero"; }
 	for c in batch64 batch1 picks snapshot directives directives_with_seats directives_completed; do
@@ -72,6 +76,7 @@ run_all() { # $1: rx_csum expected; $2: frames expected; $3: burst
 			positive xcore_rtt_ns "$line"
 			grep -q ' ctl_waits=[0-9]\{1,\}' <<< "$line" || fail "no ctl_waits: $line"
 			[ "$(field burst "$line")" = "$burst" ] || fail "burst not $burst: $line"
+			[ "$(field pick_memo "$line")" = "$memo" ] || fail "pick_memo not $memo: $line"
 			if [ "$staged" = 1 ]; then
 				[ "$(field stages "$line")" = 1 ] || fail "no stages=1: $line"
 				for s in stage_lookup stage_prefetch stage_ops; do
@@ -109,8 +114,11 @@ case $(uname -m) in x86_64|i?86) ;; *) flushed=cache ;; esac
 # the appliance's configuration)
 default_burst=$("$build/headcount" --config-doc | awk -F'|' '$3 ~ /`burst`/ { gsub(/ /, "", $6); print $6 }')
 [ -n "$default_burst" ] || fail "no burst default in headcount --config-doc"
-run_all software "$flushed" "$default_burst" 0
-run_all offload cache 16 1 --rx-csum-offload --frames-cached --burst 16 --stages
+run_all software "$flushed" "$default_burst" 0 0
+run_all offload cache 16 1 100 --rx-csum-offload --frames-cached --burst 16 --stages --pick-memo 100
+rc=0
+out=$("$bench" "${eal[@]}" -- "${small[@]}" --pick-memo 4097 2>&1) || rc=$?
+[ "$rc" = 2 ] || { echo "$out"; fail "--pick-memo 4097: exit $rc, expected 2"; }
 
 # 3.
 rc=0

@@ -240,6 +240,7 @@ static unsigned pick_now(uint32_t room, unsigned k, uint32_t now, uint32_t coold
 			 uint32_t step, struct pick *out)
 {
 	static struct hc_change chg[8192];
+	m.now_s = now;
 	CU_ASSERT_EQUAL_FATAL(hc_members_pick_ask(&m, room, 99, k, cooldown), 0);
 	struct hc_change *was = m.changes;
 	m.changes = chg;
@@ -247,7 +248,7 @@ static unsigned pick_now(uint32_t room, unsigned k, uint32_t now, uint32_t coold
 	m.changes_cap = 8192;
 	unsigned n = 0, steps = 0, ends = 0;
 	while (hc_members_picking(&m) && steps++ <= m.capacity / step + 1)
-		n += hc_members_pick_step(&m, step, now);
+		n += hc_members_pick_step(&m, step);
 	CU_ASSERT_FALSE(hc_members_picking(&m));
 	unsigned got = 0;
 	for (uint32_t i = 0; i < m.n_changes; i++) {
@@ -326,12 +327,7 @@ static void test_pick(void)
 	hc_members_free(&m);
 }
 
-/* The members' clock (hc_members.now_s), set by the tests below. */
-static uint32_t clock_now;
-static uint32_t test_clock(void)
-{
-	return clock_now;
-}
+static void apply1(uint64_t user, uint32_t room, uint8_t op, uint16_t gw, uint8_t gen);
 
 /* Is user u among picks[0 .. n)? */
 static int picked_among(const struct pick *picks, unsigned n, uint64_t u)
@@ -342,23 +338,42 @@ static int picked_among(const struct pick *picks, unsigned n, uint64_t u)
 	return 0;
 }
 
+/* User u leaves room `from` and joins room `to` through gateway 7 at
+ * m.now_s, as a gateway obeying a MOVE as LEAVE + JOIN does: admission
+ * 0 (applied at once), 1 (a seat request, then admitted), 2 (admission
+ * on, `to` leased: applied at once on a leased seat). */
+static void leave_join(uint64_t u, uint32_t from, uint32_t to, int admission)
+{
+	struct hc_op ops[2] = {
+		{.user_id = u, .room_id = from, .op = HC_OP_LEAVE, .gateway_id = 7},
+		{.user_id = u, .room_id = to, .op = HC_OP_JOIN, .gateway_id = 7}};
+	if (admission == 2)
+		hc_members_lease(&m, to, 1);
+	hc_members_apply(&m, ops, 2);
+	if (admission == 1) {
+		CU_ASSERT_EQUAL(hc_members_room_of(&m, u), 0); /* waits for its seat */
+		hc_members_decide(&m, u, to, 1, 7);
+	}
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, u), to);
+}
+
 /* A gateway may obey a MOVE as LEAVE + JOIN (docs/architecture.md,
  * "Directives"): the user's slot is freed and a new one taken, and the
  * user must still not be picked again within the cooldown (the pick
- * memo, hc_pickmemo.h).  With admission off (the JOIN applied at once)
- * and on (the slot made by the seat's answer). */
+ * memo, hc_pickmemo.h).  With admission off, on (the slot made by the
+ * seat's answer) and on with a lease (the JOIN applied on a leased
+ * seat); then a user swept and named again by a snapshot. */
 static void test_pick_cooldown_survives_leave_join(void)
 {
 	struct pick picks[64];
-	for (int admission = 0; admission <= 1; admission++) {
+	for (int admission = 0; admission <= 2; admission++) {
 		CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_memo", 4096, 128, 0), 0);
-		m.now_s = test_clock;
 		for (uint64_t u = 1; u <= 20; u++) {
 			struct hc_op o = {.user_id = u, .room_id = 5, .op = HC_OP_JOIN,
 					  .gateway_id = 7};
 			hc_members_apply(&m, &o, 1);
 		}
-		m.admission = admission;
+		m.admission = admission != 0;
 		CU_ASSERT_EQUAL_FATAL(pick_now(5, 4, 1000, 30, 4096, picks), 4);
 		struct pick moved[4];
 		memcpy(moved, picks, sizeof(moved));
@@ -366,95 +381,155 @@ static void test_pick_cooldown_survives_leave_join(void)
 		 * picked (the scan goes in position order: users 1 to 4),
 		 * does the same */
 		CU_ASSERT_FALSE_FATAL(picked_among(moved, 4, 17));
-		clock_now = 1002;
-		for (unsigned i = 0; i <= 4; i++) {
-			uint64_t u = i < 4 ? moved[i].user_id : 17;
-			struct hc_op ops[2] = {
-				{.user_id = u, .room_id = 5, .op = HC_OP_LEAVE, .gateway_id = 7},
-				{.user_id = u, .room_id = 99, .op = HC_OP_JOIN, .gateway_id = 7}};
-			hc_members_apply(&m, ops, 2);
-			if (admission) {
-				CU_ASSERT_EQUAL(hc_members_room_of(&m, u), 0); /* waits for its seat */
-				hc_members_decide(&m, u, 99, 1, 7);
-			}
-			CU_ASSERT_EQUAL_FATAL(hc_members_room_of(&m, u), 99);
-		}
+		m.now_s = 1002;
+		for (unsigned i = 0; i < 4; i++)
+			leave_join(moved[i].user_id, 5, 99, admission);
+		leave_join(17, 5, 99, admission);
 		CU_ASSERT_EQUAL(m.memo.st.kept, 4);
 		CU_ASSERT_EQUAL(m.memo.st.restored, 4);
 		CU_ASSERT_EQUAL(m.memo.ix.count, 0);
+		CU_ASSERT_EQUAL(m.memo.tail - m.memo.head, 0); /* taken: out of the ring */
 		CU_ASSERT_EQUAL(m.room_users[99], 5);
-		/* within the cooldown: only the one never picked */
-		unsigned n = pick_now(99, 64, 1010, 30, 4096, picks);
-		CU_ASSERT_EQUAL(n, 1);
-		for (unsigned i = 0; i < n; i++)
-			CU_ASSERT_FALSE(picked_among(moved, 4, picks[i].user_id));
-		/* after it (30 s from their pick at 1000), all five */
+		/* within the cooldown: only user 17, never picked */
+		CU_ASSERT_EQUAL(pick_now(99, 64, 1010, 30, 4096, picks), 1);
+		CU_ASSERT_EQUAL(picks[0].user_id, 17);
+		/* 30 s after their pick at 1000, the four (17 was picked at
+		 * 1010: not yet) */
 		CU_ASSERT_EQUAL(pick_now(99, 64, 1030, 30, 4096, picks), 4);
-		/* a pick is remembered only within the longest cooldown asked:
-		 * one left 30 s after its pick at 1030 comes back pickable */
-		clock_now = 1060;
-		struct hc_op ops[2] = {
-			{.user_id = picks[0].user_id, .room_id = 99, .op = HC_OP_LEAVE, .gateway_id = 7},
-			{.user_id = picks[0].user_id, .room_id = 98, .op = HC_OP_JOIN, .gateway_id = 7}};
-		hc_members_apply(&m, ops, 2);
-		if (admission)
-			hc_members_decide(&m, picks[0].user_id, 98, 1, 7);
+		for (unsigned i = 0; i < 4; i++)
+			CU_ASSERT(picked_among(moved, 4, picks[i].user_id));
+		/* a pick is remembered only within the window: one of them
+		 * leaving 30 s after its pick at 1030 is not kept, and comes
+		 * back pickable */
+		uint64_t late = picks[0].user_id;
+		m.now_s = 1060;
+		leave_join(late, 99, 98, admission);
 		CU_ASSERT_EQUAL(m.memo.st.kept, 4);
+		CU_ASSERT_EQUAL(m.memo.ix.count, 0);
 		CU_ASSERT_EQUAL(pick_now(98, 64, 1061, 30, 4096, picks), 1);
 		/* pick times are whole seconds, not seconds mod 256: picked
-		 * at 1061, the user is too soon again 256 s later only if the
-		 * cooldown says so */
+		 * at 1061, the user is not "too soon" 256 s later */
 		CU_ASSERT_EQUAL(pick_now(98, 64, 1061 + 256 + 5, 30, 4096, picks), 1);
 		m.admission = 0;
 		hc_members_free(&m);
 	}
+	/* a user picked, then swept (its gateway's snapshot left it out),
+	 * then named by the next snapshot: the member's new slot takes the
+	 * pick time back */
+	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_memo", 4096, 128, 0), 0);
+	for (uint64_t u = 1; u <= 3; u++)
+		apply1(u, 5, HC_OP_JOIN, 7, 0);
+	CU_ASSERT_EQUAL_FATAL(pick_now(5, 1, 2000, 60, 4096, picks), 1);
+	uint64_t x = picks[0].user_id;
+	m.now_s = 2001;
+	for (uint64_t u = 1; u <= 3; u++)
+		if (u != x)
+			apply1(u, 5, HC_OP_SNAP_SET, 7, 1);
+	apply1(0, 0, HC_OP_SNAP_SWEEP, 7, 1);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, x), 0);
+	CU_ASSERT_EQUAL(m.memo.st.kept, 1);
+	for (uint64_t u = 1; u <= 3; u++)
+		apply1(u, 5, HC_OP_SNAP_SET, 7, 2);
+	apply1(0, 0, HC_OP_SNAP_SWEEP, 7, 2);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, x), 5);
+	CU_ASSERT_EQUAL(m.memo.st.restored, 1);
+	CU_ASSERT_EQUAL(pick_now(5, 64, 2030, 60, 4096, picks), 2);
+	CU_ASSERT_FALSE(picked_among(picks, 2, x));
+	hc_members_free(&m);
 }
 
-/* The memo itself: records past the window are not kept, a full ring
- * pushes out its oldest (counted), taken records leave first uncounted,
- * and a user kept twice has one record. */
+/* The memo itself: nothing kept before a cooldown is asked; a record
+ * taken back within its window gives its pick time, past it none; taken
+ * records at the ring's tail leave at once, so one user going round
+ * LEAVE + JOIN pushes nobody out; a full ring pushes out its oldest
+ * (counted); records leave the head a window after their users left,
+ * a few at a time; a narrower cooldown narrows the window once the wider
+ * one has not been asked for its own length; a user kept twice has one
+ * record. */
 static void test_pickmemo_ring(void)
 {
 	struct hc_pickmemo p;
 	CU_ASSERT_EQUAL_FATAL(hc_pickmemo_init(&p, "t_pickmemo", 0), 0);
-	hc_pickmemo_keep(&p, 1, 100, 101);
-	CU_ASSERT_EQUAL(p.st.kept, 0); /* no cooldown asked yet: window 0 */
-	hc_pickmemo_window(&p, 60);
-	hc_pickmemo_window(&p, 10); /* (the longest stays) */
+	CU_ASSERT_FALSE(hc_pickmemo_within(&p, 100, 100)); /* window 0 */
+	hc_pickmemo_window(&p, 60, 100);
+	hc_pickmemo_window(&p, 10, 101); /* (the wider one stays) */
 	CU_ASSERT_EQUAL(p.window_s, 60);
-	hc_pickmemo_keep(&p, 1, 100, 160); /* 60 s after: past every cooldown */
-	CU_ASSERT_EQUAL(p.st.kept, 0);
-	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 1), 0);
-	for (uint64_t u = 1; u <= HC_PICKMEMO_KEPT; u++)
-		hc_pickmemo_keep(&p, u, 100 + (uint32_t)(u % 7), 120);
-	CU_ASSERT_EQUAL(p.st.kept, HC_PICKMEMO_KEPT);
-	CU_ASSERT_EQUAL(p.ix.count, HC_PICKMEMO_KEPT);
-	hc_pickmemo_keep(&p, 5, 119, 121); /* kept again: one record, the newer */
-	CU_ASSERT_EQUAL(p.ix.count, HC_PICKMEMO_KEPT);
-	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 5), 119);
-	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 5), 0); /* taken: forgotten */
-	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 1), 101);
-	/* users 1 and 5 are taken: the first new record fits where user
-	 * 1's was (the head, taken, leaves uncounted); the ring is full
-	 * again, and the next two push out the oldest live records, users
-	 * 2 and 3 (user 5's taken record is further in) */
-	hc_pickmemo_keep(&p, 1000001, 110, 121);
+	CU_ASSERT(hc_pickmemo_within(&p, 100, 159));
+	CU_ASSERT_FALSE(hc_pickmemo_within(&p, 100, 160));
+	hc_pickmemo_keep(&p, 1, 100, 150);
+	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 1, 159), 100);
+	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 1, 159), 0); /* taken: forgotten */
+	hc_pickmemo_keep(&p, 1, 100, 150);
+	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 1, 160), 0); /* past the window */
+	CU_ASSERT_EQUAL(p.st.kept, 2);
+	CU_ASSERT_EQUAL(p.st.restored, 1);
+	CU_ASSERT_EQUAL(p.tail - p.head, 0);
+	/* 100 users kept, then one going round LEAVE + JOIN 5,000 times */
+	for (uint64_t u = 1; u <= 100; u++)
+		hc_pickmemo_keep(&p, u, 120, 121);
+	for (unsigned i = 0; i < 5000; i++) {
+		hc_pickmemo_keep(&p, 777, 121, 122);
+		CU_ASSERT_EQUAL_FATAL(hc_pickmemo_take(&p, 777, 122), 121);
+	}
 	CU_ASSERT_EQUAL(p.st.evicted, 0);
-	hc_pickmemo_keep(&p, 1000002, 110, 121);
-	hc_pickmemo_keep(&p, 1000003, 110, 121);
-	CU_ASSERT_EQUAL(p.st.evicted, 2);
-	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 2), 0);
-	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 3), 0);
-	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 4), 104);
-	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 1000003), 110);
-	/* a minute on, the head's records are past the window: they go at
-	 * the next keep, uncounted */
+	CU_ASSERT_EQUAL(p.tail - p.head, 100);
+	CU_ASSERT_EQUAL(p.ix.count, 100);
+	/* the ring filled: each further record pushes out the oldest */
+	for (uint64_t u = 101; u <= HC_PICKMEMO_KEPT + 3; u++)
+		hc_pickmemo_keep(&p, u, 120, 125);
+	CU_ASSERT_EQUAL(p.st.evicted, 3);
+	CU_ASSERT_EQUAL(p.ix.count, HC_PICKMEMO_KEPT);
+	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 3, 126), 0);   /* pushed out */
+	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 4, 126), 120);
+	/* kept again: one record (the newer pick time), at the tail */
+	hc_pickmemo_keep(&p, 5, 124, 126);
+	CU_ASSERT_EQUAL(p.ix.count, HC_PICKMEMO_KEPT - 1);
+	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 5, 126), 124);
+	/* a window after the users left, the records leave the head: a
+	 * few at a time, uncounted */
 	uint64_t evicted = p.st.evicted;
-	hc_pickmemo_keep(&p, 77, 200, 201);
+	hc_pickmemo_expire(&p, 180, 0);
+	CU_ASSERT_EQUAL(p.ix.count, HC_PICKMEMO_KEPT - 2); /* (budget 0) */
+	hc_pickmemo_expire(&p, 181, 16); /* user 5's dead record, users 6..20 */
+	CU_ASSERT_EQUAL(p.ix.count, HC_PICKMEMO_KEPT - 2 - 15);
+	hc_pickmemo_expire(&p, 184, HC_PICKMEMO_KEPT); /* users 101 on left at 125 */
+	CU_ASSERT_EQUAL(p.ix.count, HC_PICKMEMO_KEPT + 3 - 100);
+	hc_pickmemo_expire(&p, 185, HC_PICKMEMO_KEPT);
+	CU_ASSERT_EQUAL(p.ix.count, 0);
+	CU_ASSERT_EQUAL(p.tail - p.head, 0);
 	CU_ASSERT_EQUAL(p.st.evicted, evicted);
-	CU_ASSERT_EQUAL(p.ix.count, 1);
-	CU_ASSERT_EQUAL(p.tail - p.head, 1);
-	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 77), 200);
+	/* narrower: 10 s asked, when 60 s was last asked at 100 */
+	hc_pickmemo_window(&p, 10, 159);
+	CU_ASSERT_EQUAL(p.window_s, 60); /* (59 s after: not yet) */
+	hc_pickmemo_window(&p, 10, 200);
+	CU_ASSERT_EQUAL(p.window_s, 10);
+	hc_pickmemo_window(&p, 60, 201);
+	CU_ASSERT_EQUAL(p.window_s, 60);
+	/* the filter: each cell counts its records, back to 0 as they go;
+	 * 300 users of one cell stick it at 255, and a user of that cell
+	 * not kept is still looked up and not found */
+	uint64_t sum = 0;
+	for (uint32_t c = 0; c < HC_PICKMEMO_CELLS; c++)
+		sum += p.filter[c];
+	CU_ASSERT_EQUAL(sum, 0);
+	uint32_t cell = hc_pickmemo_cell(&p, 1);
+	static uint64_t ids[301];
+	unsigned n = 0;
+	for (uint64_t u = 1; n < 301 && u < 1000000000; u++)
+		if (hc_pickmemo_cell(&p, u) == cell)
+			ids[n++] = u;
+	CU_ASSERT_EQUAL_FATAL(n, 301);
+	for (unsigned i = 0; i < 300; i++)
+		hc_pickmemo_keep(&p, ids[i], 300, 301);
+	CU_ASSERT_EQUAL(p.filter[cell], 255);
+	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, ids[300], 302), 0);
+	for (unsigned i = 0; i < 300; i++)
+		CU_ASSERT_EQUAL(hc_pickmemo_take(&p, ids[i], 302), 300);
+	CU_ASSERT_EQUAL(p.filter[cell], 255); /* (sticks) */
+	sum = 0;
+	for (uint32_t c = 0; c < HC_PICKMEMO_CELLS; c++)
+		sum += c == cell ? 0 : p.filter[c];
+	CU_ASSERT_EQUAL(sum, 0);
 	hc_pickmemo_free(&p);
 }
 
@@ -464,10 +539,11 @@ static unsigned scan_run(uint32_t step, uint32_t now, unsigned steps)
 {
 	m.changes = scan_chg;
 	m.changes_cap = 2 * HC_PICK_ASKS;
+	m.now_s = now;
 	unsigned n = 0;
 	for (unsigned i = 0; hc_members_picking(&m) && (steps == 0 || i < steps) &&
 	     i <= m.capacity + 1; i++) {
-		hc_members_pick_step(&m, step, now);
+		hc_members_pick_step(&m, step);
 		n++;
 	}
 	return n;
