@@ -1060,7 +1060,7 @@ int main(int argc, char **argv)
 	 * gone (none of the stream's), within a cooldown of 65,535 s, as
 	 * while the balancer moves users: every new user's slot looks
 	 * there (hc_pickmemo.h) */
-	uint32_t now_s = (uint32_t)(rte_rdtsc() / rte_get_tsc_hz());
+	uint32_t now_s = (uint32_t)(rte_rdtsc() / rte_get_tsc_hz()) + 1; /* (the worker's clock) */
 	if (pick_memo > 0)
 		hc_pickmemo_window(&w->members.memo, UINT16_MAX, now_s);
 	for (uint32_t i = 0; i < pick_memo; i++)

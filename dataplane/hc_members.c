@@ -70,6 +70,7 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 	}
 	m->max_rooms = max_rooms;
 	m->capacity = capacity;
+	m->now_s = 1; /* (0 is "never picked"; hc_members_tick moves it on) */
 	m->gw_users = rte_zmalloc_socket("hc_gw_users", HC_GATEWAY_IDS * sizeof(uint32_t),
 					 64, socket);
 	m->snap_marked = rte_zmalloc_socket("hc_snap_marked", HC_GATEWAY_IDS * sizeof(uint32_t),
@@ -815,9 +816,10 @@ static int pick_position(struct hc_members *m, int32_t at, uint32_t room, uint32
 
 void hc_members_tick(struct hc_members *m, uint32_t now)
 {
-	m->now_s = now;
+	if (now > m->now_s) /* (never back: a TSC that steps back waits) */
+		m->now_s = now;
 	if (unlikely(m->memo.head != m->memo.tail))
-		hc_pickmemo_expire(&m->memo, now, TICK_EXPIRES);
+		hc_pickmemo_expire(&m->memo, m->now_s, TICK_EXPIRES);
 }
 
 unsigned hc_members_pick_step(struct hc_members *m, uint32_t positions)

@@ -109,8 +109,12 @@ unsigned hc_members_pick_step(struct hc_members *m, uint32_t positions);
 
 /*
  * The worker's timers: now, in whole seconds of its clock (the TSC's,
- * from 1), becomes m->now_s, and a few records of the pick memo whose
- * time has passed leave it (hc_pickmemo.h).
+ * from 1), becomes m->now_s unless it is behind it (m->now_s never goes
+ * back; it starts at 1), and a few records of the pick memo whose time
+ * has passed leave it (hc_pickmemo.h).  The worker ticks before its
+ * loop, at its timers (10,000 a second) and through its drain; ops
+ * applied inside one loop, and pick steps, read the clock of that
+ * loop's start or its last tick.
  */
 void hc_members_tick(struct hc_members *m, uint32_t now);
 

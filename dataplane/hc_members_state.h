@@ -146,8 +146,8 @@ struct hc_members {
 	                             it has held a user)                 */
 	struct hc_pickmemo memo;  /* pick times of users picked and gone
 	                             within a cooldown (hc_pickmemo.h)    */
-	uint32_t now_s;           /* the worker's seconds, kept by its
-	                             timers (hc_members_tick): the pick
+	uint32_t now_s;           /* the worker's seconds (from 1), kept by
+	                             its timers (hc_members_tick): the pick
 	                             scan's `now` and the memo's clock   */
 	int time_stages;          /* 1: each batch's stages timed into cyc
 	                             (four TSC reads more a batch); 0: the

@@ -59,26 +59,39 @@ static inline struct hc_pickmemo_rec *at(struct hc_pickmemo *p, uint32_t n)
 	return &p->rec[n & (HC_PICKMEMO_KEPT - 1)];
 }
 
-/* Record r leaves the index (it stays in the ring, dead, until its slot
- * leaves the ring's head or tail). */
-static void forget(struct hc_pickmemo *p, struct hc_pickmemo_rec *r)
+/* Record r leaves the index and the filter (not the ring). */
+static void unindex(struct hc_pickmemo *p, struct hc_pickmemo_rec *r)
 {
 	hc_keyidx_del(&p->ix, r->user_id);
 	r->picked_at = 0;
 	uint8_t *cell = &p->filter[hc_pickmemo_cell(p, r->user_id)];
 	if (*cell != UINT8_MAX) /* (255 sticks) */
 		(*cell)--;
+	if (p->ix.count == 0 && p->sticky != 0) {
+		memset(p->filter, 0, HC_PICKMEMO_CELLS); /* (the others are 0 now) */
+		p->sticky = 0;
+	}
+}
+
+/* Record r, in the ring, is dead from now: unindexed, its slot waits for
+ * the head, the tail or a compaction. */
+static void kill(struct hc_pickmemo *p, struct hc_pickmemo_rec *r)
+{
+	unindex(p, r);
+	p->dead++;
 }
 
 /* The oldest record leaves the ring (and the index, if still in it). */
 static void pop_head(struct hc_pickmemo *p, uint32_t now)
 {
 	struct hc_pickmemo_rec *r = at(p, p->head++);
-	if (r->picked_at != 0) {
-		if (hc_pickmemo_within(p, r->picked_at, now))
-			COUNT(p->st.evicted);
-		forget(p, r);
+	if (r->picked_at == 0) {
+		p->dead--;
+		return;
 	}
+	if (hc_pickmemo_within(p, r->picked_at, now))
+		COUNT(p->st.evicted);
+	unindex(p, r);
 }
 
 void hc_pickmemo_expire(struct hc_pickmemo *p, uint32_t now, unsigned budget)
@@ -91,16 +104,47 @@ void hc_pickmemo_expire(struct hc_pickmemo *p, uint32_t now, unsigned budget)
 	}
 }
 
+/* The ring's live records moved together from its head, in leave order,
+ * each repointed in the index; the dead ones' slots are free after.
+ * O(HC_PICKMEMO_KEPT), run on a full ring a quarter dead or more: at most
+ * once every HC_PICKMEMO_KEPT / 4 keeps. */
+static void compact(struct hc_pickmemo *p)
+{
+	uint32_t to = p->head;
+	for (uint32_t n = p->head; n != p->tail; n++) {
+		struct hc_pickmemo_rec *r = at(p, n);
+		if (r->picked_at == 0)
+			continue;
+		if (n != to) {
+			/* (slot `to` holds a dead record, or one moved already:
+			 * indexed nowhere; the index still finds the key at n,
+			 * whose record holds it, and points it at `to`) */
+			*at(p, to) = *r;
+			hc_keyidx_repoint(&p->ix, r->user_id, to & (HC_PICKMEMO_KEPT - 1));
+			r->picked_at = 0;
+		}
+		to++;
+	}
+	p->tail = to;
+	p->dead = 0;
+}
+
 void hc_pickmemo_keep(struct hc_pickmemo *p, uint64_t user_id, uint32_t picked_at,
 		      uint32_t now)
 {
+	if (picked_at == 0)
+		return; /* (0: never picked; a record of 0 would read as dead) */
 	hc_pickmemo_expire(p, now, KEEP_EXPIRES);
 	int32_t had = hc_keyidx_lookup(&p->ix, user_id);
 	if (had >= 0) /* (kept before and never taken back: its return came
 	                 by no new slot; the new record replaces it) */
-		forget(p, &p->rec[had]);
-	if (p->tail - p->head == HC_PICKMEMO_KEPT)
-		pop_head(p, now); /* full: the oldest goes */
+		kill(p, &p->rec[had]);
+	if (p->tail - p->head == HC_PICKMEMO_KEPT) { /* full */
+		if (p->dead >= HC_PICKMEMO_KEPT / 4)
+			compact(p);
+		else
+			pop_head(p, now); /* the oldest goes */
+	}
 	struct hc_pickmemo_rec *r = at(p, p->tail);
 	*r = (struct hc_pickmemo_rec){.user_id = user_id, .left_at = now};
 	if (hc_keyidx_insert(&p->ix, user_id, p->tail & (HC_PICKMEMO_KEPT - 1)) != 0) {
@@ -110,10 +154,14 @@ void hc_pickmemo_keep(struct hc_pickmemo *p, uint64_t user_id, uint32_t picked_a
 	r->picked_at = picked_at;
 	p->tail++;
 	uint8_t *cell = &p->filter[hc_pickmemo_cell(p, user_id)];
-	if (*cell != UINT8_MAX)
-		(*cell)++;
+	if (*cell != UINT8_MAX && ++*cell == UINT8_MAX)
+		p->sticky++;
 	COUNT(p->st.kept);
 }
+
+/* Dead records a take trims from the ring's tail at most (a user going
+ * round LEAVE + JOIN needs one; the head and compactions take the rest). */
+#define TAKE_TRIMS 8
 
 uint32_t hc_pickmemo_take_slow(struct hc_pickmemo *p, uint64_t user_id, uint32_t now)
 {
@@ -122,11 +170,14 @@ uint32_t hc_pickmemo_take_slow(struct hc_pickmemo *p, uint64_t user_id, uint32_t
 		return 0;
 	struct hc_pickmemo_rec *r = &p->rec[slot];
 	uint32_t picked_at = r->picked_at;
-	forget(p, r);
+	kill(p, r);
 	/* the newest records, taken, leave the ring at once: a user going
 	 * round LEAVE + JOIN does not fill it with dead records */
-	while (p->tail != p->head && at(p, p->tail - 1)->picked_at == 0)
+	for (unsigned k = 0; k < TAKE_TRIMS && p->tail != p->head &&
+	     at(p, p->tail - 1)->picked_at == 0; k++) {
 		p->tail--;
+		p->dead--;
+	}
 	if (!hc_pickmemo_within(p, picked_at, now))
 		return 0; /* past the window: as if never kept */
 	COUNT(p->st.restored);

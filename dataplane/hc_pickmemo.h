@@ -20,10 +20,12 @@
  * each of the worker's timer ticks (hc_pickmemo_expire); a full ring
  * pushes out its oldest (counted in `evicted` when its pick was still
  * within the window: that user comes back with no cooldown, as before
- * the memo).  A record taken (its user came back) leaves the index at
- * once, and the ring too when it was the newest (a MOVE obeyed as
- * LEAVE + JOIN takes back the record its LEAVE just made), else when
- * the head passes it.  A filter of counts per cell (16,384 cells of a
+ * the memo), unless a quarter of it or more is dead: then its live
+ * records are moved together first (compact: at most once every 1,024
+ * keeps, about 4,096 records' work).  A record taken (its user came
+ * back) is dead: it leaves the index at once, and the ring too when it
+ * was the newest (a MOVE obeyed as LEAVE + JOIN takes back the record its
+ * LEAVE just made), else when the head passes it or a compaction.  A filter of counts per cell (16,384 cells of a
  * byte, keyed by a seeded hash) answers most users' "surely not here"
  * with one read, so a new user's slot costs one branch with the memo
  * empty and about one cached read while it holds records (it cost 4 %
@@ -39,8 +41,8 @@
 #include "hc_dp_counters.h" /* struct hc_pickmemo_stats */
 #include "hc_keyidx.h"
 
-/* Records kept at most (a power of two): users picked and gone within a
- * cooldown at once. */
+/* Records at most (a power of two): users picked and gone within the
+ * window, and records taken that wait for the head or a compaction. */
 #define HC_PICKMEMO_KEPT 4096u
 /* Cells of the filter (a power of two): a cell counts the records whose
  * users hash there, up to 255, where it sticks (never counted down: it
@@ -55,13 +57,17 @@ struct hc_pickmemo_rec {
 };
 
 struct hc_pickmemo {
+	uint8_t *filter;              /* [HC_PICKMEMO_CELLS] (first: with
+	                                 ix.count, what a take reads)     */
+	uint64_t filter_seed;
 	struct hc_keyidx ix;          /* user -> ring slot               */
 	struct hc_pickmemo_rec *rec;  /* [HC_PICKMEMO_KEPT], a FIFO ring  */
 	uint32_t head, tail;          /* free-running; slot = n % KEPT  */
 	uint32_t window_s;            /* the longest cooldown asked lately */
 	uint32_t window_at;           /* when it was last asked           */
-	uint8_t *filter;              /* [HC_PICKMEMO_CELLS]              */
-	uint64_t filter_seed;
+	uint32_t dead;                /* records in the ring, not indexed */
+	uint32_t sticky;              /* filter cells at 255 (cleared when
+	                                 the index empties)              */
 	struct hc_pickmemo_stats st;  /* relaxed stores                  */
 };
 
@@ -85,7 +91,7 @@ static inline int hc_pickmemo_within(const struct hc_pickmemo *p, uint32_t picke
 
 /* User (absent from the table now) was last picked at picked_at (!= 0,
  * within the window: the caller checks with hc_pickmemo_within) and left
- * at now: kept. */
+ * at now (never earlier than the last keep's now): kept. */
 void hc_pickmemo_keep(struct hc_pickmemo *p, uint64_t user_id, uint32_t picked_at,
 		      uint32_t now);
 

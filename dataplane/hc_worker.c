@@ -78,6 +78,13 @@ static int dgram_rings_empty(const struct hc_worker *w)
 	return 1;
 }
 
+/* The membership's clock (hc_members_tick): whole seconds of the TSC,
+ * from 1 (a pick time of 0 means never picked). */
+static void clock_tick(struct hc_worker *w, uint64_t tsc)
+{
+	hc_members_tick(&w->members, (uint32_t)(tsc / rte_get_tsc_hz()) + 1);
+}
+
 /* DRAIN: no more RX; finish everything in flight, then say so (flushed)
  * once every worker has stopped RX and no datagram is on its way to us. */
 static void drain(struct hc_worker *w)
@@ -87,6 +94,7 @@ static void drain(struct hc_worker *w)
 	__atomic_store_n(&w->rx_stopped, 1, __ATOMIC_RELEASE);
 	while (hc_dp_state(dp) == HC_DRAIN) {
 		rcu_quiescent_state();
+		clock_tick(w, rte_rdtsc());
 		hc_rx_poll_handoff(w, rte_rdtsc());
 		hc_ops_commit(w);
 		hc_chan_tx(w);
@@ -99,6 +107,7 @@ static void drain(struct hc_worker *w)
 	}
 	/* STOP: what the last rounds left (a pick scan to its end: a
 	 * scan is finite, and no ask comes after the decisions taken here) */
+	clock_tick(w, rte_rdtsc());
 	hc_ops_drain(w);
 	hc_ops_apply_local(w);
 	hc_chan_drain_decisions(w);
@@ -110,9 +119,10 @@ int hc_worker_main(void *arg)
 {
 	struct hc_worker *w = arg;
 	struct hc_dataplane *dp = w->dp;
-	uint64_t tsc_hz = rte_get_tsc_hz(), timers_every = tsc_hz / TIMERS_PER_S;
+	uint64_t timers_every = rte_get_tsc_hz() / TIMERS_PER_S;
 	uint64_t last_timers = rte_rdtsc() - timers_every; /* (due at once) */
 
+	clock_tick(w, last_timers); /* (before the first ops, not after) */
 	rcu_register_thread();
 	while (likely(hc_dp_state(dp) == HC_RUN)) {
 		uint64_t t0 = rte_rdtsc();
@@ -140,8 +150,7 @@ int hc_worker_main(void *arg)
 		 * them due at once rather than late by the step) */
 		if (t0 - last_timers >= timers_every) {
 			last_timers = t0;
-			/* (+ 1: a pick time of 0 means never picked) */
-			hc_members_tick(&w->members, (uint32_t)(t0 / tsc_hz) + 1);
+			clock_tick(w, t0);
 			hc_ha_seq_poll(w, t0);
 			rcu_quiescent_state();
 		}

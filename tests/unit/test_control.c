@@ -476,8 +476,8 @@ static void balance_with_stalled_worker(int admission, uint64_t first_user, uint
 	/* the worker's clock (its timers do not run here): stopped, so that
 	 * whether a pick is within the cooldown does not depend on how fast
 	 * the test ran */
-	uint32_t clock_was = w->members.now_s;
-	w->members.now_s = 5000;
+	const uint32_t clock = w->members.now_s + 1000; /* (never back) */
+	w->members.now_s = clock;
 	CU_ASSERT_FATAL(pol.cooldown_ms >= 1000);
 	w->members.admission = 1;
 	uint64_t now = balance_settled(0);
@@ -552,7 +552,7 @@ static void balance_with_stalled_worker(int admission, uint64_t first_user, uint
 		for (unsigned k = 0; k < n; k++)
 			moved |= users[k] == first_user + i;
 		CU_ASSERT_FATAL(at >= 0);
-		CU_ASSERT_EQUAL(w->members.slot[at].picked_at, moved ? 5000u : 0u);
+		CU_ASSERT_EQUAL(w->members.slot[at].picked_at, moved ? clock : 0u);
 	}
 	CU_ASSERT_EQUAL(hc_directives_in_flight(&d.dirs), 0);
 	CU_ASSERT_EQUAL(d.book.room[to].users, 20);
@@ -564,9 +564,9 @@ static void balance_with_stalled_worker(int admission, uint64_t first_user, uint
 	CU_ASSERT_EQUAL(d.st.planned, planned + 10);
 	CU_ASSERT_EQUAL(take_moves(mv, 64), 0);
 
-	/* leave the rooms empty for the next test (the clock as it was:
-	 * nothing left in the memo) */
-	w->members.now_s = clock_was;
+	/* leave the rooms empty for the next test (the clock past the
+	 * cooldown: nothing left in the memo) */
+	w->members.now_s = clock + pol.cooldown_ms / 1000;
 	for (unsigned i = 0; i < 20; i++) {
 		users[i] = first_user + i;
 		rooms[i] = to;

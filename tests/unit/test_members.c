@@ -505,6 +505,18 @@ static void test_pickmemo_ring(void)
 	CU_ASSERT_EQUAL(p.window_s, 10);
 	hc_pickmemo_window(&p, 60, 201);
 	CU_ASSERT_EQUAL(p.window_s, 60);
+	/* a keep expires up to 8 records at the head first: 10 users left
+	 * at 300, a keep at 360 (the window after) leaves 2 and its own */
+	for (uint64_t u = 1; u <= 10; u++)
+		hc_pickmemo_keep(&p, u, 300, 300);
+	hc_pickmemo_keep(&p, 11, 359, 360);
+	CU_ASSERT_EQUAL(p.tail - p.head, 3);
+	CU_ASSERT_EQUAL(p.ix.count, 3);
+	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 9, 360), 0);   /* (past the window) */
+	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 10, 360), 0);
+	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 11, 360), 359);
+	CU_ASSERT_EQUAL(p.tail - p.head, 0);
+	CU_ASSERT_EQUAL(p.dead, 0);
 	/* the filter: each cell counts its records, back to 0 as they go;
 	 * 300 users of one cell stick it at 255, and a user of that cell
 	 * not kept is still looked up and not found */
@@ -522,15 +534,67 @@ static void test_pickmemo_ring(void)
 	for (unsigned i = 0; i < 300; i++)
 		hc_pickmemo_keep(&p, ids[i], 300, 301);
 	CU_ASSERT_EQUAL(p.filter[cell], 255);
+	CU_ASSERT_EQUAL(p.sticky, 1);
 	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, ids[300], 302), 0);
-	for (unsigned i = 0; i < 300; i++)
+	for (unsigned i = 0; i < 299; i++)
 		CU_ASSERT_EQUAL(hc_pickmemo_take(&p, ids[i], 302), 300);
 	CU_ASSERT_EQUAL(p.filter[cell], 255); /* (sticks) */
 	sum = 0;
 	for (uint32_t c = 0; c < HC_PICKMEMO_CELLS; c++)
 		sum += c == cell ? 0 : p.filter[c];
 	CU_ASSERT_EQUAL(sum, 0);
+	/* the last one out: the index is empty, the sticky cell cleared */
+	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, ids[299], 302), 300);
+	CU_ASSERT_EQUAL(p.filter[cell], 0);
+	CU_ASSERT_EQUAL(p.sticky, 0);
 	hc_pickmemo_free(&p);
+}
+
+/* Taken records in the middle of the ring (a seat answered after other
+ * users left: admission on) do not push live ones out: a full ring a
+ * quarter dead or more is compacted, the live records repointed.  Then
+ * the worker's clock: hc_members_tick sets it, never back, and expires
+ * 4 records a tick. */
+static void test_pickmemo_compaction_and_ticks(void)
+{
+	struct hc_pickmemo *p = &m.memo;
+	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_memo_tick", 1024, 16, 0), 0);
+	CU_ASSERT_EQUAL(m.now_s, 1);
+	hc_pickmemo_window(p, 600, 100);
+	/* 3,000 rounds of: a leaves, p leaves (for good), a comes back */
+	for (uint64_t i = 0; i < 3000; i++) {
+		uint64_t a = 1000000 + i, away = 2000000 + i;
+		hc_pickmemo_keep(p, a, 100, 101);
+		hc_pickmemo_keep(p, away, 100, 101);
+		CU_ASSERT_EQUAL_FATAL(hc_pickmemo_take(p, a, 101), 100);
+	}
+	CU_ASSERT_EQUAL(p->st.evicted, 0);
+	CU_ASSERT_EQUAL(p->ix.count, 3000);
+	CU_ASSERT(p->tail - p->head <= HC_PICKMEMO_KEPT);
+	CU_ASSERT_EQUAL(p->tail - p->head, 3000 + p->dead);
+	unsigned found = 0;
+	for (uint64_t i = 0; i < 3000; i++)
+		found += hc_pickmemo_take(p, 2000000 + i, 102) == 100;
+	CU_ASSERT_EQUAL(found, 3000);
+	CU_ASSERT_EQUAL(p->ix.count, 0);
+	/* ticks: the clock moves on, never back; 4 records out a tick */
+	hc_pickmemo_expire(p, 102, HC_PICKMEMO_KEPT); /* (the dead ones) */
+	CU_ASSERT_EQUAL(p->tail - p->head, 0);
+	for (uint64_t u = 1; u <= 10; u++)
+		hc_pickmemo_keep(p, u, 200, 200);
+	hc_members_tick(&m, 700);
+	CU_ASSERT_EQUAL(m.now_s, 700);
+	CU_ASSERT_EQUAL(p->tail - p->head, 10); /* (599 s after: still of use) */
+	hc_members_tick(&m, 800);
+	CU_ASSERT_EQUAL(p->tail - p->head, 6);
+	hc_members_tick(&m, 750); /* back: ignored, and still 4 out */
+	CU_ASSERT_EQUAL(m.now_s, 800);
+	CU_ASSERT_EQUAL(p->tail - p->head, 2);
+	hc_members_tick(&m, 801);
+	CU_ASSERT_EQUAL(p->tail - p->head, 0);
+	CU_ASSERT_EQUAL(p->ix.count, 0);
+	CU_ASSERT_EQUAL(p->st.evicted, 0);
+	hc_members_free(&m);
 }
 
 /* The pick scan's changes, run `steps` steps (0: to its end). */
@@ -1506,6 +1570,8 @@ static CU_TestInfo tests[] = {
 	{"a MOVE obeyed as LEAVE + JOIN keeps the user's cooldown",
 	 test_pick_cooldown_survives_leave_join},
 	{"the pick memo: window, full ring, taken records", test_pickmemo_ring},
+	{"the pick memo: compacted when full of taken records; the worker's clock",
+	 test_pickmemo_compaction_and_ticks},
 	{"the pick scan: asks in order, waiting, ended early, bounded", test_pick_scan},
 	{"reconnect through another gateway", test_reconnect_elsewhere},
 	{"sessions order a user's connections across gateways", test_sessions},
