@@ -29,9 +29,9 @@ int hc_pickmemo_init(struct hc_pickmemo *p, const char *name, int socket)
 	p->filter = rte_zmalloc_socket(name, HC_PICKMEMO_CELLS, RTE_CACHE_LINE_SIZE, socket);
 	/* (the seeds: gateways choose user ids, hc_keyidx.h) */
 	p->filter_seed = rte_rand();
-	if (p->rec == NULL || p->filter == NULL || hc_keyidx_init(&p->ix, name, HC_PICKMEMO_KEPT, p->rec,
-					     sizeof(*p->rec), HC_KEYIDX_SPARSE, rte_rand(),
-					     socket) != 0) {
+	if (p->rec == NULL || p->filter == NULL ||
+	    hc_keyidx_init(&p->ix, name, HC_PICKMEMO_KEPT, p->rec, sizeof(*p->rec),
+			   HC_KEYIDX_SPARSE, rte_rand(), socket) != 0) {
 		hc_pickmemo_free(p);
 		return -ENOMEM;
 	}

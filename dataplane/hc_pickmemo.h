@@ -24,14 +24,16 @@
  * records are moved together first (compact: at most once every 1,024
  * keeps, about 4,096 records' work).  A record taken (its user came
  * back) is dead: it leaves the index at once, and the ring too when it
- * was the newest (a MOVE obeyed as LEAVE + JOIN takes back the record its
- * LEAVE just made), else when the head passes it or a compaction.  A filter of counts per cell (16,384 cells of a
- * byte, keyed by a seeded hash) answers most users' "surely not here"
- * with one read, so a new user's slot costs one branch with the memo
- * empty and about one cached read while it holds records (it cost 4 %
- * of the events with 1,000 records and no filter: docs/benchmarks.md,
- * "The pick memo").  Memory is fixed at start: 112 KiB (64 of records,
- * 32 of index, 16 of filter).
+ * was among the newest (a MOVE obeyed as LEAVE + JOIN takes back the
+ * record its LEAVE just made), else when the head passes it or a
+ * compaction.  A filter of counts per cell (16,384 cells of a byte, keyed
+ * by a seeded hash; a cell sticks at 255 until the index empties)
+ * answers most users' "surely not here" with one read, so a new user's
+ * slot costs one branch with the memo empty and about one cached read
+ * while it holds records (it cost 4 % of the events with 1,000 records
+ * and no filter; full, with the filter, 5 %: docs/benchmarks.md, "The
+ * pick memo").  Memory is fixed at start: 112 KiB (64 of records, 32 of
+ * index, 16 of filter).
  */
 #ifndef HC_PICKMEMO_H
 #define HC_PICKMEMO_H
