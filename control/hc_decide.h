@@ -225,7 +225,9 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(directive_seats_freed, dirs.st.seats_freed) \
 	X(restart_hold, restart.holding) X(restart_gateways_listed, restart.st.listed) \
 	X(restart_gateways_listed_by_peer, restart.st.listed_by_peer) \
-	X(restart_gateways_restated, restart.st.restated) X(restart_hold_expired, restart.st.expired) \
+	X(restart_gateways_restated, restart.st.restated) \
+	X(restart_gateways_restated_late, restart.st.restated_late) \
+	X(restart_hold_expired, restart.st.expired) \
 	X(restart_hold_ms, restart.st.hold_ms) X(restart_hold_overflow, st.hold_overflow) \
 	X(state_file_writes, restart.st.writes) X(state_file_write_errors, restart.st.write_errors) \
 	X(state_file_unauthenticated, restart.st.unauthenticated) \

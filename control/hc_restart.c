@@ -383,6 +383,7 @@ int hc_restart_again(struct hc_restart *r, const char *path, const char *peer_pa
 	fresh.fw = fw;
 	fresh.save_errors = r->save_errors;
 	fresh.st.restated += r->st.restated;
+	fresh.st.restated_late += r->st.restated_late;
 	writer_counts(&fresh);
 	free(r->swept);
 	free(r->written);
@@ -411,8 +412,10 @@ int hc_restart_swept(struct hc_restart *r, uint16_t gw, unsigned worker, uint64_
 		return 0;
 	r->swept[gw] = 0;
 	r->waiting--;
-	if (!r->holding)
-		return 0; /* after an early end: only off the carried list */
+	if (!r->holding) { /* after an early end: only off the carried list */
+		r->st.restated_late++;
+		return 0;
+	}
 	r->st.restated++;
 	if (r->waiting > 0)
 		return 0;

@@ -60,6 +60,8 @@ struct hc_restart_stats {
 	uint64_t listed;     /* gateways the state files named at start  */
 	uint64_t listed_by_peer; /* ... named by the peer's file only    */
 	uint64_t restated;   /* ... that restated during the hold        */
+	uint64_t restated_late; /* ... that restated after their hold had
+	                           ended early (no longer waited for)    */
 	uint64_t expired;    /* 1: the hold ended at the timeout          */
 	uint64_t hold_ms;    /* how long placements were held             */
 	uint64_t writes;     /* state files written                       */

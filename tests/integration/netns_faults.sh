@@ -221,7 +221,18 @@ kill-app-load)
 	echo "JOINs refused after the restart (reservations of the killed incarnation):" \
 		"$(kv ctl_refused "$out/stats.kv")"
 	need restart_gateways_listed "$(kv ctl_restart_gateways_listed "$out/stats.kv")" -eq 8
-	need restart_gateways_restated "$(kv ctl_restart_gateways_restated "$out/stats.kv")" -eq 8
+	# every gateway restated: within the hold, or after it ended early,
+	# which a slow machine may cause (a worker blocked 100 ms on held
+	# seat requests ends it: ctl_restart_hold_overflow), never by the
+	# timeout
+	restated=$(kv ctl_restart_gateways_restated "$out/stats.kv")
+	late=$(kv ctl_restart_gateways_restated_late "$out/stats.kv")
+	need restart_gateways_restated_in_all "$((restated + late))" -eq 8
+	if [ "$late" -gt 0 ]; then
+		need restart_hold_overflow "$(kv ctl_restart_hold_overflow "$out/stats.kv")" -ge 1
+		echo "the hold ended early (a busy machine): $restated gateways restated within it," \
+			"$late after"
+	fi
 	need restart_hold_expired "$(kv ctl_restart_hold_expired "$out/stats.kv")" -eq 0
 	# every gateway kept sending: none was taken for dead (a gateway's
 	# first datagram after the restart, far ahead of sequence 1, is a

@@ -1431,6 +1431,21 @@ static void test_restart_state_files(void)
 	CU_ASSERT_EQUAL(hc_restart_swept(&r, 9, 0, 1), 1); /* the fifth ends it */
 	CU_ASSERT_EQUAL(r.holding, 0);
 	CU_ASSERT_EQUAL(r.st.expired, 0);
+	CU_ASSERT_EQUAL(r.st.restated, 5);
+	CU_ASSERT_EQUAL(r.st.restated_late, 0);
+	hc_restart_free(&r);
+	/* the same, the hold ended early after two (a worker blocked, say):
+	 * the other three restate late, counted apart, once each */
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, own, "none", NULL, 0, 64, 1, 0, 1000, 0), 0);
+	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 1), 0);
+	CU_ASSERT_EQUAL(hc_restart_swept(&r, 6, 0, 1), 0);
+	hc_restart_end(&r, 2);
+	CU_ASSERT_EQUAL(r.holding, 0);
+	for (uint16_t gw = 6; gw <= 9; gw++)
+		CU_ASSERT_EQUAL(hc_restart_swept(&r, gw, 0, 3), 0);
+	CU_ASSERT_EQUAL(r.st.restated, 2);
+	CU_ASSERT_EQUAL(r.st.restated_late, 3);
+	CU_ASSERT_EQUAL(r.st.expired, 0);
 	hc_restart_free(&r);
 
 	/* a NUL in a comment (a fixed-size read took the next id for that
