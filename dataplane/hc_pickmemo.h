@@ -26,14 +26,14 @@
  * back) is dead: it leaves the index at once, and the ring too when it
  * was among the newest (a MOVE obeyed as LEAVE + JOIN takes back the
  * record its LEAVE just made), else when the head passes it or a
- * compaction.  A filter of counts per cell (16,384 cells of a byte, keyed
+ * compaction.  A filter of counts per cell (65,536 cells of a byte, keyed
  * by a seeded hash; a cell sticks at 255 until the index empties)
  * answers most users' "surely not here" with one read, so a new user's
  * slot costs one branch with the memo empty and about one cached read
  * while it holds records (it cost 4 % of the events with 1,000 records
- * and no filter; full, with the filter, 5 %: docs/benchmarks.md, "The
- * pick memo").  Memory is fixed at start: 112 KiB (64 of records, 32 of
- * index, 16 of filter).
+ * and no filter; full, with a filter of 16,384 cells, 5 %, with 65,536
+ * within the noise: docs/benchmarks.md, "The pick memo").  Memory is
+ * fixed at start: 160 KiB (64 of records, 32 of index, 64 of filter).
  */
 #ifndef HC_PICKMEMO_H
 #define HC_PICKMEMO_H
@@ -49,7 +49,7 @@
 /* Cells of the filter (a power of two): a cell counts the records whose
  * users hash there, up to 255, where it sticks (never counted down: it
  * only costs lookups). */
-#define HC_PICKMEMO_CELLS 16384u
+#define HC_PICKMEMO_CELLS 65536u
 
 struct hc_pickmemo_rec {
 	uint64_t user_id;   /* the key (hc_keyidx: a record's first 8 bytes) */
