@@ -59,7 +59,8 @@ static inline struct hc_pickmemo_rec *at(struct hc_pickmemo *p, uint32_t n)
 	return &p->rec[n & (HC_PICKMEMO_KEPT - 1)];
 }
 
-/* Record r leaves the index and the filter (not the ring). */
+/* Record r leaves the index and the filter; in the ring it is dead from
+ * now (its slot waits for the head, the tail or a compaction). */
 static void unindex(struct hc_pickmemo *p, struct hc_pickmemo_rec *r)
 {
 	hc_keyidx_del(&p->ix, r->user_id);
@@ -73,22 +74,12 @@ static void unindex(struct hc_pickmemo *p, struct hc_pickmemo_rec *r)
 	}
 }
 
-/* Record r, in the ring, is dead from now: unindexed, its slot waits for
- * the head, the tail or a compaction. */
-static void kill(struct hc_pickmemo *p, struct hc_pickmemo_rec *r)
-{
-	unindex(p, r);
-	p->dead++;
-}
-
 /* The oldest record leaves the ring (and the index, if still in it). */
 static void pop_head(struct hc_pickmemo *p, uint32_t now)
 {
 	struct hc_pickmemo_rec *r = at(p, p->head++);
-	if (r->picked_at == 0) {
-		p->dead--;
+	if (r->picked_at == 0)
 		return;
-	}
 	if (hc_pickmemo_within(p, r->picked_at, now))
 		COUNT(p->st.evicted);
 	unindex(p, r);
@@ -126,7 +117,6 @@ static void compact(struct hc_pickmemo *p)
 		to++;
 	}
 	p->tail = to;
-	p->dead = 0;
 }
 
 void hc_pickmemo_keep(struct hc_pickmemo *p, uint64_t user_id, uint32_t picked_at,
@@ -138,9 +128,9 @@ void hc_pickmemo_keep(struct hc_pickmemo *p, uint64_t user_id, uint32_t picked_a
 	int32_t had = hc_keyidx_lookup(&p->ix, user_id);
 	if (had >= 0) /* (kept before and never taken back: its return came
 	                 by no new slot; the new record replaces it) */
-		kill(p, &p->rec[had]);
+		unindex(p, &p->rec[had]);
 	if (p->tail - p->head == HC_PICKMEMO_KEPT) { /* full */
-		if (p->dead >= HC_PICKMEMO_KEPT / 4)
+		if (hc_pickmemo_dead(p) >= HC_PICKMEMO_KEPT / 4)
 			compact(p);
 		else
 			pop_head(p, now); /* the oldest goes */
@@ -170,14 +160,12 @@ uint32_t hc_pickmemo_take_slow(struct hc_pickmemo *p, uint64_t user_id, uint32_t
 		return 0;
 	struct hc_pickmemo_rec *r = &p->rec[slot];
 	uint32_t picked_at = r->picked_at;
-	kill(p, r);
+	unindex(p, r);
 	/* the newest records, taken, leave the ring at once: a user going
 	 * round LEAVE + JOIN does not fill it with dead records */
 	for (unsigned k = 0; k < TAKE_TRIMS && p->tail != p->head &&
-	     at(p, p->tail - 1)->picked_at == 0; k++) {
+	     at(p, p->tail - 1)->picked_at == 0; k++)
 		p->tail--;
-		p->dead--;
-	}
 	if (!hc_pickmemo_within(p, picked_at, now))
 		return 0; /* past the window: as if never kept */
 	COUNT(p->st.restored);

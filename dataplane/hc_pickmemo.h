@@ -67,11 +67,17 @@ struct hc_pickmemo {
 	uint32_t head, tail;          /* free-running; slot = n % KEPT  */
 	uint32_t window_s;            /* the longest cooldown asked lately */
 	uint32_t window_at;           /* when it was last asked           */
-	uint32_t dead;                /* records in the ring, not indexed */
 	uint32_t sticky;              /* filter cells at 255 (cleared when
 	                                 the index empties)              */
 	struct hc_pickmemo_stats st;  /* relaxed stores                  */
 };
+
+/* Records in the ring that are not indexed (taken, or replaced): every
+ * live record in [head, tail) is, and nothing else is. */
+static inline uint32_t hc_pickmemo_dead(const struct hc_pickmemo *p)
+{
+	return p->tail - p->head - p->ix.count;
+}
 
 /* An empty memo; window 0 (nothing kept until a cooldown is asked).
  * 0 or -ENOMEM. */

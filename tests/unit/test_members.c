@@ -516,7 +516,7 @@ static void test_pickmemo_ring(void)
 	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 10, 360), 0);
 	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 11, 360), 359);
 	CU_ASSERT_EQUAL(p.tail - p.head, 0);
-	CU_ASSERT_EQUAL(p.dead, 0);
+	CU_ASSERT_EQUAL(hc_pickmemo_dead(&p), 0);
 	/* the filter: each cell counts its records, back to 0 as they go;
 	 * 300 users of one cell stick it at 255, and a user of that cell
 	 * not kept is still looked up and not found */
@@ -571,7 +571,7 @@ static void test_pickmemo_compaction_and_ticks(void)
 	CU_ASSERT_EQUAL(p->st.evicted, 0);
 	CU_ASSERT_EQUAL(p->ix.count, 3000);
 	CU_ASSERT(p->tail - p->head <= HC_PICKMEMO_KEPT);
-	CU_ASSERT_EQUAL(p->tail - p->head, 3000 + p->dead);
+	CU_ASSERT_EQUAL(p->tail - p->head, 3000 + hc_pickmemo_dead(p));
 	unsigned found = 0;
 	for (uint64_t i = 0; i < 3000; i++)
 		found += hc_pickmemo_take(p, 2000000 + i, 102) == 100;
