@@ -39,6 +39,11 @@
 #      line, or prints no rate, fails it (exit 1, naming B); an option
 #      without its value, or unknown, exits 2; and once with hc-bench
 #      itself, A with --no-report: two round lines with rates above 0.
+#   6. hc-bench-memo (the pick memo's calls and its compaction): 3 rounds
+#      exit 0 with one case=memo line, records=4096, every cycle figure
+#      above 0 and the CPU model (it FAILs, exit 1, when a compaction
+#      lost a live user, kept a taken one or left the ring's counts
+#      wrong); --rounds 0 exits 2.
 # HC_BUILD: the build directory (meson sets it).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -198,4 +203,21 @@ while read -r line; do
 done <<< "$(grep '^round=' <<< "$out")"
 grep -q '^ab case=batch64 .* cpu="[^"]\{1,\}"' <<< "$out" ||
 	{ echo "$out"; fail "ab.sh: no last line with the CPU model"; }
-echo "bench-smoke: ok (every case completed with and without --rx-csum-offload --frames-cached, figures > 0)"
+# 6. the pick memo's bench
+memo=$build/bench/hc-bench-memo
+[ -x "$memo" ] || fail "$memo not built"
+memo_eal=(-l "${cpus[0]}" --no-huge -m 256 --no-pci --no-shconf --no-telemetry --file-prefix "hcbmemo$$")
+out=$(timeout 300 "$memo" "${memo_eal[@]}" -- --rounds 3 2>&1) ||
+	{ echo "$out"; fail "hc-bench-memo exited non-zero"; }
+line=$(grep '^case=memo ' <<< "$out") || { echo "$out"; fail "hc-bench-memo: no case=memo line"; }
+[ "$(grep -c '^case=' <<< "$out")" = 1 ] || { echo "$out"; fail "hc-bench-memo: not one case line"; }
+[ "$(field records "$line")" = 4096 ] || fail "hc-bench-memo: records not 4096: $line"
+for f in keep_cycles take_hit_cycles take_miss_cycles compact_warm_cycles compact_warm_max \
+	compact_cold_cycles compact_cold_max compact_cold_us tsc_hz; do
+	positive "$f" "$line"
+done
+grep -q ' cpu="[^"]\{1,\}"' <<< "$line" || fail "hc-bench-memo: no CPU model: $line"
+rc=0
+"$memo" "${memo_eal[@]}" -- --rounds 0 > /dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "hc-bench-memo --rounds 0: exit $rc, expected 2"
+echo "bench-smoke: ok (every case completed with and without --rx-csum-offload --frames-cached, figures > 0; hc-bench-memo's compaction exact)"
