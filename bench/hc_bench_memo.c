@@ -16,7 +16,8 @@
  * over HC_PICKMEMO_KEPT; take_hit: each kept user taken back, in another
  * order than kept; take_miss: a user never kept, asked while the memo is
  * full (the filter's answer); compact: the keep that compacts a full ring
- * whose every 4th record was taken back, timed alone, its lines in cache
+ * a quarter of whose records, chosen at random (never the newest nor the
+ * oldest), were taken back, timed alone, its lines in cache
  * (warm: just written) or evicted first by a walk over 64 MiB (cold: as a
  * worker whose tables are far larger than its cache meets them).  After
  * each compaction every live user must still be found with its pick time
@@ -59,16 +60,16 @@ static void evict(uint8_t *cold)
 		cold[i]++;
 }
 
-/* Is every user of users[0..n) that should be there (every 4th taken:
- * i % 4 == 1 gone) found with its pick time, and the memo's counts as
- * they should be after the compaction? */
+/* Is every user of users[0..N) not taken found with its pick time, every
+ * one taken gone, and the memo's counts as they should be after the
+ * compaction? */
 static int compacted_right(const struct hc_pickmemo *p, const uint64_t *users,
-			   uint32_t picked_at, uint64_t extra)
+			   const uint8_t *taken, uint32_t picked_at, uint64_t extra)
 {
 	uint32_t live = 0;
 	for (uint32_t i = 0; i < N; i++) {
 		int32_t at = hc_keyidx_lookup(&p->ix, users[i]);
-		if (i % 4 == 1) {
+		if (taken[i]) {
 			if (at >= 0)
 				return 0;
 			continue;
@@ -106,6 +107,8 @@ int main(int argc, char **argv)
 	}
 	uint64_t hz = rte_get_tsc_hz();
 	static uint64_t users[N], strangers[N];
+	static uint32_t order[N];
+	static uint8_t taken[N];
 	static double keep[MAX_ROUNDS], hit[MAX_ROUNDS], miss[MAX_ROUNDS], warm[MAX_ROUNDS],
 		cold_c[MAX_ROUNDS];
 	double warm_max = 0, cold_max = 0;
@@ -139,10 +142,23 @@ int main(int argc, char **argv)
 		for (uint32_t i = 0; i < N; i++)
 			found += hc_pickmemo_take(&p, strangers[i], now);
 		uint64_t t2 = rte_rdtsc();
-		/* every 4th taken back (i % 4 == 1: never the newest, so none
-		 * trimmed at the tail): a quarter of the ring dead */
-		for (uint32_t i = 1; i < N; i += 4)
-			right &= hc_pickmemo_take(&p, users[i], now) == picked_at;
+		/* a quarter taken back, at random: a shuffle's first N / 4 of
+		 * 1 .. N - 2 (never the newest, which a take would trim from
+		 * the tail, nor the oldest, which the compacting keep's expiry
+		 * would pop from the head: the ring stays full, a quarter dead) */
+		for (uint32_t i = 0; i < N - 2; i++)
+			order[i] = i + 1;
+		for (uint32_t i = N - 3; i > 0; i--) {
+			uint32_t j = (uint32_t)(rnd() % (i + 1)), t = order[i];
+			order[i] = order[j];
+			order[j] = t;
+		}
+		memset(taken, 0, sizeof(taken));
+		for (uint32_t k = 0; k < N / 4; k++)
+			taken[order[k]] = 1;
+		uint64_t t2b = rte_rdtsc();
+		for (uint32_t k = 0; k < N / 4; k++)
+			right &= hc_pickmemo_take(&p, users[order[k]], now) == picked_at;
 		uint64_t t3 = rte_rdtsc();
 		right &= p.tail - p.head == N && hc_pickmemo_dead(&p) == N / 4;
 		/* the keep that compacts, timed alone */
@@ -152,7 +168,7 @@ int main(int argc, char **argv)
 		uint64_t t4 = rte_rdtsc();
 		hc_pickmemo_keep(&p, extra, picked_at, now);
 		uint64_t t5 = rte_rdtsc();
-		right &= compacted_right(&p, users, picked_at, extra);
+		right &= compacted_right(&p, users, taken, picked_at, extra);
 		double compact = (double)(t5 - t4);
 		if (is_cold) {
 			cold_c[r / 2] = compact;
@@ -162,7 +178,7 @@ int main(int argc, char **argv)
 			warm_max = compact > warm_max ? compact : warm_max;
 			keep[r / 2] = (double)(t1 - t0) / N;
 			miss[r / 2] = (double)(t2 - t1) / N;
-			hit[r / 2] = (double)(t3 - t2) / (N / 4);
+			hit[r / 2] = (double)(t3 - t2b) / (N / 4);
 		}
 		hc_pickmemo_free(&p);
 	}

@@ -422,6 +422,20 @@ int32_t hc_keyidx_repoint(struct hc_keyidx *x, uint64_t key, uint32_t pos)
 	return found;
 }
 
+void hc_keyidx_remap(struct hc_keyidx *x, const uint32_t *map)
+{
+	/* without a branch on the data: an entry is empty or not at random,
+	 * a branch on it mispredicted half the time and cost more than the
+	 * rest of the pass (an empty entry reads map[0], its result unused) */
+	uint32_t *index = x->index;
+	const uint32_t n = x->n_index, pos_mask = x->pos_mask;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t e = index[i], p = e & pos_mask;
+		uint32_t moved = (e & ~pos_mask) | (map[p - (p != 0)] + 1);
+		index[i] = moved & -(uint32_t)(e != 0);
+	}
+}
+
 /* Remove the entry at index i (the key at position found): backward
  * shift, the entries after it that are not at home move one closer. */
 static int32_t kx_del_entry(struct hc_keyidx *x, uint32_t i, int32_t found)

@@ -106,6 +106,12 @@ int hc_keyidx_insert(struct hc_keyidx *x, uint64_t key, uint32_t pos);
  * position, or -ENOENT. */
 int32_t hc_keyidx_repoint(struct hc_keyidx *x, uint64_t key, uint32_t pos);
 
+/* Every key at position p now lives at map[p] (< capacity), whose record
+ * holds it: many keys repointed at once, in one pass over the index
+ * (no hash, no probe; entries keep their places), for a caller that moved
+ * many records together.  map is read at the positions in use, and at 0. */
+void hc_keyidx_remap(struct hc_keyidx *x, const uint32_t *map);
+
 /* Forget key: its former position, or -ENOENT.  No record is written. */
 int32_t hc_keyidx_del(struct hc_keyidx *x, uint64_t key);
 

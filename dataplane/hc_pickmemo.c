@@ -27,9 +27,11 @@ int hc_pickmemo_init(struct hc_pickmemo *p, const char *name, int socket)
 	p->rec = rte_zmalloc_socket(name, sizeof(*p->rec) * HC_PICKMEMO_KEPT,
 				    RTE_CACHE_LINE_SIZE, socket);
 	p->filter = rte_zmalloc_socket(name, HC_PICKMEMO_CELLS, RTE_CACHE_LINE_SIZE, socket);
+	p->remap = rte_zmalloc_socket(name, sizeof(*p->remap) * HC_PICKMEMO_KEPT,
+				      RTE_CACHE_LINE_SIZE, socket);
 	/* (the seeds: gateways choose user ids, hc_keyidx.h) */
 	p->filter_seed = rte_rand();
-	if (p->rec == NULL || p->filter == NULL ||
+	if (p->rec == NULL || p->filter == NULL || p->remap == NULL ||
 	    hc_keyidx_init(&p->ix, name, HC_PICKMEMO_KEPT, p->rec, sizeof(*p->rec),
 			   HC_KEYIDX_SPARSE, rte_rand(), socket) != 0) {
 		hc_pickmemo_free(p);
@@ -43,6 +45,7 @@ void hc_pickmemo_free(struct hc_pickmemo *p)
 	hc_keyidx_free(&p->ix);
 	rte_free(p->rec);
 	rte_free(p->filter);
+	rte_free(p->remap);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -95,27 +98,31 @@ void hc_pickmemo_expire(struct hc_pickmemo *p, uint32_t now, unsigned budget)
 	}
 }
 
-/* The ring's live records moved together from its head, in leave order,
- * each repointed in the index; the dead ones' slots are free after.
- * O(HC_PICKMEMO_KEPT), run on a full ring a quarter dead or more: at most
- * once every HC_PICKMEMO_KEPT / 4 keeps. */
+/* The ring's live records moved together from its head, in leave order;
+ * the dead ones' slots are free after.  Then the index repointed in one
+ * pass over its entries (hc_keyidx_remap: no probe a record; 3-4 times
+ * faster than repointing each, docs/benchmarks.md "The pick memo's
+ * compaction, timed").  O(HC_PICKMEMO_KEPT), run on a full ring a quarter dead
+ * or more: at most once every HC_PICKMEMO_KEPT / 4 keeps. */
 static void compact(struct hc_pickmemo *p)
 {
 	uint32_t to = p->head;
+	/* without a branch on the data (which records were taken is random):
+	 * every record copied to slot `to`, which is its own or a dead one
+	 * (the ring is full, so [head, tail) is every slot once, and `to`
+	 * never passes n), and its own slot marked dead unless it stayed (a
+	 * later record moves in, or it ends past the new tail, outside the
+	 * ring); `to` moves on past live records only */
 	for (uint32_t n = p->head; n != p->tail; n++) {
-		struct hc_pickmemo_rec *r = at(p, n);
-		if (r->picked_at == 0)
-			continue;
-		if (n != to) {
-			/* (slot `to` holds a dead record, or one moved already:
-			 * indexed nowhere; the index still finds the key at n,
-			 * whose record holds it, and points it at `to`) */
-			*at(p, to) = *r;
-			hc_keyidx_repoint(&p->ix, r->user_id, to & (HC_PICKMEMO_KEPT - 1));
-			r->picked_at = 0;
-		}
-		to++;
+		struct hc_pickmemo_rec *r = at(p, n), v = *r;
+		*at(p, to) = v;
+		r->picked_at = n == to ? v.picked_at : 0;
+		/* (a dead record's entry is read by nobody: it is in no index
+		 * entry, so hc_keyidx_remap never reads it) */
+		p->remap[n & (HC_PICKMEMO_KEPT - 1)] = to & (HC_PICKMEMO_KEPT - 1);
+		to += v.picked_at != 0;
 	}
+	hc_keyidx_remap(&p->ix, p->remap);
 	p->tail = to;
 }
 

@@ -22,7 +22,8 @@
  * within the window: that user comes back with no cooldown, as before
  * the memo), unless a quarter of it or more is dead: then its live
  * records are moved together first (compact: at most once every 1,024
- * keeps, about 4,096 records' work).  A record taken (its user came
+ * keeps, one pass over the ring and one over the index: about 15 us
+ * with its lines evicted, hc-bench-memo).  A record taken (its user came
  * back) is dead: it leaves the index at once, and the ring too when it
  * was among the newest (a MOVE obeyed as LEAVE + JOIN takes back the
  * record its LEAVE just made), else when the head passes it or a
@@ -33,7 +34,8 @@
  * while it holds records (it cost 4 % of the events with 1,000 records
  * and no filter; full, with a filter of 16,384 cells, 5 %, with 65,536
  * within the noise: docs/benchmarks.md, "The pick memo").  Memory is
- * fixed at start: 160 KiB (64 of records, 32 of index, 64 of filter).
+ * fixed at start: 176 KiB (64 of records, 32 of index, 64 of filter,
+ * 16 of the compaction's map).
  */
 #ifndef HC_PICKMEMO_H
 #define HC_PICKMEMO_H
@@ -64,6 +66,8 @@ struct hc_pickmemo {
 	uint64_t filter_seed;
 	struct hc_keyidx ix;          /* user -> ring slot               */
 	struct hc_pickmemo_rec *rec;  /* [HC_PICKMEMO_KEPT], a FIFO ring  */
+	uint32_t *remap;              /* [HC_PICKMEMO_KEPT]: a compaction's
+	                                 old slot -> new (its scratch)    */
 	uint32_t head, tail;          /* free-running; slot = n % KEPT  */
 	uint32_t window_s;            /* the longest cooldown asked lately */
 	uint32_t window_at;           /* when it was last asked           */

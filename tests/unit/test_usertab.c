@@ -299,6 +299,85 @@ static void test_keyidx_ring(void)
 	keyidx_ring(HC_KEYIDX_SPARSE);
 }
 
+/* hc_keyidx_remap: 3,000 keys at random positions of 5,000, their records
+ * moved by a random permutation of the positions and the index remapped
+ * in one pass: each key found at its new position, absent keys absent,
+ * the count kept; then deletes and inserts against a reference (the
+ * entries' tags and distances unchanged: the index still a valid one). */
+static void keyidx_remap(enum hc_keyidx_density density)
+{
+	enum { CAP = 5000, USED = 3000, ABSENT = 2000 };
+	struct rec *r = calloc(CAP, sizeof(*r)), *moved = calloc(CAP, sizeof(*r));
+	uint32_t *perm = calloc(CAP, sizeof(*perm)), *where = calloc(CAP, sizeof(*where));
+	int32_t *ref = calloc(USED + ABSENT, sizeof(*ref));
+	CU_ASSERT_FATAL(r != NULL && moved != NULL && perm != NULL && where != NULL && ref != NULL);
+	struct hc_keyidx x;
+	CU_ASSERT_EQUAL_FATAL(hc_keyidx_init(&x, "t_remap", CAP, r, sizeof(r[0]), density,
+					     0x5eed, 0), 0);
+	/* two shuffles of the positions: where users go, and where they move */
+	for (uint32_t i = 0; i < CAP; i++)
+		perm[i] = where[i] = i;
+	for (uint32_t i = CAP - 1; i > 0; i--) {
+		uint32_t j = (uint32_t)(rnd64() % (i + 1)), t = perm[i];
+		perm[i] = perm[j];
+		perm[j] = t;
+		j = (uint32_t)(rnd64() % (i + 1));
+		t = where[i];
+		where[i] = where[j];
+		where[j] = t;
+	}
+	for (uint32_t u = 0; u < USED; u++) {
+		r[where[u]].key = key_of(u);
+		CU_ASSERT_EQUAL(hc_keyidx_insert(&x, key_of(u), where[u]), 0);
+		ref[u] = (int32_t)perm[where[u]];
+	}
+	for (uint32_t u = USED; u < USED + ABSENT; u++)
+		ref[u] = -1;
+	/* the records moved (the free positions' records hold a key never
+	 * used: nothing may find them) */
+	for (uint32_t p = 0; p < CAP; p++)
+		moved[p].key = key_of(USED + ABSENT + 1);
+	for (uint32_t u = 0; u < USED; u++)
+		moved[perm[where[u]]] = r[where[u]];
+	memcpy(r, moved, CAP * sizeof(*r));
+	hc_keyidx_remap(&x, perm);
+	unsigned bad = 0;
+	for (uint32_t u = 0; u < USED + ABSENT; u++)
+		bad += hc_keyidx_lookup(&x, key_of(u)) != (ref[u] >= 0 ? ref[u] : -ENOENT);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(x.count, USED);
+	/* and it goes on as an index: every 3rd user deleted, the absent
+	 * ones inserted at the positions freed */
+	uint32_t freed = 0;
+	for (uint32_t u = 0; u < USED; u += 3) {
+		bad += hc_keyidx_del(&x, key_of(u)) != ref[u];
+		where[freed++] = (uint32_t)ref[u];
+		ref[u] = -1;
+	}
+	for (uint32_t u = USED; u < USED + ABSENT && freed > 0; u++) {
+		uint32_t p = where[--freed];
+		r[p].key = key_of(u);
+		bad += hc_keyidx_insert(&x, key_of(u), p) != 0;
+		ref[u] = (int32_t)p;
+	}
+	for (uint32_t u = 0; u < USED + ABSENT; u++)
+		bad += hc_keyidx_lookup(&x, key_of(u)) != (ref[u] >= 0 ? ref[u] : -ENOENT);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT(hc_keyidx_max_dist(&x) <= HC_KEYIDX_MAX_DIST);
+	hc_keyidx_free(&x);
+	free(r);
+	free(moved);
+	free(perm);
+	free(where);
+	free(ref);
+}
+
+static void test_keyidx_remap(void)
+{
+	keyidx_remap(HC_KEYIDX_DENSE);
+	keyidx_remap(HC_KEYIDX_SPARSE);
+}
+
 static void test_bad_sizes(void)
 {
 	struct rec r[2];
@@ -711,6 +790,7 @@ static CU_TestInfo tests[] = {
 	{"a crowded home", test_crowded_home},
 	{"bad sizes", test_bad_sizes},
 	{"the index over a FIFO ring (dense and sparse)", test_keyidx_ring},
+	{"records moved together, the index remapped in one pass", test_keyidx_remap},
 	{"the tag: no record read for another key's tag", test_keyidx_tag},
 	{"a delete from a bulk lookup's entry, checked first", test_keyidx_del_at},
 	{"probes past the index's end, on from its start", test_keyidx_wrap},
