@@ -24,8 +24,9 @@
 #include <stddef.h>
 
 /* size bytes, zeroed, 64-byte aligned at least (2 MiB when outside DPDK's
- * heap); name names a DPDK allocation, socket its NUMA socket.  NULL when
- * out of memory or size is 0. */
+ * heap), every page faulted in (not at the fast path's first touch);
+ * name names a DPDK allocation, socket its NUMA socket.  NULL when out of
+ * memory or size is 0. */
 void *hc_bigmem_zalloc(const char *name, size_t size, int socket);
 
 /* Free p (NULL: nothing), allocated with this very size. */

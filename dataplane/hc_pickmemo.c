@@ -8,8 +8,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include <rte_malloc.h>
 #include <rte_random.h>
+
+#include "hc_bigmem.h"
 
 /* Counters other lcores read: relaxed stores (one writer). */
 #define COUNT(c) __atomic_store_n(&(c), (c) + 1, __ATOMIC_RELAXED)
@@ -18,17 +19,21 @@
  * the rest): a keep's time stays bounded whatever the ring holds. */
 #define KEEP_EXPIRES 8
 
+#define REC_BYTES (sizeof(struct hc_pickmemo_rec) * HC_PICKMEMO_KEPT)
+#define FILTER_BYTES ((size_t)HC_PICKMEMO_CELLS)
+#define REMAP_BYTES (sizeof(uint32_t) * HC_PICKMEMO_KEPT)
+
 _Static_assert((HC_PICKMEMO_KEPT & (HC_PICKMEMO_KEPT - 1)) == 0, "a power of two");
 _Static_assert((HC_PICKMEMO_CELLS & (HC_PICKMEMO_CELLS - 1)) == 0, "a power of two");
 
 int hc_pickmemo_init(struct hc_pickmemo *p, const char *name, int socket)
 {
 	memset(p, 0, sizeof(*p));
-	p->rec = rte_zmalloc_socket(name, sizeof(*p->rec) * HC_PICKMEMO_KEPT,
-				    RTE_CACHE_LINE_SIZE, socket);
-	p->filter = rte_zmalloc_socket(name, HC_PICKMEMO_CELLS, RTE_CACHE_LINE_SIZE, socket);
-	p->remap = rte_zmalloc_socket(name, sizeof(*p->remap) * HC_PICKMEMO_KEPT,
-				      RTE_CACHE_LINE_SIZE, socket);
+	/* (faulted in now: the first compaction and the first touches of
+	 * the filter are on the fast path) */
+	p->rec = hc_bigmem_zalloc(name, REC_BYTES, socket);
+	p->filter = hc_bigmem_zalloc(name, FILTER_BYTES, socket);
+	p->remap = hc_bigmem_zalloc(name, REMAP_BYTES, socket);
 	/* (the seeds: gateways choose user ids, hc_keyidx.h) */
 	p->filter_seed = rte_rand();
 	if (p->rec == NULL || p->filter == NULL || p->remap == NULL ||
@@ -43,9 +48,9 @@ int hc_pickmemo_init(struct hc_pickmemo *p, const char *name, int socket)
 void hc_pickmemo_free(struct hc_pickmemo *p)
 {
 	hc_keyidx_free(&p->ix);
-	rte_free(p->rec);
-	rte_free(p->filter);
-	rte_free(p->remap);
+	hc_bigmem_free(p->rec, REC_BYTES);
+	hc_bigmem_free(p->filter, FILTER_BYTES);
+	hc_bigmem_free(p->remap, REMAP_BYTES);
 	memset(p, 0, sizeof(*p));
 }
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <rte_malloc.h>
@@ -523,12 +524,28 @@ static void test_bigmem(void)
 	CU_ASSERT_EQUAL(hc_bigmem_bytes(), before);
 	CU_ASSERT_FALSE(smaps_of(p, &kb, &hg));
 
-	/* a small table stays in DPDK's heap, uncounted */
+	/* a small table stays in DPDK's heap, uncounted, every page of it
+	 * faulted in (DPDK's zmalloc leaves fresh pages of a --no-huge heap
+	 * untouched) */
 	void *s = hc_bigmem_zalloc("t_small", 64 << 10, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_EQUAL(rte_malloc_validate(s, NULL), 0);
 	CU_ASSERT_EQUAL(hc_bigmem_bytes(), before);
 	hc_bigmem_free(s, 64 << 10);
+	size_t mid = (size_t)1 << 20; /* (fresh heap, most likely) */
+	uint8_t *m = hc_bigmem_zalloc("t_mid", mid, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	uintptr_t first = ((uintptr_t)m + 4095) & ~(uintptr_t)4095;
+	size_t pages = ((uintptr_t)m + mid - first) / 4096;
+	unsigned char *in = calloc(pages, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(in);
+	CU_ASSERT_EQUAL(mincore((void *)first, pages * 4096, in), 0);
+	size_t resident = 0;
+	for (size_t i = 0; i < pages; i++)
+		resident += in[i] & 1;
+	CU_ASSERT_EQUAL(resident, pages);
+	free(in);
+	hc_bigmem_free(m, mid);
 	CU_ASSERT_PTR_NULL(hc_bigmem_zalloc("t_zero", 0, 0));
 
 	/* an index for 4 Mi keys (8 Mi entries, 32 MiB) is outside; freed, uncounted */
