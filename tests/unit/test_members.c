@@ -597,6 +597,85 @@ static void test_pickmemo_compaction_and_ticks(void)
 	hc_members_free(&m);
 }
 
+/* A compaction of a ring that has wrapped (its head at slot 300): the
+ * live records keep their leave order, pick and leave times, each found
+ * in the index at its new slot, the taken ones gone, the slots past the
+ * new tail dead. */
+static void test_pickmemo_compaction_wrapped(void)
+{
+	enum { OLD = 300, N = HC_PICKMEMO_KEPT };
+	struct hc_pickmemo p;
+	CU_ASSERT_EQUAL_FATAL(hc_pickmemo_init(&p, "t_memo_wrap", 0), 0);
+	hc_pickmemo_window(&p, 100, 1);
+	for (uint64_t u = 1; u <= OLD; u++)
+		hc_pickmemo_keep(&p, 900000 + u, 1, 1);
+	hc_pickmemo_expire(&p, 200, OLD); /* (left 199 s ago: a window past) */
+	CU_ASSERT_EQUAL_FATAL(p.head, OLD);
+	CU_ASSERT_EQUAL_FATAL(p.tail, OLD);
+	/* N users left at 200 .. 263 (64 a second), each picked a second
+	 * before: the ring full from slot 300 round to 299 */
+	static uint64_t user[N];
+	static uint8_t taken[N];
+	for (uint32_t i = 0; i < N; i++) {
+		user[i] = 1000 + (uint64_t)i * 7919;
+		hc_pickmemo_keep(&p, user[i], 199 + i / 64, 200 + i / 64);
+	}
+	CU_ASSERT_EQUAL_FATAL(p.tail - p.head, N);
+	CU_ASSERT_EQUAL(p.st.evicted, 0);
+	/* a quarter taken back, spread unevenly (not the oldest, which the
+	 * compacting keep's expiry would pop, nor the newest, which a take
+	 * trims): a run at the ring's physical end, others scattered */
+	unsigned dead = 0;
+	memset(taken, 0, sizeof(taken));
+	for (uint32_t i = 1; i < N - 1 && dead < N / 4; i++) {
+		uint32_t slot = (OLD + i) % N;
+		int take = (slot >= N - 200 && slot < N) || (i * 2654435761u) % 7 < 2;
+		if (!take)
+			continue;
+		taken[i] = 1;
+		dead++;
+		CU_ASSERT_EQUAL(hc_pickmemo_take(&p, user[i], 263), 199 + i / 64);
+	}
+	CU_ASSERT_EQUAL_FATAL(dead, N / 4);
+	CU_ASSERT_EQUAL(hc_pickmemo_dead(&p), N / 4);
+	/* one more keep: full and a quarter dead, so compacted first */
+	hc_pickmemo_keep(&p, 77, 262, 263);
+	CU_ASSERT_EQUAL(p.st.evicted, 0);
+	CU_ASSERT_EQUAL(p.head, OLD);
+	CU_ASSERT_EQUAL(p.tail - p.head, N - N / 4 + 1);
+	CU_ASSERT_EQUAL(hc_pickmemo_dead(&p), 0);
+	/* the ring from its head: the users not taken, in the order they
+	 * left, with their times, each indexed at its slot; then user 77 */
+	unsigned bad = 0;
+	uint32_t n = p.head;
+	for (uint32_t i = 0; i < N; i++) {
+		if (taken[i]) {
+			bad += hc_keyidx_lookup(&p.ix, user[i]) != -ENOENT;
+			continue;
+		}
+		const struct hc_pickmemo_rec *r = &p.rec[n % N];
+		bad += r->user_id != user[i] || r->picked_at != 199 + i / 64 ||
+		       r->left_at != 200 + i / 64 ||
+		       hc_keyidx_lookup(&p.ix, user[i]) != (int32_t)(n % N);
+		n++;
+	}
+	const struct hc_pickmemo_rec *last = &p.rec[n % N];
+	bad += last->user_id != 77 || last->picked_at != 262 ||
+	       hc_keyidx_lookup(&p.ix, 77) != (int32_t)(n % N);
+	CU_ASSERT_EQUAL(n + 1, p.tail);
+	for (n = p.tail; n != p.head + N; n++)
+		bad += p.rec[n % N].picked_at != 0; /* (outside the ring: dead) */
+	CU_ASSERT_EQUAL(bad, 0);
+	/* and it goes on: everyone taken back with their pick times */
+	unsigned back = 0;
+	for (uint32_t i = 0; i < N; i++)
+		back += !taken[i] && hc_pickmemo_take(&p, user[i], 264) == 199 + i / 64;
+	CU_ASSERT_EQUAL(back, N - N / 4);
+	CU_ASSERT_EQUAL(hc_pickmemo_take(&p, 77, 264), 262);
+	CU_ASSERT_EQUAL(p.ix.count, 0);
+	hc_pickmemo_free(&p);
+}
+
 /* The pick scan's changes, run `steps` steps (0: to its end). */
 static struct hc_change scan_chg[2 * HC_PICK_ASKS];
 static unsigned scan_run(uint32_t step, uint32_t now, unsigned steps)
@@ -1572,6 +1651,8 @@ static CU_TestInfo tests[] = {
 	{"the pick memo: window, full ring, taken records", test_pickmemo_ring},
 	{"the pick memo: compacted when full of taken records; the worker's clock",
 	 test_pickmemo_compaction_and_ticks},
+	{"the pick memo: a wrapped ring compacted, its order and times kept",
+	 test_pickmemo_compaction_wrapped},
 	{"the pick scan: asks in order, waiting, ended early, bounded", test_pick_scan},
 	{"reconnect through another gateway", test_reconnect_elsewhere},
 	{"sessions order a user's connections across gateways", test_sessions},

@@ -496,6 +496,28 @@ static void test_keyidx_del_at(void)
 	hc_keyidx_free(&x);
 }
 
+/* The pages [p, p + len) touches, and how many of them are resident. */
+static size_t pages_of(const void *p, size_t len)
+{
+	uintptr_t first = (uintptr_t)p & ~(uintptr_t)4095;
+	return ((uintptr_t)p + len - 1 - first) / 4096 + 1;
+}
+
+static size_t resident_pages(const void *p, size_t len)
+{
+	size_t n = pages_of(p, len), resident = 0;
+	unsigned char *in = calloc(n, 1);
+	if (in == NULL ||
+	    mincore((void *)((uintptr_t)p & ~(uintptr_t)4095), n * 4096, in) != 0) {
+		free(in);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		resident += in[i] & 1;
+	free(in);
+	return resident;
+}
+
 static void test_bigmem(void)
 {
 	/* hc-unit runs EAL with --no-huge: 2 MiB and more is outside */
@@ -532,19 +554,29 @@ static void test_bigmem(void)
 	CU_ASSERT_EQUAL(rte_malloc_validate(s, NULL), 0);
 	CU_ASSERT_EQUAL(hc_bigmem_bytes(), before);
 	hc_bigmem_free(s, 64 << 10);
-	size_t mid = (size_t)1 << 20; /* (fresh heap, most likely) */
+	/* every page a 1.5 MiB table touches resident, the partial ones at
+	 * both ends too, pages that were not before it: a block of DPDK's
+	 * heap allocated, freed, and its whole pages dropped (private
+	 * anonymous memory without hugepages: they read as zeros, as DPDK's
+	 * free memory is, and are no longer resident, as fresh pages are),
+	 * then the table allocated, which DPDK places there (the same size:
+	 * its best fit) */
+	size_t mid = (size_t)3 << 19;
+	uint8_t *fresh = rte_zmalloc_socket("t_fresh", mid, 64, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fresh);
+	uintptr_t lo = ((uintptr_t)fresh + 4095) & ~(uintptr_t)4095;
+	uintptr_t hi = ((uintptr_t)fresh + mid) & ~(uintptr_t)4095;
+	rte_free(fresh);
+	CU_ASSERT_EQUAL_FATAL(madvise((void *)lo, hi - lo, MADV_REMOVE), 0);
+	CU_ASSERT_EQUAL(resident_pages((void *)lo, hi - lo), 0);
 	uint8_t *m = hc_bigmem_zalloc("t_mid", mid, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-	uintptr_t first = ((uintptr_t)m + 4095) & ~(uintptr_t)4095;
-	size_t pages = ((uintptr_t)m + mid - first) / 4096;
-	unsigned char *in = calloc(pages, 1);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(in);
-	CU_ASSERT_EQUAL(mincore((void *)first, pages * 4096, in), 0);
-	size_t resident = 0;
-	for (size_t i = 0; i < pages; i++)
-		resident += in[i] & 1;
-	CU_ASSERT_EQUAL(resident, pages);
-	free(in);
+	CU_ASSERT((uintptr_t)m < hi && (uintptr_t)m + mid > lo); /* (placed there) */
+	CU_ASSERT_EQUAL(resident_pages(m, mid), pages_of(m, mid));
+	nonzero = 0;
+	for (size_t i = 0; i < mid; i++)
+		nonzero += m[i] != 0;
+	CU_ASSERT_EQUAL(nonzero, 0);
 	hc_bigmem_free(m, mid);
 	CU_ASSERT_PTR_NULL(hc_bigmem_zalloc("t_zero", 0, 0));
 
