@@ -13,8 +13,8 @@
  *     cpu="..." tsc_hz=...
  *
  * keep: a keep into a ring filling up (no expiry, no eviction), averaged
- * over HC_PICKMEMO_KEPT; take_hit: each kept user taken back, in another
- * order than kept; take_miss: a user never kept, asked while the memo is
+ * over HC_PICKMEMO_KEPT; take_hit: a kept user taken back (a random quarter
+ * of them, in random order); take_miss: a user never kept, asked while the memo is
  * full (the filter's answer); compact: the keep that compacts a full ring
  * a quarter of whose records, chosen at random (never the newest nor the
  * oldest), were taken back, timed alone, its lines in cache
@@ -58,6 +58,7 @@ static void evict(uint8_t *cold)
 {
 	for (size_t i = 0; i < COLD_BYTES; i += 64)
 		cold[i]++;
+	__asm__ __volatile__("" : : "r"(cold) : "memory"); /* (never elided) */
 }
 
 /* Is every user of users[0..N) not taken found with its pick time, every
@@ -79,7 +80,8 @@ static int compacted_right(const struct hc_pickmemo *p, const uint64_t *users,
 		live++;
 	}
 	int32_t at = hc_keyidx_lookup(&p->ix, extra);
-	return at >= 0 && p->rec[at].picked_at == picked_at && p->ix.count == live + 1 &&
+	return at >= 0 && p->rec[at].user_id == extra && p->rec[at].picked_at == picked_at &&
+	       p->ix.count == live + 1 &&
 	       p->tail - p->head == live + 1 && hc_pickmemo_dead(p) == 0;
 }
 
@@ -126,6 +128,8 @@ int main(int argc, char **argv)
 		struct hc_pickmemo p;
 		if (hc_pickmemo_init(&p, "bench-memo", 0) != 0) {
 			fprintf(stderr, "hc-bench-memo: no memory for a memo\n");
+			free(cold);
+			rte_eal_cleanup();
 			return 2;
 		}
 		hc_pickmemo_window(&p, cooldown, now);

@@ -22,7 +22,7 @@
  * within the window: that user comes back with no cooldown, as before
  * the memo), unless a quarter of it or more is dead: then its live
  * records are moved together first (compact: at most once every 1,024
- * keeps, one pass over the ring and one over the index: about 15 us
+ * keeps, one pass over the ring and one over the index: about 14 us
  * with its lines evicted, hc-bench-memo).  A record taken (its user came
  * back) is dead: it leaves the index at once, and the ring too when it
  * was among the newest (a MOVE obeyed as LEAVE + JOIN takes back the
