@@ -65,9 +65,9 @@ struct hc_pickmemo {
 	                                 ix.count, what a take reads)     */
 	uint64_t filter_seed;
 	struct hc_keyidx ix;          /* user -> ring slot               */
-	struct hc_pickmemo_rec *rec;  /* [HC_PICKMEMO_KEPT], a FIFO ring  */
-	uint32_t *remap;              /* [HC_PICKMEMO_KEPT]: a compaction's
-	                                 old slot -> new (its scratch)    */
+	struct hc_pickmemo_rec *rec;  /* [HC_PICKMEMO_KEPT], a FIFO ring,
+	                                 then a compaction's map of old
+	                                 slot to new (uint32_t each)      */
 	uint32_t head, tail;          /* free-running; slot = n % KEPT  */
 	uint32_t window_s;            /* the longest cooldown asked lately */
 	uint32_t window_at;           /* when it was last asked           */
