@@ -64,8 +64,9 @@ void *hc_bigmem_zalloc(const char *name, size_t size, int socket)
 		munmap(p + len, (size_t)(raw + len + HUGE_2M - (p + len)));
 	/* advice only: without THP the memory works as 4 KiB pages */
 	(void)madvise(p, len, MADV_HUGEPAGE);
-	/* fault it all in now, not on the fast path's first touch (a write per 4 KiB: a huge page faults in
-	 * whole at its first; anonymous memory is zeroed) */
+	/* fault it all in now, not on the fast path's first touch (a write
+	 * per 4 KiB: a huge page faults in whole at its first; anonymous
+	 * memory is zeroed) */
 	for (size_t off = 0; off < len; off += 4096)
 		((volatile uint8_t *)p)[off] = 0;
 	__atomic_add_fetch(&bigmem_mapped, len, __ATOMIC_RELAXED);
