@@ -38,24 +38,6 @@
 #include "hc_pending.h"
 #include "hc_proto.h"
 
-/* The bytes of a table of one `type` a room id, and a gateway id. */
-#define ROOM_TABLE(m, type) ((size_t)(m)->max_rooms * sizeof(type))
-#define GW_TABLE(type) ((size_t)HC_GATEWAY_IDS * sizeof(type))
-/* The per-gateway tables' block: the first at its start, each next one
- * two lines further on than the end of the one before (7 tables) */
-#define GW_STAGGER 128
-#define GW_BLOCK (GW_TABLE(uint32_t) * 4 + GW_TABLE(uint8_t) + GW_TABLE(uint64_t) + \
-		  GW_TABLE(uint16_t) + 6 * GW_STAGGER)
-
-/* The next table of `bytes` in block gw, at *at (then past it and the
- * stagger). */
-static void *gw_table(uint8_t *gw, size_t *at, size_t bytes)
-{
-	void *t = gw + *at;
-	*at += bytes + GW_STAGGER;
-	return t;
-}
-
 int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 		    uint32_t max_rooms, int socket)
 {
@@ -74,45 +56,36 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 		m->slot = NULL;
 		return rc;
 	}
-	/* the tables the fast path reads or writes at random, by room or by
-	 * gateway: hc_bigmem's, faulted in now (without hugepages DPDK's
-	 * zmalloc leaves their pages to fault in at the first touch of each,
-	 * on the fast path; from 2 MiB on they are huge-page advised) */
-	m->max_rooms = max_rooms; /* (hc_members_free's sizes) */
-	m->room_users = hc_bigmem_zalloc(name, ROOM_TABLE(m, uint32_t), socket);
-	m->pick_first = hc_bigmem_zalloc("hc_pick_first", ROOM_TABLE(m, uint32_t), socket);
+	m->room_users = rte_zmalloc_socket(name, (size_t)max_rooms * sizeof(uint32_t),
+					   64, socket);
+	m->pick_first = rte_zmalloc_socket("hc_pick_first", (size_t)max_rooms * sizeof(uint32_t),
+					   64, socket);
 	m->ask = rte_malloc_socket("hc_pick_asks", HC_PICK_ASKS * sizeof(struct hc_pick_ask), 64,
 				   socket);
-	m->lease = hc_bigmem_zalloc("hc_lease", ROOM_TABLE(m, uint16_t), socket);
+	m->lease = rte_zmalloc_socket("hc_lease", (size_t)max_rooms * sizeof(uint16_t), 64, socket);
 	if (m->room_users == NULL || m->slot == NULL || m->pick_first == NULL || m->ask == NULL ||
 	    m->lease == NULL) {
 		hc_members_free(m);
 		return -ENOMEM;
 	}
+	m->max_rooms = max_rooms;
 	m->capacity = capacity;
 	m->now_s = 1; /* (0 is "never picked"; hc_members_tick moves it on) */
-	/* the per-gateway tables in one block, each GW_STAGGER further from
-	 * a 64 KiB boundary than the one before: tables of power-of-two sizes
-	 * back to back (as DPDK's heap places them, and physically so in its
-	 * hugepages) put the lines of the same gateways in the same cache
-	 * sets, and a datagram touches one line of most of them: batch1 ran
-	 * 0.93x of the layout the fast path's page faults left scattered
-	 * here, staggered about even with it (docs/benchmarks.md "Tables that
-	 * share their cache sets") */
-	uint8_t *gw = hc_bigmem_zalloc("hc_gw_tables", GW_BLOCK, socket);
-	if (gw != NULL) {
-		size_t at = 0;
-		m->gw_users = gw_table(gw, &at, GW_TABLE(uint32_t));
-		m->snap_marked = gw_table(gw, &at, GW_TABLE(uint32_t));
-		m->snap_gen_now = gw_table(gw, &at, GW_TABLE(uint8_t));
-		m->gw_digest = gw_table(gw, &at, GW_TABLE(uint64_t));
-		m->gw_pending = gw_table(gw, &at, GW_TABLE(uint32_t));
-		m->gw_pend_new = gw_table(gw, &at, GW_TABLE(uint32_t));
-		m->gw_parked = gw_table(gw, &at, GW_TABLE(uint16_t));
-		RTE_VERIFY(at == GW_BLOCK + GW_STAGGER); /* (every table inside) */
-	}
+	m->gw_users = rte_zmalloc_socket("hc_gw_users", HC_GATEWAY_IDS * sizeof(uint32_t),
+					 64, socket);
+	m->snap_marked = rte_zmalloc_socket("hc_snap_marked", HC_GATEWAY_IDS * sizeof(uint32_t),
+					    64, socket);
+	m->snap_gen_now = rte_zmalloc_socket("hc_snap_gen", HC_GATEWAY_IDS, 64, socket);
+	m->gw_digest = rte_zmalloc_socket("hc_gw_digest", HC_GATEWAY_IDS * sizeof(uint64_t),
+					  64, socket);
+	m->gw_pending = rte_zmalloc_socket("hc_gw_pending", HC_GATEWAY_IDS * sizeof(uint32_t),
+					   64, socket);
+	m->gw_pend_new = rte_zmalloc_socket("hc_gw_pend_new", HC_GATEWAY_IDS * sizeof(uint32_t),
+					    64, socket);
 	m->parked = rte_malloc_socket("hc_parked", HC_MEMBERS_PARKED * sizeof(struct hc_op), 64,
 				      socket);
+	m->gw_parked = rte_zmalloc_socket("hc_gw_parked", HC_GATEWAY_IDS * sizeof(uint16_t), 64,
+					  socket);
 	if (hc_pending_init(&m->pend, rte_rand(), socket) != 0 ||
 	    hc_pickmemo_init(&m->memo, "hc_pickmemo", socket) != 0 || m->gw_users == NULL ||
 	    m->parked == NULL || m->gw_parked == NULL ||
@@ -128,15 +101,21 @@ void hc_members_free(struct hc_members *m)
 {
 	if (m->users.ix.index != NULL)
 		hc_usertab_free(&m->users);
-	hc_bigmem_free(m->room_users, ROOM_TABLE(m, uint32_t));
+	rte_free(m->room_users);
 	hc_bigmem_free(m->slot, m->slot_bytes);
-	hc_bigmem_free(m->pick_first, ROOM_TABLE(m, uint32_t));
+	rte_free(m->pick_first);
 	rte_free(m->ask);
-	hc_bigmem_free(m->lease, ROOM_TABLE(m, uint16_t));
+	rte_free(m->lease);
 	hc_pending_free(&m->pend);
 	hc_pickmemo_free(&m->memo);
-	hc_bigmem_free(m->gw_users, GW_BLOCK); /* (the block: gw_users first) */
+	rte_free(m->gw_users);
+	rte_free(m->snap_marked);
+	rte_free(m->snap_gen_now);
+	rte_free(m->gw_digest);
+	rte_free(m->gw_pending);
+	rte_free(m->gw_pend_new);
 	rte_free(m->parked);
+	rte_free(m->gw_parked);
 	memset(m, 0, sizeof(*m));
 }
 

@@ -9,12 +9,6 @@
 
 #include <rte_malloc.h>
 
-#include "hc_bigmem.h"
-
-#define BUCKET_BYTES (sizeof(uint16_t) << HC_PENDING_BITS)
-#define FILTER_BYTES ((size_t)HC_PENDING_FILTER * sizeof(uint16_t))
-#define GW_DEFERRED_BYTES ((size_t)65536 * sizeof(uint32_t))
-
 int hc_pending_init(struct hc_pending_table *t, uint64_t seed, int socket)
 {
 	t->seed = seed;
@@ -22,12 +16,13 @@ int hc_pending_init(struct hc_pending_table *t, uint64_t seed, int socket)
 				    64, socket);
 	t->entry = rte_zmalloc_socket("hc_pending",
 				      sizeof(struct hc_pending) << HC_PENDING_BITS, 64, socket);
-	/* (read at random by the fast path: hc_bigmem's, faulted in now) */
-	t->bucket = hc_bigmem_zalloc("hc_pending_bucket", BUCKET_BYTES, socket);
-	t->filter = hc_bigmem_zalloc("hc_pending_filter", FILTER_BYTES, socket);
+	t->bucket = rte_zmalloc_socket("hc_pending_bucket",
+				       sizeof(uint16_t) << HC_PENDING_BITS, 64, socket);
+	t->filter = rte_zmalloc_socket("hc_pending_filter", HC_PENDING_FILTER * sizeof(uint16_t),
+					       64, socket);
 	t->replay = rte_malloc_socket("hc_replay", sizeof(struct hc_op) * HC_PENDING_DEFERRED,
 				      64, socket);
-	t->gw_deferred = hc_bigmem_zalloc("hc_gw_deferred", GW_DEFERRED_BYTES, socket);
+	t->gw_deferred = rte_zmalloc_socket("hc_gw_deferred", 65536 * sizeof(uint32_t), 64, socket);
 	if (t->node == NULL || t->replay == NULL || t->entry == NULL || t->bucket == NULL ||
 	    t->filter == NULL || t->gw_deferred == NULL)
 		return -ENOMEM;
@@ -45,10 +40,10 @@ void hc_pending_free(struct hc_pending_table *t)
 {
 	rte_free(t->node);
 	rte_free(t->entry);
-	hc_bigmem_free(t->bucket, BUCKET_BYTES);
-	hc_bigmem_free(t->filter, FILTER_BYTES);
+	rte_free(t->bucket);
+	rte_free(t->filter);
 	rte_free(t->replay);
-	hc_bigmem_free(t->gw_deferred, GW_DEFERRED_BYTES);
+	rte_free(t->gw_deferred);
 	t->gw_deferred = NULL;
 	t->node = NULL;
 	t->entry = NULL;

@@ -6,9 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
-#include "hc_bigmem.h"
 #include "hc_members.h"
 #include "hc_pending.h"
 #include "hc_pickmemo.h"
@@ -597,30 +595,6 @@ static void test_pickmemo_compaction_and_ticks(void)
 	CU_ASSERT_EQUAL(p->ix.count, 0);
 	CU_ASSERT_EQUAL(p->st.evicted, 0);
 	hc_members_free(&m);
-}
-
-/* The tables a worker reads at random by room: from 1 Mi rooms on they
- * are outside DPDK's heap (hc_bigmem: 4 + 4 + 2 MiB, counted), every page
- * resident from the start (not faulted in by the fast path's first
- * touch), and all given back by hc_members_free. */
-static void test_members_room_tables(void)
-{
-	size_t before = hc_bigmem_bytes();
-	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_rooms", 1000, 1u << 20, 0), 0);
-	CU_ASSERT_EQUAL(hc_bigmem_bytes() - before, (size_t)10 << 20);
-	const void *table[3] = {m.room_users, m.pick_first, m.lease};
-	size_t bytes[3] = {(size_t)4 << 20, (size_t)4 << 20, (size_t)2 << 20};
-	static unsigned char in[(4 << 20) / 4096];
-	for (unsigned t = 0; t < 3; t++) {
-		size_t pages = bytes[t] / 4096, resident = 0;
-		CU_ASSERT_EQUAL_FATAL(mincore((void *)(uintptr_t)table[t], bytes[t], in), 0);
-		for (size_t i = 0; i < pages; i++)
-			resident += in[i] & 1;
-		CU_ASSERT_EQUAL(resident, pages);
-	}
-	m.room_users[(1u << 20) - 1] = 7; /* (the last room's, writable) */
-	hc_members_free(&m);
-	CU_ASSERT_EQUAL(hc_bigmem_bytes(), before);
 }
 
 /* A compaction of a ring that has wrapped (its head at slot 300): the
@@ -1677,8 +1651,6 @@ static CU_TestInfo tests[] = {
 	{"the pick memo: window, full ring, taken records", test_pickmemo_ring},
 	{"the pick memo: compacted when full of taken records; the worker's clock",
 	 test_pickmemo_compaction_and_ticks},
-	{"the room tables: outside the heap from 1 Mi rooms, resident, freed",
-	 test_members_room_tables},
 	{"the pick memo: a wrapped ring compacted, its order and times kept",
 	 test_pickmemo_compaction_wrapped},
 	{"the pick scan: asks in order, waiting, ended early, bounded", test_pick_scan},
