@@ -115,8 +115,8 @@ void hc_pickmemo_expire(struct hc_pickmemo *p, uint32_t now, unsigned budget)
  * the dead ones' slots are free after.  Then the index repointed in one
  * pass over its entries (hc_keyidx_remap: no probe a record; 3-4 times
  * faster than repointing each, docs/benchmarks.md "The pick memo's
- * compaction, timed").  O(HC_PICKMEMO_KEPT), run on a full ring a quarter dead
- * or more: at most once every HC_PICKMEMO_KEPT / 4 keeps. */
+ * compaction, timed").  O(HC_PICKMEMO_KEPT), run on a full ring a
+ * quarter dead or more: at most once every HC_PICKMEMO_KEPT / 4 keeps. */
 static void compact(struct hc_pickmemo *p)
 {
 	uint32_t *remap = memo_remap(p), to = p->head;
