@@ -33,6 +33,7 @@
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
+#include <rte_random.h>
 
 #include "hc_bench_host.h"
 #include "hc_median.h"
@@ -41,16 +42,6 @@
 #define N HC_PICKMEMO_KEPT
 #define COLD_BYTES ((size_t)64 << 20)
 #define MAX_ROUNDS 999
-
-static uint64_t rnd_state = 0x9E3779B97F4A7C15ull;
-
-static uint64_t rnd(void) /* xorshift64* */
-{
-	rnd_state ^= rnd_state >> 12;
-	rnd_state ^= rnd_state << 25;
-	rnd_state ^= rnd_state >> 27;
-	return rnd_state * 0x2545F4914F6CDD1Dull;
-}
 
 /* A walk over a buffer far larger than the caches: what was in them is
  * gone after it. */
@@ -134,8 +125,8 @@ int main(int argc, char **argv)
 		}
 		hc_pickmemo_window(&p, cooldown, now);
 		for (uint32_t i = 0; i < N; i++) {
-			users[i] = rnd();
-			strangers[i] = rnd();
+			users[i] = rte_rand();
+			strangers[i] = rte_rand();
 		}
 		/* keeps into a ring filling up */
 		uint64_t t0 = rte_rdtsc();
@@ -153,7 +144,7 @@ int main(int argc, char **argv)
 		for (uint32_t i = 0; i < N - 2; i++)
 			order[i] = i + 1;
 		for (uint32_t i = N - 3; i > 0; i--) {
-			uint32_t j = (uint32_t)(rnd() % (i + 1)), t = order[i];
+			uint32_t j = (uint32_t)rte_rand_max(i + 1), t = order[i];
 			order[i] = order[j];
 			order[j] = t;
 		}
@@ -166,7 +157,7 @@ int main(int argc, char **argv)
 		uint64_t t3 = rte_rdtsc();
 		right &= p.tail - p.head == N && hc_pickmemo_dead(&p) == N / 4;
 		/* the keep that compacts, timed alone */
-		uint64_t extra = rnd();
+		uint64_t extra = rte_rand();
 		if (is_cold)
 			evict(cold);
 		uint64_t t4 = rte_rdtsc();

@@ -26,6 +26,16 @@ int hc_bigmem_outside(size_t size)
 	return size >= HUGE_2M && !rte_eal_has_hugepages();
 }
 
+/* Every page of [p, p + size), zeroed memory, faulted in: a write of 0 a
+ * 4 KiB step, and one at the last byte (p need not be page aligned: its
+ * last page may begin after the last step). */
+static void fault_in(uint8_t *p, size_t size)
+{
+	for (size_t off = 0; off < size; off += 4096)
+		((volatile uint8_t *)p)[off] = 0;
+	((volatile uint8_t *)p)[size - 1] = 0;
+}
+
 void *hc_bigmem_zalloc(const char *name, size_t size, int socket)
 {
 	if (size == 0)
@@ -36,16 +46,11 @@ void *hc_bigmem_zalloc(const char *name, size_t size, int socket)
 		 * pages its zmalloc knows to be zero and leaves untouched: each
 		 * would fault in at the fast path's first touch of it (the pick
 		 * memo's first compaction took 96 k cycles instead of 23 k,
-		 * docs/benchmarks.md).  Faulted in now, a write of 0 a page
-		 * and one at the last byte (p is 64-byte aligned, not page
-		 * aligned: its last page may begin after the last 4 KiB
-		 * step).  (EAL faults hugepages in when it maps them, as its
-		 * heap grows: never at the fast path's first touch) */
-		if (p != NULL && !rte_eal_has_hugepages()) {
-			for (size_t off = 0; off < size; off += 4096)
-				((volatile uint8_t *)p)[off] = 0;
-			((volatile uint8_t *)p)[size - 1] = 0;
-		}
+		 * docs/benchmarks.md).  Faulted in now.  (EAL faults
+		 * hugepages in when it maps them, as its heap grows: never at
+		 * the fast path's first touch) */
+		if (p != NULL && !rte_eal_has_hugepages())
+			fault_in(p, size);
 		return p;
 	}
 	size_t len = huge_round(size);
@@ -64,11 +69,9 @@ void *hc_bigmem_zalloc(const char *name, size_t size, int socket)
 		munmap(p + len, (size_t)(raw + len + HUGE_2M - (p + len)));
 	/* advice only: without THP the memory works as 4 KiB pages */
 	(void)madvise(p, len, MADV_HUGEPAGE);
-	/* fault it all in now, not on the fast path's first touch (a write
-	 * per 4 KiB: a huge page faults in whole at its first; anonymous
-	 * memory is zeroed) */
-	for (size_t off = 0; off < len; off += 4096)
-		((volatile uint8_t *)p)[off] = 0;
+	/* fault it all in now, not on the fast path's first touch (a huge
+	 * page faults in whole at its first write) */
+	fault_in(p, len);
 	__atomic_add_fetch(&bigmem_mapped, len, __ATOMIC_RELAXED);
 	return p;
 }
