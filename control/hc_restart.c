@@ -281,13 +281,49 @@ void hc_restart_set_keys(struct hc_restart *r, const uint8_t (*keys)[HC_RESTART_
 
 static void writer_counts(struct hc_restart *r);
 
+/* r's arrays: at a takeover (prev, the hold it ends) the pair prev made
+ * for it, cleared, with prev's own as the next pair (prev's written may
+ * be the also[] being read: it is neither cleared nor freed here); else
+ * new ones (-ENOMEM: none). */
+static int hold_arrays(struct hc_restart *r, uint32_t max_gateways,
+		       const struct hc_restart *prev)
+{
+	if (prev != NULL && prev->swept_next != NULL && prev->max_gateways == max_gateways) {
+		r->swept = prev->swept_next;
+		r->written = prev->written_next;
+		memset(r->swept, 0, max_gateways * sizeof(*r->swept));
+		memset(r->written, 0, max_gateways);
+		r->swept_next = prev->swept;
+		r->written_next = prev->written;
+		return 0;
+	}
+	r->swept = calloc(max_gateways, sizeof(*r->swept));
+	r->written = calloc(max_gateways, 1);
+	r->swept_next = calloc(max_gateways, sizeof(*r->swept_next));
+	r->written_next = calloc(max_gateways, 1);
+	if (r->swept == NULL || r->written == NULL || r->swept_next == NULL ||
+	    r->written_next == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
+static void free_arrays(struct hc_restart *r)
+{
+	free(r->swept);
+	free(r->written);
+	free(r->swept_next);
+	free(r->written_next);
+}
+
 /* hc_restart_init, and also[] (max_gateways flags, or NULL): gateways
  * counted as the own file's though it may not have them yet (the set a
- * takeover's writer was handed last). */
+ * takeover's writer was handed last), and prev (NULL at a start): the
+ * hold a takeover ends, whose next pair of arrays r takes. */
 static int init_hold(struct hc_restart *r, const char *path, const char *peer_path,
 		     const uint8_t (*keys)[HC_RESTART_KEY_LEN], unsigned n_keys,
 		     uint32_t max_gateways, unsigned n_workers, uint64_t now,
-		     uint64_t timeout_tsc, uint64_t wall_ms, const uint8_t *also)
+		     uint64_t timeout_tsc, uint64_t wall_ms, const uint8_t *also,
+		     const struct hc_restart *prev)
 {
 	memset(r, 0, sizeof(*r));
 	if (is_none(path))
@@ -318,9 +354,7 @@ static int init_hold(struct hc_restart *r, const char *path, const char *peer_pa
 			HC_LOG(WARNING, "%s: %s", dir, strerror(errno));
 	}
 	r->all_workers = (1ull << n_workers) - 1;
-	r->swept = calloc(max_gateways, sizeof(*r->swept));
-	r->written = calloc(max_gateways, 1);
-	if (r->swept == NULL || r->written == NULL) {
+	if (hold_arrays(r, max_gateways, prev) != 0) {
 		hc_restart_free(r);
 		return -ENOMEM;
 	}
@@ -359,7 +393,7 @@ int hc_restart_init(struct hc_restart *r, const char *path, const char *peer_pat
 		    uint64_t timeout_tsc, uint64_t wall_ms)
 {
 	return init_hold(r, path, peer_path, keys, n_keys, max_gateways, n_workers, now,
-			 timeout_tsc, wall_ms, NULL);
+			 timeout_tsc, wall_ms, NULL, NULL);
 }
 
 int hc_restart_again(struct hc_restart *r, const char *path, const char *peer_path,
@@ -375,18 +409,20 @@ int hc_restart_again(struct hc_restart *r, const char *path, const char *peer_pa
 	static struct hc_restart fresh;
 	struct hc_file_writer *fw = r->fw;
 	int rc = init_hold(&fresh, path, peer_path, keys, n_keys, max_gateways, n_workers, now,
-			   timeout_tsc, wall_ms, fw != NULL ? r->written : NULL);
-	/* kept even with no memory for the hold (then no file this epoch:
-	 * fresh.path is NULL, and nothing is handed to it): ending it here
-	 * would wait on the control core for a disk that may hang, and leave
-	 * a write behind that could land over a later writer's file */
+			   timeout_tsc, wall_ms, fw != NULL ? r->written : NULL, r);
+	/* kept even with no memory for the hold (not reached from a start
+	 * with a state file: the hold's arrays were made then; else no file
+	 * this epoch: fresh.path is NULL, and nothing is handed to it):
+	 * ending it here would wait on the control core for a disk that may
+	 * hang, and leave a write behind that could land over a later
+	 * writer's file */
 	fresh.fw = fw;
 	fresh.save_errors = r->save_errors;
 	fresh.st.restated += r->st.restated;
 	fresh.st.restated_late += r->st.restated_late;
 	writer_counts(&fresh);
-	free(r->swept);
-	free(r->written);
+	if (r->swept == NULL || fresh.swept_next != r->swept)
+		free_arrays(r); /* (else fresh took them all: its next pair) */
 	*r = fresh;
 	memset(&fresh, 0, sizeof(fresh)); /* (the key) */
 	__asm__ __volatile__("" : : "r"(&fresh) : "memory");
@@ -397,8 +433,7 @@ void hc_restart_free(struct hc_restart *r)
 {
 	hc_file_writer_free(r->fw); /* (what it was handed is written first,
 	                               unless the disk hangs beyond 5 s) */
-	free(r->swept);
-	free(r->written);
+	free_arrays(r);
 	memset(r, 0, sizeof(*r)); /* (the key too) */
 	__asm__ __volatile__("" : : "r"(r) : "memory"); /* (not an elided store) */
 }

@@ -85,6 +85,11 @@ struct hc_restart {
 	int holding;
 	uint64_t started, until;  /* TSC                                   */
 	uint8_t *written;         /* [max_gateways] the file's set         */
+	uint64_t *swept_next;     /* [max_gateways] each: the pair the next */
+	uint8_t *written_next;    /* hold takes (hc_restart_again), made
+	                             with these, so that a takeover allocates
+	                             no hold: out of memory then would leave
+	                             the new epoch with no hold and no file */
 	int keyed;                /* files carry a MAC under key[0], and one
 	                             read without a good one under a key is
 	                             not believed                          */
@@ -136,7 +141,11 @@ void hc_restart_free(struct hc_restart *r);
  * file, which may not have it on disk yet (the hold lasts its whole time
  * if the last write failed).  st.restated, writes and write_errors count
  * on; the new hold is made aside and taken whole (telemetry never reads
- * them as 0 meanwhile). */
+ * them as 0 meanwhile).  The new hold's arrays are the pair r made for
+ * it (swept_next, written_next), cleared, and r's own become the next
+ * epoch's pair: the hold and the file never depend on memory found at a
+ * takeover.  (What only reads the files allocates: with none, a file
+ * counts as unreadable, and the hold lasts its whole time.) */
 int hc_restart_again(struct hc_restart *r, const char *path, const char *peer_path,
 		     const uint8_t (*keys)[HC_RESTART_KEY_LEN], unsigned n_keys,
 		     uint32_t max_gateways, unsigned n_workers, uint64_t now,

@@ -2177,6 +2177,53 @@ static void test_restart_again_keeps_writer(void)
 	rmdir(dir);
 }
 
+/* A takeover allocates no hold: its arrays are the pair made at the
+ * start (or the takeover before), cleared, and the ones it ends become
+ * the next pair.  The second takeover gets the first hold's arrays back
+ * with that hold's gateways (5, 6) still in them: cleared, only the file's
+ * gateway (8) is waited for. */
+static void test_restart_again_reuses_arrays(void)
+{
+	char dir[] = "/tmp/hc-pair-XXXXXX", path[64];
+	state_file_in(dir, path, "5\n6\n");
+	struct hc_restart r;
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, path, "none", NULL, 0, 64, 1, 0, 1000, W0), 0);
+	CU_ASSERT_EQUAL(r.st.listed, 2);
+	uint64_t *first = r.swept, *second = r.swept_next;
+	uint8_t *first_w = r.written, *second_w = r.written_next;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(second);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(second_w);
+	CU_ASSERT(first != second && first_w != second_w);
+
+	write_text(path, "7\n");
+	CU_ASSERT_EQUAL_FATAL(hc_restart_again(&r, path, "none", NULL, 0, 64, 1, 10, 1000, W0), 0);
+	CU_ASSERT(r.swept == second && r.written == second_w);
+	CU_ASSERT(r.swept_next == first && r.written_next == first_w);
+	CU_ASSERT_EQUAL(r.st.listed, 1);
+	CU_ASSERT_EQUAL(r.waiting, 1);
+	CU_ASSERT_EQUAL(r.written[7], 1);
+	CU_ASSERT_EQUAL(r.written[5], 0);
+
+	write_text(path, "8\n");
+	CU_ASSERT_EQUAL_FATAL(hc_restart_again(&r, path, "none", NULL, 0, 64, 1, 20, 1000, W0), 0);
+	CU_ASSERT(r.swept == first && r.written == first_w); /* with 5 and 6 in them */
+	CU_ASSERT(r.swept_next == second && r.written_next == second_w);
+	CU_ASSERT_EQUAL(r.st.listed, 1);
+	CU_ASSERT_EQUAL(r.waiting, 1);
+	CU_ASSERT_EQUAL(r.written[5], 0);
+	CU_ASSERT_EQUAL(r.written[6], 0);
+	CU_ASSERT_EQUAL(r.written[8], 1);
+	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 21), 0); /* not waited for */
+	CU_ASSERT_EQUAL(hc_restart_swept(&r, 6, 0, 21), 0);
+	CU_ASSERT_EQUAL(r.holding, 1);
+	CU_ASSERT_EQUAL(r.waiting, 1);
+	CU_ASSERT_EQUAL(hc_restart_swept(&r, 8, 0, 22), 1); /* the hold ends */
+	CU_ASSERT_EQUAL(r.st.restated, 1);
+	hc_restart_free(&r); /* (both pairs: ASan's leak check) */
+	unlink(path);
+	rmdir(dir);
+}
+
 /* The state file at path names exactly the gateways in ids (its
  * comment line first). */
 static int state_file_is(const char *path, const char *ids)
@@ -2610,6 +2657,8 @@ static CU_TestInfo tests[] = {
 	{"HA: a hold's requests released by an HA event get no lease", test_ha_release_grants_no_lease},
 	{"state file writer: a takeover keeps it, counts what it was handed",
 	 test_restart_again_keeps_writer},
+	{"a takeover's hold takes the arrays made for it, cleared: no allocation",
+	 test_restart_again_reuses_arrays},
 	{"restart hold ended early: the gateways not restated stay in the file",
 	 test_restart_early_end_keeps_listed},
 	{"a pick answered in a hold: no seat held, no MOVE", test_pick_in_hold_skipped},
