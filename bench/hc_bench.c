@@ -247,6 +247,13 @@ static const struct hc_dataplane *bench_dp; /* worker 0's changes and
 static struct rte_ring *changes;   /* the worker's reports, or NULL */
 static struct rte_ring *decisions; /* our answers to its seat requests */
 static uint64_t changes_seen;
+/* --control real: the appliance's control core (hc_decide_poll, its
+ * seat book, leases, balancer, heartbeats) takes the reports and answers
+ * the seat requests on the main lcore instead of the stand-in, so that a
+ * window also says whether one control core keeps up with the worker
+ * (ctl_waits: the worker waited for room in its change ring) */
+static struct hc_decide *real_control;
+static uint64_t ctl_busy_tsc, ctl_changes; /* its polls that found work */
 static uint64_t picks_seen, pick_ends_seen; /* (the picks case) */
 
 /* The stand-in's seat book for leases: users and leased seats per room,
@@ -288,6 +295,15 @@ static void drain_changes(void)
 	static struct hc_decision dec[1024];
 	if (changes == NULL)
 		return;
+	if (real_control != NULL) { /* --control real: the appliance's own */
+		uint64_t t0 = rte_rdtsc();
+		unsigned n = hc_decide_poll(real_control, t0);
+		if (n > 0) {
+			ctl_busy_tsc += rte_rdtsc() - t0;
+			ctl_changes += n;
+		}
+		return;
+	}
 	/* read as the control core reads them (hc_decide_poll) */
 	unsigned n = hc_chan_take_changes(bench_dp, 0, chg, 512), k = 0;
 	/* the answers the worker is owed always fit its decision ring; a
@@ -384,6 +400,9 @@ struct sample {
 	 * busy_cpe is everything else: receive, checks, sequencing, decoding,
 	 * hand-over, reports pushed, decisions taken in) */
 	double lookup_cpe, prefetch_cpe, ops_cpe;
+	/* --control real: the share of the window the control core spent in
+	 * polls that found work, and the reports it took a second of that */
+	double ctl_busy_share, ctl_changes_per_busy_s;
 };
 
 
@@ -664,7 +683,7 @@ static unsigned settle_chunks(unsigned chunks)
 static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chunks)
 {
 	uint64_t hz = rte_get_tsc_hz();
-	uint64_t e = 0, d = 0, b = 0, ticks = 0;
+	uint64_t e = 0, d = 0, b = 0, ticks = 0, cb = 0, cn = 0;
 	struct hc_members_stats m0 = w->members.st;
 	uint64_t y_lookup = 0, y_prefetch = 0, y_ops = 0;
 
@@ -677,6 +696,7 @@ static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chu
 				drain_changes();
 		}
 		uint64_t e0 = w->st.events, d0 = w->st.event_datagrams, b0 = w->st.busy_tsc;
+		uint64_t cb0 = ctl_busy_tsc, cn0 = ctl_changes;
 		uint64_t l0 = w->st.loops, bl0 = w->st.busy_loops;
 		struct hc_members_cycles y0 = stage_cycles(w), y1; /* (as e0, b0) */
 		uint64_t target = e0 + (uint64_t)CHUNK_FRAMES * k;
@@ -708,6 +728,8 @@ static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chu
 		e += __atomic_load_n(&w->st.events, __ATOMIC_RELAXED) - e0;
 		d += __atomic_load_n(&w->st.event_datagrams, __ATOMIC_RELAXED) - d0;
 		b += __atomic_load_n(&w->st.busy_tsc, __ATOMIC_RELAXED) - b0;
+		cb += ctl_busy_tsc - cb0;
+		cn += ctl_changes - cn0;
 	}
 	double dt = (double)ticks / (double)hz;
 	struct sample s = {
@@ -718,6 +740,8 @@ static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chu
 		.lookup_cpe = e ? (double)y_lookup / (double)e : 0,
 		.prefetch_cpe = e ? (double)y_prefetch / (double)e : 0,
 		.ops_cpe = e ? (double)y_ops / (double)e : 0,
+		.ctl_busy_share = (double)cb / (double)ticks,
+		.ctl_changes_per_busy_s = cb ? (double)cn / ((double)cb / (double)hz) : 0,
 	};
 	struct hc_members_stats m1 = w->members.st;
 	double all = (double)((m1.joins - m0.joins) + (m1.moves - m0.moves) +
@@ -873,6 +897,11 @@ static void usage(FILE *f)
 		"                 and a quarter more; a case that replays it fails)\n"
 		"  --no-report    no report lines\n"
 		"  --lease-seats N  seats leased per grant by the stand-in (0: none) [16]\n"
+		"  --control K    who takes the worker's reports on the main lcore:\n"
+		"                 stand-in (a book of room counts that admits every\n"
+		"                 request and leases as the control core does) or real\n"
+		"                 (the appliance's control core, hc_decide_poll; batch\n"
+		"                 cases only)                            [stand-in]\n"
 		"  --auth         datagrams sealed and checked (test key)\n"
 		"  --rx-csum-offload  frames marked checksum-verified, as a NIC with\n"
 		"                 RX checksum offload marks them (default: verified\n"
@@ -918,7 +947,8 @@ int main(int argc, char **argv)
 		{"chunks", 1, 0, 'C'}, {"callgrind", 0, 0, 'G'}, {"lease-seats", 1, 0, 'L'},
 		{"rx-csum-offload", 0, 0, 'O'}, {"frames-cached", 0, 0, 'F'},
 		{"burst", 1, 0, 'B'}, {"stages", 0, 0, 'T'}, {"pick-memo", 1, 0, 'P'},
-		{0, 0, 0, 0}};
+		{"control", 1, 0, 'K'}, {0, 0, 0, 0}};
+	int control_real = 0, lease_given = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -936,8 +966,17 @@ int main(int argc, char **argv)
 		case 'T': stages = 1; break;
 		case 'O': rx_csum_offload = 1; break;
 		case 'F': frames_cached = 1; break;
-		case 'L': lease_seats = (uint32_t)hc_cli_u64("hc-bench", "lease-seats", optarg, 0, 4096); break;
+		case 'L': lease_seats = (uint32_t)hc_cli_u64("hc-bench", "lease-seats", optarg, 0, 4096);
+			lease_given = 1;
+			break;
 		case 'B': burst = (uint32_t)hc_cli_u64("hc-bench", "burst", optarg, 1, 256); break;
+		case 'K':
+			if (strcmp(optarg, "real") != 0 && strcmp(optarg, "stand-in") != 0) {
+				fprintf(stderr, "hc-bench: --control %s: real or stand-in\n", optarg);
+				return 2;
+			}
+			control_real = strcmp(optarg, "real") == 0;
+			break;
 		case 'P':
 			pick_memo = (uint32_t)hc_cli_u64("hc-bench", "pick-memo", optarg, 0,
 							 HC_PICKMEMO_KEPT);
@@ -966,6 +1005,12 @@ int main(int argc, char **argv)
 			"--no-report\n", only);
 		return 2;
 	}
+	if (control_real && (only == NULL || strncmp(only, "batch", 5) != 0 || !report ||
+			     lease_given)) {
+		fprintf(stderr, "hc-bench: --control real: --case batch64 or batch1 only, with "
+			"reports, and the control core's own leases (no --lease-seats)\n");
+		return 2;
+	}
 #ifndef HC_HAVE_CALLGRIND
 	if (callgrind) {
 		fprintf(stderr, "hc-bench: --callgrind: built without valgrind/callgrind.h\n");
@@ -992,8 +1037,10 @@ int main(int argc, char **argv)
 	}
 
 	static struct hc_config cfg;
-	char *noargs[] = {"hc-bench", "--no-auth", NULL}; /* --auth installs keys below */
-	hc_config_parse(&cfg, 2, noargs);
+	/* --auth installs keys below; the real control core keeps no state
+	 * file (its default is the appliance's, in /var/lib) */
+	char *noargs[] = {"hc-bench", "--no-auth", "--state-file", "none", NULL};
+	hc_config_parse(&cfg, 4, noargs);
 	if (burst != 0)
 		cfg.burst = burst;
 	/* the snapshot case needs room for its users' second incarnation;
@@ -1071,6 +1118,17 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	bench_dp = &dp;
+	if (control_real) {
+		static struct hc_policy ctl_pol;
+		static struct hc_decide ctl;
+		hc_policy_defaults(&ctl_pol);
+		if (hc_decide_init(&ctl, &dp, &ctl_pol, cfg.max_reservations, 1) != 0) {
+			fprintf(stderr, "hc-bench: --control real: no memory for the control "
+				"core (raise -m?)\n");
+			return 1;
+		}
+		real_control = &ctl;
+	}
 	changes = w->to_ctl_changes;
 	decisions = w->from_ctl_decisions;
 	if (!stream_given) { /* what the batch cases take, and a margin */
@@ -1125,6 +1183,7 @@ int main(int argc, char **argv)
 		                                      stand-in control core behind */
 		double eps[99], dps[99], bcpe[99], wcpe[99], share[99];
 		double s_lookup[99], s_prefetch[99], s_ops[99], s_rest[99];
+		double c_busy[99], c_rate[99], c_events[99];
 		unsigned chunks = window_chunks(batch_cases[ci].k, win_chunks);
 		uint64_t wraps0 = hc_gen_wraps;
 		measure(w, batch_cases[ci].k, settle_chunks(chunks));
@@ -1134,6 +1193,13 @@ int main(int argc, char **argv)
 			bcpe[r] = s.busy_cpe; wcpe[r] = s.wall_cpe; share[r] = s.busy_share;
 			s_lookup[r] = s.lookup_cpe; s_prefetch[r] = s.prefetch_cpe; s_ops[r] = s.ops_cpe;
 			s_rest[r] = s.busy_cpe - s.lookup_cpe - s.prefetch_cpe - s.ops_cpe;
+			c_busy[r] = s.ctl_busy_share;
+			c_rate[r] = s.ctl_changes_per_busy_s;
+			c_events[r] = s.ctl_busy_share > 0 ? s.events_per_s / s.ctl_busy_share : 0;
+			if (real_control != NULL)
+				printf("hc-bench: %s rep %d: control core busy %.0f %% of the "
+				       "window, %.2f M reports a busy second\n", batch_cases[ci].name,
+				       r + 1, s.ctl_busy_share * 100, s.ctl_changes_per_busy_s / 1e6);
 			printf("hc-bench: %s rep %d: %.2f M events/s, %.2f M datagrams/s, "
 			       "%.1f busy cycles/event, worker busy %.0f %% (joins %.0f %%, "
 			       "moves %.0f %%, leaves %.0f %%, no-ops %.0f %%)\n", batch_cases[ci].name,
@@ -1151,18 +1217,28 @@ int main(int argc, char **argv)
 				 "stage_prefetch=%.1f stage_ops=%.1f stage_rest=%.1f",
 				 hc_median(s_lookup, reps), hc_median(s_prefetch, reps),
 				 hc_median(s_ops, reps), hc_median(s_rest, reps));
+		/* --control real: what one control core took, and so (the
+		 * worker's events over its busy share) how many events a
+		 * second it could take from all workers */
+		char ctled[160] = "";
+		if (real_control != NULL)
+			snprintf(ctled, sizeof(ctled), " control_busy=%.2f "
+				 "control_changes_per_busy_s=%.0f control_events_per_busy_s=%.0f",
+				 hc_median(c_busy, reps), hc_median(c_rate, reps),
+				 hc_median(c_events, reps));
 		printf("case=%s events_per_datagram=%u users=%u rooms=%u reps=%d report=%d auth=%d "
 		       "rx_csum=%s frames=%s lease_seats=%u leased_share=%.2f events_per_s=%.0f "
 		       "datagrams_per_s=%.0f cycles_per_event=%.1f wall_cycles_per_event=%.1f "
 		       "worker_busy=%.2f xcore_rtt_ns=%.0f ctl_waits=%" PRIu64 " burst=%u "
-		       "pick_memo=%u%s%s\n",
+		       "pick_memo=%u control=%s%s%s%s\n",
 		       batch_cases[ci].name, batch_cases[ci].k, users, rooms, reps, report, auth,
 		       rx_csum_offload ? "offload" : "software", frames_label(),
 		       report ? lease_seats : 0,
 		       leased + asked ? (double)leased / (double)(leased + asked) : 0.0, med,
 		       hc_median(dps, reps), hc_median(bcpe, reps), hc_median(wcpe, reps),
 		       hc_median(share, reps), rtt_start, w->st.ctl_waits - waits0, cfg.burst,
-		       __atomic_load_n(&w->members.memo.ix.count, __ATOMIC_RELAXED), staged,
+		       __atomic_load_n(&w->members.memo.ix.count, __ATOMIC_RELAXED),
+		       real_control != NULL ? "real" : "stand-in", ctled, staged,
 		       hc_bench_host(rte_get_tsc_hz()));
 		hc_bench_require(batch_cases[ci].name, med > 0, "0 events/s");
 		hc_bench_require_fresh(batch_cases[ci].name, wraps0, hc_gen_wraps, hc_gen_stream_len);

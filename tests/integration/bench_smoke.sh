@@ -44,6 +44,13 @@
 #      above 0 and the CPU model (it FAILs, exit 1, when a compaction
 #      lost a live user, kept a taken one or left the ring's counts
 #      wrong); --rounds 0 exits 2.
+#   7. --control real (the appliance's control core takes the worker's
+#      reports instead of the stand-in, which runs 1. to 5.: their batch
+#      lines say control=stand-in and carry no control figures): batch64
+#      and batch1 each exit 0 with control=real, a rate, the worker's
+#      ctl_waits, and the control core's busy share, reports a busy second
+#      and events a busy second above 0; with another case, with
+#      --lease-seats or --no-report, or as `--control other`, exit 2.
 # HC_BUILD: the build directory (meson sets it).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -82,6 +89,8 @@ run_all() { # $1: rx_csum expected; $2: frames expected; $3: burst
 			grep -q ' ctl_waits=[0-9]\{1,\}' <<< "$line" || fail "no ctl_waits: $line"
 			[ "$(field burst "$line")" = "$burst" ] || fail "burst not $burst: $line"
 			[ "$(field pick_memo "$line")" = "$memo" ] || fail "pick_memo not $memo: $line"
+			[ "$(field control "$line")" = stand-in ] || fail "control not stand-in: $line"
+			! grep -q ' control_' <<< "$line" || fail "control figures with the stand-in: $line"
 			if [ "$staged" = 1 ]; then
 				[ "$(field stages "$line")" = 1 ] || fail "no stages=1: $line"
 				for s in stage_lookup stage_prefetch stage_ops; do
@@ -220,4 +229,24 @@ grep -q ' cpu="[^"]\{1,\}"' <<< "$line" || fail "hc-bench-memo: no CPU model: $l
 rc=0
 "$memo" "${memo_eal[@]}" -- --rounds 0 > /dev/null 2>&1 || rc=$?
 [ "$rc" = 2 ] || fail "hc-bench-memo --rounds 0: exit $rc, expected 2"
-echo "bench-smoke: ok (every case completed with and without --rx-csum-offload --frames-cached, figures > 0; hc-bench-memo's compaction exact)"
+# 7.
+for c in batch64 batch1; do
+	out=$(timeout 600 "$bench" "${eal[@]}" -- "${small[@]}" --case "$c" --control real 2>&1) ||
+		{ echo "$out"; fail "--control real --case $c exited non-zero"; }
+	[ "$(grep -c "^case=$c " <<< "$out")" = 1 ] || { echo "$out"; fail "--control real: not one case=$c line"; }
+	line=$(grep "^case=$c " <<< "$out")
+	[ "$(field control "$line")" = real ] || fail "control not real: $line"
+	for f in events_per_s control_busy control_changes_per_busy_s control_events_per_busy_s; do
+		positive "$f" "$line"
+	done
+	grep -q ' ctl_waits=[0-9]\{1,\}' <<< "$line" || fail "no ctl_waits: $line"
+done
+for args in "--case picks --control real" "--case batch64 --control real --lease-seats 8" \
+	    "--case batch64 --control real --no-report" "--case batch64 --control other"; do
+	rc=0
+	# shellcheck disable=SC2086
+	out=$("$bench" "${eal[@]}" -- "${small[@]}" $args 2>&1) || rc=$?
+	[ "$rc" = 2 ] || { echo "$out"; fail "$args: exit $rc, expected 2"; }
+done
+echo "bench-smoke: ok (every case completed with and without --rx-csum-offload --frames-cached, figures > 0; hc-bench-memo's compaction exact; --control real took the batch cases)"
+
