@@ -19,6 +19,11 @@
 #include "hc_log.h"
 
 #define CHANGE_BURST 512
+/* Live rooms from which a burst's reports fetch their rooms' lines ahead
+ * (prefetch_change): 40 bytes a room and 32 of lease counts, 4.5 MiB at
+ * this many, past what a core's caches keep beside the rest of the book
+ * (docs/benchmarks.md, "One control core beside the worker"). */
+#define HC_DECIDE_PREFETCH_ROOMS 65536
 /* Decisions a worker's backlog may hold: every seat answer it can be owed
  * (it keeps fewer than HC_CHAN_MAX_PENDING requests in flight) on top of
  * the picks, leases and revokes queued only while the backlog is at most
@@ -836,8 +841,8 @@ static void hold_request(struct hc_decide *d, unsigned worker, const struct hc_c
  */
 #define LOOKAHEAD_INDEX 16
 #define LOOKAHEAD_RECORD 8
-static inline void prefetch_change(const struct hc_decide *d, const struct hc_change *c,
-				   int stage)
+static inline void prefetch_change(const struct hc_decide *d, unsigned worker,
+				   const struct hc_change *c, int stage)
 {
 	switch (c->kind) {
 	case HC_CHG_SWEPT: case HC_CHG_RESYNC: case HC_CHG_CONFLICT: case HC_CHG_PICK_END:
@@ -846,10 +851,22 @@ static inline void prefetch_change(const struct hc_decide *d, const struct hc_ch
 	case HC_CHG_PICK:
 		hc_directives_prefetch(&d->dirs, c->user_id, stage);
 		return;
+	case HC_CHG_LEASED: case HC_CHG_APPLIED:
+		/* the rooms it moves a user between, relinked in their buckets:
+		 * at 200 k rooms their lines were most of a report's cost; at
+		 * 20 k, in cache, fetching them ahead cost a sixth */
+		if (!d->prefetch_rooms)
+			break;
+		hc_rooms_prefetch_room(&d->book, c->from_room, HC_ROOMS_LEASE_WORKERS, 0, stage);
+		hc_rooms_prefetch_room(&d->book, c->to_room,
+				       c->kind == HC_CHG_LEASED ? worker : HC_ROOMS_LEASE_WORKERS,
+				       1, stage);
+		break;
 	default:
-		hc_rooms_prefetch_user(&d->book, c->user_id, stage);
-		hc_directives_prefetch(&d->dirs, c->user_id, stage);
+		break;
 	}
+	hc_rooms_prefetch_user(&d->book, c->user_id, stage);
+	hc_directives_prefetch(&d->dirs, c->user_id, stage);
 }
 
 static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_change *c,
@@ -1003,12 +1020,12 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 		 * fewer than HC_CHAN_MAX_PENDING requests in flight) */
 		unsigned n = hc_chan_take_changes(d->dp, i, chg, CHANGE_BURST);
 		for (unsigned k = 0; k < n && k < LOOKAHEAD_INDEX; k++)
-			prefetch_change(d, &chg[k], 1);
+			prefetch_change(d, i, &chg[k], 1);
 		for (unsigned k = 0; k < n; k++) {
 			if (k + LOOKAHEAD_INDEX < n)
-				prefetch_change(d, &chg[k + LOOKAHEAD_INDEX], 1);
+				prefetch_change(d, i, &chg[k + LOOKAHEAD_INDEX], 1);
 			if (k + LOOKAHEAD_RECORD < n)
-				prefetch_change(d, &chg[k + LOOKAHEAD_RECORD], 2);
+				prefetch_change(d, i, &chg[k + LOOKAHEAD_RECORD], 2);
 			apply_change(d, i, &chg[k], now);
 		}
 		total += n;
@@ -1062,6 +1079,10 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 		}
 		d->next_tick = now + d->tick_tsc;
 		d->st.ticks++;
+		uint64_t live = 0;
+		for (unsigned p = 0; p < d->pol->n_pools; p++)
+			live += d->book.pool[p].rooms;
+		d->prefetch_rooms = live >= HC_DECIDE_PREFETCH_ROOMS;
 	}
 	/* the state file: once a second, whatever --balance-interval-ms (a
 	 * pair's copy must stay fresh: hc_restart.h) */

@@ -158,6 +158,10 @@ struct hc_decide {
 	struct hc_balance bal;              /* pools of up to max_rooms rooms */
 	struct hc_directives dirs;
 	uint64_t picks_in_flight;  /* HC_DEC_PICKs not answered by a PICK_END */
+	int prefetch_rooms;        /* the book's live rooms, counted at each
+	                              tick, are HC_DECIDE_PREFETCH_ROOMS or
+	                              more: a burst's reports fetch their
+	                              rooms' lines ahead (hc_decide_poll) */
 	uint64_t tick_tsc, next_tick;
 	uint64_t next_save;        /* the state file's next look (1 s)     */
 	uint64_t hb_tsc, next_hb;

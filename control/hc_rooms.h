@@ -47,6 +47,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <rte_prefetch.h>
+
 #include "hc_keyidx.h"
 #include "hc_policy.h"
 
@@ -321,6 +323,33 @@ static inline size_t hc_rooms_lease_slot(uint32_t room, unsigned w)
 static inline uint32_t hc_rooms_lease_of(const struct hc_rooms *r, uint32_t room, unsigned w)
 {
 	return w < HC_ROOMS_LEASE_WORKERS ? r->lease_of[hc_rooms_lease_slot(room, w)] : 0;
+}
+/* A burst's look-ahead for a report that moves room's count by one (up:
+ * a JOIN into it; else a LEAVE out of it), the lines that relinking it
+ * into the next bucket touches (relevel): stage 1, some changes ahead,
+ * the room and worker w's lease count of it (w >= HC_ROOMS_LEASE_WORKERS:
+ * none); stage 2, fewer ahead, with the room in cache by then, its bucket
+ * neighbours and the first room of the bucket it goes to.  Hints only (a
+ * room relinked meanwhile by an earlier report is read as it is then);
+ * room 0 or beyond the book: nothing. */
+static inline void hc_rooms_prefetch_room(const struct hc_rooms *r, uint32_t room, unsigned w,
+					  int up, int stage)
+{
+	if (room == 0 || room >= r->max_rooms)
+		return;
+	const struct hc_room *rm = &r->room[room];
+	if (stage == 1) {
+		rte_prefetch0(rm);
+		if (w < HC_ROOMS_LEASE_WORKERS)
+			rte_prefetch0(&r->lease_of[hc_rooms_lease_slot(room, w)]);
+		return;
+	}
+	const struct hc_pool_index *pi = &r->pool[rm->pool];
+	uint32_t to = up ? rm->level + 1u : rm->level - 1u; /* (a level 0 room: wraps, past) */
+	rte_prefetch0(&r->room[rm->prev]); /* (0: room 0, never live) */
+	rte_prefetch0(&r->room[rm->next]);
+	if (to < pi->levels)
+		rte_prefetch0(&r->room[pi->head[to]]);
 }
 uint16_t hc_rooms_lease_revoke(struct hc_rooms *r, uint32_t room, uint32_t tick);
 int hc_rooms_lease_back(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t n);
