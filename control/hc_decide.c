@@ -44,6 +44,7 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 	d->tick_tsc = hz / 1000 * pol->balance_interval_ms;
 	d->next_tick = rte_rdtsc() + d->tick_tsc;
 	d->hb_tsc = hz / 1000 * dp->cfg->heartbeat_ms;
+	d->prefetch_rooms_from = HC_DECIDE_PREFETCH_ROOMS;
 	d->next_hb = rte_rdtsc() + d->hb_tsc;
 	int rc = hc_rooms_init(&d->book, "hc_book", pol, dp->cfg->max_rooms,
 			       max_reservations, hz);
@@ -1082,7 +1083,7 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 		uint64_t live = 0;
 		for (unsigned p = 0; p < d->pol->n_pools; p++)
 			live += d->book.pool[p].rooms;
-		d->prefetch_rooms = live >= HC_DECIDE_PREFETCH_ROOMS;
+		d->prefetch_rooms = live >= d->prefetch_rooms_from;
 	}
 	/* the state file: once a second, whatever --balance-interval-ms (a
 	 * pair's copy must stay fresh: hc_restart.h) */

@@ -159,9 +159,11 @@ struct hc_decide {
 	struct hc_directives dirs;
 	uint64_t picks_in_flight;  /* HC_DEC_PICKs not answered by a PICK_END */
 	int prefetch_rooms;        /* the book's live rooms, counted at each
-	                              tick, are HC_DECIDE_PREFETCH_ROOMS or
-	                              more: a burst's reports fetch their
-	                              rooms' lines ahead (hc_decide_poll) */
+	                              tick, are prefetch_rooms_from or more:
+	                              a burst's reports fetch their rooms'
+	                              lines ahead (hc_decide_poll) */
+	uint32_t prefetch_rooms_from; /* HC_DECIDE_PREFETCH_ROOMS (the unit
+	                              tests lower it, to run that path) */
 	uint64_t tick_tsc, next_tick;
 	uint64_t next_save;        /* the state file's next look (1 s)     */
 	uint64_t hb_tsc, next_hb;

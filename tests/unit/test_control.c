@@ -64,7 +64,14 @@ static int setup(void)
 	char err[200];
 	if (hc_policy_add_spec(&pol, "7:balance-test:15:100", err, sizeof(err)) != 0)
 		return -1;
-	return hc_decide_init(&d, &dp, &pol, 4096, 77);
+	if (hc_decide_init(&d, &dp, &pol, 4096, 77) != 0)
+		return -1;
+	/* every test here runs with the reports' rooms fetched ahead, which
+	 * the appliance does from 65,536 live rooms on (the integration
+	 * tests' few rooms run without): hints that must change nothing */
+	d.prefetch_rooms_from = 1;
+	d.prefetch_rooms = 1;
+	return 0;
 }
 
 static int teardown(void)
