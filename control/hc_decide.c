@@ -854,11 +854,15 @@ static inline void prefetch_change(const struct hc_decide *d, unsigned worker,
 		return;
 	case HC_CHG_LEASED: case HC_CHG_APPLIED:
 		/* the rooms it moves a user between, relinked in their buckets:
-		 * at 200 k rooms their lines were most of a report's cost; at
-		 * 20 k, in cache, fetching them ahead cost a sixth */
+		 * the one left at once, the one joined at once without a lease,
+		 * and on a leased seat when its worker's lease is topped up
+		 * (about every eighth JOIN; fetching its neighbours for every
+		 * one measured 1.08x over fetching none: 3 rounds at 200 k
+		 * rooms).  At 200 k rooms these lines were most of a report's
+		 * cost; at 20 k, in cache, fetching them ahead cost a sixth */
 		if (!d->prefetch_rooms)
 			break;
-		hc_rooms_prefetch_room(&d->book, c->from_room, HC_ROOMS_LEASE_WORKERS, 0, stage);
+		hc_rooms_prefetch_room(&d->book, c->from_room, HC_ROOMS_LEASE_WORKERS, -1, stage);
 		hc_rooms_prefetch_room(&d->book, c->to_room,
 				       c->kind == HC_CHG_LEASED ? worker : HC_ROOMS_LEASE_WORKERS,
 				       1, stage);

@@ -324,16 +324,19 @@ static inline uint32_t hc_rooms_lease_of(const struct hc_rooms *r, uint32_t room
 {
 	return w < HC_ROOMS_LEASE_WORKERS ? r->lease_of[hc_rooms_lease_slot(room, w)] : 0;
 }
-/* A burst's look-ahead for a report that moves room's count by one (up:
- * a JOIN into it; else a LEAVE out of it), the lines that relinking it
- * into the next bucket touches (relevel): stage 1, some changes ahead,
- * the room and worker w's lease count of it (w >= HC_ROOMS_LEASE_WORKERS:
- * none); stage 2, fewer ahead, with the room in cache by then, its bucket
- * neighbours and the first room of the bucket it goes to.  Hints only (a
+/* A burst's look-ahead for a report that touches room: stage 1, some
+ * changes ahead, the room and worker w's lease count of it (w >=
+ * HC_ROOMS_LEASE_WORKERS: none); stage 2, fewer ahead, with the room in
+ * cache by then, for a report that may relink the room into another
+ * occupancy bucket (relevel: dir +1 a JOIN, -1 a LEAVE; 0 none), its
+ * bucket neighbours and the first room of the bucket one level up or
+ * down.  (A JOIN on a leased seat takes a user and gives back a leased
+ * seat: it relinks the room only when the lease is topped up, by more
+ * than a level.)  Hints only (a
  * room relinked meanwhile by an earlier report is read as it is then);
  * room 0 or beyond the book: nothing. */
 static inline void hc_rooms_prefetch_room(const struct hc_rooms *r, uint32_t room, unsigned w,
-					  int up, int stage)
+					  int dir, int stage)
 {
 	if (room == 0 || room >= r->max_rooms)
 		return;
@@ -344,8 +347,10 @@ static inline void hc_rooms_prefetch_room(const struct hc_rooms *r, uint32_t roo
 			rte_prefetch0(&r->lease_of[hc_rooms_lease_slot(room, w)]);
 		return;
 	}
+	if (dir == 0)
+		return;
 	const struct hc_pool_index *pi = &r->pool[rm->pool];
-	uint32_t to = up ? rm->level + 1u : rm->level - 1u; /* (a level 0 room: wraps, past) */
+	uint32_t to = rm->level + (uint32_t)dir; /* (level 0 down: wraps, past levels) */
 	rte_prefetch0(&r->room[rm->prev]); /* (0: room 0, never live) */
 	rte_prefetch0(&r->room[rm->next]);
 	if (to < pi->levels)

@@ -49,8 +49,10 @@
 #      lines say control=stand-in and carry no control figures): batch64
 #      and batch1 each exit 0 with control=real, a rate, the worker's
 #      ctl_waits, and the control core's busy share, reports a busy second
-#      and events a busy second above 0; with another case, with
-#      --lease-seats or --no-report, or as `--control other`, exit 2.
+#      and events a busy second above 0, and control_refused=0 (a JOIN
+#      it refused fails the case: the stand-in admits every one); with
+#      another case, with --lease-seats or --no-report, above 60 users a
+#      room (rooms at max would refuse), or as `--control other`, exit 2.
 # HC_BUILD: the build directory (meson sets it).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -240,9 +242,11 @@ for c in batch64 batch1; do
 		positive "$f" "$line"
 	done
 	grep -q ' ctl_waits=[0-9]\{1,\}' <<< "$line" || fail "no ctl_waits: $line"
+	[ "$(field control_refused "$line")" = 0 ] || fail "control_refused not 0: $line"
 done
 for args in "--case picks --control real" "--case batch64 --control real --lease-seats 8" \
-	    "--case batch64 --control real --no-report" "--case batch64 --control other"; do
+	    "--case batch64 --control real --no-report" "--case batch64 --control other" \
+	    "--case batch64 --control real --users 100000 --rooms 1000"; do
 	rc=0
 	# shellcheck disable=SC2086
 	out=$("$bench" "${eal[@]}" -- "${small[@]}" $args 2>&1) || rc=$?
