@@ -258,7 +258,6 @@ static uint64_t changes_seen;
  * (ctl_waits: the worker waited for room in its change ring) */
 static struct hc_decide *real_control;
 static uint64_t ctl_busy_tsc, ctl_changes; /* its polls that found work */
-static uint64_t ctl_sent;                  /* what it sent, freed unread */
 static struct rte_ring *tx_ring; /* the wire: what the worker transmits */
 static uint64_t picks_seen, pick_ends_seen; /* (the picks case) */
 
@@ -314,10 +313,8 @@ static void drain_changes(void)
 		 * the frames are built from */
 		struct rte_mbuf *sent[64];
 		unsigned k = rte_ring_dequeue_burst(tx_ring, (void **)sent, 64, NULL);
-		if (k > 0) {
+		if (k > 0)
 			rte_pktmbuf_free_bulk(sent, k);
-			ctl_sent += k;
-		}
 		return;
 	}
 	/* read as the control core reads them (hc_decide_poll) */
