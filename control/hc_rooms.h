@@ -332,9 +332,8 @@ static inline uint32_t hc_rooms_lease_of(const struct hc_rooms *r, uint32_t room
  * bucket neighbours and the first room of the bucket one level up or
  * down.  (A JOIN on a leased seat takes a user and gives back a leased
  * seat: it relinks the room only when the lease is topped up, by more
- * than a level.)  Hints only (a
- * room relinked meanwhile by an earlier report is read as it is then);
- * room 0 or beyond the book: nothing. */
+ * than a level.)  Hints only (a room relinked meanwhile by an earlier
+ * report is read as it is then); room 0 or beyond the book: nothing. */
 static inline void hc_rooms_prefetch_room(const struct hc_rooms *r, uint32_t room, unsigned w,
 					  int dir, int stage)
 {

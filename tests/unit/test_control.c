@@ -2143,15 +2143,22 @@ static void test_new_topic_resent_in_hold(void)
 	rmdir(dir);
 }
 
+/* A hold started from a state file DIR/gateways holding text (as
+ * state_file_in), for 64 gateways and one worker. */
+static void hold_from_file(char *dir, char path[64], const char *text, struct hc_restart *r)
+{
+	state_file_in(dir, path, text);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(r, path, "none", NULL, 0, 64, 1, 0, 1000, W0), 0);
+}
+
 /* A takeover while the state file's write is held (a slow disk): the
  * hold starts at once (the writer is kept, not waited for) and counts
  * the set handed to the writer, which the file on disk lacks. */
 static void test_restart_again_keeps_writer(void)
 {
 	char dir[] = "/tmp/hc-fw-XXXXXX", path[64], text[256];
-	state_file_in(dir, path, "# old\n4\n");
 	struct hc_restart r;
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, path, "none", NULL, 0, 64, 1, 0, 1000, W0), 0);
+	hold_from_file(dir, path, "# old\n4\n", &r);
 	CU_ASSERT_EQUAL(r.st.listed, 1);
 	hc_restart_end(&r, 0);
 	uint32_t was[64];
@@ -2192,9 +2199,8 @@ static void test_restart_again_keeps_writer(void)
 static void test_restart_again_reuses_arrays(void)
 {
 	char dir[] = "/tmp/hc-pair-XXXXXX", path[64];
-	state_file_in(dir, path, "5\n6\n");
 	struct hc_restart r;
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, path, "none", NULL, 0, 64, 1, 0, 1000, W0), 0);
+	hold_from_file(dir, path, "5\n6\n", &r);
 	CU_ASSERT_EQUAL(r.st.listed, 2);
 	uint64_t *first = r.swept, *second = r.swept_next;
 	uint8_t *first_w = r.written, *second_w = r.written_next;
@@ -2250,9 +2256,8 @@ static int state_file_is(const char *path, const char *ids)
 static void test_restart_early_end_keeps_listed(void)
 {
 	char dir[] = "/tmp/hc-early-XXXXXX", path[64];
-	state_file_in(dir, path, "5\n6\n7\n");
 	struct hc_restart r;
-	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, path, "none", NULL, 0, 64, 1, 0, 1000, W0), 0);
+	hold_from_file(dir, path, "5\n6\n7\n", &r);
 	CU_ASSERT_EQUAL(r.st.listed, 3);
 	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 1), 0);
 	hc_restart_end(&r, 10); /* early */
