@@ -3,15 +3,17 @@
 # run.sh - headcount beside Redis, one command: starts a private
 # redis-server (a unix socket in a temporary directory, no persistence,
 # pinned to CPU 1; stopped at the end), then alternates, --reps times,
-# hc-bench (one worker core, admission on) and hc-bench-redis (the same
+# hc-bench (one worker core, admission on, and the appliance's own
+# control core on the other: --control) and hc-bench-redis (the same
 # users, rooms, warm-up and event stream through membership.lua, the client
 # on CPU 0) for batch64 and batch1, one window each per turn, so that noise
 # hits both.  The same events: one stream length for both (the generator's
 # draws follow from it), Redis settles on hc-bench's settle and times
 # hc-bench's window, and each turn's applied mix (joins, moves, leaves,
-# no-ops) must be the same in both, with no JOIN Redis refused (hc-bench's
-# stand-in control core admits every one).  Every Redis run must pass its
-# exact state check.  Prints one line per case with the medians and the
+# no-ops) must be the same in both, with no JOIN refused by either (each
+# clamps rooms at 100 by default; hc-bench fails a case in which its
+# control core refused one, and its stand-in admits every one).  Every
+# Redis run must pass its exact state check.  Prints one line per case with the medians and the
 # ratio:
 #
 #   case=batch64 headcount_events_per_s=... redis_events_per_s=... ratio=...
@@ -21,7 +23,10 @@
 #     headcount_xcore_rtt_ns=... (how far apart the host put hc-bench's
 #     two lcores: a cache line's round trip, hc-bench's xcore_rtt_ns)
 #     headcount_frames=memory (hc-bench's frames=: where its worker read
-#     the frames, as a NIC's DMA leaves them) ...
+#     the frames, as a NIC's DMA leaves them)
+#     headcount_control=real|stand-in, and with real
+#     headcount_control_busy=... (the median share of the window the
+#     control core was busy) ...
 #     cpu="..." tsc_hz=...
 #
 # Builds nothing: the programs come from the build directory.
@@ -35,10 +40,15 @@
 #   --pipeline N   EVALSHA calls in flight [32]
 #   --hc-chunks N  the window, both programs', in chunks of 8,192 datagrams
 #                  [hc-bench's defaults: 8 for batch64, 32 for batch1]
+#   --control C    hc-bench's control core: real (the appliance's own,
+#                  hc_decide_poll: its seat book clamps rooms at the
+#                  policy's max, 100, as Redis does at --max) or stand-in
+#                  (hc-bench's, which grants every seat: the worker alone)
+#                  [real]
 #   --help
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-build=./build users=1000000 rooms=20000 reps=5 max=100 pipeline=32 chunks=
+build=./build users=1000000 rooms=20000 reps=5 max=100 pipeline=32 chunks= control=real
 while [ $# -gt 0 ]; do
 	case $1 in
 	--build) build=${2:?--build DIR}; shift ;;
@@ -48,6 +58,7 @@ while [ $# -gt 0 ]; do
 	--max) max=${2:?--max N}; shift ;;
 	--pipeline) pipeline=${2:?--pipeline N}; shift ;;
 	--hc-chunks) chunks=${2:?--hc-chunks N}; shift ;;
+	--control) control=${2:?--control real|stand-in}; shift ;;
 	-h|--help) sed -n '/^# run.sh/,/^#   --help/s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
@@ -57,6 +68,7 @@ for v in "$users" "$rooms" "$reps" "$max" "$pipeline" ${chunks:+"$chunks"}; do
 	case $v in ''|*[!0-9]*) echo "run.sh: numbers only (see --help)" >&2; exit 2 ;; esac
 done
 [ "$reps" -ge 1 ] && [ "$reps" -le 99 ] || { echo "run.sh: --reps 1..99" >&2; exit 2; }
+case $control in real|stand-in) ;; *) echo "run.sh: --control real|stand-in" >&2; exit 2 ;; esac
 hcb=$build/bench/hc-bench rdb=$build/bench/peers/hc-bench-redis
 for p in "$hcb" "$rdb"; do
 	[ -x "$p" ] || { echo "run.sh: $p missing: build first (ninja -C $build)" >&2; exit 2; }
@@ -100,7 +112,7 @@ events_of() {
 	win=$((c * 8192 * k)) settle=$(((c < 2 ? c : 2) * 8192 * k))
 	stream=$(((settle + win) + (settle + win) / 4 + 65536))
 }
-declare -A hc hcc rd rdc hrt
+declare -A hc hcc rd rdc hrt hcb_busy
 cpu= tsc= frames=
 for rep in $(seq 1 "$reps"); do
 	for c in batch64 batch1; do
@@ -108,7 +120,7 @@ for rep in $(seq 1 "$reps"); do
 		out=$("$hcb" -l "${cpus[0]},${cpus[1]}" --no-huge -m 3072 --no-pci --no-shconf --no-telemetry \
 			--file-prefix "hcpeers$$" --log-level=lib.eal:warning -- \
 			--users "$users" --rooms "$rooms" --reps 1 --case "$c" --stream "$stream" \
-			${chunks:+--chunks "$chunks"} 2>&1) ||
+			--control "$control" ${chunks:+--chunks "$chunks"} 2>&1) ||
 			{ echo "$out" >&2; echo "run.sh: hc-bench failed" >&2; exit 1; }
 		hc_mix=$(mix "$out")
 		line=$(grep "^case=$c " <<< "$out") || { echo "$out" >&2; exit 1; }
@@ -116,6 +128,9 @@ for rep in $(seq 1 "$reps"); do
 		hcc[$c]+=" $(field cycles_per_event "$line")"
 		rtt=$(field xcore_rtt_ns "$line")
 		hrt[$c]+=" $rtt"
+		[ "$(field control "$line")" = "$control" ] ||
+			{ echo "$out" >&2; echo "run.sh: hc-bench ran another control core" >&2; exit 1; }
+		[ "$control" = stand-in ] || hcb_busy[$c]+=" $(field control_busy "$line")"
 		cpu=$(sed -n 's/.* cpu="\([^"]*\)".*/\1/p' <<< "$line")
 		tsc=$(field tsc_hz "$line")
 		frames=$(field frames "$line")
@@ -127,7 +142,7 @@ for rep in $(seq 1 "$reps"); do
 			{ echo "$out" >&2; echo "run.sh: the Redis state check failed" >&2; exit 1; }
 		line=$(grep "^case=$c " <<< "$out") || { echo "$out" >&2; exit 1; }
 		[ "$(field refused "$line")" = 0 ] || { echo "$out" >&2; echo "run.sh: Redis refused" \
-			"$(field refused "$line") JOINs into full rooms (--max $max), hc-bench admits all:" \
+			"$(field refused "$line") JOINs into full rooms (--max $max), hc-bench admitted every one:" \
 			"not the same work; give more rooms or a larger --max" >&2; exit 1; }
 		[ -n "$hc_mix" ] && [ "$(mix "$out")" = "$hc_mix" ] || { echo "$out" >&2
 			echo "run.sh: the applied mixes differ: headcount ($hc_mix), Redis ($(mix "$out"))" >&2
@@ -144,11 +159,13 @@ for c in batch64 batch1; do
 	h=$(median "${hc[$c]}") r=$(median "${rd[$c]}") cyc=$(median "${hcc[$c]}" %.1f)
 	rcyc=$(median "${rdc[$c]}" %.1f)
 	rt=$(median "${hrt[$c]}")
+	busy=
+	[ "$control" = stand-in ] || busy=" headcount_control_busy=$(median "${hcb_busy[$c]}" %.2f)"
 	ratio=$(awk -v h="$h" -v r="$r" 'BEGIN {if (r <= 0) print "inf"; else printf (h / r >= 100 ? "%.0f" : "%.2f"), h / r}')
 	echo "case=$c headcount_events_per_s=$h redis_events_per_s=$r ratio=$ratio" \
 		"headcount_cycles_per_event=$cyc redis_cycles_per_event=$rcyc" \
 		"headcount_xcore_rtt_ns=$rt" \
-		"headcount_frames=$frames users=$users" \
+		"headcount_frames=$frames headcount_control=$control$busy users=$users" \
 		"rooms=$rooms reps=$reps redis_max=$max pipeline=$pipeline redis=$(redis-server --version |
 		sed -n 's/.*v=\([^ ]*\).*/\1/p') cpu=\"$cpu\" tsc_hz=$tsc"
 done

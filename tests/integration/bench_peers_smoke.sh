@@ -8,8 +8,12 @@
 #      and each case line has headcount (events/s, cycles per event),
 #      Redis, ratio and TSC frequency figures > 0;
 #      the same events for both (run.sh fails a turn whose applied mixes
-#      differ); with --max 22, where Redis refuses JOINs that hc-bench's
-#      stand-in admits, run.sh fails instead of printing a ratio;
+#      differ); headcount ran with the appliance's own control core
+#      (headcount_control=real, its busy share > 0), and with
+#      --control stand-in with hc-bench's (no busy share); a bad --control
+#      exits 2; with --max 22, where Redis refuses JOINs that hc-bench's
+#      control core (max 100) admits, run.sh fails instead of printing a
+#      ratio;
 #   2. the clamp: hc-bench-redis with --max 22 (rooms fill up) refuses
 #      JOINs (refused > 0), its state still equals the model exactly, and
 #      no room is above 22;
@@ -44,7 +48,20 @@ for c in batch64 batch1; do
 		positive "$f" "$line"
 	done
 	grep -Eq ' headcount_frames=(memory|cache) ' <<< "$line" || fail "no headcount_frames: $line"
+	grep -q ' headcount_control=real ' <<< "$line" || fail "not the real control core: $line"
+	positive headcount_control_busy "$line"
 done
+out=$("$top/bench/peers/run.sh" --build "$build" --users 1000 --rooms 50 --reps 1 \
+	--hc-chunks 1 --control stand-in 2>&1) || { echo "$out"; fail "run.sh --control stand-in exited non-zero"; }
+for c in batch64 batch1; do
+	line=$(grep "^case=$c " <<< "$out") || { echo "$out"; fail "--control stand-in: no case=$c line"; }
+	grep -q ' headcount_control=stand-in ' <<< "$line" || fail "not the stand-in: $line"
+	! grep -q 'headcount_control_busy=' <<< "$line" || fail "a stand-in's busy share: $line"
+	positive ratio "$line"
+done
+rc=0
+"$top/bench/peers/run.sh" --build "$build" --control bogus > /dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "run.sh --control bogus: exit $rc, expected 2"
 
 rc=0
 out=$("$top/bench/peers/run.sh" --build "$build" --users 1000 --rooms 50 --reps 1 --max 22 \
