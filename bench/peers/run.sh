@@ -44,7 +44,7 @@
 #                  hc_decide_poll: its seat book clamps rooms at the
 #                  policy's max, 100, as Redis does at --max) or stand-in
 #                  (hc-bench's, which grants every seat: the worker alone)
-#                  [real]
+#                  [real; real takes at most 60 users a room]
 #   --help
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
