@@ -1026,7 +1026,7 @@ int main(int argc, char **argv)
 	 * (100), which the stand-in admits: another workload, and a warm-up
 	 * that never ends; at 60 users a room or fewer (about 46 present) the
 	 * fullest room stays far below it, and a refusal fails the case */
-	if (control_real && users / 60 > rooms) {
+	if (control_real && users > (uint64_t)rooms * 60) {
 		fprintf(stderr, "hc-bench: --control real: at most 60 users a room (--users "
 			"%u needs --rooms %u or more): the control core refuses JOINs into "
 			"full rooms (max 100)\n", users, (users + 59) / 60);
@@ -1192,8 +1192,17 @@ int main(int argc, char **argv)
 		while (rte_ring_enqueue(rx_ring, m) != 0)
 			drain_changes();
 	}
-	while (__atomic_load_n(&w->members.n_users, __ATOMIC_RELAXED) < hc_gen_present * 99 / 100)
+	/* (the real control core refuses a JOIN into a room at max: then
+	 * the warm-up is not the stream's start, and would never end) */
+	while (__atomic_load_n(&w->members.n_users, __ATOMIC_RELAXED) < hc_gen_present * 99 / 100 &&
+	       (real_control == NULL || real_control->st.refused == 0))
 		drain_changes();
+	if (real_control != NULL && real_control->st.refused != 0) {
+		fprintf(stderr, "hc-bench: the control core refused %" PRIu64 " JOINs of the warm-up"
+			" (rooms at max): not the stream's start; give more rooms\n",
+			real_control->st.refused);
+		exit(1);
+	}
 	printf("hc-bench: warm: %" PRIu64 " users in the table\n", w->members.n_users);
 
 	for (unsigned ci = 0; ci < sizeof(batch_cases) / sizeof(batch_cases[0]); ci++) {

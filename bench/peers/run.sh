@@ -36,7 +36,8 @@
 #   --rooms N      rooms [20000]
 #   --reps N       turns; each figure is the median of N windows [5]
 #   --max N        a room's most members for Redis (the policy's default
-#                  max; a run where Redis refuses a JOIN fails) [100]
+#                  max, which the real control core keeps whatever this
+#                  says; a run where either refuses a JOIN fails) [100]
 #   --pipeline N   EVALSHA calls in flight [32]
 #   --hc-chunks N  the window, both programs', in chunks of 8,192 datagrams
 #                  [hc-bench's defaults: 8 for batch64, 32 for batch1]
@@ -45,10 +46,15 @@
 #                  policy's max, 100, as Redis does at --max) or stand-in
 #                  (hc-bench's, which grants every seat: the worker alone)
 #                  [real; real takes at most 60 users a room]
+#   --stream N     events in the stream, both programs' [each case's
+#                  settle and window, and a quarter more]; e.g. 120000000
+#                  at 10 M users, as docs/benchmarks.md's 10 M figures
+#                  (hc-bench gets 8 GiB from 2 M users on, else 3 GiB)
 #   --help
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=./build users=1000000 rooms=20000 reps=5 max=100 pipeline=32 chunks= control=real
+stream_given=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--build) build=${2:?--build DIR}; shift ;;
@@ -59,16 +65,22 @@ while [ $# -gt 0 ]; do
 	--pipeline) pipeline=${2:?--pipeline N}; shift ;;
 	--hc-chunks) chunks=${2:?--hc-chunks N}; shift ;;
 	--control) control=${2:?--control real|stand-in}; shift ;;
+	--stream) stream_given=${2:?--stream N}; shift ;;
 	-h|--help) sed -n '/^# run.sh/,/^#   --help/s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
 done
-for v in "$users" "$rooms" "$reps" "$max" "$pipeline" ${chunks:+"$chunks"}; do
+for v in "$users" "$rooms" "$reps" "$max" "$pipeline" ${chunks:+"$chunks"} ${stream_given:+"$stream_given"}; do
 	case $v in ''|*[!0-9]*) echo "run.sh: numbers only (see --help)" >&2; exit 2 ;; esac
 done
 [ "$reps" -ge 1 ] && [ "$reps" -le 99 ] || { echo "run.sh: --reps 1..99" >&2; exit 2; }
 case $control in real|stand-in) ;; *) echo "run.sh: --control real|stand-in" >&2; exit 2 ;; esac
+# (hc-bench's own rule, said before Redis starts: at max the real control
+# core would refuse JOINs)
+[ "$control" = stand-in ] || [ "$users" -le $((rooms * 60)) ] || {
+	echo "run.sh: --control real takes at most 60 users a room: --users $users needs" \
+		"--rooms $(((users + 59) / 60)) or more (or --control stand-in)" >&2; exit 2; }
 hcb=$build/bench/hc-bench rdb=$build/bench/peers/hc-bench-redis
 for p in "$hcb" "$rdb"; do
 	[ -x "$p" ] || { echo "run.sh: $p missing: build first (ninja -C $build)" >&2; exit 2; }
@@ -110,14 +122,16 @@ events_of() {
 	[ "$1" = batch1 ] && k=1 c=32
 	c=${chunks:-$c}
 	win=$((c * 8192 * k)) settle=$(((c < 2 ? c : 2) * 8192 * k))
-	stream=$(((settle + win) + (settle + win) / 4 + 65536))
+	stream=${stream_given:-$(((settle + win) + (settle + win) / 4 + 65536))}
 }
 declare -A hc hcc rd rdc hrt hcb_busy
+mem=3072
+[ "$users" -lt 2000000 ] || mem=8192
 cpu= tsc= frames=
 for rep in $(seq 1 "$reps"); do
 	for c in batch64 batch1; do
 		events_of "$c"
-		out=$("$hcb" -l "${cpus[0]},${cpus[1]}" --no-huge -m 3072 --no-pci --no-shconf --no-telemetry \
+		out=$("$hcb" -l "${cpus[0]},${cpus[1]}" --no-huge -m "$mem" --no-pci --no-shconf --no-telemetry \
 			--file-prefix "hcpeers$$" --log-level=lib.eal:warning -- \
 			--users "$users" --rooms "$rooms" --reps 1 --case "$c" --stream "$stream" \
 			--control "$control" ${chunks:+--chunks "$chunks"} 2>&1) ||
@@ -130,7 +144,11 @@ for rep in $(seq 1 "$reps"); do
 		hrt[$c]+=" $rtt"
 		[ "$(field control "$line")" = "$control" ] ||
 			{ echo "$out" >&2; echo "run.sh: hc-bench ran another control core" >&2; exit 1; }
-		[ "$control" = stand-in ] || hcb_busy[$c]+=" $(field control_busy "$line")"
+		if [ "$control" = real ]; then
+			b=$(field control_busy "$line")
+			[ -n "$b" ] || { echo "$out" >&2; echo "run.sh: no control_busy" >&2; exit 1; }
+			hcb_busy[$c]+=" $b"
+		fi
 		cpu=$(sed -n 's/.* cpu="\([^"]*\)".*/\1/p' <<< "$line")
 		tsc=$(field tsc_hz "$line")
 		frames=$(field frames "$line")

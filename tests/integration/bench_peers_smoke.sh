@@ -11,7 +11,7 @@
 #      differ); headcount ran with the appliance's own control core
 #      (headcount_control=real, its busy share > 0), and with
 #      --control stand-in with hc-bench's (no busy share); a bad --control
-#      exits 2; with --max 22, where Redis refuses JOINs that hc-bench's
+#      and, with the real one, more than 60 users a room exit 2 saying so; with --max 22, where Redis refuses JOINs that hc-bench's
 #      control core (max 100) admits, run.sh fails instead of printing a
 #      ratio;
 #   2. the clamp: hc-bench-redis with --max 22 (rooms fill up) refuses
@@ -60,8 +60,14 @@ for c in batch64 batch1; do
 	positive ratio "$line"
 done
 rc=0
-"$top/bench/peers/run.sh" --build "$build" --control bogus > /dev/null 2>&1 || rc=$?
+err=$("$top/bench/peers/run.sh" --build "$build" --control bogus 2>&1) || rc=$?
 [ "$rc" = 2 ] || fail "run.sh --control bogus: exit $rc, expected 2"
+grep -q -- '--control real|stand-in' <<< "$err" || fail "run.sh --control bogus: not said: $err"
+rc=0
+err=$("$top/bench/peers/run.sh" --build "$build" --users 1000 --rooms 16 2>&1) || rc=$?
+[ "$rc" = 2 ] || fail "run.sh --users 1000 --rooms 16: exit $rc, expected 2"
+grep -q 'at most 60 users a room: --users 1000 needs --rooms 17 or more' <<< "$err" ||
+	fail "run.sh --users 1000 --rooms 16: not said: $err"
 
 rc=0
 out=$("$top/bench/peers/run.sh" --build "$build" --users 1000 --rooms 50 --reps 1 --max 22 \
