@@ -22,8 +22,8 @@
 /* Live rooms from which a burst's reports fetch their rooms' lines ahead
  * (prefetch_change): 40 bytes a room and 32 of lease counts, 4.5 MiB at
  * this many, past what a core's caches keep beside the rest of the book.
- * Measured: no gain at 50 k rooms, 1.19x at 75 k; a loss at 20 k (an
- * earlier measurement, in one order only)
+ * Measured: 0.91x at 20 k rooms (in cache), no gain at 50 k, 1.19x at
+ * 75 k, 1.34x at 100 k
  * (docs/benchmarks.md, "One control core beside the worker"). */
 #define HC_DECIDE_PREFETCH_ROOMS 65536
 /* Decisions a worker's backlog may hold: every seat answer it can be owed
