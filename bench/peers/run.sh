@@ -13,8 +13,8 @@
 # no-ops) must be the same in both, with no JOIN refused by either (each
 # clamps rooms at 100 by default; hc-bench fails a case in which its
 # control core refused one, and its stand-in admits every one).  Every
-# Redis run must pass its exact state check.  Prints one line per case with the medians and the
-# ratio:
+# Redis run must pass its exact state check.  Prints one line per case
+# with the medians and the ratio:
 #
 #   case=batch64 headcount_events_per_s=... redis_events_per_s=... ratio=...
 #     headcount_cycles_per_event=... (the worker's busy TSC cycles)

@@ -11,9 +11,9 @@
 #      differ); headcount ran with the appliance's own control core
 #      (headcount_control=real, its busy share > 0), and with
 #      --control stand-in with hc-bench's (no busy share); a bad --control
-#      and, with the real one, more than 60 users a room exit 2 saying so; with --max 22, where Redis refuses JOINs that hc-bench's
-#      control core (max 100) admits, run.sh fails instead of printing a
-#      ratio;
+#      and, with the real one, more than 60 users a room exit 2 saying so;
+#      with --max 22, where Redis refuses JOINs that hc-bench's control
+#      core (max 100) admits, run.sh fails instead of printing a ratio;
 #   2. the clamp: hc-bench-redis with --max 22 (rooms fill up) refuses
 #      JOINs (refused > 0), its state still equals the model exactly, and
 #      no room is above 22;
