@@ -258,6 +258,13 @@ static uint64_t changes_seen;
  * (ctl_waits: the worker waited for room in its change ring) */
 static struct hc_decide *real_control;
 static uint64_t ctl_busy_tsc, ctl_changes; /* its polls that found work */
+
+/* The JOINs the real control core refused (rooms at max) so far; the
+ * stand-in refuses none. */
+static uint64_t control_refused(void)
+{
+	return real_control != NULL ? real_control->st.refused : 0;
+}
 static struct rte_ring *tx_ring; /* the wire: what the worker transmits */
 static uint64_t picks_seen, pick_ends_seen; /* (the picks case) */
 
@@ -1195,12 +1202,12 @@ int main(int argc, char **argv)
 	/* (the real control core refuses a JOIN into a room at max: then
 	 * the warm-up is not the stream's start, and would never end) */
 	while (__atomic_load_n(&w->members.n_users, __ATOMIC_RELAXED) < hc_gen_present * 99 / 100 &&
-	       (real_control == NULL || real_control->st.refused == 0))
+	       control_refused() == 0)
 		drain_changes();
-	if (real_control != NULL && real_control->st.refused != 0) {
+	if (control_refused() != 0) {
 		fprintf(stderr, "hc-bench: the control core refused %" PRIu64 " JOINs of the warm-up"
 			" (rooms at max): not the stream's start; give more rooms\n",
-			real_control->st.refused);
+			control_refused());
 		exit(1);
 	}
 	printf("hc-bench: warm: %" PRIu64 " users in the table\n", w->members.n_users);
@@ -1211,7 +1218,7 @@ int main(int argc, char **argv)
 		uint64_t leased0 = w->members.st.leased_joins, asked0 = w->members.st.requests;
 		uint64_t waits0 = w->st.ctl_waits; /* the change ring full: the
 		                                      stand-in control core behind */
-		uint64_t refused0 = real_control != NULL ? real_control->st.refused : 0;
+		uint64_t refused0 = control_refused();
 		double eps[99], dps[99], bcpe[99], wcpe[99], share[99];
 		double s_lookup[99], s_prefetch[99], s_ops[99], s_rest[99];
 		double c_busy[99], c_rate[99], c_events[99];
@@ -1252,7 +1259,7 @@ int main(int argc, char **argv)
 		 * worker's events over its busy share) how many events a
 		 * second it could take from all workers */
 		char ctled[200] = "";
-		uint64_t refused = real_control != NULL ? real_control->st.refused - refused0 : 0;
+		uint64_t refused = control_refused() - refused0;
 		if (real_control != NULL)
 			snprintf(ctled, sizeof(ctled), " control_busy=%.2f "
 				 "control_changes_per_busy_s=%.0f control_events_per_busy_s=%.0f "
