@@ -378,6 +378,27 @@ static void drain_changes(void)
 	changes_seen += n;
 }
 
+/* A wait's progress: a counter that must keep moving.  A busy host may
+ * not run an lcore for a second or more, so a wait ends on no progress
+ * for STALL_S seconds, never on a second of wall time. */
+#define STALL_S 30
+struct progress {
+	uint64_t seen, moved_tsc;
+};
+
+/* Has `counter` stayed as it was for STALL_S seconds (since p was last
+ * seen to move, or first asked)? */
+static int stalled_for(struct progress *p, uint64_t counter)
+{
+	uint64_t now = rte_rdtsc();
+	if (p->moved_tsc == 0 || counter != p->seen) {
+		p->seen = counter;
+		p->moved_tsc = now;
+		return 0;
+	}
+	return now - p->moved_tsc > STALL_S * rte_get_tsc_hz();
+}
+
 /*
  * Stand in for the control core until the worker has applied `target`
  * events and awaits no decision.  The worker's counters are read every
@@ -388,8 +409,9 @@ static void drain_changes(void)
  */
 static void wait_applied(const struct hc_worker *w, uint64_t target)
 {
-	uint64_t every = rte_get_tsc_hz() / 100000, next = 0, loops_then = 0;
+	uint64_t every = rte_get_tsc_hz() / 100000, next = 0, loops_then = 0, next_check = 0;
 	int done_then = 0;
+	struct progress applying = {0};
 	for (;;) {
 		drain_changes();
 		uint64_t now = rte_rdtsc();
@@ -406,6 +428,27 @@ static void wait_applied(const struct hc_worker *w, uint64_t target)
 		uint64_t loops = __atomic_load_n(&w->st.loops, __ATOMIC_RELAXED);
 		if (done && done_then && loops - loops_then >= 2)
 			return;
+		/* stalled?  Asked ten times a second, not every 10 us: more
+		 * of the worker's lines (events delivered, ops applied, seats
+		 * asked for; once done, its loops) */
+		if (now >= next_check) {
+			const struct hc_members_stats *ms = &w->members.st;
+			uint64_t events = __atomic_load_n(&w->st.events, __ATOMIC_RELAXED);
+			uint64_t progress = events + (done ? loops : 0) +
+				__atomic_load_n(&ms->joins, __ATOMIC_RELAXED) +
+				__atomic_load_n(&ms->moves, __ATOMIC_RELAXED) +
+				__atomic_load_n(&ms->leaves, __ATOMIC_RELAXED) +
+				__atomic_load_n(&ms->noops, __ATOMIC_RELAXED) +
+				__atomic_load_n(&ms->requests, __ATOMIC_RELAXED);
+			if (stalled_for(&applying, progress)) {
+				fprintf(stderr, "hc-bench: the worker applied nothing for %u s"
+					" (%" PRIu64 " of %" PRIu64 " events, %" PRIu64 " seat"
+					" requests outstanding)\n", STALL_S, events, target,
+					__atomic_load_n(&w->outstanding, __ATOMIC_RELAXED));
+				exit(1);
+			}
+			next_check = now + rte_get_tsc_hz() / 10;
+		}
 		if (!done || !done_then)
 			loops_then = loops;
 		done_then = done;
@@ -616,17 +659,22 @@ static double measure_directives(struct hc_dataplane *dp, uint64_t total, double
 			.directive_id = rte_cpu_to_be_32(id)};
 		/* the worker's TX ring full: hc_tx would drop the datagram (the
 		 * control core resends a directive after its timeout); the
-		 * wire's speed is measured here, so wait for the worker */
-		for (uint64_t t = rte_rdtsc(); rte_ring_free_count(txr) < 17;) { /* a flush: 16 */
+		 * wire's speed is measured here, so wait for the worker, as long
+		 * as it takes frames: on a busy host its lcore may not run for
+		 * a second, so only no frame taken for STALL_S seconds stops
+		 * the case (it did when the worker blocked on a full change
+		 * ring: the warm-up's gateways timed out; the case now ends
+		 * here, counted lost, instead of hanging) */
+		struct progress tx_taken = {0};
+		while (rte_ring_free_count(txr) < 17) { /* a flush: 16 */
 			on_wire += wire_records(&dgrams);
-			if (rte_rdtsc() - t > rte_get_tsc_hz()) {
-				/* (it did when it blocked on a full change ring:
-				 * the warm-up's gateways timed out; the case now
-				 * ends here, counted lost, instead of hanging) */
-				fprintf(stderr, "hc-bench: the worker took no frame for 1 s "
-					"(TX ring %u free, worker ctl_tx %" PRIu64 "): the case "
-					"stops here\n",
-					rte_ring_free_count(txr), dp->workers[0]->st.ctl_tx);
+			if (stalled_for(&tx_taken, __atomic_load_n(&dp->workers[0]->st.ctl_tx,
+								   __ATOMIC_RELAXED) + on_wire)) {
+				fprintf(stderr, "hc-bench: the worker took no frame for %u s "
+					"(TX ring %u free, worker ctl_tx %" PRIu64 ", loops %" PRIu64
+					"): the case stops here\n", STALL_S,
+					rte_ring_free_count(txr), dp->workers[0]->st.ctl_tx,
+					dp->workers[0]->st.loops);
 				stalled = 1;
 				break;
 			}
@@ -645,8 +693,9 @@ static double measure_directives(struct hc_dataplane *dp, uint64_t total, double
 			*incomplete += !dir_join(&book, &dirs, j);
 	if (stalled)
 		*incomplete = total;
-	uint64_t deadline = rte_rdtsc() + rte_get_tsc_hz();
-	while (on_wire < total && rte_rdtsc() < deadline)
+	/* the last datagrams, as long as they keep coming */
+	struct progress arriving = {0};
+	while (on_wire < total && !stalled_for(&arriving, on_wire))
 		on_wire += wire_records(&dgrams);
 	double dt = (double)(rte_rdtsc() - t0) / (double)rte_get_tsc_hz();
 	*dgram_s = (double)dgrams / dt;
@@ -867,25 +916,24 @@ static double measure_snapshot(const struct hc_worker *w, uint32_t rep, uint32_t
 		c += rte_ring_enqueue_burst(rx_ring, frames + c, chunks - c > 512 ? 512 : chunks - c,
 					    NULL);
 	/* a new incarnation's sweep (not at first contact), then the snapshot's;
-	 * no progress for 30 s is a failure with the counters, not a hang */
-	uint64_t hz = rte_get_tsc_hz(), seen = 0, moved_tsc = rte_rdtsc();
+	 * no progress for STALL_S seconds is a failure with the counters, not
+	 * a hang */
+	struct progress applying = {0};
 	while (__atomic_load_n(&w->members.st.sweeps, __ATOMIC_RELAXED) < sweeps0 + (rep ? 2 : 1) ||
 	       __atomic_load_n(&w->members.st.snap_set, __ATOMIC_RELAXED) < set0 + n) {
 		drain_changes();
-		uint64_t now = rte_rdtsc(), progress =
+		uint64_t progress =
 			__atomic_load_n(&w->members.st.snap_set, __ATOMIC_RELAXED) +
 			__atomic_load_n(&w->members.st.sweeps, __ATOMIC_RELAXED) +
 			__atomic_load_n(&w->members.st.requests, __ATOMIC_RELAXED);
-		if (progress != seen) {
-			seen = progress;
-			moved_tsc = now;
-		} else if (now - moved_tsc > 30 * hz) {
+		if (stalled_for(&applying, progress)) {
 			const struct hc_members_stats *s = &w->members.st;
-			fprintf(stderr, "hc-bench: snapshot rep %u: no progress for 30 s: snap_set %" PRIu64
+			fprintf(stderr, "hc-bench: snapshot rep %u: no progress for %u s: snap_set %" PRIu64
 				" of %u, sweeps %" PRIu64 " of %u, requests %" PRIu64 ", refused %" PRIu64
 				", table_full %" PRIu64 ", snap_conflicts %" PRIu64 ", pending %u, deferred %u,"
 				" gateway deaths %" PRIu64 ", lost %" PRIu64 ", stale %" PRIu64
 				", snapshots abandoned %" PRIu64 ", over the staging cap %" PRIu64 "\n", rep,
+				STALL_S,
 				s->snap_set - set0, n, s->sweeps - sweeps0, rep ? 2 : 1, s->requests,
 				s->refused, s->table_full, s->snap_conflicts, w->members.pend.n_pending,
 				w->members.pend.n_deferred, w->seq.st.deaths, w->seq.st.lost,
