@@ -198,8 +198,18 @@ def exposed_names(types):
     return names
 
 
+# the evaluation time of the live checks' queries (None: now): a moment
+# at which the last scrape had succeeded.  A scrape of the 1 s interval
+# that times out on a busy host leaves staleness markers, and a query
+# after one would find none of the exporter's series
+QUERY_AT = None
+
+
 def prom_query(prom, expr):
-    url = prom + "/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    args = {"query": expr}
+    if QUERY_AT is not None:
+        args["time"] = QUERY_AT
+    url = prom + "/api/v1/query?" + urllib.parse.urlencode(args)
     try:
         _, _, body = http_get(url)
     except urllib.error.HTTPError as e:
@@ -342,14 +352,20 @@ def live(exporter, ctl, prefix, exp_url, prom, settled_at, dashboard, out):
              truth)
     need("pool 0 rooms", table[0], [])
 
-    # Prometheus has scraped (several times) since the table settled
+    # Prometheus has scraped (several times) since the table settled; the
+    # checks below ask Prometheus about the moment it was seen so
     def scraped():
+        global QUERY_AT
         r = prom_query(prom, "headcount_exporter_scrapes_total")
         up = prom_query(prom, "headcount_up")
-        return (len(r) == 1 and float(r[0]["value"][1]) >= 3 and len(up) == 1
-                and up[0]["value"][1] == "1" and float(up[0]["value"][0]) >= settled_at)
+        if (len(r) == 1 and float(r[0]["value"][1]) >= 3 and len(up) == 1
+                and up[0]["value"][1] == "1" and float(up[0]["value"][0]) >= settled_at):
+            QUERY_AT = up[0]["value"][0]
+            return True
+        return False
     wait_for("Prometheus scraped the exporter 3 times after the rooms settled", 120, scraped)
-    print("  Prometheus scraped the exporter after the room table settled")
+    print("  Prometheus scraped the exporter after the room table settled; the queries "
+          "below are evaluated at that moment (%s)" % QUERY_AT)
 
     # the histogram, exactly: every bucket the exporter has, through Prometheus
     buckets = by_labels(prom_query(prom, "headcount_room_size_bucket"), "pool", "le")
