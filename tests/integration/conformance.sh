@@ -35,7 +35,10 @@ trap '[ -z "$driver" ] || kill "$driver" 2>/dev/null || true; hc_lab_down;
 	[ -n "${HC_KEEP:-}" ] || rm -rf "$out"' EXIT
 
 hc_lab_up $$
-app_args=(--stats-interval 0 --gateway-timeout-ms 1000 --gap-nacks 1000000
+# a gateway is dead after 3 s without a datagram: scenario c's killed
+# agent goes within its settle, and a live agent (a BEAM, node) paused
+# for a second by a busy host is not taken for dead
+app_args=(--stats-interval 0 --gateway-timeout-ms 3000 --gap-nacks 1000000
 	--dump-rooms "$out/rooms.csv" --dump-stats "$out/stats.kv")
 hc_appliance_start "$build" "$out" 1 "${app_args[@]}" > /dev/null
 hc_limit_watch_start "$out"
