@@ -21,7 +21,7 @@ const { FakeAppliance } = require('./fake_appliance');
 const KEY = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
 const GW = 9;
 
-async function until(cond, what, ms = 3000) {
+async function until(cond, what, ms = 30000) {
 	const end = Date.now() + ms;
 	while (!cond()) {
 		if (Date.now() > end)
@@ -182,13 +182,13 @@ test('a NACK is answered byte for byte; one beyond the history by a snapshot', a
 	}
 });
 
-test('PLACE: resent with a new control counter, then TIMEOUT; an ASSIGN PLACED is told once', async () => {
+test('PLACE: resent with a new control counter, then TIMEOUT', async () => {
 	const { a, s } = await lab({ placeTimeoutMs: 40, placeRetries: 2 });
 	try {
 		const seen = [];
 		s.on('assign', (x) => seen.push(x));
 		const id = s.place(77n, 3);
-		await until(() => seen.length === 1, 'a timeout', 5000);
+		await until(() => seen.length === 1, 'a timeout', 30000);
 		const places = a.got.filter((d) => d.type === P.T.PLACE);
 		assert.strictEqual(places.length, 3, 'sent 1 + placeRetries times');
 		assert.deepStrictEqual(places[0].records, [{ user: 77n, requestId: id, pool: 3 }]);
@@ -196,17 +196,31 @@ test('PLACE: resent with a new control counter, then TIMEOUT; an ASSIGN PLACED i
 		assert.ok(ctrs[0] < ctrs[1] && ctrs[1] < ctrs[2], 'control counters increase');
 		assert.deepStrictEqual(seen[0], { user: 77n, requestId: id, room: 0, refusedRoom: 0, pool: 3,
 			status: 'timeout' });
+		assert.strictEqual(s.stats().place_timeouts, 1);
+	} finally {
+		await s.close(false);
+		a.close();
+	}
+});
+
+// (answered within a timeout no busy host's pause reaches: with 40 ms
+// the request could time out before its answer is read)
+test('PLACE: an ASSIGN PLACED is told once', async () => {
+	const { a, s } = await lab({ placeTimeoutMs: 30000 });
+	try {
+		const seen = [];
+		s.on('assign', (x) => seen.push(x));
 		const id2 = s.place(78n, 3);
 		await a.next((d) => d.type === P.T.PLACE && d.records.some((r) => r.requestId === id2));
 		for (let k = 0; k < 2; k++) // a duplicate answer is told once
 			a.send(GW, s.incarnation, P.T.ASSIGN, 1, 24, (b, o) =>
 				P.writeAssign(b, o, 0, 78, id2, 42, 0, 3, P.STATUS.PLACED));
-		await until(() => seen.length === 2, 'placed');
-		await new Promise((r) => setTimeout(r, 100));
-		assert.strictEqual(seen.length, 2);
-		assert.deepStrictEqual(seen[1], { user: 78n, requestId: id2, room: 42, refusedRoom: 0, pool: 3,
+		await until(() => seen.length === 1, 'placed');
+		await until(() => s.stats().assigns === 2, 'both answers read');
+		assert.strictEqual(seen.length, 1);
+		assert.deepStrictEqual(seen[0], { user: 78n, requestId: id2, room: 42, refusedRoom: 0, pool: 3,
 			status: 'placed' });
-		assert.strictEqual(s.stats().place_timeouts, 1);
+		assert.strictEqual(s.stats().place_timeouts, 0);
 	} finally {
 		await s.close(false);
 		a.close();
@@ -557,13 +571,13 @@ test('a full socket: sends beyond a history in flight are skipped, counted, and 
 test('several appliances: back on one, its replay window is its own', async () => {
 	const A = await FakeAppliance.start(KEY), B = await FakeAppliance.start(KEY);
 	const s = await Session.open({ appliance: `127.0.0.1:${A.port},127.0.0.1:${B.port}`,
-		gatewayId: GW, key: KEY, heartbeatMs: 50, lostMs: 150 });
+		gatewayId: GW, key: KEY, heartbeatMs: 50, lostMs: 1500 });
 	try {
 		await A.next((d) => d.type === P.T.HEARTBEAT);
 		const old = heartbeat(A, s); // counter 1: captured by an attacker
 		await until(() => s.state === 'connected', 'connected to A');
 		heartbeat(A, s);
-		await until(() => s.stats().appliance_switches >= 2, 'A, then B, then A again', 5000);
+		await until(() => s.stats().appliance_switches >= 2, 'A, then B, then A again');
 		assert.strictEqual(s.appliance(), `127.0.0.1:${A.port}`);
 		const replayed = s.stats().rx_replayed, restarts = s.stats().appliance_restarts;
 		A.raw(old);
