@@ -92,7 +92,8 @@ sock=$tmp/redis.sock
 redis-server --port 0 --unixsocket "$sock" --unixsocketperm 700 --save "" --appendonly no \
 	--dir "$tmp" --logfile "$tmp/redis.log" --daemonize no &
 redis_pid=$!
-for _ in $(seq 1 100); do # 10 s at the most
+for _ in $(seq 1 600); do # 60 s at the most (a busy host)
+	kill -0 "$redis_pid" 2> /dev/null || break
 	redis-cli -s "$sock" ping 2> /dev/null | grep -q PONG && break
 	sleep 0.1
 done

@@ -5,9 +5,13 @@
 # the appliance counts them itself (port_ring_drops: the kernel
 # interface's rx_packets minus the frames the PMD read).  The appliance
 # runs on a ring of 64 frames and is stopped (SIGSTOP) while the gateway
-# host sends 500 datagrams: the kernel keeps exactly 64 in the ring and
-# drops 436.  After SIGCONT, exactly: port_if_rx_packets +500,
-# port_ipackets +64, port_ring_drops +436, port_imissed 0.
+# host sends 500 datagrams: the kernel keeps 64 in the ring and drops
+# the rest.  After SIGCONT: port_if_rx_packets +500, and every one of
+# them either read or counted lost, exactly: port_ipackets +
+# port_ring_drops = 500, with at least 64 read and some lost (64 and 436
+# when the kernel delivers every frame before SIGCONT; on a busy host it
+# may defer some to ksoftirqd, which the resumed appliance then reads),
+# port_imissed 0.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../common/lib.sh"
@@ -49,8 +53,9 @@ snap > "$out/after.kv"
 hc_appliance_stop
 d() { echo $(( $(kv "$1" "$out/after.kv") - $(kv "$1" "$out/before.kv") )); }
 need "interface rx (delta)" "$(d port_if_rx_packets)" -eq 500
-need "PMD ipackets (delta)" "$(d port_ipackets)" -eq 64
-need "port_ring_drops (delta)" "$(d port_ring_drops)" -eq 436
+need "PMD ipackets (delta)" "$(d port_ipackets)" -ge 64
+need "port_ring_drops (delta)" "$(d port_ring_drops)" -ge 1
+need "read + lost (delta)" "$(( $(d port_ipackets) + $(d port_ring_drops) ))" -eq 500
 need "port_imissed" "$(kv port_imissed "$out/after.kv")" -eq 0
 need "port_ring_drops at exit" "$(kv port_ring_drops "$out/stats.kv")" -eq "$(kv port_ring_drops "$out/after.kv")"
-echo "PASS: 436 of 500 frames lost in a 64-frame af_packet ring, counted as port_ring_drops"
+echo "PASS: $(d port_ring_drops) of 500 frames lost in a 64-frame af_packet ring, counted as port_ring_drops"

@@ -44,7 +44,7 @@ for _ in range(1000):
     c.close()
 EOF
 	server=$!
-	for _ in $(seq 100); do [ -S "$sockdir/dpdk_telemetry.v2" ] && return 0; sleep 0.05; done
+	for _ in $(seq 1200); do [ -S "$sockdir/dpdk_telemetry.v2" ] && return 0; sleep 0.05; done # 60 s
 	fail "the fake telemetry socket did not appear"
 }
 
