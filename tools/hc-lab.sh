@@ -115,7 +115,9 @@ start_lab() {
 }
 
 # rates_stop: the sampler takes a last sample and stops (nothing waits for it
-# here: the appliance must stop before the gateways' timeout)
+# here: the appliance stops before the gateways' timeout, 30 s in the
+# fleet run, so that the dump still holds the users of gateways that have
+# ended, however slowly a busy host stops it)
 rates_stop() {
 	touch "$out/rates.stop"
 }
@@ -162,7 +164,7 @@ room_sizes() {
 }
 
 if [ "$replay" = 0 ]; then
-	start_lab "$fleet_users" 2
+	start_lab "$fleet_users" 2 --gateway-timeout-ms 30000
 	echo "hc-lab: $fleet_gw gateways, $fleet_users users, ${duration}s of arrivals," \
 		"departures, directives (hc-gwsim; live view below)"
 	fail=0

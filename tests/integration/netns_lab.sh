@@ -61,6 +61,10 @@ for run in replay fleet; do
 	need "${run}_samples_above_max" "$(kv above_max "$dir/$run/limit.kv")" -eq 0
 done
 need fleet_joins_over_max "$(kv ctl_joins_over_max "$dir/fleet/stats.kv")" -eq 0
+# the checks below read the fleet's final room table: it holds every user
+# of the gateways' truth (none dropped between the comparison and the dump)
+need fleet_users_in_the_dump "$(awk -F, 'NR > 1 { n += $2 } END { print n + 0 }' \
+	"$dir/fleet/rooms.csv")" -eq "$(kv truth_users "$dir/fleet/gwsim.kv")"
 # no loss in the lab: gateways and appliance never disagreed long enough to
 # need a snapshot (sessions settle reconnect races at their source)
 need fleet_digest_snapshots "$(kv digest_snapshots "$dir/fleet/gwsim.kv")" -eq 0
