@@ -679,7 +679,7 @@ static void nack(struct hc_sequencer *s, uint16_t gw)
 	HC_RELAXED_ADD(&s->st.nacks, runs);
 }
 
-void hc_seq_poll(struct hc_sequencer *s, uint64_t now)
+void hc_seq_poll_read(struct hc_sequencer *s, uint64_t now, uint64_t read_up_to)
 {
 	for (uint32_t d = 0; d < s->n_due;) {
 		uint16_t gw = (uint16_t)s->due_list[d];
@@ -720,9 +720,10 @@ void hc_seq_poll(struct hc_sequencer *s, uint64_t now)
 	if (s->dead_timeout_tsc == 0 || now < s->next_dead_scan)
 		return;
 	s->next_dead_scan = now + rte_get_tsc_hz() / 100;
+	/* (heard after read_up_to: read since, so alive; the sum cannot wrap) */
 	for (uint32_t gw = 1; gw < s->max_gateways; gw++) {
 		struct hc_gw_state *g = &s->gw[gw];
-		if (g->incarnation != 0 && now - g->last_heard_tsc > s->dead_timeout_tsc)
+		if (g->incarnation != 0 && read_up_to > g->last_heard_tsc + s->dead_timeout_tsc)
 			forget(s, (uint16_t)gw, 1);
 	}
 }

@@ -205,8 +205,19 @@ enum hc_seq_verdict hc_seq_heartbeat(struct hc_sequencer *s, uint16_t gw, uint32
 
 /* NACK or give up old gaps, declare silent gateways dead, forget those
  * whose SHUTDOWN waited for the sweep budget.  Call every few hundred
- * microseconds. */
-void hc_seq_poll(struct hc_sequencer *s, uint64_t now);
+ * microseconds.  read_up_to (<= now): every datagram that reached the
+ * appliance before it has been offered here.  A gateway is dead only if
+ * it was silent for the timeout before read_up_to: a receive path that
+ * fell behind (a worker's lcore unscheduled for seconds, a burst larger
+ * than a poll) may still hold its heartbeats, and silence it has not read
+ * is not the gateway's. */
+void hc_seq_poll_read(struct hc_sequencer *s, uint64_t now, uint64_t read_up_to);
+
+/* hc_seq_poll_read with everything read up to now (tests, tools). */
+static inline void hc_seq_poll(struct hc_sequencer *s, uint64_t now)
+{
+	hc_seq_poll_read(s, now, now);
+}
 
 /* The receive path opens again after it took no datagram for a while
  * (an HA backup promoted): every known gateway counts as heard now, so

@@ -38,11 +38,14 @@
 #define TIMERS_PER_S 10000
 
 /* Poll the RX queues once, up to `budget` frames in all (0: none);
- * returns the frames received. */
-static unsigned poll_rx(struct hc_worker *w, unsigned budget, uint64_t now)
+ * returns the frames received.  *drained: every queue was polled and
+ * gave fewer frames than asked for (it held no more: all that had
+ * arrived is read). */
+static unsigned poll_rx(struct hc_worker *w, unsigned budget, uint64_t now, int *drained)
 {
 	struct rte_mbuf *pkts[HC_MAX_BURST];
 	unsigned got = 0, q;
+	int short_all = 1;
 
 	for (q = 0; q < w->n_rxq && got < budget; q++) {
 		unsigned want = budget - got < w->burst ? budget - got : w->burst;
@@ -52,7 +55,10 @@ static unsigned poll_rx(struct hc_worker *w, unsigned budget, uint64_t now)
 			hc_rx_burst(w, w->rxq[q].port, pkts, n, now);
 			got += n;
 		}
+		if (n == want)
+			short_all = 0;
 	}
+	*drained = short_all && q == w->n_rxq;
 	/* --idle-exit: loops since the last frame in which every queue was
 	 * polled and found empty (a capture read to its end) */
 	if (got > 0)
@@ -128,9 +134,12 @@ int hc_worker_main(void *arg)
 		uint64_t t0 = rte_rdtsc();
 		/* 0: throttled, or no RX queue at all */
 		unsigned budget = likely(w->n_rxq > 0) ? hc_worker_rx_budget(w) : 0;
-		unsigned work = poll_rx(w, budget, t0);
+		int rx_drained;
+		unsigned work = poll_rx(w, budget, t0, &rx_drained);
 
 		work += hc_rx_poll_handoff(w, t0);
+		if (rx_drained && w->handoff_drained)
+			__atomic_store_n(&w->read_up_to, t0, __ATOMIC_RELAXED);
 		hc_ops_commit(w);
 		work += hc_chan_tx(w);
 

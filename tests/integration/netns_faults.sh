@@ -31,6 +31,12 @@
 #   table-full more users than --max-users: the JOINs beyond are refused
 #              (FULL) and the gateways drop those users; nothing is lost
 #              or left inconsistent, the appliance keeps running
+#   worker-stall  the worker's thread stopped (ptrace) for 3 gateway
+#              timeouts while the gateways go on, and 2,000 datagrams that
+#              are not headcount's queued in its ring ahead of their next
+#              heartbeats: once it runs again, no gateway is taken for dead
+#              (silence is judged on the input read, and the first poll
+#              after a stall reads only the junk), the table stays exact
 # In every phase the room table is sampled all along (hc_limit_watch): no
 # room may ever be above max, and the appliance must never have let one be.
 # Bounded: every process runs under timeout.
@@ -271,6 +277,36 @@ gateway-cap)
 	need gateway_refusals "$(kv refusals "$res")" -gt 0
 	need users_at_most_4x600 "$(kv users "$out/stats.kv")" -le 2400
 	need digest_snapshots "$(kv digest_snapshots "$res")" -eq 0
+	;;
+worker-stall)
+	hc_appliance_start "$build" "$out" 1 "${app_args[@]}" > /dev/null
+	hc_limit_watch_start "$out"
+	gw_run "$out/gwsim.log" --gateways 4 --users 4000 --arrival-rate 4000 --leave-rate 100 \
+		--duration 2 --settle 120 --hold 300 --hold-until "$out/thawed" --seed 15 &
+	sim=$!
+	hc_wait 200 "hc-gwsim holds, the table exact" grep -qx phase=hold "$res"
+	deaths0=$(hc_tel_kv /headcount/stats | sed -n 's/^gateway_deaths=//p')
+	"$here/hc_freeze_thread.py" "$HC_PID" rte-worker-1 "$out/thaw" > "$out/freeze.out" 2>&1 &
+	freezer=$!
+	hc_wait 30 "the worker thread is frozen" grep -q '^frozen ' "$out/freeze.out" ||
+		{ cat "$out/freeze.out"; exit 1; }
+	ip netns exec "$HC_NSG" python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(2000):
+    s.sendto(b"not headcount %04d" % i, ("198.18.0.1", 7100))'
+	sleep 3 # the fault: 3 gateway timeouts without the worker (not a verdict)
+	touch "$out/thaw"
+	wait "$freezer" || { cat "$out/freeze.out"; echo "FAIL: the worker thread not thawed"; exit 1; }
+	echo "worker thread stopped for 3 s (gateway timeout 1000 ms), then resumed"
+	touch "$out/thawed" # hc-gwsim ends its hold at its next exact comparison
+	rc=0
+	wait "$sim" || rc=$?
+	finish "$rc" "room table differs after the worker's stall"
+	need gateway_deaths_before "$deaths0" -eq 0
+	need gateway_deaths "$(kv gateway_deaths "$out/stats.kv")" -eq 0
+	need digest_snapshots "$(kv digest_snapshots "$res")" -eq 0
+	need junk_read "$(kv port_ring_drops "$out/stats.kv")" -eq 0
 	;;
 *)
 	echo "unknown phase $phase"

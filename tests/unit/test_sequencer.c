@@ -294,6 +294,36 @@ static void test_dead_and_shutdown(void)
 	hc_seq_free(&s);
 }
 
+/* Silence is judged on input read: a gateway is dead only if it was
+ * silent for the timeout (5000) before read_up_to, the moment up to which
+ * every datagram that had arrived was offered.  A receive path behind on
+ * its input (a worker's lcore unscheduled for seconds) may still hold a
+ * live gateway's heartbeats, however late `now` is.  A gateway heard
+ * after read_up_to (heard_all: an HA backup promoted) is alive, not a
+ * wrapped difference. */
+static void test_dead_judged_on_input_read(void)
+{
+	setup();
+	uint64_t later = rte_get_tsc_hz(); /* (past each poll's next scan) */
+	offer(6, 1, 1, 0);
+	offer(7, 1, 1, 4000);
+	hc_seq_poll_read(&s, 20000, 4500);      /* 20000 late, but read up to 4500 */
+	CU_ASSERT_EQUAL(n_dropped, 0);
+	CU_ASSERT_EQUAL(s.st.deaths, 0);
+	hc_seq_poll_read(&s, 20000 + later, 5000); /* 6: silent exactly 5000, not more */
+	CU_ASSERT_EQUAL(n_dropped, 0);
+	hc_seq_poll_read(&s, 20000 + 2 * later, 5001); /* 6: more than 5000 */
+	CU_ASSERT_EQUAL(n_dropped, 1);
+	CU_ASSERT_EQUAL(dropped[0], 6);
+	CU_ASSERT_EQUAL(s.gw[7].incarnation, 1); /* 7: heard at 4000 */
+	hc_seq_heard_all(&s, 30000 + 2 * later);
+	hc_seq_poll_read(&s, 30000 + 3 * later, 9500); /* 7 heard after 9500 */
+	CU_ASSERT_EQUAL(n_dropped, 1);
+	CU_ASSERT_EQUAL(s.gw[7].incarnation, 1);
+	CU_ASSERT_EQUAL(s.st.deaths, 1);
+	hc_seq_free(&s);
+}
+
 /* A gateway's first datagram (a first contact, a new incarnation, a
  * forgotten gateway back) is a sign of life even when it is not taken
  * (beyond the window, or far ahead: the appliance lost its state and asks
@@ -737,6 +767,7 @@ static CU_TestInfo tests[] = {
 	{"first contact past 2^31 sequences", test_first_contact_past_half},
 	{"a wrap to 1 is not a first contact", test_wrap_is_not_first_contact},
 	{"dead and shutdown gateways", test_dead_and_shutdown},
+	{"dead gateways judged on input read", test_dead_judged_on_input_read},
 	{"a first datagram not taken is a sign of life", test_first_datagram_is_heard},
 	{"incarnations", test_incarnations},
 	{"several gateways", test_many_gateways},
