@@ -60,8 +60,8 @@ static inline int hc_ha_refuse(struct hc_worker *w, uint16_t port, const struct 
 
 /* Every datagram that reached any worker before the returned TSC (at
  * most now) has been offered to its home worker's sequencer: the least
- * of the workers' read_up_to (relaxed loads, a few every millisecond,
- * of a line each worker writes in every loop that finds its input dry). */
+ * of the workers' read_up_to (relaxed loads, a hundred a second, of
+ * values each worker publishes with its timers), to within a loop. */
 static inline uint64_t hc_ha_read_up_to(const struct hc_dataplane *dp, uint64_t now)
 {
 	uint64_t t = now;
@@ -86,7 +86,9 @@ static inline void hc_ha_seq_poll(struct hc_worker *w, uint64_t now)
 			hc_seq_heard_all(&w->seq, now);
 		w->ha_listening = serving;
 	}
-	hc_seq_poll_read(&w->seq, now, hc_ha_read_up_to(w->dp, now));
+	uint64_t read_up_to = hc_seq_dead_scan_due(&w->seq, now) ?
+		hc_ha_read_up_to(w->dp, now) : now; /* (unused unless due) */
+	hc_seq_poll_read(&w->seq, now, read_up_to);
 }
 
 #endif /* HC_HA_DP_H */

@@ -355,7 +355,7 @@ unsigned hc_rx_poll_handoff(struct hc_worker *w, uint64_t now)
 		for (unsigned i = 0; i < k; i++)
 			home_input(w, ms[i], now);
 		total += k;
-		if (k == DGRAM_DEQ_BURST)
+		if (k != 0)
 			drained = 0;
 	}
 	w->handoff_drained = drained;

@@ -213,6 +213,13 @@ enum hc_seq_verdict hc_seq_heartbeat(struct hc_sequencer *s, uint16_t gw, uint32
  * is not the gateway's. */
 void hc_seq_poll_read(struct hc_sequencer *s, uint64_t now, uint64_t read_up_to);
 
+/* Will hc_seq_poll_read at now scan for dead gateways (every 10 ms)?
+ * Only then does it read its read_up_to. */
+static inline int hc_seq_dead_scan_due(const struct hc_sequencer *s, uint64_t now)
+{
+	return s->dead_timeout_tsc != 0 && now >= s->next_dead_scan;
+}
+
 /* hc_seq_poll_read with everything read up to now (tests, tools). */
 static inline void hc_seq_poll(struct hc_sequencer *s, uint64_t now)
 {

@@ -39,13 +39,13 @@
 
 /* Poll the RX queues once, up to `budget` frames in all (0: none);
  * returns the frames received.  *drained: every queue was polled and
- * gave fewer frames than asked for (it held no more: all that had
- * arrived is read). */
+ * found empty (all that had arrived is read; a burst shorter than asked
+ * is no proof: vector PMDs round the count down, and stop at the ring's
+ * end). */
 static unsigned poll_rx(struct hc_worker *w, unsigned budget, uint64_t now, int *drained)
 {
 	struct rte_mbuf *pkts[HC_MAX_BURST];
 	unsigned got = 0, q;
-	int short_all = 1;
 
 	for (q = 0; q < w->n_rxq && got < budget; q++) {
 		unsigned want = budget - got < w->burst ? budget - got : w->burst;
@@ -55,10 +55,8 @@ static unsigned poll_rx(struct hc_worker *w, unsigned budget, uint64_t now, int 
 			hc_rx_burst(w, w->rxq[q].port, pkts, n, now);
 			got += n;
 		}
-		if (n == want)
-			short_all = 0;
 	}
-	*drained = short_all && q == w->n_rxq;
+	*drained = got == 0 && q == w->n_rxq;
 	/* --idle-exit: loops since the last frame in which every queue was
 	 * polled and found empty (a capture read to its end) */
 	if (got > 0)
@@ -127,6 +125,7 @@ int hc_worker_main(void *arg)
 	struct hc_dataplane *dp = w->dp;
 	uint64_t timers_every = rte_get_tsc_hz() / TIMERS_PER_S;
 	uint64_t last_timers = rte_rdtsc() - timers_every; /* (due at once) */
+	uint64_t drained_at = 0; /* the last loop that read its input empty */
 
 	clock_tick(w, last_timers); /* (before the first ops, not after) */
 	rcu_register_thread();
@@ -139,7 +138,7 @@ int hc_worker_main(void *arg)
 
 		work += hc_rx_poll_handoff(w, t0);
 		if (rx_drained && w->handoff_drained)
-			__atomic_store_n(&w->read_up_to, t0, __ATOMIC_RELAXED);
+			drained_at = t0; /* (published with the timers) */
 		hc_ops_commit(w);
 		work += hc_chan_tx(w);
 
@@ -160,6 +159,7 @@ int hc_worker_main(void *arg)
 		if (t0 - last_timers >= timers_every) {
 			last_timers = t0;
 			clock_tick(w, t0);
+			HC_RELAXED_PUBLISH(&w->read_up_to, drained_at);
 			hc_ha_seq_poll(w, t0);
 			rcu_quiescent_state();
 		}

@@ -68,8 +68,8 @@ struct hc_worker {
 	uint32_t burst;
 	int yield_idle;     /* shares a CPU with the control lcore */
 	int ha_listening;   /* HA: serving as of the last timer poll */
-	int handoff_drained; /* the last hand-off poll emptied every
-	                        datagram ring from the other workers */
+	int handoff_drained; /* the last hand-off poll found every datagram
+	                        ring from the other workers empty */
 	unsigned n_rxq;
 	struct hc_rxq rxq[HC_MAX_RXQ_PER_WORKER];
 	uint16_t txq[RTE_MAX_ETHPORTS]; /* HC_NO_TXQ if none */
@@ -142,12 +142,15 @@ struct hc_worker {
 	 * worker has really read its ports dry (a replayed capture to its
 	 * end), however slowly a busy machine lets it run */
 	uint64_t dry_polls;
-	/* TSC of the worker's last loop that read every RX queue and every
-	 * hand-off ring empty (relaxed): each datagram that had reached the
-	 * worker before it has been offered to its home worker's sequencer.
-	 * The dead-gateway scan judges silence up to the least of all
-	 * workers' (hc_ha_seq_poll): a worker behind on its input may still
-	 * hold a live gateway's heartbeats */
+	/* TSC of the worker's last loop that found every RX queue and every
+	 * hand-off ring empty, published with its timers (every 100 us,
+	 * relaxed, when it changed): the datagrams that had reached the
+	 * worker before it have been offered to their home worker's
+	 * sequencer (to within a loop: one that another worker hands over
+	 * meanwhile).  The dead-gateway scan judges silence up to the least
+	 * of all workers' (hc_ha_seq_poll, read only when a scan is due):
+	 * a worker behind on its input may still hold a live gateway's
+	 * heartbeats */
 	uint64_t read_up_to;
 
 	/* written by the worker all the time, read by telemetry now and then */

@@ -31,12 +31,13 @@
 #   table-full more users than --max-users: the JOINs beyond are refused
 #              (FULL) and the gateways drop those users; nothing is lost
 #              or left inconsistent, the appliance keeps running
-#   worker-stall  the worker's thread stopped (ptrace) for 3 gateway
-#              timeouts while the gateways go on, and 2,000 datagrams that
-#              are not headcount's queued in its ring ahead of their next
-#              heartbeats: once it runs again, no gateway is taken for dead
-#              (silence is judged on the input read, and the first poll
-#              after a stall reads only the junk), the table stays exact
+#   worker-stall  the worker's thread stopped (ptrace) for more than the
+#              gateway timeout (11 s, 10 s) while the gateways go on, 2,000 datagrams that are
+#              not headcount's queued in its ring ahead of their heartbeats
+#              (the gateways paused meanwhile): once it runs again no live
+#              gateway is taken for dead (silence is judged on the input
+#              read; the first poll after the stall reads only the junk),
+#              and a gateway killed then is (exactly one death)
 # In every phase the room table is sampled all along (hc_limit_watch): no
 # room may ever be above max, and the appliance must never have let one be.
 # Bounded: every process runs under timeout.
@@ -279,34 +280,52 @@ gateway-cap)
 	need digest_snapshots "$(kv digest_snapshots "$res")" -eq 0
 	;;
 worker-stall)
-	hc_appliance_start "$build" "$out" 1 "${app_args[@]}" > /dev/null
+	# a timeout far above the time it takes to stop the worker's thread
+	# once the gateways are paused (seconds, on a busy host: they are
+	# silent meanwhile while the worker still reads), and a stall above it
+	hc_appliance_start "$build" "$out" 1 "${app_args[@]}" --gateway-timeout-ms 10000 > /dev/null
 	hc_limit_watch_start "$out"
+	# a victim, killed once the worker runs again: deaths are still seen
+	ip netns exec "$HC_NSG" "$gwsim" --appliance $HC_APP_IP --keys "$HC_KEYS" --gateways 1 \
+		--first-id 9 --users 500 --user-base 1000000000 --leave-rate 10 \
+		--duration 300 --seed 16 > "$out/victim.log" 2>&1 &
+	victim=$!
+	gateway9_counted() { grep -q '^9=.* users=[1-9]' <<< "$(hc_tel_kv /headcount/gateways)"; }
+	hc_wait 120 "the victim gateway's users are counted" gateway9_counted
+	# the survivors, who watch the table until it is exact after the kill
 	gw_run "$out/gwsim.log" --gateways 4 --users 4000 --arrival-rate 4000 --leave-rate 100 \
-		--duration 2 --settle 120 --hold 300 --hold-until "$out/thawed" --seed 15 &
+		--duration 2 --settle 1 --hold 120 --hold-until "$out/thawed" --seed 15 &
 	sim=$!
-	hc_wait 200 "hc-gwsim holds, the table exact" grep -qx phase=hold "$res"
+	hc_wait 200 "hc-gwsim holds" grep -qx phase=hold "$res"
 	deaths0=$(hc_tel_kv /headcount/stats | sed -n 's/^gateway_deaths=//p')
+	# every gateway paused while the worker stops and the foreign
+	# datagrams queue: they are ahead of every heartbeat in its ring
+	gateways=$(pgrep -f -- "--seed 1[56]\b" | tr '\n' ' ')
+	[ -n "$gateways" ] || { echo "FAIL: no hc-gwsim process found"; exit 1; }
+	kill -STOP $gateways
 	"$here/hc_freeze_thread.py" "$HC_PID" rte-worker-1 "$out/thaw" > "$out/freeze.out" 2>&1 &
 	freezer=$!
 	hc_wait 30 "the worker thread is frozen" grep -q '^frozen ' "$out/freeze.out" ||
-		{ cat "$out/freeze.out"; exit 1; }
+		{ kill -CONT $gateways; cat "$out/freeze.out"; exit 1; }
 	ip netns exec "$HC_NSG" python3 -c '
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for i in range(2000):
     s.sendto(b"not headcount %04d" % i, ("198.18.0.1", 7100))'
-	sleep 3 # the fault: 3 gateway timeouts without the worker (not a verdict)
+	kill -CONT $gateways
+	sleep 11 # the fault: more than a gateway timeout without the worker (not a verdict)
 	touch "$out/thaw"
 	wait "$freezer" || { cat "$out/freeze.out"; echo "FAIL: the worker thread not thawed"; exit 1; }
-	echo "worker thread stopped for 3 s (gateway timeout 1000 ms), then resumed"
-	touch "$out/thawed" # hc-gwsim ends its hold at its next exact comparison
+	echo "worker thread stopped for 11 s (gateway timeout 10000 ms), then resumed"
+	kill -9 "$victim"
+	touch "$out/thawed" # the survivors' hold ends at an exact table: the victim gone
 	rc=0
 	wait "$sim" || rc=$?
 	finish "$rc" "room table differs after the worker's stall"
 	need gateway_deaths_before "$deaths0" -eq 0
-	need gateway_deaths "$(kv gateway_deaths "$out/stats.kv")" -eq 0
+	need gateway_deaths "$(kv gateway_deaths "$out/stats.kv")" -eq 1
 	need digest_snapshots "$(kv digest_snapshots "$res")" -eq 0
-	need junk_read "$(kv port_ring_drops "$out/stats.kv")" -eq 0
+	need foreign_frames_read "$(kv port_ring_drops "$out/stats.kv")" -eq 0
 	;;
 *)
 	echo "unknown phase $phase"
