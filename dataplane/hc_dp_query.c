@@ -34,8 +34,12 @@ void hc_dp_collect(const struct hc_dataplane *dp, struct hc_dp_totals *t)
 {
 	memset(t, 0, sizeof(*t));
 	t->tsc = rte_rdtsc();
+	uint64_t read_up_to = t->tsc;
 	for (unsigned i = 0; i < dp->n_workers; i++) {
 		const struct hc_worker *w = dp->workers[i];
+		uint64_t r = LOAD(&w->read_up_to);
+		if (r != 0 && r < read_up_to) /* (0: its loop has not run yet) */
+			read_up_to = r;
 		ADD_STRUCT(t->w, w->st);
 		ADD_STRUCT(t->m, w->members.st);
 		ADD_STRUCT(t->s, w->seq.st);
@@ -46,6 +50,7 @@ void hc_dp_collect(const struct hc_dataplane *dp, struct hc_dp_totals *t)
 			t->gateways_seen += LOAD(&w->seq.gw[g].incarnation) != 0;
 	}
 	hc_ports_totals(dp, &t->ports);
+	t->input_read_lag_ms = (t->tsc - read_up_to) * 1000 / rte_get_tsc_hz();
 }
 
 uint64_t hc_dp_rx_frames(const struct hc_dataplane *dp)

@@ -151,6 +151,10 @@ struct hc_dp_totals {
 	struct hc_port_totals ports;
 	uint64_t users;               /* sum of the workers' user counts   */
 	uint64_t gateways_seen;       /* gateways with a known incarnation */
+	uint64_t input_read_lag_ms;   /* now - the least of the workers'
+	                                 read_up_to: how far back every
+	                                 worker has read its input (dead
+	                                 gateways are judged up to there) */
 };
 
 #endif /* HC_DP_COUNTERS_H */

@@ -313,10 +313,15 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for i in range(2000):
     s.sendto(b"not headcount %04d" % i, ("198.18.0.1", 7100))'
 	kill -CONT $gateways
+	# an operator sees it: how far back the input is read grows
+	lag_at_least() { [ "$(hc_tel_kv /headcount/stats | sed -n 's/^input_read_lag_ms=//p')" -ge "$1" ]; }
+	hc_wait 30 "input_read_lag_ms shows the stall" lag_at_least 2000
 	sleep 11 # the fault: more than a gateway timeout without the worker (not a verdict)
 	touch "$out/thaw"
 	wait "$freezer" || { cat "$out/freeze.out"; echo "FAIL: the worker thread not thawed"; exit 1; }
 	echo "worker thread stopped for 11 s (gateway timeout 10000 ms), then resumed"
+	lag_below() { [ "$(hc_tel_kv /headcount/stats | sed -n 's/^input_read_lag_ms=//p')" -lt "$1" ]; }
+	hc_wait 60 "input_read_lag_ms falls back once the worker has read its input" lag_below 1000
 	kill -9 "$victim"
 	touch "$out/thawed" # the survivors' hold ends at an exact table: the victim gone
 	rc=0
