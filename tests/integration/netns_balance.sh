@@ -21,7 +21,7 @@ out=$(mktemp -d /tmp/hc-balance.XXXXXX)
 trap 'hc_lab_down; rm -rf "$out"' EXIT
 
 policy() {
-	printf '[control]\nbalance_interval_ms = %s\ncooldown_ms = 30000\ndirective_timeout_ms = 3000\n' \
+	printf '[control]\nbalance_interval_ms = %s\ncooldown_ms = 30000\ndirective_timeout_ms = 300\n' \
 		"$1" > "$out/policy.ini"
 }
 policy 3600000
