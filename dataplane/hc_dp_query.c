@@ -34,12 +34,8 @@ void hc_dp_collect(const struct hc_dataplane *dp, struct hc_dp_totals *t)
 {
 	memset(t, 0, sizeof(*t));
 	t->tsc = rte_rdtsc();
-	uint64_t read_up_to = t->tsc;
 	for (unsigned i = 0; i < dp->n_workers; i++) {
 		const struct hc_worker *w = dp->workers[i];
-		uint64_t r = LOAD(&w->read_up_to);
-		if (r != 0 && r < read_up_to) /* (0: its loop has not run yet) */
-			read_up_to = r;
 		ADD_STRUCT(t->w, w->st);
 		ADD_STRUCT(t->m, w->members.st);
 		ADD_STRUCT(t->s, w->seq.st);
@@ -50,7 +46,20 @@ void hc_dp_collect(const struct hc_dataplane *dp, struct hc_dp_totals *t)
 			t->gateways_seen += LOAD(&w->seq.gw[g].incarnation) != 0;
 	}
 	hc_ports_totals(dp, &t->ports);
-	t->input_read_lag_ms = (t->tsc - read_up_to) * 1000 / rte_get_tsc_hz();
+	uint64_t read_up_to = hc_dp_read_up_to(dp, t->tsc);
+	if (read_up_to != 0) /* (0: a worker's loop has not run yet) */
+		t->input_read_lag_ms = (t->tsc - read_up_to) * 1000 / rte_get_tsc_hz();
+}
+
+uint64_t hc_dp_read_up_to(const struct hc_dataplane *dp, uint64_t now)
+{
+	uint64_t t = now;
+	for (unsigned i = 0; i < dp->n_workers; i++) {
+		uint64_t r = LOAD(&dp->workers[i]->read_up_to);
+		if (r < t)
+			t = r;
+	}
+	return t;
 }
 
 uint64_t hc_dp_rx_frames(const struct hc_dataplane *dp)

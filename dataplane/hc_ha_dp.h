@@ -58,21 +58,6 @@ static inline int hc_ha_refuse(struct hc_worker *w, uint16_t port, const struct 
 	return 0;
 }
 
-/* Every datagram that reached any worker before the returned TSC (at
- * most now) has been offered to its home worker's sequencer: the least
- * of the workers' read_up_to (relaxed loads, a hundred a second, of
- * values each worker publishes with its timers), to within a loop. */
-static inline uint64_t hc_ha_read_up_to(const struct hc_dataplane *dp, uint64_t now)
-{
-	uint64_t t = now;
-	for (unsigned i = 0; i < dp->n_workers; i++) {
-		uint64_t r = __atomic_load_n(&dp->workers[i]->read_up_to, __ATOMIC_RELAXED);
-		if (r < t)
-			t = r;
-	}
-	return t;
-}
-
 /* The sequencer's timers (hc_seq_poll), called every few hundred
  * microseconds.  A backup takes no datagram: once it serves again, its
  * gateways count as heard from then (a promotion within the gateway
@@ -87,7 +72,7 @@ static inline void hc_ha_seq_poll(struct hc_worker *w, uint64_t now)
 		w->ha_listening = serving;
 	}
 	uint64_t read_up_to = hc_seq_dead_scan_due(&w->seq, now) ?
-		hc_ha_read_up_to(w->dp, now) : now; /* (unused unless due) */
+		hc_dp_read_up_to(w->dp, now) : now; /* (unused unless due) */
 	hc_seq_poll_read(&w->seq, now, read_up_to);
 }
 

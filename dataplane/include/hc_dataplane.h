@@ -141,6 +141,12 @@ void hc_dp_collect(const struct hc_dataplane *dp, struct hc_dp_totals *t);
 /* Frames received so far, all workers. */
 uint64_t hc_dp_rx_frames(const struct hc_dataplane *dp);
 
+/* Every datagram that reached any worker before the returned TSC (at
+ * most now; 0 until every worker's loop has run) has been offered to its
+ * home worker's sequencer: the least of the workers' read_up_to, to
+ * within a loop (docs/architecture.md, "Dead gateways"). */
+uint64_t hc_dp_read_up_to(const struct hc_dataplane *dp, uint64_t now);
+
 /* Every worker has polled all its RX queues empty since its last frame
  * (a replayed capture has been read to its end). */
 int hc_dp_ports_read_dry(const struct hc_dataplane *dp);
