@@ -62,6 +62,7 @@
  * up to framesz - macoff bytes whole (2048: 1,982; 9216: 9,150).
  */
 #define AFP_DEFAULT_FRAMESZ 2048u /* the PMD's default framesz */
+#define AFP_DEFAULT_FRAMECNT 512u /* and framecnt */
 #define AFP_MBUF_OVERHEAD (TPACKET2_HDRLEN - sizeof(struct sockaddr_ll))
 #define AFP_MACOFF (TPACKET_ALIGN(TPACKET2_HDRLEN + 16) - RTE_ETHER_HDR_LEN)
 
@@ -87,6 +88,38 @@ static uint32_t afp_framesz(const struct rte_eth_dev_info *info)
 		framesz = (uint32_t)atoi(v);
 	rte_kvargs_free(kv);
 	return framesz;
+}
+
+/* An af_packet port's framecnt devarg (frames in each queue's ring), or
+ * the PMD's default. */
+static uint32_t afp_framecnt(const struct rte_eth_dev_info *info)
+{
+	const struct rte_devargs *da = rte_dev_devargs(info->device);
+	uint32_t framecnt = AFP_DEFAULT_FRAMECNT;
+	if (da == NULL || da->args == NULL)
+		return framecnt;
+	struct rte_kvargs *kv = rte_kvargs_parse(da->args, NULL);
+	if (kv == NULL)
+		return framecnt;
+	const char *v = rte_kvargs_get(kv, "framecnt");
+	if (v != NULL && atoi(v) > 0) /* the PMD reads it with atoi too */
+		framecnt = (uint32_t)atoi(v);
+	rte_kvargs_free(kv);
+	return framecnt;
+}
+
+/* The most frames an RX queue holds (the read mark's bound,
+ * hc_readmark.h): its descriptors where the PMD tells them, an af_packet
+ * ring's framecnt; 0 where not known (net_ring, net_tap, net_pcap: read
+ * up to a point only when found empty). */
+static uint32_t rxq_capacity(uint16_t port, uint16_t q, const struct rte_eth_dev_info *info)
+{
+	struct rte_eth_rxq_info qi;
+	if (rte_eth_rx_queue_info_get(port, q, &qi) == 0 && qi.nb_desc != 0)
+		return qi.nb_desc;
+	if (strcmp(info->driver_name, "net_af_packet") == 0)
+		return afp_framecnt(info);
+	return 0;
 }
 
 /* The kernel interface's MTU, 0 if it cannot be read. */
@@ -305,6 +338,7 @@ static int port_init(struct hc_dataplane *dp, uint16_t port, unsigned *next_work
 		}
 		w->rxq[w->n_rxq].port = port;
 		w->rxq[w->n_rxq].queue = q;
+		w->rxq_capacity[w->n_rxq] = rxq_capacity(port, q, &info);
 		w->n_rxq++;
 		(*next_worker)++;
 	}
@@ -325,8 +359,12 @@ static int port_init(struct hc_dataplane *dp, uint16_t port, unsigned *next_work
 	rte_eth_macaddr_get(port, &dp->port_mac[port]);
 	char mac[RTE_ETHER_ADDR_FMT_SIZE];
 	rte_ether_format_addr(mac, sizeof(mac), &dp->port_mac[port]);
-	HC_LOG(INFO, "port %u (%s) mac %s: %u rx / %u tx queues, %u rx descriptors%s",
-	       port, info.driver_name, mac, nrx, ntx, nb_rxd,
+	uint32_t holds = rxq_capacity(port, 0, &info);
+	char holds_s[48] = "";
+	if (holds != 0)
+		snprintf(holds_s, sizeof(holds_s), ", an rx queue holds %u frames", holds);
+	HC_LOG(INFO, "port %u (%s) mac %s: %u rx / %u tx queues, %u rx descriptors%s%s",
+	       port, info.driver_name, mac, nrx, ntx, nb_rxd, holds_s,
 	       conf.rxmode.mtu != 0 ? (scatter ? ", jumbo MTU, scatter" : ", jumbo MTU") : "");
 	return 0;
 }

@@ -345,7 +345,6 @@ unsigned hc_rx_poll_handoff(struct hc_worker *w, uint64_t now)
 {
 	struct rte_mbuf *ms[DGRAM_DEQ_BURST];
 	unsigned total = 0;
-	int drained = 1;
 
 	for (unsigned s = 0; s < w->ho.n; s++) {
 		struct rte_ring *r = w->ho.dgram_in[s];
@@ -355,9 +354,7 @@ unsigned hc_rx_poll_handoff(struct hc_worker *w, uint64_t now)
 		for (unsigned i = 0; i < k; i++)
 			home_input(w, ms[i], now);
 		total += k;
-		if (k != 0)
-			drained = 0;
+		hc_rmark_polled(&w->rmark, HC_RMARK_HANDOFF(s), k);
 	}
-	w->handoff_drained = drained;
 	return total + hc_ops_drain(w) + hc_chan_drain_decisions(w);
 }

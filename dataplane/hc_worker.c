@@ -38,11 +38,11 @@
 #define TIMERS_PER_S 10000
 
 /* Poll the RX queues once, up to `budget` frames in all (0: none);
- * returns the frames received.  *drained: every queue was polled and
- * found empty (all that had arrived is read; a burst shorter than asked
- * is no proof: vector PMDs round the count down, and stop at the ring's
- * end). */
-static unsigned poll_rx(struct hc_worker *w, unsigned budget, uint64_t now, int *drained)
+ * returns the frames received.  Each poll is told to the read mark: one
+ * that finds its queue empty proves everything that had arrived read (a
+ * burst shorter than asked is no proof: vector PMDs round the count
+ * down, and stop at the ring's end). */
+static unsigned poll_rx(struct hc_worker *w, unsigned budget, uint64_t now)
 {
 	struct rte_mbuf *pkts[HC_MAX_BURST];
 	unsigned got = 0, q;
@@ -51,12 +51,12 @@ static unsigned poll_rx(struct hc_worker *w, unsigned budget, uint64_t now, int 
 		unsigned want = budget - got < w->burst ? budget - got : w->burst;
 		uint16_t n = rte_eth_rx_burst(w->rxq[q].port, w->rxq[q].queue, pkts,
 					      (uint16_t)want);
+		hc_rmark_polled(&w->rmark, q, n);
 		if (n > 0) {
 			hc_rx_burst(w, w->rxq[q].port, pkts, n, now);
 			got += n;
 		}
 	}
-	*drained = got == 0 && q == w->n_rxq;
 	/* --idle-exit: loops since the last frame in which every queue was
 	 * polled and found empty (a capture read to its end) */
 	if (got > 0)
@@ -64,6 +64,19 @@ static unsigned poll_rx(struct hc_worker *w, unsigned budget, uint64_t now, int 
 	else if (q == w->n_rxq && q > 0)
 		__atomic_store_n(&w->dry_polls, w->dry_polls + 1, __ATOMIC_RELAXED);
 	return got;
+}
+
+/* The read mark's sources: the RX queues and the hand-off rings, each
+ * with what it holds at most. */
+static void rmark_setup(struct hc_worker *w, uint64_t now)
+{
+	hc_rmark_init(&w->rmark, now);
+	for (unsigned q = 0; q < w->n_rxq; q++)
+		hc_rmark_add_source(&w->rmark, q, w->rxq_capacity[q]);
+	for (unsigned s = 0; s < w->ho.n; s++)
+		if (w->ho.dgram_in[s] != NULL)
+			hc_rmark_add_source(&w->rmark, HC_RMARK_HANDOFF(s),
+					    rte_ring_get_capacity(w->ho.dgram_in[s]));
 }
 
 static int all_rx_stopped(const struct hc_dataplane *dp)
@@ -125,20 +138,17 @@ int hc_worker_main(void *arg)
 	struct hc_dataplane *dp = w->dp;
 	uint64_t timers_every = rte_get_tsc_hz() / TIMERS_PER_S;
 	uint64_t last_timers = rte_rdtsc() - timers_every; /* (due at once) */
-	uint64_t drained_at = 0; /* the last loop that read its input empty */
 
+	rmark_setup(w, rte_rdtsc());
 	clock_tick(w, last_timers); /* (before the first ops, not after) */
 	rcu_register_thread();
 	while (likely(hc_dp_state(dp) == HC_RUN)) {
 		uint64_t t0 = rte_rdtsc();
 		/* 0: throttled, or no RX queue at all */
 		unsigned budget = likely(w->n_rxq > 0) ? hc_worker_rx_budget(w) : 0;
-		int rx_drained;
-		unsigned work = poll_rx(w, budget, t0, &rx_drained);
+		unsigned work = poll_rx(w, budget, t0);
 
 		work += hc_rx_poll_handoff(w, t0);
-		if (rx_drained && w->handoff_drained)
-			drained_at = t0; /* (published with the timers) */
 		hc_ops_commit(w);
 		work += hc_chan_tx(w);
 
@@ -159,7 +169,7 @@ int hc_worker_main(void *arg)
 		if (t0 - last_timers >= timers_every) {
 			last_timers = t0;
 			clock_tick(w, t0);
-			HC_RELAXED_PUBLISH(&w->read_up_to, drained_at);
+			HC_RELAXED_PUBLISH(&w->read_up_to, hc_rmark_tick(&w->rmark, t0));
 			hc_ha_seq_poll(w, t0);
 			rcu_quiescent_state();
 		}

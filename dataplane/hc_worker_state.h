@@ -40,6 +40,7 @@
 #include "hc_handoff.h"
 #include "hc_members.h"
 #include "hc_parse.h"
+#include "hc_readmark.h"
 #include "hc_sequencer.h"
 #include "hc_snapshot.h"
 
@@ -68,8 +69,6 @@ struct hc_worker {
 	uint32_t burst;
 	int yield_idle;     /* shares a CPU with the control lcore */
 	int ha_listening;   /* HA: serving as of the last timer poll */
-	int handoff_drained; /* the last hand-off poll found every datagram
-	                        ring from the other workers empty */
 	unsigned n_rxq;
 	struct hc_rxq rxq[HC_MAX_RXQ_PER_WORKER];
 	uint16_t txq[RTE_MAX_ETHPORTS]; /* HC_NO_TXQ if none */
@@ -142,19 +141,25 @@ struct hc_worker {
 	 * worker has really read its ports dry (a replayed capture to its
 	 * end), however slowly a busy machine lets it run */
 	uint64_t dry_polls;
-	/* TSC of the worker's last loop that found every RX queue and every
-	 * hand-off ring empty, published with its timers (every 100 us,
-	 * relaxed, when it changed): the datagrams that had reached the
-	 * worker before it have been offered to their home worker's
-	 * sequencer (to within a loop: one that another worker hands over
-	 * meanwhile).  The dead-gateway scan judges silence up to the least
-	 * of all workers' (hc_ha_seq_poll, read only when a scan is due):
-	 * a worker behind on its input may still hold a live gateway's
-	 * heartbeats */
+	/* a TSC before which every datagram that had reached one of the
+	 * worker's RX queues or hand-off rings has been taken from it and
+	 * offered to its home worker's sequencer (hc_readmark.h; to within
+	 * a loop: one that another worker hands over meanwhile), published
+	 * with its timers (every 100 us, relaxed, when it changed).  The
+	 * dead-gateway scan judges silence up to the least of all workers'
+	 * (hc_ha_seq_poll, read only when a scan is due): a worker behind
+	 * on its input may still hold a live gateway's heartbeats */
 	uint64_t read_up_to;
 
 	/* written by the worker all the time, read by telemetry now and then */
 	struct hc_worker_stats st __rte_cache_aligned;
+
+	/* how far back its RX queues and hand-off rings are read (a store
+	 * per poll, the rest with the timers): after everything else, which
+	 * keeps its layout */
+	struct hc_rmark rmark __rte_cache_aligned;
+	uint32_t rxq_capacity[HC_MAX_RXQ_PER_WORKER]; /* most frames each
+	                                    RX queue holds, 0: unknown */
 } __rte_cache_aligned;
 /* (the control core's ring pointers alone on their line: see above) */
 _Static_assert(offsetof(struct hc_worker, gw_peer) - offsetof(struct hc_worker, to_ctl_changes) ==

@@ -38,6 +38,9 @@
 #              gateway is taken for dead (silence is judged on the input
 #              read; the first poll after the stall reads only the junk),
 #              and a gateway killed then is (exactly one death)
+#   worker-stall-2w  the same with two workers, the second stopped, 8
+#              gateways: the other worker's dead scan waits for the
+#              stopped one's input too
 # In every phase the room table is sampled all along (hc_limit_watch): no
 # room may ever be above max, and the appliance must never have let one be.
 # Bounded: every process runs under timeout.
@@ -279,11 +282,18 @@ gateway-cap)
 	need users_at_most_4x600 "$(kv users "$out/stats.kv")" -le 2400
 	need digest_snapshots "$(kv digest_snapshots "$res")" -eq 0
 	;;
-worker-stall)
+worker-stall|worker-stall-2w)
+	# one worker, or two of which the second (lcore 2) stops: the other
+	# reads on, and its dead scan must wait for the stopped one's input
+	# (the least of the workers' read_up_to; half the gateways are its
+	# home, and their heartbeats hash to either queue), and hand the
+	# stopped one the datagrams of its gateways
+	workers=1 survivors=4 frozen=rte-worker-1
+	[ "$phase" = worker-stall ] || workers=2 survivors=8 frozen=rte-worker-2
 	# a timeout far above the time it takes to stop the worker's thread
 	# once the gateways are paused (seconds, on a busy host: they are
 	# silent meanwhile while the worker still reads), and a stall above it
-	hc_appliance_start "$build" "$out" 1 "${app_args[@]}" --gateway-timeout-ms 10000 > /dev/null
+	hc_appliance_start "$build" "$out" "$workers" "${app_args[@]}" --gateway-timeout-ms 10000 > /dev/null
 	hc_limit_watch_start "$out"
 	# a victim, killed once the worker runs again: deaths are still seen
 	ip netns exec "$HC_NSG" "$gwsim" --appliance $HC_APP_IP --keys "$HC_KEYS" --gateways 1 \
@@ -293,7 +303,7 @@ worker-stall)
 	gateway9_counted() { grep -q '^9=.* users=[1-9]' <<< "$(hc_tel_kv /headcount/gateways)"; }
 	hc_wait 120 "the victim gateway's users are counted" gateway9_counted
 	# the survivors, who watch the table until it is exact after the kill
-	gw_run "$out/gwsim.log" --gateways 4 --users 4000 --arrival-rate 4000 --leave-rate 100 \
+	gw_run "$out/gwsim.log" --gateways "$survivors" --users 4000 --arrival-rate 4000 --leave-rate 100 \
 		--duration 2 --settle 1 --hold 120 --hold-until "$out/thawed" --seed 15 &
 	sim=$!
 	hc_wait 200 "hc-gwsim holds" grep -qx phase=hold "$res"
@@ -303,7 +313,7 @@ worker-stall)
 	gateways=$(pgrep -f -- "--seed 1[56]\b" | tr '\n' ' ')
 	[ -n "$gateways" ] || { echo "FAIL: no hc-gwsim process found"; exit 1; }
 	kill -STOP $gateways
-	"$here/hc_freeze_thread.py" "$HC_PID" rte-worker-1 "$out/thaw" > "$out/freeze.out" 2>&1 &
+	"$here/hc_freeze_thread.py" "$HC_PID" "$frozen" "$out/thaw" > "$out/freeze.out" 2>&1 &
 	freezer=$!
 	hc_wait 30 "the worker thread is frozen" grep -q '^frozen ' "$out/freeze.out" ||
 		{ kill -CONT $gateways; cat "$out/freeze.out"; exit 1; }
@@ -319,7 +329,7 @@ for i in range(2000):
 	sleep 11 # the fault: more than a gateway timeout without the worker (not a verdict)
 	touch "$out/thaw"
 	wait "$freezer" || { cat "$out/freeze.out"; echo "FAIL: the worker thread not thawed"; exit 1; }
-	echo "worker thread stopped for 11 s (gateway timeout 10000 ms), then resumed"
+	echo "worker thread $frozen of $workers stopped for 11 s (gateway timeout 10000 ms), then resumed"
 	lag_below() { [ "$(hc_tel_kv /headcount/stats | sed -n 's/^input_read_lag_ms=//p')" -lt "$1" ]; }
 	hc_wait 60 "input_read_lag_ms falls back once the worker has read its input" lag_below 1000
 	kill -9 "$victim"

@@ -10,6 +10,7 @@
 
 #include <rte_mbuf.h>
 
+#include "hc_readmark.h"
 #include "hc_sequencer.h"
 #include "hc_unit.h"
 
@@ -322,6 +323,56 @@ static void test_dead_judged_on_input_read(void)
 	CU_ASSERT_EQUAL(s.gw[7].incarnation, 1);
 	CU_ASSERT_EQUAL(s.st.deaths, 1);
 	hc_seq_free(&s);
+}
+
+/* The worker's read mark (hc_readmark.h), which gives the dead scan its
+ * read_up_to: a mark is read up to once every source was found empty
+ * after it, or gave its capacity of frames since. */
+static void test_read_mark(void)
+{
+	struct hc_rmark m;
+
+	hc_rmark_init(&m, 100);
+	CU_ASSERT_EQUAL(hc_rmark_tick(&m, 150), 100); /* no sources: all read */
+	hc_rmark_add_source(&m, 0, 512);               /* an af_packet ring  */
+	hc_rmark_add_source(&m, 1, 0);                 /* capacity unknown   */
+	hc_rmark_add_source(&m, HC_RMARK_HANDOFF(3), 1024);
+	CU_ASSERT_EQUAL(hc_rmark_tick(&m, 200), 100);  /* nothing polled since 150 */
+	hc_rmark_polled(&m, 0, 0);
+	hc_rmark_polled(&m, 1, 0);
+	CU_ASSERT_EQUAL(hc_rmark_tick(&m, 300), 100);  /* the ring not yet */
+	hc_rmark_polled(&m, HC_RMARK_HANDOFF(3), 0);
+	CU_ASSERT_EQUAL(hc_rmark_tick(&m, 400), 150);  /* 150 read; mark 400 */
+
+	/* a flood of queue 0 (never empty): read up to the mark once 512
+	 * frames are taken since it, not one less */
+	hc_rmark_polled(&m, 1, 0);
+	hc_rmark_polled(&m, HC_RMARK_HANDOFF(3), 0);
+	hc_rmark_polled(&m, 0, 300);
+	hc_rmark_polled(&m, 0, 211);
+	CU_ASSERT_EQUAL(hc_rmark_tick(&m, 500), 150);
+	hc_rmark_polled(&m, 0, 1);
+	CU_ASSERT_EQUAL(hc_rmark_tick(&m, 600), 400);
+	/* frames taken before the mark at 600 do not count for it */
+	hc_rmark_polled(&m, 1, 0);
+	hc_rmark_polled(&m, HC_RMARK_HANDOFF(3), 0);
+	hc_rmark_polled(&m, 0, 511);
+	CU_ASSERT_EQUAL(hc_rmark_tick(&m, 700), 400);
+	hc_rmark_polled(&m, 0, 1); /* (what the others did since 600 stands) */
+	CU_ASSERT_EQUAL(hc_rmark_tick(&m, 750), 600);
+
+	/* a source of unknown capacity never empty: never read up to, however
+	 * much is taken from it */
+	hc_rmark_polled(&m, 0, 0);
+	hc_rmark_polled(&m, HC_RMARK_HANDOFF(3), 0);
+	hc_rmark_polled(&m, 1, 100000);
+	CU_ASSERT_EQUAL(hc_rmark_tick(&m, 800), 600);
+	hc_rmark_polled(&m, 1, 0);
+	CU_ASSERT_EQUAL(hc_rmark_tick(&m, 900), 750);
+	/* a worker that reads nothing (stalled): nothing more is read up to */
+	CU_ASSERT_EQUAL(hc_rmark_tick(&m, 5000), 750);
+	CU_ASSERT_EQUAL(hc_rmark_tick(&m, 9000), 750);
+	CU_ASSERT_EQUAL(hc_rmark_tick(&m, 90000), 750);
 }
 
 /* A gateway's first datagram (a first contact, a new incarnation, a
@@ -768,6 +819,7 @@ static CU_TestInfo tests[] = {
 	{"a wrap to 1 is not a first contact", test_wrap_is_not_first_contact},
 	{"dead and shutdown gateways", test_dead_and_shutdown},
 	{"dead gateways judged on input read", test_dead_judged_on_input_read},
+	{"the worker's read mark: found empty, or a capacity taken", test_read_mark},
 	{"a first datagram not taken is a sign of life", test_first_datagram_is_heard},
 	{"incarnations", test_incarnations},
 	{"several gateways", test_many_gateways},
