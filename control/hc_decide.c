@@ -52,6 +52,7 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 			       max_reservations, hz);
 	if (rc != 0)
 		return rc;
+	hc_rooms_vacate_ttl(&d->book, d->tick_tsc);
 	rc = hc_tx_init(&d->tx, dp, incarnation);
 	if (rc != 0) {
 		hc_rooms_free(&d->book);
@@ -391,6 +392,10 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 	}
 	if (ok) {
 		d->st.admitted++;
+		/* a move out of from_room: the book counts the user there
+		 * until the worker says it moved them (HC_CHG_VACATED) */
+		if (c->from_room != 0)
+			hc_rooms_vacating(&d->book, c->from_room, now);
 		/* a NEW_TOPIC's (no seat of its own) completes; one into
 		 * another room ends: the user went to a third room */
 		if (dir == HC_DIR_INTO_ROOM || dir == HC_DIR_ELSEWHERE)
@@ -560,7 +565,7 @@ static void resend_move(void *ctx, const struct hc_directive *x, uint64_t now)
 }
 
 /* Plan one pool and ask the workers for the users to move. */
-static void balance_pool(struct hc_decide *d, unsigned pool)
+static void balance_pool(struct hc_decide *d, unsigned pool, uint64_t now)
 {
 	const struct hc_pool_cfg *c = &d->pol->pool[pool];
 	const struct hc_pool_index *pi = &d->book.pool[pool];
@@ -568,11 +573,13 @@ static void balance_pool(struct hc_decide *d, unsigned pool)
 	/* rooms with seats reserved are filling (placements, refusals' new
 	 * rooms): they sit this tick out, neither given to nor taken from, or
 	 * a room placement just opened would be topped up to min by moves */
-	/* rooms with seats leased sit out too: their users are still coming */
+	/* rooms with seats leased sit out too: their users are still coming;
+	 * and rooms a user is being moved out of on an admitted request, who
+	 * is counted there and in the room it goes to until the worker says
+	 * it moved them (a plan then would move users twice) */
 	for (uint32_t level = 0; level < pi->levels; level++)
 		for (uint32_t id = pi->head[level]; id != 0; id = d->book.room[id].next)
-			if (d->book.room[id].reserved == 0 && d->book.room[id].leased == 0 &&
-			    d->book.room[id].revoking == 0)
+			if (hc_rooms_settled(&d->book, id, now))
 				d->bal_rooms[n++] = (struct hc_bal_room){.room = id,
 					.users = d->book.room[id].users};
 	struct hc_bal_plan plan = {.t = d->bal_t, .cap = HC_BAL_MAX_TRANSFERS};
@@ -923,7 +930,7 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 	if (c->kind == HC_CHG_VACATED) {
 		/* an admitted request's user is out of from_room: its seat is free */
 		if (c->from_room != 0)
-			hc_rooms_leave(&d->book, c->from_room);
+			hc_rooms_vacated(&d->book, c->from_room);
 		return;
 	}
 	if (c->kind == HC_CHG_LEASE_BACK) {
@@ -1079,7 +1086,7 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 			revoke_for_tick(d);
 			if (d->picks_in_flight == 0 && hc_directives_in_flight(&d->dirs) == 0) {
 				for (unsigned p = 0; p < d->pol->n_pools; p++)
-					balance_pool(d, p);
+					balance_pool(d, p, now);
 			} else {
 				d->st.ticks_waited++;
 			}
@@ -1115,6 +1122,7 @@ void hc_decide_reload_commit(struct hc_decide *d, const struct hc_policy *np,
 	/* published (telemetry reads it with rcu_dereference) */
 	__atomic_store_n(&d->pol, np, __ATOMIC_RELEASE);
 	d->tick_tsc = hz / 1000 * np->balance_interval_ms;
+	hc_rooms_vacate_ttl(&d->book, d->tick_tsc);
 	if (d->next_tick > now + d->tick_tsc)
 		d->next_tick = now + d->tick_tsc;
 	hc_directives_retime(&d->dirs, hz / 1000 * np->directive_timeout_ms,

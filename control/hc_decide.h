@@ -227,7 +227,8 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(config_reloads, st.config_reloads) X(config_reload_errors, st.config_reload_errors) \
 	X(reservations_outstanding, book.resv_live) \
 	X(seats_held, book.st.seats_held) X(seats_held_now, book.held_now) \
-	X(seat_errors, book.st.seat_errors) X(directive_seats_taken, dirs.st.seats_taken) \
+	X(seat_errors, book.st.seat_errors) X(vacate_stale, book.st.vacate_stale) \
+	X(directive_seats_taken, dirs.st.seats_taken) \
 	X(directive_seats_freed, dirs.st.seats_freed) \
 	X(restart_hold, restart.holding) X(restart_gateways_listed, restart.st.listed) \
 	X(restart_gateways_listed_by_peer, restart.st.listed_by_peer) \

@@ -113,6 +113,7 @@ static void make_live(struct hc_rooms *r, uint32_t id, unsigned pool)
 	rm->reserved = rm->held = 0;
 	rm->leased = rm->lease_mask = rm->revoking = rm->lease_grow = 0;
 	rm->lease_hold = 0;
+	r->vacating[id].moves = 0;
 	memset(&r->lease_of[hc_rooms_lease_slot(id, 0)], 0,
 	       sizeof(uint16_t) * HC_ROOMS_LEASE_WORKERS); /* (0 already: none leased) */
 	r->pool[pool].rooms++;
@@ -306,6 +307,15 @@ int hc_rooms_init(struct hc_rooms *r, const char *name, const struct hc_policy *
 				       (size_t)max_rooms, SOCKET_ID_ANY);
 	r->lease_tick_of = hc_bigmem_zalloc("hc_lease_tick_of", HC_ROOMS_LEASE_WORKERS *
 					    (size_t)max_rooms, SOCKET_ID_ANY);
+	r->vacating = hc_bigmem_zalloc("hc_vacating", sizeof(*r->vacating) * (size_t)max_rooms,
+				       SOCKET_ID_ANY);
+	/* the vacating marks' clock: the TSC in units of 2^shift cycles,
+	 * 1/64 s or a little more */
+	r->vacate_shift = 0;
+	while ((tsc_hz >> r->vacate_shift) > 64)
+		r->vacate_shift++;
+	r->tsc_hz = tsc_hz;
+	hc_rooms_vacate_ttl(r, 0);
 	r->grace_q = rte_malloc("hc_grace", sizeof(uint32_t) * 2 * (size_t)max_rooms, 64);
 	r->free_ids = rte_malloc("hc_free_ids", sizeof(uint32_t) * (size_t)max_rooms, 64);
 	r->resv = hc_bigmem_zalloc("hc_resv", sizeof(*r->resv) * max_reservations, SOCKET_ID_ANY);
@@ -320,6 +330,7 @@ int hc_rooms_init(struct hc_rooms *r, const char *name, const struct hc_policy *
 					      SOCKET_ID_ANY) != 0)
 		goto fail;
 	if (r->room == NULL || r->lease_of == NULL || r->lease_tick_of == NULL ||
+	    r->vacating == NULL ||
 	    r->grace_q == NULL || r->free_ids == NULL ||
 	    r->resv_of_gw == NULL)
 		goto fail;
@@ -353,6 +364,7 @@ void hc_rooms_free(struct hc_rooms *r)
 	hc_bigmem_free(r->room, sizeof(*r->room) * r->max_rooms);
 	hc_bigmem_free(r->lease_of, sizeof(uint16_t) * HC_ROOMS_LEASE_WORKERS * (size_t)r->max_rooms);
 	hc_bigmem_free(r->lease_tick_of, HC_ROOMS_LEASE_WORKERS * (size_t)r->max_rooms);
+	hc_bigmem_free(r->vacating, sizeof(*r->vacating) * (size_t)r->max_rooms);
 	rte_free(r->grace_q);
 	rte_free(r->free_ids);
 	hc_bigmem_free(r->resv, sizeof(*r->resv) * r->resv_cap);
@@ -783,6 +795,59 @@ void hc_rooms_leave(struct hc_rooms *r, uint32_t room)
 	r->pool[rm->pool].users--;
 	relevel(r, room);
 	r->st.leaves++;
+}
+
+/* The vacating marks' clock: about 16 ms a unit, 16 bits (wraps after
+ * some 17 minutes: a mark is cleared once a plan sees it stale; one no
+ * plan looked at for that long may look fresh again, and keeps its room
+ * out of plans for a second at worst). */
+static inline uint16_t vacate_clock(const struct hc_rooms *r, uint64_t now)
+{
+	return (uint16_t)(now >> r->vacate_shift);
+}
+
+void hc_rooms_vacating(struct hc_rooms *r, uint32_t room, uint64_t now)
+{
+	if (room == 0 || room >= r->max_rooms || r->room[room].state != HC_ROOM_LIVE)
+		return;
+	struct hc_vacating *v = &r->vacating[room];
+	if (v->moves != UINT16_MAX)
+		v->moves++;
+	v->since = vacate_clock(r, now);
+}
+
+void hc_rooms_vacated(struct hc_rooms *r, uint32_t room)
+{
+	if (room == 0 || room >= r->max_rooms)
+		return;
+	hc_rooms_leave(r, room);
+	if (r->vacating[room].moves != 0)
+		r->vacating[room].moves--;
+}
+
+void hc_rooms_vacate_ttl(struct hc_rooms *r, uint64_t tick_tsc)
+{
+	uint64_t ttl = r->tsc_hz / 1000 * HC_ROOMS_VACATE_MS;
+	if (tick_tsc > ttl / 2)
+		ttl = 2 * tick_tsc;
+	uint64_t units = (ttl >> r->vacate_shift) + 1;
+	r->vacate_ttl = (uint16_t)(units < HC_ROOMS_VACATE_UNITS_MAX ? units
+								     : HC_ROOMS_VACATE_UNITS_MAX);
+}
+
+int hc_rooms_settled(struct hc_rooms *r, uint32_t room, uint64_t now)
+{
+	const struct hc_room *rm = &r->room[room];
+	if (rm->reserved != 0 || rm->leased != 0 || rm->revoking != 0)
+		return 0;
+	struct hc_vacating *v = &r->vacating[room];
+	if (v->moves == 0)
+		return 1;
+	if ((uint16_t)(vacate_clock(r, now) - v->since) <= r->vacate_ttl)
+		return 0;
+	v->moves = 0; /* a report that did not come: trusted no longer */
+	r->st.vacate_stale++;
+	return 1;
 }
 
 void hc_rooms_expire(struct hc_rooms *r, uint64_t now)

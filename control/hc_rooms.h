@@ -80,6 +80,25 @@ struct hc_room {
 };
 _Static_assert(sizeof(struct hc_room) == 40, "hc_room is 40 bytes");
 
+/*
+ * A room's admitted moves out whose user the worker has not yet reported
+ * out (HC_CHG_VACATED): between the seat decision and that report the
+ * book counts the user both here and in the room it goes to, and a plan
+ * made then would see the user twice (and move users this room is about
+ * to lose anyway, or ask workers to pick users already gone).  The room
+ * sits such a plan out, as it does while seats are reserved or leased.
+ * A mark is trusted for a while after the last admission (at least
+ * HC_ROOMS_VACATE_MS, and two balancer ticks: hc_rooms_vacate_ttl): a
+ * report that never comes (a decision the worker found no request for,
+ * stray_decisions) cannot keep the room out of plans for good.
+ */
+struct hc_vacating {
+	uint16_t moves; /* admitted, not reported out yet (saturating)     */
+	uint16_t since; /* the marks' clock at the last admission          */
+};
+#define HC_ROOMS_VACATE_MS 1000
+#define HC_ROOMS_VACATE_UNITS_MAX 32768 /* half the marks' clock: ~8 minutes */
+
 struct hc_pool_index {
 	uint32_t levels;    /* max + 1 */
 	uint32_t *head;     /* [levels] first room of each bucket      */
@@ -125,6 +144,10 @@ struct hc_rooms_stats {
 	                             the reservation index crowded
 	                             (hc_keyidx.h; never by chance)       */
 	uint64_t seats_held;      /* seats held for directives          */
+	uint64_t vacate_stale;    /* rooms let into a plan though an admitted
+	                             move out was not reported done within
+	                             HC_ROOMS_VACATE_MS (never, if the
+	                             workers are right)                   */
 	uint64_t seat_errors;     /* a held seat given back or taken where
 	                             the room had none held, or a
 	                             reservation's seat where it had only
@@ -158,6 +181,12 @@ struct hc_rooms {
 	                                       their way included)          */
 	uint8_t *lease_tick_of;             /* [the same]: the tick (low bits) of
 	                                       w's last grant or top-up there */
+	struct hc_vacating *vacating;       /* [max_rooms]: admitted moves out of
+	                                       the room not yet reported done */
+	unsigned vacate_shift;              /* TSC >> it: the marks' clock (~16 ms) */
+	uint16_t vacate_ttl;                /* how long a mark is trusted, in
+	                                       its units (hc_rooms_vacate_ttl) */
+	uint64_t tsc_hz;
 	uint64_t ttl_tsc, grace_tsc;
 	struct hc_rooms_stats st;
 };
@@ -259,6 +288,25 @@ uint32_t hc_rooms_open(struct hc_rooms *r, unsigned pool);
 
 /* An admitted user left room (or moved out of it). */
 void hc_rooms_leave(struct hc_rooms *r, uint32_t room);
+
+/* A seat request that moves its user out of room was admitted at now
+ * (TSC): the room is vacating until the worker reports it done. */
+void hc_rooms_vacating(struct hc_rooms *r, uint32_t room, uint64_t now);
+
+/* The worker moved an admitted request's user out of room
+ * (HC_CHG_VACATED): hc_rooms_leave, and one vacating move less. */
+void hc_rooms_vacated(struct hc_rooms *r, uint32_t room);
+
+/* Trust a vacating mark for HC_ROOMS_VACATE_MS, or for tick_tsc twice
+ * (the balancer's interval: a mark outlives the next plan) if longer, up
+ * to HC_ROOMS_VACATE_UNITS_MAX of the marks' clock. */
+void hc_rooms_vacate_ttl(struct hc_rooms *r, uint64_t tick_tsc);
+
+/* May a plan at now count room's users as they are: no seat reserved
+ * or leased there, none being given back, no admitted move out of it
+ * still to be reported (a mark older than HC_ROOMS_VACATE_MS is
+ * cleared)? */
+int hc_rooms_settled(struct hc_rooms *r, uint32_t room, uint64_t now);
 
 /* Release reservations whose JOIN did not come in time. */
 void hc_rooms_expire(struct hc_rooms *r, uint64_t now);

@@ -20,8 +20,13 @@ build=${HC_BUILD:?}
 out=$(mktemp -d /tmp/hc-balance.XXXXXX)
 trap 'hc_lab_down; rm -rf "$out"' EXIT
 
+# directives resent after 3 s: a gateway (or a worker) slowed by a busy
+# host for a few hundred ms must not make a resend, or give one up.  (A
+# plan in the moment between a moved user's admission and the worker's
+# report that it moved them once counted that user twice and asked for
+# two picks more: that room now sits the plan out, hc_rooms_settled)
 policy() {
-	printf '[control]\nbalance_interval_ms = %s\ncooldown_ms = 30000\ndirective_timeout_ms = 300\n' \
+	printf '[control]\nbalance_interval_ms = %s\ncooldown_ms = 30000\ndirective_timeout_ms = 3000\n' \
 		"$1" > "$out/policy.ini"
 }
 policy 3600000

@@ -289,6 +289,66 @@ static void test_admission(void)
 	hc_rooms_free(&r);
 }
 
+/* A room an admitted move is taking a user out of sits plans out until
+ * the worker reports the user out (hc_rooms_vacated): the book counts
+ * the user there meanwhile.  A mark trusts no report for ever: past
+ * HC_ROOMS_VACATE_MS (or two balancer ticks, if longer) the room is let
+ * in again, counted (vacate_stale), and a late report wraps nothing. */
+static void test_vacating(void)
+{
+	uint64_t u = 1000;
+	const uint64_t t = 5 * HZ;
+	fresh(64);
+	fill(9, 20, &u);
+	CU_ASSERT_TRUE(hc_rooms_settled(&r, 9, t));
+	hc_rooms_vacating(&r, 9, t);
+	hc_rooms_vacating(&r, 9, t + 1000);
+	CU_ASSERT_EQUAL(r.vacating[9].moves, 2);
+	CU_ASSERT_FALSE(hc_rooms_settled(&r, 9, t));
+	CU_ASSERT_FALSE(hc_rooms_settled(&r, 9, t + HZ / 2));
+	hc_rooms_vacated(&r, 9);
+	CU_ASSERT_EQUAL(r.room[9].users, 19);
+	CU_ASSERT_FALSE(hc_rooms_settled(&r, 9, t + HZ / 2));
+	hc_rooms_vacated(&r, 9);
+	CU_ASSERT_EQUAL(r.room[9].users, 18);
+	CU_ASSERT_TRUE(hc_rooms_settled(&r, 9, t + HZ / 2));
+	CU_ASSERT_EQUAL(r.st.vacate_stale, 0);
+
+	/* a report that never comes: trusted for a second, then no more */
+	hc_rooms_vacating(&r, 9, t);
+	CU_ASSERT_FALSE(hc_rooms_settled(&r, 9, t + HZ * 9 / 10));
+	CU_ASSERT_TRUE(hc_rooms_settled(&r, 9, t + HZ * 12 / 10));
+	CU_ASSERT_EQUAL(r.st.vacate_stale, 1);
+	CU_ASSERT_EQUAL(r.vacating[9].moves, 0);
+	hc_rooms_vacated(&r, 9); /* late: the user goes, no mark wraps */
+	CU_ASSERT_EQUAL(r.vacating[9].moves, 0);
+	CU_ASSERT_EQUAL(r.room[9].users, 17);
+	CU_ASSERT_TRUE(hc_rooms_settled(&r, 9, t + HZ * 12 / 10));
+
+	/* a balancer ticking every 3 s: a mark outlives the next plan */
+	hc_rooms_vacate_ttl(&r, 3 * HZ);
+	hc_rooms_vacating(&r, 9, t);
+	CU_ASSERT_FALSE(hc_rooms_settled(&r, 9, t + 5 * HZ));
+	CU_ASSERT_TRUE(hc_rooms_settled(&r, 9, t + 7 * HZ));
+	CU_ASSERT_EQUAL(r.st.vacate_stale, 2);
+	hc_rooms_vacate_ttl(&r, HZ / 100); /* 10 ms: a second still */
+	hc_rooms_vacating(&r, 9, t);
+	CU_ASSERT_FALSE(hc_rooms_settled(&r, 9, t + HZ * 9 / 10));
+	hc_rooms_vacated(&r, 9);
+	CU_ASSERT_TRUE(hc_rooms_settled(&r, 9, t + HZ * 9 / 10));
+
+	/* only a live room is marked; a room (re)opened has no mark */
+	hc_rooms_vacating(&r, 63, t);
+	CU_ASSERT_EQUAL(r.vacating[63].moves, 0);
+	hc_rooms_vacating(&r, 0, t);
+	hc_rooms_vacating(&r, 64, t); /* (beyond max_rooms: ignored) */
+	uint32_t id = hc_rooms_open(&r, 0);
+	CU_ASSERT_NOT_EQUAL_FATAL(id, 0);
+	CU_ASSERT_EQUAL(r.vacating[id].moves, 0);
+	CU_ASSERT_TRUE(hc_rooms_settled(&r, id, t));
+	hc_rooms_free(&r);
+}
+
 /* A lease topped up (hc_rooms_lease_top_up): for each holder by its own
  * count, only once it has at most half of `want` left, back up to `want`
  * and never past max - margin; not while a revoke is outstanding or
@@ -1276,6 +1336,7 @@ static CU_TestInfo tests[] = {
 	{"a repeated PLACE gets the same seat (both policies)", test_repeated_place_same_seat},
 	{"reservations per gateway", test_reservations_per_gateway},
 	{"admission", test_admission},
+	{"a room a move is leaving sits plans out until the move is reported", test_vacating},
 	{"seat leases topped up before they run dry, grown where they did", test_lease_top_up},
 	{"reservation expiry", test_expiry},
 	{"a reload's shorter reservation TTL holds for the older ones", test_expiry_after_shorter_ttl},
