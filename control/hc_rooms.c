@@ -310,9 +310,9 @@ int hc_rooms_init(struct hc_rooms *r, const char *name, const struct hc_policy *
 	r->vacating = hc_bigmem_zalloc("hc_vacating", sizeof(*r->vacating) * (size_t)max_rooms,
 				       SOCKET_ID_ANY);
 	/* the vacating marks' clock: the TSC in units of 2^shift cycles,
-	 * 1/64 s or a little more */
+	 * 0.5 to 1 ms (32 bits: weeks before it wraps) */
 	r->vacate_shift = 0;
-	while ((tsc_hz >> r->vacate_shift) > 64)
+	while ((tsc_hz >> r->vacate_shift) > 2000)
 		r->vacate_shift++;
 	r->tsc_hz = tsc_hz;
 	hc_rooms_vacate_ttl(r, 0);
@@ -797,13 +797,12 @@ void hc_rooms_leave(struct hc_rooms *r, uint32_t room)
 	r->st.leaves++;
 }
 
-/* The vacating marks' clock: about 16 ms a unit, 16 bits (wraps after
- * some 17 minutes: a mark is cleared once a plan sees it stale; one no
- * plan looked at for that long may look fresh again, and keeps its room
- * out of plans for a second at worst). */
-static inline uint16_t vacate_clock(const struct hc_rooms *r, uint64_t now)
+/* The vacating marks' clock: 0.5 to 1 ms a unit, 32 bits (wraps after
+ * weeks; a mark is cleared once a plan sees it stale, and plans look at
+ * every room of their pools each tick). */
+static inline uint32_t vacate_clock(const struct hc_rooms *r, uint64_t now)
 {
-	return (uint16_t)(now >> r->vacate_shift);
+	return (uint32_t)(now >> r->vacate_shift);
 }
 
 void hc_rooms_vacating(struct hc_rooms *r, uint32_t room, uint64_t now)
@@ -811,9 +810,12 @@ void hc_rooms_vacating(struct hc_rooms *r, uint32_t room, uint64_t now)
 	if (room == 0 || room >= r->max_rooms || r->room[room].state != HC_ROOM_LIVE)
 		return;
 	struct hc_vacating *v = &r->vacating[room];
+	if (v->moves == 0)
+		v->since = vacate_clock(r, now); /* (from the first: one report
+		                                    lost must not be hidden by
+		                                    the moves after it) */
 	if (v->moves != UINT16_MAX)
 		v->moves++;
-	v->since = vacate_clock(r, now);
 }
 
 void hc_rooms_vacated(struct hc_rooms *r, uint32_t room)
@@ -829,10 +831,8 @@ void hc_rooms_vacate_ttl(struct hc_rooms *r, uint64_t tick_tsc)
 {
 	uint64_t ttl = r->tsc_hz / 1000 * HC_ROOMS_VACATE_MS;
 	if (tick_tsc > ttl / 2)
-		ttl = 2 * tick_tsc;
-	uint64_t units = (ttl >> r->vacate_shift) + 1;
-	r->vacate_ttl = (uint16_t)(units < HC_ROOMS_VACATE_UNITS_MAX ? units
-								     : HC_ROOMS_VACATE_UNITS_MAX);
+		ttl = 2 * tick_tsc; /* (an hour at most: 3600000 ms a tick) */
+	r->vacate_ttl = (uint32_t)((ttl >> r->vacate_shift) + 1);
 }
 
 int hc_rooms_settled(struct hc_rooms *r, uint32_t room, uint64_t now)
@@ -843,7 +843,7 @@ int hc_rooms_settled(struct hc_rooms *r, uint32_t room, uint64_t now)
 	struct hc_vacating *v = &r->vacating[room];
 	if (v->moves == 0)
 		return 1;
-	if ((uint16_t)(vacate_clock(r, now) - v->since) <= r->vacate_ttl)
+	if (vacate_clock(r, now) - v->since <= r->vacate_ttl)
 		return 0;
 	v->moves = 0; /* a report that did not come: trusted no longer */
 	r->st.vacate_stale++;

@@ -87,17 +87,20 @@ _Static_assert(sizeof(struct hc_room) == 40, "hc_room is 40 bytes");
  * made then would see the user twice (and move users this room is about
  * to lose anyway, or ask workers to pick users already gone).  The room
  * sits such a plan out, as it does while seats are reserved or leased.
- * A mark is trusted for a while after the last admission (at least
+ * The marks are trusted for a while after the first of them (at least
  * HC_ROOMS_VACATE_MS, and two balancer ticks: hc_rooms_vacate_ttl): a
  * report that never comes (a decision the worker found no request for,
- * stray_decisions) cannot keep the room out of plans for good.
+ * stray_decisions) cannot keep the room out of plans for good, and a
+ * worker held up for longer than that has its moved users counted twice
+ * by the next plan, as before there were marks.
  */
 struct hc_vacating {
-	uint16_t moves; /* admitted, not reported out yet (saturating)     */
-	uint16_t since; /* the marks' clock at the last admission          */
+	uint32_t since; /* the marks' clock (~1 ms units) when the first
+	                   of the moves now counted was admitted            */
+	uint16_t moves; /* admitted, not reported out yet (saturating)      */
+	uint16_t pad;
 };
-#define HC_ROOMS_VACATE_MS 1000
-#define HC_ROOMS_VACATE_UNITS_MAX 32768 /* half the marks' clock: ~8 minutes */
+#define HC_ROOMS_VACATE_MS 10000
 
 struct hc_pool_index {
 	uint32_t levels;    /* max + 1 */
@@ -145,9 +148,9 @@ struct hc_rooms_stats {
 	                             (hc_keyidx.h; never by chance)       */
 	uint64_t seats_held;      /* seats held for directives          */
 	uint64_t vacate_stale;    /* rooms let into a plan though an admitted
-	                             move out was not reported done within
-	                             HC_ROOMS_VACATE_MS (never, if the
-	                             workers are right)                   */
+	                             move out was not reported done while
+	                             its mark was trusted (never, if the
+	                             workers are right and keep up)       */
 	uint64_t seat_errors;     /* a held seat given back or taken where
 	                             the room had none held, or a
 	                             reservation's seat where it had only
@@ -183,8 +186,9 @@ struct hc_rooms {
 	                                       w's last grant or top-up there */
 	struct hc_vacating *vacating;       /* [max_rooms]: admitted moves out of
 	                                       the room not yet reported done */
-	unsigned vacate_shift;              /* TSC >> it: the marks' clock (~16 ms) */
-	uint16_t vacate_ttl;                /* how long a mark is trusted, in
+	unsigned vacate_shift;              /* TSC >> it: the marks' clock, in
+	                                       units of 0.5 to 1 ms            */
+	uint32_t vacate_ttl;                /* how long a mark is trusted, in
 	                                       its units (hc_rooms_vacate_ttl) */
 	uint64_t tsc_hz;
 	uint64_t ttl_tsc, grace_tsc;
@@ -298,14 +302,12 @@ void hc_rooms_vacating(struct hc_rooms *r, uint32_t room, uint64_t now);
 void hc_rooms_vacated(struct hc_rooms *r, uint32_t room);
 
 /* Trust a vacating mark for HC_ROOMS_VACATE_MS, or for tick_tsc twice
- * (the balancer's interval: a mark outlives the next plan) if longer, up
- * to HC_ROOMS_VACATE_UNITS_MAX of the marks' clock. */
+ * (the balancer's interval: a mark outlives the next plan) if longer. */
 void hc_rooms_vacate_ttl(struct hc_rooms *r, uint64_t tick_tsc);
 
 /* May a plan at now count room's users as they are: no seat reserved
  * or leased there, none being given back, no admitted move out of it
- * still to be reported (a mark older than HC_ROOMS_VACATE_MS is
- * cleared)? */
+ * still to be reported (marks trusted no longer are cleared)? */
 int hc_rooms_settled(struct hc_rooms *r, uint32_t room, uint64_t now);
 
 /* Release reservations whose JOIN did not come in time. */

@@ -108,15 +108,24 @@ static uint32_t afp_framecnt(const struct rte_eth_dev_info *info)
 	return framecnt;
 }
 
+/* Frames a NIC may hold for a queue beside its descriptors: in its own
+ * packet buffer once they run out (hundreds of KiB, unless it is set to
+ * drop then: 1 MiB is 16,384 frames of 64 bytes), and a burst some PMDs
+ * stage in software (ixgbe, i40e). */
+#define NIC_HELD_FRAMES (16384u + 64u)
+
 /* The most frames an RX queue holds (the read mark's bound,
- * hc_readmark.h): its descriptors where the PMD tells them, an af_packet
- * ring's framecnt; 0 where not known (net_ring, net_tap, net_pcap: read
- * up to a point only when found empty). */
+ * hc_readmark.h: taking that many since a mark proves everything queued
+ * then read, so it must not be too small): where the PMD tells its
+ * descriptors, those and what the NIC may hold beside them; an
+ * af_packet ring's framecnt (the kernel drops what does not fit); 0
+ * where not known (net_ring, net_tap, net_pcap: read up to a point
+ * only when found empty). */
 static uint32_t rxq_capacity(uint16_t port, uint16_t q, const struct rte_eth_dev_info *info)
 {
 	struct rte_eth_rxq_info qi;
 	if (rte_eth_rx_queue_info_get(port, q, &qi) == 0 && qi.nb_desc != 0)
-		return qi.nb_desc;
+		return qi.nb_desc + NIC_HELD_FRAMES;
 	if (strcmp(info->driver_name, "net_af_packet") == 0)
 		return afp_framecnt(info);
 	return 0;

@@ -37,31 +37,48 @@
 /* The timers' and the quiescent state's rate (every 100 us). */
 #define TIMERS_PER_S 10000
 
-/* Poll the RX queues once, up to `budget` frames in all (0: none);
- * returns the frames received.  Each poll is told to the read mark: one
- * that finds its queue empty proves everything that had arrived read (a
- * burst shorter than asked is no proof: vector PMDs round the count
- * down, and stop at the ring's end). */
+/* A poll asked for fewer frames than this that returns none proves
+ * nothing: vector PMDs round the count asked down (i40e, ixgbe to a
+ * multiple of 4, some to 8 or 32) and return none when that is 0. */
+#define RX_EMPTY_PROOF 32
+
+/* Poll the RX queues once, up to `budget` frames in all (0: none), from
+ * the queue after the one this started at last time (a queue that fills
+ * every budget cannot keep the others unread); returns the frames
+ * received.  Each poll is told to the read mark (hc_readmark.h): one
+ * that asked for enough and found its queue empty proves everything
+ * that had arrived read (a burst shorter than asked proves nothing:
+ * vector PMDs also stop at the ring's end).  A PMD that returns nothing
+ * for want of mbufs while frames wait (rx_nombuf) reads as empty: the
+ * packet pool is sized for the ports (hc_port.c), and one that ran out
+ * has stopped every worker anyway. */
 static unsigned poll_rx(struct hc_worker *w, unsigned budget, uint64_t now)
 {
 	struct rte_mbuf *pkts[HC_MAX_BURST];
-	unsigned got = 0, q;
+	unsigned got = 0, i, n_rxq = w->n_rxq;
+	unsigned q = w->rx_first;
+	const unsigned proof = w->burst < RX_EMPTY_PROOF ? w->burst : RX_EMPTY_PROOF;
 
-	for (q = 0; q < w->n_rxq && got < budget; q++) {
+	for (i = 0; i < n_rxq && got < budget; i++) {
 		unsigned want = budget - got < w->burst ? budget - got : w->burst;
 		uint16_t n = rte_eth_rx_burst(w->rxq[q].port, w->rxq[q].queue, pkts,
 					      (uint16_t)want);
-		hc_rmark_polled(&w->rmark, q, n);
+		if (n > 0 || want >= proof)
+			hc_rmark_polled(&w->rmark, q, n);
 		if (n > 0) {
 			hc_rx_burst(w, w->rxq[q].port, pkts, n, now);
 			got += n;
 		}
+		if (++q == n_rxq)
+			q = 0;
 	}
+	if (n_rxq > 1)
+		w->rx_first = w->rx_first + 1 == n_rxq ? 0 : w->rx_first + 1;
 	/* --idle-exit: loops since the last frame in which every queue was
 	 * polled and found empty (a capture read to its end) */
 	if (got > 0)
 		HC_RELAXED_PUBLISH(&w->dry_polls, 0);
-	else if (q == w->n_rxq && q > 0)
+	else if (i == n_rxq && i > 0)
 		__atomic_store_n(&w->dry_polls, w->dry_polls + 1, __ATOMIC_RELAXED);
 	return got;
 }

@@ -70,6 +70,7 @@ struct hc_worker {
 	int yield_idle;     /* shares a CPU with the control lcore */
 	int ha_listening;   /* HA: serving as of the last timer poll */
 	unsigned n_rxq;
+	unsigned rx_first; /* the RX queue the next loop polls first */
 	struct hc_rxq rxq[HC_MAX_RXQ_PER_WORKER];
 	uint16_t txq[RTE_MAX_ETHPORTS]; /* HC_NO_TXQ if none */
 
