@@ -73,39 +73,22 @@ struct port_frames {
 	                       known); longer ones arrive cut short          */
 };
 
-/* An af_packet port's framesz devarg, or the PMD's default. */
-static uint32_t afp_framesz(const struct rte_eth_dev_info *info)
+/* An af_packet port's devarg key (framesz, framecnt) as a positive
+ * number, or the PMD's default dflt. */
+static uint32_t afp_devarg(const struct rte_eth_dev_info *info, const char *key, uint32_t dflt)
 {
 	const struct rte_devargs *da = rte_dev_devargs(info->device);
-	uint32_t framesz = AFP_DEFAULT_FRAMESZ;
+	uint32_t value = dflt;
 	if (da == NULL || da->args == NULL)
-		return framesz;
+		return value;
 	struct rte_kvargs *kv = rte_kvargs_parse(da->args, NULL);
 	if (kv == NULL)
-		return framesz;
-	const char *v = rte_kvargs_get(kv, "framesz");
-	if (v != NULL && atoi(v) > 0) /* the PMD reads it with atoi too */
-		framesz = (uint32_t)atoi(v);
+		return value;
+	const char *v = rte_kvargs_get(kv, key);
+	if (v != NULL && atoi(v) > 0) /* the PMD reads them with atoi too */
+		value = (uint32_t)atoi(v);
 	rte_kvargs_free(kv);
-	return framesz;
-}
-
-/* An af_packet port's framecnt devarg (frames in each queue's ring), or
- * the PMD's default. */
-static uint32_t afp_framecnt(const struct rte_eth_dev_info *info)
-{
-	const struct rte_devargs *da = rte_dev_devargs(info->device);
-	uint32_t framecnt = AFP_DEFAULT_FRAMECNT;
-	if (da == NULL || da->args == NULL)
-		return framecnt;
-	struct rte_kvargs *kv = rte_kvargs_parse(da->args, NULL);
-	if (kv == NULL)
-		return framecnt;
-	const char *v = rte_kvargs_get(kv, "framecnt");
-	if (v != NULL && atoi(v) > 0) /* the PMD reads it with atoi too */
-		framecnt = (uint32_t)atoi(v);
-	rte_kvargs_free(kv);
-	return framecnt;
+	return value;
 }
 
 /* Frames a NIC may hold for a queue beside its descriptors: in its own
@@ -127,7 +110,7 @@ static uint32_t rxq_capacity(uint16_t port, uint16_t q, const struct rte_eth_dev
 	if (rte_eth_rx_queue_info_get(port, q, &qi) == 0 && qi.nb_desc != 0)
 		return qi.nb_desc + NIC_HELD_FRAMES;
 	if (strcmp(info->driver_name, "net_af_packet") == 0)
-		return afp_framecnt(info);
+		return afp_devarg(info, "framecnt", AFP_DEFAULT_FRAMECNT);
 	return 0;
 }
 
@@ -157,7 +140,7 @@ static void port_frames(uint16_t port, const struct rte_eth_dev_info *info,
 	memset(pf, 0, sizeof(*pf));
 	if (strcmp(info->driver_name, "net_af_packet") != 0)
 		return;
-	uint32_t framesz = afp_framesz(info);
+	uint32_t framesz = afp_devarg(info, "framesz", AFP_DEFAULT_FRAMESZ);
 	pf->room = framesz > AFP_MBUF_OVERHEAD ? framesz - (uint32_t)AFP_MBUF_OVERHEAD : 0;
 	pf->frame_max = framesz > AFP_MACOFF ? framesz - (uint32_t)AFP_MACOFF : 0;
 	char name[IF_NAMESIZE] = "?";
