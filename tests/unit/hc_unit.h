@@ -22,6 +22,7 @@ extern const CU_SuiteInfo hc_suite_usertab;
 extern const CU_SuiteInfo hc_suite_sequencer;
 extern const CU_SuiteInfo hc_suite_view;
 extern const CU_SuiteInfo hc_suite_worker;
+extern const CU_SuiteInfo hc_suite_worker_loop;
 extern const CU_SuiteInfo hc_suite_balance;
 extern const CU_SuiteInfo hc_suite_rooms;
 extern const CU_SuiteInfo hc_suite_control;

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_worker_loop.c - the worker's own loop (hc_worker_main) run on the
+ * test's lcore against a net_ring port, for what only the loop decides:
+ * how far back its input is read (the read mark, hc_readmark.h) under an
+ * input that never runs empty.  An RX callback on the port makes every
+ * poll return as many frames as it asked for (a flood no sender on this
+ * machine could keep up against a worker), so no poll ever finds the
+ * queue empty; the same callback ends the loop (HC_STOP) once the
+ * verdict is in or a deadline passed.  Deterministic: nothing here
+ * depends on how fast the loop runs, only on what it was given.
+ */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "hc_dataplane.h"
+#include "hc_frame.h"
+#include "hc_options.h"
+#include "hc_proto.h"
+#include "hc_proto_hdr.h"
+#include "hc_unit.h"
+#include "hc_worker.h"
+#include "hc_worker_state.h"
+
+static struct hc_config cfg;
+static struct hc_dataplane dp;
+static struct rte_ring *rxr, *txr;
+static uint16_t port;
+
+static const struct hc_frame_addr addr = {
+	.dst_mac = {2, 0, 0, 0, 0, 1}, .src_mac = {2, 0, 0, 0, 0, 2},
+	.src_ip = 0xC6120002, .dst_ip = 0xC6120001, .src_port = 40000, .dst_port = 7100};
+
+static int setup(void)
+{
+	/* a gateway silent for 200 ms is dead */
+	char *argv[] = {"t", "--max-users", "4096", "--max-rooms", "64", "--max-gateways", "8",
+			"--no-auth", "--no-admission", "--gateway-timeout-ms", "200", NULL};
+	if (hc_config_parse(&cfg, 11, argv) != 0)
+		return -1;
+	unsigned lcore = rte_lcore_id();
+	if (hc_dataplane_init(&dp, &cfg, 1, &lcore, 0) != 0)
+		return -1;
+	rxr = rte_ring_create("hc_unit_loop_rx", 1024, (int)rte_socket_id(),
+			      RING_F_SP_ENQ | RING_F_SC_DEQ);
+	txr = rte_ring_create("hc_unit_loop_tx", 512, (int)rte_socket_id(),
+			      RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (rxr == NULL || txr == NULL)
+		return -1;
+	int p = rte_eth_from_rings("hc_unit_loop", &rxr, 1, &txr, 1, rte_socket_id());
+	struct rte_eth_conf conf;
+	memset(&conf, 0, sizeof(conf));
+	if (p < 0 || rte_eth_dev_configure((uint16_t)p, 1, 1, &conf) != 0 ||
+	    rte_eth_rx_queue_setup((uint16_t)p, 0, 64, rte_socket_id(), NULL, hc_test_pool) != 0 ||
+	    rte_eth_tx_queue_setup((uint16_t)p, 0, 64, rte_socket_id(), NULL) != 0 ||
+	    rte_eth_dev_start((uint16_t)p) != 0)
+		return -1;
+	port = (uint16_t)p;
+	struct hc_worker *w = dp.workers[0];
+	w->txq[port] = 0;
+	w->rxq[0].port = port;
+	w->rxq[0].queue = 0;
+	w->n_rxq = 1;
+	dp.port_mac[port] = (struct rte_ether_addr){{2, 0, 0, 0, 0, 1}};
+	return 0;
+}
+
+static int teardown(void)
+{
+	rte_eth_dev_stop(port);
+	rte_eth_dev_close(port);
+	hc_dataplane_free(&dp);
+	rte_ring_free(rxr);
+	rte_ring_free(txr);
+	return 0;
+}
+
+/* What the RX callback gives and watches. */
+static struct flood {
+	struct rte_mbuf *junk;  /* a frame for another UDP port, shared */
+	uint64_t polls, short_answers, frames, junk_given;
+	uint64_t deaths0;       /* the sequencer's deaths before the run */
+	uint64_t deadline;      /* TSC: stop the loop here whatever happened */
+	uint64_t started;       /* TSC of the first poll */
+	uint64_t death_at;      /* TSC the gateway's death was first seen */
+	uint64_t read_up_to_at_death;
+} fl;
+
+/* After each poll: fill the answer up to what was asked with the junk
+ * frame (one more reference each), so the worker never finds the queue
+ * empty; stop the loop once the gateway is dead, or at the deadline. */
+static uint16_t flood_cb(uint16_t p, uint16_t q, struct rte_mbuf **pkts, uint16_t n,
+			 uint16_t max, void *arg)
+{
+	struct hc_worker *w = arg;
+	(void)p;
+	(void)q;
+	uint64_t now = rte_rdtsc();
+	if (fl.polls++ == 0)
+		fl.started = now;
+	if (fl.death_at == 0 && w->seq.st.deaths > fl.deaths0) {
+		fl.death_at = now;
+		fl.read_up_to_at_death = __atomic_load_n(&w->read_up_to, __ATOMIC_RELAXED);
+	}
+	if (fl.death_at != 0 || now > fl.deadline)
+		hc_dp_set_state(&dp, HC_STOP);
+	if (n < max) {
+		uint16_t k = (uint16_t)(max - n);
+		rte_mbuf_refcnt_update(fl.junk, (int16_t)k);
+		for (uint16_t i = 0; i < k; i++)
+			pkts[n + i] = fl.junk;
+		fl.junk_given += k;
+		n = max;
+	}
+	if (n == 0)
+		fl.short_answers++; /* (never: every poll gets what it asked for) */
+	fl.frames += n;
+	return n;
+}
+
+/* A flood that never lets the worker's RX queue run empty: the read mark
+ * still moves (the queue's capacity of frames taken since a mark proves
+ * everything queued then read), so a gateway that went silent is judged
+ * dead within its timeout, while the flood goes on.  With the mark moved
+ * only by empty polls (the queue's capacity unknown, 0), no gateway
+ * would be judged dead for as long as the flood lasted: the loop then
+ * runs to the deadline and the death is not seen. */
+static void run_flood(uint32_t capacity)
+{
+	struct hc_worker *w = dp.workers[0];
+	memset(&fl, 0, sizeof(fl));
+	w->rxq_capacity[0] = capacity; /* (net_ring tells none: hc_port.c) */
+	hc_dp_set_state(&dp, HC_RUN);
+	uint64_t hz = rte_get_tsc_hz();
+	/* known: stopped by the death, a bound only for a broken build;
+	 * unknown: 5 gateway timeouts, in which one death was due */
+	fl.deadline = rte_rdtsc() + (capacity != 0 ? 60 * hz : hz);
+
+	/* gateway 5 heard once (one JOIN), then only junk */
+	static uint32_t seq5;
+	uint8_t f[2048], pl[HC_MAX_PAYLOAD];
+	hc_proto_fill_hdr((struct hc_hdr *)pl, HC_MSG_EVENTS, 5, 1, 1, 0, ++seq5);
+	struct hc_event ev = {.user_id = htobe64(77), .room_id = htonl(3), .op = HC_OP_JOIN};
+	memcpy(pl + sizeof(struct hc_hdr), &ev, sizeof(ev));
+	size_t len = hc_frame_build(f, &addr, 1, pl, sizeof(struct hc_hdr) + sizeof(ev));
+	struct rte_mbuf *m = hc_test_mbuf(f, len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue(rxr, m), 0);
+	struct hc_frame_addr other = addr;
+	other.dst_port = 7101; /* not ours: dropped, counted */
+	len = hc_frame_build(f, &other, 2, pl, sizeof(struct hc_hdr) + sizeof(ev));
+	fl.junk = hc_test_mbuf(f, len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fl.junk);
+
+	uint64_t deaths = w->seq.st.deaths, rx_frames = w->st.rx_frames;
+	fl.deaths0 = deaths;
+	const struct rte_eth_rxtx_callback *cb = rte_eth_add_rx_callback(port, 0, flood_cb, w);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cb);
+	hc_worker_main(w); /* until flood_cb stops it */
+	rte_eth_remove_rx_callback(port, 0, cb);
+	rte_pktmbuf_free(fl.junk);
+
+	CU_ASSERT_EQUAL(fl.short_answers, 0);
+	CU_ASSERT(fl.junk_given > 0);
+	CU_ASSERT_EQUAL(w->st.rx_frames - rx_frames, fl.frames);
+	if (capacity != 0) {
+		/* judged while the flood went on, within the timeout and the
+		 * few marks it takes to read two capacities */
+		CU_ASSERT_EQUAL(w->seq.st.deaths, deaths + 1);
+		CU_ASSERT_NOT_EQUAL(fl.death_at, 0);
+		CU_ASSERT(fl.read_up_to_at_death > fl.started);
+	} else {
+		/* never empty, capacity unknown: nothing read up to since the
+		 * loop began, so no gateway judged */
+		CU_ASSERT_EQUAL(w->seq.st.deaths, deaths);
+		CU_ASSERT_EQUAL(fl.death_at, 0);
+		CU_ASSERT(__atomic_load_n(&w->read_up_to, __ATOMIC_RELAXED) < fl.started);
+	}
+}
+
+static void test_flood_capacity_known(void)
+{
+	run_flood(1023); /* the RX ring's size (1024 slots, one kept free) */
+}
+
+static void test_flood_capacity_unknown(void)
+{
+	run_flood(0);
+}
+
+static CU_TestInfo tests[] = {
+	{"a flood never empty: a silent gateway still judged dead (capacity known)",
+	 test_flood_capacity_known},
+	{"a flood never empty, capacity unknown: nothing read up to, nobody judged",
+	 test_flood_capacity_unknown},
+	CU_TEST_INFO_NULL,
+};
+
+const CU_SuiteInfo hc_suite_worker_loop = {"worker-loop", setup, teardown, NULL, NULL, tests};
