@@ -9,10 +9,12 @@
  *
  * The worker sets a mark (a TSC) and then watches each source until it
  * has read everything the source held at the mark, which it knows when
- *   - a poll found the source empty after the mark, or
+ *   - a poll found the source empty after the mark (a poll that asked
+ *     for enough: hc_worker.c), or
  *   - it took at least the source's capacity of frames from it since the
  *     mark: a source is FIFO and held at most its capacity (an af_packet
- *     ring's framecnt, a NIC queue's descriptors, a ring's size).
+ *     ring's framecnt, a NIC queue's descriptors and what the NIC holds
+ *     beside them, a ring's size: hc_port.c, hc_worker.c).
  * Once every source has, the mark is read up to, and the next mark is
  * set (hc_rmark_tick, with the worker's timers).  The first way alone
  * would let an input that never runs empty, a flood or an overload,
