@@ -107,8 +107,7 @@ static enum hc_drop_reason auth_drop_reason(const uint8_t *payload,
  * cycle of full rings can stop all workers; RX queues fill meanwhile, and a
  * NIC then counts its own drops (imissed).
  */
-static void handoff_dgram_wait(struct hc_worker *w, unsigned home,
-			       struct rte_mbuf *m, uint64_t now)
+static void handoff_dgram_wait(struct hc_worker *w, unsigned home, struct rte_mbuf *m)
 {
 	HC_RELAXED_ADD(&w->st.handoff_waits, 1);
 	do {
@@ -116,7 +115,9 @@ static void handoff_dgram_wait(struct hc_worker *w, unsigned home,
 			hc_worker_drop(w, m, HC_DROP_HANDOFF_FULL);
 			return;
 		}
-		if (hc_rx_poll_handoff(w, now) == 0 && w->yield_idle)
+		/* (the clock read again: what is handed to us now is heard
+		 * now, not when the wait began, however long it lasts) */
+		if (hc_rx_poll_handoff(w, rte_rdtsc()) == 0 && w->yield_idle)
 			sched_yield(); /* the worker we wait for may share our CPU */
 		hc_ops_commit(w);
 	} while (rte_ring_enqueue(w->ho.dgram_out[home], m) != 0);
@@ -136,8 +137,7 @@ static void handoff_dgram_wait(struct hc_worker *w, unsigned home,
  * time).  Returns the frame to go on with, or NULL when m was dropped
  * (counted).  Slow path; one copy of the frame.
  */
-static __rte_noinline struct rte_mbuf *gather(struct hc_worker *w, struct rte_mbuf *m,
-					      uint64_t now)
+static __rte_noinline struct rte_mbuf *gather(struct hc_worker *w, struct rte_mbuf *m)
 {
 	struct rte_mempool *gp = w->dp->gather_pool;
 	uint32_t len = rte_pktmbuf_pkt_len(m);
@@ -159,7 +159,8 @@ static __rte_noinline struct rte_mbuf *gather(struct hc_worker *w, struct rte_mb
 				hc_worker_drop(w, m, HC_DROP_GATHER_NOMBUF);
 				return NULL;
 			}
-			if (hc_rx_poll_handoff(w, now) == 0 && w->yield_idle)
+			/* (heard now, not when the wait began) */
+			if (hc_rx_poll_handoff(w, rte_rdtsc()) == 0 && w->yield_idle)
 				sched_yield();
 			hc_ops_commit(w);
 			hc_chan_tx(w);
@@ -221,7 +222,7 @@ static __rte_always_inline int take_datagram(struct hc_worker *w, uint16_t port,
 	} else if (likely(rte_ring_enqueue(w->ho.dgram_out[home], m) == 0)) {
 		(*handed)++;
 	} else {
-		handoff_dgram_wait(w, home, m, now);
+		handoff_dgram_wait(w, home, m);
 	}
 	return 1;
 }
@@ -325,7 +326,7 @@ void hc_rx_burst(struct hc_worker *w, uint16_t port, struct rte_mbuf **pkts,
 			prefetch_frame_rest(pkts[i + 1]);
 		bytes += rte_pktmbuf_pkt_len(m);
 		if (unlikely(m->nb_segs != 1)) {
-			m = gather(w, m, now);
+			m = gather(w, m);
 			if (m == NULL)
 				continue;
 		}
