@@ -341,6 +341,10 @@ for i in range(2000):
 	need gateway_deaths "$(kv gateway_deaths "$out/stats.kv")" -eq 1
 	need digest_snapshots "$(kv digest_snapshots "$res")" -eq 0
 	need foreign_frames_read "$(kv port_ring_drops "$out/stats.kv")" -eq 0
+	# the read mark's bound for an af_packet queue: its ring's framecnt
+	# (hc_appliance_start's framecnt=8192), as the port setup read it
+	grep -q "tx queues, .*, an rx queue holds 8192 frames" "$out/headcount.log" ||
+		{ echo "FAIL: the af_packet queue's capacity not read as 8192"; exit 1; }
 	;;
 *)
 	echo "unknown phase $phase"
