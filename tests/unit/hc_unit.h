@@ -8,6 +8,7 @@
 
 #include <CUnit/CUnit.h>
 #include <rte_mempool.h>
+#include <rte_ring.h>
 
 #include "hc_frame.h"
 
@@ -47,6 +48,14 @@ struct rte_mbuf *hc_test_big_mbuf(const void *data, size_t len);
 /* len bytes in a chain of mbufs of hc_test_pool, seg bytes each (the last
  * one the rest), as net_pcap chains a frame longer than one mbuf. */
 struct rte_mbuf *hc_test_mbuf_chain(const void *data, size_t len, size_t seg);
+
+/* A started net_ring port named name: one RX queue reading *rxr (rx_slots
+ * slots, frames from hc_test_pool), one TX queue writing *txr (512);
+ * both rings made here.  The port id, or -1. */
+int hc_test_ring_port(const char *name, unsigned rx_slots, struct rte_ring **rxr,
+		      struct rte_ring **txr);
+/* Stop and close it, and free its rings. */
+void hc_test_ring_port_free(uint16_t port, struct rte_ring *rxr, struct rte_ring *txr);
 
 /* Make an Ethernet/IPv4/UDP frame's UDP checksum what a kernel leaves
  * for offload (CHECKSUM_PARTIAL): the folded pseudo-header sum of source,

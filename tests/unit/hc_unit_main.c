@@ -13,6 +13,8 @@
 
 #include <CUnit/Basic.h>
 #include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
 
@@ -53,6 +55,35 @@ char *hc_test_log_end(void)
 	rte_openlog_stream(log_before);
 	fclose(log_stream);
 	return log_text;
+}
+
+int hc_test_ring_port(const char *name, unsigned rx_slots, struct rte_ring **rxr,
+		      struct rte_ring **txr)
+{
+	char rn[RTE_RING_NAMESIZE];
+	snprintf(rn, sizeof(rn), "%s_rx", name);
+	*rxr = rte_ring_create(rn, rx_slots, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+	snprintf(rn, sizeof(rn), "%s_tx", name);
+	*txr = rte_ring_create(rn, 512, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (*rxr == NULL || *txr == NULL)
+		return -1;
+	int p = rte_eth_from_rings(name, rxr, 1, txr, 1, rte_socket_id());
+	struct rte_eth_conf conf;
+	memset(&conf, 0, sizeof(conf));
+	if (p < 0 || rte_eth_dev_configure((uint16_t)p, 1, 1, &conf) != 0 ||
+	    rte_eth_rx_queue_setup((uint16_t)p, 0, 64, rte_socket_id(), NULL, hc_test_pool) != 0 ||
+	    rte_eth_tx_queue_setup((uint16_t)p, 0, 64, rte_socket_id(), NULL) != 0 ||
+	    rte_eth_dev_start((uint16_t)p) != 0)
+		return -1;
+	return p;
+}
+
+void hc_test_ring_port_free(uint16_t port, struct rte_ring *rxr, struct rte_ring *txr)
+{
+	rte_eth_dev_stop(port);
+	rte_eth_dev_close(port);
+	rte_ring_free(rxr);
+	rte_ring_free(txr);
 }
 
 struct rte_mbuf *hc_test_mbuf(const void *data, size_t len)

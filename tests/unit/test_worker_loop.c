@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include <rte_cycles.h>
-#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -48,19 +47,8 @@ static int setup(void)
 	unsigned lcore = rte_lcore_id();
 	if (hc_dataplane_init(&dp, &cfg, 1, &lcore, 0) != 0)
 		return -1;
-	rxr = rte_ring_create("hc_unit_loop_rx", 1024, (int)rte_socket_id(),
-			      RING_F_SP_ENQ | RING_F_SC_DEQ);
-	txr = rte_ring_create("hc_unit_loop_tx", 512, (int)rte_socket_id(),
-			      RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (rxr == NULL || txr == NULL)
-		return -1;
-	int p = rte_eth_from_rings("hc_unit_loop", &rxr, 1, &txr, 1, rte_socket_id());
-	struct rte_eth_conf conf;
-	memset(&conf, 0, sizeof(conf));
-	if (p < 0 || rte_eth_dev_configure((uint16_t)p, 1, 1, &conf) != 0 ||
-	    rte_eth_rx_queue_setup((uint16_t)p, 0, 64, rte_socket_id(), NULL, hc_test_pool) != 0 ||
-	    rte_eth_tx_queue_setup((uint16_t)p, 0, 64, rte_socket_id(), NULL) != 0 ||
-	    rte_eth_dev_start((uint16_t)p) != 0)
+	int p = hc_test_ring_port("hc_unit_loop", 1024, &rxr, &txr);
+	if (p < 0)
 		return -1;
 	port = (uint16_t)p;
 	struct hc_worker *w = dp.workers[0];
@@ -74,11 +62,8 @@ static int setup(void)
 
 static int teardown(void)
 {
-	rte_eth_dev_stop(port);
-	rte_eth_dev_close(port);
+	hc_test_ring_port_free(port, rxr, txr);
 	hc_dataplane_free(&dp);
-	rte_ring_free(rxr);
-	rte_ring_free(txr);
 	return 0;
 }
 
