@@ -311,6 +311,7 @@ static int port_init(struct hc_dataplane *dp, uint16_t port, unsigned *next_work
 	rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nb_rxd, &nb_txd);
 	if (rc != 0)
 		return rc;
+	uint32_t holds = 0; /* what an rx queue holds (rxq_capacity) */
 	int socket = rte_eth_dev_socket_id(port);
 	if (socket < 0)
 		socket = (int)rte_socket_id();
@@ -331,6 +332,8 @@ static int port_init(struct hc_dataplane *dp, uint16_t port, unsigned *next_work
 		w->rxq[w->n_rxq].port = port;
 		w->rxq[w->n_rxq].queue = q;
 		w->rxq_capacity[w->n_rxq] = rxq_capacity(port, q, &info);
+		if (q == 0)
+			holds = w->rxq_capacity[w->n_rxq]; /* (for the log line) */
 		w->n_rxq++;
 		(*next_worker)++;
 	}
@@ -351,7 +354,6 @@ static int port_init(struct hc_dataplane *dp, uint16_t port, unsigned *next_work
 	rte_eth_macaddr_get(port, &dp->port_mac[port]);
 	char mac[RTE_ETHER_ADDR_FMT_SIZE];
 	rte_ether_format_addr(mac, sizeof(mac), &dp->port_mac[port]);
-	uint32_t holds = rxq_capacity(port, 0, &info);
 	char holds_s[48] = "";
 	if (holds != 0)
 		snprintf(holds_s, sizeof(holds_s), ", an rx queue holds %u frames", holds);
