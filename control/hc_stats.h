@@ -29,6 +29,7 @@
 	X(ctl_lost, t->w.ctl_lost) X(places, t->w.places) \
 	X(places_dropped, t->w.places_dropped) X(ctl_tx, t->w.ctl_tx) \
 	X(throttled, t->w.throttled) X(picked, t->w.picked) X(picks_refused, t->w.picks_refused) \
+	X(rx_pool_short, t->w.rx_pool_short) \
 	X(requests, t->m.requests) X(refused, t->m.refused) \
 	X(joins, t->m.joins) X(moves, t->m.moves) X(leaves, t->m.leaves) \
 	X(noops, t->m.noops) X(table_full, t->m.table_full) \

@@ -23,6 +23,7 @@
 #include "hc_port.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -332,6 +333,7 @@ static int port_init(struct hc_dataplane *dp, uint16_t port, unsigned *next_work
 		w->rxq[w->n_rxq].port = port;
 		w->rxq[w->n_rxq].queue = q;
 		w->rxq_capacity[w->n_rxq] = rxq_capacity(port, q, &info);
+		w->rxq_pool[w->n_rxq] = dp->pool;
 		if (q == 0)
 			holds = w->rxq_capacity[w->n_rxq]; /* (for the log line) */
 		w->n_rxq++;
@@ -366,6 +368,36 @@ static int port_init(struct hc_dataplane *dp, uint16_t port, unsigned *next_work
 int hc_port_ip_ok(const char *bus, int ip_explicit)
 {
 	return ip_explicit || (bus != NULL && strcmp(bus, "vdev") == 0);
+}
+
+/* The packet pool against the most mbufs that may be held at once: the
+ * workers' sequencers (HC_SEQ_MAX_HELD datagrams each, waiting for a
+ * gap), the hand-off rings between workers, the RX descriptors of PMDs
+ * that fill theirs ahead, and the lcores' caches of the pool (up to 1.5
+ * times its 256).  A pool smaller than that may run short under a lossy
+ * or hostile network: RX then stalls, and no empty answer counts as the
+ * queue read (rx_pool_short, hc_worker.c).  Said at start, once. */
+static void pool_demand_check(const struct hc_dataplane *dp)
+{
+	uint64_t desc = 0;
+	for (unsigned i = 0; i < dp->n_workers; i++) {
+		const struct hc_worker *w = dp->workers[i];
+		for (unsigned q = 0; q < w->n_rxq; q++) {
+			struct rte_eth_rxq_info qi;
+			if (rte_eth_rx_queue_info_get(w->rxq[q].port, w->rxq[q].queue, &qi) == 0)
+				desc += qi.nb_desc;
+		}
+	}
+	uint64_t held = (uint64_t)dp->n_workers * HC_SEQ_MAX_HELD;
+	uint64_t rings = (uint64_t)dp->n_workers * (dp->n_workers - 1) * HC_DGRAM_RING_SIZE;
+	uint64_t caches = (uint64_t)rte_lcore_count() * (256 * 3 / 2);
+	uint64_t need = held + rings + desc + caches;
+	if (dp->cfg->mbufs < need)
+		HC_LOG(WARNING, "the packet pool (--mbufs %u) is smaller than what may hold "
+		       "mbufs at once: %" PRIu64 " (the sequencers of %u workers %" PRIu64 ", hand-off "
+		       "rings %" PRIu64 ", rx descriptors %" PRIu64 ", lcore caches %" PRIu64 "); "
+		       "a shortage stalls RX (counted: rx_pool_short)", dp->cfg->mbufs, need,
+		       dp->n_workers, held, rings, desc, caches);
 }
 
 int hc_ports_init(struct hc_dataplane *dp)
@@ -432,6 +464,7 @@ int hc_ports_init(struct hc_dataplane *dp)
 	if (next_worker < dp->n_workers)
 		HC_LOG(WARNING, "%u rx queues for %u workers: some workers only apply "
 		       "handed-off events", next_worker, dp->n_workers);
+	pool_demand_check(dp);
 	return 0;
 }
 

@@ -57,6 +57,14 @@ void hc_rmark_init(struct hc_rmark *m, uint64_t now);
 /* Source i is read from, and holds at most capacity frames (0: unknown). */
 void hc_rmark_add_source(struct hc_rmark *m, unsigned i, uint32_t capacity);
 
+/* Would a poll of source i that finds it empty still count (the source
+ * not yet found empty since the mark)?  For a check that costs something,
+ * made only then (hc_worker.c: the RX pool's mbufs). */
+static inline int hc_rmark_wants_empty(const struct hc_rmark *m, unsigned i)
+{
+	return !m->src[i].emptied;
+}
+
 /* A poll of source i returned n frames (0: found empty). */
 static inline void hc_rmark_polled(struct hc_rmark *m, unsigned i, unsigned n)
 {

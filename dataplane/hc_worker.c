@@ -25,6 +25,8 @@
 #include <rte_branch_prediction.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mempool.h>
 
 #include <urcu-qsbr.h>
 
@@ -42,16 +44,47 @@
  * multiple of 4, some to 8 or 32) and return none when that is 0. */
 #define RX_EMPTY_PROOF 32
 
+/* Fewer mbufs than this free to the worker (its cache of the pool and
+ * the pool's common store) and an empty answer may be the PMD's want of
+ * mbufs, not an empty queue: af_packet takes one a frame, vector PMDs
+ * refill 32 descriptors at a time (ixgbe, i40e), and between the poll and
+ * this look another lcore may have returned up to one cache flush (1.5
+ * times the packet pool's cache of 256).  A quarter of a smaller pool
+ * (--mbufs 1023: the other lcores' caches may hold the rest for good). */
+#define RX_POOL_SHORT 512u
+
+/* May an empty answer from RX queue q prove it empty?  Not while the
+ * queue's mbuf pool runs short (counted: rx_pool_short).  A pool not
+ * known (a queue the test harness set up) is taken as plentiful. */
+static int rx_pool_plenty(struct hc_worker *w, unsigned q)
+{
+	struct rte_mempool *mp = w->rxq_pool[q];
+	if (mp == NULL)
+		return 1;
+	/* the common store's count, as its driver keeps it (what
+	 * rte_mempool_ops_get_count, internal to DPDK, calls): not
+	 * rte_mempool_avail_count, which adds every lcore's cache */
+	unsigned have = rte_mempool_get_ops(mp->ops_index)->get_count(mp);
+	struct rte_mempool_cache *c = rte_mempool_default_cache(mp, rte_lcore_id());
+	if (c != NULL)
+		have += c->len;
+	unsigned short_below = mp->size / 4 < RX_POOL_SHORT ? mp->size / 4 : RX_POOL_SHORT;
+	if (have >= short_below)
+		return 1;
+	HC_RELAXED_ADD(&w->st.rx_pool_short, 1);
+	return 0;
+}
+
 /* Poll the RX queues once, up to `budget` frames in all (0: none), from
  * the queue after the one this started at last time (a queue that fills
  * every budget cannot keep the others unread); returns the frames
  * received.  Each poll is told to the read mark (hc_readmark.h): one
  * that asked for enough and found its queue empty proves everything
  * that had arrived read (a burst shorter than asked proves nothing:
- * vector PMDs also stop at the ring's end).  A PMD that returns nothing
- * for want of mbufs while frames wait (rx_nombuf) reads as empty: the
- * packet pool is sized for the ports (hc_port.c), and one that ran out
- * has stopped every worker anyway. */
+ * vector PMDs also stop at the ring's end), unless the queue's mbuf pool
+ * ran short: a PMD that could not take mbufs returns nothing while
+ * frames wait (rx_nombuf).  The pool is looked at once a mark a queue
+ * (when its empty answer would count), not every idle poll. */
 static unsigned poll_rx(struct hc_worker *w, unsigned budget, uint64_t now)
 {
 	struct rte_mbuf *pkts[HC_MAX_BURST];
@@ -63,7 +96,8 @@ static unsigned poll_rx(struct hc_worker *w, unsigned budget, uint64_t now)
 		unsigned want = budget - got < w->burst ? budget - got : w->burst;
 		uint16_t n = rte_eth_rx_burst(w->rxq[q].port, w->rxq[q].queue, pkts,
 					      (uint16_t)want);
-		if (n > 0 || want >= proof)
+		if (n > 0 || (want >= proof && hc_rmark_wants_empty(&w->rmark, q) &&
+			      rx_pool_plenty(w, q)))
 			hc_rmark_polled(&w->rmark, q, n);
 		if (n > 0) {
 			hc_rx_burst(w, w->rxq[q].port, pkts, n, now);

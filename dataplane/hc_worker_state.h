@@ -161,6 +161,8 @@ struct hc_worker {
 	struct hc_rmark rmark __rte_cache_aligned;
 	uint32_t rxq_capacity[HC_MAX_RXQ_PER_WORKER]; /* most frames each
 	                                    RX queue holds, 0: unknown */
+	struct rte_mempool *rxq_pool[HC_MAX_RXQ_PER_WORKER]; /* the mbufs each
+	                                    RX queue's PMD fills, NULL: unknown */
 } __rte_cache_aligned;
 /* (the control core's ring pointers alone on their line: see above) */
 _Static_assert(offsetof(struct hc_worker, gw_peer) - offsetof(struct hc_worker, to_ctl_changes) ==

@@ -51,6 +51,9 @@ struct hc_worker_stats {
 	uint64_t busy_loops;
 	uint64_t busy_tsc;        /* TSC spent in loops that did work       */
 	uint64_t drops[HC_DROP_COUNT];
+	uint64_t rx_pool_short;   /* RX polls that found a queue empty while
+	                             its mbuf pool ran short: no proof of it
+	                             read (hc_worker.c)                      */
 };
 
 struct hc_members_stats {

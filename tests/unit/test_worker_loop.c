@@ -17,6 +17,7 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_mempool.h>
 #include <rte_ring.h>
 
 #include "hc_dataplane.h"
@@ -76,26 +77,42 @@ static struct flood {
 	uint64_t started;       /* TSC of the first poll */
 	uint64_t death_at;      /* TSC the gateway's death was first seen */
 	uint64_t read_up_to_at_death;
+	uint16_t gw;            /* the gateway whose death is watched, 0:
+	                           any (the sequencer's deaths counted) */
+	int gw_heard;           /* gw has been heard (then forgotten: dead) */
 } fl;
 
-/* After each poll: fill the answer up to what was asked with the junk
- * frame (one more reference each), so the worker never finds the queue
- * empty; stop the loop once the gateway is dead, or at the deadline. */
-static uint16_t flood_cb(uint16_t p, uint16_t q, struct rte_mbuf **pkts, uint16_t n,
-			 uint16_t max, void *arg)
+/* At each poll: the first poll's time, the first death seen (fl.gw's
+ * forgotten, or any counted) and how far back the input was read then;
+ * the loop stopped once the gateway is dead, or at the deadline. */
+static void watch(struct hc_worker *w)
 {
-	struct hc_worker *w = arg;
-	(void)p;
-	(void)q;
 	uint64_t now = rte_rdtsc();
 	if (fl.polls++ == 0)
 		fl.started = now;
-	if (fl.death_at == 0 && w->seq.st.deaths > fl.deaths0) {
+	int dead = w->seq.st.deaths > fl.deaths0;
+	if (fl.gw != 0) {
+		int known = w->seq.gw[fl.gw].incarnation != 0;
+		dead = fl.gw_heard && !known;
+		fl.gw_heard |= known;
+	}
+	if (fl.death_at == 0 && dead) {
 		fl.death_at = now;
 		fl.read_up_to_at_death = __atomic_load_n(&w->read_up_to, __ATOMIC_RELAXED);
 	}
 	if (fl.death_at != 0 || now > fl.deadline)
 		hc_dp_set_state(&dp, HC_STOP);
+}
+
+/* After each poll: fill the answer up to what was asked with the junk
+ * frame (one more reference each), so the worker never finds the queue
+ * empty; watched (watch). */
+static uint16_t flood_cb(uint16_t p, uint16_t q, struct rte_mbuf **pkts, uint16_t n,
+			 uint16_t max, void *arg)
+{
+	(void)p;
+	(void)q;
+	watch(arg);
 	if (n < max) {
 		uint16_t k = (uint16_t)(max - n);
 		rte_mbuf_refcnt_update(fl.junk, (int16_t)k);
@@ -170,6 +187,93 @@ static void run_flood(uint32_t capacity)
 	}
 }
 
+/* After each poll: what the ring gave, unchanged; watched (watch). */
+static uint16_t quiet_cb(uint16_t p, uint16_t q, struct rte_mbuf **pkts, uint16_t n,
+			 uint16_t max, void *arg)
+{
+	(void)p;
+	(void)q;
+	(void)pkts;
+	(void)max;
+	watch(arg);
+	fl.frames += n;
+	return n;
+}
+
+/* Run the worker's loop on a quiet queue (quiet_cb) until gateway gw's
+ * death (heard, then forgotten) or `seconds`. */
+static void run_quiet(struct hc_worker *w, uint16_t gw, unsigned seconds)
+{
+	memset(&fl, 0, sizeof(fl));
+	fl.gw = gw;
+	fl.deaths0 = w->seq.st.deaths;
+	fl.deadline = rte_rdtsc() + seconds * rte_get_tsc_hz();
+	hc_dp_set_state(&dp, HC_RUN);
+	const struct rte_eth_rxtx_callback *cb = rte_eth_add_rx_callback(port, 0, quiet_cb, w);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cb);
+	hc_worker_main(w); /* until quiet_cb stops it */
+	rte_eth_remove_rx_callback(port, 0, cb);
+}
+
+/* An RX queue whose mbuf pool has run dry: a PMD that cannot take mbufs
+ * returns nothing while frames wait (rx_nombuf), so an empty answer then
+ * proves nothing, and a gateway silent past its timeout is not judged
+ * dead on it (counted: rx_pool_short); with the mbufs back, the next
+ * empty answer proves the queue read, and it is.  The queue's capacity
+ * is unknown (0), so that only an empty answer can move the mark. */
+static void test_pool_short(void)
+{
+	struct hc_worker *w = dp.workers[0];
+	w->rxq_capacity[0] = 0;
+	struct rte_mempool *mp = rte_pktmbuf_pool_create("hc_unit_short", 1023, 0, 0,
+							 RTE_MBUF_DEFAULT_BUF_SIZE,
+							 (int)rte_socket_id());
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+	w->rxq_pool[0] = mp;
+	static struct rte_mbuf *held[1023];
+	unsigned k = 0;
+	while (k < 1023 && (held[k] = rte_pktmbuf_alloc(mp)) != NULL)
+		k++;
+	CU_ASSERT_EQUAL_FATAL(k, 1023); /* the pool is dry */
+
+	/* gateway 6 heard once, then nothing */
+	uint8_t f[2048], pl[HC_MAX_PAYLOAD];
+	hc_proto_fill_hdr((struct hc_hdr *)pl, HC_MSG_EVENTS, 6, 1, 1, 0, 1);
+	struct hc_event ev = {.user_id = htobe64(78), .room_id = htonl(3), .op = HC_OP_JOIN};
+	memcpy(pl + sizeof(struct hc_hdr), &ev, sizeof(ev));
+	size_t len = hc_frame_build(f, &addr, 3, pl, sizeof(struct hc_hdr) + sizeof(ev));
+	struct rte_mbuf *m = hc_test_mbuf(f, len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue(rxr, m), 0);
+	uint64_t deaths = w->seq.st.deaths, shorts = w->st.rx_pool_short;
+
+	/* 5 gateway timeouts: gateway 6's death was due, were the empty
+	 * answers taken as proof (and gateway 5's, if an earlier test left
+	 * it heard: nobody is judged) */
+	run_quiet(w, 6, 1);
+	CU_ASSERT_EQUAL(fl.frames, 1); /* gateway 6's datagram */
+	CU_ASSERT(fl.polls > 1);
+	CU_ASSERT_EQUAL(w->seq.st.deaths, deaths);
+	CU_ASSERT_EQUAL(fl.death_at, 0);
+	CU_ASSERT_NOT_EQUAL(w->seq.gw[6].incarnation, 0);
+	CU_ASSERT(w->st.rx_pool_short > shorts);
+	CU_ASSERT(__atomic_load_n(&w->read_up_to, __ATOMIC_RELAXED) < fl.started);
+
+	/* the mbufs back: judged on the next empty answer (60 s: a bound
+	 * for a broken build only) */
+	rte_pktmbuf_free_bulk(held, k);
+	shorts = w->st.rx_pool_short;
+	run_quiet(w, 6, 60);
+	CU_ASSERT(w->seq.st.deaths > deaths);
+	CU_ASSERT_NOT_EQUAL(fl.death_at, 0);
+	CU_ASSERT_EQUAL(w->seq.gw[6].incarnation, 0);
+	CU_ASSERT(fl.read_up_to_at_death > fl.started);
+	CU_ASSERT_EQUAL(w->st.rx_pool_short, shorts);
+
+	w->rxq_pool[0] = NULL;
+	rte_mempool_free(mp);
+}
+
 static void test_flood_capacity_known(void)
 {
 	run_flood(1023); /* the RX ring's size (1024 slots, one kept free) */
@@ -185,6 +289,8 @@ static CU_TestInfo tests[] = {
 	 test_flood_capacity_known},
 	{"a flood never empty, capacity unknown: nothing read up to, nobody judged",
 	 test_flood_capacity_unknown},
+	{"the rx pool dry: an empty queue proves nothing until its mbufs are back",
+	 test_pool_short},
 	CU_TEST_INFO_NULL,
 };
 
