@@ -131,12 +131,16 @@ conflict)
 		> "$out/headcount.out"
 	# one copied configuration: gateway id 7, the same key, two hosts'
 	# worth of processes; the second starts once the first is counted (a
-	# newer incarnation), and both run on for 10 s: the second takes the
-	# id over, the first keeps sending
+	# newer incarnation): the second takes the id over, the first keeps
+	# sending.  Both run until each has been told and the appliance has
+	# told the second source again (not for a set time: a busy host may
+	# be slow to start the second), then are stopped (SIGTERM: each
+	# writes its result; their tables cannot agree, one id, two
+	# memberships, so no comparison could end them)
 	for i in 1 2; do
 		timeout 120 ip netns exec "$HC_NSG" "$gwsim" --appliance $HC_APP_IP --keys "$HC_KEYS" \
 			--gateways 1 --first-id 7 --users 2000 --user-base $((i * 100000)) \
-			--arrival-rate 200 --leave-rate 10 --duration 10 \
+			--arrival-rate 200 --leave-rate 10 --duration 100 \
 			--result "$out/conflict.$i.kv" --seed $i > "$out/conflict.$i.log" 2>&1 &
 		eval "pid$i=\$!"
 		[ "$i" = 2 ] || hc_wait 60 "gateway 7 is counted" \
@@ -144,7 +148,13 @@ conflict)
 	done
 	hc_wait 60 "the appliance saw the id conflict" \
 		sh -c "[ \"\$($HC_TEL hclab$HC_TAG kv /headcount/control | grep '^id_conflicts=' | cut -d= -f2)\" -gt 0 ]"
-	wait "$pid1" || true # their tables cannot agree: one id, two memberships
+	told() { grep -q "another source uses this gateway id" "$out/conflict.$1.log"; }
+	hc_wait 60 "the first gateway told of the conflict" told 1
+	hc_wait 60 "the second gateway told of the conflict" told 2
+	hc_wait 60 "the second source told again" \
+		sh -c "[ \"\$($HC_TEL hclab$HC_TAG kv /headcount/control | grep '^conflict_notices=' | cut -d= -f2)\" -gt 1 ]"
+	kill -TERM "$pid1" "$pid2" 2>/dev/null || true
+	wait "$pid1" || true
 	wait "$pid2" || true
 	need "first gateway told (its state callback said ID_CONFLICT)" \
 		"$(kv state_id_conflict "$out/conflict.1.kv")" -eq 1
