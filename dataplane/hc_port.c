@@ -101,18 +101,32 @@ static uint32_t afp_devarg(const struct rte_eth_dev_info *info, const char *key,
 /* The most frames an RX queue holds (the read mark's bound,
  * hc_readmark.h: taking that many since a mark proves everything queued
  * then read, so it must not be too small): where the PMD tells its
- * descriptors, those and what the NIC may hold beside them; an
+ * descriptors (qi: what it tells of the queue, NULL for nothing), those
+ * and what the NIC may hold beside them; an
  * af_packet ring's framecnt (the kernel drops what does not fit); 0
  * where not known (net_ring, net_tap, net_pcap: read up to a point
  * only when found empty). */
-static uint32_t rxq_capacity(uint16_t port, uint16_t q, const struct rte_eth_dev_info *info)
+static uint32_t rxq_capacity(const struct rte_eth_rxq_info *qi,
+			     const struct rte_eth_dev_info *info)
 {
-	struct rte_eth_rxq_info qi;
-	if (rte_eth_rx_queue_info_get(port, q, &qi) == 0 && qi.nb_desc != 0)
-		return qi.nb_desc + NIC_HELD_FRAMES;
+	if (qi != NULL)
+		return qi->nb_desc + NIC_HELD_FRAMES;
 	if (strcmp(info->driver_name, "net_af_packet") == 0)
 		return afp_devarg(info, "framecnt", AFP_DEFAULT_FRAMECNT);
 	return 0;
+}
+
+/* Do frames wait in an RX queue (qi, info: as for rxq_capacity) when
+ * its PMD has no mbuf to take them in (so that an empty answer then is no proof of an empty queue:
+ * hc_worker.c watches the queue's pool)?  A NIC's, whose descriptor ring
+ * the PMD tells (frames stay in the NIC until refilled descriptors take
+ * them), and an af_packet ring's (frames stay in the kernel's ring).
+ * Not net_ring's (it takes no mbuf), nor net_pcap's or net_null's
+ * (nothing waits: a frame without an mbuf is not read, or not made). */
+static int rxq_waits_for_mbufs(const struct rte_eth_rxq_info *qi,
+			       const struct rte_eth_dev_info *info)
+{
+	return qi != NULL || strcmp(info->driver_name, "net_af_packet") == 0;
 }
 
 /* The kernel interface's MTU, 0 if it cannot be read. */
@@ -332,8 +346,13 @@ static int port_init(struct hc_dataplane *dp, uint16_t port, unsigned *next_work
 		}
 		w->rxq[w->n_rxq].port = port;
 		w->rxq[w->n_rxq].queue = q;
-		w->rxq_capacity[w->n_rxq] = rxq_capacity(port, q, &info);
-		w->rxq_pool[w->n_rxq] = dp->pool;
+		/* what the PMD tells of the queue (NULL: nothing; its
+		 * descriptors, a NIC's ring) */
+		struct rte_eth_rxq_info qi;
+		const struct rte_eth_rxq_info *told =
+			rte_eth_rx_queue_info_get(port, q, &qi) == 0 && qi.nb_desc != 0 ? &qi : NULL;
+		w->rxq_capacity[w->n_rxq] = rxq_capacity(told, &info);
+		w->rxq_pool[w->n_rxq] = rxq_waits_for_mbufs(told, &info) ? dp->pool : NULL;
 		if (q == 0)
 			holds = w->rxq_capacity[w->n_rxq]; /* (for the log line) */
 		w->n_rxq++;
@@ -372,31 +391,39 @@ int hc_port_ip_ok(const char *bus, int ip_explicit)
 
 /* The packet pool against the most mbufs that may be held at once: the
  * workers' sequencers (HC_SEQ_MAX_HELD datagrams each, waiting for a
- * gap), the hand-off rings between workers, the RX descriptors of PMDs
- * that fill theirs ahead, and the lcores' caches of the pool (up to 1.5
- * times its 256).  A pool smaller than that may run short under a lossy
- * or hostile network: RX then stalls, and no empty answer counts as the
- * queue read (rx_pool_short, hc_worker.c).  Said at start, once. */
+ * gap), the hand-off rings between workers, the RX and TX descriptors of
+ * PMDs that fill or hold theirs, and the lcores' caches of the pool (up
+ * to 1.5 times its size).  A pool smaller than that may run short under
+ * a lossy or hostile network: RX then stalls, and no empty answer counts
+ * as the queue read (rx_pool_short, hc_worker.c).  Said at start, once. */
 static void pool_demand_check(const struct hc_dataplane *dp)
 {
 	uint64_t desc = 0;
-	for (unsigned i = 0; i < dp->n_workers; i++) {
-		const struct hc_worker *w = dp->workers[i];
-		for (unsigned q = 0; q < w->n_rxq; q++) {
+	uint16_t port;
+	RTE_ETH_FOREACH_DEV(port) {
+		struct rte_eth_dev_info info;
+		if (rte_eth_dev_info_get(port, &info) != 0)
+			continue;
+		for (uint16_t q = 0; q < info.nb_rx_queues; q++) {
 			struct rte_eth_rxq_info qi;
-			if (rte_eth_rx_queue_info_get(w->rxq[q].port, w->rxq[q].queue, &qi) == 0)
+			if (rte_eth_rx_queue_info_get(port, q, &qi) == 0)
+				desc += qi.nb_desc;
+		}
+		for (uint16_t q = 0; q < info.nb_tx_queues; q++) {
+			struct rte_eth_txq_info qi;
+			if (rte_eth_tx_queue_info_get(port, q, &qi) == 0)
 				desc += qi.nb_desc;
 		}
 	}
 	uint64_t held = (uint64_t)dp->n_workers * HC_SEQ_MAX_HELD;
 	uint64_t rings = (uint64_t)dp->n_workers * (dp->n_workers - 1) * HC_DGRAM_RING_SIZE;
-	uint64_t caches = (uint64_t)rte_lcore_count() * (256 * 3 / 2);
+	uint64_t caches = (uint64_t)rte_lcore_count() * (dp->pool->cache_size * 3 / 2);
 	uint64_t need = held + rings + desc + caches;
 	if (dp->cfg->mbufs < need)
 		HC_LOG(WARNING, "the packet pool (--mbufs %u) is smaller than what may hold "
-		       "mbufs at once: %" PRIu64 " (the sequencers of %u workers %" PRIu64 ", hand-off "
-		       "rings %" PRIu64 ", rx descriptors %" PRIu64 ", lcore caches %" PRIu64 "); "
-		       "a shortage stalls RX (counted: rx_pool_short)", dp->cfg->mbufs, need,
+		       "mbufs at once: %" PRIu64 " (the sequencers of %u workers %" PRIu64 ", "
+		       "hand-off rings %" PRIu64 ", descriptors %" PRIu64 ", lcore caches %" PRIu64
+		       "); a shortage stalls RX (counted: rx_pool_short)", dp->cfg->mbufs, need,
 		       dp->n_workers, held, rings, desc, caches);
 }
 

@@ -10,7 +10,9 @@
  * The worker sets a mark (a TSC) and then watches each source until it
  * has read everything the source held at the mark, which it knows when
  *   - a poll found the source empty after the mark (a poll that asked
- *     for enough: hc_worker.c), or
+ *     for enough, and for an RX queue whose PMD leaves frames waiting
+ *     when it has no mbuf, one between two looks that found its pool
+ *     with mbufs to give: hc_worker.c), or
  *   - it took at least the source's capacity of frames from it since the
  *     mark: a source is FIFO and held at most its capacity (an af_packet
  *     ring's framecnt, a NIC queue's descriptors and what the NIC holds

@@ -21,6 +21,7 @@
  * periods, which only call_rcu waits for).
  */
 #include <sched.h>
+#include <string.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_cycles.h>
@@ -46,24 +47,26 @@
 
 /* Fewer mbufs than this free to the worker (its cache of the pool and
  * the pool's common store) and an empty answer may be the PMD's want of
- * mbufs, not an empty queue: af_packet takes one a frame, vector PMDs
- * refill 32 descriptors at a time (ixgbe, i40e), and between the poll and
- * this look another lcore may have returned up to one cache flush (1.5
- * times the packet pool's cache of 256).  A quarter of a smaller pool
- * (--mbufs 1023: the other lcores' caches may hold the rest for good). */
+ * mbufs, not an empty queue: a PMD's get fails only with fewer free than
+ * it asks (one a frame for af_packet, 32 for the vector refills of ixgbe
+ * and i40e), and between the poll and this look another lcore may have
+ * returned up to one cache flush (1.5 times the pool's cache, 384 for
+ * the packet pool's 256).  A quarter of a smaller pool (--mbufs 1023: the
+ * other lcores' caches may hold the rest for good). */
 #define RX_POOL_SHORT 512u
 
-/* May an empty answer from RX queue q prove it empty?  Not while the
- * queue's mbuf pool runs short (counted: rx_pool_short).  A pool not
- * known (a queue the test harness set up) is taken as plentiful. */
+/* Has RX queue q's pool mbufs to give (or no pool to watch: a PMD that
+ * leaves no frame waiting for want of mbufs, hc_port.c)?  Counted when
+ * not: rx_pool_short. */
 static int rx_pool_plenty(struct hc_worker *w, unsigned q)
 {
 	struct rte_mempool *mp = w->rxq_pool[q];
 	if (mp == NULL)
 		return 1;
-	/* the common store's count, as its driver keeps it (what
-	 * rte_mempool_ops_get_count, internal to DPDK, calls): not
-	 * rte_mempool_avail_count, which adds every lcore's cache */
+	/* the common store's count, as its driver keeps it (what DPDK's
+	 * internal rte_mempool_ops_get_count calls, through the exported ops
+	 * table): not rte_mempool_avail_count, which adds every lcore's
+	 * cache, 128 of them */
 	unsigned have = rte_mempool_get_ops(mp->ops_index)->get_count(mp);
 	struct rte_mempool_cache *c = rte_mempool_default_cache(mp, rte_lcore_id());
 	if (c != NULL)
@@ -75,16 +78,39 @@ static int rx_pool_plenty(struct hc_worker *w, unsigned q)
 	return 0;
 }
 
+/* RX queue q answered an ask of at least RX_EMPTY_PROOF frames with
+ * none, and the read mark still wants it found empty: does that prove
+ * it (hc_readmark.h)?  Only the second such answer in a row of the
+ * queue's polls with the pool plentiful at each, so that the poll lies
+ * between two looks that found mbufs to give: a look after a poll alone
+ * could miss a shortage that ended in between, and a NIC PMD that
+ * refilled a starved ring at the start of a poll returns nothing until
+ * the frames the NIC held are written to it.  Two looks a mark a queue,
+ * then one every empty poll while short; none for a queue with no pool
+ * to watch. */
+static int rx_empty_proves(struct hc_worker *w, unsigned q)
+{
+	if (w->rxq_pool[q] == NULL)
+		return 1;
+	if (!rx_pool_plenty(w, q)) {
+		w->rxq_empty_plenty[q] = 0;
+		return 0;
+	}
+	if (w->rxq_empty_plenty[q])
+		return 1;
+	w->rxq_empty_plenty[q] = 1; /* the next empty answer, if it comes next */
+	return 0;
+}
+
 /* Poll the RX queues once, up to `budget` frames in all (0: none), from
  * the queue after the one this started at last time (a queue that fills
  * every budget cannot keep the others unread); returns the frames
  * received.  Each poll is told to the read mark (hc_readmark.h): one
  * that asked for enough and found its queue empty proves everything
  * that had arrived read (a burst shorter than asked proves nothing:
- * vector PMDs also stop at the ring's end), unless the queue's mbuf pool
- * ran short: a PMD that could not take mbufs returns nothing while
- * frames wait (rx_nombuf).  The pool is looked at once a mark a queue
- * (when its empty answer would count), not every idle poll. */
+ * vector PMDs also stop at the ring's end), and found its pool with
+ * mbufs to give (rx_empty_proves): a PMD that could not take mbufs
+ * returns nothing while frames wait (rx_nombuf). */
 static unsigned poll_rx(struct hc_worker *w, unsigned budget, uint64_t now)
 {
 	struct rte_mbuf *pkts[HC_MAX_BURST];
@@ -96,9 +122,15 @@ static unsigned poll_rx(struct hc_worker *w, unsigned budget, uint64_t now)
 		unsigned want = budget - got < w->burst ? budget - got : w->burst;
 		uint16_t n = rte_eth_rx_burst(w->rxq[q].port, w->rxq[q].queue, pkts,
 					      (uint16_t)want);
-		if (n > 0 || (want >= proof && hc_rmark_wants_empty(&w->rmark, q) &&
-			      rx_pool_plenty(w, q)))
+		if (n > 0) {
 			hc_rmark_polled(&w->rmark, q, n);
+			w->rxq_empty_plenty[q] = 0;
+		} else if (want >= proof && hc_rmark_wants_empty(&w->rmark, q)) {
+			if (rx_empty_proves(w, q))
+				hc_rmark_polled(&w->rmark, q, 0);
+		} else {
+			w->rxq_empty_plenty[q] = 0; /* (not looked at: no pair) */
+		}
 		if (n > 0) {
 			hc_rx_burst(w, w->rxq[q].port, pkts, n, now);
 			got += n;
@@ -122,6 +154,7 @@ static unsigned poll_rx(struct hc_worker *w, unsigned budget, uint64_t now)
 static void rmark_setup(struct hc_worker *w, uint64_t now)
 {
 	hc_rmark_init(&w->rmark, now);
+	memset(w->rxq_empty_plenty, 0, sizeof(w->rxq_empty_plenty)); /* (no pair yet) */
 	for (unsigned q = 0; q < w->n_rxq; q++)
 		hc_rmark_add_source(&w->rmark, q, w->rxq_capacity[q]);
 	for (unsigned s = 0; s < w->ho.n; s++)

@@ -162,7 +162,10 @@ struct hc_worker {
 	uint32_t rxq_capacity[HC_MAX_RXQ_PER_WORKER]; /* most frames each
 	                                    RX queue holds, 0: unknown */
 	struct rte_mempool *rxq_pool[HC_MAX_RXQ_PER_WORKER]; /* the mbufs each
-	                                    RX queue's PMD fills, NULL: unknown */
+	                                    RX queue's PMD fills, where frames
+	                                    wait when it has none; else NULL */
+	uint8_t rxq_empty_plenty[HC_MAX_RXQ_PER_WORKER]; /* the last poll
+	                                    found it empty, its pool plentiful */
 } __rte_cache_aligned;
 /* (the control core's ring pointers alone on their line: see above) */
 _Static_assert(offsetof(struct hc_worker, gw_peer) - offsetof(struct hc_worker, to_ctl_changes) ==

@@ -37,8 +37,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${HC_BUILD:?}
 phase=${1:?phase}
 out=$(mktemp -d /tmp/hc-attack.XXXXXX)
-sampler=""
-trap '[ -z "$sampler" ] || kill "$sampler" 2>/dev/null || true; hc_lab_down; [ -n "${HC_KEEP:-}" ] || rm -rf "$out"' EXIT
+sampler="" pid1="" pid2=""
+trap 'for p in $sampler $pid1 $pid2; do kill "$p" 2>/dev/null || true; done; hc_lab_down; [ -n "${HC_KEEP:-}" ] || rm -rf "$out"' EXIT
 gwsim="$build/tools/hc-gwsim"
 attack="$here/../../tools/hc-attack.py"
 res="$out/gwsim.kv"
@@ -156,6 +156,7 @@ conflict)
 	kill -TERM "$pid1" "$pid2" 2>/dev/null || true
 	wait "$pid1" || true
 	wait "$pid2" || true
+	pid1="" pid2=""
 	need "first gateway told (its state callback said ID_CONFLICT)" \
 		"$(kv state_id_conflict "$out/conflict.1.kv")" -eq 1
 	need "second gateway told (its state callback said ID_CONFLICT)" \
