@@ -70,9 +70,12 @@ static int teardown(void)
 	return 0;
 }
 
+/* A frame for another UDP port, shared: what flood_cb fills answers
+ * with. */
+static struct rte_mbuf *junk;
+
 /* What the RX callback gives and watches. */
 static struct flood {
-	struct rte_mbuf *junk;  /* a frame for another UDP port, shared */
 	uint64_t polls, short_answers, frames, junk_given;
 	uint64_t deaths0;       /* the sequencer's deaths before the run */
 	uint64_t deadline;      /* TSC: stop the loop here whatever happened */
@@ -117,9 +120,9 @@ static uint16_t flood_cb(uint16_t p, uint16_t q, struct rte_mbuf **pkts, uint16_
 	watch(arg);
 	if (n < max) {
 		uint16_t k = (uint16_t)(max - n);
-		rte_mbuf_refcnt_update(fl.junk, (int16_t)k);
+		rte_mbuf_refcnt_update(junk, (int16_t)k);
 		for (uint16_t i = 0; i < k; i++)
-			pkts[n + i] = fl.junk;
+			pkts[n + i] = junk;
 		fl.junk_given += k;
 		n = max;
 	}
@@ -127,6 +130,43 @@ static uint16_t flood_cb(uint16_t p, uint16_t q, struct rte_mbuf **pkts, uint16_
 		fl.short_answers++; /* (never: every poll gets what it asked for) */
 	fl.frames += n;
 	return n;
+}
+
+/* Run the worker's loop with RX callback fn (which calls watch) until
+ * gateway gw's death (heard, then forgotten), or fn stops it, or
+ * `seconds`. */
+static void run_loop(struct hc_worker *w, rte_rx_callback_fn fn, uint16_t gw, unsigned seconds)
+{
+	memset(&fl, 0, sizeof(fl));
+	fl.gw = gw;
+	fl.deaths0 = w->seq.st.deaths;
+	fl.deadline = rte_rdtsc() + seconds * rte_get_tsc_hz();
+	hc_dp_set_state(&dp, HC_RUN);
+	const struct rte_eth_rxtx_callback *cb = rte_eth_add_rx_callback(port, 0, fn, w);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cb);
+	hc_worker_main(w); /* until fn stops it */
+	rte_eth_remove_rx_callback(port, 0, cb);
+}
+
+/* A frame into f from a (its IP id ip_id) of one EVENTS datagram of
+ * gateway gw (incarnation 1, sequence seq): user joins room 3.  Its
+ * length. */
+static size_t join_frame(uint8_t *f, const struct hc_frame_addr *a, uint16_t gw, uint32_t seq,
+			 uint64_t user, uint16_t ip_id)
+{
+	uint8_t pl[HC_MAX_PAYLOAD];
+	hc_proto_fill_hdr((struct hc_hdr *)pl, HC_MSG_EVENTS, gw, 1, 1, 0, seq);
+	struct hc_event ev = {.user_id = htobe64(user), .room_id = htonl(3), .op = HC_OP_JOIN};
+	memcpy(pl + sizeof(struct hc_hdr), &ev, sizeof(ev));
+	return hc_frame_build(f, a, ip_id, pl, sizeof(struct hc_hdr) + sizeof(ev));
+}
+
+/* The frame f (len bytes) queued on the port's RX ring. */
+static void queue_frame(const uint8_t *f, size_t len)
+{
+	struct rte_mbuf *m = hc_test_mbuf(f, len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue(rxr, m), 0);
 }
 
 /* A flood that never lets the worker's RX queue run empty: the read mark
@@ -139,37 +179,24 @@ static uint16_t flood_cb(uint16_t p, uint16_t q, struct rte_mbuf **pkts, uint16_
 static void run_flood(uint32_t capacity)
 {
 	struct hc_worker *w = dp.workers[0];
-	memset(&fl, 0, sizeof(fl));
 	w->rxq_capacity[0] = capacity; /* (net_ring tells none: hc_port.c) */
-	hc_dp_set_state(&dp, HC_RUN);
-	uint64_t hz = rte_get_tsc_hz();
-	/* known: stopped by the death, a bound only for a broken build;
-	 * unknown: 5 gateway timeouts, in which one death was due */
-	fl.deadline = rte_rdtsc() + (capacity != 0 ? 60 * hz : hz);
 
-	/* gateway 5 heard once (one JOIN), then only junk */
+	/* gateway 5 heard once (one JOIN), then only junk: the same
+	 * datagram to another UDP port (not ours: dropped, counted) */
 	static uint32_t seq5;
-	uint8_t f[2048], pl[HC_MAX_PAYLOAD];
-	hc_proto_fill_hdr((struct hc_hdr *)pl, HC_MSG_EVENTS, 5, 1, 1, 0, ++seq5);
-	struct hc_event ev = {.user_id = htobe64(77), .room_id = htonl(3), .op = HC_OP_JOIN};
-	memcpy(pl + sizeof(struct hc_hdr), &ev, sizeof(ev));
-	size_t len = hc_frame_build(f, &addr, 1, pl, sizeof(struct hc_hdr) + sizeof(ev));
-	struct rte_mbuf *m = hc_test_mbuf(f, len);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue(rxr, m), 0);
+	uint8_t f[2048];
+	queue_frame(f, join_frame(f, &addr, 5, ++seq5, 77, 1));
 	struct hc_frame_addr other = addr;
-	other.dst_port = 7101; /* not ours: dropped, counted */
-	len = hc_frame_build(f, &other, 2, pl, sizeof(struct hc_hdr) + sizeof(ev));
-	fl.junk = hc_test_mbuf(f, len);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(fl.junk);
+	other.dst_port = 7101;
+	junk = hc_test_mbuf(f, join_frame(f, &other, 5, seq5, 77, 2));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(junk);
 
 	uint64_t deaths = w->seq.st.deaths, rx_frames = w->st.rx_frames;
-	fl.deaths0 = deaths;
-	const struct rte_eth_rxtx_callback *cb = rte_eth_add_rx_callback(port, 0, flood_cb, w);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(cb);
-	hc_worker_main(w); /* until flood_cb stops it */
-	rte_eth_remove_rx_callback(port, 0, cb);
-	rte_pktmbuf_free(fl.junk);
+	/* known: stopped by the death, a bound only for a broken build;
+	 * unknown: 5 gateway timeouts, in which one death was due */
+	run_loop(w, flood_cb, 0, capacity != 0 ? 60 : 1);
+	rte_pktmbuf_free(junk);
+	junk = NULL;
 
 	CU_ASSERT_EQUAL(fl.short_answers, 0);
 	CU_ASSERT(fl.junk_given > 0);
@@ -200,22 +227,6 @@ static uint16_t quiet_cb(uint16_t p, uint16_t q, struct rte_mbuf **pkts, uint16_
 	watch(arg);
 	fl.frames += n;
 	return n;
-}
-
-/* Run the worker's loop with RX callback fn (which calls watch) until
- * gateway gw's death (heard, then forgotten), or fn stops it, or
- * `seconds`. */
-static void run_loop(struct hc_worker *w, rte_rx_callback_fn fn, uint16_t gw, unsigned seconds)
-{
-	memset(&fl, 0, sizeof(fl));
-	fl.gw = gw;
-	fl.deaths0 = w->seq.st.deaths;
-	fl.deadline = rte_rdtsc() + seconds * rte_get_tsc_hz();
-	hc_dp_set_state(&dp, HC_RUN);
-	const struct rte_eth_rxtx_callback *cb = rte_eth_add_rx_callback(port, 0, fn, w);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(cb);
-	hc_worker_main(w); /* until fn stops it */
-	rte_eth_remove_rx_callback(port, 0, cb);
 }
 
 /* Run the worker's loop on a quiet queue (quiet_cb) until gateway gw's
@@ -326,14 +337,8 @@ static void test_pool_short(void)
 	w->rxq_pool[0] = mp;
 
 	/* gateway 6 heard once, then nothing */
-	uint8_t f[2048], pl[HC_MAX_PAYLOAD];
-	hc_proto_fill_hdr((struct hc_hdr *)pl, HC_MSG_EVENTS, 6, 1, 1, 0, 1);
-	struct hc_event ev = {.user_id = htobe64(78), .room_id = htonl(3), .op = HC_OP_JOIN};
-	memcpy(pl + sizeof(struct hc_hdr), &ev, sizeof(ev));
-	size_t len = hc_frame_build(f, &addr, 3, pl, sizeof(struct hc_hdr) + sizeof(ev));
-	struct rte_mbuf *m = hc_test_mbuf(f, len);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue(rxr, m), 0);
+	uint8_t f[2048];
+	queue_frame(f, join_frame(f, &addr, 6, 1, 78, 3));
 	uint64_t deaths = w->seq.st.deaths, shorts = w->st.rx_pool_short;
 
 	/* 5 gateway timeouts: gateway 6's death was due, were the empty
