@@ -74,7 +74,9 @@ static const struct opt_row rows[] = {
 	{"burst", OPT_U32, F(burst), 1, 256, "128", "N", "rx burst: frames a worker loop takes from each queue", W_BOTH, 0},
 	{"rx-desc", OPT_U32, F(rx_desc), 64, 32768, "1024", "N", "rx descriptors per queue", W_BOTH, 0},
 	{"mbufs", OPT_U32, F(mbufs), 1023, 1u << 24, "32767", "N",
-	 "mbufs in the packet pool (2 KiB of frame\neach; more for af_packet's framesz)", W_BOTH, 0},
+	 "mbufs in the packet pool (2 KiB of frame\neach; more for af_packet's framesz); not\n"
+	 "given: 32767, or more for 2 or more\nworkers (what their sequencers and\n"
+	 "hand-offs may hold)", W_BOTH, 0},
 	{"gather-mbufs", OPT_U32, F(gather_mbufs), 64, 1u << 20, "1023", "N",
 	 "9 KiB mbufs that frames in several\nsegments (pcap, NIC scatter) are gathered\n"
 	 "into; none if packet mbufs are as large", W_BOTH, 0},
@@ -302,6 +304,8 @@ int hc_config_parse_args(struct hc_config *c, int argc, char **argv)
 		c->cli_set |= 1ull << (opt - OPT_VAL0);
 		if (r->field == F(ip_be) && r->kind == OPT_IPV4)
 			c->ip_explicit = 1;
+		if (r->field == F(mbufs))
+			c->mbufs_explicit = 1;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "headcount: unexpected argument '%s' (see --help)\n", argv[optind]);
@@ -398,6 +402,8 @@ int hc_config_apply_ini(struct hc_config *c, const struct hc_ini *ini, char *err
 		} else if (apply_value(c, r, e->value, why, sizeof(why)) == 0) {
 			if (r->field == F(ip_be) && r->kind == OPT_IPV4)
 				c->ip_explicit = 1; /* the file's ip is explicit too */
+			if (r->field == F(mbufs))
+				c->mbufs_explicit = 1; /* (and its mbufs) */
 			continue;
 		}
 		snprintf(err, errlen, "%s:%u: [appliance] %s: %s", ini->path, e->line, e->key, why);

@@ -26,6 +26,8 @@ struct hc_config {
 	uint32_t burst;            /* --burst                                */
 	uint32_t rx_desc;          /* --rx-desc                              */
 	uint32_t mbufs;            /* --mbufs                                */
+	int mbufs_explicit;        /* --mbufs was given: not sized to the
+	                              workers (hc_port_default_mbufs)        */
 	uint32_t gather_mbufs;     /* --gather-mbufs: multi-segment frames are
 	                              gathered into these (9 KiB each)       */
 	uint32_t merge_interval_ms;/* --merge-interval-ms                    */

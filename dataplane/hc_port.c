@@ -51,6 +51,9 @@
 #include "hc_worker_state.h"
 
 #define TX_DESC 512
+
+/* The packet pool's per-lcore cache (rte_pktmbuf_pool_create's). */
+#define PACKET_POOL_CACHE 256
 #define GATHER_MTU (HC_MAX_FRAME - RTE_ETHER_HDR_LEN) /* 9040: IPv4 with options */
 
 /*
@@ -389,13 +392,31 @@ int hc_port_ip_ok(const char *bus, int ip_explicit)
 	return ip_explicit || (bus != NULL && strcmp(bus, "vdev") == 0);
 }
 
-/* The packet pool against the most mbufs that may be held at once: the
- * workers' sequencers (HC_SEQ_MAX_HELD datagrams each, waiting for a
- * gap), the hand-off rings between workers, the RX and TX descriptors of
- * PMDs that fill or hold theirs, and the lcores' caches of the pool (up
- * to 1.5 times its size).  A pool smaller than that may run short under
- * a lossy or hostile network: RX then stalls, and no empty answer counts
- * as the queue read (rx_pool_short, hc_worker.c).  Said at start, once. */
+uint64_t hc_port_mbufs_held(unsigned workers, unsigned lcores, unsigned cache)
+{
+	uint64_t held = (uint64_t)workers * HC_SEQ_MAX_HELD;
+	uint64_t rings = workers > 1 ? (uint64_t)workers * (workers - 1) * HC_DGRAM_RING_SIZE : 0;
+	return held + rings + (uint64_t)lcores * (cache * 3 / 2);
+}
+
+uint32_t hc_port_default_mbufs(unsigned workers, unsigned lcores, unsigned cache,
+			       uint32_t given)
+{
+	uint64_t need = hc_port_mbufs_held(workers, lcores, cache) + HC_PORT_DESC_ALLOWANCE;
+	if (need <= given)
+		return given;
+	need |= 1023; /* a multiple of 1024, less one */
+	return need < (1u << 24) ? (uint32_t)need : 1u << 24; /* (--mbufs's own bound) */
+}
+
+/* The packet pool against the most mbufs that may be held at once: what
+ * the appliance holds (hc_port_mbufs_held: sequencers, hand-off rings,
+ * the lcores' caches) and the RX and TX descriptors of PMDs that fill or
+ * hold theirs.  A pool smaller than that may run short under a lossy or
+ * hostile network: RX then stalls, and no empty answer counts as the
+ * queue read (rx_pool_short, hc_worker.c).  Said at start, once: only an
+ * explicit --mbufs (or one from a PMD's descriptors past the default's
+ * allowance) can be smaller. */
 static void pool_demand_check(const struct hc_dataplane *dp)
 {
 	uint64_t desc = 0;
@@ -415,16 +436,15 @@ static void pool_demand_check(const struct hc_dataplane *dp)
 				desc += qi.nb_desc;
 		}
 	}
-	uint64_t held = (uint64_t)dp->n_workers * HC_SEQ_MAX_HELD;
-	uint64_t rings = (uint64_t)dp->n_workers * (dp->n_workers - 1) * HC_DGRAM_RING_SIZE;
-	uint64_t caches = (uint64_t)rte_lcore_count() * (dp->pool->cache_size * 3 / 2);
-	uint64_t need = held + rings + desc + caches;
-	if (dp->cfg->mbufs < need)
-		HC_LOG(WARNING, "the packet pool (--mbufs %u) is smaller than what may hold "
-		       "mbufs at once: %" PRIu64 " (the sequencers of %u workers %" PRIu64 ", "
-		       "hand-off rings %" PRIu64 ", descriptors %" PRIu64 ", lcore caches %" PRIu64
-		       "); a shortage stalls RX (counted: rx_pool_short)", dp->cfg->mbufs, need,
-		       dp->n_workers, held, rings, desc, caches);
+	uint64_t held = hc_port_mbufs_held(dp->n_workers, rte_lcore_count(),
+					   dp->pool->cache_size);
+	uint64_t need = held + desc;
+	if (dp->pool->size < need)
+		HC_LOG(WARNING, "the packet pool (%u mbufs) is smaller than what may hold mbufs "
+		       "at once: %" PRIu64 " (%u workers' sequencers, hand-off rings and the "
+		       "lcores' caches %" PRIu64 ", descriptors %" PRIu64 "); a shortage stalls "
+		       "RX (counted: rx_pool_short): raise --mbufs", dp->pool->size, need,
+		       dp->n_workers, held, desc);
 }
 
 int hc_ports_init(struct hc_dataplane *dp)
@@ -469,7 +489,15 @@ int hc_ports_init(struct hc_dataplane *dp)
 		       "framesz)", room, UINT16_MAX - RTE_PKTMBUF_HEADROOM);
 		return -EINVAL;
 	}
-	dp->pool = pool_create("hc_mbufs", "packet pool", dp->cfg->mbufs, 256, room);
+	uint32_t mbufs = dp->cfg->mbufs;
+	if (!dp->cfg->mbufs_explicit) {
+		mbufs = hc_port_default_mbufs(dp->n_workers, rte_lcore_count(), PACKET_POOL_CACHE,
+					      mbufs);
+		if (mbufs != dp->cfg->mbufs)
+			HC_LOG(INFO, "packet pool: %u mbufs, not --mbufs's default %u: what %u "
+			       "workers may hold", mbufs, dp->cfg->mbufs, dp->n_workers);
+	}
+	dp->pool = pool_create("hc_mbufs", "packet pool", mbufs, PACKET_POOL_CACHE, room);
 	if (dp->pool == NULL)
 		return -ENOMEM;
 	if (room >= HC_MAX_FRAME) {

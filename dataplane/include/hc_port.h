@@ -30,4 +30,24 @@ int hc_port_ip_ok(const char *bus, int ip_explicit);
 
 void hc_ports_totals(const struct hc_dataplane *dp, struct hc_port_totals *t);
 
+/*
+ * The most packet mbufs the appliance itself may hold at once, beside
+ * the ports' descriptors: `workers` sequencers' held datagrams
+ * (HC_SEQ_MAX_HELD each), the hand-off rings between them, and `lcores`
+ * caches of the pool (up to 1.5 times `cache` each).
+ */
+uint64_t hc_port_mbufs_held(unsigned workers, unsigned lcores, unsigned cache);
+
+/*
+ * The packet pool's size when --mbufs is not given: `given` (the
+ * option's default), or, when more, what hc_port_mbufs_held says plus
+ * HC_PORT_DESC_ALLOWANCE for the ports' descriptors, rounded up to a
+ * multiple of 1024, less one.  The pool then cannot run short by what
+ * the workers hold (hc_worker.c: an RX queue whose pool is short is not
+ * read up to a point; hc_ports_init warns when a pool is smaller).
+ */
+#define HC_PORT_DESC_ALLOWANCE 8192u
+uint32_t hc_port_default_mbufs(unsigned workers, unsigned lcores, unsigned cache,
+			       uint32_t given);
+
 #endif /* HC_PORT_H */

@@ -229,6 +229,13 @@ static void test_precedence(void)
 	CU_ASSERT_EQUAL(hc_policy_pool(&boot.pol, 0)->max, 20);
 	CU_ASSERT_EQUAL(hc_policy_pool(&boot.pol, 0)->target, 10);
 	CU_ASSERT_EQUAL(boot.eal_argc, 1);               /* no [eal]: none */
+	CU_ASSERT_EQUAL(boot.cfg.mbufs_explicit, 0);     /* sized to the workers */
+	hc_boot_free(&boot);
+	unlink(path);
+	/* mbufs from the file is as given, as --mbufs is */
+	CU_ASSERT_EQUAL_FATAL(load("[appliance]\nno-auth = yes\nmbufs = 8191\n", NULL, NULL), 0);
+	CU_ASSERT_EQUAL(boot.cfg.mbufs, 8191);
+	CU_ASSERT_EQUAL(boot.cfg.mbufs_explicit, 1);
 	hc_boot_free(&boot);
 	unlink(path);
 	/* a leading zero is decimal still, in the file and on the command

@@ -54,6 +54,35 @@ static void test_ip_decision(void)
 	CU_ASSERT_EQUAL(c.ip_be, htonl(0xC0000207));
 }
 
+/* The packet pool's size when --mbufs is not given: the option's default
+ * while it covers what the workers may hold (1 or 2 workers), else that
+ * (3 or more); an explicit --mbufs, from the command line or the config
+ * file, is taken as given (hc_port.c). */
+static void test_default_mbufs(void)
+{
+	/* 1 worker, 2 lcores: 8192 held + 768 in caches + 8192 for the
+	 * descriptors, below the default */
+	CU_ASSERT_EQUAL(hc_port_mbufs_held(1, 2, 256), 8192 + 2 * 384);
+	CU_ASSERT_EQUAL(hc_port_default_mbufs(1, 2, 256, 32767), 32767);
+	/* 2 workers: 16384 + 8192 (two rings of 4096) + 1152 + 8192 = 33920 */
+	CU_ASSERT_EQUAL(hc_port_mbufs_held(2, 3, 256), 16384 + 2 * 4096 + 3 * 384);
+	CU_ASSERT_EQUAL(hc_port_default_mbufs(2, 3, 256, 32767), 34815); /* 34 Ki - 1 */
+	/* 4 workers: 32768 + 49152 (12 rings) + 1920 + 8192 = 92032 */
+	CU_ASSERT_EQUAL(hc_port_default_mbufs(4, 5, 256, 32767), 92159); /* 90 Ki - 1 */
+	/* more than --mbufs allows: its bound */
+	CU_ASSERT_EQUAL(hc_port_default_mbufs(64, 65, 256, 32767), 1u << 24);
+
+	struct hc_config c;
+	char *unset[] = {"t", "--no-auth", NULL};
+	char *given[] = {"t", "--no-auth", "--mbufs", "4095", NULL};
+	CU_ASSERT_EQUAL_FATAL(hc_config_parse(&c, 2, unset), 0);
+	CU_ASSERT_EQUAL(c.mbufs_explicit, 0);
+	CU_ASSERT_EQUAL(c.mbufs, 32767);
+	CU_ASSERT_EQUAL_FATAL(hc_config_parse(&c, 4, given), 0);
+	CU_ASSERT_EQUAL(c.mbufs_explicit, 1);
+	CU_ASSERT_EQUAL(c.mbufs, 4095);
+}
+
 static void test_lock_identities(void)
 {
 	char ids[4][HC_LOCK_ID_LEN], cwd[512];
@@ -482,6 +511,7 @@ static void test_gathered_not_answered(void)
 
 static CU_TestInfo tests[] = {
 	{"--ip required on physical ports", test_ip_decision},
+	{"the packet pool sized to the workers unless --mbufs is given", test_default_mbufs},
 	{"port lock identities", test_lock_identities},
 	{"a second lock holder is refused", test_lock_refuses_second},
 	{"the prefix locked is the one EAL uses, however spelt", test_lock_prefix_spellings},
