@@ -449,7 +449,11 @@ unsigned hc_config_restart_changes(const struct hc_config *running,
 	unsigned n = 0;
 	for (size_t i = 0; i < N_ROWS; i++)
 		if (rows[i].where == W_BOTH && rows[i].reload != 1 &&
-		    row_differs(&rows[i], running, next) && n < cap &&
+		    (row_differs(&rows[i], running, next) ||
+		     /* given now, or no more: the next start's pool differs
+		      * even at the same figure (hc_port_default_mbufs) */
+		     (rows[i].field == F(mbufs) &&
+		      running->mbufs_explicit != next->mbufs_explicit)) && n < cap &&
 		    !(rows[i].reload == 2 && both_set(&rows[i], running, next)))
 			names[n++] = rows[i].name;
 	return n;

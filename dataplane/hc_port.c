@@ -396,13 +396,15 @@ uint64_t hc_port_mbufs_held(unsigned workers, unsigned lcores, unsigned cache)
 {
 	uint64_t held = (uint64_t)workers * HC_SEQ_MAX_HELD;
 	uint64_t rings = workers > 1 ? (uint64_t)workers * (workers - 1) * HC_DGRAM_RING_SIZE : 0;
-	return held + rings + (uint64_t)lcores * (cache * 3 / 2);
+	uint64_t ctl_tx = (uint64_t)workers * (HC_CTL_TX_RING_SIZE - 1);
+	return held + rings + ctl_tx + (uint64_t)lcores * (cache * 3 / 2);
 }
 
 uint32_t hc_port_default_mbufs(unsigned workers, unsigned lcores, unsigned cache,
-			       uint32_t given)
+			       uint64_t descriptors, uint32_t given)
 {
-	uint64_t need = hc_port_mbufs_held(workers, lcores, cache) + HC_PORT_DESC_ALLOWANCE;
+	uint64_t need = hc_port_mbufs_held(workers, lcores, cache) +
+			RTE_MAX(descriptors, (uint64_t)HC_PORT_DESC_ALLOWANCE);
 	if (need <= given)
 		return given;
 	need |= 1023; /* a multiple of 1024, less one */
@@ -441,9 +443,9 @@ static void pool_demand_check(const struct hc_dataplane *dp)
 	uint64_t need = held + desc;
 	if (dp->pool->size < need)
 		HC_LOG(WARNING, "the packet pool (%u mbufs) is smaller than what may hold mbufs "
-		       "at once: %" PRIu64 " (%u workers' sequencers, hand-off rings and the "
-		       "lcores' caches %" PRIu64 ", descriptors %" PRIu64 "); a shortage stalls "
-		       "RX (counted: rx_pool_short): raise --mbufs", dp->pool->size, need,
+		       "at once: %" PRIu64 " (%u workers' sequencers, hand-off and control rings "
+		       "and the lcores' caches %" PRIu64 ", descriptors %" PRIu64 "); a shortage "
+		       "stalls RX (counted: rx_pool_short): raise --mbufs", dp->pool->size, need,
 		       dp->n_workers, held, desc);
 }
 
@@ -469,8 +471,11 @@ int hc_ports_init(struct hc_dataplane *dp)
 			return -EINVAL;
 		}
 	}
-	/* the packet pool's mbufs hold what every port needs whole */
+	/* the packet pool's mbufs hold what every port needs whole; the
+	 * descriptors the ports' queues will take (hc_port_default_mbufs:
+	 * an estimate, as port_init sets them up) */
 	uint32_t room = RTE_MBUF_DEFAULT_DATAROOM;
+	uint64_t descriptors = 0;
 	RTE_ETH_FOREACH_DEV(port) {
 		struct rte_eth_dev_info info;
 		struct port_frames pf;
@@ -481,6 +486,9 @@ int hc_ports_init(struct hc_dataplane *dp)
 		}
 		port_frames(port, &info, &pf);
 		afp_watch(port, &info);
+		descriptors += (uint64_t)RTE_MIN(dp->n_workers, info.max_rx_queues) *
+				       dp->cfg->rx_desc +
+			       (uint64_t)RTE_MIN(dp->n_workers, info.max_tx_queues) * TX_DESC;
 		dp->port_frame_max[port] = pf.frame_max;
 		room = RTE_MAX(room, pf.room);
 	}
@@ -492,14 +500,19 @@ int hc_ports_init(struct hc_dataplane *dp)
 	uint32_t mbufs = dp->cfg->mbufs;
 	if (!dp->cfg->mbufs_explicit) {
 		mbufs = hc_port_default_mbufs(dp->n_workers, rte_lcore_count(), PACKET_POOL_CACHE,
-					      mbufs);
+					      descriptors, mbufs);
 		if (mbufs != dp->cfg->mbufs)
 			HC_LOG(INFO, "packet pool: %u mbufs, not --mbufs's default %u: what %u "
-			       "workers may hold", mbufs, dp->cfg->mbufs, dp->n_workers);
+			       "workers and %u lcores may hold, and the ports' descriptors",
+			       mbufs, dp->cfg->mbufs, dp->n_workers, rte_lcore_count());
 	}
 	dp->pool = pool_create("hc_mbufs", "packet pool", mbufs, PACKET_POOL_CACHE, room);
-	if (dp->pool == NULL)
+	if (dp->pool == NULL) {
+		if (mbufs != dp->cfg->mbufs)
+			HC_LOG(ERR, "(--mbufs not given: the pool was sized to what %u workers may "
+			       "hold; give a smaller --mbufs, or raise EAL -m)", dp->n_workers);
 		return -ENOMEM;
+	}
 	if (room >= HC_MAX_FRAME) {
 		dp->gather_pool = dp->pool;
 	} else {

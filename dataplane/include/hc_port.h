@@ -33,21 +33,27 @@ void hc_ports_totals(const struct hc_dataplane *dp, struct hc_port_totals *t);
 /*
  * The most packet mbufs the appliance itself may hold at once, beside
  * the ports' descriptors: `workers` sequencers' held datagrams
- * (HC_SEQ_MAX_HELD each), the hand-off rings between them, and `lcores`
- * caches of the pool (up to 1.5 times `cache` each).
+ * (HC_SEQ_MAX_HELD each), the hand-off rings between them, the control
+ * core's frames queued for each worker to send (HC_CTL_TX_RING_SIZE - 1
+ * each; its ASSIGN and MOVE batches being filled are not counted: up to
+ * two a gateway, between flushes), and `lcores` caches of the pool (up
+ * to 1.5 times `cache` each).  It grows with the square of the workers
+ * (the rings): 8 workers about 340 k mbufs.
  */
 uint64_t hc_port_mbufs_held(unsigned workers, unsigned lcores, unsigned cache);
 
 /*
  * The packet pool's size when --mbufs is not given: `given` (the
  * option's default), or, when more, what hc_port_mbufs_held says plus
- * HC_PORT_DESC_ALLOWANCE for the ports' descriptors, rounded up to a
- * multiple of 1024, less one.  The pool then cannot run short by what
- * the workers hold (hc_worker.c: an RX queue whose pool is short is not
- * read up to a point; hc_ports_init warns when a pool is smaller).
+ * the ports' descriptors (`descriptors`, an estimate, and at least
+ * HC_PORT_DESC_ALLOWANCE), rounded up to a multiple of 1024, less one,
+ * and at most 2^24 (--mbufs's bound).  The pool then cannot run short by
+ * what the appliance holds (hc_worker.c: an RX queue whose pool is short
+ * is not read up to a point; hc_ports_init warns when a pool is
+ * smaller).
  */
 #define HC_PORT_DESC_ALLOWANCE 8192u
 uint32_t hc_port_default_mbufs(unsigned workers, unsigned lcores, unsigned cache,
-			       uint32_t given);
+			       uint64_t descriptors, uint32_t given);
 
 #endif /* HC_PORT_H */

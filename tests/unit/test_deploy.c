@@ -55,22 +55,30 @@ static void test_ip_decision(void)
 }
 
 /* The packet pool's size when --mbufs is not given: the option's default
- * while it covers what the workers may hold (1 or 2 workers), else that
- * (3 or more); an explicit --mbufs, from the command line or the config
- * file, is taken as given (hc_port.c). */
+ * while it covers what the appliance may hold (1 worker), else that (2
+ * or more); an explicit --mbufs, from the command line or the config
+ * file, is taken as given (hc_port.c), and a change of that is a
+ * restart's even at the same figure. */
 static void test_default_mbufs(void)
 {
-	/* 1 worker, 2 lcores: 8192 held + 768 in caches + 8192 for the
-	 * descriptors, below the default */
-	CU_ASSERT_EQUAL(hc_port_mbufs_held(1, 2, 256), 8192 + 2 * 384);
-	CU_ASSERT_EQUAL(hc_port_default_mbufs(1, 2, 256, 32767), 32767);
-	/* 2 workers: 16384 + 8192 (two rings of 4096) + 1152 + 8192 = 33920 */
-	CU_ASSERT_EQUAL(hc_port_mbufs_held(2, 3, 256), 16384 + 2 * 4096 + 3 * 384);
-	CU_ASSERT_EQUAL(hc_port_default_mbufs(2, 3, 256, 32767), 34815); /* 34 Ki - 1 */
-	/* 4 workers: 32768 + 49152 (12 rings) + 1920 + 8192 = 92032 */
-	CU_ASSERT_EQUAL(hc_port_default_mbufs(4, 5, 256, 32767), 92159); /* 90 Ki - 1 */
-	/* more than --mbufs allows: its bound */
-	CU_ASSERT_EQUAL(hc_port_default_mbufs(64, 65, 256, 32767), 1u << 24);
+	/* 1 worker, 2 lcores: 8192 held, 4095 queued by the control core,
+	 * 768 in caches, 8192 for the descriptors: below the default */
+	CU_ASSERT_EQUAL(hc_port_mbufs_held(1, 2, 256), 8192 + 4095 + 2 * 384);
+	CU_ASSERT_EQUAL(hc_port_default_mbufs(1, 2, 256, 1536, 32767), 32767);
+	/* 2 workers: 16384 + 8192 (two rings of 4096) + 8190 + 1152 = 33918,
+	 * + 8192 = 42110 */
+	CU_ASSERT_EQUAL(hc_port_mbufs_held(2, 3, 256), 16384 + 2 * 4096 + 2 * 4095 + 3 * 384);
+	CU_ASSERT_EQUAL(hc_port_default_mbufs(2, 3, 256, 0, 32767), 43007); /* 42 Ki - 1 */
+	/* descriptors past the allowance count whole: 33918 + 12288 */
+	CU_ASSERT_EQUAL(hc_port_default_mbufs(2, 3, 256, 12288, 32767), 47103);
+	/* exactly a multiple of 1024 rounds up to the next, less one;
+	 * exactly the default stays */
+	CU_ASSERT_EQUAL(hc_port_default_mbufs(2, 3, 256, 49152 - 33918, 32767), 50175);
+	CU_ASSERT_EQUAL(hc_port_default_mbufs(1, 2, 256, 32767 - 13055, 32767), 32767);
+	/* 4 workers: 32768 + 49152 (12 rings) + 16380 + 1920 + 8192 = 108412 */
+	CU_ASSERT_EQUAL(hc_port_default_mbufs(4, 5, 256, 0, 32767), 108543); /* 106 Ki - 1 */
+	/* past --mbufs's bound (no such appliance: HC_MAX_WORKERS): the bound */
+	CU_ASSERT_EQUAL(hc_port_default_mbufs(64, 65, 256, 0, 32767), 1u << 24);
 
 	struct hc_config c;
 	char *unset[] = {"t", "--no-auth", NULL};
@@ -81,6 +89,17 @@ static void test_default_mbufs(void)
 	CU_ASSERT_EQUAL_FATAL(hc_config_parse(&c, 4, given), 0);
 	CU_ASSERT_EQUAL(c.mbufs_explicit, 1);
 	CU_ASSERT_EQUAL(c.mbufs, 4095);
+
+	/* --mbufs given at its default figure: a restart's change all the
+	 * same (the running pool may have been sized to the workers) */
+	struct hc_config running;
+	char *same[] = {"t", "--no-auth", "--mbufs", "32767", NULL};
+	CU_ASSERT_EQUAL_FATAL(hc_config_parse(&running, 2, unset), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_config_parse(&c, 4, same), 0);
+	const char *names[8];
+	CU_ASSERT_EQUAL_FATAL(hc_config_restart_changes(&running, &c, names, 8), 1);
+	CU_ASSERT_STRING_EQUAL(names[0], "mbufs");
+	CU_ASSERT_EQUAL(hc_config_restart_changes(&running, &running, names, 8), 0);
 }
 
 static void test_lock_identities(void)
