@@ -125,15 +125,13 @@ static unsigned poll_rx(struct hc_worker *w, unsigned budget, uint64_t now)
 		if (n > 0) {
 			hc_rmark_polled(&w->rmark, q, n);
 			w->rxq_empty_plenty[q] = 0;
+			hc_rx_burst(w, w->rxq[q].port, pkts, n, now);
+			got += n;
 		} else if (want >= proof && hc_rmark_wants_empty(&w->rmark, q)) {
 			if (rx_empty_proves(w, q))
 				hc_rmark_polled(&w->rmark, q, 0);
 		} else {
 			w->rxq_empty_plenty[q] = 0; /* (not looked at: no pair) */
-		}
-		if (n > 0) {
-			hc_rx_burst(w, w->rxq[q].port, pkts, n, now);
-			got += n;
 		}
 		if (++q == n_rxq)
 			q = 0;
