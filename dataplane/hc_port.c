@@ -120,12 +120,13 @@ static uint32_t rxq_capacity(const struct rte_eth_rxq_info *qi,
 }
 
 /* Do frames wait in an RX queue (qi, info: as for rxq_capacity) when
- * its PMD has no mbuf to take them in (so that an empty answer then is no proof of an empty queue:
- * hc_worker.c watches the queue's pool)?  A NIC's, whose descriptor ring
- * the PMD tells (frames stay in the NIC until refilled descriptors take
- * them), and an af_packet ring's (frames stay in the kernel's ring).
- * Not net_ring's (it takes no mbuf), nor net_pcap's or net_null's
- * (nothing waits: a frame without an mbuf is not read, or not made). */
+ * its PMD has no mbuf to take them in (so that an empty answer then is
+ * no proof of an empty queue: hc_worker.c watches the queue's pool)?  A
+ * NIC's, whose descriptor ring the PMD tells (frames stay in the NIC
+ * until refilled descriptors take them), and an af_packet ring's (frames
+ * stay in the kernel's ring).  Not net_ring's (it takes no mbuf), nor
+ * net_pcap's or net_null's (nothing waits: a frame without an mbuf is
+ * not read, or not made). */
 static int rxq_waits_for_mbufs(const struct rte_eth_rxq_info *qi,
 			       const struct rte_eth_dev_info *info)
 {
@@ -412,9 +413,9 @@ uint32_t hc_port_default_mbufs(unsigned workers, unsigned lcores, unsigned cache
 }
 
 /* The packet pool against the most mbufs that may be held at once: what
- * the appliance holds (hc_port_mbufs_held: sequencers, hand-off rings,
- * the lcores' caches) and the RX and TX descriptors of PMDs that fill or
- * hold theirs.  A pool smaller than that may run short under a lossy or
+ * the appliance holds (hc_port_mbufs_held: sequencers, hand-off and
+ * control rings, the lcores' caches) and the RX and TX descriptors of
+ * PMDs that fill or hold theirs.  A pool smaller than that may run short under a lossy or
  * hostile network: RX then stalls, and no empty answer counts as the
  * queue read (rx_pool_short, hc_worker.c).  Said at start, once: only an
  * explicit --mbufs (or one from a PMD's descriptors past the default's
