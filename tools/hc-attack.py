@@ -49,6 +49,13 @@ dropped before it touches state):
       one-chunk snapshot (each sweeps the user out); writes sent= and
       elapsed_s= (first to last datagram).  The appliance allows
       --gateway-sweeps a second.
+  holds --appliance IP[:PORT] --keys FILE --first-id ID --gateways K
+        --held H --result FILE
+      K gateways holding valid keys (ID.. ID+K-1, slot 0 in FILE), each
+      sending its sequence 1 and then 3 .. H+2: every one of those waits
+      in the appliance for the missing 2 (its sequencer holds the
+      datagram, and its mbuf) until the gap is given up; K x H mbufs
+      held at once, to run the packet pool dry.  Writes sent=.
 Bounded: every class sends a fixed number of datagrams, paced.
 """
 import argparse
@@ -370,6 +377,23 @@ def sweeps(args):
     return 0
 
 
+def holds(args):
+    s = Sender(*args.appliance)
+    zero = bytes(16)
+    for k in range(args.gateways):
+        gw = args.first_id + k
+        key = gateway_key(args.keys, gw)
+        inc = 7000 + args.seed
+        for seq in [1] + list(range(3, args.held + 3)):
+            ev = EVENT.pack(0x5EB0000000 + gw * 1000 + seq, 1 + seq % 50, 1, 0, 0, 1)
+            s.send(seal(key, hdr(EVENTS, gw, 1, inc, 0, seq, zero) + ev))
+    s.drain()
+    with open(args.result, 'w') as f:
+        f.write(f'sent={s.sent}\n')
+    print(f'sent={s.sent}')
+    return 0
+
+
 def reflect(args):
     s = Sender(*args.appliance)
     inc = 1000 + args.seed
@@ -447,11 +471,21 @@ def main():
     w.add_argument('--pause', type=float, default=2.5)
     w.add_argument('--result', required=True)
     w.add_argument('--seed', type=int, default=7)
+    h = sub.add_parser('holds')
+    h.add_argument('--appliance', required=True, type=appliance, metavar='HOST[:PORT]')
+    h.add_argument('--keys', required=True)
+    h.add_argument('--first-id', type=int, default=100)
+    h.add_argument('--gateways', type=int, default=20)
+    h.add_argument('--held', type=int, default=63)
+    h.add_argument('--result', required=True)
+    h.add_argument('--seed', type=int, default=7)
     args, extra = ap.parse_known_args()
     if extra:
         ap.error('unrecognized arguments: ' + ' '.join(extra))
     if args.cmd is None:
-        ap.error('a command is required: capture, attack, reflect or sweeps')
+        ap.error('a command is required: capture, attack, reflect, sweeps or holds')
+    if args.cmd == 'holds':
+        return holds(args)
     if args.cmd == 'reflect':
         return reflect(args)
     if args.cmd == 'sweeps':
