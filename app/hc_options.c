@@ -186,6 +186,18 @@ void hc_config_usage(const char *prog)
 }
 
 /* Parse val for row r into c; 0, or -1 with the reason in why. */
+/* Row r was given (on the command line or in the config file), not
+ * left at its default: the rows whose default means more than a figure
+ * say so (--ip: the lab's address, hc_port.c; --mbufs: sized to the
+ * workers, hc_port_default_mbufs). */
+static void note_given(struct hc_config *c, const struct opt_row *r)
+{
+	if (r->field == F(ip_be) && r->kind == OPT_IPV4)
+		c->ip_explicit = 1;
+	if (r->field == F(mbufs))
+		c->mbufs_explicit = 1;
+}
+
 static int apply_value(struct hc_config *c, const struct opt_row *r, const char *val,
 		       char *why, size_t whylen)
 {
@@ -302,10 +314,7 @@ int hc_config_parse_args(struct hc_config *c, int argc, char **argv)
 			return -1;
 		}
 		c->cli_set |= 1ull << (opt - OPT_VAL0);
-		if (r->field == F(ip_be) && r->kind == OPT_IPV4)
-			c->ip_explicit = 1;
-		if (r->field == F(mbufs))
-			c->mbufs_explicit = 1;
+		note_given(c, r);
 	}
 	if (optind < argc) {
 		fprintf(stderr, "headcount: unexpected argument '%s' (see --help)\n", argv[optind]);
@@ -400,10 +409,7 @@ int hc_config_apply_ini(struct hc_config *c, const struct hc_ini *ini, char *err
 		} else if (first != 0) {
 			snprintf(why, sizeof(why), "given twice (first on line %u)", first);
 		} else if (apply_value(c, r, e->value, why, sizeof(why)) == 0) {
-			if (r->field == F(ip_be) && r->kind == OPT_IPV4)
-				c->ip_explicit = 1; /* the file's ip is explicit too */
-			if (r->field == F(mbufs))
-				c->mbufs_explicit = 1; /* (and its mbufs) */
+			note_given(c, r); /* (the file's values are given too) */
 			continue;
 		}
 		snprintf(err, errlen, "%s:%u: [appliance] %s: %s", ini->path, e->line, e->key, why);

@@ -55,14 +55,11 @@
  * other lcores' caches may hold the rest for good). */
 #define RX_POOL_SHORT 512u
 
-/* Has RX queue q's pool mbufs to give (or no pool to watch: a PMD that
- * leaves no frame waiting for want of mbufs, hc_port.c)?  Counted when
- * not: rx_pool_short. */
+/* Has RX queue q's pool (one to watch: rx_empty_proves) mbufs to give?
+ * Counted when not: rx_pool_short. */
 static int rx_pool_plenty(struct hc_worker *w, unsigned q)
 {
 	struct rte_mempool *mp = w->rxq_pool[q];
-	if (mp == NULL)
-		return 1;
 	/* the common store's count, as its driver keeps it (what DPDK's
 	 * internal rte_mempool_ops_get_count calls, through the exported ops
 	 * table): not rte_mempool_avail_count, which adds every lcore's
@@ -91,7 +88,7 @@ static int rx_pool_plenty(struct hc_worker *w, unsigned q)
 static int rx_empty_proves(struct hc_worker *w, unsigned q)
 {
 	if (w->rxq_pool[q] == NULL)
-		return 1;
+		return 1; /* a PMD that leaves no frame waiting for mbufs (hc_port.c) */
 	if (!rx_pool_plenty(w, q)) {
 		w->rxq_empty_plenty[q] = 0;
 		return 0;

@@ -463,22 +463,29 @@ def main():
     r.add_argument('--count', type=int, default=500)
     r.add_argument('--result', required=True)
     r.add_argument('--seed', type=int, default=7)
-    w = sub.add_parser('sweeps')
-    w.add_argument('--appliance', required=True, type=appliance, metavar='HOST[:PORT]')
-    w.add_argument('--keys', required=True)
+    def keyed(name):
+        """A command of a gateway holding a key: where, whose keys, and
+        (added last, as each command's own options come first) where its
+        result goes, and its seed."""
+        p = sub.add_parser(name)
+        p.add_argument('--appliance', required=True, type=appliance, metavar='HOST[:PORT]')
+        p.add_argument('--keys', required=True)
+        return p
+
+    def result_and_seed(p):
+        p.add_argument('--result', required=True)
+        p.add_argument('--seed', type=int, default=7)
+
+    w = keyed('sweeps')
     w.add_argument('--gateway', type=int, default=60)
     w.add_argument('--count', type=int, default=200)
     w.add_argument('--pause', type=float, default=2.5)
-    w.add_argument('--result', required=True)
-    w.add_argument('--seed', type=int, default=7)
-    h = sub.add_parser('holds')
-    h.add_argument('--appliance', required=True, type=appliance, metavar='HOST[:PORT]')
-    h.add_argument('--keys', required=True)
+    result_and_seed(w)
+    h = keyed('holds')
     h.add_argument('--first-id', type=int, default=100)
     h.add_argument('--gateways', type=int, default=20)
     h.add_argument('--held', type=int, default=63)
-    h.add_argument('--result', required=True)
-    h.add_argument('--seed', type=int, default=7)
+    result_and_seed(h)
     args, extra = ap.parse_known_args()
     if extra:
         ap.error('unrecognized arguments: ' + ' '.join(extra))
