@@ -78,7 +78,7 @@ static void send_garp(struct hc_ha *ha)
 {
 	struct hc_dataplane *dp = ha->dp;
 	for (uint16_t p = 0; p < dp->n_ports; p++) {
-		struct rte_mbuf *m = rte_pktmbuf_alloc(dp->pool);
+		struct rte_mbuf *m = rte_pktmbuf_alloc(hc_dp_ctl_pool(dp));
 		if (m == NULL) {
 			ha->st.garp_failures++;
 			continue;

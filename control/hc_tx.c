@@ -136,7 +136,7 @@ int hc_tx_single(struct hc_tx *tx, uint8_t type, uint16_t gw, uint32_t gw_incarn
 		 const struct hc_peer *to, const void *rec, size_t len)
 {
 	struct hc_tx_open o = {.to = *to, .count = 1};
-	o.m = rte_pktmbuf_alloc(tx->dp->pool);
+	o.m = rte_pktmbuf_alloc(hc_dp_ctl_pool(tx->dp));
 	if (o.m == NULL) {
 		tx->st.no_mbuf++;
 		return -1;
@@ -156,7 +156,7 @@ int hc_tx_add(struct hc_tx *tx, uint8_t type, uint16_t gw, const struct hc_peer 
 	if (o->m != NULL && (memcmp(&o->to, to, sizeof(*to)) != 0 || o->count == per))
 		send_open(tx, type, gw, o);
 	if (o->m == NULL) {
-		o->m = rte_pktmbuf_alloc(tx->dp->pool);
+		o->m = rte_pktmbuf_alloc(hc_dp_ctl_pool(tx->dp));
 		if (o->m == NULL) {
 			tx->st.no_mbuf++;
 			return -1;

@@ -46,6 +46,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
+#include "hc_frame.h"
 #include "hc_log.h"
 #include "hc_parse.h"
 #include "hc_worker_state.h"
@@ -54,6 +55,13 @@
 
 /* The packet pool's per-lcore cache (rte_pktmbuf_pool_create's). */
 #define PACKET_POOL_CACHE 256
+/* The control pool's: small, since the workers free its mbufs (after
+ * sending them) and the control lcore takes them, one by one */
+#define CTL_POOL_CACHE 32
+/* A control frame's bytes: at most a 1,500-byte MTU's datagram */
+#define CTL_FRAME_ROOM 1536
+_Static_assert(HC_FRAME_HDR_LEN + HC_MAX_PAYLOAD_MTU1500 <= CTL_FRAME_ROOM,
+	       "a control frame fits a control mbuf");
 #define GATHER_MTU (HC_MAX_FRAME - RTE_ETHER_HDR_LEN) /* 9040: IPv4 with options */
 
 /*
@@ -397,8 +405,14 @@ uint64_t hc_port_mbufs_held(unsigned workers, unsigned lcores, unsigned cache)
 {
 	uint64_t held = (uint64_t)workers * HC_SEQ_MAX_HELD;
 	uint64_t rings = workers > 1 ? (uint64_t)workers * (workers - 1) * HC_DGRAM_RING_SIZE : 0;
-	uint64_t ctl_tx = (uint64_t)workers * (HC_CTL_TX_RING_SIZE - 1);
-	return held + rings + ctl_tx + (uint64_t)lcores * (cache * 3 / 2);
+	return held + rings + (uint64_t)lcores * (cache * 3 / 2);
+}
+
+uint32_t hc_port_ctl_mbufs(unsigned workers, unsigned lcores, unsigned cache)
+{
+	uint64_t n = (uint64_t)workers * (HC_CTL_TX_RING_SIZE - 1 + TX_DESC) +
+		     (uint64_t)lcores * (cache * 3 / 2) + HC_PORT_CTL_OPEN_ALLOWANCE;
+	return (uint32_t)(n | 1023);
 }
 
 uint32_t hc_port_default_mbufs(unsigned workers, unsigned lcores, unsigned cache,
@@ -413,8 +427,8 @@ uint32_t hc_port_default_mbufs(unsigned workers, unsigned lcores, unsigned cache
 }
 
 /* The packet pool against the most mbufs that may be held at once: what
- * the appliance holds (hc_port_mbufs_held: sequencers, hand-off and
- * control rings, the lcores' caches) and the RX and TX descriptors of
+ * the appliance holds (hc_port_mbufs_held: sequencers, hand-off rings,
+ * the lcores' caches) and the RX and TX descriptors of
  * PMDs that fill or hold theirs.  A pool smaller than that may run short under a lossy or
  * hostile network: RX then stalls, and no empty answer counts as the
  * queue read (rx_pool_short, hc_worker.c).  Said at start, once: only an
@@ -444,8 +458,8 @@ static void pool_demand_check(const struct hc_dataplane *dp)
 	uint64_t need = held + desc;
 	if (dp->pool->size < need)
 		HC_LOG(WARNING, "the packet pool (%u mbufs) is smaller than what may hold mbufs "
-		       "at once: %" PRIu64 " (%u workers' sequencers, hand-off and control rings "
-		       "and the lcores' caches %" PRIu64 ", descriptors %" PRIu64 "); a shortage "
+		       "at once: %" PRIu64 " (%u workers' sequencers, hand-off rings and the "
+		       "lcores' caches %" PRIu64 ", descriptors %" PRIu64 "); a shortage "
 		       "stalls RX (counted: rx_pool_short): raise --mbufs", dp->pool->size, need,
 		       dp->n_workers, held, desc);
 }
@@ -514,6 +528,12 @@ int hc_ports_init(struct hc_dataplane *dp)
 			       "hold; give a smaller --mbufs, or raise EAL -m)", dp->n_workers);
 		return -ENOMEM;
 	}
+	/* the control core's frames: a pool of their own (hc_dataplane.h) */
+	dp->ctl_pool = pool_create("hc_ctl_mbufs", "control pool",
+				   hc_port_ctl_mbufs(dp->n_workers, rte_lcore_count(), CTL_POOL_CACHE),
+				   CTL_POOL_CACHE, CTL_FRAME_ROOM);
+	if (dp->ctl_pool == NULL)
+		return -ENOMEM;
 	if (room >= HC_MAX_FRAME) {
 		dp->gather_pool = dp->pool;
 	} else {
@@ -547,8 +567,10 @@ void hc_ports_close(struct hc_dataplane *dp)
 	if (dp->gather_pool != dp->pool)
 		rte_mempool_free(dp->gather_pool);
 	rte_mempool_free(dp->pool);
+	rte_mempool_free(dp->ctl_pool);
 	dp->pool = NULL;
 	dp->gather_pool = NULL;
+	dp->ctl_pool = NULL;
 }
 
 void hc_ports_totals(const struct hc_dataplane *dp, struct hc_port_totals *t)

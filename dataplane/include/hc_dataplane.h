@@ -45,8 +45,16 @@ struct hc_dataplane {
 	struct hc_worker *workers[HC_MAX_WORKERS];
 	uint16_t n_ports;
 	struct rte_ether_addr port_mac[RTE_MAX_ETHPORTS];
-	struct rte_mempool *pool;        /* packets: every port's RX queues, the
-	                                    control core's frames (hc_port.c) */
+	struct rte_mempool *pool;        /* packets: every port's RX queues
+	                                    (hc_port.c)                       */
+	struct rte_mempool *ctl_pool;    /* the control core's frames (ASSIGN,
+	                                    MOVE, RESYNC, HEARTBEAT, ARP): a
+	                                    pool of their own, so that RX holds
+	                                    that run the packet pool dry (the
+	                                    sequencers' datagrams waiting for a
+	                                    gap) never silence the NACKs and
+	                                    heartbeats that end them; NULL: the
+	                                    packet pool (hc_dp_ctl_pool)      */
 	struct rte_mempool *gather_pool; /* a multi-segment frame is copied into
 	                                    one of its mbufs (HC_MAX_FRAME bytes);
 	                                    the packet pool when its mbufs are
@@ -68,6 +76,14 @@ struct hc_dataplane {
 	int ha_serving;    /* master: answer ARP for --ip, take datagrams */
 	uint32_t ha_epoch; /* our appliance incarnation (the epoch)       */
 };
+
+/* The pool the control core builds its frames from: its own, or, where
+ * none was made (unit fixtures, hc-bench without ports), the packet
+ * pool. */
+static inline struct rte_mempool *hc_dp_ctl_pool(const struct hc_dataplane *dp)
+{
+	return dp->ctl_pool != NULL ? dp->ctl_pool : dp->pool;
+}
 
 static inline int hc_dp_state(const struct hc_dataplane *dp)
 {

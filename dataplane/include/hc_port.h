@@ -33,14 +33,24 @@ void hc_ports_totals(const struct hc_dataplane *dp, struct hc_port_totals *t);
 /*
  * The most packet mbufs the appliance itself may hold at once, beside
  * the ports' descriptors: `workers` sequencers' held datagrams
- * (HC_SEQ_MAX_HELD each), the hand-off rings between them, the control
- * core's frames queued for each worker to send (HC_CTL_TX_RING_SIZE - 1
- * each; its ASSIGN and MOVE batches being filled are not counted: up to
- * two a gateway, between flushes), and `lcores` caches of the pool (up
- * to 1.5 times `cache` each).  It grows with the square of the workers
- * (the rings): 8 workers about 340 k mbufs.
+ * (HC_SEQ_MAX_HELD each), the hand-off rings between them, and `lcores`
+ * caches of the pool (up to 1.5 times `cache` each).  It grows with the
+ * square of the workers (the rings): 8 workers about 300 k mbufs.  (The
+ * control core's frames come from a pool of their own: hc_port_ctl_mbufs.)
  */
 uint64_t hc_port_mbufs_held(unsigned workers, unsigned lcores, unsigned cache);
+
+/*
+ * The control pool's size: the control core's frames queued for each
+ * worker to send (HC_CTL_TX_RING_SIZE - 1 each) and sent but not yet
+ * freed by a worker's TX queue (its descriptors, 512), `lcores` caches
+ * (1.5 times `cache` each), and HC_PORT_CTL_OPEN_ALLOWANCE for the ASSIGN
+ * and MOVE batches being filled (up to two a gateway between flushes;
+ * more fail, counted: ctl_tx_no_mbuf), rounded up to a multiple of 1024,
+ * less one.  Apart from the packet pool, RX holds cannot run it dry.
+ */
+#define HC_PORT_CTL_OPEN_ALLOWANCE 1024u
+uint32_t hc_port_ctl_mbufs(unsigned workers, unsigned lcores, unsigned cache);
 
 /*
  * The packet pool's size when --mbufs is not given: `given` (the

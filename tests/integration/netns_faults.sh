@@ -47,7 +47,9 @@
 #              the 10 s gateway timeout: af_packet answers nothing while a
 #              live gateway's heartbeats wait in its ring, and it is not
 #              taken for dead (an empty answer from a pool run dry proves
-#              nothing: rx_pool_short); the 20 are, once read (exactly 20)
+#              nothing: rx_pool_short); the 20 are, once read (exactly 20);
+#              the control core's NACKs and heartbeats went out all along
+#              (ctl_tx_no_mbuf 0, as in every phase: a pool of their own)
 # In every phase the room table is sampled all along (hc_limit_watch): no
 # room may ever be above max, and the appliance must never have let one be.
 # Bounded: every process runs under timeout.
@@ -404,4 +406,7 @@ need ctl_joins_over_max "$(kv ctl_joins_over_max "$out/stats.kv")" -eq 0
 # the packet pool never ran short (but where it was made to): every empty
 # RX answer could count for the read mark (hc_worker.c, rx_pool_plenty)
 [ "$phase" = pool-dry ] || need rx_pool_short "$(kv rx_pool_short "$out/stats.kv")" -eq 0
+# the control core's frames never wanted an mbuf: their pool is their
+# own, which a packet pool run dry (pool-dry) does not touch
+need ctl_tx_no_mbuf "$(kv ctl_tx_no_mbuf "$out/stats.kv")" -eq 0
 echo "PASS: $phase"

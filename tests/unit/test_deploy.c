@@ -61,24 +61,31 @@ static void test_ip_decision(void)
  * restart's even at the same figure. */
 static void test_default_mbufs(void)
 {
-	/* 1 worker, 2 lcores: 8192 held, 4095 queued by the control core,
-	 * 768 in caches, 8192 for the descriptors: below the default */
-	CU_ASSERT_EQUAL(hc_port_mbufs_held(1, 2, 256), 8192 + 4095 + 2 * 384);
+	/* 1 worker, 2 lcores: 8192 held, 768 in caches, 8192 for the
+	 * descriptors: below the default */
+	CU_ASSERT_EQUAL(hc_port_mbufs_held(1, 2, 256), 8192 + 2 * 384);
 	CU_ASSERT_EQUAL(hc_port_default_mbufs(1, 2, 256, 1536, 32767), 32767);
-	/* 2 workers: 16384 + 8192 (two rings of 4096) + 8190 + 1152 = 33918,
-	 * + 8192 = 42110 */
-	CU_ASSERT_EQUAL(hc_port_mbufs_held(2, 3, 256), 16384 + 2 * 4096 + 2 * 4095 + 3 * 384);
-	CU_ASSERT_EQUAL(hc_port_default_mbufs(2, 3, 256, 0, 32767), 43007); /* 42 Ki - 1 */
-	/* descriptors past the allowance count whole: 33918 + 12288 */
-	CU_ASSERT_EQUAL(hc_port_default_mbufs(2, 3, 256, 12288, 32767), 47103);
+	/* 2 workers: 16384 + 8192 (two rings of 4096) + 1152 = 25728,
+	 * + 8192 = 33920 */
+	CU_ASSERT_EQUAL(hc_port_mbufs_held(2, 3, 256), 16384 + 2 * 4096 + 3 * 384);
+	CU_ASSERT_EQUAL(hc_port_default_mbufs(2, 3, 256, 0, 32767), 34815); /* 34 Ki - 1 */
+	/* descriptors past the allowance count whole: 25728 + 12288 */
+	CU_ASSERT_EQUAL(hc_port_default_mbufs(2, 3, 256, 12288, 32767), 38911);
 	/* exactly a multiple of 1024 rounds up to the next, less one;
 	 * exactly the default stays */
-	CU_ASSERT_EQUAL(hc_port_default_mbufs(2, 3, 256, 49152 - 33918, 32767), 50175);
-	CU_ASSERT_EQUAL(hc_port_default_mbufs(1, 2, 256, 32767 - 13055, 32767), 32767);
-	/* 4 workers: 32768 + 49152 (12 rings) + 16380 + 1920 + 8192 = 108412 */
-	CU_ASSERT_EQUAL(hc_port_default_mbufs(4, 5, 256, 0, 32767), 108543); /* 106 Ki - 1 */
+	CU_ASSERT_EQUAL(hc_port_default_mbufs(2, 3, 256, 40960 - 25728, 32767), 41983);
+	CU_ASSERT_EQUAL(hc_port_default_mbufs(1, 2, 256, 32767 - 8960, 32767), 32767);
+	/* 4 workers: 32768 + 49152 (12 rings) + 1920 + 8192 = 92032 */
+	CU_ASSERT_EQUAL(hc_port_default_mbufs(4, 5, 256, 0, 32767), 92159); /* 90 Ki - 1 */
 	/* past --mbufs's bound (no such appliance: HC_MAX_WORKERS): the bound */
 	CU_ASSERT_EQUAL(hc_port_default_mbufs(64, 65, 256, 0, 32767), 1u << 24);
+
+	/* the control pool: each worker's control TX ring (4095) and TX
+	 * descriptors (512), the caches (48 each), 1024 for the batches
+	 * being filled, a multiple of 1024 less one */
+	CU_ASSERT_EQUAL(hc_port_ctl_mbufs(1, 2, 32), 6143);   /* 5727 */
+	CU_ASSERT_EQUAL(hc_port_ctl_mbufs(2, 3, 32), 11263);  /* 10382 */
+	CU_ASSERT_EQUAL(hc_port_ctl_mbufs(8, 9, 32), 38911);  /* 38312 */
 
 	struct hc_config c;
 	char *unset[] = {"t", "--no-auth", NULL};
