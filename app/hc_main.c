@@ -138,8 +138,8 @@ int main(int argc, char **argv)
 		       "huge pages (EAL runs without hugepages)", (double)big / (1 << 20));
 	rc = hc_ports_init(&dp);
 	if (rc != 0) {
-		hc_ports_close(&dp);
 		hc_dataplane_free(&dp);
+		hc_ports_close(&dp);
 		rte_eal_cleanup();
 		return 1;
 	}
@@ -220,8 +220,8 @@ int main(int argc, char **argv)
 	hc_telemetry_close(); /* no command reads what is freed below */
 	hc_decide_free(&decide);
 
+	hc_dataplane_free(&dp); /* (its rings' mbufs back to the pools first) */
 	hc_ports_close(&dp);
-	hc_dataplane_free(&dp);
 	rte_eal_cleanup();
 	hc_lock_release();
 	return (run_rc != 0 || fin_rc != 0) ? 1 : 0;

@@ -1096,7 +1096,8 @@ int main(int argc, char **argv)
 	if (control_real && users > (uint64_t)rooms * 60) {
 		fprintf(stderr, "hc-bench: --control real: at most 60 users a room (--users "
 			"%u needs --rooms %u or more): the control core refuses JOINs into "
-			"full rooms (max 100)\n", users, (users + 59) / 60);
+			"full rooms (max 100); at a few thousand users far more: movers "
+			"count in both rooms for a round trip\n", users, (users + 59) / 60);
 		return 2;
 	}
 #ifndef HC_HAVE_CALLGRIND
@@ -1425,8 +1426,8 @@ int main(int argc, char **argv)
 	       rtt_start, rtt_end, rtt_end > 1.5 * rtt_start || rtt_start > 1.5 * rtt_end ?
 	       " (the host moved the lcores meanwhile: the figures mix two placements)" : "");
 	printf("xcore_rtt_ns_start=%.0f xcore_rtt_ns_end=%.0f\n", rtt_start, rtt_end);
+	hc_dataplane_free(&dp); /* (its rings' mbufs back to the pools first) */
 	hc_ports_close(&dp);
-	hc_dataplane_free(&dp);
 	/* bench_keys: the dataplane owned and freed it */
 	rte_eal_cleanup();
 	return hc_bench_failed;

@@ -85,7 +85,7 @@ static void send_garp(struct hc_ha *ha)
 		}
 		const uint16_t len = RTE_ETHER_MIN_LEN - RTE_ETHER_CRC_LEN; /* 60 */
 		uint8_t *f = (uint8_t *)rte_pktmbuf_append(m, len);
-		if (f == NULL) { /* never: a packet mbuf holds 2 KiB */
+		if (f == NULL) { /* never: a control mbuf holds 1.5 KiB */
 			rte_pktmbuf_free(m);
 			ha->st.garp_failures++;
 			continue;

@@ -266,7 +266,7 @@ static void afp_watch(uint16_t port, const struct rte_eth_dev_info *info)
 
 /* A pool of n mbufs of room frame bytes, its cost logged.  NULL on failure. */
 static struct rte_mempool *pool_create(const char *name, const char *what, uint32_t n,
-				       unsigned cache, uint32_t room)
+				       unsigned cache, uint32_t room, const char *count_option)
 {
 	struct rte_malloc_socket_stats before, after;
 	int socket = (int)rte_socket_id();
@@ -274,8 +274,9 @@ static struct rte_mempool *pool_create(const char *name, const char *what, uint3
 	struct rte_mempool *mp = rte_pktmbuf_pool_create(name, n, cache, 0,
 			(uint16_t)(room + RTE_PKTMBUF_HEADROOM), socket);
 	if (mp == NULL) {
-		HC_LOG(ERR, "cannot create the %s: %u mbufs of %u bytes (raise EAL -m, or "
-		       "lower the count)", what, n, room);
+		HC_LOG(ERR, "cannot create the %s: %u mbufs of %u bytes (raise EAL -m%s%s)",
+		       what, n, room, count_option != NULL ? ", or lower " : "",
+		       count_option != NULL ? count_option : "");
 		return NULL;
 	}
 	rte_malloc_get_socket_stats(socket, &after);
@@ -408,11 +409,13 @@ uint64_t hc_port_mbufs_held(unsigned workers, unsigned lcores, unsigned cache)
 	return held + rings + (uint64_t)lcores * (cache * 3 / 2);
 }
 
-uint32_t hc_port_ctl_mbufs(unsigned workers, unsigned lcores, unsigned cache)
+uint32_t hc_port_ctl_mbufs(unsigned workers, unsigned lcores, unsigned cache,
+			   uint64_t tx_descriptors)
 {
-	uint64_t n = (uint64_t)workers * (HC_CTL_TX_RING_SIZE - 1 + TX_DESC) +
+	uint64_t n = (uint64_t)workers * (HC_CTL_TX_RING_SIZE - 1) + tx_descriptors +
 		     (uint64_t)lcores * (cache * 3 / 2) + HC_PORT_CTL_OPEN_ALLOWANCE;
-	return (uint32_t)(n | 1023);
+	n |= 1023;
+	return n < (1u << 24) ? (uint32_t)n : 1u << 24;
 }
 
 uint32_t hc_port_default_mbufs(unsigned workers, unsigned lcores, unsigned cache,
@@ -490,7 +493,7 @@ int hc_ports_init(struct hc_dataplane *dp)
 	 * descriptors the ports' queues will take (hc_port_default_mbufs:
 	 * an estimate, as port_init sets them up) */
 	uint32_t room = RTE_MBUF_DEFAULT_DATAROOM;
-	uint64_t descriptors = 0;
+	uint64_t descriptors = 0, tx_descriptors = 0;
 	RTE_ETH_FOREACH_DEV(port) {
 		struct rte_eth_dev_info info;
 		struct port_frames pf;
@@ -501,9 +504,10 @@ int hc_ports_init(struct hc_dataplane *dp)
 		}
 		port_frames(port, &info, &pf);
 		afp_watch(port, &info);
+		uint64_t tx_desc = (uint64_t)RTE_MIN(dp->n_workers, info.max_tx_queues) * TX_DESC;
 		descriptors += (uint64_t)RTE_MIN(dp->n_workers, info.max_rx_queues) *
-				       dp->cfg->rx_desc +
-			       (uint64_t)RTE_MIN(dp->n_workers, info.max_tx_queues) * TX_DESC;
+				       dp->cfg->rx_desc + tx_desc;
+		tx_descriptors += tx_desc;
 		dp->port_frame_max[port] = pf.frame_max;
 		room = RTE_MAX(room, pf.room);
 	}
@@ -521,7 +525,8 @@ int hc_ports_init(struct hc_dataplane *dp)
 			       "workers and %u lcores may hold, and the ports' descriptors",
 			       mbufs, dp->cfg->mbufs, dp->n_workers, rte_lcore_count());
 	}
-	dp->pool = pool_create("hc_mbufs", "packet pool", mbufs, PACKET_POOL_CACHE, room);
+	dp->pool = pool_create("hc_mbufs", "packet pool", mbufs, PACKET_POOL_CACHE, room,
+			       "--mbufs");
 	if (dp->pool == NULL) {
 		if (mbufs != dp->cfg->mbufs)
 			HC_LOG(ERR, "(--mbufs not given: the pool was sized to what %u workers may "
@@ -530,8 +535,9 @@ int hc_ports_init(struct hc_dataplane *dp)
 	}
 	/* the control core's frames: a pool of their own (hc_dataplane.h) */
 	dp->ctl_pool = pool_create("hc_ctl_mbufs", "control pool",
-				   hc_port_ctl_mbufs(dp->n_workers, rte_lcore_count(), CTL_POOL_CACHE),
-				   CTL_POOL_CACHE, CTL_FRAME_ROOM);
+				   hc_port_ctl_mbufs(dp->n_workers, rte_lcore_count(), CTL_POOL_CACHE,
+						     tx_descriptors),
+				   CTL_POOL_CACHE, CTL_FRAME_ROOM, NULL);
 	if (dp->ctl_pool == NULL)
 		return -ENOMEM;
 	if (room >= HC_MAX_FRAME) {
@@ -540,7 +546,7 @@ int hc_ports_init(struct hc_dataplane *dp)
 		/* no per-lcore cache: a gather mbuf freed by any worker is at
 		 * once free for all (the RX worker may wait for one) */
 		dp->gather_pool = pool_create("hc_gather", "gather pool", dp->cfg->gather_mbufs,
-					      0, HC_MAX_FRAME);
+					      0, HC_MAX_FRAME, "--gather-mbufs");
 		if (dp->gather_pool == NULL)
 			return -ENOMEM;
 	}

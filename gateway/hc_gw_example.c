@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_gw_example.c - the smallest useful gateway (docs/gateway.md): place
- * ten users through the appliance, join them where it says, obey its
- * directives for a second, then leave cleanly.  Built with the tree so the
+ * ten users through the appliance, join them where it says (waiting for
+ * that as long as it takes, within bounds), obey its directives for a
+ * second, then leave cleanly.  Built with the tree so the
  * documented example always compiles:
  *   build/gateway/hc-gw-example 198.18.0.1 7 000102030405060708090a0b0c0d0e0f
  * The third argument is the gateway's key (32 hex digits, the appliance's
@@ -68,7 +69,12 @@ int main(int argc, char **argv)
 	}
 	for (uint64_t user = 1; user <= 10; user++)
 		hc_gw_place(gw, user, 0 /* default pool */, NULL);
-	for (int i = 0; i < 100; i++)            /* ~1 s of I/O and timers */
+	/* I/O and timers until the ten are placed and joined (a busy appliance
+	 * or host may take seconds: 1,000 waits of up to 10 ms at most), then
+	 * ~1 s more, obeying MOVEs */
+	for (int i = 0; i < 1000 && hc_gw_users(gw) < 10; i++)
+		hc_gw_poll(gw, 10);
+	for (int i = 0; i < 100; i++)
 		hc_gw_poll(gw, 10);
 	printf("%llu users placed\n", (unsigned long long)hc_gw_users(gw));
 	for (uint64_t user = 1; user <= 10; user++)

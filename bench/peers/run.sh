@@ -80,7 +80,8 @@ case $control in real|stand-in) ;; *) echo "run.sh: --control real|stand-in" >&2
 # core would refuse JOINs)
 [ "$control" = stand-in ] || [ "$users" -le $((rooms * 60)) ] || {
 	echo "run.sh: --control real takes at most 60 users a room: --users $users needs" \
-		"--rooms $(((users + 59) / 60)) or more (or --control stand-in)" >&2; exit 2; }
+		"--rooms $(((users + 59) / 60)) or more (or --control stand-in); at a few" \
+		"thousand users far more: movers count in both rooms for a round trip" >&2; exit 2; }
 hcb=$build/bench/hc-bench rdb=$build/bench/peers/hc-bench-redis
 for p in "$hcb" "$rdb"; do
 	[ -x "$p" ] || { echo "run.sh: $p missing: build first (ninja -C $build)" >&2; exit 2; }

@@ -78,8 +78,8 @@ struct hc_dataplane {
 };
 
 /* The pool the control core builds its frames from: its own, or, where
- * none was made (unit fixtures, hc-bench without ports), the packet
- * pool. */
+ * none was made (the unit suites' fixtures, which set up no ports), the
+ * packet pool. */
 static inline struct rte_mempool *hc_dp_ctl_pool(const struct hc_dataplane *dp)
 {
 	return dp->ctl_pool != NULL ? dp->ctl_pool : dp->pool;

@@ -14,9 +14,11 @@
 #include "hc_dataplane.h"
 #include "hc_dp_counters.h"
 
-/* Create the mbuf pool, configure and start all ports, assign queues.
+/* Create the mbuf pools, configure and start all ports, assign queues.
  * Returns 0 or -errno after logging what failed. */
 int hc_ports_init(struct hc_dataplane *dp);
+/* Stop and close the ports and free the pools: after hc_dataplane_free,
+ * whose sequencers and rings hold mbufs of them. */
 void hc_ports_close(struct hc_dataplane *dp);
 
 /*
@@ -42,15 +44,20 @@ uint64_t hc_port_mbufs_held(unsigned workers, unsigned lcores, unsigned cache);
 
 /*
  * The control pool's size: the control core's frames queued for each
- * worker to send (HC_CTL_TX_RING_SIZE - 1 each) and sent but not yet
- * freed by a worker's TX queue (its descriptors, 512), `lcores` caches
- * (1.5 times `cache` each), and HC_PORT_CTL_OPEN_ALLOWANCE for the ASSIGN
- * and MOVE batches being filled (up to two a gateway between flushes;
- * more fail, counted: ctl_tx_no_mbuf), rounded up to a multiple of 1024,
- * less one.  Apart from the packet pool, RX holds cannot run it dry.
+ * worker to send (HC_CTL_TX_RING_SIZE - 1 each), those sent but not yet
+ * freed by the TX queues (`tx_descriptors`: every worker's queue on
+ * every port, an estimate as for the packet pool), `lcores` caches (1.5
+ * times `cache` each), and HC_PORT_CTL_OPEN_ALLOWANCE for the ASSIGN and
+ * MOVE batches being filled, rounded up to a multiple of 1024, less one
+ * (at most 2^24).  The batches may be up to two a gateway between
+ * flushes; the allowance is a trade: batches past it fail (counted:
+ * ctl_tx_no_mbuf) only while the rings hold nearly all the rest, when
+ * the rings would refuse their frames anyway (ctl_tx_ring_full).  Apart
+ * from the packet pool, RX holds cannot run it dry.
  */
 #define HC_PORT_CTL_OPEN_ALLOWANCE 1024u
-uint32_t hc_port_ctl_mbufs(unsigned workers, unsigned lcores, unsigned cache);
+uint32_t hc_port_ctl_mbufs(unsigned workers, unsigned lcores, unsigned cache,
+			   uint64_t tx_descriptors);
 
 /*
  * The packet pool's size when --mbufs is not given: `given` (the

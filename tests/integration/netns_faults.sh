@@ -48,8 +48,10 @@
 #              live gateway's heartbeats wait in its ring, and it is not
 #              taken for dead (an empty answer from a pool run dry proves
 #              nothing: rx_pool_short); the 20 are, once read (exactly 20);
-#              the control core's NACKs and heartbeats went out all along
-#              (ctl_tx_no_mbuf 0, as in every phase: a pool of their own)
+#              the control core's datagrams go out while it is dry (21 or
+#              more sent after it ran dry, 900 or more still held after),
+#              none wanted an mbuf (ctl_tx_no_mbuf 0, as in every phase):
+#              a pool of their own
 # In every phase the room table is sampled all along (hc_limit_watch): no
 # room may ever be above max, and the appliance must never have let one be.
 # Bounded: every process runs under timeout.
@@ -59,7 +61,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${HC_BUILD:?}
 phase=${1:?phase}
 out=$(mktemp -d /tmp/hc-faults.XXXXXX)
-trap 'hc_lab_down; [ -n "${HC_KEEP:-}" ] || rm -rf "$out"' EXIT
+trap 'touch "$out/refilled"; hc_lab_down; [ -n "${HC_KEEP:-}" ] || rm -rf "$out"' EXIT # (refilled: a held hc-gwsim ends at once)
 gwsim="$build/tools/hc-gwsim"
 
 victim_counted() { # gateway 3 is known to the appliance with users
@@ -381,6 +383,17 @@ pool-dry)
 	hc_wait 60 "the packet pool ran dry (rx_pool_short)" stat_at_least rx_pool_short 1 ||
 		{ kill -CONT $live; exit 1; }
 	kill -CONT $live # its datagrams now wait in the ring, unread
+	# the control core keeps sending while the pool is dry (heartbeats to
+	# the 21 gateways every 100 ms, the holders' NACK rounds): its frames
+	# come from a pool of their own.  Dry all along: the holds (1,260
+	# datagrams for a pool of 1,023) still take most of the pool after
+	# the sends (they only end when their gaps are given up)
+	ctl() { hc_tel_kv /headcount/control | sed -n "s/^$1=//p"; }
+	tx0=$(ctl tx_datagrams)
+	tx_grew() { [ "$(ctl tx_datagrams)" -ge $((tx0 + 21)) ]; }
+	hc_wait 60 "the control core sending while the pool is dry" tx_grew
+	need datagrams_held_after_the_sends \
+		"$(hc_tel_kv /headcount/stats | sed -n 's/^seq_held=//p')" -ge 900
 	# the holds end when their gaps are given up (or a snapshot is asked
 	# for instead), and the 20 holders, silent since, are judged dead once
 	# the input is read again

@@ -80,12 +80,14 @@ static void test_default_mbufs(void)
 	/* past --mbufs's bound (no such appliance: HC_MAX_WORKERS): the bound */
 	CU_ASSERT_EQUAL(hc_port_default_mbufs(64, 65, 256, 0, 32767), 1u << 24);
 
-	/* the control pool: each worker's control TX ring (4095) and TX
-	 * descriptors (512), the caches (48 each), 1024 for the batches
-	 * being filled, a multiple of 1024 less one */
-	CU_ASSERT_EQUAL(hc_port_ctl_mbufs(1, 2, 32), 6143);   /* 5727 */
-	CU_ASSERT_EQUAL(hc_port_ctl_mbufs(2, 3, 32), 11263);  /* 10382 */
-	CU_ASSERT_EQUAL(hc_port_ctl_mbufs(8, 9, 32), 38911);  /* 38312 */
+	/* the control pool: each worker's control TX ring (4095), the TX
+	 * queues' descriptors (512 a worker a port), the caches (48 each),
+	 * 1024 for the batches being filled, a multiple of 1024 less one */
+	CU_ASSERT_EQUAL(hc_port_ctl_mbufs(1, 2, 32, 512), 6143);       /* 5727 */
+	CU_ASSERT_EQUAL(hc_port_ctl_mbufs(2, 3, 32, 1024), 11263);     /* 10382 */
+	CU_ASSERT_EQUAL(hc_port_ctl_mbufs(2, 3, 32, 2 * 1024), 12287); /* 11406: two ports */
+	CU_ASSERT_EQUAL(hc_port_ctl_mbufs(8, 9, 32, 4096), 38911);     /* 38312 */
+	CU_ASSERT_EQUAL(hc_port_ctl_mbufs(64, 65, 32, 1ull << 30), 1u << 24);
 
 	struct hc_config c;
 	char *unset[] = {"t", "--no-auth", NULL};
