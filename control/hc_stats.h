@@ -59,7 +59,10 @@
 	X(port_if_rx_packets, t->ports.if_rx_packets) X(port_ring_drops, t->ports.ring_drops) \
 	X(loops, t->w.loops) X(busy_loops, t->w.busy_loops) X(busy_tsc, t->w.busy_tsc) \
 	X(sessions_clamped, t->w.sessions_clamped) X(rx_gathered, t->w.rx_gathered) X(gather_waits, t->w.gather_waits) \
-	X(udp_csum_partial, t->w.udp_csum_partial) X(input_read_lag_ms, t->input_read_lag_ms)
+	X(udp_csum_partial, t->w.udp_csum_partial) X(input_read_lag_ms, t->input_read_lag_ms) \
+	X(pool_mbufs, t->pool_mbufs) X(pool_mbufs_free, t->pool_mbufs_free) \
+	X(control_pool_mbufs, t->control_pool_mbufs) \
+	X(control_pool_mbufs_free, t->control_pool_mbufs_free)
 
 uint64_t hc_stats_drops(const struct hc_dp_totals *t);
 

@@ -49,6 +49,15 @@ void hc_dp_collect(const struct hc_dataplane *dp, struct hc_dp_totals *t)
 	uint64_t read_up_to = hc_dp_read_up_to(dp, t->tsc);
 	if (read_up_to != 0) /* (0: a worker's loop has not run yet) */
 		t->input_read_lag_ms = (t->tsc - read_up_to) * 1000 / rte_get_tsc_hz();
+	/* (avail_count reads the caches without a lock: a level, not exact) */
+	if (dp->pool != NULL) {
+		t->pool_mbufs = dp->pool->size;
+		t->pool_mbufs_free = rte_mempool_avail_count(dp->pool);
+	}
+	if (dp->ctl_pool != NULL) {
+		t->control_pool_mbufs = dp->ctl_pool->size;
+		t->control_pool_mbufs_free = rte_mempool_avail_count(dp->ctl_pool);
+	}
 }
 
 uint64_t hc_dp_read_up_to(const struct hc_dataplane *dp, uint64_t now)

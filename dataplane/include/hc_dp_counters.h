@@ -158,6 +158,11 @@ struct hc_dp_totals {
 	                                 read_up_to: how far back every
 	                                 worker has read its input (dead
 	                                 gateways are judged up to there) */
+	uint64_t pool_mbufs, pool_mbufs_free; /* the packet pool: its size,
+	                                 and its mbufs free now (its common
+	                                 store and every lcore's cache)    */
+	uint64_t control_pool_mbufs, control_pool_mbufs_free; /* the
+	                                 control core's own (0: none)      */
 };
 
 #endif /* HC_DP_COUNTERS_H */

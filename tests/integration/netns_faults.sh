@@ -394,6 +394,14 @@ pool-dry)
 	hc_wait 60 "the control core sending while the pool is dry" tx_grew
 	need datagrams_held_after_the_sends \
 		"$(hc_tel_kv /headcount/stats | sed -n 's/^seq_held=//p')" -ge 900
+	# the pools' gauges: the packet pool's 1,023, at most 123 of them free
+	# with 900 held (a quarter: the worker's bar for short), the control
+	# pool's 6,143 (one worker, one port) mostly free
+	stats=$(hc_tel_kv /headcount/stats)
+	need pool_mbufs "$(sed -n 's/^pool_mbufs=//p' <<< "$stats")" -eq 1023
+	need pool_mbufs_free_while_dry "$(sed -n 's/^pool_mbufs_free=//p' <<< "$stats")" -lt 256
+	need control_pool_mbufs "$(sed -n 's/^control_pool_mbufs=//p' <<< "$stats")" -eq 6143
+	need control_pool_mbufs_free "$(sed -n 's/^control_pool_mbufs_free=//p' <<< "$stats")" -gt 6000
 	# the holds end when their gaps are given up (or a snapshot is asked
 	# for instead), and the 20 holders, silent since, are judged dead once
 	# the input is read again
