@@ -185,7 +185,6 @@ void hc_config_usage(const char *prog)
 	}
 }
 
-/* Parse val for row r into c; 0, or -1 with the reason in why. */
 /* Row r was given (on the command line or in the config file), not
  * left at its default: the rows whose default means more than a figure
  * say so (--ip: the lab's address, hc_port.c; --mbufs: sized to the
@@ -198,6 +197,7 @@ static void note_given(struct hc_config *c, const struct opt_row *r)
 		c->mbufs_explicit = 1;
 }
 
+/* Parse val for row r into c; 0, or -1 with the reason in why. */
 static int apply_value(struct hc_config *c, const struct opt_row *r, const char *val,
 		       char *why, size_t whylen)
 {

@@ -402,20 +402,33 @@ int hc_port_ip_ok(const char *bus, int ip_explicit)
 	return ip_explicit || (bus != NULL && strcmp(bus, "vdev") == 0);
 }
 
+/* What `lcores` caches of a pool may hold: up to 1.5 times `cache` each
+ * (DPDK flushes a cache above that). */
+static uint64_t caches_hold(unsigned lcores, unsigned cache)
+{
+	return (uint64_t)lcores * (cache * 3 / 2);
+}
+
+/* A pool's size for n mbufs: a multiple of 1024, less one, at most 2^24
+ * (--mbufs's own bound). */
+static uint32_t pool_size_for(uint64_t n)
+{
+	n |= 1023;
+	return n < (1u << 24) ? (uint32_t)n : 1u << 24;
+}
+
 uint64_t hc_port_mbufs_held(unsigned workers, unsigned lcores, unsigned cache)
 {
 	uint64_t held = (uint64_t)workers * HC_SEQ_MAX_HELD;
 	uint64_t rings = workers > 1 ? (uint64_t)workers * (workers - 1) * HC_DGRAM_RING_SIZE : 0;
-	return held + rings + (uint64_t)lcores * (cache * 3 / 2);
+	return held + rings + caches_hold(lcores, cache);
 }
 
 uint32_t hc_port_ctl_mbufs(unsigned workers, unsigned lcores, unsigned cache,
 			   uint64_t tx_descriptors)
 {
-	uint64_t n = (uint64_t)workers * (HC_CTL_TX_RING_SIZE - 1) + tx_descriptors +
-		     (uint64_t)lcores * (cache * 3 / 2) + HC_PORT_CTL_OPEN_ALLOWANCE;
-	n |= 1023;
-	return n < (1u << 24) ? (uint32_t)n : 1u << 24;
+	return pool_size_for((uint64_t)workers * (HC_CTL_TX_RING_SIZE - 1) + tx_descriptors +
+			     caches_hold(lcores, cache) + HC_PORT_CTL_OPEN_ALLOWANCE);
 }
 
 uint32_t hc_port_default_mbufs(unsigned workers, unsigned lcores, unsigned cache,
@@ -425,8 +438,7 @@ uint32_t hc_port_default_mbufs(unsigned workers, unsigned lcores, unsigned cache
 			RTE_MAX(descriptors, (uint64_t)HC_PORT_DESC_ALLOWANCE);
 	if (need <= given)
 		return given;
-	need |= 1023; /* a multiple of 1024, less one */
-	return need < (1u << 24) ? (uint32_t)need : 1u << 24; /* (--mbufs's own bound) */
+	return pool_size_for(need);
 }
 
 /* The packet pool against the most mbufs that may be held at once: what

@@ -42,6 +42,11 @@ hc_tel_kv() {
 	"$HC_TEL" "hclab$HC_TAG" kv "$1"
 }
 
+# hc_tel_val CMD KEY: KEY's value in the reply to CMD (empty if absent).
+hc_tel_val() {
+	hc_tel_kv "$1" | sed -n "s/^$2=//p"
+}
+
 # hc_tel_has CMD KEY=VALUE...: the reply to CMD holds every KEY=VALUE.
 hc_tel_has() {
 	local cmd=$1 kv reply

@@ -37,10 +37,9 @@ positive() {
 }
 
 # 1. the one command
-# (--control real at 1,000 rooms: at 50 the book's count of a room,
-# movers counted in both rooms until the worker reports them out, reached
-# 86 of max 100 in a window, and a slow host pushed it to max once:
-# hc_bench.c, where --control real is checked)
+# (--control real at 1,000 rooms, not 50: at a few users a room the
+# book's movers, counted in both rooms for a round trip, reach max on a
+# slow host: hc_bench.c, where --control real is checked)
 out=$("$top/bench/peers/run.sh" --build "$build" --users 1000 --rooms 1000 --reps 1 \
 	--hc-chunks 1 2>&1) || { echo "$out"; fail "run.sh exited non-zero"; }
 echo "$out"

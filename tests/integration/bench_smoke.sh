@@ -233,9 +233,8 @@ rc=0
 "$memo" "${memo_eal[@]}" -- --rounds 0 > /dev/null 2>&1 || rc=$?
 [ "$rc" = 2 ] || fail "hc-bench-memo --rounds 0: exit $rc, expected 2"
 # 7.
-# (at 1,000 rooms: at 50 the book's count of a room, movers counted in
-# both rooms until the worker reports them out, reached 86 of max 100 in
-# a window, and a slow host's longer round trip pushed it to max once:
+# (at 1,000 rooms, not 50: at a few users a room the book's movers,
+# counted in both rooms for a round trip, reach max on a slow host:
 # hc_bench.c, where --control real is checked)
 for c in batch64 batch1; do
 	out=$(timeout 600 "$bench" "${eal[@]}" -- --users 1000 --rooms 1000 --reps 1 --chunks 1 \

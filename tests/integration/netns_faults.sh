@@ -224,7 +224,7 @@ kill-app-load)
 	gw_run "$out/gwsim.log" --gateways 8 --users 60000 --arrival-rate 20000 \
 		--leave-rate 2000 --duration 10 --settle 120 --seed 14 &
 	sim=$!
-	appliance_has_users() { [ "$(hc_tel_kv /headcount/stats | sed -n 's/^users=//p')" -ge 20000 ]; }
+	appliance_has_users() { [ "$(hc_tel_val /headcount/stats users)" -ge 20000 ]; }
 	hc_wait 200 "the appliance counts 20000 users" appliance_has_users
 	# the restart reads who held users from the state file, which a tick
 	# rewrites: kill only once it lists all 8 (under ASan a kill before
@@ -318,7 +318,7 @@ worker-stall|worker-stall-2w)
 		--duration 2 --settle 1 --hold 120 --hold-until "$out/thawed" --seed 15 &
 	sim=$!
 	hc_wait 200 "hc-gwsim holds" grep -qx phase=hold "$res"
-	deaths0=$(hc_tel_kv /headcount/stats | sed -n 's/^gateway_deaths=//p')
+	deaths0=$(hc_tel_val /headcount/stats gateway_deaths)
 	# every gateway paused while the worker stops and the foreign
 	# datagrams queue: they are ahead of every heartbeat in its ring
 	gateways=$(pgrep -f -- "--seed 1[56]\b" | tr '\n' ' ')
@@ -335,13 +335,13 @@ for i in range(2000):
     s.sendto(b"not headcount %04d" % i, ("198.18.0.1", 7100))'
 	kill -CONT $gateways
 	# an operator sees it: how far back the input is read grows
-	lag_at_least() { [ "$(hc_tel_kv /headcount/stats | sed -n 's/^input_read_lag_ms=//p')" -ge "$1" ]; }
+	lag_at_least() { [ "$(hc_tel_val /headcount/stats input_read_lag_ms)" -ge "$1" ]; }
 	hc_wait 30 "input_read_lag_ms shows the stall" lag_at_least 2000
 	sleep 11 # the fault: more than a gateway timeout without the worker (not a verdict)
 	touch "$out/thaw"
 	wait "$freezer" || { cat "$out/freeze.out"; echo "FAIL: the worker thread not thawed"; exit 1; }
 	echo "worker thread $frozen of $workers stopped for 11 s (gateway timeout 10000 ms), then resumed"
-	lag_below() { [ "$(hc_tel_kv /headcount/stats | sed -n 's/^input_read_lag_ms=//p')" -lt "$1" ]; }
+	lag_below() { [ "$(hc_tel_val /headcount/stats input_read_lag_ms)" -lt "$1" ]; }
 	hc_wait 60 "input_read_lag_ms falls back once the worker has read its input" lag_below 1000
 	kill -9 "$victim"
 	touch "$out/thawed" # the survivors' hold ends at an exact table: the victim gone
@@ -366,7 +366,7 @@ pool-dry)
 		--duration 2 --settle 1 --hold 300 --hold-until "$out/refilled" --seed 17 &
 	sim=$!
 	hc_wait 200 "hc-gwsim holds" grep -qx phase=hold "$res"
-	need gateway_deaths_before "$(hc_tel_kv /headcount/stats | sed -n 's/^gateway_deaths=//p')" -eq 0
+	need gateway_deaths_before "$(hc_tel_val /headcount/stats gateway_deaths)" -eq 0
 	# the live gateway paused first: its last datagram comes 2 s before
 	# the holders' (were an empty answer from the dry pool taken as proof,
 	# it would be judged dead 2 s before them, while the pool is still
@@ -379,7 +379,7 @@ pool-dry)
 	timeout 120 ip netns exec "$HC_NSG" python3 "$here/../../tools/hc-attack.py" holds \
 		--appliance $HC_APP_IP --keys "$HC_KEYS" --first-id 100 --gateways 20 --held 63 \
 		--result "$out/holds.kv" > /dev/null
-	stat_at_least() { [ "$(hc_tel_kv /headcount/stats | sed -n "s/^$1=//p")" -ge "$2" ]; }
+	stat_at_least() { [ "$(hc_tel_val /headcount/stats "$1")" -ge "$2" ]; }
 	hc_wait 60 "the packet pool ran dry (rx_pool_short)" stat_at_least rx_pool_short 1 ||
 		{ kill -CONT $live; exit 1; }
 	kill -CONT $live # its datagrams now wait in the ring, unread
@@ -388,20 +388,19 @@ pool-dry)
 	# come from a pool of their own.  Dry all along: the holds (1,260
 	# datagrams for a pool of 1,023) still take most of the pool after
 	# the sends (they only end when their gaps are given up)
-	ctl() { hc_tel_kv /headcount/control | sed -n "s/^$1=//p"; }
-	tx0=$(ctl tx_datagrams)
-	tx_grew() { [ "$(ctl tx_datagrams)" -ge $((tx0 + 21)) ]; }
+	tx0=$(hc_tel_val /headcount/control tx_datagrams)
+	tx_grew() { [ "$(hc_tel_val /headcount/control tx_datagrams)" -ge $((tx0 + 21)) ]; }
 	hc_wait 60 "the control core sending while the pool is dry" tx_grew
 	need datagrams_held_after_the_sends \
-		"$(hc_tel_kv /headcount/stats | sed -n 's/^seq_held=//p')" -ge 900
+		"$(hc_tel_val /headcount/stats seq_held)" -ge 900
 	# the pools' gauges: the packet pool's 1,023, at most 123 of them free
 	# with 900 held (a quarter: the worker's bar for short), the control
 	# pool's 6,143 (one worker, one port) mostly free
-	stats=$(hc_tel_kv /headcount/stats)
-	need pool_mbufs "$(sed -n 's/^pool_mbufs=//p' <<< "$stats")" -eq 1023
-	need pool_mbufs_free_while_dry "$(sed -n 's/^pool_mbufs_free=//p' <<< "$stats")" -lt 256
-	need control_pool_mbufs "$(sed -n 's/^control_pool_mbufs=//p' <<< "$stats")" -eq 6143
-	need control_pool_mbufs_free "$(sed -n 's/^control_pool_mbufs_free=//p' <<< "$stats")" -gt 6000
+	hc_tel_kv /headcount/stats > "$out/dry.kv" # (one reply for the four)
+	need pool_mbufs "$(kv pool_mbufs "$out/dry.kv")" -eq 1023
+	need pool_mbufs_free_while_dry "$(kv pool_mbufs_free "$out/dry.kv")" -lt 256
+	need control_pool_mbufs "$(kv control_pool_mbufs "$out/dry.kv")" -eq 6143
+	need control_pool_mbufs_free "$(kv control_pool_mbufs_free "$out/dry.kv")" -gt 6000
 	# the holds end when their gaps are given up (or a snapshot is asked
 	# for instead), and the 20 holders, silent since, are judged dead once
 	# the input is read again
