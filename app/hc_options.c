@@ -70,7 +70,7 @@ static const struct opt_row rows[] = {
 	{"max-rooms", OPT_U32, F(max_rooms), 2, 1u << 26, "262144", "N",
 	 "room ids are 1 .. N-1", W_BOTH, 0},
 	{"max-gateways", OPT_U32, F(max_gateways), 2, 65536, "1024", "N",
-	 "gateway ids are 1 .. N-1", W_BOTH, 0},
+	 "gateway ids are 1 .. N-1; the control pool holds two frames for each", W_BOTH, 0},
 	{"burst", OPT_U32, F(burst), 1, 256, "128", "N", "rx burst: frames a worker loop takes from each queue", W_BOTH, 0},
 	{"rx-desc", OPT_U32, F(rx_desc), 64, 32768, "1024", "N", "rx descriptors per queue", W_BOTH, 0},
 	{"mbufs", OPT_U32, F(mbufs), 1023, 1u << 24, "32767", "N",

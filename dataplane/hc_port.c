@@ -55,12 +55,10 @@
 
 /* The packet pool's per-lcore cache (rte_pktmbuf_pool_create's). */
 #define PACKET_POOL_CACHE 256
-/* The control pool's: small, since the workers free its mbufs (after
- * sending them) and the control lcore takes them, one by one */
-#define CTL_POOL_CACHE 32
-/* A control frame's bytes: at most a 1,500-byte MTU's datagram */
-#define CTL_FRAME_ROOM 1536
-_Static_assert(HC_FRAME_HDR_LEN + HC_MAX_PAYLOAD_MTU1500 <= CTL_FRAME_ROOM,
+/* The control pool's (HC_PORT_CTL_POOL_CACHE) is small, since the
+ * workers free its mbufs (after sending them) and the control lcore takes
+ * them, one by one */
+_Static_assert(HC_FRAME_HDR_LEN + HC_MAX_PAYLOAD_MTU1500 <= HC_PORT_CTL_FRAME_ROOM,
 	       "a control frame fits a control mbuf");
 #define GATHER_MTU (HC_MAX_FRAME - RTE_ETHER_HDR_LEN) /* 9040: IPv4 with options */
 
@@ -425,10 +423,12 @@ uint64_t hc_port_mbufs_held(unsigned workers, unsigned lcores, unsigned cache)
 }
 
 uint32_t hc_port_ctl_mbufs(unsigned workers, unsigned lcores, unsigned cache,
-			   uint64_t tx_descriptors)
+			   uint64_t tx_descriptors, uint32_t max_gateways)
 {
+	uint64_t batches = (uint64_t)HC_PORT_CTL_BATCHES_PER_GATEWAY *
+			   (max_gateways > 0 ? max_gateways - 1 : 0);
 	return pool_size_for((uint64_t)workers * (HC_CTL_TX_RING_SIZE - 1) + tx_descriptors +
-			     caches_hold(lcores, cache) + HC_PORT_CTL_OPEN_ALLOWANCE);
+			     caches_hold(lcores, cache) + batches + HC_PORT_CTL_IN_MAKING);
 }
 
 uint32_t hc_port_default_mbufs(unsigned workers, unsigned lcores, unsigned cache,
@@ -547,9 +547,10 @@ int hc_ports_init(struct hc_dataplane *dp)
 	}
 	/* the control core's frames: a pool of their own (hc_dataplane.h) */
 	dp->ctl_pool = pool_create("hc_ctl_mbufs", "control pool",
-				   hc_port_ctl_mbufs(dp->n_workers, rte_lcore_count(), CTL_POOL_CACHE,
-						     tx_descriptors),
-				   CTL_POOL_CACHE, CTL_FRAME_ROOM, NULL);
+				   hc_port_ctl_mbufs(dp->n_workers, rte_lcore_count(),
+						     HC_PORT_CTL_POOL_CACHE, tx_descriptors,
+						     dp->cfg->max_gateways),
+				   HC_PORT_CTL_POOL_CACHE, HC_PORT_CTL_FRAME_ROOM, "--max-gateways");
 	if (dp->ctl_pool == NULL)
 		return -ENOMEM;
 	if (room >= HC_MAX_FRAME) {

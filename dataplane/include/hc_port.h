@@ -47,17 +47,23 @@ uint64_t hc_port_mbufs_held(unsigned workers, unsigned lcores, unsigned cache);
  * worker to send (HC_CTL_TX_RING_SIZE - 1 each), those sent but not yet
  * freed by the TX queues (`tx_descriptors`: every worker's queue on
  * every port, an estimate as for the packet pool), `lcores` caches (1.5
- * times `cache` each), and HC_PORT_CTL_OPEN_ALLOWANCE for the ASSIGN and
- * MOVE batches being filled, rounded up to a multiple of 1024, less one
- * (at most 2^24).  The batches may be up to two a gateway between
- * flushes; the allowance is a trade: batches past it fail (counted:
- * ctl_tx_no_mbuf) only while the rings hold nearly all the rest, when
- * the rings would refuse their frames anyway (ctl_tx_ring_full).  Apart
- * from the packet pool, RX holds cannot run it dry.
+ * times `cache` each), the ASSIGN and MOVE batches being filled (one of
+ * each a gateway at most, for ids 1 .. max_gateways - 1) and
+ * HC_PORT_CTL_IN_MAKING frames between their allocation and their ring
+ * (a HEARTBEAT, a RESYNC, a gratuitous ARP: one at a time), rounded up to
+ * a multiple of 1024, less one (at most 2^24).  So it cannot run dry
+ * while a worker's ring has room: a frame it cannot give is one the ring
+ * would refuse anyway (ctl_tx_ring_full).  Apart from the packet pool,
+ * RX holds cannot run it dry either.
  */
-#define HC_PORT_CTL_OPEN_ALLOWANCE 1024u
+#define HC_PORT_CTL_BATCHES_PER_GATEWAY 2u /* an ASSIGN and a MOVE */
+#define HC_PORT_CTL_IN_MAKING 16u
 uint32_t hc_port_ctl_mbufs(unsigned workers, unsigned lcores, unsigned cache,
-			   uint64_t tx_descriptors);
+			   uint64_t tx_descriptors, uint32_t max_gateways);
+/* The control pool's per-lcore cache and its mbufs' frame bytes (at
+ * most a 1,500-byte MTU's datagram). */
+#define HC_PORT_CTL_POOL_CACHE 32u
+#define HC_PORT_CTL_FRAME_ROOM 1536u
 
 /*
  * The packet pool's size when --mbufs is not given: `given` (the

@@ -395,12 +395,12 @@ pool-dry)
 		"$(hc_tel_val /headcount/stats seq_held)" -ge 900
 	# the pools' gauges: the packet pool's 1,023, at most 123 of them free
 	# with 900 held (a quarter: the worker's bar for short), the control
-	# pool's 6,143 (one worker, one port) mostly free
+	# pool's 7,167 (one worker, one port, 1,024 gateway ids) mostly free
 	hc_tel_kv /headcount/stats > "$out/dry.kv" # (one reply for the four)
 	need pool_mbufs "$(kv pool_mbufs "$out/dry.kv")" -eq 1023
 	need pool_mbufs_free_while_dry "$(kv pool_mbufs_free "$out/dry.kv")" -lt 256
-	need control_pool_mbufs "$(kv control_pool_mbufs "$out/dry.kv")" -eq 6143
-	need control_pool_mbufs_free "$(kv control_pool_mbufs_free "$out/dry.kv")" -gt 6000
+	need control_pool_mbufs "$(kv control_pool_mbufs "$out/dry.kv")" -eq 7167
+	need control_pool_mbufs_free "$(kv control_pool_mbufs_free "$out/dry.kv")" -gt 7000
 	# the holds end when their gaps are given up (or a snapshot is asked
 	# for instead), and the 20 holders, silent since, are judged dead once
 	# the input is read again

@@ -33,6 +33,7 @@ extern const CU_SuiteInfo hc_suite_gateway_shard;
 extern const CU_SuiteInfo hc_suite_snapshot;
 extern const CU_SuiteInfo hc_suite_config;
 extern const CU_SuiteInfo hc_suite_deploy;
+extern const CU_SuiteInfo hc_suite_deploy_ctl_pool;
 extern const CU_SuiteInfo hc_suite_deploy_icmp;
 
 

@@ -28,7 +28,10 @@
 #include "hc_lock.h"
 #include "hc_options.h"
 #include "hc_port.h"
+#include "hc_proto.h"
+#include "hc_proto_check.h"
 #include "hc_rx.h"
+#include "hc_tx.h"
 #include "hc_unit.h"
 #include "hc_worker_state.h"
 
@@ -82,12 +85,16 @@ static void test_default_mbufs(void)
 
 	/* the control pool: each worker's control TX ring (4095), the TX
 	 * queues' descriptors (512 a worker a port), the caches (48 each),
-	 * 1024 for the batches being filled, a multiple of 1024 less one */
-	CU_ASSERT_EQUAL(hc_port_ctl_mbufs(1, 2, 32, 512), 6143);       /* 5727 */
-	CU_ASSERT_EQUAL(hc_port_ctl_mbufs(2, 3, 32, 1024), 11263);     /* 10382 */
-	CU_ASSERT_EQUAL(hc_port_ctl_mbufs(2, 3, 32, 2 * 1024), 12287); /* 11406: two ports */
-	CU_ASSERT_EQUAL(hc_port_ctl_mbufs(8, 9, 32, 4096), 38911);     /* 38312 */
-	CU_ASSERT_EQUAL(hc_port_ctl_mbufs(64, 65, 32, 1ull << 30), 1u << 24);
+	 * an ASSIGN and a MOVE batch a gateway (2 x 1023 at the default
+	 * 1024), 16 frames in the making, a multiple of 1024 less one */
+	CU_ASSERT_EQUAL(hc_port_ctl_mbufs(1, 2, 32, 512, 1024), 7167);       /* 6765 */
+	CU_ASSERT_EQUAL(hc_port_ctl_mbufs(2, 3, 32, 1024, 1024), 12287);     /* 11420 */
+	CU_ASSERT_EQUAL(hc_port_ctl_mbufs(2, 3, 32, 2 * 1024, 1024), 13311); /* 12444: two ports */
+	CU_ASSERT_EQUAL(hc_port_ctl_mbufs(8, 9, 32, 4096, 1024), 39935);     /* 39350 */
+	/* the batches grow with the gateways: 65,536 of them */
+	CU_ASSERT_EQUAL(hc_port_ctl_mbufs(1, 2, 32, 512, 65536), 136191);    /* 135789 */
+	CU_ASSERT_EQUAL(hc_port_ctl_mbufs(1, 2, 32, 512, 8), 5119);          /* 4733 */
+	CU_ASSERT_EQUAL(hc_port_ctl_mbufs(64, 65, 32, 1ull << 30, 1024), 1u << 24);
 
 	struct hc_config c;
 	char *unset[] = {"t", "--no-auth", NULL};
@@ -537,6 +544,98 @@ static void test_gathered_not_answered(void)
 	dp.pool = dp.gather_pool = NULL;
 }
 
+/*
+ * The control pool at its size for 4,096 gateways: with the worker's
+ * control ring full (nobody drains it here), every gateway's ASSIGN and
+ * MOVE batch still gets an mbuf, and one frame more is refused by the
+ * ring, not by the pool.  (With room for 1,024 batches, as before,
+ * 2,048 batches got none.)
+ */
+#define CTL_POOL_GATEWAYS 4096u
+static struct hc_config ctl_cfg;
+static struct hc_dataplane ctl_dp;
+static struct rte_ring *ctl_rxr, *ctl_txr;
+static uint16_t ctl_port;
+
+static int ctl_pool_setup(void)
+{
+	char *argv[] = {"t", "--max-users", "4096", "--max-rooms", "64", "--max-gateways", "4096",
+			"--no-auth", NULL};
+	if (hc_config_parse(&ctl_cfg, 8, argv) != 0 || ctl_cfg.max_gateways != CTL_POOL_GATEWAYS)
+		return -1;
+	unsigned lcore = rte_lcore_id();
+	if (hc_dataplane_init(&ctl_dp, &ctl_cfg, 1, &lcore, 1) != 0) /* with control rings */
+		return -1;
+	int p = hc_test_ring_port("hc_unit_ctlpool", 64, &ctl_rxr, &ctl_txr);
+	if (p < 0)
+		return -1;
+	ctl_port = (uint16_t)p;
+	ctl_dp.workers[0]->txq[ctl_port] = 0;
+	/* as hc_ports_init makes it: no TX descriptors here (no worker sends) */
+	ctl_dp.ctl_pool = rte_pktmbuf_pool_create(
+		"hc_unit_ctl_pool",
+		hc_port_ctl_mbufs(1, rte_lcore_count(), HC_PORT_CTL_POOL_CACHE, 0, CTL_POOL_GATEWAYS),
+		HC_PORT_CTL_POOL_CACHE, 0, HC_PORT_CTL_FRAME_ROOM + RTE_PKTMBUF_HEADROOM,
+		(int)rte_socket_id());
+	return ctl_dp.ctl_pool != NULL ? 0 : -1;
+}
+
+static int ctl_pool_teardown(void)
+{
+	struct rte_mbuf *m;
+	while (rte_ring_dequeue(ctl_dp.workers[0]->from_ctl_tx, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	hc_test_ring_port_free(ctl_port, ctl_rxr, ctl_txr);
+	struct rte_mempool *pool = ctl_dp.ctl_pool;
+	hc_dataplane_free(&ctl_dp);
+	rte_mempool_free(pool);
+	return 0;
+}
+
+static void test_ctl_pool_batches(void)
+{
+	struct hc_tx tx;
+	struct rte_mempool *pool = ctl_dp.ctl_pool;
+	struct rte_ring *ring = ctl_dp.workers[0]->from_ctl_tx;
+	struct hc_peer to = {.ip_be = htonl(0xC6120002), .udp_be = htons(7000), .port_id = ctl_port,
+			     .mac = {2, 0, 0, 0, 0, 2}};
+	uint8_t rec[24] = {0};
+	CU_ASSERT_EQUAL(sizeof(rec), hc_proto_record_size(HC_MSG_ASSIGN));
+	CU_ASSERT_EQUAL(sizeof(rec), hc_proto_record_size(HC_MSG_MOVE));
+	CU_ASSERT_EQUAL(sizeof(rec), hc_proto_record_size(HC_MSG_HEARTBEAT));
+	CU_ASSERT_EQUAL_FATAL(hc_tx_init(&tx, &ctl_dp, 1), 0);
+
+	/* the worker's ring filled with heartbeats, one a gateway in turn */
+	unsigned queued = 0;
+	for (uint32_t i = 0; i < HC_CTL_TX_RING_SIZE - 1; i++)
+		queued += hc_tx_single(&tx, HC_MSG_HEARTBEAT, (uint16_t)(1 + i % (CTL_POOL_GATEWAYS - 1)),
+				       1, &to, rec, sizeof(rec)) == 0;
+	CU_ASSERT_EQUAL(queued, HC_CTL_TX_RING_SIZE - 1);
+	CU_ASSERT_EQUAL(rte_ring_count(ring), HC_CTL_TX_RING_SIZE - 1);
+
+	/* a batch of each kind for every gateway: none short of an mbuf */
+	unsigned added = 0;
+	for (uint32_t gw = 1; gw < CTL_POOL_GATEWAYS; gw++) {
+		added += hc_tx_add(&tx, HC_MSG_ASSIGN, (uint16_t)gw, &to, rec, sizeof(rec)) == 0;
+		added += hc_tx_add(&tx, HC_MSG_MOVE, (uint16_t)gw, &to, rec, sizeof(rec)) == 0;
+	}
+	CU_ASSERT_EQUAL(added, 2 * (CTL_POOL_GATEWAYS - 1));
+	CU_ASSERT_EQUAL(tx.st.no_mbuf, 0);
+	CU_ASSERT_EQUAL(tx.n_open, 2 * (CTL_POOL_GATEWAYS - 1));
+	/* one frame in the making more: the ring refuses it, the pool does not */
+	CU_ASSERT_EQUAL(hc_tx_single(&tx, HC_MSG_HEARTBEAT, 1, 1, &to, rec, sizeof(rec)), 0);
+	CU_ASSERT_EQUAL(tx.st.no_mbuf, 0);
+	CU_ASSERT_EQUAL(tx.st.ring_full, 1);
+
+	/* flushed into the full ring: every batch refused there, counted,
+	 * and its mbuf back in the pool */
+	hc_tx_flush(&tx);
+	CU_ASSERT_EQUAL(tx.st.ring_full, 1 + 2 * (CTL_POOL_GATEWAYS - 1));
+	CU_ASSERT_EQUAL(tx.st.datagrams, HC_CTL_TX_RING_SIZE - 1);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(pool), pool->size - (HC_CTL_TX_RING_SIZE - 1));
+	hc_tx_free(&tx);
+}
+
 static CU_TestInfo tests[] = {
 	{"--ip required on physical ports", test_ip_decision},
 	{"the packet pool sized to the workers unless --mbufs is given", test_default_mbufs},
@@ -547,6 +646,11 @@ static CU_TestInfo tests[] = {
 	CU_TEST_INFO_NULL,
 };
 
+static CU_TestInfo ctl_pool_tests[] = {
+	{"the control pool holds a batch of each kind for every gateway", test_ctl_pool_batches},
+	CU_TEST_INFO_NULL,
+};
+
 static CU_TestInfo icmp_tests[] = {
 	{"ICMP echo answered, bad ones counted", test_icmp_echo},
 	{"ARP and ICMP in gathered mbufs not answered", test_gathered_not_answered},
@@ -554,5 +658,7 @@ static CU_TestInfo icmp_tests[] = {
 };
 
 const CU_SuiteInfo hc_suite_deploy = {"deploy", NULL, NULL, NULL, NULL, tests};
+const CU_SuiteInfo hc_suite_deploy_ctl_pool = {"deploy-ctl-pool", ctl_pool_setup,
+					       ctl_pool_teardown, NULL, NULL, ctl_pool_tests};
 const CU_SuiteInfo hc_suite_deploy_icmp = {"deploy-icmp", icmp_setup, icmp_teardown, NULL,
 					   NULL, icmp_tests};
