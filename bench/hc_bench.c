@@ -984,6 +984,12 @@ static void usage(FILE *f)
 		"  --callgrind    one callgrind dump per chunk's timed part (under valgrind)\n"
 		"  --pick-memo N  the worker's pick memo holds N users picked and gone\n"
 		"                 (0..4096), as while the balancer moves users [0]\n"
+		"  --warm W       all: every user has been in the table before the\n"
+		"                 stream starts (those absent then joined and left: a\n"
+		"                 long-running appliance, their keys kept); present:\n"
+		"                 only those present then joined (a fresh one) [all]\n"
+		"  --max-users N  the worker's table (default: users + users/64 + 4096;\n"
+		"                 below the users, new users' keys evict gone users')\n"
 		"  --stages       the worker's apply timed by stage (lookup, prefetch,\n"
 		"                 ops; stage_* on the case line, cycles an event; four\n"
 		"                 TSC reads a batch more)\n"
@@ -1018,8 +1024,11 @@ int main(int argc, char **argv)
 		{"chunks", 1, 0, 'C'}, {"callgrind", 0, 0, 'G'}, {"lease-seats", 1, 0, 'L'},
 		{"rx-csum-offload", 0, 0, 'O'}, {"frames-cached", 0, 0, 'F'},
 		{"burst", 1, 0, 'B'}, {"stages", 0, 0, 'T'}, {"pick-memo", 1, 0, 'P'},
-		{"control", 1, 0, 'K'}, {0, 0, 0, 0}};
+		{"control", 1, 0, 'K'}, {"warm", 1, 0, 'W'}, {"max-users", 1, 0, 'M'},
+		{0, 0, 0, 0}};
 	int control_real = 0, lease_given = 0;
+	int warm_all = 1;       /* --warm all */
+	uint32_t max_users = 0; /* --max-users (0: sized to the users) */
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -1051,6 +1060,17 @@ int main(int argc, char **argv)
 		case 'P':
 			pick_memo = (uint32_t)hc_cli_u64("hc-bench", "pick-memo", optarg, 0,
 							 HC_PICKMEMO_KEPT);
+			break;
+		case 'W':
+			if (strcmp(optarg, "all") != 0 && strcmp(optarg, "present") != 0) {
+				fprintf(stderr, "hc-bench: --warm %s: all or present\n", optarg);
+				return 2;
+			}
+			warm_all = strcmp(optarg, "all") == 0;
+			break;
+		case 'M':
+			max_users = (uint32_t)hc_cli_u64("hc-bench", "max-users", optarg, 1024,
+							 HC_USERTAB_MAX_CAPACITY);
 			break;
 		default: hc_cli_unknown("hc-bench");
 		}
@@ -1144,7 +1164,7 @@ int main(int argc, char **argv)
 		cfg.max_snapshot_users = users;
 	}
 	else
-		cfg.max_users = users + users / 64 + 4096;
+		cfg.max_users = max_users != 0 ? max_users : users + users / 64 + 4096;
 	cfg.max_rooms = rooms + 1;
 	sb_users = calloc(rooms + 1, sizeof(*sb_users));
 	sb_leased = calloc(rooms + 1, sizeof(*sb_leased));
@@ -1241,18 +1261,28 @@ int main(int argc, char **argv)
 	double rtt_start = xcore_rtt_ns(worker_lcore);
 	rte_eal_remote_launch(hc_worker_main, w, worker_lcore);
 
-	/* warm-up: every user present where the stream starts joins its
-	 * room (not timed) */
+	/* warm-up (not timed): every user present where the stream starts
+	 * joins its room; with --warm all, every user absent then joins a
+	 * room and leaves it again, as in an appliance that has run for
+	 * long: the worker keeps the keys of users gone (hc_members_pvt.h,
+	 * "Gone users") while its table has room.  The passes: the present
+	 * users' JOINs, then the absent users' JOINs (refused, FULL, where
+	 * the table has no key left: a --max-users below the users), then
+	 * their LEAVEs; each gateway's datagrams are sequenced, so each
+	 * pass follows the one before */
 	static struct hc_event evs[64];
+	for (int pass = 0; pass < (warm_all ? 3 : 1); pass++)
 	for (uint32_t u0 = 0; u0 < users; u0 += 64 * GATEWAYS)
 	for (unsigned g = 1; g <= GATEWAYS; g++) {
 		unsigned k = 0;
-		for (uint32_t u = u0 + g - 1; u < users && u < u0 + 64 * GATEWAYS; u += GATEWAYS)
-			if (hc_gen_start_room(u) != 0)
-				evs[k++] = (struct hc_event){
-					.user_id = rte_cpu_to_be_64(hc_gen_user_id(u)),
-					.room_id = rte_cpu_to_be_32(hc_gen_start_room(u)),
-					.op = HC_OP_JOIN};
+		for (uint32_t u = u0 + g - 1; u < users && u < u0 + 64 * GATEWAYS; u += GATEWAYS) {
+			uint32_t room = hc_gen_start_room(u), absent = room == 0;
+			if (absent != (pass > 0))
+				continue;
+			evs[k++] = (struct hc_event){.user_id = rte_cpu_to_be_64(hc_gen_user_id(u)),
+				.room_id = rte_cpu_to_be_32(absent ? 1 + u % rooms : room),
+				.op = pass < 2 ? HC_OP_JOIN : HC_OP_LEAVE};
+		}
 		if (k == 0)
 			continue;
 		struct rte_mbuf *m;
@@ -1263,7 +1293,11 @@ int main(int argc, char **argv)
 	}
 	/* (the real control core refuses a JOIN into a room at max: then
 	 * the warm-up is not the stream's start, and would never end) */
-	while (__atomic_load_n(&w->members.n_users, __ATOMIC_RELAXED) < hc_gen_present * 99 / 100 &&
+	uint64_t absent_users = users - hc_gen_present; /* (each: a LEAVE, or a FULL) */
+	while ((__atomic_load_n(&w->members.n_users, __ATOMIC_RELAXED) < hc_gen_present * 99 / 100 ||
+		(warm_all && __atomic_load_n(&w->members.st.leaves, __ATOMIC_RELAXED) +
+				     __atomic_load_n(&w->members.st.table_full, __ATOMIC_RELAXED) <
+				     absent_users * 99 / 100)) &&
 	       control_refused() == 0)
 		drain_changes();
 	if (control_refused() != 0) {
@@ -1272,12 +1306,16 @@ int main(int argc, char **argv)
 			control_refused());
 		exit(1);
 	}
-	printf("hc-bench: warm: %" PRIu64 " users in the table\n", w->members.n_users);
+	printf("hc-bench: warm: %" PRIu64 " users in the table, %" PRIu64 " gone users' keys "
+	       "kept (--warm %s)\n", w->members.n_users,
+	       __atomic_load_n(&w->members.st.gone_keys, __ATOMIC_RELAXED),
+	       warm_all ? "all" : "present");
 
 	for (unsigned ci = 0; ci < sizeof(batch_cases) / sizeof(batch_cases[0]); ci++) {
 		if (only != NULL && strcmp(only, batch_cases[ci].name) != 0)
 			continue;
 		uint64_t leased0 = w->members.st.leased_joins, asked0 = w->members.st.requests;
+		uint64_t evicted0 = w->members.st.gone_keys_evicted;
 		uint64_t waits0 = w->st.ctl_waits; /* the change ring full: the
 		                                      stand-in control core behind */
 		uint64_t refused0 = control_refused();
@@ -1331,7 +1369,8 @@ int main(int argc, char **argv)
 		       "rx_csum=%s frames=%s lease_seats=%u leased_share=%.2f events_per_s=%.0f "
 		       "datagrams_per_s=%.0f cycles_per_event=%.1f wall_cycles_per_event=%.1f "
 		       "worker_busy=%.2f xcore_rtt_ns=%.0f ctl_waits=%" PRIu64 " burst=%u "
-		       "pick_memo=%u control=%s%s%s%s\n",
+		       "pick_memo=%u control=%s warm=%s max_users=%u gone_keys_evicted=%" PRIu64
+		       "%s%s%s\n",
 		       batch_cases[ci].name, batch_cases[ci].k, users, rooms, reps, report, auth,
 		       rx_csum_offload ? "offload" : "software", frames_label(),
 		       !report ? 0 : real_control != NULL ? real_control->pol->lease_seats : lease_seats,
@@ -1339,7 +1378,8 @@ int main(int argc, char **argv)
 		       hc_median(dps, reps), hc_median(bcpe, reps), hc_median(wcpe, reps),
 		       hc_median(share, reps), rtt_start, w->st.ctl_waits - waits0, cfg.burst,
 		       __atomic_load_n(&w->members.memo.ix.count, __ATOMIC_RELAXED),
-		       real_control != NULL ? "real" : "stand-in", ctled, staged,
+		       real_control != NULL ? "real" : "stand-in", warm_all ? "all" : "present",
+		       cfg.max_users, w->members.st.gone_keys_evicted - evicted0, ctled, staged,
 		       hc_bench_host(rte_get_tsc_hz()));
 		hc_bench_require(batch_cases[ci].name, med > 0, "0 events/s");
 		hc_bench_require(batch_cases[ci].name, refused == 0,

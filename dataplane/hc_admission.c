@@ -31,11 +31,15 @@ static void seat(struct hc_members *m, int32_t at, uint64_t user_id, uint64_t se
 		if (!restated)
 			HC_RELAXED_ADD(&m->st.moves, 1);
 	} else {
-		/* a position was kept for it (pend_new); the index may still
-		 * refuse a crowded home (hc_usertab.h): the seat book, which
-		 * counted the user in room, hears the user gone again, and
-		 * the gateway hears FULL, as for a JOIN refused at once */
-		at = hc_usertab_add(&m->users, user_id);
+		/* a position was kept for it (pend_new): its own kept key if
+		 * it is a gone user (hc_members_pvt.h), else a new one; the
+		 * index may still refuse a crowded home (hc_usertab.h): the
+		 * seat book, which counted the user in room, hears the user
+		 * gone again, and the gateway hears FULL, as for a JOIN
+		 * refused at once */
+		at = hc_usertab_lookup(&m->users, user_id);
+		if (at < 0 || m->slot[at].room == 0) /* (else not reached: in a room) */
+			at = hc_members_key_for_new(m, user_id, at);
 		if (unlikely(at < 0)) {
 			HC_RELAXED_ADD(&m->st.table_full, 1);
 			hc_members_report(m, user_id, room, 0, 0, gw, HC_CHG_APPLIED, 0);

@@ -70,6 +70,7 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 	}
 	m->max_rooms = max_rooms;
 	m->capacity = capacity;
+	m->gone_keep_max = capacity - capacity / 64;
 	m->now_s = 1; /* (0 is "never picked"; hc_members_tick moves it on) */
 	m->gw_users = rte_zmalloc_socket("hc_gw_users", HC_GATEWAY_IDS * sizeof(uint32_t),
 					 64, socket);
@@ -147,6 +148,16 @@ static inline void touched_mark(struct touched *t, uint64_t user)
 	}
 }
 
+int32_t hc_members_key_crowded(struct hc_members *m, uint64_t user)
+{
+	int32_t at = -ENOSPC;
+	while (at < 0 && m->gone_head != 0) {
+		hc_members_gone_evict(m);
+		at = hc_usertab_add_absent(&m->users, user);
+	}
+	return at;
+}
+
 /* Tell the control core's seat book what o changed (or ask for a seat). */
 static inline void report(struct hc_members *m, const struct hc_op *o, uint32_t from,
 			  uint32_t to, uint16_t kind)
@@ -160,7 +171,7 @@ static void remove_at(struct hc_members *m, int32_t at, uint64_t user, uint32_t 
 	struct hc_op o = {.user_id = user, .gateway_id = m->slot[at].gw};
 	hc_members_leaving(m, at, user);
 	hc_members_place(m, at, user, cur, 0, 0);
-	hc_usertab_del(&m->users, user);
+	hc_members_gone_or_del(m, at, user, UINT32_MAX);
 	hc_members_room_add(m, cur, -1);
 	HC_RELAXED_ADD(&m->n_users, (uint64_t)-1);
 	report(m, &o, cur, 0, HC_CHG_APPLIED);
@@ -217,9 +228,10 @@ static inline void batch_lookup(struct hc_members *m, const struct hc_op *ops, u
 }
 
 /* The lines the batch's ops will write besides their users' own slots,
- * fetched now, all at once: the rooms' counters and leases, and a
- * leave's index line after its entry's (where its delete's shift often
- * ends).  Written one op at a time they were cache misses in series:
+ * fetched now, all at once: the rooms' counters and leases, and, when a
+ * LEAVE deletes its user's key (the index past gone_keep_max), the
+ * index line after its entry's (where the delete's shift often ends).
+ * Written one op at a time they were cache misses in series:
  * stores commit in order, and one store waiting for its line holds up
  * every store behind it.  A stale bulk result (an earlier op of the
  * batch added or removed the user) only makes a useless prefetch.
@@ -229,13 +241,15 @@ static inline void batch_prefetch_counters(const struct hc_members *m, const str
 					   unsigned n, const int32_t *pos, const uint32_t *entry)
 {
 	/* (with no branch on what each op will do, some lines are asked for
-	 * that no op writes: a no-op's room, a JOIN's own room, the index
-	 * line after a LEAVE of a room the user is not in) */
+	 * that no op writes: a no-op's room, a JOIN's own room, a gone
+	 * user's room 0, the index line after a LEAVE of a room the user is
+	 * not in) */
+	const int deletes = m->users.ix.count > m->gone_keep_max;
 	for (unsigned i = 0; i < n; i++) {
 		const struct hc_op *o = &ops[i];
 		if (pos[i] >= 0) {
 			rte_prefetch0(&m->room_users[m->slot[pos[i]].room]);
-			if (o->op == HC_OP_LEAVE)
+			if (unlikely(deletes) && o->op == HC_OP_LEAVE)
 				hc_keyidx_prefetch_after(&m->users.ix, entry[i]);
 		}
 		if (o->op == HC_OP_JOIN) {
@@ -246,13 +260,15 @@ static inline void batch_prefetch_counters(const struct hc_members *m, const str
 }
 
 /* The user's key position: the bulk result, unless an earlier op of this
- * batch removed the user (its slot holds no room, or another key) or may
- * have added them (found absent, and in the filter of keys added). */
+ * batch deleted the key (its slot holds another key, or is free: no room
+ * and no gone link) or may have added it (found absent, and in the
+ * filter of keys added). */
 static inline int32_t batch_pos(struct hc_members *m, const struct batch *b,
 				const struct hc_op *o, int32_t bulk)
 {
 	int fresh = bulk >= 0 ?
-		m->slot[bulk].user_id == o->user_id && m->slot[bulk].room != 0 :
+		m->slot[bulk].user_id == o->user_id &&
+			(m->slot[bulk].room != 0 || m->slot[bulk].gone_link != 0) :
 		!(b->added && touched_maybe(b->t, o->user_id));
 	return likely(fresh && !b->stale_all) ? bulk : hc_usertab_lookup(&m->users, o->user_id);
 }
@@ -400,7 +416,7 @@ static inline int superseded(struct hc_members *m, struct batch *b, const struct
  * has one (reported HC_CHG_LEASED), else a seat request; without
  * admission an add or a move. */
 static inline void op_join(struct hc_members *m, struct batch *b, const struct hc_op *o,
-			   int32_t at, uint32_t cur)
+			   int32_t at, uint32_t cur, int32_t gone)
 {
 	if (superseded(m, b, o, at, cur))
 		return;
@@ -432,12 +448,13 @@ static inline void op_join(struct hc_members *m, struct batch *b, const struct h
 		kind = HC_CHG_LEASED; /* the seat is taken below, once applied */
 	}
 	if (at < 0) {
-		at = hc_usertab_add_absent(&m->users, o->user_id); /* (batch_pos) */
+		at = hc_members_key_for_new(m, o->user_id, gone); /* (batch_pos) */
 		if (unlikely(at < 0)) { /* not at capacity: a crowded home (hc_usertab.h) */
 			refuse_new(m, b, o, NEW_KEY_TABLE);
 			return;
 		}
-		batch_added(b, o->user_id);
+		if (gone < 0)
+			batch_added(b, o->user_id);
 		/* (waiting is 0: a waiting user is never removed) */
 		m->slot[at].picked_at = hc_pickmemo_take(&m->memo, o->user_id, m->now_s);
 		b->dusers++;
@@ -476,8 +493,9 @@ static inline void op_leave(struct hc_members *m, struct batch *b, const struct 
 	}
 	hc_members_leaving(m, at, o->user_id);
 	hc_members_place(m, at, o->user_id, cur, 0, 0);
-	/* the bulk lookup's entry, unless an earlier op moved it */
-	hc_usertab_del_at(&m->users, o->user_id, (uint32_t)at, entry);
+	/* its key kept (no delete), or deleted at the bulk lookup's entry,
+	 * unless an earlier op moved it */
+	hc_members_gone_or_del(m, at, o->user_id, entry);
 	hc_members_room_add(m, cur, -1);
 	b->dusers--;
 	b->leaves++;
@@ -489,7 +507,7 @@ static inline void op_leave(struct hc_members *m, struct batch *b, const struct 
  * member's session is newer; with admission a member not in its room
  * here asks for the seat first (hc_op.h). */
 static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_op *o,
-			int32_t at, uint32_t cur)
+			int32_t at, uint32_t cur, int32_t gone)
 {
 	uint16_t gw = o->gateway_id;
 	/* an older snapshot's member (replayed after a seat decision) is
@@ -520,12 +538,13 @@ static void op_snap_set(struct hc_members *m, struct batch *b, const struct hc_o
 	if (at < 0) {
 		if (!member_key_for_new(m, b, o))
 			return;
-		at = hc_usertab_add_absent(&m->users, o->user_id); /* (batch_pos) */
+		at = hc_members_key_for_new(m, o->user_id, gone); /* (batch_pos) */
 		if (unlikely(at < 0)) {
 			refuse_new(m, b, o, NEW_KEY_TABLE); /* a crowded home */
 			return;
 		}
-		batch_added(b, o->user_id);
+		if (gone < 0)
+			batch_added(b, o->user_id);
 		m->slot[at].picked_at = hc_pickmemo_take(&m->memo, o->user_id, m->now_s);
 		m->slot[at].room = 0;
 		b->dusers++;
@@ -601,8 +620,11 @@ static void replay_parked(struct hc_members *m, struct batch *b, uint16_t gw, ui
 		}
 		int32_t at = hc_usertab_lookup(&m->users, o->user_id);
 		uint32_t cur = at >= 0 ? m->slot[at].room : 0;
+		int32_t gone = at >= 0 && cur == 0 ? at : -1; /* (as in apply_batch) */
+		if (gone >= 0)
+			at = -1;
 		if (!hold_if_waiting(m, o, at))
-			op_snap_set(m, b, o, at, cur); /* (it parks no more: HC_OPF_PARKED) */
+			op_snap_set(m, b, o, at, cur, gone); /* (it parks no more: HC_OPF_PARKED) */
 	}
 	m->n_parked = kept;
 	__atomic_store_n(&m->st.snap_parked_now, kept, __ATOMIC_RELAXED);
@@ -696,14 +718,19 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 			snap_gen_see(m, o->gateway_id, o->gen);
 		int32_t at = batch_pos(m, &b, o, pos[i]);
 		uint32_t cur = at >= 0 ? m->slot[at].room : 0;
+		/* a gone user (its key kept, in no room) is one not in the
+		 * table to every op, but a new key's add takes its own back */
+		int32_t gone = at >= 0 && cur == 0 ? at : -1;
+		if (gone >= 0)
+			at = -1;
 		if (hold_if_waiting(m, o, at))
 			continue;
 		if (o->op == HC_OP_JOIN)
-			op_join(m, &b, o, at, cur);
+			op_join(m, &b, o, at, cur, gone);
 		else if (o->op == HC_OP_LEAVE)
 			op_leave(m, &b, o, at, cur, entry[i]);
 		else if (o->op == HC_OP_SNAP_SET)
-			op_snap_set(m, &b, o, at, cur);
+			op_snap_set(m, &b, o, at, cur, gone);
 		else /* HC_OP_SNAP_DROP */
 			op_snap_drop(m, o, at, cur);
 	}
@@ -865,6 +892,8 @@ uint64_t hc_members_walk(const struct hc_members *m,
 
 	int32_t at;
 	while ((at = hc_usertab_next(&m->users, &next)) >= 0) {
+		if (m->slot[at].room == 0)
+			continue; /* a gone user's kept key */
 		fn(m->slot[at].user_id, m->slot[at].room, arg);
 		n++;
 	}

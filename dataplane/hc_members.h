@@ -20,8 +20,9 @@
  * Memory: the compact user table (hc_usertab.h: 5 B a user) maps a user
  * to a stable position; slot[position] (32 B) holds the user id, session,
  * room, whether its seat request is in flight, its gateway, its last
- * pick and snapshot mark (4 bytes spare), so a move never touches the
- * index: 37 B a user.  No room lists its users:
+ * pick and snapshot mark, and its link in the list of gone users (whose
+ * keys are kept for their return: hc_members_pvt.h), so a move never
+ * touches the index: 37 B a user.  No room lists its users:
  * picks are answered by a scan of the slots (hc_members_pick_step).
  * Rooms are dense ids in [1, max_rooms) with one uint32_t counter each.
  */

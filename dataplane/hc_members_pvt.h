@@ -15,6 +15,7 @@
 
 
 #include <rte_branch_prediction.h>
+#include <rte_prefetch.h>
 
 #include "hc_members_state.h"
 #include "hc_proto.h"
@@ -56,6 +57,109 @@ static inline void hc_members_tell_taken(struct hc_members *m, uint64_t user, ui
 					 uint16_t old_gw)
 {
 	hc_members_report(m, user, room, room, 0, old_gw, HC_CHG_SUPERSEDED, 0);
+}
+
+/*
+ * Gone users.  A user taken out of every room (a LEAVE, a sweep, a
+ * snapshot's drop) keeps its key and slot: the slot's room is 0 and it
+ * is in the list of kept keys (gone_link).  The user's next JOIN finds
+ * its own slot where it was and takes it back (hc_members_key_for_new):
+ * no insert into the index then, and no delete at the LEAVE.  Keys are
+ * kept so while the index holds at most gone_keep_max keys (capacity
+ * less 1/64); past that, a user gone is deleted at once, as every one
+ * was before (hc_members_gone_or_del): where more distinct users come
+ * than the table holds, the kept keys stop growing and the 1/64 stays
+ * free positions for new users, which then need no eviction.  A new
+ * user's key takes a free or never-used position while there is one;
+ * when the index holds capacity keys, a gone user's key is deleted for
+ * it: the longest gone's (the list is a queue threaded through the
+ * slots, in the order they went; a LEAVE writes its own slot and the one
+ * gone just before, a line likely still in cache).  A gone user who came back
+ * stays in the list and is skipped when reached (its link cleared), so
+ * the list holds every gone user and, at worst, as many who came back.
+ * Between ops a key in the index is a user in a room or a gone user: a
+ * slot with room 0 and a link is a gone user's.
+ */
+static inline void hc_members_gone_keep(struct hc_members *m, int32_t at)
+{
+	struct hc_slot *s = &m->slot[at];
+	if (s->gone_link == 0) {
+		s->gone_link = HC_SLOT_GONE_LAST;
+		if (m->gone_head == 0)
+			m->gone_head = (uint32_t)at + 1;
+		else
+			m->slot[m->gone_tail].gone_link = (uint32_t)at + 1;
+		m->gone_tail = (uint32_t)at;
+	}
+	HC_RELAXED_ADD(&m->st.gone_keys, 1);
+}
+
+/* The user at `at` (its key's index entry at hint, from a bulk lookup,
+ * or UINT32_MAX) is taken out of its room: its key is kept, or deleted
+ * when the index holds more than gone_keep_max keys, but for a user still
+ * in the list (back since it went): a free position must never be in
+ * it, so its key is kept (the list does not grow). */
+static inline void hc_members_gone_or_del(struct hc_members *m, int32_t at, uint64_t user,
+					  uint32_t hint)
+{
+	if (likely(m->users.ix.count <= m->gone_keep_max) || m->slot[at].gone_link != 0)
+		hc_members_gone_keep(m, at);
+	else if (hint != UINT32_MAX)
+		hc_usertab_del_at(&m->users, user, (uint32_t)at, hint);
+	else
+		hc_usertab_del(&m->users, user);
+}
+
+/* The index holds capacity keys: the longest gone user's key is
+ * deleted, its position freed (the next add takes it).  The list is
+ * followed two ahead: the next one's index line is asked for (its slot,
+ * asked for at the eviction before, holds its key and the link after
+ * it) and the one after's slot, so that a run of evictions, each a
+ * DRAM line or two away from the last, waits on none.  There is one
+ * while a new user may have a key (the users in rooms and the new users
+ * promised one are fewer than capacity: every other key is a gone
+ * user's, and every gone user is in the list). */
+static inline void hc_members_gone_evict(struct hc_members *m)
+{
+	while (m->gone_head != 0) {
+		uint32_t at = m->gone_head - 1;
+		struct hc_slot *s = &m->slot[at];
+		m->gone_head = s->gone_link == HC_SLOT_GONE_LAST ? 0 : s->gone_link;
+		s->gone_link = 0;
+		if (m->gone_head != 0) {
+			const struct hc_slot *next = &m->slot[m->gone_head - 1];
+			hc_keyidx_prefetch(&m->users.ix, next->user_id);
+			if (next->gone_link != HC_SLOT_GONE_LAST)
+				rte_prefetch0(&m->slot[next->gone_link - 1]);
+		}
+		if (s->room == 0) { /* gone (one who came back: only unlisted) */
+			hc_usertab_del(&m->users, s->user_id);
+			HC_RELAXED_ADD(&m->st.gone_keys, (uint64_t)-1);
+			HC_RELAXED_ADD(&m->st.gone_keys_evicted, 1);
+			return;
+		}
+	}
+}
+
+/* hc_usertab_add_absent refused user's key: its home is crowded
+ * (hc_usertab.h), maybe by gone users' keys, which go one by one until
+ * it fits (each at most once per LEAVE: amortised) or none is left. */
+int32_t hc_members_key_crowded(struct hc_members *m, uint64_t user);
+
+/* A key for a user in no room: its own kept one (gone: its position, or
+ * -1 when it has none), or a new one.  -ENOSPC: the key's home in the
+ * index is crowded (hc_usertab.h) even without gone users' keys, nothing
+ * changed but those keys. */
+static inline int32_t hc_members_key_for_new(struct hc_members *m, uint64_t user, int32_t gone)
+{
+	if (gone >= 0) {
+		HC_RELAXED_ADD(&m->st.gone_keys, (uint64_t)-1);
+		return gone; /* (still listed: skipped when reached) */
+	}
+	if (unlikely(m->users.ix.count >= m->capacity))
+		hc_members_gone_evict(m);
+	int32_t at = hc_usertab_add_absent(&m->users, user);
+	return likely(at >= 0) ? at : hc_members_key_crowded(m, user);
 }
 
 /* The user at `at` leaves the table (a LEAVE, a sweep, a snapshot's

@@ -30,23 +30,24 @@ struct hc_slot {
 	uint64_t user_id;/* the key (hc_usertab.h); a free slot's: a link */
 	uint64_t session;/* the owner's session of the user (hc_proto.h): an
 	                    older session's JOIN is ignored               */
-	uint32_t room;   /* 0: none (a free position's too)           */
+	uint32_t room;   /* 0: none (a gone user's, a free position's too) */
 	uint8_t waiting; /* 1: the user's seat request is in flight (in the
 	                    pending table, its ops wait behind it): an op
 	                    reads it here, in the line it reads anyway,
 	                    not in the table.  0 in a free slot: a waiting
 	                    user is never removed                     */
-	uint8_t spare[3]; /* unused (the rooms' user lists were here,
-	                     docs/architecture.md "Picks"): keeps a slot
-	                     to half a cache line                       */
+	uint8_t mark;    /* generation of the owner's last snapshot that named
+	                    the user; 0 when the owner changes            */
+	uint16_t gw;     /* the gateway that owns the user            */
 	uint32_t picked_at; /* the last pick, the worker's seconds; 0: never.
 	                     A user who leaves within a cooldown of it
 	                     keeps it in the pick memo (hc_pickmemo.h)  */
-	uint16_t gw;     /* the gateway that owns the user            */
-	uint8_t spare2;  /* unused                                    */
-	uint8_t mark;    /* generation of the owner's last snapshot that named
-	                    the user; 0 when the owner changes            */
+	uint32_t gone_link; /* in the list of kept keys (hc_members_pvt.h, "Gone
+	                     users"): 0 not in it; the next one's position
+	                     + 1, or HC_SLOT_GONE_LAST.  A slot with no room
+	                     and a link is a gone user's, its key kept  */
 };
+#define HC_SLOT_GONE_LAST UINT32_MAX
 _Static_assert(sizeof(struct hc_slot) == 32, "hc_slot is 32 bytes");
 
 /* TSC cycles hc_members_apply spent in its stages, summed over every
@@ -89,6 +90,13 @@ struct hc_members {
 	uint32_t max_rooms;
 	uint32_t capacity;        /* users this table can hold           */
 	uint64_t n_users;         /* relaxed stores                      */
+	uint32_t gone_head;       /* the kept keys' list (hc_members_pvt.h,
+	                             "Gone users"): its oldest position + 1;
+	                             0: empty                            */
+	uint32_t gone_tail;       /* its newest position (with gone_head) */
+	uint32_t gone_keep_max;   /* a user gone keeps its key while the
+	                             index holds at most this many keys
+	                             (capacity less 1/64): else deleted */
 	uint32_t pend_new;        /* new users whose seat request is in
 	                             flight: a key is kept for each      */
 	struct hc_members_stats st; /* relaxed stores                    */

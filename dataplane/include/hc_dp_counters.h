@@ -92,6 +92,11 @@ struct hc_members_stats {
 	                         key and waited for their sweep (its removals
 	                         may free one): judged again there       */
 	uint64_t snap_parked_now; /* a gauge: of them, waiting now       */
+	uint64_t gone_keys;  /* a gauge: users in no room whose key and slot
+	                        are kept for their return (hc_members_pvt.h,
+	                        "Gone users")                          */
+	uint64_t gone_keys_evicted; /* of those, deleted for a new user's
+	                        key (the index held --max-users keys)   */
 };
 
 struct hc_seq_stats {

@@ -84,9 +84,34 @@ static void check_members(unsigned wi, const struct hc_members *m)
 	k.worker = wi;
 	k.n_workers = fz_run.n_workers;
 	uint64_t n = hc_members_walk(m, visit, &k);
-	if (n != k.users || n != m->n_users || n != m->users.ix.count)
-		FZ_FAIL("worker %u: %" PRIu64 " users in the table, n_users %" PRIu64, wi, n,
-			m->n_users);
+	if (n != k.users || n != m->n_users || n + m->st.gone_keys != m->users.ix.count)
+		FZ_FAIL("worker %u: %" PRIu64 " users in the table, n_users %" PRIu64 ", %" PRIu64
+			" gone users' keys kept, %u keys", wi, n, m->n_users, m->st.gone_keys,
+			m->users.ix.count);
+	/* the gone users: every slot with no room and a link holds a key the
+	 * index finds there, every one is in the list of kept keys, and the
+	 * list holds no free position (hc_members_pvt.h, "Gone users") */
+	uint64_t gone = 0, listed = 0, listed_gone = 0;
+	for (uint32_t at = 0; at < m->users.fresh; at++) {
+		const struct hc_slot *s = &m->slot[at];
+		if (s->room != 0 || s->gone_link == 0)
+			continue;
+		gone++;
+		if (hc_usertab_lookup(&m->users, s->user_id) != (int32_t)at)
+			FZ_FAIL("worker %u: gone user %" PRIu64 " at %u: its key is not there", wi,
+				s->user_id, at);
+	}
+	for (uint32_t h = m->gone_head; h != 0 && listed <= m->users.fresh; listed++) {
+		const struct hc_slot *s = &m->slot[h - 1];
+		if (s->gone_link == 0)
+			FZ_FAIL("worker %u: position %u in the gone list unlinked", wi, h - 1);
+		listed_gone += s->room == 0;
+		h = s->gone_link == HC_SLOT_GONE_LAST ? 0 : s->gone_link;
+	}
+	if (gone != m->st.gone_keys || listed_gone != gone || listed > m->users.fresh)
+		FZ_FAIL("worker %u: %" PRIu64 " gone users, gone_keys %" PRIu64 ", %" PRIu64
+			" of them in the list of %" PRIu64, wi, gone, m->st.gone_keys, listed_gone,
+			listed);
 	if (m->room_users[0] != 0)
 		FZ_FAIL("worker %u: room 0 counts %u users", wi, m->room_users[0]);
 	/* the pick scan takes a slot with a room for a user's: no free or
@@ -127,7 +152,8 @@ static void check_members(unsigned wi, const struct hc_members *m)
 		FZ_FAIL("worker %u: %u ops deferred behind no request", wi, m->pend.n_deferred);
 	/* every request against its user's slot: made with a position, the
 	 * user is still there, in a room, flagged; made with none, the user
-	 * is not in the table (ops read the flag, not the table) */
+	 * is not in the table, or gone (its key kept, in no room: ops read
+	 * the flag, not the table) */
 	for (uint32_t i = 0; i < (1u << HC_PENDING_BITS); i++) {
 		const struct hc_pending *p = &m->pend.entry[i];
 		if (!p->used)
@@ -137,7 +163,7 @@ static void check_members(unsigned wi, const struct hc_members *m)
 				     !m->slot[at].waiting))
 			FZ_FAIL("worker %u: user %" PRIu64 " asked at position %u, found at %d",
 				wi, p->user, p->pos1 - 1, at);
-		if (p->pos1 == 0 && at >= 0)
+		if (p->pos1 == 0 && at >= 0 && (m->slot[at].room != 0 || m->slot[at].waiting))
 			FZ_FAIL("worker %u: new user %" PRIu64 " asked with no position, is at %d",
 				wi, p->user, at);
 	}

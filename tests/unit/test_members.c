@@ -47,7 +47,27 @@ static void test_semantics(void)
 	CU_ASSERT_EQUAL(hc_members_room_of(&m, 5), 0);
 	CU_ASSERT_EQUAL(m.st.joins, 1);
 	CU_ASSERT_EQUAL(m.st.leaves, 1);
-	CU_ASSERT_EQUAL((int32_t)m.users.ix.count, 0);
+	/* gone: its key and slot kept for its return (hc_members_pvt.h) */
+	CU_ASSERT_EQUAL((int32_t)m.users.ix.count, 1);
+	CU_ASSERT_EQUAL(m.st.gone_keys, 1);
+	int32_t at = hc_usertab_lookup(&m.users, 5);
+	CU_ASSERT_EQUAL(m.gone_head, (uint32_t)at + 1);
+	CU_ASSERT_EQUAL(hc_members_owner_of(&m, 5), 0);
+	op(5, 11, HC_OP_LEAVE); /* gone: nothing */
+	CU_ASSERT_EQUAL(m.st.noops, 4);
+	op(5, 12, HC_OP_JOIN);  /* back: its own slot, no new key */
+	CU_ASSERT_EQUAL(hc_usertab_lookup(&m.users, 5), at);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 5), 12);
+	CU_ASSERT_EQUAL(m.room_users[12], 1);
+	CU_ASSERT_EQUAL(m.n_users, 1);
+	CU_ASSERT_EQUAL(m.st.joins, 2);
+	CU_ASSERT_EQUAL(m.st.gone_keys, 0);
+	CU_ASSERT_EQUAL((int32_t)m.users.ix.count, 1);
+	op(5, 12, HC_OP_LEAVE); /* gone again: listed once */
+	CU_ASSERT_EQUAL(m.st.gone_keys, 1);
+	CU_ASSERT_EQUAL(m.gone_head, (uint32_t)at + 1);
+	CU_ASSERT_EQUAL(m.slot[at].gone_link, HC_SLOT_GONE_LAST);
+	CU_ASSERT_EQUAL(m.st.gone_keys_evicted, 0);
 	hc_members_free(&m);
 }
 
@@ -78,14 +98,15 @@ static void test_same_user_in_batch(void)
 	hc_members_free(&m);
 }
 
-/* Users present when a batch's bulk lookup ran, removed and added again
- * in it: each later op of theirs must see where they are now.  User 1's
- * slot, freed after another one was, holds a free-list link equal to its
- * own id (1: position 0 + 1) and no room; user 3's freed slot is taken
- * at once by a new user (the free list is last in, first out). */
+/* Users present when a batch's bulk lookup ran, gone, evicted and added
+ * again in it: each later op of theirs must see where they are now.  A
+ * table of 3 keys: a new user's key takes the longest gone user's (the
+ * gone list is a queue), and a user who came back is skipped there; an
+ * evicted user's slot is taken at once by the new key (the free list is
+ * last in, first out). */
 static void test_present_users_gone_in_batch(void)
 {
-	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_batch_present", 4096, 100, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_batch_present", 3, 100, 0), 0);
 	struct hc_op first[] = {
 		{.user_id = 10, .room_id = 2, .op = HC_OP_JOIN}, /* position 0 */
 		{.user_id = 3, .room_id = 2, .op = HC_OP_JOIN},  /* 1 */
@@ -95,22 +116,27 @@ static void test_present_users_gone_in_batch(void)
 	CU_ASSERT_EQUAL_FATAL(hc_usertab_lookup(&m.users, 1), 2);
 	CU_ASSERT_EQUAL_FATAL(hc_usertab_lookup(&m.users, 3), 1);
 	struct hc_op ops[] = {
-		{.user_id = 10, .room_id = 2, .op = HC_OP_LEAVE}, /* position 0 freed */
-		{.user_id = 1, .room_id = 2, .op = HC_OP_LEAVE},  /* 2 freed: its link is 1 */
-		{.user_id = 1, .room_id = 8, .op = HC_OP_JOIN},   /* a new user again, at 2 */
+		{.user_id = 10, .room_id = 2, .op = HC_OP_LEAVE}, /* gone: the list 0 */
+		{.user_id = 1, .room_id = 2, .op = HC_OP_LEAVE},  /* gone: 0 2 */
+		{.user_id = 1, .room_id = 8, .op = HC_OP_JOIN},   /* back, at 2: still listed */
 		{.user_id = 1, .room_id = 8, .op = HC_OP_JOIN},   /* there: a no-op */
-		{.user_id = 3, .room_id = 2, .op = HC_OP_LEAVE},  /* position 1 freed */
-		{.user_id = 4, .room_id = 6, .op = HC_OP_JOIN},   /* new: takes position 1 */
+		{.user_id = 3, .room_id = 2, .op = HC_OP_LEAVE},  /* gone: 0 2 1 */
+		{.user_id = 4, .room_id = 6, .op = HC_OP_JOIN},   /* new, 3 keys: 10 evicted,
+		                                                     its position 0 taken */
+		{.user_id = 10, .room_id = 2, .op = HC_OP_LEAVE}, /* not there: a no-op */
 		{.user_id = 3, .room_id = 2, .op = HC_OP_LEAVE},  /* gone: a no-op */
-		{.user_id = 3, .room_id = 5, .op = HC_OP_JOIN},   /* a new user again */
+		{.user_id = 3, .room_id = 5, .op = HC_OP_JOIN},   /* back, at 1 */
 		{.user_id = 1, .room_id = 9, .op = HC_OP_JOIN},   /* a move */
 	};
-	hc_members_apply(&m, ops, 9);
+	hc_members_apply(&m, ops, 10);
 	CU_ASSERT_EQUAL(hc_members_room_of(&m, 1), 9);
 	CU_ASSERT_EQUAL(hc_members_room_of(&m, 3), 5);
 	CU_ASSERT_EQUAL(hc_members_room_of(&m, 4), 6);
 	CU_ASSERT_EQUAL(hc_members_room_of(&m, 10), 0);
-	CU_ASSERT_EQUAL(hc_usertab_lookup(&m.users, 4), 1);
+	CU_ASSERT_EQUAL(hc_usertab_lookup(&m.users, 1), 2);
+	CU_ASSERT_EQUAL(hc_usertab_lookup(&m.users, 3), 1);
+	CU_ASSERT_EQUAL(hc_usertab_lookup(&m.users, 4), 0);
+	CU_ASSERT_EQUAL(hc_usertab_lookup(&m.users, 10), -ENOENT);
 	CU_ASSERT_EQUAL(m.room_users[0], 0);
 	CU_ASSERT_EQUAL(m.room_users[2], 0);
 	CU_ASSERT_EQUAL(m.room_users[5], 1);
@@ -119,10 +145,82 @@ static void test_present_users_gone_in_batch(void)
 	CU_ASSERT_EQUAL(m.room_users[9], 1);
 	CU_ASSERT_EQUAL(m.n_users, 3);
 	CU_ASSERT_EQUAL(m.users.ix.count, 3);
+	CU_ASSERT_EQUAL(m.st.gone_keys, 0);
+	CU_ASSERT_EQUAL(m.st.gone_keys_evicted, 1);
+	CU_ASSERT_EQUAL(m.gone_head, 2 + 1); /* 2 and 1: back, still listed */
+	CU_ASSERT_EQUAL(m.slot[2].gone_link, 1 + 1);
+	CU_ASSERT_EQUAL(m.slot[1].gone_link, HC_SLOT_GONE_LAST);
 	CU_ASSERT_EQUAL(m.st.joins, 3 + 3);
 	CU_ASSERT_EQUAL(m.st.moves, 1);
 	CU_ASSERT_EQUAL(m.st.leaves, 3);
-	CU_ASSERT_EQUAL(m.st.noops, 2);
+	CU_ASSERT_EQUAL(m.st.noops, 3);
+	/* a full table of users in rooms: a new one is refused, no key lost */
+	op(77, 4, HC_OP_JOIN);
+	CU_ASSERT_EQUAL(m.st.table_full, 1);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 77), 0);
+	CU_ASSERT_EQUAL(m.users.ix.count, 3);
+	/* 4 gone (the list 2 1 0): 77's key skips 1 and 3, back, and
+	 * takes 4's */
+	struct hc_op leave4 = {.user_id = 4, .room_id = 6, .op = HC_OP_LEAVE}; /* (gateway 0) */
+	hc_members_apply(&m, &leave4, 1);
+	CU_ASSERT_EQUAL(m.st.gone_keys, 1);
+	op(77, 4, HC_OP_JOIN);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 77), 4);
+	CU_ASSERT_EQUAL(hc_usertab_lookup(&m.users, 77), 0);
+	CU_ASSERT_EQUAL(hc_usertab_lookup(&m.users, 4), -ENOENT);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 1), 9);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 3), 5);
+	CU_ASSERT_EQUAL(m.st.gone_keys_evicted, 2);
+	CU_ASSERT_EQUAL(m.st.gone_keys, 0);
+	CU_ASSERT_EQUAL(m.gone_head, 0);
+	CU_ASSERT_EQUAL(m.slot[1].gone_link, 0);
+	CU_ASSERT_EQUAL(m.slot[2].gone_link, 0);
+	CU_ASSERT_EQUAL(m.slot[0].gone_link, 0);
+	hc_members_free(&m);
+}
+
+/* Gone users keep their keys while the index holds at most capacity less
+ * 1/64 keys (126 of 128); past that a LEAVE deletes its key at once, but
+ * a user still in the list of kept keys (back since it went) keeps it. */
+static void test_gone_keep_limit(void)
+{
+	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_gone_limit", 128, 100, 0), 0);
+	CU_ASSERT_EQUAL(m.gone_keep_max, 126);
+	for (uint64_t u = 1; u <= 126; u++)
+		op(u, 1 + (uint32_t)(u % 7), HC_OP_JOIN);
+	CU_ASSERT_EQUAL(m.users.ix.count, 126);
+	op(1, 1 + 1 % 7, HC_OP_LEAVE); /* 126 keys: kept */
+	CU_ASSERT_EQUAL(m.st.gone_keys, 1);
+	op(1, 3, HC_OP_JOIN);          /* back: still listed */
+	CU_ASSERT_EQUAL(m.st.gone_keys, 0);
+	op(127, 3, HC_OP_JOIN);
+	op(128, 3, HC_OP_JOIN);
+	CU_ASSERT_EQUAL(m.users.ix.count, 128);
+	op(1, 3, HC_OP_LEAVE);         /* 128 keys, but listed: kept */
+	CU_ASSERT_EQUAL(m.st.gone_keys, 1);
+	CU_ASSERT_EQUAL(m.users.ix.count, 128);
+	op(2, 1 + 2 % 7, HC_OP_LEAVE); /* 128 keys: deleted */
+	CU_ASSERT_EQUAL(m.st.gone_keys, 1);
+	CU_ASSERT_EQUAL(m.users.ix.count, 127);
+	CU_ASSERT_EQUAL(hc_usertab_lookup(&m.users, 2), -ENOENT);
+	op(3, 1 + 3 % 7, HC_OP_LEAVE); /* 127: deleted */
+	CU_ASSERT_EQUAL(m.users.ix.count, 126);
+	op(4, 1 + 4 % 7, HC_OP_LEAVE); /* 126: kept */
+	CU_ASSERT_EQUAL(m.st.gone_keys, 2);
+	CU_ASSERT_EQUAL(m.users.ix.count, 126);
+	/* new users take the free positions, then the longest gone's key (1) */
+	op(200, 5, HC_OP_JOIN);
+	op(201, 5, HC_OP_JOIN);
+	CU_ASSERT_EQUAL(m.users.ix.count, 128);
+	CU_ASSERT_EQUAL(m.st.gone_keys_evicted, 0);
+	op(202, 5, HC_OP_JOIN);
+	CU_ASSERT_EQUAL(m.st.gone_keys_evicted, 1);
+	CU_ASSERT_EQUAL(hc_usertab_lookup(&m.users, 1), -ENOENT);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 4), 0);
+	CU_ASSERT(hc_usertab_lookup(&m.users, 4) >= 0);
+	CU_ASSERT_EQUAL(m.st.gone_keys, 1);
+	CU_ASSERT_EQUAL(m.n_users, 126 + 2 - 4 + 3);
+	CU_ASSERT_EQUAL(m.room_users[5], 18 - 1 + 3); /* 4, 11 .. 123, less 4 */
 	hc_members_free(&m);
 }
 
@@ -1641,6 +1739,7 @@ static CU_TestInfo tests[] = {
 	{"join/leave semantics", test_semantics},
 	{"same user twice in a batch", test_same_user_in_batch},
 	{"users present at a batch's lookup, gone and back in it", test_present_users_gone_in_batch},
+	{"gone users' keys kept up to capacity less 1/64", test_gone_keep_limit},
 	{"full table", test_full},
 	{"a gateway's share of --max-users-per-gateway", test_gateway_cap},
 	{"a snapshot's new members judged after its sweep", test_snapshot_judged_after_sweep},
