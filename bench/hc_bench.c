@@ -988,8 +988,10 @@ static void usage(FILE *f)
 		"                 stream starts (those absent then joined and left: a\n"
 		"                 long-running appliance, their keys kept); present:\n"
 		"                 only those present then joined (a fresh one) [all]\n"
-		"  --max-users N  the worker's table (default: users + users/64 + 4096;\n"
-		"                 below the users, new users' keys evict gone users')\n"
+		"  --max-users N  the worker's table (default: users + users/64 + 4096,\n"
+		"                 the snapshot case 3.25 x users; below the users, new\n"
+		"                 users' keys evict gone users'; at least the users\n"
+		"                 present where the stream starts, and 4096)\n"
 		"  --stages       the worker's apply timed by stage (lookup, prefetch,\n"
 		"                 ops; stage_* on the case line, cycles an event; four\n"
 		"                 TSC reads a batch more)\n"
@@ -1157,7 +1159,7 @@ int main(int argc, char **argv)
 	 * table as full as it would be: its probes as long) */
 	int snapshot_case = only == NULL || strcmp(only, "snapshot") == 0;
 	if (snapshot_case) {
-		cfg.max_users = users * 3 + users / 4;
+		cfg.max_users = max_users != 0 ? max_users : users * 3 + users / 4;
 		/* its gateway's snapshot names every user: above the default
 		 * --max-snapshot-users (262,144) it was abandoned unapplied and
 		 * the case hung (1 M users) */
@@ -1257,6 +1259,13 @@ int main(int argc, char **argv)
 	if (hc_gen_build(users, rooms) != 0) {
 		perror("hc-bench");
 		exit(1);
+	}
+	/* (a table that cannot hold them: the warm-up would never end) */
+	if (hc_gen_present + 4096 > cfg.max_users) {
+		fprintf(stderr, "hc-bench: --max-users %u: the %" PRIu64 " users present where the "
+			"stream starts need a table of %" PRIu64 " or more\n", cfg.max_users,
+			hc_gen_present, hc_gen_present + 4096);
+		exit(2);
 	}
 	double rtt_start = xcore_rtt_ns(worker_lcore);
 	rte_eal_remote_launch(hc_worker_main, w, worker_lcore);
