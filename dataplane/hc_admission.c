@@ -38,8 +38,9 @@ static void seat(struct hc_members *m, int32_t at, uint64_t user_id, uint64_t se
 		 * gone again, and the gateway hears FULL, as for a JOIN
 		 * refused at once */
 		at = hc_usertab_lookup(&m->users, user_id);
-		if (at < 0 || m->slot[at].room == 0) /* (else not reached: in a room) */
-			at = hc_members_key_for_new(m, user_id, at);
+		int32_t gone = hc_members_take_gone(m, &at);
+		if (at < 0) /* (else, not reached: a user in a room) */
+			at = hc_members_key_for_new(m, user_id, gone);
 		if (unlikely(at < 0)) {
 			HC_RELAXED_ADD(&m->st.table_full, 1);
 			hc_members_report(m, user_id, room, 0, 0, gw, HC_CHG_APPLIED, 0);

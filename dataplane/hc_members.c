@@ -70,7 +70,6 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 	}
 	m->max_rooms = max_rooms;
 	m->capacity = capacity;
-	m->gone_keep_max = capacity - capacity / 64;
 	m->now_s = 1; /* (0 is "never picked"; hc_members_tick moves it on) */
 	m->gw_users = rte_zmalloc_socket("hc_gw_users", HC_GATEWAY_IDS * sizeof(uint32_t),
 					 64, socket);
@@ -229,7 +228,7 @@ static inline void batch_lookup(struct hc_members *m, const struct hc_op *ops, u
 
 /* The lines the batch's ops will write besides their users' own slots,
  * fetched now, all at once: the rooms' counters and leases, and, when a
- * LEAVE deletes its user's key (the index past gone_keep_max), the
+ * LEAVE deletes its user's key (the index past hc_members_gone_keep_max), the
  * index line after its entry's (where the delete's shift often ends).
  * Written one op at a time they were cache misses in series:
  * stores commit in order, and one store waiting for its line holds up
@@ -244,7 +243,7 @@ static inline void batch_prefetch_counters(const struct hc_members *m, const str
 	 * that no op writes: a no-op's room, a JOIN's own room, a gone
 	 * user's room 0, the index line after a LEAVE of a room the user is
 	 * not in) */
-	const int deletes = m->users.ix.count > m->gone_keep_max;
+	const int deletes = m->users.ix.count > hc_members_gone_keep_max(m);
 	for (unsigned i = 0; i < n; i++) {
 		const struct hc_op *o = &ops[i];
 		if (pos[i] >= 0) {
@@ -620,9 +619,7 @@ static void replay_parked(struct hc_members *m, struct batch *b, uint16_t gw, ui
 		}
 		int32_t at = hc_usertab_lookup(&m->users, o->user_id);
 		uint32_t cur = at >= 0 ? m->slot[at].room : 0;
-		int32_t gone = at >= 0 && cur == 0 ? at : -1; /* (as in apply_batch) */
-		if (gone >= 0)
-			at = -1;
+		int32_t gone = hc_members_take_gone(m, &at);
 		if (!hold_if_waiting(m, o, at))
 			op_snap_set(m, b, o, at, cur, gone); /* (it parks no more: HC_OPF_PARKED) */
 	}
@@ -720,9 +717,7 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 		uint32_t cur = at >= 0 ? m->slot[at].room : 0;
 		/* a gone user (its key kept, in no room) is one not in the
 		 * table to every op, but a new key's add takes its own back */
-		int32_t gone = at >= 0 && cur == 0 ? at : -1;
-		if (gone >= 0)
-			at = -1;
+		int32_t gone = hc_members_take_gone(m, &at);
 		if (hold_if_waiting(m, o, at))
 			continue;
 		if (o->op == HC_OP_JOIN)

@@ -65,8 +65,8 @@ static inline void hc_members_tell_taken(struct hc_members *m, uint64_t user, ui
  * is in the list of kept keys (gone_link).  The user's next JOIN finds
  * its own slot where it was and takes it back (hc_members_key_for_new):
  * no insert into the index then, and no delete at the LEAVE.  Keys are
- * kept so while the index holds at most gone_keep_max keys (capacity
- * less 1/64); past that, a user gone is deleted at once, as every one
+ * kept so while the index holds at most hc_members_gone_keep_max keys
+ * (capacity less 1/64); past that, a user gone is deleted at once, as every one
  * was before (hc_members_gone_or_del): where more distinct users come
  * than the table holds, the kept keys stop growing and the 1/64 stays
  * free positions for new users, which then need no eviction.  A new
@@ -80,6 +80,23 @@ static inline void hc_members_tell_taken(struct hc_members *m, uint64_t user, ui
  * Between ops a key in the index is a user in a room or a gone user: a
  * slot with room 0 and a link is a gone user's.
  */
+/* The most keys the index may hold for a LEAVE to keep its user's. */
+static inline uint32_t hc_members_gone_keep_max(const struct hc_members *m)
+{
+	return m->capacity - m->capacity / 64;
+}
+
+/* The op's user, found at *at in no room, is a gone user: its position
+ * (and *at becomes -1: to every op, a user not in the table), else -1. */
+static inline int32_t hc_members_take_gone(const struct hc_members *m, int32_t *at)
+{
+	if (*at < 0 || m->slot[*at].room != 0)
+		return -1;
+	int32_t gone = *at;
+	*at = -1;
+	return gone;
+}
+
 static inline void hc_members_gone_keep(struct hc_members *m, int32_t at)
 {
 	struct hc_slot *s = &m->slot[at];
@@ -96,13 +113,13 @@ static inline void hc_members_gone_keep(struct hc_members *m, int32_t at)
 
 /* The user at `at` (its key's index entry at hint, from a bulk lookup,
  * or UINT32_MAX) is taken out of its room: its key is kept, or deleted
- * when the index holds more than gone_keep_max keys, but for a user still
+ * when the index holds more than hc_members_gone_keep_max keys, but for a user still
  * in the list (back since it went): a free position must never be in
  * it, so its key is kept (the list does not grow). */
 static inline void hc_members_gone_or_del(struct hc_members *m, int32_t at, uint64_t user,
 					  uint32_t hint)
 {
-	if (likely(m->users.ix.count <= m->gone_keep_max) || m->slot[at].gone_link != 0)
+	if (likely(m->users.ix.count <= hc_members_gone_keep_max(m)) || m->slot[at].gone_link != 0)
 		hc_members_gone_keep(m, at);
 	else if (hint != UINT32_MAX)
 		hc_usertab_del_at(&m->users, user, (uint32_t)at, hint);

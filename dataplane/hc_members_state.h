@@ -94,9 +94,6 @@ struct hc_members {
 	                             "Gone users"): its oldest position + 1;
 	                             0: empty                            */
 	uint32_t gone_tail;       /* its newest position (with gone_head) */
-	uint32_t gone_keep_max;   /* a user gone keeps its key while the
-	                             index holds at most this many keys
-	                             (capacity less 1/64): else deleted */
 	uint32_t pend_new;        /* new users whose seat request is in
 	                             flight: a key is kept for each      */
 	struct hc_members_stats st; /* relaxed stores                    */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hc_members.h"
+#include "hc_members_pvt.h" /* (hc_members_gone_keep_max) */
 #include "hc_pending.h"
 #include "hc_pickmemo.h"
 #include "hc_proto.h"
@@ -185,7 +186,7 @@ static void test_present_users_gone_in_batch(void)
 static void test_gone_keep_limit(void)
 {
 	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_gone_limit", 128, 100, 0), 0);
-	CU_ASSERT_EQUAL(m.gone_keep_max, 126);
+	CU_ASSERT_EQUAL(hc_members_gone_keep_max(&m), 126);
 	for (uint64_t u = 1; u <= 126; u++)
 		op(u, 1 + (uint32_t)(u % 7), HC_OP_JOIN);
 	CU_ASSERT_EQUAL(m.users.ix.count, 126);
