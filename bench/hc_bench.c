@@ -1325,6 +1325,7 @@ int main(int argc, char **argv)
 			continue;
 		uint64_t leased0 = w->members.st.leased_joins, asked0 = w->members.st.requests;
 		uint64_t evicted0 = w->members.st.gone_keys_evicted;
+		uint64_t trimmed0 = w->members.st.gone_keys_trimmed;
 		uint64_t waits0 = w->st.ctl_waits; /* the change ring full: the
 		                                      stand-in control core behind */
 		uint64_t refused0 = control_refused();
@@ -1379,7 +1380,7 @@ int main(int argc, char **argv)
 		       "datagrams_per_s=%.0f cycles_per_event=%.1f wall_cycles_per_event=%.1f "
 		       "worker_busy=%.2f xcore_rtt_ns=%.0f ctl_waits=%" PRIu64 " burst=%u "
 		       "pick_memo=%u control=%s warm=%s max_users=%u gone_keys_evicted=%" PRIu64
-		       "%s%s%s\n",
+		       " gone_keys_trimmed=%" PRIu64 "%s%s%s\n",
 		       batch_cases[ci].name, batch_cases[ci].k, users, rooms, reps, report, auth,
 		       rx_csum_offload ? "offload" : "software", frames_label(),
 		       !report ? 0 : real_control != NULL ? real_control->pol->lease_seats : lease_seats,
@@ -1388,7 +1389,8 @@ int main(int argc, char **argv)
 		       hc_median(share, reps), rtt_start, w->st.ctl_waits - waits0, cfg.burst,
 		       __atomic_load_n(&w->members.memo.ix.count, __ATOMIC_RELAXED),
 		       real_control != NULL ? "real" : "stand-in", warm_all ? "all" : "present",
-		       cfg.max_users, w->members.st.gone_keys_evicted - evicted0, ctled, staged,
+		       cfg.max_users, w->members.st.gone_keys_evicted - evicted0,
+		       w->members.st.gone_keys_trimmed - trimmed0, ctled, staged,
 		       hc_bench_host(rte_get_tsc_hz()));
 		hc_bench_require(batch_cases[ci].name, med > 0, "0 events/s");
 		hc_bench_require(batch_cases[ci].name, refused == 0,

@@ -51,6 +51,7 @@
 	X(gateway_cap_full, t->m.gateway_cap_full) X(snap_parked, t->m.snap_parked) \
 	X(snap_parked_now, t->m.snap_parked_now) \
 	X(gone_keys, t->m.gone_keys) X(gone_keys_evicted, t->m.gone_keys_evicted) \
+	X(gone_keys_trimmed, t->m.gone_keys_trimmed) \
 	X(pick_memo_kept, t->memo.kept) X(pick_memo_restored, t->memo.restored) \
 	X(pick_memo_evicted, t->memo.evicted) \
 	X(users, t->users) X(gateways, t->gateways_seen) \

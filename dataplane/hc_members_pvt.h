@@ -69,10 +69,13 @@ static inline void hc_members_tell_taken(struct hc_members *m, uint64_t user, ui
  * (capacity less 1/64); past that, a user gone is deleted at once, as every one
  * was before (hc_members_gone_or_del): where more distinct users come
  * than the table holds, the kept keys stop growing and the 1/64 stays
- * free positions for new users, which then need no eviction.  A new
- * user's key takes a free or never-used position while there is one;
- * when the index holds capacity keys, a gone user's key is deleted for
- * it: the longest gone's (the list is a queue threaded through the
+ * free positions for new users, which then need no eviction; once new
+ * users took them, the worker's timers give them back, deleting the
+ * longest gone users' keys (hc_members_gone_trim).  A new user's key
+ * takes a free or never-used position while there is one; when the
+ * index holds capacity keys (more new users between two ticks than the
+ * 1/64), a gone user's key is deleted for it inside its op
+ * (hc_members_gone_evict): the longest gone's (the list is a queue threaded through the
  * slots, in the order they went; a LEAVE writes its own slot and the one
  * gone just before, a line likely still in cache).  A gone user who came back
  * stays in the list and is skipped when reached (its link cleared), so
@@ -127,35 +130,55 @@ static inline void hc_members_gone_or_del(struct hc_members *m, int32_t at, uint
 		hc_usertab_del(&m->users, user);
 }
 
+/* The list's head taken off it (its link cleared): its position.  The
+ * list is followed two ahead: the next one's index line is asked for
+ * (its slot, asked for at the pop before, holds its key and the link
+ * after it) and the one after's slot, so that a run of pops, each a
+ * DRAM line or two away from the last, waits on none.  The list must
+ * not be empty. */
+static inline uint32_t hc_members_gone_pop(struct hc_members *m)
+{
+	uint32_t at = m->gone_head - 1;
+	struct hc_slot *s = &m->slot[at];
+	m->gone_head = s->gone_link == HC_SLOT_GONE_LAST ? 0 : s->gone_link;
+	s->gone_link = 0;
+	if (m->gone_head != 0) {
+		const struct hc_slot *next = &m->slot[m->gone_head - 1];
+		hc_keyidx_prefetch(&m->users.ix, next->user_id);
+		if (next->gone_link != HC_SLOT_GONE_LAST)
+			rte_prefetch0(&m->slot[next->gone_link - 1]);
+	}
+	return at;
+}
+
+/* The slot at `at`, just taken off the list: a gone user's key is
+ * deleted, its position freed (1); a user who came back (in a room)
+ * only left the list (0). */
+static inline int hc_members_gone_drop_popped(struct hc_members *m, uint32_t at)
+{
+	const struct hc_slot *s = &m->slot[at];
+	if (s->room != 0)
+		return 0;
+	hc_usertab_del(&m->users, s->user_id);
+	HC_RELAXED_ADD(&m->st.gone_keys, (uint64_t)-1);
+	HC_RELAXED_ADD(&m->st.gone_keys_evicted, 1);
+	return 1;
+}
+
 /* The index holds capacity keys: the longest gone user's key is
- * deleted, its position freed (the next add takes it).  The list is
- * followed two ahead: the next one's index line is asked for (its slot,
- * asked for at the eviction before, holds its key and the link after
- * it) and the one after's slot, so that a run of evictions, each a
- * DRAM line or two away from the last, waits on none.  There is one
- * while a new user may have a key (the users in rooms and the new users
- * promised one are fewer than capacity: every other key is a gone
- * user's, and every gone user is in the list). */
+ * deleted, its position freed (the next add takes it), users who came
+ * back unlinked on the way.  There is one while a new user may have a
+ * key (the users in rooms and the new users promised one are fewer than
+ * capacity: every other key is a gone user's, and every gone user is in
+ * the list).  The walk is not bounded: hc_members_gone_trim, from the
+ * worker's timers, keeps the index at the keep limit between ops, so
+ * that an op evicts only when more new users came since the last tick
+ * than the 1/64 of positions the limit leaves free. */
 static inline void hc_members_gone_evict(struct hc_members *m)
 {
-	while (m->gone_head != 0) {
-		uint32_t at = m->gone_head - 1;
-		struct hc_slot *s = &m->slot[at];
-		m->gone_head = s->gone_link == HC_SLOT_GONE_LAST ? 0 : s->gone_link;
-		s->gone_link = 0;
-		if (m->gone_head != 0) {
-			const struct hc_slot *next = &m->slot[m->gone_head - 1];
-			hc_keyidx_prefetch(&m->users.ix, next->user_id);
-			if (next->gone_link != HC_SLOT_GONE_LAST)
-				rte_prefetch0(&m->slot[next->gone_link - 1]);
-		}
-		if (s->room == 0) { /* gone (one who came back: only unlisted) */
-			hc_usertab_del(&m->users, s->user_id);
-			HC_RELAXED_ADD(&m->st.gone_keys, (uint64_t)-1);
-			HC_RELAXED_ADD(&m->st.gone_keys_evicted, 1);
+	while (m->gone_head != 0)
+		if (hc_members_gone_drop_popped(m, hc_members_gone_pop(m)))
 			return;
-		}
-	}
 }
 
 /* hc_usertab_add_absent refused user's key: its home is crowded

@@ -97,6 +97,9 @@ struct hc_members_stats {
 	                        "Gone users")                          */
 	uint64_t gone_keys_evicted; /* of those, deleted for a new user's
 	                        key (the index held --max-users keys)   */
+	uint64_t gone_keys_trimmed; /* of gone_keys_evicted, deleted by the
+	                        worker's timers (hc_members_gone_trim) to
+	                        keep positions free, not inside a JOIN  */
 };
 
 struct hc_seq_stats {

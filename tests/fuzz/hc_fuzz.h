@@ -48,7 +48,10 @@
  *   ARP         kind (0 request for us, 1 for another address, 2 a
  *               reply, 3 truncated)
  *   TIME        ms (< 200: that many ms; else (ms - 200) * 250 ms), then
- *               every worker's sequencer timers run (hc_seq_poll)
+ *               every worker's sequencer timers run (hc_seq_poll), and
+ *               its gone users' keys above the keep limit are trimmed
+ *               (hc_members_gone_trim, 64 entries for each of
+ *               min(1 + 10 ms, 16) ticks)
  *   ANSWER      n (answer 1 + n % 16 seat requests per worker, or all
  *               when 255), refuse (bit i: refuse the i-th); with the burst
  *               bit the answers are given before the queued frames are

@@ -225,6 +225,60 @@ static void test_gone_keep_limit(void)
 	hc_members_free(&m);
 }
 
+/* Above the keep limit (new users' keys took the 1/64 it leaves free),
+ * the timers delete the longest gone users' keys until the index is back
+ * at it (hc_members_gone_trim), a bounded number of list entries a call,
+ * users who came back unlinked on the way; the next new users then find
+ * free positions and evict nothing inside their JOINs. */
+static void test_gone_trim(void)
+{
+	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_gone_trim", 128, 100, 0), 0);
+	CU_ASSERT_EQUAL(hc_members_gone_trim(&m, 64), 0); /* (no list) */
+	for (uint64_t u = 1; u <= 126; u++)
+		op(u, 1 + (uint32_t)(u % 7), HC_OP_JOIN);
+	for (uint64_t u = 1; u <= 20; u++) /* the list: 1 .. 20 */
+		op(u, 1 + (uint32_t)(u % 7), HC_OP_LEAVE);
+	for (uint64_t u = 1; u <= 10; u++) /* back: still listed */
+		op(u, 2, HC_OP_JOIN);
+	CU_ASSERT_EQUAL(m.st.gone_keys, 10);
+	CU_ASSERT_EQUAL(hc_members_gone_trim(&m, 64), 0); /* 126 keys: at the limit */
+	CU_ASSERT_EQUAL(m.gone_head, (uint32_t)hc_usertab_lookup(&m.users, 1) + 1);
+	op(200, 3, HC_OP_JOIN);
+	op(201, 3, HC_OP_JOIN);
+	CU_ASSERT_EQUAL(m.users.ix.count, 128);
+	/* 5 steps: 1 .. 5, back, unlinked; nothing deleted */
+	CU_ASSERT_EQUAL(hc_members_gone_trim(&m, 5), 0);
+	CU_ASSERT_EQUAL(m.gone_head, (uint32_t)hc_usertab_lookup(&m.users, 6) + 1);
+	CU_ASSERT_EQUAL(m.slot[hc_usertab_lookup(&m.users, 1)].gone_link, 0);
+	/* 6 .. 10 unlinked, 11 and 12 deleted: 126 keys, it stops */
+	CU_ASSERT_EQUAL(hc_members_gone_trim(&m, 64), 2);
+	CU_ASSERT_EQUAL(m.users.ix.count, 126);
+	CU_ASSERT_EQUAL(hc_usertab_lookup(&m.users, 11), -ENOENT);
+	CU_ASSERT_EQUAL(hc_usertab_lookup(&m.users, 12), -ENOENT);
+	CU_ASSERT(hc_usertab_lookup(&m.users, 13) >= 0);
+	CU_ASSERT_EQUAL(m.gone_head, (uint32_t)hc_usertab_lookup(&m.users, 13) + 1);
+	CU_ASSERT_EQUAL(m.st.gone_keys, 8);
+	CU_ASSERT_EQUAL(m.st.gone_keys_evicted, 2);
+	CU_ASSERT_EQUAL(m.st.gone_keys_trimmed, 2);
+	/* the positions freed go to new users: no eviction in their JOINs */
+	op(202, 3, HC_OP_JOIN);
+	op(203, 3, HC_OP_JOIN);
+	CU_ASSERT_EQUAL(m.users.ix.count, 128);
+	CU_ASSERT_EQUAL(m.st.gone_keys_evicted, 2);
+	/* a tick trims (at a new second or not), down to the limit */
+	hc_members_tick(&m, 1);
+	CU_ASSERT_EQUAL(m.users.ix.count, 126);
+	CU_ASSERT_EQUAL(m.st.gone_keys_trimmed, 4);
+	CU_ASSERT_EQUAL(hc_usertab_lookup(&m.users, 13), -ENOENT);
+	CU_ASSERT_EQUAL(hc_usertab_lookup(&m.users, 14), -ENOENT);
+	CU_ASSERT_EQUAL(m.st.gone_keys, 6);
+	hc_members_tick(&m, 2); /* at the limit: nothing */
+	CU_ASSERT_EQUAL(m.st.gone_keys_trimmed, 4);
+	CU_ASSERT_EQUAL(m.n_users, 126 - 20 + 10 + 4);
+	CU_ASSERT_EQUAL(m.room_users[3], 18 - 3 + 4); /* 2, 9 .. 121 less 2, 9, 16 (left), and 4 new */
+	hc_members_free(&m);
+}
+
 static void test_full(void)
 {
 	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_full", 1024, 10, 0), 0);
@@ -1741,6 +1795,7 @@ static CU_TestInfo tests[] = {
 	{"same user twice in a batch", test_same_user_in_batch},
 	{"users present at a batch's lookup, gone and back in it", test_present_users_gone_in_batch},
 	{"gone users' keys kept up to capacity less 1/64", test_gone_keep_limit},
+	{"gone users' keys above that trimmed by the timers", test_gone_trim},
 	{"full table", test_full},
 	{"a gateway's share of --max-users-per-gateway", test_gateway_cap},
 	{"a snapshot's new members judged after its sweep", test_snapshot_judged_after_sweep},
