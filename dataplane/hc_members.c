@@ -836,19 +836,12 @@ static int pick_position(struct hc_members *m, int32_t at, uint32_t room, uint32
  * second: the whole ring in under a second). */
 #define TICK_EXPIRES 4
 
-/* List entries a timer tick looks at, at most, to bring the index back
- * to the keep limit (hc_members_gone_trim): 640 k a second, each a slot
- * read the pop before asked for and, for a gone user, an index delete. */
-#define TICK_TRIM_STEPS 64
-
 void hc_members_tick(struct hc_members *m, uint32_t now)
 {
 	if (now > m->now_s) /* (never back: a TSC that steps back waits) */
 		m->now_s = now;
 	if (unlikely(m->memo.head != m->memo.tail))
 		hc_pickmemo_expire(&m->memo, m->now_s, TICK_EXPIRES);
-	if (unlikely(m->users.ix.count > hc_members_gone_keep_max(m)))
-		hc_members_gone_trim(m, TICK_TRIM_STEPS);
 }
 
 unsigned hc_members_gone_trim(struct hc_members *m, unsigned steps)

@@ -112,8 +112,7 @@ unsigned hc_members_pick_step(struct hc_members *m, uint32_t positions);
  * The worker's timers: now, in whole seconds of its clock (the TSC's,
  * from 1), becomes m->now_s unless it is behind it (m->now_s never goes
  * back; it starts at 1), and a few records of the pick memo whose time
- * has passed leave it (hc_pickmemo.h), and gone users' keys above the
- * keep limit go (hc_members_gone_trim).  The worker ticks before its
+ * has passed leave it (hc_pickmemo.h).  The worker ticks before its
  * loop, at its timers (10,000 a second) and through its drain; ops
  * applied inside one loop, and pick steps, read the clock of that
  * loop's start or its last tick.
@@ -126,10 +125,10 @@ void hc_members_tick(struct hc_members *m, uint32_t now);
  * its capacity less 1/64 (new users' keys took that room), the list of
  * gone users is followed from its head for at most `steps` entries, a
  * user who came back unlinked, a gone one's key deleted (counted in
- * gone_keys_evicted and gone_keys_trimmed).  Between ops: each tick of
- * hc_members_tick does it (64 steps), so that a new user's JOIN finds a
- * free position rather than evicting, and walking the list, inside its
- * op.  Returns the keys deleted.
+ * gone_keys_trimmed).  Between ops: the worker's timers do it (64 steps
+ * a tick due), so that a new user's JOIN finds a free position rather
+ * than evicting, and walking the list, inside its op.  Returns the keys
+ * deleted.
  */
 unsigned hc_members_gone_trim(struct hc_members *m, unsigned steps);
 

@@ -73,9 +73,9 @@ static inline void hc_members_tell_taken(struct hc_members *m, uint64_t user, ui
  * users took them, the worker's timers give them back, deleting the
  * longest gone users' keys (hc_members_gone_trim).  A new user's key
  * takes a free or never-used position while there is one; when the
- * index holds capacity keys (more new users between two ticks than the
- * 1/64), a gone user's key is deleted for it inside its op
- * (hc_members_gone_evict): the longest gone's (the list is a queue threaded through the
+ * index holds capacity keys (new keys outpaced the trim), a gone user's
+ * key is deleted for it inside its op (hc_members_gone_evict): the
+ * longest gone's (the list is a queue threaded through the
  * slots, in the order they went; a LEAVE writes its own slot and the one
  * gone just before, a line likely still in cache).  A gone user who came back
  * stays in the list and is skipped when reached (its link cleared), so
@@ -161,24 +161,26 @@ static inline int hc_members_gone_drop_popped(struct hc_members *m, uint32_t at)
 		return 0;
 	hc_usertab_del(&m->users, s->user_id);
 	HC_RELAXED_ADD(&m->st.gone_keys, (uint64_t)-1);
-	HC_RELAXED_ADD(&m->st.gone_keys_evicted, 1);
 	return 1;
 }
 
-/* The index holds capacity keys: the longest gone user's key is
- * deleted, its position freed (the next add takes it), users who came
- * back unlinked on the way.  There is one while a new user may have a
- * key (the users in rooms and the new users promised one are fewer than
- * capacity: every other key is a gone user's, and every gone user is in
- * the list).  The walk is not bounded: hc_members_gone_trim, from the
- * worker's timers, keeps the index at the keep limit between ops, so
- * that an op evicts only when more new users came since the last tick
- * than the 1/64 of positions the limit leaves free. */
+/* Inside an op, a new user's key needs a position: the index holds
+ * capacity keys, or its home is crowded (hc_members_key_crowded).  The
+ * longest gone user's key is deleted, its position freed (the next add
+ * takes it), users who came back unlinked on the way.  At capacity there
+ * is one while a new user may have a key (the users in rooms and the new
+ * users promised one are fewer than capacity: every other key is a gone
+ * user's, and every gone user is in the list).  The walk is not bounded;
+ * hc_members_gone_trim, from the worker's timers, keeps the index at the
+ * keep limit between ops, so that the ops come here only when new keys
+ * outpace it (docs/architecture.md, "Gone users"). */
 static inline void hc_members_gone_evict(struct hc_members *m)
 {
 	while (m->gone_head != 0)
-		if (hc_members_gone_drop_popped(m, hc_members_gone_pop(m)))
+		if (hc_members_gone_drop_popped(m, hc_members_gone_pop(m))) {
+			HC_RELAXED_ADD(&m->st.gone_keys_evicted, 1);
 			return;
+		}
 }
 
 /* hc_usertab_add_absent refused user's key: its home is crowded

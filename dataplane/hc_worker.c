@@ -6,9 +6,11 @@
  * workers and the control core handed it (hc_rx_poll_handoff), its own
  * ops applied and staged ones flushed (hc_ops.c), frames the control core
  * built transmitted (hc_chan.c); every 100 us its sequencers' timers (gap
- * NACKs, dead gateways), by the clock and not by a count of loops: a
- * loop's length follows the load (128 frames of 64 events take about half
- * a millisecond).  Back-pressure: a loop takes only the frames whose
+ * NACKs, dead gateways), the membership's clock, and gone users' keys
+ * above the keep limit trimmed (hc_members_gone_trim, 64 list entries
+ * for each 100 us passed, 16 times that at most), by the clock and not
+ * by a count of loops: a loop's length follows the load (128 frames of
+ * 64 events take about half a millisecond).  Back-pressure: a loop takes only the frames whose
  * events' seat requests could wait without the worker stopping to take
  * answers in (hc_worker_rx_budget): fewer as requests await the control
  * core, none from 10,240.
@@ -39,6 +41,12 @@
 
 /* The timers' and the quiescent state's rate (every 100 us). */
 #define TIMERS_PER_S 10000
+/* Gone users' list entries the timers trim (hc_members_gone_trim) for
+ * each tick due: 640 k a second, each a slot the pop before asked for
+ * and, for a gone user, an index delete; at most TRIM_TICKS_MAX ticks'
+ * worth at once, after a long loop (a bound on one call's walk). */
+#define TRIM_STEPS_PER_TICK 64
+#define TRIM_TICKS_MAX 16
 
 /* A poll asked for fewer frames than this that returns none proves
  * nothing: vector PMDs round the count asked down (i40e, ixgbe to a
@@ -246,8 +254,11 @@ int hc_worker_main(void *arg)
 		/* (a difference, not a deadline: a TSC that steps back makes
 		 * them due at once rather than late by the step) */
 		if (t0 - last_timers >= timers_every) {
+			uint64_t ticks = (t0 - last_timers) / timers_every;
 			last_timers = t0;
 			clock_tick(w, t0);
+			hc_members_gone_trim(&w->members, TRIM_STEPS_PER_TICK *
+				(unsigned)(ticks < TRIM_TICKS_MAX ? ticks : TRIM_TICKS_MAX));
 			HC_RELAXED_PUBLISH(&w->read_up_to, hc_rmark_tick(&w->rmark, t0));
 			hc_ha_seq_poll(w, t0);
 			rcu_quiescent_state();

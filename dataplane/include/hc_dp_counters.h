@@ -95,11 +95,12 @@ struct hc_members_stats {
 	uint64_t gone_keys;  /* a gauge: users in no room whose key and slot
 	                        are kept for their return (hc_members_pvt.h,
 	                        "Gone users")                          */
-	uint64_t gone_keys_evicted; /* of those, deleted for a new user's
-	                        key (the index held --max-users keys)   */
-	uint64_t gone_keys_trimmed; /* of gone_keys_evicted, deleted by the
-	                        worker's timers (hc_members_gone_trim) to
-	                        keep positions free, not inside a JOIN  */
+	uint64_t gone_keys_evicted; /* of those, deleted inside an op for a
+	                        new user's key (the index held --max-users
+	                        keys, or the key's home was crowded)     */
+	uint64_t gone_keys_trimmed; /* of those, deleted by the worker's
+	                        timers (hc_members_gone_trim) to bring the
+	                        index back to the keep limit            */
 };
 
 struct hc_seq_stats {

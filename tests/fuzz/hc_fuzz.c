@@ -1602,9 +1602,9 @@ static void op_time(void)
 	uint8_t b = in8();
 	uint64_t ms = b < 200 ? b : (uint64_t)(b - 200) * 250;
 	fz.now += fz.hz / 1000 * ms;
-	/* the worker's timer ticks (10 a ms, 16 at most here) trim gone
-	 * users' keys above the keep limit, 64 list entries a tick
-	 * (hc_members_tick; the membership's clock itself stays put) */
+	/* the worker's timers trim gone users' keys above the keep limit,
+	 * 64 list entries for each tick due (10 a ms), 16 ticks' worth at
+	 * most (hc_worker.c; the membership's clock itself stays put) */
 	unsigned ticks = ms * 10 + 1 < 16 ? (unsigned)ms * 10 + 1 : 16;
 	for (unsigned w = 0; w < fz_run.n_workers; w++) {
 		hc_seq_poll(&fz_run.dp.workers[w]->seq, fz.now);

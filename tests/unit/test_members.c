@@ -258,24 +258,38 @@ static void test_gone_trim(void)
 	CU_ASSERT(hc_usertab_lookup(&m.users, 13) >= 0);
 	CU_ASSERT_EQUAL(m.gone_head, (uint32_t)hc_usertab_lookup(&m.users, 13) + 1);
 	CU_ASSERT_EQUAL(m.st.gone_keys, 8);
-	CU_ASSERT_EQUAL(m.st.gone_keys_evicted, 2);
 	CU_ASSERT_EQUAL(m.st.gone_keys_trimmed, 2);
+	CU_ASSERT_EQUAL(m.st.gone_keys_evicted, 0); /* (inside ops only) */
 	/* the positions freed go to new users: no eviction in their JOINs */
 	op(202, 3, HC_OP_JOIN);
 	op(203, 3, HC_OP_JOIN);
 	CU_ASSERT_EQUAL(m.users.ix.count, 128);
-	CU_ASSERT_EQUAL(m.st.gone_keys_evicted, 2);
-	/* a tick trims (at a new second or not), down to the limit */
-	hc_members_tick(&m, 1);
+	CU_ASSERT_EQUAL(m.st.gone_keys_evicted, 0);
+	/* a new user now finds none: 13 evicted inside its JOIN */
+	op(204, 3, HC_OP_JOIN);
+	CU_ASSERT_EQUAL(m.st.gone_keys_evicted, 1);
+	CU_ASSERT_EQUAL(hc_usertab_lookup(&m.users, 13), -ENOENT);
+	CU_ASSERT_EQUAL(m.users.ix.count, 128);
+	CU_ASSERT_EQUAL(hc_members_gone_trim(&m, 64), 2); /* 14, 15 */
 	CU_ASSERT_EQUAL(m.users.ix.count, 126);
 	CU_ASSERT_EQUAL(m.st.gone_keys_trimmed, 4);
-	CU_ASSERT_EQUAL(hc_usertab_lookup(&m.users, 13), -ENOENT);
 	CU_ASSERT_EQUAL(hc_usertab_lookup(&m.users, 14), -ENOENT);
-	CU_ASSERT_EQUAL(m.st.gone_keys, 6);
-	hc_members_tick(&m, 2); /* at the limit: nothing */
-	CU_ASSERT_EQUAL(m.st.gone_keys_trimmed, 4);
-	CU_ASSERT_EQUAL(m.n_users, 126 - 20 + 10 + 4);
-	CU_ASSERT_EQUAL(m.room_users[3], 18 - 3 + 4); /* 2, 9 .. 121 less 2, 9, 16 (left), and 4 new */
+	CU_ASSERT_EQUAL(hc_usertab_lookup(&m.users, 15), -ENOENT);
+	CU_ASSERT_EQUAL(m.st.gone_keys, 5);
+	CU_ASSERT_EQUAL(hc_members_gone_trim(&m, 64), 0); /* at the limit */
+	CU_ASSERT_EQUAL(m.gone_head, (uint32_t)hc_usertab_lookup(&m.users, 16) + 1);
+	/* above the limit with no gone user left: the list ends, nothing more */
+	op(205, 4, HC_OP_JOIN);
+	op(206, 4, HC_OP_JOIN);
+	for (uint64_t u = 16; u <= 20; u++)
+		op(u, 4, HC_OP_JOIN); /* back */
+	CU_ASSERT_EQUAL(m.st.gone_keys, 0);
+	CU_ASSERT_EQUAL(m.users.ix.count, 128);
+	CU_ASSERT_EQUAL(hc_members_gone_trim(&m, 64), 0);
+	CU_ASSERT_EQUAL(m.gone_head, 0);
+	CU_ASSERT_EQUAL(m.users.ix.count, 128);
+	CU_ASSERT_EQUAL(m.n_users, 128);
+	CU_ASSERT_EQUAL(m.room_users[3], 18 - 3 + 5); /* 2, 9 .. 121 less 2, 9, 16 (left), and 5 new */
 	hc_members_free(&m);
 }
 
