@@ -293,6 +293,40 @@ static void test_gone_trim(void)
 	hc_members_free(&m);
 }
 
+/* A gone user whose JOIN waits for its seat has no position promised
+ * (a new user to every op): the timers may trim its kept key meanwhile,
+ * and the admitted seat then takes a new one. */
+static void test_gone_trim_seat_in_flight(void)
+{
+	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_gone_trim_seat", 128, 100, 0), 0);
+	for (uint64_t u = 1; u <= 126; u++)
+		op(u, 1 + (uint32_t)(u % 7), HC_OP_JOIN);
+	op(1, 1 + 1 % 7, HC_OP_LEAVE); /* gone: its key kept */
+	op(200, 3, HC_OP_JOIN);
+	op(201, 3, HC_OP_JOIN);
+	CU_ASSERT_EQUAL(m.users.ix.count, 128);
+	m.admission = 1;
+	op(1, 9, HC_OP_JOIN); /* a new user to the table: asks for a seat */
+	CU_ASSERT_EQUAL_FATAL(m.pend.n_pending, 1);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 1), 0);
+	CU_ASSERT_EQUAL(hc_members_gone_trim(&m, 64), 1); /* 1's key, then the list ends */
+	CU_ASSERT_EQUAL(hc_usertab_lookup(&m.users, 1), -ENOENT);
+	CU_ASSERT_EQUAL(m.users.ix.count, 127);
+	CU_ASSERT_EQUAL(m.gone_head, 0);
+	hc_members_decide(&m, 1, 9, 1, 1);
+	CU_ASSERT_EQUAL(m.pend.n_pending, 0);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 1), 9);
+	CU_ASSERT(hc_usertab_lookup(&m.users, 1) >= 0);
+	CU_ASSERT_EQUAL(m.users.ix.count, 128);
+	CU_ASSERT_EQUAL(m.n_users, 128);
+	CU_ASSERT_EQUAL(m.room_users[9], 1);
+	CU_ASSERT_EQUAL(m.st.gone_keys, 0);
+	CU_ASSERT_EQUAL(m.st.gone_keys_trimmed, 1);
+	CU_ASSERT_EQUAL(m.st.gone_keys_evicted, 0);
+	m.admission = 0;
+	hc_members_free(&m);
+}
+
 static void test_full(void)
 {
 	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_full", 1024, 10, 0), 0);
@@ -1810,6 +1844,7 @@ static CU_TestInfo tests[] = {
 	{"users present at a batch's lookup, gone and back in it", test_present_users_gone_in_batch},
 	{"gone users' keys kept up to capacity less 1/64", test_gone_keep_limit},
 	{"gone users' keys above that trimmed by the timers", test_gone_trim},
+	{"a gone user's key trimmed while its seat is asked for", test_gone_trim_seat_in_flight},
 	{"full table", test_full},
 	{"a gateway's share of --max-users-per-gateway", test_gateway_cap},
 	{"a snapshot's new members judged after its sweep", test_snapshot_judged_after_sweep},
