@@ -10,10 +10,10 @@
  * above the keep limit trimmed (hc_members_gone_trim, 64 list entries
  * for each 100 us passed, 16 times that at most), by the clock and not
  * by a count of loops: a loop's length follows the load (128 frames of
- * 64 events take about half a millisecond).  Back-pressure: a loop takes only the frames whose
- * events' seat requests could wait without the worker stopping to take
- * answers in (hc_worker_rx_budget): fewer as requests await the control
- * core, none from 10,240.
+ * 64 events take about half a millisecond).  Back-pressure: a loop takes
+ * only the frames whose events' seat requests could wait without the
+ * worker stopping to take answers in (hc_worker_rx_budget): fewer as
+ * requests await the control core, none from 10,240.
  *
  * Workers read the gateways' keys (hc_keys.c), which a reload replaces
  * under RCU: each worker is a liburcu QSBR reader, registered for its
