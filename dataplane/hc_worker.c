@@ -223,7 +223,7 @@ int hc_worker_main(void *arg)
 {
 	struct hc_worker *w = arg;
 	struct hc_dataplane *dp = w->dp;
-	uint64_t timers_every = rte_get_tsc_hz() / TIMERS_PER_S;
+	uint64_t timers_every = RTE_MAX(rte_get_tsc_hz() / TIMERS_PER_S, (uint64_t)1);
 	uint64_t last_timers = rte_rdtsc() - timers_every; /* (due at once) */
 
 	rmark_setup(w, rte_rdtsc());
@@ -252,10 +252,14 @@ int hc_worker_main(void *arg)
 			HC_RELAXED_ADD(&w->st.busy_tsc, rte_rdtsc() - t0);
 		}
 		/* (a difference, not a deadline: a TSC that steps back makes
-		 * them due at once rather than late by the step) */
+		 * them due at once rather than late by the step).  The ticks
+		 * due are counted whole and the rest carried to the next
+		 * round, so that a loop of 150 us does not lose a third of a
+		 * tick's trim each time; after more than TRIM_TICKS_MAX (a
+		 * long loop, a TSC stepping back) the count starts again */
 		if (t0 - last_timers >= timers_every) {
 			uint64_t ticks = (t0 - last_timers) / timers_every;
-			last_timers = t0;
+			last_timers = ticks > TRIM_TICKS_MAX ? t0 : last_timers + ticks * timers_every;
 			clock_tick(w, t0);
 			hc_members_gone_trim(&w->members, TRIM_STEPS_PER_TICK *
 				(unsigned)(ticks < TRIM_TICKS_MAX ? ticks : TRIM_TICKS_MAX));

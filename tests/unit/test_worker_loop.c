@@ -381,6 +381,72 @@ static void test_flood_capacity_unknown(void)
 	run_flood(0);
 }
 
+/* The loop's timers trim gone users' keys above the keep limit
+ * (hc_members_gone_trim): stopped once the trim counted 64 or at a
+ * deadline; an idle loop's timers run every 100 us. */
+static uint16_t trim_cb(uint16_t p, uint16_t q, struct rte_mbuf **pkts, uint16_t n,
+			uint16_t max, void *arg)
+{
+	(void)p;
+	(void)q;
+	(void)pkts;
+	(void)max;
+	const struct hc_worker *w = arg;
+	if (__atomic_load_n(&w->members.st.gone_keys_trimmed, __ATOMIC_RELAXED) >= 64 ||
+	    rte_rdtsc() > fl.deadline)
+		hc_dp_set_state(&dp, HC_STOP);
+	return n;
+}
+
+/* The worker's own loop gives the keep limit's 1/64 back: a table of
+ * 4,096 keys (its limit 4,032) filled to the limit with users in rooms,
+ * 100 of them gone, then 64 new users; the loop's timers delete the 64
+ * longest gone users' keys (the earlier tests' gone users first) and no
+ * more.  (Last in the suite: it leaves users in the table.) */
+static void test_timers_trim_gone_keys(void)
+{
+	struct hc_worker *w = dp.workers[0];
+	struct hc_members *m = &w->members;
+	CU_ASSERT_EQUAL_FATAL(m->capacity, 4096);
+	const uint32_t keys0 = m->users.ix.count;
+	const uint64_t gone0 = m->st.gone_keys, users0 = m->n_users;
+	CU_ASSERT_FATAL(keys0 < 1000 && gone0 <= 64);
+	const uint64_t base = 1u << 20, fill = 4032 - keys0; /* (users of no other test) */
+	for (uint64_t u = 0; u < fill; u++) {
+		struct hc_op o = {.user_id = base + u, .room_id = 1 + (uint32_t)(u % 63),
+				  .op = HC_OP_JOIN, .gateway_id = 1};
+		hc_members_apply(m, &o, 1);
+	}
+	CU_ASSERT_EQUAL_FATAL(m->users.ix.count, 4032);
+	for (uint64_t u = 0; u < 100; u++) {
+		struct hc_op o = {.user_id = base + u, .room_id = 1 + (uint32_t)(u % 63),
+				  .op = HC_OP_LEAVE, .gateway_id = 1};
+		hc_members_apply(m, &o, 1);
+	}
+	for (uint64_t u = 0; u < 64; u++) {
+		struct hc_op o = {.user_id = base + 10000 + u, .room_id = 5, .op = HC_OP_JOIN,
+				  .gateway_id = 1};
+		hc_members_apply(m, &o, 1);
+	}
+	CU_ASSERT_EQUAL_FATAL(m->users.ix.count, 4096);
+	CU_ASSERT_EQUAL_FATAL(m->st.gone_keys, gone0 + 100);
+	CU_ASSERT_EQUAL_FATAL(m->st.gone_keys_trimmed, 0);
+	memset(&fl, 0, sizeof(fl));
+	fl.deadline = rte_rdtsc() + 30 * rte_get_tsc_hz();
+	hc_dp_set_state(&dp, HC_RUN);
+	const struct rte_eth_rxtx_callback *cb = rte_eth_add_rx_callback(port, 0, trim_cb, w);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cb);
+	hc_worker_main(w);
+	rte_eth_remove_rx_callback(port, 0, cb);
+	CU_ASSERT_EQUAL(m->st.gone_keys_trimmed, 64);
+	CU_ASSERT_EQUAL(m->st.gone_keys_evicted, 0);
+	CU_ASSERT_EQUAL(m->users.ix.count, 4032);
+	CU_ASSERT_EQUAL(m->st.gone_keys, gone0 + 100 - 64);
+	CU_ASSERT_EQUAL(m->n_users, users0 + fill - 100 + 64);
+	for (uint64_t u = 0; u < 100; u++) /* the longest gone went */
+		CU_ASSERT_EQUAL(hc_usertab_lookup(&m->users, base + u) >= 0, u >= 64 - gone0);
+}
+
 static CU_TestInfo tests[] = {
 	{"a flood never empty: a silent gateway still judged dead (capacity known)",
 	 test_flood_capacity_known},
@@ -390,6 +456,8 @@ static CU_TestInfo tests[] = {
 	 test_pool_short},
 	{"the rx pool back during a poll: that poll's empty answer proves nothing",
 	 test_pool_back_during_poll},
+	{"the loop's timers trim gone users' keys back to the keep limit",
+	 test_timers_trim_gone_keys},
 	CU_TEST_INFO_NULL,
 };
 
