@@ -66,22 +66,22 @@ static inline void hc_members_tell_taken(struct hc_members *m, uint64_t user, ui
  * its own slot where it was and takes it back (hc_members_key_for_new):
  * no insert into the index then, and no delete at the LEAVE.  Keys are
  * kept so while the index holds at most hc_members_gone_keep_max keys
- * (capacity less 1/64); past that, a user gone is deleted at once, as every one
- * was before (hc_members_gone_or_del): where more distinct users come
- * than the table holds, the kept keys stop growing and the 1/64 stays
- * free positions for new users, which then need no eviction; once new
- * users took them, the worker's timers give them back, deleting the
- * longest gone users' keys (hc_members_gone_trim).  A new user's key
- * takes a free or never-used position while there is one; when the
- * index holds capacity keys (new keys outpaced the trim), a gone user's
- * key is deleted for it inside its op (hc_members_gone_evict): the
- * longest gone's (the list is a queue threaded through the
- * slots, in the order they went; a LEAVE writes its own slot and the one
- * gone just before, a line likely still in cache).  A gone user who came back
- * stays in the list and is skipped when reached (its link cleared), so
- * the list holds every gone user and, at worst, as many who came back.
- * Between ops a key in the index is a user in a room or a gone user: a
- * slot with room 0 and a link is a gone user's.
+ * (capacity less 1/64); past that, a user gone is deleted at once, as
+ * every one was before (hc_members_gone_or_del): where more distinct
+ * users come than the table holds, the kept keys stop growing and the
+ * 1/64 stays free positions for new users, which then need no eviction;
+ * once new users took them, the worker's timers give them back, deleting
+ * the longest gone users' keys (hc_members_gone_trim).  A new user's key
+ * takes a free or never-used position while there is one; when the index
+ * holds capacity keys (new keys outpaced the trim), a gone user's key is
+ * deleted for it inside its op (hc_members_gone_evict): the longest
+ * gone's (the list is a queue threaded through the slots, in the order
+ * they went; a LEAVE writes its own slot and the one gone just before, a
+ * line likely still in cache).  A gone user who came back stays in the
+ * list and is skipped when reached (its link cleared), so the list holds
+ * every gone user and, at worst, as many who came back.  Between ops a
+ * key in the index is a user in a room or a gone user: a slot with room
+ * 0 and a link is a gone user's.
  */
 /* The most keys the index may hold for a LEAVE to keep its user's. */
 static inline uint32_t hc_members_gone_keep_max(const struct hc_members *m)
@@ -116,13 +116,14 @@ static inline void hc_members_gone_keep(struct hc_members *m, int32_t at)
 
 /* The user at `at` (its key's index entry at hint, from a bulk lookup,
  * or UINT32_MAX) is taken out of its room: its key is kept, or deleted
- * when the index holds more than hc_members_gone_keep_max keys, but for a user still
- * in the list (back since it went): a free position must never be in
- * it, so its key is kept (the list does not grow). */
+ * when the index holds more than hc_members_gone_keep_max keys, but for
+ * a user still in the list (back since it went): a free position must
+ * never be in it, so its key is kept (the list does not grow). */
 static inline void hc_members_gone_or_del(struct hc_members *m, int32_t at, uint64_t user,
 					  uint32_t hint)
 {
-	if (likely(m->users.ix.count <= hc_members_gone_keep_max(m)) || m->slot[at].gone_link != 0)
+	if (likely(m->users.ix.count <= hc_members_gone_keep_max(m)) ||
+	    m->slot[at].gone_link != 0)
 		hc_members_gone_keep(m, at);
 	else if (hint != UINT32_MAX)
 		hc_usertab_del_at(&m->users, user, (uint32_t)at, hint);

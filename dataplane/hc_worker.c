@@ -259,10 +259,10 @@ int hc_worker_main(void *arg)
 		 * long loop, a TSC stepping back) the count starts again */
 		if (t0 - last_timers >= timers_every) {
 			uint64_t ticks = (t0 - last_timers) / timers_every;
-			last_timers = ticks > TRIM_TICKS_MAX ? t0 : last_timers + ticks * timers_every;
+			uint64_t counted = RTE_MIN(ticks, (uint64_t)TRIM_TICKS_MAX);
+			last_timers = ticks == counted ? last_timers + ticks * timers_every : t0;
 			clock_tick(w, t0);
-			hc_members_gone_trim(&w->members, TRIM_STEPS_PER_TICK *
-				(unsigned)(ticks < TRIM_TICKS_MAX ? ticks : TRIM_TICKS_MAX));
+			hc_members_gone_trim(&w->members, TRIM_STEPS_PER_TICK * (unsigned)counted);
 			HC_RELAXED_PUBLISH(&w->read_up_to, hc_rmark_tick(&w->rmark, t0));
 			hc_ha_seq_poll(w, t0);
 			rcu_quiescent_state();
