@@ -14,6 +14,7 @@
 int hc_handoff_create(struct hc_handoff *const ho[], unsigned n, int socket)
 {
 	char name[RTE_RING_NAMESIZE];
+	unsigned dgram_ring = hc_handoff_dgram_ring_size(n);
 
 	for (unsigned s = 0; s < n; s++) {
 		ho[s]->self = s;
@@ -22,7 +23,7 @@ int hc_handoff_create(struct hc_handoff *const ho[], unsigned n, int socket)
 			if (s == d)
 				continue;
 			snprintf(name, sizeof(name), "hc_dg_%u_%u", s, d);
-			struct rte_ring *dg = rte_ring_create(name, HC_DGRAM_RING_SIZE, socket,
+			struct rte_ring *dg = rte_ring_create(name, dgram_ring, socket,
 						    RING_F_SP_ENQ | RING_F_SC_DEQ);
 			snprintf(name, sizeof(name), "hc_op_%u_%u", s, d);
 			struct rte_ring *op = rte_ring_create_elem(name, sizeof(struct hc_op),

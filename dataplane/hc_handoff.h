@@ -29,8 +29,15 @@
 #include "hc_ring_copy.h"
 
 #define HC_OP_RING_SIZE 16384   /* ops per ring (power of 2)            */
-#define HC_DGRAM_RING_SIZE 4096 /* datagrams per ring                   */
 #define HC_STAGE_OPS 1024       /* staged ops per destination           */
+
+/* Datagram rings: a worker's incoming rings hold HC_DGRAM_IN_PER_WORKER
+ * datagrams together, each a power of 2 between HC_DGRAM_RING_MIN and
+ * HC_DGRAM_RING_MAX (hc_handoff_dgram_ring_size), so that the packet pool
+ * they may hold grows with the workers, not with their square. */
+#define HC_DGRAM_IN_PER_WORKER 8192u
+#define HC_DGRAM_RING_MAX 4096u
+#define HC_DGRAM_RING_MIN 256u
 #define HC_STAGE_FLUSH 64       /* flush a stage when it holds this many */
 
 struct hc_handoff {
@@ -43,6 +50,24 @@ struct hc_handoff {
 	uint32_t n_stage[HC_MAX_WORKERS];
 	struct hc_op *stage[HC_MAX_WORKERS];        /* [dst][HC_STAGE_OPS]  */
 };
+
+/*
+ * The size of each datagram ring among `workers` workers (0 for one: no
+ * rings): HC_DGRAM_IN_PER_WORKER shared by the workers - 1 that hand off
+ * to one worker, rounded down to a power of 2, within HC_DGRAM_RING_MIN
+ * and HC_DGRAM_RING_MAX: 4,096 for 2 and 3 workers, 2,048 for 4 and 5,
+ * 1,024 for 6 to 9, 512 for 10 to 16.  A ring holds one less.  A full
+ * ring is back-pressure, never loss (hc_rx.c, handoff_dgram_wait).
+ */
+static inline unsigned hc_handoff_dgram_ring_size(unsigned workers)
+{
+	if (workers < 2)
+		return 0;
+	unsigned share = HC_DGRAM_IN_PER_WORKER / (workers - 1), size = HC_DGRAM_RING_MIN;
+	while (size * 2 <= share && size < HC_DGRAM_RING_MAX)
+		size *= 2;
+	return size;
+}
 
 /* Create all n*(n-1) rings of each kind and wire every worker's endpoints. */
 int hc_handoff_create(struct hc_handoff *const ho[], unsigned n, int socket);

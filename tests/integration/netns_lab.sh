@@ -5,8 +5,9 @@
 # duplicated, reordered datagrams; counts equal the scenario's truth), then
 # the default, a hc-gwsim fleet with placement, churn, reconnects and a
 # gateway restart (the room table equals the gateways' truth).  The
-# appliance on af_packet in one namespace answers ARP itself.  With 2
-# workers the af_packet port has 2 queue pairs fed by the kernel's fanout.
+# appliance on af_packet in one namespace answers ARP itself.  With 2 (or
+# 4) workers the af_packet port has as many queue pairs, fed by the
+# kernel's fanout, and datagrams and events cross the hand-off rings.
 #
 # Then, from the files the lab keeps:
 # - both runs drew their room-size histogram: the text's summary agrees with
@@ -60,6 +61,19 @@ for run in replay fleet; do
 	need "${run}_limit_samples" "$(kv samples "$dir/$run/limit.kv")" -gt 0
 	need "${run}_samples_above_max" "$(kv above_max "$dir/$run/limit.kv")" -eq 0
 done
+# the packet pool sized to what the workers may hold (hc_port_default_mbufs):
+# the hand-off rings share 8,192 datagrams a worker (2,048 a ring for 4
+# workers, 92,159 mbufs when every ring held 4,096), and with more than
+# one worker datagrams went through them, none refused
+workers=${1:-1}
+case $workers in 1) pool=32767 ;; 2) pool=34815 ;; 4) pool=67583 ;; *) pool=x ;; esac
+need packet_pool_mbufs "$(sed -n 's/.*packet pool: \([0-9]*\) mbufs of .*/\1/p' \
+	"$dir/replay/headcount.log")" = "$pool"
+if [ "$workers" -gt 1 ]; then
+	need replay_handoff_dgrams "$(kv handoff_dgrams "$dir/replay/stats.kv")" -gt 0
+	need replay_handoff_ops "$(kv handoff_ops "$dir/replay/stats.kv")" -gt 0
+fi
+need replay_drop_handoff_full "$(kv drop_handoff_full "$dir/replay/stats.kv")" -eq 0
 need fleet_joins_over_max "$(kv ctl_joins_over_max "$dir/fleet/stats.kv")" -eq 0
 # the checks below read the fleet's final room table: it holds every user
 # of the gateways' truth (none dropped between the comparison and the dump)

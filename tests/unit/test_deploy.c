@@ -78,10 +78,21 @@ static void test_default_mbufs(void)
 	 * exactly the default stays */
 	CU_ASSERT_EQUAL(hc_port_default_mbufs(2, 3, 256, 40960 - 25728, 32767), 41983);
 	CU_ASSERT_EQUAL(hc_port_default_mbufs(1, 2, 256, 32767 - 8960, 32767), 32767);
-	/* 4 workers: 32768 + 49152 (12 rings) + 1920 + 8192 = 92032 */
-	CU_ASSERT_EQUAL(hc_port_default_mbufs(4, 5, 256, 0, 32767), 92159); /* 90 Ki - 1 */
-	/* past --mbufs's bound (no such appliance: HC_MAX_WORKERS): the bound */
-	CU_ASSERT_EQUAL(hc_port_default_mbufs(64, 65, 256, 0, 32767), 1u << 24);
+	/* 4 workers: 32768 + 24576 (12 rings of 2048) + 1920 + 8192 = 67456
+	 * (92,159 while every ring held 4096) */
+	CU_ASSERT_EQUAL(hc_port_mbufs_held(4, 5, 256), 32768 + 12 * 2048 + 5 * 384);
+	CU_ASSERT_EQUAL(hc_port_default_mbufs(4, 5, 256, 0, 32767), 67583); /* 66 Ki - 1 */
+	/* 8 workers: 65536 + 57344 (56 rings of 1024) + 3456 + 8192 = 134528
+	 * (about 300 k before) */
+	CU_ASSERT_EQUAL(hc_port_default_mbufs(8, 9, 256, 0, 32767), 135167);
+	/* HC_MAX_WORKERS (16): 131072 + 122880 (240 rings of 512) + 6528 +
+	 * 8192 = 268672 (1.1 M before): the rings' share grows with the
+	 * workers, 8192 each at most, not with their square */
+	CU_ASSERT_EQUAL(hc_port_default_mbufs(16, 17, 256, 0, 32767), 269311);
+	for (unsigned w = 2; w <= HC_MAX_WORKERS; w++)
+		CU_ASSERT(hc_port_mbufs_held(w, w + 1, 0) <= (uint64_t)w * (HC_SEQ_MAX_HELD + 8192));
+	/* past --mbufs's bound (descriptors no port has): the bound */
+	CU_ASSERT_EQUAL(hc_port_default_mbufs(2, 3, 256, 1u << 24, 32767), 1u << 24);
 
 	/* the control pool: each worker's control TX ring (4095), the TX
 	 * queues' descriptors (512 a worker a port), the caches (48 each),
@@ -320,6 +331,50 @@ static void test_icmp_bucket(void)
 	for (unsigned i = 0; i < 3 * HC_ICMP_BURST; i++)
 		ok += (unsigned)hc_icmp_bucket_take(id, t);
 	CU_ASSERT_EQUAL(ok, HC_ICMP_BURST);
+}
+
+/* The datagram hand-off rings: a worker's incoming rings share 8,192
+ * datagrams, each ring a power of 2 from 256 to 4,096; a dataplane of
+ * four workers creates its 12 rings at that size (a ring holds one
+ * less), and the packet pool's default counts exactly those. */
+static void test_handoff_ring_sizes(void)
+{
+	static const unsigned want[HC_MAX_WORKERS + 1] = {
+		0, 0, 4096, 4096, 2048, 2048, 1024, 1024, 1024, 1024,
+		512, 512, 512, 512, 512, 512, 512};
+	for (unsigned w = 0; w <= HC_MAX_WORKERS; w++) {
+		CU_ASSERT_EQUAL(hc_handoff_dgram_ring_size(w), want[w]);
+		if (w >= 2)
+			CU_ASSERT((w - 1) * hc_handoff_dgram_ring_size(w) <= HC_DGRAM_IN_PER_WORKER);
+	}
+	CU_ASSERT_EQUAL(hc_handoff_dgram_ring_size(64), HC_DGRAM_RING_MIN); /* (the floor) */
+
+	struct hc_config c;
+	struct hc_dataplane d;
+	char *argv[] = {"t", "--max-users", "4096", "--max-rooms", "64", "--max-gateways", "8",
+			"--no-auth", NULL};
+	CU_ASSERT_EQUAL_FATAL(hc_config_parse(&c, 8, argv), 0);
+	unsigned lc[4];
+	for (unsigned i = 0; i < 4; i++)
+		lc[i] = rte_lcore_id();
+	CU_ASSERT_EQUAL_FATAL(hc_dataplane_init(&d, &c, 4, lc, 0), 0);
+	uint64_t ring_slots = 0;
+	for (unsigned s = 0; s < 4; s++)
+		for (unsigned t = 0; t < 4; t++) {
+			struct rte_ring *r = d.workers[s]->ho.dgram_out[t];
+			if (s == t) {
+				CU_ASSERT_PTR_NULL(r);
+				continue;
+			}
+			CU_ASSERT_PTR_EQUAL(r, d.workers[t]->ho.dgram_in[s]);
+			if (r == NULL)
+				continue;
+			CU_ASSERT_EQUAL(rte_ring_get_capacity(r), 2047);
+			ring_slots += rte_ring_get_size(r);
+		}
+	CU_ASSERT_EQUAL(ring_slots, 12 * 2048);
+	CU_ASSERT_EQUAL(hc_port_mbufs_held(4, 5, 0), 4 * HC_SEQ_MAX_HELD + ring_slots);
+	hc_dataplane_free(&d);
 }
 
 /* the echo path: a worker with a TX queue on a net_ring port */
@@ -639,6 +694,7 @@ static void test_ctl_pool_batches(void)
 static CU_TestInfo tests[] = {
 	{"--ip required on physical ports", test_ip_decision},
 	{"the packet pool sized to the workers unless --mbufs is given", test_default_mbufs},
+	{"hand-off rings share 8,192 datagrams a worker", test_handoff_ring_sizes},
 	{"port lock identities", test_lock_identities},
 	{"a second lock holder is refused", test_lock_refuses_second},
 	{"the prefix locked is the one EAL uses, however spelt", test_lock_prefix_spellings},
