@@ -30,15 +30,18 @@
 
 #define HC_OP_RING_SIZE 16384   /* ops per ring (power of 2)            */
 #define HC_STAGE_OPS 1024       /* staged ops per destination           */
+#define HC_STAGE_FLUSH 64       /* flush a stage when it holds this many */
 
-/* Datagram rings: a worker's incoming rings hold HC_DGRAM_IN_PER_WORKER
- * datagrams together, each a power of 2 between HC_DGRAM_RING_MIN and
- * HC_DGRAM_RING_MAX (hc_handoff_dgram_ring_size), so that the packet pool
- * they may hold grows with the workers, not with their square. */
+/* Datagram rings: a worker's incoming rings hold at most
+ * HC_DGRAM_IN_PER_WORKER datagrams together, each a power of 2 between
+ * HC_DGRAM_RING_MIN and HC_DGRAM_RING_MAX (hc_handoff_dgram_ring_size), so
+ * that the packet pool they may hold grows with the workers, not with
+ * their square. */
 #define HC_DGRAM_IN_PER_WORKER 8192u
 #define HC_DGRAM_RING_MAX 4096u
-#define HC_DGRAM_RING_MIN 256u
-#define HC_STAGE_FLUSH 64       /* flush a stage when it holds this many */
+#define HC_DGRAM_RING_MIN 512u
+_Static_assert((HC_MAX_WORKERS - 1) * HC_DGRAM_RING_MIN <= HC_DGRAM_IN_PER_WORKER,
+	       "the floor keeps every worker's incoming share");
 
 struct hc_handoff {
 	unsigned self;
@@ -56,7 +59,9 @@ struct hc_handoff {
  * rings): HC_DGRAM_IN_PER_WORKER shared by the workers - 1 that hand off
  * to one worker, rounded down to a power of 2, within HC_DGRAM_RING_MIN
  * and HC_DGRAM_RING_MAX: 4,096 for 2 and 3 workers, 2,048 for 4 and 5,
- * 1,024 for 6 to 9, 512 for 10 to 16.  A ring holds one less.  A full
+ * 1,024 for 6 to 9, 512 for 10 to 16 (HC_MAX_WORKERS).  A ring holds one
+ * less: a worker's incoming rings 4,095 datagrams with 2 workers, 6,141
+ * with 4, 7,665 with 16.  A full
  * ring is back-pressure, never loss (hc_rx.c, handoff_dgram_wait).
  */
 static inline unsigned hc_handoff_dgram_ring_size(unsigned workers)

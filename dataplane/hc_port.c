@@ -417,7 +417,7 @@ static uint32_t pool_size_for(uint64_t n)
 
 uint64_t hc_port_mbufs_held(unsigned workers, unsigned lcores, unsigned cache)
 {
-	uint64_t held = (uint64_t)workers * HC_SEQ_MAX_HELD;
+	uint64_t held = (uint64_t)workers * (HC_SEQ_MAX_HELD + HC_WORKER_HANDS);
 	uint64_t rings = workers > 1 ?
 			 (uint64_t)workers * (workers - 1) * hc_handoff_dgram_ring_size(workers) : 0;
 	return held + rings + caches_hold(lcores, cache);

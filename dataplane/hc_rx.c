@@ -39,7 +39,6 @@
  * its mbuf's second line), its mbuf's first line twice as far: the data's
  * address is read from it. */
 #define PREFETCH_AHEAD 4
-#define DGRAM_DEQ_BURST 32
 
 /* A validated, authenticated datagram whose gateway's home is this worker. */
 static void home_input(struct hc_worker *w, struct rte_mbuf *m, uint64_t now)
@@ -344,14 +343,14 @@ void hc_rx_burst(struct hc_worker *w, uint16_t port, struct rte_mbuf **pkts,
 
 unsigned hc_rx_poll_handoff(struct hc_worker *w, uint64_t now)
 {
-	struct rte_mbuf *ms[DGRAM_DEQ_BURST];
+	struct rte_mbuf *ms[HC_HANDOFF_DEQ_BURST];
 	unsigned total = 0;
 
 	for (unsigned s = 0; s < w->ho.n; s++) {
 		struct rte_ring *r = w->ho.dgram_in[s];
 		if (r == NULL)
 			continue;
-		unsigned k = rte_ring_dequeue_burst(r, (void **)ms, DGRAM_DEQ_BURST, NULL);
+		unsigned k = rte_ring_dequeue_burst(r, (void **)ms, HC_HANDOFF_DEQ_BURST, NULL);
 		for (unsigned i = 0; i < k; i++)
 			home_input(w, ms[i], now);
 		total += k;

@@ -47,6 +47,11 @@
 #define HC_MAX_BURST 256
 #define HC_LOCAL_OPS 2048 /* own users' ops gathered before applying */
 #define HC_READ_FREE 64   /* read datagrams freed at once             */
+#define HC_HANDOFF_DEQ_BURST 32 /* datagrams taken from a hand-off ring at once */
+/* packet mbufs a worker may hold in hand beside its sequencers' and the
+ * rings': an RX burst (waiting for a full hand-off ring, the rest of it),
+ * a hand-off ring's burst, the read datagrams not yet freed */
+#define HC_WORKER_HANDS (HC_MAX_BURST + HC_HANDOFF_DEQ_BURST + HC_READ_FREE)
 /* changes one apply or decision can produce: its ops plus replayed ones */
 #define HC_CHG_BUF (HC_LOCAL_OPS + HC_MEMBERS_DEFERRED)
 /* slots one step of the pick scan reads (128 KiB), between batches */

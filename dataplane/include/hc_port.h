@@ -35,11 +35,12 @@ void hc_ports_totals(const struct hc_dataplane *dp, struct hc_port_totals *t);
 /*
  * The most packet mbufs the appliance itself may hold at once, beside
  * the ports' descriptors: `workers` sequencers' held datagrams
- * (HC_SEQ_MAX_HELD each), the hand-off rings between them, and `lcores`
+ * (HC_SEQ_MAX_HELD each) and what they hold in hand (HC_WORKER_HANDS
+ * each), the hand-off rings between them, and `lcores`
  * caches of the pool (up to 1.5 times `cache` each).  It grows with the
- * workers, not their square (a worker's incoming rings share 8,192
- * datagrams, hc_handoff_dgram_ring_size): 8 workers and 9 lcores with
- * caches of 256 hold up to 126,336 mbufs.  (The
+ * workers, not their square (a worker's incoming rings hold at most
+ * 8,192 datagrams, hc_handoff_dgram_ring_size): 8 workers and 9 lcores
+ * with caches of 256 hold up to 129,152 mbufs.  (The
  * control core's frames come from a pool of their own: hc_port_ctl_mbufs.)
  */
 uint64_t hc_port_mbufs_held(unsigned workers, unsigned lcores, unsigned cache);

@@ -10,6 +10,8 @@
 # kernel's fanout, and datagrams and events cross the hand-off rings.
 #
 # Then, from the files the lab keeps:
+# - the packet pool logged is the size the workers may hold, and with more
+#   than one worker the hand-off rings carried datagrams and events;
 # - both runs drew their room-size histogram: the text's summary agrees with
 #   the room table, and the picture is a PNG of 960 x 540 of some size;
 # - the fleet's placement filled rooms up to target only (fill = target,
@@ -61,17 +63,22 @@ for run in replay fleet; do
 	need "${run}_limit_samples" "$(kv samples "$dir/$run/limit.kv")" -gt 0
 	need "${run}_samples_above_max" "$(kv above_max "$dir/$run/limit.kv")" -eq 0
 done
-# the packet pool sized to what the workers may hold (hc_port_default_mbufs):
-# the hand-off rings share 8,192 datagrams a worker (2,048 a ring for 4
-# workers, 92,159 mbufs when every ring held 4,096), and with more than
-# one worker datagrams went through them, none refused
+# the packet pool sized to what the workers may hold (hc_port_default_mbufs,
+# with the lab's workers + 1 lcores, pool caches of 256 and at most 8,192
+# RX and TX descriptors: 1,024 and 512 a queue): a worker's incoming
+# hand-off rings hold at most 8,192 datagrams (2,048 a ring for 4 workers:
+# 92,159 mbufs when every ring held 4,096); with more than one worker
+# datagrams and events went through them (handoff_waits: how often a full
+# ring made a worker wait, shown), and none was dropped at a full ring
+# (drop_handoff_full counts those dropped while the appliance stops)
 workers=${1:-1}
-case $workers in 1) pool=32767 ;; 2) pool=34815 ;; 4) pool=67583 ;; *) pool=x ;; esac
+case $workers in 1) pool=32767 ;; 2) pool=34815 ;; 3) pool=60415 ;; 4) pool=69631 ;; *) pool=x ;; esac
 need packet_pool_mbufs "$(sed -n 's/.*packet pool: \([0-9]*\) mbufs of .*/\1/p' \
 	"$dir/replay/headcount.log")" = "$pool"
 if [ "$workers" -gt 1 ]; then
 	need replay_handoff_dgrams "$(kv handoff_dgrams "$dir/replay/stats.kv")" -gt 0
 	need replay_handoff_ops "$(kv handoff_ops "$dir/replay/stats.kv")" -gt 0
+	echo "  replay_handoff_waits = $(kv handoff_waits "$dir/replay/stats.kv") (shown)"
 fi
 need replay_drop_handoff_full "$(kv drop_handoff_full "$dir/replay/stats.kv")" -eq 0
 need fleet_joins_over_max "$(kv ctl_joins_over_max "$dir/fleet/stats.kv")" -eq 0

@@ -3,7 +3,10 @@
  * test_deploy.c - the deploy kit's decisions, exactly: --ip on physical
  * ports (hc_port_ip_ok), the lock identities of ports and the lock itself
  * (a second taker refused with the holder's pid, the file gone after
- * release; the prefix found as EAL finds it, however spelt), the ICMP reply bucket, and ICMP echo through the receive path
+ * release; the prefix found as EAL finds it, however spelt), the packet
+ * pool's default size and the hand-off rings it counts (their sizes, one
+ * filled to its last slot), the control pool, the ICMP reply bucket, and
+ * ICMP echo through the receive path
  * to a net_ring port's TX ring: the reply byte for byte, bad checksums,
  * other types and unanswerable sources counted, a burst cut at the bucket.
  */
@@ -24,12 +27,15 @@
 #include <rte_ring.h>
 
 #include "hc_dataplane.h"
+#include "hc_frame.h"
+#include "hc_mbuf_meta.h"
 #include "hc_icmp.h"
 #include "hc_lock.h"
 #include "hc_options.h"
 #include "hc_port.h"
 #include "hc_proto.h"
 #include "hc_proto_check.h"
+#include "hc_proto_hdr.h"
 #include "hc_rx.h"
 #include "hc_tx.h"
 #include "hc_unit.h"
@@ -64,33 +70,35 @@ static void test_ip_decision(void)
  * restart's even at the same figure. */
 static void test_default_mbufs(void)
 {
-	/* 1 worker, 2 lcores: 8192 held, 768 in caches, 8192 for the
-	 * descriptors: below the default */
-	CU_ASSERT_EQUAL(hc_port_mbufs_held(1, 2, 256), 8192 + 2 * 384);
+	/* 1 worker, 2 lcores: 8192 held, 352 in hand, 768 in caches, 8192
+	 * for the descriptors: below the default */
+	CU_ASSERT_EQUAL(hc_port_mbufs_held(1, 2, 256), 8192 + 352 + 2 * 384);
 	CU_ASSERT_EQUAL(hc_port_default_mbufs(1, 2, 256, 1536, 32767), 32767);
-	/* 2 workers: 16384 + 8192 (two rings of 4096) + 1152 = 25728,
-	 * + 8192 = 33920 */
-	CU_ASSERT_EQUAL(hc_port_mbufs_held(2, 3, 256), 16384 + 2 * 4096 + 3 * 384);
+	/* 2 workers: 16384 + 704 in hand + 8192 (two rings of 4096) + 1152
+	 * = 26432, + 8192 = 34624 */
+	CU_ASSERT_EQUAL(hc_port_mbufs_held(2, 3, 256), 16384 + 2 * 352 + 2 * 4096 + 3 * 384);
 	CU_ASSERT_EQUAL(hc_port_default_mbufs(2, 3, 256, 0, 32767), 34815); /* 34 Ki - 1 */
-	/* descriptors past the allowance count whole: 25728 + 12288 */
+	/* descriptors past the allowance count whole: 26432 + 12288 */
 	CU_ASSERT_EQUAL(hc_port_default_mbufs(2, 3, 256, 12288, 32767), 38911);
 	/* exactly a multiple of 1024 rounds up to the next, less one;
 	 * exactly the default stays */
-	CU_ASSERT_EQUAL(hc_port_default_mbufs(2, 3, 256, 40960 - 25728, 32767), 41983);
-	CU_ASSERT_EQUAL(hc_port_default_mbufs(1, 2, 256, 32767 - 8960, 32767), 32767);
-	/* 4 workers: 32768 + 24576 (12 rings of 2048) + 1920 + 8192 = 67456
-	 * (92,159 while every ring held 4096) */
-	CU_ASSERT_EQUAL(hc_port_mbufs_held(4, 5, 256), 32768 + 12 * 2048 + 5 * 384);
-	CU_ASSERT_EQUAL(hc_port_default_mbufs(4, 5, 256, 0, 32767), 67583); /* 66 Ki - 1 */
-	/* 8 workers: 65536 + 57344 (56 rings of 1024) + 3456 + 8192 = 134528
-	 * (about 300 k before) */
-	CU_ASSERT_EQUAL(hc_port_default_mbufs(8, 9, 256, 0, 32767), 135167);
-	/* HC_MAX_WORKERS (16): 131072 + 122880 (240 rings of 512) + 6528 +
-	 * 8192 = 268672 (1.1 M before): the rings' share grows with the
-	 * workers, 8192 each at most, not with their square */
-	CU_ASSERT_EQUAL(hc_port_default_mbufs(16, 17, 256, 0, 32767), 269311);
+	CU_ASSERT_EQUAL(hc_port_default_mbufs(2, 3, 256, 40960 - 26432, 32767), 41983);
+	CU_ASSERT_EQUAL(hc_port_default_mbufs(1, 2, 256, 32767 - 9312, 32767), 32767);
+	CU_ASSERT_EQUAL(hc_port_default_mbufs(1, 2, 256, 32768 - 9312, 32767), 33791);
+	/* 4 workers: 32768 + 1408 + 24576 (12 rings of 2048) + 1920 + 8192
+	 * = 68864 (92,159 while every ring held 4096) */
+	CU_ASSERT_EQUAL(hc_port_mbufs_held(4, 5, 256), 32768 + 4 * 352 + 12 * 2048 + 5 * 384);
+	CU_ASSERT_EQUAL(hc_port_default_mbufs(4, 5, 256, 0, 32767), 69631); /* 68 Ki - 1 */
+	/* 8 workers: 65536 + 2816 + 57344 (56 rings of 1024) + 3456 + 8192
+	 * = 137344 (about 300 k before) */
+	CU_ASSERT_EQUAL(hc_port_default_mbufs(8, 9, 256, 0, 32767), 138239);
+	/* HC_MAX_WORKERS (16): 131072 + 5632 + 122880 (240 rings of 512) +
+	 * 6528 + 8192 = 274304 (1.1 M before): the rings' share grows with
+	 * the workers, 8192 each at most, not with their square */
+	CU_ASSERT_EQUAL(hc_port_default_mbufs(16, 17, 256, 0, 32767), 274431);
 	for (unsigned w = 2; w <= HC_MAX_WORKERS; w++)
-		CU_ASSERT(hc_port_mbufs_held(w, w + 1, 0) <= (uint64_t)w * (HC_SEQ_MAX_HELD + 8192));
+		CU_ASSERT(hc_port_mbufs_held(w, w + 1, 0) <=
+			  (uint64_t)w * (HC_SEQ_MAX_HELD + HC_WORKER_HANDS + HC_DGRAM_IN_PER_WORKER));
 	/* past --mbufs's bound (descriptors no port has): the bound */
 	CU_ASSERT_EQUAL(hc_port_default_mbufs(2, 3, 256, 1u << 24, 32767), 1u << 24);
 
@@ -333,10 +341,13 @@ static void test_icmp_bucket(void)
 	CU_ASSERT_EQUAL(ok, HC_ICMP_BURST);
 }
 
-/* The datagram hand-off rings: a worker's incoming rings share 8,192
- * datagrams, each ring a power of 2 from 256 to 4,096; a dataplane of
- * four workers creates its 12 rings at that size (a ring holds one
- * less), and the packet pool's default counts exactly those. */
+/* The datagram hand-off rings: a worker's incoming rings hold at most
+ * 8,192 datagrams together, each ring a power of 2 from 512 to 4,096 (at
+ * HC_MAX_WORKERS, 16, the floor); a dataplane of four workers creates its
+ * 12 rings at 2,048 (a ring holds one less), the packet pool's default
+ * counts exactly those, and the 2,048th datagram for one home finds its
+ * ring full: back-pressure (handoff_waits), or while stopping a drop
+ * (handoff_full), never an overwrite. */
 static void test_handoff_ring_sizes(void)
 {
 	static const unsigned want[HC_MAX_WORKERS + 1] = {
@@ -347,7 +358,7 @@ static void test_handoff_ring_sizes(void)
 		if (w >= 2)
 			CU_ASSERT((w - 1) * hc_handoff_dgram_ring_size(w) <= HC_DGRAM_IN_PER_WORKER);
 	}
-	CU_ASSERT_EQUAL(hc_handoff_dgram_ring_size(64), HC_DGRAM_RING_MIN); /* (the floor) */
+	CU_ASSERT_EQUAL(hc_handoff_dgram_ring_size(HC_MAX_WORKERS), HC_DGRAM_RING_MIN);
 
 	struct hc_config c;
 	struct hc_dataplane d;
@@ -373,7 +384,46 @@ static void test_handoff_ring_sizes(void)
 			ring_slots += rte_ring_get_size(r);
 		}
 	CU_ASSERT_EQUAL(ring_slots, 12 * 2048);
-	CU_ASSERT_EQUAL(hc_port_mbufs_held(4, 5, 0), 4 * HC_SEQ_MAX_HELD + ring_slots);
+	CU_ASSERT_EQUAL(hc_port_mbufs_held(4, 5, 0),
+			4 * (HC_SEQ_MAX_HELD + HC_WORKER_HANDS) + ring_slots);
+
+	/* worker 0 receives gateway 5's datagrams (home 5 % 4 = 1): 2,047
+	 * are handed off; the next waits for room, and, the appliance
+	 * stopping, is dropped instead (no worker 1 runs here) */
+	static const struct hc_frame_addr a = {
+		.dst_mac = {2, 0, 0, 0, 0, 1}, .src_mac = {2, 0, 0, 0, 0, 2},
+		.src_ip = 0xC6120002, .dst_ip = 0xC6120001, .src_port = 40000, .dst_port = 7100};
+	struct hc_worker *w0 = d.workers[0];
+	struct rte_ring *to1 = w0->ho.dgram_out[1];
+	uint8_t p[sizeof(struct hc_hdr) + sizeof(struct hc_event)], f[256];
+	unsigned free0 = rte_mempool_avail_count(hc_test_pool);
+	for (uint32_t i = 1; i <= 2048; i++) {
+		struct hc_event ev = {.user_id = htobe64(1000 + i), .room_id = htonl(1),
+				      .op = HC_OP_JOIN};
+		hc_proto_fill_hdr(p, HC_MSG_EVENTS, 5, 1, 1, 0, i);
+		memcpy(p + sizeof(struct hc_hdr), &ev, sizeof(ev));
+		size_t n = hc_frame_build(f, &a, 1, p, sizeof(p));
+		struct rte_mbuf *m = hc_test_mbuf(f, n);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+		if (i == 2048)
+			hc_dp_set_state(&d, HC_STOP);
+		hc_rx_burst(w0, 0, &m, 1, 0);
+	}
+	CU_ASSERT_EQUAL(w0->st.datagrams, 2048);
+	CU_ASSERT_EQUAL(w0->st.handoff_dgrams, 2047);
+	CU_ASSERT_EQUAL(w0->st.handoff_waits, 1);
+	CU_ASSERT_EQUAL(w0->st.drops[HC_DROP_HANDOFF_FULL], 1);
+	CU_ASSERT_EQUAL(rte_ring_count(to1), 2047);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(hc_test_pool), free0 - 2047);
+	/* in order, none overwritten: sequences 1 to 2047 */
+	uint32_t in_order = 0;
+	for (struct rte_mbuf *m; rte_ring_dequeue(to1, (void **)&m) == 0; rte_pktmbuf_free(m)) {
+		struct hc_hdr h;
+		memcpy(&h, hc_mbuf_payload(m), sizeof(h));
+		in_order += ntohl(h.sequence) == in_order + 1;
+	}
+	CU_ASSERT_EQUAL(in_order, 2047);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(hc_test_pool), free0);
 	hc_dataplane_free(&d);
 }
 
@@ -694,7 +744,7 @@ static void test_ctl_pool_batches(void)
 static CU_TestInfo tests[] = {
 	{"--ip required on physical ports", test_ip_decision},
 	{"the packet pool sized to the workers unless --mbufs is given", test_default_mbufs},
-	{"hand-off rings share 8,192 datagrams a worker", test_handoff_ring_sizes},
+	{"hand-off rings hold at most 8,192 datagrams into a worker", test_handoff_ring_sizes},
 	{"port lock identities", test_lock_identities},
 	{"a second lock holder is refused", test_lock_refuses_second},
 	{"the prefix locked is the one EAL uses, however spelt", test_lock_prefix_spellings},
