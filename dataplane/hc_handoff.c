@@ -14,7 +14,7 @@
 int hc_handoff_create(struct hc_handoff *const ho[], unsigned n, int socket)
 {
 	char name[RTE_RING_NAMESIZE];
-	unsigned dgram_ring = hc_handoff_dgram_ring_size(n);
+	unsigned dgram_ring = hc_handoff_dgram_ring_size(n), op_ring = hc_handoff_op_ring_size(n);
 
 	for (unsigned s = 0; s < n; s++) {
 		ho[s]->self = s;
@@ -27,7 +27,7 @@ int hc_handoff_create(struct hc_handoff *const ho[], unsigned n, int socket)
 						    RING_F_SP_ENQ | RING_F_SC_DEQ);
 			snprintf(name, sizeof(name), "hc_op_%u_%u", s, d);
 			struct rte_ring *op = rte_ring_create_elem(name, sizeof(struct hc_op),
-						    HC_OP_RING_SIZE, socket,
+						    op_ring, socket,
 						    RING_F_SP_ENQ | RING_F_SC_DEQ);
 			ho[s]->stage[d] = rte_malloc_socket("hc_stage",
 				HC_STAGE_OPS * sizeof(struct hc_op), 64, socket);

@@ -28,20 +28,26 @@
 #include "hc_members.h"
 #include "hc_ring_copy.h"
 
-#define HC_OP_RING_SIZE 16384   /* ops per ring (power of 2)            */
 #define HC_STAGE_OPS 1024       /* staged ops per destination           */
 #define HC_STAGE_FLUSH 64       /* flush a stage when it holds this many */
 
-/* Datagram rings: a worker's incoming rings hold at most
- * HC_DGRAM_IN_PER_WORKER datagrams together, each a power of 2 between
- * HC_DGRAM_RING_MIN and HC_DGRAM_RING_MAX (hc_handoff_dgram_ring_size), so
- * that the packet pool they may hold grows with the workers, not with
- * their square. */
+/* A worker's incoming rings of each kind hold at most *_IN_PER_WORKER
+ * elements together, each ring a power of 2 between *_RING_MIN and
+ * *_RING_MAX (hc_handoff_ring_size), so that the packet pool the
+ * datagram rings may hold, and the memory of both, grow with the
+ * workers, not with their square. */
 #define HC_DGRAM_IN_PER_WORKER 8192u
 #define HC_DGRAM_RING_MAX 4096u
 #define HC_DGRAM_RING_MIN 512u
+#define HC_OP_IN_PER_WORKER 65536u
+#define HC_OP_RING_MAX 16384u
+#define HC_OP_RING_MIN 4096u
 _Static_assert((HC_MAX_WORKERS - 1) * HC_DGRAM_RING_MIN <= HC_DGRAM_IN_PER_WORKER,
-	       "the floor keeps every worker's incoming share");
+	       "the floor keeps every worker's incoming datagrams within its share");
+_Static_assert((HC_MAX_WORKERS - 1) * HC_OP_RING_MIN <= HC_OP_IN_PER_WORKER,
+	       "the floor keeps every worker's incoming ops within its share");
+_Static_assert(HC_OP_RING_MIN - 1 >= HC_STAGE_OPS,
+	       "an op ring takes a full stage (hc_handoff_room)");
 
 struct hc_handoff {
 	unsigned self;
@@ -55,23 +61,38 @@ struct hc_handoff {
 };
 
 /*
- * The size of each datagram ring among `workers` workers (0 for one: no
- * rings): HC_DGRAM_IN_PER_WORKER shared by the workers - 1 that hand off
- * to one worker, rounded down to a power of 2, within HC_DGRAM_RING_MIN
- * and HC_DGRAM_RING_MAX: 4,096 for 2 and 3 workers, 2,048 for 4 and 5,
- * 1,024 for 6 to 9, 512 for 10 to 16 (HC_MAX_WORKERS).  A ring holds one
- * less: a worker's incoming rings 4,095 datagrams with 2 workers, 6,141
- * with 4, 7,665 with 16.  A full
- * ring is back-pressure, never loss (hc_rx.c, handoff_dgram_wait).
+ * The size of each ring among `workers` workers (0 for one: no rings):
+ * in_per_worker shared by the workers - 1 that hand off to one worker,
+ * rounded down to a power of 2, within min and max.  A ring holds one
+ * less.  A full ring is back-pressure, never loss (hc_rx.c,
+ * handoff_dgram_wait; hc_ops.c, wait_handoff_room).
  */
-static inline unsigned hc_handoff_dgram_ring_size(unsigned workers)
+static inline unsigned hc_handoff_ring_size(unsigned workers, unsigned in_per_worker,
+					    unsigned min, unsigned max)
 {
 	if (workers < 2)
 		return 0;
-	unsigned share = HC_DGRAM_IN_PER_WORKER / (workers - 1), size = HC_DGRAM_RING_MIN;
-	while (size * 2 <= share && size < HC_DGRAM_RING_MAX)
+	unsigned share = in_per_worker / (workers - 1), size = min;
+	while (size * 2 <= share && size < max)
 		size *= 2;
 	return size;
+}
+
+/* Datagram rings: 4,096 for 2 and 3 workers, 2,048 for 4 and 5, 1,024 for
+ * 6 to 9, 512 for 10 to 16 (HC_MAX_WORKERS): a worker's incoming rings
+ * hold 4,095 datagrams with 2 workers, 6,141 with 4, 7,665 with 16. */
+static inline unsigned hc_handoff_dgram_ring_size(unsigned workers)
+{
+	return hc_handoff_ring_size(workers, HC_DGRAM_IN_PER_WORKER, HC_DGRAM_RING_MIN,
+				    HC_DGRAM_RING_MAX);
+}
+
+/* Op rings: 16,384 for 2 to 5 workers, 8,192 for 6 to 9, 4,096 for 10 to
+ * 16 (32 bytes an op: 512 KiB to 128 KiB a ring). */
+static inline unsigned hc_handoff_op_ring_size(unsigned workers)
+{
+	return hc_handoff_ring_size(workers, HC_OP_IN_PER_WORKER, HC_OP_RING_MIN,
+				    HC_OP_RING_MAX);
 }
 
 /* Create all n*(n-1) rings of each kind and wire every worker's endpoints. */

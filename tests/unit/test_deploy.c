@@ -341,10 +341,12 @@ static void test_icmp_bucket(void)
 	CU_ASSERT_EQUAL(ok, HC_ICMP_BURST);
 }
 
-/* The datagram hand-off rings: a worker's incoming rings hold at most
- * 8,192 datagrams together, each ring a power of 2 from 512 to 4,096 (at
- * HC_MAX_WORKERS, 16, the floor); a dataplane of four workers creates its
- * 12 rings at 2,048 (a ring holds one less), the packet pool's default
+/* The hand-off rings: a worker's incoming rings hold at most 8,192
+ * datagrams together, each ring a power of 2 from 512 to 4,096 (at
+ * HC_MAX_WORKERS, 16, the floor), and at most 65,536 ops, 16,384 to 4,096
+ * a ring; a dataplane of four workers creates its 12 datagram rings at
+ * 2,048 (a ring holds one less) and its op rings at 16,384, one of ten
+ * its 90 of each at 512 and 4,096; the packet pool's default
  * counts exactly those, and the 2,048th datagram for one home finds its
  * ring full: back-pressure (handoff_waits), or while stopping a drop
  * (handoff_full), never an overwrite. */
@@ -359,6 +361,15 @@ static void test_handoff_ring_sizes(void)
 			CU_ASSERT((w - 1) * hc_handoff_dgram_ring_size(w) <= HC_DGRAM_IN_PER_WORKER);
 	}
 	CU_ASSERT_EQUAL(hc_handoff_dgram_ring_size(HC_MAX_WORKERS), HC_DGRAM_RING_MIN);
+	/* op rings: 65,536 ops into a worker at most, 16,384 to 4,096 a ring */
+	static const unsigned want_ops[HC_MAX_WORKERS + 1] = {
+		0, 0, 16384, 16384, 16384, 16384, 8192, 8192, 8192, 8192,
+		4096, 4096, 4096, 4096, 4096, 4096, 4096};
+	for (unsigned w = 0; w <= HC_MAX_WORKERS; w++) {
+		CU_ASSERT_EQUAL(hc_handoff_op_ring_size(w), want_ops[w]);
+		if (w >= 2)
+			CU_ASSERT((w - 1) * hc_handoff_op_ring_size(w) <= HC_OP_IN_PER_WORKER);
+	}
 
 	struct hc_config c;
 	struct hc_dataplane d;
@@ -381,6 +392,7 @@ static void test_handoff_ring_sizes(void)
 			if (r == NULL)
 				continue;
 			CU_ASSERT_EQUAL(rte_ring_get_capacity(r), 2047);
+			CU_ASSERT_EQUAL(rte_ring_get_capacity(d.workers[s]->ho.op_out[t]), 16383);
 			ring_slots += rte_ring_get_size(r);
 		}
 	CU_ASSERT_EQUAL(ring_slots, 12 * 2048);
@@ -424,6 +436,21 @@ static void test_handoff_ring_sizes(void)
 	}
 	CU_ASSERT_EQUAL(in_order, 2047);
 	CU_ASSERT_EQUAL(rte_mempool_avail_count(hc_test_pool), free0);
+	hc_dataplane_free(&d);
+
+	/* ten workers: 90 rings of each kind, 512 datagrams and 4,096 ops */
+	unsigned lc10[10];
+	for (unsigned i = 0; i < 10; i++)
+		lc10[i] = rte_lcore_id();
+	CU_ASSERT_EQUAL_FATAL(hc_dataplane_init(&d, &c, 10, lc10, 0), 0);
+	unsigned rings = 0;
+	for (unsigned s = 0; s < 10; s++)
+		for (unsigned t = 0; t < 10; t++)
+			if (s != t && d.workers[s]->ho.dgram_out[t] != NULL &&
+			    d.workers[s]->ho.op_out[t] != NULL)
+				rings += rte_ring_get_capacity(d.workers[s]->ho.dgram_out[t]) == 511 &&
+					 rte_ring_get_capacity(d.workers[s]->ho.op_out[t]) == 4095;
+	CU_ASSERT_EQUAL(rings, 90);
 	hc_dataplane_free(&d);
 }
 
@@ -744,7 +771,8 @@ static void test_ctl_pool_batches(void)
 static CU_TestInfo tests[] = {
 	{"--ip required on physical ports", test_ip_decision},
 	{"the packet pool sized to the workers unless --mbufs is given", test_default_mbufs},
-	{"hand-off rings hold at most 8,192 datagrams into a worker", test_handoff_ring_sizes},
+	{"hand-off rings hold at most 8,192 datagrams and 65,536 ops into a worker",
+	 test_handoff_ring_sizes},
 	{"port lock identities", test_lock_identities},
 	{"a second lock holder is refused", test_lock_refuses_second},
 	{"the prefix locked is the one EAL uses, however spelt", test_lock_prefix_spellings},
