@@ -352,32 +352,28 @@ static void test_icmp_bucket(void)
  * (handoff_full), never an overwrite. */
 static void test_handoff_ring_sizes(void)
 {
-	static const unsigned want[HC_MAX_WORKERS + 1] = {
-		0, 0, 4096, 4096, 2048, 2048, 1024, 1024, 1024, 1024,
-		512, 512, 512, 512, 512, 512, 512};
+	/* each count of workers: its datagram and op rings' sizes */
+	static const unsigned want[HC_MAX_WORKERS + 1][2] = {
+		{0, 0}, {0, 0}, {4096, 16384}, {4096, 16384}, {2048, 16384}, {2048, 16384},
+		{1024, 8192}, {1024, 8192}, {1024, 8192}, {1024, 8192}, {512, 4096},
+		{512, 4096}, {512, 4096}, {512, 4096}, {512, 4096}, {512, 4096}, {512, 4096}};
 	for (unsigned w = 0; w <= HC_MAX_WORKERS; w++) {
-		CU_ASSERT_EQUAL(hc_handoff_dgram_ring_size(w), want[w]);
+		unsigned dg = hc_handoff_dgram_ring_size(w), op = hc_handoff_op_ring_size(w);
+		CU_ASSERT(dg == want[w][0] && op == want[w][1]);
 		if (w >= 2)
-			CU_ASSERT((w - 1) * hc_handoff_dgram_ring_size(w) <= HC_DGRAM_IN_PER_WORKER);
+			CU_ASSERT((w - 1) * dg <= HC_DGRAM_IN_PER_WORKER &&
+				  (w - 1) * op <= HC_OP_IN_PER_WORKER);
 	}
 	CU_ASSERT_EQUAL(hc_handoff_dgram_ring_size(HC_MAX_WORKERS), HC_DGRAM_RING_MIN);
-	/* op rings: 65,536 ops into a worker at most, 16,384 to 4,096 a ring */
-	static const unsigned want_ops[HC_MAX_WORKERS + 1] = {
-		0, 0, 16384, 16384, 16384, 16384, 8192, 8192, 8192, 8192,
-		4096, 4096, 4096, 4096, 4096, 4096, 4096};
-	for (unsigned w = 0; w <= HC_MAX_WORKERS; w++) {
-		CU_ASSERT_EQUAL(hc_handoff_op_ring_size(w), want_ops[w]);
-		if (w >= 2)
-			CU_ASSERT((w - 1) * hc_handoff_op_ring_size(w) <= HC_OP_IN_PER_WORKER);
-	}
+	CU_ASSERT_EQUAL(hc_handoff_op_ring_size(HC_MAX_WORKERS), HC_OP_RING_MIN);
 
 	struct hc_config c;
 	struct hc_dataplane d;
 	char *argv[] = {"t", "--max-users", "4096", "--max-rooms", "64", "--max-gateways", "8",
 			"--no-auth", NULL};
 	CU_ASSERT_EQUAL_FATAL(hc_config_parse(&c, 8, argv), 0);
-	unsigned lc[4];
-	for (unsigned i = 0; i < 4; i++)
+	unsigned lc[HC_MAX_WORKERS]; /* (every worker on this lcore: none runs) */
+	for (unsigned i = 0; i < HC_MAX_WORKERS; i++)
 		lc[i] = rte_lcore_id();
 	CU_ASSERT_EQUAL_FATAL(hc_dataplane_init(&d, &c, 4, lc, 0), 0);
 	uint64_t ring_slots = 0;
@@ -439,10 +435,7 @@ static void test_handoff_ring_sizes(void)
 	hc_dataplane_free(&d);
 
 	/* ten workers: 90 rings of each kind, 512 datagrams and 4,096 ops */
-	unsigned lc10[10];
-	for (unsigned i = 0; i < 10; i++)
-		lc10[i] = rte_lcore_id();
-	CU_ASSERT_EQUAL_FATAL(hc_dataplane_init(&d, &c, 10, lc10, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_dataplane_init(&d, &c, 10, lc, 0), 0);
 	unsigned rings = 0;
 	for (unsigned s = 0; s < 10; s++)
 		for (unsigned t = 0; t < 10; t++)
