@@ -243,14 +243,52 @@ static void resv_pop_head(struct hc_rooms *r)
 	r->resv_count--;
 }
 
+/*
+ * The ring full: its dead slots (reservations cancelled or replaced
+ * before they expired, which keep their place in the FIFO) squeezed out
+ * when they are a quarter of it or more, the others moved up in order
+ * and repointed in the index.  Without it a gateway that cancels its own
+ * reservations as fast as it makes them (a PLACE in another pool, or a
+ * JOIN elsewhere, and again) fills the ring with dead slots within its
+ * quota of live ones, and every later reservation evicts another
+ * gateway's live one early.  A compaction walks the ring once and frees
+ * a quarter of it at least: one slot's move for each reservation made,
+ * at most three (amortised).  Returns the slots freed.
+ */
+static uint32_t resv_compact(struct hc_rooms *r)
+{
+	uint32_t known = r->resv_by_user.count; /* live and consumed: listed */
+	if (r->resv_count - known < r->resv_cap / 4)
+		return 0;
+	uint32_t kept = 0;
+	for (uint32_t k = 0; k < r->resv_count; k++) {
+		uint32_t from = (r->resv_head + k) % r->resv_cap;
+		if (r->resv[from].room == 0)
+			continue; /* dead: in no index */
+		uint32_t to = (r->resv_head + kept++) % r->resv_cap;
+		if (to == from)
+			continue;
+		/* (to held a dead slot or one moved up already: no entry of
+		 * the index points at it) */
+		r->resv[to] = r->resv[from];
+		hc_keyidx_repoint(&r->resv_by_user, r->resv[to].user, to);
+		r->resv[from].room = 0;
+	}
+	uint32_t freed = r->resv_count - kept;
+	r->resv_count = kept;
+	r->st.resv_compactions++;
+	r->st.resv_dead_freed += freed;
+	return freed;
+}
+
 /* A seat for user (who holds no reservation) in room: 1, or 0 when the
  * index refuses the user (a crowded home, hc_keyidx.h: counted, no seat
  * taken; callers answer as if no room had a seat). */
 static int resv_add(struct hc_rooms *r, uint64_t user, uint32_t room, uint16_t gw,
 		    uint32_t request_id, uint64_t now)
 {
-	if (r->resv_count == r->resv_cap)
-		resv_pop_head(r); /* full: the oldest expires early */
+	if (r->resv_count == r->resv_cap && resv_compact(r) == 0)
+		resv_pop_head(r); /* full of known ones: the oldest expires early */
 	uint32_t slot = (r->resv_head + r->resv_count) % r->resv_cap;
 	if (hc_keyidx_insert(&r->resv_by_user, user, slot) != 0) {
 		r->st.resv_refused++;

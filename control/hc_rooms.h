@@ -146,6 +146,9 @@ struct hc_rooms_stats {
 	uint64_t resv_refused;    /* a seat not reserved: the user's home in
 	                             the reservation index crowded
 	                             (hc_keyidx.h; never by chance)       */
+	uint64_t resv_compactions; /* the reservation ring full, a quarter
+	                              or more of it dead slots: squeezed */
+	uint64_t resv_dead_freed; /* the dead slots those freed         */
 	uint64_t seats_held;      /* seats held for directives          */
 	uint64_t vacate_stale;    /* rooms let into a plan though an admitted
 	                             move out was not reported done while

@@ -1190,6 +1190,57 @@ static void test_reservations_per_gateway(void)
 	hc_rooms_free(&r);
 }
 
+/* A gateway that cancels its own reservations as fast as it makes them
+ * (PLACE a user, JOIN the user elsewhere, LEAVE, again) leaves a dead
+ * slot in the reservation ring each time, within a quota of one live
+ * seat.  The ring full, the dead slots are squeezed out (a quarter of it
+ * or more): another gateway's live reservation and a JOIN's kept one
+ * stay, in order, found by the index at their new slots, and none
+ * expires early.  A ring full of known ones still evicts its oldest. */
+static void test_reservation_ring_dead_slots(void)
+{
+	fresh(64); /* a ring of 4,096 slots */
+	uint64_t u = 1000;
+	fill(40, 50, &u);                         /* the attacker's way out */
+	uint32_t v = hc_rooms_place_for(&r, 0, 7, 2, 0); /* the victim's seat */
+	CU_ASSERT_NOT_EQUAL_FATAL(v, 0);
+	uint32_t k = hc_rooms_place_for(&r, 0, 8, 3, 0); /* a seat then taken */
+	CU_ASSERT_EQUAL(hc_rooms_admit(&r, k, 0, 8, 0), HC_ROOMS_ADMITTED_KEPT);
+	for (unsigned i = 0; i < 3 * 4096; i++) {
+		CU_ASSERT_NOT_EQUAL(hc_rooms_place_for(&r, 0, 9, 1, 0), 0);
+		CU_ASSERT_EQUAL(hc_rooms_admit(&r, 40, 0, 9, 0), 1); /* elsewhere */
+		hc_rooms_leave(&r, 40);
+	}
+	CU_ASSERT_EQUAL(hc_rooms_reserved_by(&r, 1), 0);
+	CU_ASSERT_EQUAL(r.st.expired, 0);
+	CU_ASSERT_EQUAL(hc_rooms_reserved_by(&r, 2), 1); /* the victim's: live */
+	CU_ASSERT_TRUE(hc_rooms_has_reservation(&r, 7));
+	CU_ASSERT_EQUAL(r.room[v].reserved, 1);
+	CU_ASSERT(r.st.resv_compactions >= 3);
+	CU_ASSERT_EQUAL(r.st.resv_dead_freed + r.resv_count, 3 * 4096 + 2);
+	/* the victim's JOIN takes its seat; the kept one answers a resend */
+	CU_ASSERT_EQUAL(hc_rooms_admit(&r, v, 0, 7, 0), HC_ROOMS_ADMITTED_KEPT);
+	CU_ASSERT_EQUAL(r.room[v].reserved, 0);
+	CU_ASSERT_EQUAL(hc_rooms_reserved_by(&r, 2), 0);
+	CU_ASSERT_EQUAL(r.resv_live, 0);
+
+	hc_rooms_free(&r);
+
+	/* a ring full of live ones: nothing to squeeze, the oldest expires
+	 * early, as before */
+	fresh(1024);
+	unsigned placed = 0;
+	for (uint64_t i = 0; i < 4096 + 1; i++)
+		placed += hc_rooms_place_for(&r, 0, 100000 + i, (uint16_t)(10 + i % 1000), 0) != 0;
+	CU_ASSERT_EQUAL(placed, 4096 + 1);
+	CU_ASSERT_EQUAL(r.st.expired, 1);
+	CU_ASSERT_EQUAL(r.st.resv_compactions, 0);
+	CU_ASSERT_FALSE(hc_rooms_has_reservation(&r, 100000));
+	CU_ASSERT_TRUE(hc_rooms_has_reservation(&r, 100001));
+	CU_ASSERT_TRUE(hc_rooms_has_reservation(&r, 100000 + 4096));
+	hc_rooms_free(&r);
+}
+
 /* A PLACE resent after its JOIN took the seat (the answer was slow) gets
  * the same room and reserves nothing; a new PLACE of the same user (a new
  * request id) is placed anew; the kept record ends with the seat's time. */
@@ -1347,6 +1398,7 @@ static CU_TestInfo tests[] = {
 	 test_fill_target_no_id_fallback},
 	{"a repeated PLACE gets the same seat (both policies)", test_repeated_place_same_seat},
 	{"reservations per gateway", test_reservations_per_gateway},
+	{"dead reservation slots squeezed out, no live one evicted", test_reservation_ring_dead_slots},
 	{"admission", test_admission},
 	{"a room a move is leaving sits plans out until the move is reported", test_vacating},
 	{"seat leases topped up before they run dry, grown where they did", test_lease_top_up},
