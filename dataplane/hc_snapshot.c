@@ -20,7 +20,11 @@
  * actually received, doubling, never with what the prefix claims: a
  * claimed total above the per-gateway cap is refused at once, and growth
  * beyond either cap (per gateway, all stages of the worker) abandons the
- * snapshot (counted in over_limit) instead of taking the heap.
+ * snapshot (counted in over_limit) instead of taking the heap.  At the
+ * worker's cap a stage larger than the one that must grow is abandoned
+ * first, the largest first (displaced): a few gateways that stage big
+ * snapshots and never finish them (or finish them slowly) cannot keep
+ * every smaller snapshot of the worker out for ever.
  */
 #include <errno.h>
 #include <string.h>
@@ -134,8 +138,34 @@ static void apply_stage(struct hc_snapshots *s, uint16_t gw, const struct hc_sna
 	RELAXED_ADD(&s->st.members, st->n);
 }
 
-/* Room for `more` members in st, within both caps; 0 or -1. */
-static int stage_grow(struct hc_snapshots *s, struct hc_snap_stage *st, uint32_t more)
+static void abandon(struct hc_snapshots *s, uint16_t gw)
+{
+	stage_free(s, gw);
+	RELAXED_ADD(&s->st.abandoned, 1);
+	s->hooks.ask_again(s->hooks.ctx, gw);
+}
+
+/* The worker's staging total reached: the gateway (not gw) whose stage
+ * holds the most slots, more than `than`, or -1. */
+static int32_t largest_stage_above(const struct hc_snapshots *s, uint16_t gw, uint64_t than)
+{
+	int32_t best = -1;
+	uint64_t most = than;
+	for (uint32_t g = 0; g < s->max_gateways; g++) {
+		const struct hc_snap_stage *o = s->stage[g];
+		if (g != gw && o != NULL && o->cap > most) {
+			most = o->cap;
+			best = (int32_t)g;
+		}
+	}
+	return best;
+}
+
+/* Room for `more` members in gw's stage st, within both caps; 0 or -1.
+ * At the worker's cap, larger stages than st would be are displaced
+ * (abandoned, their gateways asked again), the largest first. */
+static int stage_grow(struct hc_snapshots *s, uint16_t gw, struct hc_snap_stage *st,
+		      uint32_t more)
 {
 	uint64_t need = (uint64_t)st->n + more;
 	if (need <= st->cap)
@@ -145,9 +175,19 @@ static int stage_grow(struct hc_snapshots *s, struct hc_snap_stage *st, uint32_t
 		cap = need;
 	if (cap > st->total)
 		cap = st->total; /* need <= total: checked by the caller */
-	if (cap > s->max_per_gateway || s->staged - st->cap + cap > s->max_staged) {
+	if (cap > s->max_per_gateway) {
 		RELAXED_ADD(&s->st.over_limit, 1);
 		return -1;
+	}
+	while (s->staged - st->cap + cap > s->max_staged) {
+		int32_t victim = largest_stage_above(s, gw, cap);
+		if (victim < 0) {
+			RELAXED_ADD(&s->st.over_limit, 1);
+			return -1;
+		}
+		RELAXED_ADD(&s->st.displaced, 1);
+		RELAXED_ADD(&s->st.over_limit, 1);
+		abandon(s, (uint16_t)victim);
 	}
 	struct hc_snap_member *m = rte_realloc_socket(st->m, sizeof(*m) * cap, 0, s->socket);
 	if (m == NULL)
@@ -158,12 +198,6 @@ static int stage_grow(struct hc_snapshots *s, struct hc_snap_stage *st, uint32_t
 	return 0;
 }
 
-static void abandon(struct hc_snapshots *s, uint16_t gw)
-{
-	stage_free(s, gw);
-	RELAXED_ADD(&s->st.abandoned, 1);
-	s->hooks.ask_again(s->hooks.ctx, gw);
-}
 
 void hc_snapshots_chunk(struct hc_snapshots *s, uint16_t gw, const uint8_t *payload)
 {
@@ -199,7 +233,7 @@ void hc_snapshots_chunk(struct hc_snapshots *s, uint16_t gw, const uint8_t *payl
 		abandon(s, gw);
 		return;
 	}
-	if (st->n + count > st->total || stage_grow(s, st, count) != 0) {
+	if (st->n + count > st->total || stage_grow(s, gw, st, count) != 0) {
 		abandon(s, gw);
 		return;
 	}

@@ -127,6 +127,8 @@ struct hc_snap_stats {
 	uint64_t members;    /* members in them                           */
 	uint64_t abandoned;  /* out of order, count mismatch, no memory   */
 	uint64_t over_limit; /* ... beyond a staging cap (claimed or grown) */
+	uint64_t displaced;  /* ... to make room for a smaller one, the
+	                        worker's staging total reached          */
 	uint64_t user_drops; /* gateways' users dropped (new incarnation,
 	                        dead, shutdown)                           */
 };

@@ -2,8 +2,9 @@
 /*
  * test_snapshot.c - snapshot staging takes memory for what arrives, never
  * for what a chunk claims: the per-gateway cap refuses a claim at chunk 0,
- * growth stops at either cap (per gateway, all stages of the worker), and
- * a complete snapshot is applied and its memory given back.
+ * growth stops at either cap (per gateway, all stages of the worker; at
+ * the worker's, larger stages are displaced first), and a complete
+ * snapshot is applied and its memory given back.
  */
 #include <arpa/inet.h>
 #include <string.h>
@@ -108,9 +109,46 @@ static void test_worker_cap(void)
 	hc_snapshots_free(&snaps);
 }
 
+/* At the worker's cap a stage larger than the one that must grow is
+ * displaced (abandoned, its gateway asked again), so a big snapshot left
+ * unfinished cannot keep a smaller one out; a growing stage never
+ * displaces a smaller or equal one. */
+static void test_larger_displaced(void)
+{
+	init(600, 700);
+	chunk(1, 1, 0, 9, 600, 89, 1);          /* gateway 1: left unfinished */
+	chunk(1, 1, 1, 9, 600, 89, 90);
+	chunk(1, 1, 2, 9, 600, 89, 179);        /* 267: 512 slots */
+	CU_ASSERT_EQUAL(snaps.staged, 512);
+	chunk(3, 5, 0, 4, 300, 89, 50000);      /* 256 more: 768 > 700 */
+	CU_ASSERT_EQUAL(snaps.st.displaced, 1);
+	CU_ASSERT_EQUAL(snaps.st.over_limit, 1);
+	CU_ASSERT_EQUAL(snaps.st.abandoned, 1);
+	CU_ASSERT_EQUAL(n_asked, 1);            /* gateway 1, asked again */
+	CU_ASSERT_EQUAL(snaps.staged, 256);
+	chunk(3, 5, 1, 4, 300, 89, 50089);
+	chunk(3, 5, 2, 4, 300, 89, 50178);      /* 267: 300 slots */
+	chunk(3, 5, 3, 4, 300, 33, 50267);
+	CU_ASSERT_EQUAL(snaps.st.applied, 1);   /* the smaller one is through */
+	CU_ASSERT_EQUAL(snaps.st.members, 300);
+	CU_ASSERT_EQUAL(snaps.staged, 0);
+	/* gateway 2 open with 256 slots; gateway 1 again: its growth to 512
+	 * would pass 700, and gateway 2's stage is smaller: gateway 1 gives up */
+	chunk(2, 2, 0, 9, 600, 89, 70000);
+	chunk(1, 3, 0, 9, 600, 89, 1);
+	chunk(1, 3, 1, 9, 600, 89, 90);
+	chunk(1, 3, 2, 9, 600, 89, 179);
+	CU_ASSERT_EQUAL(snaps.st.displaced, 1);
+	CU_ASSERT_EQUAL(snaps.st.over_limit, 2);
+	CU_ASSERT_EQUAL(snaps.st.abandoned, 2);
+	CU_ASSERT_EQUAL(snaps.staged, 256);     /* gateway 2's, kept */
+	hc_snapshots_free(&snaps);
+}
+
 static CU_TestInfo tests[] = {
 	{"claims cost nothing, growth follows arrivals", test_claims_cost_nothing},
 	{"all stages of a worker capped", test_worker_cap},
+	{"at the worker's cap a larger stage is displaced", test_larger_displaced},
 	CU_TEST_INFO_NULL,
 };
 
