@@ -244,25 +244,32 @@ static void resv_pop_head(struct hc_rooms *r)
 }
 
 /*
- * The ring full: its dead slots (reservations cancelled or replaced
- * before they expired, which keep their place in the FIFO) squeezed out
- * when they are a quarter of it or more, the others moved up in order
- * and repointed in the index.  Without it a gateway that cancels its own
- * reservations as fast as it makes them (a PLACE in another pool, or a
- * JOIN elsewhere, and again) fills the ring with dead slots within its
- * quota of live ones, and every later reservation evicts another
- * gateway's live one early.  A compaction walks the ring once and frees
- * a quarter of it at least: one slot's move for each reservation made,
- * at most three (amortised).  Returns the slots freed.
+ * The ring full: the slots that hold no live reservation squeezed out
+ * when they are a quarter of it or more, the live ones moved up in order
+ * and repointed in the index.  Those are dead slots (reservations
+ * cancelled or replaced before they expired, which keep their place in
+ * the FIFO) and consumed ones (a JOIN took the seat; kept only to answer
+ * a late resend of the PLACE the same, forgotten here: such a resend is
+ * placed anew).  Without it a gateway that cancels or uses its own
+ * reservations as fast as it makes them (a PLACE in another pool, a JOIN
+ * elsewhere or into the seat, a LEAVE, and again) fills the ring within
+ * its quota of live ones, and every later reservation evicts another
+ * gateway's live one early; now only live reservations filling three
+ * quarters of the ring do.  A compaction walks the ring once and frees a
+ * quarter of it at least: one slot's move for each reservation made, at
+ * most three (amortised; one index repoint a move, up to 786,432 in one
+ * PLACE's time at the default --max-reservations).  Returns the slots
+ * freed.
  */
 static uint32_t resv_compact(struct hc_rooms *r)
 {
-	uint32_t known = r->resv_by_user.count; /* live and consumed: listed */
-	if (r->resv_count - known < r->resv_cap / 4)
+	if (r->resv_count - r->resv_live < r->resv_cap / 4)
 		return 0;
 	uint32_t kept = 0;
 	for (uint32_t k = 0; k < r->resv_count; k++) {
 		uint32_t from = (r->resv_head + k) % r->resv_cap;
+		if (r->resv[from].room != 0 && r->resv[from].consumed)
+			resv_forget(r, (int32_t)from); /* (its index entry gone) */
 		if (r->resv[from].room == 0)
 			continue; /* dead: in no index */
 		uint32_t to = (r->resv_head + kept++) % r->resv_cap;
@@ -288,7 +295,7 @@ static int resv_add(struct hc_rooms *r, uint64_t user, uint32_t room, uint16_t g
 		    uint32_t request_id, uint64_t now)
 {
 	if (r->resv_count == r->resv_cap && resv_compact(r) == 0)
-		resv_pop_head(r); /* full of known ones: the oldest expires early */
+		resv_pop_head(r); /* three quarters live: the oldest expires early */
 	uint32_t slot = (r->resv_head + r->resv_count) % r->resv_cap;
 	if (hc_keyidx_insert(&r->resv_by_user, user, slot) != 0) {
 		r->st.resv_refused++;
