@@ -21,15 +21,19 @@
  * claimed total above the per-gateway cap is refused at once, and growth
  * beyond either cap (per gateway, all stages of the worker) abandons the
  * snapshot (counted in over_limit) instead of taking the heap.  At the
- * worker's cap a stage larger than the one that must grow is abandoned
- * first, the largest first (displaced): a few gateways that stage big
- * snapshots and never finish them (or finish them slowly) cannot keep
- * every smaller snapshot of the worker out for ever.
+ * worker's cap a stage larger than the one that must grow, and idle (no
+ * member added for HC_SNAP_IDLE_MS), is abandoned first, the largest
+ * first (displaced): a few gateways that stage big snapshots and stop
+ * cannot keep every smaller snapshot of the worker out for ever, and a
+ * snapshot still arriving is never displaced.  (One that trickles in,
+ * a member a second, still holds its place: an insider's gateway can do
+ * that, and its cap is --max-snapshot-users.)
  */
 #include <errno.h>
 #include <string.h>
 
 #include <rte_byteorder.h>
+#include <rte_cycles.h>
 #include <rte_malloc.h>
 
 #include "hc_proto.h"
@@ -50,6 +54,8 @@ struct hc_snap_stage {
 	uint32_t total;
 	uint32_t n;
 	uint32_t cap;             /* slots in m                      */
+	uint32_t open_at;         /* its place in the open list      */
+	uint64_t grew_tsc;        /* when it last added members      */
 	struct hc_snap_member *m; /* [cap], cap grows with n         */
 };
 
@@ -61,6 +67,9 @@ static void stage_free(struct hc_snapshots *s, uint16_t gw)
 	if (st == NULL)
 		return;
 	s->staged -= st->cap;
+	uint16_t last = s->open[--s->n_open]; /* (swapped into its place) */
+	s->open[st->open_at] = last;
+	s->stage[last]->open_at = st->open_at;
 	rte_free(st->m);
 	rte_free(st);
 	s->stage[gw] = NULL;
@@ -72,13 +81,15 @@ int hc_snapshots_init(struct hc_snapshots *s, uint32_t max_gateways, uint32_t ma
 	memset(s, 0, sizeof(*s));
 	s->stage = rte_zmalloc_socket("hc_snap", sizeof(*s->stage) * max_gateways, 64, socket);
 	s->gen = rte_zmalloc_socket("hc_snap_gen", max_gateways, 64, socket);
-	if (s->stage == NULL || s->gen == NULL) {
+	s->open = rte_zmalloc_socket("hc_snap_open", sizeof(*s->open) * max_gateways, 64, socket);
+	if (s->stage == NULL || s->gen == NULL || s->open == NULL) {
 		hc_snapshots_free(s);
 		return -ENOMEM;
 	}
 	s->max_gateways = max_gateways;
 	s->max_per_gateway = max_per_gateway;
 	s->max_staged = max_staged;
+	s->idle_tsc = rte_get_tsc_hz() / 1000 * HC_SNAP_IDLE_MS;
 	s->socket = socket;
 	s->hooks = *hooks;
 	return 0;
@@ -91,8 +102,10 @@ void hc_snapshots_free(struct hc_snapshots *s)
 			stage_free(s, (uint16_t)g);
 	rte_free(s->stage);
 	rte_free(s->gen);
+	rte_free(s->open);
 	s->stage = NULL;
 	s->gen = NULL;
+	s->open = NULL;
 }
 
 static uint8_t next_gen(struct hc_snapshots *s, uint16_t gw)
@@ -145,24 +158,28 @@ static void abandon(struct hc_snapshots *s, uint16_t gw)
 	s->hooks.ask_again(s->hooks.ctx, gw);
 }
 
-/* The worker's staging total reached: the gateway (not gw) whose stage
- * holds the most slots, more than `than`, or -1. */
-static int32_t largest_stage_above(const struct hc_snapshots *s, uint16_t gw, uint64_t than)
+/* The worker's staging total reached: the gateway (not gw) whose stage,
+ * idle, holds the most slots, more than `than`, or -1.  Over the open
+ * stages only (each holds 256 slots at least: at most --max-users / 256
+ * of them). */
+static int32_t largest_idle_stage_above(const struct hc_snapshots *s, uint16_t gw,
+					uint64_t than, uint64_t now)
 {
 	int32_t best = -1;
 	uint64_t most = than;
-	for (uint32_t g = 0; g < s->max_gateways; g++) {
+	for (uint32_t i = 0; i < s->n_open; i++) {
+		uint16_t g = s->open[i];
 		const struct hc_snap_stage *o = s->stage[g];
-		if (g != gw && o != NULL && o->cap > most) {
+		if (g != gw && o->cap > most && now - o->grew_tsc >= s->idle_tsc) {
 			most = o->cap;
-			best = (int32_t)g;
+			best = g;
 		}
 	}
 	return best;
 }
 
 /* Room for `more` members in gw's stage st, within both caps; 0 or -1.
- * At the worker's cap, larger stages than st would be are displaced
+ * At the worker's cap, idle stages larger than st would be are displaced
  * (abandoned, their gateways asked again), the largest first. */
 static int stage_grow(struct hc_snapshots *s, uint16_t gw, struct hc_snap_stage *st,
 		      uint32_t more)
@@ -179,8 +196,9 @@ static int stage_grow(struct hc_snapshots *s, uint16_t gw, struct hc_snap_stage 
 		RELAXED_ADD(&s->st.over_limit, 1);
 		return -1;
 	}
+	uint64_t now = rte_rdtsc();
 	while (s->staged - st->cap + cap > s->max_staged) {
-		int32_t victim = largest_stage_above(s, gw, cap);
+		int32_t victim = largest_idle_stage_above(s, gw, cap, now);
 		if (victim < 0) {
 			RELAXED_ADD(&s->st.over_limit, 1);
 			return -1;
@@ -225,6 +243,9 @@ void hc_snapshots_chunk(struct hc_snapshots *s, uint16_t gw, const uint8_t *payl
 			return;
 		}
 		s->stage[gw] = st;
+		st->open_at = s->n_open;
+		s->open[s->n_open++] = gw;
+		st->grew_tsc = rte_rdtsc();
 		st->snapshot_id = id;
 		st->chunk_count = chunks;
 		st->total = total;
@@ -237,6 +258,8 @@ void hc_snapshots_chunk(struct hc_snapshots *s, uint16_t gw, const uint8_t *payl
 		abandon(s, gw);
 		return;
 	}
+	if (count > 0)
+		st->grew_tsc = rte_rdtsc();
 	const uint8_t *rec = payload + sizeof(h) + sizeof(pf);
 	for (uint16_t i = 0; i < count; i++, rec += sizeof(struct hc_member)) {
 		struct hc_member mb;

@@ -32,9 +32,16 @@ struct hc_snap_hooks {
 };
 
 
+/* A stage that added no member for this long may be displaced by a
+ * smaller one at the worker's staging total (hc_snapshot.c) */
+#define HC_SNAP_IDLE_MS 1000
+
 struct hc_snapshots {
 	struct hc_snap_stage **stage; /* [max_gateways], NULL: none        */
 	uint8_t *gen;                 /* [max_gateways] last generation    */
+	uint16_t *open;               /* [n_open] gateways with a stage    */
+	uint32_t n_open;
+	uint64_t idle_tsc;            /* HC_SNAP_IDLE_MS in TSC cycles     */
 	uint32_t max_gateways;
 	uint32_t max_per_gateway;     /* members one snapshot may stage    */
 	uint64_t max_staged;          /* members all stages may hold       */

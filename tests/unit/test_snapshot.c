@@ -109,26 +109,34 @@ static void test_worker_cap(void)
 	hc_snapshots_free(&snaps);
 }
 
-/* At the worker's cap a stage larger than the one that must grow is
- * displaced (abandoned, its gateway asked again), so a big snapshot left
- * unfinished cannot keep a smaller one out; a growing stage never
- * displaces a smaller or equal one. */
+/* At the worker's cap a stage larger than the one that must grow, and
+ * idle (no member added for HC_SNAP_IDLE_MS), is displaced (abandoned,
+ * its gateway asked again), so a big snapshot left unfinished cannot keep
+ * a smaller one out; one still arriving is not displaced, and a growing
+ * stage never displaces a smaller or equal one. */
 static void test_larger_displaced(void)
 {
 	init(600, 700);
+	snaps.idle_tsc = UINT64_MAX;            /* every stage still arriving */
 	chunk(1, 1, 0, 9, 600, 89, 1);          /* gateway 1: left unfinished */
 	chunk(1, 1, 1, 9, 600, 89, 90);
 	chunk(1, 1, 2, 9, 600, 89, 179);        /* 267: 512 slots */
 	CU_ASSERT_EQUAL(snaps.staged, 512);
 	chunk(3, 5, 0, 4, 300, 89, 50000);      /* 256 more: 768 > 700 */
-	CU_ASSERT_EQUAL(snaps.st.displaced, 1);
+	CU_ASSERT_EQUAL(snaps.st.displaced, 0); /* gateway 1 not idle: 3 refused */
 	CU_ASSERT_EQUAL(snaps.st.over_limit, 1);
-	CU_ASSERT_EQUAL(snaps.st.abandoned, 1);
-	CU_ASSERT_EQUAL(n_asked, 1);            /* gateway 1, asked again */
+	CU_ASSERT_EQUAL(n_asked, 1);
+	CU_ASSERT_EQUAL(snaps.staged, 512);
+	snaps.idle_tsc = 0;                     /* gateway 1 idle now */
+	chunk(3, 6, 0, 4, 300, 89, 50000);
+	CU_ASSERT_EQUAL(snaps.st.displaced, 1);
+	CU_ASSERT_EQUAL(snaps.st.over_limit, 2);
+	CU_ASSERT_EQUAL(snaps.st.abandoned, 2);
+	CU_ASSERT_EQUAL(n_asked, 2);            /* gateway 1, asked again */
 	CU_ASSERT_EQUAL(snaps.staged, 256);
-	chunk(3, 5, 1, 4, 300, 89, 50089);
-	chunk(3, 5, 2, 4, 300, 89, 50178);      /* 267: 300 slots */
-	chunk(3, 5, 3, 4, 300, 33, 50267);
+	chunk(3, 6, 1, 4, 300, 89, 50089);
+	chunk(3, 6, 2, 4, 300, 89, 50178);      /* 267: 300 slots */
+	chunk(3, 6, 3, 4, 300, 33, 50267);
 	CU_ASSERT_EQUAL(snaps.st.applied, 1);   /* the smaller one is through */
 	CU_ASSERT_EQUAL(snaps.st.members, 300);
 	CU_ASSERT_EQUAL(snaps.staged, 0);
@@ -139,9 +147,11 @@ static void test_larger_displaced(void)
 	chunk(1, 3, 1, 9, 600, 89, 90);
 	chunk(1, 3, 2, 9, 600, 89, 179);
 	CU_ASSERT_EQUAL(snaps.st.displaced, 1);
-	CU_ASSERT_EQUAL(snaps.st.over_limit, 2);
-	CU_ASSERT_EQUAL(snaps.st.abandoned, 2);
+	CU_ASSERT_EQUAL(snaps.st.over_limit, 3);
+	CU_ASSERT_EQUAL(snaps.st.abandoned, 3);
 	CU_ASSERT_EQUAL(snaps.staged, 256);     /* gateway 2's, kept */
+	CU_ASSERT_EQUAL(snaps.n_open, 1);
+	CU_ASSERT_EQUAL(snaps.open[0], 2);
 	hc_snapshots_free(&snaps);
 }
 
