@@ -160,8 +160,8 @@ static void abandon(struct hc_snapshots *s, uint16_t gw)
 
 /* The worker's staging total reached: the gateway (not gw) whose stage,
  * idle, holds the most slots, more than `than`, or -1.  Over the open
- * stages only (each holds 256 slots at least: at most --max-users / 256
- * of them). */
+ * stages only: one a gateway of this home at most, and those holding
+ * slots (256 at least) at most --max-users / 256. */
 static int32_t largest_idle_stage_above(const struct hc_snapshots *s, uint16_t gw,
 					uint64_t than, uint64_t now)
 {
@@ -215,7 +215,6 @@ static int stage_grow(struct hc_snapshots *s, uint16_t gw, struct hc_snap_stage 
 	st->cap = (uint32_t)cap;
 	return 0;
 }
-
 
 void hc_snapshots_chunk(struct hc_snapshots *s, uint16_t gw, const uint8_t *payload)
 {
