@@ -35,7 +35,8 @@
 	X(noops, t->m.noops) X(table_full, t->m.table_full) \
 	X(seq_duplicates, t->s.duplicates) X(seq_stale, t->s.stale) \
 	X(seq_lost, t->s.lost) X(seq_gaps, t->s.gaps) X(seq_held, t->s.held_now) \
-	X(seq_beyond, t->s.beyond) X(seq_subsumed, t->s.subsumed) \
+	X(seq_beyond, t->s.beyond) X(seq_gather_shed, t->s.gather_shed) \
+	X(seq_subsumed, t->s.subsumed) \
 	X(seq_nacks, t->s.nacks) X(seq_restarts, t->s.restarts) \
 	X(gateway_deaths, t->s.deaths) X(seq_replayed, t->s.replayed) \
 	X(id_conflicts, t->s.id_conflicts) \

@@ -553,11 +553,16 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 			ask_restart(s, gw, now); /* far from 1: we lost its state */
 	}
 	unsigned slot = sequence & WIN_MASK;
+	int shed = 0;
 	if ((uint32_t)(sequence - g->next_seq) >= HC_SEQ_WINDOW ||
-	    (g->win[slot] == NULL && s->held_total >= HC_SEQ_MAX_HELD)) {
+	    (g->win[slot] == NULL &&
+	     (s->held_total >= HC_SEQ_MAX_HELD ||
+	      (shed = m->pool == s->scarce_pool &&
+		      rte_mempool_avail_count(m->pool) <= s->scarce_reserve)))) {
 		/* no room to hold it: it will be asked for again (not one
 		 * far ahead: the snapshot asked for covers it, no gap is) */
 		HC_RELAXED_ADD(&s->st.beyond, 1);
+		HC_RELAXED_ADD(&s->st.gather_shed, (uint64_t)shed);
 		rte_pktmbuf_free(m);
 		if (gap_pending(g))
 			gap_open(s, gw, now);

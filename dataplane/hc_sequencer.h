@@ -165,6 +165,14 @@ struct hc_sequencer {
 	uint64_t sweep_tolerance_tsc; /* (burst - 1) intervals           */
 	uint64_t next_dead_scan;
 	uint32_t held_total;
+	/* a datagram in an mbuf of scarce_pool (the gather pool, where frames
+	 * of several segments are copied whole) is held for a gap only while
+	 * that pool has more than scarce_reserve mbufs free: held ones must
+	 * not take every gather mbuf, or the RX path waits for one until the
+	 * gaps are given up (hc_rx.c, gather); one not held is asked for
+	 * again, as one beyond the window.  NULL: no such pool */
+	const struct rte_mempool *scarce_pool;
+	uint32_t scarce_reserve;
 	struct hc_seq_hooks hooks;
 	struct hc_seq_stats st;   /* relaxed stores                  */
 };

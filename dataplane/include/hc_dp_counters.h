@@ -110,6 +110,8 @@ struct hc_seq_stats {
 	uint64_t held_now;  /* datagrams waiting for a gap           */
 	uint64_t gaps;      /* gaps opened                           */
 	uint64_t beyond;    /* dropped beyond the window (asked again) */
+	uint64_t gather_shed; /* ... of those, gathered ones not held while
+	                         the gather pool was short (hc_sequencer.h) */
 	uint64_t subsumed;  /* sequences covered by a snapshot       */
 	uint64_t nacks;     /* RESYNC GAP records asked for          */
 	uint64_t restarts;  /* snapshots asked for (RESYNC RESTART)  */

@@ -473,6 +473,63 @@ static void test_gather_wait(void)
 	rte_mempool_free(one);
 }
 
+/* A gathered datagram (a frame in several segments, copied whole into a
+ * gather mbuf) is held for a gap only while the gather pool keeps more
+ * than its reserve free: beyond, it is not held (seq_beyond, and
+ * seq_gather_shed) and will be asked for again, so held datagrams never
+ * take the RX path's last gather mbufs (before, a few gateways' gaps
+ * stalled RX until given up).  The gap filled, the held ones apply; the
+ * ones not held, sent again, apply in order. */
+static void test_gather_shed(void)
+{
+	static uint8_t p[HC_MAX_PAYLOAD];
+	static size_t len[11];
+	static uint8_t frames[11][HC_FRAME_HDR_LEN + HC_MAX_PAYLOAD];
+	w = dp.workers[0];
+	struct rte_mempool *gp = rte_pktmbuf_pool_create("hc_test_gp8", 8, 0, 0,
+							 9216 + RTE_PKTMBUF_HEADROOM, SOCKET_ID_ANY);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(gp);
+	dp.gather_pool = gp;
+	w->seq.scarce_pool = gp;
+	w->seq.scarce_reserve = 2;
+	uint64_t waits0 = w->st.gather_waits, beyond0 = w->seq.st.beyond;
+	uint32_t inc = w->seq.gw[6].incarnation + 1;
+	for (uint32_t s = 1; s <= 10; s++) { /* gateway 6, a new incarnation */
+		size_t n = big_events(p, 6, 6000000 + 1000 * (uint64_t)s, HC_MAX_EVENTS);
+		struct hc_hdr h;
+		memcpy(&h, p, sizeof(h));
+		h.gateway_incarnation = htonl(inc);
+		h.sequence = htonl(s);
+		memcpy(p, &h, sizeof(h));
+		len[s] = hc_frame_build(frames[s], &addr, 1, p, n);
+	}
+	/* 2..10 before 1: 2..6 held (the 6th leaves 3 free), 7..10 not */
+	for (uint32_t s = 2; s <= 10; s++)
+		feed_mbuf(hc_test_mbuf_chain(frames[s], len[s], 2048));
+	CU_ASSERT_EQUAL(w->seq.st.held_now, 5);
+	CU_ASSERT_EQUAL(w->seq.st.gather_shed, 4);
+	CU_ASSERT_EQUAL(w->seq.st.beyond, beyond0 + 4);
+	CU_ASSERT_EQUAL(w->st.gather_waits, waits0);     /* RX never waited */
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(gp), 3);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, 6002000), 0);
+	/* 1 fills the gap: 1..6 apply; 7..10 sent again apply in order */
+	feed_mbuf(hc_test_mbuf_chain(frames[1], len[1], 2048));
+	CU_ASSERT_EQUAL(w->seq.gw[6].next_seq, 7);
+	CU_ASSERT_EQUAL(w->seq.st.held_now, 0);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(gp), 8);
+	for (uint32_t s = 7; s <= 10; s++)
+		feed_mbuf(hc_test_mbuf_chain(frames[s], len[s], 2048));
+	CU_ASSERT_EQUAL(w->seq.gw[6].next_seq, 11);
+	CU_ASSERT_EQUAL(w->seq.st.gather_shed, 4);
+	for (uint32_t s = 1; s <= 10; s++)
+		CU_ASSERT_EQUAL(hc_members_room_of(&w->members, 6000000 + 1000 * (uint64_t)s), 1);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(gp), 8);
+	w->seq.scarce_pool = NULL;
+	w->seq.scarce_reserve = 0;
+	dp.gather_pool = NULL;
+	rte_mempool_free(gp);
+}
+
 /* The frames a loop takes leave room for their events' seat requests:
  * requests in flight plus a loop's events (full 1500-byte datagrams) plus
  * one apply chunk stay within what the pending table holds, at every
@@ -569,6 +626,7 @@ static CU_TestInfo tests[] = {
 	{"largest datagrams: one mbuf, gathered, one byte more", test_large},
 	{"checksums left to offload", test_csum_offloaded},
 	{"no gather mbuf free: wait, or drop while stopping", test_gather_wait},
+	{"gathered datagrams not held for gaps past the gather pool's reserve", test_gather_shed},
 	{"HA: a promoted backup's gateways heard from the promotion", test_ha_promotion_heard},
 	CU_TEST_INFO_NULL,
 };
