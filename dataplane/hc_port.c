@@ -564,10 +564,9 @@ int hc_ports_init(struct hc_dataplane *dp)
 		if (dp->gather_pool == NULL)
 			return -ENOMEM;
 		/* a quarter of it never held for gaps: the RX path's */
-		for (unsigned i = 0; i < dp->n_workers; i++) {
-			dp->workers[i]->seq.scarce_pool = dp->gather_pool;
-			dp->workers[i]->seq.scarce_reserve = dp->cfg->gather_mbufs / 4;
-		}
+		for (unsigned i = 0; i < dp->n_workers; i++)
+			hc_seq_set_scarce_pool(&dp->workers[i]->seq, dp->gather_pool,
+					       dp->cfg->gather_mbufs / 4);
 	}
 	RTE_ETH_FOREACH_DEV(port) {
 		int rc = port_init(dp, port, &next_worker);
@@ -591,8 +590,6 @@ void hc_ports_close(struct hc_dataplane *dp)
 	}
 	if (dp->gather_pool != dp->pool)
 		rte_mempool_free(dp->gather_pool);
-	for (unsigned i = 0; i < dp->n_workers; i++)
-		dp->workers[i]->seq.scarce_pool = NULL;
 	rte_mempool_free(dp->pool);
 	rte_mempool_free(dp->ctl_pool);
 	dp->pool = NULL;

@@ -53,6 +53,19 @@ void hc_seq_set_sweep_budget(struct hc_sequencer *s, uint64_t interval_tsc, uint
 	s->sweep_tolerance_tsc = interval_tsc * (burst > 1 ? burst - 1 : 0);
 }
 
+void hc_seq_set_scarce_pool(struct hc_sequencer *s, const struct rte_mempool *pool,
+			    uint32_t reserve)
+{
+	s->scarce_pool = pool;
+	s->scarce_reserve = reserve;
+}
+
+/* m is in the scarce pool, which is down to its reserve: not to be held */
+static inline int scarce_short(const struct hc_sequencer *s, struct rte_mbuf *m)
+{
+	return m->pool == s->scarce_pool && rte_mempool_avail_count(m->pool) <= s->scarce_reserve;
+}
+
 void hc_seq_free(struct hc_sequencer *s)
 {
 	if (s->gw != NULL)
@@ -553,12 +566,11 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 			ask_restart(s, gw, now); /* far from 1: we lost its state */
 	}
 	unsigned slot = sequence & WIN_MASK;
-	int shed = 0;
-	if ((uint32_t)(sequence - g->next_seq) >= HC_SEQ_WINDOW ||
-	    (g->win[slot] == NULL &&
-	     (s->held_total >= HC_SEQ_MAX_HELD ||
-	      (shed = m->pool == s->scarce_pool &&
-		      rte_mempool_avail_count(m->pool) <= s->scarce_reserve)))) {
+	int beyond = (uint32_t)(sequence - g->next_seq) >= HC_SEQ_WINDOW;
+	int new_hold = !beyond && g->win[slot] == NULL;
+	int full = new_hold && s->held_total >= HC_SEQ_MAX_HELD;
+	int shed = new_hold && !full && scarce_short(s, m);
+	if (beyond || full || shed) {
 		/* no room to hold it: it will be asked for again (not one
 		 * far ahead: the snapshot asked for covers it, no gap is) */
 		HC_RELAXED_ADD(&s->st.beyond, 1);

@@ -186,6 +186,11 @@ void hc_seq_free(struct hc_sequencer *s);
  * them at once (burst >= 1); interval_tsc 0: no budget (the default). */
 void hc_seq_set_sweep_budget(struct hc_sequencer *s, uint64_t interval_tsc, uint32_t burst);
 
+/* Datagrams in mbufs of pool are held for a gap only while it has more
+ * than reserve mbufs free (scarce_pool above); NULL: no such pool. */
+void hc_seq_set_scarce_pool(struct hc_sequencer *s, const struct rte_mempool *pool,
+			    uint32_t reserve);
+
 /* hc_seq_offer's flags */
 #define HC_SEQ_RESET_POINT 1u   /* chunk 0 of a snapshot              */
 #define HC_SEQ_ENDS_SNAPSHOT 2u /* the last chunk of one: it sweeps   */

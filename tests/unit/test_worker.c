@@ -490,8 +490,7 @@ static void test_gather_shed(void)
 							 9216 + RTE_PKTMBUF_HEADROOM, SOCKET_ID_ANY);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(gp);
 	dp.gather_pool = gp;
-	w->seq.scarce_pool = gp;
-	w->seq.scarce_reserve = 2;
+	hc_seq_set_scarce_pool(&w->seq, gp, 2);
 	uint64_t waits0 = w->st.gather_waits, beyond0 = w->seq.st.beyond;
 	uint32_t inc = w->seq.gw[6].incarnation + 1;
 	for (uint32_t s = 1; s <= 10; s++) { /* gateway 6, a new incarnation */
@@ -524,8 +523,7 @@ static void test_gather_shed(void)
 	for (uint32_t s = 1; s <= 10; s++)
 		CU_ASSERT_EQUAL(hc_members_room_of(&w->members, 6000000 + 1000 * (uint64_t)s), 1);
 	CU_ASSERT_EQUAL(rte_mempool_avail_count(gp), 8);
-	w->seq.scarce_pool = NULL;
-	w->seq.scarce_reserve = 0;
+	hc_seq_set_scarce_pool(&w->seq, NULL, 0);
 	dp.gather_pool = NULL;
 	rte_mempool_free(gp);
 }
