@@ -85,7 +85,7 @@ static const struct opt_row rows[] = {
 	{"gap-timeout-ms", OPT_U32, F(gap_timeout_ms), 0, 600000, "30", "N",
 	 "wait this long for a missing sequence,\nthen ask the gateway again (NACK)", W_BOTH, 0},
 	{"gap-nacks", OPT_U32, F(gap_nacks), 0, 1000000, "16", "N",
-	 "NACK rounds before a gap is given up\nand counted lost", W_BOTH, 0},
+	 "NACK rounds without progress before a\ngap is given up and counted lost", W_BOTH, 0},
 	{"gateway-timeout-ms", OPT_U32, F(gateway_timeout_ms), 0, 3600000, "3000", "N",
 	 "a gateway silent this long is dead: its\nusers are removed; 0 = never", W_BOTH, 0},
 	{"heartbeat-ms", OPT_U32, F(heartbeat_ms), 1, 60000, "100", "N",

@@ -243,8 +243,14 @@ static void drain(struct hc_sequencer *s, uint16_t gw)
 		set_next(g, seq_inc(g->next_seq));
 		deliver_one(s, g, m);
 	}
+	/* (called when next_seq moved on) a gap still open is being
+	 * repaired: its NACK rounds count from here, so a gateway whose
+	 * resends fill it over more than --gap-nacks rounds (its newer
+	 * datagrams shed behind it) does not see it given up */
 	if (!gap_pending(g))
 		gap_close(s, gw);
+	else
+		g->nacks_now = 0;
 	publish_held(s);
 }
 

@@ -152,7 +152,7 @@ struct hc_gw_state {
 struct hc_sequencer {
 	struct hc_gw_state *gw;   /* [max_gateways]                  */
 	uint32_t max_gateways;
-	uint32_t max_nacks;       /* NACK rounds before giving up    */
+	uint32_t max_nacks;       /* NACK rounds without progress    */
 	uint32_t n_gaps;
 	uint32_t *gap_list;       /* gateways with a gap open        */
 	uint32_t n_due;

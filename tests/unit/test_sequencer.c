@@ -170,6 +170,53 @@ static void test_gap_given_up(void)
 	hc_seq_free(&s);
 }
 
+/* A gap repaired over more NACK rounds than --gap-nacks (2 here): each
+ * resend that moves next_seq on starts the rounds anew, so the gap is not
+ * given up while the gateway fills it (1, then 3..200: 3..65 held, 66..200
+ * beyond the window and shed; the repair comes in three parts). */
+static void test_gap_repaired_over_rounds(void)
+{
+	setup();
+	offer(1, 1, 1, 0);
+	for (uint32_t q = 3; q <= 200; q++)
+		offer(1, 1, q, 10);
+	CU_ASSERT_EQUAL(s.st.held_now, 63);
+	CU_ASSERT_EQUAL(s.st.beyond, 135);
+	hc_seq_poll(&s, 1010);                  /* round 1: 2, and 66..200 past the window */
+	CU_ASSERT_EQUAL(n_asked, 2);
+	CU_ASSERT_TRUE(asked_is(0, 1, HC_RESYNC_GAP, 2, 2));
+	CU_ASSERT_TRUE(asked_is(1, 1, HC_RESYNC_GAP, 66, 200));
+	offer(1, 1, 2, 1500);                   /* 2..65 apply */
+	CU_ASSERT_EQUAL(s.gw[1].next_seq, 66);
+	CU_ASSERT_EQUAL(s.gw[1].nacks_now, 0);
+	hc_seq_poll(&s, 2020);                  /* round 1 again: the window, and past it */
+	CU_ASSERT_EQUAL(n_asked, 4);
+	CU_ASSERT_TRUE(asked_is(2, 1, HC_RESYNC_GAP, 66, 129));
+	CU_ASSERT_TRUE(asked_is(3, 1, HC_RESYNC_GAP, 130, 200));
+	for (uint32_t q = 66; q <= 129; q++)    /* part 2 */
+		offer(1, 1, q, 2500);
+	CU_ASSERT_EQUAL(s.gw[1].next_seq, 130);
+	hc_seq_poll(&s, 3030);                  /* round 1 again, not a give-up */
+	hc_seq_poll(&s, 4040);                  /* round 2 */
+	CU_ASSERT_EQUAL(n_asked, 8);
+	CU_ASSERT_TRUE(asked_is(4, 1, HC_RESYNC_GAP, 130, 193));
+	CU_ASSERT_TRUE(asked_is(5, 1, HC_RESYNC_GAP, 194, 200));
+	CU_ASSERT_TRUE(asked_is(6, 1, HC_RESYNC_GAP, 130, 193));
+	CU_ASSERT_TRUE(asked_is(7, 1, HC_RESYNC_GAP, 194, 200));
+	CU_ASSERT_EQUAL(s.st.restarts, 0);
+	for (uint32_t q = 130; q <= 200; q++)   /* part 3 */
+		offer(1, 1, q, 4500);
+	CU_ASSERT_EQUAL(n_got, 200);
+	for (uint32_t i = 0; i < n_got && i < 200; i++)
+		CU_ASSERT_EQUAL(got[i], i + 1);
+	CU_ASSERT_EQUAL(s.st.lost, 0);
+	CU_ASSERT_EQUAL(s.st.restarts, 0);
+	CU_ASSERT_EQUAL(s.n_gaps, 0);
+	hc_seq_poll(&s, 9000);
+	CU_ASSERT_EQUAL(n_asked, 8);
+	hc_seq_free(&s);
+}
+
 static void test_beyond_window(void)
 {
 	setup();
@@ -810,6 +857,7 @@ static CU_TestInfo tests[] = {
 	{"reorder and duplicates", test_reorder_and_duplicates},
 	{"gap NACKed and repaired", test_gap_nack_and_repair},
 	{"gap given up after NACKs", test_gap_given_up},
+	{"a gap repaired over more rounds than the NACK limit", test_gap_repaired_over_rounds},
 	{"beyond the window", test_beyond_window},
 	{"flush at shutdown", test_flush_at_shutdown},
 	{"heartbeat names a lost tail", test_heartbeat_tail_gap},
