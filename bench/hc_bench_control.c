@@ -220,6 +220,41 @@ int main(int argc, char **argv)
 	       "place_admit_per_s=%.0f%s\n", placements, reps, med_p, med_pa, hc_bench_host(hz));
 	hc_bench_require("place", med_p > 0 && med_pa > 0, "0 placements/s");
 
+	/* ---- the reservation ring's squeeze at its worst (the default
+	 * ring, 2^20): a quarter consumed at the head (placed, then
+	 * admitted), three quarters live behind it; the next placement
+	 * squeezes the ring: the consumed forgotten, every live one moved
+	 * up.  Timed: that one placement (hc_rooms_place), in ms. */
+	double sq[99];
+	uint64_t sq_moved = 0, sq_freed = 0;
+	for (uint32_t rep = 0; rep < reps; rep++) {
+		static struct hc_rooms sb;
+		const uint32_t ring = 1u << 20;
+		if (hc_rooms_init(&sb, "bench_squeeze", &pol, ring / 40 + 1024, ring, hz) != 0)
+			return 1;
+		uint64_t t0 = rte_rdtsc();
+		for (uint64_t u = 0; u < ring / 4; u++)
+			hc_rooms_admit(&sb, hc_rooms_place(&sb, 0, u, t0), 0, u, t0);
+		for (uint64_t u = ring / 4; u < ring; u++)
+			hc_rooms_place(&sb, 0, u, t0);
+		uint64_t c0 = sb.st.resv_compactions, f0 = sb.st.resv_dead_freed;
+		uint64_t t1 = rte_rdtsc();
+		hc_rooms_place(&sb, 0, ring, t0);
+		uint64_t t2 = rte_rdtsc();
+		if (sb.st.resv_compactions != c0 + 1) {
+			fprintf(stderr, "hc-bench-control: squeeze: the ring was not squeezed\n");
+			return 1;
+		}
+		sq_freed = sb.st.resv_dead_freed - f0;
+		sq_moved = sb.resv_live - 1;
+		sq[rep] = (double)(t2 - t1) * 1e3 / (double)hz;
+		hc_rooms_free(&sb);
+	}
+	double med_sq = hc_median(sq, (int)reps);
+	printf("case=squeeze ring=%u freed=%" PRIu64 " live=%" PRIu64 " reps=%u squeeze_ms=%.2f%s\n",
+	       1u << 20, sq_freed, sq_moved, reps, med_sq, hc_bench_host(hz));
+	hc_bench_require("squeeze", med_sq > 0, "0 ms");
+
 	/* ---- the workers' change reports applied to the seat book: 1 M
 	 * users in 20 k rooms, then moves and leaves/rejoins at random */
 	double cps[99], lps[99], leased_share = 0;

@@ -257,30 +257,39 @@ static void resv_pop_head(struct hc_rooms *r)
  * gateway's live one early; now only live reservations filling three
  * quarters of the ring do.  A compaction walks the ring once and frees a
  * quarter of it at least: one slot's move for each reservation made, at
- * most three (amortised; one index repoint a move, up to 786,432 in one
- * PLACE's time at the default --max-reservations).  Returns the slots
- * freed.
+ * most three (amortised), and the index squeezed in one pass over its
+ * entries (the consumed ones' dropped, the moved ones' repointed:
+ * hc_keyidx_squeeze), not a probe for each (786,432 in one PLACE's time
+ * at the default --max-reservations took 81 ms; the pass takes
+ * hc-bench-control's squeeze_ms).  Returns the slots freed.
  */
 static uint32_t resv_compact(struct hc_rooms *r)
 {
 	if (r->resv_count - r->resv_live < r->resv_cap / 4)
 		return 0;
+	/* the ring walked once: each slot in the index (live or consumed)
+	 * gets its fate in resv_map, then the index is squeezed in one pass
+	 * over its entries (hc_keyidx_squeeze: no hash, no probe a slot) */
 	uint32_t kept = 0;
 	for (uint32_t k = 0; k < r->resv_count; k++) {
 		uint32_t from = (r->resv_head + k) % r->resv_cap;
-		if (r->resv[from].room != 0 && r->resv[from].consumed)
-			resv_forget(r, (int32_t)from); /* (its index entry gone) */
-		if (r->resv[from].room == 0)
+		struct hc_reservation *v = &r->resv[from];
+		if (v->room == 0)
 			continue; /* dead: in no index */
+		if (v->consumed) {
+			r->resv_map[from] = HC_KEYIDX_DROP; /* forgotten */
+			v->room = 0;
+			continue;
+		}
 		uint32_t to = (r->resv_head + kept++) % r->resv_cap;
+		r->resv_map[from] = to;
 		if (to == from)
 			continue;
-		/* (to held a dead slot or one moved up already: no entry of
-		 * the index points at it) */
-		r->resv[to] = r->resv[from];
-		hc_keyidx_repoint(&r->resv_by_user, r->resv[to].user, to);
-		r->resv[from].room = 0;
+		/* (to held a dead slot or one moved up already) */
+		r->resv[to] = *v;
+		v->room = 0;
 	}
+	hc_keyidx_squeeze(&r->resv_by_user, r->resv_map);
 	uint32_t freed = r->resv_count - kept;
 	r->resv_count = kept;
 	r->st.resv_compactions++;
@@ -364,6 +373,10 @@ int hc_rooms_init(struct hc_rooms *r, const char *name, const struct hc_policy *
 	r->grace_q = rte_malloc("hc_grace", sizeof(uint32_t) * 2 * (size_t)max_rooms, 64);
 	r->free_ids = rte_malloc("hc_free_ids", sizeof(uint32_t) * (size_t)max_rooms, 64);
 	r->resv = hc_bigmem_zalloc("hc_resv", sizeof(*r->resv) * max_reservations, SOCKET_ID_ANY);
+	r->resv_map = hc_bigmem_zalloc("hc_resv_map", sizeof(uint32_t) * max_reservations,
+				       SOCKET_ID_ANY);
+	if (r->resv_map != NULL) /* faulted in now, not in a PLACE's time */
+		memset(r->resv_map, 0xff, sizeof(uint32_t) * max_reservations);
 	r->resv_of_gw = rte_zmalloc("hc_resv_gw", sizeof(uint32_t) * 65536, 64);
 	if (max_reservations > HC_KEYIDX_MAX_CAPACITY) {
 		hc_rooms_free(r);
@@ -377,7 +390,7 @@ int hc_rooms_init(struct hc_rooms *r, const char *name, const struct hc_policy *
 	if (r->room == NULL || r->lease_of == NULL || r->lease_tick_of == NULL ||
 	    r->vacating == NULL ||
 	    r->grace_q == NULL || r->free_ids == NULL ||
-	    r->resv_of_gw == NULL)
+	    r->resv_of_gw == NULL || r->resv_map == NULL)
 		goto fail;
 	for (unsigned p = 0; p < pol->n_pools; p++)
 		if (pol->pool[p].room_last >= max_rooms) {
@@ -413,6 +426,7 @@ void hc_rooms_free(struct hc_rooms *r)
 	rte_free(r->grace_q);
 	rte_free(r->free_ids);
 	hc_bigmem_free(r->resv, sizeof(*r->resv) * r->resv_cap);
+	hc_bigmem_free(r->resv_map, sizeof(uint32_t) * r->resv_cap);
 	rte_free(r->resv_of_gw);
 	memset(r, 0, sizeof(*r));
 }

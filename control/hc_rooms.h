@@ -175,6 +175,8 @@ struct hc_rooms {
 	/* reservations */
 	struct hc_keyidx resv_by_user;      /* user -> slot              */
 	struct hc_reservation *resv;        /* FIFO ring                 */
+	uint32_t *resv_map;                 /* [resv_cap] a squeeze's old slot
+	                                       -> new (resv_compact)     */
 	uint32_t resv_cap, resv_head, resv_count; /* ring slots, dead included */
 	uint32_t resv_live;                 /* seats held by reservations  */
 	uint32_t held_now;                  /* seats held for directives

@@ -300,12 +300,31 @@ static void test_keyidx_ring(void)
 	keyidx_ring(HC_KEYIDX_SPARSE);
 }
 
-/* hc_keyidx_remap: 3,000 keys at random positions of 5,000, their records
+/* hc_keyidx_remap: 3,000 keys at random positions of 5,000 (and 4 of the
+ * index's last two homes, so that a run crosses its end), their records
  * moved by a random permutation of the positions and the index remapped
  * in one pass: each key found at its new position, absent keys absent,
  * the count kept; then deletes and inserts against a reference (the
- * entries' tags and distances unchanged: the index still a valid one). */
-static void keyidx_remap(enum hc_keyidx_density density)
+ * entries' tags and distances unchanged: the index still a valid one).
+ * With drop, hc_keyidx_squeeze instead, a quarter of the keys (one of
+ * the 4 at the end) dropped in the same pass: the dropped ones absent,
+ * the index's shape kept (keyidx_misshapen). */
+/* The index's shape: an entry at distance d > 0 follows an entry at
+ * distance d - 1 or more (no gap between a key's home and its entry, and
+ * homes in order along a run).  Returns the entries that break it. */
+static unsigned keyidx_misshapen(const struct hc_keyidx *x)
+{
+	unsigned bad = 0;
+	for (uint32_t i = 0; i < x->n_index; i++) {
+		uint32_t e = x->index[i], prev = x->index[i == 0 ? x->n_index - 1 : i - 1];
+		uint32_t d = e >> HC_KEYIDX_POS_BITS;
+		if (e != 0 && d > 0 && (prev == 0 || (prev >> HC_KEYIDX_POS_BITS) + 1 < d))
+			bad++;
+	}
+	return bad;
+}
+
+static void keyidx_remap(enum hc_keyidx_density density, int drop)
 {
 	enum { CAP = 5000, USED = 3000, ABSENT = 2000 };
 	struct rec *r = calloc(CAP, sizeof(*r)), *moved = calloc(CAP, sizeof(*r));
@@ -334,23 +353,70 @@ static void keyidx_remap(enum hc_keyidx_density density)
 	}
 	for (uint32_t u = USED; u < USED + ABSENT; u++)
 		ref[u] = -1;
+	/* and WRAP keys of the index's last two homes at free positions: a
+	 * run of entries crosses its end (the first of them dropped, with
+	 * drop: the ones after it, on from the index's start, shift back) */
+	enum { WRAP = 4 };
+	uint64_t wkey[WRAP];
+	uint32_t n_wrap = 0;
+	for (uint32_t u = 1000000; u < 60000000 && n_wrap < WRAP; u++) {
+		if (hc_keyidx_home(&x, key_of(u)) + 2 < x.n_index)
+			continue;
+		uint32_t p = where[USED + n_wrap];
+		wkey[n_wrap++] = key_of(u);
+		r[p].key = key_of(u);
+		CU_ASSERT_EQUAL(hc_keyidx_insert(&x, key_of(u), p), 0);
+	}
+	CU_ASSERT_EQUAL_FATAL(n_wrap, WRAP);
 	/* the records moved (the free positions' records hold a key never
 	 * used: nothing may find them) */
 	for (uint32_t p = 0; p < CAP; p++)
 		moved[p].key = key_of(USED + ABSENT + 1);
+	/* (with drop, every 4th user's key leaves the index; its record is
+	 * not moved) */
+	uint32_t n_drop = 0;
+	for (uint32_t u = drop ? 1 : USED; u < USED; u += 4) {
+		perm[where[u]] = HC_KEYIDX_DROP;
+		ref[u] = -1;
+		n_drop++;
+	}
+	int32_t wref[WRAP];
+	for (uint32_t j = 0; j < WRAP; j++) {
+		wref[j] = (int32_t)perm[where[USED + j]];
+		if (drop && j == 0) {
+			perm[where[USED + j]] = HC_KEYIDX_DROP;
+			wref[j] = -ENOENT;
+			n_drop++;
+		}
+	}
 	for (uint32_t u = 0; u < USED; u++)
-		moved[perm[where[u]]] = r[where[u]];
+		if (ref[u] >= 0)
+			moved[perm[where[u]]] = r[where[u]];
+	for (uint32_t j = 0; j < WRAP; j++)
+		if (wref[j] >= 0)
+			moved[wref[j]] = r[where[USED + j]];
 	memcpy(r, moved, CAP * sizeof(*r));
-	hc_keyidx_remap(&x, perm);
+	/* a run of entries crosses the index's end (the squeeze's wrap) */
+	CU_ASSERT(x.index[x.n_index - 1] != 0 && x.index[0] != 0);
+	if (drop) {
+		CU_ASSERT_EQUAL(hc_keyidx_squeeze(&x, perm), n_drop);
+	} else {
+		hc_keyidx_remap(&x, perm);
+	}
 	unsigned bad = 0;
 	for (uint32_t u = 0; u < USED + ABSENT; u++)
 		bad += hc_keyidx_lookup(&x, key_of(u)) != (ref[u] >= 0 ? ref[u] : -ENOENT);
+	for (uint32_t j = 0; j < WRAP; j++)
+		bad += hc_keyidx_lookup(&x, wkey[j]) != wref[j];
 	CU_ASSERT_EQUAL(bad, 0);
-	CU_ASSERT_EQUAL(x.count, USED);
+	CU_ASSERT_EQUAL(x.count, USED + WRAP - n_drop);
+	CU_ASSERT_EQUAL(keyidx_misshapen(&x), 0);
 	/* and it goes on as an index: every 3rd user deleted, the absent
 	 * ones inserted at the positions freed */
 	uint32_t freed = 0;
 	for (uint32_t u = 0; u < USED; u += 3) {
+		if (ref[u] < 0)
+			continue; /* (dropped) */
 		bad += hc_keyidx_del(&x, key_of(u)) != ref[u];
 		where[freed++] = (uint32_t)ref[u];
 		ref[u] = -1;
@@ -365,6 +431,7 @@ static void keyidx_remap(enum hc_keyidx_density density)
 		bad += hc_keyidx_lookup(&x, key_of(u)) != (ref[u] >= 0 ? ref[u] : -ENOENT);
 	CU_ASSERT_EQUAL(bad, 0);
 	CU_ASSERT(hc_keyidx_max_dist(&x) <= HC_KEYIDX_MAX_DIST);
+	CU_ASSERT_EQUAL(keyidx_misshapen(&x), 0);
 	hc_keyidx_free(&x);
 	free(r);
 	free(moved);
@@ -375,8 +442,17 @@ static void keyidx_remap(enum hc_keyidx_density density)
 
 static void test_keyidx_remap(void)
 {
-	keyidx_remap(HC_KEYIDX_DENSE);
-	keyidx_remap(HC_KEYIDX_SPARSE);
+	keyidx_remap(HC_KEYIDX_DENSE, 0);
+	keyidx_remap(HC_KEYIDX_SPARSE, 0);
+}
+
+/* hc_keyidx_squeeze: as above, and a quarter of the keys dropped in the
+ * same pass (the entries behind them shifted back: every later lookup,
+ * delete and insert as with an index that deleted them one by one). */
+static void test_keyidx_squeeze(void)
+{
+	keyidx_remap(HC_KEYIDX_DENSE, 1);
+	keyidx_remap(HC_KEYIDX_SPARSE, 1);
 }
 
 static void test_bad_sizes(void)
@@ -840,6 +916,7 @@ static CU_TestInfo tests[] = {
 	{"bad sizes", test_bad_sizes},
 	{"the index over a FIFO ring (dense and sparse)", test_keyidx_ring},
 	{"records moved together, the index remapped in one pass", test_keyidx_remap},
+	{"keys dropped and records moved in one pass (squeeze)", test_keyidx_squeeze},
 	{"the tag: no record read for another key's tag", test_keyidx_tag},
 	{"a delete from a bulk lookup's entry, checked first", test_keyidx_del_at},
 	{"probes past the index's end, on from its start", test_keyidx_wrap},
