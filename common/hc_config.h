@@ -32,7 +32,7 @@ struct hc_config {
 	                              gathered into these (9 KiB each)       */
 	uint32_t merge_interval_ms;/* --merge-interval-ms                    */
 	uint32_t gap_timeout_ms;   /* --gap-timeout-ms: NACK a gap after     */
-	uint32_t gap_nacks;        /* --gap-nacks: NACK rounds, then give up */
+	uint32_t gap_nacks;        /* --gap-nacks: NACK rounds without progress, then give up */
 	uint32_t gateway_timeout_ms; /* --gateway-timeout-ms: silent = dead, 0 never */
 	uint32_t heartbeat_ms;     /* --heartbeat-ms: A->G heartbeat period  */
 	double stats_interval_s;   /* --stats-interval, 0 = quiet            */

@@ -455,12 +455,14 @@ uint32_t hc_keyidx_squeeze(struct hc_keyidx *x, const uint32_t *map)
 	 * on it were mispredicted and cost more than the rest); an empty or
 	 * dropped entry reads map[0] or its own, and is written 0 in place */
 	uint32_t hole = 0, dropped = 0;
+	/* (an index shorter than the look-ahead, 16 entries at least, has
+	 * its map in cache: no look-ahead) */
+	const uint32_t far = n > KX_SQUEEZE_AHEAD ? KX_SQUEEZE_AHEAD : 0;
 	for (uint32_t k = 0; k < n; k++) {
 		i = i + 1 == n ? 0 : i + 1;
 		/* the map is read at random (the positions are in no order
 		 * along the index): its line fetched a few entries ahead */
-		uint32_t ahead = index[i + KX_SQUEEZE_AHEAD < n ? i + KX_SQUEEZE_AHEAD :
-				       i + KX_SQUEEZE_AHEAD - n];
+		uint32_t ahead = index[i + far < n ? i + far : i + far - n];
 		rte_prefetch0(&map[(ahead & pos_mask) - (ahead != 0)]);
 		uint32_t e = index[i];
 		uint32_t to = map[(e & pos_mask) - (e != 0)];

@@ -117,7 +117,7 @@ void hc_keyidx_remap(struct hc_keyidx *x, const uint32_t *map);
  * map[p] (< capacity).  One pass over the index, no hash and no record
  * read: the entries after the dropped ones shift back as far as their
  * homes allow, as that many deletes would leave them.  map is read at the
- * positions in use.  Returns the keys dropped. */
+ * positions in use, and at 0.  Returns the keys dropped. */
 #define HC_KEYIDX_DROP UINT32_MAX
 uint32_t hc_keyidx_squeeze(struct hc_keyidx *x, const uint32_t *map);
 

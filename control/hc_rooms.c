@@ -260,8 +260,9 @@ static void resv_pop_head(struct hc_rooms *r)
  * most three (amortised), and the index squeezed in one pass over its
  * entries (the consumed ones' dropped, the moved ones' repointed:
  * hc_keyidx_squeeze), not a probe for each (786,432 in one PLACE's time
- * at the default --max-reservations took 81 ms; the pass takes
- * hc-bench-control's squeeze_ms).  Returns the slots freed.
+ * at the default --max-reservations took 81 ms of that PLACE; now
+ * hc-bench-control's squeeze_ms, the PLACE whole).  Returns the slots
+ * freed.
  */
 static uint32_t resv_compact(struct hc_rooms *r)
 {

@@ -115,7 +115,7 @@ struct hc_gw_state {
 	uint32_t known_last;    /* highest sequence known to exist       */
 	uint32_t held;          /* datagrams in win[]                    */
 	uint32_t gap_index;     /* position in gap list, or UINT32_MAX   */
-	uint32_t nacks_now;     /* NACK rounds for the open gap          */
+	uint32_t nacks_now;     /* NACK rounds since the gap's last progress */
 	uint64_t last_heard_tsc;
 	uint64_t gap_since_tsc; /* 0: no gap open                        */
 	uint64_t last_nack_tsc;

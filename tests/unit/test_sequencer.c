@@ -214,6 +214,20 @@ static void test_gap_repaired_over_rounds(void)
 	CU_ASSERT_EQUAL(s.n_gaps, 0);
 	hc_seq_poll(&s, 9000);
 	CU_ASSERT_EQUAL(n_asked, 8);
+	/* and a repair that stops: 202..204 after a missing 201; 201 never
+	 * sent; given up after exactly 2 rounds from the last progress */
+	for (uint32_t q = 202; q <= 204; q++)
+		offer(1, 1, q, 10000);
+	hc_seq_poll(&s, 11010);                 /* round 1 */
+	hc_seq_poll(&s, 12020);                 /* round 2 */
+	CU_ASSERT_EQUAL(n_asked, 10);
+	CU_ASSERT_EQUAL(s.st.restarts, 0);
+	hc_seq_poll(&s, 13030);                 /* given up: 201 lost, a RESTART */
+	CU_ASSERT_EQUAL(s.st.lost, 1);
+	CU_ASSERT_EQUAL(s.st.restarts, 1);
+	CU_ASSERT_TRUE(asked_is(10, 1, HC_RESYNC_RESTART, 0, 0));
+	CU_ASSERT_EQUAL(n_got, 203);
+	CU_ASSERT_EQUAL(s.n_gaps, 0);
 	hc_seq_free(&s);
 }
 

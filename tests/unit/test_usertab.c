@@ -453,6 +453,31 @@ static void test_keyidx_squeeze(void)
 {
 	keyidx_remap(HC_KEYIDX_DENSE, 1);
 	keyidx_remap(HC_KEYIDX_SPARSE, 1);
+	/* an index shorter than the squeeze's look-ahead (16 entries): 12
+	 * keys, every 3rd dropped, the rest moved down by one position */
+	struct rec r[16];
+	uint32_t map[16];
+	struct hc_keyidx x;
+	memset(r, 0, sizeof(r));
+	CU_ASSERT_EQUAL_FATAL(hc_keyidx_init(&x, "t_squeeze16", 16, r, sizeof(r[0]),
+					     HC_KEYIDX_DENSE, 9, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(x.n_index, 32);
+	for (uint32_t u = 0; u < 12; u++) {
+		r[u + 1].key = key_of(u);
+		CU_ASSERT_EQUAL(hc_keyidx_insert(&x, key_of(u), u + 1), 0);
+		map[u + 1] = u % 3 == 0 ? HC_KEYIDX_DROP : u;
+	}
+	map[0] = 0;
+	CU_ASSERT_EQUAL(hc_keyidx_squeeze(&x, map), 4);
+	for (uint32_t u = 0; u < 12; u++)
+		r[u].key = key_of(u);
+	unsigned bad = 0;
+	for (uint32_t u = 0; u < 12; u++)
+		bad += hc_keyidx_lookup(&x, key_of(u)) != (u % 3 == 0 ? -ENOENT : (int32_t)u);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(x.count, 8);
+	CU_ASSERT_EQUAL(keyidx_misshapen(&x), 0);
+	hc_keyidx_free(&x);
 }
 
 static void test_bad_sizes(void)
