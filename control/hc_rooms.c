@@ -260,7 +260,7 @@ static void resv_pop_head(struct hc_rooms *r)
  * most three (amortised), and the index squeezed in one pass over its
  * entries (the consumed ones' dropped, the moved ones' repointed:
  * hc_keyidx_squeeze), not a probe for each (786,432 in one PLACE's time
- * at the default --max-reservations took 81 ms of that PLACE; now
+ * at the default --max-reservations took 41 ms of that PLACE; now 18,
  * hc-bench-control's squeeze_ms, the PLACE whole).  Returns the slots
  * freed.
  */
