@@ -22,12 +22,15 @@
  * beyond either cap (per gateway, all stages of the worker) abandons the
  * snapshot (counted in over_limit) instead of taking the heap.  At the
  * worker's cap a stage larger than the one that must grow, and idle (no
- * member added for HC_SNAP_IDLE_MS), is abandoned first, the largest
- * first (displaced): a few gateways that stage big snapshots and stop
+ * member added for HC_SNAP_IDLE_MS) or slow (older than that and fewer
+ * than HC_SNAP_MIN_RATE members a second on average since its chunk 0),
+ * is abandoned first, the largest first (displaced): a few gateways that
+ * stage big snapshots and stop, or trickle them in a member a second,
  * cannot keep every smaller snapshot of the worker out for ever, and a
- * snapshot still arriving is never displaced.  (One that trickles in,
- * a member a second, still holds its place: an insider's gateway can do
- * that, and its cap is --max-snapshot-users.)
+ * snapshot arriving at 10,000 members a second or more is never
+ * displaced.  (An insider's gateway may still hold a stage by sending it
+ * at that rate: the stage then completes, at most --max-snapshot-users
+ * later, and is applied.)
  */
 #include <errno.h>
 #include <string.h>
@@ -55,6 +58,7 @@ struct hc_snap_stage {
 	uint32_t n;
 	uint32_t cap;             /* slots in m                      */
 	uint32_t open_at;         /* its place in the open list      */
+	uint64_t begun_tsc;       /* its chunk 0                     */
 	uint64_t grew_tsc;        /* when it last added members      */
 	struct hc_snap_member *m; /* [cap], cap grows with n         */
 };
@@ -90,6 +94,8 @@ int hc_snapshots_init(struct hc_snapshots *s, uint32_t max_gateways, uint32_t ma
 	s->max_per_gateway = max_per_gateway;
 	s->max_staged = max_staged;
 	s->idle_tsc = rte_get_tsc_hz() / 1000 * HC_SNAP_IDLE_MS;
+	s->slow_after_tsc = s->idle_tsc;
+	s->member_tsc = RTE_MAX(rte_get_tsc_hz() / HC_SNAP_MIN_RATE, (uint64_t)1);
 	s->socket = socket;
 	s->hooks = *hooks;
 	return 0;
@@ -158,10 +164,21 @@ static void abandon(struct hc_snapshots *s, uint16_t gw)
 	s->hooks.ask_again(s->hooks.ctx, gw);
 }
 
+/* A stage that may be displaced: idle (no member for HC_SNAP_IDLE_MS) or
+ * slow (older than that, and fewer members than HC_SNAP_MIN_RATE a
+ * second since its chunk 0 would have brought). */
+static inline int stage_stalled(const struct hc_snapshots *s, const struct hc_snap_stage *o,
+				uint64_t now)
+{
+	uint64_t age = now - o->begun_tsc;
+	return now - o->grew_tsc >= s->idle_tsc ||
+	       (age >= s->slow_after_tsc && age / s->member_tsc > o->n);
+}
+
 /* The worker's staging total reached: the gateway (not gw) whose stage,
- * idle, holds the most slots, more than `than`, or -1.  Over the open
- * stages only: one a gateway of this home at most, and those holding
- * slots (256 at least) at most --max-users / 256. */
+ * idle or slow, holds the most slots, more than `than`, or -1.  Over the
+ * open stages only: one a gateway of this home at most, and those
+ * holding slots (256 at least) at most --max-users / 256. */
 static int32_t largest_idle_stage_above(const struct hc_snapshots *s, uint16_t gw,
 					uint64_t than, uint64_t now)
 {
@@ -170,7 +187,7 @@ static int32_t largest_idle_stage_above(const struct hc_snapshots *s, uint16_t g
 	for (uint32_t i = 0; i < s->n_open; i++) {
 		uint16_t g = s->open[i];
 		const struct hc_snap_stage *o = s->stage[g];
-		if (g != gw && o->cap > most && now - o->grew_tsc >= s->idle_tsc) {
+		if (g != gw && o->cap > most && stage_stalled(s, o, now)) {
 			most = o->cap;
 			best = g;
 		}
@@ -244,7 +261,7 @@ void hc_snapshots_chunk(struct hc_snapshots *s, uint16_t gw, const uint8_t *payl
 		s->stage[gw] = st;
 		st->open_at = s->n_open;
 		s->open[s->n_open++] = gw;
-		st->grew_tsc = rte_rdtsc();
+		st->grew_tsc = st->begun_tsc = rte_rdtsc();
 		st->snapshot_id = id;
 		st->chunk_count = chunks;
 		st->total = total;

@@ -35,6 +35,9 @@ struct hc_snap_hooks {
 /* A stage that added no member for this long may be displaced by a
  * smaller one at the worker's staging total (hc_snapshot.c) */
 #define HC_SNAP_IDLE_MS 1000
+/* ... and so may one older than HC_SNAP_IDLE_MS that averaged fewer
+ * members a second than this since its chunk 0 (slow: trickling in) */
+#define HC_SNAP_MIN_RATE 10000
 
 struct hc_snapshots {
 	struct hc_snap_stage **stage; /* [max_gateways], NULL: none        */
@@ -42,6 +45,8 @@ struct hc_snapshots {
 	uint16_t *open;               /* [n_open] gateways with a stage    */
 	uint32_t n_open;
 	uint64_t idle_tsc;            /* HC_SNAP_IDLE_MS in TSC cycles     */
+	uint64_t slow_after_tsc;      /* a stage this old may be slow      */
+	uint64_t member_tsc;          /* TSC a member at HC_SNAP_MIN_RATE  */
 	uint32_t max_gateways;
 	uint32_t max_per_gateway;     /* members one snapshot may stage    */
 	uint64_t max_staged;          /* members all stages may hold       */

@@ -118,6 +118,8 @@ static void test_larger_displaced(void)
 {
 	init(600, 700);
 	snaps.idle_tsc = UINT64_MAX;            /* every stage still arriving */
+	snaps.slow_after_tsc = UINT64_MAX;      /* (and none slow, however long
+	                                           the test takes) */
 	chunk(1, 1, 0, 9, 600, 89, 1);          /* gateway 1: left unfinished */
 	chunk(1, 1, 1, 9, 600, 89, 90);
 	chunk(1, 1, 2, 9, 600, 89, 179);        /* 267: 512 slots */
@@ -155,10 +157,53 @@ static void test_larger_displaced(void)
 	hc_snapshots_free(&snaps);
 }
 
+/* A stage that trickles in (members keep coming, so it is never idle)
+ * but averages fewer than HC_SNAP_MIN_RATE members a second once older
+ * than HC_SNAP_IDLE_MS is slow: displaced like an idle one.  A young one,
+ * or one at the rate, is not.  (The clock is the TSC: the test sets the
+ * thresholds, a member's time to 1 cycle, so that any stage is slow.) */
+static void test_slow_displaced(void)
+{
+	init(600, 700);
+	CU_ASSERT_EQUAL(snaps.slow_after_tsc, snaps.idle_tsc);
+	CU_ASSERT_EQUAL(snaps.member_tsc, rte_get_tsc_hz() / HC_SNAP_MIN_RATE);
+	snaps.idle_tsc = UINT64_MAX;            /* never idle: it trickles */
+	chunk(1, 1, 0, 9, 600, 89, 1);
+	chunk(1, 1, 1, 9, 600, 89, 90);
+	chunk(1, 1, 2, 9, 600, 89, 179);        /* 267 members: 512 slots */
+	snaps.member_tsc = UINT64_MAX;          /* at any rate: not slow */
+	snaps.slow_after_tsc = 0;
+	chunk(3, 5, 0, 4, 300, 89, 50000);      /* 768 > 700: refused */
+	CU_ASSERT_EQUAL(snaps.st.displaced, 0);
+	CU_ASSERT_EQUAL(snaps.st.over_limit, 1);
+	snaps.member_tsc = 1;                   /* 267 members in far more cycles */
+	snaps.slow_after_tsc = UINT64_MAX;      /* but young: not slow */
+	chunk(3, 6, 0, 4, 300, 89, 50000);
+	CU_ASSERT_EQUAL(snaps.st.displaced, 0);
+	CU_ASSERT_EQUAL(snaps.st.over_limit, 2);
+	CU_ASSERT_EQUAL(snaps.staged, 512);
+	snaps.slow_after_tsc = 0;               /* old and slow: displaced */
+	chunk(3, 7, 0, 4, 300, 89, 50000);
+	CU_ASSERT_EQUAL(snaps.st.displaced, 1);
+	CU_ASSERT_EQUAL(snaps.st.over_limit, 3);
+	CU_ASSERT_EQUAL(n_asked, 3);            /* 3 twice, then gateway 1 */
+	CU_ASSERT_EQUAL(snaps.staged, 256);
+	CU_ASSERT_EQUAL(snaps.n_open, 1);
+	CU_ASSERT_EQUAL(snaps.open[0], 3);
+	chunk(3, 7, 1, 4, 300, 89, 50089);
+	chunk(3, 7, 2, 4, 300, 89, 50178);
+	chunk(3, 7, 3, 4, 300, 33, 50267);
+	CU_ASSERT_EQUAL(snaps.st.applied, 1);
+	CU_ASSERT_EQUAL(snaps.st.members, 300);
+	CU_ASSERT_EQUAL(snaps.staged, 0);
+	hc_snapshots_free(&snaps);
+}
+
 static CU_TestInfo tests[] = {
 	{"claims cost nothing, growth follows arrivals", test_claims_cost_nothing},
 	{"all stages of a worker capped", test_worker_cap},
 	{"at the worker's cap a larger stage is displaced", test_larger_displaced},
+	{"a stage that trickles in is displaced like an idle one", test_slow_displaced},
 	CU_TEST_INFO_NULL,
 };
 
