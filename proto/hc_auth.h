@@ -107,8 +107,8 @@ int hc_auth_file_check_hex(const char *hex, const void *buf, size_t len,
 
 /*
  * Replay window for counters (RFC 4303 style, 64 wide): a counter is
- * accepted once, if it is newer than the highest seen or within the 64
- * below it and not yet seen.  Counter 0 is never accepted.
+ * accepted once, if it is newer than the highest seen or one of the 63
+ * below it not yet seen.  Counter 0 is never accepted.
  */
 struct hc_replay {
 	uint32_t top;  /* highest counter accepted, 0: none */
