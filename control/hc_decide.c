@@ -984,12 +984,16 @@ void hc_decide_ha_init(struct hc_decide *d, int role)
 /* HA (hc_ha.h): a new epoch is a new incarnation towards the gateways,
  * which restate: hold placements (the state file read again) until they
  * did, then serve.  Demoted: the hold ends (what it held is decided, the
- * answers fenced). */
+ * answers fenced).  A new epoch inside a hold (a re-epoch: a gateway named
+ * a newer one) carries what the hold held into the new hold: the book is
+ * still missing the gateways that had not restated, and every gateway
+ * restates again. */
 static void ha_poll(struct hc_decide *d, uint64_t now)
 {
 	enum hc_ha_event ev = hc_ha_poll(&d->ha, now);
 	if (ev == HC_HA_NONE)
 		return;
+	const int carry = ev == HC_HA_NEW_EPOCH && hc_restart_holding(&d->restart);
 	/* the workers' leases were granted from this epoch's book: every one
 	 * comes back now, so that no JOIN is applied on one during the next
 	 * epoch's hold (seats a gateway of the other box may still hold);
@@ -998,7 +1002,8 @@ static void ha_poll(struct hc_decide *d, uint64_t now)
 	d->revoke_all = 1;
 	if (hc_restart_holding(&d->restart)) {
 		hc_restart_end(&d->restart, now);
-		release_held(d, now);
+		if (!carry)
+			release_held(d, now);
 	}
 	revoke_for_tick(d);
 	if (ev == HC_HA_DEMOTED)
@@ -1008,6 +1013,11 @@ static void ha_poll(struct hc_decide *d, uint64_t now)
 			     d->state_key, d->n_state_keys, d->dp->cfg->max_gateways,
 			     d->dp->n_workers, now, d->hold_tsc, hc_ha_wall_ms()) != 0)
 		HC_LOG(WARNING, "HA: no memory for the restart hold: serving without it");
+	if (carry) {
+		d->st.holds_carried++;
+		if (!hc_restart_holding(&d->restart))
+			release_held(d, now); /* (no new hold: decided now) */
+	}
 	hc_ha_serve(&d->ha);
 }
 

@@ -85,6 +85,9 @@ struct hc_decide_stats {
 	                               a worker with requests held waited
 	                               100 ms for decisions, or too many
 	                               placements were owed                */
+	uint64_t holds_carried;     /* HA: a new epoch inside a restart hold:
+	                               its held requests and owed placements
+	                               carried into the new hold           */
 	uint64_t keys_reloads;      /* keys files read again and installed */
 	uint64_t keys_reload_failures; /* ... refused (the old keys stay)  */
 	uint64_t state_key_reloads; /* --state-key files read again (with the
@@ -238,6 +241,7 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(restart_gateways_restated_late, restart.st.restated_late) \
 	X(restart_hold_expired, restart.st.expired) \
 	X(restart_hold_ms, restart.st.hold_ms) X(restart_hold_overflow, st.hold_overflow) \
+	X(restart_holds_carried, st.holds_carried) \
 	X(state_file_writes, restart.st.writes) X(state_file_write_errors, restart.st.write_errors) \
 	X(state_file_unauthenticated, restart.st.unauthenticated) \
 	X(state_file_stale, restart.st.stale) \
@@ -245,6 +249,7 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(ha_role, ha.role) X(ha_epoch, ha.epoch) X(ha_takeovers, ha.st.takeovers) \
 	X(ha_demotions, ha.st.demotions) X(ha_reepochs, ha.st.reepochs) X(ha_garps, ha.st.garps) \
 	X(ha_garp_failures, ha.st.garp_failures) X(ha_takeover_wall_ms, ha.st.takeover_wall_ms) \
+	X(ha_heard_far, ha.st.heard_far) \
 	X(lease_grants, book.st.lease_grants) X(leased_seats, book.st.leased_seats) \
 	X(lease_top_ups, book.st.lease_top_ups) X(lease_grown, book.st.lease_grown) \
 	X(leased_joins, book.st.leased_joins) X(lease_revokes, book.st.lease_revokes) \

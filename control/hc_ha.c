@@ -27,6 +27,8 @@ const char *hc_ha_role_name(int role)
 	return role == HC_HA_MASTER ? "master" : role == HC_HA_BACKUP ? "backup" : "standalone";
 }
 
+static void publish_ceiling(struct hc_ha *ha, uint64_t now);
+
 void hc_ha_init(struct hc_ha *ha, struct hc_dataplane *dp, int role, uint32_t epoch)
 {
 	memset(ha, 0, sizeof(*ha));
@@ -37,6 +39,8 @@ void hc_ha_init(struct hc_ha *ha, struct hc_dataplane *dp, int role, uint32_t ep
 	dp->ha = role != HC_HA_STANDALONE;
 	__atomic_store_n(&dp->ha_epoch, epoch, __ATOMIC_RELAXED);
 	__atomic_store_n(&dp->ha_serving, role != HC_HA_BACKUP, __ATOMIC_RELEASE);
+	if (dp->ha)
+		publish_ceiling(ha, rte_rdtsc());
 }
 
 int hc_ha_request(struct hc_ha *ha, int role)
@@ -64,6 +68,18 @@ static uint32_t next_epoch(uint32_t last, uint32_t heard)
 	if (heard != 0 && !hc_seq_after(e, heard))
 		e = heard + 1;
 	return e == 0 ? 1 : e;
+}
+
+/* The highest epoch a gateway may name and be believed: the wall clock
+ * (in 1/8 s, as epochs are) HC_HA_HEARD_AHEAD_S on, and never below our
+ * own; set again every 100 ms. */
+static void publish_ceiling(struct hc_ha *ha, uint64_t now)
+{
+	uint32_t c = (uint32_t)(hc_ha_wall_ms() / 125) + HC_HA_HEARD_AHEAD_S * 8u;
+	if (hc_seq_after(ha->epoch, c))
+		c = ha->epoch; /* (our own clock stepped back: none above ours) */
+	__atomic_store_n(&ha->dp->ha_heard_ceiling, c == 0 ? 1 : c, __ATOMIC_RELAXED);
+	ha->ceiling_tsc = now;
 }
 
 static void new_epoch(struct hc_ha *ha, uint64_t now, uint32_t heard)
@@ -126,6 +142,10 @@ enum hc_ha_event hc_ha_poll(struct hc_ha *ha, uint64_t now)
 	enum hc_ha_event ev = HC_HA_NONE;
 	int want = __atomic_exchange_n(&ha->want, 0, __ATOMIC_RELAXED);
 	uint64_t hz = rte_get_tsc_hz();
+	if (now - ha->ceiling_tsc >= hz / 10) {
+		publish_ceiling(ha, now);
+		ha->st.heard_far = hc_dp_ha_heard_far(ha->dp);
+	}
 	if (want == HC_HA_BACKUP && ha->role == HC_HA_MASTER) {
 		/* first: nothing more is answered or sent from now on */
 		__atomic_store_n(&ha->dp->ha_serving, 0, __ATOMIC_RELEASE);

@@ -54,7 +54,15 @@ struct hc_ha_stats {
 	uint64_t garps;         /* gratuitous ARPs handed to a worker       */
 	uint64_t garp_failures; /* ... not (no mbuf, ring full)             */
 	uint64_t takeover_wall_ms; /* wall clock of the last takeover       */
+	uint64_t heard_far;     /* good datagrams naming an epoch more than
+	                           HC_HA_HEARD_AHEAD_S past the wall clock:
+	                           not believed (hc_dp_ha_heard_far)        */
 };
+
+/* How far past the wall clock an epoch a gateway names is believed: two
+ * boxes' clocks (NTP) and re-epochs stay far within it; a forged one
+ * further on is ignored and counted */
+#define HC_HA_HEARD_AHEAD_S 3600
 
 struct hc_ha {
 	struct hc_dataplane *dp;
@@ -63,6 +71,7 @@ struct hc_ha {
 	uint32_t epoch;         /* ours now (and the highest we used)       */
 	unsigned garp_sent;     /* of this epoch's burst                    */
 	uint64_t epoch_tsc;     /* when it was taken                        */
+	uint64_t ceiling_tsc;   /* when hc_dataplane.ha_heard_ceiling was set */
 	struct hc_ha_stats st;
 };
 

@@ -124,6 +124,14 @@ uint32_t hc_dp_gateway_incarnation(const struct hc_dataplane *dp, uint16_t gw)
 	return LOAD(&home_seq(dp, gw)->gw[gw].incarnation);
 }
 
+uint64_t hc_dp_ha_heard_far(const struct hc_dataplane *dp)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < dp->n_workers; i++)
+		n += LOAD(&dp->workers[i]->ha_heard_far);
+	return n;
+}
+
 uint32_t hc_dp_ha_heard(const struct hc_dataplane *dp)
 {
 	uint32_t best = 0;

@@ -51,6 +51,14 @@ static inline int hc_ha_refuse(struct hc_worker *w, uint16_t port, const struct 
 	uint32_t heard = rte_be_to_cpu_32(be);
 	uint32_t ours = __atomic_load_n(&dp->ha_epoch, __ATOMIC_RELAXED);
 	if (unlikely(heard != 0 && hc_seq_after(heard, ours))) {
+		/* an epoch far past the wall clock is none a master took: a
+		 * keyed gateway's forgery, which would push ours up to 2^31
+		 * on, where no gateway can tell it newer or older */
+		uint32_t ceiling = __atomic_load_n(&dp->ha_heard_ceiling, __ATOMIC_RELAXED);
+		if (ceiling != 0 && hc_seq_after(heard, ceiling)) {
+			__atomic_store_n(&w->ha_heard_far, w->ha_heard_far + 1, __ATOMIC_RELAXED);
+			return 0;
+		}
 		uint32_t had = __atomic_load_n(&w->ha_heard, __ATOMIC_RELAXED);
 		if (had == 0 || hc_seq_after(heard, had))
 			__atomic_store_n(&w->ha_heard, heard, __ATOMIC_RELAXED);

@@ -136,6 +136,9 @@ struct hc_worker {
 	/* HA: the newest appliance incarnation above ours named in a good
 	 * datagram's header (relaxed store; hc_ha_dp.h), 0: none */
 	uint32_t ha_heard;
+	/* ... and such datagrams that named one past hc_dataplane's
+	 * ha_heard_ceiling: not believed (rare: on ha_heard's line) */
+	uint64_t ha_heard_far;
 
 	uint64_t outstanding __rte_cache_aligned; /* seat requests not yet
 	                                    answered: members.n_pending, for

@@ -75,6 +75,9 @@ struct hc_dataplane {
 	int ha;            /* --ha given: the role below applies          */
 	int ha_serving;    /* master: answer ARP for --ip, take datagrams */
 	uint32_t ha_epoch; /* our appliance incarnation (the epoch)       */
+	uint32_t ha_heard_ceiling; /* epochs a gateway names past this are
+	                    not believed: the wall clock + 1 h, set by
+	                    control/hc_ha.c; 0: none                       */
 };
 
 /* The pool the control core builds its frames from: its own, or, where
@@ -180,6 +183,8 @@ uint32_t hc_dp_gateway_incarnation(const struct hc_dataplane *dp, uint16_t gw); 
 /* HA: the newest appliance incarnation above ours that gateways' datagrams
  * said they had heard (another master's epoch), 0: none. */
 uint32_t hc_dp_ha_heard(const struct hc_dataplane *dp);
+/* good datagrams that named an epoch past ha_heard_ceiling (not believed) */
+uint64_t hc_dp_ha_heard_far(const struct hc_dataplane *dp);
 uint32_t hc_dp_gateway_applied(const struct hc_dataplane *dp, uint16_t gw); /* last seq in order */
 uint64_t hc_dp_gateway_users(const struct hc_dataplane *dp, uint16_t gw);
 uint64_t hc_dp_gateway_digest(const struct hc_dataplane *dp, uint16_t gw);

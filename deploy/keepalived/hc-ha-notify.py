@@ -14,6 +14,11 @@ between a VRRP decision and the appliance hearing it.
                            service address, gratuitous ARPs)
   BACKUP, FAULT, STOP   -> /headcount/ha,backup (release the address;
                            place, balance and send nothing)
+  the FIFO closed        -> /headcount/ha,backup unless backup was the
+                           last word, then exit: keepalived stopped
+                           without its STOP, or died, and sends no VRRP
+                           advert any more, so the peer takes over; this
+                           box must not stay master beside it
 Every second it also reads the appliance's role and, when it is not the
 one keepalived last said, says it again (logged as RESENT): an appliance
 restarted under a keepalived MASTER comes back as backup (every start
@@ -128,7 +133,12 @@ def main(argv):
             if ready:
                 chunk = os.read(fd, 4096)
                 if not chunk:
-                    return 0        # keepalived closed the FIFO: it stopped
+                    # keepalived closed the FIFO: it stopped (its STOP
+                    # said backup) or died (nothing said): the peer,
+                    # hearing no advert, takes over
+                    if want != "backup":
+                        note(log, "EOF", tell(prefix, "backup"))
+                    return 0
                 buf += chunk
                 while b"\n" in buf:
                     line, buf = buf.split(b"\n", 1)

@@ -13,7 +13,8 @@ the appliance, and that it reaches it again when the appliance lost it:
   MASTER while no appliance   -> said once the appliance answers
   the log becomes unwritable  -> the reader goes on
   another vrrp_instance's line -> ignored (the reader is given its own)
-  keepalived closes the FIFO  -> the reader exits 0
+  keepalived closes the FIFO  -> the reader says backup (keepalived
+                                 died: the peer takes over) and exits 0
 
 Every wait is on a condition, bounded (20 s).  Needs root (/var/run/dpdk)."""
 import json
@@ -168,13 +169,18 @@ def main():
         wait("FAULT -> backup, the reader alive", lambda: app.role == "backup")
         need("the reader runs", reader.poll() is None, reader.poll())
 
-        print("keepalived closes the FIFO")
+        print("keepalived closes the FIFO (it died, nothing said)")
+        w.write('INSTANCE "hc" MASTER 100\n')
+        wait("MASTER again", lambda: app.role == "master")
+        n = len(app.requests)
         w.close()
         try:
             rc = reader.wait(20)
         except subprocess.TimeoutExpired:
             fail("the reader did not end when the FIFO closed")
         need("the reader exits 0", rc == 0, rc)
+        need("it said backup first", app.requests[n:] == ["backup"] and app.role == "backup",
+             app.requests[n:])
     finally:
         if reader.poll() is None:
             reader.kill()

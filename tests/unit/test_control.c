@@ -2011,6 +2011,72 @@ static void test_ha_release_grants_no_lease(void)
 	rmdir(dir);
 }
 
+/* A re-epoch inside a restart hold (a gateway named a newer epoch): the
+ * JOIN the hold held is not decided against the half-rebuilt book but
+ * waits for the new hold (every gateway restates again); the new hold's
+ * end (here a demotion) decides it. */
+static void test_ha_reepoch_carries_hold(void)
+{
+	uint64_t user = 640000;
+	uint8_t op = HC_OP_JOIN;
+	settle();
+	uint32_t r = 0;
+	for (uint32_t k = 1; k < 64 && r == 0; k++) /* (--max-rooms 64) */
+		if (d.book.room[k].users == 0 && d.book.room[k].lease_hold == 0 &&
+		    d.book.room[k].leased == 0 && w->members.room_users[k] == 0)
+			r = k;
+	CU_ASSERT_FATAL(r != 0);
+	char dir[] = "/tmp/hc-ha-XXXXXX", path[64];
+	state_file_in(dir, path, "5\n"); /* gateway 5 is waited for, in both holds */
+	const char *own = cfg.state_file, *peer = cfg.peer_state_file;
+	cfg.state_file = path;
+	cfg.peer_state_file = "none";
+	struct hc_ha was = d.ha;
+	uint32_t inc = d.tx.incarnation;
+	d.ha.role = HC_HA_MASTER;
+	CU_ASSERT_EQUAL_FATAL(hc_restart_again(&d.restart, path, "none", NULL, 0, 64, 1,
+					       0, 1000 * rte_get_tsc_hz(), W0), 0);
+	CU_ASSERT_FATAL(hc_restart_holding(&d.restart));
+	events(&user, &r, &op, 1); /* a request: held */
+	settle();
+	CU_ASSERT_EQUAL_FATAL(hc_members_room_of(&w->members, user), 0);
+	CU_ASSERT_EQUAL_FATAL(d.n_held[0], 1);
+	/* a gateway names a newer epoch, ours over a second old (settle's
+	 * clock is 0) */
+	uint64_t carried = d.st.holds_carried, reepochs = d.ha.st.reepochs;
+	uint32_t epoch = d.ha.epoch;
+	__atomic_store_n(&dp.workers[0]->ha_heard, epoch + 8, __ATOMIC_RELAXED);
+	d.ha.epoch_tsc = 0 - 2 * rte_get_tsc_hz();
+	settle();
+	__atomic_store_n(&dp.workers[0]->ha_heard, 0, __ATOMIC_RELAXED);
+	CU_ASSERT_EQUAL(d.ha.st.reepochs, reepochs + 1);
+	CU_ASSERT(hc_seq_after(d.ha.epoch, epoch + 8));
+	CU_ASSERT_EQUAL(d.tx.incarnation, d.ha.epoch);
+	CU_ASSERT_EQUAL(d.st.holds_carried, carried + 1);
+	CU_ASSERT_TRUE(hc_restart_holding(&d.restart));           /* the new hold */
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, user), 0); /* still held */
+	CU_ASSERT_EQUAL(d.n_held[0], 1);
+	/* the new hold ends (demoted): decided, admitted */
+	CU_ASSERT_EQUAL_FATAL(hc_ha_request(&d.ha, HC_HA_BACKUP), 0);
+	settle();
+	CU_ASSERT_FALSE(hc_restart_holding(&d.restart));
+	CU_ASSERT_EQUAL(d.n_held[0], 0);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, user), r);
+	/* the suite's appliance again, the room empty */
+	cfg.state_file = own;
+	cfg.peer_state_file = peer;
+	d.ha = was;
+	d.tx.incarnation = inc;
+	__atomic_store_n(&dp.ha_serving, 1, __ATOMIC_RELEASE);
+	uint8_t leave = HC_OP_LEAVE;
+	events(&user, &r, &leave, 1);
+	settle();
+	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
+	restart_as_suite();
+	unlink(path);
+	rmdir(dir);
+}
+
 /* A pick asked before a new epoch and answered in its hold: no seat is
  * held for it and no MOVE sent (the book is not complete until the listed
  * gateways restated); the balancer plans again after the hold. */
@@ -2673,6 +2739,7 @@ static CU_TestInfo tests[] = {
 	{"the largest PLACE (558 records) is passed whole", test_largest_place},
 	{"refused JOINs' seats elsewhere count against the gateway's quota",
 	 test_refusals_within_quota},
+	{"HA: a re-epoch inside a restart hold carries what it held", test_ha_reepoch_carries_hold},
 	{"restart hold: state files by hand, a bad line, a peer's FIFO or symlink",
 	 test_restart_state_files},
 	{"restart hold: a file of bad lines is logged in a few lines", test_restart_log_bounded},

@@ -616,6 +616,46 @@ static void test_ha_promotion_heard(void)
 	dp.ha = 0;
 }
 
+/* HA: a good datagram's appliance_incarnation above our epoch is heard
+ * (a re-epoch follows at the control core), unless it is past the
+ * ceiling the control core sets (the wall clock + 1 h): then it is not
+ * believed, and counted; the datagram itself is taken either way. */
+static void test_ha_heard_ceiling(void)
+{
+	w = dp.workers[0];
+	const uint32_t ours = 1000000, ceiling = ours + 28800;
+	dp.ha = 1;
+	__atomic_store_n(&dp.ha_serving, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&dp.ha_epoch, ours, __ATOMIC_RELAXED);
+	__atomic_store_n(&dp.ha_heard_ceiling, ceiling, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->ha_heard, 0, __ATOMIC_RELAXED);
+	const uint64_t far0 = hc_dp_ha_heard_far(&dp);
+	static const uint32_t named[] = {ours + 8, ceiling + 1, ours + 0x7fffffffu, ceiling,
+					 ours - 5};
+	static const uint32_t heard_after[] = {ours + 8, ours + 8, ours + 8, ceiling, ceiling};
+	static const uint64_t far_after[] = {0, 1, 2, 2, 2};
+	uint64_t user = 7100000;
+	/* (above any incarnation it had, or its floor if forgotten) */
+	const uint32_t inc5 = RTE_MAX(w->seq.gw[5].incarnation, w->seq.gw[5].floor_inc) + 0x1000;
+	for (unsigned k = 0; k < RTE_DIM(named); k++, user++) {
+		uint8_t p[HC_MAX_PAYLOAD], f[HC_FRAME_HDR_LEN + HC_MAX_PAYLOAD];
+		/* gateway 5, a new incarnation (sequences 1, 2, ...) */
+		size_t len = big_events(p, 5, user, 1);
+		hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_EVENTS, 5, 1,
+				  inc5, named[k], k + 1);
+		size_t n = hc_frame_build(f, &addr, 1, p, len);
+		memcpy(f, &dp.port_mac[0], RTE_ETHER_ADDR_LEN); /* (else ha_other_mac) */
+		feed_mbuf(hc_test_mbuf(f, n));
+		CU_ASSERT_EQUAL(hc_members_room_of(&w->members, user), 1); /* taken */
+		CU_ASSERT_EQUAL(__atomic_load_n(&w->ha_heard, __ATOMIC_RELAXED), heard_after[k]);
+		CU_ASSERT_EQUAL(hc_dp_ha_heard_far(&dp), far0 + far_after[k]);
+	}
+	__atomic_store_n(&w->ha_heard, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&dp.ha_heard_ceiling, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&dp.ha_epoch, 0, __ATOMIC_RELAXED);
+	dp.ha = 0;
+}
+
 static CU_TestInfo tests[] = {
 	{"valid traffic, duplicates, reorder", test_valid_traffic},
 	{"a loop takes only the frames whose seat requests fit", test_rx_budget},
@@ -626,6 +666,7 @@ static CU_TestInfo tests[] = {
 	{"no gather mbuf free: wait, or drop while stopping", test_gather_wait},
 	{"gathered datagrams not held for gaps past the gather pool's reserve", test_gather_shed},
 	{"HA: a promoted backup's gateways heard from the promotion", test_ha_promotion_heard},
+	{"HA: an epoch named past the ceiling is not believed", test_ha_heard_ceiling},
 	CU_TEST_INFO_NULL,
 };
 
