@@ -790,6 +790,7 @@ static void send_heartbeats(struct hc_decide *d, uint64_t now)
  * decide the JOINs it held, in order. */
 static void release_held(struct hc_decide *d, uint64_t now)
 {
+	d->carrying = 0;
 	for (uint32_t k = 0; k < d->n_owed; k++)
 		place_refused(d, &d->owed[k], now);
 	d->n_owed = 0;
@@ -987,13 +988,24 @@ void hc_decide_ha_init(struct hc_decide *d, int role)
  * answers fenced).  A new epoch inside a hold (a re-epoch: a gateway named
  * a newer one) carries what the hold held into the new hold: the book is
  * still missing the gateways that had not restated, and every gateway
- * restates again. */
+ * restates again; but not past one hold's bound from the first hold's
+ * start (re-epochs come up to once a second, each hold lasts up to the
+ * bound: carried for ever, a JOIN would never be decided). */
 static void ha_poll(struct hc_decide *d, uint64_t now)
 {
 	enum hc_ha_event ev = hc_ha_poll(&d->ha, now);
 	if (ev == HC_HA_NONE)
 		return;
-	const int carry = ev == HC_HA_NEW_EPOCH && hc_restart_holding(&d->restart);
+	int carry = ev == HC_HA_NEW_EPOCH && hc_restart_holding(&d->restart);
+	if (carry && !d->carrying) {
+		d->carrying = 1;
+		d->carried_since = d->restart.started;
+	} else if (carry && now - d->carried_since >= d->hold_tsc) {
+		/* carried for a whole hold's bound already (a re-epoch a
+		 * second, a listed gateway that never restates): decided now,
+		 * as a hold's timeout would have */
+		carry = 0;
+	}
 	/* the workers' leases were granted from this epoch's book: every one
 	 * comes back now, so that no JOIN is applied on one during the next
 	 * epoch's hold (seats a gateway of the other box may still hold);
@@ -1014,8 +1026,9 @@ static void ha_poll(struct hc_decide *d, uint64_t now)
 			     d->dp->n_workers, now, d->hold_tsc, hc_ha_wall_ms()) != 0)
 		HC_LOG(WARNING, "HA: no memory for the restart hold: serving without it");
 	if (carry) {
-		d->st.holds_carried++;
-		if (!hc_restart_holding(&d->restart))
+		if (hc_restart_holding(&d->restart))
+			d->st.holds_carried++;
+		else
 			release_held(d, now); /* (no new hold: decided now) */
 	}
 	hc_ha_serve(&d->ha);

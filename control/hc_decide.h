@@ -171,6 +171,10 @@ struct hc_decide {
 	uint64_t next_save;        /* the state file's next look (1 s)     */
 	uint64_t hb_tsc, next_hb;
 	uint64_t hold_tsc;         /* the restart hold's bound             */
+	uint64_t carried_since;    /* carrying held requests across re-epochs:
+	                              the start of the hold that held them
+	                              first (valid while carrying)        */
+	int carrying;
 	struct hc_ha ha;           /* the role in an HA pair (hc_ha.h)    */
 	struct hc_decide_stats st;
 };

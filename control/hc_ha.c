@@ -87,6 +87,7 @@ static void new_epoch(struct hc_ha *ha, uint64_t now, uint32_t heard)
 	ha->epoch = next_epoch(ha->epoch, heard);
 	ha->epoch_tsc = now;
 	__atomic_store_n(&ha->dp->ha_epoch, ha->epoch, __ATOMIC_RELAXED);
+	publish_ceiling(ha, now); /* (never below the new epoch) */
 }
 
 /* One gratuitous ARP (a request for --ip from --ip) on every port. */

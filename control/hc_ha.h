@@ -16,7 +16,9 @@
  *   the gateway timeout.
  * - MASTER: a new epoch, which is the appliance incarnation every A->G
  *   datagram carries: the wall clock in 1/8 s, and above every epoch this
- *   box used and every one a gateway's datagram named (hc_dp_ha_heard).
+ *   box used and every one a gateway's datagram named (hc_dp_ha_heard),
+ *   up to an hour past the wall clock (a later one is not believed:
+ *   hc_dataplane.ha_heard_ceiling).
  *   Gateways take a newer incarnation as an appliance restart: they
  *   restate their members by snapshot, and the restart hold
  *   (hc_restart.h, --state-file) holds placements until they did.  Then

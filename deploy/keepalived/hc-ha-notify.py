@@ -14,11 +14,22 @@ between a VRRP decision and the appliance hearing it.
                            service address, gratuitous ARPs)
   BACKUP, FAULT, STOP   -> /headcount/ha,backup (release the address;
                            place, balance and send nothing)
-  the FIFO closed        -> /headcount/ha,backup unless backup was the
-                           last word, then exit: keepalived stopped
-                           without its STOP, or died, and sends no VRRP
-                           advert any more, so the peer takes over; this
-                           box must not stay master beside it
+How keepalived (2.2.7, Debian 12) ends a reader, measured: a stop sends
+it SIGTERM, then writes STOP (tens of ms later), then closes the FIFO; a
+reload (SIGHUP) sends SIGTERM and closes the FIFO at once, starts a new
+reader and writes it no state (fifo_write_vrrp_states_on_reload did not
+either); keepalived killed sends SIGTERM too (its children's death
+signal), then the FIFO closes.  So on SIGTERM the reader reads on for up
+to TERM_GRACE_S:
+  STOP                   -> ,backup (as any STOP), then exit
+  the FIFO closed, keepalived (our parent) still alive: a reload ->
+                           nothing said; the last word is left in
+                           FIFO.want for the next reader, which takes it
+                           as its own (its recheck then goes on)
+  the FIFO closed or the grace over, keepalived dead (our parent gone)
+                         -> ,backup unless backup was the last word: no
+                           VRRP advert leaves this box now, the peer takes
+                           over, and this box must not stay master beside it
 Every second it also reads the appliance's role and, when it is not the
 one keepalived last said, says it again (logged as RESENT): an appliance
 restarted under a keepalived MASTER comes back as backup (every start
@@ -35,6 +46,7 @@ is skipped, never the end of the reader.
 import json
 import os
 import select
+import signal
 import socket
 import sys
 import time
@@ -93,6 +105,37 @@ def alive(prefix):
 
 RECHECK_S = 1.0       # how often the appliance's role is compared
 MAX_LINE = 4096       # a FIFO line longer than this is dropped
+TERM_GRACE_S = 0.8    # read on after SIGTERM (keepalived kills after 1 s)
+HANDOFF_WAIT_S = 2.0  # a new reader looks this long for its predecessor's word
+HANDOFF_MAX_AGE_S = 30.0  # a FIFO.want older than this is not taken
+
+
+def handoff_path(fifo):
+    return fifo + ".want"
+
+
+def take_handoff(fifo):
+    """The role the reader before us left at a reload, or None (none,
+    too old, or unreadable); the file is removed."""
+    path = handoff_path(fifo)
+    try:
+        with open(path) as f:
+            role = f.read().strip()
+        age = time.time() - os.stat(path).st_mtime
+        os.unlink(path)
+    except OSError:
+        return None
+    return role if role in ("master", "backup") and 0 <= age < HANDOFF_MAX_AGE_S else None
+
+
+def leave_handoff(fifo, want):
+    try:
+        tmp = handoff_path(fifo) + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(want + "\n")
+        os.replace(tmp, handoff_path(fifo))
+    except OSError:
+        pass
 
 
 def note(log, what, reply):
@@ -123,22 +166,52 @@ def main(argv):
     # keepalived appends the FIFO's name to the command: it comes last
     prefix, log, fifo = argv[1], argv[2], argv[-1]
     instance = '"%s"' % argv[3] if len(argv) == 5 else None
+    parent = os.getppid()           # keepalived's VRRP process
+    term = []                       # when SIGTERM came (monotonic)
+    signal.signal(signal.SIGTERM, lambda sig, frame: term.append(time.monotonic()))
     want = None                     # the role keepalived last said
+    # (the reader before a reload may leave its word a little after we
+    # start: looked for during HANDOFF_WAIT_S, until keepalived speaks)
+    handoff_until = time.monotonic() + HANDOFF_WAIT_S
+
+    def look_for_handoff():
+        nonlocal want, handoff_until
+        role = take_handoff(fifo)
+        if role is not None:
+            want = role
+            handoff_until = 0.0
+            note(log, "TAKEN " + role, "(the word before keepalived's reload)")
+
+    look_for_handoff()
     fd = os.open(fifo, os.O_RDONLY)  # (waits for keepalived to open it)
     buf = b""
     next_check = time.monotonic() + RECHECK_S
+
+    def end(why):
+        """keepalived is done with us: a reload leaves the role to the
+        next reader; keepalived gone leaves this box a backup."""
+        if os.getppid() == parent:
+            if want is not None:
+                leave_handoff(fifo, want)
+            note(log, why + " (a reload)", "nothing said")
+        elif want != "backup":
+            note(log, why + " (keepalived gone)", tell(prefix, "backup"))
+        return 0
+
     try:
         while True:
-            ready, _, _ = select.select([fd], [], [], max(0.0, next_check - time.monotonic()))
+            now = time.monotonic()
+            wait = next_check - now
+            if term:
+                wait = min(wait, term[0] + TERM_GRACE_S - now)
+            if want is None and now < handoff_until:
+                look_for_handoff()
+                wait = min(wait, 0.05)
+            ready, _, _ = select.select([fd], [], [], max(0.0, wait))
             if ready:
                 chunk = os.read(fd, 4096)
                 if not chunk:
-                    # keepalived closed the FIFO: it stopped (its STOP
-                    # said backup) or died (nothing said): the peer,
-                    # hearing no advert, takes over
-                    if want != "backup":
-                        note(log, "EOF", tell(prefix, "backup"))
-                    return 0
+                    return end("EOF")   # keepalived closed the FIFO
                 buf += chunk
                 while b"\n" in buf:
                     line, buf = buf.split(b"\n", 1)
@@ -148,9 +221,18 @@ def main(argv):
                     if instance is not None and words[1] != instance:
                         continue    # another vrrp_instance of this keepalived
                     want = ROLES[words[2]]
+                    if handoff_until:
+                        handoff_until = 0.0     # keepalived's word rules
+                        take_handoff(fifo)      # (and a late one goes)
                     note(log, words[2], tell(prefix, want))
+                    if words[2] == "STOP":
+                        return 0    # keepalived stops: its last word said
                 if len(buf) > MAX_LINE:
                     buf = b""
+            if term:
+                if time.monotonic() >= term[0] + TERM_GRACE_S:
+                    return end("TERM")
+                continue            # (no rechecks once told to end)
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + RECHECK_S
                 if want is not None:

@@ -13,12 +13,19 @@ the appliance, and that it reaches it again when the appliance lost it:
   MASTER while no appliance   -> said once the appliance answers
   the log becomes unwritable  -> the reader goes on
   another vrrp_instance's line -> ignored (the reader is given its own)
-  keepalived closes the FIFO  -> the reader says backup (keepalived
-                                 died: the peer takes over) and exits 0
+  as keepalived 2.2.7 ends a reader (measured: hc-ha-notify.py's text):
+  a reload: SIGTERM, the FIFO closed, keepalived alive
+                              -> nothing said, exit 0; the word left for
+                                 the next reader, which takes it (and says
+                                 it again when the appliance lost it)
+  a stop: SIGTERM, STOP      -> backup, exit 0
+  keepalived killed: its reader orphaned, SIGTERM, the FIFO closed
+                              -> backup (the peer takes over), exit 0
 
 Every wait is on a condition, bounded (20 s).  Needs root (/var/run/dpdk)."""
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -110,6 +117,21 @@ def wait(what, cond, limit=20.0):
     fail("within %.0f s: %s" % (limit, what))
 
 
+def ended(proc):
+    try:
+        return proc.wait(20)
+    except subprocess.TimeoutExpired:
+        fail("the reader did not end")
+
+
+def read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError as e:
+        return str(e)
+
+
 def log_has(path, text):
     try:
         with open(path) as f:
@@ -169,18 +191,53 @@ def main():
         wait("FAULT -> backup, the reader alive", lambda: app.role == "backup")
         need("the reader runs", reader.poll() is None, reader.poll())
 
-        print("keepalived closes the FIFO (it died, nothing said)")
+        print("keepalived reloads: SIGTERM, the FIFO closed, keepalived alive")
         w.write('INSTANCE "hc" MASTER 100\n')
         wait("MASTER again", lambda: app.role == "master")
         n = len(app.requests)
+        reader.send_signal(signal.SIGTERM)
         w.close()
-        try:
-            rc = reader.wait(20)
-        except subprocess.TimeoutExpired:
-            fail("the reader did not end when the FIFO closed")
-        need("the reader exits 0", rc == 0, rc)
-        need("it said backup first", app.requests[n:] == ["backup"] and app.role == "backup",
+        need("the reader exits 0", ended(reader) == 0, reader.poll())
+        need("nothing said", app.requests[n:] == [] and app.role == "master", app.requests[n:])
+        need("the word left for the next reader", read(fifo + ".want") == "master\n",
+             read(fifo + ".want"))
+        log = tmp + "/notify2.log"
+        reader = subprocess.Popen([sys.executable, NOTIFY, PREFIX, log, "hc", fifo])
+        w = open(fifo, "w", buffering=1)
+        wait("the new reader took it", lambda: log_has(log, "TAKEN master"))
+        need("and removed it", not os.path.exists(fifo + ".want"))
+        app.down()
+        app.up("backup")    # (keepalived wrote the new reader no state)
+        wait("the new reader says master again", lambda: app.role == "master")
+
+        print("keepalived stops: SIGTERM, then STOP")
+        n = len(app.requests)
+        reader.send_signal(signal.SIGTERM)
+        time.sleep(0.05)
+        w.write('INSTANCE "hc" STOP 100\n')
+        need("the reader exits 0", ended(reader) == 0, reader.poll())
+        need("it said backup", app.requests[n:] == ["backup"] and app.role == "backup",
              app.requests[n:])
+        w.close()
+
+        print("keepalived killed: its reader orphaned, SIGTERM, the FIFO closed")
+        w = None
+        keeper = subprocess.Popen(
+            [sys.executable, "-c", "import subprocess, sys, time\n"
+             "r = subprocess.Popen(sys.argv[1:])\nprint(r.pid, flush=True)\ntime.sleep(60)",
+             sys.executable, NOTIFY, PREFIX, log, "hc", fifo], stdout=subprocess.PIPE)
+        orphan = int(keeper.stdout.readline())
+        w = open(fifo, "w", buffering=1)
+        w.write('INSTANCE "hc" MASTER 100\n')
+        wait("MASTER", lambda: app.role == "master")
+        n = len(app.requests)
+        keeper.kill()       # keepalived gone
+        keeper.wait(10)
+        os.kill(orphan, signal.SIGTERM)
+        w.close()
+        wait("it said backup", lambda: app.requests[n:] == ["backup"] and app.role == "backup")
+        wait("the orphan ended", lambda: not os.path.exists("/proc/%d" % orphan) or
+             open("/proc/%d/stat" % orphan).read().split()[2] == "Z")
     finally:
         if reader.poll() is None:
             reader.kill()

@@ -2013,8 +2013,8 @@ static void test_ha_release_grants_no_lease(void)
 
 /* A re-epoch inside a restart hold (a gateway named a newer epoch): the
  * JOIN the hold held is not decided against the half-rebuilt book but
- * waits for the new hold (every gateway restates again); the new hold's
- * end (here a demotion) decides it. */
+ * waits for the new hold (every gateway restates again); a re-epoch once
+ * it has waited a hold's bound decides it. */
 static void test_ha_reepoch_carries_hold(void)
 {
 	uint64_t user = 640000;
@@ -2056,12 +2056,25 @@ static void test_ha_reepoch_carries_hold(void)
 	CU_ASSERT_TRUE(hc_restart_holding(&d.restart));           /* the new hold */
 	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, user), 0); /* still held */
 	CU_ASSERT_EQUAL(d.n_held[0], 1);
-	/* the new hold ends (demoted): decided, admitted */
+	/* another re-epoch, the request carried for a hold's bound already
+	 * (re-epochs may come every second, each hold lasts up to the
+	 * bound): decided now, not carried again */
+	d.carried_since = 0 - d.hold_tsc;
+	epoch = d.ha.epoch;
+	__atomic_store_n(&dp.workers[0]->ha_heard, epoch + 8, __ATOMIC_RELAXED);
+	d.ha.epoch_tsc = 0 - 2 * rte_get_tsc_hz();
+	settle();
+	__atomic_store_n(&dp.workers[0]->ha_heard, 0, __ATOMIC_RELAXED);
+	CU_ASSERT_EQUAL(d.ha.st.reepochs, reepochs + 2);
+	CU_ASSERT_EQUAL(d.st.holds_carried, carried + 1);
+	CU_ASSERT_TRUE(hc_restart_holding(&d.restart)); /* (the third epoch's) */
+	CU_ASSERT_EQUAL(d.n_held[0], 0);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, user), r); /* decided: admitted */
+	CU_ASSERT_FALSE(d.carrying);
+	/* demoted: the hold ends */
 	CU_ASSERT_EQUAL_FATAL(hc_ha_request(&d.ha, HC_HA_BACKUP), 0);
 	settle();
 	CU_ASSERT_FALSE(hc_restart_holding(&d.restart));
-	CU_ASSERT_EQUAL(d.n_held[0], 0);
-	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, user), r);
 	/* the suite's appliance again, the room empty */
 	cfg.state_file = own;
 	cfg.peer_state_file = peer;
