@@ -988,9 +988,11 @@ void hc_decide_ha_init(struct hc_decide *d, int role)
  * answers fenced).  A new epoch inside a hold (a re-epoch: a gateway named
  * a newer one) carries what the hold held into the new hold: the book is
  * still missing the gateways that had not restated, and every gateway
- * restates again; but not past one hold's bound from the first hold's
- * start (re-epochs come up to once a second, each hold lasts up to the
- * bound: carried for ever, a JOIN would never be decided). */
+ * restates again; but a re-epoch one hold's bound or more after the first
+ * hold's start decides them (re-epochs come up to once a second, each
+ * hold lasts up to the bound: carried for ever, a JOIN would never be
+ * decided).  So they wait at most about twice the bound: the last hold
+ * they were carried into runs its own. */
 static void ha_poll(struct hc_decide *d, uint64_t now)
 {
 	enum hc_ha_event ev = hc_ha_poll(&d->ha, now);

@@ -19,17 +19,21 @@ it SIGTERM, then writes STOP (tens of ms later), then closes the FIFO; a
 reload (SIGHUP) sends SIGTERM and closes the FIFO at once, starts a new
 reader and writes it no state (fifo_write_vrrp_states_on_reload did not
 either); keepalived killed sends SIGTERM too (its children's death
-signal), then the FIFO closes.  So on SIGTERM the reader reads on for up
-to TERM_GRACE_S:
+signal), then the FIFO closes; keepalived kills its reader 1 s after
+the SIGTERM.  So on SIGTERM the reader reads on for up to TERM_GRACE_S
+(and what it says then has until just before the kill):
   STOP                   -> ,backup (as any STOP), then exit
-  the FIFO closed, keepalived (our parent) still alive: a reload ->
-                           nothing said; the last word is left in
+  the FIFO closed after the SIGTERM, keepalived (our parent) alive: a
+  reload                 -> nothing said; the last word is left in
                            FIFO.want for the next reader, which takes it
                            as its own (its recheck then goes on)
-  the FIFO closed or the grace over, keepalived dead (our parent gone)
+  anything else: keepalived gone (our parent), the grace over without
+  STOP (a slow stop), the FIFO closed without a SIGTERM (0.2 s given for
+  it: a crash may close the FIFO just before its death signal)
                          -> ,backup unless backup was the last word: no
-                           VRRP advert leaves this box now, the peer takes
-                           over, and this box must not stay master beside it
+                           VRRP advert of this box can be counted on, the
+                           peer takes over, and this box must not stay
+                           master beside it
 Every second it also reads the appliance's role and, when it is not the
 one keepalived last said, says it again (logged as RESENT): an appliance
 restarted under a keepalived MASTER comes back as backup (every start
@@ -48,7 +52,9 @@ import os
 import select
 import signal
 import socket
+import stat
 import sys
+import tempfile
 import time
 
 ROLES = {"MASTER": "master", "BACKUP": "backup", "FAULT": "backup", "STOP": "backup"}
@@ -62,14 +68,19 @@ BUSY = (BlockingIOError, ConnectionRefusedError)
 TRIES = 50
 
 
-def tell(prefix, role, busy=BUSY, timeout=10.0):
+def tell(prefix, role, busy=BUSY, timeout=10.0, deadline=None):
     """/headcount/ha,ROLE (ROLE "": only read it); the reply's dict, or the
-    error as text.  Connects refused with BUSY are tried again."""
+    error as text.  Connects refused with BUSY are tried again, until the
+    deadline (time.monotonic()) if one is given: a reader keepalived is
+    ending has a second before it is killed."""
     cmd = "/headcount/ha" + ("," + role if role else "")
     for attempt in range(TRIES):
+        left = timeout if deadline is None else min(timeout, deadline - time.monotonic())
+        if left <= 0:
+            return "error: out of time (keepalived is ending this reader)"
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
-                s.settimeout(timeout)
+                s.settimeout(left)
                 try:
                     s.connect("/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix)
                 except busy:
@@ -116,22 +127,32 @@ def handoff_path(fifo):
 
 def take_handoff(fifo):
     """The role the reader before us left at a reload, or None (none,
-    too old, or unreadable); the file is removed."""
+    too old, not a regular file, or unreadable); the file is removed.
+    (No symlink followed, nothing that could block: a FIFO planted there.)"""
     path = handoff_path(fifo)
     try:
-        with open(path) as f:
-            role = f.read().strip()
-        age = time.time() - os.stat(path).st_mtime
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        role = os.read(fd, 64).decode("ascii", "replace").strip() if stat.S_ISREG(st.st_mode) else ""
+        age = time.time() - st.st_mtime
         os.unlink(path)
     except OSError:
         return None
+    finally:
+        os.close(fd)
     return role if role in ("master", "backup") and 0 <= age < HANDOFF_MAX_AGE_S else None
 
 
 def leave_handoff(fifo, want):
+    """want, for the next reader: written aside (a name of its own) and
+    renamed, so the next reader reads all of it or none"""
     try:
-        tmp = handoff_path(fifo) + ".tmp"
-        with open(tmp, "w") as f:
+        fd, tmp = tempfile.mkstemp(prefix=os.path.basename(fifo) + ".want.",
+                                   dir=os.path.dirname(os.path.abspath(fifo)))
+        with os.fdopen(fd, "w") as f:
             f.write(want + "\n")
         os.replace(tmp, handoff_path(fifo))
     except OSError:
@@ -169,6 +190,11 @@ def main(argv):
     parent = os.getppid()           # keepalived's VRRP process
     term = []                       # when SIGTERM came (monotonic)
     signal.signal(signal.SIGTERM, lambda sig, frame: term.append(time.monotonic()))
+    # (a handled signal does not end a select early, PEP 475: it writes
+    # to this pipe, which the select watches)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
     want = None                     # the role keepalived last said
     # (the reader before a reload may leave its word a little after we
     # start: looked for during HANDOFF_WAIT_S, until keepalived speaks)
@@ -188,14 +214,27 @@ def main(argv):
     next_check = time.monotonic() + RECHECK_S
 
     def end(why):
-        """keepalived is done with us: a reload leaves the role to the
-        next reader; keepalived gone leaves this box a backup."""
-        if os.getppid() == parent:
+        """keepalived is done with us.  Only a reload closes the FIFO at
+        once after its SIGTERM with keepalived alive: the role is left
+        to the next reader.  Anything else (keepalived gone, a stop whose
+        STOP did not come within the grace, the FIFO closed without a
+        SIGTERM) leaves this box a backup: no VRRP advert of ours can be
+        counted on, the peer takes over."""
+        if why == "EOF" and not term:
+            # (a crash can wake us with EOF just before the signal of
+            # our parent's death: a moment for it to come)
+            end_at = time.monotonic() + 0.2
+            while not term and os.getppid() == parent and time.monotonic() < end_at:
+                if select.select([wake_r], [], [], 0.02)[0]:
+                    os.read(wake_r, 64)
+        if why == "EOF" and term and os.getppid() == parent:
             if want is not None:
                 leave_handoff(fifo, want)
-            note(log, why + " (a reload)", "nothing said")
+            note(log, "EOF (a reload)", "nothing said")
         elif want != "backup":
-            note(log, why + " (keepalived gone)", tell(prefix, "backup"))
+            deadline = term[0] + TERM_GRACE_S + 0.15 if term else None
+            note(log, why + " (keepalived ending or gone)",
+                 tell(prefix, "backup", deadline=deadline))
         return 0
 
     try:
@@ -207,8 +246,10 @@ def main(argv):
             if want is None and now < handoff_until:
                 look_for_handoff()
                 wait = min(wait, 0.05)
-            ready, _, _ = select.select([fd], [], [], max(0.0, wait))
-            if ready:
+            ready, _, _ = select.select([fd, wake_r], [], [], max(0.0, wait))
+            if wake_r in ready:
+                os.read(wake_r, 64)
+            if fd in ready:
                 chunk = os.read(fd, 4096)
                 if not chunk:
                     return end("EOF")   # keepalived closed the FIFO
@@ -224,7 +265,8 @@ def main(argv):
                     if handoff_until:
                         handoff_until = 0.0     # keepalived's word rules
                         take_handoff(fifo)      # (and a late one goes)
-                    note(log, words[2], tell(prefix, want))
+                    deadline = term[0] + TERM_GRACE_S + 0.15 if term else None
+                    note(log, words[2], tell(prefix, want, deadline=deadline))
                     if words[2] == "STOP":
                         return 0    # keepalived stops: its last word said
                 if len(buf) > MAX_LINE:
@@ -239,6 +281,9 @@ def main(argv):
                     recheck(prefix, log, want)
     finally:
         os.close(fd)
+        signal.set_wakeup_fd(-1)
+        os.close(wake_r)
+        os.close(wake_w)
 
 
 if __name__ == "__main__":

@@ -19,12 +19,15 @@ the appliance, and that it reaches it again when the appliance lost it:
                                  the next reader, which takes it (and says
                                  it again when the appliance lost it)
   a stop: SIGTERM, STOP      -> backup, exit 0
+  a slow stop: SIGTERM, no STOP within 0.8 s -> backup, exit 0
+  the FIFO closed without a SIGTERM -> backup, exit 0
   keepalived killed: its reader orphaned, SIGTERM, the FIFO closed
                               -> backup (the peer takes over), exit 0
 
 Every wait is on a condition, bounded (20 s).  Needs root (/var/run/dpdk)."""
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -132,6 +135,31 @@ def read(path):
         return str(e)
 
 
+def open_writer(fifo, reader):
+    """The FIFO's write end once the reader has opened it (bounded: a
+    reader that died fails the test, not a hang)"""
+    end = time.monotonic() + 20
+    while time.monotonic() < end:
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:      # ENXIO: no reader yet
+            if reader is not None and reader.poll() is not None:
+                fail("the reader ended before it opened the FIFO")
+            time.sleep(0.02)
+            continue
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "w", buffering=1)
+    fail("within 20 s: the reader opened the FIFO")
+
+
+def gone(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split()[2] == "Z"
+    except OSError:
+        return True
+
+
 def log_has(path, text):
     try:
         with open(path) as f:
@@ -147,8 +175,9 @@ def main():
     app = FakeAppliance()
     app.up()
     reader = subprocess.Popen([sys.executable, NOTIFY, PREFIX, log, "hc", fifo])
+    keeper = None
     try:
-        w = open(fifo, "w", buffering=1)   # (waits for the reader to open it)
+        w = open_writer(fifo, reader)
 
         print("keepalived's word reaches the appliance")
         w.write('INSTANCE "hc" MASTER 100\n')
@@ -203,7 +232,7 @@ def main():
              read(fifo + ".want"))
         log = tmp + "/notify2.log"
         reader = subprocess.Popen([sys.executable, NOTIFY, PREFIX, log, "hc", fifo])
-        w = open(fifo, "w", buffering=1)
+        w = open_writer(fifo, reader)
         wait("the new reader took it", lambda: log_has(log, "TAKEN master"))
         need("and removed it", not os.path.exists(fifo + ".want"))
         app.down()
@@ -220,6 +249,28 @@ def main():
              app.requests[n:])
         w.close()
 
+        def master_reader():
+            r = subprocess.Popen([sys.executable, NOTIFY, PREFIX, log, "hc", fifo])
+            wr = open_writer(fifo, r)
+            wr.write('INSTANCE "hc" MASTER 100\n')
+            wait("MASTER", lambda: app.role == "master")
+            return r, wr, len(app.requests)
+
+        print("a slow stop: SIGTERM, no STOP within the grace")
+        reader, w, n = master_reader()
+        reader.send_signal(signal.SIGTERM)
+        need("the reader exits 0", ended(reader) == 0, reader.poll())
+        need("it said backup", app.requests[n:] == ["backup"] and app.role == "backup",
+             app.requests[n:])
+        w.close()
+
+        print("the FIFO closed without a SIGTERM, keepalived alive")
+        reader, w, n = master_reader()
+        w.close()
+        need("the reader exits 0", ended(reader) == 0, reader.poll())
+        need("it said backup", app.requests[n:] == ["backup"] and app.role == "backup",
+             app.requests[n:])
+
         print("keepalived killed: its reader orphaned, SIGTERM, the FIFO closed")
         w = None
         keeper = subprocess.Popen(
@@ -227,7 +278,7 @@ def main():
              "r = subprocess.Popen(sys.argv[1:])\nprint(r.pid, flush=True)\ntime.sleep(60)",
              sys.executable, NOTIFY, PREFIX, log, "hc", fifo], stdout=subprocess.PIPE)
         orphan = int(keeper.stdout.readline())
-        w = open(fifo, "w", buffering=1)
+        w = open_writer(fifo, None)
         w.write('INSTANCE "hc" MASTER 100\n')
         wait("MASTER", lambda: app.role == "master")
         n = len(app.requests)
@@ -236,11 +287,13 @@ def main():
         os.kill(orphan, signal.SIGTERM)
         w.close()
         wait("it said backup", lambda: app.requests[n:] == ["backup"] and app.role == "backup")
-        wait("the orphan ended", lambda: not os.path.exists("/proc/%d" % orphan) or
-             open("/proc/%d/stat" % orphan).read().split()[2] == "Z")
+        wait("the orphan ended", lambda: gone(orphan))
     finally:
         if reader.poll() is None:
             reader.kill()
+        if keeper is not None and keeper.poll() is None:
+            keeper.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
         app.running = False
         try:
             os.unlink(SOCK)
