@@ -1900,6 +1900,51 @@ static void test_file_writer_end_hung(void)
 	writer_held_done(dir, path);
 }
 
+/* A room no earlier test used or revoked (ticks do not advance here: a
+ * revoked room's leases would wait for one), or 0 (--max-rooms 64). */
+static uint32_t untouched_room(void)
+{
+	for (uint32_t k = 1; k < 64; k++)
+		if (d.book.room[k].users == 0 && d.book.room[k].lease_hold == 0 &&
+		    d.book.room[k].leased == 0 && w->members.room_users[k] == 0)
+			return k;
+	return 0;
+}
+
+static void restart_as_suite(void);
+
+/* The end of an HA test that held: the suite's appliance again (its HA
+ * state, incarnation, serving), user out of room r so that the room is
+ * empty, the suite's restart state, the test's state file gone. */
+static void ha_test_done(const struct hc_ha *was, uint32_t inc, uint64_t user, uint32_t r,
+			 const char *dir, const char *path)
+{
+	d.ha = *was;
+	d.tx.incarnation = inc;
+	__atomic_store_n(&dp.ha_serving, 1, __ATOMIC_RELEASE);
+	uint8_t leave = HC_OP_LEAVE;
+	events(&user, &r, &leave, 1);
+	settle();
+	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
+	restart_as_suite();
+	unlink(path);
+	rmdir(dir);
+}
+
+/* A master in a restart hold (the state file at path) that holds user's
+ * JOIN into room r: the request waits, the user is in no room. */
+static void ha_master_holds_join(const char *path, uint64_t user, uint32_t r)
+{
+	uint8_t op = HC_OP_JOIN;
+	d.ha.role = HC_HA_MASTER;
+	CU_ASSERT_EQUAL_FATAL(hc_restart_again(&d.restart, path, "none", NULL, 0, 64, 1,
+					       0, 1000 * rte_get_tsc_hz(), W0), 0);
+	CU_ASSERT_FATAL(hc_restart_holding(&d.restart));
+	events(&user, &r, &op, 1); /* a request: held */
+	settle();
+	CU_ASSERT_EQUAL_FATAL(hc_members_room_of(&w->members, user), 0);
+}
+
 /* HA: a box's leases come back when its epoch ends (demoted) and when a
  * new one begins (a takeover, a re-epoch), so that no JOIN is applied on
  * a seat granted from an older book during the new epoch's restart hold:
@@ -1910,13 +1955,7 @@ static void test_ha_revokes_leases(void)
 	uint64_t user = 620000;
 	uint8_t op = HC_OP_JOIN;
 	settle();
-	/* a room no earlier test used or revoked (ticks do not advance
-	 * here: a revoked room's leases would wait for one) */
-	uint32_t r = 0;
-	for (uint32_t k = 1; k < 64 && r == 0; k++) /* (--max-rooms 64) */
-		if (d.book.room[k].users == 0 && d.book.room[k].lease_hold == 0 &&
-		    d.book.room[k].leased == 0 && w->members.room_users[k] == 0)
-			r = k;
+	uint32_t r = untouched_room();
 	CU_ASSERT_FATAL(r != 0);
 	CU_ASSERT_EQUAL_FATAL(pol.lease_seats, 16);
 	struct hc_ha was = d.ha;
@@ -1971,25 +2010,14 @@ static void restart_as_suite(void)
 static void test_ha_release_grants_no_lease(void)
 {
 	uint64_t user = 630000;
-	uint8_t op = HC_OP_JOIN;
 	settle();
-	uint32_t r = 0;
-	for (uint32_t k = 1; k < 64 && r == 0; k++) /* (--max-rooms 64) */
-		if (d.book.room[k].users == 0 && d.book.room[k].lease_hold == 0 &&
-		    d.book.room[k].leased == 0 && w->members.room_users[k] == 0)
-			r = k;
+	uint32_t r = untouched_room();
 	CU_ASSERT_FATAL(r != 0);
 	char dir[] = "/tmp/hc-ha-XXXXXX", path[64];
 	state_file_in(dir, path, "# listed\n5\n"); /* gateway 5 is waited for */
 	struct hc_ha was = d.ha;
 	uint32_t inc = d.tx.incarnation;
-	d.ha.role = HC_HA_MASTER;
-	CU_ASSERT_EQUAL_FATAL(hc_restart_again(&d.restart, path, "none", NULL, 0, 64, 1,
-					       0, 1000 * rte_get_tsc_hz(), W0), 0);
-	CU_ASSERT_FATAL(hc_restart_holding(&d.restart));
-	events(&user, &r, &op, 1); /* a request: held */
-	settle();
-	CU_ASSERT_EQUAL_FATAL(hc_members_room_of(&w->members, user), 0);
+	ha_master_holds_join(path, user, r);
 	uint64_t grants = d.book.st.lease_grants;
 	CU_ASSERT_EQUAL_FATAL(hc_ha_request(&d.ha, HC_HA_BACKUP), 0);
 	settle();
@@ -1998,17 +2026,7 @@ static void test_ha_release_grants_no_lease(void)
 	CU_ASSERT_EQUAL(d.book.st.lease_grants, grants);             /* without a lease */
 	CU_ASSERT_EQUAL(w->members.lease[r], 0);
 	CU_ASSERT_EQUAL(d.book.room[r].leased, 0);
-	/* the suite's appliance again, the room empty */
-	d.ha = was;
-	d.tx.incarnation = inc;
-	__atomic_store_n(&dp.ha_serving, 1, __ATOMIC_RELEASE);
-	uint8_t leave = HC_OP_LEAVE;
-	events(&user, &r, &leave, 1);
-	settle();
-	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
-	restart_as_suite();
-	unlink(path);
-	rmdir(dir);
+	ha_test_done(&was, inc, user, r, dir, path);
 }
 
 /* A re-epoch inside a restart hold (a gateway named a newer epoch): the
@@ -2018,13 +2036,8 @@ static void test_ha_release_grants_no_lease(void)
 static void test_ha_reepoch_carries_hold(void)
 {
 	uint64_t user = 640000;
-	uint8_t op = HC_OP_JOIN;
 	settle();
-	uint32_t r = 0;
-	for (uint32_t k = 1; k < 64 && r == 0; k++) /* (--max-rooms 64) */
-		if (d.book.room[k].users == 0 && d.book.room[k].lease_hold == 0 &&
-		    d.book.room[k].leased == 0 && w->members.room_users[k] == 0)
-			r = k;
+	uint32_t r = untouched_room();
 	CU_ASSERT_FATAL(r != 0);
 	char dir[] = "/tmp/hc-ha-XXXXXX", path[64];
 	state_file_in(dir, path, "5\n"); /* gateway 5 is waited for, in both holds */
@@ -2033,13 +2046,7 @@ static void test_ha_reepoch_carries_hold(void)
 	cfg.peer_state_file = "none";
 	struct hc_ha was = d.ha;
 	uint32_t inc = d.tx.incarnation;
-	d.ha.role = HC_HA_MASTER;
-	CU_ASSERT_EQUAL_FATAL(hc_restart_again(&d.restart, path, "none", NULL, 0, 64, 1,
-					       0, 1000 * rte_get_tsc_hz(), W0), 0);
-	CU_ASSERT_FATAL(hc_restart_holding(&d.restart));
-	events(&user, &r, &op, 1); /* a request: held */
-	settle();
-	CU_ASSERT_EQUAL_FATAL(hc_members_room_of(&w->members, user), 0);
+	ha_master_holds_join(path, user, r);
 	CU_ASSERT_EQUAL_FATAL(d.n_held[0], 1);
 	/* a gateway names a newer epoch, ours over a second old (settle's
 	 * clock is 0) */
@@ -2075,19 +2082,9 @@ static void test_ha_reepoch_carries_hold(void)
 	CU_ASSERT_EQUAL_FATAL(hc_ha_request(&d.ha, HC_HA_BACKUP), 0);
 	settle();
 	CU_ASSERT_FALSE(hc_restart_holding(&d.restart));
-	/* the suite's appliance again, the room empty */
 	cfg.state_file = own;
 	cfg.peer_state_file = peer;
-	d.ha = was;
-	d.tx.incarnation = inc;
-	__atomic_store_n(&dp.ha_serving, 1, __ATOMIC_RELEASE);
-	uint8_t leave = HC_OP_LEAVE;
-	events(&user, &r, &leave, 1);
-	settle();
-	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
-	restart_as_suite();
-	unlink(path);
-	rmdir(dir);
+	ha_test_done(&was, inc, user, r, dir, path);
 }
 
 /* A pick asked before a new epoch and answered in its hold: no seat is
