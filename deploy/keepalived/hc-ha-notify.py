@@ -16,24 +16,27 @@ between a VRRP decision and the appliance hearing it.
                            place, balance and send nothing)
 How keepalived (2.2.7, Debian 12) ends a reader, measured: a stop sends
 it SIGTERM, then writes STOP (tens of ms later), then closes the FIFO; a
-reload (SIGHUP) sends SIGTERM and closes the FIFO at once, starts a new
-reader and writes it no state (fifo_write_vrrp_states_on_reload did not
-either); keepalived killed sends SIGTERM too (its children's death
-signal), then the FIFO closes; keepalived kills its reader 1 s after
-the SIGTERM.  So on SIGTERM the reader reads on for up to TERM_GRACE_S
-(and what it says then has until just before the kill):
+reload (SIGHUP) sends SIGTERM and closes the FIFO, then starts a new
+reader, to which it writes no state (fifo_write_vrrp_states_on_reload did
+not either), on the same FIFO if keepalived did not create it (one left
+by a keepalived that was killed); keepalived killed sends SIGTERM too
+(its children's death signal); keepalived kills its reader 1 s after the
+SIGTERM.  The FIFO's close says nothing reliable (a reused FIFO is open
+again before the reader may look), so the reader holds it open for
+writing too (it never reads an end, and opening it never waits) and
+tells the three apart otherwise.  Once it has the FIFO open it leaves
+FIFO.reader (its pid, written whole); on SIGTERM it reads on for up to TERM_GRACE_S:
   STOP                   -> ,backup (as any STOP), then exit
-  the FIFO closed after the SIGTERM, keepalived (our parent) alive: a
-  reload                 -> nothing said; the last word is left in
-                           FIFO.want for the next reader, which takes it
+  a new reader started since the SIGTERM (FIFO.reader), keepalived (our
+  parent) alive: a reload -> nothing said; the last word is left in
+                           FIFO.want for the new reader, which takes it
                            as its own (its recheck then goes on)
-  anything else: keepalived gone (our parent), the grace over without
-  STOP (a slow stop), the FIFO closed without a SIGTERM (0.2 s given for
-  it: a crash may close the FIFO just before its death signal)
-                         -> ,backup unless backup was the last word: no
+  keepalived gone (our parent), or the grace over without either (a
+  slow stop)             -> ,backup unless backup was the last word: no
                            VRRP advert of this box can be counted on, the
                            peer takes over, and this box must not stay
                            master beside it
+keepalived gone without a SIGTERM is seen within a second the same way.
 Every second it also reads the appliance's role and, when it is not the
 one keepalived last said, says it again (logged as RESENT): an appliance
 restarted under a keepalived MASTER comes back as backup (every start
@@ -68,14 +71,15 @@ BUSY = (BlockingIOError, ConnectionRefusedError)
 TRIES = 50
 
 
-def tell(prefix, role, busy=BUSY, timeout=10.0, deadline=None):
+def tell(prefix, role, busy=BUSY, timeout=10.0, deadline=lambda: None):
     """/headcount/ha,ROLE (ROLE "": only read it); the reply's dict, or the
-    error as text.  Connects refused with BUSY are tried again, until the
-    deadline (time.monotonic()) if one is given: a reader keepalived is
-    ending has a second before it is killed."""
+    error as text.  Connects refused with BUSY are tried again, until
+    deadline() (time.monotonic(); None: none), asked before each try: a
+    reader keepalived is ending has a second before it is killed."""
     cmd = "/headcount/ha" + ("," + role if role else "")
     for attempt in range(TRIES):
-        left = timeout if deadline is None else min(timeout, deadline - time.monotonic())
+        end = deadline()
+        left = timeout if end is None else min(timeout, end - time.monotonic())
         if left <= 0:
             return "error: out of time (keepalived is ending this reader)"
         try:
@@ -99,7 +103,7 @@ def tell(prefix, role, busy=BUSY, timeout=10.0, deadline=None):
                 hello = json.loads(greeting.decode())
                 s.send(cmd.encode())
                 return json.loads(s.recv(hello["max_output_len"]).decode())["/headcount/ha"]
-        except (OSError, ValueError, KeyError) as e:
+        except (OSError, ValueError, KeyError, TypeError) as e:
             return "error: %s" % e
     return "error: unreachable"
 
@@ -116,7 +120,9 @@ def alive(prefix):
 
 RECHECK_S = 1.0       # how often the appliance's role is compared
 MAX_LINE = 4096       # a FIFO line longer than this is dropped
-TERM_GRACE_S = 0.8    # read on after SIGTERM (keepalived kills after 1 s)
+TERM_GRACE_S = 0.5    # read on after SIGTERM (keepalived kills after 1 s;
+                      # its STOP comes tens of ms after the SIGTERM)
+KILL_AFTER_S = 0.95   # what is said after a SIGTERM, said by then
 HANDOFF_WAIT_S = 2.0  # a new reader looks this long for its predecessor's word
 HANDOFF_MAX_AGE_S = 30.0  # a FIFO.want older than this is not taken
 
@@ -146,17 +152,42 @@ def take_handoff(fifo):
     return role if role in ("master", "backup") and 0 <= age < HANDOFF_MAX_AGE_S else None
 
 
-def leave_handoff(fifo, want):
-    """want, for the next reader: written aside (a name of its own) and
-    renamed, so the next reader reads all of it or none"""
+def write_whole(path, text):
+    """text into path: written aside (a name of its own) and renamed, so
+    a reader reads all of it or none"""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=os.path.basename(fifo) + ".want.",
-                                   dir=os.path.dirname(os.path.abspath(fifo)))
+        fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".",
+                                   dir=os.path.dirname(os.path.abspath(path)))
         with os.fdopen(fd, "w") as f:
-            f.write(want + "\n")
-        os.replace(tmp, handoff_path(fifo))
+            f.write(text)
+        os.replace(tmp, path)
     except OSError:
         pass
+
+
+def leave_handoff(fifo, want):
+    """want, for the next reader"""
+    write_whole(handoff_path(fifo), want + "\n")
+
+
+def reader_path(fifo):
+    return fifo + ".reader"
+
+
+def newer_reader(fifo, since):
+    """Has another reader of fifo started since the wall clock since?"""
+    try:
+        fd = os.open(reader_path(fifo), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        pid = os.read(fd, 32).decode("ascii", "replace").strip()
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return stat.S_ISREG(st.st_mode) and pid != str(os.getpid()) and st.st_mtime >= since
 
 
 def note(log, what, reply):
@@ -171,11 +202,12 @@ def note(log, what, reply):
 
 def recheck(prefix, log, want):
     """Say want again if the appliance answers with another role.  Only
-    a quick look (no retries, 1 s at most): keepalived's next word must
-    not wait behind it; a busy or slow appliance is looked at next time."""
+    quick looks (no retries, 1 s at most; saying it 2 s at most a try):
+    keepalived's next word, or its SIGTERM, must not wait behind them; a
+    busy or slow appliance is looked at next time."""
     reply = tell(prefix, "", busy=(), timeout=1.0)
     if isinstance(reply, dict) and reply.get("role") not in (want, "standalone"):
-        note(log, "RESENT " + want, tell(prefix, want))
+        note(log, "RESENT " + want, tell(prefix, want, busy=(), timeout=2.0))
 
 
 def main(argv):
@@ -188,16 +220,16 @@ def main(argv):
     prefix, log, fifo = argv[1], argv[2], argv[-1]
     instance = '"%s"' % argv[3] if len(argv) == 5 else None
     parent = os.getppid()           # keepalived's VRRP process
-    term = []                       # when SIGTERM came (monotonic)
-    signal.signal(signal.SIGTERM, lambda sig, frame: term.append(time.monotonic()))
+    term = []                       # SIGTERM: (monotonic, wall clock)
+    signal.signal(signal.SIGTERM, lambda sig, frame: term.append((time.monotonic(), time.time())))
     # (a handled signal does not end a select early, PEP 475: it writes
     # to this pipe, which the select watches)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     want = None                     # the role keepalived last said
-    # (the reader before a reload may leave its word a little after we
-    # start: looked for during HANDOFF_WAIT_S, until keepalived speaks)
+    # (the reader before a reload leaves its word when it sees us: looked
+    # for during HANDOFF_WAIT_S, until keepalived speaks)
     handoff_until = time.monotonic() + HANDOFF_WAIT_S
 
     def look_for_handoff():
@@ -208,51 +240,51 @@ def main(argv):
             handoff_until = 0.0
             note(log, "TAKEN " + role, "(the word before keepalived's reload)")
 
-    look_for_handoff()
-    fd = os.open(fifo, os.O_RDONLY)  # (waits for keepalived to open it)
-    buf = b""
-    next_check = time.monotonic() + RECHECK_S
+    def deadline():
+        """until when what we say may take: keepalived kills a reader a
+        second after its SIGTERM; gone, it kills nothing"""
+        if term and os.getppid() == parent:
+            return term[0][0] + KILL_AFTER_S
+        return None
 
     def end(why):
-        """keepalived is done with us.  Only a reload closes the FIFO at
-        once after its SIGTERM with keepalived alive: the role is left
-        to the next reader.  Anything else (keepalived gone, a stop whose
-        STOP did not come within the grace, the FIFO closed without a
-        SIGTERM) leaves this box a backup: no VRRP advert of ours can be
-        counted on, the peer takes over."""
-        if why == "EOF" and not term:
-            # (a crash can wake us with EOF just before the signal of
-            # our parent's death: a moment for it to come)
-            end_at = time.monotonic() + 0.2
-            while not term and os.getppid() == parent and time.monotonic() < end_at:
-                if select.select([wake_r], [], [], 0.02)[0]:
-                    os.read(wake_r, 64)
-        if why == "EOF" and term and os.getppid() == parent:
+        """keepalived is done with us: a reload leaves the role to the
+        new reader; anything else leaves this box a backup"""
+        if why == "reload":
             if want is not None:
                 leave_handoff(fifo, want)
-            note(log, "EOF (a reload)", "nothing said")
+            note(log, "TERM (a reload: a new reader started)", "nothing said")
         elif want != "backup":
-            deadline = term[0] + TERM_GRACE_S + 0.15 if term else None
-            note(log, why + " (keepalived ending or gone)",
-                 tell(prefix, "backup", deadline=deadline))
+            note(log, why, tell(prefix, "backup", deadline=deadline))
         return 0
 
+    look_for_handoff()
+    # read and write: opening never waits for keepalived, and the FIFO
+    # never reads as ended (keepalived's close says nothing reliable)
+    fd = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
+    write_whole(reader_path(fifo), "%d\n" % os.getpid())  # (a reload's old reader looks)
+    buf = b""
+    next_check = time.monotonic() + RECHECK_S
     try:
         while True:
             now = time.monotonic()
-            wait = next_check - now
             if term:
-                wait = min(wait, term[0] + TERM_GRACE_S - now)
+                wait = term[0][0] + TERM_GRACE_S - now
+            else:
+                wait = next_check - now
             if want is None and now < handoff_until:
                 look_for_handoff()
                 wait = min(wait, 0.05)
+            if term:
+                wait = min(wait, 0.02)  # (looking for a new reader)
             ready, _, _ = select.select([fd, wake_r], [], [], max(0.0, wait))
             if wake_r in ready:
                 os.read(wake_r, 64)
             if fd in ready:
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    return end("EOF")   # keepalived closed the FIFO
+                try:
+                    chunk = os.read(fd, 4096)
+                except BlockingIOError:
+                    chunk = b""     # (another reader took it)
                 buf += chunk
                 while b"\n" in buf:
                     line, buf = buf.split(b"\n", 1)
@@ -265,15 +297,18 @@ def main(argv):
                     if handoff_until:
                         handoff_until = 0.0     # keepalived's word rules
                         take_handoff(fifo)      # (and a late one goes)
-                    deadline = term[0] + TERM_GRACE_S + 0.15 if term else None
                     note(log, words[2], tell(prefix, want, deadline=deadline))
                     if words[2] == "STOP":
                         return 0    # keepalived stops: its last word said
                 if len(buf) > MAX_LINE:
                     buf = b""
+            if os.getppid() != parent:
+                return end("keepalived gone")
             if term:
-                if time.monotonic() >= term[0] + TERM_GRACE_S:
-                    return end("TERM")
+                if newer_reader(fifo, term[0][1] - 0.01):
+                    return end("reload")
+                if time.monotonic() >= term[0][0] + TERM_GRACE_S:
+                    return end("TERM, no STOP within the grace (a slow stop)")
                 continue            # (no rechecks once told to end)
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + RECHECK_S

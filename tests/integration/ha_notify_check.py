@@ -14,15 +14,14 @@ the appliance, and that it reaches it again when the appliance lost it:
   the log becomes unwritable  -> the reader goes on
   another vrrp_instance's line -> ignored (the reader is given its own)
   as keepalived 2.2.7 ends a reader (measured: hc-ha-notify.py's text):
-  a reload: SIGTERM, the FIFO closed, keepalived alive
+  a reload: SIGTERM, a new reader on the same FIFO
                               -> nothing said, exit 0; the word left for
-                                 the next reader, which takes it (and says
+                                 the new reader, which takes it (and says
                                  it again when the appliance lost it)
   a stop: SIGTERM, STOP      -> backup, exit 0
-  a slow stop: SIGTERM, no STOP within 0.8 s -> backup, exit 0
-  the FIFO closed without a SIGTERM -> backup, exit 0
-  keepalived killed: its reader orphaned, SIGTERM, the FIFO closed
-                              -> backup (the peer takes over), exit 0
+  a slow stop: SIGTERM, no STOP within the grace -> backup
+  keepalived gone, with or without the SIGTERM of its death
+                              -> backup (the peer takes over)
 
 Every wait is on a condition, bounded (20 s).  Needs root (/var/run/dpdk)."""
 import json
@@ -220,21 +219,18 @@ def main():
         wait("FAULT -> backup, the reader alive", lambda: app.role == "backup")
         need("the reader runs", reader.poll() is None, reader.poll())
 
-        print("keepalived reloads: SIGTERM, the FIFO closed, keepalived alive")
+        print("keepalived reloads: SIGTERM, a new reader on the same FIFO")
         w.write('INSTANCE "hc" MASTER 100\n')
         wait("MASTER again", lambda: app.role == "master")
         n = len(app.requests)
-        reader.send_signal(signal.SIGTERM)
-        w.close()
-        need("the reader exits 0", ended(reader) == 0, reader.poll())
-        need("nothing said", app.requests[n:] == [] and app.role == "master", app.requests[n:])
-        need("the word left for the next reader", read(fifo + ".want") == "master\n",
-             read(fifo + ".want"))
+        old = reader
+        old.send_signal(signal.SIGTERM)
         log = tmp + "/notify2.log"
         reader = subprocess.Popen([sys.executable, NOTIFY, PREFIX, log, "hc", fifo])
-        w = open_writer(fifo, reader)
-        wait("the new reader took it", lambda: log_has(log, "TAKEN master"))
-        need("and removed it", not os.path.exists(fifo + ".want"))
+        need("the old reader exits 0", ended(old) == 0, old.poll())
+        wait("the new reader took the word", lambda: log_has(log, "TAKEN master"))
+        need("nothing said", app.requests[n:] == [] and app.role == "master", app.requests[n:])
+        need("the word taken away", not os.path.exists(fifo + ".want"))
         app.down()
         app.up("backup")    # (keepalived wrote the new reader no state)
         wait("the new reader says master again", lambda: app.role == "master")
@@ -242,52 +238,47 @@ def main():
         print("keepalived stops: SIGTERM, then STOP")
         n = len(app.requests)
         reader.send_signal(signal.SIGTERM)
-        time.sleep(0.05)
         w.write('INSTANCE "hc" STOP 100\n')
         need("the reader exits 0", ended(reader) == 0, reader.poll())
         need("it said backup", app.requests[n:] == ["backup"] and app.role == "backup",
              app.requests[n:])
-        w.close()
 
         def master_reader():
-            r = subprocess.Popen([sys.executable, NOTIFY, PREFIX, log, "hc", fifo])
-            wr = open_writer(fifo, r)
-            wr.write('INSTANCE "hc" MASTER 100\n')
+            """a reader under a parent of its own (keepalived), told MASTER"""
+            k = subprocess.Popen(
+                [sys.executable, "-c", "import subprocess, sys, time\n"
+                 "r = subprocess.Popen(sys.argv[1:])\nprint(r.pid, flush=True)\ntime.sleep(60)",
+                 sys.executable, NOTIFY, PREFIX, log, "hc", fifo], stdout=subprocess.PIPE)
+            pid = int(k.stdout.readline())
+            wait("the reader has the FIFO", lambda: read(fifo + ".reader") == "%d\n" % pid)
+            w.write('INSTANCE "hc" MASTER 100\n')
             wait("MASTER", lambda: app.role == "master")
-            return r, wr, len(app.requests)
+            return k, pid, len(app.requests)
 
-        print("a slow stop: SIGTERM, no STOP within the grace")
-        reader, w, n = master_reader()
-        reader.send_signal(signal.SIGTERM)
-        need("the reader exits 0", ended(reader) == 0, reader.poll())
+        print("a slow stop: SIGTERM, no STOP within the grace, no new reader")
+        keeper, pid, n = master_reader()
+        os.kill(pid, signal.SIGTERM)
+        wait("the reader ended", lambda: gone(pid))
         need("it said backup", app.requests[n:] == ["backup"] and app.role == "backup",
              app.requests[n:])
-        w.close()
-
-        print("the FIFO closed without a SIGTERM, keepalived alive")
-        reader, w, n = master_reader()
-        w.close()
-        need("the reader exits 0", ended(reader) == 0, reader.poll())
-        need("it said backup", app.requests[n:] == ["backup"] and app.role == "backup",
-             app.requests[n:])
-
-        print("keepalived killed: its reader orphaned, SIGTERM, the FIFO closed")
-        w = None
-        keeper = subprocess.Popen(
-            [sys.executable, "-c", "import subprocess, sys, time\n"
-             "r = subprocess.Popen(sys.argv[1:])\nprint(r.pid, flush=True)\ntime.sleep(60)",
-             sys.executable, NOTIFY, PREFIX, log, "hc", fifo], stdout=subprocess.PIPE)
-        orphan = int(keeper.stdout.readline())
-        w = open_writer(fifo, None)
-        w.write('INSTANCE "hc" MASTER 100\n')
-        wait("MASTER", lambda: app.role == "master")
-        n = len(app.requests)
-        keeper.kill()       # keepalived gone
+        keeper.kill()
         keeper.wait(10)
-        os.kill(orphan, signal.SIGTERM)
-        w.close()
+
+        print("keepalived gone without a signal: its reader orphaned")
+        keeper, pid, n = master_reader()
+        keeper.kill()
+        keeper.wait(10)
         wait("it said backup", lambda: app.requests[n:] == ["backup"] and app.role == "backup")
-        wait("the orphan ended", lambda: gone(orphan))
+        wait("the reader ended", lambda: gone(pid))
+
+        print("keepalived killed: its reader orphaned, then SIGTERM")
+        keeper, pid, n = master_reader()
+        keeper.kill()
+        keeper.wait(10)
+        os.kill(pid, signal.SIGTERM)
+        wait("it said backup", lambda: app.requests[n:] == ["backup"] and app.role == "backup")
+        wait("the reader ended", lambda: gone(pid))
+        w.close()
     finally:
         if reader.poll() is None:
             reader.kill()

@@ -13,8 +13,10 @@ closed, its parent gone); this checks those, end to end:
                                   the new reader takes the word, and says
                                   it again when the appliance restarts
   a stop (SIGTERM)             -> the appliance is backup
-  started again, then killed   -> master, then backup (the peer takes
-  (SIGKILL, both processes)       over: this box must not stay master)
+  started again on a FIFO it did not create (one a killed keepalived
+  left), reloaded              -> master, the role kept
+  killed (SIGKILL, both        -> backup (the peer takes over: this box
+  processes)                      must not stay master)
 
 Every wait is on a condition, bounded (20 s).  Needs root, keepalived and
 ip(8)."""
@@ -127,9 +129,19 @@ def main():
         fake.need("said once", app.requests[n:] == ["backup"], app.requests[n:])
         fake.wait("keepalived ended", lambda: k.poll() is not None)
 
-        print("started again, then killed (SIGKILL): backup")
+        print("started again on a FIFO it did not create (as after a kill), reloaded")
+        if not os.path.exists(tmp + "/notify.fifo"):
+            os.mkfifo(tmp + "/notify.fifo")
         k = start(tmp)
         fake.wait("the appliance is master", lambda: app.role == "master")
+        n = len(app.requests)
+        os.kill(pid_of(tmp + "/keepalived.pid"), signal.SIGHUP)
+        fake.wait("the new reader took the word",
+                  lambda: open(tmp + "/notify.log").read().count("TAKEN master") == 2)
+        fake.need("nothing said", app.requests[n:] == [] and app.role == "master",
+                  app.requests[n:])
+
+        print("then killed (SIGKILL): backup")
         n = len(app.requests)
         # (both keepalived processes at once: killed one by one, the main
         # one would respawn its VRRP child, whose new reader says BACKUP
