@@ -249,10 +249,14 @@ def main(argv):
 
     def end(why):
         """keepalived is done with us: a reload leaves the role to the
-        new reader; anything else leaves this box a backup"""
+        new reader; anything else leaves this box a backup.  (With
+        keepalived alive the word is left for a new reader either way:
+        a reload whose new reader started later than the grace, on a
+        loaded box, then has its role back at the new reader's first
+        recheck; after a stop a new keepalived says BACKUP first.)"""
+        if want is not None and os.getppid() == parent:
+            leave_handoff(fifo, want)
         if why == "reload":
-            if want is not None:
-                leave_handoff(fifo, want)
             note(log, "TERM (a reload: a new reader started)", "nothing said")
         elif want != "backup":
             note(log, why, tell(prefix, "backup", deadline=deadline))

@@ -263,6 +263,15 @@ def main():
              app.requests[n:])
         keeper.kill()
         keeper.wait(10)
+        # (or a reload whose new reader started after the grace, on a
+        # loaded box: it has the word, and says it again at its recheck)
+        need("the word left for a late new reader", read(fifo + ".want") == "master\n",
+             read(fifo + ".want"))
+        late = subprocess.Popen([sys.executable, NOTIFY, PREFIX, log, "hc", fifo])
+        wait("the late reader says master again", lambda: app.role == "master")
+        late.send_signal(signal.SIGTERM)
+        w.write('INSTANCE "hc" STOP 100\n')
+        need("and ends at a STOP", ended(late) == 0 and app.role == "backup", app.role)
 
         print("keepalived gone without a signal: its reader orphaned")
         keeper, pid, n = master_reader()
