@@ -27,8 +27,9 @@ writing too (it never reads an end, and opening it never waits) and
 tells the three apart otherwise.  Once it has the FIFO open it leaves
 FIFO.reader (its pid, written whole); on SIGTERM it reads on for up to TERM_GRACE_S:
   STOP                   -> ,backup (as any STOP), then exit
-  a new reader started since the SIGTERM (FIFO.reader), keepalived (our
-  parent) alive: a reload -> nothing said; the last word is left in
+  a new reader started (FIFO.reader names another pid: no clock),
+  keepalived (our parent) alive: a reload
+                         -> nothing said; the last word is left in
                            FIFO.want for the new reader, which takes it
                            as its own (its recheck then goes on)
   keepalived gone (our parent), or the grace over without either (a
@@ -77,14 +78,22 @@ def tell(prefix, role, busy=BUSY, timeout=10.0, deadline=lambda: None):
     deadline() (time.monotonic(); None: none), asked before each try: a
     reader keepalived is ending has a second before it is killed."""
     cmd = "/headcount/ha" + ("," + role if role else "")
-    for attempt in range(TRIES):
+    until = time.monotonic() + timeout     # the whole exchange, every try
+
+    def left():
+        """time for the next socket operation (asked before each: a
+        SIGTERM meanwhile brings the deadline in)"""
         end = deadline()
-        left = timeout if end is None else min(timeout, end - time.monotonic())
-        if left <= 0:
-            return "error: out of time (keepalived is ending this reader)"
+        end = until if end is None else min(until, end)
+        rest = end - time.monotonic()
+        if rest <= 0:
+            raise TimeoutError("out of time")
+        return rest
+
+    for attempt in range(TRIES):
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
-                s.settimeout(left)
+                s.settimeout(left())
                 try:
                     s.connect("/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix)
                 except busy:
@@ -92,6 +101,7 @@ def tell(prefix, role, busy=BUSY, timeout=10.0, deadline=lambda: None):
                         time.sleep(0.1)
                         continue
                     raise
+                s.settimeout(left())
                 greeting = s.recv(1024)
                 if not greeting:
                     # closed before its greeting: DPDK serves 10 clients
@@ -101,9 +111,12 @@ def tell(prefix, role, busy=BUSY, timeout=10.0, deadline=lambda: None):
                         continue
                     return "error: the telemetry socket closed the connection (too many clients)"
                 hello = json.loads(greeting.decode())
+                s.settimeout(left())
                 s.send(cmd.encode())
-                return json.loads(s.recv(hello["max_output_len"]).decode())["/headcount/ha"]
-        except (OSError, ValueError, KeyError, TypeError) as e:
+                s.settimeout(left())
+                size = min(int(hello["max_output_len"]), 1 << 20)
+                return json.loads(s.recv(size).decode())["/headcount/ha"]
+        except (OSError, ValueError, KeyError, TypeError, OverflowError) as e:
             return "error: %s" % e
     return "error: unreachable"
 
@@ -155,14 +168,21 @@ def take_handoff(fifo):
 def write_whole(path, text):
     """text into path: written aside (a name of its own) and renamed, so
     a reader reads all of it or none"""
+    tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".",
                                    dir=os.path.dirname(os.path.abspath(path)))
         with os.fdopen(fd, "w") as f:
             f.write(text)
         os.replace(tmp, path)
+        return True
     except OSError:
-        pass
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        return False
 
 
 def leave_handoff(fifo, want):
@@ -174,8 +194,9 @@ def reader_path(fifo):
     return fifo + ".reader"
 
 
-def newer_reader(fifo, since):
-    """Has another reader of fifo started since the wall clock since?"""
+def newer_reader(fifo):
+    """Has another reader of fifo started since ours?  (Each overwrites
+    FIFO.reader with its pid once it has the FIFO open: no clock.)"""
     try:
         fd = os.open(reader_path(fifo), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
@@ -187,7 +208,7 @@ def newer_reader(fifo, since):
         return False
     finally:
         os.close(fd)
-    return stat.S_ISREG(st.st_mode) and pid != str(os.getpid()) and st.st_mtime >= since
+    return stat.S_ISREG(st.st_mode) and pid.isdigit() and pid != str(os.getpid())
 
 
 def note(log, what, reply):
@@ -200,14 +221,14 @@ def note(log, what, reply):
         pass    # a full or missing log must not end the reader
 
 
-def recheck(prefix, log, want):
+def recheck(prefix, log, want, deadline):
     """Say want again if the appliance answers with another role.  Only
     quick looks (no retries, 1 s at most; saying it 2 s at most a try):
     keepalived's next word, or its SIGTERM, must not wait behind them; a
     busy or slow appliance is looked at next time."""
-    reply = tell(prefix, "", busy=(), timeout=1.0)
+    reply = tell(prefix, "", busy=(), timeout=1.0, deadline=deadline)
     if isinstance(reply, dict) and reply.get("role") not in (want, "standalone"):
-        note(log, "RESENT " + want, tell(prefix, want, busy=(), timeout=2.0))
+        note(log, "RESENT " + want, tell(prefix, want, busy=(), timeout=2.0, deadline=deadline))
 
 
 def main(argv):
@@ -232,10 +253,12 @@ def main(argv):
     # for during HANDOFF_WAIT_S, until keepalived speaks)
     handoff_until = time.monotonic() + HANDOFF_WAIT_S
 
+    spoke = False                   # keepalived has said a word to us
+
     def look_for_handoff():
         nonlocal want, handoff_until
-        role = take_handoff(fifo)
-        if role is not None:
+        role = take_handoff(fifo)  # (taken away even after keepalived spoke)
+        if role is not None and not spoke:
             want = role
             handoff_until = 0.0
             note(log, "TAKEN " + role, "(the word before keepalived's reload)")
@@ -258,6 +281,8 @@ def main(argv):
             leave_handoff(fifo, want)
         if why == "reload":
             note(log, "TERM (a reload: a new reader started)", "nothing said")
+        elif want is None and os.getppid() == parent:
+            note(log, why, "nothing said (keepalived said nothing to this reader)")
         elif want != "backup":
             note(log, why, tell(prefix, "backup", deadline=deadline))
         return 0
@@ -266,7 +291,9 @@ def main(argv):
     # read and write: opening never waits for keepalived, and the FIFO
     # never reads as ended (keepalived's close says nothing reliable)
     fd = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
-    write_whole(reader_path(fifo), "%d\n" % os.getpid())  # (a reload's old reader looks)
+    # (a reload's old reader looks: if this could not be written, a reload
+    # is not told from a slow stop, and ends as one)
+    marked = write_whole(reader_path(fifo), "%d\n" % os.getpid())
     buf = b""
     next_check = time.monotonic() + RECHECK_S
     try:
@@ -276,7 +303,7 @@ def main(argv):
                 wait = term[0][0] + TERM_GRACE_S - now
             else:
                 wait = next_check - now
-            if want is None and now < handoff_until:
+            if (want is None or spoke) and now < handoff_until:
                 look_for_handoff()
                 wait = min(wait, 0.05)
             if term:
@@ -298,9 +325,8 @@ def main(argv):
                     if instance is not None and words[1] != instance:
                         continue    # another vrrp_instance of this keepalived
                     want = ROLES[words[2]]
-                    if handoff_until:
-                        handoff_until = 0.0     # keepalived's word rules
-                        take_handoff(fifo)      # (and a late one goes)
+                    spoke = True    # keepalived's word rules (a late
+                                    # hand-off is still taken away)
                     note(log, words[2], tell(prefix, want, deadline=deadline))
                     if words[2] == "STOP":
                         return 0    # keepalived stops: its last word said
@@ -309,7 +335,7 @@ def main(argv):
             if os.getppid() != parent:
                 return end("keepalived gone")
             if term:
-                if newer_reader(fifo, term[0][1] - 0.01):
+                if marked and newer_reader(fifo):
                     return end("reload")
                 if time.monotonic() >= term[0][0] + TERM_GRACE_S:
                     return end("TERM, no STOP within the grace (a slow stop)")
@@ -317,7 +343,7 @@ def main(argv):
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + RECHECK_S
                 if want is not None:
-                    recheck(prefix, log, want)
+                    recheck(prefix, log, want, deadline)
     finally:
         os.close(fd)
         signal.set_wakeup_fd(-1)

@@ -224,9 +224,13 @@ def main():
         wait("MASTER again", lambda: app.role == "master")
         n = len(app.requests)
         old = reader
-        old.send_signal(signal.SIGTERM)
         log = tmp + "/notify2.log"
+        # (the new reader's start made certain before the old one's
+        # SIGTERM, whatever the machine's load: the logic, not keepalived's
+        # order, which ha-notify-keepalived runs)
         reader = subprocess.Popen([sys.executable, NOTIFY, PREFIX, log, "hc", fifo])
+        wait("the new reader has the FIFO", lambda: read(fifo + ".reader") == "%d\n" % reader.pid)
+        old.send_signal(signal.SIGTERM)
         need("the old reader exits 0", ended(old) == 0, old.poll())
         wait("the new reader took the word", lambda: log_has(log, "TAKEN master"))
         need("nothing said", app.requests[n:] == [] and app.role == "master", app.requests[n:])

