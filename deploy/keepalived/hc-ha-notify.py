@@ -241,8 +241,8 @@ def main(argv):
     prefix, log, fifo = argv[1], argv[2], argv[-1]
     instance = '"%s"' % argv[3] if len(argv) == 5 else None
     parent = os.getppid()           # keepalived's VRRP process
-    term = []                       # SIGTERM: (monotonic, wall clock)
-    signal.signal(signal.SIGTERM, lambda sig, frame: term.append((time.monotonic(), time.time())))
+    term = []                       # when SIGTERM came (monotonic)
+    signal.signal(signal.SIGTERM, lambda sig, frame: term.append(time.monotonic()))
     # (a handled signal does not end a select early, PEP 475: it writes
     # to this pipe, which the select watches)
     wake_r, wake_w = os.pipe()
@@ -267,7 +267,7 @@ def main(argv):
         """until when what we say may take: keepalived kills a reader a
         second after its SIGTERM; gone, it kills nothing"""
         if term and os.getppid() == parent:
-            return term[0][0] + KILL_AFTER_S
+            return term[0] + KILL_AFTER_S
         return None
 
     def end(why):
@@ -300,7 +300,7 @@ def main(argv):
         while True:
             now = time.monotonic()
             if term:
-                wait = term[0][0] + TERM_GRACE_S - now
+                wait = term[0] + TERM_GRACE_S - now
             else:
                 wait = next_check - now
             if (want is None or spoke) and now < handoff_until:
@@ -337,7 +337,7 @@ def main(argv):
             if term:
                 if marked and newer_reader(fifo):
                     return end("reload")
-                if time.monotonic() >= term[0][0] + TERM_GRACE_S:
+                if time.monotonic() >= term[0] + TERM_GRACE_S:
                     return end("TERM, no STOP within the grace (a slow stop)")
                 continue            # (no rechecks once told to end)
             if time.monotonic() >= next_check:
