@@ -436,49 +436,6 @@ void hc_keyidx_remap(struct hc_keyidx *x, const uint32_t *map)
 	}
 }
 
-#define KX_SQUEEZE_AHEAD 64 /* entries: the map's lines in flight */
-
-uint32_t hc_keyidx_squeeze(struct hc_keyidx *x, const uint32_t *map)
-{
-	uint32_t *index = x->index;
-	const uint32_t n = x->n_index, pos_mask = x->pos_mask;
-	/* start after an empty entry: no run of entries crosses it (the
-	 * index is at most 80 % full, so there is one) */
-	uint32_t i = 0;
-	while (i < n && index[i] != 0)
-		i++;
-	if (i == n)
-		return 0; /* (not reached) */
-	/* hole: the empty entries just before i, which the entry at i may
-	 * move back into, as far as its distance allows.  Without a branch
-	 * on the data (an entry empty, dropped or kept at random: branches
-	 * on it were mispredicted and cost more than the rest); an empty or
-	 * dropped entry reads map[0] or its own, and is written 0 in place */
-	uint32_t hole = 0, dropped = 0;
-	/* (an index shorter than the look-ahead, 16 entries at least, has
-	 * its map in cache: no look-ahead) */
-	const uint32_t far = n > KX_SQUEEZE_AHEAD ? KX_SQUEEZE_AHEAD : 0;
-	for (uint32_t k = 0; k < n; k++) {
-		i = i + 1 == n ? 0 : i + 1;
-		/* the map is read at random (the positions are in no order
-		 * along the index): its line fetched a few entries ahead */
-		uint32_t ahead = index[i + far < n ? i + far : i + far - n];
-		rte_prefetch0(&map[(ahead & pos_mask) - (ahead != 0)]);
-		uint32_t e = index[i];
-		uint32_t to = map[(e & pos_mask) - (e != 0)];
-		uint32_t keep = (e != 0) & (to != HC_KEYIDX_DROP);
-		dropped += (e != 0) & !keep;
-		uint32_t d = e >> PB, back = d < hole ? d : hole;
-		back = keep ? back : 0;
-		uint32_t moved = ((e & ~pos_mask) | (to + 1)) - (back << PB);
-		index[i] = 0;
-		index[i >= back ? i - back : i + n - back] = keep ? moved : 0;
-		hole = keep ? back : hole + 1; /* the entries after it up to i are empty */
-	}
-	x->count -= dropped;
-	return dropped;
-}
-
 /* Remove the entry at index i (the key at position found): backward
  * shift, the entries after it that are not at home move one closer. */
 static int32_t kx_del_entry(struct hc_keyidx *x, uint32_t i, int32_t found)

@@ -112,15 +112,6 @@ int32_t hc_keyidx_repoint(struct hc_keyidx *x, uint64_t key, uint32_t pos);
  * many records together.  map is read at the positions in use, and at 0. */
 void hc_keyidx_remap(struct hc_keyidx *x, const uint32_t *map);
 
-/* hc_keyidx_remap that also forgets keys: a key at position p whose
- * map[p] is HC_KEYIDX_DROP leaves the index, the rest are repointed to
- * map[p] (< capacity).  One pass over the index, no hash and no record
- * read: the entries after the dropped ones shift back as far as their
- * homes allow, as that many deletes would leave them.  map is read at the
- * positions in use, and at 0.  Returns the keys dropped. */
-#define HC_KEYIDX_DROP UINT32_MAX
-uint32_t hc_keyidx_squeeze(struct hc_keyidx *x, const uint32_t *map);
-
 /* Forget key: its former position, or -ENOENT.  No record is written. */
 int32_t hc_keyidx_del(struct hc_keyidx *x, uint64_t key);
 

@@ -216,8 +216,7 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(directives_resent, dirs.st.resent) X(directives_done, dirs.st.done) \
 	X(directives_given_up, dirs.st.given_up) X(directives_cancelled, dirs.st.cancelled) \
 	X(directives_refused, dirs.st.refused) X(reservations_refused, book.st.resv_refused) \
-	X(reservations_compactions, book.st.resv_compactions) \
-	X(reservations_dead_freed, book.st.resv_dead_freed) \
+	X(reservations_consumed_evicted, book.st.resv_consumed_evicted) \
 	X(picks_in_flight, picks_in_flight) X(placements, book.st.placements) \
 	X(placements_repeated, book.st.placements_repeated) X(placements_late, book.st.placements_late) \
 	X(new_rooms, book.st.new_rooms) X(no_room, book.st.no_room) \

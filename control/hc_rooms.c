@@ -11,11 +11,12 @@
  * at least min occupancy" the highest in [min, max-1].  Changing a room's
  * occupancy moves it between buckets in O(1).
  *
- * Reservations live in a FIFO ring (they expire in creation order) and in
- * a compact index from user to ring slot (hc_keyidx: the user id is the
- * ring record's first field), so a JOIN finds its user's seat in O(1).
- * A consumed or cancelled reservation stays in the ring as a dead
- * slot (room 0) until the head passes it.
+ * Reservations are records in a FIFO list (they expire in creation
+ * order) found by a compact index from user to record (hc_keyidx: the
+ * user id is the record's first field), so a JOIN finds its user's seat
+ * in O(1).  A cancelled reservation's record is free at once; a consumed
+ * one moves to a second list, kept for a late resend of its PLACE until
+ * it expires.
  *
  * Room ids: never-used ids are handed out in order; retired ids wait in a
  * FIFO until their grace period has passed, then join a free stack.  Ids
@@ -182,6 +183,65 @@ static void seat_release(struct hc_rooms *r, uint32_t room)
 		relevel(r, room);
 }
 
+/* ---- the records' lists: O(1) each, no walk, no pause ----
+ * A record is live (in resv_fifo[0], creation order: expiry order, as
+ * every reservation lives equally long), consumed (resv_fifo[1], in the
+ * order their JOINs came) or free (chained from resv_free, or never used:
+ * resv_unused..).  A reservation cancelled, replaced or expired frees its
+ * record at once; a consumed one is kept for a late resend of its PLACE
+ * until it expires or the records run out. */
+static void list_append(struct hc_rooms *r, struct hc_resv_list *l, uint32_t slot)
+{
+	struct hc_reservation *v = &r->resv[slot];
+	v->prev = l->last;
+	v->next = HC_RESV_NIL;
+	if (l->last != HC_RESV_NIL)
+		r->resv[l->last].next = slot;
+	else
+		l->first = slot;
+	l->last = slot;
+	l->n++;
+}
+
+static void list_unlink(struct hc_rooms *r, struct hc_resv_list *l, uint32_t slot)
+{
+	struct hc_reservation *v = &r->resv[slot];
+	if (v->prev != HC_RESV_NIL)
+		r->resv[v->prev].next = v->next;
+	else
+		l->first = v->next;
+	if (v->next != HC_RESV_NIL)
+		r->resv[v->next].prev = v->prev;
+	else
+		l->last = v->prev;
+	l->n--;
+}
+
+/* A record out of its list and free (its index entry deleted already). */
+static void resv_release(struct hc_rooms *r, int32_t slot)
+{
+	struct hc_reservation *v = &r->resv[slot];
+	list_unlink(r, &r->resv_fifo[v->consumed], (uint32_t)slot);
+	v->room = 0;
+	v->consumed = 0;
+	v->next = r->resv_free;
+	r->resv_free = (uint32_t)slot;
+	r->resv_count--;
+}
+
+/* A free record, or HC_RESV_NIL (every record in use). */
+static uint32_t resv_alloc(struct hc_rooms *r)
+{
+	uint32_t slot = r->resv_free;
+	if (slot != HC_RESV_NIL) {
+		r->resv_free = r->resv[slot].next;
+		return slot;
+	}
+	if (r->resv_unused < r->resv_cap)
+		return r->resv_unused++;
+	return HC_RESV_NIL;
+}
+
 /* The user's reservation slot (live or consumed), or -1. */
 static int32_t resv_lookup(const struct hc_rooms *r, uint64_t user)
 {
@@ -189,16 +249,15 @@ static int32_t resv_lookup(const struct hc_rooms *r, uint64_t user)
 	return slot < 0 ? -1 : slot;
 }
 
-/* A consumed reservation is forgotten: its slot dies. */
+/* A consumed reservation is forgotten: its record is free. */
 static void resv_forget(struct hc_rooms *r, int32_t slot)
 {
-	struct hc_reservation *v = &r->resv[slot];
-	hc_keyidx_del(&r->resv_by_user, v->user);
-	v->room = 0;
+	hc_keyidx_del(&r->resv_by_user, r->resv[slot].user);
+	resv_release(r, slot);
 }
 
 /* The user's live reservation slot, or -1 (a consumed one is forgotten:
- * callers are about to seat or place the user anew). */
+ * the caller replaces or ends it). */
 static int32_t resv_find(struct hc_rooms *r, uint64_t user)
 {
 	int32_t slot = resv_lookup(r, user);
@@ -214,11 +273,15 @@ static int32_t resv_find(struct hc_rooms *r, uint64_t user)
 static void resv_consume(struct hc_rooms *r, int32_t slot)
 {
 	struct hc_reservation *v = &r->resv[slot];
+	list_unlink(r, &r->resv_fifo[0], (uint32_t)slot);
 	v->consumed = 1;
+	list_append(r, &r->resv_fifo[1], (uint32_t)slot);
 	r->resv_of_gw[v->gateway]--;
 	r->resv_live--;
 }
 
+/* A live reservation ends (cancelled, replaced, expired): its record is
+ * free, and its seat too if release_seat. */
 static void resv_drop(struct hc_rooms *r, int32_t slot, int release_seat)
 {
 	struct hc_reservation *v = &r->resv[slot];
@@ -227,75 +290,30 @@ static void resv_drop(struct hc_rooms *r, int32_t slot, int release_seat)
 	hc_keyidx_del(&r->resv_by_user, v->user);
 	r->resv_of_gw[v->gateway]--;
 	r->resv_live--;
-	v->room = 0;
-}
-
-static void resv_pop_head(struct hc_rooms *r)
-{
-	struct hc_reservation *v = &r->resv[r->resv_head];
-	if (v->room != 0 && v->consumed) {
-		resv_forget(r, (int32_t)r->resv_head);
-	} else if (v->room != 0) {
-		resv_drop(r, (int32_t)r->resv_head, 1);
-		r->st.expired++;
-	}
-	r->resv_head = (r->resv_head + 1) % r->resv_cap;
-	r->resv_count--;
+	resv_release(r, slot);
 }
 
 /*
- * The ring full: the slots that hold no live reservation squeezed out
- * when they are a quarter of it or more, the live ones moved up in order
- * and repointed in the index.  Those are dead slots (reservations
- * cancelled or replaced before they expired, which keep their place in
- * the FIFO) and consumed ones (a JOIN took the seat; kept only to answer
- * a late resend of the PLACE the same, forgotten here: such a resend is
- * placed anew).  Without it a gateway that cancels or uses its own
- * reservations as fast as it makes them (a PLACE in another pool, a JOIN
- * elsewhere or into the seat, a LEAVE, and again) fills the ring within
- * its quota of live ones, and every later reservation evicts another
- * gateway's live one early; now only live reservations filling three
- * quarters of the ring do.  A compaction walks the ring once and frees a
- * quarter of it at least: one slot's move for each reservation made, at
- * most three (amortised), and the index squeezed in one pass over its
- * entries (the consumed ones' dropped, the moved ones' repointed:
- * hc_keyidx_squeeze), not a probe for each (786,432 in one PLACE's time
- * at the default --max-reservations took 41 ms of that PLACE; now 18,
- * hc-bench-control's squeeze_ms, the PLACE whole).  Returns the slots
- * freed.
+ * Every record in use: one made free.  The oldest consumed one is
+ * forgotten if there is any (kept only to answer a late resend of its
+ * PLACE the same; such a resend is then placed anew); only when every
+ * record holds a live reservation does the oldest live one expire early.
+ * So a gateway that cancels or uses its own reservations as fast as it
+ * makes them (a PLACE in another pool, a JOIN elsewhere or into the
+ * seat, a LEAVE, and again) never evicts another gateway's live one: a
+ * cancelled record is free at once, a consumed one goes first.  O(1): no
+ * walk, no squeeze (until 2026-12-06 a ring, squeezed in one PLACE's time:
+ * 18 ms at the default size, docs/benchmarks.md).
  */
-static uint32_t resv_compact(struct hc_rooms *r)
+static void resv_evict(struct hc_rooms *r)
 {
-	if (r->resv_count - r->resv_live < r->resv_cap / 4)
-		return 0;
-	/* the ring walked once: each slot in the index (live or consumed)
-	 * gets its fate in resv_map, then the index is squeezed in one pass
-	 * over its entries (hc_keyidx_squeeze: no hash, no probe a slot) */
-	uint32_t kept = 0;
-	for (uint32_t k = 0; k < r->resv_count; k++) {
-		uint32_t from = (r->resv_head + k) % r->resv_cap;
-		struct hc_reservation *v = &r->resv[from];
-		if (v->room == 0)
-			continue; /* dead: in no index */
-		if (v->consumed) {
-			r->resv_map[from] = HC_KEYIDX_DROP; /* forgotten */
-			v->room = 0;
-			continue;
-		}
-		uint32_t to = (r->resv_head + kept++) % r->resv_cap;
-		r->resv_map[from] = to;
-		if (to == from)
-			continue;
-		/* (to held a dead slot or one moved up already) */
-		r->resv[to] = *v;
-		v->room = 0;
+	if (r->resv_fifo[1].n > 0) {
+		resv_forget(r, (int32_t)r->resv_fifo[1].first);
+		r->st.resv_consumed_evicted++;
+	} else {
+		resv_drop(r, (int32_t)r->resv_fifo[0].first, 1);
+		r->st.expired++;
 	}
-	hc_keyidx_squeeze(&r->resv_by_user, r->resv_map);
-	uint32_t freed = r->resv_count - kept;
-	r->resv_count = kept;
-	r->st.resv_compactions++;
-	r->st.resv_dead_freed += freed;
-	return freed;
 }
 
 /* A seat for user (who holds no reservation) in room: 1, or 0 when the
@@ -304,16 +322,21 @@ static uint32_t resv_compact(struct hc_rooms *r)
 static int resv_add(struct hc_rooms *r, uint64_t user, uint32_t room, uint16_t gw,
 		    uint32_t request_id, uint64_t now)
 {
-	if (r->resv_count == r->resv_cap && resv_compact(r) == 0)
-		resv_pop_head(r); /* three quarters live: the oldest expires early */
-	uint32_t slot = (r->resv_head + r->resv_count) % r->resv_cap;
-	if (hc_keyidx_insert(&r->resv_by_user, user, slot) != 0) {
+	if (r->resv_count == r->resv_cap)
+		resv_evict(r);
+	uint32_t slot = resv_alloc(r);
+	if (slot == HC_RESV_NIL || hc_keyidx_insert(&r->resv_by_user, user, slot) != 0) {
+		if (slot != HC_RESV_NIL) { /* back to the free chain */
+			r->resv[slot].next = r->resv_free;
+			r->resv_free = slot;
+		}
 		r->st.resv_refused++;
 		return 0;
 	}
 	r->resv[slot] = (struct hc_reservation){.user = user, .room = room, .gateway = gw,
 						.request_id = request_id,
 						.expires = now + r->ttl_tsc};
+	list_append(r, &r->resv_fifo[0], slot);
 	r->resv_of_gw[gw]++;
 	r->resv_count++;
 	r->resv_live++;
@@ -374,10 +397,9 @@ int hc_rooms_init(struct hc_rooms *r, const char *name, const struct hc_policy *
 	r->grace_q = rte_malloc("hc_grace", sizeof(uint32_t) * 2 * (size_t)max_rooms, 64);
 	r->free_ids = rte_malloc("hc_free_ids", sizeof(uint32_t) * (size_t)max_rooms, 64);
 	r->resv = hc_bigmem_zalloc("hc_resv", sizeof(*r->resv) * max_reservations, SOCKET_ID_ANY);
-	r->resv_map = hc_bigmem_zalloc("hc_resv_map", sizeof(uint32_t) * max_reservations,
-				       SOCKET_ID_ANY);
-	if (r->resv_map != NULL) /* faulted in now, not in a PLACE's time */
-		memset(r->resv_map, 0xff, sizeof(uint32_t) * max_reservations);
+	r->resv_free = HC_RESV_NIL;
+	for (unsigned l = 0; l < 2; l++)
+		r->resv_fifo[l] = (struct hc_resv_list){.first = HC_RESV_NIL, .last = HC_RESV_NIL};
 	r->resv_of_gw = rte_zmalloc("hc_resv_gw", sizeof(uint32_t) * 65536, 64);
 	if (max_reservations > HC_KEYIDX_MAX_CAPACITY) {
 		hc_rooms_free(r);
@@ -391,7 +413,7 @@ int hc_rooms_init(struct hc_rooms *r, const char *name, const struct hc_policy *
 	if (r->room == NULL || r->lease_of == NULL || r->lease_tick_of == NULL ||
 	    r->vacating == NULL ||
 	    r->grace_q == NULL || r->free_ids == NULL ||
-	    r->resv_of_gw == NULL || r->resv_map == NULL)
+	    r->resv_of_gw == NULL)
 		goto fail;
 	for (unsigned p = 0; p < pol->n_pools; p++)
 		if (pol->pool[p].room_last >= max_rooms) {
@@ -427,7 +449,6 @@ void hc_rooms_free(struct hc_rooms *r)
 	rte_free(r->grace_q);
 	rte_free(r->free_ids);
 	hc_bigmem_free(r->resv, sizeof(*r->resv) * r->resv_cap);
-	hc_bigmem_free(r->resv_map, sizeof(uint32_t) * r->resv_cap);
 	rte_free(r->resv_of_gw);
 	memset(r, 0, sizeof(*r));
 }
@@ -485,7 +506,8 @@ uint32_t hc_rooms_place_request(struct hc_rooms *r, unsigned pool, uint64_t user
 		 * answer was slow, the gateway resent): the same room */
 		const struct hc_reservation *v = &r->resv[old];
 		if (request_id != 0 && v->request_id == request_id && v->gateway == gw &&
-		    r->room[v->room].state == HC_ROOM_LIVE && r->room[v->room].pool == pool) {
+		    v->expires > now && r->room[v->room].state == HC_ROOM_LIVE &&
+		    r->room[v->room].pool == pool) {
 			r->st.placements_late++;
 			return v->room;
 		}
@@ -912,8 +934,16 @@ int hc_rooms_settled(struct hc_rooms *r, uint32_t room, uint64_t now)
 
 void hc_rooms_expire(struct hc_rooms *r, uint64_t now)
 {
-	while (r->resv_count > 0 && r->resv[r->resv_head].expires <= now)
-		resv_pop_head(r);
+	const struct hc_resv_list *live = &r->resv_fifo[0], *used = &r->resv_fifo[1];
+	while (live->n > 0 && r->resv[live->first].expires <= now) {
+		resv_drop(r, (int32_t)live->first, 1);
+		r->st.expired++;
+	}
+	/* (consumed ones in their JOINs' order: one that expired behind a
+	 * later one waits for it, and meanwhile answers no resend:
+	 * hc_rooms_place_request reads its time) */
+	while (used->n > 0 && r->resv[used->first].expires <= now)
+		resv_forget(r, (int32_t)used->first);
 }
 
 unsigned hc_rooms_retire(struct hc_rooms *r, uint64_t now)
@@ -1060,13 +1090,14 @@ void hc_rooms_repool_commit(struct hc_rooms *r, const struct hc_policy *np,
 	r->pol = np;
 	r->ttl_tsc = tsc_hz / 1000 * np->reservation_ttl_ms;
 	r->grace_tsc = tsc_hz / 1000 * np->retire_grace_ms;
-	/* a shorter TTL: no reservation waits past it (the ring expires from
-	 * its head; min with a constant keeps it in order) */
-	for (uint32_t k = 0; k < r->resv_count; k++) {
-		struct hc_reservation *v = &r->resv[(r->resv_head + k) % r->resv_cap];
-		if (v->expires > now + r->ttl_tsc)
-			v->expires = now + r->ttl_tsc;
-	}
+	/* a shorter TTL: no reservation waits past it (the lists expire from
+	 * their first; min with a constant keeps them in order) */
+	for (unsigned l = 0; l < 2; l++)
+		for (uint32_t k = r->resv_fifo[l].first; k != HC_RESV_NIL; k = r->resv[k].next) {
+			struct hc_reservation *v = &r->resv[k];
+			if (v->expires > now + r->ttl_tsc)
+				v->expires = now + r->ttl_tsc;
+		}
 	/* every live room into its pool's new buckets, by the new max */
 	for (uint32_t id = 1; id < r->max_rooms; id++) {
 		struct hc_room *rm = &r->room[id];

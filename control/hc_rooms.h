@@ -111,16 +111,28 @@ struct hc_pool_index {
 	uint32_t cursor;    /* next id to try in the pool's own id range */
 };
 
+/* A reservation record, in one of two FIFO lists (hc_rooms.c): live
+ * (creation order, so expiry order) or consumed; a free record is in
+ * neither (room 0). */
 struct hc_reservation {
 	uint64_t user;
 	uint64_t expires;   /* TSC */
-	uint32_t room;      /* 0: dead (cancelled, expired, replaced)  */
+	uint32_t room;      /* 0: free                                 */
 	uint32_t request_id;/* the PLACE it answers (0: none)          */
+	uint32_t prev, next;/* its list's neighbours (HC_RESV_NIL: none);
+	                       next also chains the free records       */
 	uint16_t gateway;   /* whose PLACE it answers (0: none)        */
 	uint8_t consumed;   /* the user's JOIN took the seat: kept until
 	                       it expires, so that a late resend of the
 	                       same PLACE gets the same room, no new seat */
 	uint8_t pad;
+};
+#define HC_RESV_NIL UINT32_MAX
+
+/* A FIFO list of reservation records (first: the oldest). */
+struct hc_resv_list {
+	uint32_t first, last; /* HC_RESV_NIL when empty */
+	uint32_t n;
 };
 
 struct hc_rooms_stats {
@@ -146,9 +158,10 @@ struct hc_rooms_stats {
 	uint64_t resv_refused;    /* a seat not reserved: the user's home in
 	                             the reservation index crowded
 	                             (hc_keyidx.h; never by chance)       */
-	uint64_t resv_compactions; /* the reservation ring full, a quarter
-	                              or more of it dead slots: squeezed */
-	uint64_t resv_dead_freed; /* the dead slots those freed         */
+	uint64_t resv_consumed_evicted; /* every record in use: a consumed
+	                                   one forgotten before it expired
+	                                   (its PLACE's late resend is then
+	                                   placed anew), no live one       */
 	uint64_t seats_held;      /* seats held for directives          */
 	uint64_t vacate_stale;    /* rooms let into a plan though an admitted
 	                             move out was not reported done while
@@ -174,10 +187,11 @@ struct hc_rooms {
 	uint32_t n_free;
 	/* reservations */
 	struct hc_keyidx resv_by_user;      /* user -> slot              */
-	struct hc_reservation *resv;        /* FIFO ring                 */
-	uint32_t *resv_map;                 /* [resv_cap] a squeeze's old slot
-	                                       -> new (resv_compact)     */
-	uint32_t resv_cap, resv_head, resv_count; /* ring slots, dead included */
+	struct hc_reservation *resv;        /* [resv_cap] records        */
+	struct hc_resv_list resv_fifo[2];   /* [0] live, [1] consumed    */
+	uint32_t resv_free;                 /* freed records, chained by next */
+	uint32_t resv_unused;               /* records never used: unused.. */
+	uint32_t resv_cap, resv_count;      /* records; in use (both lists) */
 	uint32_t resv_live;                 /* seats held by reservations  */
 	uint32_t held_now;                  /* seats held for directives
 	                                       (hc_rooms_hold_seat): no record */

@@ -285,7 +285,11 @@ static void test_admission(void)
 	CU_ASSERT_EQUAL(r.room[got].reserved, 1);
 	CU_ASSERT_EQUAL(hc_rooms_admit(&r, 20, 0, 77, 0), 1);
 	CU_ASSERT_EQUAL(r.room[got].reserved, 0);
-	CU_ASSERT_EQUAL(r.resv_count, 2); /* a dead slot waits in the FIFO */
+	/* lucky's consumed record is kept (a late resend); 77's cancelled one
+	 * is free at once */
+	CU_ASSERT_EQUAL(r.resv_count, 1);
+	CU_ASSERT_EQUAL(r.resv_fifo[0].n, 0);
+	CU_ASSERT_EQUAL(r.resv_fifo[1].n, 1);
 	hc_rooms_free(&r);
 }
 
@@ -662,7 +666,7 @@ static void test_random_never_above_max(void)
 	CU_ASSERT_EQUAL(hc_policy_add_spec(&pol, "9:raid:10:40:30:max", err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL_FATAL(pol.pool[1].fill, HC_FILL_TARGET);
 	CU_ASSERT_EQUAL_FATAL(pol.pool[2].fill, HC_FILL_MAX);
-	CU_ASSERT_EQUAL_FATAL(hc_rooms_init(&r, "t_rooms_rand", &pol, RAND_ROOMS, 4096, HZ), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_rooms_init(&r, "t_rooms_rand", &pol, RAND_ROOMS, 1024, HZ), 0);
 	static uint32_t where[5000]; /* user -> room admitted in, 0 none */
 	memset(where, 0, sizeof(where));
 	unsigned over = 0, placed_full = 0, book = 0, wrong_room = 0, early_past = 0;
@@ -678,8 +682,8 @@ static void test_random_never_above_max(void)
 			uint32_t room = hc_rooms_place(&r, p, user, t);
 			if (room != 0 && hc_room_occupancy(&r.room[room]) > pol.pool[p].max)
 				placed_full++;
-			/* (a full reservation ring expires its oldest one to make
-			 * room, perhaps in the room just chosen: not checked) */
+			/* (reservation records all live expire the oldest one to
+			 * make room, perhaps in the room just chosen: not checked) */
 			if (repeat || r.st.expired != expired)
 				break;
 			checked++;
@@ -766,9 +770,9 @@ static void test_random_never_above_max(void)
 	CU_ASSERT(r.st.seated_beyond_target > 0);
 	CU_ASSERT(r.st.refusals > 0);
 	CU_ASSERT(r.st.admits_reserved > 0);
-	/* the ring met full: squeezed (its consumed and dead slots), or, three
-	 * quarters live, its oldest expired */
-	CU_ASSERT(r.st.resv_compactions + r.st.expired > 0);
+	/* the records ran out: a consumed one forgotten, or, every one live,
+	 * the oldest expired */
+	CU_ASSERT(r.st.resv_consumed_evicted + r.st.expired > 0);
 	hc_rooms_free(&r);
 }
 
@@ -1194,26 +1198,25 @@ static void test_reservations_per_gateway(void)
 
 /* A gateway that cancels or uses its own reservations as fast as it
  * makes them (PLACE a new user, JOIN the user elsewhere or into the seat,
- * LEAVE, again) leaves a dead or a consumed slot in the reservation ring
- * each time, within a quota of one live seat.  The ring full, the slots
- * without a live reservation are squeezed out (a quarter of it or more):
- * another gateway's live reservation stays, found by the index at its
- * new slot, and none expires early.  A ring full of live ones still
- * evicts its oldest. */
-static void test_reservation_ring_dead_slots(void)
+ * LEAVE, again), within a quota of one live seat: a cancelled record is
+ * free at once, a consumed one is kept until the records run out, then
+ * the oldest consumed one goes.  Another gateway's live reservation
+ * stays and none expires early; every list stays whole.  Records all
+ * live still evict the oldest. */
+static void test_reservation_records_churned(void)
 {
-	fresh(64); /* a ring of 4,096 slots */
+	fresh(64); /* 4,096 records */
 	uint64_t u = 1000;
 	fill(40, 50, &u);                         /* the attacker's way out */
 	uint32_t v = hc_rooms_place_for(&r, 0, 7, 2, 0); /* the victim's seat */
 	CU_ASSERT_NOT_EQUAL_FATAL(v, 0);
-	uint32_t k = hc_rooms_place_for(&r, 0, 8, 3, 0); /* a seat then taken */
+	uint32_t k = hc_rooms_place_request(&r, 0, 8, 3, 55, 0); /* a seat then taken */
 	CU_ASSERT_EQUAL(hc_rooms_admit(&r, k, 0, 8, 0), HC_ROOMS_ADMITTED_KEPT);
 	for (unsigned i = 0; i < 3 * 4096; i++) {
 		uint64_t a = 20000 + i; /* a new user each time */
 		uint32_t p = hc_rooms_place_for(&r, 0, a, 1, 0);
 		CU_ASSERT_NOT_EQUAL(p, 0);
-		uint32_t into = i % 2 ? 40 : p; /* elsewhere (dead), or the seat (consumed) */
+		uint32_t into = i % 2 ? 40 : p; /* elsewhere (freed), or the seat (consumed) */
 		CU_ASSERT_EQUAL(hc_rooms_admit(&r, into, 0, a, 0), i % 2 ? 1 : HC_ROOMS_ADMITTED_KEPT);
 		hc_rooms_leave(&r, into);
 	}
@@ -1222,25 +1225,49 @@ static void test_reservation_ring_dead_slots(void)
 	CU_ASSERT_EQUAL(hc_rooms_reserved_by(&r, 2), 1); /* the victim's: live */
 	CU_ASSERT_TRUE(hc_rooms_has_reservation(&r, 7));
 	CU_ASSERT_EQUAL(r.room[v].reserved, 1);
-	CU_ASSERT(r.st.resv_compactions >= 3);
-	CU_ASSERT_EQUAL(r.st.resv_dead_freed + r.resv_count, 3 * 4096 + 2);
+	/* 6,145 consumed (user 8's and every other attacker's); the records
+	 * full, 4,095 of them kept beside the victim's, the oldest gone first */
+	CU_ASSERT_EQUAL(r.resv_count, 4095); /* (the last one's JOIN went elsewhere) */
+	CU_ASSERT_EQUAL(r.resv_fifo[0].n, 1);
+	CU_ASSERT_EQUAL(r.resv_fifo[1].n, 4094);
+	CU_ASSERT_EQUAL(r.st.resv_consumed_evicted, 3 * 4096 / 2 + 1 - 4094);
+	/* user 8's, the oldest consumed, was forgotten first: a resend of its
+	 * PLACE is placed anew */
+	uint32_t k2 = hc_rooms_place_request(&r, 0, 8, 3, 55, 0);
+	CU_ASSERT_NOT_EQUAL(k2, 0);
+	CU_ASSERT_EQUAL(r.st.placements_late, 0);
+	/* the lists, walked both ways, hold every record in use once */
+	uint32_t seen = 0;
+	for (unsigned l = 0; l < 2; l++) {
+		uint32_t n = 0, prev = HC_RESV_NIL;
+		for (uint32_t s2 = r.resv_fifo[l].first; s2 != HC_RESV_NIL && n <= 4096;
+		     s2 = r.resv[s2].next, n++) {
+			CU_ASSERT_EQUAL(r.resv[s2].prev, prev);
+			CU_ASSERT_EQUAL(r.resv[s2].consumed, l);
+			CU_ASSERT_NOT_EQUAL(r.resv[s2].room, 0);
+			prev = s2;
+		}
+		CU_ASSERT_EQUAL(prev, r.resv_fifo[l].last);
+		CU_ASSERT_EQUAL(n, r.resv_fifo[l].n);
+		seen += n;
+	}
+	CU_ASSERT_EQUAL(seen, r.resv_count);
 	/* the victim's JOIN takes its seat */
 	CU_ASSERT_EQUAL(hc_rooms_admit(&r, v, 0, 7, 0), HC_ROOMS_ADMITTED_KEPT);
-	CU_ASSERT_EQUAL(r.room[v].reserved, 0);
+	CU_ASSERT_EQUAL(r.room[v].reserved, k2 == v); /* (user 8's new seat, if there) */
 	CU_ASSERT_EQUAL(hc_rooms_reserved_by(&r, 2), 0);
-	CU_ASSERT_EQUAL(r.resv_live, 0);
+	CU_ASSERT_EQUAL(r.resv_live, 1); /* user 8's PLACE, placed anew above */
 
 	hc_rooms_free(&r);
 
-	/* a ring full of live ones: nothing to squeeze, the oldest expires
-	 * early, as before */
+	/* every record live: the oldest expires early, as before */
 	fresh(1024);
 	unsigned placed = 0;
 	for (uint64_t i = 0; i < 4096 + 1; i++)
 		placed += hc_rooms_place_for(&r, 0, 100000 + i, (uint16_t)(10 + i % 1000), 0) != 0;
 	CU_ASSERT_EQUAL(placed, 4096 + 1);
 	CU_ASSERT_EQUAL(r.st.expired, 1);
-	CU_ASSERT_EQUAL(r.st.resv_compactions, 0);
+	CU_ASSERT_EQUAL(r.st.resv_consumed_evicted, 0);
 	CU_ASSERT_FALSE(hc_rooms_has_reservation(&r, 100000));
 	CU_ASSERT_TRUE(hc_rooms_has_reservation(&r, 100001));
 	CU_ASSERT_TRUE(hc_rooms_has_reservation(&r, 100000 + 4096));
@@ -1277,6 +1304,29 @@ static void test_late_resend(void)
 	hc_rooms_place_request(&r, 0, 2, 5, 9, 20 * HZ);
 	CU_ASSERT_EQUAL(r.st.placements_late, 1);
 	CU_ASSERT_EQUAL(r.resv_live, 1);
+	hc_rooms_free(&r);
+
+	/* consumed in another order than made: the consumed list keeps the
+	 * JOINs' order, so one that expired behind a later one waits for it,
+	 * and meanwhile answers no resend */
+	fresh(64);
+	uint64_t ttl = pol.reservation_ttl_ms * (HZ / 1000);
+	uint32_t c1 = hc_rooms_place_request(&r, 0, 11, 5, 1, 0);       /* expires at ttl */
+	uint32_t c2 = hc_rooms_place_request(&r, 0, 12, 5, 2, HZ / 2); /* at ttl + 0.5 s */
+	CU_ASSERT_EQUAL(hc_rooms_admit(&r, c2, 0, 12, HZ / 2), HC_ROOMS_ADMITTED_KEPT);
+	CU_ASSERT_EQUAL(hc_rooms_admit(&r, c1, 0, 11, HZ), HC_ROOMS_ADMITTED_KEPT);
+	CU_ASSERT_EQUAL(r.resv_fifo[1].n, 2);
+	hc_rooms_expire(&r, ttl + HZ / 4); /* 11's time is over, 12's not */
+	CU_ASSERT_EQUAL(r.resv_fifo[1].n, 2);  /* 11's waits behind 12's */
+	CU_ASSERT_EQUAL(hc_rooms_place_request(&r, 0, 12, 5, 2, ttl + HZ / 4), c2); /* in time */
+	CU_ASSERT_EQUAL(r.st.placements_late, 1);
+	hc_rooms_place_request(&r, 0, 11, 5, 1, ttl + HZ / 4); /* too late: anew */
+	CU_ASSERT_EQUAL(r.st.placements_late, 1);
+	CU_ASSERT_EQUAL(r.st.placements, 3);
+	CU_ASSERT_EQUAL(r.resv_live, 1);
+	hc_rooms_expire(&r, 3 * ttl);
+	CU_ASSERT_EQUAL(r.resv_count, 0);
+	CU_ASSERT_EQUAL(r.resv_live, 0);
 	hc_rooms_free(&r);
 }
 
@@ -1354,14 +1404,14 @@ static void test_room_ranges(void)
 
 /* A seat book and directives in flight big enough to be outside DPDK's
  * heap (common/hc_bigmem.h: hc-unit runs without hugepages): the room
- * array (32 B a room), the reservation ring and the directive ring (and
+ * array (32 B a room), the reservation records and the directive ring (and
  * their indexes) from the kernel, counted, working, and given back. */
 static void test_big_tables(void)
 {
 	size_t before = hc_bigmem_bytes();
 	struct hc_rooms big;
 	struct hc_directives dd;
-	uint32_t n = 1u << 17; /* 4 MiB of reservations, 5 MiB of directives */
+	uint32_t n = 1u << 17; /* 5 MiB of reservations, 5 MiB of directives */
 	hc_policy_defaults(&pol);
 	CU_ASSERT_EQUAL_FATAL(hc_rooms_init(&big, "t_big_book", &pol, 1u << 17, n, HZ), 0);
 	CU_ASSERT_EQUAL_FATAL(hc_directives_init(&dd, "t_big_dirs", n, 100, 2), 0);
@@ -1404,7 +1454,7 @@ static CU_TestInfo tests[] = {
 	 test_fill_target_no_id_fallback},
 	{"a repeated PLACE gets the same seat (both policies)", test_repeated_place_same_seat},
 	{"reservations per gateway", test_reservations_per_gateway},
-	{"dead reservation slots squeezed out, no live one evicted", test_reservation_ring_dead_slots},
+	{"reservation records churned: consumed ones go first, no live one evicted", test_reservation_records_churned},
 	{"admission", test_admission},
 	{"a room a move is leaving sits plans out until the move is reported", test_vacating},
 	{"seat leases topped up before they run dry, grown where they did", test_lease_top_up},

@@ -305,10 +305,8 @@ static void test_keyidx_ring(void)
  * moved by a random permutation of the positions and the index remapped
  * in one pass: each key found at its new position, absent keys absent,
  * the count kept; then deletes and inserts against a reference (the
- * entries' tags and distances unchanged: the index still a valid one).
- * With drop, hc_keyidx_squeeze instead, a quarter of the keys (one of
- * the 4 at the end) dropped in the same pass: the dropped ones absent,
- * the index's shape kept (keyidx_misshapen). */
+ * entries' tags and distances unchanged: the index still a valid one, its
+ * shape kept: keyidx_misshapen). */
 /* The index's shape: an entry at distance d > 0 follows an entry at
  * distance d - 1 or more (no gap between a key's home and its entry, and
  * homes in order along a run).  Returns the entries that break it. */
@@ -324,7 +322,7 @@ static unsigned keyidx_misshapen(const struct hc_keyidx *x)
 	return bad;
 }
 
-static void keyidx_remap(enum hc_keyidx_density density, int drop)
+static void keyidx_remap(enum hc_keyidx_density density)
 {
 	enum { CAP = 5000, USED = 3000, ABSENT = 2000 };
 	struct rec *r = calloc(CAP, sizeof(*r)), *moved = calloc(CAP, sizeof(*r));
@@ -354,8 +352,7 @@ static void keyidx_remap(enum hc_keyidx_density density, int drop)
 	for (uint32_t u = USED; u < USED + ABSENT; u++)
 		ref[u] = -1;
 	/* and WRAP keys of the index's last two homes at free positions: a
-	 * run of entries crosses its end (the first of them dropped, with
-	 * drop: the ones after it, on from the index's start, shift back) */
+	 * run of entries crosses its end */
 	enum { WRAP = 4 };
 	uint64_t wkey[WRAP];
 	uint32_t n_wrap = 0;
@@ -372,51 +369,29 @@ static void keyidx_remap(enum hc_keyidx_density density, int drop)
 	 * used: nothing may find them) */
 	for (uint32_t p = 0; p < CAP; p++)
 		moved[p].key = key_of(USED + ABSENT + 1);
-	/* (with drop, every 4th user's key leaves the index; its record is
-	 * not moved) */
-	uint32_t n_drop = 0;
-	for (uint32_t u = drop ? 1 : USED; u < USED; u += 4) {
-		perm[where[u]] = HC_KEYIDX_DROP;
-		ref[u] = -1;
-		n_drop++;
-	}
 	int32_t wref[WRAP];
-	for (uint32_t j = 0; j < WRAP; j++) {
-		wref[j] = (int32_t)perm[where[USED + j]];
-		if (drop && j == 0) {
-			perm[where[USED + j]] = HC_KEYIDX_DROP;
-			wref[j] = -ENOENT;
-			n_drop++;
-		}
-	}
-	for (uint32_t u = 0; u < USED; u++)
-		if (ref[u] >= 0)
-			moved[perm[where[u]]] = r[where[u]];
 	for (uint32_t j = 0; j < WRAP; j++)
-		if (wref[j] >= 0)
-			moved[wref[j]] = r[where[USED + j]];
+		wref[j] = (int32_t)perm[where[USED + j]];
+	for (uint32_t u = 0; u < USED; u++)
+		moved[perm[where[u]]] = r[where[u]];
+	for (uint32_t j = 0; j < WRAP; j++)
+		moved[wref[j]] = r[where[USED + j]];
 	memcpy(r, moved, CAP * sizeof(*r));
-	/* a run of entries crosses the index's end (the squeeze's wrap) */
+	/* a run of entries crosses the index's end */
 	CU_ASSERT(x.index[x.n_index - 1] != 0 && x.index[0] != 0);
-	if (drop) {
-		CU_ASSERT_EQUAL(hc_keyidx_squeeze(&x, perm), n_drop);
-	} else {
-		hc_keyidx_remap(&x, perm);
-	}
+	hc_keyidx_remap(&x, perm);
 	unsigned bad = 0;
 	for (uint32_t u = 0; u < USED + ABSENT; u++)
 		bad += hc_keyidx_lookup(&x, key_of(u)) != (ref[u] >= 0 ? ref[u] : -ENOENT);
 	for (uint32_t j = 0; j < WRAP; j++)
 		bad += hc_keyidx_lookup(&x, wkey[j]) != wref[j];
 	CU_ASSERT_EQUAL(bad, 0);
-	CU_ASSERT_EQUAL(x.count, USED + WRAP - n_drop);
+	CU_ASSERT_EQUAL(x.count, USED + WRAP);
 	CU_ASSERT_EQUAL(keyidx_misshapen(&x), 0);
 	/* and it goes on as an index: every 3rd user deleted, the absent
 	 * ones inserted at the positions freed */
 	uint32_t freed = 0;
 	for (uint32_t u = 0; u < USED; u += 3) {
-		if (ref[u] < 0)
-			continue; /* (dropped) */
 		bad += hc_keyidx_del(&x, key_of(u)) != ref[u];
 		where[freed++] = (uint32_t)ref[u];
 		ref[u] = -1;
@@ -442,42 +417,8 @@ static void keyidx_remap(enum hc_keyidx_density density, int drop)
 
 static void test_keyidx_remap(void)
 {
-	keyidx_remap(HC_KEYIDX_DENSE, 0);
-	keyidx_remap(HC_KEYIDX_SPARSE, 0);
-}
-
-/* hc_keyidx_squeeze: as above, and a quarter of the keys dropped in the
- * same pass (the entries behind them shifted back: every later lookup,
- * delete and insert as with an index that deleted them one by one). */
-static void test_keyidx_squeeze(void)
-{
-	keyidx_remap(HC_KEYIDX_DENSE, 1);
-	keyidx_remap(HC_KEYIDX_SPARSE, 1);
-	/* an index shorter than the squeeze's look-ahead (16 entries): 12
-	 * keys, every 3rd dropped, the rest moved down by one position */
-	struct rec r[16];
-	uint32_t map[16];
-	struct hc_keyidx x;
-	memset(r, 0, sizeof(r));
-	CU_ASSERT_EQUAL_FATAL(hc_keyidx_init(&x, "t_squeeze16", 16, r, sizeof(r[0]),
-					     HC_KEYIDX_DENSE, 9, 0), 0);
-	CU_ASSERT_EQUAL_FATAL(x.n_index, 32);
-	for (uint32_t u = 0; u < 12; u++) {
-		r[u + 1].key = key_of(u);
-		CU_ASSERT_EQUAL(hc_keyidx_insert(&x, key_of(u), u + 1), 0);
-		map[u + 1] = u % 3 == 0 ? HC_KEYIDX_DROP : u;
-	}
-	map[0] = 0;
-	CU_ASSERT_EQUAL(hc_keyidx_squeeze(&x, map), 4);
-	for (uint32_t u = 0; u < 12; u++)
-		r[u].key = key_of(u);
-	unsigned bad = 0;
-	for (uint32_t u = 0; u < 12; u++)
-		bad += hc_keyidx_lookup(&x, key_of(u)) != (u % 3 == 0 ? -ENOENT : (int32_t)u);
-	CU_ASSERT_EQUAL(bad, 0);
-	CU_ASSERT_EQUAL(x.count, 8);
-	CU_ASSERT_EQUAL(keyidx_misshapen(&x), 0);
-	hc_keyidx_free(&x);
+	keyidx_remap(HC_KEYIDX_DENSE);
+	keyidx_remap(HC_KEYIDX_SPARSE);
 }
 
 static void test_bad_sizes(void)
@@ -941,7 +882,6 @@ static CU_TestInfo tests[] = {
 	{"bad sizes", test_bad_sizes},
 	{"the index over a FIFO ring (dense and sparse)", test_keyidx_ring},
 	{"records moved together, the index remapped in one pass", test_keyidx_remap},
-	{"keys dropped and records moved in one pass (squeeze)", test_keyidx_squeeze},
 	{"the tag: no record read for another key's tag", test_keyidx_tag},
 	{"a delete from a bulk lookup's entry, checked first", test_keyidx_del_at},
 	{"probes past the index's end, on from its start", test_keyidx_wrap},
