@@ -294,8 +294,8 @@ static void resv_drop(struct hc_rooms *r, int32_t slot, int release_seat)
 }
 
 /*
- * Every record in use: one made free.  The oldest consumed one is
- * forgotten if there is any (kept only to answer a late resend of its
+ * Every record in use: one made free.  Any whose time is over go first;
+ * else the oldest consumed one is forgotten if there is any (kept only to answer a late resend of its
  * PLACE the same; such a resend is then placed anew); only when every
  * record holds a live reservation does the oldest live one expire early.
  * So a gateway that cancels or uses its own reservations as fast as it
@@ -305,8 +305,11 @@ static void resv_drop(struct hc_rooms *r, int32_t slot, int release_seat)
  * walk, no squeeze (until 2026-12-06 a ring, squeezed in one PLACE's time:
  * 18 ms at the default size, docs/benchmarks.md).
  */
-static void resv_evict(struct hc_rooms *r)
+static void resv_evict(struct hc_rooms *r, uint64_t now)
 {
+	hc_rooms_expire(r, now); /* (the PLACEs of a poll come before its expiry) */
+	if (r->resv_count < r->resv_cap)
+		return;
 	if (r->resv_fifo[1].n > 0) {
 		resv_forget(r, (int32_t)r->resv_fifo[1].first);
 		r->st.resv_consumed_evicted++;
@@ -323,7 +326,7 @@ static int resv_add(struct hc_rooms *r, uint64_t user, uint32_t room, uint16_t g
 		    uint32_t request_id, uint64_t now)
 {
 	if (r->resv_count == r->resv_cap)
-		resv_evict(r);
+		resv_evict(r, now);
 	uint32_t slot = resv_alloc(r);
 	if (slot == HC_RESV_NIL || hc_keyidx_insert(&r->resv_by_user, user, slot) != 0) {
 		if (slot != HC_RESV_NIL) { /* back to the free chain */
@@ -1091,13 +1094,14 @@ void hc_rooms_repool_commit(struct hc_rooms *r, const struct hc_policy *np,
 	r->ttl_tsc = tsc_hz / 1000 * np->reservation_ttl_ms;
 	r->grace_tsc = tsc_hz / 1000 * np->retire_grace_ms;
 	/* a shorter TTL: no reservation waits past it (the lists expire from
-	 * their first; min with a constant keeps them in order) */
-	for (unsigned l = 0; l < 2; l++)
-		for (uint32_t k = r->resv_fifo[l].first; k != HC_RESV_NIL; k = r->resv[k].next) {
-			struct hc_reservation *v = &r->resv[k];
-			if (v->expires > now + r->ttl_tsc)
-				v->expires = now + r->ttl_tsc;
-		}
+	 * their first; min with a constant keeps them in order).  The records
+	 * in memory order, not the lists' (a free record's room is 0): a
+	 * sequential pass, not a chase of random lines */
+	for (uint32_t k = 0; k < r->resv_unused; k++) {
+		struct hc_reservation *v = &r->resv[k];
+		if (v->room != 0 && v->expires > now + r->ttl_tsc)
+			v->expires = now + r->ttl_tsc;
+	}
 	/* every live room into its pool's new buckets, by the new max */
 	for (uint32_t id = 1; id < r->max_rooms; id++) {
 		struct hc_room *rm = &r->room[id];
