@@ -188,6 +188,11 @@ int main(int argc, char **argv)
 			HC_LOG(WARNING, "--ha without --state-key: the peer's state file is "
 			       "believed as it arrives (a forged or cut copy can shorten a "
 			       "takeover's restart hold; docs/scaling.md)");
+		if (cfg.ha_box == NULL)
+			HC_LOG(WARNING, "--ha without --ha-box: two promotions in the same 1/8 s "
+			       "(both boxes masters at once) can take the same epoch, which "
+			       "gateways cannot tell apart; give one box --ha-box 0, the other "
+			       "--ha-box 1 (docs/scaling.md)");
 	}
 	/* signals first: once telemetry answers, a script may stop us */
 	signal(SIGINT, on_signal);

@@ -142,6 +142,10 @@ static const struct opt_row rows[] = {
 	{"ha", OPT_TEXT, F(ha_mode), 0, 0, NULL, "backup",
 	 "one of an active/standby pair: start as the\nbackup (no ARP for --ip, nothing taken or\n"
 	 "sent); keepalived's notify scripts switch\nthe role (/headcount/ha, docs/scaling.md)", W_BOTH, 0},
+	{"ha-box", OPT_TEXT, F(ha_box), 0, 0, NULL, "0/1",
+	 "which box of the pair this is (the other\nbox the other value): its epochs are even\n"
+	 "(0) or odd (1), so the two boxes never\ntake the same epoch, not even promoted in\n"
+	 "the same 1/8 s (docs/scaling.md)", W_BOTH, 0},
 	{"dump-rooms", OPT_TEXT, F(dump_rooms), 0, 0, NULL, "FILE",
 	 "write the final room table (CSV) at exit", W_BOTH, 0},
 	{"dump-stats", OPT_TEXT, F(dump_stats), 0, 0, NULL, "FILE",
@@ -355,6 +359,12 @@ int hc_config_check(const struct hc_config *c, char *err, size_t errlen)
 			 "restart hold is kept, and the peer's file would be ignored");
 		return -1;
 	}
+	if (c->ha_box != NULL && (c->ha_mode == NULL || (strcmp(c->ha_box, "0") != 0 &&
+							   strcmp(c->ha_box, "1") != 0))) {
+		snprintf(err, errlen, "--ha-box '%s': 0 or 1, one for each box of an --ha pair",
+			 c->ha_box);
+		return -1;
+	}
 	if (c->ha_mode != NULL && c->no_auth) {
 		snprintf(err, errlen, "--ha needs --keys: a pair takes the epochs gateways name "
 			 "only from authenticated datagrams (with --no-auth anyone could force "
@@ -475,8 +485,8 @@ static const char *kind_text(const struct opt_row *r, char *buf, size_t len)
 		return "seconds, 0..1e7";
 	case OPT_IPV4:
 		return "IPv4 address";
-	case OPT_TEXT:
-		return "file name";
+	case OPT_TEXT: /* (a file, or the values it takes) */
+		return strcmp(r->arg, "FILE") == 0 ? "file name" : r->arg;
 	case OPT_FLAG:
 		return "yes / no";
 	case OPT_LIST:

@@ -67,6 +67,8 @@ struct hc_config {
 	                              for too (control/hc_restart.h)       */
 	const char *ha_mode;       /* --ha backup: one of an HA pair
 	                              (control/hc_ha.h); NULL: standalone   */
+	const char *ha_box;        /* --ha-box 0/1: the box's epochs even or
+	                              odd (hc_ha_next_epoch); NULL: either  */
 	const char *state_key_file; /* --state-key FILE: the pair's key for
 	                              the state files (NULL: they carry no
 	                              MAC and none is checked)              */

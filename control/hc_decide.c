@@ -975,6 +975,8 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 void hc_decide_ha_init(struct hc_decide *d, int role)
 {
 	hc_ha_init(&d->ha, d->dp, role, d->tx.incarnation);
+	if (d->dp->cfg != NULL && d->dp->cfg->ha_box != NULL)
+		hc_ha_set_box(&d->ha, d->dp->cfg->ha_box[0] - '0'); /* ("0" or "1": checked) */
 	if (role == HC_HA_BACKUP) /* no hold until a takeover reads the files */
 		hc_restart_end(&d->restart, rte_rdtsc());
 	/* (what the start read stays counted: a stale or unauthenticated peer

@@ -35,6 +35,7 @@ void hc_ha_init(struct hc_ha *ha, struct hc_dataplane *dp, int role, uint32_t ep
 	ha->dp = dp;
 	ha->role = role;
 	ha->epoch = epoch;
+	ha->parity = -1;
 	ha->garp_sent = N_GARP;
 	dp->ha = role != HC_HA_STANDALONE;
 	__atomic_store_n(&dp->ha_epoch, epoch, __ATOMIC_RELAXED);
@@ -58,16 +59,26 @@ uint64_t hc_ha_wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* The wall clock in 1/8 s (as the start's incarnation, app/hc_main.c),
- * above our last epoch and above heard (0: none); never 0. */
-static uint32_t next_epoch(uint32_t last, uint32_t heard)
+void hc_ha_set_box(struct hc_ha *ha, int box)
 {
-	uint32_t e = (uint32_t)(hc_ha_wall_ms() / 125);
+	ha->parity = box == 0 || box == 1 ? box : -1;
+}
+
+/* The wall clock in 1/8 s (as the start's incarnation, app/hc_main.c),
+ * above our last epoch and above heard (0: none); never 0; of our
+ * parity (one step more at most: still above both). */
+uint32_t hc_ha_next_epoch(uint32_t clock_8ths, uint32_t last, uint32_t heard, int parity)
+{
+	uint32_t e = clock_8ths;
 	if (!hc_seq_after(e, last))
 		e = last + 1;
 	if (heard != 0 && !hc_seq_after(e, heard))
 		e = heard + 1;
-	return e == 0 ? 1 : e;
+	if (parity >= 0 && (e & 1u) != (uint32_t)parity)
+		e++;
+	if (e == 0)
+		e = parity == 0 ? 2 : 1;
+	return e;
 }
 
 /* The highest epoch a gateway may name and be believed: the wall clock
@@ -84,7 +95,8 @@ static void publish_ceiling(struct hc_ha *ha, uint64_t now)
 
 static void new_epoch(struct hc_ha *ha, uint64_t now, uint32_t heard)
 {
-	ha->epoch = next_epoch(ha->epoch, heard);
+	ha->epoch = hc_ha_next_epoch((uint32_t)(hc_ha_wall_ms() / 125), ha->epoch, heard,
+				     ha->parity);
 	ha->epoch_tsc = now;
 	__atomic_store_n(&ha->dp->ha_epoch, ha->epoch, __ATOMIC_RELAXED);
 	publish_ceiling(ha, now); /* (never below the new epoch) */

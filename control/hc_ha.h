@@ -33,6 +33,10 @@
  *   a second and without gratuitous ARPs (those gateways reach it
  *   already; two masters announcing in turn would pull the gateways to
  *   and fro), so it can serve the gateways that come to it.
+ * - Ties: with --ha-box one box's epochs are even and the other's odd,
+ *   so two promotions in the same 1/8 s (both boxes masters at boot, a
+ *   link that bounces) still take two epochs, which the gateways order
+ *   (without it they could take one, which no gateway can tell apart).
  *
  * Control lcore only, except hc_ha_request (any thread).
  */
@@ -71,6 +75,7 @@ struct hc_ha {
 	int role;               /* enum hc_ha_role                          */
 	int want;               /* asked for (relaxed, any thread), 0: none */
 	uint32_t epoch;         /* ours now (and the highest we used)       */
+	int parity;             /* --ha-box: our epochs' low bit, -1: any   */
 	unsigned garp_sent;     /* of this epoch's burst                    */
 	uint64_t epoch_tsc;     /* when it was taken                        */
 	uint64_t ceiling_tsc;   /* when hc_dataplane.ha_heard_ceiling was set */
@@ -80,6 +85,15 @@ struct hc_ha {
 /* role: HC_HA_STANDALONE (no --ha: serve always, as ever) or
  * HC_HA_BACKUP; epoch: the start's incarnation. */
 void hc_ha_init(struct hc_ha *ha, struct hc_dataplane *dp, int role, uint32_t epoch);
+
+/* The pair's tie-breaker (--ha-box): every later epoch has low bit box
+ * (0 or 1); -1: any. */
+void hc_ha_set_box(struct hc_ha *ha, int box);
+
+/* The next epoch: the wall clock in 1/8 s (clock_8ths), after last (our
+ * own last) and after heard (0: none), never 0, and with low bit parity
+ * unless parity is -1.  (hc_ha_poll's; apart for the unit tests) */
+uint32_t hc_ha_next_epoch(uint32_t clock_8ths, uint32_t last, uint32_t heard, int parity);
 
 /* Ask for role (HC_HA_MASTER or HC_HA_BACKUP); any thread.  -1 without
  * --ha (a standalone appliance has no role to change). */

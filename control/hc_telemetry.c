@@ -147,6 +147,7 @@ static int tel_ha_cmd(const char *cmd, const char *params, struct rte_tel_data *
 	rte_tel_data_add_dict_string(d, "role", hc_ha_role_name(LOAD(&tel_ha->role)));
 	rte_tel_data_add_dict_u64(d, "serving", LOAD(&tel_ha->dp->ha_serving) || !tel_ha->dp->ha);
 	rte_tel_data_add_dict_u64(d, "epoch", LOAD(&tel_ha->epoch));
+	rte_tel_data_add_dict_int(d, "box", tel_ha->parity); /* --ha-box; -1: none */
 	rte_tel_data_add_dict_u64(d, "takeovers", LOAD(&tel_ha->st.takeovers));
 	rte_tel_data_add_dict_u64(d, "demotions", LOAD(&tel_ha->st.demotions));
 	rte_tel_data_add_dict_u64(d, "reepochs", LOAD(&tel_ha->st.reepochs));

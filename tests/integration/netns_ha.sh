@@ -91,8 +91,9 @@ hc_lab_ha_up $tag
 # each box its own state file and the peer's copy (hc-state-sync.py below)
 app_args=(--ha backup --stats-interval 0 --gateway-timeout-ms 3000 --gap-nacks 1000000
 	--dump-stats "$out/STATS")
+# (and the pair's tie-breaker: A's epochs even, B's odd)
 files_of() { echo --state-file "$out/$1/gateways" --peer-state-file "$out/$1/peer/gateways" \
-	--state-key "$out/state.key"; }
+	--state-key "$out/state.key" --ha-box "$([ "$1" = a ] && echo 0 || echo 1)"; }
 
 # side SIDE: the lab variables pointing at appliance A or B
 side() {
@@ -348,6 +349,10 @@ ha_of "${tag}b" | sed 's/^/  B /'
 need b_takeovers "$(ha_of "${tag}b" | sed -n 's/^takeovers=//p')" -eq 1
 epoch_b=$(ha_of "${tag}b" | sed -n 's/^epoch=//p')
 need b_epoch_newer "$epoch_b" -gt "$epoch_a"
+# --ha-box: A's epochs even, B's odd (two promotions never take one)
+need a_epoch_even $((epoch_a % 2)) -eq 0
+need b_epoch_odd $((epoch_b % 2)) -eq 1
+need b_box "$(ha_of "${tag}b" | sed -n 's/^box=//p')" -eq 1
 resumed=$(kv resumed_wall_ms "$res")
 need resumed_after_fault "$resumed" -ge "$fault_ms"
 echo "service resumed: first placement answered by the new epoch $((resumed - fault_ms)) ms" \

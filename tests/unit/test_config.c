@@ -153,6 +153,15 @@ static void test_policy_errors(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "--peer-state-file needs a --state-file"));
 	hc_boot_free(&boot);
 	unlink(path);
+	/* the pair's tie-breaker: 0 or 1, and only in a pair */
+	CU_ASSERT_EQUAL(load(OK_AUTH "ha-box = 1\n", NULL, NULL), -1);
+	CU_ASSERT_STRING_EQUAL(err, "--ha-box '1': 0 or 1, one for each box of an --ha pair");
+	hc_boot_free(&boot);
+	unlink(path);
+	CU_ASSERT_EQUAL(load(OK_AUTH "ha = backup\nha-box = 2\n", NULL, NULL), -1);
+	CU_ASSERT_STRING_EQUAL(err, "--ha-box '2': 0 or 1, one for each box of an --ha pair");
+	hc_boot_free(&boot);
+	unlink(path);
 	CU_ASSERT_EQUAL(load(OK_AUTH "ha = master\n", NULL, NULL), -1);
 	CU_ASSERT_STRING_EQUAL(err, "--ha 'master': the only start is backup (keepalived makes "
 			       "a master)");

@@ -2033,6 +2033,44 @@ static void test_ha_release_grants_no_lease(void)
  * JOIN the hold held is not decided against the half-rebuilt book but
  * waits for the new hold (every gateway restates again); a re-epoch once
  * it has waited a hold's bound decides it. */
+/* --ha-box: one box's epochs even, the other's odd.  Two promotions in
+ * the same 1/8 s from the same last epoch take two epochs (without the
+ * box, one); each stays after its own last and after any heard; the wrap
+ * skips 0; a box takes the next of its parity past the other's. */
+static void test_ha_epoch_parity(void)
+{
+	const uint32_t clock = 1000001, last = 999990;
+	uint32_t a = hc_ha_next_epoch(clock, last, 0, 0), b = hc_ha_next_epoch(clock, last, 0, 1);
+	CU_ASSERT_EQUAL(hc_ha_next_epoch(clock, last, 0, -1), clock); /* (a tie, unboxed) */
+	CU_ASSERT_EQUAL(a, clock + 1);
+	CU_ASSERT_EQUAL(b, clock);
+	CU_ASSERT_NOT_EQUAL(a, b);
+	/* the clock behind our last, or behind what was heard */
+	CU_ASSERT_EQUAL(hc_ha_next_epoch(clock, clock + 10, 0, 0), clock + 11);
+	CU_ASSERT_EQUAL(hc_ha_next_epoch(clock, clock + 10, 0, 1), clock + 12);
+	CU_ASSERT_EQUAL(hc_ha_next_epoch(clock, last, clock + 20, 0), clock + 21);
+	CU_ASSERT_EQUAL(hc_ha_next_epoch(clock, last, clock + 20, 1), clock + 22);
+	/* A hears B's epoch (odd) and goes past it (even), and back */
+	uint32_t a2 = hc_ha_next_epoch(clock, a, b + 100, 0);
+	CU_ASSERT_EQUAL(a2, b + 101);
+	CU_ASSERT_EQUAL(hc_ha_next_epoch(clock, b, a2, 1), a2 + 1);
+	/* the wrap: never 0, parity kept */
+	CU_ASSERT_EQUAL(hc_ha_next_epoch(UINT32_MAX, UINT32_MAX - 1, 0, 0), 2);
+	CU_ASSERT_EQUAL(hc_ha_next_epoch(UINT32_MAX, UINT32_MAX - 1, 0, 1), UINT32_MAX);
+	CU_ASSERT_EQUAL(hc_ha_next_epoch(0, UINT32_MAX, 0, 1), 1);
+	CU_ASSERT_EQUAL(hc_ha_next_epoch(0, UINT32_MAX, 0, -1), 1);
+	/* every epoch of each box, over a run of promotions hearing the
+	 * other's: after both, of its parity, never equal to the other's */
+	uint32_t ea = 5, eb = 5, bad = 0;
+	for (uint32_t i = 0; i < 10000; i++) {
+		uint32_t c = 1000 + i / 3; /* the same 1/8 s three times */
+		ea = hc_ha_next_epoch(c, ea, i % 2 ? eb : 0, 0);
+		eb = hc_ha_next_epoch(c, eb, i % 3 ? ea : 0, 1);
+		bad += (ea & 1) != 0 || (eb & 1) != 1 || ea == eb;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+}
+
 static void test_ha_reepoch_carries_hold(void)
 {
 	uint64_t user = 640000;
@@ -2750,6 +2788,7 @@ static CU_TestInfo tests[] = {
 	{"refused JOINs' seats elsewhere count against the gateway's quota",
 	 test_refusals_within_quota},
 	{"HA: a re-epoch inside a restart hold carries what it held", test_ha_reepoch_carries_hold},
+	{"HA: the pair's epochs never tie (--ha-box)", test_ha_epoch_parity},
 	{"restart hold: state files by hand, a bad line, a peer's FIFO or symlink",
 	 test_restart_state_files},
 	{"restart hold: a file of bad lines is logged in a few lines", test_restart_log_bounded},
