@@ -26,6 +26,7 @@
 # lua5.3 runs the Pktgen scenario scripts against a stand-in for Pktgen's
 # API (the pktgen-lua test);
 # keepalived: VRRP for the active/standby pair and its failover test;
+# logrotate: debian-packages checks the HA log's rotation file with it;
 # rsync: hc-state-sync.py copies a pair's state file with it, and the
 # failover test runs its daemon on each box;
 # git: debian-packages copies the tree it builds from (git ls-files);
@@ -37,7 +38,7 @@ pkgs=(gcc pkg-config meson ninja-build libdpdk-dev dpdk dpdk-dev liburcu-dev lib
       gnuplot-nox libuv1-dev tshark libpcap-dev elixir erlang-base chromium nodejs
       redis-server libhiredis-dev prometheus libjansson-dev help2man dpkg-dev debhelper
       fakeroot binutils systemd iputils-ping lua5.3
-      keepalived rsync git build-essential)
+      keepalived logrotate rsync git build-essential)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

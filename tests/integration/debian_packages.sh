@@ -88,6 +88,13 @@ has headcount usr/share/headcount/hc-ha-notify.py
 has headcount usr/share/headcount/keepalived/keepalived.conf
 has headcount usr/share/headcount/hc-state-sync.py
 has headcount usr/share/headcount/keepalived/rsyncd-headcount.conf
+# the HA notify reader's log rotated (deploy/keepalived/headcount-ha.logrotate):
+# installed, and logrotate reads it as a rule for that log, with no error
+has headcount etc/logrotate.d/headcount
+lr=$(logrotate -d -s "$out/logrotate.state" "$out/x/etc/logrotate.d/headcount" 2>&1) ||
+	fail "logrotate -d: $lr"
+grep -q "/var/log/headcount-ha.log" <<< "$lr" || fail "logrotate -d names no HA log: $lr"
+! grep -qi "error" <<< "$lr" || fail "logrotate -d: $lr"
 hasre headcount "(usr/)?lib/systemd/system/headcount\.service"
 hasre headcount "(usr/)?lib/systemd/system/headcount-state-sync\.service"
 has headcount usr/share/doc/headcount/scaling.md
