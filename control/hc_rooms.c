@@ -115,8 +115,8 @@ static void make_live(struct hc_rooms *r, uint32_t id, unsigned pool)
 	rm->leased = rm->lease_mask = rm->revoking = rm->lease_grow = 0;
 	rm->lease_hold = 0;
 	r->vacating[id].moves = 0;
-	memset(&r->lease_of[hc_rooms_lease_slot(id, 0)], 0,
-	       sizeof(uint16_t) * HC_ROOMS_LEASE_WORKERS); /* (0 already: none leased) */
+	for (unsigned w = 0; w < HC_ROOMS_LEASE_WORKERS; w++)
+		r->lease_of[hc_rooms_lease_slot(r, id, w)] = 0; /* (0 already: none leased) */
 	r->pool[pool].rooms++;
 	bucket_insert(r, id, 0);
 }
@@ -718,8 +718,8 @@ static uint32_t lease_grant(struct hc_rooms *r, uint32_t room, unsigned w, uint3
 	if (q > want)
 		q = want;
 	rm->leased = (uint16_t)(rm->leased + q); /* <= max <= 65535 */
-	r->lease_of[hc_rooms_lease_slot(room, w)] += (uint16_t)q; /* (<= leased) */
-	r->lease_tick_of[hc_rooms_lease_slot(room, w)] = (uint8_t)tick;
+	r->lease_of[hc_rooms_lease_slot(r, room, w)] += (uint16_t)q; /* (<= leased) */
+	r->lease_tick_of[hc_rooms_lease_slot(r, room, w)] = (uint8_t)tick;
 	rm->lease_mask |= (uint16_t)(1u << w);
 	r->pool[rm->pool].leased += q;
 	r->leased_now += q;
@@ -730,10 +730,11 @@ static uint32_t lease_grant(struct hc_rooms *r, uint32_t room, unsigned w, uint3
 
 int hc_rooms_lease_idle(const struct hc_rooms *r, uint32_t room, uint32_t tick)
 {
-	const uint8_t *ticks = &r->lease_tick_of[hc_rooms_lease_slot(room, 0)];
-	for (uint32_t mask = r->room[room].lease_mask; mask != 0; mask &= mask - 1)
-		if ((uint8_t)((uint8_t)tick - ticks[__builtin_ctz(mask)]) >= 2)
+	for (uint32_t mask = r->room[room].lease_mask; mask != 0; mask &= mask - 1) {
+		uint8_t t = r->lease_tick_of[hc_rooms_lease_slot(r, room, (unsigned)__builtin_ctz(mask))];
+		if ((uint8_t)((uint8_t)tick - t) >= 2)
 			return 1;
+	}
 	return 0;
 }
 
@@ -809,7 +810,7 @@ int hc_rooms_lease_taken(struct hc_rooms *r, uint32_t room, unsigned pool, unsig
 	int ok = hc_rooms_lease_of(r, room, w) > 0 && rm->leased > 0;
 	if (ok) {
 		uint16_t bit = (uint16_t)(1u << w);
-		if (--r->lease_of[hc_rooms_lease_slot(room, w)] == 0 &&
+		if (--r->lease_of[hc_rooms_lease_slot(r, room, w)] == 0 &&
 		    !(rm->revoking & bit))
 			rm->lease_mask &= (uint16_t)~bit; /* w holds none here now */
 		rm->leased--;
@@ -856,7 +857,7 @@ int hc_rooms_lease_back(struct hc_rooms *r, uint32_t room, unsigned w, uint32_t 
 	uint16_t bit = (uint16_t)(1u << w);
 	/* every leased JOIN of w came before its answer (one FIFO ring): the
 	 * book's count of w's seats is what w gave back; w holds none now */
-	uint16_t *mine = &r->lease_of[hc_rooms_lease_slot(room, w)];
+	uint16_t *mine = &r->lease_of[hc_rooms_lease_slot(r, room, w)];
 	if (n != *mine)
 		r->st.lease_errors++;
 	n = *mine;
