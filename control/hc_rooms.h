@@ -65,7 +65,13 @@ struct hc_room {
 	                       (<= max <= 65535: none is added at max)  */
 	uint16_t held;      /* of them, held by directives
 	                       (hc_rooms_hold_seat)                     */
-	uint32_t prev, next;/* bucket list links (room ids, 0 = none)  */
+	union {
+		struct {    /* LIVE: */
+			uint32_t prev, next; /* bucket list links (room ids,
+			                        0 = none)                   */
+		};
+		uint64_t grace_until; /* GRACE: reusable from this TSC on */
+	};
 	uint8_t pool;       /* pool index (not id)                     */
 	uint8_t state;      /* enum hc_room_state                      */
 	uint16_t level;     /* bucket the room is in                   */
@@ -76,9 +82,11 @@ struct hc_room {
 	uint8_t lease_grow; /* top-ups here go up to lease_seats << lease_grow
 	                       (hc_rooms_lease_ran_dry)                   */
 	uint32_t lease_hold;/* no lease until the tick after this one  */
-	uint64_t grace_until; /* GRACE: reusable from this TSC on      */
 };
-_Static_assert(sizeof(struct hc_room) == 40, "hc_room is 40 bytes");
+/* 32 bytes, two a line in an array 64-byte aligned: a room never spans
+ * two lines (at 40, half of them did: docs/benchmarks.md, "A room in
+ * one line") */
+_Static_assert(sizeof(struct hc_room) == 32, "hc_room is 32 bytes");
 
 /*
  * A room's admitted moves out whose user the worker has not yet reported
@@ -421,6 +429,8 @@ static inline void hc_rooms_prefetch_room(const struct hc_rooms *r, uint32_t roo
 	}
 	if (dir == 0)
 		return;
+	if (rm->state != HC_ROOM_LIVE)
+		return; /* (its links are a GRACE room's time, or nothing) */
 	const struct hc_pool_index *pi = &r->pool[rm->pool];
 	uint32_t to = rm->level + (uint32_t)dir; /* (level 0 down: wraps, past levels) */
 	rte_prefetch0(&r->room[rm->prev]); /* (0: room 0, never live) */
