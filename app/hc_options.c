@@ -359,8 +359,11 @@ int hc_config_check(const struct hc_config *c, char *err, size_t errlen)
 			 "restart hold is kept, and the peer's file would be ignored");
 		return -1;
 	}
-	if (c->ha_box != NULL && (c->ha_mode == NULL || (strcmp(c->ha_box, "0") != 0 &&
-							   strcmp(c->ha_box, "1") != 0))) {
+	if (c->ha_box != NULL && c->ha_mode == NULL) {
+		snprintf(err, errlen, "--ha-box needs --ha: it names one box of an HA pair");
+		return -1;
+	}
+	if (c->ha_box != NULL && strcmp(c->ha_box, "0") != 0 && strcmp(c->ha_box, "1") != 0) {
 		snprintf(err, errlen, "--ha-box '%s': 0 or 1, one for each box of an --ha pair",
 			 c->ha_box);
 		return -1;

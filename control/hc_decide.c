@@ -20,11 +20,13 @@
 
 #define CHANGE_BURST 512
 /* Live rooms from which a burst's reports fetch their rooms' lines ahead
- * (prefetch_change): 40 bytes a room and 32 of lease counts, 4.5 MiB at
- * this many, past what a core's caches keep beside the rest of the book.
- * Measured: 0.91x at 20 k rooms (in cache), no gain at 50 k, 1.19x at
- * 75 k, 1.34x at 100 k
- * (docs/benchmarks.md, "One control core beside the worker"). */
+ * (prefetch_change): measured when a room took 40 bytes and its lease
+ * counts 32 (4.5 MiB at this many, past what a core's caches keep beside
+ * the rest of the book): 0.91x at 20 k rooms (in cache), no gain at 50 k,
+ * 1.19x at 75 k, 1.34x at 100 k (docs/benchmarks.md, "One control core
+ * beside the worker").  Since 2026-12-06 a room is 32 bytes and a
+ * report reads 2 of its lease counts' bytes ("A room in one line",
+ * "Lease counts by worker"): not measured again. */
 #define HC_DECIDE_PREFETCH_ROOMS 65536
 /* Decisions a worker's backlog may hold: every seat answer it can be owed
  * (it keeps fewer than HC_CHAN_MAX_PENDING requests in flight) on top of

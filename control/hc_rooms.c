@@ -115,8 +115,10 @@ static void make_live(struct hc_rooms *r, uint32_t id, unsigned pool)
 	rm->leased = rm->lease_mask = rm->revoking = rm->lease_grow = 0;
 	rm->lease_hold = 0;
 	r->vacating[id].moves = 0;
-	for (unsigned w = 0; w < HC_ROOMS_LEASE_WORKERS; w++)
-		r->lease_of[hc_rooms_lease_slot(r, id, w)] = 0; /* (0 already: none leased) */
+	/* (0 already: none leased; the workers ever leased to only, each
+	 * its own line now: hc_rooms_lease_slot) */
+	for (unsigned w = 0; w < r->lease_workers; w++)
+		r->lease_of[hc_rooms_lease_slot(r, id, w)] = 0;
 	r->pool[pool].rooms++;
 	bucket_insert(r, id, 0);
 }
@@ -629,6 +631,13 @@ void hc_rooms_seat_free_cb(void *book, uint32_t room)
 int hc_rooms_admit_on_seat(struct hc_rooms *r, uint32_t room)
 {
 	struct hc_room *rm = &r->room[room];
+	if (unlikely(rm->state != HC_ROOM_LIVE)) {
+		/* (not reached: a held seat keeps its room out of bucket 0,
+		 * so never retired; as admit, a late revival, in its pool:
+		 * never a bucket walk along a retired room's time) */
+		make_live(r, room, rm->pool);
+		r->st.seat_errors++;
+	}
 	if (!held_seat_out(r, room) && hc_room_occupancy(rm) >= r->pol->pool[rm->pool].max)
 		r->st.over_max++; /* (seat_errors said why) */
 	rm->users++;
@@ -719,6 +728,8 @@ static uint32_t lease_grant(struct hc_rooms *r, uint32_t room, unsigned w, uint3
 		q = want;
 	rm->leased = (uint16_t)(rm->leased + q); /* <= max <= 65535 */
 	r->lease_of[hc_rooms_lease_slot(r, room, w)] += (uint16_t)q; /* (<= leased) */
+	if (w >= r->lease_workers)
+		r->lease_workers = w + 1;
 	r->lease_tick_of[hc_rooms_lease_slot(r, room, w)] = (uint8_t)tick;
 	rm->lease_mask |= (uint16_t)(1u << w);
 	r->pool[rm->pool].leased += q;

@@ -209,6 +209,8 @@ struct hc_rooms {
 	                                       room's seats leased to worker w,
 	                                       not taken or given back (grants on
 	                                       their way included)          */
+	unsigned lease_workers;             /* 1 + the highest worker ever
+	                                       leased to (lease_grant)     */
 	uint8_t *lease_tick_of;             /* [the same]: the tick (low bits) of
 	                                       w's last grant or top-up there */
 	struct hc_vacating *vacating;       /* [max_rooms]: admitted moves out of

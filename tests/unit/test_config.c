@@ -155,7 +155,7 @@ static void test_policy_errors(void)
 	unlink(path);
 	/* the pair's tie-breaker: 0 or 1, and only in a pair */
 	CU_ASSERT_EQUAL(load(OK_AUTH "ha-box = 1\n", NULL, NULL), -1);
-	CU_ASSERT_STRING_EQUAL(err, "--ha-box '1': 0 or 1, one for each box of an --ha pair");
+	CU_ASSERT_STRING_EQUAL(err, "--ha-box needs --ha: it names one box of an HA pair");
 	hc_boot_free(&boot);
 	unlink(path);
 	CU_ASSERT_EQUAL(load(OK_AUTH "ha = backup\nha-box = 2\n", NULL, NULL), -1);
