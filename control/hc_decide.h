@@ -250,7 +250,8 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(state_file_stale, restart.st.stale) \
 	X(state_file_write_busy_ms, restart.st.write_busy_ms) \
 	X(ha_role, ha.role) X(ha_epoch, ha.epoch) X(ha_takeovers, ha.st.takeovers) \
-	X(ha_demotions, ha.st.demotions) X(ha_reepochs, ha.st.reepochs) X(ha_garps, ha.st.garps) \
+	X(ha_demotions, ha.st.demotions) X(ha_reepochs, ha.st.reepochs) \
+	X(ha_reepochs_own_box, ha.st.reepochs_own_box) X(ha_garps, ha.st.garps) \
 	X(ha_garp_failures, ha.st.garp_failures) X(ha_takeover_wall_ms, ha.st.takeover_wall_ms) \
 	X(ha_heard_far, ha.st.heard_far) \
 	X(lease_grants, book.st.lease_grants) X(leased_seats, book.st.leased_seats) \

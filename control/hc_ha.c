@@ -190,6 +190,12 @@ enum hc_ha_event hc_ha_poll(struct hc_ha *ha, uint64_t now)
 			HC_LOG(WARNING, "HA: a gateway heard epoch %u, newer than ours (%u): "
 			       "another master, or our clock is behind; now epoch %u", heard, was,
 			       ha->epoch);
+			if (ha->parity >= 0 && (heard & 1u) == (uint32_t)ha->parity) {
+				ha->st.reepochs_own_box++;
+				HC_LOG(WARNING, "HA: epoch %u has this box's --ha-box %d: is the "
+				       "other box given the same --ha-box (their epochs may tie)?",
+				       heard, ha->parity);
+			}
 			ev = HC_HA_NEW_EPOCH;
 		}
 	}

@@ -57,6 +57,10 @@ struct hc_ha_stats {
 	uint64_t demotions;     /* MASTER -> BACKUP                         */
 	uint64_t reepochs;      /* new epochs taken as master: a gateway
 	                           named a newer one                        */
+	uint64_t reepochs_own_box; /* of them, a newer epoch with our own
+	                           --ha-box's low bit: the other box given
+	                           the same --ha-box (ties possible), or our
+	                           own epochs from before a restart         */
 	uint64_t garps;         /* gratuitous ARPs handed to a worker       */
 	uint64_t garp_failures; /* ... not (no mbuf, ring full)             */
 	uint64_t takeover_wall_ms; /* wall clock of the last takeover       */

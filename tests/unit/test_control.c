@@ -2089,12 +2089,15 @@ static void test_ha_reepoch_carries_hold(void)
 	/* a gateway names a newer epoch, ours over a second old (settle's
 	 * clock is 0) */
 	uint64_t carried = d.st.holds_carried, reepochs = d.ha.st.reepochs;
+	uint64_t own_box = d.ha.st.reepochs_own_box;
 	uint32_t epoch = d.ha.epoch;
+	hc_ha_set_box(&d.ha, (int)((epoch + 8) & 1)); /* (the same box: counted) */
 	__atomic_store_n(&dp.workers[0]->ha_heard, epoch + 8, __ATOMIC_RELAXED);
 	d.ha.epoch_tsc = 0 - 2 * rte_get_tsc_hz();
 	settle();
 	__atomic_store_n(&dp.workers[0]->ha_heard, 0, __ATOMIC_RELAXED);
 	CU_ASSERT_EQUAL(d.ha.st.reepochs, reepochs + 1);
+	CU_ASSERT_EQUAL(d.ha.st.reepochs_own_box, own_box + 1);
 	CU_ASSERT(hc_seq_after(d.ha.epoch, epoch + 8));
 	CU_ASSERT_EQUAL(d.tx.incarnation, d.ha.epoch);
 	CU_ASSERT_EQUAL(d.st.holds_carried, carried + 1);
@@ -2106,11 +2109,13 @@ static void test_ha_reepoch_carries_hold(void)
 	 * bound): decided now, not carried again */
 	d.carried_since = 0 - d.hold_tsc;
 	epoch = d.ha.epoch;
+	hc_ha_set_box(&d.ha, (int)((epoch + 9) & 1)); /* (the other box: not counted) */
 	__atomic_store_n(&dp.workers[0]->ha_heard, epoch + 8, __ATOMIC_RELAXED);
 	d.ha.epoch_tsc = 0 - 2 * rte_get_tsc_hz();
 	settle();
 	__atomic_store_n(&dp.workers[0]->ha_heard, 0, __ATOMIC_RELAXED);
 	CU_ASSERT_EQUAL(d.ha.st.reepochs, reepochs + 2);
+	CU_ASSERT_EQUAL(d.ha.st.reepochs_own_box, own_box + 1);
 	CU_ASSERT_EQUAL(d.st.holds_carried, carried + 1);
 	CU_ASSERT_TRUE(hc_restart_holding(&d.restart)); /* (the third epoch's) */
 	CU_ASSERT_EQUAL(d.n_held[0], 0);
