@@ -297,15 +297,16 @@ static void resv_drop(struct hc_rooms *r, int32_t slot, int release_seat)
 
 /*
  * Every record in use: one made free.  Any whose time is over go first;
- * else the oldest consumed one is forgotten if there is any (kept only to answer a late resend of its
- * PLACE the same; such a resend is then placed anew); only when every
- * record holds a live reservation does the oldest live one expire early.
+ * else the oldest consumed one is forgotten if there is any (kept only
+ * to answer a late resend of its PLACE the same; such a resend is then
+ * placed anew); only when every record holds a live reservation does the
+ * oldest live one expire early.
  * So a gateway that cancels or uses its own reservations as fast as it
  * makes them (a PLACE in another pool, a JOIN elsewhere or into the
  * seat, a LEAVE, and again) never evicts another gateway's live one: a
  * cancelled record is free at once, a consumed one goes first.  O(1): no
  * walk, no squeeze (until 2026-12-06 a ring, squeezed in one PLACE's time:
- * 18 ms at the default size, docs/benchmarks.md).
+ * 18-20 ms at the default size, docs/benchmarks.md).
  */
 static void resv_evict(struct hc_rooms *r, uint64_t now)
 {
