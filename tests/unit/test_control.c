@@ -1913,15 +1913,11 @@ static uint32_t untouched_room(void)
 
 static void restart_as_suite(void);
 
-/* The end of an HA test that held: the suite's appliance again (its HA
- * state, incarnation, serving), user out of room r so that the room is
- * empty, the suite's restart state, the test's state file gone. */
-static void ha_test_done(const struct hc_ha *was, uint32_t inc, uint64_t user, uint32_t r,
-			 const char *dir, const char *path)
+/* The end of a test that held from a state file (DIR/path): user out of
+ * room r so that the room is empty, the suite's restart state, the
+ * test's state file gone. */
+static void held_test_done(uint64_t user, uint32_t r, const char *dir, const char *path)
 {
-	d.ha = *was;
-	d.tx.incarnation = inc;
-	__atomic_store_n(&dp.ha_serving, 1, __ATOMIC_RELEASE);
 	uint8_t leave = HC_OP_LEAVE;
 	events(&user, &r, &leave, 1);
 	settle();
@@ -1929,6 +1925,17 @@ static void ha_test_done(const struct hc_ha *was, uint32_t inc, uint64_t user, u
 	restart_as_suite();
 	unlink(path);
 	rmdir(dir);
+}
+
+/* The end of an HA test that held: the suite's appliance again (its HA
+ * state, incarnation, serving), then as held_test_done. */
+static void ha_test_done(const struct hc_ha *was, uint32_t inc, uint64_t user, uint32_t r,
+			 const char *dir, const char *path)
+{
+	d.ha = *was;
+	d.tx.incarnation = inc;
+	__atomic_store_n(&dp.ha_serving, 1, __ATOMIC_RELEASE);
+	held_test_done(user, r, dir, path);
 }
 
 /* A master in a restart hold (the state file at path) that holds user's
@@ -2169,13 +2176,7 @@ static void test_pick_in_hold_skipped(void)
 	static struct hc_move mv[8];
 	CU_ASSERT_EQUAL(take_moves(mv, 8), 0);
 	hc_restart_end(&d.restart, rte_rdtsc());
-	op = HC_OP_LEAVE;
-	events(&there, &to, &op, 1);
-	settle();
-	CU_ASSERT_EQUAL(d.book.room[to].users, 0);
-	restart_as_suite();
-	unlink(path);
-	rmdir(dir);
+	held_test_done(there, to, dir, path);
 }
 
 /* A refused JOIN's NEW_TOPIC resent in a restart hold: the seat its user
