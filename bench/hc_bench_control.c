@@ -257,10 +257,10 @@ int main(int argc, char **argv)
 			longest = dt > longest ? dt : longest;
 		}
 		if (sb.st.resv_consumed_evicted != e0 + q || sb.st.expired != x0 ||
-		    sb.resv_live != cap) {
+		    hc_rooms_resv_live(&sb) != cap) {
 			fprintf(stderr, "hc-bench-control: full: %" PRIu64 " consumed forgotten, "
 				"%" PRIu64 " live expired, %u live (want %u, 0, %u)\n",
-				sb.st.resv_consumed_evicted - e0, sb.st.expired - x0, sb.resv_live,
+				sb.st.resv_consumed_evicted - e0, sb.st.expired - x0, hc_rooms_resv_live(&sb),
 				q, cap);
 			return 1;
 		}

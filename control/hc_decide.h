@@ -233,7 +233,7 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(state_key_reloads, st.state_key_reloads) \
 	X(state_key_reload_failures, st.state_key_reload_failures) \
 	X(config_reloads, st.config_reloads) X(config_reload_errors, st.config_reload_errors) \
-	X(reservations_outstanding, book.resv_live) \
+	X(reservations_outstanding, book.resv_fifo[0].n) \
 	X(seats_held, book.st.seats_held) X(seats_held_now, book.held_now) \
 	X(seat_errors, book.st.seat_errors) X(vacate_stale, book.st.vacate_stale) \
 	X(directive_seats_taken, dirs.st.seats_taken) \

@@ -228,7 +228,6 @@ static void resv_release(struct hc_rooms *r, int32_t slot)
 	v->consumed = 0;
 	v->next = r->resv_free;
 	r->resv_free = (uint32_t)slot;
-	r->resv_count--;
 }
 
 /* A free record, or HC_RESV_NIL (every record in use). */
@@ -279,7 +278,6 @@ static void resv_consume(struct hc_rooms *r, int32_t slot)
 	v->consumed = 1;
 	list_append(r, &r->resv_fifo[1], (uint32_t)slot);
 	r->resv_of_gw[v->gateway]--;
-	r->resv_live--;
 }
 
 /* A live reservation ends (cancelled, replaced, expired): its record is
@@ -291,7 +289,6 @@ static void resv_drop(struct hc_rooms *r, int32_t slot, int release_seat)
 		seat_release(r, v->room);
 	hc_keyidx_del(&r->resv_by_user, v->user);
 	r->resv_of_gw[v->gateway]--;
-	r->resv_live--;
 	resv_release(r, slot);
 }
 
@@ -311,7 +308,7 @@ static void resv_drop(struct hc_rooms *r, int32_t slot, int release_seat)
 static void resv_evict(struct hc_rooms *r, uint64_t now)
 {
 	hc_rooms_expire(r, now); /* (the PLACEs of a poll come before its expiry) */
-	if (r->resv_count < r->resv_cap)
+	if (hc_rooms_resv_records(r) < r->resv_cap)
 		return;
 	if (r->resv_fifo[1].n > 0) {
 		resv_forget(r, (int32_t)r->resv_fifo[1].first);
@@ -328,7 +325,7 @@ static void resv_evict(struct hc_rooms *r, uint64_t now)
 static int resv_add(struct hc_rooms *r, uint64_t user, uint32_t room, uint16_t gw,
 		    uint32_t request_id, uint64_t now)
 {
-	if (r->resv_count == r->resv_cap)
+	if (hc_rooms_resv_records(r) == r->resv_cap)
 		resv_evict(r, now);
 	uint32_t slot = resv_alloc(r);
 	if (slot == HC_RESV_NIL || hc_keyidx_insert(&r->resv_by_user, user, slot) != 0) {
@@ -344,8 +341,6 @@ static int resv_add(struct hc_rooms *r, uint64_t user, uint32_t room, uint16_t g
 						.expires = now + r->ttl_tsc};
 	list_append(r, &r->resv_fifo[0], slot);
 	r->resv_of_gw[gw]++;
-	r->resv_count++;
-	r->resv_live++;
 	struct hc_room *rm = &r->room[room];
 	rm->reserved++;
 	r->pool[rm->pool].reserved++;

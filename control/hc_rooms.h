@@ -199,8 +199,7 @@ struct hc_rooms {
 	struct hc_resv_list resv_fifo[2];   /* [0] live, [1] consumed    */
 	uint32_t resv_free;                 /* freed records, chained by next */
 	uint32_t resv_unused;               /* records never used: unused.. */
-	uint32_t resv_cap, resv_count;      /* records; in use (both lists) */
-	uint32_t resv_live;                 /* seats held by reservations  */
+	uint32_t resv_cap;                  /* records                   */
 	uint32_t held_now;                  /* seats held for directives
 	                                       (hc_rooms_hold_seat): no record */
 	uint32_t *resv_of_gw;               /* [65536] live reservations per gateway */
@@ -246,6 +245,16 @@ uint32_t hc_rooms_place_for(struct hc_rooms *r, unsigned pool, uint64_t user, ui
  * answered with that room and reserves nothing. */
 uint32_t hc_rooms_place_request(struct hc_rooms *r, unsigned pool, uint64_t user, uint16_t gw,
 				uint32_t request_id, uint64_t now);
+/* Live reservations (seats they hold), and records in use (live and
+ * consumed): the lists' lengths. */
+static inline uint32_t hc_rooms_resv_live(const struct hc_rooms *r)
+{
+	return r->resv_fifo[0].n;
+}
+static inline uint32_t hc_rooms_resv_records(const struct hc_rooms *r)
+{
+	return r->resv_fifo[0].n + r->resv_fifo[1].n;
+}
 /* Live reservations made for gateway gw's PLACEs. */
 static inline uint32_t hc_rooms_reserved_by(const struct hc_rooms *r, uint16_t gw)
 {

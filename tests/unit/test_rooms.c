@@ -287,7 +287,7 @@ static void test_admission(void)
 	CU_ASSERT_EQUAL(r.room[got].reserved, 0);
 	/* lucky's consumed record is kept (a late resend); 77's cancelled one
 	 * is free at once */
-	CU_ASSERT_EQUAL(r.resv_count, 1);
+	CU_ASSERT_EQUAL(hc_rooms_resv_records(&r), 1);
 	CU_ASSERT_EQUAL(r.resv_fifo[0].n, 0);
 	CU_ASSERT_EQUAL(r.resv_fifo[1].n, 1);
 	hc_rooms_free(&r);
@@ -546,9 +546,9 @@ static void test_expiry_after_shorter_ttl(void)
 	CU_ASSERT_EQUAL_FATAL(hc_rooms_repool_prepare(&r, &np, &x, err, sizeof(err)), 0);
 	hc_rooms_repool_commit(&r, &np, &x, HZ, 100);
 	hc_rooms_expire(&r, 1099);
-	CU_ASSERT_EQUAL(r.resv_live, 5);
+	CU_ASSERT_EQUAL(hc_rooms_resv_live(&r), 5);
 	hc_rooms_expire(&r, 1100);
-	CU_ASSERT_EQUAL(r.resv_live, 0);
+	CU_ASSERT_EQUAL(hc_rooms_resv_live(&r), 0);
 	CU_ASSERT_EQUAL(r.st.expired, 5);
 	hc_rooms_free(&r);
 }
@@ -571,7 +571,7 @@ static void test_expiry(void)
 	CU_ASSERT_EQUAL(r.room[1].users, 2);
 	hc_rooms_expire(&r, ttl + 1000);
 	CU_ASSERT_EQUAL(r.room[1].reserved, 0);
-	CU_ASSERT_EQUAL(r.resv_count, 0);
+	CU_ASSERT_EQUAL(hc_rooms_resv_records(&r), 0);
 	hc_rooms_free(&r);
 }
 
@@ -938,7 +938,7 @@ static void test_directive_seats(void)
 	CU_ASSERT(hc_directives_add(&dd, 1, b, a, 7, 0) != 0);
 	CU_ASSERT_EQUAL(r.room[a].reserved, 1);
 	CU_ASSERT_EQUAL(r.held_now, 1);
-	CU_ASSERT_EQUAL(r.resv_live, 0); /* no reservation record */
+	CU_ASSERT_EQUAL(hc_rooms_resv_live(&r), 0); /* no reservation record */
 	CU_ASSERT_TRUE(hc_directives_holds_seat(&dd, 1, a));
 	CU_ASSERT_FALSE(hc_directives_holds_seat(&dd, 1, b));
 	CU_ASSERT_FALSE(hc_directives_holds_seat(&dd, 2, a));
@@ -1162,7 +1162,7 @@ static void test_crowded_home_control(void)
 	CU_ASSERT_EQUAL(r.st.resv_refused, 2);
 	CU_ASSERT_EQUAL(r.st.placements, 0);
 	CU_ASSERT_EQUAL(r.room[b].reserved, 0);
-	CU_ASSERT_EQUAL(r.resv_live, CROWD - 1);
+	CU_ASSERT_EQUAL(hc_rooms_resv_live(&r), CROWD - 1);
 	CU_ASSERT_FALSE(hc_rooms_has_reservation(&r, u[CROWD - 1]));
 	/* a user of the crowd re-reserving keeps working (its own entry) */
 	CU_ASSERT_EQUAL(hc_rooms_reserve(&r, b, u[0], 0), 1);
@@ -1226,7 +1226,7 @@ static void test_reservation_records_churned(void)
 	CU_ASSERT_EQUAL(r.room[v].reserved, 1);
 	/* 6,145 consumed (user 8's and every other attacker's); the records
 	 * full, 4,095 of them kept beside the victim's, the oldest gone first */
-	CU_ASSERT_EQUAL(r.resv_count, 4095); /* (the last one's JOIN went elsewhere) */
+	CU_ASSERT_EQUAL(hc_rooms_resv_records(&r), 4095); /* (the last one's JOIN went elsewhere) */
 	CU_ASSERT_EQUAL(r.resv_fifo[0].n, 1);
 	CU_ASSERT_EQUAL(r.resv_fifo[1].n, 4094);
 	CU_ASSERT_EQUAL(r.st.resv_consumed_evicted, 3 * 4096 / 2 + 1 - 4094);
@@ -1250,12 +1250,12 @@ static void test_reservation_records_churned(void)
 		CU_ASSERT_EQUAL(n, r.resv_fifo[l].n);
 		seen += n;
 	}
-	CU_ASSERT_EQUAL(seen, r.resv_count);
+	CU_ASSERT_EQUAL(seen, hc_rooms_resv_records(&r));
 	/* the victim's JOIN takes its seat */
 	CU_ASSERT_EQUAL(hc_rooms_admit(&r, v, 0, 7, 0), HC_ROOMS_ADMITTED_KEPT);
 	CU_ASSERT_EQUAL(r.room[v].reserved, k2 == v); /* (user 8's new seat, if there) */
 	CU_ASSERT_EQUAL(hc_rooms_reserved_by(&r, 2), 0);
-	CU_ASSERT_EQUAL(r.resv_live, 1); /* user 8's PLACE, placed anew above */
+	CU_ASSERT_EQUAL(hc_rooms_resv_live(&r), 1); /* user 8's PLACE, placed anew above */
 
 	hc_rooms_free(&r);
 
@@ -1284,7 +1284,7 @@ static void test_late_resend(void)
 	CU_ASSERT_EQUAL(hc_rooms_admit(&r, a, 0, 1, 0), HC_ROOMS_ADMITTED_KEPT);
 	CU_ASSERT_EQUAL(r.room[a].reserved, 0);
 	CU_ASSERT_EQUAL(r.room[a].users, 1);
-	CU_ASSERT_EQUAL(r.resv_live, 0);
+	CU_ASSERT_EQUAL(hc_rooms_resv_live(&r), 0);
 	CU_ASSERT_EQUAL(hc_rooms_place_request(&r, 0, 1, 5, 77, 0), a);   /* late resend */
 	CU_ASSERT_EQUAL(r.room[a].reserved, 0);
 	CU_ASSERT_EQUAL(r.st.placements_late, 1);
@@ -1295,14 +1295,14 @@ static void test_late_resend(void)
 	CU_ASSERT_EQUAL(r.st.placements, 2);
 	hc_rooms_expire(&r, 10 * HZ);
 	CU_ASSERT_EQUAL(r.room[a].reserved, 0);
-	CU_ASSERT_EQUAL(r.resv_live, 0);
+	CU_ASSERT_EQUAL(hc_rooms_resv_live(&r), 0);
 	/* consumed, then expired: a resend now is placed anew */
 	uint32_t b = hc_rooms_place_request(&r, 0, 2, 5, 9, 10 * HZ);
 	CU_ASSERT_EQUAL(hc_rooms_admit(&r, b, 0, 2, 10 * HZ), HC_ROOMS_ADMITTED_KEPT);
 	hc_rooms_expire(&r, 20 * HZ);
 	hc_rooms_place_request(&r, 0, 2, 5, 9, 20 * HZ);
 	CU_ASSERT_EQUAL(r.st.placements_late, 1);
-	CU_ASSERT_EQUAL(r.resv_live, 1);
+	CU_ASSERT_EQUAL(hc_rooms_resv_live(&r), 1);
 	hc_rooms_free(&r);
 
 	/* consumed in another order than made: the consumed list keeps the
@@ -1322,10 +1322,10 @@ static void test_late_resend(void)
 	hc_rooms_place_request(&r, 0, 11, 5, 1, ttl + HZ / 4); /* too late: anew */
 	CU_ASSERT_EQUAL(r.st.placements_late, 1);
 	CU_ASSERT_EQUAL(r.st.placements, 3);
-	CU_ASSERT_EQUAL(r.resv_live, 1);
+	CU_ASSERT_EQUAL(hc_rooms_resv_live(&r), 1);
 	hc_rooms_expire(&r, 3 * ttl);
-	CU_ASSERT_EQUAL(r.resv_count, 0);
-	CU_ASSERT_EQUAL(r.resv_live, 0);
+	CU_ASSERT_EQUAL(hc_rooms_resv_records(&r), 0);
+	CU_ASSERT_EQUAL(hc_rooms_resv_live(&r), 0);
 	hc_rooms_free(&r);
 
 	/* two records, both in use: a live one whose time is over goes
