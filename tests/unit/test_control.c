@@ -2040,6 +2040,16 @@ static void test_ha_release_grants_no_lease(void)
  * JOIN the hold held is not decided against the half-rebuilt book but
  * waits for the new hold (every gateway restates again); a re-epoch once
  * it has waited a hold's bound decides it. */
+/* A gateway's datagram names epoch `heard` to the master, whose own epoch
+ * is over a second old (settle's clock is 0): one poll, then no more. */
+static void gateway_names_epoch(uint32_t heard)
+{
+	__atomic_store_n(&dp.workers[0]->ha_heard, heard, __ATOMIC_RELAXED);
+	d.ha.epoch_tsc = 0 - 2 * rte_get_tsc_hz();
+	settle();
+	__atomic_store_n(&dp.workers[0]->ha_heard, 0, __ATOMIC_RELAXED);
+}
+
 /* --ha-box: one box's epochs even, the other's odd.  Two promotions in
  * the same 1/8 s from the same last epoch take two epochs (without the
  * box, one); each stays after its own last and after any heard; the wrap
@@ -2099,10 +2109,7 @@ static void test_ha_reepoch_carries_hold(void)
 	uint64_t own_box = d.ha.st.reepochs_own_box;
 	uint32_t epoch = d.ha.epoch;
 	hc_ha_set_box(&d.ha, (int)((epoch + 8) & 1)); /* (the same box: counted) */
-	__atomic_store_n(&dp.workers[0]->ha_heard, epoch + 8, __ATOMIC_RELAXED);
-	d.ha.epoch_tsc = 0 - 2 * rte_get_tsc_hz();
-	settle();
-	__atomic_store_n(&dp.workers[0]->ha_heard, 0, __ATOMIC_RELAXED);
+	gateway_names_epoch(epoch + 8);
 	CU_ASSERT_EQUAL(d.ha.st.reepochs, reepochs + 1);
 	CU_ASSERT_EQUAL(d.ha.st.reepochs_own_box, own_box + 1);
 	CU_ASSERT(hc_seq_after(d.ha.epoch, epoch + 8));
@@ -2117,10 +2124,7 @@ static void test_ha_reepoch_carries_hold(void)
 	d.carried_since = 0 - d.hold_tsc;
 	epoch = d.ha.epoch;
 	hc_ha_set_box(&d.ha, (int)((epoch + 9) & 1)); /* (the other box: not counted) */
-	__atomic_store_n(&dp.workers[0]->ha_heard, epoch + 8, __ATOMIC_RELAXED);
-	d.ha.epoch_tsc = 0 - 2 * rte_get_tsc_hz();
-	settle();
-	__atomic_store_n(&dp.workers[0]->ha_heard, 0, __ATOMIC_RELAXED);
+	gateway_names_epoch(epoch + 8);
 	CU_ASSERT_EQUAL(d.ha.st.reepochs, reepochs + 2);
 	CU_ASSERT_EQUAL(d.ha.st.reepochs_own_box, own_box + 1);
 	CU_ASSERT_EQUAL(d.st.holds_carried, carried + 1);
