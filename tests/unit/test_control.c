@@ -2036,10 +2036,6 @@ static void test_ha_release_grants_no_lease(void)
 	ha_test_done(&was, inc, user, r, dir, path);
 }
 
-/* A re-epoch inside a restart hold (a gateway named a newer epoch): the
- * JOIN the hold held is not decided against the half-rebuilt book but
- * waits for the new hold (every gateway restates again); a re-epoch once
- * it has waited a hold's bound decides it. */
 /* A gateway's datagram names epoch `heard` to the master, whose own epoch
  * is over a second old (settle's clock is 0): one poll, then no more. */
 static void gateway_names_epoch(uint32_t heard)
@@ -2088,6 +2084,10 @@ static void test_ha_epoch_parity(void)
 	CU_ASSERT_EQUAL(bad, 0);
 }
 
+/* A re-epoch inside a restart hold (a gateway named a newer epoch): the
+ * JOIN the hold held is not decided against the half-rebuilt book but
+ * waits for the new hold (every gateway restates again); a re-epoch once
+ * it has waited a hold's bound decides it. */
 static void test_ha_reepoch_carries_hold(void)
 {
 	uint64_t user = 640000;
