@@ -846,6 +846,18 @@ static void hold_request(struct hc_decide *d, unsigned worker, const struct hc_c
 		end_hold_early(d, now);
 }
 
+/* An HA master's sweep of a snapshot that named another epoch than ours:
+ * the gateway began it before it heard this epoch (a SWEPT still in a ring
+ * when the epoch began, or a snapshot sent meanwhile), so it may lack what
+ * the gateway sent the other box since: no restatement for this epoch's
+ * hold (the gateway restates once it hears the epoch).  A drop of a
+ * gateway's users (no snapshot) counts as ever. */
+static inline int swept_stale(const struct hc_decide *d, const struct hc_change *c)
+{
+	return d->ha.role == HC_HA_MASTER && (c->flags & HC_CHGF_RESTATED) != 0 &&
+	       (uint32_t)c->user_id != d->ha.epoch;
+}
+
 /*
  * A burst of changes is looked up ahead: most find their user in the
  * directive index and the reservation index (a JOIN takes its seat and
@@ -904,6 +916,10 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 		return;
 	}
 	if (c->kind == HC_CHG_SWEPT) {
+		if (swept_stale(d, c)) {
+			d->st.swept_stale++;
+			return;
+		}
 		if (hc_restart_swept(&d->restart, c->gateway_id, worker, now))
 			release_held(d, now);
 		return;

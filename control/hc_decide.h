@@ -88,6 +88,11 @@ struct hc_decide_stats {
 	uint64_t holds_carried;     /* HA: a new epoch inside a restart hold:
 	                               its held requests and owed placements
 	                               carried into the new hold           */
+	uint64_t swept_stale;       /* HA master: a worker's sweep of a
+	                               snapshot that named another epoch than
+	                               ours (sent before the gateway heard
+	                               this epoch: not a restatement for its
+	                               hold, the gateway restates again)   */
 	uint64_t keys_reloads;      /* keys files read again and installed */
 	uint64_t keys_reload_failures; /* ... refused (the old keys stay)  */
 	uint64_t state_key_reloads; /* --state-key files read again (with the
@@ -244,7 +249,7 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(restart_gateways_restated_late, restart.st.restated_late) \
 	X(restart_hold_expired, restart.st.expired) \
 	X(restart_hold_ms, restart.st.hold_ms) X(restart_hold_overflow, st.hold_overflow) \
-	X(restart_holds_carried, st.holds_carried) \
+	X(restart_holds_carried, st.holds_carried) X(restart_swept_stale, st.swept_stale) \
 	X(state_file_writes, restart.st.writes) X(state_file_write_errors, restart.st.write_errors) \
 	X(state_file_unauthenticated, restart.st.unauthenticated) \
 	X(state_file_stale, restart.st.stale) \

@@ -635,8 +635,10 @@ static void replay_parked(struct hc_members *m, struct batch *b, uint16_t gw, ui
  * seat requests a restart held as soon as it reads it (hc_restart.h), and
  * seats the sweep freed are then free in its book.  The members that
  * waited for the sweep for a key (parked) are judged again before it. */
-static void snap_sweep(struct hc_members *m, struct batch *b, uint16_t gw, uint8_t gen)
+static void snap_sweep(struct hc_members *m, struct batch *b, const struct hc_op *sweep)
 {
+	const uint16_t gw = sweep->gateway_id;
+	const uint8_t gen = sweep->gen;
 	int counted = 1; /* snap_marked counts gen's marks */
 	if (m->snap_gen_now[gw] != gen) {
 		if (snap_gen_older(gen, m->snap_gen_now[gw])) {
@@ -649,7 +651,6 @@ static void snap_sweep(struct hc_members *m, struct batch *b, uint16_t gw, uint8
 		}
 	}
 	HC_RELAXED_ADD(&m->st.sweeps, 1);
-	struct hc_op o = {.gateway_id = gw};
 	if (m->pend.n_pending > 0)
 		hc_pending_defer_all(&m->pend, (struct hc_op){.gateway_id = gw, .gen = gen,
 						       .op = HC_OP_SNAP_DROP});
@@ -670,7 +671,9 @@ static void snap_sweep(struct hc_members *m, struct batch *b, uint16_t gw, uint8
 	}
 	if (m->n_parked > 0)
 		replay_parked(m, b, gw, gen);
-	report(m, &o, 0, 0, HC_CHG_SWEPT);
+	/* (of a snapshot: the incarnation it named, hc_op.h) */
+	const uint16_t restated = sweep->flags & HC_OPF_RESTATED ? HC_CHGF_RESTATED : 0;
+	hc_members_report(m, restated ? sweep->room_id : 0, 0, 0, 0, gw, HC_CHG_SWEPT, restated);
 }
 
 /* The batch's counters, added to st once (relaxed stores). */
@@ -707,7 +710,7 @@ static void apply_batch(struct hc_members *m, const struct hc_op *ops, unsigned 
 	for (unsigned i = 0; i < n; i++) {
 		const struct hc_op *o = &ops[i];
 		if (unlikely(o->op == HC_OP_SNAP_SWEEP)) {
-			snap_sweep(m, &b, o->gateway_id, o->gen);
+			snap_sweep(m, &b, o);
 			b.stale_all = 1;
 			continue;
 		}

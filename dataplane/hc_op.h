@@ -34,6 +34,13 @@ struct hc_op {
  * its snapshot's sweep (hc_members.c, member_key_for_new): judged there
  * once more, it waits no more. */
 #define HC_OPF_PARKED 0x04
+/* hc_op.flags: a SNAP_SWEEP that ends a snapshot the gateway sent (not a
+ * drop of its users: new incarnation, dead, shutdown); its room_id is
+ * then the appliance incarnation every chunk of the snapshot named
+ * (hc_hdr.appliance_incarnation; 0 if they differed or named none): an
+ * HA master counts the snapshot as a restatement for the hold of that
+ * epoch only (docs/scaling.md, "A stale sweep"). */
+#define HC_OPF_RESTATED 0x08
 
 /*
  * Ops of a snapshot replacing everything one gateway held (never on the
@@ -47,7 +54,9 @@ struct hc_op {
  *              now is left alone (counted conflict).
  *   SNAP_SWEEP no user: every user of gateway_id not marked gen goes
  *              (sent to every owner after its SETs; an empty snapshot is a
- *              SWEEP alone: drop all of the gateway's users).
+ *              SWEEP alone: drop all of the gateway's users).  Flagged
+ *              HC_OPF_RESTATED when it ends a snapshot the gateway sent,
+ *              room_id the appliance incarnation the snapshot named.
  *   SNAP_DROP  the sweep's check for one user whose seat request was in
  *              flight: replayed after the decision, it removes the user if
  *              still gateway_id's and not marked gen.

@@ -58,6 +58,8 @@ struct hc_snap_stage {
 	uint32_t n;
 	uint32_t cap;             /* slots in m                      */
 	uint32_t open_at;         /* its place in the open list      */
+	uint32_t named;           /* the appliance incarnation its chunks
+	                             named (0: they differed)          */
 	uint64_t begun_tsc;       /* its chunk 0                     */
 	uint64_t grew_tsc;        /* when it last added members      */
 	struct hc_snap_member *m; /* [cap], cap grows with n         */
@@ -123,10 +125,13 @@ static uint8_t next_gen(struct hc_snapshots *s, uint16_t gw)
 	return gen;
 }
 
-/* Every owner removes gw's users not marked gen. */
-static void sweep_all(struct hc_snapshots *s, uint16_t gw, uint8_t gen)
+/* Every owner removes gw's users not marked gen; flags HC_OPF_RESTATED
+ * when a snapshot the gateway sent ends, named the incarnation it named. */
+static void sweep_all(struct hc_snapshots *s, uint16_t gw, uint8_t gen, uint8_t flags,
+		      uint32_t named)
 {
-	struct hc_op op = {.gateway_id = gw, .op = HC_OP_SNAP_SWEEP, .gen = gen};
+	struct hc_op op = {.gateway_id = gw, .op = HC_OP_SNAP_SWEEP, .gen = gen, .flags = flags,
+		.room_id = named};
 	for (unsigned d = 0; d < s->hooks.n_owners; d++)
 		if (s->hooks.emit(s->hooks.ctx, d, &op) != 0)
 			return;
@@ -137,7 +142,7 @@ void hc_snapshots_drop_users(void *ctx, uint16_t gw)
 	struct hc_snapshots *s = ctx;
 	stage_free(s, gw); /* an unfinished snapshot of the old state goes too */
 	RELAXED_ADD(&s->st.user_drops, 1);
-	sweep_all(s, gw, next_gen(s, gw));
+	sweep_all(s, gw, next_gen(s, gw), 0, 0);
 }
 
 static void apply_stage(struct hc_snapshots *s, uint16_t gw, const struct hc_snap_stage *st)
@@ -152,7 +157,7 @@ static void apply_stage(struct hc_snapshots *s, uint16_t gw, const struct hc_sna
 				  &op) != 0)
 			return; /* stopping */
 	}
-	sweep_all(s, gw, gen);
+	sweep_all(s, gw, gen, HC_OPF_RESTATED, st->named);
 	RELAXED_ADD(&s->st.applied, 1);
 	RELAXED_ADD(&s->st.members, st->n);
 }
@@ -244,6 +249,7 @@ void hc_snapshots_chunk(struct hc_snapshots *s, uint16_t gw, const uint8_t *payl
 	uint32_t chunks = rte_be_to_cpu_32(pf.chunk_count);
 	uint32_t total = rte_be_to_cpu_32(pf.total_users);
 	uint16_t count = rte_be_to_cpu_16(h.record_count);
+	uint32_t named = rte_be_to_cpu_32(h.appliance_incarnation);
 	struct hc_snap_stage *st = s->stage[gw];
 
 	if (index == 0) {
@@ -265,6 +271,7 @@ void hc_snapshots_chunk(struct hc_snapshots *s, uint16_t gw, const uint8_t *payl
 		st->snapshot_id = id;
 		st->chunk_count = chunks;
 		st->total = total;
+		st->named = named;
 	} else if (st == NULL || st->snapshot_id != id || st->next_chunk != index ||
 		   st->chunk_count != chunks || st->total != total) {
 		abandon(s, gw);
@@ -276,6 +283,8 @@ void hc_snapshots_chunk(struct hc_snapshots *s, uint16_t gw, const uint8_t *payl
 	}
 	if (count > 0)
 		st->grew_tsc = rte_rdtsc();
+	if (named != st->named)
+		st->named = 0; /* (a snapshot begun before an incarnation heard) */
 	const uint8_t *rec = payload + sizeof(h) + sizeof(pf);
 	for (uint16_t i = 0; i < count; i++, rec += sizeof(struct hc_member)) {
 		struct hc_member mb;

@@ -101,7 +101,11 @@ enum hc_change_kind {
 	                       HC_CHG_REQUEST (decided at once, never held) */
 	HC_CHG_SWEPT = 9,   /* this worker swept gateway_id's snapshot: its
 	                       restatements and the sweep's removals came
-	                       before (hc_restart.h)                     */
+	                       before (hc_restart.h).  Flagged
+	                       HC_CHGF_RESTATED when the sweep ended a
+	                       snapshot the gateway sent (not a drop of its
+	                       users): user_id = the appliance incarnation
+	                       the snapshot named (hc_hdr, 0: none or mixed) */
 	HC_CHG_SUPERSEDED = 10, /* user_id's JOIN into to_room (or snapshot
 	                       member) from gateway_id was ignored: the user
 	                       has a newer session elsewhere (tell it)      */
@@ -147,7 +151,7 @@ struct hc_change {
 		};
 		uint32_t incarnation; /* HC_CHG_CONFLICT: the second source's
 		                         (overlaps flags: read flags only for
-		                         HC_CHG_REQUEST) */
+		                         HC_CHG_REQUEST and HC_CHG_SWEPT) */
 	};
 };
 _Static_assert(sizeof(struct hc_change) == 24, "hc_change is a 24-byte ring element");
@@ -157,6 +161,8 @@ _Static_assert(sizeof(struct hc_change) == 24, "hc_change is a 24-byte ring elem
                                took its last seat of to_room since its last
                                grant (its lease ran dry before a top-up):
                                said once per time it ran dry          */
+#define HC_CHGF_RESTATED 2  /* HC_CHG_SWEPT: the sweep ended a snapshot the
+                               gateway sent; user_id the incarnation named */
 
 /* One PLACE request. 32 bytes. */
 struct hc_place_req {

@@ -380,6 +380,10 @@ need b_hold_listed "$(kv restart_gateways_listed "$out/b/control.kv")" -eq 8
 need b_hold_listed_by_peer "$(kv restart_gateways_listed_by_peer "$out/b/control.kv")" -eq 8
 need b_state_files_not_believed "$(kv state_file_unauthenticated "$out/b/control.kv")" -eq 0
 need b_state_files_stale "$(kv state_file_stale "$out/b/control.kv")" -eq 0
+echo "the takeover's hold: restated $(kv restart_gateways_restated "$out/b/control.kv")," \
+	"late $(kv restart_gateways_restated_late "$out/b/control.kv")," \
+	"expired $(kv restart_hold_expired "$out/b/control.kv")," \
+	"sweeps of an older epoch's snapshots $(kv restart_swept_stale "$out/b/control.kv")"
 # no directive lost: every MOVE the new master sent was done, replaced,
 # cancelled (its user left) or is still being resent; none given up.  Not
 # in a split: there a gateway whose ARP entry still names A sends the JOIN

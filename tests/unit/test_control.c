@@ -938,14 +938,14 @@ static void gw3_collect(uint64_t user, uint32_t room, void *arg)
 }
 
 /* Gateway 3's snapshot of gw3's users, as datagrams of 59 members (a
- * 1500-byte MTU's). */
-static void snapshot_gw3(uint32_t id)
+ * 1500-byte MTU's), each naming appliance incarnation appl. */
+static void snapshot_gw3_naming(uint32_t id, uint32_t appl)
 {
 	uint8_t p[HC_MAX_PAYLOAD];
 	unsigned chunks = (gw3.n + 58) / 59;
 	for (unsigned c = 0; c < chunks; c++) {
 		unsigned first = c * 59, k = gw3.n - first < 59 ? gw3.n - first : 59;
-		hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_SNAPSHOT, 3, (uint16_t)k, 1, 0,
+		hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_SNAPSHOT, 3, (uint16_t)k, 1, appl,
 				  ++seq2);
 		struct hc_snapshot_prefix pf = {.snapshot_id = htonl(id),
 			.chunk_index = htonl(c), .chunk_count = htonl(chunks),
@@ -959,6 +959,11 @@ static void snapshot_gw3(uint32_t id)
 		}
 		feed_payload(p, sizeof(struct hc_hdr) + sizeof(pf) + k * sizeof(struct hc_member));
 	}
+}
+
+static void snapshot_gw3(uint32_t id)
+{
+	snapshot_gw3_naming(id, 0);
 }
 
 /* A gateway at its share of --max-users-per-gateway loses a LEAVE and a
@@ -2141,6 +2146,45 @@ static void test_ha_reepoch_carries_hold(void)
 	ha_test_done(&was, inc, user, r, dir, path);
 }
 
+/* HA: a snapshot the gateway sent before it heard this epoch (its sweep
+ * still in a ring when the epoch began, or the snapshot begun then) is no
+ * restatement for the epoch's hold: it may lack what the gateway sent the
+ * other box since.  The held JOIN waits; the gateway's snapshot naming
+ * the epoch ends the hold and the JOIN is decided. */
+static void test_ha_stale_sweep_holds(void)
+{
+	uint64_t user = 650000;
+	settle();
+	uint32_t r = untouched_room();
+	CU_ASSERT_FATAL(r != 0);
+	char dir[] = "/tmp/hc-ha-XXXXXX", path[64];
+	state_file_in(dir, path, "3\n"); /* gateway 3 (the tests' own) is waited for */
+	struct hc_ha was = d.ha;
+	uint32_t inc = d.tx.incarnation;
+	d.ha.epoch = 90001;
+	ha_master_holds_join(path, user, r);
+	uint64_t stale = d.st.swept_stale, restated = d.restart.st.restated;
+	/* gateway 3's users, the held one in r among them */
+	gw3.n = 0;
+	gw3.user[gw3.n] = user;
+	gw3.room[gw3.n++] = r;
+	hc_members_walk(&w->members, gw3_collect, (void *)&user);
+	snapshot_gw3_naming(4301, 90001 - 2); /* the epoch before */
+	settle();
+	CU_ASSERT_EQUAL(d.st.swept_stale, stale + 1);
+	CU_ASSERT_TRUE(hc_restart_holding(&d.restart));
+	CU_ASSERT_EQUAL(d.restart.st.restated, restated);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, user), 0); /* still held */
+	snapshot_gw3_naming(4302, 90001);
+	settle();
+	CU_ASSERT_EQUAL(d.st.swept_stale, stale + 1);
+	CU_ASSERT_FALSE(hc_restart_holding(&d.restart));
+	CU_ASSERT_EQUAL(d.restart.st.restated, restated + 1);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, user), r); /* decided: admitted */
+	CU_ASSERT_EQUAL(d.book.room[r].users, 1);
+	ha_test_done(&was, inc, user, r, dir, path);
+}
+
 /* A pick asked before a new epoch and answered in its hold: no seat is
  * held for it and no MOVE sent (the book is not complete until the listed
  * gateways restated); the balancer plans again after the hold. */
@@ -2798,6 +2842,7 @@ static CU_TestInfo tests[] = {
 	{"refused JOINs' seats elsewhere count against the gateway's quota",
 	 test_refusals_within_quota},
 	{"HA: a re-epoch inside a restart hold carries what it held", test_ha_reepoch_carries_hold},
+	{"HA: a snapshot sent before the epoch is no restatement for its hold", test_ha_stale_sweep_holds},
 	{"HA: the pair's epochs never tie (--ha-box)", test_ha_epoch_parity},
 	{"restart hold: state files by hand, a bad line, a peer's FIFO or symlink",
 	 test_restart_state_files},

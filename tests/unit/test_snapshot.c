@@ -18,12 +18,14 @@
 
 static struct hc_snapshots snaps;
 static unsigned n_emitted, n_asked;
+static struct hc_op last_op; /* the last op emitted */
+static uint32_t appl_named;  /* the appliance incarnation chunk() names */
 
 static int emit(void *ctx, unsigned dst, const struct hc_op *op)
 {
 	(void)ctx;
 	(void)dst;
-	(void)op;
+	last_op = *op;
 	n_emitted++;
 	return 0;
 }
@@ -41,7 +43,7 @@ static void chunk(uint16_t gw, uint32_t id, uint32_t index, uint32_t chunks, uin
 		  uint16_t count, uint64_t user_base)
 {
 	static uint8_t p[HC_MAX_PAYLOAD];
-	hc_proto_fill_hdr(p, HC_MSG_SNAPSHOT, gw, count, 1, 0, 1 + index);
+	hc_proto_fill_hdr(p, HC_MSG_SNAPSHOT, gw, count, 1, appl_named, 1 + index);
 	struct hc_snapshot_prefix pf = {.snapshot_id = htonl(id), .chunk_index = htonl(index),
 		.chunk_count = htonl(chunks), .total_users = htonl(total)};
 	memcpy(p + sizeof(struct hc_hdr), &pf, sizeof(pf));
@@ -199,11 +201,49 @@ static void test_slow_displaced(void)
 	hc_snapshots_free(&snaps);
 }
 
+/* A snapshot's sweep says it ends a snapshot the gateway sent, and names
+ * the appliance incarnation its chunks named: 0 when they differ (begun
+ * before the gateway heard the one it named last); a drop of a gateway's
+ * users says neither (docs/scaling.md, "A stale sweep"). */
+static void test_sweep_names_incarnation(void)
+{
+	init(1000, 1000);
+	appl_named = 7001;
+	chunk(2, 1, 0, 2, 4, 2, 10);
+	chunk(2, 1, 1, 2, 4, 2, 12);
+	CU_ASSERT_EQUAL(snaps.st.applied, 1);
+	CU_ASSERT_EQUAL(n_emitted, 4 + 1);
+	CU_ASSERT_EQUAL(last_op.op, HC_OP_SNAP_SWEEP);
+	CU_ASSERT_EQUAL(last_op.gateway_id, 2);
+	CU_ASSERT_EQUAL(last_op.flags, HC_OPF_RESTATED);
+	CU_ASSERT_EQUAL(last_op.room_id, 7001);
+	/* begun naming 7001, ended naming 7003: names none */
+	chunk(2, 2, 0, 2, 4, 2, 10);
+	appl_named = 7003;
+	chunk(2, 2, 1, 2, 4, 2, 12);
+	CU_ASSERT_EQUAL(snaps.st.applied, 2);
+	CU_ASSERT_EQUAL(last_op.op, HC_OP_SNAP_SWEEP);
+	CU_ASSERT_EQUAL(last_op.flags, HC_OPF_RESTATED);
+	CU_ASSERT_EQUAL(last_op.room_id, 0);
+	/* one chunk naming 7003 */
+	chunk(2, 3, 0, 1, 2, 2, 10);
+	CU_ASSERT_EQUAL(last_op.flags, HC_OPF_RESTATED);
+	CU_ASSERT_EQUAL(last_op.room_id, 7003);
+	/* the gateway's users dropped: no snapshot */
+	hc_snapshots_drop_users(&snaps, 2);
+	CU_ASSERT_EQUAL(last_op.op, HC_OP_SNAP_SWEEP);
+	CU_ASSERT_EQUAL(last_op.flags, 0);
+	CU_ASSERT_EQUAL(last_op.room_id, 0);
+	appl_named = 0;
+	hc_snapshots_free(&snaps);
+}
+
 static CU_TestInfo tests[] = {
 	{"claims cost nothing, growth follows arrivals", test_claims_cost_nothing},
 	{"all stages of a worker capped", test_worker_cap},
 	{"at the worker's cap a larger stage is displaced", test_larger_displaced},
 	{"a stage that trickles in is displaced like an idle one", test_slow_displaced},
+	{"a snapshot's sweep names the incarnation its chunks named", test_sweep_names_incarnation},
 	CU_TEST_INFO_NULL,
 };
 
