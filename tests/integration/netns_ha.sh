@@ -148,9 +148,18 @@ role_is() {
 # saw: "VRRP_Script(hc_alive) timed_out", A faulted mid-split and demoted
 # twice.  A frozen appliance still fails every check: the script's own
 # socket timeout, 10 s, ends it first)
+# the shipped pair's telemetry is the shipped appliance's: keepalived.conf
+# names deploy/headcount.conf's [eal] file-prefix (it named DPDK's default,
+# rte, and no box of a pair set up from the two ever served)
+shipped_prefix=$(sed -n 's/^file-prefix *= *\([A-Za-z0-9_-]*\).*/\1/p' "$here/../../deploy/headcount.conf")
+[ -n "$shipped_prefix" ] || { echo "FAIL: no file-prefix in deploy/headcount.conf"; exit 1; }
+for call in "hc-ha-notify.py $shipped_prefix /var/log/headcount-ha.log" "hc-ha-notify.py --alive $shipped_prefix\""; do
+	grep -qF "$call" "$here/../../deploy/keepalived/keepalived.conf" ||
+		{ echo "FAIL: deploy/keepalived/keepalived.conf does not call $call (deploy/headcount.conf's file-prefix)"; exit 1; }
+done
 vrrp_script_of() {
 	sed -n '/^vrrp_script hc_alive {/,/^}/p' "$here/../../deploy/keepalived/keepalived.conf" |
-		sed "s|/usr/share/headcount/hc-ha-notify.py --alive rte\"|$notify --alive $1\"|" |
+		sed "s|/usr/share/headcount/hc-ha-notify.py --alive $shipped_prefix\"|$notify --alive $1\"|" |
 		sed 's/^\(\s*fall\) [0-9]*$/\1 8/' | sed 's/^\(\s*timeout\) [0-9]*$/\1 15/'
 }
 # the shipped VRRP process settings (real-time scheduling: a backup starved
