@@ -5,36 +5,71 @@
 #include "hc_tel_client.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
-/* One connection: 0 and the reply in buf, 1 if the socket was busy (a
- * connect refused for now, or closed before its greeting), -1 else. */
-static int query_once(const struct sockaddr_un *a, const char *cmd, char *buf, size_t len)
+#define STEP_MS 2000  /* the connect's, the greeting's, the reply's bound */
+#define QUERY_MS 6000 /* the whole query's, its retries of a busy socket too */
+
+static int64_t now_ms(void)
 {
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* fd's reads and writes give up after STEP_MS, or at the deadline if
+ * sooner; -1 when it has passed */
+static int bound_io(int fd, int64_t deadline)
+{
+	int64_t left = deadline - now_ms();
+	if (left <= 0)
+		return -1;
+	if (left > STEP_MS)
+		left = STEP_MS;
+	struct timeval tv = {.tv_sec = left / 1000, .tv_usec = (left % 1000) * 1000};
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0)
+		return -1;
+	return 0;
+}
+
+/* One connection: 0 and the reply in buf, 1 if the socket was busy (a
+ * connect refused for now: its backlog full, or closed before its
+ * greeting), -1 else.  The connect does not wait: a socket whose backlog
+ * is full (a frozen appliance, other clients queued) says so at once,
+ * where a blocking connect waited out its timeout on every retry. */
+static int query_once(const struct sockaddr_un *a, const char *cmd, char *buf, size_t len,
+		      int64_t deadline)
+{
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	/* a stalled appliance must not hang the tool past its own --timeout */
-	struct timeval tv = {.tv_sec = 2};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (const struct sockaddr *)a, sizeof(*a)) != 0) {
 		int busy = errno == EAGAIN;
 		close(fd);
 		return busy ? 1 : -1;
+	}
+	/* a stalled appliance must not hang the tool past its own --timeout */
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0 || bound_io(fd, deadline) != 0) {
+		close(fd);
+		return -1;
 	}
 	ssize_t n = read(fd, buf, len - 1); /* the greeting */
 	if (n <= 0) {
 		close(fd);
 		return n == 0 ? 1 : -1;
 	}
-	if (write(fd, cmd, strlen(cmd)) < 0) {
+	if (bound_io(fd, deadline) != 0 || write(fd, cmd, strlen(cmd)) < 0 ||
+	    bound_io(fd, deadline) != 0) {
 		close(fd);
 		return -1;
 	}
@@ -53,15 +88,17 @@ int hc_tel_query(const char *prefix, const char *cmd, char *buf, size_t len)
 				"/var/run/dpdk/%s/dpdk_telemetry.v2", prefix) >= (int)sizeof(a.sun_path))
 		return -1;
 	/* DPDK's socket listens with a backlog of 1 and serves at most 10
-	 * clients: busy is another client's moment, tried again (100 times,
-	 * 20 ms apart) */
-	for (int attempt = 0; attempt < 100; attempt++) {
-		int rc = query_once(&a, cmd, buf, len);
+	 * clients: busy is another client's moment, tried again 20 ms apart
+	 * until the query's deadline */
+	const int64_t deadline = now_ms() + QUERY_MS;
+	for (;;) {
+		int rc = query_once(&a, cmd, buf, len, deadline);
 		if (rc <= 0)
 			return rc;
+		if (now_ms() + 20 >= deadline)
+			return -1;
 		usleep(20000);
 	}
-	return -1;
 }
 
 json_t *hc_tel_parse(const char *text, const char *cmd, char *err, size_t err_len)

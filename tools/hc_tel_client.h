@@ -6,8 +6,8 @@
  *
  * Slow path only (a few queries per second at most); the socket is a
  * file, so a tool in another network namespace reaches it as well.  A
- * query's connect, greeting and reply each give up after 2 s (6 s in
- * all, at the most).  A reply that is not JSON,
+ * query's greeting and reply each give up after 2 s, and the whole
+ * query, with its retries of a busy socket, after 6 s.  A reply that is not JSON,
  * or not the shape asked for, is an error with its line and column.
  */
 #ifndef HC_TEL_CLIENT_H
@@ -19,8 +19,8 @@
 #include <jansson.h>
 
 /* Send cmd to the appliance of file prefix `prefix`; the reply, NUL
- * terminated, in buf.  0, or -1 when it does not answer (a busy socket:
- * tried again, 100 times 20 ms apart). */
+ * terminated, in buf.  0, or -1 when it does not answer within 6 s (a
+ * busy socket, its backlog full: tried again 20 ms apart till then). */
 int hc_tel_query(const char *prefix, const char *cmd, char *buf, size_t len);
 
 /* Parse a reply to cmd ("/headcount/rooms,1": DPDK answers

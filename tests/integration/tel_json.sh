@@ -88,4 +88,37 @@ echo '{"/headcount/stats": {"rx_frames": 7, "port_imissed": 0, "port_ierrors": 0
 send_with "$out/good.json" || fail "good reply: hc-send exited $?: $(cat "$out/send.log")"
 grep -q "^hc-send: sent $frames datagrams" "$out/send.log" ||
 	fail "good reply: expected $frames datagrams sent: $(cat "$out/send.log")"
-echo "PASS: bad telemetry JSON named with line and column, missing and negative keys named; a good reply: $frames datagrams sent"
+# a socket whose backlog is full (a frozen appliance, other clients
+# queued): hc-send gives up within the query's bound (6 s), with a reason,
+# not after 100 blocking connects of 2 s each (205 s before 2026-12-06;
+# `timeout 60` would end it: exit 124)
+kill "$server"; wait "$server" 2>/dev/null || true; server=""
+rm -f "$sockdir/dpdk_telemetry.v2"
+timeout 120 python3 - "$sockdir/dpdk_telemetry.v2" "$out/full" <<'EOF' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.bind(sys.argv[1])
+s.listen(0)
+held = []
+for _ in range(64):  # connect until the backlog refuses: it is full
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    c.setblocking(False)
+    try:
+        c.connect(sys.argv[1])
+    except BlockingIOError:
+        c.close()
+        break
+    held.append(c)
+open(sys.argv[2], "w").write("%d\n" % len(held))
+time.sleep(110)  # never accepts
+EOF
+server=$!
+for _ in $(seq 1200); do [ -s "$out/full" ] && break; sleep 0.05; done # 60 s
+[ -s "$out/full" ] || fail "the full telemetry socket did not appear"
+rc=0
+timeout 60 "$build/tools/hc-send" --appliance 127.0.0.1 --prefix "$prefix" \
+	--timeout 30 "$out/s.pcap" > "$out/send.log" 2>&1 || rc=$?
+[ "$rc" = 1 ] && grep -q "no answer from the appliance at prefix '$prefix'" "$out/send.log" ||
+	fail "a full backlog: hc-send exited $rc (124: still waiting after 60 s): $(cat "$out/send.log")"
+echo "  full backlog ($(cat "$out/full") queued): $(head -1 "$out/send.log")"
+echo "PASS: bad telemetry JSON named with line and column, missing and negative keys named; a good reply: $frames datagrams sent; a full backlog ends the query"
