@@ -179,6 +179,10 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     prefix, what = argv[1], argv[2]
+    need = {"kv": 4, "json": 4, "watch": 5}.get(what, 3)
+    if len(argv) < need:  # (kv and json name a command, watch N and a file)
+        print("hc-tel.py: %s: too few arguments (see --help)" % what, file=sys.stderr)
+        return 2
     try:
         if what == "kv":
             for k, v in command(prefix, argv[3]).items():

@@ -253,6 +253,61 @@ for bad in ("0", "-1", "x"):
                        capture_output=True, text=True)
     need("--timeout %s: a usage error (exit 2)" % bad, e.returncode, 2)
     need("--timeout %s: said" % bad, "--timeout" in e.stderr, True)
+e = subprocess.run([CTL, "top", "--interval", "nan"], capture_output=True, text=True)
+need("top --interval nan: a usage error (exit 2)", e.returncode, 2)
+# top goes on while the appliance is down (a restart ends no live view):
+# a frame says why; the last frame down is exit 1
+e = subprocess.run([CTL, "--prefix", "hc-no-such-prefix", "top", "--count", "2",
+                    "--interval", "0.05"], capture_output=True, text=True, timeout=60)
+need("top, no appliance: exit", e.returncode, 1)
+need("top, no appliance: a frame each, saying why",
+     e.stdout.count("down: no appliance at prefix 'hc-no-such-prefix'"), 2)
+
+print("odd replies: one line each, never a traceback")
+# a socket answering as a DPDK telemetry socket would, with what is given
+import socket
+import tempfile
+import threading
+
+
+def odd_socket(greeting, reply):
+    d = tempfile.mkdtemp(prefix="hc-ctl-odd.")
+    path = os.path.join(d, "sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    srv.bind(path)
+    srv.listen(4)
+    srv.settimeout(60)
+
+    def serve():
+        for _ in range(20):
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            with c:
+                c.send(greeting)
+                c.recv(1024)
+                c.send(reply)
+    threading.Thread(target=serve, daemon=True).start()
+    return path, srv
+
+
+hello = {"version": "fake", "pid": 1, "max_output_len": 16384}
+for what, greeting, reply in (
+        ("max_output_len null", dict(hello, max_output_len=None), {"/headcount/stats": {}}),
+        ("max_output_len 10^15", dict(hello, max_output_len=10 ** 15), {"/headcount/stats": {}}),
+        ("a reply value that is a string", hello, {"/headcount/stats": "x"}),
+        ("a reply value that is a list", hello, {"/headcount/stats": [1, 2]})):
+    path, srv = odd_socket(json.dumps(greeting).encode(), json.dumps(reply).encode())
+    e = subprocess.run([CTL, "--socket", path, "--timeout", "5", "stats"],
+                       capture_output=True, text=True, timeout=60)
+    srv.close()
+    os.unlink(path)
+    os.rmdir(os.path.dirname(path))
+    need("%s: exit 1" % what, e.returncode, 1)
+    need("%s: one line, no traceback" % what,
+         (len(e.stderr.strip().splitlines()), "Traceback" in e.stderr), (1, False))
+    print("    %s" % e.stderr.strip())
 v = subprocess.run([CTL, "--version"], capture_output=True, text=True).stdout.strip()
 need("--version", v, "headcountctl " + VERSION)
 print("all headcountctl checks passed")
