@@ -97,6 +97,7 @@ grep -q "/var/log/headcount-ha.log" <<< "$lr" || fail "logrotate -d names no HA 
 ! grep -qi "error" <<< "$lr" || fail "logrotate -d: $lr"
 hasre headcount "(usr/)?lib/systemd/system/headcount\.service"
 hasre headcount "(usr/)?lib/systemd/system/headcount-state-sync\.service"
+hasre headcount "(usr/)?lib/systemd/system/headcount-exporter\.service"
 has headcount usr/share/doc/headcount/scaling.md
 has headcount usr/share/doc/headcount/examples/headcount.conf
 has headcount usr/share/doc/headcount/deploy.md

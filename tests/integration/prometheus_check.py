@@ -166,6 +166,71 @@ def selftest(exporter_path):
     need("no answer in a pool read: headcount_up 0",
          ("headcount_up 0" in text.splitlines(), err is not None and "closed" in err), (True, True))
 
+    class OddShape(Fake):
+        """/headcount/stats answers a list: a reply of another shape."""
+        def call(self, cmd):
+            return [1, 2] if cmd == "/headcount/stats" else super().call(cmd)
+    text, err = ex.Exporter(OddShape()).scrape()
+    need("a reply of another shape: headcount_up 0, said",
+         ("headcount_up 0" in text.splitlines(), err is not None and "unexpected reply" in err),
+         (True, True))
+
+    import threading
+
+    class Slow(Fake):
+        """Every read takes 0.2 s (its timeout kept: the scrape's bound
+        lowers it for each read, and gives it back)."""
+        timeout = 5.0
+
+        def call(self, cmd):
+            need_timeout.append(self.timeout)
+            time.sleep(0.2)
+            return super().call(cmd)
+    need_timeout = []
+    slow = Slow()
+    text, err = ex.Exporter(slow, budget=0.5).scrape()
+    need("a slow appliance: the scrape's bound ends it, headcount_up 0",
+         ("headcount_up 0" in text.splitlines(), err is not None and "were over" in err),
+         (True, True))
+    need("a slow appliance: reads within the bound (at most 3 of 0.2 s in 0.5 s)",
+         1 <= slow.n <= 3, True)
+    need("a slow appliance: each read's timeout within what was left, the appliance's kept",
+         (all(t <= 0.5 for t in need_timeout), slow.timeout), (True, 5.0))
+
+    class Gate(Fake):
+        """The first read waits until let go: a scrape in progress."""
+        def __init__(self):
+            super().__init__()
+            self.inside, self.go = threading.Event(), threading.Event()
+
+        def call(self, cmd):
+            if self.n == 0:
+                self.inside.set()
+                self.go.wait(60)
+            return super().call(cmd)
+    gate = Gate()
+    exp = ex.Exporter(gate)
+    first = threading.Thread(target=exp.scrape)
+    first.start()
+    need("shared scrapes: the first is reading", gate.inside.wait(60), True)
+    # two requests that came while it read: one more read answers both
+    came = time.monotonic()
+    got = []
+    later = [threading.Thread(target=lambda: got.append(exp.scrape(came))) for _ in range(2)]
+    for t in later:
+        t.start()
+    gate.go.set()
+    for t in [first] + later:
+        t.join(60)
+    per_scrape = 2 + 2 * ex.GEN_TRIES  # (Fake's pools never agree)
+    need("shared scrapes: three requests, two reads of the appliance",
+         (gate.n, exp.scrapes), (2 * per_scrape, 2))
+    need("shared scrapes: the two later ones have the same answer",
+         (len(got), got[0] == got[1] if len(got) == 2 else None), (2, True))
+    need("Prometheus's scrape timeout, half a second kept",
+         [ex.scrape_budget(h) for h in ("4", "0.2", None, "x", "nan", "-1")],
+         [3.5, 0.5, None, None, None, None])
+
 
 def http_get(url, timeout=10):
     with urllib.request.urlopen(url, timeout=timeout) as r:
@@ -290,6 +355,28 @@ def grafana_exprs(dash):
     return exprs
 
 
+def buckets_summed_over_pools(dash):
+    """Titles of the panels that add room-size buckets of several pools
+    (by le alone, not once a pool: a pool's buckets have their own edges,
+    and summed they are no longer cumulative)."""
+    bad = []
+
+    def walk(x):
+        if isinstance(x, dict):
+            for t in x.get("targets", []) if isinstance(x.get("targets"), list) else []:
+                e = t.get("expr", "") if isinstance(t, dict) else ""
+                if "headcount_room_size_bucket" in e and re.search(r"by\s*\(\s*le\s*\)", e) \
+                        and x.get("repeat") != "pool":
+                    bad.append(x.get("title"))
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+    walk(dash.get("panels", []))
+    return bad
+
+
 def grafana_substitute(expr):
     return (expr.replace("$__rate_interval", "1m").replace("$__interval", "1s")
             .replace("$__range", "5m").replace("$pool", ".+").replace("${pool}", ".+"))
@@ -331,6 +418,8 @@ def live(exporter, ctl, prefix, exp_url, prom, settled_at, dashboard, out):
     need("docs/counters.md names the control levels", len(levels) >= 13, True)
     for key in levels:
         name = "headcount_ctl_" + (key[:-3] + "_seconds" if key.endswith("_ms") else key)
+        if key == "ha_takeover_wall_ms":  # a wall-clock time: a timestamp
+            name = "headcount_ctl_ha_last_takeover_timestamp_seconds"
         need("exporter: %s is a gauge" % name, (types.get(name), types.get(name + "_total")),
              ("gauge", None))
     need("exporter: --version", subprocess.run([exporter, "--version"], capture_output=True,
@@ -429,6 +518,8 @@ def live(exporter, ctl, prefix, exp_url, prom, settled_at, dashboard, out):
             fail("dashboard %s: Prometheus has no data for %r" % (where, expr))
     print("  dashboard: %d expressions, %d metrics, every one exposed by the exporter and "
           "answered by Prometheus with data" % (len(exprs), len(used)))
+    need("dashboard: panels adding room-size buckets of several pools",
+         buckets_summed_over_pools(dash), [])
 
 
 def down(exp_url, prom, since):
