@@ -630,9 +630,10 @@ static void test_ha_heard_ceiling(void)
 	__atomic_store_n(&dp.ha_heard_ceiling, ceiling, __ATOMIC_RELAXED);
 	__atomic_store_n(&w->ha_heard, 0, __ATOMIC_RELAXED);
 	const uint64_t far0 = hc_dp_ha_heard_far(&dp);
-	static const uint32_t named[] = {ours + 8, ceiling + 1, ours + 0x7fffffffu, ceiling,
-					 ours - 5};
-	static const uint32_t heard_after[] = {ours + 8, ours + 8, ours + 8, ceiling, ceiling};
+	/* (not static: ours and ceiling are no constant expressions, and
+	 * only an optimising compiler folded them) */
+	const uint32_t named[] = {ours + 8, ceiling + 1, ours + 0x7fffffffu, ceiling, ours - 5};
+	const uint32_t heard_after[] = {ours + 8, ours + 8, ours + 8, ceiling, ceiling};
 	static const uint64_t far_after[] = {0, 1, 2, 2, 2};
 	uint64_t user = 7100000;
 	/* (above any incarnation it had, or its floor if forgotten) */
