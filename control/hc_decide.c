@@ -530,6 +530,14 @@ static void move_picked(struct hc_decide *d, const struct hc_change *c, uint64_t
 		d->st.no_address++;
 		return;
 	}
+	if (d->book.room[c->to_room].pool != d->book.room[c->from_room].pool) {
+		/* the plan's room was retired while its picks were out (a
+		 * worker held up past the grace) and its id went to another
+		 * pool's room: a MOVE never crosses pools (the seat there would
+		 * count against that pool's max, the user leave its lobby) */
+		d->st.move_pool_changed++;
+		return;
+	}
 	if (!hc_rooms_hold_seat(&d->book, c->to_room)) {
 		d->st.move_skipped++;
 		return;

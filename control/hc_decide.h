@@ -58,6 +58,8 @@ struct hc_decide_stats {
 	uint64_t picked;       /* users the workers picked for them        */
 	uint64_t directives;   /* MOVE records sent                        */
 	uint64_t move_skipped; /* picks whose seat could not be reserved   */
+	uint64_t move_pool_changed; /* picks not moved: their room, retired
+	                       while they were out, is another pool's now */
 	uint64_t resent_unseated; /* NEW_TOPICs resent in a restart hold
 	                             without their expired seat          */
 	uint64_t ticks;
@@ -216,7 +218,8 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(restatements_refused, st.restatements_refused) X(new_topics, st.new_topics) X(no_address, st.no_address) \
 	X(unknown_pool, st.unknown_pool) X(ticks, st.ticks) X(ticks_waited, st.ticks_waited) \
 	X(moves_planned, st.planned) X(users_picked, st.picked) \
-	X(move_skipped, st.move_skipped) X(new_topics_resent_unseated, st.resent_unseated) \
+	X(move_skipped, st.move_skipped) X(move_pool_changed, st.move_pool_changed) \
+	X(new_topics_resent_unseated, st.resent_unseated) \
 	X(directives_sent, dirs.st.sent) \
 	X(directives_resent, dirs.st.resent) X(directives_done, dirs.st.done) \
 	X(directives_given_up, dirs.st.given_up) X(directives_cancelled, dirs.st.cancelled) \

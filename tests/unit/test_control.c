@@ -2185,6 +2185,89 @@ static void test_ha_stale_sweep_holds(void)
 	ha_test_done(&was, inc, user, r, dir, path);
 }
 
+/* A room a balance plan opened is retired while its picks are out (the
+ * worker held up past the retire grace) and its id goes to another
+ * pool's room: the late picks move nobody there (a MOVE never crosses
+ * pools: the seat would count against the other pool's max and the user
+ * leave its lobby), counted.  Found by a review: 20 MOVEs from a pool-7
+ * room into a pool-0 room, seats held there. */
+static void test_late_picks_room_reused(void)
+{
+	static struct hc_policy np;
+	static struct hc_rooms_repool x;
+	static struct hc_move mv[64];
+	char err[256];
+	settle();
+	uint64_t now = balance_settled(0);
+	uint32_t r = untouched_room();
+	CU_ASSERT_FATAL(r != 0);
+	uint64_t users[40];
+	uint32_t rooms[40];
+	uint8_t ops[40];
+	for (unsigned i = 0; i < 40; i++) {
+		users[i] = 910000 + i;
+		rooms[i] = r;
+		ops[i] = HC_OP_JOIN;
+	}
+	const uint32_t lease_seats = pol.lease_seats;
+	pol.lease_seats = 0; /* (leased rooms sit plans out: not this test's) */
+	ev_pool = 7;
+	events(users, rooms, ops, 40);
+	settle();
+	ev_pool = 0;
+	const unsigned p7 = pol.index_of[7];
+	CU_ASSERT_EQUAL_FATAL(d.book.room[r].users, 40);
+	CU_ASSERT_EQUAL_FATAL(d.book.room[r].pool, p7);
+	/* a reload lowers pool 7's max to 20: the plan opens a room for the
+	 * excess and asks the worker for picks */
+	np = pol;
+	np.pool[p7].max = 20;
+	np.pool[p7].target = 18;
+	CU_ASSERT_EQUAL_FATAL(hc_decide_reload_prepare(&d, &np, &x, err, sizeof(err)), 0);
+	hc_decide_reload_commit(&d, &np, &x, now);
+	const uint64_t new_rooms = d.book.st.new_rooms;
+	now = tick();
+	CU_ASSERT_FATAL(d.book.st.new_rooms > new_rooms);
+	CU_ASSERT_FATAL(d.picks_in_flight > 0);
+	uint32_t opened = 0;
+	for (uint32_t k = 1; k < cfg.max_rooms; k++)
+		if (k != r && d.book.room[k].state == HC_ROOM_LIVE && d.book.room[k].pool == p7 &&
+		    d.book.room[k].users == 0 && d.book.room[k].reserved == 0)
+			opened = k;
+	CU_ASSERT_FATAL(opened != 0);
+	/* the worker held up for 12 ticks: the empty room retired, its
+	 * grace over, its id taken by the default pool */
+	for (int t = 0; t < 12; t++)
+		now = tick();
+	CU_ASSERT_EQUAL_FATAL(d.book.room[opened].state, HC_ROOM_FREE);
+	uint32_t got = 0;
+	for (int k = 0; k < 64 && got != opened; k++)
+		got = hc_rooms_open(&d.book, 0);
+	CU_ASSERT_EQUAL_FATAL(got, opened);
+	CU_ASSERT_NOT_EQUAL(d.book.room[opened].pool, p7);
+	/* the worker answers its picks */
+	const uint64_t picked = d.st.picked, changed = d.st.move_pool_changed;
+	const uint64_t directives = d.st.directives;
+	for (int i = 0; i < 1000 && (i == 0 || hc_members_picking(&w->members)); i++)
+		hc_chan_drain_decisions(w);
+	hc_decide_poll(&d, now);
+	CU_ASSERT_EQUAL(d.st.picked - picked, 20);
+	CU_ASSERT_EQUAL(d.st.move_pool_changed - changed, 20);
+	CU_ASSERT_EQUAL(d.st.directives, directives);
+	CU_ASSERT_EQUAL(take_moves(mv, 64), 0);
+	CU_ASSERT_EQUAL(d.book.room[opened].held, 0);
+	CU_ASSERT_EQUAL(d.picks_in_flight, 0);
+	/* as before: pool 7's max, the users out of r */
+	pol.lease_seats = lease_seats;
+	CU_ASSERT_EQUAL(hc_decide_reload_prepare(&d, &pol, &x, err, sizeof(err)), 0);
+	hc_decide_reload_commit(&d, &pol, &x, now);
+	for (unsigned i = 0; i < 40; i++)
+		ops[i] = HC_OP_LEAVE;
+	events(users, rooms, ops, 40);
+	settle();
+	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
+}
+
 /* A pick asked before a new epoch and answered in its hold: no seat is
  * held for it and no MOVE sent (the book is not complete until the listed
  * gateways restated); the balancer plans again after the hold. */
@@ -2864,6 +2947,8 @@ static CU_TestInfo tests[] = {
 	{"restart hold ended early: the gateways not restated stay in the file",
 	 test_restart_early_end_keeps_listed},
 	{"a pick answered in a hold: no seat held, no MOVE", test_pick_in_hold_skipped},
+	{"late picks into a room retired and reused by another pool: no MOVE",
+	 test_late_picks_room_reused},
 	{"a NEW_TOPIC resent in a hold makes no seat, renews its own",
 	 test_new_topic_resent_in_hold},
 	CU_TEST_INFO_NULL,
