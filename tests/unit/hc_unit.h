@@ -35,6 +35,7 @@ extern const CU_SuiteInfo hc_suite_config;
 extern const CU_SuiteInfo hc_suite_deploy;
 extern const CU_SuiteInfo hc_suite_deploy_ctl_pool;
 extern const CU_SuiteInfo hc_suite_deploy_icmp;
+extern const CU_SuiteInfo hc_suite_stress;
 
 
 /* What rte_log writes from hc_test_log_begin() on, returned by

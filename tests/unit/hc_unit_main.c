@@ -137,7 +137,7 @@ int main(void)
 		hc_suite_view, hc_suite_worker, hc_suite_worker_loop, hc_suite_balance, hc_suite_rooms,
 		hc_suite_control, hc_suite_gateway, hc_suite_gateway_embed, hc_suite_snapshot,
 		hc_suite_gateway_shard, hc_suite_config, hc_suite_deploy, hc_suite_deploy_ctl_pool,
-		hc_suite_deploy_icmp,
+		hc_suite_deploy_icmp, hc_suite_stress,
 		CU_SUITE_INFO_NULL,
 	};
 	if (CU_register_suites(suites) != CUE_SUCCESS) {
