@@ -252,6 +252,18 @@ static void events(const uint64_t *users, const uint32_t *rooms, const uint8_t *
 	feed_payload(p, 40 + n * sizeof(struct hc_event));
 }
 
+/* n JOINs of users first, first + 1, ... into room, in the arrays
+ * events() takes. */
+static void joins_of(uint64_t *users, uint32_t *rooms, uint8_t *ops, unsigned n, uint64_t first,
+		     uint32_t room)
+{
+	for (unsigned i = 0; i < n; i++) {
+		users[i] = first + i;
+		rooms[i] = room;
+		ops[i] = HC_OP_JOIN;
+	}
+}
+
 /* One event of gateway gw (incarnation inc, sequence seq, session 0),
  * received by the worker (not settled). */
 static void event_of(uint16_t gw, uint32_t inc, uint32_t seq, uint64_t user, uint32_t room,
@@ -285,11 +297,7 @@ static void test_admission(void)
 	uint64_t users[100];
 	uint32_t rooms[100];
 	uint8_t ops[100];
-	for (unsigned i = 0; i < 100; i++) {
-		users[i] = 70000 + i;
-		rooms[i] = 40;
-		ops[i] = HC_OP_JOIN;
-	}
+	joins_of(users, rooms, ops, 100, 70000, 40);
 	events(users, rooms, ops, 50);
 	events(users + 50, rooms + 50, ops + 50, 50);
 	settle();
@@ -726,11 +734,7 @@ static void fill_room(uint32_t r, uint64_t first, uint64_t users[100], uint32_t 
 {
 	settle();
 	CU_ASSERT_EQUAL_FATAL(d.book.room[r].users, 0);
-	for (unsigned i = 0; i < 100; i++) {
-		users[i] = first + i;
-		rooms[i] = r;
-		ops[i] = HC_OP_JOIN;
-	}
+	joins_of(users, rooms, ops, 100, first, r);
 	events_settled(users, rooms, ops, 100);
 	CU_ASSERT_EQUAL_FATAL(d.book.room[r].users, 100);
 }
@@ -1321,11 +1325,7 @@ static void test_refusals_within_quota(void)
 	uint64_t users[100];
 	uint32_t rooms[100];
 	uint8_t ops[100];
-	for (unsigned i = 0; i < 100; i++) {
-		users[i] = 800000 + i;
-		rooms[i] = r;
-		ops[i] = HC_OP_JOIN;
-	}
+	joins_of(users, rooms, ops, 100, 800000, r);
 	events(users, rooms, ops, 50);
 	events(users + 50, rooms, ops, 50);
 	settle();
@@ -2204,11 +2204,7 @@ static void test_late_picks_room_reused(void)
 	uint64_t users[40];
 	uint32_t rooms[40];
 	uint8_t ops[40];
-	for (unsigned i = 0; i < 40; i++) {
-		users[i] = 910000 + i;
-		rooms[i] = r;
-		ops[i] = HC_OP_JOIN;
-	}
+	joins_of(users, rooms, ops, 40, 910000, r);
 	const uint32_t lease_seats = pol.lease_seats;
 	pol.lease_seats = 0; /* (leased rooms sit plans out: not this test's) */
 	ev_pool = 7;
