@@ -125,8 +125,9 @@ static uint8_t next_gen(struct hc_snapshots *s, uint16_t gw)
 	return gen;
 }
 
-/* Every owner removes gw's users not marked gen; flags HC_OPF_RESTATED
- * when a snapshot the gateway sent ends, named the incarnation it named. */
+/* Every owner removes gw's users not marked gen.  flags: HC_OPF_RESTATED
+ * when the sweep ends a snapshot the gateway sent, named then the
+ * appliance incarnation its chunks named (0 and 0: a drop of its users). */
 static void sweep_all(struct hc_snapshots *s, uint16_t gw, uint8_t gen, uint8_t flags,
 		      uint32_t named)
 {
