@@ -171,6 +171,12 @@ def selftest(exporter_path):
         def call(self, cmd):
             return [1, 2] if cmd == "/headcount/stats" else super().call(cmd)
     text, err = ex.Exporter(OddShape()).scrape()
+    real = ex.ctl.Appliance("hc-x", "/run/hc-x.sock")
+    info = [x for x in ex.Exporter(real, budget=1.0).scrape()[0].splitlines()
+            if x.startswith("headcount_exporter_info{")]
+    need("exporter_info names the socket given",
+         len(info) == 1 and 'prefix="hc-x"' in info[0] and 'socket="/run/hc-x.sock"' in info[0],
+         True)
     need("a reply of another shape: headcount_up 0, said",
          ("headcount_up 0" in text.splitlines(), err is not None and "unexpected reply" in err),
          (True, True))
