@@ -14,6 +14,14 @@
 // is told.  Listens on TCP (--listen HOST:PORT, repeatable) and/or a unix
 // socket (--unix PATH: reachable from the host while the gateway runs in
 // a network namespace; see tools/run-chat-demo.sh and proxy.js).
+//
+// A browser may be hostile (docs/chat.md, "A hostile page"): a request
+// or a connection that throws is answered or closed, never the process;
+// a reader too slow for its room's lines (send buffer past SLOW_BYTES) is
+// closed; lines are rate-limited a connection; connections are capped
+// (--max-connections) and pinged, and one that misses a pong is gone; a
+// WebSocket from another site's page (its Origin not the host it asked)
+// is refused; names are unique in the gateway.
 'use strict';
 
 const fs = require('node:fs');
@@ -25,12 +33,18 @@ const { Session } = require('../../clients/node');
 function usage(msg) {
 	process.stderr.write(`gateway.js: ${msg}\n` +
 		'usage: gateway.js --appliance HOST[:PORT] --gateway-id N (--key HEX32 | --keys FILE | --no-auth)\n' +
-		'       [--key-slot S] [--listen HOST:PORT ...] [--unix PATH] [--pool N] [--ready FILE]\n');
+		'       [--key-slot S] [--listen HOST:PORT ...] [--unix PATH] [--pool N] [--ready FILE]\n' +
+		'       [--max-connections N]\n');
 	process.exit(2);
 }
 
+const SLOW_BYTES = 1 << 20;  // a connection's unsent bytes past this: closed (too slow)
+const LINES_PER_S = 5;       // chat lines a connection may send a second ...
+const LINES_BURST = 20;      // ... and at once
+const PING_MS = 20000;       // a connection that missed a pong for this long: gone
+
 function parseArgs(argv) {
-	const o = { appliance: [], listen: [], pool: 0, keySlot: undefined };
+	const o = { appliance: [], listen: [], pool: 0, keySlot: undefined, maxConnections: 10000 };
 	for (let i = 0; i < argv.length; i++) {
 		const a = argv[i], v = argv[i + 1];
 		if (a !== '--no-auth' && v === undefined)
@@ -46,11 +60,16 @@ function parseArgs(argv) {
 		case '--unix': o.unix = v; i++; break;
 		case '--pool': o.pool = Number(v); i++; break;
 		case '--ready': o.ready = v; i++; break;
+		case '--max-connections': o.maxConnections = Number(v); i++; break;
 		default: usage(`unknown option '${a}'`);
 		}
 	}
 	if (o.appliance.length === 0 || !Number.isInteger(o.gatewayId))
 		usage('need --appliance and --gateway-id');
+	if (!Number.isInteger(o.pool) || o.pool < 0 || o.pool > 65535)
+		usage('--pool: 0..65535');
+	if (!Number.isInteger(o.maxConnections) || o.maxConnections < 1)
+		usage('--max-connections: a positive integer');
 	if (o.listen.length === 0 && !o.unix)
 		o.listen.push('127.0.0.1:8080');
 	if (o.keys) {
@@ -78,14 +97,16 @@ const STATIC = {
 };
 
 class ChatGateway {
-	constructor(session, pool) {
+	constructor(session, pool, maxConnections) {
 		this.s = session;
 		this.pool = pool;
+		this.maxConnections = maxConnections;
 		this.conns = new Map();        // user (bigint) -> conn
 		this.placing = new Map();      // request id -> conn
 		this.rooms = new Map();        // room -> Set of conns
 		this.nextUser = BigInt(session.cfg.gatewayId) << 40n;
-		this.counts = { connections: 0, messages: 0, moves: 0, new_topics: 0, refused: 0 };
+		this.counts = { connections: 0, messages: 0, moves: 0, new_topics: 0, refused: 0,
+			throttled: 0, too_slow: 0, no_pong: 0, over_limit: 0, other_origin: 0, errors: 0 };
 		session.on('assign', (a) => this.onAssign(a));
 		session.on('move', (m) => this.onMove(m));
 		session.on('state', (c) => log(`headcount session ${c.state} (${c.reason})`));
@@ -123,8 +144,33 @@ class ChatGateway {
 
 	fanout(room, msg) {
 		const text = JSON.stringify(msg);
-		for (const c of this.rooms.get(room) || [])
-			c.ws.send(text);
+		for (const c of [...(this.rooms.get(room) || [])])
+			this.send(c, text);
+	}
+
+	// one line to one connection; a reader that does not keep up (its
+	// unsent lines past SLOW_BYTES) is closed rather than buffered for
+	send(c, text) {
+		if (c.gone)
+			return;
+		if (c.ws.bufferedAmount > SLOW_BYTES) {
+			this.counts.too_slow++;
+			c.ws.terminate(); // (its close event: disconnect)
+			this.disconnect(c);
+			return;
+		}
+		c.ws.send(text);
+	}
+
+	// a name no other connection has (a suffix if it is taken); "guest-"
+	// names are the gateway's own
+	uniqueName(asked, user) {
+		const base = asked && !asked.startsWith('guest-') ? asked : `guest-${user & 0xffffffffffn}`;
+		const taken = new Set([...this.conns.values()].map((c) => c.name));
+		let name = base;
+		for (let k = 2; taken.has(name); k++)
+			name = `${base}-${k}`;
+		return name;
 	}
 
 	// ---- connections
@@ -133,16 +179,47 @@ class ChatGateway {
 			ws.close(1001, 'the gateway is stopping');
 			return;
 		}
+		if (this.conns.size >= this.maxConnections) {
+			this.counts.over_limit++;
+			ws.close(1013, 'the gateway is full: try again later');
+			return;
+		}
 		const user = ++this.nextUser;
-		const c = { ws, user, name: name || `guest-${user & 0xffffffffffn}`, room: 0, placing: 0, gone: false };
+		const c = { ws, user, name: this.uniqueName(name, user), room: 0, placing: 0, gone: false,
+			tokens: LINES_BURST, filled: Date.now(), alive: true };
 		this.conns.set(user, c);
 		this.counts.connections++;
-		ws.send(JSON.stringify({ type: 'welcome', user: String(user), name: c.name }));
-		c.placing = this.s.place(user, this.pool);
-		this.placing.set(c.placing, c);
 		ws.on('message', (data) => this.onMessage(c, data));
 		ws.on('close', () => this.disconnect(c));
 		ws.on('error', () => this.disconnect(c));
+		ws.on('pong', () => { c.alive = true; });
+		try {
+			ws.send(JSON.stringify({ type: 'welcome', user: String(user), name: c.name }));
+			c.placing = this.s.place(user, this.pool);
+			this.placing.set(c.placing, c);
+		} catch (e) { // (the session refused the PLACE: too many pending)
+			this.counts.errors++;
+			this.disconnect(c);
+			ws.close(1013, 'no room can be asked for now');
+		}
+	}
+
+	// every PING_MS: a connection that answered no ping since the last is
+	// gone (a sleeping laptop, a lost NAT entry: no close ever comes)
+	ping() {
+		for (const c of [...this.conns.values()]) {
+			if (!c.alive) {
+				this.counts.no_pong++;
+				c.ws.terminate();
+				this.disconnect(c);
+				continue;
+			}
+			c.alive = false;
+			try {
+				c.ws.ping();
+			} catch { // (not open: its close event ends it)
+			}
+		}
 	}
 
 	disconnect(c) {
@@ -165,9 +242,17 @@ class ChatGateway {
 			return;
 		}
 		if (m && m.type === 'say' && typeof m.text === 'string' && c.room) {
+			const now = Date.now();
+			c.tokens = Math.min(LINES_BURST, c.tokens + (now - c.filled) * LINES_PER_S / 1000);
+			c.filled = now;
+			if (c.tokens < 1) {
+				this.counts.throttled++;
+				return;
+			}
+			c.tokens--;
 			this.counts.messages++;
-			this.fanout(c.room, { type: 'msg', room: c.room, from: c.name,
-				text: m.text.slice(0, 500), at: Date.now() });
+			this.fanout(c.room, { type: 'msg', room: c.room, from: c.name, from_user: String(c.user),
+				text: m.text.slice(0, 500), at: now });
 		}
 	}
 
@@ -182,8 +267,8 @@ class ChatGateway {
 			if (a.status === 'placed') {
 				this.s.join(c.user, a.room, a.pool);
 				this.setRoom(c, a.room);
-				c.ws.send(JSON.stringify({ type: 'room', room: a.room, members: this.members(a.room),
-					why: 'placed' }));
+				this.send(c, JSON.stringify({ type: 'room', room: a.room,
+					members: this.members(a.room), why: 'placed' }));
 			} else {
 				this.refuse(c, a.status === 'timeout' ?
 					'headcount did not answer: try again later' : 'no room can be had now');
@@ -217,14 +302,14 @@ class ChatGateway {
 
 	moved(c, from, to, why) {
 		this.setRoom(c, this.s.roomOf(c.user));
-		c.ws.send(JSON.stringify({ type: 'moved', from, to, why }));
-		c.ws.send(JSON.stringify({ type: 'room', room: to, members: this.members(to), why: 'moved' }));
+		this.send(c, JSON.stringify({ type: 'moved', from, to, why }));
+		this.send(c, JSON.stringify({ type: 'room', room: to, members: this.members(to), why: 'moved' }));
 	}
 
 	refuse(c, why) {
 		this.counts.refused++;
 		this.setRoom(c, 0);
-		c.ws.send(JSON.stringify({ type: 'error', text: why }));
+		this.send(c, JSON.stringify({ type: 'error', text: why }));
 		c.ws.close(1013, why.slice(0, 100));
 	}
 
@@ -257,32 +342,67 @@ async function main() {
 	const o = parseArgs(process.argv.slice(2));
 	const session = await Session.open({ appliance: o.appliance, gatewayId: o.gatewayId, key: o.key,
 		keySlot: o.keySlot || 0, noAuth: o.noAuth });
-	const chat = new ChatGateway(session, o.pool);
+	const chat = new ChatGateway(session, o.pool, o.maxConnections);
 	const pub = path.join(__dirname, 'public');
-	const handler = (req, res) => {
-		const url = new URL(req.url, 'http://x');
-		if (url.pathname === '/api/rooms') {
+	// the page's files, read once (a read per request could fail, EMFILE)
+	const files = new Map(Object.entries(STATIC).map(([p, [file, type]]) =>
+		[p, { type, body: fs.readFileSync(path.join(pub, file)) }]));
+	const route = (req, res) => {
+		const pathname = String(req.url || '').split('?')[0];
+		if (pathname === '/api/rooms') {
 			res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
 			res.end(JSON.stringify(chat.view(), (k, v) => typeof v === 'bigint' ? String(v) : v));
-		} else if (url.pathname === '/api/rooms.csv') {
+		} else if (pathname === '/api/rooms.csv') {
 			res.writeHead(200, { 'content-type': 'text/csv', 'cache-control': 'no-store' });
 			res.end(chat.csv());
-		} else if (STATIC[url.pathname]) {
-			const [file, type] = STATIC[url.pathname];
-			res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
-			res.end(fs.readFileSync(path.join(pub, file)));
+		} else if (files.has(pathname)) {
+			const f = files.get(pathname);
+			res.writeHead(200, { 'content-type': f.type, 'cache-control': 'no-store' });
+			res.end(f.body);
 		} else {
 			res.writeHead(404, { 'content-type': 'text/plain' });
 			res.end('not found\n');
 		}
 	};
+	const handler = (req, res) => {
+		try {
+			route(req, res);
+		} catch (e) { // (a request never ends the process)
+			chat.counts.errors++;
+			log(`request ${JSON.stringify(String(req.url).slice(0, 100))}: ${e.message}`);
+			if (!res.headersSent)
+				res.writeHead(500, { 'content-type': 'text/plain' });
+			res.end('error\n');
+		}
+	};
+	// a WebSocket from another site's page (a browser's Origin that is not
+	// the host it asked for) is refused; tools without a browser send none
+	const sameOrigin = (info, done) => {
+		const origin = info.req.headers.origin;
+		let ok = origin === undefined;
+		try {
+			ok = ok || new URL(origin).host === info.req.headers.host;
+		} catch { // (no URL: refused)
+		}
+		if (!ok)
+			chat.counts.other_origin++;
+		done(ok, 403, 'a page of another site');
+	};
 	const servers = [];
 	const listenOn = (spec) => new Promise((resolve, reject) => {
 		const srv = http.createServer(handler);
-		const wss = new WebSocketServer({ server: srv, path: '/ws', maxPayload: 4096 });
+		const wss = new WebSocketServer({ server: srv, path: '/ws', maxPayload: 4096,
+			verifyClient: sameOrigin });
 		wss.on('connection', (ws, req) => {
-			const name = new URL(req.url, 'http://x').searchParams.get('name');
-			chat.connect(ws, name ? name.replace(/[^\w .-]/g, '').slice(0, 32) : '');
+			try {
+				const q = String(req.url || '').split('?')[1] || '';
+				const name = new URLSearchParams(q).get('name');
+				chat.connect(ws, name ? name.replace(/[^\w .-]/g, '').slice(0, 32) : '');
+			} catch (e) {
+				chat.counts.errors++;
+				log(`connection: ${e.message}`);
+				ws.terminate();
+			}
 		});
 		srv.once('error', reject);
 		if (typeof spec === 'string') {
@@ -306,11 +426,13 @@ async function main() {
 		`${session.incarnation}) listening on ${where.join(', ')}`);
 	if (o.ready)
 		fs.writeFileSync(o.ready, where.join('\n') + '\n');
+	const pinger = setInterval(() => chat.ping(), PING_MS);
 	let stopping = false;
 	const stop = async () => {
 		if (stopping)
 			return;
 		stopping = true;
+		clearInterval(pinger);
 		for (const { srv, wss } of servers) {
 			for (const ws of wss.clients)
 				ws.terminate();

@@ -20,15 +20,21 @@ if (!unixPath) {
 	process.exit(2);
 }
 const i = listen.lastIndexOf(':');
-const server = net.createServer((client) => {
-	const up = net.connect(unixPath);
+// half-open kept: a client that ends its side (HTTP/1.0, a shutdown
+// after its request) still gets the reply; pipe ends each side in turn,
+// and only an error or a side fully closed tears both down
+const server = net.createServer({ allowHalfOpen: true }, (client) => {
+	const up = net.connect({ path: unixPath, allowHalfOpen: true });
 	client.pipe(up);
 	up.pipe(client);
 	const end = () => { client.destroy(); up.destroy(); };
 	client.on('error', end);
 	up.on('error', end);
-	client.on('close', end);
 	up.on('close', end);
+});
+server.on('error', (e) => {
+	process.stderr.write(`proxy: ${e.message}\n`);
+	process.exit(1);
 });
 server.listen(Number(listen.slice(i + 1)), listen.slice(0, i), () => {
 	const a = server.address();

@@ -64,6 +64,14 @@ if [ "$rc" != 0 ]; then
 	tail -20 "$out/chat-1.log"
 	exit 1
 fi
+# the same gateway against a hostile page or script (chat_hostile.js)
+rc=0
+timeout 300 node "$here/chat_hostile.js" "$HC_CHAT_URL" || rc=$?
+if [ "$rc" != 0 ]; then
+	echo "FAIL: chat_hostile.js exited $rc; the gateway's log:"
+	tail -20 "$out/chat-1.log"
+	exit 1
+fi
 ls "$shots/before-move.png" "$shots/after-move.png" > /dev/null ||
 	{ echo "FAIL: no screenshots in $shots"; exit 1; }
 echo "screenshots: $shots/before-move.png $shots/after-move.png"

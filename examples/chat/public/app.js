@@ -5,6 +5,7 @@
 'use strict';
 (function () {
 	const $ = (id) => document.getElementById(id);
+	const MAX_LINES = 200; // lines the page keeps (and state.messages)
 	const state = { user: null, name: null, room: 0, members: [], messages: [], moves: [], closed: false };
 	window.chatState = state;
 	const name = new URLSearchParams(location.search).get('name') || '';
@@ -30,7 +31,10 @@
 			li.append(b);
 		}
 		li.append(document.createTextNode(text));
-		$('messages').append(li);
+		const list = $('messages');
+		list.append(li);
+		while (list.childElementCount > MAX_LINES) // (a flood slows no page)
+			list.firstElementChild.remove();
 		li.scrollIntoView({ block: 'end' });
 	}
 
@@ -61,6 +65,8 @@
 		case 'msg':
 			if (m.room === state.room) {
 				state.messages.push({ from: m.from, text: m.text });
+				if (state.messages.length > MAX_LINES)
+					state.messages.shift();
 				line('msg', m.from, m.text);
 			}
 			break;

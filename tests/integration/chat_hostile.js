@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// chat_hostile.js - the chat gateway against a hostile page or script (run
+// by chat_browser.sh after the browser test, through the host proxy):
+//   - a request whose path is no URL ("//") is answered and ends nothing;
+//   - an HTTP/1.0 request whose client ends its side gets its reply
+//     through the proxy;
+//   - a WebSocket from another site's page (Origin) is refused;
+//   - a name already taken, or one of the gateway's "guest-" names, is
+//     not given twice;
+//   - lines past a connection's rate are dropped, counted.
+// The gateway still answers at the end.  Every wait is bounded.
+//   node chat_hostile.js URL
+'use strict';
+
+const net = require('node:net');
+const path = require('node:path');
+const { createRequire } = require('node:module');
+
+const root = path.resolve(__dirname, '..', '..');
+const chatRequire = createRequire(path.join(root, 'examples', 'chat', 'package.json'));
+const WebSocket = chatRequire('ws');
+
+const [url] = process.argv.slice(2);
+const u = new URL(url);
+const BOUND_MS = 30000;
+
+function fail(msg) {
+	console.log(`FAIL: ${msg}`);
+	process.exit(1);
+}
+
+function need(what, ok, got) {
+	if (!ok)
+		fail(`${what}: ${got}`);
+	console.log(`  ${what}: ${got}`);
+}
+
+// raw bytes to the gateway (through the proxy); everything it answers
+// until it closes, or what came within BOUND_MS
+function raw(request, endAfter) {
+	return new Promise((resolve) => {
+		const s = net.connect(Number(u.port), u.hostname);
+		let got = '';
+		const t = setTimeout(() => { s.destroy(); resolve(got); }, BOUND_MS);
+		s.on('data', (d) => { got += d; });
+		s.on('close', () => { clearTimeout(t); resolve(got); });
+		s.on('error', () => {});
+		if (endAfter)
+			s.end(request);
+		else
+			s.write(request);
+	});
+}
+
+async function view() {
+	return (await fetch(`${url}api/rooms`, { signal: AbortSignal.timeout(BOUND_MS) })).json();
+}
+
+// a WebSocket's first message of `type` (or its refusal's status)
+function open(query, headers, type) {
+	return new Promise((resolve) => {
+		const ws = new WebSocket(`${url.replace(/^http/, 'ws')}ws${query}`, { headers });
+		const t = setTimeout(() => resolve({ ws, timeout: true }), BOUND_MS);
+		ws.on('unexpected-response', (req, res) => { clearTimeout(t); resolve({ ws, status: res.statusCode }); });
+		ws.on('error', () => {});
+		ws.on('message', (d) => {
+			const m = JSON.parse(String(d));
+			if (m.type === type) {
+				clearTimeout(t);
+				resolve({ ws, m });
+			}
+		});
+	});
+}
+
+async function main() {
+	const r1 = await raw('GET // HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', false);
+	need('GET //: answered', /^HTTP\/1\.1 [45]\d\d /.test(r1), r1.split('\r\n')[0]);
+	const r2 = await raw('GET /api/rooms.csv HTTP/1.0\r\n\r\n', true);
+	need('HTTP/1.0, the client\'s side ended: the reply through the proxy',
+		/^HTTP\/1\.1 200 /.test(r2) && r2.includes('room,users'), r2.split('\r\n')[0]);
+	const evil = await open('?name=x', { Origin: 'http://evil.example' }, 'welcome');
+	need('a WebSocket from another site\'s page: refused', evil.status === 403, evil.status);
+	const a = await open('?name=dup', {}, 'welcome');
+	const b = await open('?name=dup', {}, 'welcome');
+	const g = await open('?name=guest-1', {}, 'welcome');
+	need('a name taken: given once', a.m && b.m && a.m.name === 'dup' && b.m.name === 'dup-2',
+		`${a.m && a.m.name}, ${b.m && b.m.name}`);
+	need('a "guest-" name asked for: the gateway\'s own instead', g.m && g.m.name !== 'guest-1' &&
+		g.m.name.startsWith('guest-'), g.m && g.m.name);
+	// lines past the rate: a page in a room sends 60 at once
+	const c = await open('?name=flood', {}, 'room');
+	need('the flooding page has a room', c.m !== undefined, c.m && c.m.room);
+	const before = (await view()).counts;
+	const t0 = Date.now();
+	for (let i = 0; i < 60; i++)
+		c.ws.send(JSON.stringify({ type: 'say', text: `flood ${i}` }));
+	let after;
+	const end = Date.now() + BOUND_MS;
+	do {
+		await new Promise((r) => setTimeout(r, 100));
+		after = (await view()).counts;
+	} while (after.messages + after.throttled - before.messages - before.throttled < 60 &&
+		 Date.now() < end);
+	const took = (after.messages - before.messages), dropped = after.throttled - before.throttled;
+	const allowed = 20 + Math.ceil(5 * (Date.now() - t0) / 1000);
+	need('60 lines at once: every one taken or dropped', took + dropped === 60, `${took} + ${dropped}`);
+	need(`... at most the burst and the rate (${allowed}) taken`, took <= allowed && dropped > 0,
+		`${took} taken, ${dropped} dropped`);
+	for (const x of [a, b, g, c])
+		x.ws.close();
+	const v = await view();
+	need('the gateway still answers', typeof v.users === 'number', `${v.users} users`);
+	console.log('PASS: the chat gateway against a hostile page');
+	process.exit(0);
+}
+
+main().catch((e) => fail(e.stack || e.message));
