@@ -34,17 +34,18 @@ function usage(msg) {
 	process.stderr.write(`gateway.js: ${msg}\n` +
 		'usage: gateway.js --appliance HOST[:PORT] --gateway-id N (--key HEX32 | --keys FILE | --no-auth)\n' +
 		'       [--key-slot S] [--listen HOST:PORT ...] [--unix PATH] [--pool N] [--ready FILE]\n' +
-		'       [--max-connections N]\n');
+		'       [--max-connections N] [--ping-ms MS]\n');
 	process.exit(2);
 }
 
 const SLOW_BYTES = 1 << 20;  // a connection's unsent bytes past this: closed (too slow)
 const LINES_PER_S = 5;       // chat lines a connection may send a second ...
 const LINES_BURST = 20;      // ... and at once
-const PING_MS = 20000;       // a connection that missed a pong for this long: gone
+const PING_MS = 20000;       // pings this far apart (--ping-ms): one missed, the connection is gone
 
 function parseArgs(argv) {
-	const o = { appliance: [], listen: [], pool: 0, keySlot: undefined, maxConnections: 10000 };
+	const o = { appliance: [], listen: [], pool: 0, keySlot: undefined, maxConnections: 10000,
+		pingMs: PING_MS };
 	for (let i = 0; i < argv.length; i++) {
 		const a = argv[i], v = argv[i + 1];
 		if (a !== '--no-auth' && v === undefined)
@@ -61,6 +62,7 @@ function parseArgs(argv) {
 		case '--pool': o.pool = Number(v); i++; break;
 		case '--ready': o.ready = v; i++; break;
 		case '--max-connections': o.maxConnections = Number(v); i++; break;
+		case '--ping-ms': o.pingMs = Number(v); i++; break;
 		default: usage(`unknown option '${a}'`);
 		}
 	}
@@ -70,6 +72,8 @@ function parseArgs(argv) {
 		usage('--pool: 0..65535');
 	if (!Number.isInteger(o.maxConnections) || o.maxConnections < 1)
 		usage('--max-connections: a positive integer');
+	if (!Number.isInteger(o.pingMs) || o.pingMs < 100)
+		usage('--ping-ms: at least 100');
 	if (o.listen.length === 0 && !o.unix)
 		o.listen.push('127.0.0.1:8080');
 	if (o.keys) {
@@ -204,7 +208,7 @@ class ChatGateway {
 		}
 	}
 
-	// every PING_MS: a connection that answered no ping since the last is
+	// every --ping-ms: a connection that answered no ping since the last is
 	// gone (a sleeping laptop, a lost NAT entry: no close ever comes)
 	ping() {
 		for (const c of [...this.conns.values()]) {
@@ -426,7 +430,7 @@ async function main() {
 		`${session.incarnation}) listening on ${where.join(', ')}`);
 	if (o.ready)
 		fs.writeFileSync(o.ready, where.join('\n') + '\n');
-	const pinger = setInterval(() => chat.ping(), PING_MS);
+	const pinger = setInterval(() => chat.ping(), o.pingMs);
 	let stopping = false;
 	const stop = async () => {
 		if (stopping)

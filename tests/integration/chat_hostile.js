@@ -7,7 +7,9 @@
 //   - a WebSocket from another site's page (Origin) is refused;
 //   - a name already taken, or one of the gateway's "guest-" names, is
 //     not given twice;
-//   - lines past a connection's rate are dropped, counted.
+//   - lines past a connection's rate are dropped, counted;
+//   - a connection that never answers a ping is closed (the gateway runs
+//     with --ping-ms 8000), and one that answers stays.
 // The gateway still answers at the end.  Every wait is bounded.
 //   node chat_hostile.js URL
 'use strict';
@@ -109,6 +111,32 @@ async function main() {
 		`${took} taken, ${dropped} dropped`);
 	for (const x of [a, b, g, c])
 		x.ws.close();
+	// a page gone without a close (a sleeping laptop): a raw WebSocket
+	// that answers no ping; beside it one that does (the ws library)
+	const pongs = (await view()).counts.no_pong;
+	const alive = await open('?name=alive', {}, 'welcome');
+	const mute = await new Promise((resolve) => {
+		const s = net.connect(Number(u.port), u.hostname);
+		const st = { s, upgraded: false, closed: false };
+		s.on('data', (d) => { st.upgraded = st.upgraded || String(d).startsWith('HTTP/1.1 101'); });
+		s.on('close', () => { st.closed = true; });
+		s.on('error', () => {});
+		s.write(`GET /ws?name=mute HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\n` +
+			'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
+			'Sec-WebSocket-Version: 13\r\n\r\n');
+		resolve(st);
+	});
+	const until = Date.now() + 60000; // (two pings of 8 s, and a loaded box)
+	while (!mute.closed && Date.now() < until)
+		await new Promise((r) => setTimeout(r, 200));
+	need('a page that answers no ping: upgraded, then closed by the gateway',
+		mute.upgraded && mute.closed, `upgraded ${mute.upgraded}, closed ${mute.closed}`);
+	const v1 = await view();
+	need('... counted', v1.counts.no_pong - pongs >= 1, v1.counts.no_pong - pongs);
+	need('a page that answers them stays', alive.ws.readyState === WebSocket.OPEN,
+		alive.ws.readyState);
+	alive.ws.close();
+	mute.s.destroy();
 	const v = await view();
 	need('the gateway still answers', typeof v.users === 'number', `${v.users} users`);
 	console.log('PASS: the chat gateway against a hostile page');
