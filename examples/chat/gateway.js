@@ -106,6 +106,7 @@ class ChatGateway {
 		this.pool = pool;
 		this.maxConnections = maxConnections;
 		this.conns = new Map();        // user (bigint) -> conn
+		this.names = new Set();        // the conns' names (set and freed with them)
 		this.placing = new Map();      // request id -> conn
 		this.rooms = new Map();        // room -> Set of conns
 		this.nextUser = BigInt(session.cfg.gatewayId) << 40n;
@@ -170,9 +171,8 @@ class ChatGateway {
 	// names are the gateway's own
 	uniqueName(asked, user) {
 		const base = asked && !asked.startsWith('guest-') ? asked : `guest-${user & 0xffffffffffn}`;
-		const taken = new Set([...this.conns.values()].map((c) => c.name));
 		let name = base;
-		for (let k = 2; taken.has(name); k++)
+		for (let k = 2; this.names.has(name); k++)
 			name = `${base}-${k}`;
 		return name;
 	}
@@ -192,6 +192,7 @@ class ChatGateway {
 		const c = { ws, user, name: this.uniqueName(name, user), room: 0, placing: 0, gone: false,
 			tokens: LINES_BURST, filled: Date.now(), alive: true };
 		this.conns.set(user, c);
+		this.names.add(c.name);
 		this.counts.connections++;
 		ws.on('message', (data) => this.onMessage(c, data));
 		ws.on('close', () => this.disconnect(c));
@@ -231,6 +232,7 @@ class ChatGateway {
 			return;
 		c.gone = true;
 		this.conns.delete(c.user);
+		this.names.delete(c.name);
 		if (c.placing)
 			this.placing.delete(c.placing); // its seat reservation expires
 		if (!this.s.closed && this.s.roomOf(c.user) !== 0)
