@@ -190,9 +190,13 @@ static inline uint32_t seq_inc(uint32_t s)
 	return s == UINT32_MAX ? 1 : s + 1;
 }
 
+/* (every caller but the restart applied or covered the sequences below
+ * next: hc_seq_applied's ack is next's predecessor from then on) */
 static inline void set_next(struct hc_gw_state *g, uint32_t next)
 {
 	__atomic_store_n(&g->next_seq, next, __ATOMIC_RELAXED);
+	if (unlikely(g->none_applied))
+		__atomic_store_n(&g->none_applied, 0, __ATOMIC_RELAXED);
 }
 
 /* Nothing of the incarnation seen yet (restart): no sequence is a
@@ -368,6 +372,7 @@ static void restart(struct hc_sequencer *s, uint16_t gw, uint32_t inc, int drop,
 	}
 	__atomic_store_n(&g->incarnation, inc, __ATOMIC_RELAXED);
 	set_next(g, 1);
+	__atomic_store_n(&g->none_applied, 1, __ATOMIC_RELAXED);
 	g->known_last = 0;
 	g->seen = 0;
 	g->far_top = 0;

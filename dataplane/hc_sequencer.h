@@ -130,6 +130,8 @@ struct hc_gw_state {
 	uint32_t seen;          /* anything of the incarnation seen (a
 	                           datagram delivered or held, a sequence
 	                           known): 0 after a restart             */
+	uint32_t none_applied;  /* nothing applied (or covered) since the
+	                           restart: next_seq 1 is no wrap        */
 	uint64_t sweep_tat;     /* sweep budget: when its next sweep is
 	                           due (GCRA); kept across restarts      */
 	uint32_t shutdown_due;  /* a SHUTDOWN taken over the budget: to
@@ -254,12 +256,17 @@ static inline uint32_t hc_seq_incarnation(const struct hc_sequencer *s, uint16_t
 	return __atomic_load_n(&s->gw[gw].incarnation, __ATOMIC_RELAXED);
 }
 
-/* Last sequence applied in order for gw (0: none): the cumulative ack. */
+/* Last sequence applied in order for gw (0: none): the cumulative ack.
+ * Past the wrap (2^32-1 applied, next_seq 1 again) it is 2^32-1, not 0:
+ * 0 would tell the gateway nothing was, until its next datagram. */
 static inline uint32_t hc_seq_applied(const struct hc_sequencer *s, uint16_t gw)
 {
 	const struct hc_gw_state *g = &s->gw[gw];
 	uint32_t inc = __atomic_load_n(&g->incarnation, __ATOMIC_RELAXED);
-	return inc == 0 ? 0 : __atomic_load_n(&g->next_seq, __ATOMIC_RELAXED) - 1;
+	uint32_t next = __atomic_load_n(&g->next_seq, __ATOMIC_RELAXED);
+	if (inc == 0 || __atomic_load_n(&g->none_applied, __ATOMIC_RELAXED))
+		return 0;
+	return next == 1 ? UINT32_MAX : next - 1;
 }
 
 #endif /* HC_SEQUENCER_H */

@@ -656,12 +656,23 @@ static void test_wrap_is_not_first_contact(void)
 	CU_ASSERT_EQUAL(n_got, 1);
 	CU_ASSERT_EQUAL(s.gw[4].next_seq, 1);
 	CU_ASSERT_EQUAL(s.gw[4].known_last, UINT32_MAX);
+	/* the ack names the last sequence, not 0 ("none") */
+	CU_ASSERT_EQUAL(hc_seq_applied(&s, 4), UINT32_MAX);
 	offer_rp(4, 7, UINT32_MAX, 1, 10);        /* its duplicate */
 	offer_rp(4, 7, 0x90000010u, 1, 20);       /* an older snapshot, late */
 	CU_ASSERT_EQUAL(n_got, 1);
 	CU_ASSERT_EQUAL(s.st.duplicates, 2);
 	offer(4, 7, 1, 30);                       /* on past the wrap */
 	CU_ASSERT_EQUAL(n_got, 2);
+	CU_ASSERT_EQUAL(hc_seq_applied(&s, 4), 1);
+	/* a first contact whose first datagram waits behind a gap: nothing
+	 * applied, though next_seq is 1 and something was seen */
+	offer(2, 7, 3, 40);
+	CU_ASSERT_EQUAL(s.gw[2].next_seq, 1);
+	CU_ASSERT_EQUAL(s.gw[2].seen, 1);
+	CU_ASSERT_EQUAL(hc_seq_applied(&s, 2), 0);
+	offer(2, 7, 1, 50);
+	CU_ASSERT_EQUAL(hc_seq_applied(&s, 2), 1);
 
 	/* in order across the wrap, then a reset point exactly 2^31 on */
 	offer_rp(5, 7, 0xFFFFFFF0u, 1, 0);
@@ -669,6 +680,7 @@ static void test_wrap_is_not_first_contact(void)
 		offer(5, 7, q, 0);
 	CU_ASSERT_EQUAL(s.gw[5].next_seq, 1);
 	CU_ASSERT_EQUAL(s.gw[5].known_last, UINT32_MAX);
+	CU_ASSERT_EQUAL(hc_seq_applied(&s, 5), UINT32_MAX);
 	unsigned got5 = n_got;
 	offer(5, 7, 0xFFFFFFF5u, 10);             /* behind 1 now: a duplicate */
 	CU_ASSERT_EQUAL(n_got, got5);
@@ -687,6 +699,7 @@ static void test_wrap_is_not_first_contact(void)
 	CU_ASSERT_EQUAL(s.gw[3].gap_index, UINT32_MAX);
 	CU_ASSERT_EQUAL(s.gw[3].next_seq, 1);
 	CU_ASSERT_EQUAL(s.gw[3].known_last, UINT32_MAX);
+	CU_ASSERT_EQUAL(hc_seq_applied(&s, 3), UINT32_MAX);
 	unsigned got3 = n_got;
 	offer_rp(3, 1, 0xFFFFFFF0u, 1, 5000);      /* its snapshot again: a duplicate */
 	CU_ASSERT_EQUAL(n_got, got3);
