@@ -360,6 +360,30 @@ static void test_session_inbound(void)
 	len = a2g_heartbeat(p, 998, 2, 0, 0); /* older than the new one: stale */
 	lab_deliver(&l, l.app, p, len);
 	CU_ASSERT_EQUAL(stats(&l).rx_stale, 3);
+
+	/* a recording of 1001 or 1000 (each seen replaced), replayed once
+	 * 999 has been silent 3 s: stale, never a restart (it would obey
+	 * their MOVEs again and hide that 999 is gone); an incarnation
+	 * never heard still is one */
+	usleep(3100 * 1000);
+	len = a2g_heartbeat(p, 1001, 2, 0, 0);
+	lab_deliver(&l, l.app, p, len);
+	len = a2g_heartbeat(p, 1000, 200, 0, 0);
+	lab_deliver(&l, l.app, p, len);
+	st = stats(&l);
+	CU_ASSERT_EQUAL(st.rx_stale, 5);
+	CU_ASSERT_EQUAL(st.appliance_incarnation, 999);
+	CU_ASSERT_EQUAL(st.appliance_restarts, 2);
+	CU_ASSERT_EQUAL(l.n_states, 5);
+	len = a2g_heartbeat(p, 990, 1, 0, 0);
+	lab_deliver(&l, l.app, p, len);
+	st = stats(&l);
+	CU_ASSERT_EQUAL(st.appliance_incarnation, 990);
+	CU_ASSERT_EQUAL(st.appliance_restarts, 3);
+	CU_ASSERT_EQUAL(st.rx_stale, 5);
+	len = a2g_heartbeat(p, 999, 3, 0, 0); /* and 999 is replaced now */
+	lab_deliver(&l, l.app, p, len);
+	CU_ASSERT_EQUAL(stats(&l).rx_stale, 6);
 	lab_close(&l);
 }
 

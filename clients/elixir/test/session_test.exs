@@ -626,7 +626,8 @@ defmodule HeadCount.SessionTest do
 
   # without the fence (the default): an older epoch is stale while the
   # current one talks (its directives counted), and taken as a restart (its
-  # clock stepped back) once the current one has been silent for 3 s
+  # clock stepped back) once the current one has been silent for 3 s; the
+  # one it replaced is stale from then on
   test "no fence (the default): an older epoch is stale, a restart after 3 s of silence",
        %{s: s, app: app} do
     :ok = Session.join(s, 1, 5, 0)
@@ -647,6 +648,16 @@ defmodule HeadCount.SessionTest do
 
     assert {st.appliance_incarnation, st.appliance_restarts, st.rx_stale, st.stale_directives} ==
              {@ainc, 1, 1, 2}
+
+    # the epoch it replaced is stale from then on, newer by number or not
+    # (a recording of it: its MOVE would be obeyed again)
+    _ = answer(%{app | ainc: @ainc + 1, ctr: 500}, 4, [Proto.move_rec(1, 6, 5, 9, 0, 0)])
+    st = until(s, &(&1.rx_stale == 2))
+
+    assert {st.appliance_incarnation, st.appliance_restarts, st.moves, st.stale_directives} ==
+             {@ainc, 1, 1, 3}
+
+    refute_received {:headcount_move, _, %{directive: 9}}
   end
 
   test "three settled heartbeats that disagree cost one snapshot; SETTLING is waited out",

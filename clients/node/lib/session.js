@@ -31,6 +31,7 @@ const P = require('./proto');
 const STATE = { CONNECTING: 'connecting', CONNECTED: 'connected', LOST: 'lost',
 	ID_CONFLICT: 'id_conflict' };
 const SETTLING_PATIENCE = 10;
+const APPL_PAST = 16;          // appliance incarnations seen replaced, remembered
 
 function nowUs() {
 	return Math.floor(performance.now() * 1000);
@@ -104,6 +105,9 @@ class Session extends EventEmitter {
 		this.applNewest = 0;           // the newest ever accepted (from any
 		                               // address), 0: none: the fence
 		this.applHeardUs = 0;
+		this.applPast = [];            // incarnations seen replaced by a newer
+		                               // one (any address, the last APPL_PAST):
+		                               // never taken again
 		this.talkSinceUs = nowUs();
 		this.switched = false;
 		this.seq = 0;
@@ -449,9 +453,13 @@ class Session extends EventEmitter {
 		// taken, however long the newest is silent
 		const fenced = this.cfg.fenceAppliance && this.applNewest !== 0 &&
 			P.seqAfter(this.applNewest, appl);
-		const newer = !fenced && (known === 0 || P.seqAfter(appl, known) ||
+		// an incarnation seen replaced is never taken again: a recording of
+		// it, replayed once the current one is silent 3 s, would obey its
+		// MOVEs a second time and keep us CONNECTED to an appliance gone
+		const replaced = this.applPast.includes(appl);
+		const newer = !fenced && !replaced && (known === 0 || P.seqAfter(appl, known) ||
 			(appl !== known && now - this.applHeardUs > 3000000));
-		if (fenced || (!newer && appl !== known)) {
+		if (fenced || replaced || (!newer && appl !== known)) {
 			this.st.rx_stale++;
 			if (type === P.T.ASSIGN || type === P.T.MOVE)
 				this.st.stale_directives += count;
@@ -464,19 +472,27 @@ class Session extends EventEmitter {
 		let restarted = false;
 		if (newer) {
 			this.replay.reset();
+			if (known !== 0) {
+				this.applPast.push(known);
+				if (this.applPast.length > APPL_PAST)
+					this.applPast.shift();
+			}
 			this.applInc = appl;
 			if (this.applNewest === 0 || P.seqAfter(appl, this.applNewest))
 				this.applNewest = appl;
-			if (known !== 0 || this.switched) {
-				// the appliance restarted and lost everything (or another
-				// one answers): state it all again
+			// the appliance restarted and lost everything (or another one
+			// answers): state it all again
+			restarted = known !== 0 || this.switched;
+			if (restarted)
 				this.st.appliance_restarts++;
-				this.st.acked = 0;
-				this._wantSnapshot(true);
-				restarted = true;
-			}
-			this.switched = false;
 		}
+		if (restarted || this.switched) {
+			// and on any first answer after a move to another address:
+			// the one there may hold an old view of us
+			this.st.acked = 0;
+			this._wantSnapshot(true);
+		}
+		this.switched = false;
 		this.replay.commit(ctr);
 		this.applHeardUs = now;
 		if (restarted)

@@ -425,7 +425,9 @@ test('fenceAppliance: an older epoch is refused for good, its directives counted
 
 // Without the fence (the default): an older epoch is stale while the
 // current one talks (its directives counted), and taken as a restart (its
-// clock stepped back) once the current one has been silent for 3 s.
+// clock stepped back) once the current one has been silent for 3 s.  The
+// epoch it replaced is stale from then on, newer by number or not (a
+// recording of it: its MOVEs obeyed again).
 test('no fence (the default): an older epoch is stale while the current talks, a restart after 3 s of silence', async () => {
 	const { a, s } = await lab();
 	try {
@@ -446,6 +448,13 @@ test('no fence (the default): an older epoch is stale while the current talks, a
 		assert.deepStrictEqual([t.appliance_incarnation, t.appliance_restarts, t.rx_stale,
 			t.stale_directives], [cur, 1, 1, 2]);
 		assert.strictEqual(s.roomOf(5), 50, 'its MOVE obeyed');
+		const back = (b, o) => P.writeMove(b, o, 0, 5, 50, 42, 9, 0, 0);
+		a.send(GW, s.incarnation, P.T.MOVE, 1, 24, back, { incarnation: cur + 8, ctr: 500 });
+		await until(() => s.stats().rx_stale === 2, 'the replaced epoch stale');
+		t = s.stats();
+		assert.deepStrictEqual([t.appliance_incarnation, t.appliance_restarts, t.moves,
+			t.stale_directives], [cur, 1, 1, 3]);
+		assert.strictEqual(s.roomOf(5), 50, 'its MOVE not obeyed');
 	} finally {
 		await s.close(false);
 		a.close();
@@ -567,7 +576,8 @@ test('a full socket: sends beyond a history in flight are skipped, counted, and 
 
 // Several appliance addresses: each keeps its own incarnation and replay
 // window across switches (as libheadcount's switch_appliance), so back on
-// an address an old datagram of it, replayed, is still old.
+// an address an old datagram of it, replayed, is still old; its first
+// fresh answer there is answered with a snapshot.
 test('several appliances: back on one, its replay window is its own', async () => {
 	const A = await FakeAppliance.start(KEY), B = await FakeAppliance.start(KEY);
 	const s = await Session.open({ appliance: `127.0.0.1:${A.port},127.0.0.1:${B.port}`,
@@ -583,9 +593,14 @@ test('several appliances: back on one, its replay window is its own', async () =
 		A.raw(old);
 		await until(() => s.stats().rx_replayed === replayed + 1, 'the old datagram refused');
 		assert.strictEqual(s.stats().appliance_restarts, restarts);
+		const mark = A.got.length, snaps = s.stats().snapshots;
 		heartbeat(A, s); // counter 3: fresh
 		await until(() => s.state === 'connected', 'A heard again');
 		assert.strictEqual(s.stats().appliance_restarts, restarts);
+		// back on an address it left, the session states everything again
+		// (as libheadcount does): A may have heard nothing of it meanwhile
+		await A.next((d) => d.type === P.T.SNAPSHOT, mark);
+		assert.strictEqual(s.stats().snapshots, snaps + 1);
 	} finally {
 		await s.close(false);
 		A.close();

@@ -43,6 +43,8 @@ defmodule HeadCount.Session do
   @mask32 0xFFFFFFFF
   @mask64 0xFFFFFFFFFFFFFFFF
   @events_per Proto.events_per()
+  # appliance incarnations seen replaced, remembered
+  @appl_past 16
 
   # --------------------------------------------------------------- API --
 
@@ -147,6 +149,9 @@ defmodule HeadCount.Session do
     owners: %{},
     ainc: 0,
     anewest: 0,
+    # appliance incarnations seen replaced by a newer one (the last
+    # @appl_past): never taken again
+    apast: [],
     aheard: 0,
     replay: {0, 0},
     seq: 0,
@@ -712,9 +717,9 @@ defmodule HeadCount.Session do
     Process.send_after(self(), :heartbeat, s.hb_ms)
     s = send_heartbeat(s, 0)
 
+    # (never heard since the start: aheard is the start; a wrong key or
+    # address is :lost after lost_ms, as in libheadcount)
     s =
-      # (never heard since the start: aheard is the start; a wrong key or
-      # address is :lost after lost_ms, as in libheadcount)
       if s.state in [:connecting, :connected, :id_conflict] and now() - s.aheard > s.lost_ms,
         do: notify(%{s | state: :lost}, :lost),
         else: s
@@ -819,18 +824,22 @@ defmodule HeadCount.Session do
   # the first) starts a new window of reply counters; "older" after the
   # current one has been silent for 3 s is a restart too.  Fenced (an HA
   # pair, :fence_appliance): older than the newest ever heard is never
-  # taken, however long the newest is silent
+  # taken, however long the newest is silent.  One seen replaced is never
+  # taken again: a recording of it, replayed once the current one is
+  # silent, would obey its MOVEs a second time and keep the session
+  # connected to an appliance that is gone
   defp accept(s, %{ainc: appl, ctr: ctr} = h) do
     known = s.ainc
     t = now()
     fenced = s.fence and s.anewest != 0 and Proto.seq_after(s.anewest, appl)
+    replaced = appl in s.apast
 
     newer =
-      not fenced and
+      not fenced and not replaced and
         (known == 0 or Proto.seq_after(appl, known) or (appl != known and t - s.aheard > 3000))
 
     cond do
-      fenced or (not newer and appl != known) ->
+      fenced or replaced or (not newer and appl != known) ->
         s = count(s, :rx_stale)
 
         # ASSIGN (3) and MOVE (4) records refused: a demoted master's
@@ -845,7 +854,9 @@ defmodule HeadCount.Session do
             anewest =
               if s.anewest == 0 or Proto.seq_after(appl, s.anewest), do: appl, else: s.anewest
 
-            %{s | replay: Replay.new(), ainc: appl, anewest: anewest}
+            apast = if known != 0, do: Enum.take([known | s.apast], @appl_past), else: s.apast
+
+            %{s | replay: Replay.new(), ainc: appl, anewest: anewest, apast: apast}
           else
             s
           end
