@@ -17,6 +17,11 @@ struct hc_gw;
  * the public API: in-tree tools and tests only).  0, or -1 (ENOMEM). */
 int hc_gw_set_impairment(struct hc_gw *g, double fraction, uint32_t delay_ms, uint32_t seed);
 
+/* While on, session g's socket takes nothing: every send is refused as a
+ * full socket's (EAGAIN), so the session's own send queues fill (tests
+ * only: a UDP socket on this machine never fills). */
+void hc_gw_block_sends(struct hc_gw *g, int on);
+
 enum { HC_GW_IMPAIR_TX = 0, HC_GW_IMPAIR_RX = 1 };
 
 struct hc_gw_impair;

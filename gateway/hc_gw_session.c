@@ -160,6 +160,7 @@ struct hc_gw {
 	uint64_t digest_snapshot_us;    /* last snapshot it caused */
 
 	struct hc_gw_impair *impair;    /* NULL: off */
+	int sends_blocked;              /* hc_gw_block_sends (tests)     */
 
 	/* authentication (protocol v2) */
 	int keyed;                      /* 0: insecure_no_auth */
@@ -273,6 +274,8 @@ static uint32_t next_ctl(struct hc_gw *g)
 /* Hand one datagram to the kernel (or to the impairment delay). */
 static int wire_send(struct hc_gw *g, const uint8_t *p, uint16_t len)
 {
+	if (g->sends_blocked)
+		return -1; /* (as a full socket) */
 	if (g->impair != NULL && hc_gw_impair_hold(g->impair, HC_GW_IMPAIR_TX, p, len, now_us()))
 		return 0;
 	ssize_t r = sendto(g->fd, p, len, MSG_DONTWAIT, g->to, g->to_len);
@@ -298,7 +301,7 @@ static void pump(struct hc_gw *g)
 		g->txq_n--;
 	}
 	while (g->sq_head != g->sq_tail) {
-		if (g->impair != NULL) {
+		if (g->impair != NULL || g->sends_blocked) {
 			struct hist *h = &g->hist[g->sq[g->sq_head & g->sq_mask] & g->hist_mask];
 			if (wire_send(g, h->data, h->len) != 0)
 				return;
@@ -331,7 +334,9 @@ static void pump(struct hc_gw *g)
 static void queue_seq(struct hc_gw *g, uint32_t seq)
 {
 	if (g->sq_tail - g->sq_head > g->sq_mask) {
-		/* more waiting than the history holds: the oldest are moot */
+		/* more waiting than the history holds: the oldest are moot
+		 * (out of the history too: a NACK of them gets a snapshot) */
+		g->st.send_skipped += g->sq_tail - g->sq_mask - g->sq_head;
 		g->sq_head = g->sq_tail - g->sq_mask;
 	}
 	g->sq[g->sq_tail++ & g->sq_mask] = seq;
@@ -346,6 +351,7 @@ static void queue_unsequenced(struct hc_gw *g, const uint8_t *p, uint16_t len)
 		 * PLACEs are repeated by their timers) */
 		memmove(&g->txq[0], &g->txq[1], sizeof(g->txq[0]) * (TXQ - 1));
 		g->txq_n--;
+		g->st.send_skipped++;
 	}
 	g->txq[g->txq_n].len = len;
 	memcpy(g->txq[g->txq_n].data, p, len);
@@ -1514,6 +1520,11 @@ int hc_gw_set_impairment(struct hc_gw *g, double fraction, uint32_t delay_ms, ui
 		return -1;
 	}
 	return 0;
+}
+
+void hc_gw_block_sends(struct hc_gw *g, int on)
+{
+	g->sends_blocked = on;
 }
 
 void hc_gw_get_stats_sized(const struct hc_gw *g, struct hc_gw_stats *st, size_t size)

@@ -50,8 +50,9 @@ extern "C" {
 
 /* 4: sized config, appliance lists (names, IPv6), the state callback's
  * struct, hc_gw_version(); test impairment out of the public config.
- * 5: fence_appliance, stale_directives (HA pairs). */
-#define HC_GW_API_VERSION 5
+ * 5: fence_appliance, stale_directives (HA pairs).
+ * 6: send_skipped (the local send queues' drops counted). */
+#define HC_GW_API_VERSION 6
 
 /* A gateway's key: 16 bytes (protocol v2, SipHash-2-4-128 tags). */
 #define HC_GW_KEY_LEN 16
@@ -250,6 +251,16 @@ struct hc_gw_stats {
 	                                  of an older appliance incarnation,
 	                                  refused (rx_stale): a demoted HA
 	                                  master's, fenced               */
+	/* API version 6 */
+	uint64_t send_skipped;         /* datagrams dropped from the local
+	                                  send queues, the socket taking
+	                                  none: the oldest sequenced ones
+	                                  when more than a history's worth
+	                                  wait (out of the history too: a
+	                                  NACK of them is answered with a
+	                                  snapshot), the oldest HEARTBEAT or
+	                                  PLACE when 64 wait (their timers
+	                                  send them again)                */
 };
 
 /* Fill cfg with the defaults above (appliance, gateway_id and key unset:
@@ -257,7 +268,7 @@ struct hc_gw_stats {
 #define hc_gw_config_init(cfg) hc_gw_config_init_sized((cfg), sizeof(*(cfg)))
 void hc_gw_config_init_sized(struct hc_gw_config *cfg, size_t size);
 
-/* The library's version ("4.1.0") and API version (HC_GW_API_VERSION of
+/* The library's version ("4.2.0") and API version (HC_GW_API_VERSION of
  * the library actually loaded, which may be newer than the header the
  * program was compiled with). */
 const char *hc_gw_version(void);

@@ -717,6 +717,98 @@ static void test_session_open_refusals(void)
 	hc_gw_close(g, 0);
 }
 
+/* Every datagram the session sends or counts: read what waits, quietly */
+static unsigned drain_quiet(struct lab *l, uint8_t *p, size_t cap, uint32_t *types)
+{
+	unsigned n = 0, quiet = 0;
+	while (quiet < 5) { /* five polls of 10 ms with nothing: done */
+		hc_gw_poll(l->g, 0);
+		ssize_t r = recv(l->app, p, cap, MSG_DONTWAIT);
+		if (r <= 0) {
+			struct pollfd pfd = {.fd = l->app, .events = POLLIN};
+			poll(&pfd, 1, 10);
+			quiet++;
+			continue;
+		}
+		quiet = 0;
+		n++;
+		if (types != NULL && p[5] < 16)
+			types[p[5]]++;
+	}
+	return n;
+}
+
+/* A socket that takes nothing (hc_gw_block_sends): the session's own
+ * queues drop the oldest, counted in send_skipped (API 6): sequenced
+ * datagrams beyond a history's worth (2,048 here: the history grows to
+ * hold the opening snapshot and 1,024 after it, grow_history), PLACEs
+ * and heartbeats beyond 64 waiting.  What was numbered is sent or
+ * counted, exactly; a NACK of a dropped sequence gets a snapshot. */
+static void test_session_send_queues_full(void)
+{
+	struct lab l;
+	struct sockaddr_in app, other;
+	uint8_t p[HC_MAX_PAYLOAD];
+	CU_ASSERT_EQUAL_FATAL(lab_sockets(&l, &app, &other), 0);
+	/* room for 2,048 datagrams sent at once (root: past rmem_max) */
+	int rcvbuf = 16 << 20;
+	CU_ASSERT_EQUAL_FATAL(setsockopt(l.app, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
+					 sizeof(rcvbuf)), 0);
+	struct hc_gw_config c;
+	hc_gw_config_init(&c);
+	c.history = 64;
+	c.heartbeat_ms = 100000;
+	c.lost_ms = 100000;
+	c.place_timeout_ms = 100000;
+	CU_ASSERT_EQUAL_FATAL(lab_start(&l, &c), 0);
+	drain_quiet(&l, p, sizeof(p), NULL); /* the opening snapshot, hello */
+	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 4242, 1, 0, 0)); /* it acks 1 */
+	struct hc_gw_stats st = stats(&l);
+	const uint32_t seq0 = st.sequence;
+	CU_ASSERT_EQUAL(seq0, 1); /* (the opening snapshot: acked) */
+	CU_ASSERT_EQUAL(st.acked, 1);
+	CU_ASSERT_EQUAL(st.send_skipped, 0);
+
+	hc_gw_block_sends(l.g, 1);
+	for (uint64_t u = 1; u <= 2100; u++) {
+		CU_ASSERT_EQUAL(hc_gw_join(l.g, u, 1, 0), 0);
+		hc_gw_flush(l.g); /* one EVENTS datagram each */
+		hc_gw_poll(l.g, 0);
+	}
+	st = stats(&l);
+	CU_ASSERT_EQUAL(st.sequence - seq0, 2100);
+	CU_ASSERT_EQUAL(st.send_skipped, 2100 - 2048);
+	for (uint64_t u = 1; u <= 70; u++) {
+		uint32_t id;
+		CU_ASSERT_EQUAL(hc_gw_place(l.g, 1000 + u, 0, &id), 0);
+		hc_gw_flush(l.g); /* one PLACE datagram each */
+	}
+	CU_ASSERT_EQUAL(stats(&l).send_skipped, 2100 - 2048 + 70 - 64);
+
+	hc_gw_block_sends(l.g, 0);
+	uint32_t types[16] = {0};
+	drain_quiet(&l, p, sizeof(p), types);
+	CU_ASSERT_EQUAL(types[HC_MSG_EVENTS], 2048);
+	CU_ASSERT_EQUAL(types[HC_MSG_PLACE], 64);
+	CU_ASSERT_EQUAL(types[HC_MSG_EVENTS] + (2100 - 2048), stats(&l).sequence - seq0);
+
+	/* the appliance NACKs the first one dropped: out of the history, a
+	 * snapshot answers */
+	uint8_t nack[sizeof(struct hc_hdr) + sizeof(struct hc_resync)];
+	struct hc_resync rs = {.reason = htonl(HC_RESYNC_GAP),
+			       .first_sequence = htonl(seq0 + 1), .last_sequence = htonl(seq0 + 1)};
+	hc_proto_fill_hdr(nack, HC_MSG_RESYNC, GW_ID, 1, GW_INC, 4242, 2);
+	hc_proto_hdr_add_flags(nack, HC_HDR_F_A2G);
+	memcpy(nack + sizeof(struct hc_hdr), &rs, sizeof(rs));
+	hc_auth_seal(nack, sizeof(nack), gw_lab_key, 0);
+	lab_deliver(&l, l.app, nack, sizeof(nack));
+	memset(types, 0, sizeof(types));
+	drain_quiet(&l, p, sizeof(p), types);
+	CU_ASSERT(types[HC_MSG_SNAPSHOT] >= 1);
+	CU_ASSERT_EQUAL(stats(&l).nacks, 1);
+	lab_close(&l);
+}
+
 static CU_TestInfo tests[] = {
 	{"membership table vs a model", test_table_vs_model},
 	{"membership table: ids crafted for one home", test_table_crafted_ids},
@@ -731,6 +823,8 @@ static CU_TestInfo tests[] = {
 	{"session: a callback's poll of another session is refused",
 	 test_session_nested_poll_of_another},
 	{"session: open refuses a missing or bad key", test_session_open_refusals},
+	{"session: a socket that takes nothing: the send queues' drops counted",
+	 test_session_send_queues_full},
 	CU_TEST_INFO_NULL,
 };
 
