@@ -38,10 +38,16 @@ function nowUs() {
 }
 
 // A new connection's stamp: the wall clock in microseconds (a safe
-// integer until the year 2255), above this process's last one.
+// integer until the year 2255), above this process's last one.  The wall
+// clock is read at every stamp (Date.now: its milliseconds; the
+// microseconds within from the monotonic clock), as libheadcount reads
+// CLOCK_REALTIME: a clock stepped after the start (NTP at boot, a VM
+// resumed) is in the next stamp.  (timeOrigin + performance.now() never
+// sees a step: its stamps could lag a C or Elixir gateway's by the step,
+// and a user's newer connection here lose to its older one there.)
 let lastSession = 0;
 function newSession() {
-	let us = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+	let us = Date.now() * 1000 + Math.floor(performance.now() * 1000) % 1000;
 	if (us <= lastSession)
 		us = lastSession + 1;
 	lastSession = us;

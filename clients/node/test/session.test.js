@@ -15,7 +15,7 @@
 const test = require('node:test');
 const assert = require('node:assert');
 const P = require('../lib/proto');
-const { Session } = require('../lib/session');
+const { Session, newSession } = require('../lib/session');
 const { FakeAppliance } = require('./fake_appliance');
 
 const KEY = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
@@ -694,4 +694,23 @@ test('options are checked', async () => {
 		/power of 2/);
 	await assert.rejects(Session.open({ appliance: '127.0.0.1', gatewayId: 1, noAuth: true,
 		fenceAppliance: 1 }), /fenceAppliance/);
+});
+
+// A session stamp reads the wall clock each time (as libheadcount's
+// CLOCK_REALTIME): a clock stepped after the process started (NTP at boot,
+// a VM resumed) is in the next stamp; stepped back, stamps still increase.
+test('session stamps follow the wall clock as it steps', () => {
+	const realNow = Date.now;
+	try {
+		const a = newSession();
+		assert.ok(Math.abs(a - realNow() * 1000) < 5e6, 'the wall clock in microseconds');
+		Date.now = () => realNow() + 600000; // stepped 10 minutes ahead
+		const b = newSession();
+		assert.ok(b - a >= 599e6 && b - a < 605e6, `stepped ahead: ${b - a} us`);
+		Date.now = () => realNow() - 600000; // and back behind the first
+		const c = newSession();
+		assert.strictEqual(c, b + 1, 'never below the last stamp');
+	} finally {
+		Date.now = realNow;
+	}
 });
