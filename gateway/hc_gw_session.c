@@ -68,7 +68,7 @@ _Static_assert(HC_GW_KEY_LEN == HC_AUTH_KEY_LEN, "headcount.h and hc_auth.h agre
 		     sizeof(struct hc_member))
 #define PENDING_PLACES 65536u   /* power of 2 */
 #define TXQ 64                  /* unsequenced datagrams waiting (PLACE, HEARTBEAT) */
-#define APPL_PAST 16            /* appliance incarnations replaced, remembered */
+#define APPL_PAST 16            /* appliance incarnations replaced: windows kept */
 #define RX_BURST 32
 /* the config of API 4, the first sized one: the shortest accepted */
 #define CONFIG_V4_SIZE (offsetof(struct hc_gw_config, arg) + sizeof(void *))
@@ -120,9 +120,12 @@ struct hc_gw {
 	                                   (cfg.fence_appliance)            */
 	uint64_t appl_heard_us;         /* when a datagram of it was accepted,
 	                                   0: none from appl[cur] yet      */
-	uint32_t appl_past[APPL_PAST];  /* incarnations replaced by a newer
-	                                   one (from any address), 0: none:
-	                                   never taken again               */
+	struct appl_past {              /* incarnations replaced by another
+	                                   (from any address; inc 0: none) */
+		uint32_t inc;           /* and the replay window it had then:
+		                           taken again only above it       */
+		struct hc_replay replay;
+	} appl_past[APPL_PAST];
 	unsigned appl_past_next;        /* the oldest entry, next replaced */
 	uint32_t seq;                   /* last sequence used */
 	struct hc_gw_table users;
@@ -677,17 +680,27 @@ static void on_heartbeat_flags(struct hc_gw *g, uint32_t hb_flags)
  * caller): the other checks, in order (see the top of this file), then
  * act on it.  p is writable: the tag check zeroes the tag field while it
  * computes, and restores it. */
-/* appl is an appliance incarnation the session took and then saw
- * replaced by a newer one: what still comes under it is a recording (or
- * a demoted HA master's): never taken again, however long the current
- * one is silent.  (An appliance that restarts takes a new number; one
- * whose clock stepped back a number never heard: the 3 s rule.) */
-static int appl_replaced(const struct hc_gw *g, uint32_t appl)
+/* The replay window incarnation appl had when another replaced it, or
+ * NULL: the session never took it (or forgot it: 16 replacements on). */
+static const struct hc_replay *appl_past_window(const struct hc_gw *g, uint32_t appl)
 {
 	for (unsigned i = 0; i < APPL_PAST; i++)
-		if (g->appl_past[i] == appl)
-			return 1;
-	return 0;
+		if (g->appl_past[i].inc == appl)
+			return &g->appl_past[i].replay;
+	return NULL;
+}
+
+/* Incarnation inc, with its window, is replaced by another: kept (in
+ * its own entry if it has one, else the oldest's). */
+static void appl_past_keep(struct hc_gw *g, uint32_t inc, const struct hc_replay *w)
+{
+	for (unsigned i = 0; i < APPL_PAST; i++)
+		if (g->appl_past[i].inc == inc) {
+			g->appl_past[i].replay = *w;
+			return;
+		}
+	g->appl_past[g->appl_past_next] = (struct appl_past){.inc = inc, .replay = *w};
+	g->appl_past_next = (g->appl_past_next + 1) % APPL_PAST;
 }
 
 static void handle(struct hc_gw *g, uint8_t *p, size_t len)
@@ -727,29 +740,32 @@ static void handle(struct hc_gw *g, uint8_t *p, size_t len)
 	 * after the current one has been silent for 3 s is a restart too
 	 * (its clock stepped back or its number wrapped): an appliance sends
 	 * heartbeats every 100 ms, so a replay of an old incarnation cannot
-	 * outshout a live one.  But one the session saw replaced is never
-	 * taken again (appl_replaced): a recording of it, replayed once the
-	 * current one is silent, would obey its MOVEs a second time and keep
-	 * the session CONNECTED to an appliance that is gone. */
+	 * outshout a live one.  One the session took before and saw replaced
+	 * starts from the window it had then (appl_past_window), not an empty
+	 * one: a recording of it, replayed once the current one is silent,
+	 * is old (rx_replayed), or it would obey its MOVEs a second time and
+	 * keep the session CONNECTED to an appliance that is gone; what it
+	 * sends anew is taken as before. */
 	uint32_t known = g->appl_incarnation, ctr = ntohl(h.sequence);
 	uint64_t now = now_us();
 	/* fenced (an HA pair): older than the newest ever heard is never
 	 * taken, however long the newest is silent */
 	int fenced = g->cfg.fence_appliance && g->appl_newest != 0 &&
 		     hc_seq_after(g->appl_newest, appl);
-	int replaced = appl_replaced(g, appl);
-	int newer = !fenced && !replaced &&
-		    (known == 0 || hc_seq_after(appl, known) ||
-		     (appl != known && now - g->appl_heard_us > 3000000u));
-	if (fenced || replaced || (!newer && appl != known)) {
+	int newer = !fenced && (known == 0 || hc_seq_after(appl, known) ||
+				(appl != known && now - g->appl_heard_us > 3000000u));
+	if (fenced || (!newer && appl != known)) {
 		g->st.rx_stale++;
 		if (h.type == HC_MSG_ASSIGN || h.type == HC_MSG_MOVE)
 			g->st.stale_directives += count;
 		return;
 	}
-	struct hc_replay empty;
-	hc_replay_reset(&empty);
-	if (!hc_replay_fresh(newer ? &empty : &g->replay, ctr)) {
+	struct hc_replay next; /* a newer one's: the window it had, or empty */
+	hc_replay_reset(&next);
+	const struct hc_replay *had = newer ? appl_past_window(g, appl) : NULL;
+	if (had != NULL)
+		next = *had;
+	if (!hc_replay_fresh(newer ? &next : &g->replay, ctr)) {
 		g->st.rx_replayed++;
 		return;
 	}
@@ -760,11 +776,9 @@ static void handle(struct hc_gw *g, uint8_t *p, size_t len)
 	 * view, of us */
 	int restarted = newer && (known != 0 || g->switched);
 	if (newer) {
-		hc_replay_reset(&g->replay);
-		if (known != 0) {
-			g->appl_past[g->appl_past_next] = known;
-			g->appl_past_next = (g->appl_past_next + 1) % APPL_PAST;
-		}
+		if (known != 0)
+			appl_past_keep(g, known, &g->replay);
+		g->replay = next;
 		g->appl_incarnation = appl;
 		if (g->appl_newest == 0 || hc_seq_after(appl, g->appl_newest))
 			g->appl_newest = appl;

@@ -362,16 +362,19 @@ static void test_session_inbound(void)
 	CU_ASSERT_EQUAL(stats(&l).rx_stale, 3);
 
 	/* a recording of 1001 or 1000 (each seen replaced), replayed once
-	 * 999 has been silent 3 s: stale, never a restart (it would obey
-	 * their MOVEs again and hide that 999 is gone); an incarnation
-	 * never heard still is one */
+	 * 999 has been silent 3 s: old in the window each had (it would
+	 * obey their MOVEs again and hide that 999 is gone), never a
+	 * restart; an incarnation never heard still is one, and 1001 saying
+	 * something new is taken again (not locked out) */
 	usleep(3100 * 1000);
-	len = a2g_heartbeat(p, 1001, 2, 0, 0);
+	uint64_t replayed = stats(&l).rx_replayed;
+	len = a2g_heartbeat(p, 1001, 1, 0, 0);
 	lab_deliver(&l, l.app, p, len);
-	len = a2g_heartbeat(p, 1000, 200, 0, 0);
+	len = a2g_heartbeat(p, 1000, 100, 0, 0);
 	lab_deliver(&l, l.app, p, len);
 	st = stats(&l);
-	CU_ASSERT_EQUAL(st.rx_stale, 5);
+	CU_ASSERT_EQUAL(st.rx_replayed, replayed + 2);
+	CU_ASSERT_EQUAL(st.rx_stale, 3);
 	CU_ASSERT_EQUAL(st.appliance_incarnation, 999);
 	CU_ASSERT_EQUAL(st.appliance_restarts, 2);
 	CU_ASSERT_EQUAL(l.n_states, 5);
@@ -380,10 +383,15 @@ static void test_session_inbound(void)
 	st = stats(&l);
 	CU_ASSERT_EQUAL(st.appliance_incarnation, 990);
 	CU_ASSERT_EQUAL(st.appliance_restarts, 3);
-	CU_ASSERT_EQUAL(st.rx_stale, 5);
-	len = a2g_heartbeat(p, 999, 3, 0, 0); /* and 999 is replaced now */
+	len = a2g_heartbeat(p, 1001, 5, 0, 0); /* new from 1001: newer than 990 */
 	lab_deliver(&l, l.app, p, len);
-	CU_ASSERT_EQUAL(stats(&l).rx_stale, 6);
+	st = stats(&l);
+	CU_ASSERT_EQUAL(st.appliance_incarnation, 1001);
+	CU_ASSERT_EQUAL(st.appliance_restarts, 4);
+	CU_ASSERT_EQUAL(st.rx_replayed, replayed + 2);
+	len = a2g_heartbeat(p, 999, 2, 0, 0); /* 999: older, 1001 talking */
+	lab_deliver(&l, l.app, p, len);
+	CU_ASSERT_EQUAL(stats(&l).rx_stale, 4);
 	lab_close(&l);
 }
 

@@ -31,7 +31,7 @@ const P = require('./proto');
 const STATE = { CONNECTING: 'connecting', CONNECTED: 'connected', LOST: 'lost',
 	ID_CONFLICT: 'id_conflict' };
 const SETTLING_PATIENCE = 10;
-const APPL_PAST = 16;          // appliance incarnations seen replaced, remembered
+const APPL_PAST = 16;          // appliance incarnations replaced: windows kept
 
 function nowUs() {
 	return Math.floor(performance.now() * 1000);
@@ -111,9 +111,9 @@ class Session extends EventEmitter {
 		this.applNewest = 0;           // the newest ever accepted (from any
 		                               // address), 0: none: the fence
 		this.applHeardUs = 0;
-		this.applPast = [];            // incarnations seen replaced by a newer
-		                               // one (any address, the last APPL_PAST):
-		                               // never taken again
+		this.applPast = [];            // incarnations replaced by another (any
+		                               // address, the last APPL_PAST), each
+		                               // {inc, replay}: the window it had then
 		this.talkSinceUs = nowUs();
 		this.switched = false;
 		this.seq = 0;
@@ -459,30 +459,39 @@ class Session extends EventEmitter {
 		// taken, however long the newest is silent
 		const fenced = this.cfg.fenceAppliance && this.applNewest !== 0 &&
 			P.seqAfter(this.applNewest, appl);
-		// an incarnation seen replaced is never taken again: a recording of
-		// it, replayed once the current one is silent 3 s, would obey its
-		// MOVEs a second time and keep us CONNECTED to an appliance gone
-		const replaced = this.applPast.includes(appl);
-		const newer = !fenced && !replaced && (known === 0 || P.seqAfter(appl, known) ||
+		const newer = !fenced && (known === 0 || P.seqAfter(appl, known) ||
 			(appl !== known && now - this.applHeardUs > 3000000));
-		if (fenced || replaced || (!newer && appl !== known)) {
+		if (fenced || (!newer && appl !== known)) {
 			this.st.rx_stale++;
 			if (type === P.T.ASSIGN || type === P.T.MOVE)
 				this.st.stale_directives += count;
 			return;
 		}
-		if (newer ? ctr === 0 : !this.replay.fresh(ctr)) {
+		// a newer one taken before (and replaced) starts from the window it
+		// had then, not an empty one: a recording of it, replayed once the
+		// current one is silent 3 s, is old (or it would obey its MOVEs a
+		// second time and keep us CONNECTED to an appliance gone); what it
+		// sends anew is taken
+		let next = null;
+		if (newer) {
+			const had = this.applPast.find((e) => e.inc === appl);
+			next = had ? Object.assign(new P.Replay(), had.replay) : new P.Replay();
+		}
+		if (!(newer ? next : this.replay).fresh(ctr)) {
 			this.st.rx_replayed++;
 			return;
 		}
 		let restarted = false;
 		if (newer) {
-			this.replay.reset();
 			if (known !== 0) {
-				this.applPast.push(known);
-				if (this.applPast.length > APPL_PAST)
+				const kept = Object.assign(new P.Replay(), this.replay);
+				const own = this.applPast.find((e) => e.inc === known);
+				if (own)
+					own.replay = kept;
+				else if (this.applPast.push({ inc: known, replay: kept }) > APPL_PAST)
 					this.applPast.shift();
 			}
+			this.replay = next;
 			this.applInc = appl;
 			if (this.applNewest === 0 || P.seqAfter(appl, this.applNewest))
 				this.applNewest = appl;

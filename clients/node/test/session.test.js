@@ -426,15 +426,15 @@ test('fenceAppliance: an older epoch is refused for good, its directives counted
 // Without the fence (the default): an older epoch is stale while the
 // current one talks (its directives counted), and taken as a restart (its
 // clock stepped back) once the current one has been silent for 3 s.  The
-// epoch it replaced is stale from then on, newer by number or not (a
-// recording of it: its MOVEs obeyed again).
+// epoch it replaced keeps its window: a recording of it is old (its MOVEs
+// would be obeyed again), what it sends anew is taken.
 test('no fence (the default): an older epoch is stale while the current talks, a restart after 3 s of silence', async () => {
 	const { a, s } = await lab();
 	try {
 		s.join(5, 42);
 		const cur = a.incarnation;
 		a.incarnation += 8;
-		heartbeat(a, s);
+		const rec = heartbeat(a, s); // recorded by an attacker
 		await until(() => s.state === 'connected', 'connected');
 		const move = (b, o, i) => P.writeMove(b, o, 0, 5, 42, 50 + i, 1 + i, 0, 0);
 		a.send(GW, s.incarnation, P.T.MOVE, 2, 24, move, { incarnation: cur, ctr: 100 });
@@ -448,13 +448,19 @@ test('no fence (the default): an older epoch is stale while the current talks, a
 		assert.deepStrictEqual([t.appliance_incarnation, t.appliance_restarts, t.rx_stale,
 			t.stale_directives], [cur, 1, 1, 2]);
 		assert.strictEqual(s.roomOf(5), 50, 'its MOVE obeyed');
+		const replayed = t.rx_replayed;
+		a.raw(rec); // the recording of cur + 8, newer by number: old in its window
+		await until(() => s.stats().rx_replayed === replayed + 1, 'the recording refused');
+		t = s.stats();
+		assert.deepStrictEqual([t.appliance_incarnation, t.appliance_restarts, t.moves],
+			[cur, 1, 1]);
 		const back = (b, o) => P.writeMove(b, o, 0, 5, 50, 42, 9, 0, 0);
 		a.send(GW, s.incarnation, P.T.MOVE, 1, 24, back, { incarnation: cur + 8, ctr: 500 });
-		await until(() => s.stats().rx_stale === 2, 'the replaced epoch stale');
+		await until(() => s.stats().moves === 2, 'cur + 8 saying something new: taken');
 		t = s.stats();
-		assert.deepStrictEqual([t.appliance_incarnation, t.appliance_restarts, t.moves,
-			t.stale_directives], [cur, 1, 1, 3]);
-		assert.strictEqual(s.roomOf(5), 50, 'its MOVE not obeyed');
+		assert.deepStrictEqual([t.appliance_incarnation, t.appliance_restarts, t.rx_replayed],
+			[cur + 8, 2, replayed + 1]);
+		assert.strictEqual(s.roomOf(5), 42, 'its MOVE obeyed');
 	} finally {
 		await s.close(false);
 		a.close();

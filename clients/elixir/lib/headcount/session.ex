@@ -43,7 +43,7 @@ defmodule HeadCount.Session do
   @mask32 0xFFFFFFFF
   @mask64 0xFFFFFFFFFFFFFFFF
   @events_per Proto.events_per()
-  # appliance incarnations seen replaced, remembered
+  # appliance incarnations replaced: their windows kept
   @appl_past 16
 
   # --------------------------------------------------------------- API --
@@ -149,8 +149,8 @@ defmodule HeadCount.Session do
     owners: %{},
     ainc: 0,
     anewest: 0,
-    # appliance incarnations seen replaced by a newer one (the last
-    # @appl_past): never taken again
+    # appliance incarnations replaced by another (the last @appl_past),
+    # each {inc, replay}: the window it had then
     apast: [],
     aheard: 0,
     replay: {0, 0},
@@ -824,28 +824,30 @@ defmodule HeadCount.Session do
   # the first) starts a new window of reply counters; "older" after the
   # current one has been silent for 3 s is a restart too.  Fenced (an HA
   # pair, :fence_appliance): older than the newest ever heard is never
-  # taken, however long the newest is silent.  One seen replaced is never
-  # taken again: a recording of it, replayed once the current one is
-  # silent, would obey its MOVEs a second time and keep the session
-  # connected to an appliance that is gone
+  # taken, however long the newest is silent.  A newer one taken before
+  # (and replaced) starts from the window it had then, not an empty one: a
+  # recording of it, replayed once the current one is silent, is old (or
+  # it would obey its MOVEs a second time and keep the session connected
+  # to an appliance that is gone); what it sends anew is taken
   defp accept(s, %{ainc: appl, ctr: ctr} = h) do
     known = s.ainc
     t = now()
     fenced = s.fence and s.anewest != 0 and Proto.seq_after(s.anewest, appl)
-    replaced = appl in s.apast
 
     newer =
-      not fenced and not replaced and
+      not fenced and
         (known == 0 or Proto.seq_after(appl, known) or (appl != known and t - s.aheard > 3000))
 
+    next = if newer, do: past_window(s.apast, appl), else: s.replay
+
     cond do
-      fenced or replaced or (not newer and appl != known) ->
+      fenced or (not newer and appl != known) ->
         s = count(s, :rx_stale)
 
         # ASSIGN (3) and MOVE (4) records refused: a demoted master's
         if h.type in [3, 4], do: count(s, :stale_directives, h.count), else: s
 
-      not Replay.fresh?(if(newer, do: Replay.new(), else: s.replay), ctr) ->
+      not Replay.fresh?(next, ctr) ->
         count(s, :rx_replayed)
 
       true ->
@@ -854,9 +856,8 @@ defmodule HeadCount.Session do
             anewest =
               if s.anewest == 0 or Proto.seq_after(appl, s.anewest), do: appl, else: s.anewest
 
-            apast = if known != 0, do: Enum.take([known | s.apast], @appl_past), else: s.apast
-
-            %{s | replay: Replay.new(), ainc: appl, anewest: anewest, apast: apast}
+            apast = if known != 0, do: past_keep(s.apast, known, s.replay), else: s.apast
+            %{s | replay: next, ainc: appl, anewest: anewest, apast: apast}
           else
             s
           end
@@ -882,6 +883,18 @@ defmodule HeadCount.Session do
         Enum.reduce(Proto.records(h), s, &record(h.type, &1, &2))
     end
   end
+
+  # the window incarnation appl had when another replaced it, else empty
+  defp past_window(apast, appl) do
+    case List.keyfind(apast, appl, 0) do
+      {_, replay} -> replay
+      nil -> Replay.new()
+    end
+  end
+
+  # incarnation inc, with its window, replaced: kept (the newest first)
+  defp past_keep(apast, inc, replay),
+    do: Enum.take([{inc, replay} | List.keydelete(apast, inc, 0)], @appl_past)
 
   # ASSIGN
   defp record(3, a, s) do
