@@ -290,6 +290,17 @@ static int wire_send(struct hc_gw *g, const uint8_t *p, uint16_t len)
 	return 0; /* e.g. ECONNREFUSED: the appliance is away; NACKs repair */
 }
 
+/* The history's datagram for the sequence queued at position q, or NULL
+ * when a newer datagram took its slot while it waited (a NACK's resend
+ * of the history's oldest, queued behind a full socket): the appliance
+ * asks again, and that NACK gets a snapshot. */
+static const struct hist *queued_hist(const struct hc_gw *g, uint32_t q)
+{
+	uint32_t seq = g->sq[q & g->sq_mask];
+	const struct hist *h = &g->hist[seq & g->hist_mask];
+	return h->seq == seq ? h : NULL;
+}
+
 /* Send what waits: unsequenced first, then sequences, in batches of
  * sendmmsg. */
 static void pump(struct hc_gw *g)
@@ -304,8 +315,13 @@ static void pump(struct hc_gw *g)
 		g->txq_n--;
 	}
 	while (g->sq_head != g->sq_tail) {
+		const struct hist *h = queued_hist(g, g->sq_head);
+		if (h == NULL) {
+			g->st.send_skipped++;
+			g->sq_head++;
+			continue;
+		}
 		if (g->impair != NULL || g->sends_blocked) {
-			struct hist *h = &g->hist[g->sq[g->sq_head & g->sq_mask] & g->hist_mask];
 			if (wire_send(g, h->data, h->len) != 0)
 				return;
 			g->sq_head++;
@@ -313,8 +329,9 @@ static void pump(struct hc_gw *g)
 		}
 		unsigned n = 0;
 		for (uint32_t q = g->sq_head; q != g->sq_tail && n < 64; q++, n++) {
-			struct hist *h = &g->hist[g->sq[q & g->sq_mask] & g->hist_mask];
-			iov[n] = (struct iovec){.iov_base = h->data, .iov_len = h->len};
+			if ((h = queued_hist(g, q)) == NULL)
+				break; /* (skipped when it is the first) */
+			iov[n] = (struct iovec){.iov_base = (void *)h->data, .iov_len = h->len};
 			memset(&mh[n], 0, sizeof(mh[n]));
 			mh[n].msg_hdr.msg_name = (void *)g->to;
 			mh[n].msg_hdr.msg_namelen = g->to_len;

@@ -260,7 +260,9 @@ struct hc_gw_stats {
 	                                  NACK of them is answered with a
 	                                  snapshot), the oldest HEARTBEAT or
 	                                  PLACE when 64 wait (their timers
-	                                  send them again)                */
+	                                  send them again), a NACK's resend
+	                                  whose history slot a newer
+	                                  datagram took while it waited   */
 };
 
 /* Fill cfg with the defaults above (appliance, gateway_id and key unset:

@@ -814,6 +814,46 @@ static void test_session_send_queues_full(void)
 	drain_quiet(&l, p, sizeof(p), types);
 	CU_ASSERT(types[HC_MSG_SNAPSHOT] >= 1);
 	CU_ASSERT_EQUAL(stats(&l).nacks, 1);
+
+	/* a NACK of the history's oldest while the socket takes nothing, then
+	 * a new datagram that takes its slot: the resend is dropped, counted,
+	 * and the new one goes once (it went twice, in the resend's place) */
+	st = stats(&l);
+	const uint32_t top = st.sequence, oldest = top - 2047;
+	const uint64_t skipped = st.send_skipped, resent = st.retransmits;
+	hc_gw_block_sends(l.g, 1);
+	rs.first_sequence = rs.last_sequence = htonl(oldest);
+	hc_proto_fill_hdr(nack, HC_MSG_RESYNC, GW_ID, 1, GW_INC, 4242, 3);
+	hc_proto_hdr_add_flags(nack, HC_HDR_F_A2G);
+	memcpy(nack + sizeof(struct hc_hdr), &rs, sizeof(rs));
+	hc_auth_seal(nack, sizeof(nack), gw_lab_key, 0);
+	lab_deliver(&l, l.app, nack, sizeof(nack));
+	CU_ASSERT_EQUAL(stats(&l).retransmits, resent + 1);
+	CU_ASSERT_EQUAL(hc_gw_join(l.g, 5000, 1, 0), 0);
+	hc_gw_flush(l.g);
+	CU_ASSERT_EQUAL(stats(&l).sequence, top + 1); /* (oldest's slot) */
+	hc_gw_block_sends(l.g, 0);
+	unsigned events = 0, newest = 0, nacked = 0;
+	for (unsigned quiet = 0; quiet < 5;) {
+		hc_gw_poll(l.g, 0);
+		ssize_t r = recv(l.app, p, sizeof(p), MSG_DONTWAIT);
+		if (r <= 0) {
+			struct pollfd pfd = {.fd = l.app, .events = POLLIN};
+			poll(&pfd, 1, 10);
+			quiet++;
+			continue;
+		}
+		quiet = 0;
+		if (p[5] != HC_MSG_EVENTS)
+			continue;
+		events++;
+		newest += get32(p + 20) == top + 1;
+		nacked += get32(p + 20) == oldest;
+	}
+	CU_ASSERT_EQUAL(events, 1);
+	CU_ASSERT_EQUAL(newest, 1);
+	CU_ASSERT_EQUAL(nacked, 0);
+	CU_ASSERT_EQUAL(stats(&l).send_skipped, skipped + 1);
 	lab_close(&l);
 }
 
