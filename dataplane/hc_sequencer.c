@@ -190,8 +190,9 @@ static inline uint32_t seq_inc(uint32_t s)
 	return s == UINT32_MAX ? 1 : s + 1;
 }
 
-/* (every caller but the restart applied or covered the sequences below
- * next: hc_seq_applied's ack is next's predecessor from then on) */
+/* (every caller applied or covered the sequences below next: the
+ * restart sets next_seq itself; hc_seq_applied's ack is next's
+ * predecessor from then on) */
 static inline void set_next(struct hc_gw_state *g, uint32_t next)
 {
 	__atomic_store_n(&g->next_seq, next, __ATOMIC_RELAXED);
@@ -370,9 +371,11 @@ static void restart(struct hc_sequencer *s, uint16_t gw, uint32_t inc, int drop,
 		g->floor_inc = 0;
 		g->floor_seq = 0;
 	}
-	__atomic_store_n(&g->incarnation, inc, __ATOMIC_RELAXED);
-	set_next(g, 1);
+	/* (none_applied before next_seq: a reader between the two never
+	 * takes next_seq 1 for a wrap) */
 	__atomic_store_n(&g->none_applied, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&g->incarnation, inc, __ATOMIC_RELAXED);
+	__atomic_store_n(&g->next_seq, 1, __ATOMIC_RELAXED);
 	g->known_last = 0;
 	g->seen = 0;
 	g->far_top = 0;
@@ -449,7 +452,8 @@ static int check_incarnation(struct hc_sequencer *s, uint16_t gw, uint32_t inc, 
 		/* the forgotten incarnation itself is back (it was silent, not
 		 * gone): go on above its floor, and since its users were
 		 * dropped, have it restate them */
-		set_next(g, seq_inc(g->floor_seq));
+		if (g->floor_seq != 0) /* (0: it sent heartbeats only) */
+			set_next(g, seq_inc(g->floor_seq));
 		g->known_last = g->floor_seq;
 		g->seen = 1; /* up to its floor */
 		g->floor_inc = 0; /* next_seq guards it now (a floor kept would

@@ -575,6 +575,7 @@ static void test_forget_floor(void)
 	CU_ASSERT_EQUAL(s.gw[5].incarnation, 10);
 	CU_ASSERT_TRUE(asked_is(0, 5, HC_RESYNC_RESTART, 0, 0));
 	CU_ASSERT_EQUAL(s.gw[5].next_seq, 5);
+	CU_ASSERT_EQUAL(hc_seq_applied(&s, 5), 4); /* (its floor) */
 	offer(5, 10, 5, 70);
 	CU_ASSERT_EQUAL(n_got, delivered + 1);
 	/* a new incarnation clears the floor */
@@ -582,6 +583,18 @@ static void test_forget_floor(void)
 	CU_ASSERT_EQUAL(s.gw[5].incarnation, 11);
 	CU_ASSERT_EQUAL(s.gw[5].floor_inc, 0);
 	CU_ASSERT_EQUAL(n_got, delivered + 2);
+	/* one that sent heartbeats only, forgotten (floor 0) and back:
+	 * nothing applied, not 2^32 - 1 (the sequence before 1) */
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 7, 20, 1, 0, 0, 100), HC_SEQ_NEWEST);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 7, 20, 2, 0, 1, 110), HC_SEQ_NEWEST);
+	CU_ASSERT_EQUAL(s.gw[7].incarnation, 0);
+	CU_ASSERT_EQUAL(s.gw[7].floor_inc, 20);
+	CU_ASSERT_EQUAL(s.gw[7].floor_seq, 0);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 7, 20, 3, 0, 0, 120), HC_SEQ_NEWEST);
+	CU_ASSERT_EQUAL(s.gw[7].incarnation, 20);
+	CU_ASSERT_EQUAL(hc_seq_applied(&s, 7), 0);
+	offer(7, 20, 1, 130);
+	CU_ASSERT_EQUAL(hc_seq_applied(&s, 7), 1);
 	hc_seq_free(&s);
 }
 
