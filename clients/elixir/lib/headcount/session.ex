@@ -892,9 +892,14 @@ defmodule HeadCount.Session do
     end
   end
 
-  # incarnation inc, with its window, replaced: kept (the newest first)
-  defp past_keep(apast, inc, replay),
-    do: Enum.take([{inc, replay} | List.keydelete(apast, inc, 0)], @appl_past)
+  # incarnation inc, with its window, replaced: kept in its own entry if
+  # it has one (its age kept, as libheadcount's and Node's), else as the
+  # newest, the oldest forgotten past @appl_past
+  defp past_keep(apast, inc, replay) do
+    if List.keymember?(apast, inc, 0),
+      do: List.keyreplace(apast, inc, 0, {inc, replay}),
+      else: Enum.take([{inc, replay} | apast], @appl_past)
+  end
 
   # ASSIGN
   defp record(3, a, s) do
