@@ -39,15 +39,19 @@ function nowUs() {
 
 // A new connection's stamp: the wall clock in microseconds (a safe
 // integer until the year 2255), above this process's last one.  The wall
-// clock is read at every stamp (Date.now: its milliseconds; the
-// microseconds within from the monotonic clock), as libheadcount reads
+// clock is read at every stamp (Date.now), as libheadcount reads
 // CLOCK_REALTIME: a clock stepped after the start (NTP at boot, a VM
-// resumed) is in the next stamp.  (timeOrigin + performance.now() never
-// sees a step: its stamps could lag a C or Elixir gateway's by the step,
-// and a user's newer connection here lose to its older one there.)
+// resumed) is in the next stamp.  (timeOrigin + performance.now() alone
+// never sees a step: its stamps could lag a C or Elixir gateway's by the
+// step, and a user's newer connection here lose to its older one there.)
+// Date.now has milliseconds only: while that estimate agrees with it to
+// the millisecond it gives the microseconds; else (stepped) the estimate's
+// microseconds within the millisecond are added to Date.now's.
 let lastSession = 0;
 function newSession() {
-	let us = Date.now() * 1000 + Math.floor(performance.now() * 1000) % 1000;
+	const wall = Date.now(), est = performance.timeOrigin + performance.now();
+	let us = Math.floor(est) === wall ? Math.floor(est * 1000) :
+		wall * 1000 + Math.floor(est * 1000) % 1000;
 	if (us <= lastSession)
 		us = lastSession + 1;
 	lastSession = us;
