@@ -693,10 +693,6 @@ static void on_heartbeat_flags(struct hc_gw *g, uint32_t hb_flags)
 	}
 }
 
-/* A datagram from the appliance's address and port (checked by the
- * caller): the other checks, in order (see the top of this file), then
- * act on it.  p is writable: the tag check zeroes the tag field while it
- * computes, and restores it. */
 /* The replay window incarnation appl had when another replaced it, or
  * NULL: the session never took it (or forgot it: 16 replacements on). */
 static const struct hc_replay *appl_past_window(const struct hc_gw *g, uint32_t appl)
@@ -720,6 +716,10 @@ static void appl_past_keep(struct hc_gw *g, uint32_t inc, const struct hc_replay
 	g->appl_past_next = (g->appl_past_next + 1) % APPL_PAST;
 }
 
+/* A datagram from the appliance's address and port (checked by the
+ * caller): the other checks, in order (see the top of this file), then
+ * act on it.  p is writable: the tag check zeroes the tag field while it
+ * computes, and restores it. */
 static void handle(struct hc_gw *g, uint8_t *p, size_t len)
 {
 	struct hc_hdr h;
