@@ -368,29 +368,25 @@ static void test_session_inbound(void)
 	 * something new is taken again (not locked out) */
 	usleep(3100 * 1000);
 	uint64_t replayed = stats(&l).rx_replayed;
-	len = a2g_heartbeat(p, 1001, 1, 0, 0);
-	lab_deliver(&l, l.app, p, len);
-	len = a2g_heartbeat(p, 1000, 100, 0, 0);
-	lab_deliver(&l, l.app, p, len);
+	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 1001, 1, 0, 0));
+	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 1000, 100, 0, 0));
 	st = stats(&l);
 	CU_ASSERT_EQUAL(st.rx_replayed, replayed + 2);
 	CU_ASSERT_EQUAL(st.rx_stale, 3);
 	CU_ASSERT_EQUAL(st.appliance_incarnation, 999);
 	CU_ASSERT_EQUAL(st.appliance_restarts, 2);
 	CU_ASSERT_EQUAL(l.n_states, 5);
-	len = a2g_heartbeat(p, 990, 1, 0, 0);
-	lab_deliver(&l, l.app, p, len);
+	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 990, 1, 0, 0));
 	st = stats(&l);
 	CU_ASSERT_EQUAL(st.appliance_incarnation, 990);
 	CU_ASSERT_EQUAL(st.appliance_restarts, 3);
-	len = a2g_heartbeat(p, 1001, 5, 0, 0); /* new from 1001: newer than 990 */
-	lab_deliver(&l, l.app, p, len);
+	/* new from 1001: newer than 990 */
+	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 1001, 5, 0, 0));
 	st = stats(&l);
 	CU_ASSERT_EQUAL(st.appliance_incarnation, 1001);
 	CU_ASSERT_EQUAL(st.appliance_restarts, 4);
 	CU_ASSERT_EQUAL(st.rx_replayed, replayed + 2);
-	len = a2g_heartbeat(p, 999, 2, 0, 0); /* 999: older, 1001 talking */
-	lab_deliver(&l, l.app, p, len);
+	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 999, 2, 0, 0)); /* older, 1001 talks */
 	CU_ASSERT_EQUAL(stats(&l).rx_stale, 4);
 	lab_close(&l);
 }
