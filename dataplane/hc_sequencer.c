@@ -371,11 +371,12 @@ static void restart(struct hc_sequencer *s, uint16_t gw, uint32_t inc, int drop,
 		g->floor_inc = 0;
 		g->floor_seq = 0;
 	}
-	/* (none_applied before next_seq: a reader between the two never
-	 * takes next_seq 1 for a wrap) */
+	/* (none_applied before next_seq, released with it: a reader that
+	 * sees this next_seq 1, acquired, sees the flag and never takes it
+	 * for a wrap) */
 	__atomic_store_n(&g->none_applied, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&g->incarnation, inc, __ATOMIC_RELAXED);
-	__atomic_store_n(&g->next_seq, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&g->next_seq, 1, __ATOMIC_RELEASE);
 	g->known_last = 0;
 	g->seen = 0;
 	g->far_top = 0;

@@ -263,7 +263,7 @@ static inline uint32_t hc_seq_applied(const struct hc_sequencer *s, uint16_t gw)
 {
 	const struct hc_gw_state *g = &s->gw[gw];
 	uint32_t inc = __atomic_load_n(&g->incarnation, __ATOMIC_RELAXED);
-	uint32_t next = __atomic_load_n(&g->next_seq, __ATOMIC_RELAXED);
+	uint32_t next = __atomic_load_n(&g->next_seq, __ATOMIC_ACQUIRE); /* (restart) */
 	if (inc == 0 || __atomic_load_n(&g->none_applied, __ATOMIC_RELAXED))
 		return 0;
 	return next == 1 ? UINT32_MAX : next - 1;

@@ -44,13 +44,15 @@ function nowUs() {
 // resumed) is in the next stamp.  (timeOrigin + performance.now() alone
 // never sees a step: its stamps could lag a C or Elixir gateway's by the
 // step, and a user's newer connection here lose to its older one there.)
-// Date.now has milliseconds only: while that estimate agrees with it to
-// the millisecond it gives the microseconds; else (stepped) the estimate's
-// microseconds within the millisecond are added to Date.now's.
+// Date.now has milliseconds only: while that estimate is within its
+// millisecond (or a millisecond either side: the two are read apart, and
+// the estimate runs a few microseconds ahead) it gives the microseconds;
+// else (a step) the estimate's microseconds within the millisecond are
+// added to Date.now's.
 let lastSession = 0;
 function newSession() {
 	const wall = Date.now(), est = performance.timeOrigin + performance.now();
-	let us = Math.floor(est) === wall ? Math.floor(est * 1000) :
+	let us = est > wall - 1 && est < wall + 2 ? Math.floor(est * 1000) :
 		wall * 1000 + Math.floor(est * 1000) % 1000;
 	if (us <= lastSession)
 		us = lastSession + 1;
