@@ -693,14 +693,17 @@ static void on_heartbeat_flags(struct hc_gw *g, uint32_t hb_flags)
 	}
 }
 
-/* The replay window incarnation appl had when another replaced it, or
- * NULL: the session never took it (or forgot it: 16 replacements on). */
-static const struct hc_replay *appl_past_window(const struct hc_gw *g, uint32_t appl)
+/* The replay window a newer incarnation appl starts from: the one it had
+ * when another replaced it, else an empty one (the session never took it,
+ * or forgot it: 16 replacements on). */
+static struct hc_replay appl_past_window(const struct hc_gw *g, uint32_t appl)
 {
+	struct hc_replay w;
+	hc_replay_reset(&w);
 	for (unsigned i = 0; i < APPL_PAST; i++)
 		if (g->appl_past[i].inc == appl)
-			return &g->appl_past[i].replay;
-	return NULL;
+			w = g->appl_past[i].replay;
+	return w;
 }
 
 /* Incarnation inc, with its window, is replaced by another: kept (in
@@ -777,12 +780,8 @@ static void handle(struct hc_gw *g, uint8_t *p, size_t len)
 			g->st.stale_directives += count;
 		return;
 	}
-	struct hc_replay next; /* a newer one's: the window it had, or empty */
-	hc_replay_reset(&next);
-	const struct hc_replay *had = newer ? appl_past_window(g, appl) : NULL;
-	if (had != NULL)
-		next = *had;
-	if (!hc_replay_fresh(newer ? &next : &g->replay, ctr)) {
+	const struct hc_replay win = newer ? appl_past_window(g, appl) : g->replay;
+	if (!hc_replay_fresh(&win, ctr)) {
 		g->st.rx_replayed++;
 		return;
 	}
@@ -795,7 +794,7 @@ static void handle(struct hc_gw *g, uint8_t *p, size_t len)
 	if (newer) {
 		if (known != 0)
 			appl_past_keep(g, known, &g->replay);
-		g->replay = next;
+		g->replay = win;
 		g->appl_incarnation = appl;
 		if (g->appl_newest == 0 || hc_seq_after(appl, g->appl_newest))
 			g->appl_newest = appl;

@@ -159,12 +159,17 @@ class ChatGateway {
 		if (c.gone)
 			return;
 		if (c.ws.bufferedAmount > SLOW_BYTES) {
-			this.counts.too_slow++;
-			c.ws.terminate(); // (its close event: disconnect)
-			this.disconnect(c);
+			this.cutOff(c, 'too_slow');
 			return;
 		}
 		c.ws.send(text);
+	}
+
+	// a connection ended by the gateway (no close handshake), counted
+	cutOff(c, why) {
+		this.counts[why]++;
+		c.ws.terminate(); // (its close event finds it gone)
+		this.disconnect(c);
 	}
 
 	// a name no other connection has (a suffix if it is taken); "guest-"
@@ -214,9 +219,7 @@ class ChatGateway {
 	ping() {
 		for (const c of [...this.conns.values()]) {
 			if (!c.alive) {
-				this.counts.no_pong++;
-				c.ws.terminate();
-				this.disconnect(c);
+				this.cutOff(c, 'no_pong');
 				continue;
 			}
 			c.alive = false;

@@ -721,10 +721,13 @@ static void test_session_open_refusals(void)
 	hc_gw_close(g, 0);
 }
 
-/* Every datagram the session sends or counts: read what waits, quietly */
-static unsigned drain_quiet(struct lab *l, uint8_t *p, size_t cap, uint32_t *types)
+/* Every datagram the session sends, read until it is quiet: counted by
+ * type in types (or not: NULL), the sequences of its EVENTS datagrams in
+ * ev_seqs (up to max_seqs; or not: NULL).  How many were read. */
+static unsigned drain_quiet(struct lab *l, uint8_t *p, size_t cap, uint32_t *types,
+			    uint32_t *ev_seqs, unsigned max_seqs)
 {
-	unsigned n = 0, quiet = 0;
+	unsigned n = 0, events = 0, quiet = 0;
 	while (quiet < 5) { /* five polls of 10 ms with nothing: done */
 		hc_gw_poll(l->g, 0);
 		ssize_t r = recv(l->app, p, cap, MSG_DONTWAIT);
@@ -738,6 +741,8 @@ static unsigned drain_quiet(struct lab *l, uint8_t *p, size_t cap, uint32_t *typ
 		n++;
 		if (types != NULL && p[5] < 16)
 			types[p[5]]++;
+		if (ev_seqs != NULL && p[5] == HC_MSG_EVENTS && events < max_seqs)
+			ev_seqs[events++] = get32(p + 20);
 	}
 	return n;
 }
@@ -765,8 +770,8 @@ static void test_session_send_queues_full(void)
 	c.lost_ms = 100000;
 	c.place_timeout_ms = 100000;
 	CU_ASSERT_EQUAL_FATAL(lab_start(&l, &c), 0);
-	drain_quiet(&l, p, sizeof(p), NULL); /* the opening snapshot, hello */
-	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 4242, 1, 0, 0)); /* it acks 1 */
+	drain_quiet(&l, p, sizeof(p), NULL, NULL, 0); /* the opening snapshot, hello */
+	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 1000, 1, 0, 0)); /* it acks 1 */
 	struct hc_gw_stats st = stats(&l);
 	const uint32_t seq0 = st.sequence;
 	CU_ASSERT_EQUAL(seq0, 1); /* (the opening snapshot: acked) */
@@ -791,23 +796,18 @@ static void test_session_send_queues_full(void)
 
 	hc_gw_block_sends(l.g, 0);
 	uint32_t types[16] = {0};
-	drain_quiet(&l, p, sizeof(p), types);
+	drain_quiet(&l, p, sizeof(p), types, NULL, 0);
 	CU_ASSERT_EQUAL(types[HC_MSG_EVENTS], 2048);
 	CU_ASSERT_EQUAL(types[HC_MSG_PLACE], 64);
 	CU_ASSERT_EQUAL(types[HC_MSG_EVENTS] + (2100 - 2048), stats(&l).sequence - seq0);
 
 	/* the appliance NACKs the first one dropped: out of the history, a
 	 * snapshot answers */
-	uint8_t nack[sizeof(struct hc_hdr) + sizeof(struct hc_resync)];
 	struct hc_resync rs = {.reason = htonl(HC_RESYNC_GAP),
 			       .first_sequence = htonl(seq0 + 1), .last_sequence = htonl(seq0 + 1)};
-	hc_proto_fill_hdr(nack, HC_MSG_RESYNC, GW_ID, 1, GW_INC, 4242, 2);
-	hc_proto_hdr_add_flags(nack, HC_HDR_F_A2G);
-	memcpy(nack + sizeof(struct hc_hdr), &rs, sizeof(rs));
-	hc_auth_seal(nack, sizeof(nack), gw_lab_key, 0);
-	lab_deliver(&l, l.app, nack, sizeof(nack));
+	lab_deliver(&l, l.app, p, a2g_sealed(p, HC_MSG_RESYNC, &rs, sizeof(rs), 1, 2));
 	memset(types, 0, sizeof(types));
-	drain_quiet(&l, p, sizeof(p), types);
+	drain_quiet(&l, p, sizeof(p), types, NULL, 0);
 	CU_ASSERT(types[HC_MSG_SNAPSHOT] >= 1);
 	CU_ASSERT_EQUAL(stats(&l).nacks, 1);
 
@@ -819,32 +819,19 @@ static void test_session_send_queues_full(void)
 	const uint64_t skipped = st.send_skipped, resent = st.retransmits;
 	hc_gw_block_sends(l.g, 1);
 	rs.first_sequence = rs.last_sequence = htonl(oldest);
-	hc_proto_fill_hdr(nack, HC_MSG_RESYNC, GW_ID, 1, GW_INC, 4242, 3);
-	hc_proto_hdr_add_flags(nack, HC_HDR_F_A2G);
-	memcpy(nack + sizeof(struct hc_hdr), &rs, sizeof(rs));
-	hc_auth_seal(nack, sizeof(nack), gw_lab_key, 0);
-	lab_deliver(&l, l.app, nack, sizeof(nack));
+	lab_deliver(&l, l.app, p, a2g_sealed(p, HC_MSG_RESYNC, &rs, sizeof(rs), 1, 3));
 	CU_ASSERT_EQUAL(stats(&l).retransmits, resent + 1);
 	CU_ASSERT_EQUAL(hc_gw_join(l.g, 5000, 1, 0), 0);
 	hc_gw_flush(l.g);
 	CU_ASSERT_EQUAL(stats(&l).sequence, top + 1); /* (oldest's slot) */
 	hc_gw_block_sends(l.g, 0);
-	unsigned events = 0, newest = 0, nacked = 0;
-	for (unsigned quiet = 0; quiet < 5;) {
-		hc_gw_poll(l.g, 0);
-		ssize_t r = recv(l.app, p, sizeof(p), MSG_DONTWAIT);
-		if (r <= 0) {
-			struct pollfd pfd = {.fd = l.app, .events = POLLIN};
-			poll(&pfd, 1, 10);
-			quiet++;
-			continue;
-		}
-		quiet = 0;
-		if (p[5] != HC_MSG_EVENTS)
-			continue;
-		events++;
-		newest += get32(p + 20) == top + 1;
-		nacked += get32(p + 20) == oldest;
+	uint32_t seqs[4];
+	memset(types, 0, sizeof(types));
+	drain_quiet(&l, p, sizeof(p), types, seqs, (unsigned)(sizeof(seqs) / sizeof(seqs[0])));
+	unsigned events = types[HC_MSG_EVENTS], newest = 0, nacked = 0;
+	for (unsigned k = 0; k < events && k < (unsigned)(sizeof(seqs) / sizeof(seqs[0])); k++) {
+		newest += seqs[k] == top + 1;
+		nacked += seqs[k] == oldest;
 	}
 	CU_ASSERT_EQUAL(events, 1);
 	CU_ASSERT_EQUAL(newest, 1);

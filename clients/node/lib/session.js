@@ -478,26 +478,16 @@ class Session extends EventEmitter {
 		// current one is silent 3 s, is old (or it would obey its MOVEs a
 		// second time and keep us CONNECTED to an appliance gone); what it
 		// sends anew is taken
-		let next = null;
-		if (newer) {
-			const had = this.applPast.find((e) => e.inc === appl);
-			next = had ? Object.assign(new P.Replay(), had.replay) : new P.Replay();
-		}
-		if (!(newer ? next : this.replay).fresh(ctr)) {
+		const win = newer ? this._pastWindow(appl) : this.replay;
+		if (!win.fresh(ctr)) {
 			this.st.rx_replayed++;
 			return;
 		}
 		let restarted = false;
 		if (newer) {
-			if (known !== 0) {
-				const kept = Object.assign(new P.Replay(), this.replay);
-				const own = this.applPast.find((e) => e.inc === known);
-				if (own)
-					own.replay = kept;
-				else if (this.applPast.push({ inc: known, replay: kept }) > APPL_PAST)
-					this.applPast.shift();
-			}
-			this.replay = next;
+			if (known !== 0)
+				this._pastKeep(known, this.replay);
+			this.replay = win;
 			this.applInc = appl;
 			if (this.applNewest === 0 || P.seqAfter(appl, this.applNewest))
 				this.applNewest = appl;
@@ -528,6 +518,25 @@ class Session extends EventEmitter {
 			default: this._onResync(b, o); break;
 			}
 		}
+	}
+
+	// the replay window a newer incarnation starts from: the one it had
+	// when another replaced it (a copy), else an empty one
+	_pastWindow(appl) {
+		const had = this.applPast.find((e) => e.inc === appl);
+		return had ? Object.assign(new P.Replay(), had.replay) : new P.Replay();
+	}
+
+	// incarnation inc, with its window, replaced: kept in its own entry if
+	// it has one (its age kept), else as the newest, the oldest forgotten
+	// past APPL_PAST (as libheadcount's appl_past_keep)
+	_pastKeep(inc, replay) {
+		const kept = Object.assign(new P.Replay(), replay);
+		const own = this.applPast.find((e) => e.inc === inc);
+		if (own)
+			own.replay = kept;
+		else if (this.applPast.push({ inc, replay: kept }) > APPL_PAST)
+			this.applPast.shift();
 	}
 
 	_onResync(b, o) {
