@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # bench/ab.sh - two builds of hc-bench (or one build with two sets of
 # options) alternated round by round on the same case, and the ratio of
-# their rates: B's events/s over A's.  The machines here change speed by
+# their rates: B's events/s (directives/s) over A's.  The machines here change speed by
 # up to 2x from one minute to the next (docs/benchmarks.md); a ratio of
 # two runs a few seconds apart is what survives that, and its median over
 # the rounds is what docs/benchmarks.md quotes.  Run it alone: anything
@@ -21,7 +21,8 @@
 #     --eal "ARGS"  EAL options instead of -l 0,1 --no-huge -m MEM
 #                   --no-pci --no-shconf --no-telemetry
 #
-# Prints a line per round (round=, each side's events/s and busy cycles
+# Prints a line per round (round=, each side's events/s (a directives
+# case's directives/s, under the same keys) and busy cycles
 # an event, ratio=) and a last line `ab ... ratio_median=` with each
 # side's median rate and the CPU model.  Exits 1 with the end of the
 # run's output when a run exits non-zero (hc-bench fails a case that
@@ -71,6 +72,9 @@ read -r -a eal_args <<< "$eal"
 
 # field NAME LINE: NAME's value in LINE
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<< " $2"; }
+# rate LINE: the case's rate: events_per_s, or a directives case's
+# directives_per_s
+rate() { field events_per_s "$1"; field directives_per_s "$1"; }
 
 # run BIN EXTRA: the case= line of one run, which must exit 0 and give a
 # rate (else ab.sh exits 1)
@@ -81,12 +85,12 @@ run() {
 		--reps "$reps" --case "$case" ${stream[@]+"${stream[@]}"} \
 		${extra[@]+"${extra[@]}"} 2>&1) || rc=$?
 	line=$(awk -v c="case=$case " 'index($0, c) == 1' <<< "$out" | tail -1)
-	if [ "$rc" != 0 ] || [ -z "$(field events_per_s "$line")" ]; then
+	if [ "$rc" != 0 ] || [ -z "$(rate "$line")" ]; then
 		tail -20 <<< "$out" >&2
 		if [ "$rc" != 0 ]; then
 			echo "ab.sh: $bin exited $rc" >&2
 		else
-			echo "ab.sh: $bin printed no case=$case line with events_per_s" >&2
+			echo "ab.sh: $bin printed no case=$case line with a rate" >&2
 		fi
 		exit 1
 	fi
@@ -103,7 +107,7 @@ ra=() rb=() ratios=() cpu=""
 for r in $(seq 1 "$rounds"); do
 	la=$(run "$A" "$xa")
 	lb=$(run "$B" "$xb")
-	ea=$(field events_per_s "$la") eb=$(field events_per_s "$lb")
+	ea=$(rate "$la") eb=$(rate "$lb")
 	ratio=$(awk -v a="$ea" -v b="$eb" 'BEGIN {printf "%.3f", (a > 0 ? b / a : 0)}')
 	echo "round=$r a_events_per_s=$ea a_cycles=$(field cycles_per_event "$la")" \
 	     "b_events_per_s=$eb b_cycles=$(field cycles_per_event "$lb") ratio=$ratio"

@@ -143,6 +143,9 @@ void hc_keyidx_prefetch_record(const struct hc_keyidx *x, uint64_t key)
 	int32_t pos = kx_scan(x, &i, &d, tag);
 	if (pos >= 0)
 		rte_prefetch0(kx_record(x, (uint32_t)pos));
+	/* an insert's or a delete's window from entry i reaches i + 8 */
+	if (i + HC_KEYIDX_WINDOW < x->n_index)
+		rte_prefetch0(&x->index[i + HC_KEYIDX_WINDOW]);
 }
 
 void hc_keyidx_lookup_bulk(const struct hc_keyidx *x, const uint64_t *keys, unsigned n,
@@ -156,7 +159,7 @@ void hc_keyidx_lookup_bulk(const struct hc_keyidx *x, const uint64_t *keys, unsi
 /* 8 index entries, 4 a register (SSE4.1), and what the windows below ask
  * of them: each answer a bit a lane (bit j: entry j), or lanes chosen by
  * their index, so that no answer is a branch on the data. */
-#define KX_WINDOW 8u
+#define KX_WINDOW ((unsigned)HC_KEYIDX_WINDOW)
 
 struct kx_v8 {
 	__m128i lo, hi; /* entries 0-3, 4-7 */

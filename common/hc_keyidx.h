@@ -46,6 +46,8 @@
 /* the largest capacity: a position + 1 fits in 26 bits */
 #define HC_KEYIDX_MAX_CAPACITY (HC_KEYIDX_POS_MASK - 1)
 #define HC_KEYIDX_BULK 64 /* most keys of one hc_keyidx_lookup_bulk */
+#define HC_KEYIDX_WINDOW 8 /* entries an insert, a delete or a bulk lookup
+                             compares at once from a key's home */
 
 /* Index entries per key, in quarters.  DENSE: 1.25, at most 80 % full,
  * memory first (the dataplane's user table, millions of keys, 5 B each).
@@ -172,12 +174,22 @@ static inline uint32_t hc_keyidx_tag(const struct hc_keyidx *x, uint64_t key)
  * For a caller that knows its next keys (a burst of control messages):
  * prefetch key's home entry some keys ahead, then, once that line is in
  * cache, the first record the lookup will compare (hc_keyidx_prefetch_record
- * reads the index).  Nothing when the index is empty.
+ * reads the index).  Nothing when the index is empty.  The line of the
+ * home's 8th entry too: an insert or a delete compares the 8 entries from
+ * the home at once (hc_keyidx.c's windows), and the 8th is in the next
+ * line 7 times in 16 (without it, an insert into a table of 10 M keys
+ * waited there a DRAM miss at every third key: docs/benchmarks.md, "The
+ * window's second line").  Every caller's next step is an insert or a
+ * delete of the key, or may be.
  */
 static inline void hc_keyidx_prefetch(const struct hc_keyidx *x, uint64_t key)
 {
-	if (x->count != 0)
-		rte_prefetch0(&x->index[hc_keyidx_home(x, key)]);
+	if (x->count != 0) {
+		uint32_t home = hc_keyidx_home(x, key);
+		rte_prefetch0(&x->index[home]);
+		if (home + HC_KEYIDX_WINDOW <= x->n_index)
+			rte_prefetch0(&x->index[home + HC_KEYIDX_WINDOW - 1]);
+	}
 }
 void hc_keyidx_prefetch_record(const struct hc_keyidx *x, uint64_t key);
 
