@@ -178,7 +178,7 @@ static inline uint32_t hc_keyidx_tag(const struct hc_keyidx *x, uint64_t key)
  * home's 8th entry too: an insert or a delete compares the 8 entries from
  * the home at once (hc_keyidx.c's windows), and the 8th is in the next
  * line 7 times in 16 (without it, an insert into a table of 10 M keys
- * waited there a DRAM miss at every third key: docs/benchmarks.md, "The
+ * waited there a DRAM miss at 7 keys in 16: docs/benchmarks.md, "The
  * window's second line").  Every caller's next step is an insert or a
  * delete of the key, or may be.
  */
