@@ -30,9 +30,12 @@ unsigned hc_chan_drain_decisions(struct hc_worker *w);
  * (hc_chan_note_peer); consumes m. */
 void hc_chan_pass_places(struct hc_worker *w, struct rte_mbuf *m, const uint8_t *payload);
 
-/* Where datagram m came from: where to answer, and in which key slot. */
-static inline struct hc_peer hc_chan_peer_of(const struct rte_mbuf *m, uint16_t port,
-					      uint16_t payload_off)
+/* Where datagram m came from: where to answer, and in which key slot,
+ * written into *p field by field (hc_chan_note_peer says why: a struct
+ * returned and copied still went through the stack, and half of
+ * home_input's samples waited on that copy's load). */
+static inline void hc_chan_peer_into(struct hc_peer *p, const struct rte_mbuf *m, uint16_t port,
+				     uint16_t payload_off)
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
@@ -41,10 +44,11 @@ static inline struct hc_peer hc_chan_peer_of(const struct rte_mbuf *m, uint16_t 
 	const uint8_t *payload = rte_pktmbuf_mtod_offset(m, const uint8_t *, payload_off);
 	uint16_t flags;
 	memcpy(&flags, payload + offsetof(struct hc_hdr, flags), sizeof(flags));
-	struct hc_peer p = {.ip_be = ip->src_addr, .udp_be = udp->src_port, .port_id = port,
-		.key_slot = (rte_be_to_cpu_16(flags) & HC_HDR_F_KEY_SLOT) ? 1 : 0};
-	memcpy(p.mac, &eth->src_addr, sizeof(p.mac));
-	return p;
+	p->ip_be = ip->src_addr;
+	p->udp_be = udp->src_port;
+	p->port_id = port;
+	memcpy(p->mac, &eth->src_addr, sizeof(p->mac));
+	p->key_slot = (rte_be_to_cpu_16(flags) & HC_HDR_F_KEY_SLOT) ? 1 : 0;
 }
 
 /*
@@ -67,13 +71,7 @@ static inline struct hc_peer hc_chan_peer_of(const struct rte_mbuf *m, uint16_t 
  */
 static inline void hc_chan_note_peer(struct hc_worker *w, const struct rte_mbuf *m)
 {
-	struct hc_peer p = hc_chan_peer_of(m, m->port, hc_mbuf_payload_off(m));
-	struct hc_peer *n = &w->noted_peer;
-	n->ip_be = p.ip_be;
-	n->udp_be = p.udp_be;
-	n->port_id = p.port_id;
-	memcpy(n->mac, p.mac, sizeof(n->mac));
-	n->key_slot = p.key_slot;
+	hc_chan_peer_into(&w->noted_peer, m, m->port, hc_mbuf_payload_off(m));
 }
 
 static inline int hc_chan_same_peer(const struct hc_peer *a, const struct hc_peer *b)
