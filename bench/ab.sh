@@ -72,9 +72,14 @@ read -r -a eal_args <<< "$eal"
 
 # field NAME LINE: NAME's value in LINE
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<< " $2"; }
-# rate LINE: the case's rate: events_per_s, or a directives case's
-# directives_per_s
-rate() { field events_per_s "$1"; field directives_per_s "$1"; }
+# rate LINE: the case's rate: events_per_s, else (a directives case's)
+# directives_per_s; one value either way
+rate() {
+	local r
+	r=$(field events_per_s "$1")
+	[ -n "$r" ] || r=$(field directives_per_s "$1")
+	echo "$r"
+}
 
 # run BIN EXTRA: the case= line of one run, which must exit 0 and give a
 # rate (else ab.sh exits 1)

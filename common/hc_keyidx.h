@@ -175,12 +175,13 @@ static inline uint32_t hc_keyidx_tag(const struct hc_keyidx *x, uint64_t key)
  * prefetch key's home entry some keys ahead, then, once that line is in
  * cache, the first record the lookup will compare (hc_keyidx_prefetch_record
  * reads the index).  Nothing when the index is empty.  The line of the
- * home's 8th entry too: an insert or a delete compares the 8 entries from
- * the home at once (hc_keyidx.c's windows), and the 8th is in the next
- * line 7 times in 16 (without it, an insert into a table of 10 M keys
- * waited there a DRAM miss at 7 keys in 16: docs/benchmarks.md, "The
- * window's second line").  Every caller's next step is an insert or a
- * delete of the key, or may be.
+ * home's 8th entry too: an insert's first window compares the 8 entries
+ * from the home at once (hc_keyidx.c), and the 8th is in the next line 7
+ * times in 16 (without it, an insert into a table of 10 M keys waited
+ * there a DRAM miss at 7 keys in 16: docs/benchmarks.md, "The window's
+ * second line"); the insert's run and a delete's shift reach 8 entries
+ * past the key's own, which the second stage asks for.  Every caller's
+ * next step is an insert or a delete of the key, or may be.
  */
 static inline void hc_keyidx_prefetch(const struct hc_keyidx *x, uint64_t key)
 {
