@@ -27,6 +27,7 @@
 #include "hc_proto.h"
 #include "hc_proto_hdr.h"
 #include "gw_lab.h"
+#include "gw_sendmmsg_fault.h"
 #include "hc_unit.h"
 #include "headcount.h"
 
@@ -840,6 +841,100 @@ static void test_session_send_queues_full(void)
 	lab_close(&l);
 }
 
+/* The datagrams the session sent that are waiting at l->app, without
+ * driving the session (lab_recv would poll it, and so send more): until
+ * `want` have come, for at most 2 s; their EVENTS sequences in order. */
+static unsigned recv_waiting(struct lab *l, uint8_t *p, size_t cap, uint32_t *seqs,
+			     unsigned want)
+{
+	unsigned n = 0;
+	for (int waits = 0; n < want && waits < 200;) {
+		ssize_t r = recv(l->app, p, cap, MSG_DONTWAIT);
+		if (r <= 0) {
+			struct pollfd pfd = {.fd = l->app, .events = POLLIN};
+			poll(&pfd, 1, 10);
+			waits++;
+			continue;
+		}
+		if (p[5] == HC_MSG_EVENTS)
+			seqs[n++] = get32(p + 20);
+	}
+	return n;
+}
+
+/* sendmmsg(2) taking part of a batch, then refusing the rest as a full
+ * socket's (EAGAIN), then failing one with another error (a loopback
+ * socket does none of these: gw_sendmmsg_fault.h makes it): the part
+ * sent is not sent again, what was refused goes at the next poll, in
+ * order; the one that failed is counted (send_errors) and left to the
+ * appliance's NACK, and the rest go.  Every sequence once, in order. */
+static void test_session_sendmmsg_partial(void)
+{
+	struct lab l;
+	struct sockaddr_in app, other;
+	uint8_t p[HC_MAX_PAYLOAD];
+	CU_ASSERT_EQUAL_FATAL(lab_sockets(&l, &app, &other), 0);
+	int rcvbuf = 4 << 20;
+	CU_ASSERT_EQUAL_FATAL(setsockopt(l.app, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
+					 sizeof(rcvbuf)), 0);
+	struct hc_gw_config c;
+	hc_gw_config_init(&c);
+	c.heartbeat_ms = 100000;
+	c.lost_ms = 100000;
+	c.place_timeout_ms = 100000;
+	CU_ASSERT_EQUAL_FATAL(lab_start(&l, &c), 0);
+	drain_quiet(&l, p, sizeof(p), NULL, NULL, 0); /* the opening snapshot, hello */
+	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 1000, 1, 0, 0)); /* it acks 1 */
+	const uint32_t seq0 = stats(&l).sequence;
+	const uint64_t errors0 = stats(&l).send_errors;
+
+	/* 100 datagrams waiting: then sendmmsg's batches of 64 */
+	enum { N = 100, PART = 5 };
+	hc_gw_block_sends(l.g, 1);
+	for (uint64_t u = 1; u <= N; u++) {
+		CU_ASSERT_EQUAL(hc_gw_join(l.g, u, 1, 0), 0);
+		hc_gw_flush(l.g); /* one EVENTS datagram each */
+	}
+	CU_ASSERT_EQUAL_FATAL(stats(&l).sequence - seq0, N);
+	hc_gw_block_sends(l.g, 0);
+
+	/* the first batch: 5 taken, then the socket is full for the rest of
+	 * the poll (it tries again at each of its pumps: each refused) */
+	const int fd = hc_gw_fd(l.g);
+	const int part_then_full[] = {PART, -EAGAIN, -EAGAIN, -EAGAIN, -EAGAIN, -EAGAIN, -EAGAIN,
+				      -EAGAIN};
+	gw_sendmmsg_fault_arm(fd, part_then_full, 8);
+	hc_gw_poll(l.g, 0);
+	CU_ASSERT(gw_sendmmsg_fault_calls() >= 2);
+	CU_ASSERT_FATAL(gw_sendmmsg_fault_left() > 0); /* (refused to the end) */
+	CU_ASSERT_EQUAL(gw_sendmmsg_fault_calls() + gw_sendmmsg_fault_left(), 8);
+	uint32_t seqs[2 * N];
+	CU_ASSERT_EQUAL_FATAL(recv_waiting(&l, p, sizeof(p), seqs, PART), PART);
+	for (unsigned k = 0; k < PART; k++)
+		CU_ASSERT_EQUAL(seqs[k], seq0 + 1 + k);
+
+	/* the next poll: the next one fails for good (counted, skipped), and
+	 * every one after it goes */
+	const int fails[] = {-EPERM};
+	gw_sendmmsg_fault_arm(fd, fails, 1);
+	hc_gw_poll(l.g, 0);
+	CU_ASSERT_EQUAL(gw_sendmmsg_fault_left(), 0);
+	CU_ASSERT_EQUAL(stats(&l).send_errors, errors0 + 1);
+	gw_sendmmsg_fault_arm(-1, NULL, 0);
+	const unsigned rest = N - PART - 1;
+	unsigned got = recv_waiting(&l, p, sizeof(p), seqs, rest);
+	CU_ASSERT_EQUAL(got, rest);
+	for (unsigned k = 0; k < got && k < rest; k++)
+		CU_ASSERT_EQUAL(seqs[k], seq0 + PART + 2 + k); /* (seq0 + 6: failed) */
+	/* and nothing more: no sequence twice */
+	uint32_t types[16] = {0};
+	drain_quiet(&l, p, sizeof(p), types, NULL, 0);
+	CU_ASSERT_EQUAL(types[HC_MSG_EVENTS], 0);
+	CU_ASSERT_EQUAL(stats(&l).send_skipped, 0);
+	CU_ASSERT_EQUAL(stats(&l).send_errors, errors0 + 1);
+	lab_close(&l);
+}
+
 static CU_TestInfo tests[] = {
 	{"membership table vs a model", test_table_vs_model},
 	{"membership table: ids crafted for one home", test_table_crafted_ids},
@@ -856,6 +951,8 @@ static CU_TestInfo tests[] = {
 	{"session: open refuses a missing or bad key", test_session_open_refusals},
 	{"session: a socket that takes nothing: the send queues' drops counted",
 	 test_session_send_queues_full},
+	{"session: sendmmsg takes part of a batch, refuses, fails: each sequence once, in order",
+	 test_session_sendmmsg_partial},
 	CU_TEST_INFO_NULL,
 };
 
