@@ -748,6 +748,30 @@ static unsigned drain_quiet(struct lab *l, uint8_t *p, size_t cap, uint32_t *typ
 	return n;
 }
 
+/* A session whose timers stay quiet (no heartbeat, loss or PLACE timeout
+ * within a test), the appliance's socket able to hold rcvbuf bytes (root:
+ * past rmem_max), history 0 for the default; its opening snapshot read
+ * and acked by a heartbeat.  0, or -1. */
+static int quiet_lab_start(struct lab *l, uint8_t *p, size_t cap, int rcvbuf, uint32_t history)
+{
+	struct sockaddr_in app, other;
+	if (lab_sockets(l, &app, &other) != 0 ||
+	    setsockopt(l->app, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0)
+		return -1;
+	struct hc_gw_config c;
+	hc_gw_config_init(&c);
+	if (history != 0)
+		c.history = history;
+	c.heartbeat_ms = 100000;
+	c.lost_ms = 100000;
+	c.place_timeout_ms = 100000;
+	if (lab_start(l, &c) != 0)
+		return -1;
+	drain_quiet(l, p, cap, NULL, NULL, 0); /* the opening snapshot, hello */
+	lab_deliver(l, l->app, p, a2g_heartbeat(p, 1000, 1, 0, 0)); /* it acks 1 */
+	return 0;
+}
+
 /* A socket that takes nothing (hc_gw_block_sends): the session's own
  * queues drop the oldest, counted in send_skipped (API 6): sequenced
  * datagrams beyond a history's worth (2,048 here: the history grows to
@@ -757,22 +781,9 @@ static unsigned drain_quiet(struct lab *l, uint8_t *p, size_t cap, uint32_t *typ
 static void test_session_send_queues_full(void)
 {
 	struct lab l;
-	struct sockaddr_in app, other;
 	uint8_t p[HC_MAX_PAYLOAD];
-	CU_ASSERT_EQUAL_FATAL(lab_sockets(&l, &app, &other), 0);
-	/* room for 2,048 datagrams sent at once (root: past rmem_max) */
-	int rcvbuf = 16 << 20;
-	CU_ASSERT_EQUAL_FATAL(setsockopt(l.app, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
-					 sizeof(rcvbuf)), 0);
-	struct hc_gw_config c;
-	hc_gw_config_init(&c);
-	c.history = 64;
-	c.heartbeat_ms = 100000;
-	c.lost_ms = 100000;
-	c.place_timeout_ms = 100000;
-	CU_ASSERT_EQUAL_FATAL(lab_start(&l, &c), 0);
-	drain_quiet(&l, p, sizeof(p), NULL, NULL, 0); /* the opening snapshot, hello */
-	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 1000, 1, 0, 0)); /* it acks 1 */
+	/* room for 2,048 datagrams sent at once */
+	CU_ASSERT_EQUAL_FATAL(quiet_lab_start(&l, p, sizeof(p), 16 << 20, 64), 0);
 	struct hc_gw_stats st = stats(&l);
 	const uint32_t seq0 = st.sequence;
 	CU_ASSERT_EQUAL(seq0, 1); /* (the opening snapshot: acked) */
@@ -871,20 +882,8 @@ static unsigned recv_waiting(struct lab *l, uint8_t *p, size_t cap, uint32_t *se
 static void test_session_sendmmsg_partial(void)
 {
 	struct lab l;
-	struct sockaddr_in app, other;
 	uint8_t p[HC_MAX_PAYLOAD];
-	CU_ASSERT_EQUAL_FATAL(lab_sockets(&l, &app, &other), 0);
-	int rcvbuf = 4 << 20;
-	CU_ASSERT_EQUAL_FATAL(setsockopt(l.app, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
-					 sizeof(rcvbuf)), 0);
-	struct hc_gw_config c;
-	hc_gw_config_init(&c);
-	c.heartbeat_ms = 100000;
-	c.lost_ms = 100000;
-	c.place_timeout_ms = 100000;
-	CU_ASSERT_EQUAL_FATAL(lab_start(&l, &c), 0);
-	drain_quiet(&l, p, sizeof(p), NULL, NULL, 0); /* the opening snapshot, hello */
-	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 1000, 1, 0, 0)); /* it acks 1 */
+	CU_ASSERT_EQUAL_FATAL(quiet_lab_start(&l, p, sizeof(p), 4 << 20, 0), 0);
 	const uint32_t seq0 = stats(&l).sequence;
 	const uint64_t errors0 = stats(&l).send_errors;
 
