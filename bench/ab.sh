@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # bench/ab.sh - two builds of hc-bench (or one build with two sets of
 # options) alternated round by round on the same case, and the ratio of
-# their rates: B's events/s (directives/s) over A's.  The machines here change speed by
-# up to 2x from one minute to the next (docs/benchmarks.md); a ratio of
+# their rates: B's events/s (a directives case's directives/s) over
+# A's.  The machines here change speed by up to 2x from one minute to the
+# next (docs/benchmarks.md); a ratio of
 # two runs a few seconds apart is what survives that, and its median over
 # the rounds is what docs/benchmarks.md quotes.  Run it alone: anything
 # else running on the machine falls on one side of a round.

@@ -46,8 +46,9 @@
 /* the largest capacity: a position + 1 fits in 26 bits */
 #define HC_KEYIDX_MAX_CAPACITY (HC_KEYIDX_POS_MASK - 1)
 #define HC_KEYIDX_BULK 64 /* most keys of one hc_keyidx_lookup_bulk */
-#define HC_KEYIDX_WINDOW 8 /* entries an insert, a delete or a bulk lookup
-                             compares at once from a key's home */
+#define HC_KEYIDX_WINDOW 8 /* entries compared at once (hc_keyidx.c's
+                             windows: a probe's from a key's home, a
+                             delete's shift after the key's entry) */
 
 /* Index entries per key, in quarters.  DENSE: 1.25, at most 80 % full,
  * memory first (the dataplane's user table, millions of keys, 5 B each).

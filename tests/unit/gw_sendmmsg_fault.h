@@ -10,12 +10,13 @@
 #ifndef GW_SENDMMSG_FAULT_H
 #define GW_SENDMMSG_FAULT_H
 
-/* One call's fate: > 0, send at most that many of the batch (the kernel
- * sends them); < 0, send none and fail with errno -step. */
 #define GW_FAULT_MAX_STEPS 8
 
-/* The next calls on socket fd, one step each, in order (n <= 8); then
- * the kernel's again.  Replaces any steps left. */
+/* The next calls on socket fd, one step each, in order (n at most
+ * GW_FAULT_MAX_STEPS); then the kernel's again.  A step is one call's
+ * fate: >= 0, at most that many of the batch go (the kernel sends them
+ * and says how many); < 0, none go and the call fails with errno -step.
+ * Replaces any steps left; fd -1 disarms. */
 void gw_sendmmsg_fault_arm(int fd, const int *steps, unsigned n);
 /* Steps not taken yet (0: all were). */
 unsigned gw_sendmmsg_fault_left(void);
