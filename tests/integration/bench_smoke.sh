@@ -36,7 +36,10 @@
 #      of an even count in its last line (a 250, b 285, ratio 1.050), the
 #      other case's line the stand-ins print ignored, A's option (--a
 #      --no-report) given to A alone; a B that exits non-zero after its
-#      line, or prints no rate, fails it (exit 1, naming B); an option
+#      line, or prints no rate, fails it (exit 1, naming B); a directives
+#      case's directives_per_s is its rate, and a line with both rates
+#      gives its events_per_s alone (2 rounds: 1.500 and 1.000, medians
+#      200, 225 and 1.250); an option
 #      without its value, or unknown, exits 2; and once with hc-bench
 #      itself, A with --no-report: two round lines with rates above 0.
 #   6. hc-bench-memo (the pick memo's calls and its compaction): 3 rounds
@@ -153,8 +156,10 @@ ab=("$top/bench/ab.sh" --eal "${eal[*]}" --users 1000 --reps 1)
 stubs=$(mktemp -d /tmp/hc-ab-stub.XXXXXX)
 trap 'rm -rf "$stubs"' EXIT
 # stub SIDE RATES...: a stand-in for hc-bench printing the next of RATES
-# at each call ("fail": exits 1 after its line; "none": no rate); side A
-# must be given --no-report, side B must not
+# at each call ("fail": exits 1 after its line; "none": no rate; "dirsN":
+# N as a directives case's directives_per_s; "bothN": events_per_s N
+# beside a directives_per_s); side A must be given --no-report, side B
+# must not
 stub() {
 	local side=$1 want_report=1
 	shift
@@ -171,6 +176,8 @@ stub() {
 		echo 'case $rate in'
 		echo 'fail) echo "case=batch64 events_per_s=5 cycles_per_event=1.0"; exit 1 ;;'
 		echo 'none) echo "case=batch64 cycles_per_event=1.0" ;;'
+		echo 'dirs*) echo "case=batch64 directives_per_s=${rate#dirs} cpu=\"Stub CPU\" tsc_hz=1" ;;'
+		echo 'both*) echo "case=batch64 events_per_s=${rate#both} directives_per_s=1 cycles_per_event=7.0 cpu=\"Stub CPU\" tsc_hz=1" ;;'
 		echo '*) echo "case=batch64 events_per_s=$rate cycles_per_event=7.0 cpu=\"Stub CPU\" tsc_hz=1" ;;'
 		echo 'esac'
 	} > "$stubs/$side"
@@ -193,11 +200,21 @@ for bad in fail none; do
 	out=$("${ab[@]}" --rounds 1 --a --no-report "$stubs/A" "$stubs/B" 2>&1) || rc=$?
 	case $bad in
 	fail) msg="ab.sh: $stubs/B exited 1" ;;
-	none) msg="ab.sh: $stubs/B printed no case=batch64 line with events_per_s" ;;
+	none) msg="ab.sh: $stubs/B printed no case=batch64 line with a rate" ;;
 	esac
 	[ "$rc" = 1 ] && grep -qxF "$msg" <<< "$out" ||
 		{ echo "$out"; fail "ab.sh with a B that does '$bad': exit $rc, or not '$msg'"; }
 done
+# a directives case's rate (directives_per_s), and one value from a line
+# with both (events_per_s)
+stub A dirs100 dirs300
+stub B both150 both300
+out=$("${ab[@]}" --rounds 2 --a --no-report "$stubs/A" "$stubs/B" 2>&1) ||
+	{ echo "$out"; fail "bench/ab.sh against directives stand-ins exited non-zero"; }
+want='round=1 a_events_per_s=100 a_cycles= b_events_per_s=150 b_cycles=7.0 ratio=1.500
+round=2 a_events_per_s=300 a_cycles= b_events_per_s=300 b_cycles=7.0 ratio=1.000
+ab case=batch64 users=1000 rounds=2 a_median=200 b_median=225 ratio_median=1.250 cpu="Stub CPU"'
+[ "$out" = "$want" ] || { echo "$out"; fail "ab.sh against directives stand-ins: not the rates expected"; }
 for args in "--rounds" "--no-such $bench $bench"; do
 	rc=0
 	# shellcheck disable=SC2086
