@@ -17,7 +17,7 @@
 //
 // A browser may be hostile (docs/chat.md, "A hostile page"): a request
 // or a connection that throws is answered or closed, never the process;
-// a reader too slow for its room's lines (send buffer past SLOW_BYTES) is
+// a reader too slow for its room's lines (send buffer past --slow-bytes) is
 // closed; lines are rate-limited a connection; connections are capped
 // (--max-connections) and pinged, and one that misses a pong is gone; a
 // WebSocket from another site's page (its Origin not the host it asked)
@@ -34,18 +34,18 @@ function usage(msg) {
 	process.stderr.write(`gateway.js: ${msg}\n` +
 		'usage: gateway.js --appliance HOST[:PORT] --gateway-id N (--key HEX32 | --keys FILE | --no-auth)\n' +
 		'       [--key-slot S] [--listen HOST:PORT ...] [--unix PATH] [--pool N] [--ready FILE]\n' +
-		'       [--max-connections N] [--ping-ms MS]\n');
+		'       [--max-connections N] [--ping-ms MS] [--slow-bytes N]\n');
 	process.exit(2);
 }
 
-const SLOW_BYTES = 1 << 20;  // a connection's unsent bytes past this: closed (too slow)
+const SLOW_BYTES = 1 << 20;  // a connection's unsent bytes past this (--slow-bytes): closed (too slow)
 const LINES_PER_S = 5;       // chat lines a connection may send a second ...
 const LINES_BURST = 20;      // ... and at once
 const PING_MS = 20000;       // pings this far apart (--ping-ms): one missed, the connection is gone
 
 function parseArgs(argv) {
 	const o = { appliance: [], listen: [], pool: 0, keySlot: undefined, maxConnections: 10000,
-		pingMs: PING_MS };
+		pingMs: PING_MS, slowBytes: SLOW_BYTES };
 	for (let i = 0; i < argv.length; i++) {
 		const a = argv[i], v = argv[i + 1];
 		if (a !== '--no-auth' && v === undefined)
@@ -63,6 +63,7 @@ function parseArgs(argv) {
 		case '--ready': o.ready = v; i++; break;
 		case '--max-connections': o.maxConnections = Number(v); i++; break;
 		case '--ping-ms': o.pingMs = Number(v); i++; break;
+		case '--slow-bytes': o.slowBytes = Number(v); i++; break;
 		default: usage(`unknown option '${a}'`);
 		}
 	}
@@ -74,6 +75,8 @@ function parseArgs(argv) {
 		usage('--max-connections: a positive integer');
 	if (!Number.isInteger(o.pingMs) || o.pingMs < 100)
 		usage('--ping-ms: at least 100');
+	if (!Number.isInteger(o.slowBytes) || o.slowBytes < 4096)
+		usage('--slow-bytes: at least 4096');
 	if (o.listen.length === 0 && !o.unix)
 		o.listen.push('127.0.0.1:8080');
 	if (o.keys) {
@@ -101,10 +104,11 @@ const STATIC = {
 };
 
 class ChatGateway {
-	constructor(session, pool, maxConnections) {
+	constructor(session, pool, maxConnections, slowBytes) {
 		this.s = session;
 		this.pool = pool;
 		this.maxConnections = maxConnections;
+		this.slowBytes = slowBytes;
 		this.conns = new Map();        // user (bigint) -> conn
 		this.names = new Set();        // the conns' names (set and freed with them)
 		this.placing = new Map();      // request id -> conn
@@ -154,11 +158,11 @@ class ChatGateway {
 	}
 
 	// one line to one connection; a reader that does not keep up (its
-	// unsent lines past SLOW_BYTES) is closed rather than buffered for
+	// unsent lines past --slow-bytes) is closed rather than buffered for
 	send(c, text) {
 		if (c.gone)
 			return;
-		if (c.ws.bufferedAmount > SLOW_BYTES) {
+		if (c.ws.bufferedAmount > this.slowBytes) {
 			this.cutOff(c, 'too_slow');
 			return;
 		}
@@ -351,7 +355,7 @@ async function main() {
 	const o = parseArgs(process.argv.slice(2));
 	const session = await Session.open({ appliance: o.appliance, gatewayId: o.gatewayId, key: o.key,
 		keySlot: o.keySlot || 0, noAuth: o.noAuth });
-	const chat = new ChatGateway(session, o.pool, o.maxConnections);
+	const chat = new ChatGateway(session, o.pool, o.maxConnections, o.slowBytes);
 	const pub = path.join(__dirname, 'public');
 	// the page's files, read once (a read per request could fail, EMFILE)
 	const files = new Map(Object.entries(STATIC).map(([p, [file, type]]) =>

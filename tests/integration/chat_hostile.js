@@ -9,9 +9,14 @@
 //     not given twice;
 //   - lines past a connection's rate are dropped, counted;
 //   - a connection that never answers a ping is closed (the gateway runs
-//     with --ping-ms 8000), and one that answers stays.
+//     with --ping-ms 8000), and one that answers stays;
+//   - a page that reads nothing while its room talks is closed once its
+//     unsent lines pass the gateway's --slow-bytes (64 KiB here), counted,
+//     its user gone from the room; the pages that read stay.  It connects
+//     to the gateway's unix socket (SOCKET), not through the proxy, whose
+//     buffers would hold its lines instead.
 // The gateway still answers at the end.  Every wait is bounded.
-//   node chat_hostile.js URL
+//   node chat_hostile.js URL SOCKET
 'use strict';
 
 const net = require('node:net');
@@ -22,7 +27,7 @@ const root = path.resolve(__dirname, '..', '..');
 const chatRequire = createRequire(path.join(root, 'examples', 'chat', 'package.json'));
 const WebSocket = chatRequire('ws');
 
-const [url] = process.argv.slice(2);
+const [url, sock] = process.argv.slice(2);
 const u = new URL(url);
 const BOUND_MS = 30000;
 
@@ -58,10 +63,11 @@ async function view() {
 	return (await fetch(`${url}api/rooms`, { signal: AbortSignal.timeout(BOUND_MS) })).json();
 }
 
-// a WebSocket's first message of `type` (or its refusal's status)
-function open(query, headers, type) {
+// a WebSocket's first message of `type` (or its refusal's status), at
+// the gateway through the proxy (a query), or at `address`
+function open(query, headers, type, address) {
 	return new Promise((resolve) => {
-		const ws = new WebSocket(`${url.replace(/^http/, 'ws')}ws${query}`, { headers });
+		const ws = new WebSocket(address || `${url.replace(/^http/, 'ws')}ws${query}`, { headers });
 		const t = setTimeout(() => resolve({ ws, timeout: true }), BOUND_MS);
 		ws.on('unexpected-response', (req, res) => { clearTimeout(t); resolve({ ws, status: res.statusCode }); });
 		ws.on('error', () => {});
@@ -73,6 +79,52 @@ function open(query, headers, type) {
 			}
 		});
 	});
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// a page that reads nothing: placed, then its socket paused; up to five
+// pages placed in its room say 500-character lines at the rate the
+// gateway allows (20 at once, then 5 a second each) until it is closed
+async function slowReader() {
+	const before = (await view()).counts;
+	const slow = await open('', {}, 'room', `ws+unix://${sock}:/ws?name=slow`);
+	need('a page straight on the unix socket has a room', slow.m !== undefined,
+		slow.m && slow.m.room);
+	slow.ws.pause(); // (its socket reads nothing from now on)
+	let closed = false;
+	slow.ws.on('close', () => { closed = true; });
+	const room = slow.m.room, talkers = [];
+	for (let i = 0; i < 8 && talkers.length < 5; i++) {
+		const t = await open(`?name=talk${i}`, {}, 'room');
+		if (t.m && t.m.room === room)
+			talkers.push(t);
+		else
+			t.ws.close();
+	}
+	need('pages in its room', talkers.length >= 1, `${talkers.length} in room ${room}`);
+	const line = JSON.stringify({ type: 'say', text: 'x'.repeat(500) });
+	let v = before;
+	const end = Date.now() + 90000;
+	for (let round = 0; v.too_slow === before.too_slow && Date.now() < end; round++) {
+		for (const t of talkers)
+			for (let k = 0; k < (round === 0 ? 20 : 5); k++)
+				t.ws.send(line);
+		await sleep(1000);
+		v = (await view()).counts;
+	}
+	need('a page that reads nothing: closed once its unsent lines passed --slow-bytes, counted',
+		v.too_slow - before.too_slow === 1, `too_slow +${v.too_slow - before.too_slow}, ` +
+		`${v.messages - before.messages} lines taken`);
+	const after = await view();
+	const named = after.rooms.some((r) => r.members.includes('slow'));
+	need('... its user gone from every room', !named, named ? 'still listed' : 'gone');
+	need('... the pages that read stay', talkers.every((t) => t.ws.readyState === WebSocket.OPEN),
+		talkers.map((t) => t.ws.readyState).join(' '));
+	for (const t of talkers)
+		t.ws.close();
+	slow.ws.terminate();
+	console.log(`  (the slow page's own close seen: ${closed})`);
 }
 
 async function main() {
@@ -137,6 +189,7 @@ async function main() {
 		alive.ws.readyState);
 	alive.ws.close();
 	mute.s.destroy();
+	await slowReader();
 	const v = await view();
 	need('the gateway still answers', typeof v.users === 'number', `${v.users} users`);
 	console.log('PASS: the chat gateway against a hostile page');
