@@ -18,6 +18,7 @@
 
 #include "hc_dump.h"
 #include "hc_log.h"
+#include "hc_port.h"
 #include "hc_stats.h"
 #include "hc_view.h"
 
@@ -366,6 +367,11 @@ int hc_control_finish(struct hc_dataplane *dp, struct hc_decide *d)
 
 	while (hc_decide_poll(d, rte_rdtsc()) > 0)
 		; /* what the workers reported last */
+	/* the frames that came after the workers' last poll: unread, not
+	 * dropped by a ring (port_ring_drops) */
+	uint64_t unread = hc_ports_drain_at_exit(dp);
+	if (unread != 0)
+		HC_LOG(INFO, "%" PRIu64 " frames unread at exit (port_unread_at_exit)", unread);
 
 	/* workers have returned: this merge is exact */
 	struct hc_room_view *v = hc_view_merge(dp, ++generation);

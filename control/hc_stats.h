@@ -60,6 +60,7 @@
 	X(port_ierrors, t->ports.ierrors) X(port_rx_nombuf, t->ports.rx_nombuf) \
 	X(port_opackets, t->ports.opackets) \
 	X(port_if_rx_packets, t->ports.if_rx_packets) X(port_ring_drops, t->ports.ring_drops) \
+	X(port_unread_at_exit, t->ports.unread_at_exit) \
 	X(loops, t->w.loops) X(busy_loops, t->w.busy_loops) X(busy_tsc, t->w.busy_tsc) \
 	X(sessions_clamped, t->w.sessions_clamped) X(rx_gathered, t->w.rx_gathered) X(gather_waits, t->w.gather_waits) \
 	X(udp_csum_partial, t->w.udp_csum_partial) X(input_read_lag_ms, t->input_read_lag_ms) \

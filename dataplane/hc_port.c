@@ -203,6 +203,10 @@ static struct afp_if {
 	                      read that fails counts that, so the counter
 	                      never goes back */
 } afp_if[RTE_MAX_ETHPORTS];
+/* set by hc_ports_drain_at_exit: the interfaces' last reads are taken,
+ * and the frames it read then */
+static int afp_final;
+static uint64_t afp_unread_at_exit;
 
 /* The interface's 64-bit rx_packets (rtnetlink RTM_GETLINK, IFLA_STATS64:
  * right in the caller's network namespace).  0 on success. */
@@ -614,7 +618,8 @@ void hc_ports_totals(const struct hc_dataplane *dp, struct hc_port_totals *t)
 		if (afp_if[port].if_index == 0)
 			continue;
 		uint64_t rx, was = __atomic_load_n(&afp_if[port].rx_read, __ATOMIC_RELAXED);
-		if (if_rx_packets(afp_if[port].if_index, &rx) == 0 && rx > was)
+		if (!__atomic_load_n(&afp_final, __ATOMIC_ACQUIRE) &&
+		    if_rx_packets(afp_if[port].if_index, &rx) == 0 && rx > was)
 			__atomic_store_n(&afp_if[port].rx_read, rx, __ATOMIC_RELAXED);
 		else
 			rx = was;
@@ -622,4 +627,40 @@ void hc_ports_totals(const struct hc_dataplane *dp, struct hc_port_totals *t)
 		t->if_rx_packets += got;
 		t->ring_drops += got > s.ipackets ? got - s.ipackets : 0;
 	}
+	t->unread_at_exit = __atomic_load_n(&afp_unread_at_exit, __ATOMIC_RELAXED);
+}
+
+#define DRAIN_BURST 64
+#define DRAIN_MAX_BURSTS 1024 /* a queue's bound: 64 Ki frames, past any
+                                 af_packet ring this sets up (framecnt) */
+
+uint64_t hc_ports_drain_at_exit(struct hc_dataplane *dp)
+{
+	uint16_t port;
+	(void)dp;
+	RTE_ETH_FOREACH_DEV(port) {
+		uint64_t rx;
+		if (afp_if[port].if_index != 0 && if_rx_packets(afp_if[port].if_index, &rx) == 0 &&
+		    rx > __atomic_load_n(&afp_if[port].rx_read, __ATOMIC_RELAXED))
+			__atomic_store_n(&afp_if[port].rx_read, rx, __ATOMIC_RELAXED);
+	}
+	__atomic_store_n(&afp_final, 1, __ATOMIC_RELEASE);
+	uint64_t read = 0;
+	RTE_ETH_FOREACH_DEV(port) {
+		struct rte_eth_dev_info info;
+		if (afp_if[port].if_index == 0 || rte_eth_dev_info_get(port, &info) != 0)
+			continue;
+		for (uint16_t q = 0; q < info.nb_rx_queues; q++) {
+			struct rte_mbuf *pkts[DRAIN_BURST];
+			for (unsigned b = 0; b < DRAIN_MAX_BURSTS; b++) {
+				uint16_t n = rte_eth_rx_burst(port, q, pkts, DRAIN_BURST);
+				if (n == 0)
+					break;
+				rte_pktmbuf_free_bulk(pkts, n);
+				read += n;
+			}
+		}
+	}
+	__atomic_add_fetch(&afp_unread_at_exit, read, __ATOMIC_RELAXED);
+	return read;
 }

@@ -142,6 +142,8 @@ struct hc_snap_stats {
 struct hc_port_totals {
 	uint64_t ipackets, imissed, ierrors, rx_nombuf, opackets;
 	uint64_t if_rx_packets, ring_drops;
+	uint64_t unread_at_exit; /* af_packet frames left in the RX queues
+	                            when the workers stopped (hc_ports_drain_at_exit) */
 };
 
 /* The pick memo (hc_pickmemo.h): pick times of users who left within a

@@ -33,6 +33,17 @@ int hc_port_ip_ok(const char *bus, int ip_explicit);
 void hc_ports_totals(const struct hc_dataplane *dp, struct hc_port_totals *t);
 
 /*
+ * At exit, once every worker has returned: each af_packet interface's
+ * rx_packets read a last time (the totals after it use that read), then
+ * the frames still waiting in those ports' RX queues read and freed,
+ * counted (port_unread_at_exit).  So port_ring_drops counts only what
+ * the kernel's rings dropped: a frame that came after the workers' last
+ * poll is unread at exit, or, after the last read, in neither count.
+ * Returns the frames read.
+ */
+uint64_t hc_ports_drain_at_exit(struct hc_dataplane *dp);
+
+/*
  * The most packet mbufs the appliance itself may hold at once, beside
  * the ports' descriptors: `workers` sequencers' held datagrams
  * (HC_SEQ_MAX_HELD each) and what they hold in hand (HC_WORKER_HANDS
