@@ -352,6 +352,11 @@ for i in range(2000):
 	need gateway_deaths "$(kv gateway_deaths "$out/stats.kv")" -eq 1
 	need digest_snapshots "$(kv digest_snapshots "$res")" -eq 0
 	need foreign_frames_read "$(kv port_ring_drops "$out/stats.kv")" -eq 0
+	# every frame the PMD read was a worker's, or read dry at exit (what
+	# came after the workers' last poll: hc_ports_drain_at_exit), exactly
+	need frames_read_or_unread_at_exit \
+		"$(( $(kv rx_frames "$out/stats.kv") + $(kv port_unread_at_exit "$out/stats.kv") ))" \
+		-eq "$(kv port_ipackets "$out/stats.kv")"
 	# the read mark's bound for an af_packet queue: its ring's framecnt
 	# (hc_appliance_start's framecnt=8192), as the port setup read it
 	grep -q "tx queues, .*, an rx queue holds 8192 frames" "$out/headcount.log" ||
