@@ -601,6 +601,17 @@ void hc_ports_close(struct hc_dataplane *dp)
 	dp->ctl_pool = NULL;
 }
 
+/* An af_packet port's interface rx_packets now, kept as its largest read
+ * (a failed read gives the last one: the count never goes back). */
+static uint64_t afp_read_rx(uint16_t port)
+{
+	uint64_t rx, was = __atomic_load_n(&afp_if[port].rx_read, __ATOMIC_RELAXED);
+	if (if_rx_packets(afp_if[port].if_index, &rx) != 0 || rx <= was)
+		return was;
+	__atomic_store_n(&afp_if[port].rx_read, rx, __ATOMIC_RELAXED);
+	return rx;
+}
+
 void hc_ports_totals(const struct hc_dataplane *dp, struct hc_port_totals *t)
 {
 	uint16_t port;
@@ -617,12 +628,8 @@ void hc_ports_totals(const struct hc_dataplane *dp, struct hc_port_totals *t)
 		t->opackets += s.opackets;
 		if (afp_if[port].if_index == 0)
 			continue;
-		uint64_t rx, was = __atomic_load_n(&afp_if[port].rx_read, __ATOMIC_RELAXED);
-		if (!__atomic_load_n(&afp_final, __ATOMIC_ACQUIRE) &&
-		    if_rx_packets(afp_if[port].if_index, &rx) == 0 && rx > was)
-			__atomic_store_n(&afp_if[port].rx_read, rx, __ATOMIC_RELAXED);
-		else
-			rx = was;
+		uint64_t rx = __atomic_load_n(&afp_final, __ATOMIC_ACQUIRE) ?
+			__atomic_load_n(&afp_if[port].rx_read, __ATOMIC_RELAXED) : afp_read_rx(port);
 		uint64_t got = rx - afp_if[port].rx_base;
 		t->if_rx_packets += got;
 		t->ring_drops += got > s.ipackets ? got - s.ipackets : 0;
@@ -638,12 +645,9 @@ uint64_t hc_ports_drain_at_exit(struct hc_dataplane *dp)
 {
 	uint16_t port;
 	(void)dp;
-	RTE_ETH_FOREACH_DEV(port) {
-		uint64_t rx;
-		if (afp_if[port].if_index != 0 && if_rx_packets(afp_if[port].if_index, &rx) == 0 &&
-		    rx > __atomic_load_n(&afp_if[port].rx_read, __ATOMIC_RELAXED))
-			__atomic_store_n(&afp_if[port].rx_read, rx, __ATOMIC_RELAXED);
-	}
+	RTE_ETH_FOREACH_DEV(port)
+		if (afp_if[port].if_index != 0)
+			(void)afp_read_rx(port);
 	__atomic_store_n(&afp_final, 1, __ATOMIC_RELEASE);
 	uint64_t read = 0;
 	RTE_ETH_FOREACH_DEV(port) {

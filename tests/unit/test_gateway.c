@@ -722,6 +722,18 @@ static void test_session_open_refusals(void)
 	hc_gw_close(g, 0);
 }
 
+/* A datagram waiting at fd, its length; else, after waiting up to
+ * wait_ms for one to come, 0 (it is read at the next call). */
+static ssize_t recv_within(int fd, uint8_t *p, size_t cap, int wait_ms)
+{
+	ssize_t r = recv(fd, p, cap, MSG_DONTWAIT);
+	if (r > 0)
+		return r;
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	poll(&pfd, 1, wait_ms);
+	return 0;
+}
+
 /* Every datagram the session sends, read until it is quiet: counted by
  * type in types (or not: NULL), the sequences of its EVENTS datagrams in
  * ev_seqs (up to max_seqs; or not: NULL).  How many were read. */
@@ -731,10 +743,7 @@ static unsigned drain_quiet(struct lab *l, uint8_t *p, size_t cap, uint32_t *typ
 	unsigned n = 0, events = 0, quiet = 0;
 	while (quiet < 5) { /* five polls of 10 ms with nothing: done */
 		hc_gw_poll(l->g, 0);
-		ssize_t r = recv(l->app, p, cap, MSG_DONTWAIT);
-		if (r <= 0) {
-			struct pollfd pfd = {.fd = l->app, .events = POLLIN};
-			poll(&pfd, 1, 10);
+		if (recv_within(l->app, p, cap, 10) <= 0) {
 			quiet++;
 			continue;
 		}
@@ -860,10 +869,7 @@ static unsigned recv_waiting(struct lab *l, uint8_t *p, size_t cap, uint32_t *se
 {
 	unsigned n = 0;
 	for (int waits = 0; n < want && waits < 200;) {
-		ssize_t r = recv(l->app, p, cap, MSG_DONTWAIT);
-		if (r <= 0) {
-			struct pollfd pfd = {.fd = l->app, .events = POLLIN};
-			poll(&pfd, 1, 10);
+		if (recv_within(l->app, p, cap, 10) <= 0) {
 			waits++;
 			continue;
 		}
