@@ -876,6 +876,82 @@ static void test_keyidx_window(void)
 	keyidx_window(1);
 }
 
+/*
+ * A bulk lookup's probe from a home at each lane of an index line: its
+ * first window of 8 entries crosses into the next line from lane 9 on,
+ * and the probe's end falls in either line or past both (hc_keyidx.c).
+ * For a home at each lane of a line: the keys of that home inserted one
+ * by one (its run growing from the home to 23 entries past it), a key of
+ * the next home after every fourth (an entry nearer its home inside the
+ * run), and after each insert every key of both homes and some absent
+ * ones of the first looked up in one bulk call and alone against a
+ * reference; then deleted by turns from the run's front and back, looked
+ * up again after each.  Once with tags, once without.
+ */
+static void keyidx_home_line(int no_tag)
+{
+	enum { CAP = 200, CROWD = 24, NEXT = CROWD / 4, ABSENT = 4, LINE = 16 };
+	enum { KEYS = CROWD + NEXT + ABSENT };
+	struct rec r[CAP];
+	struct hc_keyidx x;
+	unsigned bad = 0, found_past = 0;
+	memset(r, 0, sizeof(r));
+	CU_ASSERT_EQUAL_FATAL(hc_keyidx_init(&x, "t_home_line", CAP, r, sizeof(r[0]),
+					     HC_KEYIDX_DENSE, 3, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(x.n_index, 256);
+	if (no_tag)
+		x.tag_mask = 0;
+	for (uint32_t lane = 0; lane < LINE; lane++) {
+		const uint32_t home = 8 * LINE + lane;
+		/* keys[]: the crowd, the next home's, absent ones of home */
+		uint64_t keys[KEYS];
+		unsigned n_crowd = 0, n_next = 0, n_absent = 0;
+		for (uint32_t u = 1; u < 50000000 && n_absent < ABSENT; u++) {
+			uint32_t h = hc_keyidx_home(&x, key_of(u));
+			if (h == home && n_crowd < CROWD)
+				keys[n_crowd++] = key_of(u);
+			else if (h == home + 1 && n_next < NEXT)
+				keys[CROWD + n_next++] = key_of(u);
+			else if (h == home && n_crowd == CROWD)
+				keys[CROWD + NEXT + n_absent++] = key_of(u);
+		}
+		CU_ASSERT_FATAL(n_crowd == CROWD && n_next == NEXT && n_absent == ABSENT);
+		int32_t ref[KEYS];
+		uint32_t entry[KEYS];
+		for (unsigned k = 0; k < KEYS; k++)
+			ref[k] = -ENOENT;
+		for (unsigned c = 0; c < CROWD; c++) {
+			unsigned ins[2] = {c, CROWD + c / 4}, n_ins = c % 4 == 3 ? 2 : 1;
+			for (unsigned i = 0; i < n_ins; i++) {
+				unsigned k = ins[i];
+				r[k].key = keys[k];
+				CU_ASSERT_EQUAL_FATAL(hc_keyidx_insert(&x, keys[k], k), 0);
+				ref[k] = (int32_t)k;
+			}
+			bad += lookups_bad(&x, keys, ref, KEYS, entry);
+			for (unsigned k = 0; k < KEYS; k++)
+				found_past += ref[k] >= 0 && entry[k] / LINE != home / LINE;
+		}
+		for (unsigned c = 0; c < CROWD + NEXT; c++) {
+			unsigned k = c % 2 == 0 ? c / 2 : CROWD + NEXT - 1 - c / 2;
+			bad += hc_keyidx_del(&x, keys[k]) != ref[k];
+			ref[k] = -ENOENT;
+			bad += lookups_bad(&x, keys, ref, KEYS, entry);
+		}
+		CU_ASSERT_EQUAL_FATAL(x.count, 0);
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	/* keys were found past their home's line from every lane */
+	CU_ASSERT(found_past >= LINE * CROWD);
+	hc_keyidx_free(&x);
+}
+
+static void test_keyidx_home_line(void)
+{
+	keyidx_home_line(0);
+	keyidx_home_line(1);
+}
+
 static CU_TestInfo tests[] = {
 	{"random ops vs reference", test_against_reference},
 	{"a crowded home", test_crowded_home},
@@ -886,6 +962,7 @@ static CU_TestInfo tests[] = {
 	{"a delete from a bulk lookup's entry, checked first", test_keyidx_del_at},
 	{"probes past the index's end, on from its start", test_keyidx_wrap},
 	{"windows of 8 entries, and walks past them", test_keyidx_window},
+	{"a bulk lookup from a home at each lane of a line", test_keyidx_home_line},
 	{"big tables without hugepages: aligned, zeroed, counted, advised", test_bigmem},
 	CU_TEST_INFO_NULL,
 };
