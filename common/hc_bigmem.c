@@ -2,19 +2,25 @@
 /*
  * hc_bigmem.c - the big tables' memory (hc_bigmem.h): DPDK's heap with
  * hugepages, else 2 MiB-aligned anonymous memory advised for transparent
- * huge pages.
+ * huge pages; and, without hugepages, a DPDK heap of its own in such
+ * memory for a mempool (hc_bigmem_heap).
  */
 #include "hc_bigmem.h"
 
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include <rte_eal.h>
+#include <rte_errno.h>
 #include <rte_malloc.h>
 
 #define HUGE_2M ((size_t)2 << 20)
 
 static size_t bigmem_mapped; /* bytes outside DPDK's heap (atomics) */
+static size_t heap_mapped;   /* bytes of hc_bigmem_heap's heaps (atomics) */
 
 static size_t huge_round(size_t size)
 {
@@ -36,24 +42,10 @@ static void fault_in(uint8_t *p, size_t size)
 	((volatile uint8_t *)p)[size - 1] = 0;
 }
 
-void *hc_bigmem_zalloc(const char *name, size_t size, int socket)
+/* len = huge_round(size) bytes of anonymous memory, 2 MiB-aligned,
+ * advised MADV_HUGEPAGE, zeroed and faulted in; NULL when out of memory. */
+static uint8_t *map_huge(size_t size, size_t len)
 {
-	if (size == 0)
-		return NULL;
-	if (!hc_bigmem_outside(size)) {
-		uint8_t *p = rte_zmalloc_socket(name, size, 64, socket);
-		/* without hugepages DPDK's heap is anonymous memory whose fresh
-		 * pages its zmalloc knows to be zero and leaves untouched: each
-		 * would fault in at the fast path's first touch of it (the pick
-		 * memo's first compaction took 96 k cycles instead of 23 k,
-		 * docs/benchmarks.md).  Faulted in now.  (EAL faults
-		 * hugepages in when it maps them, as its heap grows: never at
-		 * the fast path's first touch) */
-		if (p != NULL && !rte_eal_has_hugepages())
-			fault_in(p, size);
-		return p;
-	}
-	size_t len = huge_round(size);
 	if (len < size || len + HUGE_2M < len)
 		return NULL; /* (a size near SIZE_MAX) */
 	/* map one huge page more, then unmap what lies outside the aligned
@@ -72,6 +64,30 @@ void *hc_bigmem_zalloc(const char *name, size_t size, int socket)
 	/* fault it all in now, not on the fast path's first touch (a huge
 	 * page faults in whole at its first write) */
 	fault_in(p, len);
+	return p;
+}
+
+void *hc_bigmem_zalloc(const char *name, size_t size, int socket)
+{
+	if (size == 0)
+		return NULL;
+	if (!hc_bigmem_outside(size)) {
+		uint8_t *p = rte_zmalloc_socket(name, size, 64, socket);
+		/* without hugepages DPDK's heap is anonymous memory whose fresh
+		 * pages its zmalloc knows to be zero and leaves untouched: each
+		 * would fault in at the fast path's first touch of it (the pick
+		 * memo's first compaction took 96 k cycles instead of 23 k,
+		 * docs/benchmarks.md).  Faulted in now.  (EAL faults
+		 * hugepages in when it maps them, as its heap grows: never at
+		 * the fast path's first touch) */
+		if (p != NULL && !rte_eal_has_hugepages())
+			fault_in(p, size);
+		return p;
+	}
+	size_t len = huge_round(size);
+	uint8_t *p = map_huge(size, len);
+	if (p == NULL)
+		return NULL;
 	__atomic_add_fetch(&bigmem_mapped, len, __ATOMIC_RELAXED);
 	return p;
 }
@@ -92,4 +108,63 @@ void hc_bigmem_free(void *p, size_t size)
 size_t hc_bigmem_bytes(void)
 {
 	return __atomic_load_n(&bigmem_mapped, __ATOMIC_RELAXED);
+}
+
+int hc_bigmem_heap_create(struct hc_bigmem_heap *h, const char *name, size_t size, int socket)
+{
+	memset(h, 0, sizeof(*h));
+	h->socket = socket;
+	if (rte_eal_has_hugepages() || size == 0)
+		return 0;
+	if (strlen(name) >= sizeof(h->name))
+		return -ENAMETOOLONG;
+	size_t len = huge_round(size);
+	uint8_t *p = map_huge(size, len);
+	if (p == NULL)
+		return -ENOMEM;
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	if (rte_malloc_heap_create(h->name) != 0) {
+		int rc = -rte_errno;
+		munmap(p, len);
+		memset(h, 0, sizeof(*h));
+		h->socket = socket;
+		return rc;
+	}
+	/* no IOVA table: the pages' IOVAs are unknown (RTE_BAD_IOVA), which
+	 * virtual devices and IOVA-as-VA never ask for; a NIC's DMA would
+	 * (NICs run on hugepages, where this heap is not made) */
+	if (rte_malloc_heap_memory_add(h->name, p, len, NULL, (unsigned)(len / HUGE_2M),
+				       HUGE_2M) != 0) {
+		int rc = -rte_errno;
+		rte_malloc_heap_destroy(h->name);
+		munmap(p, len);
+		memset(h, 0, sizeof(*h));
+		h->socket = socket;
+		return rc;
+	}
+	h->va = p;
+	h->len = len;
+	h->socket = rte_malloc_heap_get_socket(h->name);
+	__atomic_add_fetch(&heap_mapped, len, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int hc_bigmem_heap_destroy(struct hc_bigmem_heap *h)
+{
+	if (h->va == NULL)
+		return 0;
+	/* (both refuse while anything is allocated in the heap) */
+	if (rte_malloc_heap_memory_remove(h->name, h->va, h->len) != 0 ||
+	    rte_malloc_heap_destroy(h->name) != 0)
+		return -rte_errno;
+	munmap(h->va, h->len);
+	__atomic_sub_fetch(&heap_mapped, h->len, __ATOMIC_RELAXED);
+	h->va = NULL;
+	h->len = 0;
+	return 0;
+}
+
+size_t hc_bigmem_heap_bytes(void)
+{
+	return __atomic_load_n(&heap_mapped, __ATOMIC_RELAXED);
 }

@@ -39,4 +39,38 @@ int hc_bigmem_outside(size_t size);
 /* Bytes allocated outside DPDK's heap now (all threads). */
 size_t hc_bigmem_bytes(void);
 
+/*
+ * A DPDK malloc heap of its own, for a mempool that is read at random by
+ * the fast path: the packet pools.  Without hugepages (EAL --no-huge)
+ * EAL's memory is 4 KiB pages of a shared memory file, which the kernel
+ * backs with 4 KiB pages only, and a mempool there puts each object on
+ * pages of its own (an mbuf never spans a page): a 2 KiB mbuf takes a
+ * whole page, so every mbuf is a TLB miss and every mbuf's header falls
+ * in the same few cache sets.  hc_bigmem_heap_create makes a heap named
+ * name of size bytes (rounded up to 2 MiB) in anonymous memory advised
+ * MADV_HUGEPAGE (as hc_bigmem_zalloc's), declared to DPDK as 2 MiB pages,
+ * so that a mempool packs its objects as on hugepages; docs/benchmarks.md,
+ * "The packet pools in huge pages".  With hugepages it makes nothing.
+ * Either way h->socket is the socket to allocate from (the heap's, or
+ * socket); returns 0, or a negative errno with h->socket = socket and no
+ * heap (the caller allocates from EAL's memory as before).  Not part of
+ * EAL's -m: hc_bigmem_heap_bytes counts it.
+ */
+#define HC_BIGMEM_HEAP_NAME 32 /* a heap's name, its NUL too (DPDK's limit) */
+struct hc_bigmem_heap {
+	char name[HC_BIGMEM_HEAP_NAME];
+	void *va;   /* the heap's memory; NULL: no heap of its own */
+	size_t len; /* its bytes, a multiple of 2 MiB */
+	int socket; /* where to allocate: the heap's socket id, or socket */
+};
+int hc_bigmem_heap_create(struct hc_bigmem_heap *h, const char *name, size_t size, int socket);
+
+/* Give h's heap back (none: nothing), once everything allocated in it
+ * has been freed: 0, or a negative errno (something is still allocated:
+ * the heap stays). */
+int hc_bigmem_heap_destroy(struct hc_bigmem_heap *h);
+
+/* Bytes of the heaps hc_bigmem_heap_create made, now (all threads). */
+size_t hc_bigmem_heap_bytes(void);
+
 #endif /* HC_BIGMEM_H */

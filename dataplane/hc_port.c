@@ -18,7 +18,11 @@
  * one mbuf of a small pool of HC_MAX_FRAME-byte mbufs (--gather-mbufs;
  * the packet pool itself when its mbufs are that large).  NICs that can
  * scatter get scatter and an MTU that carries HC_MAX_FRAME.  The cost of
- * each pool is logged at start.
+ * each pool is logged at start.  Without hugepages each pool lives in a
+ * DPDK heap of its own in transparent huge pages (hc_port_pool_create,
+ * hc_bigmem_heap), packed as on hugepages: in EAL's 4 KiB pages every
+ * mbuf would take a page of its own (docs/architecture.md, "Where the big
+ * tables live").
  */
 #include "hc_port.h"
 
@@ -46,6 +50,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
+#include "hc_bigmem.h"
 #include "hc_frame.h"
 #include "hc_log.h"
 #include "hc_parse.h"
@@ -266,31 +271,100 @@ static void afp_watch(uint16_t port, const struct rte_eth_dev_info *info)
 	afp_if[port].if_index = info->if_index;
 }
 
-/* A pool of n mbufs of room frame bytes, its cost logged.  NULL on failure. */
-static struct rte_mempool *pool_create(const char *name, const char *what, uint32_t n,
-				       unsigned cache, uint32_t room, const char *count_option)
+/* The pools' heaps of their own, without hugepages (hc_bigmem_heap), by
+ * pool: given back when the pool is freed (hc_port_pool_free).  Main
+ * lcore only. */
+#define POOL_HEAPS 8
+static struct pool_heap {
+	const struct rte_mempool *mp; /* NULL: a free entry */
+	struct hc_bigmem_heap heap;
+} pool_heaps[POOL_HEAPS];
+
+size_t hc_port_pool_heap_bytes(uint32_t n, unsigned cache, uint32_t room)
+{
+	const size_t page = (size_t)2 << 20;
+	struct rte_mempool_objsz sz;
+	uint32_t elt = (uint32_t)sizeof(struct rte_mbuf) + room + RTE_PKTMBUF_HEADROOM;
+	rte_mempool_calc_obj_size(elt, 0, &sz);
+	/* the objects: as many a 2 MiB page as fit whole in it */
+	size_t per_page = page / sz.total_size;
+	size_t objects = (n + per_page - 1) / per_page * page;
+	/* the pool's header (its per-lcore caches) and its ring */
+	size_t header = sizeof(struct rte_mempool) + sizeof(struct rte_pktmbuf_pool_private) +
+		(cache > 0 ? RTE_MAX_LCORE * sizeof(struct rte_mempool_cache) : 0);
+	ssize_t ring = rte_ring_get_memsize(rte_align32pow2(n + 1));
+	/* a page more: the objects start on a page boundary, after them */
+	return objects + header + (ring > 0 ? (size_t)ring : 0) + page;
+}
+
+struct rte_mempool *hc_port_pool_create(const char *name, const char *what, uint32_t n,
+					unsigned cache, uint32_t room, const char *count_option)
 {
 	struct rte_malloc_socket_stats before, after;
+	struct pool_heap *ph = NULL;
 	int socket = (int)rte_socket_id();
-	rte_malloc_get_socket_stats(socket, &before);
-	struct rte_mempool *mp = rte_pktmbuf_pool_create(name, n, cache, 0,
-			(uint16_t)(room + RTE_PKTMBUF_HEADROOM), socket);
+	for (unsigned i = 0; i < POOL_HEAPS && ph == NULL; i++)
+		if (pool_heaps[i].mp == NULL)
+			ph = &pool_heaps[i];
+	struct hc_bigmem_heap heap = {.socket = socket};
+	if (ph != NULL) {
+		int rc = hc_bigmem_heap_create(&heap, name, hc_port_pool_heap_bytes(n, cache, room),
+					       socket);
+		if (rc != 0)
+			HC_LOG(WARNING, "%s: no heap of its own in huge pages (%s): in EAL's "
+			       "4 KiB pages, each mbuf on pages of its own", what, strerror(-rc));
+	}
+	struct rte_mempool *mp = NULL;
+	for (;;) {
+		rte_malloc_get_socket_stats(heap.socket, &before);
+		mp = rte_pktmbuf_pool_create(name, n, cache, 0,
+					     (uint16_t)(room + RTE_PKTMBUF_HEADROOM), heap.socket);
+		if (mp != NULL || heap.va == NULL)
+			break;
+		/* (the heap's size is hc_port_pool_heap_bytes's estimate) */
+		HC_LOG(WARNING, "%s: did not fit its heap of its own (%zu MiB): in EAL's "
+		       "4 KiB pages", what, heap.len >> 20);
+		hc_bigmem_heap_destroy(&heap);
+		heap = (struct hc_bigmem_heap){.socket = socket};
+	}
 	if (mp == NULL) {
 		HC_LOG(ERR, "cannot create the %s: %u mbufs of %u bytes (raise EAL -m%s%s)",
 		       what, n, room, count_option != NULL ? ", or lower " : "",
 		       count_option != NULL ? count_option : "");
 		return NULL;
 	}
-	rte_malloc_get_socket_stats(socket, &after);
+	rte_malloc_get_socket_stats(heap.socket, &after);
+	if (heap.va != NULL)
+		*ph = (struct pool_heap){.mp = mp, .heap = heap};
 	struct rte_mempool_objsz sz;
 	rte_mempool_calc_obj_size(mp->elt_size, mp->flags, &sz);
 	size_t bytes = after.heap_allocsz_bytes - before.heap_allocsz_bytes;
-	/* without hugepages an mbuf never spans a 4 KiB page: a 2 KiB one
+	/* in EAL's 4 KiB pages an mbuf never spans a page: a 2 KiB one
 	 * takes a page, a 9 KiB one three */
+	char where[96] = "";
+	if (heap.va != NULL)
+		snprintf(where, sizeof(where), ", in a heap of its own of %zu MiB in huge pages, "
+			 "outside EAL's -m", heap.len >> 20);
 	HC_LOG(INFO, "%s: %u mbufs of %u frame bytes: %.1f MiB (%u bytes an mbuf, %zu "
-	       "with the pool's page layout)", what, n, room, (double)bytes / (1 << 20),
-	       sz.total_size, bytes / n);
+	       "with the pool's page layout)%s", what, n, room, (double)bytes / (1 << 20),
+	       sz.total_size, bytes / n, where);
 	return mp;
+}
+
+void hc_port_pool_free(struct rte_mempool *mp)
+{
+	if (mp == NULL)
+		return;
+	rte_mempool_free(mp);
+	for (unsigned i = 0; i < POOL_HEAPS; i++) {
+		if (pool_heaps[i].mp != mp)
+			continue;
+		int rc = hc_bigmem_heap_destroy(&pool_heaps[i].heap);
+		if (rc != 0)
+			HC_LOG(WARNING, "the heap %s of a pool freed stays: %s",
+			       pool_heaps[i].heap.name, strerror(-rc));
+		pool_heaps[i].mp = NULL;
+	}
 }
 
 static int port_init(struct hc_dataplane *dp, uint16_t port, unsigned *next_worker)
@@ -542,7 +616,7 @@ int hc_ports_init(struct hc_dataplane *dp)
 			       "workers and %u lcores may hold, and the ports' descriptors",
 			       mbufs, dp->cfg->mbufs, dp->n_workers, rte_lcore_count());
 	}
-	dp->pool = pool_create("hc_mbufs", "packet pool", mbufs, PACKET_POOL_CACHE, room,
+	dp->pool = hc_port_pool_create("hc_mbufs", "packet pool", mbufs, PACKET_POOL_CACHE, room,
 			       "--mbufs");
 	if (dp->pool == NULL) {
 		if (mbufs != dp->cfg->mbufs)
@@ -551,7 +625,7 @@ int hc_ports_init(struct hc_dataplane *dp)
 		return -ENOMEM;
 	}
 	/* the control core's frames: a pool of their own (hc_dataplane.h) */
-	dp->ctl_pool = pool_create("hc_ctl_mbufs", "control pool",
+	dp->ctl_pool = hc_port_pool_create("hc_ctl_mbufs", "control pool",
 				   hc_port_ctl_mbufs(dp->n_workers, rte_lcore_count(),
 						     HC_PORT_CTL_POOL_CACHE, tx_descriptors,
 						     dp->cfg->max_gateways),
@@ -563,7 +637,7 @@ int hc_ports_init(struct hc_dataplane *dp)
 	} else {
 		/* no per-lcore cache: a gather mbuf freed by any worker is at
 		 * once free for all (the RX worker may wait for one) */
-		dp->gather_pool = pool_create("hc_gather", "gather pool", dp->cfg->gather_mbufs,
+		dp->gather_pool = hc_port_pool_create("hc_gather", "gather pool", dp->cfg->gather_mbufs,
 					      0, HC_MAX_FRAME, "--gather-mbufs");
 		if (dp->gather_pool == NULL)
 			return -ENOMEM;
@@ -593,9 +667,9 @@ void hc_ports_close(struct hc_dataplane *dp)
 		rte_eth_dev_close(port);
 	}
 	if (dp->gather_pool != dp->pool)
-		rte_mempool_free(dp->gather_pool);
-	rte_mempool_free(dp->pool);
-	rte_mempool_free(dp->ctl_pool);
+		hc_port_pool_free(dp->gather_pool);
+	hc_port_pool_free(dp->pool);
+	hc_port_pool_free(dp->ctl_pool);
 	dp->pool = NULL;
 	dp->gather_pool = NULL;
 	dp->ctl_pool = NULL;

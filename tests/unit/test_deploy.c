@@ -24,8 +24,11 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_memory.h>
 #include <rte_ring.h>
 
+#include "hc_bigmem.h"
 #include "hc_dataplane.h"
 #include "hc_frame.h"
 #include "hc_mbuf_meta.h"
@@ -761,6 +764,84 @@ static void test_ctl_pool_batches(void)
 	hc_tx_free(&tx);
 }
 
+/* Where a pool's objects lie: the lowest and the highest address, and
+ * how many are in an external memory list of 2 MiB pages (a heap of its
+ * own, hc_bigmem_heap) or in EAL's 4 KiB pages. */
+struct pool_span {
+	uintptr_t lo, hi;
+	unsigned heap_objs, eal_objs;
+};
+
+static void pool_span_obj(struct rte_mempool *mp, void *arg, void *obj, unsigned idx)
+{
+	struct pool_span *sp = arg;
+	const struct rte_memseg_list *msl = rte_mem_virt2memseg_list(obj);
+	(void)mp;
+	(void)idx;
+	sp->lo = sp->lo == 0 || (uintptr_t)obj < sp->lo ? (uintptr_t)obj : sp->lo;
+	sp->hi = (uintptr_t)obj > sp->hi ? (uintptr_t)obj : sp->hi;
+	if (msl != NULL && msl->external && msl->page_sz == (2u << 20))
+		sp->heap_objs++;
+	else if (msl != NULL && !msl->external && msl->page_sz == 4096)
+		sp->eal_objs++;
+}
+
+/*
+ * Without hugepages (as hc-unit runs) the pools are made in a heap of
+ * their own in 2 MiB pages (hc_port_pool_create, hc_bigmem_heap): for the
+ * packet pool's, the control pool's and the gather pool's default sizes
+ * and af_packet's 9 KiB frames, every object is there and they are
+ * packed (the span of their addresses within the heap's estimate, not a
+ * 4 KiB page an mbuf), every mbuf can be taken at once, and freeing the
+ * pool gives the heap back (hc_bigmem_heap_bytes as before; the name
+ * free for the next pool).  A heap that cannot be made (its name taken)
+ * leaves the pool in EAL's 4 KiB pages, as before.
+ */
+static void test_pool_heap(void)
+{
+	static const struct { uint32_t n; unsigned cache; uint32_t room; } pools[] = {
+		{32767, 256, 2048}, {7167, HC_PORT_CTL_POOL_CACHE, HC_PORT_CTL_FRAME_ROOM},
+		{1023, 0, HC_MAX_FRAME}, {4095, 256, 9184},
+	};
+	CU_ASSERT_FATAL(!rte_eal_has_hugepages());
+	size_t heaps_before = hc_bigmem_heap_bytes();
+	for (unsigned i = 0; i < RTE_DIM(pools); i++) {
+		for (unsigned again = 0; again < 2; again++) {
+			struct rte_mempool *mp = hc_port_pool_create("hc_t_heap", "test pool",
+					pools[i].n, pools[i].cache, pools[i].room, NULL);
+			CU_ASSERT_FATAL(mp != NULL);
+			struct pool_span sp = {0};
+			CU_ASSERT_EQUAL(rte_mempool_obj_iter(mp, pool_span_obj, &sp), pools[i].n);
+			CU_ASSERT_EQUAL(sp.heap_objs, pools[i].n);
+			size_t estimate = hc_port_pool_heap_bytes(pools[i].n, pools[i].cache,
+								  pools[i].room);
+			CU_ASSERT(sp.hi - sp.lo < estimate);
+			CU_ASSERT(hc_bigmem_heap_bytes() - heaps_before >= estimate);
+			/* packed: not a 4 KiB page each (2 KiB mbufs), nor 3 (9 KiB) */
+			size_t spacing = (sp.hi - sp.lo) / (pools[i].n - 1);
+			CU_ASSERT(spacing < (pools[i].room <= 2048 ? 4096u : 3 * 4096u));
+			struct rte_mbuf **all = calloc(pools[i].n, sizeof(*all));
+			CU_ASSERT_FATAL(all != NULL);
+			CU_ASSERT_EQUAL(rte_pktmbuf_alloc_bulk(mp, all, pools[i].n), 0);
+			rte_pktmbuf_free_bulk(all, pools[i].n);
+			free(all);
+			hc_port_pool_free(mp);
+			CU_ASSERT_EQUAL(hc_bigmem_heap_bytes(), heaps_before);
+		}
+	}
+	/* the heap's name taken: the pool in EAL's pages, freed as before */
+	CU_ASSERT_EQUAL_FATAL(rte_malloc_heap_create("hc_t_taken"), 0);
+	struct rte_mempool *mp = hc_port_pool_create("hc_t_taken", "test pool", 1023, 0, 2048,
+						     NULL);
+	CU_ASSERT_FATAL(mp != NULL);
+	struct pool_span sp = {0};
+	CU_ASSERT_EQUAL(rte_mempool_obj_iter(mp, pool_span_obj, &sp), 1023);
+	CU_ASSERT_EQUAL(sp.eal_objs, 1023);
+	CU_ASSERT_EQUAL(hc_bigmem_heap_bytes(), heaps_before);
+	hc_port_pool_free(mp);
+	CU_ASSERT_EQUAL(rte_malloc_heap_destroy("hc_t_taken"), 0);
+}
+
 static CU_TestInfo tests[] = {
 	{"--ip required on physical ports", test_ip_decision},
 	{"the packet pool sized to the workers unless --mbufs is given", test_default_mbufs},
@@ -770,6 +851,7 @@ static CU_TestInfo tests[] = {
 	{"a second lock holder is refused", test_lock_refuses_second},
 	{"the prefix locked is the one EAL uses, however spelt", test_lock_prefix_spellings},
 	{"ICMP reply bucket", test_icmp_bucket},
+	{"without hugepages the pools packed in heaps of their own", test_pool_heap},
 	CU_TEST_INFO_NULL,
 };
 
