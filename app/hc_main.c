@@ -136,6 +136,11 @@ int main(int argc, char **argv)
 	if (big != 0)
 		HC_LOG(INFO, "state: %.1f MiB of it outside EAL's memory, advised for transparent "
 		       "huge pages (EAL runs without hugepages)", (double)big / (1 << 20));
+	if (!rte_eal_has_hugepages() && !hc_bigmem_thp_enabled())
+		HC_LOG(WARNING, "no hugepages and transparent huge pages are off "
+		       "(/sys/kernel/mm/transparent_hugepage/enabled: never): the big tables "
+		       "and the packet pools are in 4 KiB pages, a TLB miss a random read "
+		       "(docs/architecture.md, \"Where the big tables live\")");
 	rc = hc_ports_init(&dp);
 	if (rc != 0) {
 		hc_dataplane_free(&dp);

@@ -110,6 +110,21 @@ size_t hc_bigmem_bytes(void)
 	return __atomic_load_n(&bigmem_mapped, __ATOMIC_RELAXED);
 }
 
+/* The kernel's MemAvailable in bytes, or 0 when it cannot be read. */
+static uint64_t mem_available(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	unsigned long long kib = 0;
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1)
+			break;
+	fclose(f);
+	return (uint64_t)kib * 1024;
+}
+
 int hc_bigmem_heap_create(struct hc_bigmem_heap *h, const char *name, size_t size, int socket)
 {
 	memset(h, 0, sizeof(*h));
@@ -119,6 +134,11 @@ int hc_bigmem_heap_create(struct hc_bigmem_heap *h, const char *name, size_t siz
 	if (strlen(name) >= sizeof(h->name))
 		return -ENAMETOOLONG;
 	size_t len = huge_round(size);
+	/* all of it is faulted in now: more than the kernel says it has
+	 * would end in the OOM killer, not in an error the caller reports */
+	uint64_t avail = mem_available();
+	if (avail != 0 && len > avail)
+		return -ENOMEM;
 	uint8_t *p = map_huge(size, len);
 	if (p == NULL)
 		return -ENOMEM;
@@ -153,18 +173,31 @@ int hc_bigmem_heap_destroy(struct hc_bigmem_heap *h)
 {
 	if (h->va == NULL)
 		return 0;
-	/* (both refuse while anything is allocated in the heap) */
-	if (rte_malloc_heap_memory_remove(h->name, h->va, h->len) != 0 ||
-	    rte_malloc_heap_destroy(h->name) != 0)
+	/* (refused while anything is allocated in the heap: it all stays) */
+	if (rte_malloc_heap_memory_remove(h->name, h->va, h->len) != 0)
 		return -rte_errno;
 	munmap(h->va, h->len);
 	__atomic_sub_fetch(&heap_mapped, h->len, __ATOMIC_RELAXED);
 	h->va = NULL;
 	h->len = 0;
-	return 0;
+	/* (an empty heap: only its name stays if this fails) */
+	return rte_malloc_heap_destroy(h->name) != 0 ? -rte_errno : 0;
 }
 
 size_t hc_bigmem_heap_bytes(void)
 {
 	return __atomic_load_n(&heap_mapped, __ATOMIC_RELAXED);
+}
+
+int hc_bigmem_thp_enabled(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+	char line[128];
+	int on = 1;
+	if (f == NULL)
+		return 1; /* (not known: as the advice would have it) */
+	if (fgets(line, sizeof(line), f) != NULL && strstr(line, "[never]") != NULL)
+		on = 0;
+	fclose(f);
+	return on;
 }

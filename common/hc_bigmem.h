@@ -73,4 +73,10 @@ int hc_bigmem_heap_destroy(struct hc_bigmem_heap *h);
 /* Bytes of the heaps hc_bigmem_heap_create made, now (all threads). */
 size_t hc_bigmem_heap_bytes(void);
 
+/* 0 when the kernel gives no transparent huge pages at all
+ * (/sys/kernel/mm/transparent_hugepage/enabled is "never": the advice is
+ * then ignored, and the big tables and the pools' heaps are 4 KiB pages,
+ * the pools still packed); 1 otherwise, or when it cannot be read. */
+int hc_bigmem_thp_enabled(void);
+
 #endif /* HC_BIGMEM_H */

@@ -271,6 +271,22 @@ static void afp_watch(uint16_t port, const struct rte_eth_dev_info *info)
 	afp_if[port].if_index = info->if_index;
 }
 
+/* Does a port of this driver only copy frames between the kernel, a file
+ * or a ring and its mbufs, never mapping EAL's memory or handing mbufs'
+ * addresses to a device?  Then its pools may live in heaps of their own
+ * (hc_port_pool_create): memory DPDK calls external, with no file
+ * descriptor and no IOVAs, which vhost-user and memif zero-copy cannot
+ * share and a vfio NIC's DMA would not find mapped. */
+static int copies_frames(const char *driver)
+{
+	static const char *const drivers[] = {"net_af_packet", "net_pcap", "net_null",
+					      "net_ring", "net_tap"};
+	for (unsigned i = 0; i < RTE_DIM(drivers); i++)
+		if (driver != NULL && strcmp(driver, drivers[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* The pools' heaps of their own, without hugepages (hc_bigmem_heap), by
  * pool: given back when the pool is freed (hc_port_pool_free).  Main
  * lcore only. */
@@ -293,26 +309,31 @@ size_t hc_port_pool_heap_bytes(uint32_t n, unsigned cache, uint32_t room)
 	size_t header = sizeof(struct rte_mempool) + sizeof(struct rte_pktmbuf_pool_private) +
 		(cache > 0 ? RTE_MAX_LCORE * sizeof(struct rte_mempool_cache) : 0);
 	ssize_t ring = rte_ring_get_memsize(rte_align32pow2(n + 1));
-	/* a page more: the objects start on a page boundary, after them */
+	/* and a page more: the objects' zone is 2 MiB-aligned, carved from
+	 * the end of the free memory below the header and the ring (DPDK's
+	 * heap hands out the top first), its own malloc header before it */
 	return objects + header + (ring > 0 ? (size_t)ring : 0) + page;
 }
 
 struct rte_mempool *hc_port_pool_create(const char *name, const char *what, uint32_t n,
-					unsigned cache, uint32_t room, const char *count_option)
+					unsigned cache, uint32_t room, const char *count_option,
+					int own_heap)
 {
 	struct rte_malloc_socket_stats before, after;
 	struct pool_heap *ph = NULL;
 	int socket = (int)rte_socket_id();
 	for (unsigned i = 0; i < POOL_HEAPS && ph == NULL; i++)
-		if (pool_heaps[i].mp == NULL)
+		if (pool_heaps[i].mp == NULL && pool_heaps[i].heap.va == NULL)
 			ph = &pool_heaps[i];
 	struct hc_bigmem_heap heap = {.socket = socket};
-	if (ph != NULL) {
-		int rc = hc_bigmem_heap_create(&heap, name, hc_port_pool_heap_bytes(n, cache, room),
-					       socket);
+	if (own_heap && !rte_eal_has_hugepages()) {
+		int rc = ph == NULL ? -EMFILE :
+			hc_bigmem_heap_create(&heap, name, hc_port_pool_heap_bytes(n, cache, room),
+					      socket);
 		if (rc != 0)
 			HC_LOG(WARNING, "%s: no heap of its own in huge pages (%s): in EAL's "
-			       "4 KiB pages, each mbuf on pages of its own", what, strerror(-rc));
+			       "4 KiB pages, each mbuf on pages of its own", what,
+			       rc == -EMFILE ? "too many pools" : strerror(-rc));
 	}
 	struct rte_mempool *mp = NULL;
 	for (;;) {
@@ -322,8 +343,8 @@ struct rte_mempool *hc_port_pool_create(const char *name, const char *what, uint
 		if (mp != NULL || heap.va == NULL)
 			break;
 		/* (the heap's size is hc_port_pool_heap_bytes's estimate) */
-		HC_LOG(WARNING, "%s: did not fit its heap of its own (%zu MiB): in EAL's "
-		       "4 KiB pages", what, heap.len >> 20);
+		HC_LOG(WARNING, "%s: not made in its heap of its own (%zu MiB: %s): in EAL's "
+		       "4 KiB pages", what, heap.len >> 20, rte_strerror(rte_errno));
 		hc_bigmem_heap_destroy(&heap);
 		heap = (struct hc_bigmem_heap){.socket = socket};
 	}
@@ -343,8 +364,9 @@ struct rte_mempool *hc_port_pool_create(const char *name, const char *what, uint
 	 * takes a page, a 9 KiB one three */
 	char where[96] = "";
 	if (heap.va != NULL)
-		snprintf(where, sizeof(where), ", in a heap of its own of %zu MiB in huge pages, "
-			 "outside EAL's -m", heap.len >> 20);
+		snprintf(where, sizeof(where), ", in a heap of its own of %zu MiB in %s, "
+			 "outside EAL's -m", heap.len >> 20,
+			 hc_bigmem_thp_enabled() ? "huge pages" : "4 KiB pages (THP off)");
 	HC_LOG(INFO, "%s: %u mbufs of %u frame bytes: %.1f MiB (%u bytes an mbuf, %zu "
 	       "with the pool's page layout)%s", what, n, room, (double)bytes / (1 << 20),
 	       sz.total_size, bytes / n, where);
@@ -360,7 +382,7 @@ void hc_port_pool_free(struct rte_mempool *mp)
 		if (pool_heaps[i].mp != mp)
 			continue;
 		int rc = hc_bigmem_heap_destroy(&pool_heaps[i].heap);
-		if (rc != 0)
+		if (rc != 0) /* (the entry stays taken by what is left) */
 			HC_LOG(WARNING, "the heap %s of a pool freed stays: %s",
 			       pool_heaps[i].heap.name, strerror(-rc));
 		pool_heaps[i].mp = NULL;
@@ -585,6 +607,7 @@ int hc_ports_init(struct hc_dataplane *dp)
 	 * an estimate, as port_init sets them up) */
 	uint32_t room = RTE_MBUF_DEFAULT_DATAROOM;
 	uint64_t descriptors = 0, tx_descriptors = 0;
+	int own_heaps = 1; /* every port's driver takes mbufs from a heap of its own */
 	RTE_ETH_FOREACH_DEV(port) {
 		struct rte_eth_dev_info info;
 		struct port_frames pf;
@@ -592,6 +615,12 @@ int hc_ports_init(struct hc_dataplane *dp)
 		if (rc != 0) {
 			HC_LOG(ERR, "port %u: cannot get device info: %s", port, strerror(-rc));
 			return rc;
+		}
+		if (!rte_eal_has_hugepages() && !copies_frames(info.driver_name)) {
+			if (own_heaps)
+				HC_LOG(INFO, "port %u (%s): the pools stay in EAL's memory, as its "
+				       "driver may map it or DMA into it", port, info.driver_name);
+			own_heaps = 0;
 		}
 		port_frames(port, &info, &pf);
 		afp_watch(port, &info);
@@ -617,7 +646,7 @@ int hc_ports_init(struct hc_dataplane *dp)
 			       mbufs, dp->cfg->mbufs, dp->n_workers, rte_lcore_count());
 	}
 	dp->pool = hc_port_pool_create("hc_mbufs", "packet pool", mbufs, PACKET_POOL_CACHE, room,
-			       "--mbufs");
+			       "--mbufs", own_heaps);
 	if (dp->pool == NULL) {
 		if (mbufs != dp->cfg->mbufs)
 			HC_LOG(ERR, "(--mbufs not given: the pool was sized to what %u workers may "
@@ -629,7 +658,8 @@ int hc_ports_init(struct hc_dataplane *dp)
 				   hc_port_ctl_mbufs(dp->n_workers, rte_lcore_count(),
 						     HC_PORT_CTL_POOL_CACHE, tx_descriptors,
 						     dp->cfg->max_gateways),
-				   HC_PORT_CTL_POOL_CACHE, HC_PORT_CTL_FRAME_ROOM, "--max-gateways");
+				   HC_PORT_CTL_POOL_CACHE, HC_PORT_CTL_FRAME_ROOM, "--max-gateways",
+				   own_heaps);
 	if (dp->ctl_pool == NULL)
 		return -ENOMEM;
 	if (room >= HC_MAX_FRAME) {
@@ -638,7 +668,7 @@ int hc_ports_init(struct hc_dataplane *dp)
 		/* no per-lcore cache: a gather mbuf freed by any worker is at
 		 * once free for all (the RX worker may wait for one) */
 		dp->gather_pool = hc_port_pool_create("hc_gather", "gather pool", dp->cfg->gather_mbufs,
-					      0, HC_MAX_FRAME, "--gather-mbufs");
+					      0, HC_MAX_FRAME, "--gather-mbufs", own_heaps);
 		if (dp->gather_pool == NULL)
 			return -ENOMEM;
 		/* a quarter of it never held for gaps: the RX path's */

@@ -96,14 +96,17 @@ uint32_t hc_port_default_mbufs(unsigned workers, unsigned lcores, unsigned cache
 /*
  * A pool of n mbufs of room frame bytes with a per-lcore cache of cache,
  * its cost logged (count_option: the option that sets n, for the error).
- * Without hugepages, in a DPDK heap of its own in transparent huge pages
+ * Without hugepages and with own_heap (every port's driver only copies
+ * frames into mbufs: af_packet, pcap, null, ring, tap; hc_ports_init
+ * decides), in a DPDK heap of its own in transparent huge pages
  * (hc_bigmem_heap: packed as on hugepages, not an mbuf a 4 KiB page),
  * of hc_port_pool_heap_bytes; where that heap cannot be made or the pool
- * does not fit it, in EAL's memory, with a WARNING.  NULL on failure.
+ * is not made in it, in EAL's memory, with a WARNING.  NULL on failure.
  * hc_port_pool_free frees the pool and gives its heap back.
  */
 struct rte_mempool *hc_port_pool_create(const char *name, const char *what, uint32_t n,
-					unsigned cache, uint32_t room, const char *count_option);
+					unsigned cache, uint32_t room, const char *count_option,
+					int own_heap);
 void hc_port_pool_free(struct rte_mempool *mp);
 size_t hc_port_pool_heap_bytes(uint32_t n, unsigned cache, uint32_t room);
 

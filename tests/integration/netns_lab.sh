@@ -75,6 +75,10 @@ workers=${1:-1}
 case $workers in 1) pool=32767 ;; 2) pool=34815 ;; 3) pool=60415 ;; 4) pool=69631 ;; *) pool=x ;; esac
 need packet_pool_mbufs "$(sed -n 's/.*packet pool: \([0-9]*\) mbufs of .*/\1/p' \
 	"$dir/replay/headcount.log")" = "$pool"
+# without hugepages, on af_packet ports, each pool packed in a heap of its
+# own in huge pages (hc_port_pool_create), not an mbuf a 4 KiB page of EAL's
+need pools_in_own_heaps "$(grep -cE '(packet|control|gather) pool: .*in a heap of its own' \
+	"$dir/replay/headcount.log")" -eq 3
 if [ "$workers" -gt 1 ]; then
 	need replay_handoff_dgrams "$(kv handoff_dgrams "$dir/replay/stats.kv")" -gt 0
 	need replay_handoff_ops "$(kv handoff_ops "$dir/replay/stats.kv")" -gt 0

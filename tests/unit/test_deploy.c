@@ -795,7 +795,8 @@ static void pool_span_obj(struct rte_mempool *mp, void *arg, void *obj, unsigned
  * 4 KiB page an mbuf), every mbuf can be taken at once, and freeing the
  * pool gives the heap back (hc_bigmem_heap_bytes as before; the name
  * free for the next pool).  A heap that cannot be made (its name taken)
- * leaves the pool in EAL's 4 KiB pages, as before.
+ * leaves the pool in EAL's 4 KiB pages, as before, and so does a port
+ * driver that may map EAL's memory (own_heap 0).
  */
 static void test_pool_heap(void)
 {
@@ -808,7 +809,7 @@ static void test_pool_heap(void)
 	for (unsigned i = 0; i < RTE_DIM(pools); i++) {
 		for (unsigned again = 0; again < 2; again++) {
 			struct rte_mempool *mp = hc_port_pool_create("hc_t_heap", "test pool",
-					pools[i].n, pools[i].cache, pools[i].room, NULL);
+					pools[i].n, pools[i].cache, pools[i].room, NULL, 1);
 			CU_ASSERT_FATAL(mp != NULL);
 			struct pool_span sp = {0};
 			CU_ASSERT_EQUAL(rte_mempool_obj_iter(mp, pool_span_obj, &sp), pools[i].n);
@@ -832,7 +833,7 @@ static void test_pool_heap(void)
 	/* the heap's name taken: the pool in EAL's pages, freed as before */
 	CU_ASSERT_EQUAL_FATAL(rte_malloc_heap_create("hc_t_taken"), 0);
 	struct rte_mempool *mp = hc_port_pool_create("hc_t_taken", "test pool", 1023, 0, 2048,
-						     NULL);
+						     NULL, 1);
 	CU_ASSERT_FATAL(mp != NULL);
 	struct pool_span sp = {0};
 	CU_ASSERT_EQUAL(rte_mempool_obj_iter(mp, pool_span_obj, &sp), 1023);
@@ -840,6 +841,15 @@ static void test_pool_heap(void)
 	CU_ASSERT_EQUAL(hc_bigmem_heap_bytes(), heaps_before);
 	hc_port_pool_free(mp);
 	CU_ASSERT_EQUAL(rte_malloc_heap_destroy("hc_t_taken"), 0);
+	/* a port whose driver may map EAL's memory or DMA into it (own_heap
+	 * 0, hc_ports_init's decision): EAL's pages */
+	mp = hc_port_pool_create("hc_t_eal", "test pool", 1023, 0, 2048, NULL, 0);
+	CU_ASSERT_FATAL(mp != NULL);
+	sp = (struct pool_span){0};
+	CU_ASSERT_EQUAL(rte_mempool_obj_iter(mp, pool_span_obj, &sp), 1023);
+	CU_ASSERT_EQUAL(sp.eal_objs, 1023);
+	CU_ASSERT_EQUAL(hc_bigmem_heap_bytes(), heaps_before);
+	hc_port_pool_free(mp);
 }
 
 static CU_TestInfo tests[] = {
