@@ -69,6 +69,8 @@ int hc_members_init(struct hc_members *m, const char *name, uint32_t capacity,
 		return -ENOMEM;
 	}
 	m->max_rooms = max_rooms;
+	m->prefetch_rooms = (uint64_t)max_rooms * (sizeof(*m->room_users) + sizeof(*m->lease)) >
+			    HC_MEMBERS_ROOMS_CACHED;
 	m->capacity = capacity;
 	m->now_s = 1; /* (0 is "never picked"; hc_members_tick moves it on) */
 	m->gw_users = rte_zmalloc_socket("hc_gw_users", HC_GATEWAY_IDS * sizeof(uint32_t),
@@ -232,8 +234,11 @@ static inline void batch_lookup(struct hc_members *m, const struct hc_op *ops, u
  * index line after its entry's (where the delete's shift often ends).
  * Written one op at a time they were cache misses in series:
  * stores commit in order, and one store waiting for its line holds up
- * every store behind it.  A stale bulk result (an earlier op of the
- * batch added or removed the user) only makes a useless prefetch.
+ * every store behind it.  Rooms' lines only where their tables outgrow a
+ * core's L2 (hc_members.prefetch_rooms): smaller ones stay cached, and
+ * asking for them took fill buffers the user table's lines need.  A
+ * stale bulk result (an earlier op of the batch added or removed the
+ * user) only makes a useless prefetch.
  * (rte_prefetch0, not rte_prefetch0_write: built for -march=corei7,
  * which has no PREFETCHW, the write hint left no instruction at all.) */
 static inline void batch_prefetch_counters(const struct hc_members *m, const struct hc_op *ops,
@@ -244,14 +249,18 @@ static inline void batch_prefetch_counters(const struct hc_members *m, const str
 	 * user's room 0, the index line after a LEAVE of a room the user is
 	 * not in) */
 	const int deletes = m->users.ix.count > hc_members_gone_keep_max(m);
+	const int rooms = m->prefetch_rooms;
+	if (!rooms && likely(!deletes))
+		return; /* (small room tables stay cached: HC_MEMBERS_ROOMS_CACHED) */
 	for (unsigned i = 0; i < n; i++) {
 		const struct hc_op *o = &ops[i];
 		if (pos[i] >= 0) {
-			rte_prefetch0(&m->room_users[m->slot[pos[i]].room]);
+			if (rooms)
+				rte_prefetch0(&m->room_users[m->slot[pos[i]].room]);
 			if (unlikely(deletes) && o->op == HC_OP_LEAVE)
 				hc_keyidx_prefetch_after(&m->users.ix, entry[i]);
 		}
-		if (o->op == HC_OP_JOIN) {
+		if (rooms && o->op == HC_OP_JOIN) {
 			rte_prefetch0(&m->room_users[o->room_id]);
 			rte_prefetch0(&m->lease[o->room_id]); /* (read under admission) */
 		}

@@ -1838,8 +1838,27 @@ static void test_pending_crafted_ids(void)
 	hc_members_free(&m);
 }
 
+/* The rooms' lines are asked for ahead only where their tables (a count
+ * and a lease, 6 bytes a room id) outgrow HC_MEMBERS_ROOMS_CACHED. */
+static void test_prefetch_rooms_rule(void)
+{
+	static const struct { uint32_t max_rooms; int prefetch; } cases[] = {
+		{100, 0}, {20001, 0}, {43690, 0}, {43691, 1}, {200001, 1}, {262144, 1},
+	};
+	CU_ASSERT_EQUAL(43690u * 6 <= HC_MEMBERS_ROOMS_CACHED, 1);
+	CU_ASSERT_EQUAL(43691u * 6 > HC_MEMBERS_ROOMS_CACHED, 1);
+	for (unsigned i = 0; i < RTE_DIM(cases); i++) {
+		struct hc_members m;
+		CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_pf_rooms", 1024, cases[i].max_rooms, 0),
+				      0);
+		CU_ASSERT_EQUAL(m.prefetch_rooms, cases[i].prefetch);
+		hc_members_free(&m);
+	}
+}
+
 static CU_TestInfo tests[] = {
 	{"join/leave semantics", test_semantics},
+	{"the rooms' lines asked for ahead only past a cached size", test_prefetch_rooms_rule},
 	{"same user twice in a batch", test_same_user_in_batch},
 	{"users present at a batch's lookup, gone and back in it", test_present_users_gone_in_batch},
 	{"gone users' keys kept up to capacity less 1/64", test_gone_keep_limit},
