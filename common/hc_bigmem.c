@@ -150,9 +150,10 @@ int hc_bigmem_heap_create(struct hc_bigmem_heap *h, const char *name, size_t siz
 		h->socket = socket;
 		return rc;
 	}
-	/* no IOVA table: the pages' IOVAs are unknown (RTE_BAD_IOVA), which
-	 * virtual devices and IOVA-as-VA never ask for; a NIC's DMA would
-	 * (NICs run on hugepages, where this heap is not made) */
+	/* no IOVA table and no file descriptor: the pages' IOVAs are unknown
+	 * (RTE_BAD_IOVA), which drivers that copy frames never ask for; a
+	 * NIC's DMA, vhost-user or memif zero-copy would (hc_port.c makes
+	 * such heaps only for ports of the former) */
 	if (rte_malloc_heap_memory_add(h->name, p, len, NULL, (unsigned)(len / HUGE_2M),
 				       HUGE_2M) != 0) {
 		int rc = -rte_errno;

@@ -646,7 +646,7 @@ int hc_ports_init(struct hc_dataplane *dp)
 			       mbufs, dp->cfg->mbufs, dp->n_workers, rte_lcore_count());
 	}
 	dp->pool = hc_port_pool_create("hc_mbufs", "packet pool", mbufs, PACKET_POOL_CACHE, room,
-			       "--mbufs", own_heaps);
+				       "--mbufs", own_heaps);
 	if (dp->pool == NULL) {
 		if (mbufs != dp->cfg->mbufs)
 			HC_LOG(ERR, "(--mbufs not given: the pool was sized to what %u workers may "
@@ -667,8 +667,9 @@ int hc_ports_init(struct hc_dataplane *dp)
 	} else {
 		/* no per-lcore cache: a gather mbuf freed by any worker is at
 		 * once free for all (the RX worker may wait for one) */
-		dp->gather_pool = hc_port_pool_create("hc_gather", "gather pool", dp->cfg->gather_mbufs,
-					      0, HC_MAX_FRAME, "--gather-mbufs", own_heaps);
+		dp->gather_pool = hc_port_pool_create("hc_gather", "gather pool",
+						      dp->cfg->gather_mbufs, 0, HC_MAX_FRAME,
+						      "--gather-mbufs", own_heaps);
 		if (dp->gather_pool == NULL)
 			return -ENOMEM;
 		/* a quarter of it never held for gaps: the RX path's */

@@ -1849,8 +1849,8 @@ static void test_prefetch_rooms_rule(void)
 	CU_ASSERT_EQUAL(43691u * 6 > HC_MEMBERS_ROOMS_CACHED, 1);
 	for (unsigned i = 0; i < RTE_DIM(cases); i++) {
 		struct hc_members m;
-		CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_pf_rooms", 1024, cases[i].max_rooms, 0),
-				      0);
+		int rc = hc_members_init(&m, "t_pf_rooms", 1024, cases[i].max_rooms, 0);
+		CU_ASSERT_EQUAL_FATAL(rc, 0);
 		CU_ASSERT_EQUAL(m.prefetch_rooms, cases[i].prefetch);
 		hc_members_free(&m);
 	}
