@@ -6,8 +6,12 @@
 # A's.  The machines here change speed by up to 2x from one minute to the
 # next (docs/benchmarks.md); a ratio of
 # two runs a few seconds apart is what survives that, and its median over
-# the rounds is what docs/benchmarks.md quotes.  Run it alone: anything
-# else running on the machine falls on one side of a round.
+# the rounds is what docs/benchmarks.md quotes.  A runs first in odd
+# rounds and B in even ones: a round's second place was seen to favour or
+# handicap its run in some phases (the same two builds 1.020 with the old
+# one always first, 1.238 with the new one always first: docs/benchmarks.md,
+# "The rooms' lines asked for only where they miss").  Run it alone:
+# anything else running on the machine falls on one side of a round.
 #
 #   bench/ab.sh [options] BENCH_A BENCH_B
 #     --rounds N    rounds, each A then B (default 4)
@@ -24,7 +28,7 @@
 #
 # Prints a line per round (round=, each side's events/s (a directives
 # case's directives/s, under the same keys) and busy cycles
-# an event, ratio=) and a last line `ab ... ratio_median=` with each
+# an event, ratio=, first=a or b) and a last line `ab ... ratio_median=` with each
 # side's median rate and the CPU model.  Exits 1 with the end of the
 # run's output when a run exits non-zero (hc-bench fails a case that
 # measured nothing, or another mix, after printing its line) or prints no
@@ -111,12 +115,19 @@ median() {
 
 ra=() rb=() ratios=() cpu=""
 for r in $(seq 1 "$rounds"); do
-	la=$(run "$A" "$xa")
-	lb=$(run "$B" "$xb")
+	if [ $((r % 2)) = 1 ]; then
+		first=a
+		la=$(run "$A" "$xa")
+		lb=$(run "$B" "$xb")
+	else
+		first=b
+		lb=$(run "$B" "$xb")
+		la=$(run "$A" "$xa")
+	fi
 	ea=$(rate "$la") eb=$(rate "$lb")
 	ratio=$(awk -v a="$ea" -v b="$eb" 'BEGIN {printf "%.3f", (a > 0 ? b / a : 0)}')
 	echo "round=$r a_events_per_s=$ea a_cycles=$(field cycles_per_event "$la")" \
-	     "b_events_per_s=$eb b_cycles=$(field cycles_per_event "$lb") ratio=$ratio"
+	     "b_events_per_s=$eb b_cycles=$(field cycles_per_event "$lb") ratio=$ratio first=$first"
 	ra+=("$ea") rb+=("$eb") ratios+=("$ratio")
 	cpu=$(sed -n 's/.* cpu=\("[^"]*"\).*/\1/p' <<< "$la")
 done

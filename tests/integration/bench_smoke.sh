@@ -34,6 +34,7 @@
 #      known (4 rounds: A 100 200 300 400, B 110 180 390 400 events/s),
 #      exactly those rates and ratios in its round lines and the medians
 #      of an even count in its last line (a 250, b 285, ratio 1.050), the
+#      sides run A B, B A, A B, B A (first=a, b, a, b in the lines), the
 #      other case's line the stand-ins print ignored, A's option (--a
 #      --no-report) given to A alone; a B that exits non-zero after its
 #      line, or prints no rate, fails it (exit 1, naming B); a directives
@@ -169,6 +170,7 @@ stub() {
 	{
 		echo '#!/usr/bin/env bash'
 		echo 'n=$(( $(cat "$0.n" 2>/dev/null || echo 0) + 1 )); echo "$n" > "$0.n"'
+		echo "echo $side >> \"\$(dirname \"\$0\")/calls\""
 		echo 'rate=$(sed -n "${n}p" "$0.rates")'
 		echo 'report=1; for a in "$@"; do [ "$a" = --no-report ] && report=0; done'
 		echo "[ \"\$report\" = $want_report ] || { echo '$side: --no-report misrouted'; exit 3; }"
@@ -185,14 +187,18 @@ stub() {
 }
 stub A 100 200 300 400
 stub B 110 180 390 400
+rm -f "$stubs/calls"
 out=$("${ab[@]}" --rounds 4 --a --no-report "$stubs/A" "$stubs/B" 2>&1) ||
 	{ echo "$out"; fail "bench/ab.sh against the stand-ins exited non-zero"; }
-want='round=1 a_events_per_s=100 a_cycles=7.0 b_events_per_s=110 b_cycles=7.0 ratio=1.100
-round=2 a_events_per_s=200 a_cycles=7.0 b_events_per_s=180 b_cycles=7.0 ratio=0.900
-round=3 a_events_per_s=300 a_cycles=7.0 b_events_per_s=390 b_cycles=7.0 ratio=1.300
-round=4 a_events_per_s=400 a_cycles=7.0 b_events_per_s=400 b_cycles=7.0 ratio=1.000
+want='round=1 a_events_per_s=100 a_cycles=7.0 b_events_per_s=110 b_cycles=7.0 ratio=1.100 first=a
+round=2 a_events_per_s=200 a_cycles=7.0 b_events_per_s=180 b_cycles=7.0 ratio=0.900 first=b
+round=3 a_events_per_s=300 a_cycles=7.0 b_events_per_s=390 b_cycles=7.0 ratio=1.300 first=a
+round=4 a_events_per_s=400 a_cycles=7.0 b_events_per_s=400 b_cycles=7.0 ratio=1.000 first=b
 ab case=batch64 users=1000 rounds=4 a_median=250 b_median=285 ratio_median=1.050 cpu="Stub CPU"'
 [ "$out" = "$want" ] || { echo "$out"; fail "ab.sh against the stand-ins: not the rates and medians expected"; }
+# the sides' order swapped every round: A first in odd rounds, B in even
+[ "$(tr '\n' ' ' < "$stubs/calls")" = "A B B A A B B A " ] ||
+	{ cat "$stubs/calls"; fail "ab.sh: the sides not run A B, B A, A B, B A"; }
 for bad in fail none; do
 	stub A 100
 	stub B "$bad"
@@ -211,8 +217,8 @@ stub A dirs100 dirs300
 stub B both150 both300
 out=$("${ab[@]}" --rounds 2 --a --no-report "$stubs/A" "$stubs/B" 2>&1) ||
 	{ echo "$out"; fail "bench/ab.sh against directives stand-ins exited non-zero"; }
-want='round=1 a_events_per_s=100 a_cycles= b_events_per_s=150 b_cycles=7.0 ratio=1.500
-round=2 a_events_per_s=300 a_cycles= b_events_per_s=300 b_cycles=7.0 ratio=1.000
+want='round=1 a_events_per_s=100 a_cycles= b_events_per_s=150 b_cycles=7.0 ratio=1.500 first=a
+round=2 a_events_per_s=300 a_cycles= b_events_per_s=300 b_cycles=7.0 ratio=1.000 first=b
 ab case=batch64 users=1000 rounds=2 a_median=200 b_median=225 ratio_median=1.250 cpu="Stub CPU"'
 [ "$out" = "$want" ] || { echo "$out"; fail "ab.sh against directives stand-ins: not the rates expected"; }
 for args in "--rounds" "--no-such $bench $bench"; do
