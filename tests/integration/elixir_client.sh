@@ -133,6 +133,11 @@ hc_appliance_start "$build" "$out" 1 --stats-interval 0 --config "$out/policy.in
 	--dump-stats "$out/stats2.kv" > /dev/null
 agent_read '^state appliance_restarted$'
 hc_wait 60 "the restarted appliance's table equals the agent's dump" hc_rooms_equal "$out/truth1.csv"
+# the agent learns the appliance's count of its users from the next
+# heartbeat, which may come after the table matched: waited for
+agent_appliance_users_is() { [ "$(status_kv "$(agent_status)" appliance_users)" = "$1" ]; }
+hc_wait 60 "the agent hears the restarted appliance holds its 301 users" \
+	agent_appliance_users_is 301
 st=$(agent_status)
 need snapshots "$(status_kv "$st" snapshots)" -ge 2
 need appliance_users "$(status_kv "$st" appliance_users)" -eq 301
