@@ -17,19 +17,18 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 
-#define HUGE_2M ((size_t)2 << 20)
 
 static size_t bigmem_mapped; /* bytes outside DPDK's heap (atomics) */
 static size_t heap_mapped;   /* bytes of hc_bigmem_heap's heaps (atomics) */
 
 static size_t huge_round(size_t size)
 {
-	return (size + HUGE_2M - 1) & ~(HUGE_2M - 1);
+	return (size + HC_BIGMEM_HUGE_PAGE - 1) & ~(HC_BIGMEM_HUGE_PAGE - 1);
 }
 
 int hc_bigmem_outside(size_t size)
 {
-	return size >= HUGE_2M && !rte_eal_has_hugepages();
+	return size >= HC_BIGMEM_HUGE_PAGE && !rte_eal_has_hugepages();
 }
 
 /* Every page of [p, p + size), zeroed memory, faulted in: a write of 0 a
@@ -46,19 +45,19 @@ static void fault_in(uint8_t *p, size_t size)
  * advised MADV_HUGEPAGE, zeroed and faulted in; NULL when out of memory. */
 static uint8_t *map_huge(size_t size, size_t len)
 {
-	if (len < size || len + HUGE_2M < len)
+	if (len < size || len + HC_BIGMEM_HUGE_PAGE < len)
 		return NULL; /* (a size near SIZE_MAX) */
 	/* map one huge page more, then unmap what lies outside the aligned
 	 * part: only the aligned part stays mapped (so free needs no base) */
-	uint8_t *raw = mmap(NULL, len + HUGE_2M, PROT_READ | PROT_WRITE,
+	uint8_t *raw = mmap(NULL, len + HC_BIGMEM_HUGE_PAGE, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (raw == MAP_FAILED)
 		return NULL;
-	uint8_t *p = (uint8_t *)(((uintptr_t)raw + HUGE_2M - 1) & ~(uintptr_t)(HUGE_2M - 1));
+	uint8_t *p = (uint8_t *)(((uintptr_t)raw + HC_BIGMEM_HUGE_PAGE - 1) & ~(uintptr_t)(HC_BIGMEM_HUGE_PAGE - 1));
 	if (p > raw)
 		munmap(raw, (size_t)(p - raw));
-	if (p + len < raw + len + HUGE_2M)
-		munmap(p + len, (size_t)(raw + len + HUGE_2M - (p + len)));
+	if (p + len < raw + len + HC_BIGMEM_HUGE_PAGE)
+		munmap(p + len, (size_t)(raw + len + HC_BIGMEM_HUGE_PAGE - (p + len)));
 	/* advice only: without THP the memory works as 4 KiB pages */
 	(void)madvise(p, len, MADV_HUGEPAGE);
 	/* fault it all in now, not on the fast path's first touch (a huge
@@ -142,32 +141,32 @@ int hc_bigmem_heap_create(struct hc_bigmem_heap *h, const char *name, size_t siz
 	uint8_t *p = map_huge(size, len);
 	if (p == NULL)
 		return -ENOMEM;
+	int rc;
 	snprintf(h->name, sizeof(h->name), "%s", name);
 	if (rte_malloc_heap_create(h->name) != 0) {
-		int rc = -rte_errno;
-		munmap(p, len);
-		memset(h, 0, sizeof(*h));
-		h->socket = socket;
-		return rc;
+		rc = -rte_errno;
+		goto unmap;
 	}
 	/* no IOVA table and no file descriptor: the pages' IOVAs are unknown
 	 * (RTE_BAD_IOVA), which drivers that copy frames never ask for; a
 	 * NIC's DMA, vhost-user or memif zero-copy would (hc_port.c makes
 	 * such heaps only for ports of the former) */
-	if (rte_malloc_heap_memory_add(h->name, p, len, NULL, (unsigned)(len / HUGE_2M),
-				       HUGE_2M) != 0) {
-		int rc = -rte_errno;
+	if (rte_malloc_heap_memory_add(h->name, p, len, NULL,
+				       (unsigned)(len / HC_BIGMEM_HUGE_PAGE),
+				       HC_BIGMEM_HUGE_PAGE) != 0) {
+		rc = -rte_errno;
 		rte_malloc_heap_destroy(h->name);
-		munmap(p, len);
-		memset(h, 0, sizeof(*h));
-		h->socket = socket;
-		return rc;
+		goto unmap;
 	}
 	h->va = p;
 	h->len = len;
 	h->socket = rte_malloc_heap_get_socket(h->name);
 	__atomic_add_fetch(&heap_mapped, len, __ATOMIC_RELAXED);
 	return 0;
+unmap: /* (no heap: h->va stays NULL, h->socket the one asked for) */
+	munmap(p, len);
+	h->name[0] = '\0';
+	return rc;
 }
 
 int hc_bigmem_heap_destroy(struct hc_bigmem_heap *h)

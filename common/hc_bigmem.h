@@ -23,6 +23,10 @@
 
 #include <stddef.h>
 
+/* The huge page the memory outside DPDK's heap is aligned to, advised
+ * for and, for a heap of its own (hc_bigmem_heap), declared to DPDK in. */
+#define HC_BIGMEM_HUGE_PAGE ((size_t)2 << 20)
+
 /* size bytes, zeroed, 64-byte aligned at least (2 MiB when outside DPDK's
  * heap), every page faulted in (not at the fast path's first touch);
  * name names a DPDK allocation, socket its NUMA socket.  NULL when out of

@@ -298,7 +298,7 @@ static struct pool_heap {
 
 size_t hc_port_pool_heap_bytes(uint32_t n, unsigned cache, uint32_t room)
 {
-	const size_t page = (size_t)2 << 20;
+	const size_t page = HC_BIGMEM_HUGE_PAGE; /* the heap's pages */
 	struct rte_mempool_objsz sz;
 	uint32_t elt = (uint32_t)sizeof(struct rte_mbuf) + room + RTE_PKTMBUF_HEADROOM;
 	rte_mempool_calc_obj_size(elt, 0, &sz);

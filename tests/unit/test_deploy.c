@@ -780,7 +780,7 @@ static void pool_span_obj(struct rte_mempool *mp, void *arg, void *obj, unsigned
 	(void)idx;
 	sp->lo = sp->lo == 0 || (uintptr_t)obj < sp->lo ? (uintptr_t)obj : sp->lo;
 	sp->hi = (uintptr_t)obj > sp->hi ? (uintptr_t)obj : sp->hi;
-	if (msl != NULL && msl->external && msl->page_sz == (2u << 20))
+	if (msl != NULL && msl->external && msl->page_sz == HC_BIGMEM_HUGE_PAGE)
 		sp->heap_objs++;
 	else if (msl != NULL && !msl->external && msl->page_sz == 4096)
 		sp->eal_objs++;
