@@ -41,12 +41,43 @@ static void fault_in(uint8_t *p, size_t size)
 	((volatile uint8_t *)p)[size - 1] = 0;
 }
 
+static uint64_t mem_available_told; /* hc_bigmem_tell_mem_available's */
+
+void hc_bigmem_tell_mem_available(uint64_t bytes)
+{
+	mem_available_told = bytes;
+}
+
+/* The kernel's MemAvailable in bytes (or what a test told), or 0 when it
+ * cannot be read. */
+static uint64_t mem_available(void)
+{
+	if (mem_available_told != 0)
+		return mem_available_told;
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	unsigned long long kib = 0;
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1)
+			break;
+	fclose(f);
+	return (uint64_t)kib * 1024;
+}
+
 /* len = huge_round(size) bytes of anonymous memory, 2 MiB-aligned,
- * advised MADV_HUGEPAGE, zeroed and faulted in; NULL when out of memory. */
+ * advised MADV_HUGEPAGE, zeroed and faulted in; NULL when out of memory,
+ * or when len is more than the kernel says it has available: all of it is
+ * faulted in now, and more than that would end in the OOM killer (this
+ * process or another one), not in an error the caller reports. */
 static uint8_t *map_huge(size_t size, size_t len)
 {
 	if (len < size || len + HC_BIGMEM_HUGE_PAGE < len)
 		return NULL; /* (a size near SIZE_MAX) */
+	uint64_t avail = mem_available();
+	if (avail != 0 && len > avail)
+		return NULL;
 	/* map one huge page more, then unmap what lies outside the aligned
 	 * part: only the aligned part stays mapped (so free needs no base) */
 	uint8_t *raw = mmap(NULL, len + HC_BIGMEM_HUGE_PAGE, PROT_READ | PROT_WRITE,
@@ -109,21 +140,6 @@ size_t hc_bigmem_bytes(void)
 	return __atomic_load_n(&bigmem_mapped, __ATOMIC_RELAXED);
 }
 
-/* The kernel's MemAvailable in bytes, or 0 when it cannot be read. */
-static uint64_t mem_available(void)
-{
-	FILE *f = fopen("/proc/meminfo", "r");
-	char line[128];
-	unsigned long long kib = 0;
-	if (f == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1)
-			break;
-	fclose(f);
-	return (uint64_t)kib * 1024;
-}
-
 int hc_bigmem_heap_create(struct hc_bigmem_heap *h, const char *name, size_t size, int socket)
 {
 	memset(h, 0, sizeof(*h));
@@ -133,12 +149,7 @@ int hc_bigmem_heap_create(struct hc_bigmem_heap *h, const char *name, size_t siz
 	if (strlen(name) >= sizeof(h->name))
 		return -ENAMETOOLONG;
 	size_t len = huge_round(size);
-	/* all of it is faulted in now: more than the kernel says it has
-	 * would end in the OOM killer, not in an error the caller reports */
-	uint64_t avail = mem_available();
-	if (avail != 0 && len > avail)
-		return -ENOMEM;
-	uint8_t *p = map_huge(size, len);
+	uint8_t *p = map_huge(size, len); /* (NULL past MemAvailable too) */
 	if (p == NULL)
 		return -ENOMEM;
 	int rc;

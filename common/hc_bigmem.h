@@ -22,6 +22,7 @@
 #define HC_BIGMEM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The huge page the memory outside DPDK's heap is aligned to, advised
  * for and, for a heap of its own (hc_bigmem_heap), declared to DPDK in. */
@@ -32,6 +33,13 @@
  * name names a DPDK allocation, socket its NUMA socket.  NULL when out of
  * memory or size is 0. */
 void *hc_bigmem_zalloc(const char *name, size_t size, int socket);
+
+/* Outside DPDK's heap (hc_bigmem_zalloc's and hc_bigmem_heap_create's
+ * memory), more than the kernel's MemAvailable is refused: it is all
+ * faulted in at once, and more than that would end in the OOM killer, not
+ * in an error.  For tests: take bytes as MemAvailable (0: read the
+ * kernel's again). */
+void hc_bigmem_tell_mem_available(uint64_t bytes);
 
 /* Free p (NULL: nothing), allocated with this very size. */
 void hc_bigmem_free(void *p, size_t size);

@@ -622,6 +622,37 @@ static void test_bigmem(void)
 	hc_bigmem_free(m, mid);
 	CU_ASSERT_PTR_NULL(hc_bigmem_zalloc("t_zero", 0, 0));
 
+	/* more than the kernel's MemAvailable: refused (NULL, nothing
+	 * mapped), not faulted in until the OOM killer ends a process */
+	unsigned long long avail_kib = 0;
+	char line[128];
+	FILE *mi = fopen("/proc/meminfo", "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mi);
+	while (fgets(line, sizeof(line), mi) != NULL)
+		if (sscanf(line, "MemAvailable: %llu kB", &avail_kib) == 1)
+			break;
+	fclose(mi);
+	CU_ASSERT_FATAL(avail_kib > 0);
+	CU_ASSERT_PTR_NULL(hc_bigmem_zalloc("t_past_ram", (size_t)avail_kib * 1024 + ((size_t)1 << 30), 0));
+	CU_ASSERT_EQUAL(hc_bigmem_bytes(), before);
+	/* the same where the kernel would map it (a machine whose memory is
+	 * mostly taken): 16 MiB against 8 MiB available refused, a table and
+	 * a heap alike; 4 MiB made */
+	hc_bigmem_tell_mem_available((uint64_t)8 << 20);
+	CU_ASSERT_PTR_NULL(hc_bigmem_zalloc("t_past_avail", (size_t)16 << 20, 0));
+	CU_ASSERT_EQUAL(hc_bigmem_bytes(), before);
+	struct hc_bigmem_heap h;
+	size_t heaps_before = hc_bigmem_heap_bytes();
+	CU_ASSERT_EQUAL(hc_bigmem_heap_create(&h, "t_heap_past", (size_t)16 << 20, 0), -ENOMEM);
+	CU_ASSERT_PTR_NULL(h.va);
+	CU_ASSERT_EQUAL(hc_bigmem_heap_bytes(), heaps_before);
+	uint8_t *within = hc_bigmem_zalloc("t_within", (size_t)4 << 20, 0);
+	CU_ASSERT_PTR_NOT_NULL(within);
+	CU_ASSERT_EQUAL(hc_bigmem_bytes(), before + ((size_t)4 << 20));
+	hc_bigmem_free(within, (size_t)4 << 20);
+	hc_bigmem_tell_mem_available(0);
+	CU_ASSERT_EQUAL(hc_bigmem_bytes(), before);
+
 	/* an index for 4 Mi keys (8 Mi entries, 32 MiB) is outside; freed, uncounted */
 	struct rec r[1];
 	struct hc_keyidx x;
