@@ -56,7 +56,7 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 			       max_reservations, hz);
 	if (rc != 0)
 		return rc;
-	hc_rooms_vacate_ttl(&d->book, d->tick_tsc);
+	hc_ctlsync_init(&d->sync);
 	rc = hc_tx_init(&d->tx, dp, incarnation);
 	if (rc != 0) {
 		hc_rooms_free(&d->book);
@@ -399,7 +399,7 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 		/* a move out of from_room: the book counts the user there
 		 * until the worker says it moved them (HC_CHG_VACATED) */
 		if (c->from_room != 0)
-			hc_rooms_vacating(&d->book, c->from_room, now);
+			hc_rooms_vacating(&d->book, c->from_room, hc_ctlsync_stamp(&d->sync));
 		/* a NEW_TOPIC's (no seat of its own) completes; one into
 		 * another room ends: the user went to a third room */
 		if (dir == HC_DIR_INTO_ROOM || dir == HC_DIR_ELSEWHERE)
@@ -577,7 +577,7 @@ static void resend_move(void *ctx, const struct hc_directive *x, uint64_t now)
 }
 
 /* Plan one pool and ask the workers for the users to move. */
-static void balance_pool(struct hc_decide *d, unsigned pool, uint64_t now)
+static void balance_pool(struct hc_decide *d, unsigned pool)
 {
 	const struct hc_pool_cfg *c = &d->pol->pool[pool];
 	const struct hc_pool_index *pi = &d->book.pool[pool];
@@ -591,7 +591,7 @@ static void balance_pool(struct hc_decide *d, unsigned pool, uint64_t now)
 	 * it moved them (a plan then would move users twice) */
 	for (uint32_t level = 0; level < pi->levels; level++)
 		for (uint32_t id = pi->head[level]; id != 0; id = d->book.room[id].next)
-			if (hc_rooms_settled(&d->book, id, now))
+			if (hc_rooms_settled(&d->book, id, d->sync.settled))
 				d->bal_rooms[n++] = (struct hc_bal_room){.room = id,
 					.users = d->book.room[id].users};
 	struct hc_bal_plan plan = {.t = d->bal_t, .cap = HC_BAL_MAX_TRANSFERS};
@@ -1097,9 +1097,11 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 				prefetch_change(d, i, &chg[k + LOOKAHEAD_RECORD], 2);
 			apply_change(d, i, &chg[k], now);
 		}
+		hc_ctlsync_taken(&d->sync, i, n);
 		total += n;
 	}
 	d->st.changes += total;
+	hc_ctlsync_poll(&d->sync, d->dp, d->n_backlog);
 	ha_poll(d, now);
 
 	if (hc_restart_poll(&d->restart, now))
@@ -1141,7 +1143,7 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 			revoke_for_tick(d);
 			if (d->picks_in_flight == 0 && hc_directives_in_flight(&d->dirs) == 0) {
 				for (unsigned p = 0; p < d->pol->n_pools; p++)
-					balance_pool(d, p, now);
+					balance_pool(d, p);
 			} else {
 				d->st.ticks_waited++;
 			}
@@ -1177,7 +1179,6 @@ void hc_decide_reload_commit(struct hc_decide *d, const struct hc_policy *np,
 	/* published (telemetry reads it with rcu_dereference) */
 	__atomic_store_n(&d->pol, np, __ATOMIC_RELEASE);
 	d->tick_tsc = hz / 1000 * np->balance_interval_ms;
-	hc_rooms_vacate_ttl(&d->book, d->tick_tsc);
 	if (d->next_tick > now + d->tick_tsc)
 		d->next_tick = now + d->tick_tsc;
 	hc_directives_retime(&d->dirs, hz / 1000 * np->directive_timeout_ms,

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "hc_balance.h"
+#include "hc_ctlsync.h"
 #include "hc_dataplane.h"
 #include "hc_directives.h"
 #include "hc_ha.h"
@@ -157,6 +158,8 @@ struct hc_decide {
 	/* decisions a full ring could not take yet, per worker, in order */
 	struct hc_decision *backlog[HC_MAX_WORKERS];
 	uint32_t n_backlog[HC_MAX_WORKERS];
+	struct hc_ctlsync sync;    /* when the workers have applied what was
+	                              answered (the vacating marks) */
 	/* seat leases (docs/architecture.md): requests parked until their
 	 * room's revoke is answered, and a scratch copy to decide them */
 	struct hc_parked *parked, *unparked; /* [HC_CHAN_MAX_PENDING] */

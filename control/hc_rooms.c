@@ -388,13 +388,7 @@ int hc_rooms_init(struct hc_rooms *r, const char *name, const struct hc_policy *
 					    (size_t)max_rooms, SOCKET_ID_ANY);
 	r->vacating = hc_bigmem_zalloc("hc_vacating", sizeof(*r->vacating) * (size_t)max_rooms,
 				       SOCKET_ID_ANY);
-	/* the vacating marks' clock: the TSC in units of 2^shift cycles,
-	 * 0.5 to 1 ms (32 bits: weeks before it wraps) */
-	r->vacate_shift = 0;
-	while ((tsc_hz >> r->vacate_shift) > 2000)
-		r->vacate_shift++;
 	r->tsc_hz = tsc_hz;
-	hc_rooms_vacate_ttl(r, 0);
 	r->grace_q = rte_malloc("hc_grace", sizeof(uint32_t) * 2 * (size_t)max_rooms, 64);
 	r->free_ids = rte_malloc("hc_free_ids", sizeof(uint32_t) * (size_t)max_rooms, 64);
 	r->resv = hc_bigmem_zalloc("hc_resv", sizeof(*r->resv) * max_reservations, SOCKET_ID_ANY);
@@ -890,23 +884,13 @@ void hc_rooms_leave(struct hc_rooms *r, uint32_t room)
 	r->st.leaves++;
 }
 
-/* The vacating marks' clock: 0.5 to 1 ms a unit, 32 bits (wraps after
- * weeks; a mark is cleared once a plan sees it stale, and plans look at
- * every room of their pools each tick). */
-static inline uint32_t vacate_clock(const struct hc_rooms *r, uint64_t now)
-{
-	return (uint32_t)(now >> r->vacate_shift);
-}
-
-void hc_rooms_vacating(struct hc_rooms *r, uint32_t room, uint64_t now)
+void hc_rooms_vacating(struct hc_rooms *r, uint32_t room, uint32_t stamp)
 {
 	if (room == 0 || room >= r->max_rooms || r->room[room].state != HC_ROOM_LIVE)
 		return;
 	struct hc_vacating *v = &r->vacating[room];
-	if (v->moves == 0)
-		v->since = vacate_clock(r, now); /* (from the first: one report
-		                                    lost must not be hidden by
-		                                    the moves after it) */
+	v->stamp = stamp; /* (the latest: the reports of every mark before
+	                     it are read by the end of its period too) */
 	if (v->moves != UINT16_MAX)
 		v->moves++;
 }
@@ -920,15 +904,7 @@ void hc_rooms_vacated(struct hc_rooms *r, uint32_t room)
 		r->vacating[room].moves--;
 }
 
-void hc_rooms_vacate_ttl(struct hc_rooms *r, uint64_t tick_tsc)
-{
-	uint64_t ttl = r->tsc_hz / 1000 * HC_ROOMS_VACATE_MS;
-	if (tick_tsc > ttl / 2)
-		ttl = 2 * tick_tsc; /* (an hour at most: 3600000 ms a tick) */
-	r->vacate_ttl = (uint32_t)((ttl >> r->vacate_shift) + 1);
-}
-
-int hc_rooms_settled(struct hc_rooms *r, uint32_t room, uint64_t now)
+int hc_rooms_settled(struct hc_rooms *r, uint32_t room, uint32_t settled)
 {
 	const struct hc_room *rm = &r->room[room];
 	if (rm->reserved != 0 || rm->leased != 0 || rm->revoking != 0)
@@ -936,9 +912,11 @@ int hc_rooms_settled(struct hc_rooms *r, uint32_t room, uint64_t now)
 	struct hc_vacating *v = &r->vacating[room];
 	if (v->moves == 0)
 		return 1;
-	if (vacate_clock(r, now) - v->since <= r->vacate_ttl)
+	/* (numbers wrap after 2^31 periods; a plan looks at every room of
+	 * its pools each tick, far sooner) */
+	if ((int32_t)(settled - v->stamp) < 0)
 		return 0;
-	v->moves = 0; /* a report that did not come: trusted no longer */
+	v->moves = 0; /* every report that will come has been read */
 	r->st.vacate_stale++;
 	return 1;
 }

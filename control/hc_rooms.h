@@ -95,20 +95,18 @@ _Static_assert(sizeof(struct hc_room) == 32, "hc_room is 32 bytes");
  * made then would see the user twice (and move users this room is about
  * to lose anyway, or ask workers to pick users already gone).  The room
  * sits such a plan out, as it does while seats are reserved or leased.
- * The marks are trusted for a while after the first of them (at least
- * HC_ROOMS_VACATE_MS, and two balancer ticks: hc_rooms_vacate_ttl): a
+ * Each mark is stamped with the control channel's open sync period
+ * (hc_ctlsync.h); once the period of the room's latest mark has ended,
+ * every report that will ever come has been read, and a mark left is a
  * report that never comes (a decision the worker found no request for,
- * stray_decisions) cannot keep the room out of plans for good, and a
- * worker held up for longer than that has its moved users counted twice
- * by the next plan, as before there were marks.
+ * stray_decisions): the room is let in again, counted.  A worker held up,
+ * for however long, keeps the room out until it reports.
  */
 struct hc_vacating {
-	uint32_t since; /* the marks' clock (~1 ms units) when the first
-	                   of the moves now counted was admitted            */
+	uint32_t stamp; /* the sync period of the latest mark              */
 	uint16_t moves; /* admitted, not reported out yet (saturating)      */
 	uint16_t pad;
 };
-#define HC_ROOMS_VACATE_MS 10000
 
 struct hc_pool_index {
 	uint32_t levels;    /* max + 1 */
@@ -214,10 +212,6 @@ struct hc_rooms {
 	                                       w's last grant or top-up there */
 	struct hc_vacating *vacating;       /* [max_rooms]: admitted moves out of
 	                                       the room not yet reported done */
-	unsigned vacate_shift;              /* TSC >> it: the marks' clock, in
-	                                       units of 0.5 to 1 ms            */
-	uint32_t vacate_ttl;                /* how long a mark is trusted, in
-	                                       its units (hc_rooms_vacate_ttl) */
 	uint64_t tsc_hz;
 	uint64_t ttl_tsc, grace_tsc;
 	struct hc_rooms_stats st;
@@ -331,22 +325,21 @@ uint32_t hc_rooms_open(struct hc_rooms *r, unsigned pool);
 /* An admitted user left room (or moved out of it). */
 void hc_rooms_leave(struct hc_rooms *r, uint32_t room);
 
-/* A seat request that moves its user out of room was admitted at now
- * (TSC): the room is vacating until the worker reports it done. */
-void hc_rooms_vacating(struct hc_rooms *r, uint32_t room, uint64_t now);
+/* A seat request that moves its user out of room was admitted in the
+ * control channel's sync period stamp (hc_ctlsync_stamp): the room is
+ * vacating until the worker reports it done. */
+void hc_rooms_vacating(struct hc_rooms *r, uint32_t room, uint32_t stamp);
 
 /* The worker moved an admitted request's user out of room
  * (HC_CHG_VACATED): hc_rooms_leave, and one vacating move less. */
 void hc_rooms_vacated(struct hc_rooms *r, uint32_t room);
 
-/* Trust a vacating mark for HC_ROOMS_VACATE_MS, or for tick_tsc twice
- * (the balancer's interval: a mark outlives the next plan) if longer. */
-void hc_rooms_vacate_ttl(struct hc_rooms *r, uint64_t tick_tsc);
-
-/* May a plan at now count room's users as they are: no seat reserved
- * or leased there, none being given back, no admitted move out of it
- * still to be reported (marks trusted no longer are cleared)? */
-int hc_rooms_settled(struct hc_rooms *r, uint32_t room, uint64_t now);
+/* May a plan count room's users as they are: no seat reserved or leased
+ * there, none being given back, no admitted move out of it still to be
+ * reported?  settled: the last sync period ended (hc_ctlsync.settled);
+ * marks whose reports can no longer come are cleared, counted
+ * (vacate_stale). */
+int hc_rooms_settled(struct hc_rooms *r, uint32_t room, uint32_t settled);
 
 /* Release reservations whose JOIN did not come in time. */
 void hc_rooms_expire(struct hc_rooms *r, uint64_t now);

@@ -86,6 +86,7 @@ unsigned hc_chan_drain_decisions(struct hc_worker *w)
 		return 0;
 	unsigned n = rte_ring_dequeue_burst_elem(w->from_ctl_decisions, dec, sizeof(dec[0]),
 						 DECISION_BURST, NULL);
+	const unsigned taken = n;
 	int asked = 0; /* (picks asked in this burst) */
 	if (n > 1)
 		hc_members_prefetch(&w->members, &dec[0].user_id, sizeof(dec[0]), n);
@@ -120,6 +121,8 @@ unsigned hc_chan_drain_decisions(struct hc_worker *w)
 		n++; /* (work done: not idle) */
 	}
 	hc_chan_publish_outstanding(w);
+	if (taken != 0) /* (after every change they made was pushed) */
+		__atomic_store_n(&w->decisions_done, w->decisions_done + taken, __ATOMIC_RELEASE);
 	return n;
 }
 

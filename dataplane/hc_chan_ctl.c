@@ -35,8 +35,13 @@ unsigned hc_chan_take_places(const struct hc_dataplane *dp, unsigned worker,
 unsigned hc_chan_give_decisions(const struct hc_dataplane *dp, unsigned worker,
 				const struct hc_decision *dec, unsigned n)
 {
-	struct rte_ring *r = dp->workers[worker]->from_ctl_decisions;
-	return r == NULL ? 0 : rte_ring_enqueue_burst_elem(r, dec, sizeof(*dec), n, NULL);
+	struct hc_worker *w = dp->workers[worker];
+	if (w->from_ctl_decisions == NULL)
+		return 0;
+	unsigned given = rte_ring_enqueue_burst_elem(w->from_ctl_decisions, dec, sizeof(*dec), n,
+						     NULL);
+	w->decisions_given += given; /* (the control core's own line) */
+	return given;
 }
 
 /* Who sends for gateway gw on port: its home, or any worker with a queue
@@ -69,4 +74,20 @@ int hc_chan_quiet(const struct hc_dataplane *dp, unsigned worker)
 	       (w->to_ctl_changes == NULL || rte_ring_empty(w->to_ctl_changes)) &&
 	       (w->from_ctl_decisions == NULL || rte_ring_empty(w->from_ctl_decisions)) &&
 	       __atomic_load_n(&w->outstanding, __ATOMIC_RELAXED) == 0;
+}
+
+uint64_t hc_chan_decisions_given(const struct hc_dataplane *dp, unsigned worker)
+{
+	return dp->workers[worker]->decisions_given;
+}
+
+uint64_t hc_chan_decisions_done(const struct hc_dataplane *dp, unsigned worker)
+{
+	return __atomic_load_n(&dp->workers[worker]->decisions_done, __ATOMIC_ACQUIRE);
+}
+
+unsigned hc_chan_changes_waiting(const struct hc_dataplane *dp, unsigned worker)
+{
+	const struct rte_ring *r = dp->workers[worker]->to_ctl_changes;
+	return r == NULL ? 0 : rte_ring_count(r);
 }

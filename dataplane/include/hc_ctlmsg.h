@@ -194,6 +194,14 @@ unsigned hc_chan_give_decisions(const struct hc_dataplane *dp, unsigned worker,
  * (its ring is full); on error m is still the caller's. */
 int hc_chan_give_frame(const struct hc_dataplane *dp, uint16_t gw, struct rte_mbuf *m);
 
+/* Decisions given to worker so far (hc_chan_give_decisions); of them,
+ * those it has taken and applied, every change they made in its ring
+ * before (an acquire load: hc_chan_changes_waiting read after it counts
+ * them); and changes in its ring not taken yet. */
+uint64_t hc_chan_decisions_given(const struct hc_dataplane *dp, unsigned worker);
+uint64_t hc_chan_decisions_done(const struct hc_dataplane *dp, unsigned worker);
+unsigned hc_chan_changes_waiting(const struct hc_dataplane *dp, unsigned worker);
+
 /* Nothing in flight between the control core and worker: no change to
  * take, no decision to apply, no seat request or pick unanswered. */
 int hc_chan_quiet(const struct hc_dataplane *dp, unsigned worker);

@@ -564,7 +564,14 @@ static void balance_with_stalled_worker(int admission, uint64_t first_user, uint
 	if (admission && left_first < 10) {
 		CU_ASSERT_EQUAL(d.book.room[from].users, 10 - left_first);
 		CU_ASSERT_EQUAL(d.book.vacating[from].moves, 10 - left_first);
-		CU_ASSERT_FALSE(hc_rooms_settled(&d.book, from, now));
+		CU_ASSERT_FALSE(hc_rooms_settled(&d.book, from, d.sync.settled));
+		/* the worker held up for an hour: still out, nothing counted
+		 * stale (a plan now would count the moved users twice) */
+		uint64_t stale = d.book.st.vacate_stale;
+		hc_decide_poll(&d, now + 3600 * rte_get_tsc_hz());
+		CU_ASSERT_EQUAL(d.st.planned, planned + 10);
+		CU_ASSERT_EQUAL(d.book.vacating[from].moves, 10 - left_first);
+		CU_ASSERT_EQUAL(d.book.st.vacate_stale, stale);
 	}
 	now = tick();
 	CU_ASSERT_EQUAL(d.st.planned, planned + 10);
@@ -707,6 +714,8 @@ static void test_request_on_directive_seat_not_parked(void)
 	struct hc_decision dec[8];
 	unsigned n = rte_ring_dequeue_burst_elem(w->from_ctl_decisions, dec, sizeof(dec[0]), 8,
 						 NULL);
+	w->decisions_done += n; /* (taken in the worker's stead: counted as it
+	                           counts them, for the control core's sync) */
 	unsigned seats = 0, revokes = 0;
 	for (unsigned i = 0; i < n; i++) {
 		seats += dec[i].kind == HC_DEC_SEAT && dec[i].user_id == moved && dec[i].admit == 1;
@@ -806,6 +815,83 @@ static void test_move_frees_seat_once_applied(void)
 	uint8_t leave = HC_OP_LEAVE;
 	events_settled(&u, &b, &leave, 1);
 	CU_ASSERT_EQUAL(d.book.room[b].users, 0);
+}
+
+/* A move whose report never comes (its decision found no request at the
+ * worker: stray_decisions) lets its room into plans again once the
+ * worker has applied every decision given before it and its changes
+ * are read: counted (vacate_stale), with no clock.  Until then the room
+ * stays out, however long the worker takes (here an hour of the
+ * control core's clock). */
+static void test_vacating_mark_of_stray_decision(void)
+{
+	const uint32_t a = 54, b = 55; /* (--max-rooms 64) */
+	const uint64_t u = 540000, stray_user = 540001;
+	uint8_t op = HC_OP_JOIN;
+	uint32_t lease_seats = pol.lease_seats;
+	pol.lease_seats = 0; /* (a leased room sits plans out anyway) */
+	settle();
+	events_settled(&u, &a, &op, 1); /* admitted into a */
+	CU_ASSERT_EQUAL_FATAL(d.book.room[a].users, 1);
+	CU_ASSERT_TRUE_FATAL(hc_rooms_settled(&d.book, a, d.sync.settled));
+
+	/* a request of a user the worker does not hold, out of a into b */
+	struct hc_change c = {.user_id = stray_user, .from_room = a, .to_room = b,
+			      .gateway_id = 3, .kind = HC_CHG_REQUEST, .pool_id = 0};
+	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue_elem(w->to_ctl_changes, &c, sizeof(c)), 0);
+	uint64_t now = rte_rdtsc(), stale = d.book.st.vacate_stale;
+	uint64_t stray = w->members.st.stray_decisions;
+	for (int i = 0; i < 3; i++)
+		hc_decide_poll(&d, now); /* admitted: a marked; the worker not told */
+	CU_ASSERT_EQUAL(d.book.vacating[a].moves, 1);
+	CU_ASSERT_FALSE(hc_rooms_settled(&d.book, a, d.sync.settled));
+	hc_decide_poll(&d, now + 3600 * rte_get_tsc_hz());
+	CU_ASSERT_FALSE(hc_rooms_settled(&d.book, a, d.sync.settled));
+	CU_ASSERT_EQUAL(d.book.st.vacate_stale, stale);
+
+	hc_chan_drain_decisions(w); /* the worker applies it: no request */
+	CU_ASSERT_EQUAL(w->members.st.stray_decisions, stray + 1);
+	CU_ASSERT_FALSE(hc_rooms_settled(&d.book, a, d.sync.settled)); /* (not read yet) */
+	hc_decide_poll(&d, now + 3600 * rte_get_tsc_hz());
+	CU_ASSERT_TRUE(hc_rooms_settled(&d.book, a, d.sync.settled));
+	CU_ASSERT_EQUAL(d.book.st.vacate_stale, stale + 1);
+	CU_ASSERT_EQUAL(d.book.vacating[a].moves, 0);
+
+	/* the seat the book gave the stray user in b back */
+	hc_rooms_leave(&d.book, b);
+
+	/* a real move of u, a -> b: once the worker has applied it, its
+	 * report is in the ring but not read; the period does not end on
+	 * the worker's count alone (the report would be taken for lost),
+	 * only once the ring has been read that far */
+	events(&u, &b, &op, 1);
+	hc_rx_poll_handoff(w, 0);
+	hc_ops_commit(w);
+	hc_decide_poll(&d, now); /* admitted: a marked, a period begun */
+	CU_ASSERT_EQUAL_FATAL(d.book.vacating[a].moves, 1);
+	uint32_t stamp = d.book.vacating[a].stamp;
+	CU_ASSERT_TRUE(d.sync.running);
+	hc_chan_drain_decisions(w); /* applied: HC_CHG_VACATED pushed */
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, u), b);
+	CU_ASSERT_EQUAL(hc_chan_changes_waiting(d.dp, 0), 1);
+	hc_ctlsync_poll(&d.sync, d.dp, d.n_backlog); /* (the ring not read) */
+	CU_ASSERT_TRUE(d.sync.running);
+	CU_ASSERT((int32_t)(d.sync.settled - stamp) < 0);
+	CU_ASSERT_FALSE(hc_rooms_settled(&d.book, a, d.sync.settled));
+	hc_decide_poll(&d, now); /* the report read: a's mark gone, the period over */
+	CU_ASSERT_EQUAL(d.book.vacating[a].moves, 0);
+	CU_ASSERT_FALSE(d.sync.running);
+	CU_ASSERT((int32_t)(d.sync.settled - stamp) >= 0);
+	CU_ASSERT_TRUE(hc_rooms_settled(&d.book, a, d.sync.settled));
+	CU_ASSERT_EQUAL(d.book.st.vacate_stale, stale + 1); /* (the stray one only) */
+	CU_ASSERT_EQUAL(d.book.room[a].users, 0);
+	CU_ASSERT_EQUAL(d.book.room[b].users, 1);
+
+	uint8_t leave = HC_OP_LEAVE;
+	events_settled(&u, &b, &leave, 1);
+	CU_ASSERT_EQUAL(d.book.room[a].users, 0);
+	CU_ASSERT_EQUAL(d.book.room[b].users, 0);
+	pol.lease_seats = lease_seats;
 }
 
 /* A pick whose user the directive index refuses (its home crowded with
@@ -2910,6 +2996,8 @@ static CU_TestInfo tests[] = {
 	{"a pick the directive index refuses sends nothing and frees its seat",
 	 test_pick_refused_by_index},
 	{"balance: a stalled worker's picks are not planned twice", test_stalled_worker},
+	{"a move's mark whose report never comes ends with the worker's decisions, not a clock",
+	 test_vacating_mark_of_stray_decision},
 	{"balance: directives complete without admission", test_directives_without_admission},
 	{"balance: a MOVE obeyed as LEAVE + JOIN takes its seat", test_moves_obeyed_as_leave_join},
 	{"a gateway with seat requests in flight is settling", test_settling},

@@ -295,73 +295,71 @@ static void test_admission(void)
 
 /* A room an admitted move is taking a user out of sits plans out until
  * the worker reports the user out (hc_rooms_vacated): the book counts
- * the user there meanwhile.  A mark trusts no report for ever: from the
- * first of the room's marks, past HC_ROOMS_VACATE_MS (or two balancer
- * ticks, if longer) the room is let in again, counted (vacate_stale),
- * and a late report wraps nothing. */
+ * the user there meanwhile.  Marks are stamped with the control
+ * channel's sync period (hc_ctlsync.h); once the period of the room's
+ * latest mark has ended, a mark left is a report that never comes: the
+ * room is let in again, counted (vacate_stale), and a late report wraps
+ * nothing.  No clock: a period not ended keeps the room out for good. */
 static void test_vacating(void)
 {
 	uint64_t u = 1000;
-	const uint64_t t = 5 * HZ, ttl = HZ / 1000 * HC_ROOMS_VACATE_MS;
 	fresh(64);
 	fill(9, 20, &u);
-	CU_ASSERT_TRUE(hc_rooms_settled(&r, 9, t));
-	hc_rooms_vacating(&r, 9, t);
-	hc_rooms_vacating(&r, 9, t + 1000);
+	CU_ASSERT_TRUE(hc_rooms_settled(&r, 9, 0));
+	hc_rooms_vacating(&r, 9, 1);
+	hc_rooms_vacating(&r, 9, 1);
 	CU_ASSERT_EQUAL(r.vacating[9].moves, 2);
-	CU_ASSERT_FALSE(hc_rooms_settled(&r, 9, t + 1000));
-	CU_ASSERT_FALSE(hc_rooms_settled(&r, 9, t + HZ / 2));
+	CU_ASSERT_FALSE(hc_rooms_settled(&r, 9, 0)); /* period 1 not ended */
 	hc_rooms_vacated(&r, 9);
 	CU_ASSERT_EQUAL(r.room[9].users, 19);
-	CU_ASSERT_FALSE(hc_rooms_settled(&r, 9, t + HZ / 2));
+	CU_ASSERT_FALSE(hc_rooms_settled(&r, 9, 0));
 	hc_rooms_vacated(&r, 9);
 	CU_ASSERT_EQUAL(r.room[9].users, 18);
-	CU_ASSERT_TRUE(hc_rooms_settled(&r, 9, t + HZ / 2));
+	CU_ASSERT_TRUE(hc_rooms_settled(&r, 9, 0)); /* reported: in at once */
 	CU_ASSERT_EQUAL(r.st.vacate_stale, 0);
 
-	/* a report that never comes, and moves after it that are reported:
-	 * trusted from the first mark for the time-to-live, then no more */
-	uint64_t t2 = 20 * HZ;
+	/* a report that never comes (period 2), and moves after it (periods
+	 * 3 to 22), each reported: the room stays out until the latest
+	 * mark's period has ended, however many ended before */
 	fill(9, 10, &u); /* 28 */
-	hc_rooms_vacating(&r, 9, t2);              /* its report is lost */
-	for (uint64_t k = 1; k <= 20; k++) {       /* 8 s of them, each reported */
-		hc_rooms_vacating(&r, 9, t2 + k * HZ * 4 / 10);
+	hc_rooms_vacating(&r, 9, 2);                /* its report is lost */
+	for (uint32_t k = 3; k <= 22; k++) {
+		hc_rooms_vacating(&r, 9, k);
+		CU_ASSERT_FALSE(hc_rooms_settled(&r, 9, k - 1));
 		hc_rooms_vacated(&r, 9);
 	}
 	CU_ASSERT_EQUAL(r.vacating[9].moves, 1);
 	CU_ASSERT_EQUAL(r.room[9].users, 8);
-	CU_ASSERT_FALSE(hc_rooms_settled(&r, 9, t2 + ttl * 9 / 10));
-	CU_ASSERT_TRUE(hc_rooms_settled(&r, 9, t2 + ttl * 11 / 10));
+	CU_ASSERT_FALSE(hc_rooms_settled(&r, 9, 21));
+	CU_ASSERT_EQUAL(r.st.vacate_stale, 0);
+	CU_ASSERT_TRUE(hc_rooms_settled(&r, 9, 22));
 	CU_ASSERT_EQUAL(r.st.vacate_stale, 1);
 	CU_ASSERT_EQUAL(r.vacating[9].moves, 0);
 	hc_rooms_vacated(&r, 9); /* late: the user goes, no mark wraps */
 	CU_ASSERT_EQUAL(r.vacating[9].moves, 0);
 	CU_ASSERT_EQUAL(r.room[9].users, 7);
-	CU_ASSERT_TRUE(hc_rooms_settled(&r, 9, t2 + ttl * 11 / 10));
+	CU_ASSERT_TRUE(hc_rooms_settled(&r, 9, 22));
 
-	/* a balancer ticking every 8 s: a mark outlives the next plan */
-	uint64_t t3 = 100 * HZ;
-	hc_rooms_vacate_ttl(&r, 8 * HZ);
-	hc_rooms_vacating(&r, 9, t3);
-	CU_ASSERT_FALSE(hc_rooms_settled(&r, 9, t3 + 15 * HZ));
-	CU_ASSERT_TRUE(hc_rooms_settled(&r, 9, t3 + 17 * HZ));
+	/* the numbers wrap: a mark of period 2^32 - 1 is past at 2 (wrapped),
+	 * not at 2^32 - 2; one of period 5 is not past at 2^32 - 1 */
+	hc_rooms_vacating(&r, 9, UINT32_MAX);
+	CU_ASSERT_FALSE(hc_rooms_settled(&r, 9, UINT32_MAX - 1));
+	CU_ASSERT_TRUE(hc_rooms_settled(&r, 9, 2));
 	CU_ASSERT_EQUAL(r.st.vacate_stale, 2);
-	hc_rooms_vacate_ttl(&r, HZ / 100); /* 10 ms: HC_ROOMS_VACATE_MS still */
-	uint64_t t4 = 200 * HZ;
-	hc_rooms_vacating(&r, 9, t4);
-	CU_ASSERT_FALSE(hc_rooms_settled(&r, 9, t4 + ttl * 9 / 10));
+	hc_rooms_vacating(&r, 9, 5);
+	CU_ASSERT_FALSE(hc_rooms_settled(&r, 9, UINT32_MAX));
 	hc_rooms_vacated(&r, 9);
-	CU_ASSERT_TRUE(hc_rooms_settled(&r, 9, t4 + ttl * 9 / 10));
+	CU_ASSERT_TRUE(hc_rooms_settled(&r, 9, UINT32_MAX));
 
 	/* only a live room is marked; a room (re)opened has no mark */
-	hc_rooms_vacating(&r, 63, t4);
+	hc_rooms_vacating(&r, 63, 30);
 	CU_ASSERT_EQUAL(r.vacating[63].moves, 0);
-	hc_rooms_vacating(&r, 0, t4);
-	hc_rooms_vacating(&r, 64, t4); /* (beyond max_rooms: ignored) */
+	hc_rooms_vacating(&r, 0, 30);
+	hc_rooms_vacating(&r, 64, 30); /* (beyond max_rooms: ignored) */
 	uint32_t id = hc_rooms_open(&r, 0);
 	CU_ASSERT_NOT_EQUAL_FATAL(id, 0);
 	CU_ASSERT_EQUAL(r.vacating[id].moves, 0);
-	CU_ASSERT_TRUE(hc_rooms_settled(&r, id, t4));
+	CU_ASSERT_TRUE(hc_rooms_settled(&r, id, 0));
 	hc_rooms_free(&r);
 }
 
