@@ -158,10 +158,11 @@ int hc_bigmem_heap_create(struct hc_bigmem_heap *h, const char *name, size_t siz
 		rc = -rte_errno;
 		goto unmap;
 	}
-	/* no IOVA table and no file descriptor: the pages' IOVAs are unknown
-	 * (RTE_BAD_IOVA), which drivers that copy frames never ask for; a
-	 * NIC's DMA, vhost-user or memif zero-copy would (hc_port.c makes
-	 * such heaps only for ports of the former) */
+	/* no IOVA table and no file descriptor: a mempool takes each chunk's
+	 * IOVA from rte_mem_virt2iova (the address, in IOVA-as-VA mode),
+	 * which drivers that copy frames never use; a NIC's DMA would need
+	 * memory mapped for it, vhost-user or memif zero-copy a file to share
+	 * (hc_port.c makes such heaps only for ports of the former) */
 	if (rte_malloc_heap_memory_add(h->name, p, len, NULL,
 				       (unsigned)(len / HC_BIGMEM_HUGE_PAGE),
 				       HC_BIGMEM_HUGE_PAGE) != 0) {

@@ -65,8 +65,9 @@ size_t hc_bigmem_bytes(void);
  * "The packet pools in huge pages".  With hugepages it makes nothing.
  * Either way h->socket is the socket to allocate from (the heap's, or
  * socket); returns 0, or a negative errno with h->socket = socket and no
- * heap (the caller allocates from EAL's memory as before).  Not part of
- * EAL's -m: hc_bigmem_heap_bytes counts it.
+ * heap: -ENOMEM when there is not the memory (past MemAvailable, or the
+ * mapping refused), else the caller may allocate from EAL's memory as
+ * before.  Not part of EAL's -m: hc_bigmem_heap_bytes counts it.
  */
 #define HC_BIGMEM_HEAP_NAME 32 /* a heap's name, its NUL too (DPDK's limit) */
 struct hc_bigmem_heap {

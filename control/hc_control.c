@@ -37,7 +37,10 @@ void hc_control_set_reload(hc_reload_fn fn, void *ctx)
 }
 
 #define IDLE_US 50 /* sleep when a poll found nothing to do */
-#define DRAIN_TIMEOUT_S 5
+/* A drain takes microseconds; the bound is for a worker stuck or stopped
+ * (a debugger; netns-faults-worker-stall's ptrace-frozen thread on a
+ * busy host), well within systemd's TimeoutStopSec (90 s) */
+#define DRAIN_TIMEOUT_S 30
 
 static uint64_t generation;
 
@@ -261,6 +264,7 @@ int hc_control_stop_workers(struct hc_dataplane *dp, struct hc_decide *d)
 	int rc = 0;
 
 	hc_dp_set_state(dp, HC_DRAIN);
+	HC_LOG(INFO, "draining: the workers read no more input, finish what they hold");
 	while (!drained(dp, d)) {
 		if (rte_rdtsc() > deadline) {
 			HC_LOG(ERR, "workers did not drain within %d s: stopping anyway",

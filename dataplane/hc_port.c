@@ -275,8 +275,10 @@ static void afp_watch(uint16_t port, const struct rte_eth_dev_info *info)
  * or a ring and its mbufs, never mapping EAL's memory or handing mbufs'
  * addresses to a device?  Then its pools may live in heaps of their own
  * (hc_port_pool_create): memory DPDK calls external, with no file
- * descriptor and no IOVAs, which vhost-user and memif zero-copy cannot
- * share and a vfio NIC's DMA would not find mapped. */
+ * descriptor and no IOVA table, which vhost-user and memif zero-copy
+ * cannot share and a vfio NIC's DMA would not find mapped (net_vhost,
+ * virtio_user, memif, af_xdp are not on the list: their pools stay in
+ * EAL's memory). */
 static int copies_frames(const char *driver)
 {
 	static const char *const drivers[] = {"net_af_packet", "net_pcap", "net_null",
@@ -327,9 +329,17 @@ struct rte_mempool *hc_port_pool_create(const char *name, const char *what, uint
 			ph = &pool_heaps[i];
 	struct hc_bigmem_heap heap = {.socket = socket};
 	if (own_heap && !rte_eal_has_hugepages()) {
-		int rc = ph == NULL ? -EMFILE :
-			hc_bigmem_heap_create(&heap, name, hc_port_pool_heap_bytes(n, cache, room),
-					      socket);
+		size_t want = hc_port_pool_heap_bytes(n, cache, room);
+		int rc = ph == NULL ? -EMFILE : hc_bigmem_heap_create(&heap, name, want, socket);
+		if (rc == -ENOMEM) {
+			/* (not EAL's pages instead: 1.7 times the memory, every
+			 * page of it written as the pool is made) */
+			HC_LOG(ERR, "cannot create the %s: %u mbufs of %u bytes need %zu MiB, "
+			       "more than the kernel has available (MemAvailable)%s%s", what, n,
+			       room, want >> 20, count_option != NULL ? ": lower " : "",
+			       count_option != NULL ? count_option : "");
+			return NULL;
+		}
 		if (rc != 0)
 			HC_LOG(WARNING, "%s: no heap of its own in huge pages (%s): in EAL's "
 			       "4 KiB pages, each mbuf on pages of its own", what,
@@ -345,7 +355,9 @@ struct rte_mempool *hc_port_pool_create(const char *name, const char *what, uint
 		/* (the heap's size is hc_port_pool_heap_bytes's estimate) */
 		HC_LOG(WARNING, "%s: not made in its heap of its own (%zu MiB: %s): in EAL's "
 		       "4 KiB pages", what, heap.len >> 20, rte_strerror(rte_errno));
-		hc_bigmem_heap_destroy(&heap);
+		if (hc_bigmem_heap_destroy(&heap) != 0) /* (nothing of a pool not
+		                                           made is left in it) */
+			HC_LOG(ERR, "%s: its heap %s not given back", what, heap.name);
 		heap = (struct hc_bigmem_heap){.socket = socket};
 	}
 	if (mp == NULL) {
@@ -707,14 +719,20 @@ void hc_ports_close(struct hc_dataplane *dp)
 }
 
 /* An af_packet port's interface rx_packets now, kept as its largest read
- * (a failed read gives the last one: the count never goes back). */
+ * (a failed read gives the last one: the count never goes back, nor when
+ * a telemetry thread's older read ends after the main lcore's newer one:
+ * the largest wins, compare-and-swap). */
 static uint64_t afp_read_rx(uint16_t port)
 {
 	uint64_t rx, was = __atomic_load_n(&afp_if[port].rx_read, __ATOMIC_RELAXED);
-	if (if_rx_packets(afp_if[port].if_index, &rx) != 0 || rx <= was)
+	if (if_rx_packets(afp_if[port].if_index, &rx) != 0)
 		return was;
-	__atomic_store_n(&afp_if[port].rx_read, rx, __ATOMIC_RELAXED);
-	return rx;
+	while (rx > was) {
+		if (__atomic_compare_exchange_n(&afp_if[port].rx_read, &was, rx, 0,
+						__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			return rx;
+	} /* (was: the newer value another thread stored) */
+	return was;
 }
 
 void hc_ports_totals(const struct hc_dataplane *dp, struct hc_port_totals *t)

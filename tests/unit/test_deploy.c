@@ -850,6 +850,21 @@ static void test_pool_heap(void)
 	CU_ASSERT_EQUAL(sp.eal_objs, 1023);
 	CU_ASSERT_EQUAL(hc_bigmem_heap_bytes(), heaps_before);
 	hc_port_pool_free(mp);
+	/* its heap more than the kernel has available: no pool (not EAL's
+	 * pages instead, 1.7 times the memory, every page written) */
+	hc_bigmem_tell_mem_available((uint64_t)16 << 20);
+	CU_ASSERT_PTR_NULL(hc_port_pool_create("hc_t_past", "test pool", 32767, 256, 2048, NULL,
+					       1));
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup("hc_t_past"));
+	CU_ASSERT_EQUAL(hc_bigmem_heap_bytes(), heaps_before);
+	mp = hc_port_pool_create("hc_t_within", "test pool", 1023, 0, 2048, NULL, 1);
+	CU_ASSERT_FATAL(mp != NULL); /* (a 4 MiB heap: within) */
+	sp = (struct pool_span){0};
+	CU_ASSERT_EQUAL(rte_mempool_obj_iter(mp, pool_span_obj, &sp), 1023);
+	CU_ASSERT_EQUAL(sp.heap_objs, 1023);
+	hc_port_pool_free(mp);
+	hc_bigmem_tell_mem_available(0);
+	CU_ASSERT_EQUAL(hc_bigmem_heap_bytes(), heaps_before);
 }
 
 static CU_TestInfo tests[] = {
@@ -861,7 +876,8 @@ static CU_TestInfo tests[] = {
 	{"a second lock holder is refused", test_lock_refuses_second},
 	{"the prefix locked is the one EAL uses, however spelt", test_lock_prefix_spellings},
 	{"ICMP reply bucket", test_icmp_bucket},
-	{"without hugepages the pools packed in heaps of their own", test_pool_heap},
+	{"without hugepages the pools packed in heaps of their own; none past MemAvailable",
+	 test_pool_heap},
 	CU_TEST_INFO_NULL,
 };
 
