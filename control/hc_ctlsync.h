@@ -14,7 +14,7 @@
  * not be taken for lost: a plan would count the moved users twice.  A
  * timer cannot tell the two apart; this can.  A mark is stamped with the
  * open period's number (hc_ctlsync_stamp); once that period has ended
- * (hc_ctlsync_settled at or past it), every decision answered before the
+ * (the field settled at or past it), every decision answered before the
  * mark was applied by its worker and every change that worker made then
  * has been read: a report not read by then never comes.
  *
@@ -35,7 +35,8 @@
 #include "hc_dataplane.h"
 
 struct hc_ctlsync {
-	uint32_t open;    /* the number marks made now are stamped with */
+	uint32_t open;    /* the number marks made now are stamped with:
+	                     settled + 1, or + 2 while a period runs */
 	uint32_t settled; /* every period up to this one has ended */
 	int running;      /* period open - 1 is being waited for */
 	int stamped;      /* a mark has been stamped with open */
@@ -60,13 +61,6 @@ static inline uint32_t hc_ctlsync_stamp(struct hc_ctlsync *s)
 {
 	s->stamped = 1;
 	return s->open;
-}
-
-/* Has the period a mark was stamped with ended? (numbers wrap after 2^31
- * periods: a mark is looked at by every plan, within far fewer) */
-static inline int hc_ctlsync_past(const struct hc_ctlsync *s, uint32_t stamp)
-{
-	return (int32_t)(s->settled - stamp) >= 0;
 }
 
 /* Move on: end the running period if its workers are there, begin the

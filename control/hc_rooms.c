@@ -912,9 +912,11 @@ int hc_rooms_settled(struct hc_rooms *r, uint32_t room, uint32_t settled)
 	struct hc_vacating *v = &r->vacating[room];
 	if (v->moves == 0)
 		return 1;
-	/* (numbers wrap after 2^31 periods; a plan looks at every room of
-	 * its pools each tick, far sooner) */
-	if ((int32_t)(settled - v->stamp) < 0)
+	/* a mark is stamped with the open period, never more than 2 past
+	 * the last ended (hc_ctlsync.h): still waited for exactly when its
+	 * stamp is settled + 1 or + 2, however old a mark left is and
+	 * however the numbers wrap */
+	if ((uint32_t)(v->stamp - settled - 1) < 2)
 		return 0;
 	v->moves = 0; /* every report that will come has been read */
 	r->st.vacate_stale++;

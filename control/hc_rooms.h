@@ -336,9 +336,9 @@ void hc_rooms_vacated(struct hc_rooms *r, uint32_t room);
 
 /* May a plan count room's users as they are: no seat reserved or leased
  * there, none being given back, no admitted move out of it still to be
- * reported?  settled: the last sync period ended (hc_ctlsync.settled);
- * marks whose reports can no longer come are cleared, counted
- * (vacate_stale). */
+ * reported?  settled: the last sync period ended (hc_ctlsync.settled),
+ * marks being stamped at most 2 past it (the open period); marks whose
+ * reports can no longer come are cleared, counted (vacate_stale). */
 int hc_rooms_settled(struct hc_rooms *r, uint32_t room, uint32_t settled);
 
 /* Release reservations whose JOIN did not come in time. */

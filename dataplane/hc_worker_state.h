@@ -145,10 +145,6 @@ struct hc_worker {
 	                                    the control core's stop check */
 	uint64_t picks_open;    /* picks asked and not answered yet
 	                           (members.n_asks), for the same check */
-	/* decisions taken from the control core's ring and applied, every
-	 * change they made pushed before (release store, once a burst):
-	 * the control core's sync periods (control/hc_ctlsync.h) */
-	uint64_t decisions_done;
 	/* loops since the last received frame in which every RX queue was
 	 * polled and found empty (relaxed): --idle-exit stops only once each
 	 * worker has really read its ports dry (a replayed capture to its
@@ -179,9 +175,13 @@ struct hc_worker {
 	uint8_t rxq_empty_plenty[HC_MAX_RXQ_PER_WORKER]; /* the last poll
 	                                    found it empty, its pool plentiful */
 
-	/* written by the control core alone, on a line of its own: the
-	 * decisions it gave the worker's ring (hc_chan_give_decisions), for
-	 * its sync periods (control/hc_ctlsync.h) */
+	/* the control core's sync periods (control/hc_ctlsync.h), read on
+	 * its every poll while one runs: each on a line of its own.  The
+	 * decisions taken from the control core's ring and applied, every
+	 * change they made pushed before (the worker's release store, once a
+	 * burst); and those the control core gave the ring (its own,
+	 * hc_chan_give_decisions) */
+	uint64_t decisions_done __rte_cache_aligned;
 	uint64_t decisions_given __rte_cache_aligned;
 } __rte_cache_aligned;
 /* (the control core's ring pointers alone on their line: see above) */

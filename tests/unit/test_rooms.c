@@ -340,16 +340,28 @@ static void test_vacating(void)
 	CU_ASSERT_EQUAL(r.room[9].users, 7);
 	CU_ASSERT_TRUE(hc_rooms_settled(&r, 9, 22));
 
-	/* the numbers wrap: a mark of period 2^32 - 1 is past at 2 (wrapped),
-	 * not at 2^32 - 2; one of period 5 is not past at 2^32 - 1 */
+	/* the numbers wrap: a mark is stamped at most 2 past the last period
+	 * ended (the open one), and is waited for exactly then: a mark of
+	 * period 2^32 - 1 at 2^32 - 2 and 2^32 - 3, past at 2^32 - 1 and
+	 * once wrapped; one of period 1 (wrapped) at 2^32 - 1; and a mark
+	 * left for 2^31 periods and more is past, never in the future */
 	hc_rooms_vacating(&r, 9, UINT32_MAX);
 	CU_ASSERT_FALSE(hc_rooms_settled(&r, 9, UINT32_MAX - 1));
+	CU_ASSERT_FALSE(hc_rooms_settled(&r, 9, UINT32_MAX - 2));
 	CU_ASSERT_TRUE(hc_rooms_settled(&r, 9, 2));
 	CU_ASSERT_EQUAL(r.st.vacate_stale, 2);
-	hc_rooms_vacating(&r, 9, 5);
+	hc_rooms_vacating(&r, 9, 1);
 	CU_ASSERT_FALSE(hc_rooms_settled(&r, 9, UINT32_MAX));
+	CU_ASSERT_FALSE(hc_rooms_settled(&r, 9, 0));
+	CU_ASSERT_TRUE(hc_rooms_settled(&r, 9, 1));
+	CU_ASSERT_EQUAL(r.st.vacate_stale, 3);
+	hc_rooms_vacating(&r, 9, 7);
+	CU_ASSERT_TRUE(hc_rooms_settled(&r, 9, 7 + (1u << 31) + 5));
+	CU_ASSERT_EQUAL(r.st.vacate_stale, 4);
+	hc_rooms_vacating(&r, 9, 8);
+	CU_ASSERT_FALSE(hc_rooms_settled(&r, 9, 7));
 	hc_rooms_vacated(&r, 9);
-	CU_ASSERT_TRUE(hc_rooms_settled(&r, 9, UINT32_MAX));
+	CU_ASSERT_TRUE(hc_rooms_settled(&r, 9, 7));
 
 	/* only a live room is marked; a room (re)opened has no mark */
 	hc_rooms_vacating(&r, 63, 30);
