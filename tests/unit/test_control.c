@@ -817,6 +817,22 @@ static void test_move_frees_seat_once_applied(void)
 	CU_ASSERT_EQUAL(d.book.room[b].users, 0);
 }
 
+/* The control core polled while the worker is inside a decision, after
+ * taking it and before its report (the changes buffer's flush, made to
+ * come at the first report): the period must not end there, or the move
+ * under way would be taken for lost.  (hc_chan_drain_decisions publishes
+ * decisions_done after the changes are pushed.) */
+static int mid_decision_waited; /* the poll found the period running */
+static uint32_t mid_decision_room;
+static void poll_mid_decision(void *ctx)
+{
+	hc_chan_push_changes(ctx);
+	uint32_t vacated_before = d.book.vacating[mid_decision_room].moves;
+	hc_decide_poll(&d, rte_rdtsc());
+	mid_decision_waited += d.sync.running && vacated_before == 1 &&
+			       !hc_rooms_settled(&d.book, mid_decision_room, d.sync.settled);
+}
+
 /* A move whose report never comes (its decision found no request at the
  * worker: stray_decisions) lets its room into plans again once the
  * worker has applied every decision given before it and its changes
@@ -919,8 +935,29 @@ static void test_vacating_mark_of_stray_decision(void)
 	CU_ASSERT_EQUAL(d.book.room[a].users, 1);
 	CU_ASSERT_EQUAL(d.book.room[b].users, 0);
 
+	/* u, a -> b again, the control core polling inside the decision */
+	events(&u, &b, &op, 1);
+	hc_rx_poll_handoff(w, 0);
+	hc_ops_commit(w);
+	hc_decide_poll(&d, now); /* admitted: a marked, a period begun */
+	CU_ASSERT_EQUAL_FATAL(d.book.vacating[a].moves, 1);
+	uint32_t cap = w->members.changes_cap;
+	w->members.changes_cap = 0; /* (the first report flushes first) */
+	w->members.changes_full = poll_mid_decision;
+	mid_decision_room = a;
+	mid_decision_waited = 0;
+	hc_chan_drain_decisions(w);
+	w->members.changes_cap = cap;
+	w->members.changes_full = hc_chan_push_changes;
+	CU_ASSERT_EQUAL(mid_decision_waited, 1);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, u), b);
+	hc_decide_poll(&d, now);
+	CU_ASSERT_EQUAL(d.book.vacating[a].moves, 0);
+	CU_ASSERT_FALSE(d.sync.running);
+	CU_ASSERT_EQUAL(d.book.st.vacate_stale, stale + 1);
+
 	uint8_t leave = HC_OP_LEAVE;
-	events_settled(&u, &a, &leave, 1);
+	events_settled(&u, &b, &leave, 1);
 	CU_ASSERT_EQUAL(d.book.room[a].users, 0);
 	CU_ASSERT_EQUAL(d.book.room[b].users, 0);
 	pol.lease_seats = lease_seats;
