@@ -39,6 +39,7 @@ void hc_ctlsync_poll(struct hc_ctlsync *s, const struct hc_dataplane *dp,
 			return;
 		s->settled = s->open - 1;
 		s->running = 0;
+		s->periods++;
 	}
 	if (s->stamped) {
 		for (unsigned i = 0; i < nw; i++) {

@@ -40,6 +40,7 @@ struct hc_ctlsync {
 	uint32_t settled; /* every period up to this one has ended */
 	int running;      /* period open - 1 is being waited for */
 	int stamped;      /* a mark has been stamped with open */
+	uint64_t periods; /* periods ended (ctl_sync_periods) */
 	uint64_t taken[HC_MAX_WORKERS];    /* changes taken from its ring */
 	uint64_t target[HC_MAX_WORKERS];   /* decisions given and in the
 	                                      backlog when the period began */

@@ -868,7 +868,9 @@ static void test_vacating_mark_of_stray_decision(void)
 	hc_chan_drain_decisions(w); /* the worker applies it: no request */
 	CU_ASSERT_EQUAL(w->members.st.stray_decisions, stray + 1);
 	CU_ASSERT_FALSE(hc_rooms_settled(&d.book, a, d.sync.settled)); /* (not read yet) */
+	uint64_t periods = d.sync.periods;
 	hc_decide_poll(&d, now + 3600 * rte_get_tsc_hz());
+	CU_ASSERT_EQUAL(d.sync.periods, periods + 1);
 	CU_ASSERT_TRUE(hc_rooms_settled(&d.book, a, d.sync.settled));
 	CU_ASSERT_EQUAL(d.book.st.vacate_stale, stale + 1);
 	CU_ASSERT_EQUAL(d.book.vacating[a].moves, 0);
