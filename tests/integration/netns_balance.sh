@@ -83,4 +83,9 @@ need directives_given_up "$(kv ctl_directives_given_up "$out/stats.kv")" -eq 0
 need seat_book_mismatches "$(kv seat_book_mismatches "$out/stats.kv")" -eq 0
 # planned once: no tick planned moves for picks or directives in flight
 need moves_planned "$(kv ctl_moves_planned "$out/stats.kv")" -eq 13
+# each moved user's JOIN marked the room it left until the worker said
+# so, each mark ended by its report, none taken for lost (sync periods,
+# control/hc_ctlsync.h: no clock)
+need sync_periods "$(kv ctl_sync_periods "$out/stats.kv")" -ge 1
+need vacate_stale "$(kv ctl_vacate_stale "$out/stats.kv")" -eq 0
 echo "PASS: the seed example converged with 13 moves, room table equals the truth"
