@@ -93,6 +93,7 @@
 #include "hc_bench_gen.h"
 #include "hc_bench_host.h"
 #include "hc_median.h"
+#include "hc_state_digest.h"
 #include "hc_dataplane.h"
 #include "hc_frame.h"
 #include "hc_port.h"
@@ -1392,6 +1393,18 @@ int main(int argc, char **argv)
 		       cfg.max_users, w->members.st.gone_keys_evicted - evicted0,
 		       w->members.st.gone_keys_trimmed - trimmed0, ctled, staged,
 		       hc_bench_host(rte_get_tsc_hz()));
+		/* the worker's end state, every event applied (measure waited
+		 * for it): bench/peers/run.sh holds it to Redis's */
+		uint64_t digest = 0, in_rooms = 0;
+		for (uint32_t room = 1; room <= rooms; room++) {
+			uint32_t n = __atomic_load_n(&w->members.room_users[room], __ATOMIC_RELAXED);
+			if (n > 0) {
+				digest += hc_state_digest_room(room, n);
+				in_rooms += n;
+			}
+		}
+		printf("state case=%s users=%" PRIu64 " digest=%016" PRIx64 "\n",
+		       batch_cases[ci].name, in_rooms, digest);
 		hc_bench_require(batch_cases[ci].name, med > 0, "0 events/s");
 		hc_bench_require(batch_cases[ci].name, refused == 0,
 				 "the control core refused JOINs (rooms at max in its book, "

@@ -37,6 +37,7 @@
 #include "hc_bench_gen.h"
 #include "hc_bench_host.h"
 #include "hc_median.h"
+#include "hc_state_digest.h"
 
 #define USERS_KEY "hc:user"
 #define ROOMS_KEY "hc:room"
@@ -129,7 +130,12 @@ static int take_reply(uint64_t *got)
 	return ok ? 0 : -1;
 }
 
-/* Send the calls, depth deep, and read every reply; returns seconds. */
+/* Send the calls, depth deep, and read every reply; returns seconds.
+ * What is appended is written at once (redisBufferWrite): hiredis writes
+ * its output only when a reply is asked for and none is buffered, so
+ * replies read in one go would hold the calls appended after them back
+ * until all were taken, and Redis would wait with fewer than depth in
+ * flight (batch1: busy 0.57-0.69 of the window, a review found). */
 static double run_calls(char **cmd, const long long *len, uint64_t calls, unsigned depth,
 			uint64_t *got)
 {
@@ -137,13 +143,20 @@ static double run_calls(char **cmd, const long long *len, uint64_t calls, unsign
 	uint64_t sent = 0, done = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (done < calls) {
+		unsigned appended = 0;
 		while (sent < calls && sent - done < depth) {
 			if (redisAppendFormattedCommand(rc, cmd[sent], (size_t)len[sent]) != REDIS_OK) {
 				fprintf(stderr, "hc-bench-redis: append: %s\n", rc->errstr);
 				exit(1);
 			}
 			sent++;
+			appended++;
 		}
+		for (int written = appended == 0; !written;)
+			if (redisBufferWrite(rc, &written) != REDIS_OK) {
+				fprintf(stderr, "hc-bench-redis: write: %s\n", rc->errstr);
+				exit(1);
+			}
 		if (take_reply(got) != 0)
 			exit(1);
 		done++;
@@ -152,9 +165,31 @@ static double run_calls(char **cmd, const long long *len, uint64_t calls, unsign
 	return (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 }
 
+/* redis-server's CPU time so far (INFO cpu: used_cpu_sys + used_cpu_user,
+ * seconds, all its threads), or a negative value when it cannot be read. */
+static double server_cpu(void)
+{
+	redisReply *r = redisCommand(rc, "INFO cpu");
+	double sys = -1, user = -1;
+	if (r != NULL && r->type == REDIS_REPLY_STRING) {
+		const char *p = strstr(r->str, "used_cpu_sys:");
+		const char *q = strstr(r->str, "used_cpu_user:");
+		if (p != NULL && q != NULL) {
+			sys = strtod(p + strlen("used_cpu_sys:"), NULL);
+			user = strtod(q + strlen("used_cpu_user:"), NULL);
+		}
+	}
+	if (r != NULL)
+		freeReplyObject(r);
+	return sys >= 0 && user >= 0 ? sys + user : -1;
+}
+
+static double window_busy; /* the last window's: redis-server's CPU time
+                              over the window's time (-1: unknown) */
+
 /* A window of `events` events, k per call: formatted first (not timed),
  * then timed; the script's outcomes must equal the model's.  Returns
- * events/s, 0 on a mismatch. */
+ * events/s, 0 on a mismatch; window_busy how busy redis-server was. */
 static double window(unsigned k, uint64_t events, unsigned depth, uint64_t *mix)
 {
 	uint64_t calls = (events + k - 1) / k, want[O_N] = {0}, got[O_N] = {0};
@@ -169,7 +204,10 @@ static double window(unsigned k, uint64_t events, unsigned depth, uint64_t *mix)
 		hc_gen_take(k, ev); /* the next datagram, as hc-bench's */
 		cmd[c] = format_call(ev, k, want, &len[c]);
 	}
+	double cpu0 = server_cpu();
 	double dt = run_calls(cmd, len, calls, depth, got);
+	double cpu1 = server_cpu();
+	window_busy = cpu0 >= 0 && cpu1 >= cpu0 && dt > 0 ? (cpu1 - cpu0) / dt : -1;
 	for (uint64_t c = 0; c < calls; c++)
 		redisFreeCommand(cmd[c]);
 	free(cmd);
@@ -444,13 +482,15 @@ int main(int argc, char **argv)
 		unsigned k = cases[ci].k;
 		uint64_t n = window_events(ci, events), mix[O_N], refused = 0;
 		uint64_t wraps0 = hc_gen_wraps;
-		double eps[99];
+		double eps[99], busy[99];
 		if (window(k, settle_events(ci, events, settle), depth, mix) == 0) /* settle */
 			return 1;
+		refused += mix[O_REFUSED]; /* (the settle's too: the same work) */
 		for (int rep = 0; rep < reps; rep++) {
 			eps[rep] = window(k, n, depth, mix);
 			if (eps[rep] == 0)
 				return 1;
+			busy[rep] = window_busy;
 			refused += mix[O_REFUSED];
 			double all = (double)(mix[O_JOIN] + mix[O_MOVE] + mix[O_LEAVE] + mix[O_NOOP] +
 					      mix[O_REFUSED]);
@@ -459,17 +499,26 @@ int main(int argc, char **argv)
 			       rep + 1, eps[rep] / 1e6, mix[O_JOIN] * 100 / all, mix[O_MOVE] * 100 / all,
 			       mix[O_LEAVE] * 100 / all, mix[O_NOOP] * 100 / all, mix[O_REFUSED]);
 		}
-		double med = hc_median(eps, reps);
+		double med = hc_median(eps, reps), med_busy = hc_median(busy, reps);
 		/* (cycles of the TSC per event: redis-server is one thread on
 		 * one core, the script's work and the server's all in it) */
 		unsigned long long hz = hc_bench_tsc_hz();
 		printf("case=%s events_per_call=%u pipeline=%u users=%u rooms=%u max=%u reps=%d "
 		       "events=%" PRIu64 " settle=%" PRIu64 " stream=%" PRIu64 " refused=%" PRIu64
 		       " redis_events_per_s=%.0f calls_per_s=%.0f redis_cycles_per_event=%.1f "
-		       "redis=%s%s\n", cases[ci].name, k, depth, users, rooms, max_room, reps, n,
-		       settle_events(ci, events, settle), hc_gen_stream_len, refused, med, med / k,
-		       med > 0 && hz > 0 ? (double)hz / med : 0.0, version,
-		       hc_bench_host(hz));
+		       "redis_busy=%.2f redis=%s%s\n", cases[ci].name, k, depth, users, rooms,
+		       max_room, reps, n, settle_events(ci, events, settle), hc_gen_stream_len,
+		       refused, med, med / k, med > 0 && hz > 0 ? (double)hz / med : 0.0, med_busy,
+		       version, hc_bench_host(hz));
+		/* the model's end state (Redis's, by check_state below) */
+		uint64_t digest = 0, in_rooms = 0;
+		for (uint32_t room = 1; room <= rooms; room++)
+			if (ref_count[room] > 0) {
+				digest += hc_state_digest_room(room, (uint64_t)ref_count[room]);
+				in_rooms += (uint64_t)ref_count[room];
+			}
+		printf("state case=%s users=%" PRIu64 " digest=%016" PRIx64 "\n", cases[ci].name,
+		       in_rooms, digest);
 		hc_bench_require(cases[ci].name, med > 0, "0 events/s");
 		hc_bench_require_fresh(cases[ci].name, wraps0, hc_gen_wraps, hc_gen_stream_len);
 		failed |= hc_bench_failed;

@@ -10,13 +10,21 @@
 # hits both.  The same events: one stream length for both (the generator's
 # draws follow from it), Redis settles on hc-bench's settle and times
 # hc-bench's window, and each turn's applied mix (joins, moves, leaves,
-# no-ops) must be the same in both, with no JOIN refused by either (each
+# no-ops) and end state (users in rooms and a digest of every room's
+# count, hc_state_digest.h) must be the same in both, with no JOIN
+# refused by either (each
 # clamps rooms at 100 by default; hc-bench fails a case in which its
 # control core refused one, and its stand-in admits every one).  Every
 # Redis run must pass its exact state check.  Prints one line per case
 # with the medians and the ratio:
 #
 #   case=batch64 headcount_events_per_s=... redis_events_per_s=... ratio=...
+#     (the appliance, its worker and its control core on two lcores,
+#     against redis-server's one thread: events/s against events/s)
+#     ratio_per_busy_core=... (the same per core busy: headcount's events/s
+#     over 1 + its control core's busy share, against Redis's over
+#     redis_busy) redis_busy=... (redis-server's CPU time over the
+#     window's, INFO cpu: how much of its core it used)
 #     headcount_cycles_per_event=... (the worker's busy TSC cycles)
 #     redis_cycles_per_event=... (TSC cycles a Redis event, redis-server's
 #     one thread on its core)
@@ -126,7 +134,7 @@ events_of() {
 	win=$((c * 8192 * k)) settle=$(((c < 2 ? c : 2) * 8192 * k))
 	stream=${stream_given:-$(((settle + win) + (settle + win) / 4 + 65536))}
 }
-declare -A hc hcc rd rdc hrt hcb_busy
+declare -A hc hcc rd rdc hrt hcb_busy rdb_busy
 mem=3072
 [ "$users" -lt 2000000 ] || mem=8192
 cpu= tsc= frames=
@@ -139,6 +147,8 @@ for rep in $(seq 1 "$reps"); do
 			--control "$control" ${chunks:+--chunks "$chunks"} 2>&1) ||
 			{ echo "$out" >&2; echo "run.sh: hc-bench failed" >&2; exit 1; }
 		hc_mix=$(mix "$out")
+		hc_state=$(grep "^state case=$c " <<< "$out") ||
+			{ echo "$out" >&2; echo "run.sh: hc-bench printed no end state" >&2; exit 1; }
 		line=$(grep "^case=$c " <<< "$out") || { echo "$out" >&2; exit 1; }
 		hc[$c]+=" $(field events_per_s "$line")"
 		hcc[$c]+=" $(field cycles_per_event "$line")"
@@ -167,8 +177,17 @@ for rep in $(seq 1 "$reps"); do
 		[ -n "$hc_mix" ] && [ "$(mix "$out")" = "$hc_mix" ] || { echo "$out" >&2
 			echo "run.sh: the applied mixes differ: headcount ($hc_mix), Redis ($(mix "$out"))" >&2
 			exit 1; }
+		# the same end state, room by room (users and a digest of every
+		# room's count: Redis's is its model's, which its check holds
+		# to Redis)
+		rd_state=$(grep "^state case=$c " <<< "$out") ||
+			{ echo "$out" >&2; echo "run.sh: hc-bench-redis printed no end state" >&2; exit 1; }
+		[ "$rd_state" = "$hc_state" ] || { echo "$out" >&2
+			echo "run.sh: the end states differ: headcount ($hc_state), Redis ($rd_state)" >&2
+			exit 1; }
 		rd[$c]+=" $(field redis_events_per_s "$line")"
 		rdc[$c]+=" $(field redis_cycles_per_event "$line")"
+		rdb_busy[$c]+=" $(field redis_busy "$line")"
 		echo "run.sh: turn $rep $c: headcount ${hc[$c]##* } redis ${rd[$c]##* } events/s" \
 			"(headcount's lcores $rtt ns apart, round trip)"
 	done
@@ -179,10 +198,19 @@ for c in batch64 batch1; do
 	h=$(median "${hc[$c]}") r=$(median "${rd[$c]}") cyc=$(median "${hcc[$c]}" %.1f)
 	rcyc=$(median "${rdc[$c]}" %.1f)
 	rt=$(median "${hrt[$c]}")
-	busy=
-	[ "$control" = stand-in ] || busy=" headcount_control_busy=$(median "${hcb_busy[$c]}" %.2f)"
+	busy= hb=0
+	if [ "$control" != stand-in ]; then
+		hb=$(median "${hcb_busy[$c]}" %.2f)
+		busy=" headcount_control_busy=$hb"
+	fi
+	rb=$(median "${rdb_busy[$c]}" %.2f)
 	ratio=$(awk -v h="$h" -v r="$r" 'BEGIN {if (r <= 0) print "inf"; else printf (h / r >= 100 ? "%.0f" : "%.2f"), h / r}')
+	# per busy core: headcount's worker (the window's whole time) and its
+	# control core's busy share, against redis-server's busy share
+	per_core=$(awk -v h="$h" -v r="$r" -v hb="$hb" -v rb="$rb" 'BEGIN {
+		if (r <= 0 || rb <= 0) print "inf"; else printf "%.2f", (h / (1 + hb)) / (r / rb) }')
 	echo "case=$c headcount_events_per_s=$h redis_events_per_s=$r ratio=$ratio" \
+		"ratio_per_busy_core=$per_core redis_busy=$rb" \
 		"headcount_cycles_per_event=$cyc redis_cycles_per_event=$rcyc" \
 		"headcount_xcore_rtt_ns=$rt" \
 		"headcount_frames=$frames headcount_control=$control$busy users=$users" \

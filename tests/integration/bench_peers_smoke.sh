@@ -48,7 +48,7 @@ oks=$(grep -c '^redis_check=ok ' <<< "$out" || true)
 for c in batch64 batch1; do
 	line=$(grep "^case=$c " <<< "$out") || fail "no case=$c line"
 	for f in headcount_events_per_s redis_events_per_s ratio headcount_cycles_per_event redis_cycles_per_event \
-		headcount_xcore_rtt_ns tsc_hz; do
+		headcount_xcore_rtt_ns tsc_hz redis_busy ratio_per_busy_core; do
 		positive "$f" "$line"
 	done
 	grep -Eq ' headcount_frames=(memory|cache) ' <<< "$line" || fail "no headcount_frames: $line"
@@ -80,6 +80,26 @@ out=$("$top/bench/peers/run.sh" --build "$build" --users 1000 --rooms 50 --reps 
 grep -q '^run.sh: Redis refused [1-9][0-9]* JOINs into full rooms (--max 22)' <<< "$out" ||
 	{ echo "$out"; fail "run.sh --max 22: the refusals not named"; }
 ! grep -q ' ratio=' <<< "$out" || { echo "$out"; fail "run.sh --max 22 printed a ratio"; }
+
+# the end states compared: an hc-bench whose end state differs (its
+# state line's digest changed on the way) fails the run, naming both
+skew=$(mktemp -d /tmp/hc-peers-skew.XXXXXX)
+mkdir -p "$skew/bench/peers"
+ln -s "$rdb" "$skew/bench/peers/hc-bench-redis"
+cat > "$skew/bench/hc-bench" <<EOS
+#!/usr/bin/env bash
+"$build/bench/hc-bench" "\$@" | awk '/^state case=/ { sub(/digest=[0-9a-f]+/, "digest=0000000000000001") } { print }'
+exit "\${PIPESTATUS[0]}"
+EOS
+chmod +x "$skew/bench/hc-bench"
+rc=0
+out=$("$top/bench/peers/run.sh" --build "$skew" --users 1000 --rooms 50 --reps 1 --hc-chunks 1 \
+	--control stand-in 2>&1) || rc=$?
+rm -rf "$skew"
+[ "$rc" = 1 ] || { echo "$out"; fail "an end state that differs: exit $rc, expected 1"; }
+grep -q '^run.sh: the end states differ: headcount (state case=batch64 users=[0-9]* digest=0000000000000001), Redis (state case=batch64 users=[0-9]* digest=[0-9a-f]*)' <<< "$out" ||
+	{ echo "$out"; fail "an end state that differs: the difference not named"; }
+! grep -q ' ratio=' <<< "$out" || { echo "$out"; fail "end states differ, and a ratio printed"; }
 
 # 2. and 3.: hc-bench-redis against a redis-server of our own
 tmp=$(mktemp -d /tmp/hc-peers-smoke.XXXXXX)
