@@ -1403,8 +1403,13 @@ int main(int argc, char **argv)
 				in_rooms += n;
 			}
 		}
-		printf("state case=%s users=%" PRIu64 " digest=%016" PRIx64 "\n",
-		       batch_cases[ci].name, in_rooms, digest);
+		uint64_t members = 0;
+		const struct hc_slot *slot = w->members.slot;
+		for (size_t p = 0; p < w->members.slot_bytes / sizeof(*slot); p++)
+			if (slot[p].room != 0) /* (a free or gone user's: 0) */
+				members += hc_state_digest_member(slot[p].user_id, slot[p].room);
+		printf("state case=%s users=%" PRIu64 " digest=%016" PRIx64 " members=%016" PRIx64
+		       "\n", batch_cases[ci].name, in_rooms, digest, members);
 		hc_bench_require(batch_cases[ci].name, med > 0, "0 events/s");
 		hc_bench_require(batch_cases[ci].name, refused == 0,
 				 "the control core refused JOINs (rooms at max in its book, "

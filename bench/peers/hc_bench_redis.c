@@ -517,8 +517,12 @@ int main(int argc, char **argv)
 				digest += hc_state_digest_room(room, (uint64_t)ref_count[room]);
 				in_rooms += (uint64_t)ref_count[room];
 			}
-		printf("state case=%s users=%" PRIu64 " digest=%016" PRIx64 "\n", cases[ci].name,
-		       in_rooms, digest);
+		uint64_t members = 0;
+		for (uint32_t u = 0; u < users; u++)
+			if (ref_room[u] != 0)
+				members += hc_state_digest_member(hc_gen_user_id(u), ref_room[u]);
+		printf("state case=%s users=%" PRIu64 " digest=%016" PRIx64 " members=%016" PRIx64
+		       "\n", cases[ci].name, in_rooms, digest, members);
 		hc_bench_require(cases[ci].name, med > 0, "0 events/s");
 		hc_bench_require_fresh(cases[ci].name, wraps0, hc_gen_wraps, hc_gen_stream_len);
 		failed |= hc_bench_failed;

@@ -10,8 +10,8 @@
 # hits both.  The same events: one stream length for both (the generator's
 # draws follow from it), Redis settles on hc-bench's settle and times
 # hc-bench's window, and each turn's applied mix (joins, moves, leaves,
-# no-ops) and end state (users in rooms and a digest of every room's
-# count, hc_state_digest.h) must be the same in both, with no JOIN
+# no-ops) and end state (users in rooms, digests of every room's count
+# and of every user's room, hc_state_digest.h) must be the same in both, with no JOIN
 # refused by either (each
 # clamps rooms at 100 by default; hc-bench fails a case in which its
 # control core refused one, and its stand-in admits every one).  Every
