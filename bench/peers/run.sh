@@ -177,9 +177,9 @@ for rep in $(seq 1 "$reps"); do
 		[ -n "$hc_mix" ] && [ "$(mix "$out")" = "$hc_mix" ] || { echo "$out" >&2
 			echo "run.sh: the applied mixes differ: headcount ($hc_mix), Redis ($(mix "$out"))" >&2
 			exit 1; }
-		# the same end state, room by room (users and a digest of every
-		# room's count: Redis's is its model's, which its check holds
-		# to Redis)
+		# the same end state, room by room and user by user (users in
+		# rooms, digests of every room's count and every user's room:
+		# Redis's are its model's, which its check holds to Redis)
 		rd_state=$(grep "^state case=$c " <<< "$out") ||
 			{ echo "$out" >&2; echo "run.sh: hc-bench-redis printed no end state" >&2; exit 1; }
 		[ "$rd_state" = "$hc_state" ] || { echo "$out" >&2
