@@ -1395,21 +1395,15 @@ int main(int argc, char **argv)
 		       hc_bench_host(rte_get_tsc_hz()));
 		/* the worker's end state, every event applied (measure waited
 		 * for it): bench/peers/run.sh holds it to Redis's */
-		uint64_t digest = 0, in_rooms = 0;
-		for (uint32_t room = 1; room <= rooms; room++) {
-			uint32_t n = __atomic_load_n(&w->members.room_users[room], __ATOMIC_RELAXED);
-			if (n > 0) {
-				digest += hc_state_digest_room(room, n);
-				in_rooms += n;
-			}
-		}
-		uint64_t members = 0;
+		struct hc_state_digest end = {0};
+		for (uint32_t room = 1; room <= rooms; room++)
+			hc_state_digest_add_room(&end, room,
+				__atomic_load_n(&w->members.room_users[room], __ATOMIC_RELAXED));
 		const struct hc_slot *slot = w->members.slot;
 		for (size_t p = 0; p < w->members.slot_bytes / sizeof(*slot); p++)
-			if (slot[p].room != 0) /* (a free or gone user's: 0) */
-				members += hc_state_digest_member(slot[p].user_id, slot[p].room);
-		printf("state case=%s users=%" PRIu64 " digest=%016" PRIx64 " members=%016" PRIx64
-		       "\n", batch_cases[ci].name, in_rooms, digest, members);
+			hc_state_digest_add_member(&end, slot[p].user_id, slot[p].room); /* (a free
+			                              or gone user's room: 0) */
+		hc_state_digest_print(batch_cases[ci].name, &end);
 		hc_bench_require(batch_cases[ci].name, med > 0, "0 events/s");
 		hc_bench_require(batch_cases[ci].name, refused == 0,
 				 "the control core refused JOINs (rooms at max in its book, "

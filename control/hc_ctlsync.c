@@ -30,9 +30,10 @@ void hc_ctlsync_poll(struct hc_ctlsync *s, const struct hc_dataplane *dp,
 				}
 				/* every change made by then is in the ring now
 				 * (published before decisions_done, read after) */
-				s->need[i] = s->taken[i] + hc_chan_changes_waiting(dp, i);
+				s->need[i] = hc_chan_changes_taken(dp, i) +
+					     hc_chan_changes_waiting(dp, i);
 			}
-			if (s->taken[i] < s->need[i])
+			if (hc_chan_changes_taken(dp, i) < s->need[i])
 				ended = 0;
 		}
 		if (!ended)

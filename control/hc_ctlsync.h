@@ -22,8 +22,9 @@
  * (hc_chan_decisions_done, published after the changes they made) reach
  * what had been given it when the period began, and what waited then in
  * the control core's backlog for it (given later, in order), and the
- * control core has then taken from that worker's change ring as many
- * changes as the ring held when that was seen.  Counters only: no clock,
+ * control core has then taken from that worker's change ring every
+ * change pushed when that was seen (the channel counts both,
+ * hc_ctlmsg.h).  Counters only: no clock,
  * and a worker held up for an hour keeps its marks for an hour.  Control
  * lcore only.
  */
@@ -41,21 +42,14 @@ struct hc_ctlsync {
 	int running;      /* period open - 1 is being waited for */
 	int stamped;      /* a mark has been stamped with open */
 	uint64_t periods; /* periods ended (ctl_sync_periods) */
-	uint64_t taken[HC_MAX_WORKERS];    /* changes taken from its ring */
 	uint64_t target[HC_MAX_WORKERS];   /* decisions given and in the
 	                                      backlog when the period began */
-	uint64_t need[HC_MAX_WORKERS];     /* taken once the period's changes
+	uint64_t need[HC_MAX_WORKERS];     /* changes taken once the period's
 	                                      are read (UINT64_MAX: its worker
 	                                      not seen at target yet) */
 };
 
 void hc_ctlsync_init(struct hc_ctlsync *s);
-
-/* n changes taken from worker's ring. */
-static inline void hc_ctlsync_taken(struct hc_ctlsync *s, unsigned worker, unsigned n)
-{
-	s->taken[worker] += n;
-}
 
 /* The number to stamp a mark made now with. */
 static inline uint32_t hc_ctlsync_stamp(struct hc_ctlsync *s)

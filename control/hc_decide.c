@@ -1097,7 +1097,6 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 				prefetch_change(d, i, &chg[k + LOOKAHEAD_RECORD], 2);
 			apply_change(d, i, &chg[k], now);
 		}
-		hc_ctlsync_taken(&d->sync, i, n);
 		total += n;
 	}
 	d->st.changes += total;

@@ -388,7 +388,6 @@ int hc_rooms_init(struct hc_rooms *r, const char *name, const struct hc_policy *
 					    (size_t)max_rooms, SOCKET_ID_ANY);
 	r->vacating = hc_bigmem_zalloc("hc_vacating", sizeof(*r->vacating) * (size_t)max_rooms,
 				       SOCKET_ID_ANY);
-	r->tsc_hz = tsc_hz;
 	r->grace_q = rte_malloc("hc_grace", sizeof(uint32_t) * 2 * (size_t)max_rooms, 64);
 	r->free_ids = rte_malloc("hc_free_ids", sizeof(uint32_t) * (size_t)max_rooms, 64);
 	r->resv = hc_bigmem_zalloc("hc_resv", sizeof(*r->resv) * max_reservations, SOCKET_ID_ANY);

@@ -212,7 +212,6 @@ struct hc_rooms {
 	                                       w's last grant or top-up there */
 	struct hc_vacating *vacating;       /* [max_rooms]: admitted moves out of
 	                                       the room not yet reported done */
-	uint64_t tsc_hz;
 	uint64_t ttl_tsc, grace_tsc;
 	struct hc_rooms_stats st;
 };

@@ -21,8 +21,12 @@
 unsigned hc_chan_take_changes(const struct hc_dataplane *dp, unsigned worker,
 			      struct hc_change *buf, unsigned max)
 {
-	struct rte_ring *r = dp->workers[worker]->to_ctl_changes;
-	return r == NULL ? 0 : hc_ring_take(r, buf, sizeof(*buf), max);
+	struct hc_worker *w = dp->workers[worker];
+	if (w->to_ctl_changes == NULL)
+		return 0;
+	unsigned taken = hc_ring_take(w->to_ctl_changes, buf, sizeof(*buf), max);
+	w->changes_taken += taken; /* (the control core's own line) */
+	return taken;
 }
 
 unsigned hc_chan_take_places(const struct hc_dataplane *dp, unsigned worker,
@@ -84,6 +88,11 @@ uint64_t hc_chan_decisions_given(const struct hc_dataplane *dp, unsigned worker)
 uint64_t hc_chan_decisions_done(const struct hc_dataplane *dp, unsigned worker)
 {
 	return __atomic_load_n(&dp->workers[worker]->decisions_done, __ATOMIC_ACQUIRE);
+}
+
+uint64_t hc_chan_changes_taken(const struct hc_dataplane *dp, unsigned worker)
+{
+	return dp->workers[worker]->changes_taken;
 }
 
 unsigned hc_chan_changes_waiting(const struct hc_dataplane *dp, unsigned worker)

@@ -176,13 +176,15 @@ struct hc_worker {
 	                                    found it empty, its pool plentiful */
 
 	/* the control core's sync periods (control/hc_ctlsync.h), read on
-	 * its every poll while one runs: each on a line of its own.  The
-	 * decisions taken from the control core's ring and applied, every
-	 * change they made pushed before (the worker's release store, once a
-	 * burst); and those the control core gave the ring (its own,
-	 * hc_chan_give_decisions) */
+	 * its every poll while one runs.  The decisions taken from the
+	 * control core's ring and applied, every change they made pushed
+	 * before (the worker's release store, once a burst), on a line of its
+	 * own; and on the control core's own line, the decisions it gave the
+	 * ring and the changes it took from it (hc_chan_give_decisions,
+	 * hc_chan_take_changes) */
 	uint64_t decisions_done __rte_cache_aligned;
 	uint64_t decisions_given __rte_cache_aligned;
+	uint64_t changes_taken;
 } __rte_cache_aligned;
 /* (the control core's ring pointers alone on their line: see above) */
 _Static_assert(offsetof(struct hc_worker, gw_peer) - offsetof(struct hc_worker, to_ctl_changes) ==

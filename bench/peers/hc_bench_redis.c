@@ -511,18 +511,13 @@ int main(int argc, char **argv)
 		       refused, med, med / k, med > 0 && hz > 0 ? (double)hz / med : 0.0, med_busy,
 		       version, hc_bench_host(hz));
 		/* the model's end state (Redis's, by check_state below) */
-		uint64_t digest = 0, in_rooms = 0;
+		struct hc_state_digest end = {0};
 		for (uint32_t room = 1; room <= rooms; room++)
-			if (ref_count[room] > 0) {
-				digest += hc_state_digest_room(room, (uint64_t)ref_count[room]);
-				in_rooms += (uint64_t)ref_count[room];
-			}
-		uint64_t members = 0;
+			hc_state_digest_add_room(&end, room,
+						 ref_count[room] > 0 ? (uint64_t)ref_count[room] : 0);
 		for (uint32_t u = 0; u < users; u++)
-			if (ref_room[u] != 0)
-				members += hc_state_digest_member(hc_gen_user_id(u), ref_room[u]);
-		printf("state case=%s users=%" PRIu64 " digest=%016" PRIx64 " members=%016" PRIx64
-		       "\n", cases[ci].name, in_rooms, digest, members);
+			hc_state_digest_add_member(&end, hc_gen_user_id(u), ref_room[u]);
+		hc_state_digest_print(cases[ci].name, &end);
 		hc_bench_require(cases[ci].name, med > 0, "0 events/s");
 		hc_bench_require_fresh(cases[ci].name, wraps0, hc_gen_wraps, hc_gen_stream_len);
 		failed |= hc_bench_failed;
