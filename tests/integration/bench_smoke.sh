@@ -58,6 +58,10 @@
 #      another case, with --lease-seats or --no-report, above 60 users a
 #      room (rooms at max would refuse), or as `--control other`, exit 2.
 #      (The --control real runs at 1,000 users and 1,000 rooms, not 50.)
+#   8. hc-bench-mem: --mib 4 (a random line in 4 KiB and huge pages) and
+#      --users 1000 (the two shapes of a user's lookup) exit 0, one line
+#      per page size or shape with cycles above 0 and the CPU model, and
+#      the shapes' ratio above 0; --users 999 (below its range) exits 2.
 # HC_BUILD: the build directory (meson sets it).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -280,5 +284,26 @@ for args in "--case picks --control real" "--case batch64 --control real --lease
 	out=$("$bench" "${eal[@]}" -- "${small[@]}" $args 2>&1) || rc=$?
 	[ "$rc" = 2 ] || { echo "$out"; fail "$args: exit $rc, expected 2"; }
 done
-echo "bench-smoke: ok (every case completed with and without --rx-csum-offload --frames-cached, figures > 0; hc-bench-memo's compaction exact; --control real took the batch cases)"
+# 8. the random lines' bench
+mem=$build/bench/hc-bench-mem
+[ -x "$mem" ] || fail "$mem not built"
+out=$(timeout 300 "$mem" --mib 4 --reps 1 2>&1) || { echo "$out"; fail "hc-bench-mem --mib exited non-zero"; }
+for pages in 4k thp; do
+	line=$(grep "^case=mem .* pages=$pages " <<< "$out") ||
+		{ echo "$out"; fail "hc-bench-mem: no pages=$pages line"; }
+	positive cycles_per_line "$line"
+	grep -q ' cpu="[^"]\{1,\}"' <<< "$line" || fail "hc-bench-mem: no CPU model: $line"
+done
+out=$(timeout 300 "$mem" --users 1000 --reps 1 2>&1) || { echo "$out"; fail "hc-bench-mem --users exited non-zero"; }
+for shape in two one; do
+	line=$(grep "^case=lookup users=1000 .* shape=$shape " <<< "$out") ||
+		{ echo "$out"; fail "hc-bench-mem: no shape=$shape line"; }
+	positive cycles_per_key "$line"
+	grep -q ' cpu="[^"]\{1,\}"' <<< "$line" || fail "hc-bench-mem: no CPU model: $line"
+done
+positive one_over_two "$(grep '^case=lookup .* one_over_two=' <<< "$out")"
+rc=0
+"$mem" --users 999 > /dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "hc-bench-mem --users 999: exit $rc, expected 2"
+echo "bench-smoke: ok (every case completed with and without --rx-csum-offload --frames-cached, figures > 0; hc-bench-memo's compaction exact; --control real took the batch cases; hc-bench-mem's two modes)"
 
