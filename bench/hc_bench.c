@@ -19,7 +19,9 @@
  *   case=batch64 events_per_s=... datagrams_per_s=... cycles_per_event=...
  *
  * cycles_per_event counts the worker's busy TSC cycles (loops that found
- * work); wall_cycles_per_event counts all its cycles (it owns its core).
+ * work); wall_cycles_per_event counts all its cycles (it owns its core);
+ * datagrams_per_loop the datagrams a busy loop took (a burst, up to
+ * --burst: well below it, per-loop costs weigh on each datagram).
  * The worker reports every change to the control core and asks it for a
  * seat for every JOIN that changes a user's room, as in the appliance;
  * here the producer stands in for the control core, taking the reports
@@ -465,6 +467,7 @@ static void wait_applied(const struct hc_worker *w, uint64_t target)
 
 struct sample {
 	double events_per_s, dgrams_per_s, busy_cpe, wall_cpe, busy_share;
+	double dgrams_per_loop; /* datagrams a worker loop that found work */
 	double joins, moves, leaves, noops; /* shares of applied events */
 	/* --stages: hc_members_apply's stages, cycles an event (the rest of
 	 * busy_cpe is everything else: receive, checks, sequencing, decoding,
@@ -756,7 +759,7 @@ static unsigned settle_chunks(unsigned chunks)
 static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chunks)
 {
 	uint64_t hz = rte_get_tsc_hz();
-	uint64_t e = 0, d = 0, b = 0, ticks = 0, cb = 0, cn = 0;
+	uint64_t e = 0, d = 0, b = 0, ticks = 0, cb = 0, cn = 0, bl = 0;
 	struct hc_members_stats m0 = w->members.st;
 	uint64_t y_lookup = 0, y_prefetch = 0, y_ops = 0;
 
@@ -801,6 +804,7 @@ static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chu
 		e += __atomic_load_n(&w->st.events, __ATOMIC_RELAXED) - e0;
 		d += __atomic_load_n(&w->st.event_datagrams, __ATOMIC_RELAXED) - d0;
 		b += __atomic_load_n(&w->st.busy_tsc, __ATOMIC_RELAXED) - b0;
+		bl += __atomic_load_n(&w->st.busy_loops, __ATOMIC_RELAXED) - bl0;
 		cb += ctl_busy_tsc - cb0;
 		cn += ctl_changes - cn0;
 	}
@@ -810,6 +814,7 @@ static struct sample measure(const struct hc_worker *w, unsigned k, unsigned chu
 		.busy_cpe = e ? (double)b / (double)e : 0,
 		.wall_cpe = e ? (double)ticks / (double)e : 0,
 		.busy_share = (double)b / (double)ticks,
+		.dgrams_per_loop = bl ? (double)d / (double)bl : 0,
 		.lookup_cpe = e ? (double)y_lookup / (double)e : 0,
 		.prefetch_cpe = e ? (double)y_prefetch / (double)e : 0,
 		.ops_cpe = e ? (double)y_ops / (double)e : 0,
@@ -1330,7 +1335,7 @@ int main(int argc, char **argv)
 		uint64_t waits0 = w->st.ctl_waits; /* the change ring full: the
 		                                      stand-in control core behind */
 		uint64_t refused0 = control_refused();
-		double eps[99], dps[99], bcpe[99], wcpe[99], share[99];
+		double eps[99], dps[99], bcpe[99], wcpe[99], share[99], dpl[99];
 		double s_lookup[99], s_prefetch[99], s_ops[99], s_rest[99];
 		double c_busy[99], c_rate[99], c_events[99];
 		unsigned chunks = window_chunks(batch_cases[ci].k, win_chunks);
@@ -1340,6 +1345,7 @@ int main(int argc, char **argv)
 			struct sample s = measure(w, batch_cases[ci].k, chunks);
 			eps[r] = s.events_per_s; dps[r] = s.dgrams_per_s;
 			bcpe[r] = s.busy_cpe; wcpe[r] = s.wall_cpe; share[r] = s.busy_share;
+			dpl[r] = s.dgrams_per_loop;
 			s_lookup[r] = s.lookup_cpe; s_prefetch[r] = s.prefetch_cpe; s_ops[r] = s.ops_cpe;
 			s_rest[r] = s.busy_cpe - s.lookup_cpe - s.prefetch_cpe - s.ops_cpe;
 			c_busy[r] = s.ctl_busy_share;
@@ -1379,7 +1385,8 @@ int main(int argc, char **argv)
 		printf("case=%s events_per_datagram=%u users=%u rooms=%u reps=%d report=%d auth=%d "
 		       "rx_csum=%s frames=%s lease_seats=%u leased_share=%.2f events_per_s=%.0f "
 		       "datagrams_per_s=%.0f cycles_per_event=%.1f wall_cycles_per_event=%.1f "
-		       "worker_busy=%.2f xcore_rtt_ns=%.0f ctl_waits=%" PRIu64 " burst=%u "
+		       "worker_busy=%.2f datagrams_per_loop=%.1f xcore_rtt_ns=%.0f ctl_waits=%" PRIu64
+		       " burst=%u "
 		       "pick_memo=%u control=%s warm=%s max_users=%u gone_keys_evicted=%" PRIu64
 		       " gone_keys_trimmed=%" PRIu64 "%s%s%s\n",
 		       batch_cases[ci].name, batch_cases[ci].k, users, rooms, reps, report, auth,
@@ -1387,7 +1394,8 @@ int main(int argc, char **argv)
 		       !report ? 0 : real_control != NULL ? real_control->pol->lease_seats : lease_seats,
 		       leased + asked ? (double)leased / (double)(leased + asked) : 0.0, med,
 		       hc_median(dps, reps), hc_median(bcpe, reps), hc_median(wcpe, reps),
-		       hc_median(share, reps), rtt_start, w->st.ctl_waits - waits0, cfg.burst,
+		       hc_median(share, reps), hc_median(dpl, reps), rtt_start,
+		       w->st.ctl_waits - waits0, cfg.burst,
 		       __atomic_load_n(&w->members.memo.ix.count, __ATOMIC_RELAXED),
 		       real_control != NULL ? "real" : "stand-in", warm_all ? "all" : "present",
 		       cfg.max_users, w->members.st.gone_keys_evicted - evicted0,

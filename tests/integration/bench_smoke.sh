@@ -97,6 +97,10 @@ run_all() { # $1: rx_csum expected; $2: frames expected; $3: burst
 		case $c in
 		batch*) positive events_per_s "$line"
 			positive xcore_rtt_ns "$line"
+			# (a busy loop takes one burst at most)
+			positive datagrams_per_loop "$line"
+			awk -v v="$(field datagrams_per_loop "$line")" -v b="$burst" \
+				'BEGIN {exit !(v + 0 <= b + 0)}' || fail "datagrams_per_loop above burst $burst: $line"
 			grep -q ' ctl_waits=[0-9]\{1,\}' <<< "$line" || fail "no ctl_waits: $line"
 			[ "$(field burst "$line")" = "$burst" ] || fail "burst not $burst: $line"
 			[ "$(field pick_memo "$line")" = "$memo" ] || fail "pick_memo not $memo: $line"
