@@ -85,6 +85,16 @@ static unsigned long huge_kb(const void *p)
 	return kb;
 }
 
+/* The next of a xorshift64 sequence: random line numbers, and random
+ * keys (their own hash). */
+static inline uint64_t xorshift(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
 /* Cycles per random line: LINES_READ reads in batches of b, each batch's
  * lines prefetched first, then read. */
 static double cycles_per_line(const uint8_t *a, size_t len, unsigned b, uint64_t *sink)
@@ -94,10 +104,7 @@ static double cycles_per_line(const uint8_t *a, size_t len, unsigned b, uint64_t
 	uint64_t t0 = __rdtsc();
 	for (unsigned i = 0; i < LINES_READ; i += b) {
 		for (unsigned k = 0; k < b; k++) {
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
-			at[k] = (x % lines) * 64;
+			at[k] = (xorshift(&x) % lines) * 64;
 			__builtin_prefetch(a + at[k]);
 		}
 		for (unsigned k = 0; k < b; k++)
@@ -116,18 +123,8 @@ struct lk_record {
 	uint32_t pad[3];
 };
 
-static inline uint64_t lk_hash(uint64_t key)
-{
-	uint64_t h = key;
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return h;
-}
-
-/* h scaled onto [0, n) (hc_keyidx_home_of) */
+/* a key's hash h scaled onto [0, n) (hc_keyidx_home_of; the keys here
+ * are random, their own hash) */
 static inline uint32_t lk_scale(uint64_t h, uint32_t n)
 {
 	return (uint32_t)(((h >> 32) * n) >> 32);
@@ -144,10 +141,7 @@ static double lookup_two(const uint32_t *index, uint32_t n_index, struct lk_reco
 	uint64_t t0 = __rdtsc();
 	for (unsigned i = 0; i < LOOKUPS; i += b) {
 		for (unsigned k = 0; k < b; k++) {
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
-			home[k] = lk_scale(lk_hash(x), n_index);
+			home[k] = lk_scale(xorshift(&x), n_index);
 			__builtin_prefetch(&index[home[k]]);
 		}
 		for (unsigned k = 0; k < b; k++) {
@@ -168,10 +162,7 @@ static double lookup_one(struct lk_record *merged, uint32_t n_index, unsigned b)
 	uint64_t t0 = __rdtsc();
 	for (unsigned i = 0; i < LOOKUPS; i += b) {
 		for (unsigned k = 0; k < b; k++) {
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
-			home[k] = lk_scale(lk_hash(x), n_index);
+			home[k] = lk_scale(xorshift(&x), n_index);
 			__builtin_prefetch(&merged[home[k]]);
 		}
 		for (unsigned k = 0; k < b; k++)
@@ -202,12 +193,8 @@ static int lookup_shapes(uint32_t users, unsigned batch, unsigned reps)
 	/* every entry names a record at random, as positions handed out
 	 * from a free list after churn are */
 	uint64_t x = 0x9E3779B97F4A7C15ull;
-	for (uint32_t e = 0; e < n_index; e++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		index[e] = (uint32_t)(x % users);
-	}
+	for (uint32_t e = 0; e < n_index; e++)
+		index[e] = (uint32_t)(xorshift(&x) % users);
 	uint64_t hz = hc_bench_tsc_hz();
 	double two[99], one[99], ratio[99];
 	for (unsigned r = 0; r < reps; r++) {
