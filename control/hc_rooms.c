@@ -913,8 +913,10 @@ int hc_rooms_settled(struct hc_rooms *r, uint32_t room, uint32_t settled)
 		return 1;
 	/* a mark is stamped with the open period, never more than 2 past
 	 * the last ended (hc_ctlsync.h): still waited for exactly when its
-	 * stamp is settled + 1 or + 2, however old a mark left is and
-	 * however the numbers wrap */
+	 * stamp is settled + 1 or + 2, however the numbers wrap.  A mark
+	 * left unread (a stray decision's) with no look at its room for
+	 * 2^32 - 2 or 2^32 - 1 periods reads as waited for again those two
+	 * periods: the room sits two more plans out, and is let in after */
 	if ((uint32_t)(v->stamp - settled - 1) < 2)
 		return 0;
 	v->moves = 0; /* every report that will come has been read */

@@ -170,9 +170,11 @@ struct hc_rooms_stats {
 	                                   placed anew), no live one       */
 	uint64_t seats_held;      /* seats held for directives          */
 	uint64_t vacate_stale;    /* rooms let into a plan though an admitted
-	                             move out was not reported done while
-	                             its mark was trusted (never, if the
-	                             workers are right and keep up)       */
+	                             move out was never reported done: the
+	                             sync period of the room's latest mark
+	                             ended without it (a stray decision;
+	                             never, if the workers are right; a
+	                             slow worker only keeps the room out) */
 	uint64_t seat_errors;     /* a held seat given back or taken where
 	                             the room had none held, or a
 	                             reservation's seat where it had only

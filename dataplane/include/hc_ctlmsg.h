@@ -197,8 +197,10 @@ int hc_chan_give_frame(const struct hc_dataplane *dp, uint16_t gw, struct rte_mb
 /* Decisions given to worker so far (hc_chan_give_decisions); of them,
  * those it has taken and applied, every change they made in its ring
  * before (an acquire load: hc_chan_changes_waiting read after it counts
- * them); the changes taken from its ring so far (hc_chan_take_changes);
- * and those in its ring not taken yet. */
+ * them; a pick's users come later, from the scan it starts: its
+ * HC_CHG_PICK and PICK_END are not among them); the changes taken from
+ * its ring so far (hc_chan_take_changes); and those in its ring not
+ * taken yet. */
 uint64_t hc_chan_decisions_given(const struct hc_dataplane *dp, unsigned worker);
 uint64_t hc_chan_decisions_done(const struct hc_dataplane *dp, unsigned worker);
 uint64_t hc_chan_changes_taken(const struct hc_dataplane *dp, unsigned worker);

@@ -344,7 +344,8 @@ static void test_vacating(void)
 	 * ended (the open one), and is waited for exactly then: a mark of
 	 * period 2^32 - 1 at 2^32 - 2 and 2^32 - 3, past at 2^32 - 1 and
 	 * once wrapped; one of period 1 (wrapped) at 2^32 - 1; and a mark
-	 * left for 2^31 periods and more is past, never in the future */
+	 * left for 2^31 periods and more is past (up to 2^32 - 3 of them:
+	 * the two after read as waited for again, hc_rooms_settled) */
 	hc_rooms_vacating(&r, 9, UINT32_MAX);
 	CU_ASSERT_FALSE(hc_rooms_settled(&r, 9, UINT32_MAX - 1));
 	CU_ASSERT_FALSE(hc_rooms_settled(&r, 9, UINT32_MAX - 2));

@@ -12,7 +12,8 @@
  * no room holds more users over all workers than its pool's max, and the
  * seat book covers every user a worker holds (users + leased seats).  At
  * the end, once quiet: the book equals the workers, no reserved or
- * leased seat is left over, nothing parked.
+ * leased seat is left over, nothing parked, and no balancer's vacating
+ * mark was cleared unreported, is left, or waits on an open sync period.
  *
  * A fixed set of configurations and seeds runs in CI; HC_STRESS_SEEDS,
  * HC_STRESS_STEPS, HC_STRESS_FIRST run more (written by a review, 1,500
@@ -49,7 +50,7 @@ static const struct hc_frame_addr gw_addr = {
 	.dst_mac = {2, 0, 0, 0, 0, 1}, .src_mac = {2, 0, 0, 0, 0, 9},
 	.src_ip = 0xC6120009, .dst_ip = 0xC6120001, .src_port = 41234, .dst_port = 7100};
 static uint64_t s_stats_deaths, s_stats_ha, s_stats_holds, s_stats_leased, s_stats_parked,
-	s_stats_dirs, s_stats_restated, s_stats_refused;
+	s_stats_dirs, s_stats_restated, s_stats_refused, s_stats_periods;
 
 static struct hc_config s_cfg;
 static struct hc_dataplane s_dp;
@@ -491,6 +492,21 @@ static void stress_run(const struct stress_config *sc, uint64_t seed, unsigned s
 	CU_ASSERT_EQUAL(s_fail_over, 0);
 	CU_ASSERT_EQUAL(s_fail_cover, 0);
 	CU_ASSERT_EQUAL(s_d.n_parked, 0);
+	/* the balancer's vacating marks (hc_ctlsync.h), once quiet: none
+	 * cleared for a report that never came (no decision was stray), none
+	 * left on a live room, no sync period left open */
+	uint32_t marks_left = 0;
+	for (uint32_t r = 1; r < s_cfg.max_rooms; r++)
+		marks_left += s_d.book.vacating[r].moves != 0 &&
+			      s_d.book.room[r].state == HC_ROOM_LIVE;
+	CU_ASSERT_EQUAL(s_d.book.st.vacate_stale, 0);
+	CU_ASSERT_EQUAL(marks_left, 0);
+	CU_ASSERT_EQUAL(s_d.sync.running, 0);
+	s_stats_periods += s_d.sync.periods;
+	if (s_d.book.st.vacate_stale || marks_left || s_d.sync.running)
+		printf("\n  seed %lu flags %x: vacate_stale %lu marks left %u sync running %d\n",
+		       (unsigned long)seed, s_flags, (unsigned long)s_d.book.st.vacate_stale,
+		       marks_left, s_d.sync.running);
 	if (s_d.book.st.over_max || s_d.book.st.lease_errors || s_d.book.st.seat_errors ||
 	    s_fail_over || s_fail_cover || bad || s_d.n_parked)
 		printf("\n  seed %lu flags %x: over_max %lu lease_errors %lu seat_errors %lu parked %lu "
@@ -551,14 +567,17 @@ static void test_stress(void)
 		printf("\n    %s: %u seeds of %u steps", stress_configs[k].what, seeds, steps);
 	}
 	printf("\n    in all: leased joins %lu, requests parked %lu, directives %lu, "
-	       "restatements %lu, refused %lu, holds %lu, gateway deaths %lu, takeovers %lu\n",
+	       "restatements %lu, refused %lu, holds %lu, gateway deaths %lu, takeovers %lu, "
+	       "sync periods %lu\n",
 	       (unsigned long)s_stats_leased, (unsigned long)s_stats_parked,
 	       (unsigned long)s_stats_dirs, (unsigned long)s_stats_restated,
 	       (unsigned long)s_stats_refused, (unsigned long)s_stats_holds,
-	       (unsigned long)s_stats_deaths, (unsigned long)s_stats_ha);
+	       (unsigned long)s_stats_deaths, (unsigned long)s_stats_ha,
+	       (unsigned long)s_stats_periods);
 	/* every path was taken (a harness that reaches none proves nothing) */
 	CU_ASSERT(s_stats_leased > 0 && s_stats_parked > 0 && s_stats_dirs > 0);
 	CU_ASSERT(s_stats_restated > 0 && s_stats_refused > 0 && s_stats_holds > 0);
+	CU_ASSERT(s_stats_periods > 0); /* (the marks' checks above saw periods end) */
 	CU_ASSERT(s_stats_deaths > 0 && s_stats_ha > 0);
 	rte_log_set_level(hc_logtype, (uint32_t)level);
 	unlink(s_state);
