@@ -43,6 +43,7 @@
 	X(sweeps_deferred, t->s.sweeps_deferred) X(snapshots, t->snap.applied) \
 	X(snapshot_members, t->snap.members) X(snapshots_bad, t->snap.abandoned) \
 	X(snapshots_over_limit, t->snap.over_limit) X(snapshots_displaced, t->snap.displaced) \
+	X(snapshot_chunks_ignored, t->snap.chunks_ignored) \
 	X(user_drops, t->snap.user_drops) X(resync_asks, t->w.resync_asks) \
 	X(not_owner, t->m.not_owner) X(takeovers, t->m.takeovers) \
 	X(superseded, t->m.superseded) X(snap_set, t->m.snap_set) X(snap_added, t->m.snap_added) X(snap_conflicts, t->m.snap_conflicts) \

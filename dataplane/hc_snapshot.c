@@ -8,7 +8,9 @@
  * the gateway sent before it is covered by it), so a snapshot's chunks
  * arrive here contiguously; anything else (a chunk out of place, a count
  * that does not add up, no memory) abandons the snapshot and asks the
- * gateway for a new one.  Nothing of a snapshot is applied before its
+ * gateway for a new one, once: the chunks of that snapshot still on
+ * their way are then ignored (counted), not each abandoned and asked for
+ * again (a RESYNC datagram each).  Nothing of a snapshot is applied before its
  * last chunk: then its members go to their owners as SNAP_SET ops, and
  * every owner gets a SNAP_SWEEP that removes the gateway's users the
  * snapshot did not name (hc_members.h).  Those ops travel the same FIFO
@@ -88,7 +90,9 @@ int hc_snapshots_init(struct hc_snapshots *s, uint32_t max_gateways, uint32_t ma
 	s->stage = rte_zmalloc_socket("hc_snap", sizeof(*s->stage) * max_gateways, 64, socket);
 	s->gen = rte_zmalloc_socket("hc_snap_gen", max_gateways, 64, socket);
 	s->open = rte_zmalloc_socket("hc_snap_open", sizeof(*s->open) * max_gateways, 64, socket);
-	if (s->stage == NULL || s->gen == NULL || s->open == NULL) {
+	s->abandoned = rte_zmalloc_socket("hc_snap_abandoned",
+					  sizeof(*s->abandoned) * max_gateways, 64, socket);
+	if (s->stage == NULL || s->gen == NULL || s->open == NULL || s->abandoned == NULL) {
 		hc_snapshots_free(s);
 		return -ENOMEM;
 	}
@@ -111,9 +115,11 @@ void hc_snapshots_free(struct hc_snapshots *s)
 	rte_free(s->stage);
 	rte_free(s->gen);
 	rte_free(s->open);
+	rte_free(s->abandoned);
 	s->stage = NULL;
 	s->gen = NULL;
 	s->open = NULL;
+	s->abandoned = NULL;
 }
 
 static uint8_t next_gen(struct hc_snapshots *s, uint16_t gw)
@@ -142,6 +148,7 @@ void hc_snapshots_drop_users(void *ctx, uint16_t gw)
 {
 	struct hc_snapshots *s = ctx;
 	stage_free(s, gw); /* an unfinished snapshot of the old state goes too */
+	s->abandoned[gw] = 0; /* (a new incarnation's ids are its own) */
 	RELAXED_ADD(&s->st.user_drops, 1);
 	sweep_all(s, gw, next_gen(s, gw), 0, 0);
 }
@@ -163,9 +170,13 @@ static void apply_stage(struct hc_snapshots *s, uint16_t gw, const struct hc_sna
 	RELAXED_ADD(&s->st.members, st->n);
 }
 
-static void abandon(struct hc_snapshots *s, uint16_t gw)
+/* gw's snapshot `id` is given up: its stage freed, the gateway asked
+ * for a new one, once: its chunks still on their way are ignored
+ * (hc_snapshots_chunk), not each abandoned and asked for again. */
+static void abandon(struct hc_snapshots *s, uint16_t gw, uint32_t id)
 {
 	stage_free(s, gw);
+	s->abandoned[gw] = HC_SNAP_ABANDONED | id;
 	RELAXED_ADD(&s->st.abandoned, 1);
 	s->hooks.ask_again(s->hooks.ctx, gw);
 }
@@ -228,7 +239,7 @@ static int stage_grow(struct hc_snapshots *s, uint16_t gw, struct hc_snap_stage 
 		}
 		RELAXED_ADD(&s->st.displaced, 1);
 		RELAXED_ADD(&s->st.over_limit, 1);
-		abandon(s, (uint16_t)victim);
+		abandon(s, (uint16_t)victim, s->stage[victim]->snapshot_id);
 	}
 	struct hc_snap_member *m = rte_realloc_socket(st->m, sizeof(*m) * cap, 0, s->socket);
 	if (m == NULL)
@@ -255,14 +266,15 @@ void hc_snapshots_chunk(struct hc_snapshots *s, uint16_t gw, const uint8_t *payl
 
 	if (index == 0) {
 		stage_free(s, gw); /* a new snapshot replaces an unfinished one */
+		s->abandoned[gw] = 0;
 		if (total > s->max_per_gateway) {
 			RELAXED_ADD(&s->st.over_limit, 1);
-			abandon(s, gw);
+			abandon(s, gw, id);
 			return;
 		}
 		st = rte_zmalloc_socket("hc_snap_stage", sizeof(*st), 0, s->socket);
 		if (st == NULL) {
-			abandon(s, gw);
+			abandon(s, gw, id);
 			return;
 		}
 		s->stage[gw] = st;
@@ -273,13 +285,17 @@ void hc_snapshots_chunk(struct hc_snapshots *s, uint16_t gw, const uint8_t *payl
 		st->chunk_count = chunks;
 		st->total = total;
 		st->named = named;
+	} else if (st == NULL && s->abandoned[gw] == (HC_SNAP_ABANDONED | id)) {
+		/* the rest of a snapshot given up: asked for again once */
+		RELAXED_ADD(&s->st.chunks_ignored, 1);
+		return;
 	} else if (st == NULL || st->snapshot_id != id || st->next_chunk != index ||
 		   st->chunk_count != chunks || st->total != total) {
-		abandon(s, gw);
+		abandon(s, gw, id);
 		return;
 	}
 	if (st->n + count > st->total || stage_grow(s, gw, st, count) != 0) {
-		abandon(s, gw);
+		abandon(s, gw, id);
 		return;
 	}
 	if (count > 0)
@@ -298,7 +314,7 @@ void hc_snapshots_chunk(struct hc_snapshots *s, uint16_t gw, const uint8_t *payl
 	if (st->next_chunk < st->chunk_count)
 		return;
 	if (st->n != st->total) {
-		abandon(s, gw);
+		abandon(s, gw, id);
 		return;
 	}
 	apply_stage(s, gw, st);

@@ -32,6 +32,9 @@ struct hc_snap_hooks {
 };
 
 
+/* In hc_snapshots.abandoned: a snapshot id is there (ids are 32 bits). */
+#define HC_SNAP_ABANDONED (1ull << 32)
+
 /* A stage that added no member for this long may be displaced by a
  * smaller one at the worker's staging total (hc_snapshot.c) */
 #define HC_SNAP_IDLE_MS 1000
@@ -42,6 +45,9 @@ struct hc_snap_hooks {
 struct hc_snapshots {
 	struct hc_snap_stage **stage; /* [max_gateways], NULL: none        */
 	uint8_t *gen;                 /* [max_gateways] last generation    */
+	uint64_t *abandoned;          /* [max_gateways] the snapshot given up
+	                                 last (HC_SNAP_ABANDONED | its id; 0
+	                                 none): its later chunks are ignored */
 	uint16_t *open;               /* [n_open] gateways with a stage    */
 	uint32_t n_open;
 	uint64_t idle_tsc;            /* HC_SNAP_IDLE_MS in TSC cycles     */

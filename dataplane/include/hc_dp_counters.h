@@ -133,6 +133,8 @@ struct hc_snap_stats {
 	                        worker's staging total reached          */
 	uint64_t user_drops; /* gateways' users dropped (new incarnation,
 	                        dead, shutdown)                           */
+	uint64_t chunks_ignored; /* chunks after chunk 0 of a snapshot
+	                        abandoned already (not abandoned again) */
 };
 
 /* Sum of rte_eth_stats over all ports (imissed, ierrors, rx_nombuf); of

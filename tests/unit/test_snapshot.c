@@ -238,8 +238,86 @@ static void test_sweep_names_incarnation(void)
 	hc_snapshots_free(&snaps);
 }
 
+
+/* A snapshot given up is asked for again once, whatever of it is still
+ * on its way: its later chunks are ignored (counted), not each abandoned
+ * and asked for again (a gateway over --max-snapshot-users sends its
+ * whole snapshot, thousands of chunks, after its chunk 0 was refused).
+ * Its next chunk 0 starts afresh; a user drop forgets the mark; another
+ * snapshot's stray chunk is abandoned and asked for as before. */
+static void test_abandoned_asked_once(void)
+{
+	init(1000, 1u << 20);
+	chunk(3, 9, 0, 6, 1001, 59, 1);          /* refused: 1001 > 1000 */
+	for (uint32_t i = 1; i < 6; i++)
+		chunk(3, 9, i, 6, 1001, 59, 1 + 59 * i); /* the rest of it */
+	CU_ASSERT_EQUAL(snaps.st.abandoned, 1);
+	CU_ASSERT_EQUAL(snaps.st.over_limit, 1);
+	CU_ASSERT_EQUAL(snaps.st.chunks_ignored, 5);
+	CU_ASSERT_EQUAL(n_asked, 1);
+	/* another gateway's snapshot of the same id is its own */
+	chunk(4, 9, 0, 2, 2, 1, 500);
+	chunk(4, 9, 1, 2, 2, 1, 501);
+	CU_ASSERT_EQUAL(snaps.st.applied, 1);
+	/* out of place mid-way (chunk 2 of 4 missing): once */
+	chunk(3, 10, 0, 4, 4, 1, 1);
+	chunk(3, 10, 1, 4, 4, 1, 2);
+	chunk(3, 10, 3, 4, 4, 1, 4);
+	CU_ASSERT_EQUAL(snaps.st.abandoned, 2);
+	CU_ASSERT_EQUAL(n_asked, 2);
+	CU_ASSERT_EQUAL(snaps.st.chunks_ignored, 5);
+	/* a chunk of another snapshot, its chunk 0 never seen: abandoned and
+	 * asked for (it is not the one given up) */
+	chunk(3, 11, 1, 4, 4, 1, 2);
+	CU_ASSERT_EQUAL(snaps.st.abandoned, 3);
+	CU_ASSERT_EQUAL(n_asked, 3);
+	chunk(3, 11, 2, 4, 4, 1, 3);             /* then its rest: ignored */
+	CU_ASSERT_EQUAL(snaps.st.chunks_ignored, 6);
+	/* the gateway's next snapshot, asked for: applied, whatever its id */
+	chunk(3, 11, 0, 2, 2, 1, 1);
+	chunk(3, 11, 1, 2, 2, 1, 2);
+	CU_ASSERT_EQUAL(snaps.st.applied, 2);
+	CU_ASSERT_EQUAL(snaps.st.abandoned, 3);
+	/* given up, then the gateway's users dropped (a new incarnation):
+	 * a chunk of that id is no longer the one given up */
+	chunk(3, 12, 0, 4, 1001, 1, 1);
+	CU_ASSERT_EQUAL(snaps.st.abandoned, 4);
+	hc_snapshots_drop_users(&snaps, 3);
+	chunk(3, 12, 1, 4, 1001, 1, 2);
+	CU_ASSERT_EQUAL(snaps.st.abandoned, 5);
+	CU_ASSERT_EQUAL(n_asked, 5);
+	CU_ASSERT_EQUAL(snaps.st.chunks_ignored, 6);
+	CU_ASSERT_EQUAL(snaps.staged, 0);
+	hc_snapshots_free(&snaps);
+}
+
+/* A stage displaced to make room: its gateway is asked again once, and
+ * the chunks of it still coming are ignored. */
+static void test_displaced_asked_once(void)
+{
+	init(600, 700);
+	snaps.slow_after_tsc = UINT64_MAX;
+	snaps.idle_tsc = UINT64_MAX;
+	chunk(1, 1, 0, 9, 600, 89, 1);
+	chunk(1, 1, 1, 9, 600, 89, 90);
+	chunk(1, 1, 2, 9, 600, 89, 179);        /* 512 slots */
+	snaps.idle_tsc = 0;                     /* gateway 1 idle */
+	chunk(3, 6, 0, 4, 300, 89, 50000);      /* displaces it */
+	CU_ASSERT_EQUAL(snaps.st.displaced, 1);
+	CU_ASSERT_EQUAL(n_asked, 1);
+	snaps.idle_tsc = UINT64_MAX;
+	for (uint32_t i = 3; i < 9; i++)        /* gateway 1's rest arrives */
+		chunk(1, 1, i, 9, 600, i < 8 ? 59 : 36, 300 + 89 * i);
+	CU_ASSERT_EQUAL(snaps.st.abandoned, 1);
+	CU_ASSERT_EQUAL(snaps.st.chunks_ignored, 6);
+	CU_ASSERT_EQUAL(n_asked, 1);
+	hc_snapshots_free(&snaps);
+}
+
 static CU_TestInfo tests[] = {
 	{"claims cost nothing, growth follows arrivals", test_claims_cost_nothing},
+	{"a snapshot given up is asked for again once", test_abandoned_asked_once},
+	{"a displaced stage is asked for again once", test_displaced_asked_once},
 	{"all stages of a worker capped", test_worker_cap},
 	{"at the worker's cap a larger stage is displaced", test_larger_displaced},
 	{"a stage that trickles in is displaced like an idle one", test_slow_displaced},
