@@ -259,6 +259,26 @@ static void drain(struct hc_sequencer *s, uint16_t gw)
 	publish_held(s);
 }
 
+/* Every datagram gw holds freed, unapplied: how many (the caller counts
+ * them). */
+static uint64_t discard_held(struct hc_sequencer *s, uint16_t gw)
+{
+	struct hc_gw_state *g = &s->gw[gw];
+	uint64_t dropped = 0;
+
+	for (unsigned i = 0; i < HC_SEQ_WINDOW; i++) {
+		if (g->win[i] != NULL) {
+			rte_pktmbuf_free(g->win[i]);
+			g->win[i] = NULL;
+			dropped++;
+		}
+	}
+	s->held_total -= g->held;
+	g->held = 0;
+	publish_held(s);
+	return dropped;
+}
+
 /* Move next_seq up to target: deliver held ones in order (when
  * `deliver`), else free them; the missing ones count as lost (give up)
  * or subsumed (a snapshot covers them). */
@@ -268,6 +288,16 @@ static void advance_to(struct hc_sequencer *s, uint16_t gw, uint32_t target, int
 	uint64_t missing = 0;
 	uint32_t from = g->next_seq;
 
+	if (unlikely(target - g->next_seq == 1u << 31)) {
+		/* a snapshot's chunk 0 exactly half the sequence space ahead:
+		 * serial order calls it neither after nor before (hc_seq_after),
+		 * yet the reset point jumps to it.  Everything held comes
+		 * before it: freed, not left in slots that would stand for
+		 * the sequences after it (2^31 is a multiple of the window) */
+		missing = discard_held(s, gw) + HC_SEQ_FAR;
+		set_next(g, target);
+		keep_known(g, from);
+	}
 	while (g->held > 0 && hc_seq_after(target, g->next_seq)) {
 		unsigned slot = g->next_seq & WIN_MASK;
 		struct rte_mbuf *m = g->win[slot];
@@ -324,21 +354,9 @@ static void skip_gap(struct hc_sequencer *s, uint16_t gw)
 
 static void free_held(struct hc_sequencer *s, uint16_t gw)
 {
-	struct hc_gw_state *g = &s->gw[gw];
-	uint64_t dropped = 0;
-
-	for (unsigned i = 0; i < HC_SEQ_WINDOW; i++) {
-		if (g->win[i] != NULL) {
-			rte_pktmbuf_free(g->win[i]);
-			g->win[i] = NULL;
-			dropped++;
-		}
-	}
-	s->held_total -= g->held;
-	g->held = 0;
+	uint64_t dropped = discard_held(s, gw);
 	gap_close(s, gw);
 	HC_RELAXED_ADD(&s->st.stale, dropped);
-	publish_held(s);
 }
 
 static void ask_restart(struct hc_sequencer *s, uint16_t gw, uint64_t now)
