@@ -1126,9 +1126,12 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 		hc_rooms_retire(&d->book, now);
 		if (d->resyncs_waiting > 0)
 			expire_waiting_resyncs(d, now);
-		/* plan only from settled rooms: while picks or directives are
-		 * in flight, their users still count where they were and would
-		 * be moved twice */
+		/* plan only from settled rooms: while picks or MOVEs are in
+		 * flight, their users still count where they were and would
+		 * be moved twice (a refused JOIN's NEW_TOPIC holds no plan:
+		 * the room it names has the user's reservation and sits
+		 * plans out, and one refusal every few seconds would hold
+		 * every pool's plans for ever) */
 		if (!hc_ha_serving(&d->ha) || hc_restart_holding(&d->restart)) {
 			/* an HA backup: nothing to balance, nothing to save; a
 			 * hold: the book is not complete yet.  Either way the
@@ -1140,7 +1143,7 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 				d->st.ticks_waited++;
 		} else {
 			revoke_for_tick(d);
-			if (d->picks_in_flight == 0 && hc_directives_in_flight(&d->dirs) == 0) {
+			if (d->picks_in_flight == 0 && hc_directives_moves_in_flight(&d->dirs) == 0) {
 				for (unsigned p = 0; p < d->pol->n_pools; p++)
 					balance_pool(d, p);
 			} else {

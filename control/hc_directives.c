@@ -57,6 +57,14 @@ static void retire_slot(struct hc_directives *d, uint32_t slot)
 }
 
 /* The seat x held, if any, given back to the seat book. */
+/* x, in flight, is no longer (counted done, given up, replaced or
+ * cancelled by the caller): a NEW_TOPIC leaves topics_open. */
+static inline void ended(struct hc_directives *d, const struct hc_directive *x)
+{
+	if (x->kind == HC_DIR_NEW_TOPIC)
+		d->topics_open--;
+}
+
 static void free_seat(struct hc_directives *d, struct hc_directive *x)
 {
 	if (!x->seat)
@@ -75,7 +83,10 @@ static uint32_t tail_slot(struct hc_directives *d)
 	if (d->count == d->cap) {
 		struct hc_directive *oldest = &d->ring[d->head];
 		if (oldest->live) {
-			d->st.given_up += !oldest->cancelled;
+			if (!oldest->cancelled) {
+				d->st.given_up++;
+				ended(d, oldest);
+			}
 			free_seat(d, oldest);
 			retire_slot(d, d->head);
 		}
@@ -99,7 +110,10 @@ static int append_slot(struct hc_directives *d, uint32_t slot)
 		struct hc_directive *o = &d->ring[old];
 		free_seat(d, o);
 		o->live = 0;
-		d->st.replaced += !o->cancelled;
+		if (!o->cancelled) {
+			d->st.replaced++;
+			ended(d, o);
+		}
 	} else if (hc_keyidx_insert(&d->by_user, x->user, slot) != 0) {
 		return -ENOSPC;
 	}
@@ -133,6 +147,7 @@ static uint32_t add_kind(struct hc_directives *d, uint64_t user, uint32_t from, 
 		return 0;
 	}
 	d->st.sent++;
+	d->topics_open += kind == HC_DIR_NEW_TOPIC;
 	return id;
 }
 
@@ -162,6 +177,7 @@ static int complete(struct hc_directives *d, struct hc_directive *x)
 	if (x->cancelled)
 		return 0;
 	d->st.done++;
+	ended(d, x);
 	return 1;
 }
 
@@ -191,8 +207,10 @@ int hc_directives_joined(struct hc_directives *d, uint64_t user, uint32_t room)
 		return complete(d, x);
 	/* the user went to a third room: no MOVE from `from` can be obeyed
 	 * now (the gateway ignores one), nothing to resend */
-	if (!x->cancelled)
+	if (!x->cancelled) {
 		d->st.cancelled++;
+		ended(d, x);
+	}
 	retire_slot(d, (uint32_t)(x - d->ring));
 	return 0;
 }
@@ -221,6 +239,7 @@ int hc_directives_cancel(struct hc_directives *d, uint64_t user, uint64_t now)
 	if (x == NULL || x->cancelled)
 		return 0;
 	d->st.cancelled++;
+	ended(d, x);
 	if (!x->seat) {
 		retire_slot(d, (uint32_t)(x - d->ring));
 		return 1;
@@ -277,6 +296,7 @@ unsigned hc_directives_expire(struct hc_directives *d, uint64_t now,
 		}
 		if (x.attempt >= d->retries) {
 			d->st.given_up++;
+			ended(d, &x);
 			free_seat(d, &x);
 			continue;
 		}
@@ -285,6 +305,7 @@ unsigned hc_directives_expire(struct hc_directives *d, uint64_t now,
 		resend(ctx, &x, now);
 		if (push(d, &x) != 0) { /* (the seat goes with the copy) */
 			d->st.given_up++; /* sent, no longer tracked */
+			ended(d, &x);
 			free_seat(d, &x);
 			continue;
 		}

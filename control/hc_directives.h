@@ -72,6 +72,7 @@ struct hc_directives {
 	uint32_t retries;
 	void (*seat_free)(void *ctx, uint32_t room); /* NULL: no seats */
 	void *seat_ctx;
+	uint64_t topics_open; /* NEW_TOPICs among those in flight */
 	struct hc_directives_stats st;
 };
 
@@ -147,6 +148,13 @@ static inline uint64_t hc_directives_in_flight(const struct hc_directives *d)
 	const struct hc_directives_stats *s = &d->st;
 	return s->sent - s->done - s->given_up - s->replaced - s->cancelled;
 	/* (refused directives were never counted as sent) */
+}
+
+/* Of them, the MOVEs (the balancer's own; not the NEW_TOPICs of
+ * refused JOINs, whose rooms sit plans out on their reservations). */
+static inline uint64_t hc_directives_moves_in_flight(const struct hc_directives *d)
+{
+	return hc_directives_in_flight(d) - d->topics_open;
 }
 
 /*

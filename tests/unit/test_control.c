@@ -3051,6 +3051,105 @@ static void test_first_contact_resync_sent(void)
 	CU_ASSERT_EQUAL(d.resync_wait[1].reason, 0);
 }
 
+/* One refused JOIN every few seconds (its NEW_TOPIC directive in flight,
+ * resent until given up) holds no pool's plans: two rooms of 10 (below
+ * min 15) in pool 7 are merged while gateway 3 keeps trying to join a
+ * full room of pool 0 (a review found every pool's balancer waiting on
+ * them for as long as the refusals went on). */
+static void drain_tx(void)
+{
+	struct rte_mbuf *m;
+	while (rte_ring_dequeue(w->from_ctl_tx, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+}
+
+static void poll_all(uint64_t now)
+{
+	for (int i = 0; i < 5; i++) {
+		hc_decide_poll(&d, now);
+		hc_rx_poll_handoff(w, now);
+		hc_ops_commit(w);
+	}
+}
+
+static void test_refusals_hold_no_plans(void)
+{
+	uint32_t lease_seats = pol.lease_seats;
+	pol.lease_seats = 0;
+	w->members.now_s += 1000;
+	w->members.admission = 1;
+	uint64_t now = balance_settled(0);
+	CU_ASSERT_EQUAL_FATAL(hc_directives_in_flight(&d.dirs), 0);
+	drain_tx();
+	drain_tx();
+	/* a full room of pool 0 */
+	uint32_t rf = 0;
+	for (uint32_t x = cfg.max_rooms - 1; x > 0 && rf == 0; x--)
+		if (d.book.room[x].state != HC_ROOM_LIVE && w->members.room_users[x] == 0)
+			rf = x;
+	CU_ASSERT_FATAL(rf != 0);
+	uint64_t users[100];
+	uint32_t rooms[100];
+	uint8_t ops[100];
+	ev_pool = 0;
+	joins_of(users, rooms, ops, 100, 930000, rf);
+	events(users, rooms, ops, 50);
+	events(users + 50, rooms, ops, 50);
+	poll_all(now);
+	CU_ASSERT_EQUAL_FATAL(d.book.room[rf].users, 100);
+	/* two rooms of 10 in pool 7 */
+	uint32_t ra = 0, rb = 0;
+	for (uint32_t x = 1; x < cfg.max_rooms && rb == 0; x++)
+		if (d.book.room[x].state != HC_ROOM_LIVE && w->members.room_users[x] == 0 &&
+		    x != rf) {
+			if (ra == 0)
+				ra = x;
+			else
+				rb = x;
+		}
+	CU_ASSERT_FATAL(rb != 0);
+	ev_pool = 7;
+	uint64_t u20[20];
+	uint32_t r20[20];
+	uint8_t o20[20];
+	for (unsigned i = 0; i < 20; i++) {
+		u20[i] = 940000 + i;
+		r20[i] = i < 10 ? ra : rb;
+		o20[i] = HC_OP_JOIN;
+	}
+	events(u20, r20, o20, 20);
+	poll_all(now);
+	ev_pool = 0;
+	CU_ASSERT_EQUAL_FATAL(d.book.room[ra].users, 10);
+	CU_ASSERT_EQUAL_FATAL(d.book.room[rb].users, 10);
+	uint64_t planned = d.st.planned;
+	/* a JOIN of a new user into the full room: refused, a NEW_TOPIC
+	 * elsewhere, in flight until the user joins there or it is given up
+	 * (directive_retries resends, seconds) */
+	uint64_t joiner = 950000;
+	uint8_t join = HC_OP_JOIN;
+	events(&joiner, &rf, &join, 1);
+	poll_all(now);
+	CU_ASSERT_EQUAL(d.dirs.topics_open, 1);
+	CU_ASSERT_EQUAL(hc_directives_moves_in_flight(&d.dirs), 0);
+	now = tick();
+	poll_all(now);
+	drain_tx();
+	/* the next tick plans pool 7 all the same (before: it waited) */
+	CU_ASSERT_EQUAL(d.st.planned, planned + 10);
+	CU_ASSERT_EQUAL(d.dirs.topics_open, 1);
+	CU_ASSERT_EQUAL(hc_directives_moves_in_flight(&d.dirs), 10);
+	/* and the MOVEs' tick waits for them, not for the NEW_TOPIC */
+	uint64_t waited = d.st.ticks_waited;
+	now = tick();
+	poll_all(now);
+	drain_tx();
+	CU_ASSERT_EQUAL(d.st.ticks_waited, waited + 1);
+	pol.lease_seats = lease_seats;
+	now = balance_settled(now);
+	(void)now;
+}
+
 static CU_TestInfo tests[] = {
 	{"PLACE -> ASSIGN -> JOIN", test_place_assign_join},
 	{"admission: refusal, NEW_TOPIC, order", test_admission},
@@ -3106,6 +3205,7 @@ static CU_TestInfo tests[] = {
 	 test_late_picks_room_reused},
 	{"a NEW_TOPIC resent in a hold makes no seat, renews its own",
 	 test_new_topic_resent_in_hold},
+	{"refused JOINs' NEW_TOPICs hold no pool's plans", test_refusals_hold_no_plans},
 	CU_TEST_INFO_NULL,
 };
 

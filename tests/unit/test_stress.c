@@ -502,6 +502,8 @@ static void stress_run(const struct stress_config *sc, uint64_t seed, unsigned s
 	CU_ASSERT_EQUAL(s_d.book.st.vacate_stale, 0);
 	CU_ASSERT_EQUAL(marks_left, 0);
 	CU_ASSERT_EQUAL(s_d.sync.running, 0);
+	/* (the NEW_TOPICs among the directives in flight: never more) */
+	CU_ASSERT(s_d.dirs.topics_open <= hc_directives_in_flight(&s_d.dirs));
 	s_stats_periods += s_d.sync.periods;
 	if (s_d.book.st.vacate_stale || marks_left || s_d.sync.running)
 		printf("\n  seed %lu flags %x: vacate_stale %lu marks left %u sync running %d\n",
