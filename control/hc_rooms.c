@@ -127,21 +127,39 @@ static void make_live(struct hc_rooms *r, uint32_t id, unsigned pool)
  * sharded pool keeps the same room ids on whichever appliance holds it,
  * docs/scaling-shards.md) takes the next FREE id of its range, round
  * from a cursor; retired ids of the range come back FREE after their
- * grace and are found by the same walk.  O(range) at worst, once per new
- * room, on the control core's slow path. */
+ * grace and are found by the same walk.  O(range) at worst, on the
+ * control core's slow path; a walk that finds none marks the range full
+ * (hc_pool_index.range_full), and the pool's next rooms are refused at
+ * once until one of its ids comes FREE (range_freed): every PLACE and
+ * refused JOIN of a pool whose range is taken had walked it whole. */
 static uint32_t new_ranged_id(struct hc_rooms *r, unsigned pool)
 {
 	const struct hc_pool_cfg *c = &r->pol->pool[pool];
 	struct hc_pool_index *pi = &r->pool[pool];
+	if (pi->range_full)
+		return 0;
 	uint32_t n = c->room_last - c->room_first + 1;
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t id = c->room_first + (pi->cursor + k) % n;
 		if (r->room[id].state == HC_ROOM_FREE) {
 			pi->cursor = (id - c->room_first + 1) % n;
+			r->st.range_ids_walked += k + 1;
 			return id;
 		}
 	}
+	r->st.range_ids_walked += n;
+	pi->range_full = 1;
 	return 0;
+}
+
+/* Room id came FREE: a pool whose range holds it may walk it again. */
+static void range_freed(struct hc_rooms *r, uint32_t id)
+{
+	for (unsigned p = 0; p < r->pol->n_pools; p++) {
+		const struct hc_pool_cfg *c = &r->pol->pool[p];
+		if (c->room_last != 0 && id >= c->room_first && id <= c->room_last)
+			r->pool[p].range_full = 0;
+	}
 }
 
 static uint32_t new_room_id(struct hc_rooms *r, unsigned pool)
@@ -969,6 +987,7 @@ release:
 			break;
 		if (rm->state == HC_ROOM_GRACE) {
 			rm->state = HC_ROOM_FREE;
+			range_freed(r, id);
 			if (r->n_free < r->max_rooms) /* an id may be listed twice */
 				r->free_ids[r->n_free++] = id;
 		}

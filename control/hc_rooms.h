@@ -115,6 +115,10 @@ struct hc_pool_index {
 	uint32_t rooms;     /* live rooms                              */
 	uint64_t users, reserved, leased;
 	uint32_t cursor;    /* next id to try in the pool's own id range */
+	uint8_t range_full; /* that range walked whole without a FREE id:
+	                       not walked again until one of its ids comes
+	                       FREE (a walk a PLACE stalled the control core
+	                       for a millisecond at 512 k ids)            */
 };
 
 /* A reservation record, in one of two FIFO lists (hc_rooms.c): live
@@ -148,6 +152,8 @@ struct hc_rooms_stats {
 	                                 the seat: same room, no new seat  */
 	uint64_t admits, admits_reserved, refusals;
 	uint64_t leaves, expired, retired, reused;
+	uint64_t range_ids_walked; /* ids looked at for a ranged pool's
+	                              new room (tests: walks stay rare) */
 	uint64_t over_max;  /* JOINs or restatements applied without admission
 	                       (--no-admission) into a room already at max */
 	uint64_t placed_beyond_target, seated_beyond_target; /* see above */

@@ -1384,6 +1384,14 @@ static void test_room_ranges(void)
 	}
 	CU_ASSERT_EQUAL(hc_rooms_place(&r, a, u++, 0), 0);
 	CU_ASSERT_EQUAL(r.st.no_room, 1);
+	/* its range walked whole once: the next PLACEs do not walk it again
+	 * (each had, a millisecond at 512 k ids) until an id comes FREE */
+	CU_ASSERT_EQUAL(r.pool[a].range_full, 1);
+	uint64_t walked = r.st.range_ids_walked;
+	for (int i = 0; i < 10; i++)
+		CU_ASSERT_EQUAL(hc_rooms_place(&r, a, u++, 0), 0);
+	CU_ASSERT_EQUAL(r.st.no_room, 11);
+	CU_ASSERT_EQUAL(r.st.range_ids_walked, walked);
 	/* pool b meanwhile starts at its own first id */
 	CU_ASSERT_EQUAL(hc_rooms_place(&r, b, u++, 0), 10);
 	CU_ASSERT_EQUAL(hc_rooms_open(&r, b), 11);
@@ -1397,6 +1405,8 @@ static void test_room_ranges(void)
 	CU_ASSERT(hc_rooms_retire(&r, 10) >= 1);
 	hc_rooms_retire(&r, 20); /* past the (zero) grace */
 	CU_ASSERT_EQUAL(r.room[41].state, HC_ROOM_FREE);
+	CU_ASSERT_EQUAL(r.pool[a].range_full, 0);
+	CU_ASSERT_EQUAL(r.pool[b].range_full, 0);
 	CU_ASSERT_EQUAL(hc_rooms_place(&r, a, u++, 30), 41);
 	hc_rooms_free(&r);
 
