@@ -481,9 +481,13 @@ static void answer_place(struct hc_decide *d, const struct hc_place_req *q, uint
 	uint32_t room = 0;
 	if (pool == HC_NO_POOL)
 		d->st.unknown_pool++;
-	else if (over_quota(d, q->gateway_id, q->user_id))
-		d->st.places_over_quota++; /* NO_ROOM: it holds its share of seats */
-	else
+	else if (over_quota(d, q->gateway_id, q->user_id)) {
+		/* NO_ROOM: it holds its share of seats; but a resend of a
+		 * PLACE whose JOIN took its seat needs none: its room */
+		room = hc_rooms_place_late(&d->book, pool, q->user_id, q->gateway_id,
+					   q->request_id, now);
+		d->st.places_over_quota += room == 0;
+	} else
 		room = hc_rooms_place_request(&d->book, pool, q->user_id, q->gateway_id,
 					      q->request_id, now);
 	struct hc_assign a = {

@@ -506,6 +506,30 @@ uint32_t hc_rooms_place_for(struct hc_rooms *r, unsigned pool, uint64_t user, ui
 	return hc_rooms_place_request(r, pool, user, gw, 0, now);
 }
 
+/* The consumed record v answers the same PLACE again, after its JOIN
+ * took the seat (the answer was slow, the gateway resent): its room,
+ * counted, else 0. */
+static uint32_t late_room(struct hc_rooms *r, const struct hc_reservation *v, unsigned pool,
+			  uint16_t gw, uint32_t request_id, uint64_t now)
+{
+	if (request_id != 0 && v->request_id == request_id && v->gateway == gw &&
+	    v->expires > now && r->room[v->room].state == HC_ROOM_LIVE &&
+	    r->room[v->room].pool == pool) {
+		r->st.placements_late++;
+		return v->room;
+	}
+	return 0;
+}
+
+uint32_t hc_rooms_place_late(struct hc_rooms *r, unsigned pool, uint64_t user, uint16_t gw,
+			     uint32_t request_id, uint64_t now)
+{
+	int32_t old = resv_lookup(r, user);
+	if (old < 0 || !r->resv[old].consumed)
+		return 0;
+	return late_room(r, &r->resv[old], pool, gw, request_id, now);
+}
+
 uint32_t hc_rooms_place_request(struct hc_rooms *r, unsigned pool, uint64_t user, uint16_t gw,
 				uint32_t request_id, uint64_t now)
 {
@@ -514,15 +538,11 @@ uint32_t hc_rooms_place_request(struct hc_rooms *r, unsigned pool, uint64_t user
 
 	int32_t old = resv_lookup(r, user);
 	if (old >= 0 && r->resv[old].consumed) {
-		/* the same PLACE again after its JOIN took the seat (the
-		 * answer was slow, the gateway resent): the same room */
-		const struct hc_reservation *v = &r->resv[old];
-		if (request_id != 0 && v->request_id == request_id && v->gateway == gw &&
-		    v->expires > now && r->room[v->room].state == HC_ROOM_LIVE &&
-		    r->room[v->room].pool == pool) {
-			r->st.placements_late++;
-			return v->room;
-		}
+		/* the same PLACE again after its JOIN took the seat: the same
+		 * room */
+		uint32_t late = late_room(r, &r->resv[old], pool, gw, request_id, now);
+		if (late != 0)
+			return late;
 		resv_forget(r, old);
 		old = -1;
 	}

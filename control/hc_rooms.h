@@ -246,6 +246,11 @@ uint32_t hc_rooms_place_for(struct hc_rooms *r, unsigned pool, uint64_t user, ui
  * answered with that room and reserves nothing. */
 uint32_t hc_rooms_place_request(struct hc_rooms *r, unsigned pool, uint64_t user, uint16_t gw,
 				uint32_t request_id, uint64_t now);
+/* That resend's room alone (counted placements_late), or 0: for a
+ * gateway at its quota, whose new PLACEs are answered NO_ROOM but whose
+ * seated user asked again is not. */
+uint32_t hc_rooms_place_late(struct hc_rooms *r, unsigned pool, uint64_t user, uint16_t gw,
+			     uint32_t request_id, uint64_t now);
 /* Live reservations (seats they hold), and records in use (live and
  * consumed): the lists' lengths. */
 static inline uint32_t hc_rooms_resv_live(const struct hc_rooms *r)

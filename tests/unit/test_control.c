@@ -3150,6 +3150,56 @@ static void test_refusals_hold_no_plans(void)
 	(void)now;
 }
 
+/* A PLACE resent after its JOIN took the seat, its gateway at its quota
+ * of reserved seats: the same room, no new seat (placements_late), not
+ * NO_ROOM (a review found it answered NO_ROOM and counted over quota:
+ * the gateway told there was no room for a user seated already). */
+static void test_late_resend_at_quota(void)
+{
+	static struct hc_assign a[512];
+	unsigned dgrams;
+	drain_tx();
+	settle();
+	drain_tx();
+	uint32_t quota0 = cfg.max_places_per_gw;
+	uint32_t held = hc_rooms_reserved_by(&d.book, 3);
+	cfg.max_places_per_gw = held + 1;
+	ev_pool = 0;
+	send_places(960000, 1, 777777);           /* U, request 777777 */
+	settle();
+	CU_ASSERT_EQUAL_FATAL(take_assigns(a, 512, &dgrams), 1);
+	uint32_t room = ntohl(a[0].room_id);
+	CU_ASSERT_FATAL(room != 0);
+	uint64_t u = 960000;
+	uint8_t join = HC_OP_JOIN;
+	events(&u, &room, &join, 1);              /* U's JOIN takes the seat */
+	settle();
+	drain_tx();
+	send_places(960001, 1, 777778);           /* V: the quota held again */
+	settle();
+	drain_tx();
+	uint64_t late = d.book.st.placements_late, over = d.st.places_over_quota;
+	send_places(960000, 1, 777777);           /* U's PLACE again (answer lost) */
+	settle();
+	CU_ASSERT_EQUAL_FATAL(take_assigns(a, 512, &dgrams), 1);
+	CU_ASSERT_EQUAL(a[0].status, HC_ASSIGN_PLACED);
+	CU_ASSERT_EQUAL(ntohl(a[0].room_id), room);
+	CU_ASSERT_EQUAL(d.book.st.placements_late, late + 1);
+	CU_ASSERT_EQUAL(d.st.places_over_quota, over);
+	CU_ASSERT_EQUAL(hc_rooms_reserved_by(&d.book, 3), held + 1); /* (V's alone) */
+	/* another new user of it is still refused */
+	send_places(960002, 1, 777779);
+	settle();
+	CU_ASSERT_EQUAL_FATAL(take_assigns(a, 512, &dgrams), 1);
+	CU_ASSERT_EQUAL(a[0].status, HC_ASSIGN_NO_ROOM);
+	CU_ASSERT_EQUAL(d.st.places_over_quota, over + 1);
+	cfg.max_places_per_gw = quota0;
+	uint8_t leave = HC_OP_LEAVE;
+	events(&u, &room, &leave, 1);
+	settle();
+	drain_tx();
+}
+
 static CU_TestInfo tests[] = {
 	{"PLACE -> ASSIGN -> JOIN", test_place_assign_join},
 	{"admission: refusal, NEW_TOPIC, order", test_admission},
@@ -3206,6 +3256,7 @@ static CU_TestInfo tests[] = {
 	{"a NEW_TOPIC resent in a hold makes no seat, renews its own",
 	 test_new_topic_resent_in_hold},
 	{"refused JOINs' NEW_TOPICs hold no pool's plans", test_refusals_hold_no_plans},
+	{"a late PLACE resend at the gateway's quota: its room", test_late_resend_at_quota},
 	CU_TEST_INFO_NULL,
 };
 
