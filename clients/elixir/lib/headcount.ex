@@ -13,6 +13,7 @@ defmodule HeadCount do
   defdelegate join_many(s, list), to: Session
   defdelegate leave(s, user), to: Session
   defdelegate leave_many(s, users), to: Session
+  defdelegate move(s, user, from, to, pool \\ 0), to: Session
   defdelegate place(s, user, pool \\ 0), to: Session
   defdelegate flush(s), to: Session
   defdelegate room_of(s, user), to: Session

@@ -240,7 +240,8 @@ defmodule HeadCount.LabTest do
     receive do
       {:headcount_move, ^s, m} ->
         true = MapSet.member?(users, m.user)
-        :ok = Session.join(s, m.user, m.to, m.pool)
+        # (a resent MOVE queued behind the first finds the user moved)
+        true = Session.move(s, m.user, m.from, m.to, m.pool) in [:ok, {:error, :stale}]
         obey(s, test, users, [m | moves])
 
       {:count, ^test} ->
@@ -328,10 +329,15 @@ defmodule HeadCount.LabTest.Channel do
   end
 
   @impl true
-  def handle_info({:headcount_move, _, %{user: u, to: to, pool: pool}}, st) do
-    send(st.client, {:push, u, "room", %{room: to}})
-    :ok = HeadCount.join(st.hc, u, to, pool)
-    {:noreply, %{st | room: to}}
+  def handle_info({:headcount_move, _, %{user: u, from: from, to: to, pool: pool}}, st) do
+    case HeadCount.move(st.hc, u, from, to, pool) do
+      :ok ->
+        send(st.client, {:push, u, "room", %{room: to}})
+        {:noreply, %{st | room: to}}
+
+      {:error, :stale} ->
+        {:noreply, st}
+    end
   end
 
   def handle_info({:headcount_assign, _, %{status: :new_topic, room: room}}, st) do

@@ -428,6 +428,100 @@ defmodule HeadCount.SessionTest do
     _ = {owner, app}
   end
 
+  # The guide's handle_info obeys a MOVE with move/5: applied only while
+  # the caller owns the user and the user is still in `from`.  Found by a
+  # review: with join/4 a MOVE handled after the user moved on moved them
+  # back, and one handled after SUPERSEDED (the user forgotten) began a
+  # new session that took the user from the gateway they were live on.
+  test "move/5: obeyed while the user is in from; stale after a move or SUPERSEDED",
+       %{s: s, app: app} do
+    :ok = Session.join(s, 42, 10, 0)
+    :ok = Session.flush(s)
+    {_, 1, _, 1, _, _, body} = recv_type(app, 1)
+    [{42, 10, 1, 0, s1}] = events(body)
+    # obeyed: the same session, into `to`
+    :ok = Session.move(s, 42, 10, 20, 0)
+    :ok = Session.flush(s)
+    {_, 1, _, 1, _, _, body} = recv_type(app, 1)
+    assert [{42, 20, 1, 0, ^s1}] = events(body)
+    # stale: the user is no longer in 10
+    assert {:error, :stale} = Session.move(s, 42, 10, 30, 0)
+    assert Session.room_of(s, 42) == {20, 0}
+    # SUPERSEDED (refused 20): the user is forgotten; a MOVE after it is
+    # stale, nothing sent (a join would begin a new session)
+    app = answer(app, 3, [Proto.assign_rec(42, 0, 0, 20, 0, 6)])
+    until(s, &(&1.superseded == 1))
+    assert Session.room_of(s, 42) == nil
+    assert {:error, :stale} = Session.move(s, 42, 20, 40, 0)
+    :ok = Session.flush(s)
+    nothing(app)
+    # another process's user is not moved by this one
+    me = self()
+
+    spawn_link(fn ->
+      :ok = Session.join(s, 43, 5, 0)
+      send(me, :joined)
+      receive do: (:stop -> :ok)
+    end)
+
+    assert_receive :joined
+    assert {:error, :stale} = Session.move(s, 43, 5, 6, 0)
+    assert Session.room_of(s, 43) == {5, 0}
+  end
+
+  # A channel that ends after its user reconnected through a newer one
+  # (the guide's terminate calls leave/2) must not take the live user
+  # out: only the owner's leave counts (a review found any process's did).
+  test "leave/2 of a user another process owns: not_owner, the user stays",
+       %{s: s, app: app} do
+    me = self()
+
+    old =
+      spawn(fn ->
+        :ok = Session.join(s, 42, 7, 0)
+        send(me, :joined)
+        receive do: (:terminate -> send(me, {:left, Session.leave(s, 42)}))
+      end)
+
+    assert_receive :joined
+
+    new =
+      spawn(fn ->
+        :ok = Session.join(s, 42, 7, 0)
+        send(me, :joined2)
+        receive do: (:leave -> send(me, {:left2, Session.leave(s, 42)}))
+      end)
+
+    assert_receive :joined2
+    send(old, :terminate)
+    assert_receive {:left, {:error, :not_owner}}
+    assert Session.room_of(s, 42) == {7, 0}
+    assert {:error, [{:not_owner, 42}]} = Session.leave_many(s, [42])
+    :ok = Session.flush(s)
+    {_, 1, _, 1, _, _, body} = recv_type(app, 1)
+    assert [{42, 7, 1, 0, _}] = events(body)
+    nothing(app)
+    # its owner's leave does
+    send(new, :leave)
+    assert_receive {:left2, :ok}
+    assert Session.room_of(s, 42) == nil
+    :ok = Session.flush(s)
+    {_, 1, _, 1, _, _, body} = recv_type(app, 1)
+    assert [{42, 7, 2, 0, _}] = events(body)
+  end
+
+  test "join_many/leave_many given no list or an improper one: an error, the session lives",
+       %{s: s} do
+    :ok = Session.join(s, 1, 5, 0)
+    assert {:error, :badarg} = Session.join_many(s, %{1 => 5})
+    assert {:error, :badarg} = Session.leave_many(s, 1)
+    assert {:error, {:bad_room, [:tail]}} = Session.join_many(s, [{2, 6, 0} | :tail])
+    assert {:error, [:tail]} = Session.leave_many(s, [2 | :tail])
+    assert Session.room_of(s, 1) == {5, 0}
+    assert Session.room_of(s, 2) == nil
+    assert Process.alive?(s)
+  end
+
   test "an owner that exits takes its users with it (LEAVEs)", %{s: s, app: app} do
     me = self()
 

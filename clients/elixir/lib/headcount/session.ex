@@ -88,12 +88,29 @@ defmodule HeadCount.Session do
   def join(s, user, room, pool \\ 0), do: GenServer.call(s, {:join, [{user, room, pool}]})
 
   @doc "Many joins in one call (`[{user, room, pool}]`), owned by the caller: the fast path."
-  def join_many(s, list), do: GenServer.call(s, {:join, list}, 60_000)
+  def join_many(s, list) when is_list(list), do: GenServer.call(s, {:join, list}, 60_000)
+  def join_many(_s, _), do: {:error, :badarg}
 
-  @doc "The user left. `:ok` or `{:error, :not_here}`."
+  @doc """
+  The user left: a LEAVE if the caller owns the user (another process's
+  user stays: a channel that ended after the user reconnected through a
+  newer one). `:ok`, `{:error, :not_here}` or `{:error, :not_owner}`.
+  """
   def leave(s, user), do: GenServer.call(s, {:leave, [user]}) |> single()
 
-  def leave_many(s, users), do: GenServer.call(s, {:leave, users}, 60_000)
+  @doc "Many leaves of the caller's users: `:ok` or `{:error, missing}` (`{:not_owner, user}` for another's)."
+  def leave_many(s, users) when is_list(users), do: GenServer.call(s, {:leave, users}, 60_000)
+  def leave_many(_s, _), do: {:error, :badarg}
+
+  @doc """
+  Obey a MOVE directive: the user joins `to` if the caller still owns
+  the user and the user is still in `from` (libheadcount checks that
+  as the MOVE arrives; here the owner acts later, when the user may
+  have moved on, or been forgotten: a join would move them back, or
+  begin a new session that takes them from another gateway). `:ok` or
+  `{:error, :stale}`.
+  """
+  def move(s, user, from, to, pool \\ 0), do: GenServer.call(s, {:move, user, from, to, pool})
 
   @doc "Ask where a new user should go: `{:ok, request_id}`; the answer comes as a message."
   def place(s, user, pool \\ 0)
@@ -121,6 +138,7 @@ defmodule HeadCount.Session do
     do: GenServer.call(s, {:close, how})
 
   defp single(:ok), do: :ok
+  defp single({:error, [{:not_owner, _} | _]}), do: {:error, :not_owner}
   defp single({:error, [_ | _]}), do: {:error, :not_here}
 
   # ------------------------------------------------------------- state --
@@ -350,9 +368,22 @@ defmodule HeadCount.Session do
     end
   end
 
-  def handle_call({:leave, users}, _from, s) do
-    {s, missing} = leave_all(users, s)
+  def handle_call({:leave, users}, {pid, _}, s) do
+    {s, missing} = leave_all(users, pid, s)
     {:reply, if(missing == [], do: :ok, else: {:error, Enum.reverse(missing)}), s}
+  end
+
+  def handle_call({:move, user, from, to, pool}, {pid, _}, s) do
+    case :ets.lookup(s.users, user) do
+      [{_, ^from, _, _, ^pid}] ->
+        case join_all([{user, to, pool}], pid, s) do
+          {s, []} -> {:reply, :ok, s}
+          {s, _bad} -> {:reply, {:error, :stale}, s}
+        end
+
+      _ ->
+        {:reply, {:error, :stale}, count(s, :moves_ignored)}
+    end
   end
 
   def handle_call({:place, user, pool}, {pid, _}, s) do
@@ -488,6 +519,10 @@ defmodule HeadCount.Session do
   defp jl([x | rest], pid, t, o, s, ev, n, d, j, nu, bad),
     do: jl(rest, pid, t, o, s, ev, n, d, j, nu, [x | bad])
 
+  # (an improper list's tail: bad too, not a crash of the session)
+  defp jl(tail, pid, t, o, s, ev, n, d, j, nu, bad),
+    do: jl([], pid, t, o, s, ev, n, d, j, nu, [tail | bad])
+
   defp jl_emit(rest, pid, t, o, s, ev, @events_per, d, j, nu, bad) do
     s =
       flush_events(%{
@@ -505,20 +540,25 @@ defmodule HeadCount.Session do
   defp jl_emit(rest, pid, t, o, s, ev, n, d, j, nu, bad),
     do: jl(rest, pid, t, o, s, ev, n, d, j, nu, bad)
 
-  defp leave_all(users, s), do: ll(users, s.users, s.owned, s, s.ev, s.n_ev, s.digest, 0, [], [])
+  # pid: the caller, whose users alone leave; :any for an owner's exit
+  defp leave_all(users, pid, s),
+    do: ll(users, pid, s.users, s.owned, s, s.ev, s.n_ev, s.digest, 0, [], [])
 
-  defp ll([], _t, _o, s, ev, n, d, l, miss, touched) do
+  defp ll([], _pid, _t, _o, s, ev, n, d, l, miss, touched) do
     s = %{s | ev: ev, n_ev: n, digest: d, leaves: s.leaves + l, nusers: s.nusers - l}
     {Enum.reduce(Enum.uniq(touched), s, &release/2) |> arm_if(), miss}
   end
 
   # (integers only: the ordered set takes 1.0 for 1, and a float id would
   # reach the digest's integer arithmetic)
-  defp ll([u | rest], t, o, s, ev, n, d, l, miss, touched) when not is_integer(u),
-    do: ll(rest, t, o, s, ev, n, d, l, [u | miss], touched)
+  defp ll([u | rest], pid, t, o, s, ev, n, d, l, miss, touched) when not is_integer(u),
+    do: ll(rest, pid, t, o, s, ev, n, d, l, [u | miss], touched)
 
-  defp ll([u | rest], t, o, s, ev, n, d, l, miss, touched) do
+  defp ll([u | rest], pid, t, o, s, ev, n, d, l, miss, touched) do
     case :ets.lookup(t, u) do
+      [{_, _, _, _, owner}] when pid != :any and owner != pid ->
+        ll(rest, pid, t, o, s, ev, n, d, l, [{:not_owner, u} | miss], touched)
+
       [{_, room, pool, session, owner}] ->
         :ets.delete(t, u)
         :ets.delete(o, {owner, u})
@@ -537,15 +577,19 @@ defmodule HeadCount.Session do
                 nusers: s.nusers - l - 1
             })
 
-          ll(rest, t, o, s, [], 0, d, 0, miss, touched)
+          ll(rest, pid, t, o, s, [], 0, d, 0, miss, touched)
         else
-          ll(rest, t, o, s, ev, n + 1, d, l + 1, miss, touched)
+          ll(rest, pid, t, o, s, ev, n + 1, d, l + 1, miss, touched)
         end
 
       [] ->
-        ll(rest, t, o, s, ev, n, d, l, [u | miss], touched)
+        ll(rest, pid, t, o, s, ev, n, d, l, [u | miss], touched)
     end
   end
+
+  # (an improper list's tail: missing, not a crash of the session)
+  defp ll(tail, pid, t, o, s, ev, n, d, l, miss, touched),
+    do: ll([], pid, t, o, s, ev, n, d, l, [tail | miss], touched)
 
   # pid owns no user any more: stop watching it
   defp release(pid, s) do
@@ -771,7 +815,7 @@ defmodule HeadCount.Session do
     case Map.get(s.owners, pid) do
       ^ref ->
         users = :ets.select(s.owned, [{{{pid, :"$1"}}, [], [:"$1"]}])
-        {s, []} = leave_all(users, s)
+        {s, []} = leave_all(users, :any, s)
         {:noreply, %{s | owners: Map.delete(s.owners, pid)} |> count(:owner_exits, length(users))}
 
       _ ->
