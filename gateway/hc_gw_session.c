@@ -577,8 +577,11 @@ static void on_assign(struct hc_gw *g, const struct hc_assign *a)
 		.room_id = ntohl(a->room_id), .refused_room = ntohl(a->refused_room),
 		.pool_id = ntohs(a->pool_id), .status = a->status};
 	g->st.assigns++;
-	if (x.status == HC_ASSIGN_NEW_TOPIC && x.room_id == 0) {
-		g->st.rx_bad++; /* a room to go to that is none: never sent */
+	if (x.status == HC_ASSIGN_NEW_TOPIC && (x.room_id == 0 || x.room_id > g->cfg.max_room)) {
+		/* a room to go to that is none (never sent), or beyond
+		 * max_room (the appliance's --max-rooms larger than configured
+		 * here: the JOIN would be refused) */
+		g->st.rx_bad++;
 		return;
 	}
 	if (x.status == HC_ASSIGN_NEW_TOPIC) {
@@ -627,8 +630,8 @@ static void on_move(struct hc_gw *g, const struct hc_move *m)
 		.to_room = ntohl(m->to_room), .directive_id = ntohl(m->directive_id),
 		.pool_id = ntohs(m->pool_id), .attempt = ntohs(m->attempt)};
 	struct hc_gw_entry *e = hc_gw_table_find(&g->users, x.user_id);
-	if (e == NULL || e->room != x.from_room || x.to_room == 0) {
-		g->st.moves_ignored++; /* (to room 0: never sent) */
+	if (e == NULL || e->room != x.from_room || x.to_room == 0 || x.to_room > g->cfg.max_room) {
+		g->st.moves_ignored++; /* (to room 0: never sent; beyond max_room, as above) */
 		return;
 	}
 	g->st.moves++;
@@ -1158,6 +1161,8 @@ struct hc_gw *hc_gw_open(const struct hc_gw_config *cfg, char *err, size_t err_l
 	memcpy(&g->cfg, cfg, cfg->size < sizeof(g->cfg) ? cfg->size : sizeof(g->cfg));
 	g->cfg.size = sizeof(g->cfg);
 	cfg = &g->cfg;
+	if (g->cfg.max_room == 0)
+		g->cfg.max_room = HC_GW_DEFAULT_MAX_ROOM;
 	struct appliance_addr local;
 	int family;
 	if (cfg->gateway_id == HC_GATEWAY_NONE) {
@@ -1301,7 +1306,7 @@ void hc_gw_close(struct hc_gw *g, int clean)
 
 int hc_gw_join(struct hc_gw *g, uint64_t user_id, uint32_t room_id, uint16_t pool_id)
 {
-	if (room_id == HC_ROOM_NONE) {
+	if (room_id == HC_ROOM_NONE || room_id > g->cfg.max_room) {
 		errno = EINVAL;
 		return -1;
 	}

@@ -51,8 +51,13 @@ extern "C" {
 /* 4: sized config, appliance lists (names, IPv6), the state callback's
  * struct, hc_gw_version(); test impairment out of the public config.
  * 5: fence_appliance, stale_directives (HA pairs).
- * 6: send_skipped (the local send queues' drops counted). */
-#define HC_GW_API_VERSION 6
+ * 6: send_skipped (the local send queues' drops counted).
+ * 7: max_room (a JOIN beyond the appliance's room ids refused here). */
+#define HC_GW_API_VERSION 7
+
+/* The highest room id an appliance takes by default (its --max-rooms,
+ * 262144, less one): hc_gw_config.max_room when that is 0. */
+#define HC_GW_DEFAULT_MAX_ROOM 262143u
 
 /* A gateway's key: 16 bytes (protocol v2, SipHash-2-4-128 tags). */
 #define HC_GW_KEY_LEN 16
@@ -199,6 +204,16 @@ struct hc_gw_config {
 	                              the current one has been silent for
 	                              3 s (an appliance whose clock stepped
 	                              back)                               [0] */
+	/* API version 7 */
+	uint32_t max_room;         /* the highest room id the appliance takes:
+	                              its --max-rooms less one (0: the
+	                              default's, HC_GW_DEFAULT_MAX_ROOM).  A
+	                              JOIN into a room above it is refused
+	                              here (EINVAL): the appliance drops a
+	                              datagram holding one whole (bad_record),
+	                              and every resend of it, and every
+	                              snapshot naming the user: the other
+	                              events in it would be lost for good */
 	/* new fields go here, at the end */
 };
 
@@ -270,7 +285,7 @@ struct hc_gw_stats {
 #define hc_gw_config_init(cfg) hc_gw_config_init_sized((cfg), sizeof(*(cfg)))
 void hc_gw_config_init_sized(struct hc_gw_config *cfg, size_t size);
 
-/* The library's version ("4.2.0") and API version (HC_GW_API_VERSION of
+/* The library's version ("4.3.0") and API version (HC_GW_API_VERSION of
  * the library actually loaded, which may be newer than the header the
  * program was compiled with). */
 const char *hc_gw_version(void);
@@ -288,8 +303,8 @@ struct hc_gw *hc_gw_open(const struct hc_gw_config *cfg, char *err, size_t err_l
 void hc_gw_close(struct hc_gw *g, int clean);
 
 /* The user is in room (of pool) now: JOIN (moves the user if elsewhere).
- * Returns 0, or -1 with errno (ENOMEM, EINVAL for room 0, EBUSY inside
- * hc_gw_foreach). */
+ * Returns 0, or -1 with errno (ENOMEM, EINVAL for room 0 or above
+ * cfg.max_room, EBUSY inside hc_gw_foreach). */
 int hc_gw_join(struct hc_gw *g, uint64_t user_id, uint32_t room_id, uint16_t pool_id);
 
 /* The user left: LEAVE of their room.  Returns 0, or -1 (ENOENT: not here). */

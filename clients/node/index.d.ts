@@ -34,6 +34,11 @@ export interface SessionOptions {
    *  refused, counted in stale_directives); as libheadcount's
    *  fence_appliance (false). */
   fenceAppliance?: boolean;
+  /** The highest room id the appliance takes: its --max-rooms less one
+   *  (262143). join() above it throws RangeError: the appliance drops a
+   *  datagram holding one whole, every resend and every snapshot naming
+   *  the user (libheadcount's max_room). */
+  maxRoom?: number;
   /** Local address to bind (HOST or HOST:PORT). */
   bind?: string;
 }

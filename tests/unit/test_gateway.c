@@ -940,6 +940,50 @@ static void test_session_sendmmsg_partial(void)
 	lab_close(&l);
 }
 
+/* A JOIN into a room the appliance does not have is refused here
+ * (EINVAL), nothing recorded: the appliance would drop the whole datagram
+ * holding it (bad_record), every resend of it and every snapshot naming
+ * the user (a review: the other events of the batch lost for good).  The
+ * bound is cfg.max_room, the appliance's --max-rooms less one, its
+ * default's when 0. */
+static void test_session_room_bound(void)
+{
+	struct hc_gw_config c;
+	char err[128];
+	hc_gw_config_init(&c);
+	c.appliance = "127.0.0.1:9";
+	c.gateway_id = 5;
+	c.insecure_no_auth = 1;
+	struct hc_gw *g = hc_gw_open(&c, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+	errno = 0;
+	CU_ASSERT_EQUAL(hc_gw_join(g, 1, HC_GW_DEFAULT_MAX_ROOM + 1, 0), -1);
+	CU_ASSERT_EQUAL(errno, EINVAL);
+	CU_ASSERT_EQUAL(hc_gw_room_of(g, 1), 0);
+	CU_ASSERT_EQUAL(hc_gw_join(g, 1, HC_GW_DEFAULT_MAX_ROOM, 0), 0);
+	CU_ASSERT_EQUAL(hc_gw_room_of(g, 1), HC_GW_DEFAULT_MAX_ROOM);
+	errno = 0;
+	CU_ASSERT_EQUAL(hc_gw_join(g, 1, UINT32_MAX, 0), -1); /* a move too */
+	CU_ASSERT_EQUAL(errno, EINVAL);
+	CU_ASSERT_EQUAL(hc_gw_room_of(g, 1), HC_GW_DEFAULT_MAX_ROOM);
+	struct hc_gw_stats st;
+	hc_gw_get_stats(g, &st);
+	CU_ASSERT_EQUAL(st.joins, 1);
+	hc_gw_close(g, 0);
+	/* an appliance with --max-rooms 1001, and one with the most */
+	c.max_room = 1000;
+	g = hc_gw_open(&c, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+	CU_ASSERT_EQUAL(hc_gw_join(g, 2, 1001, 0), -1);
+	CU_ASSERT_EQUAL(hc_gw_join(g, 2, 1000, 0), 0);
+	hc_gw_close(g, 0);
+	c.max_room = UINT32_MAX;
+	g = hc_gw_open(&c, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+	CU_ASSERT_EQUAL(hc_gw_join(g, 3, UINT32_MAX, 0), 0);
+	hc_gw_close(g, 0);
+}
+
 static CU_TestInfo tests[] = {
 	{"membership table vs a model", test_table_vs_model},
 	{"membership table: ids crafted for one home", test_table_crafted_ids},
@@ -947,6 +991,7 @@ static CU_TestInfo tests[] = {
 	{"session: inbound source, form, tag, incarnation, replay, id conflict",
 	 test_session_inbound},
 	{"session: fence_appliance refuses an older epoch for good", test_session_fence},
+	{"session: a JOIN beyond the appliance's room ids refused", test_session_room_bound},
 	{"session: records the appliance never sends are ignored, counted",
 	 test_session_records_never_sent},
 	{"session: control counters, sealed sends, resend byte for byte", test_session_counters},

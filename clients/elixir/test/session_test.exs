@@ -522,6 +522,32 @@ defmodule HeadCount.SessionTest do
     assert Process.alive?(s)
   end
 
+  # A join into a room the appliance does not have (above its --max-rooms)
+  # is refused here: the appliance would drop the whole datagram holding
+  # it, every resend and every snapshot naming the user (a review: the
+  # batch's other JOINs lost for good).  A NEW_TOPIC or MOVE beyond
+  # max_room (an appliance with more rooms than configured) is counted.
+  test "max_room: a join beyond the appliance's rooms refused; a NEW_TOPIC or MOVE beyond counted",
+       %{s: s, app: app} do
+    assert {:error, {:bad_room, [{7, 262_144, 0}]}} = Session.join(s, 7, 262_144)
+    assert Session.room_of(s, 7) == nil
+    :ok = Session.join(s, 7, 262_143)
+    assert {:error, {:bad_room, _}} = Session.join(s, 7, 300_000)
+    assert Session.room_of(s, 7) == {262_143, 0}
+    st0 = Session.stats(s)
+    app = answer(app, 3, [Proto.assign_rec(7, 0, 262_144, 262_143, 0, 2)])
+    _app = answer(app, 4, [Proto.move_rec(7, 262_143, 262_144, 1, 0, 0)])
+    until(s, &(&1.rx_bad == st0.rx_bad + 1 and &1.moves_ignored == st0.moves_ignored + 1))
+    assert Session.room_of(s, 7) == {262_143, 0}
+    refute_received {:headcount_move, _, _}
+  end
+
+  @tag opts: [max_room: 1000]
+  test "max_room set: the appliance's own bound", %{s: s} do
+    assert {:error, {:bad_room, _}} = Session.join(s, 8, 1001)
+    :ok = Session.join(s, 8, 1000)
+  end
+
   test "an owner that exits takes its users with it (LEAVEs)", %{s: s, app: app} do
     me = self()
 
@@ -864,6 +890,9 @@ defmodule HeadCount.SessionTest do
 
     assert {:error, "fence_appliance must be" <> _} =
              Session.start_link(base ++ [key: @key, fence_appliance: 1])
+
+    assert {:error, "max_room must be" <> _} =
+             Session.start_link(base ++ [key: @key, max_room: 0])
 
     assert {:error, "need a gateway" <> _} =
              Session.start_link(appliances: ["127.0.0.1"], no_auth: true)

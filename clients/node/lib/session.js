@@ -173,14 +173,20 @@ class Session extends EventEmitter {
 	// however long that one is silent, so a demoted master's ASSIGNs and
 	// MOVEs are never obeyed, counted in stale_directives; without it an
 	// older incarnation is taken as a restart once the current one has
-	// been silent for 3 s, as libheadcount's fence_appliance), bind (local
-	// address).  Resolves to an open session.
+	// been silent for 3 s, as libheadcount's fence_appliance), maxRoom
+	// (262143: the highest room id the appliance takes, its --max-rooms
+	// less one; a JOIN above it throws, as libheadcount's max_room: the
+	// appliance drops a datagram holding one whole, every resend and every
+	// snapshot naming the user), bind (local address).  Resolves to an
+	// open session.
 	static async open(options) {
 		const o = Object.assign({ keySlot: 0, incarnation: 0, flushUs: 1000, heartbeatMs: 100,
 			placeTimeoutMs: 250, placeRetries: 8, history: 16384, lostMs: 1000,
-			fenceAppliance: false }, options);
+			fenceAppliance: false, maxRoom: 262143 }, options);
 		if (typeof o.fenceAppliance !== 'boolean')
 			throw new Error('fenceAppliance must be true or false');
+		if (!Number.isInteger(o.maxRoom) || o.maxRoom < 1 || o.maxRoom > 0xffffffff)
+			throw new Error(`maxRoom must be 1..2^32-1, not ${o.maxRoom}`);
 		if (!Number.isInteger(o.gatewayId) || o.gatewayId < 1 || o.gatewayId > 65535)
 			throw new Error('need a gateway id (1..65535)');
 		if (typeof o.key === 'string') {
@@ -573,8 +579,10 @@ class Session extends EventEmitter {
 			room: b.readUInt32BE(o + 12), refusedRoom: b.readUInt32BE(o + 16),
 			pool: b.readUInt16BE(o + 20), status: P.STATUS_NAME[b[o + 22]] || String(b[o + 22]) };
 		this.st.assigns++;
-		if (b[o + 22] === P.STATUS.NEW_TOPIC && x.room === 0) {
-			this.st.rx_bad++; // a room to go to that is none: never sent
+		if (b[o + 22] === P.STATUS.NEW_TOPIC && (x.room === 0 || x.room > this.cfg.maxRoom)) {
+			// a room to go to that is none (never sent), or beyond maxRoom
+			// (the appliance's --max-rooms is larger than configured here)
+			this.st.rx_bad++;
 			return;
 		}
 		if (b[o + 22] === P.STATUS.NEW_TOPIC) {
@@ -617,8 +625,8 @@ class Session extends EventEmitter {
 			to: b.readUInt32BE(o + 12), directiveId: b.readUInt32BE(o + 16),
 			pool: b.readUInt16BE(o + 20), attempt: b.readUInt16BE(o + 22) };
 		const e = this.users.get(this._key(x.user));
-		if (e === undefined || e.room !== x.from || x.to === 0) {
-			this.st.moves_ignored++; // (to room 0: never sent)
+		if (e === undefined || e.room !== x.from || x.to === 0 || x.to > this.cfg.maxRoom) {
+			this.st.moves_ignored++; // (to room 0: never sent; beyond maxRoom: see open)
 			return;
 		}
 		this.st.moves++;
@@ -829,8 +837,8 @@ class Session extends EventEmitter {
 	join(user, room, pool = 0) {
 		this._open();
 		const u = P.toUser(user);
-		if (!Number.isInteger(room) || room < 1 || room > 0xffffffff)
-			throw new RangeError(`room must be 1..2^32-1, not ${room}`);
+		if (!Number.isInteger(room) || room < 1 || room > this.cfg.maxRoom)
+			throw new RangeError(`room must be 1..${this.cfg.maxRoom} (maxRoom), not ${room}`);
 		if (!Number.isInteger(pool) || pool < 0 || pool > 65535)
 			throw new RangeError(`pool must be 0..65535, not ${pool}`);
 		const k = this._key(u);

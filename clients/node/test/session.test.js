@@ -281,6 +281,46 @@ test('MOVE: told for a user in from_room, ignored otherwise; without a listener 
 	}
 });
 
+// A JOIN into a room the appliance does not have (above its --max-rooms)
+// throws here: the appliance would drop the whole datagram holding it,
+// every resend and every snapshot naming the user (a review: the batch's
+// other 58 JOINs lost for good).  maxRoom is the bound (262143, the
+// appliance's default less one); a NEW_TOPIC or MOVE beyond it (an
+// appliance run with more rooms than configured here) is counted, not
+// obeyed, and throws nothing.
+test('maxRoom: a JOIN beyond the appliance\'s rooms throws; a NEW_TOPIC or MOVE beyond it is counted', async () => {
+	const { a, s } = await lab();
+	try {
+		assert.throws(() => s.join(7, 262144), RangeError);
+		assert.strictEqual(s.roomOf(7), 0);
+		assert.strictEqual(s.join(7, 262143), true);
+		assert.throws(() => s.join(7, 300000), RangeError); /* a move too */
+		assert.strictEqual(s.roomOf(7), 262143);
+		assert.strictEqual(s.stats().joins, 1);
+		heartbeat(a, s);
+		await until(() => s.state === 'connected', 'connected');
+		const st0 = s.stats();
+		a.send(GW, s.incarnation, P.T.ASSIGN, 1, 24, (b, o) =>
+			P.writeAssign(b, o, 0, 7, 0, 262144, 262143, 0, P.STATUS.NEW_TOPIC));
+		a.send(GW, s.incarnation, P.T.MOVE, 1, 24, (b, o) => P.writeMove(b, o, 0, 7, 262143, 262144, 1, 0, 0));
+		await until(() => s.stats().rx_bad === st0.rx_bad + 1 &&
+			s.stats().moves_ignored === st0.moves_ignored + 1, 'counted');
+		assert.strictEqual(s.roomOf(7), 262143);
+	} finally {
+		await s.close(false);
+		a.close();
+	}
+	const b = await lab({ maxRoom: 1000 });
+	try {
+		assert.throws(() => b.s.join(8, 1001), RangeError);
+		assert.strictEqual(b.s.join(8, 1000), true);
+	} finally {
+		await b.s.close(false);
+		b.a.close();
+	}
+	await assert.rejects(Session.open({ appliance: '127.0.0.1:9', gatewayId: GW, key: KEY, maxRoom: 0 }));
+});
+
 test('records the appliance never sends are ignored and counted, not thrown', async () => {
 	const { a, s } = await lab({ noAuth: true });
 	try {

@@ -68,6 +68,11 @@ defmodule HeadCount.Session do
       incarnation is taken as a restart once the current one has been
       silent for 3 s (an appliance whose clock stepped back).  As
       libheadcount's `fence_appliance` (API 5).
+    * `:max_room` (262143) - the highest room id the appliance takes: its
+      `--max-rooms` less one.  A join above it is `{:error, {:bad_room,
+      ...}}`: the appliance drops a datagram holding one whole, every
+      resend and every snapshot naming the user.  As libheadcount's
+      `max_room` (API 7).
     * `:subscriber` - a pid told the session's state changes.
     * `:name` - registered name (GenServer option).
   """
@@ -160,6 +165,7 @@ defmodule HeadCount.Session do
     :place_retries,
     :lost_ms,
     :fence,
+    :max_room,
     :users,
     :owned,
     :ev_timer,
@@ -215,6 +221,7 @@ defmodule HeadCount.Session do
          {:ok, key, slot} <- key(opts),
          {:ok, hist} <- history(opts),
          {:ok, fence} <- fence(opts),
+         {:ok, max_room} <- max_room(opts),
          {:ok, sock} <- open(ip) do
       inc = Keyword.get(opts, :incarnation, 0)
       inc = if inc in [0, nil], do: Clock.incarnation(), else: inc &&& @mask32
@@ -236,6 +243,7 @@ defmodule HeadCount.Session do
         place_retries: Keyword.get(opts, :place_retries, 8),
         lost_ms: Keyword.get(opts, :lost_ms, 1000),
         fence: fence,
+        max_room: max_room,
         hist_cap: hist,
         # a balanced tree, not a hash table: ETS hashes a key with the
         # VM's unsalted internal hash, so user ids chosen to collide (users
@@ -268,6 +276,13 @@ defmodule HeadCount.Session do
     case Keyword.get(opts, :fence_appliance, false) do
       f when is_boolean(f) -> {:ok, f}
       _ -> {:error, "fence_appliance must be true or false"}
+    end
+  end
+
+  defp max_room(opts) do
+    case Keyword.get(opts, :max_room, 262_143) do
+      m when is_integer(m) and m >= 1 and m <= @mask32 -> {:ok, m}
+      _ -> {:error, "max_room must be 1..2^32-1"}
     end
   end
 
@@ -487,7 +502,8 @@ defmodule HeadCount.Session do
 
   defp jl([{user, room, pool} | rest], pid, t, o, s, ev, n, d, j, nu, bad)
        when is_integer(user) and user >= 0 and user <= @mask64 and is_integer(room) and
-              room > 0 and room <= @mask32 and is_integer(pool) and pool >= 0 and pool <= 0xFFFF do
+              room > 0 and room <= :erlang.map_get(:max_room, s) and is_integer(pool) and
+              pool >= 0 and pool <= 0xFFFF do
     case :ets.lookup(t, user) do
       [{_, ^room, _, _, ^pid}] ->
         jl(rest, pid, t, o, s, ev, n, d, j, nu, bad)
@@ -951,8 +967,9 @@ defmodule HeadCount.Session do
     a = %{a | status: Proto.status_name(a.status)}
 
     cond do
-      a.status == :new_topic and a.room == 0 ->
-        # a room to go to that is none: never sent
+      a.status == :new_topic and (a.room == 0 or a.room > s.max_room) ->
+        # a room to go to that is none (never sent), or beyond max_room
+        # (the appliance's --max-rooms larger than configured here)
         count(s, :rx_bad)
 
       a.status == :new_topic ->
@@ -1001,7 +1018,7 @@ defmodule HeadCount.Session do
   # MOVE: to the user's owner, if we have the user in from_room
   defp record(4, m, s) do
     case :ets.lookup(s.users, m.user) do
-      [{_, room, _, _, owner}] when room == m.from and m.to != 0 ->
+      [{_, room, _, _, owner}] when room == m.from and m.to != 0 and m.to <= s.max_room ->
         tell(owner, :headcount_move, m)
         count(s, :moves)
 
