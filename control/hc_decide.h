@@ -232,7 +232,7 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(placements_repeated, book.st.placements_repeated) X(placements_late, book.st.placements_late) \
 	X(new_rooms, book.st.new_rooms) X(no_room, book.st.no_room) \
 	X(reservations_expired, book.st.expired) X(rooms_retired, book.st.retired) \
-	X(joins_over_max, book.st.over_max) \
+	X(joins_over_max, book.st.over_max) X(joins_other_range, book.st.joins_other_range) \
 	X(placed_beyond_target, book.st.placed_beyond_target) \
 	X(seated_beyond_target, book.st.seated_beyond_target) \
 	X(tx_datagrams, tx.st.datagrams) X(tx_records, tx.st.records) \

@@ -700,13 +700,32 @@ int hc_rooms_record_join(struct hc_rooms *r, uint32_t room, unsigned pool, uint6
 	return admit(r, room, pool, user, now, 1) != 0; /* (always: forced) */
 }
 
+/* The pool a room id not live yet is made live in by a JOIN naming
+ * pool: the pool whose own id range holds it, if any (a JOIN naming
+ * another pool must not take that pool's id: its placements would go
+ * there, and a reload of even the same policy would be refused while
+ * the room lived), else the JOIN's. */
+static unsigned pool_of_id(const struct hc_rooms *r, uint32_t room, unsigned pool)
+{
+	for (unsigned p = 0; p < r->pol->n_pools; p++) {
+		const struct hc_pool_cfg *c = &r->pol->pool[p];
+		if (c->room_last != 0 && room >= c->room_first && room <= c->room_last)
+			return p;
+	}
+	return pool;
+}
+
 static int admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user,
 		 uint64_t now, int force)
 {
 	(void)now;
 	struct hc_room *rm = &r->room[room];
-	if (rm->state != HC_ROOM_LIVE)
-		make_live(r, room, pool); /* a gateway's own room, or a late revival */
+	if (rm->state != HC_ROOM_LIVE) {
+		/* a gateway's own room, or a late revival */
+		unsigned owner = pool_of_id(r, room, pool);
+		r->st.joins_other_range += owner != pool;
+		make_live(r, room, owner);
+	}
 
 	if (take_reservation(r, room, user)) { /* the seat becomes the user's */
 		rm->users++;
@@ -843,7 +862,7 @@ int hc_rooms_lease_taken(struct hc_rooms *r, uint32_t room, unsigned pool, unsig
 {
 	struct hc_room *rm = &r->room[room];
 	if (rm->state != HC_ROOM_LIVE)
-		make_live(r, room, pool); /* never leased: counted below */
+		make_live(r, room, pool_of_id(r, room, pool)); /* never leased: counted below */
 	take_reservation(r, room, user); /* the user sits on the leased seat */
 	int ok = hc_rooms_lease_of(r, room, w) > 0 && rm->leased > 0;
 	if (ok) {
@@ -1083,6 +1102,11 @@ int hc_rooms_repool_prepare(const struct hc_rooms *r, const struct hc_policy *np
 		    x->map[rm->pool] == HC_NO_POOL)
 			continue;
 		const struct hc_pool_cfg *nc = &np->pool[x->map[rm->pool]];
+		const struct hc_pool_cfg *oc = &r->pol->pool[rm->pool];
+		/* (a room its range never held, a JOIN's into an id no range
+		 * holds, e.g. another appliance's: no range vouched for it) */
+		if (oc->room_last != 0 && (id < oc->room_first || id > oc->room_last))
+			continue;
 		if (nc->room_last != 0 && (id < nc->room_first || id > nc->room_last)) {
 			snprintf(err, errlen, "pool %u (%s): room %u (%u users, %u reserved "
 				 "seats) lies outside its new room ids %u-%u: a range may change "

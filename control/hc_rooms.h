@@ -154,6 +154,10 @@ struct hc_rooms_stats {
 	uint64_t leaves, expired, retired, reused;
 	uint64_t range_ids_walked; /* ids looked at for a ranged pool's
 	                              new room (tests: walks stay rare) */
+	uint64_t joins_other_range; /* rooms made live by a JOIN naming
+	                              another pool than the one whose id
+	                              range holds the room: made live in
+	                              that one                        */
 	uint64_t over_max;  /* JOINs or restatements applied without admission
 	                       (--no-admission) into a room already at max */
 	uint64_t placed_beyond_target, seated_beyond_target; /* see above */

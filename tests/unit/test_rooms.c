@@ -1478,8 +1478,58 @@ static void test_big_tables(void)
 	CU_ASSERT_EQUAL(hc_bigmem_bytes(), before);
 }
 
+/* A direct JOIN naming pool a into a free id of pool b's range makes it
+ * a room of pool b (a review: it became pool a's, pool a placed into it,
+ * and every reload, even of the same policy, was refused while it lived);
+ * one into an id no range holds is the JOIN's pool's, and a reload does
+ * not judge it by a range. */
+static void test_join_into_another_range(void)
+{
+	char err[512];
+	char spec_a[] = "1:a:1:4:2", spec_b[] = "2:b:1:4:2";
+	hc_policy_defaults(&pol);
+	CU_ASSERT_EQUAL_FATAL(hc_policy_add_spec(&pol, spec_a, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_policy_add_spec(&pol, spec_b, err, sizeof(err)), 0);
+	/* ranges: the default pool 100-199, a 40-42, b 10-19 */
+	pol.pool[pol.index_of[0]].room_first = 100;
+	pol.pool[pol.index_of[0]].room_last = 199;
+	unsigned a = pol.index_of[1], b = pol.index_of[2];
+	pol.pool[a].room_first = 40;
+	pol.pool[a].room_last = 42;
+	pol.pool[b].room_first = 10;
+	pol.pool[b].room_last = 19;
+	CU_ASSERT_EQUAL_FATAL(hc_rooms_init(&r, "t_rooms_other_range", &pol, 256, 4096, HZ), 0);
+	struct hc_rooms_repool x;
+	CU_ASSERT_EQUAL(hc_rooms_repool_prepare(&r, &pol, &x, err, sizeof(err)), 0);
+	hc_rooms_repool_abort(&x);
+	/* user 1's JOIN names pool a, into room 15 (pool b's id) */
+	CU_ASSERT(hc_rooms_admit(&r, 15, a, 1, 0) != 0);
+	CU_ASSERT_EQUAL(r.room[15].pool, b);
+	CU_ASSERT_EQUAL(r.st.joins_other_range, 1);
+	CU_ASSERT_EQUAL(r.pool[b].users, 1);
+	/* pool a places in its own range */
+	uint32_t placed = hc_rooms_place(&r, a, 2, 0);
+	CU_ASSERT(placed >= 40 && placed <= 42);
+	/* an id no range holds: the JOIN's pool's */
+	CU_ASSERT(hc_rooms_admit(&r, 250, a, 3, 0) != 0);
+	CU_ASSERT_EQUAL(r.room[250].pool, a);
+	CU_ASSERT_EQUAL(r.st.joins_other_range, 1);
+	/* the same policy reloaded: accepted */
+	int rc = hc_rooms_repool_prepare(&r, &pol, &x, err, sizeof(err));
+	CU_ASSERT_EQUAL(rc, 0);
+	if (rc == 0)
+		hc_rooms_repool_abort(&x);
+	/* a range that no longer holds a room it held is still refused */
+	struct hc_policy np = pol;
+	np.pool[b].room_first = 16;
+	CU_ASSERT_EQUAL(hc_rooms_repool_prepare(&r, &np, &x, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "room 15"));
+	hc_rooms_free(&r);
+}
+
 static CU_TestInfo tests[] = {
 	{"pools with their own room id ranges", test_room_ranges},
+	{"a JOIN into another pool's id range: that pool's room", test_join_into_another_range},
 	{"a seat book and directives beyond 2 MiB (outside DPDK's heap)", test_big_tables},
 	{"a PLACE resent after its JOIN: the same room, no new seat", test_late_resend},
 	{"placement, fill = target: up to target, then a new room", test_placement_fill_target},
