@@ -445,15 +445,20 @@ static int over_quota(const struct hc_decide *d, uint16_t gw, uint64_t user)
  * tracked like a directive) or, with none to be had, is told so.  The
  * seat elsewhere counts against the gateway's quota as a PLACE's does:
  * refused JOINs must not reserve seats without bound.  A restatement's
- * user is placed whatever the quota: a user the gateway holds already
- * (a snapshot after a restart, refused for a room full meanwhile), whom
- * NO_ROOM would drop. */
+ * user is placed whatever the quota during a restart hold only (the
+ * snapshots that rebuild the book: users the gateways held, whom NO_ROOM
+ * would drop); after it a snapshot's members are a gateway's claim like
+ * any JOIN (a review: a snapshot naming 300 users nobody had, in a full
+ * room, reserved 300 seats far past the quota, and up to
+ * --max-snapshot-users of them could fill --max-reservations, evicting
+ * other gateways' live reservations). */
 static void place_refused(struct hc_decide *d, const struct hc_change *c, uint64_t now)
 {
 	/* the room of the refused JOIN's pool */
 	unsigned rpool = d->book.room[c->to_room].pool;
 	uint32_t room = 0;
-	if (c->kind != HC_CHG_RESTATE && over_quota(d, c->gateway_id, c->user_id))
+	int exempt = c->kind == HC_CHG_RESTATE && hc_restart_holding(&d->restart);
+	if (!exempt && over_quota(d, c->gateway_id, c->user_id))
 		d->st.places_over_quota++;
 	else
 		room = hc_rooms_place_for(&d->book, rpool, c->user_id, c->gateway_id, now);

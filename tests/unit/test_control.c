@@ -1509,19 +1509,20 @@ static void test_refusals_within_quota(void)
 	}
 	CU_ASSERT_EQUAL(topics, 2);
 	CU_ASSERT_EQUAL(none, 3);
-	/* a refused restatement's user is placed whatever the quota: one the
-	 * gateway holds already (a snapshot's), whom NO_ROOM would drop */
+	/* a refused restatement outside a restart hold is charged like a
+	 * JOIN: a snapshot's members are the gateway's claim (placed whatever
+	 * the quota only in a hold, when the snapshots rebuild the book) */
 	struct hc_change restate = {.user_id = 820000, .to_room = r, .gateway_id = 3,
 				    .kind = HC_CHG_RESTATE};
 	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue_elem(w->to_ctl_changes, &restate,
 						    sizeof(restate)), 0);
 	settle();
 	CU_ASSERT_EQUAL(d.st.refused, refused + 6);
-	CU_ASSERT_EQUAL(d.st.places_over_quota, over + 3);
-	CU_ASSERT_EQUAL(hc_rooms_reserved_by(&d.book, 3), held + 3);
+	CU_ASSERT_EQUAL(d.st.places_over_quota, over + 4);
+	CU_ASSERT_EQUAL(hc_rooms_reserved_by(&d.book, 3), held + 2);
 	CU_ASSERT_EQUAL_FATAL(take_assigns(a, 512, &dgrams), 1);
-	CU_ASSERT_EQUAL(a[0].status, HC_ASSIGN_NEW_TOPIC);
-	CU_ASSERT(ntohl(a[0].room_id) != 0 && ntohl(a[0].refused_room) == r);
+	CU_ASSERT_EQUAL(a[0].status, HC_ASSIGN_NO_ROOM);
+	CU_ASSERT(ntohl(a[0].room_id) == 0 && ntohl(a[0].refused_room) == r);
 	cfg.max_places_per_gw = quota0;
 
 	memset(ops, HC_OP_LEAVE, sizeof(ops));
@@ -3200,6 +3201,65 @@ static void test_late_resend_at_quota(void)
 	drain_tx();
 }
 
+/* A gateway at its quota of reserved seats restates a snapshot naming
+ * users it never had, all in a full room: outside a restart hold every
+ * one refused is charged to the gateway's quota like a JOIN (a review
+ * found all 300 placed, reservations and NEW_TOPICs far past
+ * --max-places-per-gateway). */
+static void test_restatements_within_quota(void)
+{
+	static struct hc_assign a[4096];
+	unsigned dgrams;
+	settle();
+	take_assigns(a, 4096, &dgrams);
+	uint32_t r = 0;
+	for (uint32_t x = cfg.max_rooms - 1; x > 0 && r == 0; x--)
+		if (d.book.room[x].state != HC_ROOM_LIVE && d.book.room[x].users == 0 &&
+		    w->members.room_users[x] == 0)
+			r = x;
+	CU_ASSERT_FATAL(r != 0);
+	uint64_t users[100];
+	uint32_t rooms[100];
+	uint8_t ops[100];
+	joins_of(users, rooms, ops, 100, 900000, r);
+	events(users, rooms, ops, 50);
+	events(users + 50, rooms, ops, 50);
+	settle();
+	CU_ASSERT_EQUAL_FATAL(d.book.room[r].users, 100); /* full */
+	take_assigns(a, 4096, &dgrams);
+
+	uint32_t quota0 = cfg.max_places_per_gw;
+	uint32_t held = hc_rooms_reserved_by(&d.book, 3);
+	cfg.max_places_per_gw = held + 2;
+	uint64_t rooms0 = d.book.st.new_rooms, dirs0 = d.dirs.st.sent;
+	/* the snapshot: every user gateway 3 holds, and 300 it never had,
+	 * all claimed in the full room r */
+	gw3.n = 0;
+	const uint64_t none = 0;
+	hc_members_walk(&w->members, gw3_collect, (void *)&none);
+	unsigned had = gw3.n;
+	for (unsigned i = 0; i < 300 && gw3.n < 4096; i++) {
+		gw3.user[gw3.n] = 910000 + i;
+		gw3.room[gw3.n++] = r;
+	}
+	snapshot_gw3(777001);
+	for (int i = 0; i < 4; i++)
+		settle();
+	uint32_t now_held = hc_rooms_reserved_by(&d.book, 3);
+	CU_ASSERT(now_held <= cfg.max_places_per_gw);
+	CU_ASSERT(d.dirs.st.sent - dirs0 <= 2);          /* (the quota's 2 seats) */
+	CU_ASSERT(d.book.st.new_rooms - rooms0 <= 1);
+	CU_ASSERT(gw3.n - had == 300);
+	cfg.max_places_per_gw = quota0;
+	take_assigns(a, 4096, &dgrams);
+	memset(ops, HC_OP_LEAVE, sizeof(ops));
+	joins_of(users, rooms, ops, 100, 900000, r);
+	memset(ops, HC_OP_LEAVE, sizeof(ops));
+	events(users, rooms, ops, 50);
+	events(users + 50, rooms, ops, 50);
+	settle();
+}
+
 static CU_TestInfo tests[] = {
 	{"PLACE -> ASSIGN -> JOIN", test_place_assign_join},
 	{"admission: refusal, NEW_TOPIC, order", test_admission},
@@ -3257,6 +3317,7 @@ static CU_TestInfo tests[] = {
 	 test_new_topic_resent_in_hold},
 	{"refused JOINs' NEW_TOPICs hold no pool's plans", test_refusals_hold_no_plans},
 	{"a late PLACE resend at the gateway's quota: its room", test_late_resend_at_quota},
+	{"a snapshot's refused members within the gateway's quota", test_restatements_within_quota},
 	CU_TEST_INFO_NULL,
 };
 
