@@ -206,7 +206,8 @@ static void not_applied(struct hc_decide *d, const struct hc_change *c, uint8_t 
 	send_refusal(d, c->user_id, c->to_room, c->pool_id, 0, c->gateway_id, status);
 }
 
-static void place_refused(struct hc_decide *d, const struct hc_change *c, uint64_t now);
+static void place_refused(struct hc_decide *d, const struct hc_change *c, int in_hold,
+			  uint64_t now);
 static void end_hold_early(struct hc_decide *d, uint64_t now);
 
 /* The pool index of a JOIN's pool id; an unknown id (counted) is pool 0. */
@@ -420,7 +421,8 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 		d->st.no_address++;
 		return;
 	}
-	if (hc_restart_holding(&d->restart)) {
+	int in_hold = hc_restart_holding(&d->restart);
+	if (in_hold) {
 		/* no seat is handed out while the hold lasts: the placement
 		 * owed waits for its end */
 		if (d->n_owed < HC_CHAN_MAX_PENDING) {
@@ -429,7 +431,7 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 		}
 		end_hold_early(d, now);
 	}
-	place_refused(d, c, now);
+	place_refused(d, c, in_hold, now);
 }
 
 /* Does gateway gw hold its quota of reserved seats (and the user none,
@@ -445,19 +447,21 @@ static int over_quota(const struct hc_decide *d, uint16_t gw, uint64_t user)
  * tracked like a directive) or, with none to be had, is told so.  The
  * seat elsewhere counts against the gateway's quota as a PLACE's does:
  * refused JOINs must not reserve seats without bound.  A restatement's
- * user is placed whatever the quota during a restart hold only (the
- * snapshots that rebuild the book: users the gateways held, whom NO_ROOM
- * would drop); after it a snapshot's members are a gateway's claim like
- * any JOIN (a review: a snapshot naming 300 users nobody had, in a full
+ * user refused during a restart hold (in_hold: placed once it ends,
+ * owed meanwhile) is placed whatever the quota (the snapshots that
+ * rebuild the book: users the gateways held, whom NO_ROOM would drop);
+ * outside a hold a snapshot's members are a gateway's claim like any
+ * JOIN (a review: a snapshot naming 300 users nobody had, in a full
  * room, reserved 300 seats far past the quota, and up to
  * --max-snapshot-users of them could fill --max-reservations, evicting
  * other gateways' live reservations). */
-static void place_refused(struct hc_decide *d, const struct hc_change *c, uint64_t now)
+static void place_refused(struct hc_decide *d, const struct hc_change *c, int in_hold,
+			  uint64_t now)
 {
 	/* the room of the refused JOIN's pool */
 	unsigned rpool = d->book.room[c->to_room].pool;
 	uint32_t room = 0;
-	int exempt = c->kind == HC_CHG_RESTATE && hc_restart_holding(&d->restart);
+	int exempt = c->kind == HC_CHG_RESTATE && in_hold;
 	if (!exempt && over_quota(d, c->gateway_id, c->user_id))
 		d->st.places_over_quota++;
 	else
@@ -813,7 +817,7 @@ static void release_held(struct hc_decide *d, uint64_t now)
 {
 	d->carrying = 0;
 	for (uint32_t k = 0; k < d->n_owed; k++)
-		place_refused(d, &d->owed[k], now);
+		place_refused(d, &d->owed[k], 1, now); /* (refused in the hold) */
 	d->n_owed = 0;
 	for (unsigned i = 0; i < d->dp->n_workers; i++) {
 		for (uint32_t k = 0; k < d->n_held[i]; k++)

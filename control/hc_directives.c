@@ -56,7 +56,6 @@ static void retire_slot(struct hc_directives *d, uint32_t slot)
 	hc_keyidx_del(&d->by_user, x->user);
 }
 
-/* The seat x held, if any, given back to the seat book. */
 /* x, in flight, is no longer (counted done, given up, replaced or
  * cancelled by the caller): a NEW_TOPIC leaves topics_open. */
 static inline void ended(struct hc_directives *d, const struct hc_directive *x)
@@ -65,6 +64,7 @@ static inline void ended(struct hc_directives *d, const struct hc_directive *x)
 		d->topics_open--;
 }
 
+/* The seat x held, if any, given back to the seat book. */
 static void free_seat(struct hc_directives *d, struct hc_directive *x)
 {
 	if (!x->seat)

@@ -1104,9 +1104,24 @@ int hc_rooms_repool_prepare(const struct hc_rooms *r, const struct hc_policy *np
 		const struct hc_pool_cfg *nc = &np->pool[x->map[rm->pool]];
 		const struct hc_pool_cfg *oc = &r->pol->pool[rm->pool];
 		/* (a room its range never held, a JOIN's into an id no range
-		 * holds, e.g. another appliance's: no range vouched for it) */
-		if (oc->room_last != 0 && (id < oc->room_first || id > oc->room_last))
+		 * held, e.g. another appliance's: no range vouched for it; but
+		 * a new range of another pool must not take it over while it
+		 * lives in this one) */
+		if (oc->room_last != 0 && (id < oc->room_first || id > oc->room_last)) {
+			for (unsigned p = 0; p < np->n_pools; p++) {
+				const struct hc_pool_cfg *q = &np->pool[p];
+				if (p == x->map[rm->pool] || q->room_last == 0 ||
+				    id < q->room_first || id > q->room_last)
+					continue;
+				snprintf(err, errlen, "pool %u (%s): room %u (%u users, %u "
+					 "reserved seats) lives in pool %u (%s): a range may "
+					 "take an id only once its room is empty and retired",
+					 q->id, q->name, id, rm->users, rm->reserved, oc->id,
+					 oc->name);
+				return -1;
+			}
 			continue;
+		}
 		if (nc->room_last != 0 && (id < nc->room_first || id > nc->room_last)) {
 			snprintf(err, errlen, "pool %u (%s): room %u (%u users, %u reserved "
 				 "seats) lies outside its new room ids %u-%u: a range may change "

@@ -1162,7 +1162,7 @@ struct hc_gw *hc_gw_open(const struct hc_gw_config *cfg, char *err, size_t err_l
 	g->cfg.size = sizeof(g->cfg);
 	cfg = &g->cfg;
 	if (g->cfg.max_room == 0)
-		g->cfg.max_room = HC_GW_DEFAULT_MAX_ROOM;
+		g->cfg.max_room = UINT32_MAX; /* no bound (callers of API 6 and before) */
 	struct appliance_addr local;
 	int family;
 	if (cfg->gateway_id == HC_GATEWAY_NONE) {

@@ -55,9 +55,9 @@ extern "C" {
  * 7: max_room (a JOIN beyond the appliance's room ids refused here). */
 #define HC_GW_API_VERSION 7
 
-/* The highest room id an appliance takes by default (its --max-rooms,
- * 262144, less one): hc_gw_config.max_room when that is 0. */
-#define HC_GW_DEFAULT_MAX_ROOM 262143u
+/* The highest room id an appliance takes on its default --max-rooms
+ * (262144) less one: hc_gw_config.max_room for such an appliance. */
+#define HC_GW_APPLIANCE_DEFAULT_MAX_ROOM 262143u
 
 /* A gateway's key: 16 bytes (protocol v2, SipHash-2-4-128 tags). */
 #define HC_GW_KEY_LEN 16
@@ -206,14 +206,19 @@ struct hc_gw_config {
 	                              back)                               [0] */
 	/* API version 7 */
 	uint32_t max_room;         /* the highest room id the appliance takes:
-	                              its --max-rooms less one (0: the
-	                              default's, HC_GW_DEFAULT_MAX_ROOM).  A
-	                              JOIN into a room above it is refused
-	                              here (EINVAL): the appliance drops a
-	                              datagram holding one whole (bad_record),
-	                              and every resend of it, and every
-	                              snapshot naming the user: the other
-	                              events in it would be lost for good */
+	                              its --max-rooms less one
+	                              (HC_GW_APPLIANCE_DEFAULT_MAX_ROOM on its
+	                              default).  A JOIN into a room above it
+	                              is refused here (EINVAL), and a
+	                              NEW_TOPIC or MOVE beyond it is counted,
+	                              not obeyed: the appliance drops a
+	                              datagram holding such a room whole
+	                              (bad_record), every resend of it and
+	                              every snapshot naming the user, so the
+	                              other events in it would be lost for
+	                              good.  0: no bound (API 6 and before,
+	                              whose appliances may have any number
+	                              of rooms)                         [0] */
 	/* new fields go here, at the end */
 };
 

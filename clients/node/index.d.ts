@@ -35,9 +35,9 @@ export interface SessionOptions {
    *  fence_appliance (false). */
   fenceAppliance?: boolean;
   /** The highest room id the appliance takes: its --max-rooms less one
-   *  (262143). join() above it throws RangeError: the appliance drops a
-   *  datagram holding one whole, every resend and every snapshot naming
-   *  the user (libheadcount's max_room). */
+   *  (262143 on its default; none unless set). join() above it throws
+   *  RangeError: the appliance drops a datagram holding one whole, every
+   *  resend and every snapshot naming the user (libheadcount's max_room). */
   maxRoom?: number;
   /** Local address to bind (HOST or HOST:PORT). */
   bind?: string;

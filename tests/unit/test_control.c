@@ -1469,6 +1469,9 @@ static void test_largest_place(void)
  * (NEW_TOPIC), charged to their gateway's quota as its PLACEs are: past
  * --max-places-per-gateway they are answered NO_ROOM and counted, and
  * reserve nothing. */
+static void state_file_in(char *dir, char path[64], const char *text);
+static void restart_as_suite(void);
+
 static void test_refusals_within_quota(void)
 {
 	static struct hc_assign a[512];
@@ -1523,6 +1526,34 @@ static void test_refusals_within_quota(void)
 	CU_ASSERT_EQUAL_FATAL(take_assigns(a, 512, &dgrams), 1);
 	CU_ASSERT_EQUAL(a[0].status, HC_ASSIGN_NO_ROOM);
 	CU_ASSERT(ntohl(a[0].room_id) == 0 && ntohl(a[0].refused_room) == r);
+	/* one refused in a restart hold (owed until it ends) is placed
+	 * whatever the quota: the snapshots rebuilding the book state users
+	 * the gateways held (a review found the exemption judged when the
+	 * placement was made, after the hold: never) */
+	char dir[] = "/tmp/hc-owed-XXXXXX", path[64];
+	state_file_in(dir, path, "5\n"); /* gateway 5 is waited for */
+	const uint64_t tick_tsc = rte_get_tsc_hz() / 10; /* (the suite's clock: settle's 0) */
+	CU_ASSERT_EQUAL_FATAL(hc_restart_again(&d.restart, path, "none", NULL, 0, 64, 1, 0,
+					       tick_tsc, 1764700000000ull), 0);
+	CU_ASSERT_FATAL(hc_restart_holding(&d.restart));
+	restate.user_id = 820001;
+	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue_elem(w->to_ctl_changes, &restate,
+						    sizeof(restate)), 0);
+	settle();
+	CU_ASSERT_EQUAL(d.n_owed, 1);
+	CU_ASSERT_EQUAL(take_assigns(a, 512, &dgrams), 0);
+	for (int i = 0; i < 10; i++) /* (past the hold's timeout: it ends) */
+		hc_decide_poll(&d, 2 * tick_tsc);
+	CU_ASSERT_FATAL(!hc_restart_holding(&d.restart));
+	CU_ASSERT_EQUAL(d.n_owed, 0);
+	CU_ASSERT_EQUAL(d.st.places_over_quota, over + 4);
+	CU_ASSERT_EQUAL(hc_rooms_reserved_by(&d.book, 3), held + 3);
+	CU_ASSERT_EQUAL_FATAL(take_assigns(a, 512, &dgrams), 1);
+	CU_ASSERT_EQUAL(a[0].status, HC_ASSIGN_NEW_TOPIC);
+	CU_ASSERT(ntohl(a[0].room_id) != 0 && ntohl(a[0].refused_room) == r);
+	restart_as_suite();
+	unlink(path);
+	rmdir(dir);
 	cfg.max_places_per_gw = quota0;
 
 	memset(ops, HC_OP_LEAVE, sizeof(ops));

@@ -1524,6 +1524,13 @@ static void test_join_into_another_range(void)
 	np.pool[b].room_first = 16;
 	CU_ASSERT_EQUAL(hc_rooms_repool_prepare(&r, &np, &x, err, sizeof(err)), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "room 15"));
+	/* and so is another pool's new range over pool a's room 250 (a
+	 * review: the room would stay pool a's inside that range) */
+	np = pol;
+	np.pool[pol.index_of[0]].room_first = 240; /* (the default pool: no room live) */
+	np.pool[pol.index_of[0]].room_last = 255;
+	CU_ASSERT_EQUAL(hc_rooms_repool_prepare(&r, &np, &x, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "room 250"));
 	hc_rooms_free(&r);
 }
 

@@ -174,15 +174,15 @@ class Session extends EventEmitter {
 	// MOVEs are never obeyed, counted in stale_directives; without it an
 	// older incarnation is taken as a restart once the current one has
 	// been silent for 3 s, as libheadcount's fence_appliance), maxRoom
-	// (262143: the highest room id the appliance takes, its --max-rooms
-	// less one; a JOIN above it throws, as libheadcount's max_room: the
-	// appliance drops a datagram holding one whole, every resend and every
-	// snapshot naming the user), bind (local address).  Resolves to an
-	// open session.
+	// (none: the highest room id the appliance takes, its --max-rooms less
+	// one, 262143 on its default; a JOIN above it throws, as libheadcount's
+	// max_room: the appliance drops a datagram holding one whole, every
+	// resend and every snapshot naming the user), bind (local address).
+	// Resolves to an open session.
 	static async open(options) {
 		const o = Object.assign({ keySlot: 0, incarnation: 0, flushUs: 1000, heartbeatMs: 100,
 			placeTimeoutMs: 250, placeRetries: 8, history: 16384, lostMs: 1000,
-			fenceAppliance: false, maxRoom: 262143 }, options);
+			fenceAppliance: false, maxRoom: 0xffffffff }, options);
 		if (typeof o.fenceAppliance !== 'boolean')
 			throw new Error('fenceAppliance must be true or false');
 		if (!Number.isInteger(o.maxRoom) || o.maxRoom < 1 || o.maxRoom > 0xffffffff)

@@ -284,12 +284,19 @@ test('MOVE: told for a user in from_room, ignored otherwise; without a listener 
 // A JOIN into a room the appliance does not have (above its --max-rooms)
 // throws here: the appliance would drop the whole datagram holding it,
 // every resend and every snapshot naming the user (a review: the batch's
-// other 58 JOINs lost for good).  maxRoom is the bound (262143, the
-// appliance's default less one); a NEW_TOPIC or MOVE beyond it (an
-// appliance run with more rooms than configured here) is counted, not
-// obeyed, and throws nothing.
+// other 58 JOINs lost for good).  maxRoom is the bound (set: 262143 for an
+// appliance on its default; none unless set); a NEW_TOPIC or MOVE beyond
+// it (an appliance run with more rooms than configured here) is counted,
+// not obeyed, and throws nothing.
 test('maxRoom: a JOIN beyond the appliance\'s rooms throws; a NEW_TOPIC or MOVE beyond it is counted', async () => {
-	const { a, s } = await lab();
+	const n = await lab();
+	try {
+		assert.strictEqual(n.s.join(6, 0xffffffff), true); /* none unless set */
+	} finally {
+		await n.s.close(false);
+		n.a.close();
+	}
+	const { a, s } = await lab({ maxRoom: 262143 });
 	try {
 		assert.throws(() => s.join(7, 262144), RangeError);
 		assert.strictEqual(s.roomOf(7), 0);

@@ -68,11 +68,11 @@ defmodule HeadCount.Session do
       incarnation is taken as a restart once the current one has been
       silent for 3 s (an appliance whose clock stepped back).  As
       libheadcount's `fence_appliance` (API 5).
-    * `:max_room` (262143) - the highest room id the appliance takes: its
-      `--max-rooms` less one.  A join above it is `{:error, {:bad_room,
-      ...}}`: the appliance drops a datagram holding one whole, every
-      resend and every snapshot naming the user.  As libheadcount's
-      `max_room` (API 7).
+    * `:max_room` (none) - the highest room id the appliance takes: its
+      `--max-rooms` less one, 262143 on its default.  A join above it is
+      `{:error, {:bad_room, ...}}`: the appliance drops a datagram holding
+      one whole, every resend and every snapshot naming the user.  As
+      libheadcount's `max_room` (API 7).
     * `:subscriber` - a pid told the session's state changes.
     * `:name` - registered name (GenServer option).
   """
@@ -280,7 +280,7 @@ defmodule HeadCount.Session do
   end
 
   defp max_room(opts) do
-    case Keyword.get(opts, :max_room, 262_143) do
+    case Keyword.get(opts, :max_room, @mask32) do
       m when is_integer(m) and m >= 1 and m <= @mask32 -> {:ok, m}
       _ -> {:error, "max_room must be 1..2^32-1"}
     end
@@ -393,11 +393,12 @@ defmodule HeadCount.Session do
       [{_, ^from, _, _, ^pid}] ->
         case join_all([{user, to, pool}], pid, s) do
           {s, []} -> {:reply, :ok, s}
-          {s, _bad} -> {:reply, {:error, :stale}, s}
+          {s, bad} -> {:reply, {:error, {:bad_room, bad}}, s}
         end
 
       _ ->
-        {:reply, {:error, :stale}, count(s, :moves_ignored)}
+        # (the MOVE was counted in moves when it came)
+        {:reply, {:error, :stale}, s}
     end
   end
 
