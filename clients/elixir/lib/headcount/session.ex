@@ -112,8 +112,9 @@ defmodule HeadCount.Session do
   the user and the user is still in `from` (libheadcount checks that
   as the MOVE arrives; here the owner acts later, when the user may
   have moved on, or been forgotten: a join would move them back, or
-  begin a new session that takes them from another gateway). `:ok` or
-  `{:error, :stale}`.
+  begin a new session that takes them from another gateway). `:ok`,
+  `{:error, :stale}`, or `{:error, {:bad_room, ...}}` for a `to` beyond
+  `:max_room`.
   """
   def move(s, user, from, to, pool \\ 0), do: GenServer.call(s, {:move, user, from, to, pool})
 
