@@ -1469,6 +1469,26 @@ static void test_largest_place(void)
  * (NEW_TOPIC), charged to their gateway's quota as its PLACEs are: past
  * --max-places-per-gateway they are answered NO_ROOM and counted, and
  * reserve nothing. */
+/* A room no test has used, filled to its max (100) by JOINs of users
+ * first .. first + 99, their events left in users/rooms/ops (for the
+ * LEAVEs that end the test).  Returns the room. */
+static uint32_t fill_unused_room(uint64_t first, uint64_t users[100], uint32_t rooms[100],
+				 uint8_t ops[100])
+{
+	uint32_t r = 0;
+	for (uint32_t x = cfg.max_rooms - 1; x > 0 && r == 0; x--)
+		if (d.book.room[x].state != HC_ROOM_LIVE && d.book.room[x].users == 0 &&
+		    w->members.room_users[x] == 0)
+			r = x;
+	CU_ASSERT_FATAL(r != 0);
+	joins_of(users, rooms, ops, 100, first, r);
+	events(users, rooms, ops, 50);
+	events(users + 50, rooms, ops, 50);
+	settle();
+	CU_ASSERT_EQUAL_FATAL(d.book.room[r].users, 100); /* full */
+	return r;
+}
+
 static void state_file_in(char *dir, char path[64], const char *text);
 static void restart_as_suite(void);
 
@@ -1476,20 +1496,10 @@ static void test_refusals_within_quota(void)
 {
 	static struct hc_assign a[512];
 	unsigned dgrams;
-	uint32_t r = 0;
-	for (uint32_t x = cfg.max_rooms - 1; x > 0 && r == 0; x--)
-		if (d.book.room[x].state != HC_ROOM_LIVE && d.book.room[x].users == 0 &&
-		    w->members.room_users[x] == 0)
-			r = x;
-	CU_ASSERT_FATAL(r != 0);
 	uint64_t users[100];
 	uint32_t rooms[100];
 	uint8_t ops[100];
-	joins_of(users, rooms, ops, 100, 800000, r);
-	events(users, rooms, ops, 50);
-	events(users + 50, rooms, ops, 50);
-	settle();
-	CU_ASSERT_EQUAL_FATAL(d.book.room[r].users, 100); /* full */
+	uint32_t r = fill_unused_room(800000, users, rooms, ops);
 	take_assigns(a, 512, &dgrams);
 
 	uint32_t quota0 = cfg.max_places_per_gw;
@@ -3243,20 +3253,10 @@ static void test_restatements_within_quota(void)
 	unsigned dgrams;
 	settle();
 	take_assigns(a, 4096, &dgrams);
-	uint32_t r = 0;
-	for (uint32_t x = cfg.max_rooms - 1; x > 0 && r == 0; x--)
-		if (d.book.room[x].state != HC_ROOM_LIVE && d.book.room[x].users == 0 &&
-		    w->members.room_users[x] == 0)
-			r = x;
-	CU_ASSERT_FATAL(r != 0);
 	uint64_t users[100];
 	uint32_t rooms[100];
 	uint8_t ops[100];
-	joins_of(users, rooms, ops, 100, 900000, r);
-	events(users, rooms, ops, 50);
-	events(users + 50, rooms, ops, 50);
-	settle();
-	CU_ASSERT_EQUAL_FATAL(d.book.room[r].users, 100); /* full */
+	uint32_t r = fill_unused_room(900000, users, rooms, ops);
 	take_assigns(a, 4096, &dgrams);
 
 	uint32_t quota0 = cfg.max_places_per_gw;
