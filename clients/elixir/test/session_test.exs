@@ -701,9 +701,17 @@ defmodule HeadCount.SessionTest do
     app = hb(app, s)
     assert_receive {:headcount_state, ^s, :connected}
     until(s, &(&1.acked == 3))
+    # (an id conflict the old incarnation saw is cleared by the restart,
+    # as libheadcount's CONNECTED after RESTARTED)
+    app = hb(app, s, flags: 4)
+    assert_receive {:headcount_state, ^s, :id_conflict}
     app = %{app | ainc: @ainc + 1, ctr: 0}
-    app = hb(app, s, acked: 0, users: 0, digest: 0)
+    # (the new incarnation's first datagram no heartbeat: an answer for
+    # nobody, so that nothing but the restart clears the conflict)
+    app = answer(app, 3, [Proto.assign_rec(999_999, 0, 0, 5, 0, 6)])
     assert_receive {:headcount_state, ^s, :appliance_restarted}
+    assert Session.stats(s).state == :connected
+    app = hb(app, s, acked: 0, users: 0, digest: 0)
     {4, 6, _, 59, _, ainc, <<id::32, 0::32, 2::32, 100::32, _::binary>>} = recv_type(app, 6)
     assert ainc == @ainc + 1
     {5, 6, _, 41, _, _, <<^id::32, 1::32, 2::32, 100::32, _::binary>>} = recv(app)
@@ -902,6 +910,9 @@ defmodule HeadCount.SessionTest do
 
     assert {:error, "max_room must be" <> _} =
              Session.start_link(base ++ [key: @key, max_room: 0])
+
+    assert {:error, "incarnation must be" <> _} =
+             Session.start_link(base ++ [key: @key, incarnation: 1 <<< 32])
 
     assert {:error, "need a gateway" <> _} =
              Session.start_link(appliances: ["127.0.0.1"], no_auth: true)

@@ -185,6 +185,12 @@ class Session extends EventEmitter {
 			fenceAppliance: false, maxRoom: 0xffffffff }, options);
 		if (typeof o.fenceAppliance !== 'boolean')
 			throw new Error('fenceAppliance must be true or false');
+		// (0: from the clock; past 32 bits is refused, not cut: 2^32 would
+		// be 0, which the appliance drops)
+		if (o.incarnation === undefined || o.incarnation === null)
+			o.incarnation = 0;
+		if (!Number.isInteger(o.incarnation) || o.incarnation < 0 || o.incarnation > 0xffffffff)
+			throw new Error(`incarnation must be 0..2^32-1 (0: from the clock), not ${o.incarnation}`);
 		if (!Number.isInteger(o.maxRoom) || o.maxRoom < 1 || o.maxRoom > 0xffffffff)
 			throw new Error(`maxRoom must be 1..2^32-1, not ${o.maxRoom}`);
 		if (!Number.isInteger(o.gatewayId) || o.gatewayId < 1 || o.gatewayId > 65535)
@@ -516,14 +522,25 @@ class Session extends EventEmitter {
 			this._setState(STATE.CONNECTED, 'restarted');
 		else if (this.state === STATE.CONNECTING || this.state === STATE.LOST)
 			this._setState(STATE.CONNECTED, 'heard');
+		// (a listener that throws must not cost the datagram's other
+		// records: the replay window has taken it, nothing resends them;
+		// its first exception is thrown once all are handled)
+		let thrown = null;
 		for (let i = 0, o = P.HDR; i < count && !this.closed; i++, o += rec) {
-			switch (type) {
-			case P.T.ASSIGN: this._onAssign(b, o); break;
-			case P.T.MOVE: this._onMove(b, o); break;
-			case P.T.HEARTBEAT: this._onHeartbeat(b, o); break;
-			default: this._onResync(b, o); break;
+			try {
+				switch (type) {
+				case P.T.ASSIGN: this._onAssign(b, o); break;
+				case P.T.MOVE: this._onMove(b, o); break;
+				case P.T.HEARTBEAT: this._onHeartbeat(b, o); break;
+				default: this._onResync(b, o); break;
+				}
+			} catch (e) {
+				if (thrown === null)
+					thrown = e;
 			}
 		}
+		if (thrown !== null)
+			throw thrown;
 	}
 
 	// the replay window a newer incarnation starts from: the one it had

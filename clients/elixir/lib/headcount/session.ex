@@ -223,9 +223,9 @@ defmodule HeadCount.Session do
          {:ok, hist} <- history(opts),
          {:ok, fence} <- fence(opts),
          {:ok, max_room} <- max_room(opts),
+         {:ok, inc} <- incarnation(opts),
          {:ok, sock} <- open(ip) do
-      inc = Keyword.get(opts, :incarnation, 0)
-      inc = if inc in [0, nil], do: Clock.incarnation(), else: inc &&& @mask32
+      inc = if inc == 0, do: Clock.incarnation(), else: inc
 
       s = %__MODULE__{
         sock: sock,
@@ -277,6 +277,16 @@ defmodule HeadCount.Session do
     case Keyword.get(opts, :fence_appliance, false) do
       f when is_boolean(f) -> {:ok, f}
       _ -> {:error, "fence_appliance must be true or false"}
+    end
+  end
+
+  # (0 or none: from the clock; a value past 32 bits is refused, not cut
+  # to its low bits: 2^32 would be 0, which the appliance drops)
+  defp incarnation(opts) do
+    case Keyword.get(opts, :incarnation, 0) do
+      nil -> {:ok, 0}
+      i when is_integer(i) and i >= 0 and i <= @mask32 -> {:ok, i}
+      _ -> {:error, "incarnation must be 0..2^32-1 (0: from the clock)"}
     end
   end
 
@@ -926,8 +936,10 @@ defmodule HeadCount.Session do
 
         s =
           if newer and known != 0 do
-            # the appliance restarted and lost everything: state it all again
-            %{s | acked: 0}
+            # the appliance restarted and lost everything: state it all
+            # again (an id conflict it saw is its old self's: cleared, as
+            # libheadcount's CONNECTED after RESTARTED)
+            %{s | acked: 0, state: if(s.state == :id_conflict, do: :connected, else: s.state)}
             |> count(:appliance_restarts)
             |> notify(:appliance_restarted)
             |> want_snapshot(true)
