@@ -98,4 +98,20 @@ static inline const struct hc_pool_cfg *hc_policy_pool(const struct hc_policy *p
 	return i == HC_NO_POOL ? NULL : &p->pool[i];
 }
 
+/* Does pool c's own room id range hold room (a pool without one: no)? */
+static inline int hc_pool_range_holds(const struct hc_pool_cfg *c, uint32_t room)
+{
+	return c->room_last != 0 && room >= c->room_first && room <= c->room_last;
+}
+
+/* The index of the pool whose own range holds room, or HC_NO_POOL (ranges
+ * never overlap: hc_policy_load refuses it). */
+static inline uint8_t hc_policy_range_pool(const struct hc_policy *p, uint32_t room)
+{
+	for (unsigned i = 0; i < p->n_pools; i++)
+		if (hc_pool_range_holds(&p->pool[i], room))
+			return (uint8_t)i;
+	return HC_NO_POOL;
+}
+
 #endif /* HC_POLICY_H */

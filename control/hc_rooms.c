@@ -152,14 +152,12 @@ static uint32_t new_ranged_id(struct hc_rooms *r, unsigned pool)
 	return 0;
 }
 
-/* Room id came FREE: a pool whose range holds it may walk it again. */
+/* Room id came FREE: the pool whose range holds it may walk it again. */
 static void range_freed(struct hc_rooms *r, uint32_t id)
 {
-	for (unsigned p = 0; p < r->pol->n_pools; p++) {
-		const struct hc_pool_cfg *c = &r->pol->pool[p];
-		if (c->room_last != 0 && id >= c->room_first && id <= c->room_last)
-			r->pool[p].range_full = 0;
-	}
+	uint8_t p = hc_policy_range_pool(r->pol, id);
+	if (p != HC_NO_POOL)
+		r->pool[p].range_full = 0;
 }
 
 static uint32_t new_room_id(struct hc_rooms *r, unsigned pool)
@@ -707,12 +705,8 @@ int hc_rooms_record_join(struct hc_rooms *r, uint32_t room, unsigned pool, uint6
  * the room lived), else the JOIN's. */
 static unsigned pool_of_id(const struct hc_rooms *r, uint32_t room, unsigned pool)
 {
-	for (unsigned p = 0; p < r->pol->n_pools; p++) {
-		const struct hc_pool_cfg *c = &r->pol->pool[p];
-		if (c->room_last != 0 && room >= c->room_first && room <= c->room_last)
-			return p;
-	}
-	return pool;
+	uint8_t p = hc_policy_range_pool(r->pol, room);
+	return p != HC_NO_POOL ? p : pool;
 }
 
 static int admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user,
@@ -1107,22 +1101,17 @@ int hc_rooms_repool_prepare(const struct hc_rooms *r, const struct hc_policy *np
 		 * held, e.g. another appliance's: no range vouched for it; but
 		 * a new range of another pool must not take it over while it
 		 * lives in this one) */
-		if (oc->room_last != 0 && (id < oc->room_first || id > oc->room_last)) {
-			for (unsigned p = 0; p < np->n_pools; p++) {
-				const struct hc_pool_cfg *q = &np->pool[p];
-				if (p == x->map[rm->pool] || q->room_last == 0 ||
-				    id < q->room_first || id > q->room_last)
-					continue;
-				snprintf(err, errlen, "pool %u (%s): room %u (%u users, %u "
-					 "reserved seats) lives in pool %u (%s): a range may "
-					 "take an id only once its room is empty and retired",
-					 q->id, q->name, id, rm->users, rm->reserved, oc->id,
-					 oc->name);
-				return -1;
-			}
-			continue;
+		if (oc->room_last != 0 && !hc_pool_range_holds(oc, id)) {
+			uint8_t q = hc_policy_range_pool(np, id);
+			if (q == HC_NO_POOL || q == x->map[rm->pool])
+				continue;
+			snprintf(err, errlen, "pool %u (%s): room %u (%u users, %u reserved "
+				 "seats) lives in pool %u (%s): a range may take an id only "
+				 "once its room is empty and retired", np->pool[q].id,
+				 np->pool[q].name, id, rm->users, rm->reserved, oc->id, oc->name);
+			return -1;
 		}
-		if (nc->room_last != 0 && (id < nc->room_first || id > nc->room_last)) {
+		if (nc->room_last != 0 && !hc_pool_range_holds(nc, id)) {
 			snprintf(err, errlen, "pool %u (%s): room %u (%u users, %u reserved "
 				 "seats) lies outside its new room ids %u-%u: a range may change "
 				 "only around the pool's live rooms (try again once they are "
