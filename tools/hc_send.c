@@ -24,6 +24,15 @@
  * frames sent, so an appliance slowed down by a busy machine is never
  * overrun (af_packet's ring would drop the excess, uncounted).  If it
  * takes nothing for 10 s, the window is counted as lost, with a warning.
+ *
+ * With --csum-offload (the sending device leaves UDP checksums to
+ * offload: Linux writes the pseudo header's sum where the checksum goes),
+ * it counts and prints the datagrams whose unfinished checksum happens to verify in
+ * full (about one in 65,535: the field's sum added twice to the rest's
+ * comes to all ones).  The appliance cannot tell those from finished
+ * ones, so it takes them as plain datagrams, not udp_csum_partial; a test
+ * subtracts them.  Each socket is then connected, so its source address
+ * and port are known.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,6 +49,7 @@
 #include <pcap/pcap.h>
 
 #include "hc_auth.h"
+#include "hc_csum.h"
 #include "hc_cli.h"
 #include "hc_frame.h"
 #include "hc_tel_client.h"
@@ -57,6 +67,8 @@ struct sender {
 	uint64_t window, rx0;   /* frames in flight at most; taken before */
 	uint64_t stalls;        /* windows given up on (see wait_window) */
 	int socks[MAX_SOCKETS];
+	int csum_offload;       /* --csum-offload: count csum_verifying */
+	uint64_t csum_verifying; /* datagrams whose partial checksum verifies */
 	/* expectations */
 	uint64_t sent, skipped, datagrams, event_datagrams, heartbeats, duplicates;
 	uint64_t verdicts[HC_PV_COUNT], gateway_range, too_big;
@@ -244,8 +256,44 @@ static int socket_for(struct sender *s, uint16_t gw)
 		if (s->socks[i] < 0) { perror("hc-send: socket"); exit(1); }
 		int buf = 4 << 20;
 		setsockopt(s->socks[i], SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+		if (s->csum_offload &&
+		    connect(s->socks[i], (const struct sockaddr *)&s->dst, sizeof(s->dst)) != 0) {
+			perror("hc-send: connect");
+			exit(1);
+		}
 	}
 	return s->socks[i];
+}
+
+/*
+ * Whether the datagram of plen bytes at p, just sent from sock, left the
+ * sender with its checksum unfinished (the pseudo header's folded sum,
+ * not inverted, as Linux's udp4_hwcsum writes) will verify in full at the
+ * appliance as if finished.
+ */
+static int partial_csum_verifies(const struct sender *s, int sock, const uint8_t *p,
+				 uint32_t plen)
+{
+	struct sockaddr_in src;
+	socklen_t sl = sizeof(src);
+	if (getsockname(sock, (struct sockaddr *)&src, &sl) != 0) {
+		perror("hc-send: getsockname");
+		exit(1);
+	}
+	uint32_t l4_len = plen + 8;
+	uint8_t addrs[8];
+	memcpy(addrs, &src.sin_addr.s_addr, 4);
+	memcpy(addrs + 4, &s->dst.sin_addr.s_addr, 4);
+	uint8_t proto_len[4] = {0, 17, (uint8_t)(l4_len >> 8), (uint8_t)l4_len};
+	uint16_t pseudo = hc_csum_fold(hc_csum_add(proto_len, 4, hc_csum_add(addrs, 8, 0)));
+	static uint8_t udp[8 + HC_MAX_PAYLOAD + 8];
+	memcpy(udp, &src.sin_port, 2);
+	memcpy(udp + 2, &s->dst.sin_port, 2);
+	udp[4] = (uint8_t)(l4_len >> 8);
+	udp[5] = (uint8_t)l4_len;
+	memcpy(udp + 6, &pseudo, 2); /* the sum, in the bytes' own order */
+	memcpy(udp + 8, p, plen);
+	return hc_csum_udp4(addrs, udp, l4_len) == 0xffff;
 }
 
 static int send_file(struct sender *s, const char *path, double start)
@@ -299,12 +347,17 @@ static int send_file(struct sender *s, const char *path, double start)
 				nanosleep(&ts, NULL);
 			}
 		}
+		int sock = socket_for(s, gw);
 		for (int tries = 0;; tries++) {
-			ssize_t n = sendto(socket_for(s, gw), p, plen, 0,
+			ssize_t n = sendto(sock, p, plen, 0,
 					   (const struct sockaddr *)&s->dst, sizeof(s->dst));
 			if (n == (ssize_t)plen)
 				break;
-			if (n < 0 && (errno == ENOBUFS || errno == EAGAIN) && tries < 1000) {
+			/* a connected socket (--csum-offload) reports an ICMP error
+			 * for an earlier datagram on the next call, which sent
+			 * nothing */
+			if (n < 0 && (errno == ENOBUFS || errno == EAGAIN || errno == ECONNREFUSED) &&
+			    tries < 1000) {
 				usleep(100);
 				continue;
 			}
@@ -313,6 +366,8 @@ static int send_file(struct sender *s, const char *path, double start)
 			return -1;
 		}
 		s->sent++;
+		if (s->csum_offload && plen <= HC_MAX_PAYLOAD && partial_csum_verifies(s, sock, p, plen))
+			s->csum_verifying++;
 		classify(s, p, plen);
 	}
 	if (got != PCAP_ERROR_BREAK) {
@@ -341,6 +396,10 @@ static void usage(void)
 	       "  --window N            with --prefix: frames in flight at most [1024]\n"
 	       "  --keys FILE           the appliance's keys file: --expect the tag checks\n"
 	       "                        too (auth_missing, auth_no_key, auth_bad_tag)\n"
+	       "  --csum-offload        the sending device leaves UDP checksums to offload:\n"
+	       "                        count the datagrams whose unfinished checksum\n"
+	       "                        verifies anyway (the appliance takes them as\n"
+	       "                        finished), and print how many\n"
 	       "  --help                this text\n"
 	       "  --version             the program's version\n",
 	       HC_PROTO_DEFAULT_PORT);
@@ -353,7 +412,7 @@ int main(int argc, char **argv)
 		{"appliance", 1, 0, 'a'}, {"rate", 1, 0, 'r'},
 		{"timeout", 1, 0, 't'}, {"max-rooms", 1, 0, 'R'}, {"max-gateways", 1, 0, 'G'},
 		{"expect", 1, 0, 'e'}, {"prefix", 1, 0, 'P'}, {"window", 1, 0, 'w'},
-		{"keys", 1, 0, 'k'}, {"help", 0, 0, 'h'}, {"version", 0, 0, 'V'}, {0, 0, 0, 0}};
+		{"keys", 1, 0, 'k'}, {"csum-offload", 0, 0, 'C'}, {"help", 0, 0, 'h'}, {"version", 0, 0, 'V'}, {0, 0, 0, 0}};
 	const char *expect = NULL, *keys = NULL;
 	char host[64];
 	int c, have_dst = 0;
@@ -384,6 +443,7 @@ int main(int argc, char **argv)
 		case 'P': s.telemetry = optarg; break;
 		case 'w': s.window = hc_cli_u64("hc-send", "window", optarg, 1, UINT64_MAX); break;
 		case 'k': keys = optarg; break;
+		case 'C': s.csum_offload = 1; break;
 		case 'h': usage(); return 0;
 		case 'V': hc_cli_version("hc-send"); return 0;
 		default: hc_cli_unknown("hc-send");
@@ -425,6 +485,9 @@ int main(int argc, char **argv)
 	double secs = now_s() - start;
 	printf("hc-send: sent %" PRIu64 " datagrams in %.2f s (%.0f/s), skipped %" PRIu64
 	       " frames malformed below UDP\n", s.sent, secs, (double)s.sent / secs, s.skipped);
+	if (s.csum_offload)
+		printf("hc-send: %" PRIu64 " of them with an unfinished checksum that verifies "
+		       "as finished\n", s.csum_verifying);
 	if (expect != NULL) {
 		FILE *x = fopen(expect, "w");
 		if (x == NULL) { perror(expect); return 1; }
