@@ -209,7 +209,7 @@ static void help(FILE *f)
 	fprintf(f,
 		"Usage: hc-agent --appliance HOST[:PORT] [--appliance HOST[:PORT] ...] --gateway-id N\n"
 		"                (--key HEX32 [--key-slot S] | --no-auth) [--incarnation N]\n"
-		"                [--flush-us N] [--heartbeat-ms N]\n"
+		"                [--flush-us N] [--heartbeat-ms N] [--max-rooms N]\n"
 		"One libheadcount session behind the conformance agent contract\n"
 		"(docs/conformance.md): commands on stdin, events on stdout.\n"
 		"  --appliance HOST[:PORT] the appliance; several: the list of\n"
@@ -221,6 +221,8 @@ static void help(FILE *f)
 		"  --incarnation N         the session's first incarnation\n"
 		"  --flush-us N            hc_gw_config.flush_us\n"
 		"  --heartbeat-ms N        hc_gw_config.heartbeat_ms (1..60000)\n"
+		"  --max-rooms N           the appliance's --max-rooms (2..2^32-1):\n"
+		"                          hc_gw_config.max_room = N - 1     [no bound]\n"
 		"  --help                  this text\n"
 		"  --version               the program's version\n");
 }
@@ -247,7 +249,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"appliance", 1, 0, 'a'}, {"gateway-id", 1, 0, 'g'}, {"key", 1, 0, 'k'},
 		{"key-slot", 1, 0, 's'}, {"no-auth", 0, 0, 'n'}, {"incarnation", 1, 0, 'i'},
-		{"flush-us", 1, 0, 'f'}, {"heartbeat-ms", 1, 0, 'h'}, {"help", 0, 0, 'H'},
+		{"flush-us", 1, 0, 'f'}, {"heartbeat-ms", 1, 0, 'h'}, {"max-rooms", 1, 0, 'm'}, {"help", 0, 0, 'H'},
 		{"version", 0, 0, 'V'}, {0, 0, 0, 0}};
 	struct hc_gw_config cfg;
 	static char appliances[1024];
@@ -277,6 +279,7 @@ int main(int argc, char **argv)
 		case 'i': cfg.incarnation = (uint32_t)opt_num("incarnation", optarg, 1, UINT32_MAX); break;
 		case 'f': cfg.flush_us = (uint32_t)opt_num("flush-us", optarg, 1, UINT32_MAX); break;
 		case 'h': cfg.heartbeat_ms = (uint32_t)opt_num("heartbeat-ms", optarg, 1, 60000); break;
+		case 'm': cfg.max_room = (uint32_t)opt_num("max-rooms", optarg, 2, UINT32_MAX) - 1; break;
 		case 'H': help(stdout); return 0;
 		case 'V': hc_cli_version("hc-agent"); return 0;
 		default: {

@@ -55,13 +55,14 @@ enum { IDLE = 0, WAITING, PLACING, ASSIGNED, PRESENT };
 static struct {
 	const char *appliance, *truth, *result, *seed_rooms, *settle_until;
 	uint16_t gateway_id, pool;
-	uint32_t users, rounds, max, direct, ignore_moves;
+	uint32_t users, rounds, max, direct, ignore_moves, max_rooms;
 	double churn, timeout, settle;
 	uint64_t seed;
 	int shared;
 } opt = {
 	.gateway_id = 1, .users = 1000, .rounds = 3,
 	.max = 100, .churn = 0.3, .timeout = 60, .seed = 1,
+	.max_rooms = HC_GW_APPLIANCE_DEFAULT_MAX_ROOM + 1,
 };
 
 static struct hc_tool_auth auth = {.key_slot = -1};
@@ -431,6 +432,8 @@ static void usage(FILE *f)
 		"  --seed N            user ids and churn                   [1]\n"
 		"  --pool P            pool of every PLACE and JOIN         [0]\n"
 		"  --max M             the pool's room maximum (checks)     [100]\n"
+		"  --max-rooms N       the appliance's --max-rooms: a room id from N up\n"
+		"                      is refused here, never sent        [262144]\n"
 		"  --shared            other gateways share the rooms: no fewest-rooms check\n"
 		"  --seed-rooms LIST   put users directly into rooms of these sizes, no placement\n"
 		"  --direct N          N direct JOINs into our fullest room\n"
@@ -462,7 +465,7 @@ static int parse_opts(int argc, char **argv)
 		{"truth", 1, 0, 't'}, {"timeout", 1, 0, 'T'}, {"shared", 0, 0, 'S'},
 		{"direct", 1, 0, 'D'}, {"seed-rooms", 1, 0, 'R'}, {"settle", 1, 0, 'L'},
 		{"ignore-moves", 1, 0, 'I'}, {"settle-until", 1, 0, 'U'},
-		{"result", 1, 0, 'O'}, HC_TOOL_AUTH_LONG_OPTIONS,
+		{"result", 1, 0, 'O'}, {"max-rooms", 1, 0, 'X'}, HC_TOOL_AUTH_LONG_OPTIONS,
 		{"help", 0, 0, 'h'}, {"version", 0, 0, 'V'}, {0, 0, 0, 0}};
 	static const char *const me = "hc-gateway";
 	int c;
@@ -485,6 +488,7 @@ static int parse_opts(int argc, char **argv)
 		case 'U': opt.settle_until = optarg; break;
 		case 'I': opt.ignore_moves = (uint32_t)hc_cli_u64(me, "ignore-moves", optarg, 0, UINT32_MAX); break;
 		case 'O': opt.result = optarg; break;
+		case 'X': opt.max_rooms = (uint32_t)hc_cli_u64(me, "max-rooms", optarg, 2, UINT32_MAX); break;
 		case 'k': case 'N': case 'A': hc_tool_auth_option(&auth, c, optarg); break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': hc_cli_version(me); exit(0);
@@ -519,6 +523,7 @@ static void open_session(void)
 	cfg.on_assign = on_assign;
 	cfg.on_move = on_move;
 	cfg.on_state = on_state;
+	cfg.max_room = opt.max_rooms - 1;
 	cfg.place_timeout_ms = 500; /* as patient as a front end on a busy host */
 	gw = hc_gw_open(&cfg, err, sizeof(err));
 	if (gw == NULL) {

@@ -72,6 +72,7 @@ static struct {
 	double reconnect_fraction;
 	uint32_t move_delay_ms;
 	uint16_t pool;
+	uint32_t max_rooms;         /* the appliance's --max-rooms */
 	int live;
 	uint32_t seed;
 	double impair_fraction;
@@ -81,7 +82,7 @@ static struct {
 } opt = {
 	.appliance = "198.18.0.1", .gateways = 4, .first_id = 1, .users = 10000,
 	.arrival_rate = 20000, .leave_rate = 200, .duration = 5, .settle = 10,
-	.move_delay_ms = 50, .seed = 1,
+	.move_delay_ms = 50, .seed = 1, .max_rooms = HC_GW_APPLIANCE_DEFAULT_MAX_ROOM + 1,
 };
 static struct hc_tool_auth auth = {.key_slot = -1};
 
@@ -245,6 +246,7 @@ static void open_gateway(unsigned k)
 	c.key_len = c.key != NULL ? HC_GW_KEY_LEN : 0;
 	c.insecure_no_auth = c.key == NULL; /* --no-auth */
 	c.fence_appliance = opt.fence;
+	c.max_room = opt.max_rooms - 1;
 	c.on_assign = on_assign;
 	c.on_move = on_move;
 	c.on_state = on_state;
@@ -672,6 +674,8 @@ static void usage(void)
 	       "  --users U                  simulated users                   [10000]\n"
 	       "  --user-base B              user ids B .. B+U-1               [0]\n"
 	       "  --pool P                   pool of every placement           [0]\n"
+	       "  --max-rooms N              the appliance's --max-rooms: a room id\n"
+	       "                             from N up is refused, never sent [262144]\n"
 	       "  --arrival-rate R           arrivals per second               [20000]\n"
 	       "  --leave-rate R             departures per second             [200]\n"
 	       "  --duration S               seconds of workload               [5]\n"
@@ -728,7 +732,8 @@ static int parse(int argc, char **argv)
 		{"prefix", 1, 0, 't'}, {"settle", 1, 0, 's'}, {"hold", 1, 0, 'H'},
 		{"hold-until", 1, 0, 'U'}, {"result", 1, 0, 'O'}, {"fence", 0, 0, 'F'},
 		{"mark", 1, 0, 'M'}, {"move-log", 1, 0, 'W'},
-		{"live", 0, 0, 'L'}, {"seed", 1, 0, 'S'}, HC_TOOL_AUTH_LONG_OPTIONS,
+		{"live", 0, 0, 'L'}, {"seed", 1, 0, 'S'}, {"max-rooms", 1, 0, 'X'},
+		HC_TOOL_AUTH_LONG_OPTIONS,
 		{"help", 0, 0, 'h'}, {"version", 0, 0, 'V'}, {0, 0, 0, 0}};
 	static const char *const me = "hc-gwsim";
 	int c;
@@ -741,6 +746,7 @@ static int parse(int argc, char **argv)
 		case 'u': opt.users = (uint32_t)hc_cli_u64(me, "users", optarg, 1, UINT32_MAX); break;
 		case 'B': opt.user_base = hc_cli_u64(me, "user-base", optarg, 0, UINT64_MAX); break;
 		case 'p': opt.pool = (uint16_t)hc_cli_u64(me, "pool", optarg, 0, 65535); break;
+		case 'X': opt.max_rooms = (uint32_t)hc_cli_u64(me, "max-rooms", optarg, 2, UINT32_MAX); break;
 		case 'r': opt.arrival_rate = hc_cli_double(me, "arrival-rate", optarg, 0, 1e9); break;
 		case 'l': opt.leave_rate = hc_cli_double(me, "leave-rate", optarg, 0, 1e9); break;
 		case 'd': opt.duration = hc_cli_double(me, "duration", optarg, 0, 86400); break;

@@ -42,11 +42,11 @@ struct user {
 static struct {
 	const char *map, *map2, *truth, *result;
 	uint16_t gateway_id;
-	uint32_t users, rounds, move_round;
+	uint32_t users, rounds, move_round, max_rooms;
 	double churn, timeout;
 	uint64_t seed;
 } opt = {.gateway_id = 1, .users = 500, .rounds = 4, .move_round = 2, .churn = 0.3,
-	 .timeout = 90, .seed = 1};
+	 .timeout = 90, .seed = 1, .max_rooms = HC_GW_APPLIANCE_DEFAULT_MAX_ROOM + 1};
 
 static struct hc_tool_auth auth = {.key_slot = -1};
 static struct hc_gw_shard *S;
@@ -229,10 +229,12 @@ static _Noreturn void usage(FILE *f, int rc)
 	fprintf(f,
 		"Usage: hc-shardgw --map FILE [--map2 FILE --move-round R] --keys FILE | --no-auth\n"
 		"  [--key-slot N] [--gateway-id N] [--users N per pool] [--rounds R]\n"
-		"  [--churn F] [--seed N] [--timeout S] --truth PREFIX --result FILE\n"
+		"  [--churn F] [--seed N] [--timeout S] [--max-rooms N] --truth PREFIX --result FILE\n"
 		"  [--help] [--version]\n"
 		"One gateway over several appliances through libheadcount's shard layer\n"
-		"(gateway/hc_gw_shard.h): tests/integration/netns_shard.sh's workload.\n");
+		"(gateway/hc_gw_shard.h): tests/integration/netns_shard.sh's workload.\n"
+		"  --max-rooms N   the appliances' --max-rooms: a room id from N up is\n"
+		"                  refused, never sent                          [262144]\n");
 	exit(rc);
 }
 
@@ -244,7 +246,7 @@ int main(int argc, char **argv)
 		{"gateway-id", 1, 0, 'g'}, {"users", 1, 0, 'u'}, {"rounds", 1, 0, 'r'},
 		{"churn", 1, 0, 'c'}, {"seed", 1, 0, 's'}, {"timeout", 1, 0, 't'},
 		{"truth", 1, 0, 'T'}, {"result", 1, 0, 'o'}, {"help", 0, 0, 'h'},
-		{"version", 0, 0, 'V'}, {0, 0, 0, 0},
+		{"version", 0, 0, 'V'}, {"max-rooms", 1, 0, 'X'}, {0, 0, 0, 0},
 	};
 	int ch;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -256,11 +258,12 @@ int main(int argc, char **argv)
 		case 'g': opt.gateway_id = (uint16_t)hc_cli_u64(P, "gateway-id", optarg, 1, 65535); break;
 		case 'u': opt.users = (uint32_t)hc_cli_u64(P, "users", optarg, 1, (1u << 20) - 1); break;
 		case 'r': opt.rounds = (uint32_t)hc_cli_u64(P, "rounds", optarg, 0, UINT32_MAX); break;
-		case 'c': opt.churn = strtod(optarg, NULL); break;
+		case 'c': opt.churn = hc_cli_double(P, "churn", optarg, 0, 1); break;
 		case 's': opt.seed = hc_cli_u64(P, "seed", optarg, 0, UINT64_MAX) | 1; break;
-		case 't': opt.timeout = strtod(optarg, NULL); break;
+		case 't': opt.timeout = hc_cli_double(P, "timeout", optarg, 0, 1e6); break;
 		case 'T': opt.truth = optarg; break;
 		case 'o': opt.result = optarg; break;
+		case 'X': opt.max_rooms = (uint32_t)hc_cli_u64(P, "max-rooms", optarg, 2, UINT32_MAX); break;
 		case 'h': usage(stdout, 0);
 		case 'V': hc_cli_version(P); return 0;
 		default: hc_cli_unknown(P);
@@ -283,6 +286,7 @@ int main(int argc, char **argv)
 	struct hc_gw_config c;
 	hc_gw_config_init(&c);
 	c.gateway_id = opt.gateway_id;
+	c.max_room = opt.max_rooms - 1;
 	c.key = hc_tool_auth_key(&auth, opt.gateway_id, &c.key_slot, "hc-shardgw");
 	if (c.key != NULL)
 		c.key_len = HC_GW_KEY_LEN;

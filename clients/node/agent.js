@@ -16,7 +16,7 @@ function usage(msg) {
 	process.stderr.write(`agent.js: ${msg}\n` +
 		'usage: agent.js --appliance HOST:PORT [--appliance ...] --gateway-id N\n' +
 		'       (--key HEX32 [--key-slot S] | --no-auth) [--incarnation N]\n' +
-		'       [--flush-us N] [--heartbeat-ms N]\n');
+		'       [--flush-us N] [--heartbeat-ms N] [--max-rooms N]\n');
 	process.exit(2);
 }
 
@@ -47,6 +47,8 @@ function parseArgs(argv) {
 		case '--incarnation': o.incarnation = number(a, v, 1, 0xffffffff); i++; break;
 		case '--flush-us': o.flushUs = number(a, v, 1, 1e9); i++; break;
 		case '--heartbeat-ms': o.heartbeatMs = number(a, v, 1, 1e9); i++; break;
+		// the appliance's --max-rooms: a room id from it up is refused here
+		case '--max-rooms': o.maxRoom = number(a, v, 2, 0xffffffff) - 1; i++; break;
 		default: usage(`unknown option '${a}'`);
 		}
 	}

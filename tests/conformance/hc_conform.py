@@ -248,7 +248,7 @@ class Hub(threading.Thread):
 class Agent:
     """One agent process and its relay."""
 
-    def __init__(self, drv, gw, incarnation):
+    def __init__(self, drv, gw, incarnation, extra=()):
         self.drv, self.gw, self.incarnation = drv, gw, incarnation
         drv.started += 1            # the relay's impairment: seeded by run and agent
         self.relay = Relay(drv.hub, 'gw%d' % gw, drv.appliance, drv.seed * 1000 + drv.started)
@@ -258,6 +258,7 @@ class Agent:
             '--incarnation', str(incarnation)]
         key = drv.keys.get(gw)
         argv += ['--key', key[1], '--key-slot', str(key[0])] if key else ['--no-auth']
+        argv += list(extra)
         self.stderr = open(os.path.join(drv.logdir, 'agent-%d-%d.log' % (gw, incarnation)), 'w')
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.stderr, text=True, bufsize=1)
@@ -422,10 +423,10 @@ class Driver:
         self.named = collections.Counter()  # (gw, user): assign and move lines seen
 
     # -- agents
-    def start_agent(self, gw):
+    def start_agent(self, gw, extra=()):
         inc = max(int(time.time() * 8) & 0x7fffffff, self.incs.get(gw, 0) + 1)
         self.incs[gw] = inc
-        a = Agent(self, gw, inc)
+        a = Agent(self, gw, inc, extra)
         self.agents[gw] = a
         self.dead.discard(gw)
         return a
@@ -738,8 +739,21 @@ class Driver:
         p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
         self.need('an unknown option: exit status 2, nothing on stdout',
                   p.returncode == 2 and p.stdout == '', 'status %d, stdout %r' % (p.returncode, p.stdout[:80]))
-        a = self.start_agent(9)
+        # a bad --max-rooms is a bad number: exit status 2
+        for bad in ('1', '4294967296', 'x'):
+            p = subprocess.run(argv[:-1] + ['--no-auth', '--max-rooms', bad], stdin=subprocess.DEVNULL,
+                               capture_output=True, text=True, timeout=60)
+            self.need('--max-rooms %s: exit status 2, nothing on stdout' % bad,
+                      p.returncode == 2 and p.stdout == '', 'status %d, stdout %r' % (p.returncode, p.stdout[:80]))
+        # the appliance's --max-rooms (its default): a room id from it up is
+        # refused by the client, never sent (the appliance would drop the
+        # datagram whole, and every resend of it)
+        a = self.start_agent(9, ['--max-rooms', '262144'])
         del self.agents[9]          # driven here, not by the workload
+        a.send('join 44 262144 0')
+        line = self.read_until(a, 'error ')
+        self.need('a join into a room past --max-rooms: "error join ..."',
+                  line is not None and line.startswith('error join '), line)
         a.send('join 42 4242 0')
         a.send('no-such-command 1')
         line = self.read_until(a, 'error ')

@@ -79,7 +79,7 @@ pids=()
 for g in 1 2; do
 	ip netns exec "$HC_NSG" "$build/tools/hc-shardgw" --map "$out/map1" --map2 "$out/map2" \
 		--move-round $((g + 1)) --keys "$HC_KEYS" --gateway-id $g --users $per_pool \
-		--rounds 4 --churn 0.3 --seed $((7 * g)) --timeout 100 \
+		--rounds 4 --churn 0.3 --seed $((7 * g)) --timeout 100 --max-rooms 32768 \
 		--truth "$out/truth.gw$g" --result "$out/gw$g.kv" &
 	pids+=($!)
 done

@@ -93,5 +93,16 @@ grep -q "headcount $version starting" "$out/headcount.log" ||
 hc_tel_kv /headcount/version > "$out/version.kv"
 [ "$(kv version "$out/version.kv")" = "$version" ] || fail "/headcount/version: $(cat "$out/version.kv")"
 [ "$(kv protocol "$out/version.kv")" = 3 ] || fail "/headcount/version protocol: $(cat "$out/version.kv")"
+# the gateway tools' --max-rooms (the appliance's): a JOIN into a room
+# from it up is refused by the session (hc_gw_join EINVAL), never sent
+rc=0
+ip netns exec "$HC_NSG" timeout 60 "$tooldir/hc-gateway" --appliance $HC_APP_IP --no-auth \
+	--seed-rooms 3,3 --users 6 --rounds 0 --max-rooms 1002 --timeout 30 > "$out/maxrooms" 2>&1 || rc=$?
+[ "$rc" = 1 ] && grep -q "hc_gw_join: Invalid argument" "$out/maxrooms" ||
+	fail "hc-gateway --max-rooms 1002 into room 1002: exit $rc, $(cat "$out/maxrooms")"
+ip netns exec "$HC_NSG" timeout 60 "$tooldir/hc-gateway" --appliance $HC_APP_IP --no-auth \
+	--gateway-id 2 --seed-rooms 3,3 --users 6 --rounds 0 --max-rooms 1003 --timeout 30 \
+	> "$out/maxrooms" 2>&1 || fail "hc-gateway --max-rooms 1003: $(cat "$out/maxrooms")"
+echo "  --max-rooms: room 1002 refused at 1002, taken at 1003"
 hc_appliance_stop || fail "headcount exited with an error"
 echo "PASS: $n programs with --help, --version $version and exit 2 on a bogus option; man pages; the appliance logs and reports $version"

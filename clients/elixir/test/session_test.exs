@@ -908,8 +908,7 @@ defmodule HeadCount.SessionTest do
     assert {:error, "fence_appliance must be" <> _} =
              Session.start_link(base ++ [key: @key, fence_appliance: 1])
 
-    assert {:error, "max_room must be" <> _} =
-             Session.start_link(base ++ [key: @key, max_room: 0])
+    assert {:error, "max_room must be" <> _} = Session.start_link(base ++ [key: @key, max_room: 0])
 
     assert {:error, "incarnation must be" <> _} =
              Session.start_link(base ++ [key: @key, incarnation: 1 <<< 32])

@@ -13,7 +13,8 @@ defmodule HeadCount.Agent do
   alias HeadCount.{Proto, Session}
 
   @usage "usage: agent --appliance HOST:PORT [--appliance ...] --gateway-id N " <>
-           "(--key HEX32 [--key-slot S] | --no-auth) [--incarnation N] [--flush-us N] [--heartbeat-ms N]"
+           "(--key HEX32 [--key-slot S] | --no-auth) [--incarnation N] [--flush-us N] [--heartbeat-ms N] " <>
+           "[--max-rooms N]"
 
   def main(argv) do
     case parse(argv, %{appliances: [], no_auth: false}) do
@@ -38,8 +39,13 @@ defmodule HeadCount.Agent do
     "--key-slot" => :key_slot,
     "--incarnation" => :incarnation,
     "--flush-us" => :flush_us,
-    "--heartbeat-ms" => :heartbeat_ms
+    "--heartbeat-ms" => :heartbeat_ms,
+    "--max-rooms" => :max_rooms
   }
+
+  # the appliance's --max-rooms: the session's :max_room is one less
+  defp parse([], %{max_rooms: n}) when n < 2 or n > 4_294_967_295,
+    do: {:error, "--max-rooms: a number 2..4294967295"}
 
   defp parse([], o), do: {:ok, o}
   defp parse(["--appliance", a | rest], o), do: parse(rest, %{o | appliances: o.appliances ++ [a]})
@@ -65,7 +71,8 @@ defmodule HeadCount.Agent do
       ] ++
         Enum.flat_map([:key, :key_slot, :incarnation, :flush_us, :heartbeat_ms], fn k ->
           if Map.has_key?(o, k), do: [{k, Map.fetch!(o, k)}], else: []
-        end)
+        end) ++
+        if(Map.has_key?(o, :max_rooms), do: [max_room: o.max_rooms - 1], else: [])
 
     Process.flag(:trap_exit, true)
 
@@ -130,7 +137,7 @@ defmodule HeadCount.Agent do
     with {:ok, [u, r, p]} <- nums([u, r, p]), :ok <- Session.join(s, u, r, p) do
       :ok
     else
-      _ -> out("error #{line} bad user, room (1..2^32-1) or pool (0..65535)")
+      _ -> out("error #{line} bad user, room (1..max_room, at most 2^32-1) or pool (0..65535)")
     end
   end
 
