@@ -867,6 +867,15 @@ defmodule HeadCount.SessionTest do
     assert_receive {:headcount_state, ^s, :lost}, 2000
   end
 
+  # lost_ms shorter than heartbeat_ms: judged at its deadline, before the
+  # next tick (which would send the second heartbeat), not a tick late
+  @tag opts: [heartbeat_ms: 4000, lost_ms: 100]
+  test "lost at lost_ms, not at the next heartbeat tick", %{s: s} do
+    # (the setup took the first snapshot and heartbeat)
+    assert_receive {:headcount_state, ^s, :lost}, 10_000
+    assert Session.stats(s).heartbeats_sent == 1
+  end
+
   test "close clean says SHUTDOWN after flushing", %{s: s, app: app} do
     :ok = Session.join(s, 1, 5, 0)
     :ok = Session.close(s, :clean)

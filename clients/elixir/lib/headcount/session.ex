@@ -260,7 +260,7 @@ defmodule HeadCount.Session do
       # sequence 1 is a snapshot, the appliance's reset point
       s = s |> send_snapshot() |> send_heartbeat(0)
       Process.send_after(self(), :heartbeat, s.hb_ms)
-      {:ok, s}
+      {:ok, lost_check_before_tick(s)}
     else
       {:error, why} -> {:stop, why}
     end
@@ -781,6 +781,28 @@ defmodule HeadCount.Session do
 
   # ----------------------------------------------------------- timers --
 
+  # Nothing accepted for lost_ms: :lost (never heard since the start:
+  # aheard is the start; a wrong key or address is :lost after lost_ms,
+  # as in libheadcount).
+  defp judge_lost(s) do
+    if s.state in [:connecting, :connected, :id_conflict] and now() - s.aheard > s.lost_ms,
+      do: notify(%{s | state: :lost}, :lost),
+      else: s
+  end
+
+  # A deadline that falls before the next heartbeat tick (lost_ms shorter
+  # than heartbeat_ms, or the last datagram heard long ago) is judged at
+  # the deadline, not up to a tick late.  (Judged again then: a datagram
+  # heard meanwhile moves it.)
+  defp lost_check_before_tick(s) do
+    left = s.aheard + s.lost_ms + 1 - now()
+
+    if s.state in [:connecting, :connected, :id_conflict] and left < s.hb_ms,
+      do: Process.send_after(self(), :lost_check, max(left, 0))
+
+    s
+  end
+
   @impl true
   def handle_info(:flush_timer, s),
     do: {:noreply, %{s | ev_timer: nil} |> flush_events() |> flush_places()}
@@ -789,15 +811,10 @@ defmodule HeadCount.Session do
     Process.send_after(self(), :heartbeat, s.hb_ms)
     s = send_heartbeat(s, 0)
 
-    # (never heard since the start: aheard is the start; a wrong key or
-    # address is :lost after lost_ms, as in libheadcount)
-    s =
-      if s.state in [:connecting, :connected, :id_conflict] and now() - s.aheard > s.lost_ms,
-        do: notify(%{s | state: :lost}, :lost),
-        else: s
-
-    {:noreply, s}
+    {:noreply, s |> judge_lost() |> lost_check_before_tick()}
   end
+
+  def handle_info(:lost_check, s), do: {:noreply, judge_lost(s)}
 
   def handle_info(:place_scan, s) do
     t = now()
