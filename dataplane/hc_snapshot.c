@@ -291,7 +291,9 @@ void hc_snapshots_chunk(struct hc_snapshots *s, uint16_t gw, const uint8_t *payl
 		return;
 	} else if (st == NULL || st->snapshot_id != id || st->next_chunk != index ||
 		   st->chunk_count != chunks || st->total != total) {
-		abandon(s, gw, id);
+		/* the staged snapshot is the one whose chunks are still on
+		 * their way: its rest is ignored, not a stray's */
+		abandon(s, gw, st != NULL ? st->snapshot_id : id);
 		return;
 	}
 	if (st->n + count > st->total || stage_grow(s, gw, st, count) != 0) {

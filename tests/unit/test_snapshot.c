@@ -244,7 +244,9 @@ static void test_sweep_names_incarnation(void)
  * and asked for again (a gateway over --max-snapshot-users sends its
  * whole snapshot, thousands of chunks, after its chunk 0 was refused).
  * Its next chunk 0 starts afresh; a user drop forgets the mark; another
- * snapshot's stray chunk is abandoned and asked for as before. */
+ * snapshot's stray chunk is abandoned and asked for as before, and one
+ * that breaks into a staged snapshot gives up the staged one (whose rest
+ * is then ignored). */
 static void test_abandoned_asked_once(void)
 {
 	init(1000, 1u << 20);
@@ -287,6 +289,20 @@ static void test_abandoned_asked_once(void)
 	CU_ASSERT_EQUAL(snaps.st.abandoned, 5);
 	CU_ASSERT_EQUAL(n_asked, 5);
 	CU_ASSERT_EQUAL(snaps.st.chunks_ignored, 6);
+	CU_ASSERT_EQUAL(snaps.staged, 0);
+	/* snapshot 13 staged, a stray chunk of 14 breaks in: 13 given up,
+	 * asked for once, its rest ignored */
+	chunk(3, 13, 0, 4, 4, 1, 1);
+	chunk(3, 13, 1, 4, 4, 1, 2);
+	chunk(3, 14, 1, 4, 4, 1, 9);
+	CU_ASSERT_EQUAL(snaps.st.abandoned, 6);
+	CU_ASSERT_EQUAL(n_asked, 6);
+	chunk(3, 13, 2, 4, 4, 1, 3);
+	chunk(3, 13, 3, 4, 4, 1, 4);
+	CU_ASSERT_EQUAL(snaps.st.abandoned, 6);
+	CU_ASSERT_EQUAL(n_asked, 6);
+	CU_ASSERT_EQUAL(snaps.st.chunks_ignored, 8);
+	CU_ASSERT_EQUAL(snaps.st.applied, 2);
 	CU_ASSERT_EQUAL(snaps.staged, 0);
 	hc_snapshots_free(&snaps);
 }
