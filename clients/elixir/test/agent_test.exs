@@ -35,6 +35,28 @@ defmodule HeadCount.AgentTest do
     assert_receive {^port, {:exit_status, 1}}, 60_000
   end
 
+  test "--max-rooms: out of 2..2^32-1 exit 2; a join from it up refused" do
+    for bad <- ["1", "4294967296", "x"] do
+      port =
+        start(["--appliance", "127.0.0.1:9", "--gateway-id", "3", "--no-auth", "--max-rooms", bad])
+
+      assert_receive {^port, {:exit_status, 2}}, 60_000
+    end
+
+    port =
+      start(["--appliance", "127.0.0.1:9", "--gateway-id", "3", "--no-auth", "--max-rooms", "100"])
+
+    "ready " <> _ = line(port)
+    cmd(port, "join 7 100 0")
+    assert line(port) =~ ~r/^error join 7 100 0 /
+    cmd(port, "join 7 99 0")
+    cmd(port, "dump")
+    assert line(port) == "member 7 99 0"
+    assert line(port) == "dumped 1 #{Proto.member_digest(7, 99)}"
+    cmd(port, "close crash")
+    assert line(port) == "closed"
+  end
+
   test "ready, commands, events, close" do
     {:ok, app} = :gen_udp.open(0, [:binary, active: false, ip: {127, 0, 0, 1}])
     {:ok, aport} = :inet.port(app)
@@ -61,7 +83,10 @@ defmodule HeadCount.AgentTest do
     cmd(port, "join 7 3 1")
     cmd(port, "join 8 4 0")
     cmd(port, "join 9 0 0")
-    assert line(port) == "error join 9 0 0 bad user, room (1..2^32-1) or pool (0..65535)"
+
+    assert line(port) ==
+             "error join 9 0 0 bad user, room (1..max_room, at most 2^32-1) or pool (0..65535)"
+
     cmd(port, "leave 10")
     assert line(port) == "error leave 10 not here"
     cmd(port, "frobnicate")
