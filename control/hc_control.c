@@ -8,6 +8,7 @@
  */
 #include "hc_control.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,28 +107,48 @@ static void follow_path(const char **path, char **owned, char *now)
 	*path = now;
 }
 
-/* The state key read again from path (with the gateways' keys: SIGHUP,
- * the telemetry command): two keys while it is rotated, the first
+/* A --state-key file read, not yet in use: its keys in sk (0), or -1
+ * with the reason in err. */
+struct state_key_read {
+	uint8_t keys[HC_AUTH_FILE_KEYS_MAX][HC_AUTH_FILE_KEY_LEN];
+	unsigned n;
+};
+
+static int read_state_key(const char *path, struct state_key_read *sk, char *err, size_t errlen)
+{
+	sk->n = 0;
+	return hc_auth_file_key_load(path, sk->keys, &sk->n, err, errlen);
+}
+
+/* sk put in use (and wiped). */
+static void use_state_key(struct hc_decide *d, const char *path, struct state_key_read *sk)
+{
+	_Static_assert(sizeof(sk->keys) == sizeof(d->state_key), "state key size");
+	hc_decide_state_keys(d, sk->keys, sk->n);
+	explicit_bzero(sk->keys, sizeof(sk->keys));
+	d->st.state_key_reloads++;
+	HC_LOG(INFO, "state key reloaded from %s: %u key%s (the first signs)", path, sk->n,
+	       sk->n == 1 ? "" : "s, while it is rotated");
+}
+
+/* The state key read again from path (with the gateways' keys: the keys
+ * reload, the telemetry command): two keys while it is rotated, the first
  * signing.  A file that fails keeps the keys in use (logged, counted):
- * returns -1 then, else 0. */
+ * returns -1 then, else 0.  (A config reload reads it first and refuses
+ * the whole file if it fails: reload_config.) */
 static int reload_state_key(struct hc_decide *d, const char *path)
 {
 	if (path == NULL)
 		return 0;
-	uint8_t keys[HC_AUTH_FILE_KEYS_MAX][HC_AUTH_FILE_KEY_LEN];
-	unsigned n = 0;
+	struct state_key_read sk;
 	char err[512];
-	_Static_assert(sizeof(keys) == sizeof(d->state_key), "state key size");
-	if (hc_auth_file_key_load(path, keys, &n, err, sizeof(err)) != 0) {
+	if (read_state_key(path, &sk, err, sizeof(err)) != 0) {
+		explicit_bzero(&sk, sizeof(sk));
 		HC_LOG(ERR, "state key reload refused, keeping the key in use: %s", err);
 		d->st.state_key_reload_failures++;
 		return -1;
 	}
-	hc_decide_state_keys(d, keys, n);
-	explicit_bzero(keys, sizeof(keys));
-	d->st.state_key_reloads++;
-	HC_LOG(INFO, "state key reloaded from %s: %u key%s (the first signs)", path, n,
-	       n == 1 ? "" : "s, while it is rotated");
+	use_state_key(d, path, &sk);
 	return 0;
 }
 
@@ -196,26 +217,35 @@ static void reload_config(struct hc_dataplane *dp, struct hc_decide *d)
 	}
 	if (reload_fn(reload_ctx, np, &keys, err, sizeof(err)) != 0)
 		goto refused;
+	/* the state key read before anything is applied: a file that
+	 * --check-config refuses is refused whole here too */
+	static struct state_key_read sk;
+	const char *sk_path = keys.new_state_key_file != NULL ? keys.new_state_key_file
+							     : state_key_path(dp);
+	if (sk_path != NULL && read_state_key(sk_path, &sk, err, sizeof(err)) != 0) {
+		explicit_bzero(&sk, sizeof(sk));
+		free(keys.ring);
+		goto refused;
+	}
 	if (hc_decide_reload_prepare(d, np, &x, err, sizeof(err)) != 0) {
+		explicit_bzero(&sk, sizeof(sk));
 		free(keys.ring);
 		goto refused;
 	}
 	if (keys.ring != NULL && install_keys(dp, d, keys.ring, keys.new_keys_file) != 0) {
+		explicit_bzero(&sk, sizeof(sk));
 		hc_rooms_repool_abort(&x);
 		snprintf(err, sizeof(err), "no memory for the keys");
 		goto refused;
 	}
 	if (keys.new_keys_file != NULL)
 		follow_path(&key_paths.keys, &key_paths.keys_owned, keys.new_keys_file);
-	/* (its own outcome: a key file is not the config; a new path is
-	 * followed once its keys are in use) */
-	if (keys.new_state_key_file == NULL)
-		reload_state_key(d, state_key_path(dp));
-	else if (reload_state_key(d, keys.new_state_key_file) == 0)
+	/* (a new path is followed once its keys are in use) */
+	if (sk_path != NULL)
+		use_state_key(d, sk_path, &sk);
+	if (keys.new_state_key_file != NULL)
 		follow_path(&key_paths.state_key, &key_paths.state_key_owned,
 			    keys.new_state_key_file);
-	else
-		free(keys.new_state_key_file);
 	const struct hc_policy *old = d->pol;
 	hc_decide_reload_commit(d, np, &x, rte_rdtsc());
 	/* the running policy from now on (pol_buf_free, on liburcu's
@@ -419,13 +449,15 @@ int hc_control_finish(struct hc_dataplane *dp, struct hc_decide *d)
 		rc = -1;
 	if (cfg->dump_stats != NULL) {
 		FILE *f = fopen(cfg->dump_stats, "w");
-		if (f == NULL || hc_stats_write_kv(f, &t, v->rooms) != 0 ||
-		    write_control_kv(f, d, bad, v->users == t.users) != 0) {
-			HC_LOG(ERR, "cannot write %s", cfg->dump_stats);
+		int bad_write = f == NULL || hc_stats_write_kv(f, &t, v->rooms) != 0 ||
+				write_control_kv(f, d, bad, v->users == t.users) != 0;
+		/* (the last buffer is written at fclose: a full disk shows there) */
+		if (f != NULL && fclose(f) != 0)
+			bad_write = 1;
+		if (bad_write) {
+			HC_LOG(ERR, "cannot write %s: %s", cfg->dump_stats, strerror(errno));
 			rc = -1;
 		}
-		if (f != NULL)
-			fclose(f);
 	}
 	hc_view_publish(v);
 	hc_view_publish(NULL);

@@ -23,7 +23,10 @@
 #  4. a bad edit (pool 0 with 2 * min > max) + SIGHUP: config_reload_errors=1,
 #     config_reloads still 1, the room table and pool 0's policy unchanged;
 #     then a valid file without pool 7, which holds users: refused too
-#     (config_reload_errors=2), pool 7 and the rooms kept;
+#     (config_reload_errors=2), pool 7 and the rooms kept; then a good
+#     policy edit beside a state key open to the group: refused whole
+#     (config_reload_errors=3, --check-config refuses it too), pool 0's
+#     max kept;
 #  5. stop: the final tables are consistent, the seat book equals them.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -230,13 +233,30 @@ hc_wait 30 "the pool removal's refusal logged" grep -q "config reload refused, t
 hc_wait 60 "pool 7 kept" hc_tel_has /headcount/pool,7 users=20 rooms=2 max=10
 hc_wait 60 "the room table unchanged" hc_rooms_equal "$out/before-bad.csv"
 echo "  pool removal while it holds users: refused, pool 7 kept"
+# a good policy edit beside a state key that --check-config refuses (open
+# to the group): refused whole, the policy and the key in use kept
+cp "$out/state2.key" "$out/state3.key" && chmod 640 "$out/state3.key"
+state_key_file=$out/state3.key
+write_conf 22 20 $'[pool.duel]\nid = 7\nmin = 2\nmax = 10\nfill = max' 2097152
+rc=0
+"$build/headcount" --config "$conf" --check-config > /dev/null 2>&1 || rc=$?
+need "--check-config of a group-readable state key" "$rc" -eq 2
+kill -HUP "$HC_PID"
+hc_wait 30 "the state key's file refused the reload" hc_tel_has /headcount/stats config_reload_errors=3
+hc_wait 30 "the state key's refusal logged" grep -q "config reload refused, the running config stays: $out/state3.key: mode 0640 lets group or others at the keys; chmod 600 it" \
+	"$out/headcount.log" || { echo "FAIL: the state key refusal's message"; exit 1; }
+hc_wait 60 "pool 0's policy unchanged, one reload applied" hc_tel_has /headcount/pool,0 min=5 target=20 max=25
+hc_wait 30 "one reload applied" hc_tel_has /headcount/stats config_reloads=1
+hc_wait 60 "the room table unchanged" hc_rooms_equal "$out/before-bad.csv"
+state_key_file=$out/state2.key
+echo "  a state key --check-config refuses: the whole reload refused, pool 0's max kept"
 
 # --- 5. stop ------------------------------------------------------------------
 touch "$out/done"
 wait "$gateway1" || { cat "$out/gateway1.log"; echo "FAIL: hc-gateway 1"; exit 1; }
 hc_appliance_stop || { echo "FAIL: appliance exit status"; exit 1; }
 compare_rooms "$out/expect.csv" "$out/rooms.csv"
-printf 'ctl_config_reloads=1\nctl_config_reload_errors=2\nctl_keys_reloads=1\nctl_state_key_reloads=1\nctl_state_key_reload_failures=0\nusers=92\nseat_book_mismatches=0\ntables_consistent=1\n' \
+printf 'ctl_config_reloads=1\nctl_config_reload_errors=3\nctl_keys_reloads=1\nctl_state_key_reloads=1\nctl_state_key_reload_failures=0\nusers=92\nseat_book_mismatches=0\ntables_consistent=1\n' \
 	> "$out/final.expect"
 compare_kv "$out/final.expect" "$out/stats.kv" || { echo "FAIL: final counters"; exit 1; }
 echo "PASS: one config file: checked, started from, reloaded (policy, pool, key) without losing state, a bad edit refused"
