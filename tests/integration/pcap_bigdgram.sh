@@ -16,6 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${HC_BUILD:?}
 workers=${1:-1}
 dir=$(mktemp -d /tmp/hc-bigdgram.XXXXXX)
+mkdir "$dir/full"
 trap 'rm -rf "$dir"; rmdir "/var/run/dpdk/hcbig$$" 2>/dev/null || true' EXIT
 
 hc_make_keys "$dir/keys" 16
@@ -43,6 +44,24 @@ echo "gathered $(kv rx_gathered "$dir/stats.kv") chains, waited for a gather mbu
 	"$(kv gather_waits "$dir/stats.kv") times"
 if [ "$workers" -gt 1 ]; then
 	need "datagrams handed to the other worker" "$(kv handoff_dgrams "$dir/stats.kv")" -gt 0
+fi
+if [ "$workers" = 1 ]; then
+	# --dump-stats onto a disk with room for its first 4 KiB only: the
+	# rest fails when the file is closed, and the exit status says so
+	need "--dump-stats longer than 4 KiB" "$(stat -c %s "$dir/stats.kv")" -gt 4096
+	rc=0
+	timeout 240 unshare -m bash -c 'mount -t tmpfs -o size=4k hcfull "$1" && shift && exec "$@"' _ \
+		"$dir/full" "$build/headcount" --lcores "$lcores" --no-huge -m 1024 --no-pci \
+		--no-shconf --file-prefix "hcbig$$" --log-level=lib.eal:warning \
+		--vdev "net_pcap0,rx_pcap=$dir/g.pcap" -- \
+		--idle-exit 1 --gateway-timeout-ms 0 --gap-nacks 1000000 --stats-interval 0 \
+		--keys "$dir/keys" --dump-stats "$dir/full/stats.kv" > "$dir/full.log" 2>&1 || rc=$?
+	if [ "$rc" != 0 ] && grep -q "cannot write $dir/full/stats.kv: No space left on device" "$dir/full.log"; then
+		echo "  --dump-stats onto a full disk: exit $rc, the error logged"
+	else
+		echo "FAIL: --dump-stats onto a full disk: exit $rc, $(grep -i "stats.kv" "$dir/full.log")"
+		fail=1
+	fi
 fi
 [ "$fail" = 0 ] && echo "PASS: $workers worker(s): the largest datagrams applied exactly," \
 	"the longer ones dropped and counted"
