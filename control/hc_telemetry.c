@@ -378,7 +378,9 @@ static int tel_gateways(const char *cmd, const char *params, struct rte_tel_data
 					 (ip >> 16) & 0xff, (ip >> 8) & 0xff, ip & 0xff, udp);
 		}
 		uint64_t heard = gs.last_heard_tsc == 0 || now < gs.last_heard_tsc ? 0
-				 : (now - gs.last_heard_tsc) * 1000 / hz;
+				 : (now - gs.last_heard_tsc) / hz * 1000 +
+				   (now - gs.last_heard_tsc) % hz * 1000 / hz; /* (no wrap: a
+				   gateway silent for months at gateway-timeout-ms 0) */
 		rte_tel_data_add_dict_u64(e, "id", g);
 		rte_tel_data_add_dict_u64(e, "incarnation", gs.incarnation);
 		rte_tel_data_add_dict_u64(e, "users", gs.users);

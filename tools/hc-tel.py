@@ -185,7 +185,11 @@ def main(argv):
         return 2
     try:
         if what == "kv":
-            for k, v in command(prefix, argv[3]).items():
+            reply = command(prefix, argv[3])
+            if not isinstance(reply, dict):
+                raise TypeError("%s answers a %s, not key=value pairs (use json)"
+                                % (argv[3], type(reply).__name__))
+            for k, v in reply.items():
                 print("%s=%s" % (k, v))
         elif what == "rooms":
             print("room,users")
