@@ -871,8 +871,8 @@ static void hold_request(struct hc_decide *d, unsigned worker, const struct hc_c
  * the gateway began it before it heard this epoch (a SWEPT still in a ring
  * when the epoch began, or a snapshot sent meanwhile), so it may lack what
  * the gateway sent the other box since: no restatement for this epoch's
- * hold (the gateway restates once it hears the epoch).  A drop of a
- * gateway's users (no snapshot) counts as ever. */
+ * hold (the gateway restates once it hears the epoch).  (A drop of a
+ * gateway's users: drop_in_hold.) */
 static inline int swept_stale(const struct hc_decide *d, const struct hc_change *c)
 {
 	return d->ha.role == HC_HA_MASTER && (c->flags & HC_CHGF_RESTATED) != 0 &&
@@ -939,6 +939,19 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 	if (c->kind == HC_CHG_SWEPT) {
 		if (swept_stale(d, c)) {
 			d->st.swept_stale++;
+			return;
+		}
+		/* A drop of a gateway's users (no snapshot: a newer
+		 * incarnation, its SHUTDOWN, its death) in a hold is no
+		 * restatement: a fresh book holds nothing of the gateway but
+		 * what it heard in the hold, and the incarnation dropped may
+		 * have been a replay of an old one (its datagram then the
+		 * gateway's own, newer, ended the wait with nothing restated).
+		 * The gateway restates by snapshot (asked for), or the hold
+		 * times out.  After the hold, a drop takes the gateway off the
+		 * carried list (it holds no users) as before. */
+		if (!(c->flags & HC_CHGF_RESTATED) && hc_restart_holding(&d->restart)) {
+			d->st.drop_in_hold++;
 			return;
 		}
 		if (hc_restart_swept(&d->restart, c->gateway_id, worker, now))

@@ -96,6 +96,11 @@ struct hc_decide_stats {
 	                               ours (sent before the gateway heard
 	                               this epoch: not a restatement for its
 	                               hold, the gateway restates again)   */
+	uint64_t drop_in_hold;      /* a worker's sweep of a gateway's users
+	                               dropped (a newer incarnation, its
+	                               SHUTDOWN, its death) in a restart
+	                               hold: no restatement for it (the first
+	                               incarnation heard may be a replay)  */
 	uint64_t keys_reloads;      /* keys files read again and installed */
 	uint64_t keys_reload_failures; /* ... refused (the old keys stay)  */
 	uint64_t state_key_reloads; /* --state-key files read again (with the
@@ -257,6 +262,7 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(restart_hold_expired, restart.st.expired) \
 	X(restart_hold_ms, restart.st.hold_ms) X(restart_hold_overflow, st.hold_overflow) \
 	X(restart_holds_carried, st.holds_carried) X(restart_swept_stale, st.swept_stale) \
+	X(restart_drops_in_hold, st.drop_in_hold) \
 	X(state_file_writes, restart.st.writes) X(state_file_write_errors, restart.st.write_errors) \
 	X(state_file_unauthenticated, restart.st.unauthenticated) \
 	X(state_file_stale, restart.st.stale) \
