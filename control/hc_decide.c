@@ -1076,8 +1076,14 @@ static void ha_poll(struct hc_decide *d, uint64_t now)
 			release_held(d, now);
 	}
 	revoke_for_tick(d);
-	if (ev == HC_HA_DEMOTED)
+	if (ev == HC_HA_DEMOTED) {
+		/* cold, as the workers (hc_ha_cold, which drop every user:
+		 * their reports empty the rooms): the reservations it made
+		 * go too, or a promotion soon after would hold seats for
+		 * users who were placed at the other box */
+		hc_rooms_expire(&d->book, UINT64_MAX);
 		return;
+	}
 	d->tx.incarnation = d->ha.epoch;
 	if (hc_restart_again(&d->restart, d->dp->cfg->state_file, d->dp->cfg->peer_state_file,
 			     d->state_key, d->n_state_keys, d->dp->cfg->max_gateways,

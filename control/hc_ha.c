@@ -162,11 +162,14 @@ enum hc_ha_event hc_ha_poll(struct hc_ha *ha, uint64_t now)
 	if (want == HC_HA_BACKUP && ha->role == HC_HA_MASTER) {
 		/* first: nothing more is answered or sent from now on */
 		__atomic_store_n(&ha->dp->ha_serving, 0, __ATOMIC_RELEASE);
+		/* and the workers forget every gateway (hc_ha_cold): cold */
+		__atomic_store_n(&ha->dp->ha_demotions, ha->dp->ha_demotions + 1,
+				 __ATOMIC_RELEASE);
 		ha->role = HC_HA_BACKUP;
 		ha->garp_sent = N_GARP;
 		ha->st.demotions++;
 		HC_LOG(NOTICE, "HA: backup (epoch %u ends): --ip released, nothing placed, "
-		       "balanced or sent", ha->epoch);
+		       "balanced or sent, every gateway forgotten (cold)", ha->epoch);
 		return HC_HA_DEMOTED;
 	}
 	if (want == HC_HA_MASTER && ha->role == HC_HA_BACKUP) {

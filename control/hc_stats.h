@@ -38,7 +38,8 @@
 	X(seq_beyond, t->s.beyond) X(seq_gather_shed, t->s.gather_shed) \
 	X(seq_subsumed, t->s.subsumed) \
 	X(seq_nacks, t->s.nacks) X(seq_restarts, t->s.restarts) \
-	X(gateway_deaths, t->s.deaths) X(seq_replayed, t->s.replayed) \
+	X(gateway_deaths, t->s.deaths) X(gateways_forgotten_demoted, t->s.demotion_forgets) \
+	X(seq_replayed, t->s.replayed) \
 	X(id_conflicts, t->s.id_conflicts) \
 	X(sweeps_deferred, t->s.sweeps_deferred) X(snapshots, t->snap.applied) \
 	X(snapshot_members, t->snap.members) X(snapshots_bad, t->snap.abandoned) \

@@ -66,14 +66,30 @@ static inline int hc_ha_refuse(struct hc_worker *w, uint16_t port, const struct 
 	return 0;
 }
 
+/* An HA demotion not yet acted on: every gateway this worker is home to
+ * forgotten, its users dropped (hc_seq_forget_all: a backup is cold).
+ * Checked by the timers and before the home worker takes a datagram, so
+ * that a promotion right after (before a timer) takes nothing on top of
+ * the last epoch's state.  The drops' sweeps go down the same rings as
+ * any later event. */
+static inline void hc_ha_cold(struct hc_worker *w)
+{
+	uint32_t dem = __atomic_load_n(&w->dp->ha_demotions, __ATOMIC_ACQUIRE);
+	if (unlikely(dem != w->ha_demotions_seen)) {
+		w->ha_demotions_seen = dem;
+		hc_seq_forget_all(&w->seq);
+	}
+}
+
 /* The sequencer's timers (hc_seq_poll), called every few hundred
- * microseconds.  A backup takes no datagram: once it serves again, its
- * gateways count as heard from then (a promotion within the gateway
- * timeout of a demotion must not find them dead before they could
- * reach it: their drop would even count as their restatement). */
+ * microseconds.  A backup is cold (hc_ha_cold) and takes no datagram:
+ * once it serves again, a gateway it knows all the same (one whose
+ * datagram was between two workers at the demotion) counts as heard from
+ * then (the silence while nobody listened was not the gateway's). */
 static inline void hc_ha_seq_poll(struct hc_worker *w, uint64_t now)
 {
 	if (unlikely(w->dp->ha)) {
+		hc_ha_cold(w);
 		int serving = __atomic_load_n(&w->dp->ha_serving, __ATOMIC_ACQUIRE);
 		if (serving && !w->ha_listening)
 			hc_seq_heard_all(&w->seq, now);

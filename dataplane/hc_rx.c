@@ -51,6 +51,7 @@ static void home_input(struct hc_worker *w, struct rte_mbuf *m, uint64_t now)
 	uint32_t seq = rte_be_to_cpu_32(h.sequence);
 	enum hc_seq_verdict v;
 
+	hc_ha_cold(w); /* (one load: a demotion acted on before anything) */
 	hc_chan_note_peer(w, m); /* its source, kept until judged */
 	if (likely(h.type == HC_MSG_EVENTS)) {
 		v = hc_seq_offer(&w->seq, m, gw, inc, seq, 0, now);

@@ -483,17 +483,22 @@ static int check_incarnation(struct hc_sequencer *s, uint16_t gw, uint32_t inc, 
 	return 1;
 }
 
-/* The gateway is gone (silent, or said SHUTDOWN): drop its users (unless
- * it holds none: drop 0) and forget it; its next datagram is a first
- * contact, above the floor. */
-static void forget(struct hc_sequencer *s, uint16_t gw, int drop)
+/* Drop gw's users (unless it holds none: drop 0) and forget it; its next
+ * datagram is a first contact, above the floor. */
+static void forget_quietly(struct hc_sequencer *s, uint16_t gw, int drop)
 {
 	struct hc_gw_state *g = &s->gw[gw];
 	uint32_t inc = g->incarnation, top = seq_top(g);
 	restart(s, gw, 0, drop, 0);
 	g->floor_inc = inc;
 	g->floor_seq = top;
-	HC_RELAXED_ADD(&g->deaths, 1);
+}
+
+/* The gateway is gone (silent, or said SHUTDOWN). */
+static void forget(struct hc_sequencer *s, uint16_t gw, int drop)
+{
+	forget_quietly(s, gw, drop);
+	HC_RELAXED_ADD(&s->gw[gw].deaths, 1);
 	HC_RELAXED_ADD(&s->st.deaths, 1);
 }
 
@@ -777,6 +782,15 @@ void hc_seq_poll_read(struct hc_sequencer *s, uint64_t now, uint64_t read_up_to)
 		if (g->incarnation != 0 && read_up_to > g->last_heard_tsc + s->dead_timeout_tsc)
 			forget(s, (uint16_t)gw, 1);
 	}
+}
+
+void hc_seq_forget_all(struct hc_sequencer *s)
+{
+	for (uint32_t gw = 1; gw < s->max_gateways; gw++)
+		if (s->gw[gw].incarnation != 0) {
+			forget_quietly(s, (uint16_t)gw, 1);
+			HC_RELAXED_ADD(&s->st.demotion_forgets, 1);
+		}
 }
 
 void hc_seq_heard_all(struct hc_sequencer *s, uint64_t now)

@@ -247,6 +247,14 @@ static inline void hc_seq_poll(struct hc_sequencer *s, uint64_t now)
  * listened was not the gateway's. */
 void hc_seq_heard_all(struct hc_sequencer *s, uint64_t now);
 
+/* An HA demotion: every known gateway's users dropped and the gateway
+ * forgotten as at its death (its next datagram a first contact above its
+ * floor; its snapshot asked for), counted in demotion_forgets, not in
+ * deaths.  A backup holds nothing: promoted again, it is rebuilt by the
+ * gateways' restatements as any new master is, not decided against a
+ * book of its last epoch that misses what the other box was told. */
+void hc_seq_forget_all(struct hc_sequencer *s);
+
 /* Deliver everything held, skipping all gaps (shutdown). */
 void hc_seq_flush_all(struct hc_sequencer *s);
 

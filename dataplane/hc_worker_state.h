@@ -74,6 +74,7 @@ struct hc_worker {
 	uint32_t burst;
 	int yield_idle;     /* shares a CPU with the control lcore */
 	int ha_listening;   /* HA: serving as of the last timer poll */
+	uint32_t ha_demotions_seen; /* dp->ha_demotions as last acted on */
 	unsigned n_rxq;
 	unsigned rx_first; /* the RX queue the next loop polls first */
 	struct hc_rxq rxq[HC_MAX_RXQ_PER_WORKER];

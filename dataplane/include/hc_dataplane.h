@@ -78,6 +78,8 @@ struct hc_dataplane {
 	uint32_t ha_heard_ceiling; /* epochs a gateway names past this are
 	                    not believed: the wall clock + 1 h, set by
 	                    control/hc_ha.c; 0: none                       */
+	uint32_t ha_demotions; /* demotions so far: a worker that sees it
+	                    change forgets every gateway (hc_ha_cold)      */
 };
 
 /* The pool the control core builds its frames from: its own, or, where

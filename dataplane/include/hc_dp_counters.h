@@ -116,6 +116,8 @@ struct hc_seq_stats {
 	uint64_t nacks;     /* RESYNC GAP records asked for          */
 	uint64_t restarts;  /* snapshots asked for (RESYNC RESTART)  */
 	uint64_t deaths;    /* gateways declared dead or shut down   */
+	uint64_t demotion_forgets; /* gateways forgotten, their users
+	                       dropped, at an HA demotion (hc_ha_cold)  */
 	uint64_t replayed;  /* HEARTBEAT/PLACE control counters seen before */
 	uint64_t id_conflicts; /* an older incarnation long after a newer
 	                          one took over: two sources, one id    */

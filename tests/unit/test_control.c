@@ -28,6 +28,7 @@
 #include "hc_options.h"
 #include "hc_decide.h"
 #include "hc_frame.h"
+#include "hc_ha_dp.h"
 #include "hc_proto.h"
 #include "hc_proto_hdr.h"
 #include "hc_unit.h"
@@ -2162,7 +2163,9 @@ static void ha_master_holds_join(const char *path, uint64_t user, uint32_t r)
  * new one begins (a takeover, a re-epoch), so that no JOIN is applied on
  * a seat granted from an older book during the new epoch's restart hold:
  * after a master -> backup -> master flap the worker holds no lease, and
- * its next JOIN in the room asks for a seat. */
+ * its next JOIN in the room asks for a seat.  And the backup is cold: its
+ * worker forgets every gateway (its timers, hc_ha_cold), so the user the
+ * last epoch seated is gone from the worker and the book alike. */
 static void test_ha_revokes_leases(void)
 {
 	uint64_t user = 620000;
@@ -2186,6 +2189,16 @@ static void test_ha_revokes_leases(void)
 	CU_ASSERT_EQUAL(d.book.room[r].leased, 0);
 	CU_ASSERT(d.book.st.lease_revokes > revoked); /* (every leased room) */
 	CU_ASSERT_EQUAL(d.book.leased_now, 0);
+	uint64_t forgets = w->seq.st.demotion_forgets;
+	hc_ha_cold(w); /* (the worker's timers) */
+	settle();
+	CU_ASSERT(w->seq.st.demotion_forgets > forgets); /* gateway 3 at least */
+	CU_ASSERT_EQUAL(w->seq.gw[3].incarnation, 0);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, user), 0);
+	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
+	forgets = w->seq.st.demotion_forgets;
+	hc_ha_cold(w); /* acted on once */
+	CU_ASSERT_EQUAL(w->seq.st.demotion_forgets, forgets);
 	CU_ASSERT_EQUAL_FATAL(hc_ha_request(&d.ha, HC_HA_MASTER), 0);
 	settle();
 	CU_ASSERT_EQUAL(d.ha.role, HC_HA_MASTER);
@@ -2195,7 +2208,7 @@ static void test_ha_revokes_leases(void)
 	settle();
 	CU_ASSERT_EQUAL(w->members.st.requests, requests + 1); /* asked, not leased */
 	CU_ASSERT_EQUAL(w->members.st.leased_joins, leased);
-	CU_ASSERT_EQUAL(d.book.room[r].users, 2);
+	CU_ASSERT_EQUAL(d.book.room[r].users, 1);
 	/* the suite's appliance again */
 	d.ha = was;
 	d.tx.incarnation = inc;
@@ -2435,6 +2448,59 @@ static void test_drop_in_hold_no_restatement(void)
 	CU_ASSERT_EQUAL(d.restart.st.restated, restated + 1);
 	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, user), r); /* decided: admitted */
 	held_test_done(user, r, dir, path);
+}
+
+/* gw's snapshot, incarnation inc, at sequence 1 (a reset point), naming
+ * appliance incarnation appl: one member, user in room. */
+static void one_member_snapshot_of(uint16_t gw, uint32_t inc, uint32_t appl, uint64_t user,
+				   uint32_t room)
+{
+	uint8_t p[HC_MAX_PAYLOAD];
+	hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_SNAPSHOT, gw, 1, inc, appl, 1);
+	struct hc_snapshot_prefix pf = {.snapshot_id = htonl(1), .chunk_index = 0,
+		.chunk_count = htonl(1), .total_users = htonl(1)};
+	struct hc_member mb = {.user_id = htobe64(user), .room_id = htonl(room)};
+	memcpy(p + sizeof(struct hc_hdr), &pf, sizeof(pf));
+	memcpy(p + sizeof(struct hc_hdr) + sizeof(pf), &mb, sizeof(mb));
+	feed_payload(p, sizeof(struct hc_hdr) + sizeof(pf) + sizeof(mb));
+}
+
+/* HA: a master demoted and promoted again within the gateway timeout is
+ * rebuilt by the restatements alone.  Found by a review: it kept its last
+ * epoch's book, so a room full there (one of its users had left it at the
+ * other box) refused another gateway's restatement into it, which the
+ * other box had admitted; the user was then moved for nothing.  The backup
+ * is cold now: the restatement is admitted.  (Last in the suite: every
+ * gateway is forgotten.) */
+static void test_ha_flap_restatement_admitted(void)
+{
+	uint64_t users[100];
+	uint32_t rooms[100];
+	uint8_t ops[100];
+	struct hc_ha was = d.ha;
+	uint32_t inc = d.tx.incarnation;
+	d.ha.role = HC_HA_MASTER;
+	settle();
+	uint32_t r = fill_unused_room(880000, users, rooms, ops); /* gateway 3's: full */
+	CU_ASSERT_EQUAL_FATAL(hc_ha_request(&d.ha, HC_HA_BACKUP), 0);
+	settle();
+	hc_ha_cold(w);
+	settle();
+	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
+	CU_ASSERT_EQUAL(w->members.room_users[r], 0);
+	CU_ASSERT_EQUAL_FATAL(hc_ha_request(&d.ha, HC_HA_MASTER), 0);
+	settle();
+	CU_ASSERT_EQUAL_FATAL(d.ha.role, HC_HA_MASTER);
+	uint64_t refused = d.st.restatements_refused;
+	one_member_snapshot_of(6, 0x7000, d.ha.epoch, 881000, r); /* gateway 6 first */
+	settle();
+	CU_ASSERT_EQUAL(d.st.restatements_refused, refused);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, 881000), r);
+	CU_ASSERT_EQUAL(d.book.room[r].users, 1);
+	d.ha = was;
+	d.tx.incarnation = inc;
+	__atomic_store_n(&dp.ha_serving, 1, __ATOMIC_RELEASE);
+	settle();
 }
 
 /* A room a balance plan opened is retired while its picks are out (the
@@ -3401,6 +3467,7 @@ static CU_TestInfo tests[] = {
 	{"a late PLACE resend at the gateway's quota: its room", test_late_resend_at_quota},
 	{"a snapshot's refused members within the gateway's quota", test_restatements_within_quota},
 	{"a drop of a listed gateway's users in a hold is no restatement", test_drop_in_hold_no_restatement},
+	{"HA: a demoted master is cold: promoted again, restatements admitted", test_ha_flap_restatement_admitted},
 	CU_TEST_INFO_NULL,
 };
 

@@ -567,10 +567,11 @@ static void ha_poll_read(uint64_t t)
 	hc_ha_seq_poll(w, t);
 }
 
-/* An HA backup promoted: the gateways it knew count as heard from when
- * it serves again (hc_ha_seq_poll), not from before its time as a backup,
- * when it took no datagram: promoted within the gateway timeout of its
- * demotion, it does not find them dead before they could reach it.  And
+/* An HA backup is cold: a demotion (dp.ha_demotions) makes the worker
+ * forget every gateway it knew, their users dropped, counted apart from
+ * deaths; promoted again, a gateway's next datagram above its floor is
+ * taken (and its snapshot asked for).  The gateways it knows count as
+ * heard from when it serves again (hc_ha_seq_poll), not from before.  And
  * the timers judge silence up to the workers' read_up_to, not up to now:
  * a worker that has not read its input since may hold its heartbeats. */
 static void test_ha_promotion_heard(void)
@@ -588,21 +589,44 @@ static void test_ha_promotion_heard(void)
 	hc_rx_burst(w, 0, &m, 1, t0);
 	hc_ops_commit(w);
 	const uint32_t room = 1, inc = w->seq.gw[7].incarnation;
+	const uint32_t top = hc_seq_applied(&w->seq, 7);
 	CU_ASSERT_EQUAL_FATAL(hc_members_room_of(&w->members, user), room);
 	CU_ASSERT(inc != 0);
 	dp.ha = 1;
 	__atomic_store_n(&dp.ha_serving, 1, __ATOMIC_RELEASE);
 	ha_poll_read(t0); /* a master */
-	uint64_t deaths = w->seq.st.deaths;
+	uint64_t deaths = w->seq.st.deaths, forgets = w->seq.st.demotion_forgets;
 	__atomic_store_n(&dp.ha_serving, 0, __ATOMIC_RELEASE);
-	ha_poll_read(t0 + dead / 2); /* demoted */
+	__atomic_store_n(&dp.ha_demotions, dp.ha_demotions + 1, __ATOMIC_RELEASE);
+	ha_poll_read(t0 + dead / 2); /* demoted: cold */
+	hc_ops_commit(w);
+	CU_ASSERT_EQUAL(w->seq.gw[7].incarnation, 0);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, user), 0);
+	CU_ASSERT_EQUAL(w->seq.st.deaths, deaths);
+	CU_ASSERT(w->seq.st.demotion_forgets > forgets);
+	forgets = w->seq.st.demotion_forgets;
+	ha_poll_read(t0 + dead / 2 + 1); /* once */
+	CU_ASSERT_EQUAL(w->seq.st.demotion_forgets, forgets);
 	__atomic_store_n(&dp.ha_serving, 1, __ATOMIC_RELEASE);
 	const uint64_t t1 = t0 + dead / 2 + scan;
 	ha_poll_read(t1); /* promoted again */
-	ha_poll_read(t0 + dead + 2 * scan); /* past t0's timeout */
+	/* gateway 7's next datagram, above its floor: taken */
+	hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_EVENTS, 7, 1, inc, 0, top + 1);
+	struct hc_event ev = {.user_id = htobe64(user + 1), .room_id = htonl(room),
+			      .op = HC_OP_JOIN};
+	memcpy(p + sizeof(struct hc_hdr), &ev, sizeof(ev));
+	m = hc_test_mbuf(f, hc_frame_build(f, &addr, 1, p, sizeof(struct hc_hdr) + sizeof(ev)));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	dp.ha = 0; /* (the test's frames are not sent to the port's own address) */
+	hc_rx_burst(w, 0, &m, 1, t1);
+	hc_ops_commit(w);
+	dp.ha = 1;
+	CU_ASSERT_EQUAL(w->seq.gw[7].incarnation, inc);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, user + 1), room);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, user), 0);
+	ha_poll_read(t0 + dead + 2 * scan); /* past t0's timeout: heard at t1 */
 	CU_ASSERT_EQUAL(w->seq.st.deaths, deaths);
 	CU_ASSERT_EQUAL(w->seq.gw[7].incarnation, inc);
-	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, user), room);
 	/* long past on the clock, but the input read only up to t1 + dead
 	 * (a worker behind on it may hold the gateway's heartbeats): alive */
 	for (unsigned i = 0; i < dp.n_workers; i++)
@@ -666,7 +690,7 @@ static CU_TestInfo tests[] = {
 	{"checksums left to offload", test_csum_offloaded},
 	{"no gather mbuf free: wait, or drop while stopping", test_gather_wait},
 	{"gathered datagrams not held for gaps past the gather pool's reserve", test_gather_shed},
-	{"HA: a promoted backup's gateways heard from the promotion", test_ha_promotion_heard},
+	{"HA: a demoted worker is cold; promoted, its gateways heard from then", test_ha_promotion_heard},
 	{"HA: an epoch named past the ceiling is not believed", test_ha_heard_ceiling},
 	CU_TEST_INFO_NULL,
 };
