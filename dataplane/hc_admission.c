@@ -99,10 +99,22 @@ void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, in
 		seat(m, at, user_id, session, room, gw, admitted == HC_SEAT_RESTATED);
 	else
 		HC_RELAXED_ADD(&m->st.refused, 1); /* the user stays where they were */
-	/* the user's deferred ops, in order (they may ask again) */
-	uint32_t k = hc_pending_take_chain(&m->pend, head);
-	if (k > 0)
-		hc_members_apply(m, m->pend.replay, k);
+	/* the user's deferred ops, in order, until one asks for a seat
+	 * again: the rest wait behind that request where they are, not
+	 * replayed and deferred again at every answer (a chain of k ops
+	 * that each ask cost O(k^2), a worker held for seconds by one
+	 * gateway's JOINs into a full room) */
+	while (head != 0) {
+		head = hc_pending_take_first(&m->pend, head);
+		hc_members_apply(m, m->pend.replay, 1);
+		if (head == 0)
+			break;
+		struct hc_pending *again = hc_pending_find(&m->pend, user_id);
+		if (again != NULL) {
+			hc_pending_attach(&m->pend, again, head);
+			break;
+		}
+	}
 }
 
 void hc_members_lease(struct hc_members *m, uint32_t room, uint32_t seats)

@@ -74,6 +74,7 @@ void hc_pending_defer(struct hc_pending_table *t, struct hc_pending *p, const st
 		return;
 	}
 	t->free_node = t->node[node].next;
+	t->deferrals++;
 	t->node[node].op = *o;
 	t->node[node].op.flags |= HC_OPF_DEFERRED;
 	t->node[node].next = UINT32_MAX;

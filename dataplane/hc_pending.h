@@ -94,6 +94,8 @@ struct hc_pending_table {
 	uint16_t *filter;         /* [HC_PENDING_FILTER] counts      */
 	uint32_t free_node;       /* free list of node[]             */
 	uint64_t overflows;       /* deferrals refused: no node (a bug) */
+	uint64_t deferrals;       /* ops deferred (a user's chain grows:
+	                             once an op, whatever its answers) */
 	struct hc_deferred *node; /* [HC_PENDING_DEFERRED]           */
 	struct hc_op *replay;     /* [HC_PENDING_DEFERRED] scratch   */
 };
@@ -231,23 +233,37 @@ static inline uint32_t hc_pending_remove(struct hc_pending_table *t, struct hc_p
 	return head;
 }
 
-/* Move the chain starting at head to t->replay, in order, and free its
- * nodes (the replay may defer again).  Returns how many ops. */
-static inline uint32_t hc_pending_take_chain(struct hc_pending_table *t, uint32_t head)
+/* Move the first op of the chain starting at head (a node + 1, not 0) to
+ * t->replay[0] and free its node.  Returns the rest's head (0: none). */
+static inline uint32_t hc_pending_take_first(struct hc_pending_table *t, uint32_t head)
 {
-	uint32_t k = 0;
-	for (uint32_t n = head; n != 0;) {
-		struct hc_deferred *x = &t->node[n - 1];
-		t->replay[k++] = x->op;
-		uint32_t *g = &t->gw_deferred[x->op.gateway_id];
-		__atomic_store_n(g, *g - 1, __ATOMIC_RELAXED);
-		uint32_t next = x->next;
-		x->next = t->free_node;
-		t->free_node = n - 1;
-		__atomic_store_n(&t->n_deferred, t->n_deferred - 1, __ATOMIC_RELAXED);
-		n = next == UINT32_MAX ? 0 : next + 1;
+	struct hc_deferred *x = &t->node[head - 1];
+	t->replay[0] = x->op;
+	uint32_t *g = &t->gw_deferred[x->op.gateway_id];
+	__atomic_store_n(g, *g - 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->n_deferred, t->n_deferred - 1, __ATOMIC_RELAXED);
+	uint32_t next = x->next, last = x->last;
+	x->next = t->free_node;
+	t->free_node = head - 1;
+	if (next == UINT32_MAX)
+		return 0;
+	t->node[next].last = last; /* (valid in a chain's first node) */
+	return next + 1;
+}
+
+/* The rest of a chain (head, from hc_pending_take_first) waits behind
+ * pending user p: after what p's chain holds (the op that asked may wait
+ * behind its own request), ahead of any op deferred later. */
+static inline void hc_pending_attach(struct hc_pending_table *t, struct hc_pending *p,
+				     uint32_t head)
+{
+	if (p->head == 0) {
+		p->head = head;
+		return;
 	}
-	return k;
+	struct hc_deferred *first = &t->node[p->head - 1];
+	t->node[first->last].next = head - 1;
+	first->last = t->node[head - 1].last;
 }
 
 

@@ -8,7 +8,8 @@
  *                       workers learn them;
  *   struct hc_place_req one PLACE record, with the address to answer.
  * Control -> worker:
- *   struct hc_decision  the answer to each seat request, in order;
+ *   struct hc_decision  the answer to each seat request (matched by user:
+ *                       one request a user at a time, so any order);
  *   ready-made frames (mbufs, m->port set) for the worker to transmit on
  *   its own TX queue of that port, since workers own the TX queues.
  */

@@ -1043,6 +1043,45 @@ static void apply1(uint64_t user, uint32_t room, uint8_t op, uint16_t gw, uint8_
 	hc_members_apply(&m, &o, 1);
 }
 
+/* One user's JOINs into full rooms, each asking and refused: each answer
+ * takes the next op off the user's chain, which asks, and the rest stay
+ * where they are.  Found by a review: every answer replayed the whole
+ * chain, each op after the one that asked deferred again: O(k^2) work
+ * for k ops, a worker held for seconds by one gateway's datagrams. */
+static void test_chain_drained_once(void)
+{
+	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_chain", 4096, 16, 0), 0);
+	m.admission = 1;
+	const unsigned k = 2000;
+	apply1(9, 5, HC_OP_JOIN, 1, 0);
+	hc_members_decide(&m, 9, 5, 1, 1);           /* in room 5 */
+	for (unsigned i = 0; i < k; i++)
+		apply1(9, 6 + i % 2, HC_OP_JOIN, 1, 0); /* full rooms, say */
+	CU_ASSERT_EQUAL(m.pend.n_pending, 1);
+	CU_ASSERT_EQUAL(m.pend.n_deferred, k - 1);
+	const uint64_t deferred = m.pend.deferrals;
+	for (unsigned i = 0; i < k; i++)
+		hc_members_decide(&m, 9, 6 + i % 2, 0, 1); /* refused */
+	CU_ASSERT_EQUAL(m.pend.deferrals, deferred); /* (k^2 / 2 before) */
+	CU_ASSERT_EQUAL(m.st.refused, k);
+	CU_ASSERT_EQUAL(m.pend.n_pending, 0);
+	CU_ASSERT_EQUAL(m.pend.n_deferred, 0);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 9), 5);
+	/* in order: a LEAVE behind two JOINs, the second admitted */
+	apply1(9, 6, HC_OP_JOIN, 1, 0);
+	apply1(9, 7, HC_OP_JOIN, 1, 0);
+	apply1(9, 7, HC_OP_LEAVE, 1, 0);
+	hc_members_decide(&m, 9, 6, 0, 1);
+	CU_ASSERT_EQUAL(m.pend.n_pending, 1);
+	CU_ASSERT_EQUAL(m.pend.n_deferred, 1);
+	hc_members_decide(&m, 9, 7, 1, 1);
+	CU_ASSERT_EQUAL(hc_members_room_of(&m, 9), 0);
+	CU_ASSERT_EQUAL(m.pend.n_pending, 0);
+	CU_ASSERT_EQUAL(m.pend.n_deferred, 0);
+	CU_ASSERT_EQUAL(rooms_check(&m), 0);
+	hc_members_free(&m);
+}
+
 /* A user reconnecting through another gateway is counted once, in the
  * newest room; the old gateway's late LEAVE does not undo it. */
 static void test_reconnect_elsewhere(void)
@@ -1858,6 +1897,7 @@ static void test_prefetch_rooms_rule(void)
 
 static CU_TestInfo tests[] = {
 	{"join/leave semantics", test_semantics},
+	{"a user's chain of deferred ops drained once, in order", test_chain_drained_once},
 	{"the rooms' lines asked for ahead only past a cached size", test_prefetch_rooms_rule},
 	{"same user twice in a batch", test_same_user_in_batch},
 	{"users present at a batch's lookup, gone and back in it", test_present_users_gone_in_batch},
