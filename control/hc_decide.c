@@ -875,8 +875,17 @@ static void hold_request(struct hc_decide *d, unsigned worker, const struct hc_c
  * gateway's users: drop_in_hold.) */
 static inline int swept_stale(const struct hc_decide *d, const struct hc_change *c)
 {
-	return d->ha.role == HC_HA_MASTER && (c->flags & HC_CHGF_RESTATED) != 0 &&
-	       (uint32_t)c->user_id != d->ha.epoch;
+	if (!(c->flags & HC_CHGF_RESTATED))
+		return 0;
+	if (d->ha.role == HC_HA_MASTER)
+		return (uint32_t)c->user_id != d->ha.epoch;
+	/* Standalone, in a restart hold, likewise: a restatement names this
+	 * incarnation (the gateway heard it: its snapshot was asked for, or
+	 * came after our heartbeat).  One that names another, or none, may
+	 * be a replay of the gateway's last incarnation (its sequence-1
+	 * snapshot, say), taken as a first contact on a fresh appliance: it
+	 * would end the wait for a gateway that restated nothing. */
+	return hc_restart_holding(&d->restart) && (uint32_t)c->user_id != d->tx.incarnation;
 }
 
 /*
@@ -1079,9 +1088,12 @@ static void ha_poll(struct hc_decide *d, uint64_t now)
 	if (ev == HC_HA_DEMOTED) {
 		/* cold, as the workers (hc_ha_cold, which drop every user:
 		 * their reports empty the rooms): the reservations it made
-		 * go too, or a promotion soon after would hold seats for
-		 * users who were placed at the other box */
+		 * and the seats its MOVEs held go too, or a promotion soon
+		 * after would hold seats for users who were placed or moved
+		 * at the other box (a cancelled MOVE keeps its seat a whole
+		 * timeout) */
 		hc_rooms_expire(&d->book, UINT64_MAX);
+		hc_directives_drop_all(&d->dirs);
 		return;
 	}
 	d->tx.incarnation = d->ha.epoch;

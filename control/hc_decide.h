@@ -231,7 +231,8 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(directives_sent, dirs.st.sent) \
 	X(directives_resent, dirs.st.resent) X(directives_done, dirs.st.done) \
 	X(directives_given_up, dirs.st.given_up) X(directives_cancelled, dirs.st.cancelled) \
-	X(directives_refused, dirs.st.refused) X(reservations_refused, book.st.resv_refused) \
+	X(directives_refused, dirs.st.refused) X(directives_dropped, dirs.st.dropped) \
+	X(reservations_refused, book.st.resv_refused) \
 	X(reservations_consumed_evicted, book.st.resv_consumed_evicted) \
 	X(picks_in_flight, picks_in_flight) X(placements, book.st.placements) \
 	X(placements_repeated, book.st.placements_repeated) X(placements_late, book.st.placements_late) \

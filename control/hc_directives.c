@@ -277,6 +277,22 @@ void hc_directives_retime(struct hc_directives *d, uint64_t timeout_tsc, uint32_
 	d->retries = retries;
 }
 
+void hc_directives_drop_all(struct hc_directives *d)
+{
+	for (; d->count > 0; d->count--) {
+		struct hc_directive *x = &d->ring[d->head];
+		if (x->live) {
+			if (!x->cancelled) {
+				d->st.dropped++;
+				ended(d, x);
+			}
+			free_seat(d, x);
+			retire_slot(d, d->head);
+		}
+		d->head = d->head + 1 == d->cap ? 0 : d->head + 1;
+	}
+}
+
 unsigned hc_directives_expire(struct hc_directives *d, uint64_t now,
 			      void (*resend)(void *ctx, const struct hc_directive *dir,
 					     uint64_t now),

@@ -61,6 +61,8 @@ struct hc_directives_stats {
 	uint64_t seats_taken; /* held seats the user's JOIN took       */
 	uint64_t refused;   /* not recorded: the user's home in the index
 	                       crowded (hc_keyidx.h; never by chance) */
+	uint64_t dropped;   /* in flight when an HA master was demoted:
+	                       ended, their seats given back */
 };
 
 struct hc_directives {
@@ -142,11 +144,12 @@ int hc_directives_cancel(struct hc_directives *d, uint64_t user, uint64_t now);
 void hc_directives_retime(struct hc_directives *d, uint64_t timeout_tsc, uint32_t retries,
 			  uint64_t now);
 
-/* Directives sent and not yet done, given up, replaced or cancelled. */
+/* Directives sent and not yet done, given up, replaced, cancelled or
+ * dropped. */
 static inline uint64_t hc_directives_in_flight(const struct hc_directives *d)
 {
 	const struct hc_directives_stats *s = &d->st;
-	return s->sent - s->done - s->given_up - s->replaced - s->cancelled;
+	return s->sent - s->done - s->given_up - s->replaced - s->cancelled - s->dropped;
 	/* (refused directives were never counted as sent) */
 }
 
@@ -162,6 +165,10 @@ static inline uint64_t hc_directives_moves_in_flight(const struct hc_directives 
  * (which sends it again at `now`; it is then re-armed with attempt + 1)
  * or, after `retries` resends, given up.  Returns how many were resent.
  */
+/* Every directive ends now, unsent again, its seat given back (an HA
+ * demotion: the box is cold, and its moves the other box's to make). */
+void hc_directives_drop_all(struct hc_directives *d);
+
 unsigned hc_directives_expire(struct hc_directives *d, uint64_t now,
 			      void (*resend)(void *ctx, const struct hc_directive *dir,
 					     uint64_t now),

@@ -291,9 +291,10 @@ void hc_snapshots_chunk(struct hc_snapshots *s, uint16_t gw, const uint8_t *payl
 		return;
 	} else if (st == NULL || st->snapshot_id != id || st->next_chunk != index ||
 		   st->chunk_count != chunks || st->total != total) {
-		/* the staged snapshot is the one whose chunks are still on
-		 * their way: its rest is ignored, not a stray's */
-		abandon(s, gw, st != NULL ? st->snapshot_id : id);
+		/* (the chunks still on their way are this one's: the
+		 * sequencer hands them over in order, so a staged one's rest
+		 * was given up as a gap, and will not come) */
+		abandon(s, gw, id);
 		return;
 	}
 	if (st->n + count > st->total || stage_grow(s, gw, st, count) != 0) {

@@ -2399,12 +2399,13 @@ static void test_ha_stale_sweep_holds(void)
 	ha_test_done(&was, inc, user, r, dir, path);
 }
 
-/* An empty snapshot of gateway gw, incarnation inc, at sequence seq: its
- * whole membership, none (a reset point). */
-static void empty_snapshot_of(uint16_t gw, uint32_t inc, uint32_t seq)
+/* An empty snapshot of gateway gw, incarnation inc, at sequence seq,
+ * naming appliance incarnation appl: its whole membership, none (a reset
+ * point). */
+static void empty_snapshot_of(uint16_t gw, uint32_t inc, uint32_t seq, uint32_t appl)
 {
 	uint8_t p[HC_MAX_PAYLOAD];
-	hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_SNAPSHOT, gw, 0, inc, 0, seq);
+	hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_SNAPSHOT, gw, 0, inc, appl, seq);
 	struct hc_snapshot_prefix pf = {.snapshot_id = htonl(1), .chunk_index = 0,
 		.chunk_count = htonl(1), .total_users = 0};
 	memcpy(p + sizeof(struct hc_hdr), &pf, sizeof(pf));
@@ -2416,8 +2417,10 @@ static void empty_snapshot_of(uint16_t gw, uint32_t inc, uint32_t seq)
  * incarnation dropped may be a replay.  Found by a review: a replayed
  * heartbeat of gateway 7's last incarnation, then its own newer one,
  * dropped "its users" and ended the hold with nothing restated (the held
- * JOIN decided against a book without gateway 7's users).  Its snapshot
- * then ends the hold. */
+ * JOIN decided against a book without gateway 7's users).  Nor is a
+ * snapshot that names no appliance incarnation or another than ours (a
+ * replay of the old incarnation's sequence-1 snapshot, found by the next
+ * review).  Its snapshot naming ours ends the hold. */
 static void test_drop_in_hold_no_restatement(void)
 {
 	uint64_t user = 655000;
@@ -2442,7 +2445,20 @@ static void test_drop_in_hold_no_restatement(void)
 	CU_ASSERT_TRUE(hc_restart_holding(&d.restart));
 	CU_ASSERT_EQUAL(d.restart.st.restated, restated);
 	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, user), 0); /* still held */
-	empty_snapshot_of(7, 200, 1); /* its restatement */
+	/* a replay of an older incarnation's sequence-1 snapshot, naming no
+	 * appliance incarnation, then one naming another (newer gateway
+	 * incarnations here, so that the sequencer takes them as a fresh
+	 * appliance takes a replay: a first contact) */
+	uint64_t stale = d.st.swept_stale;
+	empty_snapshot_of(7, 300, 1, 0);
+	settle();
+	empty_snapshot_of(7, 400, 1, d.tx.incarnation - 1);
+	settle();
+	CU_ASSERT_EQUAL(d.st.swept_stale, stale + 2);
+	CU_ASSERT_TRUE(hc_restart_holding(&d.restart));
+	CU_ASSERT_EQUAL(d.restart.st.restated, restated);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, user), 0); /* still held */
+	empty_snapshot_of(7, 500, 1, d.tx.incarnation); /* its restatement */
 	settle();
 	CU_ASSERT_FALSE(hc_restart_holding(&d.restart));
 	CU_ASSERT_EQUAL(d.restart.st.restated, restated + 1);

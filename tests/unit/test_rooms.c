@@ -1094,6 +1094,38 @@ static void test_directive_seats(void)
 	hc_rooms_free(&r);
 }
 
+/* An HA demotion drops every directive: live, cancelled (a LEAVE keeps
+ * its seat a whole timeout) and NEW_TOPIC alike end, their seats given
+ * back, nothing resent later; the table takes new ones after. */
+static void test_directives_drop_all(void)
+{
+	struct hc_directives dd;
+	uint32_t a, b;
+	fresh_seated(&dd, "t_dirs_drop", 8, &a, &b);
+	CU_ASSERT_EQUAL(hc_rooms_hold_seat(&r, a), 1);
+	hc_directives_add(&dd, 1, b, a, 7, 0);
+	CU_ASSERT_EQUAL(hc_rooms_hold_seat(&r, a), 1);
+	hc_directives_add(&dd, 2, b, a, 7, 0);
+	CU_ASSERT_EQUAL(hc_directives_cancel(&dd, 2, 10), 1); /* seat kept */
+	hc_directives_add_new_topic(&dd, 3, b, a, 7, 0);
+	CU_ASSERT_EQUAL(r.room[a].reserved, 2);
+	CU_ASSERT_EQUAL(dd.topics_open, 1);
+	hc_directives_drop_all(&dd);
+	CU_ASSERT_EQUAL(dd.count, 0);
+	CU_ASSERT_EQUAL(dd.st.dropped, 2);   /* not the cancelled one */
+	CU_ASSERT_EQUAL(dd.topics_open, 0);
+	CU_ASSERT_EQUAL(r.room[a].reserved, 0);
+	CU_ASSERT_EQUAL(r.held_now, 0);
+	CU_ASSERT_EQUAL(hc_directives_in_flight(&dd), 0);
+	CU_ASSERT_FALSE(hc_directives_holds_seat(&dd, 1, a));
+	resends = 0;
+	CU_ASSERT_EQUAL(hc_directives_expire(&dd, UINT64_MAX, count_resend, NULL), 0);
+	CU_ASSERT_EQUAL(resends, 0);
+	CU_ASSERT(hc_directives_add(&dd, 1, b, a, 7, 0) != 0); /* taken again */
+	CU_ASSERT_EQUAL(dd.count, 1);
+	hc_directives_free(&dd);
+}
+
 /* A moved user admitted into a third room: the directive ends, its seat
  * back (counted cancelled), as its MOVE can no longer be obeyed; a JOIN
  * into its from room changes nothing. */
@@ -1557,6 +1589,7 @@ static CU_TestInfo tests[] = {
 	{"policy file and --pool, fill included", test_policy_file},
 	{"move directives: done, resent, given up", test_directives},
 	{"a move's seat is its directive's: taken, kept, given back", test_directive_seats},
+	{"HA demotion: every directive dropped, seats back", test_directives_drop_all},
 	{"a moved user admitted into a third room ends the directive", test_directive_third_room},
 	{"a crowded home: no directive, no seat, counted", test_crowded_home_control},
 	CU_TEST_INFO_NULL,

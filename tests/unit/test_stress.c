@@ -132,8 +132,10 @@ static void s_snapshot(uint16_t gw, unsigned wk, uint32_t id)
 	for (uint64_t u = 1; u <= s_users; u++)
 		if (s_owner[u] == gw && s_belief[u] != 0)
 			us[n++] = u;
-	hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_SNAPSHOT, gw, (uint16_t)n, s_inc[gw], 0,
-			  ++s_seq[gw]);
+	/* naming the appliance's incarnation, as a gateway that heard it
+	 * does (one naming another is no restatement for a restart hold) */
+	hc_proto_fill_hdr((struct hc_hdr *)p, HC_MSG_SNAPSHOT, gw, (uint16_t)n, s_inc[gw],
+			  s_d.tx.incarnation, ++s_seq[gw]);
 	struct hc_snapshot_prefix pf = {.snapshot_id = htonl(id), .chunk_index = htonl(0),
 		.chunk_count = htonl(1), .total_users = htonl(n)};
 	memcpy(p + sizeof(struct hc_hdr), &pf, sizeof(pf));

@@ -876,6 +876,17 @@ defmodule HeadCount.SessionTest do
     assert Session.stats(s).heartbeats_sent == 1
   end
 
+  # ... and judged again at the deadline a datagram heard meanwhile moved
+  # (heard 1 s after the start: the first check, at 3 s, finds 1 s to go)
+  @tag opts: [heartbeat_ms: 30_000, lost_ms: 3000]
+  test "lost at the deadline a datagram moved, not at the next tick", %{s: s, app: app} do
+    Process.sleep(1000)
+    hb(app, s)
+    assert_receive {:headcount_state, ^s, :connected}, 10_000
+    assert_receive {:headcount_state, ^s, :lost}, 60_000
+    assert Session.stats(s).heartbeats_sent == 1
+  end
+
   test "close clean says SHUTDOWN after flushing", %{s: s, app: app} do
     :ok = Session.join(s, 1, 5, 0)
     :ok = Session.close(s, :clean)

@@ -171,6 +171,7 @@ defmodule HeadCount.Session do
     :owned,
     :ev_timer,
     :place_timer,
+    :lost_timer,
     owners: %{},
     ainc: 0,
     anewest: 0,
@@ -792,16 +793,18 @@ defmodule HeadCount.Session do
 
   # A deadline that falls before the next heartbeat tick (lost_ms shorter
   # than heartbeat_ms, or the last datagram heard long ago) is judged at
-  # the deadline, not up to a tick late.  (Judged again then: a datagram
-  # heard meanwhile moves it.)
-  defp lost_check_before_tick(s) do
+  # the deadline, not up to a tick late.  Judged again then, and armed
+  # again for the deadline a datagram heard meanwhile moved; one such
+  # timer at a time.
+  defp lost_check_before_tick(%{lost_timer: nil} = s) do
     left = s.aheard + s.lost_ms + 1 - now()
 
     if s.state in [:connecting, :connected, :id_conflict] and left < s.hb_ms,
-      do: Process.send_after(self(), :lost_check, max(left, 0))
-
-    s
+      do: %{s | lost_timer: Process.send_after(self(), :lost_check, max(left, 0))},
+      else: s
   end
+
+  defp lost_check_before_tick(s), do: s
 
   @impl true
   def handle_info(:flush_timer, s),
@@ -814,7 +817,8 @@ defmodule HeadCount.Session do
     {:noreply, s |> judge_lost() |> lost_check_before_tick()}
   end
 
-  def handle_info(:lost_check, s), do: {:noreply, judge_lost(s)}
+  def handle_info(:lost_check, s),
+    do: {:noreply, %{s | lost_timer: nil} |> judge_lost() |> lost_check_before_tick()}
 
   def handle_info(:place_scan, s) do
     t = now()
@@ -970,6 +974,9 @@ defmodule HeadCount.Session do
           if s.state in [:connecting, :lost],
             do: notify(%{s | state: :connected}, :connected),
             else: s
+
+        # (connected again: the next deadline armed, if none is)
+        s = lost_check_before_tick(s)
 
         Enum.reduce(Proto.records(h), s, &record(h.type, &1, &2))
     end
