@@ -16,6 +16,7 @@
 # and the appliance ending well, exact or not); 1: FAIL (sweep: a trial
 # did not run to its end); 2: bad usage; 77: Pktgen not found (skipped).
 set -euo pipefail
+export LC_ALL=C # (sort -g reads 0.05 as a number, not 0, in every locale)
 top=$(cd "$(dirname "$0")/.." && pwd)
 sc=$top/pktgen-scenarios
 
@@ -66,10 +67,11 @@ apply-64) echo "run.sh: apply-64's 1,618-byte frames need jumbo frames, which Pk
 *) echo "run.sh: no scenario $scenario" >&2; exit 2 ;;
 esac
 [[ $split =~ ^[1-8]$ ]] || { echo "run.sh: --split takes 1..8" >&2; exit 2; }
-[[ $send_timeout =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --timeout takes whole seconds" >&2; exit 2; }
+[[ $send_timeout =~ ^[1-9][0-9]*$ ]] && [ "$send_timeout" -le 86400 ] ||
+	{ echo "run.sh: --timeout takes whole seconds, at most 86400 (hc-apply.lua's)" >&2; exit 2; }
 for r in $rate $rates; do
-	[[ $r =~ ^[0-9]*\.?[0-9]+$ ]] && awk -v r="$r" 'BEGIN { exit !(r > 0 && r <= 100) }' ||
-		{ echo "run.sh: a rate is a percent of the link, above 0 and at most 100: $r" >&2; exit 2; }
+	[[ $r =~ ^[0-9]*\.?[0-9]+$ ]] && awk -v r="$r" 'BEGIN { exit !(r >= 0.001 && r <= 100) }' ||
+		{ echo "run.sh: a rate is a percent of the link, 0.001 to 100 (hc-apply.lua's): $r" >&2; exit 2; }
 done
 # the sweep's trials from the lowest rate up: loss_free_up_to is the
 # highest rate below which every trial was exact, whatever the order given
@@ -111,9 +113,9 @@ make_pcaps() {
 # or answers a NACK, so no gateway may be declared dead while its pass is
 # still being sent or read (--gateway-timeout-ms 0), and no reordering gap
 # is given up while the datagram that fills it is still on its way
-# (--gap-nacks 1000000: NACK rounds of 30 ms, about 8 hours); a gap that
-# is never filled is then still open at the end (seq_held, seq_gaps) rather
-# than counted lost.
+# (--gap-nacks 1000000: NACK rounds of 30 ms, about 8 hours).  A gap never
+# filled is counted lost when the appliance stops (seq_lost: the stop
+# skips every gap, hc_seq_flush_all), with what waited behind it applied.
 appliance_start() {
 	hc_appliance_start "$build" "$1" "$2" --no-auth --stats-interval 0 \
 		--gateway-timeout-ms 0 --gap-nacks 1000000 \
@@ -324,8 +326,11 @@ for r in $rates; do
 	sed "s/^/rate$r./" "$out/rate$r/result.kv" >> "$out/results.kv"
 	echo "rate$r.exact=$ok" >> "$out/results.kv"
 	f=$out/rate$r/result.kv
-	# the rate Pktgen achieved, roughly: its waits are 250 ms steps and its
-	# counters lag up to a second
+	# the rate Pktgen achieved, at least: hc-apply.lua waits in 250 ms
+	# steps for counters Pktgen refreshes once a second (portStats: its
+	# prev_stats), so waited_ms is the send's time rounded up to the next
+	# refresh, and this a lower bound (its figures are the frames over a
+	# multiple of 0.25 s), not a measure of the fastest rate
 	w=$(kv pktgen_waited_ms "$f")
 	fps=$([ "${w:-0}" -gt 0 ] && echo $(($(kv pktgen_sent "$f") * 1000 / w)) || echo 0)
 	echo "rate$r.approx_fps=$fps" >> "$out/results.kv"
@@ -334,8 +339,10 @@ for r in $rates; do
 	printf '%s %s %s %s %s %s %s %s %s\n' "$r" "$frames" "$(nan pktgen_sent)" \
 		"$(nan hc_if_rx_packets)" "$(nan port_ipackets)" "$(nan rx_frames)" \
 		"$(nan lost)" "$ok" "$fps" >> "$out/sweep.dat"
-	# every trial ran: Pktgen and the appliance both ended well
-	[ "$(kv pktgen_exit "$f")" = 0 ] && [ "$(kv headcount_exit "$f")" = 0 ] || ran=0
+	# every trial ran: Pktgen and the appliance both ended well, and
+	# Pktgen sent its whole pass (hc-apply.lua says complete=1)
+	[ "$(kv pktgen_exit "$f")" = 0 ] && [ "$(kv headcount_exit "$f")" = 0 ] &&
+		[ "$(kv pktgen_complete "$f")" = 1 ] || ran=0
 	echo "rate=$r exact=$ok lost=$(kv lost "$f") ring_drops=$(kv port_ring_drops "$f")" \
 		"pktgen_sent=$(kv pktgen_sent "$f") approx_fps=$fps"
 	# the highest exact rate, whatever the order of --rates

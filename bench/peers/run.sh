@@ -7,7 +7,8 @@
 # control core on the other: --control) and hc-bench-redis (the same
 # users, rooms, warm-up and event stream through membership.lua, the client
 # on CPU 0) for batch64 and batch1, one window each per turn, so that noise
-# hits both.  The same events: one stream length for both (the generator's
+# hits both (headcount first in odd turns, Redis first in even ones: a
+# turn's second place was seen to favour or handicap its run).  The same events: one stream length for both (the generator's
 # draws follow from it), Redis settles on hc-bench's settle and times
 # hc-bench's window, and each turn's applied mix (joins, moves, leaves,
 # no-ops) and end state (users in rooms, digests of every room's count
@@ -26,8 +27,10 @@
 #     redis_busy) redis_busy=... (redis-server's CPU time over the
 #     window's, INFO cpu: how much of its core it used)
 #     headcount_cycles_per_event=... (the worker's busy TSC cycles)
-#     redis_cycles_per_event=... (TSC cycles a Redis event, redis-server's
-#     one thread on its core)
+#     redis_cycles_per_event=... (TSC cycles a Redis event over the
+#     window's whole time, redis-server's idle time included)
+#     redis_busy_cycles_per_event=... (the same times redis_busy: over
+#     its busy time, as headcount's are counted)
 #     headcount_xcore_rtt_ns=... (how far apart the host put hc-bench's
 #     two lcores: a cache line's round trip, hc-bench's xcore_rtt_ns)
 #     headcount_frames=memory (hc-bench's frames=: where its worker read
@@ -138,14 +141,29 @@ declare -A hc hcc rd rdc hrt hcb_busy rdb_busy
 mem=3072
 [ "$users" -lt 2000000 ] || mem=8192
 cpu= tsc= frames=
+# one side's run of case c at the turn's sizes: its output in hc_out or
+# rd_out (a failed run ends the comparison)
+run_hc() {
+	hc_out=$("$hcb" -l "${cpus[0]},${cpus[1]}" --no-huge -m "$mem" --no-pci --no-shconf --no-telemetry \
+		--file-prefix "hcpeers$$" --log-level=lib.eal:warning -- \
+		--users "$users" --rooms "$rooms" --reps 1 --case "$1" --stream "$stream" \
+		--control "$control" ${chunks:+--chunks "$chunks"} 2>&1) ||
+		{ echo "$hc_out" >&2; echo "run.sh: hc-bench failed" >&2; exit 1; }
+}
+run_rd() {
+	rd_out=$(taskset -c "${cpus[0]}" "$rdb" --socket "$sock" --script "$here/membership.lua" \
+		--users "$users" --rooms "$rooms" --max "$max" --pipeline "$pipeline" \
+		--settle "$settle" --events "$win" --stream "$stream" --reps 1 --case "$1" 2>&1) ||
+		{ echo "$rd_out" >&2; echo "run.sh: hc-bench-redis failed" >&2; exit 1; }
+}
 for rep in $(seq 1 "$reps"); do
 	for c in batch64 batch1; do
 		events_of "$c"
-		out=$("$hcb" -l "${cpus[0]},${cpus[1]}" --no-huge -m "$mem" --no-pci --no-shconf --no-telemetry \
-			--file-prefix "hcpeers$$" --log-level=lib.eal:warning -- \
-			--users "$users" --rooms "$rooms" --reps 1 --case "$c" --stream "$stream" \
-			--control "$control" ${chunks:+--chunks "$chunks"} 2>&1) ||
-			{ echo "$out" >&2; echo "run.sh: hc-bench failed" >&2; exit 1; }
+		# headcount first in odd turns, Redis first in even ones: a
+		# turn's second place was seen to favour or handicap its run
+		# (bench/ab.sh alternates for the same reason)
+		if [ $((rep % 2)) = 1 ]; then run_hc "$c"; run_rd "$c"; else run_rd "$c"; run_hc "$c"; fi
+		out=$hc_out
 		hc_mix=$(mix "$out")
 		hc_state=$(grep "^state case=$c " <<< "$out") ||
 			{ echo "$out" >&2; echo "run.sh: hc-bench printed no end state" >&2; exit 1; }
@@ -164,10 +182,7 @@ for rep in $(seq 1 "$reps"); do
 		cpu=$(sed -n 's/.* cpu="\([^"]*\)".*/\1/p' <<< "$line")
 		tsc=$(field tsc_hz "$line")
 		frames=$(field frames "$line")
-		out=$(taskset -c "${cpus[0]}" "$rdb" --socket "$sock" --script "$here/membership.lua" \
-			--users "$users" --rooms "$rooms" --max "$max" --pipeline "$pipeline" \
-			--settle "$settle" --events "$win" --stream "$stream" --reps 1 --case "$c" 2>&1) ||
-			{ echo "$out" >&2; echo "run.sh: hc-bench-redis failed" >&2; exit 1; }
+		out=$rd_out
 		grep "^redis_check=ok " <<< "$out" ||
 			{ echo "$out" >&2; echo "run.sh: the Redis state check failed" >&2; exit 1; }
 		line=$(grep "^case=$c " <<< "$out") || { echo "$out" >&2; exit 1; }
@@ -189,7 +204,8 @@ for rep in $(seq 1 "$reps"); do
 		rdc[$c]+=" $(field redis_cycles_per_event "$line")"
 		rdb_busy[$c]+=" $(field redis_busy "$line")"
 		echo "run.sh: turn $rep $c: headcount ${hc[$c]##* } redis ${rd[$c]##* } events/s" \
-			"(headcount's lcores $rtt ns apart, round trip)"
+			"(headcount's lcores $rtt ns apart, round trip; $([ $((rep % 2)) = 1 ] &&
+			echo headcount || echo Redis) first)"
 	done
 done
 median() { tr ' ' '\n' <<< "$1" | grep . | sort -g |
@@ -204,14 +220,23 @@ for c in batch64 batch1; do
 		busy=" headcount_control_busy=$hb"
 	fi
 	rb=$(median "${rdb_busy[$c]}" %.2f)
-	ratio=$(awk -v h="$h" -v r="$r" 'BEGIN {if (r <= 0) print "inf"; else printf (h / r >= 100 ? "%.0f" : "%.2f"), h / r}')
+	# a side that measured nothing, or Redis's CPU time unread: no ratio
+	awk -v r="$r" -v rb="$rb" 'BEGIN {exit !(r > 0 && rb > 0)}' || {
+		echo "run.sh: $c: Redis's rate ($r) or its busy share ($rb) is not above 0: no ratio" >&2
+		exit 1; }
+	ratio=$(awk -v h="$h" -v r="$r" 'BEGIN {printf (h / r >= 100 ? "%.0f" : "%.2f"), h / r}')
 	# per busy core: headcount's worker (the window's whole time) and its
 	# control core's busy share, against redis-server's busy share
 	per_core=$(awk -v h="$h" -v r="$r" -v hb="$hb" -v rb="$rb" 'BEGIN {
-		if (r <= 0 || rb <= 0) print "inf"; else printf "%.2f", (h / (1 + hb)) / (r / rb) }')
+		printf "%.2f", (h / (1 + hb)) / (r / rb) }')
+	# Redis's cycles an event counted over its busy time only, as
+	# headcount's are (redis_cycles_per_event counts the window's whole
+	# time, idle included)
+	rbcyc=$(awk -v c="$rcyc" -v rb="$rb" 'BEGIN {printf "%.1f", c * rb}')
 	echo "case=$c headcount_events_per_s=$h redis_events_per_s=$r ratio=$ratio" \
 		"ratio_per_busy_core=$per_core redis_busy=$rb" \
 		"headcount_cycles_per_event=$cyc redis_cycles_per_event=$rcyc" \
+		"redis_busy_cycles_per_event=$rbcyc" \
 		"headcount_xcore_rtt_ns=$rt" \
 		"headcount_frames=$frames headcount_control=$control$busy users=$users" \
 		"rooms=$rooms reps=$reps redis_max=$max pipeline=$pipeline redis=$(redis-server --version |

@@ -40,15 +40,18 @@ positive() {
 # (--control real at 1,000 rooms, not 50: at a few users a room the
 # book's movers, counted in both rooms for a round trip, reach max on a
 # slow host: hc_bench.c, where --control real is checked)
-out=$("$top/bench/peers/run.sh" --build "$build" --users 1000 --rooms 1000 --reps 1 \
+# (two turns: headcount first in the first, Redis in the second)
+out=$("$top/bench/peers/run.sh" --build "$build" --users 1000 --rooms 1000 --reps 2 \
 	--hc-chunks 1 2>&1) || { echo "$out"; fail "run.sh exited non-zero"; }
 echo "$out"
 oks=$(grep -c '^redis_check=ok ' <<< "$out" || true)
-[ "$oks" = 2 ] || fail "$oks Redis state checks passed, expected 2"
+[ "$oks" = 4 ] || fail "$oks Redis state checks passed, expected 4"
 for c in batch64 batch1; do
+	grep -q "^run.sh: turn 1 $c: .*; headcount first)" <<< "$out" || fail "turn 1 $c: not headcount first"
+	grep -q "^run.sh: turn 2 $c: .*; Redis first)" <<< "$out" || fail "turn 2 $c: not Redis first"
 	line=$(grep "^case=$c " <<< "$out") || fail "no case=$c line"
 	for f in headcount_events_per_s redis_events_per_s ratio headcount_cycles_per_event redis_cycles_per_event \
-		headcount_xcore_rtt_ns tsc_hz redis_busy ratio_per_busy_core; do
+		redis_busy_cycles_per_event headcount_xcore_rtt_ns tsc_hz redis_busy ratio_per_busy_core; do
 		positive "$f" "$line"
 	done
 	grep -Eq ' headcount_frames=(memory|cache) ' <<< "$line" || fail "no headcount_frames: $line"
