@@ -160,15 +160,15 @@ static inline uint64_t hc_directives_moves_in_flight(const struct hc_directives 
 	return hc_directives_in_flight(d) - d->topics_open;
 }
 
+/* Every directive ends now, unsent again, its seat given back (an HA
+ * demotion: the box is cold, and its moves the other box's to make). */
+void hc_directives_drop_all(struct hc_directives *d);
+
 /*
  * Directives whose deadline passed: each is either handed to resend()
  * (which sends it again at `now`; it is then re-armed with attempt + 1)
  * or, after `retries` resends, given up.  Returns how many were resent.
  */
-/* Every directive ends now, unsent again, its seat given back (an HA
- * demotion: the box is cold, and its moves the other box's to make). */
-void hc_directives_drop_all(struct hc_directives *d);
-
 unsigned hc_directives_expire(struct hc_directives *d, uint64_t now,
 			      void (*resend)(void *ctx, const struct hc_directive *dir,
 					     uint64_t now),
