@@ -787,7 +787,12 @@ static void id_conflict(struct hc_decide *d, const struct hc_change *c, uint64_t
 /* Heartbeats to every live gateway whose address we know: our
  * incarnation (restart detection), the cumulative ack of its sequences,
  * and what we hold for it (users, membership digest: a gateway that
- * finds them different from its own sends a snapshot). */
+ * finds them different from its own sends a snapshot).  A gateway a
+ * restart hold still waits for is asked for its snapshot (RESYNC_NEEDED),
+ * heartbeat after heartbeat until it restates: one that never heard an
+ * appliance (it started while we were down) sent its first snapshot
+ * naming none, which is no restatement (swept_stale), and its digest
+ * agrees with ours, so nothing else would ask it. */
 static void send_heartbeats(struct hc_decide *d, uint64_t now)
 {
 	const struct hc_config *cfg = d->dp->cfg;
@@ -803,7 +808,9 @@ static void send_heartbeats(struct hc_decide *d, uint64_t now)
 			.user_count = rte_cpu_to_be_32((uint32_t)(users > UINT32_MAX ? UINT32_MAX : users)),
 			.interval_ms = rte_cpu_to_be_32(cfg->heartbeat_ms),
 			.hb_flags = rte_cpu_to_be_32((d->conflict_until[g] > now ? HC_HB_F_ID_CONFLICT : 0) |
-				(hc_dp_gateway_settling(d->dp, (uint16_t)g) ? HC_HB_F_SETTLING : 0)),
+				(hc_dp_gateway_settling(d->dp, (uint16_t)g) ? HC_HB_F_SETTLING : 0) |
+				(hc_restart_waits_for(&d->restart, (uint16_t)g) ?
+				 HC_HB_F_RESYNC_NEEDED : 0)),
 			.digest = rte_cpu_to_be_64(digest),
 		};
 		if (hc_tx_single(&d->tx, HC_MSG_HEARTBEAT, (uint16_t)g, inc, to, &hb, sizeof(hb)) == 0)

@@ -438,6 +438,11 @@ void hc_restart_free(struct hc_restart *r)
 	__asm__ __volatile__("" : : "r"(r) : "memory"); /* (not an elided store) */
 }
 
+int hc_restart_waits_for(const struct hc_restart *r, uint16_t gw)
+{
+	return r->holding && gw < r->max_gateways && (r->swept[gw] & NOT_RESTATED) != 0;
+}
+
 int hc_restart_swept(struct hc_restart *r, uint16_t gw, unsigned worker, uint64_t now)
 {
 	if (gw >= r->max_gateways || !(r->swept[gw] & NOT_RESTATED))

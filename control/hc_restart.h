@@ -156,6 +156,10 @@ static inline int hc_restart_holding(const struct hc_restart *r)
 	return r->holding;
 }
 
+/* Does the hold still wait for gateway gw's restatement (listed, not yet
+ * restated)?  Its heartbeats then ask for a snapshot (RESYNC_NEEDED). */
+int hc_restart_waits_for(const struct hc_restart *r, uint16_t gw);
+
 /* Worker `worker` swept gateway gw's snapshot.  Returns 1 if that ended
  * the hold (after a hold ended early: 0, the gateway no longer listed for
  * want of a restatement). */
