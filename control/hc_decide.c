@@ -458,6 +458,13 @@ static int over_quota(const struct hc_decide *d, uint16_t gw, uint64_t user)
 static void place_refused(struct hc_decide *d, const struct hc_change *c, int in_hold,
 			  uint64_t now)
 {
+	if (d->ha.role == HC_HA_BACKUP) {
+		/* a request decided after a demotion: a backup sends nothing
+		 * and keeps no seat (cold: its reservations and directives
+		 * were dropped, and would be kept for nobody) */
+		d->st.backup_skipped++;
+		return;
+	}
 	/* the room of the refused JOIN's pool */
 	unsigned rpool = d->book.room[c->to_room].pool;
 	uint32_t room = 0;
@@ -530,6 +537,13 @@ static void send_move(struct hc_decide *d, uint64_t user, uint32_t from, uint32_
 static void move_picked(struct hc_decide *d, const struct hc_change *c, uint64_t now)
 {
 	d->st.picked++;
+	if (d->ha.role == HC_HA_BACKUP) {
+		/* a pick answered across a demotion: a backup moves no one
+		 * (its directives were dropped; this one's seat would be held
+		 * for a user the worker is about to forget) */
+		d->st.backup_skipped++;
+		return;
+	}
 	if (hc_restart_holding(&d->restart)) {
 		/* a pick asked before a takeover or a new epoch, answered in
 		 * its hold: the book is not complete (a gateway that has not

@@ -96,6 +96,9 @@ struct hc_decide_stats {
 	                               ours (sent before the gateway heard
 	                               this epoch: not a restatement for its
 	                               hold, the gateway restates again)   */
+	uint64_t backup_skipped;    /* an HA backup's picks answered and JOINs
+	                               refused after its demotion: no MOVE,
+	                               no NEW_TOPIC seat (cold)           */
 	uint64_t drop_in_hold;      /* a worker's sweep of a gateway's users
 	                               dropped (a newer incarnation, its
 	                               SHUTDOWN, its death) in a restart
@@ -263,7 +266,7 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(restart_hold_expired, restart.st.expired) \
 	X(restart_hold_ms, restart.st.hold_ms) X(restart_hold_overflow, st.hold_overflow) \
 	X(restart_holds_carried, st.holds_carried) X(restart_swept_stale, st.swept_stale) \
-	X(restart_drops_in_hold, st.drop_in_hold) \
+	X(restart_drops_in_hold, st.drop_in_hold) X(ha_backup_skipped, st.backup_skipped) \
 	X(state_file_writes, restart.st.writes) X(state_file_write_errors, restart.st.write_errors) \
 	X(state_file_unauthenticated, restart.st.unauthenticated) \
 	X(state_file_stale, restart.st.stale) \

@@ -2550,6 +2550,46 @@ static void test_ha_flap_restatement_admitted(void)
 	settle();
 }
 
+/* An HA backup moves and seats nobody: a pick answered after its
+ * demotion makes no MOVE and holds no seat, and a JOIN refused after it
+ * no NEW_TOPIC reservation (found by a review: both were read from the
+ * workers' rings after the demotion had dropped every directive and
+ * reservation, and kept seats for users the workers were about to
+ * forget). */
+static void test_backup_moves_and_seats_nobody(void)
+{
+	uint64_t users[100];
+	uint32_t rooms[100];
+	uint8_t ops[100];
+	settle();
+	uint32_t full = fill_unused_room(890000, users, rooms, ops);
+	uint32_t to = untouched_room();
+	CU_ASSERT_FATAL(to != 0);
+	struct hc_ha was = d.ha;
+	d.ha.role = HC_HA_BACKUP;
+	uint64_t skipped = d.st.backup_skipped, sent = d.dirs.st.sent;
+	uint32_t resv = hc_rooms_resv_live(&d.book), held = d.book.room[to].held;
+	struct hc_change c = {.user_id = users[0], .from_room = full, .to_room = to,
+			      .gateway_id = 3, .kind = HC_CHG_PICK};
+	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue_elem(w->to_ctl_changes, &c, sizeof(c)), 0);
+	struct hc_change q = {.user_id = 891000, .to_room = full, .gateway_id = 3,
+			      .kind = HC_CHG_REQUEST};
+	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue_elem(w->to_ctl_changes, &q, sizeof(q)), 0);
+	hc_decide_poll(&d, rte_rdtsc());
+	CU_ASSERT_EQUAL(d.st.backup_skipped, skipped + 2);
+	CU_ASSERT_EQUAL(d.dirs.st.sent, sent);
+	CU_ASSERT_EQUAL(hc_rooms_resv_live(&d.book), resv);
+	CU_ASSERT_EQUAL(d.book.room[to].held, held);
+	d.ha = was;
+	settle();
+	for (unsigned i = 0; i < 100; i++)
+		ops[i] = HC_OP_LEAVE;
+	events(users, rooms, ops, 50);
+	events(users + 50, rooms, ops, 50);
+	settle();
+	CU_ASSERT_EQUAL(d.book.room[full].users, 0);
+}
+
 /* A room a balance plan opened is retired while its picks are out (the
  * worker held up past the retire grace) and its id goes to another
  * pool's room: the late picks move nobody there (a MOVE never crosses
@@ -3515,6 +3555,7 @@ static CU_TestInfo tests[] = {
 	{"a snapshot's refused members within the gateway's quota", test_restatements_within_quota},
 	{"a drop of a listed gateway's users in a hold is no restatement", test_drop_in_hold_no_restatement},
 	{"HA: a demoted master is cold: promoted again, restatements admitted", test_ha_flap_restatement_admitted},
+	{"HA: a backup moves and seats nobody", test_backup_moves_and_seats_nobody},
 	CU_TEST_INFO_NULL,
 };
 
