@@ -74,25 +74,31 @@ static void free_seat(struct hc_directives *d, struct hc_directive *x)
 	d->st.seats_freed++;
 }
 
+/* The ring's oldest directive leaves it, ended if still live (counted in
+ * *why unless it was cancelled already), its seat given back. */
+static void pop_oldest(struct hc_directives *d, uint64_t *why)
+{
+	struct hc_directive *oldest = &d->ring[d->head];
+	if (oldest->live) {
+		if (!oldest->cancelled) {
+			(*why)++;
+			ended(d, oldest);
+		}
+		free_seat(d, oldest);
+		retire_slot(d, d->head);
+	}
+	d->head = d->head + 1 == d->cap ? 0 : d->head + 1;
+	d->count--;
+}
+
 /* The slot the next directive takes at the ring's tail (a full ring
  * gives up its oldest directive first), not yet counted.  (The tail and
  * the head step without a division: one took a fifth of a directive's
  * add.) */
 static uint32_t tail_slot(struct hc_directives *d)
 {
-	if (d->count == d->cap) {
-		struct hc_directive *oldest = &d->ring[d->head];
-		if (oldest->live) {
-			if (!oldest->cancelled) {
-				d->st.given_up++;
-				ended(d, oldest);
-			}
-			free_seat(d, oldest);
-			retire_slot(d, d->head);
-		}
-		d->head = d->head + 1 == d->cap ? 0 : d->head + 1;
-		d->count--;
-	}
+	if (d->count == d->cap)
+		pop_oldest(d, &d->st.given_up);
 	uint32_t slot = d->head + d->count; /* head < cap, count < cap */
 	return slot >= d->cap ? slot - d->cap : slot;
 }
@@ -279,18 +285,8 @@ void hc_directives_retime(struct hc_directives *d, uint64_t timeout_tsc, uint32_
 
 void hc_directives_drop_all(struct hc_directives *d)
 {
-	for (; d->count > 0; d->count--) {
-		struct hc_directive *x = &d->ring[d->head];
-		if (x->live) {
-			if (!x->cancelled) {
-				d->st.dropped++;
-				ended(d, x);
-			}
-			free_seat(d, x);
-			retire_slot(d, d->head);
-		}
-		d->head = d->head + 1 == d->cap ? 0 : d->head + 1;
-	}
+	while (d->count > 0)
+		pop_oldest(d, &d->st.dropped);
 }
 
 unsigned hc_directives_expire(struct hc_directives *d, uint64_t now,
