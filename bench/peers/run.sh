@@ -137,7 +137,7 @@ events_of() {
 	win=$((c * 8192 * k)) settle=$(((c < 2 ? c : 2) * 8192 * k))
 	stream=${stream_given:-$(((settle + win) + (settle + win) / 4 + 65536))}
 }
-declare -A hc hcc rd rdc hrt hcb_busy rdb_busy
+declare -A hc hcc rd rdc rdbc hrt hcb_busy rdb_busy
 mem=3072
 [ "$users" -lt 2000000 ] || mem=8192
 cpu= tsc= frames=
@@ -202,6 +202,8 @@ for rep in $(seq 1 "$reps"); do
 			exit 1; }
 		rd[$c]+=" $(field redis_events_per_s "$line")"
 		rdc[$c]+=" $(field redis_cycles_per_event "$line")"
+		rdbc[$c]+=" $(awk -v c="$(field redis_cycles_per_event "$line")" \
+			-v b="$(field redis_busy "$line")" 'BEGIN {printf "%.1f", c * b}')"
 		rdb_busy[$c]+=" $(field redis_busy "$line")"
 		echo "run.sh: turn $rep $c: headcount ${hc[$c]##* } redis ${rd[$c]##* } events/s" \
 			"(headcount's lcores $rtt ns apart, round trip; $([ $((rep % 2)) = 1 ] &&
@@ -231,8 +233,8 @@ for c in batch64 batch1; do
 		printf "%.2f", (h / (1 + hb)) / (r / rb) }')
 	# Redis's cycles an event counted over its busy time only, as
 	# headcount's are (redis_cycles_per_event counts the window's whole
-	# time, idle included)
-	rbcyc=$(awk -v c="$rcyc" -v rb="$rb" 'BEGIN {printf "%.1f", c * rb}')
+	# time, idle included): each turn's, then their median
+	rbcyc=$(median "${rdbc[$c]}" %.1f)
 	echo "case=$c headcount_events_per_s=$h redis_events_per_s=$r ratio=$ratio" \
 		"ratio_per_busy_core=$per_core redis_busy=$rb" \
 		"headcount_cycles_per_event=$cyc redis_cycles_per_event=$rcyc" \
