@@ -281,19 +281,20 @@ static int partial_csum_verifies(const struct sender *s, int sock, const uint8_t
 		exit(1);
 	}
 	uint32_t l4_len = plen + 8;
-	uint8_t addrs[8];
-	memcpy(addrs, &src.sin_addr.s_addr, 4);
-	memcpy(addrs + 4, &s->dst.sin_addr.s_addr, 4);
-	uint8_t proto_len[4] = {0, 17, (uint8_t)(l4_len >> 8), (uint8_t)l4_len};
-	uint16_t pseudo = hc_csum_fold(hc_csum_add(proto_len, 4, hc_csum_add(addrs, 8, 0)));
-	static uint8_t udp[8 + HC_MAX_PAYLOAD + 8];
-	memcpy(udp, &src.sin_port, 2);
-	memcpy(udp + 2, &s->dst.sin_port, 2);
-	udp[4] = (uint8_t)(l4_len >> 8);
-	udp[5] = (uint8_t)l4_len;
-	memcpy(udp + 6, &pseudo, 2); /* the sum, in the bytes' own order */
-	memcpy(udp + 8, p, plen);
-	return hc_csum_udp4(addrs, udp, l4_len) == 0xffff;
+	uint8_t pseudo[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 17, (uint8_t)(l4_len >> 8),
+			      (uint8_t)l4_len};
+	memcpy(pseudo, &src.sin_addr.s_addr, 4);
+	memcpy(pseudo + 4, &s->dst.sin_addr.s_addr, 4);
+	uint64_t psum = hc_csum_add(pseudo, sizeof(pseudo), 0);
+	uint16_t partial = hc_csum_fold(psum); /* what the field holds */
+	uint8_t hdr[8];
+	memcpy(hdr, &src.sin_port, 2);
+	memcpy(hdr + 2, &s->dst.sin_port, 2);
+	hdr[4] = (uint8_t)(l4_len >> 8);
+	hdr[5] = (uint8_t)l4_len;
+	memcpy(hdr + 6, &partial, 2); /* the sum, in the bytes' own order */
+	/* pseudo header, UDP header, payload: summed in place, no copy */
+	return hc_csum_fold(hc_csum_add(p, plen, hc_csum_add(hdr, sizeof(hdr), psum))) == 0xffff;
 }
 
 static int send_file(struct sender *s, const char *path, double start)

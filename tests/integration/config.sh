@@ -206,18 +206,24 @@ hc_wait 60 "92 users" hc_tel_has /headcount/stats users=92
 hc_wait 30 "the room table holds both gateways' rooms" hc_rooms_equal "$out/expect.csv"
 
 # --- 4. a bad edit + SIGHUP: refused whole ----------------------------------
+# reload_refused RC N WHAT MESSAGE: --check-config of the file exits RC, and
+# a SIGHUP is refused (config_reload_errors=N) with MESSAGE in the log
+reload_refused() {
+	local rc=0
+	"$build/headcount" --config "$conf" --check-config > /dev/null 2>&1 || rc=$?
+	need "--check-config of $3" "$rc" -eq "$1"
+	kill -HUP "$HC_PID"
+	hc_wait 30 "$3 refused" hc_tel_has /headcount/stats config_reload_errors="$2"
+	hc_wait 30 "$3's refusal logged" \
+		grep -qF "config reload refused, the running config stays: $4" "$out/headcount.log" ||
+		{ echo "FAIL: $3's refusal message"; exit 1; }
+}
 snap() { "$HC_TEL" "hclab$HC_TAG" rooms > "$out/before-bad.csv"; }
 hc_wait 60 "the room table read" snap
 write_conf 8 4 $'[pool.duel]\nid = 7\nmin = 2\nmax = 10\nfill = max' 1048576
-rc=0
-"$build/headcount" --config "$conf" --check-config > /dev/null 2>&1 || rc=$?
-need "--check-config of the bad edit" "$rc" -eq 2
-kill -HUP "$HC_PID"
-hc_wait 30 "the bad file was refused" hc_tel_has /headcount/stats config_reload_errors=1
+reload_refused 2 1 "the bad edit" "$conf:32: [pool.default] target: pool 0 (default): need 1 <= min <= target <= max <= 65535 and 2 * min <= max (got min 5, target 4, max 8)"
 hc_wait 60 "one reload applied, 92 users" hc_tel_has /headcount/stats config_reloads=1 users=92
 hc_wait 60 "pool 0's policy unchanged" hc_tel_has /headcount/pool,0 min=5 target=20 max=25
-hc_wait 30 "the refusal logged" grep -q "config reload refused, the running config stays: $conf:32: \[pool.default\] target: pool 0 (default): need 1 <= min <= target <= max <= 65535 and 2 \* min <= max (got min 5, target 4, max 8)" \
-	"$out/headcount.log" || { echo "FAIL: the refusal's message"; exit 1; }
 sleep 1 # a balance tick or three under the running policy: nothing to move
 hc_wait 60 "the room table unchanged" hc_rooms_equal "$out/before-bad.csv"
 hc_wait 60 "no move after the bad edit" hc_tel_has /headcount/control directives_done=10
@@ -225,11 +231,7 @@ echo "  bad edit: refused whole, rooms and policy unchanged"
 # a valid file that removes pool 7 while it holds users: --check-config
 # accepts it (the file alone is fine), the running appliance refuses it
 write_conf 25 20 "" 1048576
-"$build/headcount" --config "$conf" --check-config > /dev/null
-kill -HUP "$HC_PID"
-hc_wait 30 "the pool removal was refused" hc_tel_has /headcount/stats config_reload_errors=2
-hc_wait 30 "the pool removal's refusal logged" grep -q "config reload refused, the running config stays: pool 7 (duel) is gone from the file but holds 20 users and 0 reserved seats in 2 rooms: a pool is removed only once it is empty" \
-	"$out/headcount.log" || { echo "FAIL: the pool removal's message"; exit 1; }
+reload_refused 0 2 "the pool removal" "pool 7 (duel) is gone from the file but holds 20 users and 0 reserved seats in 2 rooms: a pool is removed only once it is empty"
 hc_wait 60 "pool 7 kept" hc_tel_has /headcount/pool,7 users=20 rooms=2 max=10
 hc_wait 60 "the room table unchanged" hc_rooms_equal "$out/before-bad.csv"
 echo "  pool removal while it holds users: refused, pool 7 kept"
@@ -238,13 +240,7 @@ echo "  pool removal while it holds users: refused, pool 7 kept"
 cp "$out/state2.key" "$out/state3.key" && chmod 640 "$out/state3.key"
 state_key_file=$out/state3.key
 write_conf 22 20 $'[pool.duel]\nid = 7\nmin = 2\nmax = 10\nfill = max' 2097152
-rc=0
-"$build/headcount" --config "$conf" --check-config > /dev/null 2>&1 || rc=$?
-need "--check-config of a group-readable state key" "$rc" -eq 2
-kill -HUP "$HC_PID"
-hc_wait 30 "the state key's file refused the reload" hc_tel_has /headcount/stats config_reload_errors=3
-hc_wait 30 "the state key's refusal logged" grep -q "config reload refused, the running config stays: $out/state3.key: mode 0640 lets group or others at the keys; chmod 600 it" \
-	"$out/headcount.log" || { echo "FAIL: the state key refusal's message"; exit 1; }
+reload_refused 2 3 "a group-readable state key" "$out/state3.key: mode 0640 lets group or others at the keys; chmod 600 it"
 hc_wait 60 "pool 0's policy unchanged, one reload applied" hc_tel_has /headcount/pool,0 min=5 target=20 max=25
 hc_wait 30 "one reload applied" hc_tel_has /headcount/stats config_reloads=1
 hc_wait 60 "the room table unchanged" hc_rooms_equal "$out/before-bad.csv"

@@ -2134,14 +2134,20 @@ static void held_test_done(uint64_t user, uint32_t r, const char *dir, const cha
 	rmdir(dir);
 }
 
-/* The end of an HA test that held: the suite's appliance again (its HA
- * state, incarnation, serving), then as held_test_done. */
-static void ha_test_done(const struct hc_ha *was, uint32_t inc, uint64_t user, uint32_t r,
-			 const char *dir, const char *path)
+/* The suite's appliance again: its HA state, incarnation, serving. */
+static void ha_as_suite(const struct hc_ha *was, uint32_t inc)
 {
 	d.ha = *was;
 	d.tx.incarnation = inc;
 	__atomic_store_n(&dp.ha_serving, 1, __ATOMIC_RELEASE);
+}
+
+/* The end of an HA test that held: the suite's appliance again, then as
+ * held_test_done. */
+static void ha_test_done(const struct hc_ha *was, uint32_t inc, uint64_t user, uint32_t r,
+			 const char *dir, const char *path)
+{
+	ha_as_suite(was, inc);
 	held_test_done(user, r, dir, path);
 }
 
@@ -2210,9 +2216,7 @@ static void test_ha_revokes_leases(void)
 	CU_ASSERT_EQUAL(w->members.st.leased_joins, leased);
 	CU_ASSERT_EQUAL(d.book.room[r].users, 1);
 	/* the suite's appliance again */
-	d.ha = was;
-	d.tx.incarnation = inc;
-	__atomic_store_n(&dp.ha_serving, 1, __ATOMIC_RELEASE);
+	ha_as_suite(&was, inc);
 	settle();
 }
 
@@ -2544,9 +2548,7 @@ static void test_ha_flap_restatement_admitted(void)
 	CU_ASSERT_EQUAL(d.st.restatements_refused, refused);
 	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, 881000), r);
 	CU_ASSERT_EQUAL(d.book.room[r].users, 1);
-	d.ha = was;
-	d.tx.incarnation = inc;
-	__atomic_store_n(&dp.ha_serving, 1, __ATOMIC_RELEASE);
+	ha_as_suite(&was, inc);
 	settle();
 }
 
