@@ -80,6 +80,22 @@ void hc_seq_free(struct hc_sequencer *s)
 
 /* ------------------------------------------------------ sweep budget -- */
 
+/* The sequencer's clock: every entry point is given a TSC reading by its
+ * caller, and a worker may give an earlier one after a later one (its
+ * loop's reading, after a wait inside the loop that read the clock again
+ * and offered what other workers handed it).  Every stamp kept here is
+ * compared by difference (now - stamp < timeout), which an earlier
+ * reading turns into a huge one: a gap NACKed at once, a RESTART request
+ * not rate-limited, an in-flight datagram of a gateway's last incarnation
+ * past its grace.  So time never goes back here: the latest reading
+ * given stands for any earlier one. */
+static inline uint64_t seq_now(struct hc_sequencer *s, uint64_t now)
+{
+	if (now > s->clock)
+		s->clock = now;
+	return s->clock;
+}
+
 /* May gw cause a sweep now?  GCRA: its next sweep is due at sweep_tat,
  * and up to burst - 1 intervals early is allowed. */
 static inline int sweep_allowed(const struct hc_sequencer *s, const struct hc_gw_state *g,
@@ -538,6 +554,7 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 				 uint32_t incarnation, uint32_t sequence, unsigned flags,
 				 uint64_t now)
 {
+	now = seq_now(s, now);
 	struct hc_gw_state *g = &s->gw[gw];
 	int reset_point = (flags & HC_SEQ_RESET_POINT) != 0;
 
@@ -635,6 +652,7 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 enum hc_seq_verdict hc_seq_control(struct hc_sequencer *s, uint16_t gw, uint32_t incarnation,
 				   uint32_t ctr, uint64_t now)
 {
+	now = seq_now(s, now);
 	struct hc_gw_state *g = &s->gw[gw];
 
 	/* a forgotten gateway comes back only with a counter above any it
@@ -666,6 +684,7 @@ enum hc_seq_verdict hc_seq_heartbeat(struct hc_sequencer *s, uint16_t gw, uint32
 				     uint32_t ctr, uint32_t last_sequence, int shutdown,
 				     uint64_t now)
 {
+	now = seq_now(s, now);
 	struct hc_gw_state *g = &s->gw[gw];
 	int first = g->incarnation != incarnation;
 
@@ -737,6 +756,7 @@ static void nack(struct hc_sequencer *s, uint16_t gw)
 
 void hc_seq_poll_read(struct hc_sequencer *s, uint64_t now, uint64_t read_up_to)
 {
+	now = seq_now(s, now);
 	for (uint32_t d = 0; d < s->n_due;) {
 		uint16_t gw = (uint16_t)s->due_list[d];
 		if (!sweep_allowed(s, &s->gw[gw], now)) {
@@ -795,6 +815,7 @@ void hc_seq_forget_all(struct hc_sequencer *s)
 
 void hc_seq_heard_all(struct hc_sequencer *s, uint64_t now)
 {
+	now = seq_now(s, now);
 	for (uint32_t gw = 1; gw < s->max_gateways; gw++)
 		if (s->gw[gw].incarnation != 0)
 			s->gw[gw].last_heard_tsc = now;

@@ -166,6 +166,7 @@ struct hc_sequencer {
 	                                 budget                          */
 	uint64_t sweep_tolerance_tsc; /* (burst - 1) intervals           */
 	uint64_t next_dead_scan;
+	uint64_t clock;           /* the latest reading given (seq_now) */
 	uint32_t held_total;
 	/* a datagram in an mbuf of scarce_pool (the gather pool, where frames
 	 * of several segments are copied whole) is held for a gap only while

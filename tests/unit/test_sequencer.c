@@ -647,6 +647,38 @@ static void test_incarnations(void)
 	hc_seq_free(&s);
 }
 
+/* A worker may give an earlier clock reading after a later one (its
+ * loop's, after a wait that read the clock again): time does not go back.
+ * A gap opened at 2000 is not NACKed at 1900, nor a RESTART asked again at
+ * once; an old incarnation's datagram at 1900, after a restart at 2000, is
+ * in flight, not an id conflict. */
+static void test_clock_never_goes_back(void)
+{
+	setup();
+	offer(1, 1, 1, 2000);
+	offer(1, 1, 3, 2000);           /* 2 missing: the gap opens at 2000 */
+	hc_seq_poll(&s, 1900);          /* an earlier reading: not due */
+	CU_ASSERT_EQUAL(n_asked, 0);
+	hc_seq_poll(&s, 2999);
+	CU_ASSERT_EQUAL(n_asked, 0);
+	hc_seq_poll(&s, 3000);          /* the timeout from 2000 */
+	CU_ASSERT_EQUAL(n_asked, 1);
+	CU_ASSERT_TRUE(asked_is(0, 1, HC_RESYNC_GAP, 2, 2));
+	hc_seq_poll(&s, 2500);          /* the NACK at 3000 was the last */
+	CU_ASSERT_EQUAL(n_asked, 1);
+	hc_seq_free(&s);
+
+	setup();
+	uint64_t t = 10 * s.conflict_grace_tsc;
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 7, 1, 0, 0, t), HC_SEQ_NEWEST);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 8, 1, 0, 0, t + 100), HC_SEQ_NEWEST); /* restart */
+	/* its last incarnation's progress, read with the loop's earlier clock */
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 7, 2, 0, 0, t), HC_SEQ_STALE);
+	CU_ASSERT_EQUAL(s.st.id_conflicts, 0);
+	CU_ASSERT_EQUAL(s.gw[4].last_heard_tsc, t + 100);
+	hc_seq_free(&s);
+}
+
 static void test_many_gateways(void)
 {
 	setup();
@@ -1072,6 +1104,7 @@ static CU_TestInfo tests[] = {
 	{"a first datagram not taken is a sign of life", test_first_datagram_is_heard},
 	{"incarnations", test_incarnations},
 	{"several gateways", test_many_gateways},
+	{"the clock never goes back", test_clock_never_goes_back},
 	CU_TEST_INFO_NULL,
 };
 
