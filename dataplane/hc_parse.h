@@ -142,9 +142,13 @@ static inline void hc_parse_frame(const struct rte_mbuf *m,
 		hc_parse_drop(p, HC_DROP_IP_BAD_LENGTH);
 		return;
 	}
+	/* the port's verdict: BAD is believed; GOOD, and NONE (both bits:
+	 * "not correct in the packet data, but the integrity is verified",
+	 * as virtio and vhost say of a checksum their peer left to offload)
+	 * are verified; UNKNOWN is summed here */
 	uint64_t ipck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
 	if (unlikely(ipck == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
-		     (ipck != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
+		     (!(ipck & RTE_MBUF_F_RX_IP_CKSUM_GOOD) &&
 		      hc_csum_ipv4_hdr(ip, ihl) != 0xffff))) {
 		hc_parse_drop(p, HC_DROP_IP_BAD_CSUM);
 		return;
@@ -179,9 +183,9 @@ static inline void hc_parse_frame(const struct rte_mbuf *m,
 		hc_parse_drop(p, HC_DROP_WRONG_PORT);
 		return;
 	}
-	uint64_t l4ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	uint64_t l4ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK; /* (as ipck) */
 	if (unlikely(l4ck == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
-		     (l4ck != RTE_MBUF_F_RX_L4_CKSUM_GOOD && udp->dgram_cksum != 0 &&
+		     (!(l4ck & RTE_MBUF_F_RX_L4_CKSUM_GOOD) && udp->dgram_cksum != 0 &&
 		      hc_csum_udp4(&ip->src_addr, udp, l4_len) != 0xffff))) {
 		if (l4ck == RTE_MBUF_F_RX_L4_CKSUM_BAD || !hc_parse_csum_partial(ip, udp)) {
 			hc_parse_drop(p, HC_DROP_UDP_BAD_CSUM);

@@ -219,6 +219,21 @@ static void test_csum_partial(void)
 	hc_test_leave_csum_to_offload(f);
 	p = parse_len(flen, RTE_MBUF_F_RX_L4_CKSUM_BAD);
 	CU_ASSERT_EQUAL(p.reason, HC_DROP_UDP_BAD_CSUM);
+	/* one that says NONE (virtio, vhost: not correct in the data, but
+	 * verified) is believed too: a datagram, not a partial one */
+	p = parse_len(flen, RTE_MBUF_F_RX_L4_CKSUM_NONE);
+	CU_ASSERT_EQUAL(p.kind, HC_FRAME_DATAGRAM);
+	CU_ASSERT_EQUAL(p.payload_len, 56);
+	/* and an IP header whose checksum it left, verified: NONE */
+	f[24] ^= 0x5a;
+	CU_ASSERT_EQUAL(parse_len(flen, RTE_MBUF_F_RX_L4_CKSUM_NONE).reason,
+			HC_DROP_IP_BAD_CSUM);
+	p = parse_len(flen, RTE_MBUF_F_RX_L4_CKSUM_NONE | RTE_MBUF_F_RX_IP_CKSUM_NONE);
+	CU_ASSERT_EQUAL(p.kind, HC_FRAME_DATAGRAM);
+	p = parse_len(flen, RTE_MBUF_F_RX_L4_CKSUM_NONE | RTE_MBUF_F_RX_IP_CKSUM_GOOD);
+	CU_ASSERT_EQUAL(p.kind, HC_FRAME_DATAGRAM);
+	p = parse_len(flen, RTE_MBUF_F_RX_L4_CKSUM_NONE | RTE_MBUF_F_RX_IP_CKSUM_BAD);
+	CU_ASSERT_EQUAL(p.reason, HC_DROP_IP_BAD_CSUM);
 	/* the largest payload, left to offload */
 	static uint8_t big[HC_FRAME_HDR_LEN + HC_MAX_PAYLOAD], payload[HC_MAX_PAYLOAD];
 	memset(payload, 0xa5, sizeof(payload));
