@@ -62,6 +62,15 @@ struct hc_snapshots {
 	struct hc_snap_stats st;      /* relaxed stores                    */
 };
 
+/* Can a snapshot claiming total_users members be staged (at most
+ * max_per_gateway)?  One that cannot is refused at its chunk 0, so that
+ * chunk is no reset point for the sequencer (hc_rx.c): it would discard
+ * the gateway's missing datagrams, and nothing would restate them. */
+static inline int hc_snapshots_claim_fits(const struct hc_snapshots *s, uint32_t total_users)
+{
+	return total_users <= s->max_per_gateway;
+}
+
 int hc_snapshots_init(struct hc_snapshots *s, uint32_t max_gateways, uint32_t max_per_gateway,
 		      uint64_t max_staged, const struct hc_snap_hooks *hooks, int socket);
 void hc_snapshots_free(struct hc_snapshots *s);
