@@ -599,7 +599,9 @@ int hc_ports_init(struct hc_dataplane *dp)
 	uint16_t port;
 
 	if (n == 0) {
-		HC_LOG(ERR, "no ethdev port: give one with --vdev (see --help and README)");
+		HC_LOG(ERR, "no ethdev port: give a virtual one with --vdev (see --help and "
+		       "README), or a NIC's PCI address with -a whose DPDK driver is installed "
+		       "(its librte-net-* package: docs/deploy.md)");
 		return -ENODEV;
 	}
 	RTE_ETH_FOREACH_DEV(port) {

@@ -3,7 +3,9 @@
 """hc-ha-notify.py PREFIX LOG [INSTANCE] FIFO - keepalived's notify_fifo_script for a
 headcount appliance of an active/standby pair (docs/scaling.md, "High
 availability").  hc-ha-notify.py --alive PREFIX: its vrrp_script (exit 0
-if the appliance answers its telemetry).
+if the appliance answers its telemetry as one of an HA pair: a standalone
+appliance, ha not set in its configuration, is a FAULT, and the reader
+logs it as an ERROR).
 
 keepalived starts it once and writes every state change to FIFO, in order,
 as lines 'INSTANCE "name" STATE PRIORITY' (notify scripts, one process per
@@ -121,13 +123,24 @@ def tell(prefix, role, busy=BUSY, timeout=10.0, deadline=lambda: None):
     return "error: unreachable"
 
 
+STANDALONE = ("the appliance runs standalone (no ha = master or backup in its "
+              "configuration): keepalived's word cannot move its service address, "
+              "and the peer box may answer for the same address")
+
+
 def alive(prefix):
     """--alive PREFIX (keepalived's vrrp_script): exit 0 if the appliance
-    answers /headcount/ha.  A connect refused for a full backlog (another
+    answers /headcount/ha as one of an HA pair (a standalone one, which
+    takes no role from keepalived, is a FAULT).  A connect refused for a full backlog (another
     telemetry client served), or a connection closed before its greeting
     (10 clients served), is tried again: the appliance lives; refused
     for no listener, or no answer (keepalived's timeout ends us): a FAULT."""
     reply = tell(prefix, "", busy=BlockingIOError)
+    if isinstance(reply, dict) and reply.get("role") == "standalone":
+        # (under keepalived always a misconfiguration: a FAULT, so that
+        # keepalived's state says so, not a healthy pair)
+        print("hc-ha-notify: " + STANDALONE, file=sys.stderr)
+        return 1
     return 0 if isinstance(reply, dict) else 1
 
 
@@ -221,13 +234,22 @@ def note(log, what, reply):
         pass    # a full or missing log must not end the reader
 
 
-def recheck(prefix, log, want, deadline):
+def recheck(prefix, log, want, deadline, said):
     """Say want again if the appliance answers with another role.  Only
     quick looks (no retries, 1 s at most; saying it 2 s at most a try):
     keepalived's next word, or its SIGTERM, must not wait behind them; a
-    busy or slow appliance is looked at next time."""
+    busy or slow appliance is looked at next time.  A standalone appliance
+    takes no role: logged as an ERROR, once until it answers otherwise
+    (said["standalone"])."""
     reply = tell(prefix, "", busy=(), timeout=1.0, deadline=deadline)
-    if isinstance(reply, dict) and reply.get("role") not in (want, "standalone"):
+    if isinstance(reply, dict) and reply.get("role") == "standalone":
+        if not said.get("standalone"):
+            note(log, "ERROR", STANDALONE)
+        said["standalone"] = True
+        return
+    if isinstance(reply, dict):
+        said["standalone"] = False
+    if isinstance(reply, dict) and reply.get("role") != want:
         note(log, "RESENT " + want, tell(prefix, want, busy=(), timeout=2.0, deadline=deadline))
 
 
@@ -254,6 +276,7 @@ def main(argv):
     handoff_until = time.monotonic() + HANDOFF_WAIT_S
 
     spoke = False                   # keepalived has said a word to us
+    said = {}                       # what recheck logged once
 
     def look_for_handoff():
         nonlocal want, handoff_until
@@ -343,7 +366,7 @@ def main(argv):
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + RECHECK_S
                 if want is not None:
-                    recheck(prefix, log, want, deadline)
+                    recheck(prefix, log, want, deadline, said)
     finally:
         os.close(fd)
         signal.set_wakeup_fd(-1)

@@ -123,8 +123,20 @@ soname=$(objdump -p "$lib" | awk '$1 == "SONAME" { print $2 }')
 [ "$soname" = "libheadcount.so.$soname_major" ] || fail "SONAME $soname, package libheadcount$soname_major"
 pc=$(find "$out/x" -name libheadcount.pc)
 grep -qx "Version: $libversion" "$pc" || fail "libheadcount.pc: $(grep Version "$pc")"
+# DPDK's drivers are plugins EAL loads, which shlibs does not see: the
+# appliance's package depends on the mempool driver and the two buses, of
+# the DPDK ABI it links (librte_eal.so.ABI)
+abi=$(objdump -p "$out/x/usr/bin/headcount" | sed -n 's/^ *NEEDED *librte_eal\.so\.\([0-9]*\).*/\1/p')
+[ -n "$abi" ] || fail "usr/bin/headcount links no librte_eal.so.N"
+depends=$(dpkg-deb -f "${deb[headcount]}" Depends)
+for d in librte-mempool-ring$abi librte-bus-pci$abi librte-bus-vdev$abi; do
+	grep -qE "(^|, )$d(,|$| )" <<< "$depends" || fail "headcount does not depend on $d: $depends"
+	# and the package holds the plugin EAL loads
+	dpkg -L "$d" 2>/dev/null | grep -q "/dpdk/pmds-$abi\.[0-9]*/." || fail "$d holds no plugin in pmds-$abi.*"
+done
 echo "contents: usr/bin headcount, headcountctl, headcount-exporter; 5 tools in usr/libexec/headcount; 8 man pages;"
-echo "  headers in usr/include/headcount/; $soname ($libversion), .pc $libversion"
+echo "  headers in usr/include/headcount/; $soname ($libversion), .pc $libversion;"
+echo "  headcount depends on DPDK $abi's mempool driver and buses (plugins)"
 
 # install (their dependencies are the build's: present here)
 dpkg -i "${deb[@]}" > "$out/install.log" 2>&1 || { cat "$out/install.log"; fail "dpkg -i"; }

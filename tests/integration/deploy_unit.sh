@@ -9,7 +9,11 @@
 #    so any output fails).  The check can fail: a missing binary, a typo
 #    in Type= and a misspelt section each make it fail.  The config file
 #    the unit reads (deploy/headcount.conf, the bare-metal example, its
-#    keys path pointed at a test keys file) passes --check-config.  The
+#    keys path pointed at a test keys file) passes --check-config, and
+#    with an unknown key makes headcount itself exit 2 before EAL (the
+#    unit has no ExecStartPre=: RestartPreventExitStatus=2 is judged on
+#    the main process only); CPUAffinity= holds the example's lcores and
+#    leaves a CPU for DPDK's own threads.  The
 #    HA pair's headcount-state-sync.service verifies as clean, and not
 #    with its script missing.
 # 2. Readiness, in the namespace lab: headcount started with NOTIFY_SOCKET
@@ -76,11 +80,39 @@ for broken in "s|^ExecStart=[^ ]*|ExecStart=$dir/no-such-headcount|" \
 done
 for key in "Type=notify" "Restart=on-failure" "LimitMEMLOCK=infinity" \
 	"After=dpdk.service network-online.target" "Wants=dpdk.service network-online.target" \
-	"ExecStartPre=/usr/bin/headcount --config /etc/headcount/headcount.conf --check-config" \
+	"RestartPreventExitStatus=2" \
 	'ExecReload=/bin/kill -HUP $MAINPID' "RuntimeDirectory=headcount" "WatchdogSec=30s"; do
 	grep -qx "$key" "$unit" || { echo "FAIL: the unit lacks $key"; exit 1; }
 done
-grep -q '^CPUAffinity=[0-9]' "$unit" || { echo "FAIL: the unit has no CPUAffinity"; exit 1; }
+# a bad file must end the start with exit status 2 from the main process
+# (RestartPreventExitStatus= is judged on it alone: an ExecStartPre=
+# failing with 2 would be restarted until the start limit)
+if grep -q '^ExecStartPre=' "$unit"; then
+	echo "FAIL: the unit has an ExecStartPre= (its exit 2 would be restarted)"; exit 1
+fi
+# the CPUs: every lcore of the example file among the unit's, and at least
+# one of them left for DPDK's own threads (EAL gives them the unit's CPUs
+# no lcore has, else the control core's)
+cpus=$(sed -n 's/^CPUAffinity=//p' "$unit")
+lcores=$(sed -n 's/^lcores *= *\([^ ;]*\).*/\1/p' "$src/deploy/headcount.conf")
+python3 - "$cpus" "$lcores" <<'PY' || exit 1
+import sys
+def cpus(text):
+    out = set()
+    for part in text.replace(",", " ").split():
+        a, _, b = part.partition("-")
+        out |= set(range(int(a), int(b or a) + 1))
+    return out
+unit = cpus(sys.argv[1])
+lcore_cpus = {int(x.split("@")[1]) for x in sys.argv[2].split(",")}
+if not unit:
+    sys.exit("FAIL: the unit has no CPUAffinity")
+if not lcore_cpus <= unit:
+    sys.exit(f"FAIL: lcores on CPUs {sorted(lcore_cpus - unit)} outside CPUAffinity={sys.argv[1]}")
+if not unit - lcore_cpus:
+    sys.exit(f"FAIL: CPUAffinity={sys.argv[1]} leaves no CPU for DPDK's threads")
+print(f"  CPUAffinity={sys.argv[1]}: lcores on {sorted(lcore_cpus)}, DPDK's threads on {sorted(unit - lcore_cpus)}")
+PY
 # the HA pair's state-file sender (deploy/headcount-state-sync.service),
 # its script pointed at the source tree's
 sunit=$src/deploy/headcount-state-sync.service
@@ -106,6 +138,16 @@ sed "s|^keys = /etc/headcount/keys|keys = $dir/etc.keys|" "$src/deploy/headcount
 	{ echo "FAIL: deploy/headcount.conf is refused by --check-config"; exit 1; }
 grep -q '^ip = ' "$src/deploy/headcount.conf" ||
 	{ echo "FAIL: deploy/headcount.conf names no ip"; exit 1; }
+# the same file with an unknown key, run as the unit runs it: exit 2, the
+# line named, before EAL starts (no EAL line printed)
+sed 's/^\[appliance\]$/[appliance]\nno-such-key = 1/' "$dir/headcount.conf" > "$dir/bad.conf"
+rc=0
+out=$("$build/headcount" --config "$dir/bad.conf" 2>&1) || rc=$?
+need bad_file_exit_status "$rc" -eq 2
+grep -q "^$dir/bad.conf:[0-9]*: \[appliance\] no-such-key: unknown key" <<< "$out" ||
+	{ echo "FAIL: a bad file said: $out"; exit 1; }
+if grep -q '^EAL' <<< "$out"; then echo "FAIL: EAL started on a bad file: $out"; exit 1; fi
+echo "  a bad file: exit 2 from headcount itself, before EAL: $out"
 echo "  unit settings and deploy/headcount.conf (--check-config): present"
 
 echo "readiness: NOTIFY_SOCKET in the namespace lab"

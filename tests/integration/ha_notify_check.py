@@ -11,6 +11,7 @@ the appliance, and that it reaches it again when the appliance lost it:
                                  does); the reader says master again
   BACKUP                      -> ,backup
   MASTER while no appliance   -> said once the appliance answers
+  a standalone appliance      -> logged once as an ERROR; --alive exits 1
   the log becomes unwritable  -> the reader goes on
   another vrrp_instance's line -> ignored (the reader is given its own)
   as keepalived 2.2.7 ends a reader (measured: hc-ha-notify.py's text):
@@ -101,7 +102,9 @@ class FakeAppliance:
                     continue
                 reply = {}
                 with self.lock:
-                    if param in ("master", "backup"):
+                    if param in ("master", "backup") and self.role == "standalone":
+                        reply["requested"] = 0    # (hc_ha_request refuses it)
+                    elif param in ("master", "backup"):
                         self.requests.append(param)
                         self.role = param
                         reply["requested"] = 1
@@ -203,6 +206,23 @@ def main():
         wait("the word that found no appliance is logged", lambda: log_has(log, " MASTER error"))
         app.up("backup")
         wait("said once the appliance answers", lambda: app.role == "master")
+
+        print("an appliance started standalone (ha not set): an ERROR, --alive a FAULT")
+        app.down()
+        app.up("standalone")
+        wait("logged as an ERROR", lambda: log_has(log, " ERROR the appliance runs standalone"))
+        time.sleep(2.5)   # two rechecks more: logged once
+        need("logged once", read(log).count(" ERROR ") == 1, read(log))
+        alive = subprocess.run([sys.executable, NOTIFY, "--alive", PREFIX],
+                               capture_output=True, text=True, timeout=30)
+        need("--alive exits 1 (keepalived: FAULT)", alive.returncode == 1, alive.returncode)
+        need("and says why", "runs standalone" in alive.stderr, alive.stderr)
+        app.down()
+        app.up("backup")
+        wait("a master again once it runs in a pair", lambda: app.role == "master")
+        alive = subprocess.run([sys.executable, NOTIFY, "--alive", PREFIX],
+                               capture_output=True, text=True, timeout=30)
+        need("--alive exits 0", alive.returncode == 0, (alive.returncode, alive.stderr))
 
         print("another vrrp_instance's word")
         n = len(app.requests)

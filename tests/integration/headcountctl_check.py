@@ -148,6 +148,11 @@ need("stats users", s["users"], users[0] + users[7])
 need("stats rooms", s["rooms"], len(truth[0]) + len(truth[7]))
 need("stats has the control core's counters", "ctl_ticks" in s, True)
 
+print("ha")
+h = js("ha")
+need("ha: a standalone appliance", (h["role"], h["serving"]), ("standalone", 1))
+need("ha as key=value", run("ha").stdout.splitlines()[0], "role=standalone")
+
 print("top")
 t = run("top", "--count", "2", "--interval", "0.2").stdout
 need("top --count 2: frames", re.findall(r"frame (\d+)", t), ["1", "2"])
@@ -162,7 +167,7 @@ print("man page")
 with open(os.path.join(os.path.dirname(HC_TEL), "..", "man", "headcountctl.1")) as f:
     man = f.read()
 need("every subcommand and option in man/headcountctl.1",
-     [w for w in ("stats", "rooms", "room", "gateways", "pools", "top", "\\-\\-count",
+     [w for w in ("stats", "ha", "rooms", "room", "gateways", "pools", "top", "\\-\\-count",
                   "\\-\\-below\\-min", "\\-\\-above\\-target", "\\-\\-json",
                   "\\-\\-prefix", "\\-\\-version") if w not in man], [])
 
