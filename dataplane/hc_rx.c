@@ -64,11 +64,12 @@ static void home_input(struct hc_worker *w, struct rte_mbuf *m, uint64_t now)
 				  HC_SEQ_ENDS_SNAPSHOT : 0);
 		/* a snapshot claiming more members than may be staged is
 		 * refused where it is delivered (hc_snapshots_chunk): it
-		 * restates nothing, so it neither jumps a gap (the missing
-		 * datagrams would be discarded, and nothing would restate
-		 * them) nor sweeps; it is delivered in order like EVENTS */
+		 * restates nothing, so it does not jump a gap in the window
+		 * (the missing datagrams would be discarded, and nothing
+		 * would restate them), only one nothing else could (beyond
+		 * the window: HC_SEQ_RESET_IF_BEYOND), and never sweeps */
 		if (unlikely(!hc_snapshots_claim_fits(&w->snaps, rte_be_to_cpu_32(pf.total_users))))
-			flags = 0;
+			flags = index == 0 ? HC_SEQ_RESET_IF_BEYOND : 0;
 		v = hc_seq_offer(&w->seq, m, gw, inc, seq, flags, now);
 	} else if (h.type == HC_MSG_PLACE) {
 		v = hc_seq_control(&w->seq, gw, inc, seq, now);

@@ -42,6 +42,7 @@ int hc_seq_init(struct hc_sequencer *s, uint32_t max_gateways, uint64_t gap_time
 	s->max_nacks = max_nacks;
 	s->gap_timeout_tsc = gap_timeout_tsc;
 	s->conflict_grace_tsc = rte_get_tsc_hz() * HC_SEQ_CONFLICT_GRACE_MS / 1000;
+	s->clock_step_tsc = rte_get_tsc_hz() * HC_SEQ_CLOCK_STEP_S;
 	s->dead_timeout_tsc = dead_timeout_tsc;
 	s->hooks = *hooks;
 	return 0;
@@ -91,7 +92,11 @@ void hc_seq_free(struct hc_sequencer *s)
  * given stands for any earlier one. */
 static inline uint64_t seq_now(struct hc_sequencer *s, uint64_t now)
 {
-	if (now > s->clock)
+	/* (a reading more than clock_step_tsc behind is not a loop's stale
+	 * one but a TSC that stepped back: the clock follows it, and the
+	 * stamps kept are due at once rather than frozen for the step, as
+	 * the worker's own timers are, hc_worker.c) */
+	if (now > s->clock || s->clock - now > s->clock_step_tsc)
 		s->clock = now;
 	return s->clock;
 }
@@ -556,7 +561,9 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 {
 	now = seq_now(s, now);
 	struct hc_gw_state *g = &s->gw[gw];
-	int reset_point = (flags & HC_SEQ_RESET_POINT) != 0;
+	int reset_point = (flags & HC_SEQ_RESET_POINT) != 0 ||
+			  ((flags & HC_SEQ_RESET_IF_BEYOND) &&
+			   (uint32_t)(sequence - g->next_seq) >= HC_SEQ_WINDOW);
 
 	if (unlikely(g->incarnation == 0 && g->floor_inc != 0 && g->floor_inc == incarnation &&
 		     !hc_seq_after(sequence, g->floor_seq)))

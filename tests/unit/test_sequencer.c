@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <rte_cycles.h>
+
 #include <rte_mbuf.h>
 
 #include "hc_readmark.h"
@@ -677,6 +679,42 @@ static void test_clock_never_goes_back(void)
 	CU_ASSERT_EQUAL(s.st.id_conflicts, 0);
 	CU_ASSERT_EQUAL(s.gw[4].last_heard_tsc, t + 100);
 	hc_seq_free(&s);
+
+	/* the dead scan is judged on the sequencer's clock: due at an earlier
+	 * reading once a later one passed its time */
+	setup();
+	const uint64_t hz = rte_get_tsc_hz();
+	offer(2, 1, 1, 10 * hz);
+	hc_seq_poll(&s, 10 * hz); /* (a scan: the next one 10 ms on) */
+	CU_ASSERT_FALSE(hc_seq_dead_scan_due(&s, 10 * hz + 1));
+	offer(2, 1, 2, 10 * hz + hz / 50);
+	CU_ASSERT_TRUE(hc_seq_dead_scan_due(&s, 10 * hz + 1));
+	hc_seq_free(&s);
+}
+
+/* A reading far behind the latest (HC_SEQ_CLOCK_STEP_S) is a TSC that
+ * stepped back, not a loop's stale reading: the clock follows it, and a
+ * gap opened before the step is NACKed at once and again a timeout later
+ * (its timers neither frozen for the step nor lost). */
+static void test_clock_steps_back(void)
+{
+	setup();
+	const uint64_t hz = rte_get_tsc_hz(), t = 100 * hz, back = t - (HC_SEQ_CLOCK_STEP_S + 10) * hz;
+	offer(1, 1, 1, t);
+	offer(1, 1, 3, t);              /* 2 missing: the gap opens at t */
+	hc_seq_poll(&s, t - hz);        /* a second behind: a stale reading, not due */
+	CU_ASSERT_EQUAL(n_asked, 0);
+	hc_seq_poll(&s, back);          /* a step back: due at once */
+	CU_ASSERT_EQUAL(n_asked, 1);
+	CU_ASSERT_TRUE(asked_is(0, 1, HC_RESYNC_GAP, 2, 2));
+	hc_seq_poll(&s, back + 999);
+	CU_ASSERT_EQUAL(n_asked, 1);
+	hc_seq_poll(&s, back + 1000);   /* the next round, a timeout on */
+	CU_ASSERT_EQUAL(n_asked, 2);
+	offer(1, 1, 2, back + 1100);    /* repaired */
+	static const uint32_t want[] = {1, 2, 3};
+	CU_ASSERT_TRUE(got_is(want, 3));
+	hc_seq_free(&s);
 }
 
 static void test_many_gateways(void)
@@ -1105,6 +1143,7 @@ static CU_TestInfo tests[] = {
 	{"incarnations", test_incarnations},
 	{"several gateways", test_many_gateways},
 	{"the clock never goes back", test_clock_never_goes_back},
+	{"a TSC that steps back: the clock follows", test_clock_steps_back},
 	CU_TEST_INFO_NULL,
 };
 

@@ -149,6 +149,25 @@ static void test_over_cap_snapshot_no_reset_point(void)
 	CU_ASSERT_EQUAL(w->seq.st.subsumed, subsumed);
 	CU_ASSERT_EQUAL(w->seq.gw[gw].next_seq, 4);
 	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, u1), room); /* nothing swept */
+
+	/* far ahead of what the appliance knows (it restarted, took over, or
+	 * forgot the gateway), where nothing but a reset point is taken: the
+	 * over-cap chunk 0 is one there, refused, and the EVENTS after it
+	 * are applied (else the gateway was never heard again) */
+	const uint32_t far = 200000;
+	hc_proto_fill_hdr(p, HC_MSG_SNAPSHOT, gw, 1, inc, 0, far);
+	pf.snapshot_id = htonl(2);
+	memcpy(p + sizeof(struct hc_hdr), &pf, sizeof(pf));
+	memcpy(p + sizeof(struct hc_hdr) + sizeof(pf), &mb, sizeof(mb));
+	feed(f, hc_frame_build(f, &addr, 1, p, sizeof(struct hc_hdr) + sizeof(pf) + sizeof(mb)));
+	CU_ASSERT_EQUAL(w->snaps.st.over_limit, over + 2);
+	CU_ASSERT_EQUAL(w->seq.gw[gw].next_seq, far + 1);
+	hc_proto_fill_hdr(p, HC_MSG_EVENTS, gw, 1, inc, 0, far + 1);
+	ev.user_id = htobe64(u2 + 1);
+	memcpy(p + sizeof(struct hc_hdr), &ev, sizeof(ev));
+	feed(f, hc_frame_build(f, &addr, 1, p, sizeof(struct hc_hdr) + sizeof(ev)));
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, u2 + 1), room);
+	CU_ASSERT_EQUAL(w->seq.gw[gw].next_seq, far + 2);
 }
 
 static uint64_t rs = 99;
