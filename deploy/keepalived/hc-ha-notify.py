@@ -123,8 +123,8 @@ def tell(prefix, role, busy=BUSY, timeout=10.0, deadline=lambda: None):
     return "error: unreachable"
 
 
-STANDALONE = ("the appliance runs standalone (no ha = master or backup in its "
-              "configuration): keepalived's word cannot move its service address, "
+STANDALONE = ("the appliance runs standalone (no ha = backup in its configuration, "
+              "no --ha backup): keepalived's word cannot move its service address, "
               "and the peer box may answer for the same address")
 
 

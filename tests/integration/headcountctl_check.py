@@ -167,9 +167,11 @@ print("man page")
 with open(os.path.join(os.path.dirname(HC_TEL), "..", "man", "headcountctl.1")) as f:
     man = f.read()
 need("every subcommand and option in man/headcountctl.1",
-     [w for w in ("stats", "ha", "rooms", "room", "gateways", "pools", "top", "\\-\\-count",
+     [w for w in ("stats", "rooms", "room", "gateways", "pools", "top", "\\-\\-count",
                   "\\-\\-below\\-min", "\\-\\-above\\-target", "\\-\\-json",
                   "\\-\\-prefix", "\\-\\-version") if w not in man], [])
+
+need("the ha subcommand in man/headcountctl.1", re.search(r"^\.B ha$", man, re.M) is not None, True)
 
 print("errors and version")
 e = subprocess.run([CTL, "--prefix", "hc-no-such-prefix", "stats"], capture_output=True, text=True)
