@@ -577,10 +577,13 @@ static void on_assign(struct hc_gw *g, const struct hc_assign *a)
 		.room_id = ntohl(a->room_id), .refused_room = ntohl(a->refused_room),
 		.pool_id = ntohs(a->pool_id), .status = a->status};
 	g->st.assigns++;
-	if (x.status == HC_ASSIGN_NEW_TOPIC && (x.room_id == 0 || x.room_id > g->cfg.max_room)) {
-		/* a room to go to that is none (never sent), or beyond
-		 * max_room (the appliance's --max-rooms larger than configured
-		 * here: the JOIN would be refused) */
+	if ((x.status == HC_ASSIGN_NEW_TOPIC || x.status == HC_ASSIGN_PLACED) &&
+	    (x.room_id == 0 || x.room_id > g->cfg.max_room)) {
+		/* a room to go to (a NEW_TOPIC's) or to join (a PLACED
+		 * one's) that is none (never sent), or beyond max_room (the
+		 * appliance's --max-rooms larger than configured here: the
+		 * JOIN would be refused).  A PLACE stays pending: sent again,
+		 * and answered HC_ASSIGN_TIMEOUT at its end */
 		g->st.rx_bad++;
 		return;
 	}

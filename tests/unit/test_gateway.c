@@ -983,6 +983,53 @@ static void test_session_room_bound(void)
 	hc_gw_close(g, 0);
 }
 
+/* A PLACED answer naming room 0 or one beyond max_room is counted
+ * (rx_bad), not told: the JOIN it asks for would fail; the PLACE stays
+ * pending, and a good answer to it is told. */
+struct assigns_seen {
+	unsigned n;
+	uint32_t room;
+};
+
+static void record_assign(void *arg, const struct hc_gw_assign *a)
+{
+	struct assigns_seen *seen = arg;
+	seen->n++;
+	seen->room = a->room_id;
+}
+
+static void test_session_placed_no_room(void)
+{
+	struct lab l;
+	struct sockaddr_in app, other;
+	uint8_t p[HC_MAX_PAYLOAD];
+	struct assigns_seen seen = {0};
+	CU_ASSERT_EQUAL_FATAL(lab_sockets(&l, &app, &other), 0);
+	struct hc_gw_config c;
+	hc_gw_config_init(&c);
+	c.max_room = 1000;
+	c.on_assign = record_assign;
+	c.arg = &seen;
+	CU_ASSERT_EQUAL_FATAL(lab_start(&l, &c), 0);
+	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 1000, 1, 0, 0));
+	uint32_t id = 0;
+	CU_ASSERT_EQUAL_FATAL(hc_gw_place(l.g, 9, 0, &id), 0);
+	struct hc_gw_stats st0 = stats(&l);
+	struct hc_assign a = {.user_id = htobe64(9), .request_id = htonl(id), .room_id = htonl(0),
+			      .status = HC_ASSIGN_PLACED};
+	lab_deliver(&l, l.app, p, a2g_sealed(p, HC_MSG_ASSIGN, &a, sizeof(a), 1, 2));
+	a.room_id = htonl(1001);
+	lab_deliver(&l, l.app, p, a2g_sealed(p, HC_MSG_ASSIGN, &a, sizeof(a), 1, 3));
+	CU_ASSERT_EQUAL(stats(&l).rx_bad, st0.rx_bad + 2);
+	CU_ASSERT_EQUAL(seen.n, 0);
+	a.room_id = htonl(1000);
+	lab_deliver(&l, l.app, p, a2g_sealed(p, HC_MSG_ASSIGN, &a, sizeof(a), 1, 4));
+	CU_ASSERT_EQUAL(seen.n, 1);
+	CU_ASSERT_EQUAL(seen.room, 1000);
+	CU_ASSERT_EQUAL(stats(&l).rx_bad, st0.rx_bad + 2);
+	lab_close(&l);
+}
+
 static CU_TestInfo tests[] = {
 	{"membership table vs a model", test_table_vs_model},
 	{"membership table: ids crafted for one home", test_table_crafted_ids},
@@ -991,6 +1038,7 @@ static CU_TestInfo tests[] = {
 	 test_session_inbound},
 	{"session: fence_appliance refuses an older epoch for good", test_session_fence},
 	{"session: a JOIN beyond the appliance's room ids refused", test_session_room_bound},
+	{"session: a PLACED answer into no room is counted, not told", test_session_placed_no_room},
 	{"session: records the appliance never sends are ignored, counted",
 	 test_session_records_never_sent},
 	{"session: control counters, sealed sends, resend byte for byte", test_session_counters},

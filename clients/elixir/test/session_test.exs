@@ -608,6 +608,30 @@ defmodule HeadCount.SessionTest do
     refute_received {:headcount_assign, _, _}
   end
 
+  # A PLACED answer naming room 0 or one beyond max_room is counted, not
+  # told: the join it asks for would be refused; the PLACE stays pending,
+  # and a good answer to it is told.
+  @tag opts: [max_room: 1000, place_timeout_ms: 30_000]
+  test "PLACE: an answer into no room counted, not told", %{s: s, app: app} do
+    {:ok, 1} = Session.place(s, 100, 3)
+    {2, 2, _, 1, _, _, _} = recv(app)
+    st0 = Session.stats(s)
+
+    app =
+      answer(app, 3, [
+        Proto.assign_rec(100, 1, 0, 0, 3, 1),
+        Proto.assign_rec(100, 1, 1001, 0, 3, 1)
+      ])
+
+    st = until(s, &(&1.rx_bad == st0.rx_bad + 2))
+    refute_received {:headcount_assign, _, _}
+    assert st.pending_places == 1
+    _app = answer(app, 3, [Proto.assign_rec(100, 1, 1000, 0, 3, 1)])
+
+    assert_receive {:headcount_assign, ^s,
+                    %{user: 100, request: 1, status: :placed, room: 1000, pool: 3}}
+  end
+
   @tag opts: [place_timeout_ms: 40, place_retries: 2]
   test "PLACE: resent with a new control counter, then TIMEOUT; a late answer ignored",
        %{s: s, app: app} do

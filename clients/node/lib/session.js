@@ -596,9 +596,13 @@ class Session extends EventEmitter {
 			room: b.readUInt32BE(o + 12), refusedRoom: b.readUInt32BE(o + 16),
 			pool: b.readUInt16BE(o + 20), status: P.STATUS_NAME[b[o + 22]] || String(b[o + 22]) };
 		this.st.assigns++;
-		if (b[o + 22] === P.STATUS.NEW_TOPIC && (x.room === 0 || x.room > this.cfg.maxRoom)) {
-			// a room to go to that is none (never sent), or beyond maxRoom
-			// (the appliance's --max-rooms is larger than configured here)
+		if ((b[o + 22] === P.STATUS.NEW_TOPIC || b[o + 22] === P.STATUS.PLACED) &&
+		    (x.room === 0 || x.room > this.cfg.maxRoom)) {
+			// a room to go to (a NEW_TOPIC's) or to join (a PLACED one's)
+			// that is none (never sent), or beyond maxRoom (the
+			// appliance's --max-rooms is larger than configured here): the
+			// JOIN it asks for would throw.  A PLACE stays pending: sent
+			// again, and answered by a timeout at its end
 			this.st.rx_bad++;
 			return;
 		}

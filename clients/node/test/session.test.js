@@ -313,6 +313,20 @@ test('maxRoom: a JOIN beyond the appliance\'s rooms throws; a NEW_TOPIC or MOVE 
 		await until(() => s.stats().rx_bad === st0.rx_bad + 1 &&
 			s.stats().moves_ignored === st0.moves_ignored + 1, 'counted');
 		assert.strictEqual(s.roomOf(7), 262143);
+		// a PLACED answer naming room 0 or one beyond maxRoom: counted,
+		// not told (the JOIN it asks for would throw), the PLACE pending
+		const told = [];
+		s.on('assign', (x) => told.push(x));
+		const id = s.place(9);
+		a.send(GW, s.incarnation, P.T.ASSIGN, 2, 24, (b, o, i) =>
+			P.writeAssign(b, o, 0, 9, id, i === 0 ? 0 : 262144, 0, 0, P.STATUS.PLACED));
+		await until(() => s.stats().rx_bad === st0.rx_bad + 3, 'a PLACED into no room counted');
+		assert.deepStrictEqual(told, []);
+		assert.strictEqual(s.pending.size, 1);
+		a.send(GW, s.incarnation, P.T.ASSIGN, 3, 24, (b, o) =>
+			P.writeAssign(b, o, 0, 9, id, 5, 0, 0, P.STATUS.PLACED));
+		await until(() => told.length === 1, 'a good PLACED told');
+		assert.strictEqual(told[0].room, 5);
 	} finally {
 		await s.close(false);
 		a.close();

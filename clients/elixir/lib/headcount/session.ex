@@ -1005,9 +1005,12 @@ defmodule HeadCount.Session do
     a = %{a | status: Proto.status_name(a.status)}
 
     cond do
-      a.status == :new_topic and (a.room == 0 or a.room > s.max_room) ->
-        # a room to go to that is none (never sent), or beyond max_room
-        # (the appliance's --max-rooms larger than configured here)
+      a.status in [:new_topic, :placed] and (a.room == 0 or a.room > s.max_room) ->
+        # a room to go to (a NEW_TOPIC's) or to join (a PLACED one's)
+        # that is none (never sent), or beyond max_room (the appliance's
+        # --max-rooms larger than configured here): the join it asks for
+        # would be refused.  A PLACE stays pending: sent again, and
+        # answered :timeout at its end
         count(s, :rx_bad)
 
       a.status == :new_topic ->
