@@ -21,20 +21,28 @@
 // closed; lines are rate-limited a connection; connections are capped
 // (--max-connections) and pinged, and one that misses a pong is gone; a
 // WebSocket from another site's page (its Origin not the host it asked)
-// is refused; names are unique in the gateway.
+// is refused, and so is every request naming a host the gateway was not
+// told is its own (a DNS name rebound to it: --allow-host); names are
+// unique in the gateway, as shown (spaces folded, case aside); a page
+// that goes while it is being placed still counts against
+// --max-connections until its answer, whose seat is then given back.
+//
+// One gateway's rooms: a line reaches the pages of the room connected to
+// this gateway (the appliance counts a room's users across gateways; two
+// gateways on one appliance need a pool each, or a bus between them).
 'use strict';
 
 const fs = require('node:fs');
 const http = require('node:http');
+const net = require('node:net');
 const path = require('node:path');
-const { WebSocketServer } = require('ws');
 const { Session } = require('../../clients/node');
 
 function usage(msg) {
 	process.stderr.write(`gateway.js: ${msg}\n` +
 		'usage: gateway.js --appliance HOST[:PORT] --gateway-id N (--key HEX32 | --keys FILE | --no-auth)\n' +
 		'       [--key-slot S] [--listen HOST:PORT ...] [--unix PATH] [--pool N] [--ready FILE]\n' +
-		'       [--max-connections N] [--ping-ms MS] [--slow-bytes N]\n');
+		'       [--max-connections N] [--ping-ms MS] [--slow-bytes N] [--allow-host NAME ...]\n');
 	process.exit(2);
 }
 
@@ -45,7 +53,7 @@ const PING_MS = 20000;       // pings this far apart (--ping-ms): one missed, th
 
 function parseArgs(argv) {
 	const o = { appliance: [], listen: [], pool: 0, keySlot: undefined, maxConnections: 10000,
-		pingMs: PING_MS, slowBytes: SLOW_BYTES };
+		pingMs: PING_MS, slowBytes: SLOW_BYTES, allowHosts: [] };
 	for (let i = 0; i < argv.length; i++) {
 		const a = argv[i], v = argv[i + 1];
 		if (a !== '--no-auth' && v === undefined)
@@ -64,6 +72,7 @@ function parseArgs(argv) {
 		case '--max-connections': o.maxConnections = Number(v); i++; break;
 		case '--ping-ms': o.pingMs = Number(v); i++; break;
 		case '--slow-bytes': o.slowBytes = Number(v); i++; break;
+		case '--allow-host': o.allowHosts.push(v.toLowerCase()); i++; break;
 		default: usage(`unknown option '${a}'`);
 		}
 	}
@@ -97,6 +106,27 @@ function parseArgs(argv) {
 	return o;
 }
 
+// a name as pages show it: the characters kept ([A-Za-z0-9_ .-]), every
+// run of spaces one, none at either end, at most 32 ("" when none is left)
+function cleanName(raw) {
+	return String(raw || '').replace(/[^\w .-]/g, '').replace(/\s+/g, ' ').trim().slice(0, 32).trim();
+}
+
+// Is a request's Host one of ours?  An IP address (a page at an address
+// is not a DNS name an attacker can rebind), localhost, or a name given
+// with --allow-host; no Host (not a browser: tools) is let in.
+function hostAllowed(host, allowHosts) {
+	if (host === undefined)
+		return true;
+	let name = String(host).toLowerCase();
+	const m = /^\[([^\]]*)\](:\d+)?$/.exec(name);
+	if (m)
+		name = m[1];
+	else if (/^[^:]*:\d+$/.test(name))
+		name = name.slice(0, name.lastIndexOf(':'));
+	return net.isIP(name) !== 0 || name === 'localhost' || allowHosts.includes(name);
+}
+
 const STATIC = {
 	'/': ['index.html', 'text/html; charset=utf-8'],
 	'/app.js': ['app.js', 'text/javascript; charset=utf-8'],
@@ -110,12 +140,14 @@ class ChatGateway {
 		this.maxConnections = maxConnections;
 		this.slowBytes = slowBytes;
 		this.conns = new Map();        // user (bigint) -> conn
-		this.names = new Set();        // the conns' names (set and freed with them)
-		this.placing = new Map();      // request id -> conn
+		this.names = new Set();        // the conns' names, lower case (set and freed with them)
+		this.placing = new Map();      // request id -> conn (or one gone: an orphan)
+		this.orphans = 0;              // placing's conns that went before their answer
 		this.rooms = new Map();        // room -> Set of conns
 		this.nextUser = BigInt(session.cfg.gatewayId) << 40n;
 		this.counts = { connections: 0, messages: 0, moves: 0, new_topics: 0, refused: 0,
-			throttled: 0, too_slow: 0, no_pong: 0, over_limit: 0, other_origin: 0, errors: 0 };
+			throttled: 0, too_slow: 0, no_pong: 0, over_limit: 0, other_origin: 0, other_host: 0,
+			orphans_released: 0, errors: 0 };
 		session.on('assign', (a) => this.onAssign(a));
 		session.on('move', (m) => this.onMove(m));
 		session.on('state', (c) => log(`headcount session ${c.state} (${c.reason})`));
@@ -176,12 +208,14 @@ class ChatGateway {
 		this.disconnect(c);
 	}
 
-	// a name no other connection has (a suffix if it is taken); "guest-"
-	// names are the gateway's own
-	uniqueName(asked, user) {
-		const base = asked && !asked.startsWith('guest-') ? asked : `guest-${user & 0xffffffffffn}`;
+	// a name no other connection has, as shown and whatever its case (a
+	// suffix if it is taken); "guest-" names are the gateway's own
+	uniqueName(raw, user) {
+		const asked = cleanName(raw);
+		const base = asked && !asked.toLowerCase().startsWith('guest-') ? asked :
+			`guest-${user & 0xffffffffffn}`;
 		let name = base;
-		for (let k = 2; this.names.has(name); k++)
+		for (let k = 2; this.names.has(name.toLowerCase()); k++)
 			name = `${base}-${k}`;
 		return name;
 	}
@@ -192,7 +226,8 @@ class ChatGateway {
 			ws.close(1001, 'the gateway is stopping');
 			return;
 		}
-		if (this.conns.size >= this.maxConnections) {
+		// (a page gone while placed holds its seat until the answer)
+		if (this.conns.size + this.orphans >= this.maxConnections) {
 			this.counts.over_limit++;
 			ws.close(1013, 'the gateway is full: try again later');
 			return;
@@ -201,7 +236,7 @@ class ChatGateway {
 		const c = { ws, user, name: this.uniqueName(name, user), room: 0, placing: 0, gone: false,
 			tokens: LINES_BURST, filled: Date.now(), alive: true };
 		this.conns.set(user, c);
-		this.names.add(c.name);
+		this.names.add(c.name.toLowerCase());
 		this.counts.connections++;
 		ws.on('message', (data) => this.onMessage(c, data));
 		ws.on('close', () => this.disconnect(c));
@@ -239,9 +274,9 @@ class ChatGateway {
 			return;
 		c.gone = true;
 		this.conns.delete(c.user);
-		this.names.delete(c.name);
+		this.names.delete(c.name.toLowerCase());
 		if (c.placing)
-			this.placing.delete(c.placing); // its seat reservation expires
+			this.orphans++; // (its answer gives the seat back: onAssign)
 		if (!this.s.closed && this.s.roomOf(c.user) !== 0)
 			this.s.leave(c.user);          // the LEAVE headcount hears
 		this.setRoom(c, 0);
@@ -274,10 +309,23 @@ class ChatGateway {
 		if (a.requestId !== 0) { // the answer to our PLACE
 			const c = this.placing.get(a.requestId);
 			if (c === undefined)
-				return; // the page went away meanwhile
+				return;
 			this.placing.delete(a.requestId);
 			c.placing = 0;
-			if (a.status === 'placed') {
+			const placed = a.status === 'placed' && Number.isInteger(a.room) && a.room >= 1;
+			if (c.gone) {
+				// the page went away meanwhile: its seat, reserved for
+				// it, given back at once (a JOIN takes it, a LEAVE frees
+				// it) rather than held to the reservation's end
+				this.orphans--;
+				if (placed && !this.s.closed) {
+					this.s.join(c.user, a.room, a.pool);
+					this.s.leave(c.user);
+					this.counts.orphans_released++;
+				}
+				return;
+			}
+			if (placed) {
 				this.s.join(c.user, a.room, a.pool);
 				this.setRoom(c, a.room);
 				this.send(c, JSON.stringify({ type: 'room', room: a.room,
@@ -401,16 +449,39 @@ async function main() {
 			chat.counts.other_origin++;
 		done(ok, 403, 'a page of another site');
 	};
+	// every request names a host of ours (a DNS name an attacker rebinds
+	// to this address would make its page same-origin): else 403
+	const ourHost = (req) => {
+		if (hostAllowed(req.headers.host, o.allowHosts))
+			return true;
+		chat.counts.other_host++;
+		return false;
+	};
+	const guarded = (req, res) => {
+		if (ourHost(req)) {
+			handler(req, res);
+			return;
+		}
+		res.writeHead(403, { 'content-type': 'text/plain' });
+		res.end('not a host of this gateway (--allow-host)\n');
+	};
+	const verify = (info, done) => {
+		if (!ourHost(info.req))
+			done(false, 403, 'not a host of this gateway');
+		else
+			sameOrigin(info, done);
+	};
+	const { WebSocketServer } = require('ws');
 	const servers = [];
 	const listenOn = (spec) => new Promise((resolve, reject) => {
-		const srv = http.createServer(handler);
+		const srv = http.createServer(guarded);
 		const wss = new WebSocketServer({ server: srv, path: '/ws', maxPayload: 4096,
-			verifyClient: sameOrigin });
+			verifyClient: verify });
 		wss.on('connection', (ws, req) => {
 			try {
 				const q = String(req.url || '').split('?')[1] || '';
 				const name = new URLSearchParams(q).get('name');
-				chat.connect(ws, name ? name.replace(/[^\w .-]/g, '').slice(0, 32) : '');
+				chat.connect(ws, name || '');
 			} catch (e) {
 				chat.counts.errors++;
 				log(`connection: ${e.message}`);
@@ -459,7 +530,10 @@ async function main() {
 	process.on('SIGTERM', stop);
 }
 
-main().catch((e) => {
-	log(`fatal: ${e.message}`);
-	process.exit(1);
-});
+if (require.main === module) {
+	main().catch((e) => {
+		log(`fatal: ${e.message}`);
+		process.exit(1);
+	});
+}
+module.exports = { ChatGateway, cleanName, hostAllowed }; // (tests)

@@ -4,9 +4,10 @@
 //   - a request whose path is no URL ("//") is answered and ends nothing;
 //   - an HTTP/1.0 request whose client ends its side gets its reply
 //     through the proxy;
-//   - a WebSocket from another site's page (Origin) is refused;
-//   - a name already taken, or one of the gateway's "guest-" names, is
-//     not given twice;
+//   - a WebSocket from another site's page (Origin) is refused, and so
+//     is a request naming a host not the gateway's (a rebound DNS name);
+//   - a name already taken (as shown: spaces folded, case aside), or one
+//     of the gateway's "guest-" names, is not given twice;
 //   - lines past a connection's rate are dropped, counted;
 //   - a connection that never answers a ping is closed (the gateway runs
 //     with --ping-ms 8000), and one that answers stays;
@@ -135,13 +136,25 @@ async function main() {
 		/^HTTP\/1\.1 200 /.test(r2) && r2.includes('room,users'), r2.split('\r\n')[0]);
 	const evil = await open('?name=x', { Origin: 'http://evil.example' }, 'welcome');
 	need('a WebSocket from another site\'s page: refused', evil.status === 403, evil.status);
+	// a DNS name rebound to the gateway: its page's Origin names the host
+	// it asked for, but that host is none of the gateway's
+	const rebound = `evil.example:${u.port}`;
+	const dns = await open('?name=x', { Host: rebound, Origin: `http://${rebound}` }, 'welcome');
+	need('a WebSocket naming a host not the gateway\'s (DNS rebinding): refused', dns.status === 403,
+		dns.status);
+	const r3 = await raw(`GET /api/rooms HTTP/1.1\r\nHost: ${rebound}\r\nConnection: close\r\n\r\n`, false);
+	need('... and /api/rooms under that host', /^HTTP\/1\.1 403 /.test(r3), r3.split('\r\n')[0]);
 	const a = await open('?name=dup', {}, 'welcome');
 	const b = await open('?name=dup', {}, 'welcome');
+	const a2 = await open('?name=%20DUP%20', {}, 'welcome');
 	const g = await open('?name=guest-1', {}, 'welcome');
+	const g2 = await open('?name=%20guest-2', {}, 'welcome');
 	need('a name taken: given once', a.m && b.m && a.m.name === 'dup' && b.m.name === 'dup-2',
 		`${a.m && a.m.name}, ${b.m && b.m.name}`);
+	need('... as shown, case aside', a2.m && a2.m.name === 'DUP-3', a2.m && a2.m.name);
 	need('a "guest-" name asked for: the gateway\'s own instead', g.m && g.m.name !== 'guest-1' &&
-		g.m.name.startsWith('guest-'), g.m && g.m.name);
+		g.m.name.startsWith('guest-') && g2.m && /^guest-\d+$/.test(g2.m.name) &&
+		g2.m.name !== 'guest-2', `${g.m && g.m.name}, ${g2.m && g2.m.name}`);
 	// lines past the rate: a page in a room sends 60 at once
 	const c = await open('?name=flood', {}, 'room');
 	need('the flooding page has a room', c.m !== undefined, c.m && c.m.room);
@@ -161,7 +174,7 @@ async function main() {
 	need('60 lines at once: every one taken or dropped', took + dropped === 60, `${took} + ${dropped}`);
 	need(`... at most the burst and the rate (${allowed}) taken`, took <= allowed && dropped > 0,
 		`${took} taken, ${dropped} dropped`);
-	for (const x of [a, b, g, c])
+	for (const x of [a, b, a2, g, g2, c])
 		x.ws.close();
 	// a page gone without a close (a sleeping laptop): a raw WebSocket
 	// that answers no ping; beside it one that does (the ws library)
