@@ -126,7 +126,9 @@ appliance_start() {
 appliance_stats() { hc_tel_kv /headcount/stats; }
 # ------------------------------------------------------------------------
 
+SAMPLER="" # rx-rate.py while a trial runs
 cleanup() {
+	[ -z "$SAMPLER" ] || kill "$SAMPLER" 2> /dev/null || true
 	# Pktgen under timeout(1) is in a process group of its own, which a
 	# Ctrl-C does not reach: it goes by its file prefix
 	pkill -TERM -f "file-prefix hcpg${$}([[:space:]]|\$)" 2> /dev/null || true
@@ -220,6 +222,16 @@ ${pcapargs[*]} -f $links/hc-apply.lua"
 	{ echo "$cmd"; echo "# (run.sh's links, gone once it exits:)"
 	  for i in "$links"/*; do echo "# $i -> $(readlink "$i")"; done; } > "$t/pktgen.cmd"
 	local pg_rc=0
+	SAMPLER=""
+	# the rate the frames arrived at the appliance's interface, read
+	# while Pktgen sends (rx-rate.py: its counter every 2 ms)
+	if [ "$started" = 1 ]; then
+		ip netns exec "$HC_NSA" python3 "$sc/rx-rate.py" \
+			"/sys/class/net/$HC_VA/statistics/rx_packets" "$t/rx-rate.txt" "$t/rx-rate.stop" &
+		SAMPLER=$!
+		# (it runs once its first reading is written: 10 s at most)
+		for i in $(seq 1 1000); do [ -s "$t/rx-rate.txt" ] && break; sleep 0.01; done
+	fi
 	echo "$(date +%T) pktgen starts" >> "$t/phases.log"
 	if [ "$started" = 1 ]; then
 		ip netns exec "$HC_NSG" env SHELL=/bin/bash LUA_PATH="$lua_path" HC_PCAP="$pcaplist" HC_RATE="$r" \
@@ -251,6 +263,11 @@ ${pcapargs[*]} -f $links/hc-apply.lua"
 		sleep 0.2
 	done
 	echo "$(date +%T) appliance read $rx" >> "$t/phases.log"
+	if [ -n "$SAMPLER" ]; then
+		touch "$t/rx-rate.stop"
+		wait "$SAMPLER" || echo "run.sh: rx-rate.py failed (see $t/rx-rate.txt)" >&2
+		SAMPLER=""
+	fi
 	if_stats "$HC_NSG" "$HC_VG" > "$t/pg-if.after"
 	if_stats "$HC_NSA" "$HC_VA" > "$t/hc-if.after"
 	local app_rc=0
@@ -281,6 +298,9 @@ ${pcapargs[*]} -f $links/hc-apply.lua"
 		echo "pktgen_sent=${sent:-0}"
 		echo "pktgen_complete=$(tr ' ' '\n' < "$t/hc-apply.kv" | sed -n 's/^complete=//p' | tail -1)"
 		echo "pktgen_waited_ms=$(tr ' ' '\n' < "$t/hc-apply.kv" | sed -n 's/^waited_ms=//p' | tail -1)"
+		# (the rate the interface received the middle of the pass at: a
+		# measure, where pktgen's figures only bound it from below)
+		tr ' ' '\n' < "$t/rx-rate.txt" 2> /dev/null | grep '^rx_' || echo "rx_fps=0"
 		echo "pg_if_tx_packets=$(delta "$t/pg-if" tx_packets)"
 		echo "pg_if_tx_dropped=$(delta "$t/pg-if" tx_dropped)"
 		echo "hc_if_rx_packets=$(delta "$t/hc-if" rx_packets)"
@@ -319,7 +339,7 @@ fi
 # exact (a busy machine may lose at one rate and not at the next)
 best=none upto=none all=1 ran=1
 : > "$out/results.kv"
-printf '# rate_pct frames pktgen_sent hc_if_rx port_ipackets rx_frames lost exact fps\n' > "$out/sweep.dat"
+printf '# rate_pct frames pktgen_sent hc_if_rx port_ipackets rx_frames lost exact fps rx_fps\n' > "$out/sweep.dat"
 for r in $rates; do
 	ok=0
 	trial "$out/rate$r" "$r" && ok=1
@@ -336,15 +356,15 @@ for r in $rates; do
 	echo "rate$r.approx_fps=$fps" >> "$out/results.kv"
 	# (a figure a trial did not leave is NaN: the columns stay in place)
 	nan() { local v; v=$(kv "$1" "$f"); echo "${v:-NaN}"; }
-	printf '%s %s %s %s %s %s %s %s %s\n' "$r" "$frames" "$(nan pktgen_sent)" \
+	printf '%s %s %s %s %s %s %s %s %s %s\n' "$r" "$frames" "$(nan pktgen_sent)" \
 		"$(nan hc_if_rx_packets)" "$(nan port_ipackets)" "$(nan rx_frames)" \
-		"$(nan lost)" "$ok" "$fps" >> "$out/sweep.dat"
+		"$(nan lost)" "$ok" "$fps" "$(nan rx_fps)" >> "$out/sweep.dat"
 	# every trial ran: Pktgen and the appliance both ended well, and
 	# Pktgen sent its whole pass (hc-apply.lua says complete=1)
 	[ "$(kv pktgen_exit "$f")" = 0 ] && [ "$(kv headcount_exit "$f")" = 0 ] &&
 		[ "$(kv pktgen_complete "$f")" = 1 ] || ran=0
 	echo "rate=$r exact=$ok lost=$(kv lost "$f") ring_drops=$(kv port_ring_drops "$f")" \
-		"pktgen_sent=$(kv pktgen_sent "$f") approx_fps=$fps"
+		"pktgen_sent=$(kv pktgen_sent "$f") approx_fps=$fps rx_fps=$(kv rx_fps "$f")"
 	# the highest exact rate, whatever the order of --rates
 	[ "$ok" = 1 ] && { [ "$best" = none ] || awk -v a="$r" -v b="$best" 'BEGIN {exit !(a > b)}'; } &&
 		best=$r

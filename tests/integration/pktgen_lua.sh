@@ -145,5 +145,51 @@ sent=$((pm * 1000 * 3))
 run hc-soak.lua HC_PCAP="$dir/s.pcap" HC_RATE=2.5 HC_SECONDS=3 > "$dir/got"
 check "hc-soak: loops, then prints its result" "$dir/want" "$dir/got"
 
+# 5. rx-rate.py (run.sh's receive-rate reader): a counter file a writer
+# raises 50 times while it reads; its summary agrees with the readings it
+# wrote (the frames and time between the first and last that moved), and
+# a counter that never moves gives rx_fps=0.  (Its rate depends on the
+# writer's pace, so only the agreement is checked.)
+rr=$here/../../pktgen-scenarios/rx-rate.py
+echo 0 > "$dir/counter"
+python3 "$rr" "$dir/counter" "$dir/rx.txt" "$dir/rx.stop" 0.001 &
+rrpid=$!
+# (the writer starts once the reader's first reading is written)
+for i in $(seq 1 3000); do [ -s "$dir/rx.txt" ] && break; sleep 0.01; done
+for i in $(seq 1 50); do echo $((i * 100)) > "$dir/counter.new"; mv "$dir/counter.new" "$dir/counter"; sleep 0.01; done
+sleep 0.05
+touch "$dir/rx.stop"
+wait "$rrpid" || { echo "FAIL: rx-rate.py exited $?"; fail=1; }
+python3 - "$dir/rx.txt" <<'PY' || fail=1
+import sys
+lines = open(sys.argv[1]).read().split("\n")
+rows = [tuple(map(int, l.split())) for l in lines if l and not l.startswith("rx_")]
+summary = dict(kv.split("=") for kv in lines[-2].split())
+moved = rows[1:]
+frames, ns = moved[-1][1] - moved[0][1], moved[-1][0] - moved[0][0]
+ok = (rows[0][1] == 0 and moved[-1][1] == 5000 and len(moved) >= 2 and
+      all(b[1] > a[1] for a, b in zip(moved, moved[1:])) and
+      int(summary["rx_moved_frames"]) == frames and
+      abs(float(summary["rx_moved_ms"]) - ns / 1e6) <= 0.05 and
+      abs(int(summary["rx_fps"]) - frames * 1e9 / ns) <= 1)
+print(("  ok" if ok else "FAIL") + ": rx-rate.py: %d readings moved, %s" % (len(moved), lines[-2]))
+sys.exit(0 if ok else 1)
+PY
+echo 7 > "$dir/still"
+rm -f "$dir/rx.stop"
+python3 "$rr" "$dir/still" "$dir/rx2.txt" "$dir/rx.stop" 0.001 &
+rrpid=$!
+sleep 0.05
+touch "$dir/rx.stop"
+wait "$rrpid"
+if [ "$(tail -1 "$dir/rx2.txt")" = "rx_moved_frames=0 rx_moved_ms=0.0 rx_fps=0" ]; then
+	echo "  ok: rx-rate.py: a counter that never moves: rx_fps=0"
+else
+	echo "FAIL: rx-rate.py on a still counter: $(tail -1 "$dir/rx2.txt")"; fail=1
+fi
+python3 "$rr" "$dir/no-such-counter" "$dir/rx3.txt" "$dir/rx.stop" 2> /dev/null && rc=0 || rc=$?
+[ "$rc" = 2 ] && echo "  ok: rx-rate.py: an unreadable counter: exit 2" ||
+	{ echo "FAIL: rx-rate.py on no counter: exit $rc"; fail=1; }
+
 [ "$fail" = 0 ] && echo "PASS: the Pktgen scripts make exactly the expected calls"
 exit $fail
