@@ -41,7 +41,8 @@
 	X(gateway_deaths, t->s.deaths) X(gateways_forgotten_demoted, t->s.demotion_forgets) \
 	X(seq_replayed, t->s.replayed) \
 	X(id_conflicts, t->s.id_conflicts) \
-	X(sweeps_deferred, t->s.sweeps_deferred) X(snapshots, t->snap.applied) \
+	X(sweeps_deferred, t->s.sweeps_deferred) X(seq_clock_steps, t->s.clock_steps) \
+	X(snapshots, t->snap.applied) \
 	X(snapshot_members, t->snap.members) X(snapshots_bad, t->snap.abandoned) \
 	X(snapshots_over_limit, t->snap.over_limit) X(snapshots_displaced, t->snap.displaced) \
 	X(snapshot_chunks_ignored, t->snap.chunks_ignored) \

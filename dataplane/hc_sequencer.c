@@ -42,7 +42,6 @@ int hc_seq_init(struct hc_sequencer *s, uint32_t max_gateways, uint64_t gap_time
 	s->max_nacks = max_nacks;
 	s->gap_timeout_tsc = gap_timeout_tsc;
 	s->conflict_grace_tsc = rte_get_tsc_hz() * HC_SEQ_CONFLICT_GRACE_MS / 1000;
-	s->clock_step_tsc = rte_get_tsc_hz() * HC_SEQ_CLOCK_STEP_S;
 	s->dead_timeout_tsc = dead_timeout_tsc;
 	s->hooks = *hooks;
 	return 0;
@@ -92,13 +91,32 @@ void hc_seq_free(struct hc_sequencer *s)
  * given stands for any earlier one. */
 static inline uint64_t seq_now(struct hc_sequencer *s, uint64_t now)
 {
-	/* (a reading more than clock_step_tsc behind is not a loop's stale
-	 * one but a TSC that stepped back: the clock follows it, and the
-	 * stamps kept are due at once rather than frozen for the step, as
-	 * the worker's own timers are, hc_worker.c) */
-	if (now > s->clock || s->clock - now > s->clock_step_tsc)
+	/* (a TSC that really stepped back is told by the worker's loop,
+	 * whose readings are fresh: hc_seq_clock_step) */
+	if (now > s->clock)
 		s->clock = now;
 	return s->clock;
+}
+
+void hc_seq_clock_step(struct hc_sequencer *s, uint64_t now)
+{
+	s->clock = now;
+	if (s->next_dead_scan > now)
+		s->next_dead_scan = now;
+	for (uint32_t gw = 1; gw < s->max_gateways; gw++) {
+		struct hc_gw_state *g = &s->gw[gw];
+		if (g->last_heard_tsc > now)
+			__atomic_store_n(&g->last_heard_tsc, now, __ATOMIC_RELAXED);
+		if (g->gap_since_tsc > now)
+			g->gap_since_tsc = now;
+		if (g->last_nack_tsc > now)
+			g->last_nack_tsc = now;
+		if (g->inc_since_tsc > now)
+			g->inc_since_tsc = now;
+		if (g->sweep_tat > now + s->sweep_interval_tsc)
+			g->sweep_tat = now + s->sweep_interval_tsc;
+	}
+	HC_RELAXED_ADD(&s->st.clock_steps, 1);
 }
 
 /* May gw cause a sweep now?  GCRA: its next sweep is due at sweep_tat,
@@ -561,9 +579,7 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 {
 	now = seq_now(s, now);
 	struct hc_gw_state *g = &s->gw[gw];
-	int reset_point = (flags & HC_SEQ_RESET_POINT) != 0 ||
-			  ((flags & HC_SEQ_RESET_IF_BEYOND) &&
-			   (uint32_t)(sequence - g->next_seq) >= HC_SEQ_WINDOW);
+	int reset_point = (flags & HC_SEQ_RESET_POINT) != 0;
 
 	if (unlikely(g->incarnation == 0 && g->floor_inc != 0 && g->floor_inc == incarnation &&
 		     !hc_seq_after(sequence, g->floor_seq)))
@@ -578,6 +594,11 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 	/* the newest this incarnation has sent: may move its address */
 	enum hc_seq_verdict ok = nothing_yet(g) || hc_seq_after(sequence, g->known_last) ?
 				 HC_SEQ_NEWEST : HC_SEQ_FRESH;
+	if (unlikely(flags & HC_SEQ_RESET_IF_BEYOND)) {
+		/* (judged on next_seq as check_incarnation left it) */
+		uint32_t ahead = sequence - g->next_seq;
+		reset_point = ahead >= HC_SEQ_FAR || (nothing_yet(g) && ahead >= HC_SEQ_WINDOW);
+	}
 	/* (past check_incarnation no floor is left: a revival drops it) */
 	if (likely(sequence == g->next_seq)) {
 		if (unlikely(sweep_deferred(s, gw, m, sequence, flags, now)))

@@ -83,10 +83,6 @@
                                      for a snapshot, not for a NACKed gap */
 #define HC_SEQ_CONFLICT_GRACE_MS 500 /* older incarnation after a takeover:
                                         in flight until then, a conflict after */
-/* A reading this many seconds behind the latest one given is a TSC that
- * stepped back (the clock follows it), not a loop's stale reading (which
- * is kept from going back: hc_sequencer.c, seq_now) */
-#define HC_SEQ_CLOCK_STEP_S 30
 
 /* What became of an offered datagram. */
 enum hc_seq_verdict {
@@ -171,8 +167,6 @@ struct hc_sequencer {
 	uint64_t sweep_tolerance_tsc; /* (burst - 1) intervals           */
 	uint64_t next_dead_scan;
 	uint64_t clock;           /* the latest reading given (seq_now) */
-	uint64_t clock_step_tsc;  /* a reading this far behind it: the
-	                             TSC stepped back (seq_now)       */
 	uint32_t held_total;
 	/* a datagram in an mbuf of scarce_pool (the gather pool, where frames
 	 * of several segments are copied whole) is held for a gap only while
@@ -205,10 +199,11 @@ void hc_seq_set_scarce_pool(struct hc_sequencer *s, const struct rte_mempool *po
 #define HC_SEQ_ENDS_SNAPSHOT 2u /* the last chunk of one: it sweeps   */
 /* chunk 0 of a snapshot that restates nothing (its claim is over the
  * staging cap: refused where it is delivered): a reset point only where
- * no datagram could be taken (beyond the window: far ahead, or a first
- * contact), which only a reset point resolves; within the window it waits
- * for the gap before it like EVENTS, so that nothing missing is
- * discarded for a snapshot that will not restate it */
+ * no datagram would be taken and no gap is repaired (HC_SEQ_FAR ahead, or
+ * beyond the window at a first contact), which only a reset point
+ * resolves; nearer, it waits for the gap before it like EVENTS (NACKed,
+ * or given up), so that nothing the gateway can resend is discarded for a
+ * snapshot that will not restate it */
 #define HC_SEQ_RESET_IF_BEYOND 4u
 
 /*
@@ -248,9 +243,18 @@ static inline int hc_seq_dead_scan_due(const struct hc_sequencer *s, uint64_t no
 {
 	/* (judged on the time hc_seq_poll_read will take: the sequencer's
 	 * clock, when now is a reading behind it: seq_now) */
-	uint64_t t = now > s->clock || s->clock - now > s->clock_step_tsc ? now : s->clock;
+	uint64_t t = now > s->clock ? now : s->clock;
 	return s->dead_timeout_tsc != 0 && t >= s->next_dead_scan;
 }
+
+/* The TSC stepped back to now (the worker's loop saw its reading fall):
+ * the sequencer's clock, which never goes back otherwise (hc_sequencer.c,
+ * seq_now), follows it, and every stamp and deadline past now is brought
+ * to now, so that its timers run from here instead of waiting for the
+ * clock to climb back (a gap NACKed a timeout from now, a silent gateway
+ * declared dead a timeout from now, sweeps and dead scans due).  Counted
+ * in clock_steps.  Walks every gateway: a rare event. */
+void hc_seq_clock_step(struct hc_sequencer *s, uint64_t now);
 
 /* hc_seq_poll_read with everything read up to now (tests, tools). */
 static inline void hc_seq_poll(struct hc_sequencer *s, uint64_t now)

@@ -124,6 +124,7 @@ struct hc_seq_stats {
 	uint64_t sweeps_deferred; /* a snapshot's end, a newer incarnation
 	                          or a SHUTDOWN over its gateway's sweep
 	                          budget: not taken, sent again         */
+	uint64_t clock_steps; /* the TSC seen stepping back (hc_seq_clock_step) */
 };
 
 struct hc_snap_stats {

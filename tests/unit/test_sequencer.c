@@ -692,28 +692,45 @@ static void test_clock_never_goes_back(void)
 	hc_seq_free(&s);
 }
 
-/* A reading far behind the latest (HC_SEQ_CLOCK_STEP_S) is a TSC that
- * stepped back, not a loop's stale reading: the clock follows it, and a
- * gap opened before the step is NACKed at once and again a timeout later
- * (its timers neither frozen for the step nor lost). */
+/* A loop's stale reading, however far behind (a wait inside the loop
+ * may last long), sets nothing back: a gateway heard at t + 40 s stays
+ * heard then.  A TSC that really stepped back is told
+ * (hc_seq_clock_step, from the worker's loop): the clock follows it, and
+ * every stamp past it is brought to it, so that a gap open before the
+ * step is NACKed a timeout after it, and a silent gateway is declared
+ * dead a timeout after it (neither frozen until the clock climbs back). */
 static void test_clock_steps_back(void)
 {
 	setup();
-	const uint64_t hz = rte_get_tsc_hz(), t = 100 * hz, back = t - (HC_SEQ_CLOCK_STEP_S + 10) * hz;
+	const uint64_t hz = rte_get_tsc_hz(), t = 100 * hz;
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 7, 1, 0, 0, t + 40 * hz), HC_SEQ_NEWEST);
+	offer(4, 7, 1, t);
+	CU_ASSERT_EQUAL(s.gw[4].last_heard_tsc, t + 40 * hz);
+	hc_seq_poll_read(&s, t, t + 40 * hz + 1);
+	CU_ASSERT_EQUAL(s.gw[4].incarnation, 7); /* heard at t + 40 s: alive */
+	hc_seq_free(&s);
+
+	setup();
+	const uint64_t back = t - 60 * hz;
 	offer(1, 1, 1, t);
 	offer(1, 1, 3, t);              /* 2 missing: the gap opens at t */
-	hc_seq_poll(&s, t - hz);        /* a second behind: a stale reading, not due */
-	CU_ASSERT_EQUAL(n_asked, 0);
-	hc_seq_poll(&s, back);          /* a step back: due at once */
+	hc_seq_clock_step(&s, back);
+	CU_ASSERT_EQUAL(s.st.clock_steps, 1);
+	CU_ASSERT_EQUAL(s.clock, back);
+	CU_ASSERT_EQUAL(s.gw[1].last_heard_tsc, back);
+	CU_ASSERT_TRUE(hc_seq_dead_scan_due(&s, back)); /* (its time was past the step) */
+	hc_seq_poll_read(&s, back + 999, back);
+	CU_ASSERT_EQUAL(n_asked, 0);    /* a timeout from the step */
+	hc_seq_poll_read(&s, back + 1000, back);
 	CU_ASSERT_EQUAL(n_asked, 1);
 	CU_ASSERT_TRUE(asked_is(0, 1, HC_RESYNC_GAP, 2, 2));
-	hc_seq_poll(&s, back + 999);
-	CU_ASSERT_EQUAL(n_asked, 1);
-	hc_seq_poll(&s, back + 1000);   /* the next round, a timeout on */
-	CU_ASSERT_EQUAL(n_asked, 2);
 	offer(1, 1, 2, back + 1100);    /* repaired */
 	static const uint32_t want[] = {1, 2, 3};
 	CU_ASSERT_TRUE(got_is(want, 3));
+	/* silent since: dead at the next scan past a timeout (5000) after
+	 * its last datagram, not once the clock has climbed back to t */
+	hc_seq_poll_read(&s, back + hz, back + hz);
+	CU_ASSERT_EQUAL(s.gw[1].incarnation, 0);
 	hc_seq_free(&s);
 }
 

@@ -150,11 +150,36 @@ static void test_over_cap_snapshot_no_reset_point(void)
 	CU_ASSERT_EQUAL(w->seq.gw[gw].next_seq, 4);
 	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, u1), room); /* nothing swept */
 
+	/* beyond the window but near (a gateway whose gap is open while it
+	 * sends on): no reset point, nothing discarded; the gap is NACKed
+	 * and repaired, the chunk sent again */
+	uint64_t subsumed2 = w->seq.st.subsumed;
+	hc_proto_fill_hdr(p, HC_MSG_EVENTS, gw, 1, inc, 0, 5);
+	ev.user_id = htobe64(u2 + 2);
+	memcpy(p + sizeof(struct hc_hdr), &ev, sizeof(ev));
+	feed(f, hc_frame_build(f, &addr, 1, p, sizeof(struct hc_hdr) + sizeof(ev))); /* 4 missing */
+	CU_ASSERT_EQUAL(w->seq.gw[gw].held, 1);
+	hc_proto_fill_hdr(p, HC_MSG_SNAPSHOT, gw, 1, inc, 0, 4 + 100);
+	pf.snapshot_id = htonl(3);
+	memcpy(p + sizeof(struct hc_hdr), &pf, sizeof(pf));
+	memcpy(p + sizeof(struct hc_hdr) + sizeof(pf), &mb, sizeof(mb));
+	feed(f, hc_frame_build(f, &addr, 1, p, sizeof(struct hc_hdr) + sizeof(pf) + sizeof(mb)));
+	CU_ASSERT_EQUAL(w->seq.gw[gw].next_seq, 4);
+	CU_ASSERT_EQUAL(w->seq.gw[gw].held, 1);
+	CU_ASSERT_EQUAL(w->seq.st.subsumed, subsumed2);
+	hc_proto_fill_hdr(p, HC_MSG_EVENTS, gw, 1, inc, 0, 4);
+	ev.user_id = htobe64(u2 + 3);
+	memcpy(p + sizeof(struct hc_hdr), &ev, sizeof(ev));
+	feed(f, hc_frame_build(f, &addr, 1, p, sizeof(struct hc_hdr) + sizeof(ev))); /* resent */
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, u2 + 2), room);
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, u2 + 3), room);
+	CU_ASSERT_EQUAL(w->seq.gw[gw].next_seq, 6);
+
 	/* far ahead of what the appliance knows (it restarted, took over, or
-	 * forgot the gateway), where nothing but a reset point is taken: the
-	 * over-cap chunk 0 is one there, refused, and the EVENTS after it
-	 * are applied (else the gateway was never heard again) */
-	const uint32_t far = 200000;
+	 * forgot the gateway: HC_SEQ_FAR), where nothing but a reset point is
+	 * taken: the over-cap chunk 0 is one there, refused, and the EVENTS
+	 * after it are applied (else the gateway was never heard again) */
+	const uint32_t far = 6 + HC_SEQ_FAR;
 	hc_proto_fill_hdr(p, HC_MSG_SNAPSHOT, gw, 1, inc, 0, far);
 	pf.snapshot_id = htonl(2);
 	memcpy(p + sizeof(struct hc_hdr), &pf, sizeof(pf));
@@ -162,6 +187,7 @@ static void test_over_cap_snapshot_no_reset_point(void)
 	feed(f, hc_frame_build(f, &addr, 1, p, sizeof(struct hc_hdr) + sizeof(pf) + sizeof(mb)));
 	CU_ASSERT_EQUAL(w->snaps.st.over_limit, over + 2);
 	CU_ASSERT_EQUAL(w->seq.gw[gw].next_seq, far + 1);
+	CU_ASSERT_EQUAL(w->seq.st.subsumed, subsumed2 + HC_SEQ_FAR);
 	hc_proto_fill_hdr(p, HC_MSG_EVENTS, gw, 1, inc, 0, far + 1);
 	ev.user_id = htobe64(u2 + 1);
 	memcpy(p + sizeof(struct hc_hdr), &ev, sizeof(ev));
