@@ -230,7 +230,11 @@ ${pcapargs[*]} -f $links/hc-apply.lua"
 			"/sys/class/net/$HC_VA/statistics/rx_packets" "$t/rx-rate.txt" "$t/rx-rate.stop" &
 		SAMPLER=$!
 		# (it runs once its first reading is written: 10 s at most)
-		for i in $(seq 1 1000); do [ -s "$t/rx-rate.txt" ] && break; sleep 0.01; done
+		for i in $(seq 1 1000); do
+			[ -s "$t/rx-rate.txt" ] && break
+			kill -0 "$SAMPLER" 2> /dev/null || break # (it failed: said below)
+			sleep 0.01
+		done
 	fi
 	echo "$(date +%T) pktgen starts" >> "$t/phases.log"
 	if [ "$started" = 1 ]; then

@@ -50,7 +50,11 @@ def main(argv):
         end = time.monotonic() + 900
         while not os.path.exists(stop) and time.monotonic() < end:
             time.sleep(interval)
-            now, v = time.monotonic_ns(), read(counter)
+            try:
+                now, v = time.monotonic_ns(), read(counter)
+            except (OSError, ValueError) as e:   # (the interface went)
+                f.write("# %s\n" % e)
+                break
             if v != last:
                 f.write("%d %d\n" % (now, v))
                 moved.append((now, v))

@@ -72,7 +72,7 @@ function parseArgs(argv) {
 		case '--max-connections': o.maxConnections = Number(v); i++; break;
 		case '--ping-ms': o.pingMs = Number(v); i++; break;
 		case '--slow-bytes': o.slowBytes = Number(v); i++; break;
-		case '--allow-host': o.allowHosts.push(v.toLowerCase()); i++; break;
+		case '--allow-host': o.allowHosts.push(v.toLowerCase().replace(/\.$/, '')); i++; break;
 		default: usage(`unknown option '${a}'`);
 		}
 	}
@@ -86,6 +86,9 @@ function parseArgs(argv) {
 		usage('--ping-ms: at least 100');
 	if (!Number.isInteger(o.slowBytes) || o.slowBytes < 4096)
 		usage('--slow-bytes: at least 4096');
+	for (const h of o.allowHosts)
+		if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(h))
+			usage(`--allow-host ${h}: a host name alone (no port: every port is the gateway's)`);
 	if (o.listen.length === 0 && !o.unix)
 		o.listen.push('127.0.0.1:8080');
 	if (o.keys) {
@@ -124,6 +127,7 @@ function hostAllowed(host, allowHosts) {
 		name = m[1];
 	else if (/^[^:]*:\d+$/.test(name))
 		name = name.slice(0, name.lastIndexOf(':'));
+	name = name.replace(/\.$/, ''); // (a fully qualified name's dot)
 	return net.isIP(name) !== 0 || name === 'localhost' || allowHosts.includes(name);
 }
 

@@ -85,6 +85,8 @@ test('a request must name a host of ours: an address, localhost, or --allow-host
 		'chat.example.com'])
 		assert.strictEqual(hostAllowed(h, []), false, h);
 	assert.strictEqual(hostAllowed('Chat.Example.com:443', ['chat.example.com']), true);
+	assert.strictEqual(hostAllowed('chat.example.com.', ['chat.example.com']), true);
+	assert.strictEqual(hostAllowed('localhost.:8080', []), true);
 });
 
 test('a page gone while being placed counts until its answer, which gives the seat back', () => {
