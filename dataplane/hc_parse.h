@@ -144,8 +144,8 @@ static inline void hc_parse_frame(const struct rte_mbuf *m,
 	}
 	/* the port's verdict: BAD is believed; GOOD, and NONE (both bits:
 	 * "not correct in the packet data, but the integrity is verified",
-	 * as virtio and vhost say of a checksum their peer left to offload)
-	 * are verified; UNKNOWN is summed here */
+	 * as virtio and vhost say of a UDP checksum their peer left to
+	 * offload) are verified; UNKNOWN is summed here */
 	uint64_t ipck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
 	if (unlikely(ipck == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
 		     (!(ipck & RTE_MBUF_F_RX_IP_CKSUM_GOOD) &&

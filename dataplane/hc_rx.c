@@ -66,8 +66,9 @@ static void home_input(struct hc_worker *w, struct rte_mbuf *m, uint64_t now)
 		 * refused where it is delivered (hc_snapshots_chunk): it
 		 * restates nothing, so it does not jump a gap in the window
 		 * (the missing datagrams would be discarded, and nothing
-		 * would restate them), only one nothing else could (beyond
-		 * the window: HC_SEQ_RESET_IF_BEYOND), and never sweeps */
+		 * would restate them), only one nothing else could (far
+		 * ahead, or a first contact beyond the window:
+		 * HC_SEQ_RESET_IF_BEYOND), and never sweeps */
 		if (unlikely(!hc_snapshots_claim_fits(&w->snaps, rte_be_to_cpu_32(pf.total_users))))
 			flags = index == 0 ? HC_SEQ_RESET_IF_BEYOND : 0;
 		v = hc_seq_offer(&w->seq, m, gw, inc, seq, flags, now);

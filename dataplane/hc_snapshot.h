@@ -64,7 +64,8 @@ struct hc_snapshots {
 
 /* Can a snapshot claiming total_users members be staged (at most
  * max_per_gateway)?  One that cannot is refused at its chunk 0, so that
- * chunk is no reset point for the sequencer (hc_rx.c): it would discard
+ * chunk is a reset point for the sequencer only where nothing else would
+ * be taken (hc_rx.c, HC_SEQ_RESET_IF_BEYOND): elsewhere it would discard
  * the gateway's missing datagrams, and nothing would restate them. */
 static inline int hc_snapshots_claim_fits(const struct hc_snapshots *s, uint32_t total_users)
 {
