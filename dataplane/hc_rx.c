@@ -67,8 +67,7 @@ static void home_input(struct hc_worker *w, struct rte_mbuf *m, uint64_t now)
 		 * restates nothing, so it does not jump a gap in the window
 		 * (the missing datagrams would be discarded, and nothing
 		 * would restate them), only one nothing else could (far
-		 * ahead, or a first contact beyond the window:
-		 * HC_SEQ_RESET_IF_BEYOND), and never sweeps */
+		 * ahead: HC_SEQ_RESET_IF_BEYOND), and never sweeps */
 		if (unlikely(!hc_snapshots_claim_fits(&w->snaps, rte_be_to_cpu_32(pf.total_users))))
 			flags = index == 0 ? HC_SEQ_RESET_IF_BEYOND : 0;
 		v = hc_seq_offer(&w->seq, m, gw, inc, seq, flags, now);
@@ -126,7 +125,8 @@ static void handoff_dgram_wait(struct hc_worker *w, unsigned home, struct rte_mb
 		}
 		/* (the clock read again: what is handed to us now is heard
 		 * now, not when the wait began, however long it lasts) */
-		if (hc_rx_poll_handoff(w, rte_rdtsc()) == 0 && w->yield_idle)
+		if (hc_rx_poll_handoff(w, hc_seq_fresh_clock(&w->seq, rte_rdtsc())) == 0 &&
+		    w->yield_idle)
 			sched_yield(); /* the worker we wait for may share our CPU */
 		hc_ops_commit(w);
 	} while (rte_ring_enqueue(w->ho.dgram_out[home], m) != 0);
@@ -169,12 +169,13 @@ static __rte_noinline struct rte_mbuf *gather(struct hc_worker *w, struct rte_mb
 				return NULL;
 			}
 			/* (heard now, not when the wait began) */
-			if (hc_rx_poll_handoff(w, rte_rdtsc()) == 0 && w->yield_idle)
+			if (hc_rx_poll_handoff(w, hc_seq_fresh_clock(&w->seq, rte_rdtsc())) == 0 &&
+			    w->yield_idle)
 				sched_yield();
 			hc_ops_commit(w);
 			hc_chan_tx(w);
 			if ((round & 255) == 0)
-				hc_ha_seq_poll(w, rte_rdtsc());
+				hc_ha_seq_poll(w, hc_seq_fresh_clock(&w->seq, rte_rdtsc()));
 		}
 	}
 	uint8_t *dst = (uint8_t *)rte_pktmbuf_append(g, (uint16_t)len);

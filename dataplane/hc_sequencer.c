@@ -597,7 +597,7 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 	if (unlikely(flags & HC_SEQ_RESET_IF_BEYOND)) {
 		/* (judged on next_seq as check_incarnation left it) */
 		uint32_t ahead = sequence - g->next_seq;
-		reset_point = ahead >= HC_SEQ_FAR || (nothing_yet(g) && ahead >= HC_SEQ_WINDOW);
+		reset_point = ahead >= HC_SEQ_FAR;
 	}
 	/* (past check_incarnation no floor is left: a revival drops it) */
 	if (likely(sequence == g->next_seq)) {

@@ -198,11 +198,11 @@ void hc_seq_set_scarce_pool(struct hc_sequencer *s, const struct rte_mempool *po
 #define HC_SEQ_RESET_POINT 1u   /* chunk 0 of a snapshot              */
 #define HC_SEQ_ENDS_SNAPSHOT 2u /* the last chunk of one: it sweeps   */
 /* chunk 0 of a snapshot that restates nothing (its claim is over the
- * staging cap: refused where it is delivered): a reset point only where
- * no datagram would be taken and no gap is repaired (HC_SEQ_FAR ahead, or
- * beyond the window at a first contact), which only a reset point
- * resolves; nearer, it waits for the gap before it like EVENTS (NACKed,
- * or given up), so that nothing the gateway can resend is discarded for a
+ * staging cap: refused where it is delivered): a reset point only
+ * HC_SEQ_FAR ahead, where no datagram is taken and no gap is opened, which
+ * only a reset point resolves; nearer (a first contact too), it waits for
+ * the gap before it like EVENTS (NACKed, or given up after the NACK
+ * rounds), so that nothing the gateway can resend is discarded for a
  * snapshot that will not restate it */
 #define HC_SEQ_RESET_IF_BEYOND 4u
 
@@ -247,7 +247,8 @@ static inline int hc_seq_dead_scan_due(const struct hc_sequencer *s, uint64_t no
 	return s->dead_timeout_tsc != 0 && t >= s->next_dead_scan;
 }
 
-/* The TSC stepped back to now (the worker's loop saw its reading fall):
+/* The TSC stepped back to now (a fresh reading of the worker's fell below
+ * the clock: hc_seq_fresh_clock):
  * the sequencer's clock, which never goes back otherwise (hc_sequencer.c,
  * seq_now), follows it, and every stamp and deadline past now is brought
  * to now, so that its timers run from here instead of waiting for the
@@ -255,6 +256,18 @@ static inline int hc_seq_dead_scan_due(const struct hc_sequencer *s, uint64_t no
  * declared dead a timeout from now, sweeps and dead scans due).  Counted
  * in clock_steps.  Walks every gateway: a rare event. */
 void hc_seq_clock_step(struct hc_sequencer *s, uint64_t now);
+
+/* A TSC reading just taken on the worker's lcore, returned: below the
+ * sequencer's clock (every reading it was given was taken earlier on that
+ * lcore) it can only be a TSC that stepped back, which hc_seq_clock_step
+ * is then told.  For the worker's fresh readings only (its loop's, its
+ * waits'), not for a stale one a loop passes on. */
+static inline uint64_t hc_seq_fresh_clock(struct hc_sequencer *s, uint64_t fresh)
+{
+	if (unlikely(fresh < s->clock))
+		hc_seq_clock_step(s, fresh);
+	return fresh;
+}
 
 /* hc_seq_poll_read with everything read up to now (tests, tools). */
 static inline void hc_seq_poll(struct hc_sequencer *s, uint64_t now)

@@ -229,15 +229,11 @@ int hc_worker_main(void *arg)
 	rmark_setup(w, rte_rdtsc());
 	clock_tick(w, last_timers); /* (before the first ops, not after) */
 	rcu_register_thread();
-	uint64_t prev_t0 = 0;
 	while (likely(hc_dp_state(dp) == HC_RUN)) {
-		uint64_t t0 = rte_rdtsc();
-		/* (a fresh reading below the last loop's: the TSC stepped
-		 * back; the sequencer's clock, kept from going back within a
+		/* (a fresh reading below the sequencer's clock: the TSC
+		 * stepped back, and the clock, kept from going back within a
 		 * loop, follows it) */
-		if (unlikely(t0 < prev_t0))
-			hc_seq_clock_step(&w->seq, t0);
-		prev_t0 = t0;
+		uint64_t t0 = hc_seq_fresh_clock(&w->seq, rte_rdtsc());
 		/* 0: throttled, or no RX queue at all */
 		unsigned budget = likely(w->n_rxq > 0) ? hc_worker_rx_budget(w) : 0;
 		unsigned work = poll_rx(w, budget, t0);

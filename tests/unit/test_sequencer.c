@@ -695,7 +695,8 @@ static void test_clock_never_goes_back(void)
 /* A loop's stale reading, however far behind (a wait inside the loop
  * may last long), sets nothing back: a gateway heard at t + 40 s stays
  * heard then.  A TSC that really stepped back is told
- * (hc_seq_clock_step, from the worker's loop): the clock follows it, and
+ * (hc_seq_fresh_clock: a fresh reading below the clock; hc_seq_clock_step):
+ * the clock follows it, and
  * every stamp past it is brought to it, so that a gap open before the
  * step is NACKed a timeout after it, and a silent gateway is declared
  * dead a timeout after it (neither frozen until the clock climbs back). */
@@ -714,11 +715,23 @@ static void test_clock_steps_back(void)
 	const uint64_t back = t - 60 * hz;
 	offer(1, 1, 1, t);
 	offer(1, 1, 3, t);              /* 2 missing: the gap opens at t */
-	hc_seq_clock_step(&s, back);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 2, 8, 1, 0, 0, t), HC_SEQ_NEWEST); /* silent after */
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 9, 1, 0, 0, t), HC_SEQ_NEWEST);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 10, 1, 0, 0, t), HC_SEQ_NEWEST); /* restarted at t */
+	hc_seq_poll(&s, t);             /* (a dead scan: the next one 10 ms on) */
+	CU_ASSERT_FALSE(hc_seq_dead_scan_due(&s, t));
+	/* a fresh reading above the clock is no step; one below it is */
+	CU_ASSERT_EQUAL(hc_seq_fresh_clock(&s, t + 1), t + 1);
+	CU_ASSERT_EQUAL(s.st.clock_steps, 0);
+	CU_ASSERT_EQUAL(hc_seq_fresh_clock(&s, back), back);
 	CU_ASSERT_EQUAL(s.st.clock_steps, 1);
 	CU_ASSERT_EQUAL(s.clock, back);
 	CU_ASSERT_EQUAL(s.gw[1].last_heard_tsc, back);
 	CU_ASSERT_TRUE(hc_seq_dead_scan_due(&s, back)); /* (its time was past the step) */
+	/* the last incarnation's datagram in flight: within the grace from
+	 * the step, stale, not a conflict */
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 4, 9, 2, 0, 0, back + 1), HC_SEQ_STALE);
+	CU_ASSERT_EQUAL(s.st.id_conflicts, 0);
 	hc_seq_poll_read(&s, back + 999, back);
 	CU_ASSERT_EQUAL(n_asked, 0);    /* a timeout from the step */
 	hc_seq_poll_read(&s, back + 1000, back);
@@ -727,10 +740,10 @@ static void test_clock_steps_back(void)
 	offer(1, 1, 2, back + 1100);    /* repaired */
 	static const uint32_t want[] = {1, 2, 3};
 	CU_ASSERT_TRUE(got_is(want, 3));
-	/* silent since: dead at the next scan past a timeout (5000) after
-	 * its last datagram, not once the clock has climbed back to t */
+	/* gateway 2, silent since t: dead at the next scan past a timeout
+	 * (5000) after the step, not once the clock has climbed back to t */
 	hc_seq_poll_read(&s, back + hz, back + hz);
-	CU_ASSERT_EQUAL(s.gw[1].incarnation, 0);
+	CU_ASSERT_EQUAL(s.gw[2].incarnation, 0);
 	hc_seq_free(&s);
 }
 

@@ -196,6 +196,26 @@ static void test_over_cap_snapshot_no_reset_point(void)
 	CU_ASSERT_EQUAL(w->seq.gw[gw].next_seq, far + 2);
 }
 
+/* The workers' read marks: the least of them, none past now; a mark past
+ * now (from before the TSC stepped back) says nothing of what was read
+ * since: nothing is known read, and no gateway is declared dead by it. */
+static void test_read_up_to_past_now(void)
+{
+	const uint64_t now = rte_rdtsc();
+	uint64_t kept[HC_MAX_WORKERS];
+	for (unsigned i = 0; i < dp.n_workers; i++) {
+		kept[i] = dp.workers[i]->read_up_to;
+		dp.workers[i]->read_up_to = now - 100;
+	}
+	CU_ASSERT_EQUAL(hc_dp_read_up_to(&dp, now), now - 100);
+	dp.workers[0]->read_up_to = now - 200;
+	CU_ASSERT_EQUAL(hc_dp_read_up_to(&dp, now), now - 200);
+	dp.workers[dp.n_workers - 1]->read_up_to = now + 1;
+	CU_ASSERT_EQUAL(hc_dp_read_up_to(&dp, now), 0);
+	for (unsigned i = 0; i < dp.n_workers; i++)
+		dp.workers[i]->read_up_to = kept[i];
+}
+
 static uint64_t rs = 99;
 static uint32_t rnd(uint32_t n)
 {
@@ -775,6 +795,7 @@ static void test_ha_heard_ceiling(void)
 static CU_TestInfo tests[] = {
 	{"valid traffic, duplicates, reorder", test_valid_traffic},
 	{"a snapshot over the cap is no reset point", test_over_cap_snapshot_no_reset_point},
+	{"read marks: a mark past now is no mark", test_read_up_to_past_now},
 	{"a loop takes only the frames whose seat requests fit", test_rx_budget},
 	{"mutated frames change nothing when dropped", test_mutations},
 	{"authentication before any state", test_authentication},
