@@ -65,13 +65,6 @@ uint64_t hc_dp_read_up_to(const struct hc_dataplane *dp, uint64_t now)
 	uint64_t t = now;
 	for (unsigned i = 0; i < dp->n_workers; i++) {
 		uint64_t r = LOAD(&dp->workers[i]->read_up_to);
-		/* a mark past now: another worker's reading after ours, or
-		 * one from before the TSC stepped back (hc_seq_clock_step),
-		 * which says nothing of what it has read since the step:
-		 * nothing is known read (no gateway dead by it; a scan or
-		 * two later, with fresh marks, it is judged) */
-		if (r > now)
-			return 0;
 		if (r < t)
 			t = r;
 	}

@@ -125,8 +125,7 @@ static void handoff_dgram_wait(struct hc_worker *w, unsigned home, struct rte_mb
 		}
 		/* (the clock read again: what is handed to us now is heard
 		 * now, not when the wait began, however long it lasts) */
-		if (hc_rx_poll_handoff(w, hc_seq_fresh_clock(&w->seq, rte_rdtsc())) == 0 &&
-		    w->yield_idle)
+		if (hc_rx_poll_handoff(w, rte_rdtsc()) == 0 && w->yield_idle)
 			sched_yield(); /* the worker we wait for may share our CPU */
 		hc_ops_commit(w);
 	} while (rte_ring_enqueue(w->ho.dgram_out[home], m) != 0);
@@ -169,13 +168,12 @@ static __rte_noinline struct rte_mbuf *gather(struct hc_worker *w, struct rte_mb
 				return NULL;
 			}
 			/* (heard now, not when the wait began) */
-			if (hc_rx_poll_handoff(w, hc_seq_fresh_clock(&w->seq, rte_rdtsc())) == 0 &&
-			    w->yield_idle)
+			if (hc_rx_poll_handoff(w, rte_rdtsc()) == 0 && w->yield_idle)
 				sched_yield();
 			hc_ops_commit(w);
 			hc_chan_tx(w);
 			if ((round & 255) == 0)
-				hc_ha_seq_poll(w, hc_seq_fresh_clock(&w->seq, rte_rdtsc()));
+				hc_ha_seq_poll(w, rte_rdtsc());
 		}
 	}
 	uint8_t *dst = (uint8_t *)rte_pktmbuf_append(g, (uint16_t)len);

@@ -91,8 +91,8 @@ void hc_seq_free(struct hc_sequencer *s)
  * given stands for any earlier one. */
 static inline uint64_t seq_now(struct hc_sequencer *s, uint64_t now)
 {
-	/* (a TSC that really stepped back is told by the worker's loop,
-	 * whose readings are fresh: hc_seq_clock_step) */
+	/* (a TSC that really stepped back is told by the worker loop's
+	 * start: hc_seq_fresh_clock, hc_seq_clock_step) */
 	if (now > s->clock)
 		s->clock = now;
 	return s->clock;

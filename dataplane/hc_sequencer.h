@@ -247,8 +247,8 @@ static inline int hc_seq_dead_scan_due(const struct hc_sequencer *s, uint64_t no
 	return s->dead_timeout_tsc != 0 && t >= s->next_dead_scan;
 }
 
-/* The TSC stepped back to now (a fresh reading of the worker's fell below
- * the clock: hc_seq_fresh_clock):
+/* The TSC stepped back to now (the worker loop's reading fell below the
+ * clock: hc_seq_fresh_clock):
  * the sequencer's clock, which never goes back otherwise (hc_sequencer.c,
  * seq_now), follows it, and every stamp and deadline past now is brought
  * to now, so that its timers run from here instead of waiting for the
@@ -257,11 +257,13 @@ static inline int hc_seq_dead_scan_due(const struct hc_sequencer *s, uint64_t no
  * in clock_steps.  Walks every gateway: a rare event. */
 void hc_seq_clock_step(struct hc_sequencer *s, uint64_t now);
 
-/* A TSC reading just taken on the worker's lcore, returned: below the
- * sequencer's clock (every reading it was given was taken earlier on that
- * lcore) it can only be a TSC that stepped back, which hc_seq_clock_step
- * is then told.  For the worker's fresh readings only (its loop's, its
- * waits'), not for a stale one a loop passes on. */
+/* The worker loop's reading, just taken at the loop's start, returned:
+ * below the sequencer's clock (every reading it was given was taken
+ * earlier on that lcore, in earlier loops and their waits) it can only be
+ * a TSC that stepped back, which hc_seq_clock_step is then told (a step
+ * during a wait too, at the next loop's start: the rest of a loop gives
+ * readings of before the step, so a step is acted on only here, where
+ * everything after is read after it).  Not for any other reading. */
 static inline uint64_t hc_seq_fresh_clock(struct hc_sequencer *s, uint64_t fresh)
 {
 	if (unlikely(fresh < s->clock))
