@@ -107,60 +107,61 @@ static void test_valid_traffic(void)
 	CU_ASSERT_EQUAL(w->st.events, 5);
 }
 
+/* Gateway gw (incarnation inc) sends sequence seq: one JOIN of user
+ * into room. */
+static void feed_join(uint16_t gw, uint32_t inc, uint32_t seq, uint64_t user, uint32_t room)
+{
+	uint8_t f[2048], p[HC_MAX_PAYLOAD];
+	struct hc_event ev = {.user_id = htobe64(user), .room_id = htonl(room), .op = HC_OP_JOIN};
+	hc_proto_fill_hdr(p, HC_MSG_EVENTS, gw, 1, inc, 0, seq);
+	memcpy(p + sizeof(struct hc_hdr), &ev, sizeof(ev));
+	feed(f, hc_frame_build(f, &addr, 1, p, sizeof(struct hc_hdr) + sizeof(ev)));
+}
+
+/* ... sends sequence seq: chunk 0 of 2 of snapshot id, claiming one
+ * member more than the worker may stage, its one member user in room. */
+static void feed_over_cap_chunk0(uint16_t gw, uint32_t inc, uint32_t seq, uint32_t id,
+				 uint64_t user, uint32_t room)
+{
+	uint8_t f[2048], p[HC_MAX_PAYLOAD];
+	struct hc_snapshot_prefix pf = {.snapshot_id = htonl(id), .chunk_index = 0,
+					.chunk_count = htonl(2),
+					.total_users = htonl(w->snaps.max_per_gateway + 1)};
+	struct hc_member mb = {.user_id = htobe64(user), .room_id = htonl(room)};
+	hc_proto_fill_hdr(p, HC_MSG_SNAPSHOT, gw, 1, inc, 0, seq);
+	memcpy(p + sizeof(struct hc_hdr), &pf, sizeof(pf));
+	memcpy(p + sizeof(struct hc_hdr) + sizeof(pf), &mb, sizeof(mb));
+	feed(f, hc_frame_build(f, &addr, 1, p, sizeof(struct hc_hdr) + sizeof(pf) + sizeof(mb)));
+}
+
 /* A snapshot claiming more members than may be staged restates nothing:
  * its chunk 0 is refused, and must not discard the datagrams missing
  * before it as a reset point would (they are NACKed and applied). */
 static void test_over_cap_snapshot_no_reset_point(void)
 {
-	uint8_t f[2048], p[HC_MAX_PAYLOAD];
 	w = dp.workers[0];
 	const uint16_t gw = 6;
 	const uint32_t inc = 606;
 	uint64_t u1 = 6001, u2 = 6002;
 	uint32_t room = 9;
-	uint8_t op = HC_OP_JOIN;
-	/* sequence 1 (a first contact) */
-	hc_proto_fill_hdr(p, HC_MSG_EVENTS, gw, 1, inc, 0, 1);
-	struct hc_event ev = {.user_id = htobe64(u1), .room_id = htonl(room), .op = op};
-	memcpy(p + sizeof(struct hc_hdr), &ev, sizeof(ev));
-	feed(f, hc_frame_build(f, &addr, 1, p, sizeof(struct hc_hdr) + sizeof(ev)));
+	feed_join(gw, inc, 1, u1, room); /* sequence 1 (a first contact) */
 	CU_ASSERT_EQUAL_FATAL(hc_members_room_of(&w->members, u1), room);
 	uint64_t subsumed = w->seq.st.subsumed, over = w->snaps.st.over_limit;
 	/* a first contact too (gateway 3, never heard): an over-cap chunk 0
 	 * at 100 is no reset point (the gateway may resend 1..99): nothing
 	 * subsumed, nothing taken beyond the window */
-	{
-		struct hc_snapshot_prefix fpf = {.snapshot_id = htonl(9), .chunk_index = 0,
-						 .chunk_count = htonl(2),
-						 .total_users = htonl(w->snaps.max_per_gateway + 1)};
-		struct hc_member fmb = {.user_id = htobe64(u1 + 100), .room_id = htonl(room)};
-		hc_proto_fill_hdr(p, HC_MSG_SNAPSHOT, 3, 1, 303, 0, 100);
-		memcpy(p + sizeof(struct hc_hdr), &fpf, sizeof(fpf));
-		memcpy(p + sizeof(struct hc_hdr) + sizeof(fpf), &fmb, sizeof(fmb));
-		feed(f, hc_frame_build(f, &addr, 1, p,
-				       sizeof(struct hc_hdr) + sizeof(fpf) + sizeof(fmb)));
-		CU_ASSERT_EQUAL(w->seq.st.subsumed, subsumed);
-		CU_ASSERT_EQUAL(w->snaps.st.over_limit, over);
-		CU_ASSERT(w->seq.gw[3].next_seq != 101);
-	}
+	feed_over_cap_chunk0(3, 303, 100, 9, u1 + 100, room);
+	CU_ASSERT_EQUAL(w->seq.st.subsumed, subsumed);
+	CU_ASSERT_EQUAL(w->snaps.st.over_limit, over);
+	CU_ASSERT(w->seq.gw[3].next_seq != 101);
 	/* sequence 3: chunk 0 of 2 of a snapshot claiming one member more than
 	 * the cap (2 is missing) */
-	hc_proto_fill_hdr(p, HC_MSG_SNAPSHOT, gw, 1, inc, 0, 3);
-	struct hc_snapshot_prefix pf = {.snapshot_id = htonl(1), .chunk_index = 0,
-					.chunk_count = htonl(2),
-					.total_users = htonl(w->snaps.max_per_gateway + 1)};
-	struct hc_member mb = {.user_id = htobe64(u1), .room_id = htonl(room)};
-	memcpy(p + sizeof(struct hc_hdr), &pf, sizeof(pf));
-	memcpy(p + sizeof(struct hc_hdr) + sizeof(pf), &mb, sizeof(mb));
-	feed(f, hc_frame_build(f, &addr, 1, p, sizeof(struct hc_hdr) + sizeof(pf) + sizeof(mb)));
+	feed_over_cap_chunk0(gw, inc, 3, 1, u1, room);
 	CU_ASSERT_EQUAL(w->seq.st.subsumed, subsumed);
 	CU_ASSERT_EQUAL(w->snaps.st.over_limit, over); /* held behind the gap */
 	CU_ASSERT_EQUAL(w->seq.gw[gw].next_seq, 2);
 	/* sequence 2, resent after the NACK: applied, then the chunk, refused */
-	hc_proto_fill_hdr(p, HC_MSG_EVENTS, gw, 1, inc, 0, 2);
-	ev.user_id = htobe64(u2);
-	memcpy(p + sizeof(struct hc_hdr), &ev, sizeof(ev));
-	feed(f, hc_frame_build(f, &addr, 1, p, sizeof(struct hc_hdr) + sizeof(ev)));
+	feed_join(gw, inc, 2, u2, room);
 	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, u2), room);
 	CU_ASSERT_EQUAL(w->snaps.st.over_limit, over + 1);
 	CU_ASSERT_EQUAL(w->seq.st.subsumed, subsumed);
@@ -171,23 +172,13 @@ static void test_over_cap_snapshot_no_reset_point(void)
 	 * sends on): no reset point, nothing discarded; the gap is NACKed
 	 * and repaired, the chunk sent again */
 	uint64_t subsumed2 = w->seq.st.subsumed;
-	hc_proto_fill_hdr(p, HC_MSG_EVENTS, gw, 1, inc, 0, 5);
-	ev.user_id = htobe64(u2 + 2);
-	memcpy(p + sizeof(struct hc_hdr), &ev, sizeof(ev));
-	feed(f, hc_frame_build(f, &addr, 1, p, sizeof(struct hc_hdr) + sizeof(ev))); /* 4 missing */
+	feed_join(gw, inc, 5, u2 + 2, room); /* 4 missing */
 	CU_ASSERT_EQUAL(w->seq.gw[gw].held, 1);
-	hc_proto_fill_hdr(p, HC_MSG_SNAPSHOT, gw, 1, inc, 0, 4 + 100);
-	pf.snapshot_id = htonl(3);
-	memcpy(p + sizeof(struct hc_hdr), &pf, sizeof(pf));
-	memcpy(p + sizeof(struct hc_hdr) + sizeof(pf), &mb, sizeof(mb));
-	feed(f, hc_frame_build(f, &addr, 1, p, sizeof(struct hc_hdr) + sizeof(pf) + sizeof(mb)));
+	feed_over_cap_chunk0(gw, inc, 4 + 100, 3, u1, room);
 	CU_ASSERT_EQUAL(w->seq.gw[gw].next_seq, 4);
 	CU_ASSERT_EQUAL(w->seq.gw[gw].held, 1);
 	CU_ASSERT_EQUAL(w->seq.st.subsumed, subsumed2);
-	hc_proto_fill_hdr(p, HC_MSG_EVENTS, gw, 1, inc, 0, 4);
-	ev.user_id = htobe64(u2 + 3);
-	memcpy(p + sizeof(struct hc_hdr), &ev, sizeof(ev));
-	feed(f, hc_frame_build(f, &addr, 1, p, sizeof(struct hc_hdr) + sizeof(ev))); /* resent */
+	feed_join(gw, inc, 4, u2 + 3, room); /* resent */
 	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, u2 + 2), room);
 	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, u2 + 3), room);
 	CU_ASSERT_EQUAL(w->seq.gw[gw].next_seq, 6);
@@ -197,18 +188,11 @@ static void test_over_cap_snapshot_no_reset_point(void)
 	 * taken: the over-cap chunk 0 is one there, refused, and the EVENTS
 	 * after it are applied (else the gateway was never heard again) */
 	const uint32_t far = 6 + HC_SEQ_FAR;
-	hc_proto_fill_hdr(p, HC_MSG_SNAPSHOT, gw, 1, inc, 0, far);
-	pf.snapshot_id = htonl(2);
-	memcpy(p + sizeof(struct hc_hdr), &pf, sizeof(pf));
-	memcpy(p + sizeof(struct hc_hdr) + sizeof(pf), &mb, sizeof(mb));
-	feed(f, hc_frame_build(f, &addr, 1, p, sizeof(struct hc_hdr) + sizeof(pf) + sizeof(mb)));
+	feed_over_cap_chunk0(gw, inc, far, 2, u1, room);
 	CU_ASSERT_EQUAL(w->snaps.st.over_limit, over + 2);
 	CU_ASSERT_EQUAL(w->seq.gw[gw].next_seq, far + 1);
 	CU_ASSERT_EQUAL(w->seq.st.subsumed, subsumed2 + HC_SEQ_FAR);
-	hc_proto_fill_hdr(p, HC_MSG_EVENTS, gw, 1, inc, 0, far + 1);
-	ev.user_id = htobe64(u2 + 1);
-	memcpy(p + sizeof(struct hc_hdr), &ev, sizeof(ev));
-	feed(f, hc_frame_build(f, &addr, 1, p, sizeof(struct hc_hdr) + sizeof(ev)));
+	feed_join(gw, inc, far + 1, u2 + 1, room);
 	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, u2 + 1), room);
 	CU_ASSERT_EQUAL(w->seq.gw[gw].next_seq, far + 2);
 }
