@@ -80,6 +80,14 @@ void hc_seq_free(struct hc_sequencer *s)
 
 /* ------------------------------------------------------ sweep budget -- */
 
+/* The gateway was last heard at now.  The control lcore reads the stamp
+ * while this worker writes it (A->G heartbeats, telemetry): a relaxed
+ * store, as it loads. */
+static inline void heard(struct hc_gw_state *g, uint64_t now)
+{
+	__atomic_store_n(&g->last_heard_tsc, now, __ATOMIC_RELAXED);
+}
+
 /* The sequencer's clock: every entry point is given a TSC reading by its
  * caller, and a worker may give an earlier one after a later one (its
  * loop's reading, after a wait inside the loop that read the clock again
@@ -106,7 +114,7 @@ void hc_seq_clock_step(struct hc_sequencer *s, uint64_t now)
 	for (uint32_t gw = 1; gw < s->max_gateways; gw++) {
 		struct hc_gw_state *g = &s->gw[gw];
 		if (g->last_heard_tsc > now)
-			__atomic_store_n(&g->last_heard_tsc, now, __ATOMIC_RELAXED);
+			heard(g, now);
 		if (g->gap_since_tsc > now)
 			g->gap_since_tsc = now;
 		if (g->last_nack_tsc > now)
@@ -440,7 +448,7 @@ static void restart(struct hc_sequencer *s, uint16_t gw, uint32_t inc, int drop,
 	g->last_nack_tsc = 0;
 	g->inc_since_tsc = now;
 	if (inc != 0)
-		g->last_heard_tsc = now;
+		heard(g, now);
 }
 
 /*
@@ -603,7 +611,7 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 	if (likely(sequence == g->next_seq)) {
 		if (unlikely(sweep_deferred(s, gw, m, sequence, flags, now)))
 			return HC_SEQ_OLD;
-		g->last_heard_tsc = now;
+		heard(g, now);
 		set_next(g, seq_inc(g->next_seq));
 		saw(g, sequence);
 		deliver_one(s, g, m);
@@ -618,7 +626,7 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 		if (unlikely(sweep_deferred(s, gw, m, sequence, flags, now)))
 			return HC_SEQ_OLD;
 		uint32_t from = g->next_seq;
-		g->last_heard_tsc = now;
+		heard(g, now);
 		advance_to(s, gw, sequence, 0);
 		struct rte_mbuf *same = g->win[sequence & WIN_MASK];
 		if (unlikely(same != NULL)) {
@@ -668,7 +676,7 @@ enum hc_seq_verdict hc_seq_offer(struct hc_sequencer *s, struct rte_mbuf *m, uin
 		return duplicate(s, g, m);
 	if (unlikely(sweep_deferred(s, gw, m, sequence, flags, now)))
 		return HC_SEQ_OLD;
-	g->last_heard_tsc = now;
+	heard(g, now);
 	g->win[slot] = m;
 	g->held++;
 	s->held_total++;
@@ -704,7 +712,7 @@ enum hc_seq_verdict hc_seq_control(struct hc_sequencer *s, uint16_t gw, uint32_t
 		HC_RELAXED_ADD(&s->st.replayed, 1);
 		return HC_SEQ_OLD;
 	}
-	g->last_heard_tsc = now;
+	heard(g, now);
 	return ok;
 }
 
@@ -846,7 +854,7 @@ void hc_seq_heard_all(struct hc_sequencer *s, uint64_t now)
 	now = seq_now(s, now);
 	for (uint32_t gw = 1; gw < s->max_gateways; gw++)
 		if (s->gw[gw].incarnation != 0)
-			s->gw[gw].last_heard_tsc = now;
+			heard(&s->gw[gw], now);
 }
 
 void hc_seq_flush_all(struct hc_sequencer *s)

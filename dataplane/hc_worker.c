@@ -251,8 +251,13 @@ int hc_worker_main(void *arg)
 			sched_yield();
 		}
 		if (work > 0) {
+			uint64_t t1 = rte_rdtsc();
 			HC_RELAXED_ADD(&w->st.busy_loops, 1);
-			HC_RELAXED_ADD(&w->st.busy_tsc, rte_rdtsc() - t0);
+			/* (a TSC that stepped back within the loop: the loop's
+			 * time is unknown, and a wrapped difference would add
+			 * centuries to busy_tsc; none is added) */
+			if (likely(t1 >= t0))
+				HC_RELAXED_ADD(&w->st.busy_tsc, t1 - t0);
 		}
 		/* (a difference, not a deadline: a TSC that steps back makes
 		 * them due at once rather than late by the step).  The ticks
