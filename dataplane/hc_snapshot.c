@@ -183,10 +183,17 @@ static void abandon(struct hc_snapshots *s, uint16_t gw, uint32_t id)
 
 /* A stage that may be displaced: idle (no member for HC_SNAP_IDLE_MS) or
  * slow (older than that, and fewer members than HC_SNAP_MIN_RATE a
- * second since its chunk 0 would have brought). */
-static inline int stage_stalled(const struct hc_snapshots *s, const struct hc_snap_stage *o,
+ * second since its chunk 0 would have brought).  A stamp past now (the
+ * TSC stepped back since) is brought to now first, as the sequencer's
+ * are (hc_seq_clock_step): the wrapped difference made every stage look
+ * idle at once, and an honest snapshot in progress could be displaced. */
+static inline int stage_stalled(const struct hc_snapshots *s, struct hc_snap_stage *o,
 				uint64_t now)
 {
+	if (unlikely(o->begun_tsc > now))
+		o->begun_tsc = now;
+	if (unlikely(o->grew_tsc > now))
+		o->grew_tsc = now;
 	uint64_t age = now - o->begun_tsc;
 	return now - o->grew_tsc >= s->idle_tsc ||
 	       (age >= s->slow_after_tsc && age / s->member_tsc > o->n);
@@ -196,14 +203,14 @@ static inline int stage_stalled(const struct hc_snapshots *s, const struct hc_sn
  * idle or slow, holds the most slots, more than `than`, or -1.  Over the
  * open stages only: one a gateway of this home at most, and those
  * holding slots (256 at least) at most --max-users / 256. */
-static int32_t largest_idle_stage_above(const struct hc_snapshots *s, uint16_t gw,
+static int32_t largest_idle_stage_above(struct hc_snapshots *s, uint16_t gw,
 					uint64_t than, uint64_t now)
 {
 	int32_t best = -1;
 	uint64_t most = than;
 	for (uint32_t i = 0; i < s->n_open; i++) {
 		uint16_t g = s->open[i];
-		const struct hc_snap_stage *o = s->stage[g];
+		struct hc_snap_stage *o = s->stage[g];
 		if (g != gw && o->cap > most && stage_stalled(s, o, now)) {
 			most = o->cap;
 			best = g;
@@ -322,4 +329,14 @@ void hc_snapshots_chunk(struct hc_snapshots *s, uint16_t gw, const uint8_t *payl
 	}
 	apply_stage(s, gw, st);
 	stage_free(s, gw);
+}
+
+int hc_snapshots_stamps_ahead(struct hc_snapshots *s, uint16_t gw, uint64_t ahead)
+{
+	struct hc_snap_stage *st = gw < s->max_gateways ? s->stage[gw] : NULL;
+	if (st == NULL)
+		return -ENOENT;
+	st->begun_tsc += ahead;
+	st->grew_tsc += ahead;
+	return 0;
 }

@@ -79,6 +79,11 @@ void hc_snapshots_free(struct hc_snapshots *s);
 /* One in-order SNAPSHOT datagram of gateway gw (a validated payload). */
 void hc_snapshots_chunk(struct hc_snapshots *s, uint16_t gw, const uint8_t *payload);
 
+/* For tests: gw's open stage's time stamps moved `ahead` TSC cycles
+ * into the future, as a TSC that steps back leaves them (0, or -ENOENT:
+ * no stage open). */
+int hc_snapshots_stamps_ahead(struct hc_snapshots *s, uint16_t gw, uint64_t ahead);
+
 /* Forget every user of gw: an empty snapshot (sequencer hook: new
  * incarnation, dead, shutdown); ctx is the struct hc_snapshots. */
 void hc_snapshots_drop_users(void *ctx, uint16_t gw);

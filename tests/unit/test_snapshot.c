@@ -7,6 +7,7 @@
  * snapshot is applied and its memory given back.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <string.h>
 
 #include <rte_byteorder.h>
@@ -331,7 +332,34 @@ static void test_displaced_asked_once(void)
 	hc_snapshots_free(&snaps);
 }
 
+/* A stage whose stamps are past now (the TSC stepped back an hour since
+ * its last members) is judged from the step, not idle at once: an honest
+ * snapshot in progress is not displaced for it (the wrapped difference
+ * made it look idle for ever); idle again a full HC_SNAP_IDLE_MS later
+ * (here: at once, with the threshold 0). */
+static void test_clock_step_not_idle(void)
+{
+	init(600, 700);
+	snaps.idle_tsc = rte_get_tsc_hz();      /* a second */
+	snaps.slow_after_tsc = UINT64_MAX;
+	chunk(1, 1, 0, 9, 600, 89, 1);
+	chunk(1, 1, 1, 9, 600, 89, 90);
+	chunk(1, 1, 2, 9, 600, 89, 179);        /* 512 slots */
+	CU_ASSERT_EQUAL(hc_snapshots_stamps_ahead(&snaps, 1, 3600 * rte_get_tsc_hz()), 0);
+	CU_ASSERT_EQUAL(hc_snapshots_stamps_ahead(&snaps, 2, 1), -ENOENT);
+	chunk(3, 6, 0, 4, 300, 89, 50000);      /* 768 > 700: refused */
+	CU_ASSERT_EQUAL(snaps.st.displaced, 0);
+	CU_ASSERT_EQUAL(snaps.st.over_limit, 1);
+	CU_ASSERT_EQUAL(snaps.staged, 512);
+	snaps.idle_tsc = 0;                     /* idle since the step: displaced */
+	chunk(3, 7, 0, 4, 300, 89, 50000);
+	CU_ASSERT_EQUAL(snaps.st.displaced, 1);
+	CU_ASSERT_EQUAL(snaps.staged, 256);
+	hc_snapshots_free(&snaps);
+}
+
 static CU_TestInfo tests[] = {
+	{"a stage's stamps past a stepped-back clock are not idle", test_clock_step_not_idle},
 	{"claims cost nothing, growth follows arrivals", test_claims_cost_nothing},
 	{"a snapshot given up is asked for again once", test_abandoned_asked_once},
 	{"a displaced stage is asked for again once", test_displaced_asked_once},
