@@ -73,7 +73,7 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 		d->held[i] = rte_malloc("hc_held", sizeof(struct hc_change) * HC_CHAN_MAX_PENDING, 64);
 	}
 	d->owed = rte_malloc("hc_owed", sizeof(struct hc_change) * HC_CHAN_MAX_PENDING, 64);
-	d->parked = rte_malloc("hc_parked", sizeof(struct hc_parked) * HC_CHAN_MAX_PENDING, 64);
+	int park_rc = hc_park_init(&d->park, "hc_parked");
 	d->unparked = rte_malloc("hc_unparked", sizeof(struct hc_parked) * HC_CHAN_MAX_PENDING, 64);
 	uint32_t hold_ms = dp->cfg->gateway_timeout_ms ? dp->cfg->gateway_timeout_ms : 3000;
 	d->hold_tsc = hz / 1000 * hold_ms;
@@ -103,7 +103,7 @@ int hc_decide_init(struct hc_decide *d, struct hc_dataplane *dp,
 		      d->bal_rooms == NULL || d->bal_t == NULL || bal_rc != 0;
 	for (unsigned i = 0; i < dp->n_workers; i++)
 		missing |= d->backlog[i] == NULL || d->held[i] == NULL;
-	missing |= d->owed == NULL || d->parked == NULL || d->unparked == NULL;
+	missing |= d->owed == NULL || park_rc != 0 || d->unparked == NULL;
 	if (missing) {
 		hc_decide_free(d);
 		return -ENOMEM;
@@ -136,9 +136,9 @@ void hc_decide_free(struct hc_decide *d)
 	hc_restart_free(&d->restart);
 	rte_free(d->owed);
 	d->owed = NULL;
-	rte_free(d->parked);
+	hc_park_free(&d->park);
 	rte_free(d->unparked);
-	d->parked = d->unparked = NULL;
+	d->unparked = NULL;
 	d->peer = NULL;
 	memset(d->backlog, 0, sizeof(d->backlog));
 	memset(d->state_key, 0, sizeof(d->state_key));
@@ -301,11 +301,11 @@ static int park_if_leased(struct hc_decide *d, unsigned worker, const struct hc_
 	if (rm->leased == 0 || !hc_rooms_full_for(&d->book, c->to_room, c->user_id) ||
 	    hc_directives_holds_seat(&d->dirs, c->user_id, c->to_room))
 		return 0;
-	if (d->n_parked == HC_CHAN_MAX_PENDING || !revoke_room(d, c->to_room)) {
+	if (d->park.n == HC_CHAN_MAX_PENDING || !revoke_room(d, c->to_room) ||
+	    hc_park_add(&d->park, c, worker) != 0) {
 		d->st.lease_park_full++;
 		return 0;
 	}
-	d->parked[d->n_parked++] = (struct hc_parked){.c = *c, .worker = worker};
 	d->st.lease_parked++;
 	return 1;
 }
@@ -319,14 +319,8 @@ static void hold_request(struct hc_decide *d, unsigned worker, const struct hc_c
  * in order. */
 static void unpark(struct hc_decide *d, uint32_t room, uint64_t now)
 {
-	uint32_t kept = 0, n = 0;
-	for (uint32_t k = 0; k < d->n_parked; k++) {
-		if (d->parked[k].c.to_room == room)
-			d->unparked[n++] = d->parked[k];
-		else
-			d->parked[kept++] = d->parked[k];
-	}
-	d->n_parked = kept;
+	/* (taken out first: a request decided here may park again) */
+	uint32_t n = hc_park_take(&d->park, room, d->unparked);
 	for (uint32_t k = 0; k < n; k++) {
 		const struct hc_change *c = &d->unparked[k].c;
 		if (c->kind == HC_CHG_REQUEST && hc_restart_holding(&d->restart))
@@ -1261,7 +1255,7 @@ int hc_decide_idle(const struct hc_decide *d)
 	}
 	/* (every pick asked answered: its PICK_END taken, not only published
 	 * by the worker) */
-	return d->n_parked == 0 && d->picks_in_flight == 0;
+	return d->park.n == 0 && d->picks_in_flight == 0;
 }
 
 uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_view *v)

@@ -32,6 +32,7 @@
 #include "hc_dataplane.h"
 #include "hc_directives.h"
 #include "hc_ha.h"
+#include "hc_park.h"
 #include "hc_policy.h"
 #include "hc_restart.h"
 #include "hc_rooms.h"
@@ -129,13 +130,6 @@ struct hc_resync_wait {
 	uint64_t tsc;      /* when it was asked */
 };
 
-/* A seat request waiting for its room's leased seats to come back. */
-struct hc_parked {
-	struct hc_change c;
-	uint32_t worker;
-	uint32_t pad;
-};
-
 struct hc_decide {
 	struct hc_dataplane *dp;
 	const struct hc_policy *pol;
@@ -170,8 +164,8 @@ struct hc_decide {
 	                              answered (the vacating marks) */
 	/* seat leases (docs/architecture.md): requests parked until their
 	 * room's revoke is answered, and a scratch copy to decide them */
-	struct hc_parked *parked, *unparked; /* [HC_CHAN_MAX_PENDING] */
-	uint32_t n_parked;
+	struct hc_park park;
+	struct hc_parked *unparked; /* [HC_CHAN_MAX_PENDING] */
 	int revoke_all;            /* a reload: every lease comes back    */
 	/* balancer scratch */
 	struct hc_bal_room *bal_rooms;      /* [max_rooms] */
@@ -281,7 +275,7 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(leased_joins, book.st.leased_joins) X(lease_revokes, book.st.lease_revokes) \
 	X(lease_returned, book.st.lease_returned) X(lease_errors, book.st.lease_errors) \
 	X(leases_outstanding, book.leased_now) X(lease_parked, st.lease_parked) \
-	X(lease_park_full, st.lease_park_full) X(parked_now, n_parked) \
+	X(lease_park_full, st.lease_park_full) X(parked_now, park.n) \
 	X(tx_ha_fenced, tx.st.ha_fenced)
 
 /*

@@ -705,7 +705,7 @@ static void test_request_on_directive_seat_not_parked(void)
 	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue_elem(w->to_ctl_changes, &c, sizeof(c)), 0);
 	hc_decide_poll(&d, 0);
 	CU_ASSERT_EQUAL(d.st.lease_parked, parked);
-	CU_ASSERT_EQUAL(d.n_parked, 0);
+	CU_ASSERT_EQUAL(d.park.n, 0);
 	CU_ASSERT_EQUAL(d.dirs.st.seats_taken, taken + 1);
 	CU_ASSERT_EQUAL(d.dirs.st.done, done + 1);
 	CU_ASSERT_EQUAL(d.book.room[r].users, 2);
@@ -1366,11 +1366,11 @@ static void test_leases(void)
 	CU_ASSERT_EQUAL(d.book.st.lease_grown, grown + 1);
 	CU_ASSERT_EQUAL(d.book.room[r].lease_grow, 0);
 	CU_ASSERT_EQUAL(d.st.lease_parked, parked + 16);
-	CU_ASSERT_EQUAL(d.n_parked, 16);
+	CU_ASSERT_EQUAL(d.park.n, 16);
 	CU_ASSERT_EQUAL(hc_room_occupancy(&d.book.room[r]), 100);
 	CU_ASSERT_FALSE(hc_decide_idle(&d));
 	settle();
-	CU_ASSERT_EQUAL(d.n_parked, 0);
+	CU_ASSERT_EQUAL(d.park.n, 0);
 	CU_ASSERT_EQUAL(d.st.refused, refused);
 	CU_ASSERT_EQUAL(d.book.room[r].users, 100);
 	CU_ASSERT_EQUAL(d.book.room[r].leased, 0);
@@ -3497,10 +3497,74 @@ static void test_restatements_within_quota(void)
 	settle();
 }
 
+/* Parked seat requests (hc_park.h): each room's come back in the order
+ * they were parked, and only that room's; entries are reused; the table
+ * holds HC_CHAN_MAX_PENDING, one more is refused with nothing parked.
+ * Requests in thousands of rooms: a room's take returns its own alone
+ * (before, each took a pass over every request parked). */
+static void test_park_by_room(void)
+{
+	static struct hc_parked out[HC_CHAN_MAX_PENDING];
+	struct hc_park k;
+	CU_ASSERT_EQUAL_FATAL(hc_park_init(&k, "test_park"), 0);
+	struct hc_change c = {.kind = HC_CHG_REQUEST};
+	/* rooms 1..3 interleaved: user u in room 1 + u % 3 */
+	for (uint32_t u = 0; u < 30; u++) {
+		c.user_id = 1000 + u;
+		c.to_room = 1 + u % 3;
+		CU_ASSERT_EQUAL(hc_park_add(&k, &c, u % 2), 0);
+	}
+	CU_ASSERT_EQUAL(k.n, 30);
+	CU_ASSERT_EQUAL(hc_park_take(&k, 7, out), 0); /* none parked there */
+	CU_ASSERT_EQUAL(hc_park_take(&k, 2, out), 10);
+	for (uint32_t i = 0; i < 10; i++) {
+		CU_ASSERT_EQUAL(out[i].c.user_id, 1000 + 1 + 3 * i);
+		CU_ASSERT_EQUAL(out[i].c.to_room, 2);
+		CU_ASSERT_EQUAL(out[i].worker, (1 + 3 * i) % 2);
+	}
+	CU_ASSERT_EQUAL(hc_park_take(&k, 2, out), 0); /* taken once */
+	CU_ASSERT_EQUAL(k.n, 20);
+	/* room 2 again, on the freed entries: after nothing */
+	c.to_room = 2;
+	c.user_id = 5000;
+	CU_ASSERT_EQUAL(hc_park_add(&k, &c, 1), 0);
+	CU_ASSERT_EQUAL(hc_park_take(&k, 2, out), 1);
+	CU_ASSERT_EQUAL(out[0].c.user_id, 5000);
+	CU_ASSERT_EQUAL(hc_park_take(&k, 1, out), 10);
+	for (uint32_t i = 0; i < 10; i++)
+		CU_ASSERT_EQUAL(out[i].c.user_id, 1000 + 3 * i);
+	CU_ASSERT_EQUAL(hc_park_take(&k, 3, out), 10);
+	CU_ASSERT_EQUAL(out[9].c.user_id, 1000 + 29);
+	CU_ASSERT_EQUAL(k.n, 0);
+
+	/* the whole table, one request a room in 6,000 rooms and the rest in
+	 * room 1; one more refused; each room gives back its own */
+	uint32_t rooms = 6000, refused = 0;
+	for (uint32_t i = 0; i < HC_CHAN_MAX_PENDING; i++) {
+		c.user_id = 1u << 20 | i;
+		c.to_room = i < rooms ? 10 + i : 1;
+		refused += hc_park_add(&k, &c, 0) != 0;
+	}
+	CU_ASSERT_EQUAL(refused, 0);
+	CU_ASSERT_EQUAL(k.n, HC_CHAN_MAX_PENDING);
+	c.to_room = 99999;
+	CU_ASSERT_EQUAL(hc_park_add(&k, &c, 0), -ENOSPC);
+	CU_ASSERT_EQUAL(hc_park_take(&k, 99999, out), 0);
+	uint32_t wrong = 0;
+	for (uint32_t i = 0; i < rooms; i++)
+		wrong += hc_park_take(&k, 10 + i, out) != 1 || out[0].c.user_id != (1u << 20 | i);
+	CU_ASSERT_EQUAL(wrong, 0);
+	CU_ASSERT_EQUAL(hc_park_take(&k, 1, out), HC_CHAN_MAX_PENDING - rooms);
+	CU_ASSERT_EQUAL(out[0].c.user_id, 1u << 20 | rooms);
+	CU_ASSERT_EQUAL(k.n, 0);
+	hc_park_free(&k);
+}
+
 static CU_TestInfo tests[] = {
 	{"PLACE -> ASSIGN -> JOIN", test_place_assign_join},
 	{"admission: refusal, NEW_TOPIC, order", test_admission},
 	{"seat leases: JOINs without requests, parked requests, revokes", test_leases},
+	{"parked requests come back by room, in order", test_park_by_room},
 	{"a moved user's JOIN on a leased seat gives the directive's seat back",
 	 test_leased_join_of_moved_user},
 	{"a request on its directive's seat in a room full for leases is not parked",

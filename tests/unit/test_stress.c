@@ -493,7 +493,7 @@ static void stress_run(const struct stress_config *sc, uint64_t seed, unsigned s
 	CU_ASSERT_EQUAL(bad, 0);
 	CU_ASSERT_EQUAL(s_fail_over, 0);
 	CU_ASSERT_EQUAL(s_fail_cover, 0);
-	CU_ASSERT_EQUAL(s_d.n_parked, 0);
+	CU_ASSERT_EQUAL(s_d.park.n, 0);
 	/* the balancer's vacating marks (hc_ctlsync.h), once quiet: none
 	 * cleared for a report that never came (no decision was stray), none
 	 * left on a live room, no sync period left open */
@@ -512,12 +512,12 @@ static void stress_run(const struct stress_config *sc, uint64_t seed, unsigned s
 		       (unsigned long)seed, s_flags, (unsigned long)s_d.book.st.vacate_stale,
 		       marks_left, s_d.sync.running);
 	if (s_d.book.st.over_max || s_d.book.st.lease_errors || s_d.book.st.seat_errors ||
-	    s_fail_over || s_fail_cover || bad || s_d.n_parked)
+	    s_fail_over || s_fail_cover || bad || s_d.park.n)
 		printf("\n  seed %lu flags %x: over_max %lu lease_errors %lu seat_errors %lu parked %lu "
 		       "leased_joins %lu n_parked %u\n", (unsigned long)seed, s_flags,
 		       (unsigned long)s_d.book.st.over_max, (unsigned long)s_d.book.st.lease_errors,
 		       (unsigned long)s_d.book.st.seat_errors, (unsigned long)s_d.st.lease_parked,
-		       (unsigned long)s_d.book.st.leased_joins, s_d.n_parked);
+		       (unsigned long)s_d.book.st.leased_joins, s_d.park.n);
 	s_stats_leased += s_d.book.st.leased_joins;
 	s_stats_parked += s_d.st.lease_parked;
 	s_stats_dirs += s_d.dirs.st.sent;
