@@ -70,6 +70,14 @@ _Static_assert(HC_GW_KEY_LEN == HC_AUTH_KEY_LEN, "headcount.h and hc_auth.h agre
 #define TXQ 64                  /* unsequenced datagrams waiting (PLACE, HEARTBEAT) */
 #define APPL_PAST 16            /* appliance incarnations replaced: windows kept */
 #define RX_BURST 32
+/* Bursts read at most in one poll: then the timers run (heartbeats,
+ * resends, the batch) whatever still waits.  A flood of datagrams (from
+ * any source: a wrong one's are read to be dropped) kept a poll reading
+ * for as long as it lasted, so nothing was sent, and after 3 s the
+ * appliance declared the gateway dead and dropped its users.  What is
+ * left keeps the socket readable: the next poll (or an event loop's
+ * wait) comes back at once. */
+#define RX_BURSTS_PER_POLL 8
 /* the config of API 4, the first sized one: the shortest accepted */
 #define CONFIG_V4_SIZE (offsetof(struct hc_gw_config, arg) + sizeof(void *))
 
@@ -1466,7 +1474,7 @@ static int poll_once(struct hc_gw *g, int timeout_ms)
 		if (poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
 			return -1;
 	}
-	for (;;) {
+	for (unsigned burst = 0; burst < RX_BURSTS_PER_POLL; burst++) {
 		for (unsigned i = 0; i < RX_BURST; i++) {
 			iov[i] = (struct iovec){.iov_base = bufs[i], .iov_len = sizeof(bufs[i])};
 			memset(&mh[i], 0, sizeof(mh[i]));

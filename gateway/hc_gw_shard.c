@@ -40,6 +40,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #define NO_POOL (-1)
 
 struct slot {
@@ -52,7 +54,13 @@ struct slot {
 };
 
 struct hc_gw_shard {
-	struct hc_gw_config base;
+	struct hc_gw_config base; /* its key and bind point at the copies
+	                             below: an appliance added by a later
+	                             map opens a session with them, after
+	                             the caller's may be gone (hc_gw_open
+	                             copies the key; so does the set)     */
+	uint8_t key[HC_GW_KEY_LEN];
+	char *bind;
 	struct hc_gw_shard_callbacks cb;
 	struct hc_gw_shard_map map;
 	struct slot slot[HC_GW_SHARD_MAX_APPLIANCES];
@@ -398,6 +406,20 @@ struct hc_gw_shard *hc_gw_shard_open(const struct hc_gw_shard_map *map,
 		return NULL;
 	}
 	s->base = *base;
+	if (base->key != NULL && base->key_len == sizeof(s->key)) {
+		memcpy(s->key, base->key, sizeof(s->key));
+		s->base.key = s->key;
+	} /* (any other length: hc_gw_open refuses it, with its message) */
+	if (base->bind != NULL) {
+		s->bind = strdup(base->bind);
+		if (s->bind == NULL) {
+			free(s);
+			snprintf(err, err_len, "out of memory");
+			errno = ENOMEM;
+			return NULL;
+		}
+		s->base.bind = s->bind;
+	}
 	if (cb != NULL)
 		s->cb = *cb;
 	for (unsigned i = 0; i < 65536; i++)
@@ -428,6 +450,8 @@ void hc_gw_shard_close(struct hc_gw_shard *s, int clean)
 	for (unsigned i = 0; i < s->n_slots; i++)
 		if (s->slot[i].g != NULL)
 			hc_gw_close(s->slot[i].g, clean);
+	sodium_memzero(s->key, sizeof(s->key));
+	free(s->bind);
 	free(s);
 }
 

@@ -99,7 +99,13 @@ struct hc_gw_shard_stats {
 };
 
 /* One session per appliance of map, each configured as base (gateway id,
- * key, timers; its appliance and callbacks are the shard set's).  NULL
+ * key, timers; its appliance and callbacks are the shard set's).  The
+ * set keeps copies of base's key and bind address (the caller's may go
+ * after this returns: an appliance a later map adds is opened with the
+ * copies).  Leave base's incarnation 0: each session then takes its own
+ * from the clock; one given is every session's, and an answer one
+ * appliance sealed could be replayed to another's session (the tag does
+ * not name the appliance, docs/gateway.md).  NULL
  * on error with a message in err (EINVAL: an inconsistent map, one
  * filled in by hand that the parser would refuse). */
 struct hc_gw_shard *hc_gw_shard_open(const struct hc_gw_shard_map *map,

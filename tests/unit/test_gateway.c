@@ -214,6 +214,19 @@ static void test_session_inbound(void)
 	CU_ASSERT_EQUAL(st.rx_wrong_source, 1);
 	CU_ASSERT_EQUAL(st.heartbeats_received, 1);
 
+	/* a flood (300 forged datagrams waiting): one poll reads at most 8
+	 * bursts of 32, then runs its timers; the next reads the rest (a
+	 * poll that read for as long as a flood lasted sent nothing, and the
+	 * appliance declared the gateway dead) */
+	for (unsigned i = 0; i < 300; i++)
+		CU_ASSERT_EQUAL(sendto(l.other, p, len, 0, (const struct sockaddr *)&l.gw,
+				       sizeof(l.gw)), (ssize_t)len);
+	CU_ASSERT_EQUAL(hc_gw_poll(l.g, 0), 256);
+	CU_ASSERT_EQUAL(stats(&l).rx_wrong_source, 1 + 256);
+	CU_ASSERT_EQUAL(hc_gw_poll(l.g, 0), 44);
+	CU_ASSERT_EQUAL(stats(&l).rx_wrong_source, 1 + 300);
+	CU_ASSERT_EQUAL(stats(&l).heartbeats_received, 1);
+
 	/* a wrong tag (one byte flipped after sealing, in the tag and in the
 	 * body), no tag, the other slot, another key: bad auth */
 	len = a2g_heartbeat(p, 1000, 2, HC_HB_F_ID_CONFLICT, 0);

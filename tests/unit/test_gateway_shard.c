@@ -752,6 +752,68 @@ static void test_callbacks_nested_and_direct_close(void)
 	shard_lab_close(&l);
 }
 
+/* The set keeps its own copies of base's key and bind address: a caller
+ * that wipes and frees its key, and reuses its bind buffer, after
+ * hc_gw_shard_open still gets an appliance a later map adds opened with
+ * them (before, the set read the caller's pointers again then: freed
+ * memory, or a zeroed key, whose datagrams the appliance drops). */
+static void test_key_and_bind_copied(void)
+{
+	struct sockaddr_in aa, ca;
+	int a = udp_socket(&aa), c = udp_socket(&ca);
+	CU_ASSERT_FATAL(a >= 0 && c >= 0);
+	char text[512], err[256];
+	struct hc_gw_shard_map m;
+	snprintf(text, sizeof(text), "version 1\nappliance a 127.0.0.1:%u\npool 1 a 1-99\n",
+		 ntohs(aa.sin_port));
+	CU_ASSERT_EQUAL_FATAL(hc_gw_shard_map_parse(&m, text, err, sizeof(err)), 0);
+	uint8_t *key = malloc(HC_GW_KEY_LEN);
+	CU_ASSERT_FATAL(key != NULL);
+	memcpy(key, gw_lab_key, HC_GW_KEY_LEN);
+	char bind[32] = "127.0.0.1";
+	struct hc_gw_config cfg;
+	hc_gw_config_init(&cfg);
+	cfg.gateway_id = GW_ID;
+	cfg.bind = bind;
+	cfg.key = key;
+	cfg.key_len = HC_GW_KEY_LEN;
+	cfg.heartbeat_ms = 100000;
+	cfg.lost_ms = 100000;
+	struct hc_gw_shard *s = hc_gw_shard_open(&m, &cfg, NULL, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	memset(key, 0, HC_GW_KEY_LEN);
+	free(key);
+	snprintf(bind, sizeof(bind), "no such address");
+	snprintf(text, sizeof(text), "version 2\nappliance a 127.0.0.1:%u\n"
+		 "appliance c 127.0.0.1:%u\npool 1 a 1-99\npool 2 c 100-199\n",
+		 ntohs(aa.sin_port), ntohs(ca.sin_port));
+	CU_ASSERT_EQUAL_FATAL(hc_gw_shard_map_parse(&m, text, err, sizeof(err)), 0);
+	err[0] = '\0';
+	CU_ASSERT_EQUAL(hc_gw_shard_apply_map(s, &m, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(err[0], '\0');
+	CU_ASSERT_EQUAL(hc_gw_shard_count(s), 2);
+	CU_ASSERT_EQUAL(hc_gw_shard_join(s, 5, 150, 2), 0);
+	/* c's datagrams (its hello, the JOIN): every one under the key */
+	unsigned got = 0, sealed = 0;
+	uint8_t p[9000];
+	for (int rounds = 0; rounds < 50 && got < 2; rounds++) {
+		hc_gw_shard_poll(s, 0);
+		struct pollfd pfd = {.fd = c, .events = POLLIN};
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		ssize_t n = recv(c, p, sizeof(p), 0);
+		if (n < (ssize_t)sizeof(struct hc_hdr))
+			continue;
+		got++;
+		sealed += sealed_in(p, (size_t)n, 0);
+	}
+	CU_ASSERT(got >= 2);
+	CU_ASSERT_EQUAL(sealed, got);
+	hc_gw_shard_close(s, 0);
+	close(a);
+	close(c);
+}
+
 static CU_TestInfo tests[] = {
 	{"the shard map: parsed, refused with the line", test_map_parse},
 	{"routing by pool, a pool moved by a newer map", test_routing_and_move},
@@ -761,6 +823,7 @@ static CU_TestInfo tests[] = {
 	 test_callbacks_close_and_map},
 	{"from a callback: a nested poll refused, a session closed directly",
 	 test_callbacks_nested_and_direct_close},
+	{"the set keeps its own copies of the key and bind address", test_key_and_bind_copied},
 	CU_TEST_INFO_NULL,
 };
 
