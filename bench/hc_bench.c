@@ -565,7 +565,7 @@ static int dir_join(struct hc_rooms *book, struct hc_directives *dirs, uint64_t 
 	uint64_t user = hc_gen_user_id((uint32_t)j);
 	uint32_t to = dir_room(j);
 	return hc_directives_take_seat(dirs, user, to) == HC_DIR_SEAT_TAKEN &&
-	       hc_rooms_admit_on_seat(book, to) == HC_ROOMS_ADMITTED_KEPT;
+	       hc_rooms_admit_on_seat(book, to, 0) == HC_ROOMS_ADMITTED_KEPT;
 }
 
 /* What hc_decide's prefetch_change fetches for directive j's user: a

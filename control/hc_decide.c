@@ -373,7 +373,7 @@ static void seat_request(struct hc_decide *d, unsigned worker, const struct hc_c
 	 * and the placement's, no lease there for it */
 	int dir = hc_directives_take_seat(&d->dirs, c->user_id, c->to_room);
 	int ok = dir == HC_DIR_SEAT_TAKEN
-			 ? hc_rooms_admit_on_seat(&d->book, c->to_room)
+			 ? hc_rooms_admit_on_seat(&d->book, c->to_room, 0)
 			 : hc_rooms_admit(&d->book, c->to_room, pool, c->user_id, now);
 	int kept = ok == HC_ROOMS_ADMITTED_KEPT;
 	/* (the user's seat in c->from_room is freed when the worker has
@@ -1036,7 +1036,7 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 		/* without admission a MOVE's JOIN arrives here, applied */
 		int dir = hc_directives_take_seat(&d->dirs, c->user_id, c->to_room);
 		if (dir == HC_DIR_SEAT_TAKEN) {
-			hc_rooms_admit_on_seat(&d->book, c->to_room);
+			hc_rooms_admit_on_seat(&d->book, c->to_room, 1);
 		} else {
 			unsigned pool = join_pool(d, c);
 			hc_rooms_record_join(&d->book, c->to_room, pool, c->user_id, now);
@@ -1244,7 +1244,11 @@ void hc_decide_reload_commit(struct hc_decide *d, const struct hc_policy *np,
 		d->next_tick = now + d->tick_tsc;
 	hc_directives_retime(&d->dirs, hz / 1000 * np->directive_timeout_ms,
 			     np->directive_retries, now);
-	d->revoke_all = 1; /* leases granted under the old max come back */
+	/* leases granted under the old max come back, asked for now (at the
+	 * next tick, up to balance_interval_ms away, a worker could go on
+	 * seating JOINs on them above a lowered max all that while) */
+	d->revoke_all = 1;
+	revoke_for_tick(d);
 }
 
 int hc_decide_idle(const struct hc_decide *d)

@@ -250,6 +250,8 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(reservations_outstanding, book.resv_fifo[0].n) \
 	X(seats_held, book.st.seats_held) X(seats_held_now, book.held_now) \
 	X(seat_errors, book.st.seat_errors) X(vacate_stale, book.st.vacate_stale) \
+	X(kept_seats_refused, book.st.kept_seats_refused) \
+	X(leased_over_max, book.st.leased_over_max) \
 	X(sync_periods, sync.periods) \
 	X(directive_seats_taken, dirs.st.seats_taken) \
 	X(directive_seats_freed, dirs.st.seats_freed) \

@@ -653,7 +653,18 @@ void hc_rooms_seat_free_cb(void *book, uint32_t room)
 	hc_rooms_free_seat(book, room);
 }
 
-int hc_rooms_admit_on_seat(struct hc_rooms *r, uint32_t room)
+/* A seat kept for a user (a placement's reservation, a directive's held
+ * seat) is taken only while the users seated and the seats leased leave
+ * room below the pool's max.  Never false while occupancy <= max (the
+ * kept seat is part of the occupancy): only after a reload lowered max
+ * under seats kept or leased before it (the workers may be filling their
+ * leases until they answer the revoke). */
+static inline int kept_seat_fits(const struct hc_rooms *r, const struct hc_room *rm)
+{
+	return rm->users + rm->leased < r->pol->pool[rm->pool].max;
+}
+
+int hc_rooms_admit_on_seat(struct hc_rooms *r, uint32_t room, int force)
 {
 	struct hc_room *rm = &r->room[room];
 	if (unlikely(rm->state != HC_ROOM_LIVE)) {
@@ -663,8 +674,18 @@ int hc_rooms_admit_on_seat(struct hc_rooms *r, uint32_t room)
 		make_live(r, room, rm->pool);
 		r->st.seat_errors++;
 	}
-	if (!held_seat_out(r, room) && hc_room_occupancy(rm) >= r->pol->pool[rm->pool].max)
-		r->st.over_max++; /* (seat_errors said why) */
+	int fits = kept_seat_fits(r, rm);
+	int had = held_seat_out(r, room); /* (else seat_errors said why) */
+	int over = had ? !fits : hc_room_occupancy(rm) >= r->pol->pool[rm->pool].max;
+	if (unlikely(over)) {
+		if (!force) {
+			relevel(r, room); /* (the seat given back) */
+			r->st.kept_seats_refused += had;
+			r->st.refusals++;
+			return 0;
+		}
+		r->st.over_max++;
+	}
 	rm->users++;
 	r->pool[rm->pool].users++;
 	relevel(r, room); /* (unchanged unless the seat was missing) */
@@ -722,6 +743,15 @@ static int admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user
 	}
 
 	if (take_reservation(r, room, user)) { /* the seat becomes the user's */
+		if (unlikely(!kept_seat_fits(r, rm))) { /* max lowered under it */
+			if (!force) {
+				relevel(r, room); /* (the seat given back) */
+				r->st.kept_seats_refused++;
+				r->st.refusals++;
+				return 0;
+			}
+			r->st.over_max++;
+		}
 		rm->users++;
 		r->pool[rm->pool].users++;
 		relevel(r, room); /* (unchanged, unless the seat was missing) */
@@ -876,6 +906,10 @@ int hc_rooms_lease_taken(struct hc_rooms *r, uint32_t room, unsigned pool, unsig
 		if (hc_room_occupancy(rm) >= r->pol->pool[rm->pool].max)
 			r->st.over_max++;
 	}
+	/* (a lease granted under a higher max, taken after a reload lowered
+	 * it, before the worker read the revoke: seated, and counted) */
+	if (ok && rm->users >= r->pol->pool[rm->pool].max)
+		r->st.leased_over_max++;
 	rm->users++;
 	r->pool[rm->pool].users++;
 	relevel(r, room);

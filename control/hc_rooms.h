@@ -160,6 +160,13 @@ struct hc_rooms_stats {
 	                              that one                        */
 	uint64_t over_max;  /* JOINs or restatements applied without admission
 	                       (--no-admission) into a room already at max */
+	uint64_t kept_seats_refused; /* a JOIN on a seat kept for it (a
+	                       reservation's, a directive's) refused: a
+	                       reload lowered max under the seat, and the
+	                       users seated and seats leased reach it   */
+	uint64_t leased_over_max; /* JOINs a worker applied on a lease that
+	                       seated a user above max: a reload lowered
+	                       it before the worker read the revoke     */
 	uint64_t placed_beyond_target, seated_beyond_target; /* see above */
 	/* seat leases */
 	uint64_t lease_grants, leased_seats; /* grants, and their seats    */
@@ -287,17 +294,23 @@ void hc_rooms_free_seat(struct hc_rooms *r, uint32_t room);
  * struct hc_rooms). */
 void hc_rooms_seat_free_cb(void *book, uint32_t room);
 /* The JOIN of the user a held seat in room was kept for: admitted on it
- * (occupancy unchanged).  Returns HC_ROOMS_ADMITTED_KEPT.  A placement
+ * (occupancy unchanged): HC_ROOMS_ADMITTED_KEPT.  Unless force (a JOIN
+ * already applied, --no-admission), refused (0; the seat given back,
+ * kept_seats_refused) when the users seated and the seats leased there
+ * reach the pool's max: a reload lowered it under the seat.  A placement
  * reservation the user holds (there or elsewhere) is left to expire. */
-int hc_rooms_admit_on_seat(struct hc_rooms *r, uint32_t room);
+int hc_rooms_admit_on_seat(struct hc_rooms *r, uint32_t room, int force);
 
 /*
  * Admission of user's JOIN into room (pool: the event's pool index, used
  * when the room is not live yet).  Returns HC_ROOMS_ADMITTED_KEPT if
  * admitted on the seat the user's reservation kept there (a placement's
  * or a move's: hc_rooms_holds_seat was true), 1 if admitted on a free
- * seat, 0 if refused (the room is full counting reservations).  Any
- * reservation the user held elsewhere is cancelled.
+ * seat, 0 if refused (the room is full counting reservations; or the
+ * kept seat's room has users seated and seats leased up to a max a
+ * reload lowered under the seat: the seat is given back,
+ * kept_seats_refused).  Any reservation the user held elsewhere is
+ * cancelled.
  */
 #define HC_ROOMS_ADMITTED_KEPT 2
 int hc_rooms_admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user,

@@ -2671,6 +2671,86 @@ static void test_late_picks_room_reused(void)
 	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
 }
 
+/* A reload that lowers max asks every lease back at once, not at the
+ * next tick (up to balance_interval_ms away: a worker would go on seating
+ * JOINs on a lease granted under the old max all that while): once the
+ * workers have read the revoke, JOINs are requests again and the room
+ * stops at the new max.  JOINs a worker applies on the lease before it
+ * reads the revoke are seated and counted (leased_over_max). */
+static void test_reload_lowered_max_revokes_at_once(void)
+{
+	static struct hc_policy np;
+	static struct hc_rooms_repool x;
+	static struct hc_assign a[512];
+	unsigned dgrams;
+	char err[256];
+	uint64_t users[16], users2[16];
+	uint32_t rooms[16], rooms2[16];
+	uint8_t ops[16];
+	settle();
+	take_assigns(a, 512, &dgrams);
+	const uint32_t r = untouched_room();
+	CU_ASSERT_FATAL(r != 0);
+	joins_of(users, rooms, ops, 16, 920000, r);
+	events(users, rooms, ops, 1);
+	settle();
+	CU_ASSERT_EQUAL_FATAL(w->members.lease[r], 16);
+	CU_ASSERT_EQUAL_FATAL(d.book.room[r].leased, 16);
+	const unsigned p = d.book.room[r].pool; /* (pool id 0's index) */
+	np = pol;
+	np.pool[p].min = 2;
+	np.pool[p].target = 5;
+	np.pool[p].max = 10;
+	CU_ASSERT_EQUAL_FATAL(hc_decide_reload_prepare(&d, &np, &x, err, sizeof(err)), 0);
+	hc_decide_reload_commit(&d, &np, &x, 0);
+	settle(); /* (no tick: now 0) */
+	CU_ASSERT_EQUAL(w->members.lease[r], 0);
+	CU_ASSERT_EQUAL(d.book.room[r].leased, 0);
+	CU_ASSERT_EQUAL(d.book.room[r].revoking, 0);
+	uint64_t refused = d.st.refused, over = d.book.st.leased_over_max;
+	events(users + 1, rooms, ops, 15); /* requests now: 9 admitted */
+	settle();
+	CU_ASSERT_EQUAL(d.book.room[r].users, 10);
+	CU_ASSERT_EQUAL(w->members.room_users[r], 10);
+	CU_ASSERT_EQUAL(d.st.refused, refused + 6);
+	CU_ASSERT_EQUAL(d.book.st.leased_over_max, over);
+
+	/* the old max again; a lease in another room, then max lowered and
+	 * JOINs applied on it before the worker reads the revoke: seated
+	 * above the new max, each counted */
+	CU_ASSERT_EQUAL_FATAL(hc_decide_reload_prepare(&d, &pol, &x, err, sizeof(err)), 0);
+	hc_decide_reload_commit(&d, &pol, &x, 0);
+	settle();
+	const uint32_t r2 = untouched_room();
+	CU_ASSERT_FATAL(r2 != 0 && r2 != r);
+	joins_of(users2, rooms2, ops, 16, 930000, r2);
+	events(users2, rooms2, ops, 1);
+	settle();
+	CU_ASSERT_EQUAL_FATAL(w->members.lease[r2], 16);
+	CU_ASSERT_EQUAL_FATAL(d.book.room[r2].pool, p);
+	CU_ASSERT_EQUAL_FATAL(hc_decide_reload_prepare(&d, &np, &x, err, sizeof(err)), 0);
+	hc_decide_reload_commit(&d, &np, &x, 0);
+	events(users2 + 1, rooms2, ops, 15); /* (the revoke not read yet) */
+	CU_ASSERT_EQUAL(w->members.room_users[r2], 16);
+	settle();
+	CU_ASSERT_EQUAL(d.book.room[r2].users, 16);
+	CU_ASSERT_EQUAL(d.book.room[r2].leased, 0);
+	CU_ASSERT_EQUAL(d.book.st.leased_over_max, over + 6); /* the 11th .. 16th */
+
+	/* as before */
+	CU_ASSERT_EQUAL(hc_decide_reload_prepare(&d, &pol, &x, err, sizeof(err)), 0);
+	hc_decide_reload_commit(&d, &pol, &x, 0);
+	memset(ops, HC_OP_LEAVE, sizeof(ops));
+	events(users, rooms, ops, 16);
+	events(users2, rooms2, ops, 16);
+	settle();
+	take_assigns(a, 512, &dgrams);
+	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
+	CU_ASSERT_EQUAL(d.book.room[r2].users, 0);
+	CU_ASSERT_EQUAL(w->members.room_users[r], 0);
+	CU_ASSERT_EQUAL(w->members.room_users[r2], 0);
+}
+
 /* A pick asked before a new epoch and answered in its hold: no seat is
  * held for it and no MOVE sent (the book is not complete until the listed
  * gateways restated); the balancer plans again after the hold. */
@@ -3614,6 +3694,8 @@ static CU_TestInfo tests[] = {
 	{"a pick answered in a hold: no seat held, no MOVE", test_pick_in_hold_skipped},
 	{"late picks into a room retired and reused by another pool: no MOVE",
 	 test_late_picks_room_reused},
+	{"a reload lowering max asks every lease back at once",
+	 test_reload_lowered_max_revokes_at_once},
 	{"a NEW_TOPIC resent in a hold makes no seat, renews its own",
 	 test_new_topic_resent_in_hold},
 	{"refused JOINs' NEW_TOPICs hold no pool's plans", test_refusals_hold_no_plans},

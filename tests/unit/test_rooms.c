@@ -937,6 +937,56 @@ static void fresh_seated(struct hc_directives *dd, const char *name, uint32_t ca
  * taken by the user's JOIN there, given back when the directive is given
  * up, replaced, pushed out of a full ring or completed on another seat;
  * a LEAVE keeps it until the deadline, for a MOVE obeyed as LEAVE + JOIN. */
+/* A reload lowers max under seats kept before it: a reserved seat (a
+ * placement's) or a held one (a directive's) is taken only while the
+ * users seated leave room below the new max; the rest are refused, their
+ * seats given back (kept_seats_refused), and the room never holds more
+ * than the new max.  A JOIN applied without admission (force) is still
+ * seated, counted over_max. */
+static void test_kept_seats_after_max_lowered(void)
+{
+	static struct hc_policy np;
+	fresh(64);
+	uint64_t u = 1;
+	fill(1, 38, &u);
+	for (uint64_t k = 0; k < 4; k++)
+		CU_ASSERT_EQUAL(hc_rooms_place(&r, 0, 1000 + k, 0), 1); /* 42 */
+	CU_ASSERT_EQUAL(hc_rooms_hold_seat(&r, 1), 1);                   /* 43 */
+	CU_ASSERT_EQUAL(hc_room_occupancy(&r.room[1]), 43);
+	np = pol;
+	np.pool[0].max = 40;
+	np.pool[0].target = 20;
+	struct hc_rooms_repool x;
+	char err[200];
+	CU_ASSERT_EQUAL_FATAL(hc_rooms_repool_prepare(&r, &np, &x, err, sizeof(err)), 0);
+	hc_rooms_repool_commit(&r, &np, &x, HZ, 100);
+	uint64_t refusals = r.st.refusals;
+	CU_ASSERT_EQUAL(hc_rooms_admit(&r, 1, 0, 1000, 200), HC_ROOMS_ADMITTED_KEPT); /* 39 */
+	CU_ASSERT_EQUAL(hc_rooms_admit(&r, 1, 0, 1001, 200), HC_ROOMS_ADMITTED_KEPT); /* 40 */
+	CU_ASSERT_EQUAL(hc_rooms_admit(&r, 1, 0, 1002, 200), 0);
+	CU_ASSERT_EQUAL(hc_rooms_admit_on_seat(&r, 1, 0), 0);
+	CU_ASSERT_EQUAL(r.room[1].users, 40);
+	CU_ASSERT_EQUAL(r.room[1].reserved, 1); /* 1003's, still kept */
+	CU_ASSERT_EQUAL(r.held_now, 0);
+	CU_ASSERT_EQUAL(r.st.kept_seats_refused, 2);
+	CU_ASSERT_EQUAL(r.st.refusals, refusals + 2);
+	CU_ASSERT_EQUAL(r.st.over_max, 0);
+	/* without admission the JOIN was applied: seated, counted */
+	CU_ASSERT_EQUAL(hc_rooms_record_join(&r, 1, 0, 1003, 200), 1);
+	CU_ASSERT_EQUAL(r.room[1].users, 41);
+	CU_ASSERT_EQUAL(r.room[1].reserved, 0);
+	CU_ASSERT_EQUAL(r.st.over_max, 1);
+	CU_ASSERT_EQUAL(r.st.kept_seats_refused, 2);
+	/* below the lowered max again: a kept seat is taken as before */
+	for (uint64_t k = 1; k <= 3; k++)
+		hc_rooms_leave(&r, 1);
+	CU_ASSERT_EQUAL(hc_rooms_hold_seat(&r, 1), 1);
+	CU_ASSERT_EQUAL(hc_rooms_admit_on_seat(&r, 1, 0), HC_ROOMS_ADMITTED_KEPT);
+	CU_ASSERT_EQUAL(r.room[1].users, 39);
+	CU_ASSERT_EQUAL(r.st.kept_seats_refused, 2);
+	hc_rooms_free(&r);
+}
+
 static void test_directive_seats(void)
 {
 	struct hc_directives dd;
@@ -955,7 +1005,7 @@ static void test_directive_seats(void)
 	CU_ASSERT_FALSE(hc_directives_holds_seat(&dd, 2, a));
 	CU_ASSERT_EQUAL(hc_directives_take_seat(&dd, 1, b), 0);
 	CU_ASSERT_EQUAL(hc_directives_take_seat(&dd, 1, a), 1);
-	CU_ASSERT_EQUAL(hc_rooms_admit_on_seat(&r, a), HC_ROOMS_ADMITTED_KEPT);
+	CU_ASSERT_EQUAL(hc_rooms_admit_on_seat(&r, a, 0), HC_ROOMS_ADMITTED_KEPT);
 	CU_ASSERT_EQUAL(r.room[a].users, 1);
 	CU_ASSERT_EQUAL(r.room[a].reserved, 0);
 	CU_ASSERT_EQUAL(r.held_now, 0);
@@ -997,7 +1047,7 @@ static void test_directive_seats(void)
 	CU_ASSERT_EQUAL(r.room[a].reserved, 1);
 	uint64_t done = dd.st.done;
 	CU_ASSERT_EQUAL(hc_directives_take_seat(&dd, 4, a), HC_DIR_SEAT_TAKEN);
-	hc_rooms_admit_on_seat(&r, a);
+	hc_rooms_admit_on_seat(&r, a, 0);
 	CU_ASSERT_EQUAL(dd.st.done, done);
 	CU_ASSERT_EQUAL(dd.st.cancelled, 1);
 	CU_ASSERT_EQUAL(r.room[a].users, 2);
@@ -1588,6 +1638,7 @@ static CU_TestInfo tests[] = {
 	{"random operations never exceed max", test_random_never_above_max},
 	{"policy file and --pool, fill included", test_policy_file},
 	{"move directives: done, resent, given up", test_directives},
+	{"kept seats after a reload lowered max", test_kept_seats_after_max_lowered},
 	{"a move's seat is its directive's: taken, kept, given back", test_directive_seats},
 	{"HA demotion: every directive dropped, seats back", test_directives_drop_all},
 	{"a moved user admitted into a third room ends the directive", test_directive_third_room},
