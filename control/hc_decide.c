@@ -255,13 +255,16 @@ static int revoke_room(struct hc_decide *d, uint32_t room)
 	return rm->revoking != 0;
 }
 
-/* May the worker be granted seats now?  Not with leases off, during a
- * restart hold, while every lease comes back (revoke_all), or when its
- * decision ring could not take the grant. */
+/* May the worker be granted seats now?  Not with leases off, on a
+ * backup (a request parked before a demotion is decided there when its
+ * revoke is answered, and a lease granted then would seat JOINs after a
+ * promotion without the takeover's hold), during a restart hold, while
+ * every lease comes back (revoke_all), or when its decision ring could
+ * not take the grant. */
 static int may_lease(struct hc_decide *d, unsigned worker)
 {
-	return d->pol->lease_seats != 0 && !hc_restart_holding(&d->restart) && !d->revoke_all &&
-	       may_tell(d, worker);
+	return d->pol->lease_seats != 0 && hc_ha_serving(&d->ha) &&
+	       !hc_restart_holding(&d->restart) && !d->revoke_all && may_tell(d, worker);
 }
 
 /* An admitted direct JOIN's worker may have the next seats of the room
