@@ -305,6 +305,8 @@ int hc_control_stop_workers(struct hc_dataplane *dp, struct hc_decide *d)
 		if (d == NULL || hc_decide_poll(d, rte_rdtsc()) == 0)
 			rte_delay_us_sleep(IDLE_US);
 	}
+	if (d != NULL)
+		hc_decide_stopped(d); /* (the state file, as the tables are now) */
 	hc_dp_set_state(dp, HC_STOP);
 	return rc;
 }

@@ -1254,6 +1254,12 @@ void hc_decide_reload_commit(struct hc_decide *d, const struct hc_policy *np,
 	revoke_for_tick(d);
 }
 
+void hc_decide_stopped(struct hc_decide *d)
+{
+	if (hc_ha_serving(&d->ha))
+		hc_restart_save(&d->restart, d->dp, hc_ha_wall_ms());
+}
+
 int hc_decide_idle(const struct hc_decide *d)
 {
 	for (unsigned i = 0; i < d->dp->n_workers; i++) {

@@ -294,4 +294,12 @@ void hc_decide_reload_commit(struct hc_decide *d, const struct hc_policy *np,
 /* No decision owed and none in flight (stop protocol). */
 int hc_decide_idle(const struct hc_decide *d);
 
+/* An orderly stop: the workers drained.  The state file is written once
+ * more, now, with the gateways holding users (outside a hold, serving):
+ * it is otherwise looked at once a second, and a gateway that placed its
+ * first users within that second of a stop was not in it, so the next
+ * start held nothing for it (the restart the hold is for).
+ * hc_decide_free waits for the write. */
+void hc_decide_stopped(struct hc_decide *d);
+
 #endif /* HC_DECIDE_H */

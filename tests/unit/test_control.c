@@ -2751,6 +2751,45 @@ static void test_reload_lowered_max_revokes_at_once(void)
 	CU_ASSERT_EQUAL(w->members.room_users[r2], 0);
 }
 
+/* An orderly stop writes the state file once more (hc_decide_stopped,
+ * called when the workers drained): a gateway that placed its first users
+ * after the last once-a-second look is in it, so the next start holds for
+ * it.  Before, the stop wrote nothing: that gateway was missing. */
+static void test_stop_writes_state_file(void)
+{
+	char dir[] = "/tmp/hc-stop-XXXXXX", path[64], buf[256];
+	state_file_in(dir, path, "");
+	hc_restart_free(&d.restart);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&d.restart, path, "none", NULL, 0,
+					      dp.cfg->max_gateways, dp.n_workers, rte_rdtsc(),
+					      d.hold_tsc, W0), 0);
+	CU_ASSERT_FALSE_FATAL(hc_restart_holding(&d.restart)); /* (an empty file) */
+	uint32_t was[64];
+	memcpy(was, w->members.gw_users, sizeof(was));
+	memset(w->members.gw_users, 0, sizeof(was));
+	w->members.gw_users[6] = 3; /* placed since the last look */
+	hc_restart_flush(&d.restart);
+	CU_ASSERT_EQUAL(read_all(path, buf, sizeof(buf)), 0);
+	hc_decide_stopped(&d);
+	hc_restart_flush(&d.restart);
+	CU_ASSERT_EQUAL(d.restart.st.writes, 1);
+	read_all(path, buf, sizeof(buf));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\n6\n"));
+	CU_ASSERT_EQUAL(count_of(buf, "\n"), 2); /* the comment, 6 */
+	/* a backup writes nothing */
+	struct hc_ha ha_was = d.ha;
+	d.ha.role = HC_HA_BACKUP;
+	w->members.gw_users[4] = 1;
+	hc_decide_stopped(&d);
+	hc_restart_flush(&d.restart);
+	CU_ASSERT_EQUAL(d.restart.st.writes, 1);
+	d.ha = ha_was;
+	memcpy(w->members.gw_users, was, sizeof(was));
+	restart_as_suite();
+	unlink(path);
+	rmdir(dir);
+}
+
 /* A pick asked before a new epoch and answered in its hold: no seat is
  * held for it and no MOVE sent (the book is not complete until the listed
  * gateways restated); the balancer plans again after the hold. */
@@ -3696,6 +3735,7 @@ static CU_TestInfo tests[] = {
 	 test_late_picks_room_reused},
 	{"a reload lowering max asks every lease back at once",
 	 test_reload_lowered_max_revokes_at_once},
+	{"an orderly stop writes the state file once more", test_stop_writes_state_file},
 	{"a NEW_TOPIC resent in a hold makes no seat, renews its own",
 	 test_new_topic_resent_in_hold},
 	{"refused JOINs' NEW_TOPICs hold no pool's plans", test_refusals_hold_no_plans},
