@@ -14,10 +14,13 @@
 #include "hc_ini.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define HC_INI_MAX_BYTES (1u << 20)
 #define HC_INI_MAX_LINE 1023
@@ -240,9 +243,23 @@ int hc_ini_parse(struct hc_ini *ini, const char *path, const char *text, char *e
 int hc_ini_read(struct hc_ini *ini, const char *path, char *err, size_t errlen)
 {
 	memset(ini, 0, sizeof(*ini));
-	FILE *f = fopen(path, "r");
+	/* a regular file only, opened non-blocking: a FIFO put at the path
+	 * would block the open itself (the control lcore's, at a reload) */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	const char *why = fd < 0 || fstat(fd, &st) != 0 ? strerror(errno)
+			  : !S_ISREG(st.st_mode)          ? "not a regular file"
+							  : NULL;
+	if (why != NULL) {
+		snprintf(err, errlen, "%s:0: cannot open: %s", path, why);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	FILE *f = fdopen(fd, "r");
 	if (f == NULL) {
 		snprintf(err, errlen, "%s:0: cannot open: %s", path, strerror(errno));
+		close(fd);
 		return -1;
 	}
 	char *buf = malloc(HC_INI_MAX_BYTES + 1);

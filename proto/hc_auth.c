@@ -128,10 +128,13 @@ static int check_private(int fd, const char *path, char *err, size_t err_len)
 }
 
 /* A key file opened for reading (no symlink followed) and checked
- * private (check_private), or -1 with err said. */
+ * private (check_private), or -1 with err said.  Opened non-blocking:
+ * a FIFO put at the path would block the open itself (on the control
+ * lcore, at a reload) before check_private could refuse it; a regular
+ * file's reads never block either way. */
 static int open_private(const char *path, char *err, size_t err_len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
 		fail(err, err_len, "%s: %s", path, strerror(errno));
 		return -1;

@@ -6,14 +6,17 @@
  * the [eal] arguments, the example etc/headcount.conf, the generated
  * docs/configuration.md, and a reload's new policy in the seat book.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
 
+#include "hc_auth.h"
 #include "hc_conffile.h"
 #include "hc_control.h"
 #include "hc_ini.h"
@@ -579,6 +582,64 @@ static void test_ini_repeats_linear(void)
 	free(text);
 }
 
+/* Which reader of a FIFO at the path is run in a child (the open of a
+ * FIFO with no writer blocks): 0 the config file, 1 the keys file, 2 a
+ * file key's file. */
+static int read_fifo_in_child(int which, const char *path)
+{
+	char err[256];
+	switch (which) {
+	case 0: {
+		struct hc_ini ini;
+		int rc = hc_ini_read(&ini, path, err, sizeof(err));
+		return rc == -1 && strstr(err, "not a regular file") != NULL ? 0 : 1;
+	}
+	case 1:
+		return hc_auth_keys_load(path, err, sizeof(err)) == NULL &&
+				       strstr(err, "not a regular file") != NULL ? 0 : 1;
+	default: {
+		uint8_t key[HC_AUTH_FILE_KEYS_MAX][HC_AUTH_FILE_KEY_LEN];
+		unsigned n;
+		return hc_auth_file_key_load(path, key, &n, err, sizeof(err)) == -1 &&
+				       strstr(err, "not a regular file") != NULL ? 0 : 1;
+	}
+	}
+}
+
+/* A FIFO put where the config, the keys or the state key file is read (a
+ * reload reads them on the control lcore) is refused at once, "not a
+ * regular file", never waited on: the open blocked for a writer before
+ * the check could run, and the control core with it.  Each reader runs
+ * in a child, given 10 s (a blocked one is killed: the test fails). */
+static void test_fifo_refused(void)
+{
+	char dir[] = "/tmp/hc-fifo-XXXXXX", path[64];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	CU_ASSERT_EQUAL_FATAL(mkfifo(path, 0600), 0);
+	for (int which = 0; which < 3; which++) {
+		pid_t pid = fork();
+		CU_ASSERT_FATAL(pid >= 0);
+		if (pid == 0)
+			_exit(read_fifo_in_child(which, path));
+		int status = -1;
+		pid_t got = 0;
+		for (int i = 0; i < 1000 && got == 0; i++) {
+			got = waitpid(pid, &status, WNOHANG);
+			if (got == 0)
+				usleep(10000);
+		}
+		if (got == 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+		}
+		CU_ASSERT_EQUAL(got, pid);
+		CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	unlink(path);
+	rmdir(dir);
+}
+
 static CU_TestInfo tests[] = {
 	{"ini: no section, JSON, key outside a section, bad lines", test_ini_errors},
 	{"ini: repeated keys and sections found in linear time", test_ini_repeats_linear},
@@ -591,6 +652,7 @@ static CU_TestInfo tests[] = {
 	{"etc/headcount.conf passes --check-config", test_example_file},
 	{"docs/configuration.md is generated", test_doc_is_generated},
 	{"reload: the seat book takes a new policy", test_repool},
+	{"a FIFO at the config's or a key file's path: refused, not waited on", test_fifo_refused},
 	CU_TEST_INFO_NULL,
 };
 
