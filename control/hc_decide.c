@@ -301,8 +301,15 @@ static void top_up_lease(struct hc_decide *d, unsigned worker, uint32_t room)
 static int park_if_leased(struct hc_decide *d, unsigned worker, const struct hc_change *c)
 {
 	const struct hc_room *rm = &d->book.room[c->to_room];
-	if (rm->leased == 0 || !hc_rooms_full_for(&d->book, c->to_room, c->user_id) ||
-	    hc_directives_holds_seat(&d->dirs, c->user_id, c->to_room))
+	if (rm->leased == 0)
+		return 0;
+	/* a seat kept for the user (its directive's, its reservation's) is
+	 * taken at once, but for leased seats above a max a reload lowered
+	 * under it (hc_rooms_kept_seat_waits) */
+	int kept = hc_directives_holds_seat(&d->dirs, c->user_id, c->to_room) ||
+		   hc_rooms_holds_seat(&d->book, c->to_room, c->user_id);
+	if (kept ? !hc_rooms_kept_seat_waits(&d->book, c->to_room)
+		 : !hc_rooms_full_for(&d->book, c->to_room, c->user_id))
 		return 0;
 	if (d->park.n == HC_CHAN_MAX_PENDING || !revoke_room(d, c->to_room) ||
 	    hc_park_add(&d->park, c, worker) != 0) {

@@ -664,6 +664,13 @@ static inline int kept_seat_fits(const struct hc_rooms *r, const struct hc_room 
 	return rm->users + rm->leased < r->pol->pool[rm->pool].max;
 }
 
+int hc_rooms_kept_seat_waits(const struct hc_rooms *r, uint32_t room)
+{
+	const struct hc_room *rm = &r->room[room];
+	return rm->state == HC_ROOM_LIVE && rm->leased != 0 && !kept_seat_fits(r, rm) &&
+	       rm->users < r->pol->pool[rm->pool].max;
+}
+
 int hc_rooms_admit_on_seat(struct hc_rooms *r, uint32_t room, int force)
 {
 	struct hc_room *rm = &r->room[room];
@@ -745,6 +752,11 @@ static int admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user
 	if (take_reservation(r, room, user)) { /* the seat becomes the user's */
 		if (unlikely(!kept_seat_fits(r, rm))) { /* max lowered under it */
 			if (!force) {
+				/* the record forgotten too: kept, a late resend of
+				 * its PLACE would be told this room again */
+				int32_t slot = resv_lookup(r, user);
+				if (slot >= 0)
+					resv_forget(r, slot);
 				relevel(r, room); /* (the seat given back) */
 				r->st.kept_seats_refused++;
 				r->st.refusals++;

@@ -300,6 +300,12 @@ void hc_rooms_seat_free_cb(void *book, uint32_t room);
  * reach the pool's max: a reload lowered it under the seat.  A placement
  * reservation the user holds (there or elsewhere) is left to expire. */
 int hc_rooms_admit_on_seat(struct hc_rooms *r, uint32_t room, int force);
+/* Would a seat kept for a user in room be refused now only because of
+ * seats leased to workers (a reload lowered max under it: the users
+ * below max, the users and leased seats at or above)?  Then its JOIN
+ * waits for the leases' revoke, as any JOIN into a room full only for
+ * leased seats does (a leased seat nobody uses never refuses a JOIN). */
+int hc_rooms_kept_seat_waits(const struct hc_rooms *r, uint32_t room);
 
 /*
  * Admission of user's JOIN into room (pool: the event's pool index, used

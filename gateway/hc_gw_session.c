@@ -183,6 +183,11 @@ struct hc_gw {
 	                                   its incarnation appl_incarnation */
 	int state;                      /* enum hc_gw_state */
 	int in_poll;                    /* inside hc_gw_poll: callbacks run */
+	int rx_more;                    /* the last poll stopped reading at
+	                                   RX_BURSTS_PER_POLL with datagrams
+	                                   maybe left: hc_gw_timeout_ms says
+	                                   0 (an edge-triggered loop is not
+	                                   woken for them again)         */
 	int closing;                    /* 1 + clean: closed from a callback */
 	int in_foreach;                 /* inside hc_gw_foreach             */
 	uint32_t settling_run;          /* settled heartbeats in a row that
@@ -1419,7 +1424,7 @@ static uint64_t next_timer_us(const struct hc_gw *g, uint64_t now)
 int hc_gw_timeout_ms(const struct hc_gw *g)
 {
 	uint64_t now = now_us(), next = next_timer_us(g, now);
-	if (next <= now)
+	if (next <= now || g->rx_more)
 		return 0;
 	uint64_t ms = (next - now + 999) / 1000;
 	return ms > INT32_MAX ? INT32_MAX : (int)ms;
@@ -1474,6 +1479,7 @@ static int poll_once(struct hc_gw *g, int timeout_ms)
 		if (poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
 			return -1;
 	}
+	g->rx_more = 0;
 	for (unsigned burst = 0; burst < RX_BURSTS_PER_POLL; burst++) {
 		for (unsigned i = 0; i < RX_BURST; i++) {
 			iov[i] = (struct iovec){.iov_base = bufs[i], .iov_len = sizeof(bufs[i])};
@@ -1501,6 +1507,7 @@ static int poll_once(struct hc_gw *g, int timeout_ms)
 		total += n;
 		if (n < RX_BURST || g->closing)
 			break;
+		g->rx_more = burst + 1 == RX_BURSTS_PER_POLL;
 	}
 	if (g->closing)
 		return total;

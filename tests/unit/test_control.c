@@ -2751,6 +2751,74 @@ static void test_reload_lowered_max_revokes_at_once(void)
 	CU_ASSERT_EQUAL(w->members.room_users[r2], 0);
 }
 
+/* A seat kept for a user (here a directive's) in a room whose max a
+ * reload lowered under seats leased to the worker: its JOIN's request
+ * waits for the revoke (parked, as any request into a room full only for
+ * leased seats), then is admitted on the seat once the lease is back;
+ * refused at once, it would have been placed elsewhere for seats nobody
+ * used (a re-review of 2e8ccb6). */
+static void test_kept_seat_waits_for_revoke(void)
+{
+	static struct hc_policy np;
+	static struct hc_rooms_repool x;
+	char err[256];
+	settle();
+	const uint32_t r = untouched_room();
+	CU_ASSERT_FATAL(r != 0);
+	const uint64_t u0 = 940000, moved = 940001;
+	uint8_t op = HC_OP_JOIN;
+	events(&u0, &r, &op, 1); /* admitted: the worker is leased 16 seats */
+	settle();
+	CU_ASSERT_EQUAL_FATAL(w->members.lease[r], 16);
+	const unsigned p = d.book.room[r].pool;
+	CU_ASSERT_EQUAL_FATAL(hc_rooms_hold_seat(&d.book, r), 1);
+	CU_ASSERT_FATAL(hc_directives_add(&d.dirs, moved, 0, r, 3, rte_rdtsc()) != 0);
+	/* 1 user, 1 held seat, 16 leased; max lowered to 10 */
+	np = pol;
+	np.pool[p].min = 2;
+	np.pool[p].target = 5;
+	np.pool[p].max = 10;
+	CU_ASSERT_EQUAL_FATAL(hc_decide_reload_prepare(&d, &np, &x, err, sizeof(err)), 0);
+	hc_decide_reload_commit(&d, &np, &x, 0);
+	CU_ASSERT_TRUE(hc_rooms_kept_seat_waits(&d.book, r));
+	/* `moved`'s request, before the worker has read the revoke */
+	uint64_t parked = d.st.lease_parked, refused = d.book.st.kept_seats_refused;
+	struct hc_change c = {.user_id = moved, .from_room = 0, .to_room = r, .gateway_id = 3,
+			      .kind = HC_CHG_REQUEST, .pool_id = 0};
+	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue_elem(w->to_ctl_changes, &c, sizeof(c)), 0);
+	hc_decide_poll(&d, 0);
+	CU_ASSERT_EQUAL(d.st.lease_parked, parked + 1);
+	CU_ASSERT_EQUAL(d.park.n, 1);
+	/* the worker gives its lease back; the request is decided: admitted
+	 * on its seat (its answer taken here in the worker's stead: the
+	 * worker never asked for `moved`) */
+	hc_rx_poll_handoff(w, 0);
+	hc_ops_commit(w);
+	hc_decide_poll(&d, 0);
+	CU_ASSERT_EQUAL(d.park.n, 0);
+	CU_ASSERT_EQUAL(d.book.st.kept_seats_refused, refused);
+	CU_ASSERT_EQUAL(d.book.room[r].users, 2);
+	CU_ASSERT_EQUAL(d.book.room[r].held, 0);
+	CU_ASSERT_EQUAL(d.book.room[r].leased, 0);
+	struct hc_decision dec[8];
+	unsigned n = rte_ring_dequeue_burst_elem(w->from_ctl_decisions, dec, sizeof(dec[0]), 8,
+						 NULL);
+	w->decisions_done += n;
+	unsigned seats = 0;
+	for (unsigned i = 0; i < n; i++)
+		seats += dec[i].kind == HC_DEC_SEAT && dec[i].user_id == moved && dec[i].admit == 1;
+	CU_ASSERT_EQUAL(seats, 1);
+	/* as before */
+	hc_rooms_leave(&d.book, r); /* (`moved` never reached the worker) */
+	CU_ASSERT_EQUAL(hc_decide_reload_prepare(&d, &pol, &x, err, sizeof(err)), 0);
+	hc_decide_reload_commit(&d, &pol, &x, 0);
+	uint8_t leave = HC_OP_LEAVE;
+	events(&u0, &r, &leave, 1);
+	settle();
+	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
+	CU_ASSERT_EQUAL(w->members.room_users[r], 0);
+}
+
 /* An orderly stop writes the state file once more (hc_decide_stopped,
  * called when the workers drained): a gateway that placed its first users
  * after the last once-a-second look is in it, so the next start holds for
@@ -3736,6 +3804,8 @@ static CU_TestInfo tests[] = {
 	{"a reload lowering max asks every lease back at once",
 	 test_reload_lowered_max_revokes_at_once},
 	{"an orderly stop writes the state file once more", test_stop_writes_state_file},
+	{"a kept seat's JOIN after max was lowered under leases waits for the revoke",
+	 test_kept_seat_waits_for_revoke},
 	{"a NEW_TOPIC resent in a hold makes no seat, renews its own",
 	 test_new_topic_resent_in_hold},
 	{"refused JOINs' NEW_TOPICs hold no pool's plans", test_refusals_hold_no_plans},

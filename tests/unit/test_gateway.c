@@ -223,8 +223,11 @@ static void test_session_inbound(void)
 				       sizeof(l.gw)), (ssize_t)len);
 	CU_ASSERT_EQUAL(hc_gw_poll(l.g, 0), 256);
 	CU_ASSERT_EQUAL(stats(&l).rx_wrong_source, 1 + 256);
+	CU_ASSERT_EQUAL(hc_gw_timeout_ms(l.g), 0); /* (more waits: an edge-
+	                                              triggered loop polls again) */
 	CU_ASSERT_EQUAL(hc_gw_poll(l.g, 0), 44);
 	CU_ASSERT_EQUAL(stats(&l).rx_wrong_source, 1 + 300);
+	CU_ASSERT(hc_gw_timeout_ms(l.g) > 1000);   /* (heartbeats 100 s apart) */
 	CU_ASSERT_EQUAL(stats(&l).heartbeats_received, 1);
 
 	/* a wrong tag (one byte flipped after sealing, in the tag and in the

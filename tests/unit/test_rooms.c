@@ -963,7 +963,12 @@ static void test_kept_seats_after_max_lowered(void)
 	uint64_t refusals = r.st.refusals;
 	CU_ASSERT_EQUAL(hc_rooms_admit(&r, 1, 0, 1000, 200), HC_ROOMS_ADMITTED_KEPT); /* 39 */
 	CU_ASSERT_EQUAL(hc_rooms_admit(&r, 1, 0, 1001, 200), HC_ROOMS_ADMITTED_KEPT); /* 40 */
+	uint32_t live = hc_rooms_resv_live(&r), records = hc_rooms_resv_records(&r);
 	CU_ASSERT_EQUAL(hc_rooms_admit(&r, 1, 0, 1002, 200), 0);
+	/* the record forgotten, not kept consumed (a late resend of the
+	 * PLACE would be told room 1 again) */
+	CU_ASSERT_EQUAL(hc_rooms_resv_live(&r), live - 1);
+	CU_ASSERT_EQUAL(hc_rooms_resv_records(&r), records - 1);
 	CU_ASSERT_EQUAL(hc_rooms_admit_on_seat(&r, 1, 0), 0);
 	CU_ASSERT_EQUAL(r.room[1].users, 40);
 	CU_ASSERT_EQUAL(r.room[1].reserved, 1); /* 1003's, still kept */
