@@ -492,13 +492,28 @@ async function main() {
 				ws.terminate();
 			}
 		});
-		srv.once('error', reject);
+		// ws re-emits the HTTP server's errors on wss: without a listener
+		// there, a listen error threw instead of rejecting, and an accept
+		// error later (EMFILE) ended the gateway (its users dropped by the
+		// appliance 3 s later).  Before listening: reject; after: logged
+		let listening = false;
+		wss.on('error', (e) => {
+			if (listening) {
+				chat.counts.errors++;
+				log(`server: ${e.message}`);
+			}
+		});
+		srv.on('error', (e) => {
+			if (!listening)
+				reject(e);
+		});
+		const up = () => { listening = true; resolve(); };
 		if (typeof spec === 'string') {
 			const i = spec.lastIndexOf(':');
-			srv.listen(Number(spec.slice(i + 1)), spec.slice(0, i).replace(/^\[|\]$/g, ''), resolve);
+			srv.listen(Number(spec.slice(i + 1)), spec.slice(0, i).replace(/^\[|\]$/g, ''), up);
 		} else {
 			fs.rmSync(spec.unix, { force: true });
-			srv.listen(spec.unix, () => { fs.chmodSync(spec.unix, 0o666); resolve(); });
+			srv.listen(spec.unix, () => { fs.chmodSync(spec.unix, 0o666); up(); });
 		}
 		servers.push({ srv, wss });
 	});

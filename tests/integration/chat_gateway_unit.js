@@ -6,7 +6,8 @@
 // localhost, or --allow-host: a rebound DNS name is refused); a page gone
 // while it is being placed still counts against --max-connections until
 // its answer, whose seat is then given back (a JOIN and a LEAVE); a PLACED
-// answer naming no room is a refusal, not a crash.
+// answer naming no room is a refusal, not a crash; a listen error ends
+// the gateway process with its reason (exit 1), not an uncaught throw.
 //   node --test tests/integration/chat_gateway_unit.js
 'use strict';
 
@@ -131,3 +132,37 @@ test('a PLACED answer naming no room is a refusal, not a crash', () => {
 	assert.strictEqual(s.calls.filter((c) => c[0] === 'join').length, 0);
 	assert.strictEqual(g.counts.refused, 1);
 });
+
+// (the gateway process itself needs the ws package: skipped without it)
+let haveWs = true;
+try {
+	require.resolve('ws', { paths: [path.join(__dirname, '..', '..', 'examples', 'chat')] });
+} catch (e) {
+	haveWs = false;
+}
+
+test('a listen error ends the gateway cleanly (exit 1, the reason), not with an uncaught throw',
+	{ skip: !haveWs && 'no ws package (examples/chat: npm install)' }, async () => {
+		const http = require('node:http');
+		const { spawn } = require('node:child_process');
+		const busy = http.createServer();
+		await new Promise((r) => busy.listen(0, '127.0.0.1', r));
+		const port = busy.address().port;
+		try {
+			const gw = spawn(process.execPath, [
+				path.join(__dirname, '..', '..', 'examples', 'chat', 'gateway.js'),
+				'--appliance', '127.0.0.1:9', '--gateway-id', '5', '--no-auth',
+				'--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+			let out = '';
+			gw.stdout.on('data', (b) => { out += b; });
+			gw.stderr.on('data', (b) => { out += b; });
+			const killer = setTimeout(() => gw.kill('SIGKILL'), 30000);
+			const code = await new Promise((r) => gw.on('exit', (c) => r(c)));
+			clearTimeout(killer);
+			assert.strictEqual(code, 1, out);
+			assert.match(out, /fatal: listen EADDRINUSE/);
+			assert.doesNotMatch(out, /node:events|Unhandled 'error' event/);
+		} finally {
+			busy.close();
+		}
+	});

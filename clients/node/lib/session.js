@@ -161,7 +161,19 @@ class Session extends EventEmitter {
 		this.inflight = 0;             // sends not yet completed by the socket
 		this.lostRecheck = false;      // LOST judged again after the socket is read
 		this.drainWaiters = [];
-		this.onTimer = () => { this.timer = null; this.timerAt = Infinity; this._tick(); };
+		// (a listener that throws from the timer's work, an 'assign'
+		// TIMEOUT or a 'state' SWITCHED, must not leave the session with
+		// no timer: nothing else re-arms it while the appliance is silent,
+		// and heartbeats, flushes, resends and LOST would stop for good)
+		this.onTimer = () => {
+			this.timer = null;
+			this.timerAt = Infinity;
+			try {
+				this._tick();
+			} finally {
+				this._schedule();
+			}
+		};
 	}
 
 	// options: appliance (string "A[,B...]" or array), gatewayId, key (16
@@ -754,9 +766,12 @@ class Session extends EventEmitter {
 			if (!this.lostRecheck) {
 				this.lostRecheck = true;
 				setImmediate(() => {
-					if (!this.closed)
-						this._watchAppliance(nowUs()); // (decides)
-					this.lostRecheck = false;
+					try {
+						if (!this.closed)
+							this._watchAppliance(nowUs()); // (decides)
+					} finally {
+						this.lostRecheck = false;
+					}
 				});
 				return;
 			}

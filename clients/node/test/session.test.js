@@ -203,6 +203,30 @@ test('PLACE: resent with a new control counter, then TIMEOUT', async () => {
 	}
 });
 
+test('a listener that throws from the timer\'s work leaves the timer armed: heartbeats go on', async () => {
+	const { a, s } = await lab({ placeTimeoutMs: 20, placeRetries: 0, heartbeatMs: 20,
+		lostMs: 100000 });
+	try {
+		s.on('assign', () => { throw new Error('the application\'s bug'); });
+		s.place(78n, 3);
+		// the timer run here, not by Node (its throw would be uncaught):
+		// the session's own timer stopped, the PLACE's deadline passed
+		clearTimeout(s.timer);
+		s.timer = null;
+		s.timerAt = Infinity;
+		await new Promise((r) => setTimeout(r, 60));
+		assert.strictEqual(s.timer, null);
+		assert.throws(() => s.onTimer(), /the application's bug/);
+		assert.strictEqual(s.stats().place_timeouts, 1);
+		assert.notStrictEqual(s.timer, null, 'the timer is armed again');
+		const hb = s.stats().heartbeats_sent;
+		await until(() => s.stats().heartbeats_sent >= hb + 3, 'heartbeats after the throw', 30000);
+	} finally {
+		await s.close(false);
+		a.close();
+	}
+});
+
 // (answered within a timeout no busy host's pause reaches: with 40 ms
 // the request could time out before its answer is read)
 test('PLACE: an ASSIGN PLACED is told once', async () => {
