@@ -89,11 +89,37 @@ defmodule HeadCount.Session do
     }
   end
 
-  @doc "The user is in `room` of `pool` now (a move if elsewhere); the caller owns the user."
-  def join(s, user, room, pool \\ 0), do: GenServer.call(s, {:join, [{user, room, pool}]})
+  # Calls wait as long as the session takes (it may be sending a snapshot
+  # of millions of users): a timeout would exit the caller while the
+  # session still carries the request out (a channel told its join failed
+  # with the user joined).  A session that dies ends the call all the same.
+  @call :infinity
 
-  @doc "Many joins in one call (`[{user, room, pool}]`), owned by the caller: the fast path."
-  def join_many(s, list) when is_list(list), do: GenServer.call(s, {:join, list}, 60_000)
+  # join_many / leave_many hand the session their list in slices of this
+  # many: between two slices it handles its mailbox (heartbeats, answers).
+  # One call of millions of users that change nothing (joins where they
+  # are, leaves of users not here) sent no datagram for seconds, and the
+  # appliance declared the gateway dead and dropped all its users.
+  @slice 4096
+
+  @doc "The user is in `room` of `pool` now (a move if elsewhere); the caller owns the user."
+  def join(s, user, room, pool \\ 0), do: GenServer.call(s, {:join, [{user, room, pool}]}, @call)
+
+  @doc """
+  Many joins (`[{user, room, pool}]`), owned by the caller: the fast path.
+  `:ok`, or `{:error, {:bad_room, bad}}` with every entry refused, in order.
+  """
+  def join_many(s, list) when is_list(list) do
+    sliced(s, :join, list, [], fn
+      :ok, bad -> bad
+      {:error, {:bad_room, more}}, bad -> Enum.reverse(more, bad)
+    end)
+    |> case do
+      [] -> :ok
+      bad -> {:error, {:bad_room, Enum.reverse(bad)}}
+    end
+  end
+
   def join_many(_s, _), do: {:error, :badarg}
 
   @doc """
@@ -101,11 +127,34 @@ defmodule HeadCount.Session do
   user stays: a channel that ended after the user reconnected through a
   newer one). `:ok`, `{:error, :not_here}` or `{:error, :not_owner}`.
   """
-  def leave(s, user), do: GenServer.call(s, {:leave, [user]}) |> single()
+  def leave(s, user), do: GenServer.call(s, {:leave, [user]}, @call) |> single()
 
   @doc "Many leaves of the caller's users: `:ok` or `{:error, missing}` (`{:not_owner, user}` for another's)."
-  def leave_many(s, users) when is_list(users), do: GenServer.call(s, {:leave, users}, 60_000)
+  def leave_many(s, users) when is_list(users) do
+    sliced(s, :leave, users, [], fn
+      :ok, missing -> missing
+      {:error, more}, missing -> Enum.reverse(more, missing)
+    end)
+    |> case do
+      [] -> :ok
+      missing -> {:error, Enum.reverse(missing)}
+    end
+  end
+
   def leave_many(_s, _), do: {:error, :badarg}
+
+  # list to the session @slice entries a call, each answer folded into acc
+  # (an improper list's tail goes with the last slice: the session says
+  # it is bad, as it says of any entry)
+  defp sliced(s, what, list, acc, fold) do
+    {part, rest} = take_slice(list, @slice, [])
+    acc = fold.(GenServer.call(s, {what, part}, @call), acc)
+    if rest == [], do: acc, else: sliced(s, what, rest, acc, fold)
+  end
+
+  defp take_slice([x | rest], n, part) when n > 0, do: take_slice(rest, n - 1, [x | part])
+  defp take_slice(rest, _n, part) when is_list(rest), do: {Enum.reverse(part), rest}
+  defp take_slice(tail, _n, part), do: {:lists.reverse(part, tail), []}
 
   @doc """
   Obey a MOVE directive: the user joins `to` if the caller still owns
@@ -116,28 +165,33 @@ defmodule HeadCount.Session do
   `{:error, :stale}`, or `{:error, {:bad_room, ...}}` for a `to` beyond
   `:max_room`.
   """
-  def move(s, user, from, to, pool \\ 0), do: GenServer.call(s, {:move, user, from, to, pool})
+  def move(s, user, from, to, pool \\ 0),
+    do: GenServer.call(s, {:move, user, from, to, pool}, @call)
 
   @doc "Ask where a new user should go: `{:ok, request_id}`; the answer comes as a message."
   def place(s, user, pool \\ 0)
       when is_integer(user) and user in 0..0xFFFFFFFFFFFFFFFF and is_integer(pool) and
              pool in 0..0xFFFF,
-      do: GenServer.call(s, {:place, user, pool})
+      do: GenServer.call(s, {:place, user, pool}, @call)
 
   @doc "Send what is batched now."
-  def flush(s), do: GenServer.call(s, :flush)
+  def flush(s), do: GenServer.call(s, :flush, @call)
 
   @doc "The user's `{room, pool}` here, or nil."
-  def room_of(s, user), do: GenServer.call(s, {:room_of, user})
+  def room_of(s, user), do: GenServer.call(s, {:room_of, user}, @call)
 
-  @doc "Every user here `[{user, room, pool}]` and the membership digest."
-  def dump(s), do: GenServer.call(s, :dump, 60_000)
+  @doc "Every user here `[{user, room, pool}]` (sorted) and the membership digest."
+  def dump(s) do
+    # (sorted here, in the caller: the session only gathers them)
+    {members, digest} = GenServer.call(s, :dump, @call)
+    {Enum.sort(members), digest}
+  end
 
   @doc "Counters and state (a map)."
-  def stats(s), do: GenServer.call(s, :stats)
+  def stats(s), do: GenServer.call(s, :stats, @call)
 
   @doc "The local UDP port."
-  def local_port(s), do: GenServer.call(s, :local_port)
+  def local_port(s), do: GenServer.call(s, :local_port, @call)
 
   @doc "`:clean`: flush and say SHUTDOWN (users dropped at once); `:crash`: just stop."
   def close(s, how \\ :clean) when how in [:clean, :crash],
@@ -441,7 +495,7 @@ defmodule HeadCount.Session do
 
   def handle_call(:dump, _from, s) do
     members = :ets.foldl(fn {u, r, p, _, _}, acc -> [{u, r, p} | acc] end, [], s.users)
-    {:reply, {Enum.sort(members), s.digest}, s}
+    {:reply, {members, s.digest}, s}
   end
 
   def handle_call(:stats, _from, s) do
