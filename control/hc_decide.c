@@ -1265,6 +1265,12 @@ void hc_decide_stopped(struct hc_decide *d)
 {
 	if (hc_ha_serving(&d->ha))
 		hc_restart_save(&d->restart, d->dp, hc_ha_wall_ms());
+	/* (a stop in a restart hold: the placements owed its refused
+	 * restatements are never sent; counted, not lost silently) */
+	d->st.owed_at_stop = d->n_owed;
+	if (d->n_owed != 0)
+		HC_LOG(WARNING, "stopping in a restart hold: %u refused restatements' users "
+		       "never placed (ctl_owed_at_stop)", d->n_owed);
 }
 
 int hc_decide_idle(const struct hc_decide *d)

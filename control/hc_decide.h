@@ -49,6 +49,10 @@ struct hc_decide_stats {
 	                               restatements                     */
 	uint64_t restatements; /* ... of them snapshots' members          */
 	uint64_t restatements_refused; /* ... refused: the room was full   */
+	uint64_t owed_at_stop;     /* refused restatements still owed a
+	                              placement (the restart hold's end)
+	                              when an orderly stop came: their
+	                              gateways were told nothing        */
 	uint64_t new_topics;   /* NEW_TOPIC answers sent for refusals     */
 	uint64_t no_room_answers; /* NO_ROOM answers sent for refusals of
 	                          users in no room, none to be had      */
@@ -221,6 +225,7 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(changes, st.changes) X(places, st.places) X(admitted, st.admitted) \
 	X(refused, st.refused) X(no_room_answers, st.no_room_answers) X(restatements, st.restatements) \
 	X(restatements_refused, st.restatements_refused) X(new_topics, st.new_topics) X(no_address, st.no_address) \
+	X(owed_at_stop, st.owed_at_stop) \
 	X(unknown_pool, st.unknown_pool) X(ticks, st.ticks) X(ticks_waited, st.ticks_waited) \
 	X(moves_planned, st.planned) X(users_picked, st.picked) \
 	X(move_skipped, st.move_skipped) X(move_pool_changed, st.move_pool_changed) \

@@ -185,7 +185,8 @@ static void remove_at(struct hc_members *m, int32_t at, uint64_t user, uint32_t 
 static void snap_gen_begin(struct hc_members *m, uint16_t gw, uint8_t gen)
 {
 	if (gen <= m->snap_gen_now[gw]) {
-		for (uint32_t at = 0; at < m->capacity; at++)
+		/* (positions at or past users.fresh never held a user) */
+		for (uint32_t at = 0; at < m->users.fresh; at++)
 			if (m->slot[at].gw == gw)
 				m->slot[at].mark = 0;
 		hc_pending_age_snapshot_ops(&m->pend, gw);
@@ -666,7 +667,9 @@ static void snap_sweep(struct hc_members *m, struct batch *b, const struct hc_op
 	if (!counted || m->snap_marked[gw] < m->gw_users[gw]) {
 		HC_RELAXED_ADD(&m->st.sweep_scans, 1);
 		uint64_t swept = 0;
-		for (uint32_t at = 0; at < m->capacity; at++) {
+		/* (every position that ever held a user: the table's share
+		 * of --max-users is read only as far as it was used) */
+		for (uint32_t at = 0; at < m->users.fresh; at++) {
 			const struct hc_slot *sl = &m->slot[at];
 			if (sl->room == 0 || sl->gw != gw || sl->mark == gen)
 				continue; /* (a slot with a room is in use) */

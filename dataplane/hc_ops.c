@@ -149,12 +149,13 @@ static inline void read_op(struct hc_worker *w, const uint8_t *rec, uint16_t gw,
 {
 	struct hc_event ev;
 	memcpy(&ev, rec, sizeof(ev));
-	op->user_id = rte_be_to_cpu_64(ev.user_id);
-	op->session = session_clamp(w, rte_be_to_cpu_64(ev.session));
-	op->room_id = rte_be_to_cpu_32(ev.room_id);
-	op->op = ev.op;
-	op->gateway_id = gw;
-	op->pool_id = rte_be_to_cpu_16(ev.pool_id);
+	/* (whole: gen, flags and pad 0, not what the buffer held before) */
+	*op = (struct hc_op){.user_id = rte_be_to_cpu_64(ev.user_id),
+			     .session = session_clamp(w, rte_be_to_cpu_64(ev.session)),
+			     .room_id = rte_be_to_cpu_32(ev.room_id),
+			     .gateway_id = gw,
+			     .pool_id = rte_be_to_cpu_16(ev.pool_id),
+			     .op = ev.op};
 }
 
 /*

@@ -2844,13 +2844,21 @@ static void test_stop_writes_state_file(void)
 	read_all(path, buf, sizeof(buf));
 	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\n6\n"));
 	CU_ASSERT_EQUAL(count_of(buf, "\n"), 2); /* the comment, 6 */
+	/* a stop in a restart hold with placements owed: counted */
+	CU_ASSERT_EQUAL(d.st.owed_at_stop, 0);
+	d.n_owed = 2; /* (as two refused restatements in a hold leave it) */
+	hc_decide_stopped(&d);
+	CU_ASSERT_EQUAL(d.st.owed_at_stop, 2);
+	d.n_owed = 0;
+	d.st.owed_at_stop = 0;
+	uint64_t writes = d.restart.st.writes;
 	/* a backup writes nothing */
 	struct hc_ha ha_was = d.ha;
 	d.ha.role = HC_HA_BACKUP;
 	w->members.gw_users[4] = 1;
 	hc_decide_stopped(&d);
 	hc_restart_flush(&d.restart);
-	CU_ASSERT_EQUAL(d.restart.st.writes, 1);
+	CU_ASSERT_EQUAL(d.restart.st.writes, writes);
 	d.ha = ha_was;
 	memcpy(w->members.gw_users, was, sizeof(was));
 	restart_as_suite();
