@@ -2671,6 +2671,30 @@ static void test_late_picks_room_reused(void)
 	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
 }
 
+/* A reload that lowers pool index p's max to 10 (min 2, target 5),
+ * committed at now 0 (no tick); reload_suite_policy brings the suite's
+ * back. */
+static void reload_max_10(unsigned p)
+{
+	static struct hc_policy np; /* (d.pol until the suite's comes back) */
+	static struct hc_rooms_repool x;
+	char err[256];
+	np = pol;
+	np.pool[p].min = 2;
+	np.pool[p].target = 5;
+	np.pool[p].max = 10;
+	CU_ASSERT_EQUAL_FATAL(hc_decide_reload_prepare(&d, &np, &x, err, sizeof(err)), 0);
+	hc_decide_reload_commit(&d, &np, &x, 0);
+}
+
+static void reload_suite_policy(void)
+{
+	static struct hc_rooms_repool x;
+	char err[256];
+	CU_ASSERT_EQUAL_FATAL(hc_decide_reload_prepare(&d, &pol, &x, err, sizeof(err)), 0);
+	hc_decide_reload_commit(&d, &pol, &x, 0);
+}
+
 /* A reload that lowers max asks every lease back at once, not at the
  * next tick (up to balance_interval_ms away: a worker would go on seating
  * JOINs on a lease granted under the old max all that while): once the
@@ -2679,11 +2703,8 @@ static void test_late_picks_room_reused(void)
  * reads the revoke are seated and counted (leased_over_max). */
 static void test_reload_lowered_max_revokes_at_once(void)
 {
-	static struct hc_policy np;
-	static struct hc_rooms_repool x;
 	static struct hc_assign a[512];
 	unsigned dgrams;
-	char err[256];
 	uint64_t users[16], users2[16];
 	uint32_t rooms[16], rooms2[16];
 	uint8_t ops[16];
@@ -2697,12 +2718,7 @@ static void test_reload_lowered_max_revokes_at_once(void)
 	CU_ASSERT_EQUAL_FATAL(w->members.lease[r], 16);
 	CU_ASSERT_EQUAL_FATAL(d.book.room[r].leased, 16);
 	const unsigned p = d.book.room[r].pool; /* (pool id 0's index) */
-	np = pol;
-	np.pool[p].min = 2;
-	np.pool[p].target = 5;
-	np.pool[p].max = 10;
-	CU_ASSERT_EQUAL_FATAL(hc_decide_reload_prepare(&d, &np, &x, err, sizeof(err)), 0);
-	hc_decide_reload_commit(&d, &np, &x, 0);
+	reload_max_10(p);
 	settle(); /* (no tick: now 0) */
 	CU_ASSERT_EQUAL(w->members.lease[r], 0);
 	CU_ASSERT_EQUAL(d.book.room[r].leased, 0);
@@ -2718,8 +2734,7 @@ static void test_reload_lowered_max_revokes_at_once(void)
 	/* the old max again; a lease in another room, then max lowered and
 	 * JOINs applied on it before the worker reads the revoke: seated
 	 * above the new max, each counted */
-	CU_ASSERT_EQUAL_FATAL(hc_decide_reload_prepare(&d, &pol, &x, err, sizeof(err)), 0);
-	hc_decide_reload_commit(&d, &pol, &x, 0);
+	reload_suite_policy();
 	settle();
 	const uint32_t r2 = untouched_room();
 	CU_ASSERT_FATAL(r2 != 0 && r2 != r);
@@ -2728,8 +2743,7 @@ static void test_reload_lowered_max_revokes_at_once(void)
 	settle();
 	CU_ASSERT_EQUAL_FATAL(w->members.lease[r2], 16);
 	CU_ASSERT_EQUAL_FATAL(d.book.room[r2].pool, p);
-	CU_ASSERT_EQUAL_FATAL(hc_decide_reload_prepare(&d, &np, &x, err, sizeof(err)), 0);
-	hc_decide_reload_commit(&d, &np, &x, 0);
+	reload_max_10(p);
 	events(users2 + 1, rooms2, ops, 15); /* (the revoke not read yet) */
 	CU_ASSERT_EQUAL(w->members.room_users[r2], 16);
 	settle();
@@ -2738,8 +2752,7 @@ static void test_reload_lowered_max_revokes_at_once(void)
 	CU_ASSERT_EQUAL(d.book.st.leased_over_max, over + 6); /* the 11th .. 16th */
 
 	/* as before */
-	CU_ASSERT_EQUAL(hc_decide_reload_prepare(&d, &pol, &x, err, sizeof(err)), 0);
-	hc_decide_reload_commit(&d, &pol, &x, 0);
+	reload_suite_policy();
 	memset(ops, HC_OP_LEAVE, sizeof(ops));
 	events(users, rooms, ops, 16);
 	events(users2, rooms2, ops, 16);
@@ -2759,9 +2772,6 @@ static void test_reload_lowered_max_revokes_at_once(void)
  * used (a re-review of 2e8ccb6). */
 static void test_kept_seat_waits_for_revoke(void)
 {
-	static struct hc_policy np;
-	static struct hc_rooms_repool x;
-	char err[256];
 	settle();
 	const uint32_t r = untouched_room();
 	CU_ASSERT_FATAL(r != 0);
@@ -2774,12 +2784,7 @@ static void test_kept_seat_waits_for_revoke(void)
 	CU_ASSERT_EQUAL_FATAL(hc_rooms_hold_seat(&d.book, r), 1);
 	CU_ASSERT_FATAL(hc_directives_add(&d.dirs, moved, 0, r, 3, rte_rdtsc()) != 0);
 	/* 1 user, 1 held seat, 16 leased; max lowered to 10 */
-	np = pol;
-	np.pool[p].min = 2;
-	np.pool[p].target = 5;
-	np.pool[p].max = 10;
-	CU_ASSERT_EQUAL_FATAL(hc_decide_reload_prepare(&d, &np, &x, err, sizeof(err)), 0);
-	hc_decide_reload_commit(&d, &np, &x, 0);
+	reload_max_10(p);
 	CU_ASSERT_TRUE(hc_rooms_kept_seat_waits(&d.book, r));
 	/* `moved`'s request, before the worker has read the revoke */
 	uint64_t parked = d.st.lease_parked, refused = d.book.st.kept_seats_refused;
@@ -2810,8 +2815,7 @@ static void test_kept_seat_waits_for_revoke(void)
 	CU_ASSERT_EQUAL(seats, 1);
 	/* as before */
 	hc_rooms_leave(&d.book, r); /* (`moved` never reached the worker) */
-	CU_ASSERT_EQUAL(hc_decide_reload_prepare(&d, &pol, &x, err, sizeof(err)), 0);
-	hc_decide_reload_commit(&d, &pol, &x, 0);
+	reload_suite_policy();
 	uint8_t leave = HC_OP_LEAVE;
 	events(&u0, &r, &leave, 1);
 	settle();
