@@ -1469,6 +1469,7 @@ static int poll_once(struct hc_gw *g, int timeout_ms)
 	if (g->closing)
 		return 0;
 	pump(g);
+	g->rx_more = 0; /* (a failed wait below must not leave the last poll's) */
 	if (timeout_ms > 0) {
 		/* wait no longer than the next timer */
 		uint64_t next = next_timer_us(g, now);
@@ -1479,7 +1480,6 @@ static int poll_once(struct hc_gw *g, int timeout_ms)
 		if (poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
 			return -1;
 	}
-	g->rx_more = 0;
 	for (unsigned burst = 0; burst < RX_BURSTS_PER_POLL; burst++) {
 		for (unsigned i = 0; i < RX_BURST; i++) {
 			iov[i] = (struct iovec){.iov_base = bufs[i], .iov_len = sizeof(bufs[i])};

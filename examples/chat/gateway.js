@@ -496,11 +496,16 @@ async function main() {
 		// there, a listen error threw instead of rejecting, and an accept
 		// error later (EMFILE) ended the gateway (its users dropped by the
 		// appliance 3 s later).  Before listening: reject; after: logged
-		let listening = false;
+		let listening = false, loggedAt = 0;
 		wss.on('error', (e) => {
 			if (listening) {
 				chat.counts.errors++;
-				log(`server: ${e.message}`);
+				// (counted always, logged once a second: out of file
+				// descriptors, every connection attempt fails)
+				if (Date.now() - loggedAt >= 1000) {
+					loggedAt = Date.now();
+					log(`server: ${e.message} (${chat.counts.errors} errors so far)`);
+				}
 			}
 		});
 		srv.on('error', (e) => {

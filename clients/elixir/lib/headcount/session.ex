@@ -108,6 +108,9 @@ defmodule HeadCount.Session do
   @doc """
   Many joins (`[{user, room, pool}]`), owned by the caller: the fast path.
   `:ok`, or `{:error, {:bad_room, bad}}` with every entry refused, in order.
+  Beyond 4,096 entries not one step: the session handles its mailbox
+  between slices (an exit of the users' former owner among them: its
+  users not yet taken over leave, and the later slices join them anew).
   """
   def join_many(s, list) when is_list(list) do
     sliced(s, :join, list, [], fn
@@ -195,7 +198,7 @@ defmodule HeadCount.Session do
 
   @doc "`:clean`: flush and say SHUTDOWN (users dropped at once); `:crash`: just stop."
   def close(s, how \\ :clean) when how in [:clean, :crash],
-    do: GenServer.call(s, {:close, how})
+    do: GenServer.call(s, {:close, how}, @call)
 
   defp single(:ok), do: :ok
   defp single({:error, [{:not_owner, _} | _]}), do: {:error, :not_owner}
