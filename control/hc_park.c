@@ -60,16 +60,15 @@ int hc_park_add(struct hc_park *k, const struct hc_change *c, uint32_t worker)
 	int32_t head = hc_keyidx_lookup(&k->by_room, room);
 	uint32_t at = entry_get(k);
 	struct hc_park_entry *x = &k->e[at];
+	x->room = room; /* (before the index reads it; a later entry's is
+	                   not indexed: only the head is) */
 	if (head < 0) {
-		x->room = room; /* (the record holds its key before the index
-		                   reads it) */
 		if (hc_keyidx_insert(&k->by_room, room, at) != 0) {
 			entry_put(k, at);
 			return -ENOSPC;
 		}
 		x->tail = at;
 	} else {
-		x->room = room; /* (not indexed: only the head is) */
 		k->e[k->e[head].tail].next = at + 1;
 		k->e[head].tail = at;
 	}

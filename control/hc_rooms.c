@@ -664,6 +664,18 @@ static inline int kept_seat_fits(const struct hc_rooms *r, const struct hc_room 
 	return rm->users + rm->leased < r->pol->pool[rm->pool].max;
 }
 
+/* A JOIN on its kept seat refused (kept_seat_fits false, or a held seat
+ * missing in a full room): the seat, already out of the room's reserved
+ * ones, given back to its level; counted (kept: a kept seat's refusal).
+ * 0, admit's refusal. */
+static int refuse_kept_seat(struct hc_rooms *r, uint32_t room, int kept)
+{
+	relevel(r, room);
+	r->st.kept_seats_refused += kept;
+	r->st.refusals++;
+	return 0;
+}
+
 int hc_rooms_kept_seat_waits(const struct hc_rooms *r, uint32_t room)
 {
 	const struct hc_room *rm = &r->room[room];
@@ -685,12 +697,8 @@ int hc_rooms_admit_on_seat(struct hc_rooms *r, uint32_t room, int force)
 	int had = held_seat_out(r, room); /* (else seat_errors said why) */
 	int over = had ? !fits : hc_room_occupancy(rm) >= r->pol->pool[rm->pool].max;
 	if (unlikely(over)) {
-		if (!force) {
-			relevel(r, room); /* (the seat given back) */
-			r->st.kept_seats_refused += had;
-			r->st.refusals++;
-			return 0;
-		}
+		if (!force)
+			return refuse_kept_seat(r, room, had);
 		r->st.over_max++;
 	}
 	rm->users++;
@@ -757,10 +765,7 @@ static int admit(struct hc_rooms *r, uint32_t room, unsigned pool, uint64_t user
 				int32_t slot = resv_lookup(r, user);
 				if (slot >= 0)
 					resv_forget(r, slot);
-				relevel(r, room); /* (the seat given back) */
-				r->st.kept_seats_refused++;
-				r->st.refusals++;
-				return 0;
+				return refuse_kept_seat(r, room, 1);
 			}
 			r->st.over_max++;
 		}

@@ -106,23 +106,25 @@ static inline uint64_t seq_now(struct hc_sequencer *s, uint64_t now)
 	return s->clock;
 }
 
+/* A stamp or deadline past t brought to t (hc_seq_clock_step). */
+static inline void not_after(uint64_t *stamp, uint64_t t)
+{
+	if (*stamp > t)
+		*stamp = t;
+}
+
 void hc_seq_clock_step(struct hc_sequencer *s, uint64_t now)
 {
 	s->clock = now;
-	if (s->next_dead_scan > now)
-		s->next_dead_scan = now;
+	not_after(&s->next_dead_scan, now);
 	for (uint32_t gw = 1; gw < s->max_gateways; gw++) {
 		struct hc_gw_state *g = &s->gw[gw];
 		if (g->last_heard_tsc > now)
-			heard(g, now);
-		if (g->gap_since_tsc > now)
-			g->gap_since_tsc = now;
-		if (g->last_nack_tsc > now)
-			g->last_nack_tsc = now;
-		if (g->inc_since_tsc > now)
-			g->inc_since_tsc = now;
-		if (g->sweep_tat > now + s->sweep_interval_tsc)
-			g->sweep_tat = now + s->sweep_interval_tsc;
+			heard(g, now); /* (read by the control lcore) */
+		not_after(&g->gap_since_tsc, now);
+		not_after(&g->last_nack_tsc, now);
+		not_after(&g->inc_since_tsc, now);
+		not_after(&g->sweep_tat, now + s->sweep_interval_tsc);
 	}
 	HC_RELAXED_ADD(&s->st.clock_steps, 1);
 }
