@@ -52,7 +52,8 @@
 	X(snap_swept, t->m.snap_swept) X(sweeps, t->m.sweeps) X(sweep_scans, t->m.sweep_scans) \
 	X(leased_joins, t->m.leased_joins) X(lease_seats, t->m.lease_seats) \
 	X(lease_revokes, t->m.lease_revokes) X(lease_returned, t->m.lease_returned) \
-	X(gateway_cap_full, t->m.gateway_cap_full) X(snap_parked, t->m.snap_parked) \
+	X(gateway_cap_full, t->m.gateway_cap_full) X(chain_full, t->m.chain_full) \
+	X(snap_parked, t->m.snap_parked) \
 	X(snap_parked_now, t->m.snap_parked_now) \
 	X(gone_keys, t->m.gone_keys) X(gone_keys_evicted, t->m.gone_keys_evicted) \
 	X(gone_keys_trimmed, t->m.gone_keys_trimmed) \

@@ -87,6 +87,7 @@ void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, in
 	/* the user's key has not moved since the request: all its ops waited */
 	int32_t at = (int32_t)p->pos1 - 1;
 	uint64_t session = p->session;
+	uint32_t asks = p->asks;
 	uint32_t head = hc_pending_remove(&m->pend, p);
 	if (at >= 0) {
 		m->slot[at].waiting = 0; /* (set by the request: hc_members.c) */
@@ -106,12 +107,13 @@ void hc_members_decide(struct hc_members *m, uint64_t user_id, uint32_t room, in
 	 * gateway's JOINs into a full room) */
 	while (head != 0) {
 		head = hc_pending_take_first(&m->pend, head);
+		asks -= (uint32_t)hc_pending_may_ask(m->pend.replay);
 		hc_members_apply(m, m->pend.replay, 1);
 		if (head == 0)
 			break;
 		struct hc_pending *again = hc_pending_find(&m->pend, user_id);
 		if (again != NULL) {
-			hc_pending_attach(&m->pend, again, head);
+			hc_pending_attach(&m->pend, again, head, asks);
 			break;
 		}
 	}

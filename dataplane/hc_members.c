@@ -382,25 +382,45 @@ static inline struct hc_pending *ask_seat(struct hc_members *m, struct batch *b,
 	return p;
 }
 
+/* A JOIN or snapshot member that would wait behind its user's seat
+ * request, whose chain holds HC_PENDING_CHAIN_ASKS ops that may ask
+ * already (hc_pending.h): refused, as a JOIN into a full table is
+ * (HC_CHG_FULL: the gateway drops the user if it still holds them in
+ * that room), counted in chain_full; nothing else changes. */
+static __rte_noinline void refuse_chained(struct hc_members *m, const struct hc_op *o)
+{
+	HC_RELAXED_ADD(&m->st.chain_full, 1);
+	report(m, o, 0, o->room_id, HC_CHG_FULL);
+}
+
 /* Does o's user wait for a seat decision?  Then o waits behind it, in
- * order (1).  A user in the user table (at >= 0) says so in its slot,
- * which the op reads anyway (hc_slot.waiting: set by ask_seat, cleared by
+ * order, or is refused if it may ask and the chain is at its cap (1).  A
+ * user in the user table (at >= 0) says so in its slot, which the op
+ * reads anyway (hc_slot.waiting: set by ask_seat, cleared by
  * hc_members_decide); only a user not in it (a new user, whose request,
  * if any, was made with no position) is looked for in the pending
  * table. */
 static inline int hold_if_waiting(struct hc_members *m, const struct hc_op *o, int32_t at)
 {
-	if (at < 0)
-		return hc_pending_hold(&m->pend, o);
-	if (likely(!m->slot[at].waiting))
-		return 0;
-	struct hc_pending *p = hc_pending_find(&m->pend, o->user_id);
-	if (unlikely(p == NULL)) { /* (not reached: a flag without a request) */
-		HC_RELAXED_ADD(&m->st.waiting_strays, 1);
-		m->slot[at].waiting = 0;
-		return 0;
+	struct hc_pending *p;
+	if (at < 0) {
+		if (m->pend.n_pending == 0)
+			return 0;
+		p = hc_pending_find(&m->pend, o->user_id);
+		if (likely(p == NULL))
+			return 0;
+	} else {
+		if (likely(!m->slot[at].waiting))
+			return 0;
+		p = hc_pending_find(&m->pend, o->user_id);
+		if (unlikely(p == NULL)) { /* (not reached: a flag without a request) */
+			HC_RELAXED_ADD(&m->st.waiting_strays, 1);
+			m->slot[at].waiting = 0;
+			return 0;
+		}
 	}
-	hc_pending_defer(&m->pend, p, o);
+	if (unlikely(!hc_pending_defer(&m->pend, p, o)))
+		refuse_chained(m, o);
 	return 1;
 }
 

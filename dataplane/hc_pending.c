@@ -64,15 +64,19 @@ uint32_t hc_pending_max_probe(const struct hc_pending_table *t)
 	return most;
 }
 
-void hc_pending_defer(struct hc_pending_table *t, struct hc_pending *p, const struct hc_op *o)
+int hc_pending_defer(struct hc_pending_table *t, struct hc_pending *p, const struct hc_op *o)
 {
+	int asks = hc_pending_may_ask(o);
+	if (asks && p->asks >= HC_PENDING_CHAIN_ASKS)
+		return 0;
 	uint32_t node = t->free_node;
 	if (unlikely(node == UINT32_MAX)) {
 		/* cannot happen: apply_ops keeps room for every deferral
 		 * (hc_ops.c); counted, never an index out of the table */
 		t->overflows++;
-		return;
+		return 1;
 	}
+	p->asks += (uint32_t)asks;
 	t->free_node = t->node[node].next;
 	t->deferrals++;
 	t->node[node].op = *o;
@@ -84,11 +88,12 @@ void hc_pending_defer(struct hc_pending_table *t, struct hc_pending *p, const st
 	__atomic_store_n(g, *g + 1, __ATOMIC_RELAXED);
 	if (p->head == 0) {
 		p->head = node + 1;
-		return;
+		return 1;
 	}
 	struct hc_deferred *h = &t->node[p->head - 1];
 	t->node[h->last].next = node;
 	h->last = node;
+	return 1;
 }
 
 /* The two walks below visit every user in flight by its bucket's chain

@@ -41,6 +41,7 @@
 
 #include "hc_ctlmsg.h" /* HC_CHAN_MAX_PENDING */
 #include "hc_op.h"
+#include "hc_proto.h" /* HC_OP_JOIN */
 
 /* Buckets of the table (2^bits), and entries as many; requests in flight
  * stay at most HC_PENDING_MAX, 3/4 of them, so chains stay short and the
@@ -52,6 +53,18 @@
 _Static_assert(HC_PENDING_MAX == HC_CHAN_MAX_PENDING, "the control core sizes its backlog so");
 /* Ops that may wait behind pending users at once. */
 #define HC_PENDING_DEFERRED 65536
+/* Ops that may ask for a seat (hc_pending_may_ask) waiting in one user's
+ * chain at once.  A chain is replayed one control-core round trip per op
+ * that asks (hc_admission.c), so one gateway's JOINs of one user, each
+ * into another room, made that user's chain a queue drained at one op a
+ * round trip; thousands of them filled the worker's deferred ops until
+ * it waited for decisions and read nothing else, every gateway's events
+ * held behind one user's.  With the cap every chain drains within
+ * HC_PENDING_CHAIN_ASKS round trips, however many there are; an op over
+ * it is refused (hc_members.c, refuse_chained).  An honest gateway moves
+ * a user 16 times within one round trip (microseconds) only when the
+ * control core is stalled. */
+#define HC_PENDING_CHAIN_ASKS 16
 
 /* A user whose seat request is in flight (used), or a free entry. 32 bytes. */
 struct hc_pending {
@@ -62,7 +75,9 @@ struct hc_pending {
 	uint32_t used : 1;
 	uint32_t next;     /* the next entry of its chain + 1 (a free entry:
 	                      of the free list), 0: none */
-	uint32_t unused;
+	uint32_t asks;     /* ops in its chain that may ask for a seat
+	                      (hc_pending_may_ask), at most
+	                      HC_PENDING_CHAIN_ASKS */
 };
 _Static_assert(sizeof(struct hc_pending) == 32, "hc_pending is 32 bytes");
 _Static_assert((1u << HC_PENDING_BITS) <= UINT16_MAX, "a bucket names an entry + 1 in 16 bits");
@@ -106,8 +121,17 @@ struct hc_pending_table {
 int hc_pending_init(struct hc_pending_table *t, uint64_t seed, int socket);
 void hc_pending_free(struct hc_pending_table *t);
 
-/* Append o to pending user p's chain of deferred ops. */
-void hc_pending_defer(struct hc_pending_table *t, struct hc_pending *p, const struct hc_op *o);
+/* May o ask for a seat when it is applied?  A JOIN or a snapshot member;
+ * a LEAVE, a snapshot's DROP or SWEEP never does. */
+static inline int hc_pending_may_ask(const struct hc_op *o)
+{
+	return o->op == HC_OP_JOIN || o->op == HC_OP_SNAP_SET;
+}
+
+/* Append o to pending user p's chain of deferred ops.  Returns 0, o not
+ * taken, if o may ask and p's chain holds HC_PENDING_CHAIN_ASKS such ops
+ * already; else 1. */
+int hc_pending_defer(struct hc_pending_table *t, struct hc_pending *p, const struct hc_op *o);
 
 /* Append o, carrying each one's user id, to every pending user's chain. */
 void hc_pending_defer_all(struct hc_pending_table *t, struct hc_op o);
@@ -197,18 +221,6 @@ static inline struct hc_pending *hc_pending_add(struct hc_pending_table *t, uint
 	return p;
 }
 
-/* If the user's seat request is in flight, o waits behind it: returns 1. */
-static inline int hc_pending_hold(struct hc_pending_table *t, const struct hc_op *o)
-{
-	if (t->n_pending == 0)
-		return 0;
-	struct hc_pending *p = hc_pending_find(t, o->user_id);
-	if (likely(p == NULL))
-		return 0;
-	hc_pending_defer(t, p, o); /* a decision is on its way: keep this user's order */
-	return 1;
-}
-
 /* The answer came: p leaves the table (its chain goes on without it, and
  * it is the next entry handed out).  Its chain of deferred ops' head is
  * returned.  (Inline: once per seat request, on the admission path.) */
@@ -251,12 +263,14 @@ static inline uint32_t hc_pending_take_first(struct hc_pending_table *t, uint32_
 	return next + 1;
 }
 
-/* The rest of a chain (head, from hc_pending_take_first) waits behind
- * pending user p: after what p's chain holds (the op that asked may wait
- * behind its own request), ahead of any op deferred later. */
+/* The rest of a chain (head, from hc_pending_take_first; asks of its ops
+ * may ask) waits behind pending user p: after what p's chain holds (the op
+ * that asked may wait behind its own request), ahead of any op deferred
+ * later. */
 static inline void hc_pending_attach(struct hc_pending_table *t, struct hc_pending *p,
-				     uint32_t head)
+				     uint32_t head, uint32_t asks)
 {
+	p->asks += asks;
 	if (p->head == 0) {
 		p->head = head;
 		return;

@@ -88,6 +88,10 @@ struct hc_members_stats {
 	uint64_t gateway_cap_full; /* new users refused (FULL, in table_full
 	                              too): their gateway held its share of
 	                              --max-users-per-gateway               */
+	uint64_t chain_full; /* JOINs and snapshot members refused (FULL):
+	                        their user's chain of ops waiting behind a
+	                        seat request held HC_PENDING_CHAIN_ASKS that
+	                        may ask (hc_pending.h)                  */
 	uint64_t snap_parked; /* snapshot members of new users that found no
 	                         key and waited for their sweep (its removals
 	                         may free one): judged again there       */

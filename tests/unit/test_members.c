@@ -1043,27 +1043,61 @@ static void apply1(uint64_t user, uint32_t room, uint8_t op, uint16_t gw, uint8_
 	hc_members_apply(&m, &o, 1);
 }
 
+/* FULL notices for user in the changes reported so far. */
+static unsigned full_notices(const struct hc_change *chg, uint64_t user)
+{
+	unsigned n = 0;
+	for (uint32_t i = 0; i < m.n_changes; i++)
+		n += chg[i].kind == HC_CHG_FULL && chg[i].user_id == user;
+	return n;
+}
+
 /* One user's JOINs into full rooms, each asking and refused: each answer
  * takes the next op off the user's chain, which asks, and the rest stay
  * where they are.  Found by a review: every answer replayed the whole
  * chain, each op after the one that asked deferred again: O(k^2) work
- * for k ops, a worker held for seconds by one gateway's datagrams. */
+ * for k ops, a worker held for seconds by one gateway's datagrams.
+ * Found by a later one: even so the chain drained one round trip per op
+ * that asks, so thousands of them filled the worker's deferred ops and
+ * held every gateway's events; at most HC_PENDING_CHAIN_ASKS wait now,
+ * one more is refused (FULL, chain_full), a LEAVE is not capped, and the
+ * count follows the chain from answer to answer. */
 static void test_chain_drained_once(void)
 {
+	static struct hc_change chg[4096];
 	CU_ASSERT_EQUAL_FATAL(hc_members_init(&m, "t_chain", 4096, 16, 0), 0);
 	m.admission = 1;
-	const unsigned k = 2000;
+	const unsigned k = 2000, cap = HC_PENDING_CHAIN_ASKS;
 	apply1(9, 5, HC_OP_JOIN, 1, 0);
 	hc_members_decide(&m, 9, 5, 1, 1);           /* in room 5 */
+	m.changes = chg;
+	m.changes_cap = 4096;
+	m.n_changes = 0;
 	for (unsigned i = 0; i < k; i++)
 		apply1(9, 6 + i % 2, HC_OP_JOIN, 1, 0); /* full rooms, say */
 	CU_ASSERT_EQUAL(m.pend.n_pending, 1);
-	CU_ASSERT_EQUAL(m.pend.n_deferred, k - 1);
+	CU_ASSERT_EQUAL(m.pend.n_deferred, cap);
+	CU_ASSERT_EQUAL(m.st.chain_full, k - 1 - cap);
+	CU_ASSERT_EQUAL(full_notices(chg, 9), k - 1 - cap);
+	CU_ASSERT_EQUAL(m.n_changes, 1 + (k - 1 - cap)); /* the one request */
+	CU_ASSERT(chg[1].kind == HC_CHG_FULL && chg[1].to_room == 6 + (1 + cap) % 2);
+	apply1(9, 7, HC_OP_LEAVE, 1, 0);             /* not capped */
+	CU_ASSERT_EQUAL(m.pend.n_deferred, cap + 1);
+	CU_ASSERT_EQUAL(m.st.chain_full, k - 1 - cap);
 	const uint64_t deferred = m.pend.deferrals;
-	for (unsigned i = 0; i < k; i++)
+	/* five answers: 11 JOINs wait, so 5 more are taken, the 6th refused */
+	for (unsigned i = 0; i < 5; i++)
 		hc_members_decide(&m, 9, 6 + i % 2, 0, 1); /* refused */
-	CU_ASSERT_EQUAL(m.pend.deferrals, deferred); /* (k^2 / 2 before) */
-	CU_ASSERT_EQUAL(m.st.refused, k);
+	CU_ASSERT_EQUAL(m.pend.n_deferred, cap + 1 - 5);
+	for (unsigned i = 0; i < 6; i++)
+		apply1(9, 6, HC_OP_JOIN, 1, 0);
+	CU_ASSERT_EQUAL(m.pend.n_deferred, cap + 1);
+	CU_ASSERT_EQUAL(m.st.chain_full, k - 1 - cap + 1);
+	for (unsigned i = 0; i < cap + 1; i++)
+		hc_members_decide(&m, 9, 6, 0, 1);  /* refused (each names 6: stray-free) */
+	CU_ASSERT_EQUAL(m.pend.deferrals, deferred + 5); /* (k^2 / 2 before) */
+	CU_ASSERT_EQUAL(m.st.refused, 1 + cap + 5);
+	CU_ASSERT_EQUAL(m.st.stray_decisions, 0);
 	CU_ASSERT_EQUAL(m.pend.n_pending, 0);
 	CU_ASSERT_EQUAL(m.pend.n_deferred, 0);
 	CU_ASSERT_EQUAL(hc_members_room_of(&m, 9), 5);
@@ -1078,6 +1112,9 @@ static void test_chain_drained_once(void)
 	CU_ASSERT_EQUAL(hc_members_room_of(&m, 9), 0);
 	CU_ASSERT_EQUAL(m.pend.n_pending, 0);
 	CU_ASSERT_EQUAL(m.pend.n_deferred, 0);
+	m.changes = NULL;
+	m.n_changes = 0;
+	m.changes_cap = 0;
 	CU_ASSERT_EQUAL(rooms_check(&m), 0);
 	hc_members_free(&m);
 }
