@@ -224,7 +224,7 @@ int main(int argc, char **argv)
 		 ip, cfg.udp_port, n);
 	hc_notify_send(status); /* ports up, workers running, telemetry answering */
 	int run_rc = hc_control_run(&dp, &decide);
-	hc_notify_stopping(); /* --duration, --idle-exit: no signal said it */
+	hc_notify_stopping(); /* (said already, by the stop hook) */
 	rte_eal_mp_wait_lcore();
 	int fin_rc = hc_control_finish(&dp, &decide);
 	hc_telemetry_close(); /* no command reads what is freed below */

@@ -102,6 +102,7 @@ int hc_notify_open(void)
 	}
 	notify_fd = fd;
 	unsetenv("NOTIFY_SOCKET");
+	hc_control_stop_hook = hc_notify_stopping; /* before the drain */
 	wd.usec = watchdog_usec();
 	if (wd.usec != 0)
 		hc_control_pass_hook = hc_notify_watchdog;

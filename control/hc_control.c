@@ -30,6 +30,7 @@ volatile sig_atomic_t hc_config_reload_signal;
 static hc_reload_fn reload_fn;
 static void *reload_ctx;
 void (*hc_control_pass_hook)(const struct hc_dataplane *dp, uint64_t now);
+void (*hc_control_stop_hook)(void);
 
 void hc_control_set_reload(hc_reload_fn fn, void *ctx)
 {
@@ -293,6 +294,8 @@ int hc_control_stop_workers(struct hc_dataplane *dp, struct hc_decide *d)
 	uint64_t deadline = rte_rdtsc() + DRAIN_TIMEOUT_S * hz;
 	int rc = 0;
 
+	if (hc_control_stop_hook != NULL)
+		hc_control_stop_hook(); /* (a signal's stop said so already) */
 	hc_dp_set_state(dp, HC_DRAIN);
 	HC_LOG(INFO, "draining: the workers read no more input, finish what they hold");
 	while (!drained(dp, d)) {

@@ -56,6 +56,11 @@ void hc_control_set_reload(hc_reload_fn fn, void *ctx);
  * (app/hc_notify.c sets it: systemd's watchdog). */
 extern void (*hc_control_pass_hook)(const struct hc_dataplane *dp, uint64_t now);
 
+/* Called once a stop begins, before the workers drain, NULL: nothing
+ * (app/hc_notify.c sets it: STOPPING=1, so that systemd no longer holds
+ * the drain, up to 30 s without a pass, to WatchdogSec). */
+extern void (*hc_control_stop_hook)(void);
+
 /*
  * Run until a signal, --duration or --idle-exit, then stop the workers
  * orderly.  Returns 0, or -1 if the drain timed out (workers were stopped
