@@ -718,7 +718,7 @@ static void send_resync(struct hc_decide *d, const struct hc_change *c, uint64_t
 	if (gw >= d->dp->cfg->max_gateways || c->resync.reason == 0)
 		return; /* (reason 0 marks no wait: the workers never ask it) */
 	const struct hc_peer *to = &d->peer[gw];
-	if (to->ip_be != 0) {
+	if (to->ip_be != 0 && !(to->flags & HC_PEER_F_FORGOTTEN)) {
 		send_resync_to(d, gw, to, c->resync.reason, c->resync.first, c->resync.last);
 		return;
 	}
@@ -1010,7 +1010,15 @@ static void apply_change(struct hc_decide *d, unsigned worker, const struct hc_c
 	}
 	if (c->kind == HC_CHG_PEER) {
 		if (c->gateway_id < d->dp->cfg->max_gateways) {
-			memcpy(&d->peer[c->gateway_id], c->peer, sizeof(struct hc_peer));
+			struct hc_peer p;
+			memcpy(&p, c->peer, sizeof(p));
+			if (p.flags & HC_PEER_F_FORGOTTEN) {
+				/* the old address stays, marked (hc_ctlmsg.h) */
+				d->peer[c->gateway_id].flags |= HC_PEER_F_FORGOTTEN;
+				d->st.peers_forgotten++;
+				return;
+			}
+			memcpy(&d->peer[c->gateway_id], &p, sizeof(p));
 			send_waiting_resync(d, c->gateway_id, now);
 		}
 		d->st.peers++;

@@ -60,6 +60,7 @@ struct hc_decide_stats {
 	                          is unknown (refusals, notices, MOVEs,
 	                          RESYNCs)                               */
 	uint64_t peers;        /* gateway address reports                 */
+	uint64_t peers_forgotten; /* ... that a home worker forgot one       */
 	uint64_t planned;      /* moves the balancer planned               */
 	uint64_t picked;       /* users the workers picked for them        */
 	uint64_t directives;   /* MOVE records sent                        */

@@ -140,6 +140,8 @@ void hc_chan_commit_new_peer(struct hc_worker *w, uint16_t gw, int newest)
 	struct hc_peer *cur = &w->gw_peer[gw];
 	if (!newest && cur->ip_be != 0)
 		return;
+	if (hc_seq_incarnation(&w->seq, gw) == 0)
+		return; /* forgotten by this very datagram (a SHUTDOWN) */
 	/* the same source under another key slot is no move; another
 	 * address within a second of the last move is a second source */
 	int moved = cur->ip_be != 0 && (cur->ip_be != p->ip_be || cur->udp_be != p->udp_be);
@@ -205,6 +207,20 @@ unsigned hc_chan_tx(struct hc_worker *w)
 	}
 	HC_RELAXED_ADD(&w->st.ctl_tx, sent);
 	return n;
+}
+
+void hc_chan_forgotten(void *ctx, uint16_t gw)
+{
+	struct hc_worker *w = ctx;
+	if (w->gw_peer == NULL || w->gw_peer[gw].ip_be == 0)
+		return;
+	w->gw_peer[gw] = (struct hc_peer){0};
+	if (w->to_ctl_changes == NULL)
+		return;
+	struct hc_change c = {.gateway_id = gw, .kind = HC_CHG_PEER};
+	const struct hc_peer gone = {.flags = HC_PEER_F_FORGOTTEN};
+	memcpy(c.peer, &gone, sizeof(gone));
+	push_one(w, &c);
 }
 
 void hc_chan_ask_resync(void *ctx, uint16_t gw, uint32_t reason, uint32_t first,

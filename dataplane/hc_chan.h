@@ -94,6 +94,11 @@ void hc_chan_report_conflict(struct hc_worker *w, uint16_t gw, uint32_t incarnat
 /* Transmit frames the control core built; returns how many were taken. */
 unsigned hc_chan_tx(struct hc_worker *w);
 
+/* Sequencer hook: gateway gw is forgotten.  Our copy of its address goes
+ * (its next datagram taken passes its address on, even an unchanged one),
+ * and the control core hears so (HC_CHG_PEER, HC_PEER_F_FORGOTTEN). */
+void hc_chan_forgotten(void *ctx, uint16_t gw);
+
 /* Sequencer hook: ask gateway gw for a resync (the control core sends it). */
 void hc_chan_ask_resync(void *ctx, uint16_t gw, uint32_t reason, uint32_t first,
 			uint32_t last);

@@ -112,6 +112,7 @@ int hc_dataplane_init(struct hc_dataplane *dp, const struct hc_config *cfg,
 						     n_workers - 1) / n_workers);
 		struct hc_seq_hooks hooks = {.deliver = hc_ops_deliver,
 			.drop_users = hc_snapshots_drop_users, .resync = hc_chan_ask_resync,
+			.forgotten = hc_chan_forgotten,
 			.ctx = w, .drop_ctx = &w->snaps};
 		rc = hc_seq_init(&w->seq, cfg->max_gateways, gap_tsc, cfg->gap_nacks,
 				 rte_get_tsc_hz() / 1000 * cfg->gateway_timeout_ms, &hooks, socket);

@@ -541,6 +541,8 @@ static void forget_quietly(struct hc_sequencer *s, uint16_t gw, int drop)
 	restart(s, gw, 0, drop, 0);
 	g->floor_inc = inc;
 	g->floor_seq = top;
+	if (s->hooks.forgotten != NULL)
+		s->hooks.forgotten(s->hooks.ctx, gw);
 }
 
 /* The gateway is gone (silent, or said SHUTDOWN). */

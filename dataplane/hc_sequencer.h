@@ -105,6 +105,8 @@ struct hc_seq_hooks {
 	/* ask gateway gw for a resync (enum hc_resync_reason) */
 	void (*resync)(void *ctx, uint16_t gw, uint32_t reason, uint32_t first,
 		       uint32_t last);
+	/* gateway gw is forgotten (dead, SHUTDOWN, hc_seq_forget_all) */
+	void (*forgotten)(void *ctx, uint16_t gw);
 	void *ctx;
 	void *drop_ctx;
 };

@@ -33,8 +33,16 @@ struct hc_peer {
 	uint16_t port_id;    /* ethdev it arrived on               */
 	uint8_t mac[6];      /* source MAC                         */
 	uint8_t key_slot;    /* the key slot its datagram was sealed in */
-	uint8_t pad;
+	uint8_t flags;       /* HC_PEER_F_*                        */
 };
+
+/* hc_peer.flags: in an HC_CHG_PEER, the home worker forgot the gateway
+ * (dead, SHUTDOWN, a demotion) and its copy of the address with it, so
+ * that the gateway's next datagram taken passes its address on again,
+ * from wherever it comes (the control core keeps the old one, marked, for
+ * the operator's tools; a RESTART asked at the gateway's return waits for
+ * the new one instead of going to it). */
+#define HC_PEER_F_FORGOTTEN 0x01
 
 /*
  * Control -> worker, 16 bytes, one of (kind):

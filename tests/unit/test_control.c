@@ -82,10 +82,13 @@ static int teardown(void)
 	return 0;
 }
 
+/* The source of what feed_payload feeds (a test may move it, and back). */
+static const struct hc_frame_addr *feed_from = &gw_addr;
+
 static void feed_payload(const void *p, size_t len)
 {
 	uint8_t f[2048];
-	size_t flen = hc_frame_build(f, &gw_addr, 1, p, len);
+	size_t flen = hc_frame_build(f, feed_from, 1, p, len);
 	struct rte_mbuf *m = hc_test_mbuf(f, flen);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	hc_rx_burst(w, 0, &m, 1, 0);
@@ -3398,7 +3401,7 @@ static unsigned take_resyncs(uint16_t gw, struct hc_resync *out, unsigned max)
 		}
 		CU_ASSERT_EQUAL(h.type, HC_MSG_RESYNC);
 		CU_ASSERT_EQUAL(ntohs(h.gateway_id), gw);
-		CU_ASSERT_EQUAL(ip->dst_addr, htonl(gw_addr.src_ip));
+		CU_ASSERT_EQUAL(ip->dst_addr, htonl(feed_from->src_ip));
 		if (h.type == HC_MSG_RESYNC && n < max)
 			memcpy(&out[n++], pl + 40, sizeof(out[0]));
 		rte_pktmbuf_free(m);
@@ -3498,6 +3501,69 @@ static void test_first_contact_resync_sent(void)
 	for (uint16_t gw = 4; gw <= 7; gw++)
 		CU_ASSERT_EQUAL(d.resync_wait[gw].reason, 0);
 	CU_ASSERT_EQUAL(d.resync_wait[1].reason, 0);
+}
+
+/* Gateway 2 (incarnation inc - 1, at address old) says SHUTDOWN, is
+ * forgotten, and comes back from address to as incarnation inc, its
+ * first datagram far ahead (it thinks the appliance lost its state): the
+ * RESTART asked then goes to `to` once the first datagram taken from
+ * there passes it on, and nowhere before. */
+static void forgotten_comes_back(const struct hc_frame_addr *old, const struct hc_frame_addr *to,
+				 uint32_t inc, uint64_t user)
+{
+	struct hc_resync r[4];
+	const uint16_t gw = 2;
+	uint64_t resyncs = d.st.resyncs, forgotten = d.st.peers_forgotten;
+	feed_from = old;
+	heartbeat_of(gw, inc - 1, 2, inc == 2 ? 2 : 1000, HC_HB_F_SHUTDOWN);
+	settle();
+	hc_seq_poll_read(&w->seq, rte_rdtsc() + 3600 * rte_get_tsc_hz(), 0); /* (a budget's wait) */
+	settle();
+	CU_ASSERT_EQUAL(hc_seq_incarnation(&w->seq, gw), 0);
+	CU_ASSERT_EQUAL(d.st.peers_forgotten, forgotten + 1);
+	CU_ASSERT(d.peer[gw].flags & HC_PEER_F_FORGOTTEN);
+	CU_ASSERT_EQUAL(d.peer[gw].ip_be, htonl(old->src_ip)); /* (kept for the tools) */
+	CU_ASSERT_EQUAL(take_resyncs(0, r, 4), 0);
+	feed_from = to;
+	first_contact(gw, inc, 1000, user);
+	settle();
+	CU_ASSERT_EQUAL(take_resyncs(0, r, 4), 0); /* not to the old address */
+	CU_ASSERT_EQUAL(d.resync_wait[gw].reason, HC_RESYNC_RESTART);
+	heartbeat_of(gw, inc, 1, 1000, 0);
+	settle();
+	unsigned n = take_resyncs(gw, r, 4); /* (each to `to`) */
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT(n >= 1 && ntohl(r[0].reason) == HC_RESYNC_RESTART);
+	CU_ASSERT_EQUAL(d.st.resyncs, resyncs + 1);
+	CU_ASSERT_EQUAL(d.peer[gw].ip_be, htonl(to->src_ip));
+	CU_ASSERT_EQUAL(d.peer[gw].flags, 0);
+}
+
+/* A gateway the appliance forgot (SHUTDOWN, or silent past the timeout)
+ * and that comes back from another address: the control core used to
+ * keep its old address as good, so the RESTART asked at its return went
+ * there and the gateway heard nothing until a gap timeout and a datagram
+ * later.  The home worker now forgets the address with the gateway (and
+ * passes the next one on, even the same: the second half), and the
+ * RESTART waits for it. */
+static void test_forgotten_gateway_restart_new_address(void)
+{
+	static const struct hc_frame_addr moved = {
+		.dst_mac = {2, 0, 0, 0, 0, 1}, .src_mac = {2, 0, 0, 0, 0, 10},
+		.src_ip = 0xC612000A, .dst_ip = 0xC6120001, .src_port = 41300, .dst_port = 7100};
+	heartbeat_of(2, 1, 1, 2, 0); /* (gateway 2 as an earlier test left it) */
+	settle();
+	CU_ASSERT_EQUAL(d.peer[2].ip_be, htonl(gw_addr.src_ip));
+	struct rte_mbuf *m; /* (what the earlier tests left for gateway 2) */
+	while (rte_ring_dequeue(w->from_ctl_tx, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	forgotten_comes_back(&gw_addr, &moved, 2, 900200);
+	forgotten_comes_back(&moved, &moved, 3, 900201); /* the same address */
+	heartbeat_of(2, 3, 2, 1000, HC_HB_F_SHUTDOWN);
+	settle();
+	while (rte_ring_dequeue(w->from_ctl_tx, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	feed_from = &gw_addr;
 }
 
 /* One refused JOIN every few seconds (its NEW_TOPIC directive in flight,
@@ -3802,6 +3868,8 @@ static CU_TestInfo tests[] = {
 	{"state file writer: what cut-short writes left, swept at start", test_file_writer_sweep},
 	{"changes pushed to the control core, across its ring's end", test_changes_push_wraps},
 	{"a new gateway's first RESTART request is sent, not lost", test_first_contact_resync_sent},
+	{"a forgotten gateway's RESTART goes to the address it comes back from",
+	 test_forgotten_gateway_restart_new_address},
 	{"HA: leases come back when an epoch ends or begins", test_ha_revokes_leases},
 	{"HA: a hold's requests released by an HA event get no lease", test_ha_release_grants_no_lease},
 	{"state file writer: a takeover keeps it, counts what it was handed",
