@@ -45,8 +45,8 @@ static void on_signal(int sig)
 	else if (sig == SIGHUP)
 		hc_keys_reload_signal = 1;
 	else {
+		hc_notify_stopping(); /* (before the control core sees the flag) */
 		hc_quit_signal = 1;
-		hc_notify_stopping();
 	}
 }
 

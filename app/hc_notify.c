@@ -123,9 +123,10 @@ int hc_notify_send(const char *msg)
 void hc_notify_stopping(void)
 {
 	static const char msg[] = "STOPPING=1";
-	if (notify_fd < 0 || stopping_sent)
+	/* one exchange: the signal handler (on any thread) and the control
+	 * core's stop hook may both come here at once */
+	if (notify_fd < 0 || __atomic_exchange_n(&stopping_sent, 1, __ATOMIC_SEQ_CST) != 0)
 		return;
-	stopping_sent = 1;
 	(void)!send(notify_fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL);
 }
 
