@@ -195,7 +195,10 @@ static void not_applied(struct hc_decide *d, const struct hc_change *c, uint8_t 
 {
 	if (status == HC_ASSIGN_FULL) {
 		d->st.table_full++;
-		hc_rooms_cancel(&d->book, c->user_id, c->gateway_id);
+		/* (not at a chain's cap: the JOIN holding the seat may be
+		 * waiting in that chain) */
+		if (!(c->flags & HC_CHGF_CHAIN))
+			hc_rooms_cancel(&d->book, c->user_id, c->gateway_id);
 	} else {
 		d->st.superseded++;
 	}

@@ -386,11 +386,13 @@ static inline struct hc_pending *ask_seat(struct hc_members *m, struct batch *b,
  * request, whose chain holds HC_PENDING_CHAIN_ASKS ops that may ask
  * already (hc_pending.h): refused, as a JOIN into a full table is
  * (HC_CHG_FULL: the gateway drops the user if it still holds them in
- * that room), counted in chain_full; nothing else changes. */
+ * that room), counted in chain_full; nothing else changes (flagged
+ * HC_CHGF_CHAIN: a seat kept for the user stays kept). */
 static __rte_noinline void refuse_chained(struct hc_members *m, const struct hc_op *o)
 {
 	HC_RELAXED_ADD(&m->st.chain_full, 1);
-	report(m, o, 0, o->room_id, HC_CHG_FULL);
+	hc_members_report(m, o->user_id, 0, o->room_id, o->pool_id, o->gateway_id, HC_CHG_FULL,
+			  HC_CHGF_CHAIN);
 }
 
 /* Does o's user wait for a seat decision?  Then o waits behind it, in

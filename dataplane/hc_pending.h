@@ -59,12 +59,17 @@ _Static_assert(HC_PENDING_MAX == HC_CHAN_MAX_PENDING, "the control core sizes it
  * into another room, made that user's chain a queue drained at one op a
  * round trip; thousands of them filled the worker's deferred ops until
  * it waited for decisions and read nothing else, every gateway's events
- * held behind one user's.  With the cap every chain drains within
- * HC_PENDING_CHAIN_ASKS round trips, however many there are; an op over
- * it is refused (hc_members.c, refuse_chained).  An honest gateway moves
- * a user 16 times within one round trip (microseconds) only when the
- * control core is stalled. */
-#define HC_PENDING_CHAIN_ASKS 16
+ * held behind one user's (one op let in a round trip).  With the cap
+ * every chain drains within HC_PENDING_CHAIN_ASKS round trips, and a
+ * worker holding the most deferred ops it may (53,248) holds at least 52
+ * chains, each of which moves on at every round trip; an op over
+ * the cap is refused (hc_members.c, refuse_chained).  Honest chains are
+ * long only for a user with many events a worker loop (a round trip is
+ * at least a loop, up to 128 datagrams): hc-bench's 1,000 users at full
+ * rate (bench-peers-smoke) reach about 150 (a cap of 128 refused some of
+ * their JOINs, 160 none, 2026-12-07); a restart hold holds requests up
+ * to the gateway timeout. */
+#define HC_PENDING_CHAIN_ASKS 1024
 
 /* A user whose seat request is in flight (used), or a free entry. 32 bytes. */
 struct hc_pending {

@@ -39,9 +39,9 @@ struct hc_peer {
 /* hc_peer.flags: in an HC_CHG_PEER, the home worker forgot the gateway
  * (dead, SHUTDOWN, a demotion) and its copy of the address with it, so
  * that the gateway's next datagram taken passes its address on again,
- * from wherever it comes (the control core keeps the old one, marked, for
- * the operator's tools; a RESTART asked at the gateway's return waits for
- * the new one instead of going to it). */
+ * from wherever it comes (the control core keeps the old one, marked: a
+ * late answer, a NEW_TOPIC or MOVE resend still goes to it, as before,
+ * but a RESYNC asked at the gateway's return waits for the new one). */
 #define HC_PEER_F_FORGOTTEN 0x01
 
 /*
@@ -160,7 +160,8 @@ struct hc_change {
 		};
 		uint32_t incarnation; /* HC_CHG_CONFLICT: the second source's
 		                         (overlaps flags: read flags only for
-		                         HC_CHG_REQUEST and HC_CHG_SWEPT) */
+		                         HC_CHG_REQUEST, HC_CHG_SWEPT and
+		                         HC_CHG_FULL) */
 	};
 };
 _Static_assert(sizeof(struct hc_change) == 24, "hc_change is a 24-byte ring element");
@@ -172,6 +173,11 @@ _Static_assert(sizeof(struct hc_change) == 24, "hc_change is a 24-byte ring elem
                                said once per time it ran dry          */
 #define HC_CHGF_RESTATED 2  /* HC_CHG_SWEPT: the sweep ended a snapshot the
                                gateway sent; user_id the incarnation named */
+#define HC_CHGF_CHAIN 4     /* HC_CHG_FULL: refused at the cap of its
+                               user's chain of waiting ops (hc_pending.h),
+                               not for a key: a seat kept for the user
+                               stays (the JOIN that holds it may wait in
+                               that very chain) */
 
 /* One PLACE request. 32 bytes. */
 struct hc_place_req {

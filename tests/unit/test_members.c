@@ -1085,7 +1085,7 @@ static void test_chain_drained_once(void)
 	CU_ASSERT_EQUAL(m.pend.n_deferred, cap + 1);
 	CU_ASSERT_EQUAL(m.st.chain_full, k - 1 - cap);
 	const uint64_t deferred = m.pend.deferrals;
-	/* five answers: 11 JOINs wait, so 5 more are taken, the 6th refused */
+	/* five answers: cap - 5 JOINs wait, so 5 more are taken, the 6th refused */
 	for (unsigned i = 0; i < 5; i++)
 		hc_members_decide(&m, 9, 6 + i % 2, 0, 1); /* refused */
 	CU_ASSERT_EQUAL(m.pend.n_deferred, cap + 1 - 5);
