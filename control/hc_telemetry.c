@@ -40,6 +40,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -410,47 +411,90 @@ struct tel_pool_sum {
 	uint64_t users, rooms, below_min, above_target, above_max;
 };
 
-/* Sum the view by pool of pol (the caller's one read of the policy);
- * *none_rooms / *none_users: rooms not in the book.  If hist != NULL, also
- * pool index hi's histogram: hist[(users-1)/width] for 1 <= users <= max
- * (nb buckets). Returns 0, -1 without a view.  Call inside
- * tel_rcu_enter/leave. */
-static int pool_sums(const struct hc_policy *pol, struct tel_pool_sum *s, uint64_t *none_rooms,
-		     uint64_t *none_users, unsigned hi, uint64_t *hist, unsigned nb,
-		     uint32_t width, uint64_t *gen)
+/* A pool's room-size histogram: bucket i counts the non-empty rooms of
+ * 1 + i * width .. (i + 1) * width users; width is 1 for pools of max <=
+ * TEL_HIST_MAX (one bucket per size), else the smallest width giving at
+ * most TEL_HIST_MAX buckets. */
+#define TEL_HIST_MAX 500
+static uint32_t hist_width(uint32_t max)
+{
+	return (max + TEL_HIST_MAX - 1) / TEL_HIST_MAX;
+}
+
+/*
+ * Every pool's figures and histogram from one scan of the view, kept
+ * until the view's generation, the policy or the reload count changes.
+ * The exporter asks /headcount/pools and /headcount/pool,ID of each of up
+ * to 64 pools a round (up to 5 rounds a scrape), and each call scanned
+ * every room id: 20 ms a call at --max-rooms 16777216 (2026-12-07), over
+ * a second a round.  Now the round's first call scans and the others copy
+ * (the pool's rooms as the book said at that scan: within a merge interval
+ * of the view, as before).  DPDK may run two clients' commands at once:
+ * a mutex.  256 KiB of histograms, static.
+ */
+static struct tel_pool_cache {
+	pthread_mutex_t lock;
+	int valid, have_view;
+	uint64_t gen, reloads;
+	const struct hc_policy *pol;
+	uint64_t none_rooms, none_users;
+	struct tel_pool_sum s[HC_MAX_POOLS];
+	uint32_t width[HC_MAX_POOLS], nb[HC_MAX_POOLS];
+	uint64_t hist[HC_MAX_POOLS][TEL_HIST_MAX];
+} pool_cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Fill pool_cache for pol (the caller's one read of the policy) unless it
+ * holds this view's, pol's and this reload's figures already.  Call inside
+ * tel_rcu_enter/leave, pool_cache.lock held.  Returns 0, -1 without a
+ * view (the figures are then zeros). */
+static int pool_cache_fill(const struct hc_policy *pol)
 {
 	const struct hc_decide *x = tel_decide;
-	memset(s, 0, sizeof(*s) * HC_MAX_POOLS);
-	*none_rooms = *none_users = 0;
-	int rc = -1;
+	struct tel_pool_cache *c = &pool_cache;
 	struct hc_room_view *v = hc_view_get();
-	if (v != NULL) {
-		rc = 0;
-		*gen = v->generation;
-		for (uint32_t r = 1; r < v->max_rooms; r++) {
-			uint32_t u = v->room_users[r];
-			if (u == 0)
-				continue;
-			uint8_t i = HC_NO_POOL;
-			if (r < x->book.max_rooms &&
-			    __atomic_load_n(&x->book.room[r].state, __ATOMIC_RELAXED) == HC_ROOM_LIVE)
-				i = __atomic_load_n(&x->book.room[r].pool, __ATOMIC_RELAXED);
-			if (i >= pol->n_pools) {
-				(*none_rooms)++;
-				*none_users += u;
-				continue;
-			}
-			const struct hc_pool_cfg *c = &pol->pool[i];
-			s[i].users += u;
-			s[i].rooms++;
-			s[i].below_min += u < c->min;
-			s[i].above_target += u > c->target;
-			s[i].above_max += u > c->max;
-			if (hist != NULL && i == hi && u <= c->max && (u - 1) / width < nb)
-				hist[(u - 1) / width]++;
-		}
+	uint64_t gen = v != NULL ? v->generation : 0;
+	uint64_t reloads = LOAD(&x->st.config_reloads);
+	if (c->valid && c->gen == gen && c->pol == pol && c->reloads == reloads &&
+	    c->have_view == (v != NULL))
+		return c->have_view ? 0 : -1;
+	c->valid = 1;
+	c->gen = gen;
+	c->pol = pol;
+	c->reloads = reloads;
+	c->have_view = v != NULL;
+	memset(c->s, 0, sizeof(c->s));
+	c->none_rooms = c->none_users = 0;
+	for (unsigned i = 0; i < pol->n_pools; i++) {
+		c->width[i] = hist_width(pol->pool[i].max);
+		c->nb[i] = (pol->pool[i].max + c->width[i] - 1) / c->width[i];
+		memset(c->hist[i], 0, sizeof(c->hist[i][0]) * c->nb[i]);
 	}
-	return rc;
+	if (v == NULL)
+		return -1;
+	for (uint32_t r = 1; r < v->max_rooms; r++) {
+		uint32_t u = v->room_users[r];
+		if (u == 0)
+			continue;
+		uint8_t i = HC_NO_POOL;
+		if (r < x->book.max_rooms &&
+		    __atomic_load_n(&x->book.room[r].state, __ATOMIC_RELAXED) == HC_ROOM_LIVE)
+			i = __atomic_load_n(&x->book.room[r].pool, __ATOMIC_RELAXED);
+		if (i >= pol->n_pools) {
+			c->none_rooms++;
+			c->none_users += u;
+			continue;
+		}
+		const struct hc_pool_cfg *pc = &pol->pool[i];
+		struct tel_pool_sum *s = &c->s[i];
+		s->users += u;
+		s->rooms++;
+		s->below_min += u < pc->min;
+		s->above_target += u > pc->target;
+		s->above_max += u > pc->max;
+		if (u <= pc->max && (u - 1) / c->width[i] < c->nb[i])
+			c->hist[i][(u - 1) / c->width[i]]++;
+	}
+	return 0;
 }
 
 static void pool_fields(struct rte_tel_data *e, const struct hc_pool_cfg *c,
@@ -479,12 +523,17 @@ static int tel_pools(const char *cmd, const char *params, struct rte_tel_data *d
 	if (x == NULL)
 		return -1;
 	struct tel_pool_sum s[HC_MAX_POOLS];
-	uint64_t nr, nu, gen = 0;
+	uint64_t nr, nu, gen;
 	int rc = 0;
 	tel_rcu_enter();
 	const struct hc_policy *pol = tel_policy(x);
-	if (pool_sums(pol, s, &nr, &nu, 0, NULL, 0, 1, &gen) != 0)
-		memset(s, 0, sizeof(s));
+	pthread_mutex_lock(&pool_cache.lock);
+	pool_cache_fill(pol);
+	memcpy(s, pool_cache.s, sizeof(s));
+	nr = pool_cache.none_rooms;
+	nu = pool_cache.none_users;
+	gen = pool_cache.gen;
+	pthread_mutex_unlock(&pool_cache.lock);
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "view_generation", gen);
 	rte_tel_data_add_dict_u64(d, "no_pool_rooms", nr);
@@ -505,14 +554,11 @@ static int tel_pools(const char *cmd, const char *params, struct rte_tel_data *d
 	return rc;
 }
 
-/* One pool (parameter: pool id) and its room-size histogram: bucket i
- * counts the non-empty rooms of 1 + i * bucket_width .. (i + 1) *
- * bucket_width users; bucket_width is 1 for pools of max <= 500 (one
- * bucket per size), else the smallest width giving at most 500 buckets.
- * Rooms above max are counted in above_max, not in the histogram.  The
- * pool's config, its index and the sums all come from one read of the
- * policy (an index from one buffer used in the other indexed past s[]). */
-#define TEL_HIST_MAX 500
+/* One pool (parameter: pool id) and its room-size histogram (hist_width:
+ * bucket_width).  Rooms above max are counted in above_max, not in the
+ * histogram.  The pool's config, its index and the sums all come from one
+ * read of the policy (an index from one buffer used in the other indexed
+ * past s[]). */
 static int tel_pool(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	(void)cmd;
@@ -521,9 +567,9 @@ static int tel_pool(const char *cmd, const char *params, struct rte_tel_data *d)
 	if (x == NULL || params == NULL || *params == '\0' ||
 	    tel_param(params, 0, &id) != 0 || id > 65535)
 		return -1;
-	uint64_t hist[TEL_HIST_MAX] = {0};
-	struct tel_pool_sum s[HC_MAX_POOLS];
-	uint64_t nr, nu, gen = 0;
+	uint64_t hist[TEL_HIST_MAX];
+	struct tel_pool_sum s;
+	uint64_t gen;
 	tel_rcu_enter();
 	const struct hc_policy *pol = tel_policy(x);
 	const struct hc_pool_cfg *pc = hc_policy_pool(pol, (uint16_t)id);
@@ -533,10 +579,14 @@ static int tel_pool(const char *cmd, const char *params, struct rte_tel_data *d)
 	}
 	struct hc_pool_cfg c = *pc; /* the reply is built after the read section */
 	unsigned i = (unsigned)(pc - pol->pool);
-	uint32_t width = (c.max + TEL_HIST_MAX - 1) / TEL_HIST_MAX;
-	unsigned nb = (c.max + width - 1) / width;
-	if (pool_sums(pol, s, &nr, &nu, i, hist, nb, width, &gen) != 0)
-		memset(s, 0, sizeof(s));
+	pthread_mutex_lock(&pool_cache.lock);
+	pool_cache_fill(pol);
+	uint32_t width = pool_cache.width[i];
+	unsigned nb = pool_cache.nb[i];
+	memcpy(hist, pool_cache.hist[i], sizeof(hist[0]) * nb);
+	s = pool_cache.s[i];
+	gen = pool_cache.gen;
+	pthread_mutex_unlock(&pool_cache.lock);
 	tel_rcu_leave();
 	struct rte_tel_data *h = rte_tel_data_alloc();
 	if (h == NULL)
@@ -545,7 +595,7 @@ static int tel_pool(const char *cmd, const char *params, struct rte_tel_data *d)
 	for (unsigned b = 0; b < nb; b++)
 		rte_tel_data_add_array_u64(h, hist[b]);
 	rte_tel_data_start_dict(d);
-	pool_fields(d, &c, &s[i]);
+	pool_fields(d, &c, &s);
 	rte_tel_data_add_dict_u64(d, "view_generation", gen);
 	rte_tel_data_add_dict_u64(d, "bucket_width", width);
 	rte_tel_data_add_dict_container(d, "histogram", h, 0);

@@ -57,6 +57,11 @@ prefix="hclab$HC_TAG"
 hc_appliance_start "$build" "$out" 1 --stats-interval 0 --gateway-timeout-ms 0 \
 	--config "$out/policy.ini" --dump-rooms "$out/rooms.csv" > /dev/null
 hc_arp_check > /dev/null || { echo "FAIL: no ARP answer"; exit 1; }
+# the pools read before any user: empty (the telemetry keeps the figures
+# of one scan until the view changes: the exporter's exact figures below
+# say they were scanned again)
+hc_tel_has /headcount/pool,3 users=0 rooms=0 || { echo "FAIL: pool 3 not empty at start"; hc_tel_kv /headcount/pool,3; exit 1; }
+hc_tel_has /headcount/pools no_pool_rooms=0 || { echo "FAIL: /headcount/pools at start"; exit 1; }
 
 # pool 3: 1500 users through placement (--shared: rooms filled to target,
 # not to max, so no fewest-rooms check)
