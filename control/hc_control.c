@@ -46,16 +46,49 @@ void hc_control_set_reload(hc_reload_fn fn, void *ctx)
 
 static uint64_t generation;
 
-static void merge_and_publish(struct hc_dataplane *dp)
+/* Rooms summed into the next view a control-loop pass.  A whole merge in
+ * one pass held the control core from seat requests, revokes and
+ * directives for its length, every merge interval: 56-68 ms at
+ * --max-rooms 16777216, 7-9 ms at 4194304, 0.5 ms at the default 262144
+ * (2026-12-07, AMD host, one worker: docs/benchmarks.md, "The room view's
+ * merge"). 65,536 rooms take about 0.1-0.2 ms a worker. */
+#define VIEW_SLICE 65536u
+
+/* The view being merged (NULL: none under way) and its next room. */
+static struct hc_room_view *merging;
+static uint32_t merging_at;
+
+/* One slice of the merge, begun if none is under way; the view published
+ * once every room is summed.  Returns 1 while a merge is under way. */
+static int merge_step(struct hc_dataplane *dp, struct hc_decide *d)
 {
-	struct hc_room_view *v = hc_view_merge(dp, ++generation);
-	if (v == NULL) {
-		HC_LOG(WARNING, "room view merge: out of memory, keeping the old view");
-		return;
+	uint32_t max_rooms = dp->cfg->max_rooms;
+	if (merging == NULL) {
+		merging = hc_view_alloc(max_rooms, ++generation);
+		if (merging == NULL) {
+			HC_LOG(WARNING, "room view merge: out of memory, keeping the old view");
+			return 0;
+		}
+		merging_at = 1;
 	}
+	const uint32_t *counters[HC_MAX_WORKERS];
+	unsigned n = hc_view_counters(dp, counters);
+	uint32_t to = max_rooms - merging_at > VIEW_SLICE ? merging_at + VIEW_SLICE : max_rooms;
+	uint64_t t0 = rte_rdtsc();
+	hc_view_sum_range(merging, counters, n, merging_at, to);
+	uint64_t took = rte_rdtsc() - t0;
+	d->st.view_merge_cycles += took;
+	if (took > d->st.view_slice_max_cycles)
+		d->st.view_slice_max_cycles = took;
+	merging_at = to;
+	if (to < max_rooms)
+		return 1;
 	rcu_thread_online();
-	hc_view_publish(v);
+	hc_view_publish(merging);
 	rcu_thread_offline();
+	merging = NULL;
+	d->st.view_merges++;
+	return 0;
 }
 
 /* Read the keys file again and install it; a bad file keeps the keys in
@@ -346,9 +379,10 @@ int hc_control_run(struct hc_dataplane *dp, struct hc_decide *d)
 			 * pass's directives must not expire before them */
 			t = rte_rdtsc();
 		}
-		if (t >= next_merge) {
-			merge_and_publish(dp);
-			next_merge = t + merge_every;
+		if (merging != NULL || t >= next_merge) {
+			if (merging == NULL) /* (a merge longer than the interval: the next at its end) */
+				next_merge = t + merge_every;
+			merge_step(dp, d);
 		}
 		if (stats_every > 0 && t >= next_stats) {
 			hc_dp_collect(dp, &now);
@@ -466,7 +500,10 @@ int hc_control_finish(struct hc_dataplane *dp, struct hc_decide *d)
 	}
 	hc_view_publish(v);
 	hc_view_publish(NULL);
+	free(merging); /* (a merge the stop cut short) */
+	merging = NULL;
 	rcu_barrier();
+	hc_view_release_spare();
 	rcu_unregister_thread();
 	return rc;
 }

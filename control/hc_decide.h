@@ -116,6 +116,9 @@ struct hc_decide_stats {
 	                               keys, or a config reload)          */
 	uint64_t state_key_reload_failures; /* ... refused (the key stays) */
 	uint64_t config_reloads;    /* config files reloaded and applied    */
+	uint64_t view_merges;       /* room views merged and published      */
+	uint64_t view_merge_cycles; /* TSC cycles the merges' slices took   */
+	uint64_t view_slice_max_cycles; /* the longest slice (one pass's hold) */
 	uint64_t config_reload_errors; /* ... refused whole (the running
 	                               config stays)                     */
 	uint64_t lease_parked;      /* seat requests that found their room
@@ -253,6 +256,8 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(state_key_reloads, st.state_key_reloads) \
 	X(state_key_reload_failures, st.state_key_reload_failures) \
 	X(config_reloads, st.config_reloads) X(config_reload_errors, st.config_reload_errors) \
+	X(view_merges, st.view_merges) X(view_merge_cycles, st.view_merge_cycles) \
+	X(view_slice_max_cycles, st.view_slice_max_cycles) \
 	X(reservations_outstanding, book.resv_fifo[0].n) \
 	X(seats_held, book.st.seats_held) X(seats_held_now, book.held_now) \
 	X(seat_errors, book.st.seat_errors) X(vacate_stale, book.st.vacate_stale) \

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * test_view.c - the RCU room view: the merge sums exactly, and readers
+ * test_view.c - the RCU room view: the merge sums exactly (whole or in
+ * slices, into a retired view's memory as into a new one), and readers
  * running concurrently with thousands of publishes never see a freed or
  * half-written view (freed views are poisoned first, so a reader that
  * outlived its grace period would see a broken invariant); the telemetry
@@ -43,6 +44,64 @@ static void test_sum(void)
 	CU_ASSERT_EQUAL(v->largest_room, 77 % 7 + 1000);
 	CU_ASSERT_EQUAL(v->generation, 9);
 	free(v);
+}
+
+/* A view summed a slice at a time (the control core's merge, one slice a
+ * pass) equals the whole sum, slices of any size; a retired view's memory
+ * serves the next one, its sums at zero again (not added to the old). */
+static void test_sum_slices_and_spare(void)
+{
+	static uint32_t a[ROOMS], b[ROOMS];
+	const uint32_t *arrays[] = {a, b};
+	for (uint32_t r = 1; r < ROOMS; r++) {
+		a[r] = (r * 31) % 11;
+		b[r] = r == 4000 ? 900 : r % 3;
+	}
+	struct hc_room_view *whole = hc_view_sum(arrays, 2, ROOMS, 5);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(whole);
+	const uint32_t slices[] = {1, 7, 1000, 4095, 65536};
+	for (unsigned k = 0; k < sizeof(slices) / sizeof(slices[0]); k++) {
+		struct hc_room_view *v = hc_view_alloc(ROOMS, 6);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+		for (uint32_t at = 1; at < ROOMS; at += slices[k])
+			hc_view_sum_range(v, arrays, 2, at, at + slices[k]);
+		CU_ASSERT_EQUAL(memcmp(v->room_users, whole->room_users, ROOMS * sizeof(uint32_t)), 0);
+		CU_ASSERT_EQUAL(v->users, whole->users);
+		CU_ASSERT_EQUAL(v->rooms, whole->rooms);
+		CU_ASSERT_EQUAL(v->largest_room, 900 + (4000 * 31) % 11);
+		CU_ASSERT_EQUAL(v->generation, 6);
+		free(v);
+	}
+	/* retired (published, then replaced), its memory comes back */
+	rcu_register_thread();
+	hc_view_publish(whole);
+	hc_view_publish(NULL);
+	rcu_barrier();
+	struct hc_room_view *again = hc_view_alloc(ROOMS, 7);
+	CU_ASSERT_PTR_EQUAL(again, whole);
+	CU_ASSERT(again->users == 0 && again->rooms == 0 && again->largest_room == 0 &&
+		  again->generation == 7 && again->room_users[0] == 0);
+	hc_view_sum_range(again, arrays, 2, 1, ROOMS);
+	CU_ASSERT_EQUAL(again->largest_room, 900 + (4000 * 31) % 11);
+	uint64_t users = 0;
+	for (uint32_t r = 1; r < ROOMS; r++)
+		users += a[r] + b[r];
+	CU_ASSERT_EQUAL(again->users, users);
+	free(again);
+	/* a spare of another size is not handed out */
+	struct hc_room_view *other = hc_view_alloc(64, 8);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(other);
+	hc_view_publish(other);
+	hc_view_publish(NULL);
+	rcu_barrier();
+	struct hc_room_view *big = hc_view_alloc(ROOMS, 9);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+	CU_ASSERT_EQUAL(big->max_rooms, ROOMS);
+	hc_view_sum_range(big, arrays, 2, 1, ROOMS); /* (ASan: its memory is ROOMS') */
+	CU_ASSERT_EQUAL(big->users, users);
+	free(big);
+	hc_view_release_spare();
+	rcu_unregister_thread();
 }
 
 static volatile int stop_readers;
@@ -165,6 +224,8 @@ static void test_telemetry_gate(void)
 
 static CU_TestInfo tests[] = {
 	{"merge sums exactly", test_sum},
+	{"a view merged in slices; a retired view's memory serves again",
+	 test_sum_slices_and_spare},
 	{"readers during publishes", test_concurrent_readers},
 	{"telemetry: decimal parameters, the gate shut at stop", test_telemetry_gate},
 	CU_TEST_INFO_NULL,
