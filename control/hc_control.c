@@ -290,7 +290,7 @@ static void reload_config(struct hc_dataplane *dp, struct hc_decide *d)
 		call_rcu(&pol_buf[1 - b].rcu, pol_buf_free);
 		rcu_thread_offline();
 	}
-	d->st.config_reloads++;
+	__atomic_store_n(&d->st.config_reloads, d->st.config_reloads + 1, __ATOMIC_RELEASE);
 	HC_LOG(INFO, "config reloaded: %u pools, balance every %u ms", np->n_pools,
 	       np->balance_interval_ms);
 	return;

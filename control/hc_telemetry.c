@@ -443,17 +443,26 @@ static struct tel_pool_cache {
 	uint64_t hist[HC_MAX_POOLS][TEL_HIST_MAX];
 } pool_cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-/* Fill pool_cache for pol (the caller's one read of the policy) unless it
- * holds this view's, pol's and this reload's figures already.  Call inside
- * tel_rcu_enter/leave, pool_cache.lock held.  Returns 0, -1 without a
- * view (the figures are then zeros). */
-static int pool_cache_fill(const struct hc_policy *pol)
+/* The reload count, read before the policy (tel_policy): the control
+ * core counts a reload after it publishes the new policy, so a count read
+ * first never names a policy published two reloads later in the same
+ * buffer (the two buffers alternate: the pointer alone does not tell). */
+static uint64_t tel_reloads(const struct hc_decide *x)
+{
+	return __atomic_load_n(&x->st.config_reloads, __ATOMIC_ACQUIRE);
+}
+
+/* Fill pool_cache for pol (the caller's one read of the policy, after
+ * reloads = tel_reloads) unless it holds this view's, pol's and this
+ * reload's figures already.  Call inside tel_rcu_enter/leave,
+ * pool_cache.lock held.  Returns 0, -1 without a view (the figures are
+ * then zeros). */
+static int pool_cache_fill(const struct hc_policy *pol, uint64_t reloads)
 {
 	const struct hc_decide *x = tel_decide;
 	struct tel_pool_cache *c = &pool_cache;
 	struct hc_room_view *v = hc_view_get();
 	uint64_t gen = v != NULL ? v->generation : 0;
-	uint64_t reloads = LOAD(&x->st.config_reloads);
 	if (c->valid && c->gen == gen && c->pol == pol && c->reloads == reloads &&
 	    c->have_view == (v != NULL))
 		return c->have_view ? 0 : -1;
@@ -526,9 +535,10 @@ static int tel_pools(const char *cmd, const char *params, struct rte_tel_data *d
 	uint64_t nr, nu, gen;
 	int rc = 0;
 	tel_rcu_enter();
+	uint64_t reloads = tel_reloads(x);
 	const struct hc_policy *pol = tel_policy(x);
 	pthread_mutex_lock(&pool_cache.lock);
-	pool_cache_fill(pol);
+	pool_cache_fill(pol, reloads);
 	memcpy(s, pool_cache.s, sizeof(s));
 	nr = pool_cache.none_rooms;
 	nu = pool_cache.none_users;
@@ -571,6 +581,7 @@ static int tel_pool(const char *cmd, const char *params, struct rte_tel_data *d)
 	struct tel_pool_sum s;
 	uint64_t gen;
 	tel_rcu_enter();
+	uint64_t reloads = tel_reloads(x);
 	const struct hc_policy *pol = tel_policy(x);
 	const struct hc_pool_cfg *pc = hc_policy_pool(pol, (uint16_t)id);
 	if (pc == NULL) {
@@ -580,7 +591,7 @@ static int tel_pool(const char *cmd, const char *params, struct rte_tel_data *d)
 	struct hc_pool_cfg c = *pc; /* the reply is built after the read section */
 	unsigned i = (unsigned)(pc - pol->pool);
 	pthread_mutex_lock(&pool_cache.lock);
-	pool_cache_fill(pol);
+	pool_cache_fill(pol, reloads);
 	uint32_t width = pool_cache.width[i];
 	unsigned nb = pool_cache.nb[i];
 	memcpy(hist, pool_cache.hist[i], sizeof(hist[0]) * nb);

@@ -13,7 +13,8 @@
  *
  * While events flow a view is a near-instant sum (a user moving between
  * rooms may be seen in both or neither for one merge); once traffic stops
- * the next merge is exact.
+ * the first merge begun after it is exact (one under way then may have
+ * summed some rooms before).
  */
 #ifndef HC_VIEW_H
 #define HC_VIEW_H
