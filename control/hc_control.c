@@ -331,6 +331,8 @@ int hc_control_stop_workers(struct hc_dataplane *dp, struct hc_decide *d)
 		hc_control_stop_hook(); /* (a signal's stop said so already) */
 	hc_dp_set_state(dp, HC_DRAIN);
 	HC_LOG(INFO, "draining: the workers read no more input, finish what they hold");
+	if (d != NULL)
+		hc_decide_draining(d, rte_rdtsc()); /* (a restart hold ends) */
 	while (!drained(dp, d)) {
 		if (rte_rdtsc() > deadline) {
 			HC_LOG(ERR, "workers did not drain within %d s: stopping anyway",

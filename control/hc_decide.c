@@ -1272,6 +1272,19 @@ void hc_decide_reload_commit(struct hc_decide *d, const struct hc_policy *np,
 	revoke_for_tick(d);
 }
 
+void hc_decide_draining(struct hc_decide *d, uint64_t now)
+{
+	if (!hc_restart_holding(&d->restart) && d->n_owed == 0 && !d->carrying)
+		return;
+	if (hc_restart_holding(&d->restart)) {
+		d->st.hold_ended_by_stop++;
+		HC_LOG(INFO, "stopping in a restart hold: the hold ends, its held requests are "
+		       "decided now");
+		hc_restart_end(&d->restart, now);
+	}
+	release_held(d, now);
+}
+
 void hc_decide_stopped(struct hc_decide *d)
 {
 	if (hc_ha_serving(&d->ha))

@@ -89,6 +89,8 @@ struct hc_decide_stats {
 	                               or snapshot member ignored (the user
 	                               has a newer session elsewhere), or a
 	                               user taken from its owner           */
+	uint64_t hold_ended_by_stop; /* restart holds a stop ended (its
+	                               held requests decided then)         */
 	uint64_t hold_overflow;     /* restart holds ended early: a worker's
 	                               held requests reached half its limit,
 	                               a worker with requests held waited
@@ -272,6 +274,7 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(restart_gateways_restated_late, restart.st.restated_late) \
 	X(restart_hold_expired, restart.st.expired) \
 	X(restart_hold_ms, restart.st.hold_ms) X(restart_hold_overflow, st.hold_overflow) \
+	X(restart_hold_ended_by_stop, st.hold_ended_by_stop) \
 	X(restart_holds_carried, st.holds_carried) X(restart_swept_stale, st.swept_stale) \
 	X(restart_drops_in_hold, st.drop_in_hold) X(ha_backup_skipped, st.backup_skipped) \
 	X(state_file_writes, restart.st.writes) X(state_file_write_errors, restart.st.write_errors) \
@@ -304,6 +307,15 @@ void hc_decide_reload_commit(struct hc_decide *d, const struct hc_policy *np,
 
 /* No decision owed and none in flight (stop protocol). */
 int hc_decide_idle(const struct hc_decide *d);
+
+/* A stop begins (the workers drain): a restart hold under way ends now,
+ * counted (hold_ended_by_stop), and the seat requests it held are
+ * decided, the placements it owed made.  A held request is answered
+ * only when the hold ends, so the drain, which waits for every answer,
+ * waited for the hold's timeout (up to the gateway timeout, and for
+ * hc_control's 30 s bound past it) and then stopped "undrained".  The
+ * gateways the hold waited for stay in the state file (hc_restart_end). */
+void hc_decide_draining(struct hc_decide *d, uint64_t now);
 
 /* An orderly stop: the workers drained.  The state file is written once
  * more, now, with the gateways holding users (outside a hold, serving):

@@ -2367,6 +2367,41 @@ static void test_ha_reepoch_carries_hold(void)
 	ha_test_done(&was, inc, user, r, dir, path);
 }
 
+/* A stop in a restart hold ends the hold at once (hc_decide_draining,
+ * at the drain's start): the JOIN it held is decided, so the drain, which
+ * waits for every answer, does not wait for the hold's timeout.  Before,
+ * it did (up to the gateway timeout, or hc_control's 30 s bound) and then
+ * stopped undrained. */
+static void test_stop_ends_hold(void)
+{
+	uint64_t user = 650000;
+	settle();
+	uint32_t r = untouched_room();
+	CU_ASSERT_FATAL(r != 0);
+	char dir[] = "/tmp/hc-stophold-XXXXXX", path[64];
+	state_file_in(dir, path, "5\n"); /* gateway 5 never restates */
+	const char *own = cfg.state_file, *peer = cfg.peer_state_file;
+	cfg.state_file = path;
+	cfg.peer_state_file = "none";
+	struct hc_ha was = d.ha;
+	uint32_t inc = d.tx.incarnation;
+	ha_master_holds_join(path, user, r);
+	CU_ASSERT_EQUAL_FATAL(d.n_held[0], 1);
+	CU_ASSERT_FALSE(hc_decide_idle(&d)); /* (the drain would wait) */
+	uint64_t ended = d.st.hold_ended_by_stop;
+	hc_decide_draining(&d, rte_rdtsc());
+	CU_ASSERT_EQUAL(d.st.hold_ended_by_stop, ended + 1);
+	CU_ASSERT_FALSE(hc_restart_holding(&d.restart));
+	CU_ASSERT_EQUAL(d.n_held[0], 0);
+	settle();
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, user), r); /* decided: admitted */
+	hc_decide_draining(&d, rte_rdtsc()); /* no hold: nothing more */
+	CU_ASSERT_EQUAL(d.st.hold_ended_by_stop, ended + 1);
+	cfg.state_file = own;
+	cfg.peer_state_file = peer;
+	ha_test_done(&was, inc, user, r, dir, path);
+}
+
 /* HA: a snapshot the gateway sent before it heard this epoch (its sweep
  * still in a ring when the epoch began, or the snapshot begun then) is no
  * restatement for the epoch's hold: it may lack what the gateway sent the
@@ -3893,6 +3928,7 @@ static CU_TestInfo tests[] = {
 	{"refused JOINs' seats elsewhere count against the gateway's quota",
 	 test_refusals_within_quota},
 	{"HA: a re-epoch inside a restart hold carries what it held", test_ha_reepoch_carries_hold},
+	{"a stop in a restart hold ends it: its held JOIN decided", test_stop_ends_hold},
 	{"HA: a snapshot sent before the epoch is no restatement for its hold", test_ha_stale_sweep_holds},
 	{"HA: the pair's epochs never tie (--ha-box)", test_ha_epoch_parity},
 	{"restart hold: state files by hand, a bad line, a peer's FIFO or symlink",
