@@ -2168,6 +2168,48 @@ static void ha_master_holds_join(const char *path, uint64_t user, uint32_t r)
 	CU_ASSERT_EQUAL_FATAL(hc_members_room_of(&w->members, user), 0);
 }
 
+/* What the restart-hold tests share: a user, a room no test used, a
+ * state file listing the gateways waited for (in a fresh dir; with
+ * as_config, the suite's --state-file too, and no peer's), and the
+ * suite's HA state and incarnation, given back by hold_test_done. */
+struct hold_test {
+	uint64_t user;
+	uint32_t r;
+	char dir[24];
+	char path[64];
+	struct hc_ha was;
+	uint32_t inc;
+	int as_config;
+	const char *own, *peer;
+};
+
+static void hold_test_begin(struct hold_test *t, uint64_t user, const char *listed,
+			    int as_config)
+{
+	t->user = user;
+	settle();
+	t->r = untouched_room();
+	CU_ASSERT_FATAL(t->r != 0);
+	snprintf(t->dir, sizeof(t->dir), "/tmp/hc-ha-XXXXXX");
+	state_file_in(t->dir, t->path, listed);
+	t->as_config = as_config;
+	t->own = cfg.state_file;
+	t->peer = cfg.peer_state_file;
+	if (as_config) {
+		cfg.state_file = t->path;
+		cfg.peer_state_file = "none";
+	}
+	t->was = d.ha;
+	t->inc = d.tx.incarnation;
+}
+
+static void hold_test_done(struct hold_test *t)
+{
+	cfg.state_file = t->own;
+	cfg.peer_state_file = t->peer;
+	ha_test_done(&t->was, t->inc, t->user, t->r, t->dir, t->path);
+}
+
 /* HA: a box's leases come back when its epoch ends (demoted) and when a
  * new one begins (a takeover, a re-epoch), so that no JOIN is applied on
  * a seat granted from an older book during the new epoch's restart hold:
@@ -2242,15 +2284,11 @@ static void restart_as_suite(void)
  * seat the JOINs that waited behind the request). */
 static void test_ha_release_grants_no_lease(void)
 {
-	uint64_t user = 630000;
-	settle();
-	uint32_t r = untouched_room();
-	CU_ASSERT_FATAL(r != 0);
-	char dir[] = "/tmp/hc-ha-XXXXXX", path[64];
-	state_file_in(dir, path, "# listed\n5\n"); /* gateway 5 is waited for */
-	struct hc_ha was = d.ha;
-	uint32_t inc = d.tx.incarnation;
-	ha_master_holds_join(path, user, r);
+	struct hold_test t;
+	hold_test_begin(&t, 630000, "# listed\n5\n", 0);
+	const uint64_t user = t.user;
+	const uint32_t r = t.r;
+	ha_master_holds_join(t.path, user, r);
 	uint64_t grants = d.book.st.lease_grants;
 	CU_ASSERT_EQUAL_FATAL(hc_ha_request(&d.ha, HC_HA_BACKUP), 0);
 	settle();
@@ -2259,7 +2297,7 @@ static void test_ha_release_grants_no_lease(void)
 	CU_ASSERT_EQUAL(d.book.st.lease_grants, grants);             /* without a lease */
 	CU_ASSERT_EQUAL(w->members.lease[r], 0);
 	CU_ASSERT_EQUAL(d.book.room[r].leased, 0);
-	ha_test_done(&was, inc, user, r, dir, path);
+	hold_test_done(&t);
 }
 
 /* A gateway's datagram names epoch `heard` to the master, whose own epoch
@@ -2316,18 +2354,11 @@ static void test_ha_epoch_parity(void)
  * it has waited a hold's bound decides it. */
 static void test_ha_reepoch_carries_hold(void)
 {
-	uint64_t user = 640000;
-	settle();
-	uint32_t r = untouched_room();
-	CU_ASSERT_FATAL(r != 0);
-	char dir[] = "/tmp/hc-ha-XXXXXX", path[64];
-	state_file_in(dir, path, "5\n"); /* gateway 5 is waited for, in both holds */
-	const char *own = cfg.state_file, *peer = cfg.peer_state_file;
-	cfg.state_file = path;
-	cfg.peer_state_file = "none";
-	struct hc_ha was = d.ha;
-	uint32_t inc = d.tx.incarnation;
-	ha_master_holds_join(path, user, r);
+	struct hold_test t;
+	hold_test_begin(&t, 640000, "5\n", 1);
+	const uint64_t user = t.user;
+	const uint32_t r = t.r;
+	ha_master_holds_join(t.path, user, r);
 	CU_ASSERT_EQUAL_FATAL(d.n_held[0], 1);
 	/* a gateway names a newer epoch, ours over a second old (settle's
 	 * clock is 0) */
@@ -2362,9 +2393,7 @@ static void test_ha_reepoch_carries_hold(void)
 	CU_ASSERT_EQUAL_FATAL(hc_ha_request(&d.ha, HC_HA_BACKUP), 0);
 	settle();
 	CU_ASSERT_FALSE(hc_restart_holding(&d.restart));
-	cfg.state_file = own;
-	cfg.peer_state_file = peer;
-	ha_test_done(&was, inc, user, r, dir, path);
+	hold_test_done(&t);
 }
 
 /* A stop in a restart hold ends the hold at once (hc_decide_draining,
@@ -2374,18 +2403,11 @@ static void test_ha_reepoch_carries_hold(void)
  * stopped undrained. */
 static void test_stop_ends_hold(void)
 {
-	uint64_t user = 650000;
-	settle();
-	uint32_t r = untouched_room();
-	CU_ASSERT_FATAL(r != 0);
-	char dir[] = "/tmp/hc-stophold-XXXXXX", path[64];
-	state_file_in(dir, path, "5\n"); /* gateway 5 never restates */
-	const char *own = cfg.state_file, *peer = cfg.peer_state_file;
-	cfg.state_file = path;
-	cfg.peer_state_file = "none";
-	struct hc_ha was = d.ha;
-	uint32_t inc = d.tx.incarnation;
-	ha_master_holds_join(path, user, r);
+	struct hold_test t;
+	hold_test_begin(&t, 655000, "5\n", 1);
+	const uint64_t user = t.user;
+	const uint32_t r = t.r;
+	ha_master_holds_join(t.path, user, r);
 	CU_ASSERT_EQUAL_FATAL(d.n_held[0], 1);
 	CU_ASSERT_FALSE(hc_decide_idle(&d)); /* (the drain would wait) */
 	uint64_t ended = d.st.hold_ended_by_stop;
@@ -2397,9 +2419,7 @@ static void test_stop_ends_hold(void)
 	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, user), r); /* decided: admitted */
 	hc_decide_draining(&d, rte_rdtsc()); /* no hold: nothing more */
 	CU_ASSERT_EQUAL(d.st.hold_ended_by_stop, ended + 1);
-	cfg.state_file = own;
-	cfg.peer_state_file = peer;
-	ha_test_done(&was, inc, user, r, dir, path);
+	hold_test_done(&t);
 }
 
 /* HA: a snapshot the gateway sent before it heard this epoch (its sweep
@@ -2409,16 +2429,12 @@ static void test_stop_ends_hold(void)
  * the epoch ends the hold and the JOIN is decided. */
 static void test_ha_stale_sweep_holds(void)
 {
-	uint64_t user = 650000;
-	settle();
-	uint32_t r = untouched_room();
-	CU_ASSERT_FATAL(r != 0);
-	char dir[] = "/tmp/hc-ha-XXXXXX", path[64];
-	state_file_in(dir, path, "3\n"); /* gateway 3 (the tests' own) is waited for */
-	struct hc_ha was = d.ha;
-	uint32_t inc = d.tx.incarnation;
+	struct hold_test t;
+	hold_test_begin(&t, 650000, "3\n", 0);
+	const uint64_t user = t.user;
+	const uint32_t r = t.r;
 	d.ha.epoch = 90001;
-	ha_master_holds_join(path, user, r);
+	ha_master_holds_join(t.path, user, r);
 	uint64_t stale = d.st.swept_stale, restated = d.restart.st.restated;
 	/* gateway 3's users, the held one in r among them */
 	gw3.n = 0;
@@ -2438,7 +2454,7 @@ static void test_ha_stale_sweep_holds(void)
 	CU_ASSERT_EQUAL(d.restart.st.restated, restated + 1);
 	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, user), r); /* decided: admitted */
 	CU_ASSERT_EQUAL(d.book.room[r].users, 1);
-	ha_test_done(&was, inc, user, r, dir, path);
+	hold_test_done(&t);
 }
 
 /* An empty snapshot of gateway gw, incarnation inc, at sequence seq,
