@@ -315,10 +315,17 @@ static uint32_t current_rooms(void)
 }
 
 /* Everything in flight is done: all flushed, all op rings empty, no seat
- * request unanswered. */
+ * request unanswered, and what the control core built for the gateways
+ * taken off the workers' TX rings (an answer made in the drain was left
+ * there at the stop, unsent). */
 static int drained(const struct hc_dataplane *dp, const struct hc_decide *d)
 {
-	return (d == NULL || hc_decide_idle(d)) && hc_dp_drained(dp);
+	if (d != NULL && !hc_decide_idle(d))
+		return 0;
+	for (unsigned i = 0; i < dp->n_workers; i++)
+		if (!hc_chan_tx_empty(dp, i))
+			return 0;
+	return hc_dp_drained(dp);
 }
 
 int hc_control_stop_workers(struct hc_dataplane *dp, struct hc_decide *d)

@@ -1274,7 +1274,7 @@ void hc_decide_reload_commit(struct hc_decide *d, const struct hc_policy *np,
 
 void hc_decide_draining(struct hc_decide *d, uint64_t now)
 {
-	if (!hc_restart_holding(&d->restart) && d->n_owed == 0 && !d->carrying)
+	if (!hc_restart_holding(&d->restart) && d->n_owed == 0)
 		return;
 	if (hc_restart_holding(&d->restart)) {
 		d->st.hold_ended_by_stop++;
@@ -1283,17 +1283,22 @@ void hc_decide_draining(struct hc_decide *d, uint64_t now)
 		hc_restart_end(&d->restart, now);
 	}
 	release_held(d, now);
+	/* what it answered goes to the workers' TX rings now: the drain
+	 * waits for those to empty (hc_control.c, drained), not for a poll */
+	hc_tx_flush(&d->tx);
 }
 
 void hc_decide_stopped(struct hc_decide *d)
 {
 	if (hc_ha_serving(&d->ha))
 		hc_restart_save(&d->restart, d->dp, hc_ha_wall_ms());
-	/* (a stop in a restart hold: the placements owed its refused
-	 * restatements are never sent; counted, not lost silently) */
+	/* (a hold begun during the drain, an HA takeover: the placements
+	 * owed its refused restatements are never sent; counted, not lost
+	 * silently.  A hold under way when the stop came ended then:
+	 * hc_decide_draining) */
 	d->st.owed_at_stop = d->n_owed;
 	if (d->n_owed != 0)
-		HC_LOG(WARNING, "stopping in a restart hold: %u refused restatements' users "
+		HC_LOG(WARNING, "stopped in a restart hold: %u refused restatements' users "
 		       "never placed (ctl_owed_at_stop)", d->n_owed);
 }
 

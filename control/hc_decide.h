@@ -50,9 +50,9 @@ struct hc_decide_stats {
 	uint64_t restatements; /* ... of them snapshots' members          */
 	uint64_t restatements_refused; /* ... refused: the room was full   */
 	uint64_t owed_at_stop;     /* refused restatements still owed a
-	                              placement (the restart hold's end)
-	                              when an orderly stop came: their
-	                              gateways were told nothing        */
+	                              placement when the workers drained
+	                              (a hold begun during the drain):
+	                              their gateways were told nothing  */
 	uint64_t new_topics;   /* NEW_TOPIC answers sent for refusals     */
 	uint64_t no_room_answers; /* NO_ROOM answers sent for refusals of
 	                          users in no room, none to be had      */

@@ -80,6 +80,12 @@ int hc_chan_quiet(const struct hc_dataplane *dp, unsigned worker)
 	       __atomic_load_n(&w->outstanding, __ATOMIC_RELAXED) == 0;
 }
 
+int hc_chan_tx_empty(const struct hc_dataplane *dp, unsigned worker)
+{
+	const struct hc_worker *w = dp->workers[worker];
+	return w->from_ctl_tx == NULL || rte_ring_empty(w->from_ctl_tx);
+}
+
 uint64_t hc_chan_decisions_given(const struct hc_dataplane *dp, unsigned worker)
 {
 	return dp->workers[worker]->decisions_given;

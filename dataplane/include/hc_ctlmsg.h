@@ -225,4 +225,8 @@ unsigned hc_chan_changes_waiting(const struct hc_dataplane *dp, unsigned worker)
  * take, no decision to apply, no seat request or pick unanswered. */
 int hc_chan_quiet(const struct hc_dataplane *dp, unsigned worker);
 
+/* Nothing the control core built waits in worker's TX ring (its frames
+ * sent, or freed for want of a TX queue): a stop's drain waits for it. */
+int hc_chan_tx_empty(const struct hc_dataplane *dp, unsigned worker);
+
 #endif /* HC_CTLMSG_H */

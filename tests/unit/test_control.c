@@ -2404,7 +2404,7 @@ static void test_ha_reepoch_carries_hold(void)
 static void test_stop_ends_hold(void)
 {
 	struct hold_test t;
-	hold_test_begin(&t, 655000, "5\n", 1);
+	hold_test_begin(&t, 658000, "5\n", 1);
 	const uint64_t user = t.user;
 	const uint32_t r = t.r;
 	ha_master_holds_join(t.path, user, r);
@@ -2419,6 +2419,13 @@ static void test_stop_ends_hold(void)
 	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, user), r); /* decided: admitted */
 	hc_decide_draining(&d, rte_rdtsc()); /* no hold: nothing more */
 	CU_ASSERT_EQUAL(d.st.hold_ended_by_stop, ended + 1);
+	/* the drained stop's state file still names gateway 5, which never
+	 * restated: the next start holds for it again */
+	char buf[256];
+	hc_decide_stopped(&d);
+	hc_restart_flush(&d.restart);
+	CU_ASSERT(read_all(t.path, buf, sizeof(buf)) > 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\n5\n"));
 	hold_test_done(&t);
 }
 
