@@ -146,13 +146,6 @@ int hc_tx_single(struct hc_tx *tx, uint8_t type, uint16_t gw, uint32_t gw_incarn
 	return 0;
 }
 
-/* The same destination (the peer's flags aside: HC_PEER_F_FORGOTTEN). */
-static int hc_tx_same_address(const struct hc_peer *a, const struct hc_peer *b)
-{
-	return a->ip_be == b->ip_be && a->udp_be == b->udp_be && a->port_id == b->port_id &&
-	       memcmp(a->mac, b->mac, sizeof(a->mac)) == 0 && a->key_slot == b->key_slot;
-}
-
 int hc_tx_add(struct hc_tx *tx, uint8_t type, uint16_t gw, const struct hc_peer *to,
 	      const void *rec, size_t len)
 {
@@ -160,7 +153,7 @@ int hc_tx_add(struct hc_tx *tx, uint8_t type, uint16_t gw, const struct hc_peer 
 	struct hc_tx_open *o = &tx->open[t][gw];
 	uint16_t per = (uint16_t)((HC_MAX_PAYLOAD_MTU1500 - sizeof(struct hc_hdr)) / len);
 
-	if (o->m != NULL && (!hc_tx_same_address(&o->to, to) || o->count == per))
+	if (o->m != NULL && (!hc_peer_same(&o->to, to) || o->count == per))
 		send_open(tx, type, gw, o);
 	if (o->m == NULL) {
 		o->m = rte_pktmbuf_alloc(hc_dp_ctl_pool(tx->dp));

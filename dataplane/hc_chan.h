@@ -74,18 +74,12 @@ static inline void hc_chan_note_peer(struct hc_worker *w, const struct rte_mbuf 
 	hc_chan_peer_into(&w->noted_peer, m, m->port, hc_mbuf_payload_off(m));
 }
 
-static inline int hc_chan_same_peer(const struct hc_peer *a, const struct hc_peer *b)
-{
-	return a->ip_be == b->ip_be && a->udp_be == b->udp_be && a->port_id == b->port_id &&
-	       memcmp(a->mac, b->mac, sizeof(a->mac)) == 0 && a->key_slot == b->key_slot;
-}
-
 /* hc_chan_commit_peer when the noted address is not gw's (slow path). */
 void hc_chan_commit_new_peer(struct hc_worker *w, uint16_t gw, int newest);
 
 static inline void hc_chan_commit_peer(struct hc_worker *w, uint16_t gw, int newest)
 {
-	if (w->gw_peer == NULL || likely(hc_chan_same_peer(&w->noted_peer, &w->gw_peer[gw])))
+	if (w->gw_peer == NULL || likely(hc_peer_same(&w->noted_peer, &w->gw_peer[gw])))
 		return;
 	hc_chan_commit_new_peer(w, gw, newest);
 }

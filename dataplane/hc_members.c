@@ -404,22 +404,15 @@ static __rte_noinline void refuse_chained(struct hc_members *m, const struct hc_
  * table. */
 static inline int hold_if_waiting(struct hc_members *m, const struct hc_op *o, int32_t at)
 {
-	struct hc_pending *p;
-	if (at < 0) {
-		if (m->pend.n_pending == 0)
-			return 0;
-		p = hc_pending_find(&m->pend, o->user_id);
-		if (likely(p == NULL))
-			return 0;
-	} else {
-		if (likely(!m->slot[at].waiting))
-			return 0;
-		p = hc_pending_find(&m->pend, o->user_id);
-		if (unlikely(p == NULL)) { /* (not reached: a flag without a request) */
+	if (likely(at < 0 ? m->pend.n_pending == 0 : !m->slot[at].waiting))
+		return 0;
+	struct hc_pending *p = hc_pending_find(&m->pend, o->user_id);
+	if (p == NULL) {
+		if (unlikely(at >= 0)) { /* (not reached: a flag without a request) */
 			HC_RELAXED_ADD(&m->st.waiting_strays, 1);
 			m->slot[at].waiting = 0;
-			return 0;
 		}
+		return 0;
 	}
 	if (unlikely(!hc_pending_defer(&m->pend, p, o)))
 		refuse_chained(m, o);

@@ -17,6 +17,7 @@
 #define HC_CTLMSG_H
 
 #include <stdint.h>
+#include <string.h> /* memcmp: hc_peer_same */
 
 /* Seat requests a worker keeps in flight at most (its pending table's
  * limit): the control core's backlog of answers per worker fits this. */
@@ -43,6 +44,14 @@ struct hc_peer {
  * late answer, a NEW_TOPIC or MOVE resend still goes to it, as before,
  * but a RESYNC asked at the gateway's return waits for the new one). */
 #define HC_PEER_F_FORGOTTEN 0x01
+
+/* The same source (flags aside): the home worker's "has it moved?" and
+ * the control core's "one datagram for both answers?". */
+static inline int hc_peer_same(const struct hc_peer *a, const struct hc_peer *b)
+{
+	return a->ip_be == b->ip_be && a->udp_be == b->udp_be && a->port_id == b->port_id &&
+	       memcmp(a->mac, b->mac, sizeof(a->mac)) == 0 && a->key_slot == b->key_slot;
+}
 
 /*
  * Control -> worker, 16 bytes, one of (kind):

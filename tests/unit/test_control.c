@@ -2171,7 +2171,8 @@ static void ha_master_holds_join(const char *path, uint64_t user, uint32_t r)
 /* What the restart-hold tests share: a user, a room no test used, a
  * state file listing the gateways waited for (in a fresh dir; with
  * as_config, the suite's --state-file too, and no peer's), and the
- * suite's HA state and incarnation, given back by hold_test_done. */
+ * suite's HA state and incarnation, given back by hold_test_done; then a
+ * master (of epoch, unless 0) holding the user's JOIN into the room. */
 struct hold_test {
 	uint64_t user;
 	uint32_t r;
@@ -2184,7 +2185,7 @@ struct hold_test {
 };
 
 static void hold_test_begin(struct hold_test *t, uint64_t user, const char *listed,
-			    int as_config)
+			    int as_config, uint32_t epoch)
 {
 	t->user = user;
 	settle();
@@ -2201,6 +2202,9 @@ static void hold_test_begin(struct hold_test *t, uint64_t user, const char *list
 	}
 	t->was = d.ha;
 	t->inc = d.tx.incarnation;
+	if (epoch != 0)
+		d.ha.epoch = epoch;
+	ha_master_holds_join(t->path, user, t->r);
 }
 
 static void hold_test_done(struct hold_test *t)
@@ -2285,10 +2289,9 @@ static void restart_as_suite(void)
 static void test_ha_release_grants_no_lease(void)
 {
 	struct hold_test t;
-	hold_test_begin(&t, 630000, "# listed\n5\n", 0);
+	hold_test_begin(&t, 630000, "# listed\n5\n", 0, 0);
 	const uint64_t user = t.user;
 	const uint32_t r = t.r;
-	ha_master_holds_join(t.path, user, r);
 	uint64_t grants = d.book.st.lease_grants;
 	CU_ASSERT_EQUAL_FATAL(hc_ha_request(&d.ha, HC_HA_BACKUP), 0);
 	settle();
@@ -2355,10 +2358,9 @@ static void test_ha_epoch_parity(void)
 static void test_ha_reepoch_carries_hold(void)
 {
 	struct hold_test t;
-	hold_test_begin(&t, 640000, "5\n", 1);
+	hold_test_begin(&t, 640000, "5\n", 1, 0);
 	const uint64_t user = t.user;
 	const uint32_t r = t.r;
-	ha_master_holds_join(t.path, user, r);
 	CU_ASSERT_EQUAL_FATAL(d.n_held[0], 1);
 	/* a gateway names a newer epoch, ours over a second old (settle's
 	 * clock is 0) */
@@ -2404,10 +2406,9 @@ static void test_ha_reepoch_carries_hold(void)
 static void test_stop_ends_hold(void)
 {
 	struct hold_test t;
-	hold_test_begin(&t, 658000, "5\n", 1);
+	hold_test_begin(&t, 658000, "5\n", 1, 0);
 	const uint64_t user = t.user;
 	const uint32_t r = t.r;
-	ha_master_holds_join(t.path, user, r);
 	CU_ASSERT_EQUAL_FATAL(d.n_held[0], 1);
 	CU_ASSERT_FALSE(hc_decide_idle(&d)); /* (the drain would wait) */
 	uint64_t ended = d.st.hold_ended_by_stop;
@@ -2437,11 +2438,9 @@ static void test_stop_ends_hold(void)
 static void test_ha_stale_sweep_holds(void)
 {
 	struct hold_test t;
-	hold_test_begin(&t, 650000, "3\n", 0);
+	hold_test_begin(&t, 650000, "3\n", 0, 90001);
 	const uint64_t user = t.user;
 	const uint32_t r = t.r;
-	d.ha.epoch = 90001;
-	ha_master_holds_join(t.path, user, r);
 	uint64_t stale = d.st.swept_stale, restated = d.restart.st.restated;
 	/* gateway 3's users, the held one in r among them */
 	gw3.n = 0;
