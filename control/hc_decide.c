@@ -1137,6 +1137,16 @@ static void ha_poll(struct hc_decide *d, uint64_t now)
 			     d->state_key, d->n_state_keys, d->dp->cfg->max_gateways,
 			     d->dp->n_workers, now, d->hold_tsc, hc_ha_wall_ms()) != 0)
 		HC_LOG(WARNING, "HA: no memory for the restart hold: serving without it");
+	if (unlikely(d->draining) && hc_restart_holding(&d->restart)) {
+		/* a takeover during a stop's drain: the workers read no more
+		 * input, so no gateway can restate, and the hold would keep
+		 * what it holds until its bound, past the drain.  It ends
+		 * now, as a hold under way at the stop did (hc_decide_draining) */
+		d->st.hold_ended_by_stop++;
+		HC_LOG(INFO, "HA: a new epoch while stopping: its restart hold ends at once");
+		hc_restart_end(&d->restart, now);
+		release_held(d, now);
+	}
 	if (carry) {
 		if (hc_restart_holding(&d->restart))
 			d->st.holds_carried++;
@@ -1274,6 +1284,7 @@ void hc_decide_reload_commit(struct hc_decide *d, const struct hc_policy *np,
 
 void hc_decide_draining(struct hc_decide *d, uint64_t now)
 {
+	d->draining = 1; /* (a hold an HA takeover begins from now on ends at once) */
 	if (!hc_restart_holding(&d->restart) && d->n_owed == 0)
 		return;
 	if (hc_restart_holding(&d->restart)) {
@@ -1292,10 +1303,9 @@ void hc_decide_stopped(struct hc_decide *d)
 {
 	if (hc_ha_serving(&d->ha))
 		hc_restart_save(&d->restart, d->dp, hc_ha_wall_ms());
-	/* (a hold begun during the drain, an HA takeover: the placements
-	 * owed its refused restatements are never sent; counted, not lost
-	 * silently.  A hold under way when the stop came ended then:
-	 * hc_decide_draining) */
+	/* (every hold ended at the drain's start, or at once when an HA
+	 * takeover began one during the drain: nothing is owed but what a
+	 * drain cut short by its bound left; counted, not lost silently) */
 	d->st.owed_at_stop = d->n_owed;
 	if (d->n_owed != 0)
 		HC_LOG(WARNING, "stopped in a restart hold: %u refused restatements' users "

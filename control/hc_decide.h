@@ -90,7 +90,9 @@ struct hc_decide_stats {
 	                               has a newer session elsewhere), or a
 	                               user taken from its owner           */
 	uint64_t hold_ended_by_stop; /* restart holds a stop ended (its
-	                               held requests decided then)         */
+	                               held requests decided then), and
+	                               those an HA takeover began in the
+	                               drain, ended at once               */
 	uint64_t hold_overflow;     /* restart holds ended early: a worker's
 	                               held requests reached half its limit,
 	                               a worker with requests held waited
@@ -197,6 +199,7 @@ struct hc_decide {
 	                              the start of the hold that held them
 	                              first (valid while carrying)        */
 	int carrying;
+	int draining;              /* a stop's drain began (hc_decide_draining) */
 	struct hc_ha ha;           /* the role in an HA pair (hc_ha.h)    */
 	struct hc_decide_stats st;
 };
@@ -314,7 +317,9 @@ int hc_decide_idle(const struct hc_decide *d);
  * only when the hold ends, so the drain, which waits for every answer,
  * waited for the hold's timeout (up to the gateway timeout, and for
  * hc_control's 30 s bound past it) and then stopped "undrained".  The
- * gateways the hold waited for stay in the state file (hc_restart_end). */
+ * gateways the hold waited for stay in the state file (hc_restart_end).
+ * From then on a hold an HA takeover begins ends at once too (no input
+ * is read: no gateway could restate). */
 void hc_decide_draining(struct hc_decide *d, uint64_t now);
 
 /* An orderly stop: the workers drained.  The state file is written once

@@ -2430,6 +2430,42 @@ static void test_stop_ends_hold(void)
 	hold_test_done(&t);
 }
 
+/* An HA takeover during a stop's drain begins no hold that outlasts the
+ * drain: the workers read no more input, so no gateway could restate, and
+ * the hold would keep what it holds until its bound.  It ends at once
+ * (counted as a stop's), and a JOIN asked in the drain is decided. */
+static void test_takeover_in_drain_holds_nothing(void)
+{
+	struct hold_test t;
+	hold_test_begin(&t, 659000, "5\n", 1, 0);
+	const uint32_t r = t.r;
+	hc_decide_draining(&d, rte_rdtsc()); /* (the hold under way ends) */
+	settle();
+	CU_ASSERT_EQUAL_FATAL(hc_members_room_of(&w->members, t.user), r);
+	CU_ASSERT_EQUAL_FATAL(hc_ha_request(&d.ha, HC_HA_BACKUP), 0);
+	settle();
+	uint64_t ended = d.st.hold_ended_by_stop, carried = d.st.holds_carried;
+	CU_ASSERT_EQUAL_FATAL(hc_ha_request(&d.ha, HC_HA_MASTER), 0);
+	settle(); /* a takeover: a new epoch, the state file (gateway 5) read again */
+	CU_ASSERT_EQUAL(d.ha.role, HC_HA_MASTER);
+	CU_ASSERT_FALSE(hc_restart_holding(&d.restart));
+	CU_ASSERT_EQUAL(d.st.hold_ended_by_stop, ended + 1);
+	CU_ASSERT_EQUAL(d.st.holds_carried, carried);
+	uint64_t user = t.user + 1;
+	uint8_t op = HC_OP_JOIN;
+	uint32_t room = r;
+	events(&user, &room, &op, 1);
+	settle();
+	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, user), r); /* decided, not held */
+	CU_ASSERT_EQUAL(d.n_held[0], 0);
+	CU_ASSERT_EQUAL(d.n_owed, 0);
+	d.draining = 0; /* (the suite's appliance runs on) */
+	uint8_t leave = HC_OP_LEAVE;
+	events(&user, &room, &leave, 1);
+	settle();
+	hold_test_done(&t);
+}
+
 /* HA: a snapshot the gateway sent before it heard this epoch (its sweep
  * still in a ring when the epoch began, or the snapshot begun then) is no
  * restatement for the epoch's hold: it may lack what the gateway sent the
@@ -3951,6 +3987,7 @@ static CU_TestInfo tests[] = {
 	 test_refusals_within_quota},
 	{"HA: a re-epoch inside a restart hold carries what it held", test_ha_reepoch_carries_hold},
 	{"a stop in a restart hold ends it: its held JOIN decided", test_stop_ends_hold},
+	{"an HA takeover during a stop's drain begins no hold", test_takeover_in_drain_holds_nothing},
 	{"HA: a snapshot sent before the epoch is no restatement for its hold", test_ha_stale_sweep_holds},
 	{"HA: the pair's epochs never tie (--ha-box)", test_ha_epoch_parity},
 	{"restart hold: state files by hand, a bad line, a peer's FIFO or symlink",
