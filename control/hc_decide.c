@@ -500,6 +500,15 @@ static void place_refused(struct hc_decide *d, const struct hc_change *c, int in
 /* Answer one PLACE: a room with a reserved seat, or NO_ROOM. */
 static void answer_place(struct hc_decide *d, const struct hc_place_req *q, uint64_t now)
 {
+	if (d->ha.role == HC_HA_BACKUP) {
+		/* a PLACE read after a demotion (left in its ring by a
+		 * restart hold, or in flight): a backup seats nobody, and
+		 * its ASSIGN would be fenced unsent, the seat kept for
+		 * nobody until its TTL, into a next promotion's hold.  The
+		 * gateway asks the new master again (its PLACE timer) */
+		d->st.backup_skipped++;
+		return;
+	}
 	uint8_t pool = d->pol->index_of[q->pool_id];
 	uint32_t room = 0;
 	if (pool == HC_NO_POOL)

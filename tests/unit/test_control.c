@@ -2653,7 +2653,9 @@ static void test_ha_flap_restatement_admitted(void)
  * no NEW_TOPIC reservation (found by a review: both were read from the
  * workers' rings after the demotion had dropped every directive and
  * reservation, and kept seats for users the workers were about to
- * forget). */
+ * forget); nor does a PLACE read after it reserve a seat (found by the
+ * next review: one a restart hold had left in its ring, answered in the
+ * demotion's own poll, a seat kept for nobody into a next promotion). */
 static void test_backup_moves_and_seats_nobody(void)
 {
 	uint64_t users[100];
@@ -2673,8 +2675,14 @@ static void test_backup_moves_and_seats_nobody(void)
 	struct hc_change q = {.user_id = 891000, .to_room = full, .gateway_id = 3,
 			      .kind = HC_CHG_REQUEST};
 	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue_elem(w->to_ctl_changes, &q, sizeof(q)), 0);
+	/* and a PLACE (one a restart hold left in its ring) */
+	struct hc_place_req pl = {.user_id = 891001, .request_id = 4242, .pool_id = 7,
+				  .gateway_id = 3};
+	CU_ASSERT_EQUAL_FATAL(rte_ring_enqueue_elem(w->to_ctl_places, &pl, sizeof(pl)), 0);
+	uint64_t places = d.st.places;
 	hc_decide_poll(&d, rte_rdtsc());
-	CU_ASSERT_EQUAL(d.st.backup_skipped, skipped + 2);
+	CU_ASSERT_EQUAL(d.st.backup_skipped, skipped + 3);
+	CU_ASSERT_EQUAL(d.st.places, places); /* not answered (nor reserved, below) */
 	CU_ASSERT_EQUAL(d.dirs.st.sent, sent);
 	CU_ASSERT_EQUAL(hc_rooms_resv_live(&d.book), resv);
 	CU_ASSERT_EQUAL(d.book.room[to].held, held);
