@@ -247,6 +247,11 @@ static inline void set_next(struct hc_gw_state *g, uint32_t next)
 	__atomic_store_n(&g->next_seq, next, __ATOMIC_RELAXED);
 	if (unlikely(g->none_applied))
 		__atomic_store_n(&g->none_applied, 0, __ATOMIC_RELAXED);
+	/* a far-ahead claim applied past is no part of a floor any more;
+	 * kept, 2^31 sequences on it would read as ahead again (seq_top) */
+	if (unlikely(g->far_top != 0) &&
+	    !hc_seq_after(g->far_top, next == 1 ? UINT32_MAX : next - 1)) /* (0 never sent) */
+		g->far_top = 0;
 }
 
 /* Nothing of the incarnation seen yet (restart): no sequence is a
@@ -476,13 +481,16 @@ static enum hc_seq_verdict older_incarnation(struct hc_sequencer *s, struct hc_g
 	return HC_SEQ_CONFLICT;
 }
 
-/* The highest sequence gw's incarnation is known to have sent. */
+/* The highest sequence gw's incarnation is known to have sent.  A
+ * far-ahead claim with nothing seen yet is it, wherever serial order puts
+ * it (a gateway past 2^31 at first contact, forgotten before its
+ * snapshot came: its floor is its claim, not 0). */
 static uint32_t seq_top(const struct hc_gw_state *g)
 {
 	uint32_t top = g->known_last, applied = seq_prev(g->next_seq); /* (not 0 after a wrap) */
 	if (hc_seq_after(applied, top))
 		top = applied;
-	if (g->far_top != 0 && hc_seq_after(g->far_top, top))
+	if (g->far_top != 0 && (nothing_yet(g) || hc_seq_after(g->far_top, top)))
 		top = g->far_top;
 	return top;
 }
@@ -695,6 +703,14 @@ enum hc_seq_verdict hc_seq_control(struct hc_sequencer *s, uint16_t gw, uint32_t
 	now = seq_now(s, now);
 	struct hc_gw_state *g = &s->gw[gw];
 
+	if (unlikely(ctr == 0)) {
+		/* never sent (counters start at 1), never accepted: refused
+		 * before check_incarnation, where a newer incarnation's
+		 * datagram would drop the gateway's users first */
+		HC_RELAXED_ADD(&g->replayed, 1);
+		HC_RELAXED_ADD(&s->st.replayed, 1);
+		return HC_SEQ_OLD;
+	}
 	/* a forgotten gateway comes back only with a counter above any it
 	 * sent before (a lost one replayed would do otherwise); check
 	 * before check_incarnation revives the entry */

@@ -1143,6 +1143,84 @@ static void test_floor_after_wrap(void)
 	hc_seq_free(&s);
 }
 
+/* A far-ahead claim (far_top) is part of a floor only until what is
+ * applied passes it: kept, it read as ahead again 2^31 sequences on, and
+ * a gateway forgotten then (silent a moment, or an HA demotion) got it as
+ * its floor: every later datagram, its snapshot too, a duplicate, for
+ * good (found by a review).  And a gateway first heard past 2^31 and
+ * forgotten before its snapshot came has its claim as its floor, not 0,
+ * from which every sequence past 2^31 read as a duplicate. */
+static void test_far_claim_outlived(void)
+{
+	setup();
+	/* an appliance restart: its first heartbeat names 100,000 */
+	const uint32_t s0 = 100000;
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 8, 30, 1, s0, 0, 0), HC_SEQ_NEWEST);
+	CU_ASSERT_EQUAL(s.gw[8].far_top, s0);
+	offer_rp(8, 30, s0 + 1, 1, 10);       /* its snapshot */
+	CU_ASSERT_EQUAL(s.gw[8].next_seq, s0 + 2);
+	CU_ASSERT_EQUAL(s.gw[8].far_top, 0);  /* applied past */
+	/* more than 2^31 sequences on (reset points there, each within
+	 * 2^31 of the last, as the gateway's own snapshots could be) */
+	const uint32_t on = s0 + 3 * 0x30000000u;
+	for (uint32_t k = 1; k <= 3; k++)
+		offer_rp(8, 30, s0 + k * 0x30000000u, 1, 20);
+	CU_ASSERT_EQUAL(s.gw[8].next_seq, on + 1);
+	offer(8, 30, on + 1, 30);
+	CU_ASSERT_EQUAL(s.gw[8].next_seq, on + 2);
+	/* forgotten (SHUTDOWN naming its last): the floor is its last */
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 8, 30, 2, on + 1, 1, 40), HC_SEQ_NEWEST);
+	CU_ASSERT_EQUAL(s.gw[8].incarnation, 0);
+	CU_ASSERT_EQUAL(s.gw[8].floor_seq, on + 1);
+	/* back: asked to restate, and its snapshot taken */
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 8, 30, 3, on + 1, 0, 50), HC_SEQ_NEWEST);
+	CU_ASSERT_EQUAL(s.gw[8].next_seq, on + 2);
+	unsigned delivered = n_got;
+	uint64_t dups = s.st.duplicates;
+	offer_rp(8, 30, on + 2, 1, 60);
+	offer(8, 30, on + 3, 70);
+	CU_ASSERT_EQUAL(n_got, delivered + 2);
+	CU_ASSERT_EQUAL(s.st.duplicates, dups);
+
+	/* first heard past 2^31 (a heartbeat), forgotten before its
+	 * snapshot: its claim is its floor */
+	const uint32_t past = 0x90000000u;
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 9, 40, 1, past, 0, 100), HC_SEQ_NEWEST);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 9, 40, 2, past, 1, 110), HC_SEQ_NEWEST);
+	CU_ASSERT_EQUAL(s.gw[9].incarnation, 0);
+	CU_ASSERT_EQUAL(s.gw[9].floor_seq, past);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 9, 40, 3, past, 0, 120), HC_SEQ_NEWEST);
+	CU_ASSERT_EQUAL(s.gw[9].incarnation, 40);
+	delivered = n_got;
+	offer_rp(9, 40, past + 1, 1, 130);     /* its snapshot */
+	CU_ASSERT_EQUAL(n_got, delivered + 1);
+	CU_ASSERT_EQUAL(s.st.duplicates, dups);
+	CU_ASSERT_EQUAL(s.gw[9].next_seq, past + 2);
+	hc_seq_free(&s);
+}
+
+/* A control counter of 0 is never sent and never accepted, not even
+ * from a newer incarnation, whose first datagram would otherwise drop the
+ * gateway's users before the replay window refused it (a review found
+ * the order). */
+static void test_counter_zero_acts_on_nothing(void)
+{
+	setup();
+	offer(3, 50, 1, 0);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 3, 50, 1, 1, 0, 10), HC_SEQ_NEWEST);
+	unsigned drops = n_dropped;
+	uint64_t replayed = s.st.replayed;
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 3, 51, 0, 0, 0, 20), HC_SEQ_OLD);
+	CU_ASSERT_EQUAL(hc_seq_control(&s, 3, 51, 0, 30), HC_SEQ_OLD);
+	CU_ASSERT_EQUAL(s.gw[3].incarnation, 50);
+	CU_ASSERT_EQUAL(n_dropped, drops);
+	CU_ASSERT_EQUAL(s.st.replayed, replayed + 2);
+	CU_ASSERT_EQUAL(hc_seq_heartbeat(&s, 3, 51, 1, 0, 0, 40), HC_SEQ_NEWEST); /* counter 1 */
+	CU_ASSERT_EQUAL(s.gw[3].incarnation, 51);
+	CU_ASSERT_EQUAL(n_dropped, drops + 1);
+	hc_seq_free(&s);
+}
+
 static CU_TestInfo tests[] = {
 	{"a reset point half the sequence space ahead", test_reset_point_half_the_space_ahead},
 	{"an honest gateway through a lossy channel, across the wrap", test_channel_fuzz},
@@ -1154,6 +1232,8 @@ static CU_TestInfo tests[] = {
 	{"control counters, stale, conflict", test_control_counters},
 	{"forgotten gateway's floor", test_forget_floor},
 	{"far-ahead claims", test_far_claims},
+	{"a far-ahead claim outlived: no floor of it 2^31 on", test_far_claim_outlived},
+	{"a control counter of 0 acts on nothing", test_counter_zero_acts_on_nothing},
 	{"in order", test_in_order},
 	{"reorder and duplicates", test_reorder_and_duplicates},
 	{"gap NACKed and repaired", test_gap_nack_and_repair},
