@@ -164,6 +164,9 @@ struct hc_gw {
 	uint64_t next_hb_us;
 	uint32_t snapshot_last_seq;     /* last chunk of the newest snapshot */
 	uint64_t snapshot_sent_us;
+	int snapshot_owed;              /* a new appliance incarnation's snapshot
+	                                   waits for the newest one to settle
+	                                   (want_snapshot_for_new) */
 	uint32_t snapshot_id;
 	uint64_t digest;                /* of our membership (hc_member_digest) */
 	uint32_t digest_mismatches;     /* consecutive settled heartbeats that
@@ -529,6 +532,7 @@ static void send_snapshot(struct hc_gw *g)
 		}
 	}
 	g->snapshot_sent_us = now_us();
+	g->snapshot_owed = 0;
 	g->st.snapshots++;
 	g->st.snapshot_members += total;
 	pump(g);
@@ -539,13 +543,32 @@ static void send_snapshot(struct hc_gw *g)
  * is none (an appliance that restarted says 0 until it takes the
  * snapshot): in serial order 0 would come after a last chunk past 2^31,
  * and every request meanwhile would send the whole membership again. */
-static void want_snapshot(struct hc_gw *g, int force)
+static int snapshot_in_flight(const struct hc_gw *g, uint64_t now)
 {
-	uint64_t now = now_us();
-	int in_flight = g->snapshot_sent_us != 0 &&
+	return g->snapshot_sent_us != 0 &&
 		(g->st.acked == 0 || hc_seq_after(g->snapshot_last_seq, g->st.acked)) &&
 		now - g->snapshot_sent_us < 1000u * (200u + 2u * (uint64_t)g->cfg.heartbeat_ms);
-	if (force || !in_flight)
+}
+
+static void want_snapshot(struct hc_gw *g)
+{
+	if (!snapshot_in_flight(g, now_us()))
+		send_snapshot(g);
+}
+
+/* A new appliance incarnation (or the first answer after a move to
+ * another address) wants everything stated again, even while the newest
+ * snapshot is on its way to the one before; but not a second time while
+ * that one is unacknowledged and young: without keys anyone can name a
+ * new incarnation in every datagram, and each would cost the whole
+ * membership.  Its acknowledgement is judged as it was before the
+ * incarnation changed; a snapshot not sent now is owed, and run_timers
+ * sends it once the newest settles (acknowledged, or old). */
+static void want_snapshot_for_new(struct hc_gw *g, int in_flight)
+{
+	if (in_flight)
+		g->snapshot_owed = 1;
+	else
 		send_snapshot(g);
 }
 
@@ -556,21 +579,21 @@ static void on_resync(struct hc_gw *g, const struct hc_resync *r)
 	uint32_t reason = ntohl(r->reason);
 	if (reason != HC_RESYNC_GAP) {
 		g->st.resync_requests++;
-		want_snapshot(g, 0);
+		want_snapshot(g);
 		return;
 	}
 	g->st.nacks++;
 	uint32_t first = ntohl(r->first_sequence), last = ntohl(r->last_sequence);
 	if (hc_seq_after(first, last) || hc_seq_after(last, g->seq) ||
 	    (uint32_t)(last - first) > g->hist_mask) {
-		want_snapshot(g, 0); /* not a range we can resend */
+		want_snapshot(g); /* not a range we can resend */
 		return;
 	}
 	for (uint32_t q = first;; q++) {
 		if (q == 0 || g->hist[q & g->hist_mask].seq != q) {
 			/* gone from the history (0 is never sent: an empty
 			 * history slot reads as it) */
-			want_snapshot(g, 0);
+			want_snapshot(g);
 			return;
 		}
 		if (q == last)
@@ -821,8 +844,9 @@ static void handle(struct hc_gw *g, uint8_t *p, size_t len)
 	if (restarted)
 		g->st.appliance_restarts++;
 	if (restarted || g->switched) {
+		int in_flight = snapshot_in_flight(g, now);
 		g->st.acked = 0;
-		want_snapshot(g, 1);
+		want_snapshot_for_new(g, in_flight);
 	}
 	g->switched = 0;
 	hc_replay_commit(&g->replay, ctr);
@@ -856,7 +880,7 @@ static void handle(struct hc_gw *g, uint8_t *p, size_t len)
 			g->st.appliance_users = ntohl(hb.user_count);
 			g->st.appliance_digest = be64toh(hb.digest);
 			if (ntohl(hb.hb_flags) & HC_HB_F_RESYNC_NEEDED)
-				want_snapshot(g, 0);
+				want_snapshot(g);
 			on_heartbeat_flags(g, ntohl(hb.hb_flags));
 			check_digest(g, acked, ntohl(hb.user_count), be64toh(hb.digest),
 				     ntohl(hb.hb_flags));
@@ -949,6 +973,8 @@ static void watch_appliance(struct hc_gw *g, uint64_t now)
 
 static void run_timers(struct hc_gw *g, uint64_t now)
 {
+	if (g->snapshot_owed && !snapshot_in_flight(g, now))
+		send_snapshot(g);
 	if (g->n_ev > 0 && now - g->ev_since_us >= g->cfg.flush_us)
 		flush_events(g);
 	if (g->n_pl > 0 && now - g->pl_since_us >= g->cfg.flush_us)
@@ -1416,6 +1442,12 @@ static uint64_t next_timer_us(const struct hc_gw *g, uint64_t now)
 		next = g->pl_since_us + g->cfg.flush_us;
 	if (g->n_pending > 0 && g->next_place_scan_us < next)
 		next = g->next_place_scan_us;
+	if (g->snapshot_owed) { /* (an acknowledgement comes as a datagram) */
+		uint64_t old = g->snapshot_sent_us +
+			1000u * (200u + 2u * (uint64_t)g->cfg.heartbeat_ms);
+		if (old < next)
+			next = old;
+	}
 	if ((g->impair != NULL || g->txq_n > 0 || g->sq_head != g->sq_tail) && now + 1000 < next)
 		next = now + 1000;
 	return next;

@@ -408,6 +408,48 @@ static void test_session_inbound(void)
 	lab_close(&l);
 }
 
+/* A new appliance incarnation wants everything stated again, but not a
+ * second time while the last snapshot is unacknowledged and young:
+ * without keys anyone can name a new incarnation in every datagram, and
+ * each cost the whole membership (found by a review: a snapshot forced
+ * for each).  One owed is sent once the last one is acknowledged. */
+static void test_session_new_incarnations_one_snapshot(void)
+{
+	struct lab l;
+	uint8_t p[HC_MAX_PAYLOAD];
+	CU_ASSERT_EQUAL_FATAL(lab_open(&l, 1, 0, 250), 0);
+	CU_ASSERT_EQUAL(lab_recv(&l, p, sizeof(p)), 56);  /* the opening snapshot */
+	CU_ASSERT_EQUAL(lab_recv(&l, p, sizeof(p)), 64);  /* and heartbeat */
+	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 1000, 1, 0, 0));
+	struct hc_gw_stats st = stats(&l);
+	CU_ASSERT_EQUAL_FATAL(st.acked, 1); /* the snapshot acknowledged */
+	const uint64_t snaps = st.snapshots;
+	/* settled: stated again at once */
+	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 1001, 1, 0, 0));
+	CU_ASSERT_EQUAL(stats(&l).snapshots, snaps + 1);
+	/* two more incarnations while it is unacknowledged and young (the
+	 * lab's heartbeats are 100 s apart: young for 200.2 s): owed */
+	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 1002, 1, 0, 0));
+	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 1003, 1, 0, 0));
+	st = stats(&l);
+	CU_ASSERT_EQUAL(st.appliance_restarts, 3);
+	CU_ASSERT_EQUAL(st.appliance_incarnation, 1003);
+	CU_ASSERT_EQUAL(st.snapshots, snaps + 1);
+	CU_ASSERT(hc_gw_timeout_ms(l.g) > 1000); /* (nothing due before it is old) */
+	/* 1003 acknowledges the last chunk: the owed snapshot goes, once */
+	size_t len = a2g_heartbeat(p, 1003, 2, 0, -1);
+	uint32_t last = htonl(st.sequence);
+	memcpy(p + sizeof(struct hc_hdr), &last, sizeof(last)); /* last_sequence */
+	hc_auth_seal(p, len, gw_lab_key, 0);
+	lab_deliver(&l, l.app, p, len);
+	st = stats(&l);
+	CU_ASSERT_EQUAL(st.acked, ntohl(last));
+	CU_ASSERT_EQUAL(st.snapshots, snaps + 2);
+	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 1003, 3, 0, 0));
+	CU_ASSERT_EQUAL(stats(&l).snapshots, snaps + 2);
+	lab_close(&l);
+}
+
 /* An A->G MOVE of n records for GW_ID from appliance incarnation inc,
  * sealed in slot 0. */
 static size_t a2g_moves(uint8_t *p, uint32_t inc, uint32_t ctr, unsigned n)
@@ -1052,6 +1094,8 @@ static CU_TestInfo tests[] = {
 	{"impairment: fraction, delay, order", test_impairment},
 	{"session: inbound source, form, tag, incarnation, replay, id conflict",
 	 test_session_inbound},
+	{"a session: new appliance incarnations cost one snapshot while it is young",
+	 test_session_new_incarnations_one_snapshot},
 	{"session: fence_appliance refuses an older epoch for good", test_session_fence},
 	{"session: a JOIN beyond the appliance's room ids refused", test_session_room_bound},
 	{"session: a PLACED answer into no room is counted, not told", test_session_placed_no_room},

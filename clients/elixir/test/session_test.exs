@@ -797,6 +797,35 @@ defmodule HeadCount.SessionTest do
     _ = app
   end
 
+  # Without keys anyone can name a new appliance incarnation in every
+  # datagram, each costing the whole membership (a review found a snapshot
+  # forced for each): one is sent at once only when the newest settled
+  # (acknowledged, or old: heartbeats 60 s apart make it young for
+  # 120.2 s); else it is owed, and sent once the newest is acknowledged.
+  test "new appliance incarnations cost one snapshot while the newest is unacknowledged",
+       %{s: s, app: app} do
+    app = hb(app, s)
+    assert_receive {:headcount_state, ^s, :connected}
+    assert until(s, &(&1.acked == 1)).snapshots == 1
+    restart = fn app, n ->
+      app = %{app | ainc: @ainc + n, ctr: 0}
+      hb(app, s, acked: 0, users: 0, digest: 0)
+    end
+
+    app = restart.(app, 1)
+    assert until(s, &(&1.appliance_restarts == 1)).snapshots == 2
+    {_, 6, _, _, _, _, _} = recv_type(app, 6)
+    app = restart.(app, 2)
+    app = restart.(app, 3)
+    assert until(s, &(&1.appliance_restarts == 3)).snapshots == 2
+    # the newest acknowledged: the owed one goes, once
+    app = hb(app, s)
+    assert until(s, &(&1.snapshots == 3)).appliance_incarnation == @ainc + 3
+    hbs = Session.stats(s).heartbeats_received
+    _ = hb(app, s)
+    assert until(s, &(&1.heartbeats_received == hbs + 1)).snapshots == 3
+  end
+
   # fence_appliance (an HA pair, as libheadcount's): once a newer epoch was
   # heard, the older one's datagrams are refused however long the newer is
   # silent (no 3 s rule), their ASSIGN and MOVE records counted in

@@ -150,6 +150,8 @@ class Session extends EventEmitter {
 		this.nextHbUs = 0;
 		this.snapshotLastSeq = 0;
 		this.snapshotSentUs = 0;
+		this.snapshotOwed = false;     // a new incarnation's snapshot waits
+		                               // for the newest to settle
 		this.snapshotId = 0;
 		this.digestMismatches = 0;
 		this.digestSnapshotUs = -1e12;
@@ -434,18 +436,46 @@ class Session extends EventEmitter {
 		if (n > 0 || index === 0)
 			emit();
 		this.snapshotSentUs = nowUs();
+		this.snapshotOwed = false;
 		this.st.snapshots++;
 		this.st.snapshot_members += total;
 	}
 
-	// Asked for a snapshot: send one unless the newest is still on its way.
-	_wantSnapshot(force) {
-		// (an acknowledgement of 0: none yet, as after a restart; in
-		// serial order 0 comes after a last chunk past 2^31)
-		const inFlight = this.snapshotSentUs !== 0 &&
+	// The newest snapshot is on its way: sent recently and not yet
+	// acknowledged.  (An acknowledgement of 0: none yet, as after a
+	// restart; in serial order 0 comes after a last chunk past 2^31.)
+	_snapshotInFlight(now) {
+		return this.snapshotSentUs !== 0 &&
 			(this.st.acked === 0 || P.seqAfter(this.snapshotLastSeq, this.st.acked)) &&
-			nowUs() - this.snapshotSentUs < 1000 * (200 + 2 * this.cfg.heartbeatMs);
-		if (force || !inFlight)
+			now - this.snapshotSentUs < this._snapshotYoungUs();
+	}
+
+	_snapshotYoungUs() {
+		return 1000 * (200 + 2 * this.cfg.heartbeatMs);
+	}
+
+	// Asked for a snapshot: send one unless the newest is still on its way.
+	_wantSnapshot() {
+		if (!this._snapshotInFlight(nowUs()))
+			this._sendSnapshot();
+	}
+
+	// A new appliance incarnation (or the first answer after a move)
+	// wants everything stated again, but not a second time while the
+	// newest snapshot is on its way, judged as before the incarnation
+	// changed (without keys anyone can name a new one in every datagram,
+	// each costing the whole membership): then it is owed, and sent once
+	// the newest settles (as want_snapshot_for_new in the C library).
+	_wantSnapshotForNew(inFlight) {
+		if (inFlight)
+			this.snapshotOwed = true;
+		else
+			this._sendSnapshot();
+	}
+
+	// An owed snapshot whose newest one settled (acknowledged, or old).
+	_sendOwedSnapshot(now) {
+		if (this.snapshotOwed && !this._snapshotInFlight(now))
 			this._sendSnapshot();
 	}
 
@@ -524,8 +554,9 @@ class Session extends EventEmitter {
 		if (restarted || this.switched) {
 			// and on any first answer after a move to another address:
 			// the one there may hold an old view of us
+			const inFlight = this._snapshotInFlight(nowUs());
 			this.st.acked = 0;
-			this._wantSnapshot(true);
+			this._wantSnapshotForNew(inFlight);
 		}
 		this.switched = false;
 		this.replay.commit(ctr);
@@ -551,6 +582,8 @@ class Session extends EventEmitter {
 					thrown = e;
 			}
 		}
+		if (!this.closed)
+			this._sendOwedSnapshot(nowUs()); // (acknowledged by this one)
 		if (thrown !== null)
 			throw thrown;
 	}
@@ -578,21 +611,21 @@ class Session extends EventEmitter {
 		const reason = b.readUInt32BE(o);
 		if (reason !== P.RESYNC.GAP) {
 			this.st.resync_requests++;
-			this._wantSnapshot(false);
+			this._wantSnapshot();
 			return;
 		}
 		this.st.nacks++;
 		const first = b.readUInt32BE(o + 4), last = b.readUInt32BE(o + 8);
 		if (P.seqAfter(first, last) || P.seqAfter(last, this.seq) ||
 		    ((last - first) >>> 0) > this.histMask) {
-			this._wantSnapshot(false); // not a range we can resend
+			this._wantSnapshot(); // not a range we can resend
 			return;
 		}
 		const n = ((last - first) >>> 0) + 1;
 		for (let i = 0; i < n; i++) {
 			const q = (first + i) >>> 0, h = this.hist[q & this.histMask];
 			if (h === null || h.seq !== q) {
-				this._wantSnapshot(false); // gone from the history
+				this._wantSnapshot(); // gone from the history
 				return;
 			}
 		}
@@ -679,7 +712,7 @@ class Session extends EventEmitter {
 		this.st.appliance_users = users;
 		this.st.appliance_digest = ((BigInt(dh) << 32n) | BigInt(dl)).toString();
 		if (flags & P.HB.RESYNC_NEEDED)
-			this._wantSnapshot(false);
+			this._wantSnapshot();
 		if (flags & P.HB.ID_CONFLICT) {
 			this.st.id_conflicts++;
 			if (this.state !== STATE.ID_CONFLICT)
@@ -805,6 +838,7 @@ class Session extends EventEmitter {
 			return;
 		const now = nowUs();
 		this._watchAppliance(now);
+		this._sendOwedSnapshot(now);
 		if (this.nEv > 0 && now - this.evSinceUs >= this.cfg.flushUs)
 			this._flushEvents();
 		if (this.nPl > 0 && now - this.plSinceUs >= this.cfg.flushUs)
@@ -850,6 +884,8 @@ class Session extends EventEmitter {
 			next = this.plSinceUs + this.cfg.flushUs;
 		if (this.pending.size > 0 && this.nextPlaceScanUs < next)
 			next = this.nextPlaceScanUs;
+		if (this.snapshotOwed && this.snapshotSentUs + this._snapshotYoungUs() < next)
+			next = this.snapshotSentUs + this._snapshotYoungUs();
 		return next;
 	}
 

@@ -491,6 +491,42 @@ test('a new appliance incarnation: a snapshot of everything, state connected (re
 	}
 });
 
+// Without keys anyone can name a new appliance incarnation in every
+// datagram, and each cost the whole membership (a review found a snapshot
+// forced for each): a new incarnation's snapshot is sent at once only when
+// the newest has settled (acknowledged, or old); else it is owed, and sent
+// once the appliance acknowledges the newest (as libheadcount).
+test('new appliance incarnations cost one snapshot while the newest is unacknowledged', async () => {
+	const { a, s } = await lab({ heartbeatMs: 100000 }); // (young for 200.2 s)
+	try {
+		heartbeat(a, s);
+		await until(() => s.state === 'connected', 'connected');
+		assert.strictEqual(s.stats().acked, 1); // the opening snapshot
+		const snaps = s.stats().snapshots;
+		const restart = () => {
+			a.incarnation += 8;
+			a.ctr = 0;
+			heartbeat(a, s, { acked: 0, users: 0, digest: 0n });
+		};
+		restart();
+		await until(() => s.stats().appliance_restarts === 1, 'the first restart');
+		assert.strictEqual(s.stats().snapshots, snaps + 1); // settled: at once
+		restart();
+		restart();
+		await until(() => s.stats().appliance_restarts === 3, 'two more');
+		assert.strictEqual(s.stats().snapshots, snaps + 1); // owed
+		heartbeat(a, s); // the newest acknowledged
+		await until(() => s.stats().snapshots === snaps + 2, 'the owed snapshot sent');
+		const hbs = s.stats().heartbeats_received;
+		heartbeat(a, s);
+		await until(() => s.stats().heartbeats_received === hbs + 1, 'one more heartbeat');
+		assert.strictEqual(s.stats().snapshots, snaps + 2); // once
+	} finally {
+		await s.close(false);
+		a.close();
+	}
+});
+
 // fenceAppliance (an HA pair, as libheadcount's fence_appliance): once a
 // newer epoch was heard, the older one's datagrams are refused however
 // long the newer is silent (no 3 s rule), their ASSIGN and MOVE records

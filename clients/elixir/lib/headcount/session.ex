@@ -251,6 +251,7 @@ defmodule HeadCount.Session do
     next_req: 0,
     snap_last_seq: 0,
     snap_sent_at: nil,
+    snap_owed: false,
     snap_id: 0,
     mismatches: 0,
     digest_snap_at: nil,
@@ -821,21 +822,43 @@ defmodule HeadCount.Session do
         {send_sequenced(s, Proto.snapshot(), length(g), body), i + 1}
       end)
 
-    %{s | snap_id: id, snap_last_seq: s.seq, snap_sent_at: now()}
+    %{s | snap_id: id, snap_last_seq: s.seq, snap_sent_at: now(), snap_owed: false}
     |> count(:snapshots)
     |> count(:snapshot_members, total)
   end
 
-  # send one unless the newest is still on its way (sent recently, not acked)
-  defp want_snapshot(s, force) do
-    # (an acknowledgement of 0: none yet, as after a restart; in serial
-    # order 0 comes after a last chunk past 2^31)
-    in_flight =
-      s.snap_sent_at != nil and (s.acked == 0 or Proto.seq_after(s.snap_last_seq, s.acked)) and
-        now() - s.snap_sent_at < 200 + 2 * s.hb_ms
-
-    if force or not in_flight, do: send_snapshot(s), else: s
+  # the newest snapshot is still on its way (sent recently, not acked).
+  # (An acknowledgement of 0: none yet, as after a restart; in serial
+  # order 0 comes after a last chunk past 2^31.)
+  defp snapshot_in_flight?(s) do
+    s.snap_sent_at != nil and (s.acked == 0 or Proto.seq_after(s.snap_last_seq, s.acked)) and
+      now() - s.snap_sent_at < snapshot_young_ms(s)
   end
+
+  defp snapshot_young_ms(s), do: 200 + 2 * s.hb_ms
+
+  # send one unless the newest is still on its way
+  defp want_snapshot(s), do: if(snapshot_in_flight?(s), do: s, else: send_snapshot(s))
+
+  # A new appliance incarnation wants everything stated again, but not a
+  # second time while the newest snapshot is on its way, judged as before
+  # the incarnation changed (in_flight): without keys anyone can name a
+  # new incarnation in every datagram, each costing the whole membership.
+  # Then it is owed, and sent once the newest settles: acknowledged (a
+  # datagram handled) or old (a timer), as libheadcount's
+  # want_snapshot_for_new.
+  defp want_snapshot_for_new(s, false), do: send_snapshot(s)
+
+  defp want_snapshot_for_new(s, true) do
+    left = s.snap_sent_at + snapshot_young_ms(s) - now()
+    Process.send_after(self(), :snapshot_owed, max(left, 0) + 1)
+    %{s | snap_owed: true}
+  end
+
+  defp send_owed_snapshot(%{snap_owed: true} = s),
+    do: if(snapshot_in_flight?(s), do: s, else: send_snapshot(s))
+
+  defp send_owed_snapshot(s), do: s
 
   # ----------------------------------------------------------- timers --
 
@@ -909,8 +932,11 @@ defmodule HeadCount.Session do
 
   def handle_info({:udp, sock, ip, port, data}, %{sock: sock} = s) do
     s = if ip == s.ip and port == s.port, do: handle(s, data), else: count(s, :rx_wrong_source)
-    {:noreply, s}
+    # (an owed snapshot whose newest one this datagram acknowledged)
+    {:noreply, send_owed_snapshot(s)}
   end
+
+  def handle_info(:snapshot_owed, s), do: {:noreply, send_owed_snapshot(s)}
 
   def handle_info({:udp_passive, sock}, %{sock: sock} = s) do
     :inet.setopts(sock, active: 100)
@@ -1017,10 +1043,12 @@ defmodule HeadCount.Session do
             # the appliance restarted and lost everything: state it all
             # again (an id conflict it saw is its old self's: cleared, as
             # libheadcount's CONNECTED after RESTARTED)
+            in_flight = snapshot_in_flight?(s)
+
             %{s | acked: 0, state: if(s.state == :id_conflict, do: :connected, else: s.state)}
             |> count(:appliance_restarts)
             |> notify(:appliance_restarted)
-            |> want_snapshot(true)
+            |> want_snapshot_for_new(in_flight)
           else
             s
           end
@@ -1131,7 +1159,7 @@ defmodule HeadCount.Session do
     acked = hb.last_sequence
     s = if Proto.seq_after(acked, s.seq), do: s, else: %{s | acked: acked}
     s = %{s | appliance_users: hb.users, appliance_digest: hb.digest}
-    s = if (hb.flags &&& Proto.hb_resync_needed()) != 0, do: want_snapshot(s, false), else: s
+    s = if (hb.flags &&& Proto.hb_resync_needed()) != 0, do: want_snapshot(s), else: s
     s = conflict(s, (hb.flags &&& Proto.hb_id_conflict()) != 0)
     check_digest(s, acked, hb.users, hb.digest, hb.flags)
   end
@@ -1139,7 +1167,7 @@ defmodule HeadCount.Session do
   # RESYNC
   defp record(7, r, s) do
     if r.reason != Proto.resync_gap() do
-      s |> count(:resync_requests) |> want_snapshot(false)
+      s |> count(:resync_requests) |> want_snapshot()
     else
       s = count(s, :nacks)
       %{first: first, last: last} = r
@@ -1147,11 +1175,11 @@ defmodule HeadCount.Session do
 
       cond do
         Proto.seq_after(first, last) or Proto.seq_after(last, s.seq) or span >= s.hist_cap ->
-          want_snapshot(s, false)
+          want_snapshot(s)
 
         not Enum.all?(0..span, &Map.has_key?(s.hist, first + &1 &&& @mask32)) ->
           # gone from the history
-          want_snapshot(s, false)
+          want_snapshot(s)
 
         true ->
           Enum.reduce(0..span, s, fn i, s ->
