@@ -10,8 +10,10 @@
  * key for this gateway id in slot 0); without it the session runs
  * unauthenticated (the appliance must run with --no-auth).
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* installed: include/headcount/headcount.h, found through pkg-config's
  * -I${includedir}/headcount */
@@ -19,16 +21,21 @@
 
 static struct hc_gw *gw;
 
-/* 32 hex digits -> 16 bytes; 0 or -1. */
+/* 32 hex digits, nothing else -> 16 bytes; 0 or -1.  (Every character
+ * checked first: sscanf's %2x also takes a sign, spaces and "0x", and
+ * read past the end of a short string.) */
 static int parse_key(const char *hex, uint8_t key[HC_GW_KEY_LEN])
 {
-	for (int i = 0; i < HC_GW_KEY_LEN; i++) {
-		unsigned v;
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+	if (strlen(hex) != 2 * HC_GW_KEY_LEN)
+		return -1;
+	for (int i = 0; i < 2 * HC_GW_KEY_LEN; i++)
+		if (!isxdigit((unsigned char)hex[i]))
 			return -1;
-		key[i] = (uint8_t)v;
+	for (int i = 0; i < HC_GW_KEY_LEN; i++) {
+		char two[3] = {hex[2 * i], hex[2 * i + 1], '\0'};
+		key[i] = (uint8_t)strtoul(two, NULL, 16);
 	}
-	return hex[2 * HC_GW_KEY_LEN] == '\0' ? 0 : -1;
+	return 0;
 }
 
 static void on_assign(void *arg, const struct hc_gw_assign *a)

@@ -223,14 +223,19 @@ class Session extends EventEmitter {
 				'in slot keySlot), or noAuth to run without authentication');
 		if (o.keySlot !== 0 && o.keySlot !== 1)
 			throw new Error('keySlot must be 0 or 1');
-		if (!Number.isInteger(o.history) || o.history < 64 || (o.history & (o.history - 1)) !== 0)
-			throw new Error('history must be a power of 2 >= 64');
+		// (a power of 2 tested on an integer below 2^31 first: the bit
+		// test is 32-bit, and 3 * 2^32 would pass it; past 2^24 entries
+		// the array would cost gigabytes, which V8 does not throw for
+		// but aborts the process on)
+		if (!Number.isInteger(o.history) || o.history < 64 || o.history > 1 << 24 ||
+		    (o.history & (o.history - 1)) !== 0)
+			throw new Error('history must be a power of 2 from 64 to 2^24');
 		if (!(o.heartbeatMs > 0 && o.placeTimeoutMs > 0 && o.lostMs > 0))
 			throw new Error('heartbeatMs, placeTimeoutMs and lostMs must be > 0');
 		if (!(o.flushUs >= 1))
 			o.flushUs = 1;
 		const list = Array.isArray(o.appliance) ? o.appliance :
-			String(o.appliance || '').split(',').filter((s) => s !== '');
+			String(o.appliance || '').split(',').map((s) => s.trim()).filter((s) => s !== '');
 		if (list.length === 0 || list.length > 8)
 			throw new Error('need 1 to 8 appliance addresses');
 		const appl = [];

@@ -853,6 +853,19 @@ test('options are checked', async () => {
 	await assert.rejects(Session.open({ appliance: '127.0.0.1:x', gatewayId: 1, noAuth: true }), /address/);
 	await assert.rejects(Session.open({ appliance: '127.0.0.1', gatewayId: 1, noAuth: true, history: 100 }),
 		/power of 2/);
+	// (3 * 2^32 passes a 32-bit power-of-2 test; 2^30 would abort V8)
+	for (const history of [3 * 2 ** 32, 2 ** 30, 2 ** 25])
+		await assert.rejects(Session.open({ appliance: '127.0.0.1', gatewayId: 1, noAuth: true,
+			history }), /power of 2 from 64 to 2\^24/);
+	// an address list with spaces around its commas, as libheadcount takes it
+	const sp = await Session.open({ appliance: '127.0.0.1:7100 , 127.0.0.2:7100', gatewayId: 1,
+		noAuth: true });
+	try {
+		assert.deepStrictEqual(sp.appl.map((a) => `${a.address}:${a.port}`),
+			['127.0.0.1:7100', '127.0.0.2:7100']);
+	} finally {
+		await sp.close(false);
+	}
 	await assert.rejects(Session.open({ appliance: '127.0.0.1', gatewayId: 1, noAuth: true,
 		fenceAppliance: 1 }), /fenceAppliance/);
 });
