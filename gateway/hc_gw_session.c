@@ -1213,6 +1213,13 @@ struct hc_gw *hc_gw_open(const struct hc_gw_config *cfg, char *err, size_t err_l
 	}
 	if (resolve_all(g, cfg, &local, &family, err, err_len) != 0)
 		goto fail;
+	if (cfg->fence_appliance && g->n_appl > 1) {
+		/* (one newest incarnation for every address: a standby started
+		 * before the first would be refused as older, for good) */
+		snprintf(err, err_len, "fence_appliance is for an HA pair behind one address: "
+			 "give one appliance address");
+		goto fail;
+	}
 	g->cfg.appliance = g->appl[0].text; /* the caller's string may go away */
 	g->cfg.bind = NULL;
 	if (cfg->key_slot > 1) {

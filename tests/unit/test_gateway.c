@@ -778,6 +778,17 @@ static void test_session_open_refusals(void)
 	g = hc_gw_open(&c, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL(g);
 	hc_gw_close(g, 0);
+	/* fence_appliance is for one address (an HA pair behind it): with
+	 * two, a standby started before the first was refused for good */
+	c.fence_appliance = 1;
+	c.appliance = "127.0.0.1:9,127.0.0.2:9";
+	err[0] = '\0';
+	CU_ASSERT_PTR_NULL(hc_gw_open(&c, err, sizeof(err)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "one appliance address"));
+	c.appliance = "127.0.0.1:9";
+	g = hc_gw_open(&c, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL(g);
+	hc_gw_close(g, 0);
 }
 
 /* A datagram waiting at fd, its length; else, after waiting up to

@@ -1034,6 +1034,12 @@ defmodule HeadCount.SessionTest do
     assert {:error, "fence_appliance must be" <> _} =
              Session.start_link(base ++ [key: @key, fence_appliance: 1])
 
+    assert {:error, "fence_appliance is for an HA pair" <> _} =
+             Session.start_link(
+               [appliances: ["127.0.0.1:9", "127.0.0.2:9"], gateway_id: 1] ++
+                 [key: @key, fence_appliance: true]
+             )
+
     assert {:error, "max_room must be" <> _} = Session.start_link(base ++ [key: @key, max_room: 0])
 
     assert {:error, "incarnation must be" <> _} =

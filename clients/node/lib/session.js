@@ -238,6 +238,11 @@ class Session extends EventEmitter {
 			String(o.appliance || '').split(',').map((s) => s.trim()).filter((s) => s !== '');
 		if (list.length === 0 || list.length > 8)
 			throw new Error('need 1 to 8 appliance addresses');
+		// (one newest incarnation for every address: a standby started
+		// before the first would be refused as older, for good)
+		if (o.fenceAppliance && list.length > 1)
+			throw new Error('fenceAppliance is for an HA pair behind one address: ' +
+				'give one appliance address');
 		const appl = [];
 		for (const text of list) {
 			const { host, port } = splitAddress(text);

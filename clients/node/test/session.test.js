@@ -868,6 +868,8 @@ test('options are checked', async () => {
 	}
 	await assert.rejects(Session.open({ appliance: '127.0.0.1', gatewayId: 1, noAuth: true,
 		fenceAppliance: 1 }), /fenceAppliance/);
+	await assert.rejects(Session.open({ appliance: '127.0.0.1,127.0.0.2', gatewayId: 1, noAuth: true,
+		fenceAppliance: true }), /an HA pair behind one address/);
 });
 
 // A session stamp reads the wall clock each time (as libheadcount's

@@ -67,7 +67,8 @@ defmodule HeadCount.Session do
       obeyed (counted in `stale_directives`).  Without it an older
       incarnation is taken as a restart once the current one has been
       silent for 3 s (an appliance whose clock stepped back).  As
-      libheadcount's `fence_appliance` (API 5).
+      libheadcount's `fence_appliance` (API 5); refused with two or more
+      `:appliances`.
     * `:max_room` (none) - the highest room id the appliance takes: its
       `--max-rooms` less one, 262143 on its default.  A join above it is
       `{:error, {:bad_room, ...}}`: the appliance drops a datagram holding
@@ -280,7 +281,7 @@ defmodule HeadCount.Session do
          {:ok, gw} <- gateway_id(opts),
          {:ok, key, slot} <- key(opts),
          {:ok, hist} <- history(opts),
-         {:ok, fence} <- fence(opts),
+         {:ok, fence} <- fence(opts, length(rest) + 1),
          {:ok, max_room} <- max_room(opts),
          {:ok, inc} <- incarnation(opts),
          {:ok, sock} <- open(ip) do
@@ -332,10 +333,18 @@ defmodule HeadCount.Session do
     end
   end
 
-  defp fence(opts) do
+  # (one newest incarnation for every address: a standby started before
+  # the first would be refused as older, for good)
+  defp fence(opts, n_appliances) do
     case Keyword.get(opts, :fence_appliance, false) do
-      f when is_boolean(f) -> {:ok, f}
-      _ -> {:error, "fence_appliance must be true or false"}
+      true when n_appliances > 1 ->
+        {:error, "fence_appliance is for an HA pair behind one address: give one appliance address"}
+
+      f when is_boolean(f) ->
+        {:ok, f}
+
+      _ ->
+        {:error, "fence_appliance must be true or false"}
     end
   end
 
