@@ -88,8 +88,19 @@ static int grow(struct hc_gw_table *t)
 int hc_gw_table_set(struct hc_gw_table *t, uint64_t user, uint32_t room, uint16_t pool,
 		    uint64_t session)
 {
-	if ((t->n + 1) * 2 > t->mask + 1 && grow(t) != 0)
-		return -1;
+	if ((t->n + 1) * 2 > t->mask + 1) {
+		/* at the growth threshold a user held already moves in place:
+		 * a move needs no memory, so it cannot fail for want of it */
+		struct hc_gw_entry *held = hc_gw_table_find(t, user);
+		if (held != NULL) {
+			held->room = room;
+			held->pool = pool;
+			held->session = session;
+			return 0;
+		}
+		if (grow(t) != 0)
+			return -1;
+	}
 	for (uint64_t i = slot_of(user, t->seed, t->mask);; i = (i + 1) & t->mask) {
 		struct hc_gw_entry *e = &t->e[i];
 		if (e->room == 0) {

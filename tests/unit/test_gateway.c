@@ -63,6 +63,26 @@ static void test_table_vs_model(void)
 	}
 	CU_ASSERT_EQUAL(bad, 0);
 	hc_gw_table_free(&t);
+
+	/* at the growth threshold (half full), a move of a user held needs
+	 * no memory: it is made in place, the table not grown (a growth that
+	 * failed for want of memory failed the move, and a NEW_TOPIC or MOVE
+	 * the library obeys was told done but not made; found by a review) */
+	CU_ASSERT_EQUAL_FATAL(hc_gw_table_init(&t, 16), 0);
+	const uint64_t slots = t.mask + 1, half = slots / 2;
+	for (uint64_t u = 1; u <= half; u++)
+		CU_ASSERT_EQUAL(hc_gw_table_set(&t, u, 7, 0, u), 0);
+	CU_ASSERT_EQUAL(t.mask + 1, slots);
+	CU_ASSERT_EQUAL(hc_gw_table_set(&t, 3, 9, 1, 33), 0);
+	CU_ASSERT_EQUAL(t.mask + 1, slots); /* not grown */
+	CU_ASSERT_EQUAL(t.n, half);
+	CU_ASSERT_EQUAL(hc_gw_table_find(&t, 3)->room, 9);
+	CU_ASSERT_EQUAL(hc_gw_table_find(&t, 3)->pool, 1);
+	CU_ASSERT_EQUAL(hc_gw_table_find(&t, 3)->session, 33);
+	CU_ASSERT_EQUAL(hc_gw_table_set(&t, half + 1, 7, 0, 9), 0); /* a new user grows it */
+	CU_ASSERT_EQUAL(t.mask + 1, 2 * slots);
+	CU_ASSERT_EQUAL(t.n, half + 1);
+	hc_gw_table_free(&t);
 }
 
 /* The longest probe in t: slots past a user's home. */
