@@ -676,8 +676,11 @@ static void on_move(struct hc_gw *g, const struct hc_move *m)
 	g->st.moves++;
 	if (g->cfg.on_move != NULL)
 		g->cfg.on_move(g->cfg.arg, &x);
-	else
-		hc_gw_join(g, x.user_id, x.to_room, x.pool_id);
+	else /* in the user's own pool: a MOVE never crosses pools, and the
+	        room's pool the appliance names is its first pool's for a
+	        pool it does not know (a shard set would hold the user under
+	        a pool homed on another appliance) */
+		hc_gw_join(g, x.user_id, x.to_room, e->pool);
 }
 
 /* Heartbeats saying SETTLING (ours being decided) waited out before the

@@ -499,6 +499,13 @@ static size_t a2g_sealed(uint8_t *p, uint8_t t, const void *r, size_t rec, unsig
 	return len;
 }
 
+static void pool_of_5(void *arg, uint64_t user, uint32_t room, uint16_t pool)
+{
+	(void)room;
+	if (user == 5)
+		*(int *)arg = pool;
+}
+
 /* Records the appliance never sends, each ignored and counted: a
  * NEW_TOPIC or a MOVE to room 0 (a client that joined room 0 threw, or
  * told the application so), a RESYNC or HEARTBEAT of other than one
@@ -550,6 +557,18 @@ static void test_session_records_never_sent(void)
 	lab_deliver(&l, l.app, p, a2g_sealed(p, HC_MSG_ASSIGN, &a, sizeof(a), 1, 10));
 	CU_ASSERT_EQUAL(stats(&l).new_topics, st0.new_topics + 1);
 	CU_ASSERT_EQUAL(hc_gw_room_of(l.g, 5), 43);
+	/* a MOVE obeyed by the library (no on_move) keeps the user's own
+	 * pool, whatever pool the record names (a MOVE never crosses pools;
+	 * the appliance names its first pool's for one it does not know) */
+	CU_ASSERT_EQUAL(hc_gw_join(l.g, 5, 45, 3), 0);
+	m.from_room = htonl(45);
+	m.to_room = htonl(44);
+	m.pool_id = htons(0);
+	lab_deliver(&l, l.app, p, a2g_sealed(p, HC_MSG_MOVE, &m, sizeof(m), 1, 11));
+	CU_ASSERT_EQUAL(hc_gw_room_of(l.g, 5), 44);
+	int pool = -1;
+	hc_gw_foreach(l.g, pool_of_5, &pool);
+	CU_ASSERT_EQUAL(pool, 3);
 	lab_close(&l);
 }
 

@@ -708,8 +708,10 @@ class Session extends EventEmitter {
 		this.st.moves++;
 		if (this.listenerCount('move') > 0)
 			this.emit('move', x);
-		else
-			this.join(x.user, x.to, x.pool);
+		else // in the user's own pool (as libheadcount: a MOVE never
+			// crosses pools; for a pool it does not know the appliance
+			// names its first pool's)
+			this.join(x.user, x.to, e.pool);
 	}
 
 	_onHeartbeat(b, o) {

@@ -297,8 +297,10 @@ test('MOVE: told for a user in from_room, ignored otherwise; without a listener 
 		assert.strictEqual(s.stats().moves_ignored, 1);
 		assert.strictEqual(s.roomOf(5), 42, 'the listener moves the user, not the session');
 		s.removeAllListeners('move');
-		a.send(GW, s.incarnation, P.T.MOVE, 1, 24, (b, o) => P.writeMove(b, o, 0, 5, 42, 44, 11, 0, 0));
+		s.join(5, 45, 3); // (pool 3, which the MOVE below does not name)
+		a.send(GW, s.incarnation, P.T.MOVE, 1, 24, (b, o) => P.writeMove(b, o, 0, 5, 45, 44, 11, 0, 0));
 		await until(() => s.roomOf(5) === 44, 'moved at once');
+		assert.strictEqual(s.users.get(s._key(5n)).pool, 3, 'in its own pool');
 	} finally {
 		await s.close(false);
 		a.close();
