@@ -147,7 +147,11 @@ static void write_one(struct hc_file_writer *fw, const char *buf, size_t len)
 		fw->failed = 1;
 	}
 	fw->failing = why != 0;
+	int left_behind = fw->left_behind; /* (the process may be past
+	                                      rte_eal_cleanup: no log) */
 	pthread_mutex_unlock(&fw->mu);
+	if (left_behind)
+		return;
 	if (why == 0 && was_failing)
 		HC_LOG(NOTICE, "%s: written again", fw->path);
 	else if (why != 0 && !was_failing)

@@ -102,9 +102,11 @@ static int mac_good(const char *buf, size_t len, const struct hc_restart *r, siz
 	return 0;
 }
 
+#define UNKNOWN_LINE "unknown" /* the set written is not all: hc_restart.unknown */
+
 /* One line of a state file: 1 and the id, 0 for a blank or comment line,
- * -1 for anything else.  Blanks around the id, a CR before the newline
- * and a comment after it ('#') are allowed. */
+ * 2 for UNKNOWN_LINE, -1 for anything else.  Blanks around the id, a CR
+ * before the newline and a comment after it ('#') are allowed. */
 static int parse_line(const char *line, unsigned long *gw)
 {
 	const char *p = line;
@@ -112,6 +114,13 @@ static int parse_line(const char *line, unsigned long *gw)
 		p++;
 	if (*p == '\0' || *p == '#')
 		return 0;
+	if (strncmp(p, UNKNOWN_LINE, sizeof(UNKNOWN_LINE) - 1) == 0) {
+		const char *end = p + sizeof(UNKNOWN_LINE) - 1;
+		while (isspace((unsigned char)*end))
+			end++;
+		if (*end == '\0' || *end == '#')
+			return 2;
+	}
 	if (!isdigit((unsigned char)*p))
 		return -1;
 	char *end;
@@ -225,6 +234,13 @@ static long read_file(struct hc_restart *r, const char *path, int own, int *unkn
 		int kind = memchr(line, '\0', n) != NULL ? -1 : (line[n] = '\0', parse_line(line, &gw));
 		if (kind == 0)
 			continue;
+		if (kind == 2) {
+			HC_LOG(WARNING, "%s:%ld: the box that wrote it did not know which gateways "
+			       "held users (its restart hold had not run its time): placements "
+			       "wait the whole restart hold", path, lineno);
+			*unknown = 1;
+			continue;
+		}
 		if (kind < 0) {
 			if (bad++ < STATE_FILE_LOGGED)
 				HC_LOG(WARNING, "%s:%ld: not a gateway id: line skipped, placements "
@@ -371,6 +387,7 @@ static int init_hold(struct hc_restart *r, const char *path, const char *peer_pa
 	}
 	long peer = is_none(peer_path) ? 0 : read_file(r, peer_path, 0, &unknown, wall_ms);
 	long n = own + peer;
+	r->unknown = unknown;
 	if (n == 0 && !unknown)
 		return 0;
 	r->st.listed = (uint64_t)n;
@@ -417,6 +434,10 @@ int hc_restart_again(struct hc_restart *r, const char *path, const char *peer_pa
 	 * hang, and leave a write behind that could land over a later
 	 * writer's file */
 	fresh.fw = fw;
+	fresh.written_unknown = r->written_unknown; /* (what the file says, or
+	                                 will once the writer is done: a
+	                                 write still held then is not read
+	                                 as 'unknown' by this hold) */
 	fresh.save_errors = r->save_errors;
 	fresh.st.restated += r->st.restated;
 	fresh.st.restated_late += r->st.restated_late;
@@ -471,6 +492,7 @@ static void forget_unrestated(struct hc_restart *r)
 	for (uint32_t gw = 1; gw < r->max_gateways; gw++)
 		r->swept[gw] &= ~NOT_RESTATED;
 	r->waiting = 0;
+	r->unknown = 0; /* (a gateway not listed has restated or is gone) */
 }
 
 void hc_restart_end(struct hc_restart *r, uint64_t now)
@@ -562,6 +584,7 @@ void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp, uint64
 	 * whether this box reads a peer file or not) */
 	int changed = r->keyed && (wall_ms < r->written_ms ||
 				   wall_ms - r->written_ms >= HC_RESTART_REFRESH_MS);
+	changed |= r->unknown != r->written_unknown;
 	for (uint32_t g = 1; g < r->max_gateways && !changed; g++)
 		changed = r->written[g] != holds_users(r, dp, g);
 	if (!changed)
@@ -584,6 +607,12 @@ void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp, uint64
 		if (r->written[g])
 			fprintf(mem, "%u\n", g);
 	}
+	/* (a hold that did not know who held users, ended early: the set
+	 * above may lack a gateway still to restate; so the next start
+	 * holds its whole time too) */
+	if (r->unknown)
+		fprintf(mem, UNKNOWN_LINE "\n");
+	r->written_unknown = r->unknown;
 	if (fclose(mem) != 0 || (r->keyed && add_mac(&body, &len, r->key[0]) != 0) ||
 	    hc_file_writer_put(r->fw, body, len) != 0) {
 		free(body);

@@ -83,6 +83,13 @@ struct hc_restart {
 	                             63 set                                */
 	uint32_t waiting;         /* listed gateways not restated yet      */
 	int holding;
+	int unknown;              /* who held users was not known at the
+	                             hold's start (a file not believed, a
+	                             bad line): until the hold's deadline the
+	                             file written says so (an 'unknown'
+	                             line), even after an early end: a
+	                             restart meanwhile holds its whole time */
+	int written_unknown;      /* the last file written said 'unknown'  */
 	uint64_t started, until;  /* TSC                                   */
 	uint8_t *written;         /* [max_gateways] the file's set         */
 	uint64_t *swept_next;     /* [max_gateways] each: the pair the next */

@@ -1828,7 +1828,11 @@ static void test_restart_state_key(void)
 	snprintf(writers_peer, sizeof(writers_peer), "%s/writers-peer", dir);
 	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r, peer, writers_peer, &key, 1, 64, 1, 0, 1000, W0), 0);
 	CU_ASSERT_EQUAL(r.st.stale, 1); /* its own peer copy: none (a pair's first takeover) */
+	CU_ASSERT_EQUAL(r.unknown, 1);
 	hc_restart_end(&r, 0);
+	hc_restart_poll(&r, 1000); /* (its deadline passed: until then the file
+	                              says 'unknown', the hold not having run) */
+	CU_ASSERT_EQUAL(r.unknown, 0);
 	char self[sizeof(r.self)]; /* this process's name, as any reader here has it */
 	memcpy(self, r.self, sizeof(self));
 	snprintf(r.self, sizeof(r.self), "the-other-box:0123456789abcdef"); /* (another writer) */
@@ -3272,6 +3276,51 @@ static void test_restart_early_end_keeps_listed(void)
 	rmdir(dir);
 }
 
+/* A hold that did not know who held users (a line not a gateway id, a
+ * file not believed) lasts its whole time; ended early, the file written
+ * until its deadline says 'unknown' besides the gateways it lists, so a
+ * restart meanwhile holds its whole time too, not only until the listed
+ * ones restate (a review found the file written as if complete: a
+ * gateway still to restate, missing from it, would have its users' seats
+ * handed out after a crash).  Once the deadline passed it is gone. */
+static void test_restart_unknown_kept_after_early_end(void)
+{
+	char dir[] = "/tmp/hc-unk-XXXXXX", path[64];
+	struct hc_restart r;
+	hold_from_file(dir, path, "5\nfive\n", &r);
+	CU_ASSERT_EQUAL(r.unknown, 1);
+	CU_ASSERT_EQUAL(r.waiting, 2); /* 5, and one more: only the timeout */
+	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 1), 0);
+	CU_ASSERT_EQUAL(r.holding, 1);
+	hc_restart_end(&r, 10); /* early (held requests, or a stop) */
+	uint32_t was[64];
+	memcpy(was, w->members.gw_users, sizeof(was));
+	memset(w->members.gw_users, 0, sizeof(was));
+	w->members.gw_users[5] = 2;
+	hc_restart_save(&r, &dp, W0);
+	hc_restart_flush(&r);
+	CU_ASSERT(state_file_is(path, "5\nunknown\n"));
+	/* a restart now: the whole time, though 5 restates */
+	struct hc_restart r2;
+	CU_ASSERT_EQUAL_FATAL(hc_restart_init(&r2, path, "none", NULL, 0, 64, 1, 0, 1000, W0), 0);
+	CU_ASSERT_EQUAL(r2.holding, 1);
+	CU_ASSERT_EQUAL(r2.unknown, 1);
+	CU_ASSERT_EQUAL(hc_restart_swept(&r2, 5, 0, 1), 0);
+	CU_ASSERT_EQUAL(r2.holding, 1);
+	CU_ASSERT_EQUAL(hc_restart_poll(&r2, 1000), 1); /* its deadline */
+	hc_restart_free(&r2);
+	/* the first one's deadline: known again, the line goes */
+	CU_ASSERT_EQUAL(hc_restart_poll(&r, 1000), 0);
+	CU_ASSERT_EQUAL(r.unknown, 0);
+	hc_restart_save(&r, &dp, W0 + 1000);
+	hc_restart_flush(&r);
+	CU_ASSERT(state_file_is(path, "5\n"));
+	memcpy(w->members.gw_users, was, sizeof(was));
+	hc_restart_free(&r);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* Entries of dir, . and .. not counted. */
 static unsigned dir_entries(const char *dir)
 {
@@ -4021,6 +4070,8 @@ static CU_TestInfo tests[] = {
 	 test_restart_again_reuses_arrays},
 	{"restart hold ended early: the gateways not restated stay in the file",
 	 test_restart_early_end_keeps_listed},
+	{"a restart hold that did not know who held users, ended early, says so in its file",
+	 test_restart_unknown_kept_after_early_end},
 	{"a pick answered in a hold: no seat held, no MOVE", test_pick_in_hold_skipped},
 	{"late picks into a room retired and reused by another pool: no MOVE",
 	 test_late_picks_room_reused},
