@@ -53,6 +53,7 @@
 	X(leased_joins, t->m.leased_joins) X(lease_seats, t->m.lease_seats) \
 	X(lease_revokes, t->m.lease_revokes) X(lease_returned, t->m.lease_returned) \
 	X(gateway_cap_full, t->m.gateway_cap_full) X(chain_full, t->m.chain_full) \
+	X(pending_overflows, t->pending_overflows) \
 	X(snap_parked, t->m.snap_parked) \
 	X(snap_parked_now, t->m.snap_parked_now) \
 	X(gone_keys, t->m.gone_keys) X(gone_keys_evicted, t->m.gone_keys_evicted) \

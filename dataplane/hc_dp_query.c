@@ -42,6 +42,7 @@ void hc_dp_collect(const struct hc_dataplane *dp, struct hc_dp_totals *t)
 		ADD_STRUCT(t->snap, w->snaps.st);
 		ADD_STRUCT(t->memo, w->members.memo.st);
 		t->users += LOAD(&w->members.n_users);
+		t->pending_overflows += LOAD(&w->members.pend.overflows);
 		for (uint32_t g = 0; g < w->seq.max_gateways; g++)
 			t->gateways_seen += LOAD(&w->seq.gw[g].incarnation) != 0;
 	}

@@ -72,8 +72,9 @@ int hc_pending_defer(struct hc_pending_table *t, struct hc_pending *p, const str
 	uint32_t node = t->free_node;
 	if (unlikely(node == UINT32_MAX)) {
 		/* cannot happen: apply_ops keeps room for every deferral
-		 * (hc_ops.c); counted, never an index out of the table */
-		t->overflows++;
+		 * (hc_ops.c); counted (pending_overflows), never an index
+		 * out of the table.  The op is lost */
+		__atomic_store_n(&t->overflows, t->overflows + 1, __ATOMIC_RELAXED);
 		return 1;
 	}
 	p->asks += (uint32_t)asks;

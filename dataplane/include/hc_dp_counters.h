@@ -187,6 +187,8 @@ struct hc_dp_totals {
 	                                 store and every lcore's cache)    */
 	uint64_t control_pool_mbufs, control_pool_mbufs_free; /* the
 	                                 control core's own (0: none)      */
+	uint64_t pending_overflows;   /* ops that found no deferral node (a
+	                                 bug: hc_ops keeps room for each) */
 };
 
 #endif /* HC_DP_COUNTERS_H */
