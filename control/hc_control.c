@@ -186,6 +186,22 @@ static int reload_state_key(struct hc_decide *d, const char *path)
 	return 0;
 }
 
+/* A keys file read again that holds no key while the keys in use hold
+ * some: a file truncated, or caught half written, that would drop every
+ * gateway within its timeout.  Refused (err says why): 1; else 0.  To
+ * take every key away, stop the appliance (or keep one key). */
+static int keys_emptied(const struct hc_dataplane *dp, const struct hc_auth_keyring *ring,
+			const char *path, char *err, size_t errlen)
+{
+	const struct hc_auth_keyring *now = dp->keys; /* (this lcore's to write) */
+	if (ring->n_keys != 0 || now == NULL || now->n_keys == 0)
+		return 0;
+	snprintf(err, errlen, "%s holds no key, and the %u in use would all go (every gateway "
+		 "dropped at its timeout): truncated, or caught half written? (write a new file "
+		 "and rename it into place)", path, now->n_keys);
+	return 1;
+}
+
 static void reload_keys(struct hc_dataplane *dp, struct hc_decide *d)
 {
 	reload_state_key(d, state_key_path(dp));
@@ -197,9 +213,10 @@ static void reload_keys(struct hc_dataplane *dp, struct hc_decide *d)
 		return;
 	}
 	struct hc_auth_keyring *ring = hc_auth_keys_load(path, err, sizeof(err));
-	if (ring == NULL) {
+	if (ring == NULL || keys_emptied(dp, ring, path, err, sizeof(err))) {
 		HC_LOG(ERR, "keys reload refused, keeping the keys in use: %s", err);
 		d->st.keys_reload_failures++;
+		free(ring);
 		return;
 	}
 	if (install_keys(dp, d, ring, path) != 0) {
@@ -257,6 +274,13 @@ static void reload_config(struct hc_dataplane *dp, struct hc_decide *d)
 	const char *sk_path = keys.new_state_key_file != NULL ? keys.new_state_key_file
 							     : state_key_path(dp);
 	if (sk_path != NULL && read_state_key(sk_path, &sk, err, sizeof(err)) != 0) {
+		explicit_bzero(&sk, sizeof(sk));
+		free(keys.ring);
+		goto refused;
+	}
+	if (keys.ring != NULL &&
+	    keys_emptied(dp, keys.ring, keys.new_keys_file != NULL ? keys.new_keys_file :
+			 keys_path(dp), err, sizeof(err))) {
 		explicit_bzero(&sk, sizeof(sk));
 		free(keys.ring);
 		goto refused;

@@ -641,8 +641,9 @@ static void balance_pool(struct hc_decide *d, unsigned pool)
 	if (n < 1 || hc_balance_pool(&d->bal, c, d->bal_rooms, n, d->pol->max_moves_per_tick, &plan) != 0)
 		return;
 	uint32_t new_ids[64] = {0};
-	/* (at most 65,535 s, hc_policy.c's range: a worker's is 16 bits) */
-	uint32_t cooldown_s = d->pol->cooldown_ms / 1000;
+	/* (at most 65,535 s, hc_policy.c's range: a worker's is 16 bits;
+	 * rounded up: 500 ms is a second's cooldown, not none) */
+	uint32_t cooldown_s = (d->pol->cooldown_ms + 999) / 1000;
 	for (uint32_t t = 0; t < plan.n; t++) {
 		uint32_t to = plan.t[t].to;
 		if (to & HC_BAL_NEW) {

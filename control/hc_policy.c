@@ -147,17 +147,20 @@ int hc_policy_add_spec(struct hc_policy *p, const char *spec, char *err, size_t 
 	return 0;
 }
 
-/* "FIRST-LAST" -> c->room_first, c->room_last. */
+/* "FIRST-LAST" -> c->room_first, c->room_last: two decimal numbers, digits
+ * only (no sign, no space: strtoul took "+5-+10" and "5- 10"). */
 static int parse_room_range(const char *v, struct hc_pool_cfg *c)
 {
-	char *end;
-	errno = 0;
-	unsigned long a = strtoul(v, &end, 10);
-	if (errno != 0 || end == v || *end != '-' || a == 0 || a > UINT32_MAX - 1)
+	const char *dash = strchr(v, '-');
+	char first[24];
+	size_t n = dash != NULL ? (size_t)(dash - v) : 0;
+	if (n == 0 || n >= sizeof(first))
 		return -1;
-	const char *w = end + 1;
-	unsigned long b = strtoul(w, &end, 10);
-	if (errno != 0 || end == w || *end != '\0' || b < a || b > UINT32_MAX - 1)
+	memcpy(first, v, n);
+	first[n] = '\0';
+	uint64_t a, b;
+	if (hc_decimal_u64(first, 1, UINT32_MAX - 1, &a) != 0 ||
+	    hc_decimal_u64(dash + 1, a, UINT32_MAX - 1, &b) != 0)
 		return -1;
 	c->room_first = (uint32_t)a;
 	c->room_last = (uint32_t)b;
@@ -206,7 +209,7 @@ static const struct {
 	{"reservation_ttl_ms", offsetof(struct hc_policy, reservation_ttl_ms), 1, 3600000,
 	 "a placement's reserved seat waits this long for the JOIN"},
 	{"cooldown_ms", offsetof(struct hc_policy, cooldown_ms), 0, 65535000,
-	 "a moved user is not moved again for this long (whole seconds), even when its gateway "
+	 "a moved user is not moved again for this long (in whole seconds, rounded up), even when its gateway "
 	 "obeys the MOVE as LEAVE + JOIN (the pick memo, docs/architecture.md)"},
 	{"directive_timeout_ms", offsetof(struct hc_policy, directive_timeout_ms), 1, 3600000,
 	 "a MOVE not followed by the JOIN is sent again after this"},

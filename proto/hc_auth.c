@@ -175,10 +175,17 @@ struct hc_auth_keyring *hc_auth_keys_load(const char *path, char *err, size_t er
 		char *hash = strchr(line, '#');
 		if (hash != NULL)
 			*hash = '\0';
-		char gw_s[32], slot_s[32], hex[80], extra[8];
-		int n = sscanf(line, "%31s %31s %79s %7s", gw_s, slot_s, hex, extra);
-		if (n <= 0)
+		/* whitespace-separated fields, each whole (sscanf's %31s split
+		 * an over-long one in two, and a malformed line could load) */
+		char *field[4], *save = NULL;
+		int n = 0;
+		for (char *t = strtok_r(line, " \t\r\n\v\f", &save); t != NULL && n < 4;
+		     t = strtok_r(NULL, " \t\r\n\v\f", &save))
+			field[n++] = t;
+		if (n == 0)
 			continue;
+		const char *gw_s = field[0], *slot_s = n > 1 ? field[1] : "",
+			   *hex = n > 2 ? field[2] : "";
 		if (n != 3) {
 			fail(err, err_len, "%s:%u: want \"GATEWAY SLOT KEY\" (KEY: 32 hex digits)",
 			     path, lineno);

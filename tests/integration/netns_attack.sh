@@ -255,10 +255,17 @@ reload)
 	kill -HUP "$HC_PID"
 	hc_wait 30 "the bad file was refused" hc_tel_has /headcount/control keys_reload_failures=1
 	chmod 600 "$keys"
+	# a file with no key (truncated, or caught half written) would drop
+	# every gateway: refused too, the keys in use stay
+	cp "$keys" "$keys.kept"
+	: > "$keys"
+	kill -HUP "$HC_PID"
+	hc_wait 30 "the empty file was refused" hc_tel_has /headcount/control keys_reload_failures=2
+	mv "$keys.kept" "$keys"
 	gw_phase 4 1
 	need "datagrams dropped for a missing key (the old slot)" "$(tel /headcount/stats drop_auth_no_key)" -eq 0
 	hc_appliance_stop || { echo "FAIL: appliance exit status"; exit 1; }
-	echo "PASS: keys rotated without a restart (SIGHUP and telemetry), a bad file refused, no datagram lost"
+	echo "PASS: keys rotated without a restart (SIGHUP and telemetry), a bad file and an empty one refused, no datagram lost"
 	;;
 *) echo "netns_attack: unknown phase $phase" >&2; exit 2 ;;
 esac

@@ -138,6 +138,14 @@ static void test_policy_errors(void)
 	expect_error(OK_AUTH "[pool.lobby]\nid = 3\nmin = 15\nmax = 100\nrooms = 1-99\n"
 		     "[pool.duel]\nid = 8\nmin = 2\nmax = 4\nrooms = 99-199\n",
 		     ": pools 3 and 8: room ranges 1-99 and 99-199 overlap");
+	/* a range's numbers are digits only, as every number here (strtoul
+	 * took a sign and spaces) */
+	expect_error(OK_AUTH "[pool.a]\nid = 0\nmin = 1\nmax = 4\nrooms = +5-+10\n",
+		     ":7: [pool.a] rooms: '+5-+10': expected FIRST-LAST, 1 <= FIRST <= LAST");
+	expect_error(OK_AUTH "[pool.a]\nid = 0\nmin = 1\nmax = 4\nrooms = 5- 10\n",
+		     ":7: [pool.a] rooms: '5- 10': expected FIRST-LAST, 1 <= FIRST <= LAST");
+	expect_error(OK_AUTH "[pool.a]\nid = 0\nmin = 1\nmax = 4\nrooms = 10-5\n",
+		     ":7: [pool.a] rooms: '10-5': expected FIRST-LAST, 1 <= FIRST <= LAST");
 	/* a range past the room ids: refused before the seat book is built */
 	CU_ASSERT_EQUAL(load(OK_AUTH "max-rooms = 1000\n[pool.a]\nid = 0\nmin = 1\nmax = 4\n"
 			     "rooms = 1-2000\n", NULL, NULL), -1);

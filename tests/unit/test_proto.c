@@ -472,7 +472,11 @@ static void test_keys_file(void)
 	/* a slot given twice (same key or not) */
 	snprintf(text, sizeof(text), "%s%s", line1, line1);
 	refused(dir, text, 0600, "twice");
-	/* too few or too many fields */
+	/* too few or too many fields; a field longer than sscanf's %31s
+	 * took is one field (it split it in two: this loaded as gateway 1,
+	 * slot 1) */
+	refused(dir, "00000000000000000000000000000011 000102030405060708090a0b0c0d0e0f\n", 0600,
+		":1:");
 	refused(dir, "3 0\n", 0600, ":1:");
 	refused(dir, "3 0 000102030405060708090a0b0c0d0e0f extra\n", 0600, ":1:");
 	/* group or others may read or write it */
