@@ -31,7 +31,9 @@ void hc_arp_answer(struct hc_worker *w, uint16_t port, struct rte_mbuf *m)
 	arp->arp_data.arp_tip = arp->arp_data.arp_sip;
 	rte_ether_addr_copy(mac, &arp->arp_data.arp_sha);
 	arp->arp_data.arp_sip = w->parse.ip;
-	m->ol_flags = 0;
+	/* (the buffer's kind stays: a PMD's external buffer is released at
+	 * the reply's free, not taken for the mbuf's own) */
+	m->ol_flags &= RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT;
 	if (rte_eth_tx_burst(port, txq, &m, 1) == 1) {
 		HC_RELAXED_ADD(&w->st.arp_replies, 1);
 	} else {

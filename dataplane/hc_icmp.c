@@ -108,7 +108,9 @@ int hc_icmp_input(struct hc_worker *w, uint16_t port, struct rte_mbuf *m, uint64
 	uint32_t frame = (uint32_t)sizeof(*eth) + total;
 	if (rte_pktmbuf_pkt_len(m) > frame)
 		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - frame));
-	m->ol_flags = 0;
+	/* (the buffer's kind stays: a PMD's external buffer is released at
+	 * the reply's free, not taken for the mbuf's own) */
+	m->ol_flags &= RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT;
 	if (rte_eth_tx_burst(port, txq, &m, 1) == 1) {
 		HC_RELAXED_ADD(&w->st.icmp_echo_replies, 1);
 	} else {

@@ -453,6 +453,11 @@ static int port_init(struct hc_dataplane *dp, uint16_t port, unsigned *next_work
 	int socket = rte_eth_dev_socket_id(port);
 	if (socket < 0)
 		socket = (int)rte_socket_id();
+	/* queue q of this port, RX and TX alike, is worker (first + q)'s: a
+	 * worker answers ARP and ICMP echo on the port it read them from, on
+	 * its own TX queue (dealt from worker 0 on every port, worker 1 had
+	 * none on a second one-queue port: its ARP requests were dropped) */
+	const unsigned first = *next_worker;
 	for (uint16_t q = 0; q < nrx; q++) {
 		rc = rte_eth_rx_queue_setup(port, q, nb_rxd, (unsigned)socket, NULL, dp->pool);
 		if (rc != 0) {
@@ -461,7 +466,7 @@ static int port_init(struct hc_dataplane *dp, uint16_t port, unsigned *next_work
 			       "every frame must fit one 2 KiB mbuf)" : "");
 			return rc;
 		}
-		struct hc_worker *w = dp->workers[*next_worker % dp->n_workers];
+		struct hc_worker *w = dp->workers[(first + q) % dp->n_workers];
 		if (w->n_rxq == HC_MAX_RXQ_PER_WORKER) {
 			HC_LOG(ERR, "worker %u: more than %u rx queues", w->id,
 			       HC_MAX_RXQ_PER_WORKER);
@@ -487,8 +492,12 @@ static int port_init(struct hc_dataplane *dp, uint16_t port, unsigned *next_work
 			HC_LOG(ERR, "port %u: tx queue %u: %s", port, q, strerror(-rc));
 			return rc;
 		}
-		dp->workers[q]->txq[port] = q;
+		dp->workers[(first + q) % dp->n_workers]->txq[port] = q;
 	}
+	if (ntx < nrx)
+		HC_LOG(WARNING, "port %u: %u rx queues but %u tx queues: the workers of rx queues "
+		       "%u and on send no ARP or ICMP echo reply there (drop_arp_no_txq, "
+		       "drop_icmp_no_txq)", port, nrx, ntx, ntx);
 	rc = rte_eth_dev_start(port);
 	if (rc != 0) {
 		HC_LOG(ERR, "port %u: start: %s", port, strerror(-rc));
