@@ -493,7 +493,8 @@ static void place_refused(struct hc_decide *d, const struct hc_change *c, int in
 		return;
 	}
 	/* ASSIGNs are not sequenced: resend it until the JOIN */
-	hc_directives_add_new_topic(&d->dirs, c->user_id, c->to_room, room, c->gateway_id, now);
+	hc_directives_add_new_topic(&d->dirs, c->user_id, c->to_room, room, c->gateway_id,
+				    (uint8_t)rpool, now);
 	d->st.new_topics++;
 }
 
@@ -597,11 +598,24 @@ static void move_picked(struct hc_decide *d, const struct hc_change *c, uint64_t
 	d->st.directives++;
 }
 
-/* A directive's deadline passed without the JOIN: send it again. */
-static void resend_move(void *ctx, const struct hc_directive *x, uint64_t now)
+/* A directive's deadline passed without the JOIN: send it again (0), or
+ * give it up (1). */
+static int resend_move(void *ctx, const struct hc_directive *x, uint64_t now)
 {
 	struct hc_decide *d = ctx;
 	if (x->kind == HC_DIR_NEW_TOPIC) {
+		/* its room is kept by nothing but its reservation, which may
+		 * have expired since (reservation_ttl_ms below the resends'
+		 * span): retired, its id maybe another pool's room now.  Not
+		 * named again then (a review: the JOIN would seat the user in
+		 * another pool's room, against that pool's max); the gateway
+		 * still holding the user in the refused room restates it
+		 * (digest), and that JOIN's refusal places it afresh */
+		const struct hc_room *rm = &d->book.room[x->to];
+		if (rm->state != HC_ROOM_LIVE || rm->pool != x->pool) {
+			d->st.new_topics_room_gone++;
+			return 1;
+		}
 		/* its seat is a placement's reservation: kept (a MOVE's is
 		 * its directive's, kept as long as it).  In a restart hold no
 		 * seat is handed out (the book lacks the users of gateways
@@ -615,8 +629,10 @@ static void resend_move(void *ctx, const struct hc_directive *x, uint64_t now)
 		else
 			d->st.resent_unseated++;
 		send_new_topic(d, x->user, x->from, x->to, x->gateway);
-	} else
+	} else {
 		send_move(d, x->user, x->from, x->to, x->gateway, x->id, x->attempt);
+	}
+	return 0;
 }
 
 /* Plan one pool and ask the workers for the users to move. */
@@ -638,12 +654,28 @@ static void balance_pool(struct hc_decide *d, unsigned pool)
 				d->bal_rooms[n++] = (struct hc_bal_room){.room = id,
 					.users = d->book.room[id].users};
 	struct hc_bal_plan plan = {.t = d->bal_t, .cap = HC_BAL_MAX_TRANSFERS};
-	if (n < 1 || hc_balance_pool(&d->bal, c, d->bal_rooms, n, d->pol->max_moves_per_tick, &plan) != 0)
+	/* every MOVE will hold a directive: no more planned this tick than
+	 * the directives' ring has room for (a full ring gives up its
+	 * oldest, seat and all, moments after it was sent: a review found a
+	 * lowered max planning 3,000 moves into 1,024 places) */
+	uint32_t budget = d->pol->max_moves_per_tick;
+	if (budget > d->plan_room_left)
+		budget = d->plan_room_left;
+	if (n < 1 || budget == 0 ||
+	    hc_balance_pool(&d->bal, c, d->bal_rooms, n, budget, &plan) != 0)
 		return;
 	uint32_t new_ids[64] = {0};
-	/* (at most 65,535 s, hc_policy.c's range: a worker's is 16 bits;
-	 * rounded up: 500 ms is a second's cooldown, not none) */
-	uint32_t cooldown_s = (d->pol->cooldown_ms + 999) / 1000;
+	uint32_t tally[HC_MAX_WORKERS] = {0}, tally_from = 0;
+	/* In the workers' clock, whole seconds read truncated: a pick is
+	 * made once `age` = now_s - picked_at reaches cooldown_s, which a
+	 * pick late in one second and a plan early in a later one reach up
+	 * to a second before cooldown_ms has passed (a review found a user
+	 * moved twice within 1.1 s with cooldown_ms 1000).  So one second
+	 * more than cooldown_ms rounded up: at least cooldown_ms passes, at
+	 * most about 2 s more (0: no cooldown).  (At most 65,535: a worker's
+	 * is 16 bits; hc_policy.c's range stops at 65,534 s.) */
+	uint32_t cooldown_s = d->pol->cooldown_ms == 0 ? 0 :
+			      (d->pol->cooldown_ms + 999) / 1000 + 1;
 	for (uint32_t t = 0; t < plan.n; t++) {
 		uint32_t to = plan.t[t].to;
 		if (to & HC_BAL_NEW) {
@@ -656,9 +688,19 @@ static void balance_pool(struct hc_decide *d, unsigned pool)
 			if (to == 0)
 				continue;
 		}
+		/* a source's transfers come one after another (hc_balance.c
+		 * drains one source at a time): what this tick asked of each
+		 * worker from it already is not asked again (each transfer
+		 * asked worker 0 first for up to all it had there, and the
+		 * shared scan gave the later asks less) */
+		if (plan.t[t].from != tally_from) {
+			memset(tally, 0, sizeof(tally));
+			tally_from = plan.t[t].from;
+		}
 		uint32_t left = plan.t[t].count;
 		for (unsigned i = 0; i < d->dp->n_workers && left > 0; i++) {
 			uint32_t has = hc_dp_room_users(d->dp, i, plan.t[t].from);
+			has = has > tally[i] ? has - tally[i] : 0;
 			uint32_t k = has < left ? has : left;
 			if (k > 0xffff)
 				k = 0xffff;
@@ -669,9 +711,11 @@ static void balance_pool(struct hc_decide *d, unsigned pool)
 					 .cooldown_s = (uint16_t)cooldown_s}};
 			answer(d, i, &pick);
 			d->picks_in_flight++;
+			tally[i] += k;
 			left -= k;
 		}
 		d->st.planned += plan.t[t].count - left;
+		d->plan_room_left -= plan.t[t].count - left;
 	}
 }
 
@@ -1244,6 +1288,7 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 		} else {
 			revoke_for_tick(d);
 			if (d->picks_in_flight == 0 && hc_directives_moves_in_flight(&d->dirs) == 0) {
+				d->plan_room_left = d->dirs.cap - d->dirs.count;
 				for (unsigned p = 0; p < d->pol->n_pools; p++)
 					balance_pool(d, p);
 			} else {

@@ -67,6 +67,9 @@ struct hc_decide_stats {
 	uint64_t move_skipped; /* picks whose seat could not be reserved   */
 	uint64_t move_pool_changed; /* picks not moved: their room, retired
 	                       while they were out, is another pool's now */
+	uint64_t new_topics_room_gone; /* NEW_TOPICs given up at a resend:
+	                               their room retired (its reservation
+	                               expired) or another pool's now    */
 	uint64_t resent_unseated; /* NEW_TOPICs resent in a restart hold
 	                             without their expired seat          */
 	uint64_t ticks;
@@ -185,6 +188,9 @@ struct hc_decide {
 	struct hc_balance bal;              /* pools of up to max_rooms rooms */
 	struct hc_directives dirs;
 	uint64_t picks_in_flight;  /* HC_DEC_PICKs not answered by a PICK_END */
+	uint32_t plan_room_left;   /* a balancing tick's: directives the ring
+	                              can still take, less the moves planned
+	                              (balance_pool)                        */
 	int prefetch_rooms;        /* the book's live rooms, counted at each
 	                              tick, are prefetch_rooms_from or more:
 	                              a burst's reports fetch their rooms'
@@ -239,6 +245,7 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(moves_planned, st.planned) X(users_picked, st.picked) \
 	X(move_skipped, st.move_skipped) X(move_pool_changed, st.move_pool_changed) \
 	X(new_topics_resent_unseated, st.resent_unseated) \
+	X(new_topics_room_gone, st.new_topics_room_gone) \
 	X(directives_sent, dirs.st.sent) \
 	X(directives_resent, dirs.st.resent) X(directives_done, dirs.st.done) \
 	X(directives_given_up, dirs.st.given_up) X(directives_cancelled, dirs.st.cancelled) \

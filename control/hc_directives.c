@@ -140,13 +140,14 @@ static int push(struct hc_directives *d, const struct hc_directive *dir)
  * just made, which the CPU cannot forward (a third of the add's samples
  * waited there). */
 static uint32_t add_kind(struct hc_directives *d, uint64_t user, uint32_t from, uint32_t to,
-			 uint16_t gateway, uint64_t now, uint32_t kind)
+			 uint16_t gateway, uint8_t pool, uint64_t now, uint32_t kind)
 {
 	if (++d->next_id == 0)
 		d->next_id = 1;
 	uint32_t id = d->next_id, slot = tail_slot(d);
 	d->ring[slot] = (struct hc_directive){.user = user, .deadline = now + d->timeout_tsc,
 		.from = from, .to = to, .id = id, .gateway = gateway, .attempt = 0, .kind = kind,
+		.pool = pool,
 		.seat = kind == HC_DIR_MOVE && d->seat_free != NULL};
 	if (append_slot(d, slot) != 0) {
 		d->st.refused++;
@@ -160,13 +161,13 @@ static uint32_t add_kind(struct hc_directives *d, uint64_t user, uint32_t from, 
 uint32_t hc_directives_add(struct hc_directives *d, uint64_t user, uint32_t from, uint32_t to,
 			   uint16_t gateway, uint64_t now)
 {
-	return add_kind(d, user, from, to, gateway, now, HC_DIR_MOVE);
+	return add_kind(d, user, from, to, gateway, 0, now, HC_DIR_MOVE);
 }
 
 uint32_t hc_directives_add_new_topic(struct hc_directives *d, uint64_t user, uint32_t refused,
-				     uint32_t to, uint16_t gateway, uint64_t now)
+				     uint32_t to, uint16_t gateway, uint8_t pool, uint64_t now)
 {
-	return add_kind(d, user, refused, to, gateway, now, HC_DIR_NEW_TOPIC);
+	return add_kind(d, user, refused, to, gateway, pool, now, HC_DIR_NEW_TOPIC);
 }
 
 /* The user's live directive, or NULL. */
@@ -290,8 +291,8 @@ void hc_directives_drop_all(struct hc_directives *d)
 }
 
 unsigned hc_directives_expire(struct hc_directives *d, uint64_t now,
-			      void (*resend)(void *ctx, const struct hc_directive *dir,
-					     uint64_t now),
+			      int (*resend)(void *ctx, const struct hc_directive *dir,
+					    uint64_t now),
 			      void *ctx)
 {
 	unsigned resent = 0;
@@ -314,8 +315,10 @@ unsigned hc_directives_expire(struct hc_directives *d, uint64_t now,
 		}
 		x.attempt++;
 		x.deadline = now + d->timeout_tsc;
-		resend(ctx, &x, now);
-		if (push(d, &x) != 0) { /* (the seat goes with the copy) */
+		if (resend(ctx, &x, now) != 0 || push(d, &x) != 0) {
+			/* not sent (the caller's reason, counted there), or
+			 * sent and no longer tracked (the seat goes with the
+			 * copy) */
 			d->st.given_up++; /* sent, no longer tracked */
 			ended(d, &x);
 			free_seat(d, &x);

@@ -43,7 +43,7 @@ struct hc_directive {
 	uint8_t seat;        /* holds a seat in `to` (a MOVE's) */
 	uint8_t cancelled;   /* its user left: kept for the seat alone until
 	                        the deadline, never resent */
-	uint8_t unused;
+	uint8_t pool;        /* a NEW_TOPIC's: the pool index of its rooms */
 	uint32_t kind;       /* HC_DIR_MOVE or HC_DIR_NEW_TOPIC */
 };
 
@@ -97,7 +97,7 @@ uint32_t hc_directives_add(struct hc_directives *d, uint64_t user, uint32_t from
 /* The same for an admission refusal's ASSIGN NEW_TOPIC (0: refused; the
  * caller has sent the ASSIGN once, untracked). */
 uint32_t hc_directives_add_new_topic(struct hc_directives *d, uint64_t user, uint32_t refused,
-				     uint32_t to, uint16_t gateway, uint64_t now);
+				     uint32_t to, uint16_t gateway, uint8_t pool, uint64_t now);
 
 /* A burst's look-ahead for user's directive, as hc_rooms_prefetch_user. */
 static inline void hc_directives_prefetch(const struct hc_directives *d, uint64_t user,
@@ -166,12 +166,13 @@ void hc_directives_drop_all(struct hc_directives *d);
 
 /*
  * Directives whose deadline passed: each is either handed to resend()
- * (which sends it again at `now`; it is then re-armed with attempt + 1)
- * or, after `retries` resends, given up.  Returns how many were resent.
+ * (which sends it again at `now` and returns 0; it is then re-armed with
+ * attempt + 1, or returns non-zero: not sent, given up) or, after
+ * `retries` resends, given up.  Returns how many were resent.
  */
 unsigned hc_directives_expire(struct hc_directives *d, uint64_t now,
-			      void (*resend)(void *ctx, const struct hc_directive *dir,
-					     uint64_t now),
+			      int (*resend)(void *ctx, const struct hc_directive *dir,
+					    uint64_t now),
 			      void *ctx);
 
 #endif /* HC_DIRECTIVES_H */

@@ -208,8 +208,8 @@ static const struct {
 	 "the control core plans every pool this often"},
 	{"reservation_ttl_ms", offsetof(struct hc_policy, reservation_ttl_ms), 1, 3600000,
 	 "a placement's reserved seat waits this long for the JOIN"},
-	{"cooldown_ms", offsetof(struct hc_policy, cooldown_ms), 0, 65535000,
-	 "a moved user is not moved again for this long (in whole seconds, rounded up), even when its gateway "
+	{"cooldown_ms", offsetof(struct hc_policy, cooldown_ms), 0, 65534000,
+	 "a moved user is not moved again for at least this long (the workers count whole seconds: up to 2 s more), even when its gateway "
 	 "obeys the MOVE as LEAVE + JOIN (the pick memo, docs/architecture.md)"},
 	{"directive_timeout_ms", offsetof(struct hc_policy, directive_timeout_ms), 1, 3600000,
 	 "a MOVE not followed by the JOIN is sent again after this"},

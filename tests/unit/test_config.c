@@ -117,9 +117,9 @@ static void test_appliance_errors(void)
 static void test_policy_errors(void)
 {
 	expect_error(OK_AUTH "[control]\ncooldown_ms = soon\n",
-		     ":4: [control] cooldown_ms: 'soon' is not a number in [0, 65535000]");
+		     ":4: [control] cooldown_ms: 'soon' is not a number in [0, 65534000]");
 	expect_error(OK_AUTH "[control]\ncooldown_ms = +5\n",
-		     ":4: [control] cooldown_ms: '+5' is not a number in [0, 65535000]");
+		     ":4: [control] cooldown_ms: '+5' is not a number in [0, 65534000]");
 	expect_error(OK_AUTH "[control]\ncooldown = 5\n",
 		     ":4: [control] cooldown: unknown key (see docs/configuration.md)");
 	expect_error(OK_AUTH "[control]\ncooldown_ms = 5\ncooldown_ms = 6\n",

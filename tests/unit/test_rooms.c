@@ -874,12 +874,13 @@ static void test_policy_file(void)
 
 static unsigned resends;
 static uint16_t last_attempt;
-static void count_resend(void *ctx, const struct hc_directive *x, uint64_t now)
+static int count_resend(void *ctx, const struct hc_directive *x, uint64_t now)
 {
 	(void)ctx;
 	(void)now;
 	resends++;
 	last_attempt = x->attempt;
+	return 0;
 }
 
 static void test_directives(void)
@@ -1109,7 +1110,7 @@ static void test_directive_seats(void)
 
 	/* a NEW_TOPIC into a room holds no seat: its JOIN is admitted as
 	 * any other, then completes it (it pushed user 11's out) */
-	CU_ASSERT(hc_directives_add_new_topic(&dd, 20, a, b, 7, 700) != 0);
+	CU_ASSERT(hc_directives_add_new_topic(&dd, 20, a, b, 7, 0, 700) != 0);
 	CU_ASSERT_EQUAL(dd.st.given_up, 3);
 	CU_ASSERT_EQUAL(r.held_now, 3);
 	/* a JOIN into the refused room is another room (ended if admitted) */
@@ -1162,7 +1163,7 @@ static void test_directives_drop_all(void)
 	CU_ASSERT_EQUAL(hc_rooms_hold_seat(&r, a), 1);
 	hc_directives_add(&dd, 2, b, a, 7, 0);
 	CU_ASSERT_EQUAL(hc_directives_cancel(&dd, 2, 10), 1); /* seat kept */
-	hc_directives_add_new_topic(&dd, 3, b, a, 7, 0);
+	hc_directives_add_new_topic(&dd, 3, b, a, 7, 0, 0);
 	CU_ASSERT_EQUAL(r.room[a].reserved, 2);
 	CU_ASSERT_EQUAL(dd.topics_open, 1);
 	hc_directives_drop_all(&dd);
