@@ -3020,6 +3020,57 @@ static void test_pick_in_hold_skipped(void)
 	held_test_done(there, to, dir, path);
 }
 
+/* A room of 100 users (the suite's max: users first .. first + 99), then
+ * n (1 or 2) JOINs of users u[] into it, decided at base (past every
+ * directive earlier tests left, which expire in order): each refused,
+ * the room its NEW_TOPIC names in to[] (another room).  full_room_empty
+ * empties the room again. */
+struct full_room {
+	uint32_t r;
+	uint64_t users[100];
+	uint32_t rooms[100];
+	uint8_t ops[100];
+	uint64_t base;
+};
+
+static void refused_into_full_room(struct full_room *f, uint64_t first, const uint64_t *u,
+				   uint32_t *to, unsigned n)
+{
+	static struct hc_assign a[512];
+	unsigned dgrams;
+	f->r = 50; /* (--max-rooms 64) */
+	settle();
+	take_assigns(a, 512, &dgrams);
+	fill_room(f->r, first, f->users, f->rooms, f->ops);
+	take_assigns(a, 512, &dgrams);
+	uint32_t into[2] = {f->r, f->r};
+	uint8_t join[2] = {HC_OP_JOIN, HC_OP_JOIN};
+	f->base = rte_rdtsc() + 10 * (d.dirs.timeout_tsc + d.book.ttl_tsc);
+	events(u, into, join, n); /* refused: NEW_TOPIC, a seat elsewhere */
+	hc_rx_poll_handoff(w, 0);
+	hc_ops_commit(w);
+	hc_decide_poll(&d, f->base);
+	settle();
+	unsigned k = take_assign_records(a, 512);
+	for (unsigned j = 0; j < n; j++) {
+		to[j] = 0;
+		for (unsigned i = 0; i < k; i++)
+			if (be64toh(a[i].user_id) == u[j] && a[i].status == HC_ASSIGN_NEW_TOPIC)
+				to[j] = ntohl(a[i].room_id);
+		CU_ASSERT_FATAL(to[j] != 0 && to[j] != f->r);
+	}
+}
+
+static void full_room_empty(struct full_room *f)
+{
+	static struct hc_assign a[512];
+	for (unsigned i = 0; i < 100; i++)
+		f->ops[i] = HC_OP_LEAVE;
+	events_settled(f->users, f->rooms, f->ops, 100);
+	CU_ASSERT_EQUAL(d.book.room[f->r].users, 0);
+	take_assign_records(a, 512);
+}
+
 /* A refused JOIN's NEW_TOPIC whose room is no longer live in its pool
  * when it is due again (its reservation expired, the empty room retired:
  * its id may be another pool's room by then) is given up, not named
@@ -3028,30 +3079,11 @@ static void test_pick_in_hold_skipped(void)
 static void test_new_topic_room_gone(void)
 {
 	static struct hc_assign a[512];
-	unsigned dgrams;
-	const uint32_t r = 50; /* (--max-rooms 64) */
-	uint64_t users[100];
-	uint32_t rooms[100];
-	uint8_t ops[100];
-	settle();
-	take_assigns(a, 512, &dgrams);
-	fill_room(r, 510000, users, rooms, ops);
-	take_assigns(a, 512, &dgrams);
+	struct full_room f;
 	const uint64_t u = 510500;
-	uint32_t into = r, to = 0;
-	uint8_t join = HC_OP_JOIN;
+	uint32_t to;
+	refused_into_full_room(&f, 510000, &u, &to, 1);
 	const uint64_t dir_tsc = d.dirs.timeout_tsc;
-	const uint64_t base = rte_rdtsc() + 10 * (dir_tsc + d.book.ttl_tsc);
-	events(&u, &into, &join, 1); /* refused: NEW_TOPIC, a seat elsewhere */
-	hc_rx_poll_handoff(w, 0);
-	hc_ops_commit(w);
-	hc_decide_poll(&d, base);
-	settle();
-	unsigned n = take_assign_records(a, 512);
-	for (unsigned i = 0; i < n; i++)
-		if (be64toh(a[i].user_id) == u && a[i].status == HC_ASSIGN_NEW_TOPIC)
-			to = ntohl(a[i].room_id);
-	CU_ASSERT_FATAL(to != 0 && to != r);
 	hc_rooms_cancel(&d.book, u, 3); /* its seat gone, as expired */
 	/* the room retired and its id another pool's room since: as the
 	 * book would show it (a room of the suite's other pool) */
@@ -3061,21 +3093,16 @@ static void test_new_topic_room_gone(void)
 	uint64_t gone = d.st.new_topics_room_gone, given_up = d.dirs.st.given_up;
 	/* its deadline passed, and those of the directives earlier tests
 	 * left ahead of it in the ring (each met in order) */
-	hc_decide_poll(&d, base + 10 * dir_tsc);
-	hc_decide_poll(&d, base + 10 * dir_tsc);
+	hc_decide_poll(&d, f.base + 10 * dir_tsc);
+	hc_decide_poll(&d, f.base + 10 * dir_tsc);
 	CU_ASSERT_EQUAL(d.st.new_topics_room_gone, gone + 1);
 	CU_ASSERT(d.dirs.st.given_up >= given_up + 1);
-	unsigned named = 0;
-	n = take_assign_records(a, 512);
+	unsigned named = 0, n = take_assign_records(a, 512);
 	for (unsigned i = 0; i < n; i++)
 		named += be64toh(a[i].user_id) == u;
 	CU_ASSERT_EQUAL(named, 0);
 	d.book.room[to].pool = was_pool;
-	for (unsigned i = 0; i < 100; i++)
-		ops[i] = HC_OP_LEAVE;
-	events_settled(users, rooms, ops, 100);
-	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
-	take_assign_records(a, 512);
+	full_room_empty(&f);
 }
 
 /* A refused JOIN's NEW_TOPIC resent in a restart hold: the seat its user
@@ -3086,34 +3113,14 @@ static void test_new_topic_room_gone(void)
 static void test_new_topic_resent_in_hold(void)
 {
 	static struct hc_assign a[512];
-	unsigned dgrams;
-	const uint32_t r = 50; /* (--max-rooms 64) */
-	uint64_t users[100];
-	uint32_t rooms[100];
-	uint8_t ops[100];
-	settle();
-	take_assigns(a, 512, &dgrams);
-	fill_room(r, 500000, users, rooms, ops);
-	take_assigns(a, 512, &dgrams);
+	struct full_room f;
 	uint64_t sent = d.dirs.st.sent;
 	const uint64_t u[2] = {500500, 500501};
-	uint32_t into[2] = {r, r}, to[2] = {0, 0};
+	uint32_t to[2];
 	uint8_t join[2] = {HC_OP_JOIN, HC_OP_JOIN};
-	/* decided at `base`, after every directive earlier tests left (they
-	 * expire in order) */
-	const uint64_t dir_tsc = d.dirs.timeout_tsc;
-	const uint64_t base = rte_rdtsc() + 10 * (dir_tsc + d.book.ttl_tsc);
-	events(u, into, join, 2); /* both refused: NEW_TOPIC, a seat elsewhere */
-	hc_rx_poll_handoff(w, 0);
-	hc_ops_commit(w);
-	hc_decide_poll(&d, base);
-	settle();
-	unsigned n = take_assign_records(a, 512);
-	for (unsigned i = 0; i < n; i++)
-		for (unsigned k = 0; k < 2; k++)
-			if (be64toh(a[i].user_id) == u[k] && a[i].status == HC_ASSIGN_NEW_TOPIC)
-				to[k] = ntohl(a[i].room_id);
-	CU_ASSERT_FATAL(to[0] != 0 && to[0] != r && to[1] != 0 && to[1] != r);
+	refused_into_full_room(&f, 500000, u, to, 2); /* both refused */
+	const uint32_t r = f.r;
+	const uint64_t dir_tsc = d.dirs.timeout_tsc, base = f.base;
 	CU_ASSERT_EQUAL_FATAL(d.dirs.st.sent, sent + 2);
 	CU_ASSERT_FATAL(hc_rooms_holds_seat(&d.book, to[0], u[0]));
 	CU_ASSERT_FATAL(hc_rooms_holds_seat(&d.book, to[1], u[1]));
@@ -3133,7 +3140,7 @@ static void test_new_topic_resent_in_hold(void)
 	CU_ASSERT_FATAL(hc_restart_holding(&d.restart));
 	CU_ASSERT(d.dirs.st.resent >= resent + 2);
 	unsigned topics[2] = {0, 0};
-	n = take_assign_records(a, 512);
+	unsigned n = take_assign_records(a, 512);
 	for (unsigned i = 0; i < n; i++)
 		for (unsigned k = 0; k < 2; k++)
 			if (be64toh(a[i].user_id) == u[k]) {
@@ -3171,11 +3178,7 @@ static void test_new_topic_resent_in_hold(void)
 	/* the rooms empty again */
 	uint8_t leave[2] = {HC_OP_LEAVE, HC_OP_LEAVE};
 	events_settled(u, to, leave, 2);
-	for (unsigned i = 0; i < 100; i++)
-		ops[i] = HC_OP_LEAVE;
-	events_settled(users, rooms, ops, 100);
-	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
-	take_assign_records(a, 512);
+	full_room_empty(&f);
 	restart_as_suite();
 	unlink(path);
 	rmdir(dir);
