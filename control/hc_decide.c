@@ -494,7 +494,7 @@ static void place_refused(struct hc_decide *d, const struct hc_change *c, int in
 	}
 	/* ASSIGNs are not sequenced: resend it until the JOIN */
 	hc_directives_add_new_topic(&d->dirs, c->user_id, c->to_room, room, c->gateway_id,
-				    (uint8_t)rpool, now);
+				    d->pol->pool[rpool].id, now);
 	d->st.new_topics++;
 }
 
@@ -612,7 +612,7 @@ static int resend_move(void *ctx, const struct hc_directive *x, uint64_t now)
 		 * still holding the user in the refused room restates it
 		 * (digest), and that JOIN's refusal places it afresh */
 		const struct hc_room *rm = &d->book.room[x->to];
-		if (rm->state != HC_ROOM_LIVE || rm->pool != x->pool) {
+		if (rm->state != HC_ROOM_LIVE || d->pol->pool[rm->pool].id != x->pool_id) {
 			d->st.new_topics_room_gone++;
 			return 1;
 		}
@@ -657,7 +657,9 @@ static void balance_pool(struct hc_decide *d, unsigned pool)
 	/* every MOVE will hold a directive: no more planned this tick than
 	 * the directives' ring has room for (a full ring gives up its
 	 * oldest, seat and all, moments after it was sent: a review found a
-	 * lowered max planning 3,000 moves into 1,024 places) */
+	 * lowered max planning 3,000 moves into 1,024 places).  Room as of
+	 * the plan: NEW_TOPICs of refusals made before the picks come back
+	 * take it too (a few; not reserved here) */
 	uint32_t budget = d->pol->max_moves_per_tick;
 	if (budget > d->plan_room_left)
 		budget = d->plan_room_left;
@@ -692,7 +694,9 @@ static void balance_pool(struct hc_decide *d, unsigned pool)
 		 * drains one source at a time): what this tick asked of each
 		 * worker from it already is not asked again (each transfer
 		 * asked worker 0 first for up to all it had there, and the
-		 * shared scan gave the later asks less) */
+		 * shared scan gave the later asks less).  A room drained again
+		 * later in the plan (a second donor pass) starts a new tally:
+		 * over-asked there, as before, which costs a round, no move */
 		if (plan.t[t].from != tally_from) {
 			memset(tally, 0, sizeof(tally));
 			tally_from = plan.t[t].from;

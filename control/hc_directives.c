@@ -140,14 +140,14 @@ static int push(struct hc_directives *d, const struct hc_directive *dir)
  * just made, which the CPU cannot forward (a third of the add's samples
  * waited there). */
 static uint32_t add_kind(struct hc_directives *d, uint64_t user, uint32_t from, uint32_t to,
-			 uint16_t gateway, uint8_t pool, uint64_t now, uint32_t kind)
+			 uint16_t gateway, uint16_t pool_id, uint64_t now, uint16_t kind)
 {
 	if (++d->next_id == 0)
 		d->next_id = 1;
 	uint32_t id = d->next_id, slot = tail_slot(d);
 	d->ring[slot] = (struct hc_directive){.user = user, .deadline = now + d->timeout_tsc,
 		.from = from, .to = to, .id = id, .gateway = gateway, .attempt = 0, .kind = kind,
-		.pool = pool,
+		.pool_id = pool_id,
 		.seat = kind == HC_DIR_MOVE && d->seat_free != NULL};
 	if (append_slot(d, slot) != 0) {
 		d->st.refused++;
@@ -165,9 +165,9 @@ uint32_t hc_directives_add(struct hc_directives *d, uint64_t user, uint32_t from
 }
 
 uint32_t hc_directives_add_new_topic(struct hc_directives *d, uint64_t user, uint32_t refused,
-				     uint32_t to, uint16_t gateway, uint8_t pool, uint64_t now)
+				     uint32_t to, uint16_t gateway, uint16_t pool_id, uint64_t now)
 {
-	return add_kind(d, user, refused, to, gateway, pool, now, HC_DIR_NEW_TOPIC);
+	return add_kind(d, user, refused, to, gateway, pool_id, now, HC_DIR_NEW_TOPIC);
 }
 
 /* The user's live directive, or NULL. */

@@ -43,8 +43,10 @@ struct hc_directive {
 	uint8_t seat;        /* holds a seat in `to` (a MOVE's) */
 	uint8_t cancelled;   /* its user left: kept for the seat alone until
 	                        the deadline, never resent */
-	uint8_t pool;        /* a NEW_TOPIC's: the pool index of its rooms */
-	uint32_t kind;       /* HC_DIR_MOVE or HC_DIR_NEW_TOPIC */
+	uint8_t unused;
+	uint16_t kind;       /* HC_DIR_MOVE or HC_DIR_NEW_TOPIC */
+	uint16_t pool_id;    /* a NEW_TOPIC's: its rooms' pool (the id: a
+	                        reload may renumber the pools' indexes) */
 };
 
 enum {
@@ -97,7 +99,7 @@ uint32_t hc_directives_add(struct hc_directives *d, uint64_t user, uint32_t from
 /* The same for an admission refusal's ASSIGN NEW_TOPIC (0: refused; the
  * caller has sent the ASSIGN once, untracked). */
 uint32_t hc_directives_add_new_topic(struct hc_directives *d, uint64_t user, uint32_t refused,
-				     uint32_t to, uint16_t gateway, uint8_t pool, uint64_t now);
+				     uint32_t to, uint16_t gateway, uint16_t pool_id, uint64_t now);
 
 /* A burst's look-ahead for user's directive, as hc_rooms_prefetch_user. */
 static inline void hc_directives_prefetch(const struct hc_directives *d, uint64_t user,

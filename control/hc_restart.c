@@ -239,6 +239,9 @@ static long read_file(struct hc_restart *r, const char *path, int own, int *unkn
 			       "held users (its restart hold had not run its time): placements "
 			       "wait the whole restart hold", path, lineno);
 			*unknown = 1;
+			if (own)
+				r->written_unknown = 1; /* (on disk: rewritten without it
+				                           once this hold knows) */
 			continue;
 		}
 		if (kind < 0) {
@@ -434,7 +437,7 @@ int hc_restart_again(struct hc_restart *r, const char *path, const char *peer_pa
 	 * hang, and leave a write behind that could land over a later
 	 * writer's file */
 	fresh.fw = fw;
-	fresh.written_unknown = r->written_unknown; /* (what the file says, or
+	fresh.written_unknown |= r->written_unknown; /* (what the file says, or
 	                                 will once the writer is done: a
 	                                 write still held then is not read
 	                                 as 'unknown' by this hold) */

@@ -439,18 +439,19 @@ defmodule HeadCount.SessionTest do
   # new session that took the user from the gateway they were live on.
   test "move/5: obeyed while the user is in from; stale after a move or SUPERSEDED",
        %{s: s, app: app} do
-    :ok = Session.join(s, 42, 10, 0)
+    :ok = Session.join(s, 42, 10, 3)
     :ok = Session.flush(s)
     {_, 1, _, 1, _, _, body} = recv_type(app, 1)
-    [{42, 10, 1, 0, s1}] = events(body)
-    # obeyed: the same session, into `to`
+    [{42, 10, 1, 3, s1}] = events(body)
+    # obeyed: the same session, into `to`, in the user's own pool (3,
+    # whatever pool the MOVE names: it never crosses pools)
     :ok = Session.move(s, 42, 10, 20, 0)
     :ok = Session.flush(s)
     {_, 1, _, 1, _, _, body} = recv_type(app, 1)
-    assert [{42, 20, 1, 0, ^s1}] = events(body)
+    assert [{42, 20, 1, 3, ^s1}] = events(body)
     # stale: the user is no longer in 10
     assert {:error, :stale} = Session.move(s, 42, 10, 30, 0)
-    assert Session.room_of(s, 42) == {20, 0}
+    assert Session.room_of(s, 42) == {20, 3}
     # SUPERSEDED (refused 20): the user is forgotten; a MOVE after it is
     # stale, nothing sent (a join would begin a new session)
     app = answer(app, 3, [Proto.assign_rec(42, 0, 0, 20, 0, 6)])

@@ -165,9 +165,10 @@ defmodule HeadCount.Session do
   the user and the user is still in `from` (libheadcount checks that
   as the MOVE arrives; here the owner acts later, when the user may
   have moved on, or been forgotten: a join would move them back, or
-  begin a new session that takes them from another gateway). `:ok`,
-  `{:error, :stale}`, or `{:error, {:bad_room, ...}}` for a `to` beyond
-  `:max_room`.
+  begin a new session that takes them from another gateway). The user
+  keeps its own pool (`pool` is not used: a MOVE never crosses pools).
+  `:ok`, `{:error, :stale}`, or `{:error, {:bad_room, ...}}` for a `to`
+  beyond `:max_room`.
   """
   def move(s, user, from, to, pool \\ 0),
     do: GenServer.call(s, {:move, user, from, to, pool}, @call)
@@ -467,10 +468,13 @@ defmodule HeadCount.Session do
     {:reply, if(missing == [], do: :ok, else: {:error, Enum.reverse(missing)}), s}
   end
 
-  def handle_call({:move, user, from, to, pool}, {pid, _}, s) do
+  def handle_call({:move, user, from, to, _pool}, {pid, _}, s) do
     case :ets.lookup(s.users, user) do
-      [{_, ^from, _, _, ^pid}] ->
-        case join_all([{user, to, pool}], pid, s) do
+      # in the user's own pool (a MOVE never crosses pools; the pool it
+      # names is the room's as the appliance knows it: its first pool's
+      # for one it does not know), as libheadcount and Node obey one
+      [{_, ^from, own_pool, _, ^pid}] ->
+        case join_all([{user, to, own_pool}], pid, s) do
           {s, []} -> {:reply, :ok, s}
           {s, bad} -> {:reply, {:error, {:bad_room, bad}}, s}
         end
@@ -857,6 +861,11 @@ defmodule HeadCount.Session do
   # datagram handled) or old (a timer), as libheadcount's
   # want_snapshot_for_new.
   defp want_snapshot_for_new(s, false), do: send_snapshot(s)
+
+  # (one timer while owed: its time depends on snap_sent_at alone, which
+  # stays until the owed snapshot is sent; a flood of new incarnations
+  # must not arm one each)
+  defp want_snapshot_for_new(%{snap_owed: true} = s, true), do: s
 
   defp want_snapshot_for_new(s, true) do
     left = s.snap_sent_at + snapshot_young_ms(s) - now()
