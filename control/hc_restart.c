@@ -438,9 +438,20 @@ int hc_restart_again(struct hc_restart *r, const char *path, const char *peer_pa
 	 * writer's file */
 	fresh.fw = fw;
 	fresh.written_unknown |= r->written_unknown; /* (what the file says, or
-	                                 will once the writer is done: a
-	                                 write still held then is not read
-	                                 as 'unknown' by this hold) */
+	                                 will once the writer is done) */
+	if (r->unknown && fresh.path != NULL && fresh.swept != NULL && !fresh.unknown) {
+		/* the hold this one follows did not know who held users and
+		 * had not run its time (its 'unknown' line perhaps not on disk
+		 * yet: a write still held is not read above): nor does this
+		 * one, whatever the files say now */
+		fresh.unknown = 1;
+		fresh.waiting++;
+		if (!fresh.holding) {
+			fresh.holding = 1;
+			fresh.started = now;
+			fresh.until = now + timeout_tsc;
+		}
+	}
 	fresh.save_errors = r->save_errors;
 	fresh.st.restated += r->st.restated;
 	fresh.st.restated_late += r->st.restated_late;

@@ -3394,6 +3394,37 @@ static void test_restart_unknown_kept_after_early_end(void)
 	rmdir(dir);
 }
 
+/* A takeover that follows a hold that did not know who held users and
+ * had not run its time (ended early) does not know either, whatever the
+ * files say by then (the earlier hold's 'unknown' line may still sit in a
+ * held write): it holds its whole time (found by a review). */
+static void test_restart_unknown_carried_by_takeover(void)
+{
+	char dir[] = "/tmp/hc-unk2-XXXXXX", path[64];
+	struct hc_restart r;
+	hold_from_file(dir, path, "5\nfive\n", &r);
+	CU_ASSERT_EQUAL_FATAL(r.unknown, 1);
+	hc_restart_end(&r, 10); /* early */
+	FILE *f = fopen(path, "w"); /* the file as a clean one now */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("5\n", f);
+	fclose(f);
+	CU_ASSERT_EQUAL_FATAL(hc_restart_again(&r, path, "none", NULL, 0, 64, 1, 20, 1000, W0), 0);
+	CU_ASSERT_EQUAL(r.unknown, 1);
+	CU_ASSERT_EQUAL(r.holding, 1);
+	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 21), 0); /* 5 restated: still held */
+	CU_ASSERT_EQUAL(r.holding, 1);
+	CU_ASSERT_EQUAL(hc_restart_poll(&r, 1020), 1); /* its deadline */
+	CU_ASSERT_EQUAL(r.unknown, 0);
+	/* and a takeover after that deadline knows again */
+	CU_ASSERT_EQUAL_FATAL(hc_restart_again(&r, path, "none", NULL, 0, 64, 1, 2000, 1000, W0), 0);
+	CU_ASSERT_EQUAL(r.unknown, 0);
+	CU_ASSERT_EQUAL(hc_restart_swept(&r, 5, 0, 2001), 1); /* 5 restated: over */
+	hc_restart_free(&r);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* Entries of dir, . and .. not counted. */
 static unsigned dir_entries(const char *dir)
 {
@@ -4145,6 +4176,8 @@ static CU_TestInfo tests[] = {
 	 test_restart_early_end_keeps_listed},
 	{"a restart hold that did not know who held users, ended early, says so in its file",
 	 test_restart_unknown_kept_after_early_end},
+	{"a takeover after a hold that did not know who held users does not know either",
+	 test_restart_unknown_carried_by_takeover},
 	{"a pick answered in a hold: no seat held, no MOVE", test_pick_in_hold_skipped},
 	{"late picks into a room retired and reused by another pool: no MOVE",
 	 test_late_picks_room_reused},
