@@ -978,7 +978,10 @@ static void usage(FILE *f)
 		"                 stand-in (a book of room counts that admits every\n"
 		"                 request and leases as the control core does) or real\n"
 		"                 (the appliance's control core, hc_decide_poll; batch\n"
-		"                 cases only, at most 60 users a room)   [stand-in]\n"
+		"                 cases only, at most 60 users a room, with reports and\n"
+		"                 no --lease-seats)   [stand-in]\n"
+		"  --burst N      frames a worker loop reads at most, 1..256 (default: the\n"
+		"                 appliance's, 128)\n"
 		"  --auth         datagrams sealed and checked (test key)\n"
 		"  --rx-csum-offload  frames marked checksum-verified, as a NIC with\n"
 		"                 RX checksum offload marks them (default: verified\n"
@@ -1098,8 +1101,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, ")\n");
 		return 2;
 	}
-	if (only != NULL && (strncmp(only, "directives", 10) == 0 || strcmp(only, "picks") == 0) &&
-	    !report) {
+	if (only != NULL && (strncmp(only, "directives", 10) == 0 || strcmp(only, "picks") == 0 ||
+			     strcmp(only, "snapshot") == 0) && !report) {
+		/* (it would run nothing, print nothing and exit 0) */
 		fprintf(stderr, "hc-bench: --case %s needs the control rings: not with "
 			"--no-report\n", only);
 		return 2;

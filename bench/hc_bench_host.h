@@ -3,8 +3,10 @@
  * hc_bench_host.h - what every benchmark case line says about where it ran
  * (the CPU model and the TSC frequency), and the check that a case
  * measured something: a case whose figure is zero, or whose work was lost
- * on the way, prints FAIL and makes the benchmark exit non-zero instead of
- * printing a number nobody should quote.
+ * on the way, prints FAIL (after its case= line: the line comes first, its
+ * checks after it) and makes the benchmark exit non-zero, so that no
+ * script quotes its number (bench/ab.sh and bench/peers/run.sh stop on
+ * the exit status; a reader of the output alone must look for FAIL).
  */
 #ifndef HC_BENCH_HOST_H
 #define HC_BENCH_HOST_H
@@ -66,7 +68,8 @@ static inline void hc_bench_require(const char *name, int ok, const char *why)
 {
 	if (ok)
 		return;
-	printf("hc-bench: FAIL: case %s measured nothing: %s\n", name, why);
+	printf("hc-bench: FAIL: case %s measured nothing: %s (its figures above are not to "
+	       "be quoted)\n", name, why);
 	hc_bench_failed = 1;
 }
 

@@ -215,8 +215,8 @@ static int lookup_shapes(uint32_t users, unsigned batch, unsigned reps)
 	printf("case=lookup users=%u batch=%u reps=%u shape=one table_mib=%.1f "
 	       "cycles_per_key=%.1f%s\n", users, batch, reps, (double)mlen / 1048576.0, m1,
 	       hc_bench_host(hz));
-	printf("case=lookup users=%u batch=%u reps=%u one_over_two=%.3f\n", users, batch, reps,
-	       hc_median(ratio, (int)reps));
+	printf("case=lookup users=%u batch=%u reps=%u one_over_two=%.3f%s\n", users, batch, reps,
+	       hc_median(ratio, (int)reps), hc_bench_host(hz));
 	hc_bench_require("lookup", m2 > 0 && m1 > 0, "no key looked up");
 	return hc_bench_failed;
 }

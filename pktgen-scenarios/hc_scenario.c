@@ -14,7 +14,7 @@
  * Malformed frames are corrupted copies of a real datagram placed just
  * before it: if the appliance applied any part of one, the real datagram
  * would then be a duplicate and the truth would not match.
- * With --keys every datagram is sealed (protocol v2) with its gateway's
+ * With --keys every datagram is sealed (protocol v3) with its gateway's
  * key from the appliance's keys file (the lowest slot holding one), after
  * its payload is written, and one more malformation is made: a good
  * datagram with one tag byte flipped (auth_bad_tag); --no-auth leaves

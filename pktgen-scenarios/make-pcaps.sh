@@ -11,7 +11,8 @@
 # only those (default: all four).
 # HC_KEYS=FILE seals them with the gateways' keys from the appliance's keys
 # file (gateways 1..64 need one); without it they are unsealed (the
-# appliance then runs with --no-auth).  HC_SPLIT=N (1..8) writes each as N
+# appliance then runs with --no-auth).  HC_SPLIT=N (1..8, as run.sh --split;
+# hc-scenario itself takes up to 64) writes each as N
 # pcaps, NAME.0.pcap .. NAME.N-1.pcap (hc-scenario --split: gateways dealt
 # in pairs), for N Pktgen ports / N appliance queues.
 set -euo pipefail

@@ -2,11 +2,11 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # run.sh - headcount beside Redis, one command: starts a private
 # redis-server (a unix socket in a temporary directory, no persistence,
-# pinned to CPU 1; stopped at the end), then alternates, --reps times,
+# pinned to the second CPU the script may run on; stopped at the end), then alternates, --reps times,
 # hc-bench (one worker core, admission on, and the appliance's own
 # control core on the other: --control) and hc-bench-redis (the same
 # users, rooms, warm-up and event stream through membership.lua, the client
-# on CPU 0) for batch64 and batch1, one window each per turn, so that noise
+# on the first) for batch64 and batch1, one window each per turn, so that noise
 # hits both (headcount first in odd turns, Redis first in even ones: a
 # turn's second place was seen to favour or handicap its run).  The same events: one stream length for both (the generator's
 # draws follow from it), Redis settles on hc-bench's settle and times
