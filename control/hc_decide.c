@@ -1195,16 +1195,12 @@ static void ha_poll(struct hc_decide *d, uint64_t now)
 			     d->state_key, d->n_state_keys, d->dp->cfg->max_gateways,
 			     d->dp->n_workers, now, d->hold_tsc, hc_ha_wall_ms()) != 0)
 		HC_LOG(WARNING, "HA: no memory for the restart hold: serving without it");
-	if (unlikely(d->draining) && hc_restart_holding(&d->restart)) {
-		/* a takeover during a stop's drain: the workers read no more
-		 * input, so no gateway can restate, and the hold would keep
-		 * what it holds until its bound, past the drain.  It ends
-		 * now, as a hold under way at the stop did (hc_decide_draining) */
-		d->st.hold_ended_by_stop++;
-		HC_LOG(INFO, "HA: a new epoch while stopping: its restart hold ends at once");
-		hc_restart_end(&d->restart, now);
-		release_held(d, now);
-	}
+	/* a takeover during a stop's drain: the workers read no more input,
+	 * so no gateway can restate, and the hold would keep what it holds
+	 * until its bound, past the drain.  It ends now, as a hold under way
+	 * at the stop did */
+	if (unlikely(hc_dp_state(d->dp) != HC_RUN))
+		hc_decide_draining(d, now);
 	if (carry) {
 		if (hc_restart_holding(&d->restart))
 			d->st.holds_carried++;
@@ -1343,7 +1339,6 @@ void hc_decide_reload_commit(struct hc_decide *d, const struct hc_policy *np,
 
 void hc_decide_draining(struct hc_decide *d, uint64_t now)
 {
-	d->draining = 1; /* (a hold an HA takeover begins from now on ends at once) */
 	if (!hc_restart_holding(&d->restart) && d->n_owed == 0)
 		return;
 	if (hc_restart_holding(&d->restart)) {

@@ -205,7 +205,6 @@ struct hc_decide {
 	                              the start of the hold that held them
 	                              first (valid while carrying)        */
 	int carrying;
-	int draining;              /* a stop's drain began (hc_decide_draining) */
 	struct hc_ha ha;           /* the role in an HA pair (hc_ha.h)    */
 	struct hc_decide_stats st;
 };
@@ -325,8 +324,9 @@ int hc_decide_idle(const struct hc_decide *d);
  * waited for the hold's timeout (up to the gateway timeout, and for
  * hc_control's 30 s bound past it) and then stopped "undrained".  The
  * gateways the hold waited for stay in the state file (hc_restart_end).
- * From then on a hold an HA takeover begins ends at once too (no input
- * is read: no gateway could restate). */
+ * Called once the dataplane drains (hc_dp_set_state HC_DRAIN): from then
+ * on a hold an HA takeover begins ends at once too (no input is read: no
+ * gateway could restate). */
 void hc_decide_draining(struct hc_decide *d, uint64_t now);
 
 /* An orderly stop: the workers drained.  The state file is written once

@@ -377,7 +377,13 @@ static int init_hold(struct hc_restart *r, const char *path, const char *peer_pa
 		hc_restart_free(r);
 		return -ENOMEM;
 	}
-	int unknown = 0; /* who held users is not known for sure */
+	/* who held users is not known for sure; nor, at a takeover, when
+	 * the hold it follows did not know and had not run its time (that
+	 * hold's 'unknown' line may still sit in a write the writer holds,
+	 * not read below); and what the own file says, as it was written */
+	int unknown = prev != NULL && prev->unknown;
+	if (prev != NULL)
+		r->written_unknown = prev->written_unknown;
 	long own = read_file(r, path, 1, &unknown, wall_ms);
 	for (uint32_t gw = 1; also != NULL && gw < max_gateways; gw++) {
 		if (also[gw] == 0xff)
@@ -437,21 +443,6 @@ int hc_restart_again(struct hc_restart *r, const char *path, const char *peer_pa
 	 * hang, and leave a write behind that could land over a later
 	 * writer's file */
 	fresh.fw = fw;
-	fresh.written_unknown |= r->written_unknown; /* (what the file says, or
-	                                 will once the writer is done) */
-	if (r->unknown && fresh.path != NULL && fresh.swept != NULL && !fresh.unknown) {
-		/* the hold this one follows did not know who held users and
-		 * had not run its time (its 'unknown' line perhaps not on disk
-		 * yet: a write still held is not read above): nor does this
-		 * one, whatever the files say now */
-		fresh.unknown = 1;
-		fresh.waiting++;
-		if (!fresh.holding) {
-			fresh.holding = 1;
-			fresh.started = now;
-			fresh.until = now + timeout_tsc;
-		}
-	}
 	fresh.save_errors = r->save_errors;
 	fresh.st.restated += r->st.restated;
 	fresh.st.restated_late += r->st.restated_late;

@@ -543,11 +543,17 @@ static void send_snapshot(struct hc_gw *g)
  * is none (an appliance that restarted says 0 until it takes the
  * snapshot): in serial order 0 would come after a last chunk past 2^31,
  * and every request meanwhile would send the whole membership again. */
+/* How long a snapshot is young: 200 ms + 2 heartbeat periods. */
+static uint64_t snapshot_young_us(const struct hc_gw *g)
+{
+	return 1000u * (200u + 2u * (uint64_t)g->cfg.heartbeat_ms);
+}
+
 static int snapshot_in_flight(const struct hc_gw *g, uint64_t now)
 {
 	return g->snapshot_sent_us != 0 &&
 		(g->st.acked == 0 || hc_seq_after(g->snapshot_last_seq, g->st.acked)) &&
-		now - g->snapshot_sent_us < 1000u * (200u + 2u * (uint64_t)g->cfg.heartbeat_ms);
+		now - g->snapshot_sent_us < snapshot_young_us(g);
 }
 
 static void want_snapshot(struct hc_gw *g)
@@ -1452,12 +1458,9 @@ static uint64_t next_timer_us(const struct hc_gw *g, uint64_t now)
 		next = g->pl_since_us + g->cfg.flush_us;
 	if (g->n_pending > 0 && g->next_place_scan_us < next)
 		next = g->next_place_scan_us;
-	if (g->snapshot_owed) { /* (an acknowledgement comes as a datagram) */
-		uint64_t old = g->snapshot_sent_us +
-			1000u * (200u + 2u * (uint64_t)g->cfg.heartbeat_ms);
-		if (old < next)
-			next = old;
-	}
+	/* (an owed snapshot's acknowledgement comes as a datagram) */
+	if (g->snapshot_owed && g->snapshot_sent_us + snapshot_young_us(g) < next)
+		next = g->snapshot_sent_us + snapshot_young_us(g);
 	if ((g->impair != NULL || g->txq_n > 0 || g->sq_head != g->sq_tail) && now + 1000 < next)
 		next = now + 1000;
 	return next;

@@ -2443,6 +2443,7 @@ static void test_takeover_in_drain_holds_nothing(void)
 	struct hold_test t;
 	hold_test_begin(&t, 659000, "5\n", 1, 0);
 	const uint32_t r = t.r;
+	hc_dp_set_state(&dp, HC_DRAIN); /* (as hc_control_stop_workers) */
 	hc_decide_draining(&d, rte_rdtsc()); /* (the hold under way ends) */
 	settle();
 	CU_ASSERT_EQUAL_FATAL(hc_members_room_of(&w->members, t.user), r);
@@ -2458,15 +2459,13 @@ static void test_takeover_in_drain_holds_nothing(void)
 	uint64_t user = t.user + 1;
 	uint8_t op = HC_OP_JOIN;
 	uint32_t room = r;
-	events(&user, &room, &op, 1);
-	settle();
+	events_settled(&user, &room, &op, 1);
 	CU_ASSERT_EQUAL(hc_members_room_of(&w->members, user), r); /* decided, not held */
 	CU_ASSERT_EQUAL(d.n_held[0], 0);
 	CU_ASSERT_EQUAL(d.n_owed, 0);
-	d.draining = 0; /* (the suite's appliance runs on) */
-	uint8_t leave = HC_OP_LEAVE;
-	events(&user, &room, &leave, 1);
-	settle();
+	hc_dp_set_state(&dp, HC_RUN); /* (the suite's appliance runs on) */
+	op = HC_OP_LEAVE;
+	events_settled(&user, &room, &op, 1);
 	hold_test_done(&t);
 }
 
