@@ -500,7 +500,8 @@ static void send_snapshot(struct hc_gw *g)
 	flush_events(g);
 	uint64_t total = g->users.n;
 	uint32_t chunks = total == 0 ? 1 : (uint32_t)((total + MEMBERS_PER - 1) / MEMBERS_PER);
-	grow_history(g, 2 * chunks + 1024); /* on failure, NACKs may cost snapshots */
+	if (grow_history(g, 2 * chunks + 1024) != 0)
+		g->st.history_grow_failed++; /* NACKs inside it may cost snapshots */
 	uint8_t buf[DGRAM_MAX];
 	const size_t base = sizeof(struct hc_hdr) + sizeof(struct hc_snapshot_prefix);
 	uint32_t id = ++g->snapshot_id, index = 0;

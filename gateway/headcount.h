@@ -52,8 +52,9 @@ extern "C" {
  * struct, hc_gw_version(); test impairment out of the public config.
  * 5: fence_appliance, stale_directives (HA pairs).
  * 6: send_skipped (the local send queues' drops counted).
- * 7: max_room (a JOIN beyond the appliance's room ids refused here). */
-#define HC_GW_API_VERSION 7
+ * 7: max_room (a JOIN beyond the appliance's room ids refused here).
+ * 8: history_grow_failed (a history that could not grow, counted). */
+#define HC_GW_API_VERSION 8
 
 /* The highest room id an appliance takes on its default --max-rooms
  * (262144) less one: hc_gw_config.max_room for such an appliance. */
@@ -283,6 +284,11 @@ struct hc_gw_stats {
 	                                  send them again), a NACK's resend
 	                                  whose history slot a newer
 	                                  datagram took while it waited   */
+	/* API version 8 */
+	uint64_t history_grow_failed;  /* snapshots whose history could not
+	                                  grow to hold them and what follows
+	                                  (out of memory): a NACK inside one
+	                                  is answered by another snapshot  */
 };
 
 /* Fill cfg with the defaults above (appliance, gateway_id and key unset:
@@ -290,7 +296,7 @@ struct hc_gw_stats {
 #define hc_gw_config_init(cfg) hc_gw_config_init_sized((cfg), sizeof(*(cfg)))
 void hc_gw_config_init_sized(struct hc_gw_config *cfg, size_t size);
 
-/* The library's version ("4.3.0") and API version (HC_GW_API_VERSION of
+/* The library's version ("4.4.0") and API version (HC_GW_API_VERSION of
  * the library actually loaded, which may be newer than the header the
  * program was compiled with). */
 const char *hc_gw_version(void);

@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "hc_auth.h"
@@ -969,6 +971,140 @@ static void test_session_send_queues_full(void)
 	lab_close(&l);
 }
 
+/* Out of memory, on demand: an address-space limit (RLIMIT_AS) of the
+ * process's size now, and the heap's free memory taken in blocks down to
+ * 4 KiB (the allocator would serve a large request from it without more
+ * address space).  An allocation above 4 KiB then fails until
+ * memory_back.  AddressSanitizer reserves its shadow memory as it goes:
+ * not under it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define HC_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HC_TEST_ASAN 1
+#endif
+#endif
+#define FILLER_BLOCKS 65536
+struct filler {
+	struct rlimit before;
+	void *block[FILLER_BLOCKS];
+	unsigned n;
+};
+
+static int memory_exhaust(struct filler *f)
+{
+	unsigned long pages = 0;
+	FILE *s = fopen("/proc/self/statm", "r");
+	if (s == NULL)
+		return -1;
+	int ok = fscanf(s, "%lu", &pages) == 1;
+	fclose(s);
+	if (!ok || getrlimit(RLIMIT_AS, &f->before) != 0)
+		return -1;
+	struct rlimit r = f->before;
+	r.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE);
+	if (setrlimit(RLIMIT_AS, &r) != 0)
+		return -1;
+	f->n = 0;
+	for (size_t size = 64 << 20; size >= 4096 && f->n < FILLER_BLOCKS;) {
+		void *p = malloc(size);
+		if (p != NULL)
+			f->block[f->n++] = p;
+		else
+			size /= 2;
+	}
+	return f->n < FILLER_BLOCKS ? 0 : -1;
+}
+
+static int memory_back(struct filler *f)
+{
+	while (f->n > 0)
+		free(f->block[--f->n]);
+	return setrlimit(RLIMIT_AS, &f->before);
+}
+
+/* A RESYNC RESTART (reason not GAP): the whole membership, now; the
+ * SNAPSHOT datagrams it sent (the session driven until quiet). */
+static unsigned restart_snapshot(struct lab *l, uint8_t *p, size_t cap, uint32_t ctr)
+{
+	struct hc_resync rs = {.reason = htonl(HC_RESYNC_RESTART)};
+	lab_deliver(l, l->app, p, a2g_sealed(p, HC_MSG_RESYNC, &rs, sizeof(rs), 1, ctr));
+	uint32_t types[16] = {0};
+	drain_quiet(l, p, cap, types, NULL, 0);
+	return types[HC_MSG_SNAPSHOT];
+}
+
+/* The child's part of test_session_history_grow_failed: 0, or the step
+ * that went wrong. */
+static int history_grow_child(void)
+{
+	struct lab l;
+	static uint8_t p[HC_MAX_PAYLOAD];
+	if (quiet_lab_start(&l, p, sizeof(p), 16 << 20, 64) != 0)
+		return 1;
+	/* 2,048 entries now (the opening snapshot's growth); a snapshot of
+	 * this many users needs 2 * chunks + 1,024 > 2,048: 4,096, 6 MB */
+	const uint64_t users = 60000;
+	for (uint64_t u = 1; u <= users; u++)
+		if (hc_gw_join(l.g, u, 1 + (uint32_t)(u % 50), 0) != 0)
+			return 2;
+	hc_gw_flush(l.g);
+	drain_quiet(&l, p, sizeof(p), NULL, NULL, 0);
+	struct hc_gw_stats st = stats(&l);
+	if (st.history_grow_failed != 0 || st.snapshots != 1)
+		return 3;
+	static struct filler f;
+	if (memory_exhaust(&f) != 0)
+		return 4;
+	unsigned sent = restart_snapshot(&l, p, sizeof(p), 2);
+	if (memory_back(&f) != 0)
+		return 5;
+	st = stats(&l);
+	/* the growth failed, counted; the snapshot went whole all the same */
+	const size_t per = (HC_MAX_PAYLOAD_MTU1500 - sizeof(struct hc_hdr) -
+			    sizeof(struct hc_snapshot_prefix)) / sizeof(struct hc_member);
+	if (st.history_grow_failed != 1 || st.snapshots != 2 || sent != (users + per - 1) / per ||
+	    st.snapshot_members != users)
+		return 6;
+	/* acknowledged (else it is on its way, and a RESTART waits for it);
+	 * with the memory back, the next one grows the history: nothing
+	 * counted */
+	struct hc_heartbeat hb = {.last_sequence = htonl(st.sequence), .interval_ms = htonl(100)};
+	lab_deliver(&l, l.app, p, a2g_sealed(p, HC_MSG_HEARTBEAT, &hb, sizeof(hb), 1, 3));
+	if (stats(&l).acked != st.sequence)
+		return 9;
+	if (restart_snapshot(&l, p, sizeof(p), 4) != sent)
+		return 7;
+	st = stats(&l);
+	if (st.history_grow_failed != 1 || st.snapshots != 3 || st.snapshot_members != 2 * users)
+		return 8;
+	lab_close(&l);
+	return 0;
+}
+
+/* A history that cannot grow to hold a snapshot and what follows it (out
+ * of memory) is counted (history_grow_failed, API 8) and the snapshot
+ * still goes; the next one tries again.  In a child process, whose
+ * address space is limited while the snapshot is made. */
+static void test_session_history_grow_failed(void)
+{
+#ifdef HC_TEST_ASAN
+	CU_PASS("not under AddressSanitizer (its shadow memory needs the address space)");
+#else
+	fflush(NULL);
+	pid_t pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0)
+		_exit(history_grow_child());
+	int status = 0;
+	CU_ASSERT_EQUAL_FATAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT(WIFEXITED(status));
+	if (WEXITSTATUS(status) != 0)
+		printf("\nhistory_grow_child: step %d failed\n", WEXITSTATUS(status));
+	CU_ASSERT_EQUAL(WEXITSTATUS(status), 0); /* else the step that failed */
+#endif
+}
+
 /* The datagrams the session sent that are waiting at l->app, without
  * driving the session (lab_recv would poll it, and so send more): until
  * `want` have come, for at most 2 s; their EVENTS sequences in order. */
@@ -1156,6 +1292,8 @@ static CU_TestInfo tests[] = {
 	{"session: a callback's poll of another session is refused",
 	 test_session_nested_poll_of_another},
 	{"session: open refuses a missing or bad key", test_session_open_refusals},
+	{"session: a history that cannot grow for a snapshot is counted, the snapshot sent",
+	 test_session_history_grow_failed},
 	{"session: a socket that takes nothing: the send queues' drops counted",
 	 test_session_send_queues_full},
 	{"session: sendmmsg takes part of a batch, refuses, fails: each sequence once, in order",
