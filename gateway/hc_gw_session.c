@@ -164,9 +164,10 @@ struct hc_gw {
 	uint64_t next_hb_us;
 	uint32_t snapshot_last_seq;     /* last chunk of the newest snapshot */
 	uint64_t snapshot_sent_us;
-	int snapshot_owed;              /* a new appliance incarnation's snapshot
-	                                   waits for the newest one to settle
-	                                   (want_snapshot_for_new) */
+	int snapshot_owed;              /* a snapshot (a new appliance
+	                                   incarnation's, or asked for) waits
+	                                   for the newest one to settle
+	                                   (want_snapshot_or_owe) */
 	uint32_t snapshot_id;
 	uint64_t digest;                /* of our membership (hc_member_digest) */
 	uint32_t digest_mismatches;     /* consecutive settled heartbeats that
@@ -563,15 +564,17 @@ static void want_snapshot(struct hc_gw *g)
 		send_snapshot(g);
 }
 
-/* A new appliance incarnation (or the first answer after a move to
- * another address) wants everything stated again, even while the newest
- * snapshot is on its way to the one before; but not a second time while
- * that one is unacknowledged and young: without keys anyone can name a
- * new incarnation in every datagram, and each would cost the whole
- * membership.  Its acknowledgement is judged as it was before the
- * incarnation changed; a snapshot not sent now is owed, and run_timers
- * sends it once the newest settles (acknowledged, or old). */
-static void want_snapshot_for_new(struct hc_gw *g, int in_flight)
+/* A snapshot that must follow the newest even while it is on its way:
+ * a new appliance incarnation's (or the first answer's after a move to
+ * another address), and one the appliance asks for (RESYNC other than
+ * GAP: it abandoned the one it was taking).  Not a second time while the
+ * newest is unacknowledged and young (in_flight): without keys anyone can
+ * name a new incarnation, or ask, in every datagram, and each would cost
+ * the whole membership.  A new incarnation's acknowledgement is judged as
+ * it was before the incarnation changed; a snapshot not sent now is owed
+ * (one at most), and run_timers sends it once the newest settles
+ * (acknowledged, or old). */
+static void want_snapshot_or_owe(struct hc_gw *g, int in_flight)
 {
 	if (in_flight)
 		g->snapshot_owed = 1;
@@ -585,8 +588,14 @@ static void on_resync(struct hc_gw *g, const struct hc_resync *r)
 {
 	uint32_t reason = ntohl(r->reason);
 	if (reason != HC_RESYNC_GAP) {
+		/* the appliance asks for the whole membership (it abandoned a
+		 * snapshot it was taking, or does not know us): asked while
+		 * our newest is on its way, owed, not dropped (an abandoned
+		 * one is asked for again at once, while its last chunks still
+		 * arrive: dropped, the loss showed only when three heartbeats'
+		 * digests disagreed) */
 		g->st.resync_requests++;
-		want_snapshot(g);
+		want_snapshot_or_owe(g, snapshot_in_flight(g, now_us()));
 		return;
 	}
 	g->st.nacks++;
@@ -856,7 +865,7 @@ static void handle(struct hc_gw *g, uint8_t *p, size_t len)
 	if (restarted || g->switched) {
 		int in_flight = snapshot_in_flight(g, now);
 		g->st.acked = 0;
-		want_snapshot_for_new(g, in_flight);
+		want_snapshot_or_owe(g, in_flight);
 	}
 	g->switched = 0;
 	hc_replay_commit(&g->replay, ctr);

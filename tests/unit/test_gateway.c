@@ -472,6 +472,55 @@ static void test_session_new_incarnations_one_snapshot(void)
 	lab_close(&l);
 }
 
+/* An A->G HEARTBEAT from appliance incarnation 1000 acknowledging
+ * sequence last, counter ctr, sealed in slot 0. */
+static size_t a2g_ack(uint8_t *p, uint32_t last, uint32_t ctr)
+{
+	size_t len = a2g_heartbeat(p, 1000, ctr, 0, -1);
+	uint32_t be = htonl(last);
+	memcpy(p + sizeof(struct hc_hdr), &be, sizeof(be)); /* last_sequence */
+	hc_auth_seal(p, len, gw_lab_key, 0);
+	return len;
+}
+
+static size_t a2g_sealed(uint8_t *p, uint8_t t, const void *r, size_t rec, unsigned n,
+			 uint32_t ctr);
+
+/* The appliance asks for the whole membership (RESYNC RESTART: it
+ * abandoned the snapshot it was taking, or does not know us) while our
+ * newest is on its way: owed, and sent once that one is acknowledged,
+ * once however often it was asked (a review: the ask was dropped, and the
+ * appliance waited for three heartbeats' digests to disagree). */
+static void test_session_restart_ask_owed(void)
+{
+	struct lab l;
+	uint8_t p[HC_MAX_PAYLOAD];
+	CU_ASSERT_EQUAL_FATAL(lab_open(&l, 1, 0, 250), 0);
+	CU_ASSERT_EQUAL(lab_recv(&l, p, sizeof(p)), 56);  /* the opening snapshot */
+	CU_ASSERT_EQUAL(lab_recv(&l, p, sizeof(p)), 64);  /* and heartbeat */
+	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 1000, 1, 0, 0));
+	struct hc_gw_stats st = stats(&l);
+	CU_ASSERT_EQUAL_FATAL(st.acked, 1);
+	const uint64_t snaps = st.snapshots;
+	struct hc_resync rs = {.reason = htonl(HC_RESYNC_RESTART)};
+	/* settled: sent at once */
+	lab_deliver(&l, l.app, p, a2g_sealed(p, HC_MSG_RESYNC, &rs, sizeof(rs), 1, 2));
+	CU_ASSERT_EQUAL(stats(&l).snapshots, snaps + 1);
+	/* asked again twice while it is unacknowledged and young: owed */
+	lab_deliver(&l, l.app, p, a2g_sealed(p, HC_MSG_RESYNC, &rs, sizeof(rs), 1, 3));
+	lab_deliver(&l, l.app, p, a2g_sealed(p, HC_MSG_RESYNC, &rs, sizeof(rs), 1, 4));
+	st = stats(&l);
+	CU_ASSERT_EQUAL(st.resync_requests, 3);
+	CU_ASSERT_EQUAL(st.snapshots, snaps + 1);
+	/* acknowledged: the owed one goes, once */
+	lab_deliver(&l, l.app, p, a2g_ack(p, st.sequence, 5));
+	st = stats(&l);
+	CU_ASSERT_EQUAL(st.snapshots, snaps + 2);
+	lab_deliver(&l, l.app, p, a2g_ack(p, st.sequence, 6));
+	CU_ASSERT_EQUAL(stats(&l).snapshots, snaps + 2);
+	lab_close(&l);
+}
+
 /* An A->G MOVE of n records for GW_ID from appliance incarnation inc,
  * sealed in slot 0. */
 static size_t a2g_moves(uint8_t *p, uint32_t inc, uint32_t ctr, unsigned n)
@@ -1282,6 +1331,8 @@ static CU_TestInfo tests[] = {
 	 test_session_inbound},
 	{"a session: new appliance incarnations cost one snapshot while it is young",
 	 test_session_new_incarnations_one_snapshot},
+	{"session: a RESTART asked while a snapshot is on its way is owed, once",
+	 test_session_restart_ask_owed},
 	{"session: fence_appliance refuses an older epoch for good", test_session_fence},
 	{"session: a JOIN beyond the appliance's room ids refused", test_session_room_bound},
 	{"session: a PLACED answer into no room is counted, not told", test_session_placed_no_room},

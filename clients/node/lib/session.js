@@ -150,7 +150,7 @@ class Session extends EventEmitter {
 		this.nextHbUs = 0;
 		this.snapshotLastSeq = 0;
 		this.snapshotSentUs = 0;
-		this.snapshotOwed = false;     // a new incarnation's snapshot waits
+		this.snapshotOwed = false;     // a snapshot (new incarnation, asked) waits
 		                               // for the newest to settle
 		this.snapshotId = 0;
 		this.digestMismatches = 0;
@@ -470,13 +470,16 @@ class Session extends EventEmitter {
 			this._sendSnapshot();
 	}
 
-	// A new appliance incarnation (or the first answer after a move)
-	// wants everything stated again, but not a second time while the
-	// newest snapshot is on its way, judged as before the incarnation
-	// changed (without keys anyone can name a new one in every datagram,
-	// each costing the whole membership): then it is owed, and sent once
-	// the newest settles (as want_snapshot_for_new in the C library).
-	_wantSnapshotForNew(inFlight) {
+	// A snapshot that must follow the newest even while it is on its
+	// way: a new appliance incarnation's (or the first answer's after a
+	// move), and one the appliance asks for (RESYNC other than GAP: it
+	// abandoned the one it was taking).  Not a second time while the
+	// newest is on its way (inFlight; a new incarnation's judged as
+	// before it changed: without keys anyone can name a new one, or ask,
+	// in every datagram, each costing the whole membership): then it is
+	// owed, one at most, and sent once the newest settles (as
+	// want_snapshot_or_owe in the C library).
+	_wantSnapshotOrOwe(inFlight) {
 		if (inFlight)
 			this.snapshotOwed = true;
 		else
@@ -566,7 +569,7 @@ class Session extends EventEmitter {
 			// the one there may hold an old view of us
 			const inFlight = this._snapshotInFlight(nowUs());
 			this.st.acked = 0;
-			this._wantSnapshotForNew(inFlight);
+			this._wantSnapshotOrOwe(inFlight);
 		}
 		this.switched = false;
 		this.replay.commit(ctr);
@@ -620,8 +623,10 @@ class Session extends EventEmitter {
 	_onResync(b, o) {
 		const reason = b.readUInt32BE(o);
 		if (reason !== P.RESYNC.GAP) {
+			// asked while the newest is on its way: owed, not dropped
+			// (an abandoned snapshot is asked for again at once)
 			this.st.resync_requests++;
-			this._wantSnapshot();
+			this._wantSnapshotOrOwe(this._snapshotInFlight(nowUs()));
 			return;
 		}
 		this.st.nacks++;

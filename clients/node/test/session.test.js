@@ -529,6 +529,38 @@ test('new appliance incarnations cost one snapshot while the newest is unacknowl
 	}
 });
 
+// The appliance asks for the whole membership (RESYNC RESTART: it
+// abandoned the snapshot it was taking) while the newest is on its way:
+// owed, and sent once that one is acknowledged, once however often it was
+// asked (a review: the ask was dropped; as libheadcount).
+test('a RESTART asked while a snapshot is on its way is owed, once', async () => {
+	const { a, s } = await lab({ heartbeatMs: 100000 }); // (young for 200.2 s)
+	try {
+		heartbeat(a, s);
+		await until(() => s.state === 'connected', 'connected');
+		assert.strictEqual(s.stats().acked, 1); // the opening snapshot
+		const snaps = s.stats().snapshots;
+		const ask = () => a.send(GW, s.incarnation, P.T.RESYNC, 1, 16,
+			(b, o) => P.writeResync(b, o, P.RESYNC.RESTART, 0, 0, 0));
+		ask();
+		await until(() => s.stats().resync_requests === 1, 'the first ask');
+		assert.strictEqual(s.stats().snapshots, snaps + 1); // settled: at once
+		ask();
+		ask();
+		await until(() => s.stats().resync_requests === 3, 'two more');
+		assert.strictEqual(s.stats().snapshots, snaps + 1); // owed
+		heartbeat(a, s, { acked: s.stats().sequence }); // the newest acknowledged
+		await until(() => s.stats().snapshots === snaps + 2, 'the owed snapshot sent');
+		const hbs = s.stats().heartbeats_received;
+		heartbeat(a, s, { acked: s.stats().sequence });
+		await until(() => s.stats().heartbeats_received === hbs + 1, 'one more heartbeat');
+		assert.strictEqual(s.stats().snapshots, snaps + 2); // once
+	} finally {
+		await s.close(false);
+		a.close();
+	}
+});
+
 // fenceAppliance (an HA pair, as libheadcount's fence_appliance): once a
 // newer epoch was heard, the older one's datagrams are refused however
 // long the newer is silent (no 3 s rule), their ASSIGN and MOVE records

@@ -853,21 +853,23 @@ defmodule HeadCount.Session do
   # send one unless the newest is still on its way
   defp want_snapshot(s), do: if(snapshot_in_flight?(s), do: s, else: send_snapshot(s))
 
-  # A new appliance incarnation wants everything stated again, but not a
-  # second time while the newest snapshot is on its way, judged as before
-  # the incarnation changed (in_flight): without keys anyone can name a
-  # new incarnation in every datagram, each costing the whole membership.
-  # Then it is owed, and sent once the newest settles: acknowledged (a
-  # datagram handled) or old (a timer), as libheadcount's
-  # want_snapshot_for_new.
-  defp want_snapshot_for_new(s, false), do: send_snapshot(s)
+  # A snapshot that must follow the newest even while it is on its way:
+  # a new appliance incarnation's, and one the appliance asks for (RESYNC
+  # other than GAP: it abandoned the one it was taking).  Not a second
+  # time while the newest is on its way (in_flight; a new incarnation's
+  # judged as before it changed): without keys anyone can name a new
+  # incarnation, or ask, in every datagram, each costing the whole
+  # membership.  Then it is owed, one at most, and sent once the newest
+  # settles: acknowledged (a datagram handled) or old (a timer), as
+  # libheadcount's want_snapshot_or_owe.
+  defp want_snapshot_or_owe(s, false), do: send_snapshot(s)
 
   # (one timer while owed: its time depends on snap_sent_at alone, which
   # stays until the owed snapshot is sent; a flood of new incarnations
   # must not arm one each)
-  defp want_snapshot_for_new(%{snap_owed: true} = s, true), do: s
+  defp want_snapshot_or_owe(%{snap_owed: true} = s, true), do: s
 
-  defp want_snapshot_for_new(s, true) do
+  defp want_snapshot_or_owe(s, true) do
     left = s.snap_sent_at + snapshot_young_ms(s) - now()
     Process.send_after(self(), :snapshot_owed, max(left, 0) + 1)
     %{s | snap_owed: true}
@@ -1066,7 +1068,7 @@ defmodule HeadCount.Session do
             %{s | acked: 0, state: if(s.state == :id_conflict, do: :connected, else: s.state)}
             |> count(:appliance_restarts)
             |> notify(:appliance_restarted)
-            |> want_snapshot_for_new(in_flight)
+            |> want_snapshot_or_owe(in_flight)
           else
             s
           end
@@ -1185,7 +1187,10 @@ defmodule HeadCount.Session do
   # RESYNC
   defp record(7, r, s) do
     if r.reason != Proto.resync_gap() do
-      s |> count(:resync_requests) |> want_snapshot()
+      # asked while the newest is on its way: owed, not dropped (an
+      # abandoned snapshot is asked for again at once)
+      s = count(s, :resync_requests)
+      want_snapshot_or_owe(s, snapshot_in_flight?(s))
     else
       s = count(s, :nacks)
       %{first: first, last: last} = r
