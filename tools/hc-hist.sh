@@ -39,6 +39,12 @@ for v in "$min" "$target" "$max"; do
 done
 [ "$min" -ge 1 ] && [ "$min" -le "$target" ] && [ "$target" -le "$max" ] && [ "$max" -le 65535 ] ||
 	{ echo "hc-hist: need 1 <= min <= target <= max <= 65535" >&2; exit 2; }
+# (both go into gnuplot's script inside double quotes: a quote or a
+# backslash there would end the string, and the rest run as gnuplot's
+# commands, system() among them)
+case $png$title in *[\"\\]* | *$'\n'*)
+	echo "hc-hist: --png and --title take no double quote, backslash or newline" >&2; exit 2 ;;
+esac
 [ -r "$table" ] || { echo "hc-hist: cannot read $table" >&2; exit 2; }
 head -1 "$table" | grep -qx 'room,users' ||
 	{ echo "hc-hist: $table is not a room table (header room,users)" >&2; exit 2; }

@@ -84,8 +84,16 @@ static int query_once(const struct sockaddr_un *a, const char *cmd, char *buf, s
 int hc_tel_query(const char *prefix, const char *cmd, char *buf, size_t len)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	if (len < 2 || snprintf(a.sun_path, sizeof(a.sun_path),
-				"/var/run/dpdk/%s/dpdk_telemetry.v2", prefix) >= (int)sizeof(a.sun_path))
+	/* where DPDK puts it (rte_eal_get_runtime_dir, as headcountctl's
+	 * socket_path): /var/run/dpdk as root, else $XDG_RUNTIME_DIR/dpdk
+	 * (or /tmp/dpdk) */
+	const char *base = "/var/run";
+	if (geteuid() != 0) {
+		const char *x = getenv("XDG_RUNTIME_DIR");
+		base = x != NULL && x[0] != '\0' ? x : "/tmp";
+	}
+	if (len < 2 || snprintf(a.sun_path, sizeof(a.sun_path), "%s/dpdk/%s/dpdk_telemetry.v2",
+				base, prefix) >= (int)sizeof(a.sun_path))
 		return -1;
 	/* DPDK's socket listens with a backlog of 1 and serves at most 10
 	 * clients: busy is another client's moment, tried again 20 ms apart

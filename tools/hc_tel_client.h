@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hc_tel_client.h - the tools' client of a running appliance's telemetry
- * (DPDK telemetry socket v2, /var/run/dpdk/PREFIX/dpdk_telemetry.v2):
+ * (DPDK telemetry socket v2, /var/run/dpdk/PREFIX/dpdk_telemetry.v2 as
+ * root, else $XDG_RUNTIME_DIR/dpdk/PREFIX/..., as DPDK puts it):
  * one command per connection, its JSON reply parsed with jansson.
  *
  * Slow path only (a few queries per second at most); the socket is a

@@ -167,7 +167,14 @@ hc_wait 30 "the state file is written under the first key" state_file_mac "$out/
 	> "$out/state2.key" )
 keys_file=$out/keys.2 state_key_file=$out/state2.key
 write_conf 25 20 $'[pool.duel]\nid = 7\nmin = 2\nmax = 10\nfill = max' 2097152
-kill -HUP "$HC_PID"
+# headcountctl reload (the unit's ExecReload=): SIGHUP to the holder of
+# the prefix's lock, and the outcome waited for: applied, exit 0
+ctl="$build/tools/headcountctl"
+got=$("$ctl" --prefix "hclab$HC_TAG" reload --wait 60) ||
+	{ echo "FAIL: headcountctl reload of a good file exited $?"; exit 1; }
+[ "$got" = $'reloaded=1\nconfig_reloads=1\nconfig_reload_errors=0' ] ||
+	{ echo "FAIL: headcountctl reload said: $got"; exit 1; }
+echo "  headcountctl reload: applied, exit 0 (the appliance's pid from its lock)"
 hc_wait 30 "SIGHUP reloaded the config" hc_tel_has /headcount/stats config_reloads=1
 hc_wait 60 "the users stay, no reload error" \
 	hc_tel_has /headcount/stats config_reload_errors=0 users=72
@@ -212,7 +219,14 @@ reload_refused() {
 	local rc=0
 	"$build/headcount" --config "$conf" --check-config > /dev/null 2>&1 || rc=$?
 	need "--check-config of $3" "$rc" -eq "$1"
-	kill -HUP "$HC_PID"
+	# headcountctl reload: refused, exit 1, the counters said
+	rc=0
+	"$ctl" --prefix "hclab$HC_TAG" reload --pid "$HC_PID" --wait 60 > "$out/reload.out" \
+		2> "$out/reload.err" || rc=$?
+	need "headcountctl reload's exit status for $3" "$rc" -eq 1
+	grep -qx "reloaded=0" "$out/reload.out" && grep -qx "config_reload_errors=$2" "$out/reload.out" &&
+		grep -q "refused the config file, the running config stays" "$out/reload.err" ||
+		{ cat "$out/reload.out" "$out/reload.err"; echo "FAIL: headcountctl reload of $3"; exit 1; }
 	hc_wait 30 "$3 refused" hc_tel_has /headcount/stats config_reload_errors="$2"
 	hc_wait 30 "$3's refusal logged" \
 		grep -qF "config reload refused, the running config stays: $4" "$out/headcount.log" ||

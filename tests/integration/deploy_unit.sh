@@ -66,7 +66,8 @@ verify() {
 unit=$src/deploy/headcount.service
 grep -qx 'ExecStart=/usr/bin/headcount --config /etc/headcount/headcount.conf' "$unit" ||
 	{ echo "FAIL: unexpected ExecStart"; exit 1; }
-sed "s|^\(ExecStart[A-Za-z]*\)=/usr/bin/headcount |\1=$build/headcount |" "$unit" > "$dir/good"
+sed -e "s|^\(ExecStart[A-Za-z]*\)=/usr/bin/headcount |\1=$build/headcount |" \
+	-e "s|^ExecReload=/usr/bin/headcountctl |ExecReload=$build/tools/headcountctl |" "$unit" > "$dir/good"
 verify "$dir/good" || { echo "FAIL: systemd-analyze verify rejects the unit"; exit 1; }
 echo "  verify: clean"
 for broken in "s|^ExecStart=[^ ]*|ExecStart=$dir/no-such-headcount|" \
@@ -81,7 +82,8 @@ done
 for key in "Type=notify" "Restart=on-failure" "LimitMEMLOCK=infinity" \
 	"After=dpdk.service network-online.target" "Wants=dpdk.service network-online.target" \
 	"RestartPreventExitStatus=2" \
-	'ExecReload=/bin/kill -HUP $MAINPID' "RuntimeDirectory=headcount" "WatchdogSec=30s"; do
+	'ExecReload=/usr/bin/headcountctl --prefix headcount reload --pid $MAINPID' \
+	"RuntimeDirectory=headcount" "RuntimeDirectoryPreserve=yes" "WatchdogSec=30s"; do
 	grep -qx "$key" "$unit" || { echo "FAIL: the unit lacks $key"; exit 1; }
 done
 # a bad file must end the start with exit status 2 from the main process

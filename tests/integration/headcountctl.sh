@@ -77,7 +77,7 @@ python3 "$here/headcountctl_check.py" "$ctl" "hclab$HC_TAG" "$out" "$HC_GW_IP" \
 # no appliance's error (exit 0, nothing on stderr)
 msg=$("$HC_TEL" "hclab$HC_TAG" kv /headcount/nosuch 2>&1) &&
 	{ echo "FAIL: hc-tel.py: an unknown command exit 0: $msg"; exit 1; }
-want="hc-tel: hclab$HC_TAG: the DPDK application at prefix 'hclab$HC_TAG' has no /headcount/nosuch (not headcount, or an older one)"
+want="hc-tel: hclab$HC_TAG: the DPDK application at prefix 'hclab$HC_TAG' has no /headcount/nosuch (not headcount, or an older one; or a headcount still starting: its commands come once its ports are up)"
 [ "$msg" = "$want" ] || { echo "FAIL: hc-tel.py, an unknown command: '$msg', not '$want'"; exit 1; }
 # (stdout buffered, the default, its output is written at the end; and
 # unbuffered, PYTHONUNBUFFERED=1, at each line: both)

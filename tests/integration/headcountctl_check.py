@@ -172,6 +172,12 @@ need("every subcommand and option in man/headcountctl.1",
                   "\\-\\-prefix", "\\-\\-version") if w not in man], [])
 
 need("the ha subcommand in man/headcountctl.1", re.search(r"^\.B ha$", man, re.M) is not None, True)
+need("the reload subcommand and its options in man/headcountctl.1",
+     [w for w in ("\n.B reload ", "\\-\\-pid", "\\-\\-wait") if w not in man], [])
+doc = open(os.path.join(os.path.dirname(HC_TEL), "..", "docs", "headcountctl.md")).read()
+need("every subcommand in docs/headcountctl.md's synopsis",
+     [c for c in ("stats", "ha", "reload", "rooms", "room ID", "gateways", "pools", "top")
+      if not re.search(r"^      %s\b" % re.escape(c), doc, re.M)], [])
 
 print("errors and version")
 e = subprocess.run([CTL, "--prefix", "hc-no-such-prefix", "stats"], capture_output=True, text=True)

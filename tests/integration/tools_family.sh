@@ -84,6 +84,21 @@ rc=0
 [ "$rc" = 2 ] && grep -q -- "--appliance '198.18.0.1:70000'" "$out/bad" ||
 	fail "hc-send --appliance ...:70000: exit $rc, $(cat "$out/bad")"
 echo "  bad values: named with their option, exit 2"
+# the lab's plotters put a title and a file name into gnuplot's script
+# inside double quotes: one that would end the string is refused (exit 2,
+# nothing drawn, no command of the rest run)
+printf 'room,users\n1,5\n' > "$out/rooms.csv"
+printf 't_ms,events,joins,leaves,moves,rx_frames,users,rooms\n0,0,0,0,0,0,0,0\n' > "$out/rate.csv"
+evil='x"; system("touch '"$out"'/ran"); "'
+rc=0
+"$here/../../tools/hc-hist.sh" --png "$out/h.png" --title "$evil" "$out/rooms.csv" > "$out/bad" 2>&1 ||
+	rc=$?
+[ "$rc" = 2 ] && grep -q "take no double quote" "$out/bad" || fail "hc-hist.sh --title with a quote: exit $rc"
+rc=0
+"$here/../../tools/hc-rate.sh" plot "$out/rate.csv" "$out/r.png" "$evil" > "$out/bad" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q "take no double quote" "$out/bad" || fail "hc-rate.sh plot, a title with a quote: exit $rc"
+[ ! -e "$out/ran" ] && [ ! -e "$out/h.png" ] && [ ! -e "$out/r.png" ] || fail "a plotter ran with a quoted title"
+echo "  hc-hist.sh, hc-rate.sh: a title that would end gnuplot's string refused (exit 2)"
 
 # the running appliance says its version: the startup log line and telemetry
 hc_lab_up "tf$$"
