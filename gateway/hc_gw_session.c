@@ -584,6 +584,22 @@ static void want_snapshot_or_owe(struct hc_gw *g, int in_flight)
 
 /* ------------------------------------------------------------ receive -- */
 
+/* The appliance says it applied our sequences up to acked, past the last
+ * we numbered: its next for us is ahead of ours (a datagram forged in our
+ * name, with a key or without one; or an earlier process of ours with
+ * this incarnation numbered further), and everything we send below it is
+ * a duplicate there, for good (review finding: a gateway cut off).  We
+ * number on from there and state everything again; the acknowledgement
+ * is not taken (the snapshot's own comes), so a snapshot on its way is
+ * judged as before: one more owed, however many such heartbeats come. */
+static void ack_ahead(struct hc_gw *g, uint32_t acked, uint64_t now)
+{
+	int in_flight = snapshot_in_flight(g, now);
+	g->st.acks_ahead++;
+	g->seq = acked;
+	want_snapshot_or_owe(g, in_flight);
+}
+
 static void on_resync(struct hc_gw *g, const struct hc_resync *r)
 {
 	uint32_t reason = ntohl(r->reason);
@@ -896,6 +912,8 @@ static void handle(struct hc_gw *g, uint8_t *p, size_t len)
 			uint32_t acked = ntohl(hb.last_sequence);
 			if (!hc_seq_after(acked, g->seq))
 				g->st.acked = acked;
+			else
+				ack_ahead(g, acked, now);
 			g->st.appliance_users = ntohl(hb.user_count);
 			g->st.appliance_digest = be64toh(hb.digest);
 			if (ntohl(hb.hb_flags) & HC_HB_F_RESYNC_NEEDED)

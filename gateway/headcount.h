@@ -53,7 +53,9 @@ extern "C" {
  * 5: fence_appliance, stale_directives (HA pairs).
  * 6: send_skipped (the local send queues' drops counted).
  * 7: max_room (a JOIN beyond the appliance's room ids refused here).
- * 8: history_grow_failed (a history that could not grow, counted). */
+ * 8: history_grow_failed (a history that could not grow, counted);
+ *    acks_ahead (an appliance ahead of our sequence: numbered on from
+ *    its, everything stated again). */
 #define HC_GW_API_VERSION 8
 
 /* The highest room id an appliance takes on its default --max-rooms
@@ -289,6 +291,10 @@ struct hc_gw_stats {
 	                                  grow to hold them and what follows
 	                                  (out of memory): a NACK inside one
 	                                  is answered by another snapshot  */
+	uint64_t acks_ahead;           /* heartbeats acknowledging a sequence
+	                                  past our last: numbered on from it,
+	                                  everything stated again (a snapshot,
+	                                  or one owed)                      */
 };
 
 /* Fill cfg with the defaults above (appliance, gateway_id and key unset:

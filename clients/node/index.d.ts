@@ -92,6 +92,8 @@ export interface SessionStats {
   stale_directives: number; fence_appliance: boolean;
   /** datagrams not handed to a socket that had a history's worth in flight (sequenced ones: a NACK has them) */
   send_skipped: number;
+  /** heartbeats acknowledging a sequence past ours: numbered on from it, everything stated again */
+  acks_ahead: number;
 }
 
 export declare class Session extends EventEmitter {

@@ -521,6 +521,67 @@ static void test_session_restart_ask_owed(void)
 	lab_close(&l);
 }
 
+/* The appliance acknowledges a sequence past the last we numbered (a
+ * datagram forged in our name reset it there, or an earlier process of
+ * this incarnation numbered further): everything below it is a duplicate
+ * there, for good.  The session numbers on from it and states everything
+ * again (acks_ahead, API 8); a second such heartbeat while that snapshot
+ * is on its way owes one, once (a review: the gateway was cut off, every
+ * EVENTS datagram a duplicate). */
+static void test_session_ack_ahead(void)
+{
+	struct lab l;
+	uint8_t p[HC_MAX_PAYLOAD];
+	CU_ASSERT_EQUAL_FATAL(lab_open(&l, 1, 0, 250), 0);
+	CU_ASSERT_EQUAL(lab_recv(&l, p, sizeof(p)), 56);  /* the opening snapshot */
+	CU_ASSERT_EQUAL(lab_recv(&l, p, sizeof(p)), 64);  /* and heartbeat */
+	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 1000, 1, 0, 0));
+	CU_ASSERT_EQUAL(hc_gw_join(l.g, 7, 3, 0), 0);
+	hc_gw_flush(l.g);
+	CU_ASSERT(lab_recv(&l, p, sizeof(p)) > 0);
+	CU_ASSERT_EQUAL(p[5], HC_MSG_EVENTS);
+	CU_ASSERT_EQUAL(get32(p + 20), 2);
+	struct hc_gw_stats st = stats(&l);
+	const uint64_t snaps = st.snapshots;
+	CU_ASSERT_EQUAL(st.sequence, 2);
+	/* acknowledged up to 5,000: numbered on from there, the membership
+	 * stated at 5,001 */
+	lab_deliver(&l, l.app, p, a2g_ack(p, 5000, 2));
+	st = stats(&l);
+	CU_ASSERT_EQUAL(st.acks_ahead, 1);
+	CU_ASSERT_EQUAL(st.snapshots, snaps + 1);
+	CU_ASSERT_EQUAL(st.sequence, 5001);
+	CU_ASSERT_EQUAL(st.acked, 1); /* (not taken: the snapshot's own comes) */
+	size_t n;
+	while ((n = lab_recv(&l, p, sizeof(p))) > 0 && p[5] != HC_MSG_SNAPSHOT)
+		;
+	CU_ASSERT_FATAL(n > 0);
+	CU_ASSERT_EQUAL(get32(p + 20), 5001);
+	CU_ASSERT_EQUAL(get32(p + sizeof(struct hc_hdr) + 8), 1); /* total_users */
+	/* the next events follow it */
+	CU_ASSERT_EQUAL(hc_gw_join(l.g, 8, 3, 0), 0);
+	hc_gw_flush(l.g);
+	while ((n = lab_recv(&l, p, sizeof(p))) > 0 && p[5] != HC_MSG_EVENTS)
+		;
+	CU_ASSERT_FATAL(n > 0);
+	CU_ASSERT_EQUAL(get32(p + 20), 5002);
+	/* further ahead again while the snapshot is on its way: owed, once */
+	lab_deliver(&l, l.app, p, a2g_ack(p, 9000, 3));
+	lab_deliver(&l, l.app, p, a2g_ack(p, 9500, 4));
+	st = stats(&l);
+	CU_ASSERT_EQUAL(st.acks_ahead, 3);
+	CU_ASSERT_EQUAL(st.snapshots, snaps + 1);
+	CU_ASSERT_EQUAL(st.sequence, 9500);
+	/* the appliance acknowledges where we are: the owed snapshot goes */
+	lab_deliver(&l, l.app, p, a2g_ack(p, 9500, 5));
+	st = stats(&l);
+	CU_ASSERT_EQUAL(st.snapshots, snaps + 2);
+	CU_ASSERT_EQUAL(st.sequence, 9501);
+	lab_deliver(&l, l.app, p, a2g_ack(p, 9501, 6));
+	CU_ASSERT_EQUAL(stats(&l).snapshots, snaps + 2);
+	lab_close(&l);
+}
+
 /* An A->G MOVE of n records for GW_ID from appliance incarnation inc,
  * sealed in slot 0. */
 static size_t a2g_moves(uint8_t *p, uint32_t inc, uint32_t ctr, unsigned n)
@@ -1333,6 +1394,8 @@ static CU_TestInfo tests[] = {
 	 test_session_new_incarnations_one_snapshot},
 	{"session: a RESTART asked while a snapshot is on its way is owed, once",
 	 test_session_restart_ask_owed},
+	{"session: an acknowledgement past our sequence: numbered on from it, stated again",
+	 test_session_ack_ahead},
 	{"session: fence_appliance refuses an older epoch for good", test_session_fence},
 	{"session: a JOIN beyond the appliance's room ids refused", test_session_room_bound},
 	{"session: a PLACED answer into no room is counted, not told", test_session_placed_no_room},

@@ -848,6 +848,43 @@ defmodule HeadCount.SessionTest do
     assert until(s, &(&1.heartbeats_received == hbs + 1)).snapshots == 3
   end
 
+  # The appliance acknowledges a sequence past the last we numbered (a
+  # datagram forged in our name reset it there): everything below it is a
+  # duplicate there, for good.  The session numbers on from it and states
+  # everything again; a second such heartbeat while that snapshot is on its
+  # way owes one, once (a review: the gateway was cut off; as libheadcount).
+  test "an acknowledgement past our sequence: numbered on from it, stated again",
+       %{s: s, app: app} do
+    app = hb(app, s)
+    assert_receive {:headcount_state, ^s, :connected}
+    assert until(s, &(&1.acked == 1)).snapshots == 1
+    :ok = Session.join(s, 7, 3, 0)
+    :ok = Session.flush(s)
+    {2, 1, _, 1, _, _, _} = recv_type(app, 1)
+    app = hb(app, s, acked: 5000)
+    {5001, 6, _, _, _, _, _} = recv_type(app, 6)
+    st = until(s, &(&1.acks_ahead == 1))
+    assert {st.snapshots, st.acked} == {2, 1}
+    :ok = Session.join(s, 8, 3, 0)
+    :ok = Session.flush(s)
+    {5002, 1, _, 1, _, _, _} = recv_type(app, 1)
+    # further ahead again while the snapshot is on its way: owed, once
+    app = hb(app, s, acked: 9000)
+    app = hb(app, s, acked: 9500)
+    st = until(s, &(&1.acks_ahead == 3))
+    assert {st.snapshots, st.sequence} == {2, 9500}
+    app = hb(app, s, acked: 9500)
+    assert until(s, &(&1.snapshots == 3)).sequence == 9501
+    hbs = Session.stats(s).heartbeats_received
+    app = hb(app, s, acked: 9501)
+    assert until(s, &(&1.heartbeats_received == hbs + 1)).snapshots == 3
+    # a jump past the history's size: what it held is dropped (else kept
+    # for good: entries go by sequence as new ones come)
+    _ = hb(app, s, acked: 100_000)
+    assert until(s, &(&1.snapshots == 4)).sequence == 100_001
+    assert Map.keys(:sys.get_state(s).hist) == [100_001]
+  end
+
   # fence_appliance (an HA pair, as libheadcount's): once a newer epoch was
   # heard, the older one's datagrams are refused however long the newer is
   # silent (no 3 s rule), their ASSIGN and MOVE records counted in

@@ -100,7 +100,7 @@ function newStats() {
 		send_errors: 0, digest_mismatches: 0, digest_snapshots: 0, sequence: 0, acked: 0,
 		appliance_incarnation: 0, appliance_users: 0, appliance_digest: "0", rx_bad_auth: 0, rx_wrong_source: 0,
 		rx_stale: 0, rx_replayed: 0, id_conflicts: 0, refusals: 0, superseded: 0, lost: 0,
-		appliance_switches: 0, stale_directives: 0, send_skipped: 0 };
+		appliance_switches: 0, stale_directives: 0, send_skipped: 0, acks_ahead: 0 };
 }
 
 class Session extends EventEmitter {
@@ -726,6 +726,8 @@ class Session extends EventEmitter {
 		const dh = b.readUInt32BE(o + 16), dl = b.readUInt32BE(o + 20);
 		if (!P.seqAfter(acked, this.seq))
 			this.st.acked = acked;
+		else
+			this._ackAhead(acked);
 		this.st.appliance_users = users;
 		this.st.appliance_digest = ((BigInt(dh) << 32n) | BigInt(dl)).toString();
 		if (flags & P.HB.RESYNC_NEEDED)
@@ -738,6 +740,20 @@ class Session extends EventEmitter {
 			this._setState(STATE.CONNECTED, 'conflict_over');
 		}
 		this._checkDigest(acked, users, dh, dl, flags);
+	}
+
+	// The appliance acknowledges a sequence past the last we numbered (a
+	// datagram forged in our name reset it there, or an earlier process
+	// of this incarnation numbered further): everything below it is a
+	// duplicate there, for good.  Number on from it and state everything
+	// again; the acknowledgement is not taken (the snapshot's own comes),
+	// so a snapshot on its way is judged as before: one more owed however
+	// many such heartbeats come (as ack_ahead in libheadcount).
+	_ackAhead(acked) {
+		const inFlight = this._snapshotInFlight(nowUs());
+		this.st.acks_ahead++;
+		this.seq = acked;
+		this._wantSnapshotOrOwe(inFlight);
 	}
 
 	// Anti-entropy (as check_digest in hc_gw_session.c): three settled

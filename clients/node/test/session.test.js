@@ -561,6 +561,54 @@ test('a RESTART asked while a snapshot is on its way is owed, once', async () =>
 	}
 });
 
+// The appliance acknowledges a sequence past the last we numbered (a
+// datagram forged in our name reset it there): everything below it is a
+// duplicate there, for good.  The session numbers on from it and states
+// everything again; a second such heartbeat while that snapshot is on its
+// way owes one, once (a review: the gateway was cut off; as libheadcount).
+test('an acknowledgement past our sequence: numbered on from it, stated again', async () => {
+	const { a, s } = await lab({ heartbeatMs: 100000 }); // (young for 200.2 s)
+	try {
+		heartbeat(a, s);
+		await until(() => s.state === 'connected', 'connected');
+		s.join(7, 3);
+		s.flush();
+		await a.next((d) => d.type === P.T.EVENTS);
+		assert.strictEqual(s.stats().sequence, 2);
+		const snaps = s.stats().snapshots;
+		const mark = a.got.length;
+		heartbeat(a, s, { acked: 5000 });
+		const snap = await a.next((d) => d.type === P.T.SNAPSHOT, mark);
+		assert.strictEqual(snap.seq, 5001);
+		let st = s.stats();
+		assert.strictEqual(st.acks_ahead, 1);
+		assert.strictEqual(st.snapshots, snaps + 1);
+		assert.strictEqual(st.acked, 1); // (not taken: the snapshot's own comes)
+		const mark2 = a.got.length;
+		s.join(8, 3);
+		s.flush();
+		const ev = await a.next((d) => d.type === P.T.EVENTS, mark2);
+		assert.strictEqual(ev.seq, 5002);
+		// further ahead again while the snapshot is on its way: owed, once
+		heartbeat(a, s, { acked: 9000 });
+		heartbeat(a, s, { acked: 9500 });
+		await until(() => s.stats().acks_ahead === 3, 'two more');
+		st = s.stats();
+		assert.strictEqual(st.snapshots, snaps + 1);
+		assert.strictEqual(st.sequence, 9500);
+		heartbeat(a, s, { acked: 9500 }); // where we are: the owed one goes
+		await until(() => s.stats().snapshots === snaps + 2, 'the owed snapshot sent');
+		assert.strictEqual(s.stats().sequence, 9501);
+		const hbs = s.stats().heartbeats_received;
+		heartbeat(a, s, { acked: 9501 });
+		await until(() => s.stats().heartbeats_received === hbs + 1, 'one more heartbeat');
+		assert.strictEqual(s.stats().snapshots, snaps + 2); // once
+	} finally {
+		await s.close(false);
+		a.close();
+	}
+});
+
 // fenceAppliance (an HA pair, as libheadcount's fence_appliance): once a
 // newer epoch was heard, the older one's datagrams are refused however
 // long the newer is silent (no 3 s rule), their ASSIGN and MOVE records
