@@ -584,18 +584,24 @@ static void want_snapshot_or_owe(struct hc_gw *g, int in_flight)
 
 /* ------------------------------------------------------------ receive -- */
 
-/* The appliance says it applied our sequences up to acked, past the last
- * we numbered: its next for us is ahead of ours (a datagram forged in our
- * name, with a key or without one; or an earlier process of ours with
- * this incarnation numbered further), and everything we send below it is
- * a duplicate there, for good (review finding: a gateway cut off).  We
- * number on from there and state everything again; the acknowledgement
- * is not taken (the snapshot's own comes), so a snapshot on its way is
- * judged as before: one more owed, however many such heartbeats come. */
+/* The appliance says it applied our sequences up to acked (not 0: none
+ * yet), past the last we numbered: its next for us is ahead of ours (a
+ * datagram forged in our name, with a key or without one; or an earlier
+ * process of ours with this incarnation numbered further), and everything
+ * we send below it is a duplicate there, for good (review finding: a
+ * gateway cut off).  We number on from there and state everything again.
+ * A snapshot on its way is judged as before the acknowledgement (one more
+ * owed, however many such heartbeats come).  What was acknowledged is
+ * none (0) from here until the appliance acknowledges in the new
+ * numbering: kept at the old one, up to 2^31 behind, the new snapshot's
+ * last chunk could read as acknowledged already, and sent at once again
+ * by the next such heartbeat; taken as acked, every forged one would
+ * settle the snapshot before it (one each). */
 static void ack_ahead(struct hc_gw *g, uint32_t acked, uint64_t now)
 {
 	int in_flight = snapshot_in_flight(g, now);
 	g->st.acks_ahead++;
+	g->st.acked = 0;
 	g->seq = acked;
 	want_snapshot_or_owe(g, in_flight);
 }
@@ -910,10 +916,10 @@ static void handle(struct hc_gw *g, uint8_t *p, size_t len)
 			memcpy(&hb, r, sizeof(hb));
 			g->st.heartbeats_received++;
 			uint32_t acked = ntohl(hb.last_sequence);
-			if (!hc_seq_after(acked, g->seq))
-				g->st.acked = acked;
+			if (acked != 0 && hc_seq_after(acked, g->seq))
+				ack_ahead(g, acked, now); /* (0: nothing applied yet) */
 			else
-				ack_ahead(g, acked, now);
+				g->st.acked = acked;
 			g->st.appliance_users = ntohl(hb.user_count);
 			g->st.appliance_digest = be64toh(hb.digest);
 			if (ntohl(hb.hb_flags) & HC_HB_F_RESYNC_NEEDED)

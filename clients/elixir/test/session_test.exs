@@ -864,7 +864,7 @@ defmodule HeadCount.SessionTest do
     app = hb(app, s, acked: 5000)
     {5001, 6, _, _, _, _, _} = recv_type(app, 6)
     st = until(s, &(&1.acks_ahead == 1))
-    assert {st.snapshots, st.acked} == {2, 1}
+    assert {st.snapshots, st.acked} == {2, 0}
     :ok = Session.join(s, 8, 3, 0)
     :ok = Session.flush(s)
     {5002, 1, _, 1, _, _, _} = recv_type(app, 1)
@@ -880,9 +880,20 @@ defmodule HeadCount.SessionTest do
     assert until(s, &(&1.heartbeats_received == hbs + 1)).snapshots == 3
     # a jump past the history's size: what it held is dropped (else kept
     # for good: entries go by sequence as new ones come)
-    _ = hb(app, s, acked: 100_000)
+    app = hb(app, s, acked: 100_000)
     assert until(s, &(&1.snapshots == 4)).sequence == 100_001
     assert Map.keys(:sys.get_state(s).hist) == [100_001]
+    hbs = Session.stats(s).heartbeats_received
+    app = hb(app, s, acked: 100_001)
+    assert until(s, &(&1.heartbeats_received == hbs + 1)).acked == 100_001
+    # past 2^31: an acknowledgement of 0 (nothing applied yet: an
+    # appliance that restarted, or forgot us) is no sequence ahead
+    app = hb(app, s, acked: 0x80000010)
+    assert until(s, &(&1.acks_ahead == 5)).sequence == 0x80000011
+    hbs = Session.stats(s).heartbeats_received
+    _ = hb(app, s, acked: 0)
+    st = until(s, &(&1.heartbeats_received == hbs + 1))
+    assert {st.acks_ahead, st.acked, st.sequence, st.snapshots} == {5, 0, 0x80000011, 5}
   end
 
   # fence_appliance (an HA pair, as libheadcount's): once a newer epoch was

@@ -724,10 +724,10 @@ class Session extends EventEmitter {
 		const acked = b.readUInt32BE(o), users = b.readUInt32BE(o + 4);
 		const flags = b.readUInt32BE(o + 12);
 		const dh = b.readUInt32BE(o + 16), dl = b.readUInt32BE(o + 20);
-		if (!P.seqAfter(acked, this.seq))
-			this.st.acked = acked;
+		if (acked !== 0 && P.seqAfter(acked, this.seq))
+			this._ackAhead(acked); // (0: nothing applied yet)
 		else
-			this._ackAhead(acked);
+			this.st.acked = acked;
 		this.st.appliance_users = users;
 		this.st.appliance_digest = ((BigInt(dh) << 32n) | BigInt(dl)).toString();
 		if (flags & P.HB.RESYNC_NEEDED)
@@ -742,16 +742,18 @@ class Session extends EventEmitter {
 		this._checkDigest(acked, users, dh, dl, flags);
 	}
 
-	// The appliance acknowledges a sequence past the last we numbered (a
-	// datagram forged in our name reset it there, or an earlier process
-	// of this incarnation numbered further): everything below it is a
-	// duplicate there, for good.  Number on from it and state everything
-	// again; the acknowledgement is not taken (the snapshot's own comes),
-	// so a snapshot on its way is judged as before: one more owed however
-	// many such heartbeats come (as ack_ahead in libheadcount).
+	// The appliance acknowledges a sequence (not 0) past the last we
+	// numbered (a datagram forged in our name reset it there, or an
+	// earlier process of this incarnation numbered further): everything
+	// below it is a duplicate there, for good.  Number on from it and
+	// state everything again; a snapshot on its way is judged as before
+	// the acknowledgement (one more owed however many such heartbeats
+	// come), and what was acknowledged is none (0) until the appliance
+	// acknowledges in the new numbering (as ack_ahead in libheadcount).
 	_ackAhead(acked) {
 		const inFlight = this._snapshotInFlight(nowUs());
 		this.st.acks_ahead++;
+		this.st.acked = 0;
 		this.seq = acked;
 		this._wantSnapshotOrOwe(inFlight);
 	}

@@ -583,7 +583,7 @@ test('an acknowledgement past our sequence: numbered on from it, stated again', 
 		let st = s.stats();
 		assert.strictEqual(st.acks_ahead, 1);
 		assert.strictEqual(st.snapshots, snaps + 1);
-		assert.strictEqual(st.acked, 1); // (not taken: the snapshot's own comes)
+		assert.strictEqual(st.acked, 0); // none in the new numbering yet
 		const mark2 = a.got.length;
 		s.join(8, 3);
 		s.flush();
@@ -603,6 +603,17 @@ test('an acknowledgement past our sequence: numbered on from it, stated again', 
 		heartbeat(a, s, { acked: 9501 });
 		await until(() => s.stats().heartbeats_received === hbs + 1, 'one more heartbeat');
 		assert.strictEqual(s.stats().snapshots, snaps + 2); // once
+		// past 2^31: an acknowledgement of 0 (nothing applied yet: an
+		// appliance that restarted, or forgot us) is no sequence ahead
+		heartbeat(a, s, { acked: 0x80000010 });
+		await until(() => s.stats().acks_ahead === 4, 'past 2^31');
+		assert.strictEqual(s.stats().sequence, 0x80000011);
+		const hbs2 = s.stats().heartbeats_received;
+		heartbeat(a, s, { acked: 0 });
+		await until(() => s.stats().heartbeats_received === hbs2 + 1, 'the ack of 0');
+		st = s.stats();
+		assert.deepStrictEqual([st.acks_ahead, st.acked, st.sequence, st.snapshots],
+			[4, 0, 0x80000011, snaps + 3]);
 	} finally {
 		await s.close(false);
 		a.close();

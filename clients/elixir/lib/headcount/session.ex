@@ -1105,20 +1105,23 @@ defmodule HeadCount.Session do
       else: Enum.take([{inc, replay} | apast], @appl_past)
   end
 
-  # The appliance acknowledges a sequence past the last we numbered (a
-  # datagram forged in our name reset it there, or an earlier process of
-  # this incarnation numbered further): everything below it is a duplicate
-  # there, for good.  Number on from it and state everything again; the
-  # acknowledgement is not taken (the snapshot's own comes), so a snapshot
-  # on its way is judged as before: one more owed however many such
-  # heartbeats come (as ack_ahead in libheadcount).  The history keeps
+  # The appliance acknowledges a sequence (not 0) past the last we
+  # numbered (a datagram forged in our name reset it there, or an earlier
+  # process of this incarnation numbered further): everything below it is
+  # a duplicate there, for good.  Number on from it and state everything
+  # again; a snapshot on its way is judged as before the acknowledgement
+  # (one more owed however many such heartbeats come), and what was
+  # acknowledged is none (0) until the appliance acknowledges in the new
+  # numbering (as ack_ahead in libheadcount).  The history keeps
   # only what is within its size of the new sequence (the entries are
   # dropped by sequence as new ones come: those far below would stay).
   defp ack_ahead(s, acked) do
     in_flight = snapshot_in_flight?(s)
     floor = acked - s.hist_cap &&& @mask32
     hist = for {q, d} <- s.hist, Proto.seq_after(q, floor), into: %{}, do: {q, d}
-    %{s | seq: acked, hist: hist} |> count(:acks_ahead) |> want_snapshot_or_owe(in_flight)
+    %{s | seq: acked, acked: 0, hist: hist}
+    |> count(:acks_ahead)
+    |> want_snapshot_or_owe(in_flight)
   end
 
   # ASSIGN
@@ -1194,7 +1197,12 @@ defmodule HeadCount.Session do
   defp record(5, hb, s) do
     s = count(s, :heartbeats_received)
     acked = hb.last_sequence
-    s = if Proto.seq_after(acked, s.seq), do: ack_ahead(s, acked), else: %{s | acked: acked}
+    # (0: nothing applied yet)
+    s =
+      if acked != 0 and Proto.seq_after(acked, s.seq),
+        do: ack_ahead(s, acked),
+        else: %{s | acked: acked}
+
     s = %{s | appliance_users: hb.users, appliance_digest: hb.digest}
     s = if (hb.flags &&& Proto.hb_resync_needed()) != 0, do: want_snapshot(s), else: s
     s = conflict(s, (hb.flags &&& Proto.hb_id_conflict()) != 0)
