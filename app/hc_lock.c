@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * hc_lock.c - refusing a second appliance on the same port or file prefix.
+ * hc_lock.c - refusing a second appliance on the same port, file prefix
+ * or state file.
  *
  * One lock file per identity in the lock directory (hc_lock.h):
- * prefix-<file prefix>.lock before EAL starts, port-<identity>.lock per
- * port before any port starts.  Each is taken with flock(LOCK_EX|LOCK_NB)
+ * prefix-<file prefix>.lock and state-<absolute path>.lock before EAL
+ * starts, port-<identity>.lock per port before any port starts.  Each is taken with flock(LOCK_EX|LOCK_NB)
  * and holds the holder's pid as text; a second appliance finds it locked,
  * reads the pid and exits 2 naming it.  A lock file is removed at a clean
  * exit (atexit) while still locked; a taker that locked a file already removed
@@ -32,7 +33,7 @@
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 
-#define MAX_LOCKS (RTE_MAX_ETHPORTS * 2 + 1)
+#define MAX_LOCKS (RTE_MAX_ETHPORTS * 2 + 2) /* ports, the prefix, the state file */
 #define TAKE_TRIES 16 /* a file removed under us again and again: give up */
 
 static struct {
@@ -40,6 +41,7 @@ static struct {
 	char path[PATH_MAX];
 } held[MAX_LOCKS];
 static int n_held;
+static int eal_help; /* EAL's arguments ask for its --help: nothing locked */
 
 static const char *lock_dir(void)
 {
@@ -229,8 +231,10 @@ int hc_lock_prefix(int argc, char **argv)
 {
 	char prefix[sizeof(locked_prefix)];
 	int rc = hc_lock_eal_prefix(argc, argv, prefix, sizeof(prefix));
-	if (rc == 1)
+	if (rc == 1) {
+		eal_help = 1;
 		return 0; /* --help: EAL prints and exits, nothing to guard */
+	}
 	if (rc != 0) {
 		fprintf(stderr, "headcount: the EAL file prefix is too long to lock (or no "
 			"memory)\n");
@@ -242,6 +246,73 @@ int hc_lock_prefix(int argc, char **argv)
 	if (rc == 0)
 		snprintf(locked_prefix, sizeof(locked_prefix), "%s", prefix);
 	return rc;
+}
+
+/* path made absolute, its directory's symbolic links resolved when it
+ * exists (two spellings of one file are one identity): 0, or -1 if it
+ * does not fit. */
+static int absolute_path(const char *path, char *out, size_t len)
+{
+	char dir[PATH_MAX], real[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	const char *base = slash != NULL ? slash + 1 : path;
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else if ((size_t)(slash - path) < sizeof(dir))
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	else
+		return -1;
+	if (realpath(dir, real) == NULL) {
+		/* (no such directory yet: the path as given, made absolute) */
+		if (path[0] == '/') {
+			snprintf(real, sizeof(real), "%s", dir);
+		} else {
+			char cwd[PATH_MAX];
+			if (getcwd(cwd, sizeof(cwd)) == NULL ||
+			    (size_t)snprintf(real, sizeof(real), "%s/%s", cwd, dir) >= sizeof(real))
+				return -1;
+		}
+	}
+	const char *sep = strcmp(real, "/") == 0 ? "" : "/";
+	return (size_t)snprintf(out, len, "%s%s%s", real, sep, base) < len ? 0 : -1;
+}
+
+/* FNV-1a of s */
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+int hc_lock_state_file(const char *path)
+{
+	if (eal_help || path == NULL || path[0] == '\0' || strcmp(path, "none") == 0)
+		return 0; /* (EAL's --help: it prints and exits) */
+	char abs[PATH_MAX], what[PATH_MAX + 32], id[PATH_MAX + 64];
+	if (absolute_path(path, abs, sizeof(abs)) != 0) {
+		fprintf(stderr, "headcount: the state file's path is too long to lock: %s\n", path);
+		return 1;
+	}
+	/* the identity: the directory's device and inode (one directory
+	 * under any name, a bind mount too) and the file's name, hashed
+	 * whole (the lock file's name keeps [A-Za-z0-9._-] only: two
+	 * names would share it); the absolute path where the directory
+	 * does not exist yet */
+	const char *base = strrchr(abs, '/') + 1; /* (absolute: a '/' in it) */
+	char dir[PATH_MAX];
+	struct stat st;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(base - abs), abs);
+	if (stat(dir, &st) == 0)
+		snprintf(id, sizeof(id), "%llx-%llx-%016llx-%s", (unsigned long long)st.st_dev,
+			 (unsigned long long)st.st_ino, (unsigned long long)fnv1a(base), base);
+	else
+		snprintf(id, sizeof(id), "%016llx-%s", (unsigned long long)fnv1a(abs), abs);
+	snprintf(what, sizeof(what), "the state file %s", abs);
+	return take("state", id, what);
 }
 
 int hc_lock_prefix_check(const char *runtime_dir)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * hc_lock.h - one appliance per port and per EAL file prefix (hc_lock.c).
+ * hc_lock.h - one appliance per port, per EAL file prefix and per state
+ * file (hc_lock.c).
  *
  * Two appliances on one interface both answer its gateways, each with its
  * own incarnation, and the gateways see endless restarts; two with one
@@ -32,6 +33,16 @@ int hc_lock_prefix(int argc, char **argv);
  * the prefix in out, 1 if argv asks for --help (-h), -1 if it does not
  * fit.  Exposed for the unit tests. */
 int hc_lock_eal_prefix(int argc, char **argv, char *out, size_t len);
+
+/* Lock the state file at path (--state-file; NULL or "none": nothing;
+ * nor after hc_lock_prefix found EAL's --help): its directory (device
+ * and inode, or its absolute path while it does not exist) and its name
+ * are the identity.
+ * Two appliances writing one file would each restore the other's
+ * gateways after a restart, and hold for gateways that never restate to
+ * them, or not for their own (the restart hold's list).  Returns 0, 2 or
+ * 1 as hc_lock_prefix. */
+int hc_lock_state_file(const char *path);
 
 /* 0 if EAL's runtime directory (rte_eal_get_runtime_dir) is the locked
  * prefix's (".../dpdk/<prefix>"), or nothing was locked or made; else 1

@@ -73,7 +73,16 @@ int main(int argc, char **argv)
 	signal(SIGHUP, SIG_IGN); /* a reload asked for while starting: not a kill */
 	rte_set_application_usage_hook(usage_hook);
 	hc_notify_open();
+	/* systemd's RuntimeDirectory= (the unit's, for the locks) exports
+	 * RUNTIME_DIRECTORY, which DPDK's EAL takes for its runtime
+	 * directory before /var/run: the telemetry socket would be in
+	 * /run/headcount/dpdk/PREFIX, where headcountctl, the exporter and
+	 * keepalived's scripts do not look.  EAL's own rule, as for any root
+	 * process: /var/run/dpdk/PREFIX */
+	unsetenv("RUNTIME_DIRECTORY");
 	rc = hc_lock_prefix(boot.eal_argc, boot.eal_argv); /* before EAL touches its files */
+	if (rc == 0)
+		rc = hc_lock_state_file(cfg.state_file);
 	if (rc != 0)
 		return rc;
 	int eal = rte_eal_init(boot.eal_argc, boot.eal_argv);

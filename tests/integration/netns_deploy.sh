@@ -16,24 +16,31 @@
 #     exceed what the token bucket allows over the measured time
 #     (HC_ICMP_BURST + HC_ICMP_RATE x seconds, per worker), and when that
 #     bound is below 6,000 some were rate-limited.
-# lock: one appliance per port and per file prefix (app/hc_lock.c).
+# lock: one appliance per port, per file prefix and per state file
+# (app/hc_lock.c).
 #   - appliance A runs, a hc-gwsim fleet against it throughout;
 #   - B on the same interface (--no-shconf, another prefix) exits 2 saying
 #     the port is in use by A's pid; C with A's file prefix (--no-shconf,
 #     a net_null port) exits 2 saying the prefix is in use by A's pid;
 #     so does C2, A's prefix spelt "--file-pre" (an abbreviation EAL's
-#     getopt_long takes: the lock sees the prefix EAL will use);
+#     getopt_long takes: the lock sees the prefix EAL will use); F with
+#     another prefix and a net_null port but A's state file, spelt
+#     otherwise, exits 2 saying the state file is in use by A's pid;
 #   - the fleet saw no appliance restart (appliance_restarts = 0: a
 #     second appliance answering would be a new incarnation) and its
 #     room table equals the appliance's (hc-gwsim exits 0); A held
-#     exactly two lock files (port, prefix) with its pid, exits 0, and
+#     exactly three lock files (port, prefix, state file) with its pid,
+#     exits 0, and
 #     they are gone;
 #   - B's own prefix lock, taken before it was refused, is gone at its exit;
 #   - the lock dies with its holder: D on the same interface, then killed
 #     with SIGKILL (no clean exit), and E starts after it; once E stops,
 #     no lock file of this test is left;
 #   - E runs without --ip on its af_packet port (a virtual device): the
-#     lab's default address 198.18.0.1 holds (ARP and ping answered).
+#     lab's default address 198.18.0.1 holds (ARP and ping answered); and
+#     with RUNTIME_DIRECTORY set, as systemd's RuntimeDirectory= sets it
+#     (DPDK would put its runtime files there): its telemetry is where
+#     the tools look, /var/run/dpdk/PREFIX.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../common/lib.sh"
@@ -137,6 +144,13 @@ need C2_exit "$(cat "$dir/C2.rc")" -eq 2
 grep -q "EAL file prefix 'hclab$HC_TAG' is in use by another appliance, pid $a_pid " \
 	"$dir/C2.log" || { echo "FAIL: C2's message does not name the prefix and pid $a_pid"; exit 1; }
 
+echo "F: another prefix and port (net_null), A's state file under another spelling"
+second F "hclabF$HC_TAG" "net_null0" --state-file "$dir/../$(basename "$dir")/./gateways"
+need F_exit "$(cat "$dir/F.rc")" -eq 2
+grep -q "the state file $dir/gateways is in use by another appliance, pid $a_pid " "$dir/F.log" ||
+	{ echo "FAIL: F's message does not name the state file and pid $a_pid"; exit 1; }
+need F_lock_files_left "$(find "$lockdir" -name "*hclabF$HC_TAG*" | wc -l)" -eq 0
+
 rc=0
 wait "$gw_pid" || rc=$?
 tail -3 "$dir/gwsim.log" | sed 's/^/  /'
@@ -144,7 +158,7 @@ need gwsim_exit "$rc" -eq 0
 need appliance_restarts "$(kv appliance_restarts "$dir/gwsim.kv")" -eq 0
 kill -0 "$a_pid" || { echo "FAIL: A died"; exit 1; }
 locks=$(grep -lx "$a_pid" "$lockdir"/*.lock 2>/dev/null | wc -l)
-need A_lock_files "$locks" -eq 2
+need A_lock_files "$locks" -eq 3 # the prefix, the port, the state file
 hc_appliance_stop || { echo "FAIL: A exited with an error"; exit 1; }
 need A_lock_files_after_exit "$(grep -lx "$a_pid" "$lockdir"/*.lock 2>/dev/null | wc -l)" -eq 0
 
@@ -159,13 +173,18 @@ hc_wait 120 "D answers telemetry" hc_started && kill -0 "$HC_PID" ||
 kill -KILL "$HC_PID"
 wait "$HC_PID" 2>/dev/null || true
 echo "E on the same interface and prefix, without --ip (a virtual device: the lab's default)"
-ip netns exec "$HC_NSA" "$build/headcount" --lcores "$(hc_appliance_lcores 1)" --no-huge -m 512 --no-pci \
+mkdir "$dir/rt"
+ip netns exec "$HC_NSA" env RUNTIME_DIRECTORY="$dir/rt" "$build/headcount" \
+	--lcores "$(hc_appliance_lcores 1)" --no-huge -m 512 --no-pci \
 	--no-shconf --file-prefix "hclab$HC_TAG" --log-level=lib.eal:warning \
 	--vdev "net_af_packet0,iface=$HC_VA" -- --no-auth --state-file none > "$dir/E.log" 2>&1 &
 HC_PID=$!
 hc_wait 120 "E answers telemetry" hc_started && kill -0 "$HC_PID" ||
 	{ echo "FAIL: E did not start"; cat "$dir/E.log"; ls -la /var/run/dpdk/hclab$HC_TAG; exit 1; }
 grep -q "listening on 198.18.0.1 udp" "$dir/E.log" || { echo "FAIL: E not on the default address"; exit 1; }
+need E_runtime_files_in_RUNTIME_DIRECTORY "$(find "$dir/rt" -mindepth 1 | wc -l)" -eq 0
+[ -S "/var/run/dpdk/hclab$HC_TAG/dpdk_telemetry.v2" ] ||
+	{ echo "FAIL: E's telemetry socket is not under /var/run/dpdk"; exit 1; }
 ip -n "$HC_NSG" neigh flush dev "$HC_VG"
 hc_arp_check > /dev/null || { echo "FAIL: E does not answer ARP for 198.18.0.1"; exit 1; }
 out=$(ip netns exec "$HC_NSG" ping -n -c 2 -i 0.2 -W 10 $HC_APP_IP) || true
