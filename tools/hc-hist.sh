@@ -41,9 +41,10 @@ done
 	{ echo "hc-hist: need 1 <= min <= target <= max <= 65535" >&2; exit 2; }
 # (both go into gnuplot's script inside double quotes: a quote or a
 # backslash there would end the string, and the rest run as gnuplot's
-# commands, system() among them)
-case $png$title in *[\"\\]* | *$'\n'*)
-	echo "hc-hist: --png and --title take no double quote, backslash or newline" >&2; exit 2 ;;
+# commands, system() among them; gnuplot runs a `command` even inside
+# one)
+case $png$title in *[\"\\\`]* | *$'\n'*)
+	echo "hc-hist: --png and --title take no double quote, backquote, backslash or newline" >&2; exit 2 ;;
 esac
 [ -r "$table" ] || { echo "hc-hist: cannot read $table" >&2; exit 2; }
 head -1 "$table" | grep -qx 'room,users' ||

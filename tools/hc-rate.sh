@@ -71,9 +71,10 @@ plot)
 	csv=$2 png=$3 title=${4:-events per second}
 	# (both go into gnuplot's script inside double quotes: a quote or a
 	# backslash there would end the string, and the rest run as gnuplot's
-	# commands, system() among them)
-	case $png$title in *[\"\\]* | *$'\n'*)
-		echo "hc-rate: the PNG's name and the title take no double quote, backslash or newline" >&2
+	# commands, system() among them; gnuplot runs a `command` even inside
+	# one)
+	case $png$title in *[\"\\\`]* | *$'\n'*)
+		echo "hc-rate: the PNG's name and the title take no double quote, backquote, backslash or newline" >&2
 		exit 2 ;;
 	esac
 	[ -r "$csv" ] || { echo "hc-rate: cannot read $csv" >&2; exit 2; }

@@ -78,20 +78,20 @@ has() { grep -qx "$2" "$out/$1.files" || fail "$1 lacks $2"; }
 # an upgrade leaves the running appliance alone (its restart is the
 # operator's, in a window: a restart is a new incarnation and a hold,
 # docs/deploy.md section 10): no maintainer script starts, stops or
-# restarts a unit on upgrade.  Only a removal stops them.
+# restarts a unit but under a removal's test (debhelper's preinst stop on
+# upgrade, what --no-start alone gave, left the appliance down), and a
+# removal stops the appliance (prerm)
 dpkg-deb -e "${deb[headcount]}" "$out/ctl"
-for f in postinst prerm postrm preinst; do
+for f in preinst postinst prerm postrm; do
 	[ -f "$out/ctl/$f" ] || continue
-	if grep -nE 'deb-systemd-invoke[^|]*(start|restart|try-restart)' "$out/ctl/$f"; then
-		fail "headcount's $f starts or restarts a unit"
-	fi
+	awk '/^if \[ "\$1" = "?remove"? \]/ { inside = 1 } /^fi/ { inside = 0 }
+		/deb-systemd-invoke/ && !inside { print FILENAME ":" FNR ": " $0; bad = 1 }
+		END { exit bad }' "$out/ctl/$f" ||
+		fail "headcount's $f touches a unit outside a removal"
 done
 [ -f "$out/ctl/prerm" ] || fail "headcount has no prerm (a removal must stop the appliance)"
-grep -q 'deb-systemd-invoke stop' "$out/ctl/prerm" || fail "headcount's prerm stops nothing"
-# every stop in it under a removal's test
-awk '/^if \[ "\$1" = remove \]/ { inside = 1 } /^fi/ { inside = 0 }
-	/deb-systemd-invoke/ && !inside { bad = 1 } END { exit bad }' "$out/ctl/prerm" ||
-	fail "headcount's prerm stops a unit outside a removal: $(cat "$out/ctl/prerm")"
+grep -q 'deb-systemd-invoke stop.* headcount\.service' "$out/ctl/prerm" ||
+	fail "headcount's prerm does not stop headcount.service"
 hasre() { grep -qE "^$2\$" "$out/$1.files" || fail "$1 has nothing matching $2"; }
 
 # headcount: the appliance and headcountctl in usr/bin, their man pages

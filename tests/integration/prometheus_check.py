@@ -28,6 +28,7 @@ import random
 import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -166,6 +167,55 @@ def selftest(exporter_path):
     need("no answer in a pool read: headcount_up 0",
          ("headcount_up 0" in text.splitlines(), err is not None and "closed" in err), (True, True))
 
+    class SlowStats(Fake):
+        """Its /headcount/stats read waits for the gate once `slow` is set
+        (a scrape that takes long: another replica's longer bound)."""
+        def __init__(self):
+            super().__init__()
+            self.slow = False
+            self.gate = threading.Event()
+            self.waiting = threading.Event()
+
+        def call(self, cmd):
+            if cmd == "/headcount/stats" and self.slow:
+                self.waiting.set()
+                self.gate.wait(20)
+            return super().call(cmd)
+
+    def shared_while_slow(e, fake):
+        """A scrape with a 0.2 s bound while a slow one reads: its text."""
+        fake.slow = True
+        t = threading.Thread(target=e.scrape)
+        t.start()
+        need("the slow scrape began reading", fake.waiting.wait(10), True)
+        text, err = e.scrape(budget=0.2)
+        fake.gate.set()
+        t.join(20)
+        need("the slow scrape ended", t.is_alive(), False)
+        return text, err
+    # a request that cannot wait for a slow read gets the last answer if
+    # recent (not headcount_up 0 for an appliance that answers) ...
+    fake = SlowStats()
+    e = ex.Exporter(fake)
+    first, err = e.scrape()
+    need("a first scrape", (err, "headcount_up 1" in first.splitlines()), (None, True))
+    text, err = shared_while_slow(e, fake)
+    need("a short bound beside a slow read: the last answer", (text, err), (first, None))
+    # ... and headcount_up 0 when there is none
+    fake = SlowStats()
+    text, err = shared_while_slow(ex.Exporter(fake), fake)
+    need("a short bound beside a slow read, nothing read before: down",
+         ("headcount_up 0" in text.splitlines(), err is not None and "still reading" in err),
+         (True, True))
+    # ... or when it is older than SHARED_MAX_AGE_S
+    fake = SlowStats()
+    e = ex.Exporter(fake)
+    e.scrape()
+    e.shared = (e.shared[0] - ex.SHARED_MAX_AGE_S - 1, e.shared[1])
+    text, err = shared_while_slow(e, fake)
+    need("a short bound beside a slow read, the last answer too old: down",
+         "headcount_up 0" in text.splitlines(), True)
+
     class OddShape(Fake):
         """/headcount/stats answers a list: a reply of another shape."""
         def call(self, cmd):
@@ -180,8 +230,6 @@ def selftest(exporter_path):
     need("a reply of another shape: headcount_up 0, said",
          ("headcount_up 0" in text.splitlines(), err is not None and "unexpected reply" in err),
          (True, True))
-
-    import threading
 
     class Slow(Fake):
         """Every read takes 0.2 s (its timeout kept: the scrape's bound

@@ -98,7 +98,12 @@ rc=0
 "$here/../../tools/hc-rate.sh" plot "$out/rate.csv" "$out/r.png" "$evil" > "$out/bad" 2>&1 || rc=$?
 [ "$rc" = 2 ] && grep -q "take no double quote" "$out/bad" || fail "hc-rate.sh plot, a title with a quote: exit $rc"
 [ ! -e "$out/ran" ] && [ ! -e "$out/h.png" ] && [ ! -e "$out/r.png" ] || fail "a plotter ran with a quoted title"
-echo "  hc-hist.sh, hc-rate.sh: a title that would end gnuplot's string refused (exit 2)"
+rc=0
+"$here/../../tools/hc-hist.sh" --png "$out/h.png" --title 'x`touch '"$out"'/ran2`' "$out/rooms.csv" \
+	> "$out/bad" 2>&1 || rc=$?
+[ "$rc" = 2 ] && [ ! -e "$out/ran2" ] && [ ! -e "$out/h.png" ] ||
+	fail "hc-hist.sh --title with a backquote: exit $rc"
+echo "  hc-hist.sh, hc-rate.sh: a title that would end gnuplot's string, or run a command in it, refused (exit 2)"
 
 # the running appliance says its version: the startup log line and telemetry
 hc_lab_up "tf$$"
