@@ -430,6 +430,18 @@ static void test_session_inbound(void)
 	lab_close(&l);
 }
 
+/* A keyed session (slot 0) whose opening snapshot was read and
+ * acknowledged (sequence 1) by appliance incarnation 1000's heartbeat
+ * with control counter 1; the test's datagram buffer p. */
+static void lab_open_acked(struct lab *l, uint8_t *p, size_t cap)
+{
+	CU_ASSERT_EQUAL_FATAL(lab_open(l, 1, 0, 250), 0);
+	CU_ASSERT_EQUAL(lab_recv(l, p, cap), 56);  /* the opening snapshot */
+	CU_ASSERT_EQUAL(lab_recv(l, p, cap), 64);  /* and heartbeat */
+	lab_deliver(l, l->app, p, a2g_heartbeat(p, 1000, 1, 0, 0));
+	CU_ASSERT_EQUAL_FATAL(stats(l).acked, 1);
+}
+
 /* A new appliance incarnation wants everything stated again, but not a
  * second time while the last snapshot is unacknowledged and young:
  * without keys anyone can name a new incarnation in every datagram, and
@@ -439,12 +451,8 @@ static void test_session_new_incarnations_one_snapshot(void)
 {
 	struct lab l;
 	uint8_t p[HC_MAX_PAYLOAD];
-	CU_ASSERT_EQUAL_FATAL(lab_open(&l, 1, 0, 250), 0);
-	CU_ASSERT_EQUAL(lab_recv(&l, p, sizeof(p)), 56);  /* the opening snapshot */
-	CU_ASSERT_EQUAL(lab_recv(&l, p, sizeof(p)), 64);  /* and heartbeat */
-	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 1000, 1, 0, 0));
+	lab_open_acked(&l, p, sizeof(p));
 	struct hc_gw_stats st = stats(&l);
-	CU_ASSERT_EQUAL_FATAL(st.acked, 1); /* the snapshot acknowledged */
 	const uint64_t snaps = st.snapshots;
 	/* settled: stated again at once */
 	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 1001, 1, 0, 0));
@@ -495,12 +503,8 @@ static void test_session_restart_ask_owed(void)
 {
 	struct lab l;
 	uint8_t p[HC_MAX_PAYLOAD];
-	CU_ASSERT_EQUAL_FATAL(lab_open(&l, 1, 0, 250), 0);
-	CU_ASSERT_EQUAL(lab_recv(&l, p, sizeof(p)), 56);  /* the opening snapshot */
-	CU_ASSERT_EQUAL(lab_recv(&l, p, sizeof(p)), 64);  /* and heartbeat */
-	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 1000, 1, 0, 0));
+	lab_open_acked(&l, p, sizeof(p));
 	struct hc_gw_stats st = stats(&l);
-	CU_ASSERT_EQUAL_FATAL(st.acked, 1);
 	const uint64_t snaps = st.snapshots;
 	struct hc_resync rs = {.reason = htonl(HC_RESYNC_RESTART)};
 	/* settled: sent at once */
@@ -532,10 +536,7 @@ static void test_session_ack_ahead(void)
 {
 	struct lab l;
 	uint8_t p[HC_MAX_PAYLOAD];
-	CU_ASSERT_EQUAL_FATAL(lab_open(&l, 1, 0, 250), 0);
-	CU_ASSERT_EQUAL(lab_recv(&l, p, sizeof(p)), 56);  /* the opening snapshot */
-	CU_ASSERT_EQUAL(lab_recv(&l, p, sizeof(p)), 64);  /* and heartbeat */
-	lab_deliver(&l, l.app, p, a2g_heartbeat(p, 1000, 1, 0, 0));
+	lab_open_acked(&l, p, sizeof(p));
 	CU_ASSERT_EQUAL(hc_gw_join(l.g, 7, 3, 0), 0);
 	hc_gw_flush(l.g);
 	CU_ASSERT(lab_recv(&l, p, sizeof(p)) > 0);

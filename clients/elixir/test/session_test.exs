@@ -77,6 +77,15 @@ defmodule HeadCount.SessionTest do
     end
   end
 
+  # connected, the opening snapshot (the only one) acknowledged by a
+  # heartbeat: the fake appliance after it
+  defp connected_acked(app, s) do
+    app = hb(app, s)
+    assert_receive {:headcount_state, ^s, :connected}
+    assert until(s, &(&1.acked == 1)).snapshots == 1
+    app
+  end
+
   defp answer(app, type, recs, opts \\ []) do
     ctr = Keyword.get(opts, :ctr, app.ctr + 1)
     ainc = Keyword.get(opts, :ainc, app.ainc)
@@ -805,9 +814,7 @@ defmodule HeadCount.SessionTest do
   # 120.2 s); else it is owed, and sent once the newest is acknowledged.
   test "new appliance incarnations cost one snapshot while the newest is unacknowledged",
        %{s: s, app: app} do
-    app = hb(app, s)
-    assert_receive {:headcount_state, ^s, :connected}
-    assert until(s, &(&1.acked == 1)).snapshots == 1
+    app = connected_acked(app, s)
     restart = fn app, n ->
       app = %{app | ainc: @ainc + n, ctr: 0}
       hb(app, s, acked: 0, users: 0, digest: 0)
@@ -832,9 +839,7 @@ defmodule HeadCount.SessionTest do
   # owed, and sent once that one is acknowledged, once however often it
   # was asked (a review: the ask was dropped; as libheadcount).
   test "a RESTART asked while a snapshot is on its way is owed, once", %{s: s, app: app} do
-    app = hb(app, s)
-    assert_receive {:headcount_state, ^s, :connected}
-    assert until(s, &(&1.acked == 1)).snapshots == 1
+    app = connected_acked(app, s)
     app = answer(app, 7, [Proto.resync_rec(3, 0, 0)])
     assert until(s, &(&1.resync_requests == 1)).snapshots == 2
     app = answer(app, 7, [Proto.resync_rec(3, 0, 0)])
@@ -855,9 +860,7 @@ defmodule HeadCount.SessionTest do
   # way owes one, once (a review: the gateway was cut off; as libheadcount).
   test "an acknowledgement past our sequence: numbered on from it, stated again",
        %{s: s, app: app} do
-    app = hb(app, s)
-    assert_receive {:headcount_state, ^s, :connected}
-    assert until(s, &(&1.acked == 1)).snapshots == 1
+    app = connected_acked(app, s)
     :ok = Session.join(s, 7, 3, 0)
     :ok = Session.flush(s)
     {2, 1, _, 1, _, _, _} = recv_type(app, 1)

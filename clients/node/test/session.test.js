@@ -493,18 +493,33 @@ test('a new appliance incarnation: a snapshot of everything, state connected (re
 	}
 });
 
+// A lab whose heartbeats are 100 s apart (a snapshot young for 200.2 s),
+// connected, its opening snapshot acknowledged: the session, the fake
+// appliance and the snapshots sent so far.
+async function quietLab() {
+	const { a, s } = await lab({ heartbeatMs: 100000 });
+	heartbeat(a, s);
+	await until(() => s.state === 'connected', 'connected');
+	assert.strictEqual(s.stats().acked, 1); // the opening snapshot
+	return { a, s, snaps: s.stats().snapshots };
+}
+
+// One more heartbeat (fields as heartbeat's) taken in: the stats after.
+async function oneMoreHeartbeat(a, s, fields = {}) {
+	const hbs = s.stats().heartbeats_received;
+	heartbeat(a, s, fields);
+	await until(() => s.stats().heartbeats_received === hbs + 1, 'one more heartbeat');
+	return s.stats();
+}
+
 // Without keys anyone can name a new appliance incarnation in every
 // datagram, and each cost the whole membership (a review found a snapshot
 // forced for each): a new incarnation's snapshot is sent at once only when
 // the newest has settled (acknowledged, or old); else it is owed, and sent
 // once the appliance acknowledges the newest (as libheadcount).
 test('new appliance incarnations cost one snapshot while the newest is unacknowledged', async () => {
-	const { a, s } = await lab({ heartbeatMs: 100000 }); // (young for 200.2 s)
+	const { a, s, snaps } = await quietLab();
 	try {
-		heartbeat(a, s);
-		await until(() => s.state === 'connected', 'connected');
-		assert.strictEqual(s.stats().acked, 1); // the opening snapshot
-		const snaps = s.stats().snapshots;
 		const restart = () => {
 			a.incarnation += 8;
 			a.ctr = 0;
@@ -519,10 +534,7 @@ test('new appliance incarnations cost one snapshot while the newest is unacknowl
 		assert.strictEqual(s.stats().snapshots, snaps + 1); // owed
 		heartbeat(a, s); // the newest acknowledged
 		await until(() => s.stats().snapshots === snaps + 2, 'the owed snapshot sent');
-		const hbs = s.stats().heartbeats_received;
-		heartbeat(a, s);
-		await until(() => s.stats().heartbeats_received === hbs + 1, 'one more heartbeat');
-		assert.strictEqual(s.stats().snapshots, snaps + 2); // once
+		assert.strictEqual((await oneMoreHeartbeat(a, s)).snapshots, snaps + 2); // once
 	} finally {
 		await s.close(false);
 		a.close();
@@ -534,12 +546,8 @@ test('new appliance incarnations cost one snapshot while the newest is unacknowl
 // owed, and sent once that one is acknowledged, once however often it was
 // asked (a review: the ask was dropped; as libheadcount).
 test('a RESTART asked while a snapshot is on its way is owed, once', async () => {
-	const { a, s } = await lab({ heartbeatMs: 100000 }); // (young for 200.2 s)
+	const { a, s, snaps } = await quietLab();
 	try {
-		heartbeat(a, s);
-		await until(() => s.state === 'connected', 'connected');
-		assert.strictEqual(s.stats().acked, 1); // the opening snapshot
-		const snaps = s.stats().snapshots;
 		const ask = () => a.send(GW, s.incarnation, P.T.RESYNC, 1, 16,
 			(b, o) => P.writeResync(b, o, P.RESYNC.RESTART, 0, 0, 0));
 		ask();
@@ -551,10 +559,7 @@ test('a RESTART asked while a snapshot is on its way is owed, once', async () =>
 		assert.strictEqual(s.stats().snapshots, snaps + 1); // owed
 		heartbeat(a, s, { acked: s.stats().sequence }); // the newest acknowledged
 		await until(() => s.stats().snapshots === snaps + 2, 'the owed snapshot sent');
-		const hbs = s.stats().heartbeats_received;
-		heartbeat(a, s, { acked: s.stats().sequence });
-		await until(() => s.stats().heartbeats_received === hbs + 1, 'one more heartbeat');
-		assert.strictEqual(s.stats().snapshots, snaps + 2); // once
+		assert.strictEqual((await oneMoreHeartbeat(a, s)).snapshots, snaps + 2); // once
 	} finally {
 		await s.close(false);
 		a.close();
@@ -567,15 +572,12 @@ test('a RESTART asked while a snapshot is on its way is owed, once', async () =>
 // everything again; a second such heartbeat while that snapshot is on its
 // way owes one, once (a review: the gateway was cut off; as libheadcount).
 test('an acknowledgement past our sequence: numbered on from it, stated again', async () => {
-	const { a, s } = await lab({ heartbeatMs: 100000 }); // (young for 200.2 s)
+	const { a, s, snaps } = await quietLab();
 	try {
-		heartbeat(a, s);
-		await until(() => s.state === 'connected', 'connected');
 		s.join(7, 3);
 		s.flush();
 		await a.next((d) => d.type === P.T.EVENTS);
 		assert.strictEqual(s.stats().sequence, 2);
-		const snaps = s.stats().snapshots;
 		const mark = a.got.length;
 		heartbeat(a, s, { acked: 5000 });
 		const snap = await a.next((d) => d.type === P.T.SNAPSHOT, mark);
@@ -599,19 +601,13 @@ test('an acknowledgement past our sequence: numbered on from it, stated again', 
 		heartbeat(a, s, { acked: 9500 }); // where we are: the owed one goes
 		await until(() => s.stats().snapshots === snaps + 2, 'the owed snapshot sent');
 		assert.strictEqual(s.stats().sequence, 9501);
-		const hbs = s.stats().heartbeats_received;
-		heartbeat(a, s, { acked: 9501 });
-		await until(() => s.stats().heartbeats_received === hbs + 1, 'one more heartbeat');
-		assert.strictEqual(s.stats().snapshots, snaps + 2); // once
+		assert.strictEqual((await oneMoreHeartbeat(a, s, { acked: 9501 })).snapshots, snaps + 2); // once
 		// past 2^31: an acknowledgement of 0 (nothing applied yet: an
 		// appliance that restarted, or forgot us) is no sequence ahead
 		heartbeat(a, s, { acked: 0x80000010 });
 		await until(() => s.stats().acks_ahead === 4, 'past 2^31');
 		assert.strictEqual(s.stats().sequence, 0x80000011);
-		const hbs2 = s.stats().heartbeats_received;
-		heartbeat(a, s, { acked: 0 });
-		await until(() => s.stats().heartbeats_received === hbs2 + 1, 'the ack of 0');
-		st = s.stats();
+		st = await oneMoreHeartbeat(a, s, { acked: 0 });
 		assert.deepStrictEqual([st.acks_ahead, st.acked, st.sequence, st.snapshots],
 			[4, 0, 0x80000011, snaps + 3]);
 	} finally {
