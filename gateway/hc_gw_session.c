@@ -38,6 +38,7 @@
  */
 #include "headcount.h"
 #include "hc_gw_impair.h"
+#include "hc_gw_internal.h"
 #include "hc_gw_table.h"
 
 #include <arpa/inet.h>
@@ -1398,6 +1399,23 @@ void hc_gw_close(struct hc_gw *g, int clean)
 
 int hc_gw_join(struct hc_gw *g, uint64_t user_id, uint32_t room_id, uint16_t pool_id)
 {
+	return hc_gw_join_session(g, user_id, room_id, pool_id, 0);
+}
+
+uint32_t hc_gw_places_pending(const struct hc_gw *g)
+{
+	return g->n_pending;
+}
+
+uint64_t hc_gw_session_of(const struct hc_gw *g, uint64_t user_id)
+{
+	const struct hc_gw_entry *e = hc_gw_table_find(&g->users, user_id);
+	return e != NULL ? e->session : 0;
+}
+
+int hc_gw_join_session(struct hc_gw *g, uint64_t user_id, uint32_t room_id, uint16_t pool_id,
+		       uint64_t session_elsewhere)
+{
 	if (room_id == HC_ROOM_NONE || room_id > g->cfg.max_room) {
 		errno = EINVAL;
 		return -1;
@@ -1410,8 +1428,10 @@ int hc_gw_join(struct hc_gw *g, uint64_t user_id, uint32_t room_id, uint16_t poo
 	if (e != NULL && e->room == room_id)
 		return 0; /* already there */
 	uint32_t was = e != NULL ? e->room : 0;
-	/* a user new here begins a session; a move keeps it */
-	uint64_t session = e != NULL ? e->session : new_session();
+	/* a user new here begins a session (or carries the one it has
+	 * through another of the shard layer's sessions); a move keeps it */
+	uint64_t session = e != NULL ? e->session :
+			   session_elsewhere != 0 ? session_elsewhere : new_session();
 	if (hc_gw_table_set(&g->users, user_id, room_id, pool_id, session) != 0) {
 		errno = ENOMEM;
 		return -1;

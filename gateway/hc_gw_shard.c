@@ -33,6 +33,7 @@
  * freed memory.  Never close a session of the set.)
  */
 #include "hc_gw_shard.h"
+#include "hc_gw_internal.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -67,6 +68,8 @@ struct hc_gw_shard {
 	unsigned n_slots;
 	int16_t pidx[65536];      /* pool id -> index in map.pool, NO_POOL */
 	uint8_t home[HC_GW_SHARD_MAX_POOLS]; /* map.pool index -> slot   */
+	int dropped_waiting;      /* a session the map dropped waits for its
+	                             PLACEs' answers before it closes     */
 	int stray;                /* a session may hold a user of a pool
 	                             homed elsewhere: reconcile          */
 	int in_poll;              /* inside hc_gw_shard_poll: callbacks run */
@@ -493,7 +496,13 @@ int hc_gw_shard_join(struct hc_gw_shard *s, uint64_t user, uint32_t room, uint16
 	unsigned h = s->home[i];
 	if (refuse_no_session(s, h))
 		return -1;
-	if (hc_gw_join(s->slot[h].g, user, room, pool) != 0)
+	/* a user held through another of our sessions (another pool's
+	 * appliance) moves, and keeps its session stamp there */
+	uint64_t session = 0;
+	for (unsigned k = 0; k < s->n_slots && session == 0; k++)
+		if (k != h && s->slot[k].g != NULL)
+			session = hc_gw_session_of(s->slot[k].g, user);
+	if (hc_gw_join_session(s->slot[h].g, user, room, pool, session) != 0)
 		return -1;
 	for (unsigned k = 0; k < s->n_slots; k++) /* the user's other pool's home */
 		if (k != h && s->slot[k].g != NULL && hc_gw_room_of(s->slot[k].g, user) != 0)
@@ -573,6 +582,31 @@ static void collect_one(void *arg, uint64_t user, uint32_t room, uint16_t pool)
 	c->m[c->n++] = (struct member){user, room, pool};
 }
 
+/* Appliances gone from the map close once empty (clean: SHUTDOWN) and
+ * their PLACEs answered or timed out (closed with them, a PLACE would get
+ * neither: the gateway would wait for its user for ever; a review).  One
+ * with users left makes the next poll reconcile again (stray); one with
+ * PLACEs only is looked at again at each poll (dropped_waiting), which
+ * its own timers wake. */
+static void close_dropped(struct hc_gw_shard *s)
+{
+	s->dropped_waiting = 0;
+	for (unsigned k = 0; k < s->n_slots; k++) {
+		struct slot *sl = &s->slot[k];
+		if (sl->g == NULL || sl->in_map)
+			continue;
+		hc_gw_flush(sl->g);
+		if (hc_gw_users(sl->g) != 0) {
+			s->stray = 1;
+		} else if (hc_gw_places_pending(sl->g) != 0) {
+			s->dropped_waiting = 1;
+		} else {
+			hc_gw_close(sl->g, 1);
+			sl->g = NULL;
+		}
+	}
+}
+
 /* Every session's users whose pool is homed elsewhere: JOIN on the home,
  * LEAVE here.  Returns users moved; counts them as moved or strays. */
 static uint64_t reconcile(struct hc_gw_shard *s, int strays)
@@ -595,7 +629,13 @@ static uint64_t reconcile(struct hc_gw_shard *s, int strays)
 				s->st.move_errors++;
 				continue;
 			}
-			if (hc_gw_join(s->slot[h].g, c.m[i].user, c.m[i].room, c.m[i].pool) != 0) {
+			/* the user's session stamp goes with them: a new one
+			 * would make this restatement newer than a reconnect
+			 * through another gateway since, and take the user
+			 * from it (a review) */
+			uint64_t session = hc_gw_session_of(sl->g, c.m[i].user);
+			if (hc_gw_join_session(s->slot[h].g, c.m[i].user, c.m[i].room, c.m[i].pool,
+					       session) != 0) {
 				s->st.move_errors++;
 				s->stray = 1;
 				continue;
@@ -609,19 +649,7 @@ static uint64_t reconcile(struct hc_gw_shard *s, int strays)
 		s->st.strays += moved;
 	else
 		s->st.users_moved += moved;
-	/* appliances gone from the map close once empty (clean: SHUTDOWN) */
-	for (unsigned k = 0; k < s->n_slots; k++) {
-		struct slot *sl = &s->slot[k];
-		if (sl->g != NULL && !sl->in_map) {
-			hc_gw_flush(sl->g);
-			if (hc_gw_users(sl->g) == 0) {
-				hc_gw_close(sl->g, 1);
-				sl->g = NULL;
-			} else {
-				s->stray = 1;
-			}
-		}
-	}
+	close_dropped(s);
 	return moved;
 }
 
@@ -765,6 +793,8 @@ int hc_gw_shard_poll(struct hc_gw_shard *s, int timeout_ms)
 	}
 	if (failed == 0 && !s->closing && s->stray)
 		reconcile(s, 1);
+	else if (failed == 0 && !s->closing && s->dropped_waiting)
+		close_dropped(s);
 	s->in_poll = 0;
 	if (s->closing) { /* a callback closed the set: it is gone */
 		hc_gw_shard_close(s, s->closing - 1);

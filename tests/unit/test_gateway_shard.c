@@ -107,6 +107,8 @@ struct seen {
 	uint64_t last_user;
 	uint32_t last_room;
 	uint16_t last_pool;
+	uint64_t join_session[64]; /* the session stamp of user u's last JOIN
+	                              (u < 64) */
 };
 
 /* Poll the shard set and read every datagram waiting on fd for 200 ms
@@ -129,9 +131,12 @@ static void drain(struct hc_gw_shard *s, int fd, struct seen *v)
 			for (unsigned i = 0; i < cnt; i++) {
 				struct hc_event e;
 				memcpy(&e, p + sizeof(struct hc_hdr) + i * sizeof(e), sizeof(e));
-				if (e.op == HC_OP_JOIN)
+				if (e.op == HC_OP_JOIN) {
 					v->joins++;
-				else
+					if (be64toh(e.user_id) < 64)
+						v->join_session[be64toh(e.user_id)] =
+							be64toh(e.session);
+				} else
 					v->leaves++;
 				v->last_user = be64toh(e.user_id);
 				v->last_room = ntohl(e.room_id);
@@ -156,6 +161,8 @@ struct shard_lab {
 	enum { ACT_NONE, ACT_APPLY_MAP, ACT_CLOSE, ACT_NESTED_POLL, ACT_CLOSE_SESSION } act;
 	const struct hc_gw_shard_map *act_map;
 	unsigned assigns;
+	uint64_t timed_out[8];      /* the users of PLACEs answered TIMEOUT */
+	unsigned n_timed_out;
 	int map_rc, map_errno, join_rc, join_errno, place_rc, place_errno;
 	char map_err[256];
 };
@@ -164,8 +171,9 @@ static void on_assign(void *arg, unsigned shard, const struct hc_gw_assign *a)
 {
 	struct shard_lab *l = arg;
 	(void)shard;
-	(void)a;
 	l->assigns++;
+	if (a->status == HC_GW_TIMEOUT && l->n_timed_out < 8)
+		l->timed_out[l->n_timed_out++] = a->user_id;
 	if (l->act == ACT_APPLY_MAP) {
 		l->map_rc = hc_gw_shard_apply_map(l->s, l->act_map, l->map_err,
 						  sizeof(l->map_err));
@@ -287,6 +295,12 @@ static void test_routing_and_move(void)
 	CU_ASSERT_EQUAL(errno, ENOENT);
 	drain(l.s, l.a, &va);
 	drain(l.s, l.b, &vb);
+	/* the users' session stamps, as their first JOINs carried them */
+	uint64_t first_session[64] = {0};
+	for (unsigned u = 1; u <= 22; u++)
+		first_session[u] = u <= 15 ? va.join_session[u] : vb.join_session[u];
+	for (unsigned u = 1; u <= 22; u++)
+		CU_ASSERT(first_session[u] != 0);
 	CU_ASSERT_EQUAL(va.joins, 15);
 	CU_ASSERT_EQUAL(va.leaves, 0);
 	CU_ASSERT_EQUAL(va.places, 0);
@@ -312,6 +326,9 @@ static void test_routing_and_move(void)
 	CU_ASSERT_EQUAL(vb.joins, 0);
 	CU_ASSERT_EQUAL(vb.leaves, 1);
 	CU_ASSERT_EQUAL(vb.last_user, 16);
+	/* the same user, the same session: its stamp went with it (a new one
+	 * would take the user from a gateway it reconnected through since) */
+	CU_ASSERT_EQUAL(va.join_session[16], first_session[16]);
 	CU_ASSERT_EQUAL(hc_gw_room_of(hc_gw_shard_session(l.s, 1), 16), 0);
 	CU_ASSERT_EQUAL(hc_gw_room_of(hc_gw_shard_session(l.s, 0), 16), 9);
 
@@ -327,6 +344,8 @@ static void test_routing_and_move(void)
 	drain(l.s, l.b, &vb);
 	CU_ASSERT_EQUAL(vb.joins, 5);
 	CU_ASSERT_EQUAL(vb.leaves, 0);
+	for (unsigned u = 11; u <= 15; u++) /* restated on b: their own stamps */
+		CU_ASSERT_EQUAL(vb.join_session[u], first_session[u]);
 	CU_ASSERT_EQUAL(vb.last_room, 150);
 	CU_ASSERT_EQUAL(vb.last_pool, 2);
 	CU_ASSERT_EQUAL(va.joins, 0);
@@ -404,13 +423,25 @@ static void test_routing_and_move(void)
 	CU_ASSERT_EQUAL(hc_gw_shard_users(l.s), 20);
 
 	/* everything to b, a leaves the map: its 10 users move, its session
-	 * closes cleanly (a SHUTDOWN heartbeat reaches a) */
+	 * closes cleanly (a SHUTDOWN heartbeat reaches a), but only once the
+	 * PLACE it waits for timed out (closed at once, the PLACE got no
+	 * answer at all: the gateway waited for its user for ever) */
 	snprintf(text, sizeof(text), "version 9\nappliance b 127.0.0.1:%u\n"
 		 "pool 1 b 1-99\npool 2 b 100-199\npool 3 b 200-299\n", ntohs(l.ba.sin_port));
 	CU_ASSERT_EQUAL_FATAL(hc_gw_shard_map_parse(&m3, text, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(hc_gw_shard_place(l.s, 40, 1, &req, &where), 0);
+	CU_ASSERT_EQUAL(where, 0);
 	memset(&va, 0, sizeof(va));
 	memset(&vb, 0, sizeof(vb));
 	CU_ASSERT_EQUAL(hc_gw_shard_apply_map(l.s, &m3, err, sizeof(err)), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(hc_gw_shard_session(l.s, 0)); /* its PLACE waits */
+	CU_ASSERT_EQUAL(hc_gw_users(hc_gw_shard_session(l.s, 0)), 0);
+	for (int i = 0; i < 100 && hc_gw_shard_session(l.s, 0) != NULL; i++)
+		hc_gw_shard_poll(l.s, 100); /* (its timeout: 9 sends 250 ms apart) */
+	int told = 0; /* the PLACE's TIMEOUT, told (and b's of user 500, maybe) */
+	for (unsigned i = 0; i < l.n_timed_out; i++)
+		told += l.timed_out[i] == 40;
+	CU_ASSERT_EQUAL(told, 1);
 	CU_ASSERT_PTR_NULL(hc_gw_shard_session(l.s, 0));
 	CU_ASSERT_EQUAL(hc_gw_shard_fds(l.s, fds, 4), 2);
 	CU_ASSERT_EQUAL(fds[0], -1);
