@@ -1108,6 +1108,7 @@ static void test_session_send_queues_full(void)
 #define HC_TEST_ASAN 1
 #endif
 #endif
+#ifndef HC_TEST_ASAN
 #define FILLER_BLOCKS 65536
 struct filler {
 	struct rlimit before;
@@ -1205,6 +1206,7 @@ static int history_grow_child(void)
 	lab_close(&l);
 	return 0;
 }
+#endif /* HC_TEST_ASAN */
 
 /* A history that cannot grow to hold a snapshot and what follows it (out
  * of memory) is counted (history_grow_failed, API 8) and the snapshot
