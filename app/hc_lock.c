@@ -4,9 +4,10 @@
  * or state file.
  *
  * One lock file per identity in the lock directory (hc_lock.h):
- * prefix-<file prefix>.lock and state-<absolute path>.lock before EAL
- * starts, port-<identity>.lock per port before any port starts.  Each is taken with flock(LOCK_EX|LOCK_NB)
- * and holds the holder's pid as text; a second appliance finds it locked,
+ * prefix-<file prefix>.lock and state-<its directory and name>.lock
+ * before EAL starts, port-<identity>.lock per port before any port
+ * starts.  Each is taken with flock(LOCK_EX|LOCK_NB) and holds the
+ * holder's pid as text; a second appliance finds it locked,
  * reads the pid and exits 2 naming it.  A lock file is removed at a clean
  * exit (atexit) while still locked; a taker that locked a file already removed
  * (its inode no longer the path's) tries again, so a removal never lets
@@ -49,6 +50,15 @@ static const char *lock_dir(void)
 	return d != NULL && d[0] != '\0' ? d : HC_LOCK_DIR_DEFAULT;
 }
 
+/* FNV-1a of s */
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
 /* A file name from an identity: [A-Za-z0-9._-] kept, anything else '_';
  * a long one becomes its tail and a hash of the whole. */
 static void file_name(const char *kind, const char *id, char *out, size_t len)
@@ -56,11 +66,8 @@ static void file_name(const char *kind, const char *id, char *out, size_t len)
 	char clean[160];
 	size_t n = strlen(id), from = 0;
 	if (n >= sizeof(clean)) {
-		uint64_t h = 1469598103934665603ull; /* FNV-1a */
-		for (size_t i = 0; i < n; i++)
-			h = (h ^ (unsigned char)id[i]) * 1099511628211ull;
 		from = n - 100;
-		snprintf(out, len, "%s-%016llx-", kind, (unsigned long long)h);
+		snprintf(out, len, "%s-%016llx-", kind, (unsigned long long)fnv1a(id));
 	} else {
 		snprintf(out, len, "%s-", kind);
 	}
@@ -277,15 +284,6 @@ static int absolute_path(const char *path, char *out, size_t len)
 	}
 	const char *sep = strcmp(real, "/") == 0 ? "" : "/";
 	return (size_t)snprintf(out, len, "%s%s%s", real, sep, base) < len ? 0 : -1;
-}
-
-/* FNV-1a of s */
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
 }
 
 int hc_lock_state_file(const char *path)

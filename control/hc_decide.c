@@ -635,8 +635,10 @@ static int resend_move(void *ctx, const struct hc_directive *x, uint64_t now)
 	return 0;
 }
 
-/* Plan one pool and ask the workers for the users to move. */
-static void balance_pool(struct hc_decide *d, unsigned pool)
+/* Plan one pool and ask the workers for the users to move: at most
+ * *room_left moves (the directives the ring can still take this tick),
+ * less what is planned. */
+static void balance_pool(struct hc_decide *d, unsigned pool, uint32_t *room_left)
 {
 	const struct hc_pool_cfg *c = &d->pol->pool[pool];
 	const struct hc_pool_index *pi = &d->book.pool[pool];
@@ -661,8 +663,8 @@ static void balance_pool(struct hc_decide *d, unsigned pool)
 	 * the plan: NEW_TOPICs of refusals made before the picks come back
 	 * take it too (a few; not reserved here) */
 	uint32_t budget = d->pol->max_moves_per_tick;
-	if (budget > d->plan_room_left)
-		budget = d->plan_room_left;
+	if (budget > *room_left)
+		budget = *room_left;
 	if (n < 1 || budget == 0 ||
 	    hc_balance_pool(&d->bal, c, d->bal_rooms, n, budget, &plan) != 0)
 		return;
@@ -719,7 +721,7 @@ static void balance_pool(struct hc_decide *d, unsigned pool)
 			left -= k;
 		}
 		d->st.planned += plan.t[t].count - left;
-		d->plan_room_left -= plan.t[t].count - left;
+		*room_left -= plan.t[t].count - left;
 	}
 }
 
@@ -1288,9 +1290,9 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 		} else {
 			revoke_for_tick(d);
 			if (d->picks_in_flight == 0 && hc_directives_moves_in_flight(&d->dirs) == 0) {
-				d->plan_room_left = d->dirs.cap - d->dirs.count;
+				uint32_t room_left = d->dirs.cap - d->dirs.count;
 				for (unsigned p = 0; p < d->pol->n_pools; p++)
-					balance_pool(d, p);
+					balance_pool(d, p, &room_left);
 			} else {
 				d->st.ticks_waited++;
 			}

@@ -188,9 +188,6 @@ struct hc_decide {
 	struct hc_balance bal;              /* pools of up to max_rooms rooms */
 	struct hc_directives dirs;
 	uint64_t picks_in_flight;  /* HC_DEC_PICKs not answered by a PICK_END */
-	uint32_t plan_room_left;   /* a balancing tick's: directives the ring
-	                              can still take, less the moves planned
-	                              (balance_pool)                        */
 	int prefetch_rooms;        /* the book's live rooms, counted at each
 	                              tick, are prefetch_rooms_from or more:
 	                              a burst's reports fetch their rooms'

@@ -484,8 +484,8 @@ static int port_init(struct hc_dataplane *dp, uint16_t port, unsigned *next_work
 		if (q == 0)
 			holds = w->rxq_capacity[w->n_rxq]; /* (for the log line) */
 		w->n_rxq++;
-		(*next_worker)++;
 	}
+	*next_worker = first + nrx;
 	for (uint16_t q = 0; q < ntx; q++) {
 		rc = rte_eth_tx_queue_setup(port, q, nb_txd, (unsigned)socket, NULL);
 		if (rc != 0) {

@@ -211,7 +211,7 @@ def selftest(exporter_path):
     fake = SlowStats()
     e = ex.Exporter(fake)
     e.scrape()
-    e.shared = (e.shared[0] - ex.SHARED_MAX_AGE_S - 1, e.shared[1])
+    e.last = (e.last[0] - ex.SHARED_MAX_AGE_S - 1, e.last[1])
     text, err = shared_while_slow(e, fake)
     need("a short bound beside a slow read, the last answer too old: down",
          "headcount_up 0" in text.splitlines(), True)
