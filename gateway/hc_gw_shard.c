@@ -20,7 +20,12 @@
  * no longer holds.  As a safety net, a NEW_TOPIC that did re-join a user
  * on a session not holding the user's pool marks the set, and the next
  * poll reconciles again (counted as strays).  All of it is the slow
- * path: a map change, never an event.
+ * path: a map change, never an event.  A user that cannot move (hc_gw
+ * refused its restatement, or it sits on an appliance the map dropped in
+ * a pool the map has no home for) is retried with a backoff, 10 ms
+ * doubling to 1 s, not at every poll: the poll's timeout stays that of
+ * the sessions' timers, and a gateway never spins on it (a review: the
+ * timeout was 0 for as long as the user stayed).
  *
  * Callbacks run inside hc_gw_shard_poll (in_poll), as hc_gw's inside
  * hc_gw_poll: a hc_gw_shard_close there is deferred to the poll's end (no
@@ -40,10 +45,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
 #define NO_POOL (-1)
+#define STRAY_BACKOFF_FIRST_MS 10
+#define STRAY_BACKOFF_MAX_MS 1000
 
 struct slot {
 	char name[HC_GW_SHARD_NAME_LEN];
@@ -72,6 +80,9 @@ struct hc_gw_shard {
 	                             PLACEs' answers before it closes     */
 	int stray;                /* a session may hold a user of a pool
 	                             homed elsewhere: reconcile          */
+	uint64_t stray_due_ms;    /* ... not before this (monotonic ms)  */
+	unsigned stray_backoff_ms;/* 0 after a reconcile that left nobody
+	                             behind; else 10, doubling to 1000   */
 	int in_poll;              /* inside hc_gw_shard_poll: callbacks run */
 	int closing;              /* 1 + clean: closed from a callback    */
 	struct hc_gw_shard_stats st;
@@ -249,6 +260,13 @@ int hc_gw_shard_map_load(struct hc_gw_shard_map *m, const char *path, char *err,
 		snprintf(err, err_len, "%s: %s", path, e);
 	free(text);
 	return rc;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* --------------------------------------------------------- callbacks -- */
@@ -623,8 +641,14 @@ static uint64_t reconcile(struct hc_gw_shard *s, int strays)
 			s->stray = 1; /* the rest next poll */
 		for (size_t i = 0; i < c.n; i++) {
 			int h = pool_home(s, c.m[i].pool);
-			if (h < 0)
+			if (h < 0 && sl->in_map)
 				continue; /* not routable: stays (apply_map refuses this) */
+			if (h < 0) { /* on a dropped appliance, in a pool without
+			                a home (its MOVE named one): it stays, the
+			                appliance open; retried after a backoff */
+				s->st.move_errors++;
+				continue;
+			}
 			if (s->slot[h].g == NULL) { /* the home closed directly */
 				s->st.move_errors++;
 				continue;
@@ -650,6 +674,17 @@ static uint64_t reconcile(struct hc_gw_shard *s, int strays)
 	else
 		s->st.users_moved += moved;
 	close_dropped(s);
+	/* someone left behind (refused, out of memory, or on a dropped
+	 * appliance): again later, not at the next poll */
+	if (s->stray) {
+		s->stray_backoff_ms = s->stray_backoff_ms == 0 ? STRAY_BACKOFF_FIRST_MS
+				      : s->stray_backoff_ms >= STRAY_BACKOFF_MAX_MS / 2
+				      ? STRAY_BACKOFF_MAX_MS : 2 * s->stray_backoff_ms;
+		s->stray_due_ms = now_ms() + s->stray_backoff_ms;
+	} else {
+		s->stray_backoff_ms = 0;
+		s->stray_due_ms = 0;
+	}
 	return moved;
 }
 
@@ -756,7 +791,13 @@ int hc_gw_shard_timeout_ms(const struct hc_gw_shard *s)
 		if (x >= 0 && (t < 0 || x < t))
 			t = x;
 	}
-	return s->stray ? 0 : t;
+	if (s->stray) { /* a reconcile due now, or after its backoff */
+		uint64_t now = now_ms();
+		int left = s->stray_due_ms <= now ? 0 : (int)(s->stray_due_ms - now);
+		if (t < 0 || left < t)
+			t = left;
+	}
+	return t;
 }
 
 int hc_gw_shard_poll(struct hc_gw_shard *s, int timeout_ms)
@@ -791,7 +832,7 @@ int hc_gw_shard_poll(struct hc_gw_shard *s, int timeout_ms)
 		}
 		total += r;
 	}
-	if (failed == 0 && !s->closing && s->stray)
+	if (failed == 0 && !s->closing && s->stray && s->stray_due_ms <= now_ms())
 		reconcile(s, 1);
 	else if (failed == 0 && !s->closing && s->dropped_waiting)
 		close_dropped(s);

@@ -95,7 +95,13 @@ struct hc_gw_shard_stats {
 	uint64_t unrouted;        /* calls for a pool not in the map        */
 	uint64_t out_of_range;    /* JOINs into a room outside the pool's
 	                             range                                 */
-	uint64_t move_errors;     /* restatements hc_gw refused (ENOMEM)    */
+	uint64_t move_errors;     /* users that could not move: hc_gw
+	                             refused the restatement (ENOMEM), or
+	                             the user is on an appliance the map
+	                             dropped, in a pool without a home
+	                             (its appliance's MOVE named it); each
+	                             try counted: retried 10 ms later,
+	                             doubling to 1 s, while any is left  */
 };
 
 /* One session per appliance of map, each configured as base (gateway id,
@@ -149,7 +155,8 @@ int hc_gw_shard_apply_map(struct hc_gw_shard *s, const struct hc_gw_shard_map *n
  * forbids: its slot is closed, s lives on, calls for its pools fail with
  * ENOTCONN). */
 int hc_gw_shard_poll(struct hc_gw_shard *s, int timeout_ms);
-/* The smallest hc_gw_timeout_ms over the sessions. */
+/* The smallest hc_gw_timeout_ms over the sessions, or less when users
+ * are to be moved (0: at once; after a move that failed, its backoff). */
 int hc_gw_shard_timeout_ms(const struct hc_gw_shard *s);
 /* The sessions' sockets (for an event loop; slots of closed sessions
  * hold -1): the number of slots, at most max written. */

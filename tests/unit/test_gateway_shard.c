@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gw_lab.h"
@@ -838,6 +839,68 @@ static void test_key_and_bind_copied(void)
 	close(c);
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* A user the set cannot move (on an appliance the map dropped, in a pool
+ * the new map has no home for, as that appliance's MOVE can put it) is
+ * tried again after a backoff, not at every poll.  Polled with a 50 ms
+ * timeout for 1.5 s, the set tries at most 9 times (10 ms doubling: at
+ * 0, 10, 30, 70, 150, 310, 630 and 1270 ms after the first, and the
+ * first): fewer on a slow host, never more.  Before, the set's timeout
+ * stayed 0 and every poll tried again (thousands here).  The appliance
+ * stays open while the user is there; once the user leaves it closes
+ * (when its PLACE has timed out). */
+static void test_unmovable_user_backs_off(void)
+{
+	struct shard_lab l;
+	CU_ASSERT_EQUAL_FATAL(shard_lab_open(&l), 0);
+	struct seen va = {0}, vb = {0};
+	drain(l.s, l.a, &va);
+	drain(l.s, l.b, &vb);
+	uint32_t req;
+	unsigned where = 9;
+	CU_ASSERT_EQUAL(hc_gw_shard_place(l.s, 40, 1, &req, &where), 0); /* keeps a open */
+	CU_ASSERT_EQUAL(where, 0);
+	char text[512], err[256];
+	struct hc_gw_shard_map m;
+	snprintf(text, sizeof(text), "version 2\nappliance b 127.0.0.1:%u\n"
+		 "pool 1 b 1-99\npool 2 b 100-199\npool 3 b 200-299\n", ntohs(l.ba.sin_port));
+	CU_ASSERT_EQUAL_FATAL(hc_gw_shard_map_parse(&m, text, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(hc_gw_shard_apply_map(l.s, &m, err, sizeof(err)), 0);
+	struct hc_gw *ga = hc_gw_shard_session(l.s, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ga); /* its PLACE waits */
+	CU_ASSERT_EQUAL_FATAL(hc_gw_join(ga, 41, 450, 4), 0); /* pool 4: no home */
+	uint64_t began = mono_ms();
+	unsigned polls = 0;
+	while ((mono_ms() - began < 1500 || polls < 3) && polls < 1000000) {
+		hc_gw_shard_poll(l.s, 50);
+		polls++;
+	}
+	struct hc_gw_shard_stats st;
+	hc_gw_shard_get_stats(l.s, &st);
+	if (st.move_errors < 1 || st.move_errors > 9)
+		fprintf(stderr, "\nunmovable user: %llu tries in %u polls\n",
+			(unsigned long long)st.move_errors, polls);
+	CU_ASSERT(st.move_errors >= 1);
+	CU_ASSERT(st.move_errors <= 9);
+	CU_ASSERT_EQUAL(st.strays, 0);
+	CU_ASSERT_PTR_EQUAL(hc_gw_shard_session(l.s, 0), ga);
+	CU_ASSERT_EQUAL(hc_gw_room_of(ga, 41), 450);
+	/* it leaves: nobody is left behind, a closes (its PLACE timed out) */
+	CU_ASSERT_EQUAL(hc_gw_leave(ga, 41), 0);
+	for (int i = 0; i < 100 && hc_gw_shard_session(l.s, 0) != NULL; i++)
+		hc_gw_shard_poll(l.s, 100);
+	CU_ASSERT_PTR_NULL(hc_gw_shard_session(l.s, 0));
+	hc_gw_shard_get_stats(l.s, &st);
+	CU_ASSERT(st.move_errors <= 10);
+	shard_lab_close(&l);
+}
+
 static CU_TestInfo tests[] = {
 	{"the shard map: parsed, refused with the line", test_map_parse},
 	{"routing by pool, a pool moved by a newer map", test_routing_and_move},
@@ -848,6 +911,8 @@ static CU_TestInfo tests[] = {
 	{"from a callback: a nested poll refused, a session closed directly",
 	 test_callbacks_nested_and_direct_close},
 	{"the set keeps its own copies of the key and bind address", test_key_and_bind_copied},
+	{"a user that cannot move is tried again after a backoff, not at every poll",
+	 test_unmovable_user_backs_off},
 	CU_TEST_INFO_NULL,
 };
 
