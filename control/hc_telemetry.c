@@ -620,6 +620,10 @@ static int tel_version(const char *cmd, const char *params, struct rte_tel_data 
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_string(d, "version", HC_VERSION);
 	rte_tel_data_add_dict_u64(d, "protocol", HC_PROTO_VERSION);
+	/* started with --config: SIGHUP reloads that file, else its keys
+	 * file only (headcountctl reload tells which without waiting) */
+	if (tel_dp != NULL)
+		rte_tel_data_add_dict_u64(d, "config_file", tel_dp->cfg->policy_file != NULL);
 	return 0;
 }
 

@@ -175,6 +175,7 @@ got=$("$ctl" --prefix "hclab$HC_TAG" reload --wait 60) ||
 [ "$got" = $'reloaded=1\nconfig_reloads=1\nconfig_reload_errors=0' ] ||
 	{ echo "FAIL: headcountctl reload said: $got"; exit 1; }
 echo "  headcountctl reload: applied, exit 0 (the appliance's pid from its lock)"
+hc_tel_has /headcount/version config_file=1 || { echo "FAIL: /headcount/version config_file"; exit 1; }
 hc_wait 30 "SIGHUP reloaded the config" hc_tel_has /headcount/stats config_reloads=1
 hc_wait 60 "the users stay, no reload error" \
 	hc_tel_has /headcount/stats config_reload_errors=0 users=72

@@ -113,6 +113,16 @@ grep -q "headcount $version starting" "$out/headcount.log" ||
 hc_tel_kv /headcount/version > "$out/version.kv"
 [ "$(kv version "$out/version.kv")" = "$version" ] || fail "/headcount/version: $(cat "$out/version.kv")"
 [ "$(kv protocol "$out/version.kv")" = 3 ] || fail "/headcount/version protocol: $(cat "$out/version.kv")"
+[ "$(kv config_file "$out/version.kv")" = 0 ] || fail "/headcount/version config_file: $(cat "$out/version.kv")"
+# headcountctl reload of an appliance without --config: SIGHUP reloads
+# its keys only (a --no-auth one: a failure to reload none), said at once,
+# not after --wait (600 s here; 60 s is the bound)
+rc=0
+timeout 60 "$bindir/headcountctl" --prefix "hclab$HC_TAG" reload --wait 600 > "$out/reload.out" \
+	2> "$out/reload.err" || rc=$?
+[ "$rc" = 1 ] && grep -q "has no config file (started without --config): SIGHUP reloaded its keys only" \
+	"$out/reload.err" || fail "headcountctl reload without --config: exit $rc, $(cat "$out/reload.err")"
+echo "  headcountctl reload of an appliance without --config: exit 1 once its keys were reloaded, said so"
 # the gateway tools' --max-rooms (the appliance's): a JOIN into a room
 # from it up is refused by the session (hc_gw_join EINVAL), never sent
 rc=0
