@@ -201,7 +201,7 @@ struct hc_gw {
 	struct hc_gw_stats st;
 };
 
-static uint64_t now_us(void)
+uint64_t hc_gw_now_us(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -297,7 +297,7 @@ static int wire_send(struct hc_gw *g, const uint8_t *p, uint16_t len)
 {
 	if (g->sends_blocked)
 		return -1; /* (as a full socket) */
-	if (g->impair != NULL && hc_gw_impair_hold(g->impair, HC_GW_IMPAIR_TX, p, len, now_us()))
+	if (g->impair != NULL && hc_gw_impair_hold(g->impair, HC_GW_IMPAIR_TX, p, len, hc_gw_now_us()))
 		return 0;
 	ssize_t r = sendto(g->fd, p, len, MSG_DONTWAIT, g->to, g->to_len);
 	if (r == (ssize_t)len)
@@ -449,7 +449,7 @@ static int add_event(struct hc_gw *g, uint64_t user, uint32_t room, uint16_t poo
 	if (g->n_ev == EVENTS_PER)
 		flush_events(g);
 	if (g->n_ev == 0)
-		g->ev_since_us = now_us();
+		g->ev_since_us = hc_gw_now_us();
 	struct hc_event ev = {.user_id = htobe64(user), .room_id = htonl(room), .op = op,
 			      .pool_id = htons(pool), .session = htobe64(session)};
 	memcpy(g->ev + sizeof(struct hc_hdr) + g->n_ev * sizeof(ev), &ev, sizeof(ev));
@@ -534,7 +534,7 @@ static void send_snapshot(struct hc_gw *g)
 				break;
 		}
 	}
-	g->snapshot_sent_us = now_us();
+	g->snapshot_sent_us = hc_gw_now_us();
 	g->snapshot_owed = 0;
 	g->st.snapshots++;
 	g->st.snapshot_members += total;
@@ -561,7 +561,7 @@ static int snapshot_in_flight(const struct hc_gw *g, uint64_t now)
 
 static void want_snapshot(struct hc_gw *g)
 {
-	if (!snapshot_in_flight(g, now_us()))
+	if (!snapshot_in_flight(g, hc_gw_now_us()))
 		send_snapshot(g);
 }
 
@@ -618,7 +618,7 @@ static void on_resync(struct hc_gw *g, const struct hc_resync *r)
 		 * arrive: dropped, the loss showed only when three heartbeats'
 		 * digests disagreed) */
 		g->st.resync_requests++;
-		want_snapshot_or_owe(g, snapshot_in_flight(g, now_us()));
+		want_snapshot_or_owe(g, snapshot_in_flight(g, hc_gw_now_us()));
 		return;
 	}
 	g->st.nacks++;
@@ -756,7 +756,7 @@ static void check_digest(struct hc_gw *g, uint32_t acked, uint32_t users, uint64
 		return;
 	}
 	g->st.digest_mismatches++;
-	uint64_t now = now_us();
+	uint64_t now = hc_gw_now_us();
 	if (++g->digest_mismatches >= 3 && now - g->digest_snapshot_us >= 1000000u) {
 		g->digest_mismatches = 0;
 		g->digest_snapshot_us = now;
@@ -851,7 +851,7 @@ static void handle(struct hc_gw *g, uint8_t *p, size_t len)
 	 * keep the session CONNECTED to an appliance that is gone; what it
 	 * sends anew is taken as before. */
 	uint32_t known = g->appl_incarnation, ctr = ntohl(h.sequence);
-	uint64_t now = now_us();
+	uint64_t now = hc_gw_now_us();
 	/* fenced (an HA pair): older than the newest ever heard is never
 	 * taken, however long the newest is silent */
 	int fenced = g->cfg.fence_appliance && g->appl_newest != 0 &&
@@ -962,7 +962,7 @@ static void place_record(struct hc_gw *g, const struct pending_place *p)
 	if (g->n_pl == PLACES_PER)
 		flush_places(g);
 	if (g->n_pl == 0)
-		g->pl_since_us = now_us();
+		g->pl_since_us = hc_gw_now_us();
 	struct hc_place pl = {.user_id = htobe64(p->user), .request_id = htonl(p->id),
 			      .pool_id = htons(p->pool)};
 	memcpy(g->pl + sizeof(struct hc_hdr) + g->n_pl * sizeof(pl), &pl, sizeof(pl));
@@ -1355,12 +1355,12 @@ struct hc_gw *hc_gw_open(const struct hc_gw_config *cfg, char *err, size_t err_l
 		snprintf(err, err_len, "bind %s: %s", local.text, strerror(errno));
 		goto fail;
 	}
-	g->talk_since_us = now_us();
+	g->talk_since_us = hc_gw_now_us();
 	/* every incarnation starts by stating its (empty) membership:
 	 * sequence 1 is a snapshot, the appliance's reset point */
 	send_snapshot(g);
 	send_heartbeat(g, 0);
-	g->next_hb_us = now_us() + 1000u * (uint64_t)g->cfg.heartbeat_ms;
+	g->next_hb_us = hc_gw_now_us() + 1000u * (uint64_t)g->cfg.heartbeat_ms;
 	pump(g);
 	return g;
 fail:
@@ -1475,7 +1475,7 @@ int hc_gw_place(struct hc_gw *g, uint64_t user_id, uint16_t pool_id, uint32_t *r
 		return -1;
 	}
 	*p = (struct pending_place){.user = user_id, .id = id, .pool = pool_id, .tries = 0,
-		.deadline_us = now_us() + 1000u * (uint64_t)g->cfg.place_timeout_ms};
+		.deadline_us = hc_gw_now_us() + 1000u * (uint64_t)g->cfg.place_timeout_ms};
 	g->n_pending++;
 	place_record(g, p);
 	g->st.places++;
@@ -1522,7 +1522,7 @@ static uint64_t next_timer_us(const struct hc_gw *g, uint64_t now)
 
 int hc_gw_timeout_ms(const struct hc_gw *g)
 {
-	uint64_t now = now_us(), next = next_timer_us(g, now);
+	uint64_t now = hc_gw_now_us(), next = next_timer_us(g, now);
 	if (next <= now || g->rx_more)
 		return 0;
 	uint64_t ms = (next - now + 999) / 1000;
@@ -1563,7 +1563,7 @@ static int poll_once(struct hc_gw *g, int timeout_ms)
 	static __thread uint8_t bufs[RX_BURST][HC_MAX_PAYLOAD];
 	int total = 0;
 
-	uint64_t now = now_us();
+	uint64_t now = hc_gw_now_us();
 	run_timers(g, now);
 	if (g->closing)
 		return 0;
@@ -1591,7 +1591,7 @@ static int poll_once(struct hc_gw *g, int timeout_ms)
 		int n = recvmmsg(g->fd, mh, RX_BURST, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
-		uint64_t t = now_us();
+		uint64_t t = hc_gw_now_us();
 		for (int i = 0; i < n && !g->closing; i++) {
 			/* the source first: a held datagram forgets it */
 			if (!from_appliance(g, &from[i], mh[i].msg_hdr.msg_namelen)) {
@@ -1610,7 +1610,7 @@ static int poll_once(struct hc_gw *g, int timeout_ms)
 	}
 	if (g->closing)
 		return total;
-	now = now_us();
+	now = hc_gw_now_us();
 	watch_appliance(g, now);
 	if (g->closing)
 		return total;

@@ -45,7 +45,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sodium.h>
 
@@ -264,9 +263,7 @@ int hc_gw_shard_map_load(struct hc_gw_shard_map *m, const char *path, char *err,
 
 static uint64_t now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return hc_gw_now_us() / 1000u;
 }
 
 /* --------------------------------------------------------- callbacks -- */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hc_proto.h"
@@ -162,6 +163,13 @@ struct hc_gw_stats stats(const struct lab *l)
 	struct hc_gw_stats st;
 	hc_gw_get_stats(l->g, &st);
 	return st;
+}
+
+uint64_t lab_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return ntohl(v); }

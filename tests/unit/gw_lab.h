@@ -49,6 +49,8 @@ void lab_deliver(struct lab *l, int fd, const uint8_t *p, size_t len);
 /* An A->G HEARTBEAT for GW_ID; sealed in `slot` unless slot < 0. */
 size_t a2g_heartbeat(uint8_t *p, uint32_t appl_inc, uint32_t ctr, uint32_t hb_flags, int slot);
 struct hc_gw_stats stats(const struct lab *l);
+/* CLOCK_MONOTONIC in milliseconds. */
+uint64_t lab_now_ms(void);
 uint32_t get32(const uint8_t *p);
 uint16_t get16(const uint8_t *p);
 /* Under our key in slot `slot` (and only there). */

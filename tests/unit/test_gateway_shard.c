@@ -17,7 +17,6 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "gw_lab.h"
@@ -839,13 +838,6 @@ static void test_key_and_bind_copied(void)
 	close(c);
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* A user the set cannot move (on an appliance the map dropped, in a pool
  * the new map has no home for, as that appliance's MOVE can put it) is
  * tried again after a backoff, not at every poll.  Polled with a 50 ms
@@ -875,9 +867,9 @@ static void test_unmovable_user_backs_off(void)
 	struct hc_gw *ga = hc_gw_shard_session(l.s, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ga); /* its PLACE waits */
 	CU_ASSERT_EQUAL_FATAL(hc_gw_join(ga, 41, 450, 4), 0); /* pool 4: no home */
-	uint64_t began = mono_ms();
+	uint64_t began = lab_now_ms();
 	unsigned polls = 0;
-	while ((mono_ms() - began < 1500 || polls < 3) && polls < 1000000) {
+	while ((lab_now_ms() - began < 1500 || polls < 3) && polls < 1000000) {
 		hc_gw_shard_poll(l.s, 50);
 		polls++;
 	}
