@@ -238,6 +238,14 @@ static inline int may_tell(const struct hc_decide *d, unsigned w)
 	return d->n_backlog[w] <= HC_CHAN_MAX_PENDING / 2;
 }
 
+static int all_may_tell(const struct hc_decide *d)
+{
+	for (unsigned w = 0; w < d->dp->n_workers; w++)
+		if (!may_tell(d, w))
+			return 0;
+	return 1;
+}
+
 /* Ask every worker holding seats of room to give them back (all or
  * none: a worker whose backlog is long is not asked now, and then none
  * is).  Returns 1 if a revoke of room is outstanding afterwards. */
@@ -1246,6 +1254,12 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 		total += n;
 	}
 	d->st.changes += total;
+	/* every lease asked back (a reload, an epoch) but a room put off by
+	 * a worker's long backlog: asked again once every backlog allows, not
+	 * at the next tick (up to balance_interval_ms away, a worker would go
+	 * on seating JOINs on those leases above a lowered max; a review) */
+	if (unlikely(d->revoke_all) && all_may_tell(d))
+		revoke_for_tick(d);
 	hc_ctlsync_poll(&d->sync, d->dp, d->n_backlog);
 	ha_poll(d, now);
 

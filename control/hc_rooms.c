@@ -840,8 +840,12 @@ int hc_rooms_lease_idle(const struct hc_rooms *r, uint32_t room, uint32_t tick)
 static int may_lease(const struct hc_rooms *r, uint32_t room, unsigned w, uint32_t tick)
 {
 	const struct hc_room *rm = &r->room[room];
+	/* (the hold is the revoke's tick and the next, lease_hold - 1 and
+	 * lease_hold: compared as a distance of at most 1, a hold long past
+	 * never reads as pending again, as a signed difference did 2^31
+	 * ticks on, for 2^31 more: 24.8 days at balance_interval_ms = 1) */
 	return w < HC_ROOMS_LEASE_WORKERS && rm->state == HC_ROOM_LIVE && rm->revoking == 0 &&
-	       (int32_t)(tick - rm->lease_hold) > 0;
+	       (uint32_t)(rm->lease_hold - tick) > 1;
 }
 
 

@@ -2871,6 +2871,63 @@ static void test_reload_lowered_max_revokes_at_once(void)
 	CU_ASSERT_EQUAL(w->members.room_users[r2], 0);
 }
 
+/* A reload's revoke of every lease, put off because the worker's backlog
+ * was long (its decision ring full, more than HC_CHAN_MAX_PENDING / 2
+ * answers queued behind it), is asked again once the backlog is short,
+ * not at the next tick (up to balance_interval_ms away: the worker would
+ * go on seating JOINs on the lease above the lowered max all that while;
+ * a review).  No tick here (now 0). */
+static void test_reload_revoke_after_backlog(void)
+{
+	static struct hc_assign a[512];
+	unsigned dgrams;
+	uint64_t users[16];
+	uint32_t rooms[16];
+	uint8_t ops[16];
+	settle();
+	take_assigns(a, 512, &dgrams);
+	const uint32_t r = untouched_room();
+	CU_ASSERT_FATAL(r != 0);
+	joins_of(users, rooms, ops, 16, 940000, r);
+	events(users, rooms, ops, 1);
+	settle();
+	CU_ASSERT_EQUAL_FATAL(w->members.lease[r], 16);
+	const unsigned p = d.book.room[r].pool;
+	/* the worker's ring full, then the backlog past the bound */
+	const struct hc_decision nothing = {.kind = HC_DEC_LEASE, .room_id = 0}; /* (ignored) */
+	unsigned fillers = 0;
+	while (fillers < (1u << 20) && hc_chan_give_decisions(d.dp, 0, &nothing, 1) == 1)
+		fillers++;
+	CU_ASSERT_FATAL(fillers > 0 && fillers < (1u << 20));
+	while (d.n_backlog[0] <= HC_CHAN_MAX_PENDING / 2)
+		d.backlog[0][d.n_backlog[0]++] = nothing;
+	reload_max_10(p);
+	CU_ASSERT_EQUAL(d.revoke_all, 1); /* put off */
+	CU_ASSERT_EQUAL(d.book.room[r].revoking, 0);
+	/* the worker reads its ring; the control core gives it the backlog */
+	for (int i = 0; i < 100 && d.n_backlog[0] > 0; i++) {
+		while (hc_chan_drain_decisions(w) > 0)
+			;
+		hc_decide_poll(&d, 0);
+	}
+	CU_ASSERT_EQUAL(d.n_backlog[0], 0);
+	CU_ASSERT_EQUAL(d.revoke_all, 0); /* asked, with no tick */
+	CU_ASSERT_EQUAL(d.book.room[r].revoking, 1);
+	while (hc_chan_drain_decisions(w) > 0) /* the rest of the fillers, the revoke */
+		;
+	settle();
+	CU_ASSERT_EQUAL(w->members.lease[r], 0);
+	CU_ASSERT_EQUAL(d.book.room[r].leased, 0);
+	/* as before */
+	reload_suite_policy();
+	memset(ops, HC_OP_LEAVE, sizeof(ops));
+	events(users, rooms, ops, 1);
+	settle();
+	take_assigns(a, 512, &dgrams);
+	CU_ASSERT_EQUAL(d.book.room[r].users, 0);
+	CU_ASSERT_EQUAL(w->members.room_users[r], 0);
+}
+
 /* A seat kept for a user (here a directive's) in a room whose max a
  * reload lowered under seats leased to the worker: its JOIN's request
  * waits for the revoke (parked, as any request into a room full only for
@@ -4182,6 +4239,8 @@ static CU_TestInfo tests[] = {
 	 test_late_picks_room_reused},
 	{"a reload lowering max asks every lease back at once",
 	 test_reload_lowered_max_revokes_at_once},
+	{"a reload's revoke put off by a long backlog is asked again once it is short",
+	 test_reload_revoke_after_backlog},
 	{"an orderly stop writes the state file once more", test_stop_writes_state_file},
 	{"a kept seat's JOIN after max was lowered under leases waits for the revoke",
 	 test_kept_seat_waits_for_revoke},

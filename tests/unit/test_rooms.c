@@ -539,6 +539,23 @@ static void test_lease_top_up(void)
 	CU_ASSERT_EQUAL(r.room[e].lease_grow, 2);
 	CU_ASSERT_EQUAL(r.st.lease_errors, 2); /* (room b's, on purpose) */
 	CU_ASSERT_EQUAL(r.st.over_max, 0);
+
+	/* a revoke holds leases back for its tick and the next, whatever
+	 * the ticks since: 2^31 ticks after it (24.8 days at
+	 * balance_interval_ms = 1) the hold read as pending again, for as
+	 * long (a review) */
+	uint32_t f = 7;
+	fill(f, 1, &u);
+	CU_ASSERT_EQUAL(hc_rooms_lease(&r, f, 0, 16, 10), 16);
+	CU_ASSERT_EQUAL(hc_rooms_lease_revoke(&r, f, 10), 1);
+	CU_ASSERT_EQUAL(hc_rooms_lease_back(&r, f, 0, 16), 1);
+	CU_ASSERT_EQUAL(hc_rooms_lease(&r, f, 0, 16, 10), 0);  /* its tick */
+	CU_ASSERT_EQUAL(hc_rooms_lease(&r, f, 0, 16, 11), 0);  /* the next */
+	CU_ASSERT_EQUAL(hc_rooms_lease(&r, f, 0, 16, 11 + (1u << 31)), 16);
+	CU_ASSERT_EQUAL(hc_rooms_lease_revoke(&r, f, 11 + (1u << 31)), 1);
+	CU_ASSERT_EQUAL(hc_rooms_lease_back(&r, f, 0, 16), 1);
+	CU_ASSERT_EQUAL(hc_rooms_lease(&r, f, 0, 16, 12 + (1u << 31)), 0);
+	CU_ASSERT_EQUAL(hc_rooms_lease(&r, f, 0, 16, 13 + (1u << 31)), 16);
 	hc_rooms_free(&r);
 }
 
