@@ -359,6 +359,12 @@ int hc_config_check(const struct hc_config *c, char *err, size_t errlen)
 			 "restart hold is kept, and the peer's file would be ignored");
 		return -1;
 	}
+	if (c->ha_mode != NULL && (c->state_file == NULL || strcmp(c->state_file, "none") == 0)) {
+		snprintf(err, errlen, "--ha needs a --state-file: without one a takeover keeps "
+			 "no restart hold, and decides every JOIN and PLACE at once while the "
+			 "gateways restate what the other box held");
+		return -1;
+	}
 	if (c->ha_box != NULL && c->ha_mode == NULL) {
 		snprintf(err, errlen, "--ha-box needs --ha: it names one box of an HA pair");
 		return -1;

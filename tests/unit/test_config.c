@@ -164,6 +164,12 @@ static void test_policy_errors(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "--peer-state-file needs a --state-file"));
 	hc_boot_free(&boot);
 	unlink(path);
+	/* a pair's takeover holds from the state files: one is needed (none
+	 * gave no hold at all, and a warning spoke of one; a review) */
+	CU_ASSERT_EQUAL(load(OK_AUTH "ha = backup\nstate-file = none\n", NULL, NULL), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "--ha needs a --state-file"));
+	hc_boot_free(&boot);
+	unlink(path);
 	/* the pair's tie-breaker: 0 or 1, and only in a pair */
 	CU_ASSERT_EQUAL(load(OK_AUTH "ha-box = 1\n", NULL, NULL), -1);
 	CU_ASSERT_STRING_EQUAL(err, "--ha-box needs --ha: it names one box of an HA pair");
