@@ -141,7 +141,9 @@ static const struct opt_row rows[] = {
 	 "either is believed); SIGHUP reloads it\n(docs/scaling.md)", W_BOTH, 2},
 	{"ha", OPT_TEXT, F(ha_mode), 0, 0, NULL, "backup",
 	 "one of an active/standby pair: start as the\nbackup (no ARP for --ip, nothing taken or\n"
-	 "sent); keepalived's notify scripts switch\nthe role (/headcount/ha, docs/scaling.md)", W_BOTH, 0},
+	 "sent); keepalived's notify scripts switch\nthe role (/headcount/ha, docs/scaling.md);\n"
+	 "needs keys and a state-file (not none: a\ntakeover's restart hold is built from the\n"
+	 "state files)", W_BOTH, 0},
 	{"ha-box", OPT_TEXT, F(ha_box), 0, 0, NULL, "0/1",
 	 "which box of the pair this is (the other\nbox the other value): its epochs are even\n"
 	 "(0) or odd (1), so the two boxes never\ntake the same epoch, not even promoted in\n"
