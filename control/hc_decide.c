@@ -14,6 +14,7 @@
 #include <rte_ring_elem.h>
 
 #include "hc_proto.h"
+#include "hc_port.h"
 #include "hc_ctlmsg.h"
 #include "hc_log.h"
 #include "hc_log.h"
@@ -1321,6 +1322,12 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 	/* the state file: once a second, whatever --balance-interval-ms (a
 	 * pair's copy must stay fresh: hc_restart.h) */
 	if (now >= d->next_save) {
+		/* the data links, read first: while one is down the file keeps
+		 * the gateways it listed (cut off, not gone), and keepalived's
+		 * check (/headcount/ha links_down) moves the role */
+		unsigned ports, down = hc_ports_links_down(d->dp, &ports);
+		hc_ha_links(&d->ha, down, ports);
+		hc_restart_links(&d->restart, d->dp, down != 0);
 		if (hc_ha_serving(&d->ha))
 			hc_restart_save(&d->restart, d->dp, hc_ha_wall_ms());
 		d->next_save = now + rte_get_tsc_hz();

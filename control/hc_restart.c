@@ -22,6 +22,8 @@
 #include "hc_log.h"
 
 #define NOT_RESTATED (1ull << 63)
+#define KEPT_LINK_DOWN (1ull << 62) /* held users when a data link went
+                                       down: listed until it is up */
 
 static void end_hold(struct hc_restart *r, uint64_t now, int expired)
 {
@@ -557,7 +559,22 @@ void hc_restart_flush(struct hc_restart *r)
 static uint8_t holds_users(const struct hc_restart *r, const struct hc_dataplane *dp,
 			   uint32_t g)
 {
-	return hc_dp_gateway_users(dp, (uint16_t)g) > 0 || (r->swept[g] & NOT_RESTATED) != 0;
+	return hc_dp_gateway_users(dp, (uint16_t)g) > 0 ||
+	       (r->swept[g] & (NOT_RESTATED | KEPT_LINK_DOWN)) != 0;
+}
+
+void hc_restart_links(struct hc_restart *r, const struct hc_dataplane *dp, int down)
+{
+	down = down != 0;
+	if (r->swept == NULL || down == r->links_down)
+		return;
+	r->links_down = down;
+	for (uint32_t g = 1; g < r->max_gateways; g++) {
+		if (down && holds_users(r, dp, g))
+			r->swept[g] |= KEPT_LINK_DOWN;
+		else
+			r->swept[g] &= ~KEPT_LINK_DOWN;
+	}
 }
 
 void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp, uint64_t wall_ms)

@@ -80,7 +80,8 @@ struct hc_restart {
 	uint64_t all_workers;     /* mask of the workers that must sweep   */
 	uint64_t *swept;          /* [max_gateways] workers that swept; a
 	                             listed gateway not restated yet has bit
-	                             63 set                                */
+	                             63 set, one kept listed while a data
+	                             link is down bit 62 (hc_restart_links) */
 	uint32_t waiting;         /* listed gateways not restated yet      */
 	int holding;
 	int unknown;              /* who held users was not known at the
@@ -90,6 +91,7 @@ struct hc_restart {
 	                             line), even after an early end: a
 	                             restart meanwhile holds its whole time */
 	int written_unknown;      /* the last file written said 'unknown'  */
+	int links_down;           /* hc_restart_links: a data link is down */
 	uint64_t started, until;  /* TSC                                   */
 	uint8_t *written;         /* [max_gateways] the file's set         */
 	uint64_t *swept_next;     /* [max_gateways] each: the pair the next */
@@ -180,6 +182,14 @@ void hc_restart_end(struct hc_restart *r, uint64_t now);
 /* The hold's deadline: returns 1 if it ended a hold now.  Past it, the
  * listed gateways not restated are waited for (and listed) no more. */
 int hc_restart_poll(struct hc_restart *r, uint64_t now);
+
+/* A data link went down (down 1) or every link is up again (0): while
+ * one is down, the gateways that held users when it went stay listed in
+ * the state file (the workers soon declare them dead: they are cut off,
+ * not gone, and a takeover's hold from this file must wait for them; the
+ * pair's peer takes over, keepalived's check says so).  Called by the
+ * control core once a second. */
+void hc_restart_links(struct hc_restart *r, const struct hc_dataplane *dp, int down);
 
 /* Outside a hold: write the state file if the gateways holding users
  * changed, if the last write failed or, keyed, if it was last written

@@ -153,6 +153,8 @@ static int tel_ha_cmd(const char *cmd, const char *params, struct rte_tel_data *
 	rte_tel_data_add_dict_u64(d, "demotions", LOAD(&tel_ha->st.demotions));
 	rte_tel_data_add_dict_u64(d, "reepochs", LOAD(&tel_ha->st.reepochs));
 	rte_tel_data_add_dict_u64(d, "takeover_wall_ms", LOAD(&tel_ha->st.takeover_wall_ms));
+	rte_tel_data_add_dict_u64(d, "ports", LOAD(&tel_ha->ports));
+	rte_tel_data_add_dict_u64(d, "links_down", LOAD(&tel_ha->links_down));
 	return 0;
 }
 

@@ -214,8 +214,10 @@ static int afp_final;
 static uint64_t afp_unread_at_exit;
 
 /* The interface's 64-bit rx_packets (rtnetlink RTM_GETLINK, IFLA_STATS64:
- * right in the caller's network namespace).  0 on success. */
-static int if_rx_packets(unsigned if_index, uint64_t *rx)
+ * right in the caller's network namespace), and whether it is up and
+ * running (IFF_UP and IFF_RUNNING: administratively up, with a carrier).
+ * 0 on success. */
+static int if_read(unsigned if_index, uint64_t *rx, int *up)
 {
 	struct {
 		struct nlmsghdr nh;
@@ -238,6 +240,8 @@ static int if_rx_packets(unsigned if_index, uint64_t *rx)
 	if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct ifinfomsg)) || nh->nlmsg_type != RTM_NEWLINK ||
 	    nh->nlmsg_len > (size_t)n || nh->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)))
 		goto out;
+	unsigned flags = ((const struct ifinfomsg *)NLMSG_DATA(nh))->ifi_flags;
+	*up = (flags & IFF_UP) && (flags & IFF_RUNNING);
 	int len = (int)IFLA_PAYLOAD(nh);
 	for (const struct rtattr *a = IFLA_RTA((const struct ifinfomsg *)NLMSG_DATA(nh));
 	     RTA_OK(a, len); a = RTA_NEXT(a, len)) {
@@ -258,10 +262,11 @@ out:
 static void afp_watch(uint16_t port, const struct rte_eth_dev_info *info)
 {
 	uint64_t rx;
+	int up;
 	afp_if[port].if_index = 0;
 	if (strcmp(info->driver_name, "net_af_packet") != 0 || info->if_index == 0)
 		return;
-	if (if_rx_packets(info->if_index, &rx) != 0) {
+	if (if_read(info->if_index, &rx, &up) != 0) {
 		HC_LOG(WARNING, "port %u (net_af_packet): cannot read its interface's "
 		       "counters: port_ring_drops will not count its ring drops", port);
 		return;
@@ -736,7 +741,8 @@ void hc_ports_close(struct hc_dataplane *dp)
 static uint64_t afp_read_rx(uint16_t port)
 {
 	uint64_t rx, was = __atomic_load_n(&afp_if[port].rx_read, __ATOMIC_RELAXED);
-	if (if_rx_packets(afp_if[port].if_index, &rx) != 0)
+	int up;
+	if (if_read(afp_if[port].if_index, &rx, &up) != 0)
 		return was;
 	while (rx > was) {
 		if (__atomic_compare_exchange_n(&afp_if[port].rx_read, &was, rx, 0,
@@ -769,6 +775,30 @@ void hc_ports_totals(const struct hc_dataplane *dp, struct hc_port_totals *t)
 		t->ring_drops += got > s.ipackets ? got - s.ipackets : 0;
 	}
 	t->unread_at_exit = __atomic_load_n(&afp_unread_at_exit, __ATOMIC_RELAXED);
+}
+
+unsigned hc_ports_links_down(const struct hc_dataplane *dp, unsigned *ports)
+{
+	uint16_t port;
+	unsigned n = 0, down = 0;
+	(void)dp;
+	RTE_ETH_FOREACH_DEV(port) {
+		n++;
+		if (afp_if[port].if_index != 0) {
+			/* (the af_packet PMD says up from its start on: its
+			 * interface says what the wire does) */
+			uint64_t rx;
+			int up = 1;
+			if (if_read(afp_if[port].if_index, &rx, &up) == 0)
+				down += !up;
+			continue;
+		}
+		struct rte_eth_link link;
+		if (rte_eth_link_get_nowait(port, &link) == 0)
+			down += link.link_status == RTE_ETH_LINK_DOWN;
+	}
+	*ports = n;
+	return down;
 }
 
 #define DRAIN_BURST 64

@@ -33,6 +33,16 @@ int hc_port_ip_ok(const char *bus, int ip_explicit);
 void hc_ports_totals(const struct hc_dataplane *dp, struct hc_port_totals *t);
 
 /*
+ * The ports whose link is down now, of *ports: a NIC's link as its PMD
+ * reads it (rte_eth_link_get_nowait), an af_packet port's interface up
+ * and running (its PMD says up whatever the wire does).  Slow path: a
+ * netlink request per af_packet port (the control core's once a second,
+ * for the HA pair's check and the state file).  A port whose link cannot
+ * be read counts as up.
+ */
+unsigned hc_ports_links_down(const struct hc_dataplane *dp, unsigned *ports);
+
+/*
  * At exit, once every worker has returned: each af_packet interface's
  * rx_packets read a last time (the totals after it use that read), then
  * the frames still waiting in those ports' RX queues read and freed,

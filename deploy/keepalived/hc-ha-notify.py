@@ -3,9 +3,10 @@
 """hc-ha-notify.py PREFIX LOG [INSTANCE] FIFO - keepalived's notify_fifo_script for a
 headcount appliance of an active/standby pair (docs/scaling.md, "High
 availability").  hc-ha-notify.py --alive PREFIX: its vrrp_script (exit 0
-if the appliance answers its telemetry as one of an HA pair: a standalone
-appliance, ha not set in its configuration, is a FAULT, and the reader
-logs it as an ERROR).
+if the appliance answers its telemetry as one of an HA pair and every data
+port has its link: a standalone appliance, ha not set in its
+configuration, is a FAULT, and the reader logs it as an ERROR; a port
+without its link is a FAULT too).
 
 keepalived starts it once and writes every state change to FIFO, in order,
 as lines 'INSTANCE "name" STATE PRIORITY' (notify scripts, one process per
@@ -130,8 +131,9 @@ STANDALONE = ("the appliance runs standalone (no ha = backup in its configuratio
 
 def alive(prefix):
     """--alive PREFIX (keepalived's vrrp_script): exit 0 if the appliance
-    answers /headcount/ha as one of an HA pair (a standalone one, which
-    takes no role from keepalived, is a FAULT).  A connect refused for a full backlog (another
+    answers /headcount/ha as one of an HA pair with every data port's link
+    up (a standalone one, which takes no role from keepalived, is a FAULT;
+    so is a port without its link, links_down, read once a second).  A connect refused for a full backlog (another
     telemetry client served), or a connection closed before its greeting
     (10 clients served), is tried again: the appliance lives; refused
     for no listener, or no answer (keepalived's timeout ends us): a FAULT."""
@@ -140,6 +142,12 @@ def alive(prefix):
         # (under keepalived always a misconfiguration: a FAULT, so that
         # keepalived's state says so, not a healthy pair)
         print("hc-ha-notify: " + STANDALONE, file=sys.stderr)
+        return 1
+    if isinstance(reply, dict) and reply.get("links_down", 0) != 0:
+        # a data port without its link (a vfio NIC's cable, an af_packet
+        # port's interface down): this box cannot serve, the peer can
+        print("hc-ha-notify: %s of the appliance's %s data ports have no link"
+              % (reply.get("links_down"), reply.get("ports")), file=sys.stderr)
         return 1
     return 0 if isinstance(reply, dict) else 1
 

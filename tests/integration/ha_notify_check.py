@@ -12,6 +12,7 @@ the appliance, and that it reaches it again when the appliance lost it:
   BACKUP                      -> ,backup
   MASTER while no appliance   -> said once the appliance answers
   a standalone appliance      -> logged once as an ERROR; --alive exits 1
+  a data port without a link  -> --alive exits 1
   the log becomes unwritable  -> the reader goes on
   another vrrp_instance's line -> ignored (the reader is given its own)
   as keepalived 2.2.7 ends a reader (measured: hc-ha-notify.py's text):
@@ -60,6 +61,7 @@ class FakeAppliance:
 
     def __init__(self):
         self.role = "backup"
+        self.links_down = 0     # /headcount/ha's, of 2 ports
         self.requests = []
         self.lock = threading.Lock()
         self.srv = None
@@ -108,7 +110,8 @@ class FakeAppliance:
                         self.requests.append(param)
                         self.role = param
                         reply["requested"] = 1
-                    reply.update(role=self.role, serving=int(self.role == "master"), epoch=1)
+                    reply.update(role=self.role, serving=int(self.role == "master"), epoch=1,
+                                 ports=2, links_down=self.links_down)
                 c.send(json.dumps({"/headcount/ha": reply}).encode())
 
 
@@ -223,6 +226,16 @@ def main():
         alive = subprocess.run([sys.executable, NOTIFY, "--alive", PREFIX],
                                capture_output=True, text=True, timeout=30)
         need("--alive exits 0", alive.returncode == 0, (alive.returncode, alive.stderr))
+        print("a data port without its link: --alive a FAULT")
+        with app.lock:
+            app.links_down = 1
+        alive = subprocess.run([sys.executable, NOTIFY, "--alive", PREFIX],
+                               capture_output=True, text=True, timeout=30)
+        need("--alive exits 1 (keepalived: FAULT)", alive.returncode == 1, alive.returncode)
+        need("and says why", "1 of the appliance's 2 data ports have no link" in alive.stderr,
+             alive.stderr)
+        with app.lock:
+            app.links_down = 0
 
         print("another vrrp_instance's word")
         n = len(app.requests)

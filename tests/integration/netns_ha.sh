@@ -8,7 +8,9 @@
 # adverts, B the higher priority, nopreempt: A, started first, is master).
 #
 #   kill   the master box dies: headcount A and its keepalived SIGKILLed
-#   link   A's data link cut (its veth down: keepalived's track_interface)
+#   link   A's data link cut (its veth down: keepalived's track_interface;
+#          A reads it, /headcount/ha links_down, and the shipped
+#          vrrp_script's check fails A for it)
 #   split  the management link cut both ways (tc-bpf drop): both become
 #          master while both reach the gateways; healed after the gateways
 #          converged: A (lower priority) steps down
@@ -326,6 +328,23 @@ split)
 esac
 hc_wait 60 "B becomes master" role_is "${tag}b" master
 echo "B master at wall_ms=$(ha_of "${tag}b" | sed -n 's/^takeover_wall_ms=//p')"
+if [ "$phase" = link ]; then
+	# A reads its data link down (its af_packet port's interface; a vfio
+	# NIC's link the same way through its PMD), and the shipped
+	# keepalived check fails A for it: where no track_interface can name
+	# the port (vfio), that is the failover (the lab's track_interface
+	# was faster here)
+	a_links_down() { [ "$(ha_of "$tag" | sed -n 's/^links_down=//p')" = 1 ]; }
+	hc_wait 30 "A reads its data link down (/headcount/ha links_down)" a_links_down
+	ha_of "$tag" | grep -qx "ports=1" || { echo "FAIL: A's /headcount/ha ports"; exit 1; }
+	rc=0
+	"$notify" --alive "hclab$tag" 2> "$out/alive.err" || rc=$?
+	[ "$rc" = 1 ] && grep -q "1 of the appliance's 1 data ports have no link" "$out/alive.err" ||
+		{ echo "FAIL: hc-ha-notify.py --alive with A's link down: exit $rc, $(cat "$out/alive.err")"; exit 1; }
+	echo "A's data link down: /headcount/ha links_down=1, the shipped check fails A (exit 1)"
+	grep -q "1 of 1 data ports have no link" "$out/a/headcount.log" ||
+		{ echo "FAIL: A's log does not say its link went down"; exit 1; }
+fi
 every_gateway_heard() { [ "$(kv appliance_restarts "$res")" -ge 8 ] && [ "$(kv resumed_wall_ms "$res")" -gt 0 ]; }
 hc_wait 120 "placements answered by the new epoch" every_gateway_heard
 if [ "$phase" = split ]; then
