@@ -32,6 +32,7 @@
 #include "hc_log.h"
 #include "hc_notify.h"
 #include "hc_options.h"
+#include "hc_links.h"
 #include "hc_port.h"
 #include "hc_stats.h"
 #include "hc_version.h"
@@ -157,6 +158,11 @@ int main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 1;
 	}
+	/* the data links, read off the lcores (/headcount/ha, the state
+	 * file while a link is lost) */
+	if ((rc = hc_links_start()) != 0)
+		HC_LOG(WARNING, "no thread to watch the data links (%s): /headcount/ha says "
+		       "0 ports, and keepalived's check cannot see a cut link", strerror(-rc));
 	if (cfg.keys_file != NULL) {
 		if (hc_auth_init() != 0) {
 			HC_LOG(ERR, "libsodium cannot be initialised");
@@ -240,6 +246,7 @@ int main(int argc, char **argv)
 	hc_decide_free(&decide);
 
 	hc_dataplane_free(&dp); /* (its rings' mbufs back to the pools first) */
+	hc_links_stop();
 	hc_ports_close(&dp);
 	rte_eal_cleanup();
 	hc_lock_release();

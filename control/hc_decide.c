@@ -14,7 +14,7 @@
 #include <rte_ring_elem.h>
 
 #include "hc_proto.h"
-#include "hc_port.h"
+#include "hc_links.h"
 #include "hc_ctlmsg.h"
 #include "hc_log.h"
 #include "hc_log.h"
@@ -1260,7 +1260,14 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 	 * at the next tick (up to balance_interval_ms away, a worker would go
 	 * on seating JOINs on those leases above a lowered max; a review) */
 	if (unlikely(d->revoke_all) && all_may_tell(d))
-		revoke_for_tick(d);
+		revoke_for_tick(d); /* (each call asks more rooms: converges) */
+	/* a data link lost (or back): the state file keeps the gateways
+	 * that held users then (cut off, not gone) until every link is
+	 * back; looked at every poll (one load), before the workers'
+	 * gateway timeout drops them */
+	uint64_t lost = hc_links_lost();
+	if (unlikely(lost != d->restart.links_lost))
+		hc_restart_links(&d->restart, d->dp, lost);
 	hc_ctlsync_poll(&d->sync, d->dp, d->n_backlog);
 	ha_poll(d, now);
 
@@ -1322,12 +1329,11 @@ unsigned hc_decide_poll(struct hc_decide *d, uint64_t now)
 	/* the state file: once a second, whatever --balance-interval-ms (a
 	 * pair's copy must stay fresh: hc_restart.h) */
 	if (now >= d->next_save) {
-		/* the data links, read first: while one is down the file keeps
-		 * the gateways it listed (cut off, not gone), and keepalived's
-		 * check (/headcount/ha links_down) moves the role */
-		unsigned ports, down = hc_ports_links_down(d->dp, &ports);
+		/* the data links as hc-links read them: /headcount/ha and
+		 * keepalived's check (links_down moves the role) */
+		uint32_t ports, down;
+		hc_links_read(&ports, &down);
 		hc_ha_links(&d->ha, down, ports);
-		hc_restart_links(&d->restart, d->dp, down != 0);
 		if (hc_ha_serving(&d->ha))
 			hc_restart_save(&d->restart, d->dp, hc_ha_wall_ms());
 		d->next_save = now + rte_get_tsc_hz();

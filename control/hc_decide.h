@@ -291,7 +291,7 @@ uint32_t hc_decide_mismatches(const struct hc_decide *d, const struct hc_room_vi
 	X(ha_demotions, ha.st.demotions) X(ha_reepochs, ha.st.reepochs) \
 	X(ha_reepochs_own_box, ha.st.reepochs_own_box) X(ha_garps, ha.st.garps) \
 	X(ha_garp_failures, ha.st.garp_failures) X(ha_takeover_wall_ms, ha.st.takeover_wall_ms) \
-	X(ha_heard_far, ha.st.heard_far) \
+	X(ha_heard_far, ha.st.heard_far) X(ha_ports, ha.ports) X(ha_links_down, ha.links_down) \
 	X(lease_grants, book.st.lease_grants) X(leased_seats, book.st.leased_seats) \
 	X(lease_top_ups, book.st.lease_top_ups) X(lease_grown, book.st.lease_grown) \
 	X(leased_joins, book.st.leased_joins) X(lease_revokes, book.st.lease_revokes) \

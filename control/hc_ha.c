@@ -46,16 +46,6 @@ void hc_ha_init(struct hc_ha *ha, struct hc_dataplane *dp, int role, uint32_t ep
 
 void hc_ha_links(struct hc_ha *ha, unsigned down, unsigned ports)
 {
-	unsigned was = __atomic_load_n(&ha->links_down, __ATOMIC_RELAXED);
-	if (down != was) {
-		if (down > 0)
-			HC_LOG(WARNING, "%u of %u data ports have no link: the state file keeps "
-			       "the gateways it listed%s", down, ports,
-			       ha->role != HC_HA_STANDALONE ? "; keepalived's check "
-			       "(hc-ha-notify.py --alive) fails this box" : "");
-		else
-			HC_LOG(INFO, "every data port has its link again (%u)", ports);
-	}
 	__atomic_store_n(&ha->ports, ports, __ATOMIC_RELAXED);
 	__atomic_store_n(&ha->links_down, down, __ATOMIC_RELAXED);
 }

@@ -12,8 +12,9 @@
  * - BACKUP (the start with --ha backup, or demoted): at once the workers
  *   answer no ARP for --ip and take no datagram (hc_ha_dp.h), the control
  *   core sends nothing (hc_tx.c counts ha_fenced) and neither places nor
- *   balances.  It is cold: every worker forgets its gateways at once
- *   (hc_ha_cold, users dropped), the control core its reservations.
+ *   balances.  It is cold: every worker forgets its gateways (hc_ha_cold,
+ *   users dropped: at its timers or before its next datagram), the
+ *   control core its reservations.
  * - MASTER: a new epoch, which is the appliance incarnation every A->G
  *   datagram carries: the wall clock in 1/8 s, and above every epoch this
  *   box used and every one a gateway's datagram named (hc_dp_ha_heard),
@@ -85,8 +86,8 @@ struct hc_ha {
 	uint64_t ceiling_tsc;   /* when hc_dataplane.ha_heard_ceiling was set */
 	struct hc_ha_stats st;
 	uint32_t ports;         /* data ports, and of them with no link, as */
-	uint32_t links_down;    /* the control core read them last (once a
-	                           second; relaxed: telemetry reads them)   */
+	uint32_t links_down;    /* hc-links read them (kept once a second;
+	                           relaxed: telemetry reads them)           */
 };
 
 /* role: HC_HA_STANDALONE (no --ha: serve always, as ever) or
@@ -102,9 +103,9 @@ void hc_ha_set_box(struct hc_ha *ha, int box);
  * unless parity is -1.  (hc_ha_poll's; apart for the unit tests) */
 uint32_t hc_ha_next_epoch(uint32_t clock_8ths, uint32_t last, uint32_t heard, int parity);
 
-/* The data ports' links as the control core read them (hc_ports_links_down):
- * kept for /headcount/ha (keepalived's check fails a box with a link
- * down), a change logged. */
+/* The data ports' links as hc-links read them (hc_links.h), kept once a
+ * second for /headcount/ha and /headcount/control (keepalived's check
+ * fails a box with a link down; hc-links logs the changes). */
 void hc_ha_links(struct hc_ha *ha, unsigned down, unsigned ports);
 
 /* Ask for role (HC_HA_MASTER or HC_HA_BACKUP); any thread.  -1 without

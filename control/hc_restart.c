@@ -478,7 +478,7 @@ int hc_restart_swept(struct hc_restart *r, uint16_t gw, unsigned worker, uint64_
 	r->swept[gw] |= 1ull << worker;
 	if ((r->swept[gw] & r->all_workers) != r->all_workers)
 		return 0;
-	r->swept[gw] = 0;
+	r->swept[gw] &= KEPT_LINK_DOWN; /* (restated: kept while a link is lost) */
 	r->waiting--;
 	if (!r->holding) { /* after an early end: only off the carried list */
 		r->st.restated_late++;
@@ -563,18 +563,25 @@ static uint8_t holds_users(const struct hc_restart *r, const struct hc_dataplane
 	       (r->swept[g] & (NOT_RESTATED | KEPT_LINK_DOWN)) != 0;
 }
 
-void hc_restart_links(struct hc_restart *r, const struct hc_dataplane *dp, int down)
+void hc_restart_links(struct hc_restart *r, const struct hc_dataplane *dp, uint64_t lost)
 {
-	down = down != 0;
-	if (r->swept == NULL || down == r->links_down)
+	uint64_t newly = lost & ~r->links_lost;
+	r->links_lost = lost;
+	if (r->swept == NULL || (newly == 0 && lost != 0))
 		return;
-	r->links_down = down;
+	uint32_t kept = 0;
 	for (uint32_t g = 1; g < r->max_gateways; g++) {
-		if (down && holds_users(r, dp, g))
-			r->swept[g] |= KEPT_LINK_DOWN;
-		else
+		if (lost == 0) {
 			r->swept[g] &= ~KEPT_LINK_DOWN;
+		} else if (holds_users(r, dp, g)) { /* (each port lost adds) */
+			r->swept[g] |= KEPT_LINK_DOWN;
+			kept++;
+		}
 	}
+	if (newly != 0 && r->path != NULL)
+		HC_LOG(WARNING, "%s: lists the %u gateways holding users while a data link "
+		       "is lost (cut off, not gone: a takeover from it waits for them)",
+		       r->path, kept);
 }
 
 void hc_restart_save(struct hc_restart *r, const struct hc_dataplane *dp, uint64_t wall_ms)

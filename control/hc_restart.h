@@ -91,7 +91,7 @@ struct hc_restart {
 	                             line), even after an early end: a
 	                             restart meanwhile holds its whole time */
 	int written_unknown;      /* the last file written said 'unknown'  */
-	int links_down;           /* hc_restart_links: a data link is down */
+	uint64_t links_lost;      /* hc_restart_links: ports lost, as told */
 	uint64_t started, until;  /* TSC                                   */
 	uint8_t *written;         /* [max_gateways] the file's set         */
 	uint64_t *swept_next;     /* [max_gateways] each: the pair the next */
@@ -183,13 +183,14 @@ void hc_restart_end(struct hc_restart *r, uint64_t now);
  * listed gateways not restated are waited for (and listed) no more. */
 int hc_restart_poll(struct hc_restart *r, uint64_t now);
 
-/* A data link went down (down 1) or every link is up again (0): while
- * one is down, the gateways that held users when it went stay listed in
- * the state file (the workers soon declare them dead: they are cut off,
- * not gone, and a takeover's hold from this file must wait for them; the
- * pair's peer takes over, keepalived's check says so).  Called by the
- * control core once a second. */
-void hc_restart_links(struct hc_restart *r, const struct hc_dataplane *dp, int down);
+/* The data ports whose link is lost (hc_links_lost: seen up, down now)
+ * changed: for each port newly lost, the gateways holding users then are
+ * kept listed in the state file until no link is lost (the workers soon
+ * declare them dead: they are cut off, not gone, and a takeover's hold
+ * from this file must wait for them; an HA pair's peer takes over,
+ * keepalived's check says so).  The control core calls it when
+ * hc_links_lost differs from links_lost. */
+void hc_restart_links(struct hc_restart *r, const struct hc_dataplane *dp, uint64_t lost);
 
 /* Outside a hold: write the state file if the gateways holding users
  * changed, if the last write failed or, keyed, if it was last written

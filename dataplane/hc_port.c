@@ -777,28 +777,12 @@ void hc_ports_totals(const struct hc_dataplane *dp, struct hc_port_totals *t)
 	t->unread_at_exit = __atomic_load_n(&afp_unread_at_exit, __ATOMIC_RELAXED);
 }
 
-unsigned hc_ports_links_down(const struct hc_dataplane *dp, unsigned *ports)
+int hc_port_if_link(uint16_t port, int *up)
 {
-	uint16_t port;
-	unsigned n = 0, down = 0;
-	(void)dp;
-	RTE_ETH_FOREACH_DEV(port) {
-		n++;
-		if (afp_if[port].if_index != 0) {
-			/* (the af_packet PMD says up from its start on: its
-			 * interface says what the wire does) */
-			uint64_t rx;
-			int up = 1;
-			if (if_read(afp_if[port].if_index, &rx, &up) == 0)
-				down += !up;
-			continue;
-		}
-		struct rte_eth_link link;
-		if (rte_eth_link_get_nowait(port, &link) == 0)
-			down += link.link_status == RTE_ETH_LINK_DOWN;
-	}
-	*ports = n;
-	return down;
+	uint64_t rx;
+	if (port >= RTE_MAX_ETHPORTS || afp_if[port].if_index == 0)
+		return -1;
+	return if_read(afp_if[port].if_index, &rx, up);
 }
 
 #define DRAIN_BURST 64

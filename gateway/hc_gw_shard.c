@@ -282,8 +282,10 @@ static void tramp_assign(void *arg, const struct hc_gw_assign *a)
 		return;
 	/* NEW_TOPIC re-joined the user on this session: wrong if the pool
 	 * lives elsewhere now */
-	if (a->status == HC_GW_NEW_TOPIC && pool_home(s, a->pool_id) != (int)sl->index)
+	if (a->status == HC_GW_NEW_TOPIC && pool_home(s, a->pool_id) != (int)sl->index) {
 		s->stray = 1;
+		s->stray_due_ms = 0; /* at once, whoever waits for a backoff */
+	}
 	if (s->cb.on_assign != NULL)
 		s->cb.on_assign(s->cb.arg, sl->index, a);
 }
@@ -635,7 +637,7 @@ static uint64_t reconcile(struct hc_gw_shard *s, int strays)
 		struct collect c = {.s = s, .slot = k};
 		hc_gw_foreach(sl->g, collect_one, &c);
 		if (c.oom)
-			s->stray = 1; /* the rest next poll */
+			s->stray = 1; /* the rest after a backoff */
 		for (size_t i = 0; i < c.n; i++) {
 			int h = pool_home(s, c.m[i].pool);
 			if (h < 0 && sl->in_map)

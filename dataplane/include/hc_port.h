@@ -32,15 +32,11 @@ int hc_port_ip_ok(const char *bus, int ip_explicit);
 
 void hc_ports_totals(const struct hc_dataplane *dp, struct hc_port_totals *t);
 
-/*
- * The ports whose link is down now, of *ports: a NIC's link as its PMD
- * reads it (rte_eth_link_get_nowait), an af_packet port's interface up
- * and running (its PMD says up whatever the wire does).  Slow path: a
- * netlink request per af_packet port (the control core's once a second,
- * for the HA pair's check and the state file).  A port whose link cannot
- * be read counts as up.
- */
-unsigned hc_ports_links_down(const struct hc_dataplane *dp, unsigned *ports);
+/* An af_packet port's interface: up and running (*up 1) or not (0), read
+ * by netlink (the PMD says up from its start on, whatever the wire does).
+ * 0, or -1: not an af_packet port, or not read.  (hc_links.c's, off the
+ * lcores: the request can wait on the kernel's rtnl lock.) */
+int hc_port_if_link(uint16_t port, int *up);
 
 /*
  * At exit, once every worker has returned: each af_packet interface's
