@@ -22,7 +22,9 @@
 # (hc-gwsim's comparison); no room above max in any sample of either
 # appliance's whole table; every gateway heard the new epoch; no gateway
 # obeyed a MOVE of an older epoch after one of a newer (the per-user
-# directive log); B's final checks (seat book = room table) pass.
+# directive log); B's final checks (seat book = room table) pass, and
+# A's where it lives on (link, split): its seat book, and its admission
+# over the run (no JOIN over max, none on a lease).
 # Each box keeps its own state file; hc-state-sync.py on each sends it to
 # the other box's rsync daemon (the shipped module, run in the box's
 # namespace on its management address), where it is the peer state file:
@@ -437,7 +439,21 @@ b_final() {
 	need b_seat_book_mismatches "$(kv seat_book_mismatches "$out/b/stats.kv")" -eq 0
 	need b_joins_over_max "$(kv ctl_joins_over_max "$out/b/stats.kv")" -eq 0
 }
+# a_final: stop A (alive but in kill), its final checks, and its
+# admission over the whole run: master before the fault, and in a split
+# beside B (a review: only B's were checked)
+a_final() {
+	[ -n "$pid_a" ] || return 0
+	side a
+	HC_PID=$pid_a
+	hc_appliance_stop || { echo "FAIL: A's exit status (final checks)"; exit 1; }
+	pid_a=""
+	need a_seat_book_mismatches "$(kv seat_book_mismatches "$out/a/stats.kv")" -eq 0
+	need a_joins_over_max "$(kv ctl_joins_over_max "$out/a/stats.kv")" -eq 0
+	need a_leased_over_max "$(kv ctl_leased_over_max "$out/a/stats.kv")" -eq 0
+}
 if [ "$then_script" = 0 ]; then
+	a_final
 	b_final
 	echo "PASS: ha $phase"
 	exit 0
@@ -471,4 +487,5 @@ need script_b_takeovers "$(ha_count "${tag}b" takeovers)" -eq 1
 need script_b_faults "$(grep -c " FAULT " "$out/b/notify.log")" -eq 1
 need script_a_keepalived_masters "$(grep -c " MASTER " "$out/a/notify.log")" -eq $((a_masters + 1))
 b_final
+a_final
 echo "PASS: ha $phase, then script"
