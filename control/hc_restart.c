@@ -22,8 +22,9 @@
 #include "hc_log.h"
 
 #define NOT_RESTATED (1ull << 63)
-#define KEPT_LINK_DOWN (1ull << 62) /* held users when a data link went
-                                       down: listed until it is up */
+#define KEPT_LINK_DOWN (1ull << 62) /* held users when a data link was
+                                       lost: listed until none is
+                                       (hc_restart_links) */
 
 static void end_hold(struct hc_restart *r, uint64_t now, int expired)
 {
