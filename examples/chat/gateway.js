@@ -50,6 +50,11 @@ const SLOW_BYTES = 1 << 20;  // a connection's unsent bytes past this (--slow-by
 const LINES_PER_S = 5;       // chat lines a connection may send a second ...
 const LINES_BURST = 20;      // ... and at once
 const PING_MS = 20000;       // pings this far apart (--ping-ms): one missed, the connection is gone
+const PRESENCE_MIN_MS = 100; // a room's presence lists at most this often (the later ones
+                             // sent once, at the end of the wait): pages that come and go
+                             // fast cost every page in the room a list each, not one a change
+const OVER_LIMIT_CLOSE_MS = 1000; // a page refused for the cap is cut this long after its
+                             // close frame (its handshake would not count against the cap)
 
 function parseArgs(argv) {
 	const o = { appliance: [], listen: [], pool: 0, keySlot: undefined, maxConnections: 10000,
@@ -148,6 +153,7 @@ class ChatGateway {
 		this.placing = new Map();      // request id -> conn (or one gone: an orphan)
 		this.orphans = 0;              // placing's conns that went before their answer
 		this.rooms = new Map();        // room -> Set of conns
+		this.presenceAt = new Map();   // room -> { last: ms, timer }: PRESENCE_MIN_MS apart
 		this.nextUser = BigInt(session.cfg.gatewayId) << 40n;
 		this.counts = { connections: 0, messages: 0, moves: 0, new_topics: 0, refused: 0,
 			throttled: 0, too_slow: 0, no_pong: 0, over_limit: 0, other_origin: 0, other_host: 0,
@@ -165,9 +171,12 @@ class ChatGateway {
 		if (old) {
 			const set = this.rooms.get(old);
 			set.delete(c);
-			if (set.size === 0)
+			if (set.size === 0) {
 				this.rooms.delete(old);
-			else
+				const p = this.presenceAt.get(old);
+				if (p !== undefined && p.timer === null)
+					this.presenceAt.delete(old); // (a pending one deletes it)
+			} else
 				this.presence(old);
 		}
 		c.room = room;
@@ -183,8 +192,31 @@ class ChatGateway {
 		return [...(this.rooms.get(room) || [])].map((c) => c.name).sort();
 	}
 
+	// the room's members to its pages: at once if the last list went
+	// PRESENCE_MIN_MS ago or more, else once, when that is over (the
+	// changes meanwhile in it); a room emptied meanwhile sends none
 	presence(room) {
-		this.fanout(room, { type: 'presence', room, members: this.members(room) });
+		let p = this.presenceAt.get(room);
+		if (p === undefined)
+			this.presenceAt.set(room, p = { last: 0, timer: null });
+		if (p.timer !== null)
+			return;
+		const wait = p.last + PRESENCE_MIN_MS - Date.now();
+		if (wait <= 0) {
+			p.last = Date.now();
+			this.fanout(room, { type: 'presence', room, members: this.members(room) });
+			return;
+		}
+		p.timer = setTimeout(() => {
+			p.timer = null;
+			if (!this.rooms.has(room)) {
+				this.presenceAt.delete(room);
+				return;
+			}
+			p.last = Date.now();
+			this.fanout(room, { type: 'presence', room, members: this.members(room) });
+		}, wait);
+		p.timer.unref();
 	}
 
 	fanout(room, msg) {
@@ -194,12 +226,19 @@ class ChatGateway {
 	}
 
 	// one line to one connection; a reader that does not keep up (its
-	// unsent lines past --slow-bytes) is closed rather than buffered for
+	// unsent lines past --slow-bytes) is closed rather than buffered for:
+	// after the fan-out that found it (closed inside it, its leave's
+	// presence list went out from inside that fan-out, one level deeper
+	// for each slow reader of the room)
 	send(c, text) {
-		if (c.gone)
+		if (c.gone || c.cutting)
 			return;
 		if (c.ws.bufferedAmount > this.slowBytes) {
-			this.cutOff(c, 'too_slow');
+			c.cutting = true;
+			setImmediate(() => {
+				if (!c.gone)
+					this.cutOff(c, 'too_slow');
+			});
 			return;
 		}
 		c.ws.send(text);
@@ -234,10 +273,13 @@ class ChatGateway {
 		if (this.conns.size + this.orphans >= this.maxConnections) {
 			this.counts.over_limit++;
 			ws.close(1013, 'the gateway is full: try again later');
+			// (its close handshake would hold a socket uncounted for up
+			// to ws's 30 s: many refused pages, no file left)
+			setTimeout(() => ws.terminate(), OVER_LIMIT_CLOSE_MS).unref();
 			return;
 		}
 		const user = ++this.nextUser;
-		const c = { ws, user, name: this.uniqueName(name, user), room: 0, placing: 0, gone: false,
+		const c = { ws, user, name: this.uniqueName(name, user), room: 0, placing: 0, gone: false, cutting: false,
 			tokens: LINES_BURST, filled: Date.now(), alive: true };
 		this.conns.set(user, c);
 		this.names.add(c.name.toLowerCase());
@@ -359,7 +401,7 @@ class ChatGateway {
 		const c = this.conns.get(m.user);
 		if (c === undefined)
 			return;
-		this.s.join(m.user, m.to, m.pool);
+		this.s.join(m.user, m.to, this.s.poolOf(m.user)); // (a MOVE never crosses pools)
 		this.counts.moves++;
 		this.moved(c, m.from, m.to, 'headcount\'s balancer keeps every room between its minimum ' +
 			`and maximum size (directive ${m.directiveId})`);
@@ -479,6 +521,12 @@ async function main() {
 	const servers = [];
 	const listenOn = (spec) => new Promise((resolve, reject) => {
 		const srv = http.createServer(guarded);
+		// every socket bounded, not only the pages admitted: HTTP
+		// requests, handshakes, refused pages closing; a request's headers
+		// within 10 s (Node's 60 s let slow senders hold sockets)
+		srv.maxConnections = o.maxConnections + 1024;
+		srv.headersTimeout = 10000;
+		srv.requestTimeout = 30000;
 		const wss = new WebSocketServer({ server: srv, path: '/ws', maxPayload: 4096,
 			verifyClient: verify });
 		wss.on('connection', (ws, req) => {

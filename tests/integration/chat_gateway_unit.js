@@ -6,8 +6,11 @@
 // localhost, or --allow-host: a rebound DNS name is refused); a page gone
 // while it is being placed still counts against --max-connections until
 // its answer, whose seat is then given back (a JOIN and a LEAVE); a PLACED
-// answer naming no room is a refusal, not a crash; a listen error ends
-// the gateway process with its reason (exit 1), not an uncaught throw.
+// answer naming no room is a refusal, not a crash; a MOVE keeps the
+// user's pool; a room's presence lists go at once, then one per 100 ms
+// for the changes meanwhile; a slow reader is cut after the fan-out that
+// found it; a listen error ends the gateway process with its reason
+// (exit 1), not an uncaught throw.
 //   node --test tests/integration/chat_gateway_unit.js
 'use strict';
 
@@ -28,11 +31,17 @@ class FakeSession extends EventEmitter {
 		this.calls = [];
 		this.nextId = 0;
 		this.table = new Map();
+		this.pools = new Map();
 	}
 	place(user, pool) { this.calls.push(['place', user, pool]); return ++this.nextId; }
-	join(user, room, pool) { this.calls.push(['join', user, room, pool]); this.table.set(user, room); }
+	join(user, room, pool) {
+		this.calls.push(['join', user, room, pool]);
+		this.table.set(user, room);
+		this.pools.set(user, pool);
+	}
 	leave(user) { this.calls.push(['leave', user]); this.table.delete(user); }
 	roomOf(user) { return this.table.get(user) || 0; }
+	poolOf(user) { return this.table.has(user) ? this.pools.get(user) : -1; }
 	members() { return this.table.entries(); }
 	get size() { return this.table.size; }
 	stats() { return {}; }
@@ -120,6 +129,58 @@ test('a page gone while being placed counts until its answer, which gives the se
 	g.connect(next, 'next');
 	assert.strictEqual(next.closedWith, null);
 	assert.strictEqual(g.conns.size, 1);
+});
+
+// n pages placed in room, pool; their sockets and users
+function placed(s, g, n, room, pool) {
+	const out = [];
+	for (let i = 0; i < n; i++) {
+		const ws = new FakeWs();
+		g.connect(ws, `p${i}`);
+		const call = s.calls[s.calls.length - 1];
+		s.emit('assign', { requestId: s.nextId, user: call[1], status: 'placed', room, pool });
+		out.push({ ws, user: call[1] });
+	}
+	return out;
+}
+
+test('a MOVE keeps the user in its own pool (the directive names the appliance\'s)', () => {
+	const { s, g } = gateway(10);
+	const [p] = placed(s, g, 1, 7, 5);
+	s.emit('move', { user: p.user, from: 7, to: 9, pool: 0, directiveId: 1 });
+	assert.deepStrictEqual(s.calls[s.calls.length - 1], ['join', p.user, 9, 5]);
+	assert.strictEqual(g.counts.moves, 1);
+});
+
+test('presence lists: at once, then one for the changes of the next 100 ms', async (t) => {
+	const realNow = Date.now;
+	const frozen = realNow();
+	Date.now = () => frozen; // (every change within one instant)
+	t.after(() => { Date.now = realNow; });
+	const { s, g } = gateway(10);
+	const pages = placed(s, g, 4, 7, 0);
+	const lists = (ws) => ws.sent.filter((m) => m.type === 'presence');
+	assert.strictEqual(lists(pages[0].ws).length, 1); // its own join's, at once
+	assert.deepStrictEqual(lists(pages[0].ws)[0].members, ['p0']);
+	assert.strictEqual(lists(pages[3].ws).length, 0); // the rest wait
+	for (let i = 0; i < 100 && lists(pages[3].ws).length === 0; i++)
+		await new Promise((r) => setTimeout(r, 50));
+	assert.strictEqual(lists(pages[0].ws).length, 2); // one more, all four in it
+	assert.deepStrictEqual(lists(pages[0].ws)[1].members, ['p0', 'p1', 'p2', 'p3']);
+	assert.deepStrictEqual(lists(pages[3].ws)[0].members, ['p0', 'p1', 'p2', 'p3']);
+});
+
+test('a slow reader is cut after the fan-out that found it, not inside it', async () => {
+	const { s, g } = gateway(10);
+	const pages = placed(s, g, 3, 7, 0);
+	pages[1].ws.bufferedAmount = 2 << 20; // past --slow-bytes
+	g.fanout(7, { type: 'line', text: 'x' });
+	assert.strictEqual(pages[1].ws.closedWith, null); // not yet
+	assert.strictEqual(g.rooms.get(7).size, 3);
+	await new Promise((r) => setImmediate(r));
+	assert.deepStrictEqual(pages[1].ws.closedWith, ['terminated']);
+	assert.strictEqual(g.counts.too_slow, 1);
+	assert.strictEqual(g.rooms.get(7).size, 2);
 });
 
 test('a PLACED answer naming no room is a refusal, not a crash', () => {
