@@ -43,7 +43,10 @@ export interface SessionOptions {
   bind?: string;
 }
 
-export type AssignStatus = 'placed' | 'new_topic' | 'no_room' | 'timeout' | 'full' | 'superseded';
+// (a status this version does not know: '?' for 0, its number as a
+// string for 7 and up)
+export type AssignStatus = 'placed' | 'new_topic' | 'no_room' | 'timeout' | 'full' | 'superseded' |
+  '?' | `${number}`;
 
 export interface Assign {
   user: bigint;

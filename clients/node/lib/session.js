@@ -74,8 +74,8 @@ function newIncarnation() {
 }
 
 // HOST, HOST:PORT, [IPV6], [IPV6]:PORT or a bare IPv6 -> {host, port}.
-function splitAddress(s) {
-	let host = s, port = P.DEFAULT_PORT;
+function splitAddress(s, defaultPort = P.DEFAULT_PORT) {
+	let host = s, port = defaultPort;
 	const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
 	if (m) {
 		host = m[1];
@@ -259,7 +259,9 @@ class Session extends EventEmitter {
 		}
 		let local = null;
 		if (o.bind) {
-			local = splitAddress(o.bind.indexOf(':') < 0 ? `${o.bind}:0` : o.bind);
+			// (no port: any free one, as libheadcount; '::1' and
+			// '[fd00::2]' included, which took the appliance's 7100)
+			local = splitAddress(o.bind, 0);
 			if (!net.isIP(local.host))
 				local.host = (await dns.promises.lookup(local.host)).address;
 		}
@@ -574,14 +576,19 @@ class Session extends EventEmitter {
 		this.switched = false;
 		this.replay.commit(ctr);
 		this.applHeardUs = now;
-		if (restarted)
-			this._setState(STATE.CONNECTED, 'restarted');
-		else if (this.state === STATE.CONNECTING || this.state === STATE.LOST)
-			this._setState(STATE.CONNECTED, 'heard');
-		// (a listener that throws must not cost the datagram's other
-		// records: the replay window has taken it, nothing resends them;
-		// its first exception is thrown once all are handled)
+		// (a listener that throws must not cost the datagram's records:
+		// the replay window has taken it, nothing resends them; its first
+		// exception is thrown once all are handled; a 'state' listener's
+		// too)
 		let thrown = null;
+		try {
+			if (restarted)
+				this._setState(STATE.CONNECTED, 'restarted');
+			else if (this.state === STATE.CONNECTING || this.state === STATE.LOST)
+				this._setState(STATE.CONNECTED, 'heard');
+		} catch (e) {
+			thrown = e;
+		}
 		for (let i = 0, o = P.HDR; i < count && !this.closed; i++, o += rec) {
 			try {
 				switch (type) {

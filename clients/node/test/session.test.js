@@ -368,6 +368,23 @@ test('maxRoom: a JOIN beyond the appliance\'s rooms throws; a NEW_TOPIC or MOVE 
 	await assert.rejects(Session.open({ appliance: '127.0.0.1:9', gatewayId: GW, key: KEY, maxRoom: 0 }));
 });
 
+// bind without a port: any free one, as libheadcount, an IPv6 address
+// too ('::1' and '[::1]' took the appliance's port, 7100: a second
+// session, or an appliance on the host, could not bind; a review)
+test('bind without a port takes a free one, IPv4 and IPv6 alike', async () => {
+	for (const bind of ['127.0.0.1', '::1', '[::1]']) {
+		const s = await Session.open({ appliance: bind.includes(':') ? '[::1]:9' : '127.0.0.1:9',
+			gatewayId: GW, key: KEY, bind });
+		try {
+			const port = s.sock.address().port;
+			assert.notStrictEqual(port, 7100, bind);
+			assert.ok(port > 0, bind);
+		} finally {
+			await s.close(false);
+		}
+	}
+});
+
 // A listener that throws on one record costs none of the datagram's
 // others (the replay window has taken the datagram: nothing resends them);
 // its exception is thrown once all are handled.  An incarnation past 32
@@ -394,6 +411,22 @@ test('a throwing listener costs no other record; an incarnation past 32 bits ref
 		assert.throws(() => s._handle(b), /the listener threw/);
 		assert.deepStrictEqual(seen, [5n, 6n]);
 		assert.strictEqual(s.stats().moves, 2);
+		// a 'state' listener that throws (the datagram that makes the
+		// session connected again) costs none of its records either
+		s.removeAllListeners('move');
+		seen.length = 0;
+		s.on('move', (m) => seen.push(m.user));
+		s.state = 'lost';
+		s.on('state', () => { throw new Error('the state listener threw'); });
+		a.raw = (x) => { b = x; };
+		a.send(GW, s.incarnation, P.T.MOVE, 2, 24, (buf, o, i) =>
+			P.writeMove(buf, o, 0, 5 + i, 42, 44, 19 + i, 0, 0));
+		a.raw = raw;
+		assert.throws(() => s._handle(b), /the state listener threw/);
+		assert.deepStrictEqual(seen, [5n, 6n]);
+		assert.strictEqual(s.stats().moves, 4);
+		assert.strictEqual(s.state, 'connected');
+		s.removeAllListeners('state');
 	} finally {
 		await s.close(false);
 		a.close();
