@@ -42,10 +42,13 @@ function usage(msg) {
 	process.stderr.write(`gateway.js: ${msg}\n` +
 		'usage: gateway.js --appliance HOST[:PORT] --gateway-id N (--key HEX32 | --keys FILE | --no-auth)\n' +
 		'       [--key-slot S] [--listen HOST:PORT ...] [--unix PATH] [--pool N] [--ready FILE]\n' +
-		'       [--max-connections N] [--ping-ms MS] [--slow-bytes N] [--allow-host NAME ...]\n');
+		'       [--max-connections N] [--ping-ms MS] [--slow-bytes N] [--allow-host NAME ...]\n' +
+		'       [--max-room N]\n');
 	process.exit(2);
 }
 
+const MAX_ROOM = 262143;      // the appliance's largest room id (--max-room: its --max-rooms - 1):
+                             // a NEW_TOPIC or MOVE beyond it, forged without keys, is not obeyed
 const SLOW_BYTES = 1 << 20;  // a connection's unsent bytes past this (--slow-bytes): closed (too slow)
 const LINES_PER_S = 5;       // chat lines a connection may send a second ...
 const LINES_BURST = 20;      // ... and at once
@@ -58,7 +61,7 @@ const OVER_LIMIT_CLOSE_MS = 1000; // a page refused for the cap is cut this long
 
 function parseArgs(argv) {
 	const o = { appliance: [], listen: [], pool: 0, keySlot: undefined, maxConnections: 10000,
-		pingMs: PING_MS, slowBytes: SLOW_BYTES, allowHosts: [] };
+		pingMs: PING_MS, slowBytes: SLOW_BYTES, allowHosts: [], maxRoom: MAX_ROOM };
 	for (let i = 0; i < argv.length; i++) {
 		const a = argv[i], v = argv[i + 1];
 		if (a !== '--no-auth' && v === undefined)
@@ -77,6 +80,7 @@ function parseArgs(argv) {
 		case '--max-connections': o.maxConnections = Number(v); i++; break;
 		case '--ping-ms': o.pingMs = Number(v); i++; break;
 		case '--slow-bytes': o.slowBytes = Number(v); i++; break;
+		case '--max-room': o.maxRoom = Number(v); i++; break;
 		case '--allow-host': o.allowHosts.push(v.toLowerCase().replace(/\.$/, '')); i++; break;
 		default: usage(`unknown option '${a}'`);
 		}
@@ -91,6 +95,8 @@ function parseArgs(argv) {
 		usage('--ping-ms: at least 100');
 	if (!Number.isInteger(o.slowBytes) || o.slowBytes < 4096)
 		usage('--slow-bytes: at least 4096');
+	if (!Number.isInteger(o.maxRoom) || o.maxRoom < 1 || o.maxRoom > 0xffffffff)
+		usage('--max-room: 1..4294967295');
 	for (const h of o.allowHosts)
 		if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(h))
 			usage(`--allow-host ${h}: a host name alone (no port: every port is the gateway's)`);
@@ -448,7 +454,7 @@ function log(msg) {
 async function main() {
 	const o = parseArgs(process.argv.slice(2));
 	const session = await Session.open({ appliance: o.appliance, gatewayId: o.gatewayId, key: o.key,
-		keySlot: o.keySlot || 0, noAuth: o.noAuth });
+		keySlot: o.keySlot || 0, noAuth: o.noAuth, maxRoom: o.maxRoom });
 	const chat = new ChatGateway(session, o.pool, o.maxConnections, o.slowBytes);
 	const pub = path.join(__dirname, 'public');
 	// the page's files, read once (a read per request could fail, EMFILE)
