@@ -430,31 +430,25 @@ if [ "$phase" = split ]; then
 	need datagrams_of_the_old_master_fenced "$(kv rx_stale "$res")" -gt 0
 	need a_demotions "$(ha_of "$tag" | sed -n 's/^demotions=//p')" -eq 1
 fi
-# b_final: stop B, its final checks (seat book = room table)
-b_final() {
-	side b
-	HC_PID=$pid_b
-	hc_appliance_stop || { echo "FAIL: B's exit status (final checks)"; exit 1; }
-	pid_b=""
-	need b_seat_book_mismatches "$(kv seat_book_mismatches "$out/b/stats.kv")" -eq 0
-	need b_joins_over_max "$(kv ctl_joins_over_max "$out/b/stats.kv")" -eq 0
-}
-# a_final: stop A (alive but in kill), its final checks, and its
-# admission over the whole run: master before the fault, and in a split
-# beside B (a review: only B's were checked)
-a_final() {
-	[ -n "$pid_a" ] || return 0
-	side a
-	HC_PID=$pid_a
-	hc_appliance_stop || { echo "FAIL: A's exit status (final checks)"; exit 1; }
-	pid_a=""
-	need a_seat_book_mismatches "$(kv seat_book_mismatches "$out/a/stats.kv")" -eq 0
-	need a_joins_over_max "$(kv ctl_joins_over_max "$out/a/stats.kv")" -eq 0
-	need a_leased_over_max "$(kv ctl_leased_over_max "$out/a/stats.kv")" -eq 0
+# box_final SIDE: stop the box's appliance (if alive: A is not in kill),
+# its final checks (seat book = room table) and its admission over the
+# whole run (no JOIN over max, none on a lease); A's too, master before
+# the fault and in a split beside B (a review: only B's were checked)
+box_final() {
+	local s=$1 pid=$pid_b
+	[ "$s" = b ] || pid=$pid_a
+	[ -n "$pid" ] || return 0
+	side "$s"
+	HC_PID=$pid
+	hc_appliance_stop || { echo "FAIL: $s's exit status (final checks)"; exit 1; }
+	if [ "$s" = a ]; then pid_a=""; else pid_b=""; fi
+	need "${s}_seat_book_mismatches" "$(kv seat_book_mismatches "$out/$s/stats.kv")" -eq 0
+	need "${s}_joins_over_max" "$(kv ctl_joins_over_max "$out/$s/stats.kv")" -eq 0
+	need "${s}_leased_over_max" "$(kv ctl_leased_over_max "$out/$s/stats.kv")" -eq 0
 }
 if [ "$then_script" = 0 ]; then
-	a_final
-	b_final
+	box_final a
+	box_final b
 	echo "PASS: ha $phase"
 	exit 0
 fi
@@ -486,6 +480,6 @@ need script_b_demotions "$(ha_count "${tag}b" demotions)" -eq $((b_demotions + 1
 need script_b_takeovers "$(ha_count "${tag}b" takeovers)" -eq 1
 need script_b_faults "$(grep -c " FAULT " "$out/b/notify.log")" -eq 1
 need script_a_keepalived_masters "$(grep -c " MASTER " "$out/a/notify.log")" -eq $((a_masters + 1))
-b_final
-a_final
+box_final b
+box_final a
 echo "PASS: ha $phase, then script"

@@ -2886,6 +2886,25 @@ static void reload_suite_policy(void)
  * workers have read the revoke, JOINs are requests again and the room
  * stops at the new max.  JOINs a worker applies on the lease before it
  * reads the revoke are seated and counted (leased_over_max). */
+/* A room no test used, 16 users from `first` on put in its list (for
+ * events()), the first of them joined: the worker holds a lease of 16
+ * seats there.  Returns the room. */
+static uint32_t leased_room(uint64_t *users, uint32_t *rooms, uint8_t *ops, uint64_t first)
+{
+	static struct hc_assign a[512];
+	unsigned dgrams;
+	settle();
+	take_assigns(a, 512, &dgrams);
+	const uint32_t r = untouched_room();
+	CU_ASSERT_FATAL(r != 0);
+	joins_of(users, rooms, ops, 16, first, r);
+	events(users, rooms, ops, 1);
+	settle();
+	CU_ASSERT_EQUAL_FATAL(w->members.lease[r], 16);
+	CU_ASSERT_EQUAL_FATAL(d.book.room[r].leased, 16);
+	return r;
+}
+
 static void test_reload_lowered_max_revokes_at_once(void)
 {
 	static struct hc_assign a[512];
@@ -2893,15 +2912,7 @@ static void test_reload_lowered_max_revokes_at_once(void)
 	uint64_t users[16], users2[16];
 	uint32_t rooms[16], rooms2[16];
 	uint8_t ops[16];
-	settle();
-	take_assigns(a, 512, &dgrams);
-	const uint32_t r = untouched_room();
-	CU_ASSERT_FATAL(r != 0);
-	joins_of(users, rooms, ops, 16, 920000, r);
-	events(users, rooms, ops, 1);
-	settle();
-	CU_ASSERT_EQUAL_FATAL(w->members.lease[r], 16);
-	CU_ASSERT_EQUAL_FATAL(d.book.room[r].leased, 16);
+	const uint32_t r = leased_room(users, rooms, ops, 920000);
 	const unsigned p = d.book.room[r].pool; /* (pool id 0's index) */
 	reload_max_10(p);
 	settle(); /* (no tick: now 0) */
@@ -2962,14 +2973,7 @@ static void test_reload_revoke_after_backlog(void)
 	uint64_t users[16];
 	uint32_t rooms[16];
 	uint8_t ops[16];
-	settle();
-	take_assigns(a, 512, &dgrams);
-	const uint32_t r = untouched_room();
-	CU_ASSERT_FATAL(r != 0);
-	joins_of(users, rooms, ops, 16, 940000, r);
-	events(users, rooms, ops, 1);
-	settle();
-	CU_ASSERT_EQUAL_FATAL(w->members.lease[r], 16);
+	const uint32_t r = leased_room(users, rooms, ops, 940000);
 	const unsigned p = d.book.room[r].pool;
 	/* the worker's ring full, then the backlog past the bound */
 	const struct hc_decision nothing = {.kind = HC_DEC_LEASE, .room_id = 0}; /* (ignored) */

@@ -244,6 +244,26 @@ static void shard_lab_close(struct shard_lab *l)
 	close(l->b);
 }
 
+/* Appliance a's ASSIGN NEW_TOPIC (its first datagram: counter 1) to
+ * session g: user out of refused, into room of pool. */
+static void new_topic_from_a(struct shard_lab *l, struct hc_gw *g, uint64_t user,
+			     uint32_t refused, uint32_t room, uint16_t pool)
+{
+	uint8_t p[256];
+	hc_proto_fill_hdr(p, HC_MSG_ASSIGN, GW_ID, 1, GW_INC, 1000, 1);
+	hc_proto_hdr_add_flags(p, HC_HDR_F_A2G);
+	struct hc_assign as = {.user_id = htobe64(user), .room_id = htonl(room),
+			       .refused_room = htonl(refused), .pool_id = htons(pool),
+			       .status = HC_ASSIGN_NEW_TOPIC};
+	memcpy(p + sizeof(struct hc_hdr), &as, sizeof(as));
+	struct sockaddr_in gwa;
+	socklen_t gl = sizeof(gwa);
+	CU_ASSERT_EQUAL_FATAL(getsockname(hc_gw_fd(g), (struct sockaddr *)&gwa, &gl), 0);
+	CU_ASSERT_EQUAL(sendto(l->a, p, sizeof(struct hc_hdr) + sizeof(as), 0,
+			       (const struct sockaddr *)&gwa, sizeof(gwa)),
+			(ssize_t)(sizeof(struct hc_hdr) + sizeof(as)));
+}
+
 static void test_routing_and_move(void)
 {
 	struct shard_lab l;
@@ -372,20 +392,7 @@ static void test_routing_and_move(void)
 	 * shard set's back, then a's ASSIGN NEW_TOPIC re-joins it there (room
 	 * 151): the next poll moves it to b, into room 151 */
 	CU_ASSERT_EQUAL(hc_gw_join(hc_gw_shard_session(l.s, 0), 11, 150, 2), 0);
-	uint8_t p[256];
-	hc_proto_fill_hdr(p, HC_MSG_ASSIGN, GW_ID, 1, GW_INC, 1000, 1);
-	hc_proto_hdr_add_flags(p, HC_HDR_F_A2G);
-	struct hc_assign as = {.user_id = htobe64(11), .room_id = htonl(151),
-			       .refused_room = htonl(150), .pool_id = htons(2),
-			       .status = HC_ASSIGN_NEW_TOPIC};
-	memcpy(p + sizeof(struct hc_hdr), &as, sizeof(as));
-	struct sockaddr_in gwa;
-	socklen_t gl = sizeof(gwa);
-	CU_ASSERT_EQUAL_FATAL(getsockname(hc_gw_fd(hc_gw_shard_session(l.s, 0)),
-					  (struct sockaddr *)&gwa, &gl), 0);
-	CU_ASSERT_EQUAL(sendto(l.a, p, sizeof(struct hc_hdr) + sizeof(as), 0,
-			       (const struct sockaddr *)&gwa, sizeof(gwa)),
-			(ssize_t)(sizeof(struct hc_hdr) + sizeof(as)));
+	new_topic_from_a(&l, hc_gw_shard_session(l.s, 0), 11, 150, 151, 2);
 	memset(&va, 0, sizeof(va));
 	memset(&vb, 0, sizeof(vb));
 	drain(l.s, l.a, &va);
@@ -886,19 +893,7 @@ static void test_unmovable_user_backs_off(void)
 	/* a's NEW_TOPIC puts the user in pool 1 (room 5), homed on b: a
 	 * stray, moved in the poll that took it, not after the backoff the
 	 * stuck user left (up to 1 s) */
-	uint8_t p[256];
-	hc_proto_fill_hdr(p, HC_MSG_ASSIGN, GW_ID, 1, GW_INC, 1000, 1);
-	hc_proto_hdr_add_flags(p, HC_HDR_F_A2G);
-	struct hc_assign as = {.user_id = htobe64(41), .room_id = htonl(5),
-			       .refused_room = htonl(450), .pool_id = htons(1),
-			       .status = HC_ASSIGN_NEW_TOPIC};
-	memcpy(p + sizeof(struct hc_hdr), &as, sizeof(as));
-	struct sockaddr_in gwa;
-	socklen_t gl = sizeof(gwa);
-	CU_ASSERT_EQUAL_FATAL(getsockname(hc_gw_fd(ga), (struct sockaddr *)&gwa, &gl), 0);
-	CU_ASSERT_EQUAL(sendto(l.a, p, sizeof(struct hc_hdr) + sizeof(as), 0,
-			       (const struct sockaddr *)&gwa, sizeof(gwa)),
-			(ssize_t)(sizeof(struct hc_hdr) + sizeof(as)));
+	new_topic_from_a(&l, ga, 41, 450, 5, 1);
 	for (int i = 0; i < 200 && hc_gw_room_of(ga, 41) == 450; i++)
 		hc_gw_shard_poll(l.s, 10);
 	CU_ASSERT_EQUAL(hc_gw_room_of(ga, 41), 0);
