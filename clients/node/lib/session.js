@@ -825,6 +825,28 @@ class Session extends EventEmitter {
 		this.nPl++;
 	}
 
+	// LOST, or a switch to the next address, is judged after the socket
+	// is read: timers run before I/O in Node's loop, so after a stall
+	// longer than lostMs the datagrams that came meanwhile would be read
+	// only after LOST was said (a LOST and a CONNECTED for nothing), or
+	// after a switch away from the address that sent them (dropped,
+	// rx_wrong_source; libheadcount reads the socket first).  setImmediate
+	// runs after this turn's I/O: true if the decision waits for it.
+	_recheckAfterIo() {
+		if (this.lostRecheck)
+			return false; // (this is the recheck: decide)
+		this.lostRecheck = true;
+		setImmediate(() => {
+			try {
+				if (!this.closed)
+					this._watchAppliance(nowUs()); // (decides)
+			} finally {
+				this.lostRecheck = false;
+			}
+		});
+		return true;
+	}
+
 	// Nothing good for lostMs: LOST; while LOST with several addresses,
 	// the next one every lostMs.
 	_watchAppliance(now) {
@@ -833,28 +855,15 @@ class Session extends EventEmitter {
 		if (this.state !== STATE.LOST) {
 			if (now - last < lostUs)
 				return;
-			// Judged after the socket is read: timers run before I/O in
-			// Node's loop, so after a stall longer than lostMs the
-			// datagrams that came meanwhile would be read only after
-			// LOST was said (a LOST and a CONNECTED for nothing).
-			// setImmediate runs after this turn's I/O.
-			if (!this.lostRecheck) {
-				this.lostRecheck = true;
-				setImmediate(() => {
-					try {
-						if (!this.closed)
-							this._watchAppliance(nowUs()); // (decides)
-					} finally {
-						this.lostRecheck = false;
-					}
-				});
+			if (this._recheckAfterIo())
 				return;
-			}
 			this.st.lost++;
 			this._setState(STATE.LOST, 'silent');
 			return;
 		}
 		if (this.appl.length < 2 || now - this.talkSinceUs < lostUs)
+			return;
+		if (this._recheckAfterIo()) // (an answer of this address may wait)
 			return;
 		// keep what we know of this address (its incarnation and replay
 		// window: an old datagram of it replayed later is still old),

@@ -824,6 +824,36 @@ test('a stalled event loop: what came meanwhile is read before LOST is judged', 
 	}
 });
 
+// Several addresses, LOST: the address the session switched to answers
+// while the event loop stalls past lostMs; the answer is read before the
+// next switch is judged, not dropped as a wrong source after switching
+// away from it (a review: libheadcount reads the socket first).
+test('several appliances, LOST: what came meanwhile is read before a switch is judged', async () => {
+	const A = await FakeAppliance.start(KEY), B = await FakeAppliance.start(KEY);
+	const s = await Session.open({ appliance: `127.0.0.1:${A.port},127.0.0.1:${B.port}`,
+		gatewayId: GW, key: KEY, heartbeatMs: 50, lostMs: 1000 });
+	try {
+		// (lostMs 1 s: the test has that long to see the switch before
+		// the session would move on from B by itself)
+		await until(() => s.stats().appliance_switches === 1, 'A silent: switched to B', 10000);
+		assert.strictEqual(s.state, 'lost');
+		for (let round = 0; round < 3 && s.state !== 'connected'; round++) {
+			heartbeat(B, s); // in the socket's buffer before the stall
+			const end = Date.now() + 2000;
+			while (Date.now() < end)
+				; // the stall: twice lostMs
+			await until(() => s.stats().heartbeats_received > 0, 'read', 3000);
+		}
+		assert.strictEqual(s.state, 'connected');
+		assert.strictEqual(s.stats().appliance_switches, 1);
+		assert.strictEqual(s.stats().rx_wrong_source, 0);
+	} finally {
+		await s.close(false);
+		A.close();
+		B.close();
+	}
+});
+
 // A socket whose buffer stays full (libuv queues what it cannot send, in
 // memory): no more than a history's worth in flight (2,048 datagrams: grown
 // for the opening snapshot), the 16 after skipped and counted; they are in
