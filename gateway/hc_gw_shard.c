@@ -85,6 +85,7 @@ struct hc_gw_shard {
 	int in_poll;              /* inside hc_gw_shard_poll: callbacks run */
 	int closing;              /* 1 + clean: closed from a callback    */
 	struct hc_gw_shard_stats st;
+	struct hc_gw_stats closed; /* closed sessions' counters, summed */
 };
 
 /* ------------------------------------------------------------ the map -- */
@@ -599,6 +600,28 @@ static void collect_one(void *arg, uint64_t user, uint32_t room, uint16_t pool)
 	c->m[c->n++] = (struct member){user, room, pool};
 }
 
+/* The counters of g, about to close, into the closed sessions' sums
+ * (every field but the five gauges: a field added to hc_gw_stats must be
+ * summed here if it counts) */
+_Static_assert(sizeof(struct hc_gw_stats) == 36 * sizeof(uint64_t) + 4 * sizeof(uint32_t),
+	       "hc_gw_stats changed: sum its new counters in keep_counters");
+static void keep_counters(struct hc_gw_shard *s, const struct hc_gw *g)
+{
+	struct hc_gw_stats x;
+	hc_gw_get_stats(g, &x);
+	struct hc_gw_stats *c = &s->closed;
+#define SUM(f) c->f += x.f;
+	SUM(joins) SUM(leaves) SUM(event_datagrams) SUM(retransmits) SUM(nacks)
+	SUM(snapshots) SUM(snapshot_members) SUM(resync_requests) SUM(appliance_restarts)
+	SUM(places) SUM(place_resends) SUM(place_timeouts) SUM(assigns) SUM(new_topics)
+	SUM(moves) SUM(moves_ignored) SUM(heartbeats_sent) SUM(heartbeats_received)
+	SUM(rx_bad) SUM(send_errors) SUM(digest_mismatches) SUM(digest_snapshots)
+	SUM(rx_bad_auth) SUM(rx_wrong_source) SUM(rx_stale) SUM(rx_replayed) SUM(id_conflicts)
+	SUM(refusals) SUM(superseded) SUM(lost) SUM(appliance_switches) SUM(stale_directives)
+	SUM(send_skipped) SUM(history_grow_failed) SUM(acks_ahead)
+#undef SUM
+}
+
 /* Appliances gone from the map close once empty (clean: SHUTDOWN) and
  * their PLACEs answered or timed out (closed with them, a PLACE would get
  * neither: the gateway would wait for its user for ever; a review).  One
@@ -618,6 +641,7 @@ static void close_dropped(struct hc_gw_shard *s)
 		} else if (hc_gw_places_pending(sl->g) != 0) {
 			s->dropped_waiting = 1;
 		} else {
+			keep_counters(s, sl->g);
 			hc_gw_close(sl->g, 1);
 			sl->g = NULL;
 		}
@@ -889,4 +913,9 @@ uint64_t hc_gw_shard_users(const struct hc_gw_shard *s)
 void hc_gw_shard_get_stats(const struct hc_gw_shard *s, struct hc_gw_shard_stats *st)
 {
 	*st = s->st;
+}
+
+void hc_gw_shard_closed_stats(const struct hc_gw_shard *s, struct hc_gw_stats *st)
+{
+	*st = s->closed;
 }

@@ -173,6 +173,13 @@ int hc_gw_shard_of_pool(const struct hc_gw_shard *s, uint16_t pool);
 /* Users over every session. */
 uint64_t hc_gw_shard_users(const struct hc_gw_shard *s);
 void hc_gw_shard_get_stats(const struct hc_gw_shard *s, struct hc_gw_shard_stats *st);
+/* The counters of the sessions the set closed (appliances a map dropped,
+ * closed once they held nobody), summed as each read at its close;
+ * its gauges (sequence, acked, appliance_incarnation, appliance_users,
+ * appliance_digest) 0.  With every open session's hc_gw_get_stats, the
+ * set's totals over its life: a closed session's refusals, PLACE
+ * timeouts and drops are not lost with it (API version 9). */
+void hc_gw_shard_closed_stats(const struct hc_gw_shard *s, struct hc_gw_stats *st);
 
 #ifdef __cplusplus
 }

@@ -55,8 +55,10 @@ extern "C" {
  * 7: max_room (a JOIN beyond the appliance's room ids refused here).
  * 8: history_grow_failed (a history that could not grow, counted);
  *    acks_ahead (an appliance ahead of our sequence: numbered on from
- *    its, everything stated again). */
-#define HC_GW_API_VERSION 8
+ *    its, everything stated again).
+ * 9: hc_gw_shard_closed_stats (hc_gw_shard.h: the counters of the
+ *    sessions a shard set closed). */
+#define HC_GW_API_VERSION 9
 
 /* The highest room id an appliance takes on its default --max-rooms
  * (262144) less one: hc_gw_config.max_room for such an appliance. */
@@ -302,7 +304,7 @@ struct hc_gw_stats {
 #define hc_gw_config_init(cfg) hc_gw_config_init_sized((cfg), sizeof(*(cfg)))
 void hc_gw_config_init_sized(struct hc_gw_config *cfg, size_t size);
 
-/* The library's version ("4.4.0") and API version (HC_GW_API_VERSION of
+/* The library's version ("4.5.0") and API version (HC_GW_API_VERSION of
  * the library actually loaded, which may be newer than the header the
  * program was compiled with). */
 const char *hc_gw_version(void);

@@ -361,12 +361,16 @@ int main(int argc, char **argv)
 	struct hc_gw_shard_stats ss;
 	hc_gw_shard_get_stats(S, &ss);
 	uint64_t refusals = 0, superseded = 0, place_timeouts = 0, rx_bad = 0;
-	for (unsigned k = 0; k < hc_gw_shard_count(S); k++) {
-		struct hc_gw *g = hc_gw_shard_session(S, k);
-		if (g == NULL)
+	for (unsigned k = 0; k <= hc_gw_shard_count(S); k++) {
+		/* every open session, then the closed ones' sums */
+		struct hc_gw *g = k < hc_gw_shard_count(S) ? hc_gw_shard_session(S, k) : NULL;
+		if (g == NULL && k < hc_gw_shard_count(S))
 			continue;
 		struct hc_gw_stats st;
-		hc_gw_get_stats(g, &st);
+		if (g != NULL)
+			hc_gw_get_stats(g, &st);
+		else
+			hc_gw_shard_closed_stats(S, &st);
 		refusals += st.refusals;
 		superseded += st.superseded;
 		place_timeouts += st.place_timeouts;

@@ -728,7 +728,7 @@ static void test_config_abi(void)
 	CU_ASSERT_EQUAL(s.st.snapshots, 1);
 	hc_gw_close(g, 0);
 
-	CU_ASSERT_STRING_EQUAL(hc_gw_version(), "4.4.0");
+	CU_ASSERT_STRING_EQUAL(hc_gw_version(), "4.5.0");
 	CU_ASSERT_EQUAL(hc_gw_api_version(), HC_GW_API_VERSION);
 	CU_ASSERT_STRING_EQUAL(hc_gw_state_name(HC_GW_STATE_LOST), "lost");
 	CU_ASSERT_STRING_EQUAL(hc_gw_reason_name(HC_GW_REASON_RESTARTED), "restarted");

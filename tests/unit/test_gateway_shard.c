@@ -438,6 +438,10 @@ static void test_routing_and_move(void)
 	CU_ASSERT_EQUAL_FATAL(hc_gw_shard_map_parse(&m3, text, err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(hc_gw_shard_place(l.s, 40, 1, &req, &where), 0);
 	CU_ASSERT_EQUAL(where, 0);
+	struct hc_gw_stats a_before, closed;
+	hc_gw_get_stats(hc_gw_shard_session(l.s, 0), &a_before);
+	hc_gw_shard_closed_stats(l.s, &closed);
+	CU_ASSERT_EQUAL(closed.joins + closed.leaves + closed.places, 0); /* none closed yet */
 	memset(&va, 0, sizeof(va));
 	memset(&vb, 0, sizeof(vb));
 	CU_ASSERT_EQUAL(hc_gw_shard_apply_map(l.s, &m3, err, sizeof(err)), 0);
@@ -450,6 +454,18 @@ static void test_routing_and_move(void)
 		told += l.timed_out[i] == 40;
 	CU_ASSERT_EQUAL(told, 1);
 	CU_ASSERT_PTR_NULL(hc_gw_shard_session(l.s, 0));
+	/* a's counters outlive it: its 10 users' LEAVEs and its PLACE's
+	 * TIMEOUT since, nothing else of them changed (a review: a closed
+	 * session's counters vanished from the set's totals) */
+	hc_gw_shard_closed_stats(l.s, &closed);
+	CU_ASSERT_EQUAL(closed.joins, a_before.joins);
+	CU_ASSERT_EQUAL(closed.leaves, a_before.leaves + 10);
+	CU_ASSERT_EQUAL(closed.places, a_before.places);
+	CU_ASSERT_EQUAL(closed.place_timeouts, a_before.place_timeouts + 1);
+	CU_ASSERT_EQUAL(closed.refusals, a_before.refusals);
+	CU_ASSERT(closed.place_resends > a_before.place_resends); /* (until its timeout) */
+	CU_ASSERT_EQUAL(closed.sequence, 0); /* gauges: 0 */
+	CU_ASSERT_EQUAL(closed.appliance_users, 0);
 	CU_ASSERT_EQUAL(hc_gw_shard_fds(l.s, fds, 4), 2);
 	CU_ASSERT_EQUAL(fds[0], -1);
 	drain(l.s, l.a, &va);
