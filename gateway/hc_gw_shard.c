@@ -582,7 +582,10 @@ static void collect_one(void *arg, uint64_t user, uint32_t room, uint16_t pool)
 		int found = 0;
 		for (unsigned i = 0; i < c->next->n_pools && !found; i++)
 			found = c->next->pool[i].pool == pool;
-		c->unmapped += !found;
+		/* a pool leaving the map: in this one, not in the next (one in
+		 * neither, which an appliance's NEW_TOPIC named, blocks no map:
+		 * it blocked every map until the user left; a carried note) */
+		c->unmapped += !found && pool_home(c->s, pool) >= 0;
 		return;
 	}
 	if (pool_home(c->s, pool) == (int)c->slot)

@@ -137,7 +137,8 @@ int hc_gw_shard_place(struct hc_gw_shard *s, uint64_t user, uint16_t pool,
  * home and LEFT on the old, appliances gone from the map are closed
  * cleanly once they hold nobody.  0, or -1 with errno (ESTALE: version not
  * newer; EINVAL: an appliance changed address, or an inconsistent map;
- * EBUSY: users in a pool the map drops; EDEADLK: called from a callback;
+ * EBUSY: users in a pool the map drops (one in this map, not in next;
+ * a pool in neither blocks nothing); EDEADLK: called from a callback;
  * a new appliance's session that cannot open: hc_gw_open's errno, its
  * message naming the appliance) and
  * a message in err.  All or nothing: on error the set is as before (the

@@ -250,7 +250,7 @@ static void new_topic_from_a(struct shard_lab *l, struct hc_gw *g, uint64_t user
 			     uint32_t refused, uint32_t room, uint16_t pool)
 {
 	uint8_t p[256];
-	hc_proto_fill_hdr(p, HC_MSG_ASSIGN, GW_ID, 1, GW_INC, 1000, 1);
+	hc_proto_fill_hdr(p, HC_MSG_ASSIGN, GW_ID, 1, GW_INC, 1000, 1); /* (a's first) */
 	hc_proto_hdr_add_flags(p, HC_HDR_F_A2G);
 	struct hc_assign as = {.user_id = htobe64(user), .room_id = htonl(room),
 			       .refused_room = htonl(refused), .pool_id = htons(pool),
@@ -928,6 +928,42 @@ static void test_unmovable_user_backs_off(void)
 	shard_lab_close(&l);
 }
 
+/* A pool in neither the map nor the next (an appliance's NEW_TOPIC named
+ * it: the user stays where it is, unroutable) blocks no map; it blocked
+ * every one (EBUSY, "users are in pools the new map drops") until the
+ * user left.  A pool the next map drops still does. */
+static void test_unmapped_pool_blocks_no_map(void)
+{
+	struct shard_lab l;
+	CU_ASSERT_EQUAL_FATAL(shard_lab_open(&l), 0);
+	struct seen va = {0}, vb = {0};
+	drain(l.s, l.a, &va);
+	drain(l.s, l.b, &vb);
+	CU_ASSERT_EQUAL(hc_gw_shard_join(l.s, 3, 1, 1), 0);   /* on a */
+	CU_ASSERT_EQUAL(hc_gw_shard_join(l.s, 16, 250, 3), 0); /* on b */
+	struct hc_gw *ga = hc_gw_shard_session(l.s, 0);
+	new_topic_from_a(&l, ga, 3, 1, 900, 9);
+	for (int i = 0; i < 200 && hc_gw_room_of(ga, 3) == 1; i++)
+		hc_gw_shard_poll(l.s, 10);
+	CU_ASSERT_EQUAL(hc_gw_room_of(ga, 3), 900); /* pool 9: stays on a */
+	char text[512], err[256];
+	struct hc_gw_shard_map m;
+	CU_ASSERT_EQUAL_FATAL(hc_gw_shard_map_parse(&m, map_text(&l, 2, "b", text, sizeof(text)),
+						    err, sizeof(err)), 0);
+	err[0] = '\0';
+	CU_ASSERT_EQUAL(hc_gw_shard_apply_map(l.s, &m, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(err[0], '\0');
+	snprintf(text, sizeof(text), "version 3\nappliance a 127.0.0.1:%u\n"
+		 "appliance b 127.0.0.1:%u\npool 1 a 1-99\npool 2 b 100-199\n",
+		 ntohs(l.aa.sin_port), ntohs(l.ba.sin_port));
+	CU_ASSERT_EQUAL_FATAL(hc_gw_shard_map_parse(&m, text, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(hc_gw_shard_apply_map(l.s, &m, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(errno, EBUSY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "1 users are in pools the new map drops"));
+	CU_ASSERT_EQUAL(hc_gw_room_of(ga, 3), 900);
+	shard_lab_close(&l);
+}
+
 static CU_TestInfo tests[] = {
 	{"the shard map: parsed, refused with the line", test_map_parse},
 	{"routing by pool, a pool moved by a newer map", test_routing_and_move},
@@ -938,6 +974,7 @@ static CU_TestInfo tests[] = {
 	{"from a callback: a nested poll refused, a session closed directly",
 	 test_callbacks_nested_and_direct_close},
 	{"the set keeps its own copies of the key and bind address", test_key_and_bind_copied},
+	{"a pool in neither map blocks no map", test_unmapped_pool_blocks_no_map},
 	{"a user that cannot move is tried again after a backoff, not at every poll",
 	 test_unmovable_user_backs_off},
 	CU_TEST_INFO_NULL,
