@@ -104,6 +104,17 @@ static int find_appliance(const struct hc_gw_shard_map *m, const char *name)
 	return -1;
 }
 
+/* The first appliance of m with these addresses (spelt the same), or -1.
+ * Two names for one appliance would be two sessions of one gateway id
+ * there, each incarnation dropping the other's users. */
+static int find_address(const struct hc_gw_shard_map *m, const char *addr)
+{
+	for (unsigned i = 0; i < m->n_appliances; i++)
+		if (strcmp(m->appliance[i].addr, addr) == 0)
+			return (int)i;
+	return -1;
+}
+
 static int parse_u32(const char *t, uint32_t lo, uint32_t hi, uint32_t *v)
 {
 	char *end;
@@ -186,6 +197,9 @@ static int map_parse(struct hc_gw_shard_map *m, const char *text, size_t text_le
 						 "addresses < 256 characters)");
 			if (find_appliance(m, w[1]) >= 0)
 				return map_error(err, err_len, line, "appliance named twice");
+			if (find_address(m, w[2]) >= 0)
+				return map_error(err, err_len, line,
+						 "addresses given twice (two names, one appliance)");
 			if (m->n_appliances == HC_GW_SHARD_MAX_APPLIANCES)
 				return map_error(err, err_len, line, "more than 16 appliances");
 			snprintf(m->appliance[m->n_appliances].name, HC_GW_SHARD_NAME_LEN, "%s", w[1]);
@@ -388,6 +402,8 @@ static int map_check(const struct hc_gw_shard_map *m, char *err, size_t err_len)
 			why = "an appliance without a name or an address (or one too long)";
 		else if (find_appliance(m, name) != (int)i)
 			why = "appliance named twice";
+		else if (find_address(m, addr) != (int)i)
+			why = "addresses given twice (two names, one appliance)";
 	}
 	for (unsigned i = 0; why == NULL && i < m->n_pools; i++) {
 		if (m->pool[i].appliance >= m->n_appliances)
@@ -739,6 +755,19 @@ int hc_gw_shard_apply_map(struct hc_gw_shard *s, const struct hc_gw_shard_map *n
 	for (unsigned i = 0; i < next->n_appliances; i++) {
 		int k = find_slot(s, next->appliance[i].name);
 		if (k < 0) {
+			/* a new name for an appliance still open under another
+			 * (a dropped one waiting for its PLACEs): two sessions */
+			for (unsigned j = 0; j < s->n_slots; j++) {
+				if (s->slot[j].g == NULL ||
+				    strcmp(s->slot[j].addr, next->appliance[i].addr) != 0)
+					continue;
+				snprintf(err, err_len, "appliance %s: the addresses of appliance %s, "
+					 "still open: name it %s", next->appliance[i].name,
+					 s->slot[j].name, s->slot[j].name);
+				s->st.maps_refused++;
+				errno = EINVAL;
+				return -1;
+			}
 			fresh++;
 		} else if (strcmp(s->slot[k].addr, next->appliance[i].addr) != 0 ||
 			   s->slot[k].g == NULL) {

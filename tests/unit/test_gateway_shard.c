@@ -49,6 +49,7 @@ static void test_map_parse(void)
 		{"version 0\n", "line 1: expected one 'version N'"},
 		{"version 1\npool 1 a 1-9\n", "line 2: pool on an appliance not listed"},
 		{"version 1\nappliance a x\nappliance a y\n", "line 3: appliance named twice"},
+		{"version 1\nappliance a x\nappliance b x\n", "line 3: addresses given twice"},
 		{"version 1\nappliance a x\npool 1 a 1-9\npool 2 a 9-12\n",
 		 "line 4: room range overlaps"},
 		{"version 1\nappliance a x\npool 1 a 1-9\npool 1 a 10-12\n",
@@ -447,6 +448,19 @@ static void test_routing_and_move(void)
 	CU_ASSERT_EQUAL(hc_gw_shard_apply_map(l.s, &m3, err, sizeof(err)), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(hc_gw_shard_session(l.s, 0)); /* its PLACE waits */
 	CU_ASSERT_EQUAL(hc_gw_users(hc_gw_shard_session(l.s, 0)), 0);
+	/* a's addresses under a new name while a is still open: refused
+	 * (two sessions of one gateway id to one appliance) */
+	struct hc_gw_shard_map m10;
+	snprintf(text, sizeof(text), "version 10\nappliance b 127.0.0.1:%u\n"
+		 "appliance a2 127.0.0.1:%u\npool 1 a2 1-99\npool 2 b 100-199\n"
+		 "pool 3 b 200-299\n", ntohs(l.ba.sin_port), ntohs(l.aa.sin_port));
+	CU_ASSERT_EQUAL_FATAL(hc_gw_shard_map_parse(&m10, text, err, sizeof(err)), 0);
+	errno = 0;
+	CU_ASSERT_EQUAL(hc_gw_shard_apply_map(l.s, &m10, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(errno, EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "appliance a2: the addresses of appliance a, still open: "
+			       "name it a");
+	CU_ASSERT_EQUAL(hc_gw_shard_count(l.s), 2);
 	for (int i = 0; i < 100 && hc_gw_shard_session(l.s, 0) != NULL; i++)
 		hc_gw_shard_poll(l.s, 100); /* (its timeout: 9 sends 250 ms apart) */
 	int told = 0; /* the PLACE's TIMEOUT, told (and b's of user 500, maybe) */
@@ -514,6 +528,7 @@ static void test_map_by_hand_checked(void)
 		"shard map: room range overlaps another pool's",
 		"shard map: pool listed twice",
 		"shard map: more than 16 appliances",
+		"shard map: addresses given twice (two names, one appliance)",
 	};
 	for (unsigned k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
 		m = good;
@@ -525,7 +540,8 @@ static void test_map_by_hand_checked(void)
 		case 3: m.pool[1].room_first = m.pool[1].room_last + 1; break;
 		case 4: m.pool[1].room_first = m.pool[0].room_last; break;
 		case 5: m.pool[1].pool = m.pool[0].pool; break;
-		default: m.n_appliances = 17; break;
+		case 6: m.n_appliances = 17; break;
+		default: memcpy(m.appliance[1].addr, m.appliance[0].addr, HC_GW_SHARD_ADDR_LEN); break;
 		}
 		err[0] = '\0';
 		errno = 0;
