@@ -238,6 +238,15 @@ static int shard_lab_open(struct shard_lab *l)
 	return l->s == NULL ? -1 : 0;
 }
 
+/* shard_lab_open, its sessions' opening datagrams read (and dropped) */
+static void shard_lab_open_drained(struct shard_lab *l)
+{
+	CU_ASSERT_EQUAL_FATAL(shard_lab_open(l), 0);
+	struct seen va = {0}, vb = {0};
+	drain(l->s, l->a, &va);
+	drain(l->s, l->b, &vb);
+}
+
 static void shard_lab_close(struct shard_lab *l)
 {
 	hc_gw_shard_close(l->s, 0);
@@ -263,6 +272,22 @@ static void new_topic_from_a(struct shard_lab *l, struct hc_gw *g, uint64_t user
 	CU_ASSERT_EQUAL(sendto(l->a, p, sizeof(struct hc_hdr) + sizeof(as), 0,
 			       (const struct sockaddr *)&gwa, sizeof(gwa)),
 			(ssize_t)(sizeof(struct hc_hdr) + sizeof(as)));
+}
+
+/* Map version 3 without pool 3 (a on pools 1, b on 2): refused, EBUSY,
+ * for `users` users in pool 3. */
+static void refused_dropping_pool_3(struct shard_lab *l, unsigned users)
+{
+	char text[512], err[256], want[64];
+	struct hc_gw_shard_map m;
+	snprintf(text, sizeof(text), "version 3\nappliance a 127.0.0.1:%u\n"
+		 "appliance b 127.0.0.1:%u\npool 1 a 1-99\npool 2 b 100-199\n",
+		 ntohs(l->aa.sin_port), ntohs(l->ba.sin_port));
+	CU_ASSERT_EQUAL_FATAL(hc_gw_shard_map_parse(&m, text, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(hc_gw_shard_apply_map(l->s, &m, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(errno, EBUSY);
+	snprintf(want, sizeof(want), "%u users are in pools the new map drops", users);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, want));
 }
 
 static void test_routing_and_move(void)
@@ -410,14 +435,8 @@ static void test_routing_and_move(void)
 	CU_ASSERT_EQUAL(hc_gw_shard_apply_map(l.s, &m2, err, sizeof(err)), -1);
 	CU_ASSERT_EQUAL(errno, ESTALE);
 	/* a map that drops pool 3 while users are in it: refused */
+	refused_dropping_pool_3(&l, 6);
 	struct hc_gw_shard_map m3;
-	snprintf(text, sizeof(text), "version 3\nappliance a 127.0.0.1:%u\n"
-		 "appliance b 127.0.0.1:%u\npool 1 a 1-99\npool 2 b 100-199\n",
-		 ntohs(l.aa.sin_port), ntohs(l.ba.sin_port));
-	CU_ASSERT_EQUAL_FATAL(hc_gw_shard_map_parse(&m3, text, err, sizeof(err)), 0);
-	CU_ASSERT_EQUAL(hc_gw_shard_apply_map(l.s, &m3, err, sizeof(err)), -1);
-	CU_ASSERT_EQUAL(errno, EBUSY);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err, "6 users are in pools the new map drops"));
 	/* an appliance whose address changed: refused */
 	snprintf(text, sizeof(text), "version 3\nappliance a 127.0.0.1:1\n"
 		 "appliance b 127.0.0.1:%u\npool 1 a 1-99\npool 2 b 100-199\npool 3 b 200-299\n",
@@ -889,10 +908,7 @@ static void test_key_and_bind_copied(void)
 static void test_unmovable_user_backs_off(void)
 {
 	struct shard_lab l;
-	CU_ASSERT_EQUAL_FATAL(shard_lab_open(&l), 0);
-	struct seen va = {0}, vb = {0};
-	drain(l.s, l.a, &va);
-	drain(l.s, l.b, &vb);
+	shard_lab_open_drained(&l);
 	uint32_t req;
 	unsigned where = 9;
 	CU_ASSERT_EQUAL(hc_gw_shard_place(l.s, 40, 1, &req, &where), 0); /* keeps a open */
@@ -951,10 +967,7 @@ static void test_unmovable_user_backs_off(void)
 static void test_unmapped_pool_blocks_no_map(void)
 {
 	struct shard_lab l;
-	CU_ASSERT_EQUAL_FATAL(shard_lab_open(&l), 0);
-	struct seen va = {0}, vb = {0};
-	drain(l.s, l.a, &va);
-	drain(l.s, l.b, &vb);
+	shard_lab_open_drained(&l);
 	CU_ASSERT_EQUAL(hc_gw_shard_join(l.s, 3, 1, 1), 0);   /* on a */
 	CU_ASSERT_EQUAL(hc_gw_shard_join(l.s, 16, 250, 3), 0); /* on b */
 	struct hc_gw *ga = hc_gw_shard_session(l.s, 0);
@@ -969,13 +982,7 @@ static void test_unmapped_pool_blocks_no_map(void)
 	err[0] = '\0';
 	CU_ASSERT_EQUAL(hc_gw_shard_apply_map(l.s, &m, err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(err[0], '\0');
-	snprintf(text, sizeof(text), "version 3\nappliance a 127.0.0.1:%u\n"
-		 "appliance b 127.0.0.1:%u\npool 1 a 1-99\npool 2 b 100-199\n",
-		 ntohs(l.aa.sin_port), ntohs(l.ba.sin_port));
-	CU_ASSERT_EQUAL_FATAL(hc_gw_shard_map_parse(&m, text, err, sizeof(err)), 0);
-	CU_ASSERT_EQUAL(hc_gw_shard_apply_map(l.s, &m, err, sizeof(err)), -1);
-	CU_ASSERT_EQUAL(errno, EBUSY);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err, "1 users are in pools the new map drops"));
+	refused_dropping_pool_3(&l, 1);
 	CU_ASSERT_EQUAL(hc_gw_room_of(ga, 3), 900);
 	shard_lab_close(&l);
 }
