@@ -686,7 +686,7 @@ static uint64_t reconcile(struct hc_gw_shard *s, int strays)
 			if (h < 0 && sl->in_map)
 				continue; /* not routable: stays (apply_map refuses this) */
 			if (h < 0) { /* on a dropped appliance, in a pool without
-			                a home (its MOVE named one): it stays, the
+			                a home (its NEW_TOPIC named one): it stays, the
 			                appliance open; retried after a backoff */
 				s->st.move_errors++;
 				continue;

@@ -99,9 +99,10 @@ struct hc_gw_shard_stats {
 	                             refused the restatement (ENOMEM), or
 	                             the user is on an appliance the map
 	                             dropped, in a pool without a home
-	                             (its appliance's MOVE named it); each
-	                             try counted: retried 10 ms later,
-	                             doubling to 1 s, while any is left  */
+	                             (its appliance's NEW_TOPIC named
+	                             it); each try counted: retried 10 ms
+	                             later, doubling to 1 s, while any is
+	                             left                                */
 };
 
 /* One session per appliance of map, each configured as base (gateway id,

@@ -897,7 +897,7 @@ static void test_key_and_bind_copied(void)
 }
 
 /* A user the set cannot move (on an appliance the map dropped, in a pool
- * the new map has no home for, as that appliance's MOVE can put it) is
+ * the new map has no home for, as that appliance's NEW_TOPIC can put it) is
  * tried again after a backoff, not at every poll.  Polled with a 50 ms
  * timeout for 1.5 s, the set tries at most 9 times (10 ms doubling: at
  * 0, 10, 30, 70, 150, 310, 630 and 1270 ms after the first, and the
