@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 
@@ -39,15 +40,7 @@ static struct {
 	uint32_t ports;    /* published: relaxed atomics */
 	uint32_t down;
 	uint64_t lost;
-	uint64_t rounds;
 } links;
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* Port's link: 1 up, 0 down (one that cannot be read is up). */
 static int port_up(uint16_t port)
@@ -64,7 +57,9 @@ static int port_up(uint16_t port)
 static void *links_main(void *arg)
 {
 	(void)arg;
-	uint64_t seen_up = 0, lost_was = 0, began = mono_ms();
+	uint64_t seen_up = 0, lost_was = 0;
+	const uint64_t never_up_log_at = rte_get_timer_cycles() +
+		rte_get_timer_hz() / 1000 * NEVER_UP_LOG_MS;
 	int never_up_logged = 0;
 	while (!__atomic_load_n(&links.stop, __ATOMIC_RELAXED)) {
 		uint16_t port;
@@ -93,7 +88,7 @@ static void *links_main(void *arg)
 			lost_was = lost;
 		}
 		if (!never_up_logged && (down_mask & ~seen_up) != 0 &&
-		    mono_ms() - began >= NEVER_UP_LOG_MS) {
+		    rte_get_timer_cycles() >= never_up_log_at) {
 			HC_LOG(WARNING, "data ports 0x%llx have had no link since the start",
 			       (unsigned long long)(down_mask & ~seen_up));
 			never_up_logged = 1;
@@ -101,7 +96,6 @@ static void *links_main(void *arg)
 		__atomic_store_n(&links.ports, n, __ATOMIC_RELAXED);
 		__atomic_store_n(&links.down, down, __ATOMIC_RELAXED);
 		__atomic_store_n(&links.lost, lost, __ATOMIC_RELAXED);
-		__atomic_store_n(&links.rounds, links.rounds + 1, __ATOMIC_RELEASE);
 		for (int i = 0; i < ROUND_MS / 50 && !__atomic_load_n(&links.stop, __ATOMIC_RELAXED);
 		     i++) {
 			struct timespec ts = {0, 50 * 1000000L};
@@ -116,7 +110,6 @@ int hc_links_start(void)
 	if (links.running)
 		return 0;
 	links.stop = 0;
-	links.rounds = 0;
 	/* a control thread: on the CPUs no lcore polls */
 	int rc = rte_ctrl_thread_create(&links.tid, "hc-links", NULL, links_main, NULL);
 	if (rc != 0)
@@ -143,9 +136,4 @@ void hc_links_read(uint32_t *ports, uint32_t *down)
 uint64_t hc_links_lost(void)
 {
 	return __atomic_load_n(&links.lost, __ATOMIC_RELAXED);
-}
-
-uint64_t hc_links_rounds(void)
-{
-	return __atomic_load_n(&links.rounds, __ATOMIC_ACQUIRE);
 }

@@ -215,8 +215,8 @@ static uint64_t afp_unread_at_exit;
 
 /* The interface's 64-bit rx_packets (rtnetlink RTM_GETLINK, IFLA_STATS64:
  * right in the caller's network namespace), and whether it is up and
- * running (IFF_UP and IFF_RUNNING: administratively up, with a carrier).
- * 0 on success. */
+ * running (IFF_UP and IFF_RUNNING: administratively up, with a carrier);
+ * NULL for either not wanted.  0 on success. */
 static int if_read(unsigned if_index, uint64_t *rx, int *up)
 {
 	struct {
@@ -241,7 +241,12 @@ static int if_read(unsigned if_index, uint64_t *rx, int *up)
 	    nh->nlmsg_len > (size_t)n || nh->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)))
 		goto out;
 	unsigned flags = ((const struct ifinfomsg *)NLMSG_DATA(nh))->ifi_flags;
-	*up = (flags & IFF_UP) && (flags & IFF_RUNNING);
+	if (up != NULL)
+		*up = (flags & IFF_UP) && (flags & IFF_RUNNING);
+	if (rx == NULL) {
+		rc = 0;
+		goto out;
+	}
 	int len = (int)IFLA_PAYLOAD(nh);
 	for (const struct rtattr *a = IFLA_RTA((const struct ifinfomsg *)NLMSG_DATA(nh));
 	     RTA_OK(a, len); a = RTA_NEXT(a, len)) {
@@ -262,11 +267,10 @@ out:
 static void afp_watch(uint16_t port, const struct rte_eth_dev_info *info)
 {
 	uint64_t rx;
-	int up;
 	afp_if[port].if_index = 0;
 	if (strcmp(info->driver_name, "net_af_packet") != 0 || info->if_index == 0)
 		return;
-	if (if_read(info->if_index, &rx, &up) != 0) {
+	if (if_read(info->if_index, &rx, NULL) != 0) {
 		HC_LOG(WARNING, "port %u (net_af_packet): cannot read its interface's "
 		       "counters: port_ring_drops will not count its ring drops", port);
 		return;
@@ -741,8 +745,7 @@ void hc_ports_close(struct hc_dataplane *dp)
 static uint64_t afp_read_rx(uint16_t port)
 {
 	uint64_t rx, was = __atomic_load_n(&afp_if[port].rx_read, __ATOMIC_RELAXED);
-	int up;
-	if (if_read(afp_if[port].if_index, &rx, &up) != 0)
+	if (if_read(afp_if[port].if_index, &rx, NULL) != 0)
 		return was;
 	while (rx > was) {
 		if (__atomic_compare_exchange_n(&afp_if[port].rx_read, &was, rx, 0,
@@ -779,10 +782,9 @@ void hc_ports_totals(const struct hc_dataplane *dp, struct hc_port_totals *t)
 
 int hc_port_if_link(uint16_t port, int *up)
 {
-	uint64_t rx;
 	if (port >= RTE_MAX_ETHPORTS || afp_if[port].if_index == 0)
 		return -1;
-	return if_read(afp_if[port].if_index, &rx, up);
+	return if_read(afp_if[port].if_index, NULL, up);
 }
 
 #define DRAIN_BURST 64

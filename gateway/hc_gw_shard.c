@@ -531,15 +531,22 @@ int hc_gw_shard_join(struct hc_gw_shard *s, uint64_t user, uint32_t room, uint16
 	if (refuse_no_session(s, h))
 		return -1;
 	/* a user held through another of our sessions (another pool's
-	 * appliance) moves, and keeps its session stamp there */
+	 * appliance) moves, and keeps its session stamp there: the sessions
+	 * holding it looked at once (a stamp is never 0 for a user held) */
 	uint64_t session = 0;
-	for (unsigned k = 0; k < s->n_slots && session == 0; k++)
-		if (k != h && s->slot[k].g != NULL)
-			session = hc_gw_session_of(s->slot[k].g, user);
+	uint32_t holders = 0;
+	for (unsigned k = 0; k < s->n_slots; k++) {
+		uint64_t there = k != h && s->slot[k].g != NULL ?
+			hc_gw_session_of(s->slot[k].g, user) : 0;
+		if (there != 0) {
+			holders |= 1u << k;
+			session = session != 0 ? session : there;
+		}
+	}
 	if (hc_gw_join_session(s->slot[h].g, user, room, pool, session) != 0)
 		return -1;
 	for (unsigned k = 0; k < s->n_slots; k++) /* the user's other pool's home */
-		if (k != h && s->slot[k].g != NULL && hc_gw_room_of(s->slot[k].g, user) != 0)
+		if (holders >> k & 1)
 			hc_gw_leave(s->slot[k].g, user);
 	return 0;
 }

@@ -360,17 +360,17 @@ int main(int argc, char **argv)
 
 	struct hc_gw_shard_stats ss;
 	hc_gw_shard_get_stats(S, &ss);
-	uint64_t refusals = 0, superseded = 0, place_timeouts = 0, rx_bad = 0;
-	for (unsigned k = 0; k <= hc_gw_shard_count(S); k++) {
-		/* every open session, then the closed ones' sums */
-		struct hc_gw *g = k < hc_gw_shard_count(S) ? hc_gw_shard_session(S, k) : NULL;
-		if (g == NULL && k < hc_gw_shard_count(S))
+	struct hc_gw_stats closed; /* the sessions the maps closed, then each open one */
+	hc_gw_shard_closed_stats(S, &closed);
+	uint64_t refusals = closed.refusals, superseded = closed.superseded,
+		 place_timeouts = closed.place_timeouts,
+		 rx_bad = closed.rx_bad + closed.rx_bad_auth + closed.rx_wrong_source + closed.rx_replayed;
+	for (unsigned k = 0; k < hc_gw_shard_count(S); k++) {
+		struct hc_gw *g = hc_gw_shard_session(S, k);
+		if (g == NULL)
 			continue;
 		struct hc_gw_stats st;
-		if (g != NULL)
-			hc_gw_get_stats(g, &st);
-		else
-			hc_gw_shard_closed_stats(S, &st);
+		hc_gw_get_stats(g, &st);
 		refusals += st.refusals;
 		superseded += st.superseded;
 		place_timeouts += st.place_timeouts;

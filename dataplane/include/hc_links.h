@@ -22,7 +22,5 @@ void hc_links_stop(void);
 void hc_links_read(uint32_t *ports, uint32_t *down);
 /* Bit p (p < 64): port p was seen up and is down now. */
 uint64_t hc_links_lost(void);
-/* Rounds done (for the tests). */
-uint64_t hc_links_rounds(void);
 
 #endif /* HC_LINKS_H */

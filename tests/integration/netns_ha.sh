@@ -133,6 +133,8 @@ ha_of() {
 	done
 	return 1
 }
+# one key of hclabTAG's /headcount/ha: ha_count TAG KEY
+ha_count() { ha_of "$1" | sed -n "s/^$2=//p"; }
 # (the reply read whole first: `ha_of | grep -q` under pipefail failed
 # when grep exited at the match while hc-tel.py, unbuffered, still wrote:
 # "A is no master during the split" with A master all along)
@@ -336,9 +338,9 @@ if [ "$phase" = link ]; then
 	# keepalived check fails A for it: where no track_interface can name
 	# the port (vfio), that is the failover (the lab's track_interface
 	# was faster here)
-	a_links_down() { [ "$(ha_of "$tag" | sed -n 's/^links_down=//p')" = 1 ]; }
+	a_links_down() { [ "$(ha_count "$tag" links_down)" = 1 ]; }
 	hc_wait 30 "A reads its data link down (/headcount/ha links_down)" a_links_down
-	ha_of "$tag" | grep -qx "ports=1" || { echo "FAIL: A's /headcount/ha ports"; exit 1; }
+	[ "$(ha_count "$tag" ports)" = 1 ] || { echo "FAIL: A's /headcount/ha ports"; exit 1; }
 	rc=0
 	"$notify" --alive "hclab$tag" 2> "$out/alive.err" || rc=$?
 	[ "$rc" = 1 ] && grep -q "1 of the appliance's 1 data ports have no link" "$out/alive.err" ||
@@ -456,7 +458,6 @@ echo "ha $phase passed (B's final checks after the script phase)"
 
 # script: B master, A backup (the split's end); B's appliance frozen
 echo "script: B's appliance frozen (SIGSTOP): its telemetry does not answer"
-ha_count() { ha_of "$1" | sed -n "s/^$2=//p"; }
 a_takeovers=$(ha_count "$tag" takeovers)
 b_demotions=$(ha_count "${tag}b" demotions)
 epoch_b=$(ha_count "${tag}b" epoch)

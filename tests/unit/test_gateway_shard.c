@@ -254,13 +254,13 @@ static void shard_lab_close(struct shard_lab *l)
 	close(l->b);
 }
 
-/* Appliance a's ASSIGN NEW_TOPIC (its first datagram: counter 1) to
- * session g: user out of refused, into room of pool. */
+/* Appliance a's ASSIGN NEW_TOPIC, its reply counter seq, to session g:
+ * user out of refused, into room of pool. */
 static void new_topic_from_a(struct shard_lab *l, struct hc_gw *g, uint64_t user,
-			     uint32_t refused, uint32_t room, uint16_t pool)
+			     uint32_t refused, uint32_t room, uint16_t pool, uint32_t seq)
 {
 	uint8_t p[256];
-	hc_proto_fill_hdr(p, HC_MSG_ASSIGN, GW_ID, 1, GW_INC, 1000, 1); /* (a's first) */
+	hc_proto_fill_hdr(p, HC_MSG_ASSIGN, GW_ID, 1, GW_INC, 1000, seq);
 	hc_proto_hdr_add_flags(p, HC_HDR_F_A2G);
 	struct hc_assign as = {.user_id = htobe64(user), .room_id = htonl(room),
 			       .refused_room = htonl(refused), .pool_id = htons(pool),
@@ -418,7 +418,7 @@ static void test_routing_and_move(void)
 	 * shard set's back, then a's ASSIGN NEW_TOPIC re-joins it there (room
 	 * 151): the next poll moves it to b, into room 151 */
 	CU_ASSERT_EQUAL(hc_gw_join(hc_gw_shard_session(l.s, 0), 11, 150, 2), 0);
-	new_topic_from_a(&l, hc_gw_shard_session(l.s, 0), 11, 150, 151, 2);
+	new_topic_from_a(&l, hc_gw_shard_session(l.s, 0), 11, 150, 151, 2, 1);
 	memset(&va, 0, sizeof(va));
 	memset(&vb, 0, sizeof(vb));
 	drain(l.s, l.a, &va);
@@ -670,34 +670,19 @@ static void test_apply_map_all_or_nothing(void)
  * room 2 of pool 1 (on a) and their JOINs read. */
 static void lab_with_users(struct shard_lab *l, uint64_t n)
 {
-	CU_ASSERT_EQUAL_FATAL(shard_lab_open(l), 0);
-	struct seen va = {0}, vb = {0};
-	drain(l->s, l->a, &va);
-	drain(l->s, l->b, &vb);
+	shard_lab_open_drained(l);
+	struct seen va = {0};
 	for (uint64_t u = 1; u <= n; u++)
 		CU_ASSERT_EQUAL(hc_gw_shard_join(l->s, u, 2, 1), 0);
 	drain(l->s, l->a, &va);
 	CU_ASSERT_EQUAL(va.joins, n);
 }
 
-/* An ASSIGN NEW_TOPIC for user (held by session 0, pool 1) from
- * appliance a, sequence seq. */
+/* An ASSIGN NEW_TOPIC for user (held by session 0, pool 1, room 2:
+ * to room 3) from appliance a, sequence seq. */
 static void send_new_topic(struct shard_lab *l, uint64_t user, uint32_t seq)
 {
-	uint8_t p[256];
-	hc_proto_fill_hdr(p, HC_MSG_ASSIGN, GW_ID, 1, GW_INC, 1000, seq);
-	hc_proto_hdr_add_flags(p, HC_HDR_F_A2G);
-	struct hc_assign as = {.user_id = htobe64(user), .room_id = htonl(3),
-			       .refused_room = htonl(2), .pool_id = htons(1),
-			       .status = HC_ASSIGN_NEW_TOPIC};
-	memcpy(p + sizeof(struct hc_hdr), &as, sizeof(as));
-	struct sockaddr_in gwa;
-	socklen_t gl = sizeof(gwa);
-	CU_ASSERT_EQUAL_FATAL(getsockname(hc_gw_fd(hc_gw_shard_session(l->s, 0)),
-					  (struct sockaddr *)&gwa, &gl), 0);
-	CU_ASSERT_EQUAL(sendto(l->a, p, sizeof(struct hc_hdr) + sizeof(as), 0,
-			       (const struct sockaddr *)&gwa, sizeof(gwa)),
-			(ssize_t)(sizeof(struct hc_hdr) + sizeof(as)));
+	new_topic_from_a(l, hc_gw_shard_session(l->s, 0), user, 2, 3, 1, seq);
 }
 
 /* Poll until on_assign ran (2 s at the most): hc_gw_shard_poll's last
@@ -941,7 +926,7 @@ static void test_unmovable_user_backs_off(void)
 	/* a's NEW_TOPIC puts the user in pool 1 (room 5), homed on b: a
 	 * stray, moved in the poll that took it, not after the backoff the
 	 * stuck user left (up to 1 s) */
-	new_topic_from_a(&l, ga, 41, 450, 5, 1);
+	new_topic_from_a(&l, ga, 41, 450, 5, 1, 1);
 	for (int i = 0; i < 200 && hc_gw_room_of(ga, 41) == 450; i++)
 		hc_gw_shard_poll(l.s, 10);
 	CU_ASSERT_EQUAL(hc_gw_room_of(ga, 41), 0);
@@ -971,7 +956,7 @@ static void test_unmapped_pool_blocks_no_map(void)
 	CU_ASSERT_EQUAL(hc_gw_shard_join(l.s, 3, 1, 1), 0);   /* on a */
 	CU_ASSERT_EQUAL(hc_gw_shard_join(l.s, 16, 250, 3), 0); /* on b */
 	struct hc_gw *ga = hc_gw_shard_session(l.s, 0);
-	new_topic_from_a(&l, ga, 3, 1, 900, 9);
+	new_topic_from_a(&l, ga, 3, 1, 900, 9, 1);
 	for (int i = 0; i < 200 && hc_gw_room_of(ga, 3) == 1; i++)
 		hc_gw_shard_poll(l.s, 10);
 	CU_ASSERT_EQUAL(hc_gw_room_of(ga, 3), 900); /* pool 9: stays on a */
